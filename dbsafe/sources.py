@@ -371,8 +371,9 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 # collations; 49: the versions an extension can be updated to; 50: an alembic history's
 # snapshot kept with what its env.py and revisions imported from elsewhere (`.imports`);
 # 51: rules on tables and views, indexes' CLUSTER ON mark and their expression columns'
-# statistics targets, comments on domains' constraints.
-_INTROSPECTED = 51
+# statistics targets, comments on domains' constraints;
+# 52: casts (`CREATE CAST`).
+_INTROSPECTED = 52
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

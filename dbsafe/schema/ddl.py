@@ -283,9 +283,9 @@ _PHASES = (
     "drop_event_triggers", "schemas", "extensions", "collations", "servers", "types",
     "sequences",
     "drop_triggers", "drop_policies", "drop_statistics", "drop_views", "drop_function_users",
-    "drop_aggregates", "drop_replaced_functions", "drop_fks", "drop_constraints",
+    "drop_casts", "drop_aggregates", "drop_replaced_functions", "drop_fks", "drop_constraints",
     "drop_indexes", "detach", "drop_left_constraints", "drop_replaced", "rebuild_types",
-    "functions_early", "tables", "columns", "functions_late", "aggregates", "function_users",
+    "functions_early", "tables", "columns", "functions_late", "aggregates", "casts", "function_users",
     "constraints", "indexes", "fks", "drop_attach_columns", "attach", "fks_to_replaced",
     "relation_options",
     "views", "view_indexes", "statistics", "triggers", "policies", "rls", "publications",
@@ -355,6 +355,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     _default_privileges(p, by_kind.get("default_privileges", []))
     _event_triggers(p, by_kind.get("event_trigger", []))
     _index_mark_changes(p, by_kind.get("index", []))
+    _casts(p, by_kind.get("cast", []))
     for change in changes:
         if change.action == REORDER:
             p.emit("comments", f"-- column order of {_dotted(change.subject)} differs; "
@@ -4859,6 +4860,39 @@ def _event_triggers(p: _Plan, changes: list[Change]) -> None:
         elif c.action == ALTER and c.attribute == "comment":
             p.emit("comments", f"COMMENT ON EVENT TRIGGER {name} IS {_text(c.new)}",
                    _needs_superuser("comment on"), subject=c.subject)
+
+
+# Casts (`CREATE CAST`): no ALTER CAST exists, so one whose function, context or method
+# changes is dropped and created again. Dropped before the functions and types the script
+# drops (PostgreSQL refuses those while a cast uses them, 2BP01), created after the
+# functions and aggregates it creates.
+_CAST_CONTEXT_CLAUSE = {"explicit": "", "assignment": " AS ASSIGNMENT",
+                        "implicit": " AS IMPLICIT"}
+
+
+def _casts(p: _Plan, changes: list[Change]) -> None:
+    remade = {c.identity for c in changes if c.action == ALTER and c.attribute != "comment"}
+    done: set[tuple[str, ...]] = set()
+    for c in changes:
+        name = f"CAST {c.identity[0]}"
+        if c.action == ALTER and c.identity not in remade:
+            p.emit("comments", f"COMMENT ON {name} IS {_text(c.new)}", subject=c.subject)
+            continue
+        if c.identity in done:
+            continue  # one DROP and CREATE for every attribute that needs them
+        done.add(c.identity)
+        if c.action in (DROP, ALTER):
+            p.emit("drop_casts", f"DROP {name}", subject=c.subject)
+        cast = next((x for x in p.target.casts
+                     if f"({x.source} AS {x.target})" == c.identity[0]), None)
+        if c.action in (ADD, ALTER) and cast is not None:
+            how = {"binary": "WITHOUT FUNCTION", "inout": "WITH INOUT"}.get(
+                cast.method, f"WITH FUNCTION {cast.function}")
+            p.emit("casts", f"CREATE {name} {how}"
+                   f"{_CAST_CONTEXT_CLAUSE.get(cast.context, '')}", subject=c.subject)
+            if cast.comment is not None:  # (DROP CAST took the old one's)
+                p.emit("comments", f"COMMENT ON {name} IS {_text(cast.comment)}",
+                       subject=c.subject)
 
 
 def _first_remade(changes: list[Change], identity: tuple[str, ...]) -> str | None:

@@ -34,6 +34,7 @@ from typing import Any
 
 from dbsafe.core import OWN_SCHEMA, ConfigError, Finding, RuleInfo, Severity, closest
 from dbsafe.schema.model import (
+    Cast,
     Collation,
     CompositeType,
     DefaultPrivileges,
@@ -116,13 +117,15 @@ KINDS = (
     "foreign_server",
     "default_privileges",
     "event_trigger",
+    "cast",
 )
 # Attribute groups that can be ignored like kinds (`--ignore owner`).
 ASPECTS = ("owner", "grant", "comment", "column_order")
 _ASPECT_OF_ATTRIBUTE = {"owner": "owner", "acl": "grant", "comment": "comment"}
 _RULE_OF_ACTION = {ADD: OBJECT_MISSING, DROP: UNEXPECTED_OBJECT, ALTER: OBJECT_DIFFERS,
                    REORDER: COLUMN_ORDER_DIFFERS}
-_GLOBAL_KINDS = ("schema", "extension", "publication", "foreign_server", "event_trigger")
+_GLOBAL_KINDS = ("schema", "extension", "publication", "foreign_server", "event_trigger",
+                 "cast")
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 
 
@@ -305,6 +308,8 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
                         _by(target.default_privileges, _for_role), ("acl",))
     changes += _compare("event_trigger", _event_triggers(source, options),
                         _event_triggers(target, options), _EVENT_TRIGGER_FIELDS)
+    changes += _compare("cast", _casts(source, options), _casts(target, options),
+                        _CAST_FIELDS)
     kept = [c for c in changes if not options.ignores(c)]
     kept.sort(key=_sort_key)
     return tuple(kept)
@@ -595,6 +600,17 @@ def _event_triggers(snapshot: SchemaSnapshot, options: DiffOptions,
     return {(e.name,): e for e in snapshot.event_triggers
             if not options.ignore_schemas
             or function_schema(e.function) not in options.ignore_schemas}
+
+
+_CAST_FIELDS = ("function", "context", "method", "comment")
+
+
+def _casts(snapshot: SchemaSnapshot, options: DiffOptions) -> dict[tuple[str, ...], Cast]:
+    """The casts to compare, by `(source AS target)`: one whose function is in a schema left
+    out is left out with it."""
+    return {(f"({c.source} AS {c.target})",): c for c in snapshot.casts
+            if c.function is None or not options.ignore_schemas
+            or function_schema(c.function) not in options.ignore_schemas}
 
 
 def function_schema(function: str) -> str:

@@ -37,6 +37,7 @@ from dbsafe.pg.urls import redact_text, redact_url, to_libpq_url
 from dbsafe.schema import model
 from dbsafe.schema.model import (
     Argument,
+    Cast,
     Collation,
     Column,
     ColumnDetails,
@@ -493,6 +494,22 @@ LEFT JOIN pg_description AS d
     ON d.objoid = e.oid AND d.classoid = 'pg_event_trigger'::regclass
 WHERE {_NOT_EXTENSION_MEMBER.format(catalog="pg_event_trigger", oid="e.oid")}
 """
+# Casts of one's own (`CREATE CAST`): database-wide, whatever schemas are read; those of
+# PostgreSQL itself have oids below FirstNormalObjectId (16384), and those `CREATE TYPE ... AS
+# RANGE` makes (to its multirange type) depend on it internally ('i'): its to make and drop.
+_CASTS_SQL = """
+SELECT format_type(c.castsource, NULL), format_type(c.casttarget, NULL),
+    CASE WHEN c.castfunc <> 0 THEN c.castfunc::regprocedure::text END,
+    c.castcontext::text, c.castmethod::text, d.description
+FROM pg_cast AS c
+LEFT JOIN pg_description AS d ON d.objoid = c.oid AND d.classoid = 'pg_cast'::regclass
+WHERE c.oid >= 16384 AND NOT EXISTS (
+    SELECT FROM pg_depend AS dep
+    WHERE dep.classid = 'pg_cast'::regclass AND dep.objid = c.oid AND dep.deptype IN ('e', 'i')
+)
+"""
+_CAST_CONTEXTS = {"e": "explicit", "a": "assignment", "i": "implicit"}
+_CAST_METHODS = {"f": "function", "b": "binary", "i": "inout"}
 # Collations of the schemas read. The ICU or builtin locale is `colllocale` from 17,
 # `colliculocale` on 15 and 16 (before 15, ICU's was in `collcollate`), the rules
 # `collicurules` from 16: read from the row as JSON, one query for every version.
@@ -895,6 +912,12 @@ def introspect(
                  in found["event_triggers"]),
                 key=_by_name,
             )),
+            casts=tuple(sorted(
+                (Cast(source, target, function, _CAST_CONTEXTS.get(context, context),
+                      _CAST_METHODS.get(method, method), comment)
+                 for source, target, function, context, method, comment in found["casts"]),
+                key=lambda c: (c.source, c.target),
+            )),
             collations=tuple(sorted(
                 (Collation(schema, name, _COLLATION_PROVIDERS.get(provider, provider), locale,
                            lc_collate, lc_ctype, deterministic, rules, owner, comment)
@@ -956,6 +979,7 @@ _GLOBAL = (
     ("servers", _FOREIGN_SERVERS_SQL),
     ("default_privileges", _DEFAULT_PRIVILEGES_SQL),
     ("event_triggers", _EVENT_TRIGGERS_SQL),
+    ("casts", _CASTS_SQL),
     ("collations", _COLLATIONS_SQL),
     ("statistics", _STATISTICS_SQL),
     ("view_dependencies", _VIEW_DEPENDENCIES_SQL),

@@ -477,6 +477,23 @@ class DefaultPrivileges(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     acl: tuple[str, ...] = ()  # aclitem text, sorted
 
 
+class Cast(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """`CREATE CAST` (format 2): database-wide, in no schema; PostgreSQL's own (oids below
+    16384) and those an extension owns are left out, as its other objects are."""
+
+    source: str  # format_type of the source type, as SQL writes it
+    target: str
+    # The function it calls (`regprocedure` text, `schema.name(argument types)`), or None
+    # for one `WITHOUT FUNCTION` or `WITH INOUT`.
+    function: str | None = None
+    context: str = "explicit"  # "explicit" | "assignment" | "implicit"
+    method: str = "function"  # "function" | "binary" (WITHOUT FUNCTION) | "inout"
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
+        _shared_defaults(self)
+
+
 class EventTrigger(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """`CREATE EVENT TRIGGER` (format 2): database-wide, in no schema. Those an extension
     owns are left out, as its other objects are."""
@@ -587,6 +604,7 @@ class SchemaSnapshot:
     foreign_servers: tuple[ForeignServer, ...] = ()
     default_privileges: tuple[DefaultPrivileges, ...] = ()
     event_triggers: tuple[EventTrigger, ...] = ()
+    casts: tuple[Cast, ...] = ()
     collations: tuple[Collation, ...] = ()
     # (A top-level key sorts before `sha256`, the file's last: not `statistics`.)
     extended_statistics: tuple[Statistics, ...] = ()
@@ -1012,6 +1030,7 @@ _NESTED.update(
         (SchemaSnapshot, "foreign_servers"): ForeignServer,
         (SchemaSnapshot, "default_privileges"): DefaultPrivileges,
         (SchemaSnapshot, "event_triggers"): EventTrigger,
+        (SchemaSnapshot, "casts"): Cast,
         (SchemaSnapshot, "collations"): Collation,
         (SchemaSnapshot, "extended_statistics"): Statistics,
         (SchemaSnapshot, "failed_statements"): FailedStatement,

@@ -13,6 +13,7 @@ from psycopg import sql
 from dbsafe.core import DatabaseError
 from dbsafe.schema.introspect import introspect, introspect_session, introspect_url
 from dbsafe.schema.model import (
+    Cast,
     DefaultPrivileges,
     EventTrigger,
     SchemaSnapshot,
@@ -115,6 +116,20 @@ def test_a_publication_of_whole_schemas_names_them(postgresql: psycopg.Connectio
     postgresql.commit()
     feed = introspect(postgresql).publications[0]
     assert (feed.tables, feed.schemas) == (("public.rooms",), ("chat",))
+
+
+def test_casts_of_ones_own_are_read_but_a_range_type_s(postgresql: psycopg.Connection) -> None:
+    postgresql.execute("CREATE DOMAIN b64 AS bytea")
+    postgresql.execute("CREATE FUNCTION \"json\"(b64) RETURNS json LANGUAGE sql "
+                       "AS $$ SELECT to_json(encode($1, 'base64')) $$")
+    postgresql.execute("CREATE CAST (b64 AS json) WITH FUNCTION \"json\"(b64) AS IMPLICIT")
+    postgresql.execute("COMMENT ON CAST (b64 AS json) IS 'base64'")
+    # CREATE TYPE ... AS RANGE makes a cast to its multirange type (and its constructors),
+    # which depend on the type internally: DROP CAST of it is refused (2BP01).
+    postgresql.execute("CREATE TYPE floatrange AS RANGE (subtype = float8)")
+    postgresql.commit()
+    assert introspect(postgresql).casts == (
+        Cast("b64", "json", '"json"(b64)', "implicit", "function", "base64"),)
 
 
 def test_event_triggers_are_read_but_an_extension_s(postgresql: psycopg.Connection) -> None:
