@@ -1879,6 +1879,10 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
                           if c.old.kind in _TABLE_KINDS and c.identity not in early])
     referenced = {k.referenced_table for r in p.source.relations for k in r.constraints
                   if k.kind == "foreign_key"} if any(c.old.partition_of for c in drops) else set()
+    keyed_parents = {(c.identity[0], c.identity[1]) for c in p.changes
+                     if c.kind == "constraint" and c.action in (ADD, ALTER)
+                     and (k := _constraint(p.target, c.identity)) is not None
+                     and k.kind in ("primary_key", "unique", "exclusion")}
     for c in _children_first([c for c in drops if c.old.kind in _TABLE_KINDS], p.source):
         relation: Relation = c.old
         hazard = Hazard("data-loss", f"Drops table `{c.subject}` and all its rows.")
@@ -1894,14 +1898,22 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
                             "of the same name takes its place.")
         rename = _possible_rename(p, relation)
         parent = relation.partition_of
+        # A partition that is itself partitioned, dropped from a parent that stays and gains
+        # a key: the parent's ADD CONSTRAINT reaches it while it is attached, and PostgreSQL
+        # refuses a key that lacks its own partition key's columns (0A000: Hatchet's
+        # v1_dags_olap_<date>, partitioned by readable_status, under a primary key that
+        # leaves that column). It is detached before the keys are made.
+        keyed = parent is not None and relation.kind == "partitioned_table" \
+            and _split(parent) in keyed_parents
         if parent and _split(parent) not in p.dropped_relations \
-                and _referenced_ancestor(p.source, relation, referenced):
+                and (keyed or _referenced_ancestor(p.source, relation, referenced)):
             # PostgreSQL refuses to drop a partition of a table a foreign key references
             # (2BP01: the key's rows for it depend on it) until it is detached; the DETACH
             # checks that no row references its rows (23503). CONCURRENTLY where the
             # parent has no default partition (PostgreSQL refuses it then).
             concurrently = not _has_default_partition(p.source, parent)
-            p.emit("drop_tables", f"ALTER TABLE {_dotted(parent)} DETACH PARTITION "
+            p.emit("detach" if keyed else "drop_tables",
+                   f"ALTER TABLE {_dotted(parent)} DETACH PARTITION "
                    f"{qualify(relation.schema, relation.name)}"
                    + (" CONCURRENTLY" if concurrently else ""),
                    *(() if concurrently else (Hazard(

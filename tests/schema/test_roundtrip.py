@@ -104,7 +104,8 @@ def test_pair_round_trips(case: str, direction: str, new_database: Callable[[], 
 # as users run it: `psql -v ON_ERROR_STOP=1 -f`, one session, the first error ending it.
 PSQL_CASES = ("defaults_calling_new_functions", "json_arrays", "readded_column_holders",
               "replica_identity_rebuilt", "readded_constraint_comments", "key_index_parameters",
-              "replaced_table_publications", "casts")
+              "replaced_table_publications", "casts",
+              "subpartition_key_change")
 
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
