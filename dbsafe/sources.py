@@ -372,8 +372,9 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 # snapshot kept with what its env.py and revisions imported from elsewhere (`.imports`);
 # 51: rules on tables and views, indexes' CLUSTER ON mark and their expression columns'
 # statistics targets, comments on domains' constraints;
-# 52: casts (`CREATE CAST`).
-_INTROSPECTED = 52
+# 52: casts (`CREATE CAST`); 53: range types, their constructor functions no longer read as
+# functions of their own.
+_INTROSPECTED = 53
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -49,6 +49,7 @@ from dbsafe.schema.model import (
     Function,
     Index,
     Policy,
+    RangeType,
     Relation,
     Rule,
     SchemaSnapshot,
@@ -334,6 +335,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     _enums(p, by_kind.get("enum", []))
     _domains(p, by_kind.get("domain", []))
     _composites(p, by_kind.get("composite_type", []))
+    _range_types(p, by_kind.get("range_type", []))
     _sequences(p, by_kind.get("sequence", []))
     relation_changes = [c for c in changes if c.kind in _RELATION_KINDS]
     _functions(p, by_kind.get("function", []), relation_changes)
@@ -875,8 +877,8 @@ def _type_depths(snapshot: SchemaSnapshot) -> dict[str, int]:
     """"schema.name" of each user-defined type -> how deep it is built on other user-defined
     types (0: on none)."""
     names: dict[str, str] = {}
-    types: list[Enum | Domain | CompositeType] = [
-        *snapshot.enums, *snapshot.domains, *snapshot.composite_types]
+    types: list[Enum | Domain | CompositeType | RangeType] = [
+        *snapshot.enums, *snapshot.domains, *snapshot.composite_types, *snapshot.range_types]
     for t in types:
         key = f"{t.schema}.{t.name}"
         names[qualify(t.schema, t.name)] = names[key] = key
@@ -886,6 +888,8 @@ def _type_depths(snapshot: SchemaSnapshot) -> dict[str, int]:
         f"{d.schema}.{d.name}": [d.type] for d in snapshot.domains}
     for c in snapshot.composite_types:
         uses[f"{c.schema}.{c.name}"] = [a.type for a in c.attributes]
+    for r in snapshot.range_types:
+        uses[f"{r.schema}.{r.name}"] = [r.subtype]
     depths: dict[str, int] = {}
 
     def depth(key: str, seen: frozenset[str] = frozenset()) -> int:
@@ -1119,6 +1123,54 @@ def _composites(p: _Plan, changes: list[Change]) -> None:
                        *((Hazard("data-loss", f"Drops attributes of `{c.subject}`."),)
                          if any(n not in new for n in old) else ()),
                        subject=c.subject)
+        else:
+            _alter_common(p, c, "TYPE", qname, "T")
+
+
+# What CREATE TYPE ... AS RANGE sets that no ALTER TYPE changes.
+_RANGE_REMADE = ("subtype", "multirange", "opclass", "collation", "canonical", "subtype_diff")
+
+
+def _range_types(p: _Plan, changes: list[Change]) -> None:
+    """CREATE TYPE ... AS RANGE with the types, DROP TYPE with them (its constructors and
+    multirange type go with it). One whose definition changes, or that needs a canonical
+    function (made after a shell type of it) or a subtype_diff function the script
+    creates, is named `not-generated`."""
+    created = {qualify(c.identity[0], c.identity[1].partition("(")[0]) for c in p.changes
+               if c.kind == "function" and c.action == ADD}
+    reported: set[tuple[str, ...]] = set()
+    for c in changes:
+        schema, name = c.identity
+        qname = qualify(schema, name)
+        if c.action == DROP:
+            p.emit("drop_types", f"DROP TYPE {qname}",
+                   Hazard("data-loss", f"Drops range type `{c.subject}`."), subject=c.subject)
+            continue
+        new: RangeType | None = next((r for r in p.target.range_types
+                                      if (r.schema, r.name) == (schema, name)), None)
+        if new is None:
+            continue
+        by_hand = c.action == ALTER and c.attribute in _RANGE_REMADE
+        if c.action == ADD and (new.canonical or new.subtype_diff in created):
+            by_hand = True
+        if by_hand:
+            if c.identity not in reported:
+                reported.add(c.identity)
+                p.emit("types", f"-- range type {qname} is not generated",
+                       Hazard("not-generated", f"Create range type `{c.subject}` as the "
+                              "target has it by hand (a new definition, or a canonical or "
+                              "subtype_diff function of its own)."), subject=c.subject)
+            continue
+        if c.action == ADD:
+            options = [f"subtype = {new.subtype}"]
+            options += [f"{key} = {value}" for key, value in (
+                ("subtype_opclass", new.opclass), ("collation", new.collation),
+                ("subtype_diff", new.subtype_diff)) if value]
+            if new.multirange:
+                options.append(f"multirange_type_name = {new.multirange}")
+            p.emit("types", f"CREATE TYPE {qname} AS RANGE ({', '.join(options)})",
+                   subject=c.subject)
+            _comment_acl_owner(p, "TYPE", qname, new, "T", created=True)
         else:
             _alter_common(p, c, "TYPE", qname, "T")
 

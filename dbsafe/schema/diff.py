@@ -44,6 +44,7 @@ from dbsafe.schema.model import (
     EventTrigger,
     Function,
     Namespace,
+    RangeType,
     Relation,
     SchemaSnapshot,
     Statistics,
@@ -99,6 +100,7 @@ KINDS = (
     "enum",
     "domain",
     "composite_type",
+    "range_type",
     "sequence",
     "function",
     "table",
@@ -293,6 +295,8 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
                         _by(target.domains, _qualified), _DOMAIN_FIELDS)
     changes += _compare("composite_type", _by(source.composite_types, _qualified),
                         _by(target.composite_types, _qualified), _COMPOSITE_FIELDS)
+    changes += _compare("range_type", _by(source.range_types, _qualified),
+                        _by(target.range_types, _qualified), _RANGE_FIELDS)
     changes += _compare("sequence", _by(source.sequences, _qualified),
                         _by(target.sequences, _qualified), _SEQUENCE_FIELDS)
     changes += _compare("function", _by(source.functions, function_identity),
@@ -584,7 +588,7 @@ _STATISTICS_FIELDS = ("definition", "target", "owner", "comment")
 
 
 def _qualified(obj: Enum | Domain | CompositeType | SequenceObject | Collation
-               | Statistics) -> tuple[str, str]:
+               | Statistics | RangeType) -> tuple[str, str]:
     return (obj.schema, obj.name)
 
 
@@ -602,6 +606,8 @@ def _event_triggers(snapshot: SchemaSnapshot, options: DiffOptions,
             or function_schema(e.function) not in options.ignore_schemas}
 
 
+_RANGE_FIELDS = ("subtype", "multirange", "opclass", "collation", "canonical", "subtype_diff",
+                 "owner", "comment", "acl")
 _CAST_FIELDS = ("function", "context", "method", "comment")
 
 

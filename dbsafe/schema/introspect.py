@@ -55,6 +55,7 @@ from dbsafe.schema.model import (
     Namespace,
     Policy,
     Publication,
+    RangeType,
     Relation,
     Rule,
     SchemaSnapshot,
@@ -508,6 +509,28 @@ WHERE c.oid >= 16384 AND NOT EXISTS (
     WHERE dep.classid = 'pg_cast'::regclass AND dep.objid = c.oid AND dep.deptype IN ('e', 'i')
 )
 """
+# Range types (`CREATE TYPE ... AS RANGE`); the multirange type's name from PostgreSQL 14.
+_RANGE_TYPES_SQL = f"""
+SELECT n.nspname, t.typname, format_type(r.rngsubtype, NULL), {{range_multirange}},
+    CASE WHEN NOT oc.opcdefault THEN format('%%I.%%I', ocn.nspname, oc.opcname) END,
+    (SELECT format('%%I.%%I', cn.nspname, co.collname)
+     FROM pg_collation AS co JOIN pg_namespace AS cn ON cn.oid = co.collnamespace
+     WHERE co.oid = r.rngcollation AND r.rngcollation <> st.typcollation),
+    (SELECT format('%%I.%%I', pn.nspname, p.proname) FROM pg_proc AS p
+     JOIN pg_namespace AS pn ON pn.oid = p.pronamespace WHERE p.oid = r.rngcanonical),
+    (SELECT format('%%I.%%I', pn.nspname, p.proname) FROM pg_proc AS p
+     JOIN pg_namespace AS pn ON pn.oid = p.pronamespace WHERE p.oid = r.rngsubdiff),
+    pg_get_userbyid(t.typowner), d.description,
+    {_acl_sql("t.typacl", "T", "t.typowner")}
+FROM pg_range AS r
+JOIN pg_type AS t ON t.oid = r.rngtypid
+JOIN pg_namespace AS n ON n.oid = t.typnamespace
+JOIN pg_type AS st ON st.oid = r.rngsubtype
+JOIN pg_opclass AS oc ON oc.oid = r.rngsubopc
+JOIN pg_namespace AS ocn ON ocn.oid = oc.opcnamespace
+LEFT JOIN pg_description AS d ON d.objoid = t.oid AND d.classoid = 'pg_type'::regclass
+WHERE {_filters("n", "pg_type", "t.oid")}
+"""
 _CAST_CONTEXTS = {"e": "explicit", "a": "assignment", "i": "implicit"}
 _CAST_METHODS = {"f": "function", "b": "binary", "i": "inout"}
 # Collations of the schemas read. The ICU or builtin locale is `colllocale` from 17,
@@ -694,6 +717,9 @@ JOIN pg_namespace AS n ON n.oid = p.pronamespace
 JOIN pg_type AS rt ON rt.oid = p.prorettype
 LEFT JOIN pg_description AS d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass
 WHERE {_filters("n", "pg_proc", "p.oid")}
+    -- (not a range type's constructors: PostgreSQL makes and drops them with it)
+    AND NOT EXISTS (SELECT FROM pg_depend AS dep WHERE dep.classid = 'pg_proc'::regclass
+                    AND dep.objid = p.oid AND dep.deptype = 'i')
 """
 
 _ENUMS_SQL = f"""
@@ -912,6 +938,13 @@ def introspect(
                  in found["event_triggers"]),
                 key=_by_name,
             )),
+            range_types=tuple(sorted(
+                (RangeType(schema, name, subtype, multirange, opclass, collation, canonical,
+                           subtype_diff, owner, comment, _object_acl(acl, owner))
+                 for schema, name, subtype, multirange, opclass, collation, canonical,
+                 subtype_diff, owner, comment, acl in found["range_types"]),
+                key=lambda t: (t.schema, t.name),
+            )),
             casts=tuple(sorted(
                 (Cast(source, target, function, _CAST_CONTEXTS.get(context, context),
                       _CAST_METHODS.get(method, method), comment)
@@ -980,6 +1013,7 @@ _GLOBAL = (
     ("default_privileges", _DEFAULT_PRIVILEGES_SQL),
     ("event_triggers", _EVENT_TRIGGERS_SQL),
     ("casts", _CASTS_SQL),
+    ("range_types", _RANGE_TYPES_SQL),
     ("collations", _COLLATIONS_SQL),
     ("statistics", _STATISTICS_SQL),
     ("view_dependencies", _VIEW_DEPENDENCIES_SQL),
@@ -1028,8 +1062,13 @@ def _queries(server_version: int,
         "ARRAY(SELECT n.nspname::text FROM pg_publication_namespace AS pn JOIN pg_namespace AS n "
         "ON n.oid = pn.pnnspid WHERE pn.pnpubid = p.oid ORDER BY 1)"
         if server_version >= 150000 else "'{}'::text[]")
+    range_multirange = (
+        "(SELECT format('%%I.%%I', mn.nspname, mt.typname) FROM pg_type AS mt "
+        "JOIN pg_namespace AS mn ON mn.oid = mt.typnamespace WHERE mt.oid = r.rngmultitypid)"
+        if server_version >= 140000 else "NULL::text")
     return [(name, _NULLS_NOT_DISTINCT.sub(nulls_not_distinct, query
              .replace("{publication_schemas}", publication_schemas)
+             .replace("{range_multirange}", range_multirange)
              .replace("{compression}", compression)
              .replace("{not_null_join}", _NOT_NULL_JOIN if server_version >= 180000 else "")
              .replace("{not_null}", _NOT_NULL if server_version >= 180000 else "NULL::text[]")

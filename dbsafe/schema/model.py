@@ -477,6 +477,26 @@ class DefaultPrivileges(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     acl: tuple[str, ...] = ()  # aclitem text, sorted
 
 
+class RangeType(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """`CREATE TYPE ... AS RANGE` (format 2). Its constructor functions and its cast to its
+    multirange type are its own (PostgreSQL makes and drops them with it): not read."""
+
+    schema: str
+    name: str
+    subtype: str  # format_type of the subtype
+    multirange: str | None = None  # `schema.name` of its multirange type (PostgreSQL 14+)
+    opclass: str | None = None  # `schema.name` of the subtype's b-tree class, when not the default
+    collation: str | None = None  # `schema.name`, when not the subtype's own
+    canonical: str | None = None  # `schema.name` of the function
+    subtype_diff: str | None = None  # `schema.name` of the function
+    owner: str | None = None
+    comment: str | None = None
+    acl: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        _shared_defaults(self)
+
+
 class Cast(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """`CREATE CAST` (format 2): database-wide, in no schema; PostgreSQL's own (oids below
     16384) and those an extension owns are left out, as its other objects are."""
@@ -605,6 +625,7 @@ class SchemaSnapshot:
     default_privileges: tuple[DefaultPrivileges, ...] = ()
     event_triggers: tuple[EventTrigger, ...] = ()
     casts: tuple[Cast, ...] = ()
+    range_types: tuple[RangeType, ...] = ()
     collations: tuple[Collation, ...] = ()
     # (A top-level key sorts before `sha256`, the file's last: not `statistics`.)
     extended_statistics: tuple[Statistics, ...] = ()
@@ -1031,6 +1052,7 @@ _NESTED.update(
         (SchemaSnapshot, "default_privileges"): DefaultPrivileges,
         (SchemaSnapshot, "event_triggers"): EventTrigger,
         (SchemaSnapshot, "casts"): Cast,
+        (SchemaSnapshot, "range_types"): RangeType,
         (SchemaSnapshot, "collations"): Collation,
         (SchemaSnapshot, "extended_statistics"): Statistics,
         (SchemaSnapshot, "failed_statements"): FailedStatement,

@@ -105,7 +105,7 @@ def test_pair_round_trips(case: str, direction: str, new_database: Callable[[], 
 PSQL_CASES = ("defaults_calling_new_functions", "json_arrays", "readded_column_holders",
               "replica_identity_rebuilt", "readded_constraint_comments", "key_index_parameters",
               "replaced_table_publications", "casts",
-              "subpartition_key_change")
+              "subpartition_key_change", "range_types")
 
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
