@@ -465,6 +465,12 @@ _RELATION_PARTS = ("column", "constraint", "index", "trigger", "rule", "policy")
 def _full(value: Any) -> str:
     if isinstance(value, DefaultPrivileges):
         return ", ".join(value.acl)
+    if isinstance(value, RangeType):
+        return f"AS RANGE (subtype = {value.subtype})"
+    if isinstance(value, Cast):
+        how = {"binary": "WITHOUT FUNCTION", "inout": "WITH INOUT"}.get(
+            value.method, f"WITH FUNCTION {value.function}")
+        return f"({value.source} AS {value.target}) {how} ({value.context})"
     if isinstance(value, EventTrigger):
         tags = f" WHEN TAG IN ({', '.join(value.tags)})" if value.tags else ""
         return f"ON {value.event}{tags} EXECUTE FUNCTION {value.function}"

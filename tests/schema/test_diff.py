@@ -336,3 +336,36 @@ def test_an_index_cluster_mark_statistics_and_a_rule_alone_differ() -> None:
         replace(index, clustered=True, statistics=("1=500",)),)),))
     assert sorted((c.action, c.kind, c.attribute) for c in diff(a, b)) == [
         (ADD, "rule", None), (ALTER, "index", "clustered"), (ALTER, "index", "statistics")]
+
+
+def test_range_types_and_casts_are_compared_shown_and_planned() -> None:
+    from dbsafe.schema.ddl import plan
+    from dbsafe.schema.diff import findings
+    from dbsafe.schema.model import Cast, RangeType
+
+    a = SchemaSnapshot(
+        range_types=(RangeType("public", "floatrange", "double precision",
+                               "public.floatmultirange"),),
+        casts=(Cast("mood", "integer", "public.mood_rank(mood)"),))
+    b = SchemaSnapshot(
+        range_types=(RangeType("public", "floatrange", "numeric", "public.floatmultirange"),
+                     RangeType("public", "uuidrange", "uuid", "public.uuidmultirange")),
+        casts=(Cast("mood", "integer", "public.mood_rank(mood)", "assignment"),))
+    changes = diff(a, b)
+    assert [c.describe() for c in changes] == [
+        "cast `(mood AS integer)`: context differs (explicit -> assignment)",
+        "range type `public.floatrange`: subtype differs (double precision -> numeric)",
+        "range type `public.uuidrange`: only in the target",
+    ]
+    shown = {f.subject: f.context for f in findings(changes)}
+    assert shown["public.uuidrange"] == (("Target", "AS RANGE (subtype = uuid)"),)
+    statements = plan(a, b, changes)
+    assert [s.sql for s in statements] == [
+        "-- range type public.floatrange is not generated",
+        "CREATE TYPE public.uuidrange AS RANGE (subtype = uuid, "
+        "multirange_type_name = public.uuidmultirange)",
+        "DROP CAST (mood AS integer)",
+        "CREATE CAST (mood AS integer) WITH FUNCTION public.mood_rank(mood) AS ASSIGNMENT",
+    ]
+    assert [h.kind for h in statements[0].hazards] == ["not-generated"]
+    assert diff(a, b, DiffOptions.parse(["range_type", "cast"])) == ()
