@@ -624,11 +624,15 @@ def _offline(project: AlembicProject, root: Path, since: str | None, *,
                 before = []
             after = ("the revisions after it were not linted" if before
                      else "so no revision was linted")
+            # Rendered offline because running them failed first: say why (`upgrade`'s
+            # preflight shows only the findings), not to lint without an --offline never
+            # passed.
+            instead = ("lint without --offline to run them on a throwaway server"
+                       if note == "--offline" else f"the history was rendered offline as it {note}")
             return LoadedHistory(before, [Unlinted(
                 cause.revision, cause.file, cause.line,
                 f"was not linted: it cannot be rendered offline ({cause}), and offline "
-                f"rendering stops there, {after}; lint without --offline to run them on a "
-                "throwaway server")],
+                f"rendering stops there, {after}; {instead}")],
                 how="offline", note=note)
         if note != "--offline":  # say that running them was tried first
             raise SourceError(f"{exc} (tried because it {note})") from cause

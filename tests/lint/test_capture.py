@@ -419,6 +419,27 @@ def test_offline_says_which_revision_it_could_not_render(tmp_path: Path) -> None
     assert report.summary["migrations"] == 1
 
 
+def test_offline_rendering_after_a_failed_run_says_why_the_run_failed(tmp_path: Path) -> None:
+    # mealie's env.py builds its engine from its own settings: with SQLAlchemy 2.1 (whose
+    # bare postgresql:// is psycopg 3) and only psycopg2 installed, it failed to connect on
+    # the throwaway; the fallback to offline rendering stopped at its first revision, and
+    # the finding, the only word `upgrade`'s preflight gave, said to "lint without
+    # --offline", never passed, and not why the run failed.
+    root = tmp_path / "p"
+    write_history(root, {k: REVISIONS[k] for k in ("r01", "r03")})
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        "def run_migrations_online():\n",
+        "def run_migrations_online():\n    import dbsafe_test_missing_driver  # noqa: F401\n"))
+    report = commands.lint(Settings(project_root=root, use_cache=False))
+    [failed] = [f for f in report.findings if f.code == "DBS005"]
+    assert failed.subject == "r03"
+    assert "cannot be rendered offline" in failed.message
+    assert "without --offline" not in failed.message
+    assert "could not run on a throwaway server" in failed.message
+    assert "No module named 'dbsafe_test_missing_driver'" in failed.message
+
+
 def test_with_a_database_only_the_revisions_after_its_own_are_linted(
         tmp_path: Path, database_url: str) -> None:
 
