@@ -195,7 +195,8 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         # Computed from the database as it is: whatever else changed since the migrations
         # made it (an index or a grant added by hand) would be undone with the revisions.
         at_start, start_built = _schema_at(down, down.start, quiet=True)
-        others, _ = _differences(at_start, current, built=start_built)
+        others, _ = _differences(at_start, current, built=start_built,
+                                 expected_name=f"{', '.join(down.start)}'s schema")
         if others:
             down.findings.append(Finding(
                 UNDOES_OTHER_CHANGES.code,
@@ -327,7 +328,8 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
         down.say("verify", f"no snapshot of {target} to compare with")
         return "downgraded"
     differences, reordered = _differences(expected, read_schema(down, step="verify"),
-                                          built=down.expected_built)
+                                          built=down.expected_built,
+                                          expected_name=f"{target}'s schema")
     if differences:
         # Each difference reads "(as the database is -> as it should be)", the way `dbsafe
         # diff DATABASE TARGET` says it: without saying so, a downgrade that kept a

@@ -283,7 +283,8 @@ def _remove_interrupted(run: RunState, at: tuple[str, ...], before: SchemaSnapsh
         return False
     # What it committed and removing cannot bring back (a DROP run before the interrupt).
     with contextlib.suppress(Exception):
-        differences, _ = _differences(before, user_snapshot(run.url))
+        differences, _ = _differences(before, user_snapshot(run.url),
+                                      expected_name="the schema then")
         if differences:
             stays = (f"the database, still at {', '.join(at) or 'base'}, differs from its "
                      f"schema then: {'; '.join(differences[:3])}"
@@ -984,7 +985,8 @@ def _way_back(run: _Run) -> str:
                            stops=f"; rolled back to {_start_name(run)}, the schema was not "
                                  "verified against the one before the upgrade")
     differences, reordered = _differences(run.before, verified,
-                                          version_table=rolled.version_table)
+                                          version_table=rolled.version_table,
+                                          expected_name=f"{_start_name(run)}'s schema")
     if differences:
         # Each difference reads "(as the database is -> as it was)", and says so, as the
         # downgrade's DBS603 does; the schema before was read from the database (recorded).
@@ -1012,8 +1014,8 @@ def _way_back(run: _Run) -> str:
 
 
 def _differences(expected: SchemaSnapshot | None, actual: SchemaSnapshot, *,
-                 version_table: str = "alembic_version",
-                 built: bool = False) -> tuple[list[str], list[str]]:
+                 version_table: str = "alembic_version", built: bool = False,
+                 expected_name: str = "the target") -> tuple[list[str], list[str]]:
     """What differs from `expected`, and (apart) tables whose columns only moved: a column
     dropped and added back comes last, which PostgreSQL cannot undo and queries by name
     do not notice.
@@ -1022,13 +1024,16 @@ def _differences(expected: SchemaSnapshot | None, actual: SchemaSnapshot, *,
     `expected` schema `built` from the migrations on a throwaway server has everything
     owned by that server's superuser, and only the grants the migrations give: owners and
     grants are not compared then (a DBA's grants to an application role are no drift).
+    An object on one side only is said to be "only in the database" or "only in
+    {expected_name}" (mealie's pg_trgm, left by a downgrade, read "only in the source").
     """
     from dbsafe.schema.diff import REORDER, diff
 
     if expected is None:
         return [], []
     changes = diff(actual, expected, comparison_options(version_table, built))
-    return ([c.describe() for c in changes if c.action != REORDER],
+    return ([c.describe("the database", expected_name) for c in changes
+             if c.action != REORDER],
             [c.describe() for c in changes if c.action == REORDER])
 
 

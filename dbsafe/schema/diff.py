@@ -158,13 +158,15 @@ class Change:
         return self.identity[:1] if self.kind in _GLOBAL_KINDS \
             else self.identity[:2]
 
-    def describe(self) -> str:
-        """One line for humans: `column `public.t.id`: type differs (integer -> bigint)`."""
+    def describe(self, source: str = "the source", target: str = "the target") -> str:
+        """One line for humans: `column `public.t.id`: type differs (integer -> bigint)`.
+
+        `source` and `target` name the sides where an object is only in one of them."""
         label = self.kind.replace("_", " ")
         if self.action == ADD:
-            return f"{label} `{self.subject}`: only in the target"
+            return f"{label} `{self.subject}`: only in {target}"
         if self.action == DROP:
-            return f"{label} `{self.subject}`: only in the source"
+            return f"{label} `{self.subject}`: only in {source}"
         if self.action == REORDER:
             return (f"table `{self.subject}`: column order differs "
                     f"({', '.join(self.old)} -> {', '.join(self.new)})")

@@ -216,6 +216,38 @@ def test_a_schema_differing_after_the_way_back_says_which_side_is_which(
                             ).fetchone() == ("downgraded",)
 
 
+SEQUENCE_KEPT = COMMENT_KEPT.replace(
+    """op.execute("COMMENT ON TABLE patients IS 'the clinic''s patients'")""",
+    """op.execute("CREATE SEQUENCE patients_ref_seq")""").replace(
+    """op.execute("COMMENT ON TABLE patients IS 'downgraded'")""",
+    """op.execute("COMMENT ON TABLE patients IS NULL")""")
+
+
+def test_an_object_left_by_the_way_back_is_said_to_be_in_the_database(
+        database_url: str, tmp_path: Path) -> None:
+    # mealie's b3dbb554ba53 creates the pg_trgm extension and its downgrade() leaves it:
+    # after the way back, DBS603 said "extension `pg_trgm`: only in the source", under
+    # "(the database -> ...)", naming neither side.
+    root = _project(tmp_path / "p")
+    versions = root / "migrations" / "versions"
+    (versions / "0005_sequence.py").write_text(SEQUENCE_KEPT)
+    (versions / "0006_fails.py").write_text(FAILS)
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada'), (2, 'Ada')")  # 0006 fails
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
+
+    assert report.summary["outcome"] == "failed", report.findings
+    (finding,) = [f for f in report.findings if f.code == "DBS603"]
+    ((title, text),) = finding.context
+    assert title == "Differences (the database -> 0004's schema)"
+    assert text == "sequence `public.patients_ref_seq`: only in the database"
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('patients_ref_seq') IS NOT NULL"
+                            ).fetchone() == (True,)
+
+
 def test_lock_contention_waits_at_most_lock_timeout_then_gives_up(database_url: str,
                                                                   tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
