@@ -3,7 +3,8 @@ folder's files its runner has applied there build.
 
 Which files are applied is the runner's own history table in the database (golang-migrate's
 and dbmate's `schema_migrations`, goose's `goose_db_version`, Flyway's
-`flyway_schema_history`, sqlx's `_sqlx_migrations`, diesel's `__diesel_schema_migrations`,
+`flyway_schema_history`, sqlx's `_sqlx_migrations`, refinery's `refinery_schema_history`,
+diesel's `__diesel_schema_migrations`,
 supabase's `supabase_migrations.schema_migrations`, prisma's `_prisma_migrations`, Sqitch's
 registry, river's `river_migration`, yoyo's `_yoyo_migration`), each
 file named by the version its runner records for it. Those files are applied to a throwaway
@@ -74,7 +75,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
             "diff DATABASE_URL migrations`"
         raise DbsafeError(
             "the database has no migration history table dbsafe reads where its runner keeps "
-            "it by default (golang-migrate, dbmate, goose, Flyway, sqlx, diesel, supabase, "
+            "it by default (golang-migrate, dbmate, goose, Flyway, sqlx, refinery, diesel, supabase, "
             f"prisma, Sqitch, river, sql-migrate, yoyo, node-pg-migrate, graphile-migrate, "
             "drizzle): there is no applied set of files to "
             f"compare with; {hint}")

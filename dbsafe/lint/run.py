@@ -233,7 +233,7 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
         skipped = {id(m) for m in never}
         loaded.migrations = [m for m in loaded.migrations if id(m) not in skipped]
         loaded.findings += never_run_findings(never, history.runner)
-    if history.runner in ("flyway", "sqlx") or history.dirty is not None:
+    if history.runner in ("flyway", "sqlx", "refinery") or history.dirty is not None:
         # A migration that failed half-way (Flyway's `success = false` row, sqlx's dirty
         # one): its runner migrates nothing until it is resolved, and the database holds
         # what the failed file did before it stopped, so what runs next is not these files
@@ -241,9 +241,12 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
         # row no file resolves, an applied file edited since, a file below the last version
         # applied that never ran), nor sqlx past an applied file edited since. Said as
         # `dbsafe status` says it (DBS612). Their checksums were taken as the files were
-        # read (`Migration.checksum`): no re-read.
+        # read (`Migration.checksum`): no re-read. Nor does refinery migrate past an applied
+        # file edited since, nor a versioned file below the last version applied that never
+        # ran; its checksums (of the name and version too) are taken here, of the applied
+        # files alone, read again: the files' reading pays none for a lint without a history.
         edited = edited_applied(loaded.migrations, history) \
-            if history.runner in ("flyway", "sqlx") else None
+            if history.runner in ("flyway", "sqlx", "refinery") else None
         refused = refusal(loaded.migrations, history, set(versions), unresolved=unresolved,
                           edited=edited)
         if refused is not None:

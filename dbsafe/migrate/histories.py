@@ -1,7 +1,7 @@
 """The history tables SQL migration runners keep in the database they migrate: which of
 a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, goose's
-`goose_db_version`, Flyway's `flyway_schema_history`, sqlx's `_sqlx_migrations`, diesel's
-`__diesel_schema_migrations`, supabase's `supabase_migrations.schema_migrations`, prisma's
+`goose_db_version`, Flyway's `flyway_schema_history`, sqlx's `_sqlx_migrations`, refinery's
+`refinery_schema_history`, diesel's `__diesel_schema_migrations`, supabase's `supabase_migrations.schema_migrations`, prisma's
 `_prisma_migrations`, Sqitch's registry, river's `river_migration`, sql-migrate's
 `gorp_migrations`, yoyo's `_yoyo_migration`, node-pg-migrate's `pgmigrations`,
 graphile-migrate's `graphile_migrate.migrations`, drizzle's `drizzle.__drizzle_migrations`,
@@ -120,6 +120,10 @@ class History:
     # what it checks an applied file against, if it does (`edited_applied`).
     checksum_query: str | None = None
     checksums: tuple[tuple[str, int | str | None], ...] = ()
+    # refinery's: the name each applied version's row has, as its words show it
+    # (`V3__users`, `DivergentVersion`).
+    run_names_query: str | None = None
+    run_names: tuple[tuple[str, str], ...] = ()
     # The applied versions (`query`) read with a column an older table of the runner's name
     # may lack (Flyway's `type`: its DELETE rows and the rows they mark deleted left out),
     # where the table has it.
@@ -127,6 +131,8 @@ class History:
 
 
 _NUMBER = re.compile(r"(\d+)_")
+# refinery's file names (refinery_core's `STEM_RE` and `.sql`; its `[U|V]` class as written).
+_REFINERY_NAME = re.compile(r"([U|V])(\d+(?:\.\d+)?)__(\w+)\.sql")
 
 # A row `h` of Flyway's history that no DELETE row marks deleted, as its
 # `MigrationInfoServiceImpl` (7.0 to 10) reads them in installed order: a successful DELETE
@@ -221,6 +227,17 @@ _HISTORIES = (
             # (as sqlx-postgres' `dirty_version`, which its migrate reads first)
             dirty_query="SELECT version::text FROM {table} WHERE success = false "
                         "ORDER BY version LIMIT 1",
+            placement="current_schema"),
+    # refinery's (refinery_core's `ASSERT_MIGRATIONS_TABLE_QUERY`: version int4, or int8 with
+    # its `int8-versions`, name, applied_on and checksum varchar(255)): a row per applied
+    # migration, inserted in the migration's own transaction (none failed half-way), made
+    # unqualified, so in the session's current schema. Its checksum is the decimal of a
+    # SipHash-1-3 (`refinery_checksum`); its name the file's (`V3__users.sql`: `users`).
+    History("refinery", ("refinery_schema_history",),
+            "SELECT version::text FROM {table}",
+            frozenset({"version", "name", "applied_on", "checksum"}),
+            checksum_query="SELECT version::text, checksum FROM {table}",
+            run_names_query="SELECT version::text, name FROM {table} ORDER BY version",
             placement="current_schema"),
     History("diesel", ("__diesel_schema_migrations",),
             "SELECT version FROM {table}", frozenset({"version", "run_on"}),
@@ -423,6 +440,10 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                 sums = _rows_if_columns(conn, history, history.checksum_query)
                 history = dataclasses.replace(history, checksums=tuple(
                     (str(r[0]), r[1]) for r in sums))
+            if history.run_names_query is not None:
+                named = _rows_if_columns(conn, history, history.run_names_query)
+                history = dataclasses.replace(history, run_names=tuple(
+                    (str(r[0]), str(r[1])) for r in named))
             if history.runner == "sqitch":
                 return history, set(_numbered(str(r[0]) for r in rows))
             if history.runner == "node-pg-migrate":
@@ -546,7 +567,7 @@ def _named(conn: psycopg.Connection, table: str) -> History:
     if not fitting:
         raise DbsafeError(f"the table {table} (sql-migrations-history-table) is no history "
                           "table of a runner dbsafe reads (golang-migrate, dbmate, goose, "
-                          "Flyway, sqlx, diesel, supabase, prisma, Sqitch, river, "
+                          "Flyway, sqlx, refinery, diesel, supabase, prisma, Sqitch, river, "
                           "sql-migrate, yoyo, node-pg-migrate, graphile-migrate, drizzle)")
     best = max(fitting, key=lambda h: len(h.columns))
     # Named where it is: golang-migrate's `x-migrations-table` (goose's `-table`, ...) puts
@@ -634,6 +655,13 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
     if runner == "diesel":
         prefix = path.parent.name.partition("_")[0]
         return re.sub(r"\D", "", prefix) or None
+    if runner == "refinery":
+        # Its version, as its int4 (int8) column holds it: `V0003__x.sql` is 3; one of a
+        # dotted version (`V1.2__x.sql`) it cannot parse (`InvalidVersion`).
+        found = _REFINERY_NAME.fullmatch(path.name)
+        return str(int(found.group(2))) if found is not None and found.group(2).isascii() \
+            and found.group(2).isdigit() \
+            else None
     if runner == "flyway":
         from dbsafe.extract.flyway import FlywayNames
 
@@ -758,7 +786,7 @@ def edited_applied(migrations: Sequence[Migration], history: History) -> list[Ed
     `migration.sql`, as its line endings may be turned: `script_matches_checksum`). Only where
     dbsafe computes what the runner does: none for Flyway files read in another `encoding`
     than UTF-8, nor for a file whose bytes are not UTF-8 (its runner cannot read it)."""
-    if history.runner not in ("flyway", "sqlx", "prisma") or not history.checksums:
+    if history.runner not in ("flyway", "sqlx", "prisma", "refinery") or not history.checksums:
         return []
     recorded: dict[str, list[int | str]] = {}
     for key, value in history.checksums:
@@ -785,6 +813,11 @@ def edited_applied(migrations: Sequence[Migration], history: History) -> list[Ed
         try:
             data = m.file.read_bytes()
         except OSError:
+            continue
+        if history.runner == "refinery":
+            now = _refinery_edited(m.file.name, data, [str(s) for s in sums])
+            if now is not None:
+                out.append(Edited(m, version, str(sums[-1]), now))
             continue
         now = _runner_checksum(history.runner, data, config, ignored, [str(s) for s in sums])
         if now is not None:
@@ -829,6 +862,77 @@ def _runner_checksum(runner: str, data: bytes, config: FlywayConfig | None, igno
         return None if any(x in recorded for x in sums) else sums[-1]
     return None if any(prisma_checksum_matches(data, r) for r in recorded) \
         else hashlib.sha256(data).hexdigest()
+
+
+def _refinery_edited(name: str, data: bytes, recorded: list[str]) -> str | None:
+    """refinery's checksum of its migration file `name` of `data`, as its row shows it,
+    where it is none of the `recorded` ones (of either width of its version: int4, or int8
+    with its `int8-versions`); None where it is one, or the file is none refinery reads."""
+    found = _REFINERY_NAME.fullmatch(name)
+    try:
+        text = data.decode("utf-8")  # (its include_str! and read_to_string take no other)
+    except UnicodeDecodeError:
+        return None
+    if found is None or not (found.group(2).isascii() and found.group(2).isdigit()):
+        return None
+    version = int(found.group(2))
+    sums = [str(refinery_checksum(found.group(3), version, text, width))
+            for width in (4, 8) if version < 1 << (8 * width - 1)]
+    return None if not sums or any(x in recorded for x in sums) else sums[0]
+
+
+def refinery_checksum(name: str, version: int, sql: str, width: int = 4) -> int:
+    """The checksum refinery records of a migration (`Migration::unapplied`): SipHash-1-3 with
+    zero keys (siphasher's `SipHasher13::new()`, which Rust's `DefaultHasher` was) over its
+    `name` (the file's after `V3__`), its `version` (an i32, `width` 4; an i64 with
+    `int8-versions`) and its SQL, each as Rust's `Hash` feeds them: a str's UTF-8 then 0xff,
+    an integer's little-endian bytes. The value below is Rust's `DefaultHasher` of the same.
+
+    >>> refinery_checksum("users", 1, "CREATE TABLE users (id int);\\n")
+    10915038114215788890
+    """
+    data = (name.encode("utf-8") + b"\xff" + version.to_bytes(width, "little", signed=True)
+            + sql.encode("utf-8") + b"\xff")
+    return _siphash13(data)
+
+
+def _siphash13(data: bytes) -> int:
+    """SipHash-1-3 of `data` with the key 0 (one compression round, three finalization)."""
+    mask = (1 << 64) - 1
+
+    def rotl(x: int, b: int) -> int:
+        return ((x << b) | (x >> (64 - b))) & mask
+
+    v0, v1, v2, v3 = 0x736F6D6570736575, 0x646F72616E646F6D, 0x6C7967656E657261, \
+        0x7465646279746573
+
+    def rounds(n: int) -> None:
+        nonlocal v0, v1, v2, v3
+        for _ in range(n):
+            v0 = (v0 + v1) & mask
+            v1 = rotl(v1, 13) ^ v0
+            v0 = rotl(v0, 32)
+            v2 = (v2 + v3) & mask
+            v3 = rotl(v3, 16) ^ v2
+            v0 = (v0 + v3) & mask
+            v3 = rotl(v3, 21) ^ v0
+            v2 = (v2 + v1) & mask
+            v1 = rotl(v1, 17) ^ v2
+            v2 = rotl(v2, 32)
+
+    tail = len(data) - len(data) % 8
+    for i in range(0, tail, 8):
+        m = int.from_bytes(data[i:i + 8], "little")
+        v3 ^= m
+        rounds(1)
+        v0 ^= m
+    m = ((len(data) & 0xFF) << 56) | int.from_bytes(data[tail:], "little")
+    v3 ^= m
+    rounds(1)
+    v0 ^= m
+    v2 ^= 0xFF
+    rounds(3)
+    return v0 ^ v1 ^ v2 ^ v3
 
 
 def prisma_checksum_matches(data: bytes, recorded: str) -> bool:
@@ -1030,7 +1134,7 @@ def never_run_findings(never: Sequence[Migration], runner: str) -> list[Finding]
 # The checks of `refusal` that stop their runner for an edited applied file too (Flyway's
 # validation, sqlx's), or before it reads the files at all (sqlx's failed row): those edited
 # are then no warning of their own (`edited_findings`).
-REFUSES_EDITED = ("validateOnMigrate", "VersionMismatch", "Dirty")
+REFUSES_EDITED = ("validateOnMigrate", "VersionMismatch", "Dirty", "DivergentVersion")
 RUNNER_REFUSES_CODE = "DBS612"  # declared by dbsafe.guard (status)
 APPLIED_EDITED_CODE = "DBS605"  # declared by dbsafe.guard (status, upgrade)
 
@@ -1146,6 +1250,8 @@ def refusal(migrations: Sequence[Migration], history: History,
         return None if first is None else Refusal(
             f"migration {first.version} was previously applied but has been modified",
             "VersionMismatch", _EDITED_HELP.format(""))
+    if history.runner == "refinery":
+        return _refinery_refusal(migrations, history, versions or set(), edited)
     if history.runner != "node-pg-migrate" or not history.run_order:
         return None
     from dbsafe.extract.migration import code_migrations, node_pg_migrate_key
@@ -1166,6 +1272,45 @@ def refusal(migrations: Sequence[Migration], history: History,
                 "checkOrder",
                 "Rename the file to sort after the last one run (its number), or run it out "
                 "of order knowingly (`node-pg-migrate up --no-check-order`).")
+    return None
+
+
+def _refinery_refusal(migrations: Sequence[Migration], history: History, versions: set[str],
+                      edited: Sequence[Edited] | None) -> Refusal | None:
+    """Why refinery's runner refuses to migrate, as its `verify_migrations` checks before it
+    runs anything, with its `Runner`'s defaults (`abort_divergent` and `abort_missing` true;
+    `set_abort_divergent(false)` in the application's code only logs, which dbsafe does not
+    read): the first applied row, by version, whose file's name or checksum is not the one it
+    recorded (`DivergentVersion`), then the first versioned file (`V`, not `U`) that never
+    ran at or below the last version applied (`MissingVersion`, in its words "missing from
+    the filesystem")."""
+    changed = edited_applied(migrations, history) if edited is None else edited
+    named = dict(history.run_names)
+    ran = [(int(e.version), e) for e in changed if e.version.isdigit()]
+    if ran:
+        _, first = min(ran, key=lambda r: r[0])
+        file = first.migration.file
+        found = _REFINERY_NAME.fullmatch(file.name) if file is not None else None
+        # (as its `Display` shows a migration: its version parsed, `V0003__x` is `V3__x`)
+        shown = f"{found.group(1)}{first.version}__{found.group(3)}" if found else first.version
+        return Refusal(
+            f"applied migration V{first.version}__{named.get(first.version, '')} is "
+            f"different than filesystem one {shown}", "DivergentVersion",
+            _EDITED_HELP.format(", or let refinery go on with `set_abort_divergent(false)` if "
+                                "the database already holds what it makes now"))
+    last = max((int(v) for v in versions if v.isdigit()), default=None)
+    if last is None:
+        return None
+    for m in migrations:
+        found = _REFINERY_NAME.fullmatch(m.file.name) if m.file is not None else None
+        version = file_version(m.file, "refinery") if m.file is not None else None
+        if found is not None and found.group(1) == "V" and version is not None \
+                and version not in versions and int(version) <= last:
+            return Refusal(f"migration V{version}__{found.group(3)} is missing from "
+                           "the filesystem", "MissingVersion",
+                           "Give the change a version past the last one applied "
+                           f"({last}), or make it unversioned (`U{version}__`), which refinery "
+                           "runs out of order.")
     return None
 
 

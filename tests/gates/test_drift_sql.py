@@ -1847,6 +1847,95 @@ _PRISMA = {"20240101000000_init": ("CREATE TABLE users (id int PRIMARY KEY, name
                                     "315473a27c3413dbff149b4a3c0b90484b02dceb4ce8ba601f55ebeb0a39f6c4")}
 
 
+# refinery's checksums of `_REFINERY`'s files (`Migration::unapplied`: SipHasher13 of the
+# name, the version as an i32 and the SQL), as Rust's `DefaultHasher` computed them.
+_REFINERY = {"V1__users.sql": (_UPS[0] + "\n", "6100742093170498746"),
+             "V2__email.sql": (_UPS[1] + "\n", "6509086173100154595"),
+             "V3__orders.sql": (_UPS[2] + "\n", "4013200327469723978")}
+
+
+def _refinery_crate(tmp_path: Path, database_url: str, ran: tuple[int, ...]) -> Path:
+    """A crate embedding `_REFINERY`'s files with refinery (its `migrations` folder,
+    returned), and a database where the versions `ran` ran, each with its row in
+    `refinery_schema_history` as refinery writes it."""
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "app"\n\n[dependencies]\n'
+                                         'refinery = { version = "0.9", features = '
+                                         '["tokio-postgres"] }\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.rs").write_text(
+        'mod embedded {\n    use refinery::embed_migrations;\n    '
+        'embed_migrations!("migrations");\n}\n')
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name, (sql, _) in _REFINERY.items():
+        (folder / name).write_text(sql)
+    names = list(_REFINERY)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # as refinery_core's ASSERT_MIGRATIONS_TABLE_QUERY makes it, and
+        # insert_migration_query fills it (applied_on in RFC 3339)
+        conn.execute("".join(_UPS[v - 1] for v in ran) + "CREATE TABLE IF NOT EXISTS "
+                     "refinery_schema_history(version int4 PRIMARY KEY, name VARCHAR(255), "
+                     "applied_on VARCHAR(255), checksum VARCHAR(255));")
+        for v in ran:
+            conn.execute("INSERT INTO refinery_schema_history (version, name, applied_on, "
+                         "checksum) VALUES (%s, %s, '2026-01-02T03:04:05.123456789Z', %s)",
+                         (v, names[v - 1][4:-4], _REFINERY[names[v - 1]][1]))
+    return folder
+
+
+def test_refinery_s_history_says_which_files_ran_and_an_edited_one_makes_it_refuse(
+        tmp_path: Path, database_url: str) -> None:
+    # refinery's `refinery_schema_history` was not read: status, drift and lint with a
+    # database stopped at "the database is not empty" as if no runner had migrated it.
+    folder = _refinery_crate(tmp_path, database_url, (1, 2))
+    # (dbsafe finds no refinery folder by itself: the crate's code names it)
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "sql-migrations": "migrations"}, environ={})
+    report = commands.status(settings)
+    assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
+        (), 2, [{"migration": "migrations/V3__orders.sql"}])
+    assert commands.drift(settings).findings == ()
+    linted = commands.lint(settings, [folder])
+    assert (linted.findings, linted.summary["migrations"]) == ((), 1)
+    # refinery (`abort_divergent`, true unless the code says otherwise) compares each
+    # applied row's name and checksum with its file's before it runs anything, and stops:
+    # DivergentVersion, in its words.
+    (folder / "V2__email.sql").write_text(_EMAIL_EDITED)
+    said = ("refinery refuses to migrate the database: applied migration V2__email is "
+            "different than filesystem one V2__email.")
+    assert [(f.code, f.message, f.subject) for f in commands.status(settings).findings] == [
+        ("DBS612", said, "migrations/V2__email.sql")]
+    assert [(f.code, f.message) for f in commands.drift(settings).findings[:1]] == [
+        ("DBS612", said)]
+    assert [(f.code, f.message) for f in commands.lint(settings, [folder]).findings] == [
+        ("DBS612", said)]
+    # The name is in its checksum: the file renamed, its SQL as it ran, is divergent too.
+    (folder / "V2__email.sql").unlink()
+    (folder / "V2__add_email.sql").write_text(_REFINERY["V2__email.sql"][0])
+    assert [f.message for f in commands.status(settings).findings] == [said.replace(
+        "filesystem one V2__email", "filesystem one V2__add_email")]
+
+
+def test_refinery_refuses_a_versioned_file_below_the_last_applied_one(
+        tmp_path: Path, database_url: str) -> None:
+    # V3 ran, V2 never did: refinery (`abort_missing`, true by default) refuses before it
+    # runs anything, in its words "missing from the filesystem" (MissingVersion). An
+    # unversioned file (`U2__`) it runs out of order instead.
+    folder = _refinery_crate(tmp_path, database_url, (1, 3))
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "sql-migrations": "migrations"}, environ={})
+    report = commands.status(settings)
+    assert [(f.code, f.message) for f in report.findings] == [
+        ("DBS612", "refinery refuses to migrate the database: migration V2__email is missing "
+                   "from the filesystem.")]
+    assert [f for f in commands.lint(settings, [folder]).findings
+            if f.code == "DBS612"] == list(report.findings)
+    (folder / "V2__email.sql").rename(folder / "U2__email.sql")
+    report = commands.status(settings)
+    assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
+        (), 2, [{"migration": "migrations/U2__email.sql"}])
+
+
 def test_a_prisma_migration_edited_since_it_ran_is_a_warning(
         tmp_path: Path, database_url: str) -> None:
     # prisma 6.19.3's `migrate deploy` runs what is pending and says nothing of an applied
