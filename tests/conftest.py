@@ -30,6 +30,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 collect_ignore_glob = ["*/envs/*"]
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker more than the cores this process may run on. A test spends
+    much of its time waiting on its PostgreSQL server, a subprocess or a lock timeout it
+    provokes, when another worker can use the core."""
+    from dbsafe.config import usable_cores
+
+    return usable_cores() + 1
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """One process against a server `DBSAFE_TEST_DATABASE_URL` names: workers would share
