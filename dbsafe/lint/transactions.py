@@ -168,6 +168,17 @@ def _transaction_starts(statements: list[Statement]) -> dict[int, int]:
     return starts
 
 
+def back_in_transaction(earlier: Sequence[Statement]) -> Iterator[tuple[int, Statement]]:
+    """The statements of the transaction `earlier` ends in (the statements before one,
+    oldest first), newest first with their index, back to its start (or an earlier one's
+    end); savepoints stay inside it."""
+    for i in range(len(earlier) - 1, -1, -1):
+        s = earlier[i]
+        if s.transaction is not None and s.transaction not in ("savepoint", "release"):
+            return
+        yield i, s
+
+
 def writes_kept_out(earlier: Sequence[Statement], table: str) -> bool | None:
     """Did the transaction `earlier` ends in (the statements before one, oldest first)
     lock `table` against other sessions' writes before these, until COMMIT: TRUNCATE,
@@ -175,9 +186,7 @@ def writes_kept_out(earlier: Sequence[Statement], table: str) -> bool | None:
     to the transaction's start; None when a statement there may have (one lint could not
     read, a procedure called)."""
     unknown = False
-    for s in reversed(earlier):
-        if s.transaction is not None and s.transaction not in ("savepoint", "release"):
-            break  # its start (or an earlier one's end)
+    for _, s in back_in_transaction(earlier):
         if s.deferred:
             continue
         if not s.parsed or s.unread is not None or s.kind == "CallStmt":

@@ -46,7 +46,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement, is_null, range_var, same_relation
-from dbsafe.lint.transactions import writes_kept_out
+from dbsafe.lint.transactions import back_in_transaction, writes_kept_out
 
 _SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial"})
 
@@ -121,10 +121,8 @@ def _emptied_first(statement: Statement, ctx: LintContext,
     if not statement.in_transaction:
         return None
     earlier = ctx.statements[:statement.index]
-    for i in range(len(earlier) - 1, -1, -1):
-        s = earlier[i]
-        if s.transaction is not None and s.transaction not in ("savepoint", "release"):
-            return None  # the transaction's start (or end): rows before it are unknown
+    # (back to the transaction's start: rows before it are unknown)
+    for i, s in back_in_transaction(earlier):
         if s.deferred:
             continue
         if not s.parsed or s.unread is not None or s.kind in _MAY_WRITE or (

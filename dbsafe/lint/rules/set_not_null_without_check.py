@@ -66,7 +66,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement, same_relation, strings
-from dbsafe.lint.transactions import writes_kept_out
+from dbsafe.lint.transactions import back_in_transaction, writes_kept_out
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -140,10 +140,7 @@ def _filled_first(statement: Statement, ctx: LintContext, table: str,
     if not statement.in_transaction:
         return None
     earlier = ctx.statements[:statement.index]
-    for i in range(len(earlier) - 1, -1, -1):
-        s = earlier[i]
-        if s.transaction is not None and s.transaction not in ("savepoint", "release"):
-            return None  # the transaction's start (or end)
+    for i, s in back_in_transaction(earlier):
         if s.deferred or not same_relation(s.relation, table):
             continue
         if s.kind == "UpdateStmt" and any(
