@@ -1570,17 +1570,25 @@ def sqlx_named_folders(crate: Path) -> frozenset[Path]:
     """The folders the Rust files under the crate's `src` name as sqlx's migrations
     (`_SQLX_NAMES`), resolved. Read once per crate and run: only files mentioning a
     migrator are searched."""
+    return _folders_named_in_rust(crate, ("migrate!", "Migrator::new"), _SQLX_NAMES)
+
+
+def _folders_named_in_rust(crate: Path, needles: tuple[str, ...], names: re.Pattern[str],
+                           default: str | None = None) -> frozenset[Path]:
+    """The relative folders `names` finds (its first group that matched, else `default`)
+    in the Rust files under the crate's `src` that hold one of `needles`, resolved against
+    the crate's folder (CARGO_MANIFEST_DIR, where the macros resolve them)."""
     found: set[Path] = set()
     for file in (crate / "src").rglob("*.rs"):
         try:
             text = file.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if "migrate!" not in text and "Migrator::new" not in text:
+        if not any(needle in text for needle in needles):
             continue
-        for match in _SQLX_NAMES.finditer(text):
-            name = match.group(1) or match.group(2)
-            if not os.path.isabs(name):
+        for match in names.finditer(text):
+            name = next((group for group in match.groups() if group), default)
+            if name is not None and not os.path.isabs(name):
                 found.add((crate / name).resolve())
     return frozenset(found)
 
@@ -1665,19 +1673,8 @@ def refinery_folder(folder: Path) -> bool:
 def refinery_named_folders(crate: Path) -> frozenset[Path]:
     """The folders the Rust files under the crate's `src` embed as refinery's migrations
     (`_REFINERY_NAMES`), resolved. Read once per crate and run."""
-    found: set[Path] = set()
-    for file in (crate / "src").rglob("*.rs"):
-        try:
-            text = file.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if "embed_migrations!" not in text:
-            continue
-        for match in _REFINERY_NAMES.finditer(text):
-            name = match.group(1) or "migrations"
-            if not os.path.isabs(name):
-                found.add((crate / name).resolve())
-    return frozenset(found)
+    return _folders_named_in_rust(crate, ("embed_migrations!",), _REFINERY_NAMES,
+                                  default="migrations")
 
 
 # diesel's first migration, which `diesel setup` writes into every PostgreSQL project's
