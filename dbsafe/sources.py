@@ -373,8 +373,9 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 # 51: rules on tables and views, indexes' CLUSTER ON mark and their expression columns'
 # statistics targets, comments on domains' constraints;
 # 52: casts (`CREATE CAST`); 53: range types, their constructor functions no longer read as
-# functions of their own.
-_INTROSPECTED = 53
+# functions of their own; 54: an alembic history's `.imports` also lists the project's files
+# env.py and the revisions read by themselves (`open("views.sql")`).
+_INTROSPECTED = 54
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -1680,7 +1680,8 @@ def _imported() -> dict[str, Any]:
     """What this run imported from outside the standard library, for dbsafe to key its
     cache by (`dbsafe.migrate.fingerprint.imported_dependencies`): `files`, the source file
     of each module no installed distribution holds (the project's own: `myapp/models.py`,
-    imported by env.py or a revision), and `distributions`, [name, version, metadata file]
+    imported by env.py or a revision) and of each file under the project's folder the run
+    read by itself (`_files_read`), and `distributions`, [name, version, metadata file]
     of each distribution a module came from (sqlalchemy, sqlalchemy-utils, ...)."""
     import sysconfig
 
@@ -1704,13 +1705,14 @@ def _imported() -> dict[str, Any]:
                 and "dist-packages" not in parts:
             continue
         wanted.add(real)
+    read = _files_read(stdlib)
     distributions: dict[str, list[str]] = {}
     try:
         import importlib.metadata as metadata_of
     except ImportError:  # no importlib.metadata: every file is checked by itself
         metadata_of = None  # type: ignore[assignment]
     if metadata_of is None or not wanted:
-        return {"files": sorted(wanted), "distributions": []}
+        return {"files": sorted(wanted | read), "distributions": []}
     # Only the distributions installed where an imported file lies are read, each by its
     # RECORD's text (parsing every distribution's `files` costs seconds in a big venv).
     # (RECORD names files relative to the site folder, with slashes)
@@ -1743,7 +1745,46 @@ def _imported() -> dict[str, Any]:
         headers = dist.metadata
         distributions[metadata] = [headers["Name"] or os.path.basename(where),
                                    headers["Version"] or "", metadata]
-    return {"files": sorted(wanted), "distributions": sorted(distributions.values())}
+    return {"files": sorted(wanted | read), "distributions": sorted(distributions.values())}
+
+
+_READ: set[str] = set()  # files opened for reading while the run lasts (`_record_reads`)
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+
+def _record_reads(event: str, args: tuple[Any, ...]) -> None:
+    """An audit hook: each file the run opens for reading (`open("views.sql")` in a
+    revision, a `Path.read_text()`), so a cache built from the run is checked against
+    them too. Writes are not reads; descriptors (`open(3)`) name no file."""
+    if event != "open":
+        return
+    path, mode, flags = args
+    if not isinstance(path, (str, bytes)):
+        return
+    if mode is not None:
+        if any(c in mode for c in "wax+"):
+            return
+    elif flags & _WRITE_FLAGS:  # os.open: the flags say
+        return
+    _READ.add(os.fsdecode(path))
+
+
+def _files_read(stdlib: tuple[str, ...]) -> set[str]:
+    """The files under the project's folder (the working directory) that the run read
+    by itself, by real path: not modules (their imports are recorded apart) nor their
+    byte code, nor what lies in an installed distribution or the standard library."""
+    project = os.path.join(os.path.realpath(os.getcwd()), "")
+    found = set()
+    for name in list(_READ):
+        real = os.path.realpath(os.path.abspath(name))
+        if not real.startswith(project) or real.startswith(stdlib) \
+                or real.endswith((".pyc", ".pyo")) or not os.path.isfile(real):
+            continue
+        parts = real.split(os.sep)
+        if "site-packages" in parts or "dist-packages" in parts or "__pycache__" in parts:
+            continue
+        found.add(real)
+    return found
 
 
 def _requests() -> Any:
@@ -1800,6 +1841,7 @@ def main() -> int:
     global _REQUESTS
     result_path = sys.argv[1]
     _REQUESTS = _requests()
+    sys.addaudithook(_record_reads)
     # Running a file puts its folder first on sys.path; dbsafe's modules must not shadow
     # the project's, so take it out (alembic's prepend_sys_path adds the project's own).
     here = os.path.dirname(os.path.abspath(__file__))

@@ -141,3 +141,45 @@ def test_lint_captures_again_when_an_imported_project_module_changes(tmp_path: P
     [create] = [s.sql for m in again.migrations for s in m.statements if "CREATE TABLE" in s.sql]
     assert re.search(r"\bremark\b", create) and not re.search(r"\bnote\b", create)
     assert load(settings).lines[0].endswith(", cached.")
+
+
+READING_REVISION = '''"""a view whose SQL the revision reads from the project's sql/ folder"""
+from pathlib import Path
+
+from alembic import op
+
+revision = "r02"
+down_revision = "r01"
+HERE = Path(__file__).resolve().parents[2]
+
+
+def upgrade():
+    op.execute(open(HERE / "sql" / "view.sql").read())
+    # a file written by the run is no input of it: it must not spoil the cache
+    (HERE / "build.log").write_text("upgraded")
+
+
+def downgrade():
+    op.execute("DROP VIEW order_notes")
+'''
+
+
+def test_the_schema_is_built_again_when_a_file_a_revision_reads_changes(
+        tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    (root / "sql").mkdir()
+    (root / "sql" / "view.sql").write_text("CREATE VIEW order_notes AS SELECT id, note FROM orders")
+    (root / "migrations" / "versions" / "r02.py").write_text(READING_REVISION)
+    settings = load_settings(root, {"schema-source": "migrations"}, environ={})
+
+    def view_columns() -> tuple[set[str], bool]:
+        with load_schema(settings) as source:
+            [view] = [r for r in source.snapshot.relations if r.name == "order_notes"]
+            return {c.name for c in view.columns}, source.description.endswith("(cached)")
+
+    assert view_columns() == ({"id", "note"}, False)
+    assert view_columns() == ({"id", "note"}, True)
+    _edit(root / "sql" / "view.sql",
+          "CREATE VIEW order_notes AS SELECT id, note, status FROM orders")
+    assert view_columns() == ({"id", "note", "status"}, False)
+    assert view_columns() == ({"id", "note", "status"}, True)
