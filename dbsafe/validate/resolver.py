@@ -48,6 +48,7 @@ from dbsafe.validate.codes import DYNAMIC_SQL as DYNAMIC_SQL
 from dbsafe.validate.codes import RULES as RULES
 from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
 from dbsafe.validate.quick import REGCLASS_FUNCTIONS, SYSTEM_SCHEMAS, checker_for
+from dbsafe.validate.row_callable import ROW_CALLABLE_BUILTINS
 
 if TYPE_CHECKING:
     from dbsafe.schema.model import Function, Relation, SchemaSnapshot
@@ -164,20 +165,6 @@ _SCALAR_TYPES = frozenset(
     "interval",
 }
 
-# Built-ins `alias.name` calls on a row in attribute notation (`s.count` is `count(s)`):
-# pg_catalog's functions and aggregates callable with one argument of a type a row is, on
-# PostgreSQL 18 (tests/validate/test_row_functions.py asks the server), and hstore's
-# `hstore(record)`.
-_ROW_CALLABLE_BUILTINS = frozenset(
-    """any_out any_value anycompatible_out anycompatiblenonarray_out anyelement_out
-    anynonarray_out array_agg concat count cume_dist dense_rank hash_record json_agg
-    json_agg_strict json_build_array json_build_object jsonb_agg jsonb_agg_strict
-    jsonb_build_array jsonb_build_object max min mode num_nonnulls num_nulls percent_rank
-    pg_collation_for pg_column_compression pg_column_size pg_column_toast_chunk_id
-    pg_restore_attribute_stats pg_restore_relation_stats pg_typeof quote_literal
-    quote_nullable rank record_out record_send row_to_json to_json to_jsonb
-    hstore""".split()
-)
 _POLYMORPHIC_TYPES = frozenset({"record", "anyelement", '"any"', "any", "anycompatible", "anynonarray"})
 
 _UPPER_ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -335,7 +322,7 @@ class Resolver:
         # statement: their columns are what the script made them, not the snapshot's.
         self.made: frozenset[str] = frozenset()
         self._other_classes: frozenset[tuple[str, str]] | None = None
-        self.row_callable = _ROW_CALLABLE_BUILTINS | {
+        self.row_callable = ROW_CALLABLE_BUILTINS | {
             f.name
             for f in snapshot.functions
             if len(f.input_arguments) == 1 and f.input_arguments[0].type in _POLYMORPHIC_TYPES

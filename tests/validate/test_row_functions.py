@@ -8,7 +8,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from dbsafe.validate.resolver import _ROW_CALLABLE_BUILTINS
+from dbsafe.validate.row_callable import ROW_CALLABLE_BUILTINS
 
 # pg_catalog's functions and aggregates callable with one argument that a row may be.
 _ONE_ROW_ARGUMENT = """
@@ -26,9 +26,9 @@ WHERE p.pronamespace = 'pg_catalog'::regnamespace
 @pytest.mark.db
 def test_every_builtin_a_row_can_be_passed_to_is_known(postgresql: psycopg.Connection) -> None:
     on_server = {name for (name,) in postgresql.execute(_ONE_ROW_ARGUMENT)}
-    assert on_server - _ROW_CALLABLE_BUILTINS == set()
+    assert on_server - ROW_CALLABLE_BUILTINS == set()
     if postgresql.info.server_version >= 180000:  # the list is 18's (and hstore's)
-        assert _ROW_CALLABLE_BUILTINS - on_server == {"hstore"}
+        assert ROW_CALLABLE_BUILTINS - on_server == {"hstore"}
 
 
 @pytest.mark.db
