@@ -3,7 +3,7 @@
 * `resolver`: name resolution of one statement with sqlglot scopes (codes DBS3xx);
 * `scan`: the run loop over source files (extract, resolve, confirm, cache, workers);
 * `confirm`: PostgreSQL's Parse (PREPARE) in a rolled-back read-only transaction;
-* `postgrest`: supabase-js/PostgREST requests from JS/TS files (DBS305-DBS312).
+* `postgrest`: supabase-js/PostgREST requests from JS/TS files (DBS305-DBS313).
 
 The resolver's public names are re-exported here (`from dbsafe.validate import resolve`).
 """

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbsafe.core import Finding, Location, RuleInfo, Severity
+from dbsafe.validate.row_callable import ROW_CALLABLE_BUILTINS
 
 if TYPE_CHECKING:
     from dbsafe.extract.fragment import SqlFragment
@@ -159,9 +160,18 @@ a view's column, or a function called with `.rpc()`; then filter that. A cast in
 A column whose name holds `::` inside double quotes (`'"a::b"'`), which is a name; a
 filter whose column is not a literal (a DBS304 note).
 """
+RELATED_ORDER_TO_MANY = RuleInfo(
+    code="DBS313",
+    name="order-by-to-many-embed",
+    summary="A supabase-js or supabase-py request orders its rows by a column of a one-to-many "
+            "or many-to-many embedded resource (`.order('rel(col)')`), which PostgREST "
+            "refuses (PGRST118).",
+    default_severity=Severity.ERROR,
+    since="0.2.0",
+)
 RULES: tuple[RuleInfo, ...] = (UNKNOWN_RELATIONSHIP, UNKNOWN_FUNCTION, AMBIGUOUS_RELATIONSHIP,
                                NO_CONFLICT_ARBITER, AMBIGUOUS_FUNCTION, REALTIME_UNPUBLISHED,
-                               SCHEMA_NOT_EXPOSED, DROPPED_FILTER_CAST)
+                               SCHEMA_NOT_EXPOSED, DROPPED_FILTER_CAST, RELATED_ORDER_TO_MANY)
 
 # Codes shared with SQL validation (same meaning, same docs).
 _UNKNOWN_TABLE = "DBS301"
@@ -326,6 +336,11 @@ def parse_select(raw: str) -> list[Item]:
     # never read. `a(b).c(d)` selects `a(b)`, `id)x` selects `id`; a field must still end
     # at `,`, `)` or the end (`pFieldSelect`'s `pEnd`: `id.x` is PGRST100), and so must
     # whatever is inside an embed's parentheses (`a(b).c` inside one is PGRST100).
+    if parser.s and not parser.reads_an_item():
+        # `sepBy` is `sepBy1 p sep <|> return []`: a first item failing before it has
+        # consumed a character is no item, and the select is empty (`*x`, `!a`, `,a`,
+        # `...rel` without parentheses); PostgREST then selects `*` (`defSelect`).
+        return []
     return parser.forest()
 
 
@@ -356,6 +371,26 @@ class _SelectParser:
             self.i += 1
             items.append(self.tree())
         return items
+
+    def reads_an_item(self) -> bool:
+        """Whether PostgREST's `pFieldTree` consumes text here (then it reads an item or
+        fails, PGRST100): a name (quoted, or an identifier character), `*` its end follows,
+        or a spread whose head `(` follows; its other alternatives are `try`s."""
+        char, start = self.s[self.i], self.i
+        if char == '"' or _identifier_char(char):
+            return True
+        try:
+            if self.peek("..."):
+                self.i += 3
+                self.embed_head(kind="spread", alias=None)
+                return self.peek("(")
+            self.expect("*")
+            self.end()
+            return True
+        except SelectError:
+            return False
+        finally:
+            self.i = start
 
     def tree(self) -> Item:
         if self.peek("..."):
@@ -544,9 +579,10 @@ class FilterPath:
 def parse_path(raw: str) -> FilterPath:
     """A filter's column: `rel.sub.col->x` is (["rel", "sub"], "col", start, end, json_path).
 
-    PostgREST reads a filter's key with `pTreePath` and ignores whatever follows what it
-    read: a cast, `price::text=eq.3`, is dropped and `price` is compared uncast (its
-    issues #1409 and #2785). Any other text after the path is left unread here.
+    PostgREST reads a filter's key with `pTreePath` (`P.parse` without `eof`) and ignores
+    whatever follows what it read: a cast, `price::text=eq.3`, is dropped and `price` is
+    compared uncast (its issues #1409 and #2785); so is any other text, `name)=eq.x`
+    filters `name`. A name holds spaces (`pIdentifierChar`), `a b` is the column `a b`.
 
     >>> parse_path("clinics.name")
     FilterPath(path=['clinics'], name='name', start=8, end=11, json_path=False, \
@@ -554,6 +590,8 @@ cast_start=-1, cast_end=-1)
     >>> f = parse_path("data->>key::int")
     >>> f.name, f.json_path, "data->>key::int"[f.cast_start:f.cast_end + 1]
     ('data', True, '::int')
+    >>> parse_path("name)").name, parse_path("name)").cast_start
+    ('name', -1)
     """
     parser = _SelectParser(raw, list(range(len(raw))))
     names = [parser.field_name()]
@@ -561,13 +599,11 @@ cast_start=-1, cast_end=-1)
         parser.i += 1
         names.append(parser.field_name())
     json_path = parser.json_path()
-    if parser.i != len(raw) and not parser.peek("::"):
-        raise SelectError(f"unexpected {raw[parser.i]!r}")
     name, start, end = names[-1]
     # Identifiers may hold spaces that PostgREST strips: point at the name itself.
     start += len(raw[start:end + 1]) - len(raw[start:end + 1].lstrip())
     end -= len(raw[start:end + 1]) - len(raw[start:end + 1].rstrip())
-    cast_start, cast_end = (parser.i, len(raw.rstrip()) - 1) if parser.i < len(raw) else (-1, -1)
+    cast_start, cast_end = (parser.i, len(raw.rstrip()) - 1) if parser.peek("::") else (-1, -1)
     return FilterPath([n for n, _, _ in names[:-1]], name, start, end, json_path,
                       cast_start, cast_end)
 
@@ -604,6 +640,12 @@ class _Graph:
         self.extension_functions = {(e.schema, f) for e in extensions for f in e.functions or ()}
         # Snapshots of older dbsafe list no extension's functions: any name may be one there.
         self.unlisted_extension_schemas = {e.schema for e in extensions if e.functions is None}
+        # A range type's constructors (`r(lower, upper[, bounds])`, and its multirange's
+        # `m()`, `m(r)`, `m(VARIADIC r[])`) are functions PostgREST may call (`m()` is in its
+        # schema cache) that the snapshot does not list: they belong to the type.
+        self.range_constructors = {(r.schema, r.name) for r in snapshot.range_types} | {
+            (schema, name) for schema, _, name in
+            (r.multirange.partition(".") for r in snapshot.range_types if r.multirange)}
         for relation in snapshot.relations:
             self.by_name.setdefault(relation.name, []).append(relation)
         for relation in snapshot.relations:
@@ -670,6 +712,9 @@ class _Embed:
     # The names of the columns its subquery outputs (aliases, json keys, aggregates, the
     # fields of spreads inside it): what `order('rel(x)')` sorts by.
     outputs: frozenset[str] = frozenset()
+    # The relationship when it is certainly to-many (one-to-many, many-to-many): PostgREST
+    # cannot order its parent by it (PGRST118).
+    to_many: _Rel | None = None
 
 
 class _Checker:
@@ -933,7 +978,7 @@ class _Checker:
                 inner = self.embed(item, target, text)
                 names = tuple(n for n in (item.alias, item.name) if n)
                 embeds.append(_Embed(names, inner, self.items(item.children, inner, text),
-                                     _outputs(item.children)))
+                                     _outputs(item.children), self.to_many(item, target)))
         return embeds
 
     def column(self, name: str, target: tuple[Relation, ...], text: SqlFragment,
@@ -948,8 +993,10 @@ class _Checker:
                 return
         if name in self.graph.computed_fields:
             return  # a computed field (a function taking the row type)
-        if not payload and name == "count":
-            return  # `rel(count)`: PostgREST's embedded count
+        if not payload and name in ROW_CALLABLE_BUILTINS:
+            # PostgREST sends `"t"."count"`, which PostgreSQL reads as `count(t)` (`rel(count)`
+            # is its embedded count); from PostgreSQL 18 `"t"."max"` is `max(t)` too.
+            return
         relation = target[0]
         table = _quote(relation.name)
         # A function's result is read from the function, called with NULL arguments.
@@ -1024,6 +1071,35 @@ class _Checker:
         self.report(UNKNOWN_RELATIONSHIP.code, message, where,
                     subject=f"{origin[0].qualified_name}->{name}", help=help)
         return ()
+
+    def to_many(self, item: Item, origin: tuple[Relation, ...]) -> _Rel | None:
+        """The relationship of an embed (not a spread) when it is certainly to-many.
+
+        Certain when the origin is one table and its foreign keys match the embed with one
+        relationship (`_relationships` lists only those PostgREST's cache holds; one it has
+        beside them makes the embed ambiguous, PGRST201, an error too), and no function may
+        be a computed relationship of that name.
+        """
+        if item.kind != "embed" or len(origin) != 1 or item.name in self.graph.functions:
+            return None
+        found = _find_rel(_relationships(self.graph, origin[0]), item.name, item.hint)
+        if len(found) == 1 and found[0].cardinality in ("one-to-many", "many-to-many"):
+            return found[0]
+        return None
+
+    def related_order(self, embed: _Embed, relation: str, origin: Relation,
+                      text: SqlFragment, start: int) -> None:
+        """DBS313: `order('rel(col)')` of a to-many embedded resource (PGRST118)."""
+        assert embed.to_many is not None
+        self.report(RELATED_ORDER_TO_MANY.code,
+                    f"PostgREST cannot order `{origin.name}` by `{relation}`, a "
+                    f"{embed.to_many.cardinality} embedded resource: the request fails "
+                    "(PGRST118)",
+                    text.location(start, start + len(relation) - 1),
+                    subject=f"{origin.qualified_name}->{embed.to_many.other.name}",
+                    help="Order by a many-to-one or one-to-one embedded resource only; sort "
+                         f"the rows of `{relation}` inside it instead (`.order('col', "
+                         f"{{ referencedTable: '{relation}' }})`).")
 
     def computed(self, name: str, origin: tuple[Relation, ...]) -> Relation | None:
         """The relation a computed relationship `name` of `origin` leads to, when certain.
@@ -1226,7 +1302,7 @@ class _Checker:
         except SelectError as exc:
             self.skip(f"order not read: {exc}")
             return
-        for relation, name, start, end in terms:
+        for relation, name, start, end, relation_start in terms:
             if relation is None:
                 self.column(name, resolved, text, start, end)
             else:
@@ -1234,6 +1310,12 @@ class _Checker:
                 # a column its subquery outputs (`clients(n:name)` sorts by `clients(n)`).
                 here = self.level(prefix, target, embeds)[1]
                 embed = next((e for e in here if relation in e.names), None)
+                if (embed is not None and embed.to_many is not None and len(resolved) == 1
+                        and relation == embed.names[0]):
+                    # PostgREST finds the embed by its alias, else its name (Plan.hs's
+                    # addRelatedOrders), and refuses a to-many one.
+                    self.related_order(embed, relation, resolved[0], text, relation_start)
+                    continue
                 if embed is not None and name in embed.outputs:
                     continue
                 inner = self.resolve_path([*prefix, relation], target, embeds)
@@ -1337,6 +1419,10 @@ class _Checker:
             if ((schema, name) in self.graph.extension_functions
                     or schema in self.graph.unlisted_extension_schemas):
                 self.skip(f"function `{name}` may be an extension's, in schema `{schema}`")
+                return
+            if (schema, name) in self.graph.range_constructors:
+                self.skip(f"function `{schema}.{name}` constructs a range type's values, "
+                          "which the snapshot does not list")
                 return
             self.report(UNKNOWN_FUNCTION.code, f"no function `{name}` in schema `{schema}`",
                         where, subject=f"{schema}.{name}",
@@ -2075,22 +2161,24 @@ def _realtime_filter_columns(text: str) -> list[tuple[str, int, int]]:
     return columns
 
 
-def _order_terms(text: str) -> list[tuple[str | None, str, int, int]]:
-    """The terms of an order string: `name,clients(name).desc` (direction suffixes allowed).
+def _order_terms(text: str) -> list[tuple[str | None, str, int, int, int]]:
+    """The terms of an order string: `name,clients(name).desc` (direction suffixes allowed):
+    (relation, column, column start, column end, relation start).
 
     >>> _order_terms("created_at, clients(name)")
-    [(None, 'created_at', 0, 9), ('clients', 'name', 20, 23)]
+    [(None, 'created_at', 0, 9, -1), ('clients', 'name', 20, 23, 12)]
     """
-    terms: list[tuple[str | None, str, int, int]] = []
+    terms: list[tuple[str | None, str, int, int, int]] = []
     parser = _SelectParser(text, list(range(len(text))))
     while True:
         while parser.peek(" "):
             parser.i += 1
         first, start, end = parser.field_name()
         relation: str | None = None
+        relation_start = -1
         if parser.peek("("):
             parser.i += 1
-            relation = first
+            relation, relation_start = first, start
             first, start, end = parser.field_name()
             parser.json_path()
             parser.expect(")")
@@ -2101,7 +2189,7 @@ def _order_terms(text: str) -> list[tuple[str | None, str, int, int]]:
                 parser.i += len(suffix)
         name = first.strip()
         start += len(text[start:end + 1]) - len(text[start:end + 1].lstrip())
-        terms.append((relation, name, start, start + len(name) - 1))
+        terms.append((relation, name, start, start + len(name) - 1, relation_start))
         while parser.peek(" "):
             parser.i += 1
         if not parser.peek(","):

@@ -287,7 +287,10 @@ _CHUNK = 32
 # 227: a PostgREST select is read as far as PostgREST reads it (`P.parse` with no `eof`)
 # 228: a cast after a PostgREST filter's column, which PostgREST drops, is DBS312
 # 229: knex's `??` in a raw's text is the identifier knex writes for its binding, or a hole
-_CACHE_VERSION = 229
+# 230: PostgREST: a range type's constructors are not DBS306, a filter key's trailing text is
+#      ignored, an unreadable first select item is an empty select, `select('max')` is
+#      `max(t)`, a related order on a to-many embed is DBS313
+_CACHE_VERSION = 230
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
