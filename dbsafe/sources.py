@@ -374,8 +374,9 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 # statistics targets, comments on domains' constraints;
 # 52: casts (`CREATE CAST`); 53: range types, their constructor functions no longer read as
 # functions of their own; 54: an alembic history's `.imports` also lists the project's files
-# env.py and the revisions read by themselves (`open("views.sql")`).
-_INTROSPECTED = 54
+# env.py and the revisions read by themselves (`open("views.sql")`); 55: rules' enabled state
+# (`DISABLE RULE`).
+_INTROSPECTED = 55
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -224,6 +224,10 @@ class _Plan:
     recreate_views: set[tuple[str, ...]] = field(default_factory=set)
     recreate_triggers: set[tuple[str, str, str]] = field(default_factory=set)
     recreate_policies: set[tuple[str, str, str]] = field(default_factory=set)
+    # Kept rules and casts calling a function dropped and created again: taken off before
+    # its DROP, put back after.
+    recreate_rules: set[tuple[str, str, str]] = field(default_factory=set)
+    recreate_casts: set[tuple[str, ...]] = field(default_factory=set)
     # Column defaults, indexes and check constraints that call a function dropped and created
     # again: taken off before the DROP FUNCTION, put back after the new one exists.
     reset_defaults: set[tuple[str, str, str]] = field(default_factory=set)
@@ -1738,9 +1742,17 @@ def _replace_needed(old: Function, new: Function) -> bool:
 
 def _mark_function_dependents(p: _Plan, function: Function) -> None:
     """What stops DROP FUNCTION of `function` when it is dropped and created again: views
-    and triggers are created again; column defaults, indexes, check constraints and
-    policies that call it are taken off before and put back after."""
+    and triggers are created again; column defaults, indexes, check constraints, policies,
+    rules and casts that call it are taken off before and put back after."""
     signature = f"{function.schema}.{function.name}({function.identity_arguments})"
+    for cast in p.source.casts:
+        # (`regprocedure` text: its name, qualified where off the search path, then the
+        # argument types, which hold no parenthesis; an overload of the name is taken off
+        # too, which costs nothing)
+        if cast.function is not None and _calls(
+                f"SELECT {cast.function[:cast.function.rindex('(')]}()", function,
+                p.source.search_path):
+            p.recreate_casts.add((f"({cast.source} AS {cast.target})",))
     for relation in p.source.relations:
         key = (relation.schema, relation.name)
         if signature in relation.depends_on:
@@ -1748,6 +1760,9 @@ def _mark_function_dependents(p: _Plan, function: Function) -> None:
         for trigger in relation.triggers:
             if f"FUNCTION {qualify(function.schema, function.name)}(" in trigger.definition:
                 p.recreate_triggers.add((*key, trigger.name))
+        for rule in relation.rules:
+            if _calls(rule.definition, function, p.source.search_path):
+                p.recreate_rules.add((*key, rule.name))
         if relation.kind in ("view", "materialized_view"):
             continue
         # A table dropped later holds the function as well (2BP01): what calls it is taken
@@ -4644,6 +4659,23 @@ def _create_trigger(p: _Plan, relation: Relation, trigger: Trigger) -> None:
 def _rules(p: _Plan, changes: list[Change]) -> None:
     """Rules of tables and views kept (a relation created, or a view dropped and created
     again, which took its rules along, gets them with it: `_relation_extras`)."""
+    remade = {c.identity for c in changes if c.attribute not in ("comment", "enabled")}
+    commented = {c.identity for c in changes if c.attribute == "comment"}
+    # Kept rules taken off first and created again after (PostgreSQL refuses the DROP of
+    # what they stand on while they do: 2BP01): those reading a relation the script drops
+    # (or makes again), or calling a function it drops and creates again.
+    taken_off: list[tuple[Relation, Rule]] = []
+    for relation in p.source.relations:
+        key = (relation.schema, relation.name)
+        if key in p.created_relations or key in p.recreate_views \
+                or key in p.dropped_relations:
+            continue
+        for rule in relation.rules:
+            if (*key, rule.name) not in remade and (
+                    (*key, rule.name) in p.recreate_rules
+                    or any(_split(read) in p.dropped_relations for read in rule.depends_on)):
+                taken_off.append((relation, rule))
+    again = {(r.schema, r.name, rule.name) for r, rule in taken_off}
     for c in changes:
         table_key = (c.identity[0], c.identity[1])
         if table_key in p.created_relations or table_key in p.recreate_views:
@@ -4655,44 +4687,41 @@ def _rules(p: _Plan, changes: list[Change]) -> None:
             p.emit("comments", f"COMMENT ON RULE {name} ON {table} IS {_text(c.new)}",
                    subject=c.subject)
             continue
+        if c.action == ALTER and c.attribute == "enabled":
+            if c.identity not in remade and c.identity not in again:  # (else its CREATE)
+                p.emit("triggers", f"ALTER TABLE {table} {_trigger_enable(c.new)} RULE "
+                       f"{name}", subject=c.subject)
+            continue
         if c.action in (DROP, ALTER) and not gone:
             p.emit("drop_triggers", f"DROP RULE {name} ON {table}", subject=c.subject)
-        relation = p.target.relation(*table_key)
-        rule = next((r for r in relation.rules if r.name == c.identity[2]), None) \
-            if relation is not None and c.action in (ADD, ALTER) else None
-        if relation is not None and rule is not None:
-            _create_rule(p, relation, rule, comment=not any(
+        owner = p.target.relation(*table_key)
+        made = next((r for r in owner.rules if r.name == c.identity[2]), None) \
+            if owner is not None and c.action in (ADD, ALTER) else None
+        if owner is not None and made is not None:
+            _create_rule(p, owner, made, comment=not any(
                 x.attribute == "comment" for x in p.changes_of(c.identity)))
-    # A kept rule reading a relation the script drops (or makes again) is taken off first
-    # and created again after it (PostgreSQL refuses that DROP while it stands: 2BP01).
-    remade = {c.identity for c in changes if c.attribute != "comment"}
-    commented = {c.identity for c in changes if c.attribute == "comment"}
-    for relation in p.source.relations:
+    for relation, rule in taken_off:
         key = (relation.schema, relation.name)
-        if key in p.created_relations or key in p.recreate_views \
-                or key in p.dropped_relations:
-            continue
+        subject = f"{relation.qualified_name}.{rule.name}"
+        p.emit("drop_triggers", f"DROP RULE {quote(rule.name)} ON {qualify(*key)}",
+               subject=subject)
         target = p.target.relation(*key)
-        for rule in relation.rules:
-            if (*key, rule.name) in remade or not any(
-                    _split(read) in p.dropped_relations for read in rule.depends_on):
-                continue
-            subject = f"{relation.qualified_name}.{rule.name}"
-            p.emit("drop_triggers", f"DROP RULE {quote(rule.name)} ON {qualify(*key)}",
-                   subject=subject)
-            kept = next((r for r in target.rules if r.name == rule.name), None) \
-                if target is not None else None
-            if target is not None and kept is not None:
-                _create_rule(p, target, kept, comment=(*key, rule.name) not in commented)
+        kept = next((r for r in target.rules if r.name == rule.name), None) \
+            if target is not None else None
+        if target is not None and kept is not None:
+            _create_rule(p, target, kept, comment=(*key, rule.name) not in commented)
 
 
 def _create_rule(p: _Plan, relation: Relation, rule: Rule, *, comment: bool = True) -> None:
     subject = f"{relation.qualified_name}.{rule.name}"
+    table = qualify(relation.schema, relation.name)
     p.emit("triggers", rule.definition.rstrip().rstrip(";"), subject=subject)
+    if rule.enabled != "origin":
+        p.emit("triggers", f"ALTER TABLE {table} {_trigger_enable(rule.enabled)} RULE "
+               f"{quote(rule.name)}", subject=subject)
     if comment and rule.comment is not None:
-        p.emit("comments", f"COMMENT ON RULE {quote(rule.name)} ON "
-               f"{qualify(relation.schema, relation.name)} IS {_text(rule.comment)}",
-               subject=subject)
+        p.emit("comments", f"COMMENT ON RULE {quote(rule.name)} ON {table} IS "
+               f"{_text(rule.comment)}", subject=subject)
 
 
 def _policies(p: _Plan, changes: list[Change]) -> None:
@@ -4947,16 +4976,28 @@ def _casts(p: _Plan, changes: list[Change]) -> None:
         done.add(c.identity)
         if c.action in (DROP, ALTER):
             p.emit("drop_casts", f"DROP {name}", subject=c.subject)
-        cast = next((x for x in p.target.casts
-                     if f"({x.source} AS {x.target})" == c.identity[0]), None)
-        if c.action in (ADD, ALTER) and cast is not None:
-            how = {"binary": "WITHOUT FUNCTION", "inout": "WITH INOUT"}.get(
-                cast.method, f"WITH FUNCTION {cast.function}")
-            p.emit("casts", f"CREATE {name} {how}"
-                   f"{_CAST_CONTEXT_CLAUSE.get(cast.context, '')}", subject=c.subject)
-            if cast.comment is not None:  # (DROP CAST took the old one's)
-                p.emit("comments", f"COMMENT ON {name} IS {_text(cast.comment)}",
-                       subject=c.subject)
+        if c.action in (ADD, ALTER):
+            _create_cast(p, c.identity)
+    # A kept cast whose function is dropped and created again goes before that DROP
+    # FUNCTION (2BP01 while it stands) and comes back after the new function.
+    for identity in sorted(p.recreate_casts - done):
+        p.emit("drop_casts", f"DROP CAST {identity[0]}", subject=identity[0])
+        _create_cast(p, identity)
+
+
+def _create_cast(p: _Plan, identity: tuple[str, ...]) -> None:
+    """CREATE CAST as the target has it, with its comment (DROP CAST took the old one's)."""
+    cast = next((x for x in p.target.casts if f"({x.source} AS {x.target})" == identity[0]),
+                None)
+    if cast is None:
+        return
+    name = f"CAST {identity[0]}"
+    how = {"binary": "WITHOUT FUNCTION", "inout": "WITH INOUT"}.get(
+        cast.method, f"WITH FUNCTION {cast.function}")
+    p.emit("casts", f"CREATE {name} {how}{_CAST_CONTEXT_CLAUSE.get(cast.context, '')}",
+           subject=identity[0])
+    if cast.comment is not None:
+        p.emit("comments", f"COMMENT ON {name} IS {_text(cast.comment)}", subject=identity[0])
 
 
 def _first_remade(changes: list[Change], identity: tuple[str, ...]) -> str | None:

@@ -321,7 +321,7 @@ WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND {_NAMESPACE_FILTER.format(al
 
 # Rules on tables and views (CREATE RULE); a view's own `_RETURN` rule is its definition.
 _RULES_SQL = f"""
-SELECT r.ev_class, r.rulename, pg_get_ruledef(r.oid), d.description,
+SELECT r.ev_class, r.rulename, pg_get_ruledef(r.oid), d.description, r.ev_enabled::text,
     ARRAY(SELECT DISTINCT format('%%s.%%s', dn.nspname, dc.relname)
           FROM pg_depend AS dep
           JOIN pg_class AS dc ON dc.oid = dep.refobjid
@@ -1691,8 +1691,9 @@ def _relations(
     for relid, name, definition, enabled, comment in found["triggers"]:
         triggers[relid].append(Trigger(name, definition, _TRIGGER_ENABLED[enabled], comment))
     rules: dict[int, list[Rule]] = defaultdict(list)
-    for relid, name, definition, comment, reads in found["rules"]:
-        rules[relid].append(Rule(name, definition, comment, tuple(reads)))
+    for relid, name, definition, comment, enabled, reads in found["rules"]:
+        rules[relid].append(Rule(name, definition, comment, tuple(reads),
+                                 _TRIGGER_ENABLED[enabled]))
     depends: dict[int, list[str]] = defaultdict(list)
     reads_columns: dict[int, list[str]] = defaultdict(list)
     for relid, dependency, target in found["view_dependencies"]:

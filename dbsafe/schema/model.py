@@ -251,6 +251,8 @@ class Rule(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     definition: str  # pg_get_ruledef: CREATE RULE name AS ON event TO relation ...;
     comment: str | None = None
     depends_on: tuple[str, ...] = ()  # "schema.name" of the other relations it reads, sorted
+    # `ALTER TABLE ... DISABLE RULE` and the like (pg_rewrite.ev_enabled), as a trigger's.
+    enabled: str = "origin"  # "origin" | "disabled" | "replica" | "always"
 
 
 class Relation(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

@@ -113,7 +113,8 @@ def test_pair_round_trips(case: str, direction: str, new_database: Callable[[], 
 PSQL_CASES = ("defaults_calling_new_functions", "json_arrays", "readded_column_holders",
               "replica_identity_rebuilt", "readded_constraint_comments", "key_index_parameters",
               "replaced_table_publications", "casts",
-              "subpartition_key_change", "range_types")
+              "subpartition_key_change", "range_types", "disabled_rules",
+              "rule_and_cast_functions_replaced")
 
 
 def _psql(a_url: str, tmp_path: Path, statements: tuple[Statement, ...],
@@ -144,8 +145,8 @@ def _run_with_psql(new_database: Callable[[], str], tmp_path: Path, a_sql: str,
 # targets and the domains' constraints' comments of the public schema, read from
 # PostgreSQL itself (not from dbsafe's snapshot).
 _MARKS_SQL = """
-SELECT format('rule %s.%s: %s / %s', c.relname, r.rulename, pg_get_ruledef(r.oid),
-              obj_description(r.oid, 'pg_rewrite'))
+SELECT format('rule %s.%s: %s / %s / %s', c.relname, r.rulename, pg_get_ruledef(r.oid),
+              obj_description(r.oid, 'pg_rewrite'), r.ev_enabled)
 FROM pg_rewrite AS r JOIN pg_class AS c ON c.oid = r.ev_class
 WHERE r.rulename <> '_RETURN' AND c.relnamespace = 'public'::regnamespace
 UNION ALL
@@ -167,12 +168,15 @@ ORDER BY 1
 
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
+@pytest.mark.parametrize("name", ["rebuilt_rules_index_marks", "disabled_rules",
+                                  "rule_and_cast_functions_replaced"])
 def test_rebuilt_objects_keep_their_rules_index_marks_and_constraint_comments(
-        direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+        name: str, direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
     """A view made again gets its rules back, an index built again its CLUSTER ON mark
     and statistics targets, a domain's constraint added again its comment; each changed
-    alone is changed in place: psql leaves A's catalog as B's."""
-    case = PAIRS / "rebuilt_rules_index_marks"
+    alone is changed in place (a rule's enabled state too): psql leaves A's catalog as
+    B's."""
+    case = PAIRS / name
     a_sql, b_sql = (case / "a.sql").read_text("utf-8"), (case / "b.sql").read_text("utf-8")
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
