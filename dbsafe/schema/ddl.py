@@ -2243,7 +2243,7 @@ def _create_table(p: _Plan, relation: Relation) -> None:
     parent = p.target.relation(*_split(relation.partition_of)) if relation.partition_of else None
     if parent is not None:
         sql = f"CREATE {word} {qname} PARTITION OF {_dotted(relation.partition_of or '')}"
-        own = _local_constraints(relation, parent, _keys_over_parent_index(p, relation))
+        own = _local_constraints(p, relation, parent, _keys_over_parent_index(p, relation))
         if own:
             sql += " (" + ", ".join(own) + ")"
         sql += f" {relation.partition_bound}"
@@ -2281,8 +2281,8 @@ def _create_table(p: _Plan, relation: Relation) -> None:
                     f"SET DEFAULT {column.default}" if column.default is not None
                     else "DROP DEFAULT"), subject=subject)
     for constraint in relation.constraints:
-        if constraint.kind == "check" and (not constraint.validated or (
-                parent is None and _check_waits(p, constraint))) and (
+        if constraint.kind == "check" and (not constraint.validated
+                                           or _check_waits(p, constraint)) and (
                 parent is None or not _inherited_constraint(p, relation, constraint)):
             p.emit("constraints", f"ALTER TABLE {qname} ADD CONSTRAINT {quote(constraint.name)} "
                    f"{constraint.definition}", subject=f"{subject}.{constraint.name}")
@@ -2378,15 +2378,16 @@ def _fdw_options(options: Sequence[str]) -> str:
     return " OPTIONS (" + ", ".join(f"{quote(k)} {literal(v)}" for k, _, v in pairs) + ")"
 
 
-def _local_constraints(relation: Relation, parent: Relation,
+def _local_constraints(p: _Plan, relation: Relation, parent: Relation,
                        over_parent_index: dict[str, str]) -> list[str]:
     """What a new partition holds that its parent does not give it, written into its
     `CREATE TABLE ... PARTITION OF ... (...)`: NOT NULL on a column the parent leaves
     nullable, and its own CHECK, primary key, unique and exclusion constraints (a key of a
     partition alone, made before the parent's index that then attaches it, as where the
     target made it), but for a key the copy of a kept parent index backs, made the key
-    afterwards (`_keys_over_parent_index`). A NOT VALID CHECK is added after it
-    (`_create_table`)."""
+    afterwards (`_keys_over_parent_index`). A NOT VALID CHECK is added after it, and so is
+    one calling a function the script creates after the tables (`_create_table`; 42883
+    inside the CREATE TABLE)."""
     parent_defs = {(k.kind, k.definition) for k in parent.constraints}
     own = []
     for column in relation.columns:
@@ -2399,7 +2400,8 @@ def _local_constraints(relation: Relation, parent: Relation,
                        + (" NO INHERIT" if column.not_null_no_inherit else ""))
     own += [f"CONSTRAINT {quote(k.name)} {k.definition}" for k in relation.constraints
             if k.kind in ("check", "primary_key", "unique", "exclusion") and k.validated
-            and (k.kind, k.definition) not in parent_defs and k.name not in over_parent_index]
+            and (k.kind, k.definition) not in parent_defs and k.name not in over_parent_index
+            and not _check_waits(p, k)]
     return own
 
 

@@ -114,7 +114,8 @@ PSQL_CASES = ("defaults_calling_new_functions", "json_arrays", "readded_column_h
               "replica_identity_rebuilt", "readded_constraint_comments", "key_index_parameters",
               "replaced_table_publications", "casts",
               "subpartition_key_change", "range_types", "disabled_rules",
-              "rule_and_cast_functions_replaced")
+              "rule_and_cast_functions_replaced",
+              "partition_checks_calling_new_functions")
 
 
 def _psql(a_url: str, tmp_path: Path, statements: tuple[Statement, ...],
