@@ -74,8 +74,8 @@ class Hazard:
     """A consequence of running a statement that a reviewer must accept.
 
     `kind` names the consequence: `data-loss`, `table-rewrite`, `access-exclusive-lock`,
-    `share-lock`, `long-scan`, `index-unavailable`, `possible-rename`, `requires-superuser`,
-    `login-blocked`, `not-generated`.
+    `share-lock`, `long-scan`, `index-unavailable`, `policy-gap`, `replica-identity-gap`,
+    `possible-rename`, `requires-superuser`, `login-blocked`, `not-generated`.
     """
 
     kind: str
@@ -2559,10 +2559,39 @@ def _replica_identities_rebuilt(p: _Plan) -> None:
                 or source.replica_identity != relation.replica_identity \
                 or key in p.dropped_relations:
             continue
-        if (*key, relation.replica_identity.removeprefix("index ")) in rebuilt:
+        index = relation.replica_identity.removeprefix("index ")
+        if (*key, index) in rebuilt:
+            _replica_identity_gap(p, relation, index)
             p.emit("relation_options", f"ALTER TABLE {qualify(*key)} REPLICA IDENTITY "
                    f"{_replica_identity(relation.replica_identity)}",
                    subject=relation.qualified_name)
+
+
+def _replica_identity_gap(p: _Plan, relation: Relation, index: str) -> None:
+    """Name, on the DROP of a published table's replica identity index (or of the key it
+    backs), the window until `REPLICA IDENTITY USING INDEX` after its build: PostgreSQL
+    refuses UPDATE and DELETE on the table meanwhile (55000), where a publication of the
+    source publishes them."""
+    publications = sorted(
+        publication.name for publication in p.source.publications
+        if {"update", "delete"} & set(publication.operations) and (
+            publication.all_tables or relation.qualified_name in publication.tables
+            or relation.schema in publication.schemas))
+    if not publications:
+        return
+    doing = " and ".join(o.upper() for o in ("update", "delete") if any(
+        o in x.operations for x in p.source.publications if x.name in publications))
+    hazard = Hazard("replica-identity-gap", f"`{index}` is the replica identity of "
+                    f"`{relation.qualified_name}`, which {', '.join(publications)} "
+                    f"publish{'es' if len(publications) == 1 else ''}: from this DROP until "
+                    "REPLICA IDENTITY USING INDEX after its build, its "
+                    f"{doing} fail (55000).")
+    subject = f"{relation.qualified_name}.{index}"
+    for statements in p.phases.values():
+        for at, statement in enumerate(statements):
+            if statement.subject == subject and (statement.sql.startswith("DROP INDEX")
+                                                 or " DROP CONSTRAINT " in statement.sql):
+                statements[at] = replace(statement, hazards=(*statement.hazards, hazard))
 
 
 def _replica_identity(value: str) -> str:

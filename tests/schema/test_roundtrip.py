@@ -226,6 +226,16 @@ def test_a_replica_identity_index_built_again_is_the_replica_identity_again(
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
     a_url = _run_with_psql(new_database, tmp_path, a_sql, b_sql)
+    a, b = _build(new_database(), a_sql), _build(new_database(), b_sql)
+    gaps = [(s.sql, h.message) for s in plan(a, b, diff(a, b)) for h in s.hazards
+            if h.kind == "replica-identity-gap"]
+    assert gaps == [  # the window between the DROP and the REPLICA IDENTITY after the build
+        ("ALTER TABLE public.k DROP CONSTRAINT k_pkey", "`k_pkey` is the replica identity of "
+         "`public.k`, which pub publishes: from this DROP until REPLICA IDENTITY USING INDEX "
+         "after its build, its UPDATE and DELETE fail (55000)."),
+        ("DROP INDEX CONCURRENTLY public.t_id", "`t_id` is the replica identity of `public.t`, which pub "
+         "publishes: from this DROP until REPLICA IDENTITY USING INDEX after its build, its "
+         "UPDATE and DELETE fail (55000).")]
     with psycopg.connect(a_url, autocommit=True) as conn:
         assert conn.execute("UPDATE t SET b = 'y'").rowcount == 1
         assert conn.execute("DELETE FROM k").rowcount == 1
