@@ -5000,7 +5000,8 @@ def _casts(p: _Plan, changes: list[Change]) -> None:
     for c in changes:
         name = f"CAST {c.identity[0]}"
         if c.action == ALTER and c.identity not in remade:
-            p.emit("comments", f"COMMENT ON {name} IS {_text(c.new)}", subject=c.subject)
+            if c.identity not in p.recreate_casts:  # (else its CREATE, below, sets it)
+                p.emit("comments", f"COMMENT ON {name} IS {_text(c.new)}", subject=c.subject)
             continue
         if c.identity in done:
             continue  # one DROP and CREATE for every attribute that needs them
