@@ -541,11 +541,11 @@ def _numbered(sql: str) -> str:
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
-    from dbsafe.validate.resolver import _postgres, tokenize_postgres
+    from dbsafe.validate.resolver import _parse_overloads_as_calls, _postgres, tokenize_postgres
 
     # The fallback of `rewrite`: sqlglot.parse_one(sql, read="postgres") with the resolver's
     # tokenizer and parser, on a parse of its own (this one modifies the tree).
-    trees = _postgres()[1].parse(tokenize_postgres(sql), sql)
+    trees = _parse_overloads_as_calls(_postgres()[1], tokenize_postgres(sql), sql)
     if not trees or trees[0] is None:
         raise ParseError("no expression was parsed")
     tree = exp.Block(expressions=trees) if len(trees) > 1 else trees[0]
