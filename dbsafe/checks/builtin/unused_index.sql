@@ -21,7 +21,7 @@
 -- counted: check them before dropping.
 --
 -- The only index serving a foreign key's lookup (DBS504's: the key's columns lead it, in
--- their own collations, it is not partial or its `WHERE` is `col IS NOT NULL` on one of
+-- their own collations and operator classes that hold the lookup's `=`, it is not partial or its `WHERE` is `col IS NOT NULL` on one of
 -- them, and it is no BRIN or bloom index, whose lookup reads the table or the index whole): PostgreSQL scans it only when a referenced row is deleted or its key updated,
 -- which a week of statistics may not hold; dropped, every such delete reads the whole
 -- table, and DBS504 reports the key. Another index serving the same key leaves it
@@ -60,7 +60,8 @@ candidates AS (
                       WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indrelid
                         AND d.deptype = 'e')
       -- The only index serving a foreign key's lookup (as DBS504 counts them: its columns
-      -- lead it, and it is not partial or its WHERE is `col IS NOT NULL` on one of them):
+      -- lead it, in their collations and operator classes holding the lookup's `=`, and it
+      -- is not partial or its WHERE is `col IS NOT NULL` on one of them):
       -- it is scanned only when a referenced row is deleted or its key updated, which may
       -- not happen for weeks; dropped, each such delete scans the whole table, and DBS504
       -- reports the key. Not NOT ENFORCED keys (PostgreSQL 18), which have no lookup.
@@ -79,12 +80,21 @@ candidates AS (
             -- a BRIN or bloom index serves no lookup (DBS504 does not count it)
             AND NOT EXISTS (SELECT FROM pg_am AS am
                             WHERE am.oid = ic.relam AND am.amname IN ('brin', 'bloom'))
+            -- each key column's in its own collation, of an operator class whose family
+            -- holds the lookup's operator (DBS504's: `$1 = col`, commuted)
             AND NOT EXISTS (
                 SELECT FROM unnest((i.indkey::int2[])[0:cardinality(fk.conkey) - 1],
-                                   (i.indcollation::oid[])[0:cardinality(fk.conkey) - 1])
-                            AS ik (attnum, collid)
+                                   (i.indcollation::oid[])[0:cardinality(fk.conkey) - 1],
+                                   (i.indclass::oid[])[0:cardinality(fk.conkey) - 1])
+                            AS ik (attnum, collid, opclass)
                 JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = ik.attnum
-                WHERE ik.collid <> a.attcollation)
+                JOIN unnest(fk.conkey, fk.conpfeqop) AS k (attnum, eqop) ON k.attnum = ik.attnum
+                JOIN pg_operator AS op ON op.oid = k.eqop
+                WHERE ik.collid <> a.attcollation
+                   OR NOT EXISTS (SELECT FROM pg_opclass AS opc
+                                  JOIN pg_amop AS amop ON amop.amopfamily = opc.opcfamily
+                                  WHERE opc.oid = ik.opclass AND amop.amopopr = op.oprcom
+                                    AND amop.amoppurpose = 's'))
             AND NOT EXISTS (
                 SELECT FROM pg_index AS other
                 WHERE other.indrelid = i.indrelid
@@ -99,11 +109,19 @@ candidates AS (
                   AND NOT EXISTS (
                       SELECT FROM unnest((other.indkey::int2[])[0:cardinality(fk.conkey) - 1],
                                          (other.indcollation::oid[])
-                                             [0:cardinality(fk.conkey) - 1])
-                                  AS ok (attnum, collid)
+                                             [0:cardinality(fk.conkey) - 1],
+                                         (other.indclass::oid[])[0:cardinality(fk.conkey) - 1])
+                                  AS ok (attnum, collid, opclass)
                       JOIN pg_attribute AS a ON a.attrelid = other.indrelid
                                             AND a.attnum = ok.attnum
-                      WHERE ok.collid <> a.attcollation)))
+                      JOIN unnest(fk.conkey, fk.conpfeqop) AS k (attnum, eqop)
+                        ON k.attnum = ok.attnum
+                      JOIN pg_operator AS op ON op.oid = k.eqop
+                      WHERE ok.collid <> a.attcollation
+                         OR NOT EXISTS (SELECT FROM pg_opclass AS opc
+                                        JOIN pg_amop AS amop ON amop.amopfamily = opc.opcfamily
+                                        WHERE opc.oid = ok.opclass AND amop.amopopr = op.oprcom
+                                          AND amop.amoppurpose = 's'))))
 ),
 leaves AS (
     SELECT c.indexrelid, c.indexrelid AS leaf FROM candidates AS c WHERE c.relkind = 'i'
