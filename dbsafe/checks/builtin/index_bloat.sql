@@ -10,8 +10,13 @@
 -- more pages to cache and to scan. The estimate compares the index's size with what its
 -- entries need (`reltuples` times the key width from `pg_stats`, with the 8-byte index tuple
 -- header, line pointer and the default 90% fillfactor; an entry whose key is NULL stores
--- no value for it, with a 16-byte header), so it needs up-to-date statistics
--- (ANALYZE) and is an estimate. A partial index is weighed by its own `reltuples`, the
+-- no value for it, with a 16-byte header; a single numeric or text key padded as each of
+-- the values `pg_stats` keeps is; where B-tree deduplication applies (PostgreSQL 13: not
+-- unique, no INCLUDE, no numeric, jsonb or float key, a deterministic collation), a key's
+-- further rows a 6-byte row pointer each, the rows to a key from `n_distinct`), so it
+-- needs up-to-date statistics (ANALYZE) and is an estimate. An index built before an
+-- upgrade from PostgreSQL 12 is not deduplicated until rebuilt, and is estimated as if it
+-- were (its bloat overstated, to be cured by the REINDEX advised). A partial index is weighed by its own `reltuples`, the
 -- rows its WHERE selects, whose widths the table's statistics do not tell: a fixed-width
 -- key column is taken at its type's length and never NULL (at most what an entry takes), a
 -- variable-width one only when the WHERE is `col IS NOT NULL` on it (the statistics'
@@ -52,6 +57,22 @@ WITH big AS (
                                                                     'SELECT') END)
                AS stats_visible,
            i.indexprs IS NOT NULL AS on_expression,
+           t.reltuples AS table_rows,
+           -- whether B-tree deduplication (PostgreSQL 13) stores its duplicates as one key
+           -- and a list of row pointers: not a unique index's, one with INCLUDE columns or
+           -- `deduplicate_items = off`, nor one on a key whose operator class has no
+           -- equalimage support function (numeric, jsonb, float, arrays...) or whose
+           -- collation is nondeterministic
+           NOT i.indisunique AND i.indnatts = i.indnkeyatts
+           AND NOT coalesce('deduplicate_items=off' = ANY (ic.reloptions), false)
+           AND NOT EXISTS (
+               SELECT FROM unnest(i.indclass::oid[], i.indcollation::oid[]) AS k (opclass, coll)
+               JOIN pg_opclass AS opc ON opc.oid = k.opclass
+               LEFT JOIN pg_collation AS co ON co.oid = k.coll
+               WHERE NOT EXISTS (SELECT FROM pg_amproc AS p
+                                 WHERE p.amprocfamily = opc.opcfamily AND p.amprocnum = 4
+                                   AND p.amproclefttype = opc.opcintype)
+                  OR NOT coalesce(co.collisdeterministic, true)) AS deduplicated,
            pg_get_expr(i.indpred, i.indrelid) AS predicate,
            count(*) OVER () AS above_min_size  -- before the LIMIT: all of them
     FROM pg_index AS i
@@ -75,10 +96,13 @@ WITH big AS (
 -- the database (has_column_privilege on each) for every index, a minute for 200 indexes of
 -- a database of 2,000 tables
 stats AS (
-    SELECT big.indexrelid, s.tablename, s.attname, s.null_frac, s.avg_width
+    SELECT big.indexrelid, s.*
     FROM big
     CROSS JOIN LATERAL unnest(ARRAY[big.table_name, big.relname]) AS r (name)
-    CROSS JOIN LATERAL (SELECT s.tablename, s.attname, s.null_frac, s.avg_width
+    CROSS JOIN LATERAL (SELECT s.tablename, s.attname, s.null_frac, s.avg_width, s.n_distinct,
+                               s.most_common_vals::text AS common_values,
+                               s.most_common_freqs AS common_freqs,
+                               s.histogram_bounds::text AS bounds
                         FROM pg_stats AS s
                         WHERE s.schemaname = big.nspname AND s.tablename = r.name
                           AND NOT s.inherited
@@ -100,7 +124,11 @@ keys AS (
                 THEN s.avg_width
            END AS width,
            CASE WHEN big.predicate IS NULL OR k.attnum = 0 THEN s.null_frac ELSE 0
-           END AS null_frac
+           END AS null_frac,
+           -- its distinct values (a negative n_distinct is a share of the table's rows)
+           CASE WHEN s.n_distinct >= 0 THEN s.n_distinct
+                ELSE -s.n_distinct * greatest(big.table_rows, 0) END AS distinct_values,
+           vw.padded::numeric AS padded
     FROM big
     CROSS JOIN LATERAL unnest(big.indkey::int2[]) WITH ORDINALITY AS k (attnum, pos)
     -- a column's statistics are its table's; an expression's (indkey 0) the index's own,
@@ -113,6 +141,37 @@ keys AS (
                         AND s.tablename = CASE WHEN k.attnum = 0 THEN big.relname
                                                ELSE big.table_name END
                         AND s.attname = a.attname
+    -- A numeric or text key's entry padded to 8 bytes, on average, from the widths of the
+    -- values pg_stats keeps (its most common ones, weighed by their frequencies, and its
+    -- histogram's bounds, sharing the rest), as stored (a short value has a 1-byte header):
+    -- avg_width, truncated to a byte and padded as one, took a numeric index's entries of 16
+    -- and 24 bytes, as many of each, as 16 (a fresh index estimated 17% bloat; pgstatindex:
+    -- 90% leaf density, none). As DBS515 reads them (a check file cannot share SQL)
+    LEFT JOIN LATERAL (
+        SELECT sum(v.weight * 8 * ceil(vw.width / 8.0)) / sum(v.weight) AS padded
+        FROM (SELECT s.common_values::text[] AS common_values, s.bounds::text[] AS bounds,
+                     (1 - s.null_frac - coalesce((SELECT sum(f) FROM unnest(s.common_freqs)
+                                                  AS f), 0))::float8 AS rest
+              WHERE a.atttypid IN ('numeric'::regtype, 'text'::regtype, 'varchar'::regtype)
+                AND a.attstorage <> 'p'
+                AND (big.predicate IS NULL OR k.attnum = 0)
+                AND s.attname IS NOT NULL
+              OFFSET 0) AS arr
+        CROSS JOIN LATERAL (SELECT m.value, m.freq::float8 AS weight
+                            FROM unnest(arr.common_values, s.common_freqs) AS m (value, freq)
+                            UNION ALL
+                            SELECT h.value, arr.rest / cardinality(arr.bounds)
+                            FROM unnest(arr.bounds) AS h (value)) AS v
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN a.atttypid = 'numeric'::regtype
+                        -- a numeric as numeric_in makes it has a 4-byte header
+                        THEN pg_column_size(v.value::numeric) - 3
+                        ELSE octet_length(v.value)
+                             + CASE WHEN octet_length(v.value) < 127 THEN 1 ELSE 4 END
+                   END AS width
+        ) AS vw
+        HAVING sum(v.weight) > 0
+    ) AS vw ON true
     WHERE big.stats_visible
 ),
 estimate AS (
@@ -125,19 +184,53 @@ estimate AS (
         -- a 16-byte header (with its NULL bitmap). Taking every entry at full width put the
         -- expected size of an index on a mostly NULL wide column above the index's own, and
         -- one three-quarters empty went unreported
-        CASE WHEN key.analysed
-             THEN (1 - key.null_frac) * (12 + 8 * ceil(key.width / 8.0))
-                  + key.null_frac * (20 + 8 * ceil((key.width - key.nullable_width) / 8.0))
+        --
+        -- Deduplicated (PostgreSQL 13), a key's rows beyond the first take a 6-byte row
+        -- pointer each in one entry (of at most about 800 bytes, as CREATE INDEX and
+        -- REINDEX build them): taking an entry a row put an index on a column of 1,000
+        -- distinct values in 200,000 rows at three times its size, and its bloat went
+        -- unreported. Rows to a key: the rows over the key columns' distinct values (their
+        -- product, at most the rows)
+        CASE WHEN key.analysed AND big.deduplicated
+             THEN (1 - key.null_frac)
+                  * least(12 + key.padded,
+                          (4 + 8 * ceil((8 + key.padded + 6 * dup.value_rows) / 8.0))
+                          / dup.value_rows)
+                  + key.null_frac
+                    * least(20 + key.padded_rest,
+                            (4 + 8 * ceil((16 + key.padded_rest + 6 * dup.null_rows) / 8.0))
+                            / dup.null_rows)
+             WHEN key.analysed
+             THEN (1 - key.null_frac) * (12 + key.padded)
+                  + key.null_frac * (20 + key.padded_rest)
         END AS entry_bytes,
         key.analysed
     FROM big
     JOIN (SELECT indexrelid,
                  count(avg_width) = count(*) AS analysed,
                  sum(width) AS width,
+                 -- the key padded to 8 bytes: a single numeric or text key's by its values
+                 coalesce(CASE WHEN count(*) = 1 THEN max(padded) END,
+                          8 * ceil(sum(width) / 8.0)) AS padded,
+                 8 * ceil((sum(width) - (array_agg(width ORDER BY null_frac DESC))[1]) / 8.0)
+                     AS padded_rest,
                  max(null_frac)::numeric AS null_frac,
-                 (array_agg(width ORDER BY null_frac DESC))[1] AS nullable_width
+                 exp(sum(ln(greatest(distinct_values, 1))))::numeric AS distinct_values
           FROM keys
           GROUP BY indexrelid) AS key ON key.indexrelid = big.indexrelid
+    CROSS JOIN LATERAL (
+        SELECT greatest(1, floor((800 - 8 - key.padded) / 6)) AS most_rows
+    ) AS posting
+    -- rows to an entry: a key's rows (the NULLs' all one key), up to an entry's most
+    CROSS JOIN LATERAL (
+        SELECT greatest(1, least(posting.most_rows,
+                                 (1 - key.null_frac) * big.reltuples::numeric
+                                 / greatest(1, least(key.distinct_values::numeric,
+                                                     big.reltuples::numeric))))
+                   AS value_rows,
+               greatest(1, least(posting.most_rows, key.null_frac * big.reltuples::numeric))
+                   AS null_rows
+    ) AS dup
     WHERE big.stats_visible
 ),
 wasted AS (
