@@ -63,9 +63,9 @@ stats AS (
     SELECT big.oid, s.*
     FROM big
     CROSS JOIN LATERAL (SELECT s.attname, s.null_frac, s.avg_width,
-                               s.most_common_vals::text AS common_values,
+                               s.most_common_vals AS common_values,
                                s.most_common_freqs AS common_freqs,
-                               s.histogram_bounds::text AS bounds
+                               s.histogram_bounds AS bounds
                         FROM pg_stats AS s
                         WHERE s.schemaname = big.nspname AND s.tablename = big.relname
                           AND NOT s.inherited
@@ -94,6 +94,12 @@ columns AS (
                                      FROM unnest(w.shares) WITH ORDINALITY AS sh (share, k)
                                      ORDER BY k) END
                      ORDER BY a.attnum) AS residues,
+           -- the remainder every value leaves, when it is never NULL and all leave one (a
+           -- fixed-width column, most of them)
+           array_agg(CASE WHEN coalesce(s.null_frac, 0) = 0
+                          THEN CASE WHEN w.shares IS NULL THEN coalesce(col.width::int, 0) % 8
+                                    ELSE array_position(w.shares, w.weight) - 1 END
+                     END ORDER BY a.attnum) AS every_widths,
            array_agg(CASE WHEN t.typlen = -1 AND a.attstorage <> 'p' AND s.avg_width <= 127
                           THEN 1
                           ELSE CASE a.attalign WHEN 'c' THEN 1 WHEN 's' THEN 2
@@ -119,7 +125,8 @@ columns AS (
                AS shares
         -- the arrays read once a column, and only a numeric or text one's (OFFSET 0 keeps
         -- it so: inlined, each value read them again, seconds for 200 tables)
-        FROM (SELECT s.common_values::text[] AS common_values, s.bounds::text[] AS bounds,
+        FROM (SELECT s.common_values::text::text[] AS common_values,
+                     s.bounds::text::text[] AS bounds,
                      (1 - s.null_frac - coalesce((SELECT sum(f) FROM unnest(s.common_freqs)
                                                   AS f), 0))::float8 AS rest
               WHERE a.atttypid IN ('numeric'::regtype, 'text'::regtype, 'varchar'::regtype)
@@ -166,15 +173,9 @@ layout (oid, pos, data_bytes, ends) AS (
     JOIN columns AS c ON c.oid = layout.oid
     CROSS JOIN LATERAL (
         SELECT c.aligns[layout.pos + 1] AS align, c.null_fracs[layout.pos + 1] AS null_frac,
-               c.widths[layout.pos + 1] AS width, cr.residues,
+               c.widths[layout.pos + 1] AS width, c.every_widths[layout.pos + 1] AS every_width,
                -- where every row's data ends so far, when all end at one remainder
-               array_position(layout.ends, 1::float8) - 1 AS every_end,
-               -- the remainder every row's value leaves, when it is never NULL and all
-               -- leave one (a fixed-width column, most of them)
-               CASE WHEN c.null_fracs[layout.pos + 1] = 0
-                    THEN array_position(cr.residues, 1::float8) - 1 END AS every_width
-        FROM (SELECT ARRAY(SELECT unnest(c.residues[layout.pos + 1:layout.pos + 1][1:8]))
-                     AS residues) AS cr
+               array_position(layout.ends, 1::float8) - 1 AS every_end
     ) AS col
     -- r: where a row's data ended, e: where it ends after this column; each row's start
     -- padded to the column's alignment. Said without the sums over r and e where they are
@@ -203,12 +204,14 @@ layout (oid, pos, data_bytes, ends) AS (
                                 FROM unnest(layout.ends) WITH ORDINALITY AS r (share, k)
                                 UNION ALL
                                 -- the others, aligned, then moved by their value's width
-                                SELECT (1 - col.null_frac) * r.share * v.share,
+                                SELECT (1 - col.null_frac) * r.share
+                                       * c.residues[layout.pos + 1][v.k],
                                        (r.k - 1 + (col.align - (r.k - 1) % col.align)
                                                   % col.align + v.k - 1) % 8
                                 FROM unnest(layout.ends) WITH ORDINALITY AS r (share, k)
-                                CROSS JOIN unnest(col.residues) WITH ORDINALITY AS v (share, k)
-                                WHERE r.share > 0 AND v.share > 0) AS moved)
+                                CROSS JOIN generate_series(1, 8) AS v (k)
+                                WHERE r.share > 0
+                                  AND c.residues[layout.pos + 1][v.k] > 0) AS moved)
                END AS ends
         -- where every row ends, when one place: its start (0 when 8-aligned), padded, and
         -- its one width's remainder
