@@ -223,6 +223,16 @@ def _casts() -> dict[tuple[str, str], str]:
 _CASTS = _casts()
 
 
+def is_string_type(type_text: str) -> bool:
+    """Whether values of the type are strings (`text`, `varchar(n)`, ...): any type reads
+    them by its input function (`'x'::myenum`), the one cast a user type always has.
+
+    >>> is_string_type("character varying(20)"), is_string_type("integer")
+    (True, False)
+    """
+    return base_type(type_text) in _STRING_TYPES
+
+
 def base_type(type_text: str) -> str:
     """The type `format_type` names, without its modifiers (length, precision, fields).
 

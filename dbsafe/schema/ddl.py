@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbsafe.pg.names import object_name
-from dbsafe.schema.casts import EXPLICIT, PARSE, UNKNOWN, base_type, conversion
+from dbsafe.schema.casts import EXPLICIT, PARSE, UNKNOWN, base_type, conversion, is_string_type
 from dbsafe.schema.diff import ADD, ALTER, DROP, REORDER, Change, diff, function_identity
 from dbsafe.schema.model import (
     Column,
@@ -3171,6 +3171,29 @@ def _free_not_null_name(p: _Plan, relation: Relation, column: Column) -> str | N
     return next(name for name in map(made, range(len(taken) + 1)) if name not in taken)
 
 
+def _enum_named(snapshot: SchemaSnapshot, column_type: str) -> Enum | None:
+    """The enum a column's type (or its array's element type) names in `snapshot`."""
+    return next((e for e in snapshot.enums
+                 if _type_is(column_type, e.schema, e.name, snapshot.search_path)), None)
+
+
+def _labels_refused(p: _Plan, source_type: str, new_type: str, target_enum: Enum | None) -> str:
+    """What a column's values converted from an enum through text (`col::text::new`) may
+    make fail: labels the new enum lacks, or text the new type's input does not read."""
+    if target_enum is not None:
+        source = _enum_named(p.source, source_type)
+        missing = [x for x in (source.labels if source else ()) if x not in target_enum.labels]
+        if not missing:
+            return ""
+        return (f" A value {new_type} has no label for ({', '.join(map(literal, missing))}) "
+                "makes it fail; nothing is changed.")
+    base = _domain_base(p.target, new_type)
+    if source_type.endswith("[]") == base.endswith("[]") \
+            and conversion("text", base.removesuffix("[]")) == PARSE:
+        return f" A value that is not valid {new_type} text makes it fail; nothing is changed."
+    return ""
+
+
 def _domain_base(snapshot: SchemaSnapshot, column_type: str) -> str:
     """The type a column's values have under its domains (the type itself for any other
     type): casts from and to a domain are those of its base type."""
@@ -3320,18 +3343,28 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         source_type = old_default.type if old_default is not None else ""
         from_enum = any(_type_is(source_type, e.schema, e.name, p.source.search_path)
                         for e in p.source.enums)
+        target_enum = _enum_named(p.target, column.type) if a == "type" else None
         if from_enum and a == "type":
             # `USING col::text::type`: PostgreSQL computes that for every row, whatever the
             # new type (pg_relation_filenode changes, to text as to another enum)
             hazards = [Hazard("table-rewrite", f"Changing `{subject}` to {column.type} "
                               f"rewrites `{relation.qualified_name}` and its indexes under an "
                               "ACCESS EXCLUSIVE lock (each value converted through text); "
-                              "reads and writes wait.")]
+                              "reads and writes wait." + _labels_refused(
+                                  p, source_type, column.type, target_enum))]
         else:
             hazards = _type_change_hazards(p, relation, column.name, subject, source_type,
                                            column.type if a == "type" else None)
         path = UNKNOWN if from_enum or a != "type" else conversion(
             _domain_base(p.source, source_type), _domain_base(p.target, column.type))
+        if target_enum is not None and not from_enum and path == UNKNOWN \
+                and not any(x.source == source_type and x.target == column.type
+                            for x in p.target.casts):
+            # An enum reads strings by its input function (a value naming no label is
+            # refused, 22P02); no cast leads to it from any other type (42846).
+            base = _domain_base(p.source, source_type)
+            path = PARSE if is_string_type(base.removesuffix("[]")) \
+                and base.endswith("[]") == column.type.endswith("[]") else None
         keyed = _keyed_by(p, relation, column.name)
         if keyed is not None:
             # (Its collation neither: ALTER COLUMN ... TYPE ... COLLATE is refused alike.)
@@ -3382,8 +3415,10 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         if path == PARSE and hazards:
             # The text of each value read by the new type's input function: one it does not
             # read (`'3pt'` as integer) makes PostgreSQL refuse the statement (22P02).
+            refused = f"a label of {column.type}" if target_enum is not None \
+                else f"valid {column.type} text"
             hazards = [Hazard(hazards[0].kind, hazards[0].message + f" A value that is not "
-                              f"valid {column.type} text makes it fail; nothing is changed."),
+                              f"{refused} makes it fail; nothing is changed."),
                        *hazards[1:]]
         if json_using is not None:
             using = json_using

@@ -1402,3 +1402,42 @@ def test_a_column_read_by_its_new_types_input_names_the_values_it_refuses(
             for statement in statements:
                 conn.execute(statement.sql)
         assert conn.execute("SELECT a::text FROM public.t").fetchone() == (value.strip("'"),)
+
+
+@pytest.mark.parametrize(("old", "value", "refusal"), [
+    ("character varying", "'c'", "not a label of e makes it fail"),  # migra's everything
+    ("public.e0", "'c'", "e has no label for ('c') makes it fail"),
+])
+def test_a_column_made_an_enum_names_the_values_it_refuses(
+        old: str, value: str, refusal: str, new_database: Callable[[], str]) -> None:
+    # An enum reads each value's text: PostgreSQL refuses one naming no label (22P02) and
+    # changes nothing; the statement's hazard says so.
+    types = "CREATE TYPE public.e AS ENUM ('a', 'b'); CREATE TYPE public.e0 AS ENUM ('a', 'c');"
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, f"{types} CREATE TABLE public.t (a {old}); "
+                      f"INSERT INTO public.t VALUES ('a'), ({value})")
+    b = _build(b_url, f"{types} CREATE TABLE public.t (a public.e)")
+    statements = [s for s in plan(a, b, diff(a, b)) if not s.sql.startswith("--")]
+    (retype,) = [s for s in statements if " TYPE " in s.sql]
+    assert any(refusal in h.message for h in retype.hazards)
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            conn.execute(retype.sql)
+        conn.execute("DELETE FROM public.t WHERE a::text = 'c'")
+        conn.execute(retype.sql)
+    assert [c for c in diff(introspect_url(a_url), b) if c.kind != "enum"] == []
+
+
+def test_a_column_made_an_enum_from_a_type_no_cast_leads_from_is_not_generated(
+        new_database: Callable[[], str]) -> None:
+    # `USING a::public.e` from integer fails whatever the rows hold (42846): only text
+    # reaches an enum, so the statement is named, not emitted.
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, "CREATE TYPE public.e AS ENUM ('1'); CREATE TABLE public.t (a integer)")
+    b = _build(b_url, "CREATE TYPE public.e AS ENUM ('1'); CREATE TABLE public.t (a public.e)")
+    (retype,) = [s for s in plan(a, b, diff(a, b)) if " TYPE " in s.sql]
+    assert retype.sql.startswith("-- ")
+    assert [h.kind for h in retype.hazards] == ["not-generated"]
+    with psycopg.connect(a_url, autocommit=True) as conn, \
+            pytest.raises(psycopg.errors.CannotCoerce):
+        conn.execute(retype.sql.removeprefix("-- ").split(" USING ")[0] + " USING a::public.e")
