@@ -982,7 +982,7 @@ def _domains(p: _Plan, changes: list[Change]) -> None:
                     if new[key].validated:
                         p.emit("constraints",
                                f"ALTER DOMAIN {qname} VALIDATE CONSTRAINT {quote(key)}",
-                               Hazard("long-scan", "Checks every value of the domain."),
+                               _domain_validation_scan(),
                                subject=c.subject)
                     if new[key].comment is not None:
                         _comment_domain_constraint(p, qname, new[key], c.subject)
@@ -3622,8 +3622,8 @@ def _alter_not_null(p: _Plan, c: Change, relation: Relation, table: str,
         return
     if old.not_null_not_valid and not column.not_null_not_valid:
         p.emit("columns", f"ALTER TABLE {table} VALIDATE CONSTRAINT {quote(name)}",
-               Hazard("long-scan", f"Scans `{relation.qualified_name}` for NULL in "
-                      f"`{column.name}`; writes continue."), subject=c.subject)
+               _validation_scan(f"`{relation.qualified_name}` for NULL in `{column.name}`",
+                                "not_null"), subject=c.subject)
     if old.not_null_no_inherit != column.not_null_no_inherit:
         # NO INHERIT leaves the children their own copy: before a child drops it
         # (PostgreSQL refuses to drop an inherited one).
@@ -3668,8 +3668,8 @@ def _set_not_null(p: _Plan, relation: Relation, table: str, column: Column) -> N
     p.emit("columns", f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({col} IS NOT NULL) "
            "NOT VALID", subject=subject)
     p.emit("columns", f"ALTER TABLE {table} VALIDATE CONSTRAINT {check}",
-           Hazard("long-scan", f"Scans `{relation.qualified_name}`; writes continue."),
-           subject=subject)
+           _validation_scan(f"`{relation.qualified_name}` for NULL in `{column.name}`",
+                            "check"), subject=subject)
     p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET NOT NULL", subject=subject)
     p.emit("columns", f"ALTER TABLE {table} DROP CONSTRAINT {check}", subject=subject)
 
@@ -3806,10 +3806,12 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
             continue  # added again as the target has it (`_restore_function_users`)
         elif c.attribute == "validated" and c.new and not any(
                 x.identity == c.identity and x.attribute == "definition" for x in changes):
+            validated = _constraint(p.target, c.identity)
             p.emit("constraints", f"ALTER TABLE {table} VALIDATE CONSTRAINT "
                    f"{quote(c.identity[2])}",
-                   Hazard("long-scan", f"Scans `{table_key[0]}.{table_key[1]}`; writes "
-                          "continue."), subject=c.subject)
+                   _validation_scan(f"`{table_key[0]}.{table_key[1]}`",
+                                    validated.kind if validated else ""),
+                   subject=c.subject)
         else:
             old = _constraint(p.source, c.identity)
             new = _constraint(p.target, c.identity)
@@ -3895,6 +3897,31 @@ def _copy_of_left_parent(p: _Plan, key: tuple[str, str], constraint: Constraint)
     return False
 
 
+# What makes `VALIDATE CONSTRAINT` fail, by the constraint's kind, with its SQLSTATE.
+_VALIDATION_FAILS = {
+    "check": "A row that breaks the check makes it fail (23514)",
+    "foreign_key": "A row whose key matches no referenced row makes it fail (23503)",
+    "not_null": "A NULL makes it fail (23502)",
+}
+
+
+def _validation_scan(scanned: str, kind: str) -> Hazard:
+    """The `long-scan` of `VALIDATE CONSTRAINT` over `scanned`, with what makes it fail:
+    the constraint was added NOT VALID a statement before, so new rows are checked, but
+    rows already there may break it, and the script stops at the first such statement."""
+    ending = _VALIDATION_FAILS.get(kind)
+    return Hazard("long-scan", f"Scans {scanned}; writes continue."
+                  + (f" {ending}; the constraint stays NOT VALID." if ending else ""))
+
+
+def _domain_validation_scan() -> Hazard:
+    """`ALTER DOMAIN ... VALIDATE CONSTRAINT`: the tables using the domain are read under a
+    SHARE lock, and a value already there may break the check."""
+    return Hazard("long-scan", "Checks every value of the domain, its tables' writes "
+                  "waiting (SHARE lock). A value that breaks the check makes it fail "
+                  "(23514); the constraint stays NOT VALID.")
+
+
 def _validate_partitions_copies(p: _Plan, relation: Relation, constraint: Constraint,
                                 phase: str) -> None:
     """Validate the partitions' copies of a NOT VALID check that the target has validated:
@@ -3907,8 +3934,8 @@ def _validate_partitions_copies(p: _Plan, relation: Relation, constraint: Constr
         if copy is not None and copy.validated:
             p.emit(phase, f"ALTER TABLE {qualify(partition.schema, partition.name)} "
                    f"VALIDATE CONSTRAINT {quote(constraint.name)}",
-                   Hazard("long-scan", f"Scans `{partition.qualified_name}`; writes "
-                          "continue."), subject=f"{partition.qualified_name}.{copy.name}")
+                   _validation_scan(f"`{partition.qualified_name}`", "check"),
+                   subject=f"{partition.qualified_name}.{copy.name}")
         elif copy is not None:
             _validate_partitions_copies(p, partition, copy, phase)
 
@@ -3950,7 +3977,7 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
                subject=subject)
         if constraint.validated:
             p.emit(phase, f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}",
-                   Hazard("long-scan", f"Scans `{relation.qualified_name}`; writes continue."),
+                   _validation_scan(f"`{relation.qualified_name}`", constraint.kind),
                    subject=subject)
         elif constraint.kind == "check":
             _validate_partitions_copies(p, relation, constraint, phase)

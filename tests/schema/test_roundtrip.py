@@ -583,7 +583,52 @@ def test_validating_a_not_valid_not_null_constraint_is_named_a_scan(
     (validate,) = [s for s in statements if " VALIDATE CONSTRAINT " in s.sql
                    and s.subject == "public.t.not_valid_to_plain"]
     assert [(h.kind, h.message) for h in validate.hazards] == [
-        ("long-scan", "Scans `public.t` for NULL in `not_valid_to_plain`; writes continue.")]
+        ("long-scan", "Scans `public.t` for NULL in `not_valid_to_plain`; writes continue. "
+                      "A NULL makes it fail (23502); the constraint stays NOT VALID.")]
+
+
+def test_validating_a_new_constraint_names_the_rows_that_make_it_fail(
+        new_database: Callable[[], str]) -> None:
+    # migra's `everything`, with rows: the CHECK's VALIDATE failed (23514) under a hazard
+    # that said only long-scan.
+    a_sql = ("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE t (id int, pid int); "
+             "CREATE DOMAIN positive AS int; CREATE TABLE u (x positive)")
+    b_sql = ("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE t (id int CONSTRAINT t_id_check "
+             "CHECK (id > 0), pid int CONSTRAINT t_pid_fkey REFERENCES p); "
+             "CREATE DOMAIN positive AS int CONSTRAINT positive_check CHECK (VALUE > 0); "
+             "CREATE TABLE u (x positive)")
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    statements = plan(a, b, diff(a, b))
+    validations = {s.sql: s.hazards for s in statements if "VALIDATE CONSTRAINT" in s.sql}
+    assert {sql: [(h.kind, h.message) for h in hazards]
+            for sql, hazards in validations.items()} == {
+        "ALTER TABLE public.t VALIDATE CONSTRAINT t_id_check": [(
+            "long-scan", "Scans `public.t`; writes continue. A row that breaks the check "
+            "makes it fail (23514); the constraint stays NOT VALID.")],
+        "ALTER TABLE public.t VALIDATE CONSTRAINT t_pid_fkey": [(
+            "long-scan", "Scans `public.t`; writes continue. A row whose key matches no "
+            "referenced row makes it fail (23503); the constraint stays NOT VALID.")],
+        "ALTER DOMAIN public.positive VALIDATE CONSTRAINT positive_check": [(
+            "long-scan", "Checks every value of the domain, its tables' writes waiting "
+            "(SHARE lock). A value that breaks the check makes it fail (23514); the "
+            "constraint stays NOT VALID.")]}
+    # ... as PostgreSQL does, each constraint left NOT VALID
+    failed = {}
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO t VALUES (-1, 5); INSERT INTO u VALUES (-1)")
+        for statement in statements:
+            try:
+                conn.execute(statement.sql)
+            except psycopg.Error as exc:
+                failed[statement.sql] = exc.sqlstate
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE NOT convalidated AND "
+                            "conname IN ('t_id_check', 't_pid_fkey', 'positive_check')"
+                            ).fetchone() == (3,)
+    assert failed == {"ALTER TABLE public.t VALIDATE CONSTRAINT t_id_check": "23514",
+                      "ALTER TABLE public.t VALIDATE CONSTRAINT t_pid_fkey": "23503",
+                      "ALTER DOMAIN public.positive VALIDATE CONSTRAINT positive_check":
+                          "23514"}
 
 
 def test_a_new_partition_key_keeps_the_rows_of_the_partitions_the_target_keeps(
