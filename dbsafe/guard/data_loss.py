@@ -13,12 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from dbsafe.core import Finding, RuleInfo, Severity
+from dbsafe.core import DatabaseError, Finding, RuleInfo, Severity
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dbsafe.schema.model import Relation, SchemaSnapshot
+
+_T = TypeVar("_T")
 
 DATA_LOSS = RuleInfo(
     "DBS607", "downgrade-drops-data",
@@ -195,6 +199,29 @@ def measured(conn: Any, losses: Sequence[Loss]) -> list[Finding]:
             findings.append(_finding(f"drops column `{loss.subject}`", loss.subject,
                                      f"{filled} non-null value(s)"))
     return findings
+
+
+def counted(url: str, lock_timeout: str, count: Callable[[Any], _T], failure: str) -> _T:
+    """`count(conn)` (rows a guarded run counts: what a downgrade destroys, what the way
+    back did not bring back) on a session waiting for a lock at most `lock_timeout`.
+
+    Raises:
+        DatabaseError: a query failed, said after `failure` (its SQLSTATE kept: a lock
+            timeout is retried by `upgrade.waited`).
+    """
+    import psycopg
+
+    from dbsafe.pg.connect import connect, one_line
+
+    with connect(url) as conn:
+        try:
+            conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)",
+                         (lock_timeout,))
+            return count(conn)
+        except psycopg.Error as exc:
+            error = DatabaseError(f"{failure}: {one_line(exc, url)}")
+            error.sqlstate = exc.sqlstate
+            raise error from None
 
 
 def _finding(what: str, subject: str, amount: str) -> Finding:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dbsafe.core import (
-    DatabaseError,
     DbsafeError,
     Finding,
     Report,
@@ -31,6 +30,7 @@ from dbsafe.guard.backup import backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, blocked_by
 from dbsafe.guard.data_loss import (
     DATA_LOSS,
+    counted,
     measured,
     refused_rows,
     schema_losses,
@@ -625,25 +625,8 @@ def _data_loss(down: _Down, current: SchemaSnapshot,
 
 def _counted(down: _Down, count: Callable[[Any], _T], failure: str) -> _T:
     """`count(conn)` (the rows a downgrade destroys, or those its computed SQL fails on) on a
-    session waiting for a lock at most the run's lock timeout.
-
-    Raises:
-        DatabaseError: a query failed, said after `failure` (its SQLSTATE kept: a lock
-            timeout is retried).
-    """
-    import psycopg
-
-    from dbsafe.pg.connect import one_line
-
-    with connect(down.url) as conn:
-        try:
-            conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)",
-                         (down.options.lock_timeout,))
-            return count(conn)
-        except psycopg.Error as exc:
-            error = DatabaseError(f"{failure}: {one_line(exc, down.url)}")
-            error.sqlstate = exc.sqlstate
-            raise error from None
+    session waiting for a lock at most the run's lock timeout (`data_loss.counted`)."""
+    return counted(down.url, down.options.lock_timeout, count, failure)
 
 
 def _downgrade_sql(down: _Down) -> list[str] | None:
