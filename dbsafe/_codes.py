@@ -235,4 +235,6 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      "The folder's migration runner refuses to migrate the database as it stands (a file added before the last one it ran, an applied file edited since)."),
     ('DBS613', 'migration-never-run', 'error', '0.2.0',
      'A migration its runner will never run on the database, though it did not run there (a drizzle-kit journal entry older than the last one run; a Flyway version below the last one applied, which its configuration skips).'),
+    ('DBS614', 'rollback-left-row-changes', 'warning', '0.2.0',
+     "After rolling back, tables hold other rows than before the upgrade (a data migration's changes stay); the backup taken before it holds them as they were."),
 )

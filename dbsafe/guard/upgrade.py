@@ -30,6 +30,7 @@ from dbsafe.guard import history
 from dbsafe.guard.backup import BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS, backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, backoff, blocked_by
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
+from dbsafe.guard.rows import ROWS_LEFT_CHANGED
 from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.migrate.histories import MIGRATION_NEVER_RUN
 from dbsafe.migrate.revisions import (
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from dbsafe.checks import Check, CheckResult
     from dbsafe.config import Settings
     from dbsafe.guard.blockers import Blocker
+    from dbsafe.guard.rows import Rows
     from dbsafe.schema.diff import DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -105,7 +107,7 @@ RUNNER_REFUSES = RuleInfo(
 # (DBS613, which `status` and `drift` report alike, is the histories' own)
 RULES = (REVISION_FAILED, IRREVERSIBLE_REVISION, ROLLBACK_MISMATCH, POSTFLIGHT_FAILED,
          REVISION_CHANGED, PENDING_REVISIONS, BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS,
-         RUNNER_REFUSES, MIGRATION_NEVER_RUN)
+         RUNNER_REFUSES, MIGRATION_NEVER_RUN, ROWS_LEFT_CHANGED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,8 @@ class _Run(RunState):
     # Pending revisions lint captured changing no schema (rows only, or nothing): an empty
     # downgrade() is their way back (the rows they changed stay; the backup has them).
     schema_kept: frozenset[str] = frozenset()
+    # Each table's rows before the first revision (`guard.rows`): the way back compares.
+    rows_before: Rows | None = None
 
     def show_applied(self) -> None:
         self.show_revisions([r.revision for r in self.todo], len(self.applied))
@@ -222,6 +226,7 @@ def _upgrade_locked(run: _Run) -> str:
         if run.options.backup:
             _backup(run)
         run.before = read_schema(run)
+        run.rows_before = _rows_before(run)
         failed = not _apply_all(run)
         if run.session is not None:
             # Nothing more to apply in it (the way back runs in a child of its own): the
@@ -503,6 +508,36 @@ def backup_step(url: str, directory: Path, revisions: Sequence[str], say: Progre
     say("backup", f"{backup.path} ({backup.size_bytes // 1024} KiB, verified, "
         f"{backup.seconds:.1f}s)")
     return str(backup.path)
+
+
+def _read_rows(run: _Run, only: Sequence[str] | None = None, *, step: str = "backup") -> Rows:
+    """Each application table's rows counted and checksummed (`guard.rows`; of `only`, the
+    tables read before the upgrade, after its way back), as `waited` reads: a table's
+    ACCESS SHARE waits at most the run's lock timeout, and is retried.
+
+    Raises:
+        DatabaseError: as `waited`.
+    """
+    from dbsafe.guard.data_loss import counted
+    from dbsafe.guard.rows import read_rows
+
+    return waited(run, lambda: counted(run.url, run.options.lock_timeout,
+                                       lambda conn: read_rows(conn, only),
+                                       "could not count the tables' rows"),
+                  step=step, stops=NOTHING_APPLIED if only is None else "")
+
+
+def _rows_before(run: _Run) -> Rows:
+    """The rows before the first revision, which the way back compares with, said with
+    what reading them cost."""
+    began = time.perf_counter()
+    rows = _read_rows(run)
+    run.say("backup", f"rows before the upgrade: {len(rows.tables)} table(s), "
+            f"{rows.total():,} row(s) counted and checksummed in "
+            f"{time.perf_counter() - began:.1f}s"
+            + (f"; {len(rows.not_read)} over the read budget not read" if rows.not_read
+               else ""))
+    return rows
 
 
 # -- apply -------------------------------------------------------------------------------------
@@ -987,6 +1022,7 @@ def _way_back(run: _Run) -> str:
     differences, reordered = _differences(run.before, verified,
                                           version_table=rolled.version_table,
                                           expected_name=f"{_start_name(run)}'s schema")
+    _rows_after_way_back(run, restore_hint)
     if differences:
         # Each difference reads "(as the database is -> as it was)", and says so, as the
         # downgrade's DBS603 does; the schema before was read from the database (recorded).
@@ -1011,6 +1047,35 @@ def _way_back(run: _Run) -> str:
                 f"(their downgrade() is empty); as they were before: {restore_hint}")
     run.applied = []
     return "rolled back"
+
+
+def _rows_after_way_back(run: _Run, restore_hint: str) -> None:
+    """Compare each table's rows with those before the upgrade (`guard.rows`): what the
+    revisions changed in them and their downgrade() did not undo is DBS614, naming the
+    backup that holds them as they were. A read given up on is said; the rollback stands."""
+    from dbsafe.guard.rows import differences, left_changed, not_compared
+
+    before = run.rows_before
+    if before is None or not (before.tables or before.not_read):
+        return  # no table before the upgrade: no rows to bring back
+    try:
+        after = _read_rows(run, list(before.tables), step="way back")
+    except DatabaseError as exc:
+        run.say("way back", f"the rows were not compared with those before the upgrade: {exc}")
+        return
+    changed = differences(before, after)
+    unread = not_compared(before, after)
+    if changed:
+        run.findings.append(left_changed(_start_name(run), changed, unread, run.backup_file))
+        run.say("way back", f"rows differ from before the upgrade in {len(changed)} table(s): "
+                + "; ".join(changed[:3])
+                + (f"; and {len(changed) - 3} more" if len(changed) > 3 else "")
+                + f"; as they were: {restore_hint}")
+    else:
+        run.say("way back", f"the rows of {len(after.tables)} table(s) are as before the "
+                "upgrade (count and checksum)")
+    if unread:
+        run.say("way back", f"rows not compared (over the read budget): {', '.join(unread)}")
 
 
 def _differences(expected: SchemaSnapshot | None, actual: SchemaSnapshot, *,

@@ -223,6 +223,100 @@ SEQUENCE_KEPT = COMMENT_KEPT.replace(
     """op.execute("COMMENT ON TABLE patients IS NULL")""")
 
 
+# 0005 merges the duplicate patient 2 into 1 (mealie's dded3119c1fe merged duplicate units):
+# its orders repointed, the patient deleted; its downgrade() undoes only its column. 0006
+# then fails on the duplicates it did not merge (Cy), and the way back goes through 0005.
+MERGES_ROWS = '''"""merge duplicate patients"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("UPDATE orders SET patient_id = 1 WHERE patient_id = 2")
+    op.execute("DELETE FROM patients WHERE id = 2")
+    op.execute("ALTER TABLE patients ADD COLUMN merged boolean")
+
+
+def downgrade():
+    op.execute("ALTER TABLE patients DROP COLUMN merged")
+'''
+
+
+def _upgrade_failing_after(revision: str, url: str, tmp_path: Path) -> tuple[Any, list[str]]:
+    """Upgrade from 0004, with patients to merge and their orders, through `revision` (0005)
+    to 0006, which fails on the duplicates left (Cy); the report and the steps said."""
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_merge.py").write_text(revision)
+    (root / "migrations" / "versions" / "0006_half_way.py").write_text(FAILS)
+    _at(url, "0004", root)
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada'), (2, 'Ada'), (3, 'Bob'), "
+                     "(4, 'Cy'), (5, 'Cy')")
+        conn.execute("INSERT INTO orders VALUES (10, 1), (11, 2), (12, 2), (13, 3)")
+    steps: list[str] = []
+    report = commands.upgrade(_settings(root, url), _options(tmp_path),
+                              lambda step, message: steps.append(f"{step}: {message}"))
+    return report, steps
+
+
+def test_rows_a_rolled_back_revision_changed_are_named_with_the_backup_holding_them(
+        database_url: str, tmp_path: Path) -> None:
+    report, steps = _upgrade_failing_after(MERGES_ROWS, database_url, tmp_path)
+
+    assert report.summary["outcome"] == "rolled back", report.findings
+    assert _state(database_url)["version"] == ["0004"]
+    (left,) = [f for f in report.findings if f.code == "DBS614"]
+    assert left.severity is Severity.WARNING
+    assert left.subject == "public.orders, public.patients"
+    assert left.context == (("Tables (before the upgrade -> after the way back)",
+                             "public.orders: 4 rows, changed\npublic.patients: 5 -> 4 rows"),)
+    backup = report.summary["backup"]
+    assert f"dbsafe restore {backup}" in (left.help or "")
+    assert (f"way back: rows differ from before the upgrade in 2 table(s): public.orders: 4 "
+            f"rows, changed; public.patients: 5 -> 4 rows; as they were: dbsafe restore "
+            f"{backup}") in steps
+    assert any(s.startswith("backup: rows before the upgrade: 3 table(s), 10 row(s) counted "
+                            "and checksummed in ") for s in steps), steps
+    # The failure itself is still the run's error (the exit code is the rollback's).
+    assert [f.subject for f in report.findings if f.code == "DBS601"] == ["0006"]
+
+
+def test_rows_the_way_back_leaves_as_they_were_are_said_to_be(database_url: str,
+                                                              tmp_path: Path) -> None:
+    schema_only = "\n".join(line for line in MERGES_ROWS.splitlines()
+                            if "orders" not in line and "DELETE" not in line)
+
+    report, steps = _upgrade_failing_after(schema_only, database_url, tmp_path)
+
+    assert report.summary["outcome"] == "rolled back"
+    assert [f for f in report.findings if f.code == "DBS614"] == []
+    assert "way back: the rows of 3 table(s) are as before the upgrade (count and checksum)" \
+        in steps
+
+
+def test_tables_over_the_read_budget_are_named_as_not_compared(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbsafe.guard import rows
+
+    # Three tables of one page each, read smallest first, then by name: alembic_version and
+    # orders fit in two pages, patients does not.
+    monkeypatch.setattr(rows, "READ_BUDGET", 2 * 8192)
+
+    report, steps = _upgrade_failing_after(MERGES_ROWS, database_url, tmp_path)
+
+    (left,) = [f for f in report.findings if f.code == "DBS614"]
+    assert left.context[0][1] == "public.orders: 4 rows, changed"
+    assert left.context[1][0] == "Not compared (over the read budget)"
+    assert left.context[1][1].startswith("public.patients (")
+    assert any(s.startswith("backup: rows before the upgrade: 2 table(s), 5 row(s) counted "
+                            "and checksummed in ") and s.endswith(
+                                "; 1 over the read budget not read") for s in steps), steps
+    assert any(s.startswith("way back: rows not compared (over the read budget): "
+                            "public.patients (") for s in steps), steps
+
+
 def test_an_object_left_by_the_way_back_is_said_to_be_in_the_database(
         database_url: str, tmp_path: Path) -> None:
     # mealie's b3dbb554ba53 creates the pg_trgm extension and its downgrade() leaves it:
