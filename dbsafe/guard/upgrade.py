@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -416,13 +416,37 @@ def _preflight_checks(run: _Run) -> bool:
     if run.options.validate_app:
         run.known_app_errors = frozenset(_app_error_key(f)
                                          for f in _app_errors(run, step="preflight"))
-    known = len(run.known_problems) + len(run.known_app_errors)
-    if known:
-        run.say("preflight", f"{known} problem(s) exist before the upgrade; "
-                "postflight only fails on new ones")
+    if run.known_problems or run.known_app_errors:
+        run.say("preflight", known_problems_line(run.known_problems, run.known_app_errors))
     if not ok:
         run.say("preflight", "refused: see the findings")
     return ok
+
+
+def known_problems_line(problems: Iterable[tuple[str, str | None]],
+                        app_errors: Iterable[tuple[object, ...]]) -> str:
+    """What the preflight found wrong already (the checks' `problems` and the application's
+    queries' `app_errors`, as the run keys them), counted by code and by where it was found:
+    "31 problem(s)" alone was, on mealie's empty database, 31 DBS301 of its application's
+    queries naming tables the upgrade was to create, and read as 31 things broken.
+
+    >>> print(known_problems_line({("DBS501", "public.ix"), ("DBS501", "public.iy")},
+    ...                           {("DBS301", "no relation `units`", "a.py", 3, 1)}))
+    3 problem(s) exist before the upgrade: 2 DBS501 from the checks, 1 DBS301 in the \
+application's queries; postflight only fails on new ones
+    """
+    from collections import Counter
+
+    def by_code(codes: Iterable[object]) -> tuple[int, str]:
+        counts = Counter(str(code) for code in codes)
+        return sum(counts.values()), ", ".join(
+            f"{n} {code}" for code, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
+
+    checks, apps = by_code(code for code, _ in problems), by_code(k[0] for k in app_errors)
+    found = [f"{checks[1]} from the checks" if checks[0] else "",
+             f"{apps[1]} in the application's queries" if apps[0] else ""]
+    return (f"{checks[0] + apps[0]} problem(s) exist before the upgrade: "
+            f"{', '.join(filter(None, found))}; postflight only fails on new ones")
 
 
 def _lint_pending(run: _Run) -> bool:

@@ -317,6 +317,23 @@ def test_tables_over_the_read_budget_are_named_as_not_compared(
                             "public.patients (") for s in steps), steps
 
 
+def test_the_preflight_says_what_the_problems_before_the_upgrade_are(
+        database_url: str, tmp_path: Path) -> None:
+    # mealie's empty database: "31 problems exist before the upgrade" were 31 DBS301 of its
+    # application's queries naming tables the upgrade creates.
+    root = _project(tmp_path / "p", app_sql="SELECT patient_id FROM orders;\n")
+    _at(database_url, "0001", root)
+    steps: list[str] = []
+
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, allow=("DBS202", "DBS117")),
+                              lambda step, message: steps.append(f"{step}: {message}"))
+
+    assert report.summary["outcome"] == "applied", report.findings
+    assert ("preflight: 1 problem(s) exist before the upgrade: 1 DBS301 in the "
+            "application's queries; postflight only fails on new ones") in steps
+
+
 def test_an_object_left_by_the_way_back_is_said_to_be_in_the_database(
         database_url: str, tmp_path: Path) -> None:
     # mealie's b3dbb554ba53 creates the pg_trgm extension and its downgrade() leaves it:
