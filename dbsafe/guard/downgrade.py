@@ -51,6 +51,7 @@ from dbsafe.guard.upgrade import (
     record_interrupted,
     remove_failed_attempt,
     revision_in_flight,
+    unverified,
     wait_to_retry,
     waited,
 )
@@ -327,15 +328,18 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     if expected is None:
         down.say("verify", f"no snapshot of {target} to compare with")
         return "downgraded"
-    differences, reordered = _differences(expected, read_schema(down, step="verify"),
-                                          built=down.expected_built,
+    whence = "built from the migrations" if down.expected_built else "recorded"
+    # Given up on (exit 2), the database is at TARGET, unverified: said as the way back of
+    # `upgrade` says it.
+    verified = read_schema(down, step="verify", stops=unverified(
+        f"downgraded to {target}", f"the one {whence} at {target}"))
+    differences, reordered = _differences(expected, verified, built=down.expected_built,
                                           expected_name=f"{target}'s schema")
     if differences:
         # Each difference reads "(as the database is -> as it should be)", the way `dbsafe
         # diff DATABASE TARGET` says it: without saying so, a downgrade that kept a
         # revision's ON DELETE CASCADE (zou's d7a3e5b1c9f2, on purpose) read as one that
         # had lost it.
-        whence = "built from the migrations" if down.expected_built else "recorded"
         down.findings.append(Finding(
             ROLLBACK_MISMATCH.code,
             f"After the downgrade, the schema differs from the one {whence} at {target}.",

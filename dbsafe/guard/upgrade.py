@@ -768,6 +768,16 @@ def waited(run: RunState, read: Callable[[], _T], *, step: str, stops: str = "")
 NOTHING_APPLIED = "; nothing was applied"
 
 
+def unverified(reached: str, against: str) -> str:
+    """What a verify read given up on leaves, said with its failure (`waited`'s `stops`): the
+    database is where the run took it (`reached`), its schema not compared with `against`.
+
+    >>> unverified("rolled back to 0004", "the one before the upgrade")
+    '; rolled back to 0004, the schema was not verified against the one before the upgrade'
+    """
+    return f"; {reached}, the schema was not verified against {against}"
+
+
 def _stops(step: str) -> str:
     """What a read given up on in `step` leaves, said with its failure."""
     if step == "preflight":
@@ -1041,8 +1051,8 @@ def _way_back(run: _Run) -> str:
     # The version table a first deploy created stays, empty, after alembic goes back to base.
     # Its read given up on (exit 2), the database is back where it started, unverified.
     verified = read_schema(run, step="way back",
-                           stops=f"; rolled back to {_start_name(run)}, the schema was not "
-                                 "verified against the one before the upgrade")
+                           stops=unverified(f"rolled back to {_start_name(run)}",
+                                            "the one before the upgrade"))
     differences, reordered = _differences(run.before, verified,
                                           version_table=rolled.version_table,
                                           expected_name=f"{_start_name(run)}'s schema")

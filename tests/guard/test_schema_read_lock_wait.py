@@ -455,6 +455,62 @@ def test_the_way_back_verify_waits_the_lock_timeout_and_retries_naming_the_holde
                                 "the one before the upgrade"), message
 
 
+def _take_audit_after(url: str, holder: psycopg.Connection, application: str,
+                      locked: threading.Event) -> threading.Thread:
+    """A thread queueing `holder` for ACCESS EXCLUSIVE on `audit` once a session of
+    `application` (running HANDSHAKE's downgrade) holds a lock on it: granted as that
+    downgrade commits, before the run reads the schema again."""
+    def take() -> None:
+        with psycopg.connect(url, autocommit=True) as watch:
+            while not watch.execute(
+                    "SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                    "WHERE a.application_name = %s AND l.granted "
+                    "AND l.relation = 'audit'::regclass)", (application,)).fetchone()[0]:
+                threading.Event().wait(0.01)
+        holder.execute("LOCK TABLE audit")
+        locked.set()
+
+    taker = threading.Thread(target=take, daemon=True)
+    taker.start()
+    return taker
+
+
+def test_the_downgrade_verify_given_up_says_where_the_database_is_left(
+        database_url: str, tmp_path: Path) -> None:
+    """`dbsafe downgrade`'s own verify, behind a lock held past its retries: the failure
+    ends as the way back's does (the database is at TARGET, the schema unverified); it
+    ended with the lock timeout and its holder only."""
+    from dbsafe.guard.downgrade import DowngradeOptions
+    from tests.guard.test_downgrade import _project_at
+    from tests.guard.test_downgrade import _settings as _down_settings
+
+    root = _project_at(tmp_path, database_url, "0005", note=HANDSHAKE)
+    _audit(database_url)
+    holder, named = _vacuuming(database_url)
+    locked = threading.Event()
+    taker = _take_audit_after(database_url, holder, "dbsafe downgrade", locked)
+    said: list[str] = []
+    options = DowngradeOptions(target="0004", backup=False, lock_timeout="300ms", retries=1,
+                               retry_delay=0.05)
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended, \
+                pytest.raises(DatabaseError) as failure:
+            commands.downgrade(_down_settings(root, database_url), options,
+                               lambda step, message: said.append(f"{step}: {message}"))
+        taker.join(10)
+    finally:
+        holder.close()
+
+    assert locked.is_set() and not ended, said
+    assert any(s.startswith("verify: could not read the schema of ") and "retrying in" in s
+               for s in said), said
+    assert _state(database_url)["version"] == ["0004"]  # the downgrade itself went through
+    message = str(failure.value)
+    assert "lock timeout" in message and named in message and "\n" not in message
+    assert message.endswith("; downgraded to 0004, the schema was not verified against the "
+                            "one built from the migrations at 0004"), message
+
+
 @pytest.mark.parametrize("released", [True, False], ids=["released", "held"])
 def test_the_repair_look_waits_the_lock_timeout_and_retries_naming_the_holder(
         database_url: str, tmp_path: Path, released: bool) -> None:
