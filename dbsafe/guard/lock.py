@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dbsafe.core import DbsafeError
@@ -35,10 +37,10 @@ def run_lock(conninfo: str) -> Iterator[None]:
             got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", LOCK_KEYS).fetchone()
             if got and got[0]:
                 break
-            holder = _holder(conn)
-            if holder is not None:  # else it was released a moment ago: try once more
+            held = holder(conn)
+            if held is not None:  # else it was released a moment ago: try once more
                 raise LockHeld(f"another dbsafe run holds the upgrade lock on this database "
-                               f"({holder}); try again when it has finished")
+                               f"({held.describe()}); try again when it has finished")
         else:
             raise LockHeld("another dbsafe run holds the upgrade lock on this database; "
                            "try again when it has finished")
@@ -53,7 +55,27 @@ def run_lock(conninfo: str) -> Iterator[None]:
         conn.close()
 
 
-def _holder(conn: Any) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The session holding the lock: a run's, while it runs."""
+
+    pid: int
+    host: str
+    since: datetime | None  # its connection's start (None: not the reader's to see)
+    application: str | None
+
+    def describe(self) -> str:
+        return (f"pid {self.pid} from {self.host}"
+                + (f", connected since {self.since:%Y-%m-%d %H:%M:%S %Z}" if self.since else "")
+                + (f", {self.application}" if self.application else ""))
+
+
+def holder(conn: Any) -> Holder | None:
+    """The session holding the lock on `conn`'s database now; None when no run holds it.
+
+    pg_locks shows every session's locks to any role; pg_stat_activity hides another
+    role's connection start (without pg_read_all_stats), and then `since` is None.
+    """
     row = conn.execute(
         "SELECT a.pid, coalesce(host(a.client_addr), a.client_hostname, 'local socket'), "
         "a.backend_start, a.application_name FROM pg_locks l "
@@ -62,8 +84,4 @@ def _holder(conn: Any) -> str | None:
         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         LOCK_KEYS,
     ).fetchone()
-    if row is None:
-        return None
-    pid, host, started, application = row
-    return (f"pid {pid} from {host}, connected since {started:%Y-%m-%d %H:%M:%S %Z}"
-            + (f", {application}" if application else ""))
+    return Holder(*row) if row is not None else None

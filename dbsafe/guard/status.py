@@ -23,6 +23,7 @@ from dbsafe.migrate.runner import (
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.migration import Migration
+    from dbsafe.guard.lock import Holder
     from dbsafe.sources import SqlFolder
 
 
@@ -83,14 +84,20 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
                   for p in pending_rows]
     else:
         lines.append("pending: none")
+    live = _live_runs(database_url, entries)
     if entries:
         lines.append("history:")
-        lines += [f"  {e.started_at:%Y-%m-%d %H:%M:%S}  {e.operation:<9} {e.outcome:<12} "
-                  f"{','.join(e.from_revisions) or 'base'} -> {_to(e)}"
-                  f"  by {e.os_user}@{e.host}" for e in entries]
+        for e in entries:
+            lines.append(f"  {e.started_at:%Y-%m-%d %H:%M:%S}  {e.operation:<9} "
+                         f"{_outcome(e, live):<12} {','.join(e.from_revisions) or 'base'} -> "
+                         f"{_to(e)}  by {e.os_user}@{e.host}")
+            if e.outcome == "running":
+                lines.append(f"    {_running_note(live.get(e.run_id))}")
+    history_rows = [e.as_dict() | ({"alive": e.run_id in live} if e.outcome == "running"
+                                   else {}) for e in entries]
     summary = {
         "current": list(current), "heads": list(described.heads), "pending": pending_rows,
-        "history": [e.as_dict() for e in entries], "lines": lines,
+        "history": history_rows, "lines": lines,
     }
     return Report(tuple(findings), summary)
 
@@ -189,6 +196,41 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         "current": [current.path] if current else [], "applied": len(applied),
         "pending": [{"migration": path, **({"again": True} if path in rerun else {})}
                     for path in todo], "lines": lines})
+
+
+def _live_runs(database_url: str,
+               entries: list[history.HistoryEntry]) -> dict[str, Holder]:
+    """The runs recorded `running` that are: the newest of them, when a session holds the
+    run lock (`guard.lock`) and has held it since before the run recorded its start (a run
+    takes the lock first). Any other recorded `running` is dead: killed (SIGKILL, a lost
+    host) before it recorded how it ended, its lock gone with its connection."""
+    from dbsafe.guard.lock import holder
+    from dbsafe.pg.connect import connect
+
+    running = [e for e in entries if e.outcome == "running"]
+    if not running:
+        return {}
+    with connect(database_url) as conn:
+        held = holder(conn)
+    newest = running[0]  # entries are newest first
+    if held is None or (held.since is not None and newest.started_at < held.since):
+        return {}
+    return {newest.run_id: held}
+
+
+def _outcome(entry: history.HistoryEntry, live: dict[str, Holder]) -> str:
+    if entry.outcome == "running" and entry.run_id not in live:
+        return "dead"
+    return entry.outcome
+
+
+def _running_note(held: Holder | None) -> str:
+    """What a run recorded `running` is, and for a dead one, what to do."""
+    if held is not None:
+        return f"live: it holds the run lock ({held.describe()})"
+    return ("dead: no run holds the run lock, so this one ended (killed, or its host lost) "
+            "without recording how; the next `dbsafe upgrade` removes what it left "
+            "mid-revision, against the checkpoint it recorded, and marks it interrupted")
 
 
 def _to(entry: history.HistoryEntry) -> str:

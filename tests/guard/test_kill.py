@@ -20,7 +20,7 @@ from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.leftovers import user_snapshot
-from dbsafe.guard.lock import run_lock
+from dbsafe.guard.lock import LOCK_KEYS, run_lock
 from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
 from dbsafe.schema.diff import DiffOptions, diff
@@ -253,6 +253,53 @@ def test_sigterm_mid_revision_rolls_it_back_and_the_history_says_so(
                               ).summary["history"][:1]
     assert last["outcome"] == "interrupted"
     assert last["to_revisions"] in (["0001"], [])
+
+
+def test_status_tells_a_live_run_from_a_killed_one(database_url: str, tmp_path: Path) -> None:
+    """A run's history row says `running` until it ends, also when it never will (SIGKILL):
+    `status` tells the two apart by the run lock, held only by a live run, and says of the
+    dead one what to do. Both read `running ... -> ?`, with nothing more."""
+    root = tmp_path / "p"
+    _project_of(root, {"0001_slow.py": _slow_revision("0001", None, 120)})
+    (root / "app" / "queries.sql").write_text("SELECT 1;\n")
+    _hold(database_url, "0001")  # slow here, instant on lint's throwaway
+    settings = load_settings(root, {"database-url": database_url}, environ={})
+    proc = _upgrading(root, database_url)
+    try:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            _until_running(watcher, proc, _SLEEPING.format(seconds=120))
+            lock_pid = watcher.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = %s AND objid = %s", LOCK_KEYS).fetchone()[0]  # type: ignore[index]
+        live = commands.status(settings)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with psycopg.connect(database_url, autocommit=True) as watcher:
+        deadline = time.monotonic() + 60
+        while watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                              "current_database() AND application_name LIKE 'dbsafe%'"
+                              ).fetchone() != (0,):
+            assert time.monotonic() < deadline, "the killed run's sessions never ended"
+            time.sleep(0.05)
+    dead = commands.status(settings)
+
+    (running,) = live.summary["history"]
+    assert (running["outcome"], running["alive"]) == ("running", True)
+    lines = live.summary["lines"]
+    at = lines.index(next(line for line in lines if " upgrade " in line))
+    assert " running " in lines[at] and lines[at].split("  by ")[0].endswith("base -> ?")
+    assert lines[at + 1].startswith(f"    live: it holds the run lock (pid {lock_pid} "), lines
+
+    (killed,) = dead.summary["history"]
+    assert (killed["outcome"], killed["alive"]) == ("running", False)
+    lines = dead.summary["lines"]
+    at = lines.index(next(line for line in lines if " upgrade " in line))
+    assert " dead " in lines[at] and " running " not in lines[at], lines
+    assert lines[at + 1].startswith("    dead: no run holds the run lock"), lines
+    assert "the next `dbsafe upgrade` removes what it left" in lines[at + 1], lines
 
 
 def test_a_killed_runs_statement_is_stopped_not_left_running(

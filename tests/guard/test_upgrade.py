@@ -602,7 +602,7 @@ def test_the_lock_held_on_another_database_is_not_named_as_this_ones(database_ur
     # naming it as this one's holder sent the user after the wrong session.
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    from dbsafe.guard.lock import _holder
+    from dbsafe.guard.lock import holder
 
     other = make_conninfo(database_url, dbname="dbsafe_lock_other")
     with psycopg.connect(database_url, autocommit=True) as admin:
@@ -611,7 +611,7 @@ def test_the_lock_held_on_another_database_is_not_named_as_this_ones(database_ur
     try:
         with run_lock(other), psycopg.connect(database_url, autocommit=True) as here:
             assert conninfo_to_dict(other)["dbname"] == "dbsafe_lock_other"
-            assert _holder(here) is None
+            assert holder(here) is None
             with run_lock(database_url):
                 pass
     finally:
@@ -1557,9 +1557,14 @@ def test_status_shows_a_run_still_going_as_going_nowhere_yet(database_url: str,
 
     root = _project(tmp_path / "p")
     _at(database_url, "0002", root)
-    run_id = history.start(database_url, "upgrade", ["0002"])
-    lines = commands.status(_settings(root, database_url)).summary["lines"]
+    with run_lock(database_url):  # as a run takes it, before it records its start
+        run_id = history.start(database_url, "upgrade", ["0002"])
+        lines = commands.status(_settings(root, database_url)).summary["lines"]
     (line,) = [line for line in lines if " running " in line]
+    assert line.split()[4:7] == ["0002", "->", "?"], line
+    # Killed, it loses the lock with its connection and shows as dead, going nowhere yet.
+    lines = commands.status(_settings(root, database_url)).summary["lines"]
+    (line,) = [line for line in lines if " dead " in line]
     assert line.split()[4:7] == ["0002", "->", "?"], line
     history.finish(database_url, run_id, outcome="rolled back", to_revisions=[])
     lines = commands.status(_settings(root, database_url)).summary["lines"]
