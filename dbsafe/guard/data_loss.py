@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dbsafe.core import DatabaseError, Finding, RuleInfo, Severity
@@ -38,6 +39,7 @@ class Loss:
     table: str
     column: str | None = None
     how: str = "drops"  # "drops" | "empties" (TRUNCATE, DELETE without WHERE)
+    revision: str | None = None  # whose downgrade() destroys it, where its SQL says so
 
     @property
     def subject(self) -> str:
@@ -64,26 +66,36 @@ def schema_losses(current: SchemaSnapshot, expected: SchemaSnapshot | None) -> l
 _GONE = object()  # a name the SQL dropped or renamed away: nothing of today's is under it
 
 
-def sql_losses(statements: Iterable[str], current: SchemaSnapshot) -> list[Loss]:
-    """What the downgrade's statements drop or empty of the tables `current` has.
+def sql_losses(statements: Iterable[str], current: SchemaSnapshot,
+               revisions: Iterable[str | None] = ()) -> list[Loss]:
+    """What the downgrade's statements drop or empty of the tables `current` has;
+    `revisions`: the revision each statement is of, in step with them (None: unknown).
 
     >>> from dbsafe.schema.model import Column, Relation, SchemaSnapshot
     >>> now = SchemaSnapshot(relations=(Relation("public", "users", "table", columns=(
     ...     Column("id", "uuid", 1), Column("name", "text", 2))),))
     >>> sql_losses(['ALTER TABLE users ADD COLUMN old_id int',
     ...             'ALTER TABLE users DROP COLUMN id',
-    ...             'ALTER TABLE users RENAME old_id TO id'], now)
-    [Loss(schema='public', table='users', column='id', how='drops')]
+    ...             'ALTER TABLE users RENAME old_id TO id'], now, ["r1", "r2", "r2"])
+    [Loss(schema='public', table='users', column='id', how='drops', revision='r2')]
     """
     from dbsafe.lint.statement import ParseFailure, parse_statements
 
     reader = _Reader(current)
     found: list[Loss] = []
-    for sql in statements:
+    for sql, revision in zip(statements, chain(revisions, repeat(None))):
         for parsed in parse_statements(sql):
             if not isinstance(parsed, ParseFailure):
-                found += reader.losses(*parsed)
+                found += (replace(loss, revision=revision) for loss in reader.losses(*parsed))
     return found
+
+
+def attributed(losses: Sequence[Loss], by_sql: Sequence[Loss]) -> list[Loss]:
+    """`losses` (read from the schemas), each with the revision the SQL found it dropped in,
+    then what only the SQL found."""
+    revision = {loss.subject: loss.revision for loss in by_sql if loss.revision}
+    return [*(replace(loss, revision=loss.revision or revision.get(loss.subject))
+              for loss in losses), *by_sql]
 
 
 class _Reader:
@@ -173,14 +185,22 @@ class _Reader:
                 yield Loss(key[0], key[1], how="empties")
 
 
-def measured(conn: Any, losses: Sequence[Loss]) -> list[Finding]:
-    """One DBS607 per loss that holds data (rows, or a column's non-null values), each
-    subject once: a table dropped or emptied is not reported again for its columns."""
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """A loss that holds data, and how much (`3 row(s)`, `2 non-null value(s)`)."""
+
+    loss: Loss
+    amount: str
+
+
+def measured(conn: Any, losses: Sequence[Loss]) -> list[Measured]:
+    """The losses that hold data (rows, or a column's non-null values), each subject once:
+    a table dropped or emptied is not reported again for its columns."""
     from psycopg import sql
 
     seen: set[str] = set()
     whole = {f"{loss.schema}.{loss.table}" for loss in losses if loss.column is None}
-    findings: list[Finding] = []
+    found: list[Measured] = []
     for loss in losses:
         if loss.subject in seen or (loss.column and f"{loss.schema}.{loss.table}" in whole):
             continue
@@ -189,16 +209,13 @@ def measured(conn: Any, losses: Sequence[Loss]) -> list[Finding]:
         if loss.column is None:
             rows = _scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(name))
             if rows:
-                verb = "drops" if loss.how == "drops" else "deletes every row of"
-                findings.append(_finding(f"{verb} table `{loss.subject}`", loss.subject,
-                                         f"{rows} row(s)"))
+                found.append(Measured(loss, f"{rows} row(s)"))
             continue
         filled = _scalar(conn, sql.SQL("SELECT count({}) FROM {}").format(
             sql.Identifier(loss.column), name))
         if filled:
-            findings.append(_finding(f"drops column `{loss.subject}`", loss.subject,
-                                     f"{filled} non-null value(s)"))
-    return findings
+            found.append(Measured(loss, f"{filled} non-null value(s)"))
+    return found
 
 
 def counted(url: str, lock_timeout: str, count: Callable[[Any], _T], failure: str) -> _T:
@@ -224,11 +241,77 @@ def counted(url: str, lock_timeout: str, count: Callable[[Any], _T], failure: st
             raise error from None
 
 
-def _finding(what: str, subject: str, amount: str) -> Finding:
-    return Finding(DATA_LOSS.code, f"The downgrade {what}, which holds {amount}.",
-                   Severity.WARNING, subject=subject,
-                   help="Take a backup you have restored before (dbsafe backup "
-                        "--verify-restore), or copy the data elsewhere first.")
+# (present, past, participle) of what a loss is, by (a column?, how)
+_VERBS = {(True, "drops"): ("drops", "dropped", "dropped"),
+          (False, "drops"): ("drops", "dropped", "dropped"),
+          (False, "empties"): ("deletes every row of", "deleted every row of", "emptied")}
+_BEFORE_HELP = ("Take a backup you have restored before (dbsafe backup --verify-restore), or "
+                "copy the data elsewhere first.")
+
+
+def loss_finding(found: Measured) -> Finding:
+    """DBS607 for data the downgrade will destroy.
+
+    >>> loss_finding(Measured(Loss("public", "orders", "memo"), "2 non-null value(s)")).message
+    'The downgrade drops column `public.orders.memo`, which holds 2 non-null value(s).'
+    """
+    loss = found.loss
+    present = _VERBS[(loss.column is not None, loss.how)][0]
+    return Finding(DATA_LOSS.code,
+                   f"The downgrade {present} {_kind(loss)} `{loss.subject}`, which holds "
+                   f"{found.amount}.", Severity.WARNING, subject=loss.subject,
+                   help=_BEFORE_HELP)
+
+
+def loss_after_failure(found: Measured, ran: bool | None, *, stopped_at: str,
+                       backup: str | None) -> Finding:
+    """DBS607 for data a downgrade that failed part-way destroyed (`ran`: the statement
+    destroying it ran), kept (`ran` False), or may have (None: unknown).
+
+    >>> lost = Measured(Loss("public", "orders", "note", revision="0005"), "1 non-null value(s)")
+    >>> loss_after_failure(lost, False, stopped_at="0005", backup=None).message
+    'Column `public.orders.note` (1 non-null value(s)) was not dropped: the downgrade stopped at 0005 before it.'
+    >>> loss_after_failure(lost, True, stopped_at="0005", backup="b.dump").message
+    'The downgrade dropped column `public.orders.note` (1 non-null value(s); in backup b.dump).'
+    """
+    loss = found.loss
+    _, past, participle = _VERBS[(loss.column is not None, loss.how)]
+    kind = _kind(loss)
+    if ran is False:
+        return Finding(DATA_LOSS.code,
+                       f"{kind.capitalize()} `{loss.subject}` ({found.amount}) was not "
+                       f"{participle}: the downgrade stopped at {stopped_at} before it.",
+                       Severity.WARNING, subject=loss.subject,
+                       help="Running the downgrade again destroys it: " + _BEFORE_HELP[0].lower()
+                       + _BEFORE_HELP[1:])
+    kept = f"in backup {backup}" if backup else "no backup was taken"
+    restore = (f"The backup holds it: dbsafe restore {backup}" if backup
+               else "No backup was taken (--no-backup): only a copy made elsewhere holds it.")
+    if ran is None:
+        return Finding(DATA_LOSS.code,
+                       f"The downgrade stopped at {stopped_at}; whether it {past} {kind} "
+                       f"`{loss.subject}` ({found.amount}; {kept}) is unknown.",
+                       Severity.WARNING, subject=loss.subject, help=restore)
+    return Finding(DATA_LOSS.code,
+                   f"The downgrade {past} {kind} `{loss.subject}` ({found.amount}; {kept}).",
+                   Severity.WARNING, subject=loss.subject, help=restore)
+
+
+def _kind(loss: Loss) -> str:
+    return "column" if loss.column is not None else "table"
+
+
+def still_there(conn: Any, loss: Loss) -> bool:
+    """Does the table or column `loss` names exist now (a catalog read: no lock taken)?"""
+    table = "to_regclass(format('%%I.%%I', %s::text, %s::text))"
+    if loss.column is None:
+        row = conn.execute(f"SELECT {table} IS NOT NULL", (loss.schema, loss.table)).fetchone()
+    else:
+        row = conn.execute(
+            f"SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = {table} "
+            "AND attname = %s AND attnum > 0 AND NOT attisdropped)",
+            (loss.schema, loss.table, loss.column)).fetchone()
+    return bool(row and row[0])
 
 
 def _tables(snapshot: SchemaSnapshot) -> Iterator[Relation]:

@@ -30,11 +30,16 @@ from dbsafe.guard.backup import backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, blocked_by
 from dbsafe.guard.data_loss import (
     DATA_LOSS,
+    Measured,
+    attributed,
     counted,
+    loss_after_failure,
+    loss_finding,
     measured,
     refused_rows,
     schema_losses,
     sql_losses,
+    still_there,
 )
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import LockWaits, Progress, RunState
@@ -127,6 +132,8 @@ class _Down(RunState):
     after: tuple[str, ...] = ()
     expected_built: bool = False  # TARGET's schema was built from the migrations, not recorded
     undo: tuple[Revision, ...] = ()  # the revisions undone, newest first
+    revisions: tuple[Revision, ...] = ()  # the whole history's
+    losses: list[Measured] = field(default_factory=list)  # the data-loss report's
     # Schemas built from the migrations, by revisions: one is asked for more than once (the
     # start's, to judge an empty downgrade and to look for changes made by hand), and each
     # build replays the history on a throwaway server
@@ -158,6 +165,7 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
 
 def _locked(down: _Down, confirm: Confirm | None) -> str:
     described = describe(down.project)
+    down.revisions = described.revisions
     down.start = current_revisions(down.url)
     if down.options.target == "base":
         down.target = ()
@@ -324,6 +332,7 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
                                          h.describe() for h in holders)),) if holders else ()))
         down.say("apply", f"failed: {exc}" + (f"; {blocked_by(holders)}" if holders else "")
                  + where)
+        _losses_after_failure(down, now, use_computed=use_computed)
         return "failed"
     if expected is None:
         down.say("verify", f"no snapshot of {target} to compare with")
@@ -350,6 +359,40 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     down.say("verify", f"schema equals {target}'s"
              + (f" (column order differs: {'; '.join(reordered)})" if reordered else ""))
     return "downgraded"
+
+
+def _losses_after_failure(down: _Down, now: str | None, *, use_computed: bool) -> None:
+    """Word each DBS607 of a downgrade that failed part-way by what became of its data: the
+    revisions undone before the failure stay undone (each commits), the others did not run.
+    A loss whose revision the downgrade's SQL names is judged by that revision (a column
+    dropped and added back under its name exists, its values gone); one read from the
+    schemas only, or of a computed downgrade (whose statements are not the revisions'), by
+    whether its table or column exists now. Left as they were when nothing can be read."""
+    import psycopg
+
+    if not down.losses or now is None:
+        return
+    try:
+        undone = None if use_computed else (
+            {r.revision for r in down.undo}
+            - ancestors(down.revisions, current_revisions(down.url)))
+        with connect(down.url) as conn:
+            there = {m.loss.subject: still_there(conn, m.loss) for m in down.losses}
+    except (psycopg.Error, DbsafeError):
+        return
+
+    def ran(found: Measured) -> bool | None:
+        if undone is not None and found.loss.revision is not None:
+            return found.loss.revision in undone
+        if found.loss.how == "drops":
+            return not there[found.loss.subject]
+        return None  # emptied, by a statement of no known revision: nothing shows it
+
+    reworded = {m.loss.subject: loss_after_failure(m, ran(m), stopped_at=now,
+                                                   backup=down.backup_file)
+                for m in down.losses}
+    down.findings = [reworded.get(f.subject or "", f) if f.code == DATA_LOSS.code else f
+                     for f in down.findings]
 
 
 def _revisions_now(url: str) -> str | None:
@@ -618,13 +661,14 @@ def _data_loss(down: _Down, current: SchemaSnapshot,
     losses = schema_losses(current, expected)
     rendered = _downgrade_sql(down)
     if rendered is not None:
-        losses += sql_losses(rendered, current)
+        losses = attributed(losses, sql_losses([sql for sql, _ in rendered], current,
+                                               [revision for _, revision in rendered]))
     if not losses:
         return []
-    return waited(down, lambda: _counted(down, lambda conn: measured(conn, losses),
-                                         "could not count what the downgrade destroys"),
-                  step="preflight",
-                  stops=NOTHING_APPLIED)
+    down.losses = waited(down, lambda: _counted(down, lambda conn: measured(conn, losses),
+                                                "could not count what the downgrade destroys"),
+                         step="preflight", stops=NOTHING_APPLIED)
+    return [loss_finding(found) for found in down.losses]
 
 
 def _counted(down: _Down, count: Callable[[Any], _T], failure: str) -> _T:
@@ -633,8 +677,11 @@ def _counted(down: _Down, count: Callable[[Any], _T], failure: str) -> _T:
     return counted(down.url, down.options.lock_timeout, count, failure)
 
 
-def _downgrade_sql(down: _Down) -> list[str] | None:
-    """The downgrade's statements, rendered offline; None (said) when they cannot be."""
+def _downgrade_sql(down: _Down) -> list[tuple[str, str | None]] | None:
+    """The downgrade's statements, rendered offline, each with the revision it is of (None:
+    alembic's own, the version table's); None (said) when they cannot be."""
+    import os
+
     from dbsafe.migrate.runner import render_downgrade_offline
 
     if len(down.start) != 1 or len(down.target) > 1:
@@ -648,4 +695,5 @@ def _downgrade_sql(down: _Down) -> list[str] | None:
         down.say("preflight", "data loss read from the schemas only: the downgrade's SQL "
                  f"could not be rendered offline ({first_line(exc)})")
         return None
-    return [chunk[0] for chunk in result.chunks]
+    of_file = {os.path.realpath(r.path): r.revision for r in down.undo if r.path is not None}
+    return [(text, of_file.get(file) if file else None) for text, file, _ in result.chunks]

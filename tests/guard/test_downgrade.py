@@ -561,17 +561,24 @@ def downgrade():
 '''
 
 
+def _at_memo(tmp_path: Path, url: str, note: str) -> Path:
+    """The well-behaved project with `note` as 0005 and MEMO as 0006, applied to 0006 on
+    `url`; returns its root."""
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    versions = root / "migrations" / "versions"
+    (versions / "0005_note.py").write_text(note)
+    (versions / "0006_memo.py").write_text(MEMO)
+    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", "0006")])
+    return root
+
+
 def test_a_downgrade_failing_part_way_says_where_the_database_is_left(
     database_url: str, tmp_path: Path,
 ) -> None:
     """0006 goes down (committed), then 0005's downgrade fails (22012): the database is at
     0005, neither where it started nor the target, and the failure says so."""
-    root = tmp_path / "p"
-    write_project(root, "well_behaved")
-    versions = root / "migrations" / "versions"
-    (versions / "0005_note.py").write_text(FAILING_DOWNGRADE)
-    (versions / "0006_memo.py").write_text(MEMO)
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
+    root = _at_memo(tmp_path, database_url, FAILING_DOWNGRADE)
 
     report = commands.downgrade(_settings(root, database_url),
                                 DowngradeOptions(target="0004", backup=False, yes=True))
@@ -582,6 +589,43 @@ def test_a_downgrade_failing_part_way_says_where_the_database_is_left(
     assert "division by zero" in failed.message
     assert failed.message.endswith("; the database is at 0005"), failed.message
     assert report.summary["what_happened"][-1].endswith("; the database is at 0005")
+
+
+# 0005's downgrade drops orders.note, then fails (22012): its transaction rolls back.
+DROPS_THEN_FAILS = FAILING_DOWNGRADE.replace(
+    '    op.execute("SELECT 1 / (SELECT count(*) - count(*) FROM orders)")',
+    '    op.drop_column("orders", "note")\n'
+    '    op.execute("SELECT 1 / (SELECT count(*) - count(*) FROM orders)")')
+
+
+def test_a_downgrade_failing_part_way_words_each_loss_by_whether_its_revision_ran(
+    database_url: str, tmp_path: Path,
+) -> None:
+    """0006 goes down (orders.memo dropped, committed), then 0005's downgrade drops
+    orders.note and fails: note is kept. Both findings read "The downgrade drops ..."
+    after the failure; now one says it was dropped (and where its values are), the other
+    that it was not, and where the downgrade stopped."""
+    root = _at_memo(tmp_path, database_url, DROPS_THEN_FAILS)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients (id, name) VALUES (1, 'a')")
+        conn.execute("INSERT INTO orders (id, patient_id, note, memo) "
+                     "VALUES (1, 1, 'n', 'm1'), (2, 1, NULL, 'm2')")
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0004", backup=False, yes=True))
+
+    assert report.summary["outcome"] == "failed", report.summary["what_happened"]
+    assert _state(database_url)["version"] == ["0005"]
+    columns = _state(database_url)["columns"]
+    assert ("orders", "note") in columns and ("orders", "memo") not in columns
+    losses = {f.subject: f for f in report.findings if f.code == "DBS607"}
+    assert sorted(losses) == ["public.orders.memo", "public.orders.note"], report.findings
+    assert losses["public.orders.memo"].message == (
+        "The downgrade dropped column `public.orders.memo` (2 non-null value(s); no backup "
+        "was taken).")
+    assert losses["public.orders.note"].message == (
+        "Column `public.orders.note` (1 non-null value(s)) was not dropped: the downgrade "
+        "stopped at 0005 before it.")
 
 
 # 0005 (a real downgrade) adds orders.code varchar(5) and orders.kind NOT NULL with no

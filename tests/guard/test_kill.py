@@ -277,13 +277,7 @@ def test_status_tells_a_live_run_from_a_killed_one(database_url: str, tmp_path: 
     finally:
         if proc.poll() is None:
             proc.kill()
-    with psycopg.connect(database_url, autocommit=True) as watcher:
-        deadline = time.monotonic() + 60
-        while watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                              "current_database() AND application_name LIKE 'dbsafe%'"
-                              ).fetchone() != (0,):
-            assert time.monotonic() < deadline, "the killed run's sessions never ended"
-            time.sleep(0.05)
+    _wait_until_dbsafe_leaves(database_url)
     dead = commands.status(settings)
 
     (running,) = live.summary["history"]
@@ -327,13 +321,8 @@ def test_a_killed_runs_statement_is_stopped_not_left_running(
             proc.kill()
     # Without the check the statement runs its 120 s; with it, a couple of seconds.
     assert stopped_after < 60, stopped_after
+    _wait_until_dbsafe_leaves(database_url)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        deadline = time.monotonic() + 60
-        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                           "current_database() AND application_name LIKE 'dbsafe%'"
-                           ).fetchone() != (0,):
-            assert time.monotonic() < deadline, "the killed run's sessions never ended"
-            time.sleep(0.05)
         assert conn.execute("SELECT to_regclass('slow')").fetchone() == (None,)
 
 
