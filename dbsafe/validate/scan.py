@@ -472,7 +472,16 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
 
     fresh = [outcomes[rel] for _, rel, _ in misses]
     if confirming:
-        _confirm(fresh, source, settings)
+        try:
+            _confirm(fresh, source, settings)
+        except _ConfirmationCut as cut:
+            # What PostgreSQL gave every verdict on is kept (cached): a guarded run that tries
+            # again (`guard.upgrade.waited`) prepares the files a lock cut, not every file.
+            for outcome in fresh:
+                if outcome.path in keys and all(outcome is not o for o in cut.incomplete):
+                    cache.put(keys[outcome.path], outcome)
+            cache.save()
+            raise cut.error from None
     else:
         for outcome in fresh:
             outcome.findings.extend(c.finding for c in outcome.candidates)
@@ -1160,6 +1169,16 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
 # -- confirmation by PostgreSQL ----------------------------------------------------------------
 
 
+class _ConfirmationCut(Exception):
+    """A lock cut the Parse of some statements (`error`, the first's); the outcomes of
+    `incomplete` wait for their verdicts, every other one has them all."""
+
+    def __init__(self, error: DatabaseError, incomplete: list[FileOutcome]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.incomplete = incomplete
+
+
 def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settings) -> None:
     """Keep a candidate as confirmed only if PostgreSQL's error names its reference.
 
@@ -1169,10 +1188,11 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     stops at something else (the rest stay, marked unconfirmed).
 
     Raises:
-        DatabaseError: a statement's Parse waited for a lock past `lock-timeout` (or
+        _ConfirmationCut: a statement's Parse waited for a lock past `lock-timeout` (or
             deadlocked): no verdict, and kept unconfirmed such a finding would be flagged
             (and cached) for a table another session held for a moment; its SQLSTATE is
-            kept, so a guarded run tries again (`guard.upgrade.waited`).
+            kept, so a guarded run tries again (`guard.upgrade.waited`). Raised after the
+            round it happened in, whose other verdicts are kept in their outcomes.
     """
     from dbsafe.validate.confirm import LOCK_WAITS, Session, points_at, repaired, rewrite
 
@@ -1206,13 +1226,15 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     with Session(source.database(), lock_timeout=settings.lock_timeout,
                  statement_timeout=settings.statement_timeout,
                  search_path=settings.search_path) as session:
-        while open_:
+        cut: list[tuple[list[tuple[FileOutcome, Candidate]], Verdict]] = []
+        while open_ and not cut:
             order = list(open_)
             verdicts = session.verdicts([statements[s] for s in order])
             for original, verdict in zip(order, verdicts):
                 entries = open_.pop(original)
                 if verdict.sqlstate in LOCK_WAITS:
-                    raise _lock_wait(entries[0][1].finding, verdict)
+                    cut.append((entries, verdict))
+                    continue
                 if verdict.accepted:
                     for outcome, candidate in entries:
                         _dropped(outcome, candidate)
@@ -1240,6 +1262,12 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
                 for outcome, candidate in rest:
                     outcome.counts["findings_unconfirmed"] += 1
                     outcome.findings.append(_unconfirmed(candidate.finding, verdict))
+    if cut:
+        # Still open: the cut statements', and those a repair sends again next round.
+        waiting = [o for entries, _ in cut for o, _ in entries] + [
+            o for entries in open_.values() for o, _ in entries]
+        entries, verdict = cut[0]
+        raise _ConfirmationCut(_lock_wait(entries[0][1].finding, verdict), waiting)
 
 
 def _lock_wait(finding: Finding, verdict: Verdict) -> DatabaseError:

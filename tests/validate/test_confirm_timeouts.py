@@ -121,19 +121,28 @@ def test_another_thread_sees_a_parse_wait_for_a_lock(conninfo: str, database_url
     assert seen, "no other thread ran while the Parse waited for the lock"
 
 
+def _project(conninfo: str, database_url: str, tmp_path, tables: str, files: dict[str, str]):
+    """`tables` made in the database, `files` (name: SQL) in a project at `tmp_path`; its
+    settings: a short lock timeout, its own cache."""
+    from dbsafe.config import load_settings
+
+    with psycopg.connect(conninfo, autocommit=True) as setup:
+        setup.execute(tables)
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return load_settings(tmp_path, {"database-url": database_url, "lock-timeout": "200ms",
+                                    "cache-dir": str(tmp_path / "cache")}, environ={})
+
+
 def test_a_finding_whose_parse_was_cut_by_a_lock_is_an_error_and_not_cached(
         conninfo: str, database_url: str, tmp_path) -> None:
     # Kept unconfirmed, it was flagged (for a statement PostgreSQL might accept) and cached
     # so: the next run, the lock long gone, said the same without preparing it again.
     from dbsafe import commands
-    from dbsafe.config import load_settings
 
-    with psycopg.connect(conninfo, autocommit=True) as setup:
-        setup.execute("CREATE TABLE patients (id int)")
-    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
-    (tmp_path / "q.sql").write_text("SELECT nosuch FROM patients;\n")
-    settings = load_settings(tmp_path, {"database-url": database_url, "lock-timeout": "200ms",
-                                        "cache-dir": str(tmp_path / "cache")}, environ={})
+    settings = _project(conninfo, database_url, tmp_path, "CREATE TABLE patients (id int)",
+                        {"q.sql": "SELECT nosuch FROM patients;\n"})
     with psycopg.connect(conninfo) as holder:
         holder.execute("LOCK TABLE patients IN ACCESS EXCLUSIVE MODE")
         with pytest.raises(DatabaseError) as failure:
@@ -146,3 +155,31 @@ def test_a_finding_whose_parse_was_cut_by_a_lock_is_an_error_and_not_cached(
     report = commands.validate(settings, [tmp_path / "q.sql"])
     assert [(f.code, dict(f.context).get("PostgreSQL")) for f in report.findings] == [
         ("DBS302", '42703: column "nosuch" does not exist')]
+
+
+def test_after_a_parse_cut_by_a_lock_only_the_cut_files_are_prepared_again(
+        conninfo: str, database_url: str, tmp_path) -> None:
+    # A guarded run tries validate again after a lock cut a Parse (`guard.upgrade.waited`):
+    # the files whose statements all had their verdicts are kept, the retry prepares only
+    # the cut one's. Shown by a lock taken on b.sql's table between the two runs: were b.sql
+    # prepared again, that retry would be cut in turn.
+    from dbsafe import commands
+
+    settings = _project(conninfo, database_url, tmp_path,
+                        "CREATE TABLE patients (id int); CREATE TABLE orders (id int)",
+                        {"a.sql": "SELECT nosuch FROM patients;\n",
+                         "b.sql": "SELECT missing FROM orders;\n"})
+    files = [tmp_path / "a.sql", tmp_path / "b.sql"]
+    with psycopg.connect(conninfo) as holder:
+        holder.execute("LOCK TABLE patients IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(DatabaseError) as failure:
+            commands.validate(settings, files)
+        holder.rollback()
+        assert str(failure.value).startswith("could not confirm a.sql:1 with PostgreSQL: ")
+        holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        report = commands.validate(settings, files)
+        holder.rollback()
+    assert sorted((f.location.path, f.code, dict(f.context).get("PostgreSQL"))
+                  for f in report.findings if f.location) == [
+        ("a.sql", "DBS302", '42703: column "nosuch" does not exist'),
+        ("b.sql", "DBS302", '42703: column "missing" does not exist')]
