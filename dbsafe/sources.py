@@ -553,7 +553,7 @@ def _marked_folders(settings: Settings) -> list[Path]:
     walks (`workspace_folders`); and a Sqitch project for PostgreSQL there or at the root
     (its `sqitch.conf`, else its `sqitch.plan`), which only its own scripts' folders are the
     migrations of (`SqlFolder.migration_folders`), and only they key its cache; and a Rust
-    crate's there or at the root, diesel's or sqlx's (`_rust_migrations`); and the folders
+    crate's there or at the root, diesel's, sqlx's or refinery's (`_rust_migrations`); and the folders
     the `sources` of a `yoyo.ini` there or at the root name (`yoyo_sources`); and the
     migrations folder of a graphile-migrate project there or at the root, by its `.gmrc`
     (`graphile_project_migrations`); and node-pg-migrate's default `migrations` folder
@@ -593,8 +593,8 @@ def _marked_folders(settings: Settings) -> list[Path]:
     crates = [root] * any((root / mark).is_file() for mark in _RUST_MARKS) + [
         root / path.rpartition("/")[0] for path in found
         if path.rpartition("/")[2] in _RUST_MARKS]
-    rust_folders = [folder for folder in map(_rust_migrations, dict.fromkeys(crates))
-                    if folder is not None and _holds_sql(folder)]
+    rust_folders = [folder for crate in dict.fromkeys(crates)
+                    for folder in _rust_migrations(crate) if _holds_sql(folder)]
     yoyo_projects = [root] * (root / YOYO_CONFIG).is_file() + [
         root / path.rpartition("/")[0] for path in found
         if path.rpartition("/")[2] == YOYO_CONFIG]
@@ -631,27 +631,39 @@ def _node_pg_migrations(package: Path) -> Path | None:
 
 
 # A Rust crate's migrations for PostgreSQL: diesel's folder beside its `diesel.toml`, sqlx's
-# beside the `Cargo.toml` of a crate depending on it (`sqlx::migrate!()` reads `migrations`).
+# beside the `Cargo.toml` of a crate depending on it (`sqlx::migrate!()` reads `migrations`),
+# refinery's where its code embeds or loads them (`embed_migrations!()`: `migrations`).
 _RUST_MARKS = ("diesel.toml", "Cargo.toml")
 
 
-def _rust_migrations(crate: Path) -> Path | None:
-    """The migrations folder of the crate (or diesel project) in `crate`: what diesel.toml's
+def _rust_migrations(crate: Path) -> list[Path]:
+    """The migrations folders of the crate (or diesel project) in `crate`: what diesel.toml's
     `[migrations_directory] dir` names (diesel's `migrations` by default; its PostgreSQL
     folder where it keeps one per database, `diesel_postgresql_folder`), or sqlx's
-    `migrations` when the crate depends on sqlx."""
+    `migrations` when the crate depends on sqlx, or, when it depends on refinery, the
+    folders its code names to refinery (`refinery_named_folders`: `embed_migrations!()`,
+    `load_sql_migrations("db")`)."""
     from dbsafe.extract.migration import (
         crate_for_postgresql,
+        depends_on_refinery,
         diesel_migrations_dir,
         diesel_postgresql_folder,
+        refinery_folder,
+        refinery_named_folders,
         sqlx_folder,
     )
 
     if (crate / "diesel.toml").is_file():
-        return diesel_postgresql_folder(diesel_migrations_dir(crate)) \
-            if crate_for_postgresql(crate, "diesel") else None
-    return crate / "migrations" \
-        if sqlx_folder(crate / "migrations") and crate_for_postgresql(crate, "sqlx") else None
+        return [diesel_postgresql_folder(diesel_migrations_dir(crate))] \
+            if crate_for_postgresql(crate, "diesel") else []
+    if sqlx_folder(crate / "migrations"):
+        return [crate / "migrations"] if crate_for_postgresql(crate, "sqlx") else []
+    if not depends_on_refinery(crate) or not crate_for_postgresql(crate, "refinery"):
+        return []
+    base = crate.resolve()
+    # (as the crate's folder was found, not resolved: the paths said are the project's)
+    return [crate / folder.relative_to(base) if folder.is_relative_to(base) else folder
+            for folder in sorted(refinery_named_folders(base)) if refinery_folder(folder)]
 
 
 def _holds_sql(folder: Path) -> bool:
@@ -745,7 +757,8 @@ def require_migrations(settings: Settings, *, schema_source: bool = True) -> Non
             f"{WORKSPACE_DEPTH} levels below it, nor one up to {MARKED_DEPTH} levels below "
             "it holding drizzle-kit's meta/_journal.json or prisma's migration_lock.toml, "
             "nor a Sqitch project (sqitch.conf or sqitch.plan) or diesel's or sqlx's "
-            "migrations (beside diesel.toml or Cargo.toml) or a yoyo.ini's sources or a "
+            "migrations (beside diesel.toml or Cargo.toml) or the folder a crate's code "
+            "names to refinery or a yoyo.ini's sources or a "
             "graphile-migrate .gmrc's migrationsFolder or node-pg-migrate's migrations "
             "(beside a package.json depending on it) there or at the root, "
             f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}); "

@@ -1618,20 +1618,23 @@ def _cargo_dependencies(crate: Path, *, workspace: bool = False) -> list[dict]:
     return [table for table in tables if isinstance(table, dict)]
 
 
-_OTHER_DATABASES = frozenset({"sqlite", "mysql"})
+# The features of diesel, sqlx and refinery that name another database than PostgreSQL.
+_OTHER_DATABASES = frozenset({"sqlite", "mysql", "rusqlite", "rusqlite-bundled", "mysql_async",
+                              "tiberius", "tiberius-config"})
 
 
 def crate_for_postgresql(crate: Path, library: str) -> bool:
-    """Whether the crate's `Cargo.toml` does not say `library` (diesel, sqlx) is for
-    another database: its features name `postgres`, or no database at all (`workspace =
-    true` keeps them in the workspace's manifest; a manifest that cannot be read does not
-    say no)."""
+    """Whether the crate's `Cargo.toml` does not say `library` (diesel, sqlx, refinery) is
+    for another database: its features name PostgreSQL (`postgres`, refinery's
+    `tokio-postgres`), or no database at all (`workspace = true` keeps them in the
+    workspace's manifest; a manifest that cannot be read does not say no)."""
     features: set[str] = set()
     for table in _cargo_dependencies(crate):
         dependency = table.get(library)
         if isinstance(dependency, dict) and isinstance(dependency.get("features"), list):
             features.update(str(feature) for feature in dependency["features"])
-    return "postgres" in features or not features & _OTHER_DATABASES
+    return any(feature.startswith(("postgres", "tokio-postgres")) for feature in features) \
+        or not features & _OTHER_DATABASES
 
 
 def _sqlx_transaction(text: str, statements: Sequence[MigrationStatement]) -> bool:
@@ -1647,9 +1650,13 @@ def _sqlx_transaction(text: str, statements: Sequence[MigrationStatement]) -> bo
 # with the others, where Flyway's `U` is an undo), in any subfolder (its `WalkDir`).
 _REFINERY_FILE = re.compile(r"([U|V])(\d+(?:\.\d+)?)__(\w+)\.sql")
 # What names a folder to refinery in a crate's Rust sources: `embed_migrations!("path")`,
-# resolved against CARGO_MANIFEST_DIR, the crate's folder (refinery_macros' `crate_root`);
-# without a path, `migrations` there.
-_REFINERY_NAMES = re.compile(r'\bembed_migrations!\s*[(\[{]\s*(?:r?#*"([^"\\]+)")?')
+# resolved against CARGO_MANIFEST_DIR, the crate's folder (refinery_macros' `crate_root`),
+# without a path `migrations` there; and `load_sql_migrations("path")` (or of a
+# `Path::new("path")`), read at run time from the working directory (taken as the crate's,
+# as for sqlx's `Migrator::new`).
+_REFINERY_NAMES = re.compile(
+    r'\bembed_migrations!\s*[(\[{]\s*(?:r?#*"([^"\\]+)")?'
+    r'|\bload_sql_migrations\(\s*&?\s*(?:(?:std::path::)?Path::new\(\s*)?r?#*"([^"\\]+)"')
 
 
 def refinery_folder(folder: Path) -> bool:
@@ -1661,20 +1668,75 @@ def refinery_folder(folder: Path) -> bool:
     postgres): `CREATE INDEX CONCURRENTLY` there fails with 25001, where Flyway, whose
     `V1__x.sql` names refinery shares, runs it outside any. (diesel_migrations' macro has
     the same name: a crate depending on both keeps its diesel folder diesel's.)"""
+    return _refinery_crate(folder) is not None
+
+
+def _refinery_crate(folder: Path) -> Path | None:
+    """The crate whose code names `folder` as refinery's migrations (`refinery_folder`)."""
     folder = folder.resolve()
     for crate in folder.parents[:_CRATE_DEPTH]:
         if (crate / "Cargo.toml").is_file():
-            return any("refinery" in table for table in _cargo_dependencies(crate)) \
-                and folder in refinery_named_folders(crate) and not diesel_folder(folder)
-    return False
+            return crate if depends_on_refinery(crate) and folder in \
+                refinery_named_folders(crate) and not diesel_folder(folder) else None
+    return None
+
+
+def depends_on_refinery(crate: Path) -> bool:
+    return any("refinery" in table for table in _cargo_dependencies(crate))
 
 
 @functools.cache
 def refinery_named_folders(crate: Path) -> frozenset[Path]:
-    """The folders the Rust files under the crate's `src` embed as refinery's migrations
-    (`_REFINERY_NAMES`), resolved. Read once per crate and run."""
-    return _folders_named_in_rust(crate, ("embed_migrations!",), _REFINERY_NAMES,
-                                  default="migrations")
+    """The folders the Rust files under the crate's `src` embed or load as refinery's
+    migrations (`_REFINERY_NAMES`), resolved. Read once per crate and run."""
+    return _folders_named_in_rust(crate, ("embed_migrations!", "load_sql_migrations"),
+                                  _REFINERY_NAMES, default="migrations")
+
+
+# How a crate's code sets its refinery `Runner`'s checks (`set_abort_divergent(false)`,
+# `set_abort_missing(false)`), the argument as written.
+_REFINERY_ABORTS = re.compile(r"\.set_abort_(divergent|missing)\s*\(\s*([^()]*?)\s*\)")
+
+
+@dataclass(frozen=True, slots=True)
+class RefineryAborts:
+    """Whether refinery's runner stops for an applied migration whose file changed
+    (`abort_divergent`), and for a versioned file at or below the last version applied that
+    never ran, or an applied one with no file (`abort_missing`). Either off, it logs the
+    case (`log::error!`) and goes on: the changed file is not run again, the file below
+    the last version is skipped, for good (refinery_core's `verify_migrations`)."""
+
+    divergent: bool = True
+    missing: bool = True
+
+
+def refinery_aborts(file: Path) -> RefineryAborts:
+    """How the code of the crate naming the refinery folder of the migration `file` (it or
+    a folder above it: refinery walks its folder's subfolders) sets its runner's checks
+    (`_crate_aborts`); refinery's defaults where no crate names it."""
+    for folder in file.resolve().parents[:_CRATE_DEPTH]:
+        crate = _refinery_crate(folder)
+        if crate is not None:
+            return _crate_aborts(crate)
+    return RefineryAborts()
+
+
+@functools.cache
+def _crate_aborts(crate: Path) -> RefineryAborts:
+    """How the code of `crate` sets its refinery runner's checks: off only where every call
+    setting one says `false` literally (`set_abort_missing(false)`); a call with another
+    argument (a variable) keeps refinery's default, which stops it."""
+    said: dict[str, set[str]] = {"divergent": set(), "missing": set()}
+    for file in (crate / "src").rglob("*.rs"):
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "set_abort_" in text:
+            for match in _REFINERY_ABORTS.finditer(text):
+                said[match.group(1)].add(match.group(2))
+    return RefineryAborts(divergent=said["divergent"] != {"false"},
+                          missing=said["missing"] != {"false"})
 
 
 # diesel's first migration, which `diesel setup` writes into every PostgreSQL project's

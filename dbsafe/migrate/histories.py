@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from dbsafe.extract.flyway import FlywayConfig, FlywayNames
-    from dbsafe.extract.migration import Migration
+    from dbsafe.extract.migration import Migration, RefineryAborts
     from dbsafe.extract.sqitch import SqitchProject
 
 
@@ -1007,13 +1007,20 @@ def never_run(migrations: Sequence[Migration], history: History, versions: set[s
     drizzle on a database stands for: taken as run. Flyway skips a version below the last
     one applied (`IGNORED`) when its configuration lets validation pass it
     (`validateOnMigrate=false`, or `ignoreMigrationPatterns` `*:ignored`) and does not run
-    it out of order (`_flyway_ignored`)."""
+    it out of order (`_flyway_ignored`). refinery, told not to abort for a missing version
+    (`set_abort_missing(false)`), skips a versioned file at or below the last version
+    applied that never ran, each time it migrates, and logs it ("found migration on file
+    system ... not applied")."""
     if history.runner == "flyway":
         config = _flyway_settings(migrations)
         if config is None or config.out_of_order or (
                 config.validate_on_migrate and not config.ignores_ignored):
             return []  # run when it next migrates, or refused (`refusal`)
         return _flyway_ignored(migrations, history, versions)
+    if history.runner == "refinery":
+        # refinery told not to abort for them (`set_abort_missing(false)`) skips them
+        return [] if _refinery_aborts(migrations).missing else [
+            m for m, _, _ in _refinery_below_last(migrations, versions)]
     if history.runner != "drizzle" or not versions:
         return []
     whens = [int(v) for v in versions]
@@ -1122,6 +1129,15 @@ def never_run_findings(never: Sequence[Migration], runner: str) -> list[Finding]
             "run it out of order.", Severity.ERROR, subject=m.path,
             help="Give the change a version past the last one applied, or set outOfOrder=true "
                  "for Flyway to run it.") for m in never]
+    if runner == "refinery":
+        return [Finding(
+            MIGRATION_NEVER_RUN.code,
+            f"`{m.path}` never ran here and refinery will never run it: its version is at "
+            "or below the last one applied, and the application's code tells refinery's "
+            "runner to skip such a file (`set_abort_missing(false)`: it only logs \"found "
+            "migration on file system ... not applied\").", Severity.ERROR, subject=m.path,
+            help="Give the change a version past the last one applied, or make it unversioned "
+                 "(`U<version>__`), which refinery runs out of order.") for m in never]
     return [Finding(
         MIGRATION_NEVER_RUN.code,
         f"`{m.path}` never ran here and {runner} will never run it: its journal entry is "
@@ -1278,13 +1294,15 @@ def refusal(migrations: Sequence[Migration], history: History,
 def _refinery_refusal(migrations: Sequence[Migration], history: History, versions: set[str],
                       edited: Sequence[Edited] | None) -> Refusal | None:
     """Why refinery's runner refuses to migrate, as its `verify_migrations` checks before it
-    runs anything, with its `Runner`'s defaults (`abort_divergent` and `abort_missing` true;
-    `set_abort_divergent(false)` in the application's code only logs, which dbsafe does not
-    read): the first applied row, by version, whose file's name or checksum is not the one it
-    recorded (`DivergentVersion`), then the first versioned file (`V`, not `U`) that never
-    ran at or below the last version applied (`MissingVersion`, in its words "missing from
-    the filesystem")."""
-    changed = edited_applied(migrations, history) if edited is None else edited
+    runs anything, with the checks the application's code leaves on (`_refinery_aborts`;
+    both by default): the first applied row, by version, whose file's name or checksum is
+    not the one it recorded (`DivergentVersion`; off, it logs the row and goes on:
+    `edited_findings`), then the first versioned file (`V`, not `U`) that never ran at or
+    below the last version applied (`MissingVersion`, in its words "missing from the
+    filesystem"; off, it skips the file for good: `never_run`)."""
+    aborts = _refinery_aborts(migrations)
+    changed = (edited_applied(migrations, history) if edited is None else edited) \
+        if aborts.divergent else ()
     named = dict(history.run_names)
     ran = [(int(e.version), e) for e in changed if e.version.isdigit()]
     if ran:
@@ -1298,20 +1316,41 @@ def _refinery_refusal(migrations: Sequence[Migration], history: History, version
             f"different than filesystem one {shown}", "DivergentVersion",
             _EDITED_HELP.format(", or let refinery go on with `set_abort_divergent(false)` if "
                                 "the database already holds what it makes now"))
+    below = _refinery_below_last(migrations, versions) if aborts.missing else []
+    if below:
+        _, version, name = below[0]
+        return Refusal(f"migration V{version}__{name} is missing from "
+                       "the filesystem", "MissingVersion",
+                       "Give the change a version past the last one applied "
+                       f"({max(int(v) for v in versions if v.isdigit())}), or make it "
+                       f"unversioned (`U{version}__`), which refinery runs out of order.")
+    return None
+
+
+def _refinery_aborts(migrations: Sequence[Migration]) -> RefineryAborts:
+    """How the application's code sets refinery's checks (`refinery_aborts`), read from the
+    crate naming the folder of the first migration."""
+    from dbsafe.extract.migration import RefineryAborts, refinery_aborts
+
+    first = next((m.file for m in migrations if m.file is not None), None)
+    return refinery_aborts(first) if first is not None else RefineryAborts()
+
+
+def _refinery_below_last(migrations: Sequence[Migration], versions: set[str]
+                         ) -> list[tuple[Migration, str, str]]:
+    """The versioned files (`V`, not `U`) of refinery's `migrations` that never ran at or
+    below the last version applied (`versions`), each with its version and name."""
     last = max((int(v) for v in versions if v.isdigit()), default=None)
     if last is None:
-        return None
+        return []
+    out = []
     for m in migrations:
         found = _REFINERY_NAME.fullmatch(m.file.name) if m.file is not None else None
         version = file_version(m.file, "refinery") if m.file is not None else None
         if found is not None and found.group(1) == "V" and version is not None \
                 and version not in versions and int(version) <= last:
-            return Refusal(f"migration V{version}__{found.group(3)} is missing from "
-                           "the filesystem", "MissingVersion",
-                           "Give the change a version past the last one applied "
-                           f"({last}), or make it unversioned (`U{version}__`), which refinery "
-                           "runs out of order.")
-    return None
+            out.append((m, version, found.group(3)))
+    return out
 
 
 def _flyway_failed(migrations: Sequence[Migration], history: History
@@ -1359,12 +1398,17 @@ def edited_findings(migrations: Sequence[Migration], history: History,
     """A DBS605 warning for each applied migration edited since it ran (`edited_applied`)
     that its runner does not refuse to migrate for (`refused`): prisma's `migrate deploy`
     (and `status`) neither run it again nor say so, as prisma 6.19.3 showed; Flyway told not
-    to validate (`validateOnMigrate=false`, or `ignoreMigrationPatterns` `*:*`) neither."""
+    to validate (`validateOnMigrate=false`, or `ignoreMigrationPatterns` `*:*`) neither, nor
+    refinery told not to abort for it (`set_abort_divergent(false)`), which only logs it."""
     if refused is not None and refused.check in REFUSES_EDITED:
         return []
     out = []
     for e in edited_applied(migrations, history) if edited is None else edited:
-        if history.runner == "prisma":
+        if history.runner == "refinery":
+            what = ("refinery, told not to abort for it (`set_abort_divergent(false)`), "
+                    "neither runs it again nor stops (it logs \"applied migration ... is "
+                    "different than filesystem one ...\")")
+        elif history.runner == "prisma":
             what = ("`prisma migrate deploy` neither runs it again nor says so (`prisma "
                     f"migrate dev` does: \"The migration `{e.version}` was modified after it "
                     "was applied.\")")

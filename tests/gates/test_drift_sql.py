@@ -1854,17 +1854,21 @@ _REFINERY = {"V1__users.sql": (_UPS[0] + "\n", "6100742093170498746"),
              "V3__orders.sql": (_UPS[2] + "\n", "4013200327469723978")}
 
 
-def _refinery_crate(tmp_path: Path, database_url: str, ran: tuple[int, ...]) -> Path:
+def _refinery_crate(tmp_path: Path, database_url: str, ran: tuple[int, ...],
+                    runner: str = "") -> Path:
     """A crate embedding `_REFINERY`'s files with refinery (its `migrations` folder,
-    returned), and a database where the versions `ran` ran, each with its row in
-    `refinery_schema_history` as refinery writes it."""
+    returned), its code running them with `runner` (builder calls) when given, and a
+    database where the versions `ran` ran, each with its row in `refinery_schema_history`
+    as refinery writes it."""
     (tmp_path / "Cargo.toml").write_text('[package]\nname = "app"\n\n[dependencies]\n'
                                          'refinery = { version = "0.9", features = '
                                          '["tokio-postgres"] }\n')
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "main.rs").write_text(
         'mod embedded {\n    use refinery::embed_migrations;\n    '
-        'embed_migrations!("migrations");\n}\n')
+        'embed_migrations!("migrations");\n}\n'
+        + (f"\nasync fn migrate(client: &mut Client) {{\n    embedded::migrations::runner()"
+           f"{runner}\n        .run_async(client).await.unwrap();\n}}\n" if runner else ""))
     folder = tmp_path / "migrations"
     folder.mkdir()
     for name, (sql, _) in _REFINERY.items():
@@ -1888,7 +1892,6 @@ def test_refinery_s_history_says_which_files_ran_and_an_edited_one_makes_it_refu
     # refinery's `refinery_schema_history` was not read: status, drift and lint with a
     # database stopped at "the database is not empty" as if no runner had migrated it.
     folder = _refinery_crate(tmp_path, database_url, (1, 2))
-    # (dbsafe finds no refinery folder by itself: the crate's code names it)
     settings = load_settings(tmp_path, {"database-url": database_url,
                                         "sql-migrations": "migrations"}, environ={})
     report = commands.status(settings)
@@ -1934,6 +1937,43 @@ def test_refinery_refuses_a_versioned_file_below_the_last_applied_one(
     report = commands.status(settings)
     assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
         (), 2, [{"migration": "migrations/U2__email.sql"}])
+
+
+def test_refinery_told_not_to_abort_warns_of_an_edited_file_and_never_runs_a_missing_one(
+        tmp_path: Path, database_url: str) -> None:
+    # refinery's runner with `set_abort_divergent(false)` only logs an applied file edited
+    # since (and does not run it again), with `set_abort_missing(false)` only logs a
+    # versioned file below the last version applied and skips it for good (refinery_core's
+    # `verify_migrations`). status and lint said refinery refused to migrate (DBS612).
+    folder = _refinery_crate(tmp_path, database_url, (1, 3),
+                             "\n        .set_abort_divergent(false)\n"
+                             "        .set_abort_missing(false)")
+    (folder / "V1__users.sql").write_text(_REFINERY["V1__users.sql"][0] + "-- edited\n")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings)
+    assert [(f.code, f.severity.value, f.subject) for f in report.findings] == [
+        ("DBS613", "error", "migrations/V2__email.sql"),
+        ("DBS605", "warning", "migrations/V1__users.sql")]
+    assert "skip such a file (`set_abort_missing(false)`" in report.findings[0].message
+    assert "refinery, told not to abort for it (`set_abort_divergent(false)`)" in \
+        report.findings[1].message
+    assert report.summary["pending"] == []
+    linted = commands.lint(settings, [folder])
+    assert [(f.code, f.subject) for f in linted.findings] == [
+        ("DBS613", "migrations/V2__email.sql"), ("DBS605", "migrations/V1__users.sql")]
+    assert [(f.code, f.subject) for f in commands.drift(settings).findings
+            if f.code.startswith("DBS6")] == [("DBS613", "migrations/V2__email.sql"),
+                                              ("DBS605", "migrations/V1__users.sql")]
+
+
+@pytest.mark.parametrize("runner", ["\n        .set_abort_missing(abort_missing)",
+                                    "\n        .set_abort_missing(true)"])
+def test_refinery_told_to_abort_or_by_a_variable_still_refuses_a_missing_version(
+        tmp_path: Path, database_url: str, runner: str) -> None:
+    # A setting dbsafe cannot read (a variable) keeps refinery's default: it refuses.
+    _refinery_crate(tmp_path, database_url, (1, 3), runner)
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert [f.code for f in commands.status(settings).findings] == ["DBS612"]
 
 
 def test_a_prisma_migration_edited_since_it_ran_is_a_warning(

@@ -528,6 +528,41 @@ def test_a_folder_a_crate_embeds_with_refinery_is_linted_as_refinery_runs_it(
         "not read; it was not linted" in found.summary["lines"]
 
 
+@pytest.mark.parametrize(("code", "folder"), [
+    ("embedded::migrations::runner()", "migrations"),  # with `embed_migrations!()` below
+    ('refinery::load_sql_migrations("db/sql")', "db/sql"),
+    ('refinery::load_sql_migrations(Path::new("./db/sql"))', "db/sql"),
+])
+def test_a_crate_s_refinery_folder_is_found_without_being_named(
+        tmp_path: Path, code: str, folder: str) -> None:
+    # `dbsafe lint` with no path and no `sql-migrations` found no refinery folder (exit 2:
+    # "alembic config not found"), where a sqlx or diesel crate's folder is found. A crate
+    # whose refinery is SQLite's is not taken.
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "x"\n\n[dependencies]\n'
+        'refinery = { version = "0.9", features = ["tokio-postgres"] }\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.rs").write_text(
+        "mod embedded {\n    use refinery::embed_migrations;\n    embed_migrations!();\n}\n"
+        if folder == "migrations" else f"fn main() {{\n    let m = {code};\n}}\n")
+    (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / folder / "V1__a.sql").write_text("CREATE TABLE a (id int);\n")
+    (tmp_path / folder / "V2__ix.sql").write_text("CREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    (tmp_path / "other").mkdir()  # a sibling crate: refinery for SQLite
+    (tmp_path / "other" / "Cargo.toml").write_text(
+        '[package]\nname = "y"\n\n[dependencies]\n'
+        'refinery = { version = "0.9", features = ["rusqlite"] }\n')
+    (tmp_path / "other" / "src").mkdir()
+    (tmp_path / "other" / "src" / "main.rs").write_text("embed_migrations!();\n")
+    (tmp_path / "other" / "migrations").mkdir()
+    (tmp_path / "other" / "migrations" / "V1__a.sql").write_text(
+        "CREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    found = commands.lint(load_settings(tmp_path, {"select": ["DBS102"]}, environ={}))
+    # (a refinery migration runs in a transaction: DBS102)
+    assert [(f.location.path, f.code) for f in found.findings if f.location] == [
+        (f"{folder}/V2__ix.sql", "DBS102")]
+
+
 def test_a_diesel_folder_of_a_crate_also_depending_on_refinery_stays_diesel_s(
         tmp_path: Path) -> None:
     # diesel_migrations' macro is named `embed_migrations!` too: the folder of a crate that
