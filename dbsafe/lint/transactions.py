@@ -1,4 +1,5 @@
-"""Work a transaction does while it holds a lock on an existing table (DBS114, DBS125).
+"""Work a transaction does while it holds a lock on an existing table (DBS114, DBS125), and
+what it did to a table before a statement (DBS107, DBS108).
 
 A lock is held until the transaction ends: every slow statement after one that locked a
 table lengthens the time others wait on that table.
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from dbsafe.lint.engine import LintContext
 from dbsafe.lint.locks import Lock, from_pg_locks, locks_for
-from dbsafe.lint.statement import Statement, last, same_relation
+from dbsafe.lint.statement import Statement, last, range_var, same_relation
 
 # Statements that take no lock worth waiting for, or only a moment's catalog work.
 _CHEAP = frozenset({"CommentStmt", "GrantStmt", "GrantRoleStmt", "VariableSetStmt",
@@ -199,6 +200,63 @@ def writes_kept_out(earlier: Sequence[Statement], table: str) -> bool | None:
                and same_relation(lock.relation, table) for lock in locks_for(s)):
             return True
     return None if unknown else False
+
+
+# Statements that may write rows into a table lint cannot tell: a procedure, a DO block.
+_MAY_WRITE = frozenset({"CallStmt", "DoStmt"})
+_ADDS_ROWS = frozenset({"InsertStmt", "MergeStmt"})
+
+
+def _relations(statement: Statement) -> list[str]:
+    """The tables a TRUNCATE or LOCK TABLE names, each with its children (not ONLY)."""
+    names = []
+    for item in statement.node.get("relations") or ():
+        rv = item.get("RangeVar", item)
+        name = range_var(rv)
+        if name and rv.get("inh"):  # (ONLY: the parser leaves it out)
+            names.append(name)
+    return names
+
+
+def emptied_first(statement: Statement, ctx: LintContext,
+                  table: str) -> tuple[Statement, bool] | None:
+    """The statement earlier in this transaction that left `table` without a row — a
+    DELETE without WHERE or USING, or a TRUNCATE, of it and its children — and whether no
+    other session can have written one since (TRUNCATE's lock, or a lock keeping writes
+    out taken before the DELETE: `writes_kept_out`). None when there is none, or when a
+    statement in between may have added rows (or a `ROLLBACK TO SAVEPOINT` undone it).
+    DBS108 (no row: an added NOT NULL column cannot fail) and DBS107 (a TRUNCATE's new,
+    empty file: nothing to scan; a DELETE leaves the dead rows the scan still reads)."""
+    if not statement.in_transaction:
+        return None
+    earlier = ctx.statements[:statement.index]
+    # (back to the transaction's start: rows before it are unknown)
+    for i, s in back_in_transaction(earlier):
+        if s.deferred:
+            continue
+        if not s.parsed or s.unread is not None or s.kind in _MAY_WRITE or (
+                s.kind == "CopyStmt" and s.node.get("is_from")):
+            return None
+        if (s.kind in _ADDS_ROWS and same_relation(s.relation, table)) or \
+                _nested_insert(s.node):
+            return None
+        if s.kind == "TruncateStmt" and any(same_relation(name, table)
+                                            for name in _relations(s)):
+            return s, True
+        if s.kind == "DeleteStmt" and same_relation(s.relation, table) and \
+                s.node.get("relation", {}).get("inh") and \
+                not s.node.get("whereClause") and not s.node.get("usingClause"):
+            return s, writes_kept_out(earlier[:i], table) is True
+    return None
+
+
+def _nested_insert(node: object) -> bool:
+    """Does a parse tree hold an INSERT or MERGE below its top (a data-modifying CTE's)?"""
+    if isinstance(node, dict):
+        return any(key in _ADDS_ROWS or _nested_insert(value) for key, value in node.items())
+    if isinstance(node, list):
+        return any(_nested_insert(item) for item in node)
+    return False
 
 
 def dropped_at_commit(ctx: LintContext, statement: Statement, table: str) -> bool:

@@ -290,6 +290,36 @@ def test_lint_names_what_postgresql_does(conninfo: str, tmp_path: Path, schema: 
     assert _lint(tmp_path, schema, change, conninfo) == expected, "from the database"
 
 
+@pytest.mark.parametrize("truncated", [True, False])
+def test_set_not_null_after_a_truncate_in_its_transaction_reads_no_row(
+        conninfo: str, tmp_path: Path, truncated: bool) -> None:
+    """DBS107's scan claim after a TRUNCATE of the table earlier in the transaction: the
+    scan PostgreSQL still starts reads the new, empty file (no row returned, where it reads
+    every row without the TRUNCATE), under the ACCESS EXCLUSIVE lock the TRUNCATE already
+    took. DBS107 said every row was checked."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ORDERS)
+    first = "TRUNCATE orders;\n" if truncated else ""
+    change = "ALTER TABLE orders ALTER COLUMN name SET NOT NULL;"
+    read = "SELECT pg_stat_get_xact_tuples_returned('orders'::regclass)"
+    held = ("SELECT mode FROM pg_locks WHERE relation = 'orders'::regclass "
+            "AND pid = pg_backend_pid() AND mode = 'AccessExclusiveLock'")
+    with psycopg.connect(conninfo) as conn:
+        if first:
+            conn.execute(first)
+            assert conn.execute(held).fetchall() == [("AccessExclusiveLock",)]
+        before = conn.execute(read).fetchone()[0]
+        conn.execute(change)
+        rows = conn.execute(read).fetchone()[0] - before
+        conn.rollback()
+    assert rows == (0 if truncated else 200)
+    expected = set() if truncated else {"DBS107"}
+    assert _lint(tmp_path, ORDERS, "BEGIN;\n" + first + change + "\nCOMMIT;\n", None) == \
+        expected
+    assert _lint(tmp_path, ORDERS, "BEGIN;\n" + first + change + "\nCOMMIT;\n", conninfo) == \
+        expected
+
+
 def test_writes_wait_while_a_not_valid_foreign_key_is_validated_in_its_transaction(
         conninfo: str, tmp_path: Path) -> None:
     """DBS125's claim, held against PostgreSQL: NOT VALID then VALIDATE in one transaction

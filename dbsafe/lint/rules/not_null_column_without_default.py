@@ -45,8 +45,8 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Statement, is_null, range_var, same_relation
-from dbsafe.lint.transactions import back_in_transaction, writes_kept_out
+from dbsafe.lint.statement import Statement, is_null
+from dbsafe.lint.transactions import emptied_first
 
 _SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial"})
 
@@ -69,7 +69,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         if default is None and ctx.domain_with_default(column.type):
             continue  # the domain's default fills the rows
         if emptied is None:
-            emptied = _emptied_first(statement, ctx, table)
+            emptied = emptied_first(statement, ctx, table)
         if emptied is not None and emptied[1]:
             continue  # no row can be there: the ALTER cannot fail
         if emptied is not None:
@@ -93,61 +93,6 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             help="Give it a DEFAULT, or add it nullable, backfill, then SET NOT NULL.",
             subject=f"{table}.{column.name}",
         )
-
-
-# Statements that may write rows into a table lint cannot tell: a procedure, a DO block.
-_MAY_WRITE = frozenset({"CallStmt", "DoStmt"})
-_ADDS_ROWS = frozenset({"InsertStmt", "MergeStmt"})
-
-
-def _relations(statement: Statement) -> list[str]:
-    """The tables a TRUNCATE or LOCK TABLE names, each with its children (not ONLY)."""
-    names = []
-    for item in statement.node.get("relations") or ():
-        rv = item.get("RangeVar", item)
-        name = range_var(rv)
-        if name and rv.get("inh"):  # (ONLY: the parser leaves it out)
-            names.append(name)
-    return names
-
-
-def _emptied_first(statement: Statement, ctx: LintContext,
-                   table: str) -> tuple[Statement, bool] | None:
-    """The statement earlier in this transaction that left `table` without a row — a
-    DELETE without WHERE or USING, or a TRUNCATE, of it and its children — and whether no
-    other session can have written one since (TRUNCATE's lock, or a lock keeping writes
-    out taken before the DELETE: `writes_kept_out`). None when there is none, or when a statement in
-    between may have added rows."""
-    if not statement.in_transaction:
-        return None
-    earlier = ctx.statements[:statement.index]
-    # (back to the transaction's start: rows before it are unknown)
-    for i, s in back_in_transaction(earlier):
-        if s.deferred:
-            continue
-        if not s.parsed or s.unread is not None or s.kind in _MAY_WRITE or (
-                s.kind == "CopyStmt" and s.node.get("is_from")):
-            return None
-        if (s.kind in _ADDS_ROWS and same_relation(s.relation, table)) or \
-                _nested_insert(s.node):
-            return None
-        if s.kind == "TruncateStmt" and any(same_relation(name, table)
-                                            for name in _relations(s)):
-            return s, True
-        if s.kind == "DeleteStmt" and same_relation(s.relation, table) and \
-                s.node.get("relation", {}).get("inh") and \
-                not s.node.get("whereClause") and not s.node.get("usingClause"):
-            return s, writes_kept_out(earlier[:i], table) is True
-    return None
-
-
-def _nested_insert(node: object) -> bool:
-    """Does a parse tree hold an INSERT or MERGE below its top (a data-modifying CTE's)?"""
-    if isinstance(node, dict):
-        return any(key in _ADDS_ROWS or _nested_insert(value) for key, value in node.items())
-    if isinstance(node, list):
-        return any(_nested_insert(item) for item in node)
-    return False
 
 
 RULE = Rule(

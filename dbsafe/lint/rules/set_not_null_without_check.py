@@ -43,6 +43,12 @@ op.drop_constraint("ck_orders_customer_nn", "orders", type_="check")
 ```
 
 ## Not flagged
+A table the same transaction emptied with `TRUNCATE` (of it, not `ONLY` a parent) earlier,
+with nothing since that may add rows (an `INSERT`, `MERGE`, `COPY FROM`, a procedure, a DO
+block) nor a `ROLLBACK TO SAVEPOINT`: the scan reads the new, empty file TRUNCATE gave the
+table, zero rows, under the ACCESS EXCLUSIVE lock TRUNCATE already holds until COMMIT
+(PostgreSQL 18: `pg_stat_get_xact_tuples_returned` 0 where it is 100000 without the
+TRUNCATE; a `DELETE` of every row leaves the dead rows, which the scan still reads: flagged).
 Columns already NOT NULL, and for `ADD PRIMARY KEY USING INDEX`, columns dbsafe does not know
 to be nullable (from the database's schema or an earlier statement); tables created earlier in the same migration; columns whose `CHECK (col IS NOT NULL)` was
 validated earlier in the migration (or an earlier one, also when written in its `CREATE
@@ -66,7 +72,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement, same_relation, strings
-from dbsafe.lint.transactions import back_in_transaction, writes_kept_out
+from dbsafe.lint.transactions import back_in_transaction, emptied_first, writes_kept_out
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -102,6 +108,9 @@ def _scan(statement: Statement, ctx: LintContext, table: str, column: str,
         return  # already NOT NULL (a primary key member, added NOT NULL): no scan
     if ctx.target_version >= 120000 and ctx.proven_not_null(table, column):
         return
+    emptied = emptied_first(statement, ctx, table)
+    if emptied is not None and emptied[0].kind == "TruncateStmt":
+        return  # the scan reads the empty file the TRUNCATE gave the table, under its lock
     filled = _filled_first(statement, ctx, table, column)
     if ctx.target_version < 120000:
         help = ("Before PostgreSQL 12 the scan cannot be avoided; run it at a quiet time "
