@@ -217,6 +217,9 @@ class History:
     checks_held: set[str] = field(default_factory=set)
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
     index_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # plain ones
+    # unique index or PRIMARY KEY/UNIQUE constraint -> (its table, its INCLUDE columns), of
+    # those built here with INCLUDE: `DROP COLUMN` of one with CASCADE drops it (DBS212)
+    included: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     # index -> its `IndexDef.lookup` columns: what `table_indexes` holds for it
     index_lookups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Tables created here -> the leading plain columns of each of their indexes (primary
@@ -611,6 +614,9 @@ class History:
                 for index, table_name in self.index_tables.items():
                     if table_name == old:
                         self.index_tables[index] = rename.new
+                for index, (table_name, include) in self.included.items():
+                    if table_name == old:
+                        self.included[index] = (rename.new, include)
                 if old in self.table_indexes:
                     self.table_indexes[rename.new] = self.table_indexes.pop(old)
                 if old in self.indexes_added:
@@ -625,6 +631,8 @@ class History:
             if not built.plain or built.partial:
                 self.value_indexed.add(last(built.table))
             if s.index_def.name:
+                if built.unique and built.include:
+                    self.included[last(built.name or "")] = (last(built.table), built.include)
                 self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
                 self.index_lookups[last(s.index_def.name)] = built.lookup
                 if s.index_def.plain:
@@ -724,6 +732,10 @@ class History:
             object_name(table_name, None, "pkey") if con.kind == "primary"
             else object_name(table_name, "_".join(columns), "key"))
         self.unique_keys.setdefault(table_name, {})[last(name)] = (con.kind, columns)
+        included = self.included.pop(last(con.using_index), None) if con.using_index else (
+            (table_name, con.including) if con.including else None)
+        if included is not None:  # (USING INDEX renames the index the constraint's)
+            self.included[last(name)] = included
 
     def _keys_dropped_to(self, table_name: str, *, column: str | None = None,
                          key: tuple[str, tuple[str, ...]] | None = None) -> None:
@@ -747,6 +759,8 @@ class History:
             self.index_columns[new] = self.index_columns.pop(old)
         if old in self.index_lookups:
             self.index_lookups[new] = self.index_lookups.pop(old)
+        if old in self.included:
+            self.included[new] = self.included.pop(old)
         for uniques in self.unique_indexes.values():
             uniques[:] = [(new if name == old else name, columns) for name, columns in uniques]
         return table
@@ -791,6 +805,7 @@ class History:
         """Forget index `name` among the indexes of its table (one entry of its columns:
         another index on the same columns still counts)."""
         self.indexes_dropped.add(name)
+        self.included.pop(name, None)
         table, columns = self.index_tables.get(name), self.index_lookups.get(name)
         if table is None or not columns:
             return
@@ -855,10 +870,17 @@ class History:
                         keys[name] = None
                 unique = self.unique_keys.get(table_name, {})
                 for name, held in unique.items():  # and so does a key of the table
-                    if held is not None and action.name in held[1]:
+                    if held is not None and (action.name in held[1] or action.name in
+                                             self.included.get(name, ("", ()))[1]):
                         unique[name] = None
+                for index, (owner, include) in list(self.included.items()):
+                    if owner == table_name and action.name in include:
+                        self._index_dropped(index)  # (an index INCLUDE-ing it too)
                 if action.cascade:
                     self._keys_dropped_to(table_name, column=action.name)
+                    for of, _, fk in s.resting_on_included:
+                        if of == action.name:
+                            self.foreign_keys.setdefault(last(fk.table), {})[fk.name] = None
                 # its indexes go with it
                 indexes[:] = [index for index in indexes if action.name not in index]
             elif sub == "AttachPartition" and action.default and action.partition:
@@ -1412,6 +1434,33 @@ class LintContext:
                     return known, relation
         return None
 
+    def _including(self, table: str, column: str) -> list[str]:
+        """The unique indexes of `table` (PRIMARY KEY and UNIQUE constraints' too) that hold
+        `column` among their INCLUDE columns, before the current statement, from the
+        migrations or the schema before them (its indexes' definitions): `DROP COLUMN ...
+        CASCADE` of it drops them (PostgreSQL 18: "drop cascades to index ..."), and the
+        foreign keys resting on them."""
+        from dbsafe.lint.statement import included_columns, parse_statement
+
+        history = self.history
+        found = [name for name, (owner, include) in history.included.items()
+                 if owner == last(table) and column in include]
+        relation = self._before_keys(table)
+        for index in relation.indexes if relation is not None else ():
+            if not index.unique or index.name in history.indexes_dropped or \
+                    index.name in history.included or "INCLUDE" not in index.definition:
+                continue
+            if index.name in found or history.index_tables.get(index.name, last(table)) \
+                    != last(table):
+                continue
+            parsed = parse_statement(index.definition)
+            if parsed.kind == "IndexStmt" and column in included_columns(parsed.node):
+                found.append(index.name)
+        keys = self.unique_keys(table)
+        # (a constraint's index dropped since: gone with its constraint)
+        return [name for name in found if name in keys or not any(
+            name in known for known in history.unique_keys.values())]
+
     def index_table(self, index: str) -> str | None:
         """The table index `index` belongs to, from the migration or the schema before it."""
         found = self.history.index_tables.get(last(index))
@@ -1684,6 +1733,7 @@ class LintContext:
             found += tuple(fk for fk in self._keys_to(tables) if fk not in found)
         keys_to: tuple[ForeignKey, ...] = ()
         unique: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
+        included: tuple[tuple[str, str, ForeignKey], ...] = ()
         if statement.kind == "AlterTableStmt" and statement.relation:
             keys = self._hold_unique_keys(statement.relation)
             self._hold_checks(statement.relation)
@@ -1702,13 +1752,26 @@ class LintContext:
                     fk, referenced_columns=primary)
                 for fk in self._keys_to(tables) if not same_relation(fk.table, tables[0]))
             self._remember(keys_to)
+            own = [fk if fk.referenced_columns else dataclasses.replace(
+                       fk, referenced_columns=primary)
+                   for fk in found if same_relation(fk.references, tables[0])]
+            included = tuple(
+                (action.name, index, fk)
+                for action in statement.actions
+                if action.subtype == "DropColumn" and action.cascade and action.name
+                for index in self._including(tables[0], action.name)
+                for fk in ([fk for fk in (*keys_to, *own) if fk.rests_on(*keys[index])]
+                           if index in keys else self._keys_resting_on_index(index)))
+            self._remember(fk for _, _, fk in included)
         self._remember(found)
         quick = tuple((a.subtype, a.name) for a in statement.actions
                      if a.name and statement.relation and self._quick(statement.relation, a))
-        if (found, keys_to, unique, quick) != (statement.foreign_keys, statement.keys_to,
-                                              statement.unique_keys, statement.catalog_only):
+        if (found, keys_to, unique, quick, included) != (
+                statement.foreign_keys, statement.keys_to, statement.unique_keys,
+                statement.catalog_only, statement.resting_on_included):
             statement.foreign_keys, statement.keys_to = found, keys_to
             statement.unique_keys, statement.catalog_only = unique, quick
+            statement.resting_on_included = included
             statement.locks = None  # predicted before the history's facts were known
 
     def _drop_absent_relations(self, statement: Statement) -> None:

@@ -285,6 +285,10 @@ def _alter(s: Statement) -> Iterator[Lock]:
                 locks.extend(_referencing([fk for fk in s.keys_to
                                            if action.name in fk.referenced_columns],
                                           "CASCADE drops its foreign key to the column dropped"))
+                locks.extend(_referencing(
+                    [fk for column, _, fk in s.resting_on_included if column == action.name],
+                    "CASCADE drops its foreign key resting on an index that INCLUDEs the "
+                    "column dropped"))
         elif action.subtype == "AlterColumnType":
             locks.extend(_rebuilt(s, [fk for fk in s.foreign_keys
                                       if action.name in fk.columns], name))

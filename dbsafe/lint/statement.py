@@ -63,6 +63,7 @@ class Constraint:
     not_valid: bool = False  # added NOT VALID (PostgreSQL skips the validating scan)
     enforced: bool = True  # False for NOT ENFORCED (PostgreSQL 18)
     using_index: str | None = None  # ADD CONSTRAINT ... USING INDEX ix
+    including: tuple[str, ...] = ()  # PRIMARY KEY/UNIQUE ... INCLUDE (columns)
     expression: Node | None = None  # CHECK / DEFAULT / GENERATED expression
     stored: bool = False  # GENERATED ... STORED
 
@@ -145,6 +146,13 @@ class IndexDef:
     # The leading columns a lookup of given values of them can use the index for: `columns`,
     # none for a partial index whose WHERE those values do not imply (see `lookup_columns`).
     lookup: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()  # INCLUDE (columns): stored, not keys
+
+
+def included_columns(node: Node) -> tuple[str, ...]:
+    """The INCLUDE columns of an `IndexStmt` node."""
+    return tuple(name for item in node.get("indexIncludingParams") or ()
+                 if (name := item.get("IndexElem", item).get("name")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +224,10 @@ class Statement:
     # columns)), as they stand before it. Filled by the lint engine too.
     keys_to: tuple[ForeignKey, ...] = ()
     unique_keys: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
+    # For an ALTER TABLE dropping a column with CASCADE: (the column, a unique index or key
+    # of the table holding it among its INCLUDE columns, a foreign key resting on that
+    # index): the index goes with the column, and CASCADE takes the key. By the engine too.
+    resting_on_included: tuple[tuple[str, str, ForeignKey], ...] = ()
     # For an ALTER TABLE: (subtype, column) of its column changes known to be a moment's
     # catalog work, neither rewriting nor scanning the table: a type change that keeps the
     # rows (`LintContext.type_change_keeps_rows`), SET NOT NULL of a column already NOT NULL.
@@ -758,6 +770,7 @@ def constraint(node: Node) -> Constraint:
         # JSON leaves out false fields: a CHECK/FOREIGN KEY without is_enforced is NOT ENFORCED
         enforced=bool(node.get("is_enforced")) if kind in ("check", "foreign") else True,
         using_index=node.get("indexname"),
+        including=strings(node.get("including")),
         expression=expression,
         stored=kind == "generated" and node.get("generated_kind") == "s",
     )
@@ -957,7 +970,8 @@ def _index(s: Statement, n: Node) -> None:
                            bool(n.get("concurrent")), bool(n.get("unique")), tuple(columns),
                            plain and bool(columns), bool(n.get("whereClause")),
                            only=not (n.get("relation") or {}).get("inh"),
-                           lookup=lookup_columns(tuple(columns), n.get("whereClause")))
+                           lookup=lookup_columns(tuple(columns), n.get("whereClause")),
+                           include=included_columns(n))
     if name:
         s.creates = frozenset({name, qualified(schema, name)})
         s.if_exists_keeps = bool(n.get("if_not_exists"))

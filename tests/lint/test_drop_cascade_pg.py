@@ -250,6 +250,26 @@ def test_a_foreign_key_to_itself_dropped_by_cascade_is_not_named_again(
             if f.location is not None] == ["002_again.sql"], findings
 
 
+# Unique indexes and keys holding a column among their INCLUDE columns, with the foreign
+# keys resting on them; `bands`' older twin index on (id) is the one its key rests on.
+INCLUDED = """
+CREATE TABLE plans (id int, label text, note text);
+CREATE UNIQUE INDEX plans_id_label ON plans (id) INCLUDE (label);
+CREATE TABLE subscriptions (plan_id int CONSTRAINT subscriptions_plan_fkey
+                            REFERENCES plans (id));
+CREATE TABLE coupons (code text, owner text,
+                      CONSTRAINT coupons_code_key UNIQUE (code) INCLUDE (owner));
+CREATE TABLE redemptions (coupon text CONSTRAINT redemptions_coupon_fkey
+                          REFERENCES coupons (code));
+CREATE TABLE tiers (id int, rank int, CONSTRAINT tiers_pkey PRIMARY KEY (id) INCLUDE (rank),
+                    parent int CONSTRAINT tiers_parent_fkey REFERENCES tiers);
+CREATE TABLE bands (id int, extra int);
+CREATE UNIQUE INDEX bands_id ON bands (id);
+CREATE UNIQUE INDEX bands_id_extra ON bands (id) INCLUDE (extra);
+CREATE TABLE gigs (band int CONSTRAINT gigs_band_fkey REFERENCES bands (id));
+"""
+
+
 @pytest.mark.parametrize(("setup", "drop", "named"), [
     (KEYS, "ALTER TABLE parents DROP COLUMN code CASCADE", ["kids.kids_code_fkey"]),
     (KEYS, "ALTER TABLE parents DROP COLUMN id CASCADE", ["kids.kids_parent_fkey"]),
@@ -257,7 +277,16 @@ def test_a_foreign_key_to_itself_dropped_by_cascade_is_not_named_again(
      ["leaves.leaves_node_fkey", "nodes.nodes_parent_fkey"]),
     (KEYS, "ALTER TABLE parents DROP COLUMN other CASCADE", []),
     (NODES, "ALTER TABLE nodes DROP COLUMN parent_id CASCADE", []),
-], ids=["unique-column", "primary-key-column", "own-key", "unreferenced", "own-fk-column"])
+    (INCLUDED, "ALTER TABLE plans DROP COLUMN label CASCADE",
+     ["subscriptions.subscriptions_plan_fkey"]),
+    (INCLUDED, "ALTER TABLE coupons DROP COLUMN owner CASCADE",
+     ["redemptions.redemptions_coupon_fkey"]),
+    (INCLUDED, "ALTER TABLE tiers DROP COLUMN rank CASCADE", ["tiers.tiers_parent_fkey"]),
+    (INCLUDED, "ALTER TABLE bands DROP COLUMN extra CASCADE", []),
+    (INCLUDED, "ALTER TABLE plans DROP COLUMN note CASCADE", []),
+], ids=["unique-column", "primary-key-column", "own-key", "unreferenced", "own-fk-column",
+        "include-of-unique-index", "include-of-unique-key", "include-of-primary-key",
+        "include-of-a-twin-index", "not-included"])
 @pytest.mark.parametrize("with_database", [False, True])
 def test_a_referenced_column_dropped_with_cascade_names_the_foreign_keys_it_drops(
         conninfo: str, tmp_path: Path, database_url: str, with_database: bool, setup: str,
@@ -265,7 +294,10 @@ def test_a_referenced_column_dropped_with_cascade_names_the_foreign_keys_it_drop
     """`DROP COLUMN code CASCADE` of a column other tables' foreign keys reference drops
     them (PostgreSQL 18: "drop cascades to constraint kids_code_fkey on table kids"; without
     CASCADE it refuses, 2BP01); a key on the dropped column itself goes with its column,
-    CASCADE or not, and is no news."""
+    CASCADE or not, and is no news. A column a unique index or key holds among its INCLUDE
+    columns takes the index, and with CASCADE the keys resting on it ("constraint
+    subscriptions_plan_fkey on table subscriptions depends on index plans_id_label"): DBS212
+    said nothing of them."""
     cascaded: list[str] = []
     with psycopg.connect(conninfo) as conn:
         conn.execute(setup)

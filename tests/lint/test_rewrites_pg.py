@@ -1344,6 +1344,17 @@ FAMILY = ("CREATE TABLE parents (id int PRIMARY KEY, code int UNIQUE, name text)
           "parent_code int REFERENCES parents (code), note text);\n"
           "CREATE TABLE pets (id int PRIMARY KEY, owner int, up int REFERENCES pets, "
           "CONSTRAINT pets_owner FOREIGN KEY (owner) REFERENCES parents);\n")
+# keys resting on unique indexes and constraints that INCLUDE a column (`bands`' on the
+# older of two indexes, not the one that INCLUDEs `extra`)
+INCLUDED = ("CREATE TABLE plans (id int, label text);\n"
+            "CREATE UNIQUE INDEX plans_id_label ON plans (id) INCLUDE (label);\n"
+            "CREATE TABLE subs (plan_id int REFERENCES plans (id));\n"
+            "CREATE TABLE coupons (code text, owner text, UNIQUE (code) INCLUDE (owner));\n"
+            "CREATE TABLE uses (coupon text REFERENCES coupons (code));\n"
+            "CREATE TABLE bands (id int, extra int);\n"
+            "CREATE UNIQUE INDEX bands_id ON bands (id);\n"
+            "CREATE UNIQUE INDEX bands_id_extra ON bands (id) INCLUDE (extra);\n"
+            "CREATE TABLE gigs (band int REFERENCES bands (id));\n")
 UNENFORCED = ("CREATE TABLE parents (id int PRIMARY KEY);\n"
               "CREATE TABLE kids (id int PRIMARY KEY, parent_id int, CONSTRAINT kids_parent "
               "FOREIGN KEY (parent_id) REFERENCES parents NOT ENFORCED);\n")
@@ -1379,6 +1390,12 @@ def _write_blocking(modes: Any) -> dict[str, str]:
     (FAMILY, "ALTER TABLE parents DROP COLUMN id CASCADE"),
     (FAMILY, "ALTER TABLE parents DROP COLUMN code CASCADE"),
     (UNENFORCED, "ALTER TABLE parents DROP CONSTRAINT parents_pkey CASCADE"),
+    # or a column an index or key they rest on INCLUDEs
+    (INCLUDED, "ALTER TABLE plans DROP COLUMN label CASCADE"),
+    (INCLUDED, "ALTER TABLE coupons DROP COLUMN owner CASCADE"),
+    (INCLUDED, "ALTER TABLE bands DROP COLUMN extra CASCADE"),
+    (INCLUDED, "ALTER INDEX plans_id_label RENAME TO plans_key;\n"
+               "ALTER TABLE plans DROP COLUMN label CASCADE"),
     # followed through renames of the column and the constraint
     (FAMILY, "ALTER TABLE parents RENAME COLUMN id TO pid;\n"
              "ALTER TABLE parents ALTER COLUMN pid TYPE bigint"),
@@ -1395,7 +1412,8 @@ def _write_blocking(modes: Any) -> dict[str, str]:
     # no other table: a key to the table itself, a column in no key
     (FAMILY, "ALTER TABLE pets ALTER COLUMN up TYPE bigint"),
     (FAMILY, "ALTER TABLE kids ALTER COLUMN note TYPE varchar(10)"),
-], ids=lambda value: {FAMILY: "family", UNENFORCED: "not-enforced"}.get(value, value))
+], ids=lambda value: {FAMILY: "family", UNENFORCED: "not-enforced",
+                      INCLUDED: "included"}.get(value, value))
 def test_a_foreign_key_rebuilt_or_dropped_by_cascade_locks_the_other_table_where_lint_says(
         conninfo: str, tmp_path: Path, schema: str, change: str) -> None:
     """A type change of a column in a foreign key, or of a column a foreign key references,

@@ -13,8 +13,13 @@ every foreign key of other tables that rests on it, and the table's own keys to 
 (`parent_id REFERENCES t`) (PostgreSQL's notice "drop cascades to constraint ... on table
 ..."): nothing checks those columns any more, and rows pointing at nothing go in. So does
 `DROP COLUMN ... CASCADE` of a column foreign keys reference (without CASCADE PostgreSQL
-refuses, 2BP01). Where the history or `--database-url` shows such foreign keys, the
-finding names them; a key or column nothing is known to reference is not flagged.
+refuses, 2BP01), and `DROP COLUMN ... CASCADE` of a column a unique index or a PRIMARY
+KEY/UNIQUE constraint holds among its `INCLUDE` columns: the index goes with the column,
+and with CASCADE every foreign key resting on it (PostgreSQL 18: "constraint c_pid_fkey on
+table c depends on index p_id_inc"; the key's own columns stay). Where the history or
+`--database-url` shows such foreign keys, the finding names them; a key or column nothing
+is known to reference is not flagged. (A foreign key rests on the older of two unique
+indexes on its columns: a plain index with a twin is not taken to carry one.)
 
 A column changed to another type keeps its DEFAULT, cast to the new type but still a value
 of the old one (`'USD'::"Currency"` on a `text` column): `DROP TYPE ... CASCADE` drops that
@@ -236,6 +241,13 @@ def _dropped_keys(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                    if (fk.rests_on(*key) if key is not None and action.subtype ==
                        "DropConstraint" else action.name in fk.referenced_columns)
                    and (last(fk.table), fk.name) not in again]
+        indexes: list[str] = []
+        if action.subtype == "DropColumn" and statement.relation:
+            for column, index, fk in statement.resting_on_included:
+                if column == action.name and fk not in resting and \
+                        (last(fk.table), fk.name) not in again:
+                    resting.append(fk)
+                    indexes += [index] * (index not in indexes)
         if not resting:
             continue
         if action.subtype == "DropConstraint":
@@ -245,8 +257,12 @@ def _dropped_keys(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                          "CASCADE PostgreSQL refuses while one rests on the key.")
         else:
             what, how = f"COLUMN {action.name}", "referencing it"
+            if indexes:  # (the index INCLUDEs the column: it goes, and the keys resting on it)
+                how = ("referencing it or resting on " + ", ".join(f"`{i}`" for i in indexes)
+                       + ", whose INCLUDE holds it (the index goes with the column)")
             help_text = ("Drop those foreign keys by name first, in a migration of their own; "
-                         "without CASCADE PostgreSQL refuses while one references the column.")
+                         "without CASCADE PostgreSQL refuses while one references the column"
+                         + (" or rests on an index holding it" if indexes else "") + ".")
         yield ctx.finding(
             RULE,
             f"`DROP {what} CASCADE` also drops "
