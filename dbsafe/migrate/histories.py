@@ -1118,33 +1118,31 @@ MIGRATION_NEVER_RUN = RuleInfo(
     Severity.ERROR, "0.2.0")
 
 
+# Why each runner will never run such a migration, and what to do (`never_run_findings`).
+_NEVER_RUN_WHY = {
+    "flyway": ("Flyway will never run it: its version is below the last one applied, and "
+               "Flyway's configuration skips such a file (validateOnMigrate=false, or "
+               "ignoreMigrationPatterns '*:ignored') rather than run it out of order.",
+               "Give the change a version past the last one applied, or set outOfOrder=true "
+               "for Flyway to run it."),
+    "refinery": ("refinery will never run it: its version is at or below the last one "
+                 "applied, and the application's code tells refinery's runner to skip such a "
+                 "file (`set_abort_missing(false)`: it only logs \"found migration on file "
+                 "system ... not applied\").",
+                 "Give the change a version past the last one applied, or make it "
+                 "unversioned (`U<version>__`), which refinery runs out of order."),
+}
+
+
 def never_run_findings(never: Sequence[Migration], runner: str) -> list[Finding]:
     """A DBS613 for each of the migrations `runner` will `never` run (`never_run`)."""
-    if runner == "flyway":
-        return [Finding(
-            MIGRATION_NEVER_RUN.code,
-            f"`{m.path}` never ran here and Flyway will never run it: its version is below "
-            "the last one applied, and Flyway's configuration skips such a file "
-            "(validateOnMigrate=false, or ignoreMigrationPatterns '*:ignored') rather than "
-            "run it out of order.", Severity.ERROR, subject=m.path,
-            help="Give the change a version past the last one applied, or set outOfOrder=true "
-                 "for Flyway to run it.") for m in never]
-    if runner == "refinery":
-        return [Finding(
-            MIGRATION_NEVER_RUN.code,
-            f"`{m.path}` never ran here and refinery will never run it: its version is at "
-            "or below the last one applied, and the application's code tells refinery's "
-            "runner to skip such a file (`set_abort_missing(false)`: it only logs \"found "
-            "migration on file system ... not applied\").", Severity.ERROR, subject=m.path,
-            help="Give the change a version past the last one applied, or make it unversioned "
-                 "(`U<version>__`), which refinery runs out of order.") for m in never]
-    return [Finding(
-        MIGRATION_NEVER_RUN.code,
-        f"`{m.path}` never ran here and {runner} will never run it: its journal entry is "
-        "older than the last one run, and drizzle-orm's migrate() runs only those past it.",
-        Severity.ERROR, subject=m.path,
-        help="Give the change a new migration (`drizzle-kit generate`), or run this file by "
-             "hand and record it.") for m in never]
+    why, help = _NEVER_RUN_WHY.get(runner, (
+        f"{runner} will never run it: its journal entry is older than the last one run, and "
+        "drizzle-orm's migrate() runs only those past it.",
+        "Give the change a new migration (`drizzle-kit generate`), or run this file by hand "
+        "and record it."))
+    return [Finding(MIGRATION_NEVER_RUN.code, f"`{m.path}` never ran here and {why}",
+                    Severity.ERROR, subject=m.path, help=help) for m in never]
 
 
 # The checks of `refusal` that stop their runner for an edited applied file too (Flyway's
