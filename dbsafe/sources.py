@@ -1050,6 +1050,7 @@ class SqlFolder:
             with contextlib.suppress(OSError):
                 digest.update((self.path.parent / "config.toml").read_bytes())
         excluded = settings.effective_cache_dir.resolve()
+        from dbsafe.extract.goose_envsub import envsub_environ
         from dbsafe.extract.sqitch import SQITCH_CONF, sqitch_project
 
         sqitch = sqitch_project(self.path) if self.path.is_dir() else None
@@ -1062,7 +1063,11 @@ class SqlFolder:
             if not path.is_file() or path.resolve().is_relative_to(excluded):
                 continue
             digest.update(Path(os.path.relpath(path, self.path)).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
+            data = path.read_bytes()
+            digest.update(data)
+            if b"ENVSUB" in data:  # goose fills in its environment: the values it reads
+                digest.update(repr(envsub_environ(data.decode("utf-8", "replace"),
+                                                  os.environ)).encode())
         return digest.hexdigest()[:24]
 
 

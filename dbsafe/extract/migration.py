@@ -28,6 +28,7 @@ from dbsafe.extract.flyway import (
     flyway_checksum,
     flyway_config,
 )
+from dbsafe.extract.goose_envsub import fill_envsub
 
 if TYPE_CHECKING:
     from dbsafe.extract.fragment import SqlFragment
@@ -310,6 +311,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     prisma_sends: dict[Path, bool] = {}  # by folder: `prisma_one_query`
     # Flyway placeholders no value is known for, as written: their name, a file using it
     unvalued: dict[str, tuple[str, str]] = {}
+    unset_envsub: dict[str, str] = {}  # goose's ENVSUB variables not set: a file using it
     for file in sorted(keys, key=keys.__getitem__):
         shown = display_path(file, root)
         if file in steps:  # yoyo's Python migration, read already (`yoyo_python_steps`)
@@ -330,6 +332,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 _graphile_folder(file)))
         if file in pop_files:
             text = _fill_pop_options(text)
+        if "ENVSUB" in text:  # goose's `-- +goose ENVSUB ON`: the environment filled in
+            text, unset = fill_envsub(text, os.environ)
+            for name in unset:
+                unset_envsub.setdefault(name, shown)
         if file.parent not in drizzle_folders:  # (one look per folder, not per file)
             drizzle_folders[file.parent] = (file.parent / DRIZZLE_JOURNAL).is_file()
         if drizzle_folders[file.parent]:
@@ -410,6 +416,14 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                     "they are" if len(names) > 1 else "it is",
                     "their values" if len(names) > 1 else "its value",
                     ", ".join(env_name(unvalued[n][0]) for n in names[:5]))
+    if unset_envsub:
+        names = list(unset_envsub)
+        log.warning("%s: goose fills in %s from its environment (-- +goose ENVSUB ON), "
+                    "which dbsafe's does not set, so %s linted as written; set %s as "
+                    "goose's environment has %s", unset_envsub[names[0]],
+                    ", ".join("$" + n for n in names[:5]) + (", ..." if len(names) > 5 else ""),
+                    "they are" if len(names) > 1 else "it is",
+                    "them" if len(names) > 1 else "it", "them" if len(names) > 1 else "it")
     return migrations
 
 
@@ -2687,9 +2701,10 @@ def _yoyo_python_steps(file: str, _mtime: int, _size: int) -> YoyoSteps | None:
 
 # goose's Go migrations: `<version>_<name>.go` beside its SQL ones, registering their up and
 # down functions in `init()` (`goose.AddMigration`, `AddMigrationContext`, `AddNamedMigration`,
-# the `NoTx` variants). goose runs them in version order with the SQL files.
+# the `NoTx` variants), or building one its Provider is handed (`goose.NewGoMigration`, given
+# to `goose.WithGoMigrations`). goose runs them in version order with the SQL files.
 _GOOSE_GO_FILE = re.compile(r"\d+_[^/]*\.go")
-_GOOSE_REGISTERS = re.compile(rb"\bgoose\.Add(?:Named)?Migration\w*\(")
+_GOOSE_REGISTERS = re.compile(rb"\bgoose\.(?:Add(?:Named)?Migration\w*|NewGoMigration)\(")
 
 
 def refinery_code_migrations(folder: Path) -> list[Path]:

@@ -1044,3 +1044,61 @@ def test_a_diesel_folder_runs_by_version_without_dashes_and_not_its_loose_files(
     assert [(f.code, f.location.path) for f in report.findings
             if f.code == "DBS101" and f.location is not None] == [
         ("DBS101", "migrations/2026-05-26-120000-0000_index/up.sql")]
+
+
+_GOOSE_ENVSUB = """-- +goose ENVSUB ON
+-- +goose Up
+CREATE TABLE credential (id varchar(415) PRIMARY KEY, raw $TEXT_TYPE NOT NULL,
+                         kind ${KIND_TYPE:-varchar(100)});
+CREATE INDEX credential_kind ON credential (kind);
+-- +goose Down
+DROP TABLE credential;
+"""
+
+
+@pytest.mark.db
+def test_goose_envsub_is_filled_in_from_the_environment(
+        tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # nuts-node: `-- +goose ENVSUB ON`, then `raw $TEXT_TYPE`, which goose fills in from its
+    # environment before sending. Read as written it was DBS001 (a `$` PostgreSQL's parser
+    # rejects), and the table unknown: the index on the table the file creates was DBS101.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "00001_credential.sql").write_text(_GOOSE_ENVSUB)
+    settings = Settings(project_root=tmp_path, select=("DBS001", "DBS101"))
+    monkeypatch.setenv("TEXT_TYPE", "TEXT")
+    monkeypatch.delenv("KIND_TYPE", raising=False)
+    report = commands.lint(settings, [folder])
+    assert _codes(report) == []
+    (migration,) = load_migrations(settings, [folder])
+    with psycopg.connect(database_url, autocommit=True) as conn:  # what goose sends runs
+        for statement in migration.statements:
+            conn.execute(statement.sql)
+        assert conn.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                            "WHERE attrelid = 'credential'::regclass AND attname IN "
+                            "('raw', 'kind') ORDER BY attnum").fetchall() == [
+            ("text",), ("character varying(100)",)]
+    # not set: linted as written, and said
+    monkeypatch.delenv("TEXT_TYPE")
+    with caplog.at_level("WARNING"):
+        report = commands.lint(settings, [folder])
+    assert ("00001_credential.sql", 3, "DBS001") in _codes(report)
+    assert "goose fills in $TEXT_TYPE from its environment" in caplog.text
+
+
+def test_a_goose_go_migration_a_provider_is_handed_is_said_not_linted(tmp_path: Path) -> None:
+    # nuts-node's 011_credential_prop_value_type.go builds its migration with
+    # goose.NewGoMigration (handed to goose.NewProvider's WithGoMigrations), no init(): it
+    # was passed over in silence.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "00001_a.sql").write_text("-- +goose Up\nCREATE TABLE a (v varchar(5));\n")
+    (folder / "00002_widen.go").write_text(
+        'package migrations\n\nimport "github.com/pressly/goose/v3"\n\n'
+        'func Migration2() *goose.Migration {\n\treturn goose.NewGoMigration(2,\n'
+        '\t\t&goose.GoFunc{RunTx: up}, &goose.GoFunc{RunTx: down})\n}\n')
+    report = commands.lint(Settings(project_root=tmp_path), [folder])
+    assert report.summary["code_migration_files"] == 1
+    assert "migrations/00002_widen.go is goose's Go migration: code, which dbsafe does not " \
+        "read; it was not linted" in report.summary["lines"]
