@@ -93,6 +93,29 @@ def validate_module(database_url: str, root: Path, ddl: str, name: str, source: 
     return commands.validate(settings, [root])
 
 
+def drizzle_project(root: Path, schema: str) -> None:
+    """A drizzle project at `root`: its `drizzle.config.ts` naming `src/db/schema.ts`, which
+    holds `schema` (imported as `@/db/schema`)."""
+    (root / "drizzle.config.ts").write_text(
+        "import { defineConfig } from 'drizzle-kit';\n"
+        "export default defineConfig({ dialect: 'postgresql', schema: './src/db/schema.ts' });\n")
+    (root / "src" / "db").mkdir(parents=True)
+    (root / "src" / "db" / "schema.ts").write_text(schema)
+
+
+def assert_prepares(database_url: str, ddl: str, sent: tuple[str, ...],
+                    refused: tuple[str, ...]) -> None:
+    """After `ddl`, PostgreSQL prepares each statement of `sent` and refuses each of
+    `refused` with 42703 (undefined column)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(ddl)
+        for number, statement in enumerate(sent):
+            conn.execute(f"PREPARE sent_{number} AS {statement}")
+        for number, statement in enumerate(refused):
+            with pytest.raises(psycopg.errors.UndefinedColumn):
+                conn.execute(f"PREPARE refused_{number} AS {statement}")
+
+
 # Flyway's baseline migration B2 stands for V1 and V2 on a new database, made differently
 # (its id a bigint), and B1, an older one, never runs once B2 is there.
 FLYWAY_BASELINE_FOLDER = {

@@ -416,11 +416,13 @@ class _Assigned:
     _drizzle_assigned`): the statement (`""`: not known), its table's SQL and the node
     naming it, the column's and the key naming it, where the drizzle schema says them."""
 
-    statement: str
+    statement: str  # "update", "insert", or an insert's `on conflict`: "conflict set",
+    # "conflict target where" (the arbiter index's predicate), "conflict update where"
     table: str = ""
     table_node: Node | None = None
     column: str = ""
     key_node: Node | None = None
+    conflict: tuple[str, ...] = ()  # an `on conflict`'s target columns
 
 
 class _Reader:
@@ -1991,7 +1993,8 @@ class _Reader:
         statement, table (of the project's drizzle schema) and key it is the value of, the
         statement `""` where what the value may read is not known: the update joins more
         tables (`.from(...)`, a join), the chain starts at `db.with(cte)`, or the value sits
-        deeper (`onConflictDoUpdate({ set: {...} })`, an array in `.set({...})`).
+        deeper (an array in `.set({...})`); a value given to `onConflictDoUpdate({...})`
+        is placed by `_drizzle_conflict`.
 
         A call of `set`/`values` is taken as drizzle's only for drizzle's `sql` (imported
         from `drizzle-orm`), given in the object (or, for `values`, an array of objects)
@@ -2006,22 +2009,23 @@ class _Reader:
                 node.parent.type == "binary_expression" and node.parent.children[-1] == node):
             node = node.parent  # `sql<T>`...`` misread as comparisons
         depth = 0
-        key: Node | None = None
+        keys: list[Node | None] = []  # of the pairs it is the value of, innermost first
         while node.parent is not None and (
                 node.parent.type in _TYPE_WRAPPERS or node.parent.type in ("array", "object")
                 or (node.parent.type == "pair"
                     and node.parent.child_by_field_name("value") == node)):
             depth += node.parent.type in ("array", "object")
-            if node.parent.type == "pair" and key is None:
-                key = node.parent.child_by_field_name("key")
+            if node.parent.type == "pair":
+                keys.append(node.parent.child_by_field_name("key"))
             node = node.parent
         given = self._method_given(node)
         if given is None:
             return None
         method, arguments = given
+        key = keys[0] if keys else None
         unknown = _Assigned("")
         if method in ("onConflictDoUpdate", "onConflictDoNothing"):
-            return unknown
+            return self._drizzle_conflict(method, node, arguments, keys, depth)
         if method not in ("set", "values") or node.type not in ("object", "array"):
             return None
         if depth != 1 + (node.type == "array") or (method == "set" and node.type != "object"):
@@ -2055,12 +2059,85 @@ class _Reader:
         first = [a for a in args.named_children if a.type != "comment"] if (
             args is not None) else []
         table = self._drizzle_table(first[0]) if len(first) == 1 else None
-        name = table.column_name(self.text(key).strip("'\"")) if (
-            table is not None and key is not None and key.type in (
-                "property_identifier", "string")) else None
+        key_name = self._key_name(key)
+        name = table.column_name(key_name) if table is not None and key_name is not None \
+            else None
         if table is None or name is None:
             return _Assigned(statement)
         return _Assigned(statement, table.sql, first[0], name, key)
+
+    def _key_name(self, key: Node | None) -> str | None:
+        """The name a literal key says (`total`, `'total'`), None for a computed one."""
+        if key is None or key.type not in ("property_identifier", "string"):
+            return None
+        return self.text(key).strip("'\"")
+
+    def _drizzle_conflict(self, method: str, config: Node, arguments: Node,
+                          keys: list[Node | None], depth: int) -> _Assigned:
+        """Where drizzle's `sql` given to `.onConflictDoUpdate({...})` or
+        `.onConflictDoNothing({...})` of its insert goes: drizzle-orm 0.45 sends `insert into
+        "t" (...) values (...) on conflict ("a","b") where <targetWhere> do update set "c" =
+        <set's value> where <where or setWhere>` (`do nothing`'s `where` is the target's),
+        the target's columns named by the columns `target` gives. Unknown (`""`) where the
+        insert, its table, the target's columns or the key's column are not known."""
+        unknown = _Assigned("")
+        names = [self._key_name(k) for k in keys]
+        if config.type != "object" or depth != len(keys) or not names:
+            return unknown
+        if method == "onConflictDoUpdate" and names[1:] == ["set"]:
+            statement = "conflict set"
+        elif names == ["targetWhere"] or (names == ["where"] and method == "onConflictDoNothing"):
+            statement = "conflict target where"
+        elif names in (["where"], ["setWhere"]):
+            statement = "conflict update where"
+        else:
+            return unknown
+        insert = self._drizzle_insert(arguments.parent)
+        args = insert.child_by_field_name("arguments") if insert is not None else None
+        first = [a for a in args.named_children if a.type != "comment"] if (
+            args is not None) else []
+        table = self._drizzle_table(first[0]) if len(first) == 1 else None
+        target = next((p.child_by_field_name("value") for p in config.named_children
+                       if p.type == "pair" and self._key_name(
+                           p.child_by_field_name("key")) == "target"), None)
+        if table is None or target is None:
+            return unknown
+        target = _unwrap(target)
+        conflict: list[str] = []
+        for column in target.named_children if target.type == "array" else [target]:
+            column = _unwrap(column)
+            owner = column.child_by_field_name("object") if (
+                column.type == "member_expression") else None
+            field = column.child_by_field_name("property") if owner is not None else None
+            name = table.column_name(self.text(field)) if owner is not None and (
+                field is not None and self._drizzle_table(owner) == table) else None
+            if name is None:
+                return unknown
+            conflict.append(name)
+        column_name = table.column_name(names[0] or "") if statement == "conflict set" \
+            else ""
+        if not conflict or column_name is None:
+            return unknown
+        return _Assigned(statement, table.sql, first[0], column_name,
+                         keys[0] if column_name else None, tuple(conflict))
+
+    def _drizzle_insert(self, call: Node | None) -> Node | None:
+        """The `db.insert(t)` call a chain of drizzle's insert starts with, from the call of
+        a method after it (`db.insert(t).values({...}).onConflictDoUpdate(...)`); None for
+        any other chain, and one made after `db.with(cte)` (its values may read the CTE)."""
+        made = _method_call(call) if call is not None else None
+        receiver = _unwrap(made[1]) if made is not None else None
+        while receiver is not None and receiver.type == "call_expression":
+            inner = _method_call(receiver)
+            if inner is None:
+                return None
+            if self.text(inner[0]) == "insert":
+                return receiver if _unwrap(inner[1]).type in (
+                    "identifier", "member_expression", "this") else None
+            if self.text(inner[0]) not in ("values", "overridingSystemValue"):
+                return None
+            receiver = _unwrap(inner[1])
+        return None
 
     def _drizzle_value(self, template: Node, assigned: _Assigned) -> SqlFragment | None:
         """A value drizzle's update or insert builder writes (`_drizzle_assigned`), checked
@@ -2089,11 +2166,26 @@ class _Reader:
             assigned.table_node is not None) else start
         key = self.position(assigned.key_node.start_byte) if (
             assigned.key_node is not None) else start
+        target = ", ".join(assigned.conflict)
+        first = assigned.conflict[0] if assigned.conflict else ""
+        after = ")" if assigned.statement == "insert" else ""
         if assigned.statement == "update" and assigned.column:
             before = [("UPDATE ", start), (assigned.table, table), (" SET ", start),
                       (assigned.column, key), (" = ", start)]
         elif assigned.statement == "update":
             return None
+        elif assigned.statement == "conflict set":
+            before = [("INSERT INTO ", start), (assigned.table, table), (" (", start),
+                      (assigned.column, key),
+                      (f") VALUES (DEFAULT) ON CONFLICT ({target}) DO UPDATE SET ", start),
+                      (assigned.column, key), (" = ", start)]
+        elif assigned.statement.startswith("conflict"):
+            # the conflict's index predicate, or the condition of its update
+            where = "WHERE " if assigned.statement == "conflict target where" else (
+                f"DO UPDATE SET {first} = excluded.{first} WHERE ")
+            before = [("INSERT INTO ", start), (assigned.table, table),
+                      (f" ({first}) VALUES (DEFAULT) ON CONFLICT ({target}) {where}", start)]
+            after = " DO NOTHING" if assigned.statement == "conflict target where" else ""
         elif assigned.column:
             before = [("INSERT INTO ", start), (assigned.table, table), (" (", start),
                       (assigned.column, key), (") VALUES (", start)]
@@ -2107,7 +2199,7 @@ class _Reader:
         spans += [(o + shift, line, column) for o, line, column in body.spans]
         text += body.text
         spans.append((len(text), *end))
-        text += ")" if assigned.statement == "insert" else ""
+        text += after
         holes = tuple(replace(h, offset=h.offset + shift) for h in body.holes)
         reason, sql, filled, built = fill_holes(Template(text, tuple(spans), holes,
                                                          body.problem))

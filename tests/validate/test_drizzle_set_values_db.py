@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.helpers import validate_module
+from tests.helpers import drizzle_project, validate_module
 
 pytestmark = pytest.mark.db
 
@@ -94,11 +94,7 @@ def test_postgresql_prepares_what_drizzle_sends(database_url: str) -> None:
 
 def test_set_and_values_are_checked_where_drizzle_writes_them(
         database_url: str, tmp_path: Path) -> None:
-    (tmp_path / "drizzle.config.ts").write_text(
-        "import { defineConfig } from 'drizzle-kit';\n"
-        "export default defineConfig({ dialect: 'postgresql', schema: './src/db/schema.ts' });\n")
-    (tmp_path / "src" / "db").mkdir(parents=True)
-    (tmp_path / "src" / "db" / "schema.ts").write_text(_DRIZZLE_SCHEMA)
+    drizzle_project(tmp_path, _DRIZZLE_SCHEMA)
     report = validate_module(database_url, tmp_path, _SCHEMA, "billing.ts", _QUERIES)
     found = sorted((f.code, f.location.line, f.location.column)
                    for f in report.findings if f.location)
