@@ -20,18 +20,18 @@ import glob
 import os
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from dbsafe.extract.js_packages import SCRIPTS, package_modules, project_folders, source_file
 
 if TYPE_CHECKING:
     from tree_sitter import Node
 
 _CONFIG_NAMES = tuple(f"drizzle.config.{s}" for s in ("ts", "js", "mjs", "cjs", "mts", "cts"))
-_SCRIPTS = (".ts", ".js", ".mjs", ".cjs", ".mts", ".cts", ".tsx", ".jsx")
-# Where a monorepo keeps its packages: the config may be one folder below these.
-_WORKSPACES = ("apps", "packages", "services", "libs")
-_SKIPPED_FOLDERS = ("node_modules",)
+_SCRIPTS = SCRIPTS
 # drizzle-kit's table factories of PostgreSQL (`pgTable`, and `schema.table` of a
 # `pgSchema(...)`); `pgTableCreator` prefixes the names at run time and is not read.
 _TABLE_FACTORIES = frozenset({"pgTable"})
@@ -76,11 +76,14 @@ class DrizzleTable:
         """The quoted name of the column declared under `key`, where it is known."""
         return next((name for k, name in self.columns if k == key), None)
 
-    def imported_by(self, module: str, importer: str) -> bool:
+    def imported_by(self, module: str, importer: str, file: str | None = None) -> bool:
         """Whether `import ... from module` in the file `importer` (relative to the
         project's root) may be of this table: a relative module is its file (or the folder
         holding it, whose index re-exports it); any other (`@/db/schema`, an alias) names
-        the file or its folder last."""
+        the file or its folder last, or is a specifier of the project's own package naming
+        `file`, the table's file or one re-exporting it (`@acme/db`: `src/index.ts`)."""
+        if file is not None and file in (self.path, *self.barrels):
+            return True
         if module.startswith("."):
             target = posixpath.normpath(posixpath.join(posixpath.dirname(importer), module))
             stem, suffix = posixpath.splitext(target)
@@ -91,14 +94,35 @@ class DrizzleTable:
         return bool(names) and names[0] in self.modules
 
 
-def drizzle_tables(root: Path) -> tuple[DrizzleTable, ...]:
+def drizzle_imports(root: Path) -> tuple[tuple[DrizzleTable, ...], tuple[tuple[str, str], ...],
+                                         tuple[tuple[str, str], ...]]:
+    """What an import in the project may bind of drizzle's: the tables of its schema files
+    (`drizzle_tables`), each specifier of its own packages and name of it that is
+    drizzle-orm's `sql` (`sql_reexports`), and, with tables, each specifier of its packages
+    and the file it names (relative to the root, without its suffix)."""
+    modules = package_modules(root)
+    tables = drizzle_tables(root, modules)
+    files: tuple[tuple[str, str], ...] = ()
+    if tables:
+        try:
+            top = root.resolve()
+            files = tuple((specifier, path.resolve().relative_to(top).with_suffix("").as_posix())
+                          for specifier, (_, path) in sorted(modules.items()))
+        except (OSError, ValueError):
+            files = ()
+    return tables, sql_reexports(modules), files
+
+
+def drizzle_tables(root: Path, modules: dict[str, tuple[Path, Path]] | None = None,
+                   ) -> tuple[DrizzleTable, ...]:
     """The tables of the schema files each `drizzle.config.*` of the project names (at its
     root, in a folder of it, or in a workspace's package): an export name declared twice
     with other names is left out."""
     found: dict[str, DrizzleTable | None] = {}
+    entries = tuple((package_modules(root) if modules is None else modules).values())
     for config in _configs(root):
         paths, configured = _schema_files(config)
-        casings, barrels = _beside(paths, root)
+        casings, barrels = _beside(paths, root, entries)
         if casings:
             casing = next(iter(casings)) if len(casings) == 1 else None
         else:  # no client made beside them: drizzle-kit's
@@ -114,20 +138,7 @@ def drizzle_tables(root: Path) -> tuple[DrizzleTable, ...]:
 
 
 def _configs(root: Path) -> list[Path]:
-    folders = [root]
-    try:
-        children = sorted(p for p in root.iterdir() if p.is_dir()
-                          and not p.name.startswith(".") and p.name not in _SKIPPED_FOLDERS)
-    except OSError:
-        return []
-    folders += children
-    for child in children:
-        if child.name in _WORKSPACES:
-            try:
-                folders += sorted(p for p in child.iterdir() if p.is_dir())
-            except OSError:
-                continue
-    return [folder / name for folder in folders for name in _CONFIG_NAMES
+    return [folder / name for folder in project_folders(root) for name in _CONFIG_NAMES
             if (folder / name).is_file()]
 
 
@@ -148,19 +159,20 @@ def casing_name(key: str, casing: str) -> str:
     return "".join(w.lower() if i == 0 else w[0].upper() + w[1:] for i, w in enumerate(words))
 
 
-def _beside(paths: list[Path], root: Path) -> tuple[
+def _beside(paths: list[Path], root: Path, entries: tuple[tuple[Path, Path], ...] = ()) -> tuple[
         set[str | None], dict[str, list[tuple[str, frozenset[str] | None]]]]:
     """What the files beside the schema files (in their folders and the folders holding
-    those, within the project) say of them: the `casing` of each drizzle client made there
+    those, within the project, and the files the entry points of the project's package
+    holding them re-export, `export * from './client'`, a literal chain from what its
+    importers name) say of them: the `casing` of each drizzle client made there
     (`"snake_case"`, `"camelCase"`, `""` for none, None for one whose options are not seen,
     `drizzle(pool, options)`, `{ ...options }`, and for too many files to look at), and,
-    per schema file (relative to the root, without its suffix), the files re-exporting it
-    and which of its names (None: all, `export * from`)."""
+    per file (relative to the root, without its suffix), the files re-exporting it and
+    which of its names (None: all, `export * from`)."""
     try:
         top = root.resolve()
     except OSError:
         return {None}, {}
-    schema_files = set(paths)
     folders: dict[Path, None] = {}
     for folder in dict.fromkeys(f for path in paths for f in (path.parent, path.parent.parent)):
         try:
@@ -170,68 +182,141 @@ def _beside(paths: list[Path], root: Path) -> tuple[
         folders.setdefault(folder)
     casings: set[str | None] = set()
     barrels: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
-    looked = 0
+    files: dict[Path, None] = {}
     for folder in folders:
         try:
-            entries = sorted(p for p in folder.iterdir() if p.suffix in _SCRIPTS)
+            files.update(dict.fromkeys(sorted(p for p in folder.iterdir()
+                                              if p.suffix in _SCRIPTS)))
         except OSError:
             continue
-        for path in entries:
-            looked += 1
-            if looked > _MAX_CLIENT_FILES:
-                return {None}, barrels
-            try:
-                if not path.is_file() or path.stat().st_size > _MAX_SCHEMA_BYTES:
-                    continue
-                data = path.read_bytes()
-            except OSError:
+    # the entry points of the packages holding schema files, and what they re-export
+    try:
+        holding = {f for path in paths for f in path.resolve().parents}
+        chain = [entry for package, entry in entries if package.resolve() in holding]
+    except OSError:
+        chain = []
+    looked: set[Path] = set()
+    while files or chain:
+        path = next(iter(files)) if files else chain.pop()
+        files.pop(path, None)
+        if path in looked:
+            continue
+        looked.add(path)
+        if len(looked) > _MAX_CLIENT_FILES:
+            return {None}, barrels
+        try:
+            path.resolve().relative_to(top)  # a re-export may lead out of the project
+            if not path.is_file() or path.stat().st_size > _MAX_SCHEMA_BYTES:
                 continue
-            if b"drizzle-orm/" in data and _CLIENT_IMPORT.search(data):
-                casings |= _casings_of(data, path)
-            if path not in schema_files and _REEXPORT.search(data):
-                _reexports(data, path, top, barrels)
+            data = path.read_bytes()
+        except (OSError, ValueError):
+            continue
+        if b"drizzle-orm/" in data and _CLIENT_IMPORT.search(data):
+            casings |= _casings_of(data, path)
+        if _REEXPORT.search(data):
+            chain += _reexports(data, path, top, barrels)
     return casings, barrels
 
 
 def _reexports(data: bytes, path: Path, top: Path,
-               barrels: dict[str, list[tuple[str, frozenset[str] | None]]]) -> None:
+               barrels: dict[str, list[tuple[str, frozenset[str] | None]]]) -> list[Path]:
     """The modules a file re-exports (`export * from './user.schema.ts'`, `export { a, b }
-    from './x'`; a name exported under another is not followed), into `barrels`."""
-    from dbsafe.extract.javascript import _parser
-
+    from './x'`; a name exported under another is not followed), into `barrels`; the files
+    they are."""
     try:
         where = path.resolve().relative_to(top).with_suffix("").as_posix()
     except (OSError, ValueError):
-        return
-    tree = _parser("tsx" if path.suffix in (".tsx", ".jsx") else "typescript").parse(data)
-    for node in tree.root_node.named_children:
-        source = node.child_by_field_name("source") if node.type == "export_statement" \
-            else None
-        module = _string(data, source) if source is not None else None
-        if module is None or not module.startswith("."):
+        return []
+    files: list[Path] = []
+    for module, renamed in _export_froms(data, path):
+        if not module.startswith("."):
             continue
-        clause = next((c for c in node.named_children if c.type == "export_clause"), None)
-        names: frozenset[str] | None = None
-        if clause is not None:
-            specifiers = [c for c in clause.named_children if c.type == "export_specifier"]
-            names = frozenset(_text(data, n) for c in specifiers
-                              if (n := c.child_by_field_name("name")) is not None
-                              and c.child_by_field_name("alias") is None)
-        elif any(c.type == "namespace_export" for c in node.named_children) or not any(
-                c.type == "*" for c in node.children):
-            continue  # `export * as ns from`
+        names = frozenset(k for k, v in renamed.items() if k == v) if renamed is not None \
+            else None
         target = posixpath.normpath(posixpath.join(posixpath.dirname(where), module))
         stem, suffix = posixpath.splitext(target)
         target = stem if suffix in _SCRIPTS else target
         for schema in (target, target + "/index"):
             barrels.setdefault(schema, []).append((where, names))
+        found = source_file(path.parent, module)
+        if found is not None:
+            files.append(found)
+    return files
+
+
+def _export_froms(data: bytes, path: Path) -> Iterator[tuple[str, dict[str, str] | None]]:
+    """Each `export ... from 'module'` of a file: the module, and the names it exports,
+    each with the module's name it stands for (None: all of them, `export * from`; `export
+    * as ns from` is left out)."""
+    from dbsafe.extract.javascript import _parser
+
+    tree = _parser("tsx" if path.suffix in (".tsx", ".jsx") else "typescript").parse(data)
+    for node in tree.root_node.named_children:
+        source = node.child_by_field_name("source") if node.type == "export_statement" \
+            else None
+        module = _string(data, source) if source is not None else None
+        if module is None:
+            continue
+        clause = next((c for c in node.named_children if c.type == "export_clause"), None)
+        if clause is not None:
+            yield module, {_text(data, c.child_by_field_name("alias") or name): _text(data, name)
+                           for c in clause.named_children if c.type == "export_specifier"
+                           and (name := c.child_by_field_name("name")) is not None}
+        elif any(c.type == "*" for c in node.children) and not any(
+                c.type == "namespace_export" for c in node.named_children):
+            yield module, None
+
+
+# drizzle-orm's entry points exporting its `sql` tag
+_SQL_MODULES = frozenset({"drizzle-orm", "drizzle-orm/sql"})
+_MAX_REEXPORT_DEPTH = 4
+
+
+def sql_reexports(modules: dict[str, tuple[Path, Path]]) -> tuple[tuple[str, str], ...]:
+    """Each specifier of the project's own packages (`js_packages.package_modules`) and
+    name of it that is drizzle-orm's `sql`, re-exported by a literal chain: `export { sql }
+    from 'drizzle-orm'` or `export * from 'drizzle-orm/sql'` in `@acme/db`'s entry point,
+    or in a file it re-exports (`export * from './sql'`)."""
+    return tuple((specifier, name) for specifier, (_, path) in sorted(modules.items())
+                 for name in sorted(_sql_names(path, 0)))
+
+
+def _sql_names(path: Path, depth: int) -> frozenset[str]:
+    """The names a file exports that are drizzle-orm's `sql`."""
+    try:
+        if path.stat().st_size > _MAX_SCHEMA_BYTES:
+            return frozenset()
+        data = path.read_bytes()
+    except OSError:
+        return frozenset()
+    if b"export" not in data or b"from" not in data:
+        return frozenset()
+    names: set[str] = set()
+    for module, renamed in _export_froms(data, path):
+        if module in _SQL_MODULES or module.startswith("drizzle-orm/"):
+            inner = frozenset({"sql"}) if module in _SQL_MODULES or renamed is not None \
+                else frozenset()
+        elif module.startswith(".") and depth < _MAX_REEXPORT_DEPTH:
+            found = source_file(path.parent, module)
+            inner = _sql_names(found, depth + 1) if found is not None else frozenset()
+        else:
+            continue
+        names |= inner if renamed is None else {k for k, v in renamed.items() if v in inner}
+    return frozenset(names)
 
 
 def _reexported(table: DrizzleTable, barrels: dict[
         str, list[tuple[str, frozenset[str] | None]]]) -> DrizzleTable:
-    """`table` with the files re-exporting it (`_beside`) among its paths and modules."""
-    extra = tuple(where for where, names in barrels.get(table.path, ())
-                  if names is None or table.export in names)
+    """`table` with the files re-exporting it (`_beside`), and those re-exporting them in
+    turn, among its paths and modules."""
+    extra: tuple[str, ...] = ()
+    reached = [table.path]
+    while reached:
+        for where, names in barrels.get(reached.pop(), ()):
+            if (names is None or table.export in names) and where not in extra and \
+                    where != table.path:
+                extra += (where,)
+                reached.append(where)
     if not extra:
         return table
     modules = tuple(dict.fromkeys(table.modules + tuple(

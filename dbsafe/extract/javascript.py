@@ -238,6 +238,10 @@ class SqlNames:
     calls: frozenset[str] = frozenset()
     # the tables of the project's drizzle schema files (`drizzle_schema.drizzle_tables`)
     drizzle: tuple[DrizzleTable, ...] = ()
+    # (specifier, name) of the project's packages re-exporting drizzle-orm's `sql`
+    # (`drizzle_schema.sql_reexports`), and (specifier, file) of their files
+    drizzle_sql: tuple[tuple[str, str], ...] = ()
+    package_files: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         for name in (*self.tags, *self.calls):
@@ -250,12 +254,14 @@ class SqlNames:
 
     def key(self) -> str:
         """A stable text for cache keys: empty when nothing is added."""
-        if not self.tags and not self.calls and not self.drizzle:
+        if not self.tags and not self.calls and not self.drizzle and not self.drizzle_sql:
             return ""
         key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
         if self.drizzle:
             key += ";drizzle=" + repr(sorted((t.export, t.modules, t.sql, t.columns, t.path,
                                               t.barrels) for t in self.drizzle))
+        if self.drizzle_sql or self.package_files:
+            key += ";drizzle_sql=" + repr((self.drizzle_sql, self.package_files))
         return key
 
 
@@ -688,8 +694,13 @@ class _Reader:
         through a namespace, `import * as schema from ...`: `schema.orders`), for
         `_drizzle_name`."""
         drizzle = module == "drizzle-orm" or module.startswith("drizzle-orm/")
-        if not drizzle and not self.names.drizzle:
+        # the names of drizzle's `sql` a project's package re-exports (`@acme/db`)
+        sql_names = {"sql"} if drizzle else {
+            name for specifier, name in self.names.drizzle_sql if specifier == module}
+        if not sql_names and not self.names.drizzle:
             return
+        file = next((f for specifier, f in self.names.package_files if specifier == module),
+                    None)
         scope = _block(node).id
         for clause in node.named_children:
             if clause.type != "import_clause":
@@ -700,7 +711,7 @@ class _Reader:
                     local_name = next((c for c in named.named_children
                                        if c.type == "identifier"), None)
                     tables = {t.export: t for t in self.names.drizzle
-                              if t.imported_by(module, self.path)}
+                              if t.imported_by(module, self.path, file)}
                     if local_name is not None and tables:
                         self.drizzle_namespaces[(self.text(local_name), scope)] = tables
                     continue
@@ -712,12 +723,12 @@ class _Reader:
                     if specifier.type != "import_specifier" or name is None or alias is None:
                         continue
                     imported, local = self.text(name), self.text(alias)
+                    if imported in sql_names:
+                        self.drizzle_tags.add(local)
                     if drizzle:
-                        if imported == "sql":
-                            self.drizzle_tags.add(local)
                         continue
                     table = next((t for t in self.names.drizzle if t.export == imported
-                                  and t.imported_by(module, self.path)), None)
+                                  and t.imported_by(module, self.path, file)), None)
                     if table is not None:
                         self.drizzle_tables[(local, scope)] = table
 

@@ -729,18 +729,22 @@ def _read(path: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
 
 def _js_names(settings: Settings, scripts: bool = False) -> SqlNames | None:
     """The configured JS/TS SQL tags and calls, and with `scripts` (the run reads JS/TS
-    files) the tables of the project's drizzle schema files; None (the built-in ones) when
+    files) the tables of the project's drizzle schema files and its packages re-exporting
+    drizzle's `sql` (`drizzle_schema.drizzle_imports`); None (the built-in ones) when
     there are none, so that a run reading no JavaScript never imports its extractor."""
     tables: tuple[DrizzleTable, ...] = ()
+    sql: tuple[tuple[str, str], ...] = ()
+    files: tuple[tuple[str, str], ...] = ()
     if scripts:
-        from dbsafe.extract.drizzle_schema import drizzle_tables
+        from dbsafe.extract.drizzle_schema import drizzle_imports
 
-        tables = drizzle_tables(settings.project_root)
-    if not settings.js_sql_tags and not settings.js_sql_calls and not tables:
+        tables, sql, files = drizzle_imports(settings.project_root)
+    if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql:
         return None
     from dbsafe.extract.javascript import SqlNames
 
-    return replace(SqlNames.from_settings(settings), drizzle=tables)
+    return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
+                   package_files=files)
 
 
 def _skipped_file(rel: str, reason: str) -> FileOutcome:

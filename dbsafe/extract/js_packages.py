@@ -1,0 +1,92 @@
+"""The project's own JavaScript packages: the file an import of one names.
+
+A monorepo's code imports its packages by the `name` their `package.json` gives
+(`import { sql } from '@acme/db'`), which the package manager links to the package's
+folder; Node then opens the file the package's `exports` maps the specifier's subpath to
+(`"."` for `@acme/db`, `"./schema"` for `@acme/db/schema`; a condition object's `import`,
+`default`, `node`, `require` or `types` entry, a source file), else, for `"."`, its `main`
+or `module`, or an `index` file (TypeScript's bundler resolution also reads
+`src/index.ts`). Patterns (`"./*"`) are not read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# Where a monorepo keeps its packages: one folder below these.
+WORKSPACES = ("apps", "packages", "services", "libs")
+SCRIPTS = (".ts", ".js", ".mjs", ".cjs", ".mts", ".cts", ".tsx", ".jsx")
+_SKIPPED_FOLDERS = ("node_modules",)
+_CONDITIONS = ("import", "default", "node", "require", "types")
+
+
+def project_folders(root: Path) -> list[Path]:
+    """The root, its folders, and the packages of its workspace folders (`packages/db`)."""
+    folders = [root]
+    try:
+        children = sorted(p for p in root.iterdir() if p.is_dir()
+                          and not p.name.startswith(".") and p.name not in _SKIPPED_FOLDERS)
+    except OSError:
+        return folders
+    folders += children
+    for child in children:
+        if child.name in WORKSPACES:
+            try:
+                folders += sorted(p for p in child.iterdir() if p.is_dir())
+            except OSError:
+                continue
+    return folders
+
+
+def package_modules(root: Path) -> dict[str, tuple[Path, Path]]:
+    """Each specifier naming a file of one of the project's packages (`@acme/db`,
+    `@acme/db/schema`), with the package's folder and that file; a name two packages give
+    is left out."""
+    found: dict[str, tuple[Path, Path] | None] = {}
+    for folder in project_folders(root):
+        try:
+            manifest = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        name = manifest.get("name") if isinstance(manifest, dict) else None
+        if not isinstance(name, str) or not name:
+            continue
+        for subpath, path in _entries(folder, manifest).items():
+            specifier = name if subpath == "." else f"{name}/{subpath[2:]}"
+            found[specifier] = None if specifier in found else (folder, path)
+    return {s: p for s, p in found.items() if p is not None}
+
+
+def _entries(folder: Path, manifest: dict) -> dict[str, Path]:
+    exports = manifest.get("exports")
+    entries: dict[str, Path] = {}
+    if isinstance(exports, dict) and any(k.startswith(".") for k in exports):
+        targets = {k: v for k, v in exports.items() if k.startswith(".") and "*" not in k}
+    elif exports is not None:
+        targets = {".": exports}
+    else:
+        targets = {".": [manifest.get("main"), manifest.get("module"), "index", "src/index"]}
+    for subpath, target in targets.items():
+        path = source_file(folder, target)
+        if path is not None and (subpath == "." or subpath.startswith("./")):
+            entries[subpath] = path
+    return entries
+
+
+def source_file(folder: Path, target: object) -> Path | None:
+    """The source file an `exports` target (a path, conditions, a list of either) names."""
+    if isinstance(target, dict):
+        target = [target[c] for c in _CONDITIONS if c in target]
+    if isinstance(target, list):
+        return next((p for t in target if (p := source_file(folder, t)) is not None), None)
+    if not isinstance(target, str) or not target or target.endswith(".d.ts"):
+        return None
+    path = folder / target
+    candidates = [path] if path.suffix in SCRIPTS else [
+        *(path.with_name(path.name + s) for s in SCRIPTS),
+        *(path / f"index{s}" for s in SCRIPTS)]
+    try:
+        return next((p for p in candidates if p.is_file()), None)
+    except OSError:
+        return None
