@@ -1692,8 +1692,9 @@ class _Run:
                 self.assignment(assignment, target, update_scope, ctes)
             if conflict.args.get("where") is not None:
                 self.expression(conflict.args["where"], update_scope, ctes)
-            if conflict.args.get("index_where") is not None:
-                self.expression(conflict.args["index_where"], scope, ctes)
+            # the arbiter index's predicate (`ON CONFLICT (id) WHERE active DO ...`)
+            if conflict.args.get("index_predicate") is not None:
+                self.expression(conflict.args["index_predicate"], scope, ctes)
         return self.returning(node, target, scope, ctes)
 
     def update(self, node: exp.Update, outer: _Scope | None, ctes: _Ctes) -> Columns:
