@@ -9,9 +9,15 @@ name stands for is in the schema files drizzle-kit reads (`schema` in `drizzle.c
 without its name (`userId: integer()`) is named by its key through the client's `casing`
 (`drizzle(client, { casing: 'snake_case' })`: `"user_id"`; none: `"userId"`), as
 drizzle-orm's `CasingCache` names it: read where the client is made in a file beside the
-schema files (their folders and the folders holding those), or, with no client there, from
-the config's own `casing` (drizzle-kit made the tables so, and a client naming the columns
-otherwise could not read them); anything else leaves such a column unread.
+schema files (their folders and the folders holding those, and the files the entry points of
+the project's package holding them re-export), or, with no client there, from the config's
+own `casing` (drizzle-kit made the tables so, and a client naming the columns otherwise could
+not read them); anything else leaves such a column unread.
+
+A monorepo's apps import all of it from the package holding it (`import { sql, users } from
+'@acme/db'`): its `package.json` names the file (`js_packages`), which re-exports drizzle's
+`sql` (`export * from 'drizzle-orm/sql'`), the schema files and the client, each by a chain
+of `export ... from './x'` (`sql_reexports`, `_beside`).
 """
 
 from __future__ import annotations

@@ -291,10 +291,9 @@ _CHUNK = 32
 #      ignored, an unreadable first select item is an empty select, `select('max')` is
 #      `max(t)`, a related order on a to-many embed is DBS313
 # 231: a known function given more arguments than sqlglot's signature is an overload's call
-_CACHE_VERSION = 232
 # 232: drizzle's `sql` in `onConflictDoUpdate`/`onConflictDoNothing`, re-exported by the
 #      project's packages, and tables and clients reached from a package's entry point
-_CACHE_VERSION = 230
+_CACHE_VERSION = 232
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
