@@ -192,7 +192,18 @@ _OTHER_ENGINES = {
                      "wa-sqlite", "op-sqlite", "@op-engineering/op-sqlite",
                      # Turso's rewrite of SQLite (readest's benchmarks of its search index)
                      "@tursodatabase/database", "@tursodatabase/sync",
-                     "@tursodatabase/serverless"), "SQLite"),
+                     "@tursodatabase/serverless",
+                     # PowerSync's client SDKs: the app's SQL reads the device's SQLite copy,
+                     # whose tables and columns its client schema and sync rules shape
+                     # (its demos' `chats` view, `update_b64` of a `bytea`'s base64)
+                     "@powersync/common", "@powersync/web", "@powersync/react-native",
+                     "@powersync/node", "@powersync/capacitor", "@powersync/op-sqlite",
+                     "@powersync/adapter-sql-js", "@powersync/react", "@powersync/vue",
+                     "@powersync/nuxt", "@powersync/tanstack-react-query",
+                     "@powersync/kysely-driver", "@powersync/drizzle-driver",
+                     "@journeyapps/powersync-sdk-common", "@journeyapps/powersync-sdk-web",
+                     "@journeyapps/powersync-sdk-react-native",
+                     "@journeyapps/powersync-react"), "SQLite"),
     **dict.fromkeys(("mysql", "mysql2", "mariadb", "@planetscale/database",
                      "drizzle-orm/mysql-core", "drizzle-orm/mysql2"), "MySQL"),
     **dict.fromkeys(("mssql", "tedious"), "SQL Server"),

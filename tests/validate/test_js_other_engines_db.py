@@ -45,6 +45,35 @@ export async function organizationName(conn: jsforce.Connection) {
 }
 """
 
+# PowerSync's demos (powersync-ja/powersync-js): a React Native screen querying the device's
+# SQLite copy, whose `chats` view only the app's client schema makes, and a Yjs provider
+# writing `update_b64`, the base64 its sync rules make of the server's `bytea` column. Both
+# were false findings (DBS301 `chats`, DBS302 `document_updates.update_b64`); the module's
+# supabase-js request (its upload connector's) stays checked.
+_POWERSYNC_SCREEN = """\
+import { usePowerSync } from '@powersync/react-native';
+import { supabase } from './supabase';
+
+export async function search(term: string) {
+  const powerSync = usePowerSync();
+  await supabase.from('supporter').select('nickname');
+  return powerSync.execute('SELECT chats.id FROM chats WHERE chats.name LIKE ?1', [term]);
+}
+"""
+
+_POWERSYNC_PROVIDER = """\
+import { AbstractPowerSyncDatabase } from '@powersync/web';
+
+export class Provider {
+  constructor(private db: AbstractPowerSyncDatabase) {}
+
+  async store(id: string, update: string) {
+    await this.db.execute(
+      `INSERT INTO supporter (id, update_b64) VALUES (uuid(), ?)`, [id, update]);
+  }
+}
+"""
+
 _BOTH = """\
 const mysql = require('mysql2/promise')
 const { Pool } = require('pg')
@@ -60,6 +89,7 @@ export async function copy(pool) {
     ("introspect.ts", _MSSQL, {4: "sent to SQL Server, not PostgreSQL"}),
     ("cookies.test.ts", _SQLITE_TEST, {6: "sent to SQLite, not PostgreSQL"}),
     ("integration.service.ts", _SALESFORCE, {4: "sent to Salesforce, not PostgreSQL"}),
+    ("PowerSyncYjsProvider.ts", _POWERSYNC_PROVIDER, {8: "sent to SQLite, not PostgreSQL"}),
 ])
 def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
         database_url: str, tmp_path: Path, name: str, source: str,
@@ -77,3 +107,14 @@ def test_a_module_loading_a_postgresql_driver_too_stays_checked(database_url: st
                              "copy.js", _BOTH)
     assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
         ("DBS302", 5, "public.supporter.nickname")]
+
+
+@pytest.mark.db
+def test_powersync_sql_reads_the_devices_sqlite_and_supabase_requests_stay_checked(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
+                             "index.tsx", _POWERSYNC_SCREEN)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
+        ("DBS302", 6, "public.supporter.nickname")]
+    assert {s.location.line: s.reason for s in report.skipped} == {
+        7: "sent to SQLite, not PostgreSQL"}
