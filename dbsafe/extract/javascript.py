@@ -215,6 +215,10 @@ _OTHER_ENGINES = {
     # No database, but `conn.query('SELECT Name FROM Organization')` reads as SQL: SOQL.
     **dict.fromkeys(("jsforce", "@jsforce/jsforce-node"), "Salesforce"),
 }
+# A file of the project named for PowerSync (`@/library/powersync/system`, `../powersync.service`):
+# what it hands out (its database, its table names) reads the device's SQLite, as its demos'
+# screens and background tasks send `system.powersync.execute('INSERT INTO lists ...')`.
+_SQLITE_MODULE = re.compile(r"(?:^|[/._-])powersync(?:[/._-]|$)", re.IGNORECASE)
 # PostgreSQL's drivers and the ORMs' PostgreSQL flavours: with one loaded too, the module's
 # SQL may well be PostgreSQL's (a job copying rows from MySQL), so it stays checked.
 # Names postgres.js's column transforms (`postgres.camel`, `pascal`, `kebab`) leave unchanged.
@@ -615,6 +619,8 @@ class _Reader:
             self.postgres_js = self.postgres_js or package == "postgres"
         elif package in _OTHER_ENGINES:
             self.engines.add(_OTHER_ENGINES[package])
+        elif not _package(module) and _SQLITE_MODULE.search(module):
+            self.engines.add("SQLite")
 
     def _bind(self, node: Node) -> None:
         """Record bindings, client variables and names imported from supabase modules."""

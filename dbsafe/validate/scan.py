@@ -293,8 +293,9 @@ _CHUNK = 32
 # 231: a known function given more arguments than sqlglot's signature is an overload's call
 # 232: drizzle's `sql` in `onConflictDoUpdate`/`onConflictDoNothing`, re-exported by the
 #      project's packages, and tables and clients reached from a package's entry point
-# 150001: a module loading PowerSync's client SDK (`@powersync/web`, ...) sends its SQL to SQLite
-_CACHE_VERSION = 150001
+# 233: a module loading PowerSync's client SDK (`@powersync/web`, ...) or a file of the
+#      project named for it (`@/library/powersync/system`) sends its SQL to SQLite
+_CACHE_VERSION = 233
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -74,6 +74,17 @@ export class Provider {
 }
 """
 
+# Its background-sync demo's task (react-native-supabase-background-sync/library/utils.ts):
+# the database comes from a file of the project named for PowerSync, not from the SDK.
+_POWERSYNC_TASK = """\
+import { system } from '@/powersync/SystemContext';
+
+export async function task() {
+  await system.powersync.execute(
+    `INSERT INTO local_drafts (id, name) VALUES (uuid(), 'From Inside BG')`);
+}
+"""
+
 _BOTH = """\
 const mysql = require('mysql2/promise')
 const { Pool } = require('pg')
@@ -90,6 +101,7 @@ export async function copy(pool) {
     ("cookies.test.ts", _SQLITE_TEST, {6: "sent to SQLite, not PostgreSQL"}),
     ("integration.service.ts", _SALESFORCE, {4: "sent to Salesforce, not PostgreSQL"}),
     ("PowerSyncYjsProvider.ts", _POWERSYNC_PROVIDER, {8: "sent to SQLite, not PostgreSQL"}),
+    ("utils.ts", _POWERSYNC_TASK, {5: "sent to SQLite, not PostgreSQL"}),
 ])
 def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
         database_url: str, tmp_path: Path, name: str, source: str,
