@@ -64,14 +64,17 @@ _T = TypeVar("_T")
 SUFFIXES = frozenset({".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx"})
 
 # Tags whose template is SQL (the last name of the tag expression).
-SQL_TAGS = frozenset({"sql", "SQL", "$queryRaw", "$executeRaw"})
+# deno-postgres (`x/postgres`, Supabase Edge Functions' direct connection) tags its
+# `queryObject`/`queryArray` templates: each `${...}` is sent as a parameter.
+SQL_TAGS = frozenset({"sql", "SQL", "$queryRaw", "$executeRaw", "queryObject", "queryArray"})
 # Calls whose first string argument is SQL, when it reads as a statement: node-postgres
 # (`query`), drivers' `execute`/`prepare`, knex and drizzle (`raw`), postgres.js (`unsafe`),
-# Prisma, and pg-promise's query methods (`db.one`, `db.oneOrNone`, `t.none`, ...).
+# Prisma, pg-promise's query methods (`db.one`, `db.oneOrNone`, `t.none`, ...) and
+# deno-postgres's (`client.queryObject`, `queryArray`).
 SQL_CALLS = frozenset(
     {"query", "execute", "raw", "unsafe", "$queryRawUnsafe", "$executeRawUnsafe", "prepare",
      "none", "one", "oneOrNone", "many", "manyOrNone", "any", "result", "multi",
-     "multiResult"}
+     "multiResult", "queryObject", "queryArray"}
 )
 # knex's (and Objection's) methods naming a common table expression of the builder's query:
 # `.with('ranked', db.raw('select ... from applications'))`. The query given after the name
