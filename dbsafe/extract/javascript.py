@@ -195,7 +195,7 @@ _OTHER_ENGINES = {
                      "wa-sqlite", "op-sqlite", "@op-engineering/op-sqlite",
                      # Turso's rewrite of SQLite (readest's benchmarks of its search index)
                      "@tursodatabase/database", "@tursodatabase/sync",
-                     "@tursodatabase/serverless",
+                     "@tursodatabase/serverless", "@db/sqlite",
                      # PowerSync's client SDKs: the app's SQL reads the device's SQLite copy,
                      # whose tables and columns its client schema and sync rules shape
                      # (its demos' `chats` view, `update_b64` of a `bytea`'s base64)
@@ -231,12 +231,35 @@ _POSTGRES_DRIVERS = frozenset({
     "@vercel/postgres", "@electric-sql/pglite", "@databases/pg", "drizzle-orm/pg-core",
     "drizzle-orm/node-postgres", "drizzle-orm/postgres-js", "drizzle-orm/neon-http",
     "drizzle-orm/neon-serverless", "drizzle-orm/vercel-postgres", "drizzle-orm/pglite",
+    "@db/postgres",  # deno-postgres
 })
+
+
+# Deno's specifiers of a package (Supabase's Edge Functions import so): `npm:mysql2@3/promise`,
+# `jsr:@db/sqlite@0.12`, `https://esm.sh/postgres@3.4.4`; the name and path after the prefix.
+_DENO_SPECIFIER = re.compile(r"^(?:npm:|jsr:|https?://(?:esm\.sh|cdn\.skypack\.dev)/(?:v\d+/)?)"
+                             r"/?(?P<name>(?:@[^/@]+/)?[^/@]+)(?:@[^/]*)?(?P<path>/.*)?$")
+# deno.land/x's drivers, by the npm package (or engine) each stands for.
+_DENO_LAND = re.compile(r"^https?://deno\.land/x/(?P<name>[\w-]+)(?:@[^/]*)?(?:/|$)")
+_DENO_LAND_PACKAGES = {"postgres": "@db/postgres", "postgresjs": "postgres",
+                       "sqlite": "@db/sqlite", "sqlite3": "@db/sqlite", "mysql": "mysql"}
 
 
 def _package_name(module: str) -> str:
     """The package of an import (`mysql2` of `mysql2/promise`, `@libsql/client` of
-    `@libsql/client/web`), `drizzle-orm`'s dialect entry points kept whole."""
+    `@libsql/client/web`), `drizzle-orm`'s dialect entry points kept whole; of a Deno
+    specifier, the package it names (`mysql2` of `npm:mysql2@3`, postgres.js's `postgres` of
+    `https://deno.land/x/postgresjs@v3.4.4/mod.js`).
+
+    >>> _package_name("npm:drizzle-orm@0.30/postgres-js"), _package_name("jsr:@db/sqlite@0.12")
+    ('drizzle-orm/postgres-js', '@db/sqlite')
+    """
+    land = _DENO_LAND.match(module)
+    if land is not None:
+        return _DENO_LAND_PACKAGES.get(land["name"], module)
+    deno = _DENO_SPECIFIER.match(module)
+    if deno is not None:
+        module = deno["name"] + (deno["path"] or "")
     if module.startswith("drizzle-orm/"):
         return "/".join(module.split("/")[:2])
     parts = module.split("/")

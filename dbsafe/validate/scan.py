@@ -296,6 +296,7 @@ _CHUNK = 32
 # 233: a module loading PowerSync's client SDK (`@powersync/web`, ...) or a file of the
 #      project named for it (`@/library/powersync/system`) sends its SQL to SQLite
 #      and deno-postgres's `queryObject`/`queryArray` (calls and tags) carry SQL
+#      and a Deno specifier (`npm:mysql2@3`, deno.land/x's `sqlite`) names its package
 _CACHE_VERSION = 233
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind

@@ -85,6 +85,36 @@ export async function task() {
 }
 """
 
+# Edge Functions import through Deno's specifiers: `npm:` (a version and a path after the
+# name), `jsr:`, esm.sh and deno.land/x's drivers. Each names the package it would as a
+# plain import.
+_DENO_MYSQL = """\
+import mysql from 'npm:mysql2@3.9.7/promise';
+
+Deno.serve(async () => {
+  const conn = await mysql.createConnection(Deno.env.get('WP_URL')!);
+  const [rows] = await conn.query('SELECT ID, post_title FROM wp_posts');
+  return Response.json(rows);
+});
+"""
+
+_DENO_SQLITE = """\
+import { DB } from 'https://deno.land/x/sqlite@v3.9.1/mod.ts';
+
+const db = new DB('cache.db');
+export const cached = () => db.query('SELECT key, value FROM cache_entries');
+"""
+
+_DENO_BOTH = """\
+import { Client } from 'https://deno.land/x/mysql@v2.12.1/mod.ts';
+import * as postgres from 'https://deno.land/x/postgres@v0.17.0/mod.ts';
+
+export async function copy(pool: postgres.Pool) {
+  const connection = await pool.connect();
+  return connection.queryObject('SELECT nickname FROM supporter');
+}
+"""
+
 _BOTH = """\
 const mysql = require('mysql2/promise')
 const { Pool } = require('pg')
@@ -102,6 +132,8 @@ export async function copy(pool) {
     ("integration.service.ts", _SALESFORCE, {4: "sent to Salesforce, not PostgreSQL"}),
     ("PowerSyncYjsProvider.ts", _POWERSYNC_PROVIDER, {8: "sent to SQLite, not PostgreSQL"}),
     ("utils.ts", _POWERSYNC_TASK, {5: "sent to SQLite, not PostgreSQL"}),
+    ("index.ts", _DENO_MYSQL, {5: "sent to MySQL, not PostgreSQL"}),
+    ("cache.ts", _DENO_SQLITE, {4: "sent to SQLite, not PostgreSQL"}),
 ])
 def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
         database_url: str, tmp_path: Path, name: str, source: str,
@@ -113,12 +145,14 @@ def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
 
 
 @pytest.mark.db
-def test_a_module_loading_a_postgresql_driver_too_stays_checked(database_url: str,
-                                                                tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "source", "line"), [
+    ("copy.js", _BOTH, 5), ("copy.ts", _DENO_BOTH, 6)])
+def test_a_module_loading_a_postgresql_driver_too_stays_checked(
+        database_url: str, tmp_path: Path, name: str, source: str, line: int) -> None:
     report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
-                             "copy.js", _BOTH)
+                             name, source)
     assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
-        ("DBS302", 5, "public.supporter.nickname")]
+        ("DBS302", line, "public.supporter.nickname")]
 
 
 @pytest.mark.db
