@@ -1450,6 +1450,9 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
         # (each was dropped without a word: `--clean-up --into x` restored nothing into x)
         raise click.UsageError("--clean-up only drops what a killed restore left half-"
                                "restored: it takes no BACKUP_FILE, --into or --replace")
+    if not clean_up:
+        # Before the prompt: a missing file or database is an error, not a refusal.
+        commands.check_restore(settings, backup_file or Path())
     if replace and not yes:
         from dbsafe.pg.connect import database_name
 

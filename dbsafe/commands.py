@@ -435,6 +435,15 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
     return Report((), summary)
 
 
+def check_restore(settings: Settings, backup_file: Path) -> tuple[Path, str]:
+    """The backup `backup_file` names and the database URL a restore of it needs, each
+    checked in that order: a file that is not there is said first (`restore x.dump` was
+    told to pass --database-url, then that the file does not exist)."""
+    from dbsafe.guard import restore as restoring
+
+    return restoring.check_named(backup_file), _require_database(settings)
+
+
 def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
             replace: bool = False, jobs: int = 1, clean_up: bool = False,
             no_owner: bool = False, no_privileges: bool = False,
@@ -443,14 +452,13 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
     which is kept under another name)."""
     from dbsafe.guard import restore as restoring
 
-    url = _require_database(settings)
     say = progress or (lambda step, message: None)
     if clean_up:
-        dropped = restoring.drop_half_restored(url)
+        dropped = restoring.drop_half_restored(_require_database(settings))
         return Report((), {"dropped": dropped,
                            "lines": [f"dropped half-restored {d}" for d in dropped]
                            or ["no half-restored database"]})
-    backup_file = restoring.backup_named(backup_file)
+    backup_file, url = check_restore(settings, backup_file)
     if replace:
         restoring.check_replaceable(url, backup_file)
         restoring.check_not_in_use(url)

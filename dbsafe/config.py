@@ -322,7 +322,10 @@ def _tool_table(pyproject: Path) -> dict[str, Any]:
         data = tomllib.loads(_read_text(pyproject))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
-    table = data.get("tool", {}).get("dbsafe", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):  # `tool = 3`: PEP 518 makes it a table
+        raise ConfigError(f"{pyproject}: [tool] must be a table")
+    table = tool.get("dbsafe", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.dbsafe] must be a table")
     return table

@@ -881,3 +881,26 @@ def test_output_file_dash_is_standard_output(tmp_path: Path, snapshot_file: Path
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == json.loads(snapshot_file.read_text())
     assert not (tmp_path / "-").exists()
+
+
+# `restore x.dump` with no database said "this command needs a database" and only then, once
+# given one, that x.dump does not exist; with --replace and no --yes, a missing file or
+# manifest was a refusal (exit 1, "needs --yes") instead of the error it is.
+@pytest.mark.parametrize("args", [("restore", "nowhere.dump"),
+                                  ("restore", "--replace", "nowhere.dump")],
+                         ids=["plain", "replace"])
+def test_restore_says_a_missing_backup_before_asking_for_a_database(
+        args: tuple[str, ...], tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    assert_clean_error(run(*args, cwd=tmp_path, env={"DBSAFE_DATABASE_URL": ""}),
+                       "no such backup: nowhere.dump")
+
+
+@pytest.mark.db
+def test_restore_replace_of_a_file_without_manifest_is_an_error_not_a_refusal(
+        database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "app.dump").write_bytes(b"")
+    result = run("restore", "--replace", "--database-url", database_url, "app.dump",
+                 cwd=tmp_path)
+    assert_clean_error(result, "no manifest next to the backup: app.dump.manifest.json")

@@ -144,6 +144,13 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
         load_settings(tmp_path, environ={})
 
 
+def test_a_tool_key_that_is_not_a_table_is_a_config_error(tmp_path: Path) -> None:
+    # `tool = 3` was an internal error: 'int' object has no attribute 'get'.
+    (tmp_path / "pyproject.toml").write_text("tool = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"pyproject\.toml: \[tool\] must be a table"):
+        load_settings(tmp_path, environ={})
+
+
 def test_explicit_config_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path, config_file=tmp_path / "nope.toml", environ={})

@@ -578,6 +578,15 @@ def backup_named(path: Path) -> Path:
 _MANIFEST = ".manifest.json"
 
 
+def check_named(path: Path) -> Path:
+    """The backup `path` names (`backup_named`), with the file and its manifest there and
+    readable: a one-line error otherwise. Cheap (nothing hashed), so it is said before the
+    database is asked for or a prompt is shown."""
+    backup = backup_named(path)
+    _manifest_of(backup)
+    return backup
+
+
 def _manifest_of(backup: Path) -> dict[str, Any]:
     """The manifest of `backup`; a missing backup or manifest, or a manifest without a key
     every one dbsafe writes has or giving one as another type, is a one-line error."""
