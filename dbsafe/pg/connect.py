@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DatabaseError
-from dbsafe.pg.urls import redact_any, redact_url, to_libpq_url
+from dbsafe.pg.urls import not_a_postgresql_url, redact_any, redact_url, to_libpq_url
 
 if TYPE_CHECKING:
     import psycopg
@@ -240,6 +240,8 @@ def _login_name() -> str:
 def connect_error(url: str, exc: BaseException, tried: str | None = None) -> str:
     """The one-line message for a failed connection to `url` (through `tried`, derived
     from it: its password is masked in the driver's text too)."""
+    if form := not_a_postgresql_url(url):  # libpq's `missing "=" after ...` says less
+        return f"could not connect to {redact_url(url)}: {form}"
     message = one_line(exc, url)
     if tried is not None:
         message = redact_any(message, tried)

@@ -75,6 +75,32 @@ _PRISMA_ONLY = frozenset({"connection_limit", "pool_timeout", "pgbouncer",
                           "statement_cache_size", "socket_timeout"})
 
 
+def not_a_postgresql_url(url: str) -> str | None:
+    """What `url` is instead of a PostgreSQL URL or key=value connection string, when it is
+    neither (libpq's own word for both is `missing "=" after ... in connection info string`),
+    else None.
+
+    Example:
+        >>> not_a_postgresql_url("mysql://app@db/shop")
+        'mysql:// is not a PostgreSQL URL (postgresql://USER@HOST/DATABASE)'
+        >>> not_a_postgresql_url("/var/run/postgresql")
+        'not a URL: a socket folder is given as postgresql:///DATABASE?host=/var/run/postgresql'
+        >>> not_a_postgresql_url("postgresql+psycopg://app@db/shop") is None
+        True
+    """
+    scheme, sep, _ = url.partition("://")
+    if sep:
+        known = scheme.lower() in ("postgresql", "postgres")
+        if known or scheme.lower().startswith(_SQLALCHEMY_SCHEMES):
+            return None
+        return f"{scheme}:// is not a PostgreSQL URL (postgresql://USER@HOST/DATABASE)"
+    if "=" in url or not url.strip():  # blank: libpq's defaults, as `psql` with no arguments
+        return None
+    if url.startswith("/"):
+        return f"not a URL: a socket folder is given as postgresql:///DATABASE?host={url}"
+    return "not a URL: postgresql://USER@HOST/DATABASE, or key=value pairs (host=db dbname=app)"
+
+
 def to_libpq_url(url: str) -> str:
     """A SQLAlchemy URL (`postgresql+psycopg://`, `+psycopg2`, `+asyncpg`), or prisma's, as
     libpq reads it.

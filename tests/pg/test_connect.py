@@ -127,3 +127,18 @@ def test_target_url_reads_back_as_the_same_target() -> None:
         "postgresql://a%40b:p%2Fw%3F@/my%20db?host=/tmp/sock&port=5433&hostaddr=127.0.0.1")
     assert target["hostaddr"] == "127.0.0.1"
     assert connection_params(target_url(target)) == target
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    (f"mysql://app:{SECRET}@db/shop", "mysql:// is not a PostgreSQL URL"),
+    ("/var/run/postgresql",
+     "not a URL: a socket folder is given as postgresql:///DATABASE?host=/var/run/postgresql"),
+    ("shop", "not a URL: postgresql://USER@HOST/DATABASE, or key=value pairs"),
+], ids=["other-scheme", "socket-folder", "a-word"])
+def test_what_is_not_a_postgresql_url_is_said_so(url: str, said: str) -> None:
+    # libpq's word for each was `missing "=" after "mysql://..." in connection info string`.
+    with pytest.raises(DatabaseError) as caught:
+        connect(url)
+    message = str(caught.value)
+    assert said in message, message
+    assert "missing" not in message and SECRET not in message
