@@ -147,10 +147,14 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
     without it and without `options.yes`, a downgrade that destroys data is refused."""
     from dbsafe.guard.lock import run_lock
     from dbsafe.guard.upgrade import preflight_connection
+    from dbsafe.migrate.fingerprint import script_locations
 
     down = _Down(settings=settings, url=database_url, progress=progress,
                  project=AlembicProject.from_settings(settings), options=options,
                  waits=LockWaits(options.lock_timeout, options.retries, options.retry_delay))
+    # An alembic.ini alembic cannot read is said before the database is asked anything, as
+    # upgrade says it (it was said after "connected to ...").
+    script_locations(down.project.ini)
     preflight_connection(database_url, down.say)
     with run_lock(database_url):
         outcome = _locked(down, confirm)
