@@ -136,7 +136,11 @@ class _Path(click.Path):
 
 class _Output(_Path):
     """-o FILE: `-` is standard output, as click's File type, pg_dump's and psql's -f take it
-    (dbsafe wrote a file named `-`)."""
+    (dbsafe wrote a file named `-`). Only written, so never required to be readable (a
+    write-only file was refused as "not readable"); `_check_writable` says what matters."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(readable=False, **options)
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:

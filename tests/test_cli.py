@@ -904,3 +904,46 @@ def test_restore_replace_of_a_file_without_manifest_is_an_error_not_a_refusal(
     result = run("restore", "--replace", "--database-url", database_url, "app.dump",
                  cwd=tmp_path)
     assert_clean_error(result, "no manifest next to the backup: app.dump.manifest.json")
+
+
+# downgrade connected ("preflight: connected to ...") before reading an alembic.ini it could
+# not read; upgrade, plan, status and drift said so first.
+@pytest.mark.db
+def test_downgrade_says_an_unreadable_alembic_ini_before_connecting(database_url: str,
+                                                                    tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "alembic.ini").write_bytes(b"[alembic]\nscript_location = \xff\n")
+    result = run("downgrade", "base", "--yes", "--no-backup", "--database-url", database_url,
+                 cwd=tmp_path)
+    assert_clean_error(result, "alembic.ini: cannot read script_location")
+
+
+def test_a_report_file_that_may_be_written_but_not_read_is_written() -> None:
+    # -o was checked as a file to read: a write-only one was "File 'report.txt' is not
+    # readable", exit 2, with the report never written.
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="dbsafe-write-only-"))  # nobody may reach it
+    try:
+        top.chmod(0o777)
+        (top / "pyproject.toml").write_text("[tool.dbsafe]\n")
+        (top / "m.sql").write_text("CREATE INDEX i ON t (a);\n")
+        (top / "report.txt").write_text("old\n")
+        (top / "report.txt").chmod(0o222)
+        as_root = os.geteuid() == 0
+
+        def unprivileged() -> None:  # root reads any file: run as nobody instead
+            if as_root:
+                os.setgid(65534)
+                os.setuid(65534)
+
+        result = subprocess.run(
+            [sys.executable, "-m", "dbsafe", "lint", "-o", "report.txt", "m.sql"],
+            cwd=top, capture_output=True, text=True, preexec_fn=unprivileged, timeout=300,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "HOME": str(top)})
+        assert result.returncode == 1, result.stderr
+        (top / "report.txt").chmod(0o644)
+        assert "m.sql:1:1: DBS101" in (top / "report.txt").read_text()
+    finally:
+        shutil.rmtree(top)
