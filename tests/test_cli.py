@@ -704,6 +704,22 @@ def test_an_empty_path_is_refused_not_read_as_the_current_directory(
     assert_clean_error(run(*args, cwd=tmp_path), "an empty path")
 
 
+def _dbsafe_unprivileged(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """dbsafe run in `cwd` as a user file permissions apply to: as root, which reads and
+    writes any file, it runs as nobody instead."""
+    as_root = os.geteuid() == 0
+
+    def unprivileged() -> None:
+        if as_root:
+            os.setgid(65534)
+            os.setuid(65534)
+
+    return subprocess.run(
+        [sys.executable, "-m", "dbsafe", *args],
+        cwd=cwd, capture_output=True, text=True, preexec_fn=unprivileged, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "HOME": str(cwd)})
+
+
 def test_a_folder_validate_cannot_list_is_reported_as_skipped(snapshot_file: Path) -> None:
     # An unreadable folder was passed by in silence: "no findings" for files never seen.
     import shutil
@@ -718,18 +734,8 @@ def test_a_folder_validate_cannot_list_is_reported_as_skipped(snapshot_file: Pat
         (top / "locked").mkdir()
         (top / "locked" / "query.sql").write_text("SELECT missing FROM nowhere;\n")
         (top / "locked").chmod(0)
-        as_root = os.geteuid() == 0
-
-        def unprivileged() -> None:  # root reads any folder: run as nobody instead
-            if as_root:
-                os.setgid(65534)
-                os.setuid(65534)
-
-        result = subprocess.run(
-            [sys.executable, "-m", "dbsafe", "validate", "--snapshot", "schema.json",
-             "--no-cache", "--format", "json", "."],
-            cwd=top, capture_output=True, text=True, preexec_fn=unprivileged, timeout=300,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "HOME": str(top)})
+        result = _dbsafe_unprivileged(top, "validate", "--snapshot", "schema.json",
+                                      "--no-cache", "--format", "json", ".")
         assert result.returncode == 0, result.stderr
         summary = json.loads(result.stdout)["summary"]
         assert summary["skipped_files"] == ["locked/ [cannot read folder: Permission denied]"]
@@ -931,17 +937,7 @@ def test_a_report_file_that_may_be_written_but_not_read_is_written() -> None:
         (top / "m.sql").write_text("CREATE INDEX i ON t (a);\n")
         (top / "report.txt").write_text("old\n")
         (top / "report.txt").chmod(0o222)
-        as_root = os.geteuid() == 0
-
-        def unprivileged() -> None:  # root reads any file: run as nobody instead
-            if as_root:
-                os.setgid(65534)
-                os.setuid(65534)
-
-        result = subprocess.run(
-            [sys.executable, "-m", "dbsafe", "lint", "-o", "report.txt", "m.sql"],
-            cwd=top, capture_output=True, text=True, preexec_fn=unprivileged, timeout=300,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "HOME": str(top)})
+        result = _dbsafe_unprivileged(top, "lint", "-o", "report.txt", "m.sql")
         assert result.returncode == 1, result.stderr
         (top / "report.txt").chmod(0o644)
         assert "m.sql:1:1: DBS101" in (top / "report.txt").read_text()
