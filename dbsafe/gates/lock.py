@@ -146,12 +146,28 @@ def parse(text: str, path: Path) -> LockFile:
 
 def write(path: Path, revisions: Sequence[Revision], heads: Sequence[str]) -> int:
     """Write the lock file for a history; returns the number of revisions."""
+    _refuse_other_file(path)
     locked = entries(revisions, heads, path.parent)
     try:
         write_text(path, render(locked))
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return len(locked)
+
+
+def _refuse_other_file(path: Path) -> None:
+    """`--lock-file notes.md` replaced the notes with a lock file without a word: a file that
+    is there, not empty and not one `dbsafe lock` wrote (its first line) is left alone."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as file:
+            first = file.readline()
+    except (FileNotFoundError, IsADirectoryError):
+        return  # (a new file; a folder is said by write_text)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if first and not first.startswith(_HEADER.partition("\n")[0]):
+        raise ConfigError(f"{path} is not a lock file `dbsafe lock` wrote (its first line is not "
+                          "its header); name another --lock-file, or remove the file first")
 
 
 def read(path: Path) -> LockFile:

@@ -122,3 +122,23 @@ def test_cli_lock_then_verify_lock_exit_codes(tmp_path: Path) -> None:
     edited = runner.invoke(main, ["verify-lock", "--alembic-config", ini])
     assert edited.exit_code == 1
     assert "DBS421" in edited.stdout and "0004" in edited.stdout
+
+
+def test_lock_leaves_a_file_it_did_not_write_alone_and_rewrites_a_conflicted_lock(
+        project: Path) -> None:
+    # `dbsafe lock --lock-file notes.md` replaced the notes with a lock file, exit 0.
+    ini = str(project / "alembic.ini")
+    notes = project / "notes.md"
+    notes.write_text("# Release notes\nkeep me\n")
+    runner = CliRunner()
+    refused = runner.invoke(main, ["lock", "--alembic-config", ini, "--lock-file", str(notes)])
+    assert refused.exit_code == 2
+    assert "is not a lock file `dbsafe lock` wrote" in refused.stderr
+    assert notes.read_text() == "# Release notes\nkeep me\n"
+
+    # The way out of a merge conflict in the lock file is `dbsafe lock`: still written.
+    path = project / lock.LOCK_FILE
+    path.write_text(path.read_text() + "<<<<<<< HEAD\n0006 sha256:aa x.py\n=======\n")
+    rewritten = runner.invoke(main, ["lock", "--alembic-config", ini])
+    assert rewritten.exit_code == 0, rewritten.output
+    assert "<<<<<<<" not in path.read_text()
