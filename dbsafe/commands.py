@@ -723,8 +723,10 @@ def _diff_inputs(settings: Settings, source: str, target: str, options: DiffOpti
 
     from dbsafe.schema.diff import diff as diff_schemas
     from dbsafe.sources import builds_on_throwaway as migrations
-    from dbsafe.sources import load_snapshot
+    from dbsafe.sources import check_named, load_snapshot
 
+    for side in (source, target):
+        check_named(side)  # a missing file, before the other side is built or read
     if migrations(source) and migrations(target):
         before, source_text = load_snapshot(source, settings)
         after, target_text = load_snapshot(target, settings)

@@ -1205,6 +1205,23 @@ def builds_on_throwaway(spec: str) -> bool:
         bool(spec.strip()) and Path(spec).is_dir())
 
 
+def check_named(spec: str) -> None:
+    """Refuse a side of `dbsafe diff` that names a file or folder that is not there. Cheap,
+    so `diff` says it of both sides before building either (`diff prod.json migrations` built
+    the migrations on a throwaway server first, then said prod.json was not there).
+
+    >>> check_named("/nonexistent/prod.json")
+    Traceback (most recent call last):
+    dbsafe.core.SourceError: /nonexistent/prod.json: no such snapshot file or folder of SQL \
+migrations, and not a database URL or migrations[@REV]
+    """
+    if (spec == "migrations" or spec.startswith("migrations@") or names_database(spec)
+            or not spec.strip() or Path(spec).exists()):
+        return
+    raise SourceError(f"{spec}: no such snapshot file or folder of SQL migrations, and not a "
+                      "database URL or migrations[@REV]")
+
+
 def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
     from dbsafe.pg.urls import redact_url, to_libpq_url
     from dbsafe.schema.model import SchemaSnapshot
@@ -1230,10 +1247,8 @@ def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
         from dbsafe.schema.introspect import introspect_url
 
         return introspect_url(to_libpq_url(spec)), f"database {redact_url(spec)}"
+    check_named(spec)
     path = Path(spec)
-    if not path.exists():
-        raise SourceError(f"{spec}: no such snapshot file or folder of SQL migrations, and "
-                          "not a database URL or migrations[@REV]")
     if path.is_dir():
         return _sql_snapshot(path, settings)
     return SchemaSnapshot.load(path), f"snapshot {_display(path, settings)}"

@@ -229,6 +229,18 @@ def test_a_side_that_is_nothing_known_is_one_line_exit_2(tmp_path: Path) -> None
     assert "unknown kind(s) to ignore: tables (did you mean table?); the kinds: " in result.stderr
 
 
+def test_a_missing_side_is_said_before_the_other_side_is_read(tmp_path: Path) -> None:
+    # The target was read first: of two missing files the second was said, and `diff
+    # prod.json migrations` built the migrations on a throwaway server before saying prod.json
+    # was not there. Both sides are now checked before either is read.
+    missing = tmp_path / "prod.json"
+    result = run("diff", str(missing), str(tmp_path / "staging.json"))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"dbsafe: error: {missing}: no such snapshot file or folder of SQL migrations, and not "
+        "a database URL or migrations[@REV]"]
+
+
 def test_an_empty_side_is_refused_not_read_as_the_working_directory(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # `dbsafe diff "$PROD_URL" "$STAGING_URL"` with both unset, run where .sql files are.
