@@ -943,3 +943,16 @@ def test_a_report_file_that_may_be_written_but_not_read_is_written() -> None:
         assert "m.sql:1:1: DBS101" in (top / "report.txt").read_text()
     finally:
         shutil.rmtree(top)
+
+
+def test_validate_of_files_it_must_all_skip_exits_2(snapshot_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "dump.sql").write_bytes(b"PGDMP\x01\x0e\x00\x04\x08\x01\x00")
+    result = subprocess.run([sys.executable, "-m", "dbsafe", "validate", "--snapshot",
+                             str(snapshot_file), "--no-cache", "dump.sql"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == ("dbsafe: error: nothing was validated: every source file was "
+                             "skipped (dump.sql [binary file])\n")
+    assert result.stdout == ""

@@ -189,6 +189,24 @@ def test_bad_input_is_skipped_and_counted_and_the_run_goes_on(tmp_path: Path,
     assert set(reasons) >= {"binary.sql", "latin1.sql", "broken.py", "garbage.sql"}
 
 
+def test_a_run_whose_every_file_is_skipped_could_not_do_its_job(tmp_path: Path,
+                                                                 demo_snapshot: Path) -> None:
+    # A pg_dump archive named as the file to check (binary) was "no findings", exit 0: a
+    # pass of nothing.
+    from dbsafe.core import SourceError
+
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "dump.sql", b"PGDMP\x01\x0e\x00\x04\x08\x01\x00")
+    settings = settings_for(tmp_path, snapshot=str(demo_snapshot), cache=False)
+    with pytest.raises(SourceError, match=r"nothing was validated: every source file was "
+                                          r"skipped \(dump.sql \[binary file\]\)"):
+        commands.validate(settings, [tmp_path / "dump.sql"])
+    # one file read beside it is a run: the skipped one is listed
+    write(tmp_path / "ok.sql", "SELECT 1;\n")
+    report = commands.validate(settings, [tmp_path])
+    assert report.summary["skipped_files"] == ["dump.sql [binary file]"]
+
+
 @pytest.mark.db
 def test_psql_variables_as_literals_leave_the_statement_validated(database_url: str,
                                                                  tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from dbsafe.core import (
     RuleInfo,
     Severity,
     Skipped,
+    SourceError,
     select_findings,
 )
 from dbsafe.extract.files import (
@@ -523,7 +524,12 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         if outcome.counts.get("files_skipped") and outcome.skipped:
             skipped_files.append(f"{outcome.path} [{outcome.skipped[0].reason}]")
     if files and len(skipped_files) - len(unreadable) == len(files):
-        log.warning("every source file was skipped; nothing was validated")
+        # No file was read at all (a pg_dump archive named as `dump.sql`, files over the size
+        # limit): "no findings" would be a pass of nothing; dbsafe could not do its job.
+        shown = sorted(skipped_files)
+        raise SourceError("nothing was validated: every source file was skipped ("
+                          + "; ".join(shown[:3])
+                          + (f"; {len(shown) - 3} more" if len(shown) > 3 else "") + ")")
     summary: dict[str, object] = {"files": len(files)}
     summary.update({k: counts.get(k, 0) for k in _COUNT_KEYS})
     summary["files_skipped"] = counts.get("files_skipped", 0)
