@@ -186,6 +186,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     callback_of: dict[Path, str] = {}
     each_callbacks: dict[str, list[tuple[str | None, Path]]] = {}
     refinery_files: set[Path] = set()  # refinery's migrations: each in its transaction
+    postgres_migrations_files: set[Path] = set()  # `postgres_migrations_folder`'s
     for path in paths:
         if path.is_dir() and (sqitch := _sqitch_deploy_files(path, sqitch_target)) is not None:
             project, files = sqitch
@@ -248,8 +249,11 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                     if not found:
                         raise SourceError(f"no SQL files under {path}: none matches the "
                                           "schema_paths of its config.toml")
-            # Atlas, yoyo and node-pg-migrate read no subfolder
-            if atlas_folder(path) or yoyo_folder(path) or node_pg_migrate_folder(path):
+            if postgres_migrations_folder(path):
+                postgres_migrations_files.update(p for p in found if p.parent == path)
+            # Atlas, yoyo, node-pg-migrate and postgres-migrations read no subfolder
+            if atlas_folder(path) or yoyo_folder(path) or node_pg_migrate_folder(path) \
+                    or path in {p.parent for p in postgres_migrations_files}:
                 found = [p for p in found if p.parent == path]
             graphile = {p: _graphile_place(p, path) for p in found}
             if any(place is not None for place in graphile.values()):
@@ -379,6 +383,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 or pop_files.get(file, False) or file in wrapped
                 or (file in graphile_files and _graphile_transaction(text, statements))
                 or _node_pg_migrate_down(text) is not None
+                or (file in postgres_migrations_files
+                    and _postgres_migrations_transaction(text, statements))
                 or _hasura_up(file)
                 or (atlas_folder(file.parent) and not flyway_file(file.name, named.get(file))
                     and _SECTION.search(text) is None and _atlas_transaction(text))
@@ -425,6 +431,51 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                     "they are" if len(names) > 1 else "it is",
                     "them" if len(names) > 1 else "it", "them" if len(names) > 1 else "it")
     return migrations
+
+
+def runner_unknown(folder: Path) -> bool:
+    """Whether `folder`'s runner is none dbsafe knows: the folder carries no runner's marks
+    (a Sqitch plan, a Flyway configuration or `V1__x.sql` names, supabase's, prisma's,
+    drizzle-kit's, diesel's, sqlx's, refinery's, golang-migrate's, goose's, dbmate's,
+    Atlas's, yoyo's, node-pg-migrate's, graphile-migrate's, pop's, postgres-migrations',
+    a runner's listing), nor does any `.sql` file under it (goose's, sql-migrate's,
+    dbmate's, node-pg-migrate's annotations, Liquibase's `--liquibase formatted sql`, a
+    Hasura or diesel `up.sql`, golang-migrate's `1_x.up.sql`). `sql_migrations` then runs
+    each of its statements on its own, as no runner does unless it sends them one by one."""
+    from dbsafe.extract.sqitch import sqitch_project
+
+    if not folder.is_dir():
+        return False
+    folder_marks = (
+        lambda: sqitch_project(folder) is not None, lambda: refinery_folder(folder),
+        lambda: not flyway_config(folder).names.default or bool(flyway_config(folder).files),
+        lambda: supabase_cli_folder(folder), lambda: supabase_schemas_folder(folder),
+        lambda: prisma_folder(folder), lambda: (folder / DRIZZLE_JOURNAL).is_file(),
+        lambda: diesel_folder(folder), lambda: sqlx_folder(folder),
+        lambda: golang_migrate_folder(folder), lambda: goose_folder(folder),
+        lambda: dbmate_folder(folder), lambda: atlas_folder(folder),
+        lambda: yoyo_folder(folder), lambda: node_pg_migrate_folder(folder),
+        lambda: graphile_migrate_folder(folder) or (folder.name == "committed"
+                                                    and graphile_migrate_folder(folder.parent)),
+        lambda: postgres_migrations_folder(folder))
+    if any(mark() for mark in folder_marks):
+        return False
+    files = [p for p in folder.rglob("*.sql") if p.is_file()]
+    if _flyway_folder(files) or _pop_selection(files)[1] is not None \
+            or any(_folder_listing(f, {p.name for p in files if p.parent == f}) is not None
+                   for f in {p.parent for p in files}):
+        return False
+    for file in files:
+        if _UP_FILE.fullmatch(file.name) or _hasura_up(file) \
+                or (file.name == "up.sql" and diesel_folder(file.parent.parent)):
+            return False
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if runner_annotated(text) or _LIQUIBASE_FILE.match(text):
+            return False
+    return True
 
 
 def psql_statements(file: Path, project: SqitchProject, command: str, root: Path
@@ -1898,6 +1949,8 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
         return _diesel_key
     if node_pg_migrate_folder(folder):
         return node_pg_migrate_key
+    if postgres_migrations_folder(folder):
+        return _postgres_migrations_key
     return None
 
 
@@ -2743,6 +2796,11 @@ _NODE_PG_EXPORTS_UP = re.compile(
 
 def depends_on_node_pg_migrate(package: Path) -> bool:
     """Whether the `package.json` in `package` depends on node-pg-migrate."""
+    return _depends_on_npm(package, "node-pg-migrate")
+
+
+def _depends_on_npm(package: Path, name: str) -> bool:
+    """Whether the `package.json` in `package` depends on the npm package `name`."""
     import json
 
     try:
@@ -2750,8 +2808,89 @@ def depends_on_node_pg_migrate(package: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(manifest, dict) and any(
-        isinstance(manifest.get(key), dict) and "node-pg-migrate" in manifest[key]
+        isinstance(manifest.get(key), dict) and name in manifest[key]
         for key in ("dependencies", "devDependencies"))
+
+
+# postgres-migrations' migrations (its `parseFileName`: `^(-?\d+)[-_]?(.*).(sql|js)$`, case
+# ignored; its `loadMigrationFiles` takes every `.sql` and `.js` name of the folder itself,
+# no subfolder, and refuses one it cannot parse), the line that runs one outside a
+# transaction (`runMigration`: anywhere in the file, as written), and how far above the
+# folder the package.json depending on it is looked for (supabase/storage's
+# `migrations/tenant`: two levels).
+_POSTGRES_MIGRATIONS_FILE = re.compile(r"(-?\d+)[-_]?(.*)\.(sql|js)", re.IGNORECASE | re.DOTALL)
+POSTGRES_MIGRATIONS_NO_TRANSACTION = "-- postgres-migrations disable-transaction"
+_PACKAGE_DEPTH = 4
+
+
+def postgres_migrations_id(name: str) -> int | None:
+    """The id postgres-migrations gives the migration file `name` (its leading integer);
+    None for a name it cannot parse.
+
+    >>> postgres_migrations_id("0001-init.sql"), postgres_migrations_id("12_x.js")
+    (1, 12)
+    >>> postgres_migrations_id("init.sql") is None
+    True
+    """
+    found = _POSTGRES_MIGRATIONS_FILE.fullmatch(name)
+    return int(found.group(1)) if found is not None else None
+
+
+def postgres_migrations_folder(folder: Path) -> bool:
+    """Whether `folder` is postgres-migrations' (npm `postgres-migrations`): the nearest
+    package.json above it (up to `_PACKAGE_DEPTH` levels) depends on it, and its `.sql` and
+    `.js` files are named as postgres-migrations names them, their ids 1, 2, 3 ... with no
+    gap (its `validateMigrationOrdering` refuses any other folder, its own table's migration
+    being 0). It runs each file, by id, in a transaction of its own unless the file holds
+    `-- postgres-migrations disable-transaction` (`_postgres_migrations_transaction`)."""
+    try:
+        # (asked once per file of the folder, as `yoyo_folder` is: answered once per state
+        # of its names, the folder's mtime)
+        return _postgres_migrations_folder(str(folder.resolve()), folder.stat().st_mtime_ns)
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=64)
+def _postgres_migrations_folder(resolved: str, _state: int) -> bool:
+    folder = Path(resolved)
+    for package in list(folder.parents)[:_PACKAGE_DEPTH]:
+        if (package / "package.json").is_file():
+            if not _depends_on_npm(package, "postgres-migrations"):
+                return False
+            break
+    else:
+        return False
+    try:
+        names = [p.name for p in folder.iterdir()
+                 if p.suffix.lower() in (".sql", ".js") and p.is_file()]
+    except OSError:
+        return False
+    ids = sorted(postgres_migrations_id(n) for n in names)  # type: ignore[type-var]
+    return bool(ids) and None not in ids and ids == list(range(1, len(ids) + 1))
+
+
+def _postgres_migrations_key(name: str) -> tuple:
+    """postgres-migrations runs its files by id (`loadMigrationFiles`)."""
+    return (postgres_migrations_id(name) or 0,)
+
+
+def _postgres_migrations_transaction(text: str, statements: Sequence[MigrationStatement]
+                                     ) -> bool:
+    """Whether postgres-migrations runs a file in a transaction: the one it opens
+    (`START TRANSACTION`) unless the file holds its disable-transaction line; even then it
+    sends the whole file as one query (`client.query(sql)`), one implicit transaction when
+    it holds several statements (CONCURRENTLY among them fails with 25001).
+
+    >>> one = [MigrationStatement("CREATE INDEX CONCURRENTLY i ON t (a)", Location("a", 2))]
+    >>> _postgres_migrations_transaction("CREATE TABLE t ()", one)
+    True
+    >>> _postgres_migrations_transaction(POSTGRES_MIGRATIONS_NO_TRANSACTION, one)
+    False
+    >>> _postgres_migrations_transaction(POSTGRES_MIGRATIONS_NO_TRANSACTION, one * 2)
+    True
+    """
+    return POSTGRES_MIGRATIONS_NO_TRANSACTION not in text or len(statements) > 1
 
 
 def node_pg_migrate_folder(folder: Path) -> bool:
@@ -2782,13 +2921,24 @@ def node_pg_code_migrations(folder: Path) -> list[Path]:
 
 def code_migrations(folder: Path) -> list[tuple[Path, str]]:
     """The migrations in `folder` its runner runs as code, which dbsafe does not run: yoyo's
-    Python ones, goose's Go ones and node-pg-migrate's JavaScript ones, each with what they
-    are ("yoyo's Python migration")."""
+    Python ones, goose's Go ones, node-pg-migrate's and postgres-migrations' JavaScript ones,
+    each with what they are ("yoyo's Python migration")."""
     return [*((p, "yoyo's Python migration") for p in yoyo_code_migrations(folder)),
             *((p, "goose's Go migration") for p in goose_code_migrations(folder)),
             *((p, "refinery's Rust migration") for p in refinery_code_migrations(folder)),
             *((p, "node-pg-migrate's JavaScript migration")
-              for p in node_pg_code_migrations(folder))]
+              for p in node_pg_code_migrations(folder)),
+            *((p, "postgres-migrations' JavaScript migration")
+              for p in postgres_migrations_code(folder))]
+
+
+def postgres_migrations_code(folder: Path) -> list[Path]:
+    """The JavaScript migrations of postgres-migrations' `folder` (`1_x.js`, whose
+    `generateSql()` gives the SQL it runs): code dbsafe does not run."""
+    if not postgres_migrations_folder(folder):
+        return []
+    return sorted((p for p in folder.iterdir() if p.suffix.lower() == ".js" and p.is_file()),
+                  key=lambda p: _postgres_migrations_key(p.name))
 
 
 def _yoyo_depends(file: Path) -> set[str]:

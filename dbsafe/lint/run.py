@@ -128,6 +128,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
             if ran is not None:
                 _leave_out_ran(loaded, *ran)
         _note_code_migrations(loaded, sql_paths, root)
+        if not settings.sql_migrations_in_transaction:
+            _note_unknown_runners(loaded, sql_paths, root)
     else:
         if not project.ini.is_file():
             raise ConfigError(f"alembic config not found: {project.ini}; set "
@@ -288,6 +290,21 @@ def _note_code_migrations(loaded: Loaded, paths: Sequence[Path], root: Path) -> 
             loaded.code.append(display_path(file, root))
             loaded.lines.append(f"{display_path(file, root)} is {kind}: code, which dbsafe "
                                 "does not read; it was not linted")
+
+
+def _note_unknown_runners(loaded: Loaded, paths: Sequence[Path], root: Path) -> None:
+    """Say which SQL folders of `paths` no known runner's marks tell the runner of
+    (`runner_unknown`), once each: their statements were linted as run one by one, which
+    a runner wrapping each file in a transaction does not do; never a silent assumption."""
+    from dbsafe.extract.files import display_path
+    from dbsafe.extract.migration import runner_unknown
+
+    for folder in dict.fromkeys(paths):
+        if runner_unknown(folder):
+            loaded.lines.append(
+                f"{display_path(folder, root)}: runner unknown: each statement linted as run "
+                "on its own; set `sql-migrations-in-transaction = true` if your runner wraps "
+                "each file in a transaction")
 
 
 def _split_paths(alembic_ini: Path, paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:

@@ -1102,3 +1102,120 @@ def test_a_goose_go_migration_a_provider_is_handed_is_said_not_linted(tmp_path: 
     assert report.summary["code_migration_files"] == 1
     assert "migrations/00002_widen.go is goose's Go migration: code, which dbsafe does not " \
         "read; it was not linted" in report.summary["lines"]
+
+
+def _postgres_migrations_project(tmp_path: Path) -> Path:
+    # supabase/storage's layout: `migrations/tenant`, two levels below the package.json that
+    # depends on postgres-migrations, files `<id>-<name>.sql` with ids 1, 2, 3 ...
+    (tmp_path / "package.json").write_text(
+        '{"dependencies": {"postgres-migrations": "^5.3.0"}}\n')
+    folder = tmp_path / "migrations" / "tenant"
+    folder.mkdir(parents=True)
+    files = {
+        "0001-a.sql": "CREATE TABLE a (id int, b int);\n",
+        "0002-backfill.sql": "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\n"
+                             "UPDATE a SET b = 0 WHERE b IS NULL;\n",
+        "0003-index.sql": "CREATE INDEX CONCURRENTLY a_b ON a (b);\n",
+        "0004-index.sql": "-- postgres-migrations disable-transaction\n"
+                          "CREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+        "0005-two.sql": "-- postgres-migrations disable-transaction\nSELECT 1;\n"
+                        "CREATE INDEX CONCURRENTLY a_id_b ON a (id, b);\n",
+        "0006-drop.sql": "-- postgres-migrations disable-transaction\n"
+                         "DROP INDEX CONCURRENTLY a_id;\n",
+        # (id 10 runs after 9, not after 1 as a name's characters order it)
+        **{f"000{n}-{n}.sql": f"SELECT {n};\n" for n in (7, 8, 9)},
+        "00010-ten.sql": "ALTER TABLE a ADD COLUMN c int NOT NULL DEFAULT 0;\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+@pytest.mark.db
+def test_a_postgres_migrations_folder_is_linted_as_it_runs_each_file(
+        tmp_path: Path, database_url: str) -> None:
+    # postgres-migrations runs each file by id in a transaction of its own (START
+    # TRANSACTION, the file as one query, its row, COMMIT) unless the file holds its
+    # disable-transaction line; then the file is still one query: several statements are
+    # one implicit transaction. Read as a folder of unknown runner, every statement ran on
+    # its own: DBS114 and DBS102 were missed.
+    folder = _postgres_migrations_project(tmp_path)
+    refused = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for file in sorted(folder.iterdir(), key=lambda p: int(p.name.split("-")[0])):
+            sql = file.read_text()
+            wrapped = "-- postgres-migrations disable-transaction" not in sql
+            try:
+                conn.execute("START TRANSACTION") if wrapped else None
+                conn.execute(sql)
+                conn.execute("COMMIT") if wrapped else None
+            except psycopg.Error as exc:
+                conn.rollback() if wrapped else None
+                refused.append((file.name, exc.sqlstate))
+    assert refused == [("0003-index.sql", "25001"), ("0005-two.sql", "25001")]
+
+    settings = Settings(project_root=tmp_path, select=("DBS101", "DBS102", "DBS114"))
+    report = commands.lint(settings, [folder])
+    assert sorted((f.location.path, f.location.line, f.code)
+                  for f in report.findings if f.location is not None) == [
+        ("migrations/tenant/0002-backfill.sql", 2, "DBS114"),
+        ("migrations/tenant/0003-index.sql", 1, "DBS102"),
+        ("migrations/tenant/0005-two.sql", 3, "DBS102")]
+    assert [m.path.rpartition("/")[2] for m in load_migrations(settings, [folder])][-2:] == [
+        "0009-9.sql", "00010-ten.sql"]
+    assert not any("runner unknown" in line for line in report.summary.get("lines", []))
+
+
+def test_a_folder_is_not_postgres_migrations_with_a_gap_in_its_ids(tmp_path: Path) -> None:
+    # postgres-migrations refuses a folder whose ids are not 1, 2, 3 ...: it never ran this
+    # one, whose runner is then unknown.
+    folder = _postgres_migrations_project(tmp_path)
+    (folder / "0004-index.sql").unlink()
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)), [folder])
+    assert report.findings == ()
+    assert report.summary["lines"] == [
+        "migrations/tenant: runner unknown: each statement linted as run on its own; set "
+        "`sql-migrations-in-transaction = true` if your runner wraps each file in a transaction"]
+
+
+def test_a_postgres_migrations_javascript_migration_is_said_not_linted(tmp_path: Path) -> None:
+    # Its `generateSql()` gives the SQL postgres-migrations runs: code, never a silent pass.
+    folder = _postgres_migrations_project(tmp_path)
+    (folder / "00011-js.js").write_text("exports.generateSql = () => 'SELECT 1'\n")
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS114",)), [folder])
+    assert report.summary["lines"] == [
+        "migrations/tenant/00011-js.js is postgres-migrations' JavaScript migration: code, "
+        "which dbsafe does not read; it was not linted"]
+
+
+def test_a_sql_folder_whose_runner_is_unknown_is_said_once_never_as_a_finding(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its statements are linted as run one by one (the UPDATE is no DBS114): said in the
+    # summary, text and JSON, once for the folder however it is named, and the exit code
+    # stays that of the findings.
+    from click.testing import CliRunner
+
+    from dbsafe.cli import main
+
+    folder = tmp_path / "db"
+    folder.mkdir()
+    (folder / "1_a.sql").write_text("CREATE TABLE a (id int, b int);\n")
+    (folder / "2_b.sql").write_text("ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\n"
+                                    "UPDATE a SET b = 0 WHERE b IS NULL;\n")
+    line = ("db: runner unknown: each statement linted as run on its own; set "
+            "`sql-migrations-in-transaction = true` if your runner wraps each file in a "
+            "transaction")
+    settings = Settings(project_root=tmp_path, select=("DBS114",))
+    report = commands.lint(settings, [folder, folder])
+    assert report.findings == () and report.summary["lines"] == [line]
+
+    monkeypatch.chdir(tmp_path)
+    text = CliRunner().invoke(main, ["lint", "--select", "DBS114", "db"])
+    as_json = CliRunner().invoke(main, ["lint", "--select", "DBS114", "--format", "json", "db"])
+    assert text.exit_code == 0 and text.output.splitlines().count(line) == 1
+    assert as_json.exit_code == 0 and json.loads(as_json.output)["summary"]["lines"] == [line]
+
+    # Told the runner wraps each file: nothing to say, and the UPDATE is DBS114.
+    told = Settings(project_root=tmp_path, select=("DBS114",), sql_migrations_in_transaction=True)
+    report = commands.lint(told, [folder])
+    assert [f.code for f in report.findings] == ["DBS114"] and "lines" not in report.summary
