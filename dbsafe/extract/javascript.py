@@ -135,6 +135,10 @@ _KNEX_BINDING = re.compile(r"\\?\?\??")
 # A name knex's pg client writes as it is, quoted, whatever the client's `wrapIdentifier`:
 # Objection's `knexSnakeCaseMappers()` leaves lower-case letters, digits and `_` alone.
 _KNEX_WORD = re.compile(r"[a-z_][a-z0-9_]*\Z")
+# knex's named bindings in a raw's text (knex 3's `replaceKeyBindings`): `:name:` an identifier,
+# `:name` a value (a `:name:` right before `::` a cast's too), an escaped `\:name` none
+# (knex writes it without the `\`); `\w` is ASCII in JavaScript.
+_KNEX_NAMED = re.compile(r"\\?(:(\w+):(?=::)|:(\w+):(?!:)|:(\w+))", re.ASCII)
 # knex's `wrapString` splits an alias at the first ` as ` (any case), `users as u`.
 _KNEX_ALIAS = re.compile(r" [aA][sS] ")
 # Besides DML (`looks_like_statement`), DDL a SQL call or tag runs whose effect the file's
@@ -2529,7 +2533,9 @@ class _Reader:
             return None
         template = self._template(literal, constants=True)
         if bindings:
-            template = self._knex_identifiers(template, bindings[0])
+            named = self._knex_keys(bindings[0])
+            template = self._knex_identifiers(template, bindings[0]) if named is None else (
+                self._knex_named(template, *named))
         if template.holes and not template.problem and _holds_ddl(template):
             self.ddl_with_holes.append(template)
         tagged = literal.type == "template_string" and literal.parent is not None and (
@@ -2589,6 +2595,75 @@ class _Reader:
                 match.end() <= first_hole) else None
             label = f"?? ({self.text(node)})" if node is not None else "??"
             edits.append((match.start(), match.end(), text, label))
+        return _edited(template, edits, written=True)
+
+    def _knex_keys(self, bindings: Node) -> tuple[dict[str, Node | None], bool] | None:
+        """The named bindings of a `raw` call (an object literal, or a `const` bound to one):
+        each key's value (None where a spread after it may replace it, or a method), and
+        whether every key is seen (no spread, no computed key). None for anything else."""
+        bindings = _unwrap(bindings)
+        if bindings.type == "identifier":
+            bound = self._constant(bindings)
+            bindings = _unwrap(bound) if bound is not None else bindings
+        if bindings.type != "object":
+            return None
+        values: dict[str, Node | None] = {}
+        complete = True
+        for item in bindings.named_children:
+            key = item.child_by_field_name("key") if item.type == "pair" else None
+            if item.type == "shorthand_property_identifier":
+                values[self.text(item)] = item
+            elif key is not None and key.type in ("property_identifier", "number"):
+                values[self.text(key)] = item.child_by_field_name("value")
+            elif key is not None and key.type == "string":
+                values[self._template(key).text] = item.child_by_field_name("value")
+            elif item.type == "method_definition" and (
+                    name := item.child_by_field_name("name")) is not None:
+                values[self.text(name)] = None
+            elif item.type != "comment":  # a spread, a computed key: any key may come
+                values = dict.fromkeys(values)
+                complete = False
+        return values, complete
+
+    def _knex_named(self, template: Template, values: dict[str, Node | None],
+                    complete: bool) -> Template:
+        """The template of a `raw` call's text with knex's named bindings (`_KNEX_NAMED`)
+        as knex 3 writes them: `db.raw('SELECT :col: FROM :table: WHERE id = :id', { col:
+        'name', table: 'users', id })` is sent as `SELECT "name" FROM "users" WHERE id =
+        $1`. A `:name:` bound to a string of lower-case names is the identifier knex writes
+        (`_knex_written`), bound to anything else, or to a key that may be there (after a
+        spread), a hole of text knex writes; a `:name` bound to a `raw(...)` is SQL knex
+        writes there too, else a parameter (left as written, which is read as one). A key
+        the bindings certainly lack is left as written, as knex does: PostgreSQL's parser
+        rejects `:col:`, so the statement is unparsable, never a finding.
+
+        >>> r = sql_in_javascript("const T = 'users'; db.raw('SELECT :c: FROM :t: WHERE "
+        ...                       "id = :id::int', { c: ['id', 'name'], t: T, id }); "
+        ...                       "db.raw('SELECT :c: FROM t', { c: col })", "a.ts")
+        >>> [(f.sql, f.dynamic) for f in r.fragments]  # doctest: +NORMALIZE_WHITESPACE
+        [('SELECT "id", "name" FROM "users" WHERE id = :id::int', None),
+         ('SELECT NULL FROM t', '`:c: (col)` is not in a value position (after SELECT)')]
+        """
+        edits: list[tuple[int, int, str | None, str]] = []
+        for match in _KNEX_NAMED.finditer(template.text):
+            if any(match.start() < hole.offset <= match.end() for hole in template.holes):
+                continue  # `:${x}`, `:id${x}`: the name is known at run time only
+            if match.group().startswith("\\"):
+                edits.append((match.start(), match.end(), match.group(1), match.group()))
+                continue
+            key = match.group(2) or match.group(3) or match.group(4)
+            if key not in values and complete:
+                continue  # knex leaves it as written
+            node = values.get(key)
+            label = f"{match.group(1)} ({self.text(node)})" if node is not None else (
+                match.group(1))
+            if match.group(4) is None:
+                text = _knex_written(self._knex_value(node)) if node is not None else None
+                edits.append((match.start(1), match.end(1), text, label))
+            elif node is not None and (node := _unwrap(node)).type == "call_expression" and (
+                    (function := node.child_by_field_name("function")) is not None) and (
+                    _last_name(self, function) == "raw"):
+                edits.append((match.start(1), match.end(1), None, label))
         return _edited(template, edits, written=True)
 
     def _knex_value(self, node: Node) -> str | list[str] | None:

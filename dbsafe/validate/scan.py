@@ -298,7 +298,8 @@ _CHUNK = 32
 #      project named for it (`@/library/powersync/system`) sends its SQL to SQLite
 #      and deno-postgres's `queryObject`/`queryArray` (calls and tags) carry SQL
 #      and a Deno specifier (`npm:mysql2@3`, deno.land/x's `sqlite`) names its package
-_CACHE_VERSION = 233
+# 234: knex's named bindings: `:name:` the identifier knex writes, or a hole
+_CACHE_VERSION = 234
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
