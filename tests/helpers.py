@@ -116,6 +116,23 @@ def assert_prepares(database_url: str, ddl: str, sent: tuple[str, ...],
                 conn.execute(f"PREPARE refused_{number} AS {statement}")
 
 
+def assert_knex_sent(database_url: str, ddl: str, sent: dict[int, str], prepares: set[int],
+                     unparsable: str) -> None:
+    """After `ddl`, PostgreSQL prepares each statement of `sent` (what knex sends for a
+    line of a test's module) whose line is in `prepares`, refuses every other one with
+    42703 or 42P01, and `unparsable` with a syntax error (42601)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(ddl)
+        with pytest.raises(psycopg.errors.SyntaxError):
+            conn.execute(f"PREPARE unparsable AS {unparsable}")
+        for line, sql in sent.items():
+            if line in prepares:
+                conn.execute(f"PREPARE s{line} AS {sql}")
+                continue
+            with pytest.raises((psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedTable)):
+                conn.execute(f"PREPARE s{line} AS {sql}")
+
+
 # Flyway's baseline migration B2 stands for V1 and V2 on a new database, made differently
 # (its id a bigint), and B1, an older one, never runs once B2 is there.
 FLYWAY_BASELINE_FOLDER = {

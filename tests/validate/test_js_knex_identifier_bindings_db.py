@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.helpers import validate_module
+from tests.helpers import assert_knex_sent, validate_module
 
 pytestmark = pytest.mark.db
 
@@ -63,17 +63,9 @@ def _found(report) -> list[tuple[str, int, str]]:
 
 
 def test_postgresql_reads_what_knex_sends(database_url: str) -> None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(_SCHEMA)
-        for line, sql in _SENT.items():
-            if line in _PREPARES:
-                conn.execute(f"PREPARE s{line} AS {sql}")
-                continue
-            with pytest.raises((psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedTable)):
-                conn.execute(f"PREPARE s{line} AS {sql}")
-        # `??` as dbsafe read it before: PostgreSQL's parser rejects it
-        with pytest.raises(psycopg.errors.SyntaxError):
-            conn.execute('PREPARE raw AS SELECT ?? FROM ?? WHERE ?? = $1')
+    # `??` as dbsafe read it before: PostgreSQL's parser rejects it
+    assert_knex_sent(database_url, _SCHEMA, _SENT, _PREPARES,
+                     unparsable="SELECT ?? FROM ?? WHERE ?? = $1")
 
 
 def test_identifier_bindings_are_the_names_knex_writes(
