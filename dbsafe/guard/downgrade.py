@@ -53,6 +53,7 @@ from dbsafe.guard.upgrade import (
     comparison_options,
     downgrade_in_steps,
     read_schema,
+    record_end,
     record_interrupted,
     remove_failed_attempt,
     revision_in_flight,
@@ -293,11 +294,12 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         # left is removed and the history says so.
         record_interrupted(down, exc, lock_timeout=down.options.lock_timeout)
         raise
-    snapshot = read_schema(down, step="done")
-    history.finish(down.url, down.run_id, outcome=outcome,
-                   to_revisions=current_revisions(down.url),
-                   message=history.story_message(down.story), backup_file=down.backup_file,
-                   snapshot=snapshot.to_json())
+    run_id = down.run_id
+    assert run_id is not None
+    now = current_revisions(down.url)
+    record_end(down, outcome, now, lambda snapshot, message: history.finish(
+        down.url, run_id, outcome=outcome, to_revisions=now, message=message,
+        backup_file=down.backup_file, snapshot=snapshot))
     return outcome
 
 

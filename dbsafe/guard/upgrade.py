@@ -778,6 +778,35 @@ def unverified(reached: str, against: str) -> str:
     return f"; {reached}, the schema was not verified against {against}"
 
 
+def unrecorded(reached: str) -> str:
+    """What the closing read given up on leaves, said with its failure: the run went through
+    (`reached`), its end recorded in dbsafe.history without the schema it left.
+
+    >>> unrecorded("downgraded, the database is at 0004")
+    '; downgraded, the database is at 0004; its end was recorded without the schema'
+    """
+    return f"; {reached}; its end was recorded without the schema"
+
+
+def record_end(run: RunState, outcome: str, now: Sequence[str],
+               record: Callable[[str | None, str], None]) -> None:
+    """The closing read (`done`): `record(snapshot, message)` writes the run's end with the
+    schema it left. Given up on behind a held lock, the end is recorded without it (else the
+    run stayed `running`, for the next upgrade to call interrupted) and the failure says
+    where the database is; the verify before it, if any, already compared the schema.
+
+    Raises:
+        DatabaseError: as `waited`, ending with `unrecorded`.
+    """
+    where = f"{outcome}, the database is at {', '.join(now) or 'base'}"
+    try:
+        snapshot = read_schema(run, step="done", stops=unrecorded(where))
+    except DatabaseError as exc:
+        record(None, f"{history.story_message(run.story)}; {exc}")
+        raise
+    record(snapshot.to_json(), history.story_message(run.story))
+
+
 def _stops(step: str) -> str:
     """What a read given up on in `step` leaves, said with its failure."""
     if step == "preflight":
@@ -1155,12 +1184,17 @@ def _record(run: _Run, outcome: str) -> None:
     import hashlib
 
     assert run.run_id is not None
+    run_id = run.run_id
+    assert run_id is not None
     now = current_revisions(run.url)
-    snapshot = read_schema(run, step="done")
-    text = snapshot.to_json()
-    history.finish(
-        run.url, run.run_id, outcome=outcome, to_revisions=now,
-        checksums={r.revision: applied_checksum(r.path) for r in run.applied},
-        message=history.story_message(run.story), backup_file=run.backup_file,
-        schema_fingerprint=hashlib.sha256(text.encode()).hexdigest()[:16], snapshot=text,
-    )
+
+    def finish(text: str | None, message: str) -> None:
+        history.finish(
+            run.url, run_id, outcome=outcome, to_revisions=now,
+            checksums={r.revision: applied_checksum(r.path) for r in run.applied},
+            message=message, backup_file=run.backup_file,
+            schema_fingerprint=hashlib.sha256(text.encode()).hexdigest()[:16] if text else None,
+            snapshot=text,
+        )
+
+    record_end(run, outcome, now, finish)

@@ -565,3 +565,68 @@ def test_the_repair_look_waits_the_lock_timeout_and_retries_naming_the_holder(
         assert "lock timeout" in message and named in message and "\n" not in message
         assert message.endswith("; nothing was applied"), message
         assert state["version"] == ["0003"] and "stray" in state["tables"]
+
+
+NOTE = '''"""a table, dropped again"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("CREATE TABLE notes (id int)")
+
+
+def downgrade():
+    op.execute("DROP TABLE notes")
+'''
+
+
+def test_the_downgrade_closing_read_given_up_says_where_the_database_is_left(
+        database_url: str, tmp_path: Path) -> None:
+    """`dbsafe downgrade`'s closing read (`done`, the schema its end records), behind a lock
+    taken once the verify is through and held past its retries: the failure says the
+    downgrade went through and where the database is, and the run's end is recorded without
+    the schema. It ended with the lock timeout and its holder only, the run left `running`
+    for the next upgrade to call interrupted."""
+    from dbsafe.guard import history
+    from dbsafe.guard.downgrade import DowngradeOptions
+    from tests.guard.test_downgrade import _project_at
+    from tests.guard.test_downgrade import _settings as _down_settings
+
+    root = _project_at(tmp_path, database_url, "0005", note=NOTE)
+    # In dbsafe's own schema, which no comparison reads, yet the read of a view's definition
+    # locks what it reads.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS dbsafe; CREATE TABLE dbsafe.audit (id int); "
+                     "CREATE VIEW dbsafe.audit_recent AS SELECT id FROM dbsafe.audit")
+    holder, named = _vacuuming(database_url)
+    said: list[str] = []
+
+    def progress(step: str, message: str) -> None:
+        said.append(f"{step}: {message}")
+        if step == "verify" and message.startswith("schema equals"):
+            holder.execute("LOCK TABLE dbsafe.audit")
+
+    options = DowngradeOptions(target="0004", backup=False, lock_timeout="300ms", retries=1,
+                               retry_delay=0.05)
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended, \
+                pytest.raises(DatabaseError) as failure:
+            commands.downgrade(_down_settings(root, database_url), options, progress)
+    finally:
+        holder.close()
+
+    assert not ended, said
+    assert any(s.startswith("done: could not read the schema of ") and "retrying in" in s
+               for s in said), said
+    assert _state(database_url)["version"] == ["0004"]
+    message = str(failure.value)
+    assert "lock timeout" in message and named in message and "\n" not in message
+    assert message.endswith("; downgraded, the database is at 0004; its end was recorded "
+                            "without the schema"), message
+    last = history.entries(database_url, limit=1)[0]
+    assert (last.operation, last.outcome, last.to_revisions) == ("downgrade", "downgraded",
+                                                                 ("0004",))
+    assert last.message is not None and last.message.endswith(message), last.message
