@@ -598,12 +598,13 @@ def diff(settings: Settings, source: str, target: str, *,
         One finding per difference, in a deterministic order grouped by object.
     """
     from dbsafe.core import select_findings
-    from dbsafe.schema.diff import findings, without_constraint_indexes
+    from dbsafe.schema.diff import findings, with_column_sequences, without_constraint_indexes
     from dbsafe.schema.diff import groups as diff_groups
 
     started = time.perf_counter()
     before, after, changes, described = _diff_inputs(settings, source, target, options)
-    changes = without_constraint_indexes(changes, before, after)
+    changes = with_column_sequences(without_constraint_indexes(changes, before, after),
+                                    before, after)
     summary = {"source": described[0], "target": described[1], "differences": len(changes),
                "elapsed_seconds": round(time.perf_counter() - started, 3)}
     kept: list[Finding] = []

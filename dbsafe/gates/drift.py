@@ -79,10 +79,13 @@ class Drift:
 
     @property
     def reported(self) -> tuple[Change, ...]:
-        """The changes a report lists: a constraint and its own index are one."""
-        from dbsafe.schema.diff import without_constraint_indexes
+        """The changes a report lists: a constraint and its own index are one, a column and
+        its own sequence too."""
+        from dbsafe.schema.diff import with_column_sequences, without_constraint_indexes
 
-        return without_constraint_indexes(self.changes, self.live, self.expected)
+        return with_column_sequences(
+            without_constraint_indexes(self.changes, self.live, self.expected),
+            self.live, self.expected)
 
     def findings(self) -> tuple[Finding, ...]:
         from dbsafe.schema.diff import findings

@@ -355,6 +355,74 @@ def without_constraint_indexes(changes: Sequence[Change], source: SchemaSnapshot
     return tuple(c for c in changes if not backs_a_constraint(c))
 
 
+def with_column_sequences(changes: Sequence[Change], source: SchemaSnapshot,
+                          target: SchemaSnapshot) -> tuple[Change, ...]:
+    """`changes` with the differences of a column's own sequence (the one `serial` makes, or
+    one made by hand and `OWNED BY` the column, on either side) as one difference of the
+    column, `sequence`: one object to whoever reads the report, not a sequence beside its
+    table. On PostgreSQL 18 `id serial` and `id integer NOT NULL DEFAULT nextval('t_id_seq')`
+    with `CREATE SEQUENCE t_id_seq AS integer` and `ALTER SEQUENCE ... OWNED BY t.id` leave
+    the same catalogs (the same 'a' dependency, no identity): no difference. Written
+    without `AS integer` the sequence is bigint (its type and maximum differ), without
+    `OWNED BY` it is not the column's (`pg_get_serial_sequence` finds none, DROP TABLE
+    leaves it). `ddl.plan` wants the sequence changes; a report lists the column's.
+
+    >>> from dbsafe.schema.model import Column, Relation
+    >>> t = Relation("public", "t", "table", columns=(Column("id", "integer", 1),))
+    >>> s = SequenceObject("public", "t_id_seq", owned_by="public.t.id", max_value=2**31 - 1)
+    >>> bigint = replace(s, max_value=2**63 - 1)
+    >>> a = SchemaSnapshot(relations=(t,), sequences=(bigint,))
+    >>> b = SchemaSnapshot(relations=(t,), sequences=(replace(s, data_type="integer"),))
+    >>> [c.describe() for c in with_column_sequences(diff(a, b), a, b)]
+    ['column `public.t.id`: sequence differs (t_id_seq as bigint, max_value 9223372036854775807 -> t_id_seq as integer, max_value 2147483647)']
+    """
+    def column_of(change: Change) -> tuple[str, str, str] | None:
+        if change.kind != "sequence" or change.action != ALTER:
+            return None
+        schema, name = change.identity
+        for side in (source, target):
+            sequence = next((q for q in side.sequences
+                             if q.schema == schema and q.name == name), None)
+            if sequence is None or not sequence.owned_by:
+                continue
+            owner_schema, table, column = sequence.owned_by.rsplit(".", 2)
+            if all(any(c.name == column for c in getattr(
+                    either.relation(owner_schema, table), "columns", ()))
+                   for either in (source, target)):
+                return owner_schema, table, column
+        return None
+
+    folded: dict[tuple[str, ...], list[Change]] = {}
+    order: list[Change | tuple[str, ...]] = []  # a change, or the column its sequence's go to
+    for change in changes:
+        column = column_of(change)
+        if column is None:
+            order.append(change)
+        elif column not in folded:
+            folded[column] = [change]
+            order.append(column)
+        else:
+            folded[column].append(change)
+
+    def side(parts: list[Change], old: bool) -> str:
+        words = [f"as {value}" if c.attribute == "data_type" else
+                 (f"owned by {value}" if value else "not owned") if c.attribute == "owned_by"
+                 else f"{c.attribute} {_short(value)}"
+                 for c in parts for value in (c.old if old else c.new,)]
+        return f"{parts[0].identity[1]} {', '.join(words)}"
+
+    out = [item for item in order if isinstance(item, Change)]
+    for owner, parts in folded.items():
+        # listed with the rest of its table's changes (`groups` counts consecutive ones),
+        # else where its sequence's were
+        at = next((i for i, c in enumerate(out) if c.owner_identity == owner[:2]
+                   and c.kind not in _GLOBAL_KINDS and c.kind != "sequence"),
+                  sum(isinstance(item, Change) for item in order[:order.index(owner)]))
+        out.insert(at, Change(ALTER, "column", owner, "sequence", side(parts, True),
+                              side(parts, False)))
+    return tuple(out)
+
+
 def with_owned_sequences(changes: Sequence[Change]) -> list[tuple[Change, tuple[Change, ...]]]:
     """Each of `changes` with the sequences that go with it: a serial column's sequence,
     added or dropped with its table, is one object with the table (DROP TABLE drops it;

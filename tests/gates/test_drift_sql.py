@@ -593,6 +593,36 @@ def test_a_column_made_nullable_by_hand_says_so_in_words(tmp_path: Path,
                                "NOT NULL in the migrations up to db/migrations/2_email.up.sql.")
 
 
+@pytest.mark.parametrize("sequence, expected", [
+    # what `serial` makes, written out: the same catalogs (pg_depend 'a', no identity)
+    ("CREATE SEQUENCE users_id_seq AS integer OWNED BY users.id", None),
+    # a sequence made without AS integer is bigint: its type and maximum differ
+    ("CREATE SEQUENCE users_id_seq OWNED BY users.id",
+     "Column `public.users.id` differs in sequence: users_id_seq as bigint, max_value "
+     "9223372036854775807 in the database, users_id_seq as integer, max_value 2147483647 in "
+     "the migrations up to db/migrations/2_email.up.sql."),
+    # not the column's: pg_get_serial_sequence finds none, DROP TABLE leaves it
+    ("CREATE SEQUENCE users_id_seq AS integer",
+     "Column `public.users.id` differs in sequence: users_id_seq not owned in the database, "
+     "users_id_seq owned by public.users.id in the migrations up to "
+     "db/migrations/2_email.up.sql."),
+], ids=["as-serial", "bigint", "not-owned"])
+def test_a_serial_made_by_hand_differs_as_its_column_not_as_a_sequence(
+        tmp_path: Path, database_url: str, sequence: str, expected: str | None) -> None:
+    _project(tmp_path, "golang-migrate")
+    (tmp_path / "db" / "migrations" / "1_users.up.sql").write_text(
+        "CREATE TABLE users (id serial PRIMARY KEY, name text);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE users (id integer NOT NULL PRIMARY KEY, name text); "
+                     f"{sequence}; ALTER TABLE users ALTER id SET DEFAULT "
+                     "nextval('users_id_seq'); ALTER TABLE users ADD COLUMN email text;"
+                     + RUNNERS["golang-migrate"][1])
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.drift(settings)
+    assert [f.message for f in report.findings] == ([expected] if expected else [])
+    assert report.summary["differences"] == (1 if expected else 0)
+
+
 def test_a_sqitch_project_s_registry_says_which_changes_ran_reworked_ones_per_line(
         tmp_path: Path, database_url: str) -> None:
     # `users` is reworked after @v1: its first line runs deploy/users@v1.sql. The registry
