@@ -30,9 +30,17 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import OWN_SCHEMA, ConfigError, Finding, RuleInfo, Severity, closest
+from dbsafe.core import (
+    OWN_SCHEMA,
+    ConfigError,
+    Finding,
+    RuleInfo,
+    Severity,
+    closest,
+    shortened,
+)
 from dbsafe.schema.model import (
     Cast,
     Collation,
@@ -54,6 +62,9 @@ from dbsafe.schema.model import (
     replace,
 )
 from dbsafe.schema.model import Sequence as SequenceObject
+
+if TYPE_CHECKING:
+    from dbsafe.schema.tokens import FirstDifference
 
 # List of codes. `drift` reports its differences with the same codes (SOURCE = the live
 # database, TARGET = what the migrations build).
@@ -471,6 +482,7 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
     out: list[Finding] = []
     for change in changes:
         rule = _RULE_OF_ACTION[change.action]
+        body = None
         label = change.kind.replace("_", " ").capitalize()
         context: tuple[tuple[str, str], ...] = ()
         if change.action == ADD:
@@ -490,6 +502,10 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
             message = (f"{label} `{change.subject}` is {shown(change.old)} in {source}, "
                        f"{shown(change.new)} in {target}.")
             context = (("Source", shown(change.old)), ("Target", shown(change.new)))
+        elif (body := _body_difference(change)) is not None:
+            message = f"{label} `{change.subject}` {_said_body(body, source, target)}"
+            context = (("Source", _full(change.old)),
+                       ("Target", _full(change.new)))
         else:
             old, new = around_difference(_short(change.old, 10**6), _short(change.new, 10**6),
                                          60)
@@ -498,12 +514,41 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
             context = (("Source", _full(change.old)),
                        ("Target", _full(change.new)))
         out.append(Finding(
-            code=rule.code, message=message, severity=rule.default_severity,
+            code=rule.code, message=message,
+            # the same tokens: it runs the same (as queries by name do not care for column
+            # order, DBS404), said so as a note
+            severity=Severity.NOTE if body is not None and body.whitespace_only
+            else rule.default_severity,
             subject=change.subject,
             help="`dbsafe diff --sql` prints the DDL that makes the source match the target.",
             context=context,
         ))
     return tuple(out)
+
+
+def _body_difference(change: Change) -> FirstDifference | None:
+    """Where a function's definitions first differ by token (PostgreSQL keeps a PL/pgSQL or
+    SQL body's text as written): their first differing character, which a reindent puts in
+    whitespace, told nothing."""
+    from dbsafe.schema.tokens import first_difference
+
+    if change.kind != "function" or change.attribute != "definition" \
+            or not isinstance(change.old, str) or not isinstance(change.new, str):
+        return None
+    return first_difference(change.old, change.new)
+
+
+def _said_body(found: FirstDifference, source: str, target: str) -> str:
+    """`differs in definition at line 4 of its definition: `RETURN a + 1;` in the source, ...`"""
+    where = (f"line {found.number_a} of its definition" if found.number_a == found.number_b
+             else f"line {found.number_a} of its definition in {source}, "
+                  f"{found.number_b} in {target}")
+    old, new = (f"`{shortened(line, 60)}`" if line else "an empty line"
+                for line in (found.line_a, found.line_b))
+    if found.whitespace_only:
+        return (f"differs in definition only in whitespace (from {where}: {old} in {source}, "
+                f"{new} in {target}); it runs the same.")
+    return f"differs in definition at {where}: {old} in {source}, {new} in {target}."
 
 
 def groups(changes: Sequence[Change], source: SchemaSnapshot,

@@ -14,7 +14,7 @@ import pytest
 
 from dbsafe import commands
 from dbsafe.config import Settings, load_settings
-from dbsafe.core import DbsafeError
+from dbsafe.core import DbsafeError, Severity
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
@@ -621,6 +621,40 @@ def test_a_serial_made_by_hand_differs_as_its_column_not_as_a_sequence(
     report = commands.drift(settings)
     assert [f.message for f in report.findings] == ([expected] if expected else [])
     assert report.summary["differences"] == (1 if expected else 0)
+
+
+_BODY = """CREATE FUNCTION bump(a int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    IF a > 0 THEN
+        RETURN a + 1;
+    END IF;
+    RETURN 0;
+END $$;
+"""
+
+
+@pytest.mark.parametrize("replaced, expected", [
+    # reindented, spaces around `+` dropped: the same tokens
+    ("a+1", "Function `public.bump(a integer)` differs in definition only in "
+     "whitespace (from line 6 of its definition: `IF a > 0 THEN` in the database, `IF a > 0 "
+     "THEN` in the migrations up to db/migrations/2_email.up.sql); it runs the same."),
+    # reindented, and one token changed further down: the excerpt is that token's line
+    ("a + 2", "Function `public.bump(a integer)` differs in definition at line 7 "
+     "of its definition: `RETURN a + 2;` in the database, `RETURN a + 1;` in the migrations "
+     "up to db/migrations/2_email.up.sql."),
+], ids=["whitespace", "token"])
+def test_a_function_reindented_by_hand_is_told_by_its_first_differing_token(
+        tmp_path: Path, database_url: str, replaced: str, expected: str) -> None:
+    _project(tmp_path, "golang-migrate")
+    (tmp_path / "db" / "migrations" / "1_users.up.sql").write_text(_UPS[0] + "\n" + _BODY)
+    by_hand = _BODY.replace("    ", "  ").replace("a + 1", replaced)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + by_hand + RUNNERS["golang-migrate"][1])
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    [finding] = commands.drift(settings).findings
+    assert finding.code == "DBS403" and finding.message == expected
+    assert finding.severity == (Severity.NOTE if "whitespace" in expected
+                                else Severity.WARNING)
 
 
 def test_a_sqitch_project_s_registry_says_which_changes_ran_reworked_ones_per_line(
