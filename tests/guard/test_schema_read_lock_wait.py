@@ -386,10 +386,10 @@ def downgrade():
 '''
 
 
-def _audit(url: str) -> None:
+def _audit(url: str, schema: str = "public") -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE audit (id int); "
-                     "CREATE VIEW audit_recent AS SELECT id FROM audit")
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}; CREATE TABLE {schema}.audit (id int);"
+                     f" CREATE VIEW {schema}.audit_recent AS SELECT id FROM {schema}.audit")
 
 
 @pytest.mark.parametrize("released", [True, False], ids=["released", "held"])
@@ -598,9 +598,7 @@ def test_the_downgrade_closing_read_given_up_says_where_the_database_is_left(
     root = _project_at(tmp_path, database_url, "0005", note=NOTE)
     # In dbsafe's own schema, which no comparison reads, yet the read of a view's definition
     # locks what it reads.
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS dbsafe; CREATE TABLE dbsafe.audit (id int); "
-                     "CREATE VIEW dbsafe.audit_recent AS SELECT id FROM dbsafe.audit")
+    _audit(database_url, "dbsafe")
     holder, named = _vacuuming(database_url)
     said: list[str] = []
 
