@@ -953,6 +953,6 @@ def test_validate_of_files_it_must_all_skip_exits_2(snapshot_file: Path, tmp_pat
                             capture_output=True, text=True, timeout=300,
                             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr == ("dbsafe: error: nothing was validated: every source file was "
-                             "skipped (dump.sql [binary file])\n")
+    assert result.stderr == ("dbsafe: error: nothing was validated: no source file could be "
+                             "read (dump.sql [binary file])\n")
     assert result.stdout == ""

@@ -198,8 +198,8 @@ def test_a_run_whose_every_file_is_skipped_could_not_do_its_job(tmp_path: Path,
     write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
     write(tmp_path / "dump.sql", b"PGDMP\x01\x0e\x00\x04\x08\x01\x00")
     settings = settings_for(tmp_path, snapshot=str(demo_snapshot), cache=False)
-    with pytest.raises(SourceError, match=r"nothing was validated: every source file was "
-                                          r"skipped \(dump.sql \[binary file\]\)"):
+    with pytest.raises(SourceError, match=r"nothing was validated: no source file could be "
+                                          r"read \(dump.sql \[binary file\]\)"):
         commands.validate(settings, [tmp_path / "dump.sql"])
     # one file read beside it is a run: the skipped one is listed
     write(tmp_path / "ok.sql", "SELECT 1;\n")

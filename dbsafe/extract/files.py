@@ -275,6 +275,20 @@ def extract_file(
     return _skip(where, f"no extractor for {path.suffix or 'extension-less'} files")
 
 
+# The skip reasons of a file whose bytes were not read as source at all (`extract_file`).
+_NOT_READ = ("cannot read file:", "binary file", "not valid UTF-8", "larger than max-file-size")
+
+
+def not_read(reason: str) -> bool:
+    """Whether a file skipped for `reason` was not read at all (its bytes), as opposed to read
+    and found to hold nothing to validate (SQL of another engine, a syntax error).
+
+    >>> not_read("binary file"), not_read("sent to SQLite")
+    (True, False)
+    """
+    return reason.startswith(_NOT_READ)
+
+
 def too_large(size: int, max_bytes: int) -> str:
     """The skip reason for a file over the `max-file-size` limit.
 

@@ -38,6 +38,7 @@ from dbsafe.extract.files import (
     DEFAULT_MAX_BYTES,
     SCRIPT_SUFFIXES,
     display_path,
+    not_read,
 )
 from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
 
@@ -518,19 +519,24 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     counts: Counter = Counter()
     skipped: list[Skipped] = []
     skipped_files: list[str] = []
+    unread_files: list[str] = []  # skipped as bytes dbsafe could not read as source
     for outcome in outcomes.values():
         for name, count in outcome.counts.items():  # Counter.update: a call per file more
             counts[name] += count
         skipped.extend(outcome.skipped)
         if outcome.counts.get("files_skipped") and outcome.skipped:
             skipped_files.append(f"{outcome.path} [{outcome.skipped[0].reason}]")
-    if files and len(skipped_files) - len(unreadable) == len(files):
+            if not_read(outcome.skipped[0].reason):
+                unread_files.append(skipped_files[-1])
+    if files and len(unread_files) == len(files):
         # No file was read at all (a pg_dump archive named as `dump.sql`, files over the size
         # limit): "no findings" would be a pass of nothing; dbsafe could not do its job.
-        shown = sorted(skipped_files)
-        raise SourceError("nothing was validated: every source file was skipped ("
+        shown = sorted(unread_files)
+        raise SourceError("nothing was validated: no source file could be read ("
                           + "; ".join(shown[:3])
                           + (f"; {len(shown) - 3} more" if len(shown) > 3 else "") + ")")
+    if files and len(skipped_files) - len(unreadable) == len(files):
+        log.warning("every source file was skipped; nothing was validated")
     summary: dict[str, object] = {"files": len(files)}
     summary.update({k: counts.get(k, 0) for k in _COUNT_KEYS})
     summary["files_skipped"] = counts.get("files_skipped", 0)
