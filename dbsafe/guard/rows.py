@@ -9,11 +9,10 @@ order-free checksum (the sum of a 64-bit hash of each row as JSON: its columns b
 a column the way back adds back last does not change it; no sort), and compared after the
 way back.
 
-Which tables the revisions write cannot be told beforehand: an ORM data migration's
-statements depend on the rows (on the empty copy lint captures, a deduplication deletes
-nothing). So every application table is read, as the backup just did, smallest first,
-until `READ_BUDGET` bytes (`pg_table_size`) are read; the tables left over are named as
-not compared, never passed over in silence.
+The tables read are those the pending revisions may change (`guard.row_tables`, from what
+lint captured of them), or every application table when that cannot be told; smallest
+first, until `READ_BUDGET` bytes (`pg_table_size`) are read; the tables left over are named
+as not compared, never passed over in silence.
 """
 
 from __future__ import annotations

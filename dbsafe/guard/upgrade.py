@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dbsafe.core import (
     DatabaseError,
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from dbsafe.checks import Check, CheckResult
     from dbsafe.config import Settings
     from dbsafe.guard.blockers import Blocker
+    from dbsafe.guard.row_tables import Choice
     from dbsafe.guard.rows import Rows
     from dbsafe.schema.diff import DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
@@ -157,6 +158,9 @@ class _Run(RunState):
     schema_kept: frozenset[str] = frozenset()
     # Each table's rows before the first revision (`guard.rows`): the way back compares.
     rows_before: Rows | None = None
+    # What lint captured the pending revisions may change of the rows (`lint.row_changes`):
+    # which tables `rows_before` reads.
+    row_changes: object = None
 
     def show_applied(self) -> None:
         self.show_revisions([r.revision for r in self.todo], len(self.applied))
@@ -471,6 +475,7 @@ def _lint_pending(run: _Run) -> bool:
         run.say("preflight", f"lint: {line}")
     schema_kept = report.summary.get("no_schema_change_revisions")
     run.schema_kept = frozenset(schema_kept) if isinstance(schema_kept, list) else frozenset()
+    run.row_changes = report.summary.get("row_changes")
     files = {str(r.path) for r in run.todo if r.path}
     threshold = run.settings.fail_on
     ok = True
@@ -534,29 +539,44 @@ def backup_step(url: str, directory: Path, revisions: Sequence[str], say: Progre
     return str(backup.path)
 
 
-def _read_rows(run: _Run, only: Sequence[str] | None = None, *, step: str = "backup") -> Rows:
-    """Each application table's rows counted and checksummed (`guard.rows`; of `only`, the
-    tables read before the upgrade, after its way back), as `waited` reads: a table's
+def _read_rows(run: _Run, only: Sequence[str] | None = None, *, step: str = "backup",
+               changes: object = None) -> tuple[Rows, Choice | None]:
+    """Each application table's rows counted and checksummed (`guard.rows`): those the
+    pending revisions may change (`guard.row_tables`, from lint's `changes`), or of `only`
+    (the tables read before the upgrade, after its way back); as `waited` reads: a table's
     ACCESS SHARE waits at most the run's lock timeout, and is retried.
 
     Raises:
         DatabaseError: as `waited`.
     """
     from dbsafe.guard.data_loss import counted
-    from dbsafe.guard.rows import read_rows
+    from dbsafe.guard.row_tables import choose
+    from dbsafe.guard.rows import Rows, read_rows
 
-    return waited(run, lambda: counted(run.url, run.options.lock_timeout,
-                                       lambda conn: read_rows(conn, only),
+    def read(conn: Any) -> tuple[Rows, Choice | None]:
+        if only is not None:
+            return read_rows(conn, only), None
+        choice = choose(conn, changes, [r.revision for r in run.todo])
+        if choice.tables == ():
+            return Rows({}, {}), choice
+        return read_rows(conn, choice.tables), choice
+
+    return waited(run, lambda: counted(run.url, run.options.lock_timeout, read,
                                        "could not count the tables' rows"),
                   step=step, stops=NOTHING_APPLIED if only is None else "")
 
 
 def _rows_before(run: _Run) -> Rows:
-    """The rows before the first revision, which the way back compares with, said with
-    what reading them cost."""
+    """The rows before the first revision that the pending revisions may change, which the
+    way back compares with, said with what reading them cost."""
     began = time.perf_counter()
-    rows = _read_rows(run)
-    run.say("backup", f"rows before the upgrade: {len(rows.tables)} table(s), "
+    rows, choice = _read_rows(run, changes=run.row_changes)
+    assert choice is not None
+    if choice.tables == ():
+        run.say("backup", f"rows before the upgrade: {choice.why}: none read")
+        return rows
+    which = choice.why if choice.tables is not None else f"every table ({choice.why})"
+    run.say("backup", f"rows before the upgrade: {which}: {len(rows.tables)} table(s), "
             f"{rows.total():,} row(s) counted and checksummed in "
             f"{time.perf_counter() - began:.1f}s"
             + (f"; {len(rows.not_read)} over the read budget not read" if rows.not_read
@@ -1122,7 +1142,7 @@ def _rows_after_way_back(run: _Run, restore_hint: str) -> None:
     if before is None or not (before.tables or before.not_read):
         return  # no table before the upgrade: no rows to bring back
     try:
-        after = _read_rows(run, list(before.tables), step="way back")
+        after, _ = _read_rows(run, list(before.tables), step="way back")
     except DatabaseError as exc:
         run.say("way back", f"the rows were not compared with those before the upgrade: {exc}")
         return

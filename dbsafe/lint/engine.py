@@ -59,6 +59,7 @@ from dbsafe.pg.types import changes_index_order, rewrites, type_from_text
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
+    from dbsafe.lint.row_changes import RowChanges
     from dbsafe.schema.model import Index, Relation, SchemaSnapshot
 
 UNPARSED_DOC = """PostgreSQL's parser rejects a migration statement.
@@ -2048,6 +2049,7 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                    report_unparsed: bool = True,
                    renames: dict[tuple[Location, str], str] | None = None,
                    schema_kept: list[Migration] | None = None,
+                   row_changes: RowChanges | None = None,
                    **context: Any) -> list[Finding]:
     """Run `rules` over one migration; `context` fills `LintContext` fields.
 
@@ -2056,11 +2058,15 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     `ALTER TABLE|INDEX ... RENAME` of another kind of relation renames (`resolve_rename`),
     by the statement's (location, SQL): DBS211 reads the renames with it. `schema_kept`, when
     given, gets the migration if it `changes_no_schema` (`dbsafe upgrade`: its empty
-    downgrade() is a way back).
+    downgrade() is a way back). `row_changes`, when given, gets what its statements may change
+    of the rows (`dbsafe upgrade` reads those tables before it, DBS614).
     """
     statements = parse_migration(migration)
     if schema_kept is not None and changes_no_schema(statements):
         schema_kept.append(migration)
+    if row_changes is not None:
+        row_changes.add(migration.revision or migration.path, statements,
+                        cut_short=migration.cut_short)
     ctx = LintContext(migration, statements, **context)
     dispatch = _dispatch(rules)
     claims = {rule.code: rule.claim for rule in rules if rule.claim}

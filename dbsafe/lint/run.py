@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from dbsafe.lint.app_references import Application
     from dbsafe.lint.history import Seed, Unlinted
     from dbsafe.lint.locks import LockRow
+    from dbsafe.lint.row_changes import RowChanges
     from dbsafe.migrate import AlembicProject
     from dbsafe.migrate.histories import History as RunnerHistory
     from dbsafe.schema.model import SchemaSnapshot
@@ -65,6 +66,9 @@ class Loaded:
     # `fails on a copy of the database's schema`; `upgrade`'s preflight says them too
     seed_lines: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)  # migrations run as code: not linted
+    # Why some alembic revisions were not captured as they ran (rendered offline): their
+    # data statements may be missing (they need a connection); "" when all were.
+    not_captured: str = ""
     # What the database's runner history says of it (DBS612: its runner refuses to migrate)
     findings: list[Finding] = field(default_factory=list)
 
@@ -168,7 +172,9 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
                           f"`script_location` at run time, set them in {project.ini.name}")
     loaded = Loaded(list(history.migrations), unlinted=list(history.unlinted),
                     order=list(history.migrations),
-                    lines=[f"Linted {history.description()}."])
+                    lines=[f"Linted {history.description()}."],
+                    not_captured=history.note or "rendered offline"
+                    if history.how != "captured" or history.note else "")
     if history.seeded:
         loaded.lines.append(f"The capture started from the database's schema at revision "
                             f"{history.seeded} (pg_dump --schema-only, restored without its "
@@ -360,6 +366,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     from dbsafe.lint import app_references
     from dbsafe.lint.engine import History, lint_migration, parse_migration, select_rules
     from dbsafe.lint.history import not_linted_finding
+    from dbsafe.lint.row_changes import RowChanges
     from dbsafe.lint.rules import ALL_RULES
 
     facts = facts or DatabaseFacts()
@@ -371,6 +378,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     history = History()
     renames: dict[tuple[Location, str], str] = {}  # what lint resolved, for DBS211
     schema_kept: list[Migration] = []
+    row_changes = RowChanges()
     sizes = {k: (v.total_bytes, v.rows) for k, v in facts.sizes.items()}
     for migration, linted in upgrade_sequence(migrations, loaded):
         if not linted:
@@ -384,6 +392,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
             timeouts_managed=settings.managed_timeouts, before=facts.before,
             table_sizes=sizes, large_table_bytes=settings.large_table,
             history=history.carry(), renames=renames, schema_kept=schema_kept,
+            row_changes=row_changes if migration.kind == "alembic" else None,
         ))
     if loaded is not None:
         findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
@@ -437,10 +446,25 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         summary["application_statements"] = checked.queries
     if no_schema_change_revisions:
         summary["no_schema_change_revisions"] = no_schema_change_revisions
+    if row_changes.revisions or not_captured:
+        summary["row_changes"] = _row_changes(row_changes, loaded, not_captured)
     if checked.skipped:
         # Said in the normal output, not only with -v: a missing DBS211 is not a pass.
         summary["not_checked"] = [f"{RULE_INFO_CODE}: {s.reason}" for s in checked.skipped]
     return Report(tuple(findings), summary, tuple(checked.skipped))
+
+
+def _row_changes(changes: RowChanges, loaded: Loaded | None,
+                 not_captured: set[str | None]) -> dict[str, object]:
+    """What the linted revisions may change of the rows (`lint.row_changes`), or why that
+    is unknown: a revision not captured as it ran may have skipped its data statements."""
+    if loaded is not None and loaded.not_captured:
+        changes.unknown = f"the revisions were not captured as they ran ({loaded.not_captured})"
+    elif not_captured:
+        named = sorted(str(r) for r in not_captured if r)
+        changes.unknown = (f"{_some_of(named) if named else 'some revisions'} could not be "
+                           "captured as they ran (DBS005)")
+    return changes.summary()
 
 
 def lock_rows(loaded: Loaded, facts: DatabaseFacts | None = None) -> list[LockRow]:

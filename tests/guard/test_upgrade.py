@@ -277,32 +277,122 @@ def test_rows_a_rolled_back_revision_changed_are_named_with_the_backup_holding_t
     assert (f"way back: rows differ from before the upgrade in 2 table(s): public.orders: 4 "
             f"rows, changed; public.patients: 5 -> 4 rows; as they were: dbsafe restore "
             f"{backup}") in steps
-    assert any(s.startswith("backup: rows before the upgrade: 3 table(s), 10 row(s) counted "
-                            "and checksummed in ") for s in steps), steps
+    # Only the tables 0005 writes are read (not alembic_version, nor any other).
+    assert any(s.startswith("backup: rows before the upgrade: the tables the pending "
+                            "revisions may change (public.orders, public.patients): 2 "
+                            "table(s), 9 row(s) counted and checksummed in ") for s in steps), \
+        steps
     # The failure itself is still the run's error (the exit code is the rollback's).
     assert [f.subject for f in report.findings if f.code == "DBS601"] == ["0006"]
 
 
 def test_rows_the_way_back_leaves_as_they_were_are_said_to_be(database_url: str,
                                                               tmp_path: Path) -> None:
+    # Every order written again with the values it had: read, and equal after the way back.
+    same_rows = "\n".join(line for line in MERGES_ROWS.splitlines()
+                          if "DELETE" not in line).replace(
+        "SET patient_id = 1 WHERE patient_id = 2", "SET patient_id = patient_id")
+
+    report, steps = _upgrade_failing_after(same_rows, database_url, tmp_path)
+
+    assert report.summary["outcome"] == "rolled back"
+    assert [f for f in report.findings if f.code == "DBS614"] == []
+    assert "way back: the rows of 1 table(s) are as before the upgrade (count and checksum)" \
+        in steps
+
+
+def test_revisions_changing_no_rows_read_no_table(database_url: str, tmp_path: Path) -> None:
+    # DDL only (0005 adds a column, 0006 builds an index): the read before the first
+    # revision (1.3 s per 500,000 rows) is not made, and the way back compares nothing.
     schema_only = "\n".join(line for line in MERGES_ROWS.splitlines()
                             if "orders" not in line and "DELETE" not in line)
 
     report, steps = _upgrade_failing_after(schema_only, database_url, tmp_path)
 
     assert report.summary["outcome"] == "rolled back"
+    assert "backup: rows before the upgrade: no revision changes rows: none read" in steps
+    assert not [s for s in steps if "table(s)" in s and "rows" in s], steps
     assert [f for f in report.findings if f.code == "DBS614"] == []
-    assert "way back: the rows of 3 table(s) are as before the upgrade (count and checksum)" \
-        in steps
+
+
+# 0005 merges duplicate patients as an ORM data migration does (mealie's dded3119c1fe): it
+# SELECTs them, and Python decides what to repoint and delete. On lint's empty copy only the
+# SELECT runs; the orders it repoints are read as the table referencing patients.
+MERGES_IN_PYTHON = '''"""merge duplicate patients, decided in Python"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    conn = op.get_bind()
+    kept = {}
+    for id_, name in conn.execute(sa.text("SELECT id, name FROM patients ORDER BY id")):
+        if name in kept and name.startswith("A"):
+            conn.execute(sa.text("UPDATE orders SET patient_id = :kept WHERE patient_id = :id"),
+                         {"kept": kept[name], "id": id_})
+            conn.execute(sa.text("DELETE FROM patients WHERE id = :id"), {"id": id_})
+        kept.setdefault(name, id_)
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_rows_a_revision_only_selects_on_the_copy_are_still_compared(
+        database_url: str, tmp_path: Path) -> None:
+    report, steps = _upgrade_failing_after(MERGES_IN_PYTHON, database_url, tmp_path)
+
+    assert report.summary["outcome"] == "rolled back", report.findings
+    assert any(s.startswith("backup: rows before the upgrade: the tables the pending "
+                            "revisions may change (public.orders, public.patients): 2 "
+                            "table(s), 9 row(s) counted") for s in steps), steps
+    (left,) = [f for f in report.findings if f.code == "DBS614"]
+    assert left.context[0][1] == "public.orders: 4 rows, changed\npublic.patients: 5 -> 4 rows"
+
+
+# 0005 renames a patient through a function of its own: what the function writes is not in
+# the statements lint captured, so every table is read.
+THROUGH_A_FUNCTION = '''"""rename through a function"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("CREATE FUNCTION rename_patient(p int) RETURNS void LANGUAGE sql "
+               "AS $$ UPDATE patients SET name = 'Ada B' WHERE id = p $$")
+    op.execute("SELECT rename_patient(2)")
+
+
+def downgrade():
+    op.execute("DROP FUNCTION rename_patient(int)")
+'''
+
+
+def test_a_revision_calling_its_own_function_reads_every_table(database_url: str,
+                                                                tmp_path: Path) -> None:
+    report, steps = _upgrade_failing_after(THROUGH_A_FUNCTION, database_url, tmp_path)
+
+    assert report.summary["outcome"] == "rolled back", report.findings
+    assert any(s.startswith("backup: rows before the upgrade: every table (the revisions call "
+                            "rename_patient, which may change any table): 3 table(s), 10 "
+                            "row(s) counted") for s in steps), steps
+    (left,) = [f for f in report.findings if f.code == "DBS614"]
+    assert left.subject == "public.patients"
 
 
 def test_tables_over_the_read_budget_are_named_as_not_compared(
         database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dbsafe.guard import rows
 
-    # Three tables of one page each, read smallest first, then by name: alembic_version and
-    # orders fit in two pages, patients does not.
-    monkeypatch.setattr(rows, "READ_BUDGET", 2 * 8192)
+    # The two tables 0005 writes, of one page each, read smallest first, then by name:
+    # orders fits in one page, patients does not.
+    monkeypatch.setattr(rows, "READ_BUDGET", 8192)
 
     report, steps = _upgrade_failing_after(MERGES_ROWS, database_url, tmp_path)
 
@@ -310,8 +400,9 @@ def test_tables_over_the_read_budget_are_named_as_not_compared(
     assert left.context[0][1] == "public.orders: 4 rows, changed"
     assert left.context[1][0] == "Not compared (over the read budget)"
     assert left.context[1][1].startswith("public.patients (")
-    assert any(s.startswith("backup: rows before the upgrade: 2 table(s), 5 row(s) counted "
-                            "and checksummed in ") and s.endswith(
+    assert any(s.startswith("backup: rows before the upgrade: the tables the pending "
+                            "revisions may change (public.orders, public.patients): 1 "
+                            "table(s), 4 row(s) counted and checksummed in ") and s.endswith(
                                 "; 1 over the read budget not read") for s in steps), steps
     assert any(s.startswith("way back: rows not compared (over the read budget): "
                             "public.patients (") for s in steps), steps

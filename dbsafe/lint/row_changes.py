@@ -1,0 +1,125 @@
+"""Which tables' rows the linted revisions may change: what `dbsafe upgrade` reads before its
+first revision, to compare after a way back (`guard.rows`, DBS614).
+
+Read from the statements each revision ran on the throwaway copy (pglast's trees, no words):
+every relation a data statement names (INSERT, UPDATE, DELETE, MERGE, COPY, TRUNCATE, and a
+SELECT too: an ORM data migration only SELECTs on the empty copy, and on the real rows it
+deletes or updates what it found), the tables whose column types an ALTER TABLE changes
+(values converted there and back may differ), and the functions those statements call
+(one may write any table). What cannot be told from the statements (a revision rendered
+offline, a statement PostgreSQL's grammar refused, a DO block building its SQL, a trigger
+created next to data statements) makes the whole answer unknown, with why: the guard then
+reads every table, as before.
+
+>>> from dbsafe.lint.statement import parse_statement
+>>> changes = RowChanges()
+>>> changes.add("0005", [parse_statement(
+...     "WITH d AS (DELETE FROM units u USING foods f WHERE u.id = f.id RETURNING u.id) "
+...     "UPDATE app.ingredients SET unit_id = pick(unit_id) WHERE unit_id IN (SELECT id FROM d)")])
+>>> sorted(changes.tables), sorted(changes.functions)
+(['app.ingredients', 'foods', 'units'], ['pick'])
+>>> changes.add("0006", [parse_statement("CREATE INDEX ix ON units (name)")])
+>>> changes.summary()["revisions"]
+['0005', '0006']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.lint.statement import range_var, strings, walk
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from dbsafe.lint.statement import Statement
+
+# Statements that read or write rows: each relation they name is read by the guard.
+DATA_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt",
+                        "CopyStmt", "TruncateStmt", "CallStmt"})
+# Statements that make later writes reach other tables, unseen in the statements themselves.
+_FIRES_ELSEWHERE = frozenset({"CreateTrigStmt", "RuleStmt"})
+
+
+@dataclass(slots=True)
+class RowChanges:
+    """What the revisions added so far may change; `unknown` says why that cannot be told."""
+
+    revisions: list[str] = field(default_factory=list)
+    tables: set[str] = field(default_factory=set)
+    functions: set[str] = field(default_factory=set)
+    unknown: str | None = None
+    _fires_elsewhere: str | None = None
+
+    def add(self, revision: str, statements: Sequence[Statement], *,
+            cut_short: bool = False) -> None:
+        """Add one revision's statements (as it ran on the throwaway copy)."""
+        self.revisions.append(revision)
+        if cut_short:
+            self._unknown(f"{revision} failed on the throwaway copy, and what it runs after "
+                          "that was not captured")
+        for s in statements:
+            if s.generated or s.deferred:
+                continue
+            if s.error is not None:
+                self._unknown(f"{revision} runs a statement PostgreSQL's parser refused")
+            elif s.unread:
+                self._unknown(f"{revision}'s DO block {s.unread}")
+            elif s.kind in _FIRES_ELSEWHERE:
+                self._fires_elsewhere = self._fires_elsewhere or revision
+            elif s.kind in DATA_KINDS:
+                self.tables.update(_relations(s.node))
+                self.functions.update(_functions(s.node))
+            elif s.kind == "AlterTableStmt":
+                for action in s.actions:
+                    if action.subtype == "AlterColumnType" and s.relation:
+                        self.tables.add(s.relation)
+                        self.functions.update(_functions(action.using))
+
+    def _unknown(self, why: str) -> None:
+        self.unknown = self.unknown or why
+
+    def summary(self) -> dict[str, Any]:
+        """As lint's report hands it to the guard (`summary["row_changes"]`)."""
+        unknown = self.unknown
+        if unknown is None and self._fires_elsewhere and (self.tables or self.functions):
+            unknown = (f"{self._fires_elsewhere} creates a trigger or rule, which the "
+                       "revisions' writes may fire")
+        if unknown is not None:
+            return {"revisions": list(self.revisions), "unknown": unknown}
+        return {"revisions": list(self.revisions), "tables": sorted(self.tables),
+                "functions": sorted(self.functions)}
+
+
+def _relations(node: Any) -> Iterator[str]:
+    """Every relation a statement's tree names (a RangeVar anywhere: its target, FROM,
+    USING, subqueries, CTEs), not the CTEs' own names."""
+    ctes = {fields.get("ctename") for kind, fields in walk(node) if kind == "CommonTableExpr"}
+    for found in _range_vars(node):
+        name = range_var(found)
+        if name and name not in ctes:
+            yield name
+
+
+def _range_vars(node: Any) -> Iterator[dict[str, Any]]:
+    # A statement's own target (`relation`) is a RangeVar's fields unwrapped, which `walk`
+    # does not yield: every dict holding a RangeVar's fields is one.
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "relname" in item and "relpersistence" in item:
+                yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _functions(node: Any) -> Iterator[str]:
+    """Each function a tree calls, as named (`name` or `schema.name`); a CALL's procedure."""
+    for kind, fields in walk(node or {}):
+        if kind == "FuncCall":
+            names = strings(fields.get("funcname"))
+            if names:
+                yield ".".join(names)
