@@ -111,8 +111,8 @@ def _reached(conn: Any, names: Sequence[str]) -> Choice:
         return Choice(None, f"the revisions write through view(s) {', '.join(views)}")
     firing = [f"{s}.{t}" for s, t, _, fires in rows if fires]
     if firing:
-        return Choice(None, f"{', '.join(firing[:3])}{' ...' if len(firing) > 3 else ''} "
-                      "have triggers or rules, which may write other tables")
+        return Choice(None, f"triggers or rules on {_listed(firing)} may write other "
+                      "tables")
     tables = tuple(f"{s}.{t}" for s, t, kind, _ in rows if kind == "r")
     if not tables:
         return Choice((), "the revisions change rows only of tables they create")
