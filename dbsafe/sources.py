@@ -557,7 +557,8 @@ def _marked_folders(settings: Settings) -> list[Path]:
     the `sources` of a `yoyo.ini` there or at the root name (`yoyo_sources`); and the
     migrations folder of a graphile-migrate project there or at the root, by its `.gmrc`
     (`graphile_project_migrations`); and node-pg-migrate's default `migrations` folder
-    beside a `package.json` there or at the root depending on it (`_node_pg_migrations`)."""
+    beside a `package.json` there or at the root depending on it (`_node_pg_migrations`);
+    and postgres-migrations' folders there (`_postgres_migrations_folders`)."""
     from dbsafe.extract.files import workspace_folders
     from dbsafe.extract.migration import (
         GRAPHILE_CONFIGS,
@@ -611,6 +612,8 @@ def _marked_folders(settings: Settings) -> list[Path]:
         if path.rpartition("/")[2] == "package.json"]
     node_pg_folders = [folder for package in dict.fromkeys(packages)
                        if (folder := _node_pg_migrations(package)) is not None]
+    node_pg_folders += [folder for package in dict.fromkeys(packages)
+                        for folder in _postgres_migrations_folders(package)]
     return [folder for folder in folders
             if _holds_sql(folder) and marked_for_postgresql(folder)] \
         + sqitch_folders + list(dict.fromkeys(rust_folders)) \
@@ -628,6 +631,24 @@ def _node_pg_migrations(package: Path) -> Path | None:
         return None
     folder = package / "migrations"
     return folder if _holds_sql(folder) else None
+
+
+def _postgres_migrations_folders(package: Path) -> list[Path]:
+    """postgres-migrations' folders for the `package.json` in `package`: it has no default
+    folder (`migrate(config, "path/to/migration/files")`), so `migrations` beside it, or
+    the folders right in that (supabase/storage's `migrations/tenant`), where they are its
+    (`postgres_migrations_folder`: the package depends on it, and the files are its numbered
+    ones, 1, 2, 3 ... with no gap)."""
+    from dbsafe.extract.migration import postgres_migrations_folder
+
+    top = package / "migrations"
+    if not top.is_dir():
+        return []
+    try:
+        inside = sorted(p for p in top.iterdir() if p.is_dir())
+    except OSError:
+        return []
+    return [f for f in (top, *inside) if _holds_sql(f) and postgres_migrations_folder(f)]
 
 
 # A Rust crate's migrations for PostgreSQL: diesel's folder beside its `diesel.toml`, sqlx's
@@ -760,7 +781,9 @@ def require_migrations(settings: Settings, *, schema_source: bool = True) -> Non
             "migrations (beside diesel.toml or Cargo.toml) or the folder a crate's code "
             "names to refinery or a yoyo.ini's sources or a "
             "graphile-migrate .gmrc's migrationsFolder or node-pg-migrate's migrations "
-            "(beside a package.json depending on it) there or at the root, "
+            "(beside a package.json depending on it) or postgres-migrations' numbered files "
+            "(in migrations/ beside a package.json depending on it, or a folder in that) "
+            "there or at the root, "
             f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}); "
             "set `alembic-config` or "
             + ("`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot "

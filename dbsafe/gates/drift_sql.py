@@ -77,7 +77,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
             "the database has no migration history table dbsafe reads where its runner keeps "
             "it by default (golang-migrate, dbmate, goose, Flyway, sqlx, refinery, diesel, supabase, "
             f"prisma, Sqitch, river, sql-migrate, yoyo, node-pg-migrate, graphile-migrate, "
-            "drizzle): there is no applied set of files to "
+            "drizzle, postgres-migrations): there is no applied set of files to "
             f"compare with; {hint}")
     history, applied = found
     # (of the whole folder: Flyway's latest file may be a baseline migration)

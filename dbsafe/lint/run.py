@@ -212,6 +212,7 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
     the database's schema (lint's `before`) already holds what they built, and their
     locks and rewrites were taken long ago."""
     from dbsafe.migrate.histories import (
+        CHECKS_APPLIED,
         edited_again,
         edited_applied,
         edited_findings,
@@ -241,7 +242,7 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
         skipped = {id(m) for m in never}
         loaded.migrations = [m for m in loaded.migrations if id(m) not in skipped]
         loaded.findings += never_run_findings(never, history.runner)
-    if history.runner in ("flyway", "sqlx", "refinery") or history.dirty is not None:
+    if history.runner in CHECKS_APPLIED or history.dirty is not None:
         # A migration that failed half-way (Flyway's `success = false` row, sqlx's dirty
         # one): its runner migrates nothing until it is resolved, and the database holds
         # what the failed file did before it stopped, so what runs next is not these files
@@ -254,7 +255,7 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
         # ran; its checksums (of the name and version too) are taken here, of the applied
         # files alone, read again: the files' reading pays none for a lint without a history.
         edited = edited_applied(loaded.migrations, history) \
-            if history.runner in ("flyway", "sqlx", "refinery") else None
+            if history.runner in CHECKS_APPLIED else None
         refused = refusal(loaded.migrations, history, set(versions), unresolved=unresolved,
                           edited=edited)
         if refused is not None:

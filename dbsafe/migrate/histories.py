@@ -5,7 +5,7 @@ a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, g
 `_prisma_migrations`, Sqitch's registry, river's `river_migration`, sql-migrate's
 `gorp_migrations`, yoyo's `_yoyo_migration`, node-pg-migrate's `pgmigrations`,
 graphile-migrate's `graphile_migrate.migrations`, drizzle's `drizzle.__drizzle_migrations`,
-or the table `sql-migrations-history-table` names), each file named by the
+postgres-migrations' `migrations`, or the table `sql-migrations-history-table` names), each file named by the
 version its runner records for it, looked for where the runner, connected as dbsafe is,
 keeps it (several in the session's current schema: `History.placement`). Read by `dbsafe
 drift`, `dbsafe status` and `dbsafe lint FOLDER --database-url` for a folder of SQL
@@ -283,6 +283,17 @@ _HISTORIES = (
     History("drizzle", ("drizzle", "__drizzle_migrations"),
             "SELECT created_at::text FROM {table} WHERE created_at IS NOT NULL",
             frozenset({"id", "hash", "created_at"})),
+    # postgres-migrations' (npm; its `0_create-migrations-table.sql`): a row per file it ran,
+    # by its id, with the sha1 of the file's name and text (`loadMigrationFile`), which it
+    # compares before it runs anything (`refusal`); id 0 is its own first migration, the one
+    # that makes the table (no file of the folder). Made and read unqualified (`CREATE TABLE
+    # IF NOT EXISTS migrations`, `SELECT * FROM migrations`): found on the search path. The
+    # query names its `hash`: another tool's `migrations` (TypeORM's, Laravel's) has none.
+    History("postgres-migrations", ("migrations",),
+            "SELECT id::text FROM {table} WHERE id <> 0 AND hash IS NOT NULL",
+            frozenset({"id", "name", "hash", "executed_at"}),
+            checksum_query="SELECT id::text, hash FROM {table} WHERE id <> 0",
+            placement="search_path"),
     # river's, last: an application migrated by another runner often has river's table too
     # (river's CLI migrates river's own tables). A row per applied version of each migration
     # line (`line`, since its version 005; every row of an older table is `main`'s, as
@@ -568,7 +579,8 @@ def _named(conn: psycopg.Connection, table: str) -> History:
         raise DbsafeError(f"the table {table} (sql-migrations-history-table) is no history "
                           "table of a runner dbsafe reads (golang-migrate, dbmate, goose, "
                           "Flyway, sqlx, refinery, diesel, supabase, prisma, Sqitch, river, "
-                          "sql-migrate, yoyo, node-pg-migrate, graphile-migrate, drizzle)")
+                          "sql-migrate, yoyo, node-pg-migrate, graphile-migrate, drizzle, "
+                          "postgres-migrations)")
     best = max(fitting, key=lambda h: len(h.columns))
     # Named where it is: golang-migrate's `x-migrations-table` (goose's `-table`, ...) puts
     # only the table there, the runner still runs the files in its session's schema.
@@ -644,6 +656,11 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
         return path.name.rpartition(".")[0]  # its migration's id, its name
     if runner == "graphile-migrate":
         return path.name if path.parent.name == "committed" else None
+    if runner == "postgres-migrations":
+        from dbsafe.extract.migration import postgres_migrations_id
+
+        found_id = postgres_migrations_id(path.name)  # its leading integer, `0001-x.sql` 1
+        return None if found_id is None else str(found_id)
     if runner == "drizzle":
         return _drizzle_whens(path.parent).get(path.name)
     if runner == "dbmate":
@@ -783,10 +800,13 @@ def edited_applied(migrations: Sequence[Migration], history: History) -> list[Ed
     was edited since: Flyway's versioned ones (`ChecksumCalculator` over the file as it is:
     Flyway fills in no placeholder before it checksums a versioned migration), sqlx's (the
     SHA-384 of the file, `sqlx.toml`'s `ignored-chars` left out) and prisma's (the sha256 of
-    `migration.sql`, as its line endings may be turned: `script_matches_checksum`). Only where
-    dbsafe computes what the runner does: none for Flyway files read in another `encoding`
-    than UTF-8, nor for a file whose bytes are not UTF-8 (its runner cannot read it)."""
-    if history.runner not in ("flyway", "sqlx", "prisma", "refinery") or not history.checksums:
+    `migration.sql`, as its line endings may be turned: `script_matches_checksum`),
+    refinery's and postgres-migrations' (`postgres_migrations_hash`). Only where dbsafe
+    computes what the runner does: none for Flyway files read in another `encoding` than
+    UTF-8, nor for a file whose bytes are not UTF-8 (its runner cannot read it; but
+    postgres-migrations, which reads it as Node does)."""
+    if history.runner not in ("flyway", "sqlx", "prisma", "refinery", "postgres-migrations") \
+            or not history.checksums:
         return []
     recorded: dict[str, list[int | str]] = {}
     for key, value in history.checksums:
@@ -814,8 +834,8 @@ def edited_applied(migrations: Sequence[Migration], history: History) -> list[Ed
             data = m.file.read_bytes()
         except OSError:
             continue
-        if history.runner == "refinery":
-            now = _refinery_edited(m.file.name, data, [str(s) for s in sums])
+        if history.runner in _EDITED_BY_NAME:  # (the file's name is in its checksum)
+            now = _EDITED_BY_NAME[history.runner](m.file.name, data, [str(s) for s in sums])
             if now is not None:
                 out.append(Edited(m, version, str(sums[-1]), now))
             continue
@@ -879,6 +899,36 @@ def _refinery_edited(name: str, data: bytes, recorded: list[str]) -> str | None:
     sums = [str(refinery_checksum(found.group(3), version, text, width))
             for width in (4, 8) if version < 1 << (8 * width - 1)]
     return None if not sums or any(x in recorded for x in sums) else sums[0]
+
+
+def postgres_migrations_hash(name: str, data: bytes) -> str:
+    """The hash postgres-migrations records of its SQL migration file `name` of `data`
+    (`loadMigrationFile`): the sha1, in hex, of the file's name then its text, as Node reads
+    it (`readFile(path, "utf8")`: a byte order mark kept, bytes that are not UTF-8 each
+    U+FFFD, as Python's "replace" makes them). The value below is the one
+    postgres-migrations 5.3.0 recorded.
+
+    >>> postgres_migrations_hash("1_create-users.sql",
+    ...     b"CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL);\\n")
+    'b08dcd16c050baa397a553edd903e4602f3560ee'
+    """
+    import hashlib
+
+    text = data.decode("utf-8", errors="replace")
+    return hashlib.sha1((name + text).encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _postgres_migrations_edited(name: str, data: bytes, recorded: list[str]) -> str | None:
+    """postgres-migrations' hash of its file `name` of `data` where it is none of the
+    `recorded` ones; None where it is one."""
+    now = postgres_migrations_hash(name, data)
+    return None if now in recorded else now
+
+
+# The runners whose checksum of a file covers its name: each one's `(name, data, recorded)`
+# -> its checksum, where it is none of the recorded ones.
+_EDITED_BY_NAME = {"refinery": _refinery_edited,
+                   "postgres-migrations": _postgres_migrations_edited}
 
 
 def refinery_checksum(name: str, version: int, sql: str, width: int = 4) -> int:
@@ -1148,7 +1198,11 @@ def never_run_findings(never: Sequence[Migration], runner: str) -> list[Finding]
 # The checks of `refusal` that stop their runner for an edited applied file too (Flyway's
 # validation, sqlx's), or before it reads the files at all (sqlx's failed row): those edited
 # are then no warning of their own (`edited_findings`).
-REFUSES_EDITED = ("validateOnMigrate", "VersionMismatch", "Dirty", "DivergentVersion")
+REFUSES_EDITED = ("validateOnMigrate", "VersionMismatch", "Dirty", "DivergentVersion",
+                  "validateMigrationHashes")
+# The runners whose history records a checksum of each file that they check before they
+# migrate (`edited_applied`, `refusal`).
+CHECKS_APPLIED = ("flyway", "sqlx", "refinery", "postgres-migrations")
 RUNNER_REFUSES_CODE = "DBS612"  # declared by dbsafe.guard (status)
 APPLIED_EDITED_CODE = "DBS605"  # declared by dbsafe.guard (status, upgrade)
 
@@ -1200,7 +1254,9 @@ def refusal(migrations: Sequence[Migration], history: History,
     edited one, having run the pending ones before it; before that, a row of a migration
     that failed half-way (`success = false`, `History.dirty`) stops it before it runs
     anything (`MigrateError::Dirty`: its message names `_sqlx_migrations` whatever the
-    table's name). `unresolved` and `edited`: what `flyway_unresolved` (of the whole folder)
+    table's name). postgres-migrations compares the hash of each applied file with its row's
+    before it runs anything (`validateMigrationHashes`), and stops naming every edited one.
+    `unresolved` and `edited`: what `flyway_unresolved` (of the whole folder)
     and `edited_applied` said of them, computed once per command by its caller."""
     if history.runner == "flyway":
         from dbsafe.extract.flyway import FlywayNames
@@ -1266,6 +1322,15 @@ def refusal(migrations: Sequence[Migration], history: History,
             "VersionMismatch", _EDITED_HELP.format(""))
     if history.runner == "refinery":
         return _refinery_refusal(migrations, history, versions or set(), edited)
+    if history.runner == "postgres-migrations":
+        changed = edited_applied(migrations, history) if edited is None else edited
+        return None if not changed else Refusal(
+            "Hashes don't match for migrations "
+            f"'{','.join(e.migration.file.name for e in changed if e.migration.file)}'. This "
+            "means that the scripts have changed since it was applied",
+            "validateMigrationHashes", _EDITED_HELP.format(
+                ", or, if the database already holds what it makes now, record its hash in "
+                "its `migrations` row"))
     if history.runner != "node-pg-migrate" or not history.run_order:
         return None
     from dbsafe.extract.migration import code_migrations, node_pg_migrate_key
@@ -1424,7 +1489,8 @@ def edited_findings(migrations: Sequence[Migration], history: History,
 
 
 # The runners whose migrations may be code (`code_migrations`), and its language.
-_CODE_LANGUAGE = {"yoyo": "Python", "goose": "Go", "node-pg-migrate": "JavaScript"}
+_CODE_LANGUAGE = {"yoyo": "Python", "goose": "Go", "node-pg-migrate": "JavaScript",
+                  "postgres-migrations": "JavaScript"}
 
 
 def last_recorded(applied: Sequence[Migration]) -> Migration | None:

@@ -48,7 +48,7 @@ STATEMENT_TIMEOUT = "60s"
 
 # The table a runner records the migrations it applied in, as it creates it in the database
 # it migrates (prisma's migrate engine; drizzle-orm's `migrate()` for PostgreSQL; supabase's
-# CLI; diesel; sqlx; graphile-migrate; golang-migrate; yoyo). An application may read it (a
+# CLI; diesel; sqlx; graphile-migrate; golang-migrate; yoyo; postgres-migrations). An application may read it (a
 # health check counting
 # `_prisma_migrations`, a script renaming the versions in
 # `supabase_migrations.schema_migrations`), and a migration may use it (Lemmy's trigger on
@@ -133,6 +133,14 @@ CREATE TABLE IF NOT EXISTS "yoyo_lock" (
     "pid" INT NOT NULL,
     PRIMARY KEY ("locked")
 )""",
+    # postgres-migrations' (its own first migration, `0_create-migrations-table.sql`, run
+    # before the folder's files).
+    "postgres-migrations": """CREATE TABLE IF NOT EXISTS migrations (
+    id integer PRIMARY KEY,
+    name varchar(100) UNIQUE NOT NULL,
+    hash varchar(40) NOT NULL,
+    executed_at timestamp DEFAULT current_timestamp
+)""",
     # supabase's CLI makes it before the first file (`CreateMigrationTable` in its
     # pkg/migration/history.go), and `seed_files` when it seeds.
     "supabase": """CREATE SCHEMA IF NOT EXISTS supabase_migrations;
@@ -154,13 +162,15 @@ def migration_runner(folder: Path) -> str | None:
     "drizzle" for drizzle-kit's (`meta/_journal.json`), "diesel" for diesel's
     (`diesel_folder`), "sqlx" for sqlx's (`sqlx_folder`), "graphile-migrate" for
     graphile-migrate's (its migrations folder or its `committed/`), "golang-migrate" for
-    golang-migrate's (`golang_migrate_folder`), "yoyo" for yoyo's (`yoyo_folder`), else
+    golang-migrate's (`golang_migrate_folder`), "yoyo" for yoyo's (`yoyo_folder`),
+    "postgres-migrations" for postgres-migrations' (`postgres_migrations_folder`), else
     None."""
     from dbsafe.extract.migration import (
         DRIZZLE_JOURNAL,
         diesel_folder,
         golang_migrate_folder,
         graphile_migrate_folder,
+        postgres_migrations_folder,
         prisma_folder,
         sqlx_folder,
         yoyo_folder,
@@ -181,6 +191,8 @@ def migration_runner(folder: Path) -> str | None:
         return "golang-migrate"
     if yoyo_folder(folder):
         return "yoyo"
+    if postgres_migrations_folder(folder):
+        return "postgres-migrations"
     return None
 
 

@@ -2171,3 +2171,85 @@ def test_the_flyway_baseline_migration_a_history_says_ran_is_the_file_of_its_ver
     assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
         (), 3, [])
     assert commands.drift(settings).findings == ()
+
+
+# postgres-migrations 5.3.0's table and rows after `migrate()` ran the two files below, as it
+# wrote them (its hash: the sha1 of the file's name and text; id 0 its own first migration).
+_PG_MIGRATIONS_FILES = {
+    "1_create-users.sql": "CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL);\n",
+    "2_users-email.sql": "-- postgres-migrations disable-transaction\n"
+                         "CREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+}
+_PG_MIGRATIONS_RAN = (
+    "CREATE TABLE migrations (id integer PRIMARY KEY, name varchar(100) UNIQUE NOT NULL, "
+    "hash varchar(40) NOT NULL, executed_at timestamp DEFAULT current_timestamp);"
+    "INSERT INTO migrations (id, name, hash) VALUES "
+    "(0, 'create-migrations-table', 'e18db593bcde2aca2a408c4d1100f6abba2195df'), "
+    "(1, 'create-users', 'b08dcd16c050baa397a553edd903e4602f3560ee'), "
+    "(2, 'users-email', '71f760fba90e2c8e100b897a49e65dd7ce7ed105');"
+    "CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL);"
+    "CREATE INDEX users_email ON users (email);")
+
+
+def _postgres_migrations_project(tmp_path: Path, database_url: str) -> Settings:
+    (tmp_path / "package.json").write_text('{"dependencies": {"postgres-migrations": "^5.3.0"}}')
+    (tmp_path / "migrations").mkdir()
+    for name, text in _PG_MIGRATIONS_FILES.items():
+        (tmp_path / "migrations" / name).write_text(text)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_PG_MIGRATIONS_RAN)
+    # (its folder found with no `sql-migrations`: `migrations` beside the package.json)
+    return load_settings(tmp_path, {"database-url": database_url}, environ={})
+
+
+def test_postgres_migrations_history_says_current_pending_and_drift(
+        tmp_path: Path, database_url: str) -> None:
+    # postgres-migrations 5.3.0 ran both files: status and drift were exit 2 ("no migration
+    # history table dbsafe reads"). Its `migrations` table, which no file makes, is no drift.
+    settings = _postgres_migrations_project(tmp_path, database_url)
+    (tmp_path / "migrations" / "3_users-name.sql").write_text(
+        "ALTER TABLE users ADD COLUMN name text;\n")
+    report = commands.status(settings)
+    assert report.summary["current"] == ["migrations/2_users-email.sql"]
+    assert report.summary["lines"][0].endswith("by postgres-migrations's public.migrations)")
+    assert report.summary["pending"] == [{"migration": "migrations/3_users-name.sql"}]
+    assert report.findings == ()
+    assert commands.drift(settings).findings == ()
+    lint = commands.lint(settings, [tmp_path / "migrations"])
+    assert "says 2 of these files ran there" in " ".join(lint.summary["lines"])
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE INDEX users_id_email ON users (id, email)")
+    [finding] = commands.drift(settings).findings
+    assert finding.code == "DBS402" and finding.subject == "public.users.users_id_email"
+
+
+def test_postgres_migrations_refusing_an_edited_applied_file_is_a_finding(
+        tmp_path: Path, database_url: str) -> None:
+    # A comment added to 1_create-users.sql after it ran: postgres-migrations 5.3.0's
+    # `migrate()` failed before running anything, "Hashes don't match for migrations
+    # '1_create-users.sql'. This means that the scripts have changed since it was applied."
+    settings = _postgres_migrations_project(tmp_path, database_url)
+    users = tmp_path / "migrations" / "1_create-users.sql"
+    users.write_text(users.read_text() + "-- who signs in\n")
+    said = ("postgres-migrations refuses to migrate the database: Hashes don't match for "
+            "migrations '1_create-users.sql'. This means that the scripts have changed since it "
+            "was applied.")
+    for report in (commands.status(settings), commands.drift(settings),
+                   commands.lint(settings, [tmp_path / "migrations"])):
+        assert [(f.code, f.message) for f in report.findings] == [("DBS612", said)]
+    users.write_text(_PG_MIGRATIONS_FILES["1_create-users.sql"])
+    assert commands.status(settings).findings == ()
+
+
+def test_a_migrations_table_without_postgres_migrations_hash_is_no_history(
+        tmp_path: Path, database_url: str) -> None:
+    # TypeORM's `migrations` (id, timestamp, name) is no postgres-migrations history: read as
+    # one, its rows would name versions of files it never ran.
+    settings = _postgres_migrations_project(tmp_path, database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE migrations; CREATE TABLE migrations (id serial PRIMARY KEY, "
+                     "timestamp bigint NOT NULL, name varchar NOT NULL);"
+                     "INSERT INTO migrations (timestamp, name) VALUES (1, 'Init1')")
+    with pytest.raises(DbsafeError, match="no migration history table dbsafe reads"):
+        commands.drift(settings)

@@ -528,3 +528,25 @@ def test_a_node_pg_migrate_javascript_migration_leaves_what_it_made_unknown(
     assert report.findings == ()
     assert "migrations/1700000000001_js.js is node-pg-migrate's JavaScript migration, which " \
         "dbsafe does not run" in caplog.text
+
+
+@pytest.mark.parametrize("folder", ["migrations", "migrations/tenant"])
+def test_postgres_migrations_folder_beside_its_package_json(folder: str, tmp_path: Path) -> None:
+    """postgres-migrations has no default folder (`migrate(config, dir)`): its numbered
+    files in `migrations` beside a package.json depending on it, or in a folder right in
+    that (supabase/storage's `migrations/tenant`), were not found ("alembic config not
+    found"). The `migrations` table its first migration makes is the database's too: an
+    application reading it is no DBS301. Without the dependency, the folder says nothing."""
+    _write(tmp_path / "package.json", '{"dependencies": {"postgres-migrations": "^5.3.0"}}\n')
+    _write(tmp_path / folder / "1_teams.sql", "CREATE TABLE teams (id int, plan text);\n")
+    _write(tmp_path / "src" / "plan.ts",
+           "export const q = sql`SELECT plan, nosuch FROM teams`;\n"
+           "export const r = sql`SELECT max(id), max(executed_at) FROM migrations`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 1)]
+    other = tmp_path / "other"  # (a folder's answer is kept for its state: another project)
+    _write(other / "package.json", '{"dependencies": {"pg": "^8"}}\n')
+    _write(other / folder / "1_teams.sql", "CREATE TABLE teams (id int, plan text);\n")
+    with pytest.raises(ConfigError, match="alembic config not found"):
+        commands.validate(load_settings(other, environ={}), [tmp_path / "src"])
