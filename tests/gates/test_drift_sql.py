@@ -95,10 +95,16 @@ def test_a_database_behind_is_not_drift_a_hand_made_index_is(
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     assert commands.drift(settings).findings == ()  # the third file has not run: behind
 
+    _index_by_hand_is_drift(settings, database_url, "users_email", "email")
+
+
+def _index_by_hand_is_drift(settings: Settings, database_url: str, name: str,
+                            columns: str) -> None:
+    """An index made by hand on `users` is the one drift finding, DBS402."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("CREATE INDEX users_email ON users (email)")
+        conn.execute(f"CREATE INDEX {name} ON users ({columns})")
     [finding] = commands.drift(settings).findings
-    assert finding.code == "DBS402" and finding.subject == "public.users.users_email"
+    assert finding.code == "DBS402" and finding.subject == f"public.users.{name}"
 
 
 def test_a_version_no_file_has_and_a_dirty_database_are_errors(
@@ -307,10 +313,7 @@ def test_node_runners_histories_say_which_files_ran(
         assert [f.code for f in report.findings] == ["DBS606"]
     assert commands.drift(settings).findings == ()  # behind; the runner's table not compared
 
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("CREATE INDEX users_email ON users (email)")
-    [finding] = commands.drift(settings).findings
-    assert finding.code == "DBS402" and finding.subject == "public.users.users_email"
+    _index_by_hand_is_drift(settings, database_url, "users_email", "email")
 
 
 def test_node_pg_migrate_refusing_a_file_added_before_the_last_one_run_is_a_finding(
@@ -2218,10 +2221,7 @@ def test_postgres_migrations_history_says_current_pending_and_drift(
     lint = commands.lint(settings, [tmp_path / "migrations"])
     assert "says 2 of these files ran there" in " ".join(lint.summary["lines"])
 
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("CREATE INDEX users_id_email ON users (id, email)")
-    [finding] = commands.drift(settings).findings
-    assert finding.code == "DBS402" and finding.subject == "public.users.users_id_email"
+    _index_by_hand_is_drift(settings, database_url, "users_id_email", "id, email")
 
 
 def test_postgres_migrations_refusing_an_edited_applied_file_is_a_finding(
