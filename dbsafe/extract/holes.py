@@ -33,6 +33,9 @@ class Hole:
     # `${sql.ref('t.c')}`, `${sql.raw(x)}`): the statement is not validated, whatever the
     # place (but for one inside a quoted string or a comment, which is content).
     written: bool = False
+    # Why the text a library writes there is not known (knex's `??` of a client renaming
+    # identifiers): said as the reason the statement is not validated, wherever it sits.
+    why: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +357,9 @@ def fill_holes(
     reason = None
     for hole, kind in zip(template.holes, kinds):
         label = hole.label if len(hole.label) <= 40 else hole.label[:37] + "..."
+        if hole.why and kind not in ("string", "comment"):
+            reason = f"`{label}` is SQL its library writes there: {hole.why}"
+            break
         if kind not in (None, _LIST, "string", "comment", "tail"):
             reason = f"`{label}` is {kind}"
             break

@@ -287,6 +287,9 @@ class SqlNames:
     # (`drizzle_schema.sql_reexports`), and (specifier, file) of their files
     drizzle_sql: tuple[tuple[str, str], ...] = ()
     package_files: tuple[tuple[str, str], ...] = ()
+    # what makes the project's knex clients rename identifiers, `"wrapIdentifier in
+    # knexfile.js:5"` (`knex_clients.renaming_client`): its `??` and `:name:` are holes
+    knex_renames: str = ""
 
     def __post_init__(self) -> None:
         for name in (*self.tags, *self.calls):
@@ -299,7 +302,8 @@ class SqlNames:
 
     def key(self) -> str:
         """A stable text for cache keys: empty when nothing is added."""
-        if not self.tags and not self.calls and not self.drizzle and not self.drizzle_sql:
+        if not self.tags and not self.calls and not self.drizzle and not self.drizzle_sql \
+                and not self.knex_renames:
             return ""
         key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
         if self.drizzle:
@@ -307,6 +311,8 @@ class SqlNames:
                                               t.barrels) for t in self.drizzle))
         if self.drizzle_sql or self.package_files:
             key += ";drizzle_sql=" + repr((self.drizzle_sql, self.package_files))
+        if self.knex_renames:
+            key += ";knex_renames=" + self.knex_renames
         return key
 
 
@@ -2592,10 +2598,15 @@ class _Reader:
             node = nodes[index] if nodes is not None and index < len(nodes) else None
             # after a `${...}`, which may hold a `?`, which binding a `??` takes is not seen
             text = _knex_written(self._knex_value(node)) if node is not None and (
-                match.end() <= first_hole) else None
+                match.end() <= first_hole) and not self.names.knex_renames else None
             label = f"?? ({self.text(node)})" if node is not None else "??"
             edits.append((match.start(), match.end(), text, label))
-        return _edited(template, edits, written=True)
+        return _edited(template, edits, written=True, why=self._knex_renaming())
+
+    def _knex_renaming(self) -> str:
+        """Why no knex identifier binding is known: the project's client renames them."""
+        renames = self.names.knex_renames
+        return f"knex's client renames identifiers ({renames})" if renames else ""
 
     def _knex_keys(self, bindings: Node) -> tuple[dict[str, Node | None], bool] | None:
         """The named bindings of a `raw` call (an object literal, or a `const` bound to one):
@@ -2658,13 +2669,14 @@ class _Reader:
             label = f"{match.group(1)} ({self.text(node)})" if node is not None else (
                 match.group(1))
             if match.group(4) is None:
-                text = _knex_written(self._knex_value(node)) if node is not None else None
+                text = _knex_written(self._knex_value(node)) if node is not None and (
+                    not self.names.knex_renames) else None
                 edits.append((match.start(1), match.end(1), text, label))
             elif node is not None and (node := _unwrap(node)).type == "call_expression" and (
                     (function := node.child_by_field_name("function")) is not None) and (
                     _last_name(self, function) == "raw"):
                 edits.append((match.start(1), match.end(1), None, label))
-        return _edited(template, edits, written=True)
+        return _edited(template, edits, written=True, why=self._knex_renaming())
 
     def _knex_value(self, node: Node) -> str | list[str] | None:
         """A knex binding the code writes: a string (a literal, a `const` bound to one) or
@@ -3027,11 +3039,11 @@ def _variables_as_holes(template: Template) -> Template:
 
 
 def _edited(template: Template, edits: list[tuple[int, int, str | None, str]], *,
-            written: bool = False) -> Template:
+            written: bool = False, why: str = "") -> Template:
     """The template with each `(start, end, text, label)` of `edits` (in order, apart) done:
     the text between `start` and `end` replaced by `text`, each character of it mapped to
     where `start` is, or taken out for a hole labelled `label` (of SQL its library writes
-    there with `written`).
+    there with `written`, not known for `why`).
 
     >>> t = _edited(Template("SELECT ?? FROM ??", ((0, 2, 5),)),
     ...             [(7, 9, '"a"', "??"), (15, 17, None, "?? (t)")], written=True)
@@ -3071,7 +3083,7 @@ def _edited(template: Template, edits: list[tuple[int, int, str | None, str]], *
             break
         start, _, text, label = edits[index]
         if text is None:
-            holes.append(Hole(moved(start), *position(start), label, written=written))
+            holes.append(Hole(moved(start), *position(start), label, written=written, why=why))
         elif text:  # each character of it where `start` is (a finding in it points there)
             spans.extend((moved(start) + i, *position(start)) for i in range(len(text)))
             texts.append(text)

@@ -300,7 +300,9 @@ _CHUNK = 32
 #      and deno-postgres's `queryObject`/`queryArray` (calls and tags) carry SQL
 #      and a Deno specifier (`npm:mysql2@3`, deno.land/x's `sqlite`) names its package
 # 234: knex's named bindings: `:name:` the identifier knex writes, or a hole
-_CACHE_VERSION = 234
+# 235: a knex client renaming identifiers (`wrapIdentifier`, `knexSnakeCaseMappers({
+#      upperCase: true })`) anywhere in the project makes every `??` and `:name:` a hole
+_CACHE_VERSION = 235
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -373,7 +375,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     exposed = _exposed(source, root)
     # (str.endswith over the suffixes: a splitext per file cost 5 ms a run of 5,000 files)
     scripts = tuple(SCRIPT_SUFFIXES | COMPONENT_SUFFIXES)
-    js_names = _js_names(settings, any(p.endswith(scripts) for p, _ in files))
+    js_names = _js_names(settings, any(p.endswith(scripts) for p, _ in files),
+                         files if any(_is_root(p, root) for p in paths) else None)
     cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog, exposed,
                         js_names)
 
@@ -743,24 +746,45 @@ def _read(path: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
         os.close(fd)
 
 
-def _js_names(settings: Settings, scripts: bool = False) -> SqlNames | None:
+def _js_names(settings: Settings, scripts: bool = False,
+              project: list[tuple[str, str]] | None = None) -> SqlNames | None:
     """The configured JS/TS SQL tags and calls, and with `scripts` (the run reads JS/TS
     files) the tables of the project's drizzle schema files and its packages re-exporting
-    drizzle's `sql` (`drizzle_schema.drizzle_imports`); None (the built-in ones) when
+    drizzle's `sql` (`drizzle_schema.drizzle_imports`), and what makes its knex clients
+    rename identifiers (`knex_clients.renaming_client`, read in `project`, the files of the
+    project's root the run discovered, else discovered here); None (the built-in ones) when
     there are none, so that a run reading no JavaScript never imports its extractor."""
     tables: tuple[DrizzleTable, ...] = ()
     sql: tuple[tuple[str, str], ...] = ()
     files: tuple[tuple[str, str], ...] = ()
+    renames = ""
     if scripts:
         from dbsafe.extract.drizzle_schema import drizzle_imports
+        from dbsafe.extract.files import discover_named
+        from dbsafe.extract.js_packages import package_modules
+        from dbsafe.extract.knex_clients import renaming_client, uses_knex
 
-        tables, sql, files = drizzle_imports(settings.project_root)
-    if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql:
+        root = settings.project_root
+        tables, sql, files = drizzle_imports(root)
+        if uses_knex(root):
+            if project is None:
+                project = discover_named([root], root=root, exclude=settings.exclude)
+            renames = renaming_client(project, frozenset(package_modules(root)))
+    if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
+            and not renames:
         return None
     from dbsafe.extract.javascript import SqlNames
 
     return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
-                   package_files=files)
+                   package_files=files, knex_renames=renames)
+
+
+def _is_root(path: Path, root: Path) -> bool:
+    """Whether a path the run was given is the project's root (its files are the project's)."""
+    try:
+        return path.is_dir() and path.resolve() == root.resolve()
+    except OSError:
+        return False
 
 
 def _skipped_file(rel: str, reason: str) -> FileOutcome:
