@@ -762,14 +762,14 @@ def _js_names(settings: Settings, scripts: bool = False,
         from dbsafe.extract.drizzle_schema import drizzle_imports
         from dbsafe.extract.files import discover_named
         from dbsafe.extract.js_packages import package_modules
-        from dbsafe.extract.knex_clients import renaming_client, uses_knex
+        from dbsafe.extract.knex_clients import uses_knex
 
         root = settings.project_root
         tables, sql, files = drizzle_imports(root)
         if uses_knex(root):
             if project is None:
                 project = discover_named([root], root=root, exclude=settings.exclude)
-            renames = renaming_client(project, frozenset(package_modules(root)))
+            renames = _knex_renames(settings, project, frozenset(package_modules(root)))
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
             and not renames:
         return None
@@ -777,6 +777,34 @@ def _js_names(settings: Settings, scripts: bool = False,
 
     return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
                    package_files=files, knex_renames=renames)
+
+
+def _knex_renames(settings: Settings, project: list[tuple[str, str]],
+                  own_packages: frozenset[str]) -> str:
+    """`knex_clients.renaming_client` over the project's files, each file's answer kept in
+    the cache directory by its stat (keyed by the project's own packages, which the answer
+    depends on), so that a run with nothing changed reads none of them."""
+    from dbsafe.cache import write_cache_file
+    from dbsafe.extract.knex_clients import renaming_client
+
+    if not settings.use_cache:
+        return renaming_client(project, own_packages)
+    key = hashlib.sha256(json.dumps([__version__, sorted(own_packages)]).encode()).hexdigest()
+    memo_file = settings.effective_cache_dir / f"knex-clients-{key[:16]}.json"
+    try:
+        memo = json.loads(memo_file.read_text(encoding="utf-8"))
+        if not isinstance(memo, dict):
+            memo = {}
+    except (OSError, ValueError):
+        memo = {}
+    before = dict(memo)
+    renames = renaming_client(project, own_packages, memo)
+    if not renames:  # every file was read or looked up: forget those gone since
+        paths = {path for path, _ in project}
+        memo = {path: answer for path, answer in memo.items() if path in paths}
+    if memo != before:
+        write_cache_file(memo_file, json.dumps(memo))
+    return renames
 
 
 def _is_root(path: Path, root: Path) -> bool:

@@ -99,3 +99,31 @@ def test_the_client_is_read_project_wide_when_a_folder_is_validated(
                              environ={})
     report = commands.validate(settings, [tmp_path / "src"])
     assert _found(report) == [("DBS304", 2), ("DBS304", 3)]
+
+
+def test_with_the_cache_each_file_is_read_again_only_once_its_stat_changes(
+        database_url: str, tmp_path: Path) -> None:
+    import os
+
+    from dbsafe import commands
+    from dbsafe.config import load_settings
+
+    validate_module(database_url, tmp_path, _SCHEMA, "store.ts", _STORE)
+    knexfile = tmp_path / "knexfile.js"
+    knexfile.write_text(_KNEXFILE, encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "cache-dir": str(tmp_path / "cache")}, environ={})
+
+    def found() -> list[tuple[str, int]]:
+        return _found(commands.validate(settings, [tmp_path]))
+
+    assert found() == [("DBS304", 2), ("DBS304", 3)]
+    # The same size and modification time: the answer kept is used, the file not read again
+    # (its new text, which names no wrapIdentifier, would make the bindings checked).
+    stat = knexfile.stat()
+    knexfile.write_text(_KNEXFILE.replace("wrapIdentifier", "wrapIdentifieX"), encoding="utf-8")
+    os.utime(knexfile, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert found() == [("DBS304", 2), ("DBS304", 3)]
+    # A changed stat: read again
+    os.utime(knexfile, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    assert found() == [("DBS301", 2), ("DBS301", 3)]
