@@ -969,8 +969,11 @@ def verify_lock(settings: Settings, path: Path | None = None) -> Report:
     applied = None
     if settings.database_url:
         from dbsafe.guard.history import recorded_checksums
+        from dbsafe.migrate.revisions import ancestors
+        from dbsafe.migrate.runner import current_revisions
 
-        applied = recorded_checksums(settings.database_url)
+        applied = recorded_checksums(settings.database_url, ancestors(
+            described.revisions, current_revisions(settings.database_url)))
     found = lockfile.verify(target, described.revisions, described.heads,
                             root=settings.project_root, applied=applied, locked=locked)
     kept = select_findings(found, select=settings.select, ignore=settings.ignore,

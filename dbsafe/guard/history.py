@@ -13,7 +13,7 @@ import getpass
 import json
 import socket
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -180,13 +180,16 @@ def entries(conninfo: str, *, limit: int = 20) -> list[HistoryEntry]:
             for r in rows]
 
 
-def recorded_checksums(conninfo: str) -> dict[str, str]:
-    """revision -> checksum of its file when it was last applied by dbsafe."""
+def recorded_checksums(conninfo: str, applied: Collection[str]) -> dict[str, str]:
+    """revision -> checksum of its file when it was last applied by dbsafe, for the
+    revisions of `applied` (those the database is at and below them). A revision a
+    downgrade undid is pending again: an edit to it is applied with it, and is no edit of
+    what the database ran (CTFd's 336b8c601b94, its `downgrade()` fixed, then undone)."""
     found: dict[str, str] = {}
     for entry in reversed(entries(conninfo, limit=10_000)):
         if entry.outcome == "applied":
             found.update(entry.checksums)
-    return found
+    return {revision: checksum for revision, checksum in found.items() if revision in applied}
 
 
 def snapshot_at(conninfo: str, revisions: Sequence[str]) -> str | None:

@@ -8,6 +8,7 @@ from dbsafe.core import OWN_SCHEMA, DbsafeError, Finding, Report, Severity
 from dbsafe.guard import history
 from dbsafe.guard.upgrade import PENDING_REVISIONS, REVISION_CHANGED
 from dbsafe.migrate.revisions import (
+    ancestors,
     downgrade_problem,
     edited_since_applied,
     pending,
@@ -47,7 +48,8 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
         raise DbsafeError(f"the database is at {', '.join(unknown)}, which is not in this "
                           "history (wrong alembic.ini, or migrations not yet deployed here)")
     todo = pending(described.revisions, current, described.heads)
-    recorded = history.recorded_checksums(database_url)
+    recorded = history.recorded_checksums(database_url,
+                                          ancestors(described.revisions, current))
     files = {r.revision: r for r in described.revisions}
     findings: list[Finding] = []
     for revision, recorded_sum in sorted(recorded.items()):

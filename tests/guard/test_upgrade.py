@@ -869,6 +869,38 @@ def test_an_applied_revision_reformatted_is_not_an_edit(database_url: str,
         ("DBS605", "0004")]
 
 
+def test_a_revision_edited_after_a_downgrade_undid_it_is_pending_not_edited(
+        database_url: str, tmp_path: Path) -> None:
+    """A revision dbsafe applied, then downgraded, is pending again: editing it before it
+    is applied anew is no edit of the database's history (CTFd's 336b8c601b94, its
+    `downgrade()` fixed to name the constraint it drops, then downgraded through: `status`
+    said DBS605, an error, "Applied revisions are history", until the next upgrade). An
+    applied revision below it edited is still DBS605."""
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    settings = _settings(root, database_url)
+    report = commands.upgrade(settings, _options(tmp_path, backup=False))
+    assert report.summary["outcome"] == "applied"
+    commands.lock(settings)
+    down = commands.downgrade(settings, DowngradeOptions(target="0003", backup=False,
+                                                         yes=True, retry_delay=0.05))
+    assert down.summary["outcome"] == "downgraded", down.summary["what_happened"]
+    undone = root / "migrations" / "versions" / "0004_index.py"
+    undone.write_text(undone.read_text().replace('"ix_orders_patient"', '"ix_renamed"'))
+    commands.lock(settings)  # the edit locked: only DBS605 could fail verify-lock
+
+    assert commands.status(settings).findings == ()
+    assert commands.verify_lock(settings).findings == ()
+
+    applied = root / "migrations" / "versions" / "0003_drop_email.py"
+    applied.write_text(applied.read_text() + "\nEDITED = True\n")
+    commands.lock(settings)
+    assert [(f.code, f.subject) for f in commands.status(settings).findings] == [
+        ("DBS605", "0003")]
+    assert [(f.code, f.subject) for f in commands.verify_lock(settings).findings] == [
+        ("DBS605", "0003")]
+
+
 def test_a_first_deploy_rolled_back_to_base_is_rolled_back_not_failed(
         database_url: str, tmp_path: Path) -> None:
     """The version table alembic created stays (empty) at base: bookkeeping, not a
