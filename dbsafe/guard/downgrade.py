@@ -84,6 +84,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from dbsafe.config import Settings
+    from dbsafe.guard.rows import Rows
     from dbsafe.schema.ddl import Statement
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -286,9 +287,12 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
                                            lock_timeout=down.options.lock_timeout,
                                            retries=down.options.retries,
                                            retry_delay=down.options.retry_delay)
+        kept = _rows_kept(down, current, expected)
         outcome = _apply(down, expected, use_computed=bool(missing))
         if outcome == "downgraded":
             down.show_revisions(undo_names, len(undo_names))
+            if kept is not None:
+                _rows_changed(down, *kept)
     except BaseException as exc:
         # Interrupted mid-revision (Ctrl-C, SIGTERM), as upgrade is: what the revision
         # left is removed and the history says so.
@@ -365,6 +369,59 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     down.say("verify", f"schema equals {target}'s"
              + (f" (column order differs: {'; '.join(reordered)})" if reordered else ""))
     return "downgraded"
+
+
+def _rows_kept(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot | None
+               ) -> tuple[Rows, dict[str, set[str]]] | None:
+    """The rows of the tables the downgrade keeps, on the columns it keeps (what it drops
+    is DBS607 already), counted and checksummed before it runs (`guard.rows`); with the
+    columns, by table, it adds back, which the read afterwards leaves out. A downgrade's own
+    `UPDATE` is in no schema: CTFd's 24ad6790bc3c turned every vote (-1, 1) into 5 stars, and
+    the downgrade said nothing. None without TARGET's schema."""
+    from dbsafe.guard.rows import read_rows
+    from dbsafe.migrate.runner import find_version_table
+
+    if expected is None:
+        return None
+    now, then = _columns(current), _columns(expected)
+    version = find_version_table(down.url)
+    tables = sorted((now.keys() & then.keys()) - {".".join(version or ())})
+    rows = waited(down, lambda: _counted(down, lambda conn: read_rows(
+        conn, tables, leave_out={t: now[t] - then[t] for t in tables}),
+        "could not count the tables' rows"), step="backup", stops=NOTHING_APPLIED)
+    return rows, {t: then[t] - now[t] for t in tables}
+
+
+def _rows_changed(down: _Down, before: Rows, added: dict[str, set[str]]) -> None:
+    """Say which kept tables hold other rows after the downgrade than before it, and the
+    backup that has them as they were. A read given up on is said; the downgrade stands."""
+    from dbsafe.guard.rows import differences, not_compared, read_rows
+
+    try:
+        after = waited(down, lambda: _counted(down, lambda conn: read_rows(
+            conn, list(before.tables), leave_out=added), "could not count the tables' rows"),
+            step="verify", stops="")
+    except DbsafeError as exc:
+        down.say("verify", f"the rows were not compared with those before the downgrade: {exc}")
+        return
+    changed = differences(before, after)
+    if changed:
+        down.say("verify", f"the downgrade changed the rows of {len(changed)} table(s) it "
+                 "keeps: " + "; ".join(changed) + "; as they were: " + (
+                     f"dbsafe restore {down.backup_file}" if down.backup_file
+                     else "no backup was taken (--no-backup)"))
+    else:
+        down.say("verify", f"the rows of {len(after.tables)} table(s) it keeps are as before "
+                 "(count and checksum)")
+    unread = not_compared(before, after)
+    if unread:
+        down.say("verify", f"rows not compared (over the read budget): {', '.join(unread)}")
+
+
+def _columns(snapshot: SchemaSnapshot) -> dict[str, set[str]]:
+    """Each table's column names, by `schema.table`."""
+    return {f"{r.schema}.{r.name}": {c.name for c in r.columns}
+            for r in snapshot.relations if r.kind in ("table", "partitioned_table")}
 
 
 def _losses_after_failure(down: _Down, now: str | None, *, use_computed: bool) -> None:

@@ -13,6 +13,8 @@ The tables read are those the pending revisions may change (`guard.row_tables`, 
 lint captured of them), or every application table when that cannot be told; smallest
 first, until `READ_BUDGET` bytes (`pg_table_size`) are read; the tables left over are named
 as not compared, never passed over in silence.
+
+`dbsafe downgrade` compares the tables it keeps the same way, on the columns it keeps.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from dbsafe.core import Finding, RuleInfo, Severity
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection, Iterable, Mapping
 
 ROWS_LEFT_CHANGED = RuleInfo(
     "DBS614", "rollback-left-row-changes",
@@ -59,10 +61,12 @@ class Rows:
         return sum(count for count, _ in self.tables.values())
 
 
-def read_rows(conn: Any, only: Iterable[str] | None = None) -> Rows:
+def read_rows(conn: Any, only: Iterable[str] | None = None, *,
+              leave_out: Mapping[str, Collection[str]] | None = None) -> Rows:
     """Count and checksum each application table's rows (or those of `only`, by
     `schema.table`, that still exist), smallest first within `READ_BUDGET`; in one
-    statement, so one snapshot."""
+    statement, so one snapshot. `leave_out`: columns, by table, the checksum leaves out (a
+    downgrade's rows are compared on the columns it keeps)."""
     from psycopg import sql
 
     wanted = set(only) if only is not None else None
@@ -82,8 +86,10 @@ def read_rows(conn: Any, only: Iterable[str] | None = None) -> Rows:
         return Rows({}, not_read)
     rows = conn.execute(sql.SQL(" UNION ALL ").join(
         sql.SQL("SELECT {}, count(*), coalesce(sum(pg_catalog.hashtextextended("
-                "pg_catalog.to_jsonb(t)::text, 0)), 0)::text FROM ONLY {} AS t").format(
-            sql.Literal(i), sql.Identifier(schema, table))
+                "(pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.-) {}::text[])::text, 0)), 0)::text "
+                "FROM ONLY {} AS t").format(
+            sql.Literal(i), sql.Literal(sorted((leave_out or {}).get(f"{schema}.{table}", ()))),
+            sql.Identifier(schema, table))
         for i, (schema, table) in enumerate(chosen))).fetchall()
     by_index = {int(r[0]): (int(r[1]), str(r[2])) for r in rows}
     return Rows({f"{schema}.{table}": by_index[i] for i, (schema, table) in enumerate(chosen)},

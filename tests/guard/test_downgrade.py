@@ -786,3 +786,56 @@ def test_a_schema_differing_after_the_downgrade_says_which_side_is_which(
         assert "ON DELETE CASCADE" in conn.execute(
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conname = 'orders_patient_id_fkey'").fetchone()[0]
+
+
+# 0005 adds orders.note; its downgrade() rewrites patients' names before dropping it, as
+# CTFd's 24ad6790bc3c's turned every vote into 5 stars.
+REWRITES_ROWS = '''"""add orders.note"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.add_column("orders", sa.Column("note", sa.Text()))
+
+
+def downgrade():
+    op.execute("UPDATE patients SET name = name || '!'")
+    op.drop_column("orders", "note")
+'''
+
+
+def test_a_downgrade_says_which_rows_of_the_tables_it_keeps_it_changed(
+    database_url: str, tmp_path: Path,
+) -> None:
+    """The rows of the tables a downgrade keeps are compared on the columns it keeps: the
+    names 0005's downgrade() rewrote are said, with the backup holding them; `orders`,
+    whose `note` it drops (DBS607), is not a change."""
+    root = _project_at(tmp_path, database_url, "0005", note=REWRITES_ROWS)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a'), (2, 'b')")
+        conn.execute("INSERT INTO orders VALUES (1, 1, 'x'), (2, 2, NULL)")
+    steps: list[str] = []
+
+    done = commands.downgrade(_settings(root, database_url),
+                              DowngradeOptions(target="0004", yes=True,
+                                               backup_dir=tmp_path / "backups"),
+                              progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    assert done.summary["outcome"] == "downgraded", done.summary["what_happened"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT name FROM patients ORDER BY id").fetchall() == [
+            ("a!",), ("b!",)]
+    (changed,) = [s for s in steps if "changed the rows" in s]
+    assert changed == ("verify: the downgrade changed the rows of 1 table(s) it keeps: "
+                       f"public.patients: 2 rows, changed; as they were: dbsafe restore "
+                       f"{done.summary['backup']}")
+
+    again = commands.downgrade(_settings(root, database_url),
+                               DowngradeOptions(target="0003", yes=True, backup=False),
+                               progress=lambda step, text: steps.append(f"{step}: {text}"))
+    assert again.summary["outcome"] == "downgraded", again.summary["what_happened"]
+    assert "verify: the rows of 2 table(s) it keeps are as before (count and checksum)" in steps
