@@ -4005,7 +4005,8 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
                            transactional=False, subject=subject)
                 p.emit("constraints", _concurrent_index(index.definition),
                        Hazard("long-scan", f"Builds the index of `{subject}`; writes "
-                              "continue."), transactional=False, subject=subject)
+                              "continue." + _duplicates_fail(index, concurrently=True)),
+                       transactional=False, subject=subject)
             kind = "PRIMARY KEY" if constraint.kind == "primary_key" else "UNIQUE"
             tail = re.search(r"\s(DEFERRABLE.*|NOT DEFERRABLE.*)$", definition)
             p.emit("constraints", f"ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING "
@@ -4021,7 +4022,8 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
     p.emit("constraints", f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}",
            Hazard("access-exclusive-lock", f"Builds the index of `{subject}` while holding an "
                   f"ACCESS EXCLUSIVE lock on `{relation.qualified_name}`: reads and writes "
-                  "wait."), subject=subject)
+                  "wait." + (_duplicates_fail(target_index, concurrently=False)
+                             if target_index is not None else "")), subject=subject)
 
 
 def _source_plain_index(p: _Plan, relation: Relation, name: str) -> bool:
@@ -4058,6 +4060,18 @@ def _keep_plain_index(p: _Plan, target: Relation | None, constraint: Constraint)
         "built again as a plain index; uniqueness is not enforced in between."))
 
 
+def _duplicates_fail(index: Index, *, concurrently: bool) -> str:
+    """What rows already there do to building a unique index (a key's too): two with the
+    same key make it fail (23505), and a CONCURRENTLY build, which commits as it goes,
+    leaves the index behind INVALID under its name, so the script run again fails at it
+    (42P07) until it is dropped. Empty for an index that is not unique."""
+    if not index.unique:
+        return ""
+    return (" Rows with the same key make it fail (23505)"
+            + (f" and leave `{index.name}` behind INVALID: drop it before running the script "
+               "again." if concurrently else "."))
+
+
 def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
                  comment: bool = True) -> bool:
     """CREATE INDEX as the target has it: CONCURRENTLY (writes continue), or plainly on a
@@ -4075,10 +4089,12 @@ def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
                           "it attaches its partitions' indexes, built above, and writes to "
                           "every partition wait while it does." if built_first else
                           "writes to every partition wait while it builds; reads "
-                          "continue.")), subject=subject)
+                          "continue.") + _duplicates_fail(index, concurrently=False)),
+               subject=subject)
     else:
         p.emit("indexes", _concurrent_index(index.definition), *hazards,
-               Hazard("long-scan", f"Builds `{index.name}`; writes continue."),
+               Hazard("long-scan", f"Builds `{index.name}`; writes continue."
+                      + _duplicates_fail(index, concurrently=True)),
                transactional=False, subject=subject)
     qname = qualify(relation.schema, index.name)
     if comment and index.comment is not None and qname not in p.commented_indexes:

@@ -631,6 +631,54 @@ def test_validating_a_new_constraint_names_the_rows_that_make_it_fail(
                           "23514"}
 
 
+def test_building_a_unique_index_names_the_rows_that_make_it_fail(
+        new_database: Callable[[], str]) -> None:
+    # OpenStreetMap's `changeset_tags` given its primary key (changeset_id, k): over two rows
+    # of one key the CONCURRENTLY build failed (23505) and left the index INVALID under its
+    # name, which the script run again cannot create (42P07), under a hazard that said only
+    # long-scan.
+    a_sql = "CREATE TABLE tags (changeset_id int NOT NULL, k text NOT NULL, v text)"
+    b_sql = ("CREATE TABLE tags (changeset_id int NOT NULL, k text NOT NULL, v text, "
+             "CONSTRAINT tags_pkey PRIMARY KEY (changeset_id, k)); "
+             "CREATE UNIQUE INDEX tags_v_idx ON tags (v); CREATE INDEX tags_k_idx ON tags (k)")
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    statements = plan(a, b, diff(a, b))
+    builds = {s.sql: [(h.kind, h.message) for h in s.hazards]
+              for s in statements if s.sql.startswith("CREATE")}
+    assert builds == {
+        "CREATE UNIQUE INDEX CONCURRENTLY tags_pkey ON public.tags USING btree "
+        "(changeset_id, k)": [(
+            "long-scan", "Builds the index of `public.tags.tags_pkey`; writes continue. Rows "
+            "with the same key make it fail (23505) and leave `tags_pkey` behind INVALID: "
+            "drop it before running the script again.")],
+        "CREATE UNIQUE INDEX CONCURRENTLY tags_v_idx ON public.tags USING btree (v)": [(
+            "long-scan", "Builds `tags_v_idx`; writes continue. Rows with the same key make "
+            "it fail (23505) and leave `tags_v_idx` behind INVALID: drop it before running "
+            "the script again.")],
+        "CREATE INDEX CONCURRENTLY tags_k_idx ON public.tags USING btree (k)": [(
+            "long-scan", "Builds `tags_k_idx`; writes continue.")]}
+    # ... as PostgreSQL does: each unique build fails, its index stays INVALID, and the
+    # statement run again finds it there
+    failed = {}
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO tags VALUES (1, 'name', 'x'), (1, 'name', 'x')")
+        for statement in statements:
+            try:
+                conn.execute(statement.sql)
+            except psycopg.Error as exc:
+                failed[statement.sql] = exc.sqlstate
+        assert conn.execute("SELECT array_agg(indexrelid::regclass::text ORDER BY 1) "
+                            "FROM pg_index WHERE NOT indisvalid").fetchone() == (
+                                ["tags_pkey", "tags_v_idx"],)
+        for sql in builds:
+            if sql.startswith("CREATE UNIQUE"):
+                with pytest.raises(psycopg.errors.DuplicateTable):
+                    conn.execute(sql)
+    assert {sql: state for sql, state in failed.items() if sql.startswith("CREATE")} == {
+        sql: "23505" for sql in builds if sql.startswith("CREATE UNIQUE")}
+
+
 def test_a_new_partition_key_keeps_the_rows_of_the_partitions_the_target_keeps(
         new_database: Callable[[], str]) -> None:
     pair = PAIRS / "replaced_relations"
