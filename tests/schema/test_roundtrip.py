@@ -587,6 +587,17 @@ def test_validating_a_not_valid_not_null_constraint_is_named_a_scan(
                       "A NULL makes it fail (23502); the constraint stays NOT VALID.")]
 
 
+def _run_each(conn: psycopg.Connection, statements: tuple[Statement, ...]) -> dict[str, str]:
+    """Run every statement on its own, past the ones that fail: their SQLSTATE by SQL."""
+    failed = {}
+    for statement in statements:
+        try:
+            conn.execute(statement.sql)
+        except psycopg.Error as exc:
+            failed[statement.sql] = exc.sqlstate or ""
+    return failed
+
+
 def test_validating_a_new_constraint_names_the_rows_that_make_it_fail(
         new_database: Callable[[], str]) -> None:
     # migra's `everything`, with rows: the CHECK's VALIDATE failed (23514) under a hazard
@@ -614,14 +625,9 @@ def test_validating_a_new_constraint_names_the_rows_that_make_it_fail(
             "(SHARE lock). A value that breaks the check makes it fail (23514); the "
             "constraint stays NOT VALID.")]}
     # ... as PostgreSQL does, each constraint left NOT VALID
-    failed = {}
     with psycopg.connect(a_url, autocommit=True) as conn:
         conn.execute("INSERT INTO t VALUES (-1, 5); INSERT INTO u VALUES (-1)")
-        for statement in statements:
-            try:
-                conn.execute(statement.sql)
-            except psycopg.Error as exc:
-                failed[statement.sql] = exc.sqlstate
+        failed = _run_each(conn, statements)
         assert conn.execute("SELECT count(*) FROM pg_constraint WHERE NOT convalidated AND "
                             "conname IN ('t_id_check', 't_pid_fkey', 'positive_check')"
                             ).fetchone() == (3,)
@@ -660,14 +666,9 @@ def test_building_a_unique_index_names_the_rows_that_make_it_fail(
             "long-scan", "Builds `tags_k_idx`; writes continue.")]}
     # ... as PostgreSQL does: each unique build fails, its index stays INVALID, and the
     # statement run again finds it there
-    failed = {}
     with psycopg.connect(a_url, autocommit=True) as conn:
         conn.execute("INSERT INTO tags VALUES (1, 'name', 'x'), (1, 'name', 'x')")
-        for statement in statements:
-            try:
-                conn.execute(statement.sql)
-            except psycopg.Error as exc:
-                failed[statement.sql] = exc.sqlstate
+        failed = _run_each(conn, statements)
         assert conn.execute("SELECT array_agg(indexrelid::regclass::text ORDER BY 1) "
                             "FROM pg_index WHERE NOT indisvalid").fetchone() == (
                                 ["tags_pkey", "tags_v_idx"],)
