@@ -375,8 +375,9 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 # 52: casts (`CREATE CAST`); 53: range types, their constructor functions no longer read as
 # functions of their own; 54: an alembic history's `.imports` also lists the project's files
 # env.py and the revisions read by themselves (`open("views.sql")`); 55: rules' enabled state
-# (`DISABLE RULE`); 56: a postgres-migrations folder's files each in their transaction, by id.
-_INTROSPECTED = 56
+# (`DISABLE RULE`); 56: a postgres-migrations folder's files each in their transaction, by id;
+# 57: umzug's (@slonik/migrator's) `down/x.sql` is x.sql's down, not applied.
+_INTROSPECTED = 57
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -938,8 +938,11 @@ def _down_file(path: Path) -> bool:
     """A down migration: `_DOWN_FILE`, hasura's `down.sql` beside its `up.sql` in the
     version's folder, yoyo's `<id>.rollback.sql` beside its `<id>.sql`, a
     `<version>_<name>_down.sql` beside its `<version>_<name>_up.sql`, or any `<name>.down.sql`
-    beside its `<name>.up.sql` (authelia's `V0001.Initial_Schema.down.sql`)."""
+    beside its `<name>.up.sql` (authelia's `V0001.Initial_Schema.down.sql`), or umzug's
+    (@slonik/migrator's) `down/<name>.sql` beside its `<name>.sql`."""
     if _DOWN_FILE.fullmatch(path.name):
+        return True
+    if _umzug_down_file(path):
         return True
     if (paired := _PAIRED_DOWN_FILE.fullmatch(path.name)) is not None \
             and path.with_name(paired.group(1) + "_up.sql").is_file():
@@ -950,6 +953,12 @@ def _down_file(path: Path) -> bool:
     if path.name.endswith(YOYO_ROLLBACK):
         return path.with_name(path.name[:-len(YOYO_ROLLBACK)] + ".sql").is_file()
     return path.name.lower() == "down.sql" and (path.parent / "up.sql").is_file()
+
+
+def _umzug_down_file(path: Path) -> bool:
+    """umzug's SQL migrations (@slonik/migrator's, its README's `resolve`) keep the down of
+    `x.sql` in `down/x.sql` beside it; the up migrations are the folder's own files only."""
+    return path.parent.name == "down" and (path.parent.parent / path.name).is_file()
 
 
 # The annotations that split one file into its up and down sections, as goose, sql-migrate
@@ -1208,7 +1217,8 @@ def _down_file_of(up: Path) -> Path | None:
     else:
         from dbsafe.extract.sqitch import revert_script
 
-        candidates = [c for c in (revert_script(up),) if c is not None]
+        candidates = [c for c in (revert_script(up), up.parent / "down" / name)
+                      if c is not None]
     return next((c for c in candidates if c.is_file()), None)
 
 

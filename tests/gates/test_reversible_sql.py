@@ -73,6 +73,20 @@ def test_an_underscored_down_file_is_the_down_of_its_underscored_up(tmp_path: Pa
     assert _found(tmp_path) == [("DBS412", "db/migrations/2_grp_down.sql", 1)]
 
 
+def test_an_umzug_down_folder_holds_the_downs_of_the_files_beside_it(tmp_path: Path) -> None:
+    # @slonik/migrator (umzug) keeps the down of `x.sql` in `down/x.sql`: walked as an up of
+    # its own, it dropped what the up made (DBS412 on the next up), and no up had a down.
+    _write(tmp_path / "db" / "migrations", {
+        "2022.02.14T00.19.46.users.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+        "2022.02.14T00.20.05.posts.sql": "ALTER TABLE users ADD COLUMN age int;\n"
+                                         "CREATE INDEX users_age ON users (age);\n",
+        "down/2022.02.14T00.19.46.users.sql": "DROP TABLE users;\n",
+        "down/2022.02.14T00.20.05.posts.sql": "DROP INDEX users_age;\n",
+    })
+    assert _found(tmp_path) == [
+        ("DBS413", "db/migrations/down/2022.02.14T00.20.05.posts.sql", 1)]
+
+
 def test_sections_of_one_file_and_a_missing_down(tmp_path: Path) -> None:
     # dbmate files: a down section that drops the index but not the column it added, and a
     # file without a down section.
