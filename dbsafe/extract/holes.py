@@ -74,16 +74,18 @@ _CONTINUED_BY = frozenset(
      "CASE", "WHEN", "THEN", "ELSE", "ALL", "ANY", "DISTINCT", "ESCAPE", "COLLATE", "NULLS",
      "OVERLAPS", "OPERATOR", *_CLAUSES})
 # Where an expression starts: a word followed by `(` here calls a function (`= lower(`,
-# `WHERE coalesce(`, `, date_trunc(`), while after a table name, `INTO`, `AS`, `WITH`,
-# `ON` or `::` the parentheses list columns, define a CTE or give a type's modifiers.
+# `WHERE coalesce(`, `, date_trunc(`, `ORDER BY similarity(`), while after a table name,
+# `INTO`, `AS`, `WITH`, `ON` or `::` the parentheses list columns, define a CTE or give a
+# type's modifiers.
 _EXPRESSION_STARTS = frozenset(
     {"(", ",", "SELECT", "WHERE", "AND", "OR", "NOT", "WHEN", "THEN", "ELSE", "HAVING",
-     "RETURNING", "DISTINCT", "CASE", "LIKE", "ILIKE", "BETWEEN", "LIMIT", "OFFSET"})
+     "RETURNING", "DISTINCT", "CASE", "LIKE", "ILIKE", "BETWEEN", "LIMIT", "OFFSET", "BY"})
 # Words that take `(` without calling a function on values: a subquery or a list
-# (`EXISTS (`, `ARRAY(`, `IN (`), a window (`OVER (`), `EXTRACT(field FROM x)`.
+# (`EXISTS (`, `ARRAY(`, `IN (`), a window (`OVER (`), `EXTRACT(field FROM x)`, a
+# partitioning's columns (`PARTITION BY LIST (`, `HASH (`, `RANGE (`).
 _NOT_CALLS = frozenset({"EXISTS", "ARRAY", "OVER", "FILTER", "EXTRACT", "LATERAL", "ROWS",
-                        "RANGE", "GROUPS", "SETS", "CUBE", "ROLLUP", "TABLE", "ONLY",
-                        *_CONTINUED_BY, *_VALUE_LISTS})
+                        "RANGE", "GROUPS", "SETS", "CUBE", "ROLLUP", "TABLE", "ONLY", "LIST",
+                        "HASH", *_CONTINUED_BY, *_VALUE_LISTS})
 _FUNCTION_NAME = re.compile(r"[A-Z_][A-Z0-9_$]*")
 # Words after which a FROM item starts: a name followed by `(` there calls a table function.
 _FROM_ITEM_STARTS = frozenset({"FROM", "JOIN", "LATERAL"})

@@ -2495,7 +2495,7 @@ class _Reader:
             function = parent.child_by_field_name("function")
             while function is not None and function.type in _WRAPPERS:
                 function = _operand(function)
-            if function is None or function.type != "instantiation_expression":
+            if function is None or not _ends_in_instantiation(function):
                 return None
         elif parent.type != "binary_expression":
             return None
@@ -2781,6 +2781,18 @@ def _method_call(call: Node) -> tuple[Node, Node] | None:
     if prop is None or receiver is None:
         return None
     return prop, receiver
+
+
+def _ends_in_instantiation(node: Node) -> bool:
+    """Whether `node` ends with an instantiation, `tag<T>`: itself one, or one closing it as
+    tree-sitter misreads a typed tag in a conditional's last branch (`c ? a<T>`x` :
+    b<T>`y``, an arrow's body too, is read as the whole conditional tagging `y`)."""
+    while node.type != "instantiation_expression":
+        last = node.children[-1] if node.children else None
+        if last is None or last.end_byte != node.end_byte:
+            return False
+        node = last
+    return True
 
 
 def _generic_callee(call: Node) -> Node | None:

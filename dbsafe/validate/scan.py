@@ -302,7 +302,8 @@ _CHUNK = 32
 # 234: knex's named bindings: `:name:` the identifier knex writes, or a hole
 # 235: a knex client renaming identifiers (`wrapIdentifier`, `knexSnakeCaseMappers({
 #      upperCase: true })`) anywhere in the project makes every `??` and `:name:` a hole
-_CACHE_VERSION = 235
+# 236: `ORDER BY f(${x})` a function's argument; `c ? a<T>`x` : b<T>`y`` reads `y` too
+_CACHE_VERSION = 236
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -456,7 +456,8 @@ def test_following_a_query_reads_only_the_names_in_its_scope(monkeypatch) -> Non
 
 def test_tags_with_type_arguments_are_read() -> None:
     """tree-sitter's TypeScript grammar misreads `tag<T>`...``: as a call of `tag<T>!` or
-    as comparisons. The tag is read before its balanced type arguments; an arrow's `=>`,
+    as comparisons, or in a conditional's last branch as the whole conditional tagging the
+    template. The tag is read before its balanced type arguments; an arrow's `=>`,
     a comparison and another tag are not SQL tags, and JavaScript has no type arguments."""
     source = (
         "const a = await prisma.$queryRaw<{ v: string }[]>`SELECT a1 FROM t WHERE x = ${x}`;\n"
@@ -467,10 +468,15 @@ def test_tags_with_type_arguments_are_read() -> None:
         "const f = (x: Array<string>) => `SELECT f1 FROM t`;\n"
         "const g = html<T>`SELECT g1 FROM t`;\n"
         "const h = a < b > `SELECT h1 FROM t`;\n"
+        # read as the whole conditional tagging the last template (formbricks' pages)
+        "const i = (after) => after ? tx.$queryRaw<R[]>`SELECT i1 FROM t`\n"
+        "  : tx.$queryRaw<R[]>`SELECT j1 FROM t`;\n"
+        "const k = c ? x : html<T>`SELECT k1 FROM t`;\n"
     )
     fragments = sql_in_javascript(source, "db.ts").fragments
     assert [(f.sql.split()[1], f.line, f.column) for f in fragments] == [
-        ("a1", 1, 51), ("b1", 2, 59), ("c1", 3, 33), ("d1", 6, 3)]
+        ("a1", 1, 51), ("b1", 2, 59), ("c1", 3, 33), ("d1", 6, 3), ("i1", 11, 48),
+        ("j1", 12, 23)]
     assert fragments[0].sql == "SELECT a1 FROM t WHERE x = NULL"
     assert [f.sql for f in sql_in_javascript(source, "db.tsx").fragments] == [
         f.sql for f in fragments]

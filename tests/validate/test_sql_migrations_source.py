@@ -825,7 +825,9 @@ def test_prisma_folders_run_in_prismas_order(tmp_path: Path) -> None:
 def test_a_function_argument_hole_is_a_value(tmp_path: Path) -> None:
     """`lower(${email})`, `hashtext(${id})`, `AT TIME ZONE ${tz}` send a parameter: the
     statement is validated, with PostgreSQL's agreement (inbox-zero, papermark, AFFiNE and
-    formbricks had 11 such statements left unchecked as DBS304 notes)."""
+    formbricks had 11 such statements left unchecked as DBS304 notes), and so does a
+    function's argument after `ORDER BY` (hoppscotch's `ORDER BY similarity(title, ${q})`:
+    2 more). What is not flagged prepares (`strpos(text, unknown)`)."""
     folder = tmp_path / "prisma" / "migrations" / "20240101000000_init"
     folder.mkdir(parents=True)
     (folder / "migration.sql").write_text(
@@ -837,12 +839,38 @@ def test_a_function_argument_hole_is_a_value(tmp_path: Path) -> None:
         "export const ok = (prisma, email) => prisma.$queryRaw`\n"
         '  SELECT "id" FROM "User" WHERE lower("email") = lower(${email})`;\n'
         "export const byDay = (prisma, tz) => prisma.$queryRaw`\n"
-        '  SELECT date_trunc(\'day\', "created" AT TIME ZONE ${tz}) AS day FROM "User" WHERE id = ${1}`;\n')
+        '  SELECT date_trunc(\'day\', "created" AT TIME ZONE ${tz}) AS day FROM "User" WHERE id = ${1}`;\n'
+        "export const search = (prisma, q) => prisma.$queryRaw`\n"
+        '  SELECT "id" FROM "User" ORDER BY strpos(emial, ${q}) LIMIT ${10}`;\n'
+        "export const searchOk = (prisma, q) => prisma.$queryRaw`\n"
+        '  SELECT lower(email) FROM "User" GROUP BY lower(email) ORDER BY strpos(lower(email), ${q})`;\n')
 
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
 
-    assert findings(report) == [("DBS302", "src/users.ts", 2), ("DBS302", "src/users.ts", 6)]
+    assert findings(report) == [("DBS302", "src/users.ts", 2), ("DBS302", "src/users.ts", 6),
+                                ("DBS302", "src/users.ts", 8)]
     assert all(dict(f.context)["PostgreSQL"].startswith("42703") for f in report.findings)
+
+def test_an_umzug_down_folder_is_not_applied(tmp_path: Path) -> None:
+    """@slonik/migrator (umzug) runs `migrations/x.sql` up and keeps its down in
+    `migrations/down/x.sql`: applied as ups, the downs dropped every table (doot's 11
+    false DBS301)."""
+    folder = tmp_path / "migrations"
+    (folder / "down").mkdir(parents=True)
+    (folder / "2022.02.14T00.19.46.users.sql").write_text("CREATE TABLE users (id int);\n")
+    (folder / "down" / "2022.02.14T00.19.46.users.sql").write_text("DROP TABLE users;\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "users.ts").write_text(
+        "import { sql } from 'slonik';\n"
+        "export const ids = (pool) => pool.any(sql`SELECT id FROM users`);\n"
+        "export const bad = (pool) => pool.any(sql`SELECT nick FROM users`);\n")
+    settings = load_settings(tmp_path, {"sql-migrations": folder}, environ={})
+
+    report = commands.validate(settings, [tmp_path / "app"])
+
+    assert findings(report) == [("DBS302", "app/users.ts", 3)]
+    assert dict(report.findings[0].context)["PostgreSQL"].startswith("42703")
+
 
 def _drizzle_folder(folder: Path, *, journal: bool = True) -> None:
     (folder / "meta").mkdir(parents=True)
