@@ -52,6 +52,9 @@ _CHILD = Path(__file__).with_name("_child.py")
 URL_VARIABLES = ("DATABASE_URL", "DBSAFE_DATABASE_URL", "SQLALCHEMY_DATABASE_URI",
                  "SQLALCHEMY_DATABASE_URL", "SQLALCHEMY_URL", "POSTGRES_URL", "DB_URL")
 
+# What those variables hold while env.py renders offline: PostgreSQL's dialect, no database.
+OFFLINE_URL = "postgresql://"
+
 # A session setting for the connections that change a production database: a statement whose
 # client is gone (dbsafe killed, its env.py child with it) is stopped within seconds instead
 # of running on, holding its locks, until it ends (set where the server supports it).
@@ -782,7 +785,7 @@ def _die_with_parent() -> None:
 
 def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[str, str]:
     """The child's environment: libpq's location variables are the target's (none when
-    rendering offline); how it connects (TLS files, options, a password file) is what
+    rendering offline, and the URL variables a placeholder); how it connects (TLS files, options, a password file) is what
     dbsafe's own connection used, the URL's parameters over the user's variables."""
     env = {k: v for k, v in os.environ.items() if k not in LOCATION_VARIABLES}
     env["PYTHONUNBUFFERED"] = "1"
@@ -803,8 +806,11 @@ def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[s
         for name in URL_VARIABLES:
             env[name] = libpq_url
     else:
+        # Rendering offline: no database, but an env.py that reads its URL from one of
+        # these (hypothesis/lms: `url=os.environ["DATABASE_URL"]`) still needs one naming
+        # the dialect, as alembic init's placeholder in sqlalchemy.url does.
         for name in URL_VARIABLES:
-            env.pop(name, None)
+            env[name] = OFFLINE_URL
     return env
 
 

@@ -213,6 +213,20 @@ def test_offline_rendering_works_with_the_alembic_init_placeholder_url(tmp_path:
     assert index[0].location.line == 10
 
 
+def test_offline_rendering_gives_an_env_py_reading_database_url_a_placeholder(
+        tmp_path: Path) -> None:
+    """hypothesis/lms's env.py renders offline with `url=os.environ["DATABASE_URL"]`. dbsafe
+    removed the URL variables while rendering, so env.py stopped at KeyError and the 81
+    revisions after lms's tenth failing one were not linted (DBS005)."""
+    ini = write_project(tmp_path / "p", "psycopg2_url")
+    env = ini.parent / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        'url = config.get_main_option("sqlalchemy.url")', 'url = os.environ["DATABASE_URL"]'))
+    migrations = render_revisions(ini, root=tmp_path / "p")
+    assert [m.revision for m in migrations] == ["0001", "0002", "0003", "0004"]
+    assert any("CONCURRENTLY" in s.sql for s in migrations[3].statements)
+
+
 def test_an_env_py_connecting_while_rendering_offline_is_told_so_with_the_project_driver(
         tmp_path: Path) -> None:
     """zou's env.py has no offline branch: it always builds an engine from its URL
