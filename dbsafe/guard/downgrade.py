@@ -128,6 +128,8 @@ class _Down(RunState):
 
     options: DowngradeOptions
     computed_sql: str | None = None
+    # The downgrade's SQL rendered offline, each with its revision (`_downgrade_sql`)
+    rendered: list[tuple[str, str | None]] | None = None
     computed: tuple[Statement, ...] = ()  # the statements computed_sql prints
     # The version table's revisions once TARGET is reached: TARGET, and another branch's
     # revisions, which alembic leaves where they are
@@ -378,6 +380,7 @@ def _rows_kept(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot | 
     columns, by table, it adds back, which the read afterwards leaves out. A downgrade's own
     `UPDATE` is in no schema: CTFd's 24ad6790bc3c turned every vote (-1, 1) into 5 stars, and
     the downgrade said nothing. None without TARGET's schema."""
+    from dbsafe.guard.row_tables import choose
     from dbsafe.guard.rows import read_rows
     from dbsafe.migrate.runner import find_version_table
 
@@ -386,10 +389,40 @@ def _rows_kept(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot | 
     now, then = _columns(current), _columns(expected)
     version = find_version_table(down.url)
     tables = sorted((now.keys() & then.keys()) - {".".join(version or ())})
-    rows = waited(down, lambda: _counted(down, lambda conn: read_rows(
-        conn, tables, leave_out={t: now[t] - then[t] for t in tables}),
-        "could not count the tables' rows"), step="backup", stops=NOTHING_APPLIED)
+    changes = _row_changes(down)
+
+    def read(conn: Any) -> Rows:
+        # Only the kept tables its statements may change (`guard.row_tables`, as the
+        # upgrade's), or every kept one when that cannot be told.
+        choice = choose(conn, changes, [r.revision for r in down.undo])
+        chosen = tables if choice.tables is None else sorted(set(tables) & set(choice.tables))
+        down.say("backup", f"rows the downgrade may change: {choice.why}")
+        return read_rows(conn, chosen, leave_out={t: now[t] - then[t] for t in chosen})
+
+    rows = waited(down, lambda: _counted(down, read, "could not count the tables' rows"),
+                  step="backup", stops=NOTHING_APPLIED)
     return rows, {t: then[t] - now[t] for t in tables}
+
+
+def _row_changes(down: _Down) -> dict[str, object] | None:
+    """What the downgrade's statements may change (`lint.row_changes`), read from its SQL
+    rendered offline (or the computed downgrade's); None when there is none to read."""
+    from dbsafe.lint.row_changes import RowChanges
+    from dbsafe.lint.statement import parse_statement
+
+    revisions = [r.revision for r in down.undo]
+    rendered: list[tuple[str, str | None]]
+    if down.computed:  # (dbsafe's own DDL, for every revision undone)
+        rendered = [(statement.sql, revision) for statement in down.computed
+                    for revision in revisions[:1]]
+    elif down.rendered is not None:
+        rendered = down.rendered  # (a chunk of no revision is alembic's version table's)
+    else:
+        return None
+    changes = RowChanges()
+    for revision in revisions:
+        changes.add(revision, [parse_statement(sql) for sql, of in rendered if of == revision])
+    return changes.summary()
 
 
 def _rows_changed(down: _Down, before: Rows, added: dict[str, set[str]]) -> None:
@@ -397,6 +430,8 @@ def _rows_changed(down: _Down, before: Rows, added: dict[str, set[str]]) -> None
     backup that has them as they were. A read given up on is said; the downgrade stands."""
     from dbsafe.guard.rows import differences, not_compared, read_rows
 
+    if not before.tables and not before.not_read:
+        return  # none it may change was read (said in the backup step)
     try:
         after = waited(down, lambda: _counted(down, lambda conn: read_rows(
             conn, list(before.tables), leave_out=added), "could not count the tables' rows"),
@@ -722,7 +757,7 @@ def _data_loss(down: _Down, current: SchemaSnapshot,
     left open, VACUUM FULL) the count waits at most the run's lock timeout and is retried
     as the run's schema reads are (`waited`), naming the holder."""
     losses = schema_losses(current, expected)
-    rendered = _downgrade_sql(down)
+    rendered = down.rendered = _downgrade_sql(down)
     if rendered is not None:
         losses = attributed(losses, sql_losses([sql for sql, _ in rendered], current,
                                                [revision for _, revision in rendered]))
