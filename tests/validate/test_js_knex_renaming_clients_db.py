@@ -56,6 +56,15 @@ def test_postgresql_prepares_what_the_renaming_client_sends(database_url: str) -
             conn.execute('PREPARE read AS SELECT "name" FROM "users"')  # as dbsafe read it
 
 
+_PACKAGE = '{"name": "app", "dependencies": {"knex": "^3.1.0", "objection": "^3.1.0"}}\n'
+
+
+def _with_knex(root: Path) -> None:
+    """The project's package.json, which declares knex (node finds it only so)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "package.json").write_text(_PACKAGE, encoding="utf-8")
+
+
 def _found(report) -> list[tuple[str, int]]:
     return sorted((f.code, f.location.line) for f in report.findings if f.location is not None)
 
@@ -67,6 +76,7 @@ def _found(report) -> list[tuple[str, int]]:
 ])
 def test_a_renaming_client_makes_identifier_bindings_holes(
         database_url: str, tmp_path: Path, name: str, client: str, said: str) -> None:
+    _with_knex(tmp_path)
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text(client, encoding="utf-8")
     report = validate_module(database_url, tmp_path, _SCHEMA, "store.ts", _STORE)
@@ -79,6 +89,7 @@ def test_a_renaming_client_makes_identifier_bindings_holes(
                                     _OBJECTION.replace("OPTIONS", "{ upperCase: false }")])
 def test_without_a_renaming_client_the_bindings_are_checked(
         database_url: str, tmp_path: Path, client: str | None) -> None:
+    _with_knex(tmp_path)
     # knex without wrapIdentifier, or the default mappers (they rename camelCase only),
     # sends `SELECT "name" FROM "users"`: 42P01 against this schema
     if client is not None:
@@ -89,6 +100,7 @@ def test_without_a_renaming_client_the_bindings_are_checked(
 
 def test_the_client_is_read_project_wide_when_a_folder_is_validated(
         database_url: str, tmp_path: Path) -> None:
+    _with_knex(tmp_path)
     from dbsafe import commands
     from dbsafe.config import load_settings
 
@@ -103,6 +115,7 @@ def test_the_client_is_read_project_wide_when_a_folder_is_validated(
 
 def test_with_the_cache_each_file_is_read_again_only_once_its_stat_changes(
         database_url: str, tmp_path: Path) -> None:
+    _with_knex(tmp_path)
     import os
 
     from dbsafe import commands
@@ -127,3 +140,11 @@ def test_with_the_cache_each_file_is_read_again_only_once_its_stat_changes(
     # A changed stat: read again
     os.utime(knexfile, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
     assert found() == [("DBS301", 2), ("DBS301", 3)]
+
+
+def test_a_project_declaring_no_knex_is_not_read_for_its_clients(
+        database_url: str, tmp_path: Path) -> None:
+    # No package.json names knex: its bindings are checked whatever a file says
+    (tmp_path / "knexfile.js").write_text(_KNEXFILE, encoding="utf-8")
+    report = validate_module(database_url, tmp_path, _SCHEMA, "store.ts", _STORE)
+    assert _found(report) == [("DBS301", 2), ("DBS301", 3)]
