@@ -100,13 +100,16 @@ class DrizzleTable:
         return bool(names) and names[0] in self.modules
 
 
-def drizzle_imports(root: Path) -> tuple[tuple[DrizzleTable, ...], tuple[tuple[str, str], ...],
-                                         tuple[tuple[str, str], ...]]:
+def drizzle_imports(root: Path, modules: dict[str, tuple[Path, Path]] | None = None,
+                    ) -> tuple[tuple[DrizzleTable, ...], tuple[tuple[str, str], ...],
+                               tuple[tuple[str, str], ...]]:
     """What an import in the project may bind of drizzle's: the tables of its schema files
     (`drizzle_tables`), each specifier of its own packages and name of it that is
     drizzle-orm's `sql` (`sql_reexports`), and, with tables, each specifier of its packages
-    and the file it names (relative to the root, without its suffix)."""
-    modules = package_modules(root)
+    and the file it names (relative to the root, without its suffix). `modules`: the
+    project's `package_modules`, when the caller has them."""
+    if modules is None:
+        modules = package_modules(root)
     tables = drizzle_tables(root, modules)
     files: tuple[tuple[str, str], ...] = ()
     if tables:

@@ -39,17 +39,29 @@ def project_folders(root: Path) -> list[Path]:
     return folders
 
 
-def package_modules(root: Path) -> dict[str, tuple[Path, Path]]:
-    """Each specifier naming a file of one of the project's packages (`@acme/db`,
-    `@acme/db/schema`), with the package's folder and that file; a name two packages give
-    is left out."""
-    found: dict[str, tuple[Path, Path] | None] = {}
+def manifests(root: Path) -> list[tuple[Path, object]]:
+    """Each `package.json` of the project's folders (`project_folders`), parsed, with its
+    folder; one that cannot be read or parsed is left out."""
+    found = []
     for folder in project_folders(root):
         try:
-            manifest = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+            found.append((folder, json.loads((folder / "package.json").read_text(
+                encoding="utf-8"))))
         except (OSError, ValueError):
             continue
-        name = manifest.get("name") if isinstance(manifest, dict) else None
+    return found
+
+
+def package_modules(root: Path, read: list[tuple[Path, object]] | None = None,
+                    ) -> dict[str, tuple[Path, Path]]:
+    """Each specifier naming a file of one of the project's packages (`@acme/db`,
+    `@acme/db/schema`), with the package's folder and that file; a name two packages give
+    is left out. `read`: the project's `manifests`, when the caller has them."""
+    found: dict[str, tuple[Path, Path] | None] = {}
+    for folder, manifest in manifests(root) if read is None else read:
+        if not isinstance(manifest, dict):
+            continue
+        name = manifest.get("name")
         if not isinstance(name, str) or not name:
             continue
         for subpath, path in _entries(folder, manifest).items():

@@ -762,15 +762,17 @@ def _js_names(settings: Settings, scripts: bool = False,
     if scripts:
         from dbsafe.extract.drizzle_schema import drizzle_imports
         from dbsafe.extract.files import discover_named
-        from dbsafe.extract.js_packages import package_modules
+        from dbsafe.extract.js_packages import manifests, package_modules
         from dbsafe.extract.knex_clients import uses_knex
 
         root = settings.project_root
-        tables, sql, files = drizzle_imports(root)
-        if uses_knex(root):
+        read = manifests(root)  # (each package.json read once for both)
+        modules = package_modules(root, read)
+        tables, sql, files = drizzle_imports(root, modules)
+        if uses_knex(read):
             if project is None:
                 project = discover_named([root], root=root, exclude=settings.exclude)
-            renames = _knex_renames(settings, project, frozenset(package_modules(root)))
+            renames = _knex_renames(settings, project, frozenset(modules))
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
             and not renames:
         return None
