@@ -1909,7 +1909,7 @@ class _Extractor:
             template = self._mark_clauses(self._literal(node), [v.value for v in formatted])
             return self._with_constants(template, formatted)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
-            left = (sent and self._bound_statement(node.left)) or node.left
+            left = (sent and self._bound_statement(node.left)) or _dedented(node.left)
             if isinstance(left, ast.Constant) and isinstance(left.value, str):
                 template = self._literal(left)
                 template = _format_fields(template, _PERCENT_FIELD, percent=True)
@@ -3432,6 +3432,17 @@ def _rebound_name(value: ast.expr) -> ast.Name | None:
     return value if isinstance(value, ast.Name) else None
 
 
+def _dedented(node: ast.expr) -> ast.expr:
+    """The literal of `dedent("...")` (textwrap's: the same SQL, less its indent), else
+    `node`: `dedent("... FROM t %s") % where` fills the literal's `%s` as
+    `"..." % where` does, and is no statement whose `%s` is a placeholder."""
+    if isinstance(node, ast.Call) and _call_name(node) == "dedent" and len(node.args) == 1 \
+            and not node.keywords and isinstance(node.args[0], ast.Constant) and \
+            isinstance(node.args[0].value, str):
+        return node.args[0]
+    return node
+
+
 def _call_name(call: ast.Call) -> str | None:
     func = call.func
     if isinstance(func, ast.Attribute):
@@ -3485,7 +3496,8 @@ def _is_string_expr(node: ast.AST) -> bool:
     if isinstance(node, ast.JoinedStr):
         return True
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
-        return isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)
+        left = _dedented(node.left)
+        return isinstance(left, ast.Constant) and isinstance(left.value, str)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         return any(
             isinstance(part, ast.JoinedStr)

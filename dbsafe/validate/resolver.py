@@ -495,7 +495,9 @@ class Resolver:
         if resolution.status == UNPARSED and not resolution.problems and \
                 resolution.reason != _TEMPLATE:  # a template's names are not yet filled in
             resolution = self._relations_by_postgresql(sql, resolution.reason) or resolution
-        elif resolution.problems:
+        elif resolution.problems or (resolution.reason or "").startswith(_FAILED):
+            # A statement dbsafe failed on may be one PostgreSQL rejects (`FROM users %s`,
+            # a placeholder where a name belongs): then that is what it is.
             resolution = _named_by_postgresql(sql, resolution)
         if len(self._resolved) < _RESOLVED_SIZE:
             self._resolved[sql] = resolution
@@ -553,7 +555,7 @@ class Resolver:
             return self._resolve_statement(sql, statement, 0)
         except Exception as exc:
             log.debug("resolving %r failed", sql, exc_info=True)
-            return Resolution(NOT_ANALYSED, reason=f"dbsafe failed on it: {_internal(exc)}")
+            return Resolution(NOT_ANALYSED, reason=f"{_FAILED}{_internal(exc)}")
 
     def _resolve_statement(self, sql: str, statement: exp.Expr, offset: int, *,
                            inner: bool = False) -> Resolution:
@@ -641,6 +643,7 @@ def _embedding_scope(statement: exp.Expr) -> _Scope | None:
 # (str.format, Jinja, a placeholder replaced before sending), not the statement that runs.
 # So is one with braces in a quoted identifier: `FROM "{0}"` quotes the name `.format()`
 # puts there, no relation is called `{0}`. Braces in string literals are values (`'{a,b}'`).
+_FAILED = "dbsafe failed on it: "
 _TEMPLATE = "braces outside quotes: a template filled in before it runs, not SQL as written"
 
 
@@ -1377,8 +1380,9 @@ class _Run:
         if isinstance(item, exp.Unnest):
             return self.function_source(item, item, scope, ctes)
         if isinstance(item, exp.Lateral):
-            if isinstance(item.this, exp.Func):
-                return self.function_source(item.this, item, scope, ctes)
+            call = _lateral_call(item)
+            if call is not None:
+                return self.function_source(call, item, scope, ctes)
             return self.derived(item.this, item.args.get("alias"), scope, scope, ctes)
         if isinstance(item, exp.Subquery):
             # Only LATERAL subqueries see their siblings; a plain one sees outer queries.
@@ -2609,8 +2613,19 @@ def _called_name(call: exp.Func, sql: str) -> str | None:
     return _fold(written)
 
 
+def _lateral_call(item: exp.Lateral) -> exp.Func | None:
+    """The function `LATERAL f(...)` or `LATERAL s.f(...)` calls (sqlglot reads the latter as
+    a Dot of the schema and the call, not as the Table a plain FROM item's is)."""
+    called = item.this
+    if isinstance(called, exp.Dot) and isinstance(called.this, exp.Identifier):
+        called = called.expression
+    return called if isinstance(called, exp.Func) else None
+
+
 def _function_name(function: exp.Expr, item: exp.Expression) -> tuple[str | None, str | None]:
     schema_node = item.args.get("db") if isinstance(item, exp.Table) else None
+    if isinstance(item, exp.Lateral) and isinstance(item.this, exp.Dot):
+        schema_node = item.this.this
     schema = _fold(schema_node) if isinstance(schema_node, exp.Identifier) else None
     if isinstance(function, exp.Anonymous):
         name = function.this

@@ -303,7 +303,10 @@ _CHUNK = 32
 # 235: a knex client renaming identifiers (`wrapIdentifier`, `knexSnakeCaseMappers({
 #      upperCase: true })`) anywhere in the project makes every `??` and `:name:` a hole
 # 236: `ORDER BY f(${x})` a function's argument; `c ? a<T>`x` : b<T>`y`` reads `y` too
-_CACHE_VERSION = 236
+# 237: `LATERAL schema.f(...)` read as the same call in a plain FROM item (was not analysed)
+#      `dedent("...") % x` fills the literal's `%s`; a statement dbsafe failed on that
+#      PostgreSQL's parser rejects is unparsed, as PostgreSQL says
+_CACHE_VERSION = 237
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
