@@ -499,6 +499,21 @@ def test_lint_of_an_alembic_history_with_no_revisions_is_not_a_pass(tmp_path: Pa
                        "version_locations")
 
 
+@pytest.mark.db
+def test_offline_lint_of_a_database_at_head_lints_nothing_and_passes(
+        database_url: str, tmp_path: Path) -> None:
+    # docs/lint.md: with a database, only the revisions after its revision are linted. At
+    # the head none are, offline as when captured; it once said "alembic found no
+    # revisions" and exited 2.
+    apply(AlembicProject(REPO_ROOT / "alembic.ini"), database_url)
+    (tmp_path / "pyproject.toml").write_text(
+        f"[tool.dbsafe]\ncache = false\nalembic-config = '{REPO_ROOT / 'alembic.ini'}'\n")
+    result = run("lint", "--offline", "--database-url", database_url, cwd=tmp_path)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "linting the 0 revision(s) after it" in result.output
+    assert "no findings" in result.output
+
+
 def test_lint_without_alembic_lints_the_projects_sql_migrations(tmp_path: Path) -> None:
     # As validate finds its schema: no alembic.ini, so supabase/migrations is the history.
     (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")

@@ -164,9 +164,11 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
         cache_dir=settings.effective_cache_dir if settings.use_cache else None,
         cache_extra=f"dbsafe {__version__} python {settings.python or ''}"
                     f"{' autocommit' if settings.alembic_autocommit else ''}", seed=seed)
-    if not history.migrations and not history.unlinted:
+    if not history.migrations and not history.unlinted and pending_after is None:
         # Linting nothing must not pass for "no findings": a history found empty is
-        # usually one whose env.py names its versions folder at run time.
+        # usually one whose env.py names its versions folder at run time. (Rendered
+        # offline after a revision alembic found, at a head: nothing is pending, as in a
+        # capture.)
         raise SourceError(f"{project.ini.name}: alembic found no revisions, so there is "
                           "nothing to lint; if env.py sets `version_locations` or "
                           f"`script_location` at run time, set them in {project.ini.name}")
