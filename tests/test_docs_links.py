@@ -1,0 +1,36 @@
+"""The docs' relative links reach a file and a heading, and the codes they name exist
+(scripts/check_docs.py). docs/lint.md once linked `gates.md#drift`, a heading that is
+"## `dbsafe drift`"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scripts import check_docs
+
+
+def test_every_relative_link_and_anchor_in_the_docs_resolves() -> None:
+    assert check_docs.link_problems() == []
+
+
+def test_every_code_the_docs_name_exists_and_every_code_is_indexed() -> None:
+    assert check_docs.code_problems() == []
+
+
+def test_the_check_sees_a_missing_file_and_a_missing_anchor(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "gates.md").write_text("# Gates\n\n## `dbsafe drift`\n\n```\n# x\n```\n")
+    (tmp_path / "README.md").write_text(
+        "[a](docs/gates.md#dbsafe-drift) [b](docs/gates.md#drift) [c](docs/nope.md) "
+        "[d](docs/gates.md#x) [e](https://example.com/#y) `[f](docs/nope.md)`\n")
+    assert check_docs.link_problems(tmp_path) == [
+        "README.md: link docs/gates.md#drift: no such heading or anchor",
+        "README.md: link docs/nope.md: no such file",
+        "README.md: link docs/gates.md#x: no such heading or anchor",
+    ]
+
+
+def test_slugs_follow_github() -> None:
+    assert check_docs.slug("`dbsafe lock` and `dbsafe verify-lock`") == (
+        "dbsafe-lock-and-dbsafe-verify-lock")
+    assert check_docs.slug("Flyway's configuration") == "flyways-configuration"
