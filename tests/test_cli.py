@@ -94,6 +94,14 @@ def test_json_output_is_the_documented_contract(snapshot_file: Path) -> None:
     assert typescript["path"] == "examples/clinic/web/useAppointmentSeries.ts"
     assert (typescript["line"], typescript["column"], typescript["end_column"]) == (17, 27, 31)
     assert document["summary"]["findings_by_code"] == {"DBS302": 2}
+    # docs/json-output.md shows this run: the same fields, the same summary keys.
+    text = (REPO_ROOT / "docs" / "json-output.md").read_text(encoding="utf-8")
+    documented = json.loads(text.split("```json\n", 1)[1].split("\n```", 1)[0])
+    assert documented.keys() == document.keys() - {"not_analysed"}
+    assert [f.keys() for f in documented["findings"]] == [f.keys() for f in document["findings"]]
+    assert documented["summary"].keys() == document["summary"].keys()
+    unconfirmed = [{**f, "context": []} for f in documented["findings"]]  # a snapshot: no PREPARE
+    assert unconfirmed == document["findings"]
 
 
 @pytest.mark.db
