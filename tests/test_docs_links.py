@@ -34,3 +34,17 @@ def test_slugs_follow_github() -> None:
     assert check_docs.slug("`dbsafe lock` and `dbsafe verify-lock`") == (
         "dbsafe-lock-and-dbsafe-verify-lock")
     assert check_docs.slug("Flyway's configuration") == "flyways-configuration"
+
+
+def test_validate_synopsis_names_every_option() -> None:
+    import click
+
+    from dbsafe.cli import main
+
+    text = (check_docs.REPO_ROOT / "docs" / "validate.md").read_text(encoding="utf-8")
+    synopsis = text.split("```sh\n", 1)[1].split("```", 1)[0]
+    command = main.commands["validate"]
+    options = [p for p in command.params if isinstance(p, click.Option)]
+    missing = [p.opts[-1] for p in options if not any(
+        f"[{o}" in synopsis or f"| {o}" in synopsis or f" {o} " in synopsis for o in p.opts)]
+    assert missing == []
