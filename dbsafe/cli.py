@@ -553,7 +553,8 @@ def main(ctx: click.Context, config_path: Path | None, python: str | None) -> No
 
     \b
     Schema sources, in default order: --database-url (or DBSAFE_DATABASE_URL), --snapshot,
-    else the alembic migrations applied to a throwaway embedded PostgreSQL.
+    else the migrations (alembic's, or a folder of SQL migrations: --sql-migrations)
+    applied to a throwaway embedded PostgreSQL.
     Exit status: 0 clean, 1 findings at or above --fail-on, 2 dbsafe could not do its job.
     """
     debug = bool(os.environ.get(_DEBUG_ENV))
