@@ -399,7 +399,8 @@ def output_options(func: Callable) -> Callable:
         click.option("--color", "color", type=click.Choice(["auto", "always", "never"]),
                      default="auto",
                      help="Colour the text report: auto = on a terminal, unless NO_COLOR is "
-                          "set (FORCE_COLOR forces it) [default: auto]."),
+                          "set (FORCE_COLOR forces it); a file written with -o is always "
+                          "plain [default: auto]."),
     ]
     for option in reversed(options):
         func = option(func)
