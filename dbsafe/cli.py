@@ -982,7 +982,8 @@ def diff_command(state: CliState, source: str, target: str, sql: bool, alembic: 
     up to REV, default heads, or its SQL migrations folder). The differences are listed object by
     object (a table, then its columns, constraints, indexes, ...). `--ignore` takes codes
     and also object kinds or aspects: owner, grant, comment, column_order, table, index,
-    function, ... (also `diff-ignore` in [tool.dbsafe]). Exit status: 1 when they differ.
+    function, ... (also `diff-ignore` in [tool.dbsafe]). Exit status: 1 when they differ
+    (a column order alone is a note: 1 with --fail-on note, or with --sql/--alembic).
     """
     from dbsafe import commands
 
@@ -1134,11 +1135,11 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
     database that is merely behind is not drift (a folder of SQL migrations: the files its
     runner's history table says ran). Each difference is a finding: DBS401
     object missing, DBS402 unexpected object, DBS403 object differs (column, index,
-    constraint, view, function, grant, invalid index, ...), DBS404 column order. dbsafe's
+    constraint, view, function, grant, invalid index, ...), DBS404 column order (a note). dbsafe's
     own schema and objects of extensions are never compared; `--ignore` also takes kinds
     (owner, grant, comment, index, ...). With --models MODULE:ATTR, the SQLAlchemy models
     are also compared with the migrations at head (alembic's compare_metadata, through
-    your env.py, in the sandboxed child): DBS405. Exit status 1 on drift.
+    your env.py, in the sandboxed child): DBS405. Exit status 1 on drift at or above --fail-on.
     """
     from dbsafe import commands
 
