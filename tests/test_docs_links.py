@@ -48,3 +48,17 @@ def test_validate_synopsis_names_every_option() -> None:
     missing = [p.opts[-1] for p in options if not any(
         f"[{o}" in synopsis or f"| {o}" in synopsis or f" {o} " in synopsis for o in p.opts)]
     assert missing == []
+
+
+def test_readme_counts_the_rules_and_checks_there_are() -> None:
+    import re
+
+    from dbsafe.checks import builtin_checks
+    from dbsafe.lint.rules import ALL_RULES
+
+    readme = (check_docs.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    rules = re.search(r"(\d+) rules covering", readme)
+    checks = re.search(r"runs (\d+) read-only health checks", readme)
+    assert rules is not None and checks is not None
+    assert int(rules.group(1)) == len(ALL_RULES)
+    assert int(checks.group(1)) == len(builtin_checks())
