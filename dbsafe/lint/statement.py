@@ -838,16 +838,22 @@ def index_column(elem: Node) -> str | None:
 def lookup_columns(columns: tuple[str, ...], where: Node | None) -> tuple[str, ...]:
     """The leading plain `columns` of an index that a lookup of given values of them (a
     foreign key's `WHERE col = $1`) can use it for: all of them for a full index, and for a
-    partial one only when its WHERE says no more than that key columns are not null (which
-    any such lookup implies); none for any other WHERE, which the planner cannot prove.
+    partial one only when its WHERE says no more than that its first column is not null
+    (which every lookup implies); none for any other WHERE, which the planner cannot prove.
+    A later column's `IS NOT NULL` is implied only by lookups that name that column too, so
+    it serves no key of the first columns alone (svix's `(app_id, uid) WHERE uid IS NOT
+    NULL`: deleting an application scans `endpoint` on PostgreSQL 18); a key of both could
+    use it, but the columns alone cannot say which keys, so it counts for none.
 
     >>> from dbsafe.lint.engine import expression_from_text as expr
     >>> lookup_columns(("a", "b"), None), lookup_columns(("a",), expr("a IS NOT NULL"))
     (('a', 'b'), ('a',))
     >>> lookup_columns(("a",), expr("deleted_at IS NULL")), lookup_columns(("a",), expr("a > 0"))
     ((), ())
+    >>> lookup_columns(("a", "b"), expr("b IS NOT NULL"))
+    ()
     """
-    if where is None:
+    if where is None or not columns:
         return columns
     tests = where.get("BoolExpr", {}).get("args") or () \
         if where.get("BoolExpr", {}).get("boolop") == "AND_EXPR" else (where,)
@@ -856,7 +862,7 @@ def lookup_columns(columns: tuple[str, ...], where: Node | None) -> tuple[str, .
         ref = (null_test.get("arg") or {}).get("ColumnRef") or {}
         fields = strings(ref.get("fields"))
         if null_test.get("nulltesttype") != "IS_NOT_NULL" or len(fields) != 1 or \
-                fields[0] not in columns:
+                fields[0] != columns[0]:
             return ()
     return columns
 

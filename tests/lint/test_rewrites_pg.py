@@ -1188,6 +1188,10 @@ SERVING = {
                 False),
     "not-null": ("CREATE INDEX ix_not_null ON holder (entity_id) "
                  "WHERE entity_id IS NOT NULL;", True),
+    # svix's `(app_id, uid) WHERE uid IS NOT NULL`: a lookup of the key alone does not
+    # imply the later column is not null
+    "later-column-not-null": ("CREATE INDEX ix_named ON holder (entity_id, name) "
+                              "WHERE name IS NOT NULL;", False),
     "expression": ("CREATE INDEX ix_expression ON holder ((entity_id + 0));", False),
     "expression-after": ("CREATE INDEX ix_leading ON holder (entity_id, lower(name));", True),
     "parenthesised-column": ("CREATE INDEX ix_parens ON holder ((entity_id));", True),

@@ -40,8 +40,10 @@ op.create_index("order_lines_order_id", "order_lines", ["order_id"])
 * An index whose leading columns are the foreign key's columns (in any order): created
   anywhere in the same migration or by an earlier one, a primary key or unique constraint,
   or — when dbsafe knows the database before the migrations — an existing valid index. A
-  partial one counts when its `WHERE` says no more than that key columns are `NOT NULL`
-  (every lookup implies that); a parenthesised column (`((order_id))`) is a column.
+  partial one counts when its `WHERE` says no more than that its first column is `NOT
+  NULL` (every lookup implies that; a later column's, as svix's `(app_id, uid) WHERE uid
+  IS NOT NULL`, is not implied by a lookup of `app_id`: deleting an application scans
+  `endpoint`); a parenthesised column (`((order_id))`) is a column.
 * A foreign key on an existing table when dbsafe does not know the table's indexes: the
   table was not created by an earlier migration of the history (as a plain `CREATE TABLE`:
   a partition or `LIKE` copy gets indexes it does not show) and no database or snapshot
@@ -87,8 +89,8 @@ def foreign_keys(statement: Statement) -> list[ForeignKey]:
 
 def indexes(statement: Statement) -> list[tuple[str, tuple[str, ...]]]:
     """(table, leading columns a lookup can use) of indexes a statement creates, incl.
-    PK/UNIQUE: a partial index only where its WHERE says no more than that the columns are
-    not null (`IndexDef.lookup`)."""
+    PK/UNIQUE: a partial index only where its WHERE says no more than that its first column
+    is not null (`IndexDef.lookup`)."""
     if statement.index_def is not None:
         if not statement.index_def.lookup:
             return []
