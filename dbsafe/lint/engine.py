@@ -41,6 +41,7 @@ from dbsafe.lint.statement import (
     expression_columns,
     function_body_statements,
     function_volatility,
+    index_reads,
     inlined_volatility,
     is_plain_column,
     last,
@@ -236,6 +237,10 @@ class History:
     # Tables with an index built here on an expression or with a WHERE: a type change that
     # keeps the rows still rebuilds it when it uses the column (DBS127).
     value_indexed: set[str] = field(default_factory=set)
+    # table -> the columns those indexes' keys and WHERE read (`statement.index_reads`)
+    value_index_reads: dict[str, set[str]] = field(default_factory=dict)
+    # Tables with an EXCLUDE constraint added here: its index is in no `table_indexes`.
+    excluding: set[str] = field(default_factory=set)
     default_partitions: dict[str, str | None] = field(default_factory=dict)  # parent -> it
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
     domains: dict[str, DomainFacts] = field(default_factory=dict)  # created (unqualified)
@@ -589,9 +594,12 @@ class History:
                 if old in self.partitioned:
                     self.partitioned.discard(old)
                     self.partitioned.add(rename.new)
-                if old in self.value_indexed:
-                    self.value_indexed.discard(old)
-                    self.value_indexed.add(rename.new)
+                for names in (self.value_indexed, self.excluding):
+                    if old in names:
+                        names.discard(old)
+                        names.add(rename.new)
+                if old in self.value_index_reads:
+                    self.value_index_reads[rename.new] = self.value_index_reads.pop(old)
                 if old in self.default_partitions:
                     self.default_partitions[rename.new] = self.default_partitions.pop(old)
                 if old in self.checks:
@@ -631,6 +639,8 @@ class History:
                 self._indexes_of(last(built.table)).append(built.lookup)
             if not built.plain or built.partial:
                 self.value_indexed.add(last(built.table))
+                self.value_index_reads.setdefault(last(built.table), set()).update(
+                    index_reads(s.node))
             if s.index_def.name:
                 if built.unique and built.include:
                     self.included[last(built.name or "")] = (last(built.table), built.include)
@@ -694,9 +704,10 @@ class History:
         the new one's rows)."""
         for facts in (self.columns, self.columns_dropped, self.not_null_proofs, self.table_indexes,
                       self.indexes_added, self.default_partitions, self.storage, self.checks,
-                      self.check_columns, self.partition_keys, self.unique_indexes):
+                      self.check_columns, self.partition_keys, self.unique_indexes,
+                      self.value_index_reads):
             facts.pop(table_name, None)
-        for names in (self.checks_held, self.partitioned, self.value_indexed,
+        for names in (self.checks_held, self.partitioned, self.value_indexed, self.excluding,
                       self.columns_renamed):
             names.discard(table_name)
         for waiting in [w for w in self.pending_checks if w[0] == table_name]:
@@ -721,6 +732,8 @@ class History:
 
     def _key_added(self, table_name: str, con: Constraint, columns: tuple[str, ...]) -> None:
         """Record a PRIMARY KEY or UNIQUE constraint under the name PostgreSQL gives it."""
+        if con.kind == "exclusion":
+            self.excluding.add(table_name)
         if con.kind not in ("primary", "unique"):
             return
         if con.using_index:

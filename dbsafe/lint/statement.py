@@ -867,6 +867,25 @@ def lookup_columns(columns: tuple[str, ...], where: Node | None) -> tuple[str, .
     return columns
 
 
+def index_reads(node: Node) -> frozenset[str]:
+    """The columns an `IndexStmt` node's keys (plain or expressions) and WHERE read, not its
+    INCLUDE columns (stored, not ordered).
+
+    >>> import pglast
+    >>> tree = pglast.parser.parse_sql_json(
+    ...     "CREATE INDEX i ON t (lower(a), b) INCLUDE (c) WHERE d IS NOT NULL")
+    >>> sorted(index_reads(__import__("json").loads(tree)["stmts"][0]["stmt"]["IndexStmt"]))
+    ['a', 'b', 'd']
+    """
+    found = set(expression_columns(node.get("whereClause")))
+    for param in node.get("indexParams") or ():
+        element = param.get("IndexElem", {})
+        if element.get("name"):
+            found.add(element["name"])
+        found |= expression_columns(element.get("expr"))
+    return frozenset(found)
+
+
 def expression_columns(node: Node | None) -> frozenset[str]:
     """The columns an expression names (the last part of each column reference).
 

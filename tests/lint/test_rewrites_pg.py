@@ -188,6 +188,21 @@ CASES = [
     ("collation-kept", ORDERS,
      'ALTER TABLE orders ALTER COLUMN code TYPE varchar(20) COLLATE "C";', None, None),
     ("collation-widened", ORDERS, "ALTER TABLE orders ALTER COLUMN name TYPE text;", None, None),
+    # no index has the column among its keys: nothing to rebuild (svix's message.event_type);
+    # an INCLUDE column is stored, not ordered; an EXCLUDE constraint's index is rebuilt
+    ("collation-unindexed", ORDERS, 'ALTER TABLE orders ALTER COLUMN ref TYPE text COLLATE "C";',
+     None, None),
+    ("collation-included", ORDERS + "CREATE INDEX ix_orders_total ON orders (total) INCLUDE (ref);",
+     'ALTER TABLE orders ALTER COLUMN ref TYPE text COLLATE "C";', None, None),
+    # svix's message: a partial index reading other columns rebuilds nothing either
+    ("collation-beside-partial", ORDERS + "CREATE UNIQUE INDEX ix_orders_total ON orders "
+     "(total, name) WHERE name IS NOT NULL;",
+     'ALTER TABLE orders ALTER COLUMN ref TYPE text COLLATE "C";', None, None),
+    ("collation-in-where", ORDERS + "CREATE INDEX ix_orders_total ON orders (total) "
+     "WHERE ref > 'r5';", 'ALTER TABLE orders ALTER COLUMN ref TYPE text COLLATE "C";',
+     "index rebuild", "DBS122"),
+    ("collation-excluded", ORDERS + "ALTER TABLE orders ADD EXCLUDE USING btree (ref WITH =);",
+     'ALTER TABLE orders ALTER COLUMN ref TYPE text COLLATE "C";', "index rebuild", "DBS122"),
     ("citext-from-varchar", CITEXT,
      'ALTER TABLE orders ALTER COLUMN username TYPE citext COLLATE "C";', "index rebuild",
      "DBS122"),
