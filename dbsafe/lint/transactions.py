@@ -7,7 +7,7 @@ table lengthens the time others wait on that table.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from dbsafe.lint.engine import LintContext
@@ -46,12 +46,16 @@ class WhileLocked:
         return f"`{self.works_on}`"
 
 
-def _table_of(lock: Lock, ctx: LintContext) -> str | None:
-    """The table a lock is on (an index lock counts for its table, when known)."""
+def _table_of(lock: Lock, ctx: LintContext,
+              renamed: Mapping[str, str] | None = None) -> str | None:
+    """The table a lock is on (an index lock counts for its table, when known: under the
+    name the migration's earlier renames gave it, `renamed`, as the history knows it by the
+    name it had before the migration)."""
     if lock.target == "type" or lock.relation is None:
         return None
     if lock.target == "index":
-        return ctx.index_table(lock.relation)
+        table = ctx.index_table(lock.relation)
+        return (renamed or {}).get(last(table), table) if table else None
     return lock.relation
 
 
@@ -68,8 +72,8 @@ def _catalog(name: str, ctx: LintContext) -> bool:
         ctx.before_relation(name) is None
 
 
-def _lengthens(statement: Statement, ctx: LintContext,
-               locked: set[str]) -> tuple[Lock, str | None] | None:
+def _lengthens(statement: Statement, ctx: LintContext, locked: set[str],
+               renamed: Mapping[str, str]) -> tuple[Lock, str | None] | None:
     """The lock that makes this statement slow or able to wait, if any, and its table."""
     if statement.kind in _CHEAP or (statement.kind == "SelectStmt" and
                                      not statement.node.get("fromClause")):
@@ -81,7 +85,7 @@ def _lengthens(statement: Statement, ctx: LintContext,
             continue
         if statement.kind == "SelectStmt" and _catalog(lock.relation, ctx):
             continue
-        table = _table_of(lock, ctx) or lock.relation
+        table = _table_of(lock, ctx, renamed) or lock.relation
         if ctx.created_before(table, statement) or ctx.new_to_database(table):
             continue
         if table in locked or last(table) in locked:
@@ -287,6 +291,9 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
     """
     held: list[tuple[Statement, str, str]] = []  # (statement, table, mode)
     stronger: set[str] = set()  # tables locked in one of `unless`
+    # Tables the migration renamed so far, by the name they had before it -> the name now
+    # (OpenHands 079 renames `user_secrets`, then drops its index: on `custom_secrets`).
+    renamed: dict[str, str] = {}
     reported = False
     gone_by_start = ctx.cache.get("gone_at_commit")  # (DBS114's and DBS125's alike)
     if gone_by_start is None:
@@ -306,7 +313,7 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
         live = [item for item in live if item not in dropped]
         if live and not reported and not statement.generated:
             locked = {name for _, table, _ in live + dropped for name in (table, last(table))}
-            slow = _lengthens(statement, ctx, locked)
+            slow = _lengthens(statement, ctx, locked, renamed)
             if slow is not None and not _denied(statement, live[0][1], modes):
                 reported = True
                 first, table, mode = live[0]
@@ -317,7 +324,7 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
                     table = works_on = max(table, works_on or table, key=len)
                 yield WhileLocked(statement, lock, first, table, mode, works_on)
         for lock in locks_for(statement):
-            taken = _table_of(lock, ctx)
+            taken = _table_of(lock, ctx, renamed)
             # (A table created here, or one the database does not have yet, keeps nobody
             # waiting: nothing deployed uses it.)
             if not taken or ctx.created_before(taken, statement) or \
@@ -332,3 +339,7 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
             # Follow the table under its new name: later statements use that one.
             held = [(s, rename.new if last(t) == last(rename.relation) else t, m)
                     for s, t, m in held]
+            old = last(rename.relation)
+            renamed = {before: rename.new if now == old else now
+                       for before, now in renamed.items()}
+            renamed.setdefault(old, rename.new)

@@ -373,6 +373,36 @@ def test_the_database_index_of_a_table_renamed_is_on_the_new_name(conninfo: str,
         assert "reads and writes on `purchases`" in drop.message, (url, drop.message)
 
 
+def test_work_on_a_renamed_table_s_index_is_work_on_the_new_name(conninfo: str,
+                                                                 tmp_path: Path) -> None:
+    """OpenHands 079: rename a table, drop its index, build another, in one transaction.
+    The DROP INDEX locks only the renamed table, already ACCESS EXCLUSIVE locked: quick
+    catalog work. DBS114 named it work on the table's old name, as if another table, and
+    so reported the wrong statement; the slow one is the CREATE INDEX, which reads every row
+    under the rename's lock."""
+    change = ("ALTER TABLE orders RENAME TO purchases;\nDROP INDEX ix_customer;\n"
+              "CREATE INDEX ix_purchases_customer ON purchases (customer_id);\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ORDERS)
+    with psycopg.connect(conninfo) as migrating:
+        rename, drop, _ = change.splitlines()
+        migrating.execute(rename)
+        migrating.execute(drop)
+        assert _held(migrating, "purchases") == {"AccessExclusiveLock"}
+        assert _kind(migrating, "orders") is None  # no other table it could wait for
+        migrating.rollback()
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_schema.sql").write_text(ORDERS, encoding="utf-8")
+    (folder / "002_change.sql").write_text(change, encoding="utf-8")
+    report = commands.lint(Settings(project_root=tmp_path, target_version=180000,
+                                    sql_migrations_in_transaction=True), [folder])
+    found = [(f.location.line, f.message.split(";")[0]) for f in report.findings
+             if f.code == "DBS114" and f.location is not None]
+    assert found == [(3, "This statement works on `purchases` while `purchases` is still "
+                         "ACCESS EXCLUSIVE locked from line 1")]
+
+
 @pytest.mark.parametrize(("earlier", "change", "query", "used"), [
     # ALTER INDEX of a table renames the table: the query stops working
     ("", "ALTER INDEX orders RENAME TO purchases;\n", "SELECT id FROM orders", True),
