@@ -63,6 +63,7 @@ from dbsafe.guard.upgrade import (
 )
 from dbsafe.migrate.revisions import (
     ancestors,
+    downgrade_branches_on_offline_mode,
     downgrade_problem,
     find_downgrade,
     relative_target,
@@ -416,6 +417,14 @@ def _row_changes(down: _Down) -> dict[str, object] | None:
         rendered = [(statement.sql, revision) for statement in down.computed
                     for revision in revisions[:1]]
     elif down.rendered is not None:
+        online_only = [r.revision for r in down.undo
+                       if downgrade_branches_on_offline_mode(r.path)]
+        if online_only:
+            # Rendered offline, such a downgrade() shows only its offline branch: an
+            # `if not context.is_offline_mode():` block's UPDATE is in no statement read.
+            return {"unknown": f"the downgrade() of {', '.join(online_only)} branches on "
+                               "context.is_offline_mode(), so what it runs online is not in "
+                               "its offline render"}
         rendered = down.rendered  # (a chunk of no revision is alembic's version table's)
     else:
         return None
@@ -793,5 +802,11 @@ def _downgrade_sql(down: _Down) -> list[tuple[str, str | None]] | None:
         down.say("preflight", "data loss read from the schemas only: the downgrade's SQL "
                  f"could not be rendered offline ({first_line(exc)})")
         return None
+    online_only = [r.revision for r in down.undo if downgrade_branches_on_offline_mode(r.path)]
+    if online_only:
+        down.say("preflight", f"the downgrade() of {', '.join(online_only)} branches on "
+                 "context.is_offline_mode(): what it runs online only is not in the SQL "
+                 "rendered offline (rows it deletes there are not in the data-loss report); "
+                 "the rows of every table the downgrade keeps are compared instead")
     of_file = {os.path.realpath(r.path): r.revision for r in down.undo if r.path is not None}
     return [(text, of_file.get(file) if file else None) for text, file, _ in result.chunks]

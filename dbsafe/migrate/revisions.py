@@ -129,6 +129,38 @@ def find_downgrade(path: Path) -> Downgrade:
     return Downgrade(1, 1, "missing")
 
 
+def downgrade_branches_on_offline_mode(path: Path | None) -> bool:
+    """Does a revision file's `downgrade()` call `is_offline_mode()` (`context.` or
+    `op.get_context().`, imported or not)? Its offline render (`alembic downgrade --sql`)
+    then shows the offline branch only: what it runs online only is in no rendered SQL.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "r.py"
+        >>> _ = f.write_text("def downgrade():\\n    if not context.is_offline_mode():\\n"
+        ...                  "        op.execute('UPDATE t SET n = 0')\\n")
+        >>> downgrade_branches_on_offline_mode(f)
+        True
+        >>> _ = f.write_text("def upgrade():\\n    context.is_offline_mode()\\n\\n"
+        ...                  "def downgrade():\\n    op.execute('UPDATE t SET n = 0')\\n")
+        >>> downgrade_branches_on_offline_mode(f)
+        False
+    """
+    if path is None:
+        return False
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return False
+    return any(
+        isinstance(call, ast.Call) and (
+            (isinstance(call.func, ast.Attribute) and call.func.attr == "is_offline_mode")
+            or (isinstance(call.func, ast.Name) and call.func.id == "is_offline_mode"))
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "downgrade"
+        for call in ast.walk(node))
+
+
 _PROBLEMS = {"empty": "downgrade() does nothing", "raises": "downgrade() only raises",
              "missing": "there is no downgrade()"}
 

@@ -843,3 +843,38 @@ def test_a_downgrade_says_which_rows_of_the_tables_it_keeps_it_changed(
         s for s in steps if "rows" in s]
     assert not [s for s in steps if "it keeps are as before" in s or ("changed the rows" in s
                 and s != changed)]
+
+
+# 0005's downgrade() rewrites patients' names online only: its offline render (which the
+# downgrade reads to choose the tables whose rows it compares) shows no UPDATE.
+ONLINE_ONLY_REWRITE = REWRITES_ROWS.replace(
+    '''    op.execute("UPDATE patients SET name = name || '!'")''',
+    '''    from alembic import context
+
+    if not context.is_offline_mode():
+        op.execute("UPDATE patients SET name = name || '!'")''')
+
+
+def test_a_downgrade_branching_on_offline_mode_compares_every_kept_table(
+    database_url: str, tmp_path: Path,
+) -> None:
+    root = _project_at(tmp_path, database_url, "0005", note=ONLINE_ONLY_REWRITE)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a'), (2, 'b')")
+    steps: list[str] = []
+
+    done = commands.downgrade(_settings(root, database_url),
+                              DowngradeOptions(target="0004", yes=True, backup=False),
+                              progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    assert done.summary["outcome"] == "downgraded", done.summary["what_happened"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT name FROM patients ORDER BY id").fetchall() == [
+            ("a!",), ("b!",)]
+    assert ("backup: rows the downgrade may change: the downgrade() of 0005 branches on "
+            "context.is_offline_mode(), so what it runs online is not in its offline render"
+            ) in steps, [s for s in steps if "rows" in s]
+    assert [s for s in steps if "is_offline_mode" in s and s.startswith("preflight")]
+    (changed,) = [s for s in steps if "changed the rows" in s]
+    assert changed.startswith("verify: the downgrade changed the rows of 1 table(s) it keeps: "
+                              "public.patients: 2 rows, changed"), changed
