@@ -63,6 +63,7 @@ from dbsafe.guard.upgrade import (
 )
 from dbsafe.migrate.revisions import (
     ancestors,
+    check_target,
     downgrade_branches_on_offline_mode,
     downgrade_problem,
     find_downgrade,
@@ -76,6 +77,7 @@ from dbsafe.migrate.runner import (
     ApplySession,
     MigrationError,
     Revision,
+    RunResult,
     current_revisions,
     describe,
 )
@@ -160,9 +162,12 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
     # An alembic.ini alembic cannot read is said before the database is asked anything, as
     # upgrade says it (it was said after "connected to ...").
     script_locations(down.project.ini)
+    described = describe(down.project)
+    # A name the scripts do not hold is said before the database is asked anything.
+    check_target(described.revisions, described.heads, options.target)
     preflight_connection(database_url, down.say)
     with run_lock(database_url):
-        outcome = _locked(down, confirm)
+        outcome = _locked(down, described, confirm)
     summary = {
         "outcome": outcome, "from": list(down.start), "to": list(down.target),
         "backup": down.backup_file, "what_happened": down.story,
@@ -172,8 +177,7 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
     return Report(tuple(down.findings), summary)
 
 
-def _locked(down: _Down, confirm: Confirm | None) -> str:
-    described = describe(down.project)
+def _locked(down: _Down, described: RunResult, confirm: Confirm | None) -> str:
     down.revisions = described.revisions
     down.start = current_revisions(down.url)
     if down.options.target == "base":

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Report
-from dbsafe.migrate.revisions import pending, relative_target
+from dbsafe.migrate.revisions import check_target, pending, relative_target
 from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
 
     project = AlembicProject.from_settings(settings)
     described = describe(project)
+    check_target(described.revisions, described.heads, target)  # before any connection
     current = current_revisions(database_url)
     wanted = relative_target(described.revisions, described.heads, current, target)
     todo = pending(described.revisions, current, wanted)

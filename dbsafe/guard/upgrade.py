@@ -36,6 +36,7 @@ from dbsafe.migrate.histories import MIGRATION_NEVER_RUN
 from dbsafe.migrate.revisions import (
     ancestors,
     applied_checksum,
+    check_target,
     downgrade_problem,
     label_hint,
     pending,
@@ -194,6 +195,9 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
     session.start()
     try:
         run.session = session
+        if options.target is not None:
+            # A name the scripts do not hold is said before the database is asked anything.
+            check_target(session.described.revisions, session.described.heads, options.target)
         _preflight_connection(run)
         with run_lock(database_url):
             outcome = _upgrade_locked(run)

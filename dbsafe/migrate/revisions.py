@@ -7,6 +7,7 @@ revision file, recorded when dbsafe applies it, so an edit after the fact shows 
 from __future__ import annotations
 
 import ast
+import difflib
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -361,7 +362,10 @@ def _one_revision_named(revisions: Sequence[Revision], name: str) -> str:
         matches = [r.revision for r in revisions if r.revision.startswith(name)]
     if len(matches) != 1:
         if not matches:
-            raise DbsafeError(f"no revision {name!r} in the history")
+            close = difflib.get_close_matches(name, [r.revision for r in revisions], n=3,
+                                            cutoff=0.8)  # a typo, not any id of that length
+            raise DbsafeError(f"no revision {name!r} in the history"
+                              + (f" (did you mean {' or '.join(close)}?)" if close else ""))
         raise DbsafeError(f"{name!r} matches several revisions: {', '.join(matches)}")
     return matches[0]
 
@@ -440,14 +444,39 @@ def _one_revision(current: Sequence[str], step: str) -> None:
                           "target revision")
 
 
+def check_target(revisions: Sequence[Revision], heads: Sequence[str], name: str) -> None:
+    """Refuse a target the scripts alone say names no revision (`nonexistent`, an ambiguous
+    prefix, `head` of several heads), before the database is asked anything; a relative one
+    (`+1`, `-2`) needs the database's revision, and `base` names none.
+
+    Example:
+        >>> history = [Revision("ae1027a6acf", None, None)]
+        >>> check_target(history, ["ae1027a6acf"], "-1")
+        >>> check_target(history, ["ae1027a6acf"], "ae1027a6acg")
+        Traceback (most recent call last):
+        ...
+        dbsafe.core.DbsafeError: no revision 'ae1027a6acg' in the history (did you mean ae1027a6acf?)
+
+    Raises:
+        DbsafeError: as `resolve`.
+    """
+    if name == "base" or _relative(name):
+        return
+    relative_target(revisions, heads, (), name)
+
+
+def _relative(name: str) -> bool:
+    return len(name) > 1 and name[0] in "+-" and name[1:].isdigit()
+
+
 def relative_target(revisions: Sequence[Revision], heads: Sequence[str], current: Sequence[str],
                     name: str) -> list[str]:
     """`resolve`, and alembic's relative `+N` / `-N` from the database's `current` revision."""
-    if len(name) > 1 and name[0] in "+-" and name[1:].isdigit():
+    if _relative(name):
         steps = int(name[1:])
         return (steps_up if name[0] == "+" else steps_down)(revisions, current, steps)
     _, at, step = name.rpartition("@")
-    if at and len(step) > 1 and step[0] in "+-" and step[1:].isdigit():
+    if at and _relative(step):
         # alembic moves only that branch; as a list of revisions to be at, the other
         # branches' would go with it
         raise DbsafeError(f"{name!r}: steps along one branch are not supported; name the "

@@ -1699,3 +1699,27 @@ def test_status_shows_a_run_still_going_as_going_nowhere_yet(database_url: str,
     lines = commands.status(_settings(root, database_url)).summary["lines"]
     (line,) = [line for line in lines if " rolled back " in line]
     assert "0002 -> base" in line
+
+
+@pytest.mark.parametrize("command", ["upgrade", "downgrade", "plan"])
+def test_an_unknown_revision_is_said_before_the_database_is_reached(
+        command: str, database_url: str, tmp_path: Path) -> None:
+    """`dbsafe upgrade nonexistent` connected (and took the run lock) before saying the
+    revision does not exist: against a database it cannot reach, it said that instead."""
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    closed = "postgresql://nobody@127.0.0.1:1/nowhere"
+
+    for url in (closed, database_url):
+        proc = subprocess.run(
+            [sys.executable, "-m", "dbsafe", command, "00004", "--database-url", url],
+            cwd=root, env=env, capture_output=True, text=True, check=False)
+
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip().splitlines() == [
+            "dbsafe: error: no revision '00004' in the history (did you mean 0004?)"
+        ], proc.stderr
+    with psycopg.connect(database_url) as conn:  # nothing recorded, nothing changed
+        assert conn.execute("SELECT to_regnamespace('dbsafe')").fetchone() == (None,)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
