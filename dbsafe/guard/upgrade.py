@@ -64,6 +64,10 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 
+# The history's outcome of an upgrade whose first revision failed, the database verified as
+# it was before (at its revision, schema and rows equal).
+AS_BEFORE = "failed, as before"
+
 # SQLSTATEs worth another attempt: lock_not_available (lock_timeout), deadlock_detected.
 RETRYABLE = frozenset({"55P03", "40P01"})
 
@@ -162,6 +166,9 @@ class _Run(RunState):
     # What lint captured the pending revisions may change of the rows (`lint.row_changes`):
     # which tables `rows_before` reads.
     row_changes: object = None
+    # The first revision failed (nothing applied): the database verified as before the
+    # upgrade (True), or not (False); None otherwise.
+    as_before: bool | None = None
 
     def show_applied(self) -> None:
         self.show_revisions([r.revision for r in self.todo], len(self.applied))
@@ -211,6 +218,8 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
         "pending": [r.revision for r in run.todo],
         "backup": run.backup_file,
         "run_id": run.run_id,
+        # Failed with nothing applied: whether the database is as before (verified).
+        **({"as_before": run.as_before} if run.as_before is not None else {}),
         "what_happened": run.story,
         "elapsed_seconds": run.elapsed(),
     }
@@ -250,7 +259,9 @@ def _upgrade_locked(run: _Run) -> str:
     except BaseException as exc:
         record_interrupted(run, exc, lock_timeout=run.options.lock_timeout)
         raise
-    _record(run, outcome)
+    # The history's outcome tells "nothing changed" from "stopped half-way"; the run's
+    # stays `failed` (exit 2: dbsafe could not do its job).
+    _record(run, AS_BEFORE if outcome == "failed" and run.as_before else outcome)
     return outcome
 
 
@@ -1053,8 +1064,7 @@ def _way_back(run: _Run) -> str:
     restore_hint = (f"dbsafe restore {run.backup_file}" if run.backup_file
                     else "no backup was taken (--no-backup)")
     if not run.applied:
-        run.say("way back", "no revision was applied; the database is at "
-                f"{', '.join(current_revisions(run.url)) or 'base'}")
+        run.as_before = _as_before(run, restore_hint)
         return "failed"
     if not run.options.auto_rollback:
         run.say("way back", f"--no-auto-rollback: left at {', '.join(current_revisions(run.url))}; "
@@ -1136,20 +1146,51 @@ def _way_back(run: _Run) -> str:
     return "rolled back"
 
 
-def _rows_after_way_back(run: _Run, restore_hint: str) -> None:
+def _as_before(run: _Run, restore_hint: str) -> bool:
+    """The first revision failed, nothing applied: is the database as before the upgrade
+    (at the revision it started from, its schema and the rows read before equal)? Its
+    transaction rolled back and what it left was removed, but an `autocommit_block()` may
+    have committed rows, or a leftover a session held may stay: "failed" alone did not tell
+    "nothing changed" from "stopped half-way"."""
+    now = current_revisions(run.url)
+    where = ", ".join(now) or "base"
+    if tuple(now) != tuple(run.start):
+        run.say("way back", f"no revision was applied, but the database is at {where}, "
+                f"not {_start_name(run)}: not as before the upgrade; to restore: {restore_hint}")
+        return False
+    verified = read_schema(run, step="way back", stops=unverified(
+        f"no revision was applied, the database is at {where}", "the one before the upgrade"))
+    differences, _ = _differences(run.before, verified,
+                                  expected_name="the schema before the upgrade")
+    rows_equal = _rows_after_way_back(run, restore_hint)
+    if differences or not rows_equal:
+        run.say("way back", "no revision was applied, but the database is not as before "
+                "the upgrade: " + ("; ".join(differences[:3]) if differences
+                                   else "rows differ (above)")
+                + f"; to restore: {restore_hint}")
+        return False
+    run.say("way back", f"no revision was applied: the database is as before the upgrade "
+            f"(at {where}, schema verified equal"
+            + (", rows compared" if run.rows_before is not None and run.rows_before.tables
+               else "") + ")")
+    return True
+
+
+def _rows_after_way_back(run: _Run, restore_hint: str) -> bool:
     """Compare each table's rows with those before the upgrade (`guard.rows`): what the
     revisions changed in them and their downgrade() did not undo is DBS614, naming the
-    backup that holds them as they were. A read given up on is said; the rollback stands."""
+    backup that holds them as they were. A read given up on is said; the rollback stands.
+    False when rows differ."""
     from dbsafe.guard.rows import differences, left_changed, not_compared
 
     before = run.rows_before
     if before is None or not (before.tables or before.not_read):
-        return  # no table before the upgrade: no rows to bring back
+        return True  # no table before the upgrade: no rows to bring back
     try:
         after, _ = _read_rows(run, list(before.tables), step="way back")
     except DatabaseError as exc:
         run.say("way back", f"the rows were not compared with those before the upgrade: {exc}")
-        return
+        return True
     changed = differences(before, after)
     unread = not_compared(before, after)
     if changed:
@@ -1163,6 +1204,7 @@ def _rows_after_way_back(run: _Run, restore_hint: str) -> None:
                 "upgrade (count and checksum)")
     if unread:
         run.say("way back", f"rows not compared (over the read budget): {', '.join(unread)}")
+    return not changed
 
 
 def _differences(expected: SchemaSnapshot | None, actual: SchemaSnapshot, *,

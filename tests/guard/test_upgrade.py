@@ -1723,3 +1723,61 @@ def test_an_unknown_revision_is_said_before_the_database_is_reached(
     with psycopg.connect(database_url) as conn:  # nothing recorded, nothing changed
         assert conn.execute("SELECT to_regnamespace('dbsafe')").fetchone() == (None,)
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+
+
+# 0005 rewrites the names, then fails on the duplicates: its transaction rolls back, or
+# (AUTOCOMMITTED) the rewrite committed in an autocommit_block() before it stays.
+FIRST_FAILS = '''"""first fails"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("UPDATE patients SET name = upper(name)")
+    op.execute("CREATE UNIQUE INDEX ux_patients_name ON patients (name)")
+
+
+def downgrade():
+    op.execute("DROP INDEX ux_patients_name")
+'''
+AUTOCOMMITTED = FIRST_FAILS.replace(
+    '''    op.execute("UPDATE patients SET name = upper(name)")''',
+    '''    with op.get_context().autocommit_block():
+        op.execute("UPDATE patients SET name = upper(name)")''')
+
+
+@pytest.mark.parametrize(("revision", "as_before"), [(FIRST_FAILS, True),
+                                                     (AUTOCOMMITTED, False)],
+                         ids=["rolled-back", "autocommitted"])
+def test_a_failed_first_revision_says_whether_the_database_is_as_before(
+        revision: str, as_before: bool, database_url: str, tmp_path: Path) -> None:
+    """The first revision failed, nothing applied: `failed` (exit 2) said "no revision was
+    applied; the database is at 0004" and recorded `failed` both when nothing changed and
+    when an autocommit_block() had committed a rewrite of every name."""
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_first_fails.py").write_text(revision)
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada'), (2, 'Ada')")
+
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, backup=False, allow=("DBS101", "DBS202")))
+
+    story = report.summary["what_happened"]
+    assert report.summary["outcome"] == "failed", story
+    assert report.summary["as_before"] is as_before, story
+    with psycopg.connect(database_url) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM patients ORDER BY id")]
+    assert names == (["Ada", "Ada"] if as_before else ["ADA", "ADA"])
+    (entry,) = commands.status(_settings(root, database_url)).summary["history"]
+    assert entry["outcome"] == ("failed, as before" if as_before else "failed")
+    last = story[-1]
+    if as_before:
+        assert last == ("way back: no revision was applied: the database is as before the "
+                        "upgrade (at 0004, schema verified equal, rows compared)"), story
+    else:
+        assert last.startswith("way back: no revision was applied, but the database is not "
+                               "as before the upgrade: rows differ (above)"), story
+        assert {f.code for f in report.findings} >= {"DBS601", "DBS614"}
