@@ -13,6 +13,7 @@ from dbsafe.migrate.revisions import (
     edited_since_applied,
     pending,
     short_checksum,
+    way_back,
 )
 from dbsafe.migrate.runner import (
     AlembicProject,
@@ -74,7 +75,9 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
     entries = history.entries(database_url, limit=history_limit)
     pending_rows: list[dict[str, Any]] = [
         {"revision": r.revision, "message": r.doc,
-         "downgrade": downgrade_problem(r.path) or "ok"} for r in todo]
+         "downgrade": downgrade_problem(r.path) or "ok",
+         # (files only: whether it changes a schema, only lint's capture tells)
+         "way_back": way_back(r.path, schema_kept=None) or "ok"} for r in todo]
     lines = [
         f"current: {', '.join(current) or 'base (no alembic_version)'}",
         f"heads:   {', '.join(described.heads)}",
@@ -82,7 +85,7 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
     if pending_rows:
         lines.append(f"pending: {len(pending_rows)}")
         lines += [f"  {p['revision']}  {p['message']}"
-                  + ("" if p["downgrade"] == "ok" else f"  [no way back: {p['downgrade']}]")
+                  + ("" if p["way_back"] == "ok" else f"  [{p['way_back']}]")
                   for p in pending_rows]
     else:
         lines.append("pending: none")

@@ -41,6 +41,7 @@ from dbsafe.migrate.revisions import (
     label_hint,
     pending,
     relative_target,
+    way_back,
 )
 from dbsafe.migrate.runner import (
     ABANDONED_STATEMENTS_STOP,
@@ -413,6 +414,10 @@ def _preflight_checks(run: _Run) -> bool:
     run.show_applied()
     ok = _lint_pending(run)
     for revision in run.todo:
+        if revision.revision in run.schema_kept:
+            words = way_back(revision.path, schema_kept=True)
+            if words is not None:  # (said as `status` says it, which cannot tell)
+                run.say("preflight", f"{revision.revision}: {words}")
         problem = downgrade_problem(revision.path,
                                     schema_kept=revision.revision in run.schema_kept)
         if problem is None:

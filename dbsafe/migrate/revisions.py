@@ -193,6 +193,36 @@ def downgrade_problem(path: Path | None, *, schema_kept: bool = False) -> str | 
     return _PROBLEMS[downgrade.kind] if downgrade.kind else None
 
 
+def way_back(path: Path | None, *, schema_kept: bool | None) -> str | None:
+    """What a revision's `downgrade()` takes back, as `status` and `upgrade` say it; None
+    when it is a real one. `schema_kept`: lint's capture saw it change no schema (True),
+    saw it change some (False), or was not asked (None: `status` reads files only). An empty
+    downgrade() of a data migration takes the schema back, not the rows; DBS602 ("no way
+    back") is about the schema.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "r.py"
+        >>> _ = f.write_text("def upgrade():\\n    op.x()\\n\\ndef downgrade():\\n    pass\\n")
+        >>> way_back(f, schema_kept=True)
+        'a way back for the schema, not for the data: it changes no schema (a data migration) and its downgrade() does nothing, so the rows it changes stay'
+        >>> way_back(f, schema_kept=False)
+        'no way back: downgrade() does nothing'
+    """
+    problem = downgrade_problem(path, schema_kept=bool(schema_kept))
+    if problem is None:
+        if schema_kept and path is not None and downgrade_problem(path) is not None:
+            return ("a way back for the schema, not for the data: it changes no schema (a "
+                    "data migration) and its downgrade() does nothing, so the rows it "
+                    "changes stay")
+        return None
+    if schema_kept is None and problem == _PROBLEMS["empty"]:
+        return ("downgrade() does nothing: a way back for the schema only if the revision "
+                "changes none (a data migration; `dbsafe upgrade` tells from lint's capture), "
+                "never for the rows it changes")
+    return f"no way back: {problem}"
+
+
 def _upgrade_does_nothing(path: Path) -> bool:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))

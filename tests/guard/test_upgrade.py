@@ -1781,3 +1781,46 @@ def test_a_failed_first_revision_says_whether_the_database_is_as_before(
         assert last.startswith("way back: no revision was applied, but the database is not "
                                "as before the upgrade: rows differ (above)"), story
         assert {f.code for f in report.findings} >= {"DBS601", "DBS614"}
+
+
+# 0005 changes rows only (a data migration) and its downgrade() is `pass`.
+DATA_ONLY = '''"""upper names"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("UPDATE patients SET name = upper(name)")
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_status_and_upgrade_say_the_same_of_a_data_migration_with_an_empty_downgrade(
+        database_url: str, tmp_path: Path) -> None:
+    """`status` marked 0005 `[no way back: downgrade() does nothing]` while `upgrade`,
+    whose lint capture saw it change rows only, took its empty downgrade() as a way back,
+    without a word."""
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_upper.py").write_text(DATA_ONLY)
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada')")
+
+    status = commands.status(_settings(root, database_url))
+    assert ("  0005  upper names  [downgrade() does nothing: a way back for the schema only "
+            "if the revision changes none (a data migration; `dbsafe upgrade` tells from "
+            "lint's capture), never for the rows it changes]") in status.summary["lines"]
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
+
+    story = report.summary["what_happened"]
+    assert report.summary["outcome"] == "applied", story
+    assert ("preflight: 0005: a way back for the schema, not for the data: it changes no "
+            "schema (a data migration) and its downgrade() does nothing, so the rows it "
+            "changes stay") in story
+    assert "DBS602" not in {f.code for f in report.findings}
