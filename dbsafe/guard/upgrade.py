@@ -1168,7 +1168,7 @@ def _as_before(run: _Run, restore_hint: str) -> bool:
     differences, _ = _differences(run.before, verified,
                                   expected_name="the schema before the upgrade")
     rows_equal = _rows_after_way_back(run, restore_hint)
-    if differences or not rows_equal:
+    if differences or rows_equal is False:
         run.say("way back", "no revision was applied, but the database is not as before "
                 "the upgrade: " + ("; ".join(differences[:3]) if differences
                                    else "rows differ (above)")
@@ -1176,16 +1176,16 @@ def _as_before(run: _Run, restore_hint: str) -> bool:
         return False
     run.say("way back", f"no revision was applied: the database is as before the upgrade "
             f"(at {where}, schema verified equal"
-            + (", rows compared" if run.rows_before is not None and run.rows_before.tables
-               else "") + ")")
+            + (", rows compared" if rows_equal and run.rows_before is not None
+               and run.rows_before.tables else "") + ")")
     return True
 
 
-def _rows_after_way_back(run: _Run, restore_hint: str) -> bool:
+def _rows_after_way_back(run: _Run, restore_hint: str) -> bool | None:
     """Compare each table's rows with those before the upgrade (`guard.rows`): what the
     revisions changed in them and their downgrade() did not undo is DBS614, naming the
     backup that holds them as they were. A read given up on is said; the rollback stands.
-    False when rows differ."""
+    False when rows differ, None when they could not be read."""
     from dbsafe.guard.rows import differences, left_changed, not_compared
 
     before = run.rows_before
@@ -1195,7 +1195,7 @@ def _rows_after_way_back(run: _Run, restore_hint: str) -> bool:
         after, _ = _read_rows(run, list(before.tables), step="way back")
     except DatabaseError as exc:
         run.say("way back", f"the rows were not compared with those before the upgrade: {exc}")
-        return True
+        return None
     changed = differences(before, after)
     unread = not_compared(before, after)
     if changed:
