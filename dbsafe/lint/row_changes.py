@@ -70,12 +70,12 @@ class RowChanges:
                 self._fires_elsewhere = self._fires_elsewhere or revision
             elif s.kind in DATA_KINDS:
                 self.tables.update(_relations(s.node))
-                self.functions.update(_functions(s.node))
+                self.functions.update(called_functions(s.node))
             elif s.kind == "AlterTableStmt":
                 for action in s.actions:
                     if action.subtype == "AlterColumnType" and s.relation:
                         self.tables.add(s.relation)
-                        self.functions.update(_functions(action.using))
+                        self.functions.update(called_functions(action.using))
 
     def _unknown(self, why: str) -> None:
         self.unknown = self.unknown or why
@@ -116,7 +116,7 @@ def _range_vars(node: Any) -> Iterator[dict[str, Any]]:
             stack.extend(item)
 
 
-def _functions(node: Any) -> Iterator[str]:
+def called_functions(node: Any) -> Iterator[str]:
     """Each function a tree calls, as named (`name` or `schema.name`); a CALL's procedure."""
     for kind, fields in walk(node or {}):
         if kind == "FuncCall":

@@ -1,8 +1,9 @@
 """What a PL/pgSQL body runs, read with PostgreSQL's own PL/pgSQL parser (pglast).
 
-Shared by `validate` (what a script's `DO` block creates) and `lint` (what it locks): the
-SQL a body runs as written, `EXECUTE` of a string constant as that string, and `None` for
-SQL it builds at run time, which no reader can know.
+Shared by `validate` (what a script's `DO` block creates), `lint` (what it locks) and the
+guard (what a trigger's function writes, `lint.body_writes`): the SQL a body runs as
+written, `EXECUTE` of a string constant as that string, and `None` for SQL it builds at run
+time, which no reader can know.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 # PL/pgSQL statements running SQL given as a string, and where the string is.
 DYNAMIC_STATEMENTS = (("PLpgSQL_stmt_dynexecute", "query"), ("PLpgSQL_stmt_dynfors", "query"),
-                      ("PLpgSQL_stmt_open", "dynquery"))
+                      ("PLpgSQL_stmt_open", "dynquery"), ("PLpgSQL_stmt_return_query", "dynquery"))
 
 
 def read_do_block(node: Mapping[str, Any]) -> tuple[Any, str | None]:
@@ -47,19 +48,24 @@ def read_do_block(node: Mapping[str, Any]) -> tuple[Any, str | None]:
         return None, "has a body PostgreSQL's PL/pgSQL parser rejects"
 
 
-def executed_sql(tree: Any) -> Iterator[str | None]:
+def executed_sql(tree: Any, *, expressions: bool = False) -> Iterator[str | None]:
     """The SQL of every statement a `parse_plpgsql` tree runs, in order: a statement's own
-    text, an `EXECUTE` of a string constant's value, None for an `EXECUTE` of anything else.
+    text, an `EXECUTE` of a string constant's value, None for an `EXECUTE` of anything else;
+    with `expressions`, every other expression too (a condition, an assignment, a `RAISE`
+    argument, a variable's default), as a `SELECT` of it (`expression_sql`).
 
     >>> from pglast.parser import parse_plpgsql_json
-    >>> list(executed_sql(json.loads(parse_plpgsql_json(
+    >>> tree = json.loads(parse_plpgsql_json(
     ...     "DO $$ BEGIN CREATE TABLE a (); EXECUTE 'DROP TABLE b'; EXECUTE 'x' || n; "
-    ...     "PERFORM f(1); END $$"))))
+    ...     "PERFORM f(1); IF g() THEN RAISE 'h'; END IF; END $$"))
+    >>> list(executed_sql(tree))
     ['CREATE TABLE a ()', 'DROP TABLE b', None, 'SELECT f(1)']
+    >>> list(executed_sql(tree, expressions=True))[-3:]
+    ["SELECT 'x' || n", 'SELECT f(1)', 'SELECT g()']
     """
     if isinstance(tree, list):
         for item in tree:
-            yield from executed_sql(item)
+            yield from executed_sql(item, expressions=expressions)
         return
     if not isinstance(tree, dict):
         return
@@ -70,10 +76,44 @@ def executed_sql(tree: Any) -> Iterator[str | None]:
             if query:
                 yield query
             continue
+        if key == "PLpgSQL_expr" and expressions:
+            yield expression_sql(value.get("query") or "", value.get("parseMode", 0))
+            continue
         for kind, field in DYNAMIC_STATEMENTS:
             if key == kind and isinstance(value, dict) and field in value:
                 yield string_constant(expression_text(value.get(field)))
-        yield from executed_sql(value)
+        yield from executed_sql(value, expressions=expressions)
+
+
+# `PLpgSQL_expr.parseMode`: a whole statement (RAW_PARSE_DEFAULT), an expression
+# (RAW_PARSE_PLPGSQL_EXPR); the others are assignments (`target := value`).
+_STATEMENT_MODE, _EXPRESSION_MODE = 0, 2
+
+
+def expression_sql(text: str, mode: int) -> str:
+    """A PL/pgSQL expression's text (`PLpgSQL_expr.query`, parsed in `mode`) as a statement
+    PostgreSQL's SQL parser reads: an expression as a `SELECT` of it, an assignment as a
+    `SELECT` of its target (whose subscripts may call functions) and its value.
+
+    >>> expression_sql("NEW.tags[f(1)] := lower(NEW.name)", 4)
+    'SELECT NEW.tags[f(1)] , lower(NEW.name)'
+    """
+    if mode == _STATEMENT_MODE:
+        return text
+    if mode == _EXPRESSION_MODE:
+        return f"SELECT {text}"
+    # Split at the first `:=` or `=` PostgreSQL's own scanner finds outside brackets.
+    from pglast.parser import scan
+
+    depth = 0
+    for token in scan(text):
+        if token.name in ("ASCII_40", "ASCII_91"):  # ( [
+            depth += 1
+        elif token.name in ("ASCII_41", "ASCII_93"):  # ) ]
+            depth -= 1
+        elif depth == 0 and token.name in ("COLON_EQUALS", "ASCII_61"):
+            return f"SELECT {text[:token.start]}, {text[token.end + 1:].strip()}"
+    return f"SELECT {text}"
 
 
 def expression_text(expression: Any) -> str | None:
