@@ -7,9 +7,12 @@ their rows unseen in those statements: the tables inheriting from them (a partit
 table's partitions: an UPDATE of the parent writes them), and the tables whose foreign keys
 reference them, through any number of keys (a cascade deletes or nulls them; an ORM data
 migration that deduplicated a table repoints the rows referencing it, which it never touched
-on the empty copy). A view among them (its tables are not followed), a trigger or rule on one
-of them (what it writes is unknown), or a function the revisions call that is not
-PostgreSQL's own (it may write any table) makes every table read, said with why.
+on the empty copy), the tables a view among them reads (written through it), and the tables
+a trigger or rule on any of them writes (`lint.body_writes`: its function's or its actions'
+statements), each followed the same way. A function the revisions, a trigger or a rule call
+that is not PostgreSQL's own (it may write any table), or a trigger function whose writes
+cannot be told (`EXECUTE` of SQL built at run time, a language other than PL/pgSQL and SQL)
+makes every table read, said with why.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 # The relations the names reach (a bare name: of any schema), then every table inheriting
-# from one or referencing one by a foreign key, through any number of steps; each with
-# whether a trigger or rule of its own may write elsewhere.
+# from one, referencing one by a foreign key, or read by a view among them (which a write
+# through the view writes), through any number of steps.
 _REACHED = """
 WITH RECURSIVE reached(oid) AS (
     SELECT c.oid FROM pg_catalog.pg_class c
@@ -33,18 +36,41 @@ WITH RECURSIVE reached(oid) AS (
         SELECT inhparent AS parent, inhrelid AS child FROM pg_catalog.pg_inherits
         UNION ALL
         SELECT confrelid, conrelid FROM pg_catalog.pg_constraint WHERE contype = 'f'
+        UNION ALL
+        SELECT r.ev_class, d.refobjid FROM pg_catalog.pg_rewrite r
+        JOIN pg_catalog.pg_class v ON v.oid = r.ev_class AND v.relkind = 'v'
+        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass
+             AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass
+             AND d.deptype = 'n'
+        WHERE r.rulename = '_RETURN'
     ) edge ON edge.parent = reached.oid
 )
-SELECT n.nspname, c.relname, c.relkind,
-       EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
-               WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
-       OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r
-                  WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN')
+SELECT n.nspname, c.relname, c.relkind, c.oid
 FROM reached JOIN pg_catalog.pg_class c ON c.oid = reached.oid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbsafe')
   AND n.nspname NOT LIKE 'pg\\_%%'
 ORDER BY 1, 2
+"""
+
+# The triggers and rules on the relations reached, each with what PostgreSQL prints of it:
+# a trigger's function's language and definition (PostgreSQL's own trigger functions, in C,
+# write only the row they are given), a rule's definition.
+_FIRING = """
+SELECT 'trigger ' || quote_ident(t.tgname) || ' on ' || c.oid::regclass::text
+           || ' runs ' || p.oid::regprocedure::text,
+       l.lanname, p.pronamespace = 'pg_catalog'::regnamespace,
+       pg_catalog.pg_get_functiondef(p.oid)
+FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE t.tgrelid = ANY(%(oids)s::oid[]) AND NOT t.tgisinternal
+UNION ALL
+SELECT 'rule ' || quote_ident(r.rulename) || ' on ' || r.ev_class::regclass::text, NULL,
+       false, pg_catalog.pg_get_ruledef(r.oid)
+FROM pg_catalog.pg_rewrite r
+WHERE r.ev_class = ANY(%(oids)s::oid[]) AND r.rulename <> '_RETURN'
+ORDER BY 1
 """
 
 # Of the function names called, those PostgreSQL ships (pg_catalog).
@@ -104,19 +130,47 @@ def _not_builtin(conn: Any, functions: Sequence[str]) -> list[str]:
 
 
 def _reached(conn: Any, names: Sequence[str]) -> Choice:
-    rows = conn.execute(_REACHED, {"qualified": [n for n in names if "." in n],
-                                   "bare": [n for n in names if "." not in n]}).fetchall()
-    views = [f"{s}.{t}" for s, t, kind, _ in rows if kind == "v"]
-    if views:
-        return Choice(None, f"the revisions write through view(s) {', '.join(views)}")
-    firing = [f"{s}.{t}" for s, t, _, fires in rows if fires]
-    if firing:
-        return Choice(None, f"triggers or rules on {_listed(firing)} may write other "
-                      "tables")
+    # Until what the triggers and rules of the relations reached write is reached too; each
+    # relation's triggers and rules read once.
+    followed = list(dict.fromkeys(names))
+    read: set[int] = set()
+    while True:
+        rows = conn.execute(_REACHED, {"qualified": [n for n in followed if "." in n],
+                                       "bare": [n for n in followed if "." not in n]}
+                            ).fetchall()
+        fresh = [oid for *_, oid in rows if oid not in read]
+        written, why = _fired(conn, fresh)
+        if why is not None:
+            return Choice(None, why)
+        read.update(fresh)
+        more = [n for n in sorted(written) if n not in followed]
+        if not more:
+            break
+        followed += more
     tables = tuple(f"{s}.{t}" for s, t, kind, _ in rows if kind == "r")
     if not tables:
         return Choice((), "the revisions change rows only of tables they create")
     return Choice(tables, f"the tables the pending revisions may change ({_listed(tables)})")
+
+
+def _fired(conn: Any, oids: Sequence[int]) -> tuple[set[str], str | None]:
+    """The tables the triggers and rules on `oids` write, or why that cannot be told."""
+    from dbsafe.lint.body_writes import function_writes, rule_writes
+
+    written: set[str] = set()
+    for what, language, builtin, definition in conn.execute(_FIRING, {"oids": list(oids)}):
+        if builtin:
+            continue
+        writes = (rule_writes(definition) if language is None
+                  else function_writes(language, definition))
+        if writes.unknown is not None:
+            return written, f"{what}, which {writes.unknown}"
+        foreign = _not_builtin(conn, sorted(writes.functions))
+        if foreign:
+            return written, (f"{what}, which calls {', '.join(foreign)}, which may change "
+                             "any table")
+        written |= writes.tables
+    return written, None
 
 
 def _listed(tables: Sequence[str], shown: int = 5) -> str:

@@ -391,6 +391,109 @@ def test_a_revision_calling_its_own_function_reads_every_table(database_url: str
     assert left.subject == "public.patients"
 
 
+# 0005 (applied before the upgrade) puts a trigger on patients writing an audit table; the
+# upgrade then merges patients as MERGES_ROWS does (0006), and fails (0007).
+AUDITED = '''"""audit deleted patients"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("CREATE TABLE audit_log (id serial PRIMARY KEY, op text, row jsonb)")
+    op.execute("""CREATE FUNCTION log_patient() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO audit_log (op, row) VALUES (TG_OP, to_jsonb(OLD));
+            RETURN NULL;
+        END $$""")
+    op.execute("CREATE TRIGGER patients_audit AFTER DELETE ON patients FOR EACH ROW "
+               "EXECUTE FUNCTION log_patient()")
+
+
+def downgrade():
+    op.execute("DROP TRIGGER patients_audit ON patients")
+    op.execute("DROP FUNCTION log_patient()")
+    op.execute("DROP TABLE audit_log")
+'''
+
+# An updated_at trigger on orders: it changes only the row it is given.
+TOUCHED = '''"""orders touched"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("ALTER TABLE orders ADD COLUMN updated_at timestamptz")
+    op.execute("""CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.updated_at := now();
+            RETURN NEW;
+        END $$""")
+    op.execute("CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW "
+               "EXECUTE FUNCTION touch()")
+
+
+def downgrade():
+    op.execute("DROP TRIGGER orders_touch ON orders")
+    op.execute("DROP FUNCTION touch()")
+    op.execute("ALTER TABLE orders DROP COLUMN updated_at")
+'''
+
+
+def _upgrade_with_trigger(trigger: str, revision: str, url: str, tmp_path: Path
+                          ) -> tuple[Any, list[str]]:
+    """As `_upgrade_failing_after`, from 0005 (`trigger`, applied before) through `revision`
+    (as 0006) to 0007, which fails."""
+    root = _project(tmp_path / "p")
+    versions = root / "migrations" / "versions"
+    (versions / "0005_trigger.py").write_text(trigger)
+    (versions / "0006_rows.py").write_text(
+        revision.replace('"0005"', '"0006"').replace('"0004"', '"0005"'))
+    (versions / "0007_half_way.py").write_text(
+        FAILS.replace('"0006"', '"0007"').replace('"0005"', '"0006"'))
+    _at(url, "0005", root)
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada'), (2, 'Ada'), (3, 'Bob'), "
+                     "(4, 'Cy'), (5, 'Cy')")
+        conn.execute("INSERT INTO orders VALUES (10, 1), (11, 2), (12, 2), (13, 3)")
+    steps: list[str] = []
+    report = commands.upgrade(_settings(root, url), _options(tmp_path),
+                              lambda step, message: steps.append(f"{step}: {message}"))
+    return report, steps
+
+
+def test_rows_a_trigger_wrote_are_named_after_the_way_back(database_url: str,
+                                                           tmp_path: Path) -> None:
+    report, steps = _upgrade_with_trigger(AUDITED, MERGES_ROWS, database_url, tmp_path)
+
+    assert report.summary["outcome"] == "rolled back", report.findings
+    # The audit table the trigger on patients writes is read, and no other table.
+    assert _rows_read_before(steps).startswith(
+        "the tables the pending revisions may change (public.audit_log, public.orders, "
+        "public.patients): 3 table(s), 9 row(s) counted")
+    (left,) = [f for f in report.findings if f.code == "DBS614"]
+    assert left.context[0][1] == ("public.audit_log: 0 -> 1 rows\npublic.orders: 4 rows, "
+                                  "changed\npublic.patients: 5 -> 4 rows")
+
+
+def test_an_updated_at_trigger_reads_only_the_table_written(database_url: str,
+                                                            tmp_path: Path) -> None:
+    orders_only = MERGES_ROWS.replace(
+        '    op.execute("DELETE FROM patients WHERE id = 2")\n', "")
+
+    report, steps = _upgrade_with_trigger(TOUCHED, orders_only, database_url, tmp_path)
+
+    assert report.summary["outcome"] == "rolled back", report.findings
+    assert _rows_read_before(steps).startswith(
+        "the tables the pending revisions may change (public.orders): 1 table(s), 4 row(s) "
+        "counted")
+    (left,) = [f for f in report.findings if f.code == "DBS614"]
+    assert left.context[0][1] == "public.orders: 4 rows, changed"
+
+
 def test_tables_over_the_read_budget_are_named_as_not_compared(
         database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dbsafe.guard import rows
