@@ -49,6 +49,11 @@ from dbsafe.validate.codes import RULES as RULES
 from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
 from dbsafe.validate.quick import REGCLASS_FUNCTIONS, SYSTEM_SCHEMAS, checker_for
 from dbsafe.validate.row_callable import ROW_CALLABLE_BUILTINS
+from dbsafe.validate.syscatalog import (
+    builtin_functions,
+    one_argument_functions,
+    version_specific,
+)
 
 if TYPE_CHECKING:
     from dbsafe.schema.model import Function, Relation, SchemaSnapshot
@@ -107,32 +112,6 @@ _KEYWORD_NAMES = frozenset(
     unique user using variadic when where window with""".split()
 )
 
-# Built-in set-returning functions and the columns a call in FROM produces. `None` marks a
-# function returning a scalar: its one column is named after the alias (or the function).
-# Names a function may also expose are listed generously: an extra name only costs recall.
-_SCALAR = None
-_BUILTIN_SRFS: dict[str, tuple[str, ...] | None] = {
-    "generate_series": _SCALAR,
-    "generate_subscripts": _SCALAR,
-    "regexp_matches": _SCALAR,
-    "regexp_split_to_table": _SCALAR,
-    "string_to_table": _SCALAR,
-    "jsonb_object_keys": _SCALAR,
-    "json_object_keys": _SCALAR,
-    "jsonb_path_query": _SCALAR,
-    "jsonb_array_elements": ("value",),
-    "json_array_elements": ("value",),
-    "jsonb_array_elements_text": ("value",),
-    "json_array_elements_text": ("value",),
-    "jsonb_each": ("key", "value"),
-    "json_each": ("key", "value"),
-    "jsonb_each_text": ("key", "value"),
-    "json_each_text": ("key", "value"),
-}
-# Functions whose columns come only from a column definition list `AS x(a int, ...)`.
-_RECORD_FUNCTIONS = frozenset(
-    {"jsonb_to_record", "jsonb_to_recordset", "json_to_record", "json_to_recordset"}
-)
 # sqlglot turns some built-ins into typed nodes; their PostgreSQL names.
 _FUNC_NAMES: dict[type, str] = {
     exp.Explode: "unnest",
@@ -222,6 +201,8 @@ class _Source:
     # problem about it names the pseudo-relation (`excluded.notes`) and carries the target
     # in `Problem.sources`, so what is said of the target holds for it (`scan._made_elsewhere`).
     stands_for: _Source | None = None
+    # A function's single value in FROM (`generate_series(1, 3) g`): `g.abs` may be `abs(g)`.
+    one_value: bool = False
 
     @property
     def silences(self) -> bool:
@@ -299,6 +280,9 @@ class Resolver:
         self.quick = checker_for(snapshot) if quick else None
         # pg_catalog's relations on the exact target version, else None: not checked.
         self.catalog = catalog
+        # pg_catalog's functions' columns: the exact version's, else those all versions share.
+        self.builtin_functions = builtin_functions(catalog)
+        self.one_argument_builtins = one_argument_functions(catalog)
         # Relations extensions own are not in the snapshot; one installed into pg_catalog
         # adds relations a shipped catalog lacks.
         extensions = [e for e in snapshot.extensions if e.name != "plpgsql"]
@@ -368,6 +352,10 @@ class Resolver:
         """Whether a function `name` of one argument exists (any schema, any type)."""
         return any(f.name == name and len(f.input_arguments) == 1
                    for f in self.snapshot.functions)
+
+    def callable_on_a_value(self, name: str) -> bool:
+        """Whether `name(v)` may exist for a value `v`: a built-in or a snapshot function."""
+        return name in self.one_argument_builtins or self.callable_on_one_argument(name)
 
     def sequence(self, name: str, schema: str | None) -> tuple[str, str] | None:
         """The (schema, name) of a sequence as `FROM name` finds it, if it is one."""
@@ -1416,6 +1404,7 @@ class _Run:
         """`ROWS FROM (f(), g()) [WITH ORDINALITY] AS s(...)`: each function's columns in
         turn, a scalar one named after its function (after the alias when it is alone)."""
         parts: list[Columns] = []
+        scalar = False  # the last function returns a scalar, its column named after it
         for function in item.args["rows_from"]:
             call = function if isinstance(function, exp.Unnest) else (
                 function.this if isinstance(function, exp.Table) else None)
@@ -1425,6 +1414,8 @@ class _Run:
                 continue
             source = self.function_source(call, function, scope, ctes)
             parts.append(source.columns if source is not None else _UNKNOWN)
+            # (a single OUT parameter names its column itself: `value`)
+            scalar = source is not None and source.columns == (source.alias,)
         alias = item.args.get("alias")
         if alias is None or not alias.this:
             self.silence("ROWS FROM without an alias is not modelled")
@@ -1432,14 +1423,16 @@ class _Run:
         name = _fold(alias.this)
         if any(None in part for part in parts):
             columns = _UNKNOWN
-        elif len(parts) == 1 and len(parts[0]) == 1 and not _alias_columns(
+        elif len(parts) == 1 and scalar and not _alias_columns(
                 item.args["rows_from"][0].args.get("alias")):
             columns = (name,)  # a lone scalar function: its column is named by the alias
         else:
             columns = tuple(column for part in parts for column in part)
-        if item.args.get("ordinality") and None not in columns:
+        ordinality = bool(item.args.get("ordinality"))
+        if ordinality and None not in columns:
             columns = (*columns, "ordinality")
-        return _Source(name, _rename(columns, _alias_columns(alias)), name, name)
+        return _Source(name, _rename(columns, _alias_columns(alias)), name, name,
+                       one_value=len(columns) == 1 and not ordinality)
 
     def table(self, item: exp.Table, ctes: _Ctes, *, target: bool = False) -> _Source | None:
         """A named FROM item (or, with `target`, the table a DML statement writes)."""
@@ -1558,7 +1551,8 @@ class _Run:
         if None in columns and not defined:
             shown = name or function.sql("postgres").split("(", 1)[0]  # JSON_TABLE, XMLTABLE
             self.silence(f"columns of function `{shown}` are unknown")
-        return _Source(source_name, columns, source_name, source_name)
+        return _Source(source_name, columns, source_name, source_name,
+                       one_value=len(columns) == 1 and not ordinality)
 
     def function_columns(
         self, function: exp.Expr, name: str, schema: str | None, alias: str | None,
@@ -1572,20 +1566,16 @@ class _Run:
                 return (scalar_name,)
             fields = self.composite_elements(args[0], scope) if len(args) == 1 else None
             return fields or _UNKNOWN
-        if builtin and name in _RECORD_FUNCTIONS:
-            return _UNKNOWN  # replaced by the column definition list when there is one
-        user = self.r.functions(name, schema if schema != "pg_catalog" else None) if schema != "pg_catalog" else []
+        known = self.r.builtin_functions.get(name) if builtin else None
+        columns = _UNKNOWN if known is None else _builtin_result(known, scalar_name)
+        user = self.r.functions(name, schema) if schema != "pg_catalog" else []
         if user:
-            return _function_result(user, scalar_name)
-        if builtin and name in _BUILTIN_SRFS:
-            known = _BUILTIN_SRFS[name]
-            if known is None:
-                return (scalar_name,)
-            if len(known) == 1:
-                # A single OUT parameter makes the result scalar: the alias names it.
-                return tuple(dict.fromkeys((scalar_name, *known)))
-            return known
-        return _UNKNOWN
+            own = _function_result(user, scalar_name)
+            # Which of the two PostgreSQL calls depends on the arguments' types.
+            return own if known is None or own == columns else _UNKNOWN
+        if known is not None and self.r.catalog is not None and version_specific(name):
+            self.catalog_read = True  # only a server of this version can confirm it
+        return columns
 
     def is_scalar_array(self, arg: exp.Expression, scope: _Scope) -> bool:
         """Whether unnest(arg) yields one column: the element type is a known scalar.
@@ -1958,6 +1948,8 @@ class _Run:
         name = _fold(name_node)
         if source.has(name) or name in self.r.row_callable:
             return
+        if source.one_value and self.r.callable_on_a_value(name):
+            return  # `g.abs` is `abs(g)`
         if not source.known:
             if source.silences:
                 self.silence(f"columns of `{source.label}` are unknown")
@@ -2651,6 +2643,13 @@ def _function_result(functions: list[Function], scalar_name: str) -> Columns:
     if len(results) != 1:
         return _UNKNOWN
     return results.pop()
+
+
+def _builtin_result(known: tuple[str, ...], scalar_name: str) -> Columns:
+    """Columns of a built-in function called in FROM, from its catalog entry."""
+    # A scalar result is named by the alias (or the function); a single OUT parameter's by
+    # the parameter, as PostgreSQL names them (`jsonb_array_elements(...) e` has `value`).
+    return known or (scalar_name,)
 
 
 def _is_scalar_type(type_name: str) -> bool:

@@ -306,7 +306,9 @@ _CHUNK = 32
 # 237: `LATERAL schema.f(...)` read as the same call in a plain FROM item (was not analysed)
 #      `dedent("...") % x` fills the literal's `%s`; a statement dbsafe failed on that
 #      PostgreSQL's parser rejects is unparsed, as PostgreSQL says
-_CACHE_VERSION = 237
+# 238: every built-in function in FROM has the columns pg_catalog gives it (was a short list
+#      of set-returning ones); `g.abs` on a function's single value is `abs(g)`
+_CACHE_VERSION = 238
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

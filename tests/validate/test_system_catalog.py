@@ -172,6 +172,76 @@ def test_cases_and_shipped_catalog_match_postgresql_15(pg15_server: str) -> None
     assert server.relations == _catalog(15).relations, "run scripts/gen_pg_catalog.py"
 
 
+# -- built-in functions' columns: pg_stat_get_wal() lost its write/sync columns in 18 (to
+# pg_stat_io), pg_get_replication_slots() gained inactive_since in 17.
+FUNCTION_ON_15_ONLY = "SELECT w.wal_write FROM pg_stat_get_wal() AS w"
+FUNCTION_ON_18_ONLY = "SELECT s.inactive_since FROM pg_get_replication_slots() AS s"
+FUNCTION_ON_BOTH = "SELECT w.wal_records, s.slot_name FROM pg_stat_get_wal() w, pg_get_replication_slots() s"
+
+
+@pytest.mark.parametrize("major", [15, 18])
+def test_a_builtin_functions_columns_are_its_versions(major: int, clinic: SchemaSnapshot) -> None:
+    catalog = _catalog(major)
+    assert _flagged(FUNCTION_ON_BOTH, clinic, catalog) == []
+    absent = {15: (FUNCTION_ON_18_ONLY, "inactive_since"), 18: (FUNCTION_ON_15_ONLY, "wal_write")}
+    sql, column = absent[major]
+    (problem,) = resolve(sql, clinic, catalog=catalog).problems
+    # Only a server of that version can confirm it.
+    assert (problem.code, sql[problem.start:problem.end + 1], problem.catalog_version) == (
+        "DBS302", column, major)
+    other = FUNCTION_ON_15_ONLY if major == 15 else FUNCTION_ON_18_ONLY
+    assert _flagged(other, clinic, catalog) == []
+
+
+def test_without_a_catalog_a_builtin_function_whose_columns_changed_is_unknown(
+    clinic: SchemaSnapshot,
+) -> None:
+    for sql in (FUNCTION_ON_15_ONLY, FUNCTION_ON_18_ONLY, FUNCTION_ON_BOTH):
+        resolution = resolve(sql, clinic)
+        assert (resolution.status, resolution.problems) == ("not_analysed", ()), sql
+    # The columns both versions agree on are checked on any version.
+    (problem,) = resolve("SELECT t.nme FROM pg_ls_tmpdir() t", clinic).problems
+    assert (problem.code, problem.catalog_version) == ("DBS302", None)
+
+
+def _function_verdicts(conninfo: str) -> dict[str, bool]:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        verdicts = {}
+        for sql in (FUNCTION_ON_15_ONLY, FUNCTION_ON_18_ONLY, FUNCTION_ON_BOTH):
+            try:
+                conn.execute(f"PREPARE p AS {sql}")
+                conn.execute("DEALLOCATE p")
+                verdicts[sql] = True
+            except psycopg.errors.UndefinedColumn:
+                verdicts[sql] = False
+    return verdicts
+
+
+@pytest.mark.db
+def test_builtin_function_cases_and_shipped_functions_match_postgresql_18(conninfo: str) -> None:
+    assert _function_verdicts(conninfo) == {
+        FUNCTION_ON_15_ONLY: False, FUNCTION_ON_18_ONLY: True, FUNCTION_ON_BOTH: True}
+    server = live(conninfo)
+    assert server is not None
+    shipped_18 = _catalog(18)
+    assert (server.functions, server.one_argument) == (
+        shipped_18.functions, shipped_18.one_argument), "run scripts/gen_pg_catalog.py"
+
+
+@pytest.mark.db
+@pytest.mark.xdist_group("pg15")
+def test_builtin_function_cases_and_shipped_functions_match_postgresql_15(
+    pg15_server: str,
+) -> None:
+    assert _function_verdicts(pg15_server) == {
+        FUNCTION_ON_15_ONLY: True, FUNCTION_ON_18_ONLY: False, FUNCTION_ON_BOTH: True}
+    server = live(pg15_server)
+    assert server is not None
+    shipped_15 = _catalog(15)
+    assert (server.functions, server.one_argument) == (
+        shipped_15.functions, shipped_15.one_argument), "run scripts/gen_pg_catalog.py"
+
+
 # -- end to end: which runs know the version ----------------------------------------------------
 
 
