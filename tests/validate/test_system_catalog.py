@@ -368,3 +368,22 @@ def test_a_statement_the_code_sends_only_to_other_versions_is_not_checked_on_18(
     reasons = [s.reason for s in report.skipped if "catalog" in s.reason]
     assert reasons == ["not analysed: reads PostgreSQL 18's system catalog, a version the "
                        "code does not send it to"] * len(GATED_AWAY_FROM_18)
+
+
+@pytest.mark.db
+def test_a_schema_function_shadowing_a_builtin_leaves_its_columns_unknown(
+    postgresql: psycopg.Connection,
+) -> None:
+    from dbsafe.schema.introspect import introspect
+
+    # For an integer PostgreSQL calls this one, for text pg_catalog's: which depends on the
+    # argument, so neither's columns are claimed.
+    postgresql.execute("CREATE FUNCTION public.pg_ls_dir(n int) RETURNS TABLE (x int) "
+                       "LANGUAGE sql AS $$ SELECT n $$")
+    postgresql.commit()
+    snapshot = introspect(postgresql)
+    for n, sql in enumerate(("SELECT d.x FROM pg_ls_dir(1) AS d",
+                             "SELECT d.d FROM pg_ls_dir('.') AS d")):
+        postgresql.execute(f"PREPARE p{n} AS {sql}")
+        resolution = resolve(sql, snapshot)
+        assert (resolution.status, resolution.problems) == ("not_analysed", ()), sql
