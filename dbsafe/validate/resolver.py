@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, SqlglotError
+from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from dbsafe.core import first_line
 
@@ -854,8 +854,46 @@ def parse_postgres_tokens(sql: str) -> tuple[list[sqlglot.tokens.Token], list[ex
 
 def tokenize_postgres(sql: str) -> list[sqlglot.tokens.Token]:
     """`sqlglot.tokenize(sql, read="postgres")` with the shared tokenizer, `?::` read as
-    PostgreSQL's lexer reads it (`_placeholder_casts`)."""
-    return _placeholder_casts(_postgres()[0].tokenize(sql))
+    PostgreSQL's lexer reads it (`_placeholder_casts`), `$1,$2` too (`_dollar_parameters`)."""
+    try:
+        tokens = _postgres()[0].tokenize(sql)
+    except TokenError:
+        tokens = _dollar_parameters(sql)
+    return _placeholder_casts(tokens)
+
+
+def _dollar_parameters(sql: str) -> list[sqlglot.tokens.Token]:
+    """sqlglot's tokens of `sql` with its `$n` parameters read as PostgreSQL's lexer reads
+    them, or the tokenizer's error when it has none.
+
+    sqlglot 30 takes a `$` up to the next `$` for a dollar quote's tag unless what lies
+    between is a number or holds a space, so `VALUES ($1,$2)` is an unterminated `$1,$`
+    quote and the statement no statement at all (trigger.dev's `$executeRawUnsafe` seeds,
+    node-postgres' compact `($1,$2,$3)`); PostgreSQL's tag is a name (`$1` is a parameter).
+    Where the scanner finds a parameter, its `$` is read as a blank and given back as the
+    `$` token sqlglot makes of a lone `$1`, at its own position.
+
+    >>> [t.text for t in tokenize_postgres("SELECT $1,$2::int")]
+    ['SELECT', '$', '1', ',', '$', '2', '::', 'int']
+    """
+    from pglast.parser import ParseError as ScanError
+    from pglast.parser import scan
+
+    tokenizer = _postgres()[0]
+    try:
+        dollars = {t.start for t in scan(sql) if t.name == "PARAM"}
+    except ScanError:
+        dollars = set()
+    if not dollars:
+        return tokenizer.tokenize(sql)  # the tokenizer's own error
+    blanked = "".join(" " if i in dollars else c for i, c in enumerate(sql))
+    out: list[sqlglot.tokens.Token] = []
+    for t in tokenizer.tokenize(blanked):
+        if t.start - 1 in dollars:
+            out.append(sqlglot.tokens.Token(sqlglot.TokenType.PARAMETER, "$", t.line, t.col - 1,
+                                            t.start - 1, t.start - 1))
+        out.append(t)
+    return out
 
 
 def _placeholder_casts(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
