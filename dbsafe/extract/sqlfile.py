@@ -237,9 +237,12 @@ class _Scanner:
             if c == "/" and nxt == "*":
                 i = self._skip_block_comment(i)
                 continue
-            if c == "\\" and line_blank:
+            if c == "\\" and (line_blank or nxt not in ";:"):
                 # psql meta-command: runs to the end of the line and is not SQL. It also
-                # ends the statement being typed, as `\g` and friends do.
+                # ends the statement being typed, as `\g` and friends do. psql's lexer
+                # starts one at any backslash outside quotes and comments, after SQL on its
+                # line too (pgTAP tests' `select id from runs limit 1 \gset`), but `\;`
+                # and `\:`, which it reads as `;` and `:` of the statement.
                 bounds = self._flush()
                 if bounds:
                     yield bounds

@@ -764,7 +764,31 @@ def _operand_placeholders_error(parser: sqlglot.parser.Parser, tokens: list[sqlg
 def _as_parsed(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
     """`tokens` as the parser is given them: placeholders named by keywords read as names,
     rows bound to `VALUES` read as rows."""
-    return _rows_bound_to_values(_keyword_placeholders(tokens))
+    return _rows_bound_to_values(_keyword_placeholders(_is_calls(tokens)))
+
+
+def _is_calls(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
+    """`tokens` with an `is` right before `(` read as a function's name.
+
+    PostgreSQL's `IS` may name a function (its keyword list: "reserved (can be function or
+    type)") and is never an operator before `(` (`IS NULL`, `IS DISTINCT FROM`, `IS JSON`,
+    ...), so `is(` is a call: pgTAP's `SELECT is(have, want, 'description')`, the commonest
+    statement of a `supabase/tests/*.test.sql` file (pgflow's tests: 142 statements sqlglot
+    reads as `IS` with nothing after it, none of their columns checked).
+
+    >>> [t.token_type.name for t in _is_calls(tokenize_postgres("SELECT is(a, 1)"))][:3]
+    ['SELECT', 'VAR', 'L_PAREN']
+    """
+    Token, kind = sqlglot.tokens.Token, sqlglot.TokenType
+    if not any(t.token_type == kind.IS for t in tokens):
+        return tokens
+    out = list(tokens)
+    for i in range(len(out) - 1):
+        word = out[i]
+        if word.token_type == kind.IS and out[i + 1].token_type == kind.L_PAREN:
+            out[i] = Token(kind.VAR, word.text, word.line, word.col, word.start, word.end,
+                           word.comments)
+    return out
 
 
 def _keyword_placeholders(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
