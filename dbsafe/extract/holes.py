@@ -55,7 +55,11 @@ _SENTINEL = "\x00"
 # is seen as one (`dbsafe.validate.file_ddl.FileDdl.unnamed`).
 NAME_HOLE = "dbsafe_name_known_at_run_time"
 _WORD_CHARS = re.compile(r"[\w$]")
-_VALUE_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "/", "%"})
+# An operand of a binary operator is a value: bitwise `&`, `|`, `#` too (civitai's
+# `("nsfwLevel" & ${flag}) != 0`), and the last character of `&&`, `@>`, `->>`. `*` is left out:
+# after `SELECT *` a hole may go on with `FROM ...`.
+_VALUE_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "/", "%",
+                              "&", "|", "#"})
 _VALUE_KEYWORDS = frozenset({"LIKE", "ILIKE", "LIMIT", "OFFSET", "THEN", "ELSE"})
 _VALUE_LISTS = frozenset({"VALUES", "IN", "ANY", "ALL"})
 # Clauses after which a statement's FROM items are all given: text added at its end (`sql +=

@@ -308,7 +308,8 @@ _CHUNK = 32
 #      PostgreSQL's parser rejects is unparsed, as PostgreSQL says
 # 238: every built-in function in FROM has the columns pg_catalog gives it (was a short list
 #      of set-returning ones); `g.abs` on a function's single value is `abs(g)`
-# 239: `$1,$2` (no space between) two parameters, not a dollar quote's tag
+# 239: `$1,$2` (no space between) two parameters, not a dollar quote's tag; `is(` a call;
+#      `\gset` after SQL ends it; a hole after `&`, `|`, `#` a value
 _CACHE_VERSION = 239
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
