@@ -773,8 +773,8 @@ def _is_calls(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
     PostgreSQL's `IS` may name a function (its keyword list: "reserved (can be function or
     type)") and is never an operator before `(` (`IS NULL`, `IS DISTINCT FROM`, `IS JSON`,
     ...), so `is(` is a call: pgTAP's `SELECT is(have, want, 'description')`, the commonest
-    statement of a `supabase/tests/*.test.sql` file (pgflow's tests: 142 statements sqlglot
-    reads as `IS` with nothing after it, none of their columns checked).
+    statement of a `supabase/tests/*.test.sql` file (most of pgflow's 206
+    unparsable ones: sqlglot reads `IS` with nothing after it, and checks none of the columns).
 
     >>> [t.token_type.name for t in _is_calls(tokenize_postgres("SELECT is(a, 1)"))][:3]
     ['SELECT', 'VAR', 'L_PAREN']
