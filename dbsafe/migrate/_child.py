@@ -423,6 +423,16 @@ def _transaction_status(dbapi: Any) -> bool | None:
     return None if autocommit is None else not autocommit
 
 
+def _autocommit(dbapi: Any) -> bool | None:
+    """Whether the driver runs each statement on its own now (`autocommit_block()`, an
+    AUTOCOMMIT connection), rather than in a transaction it begins; None when unknown."""
+    try:
+        value = getattr(dbapi, "autocommit", None)  # psycopg, psycopg2, pg8000, asyncpg's adapter
+    except Exception:  # noqa: BLE001 - a closed or unknown connection
+        return None
+    return value if isinstance(value, bool) else None
+
+
 _TIMEOUTS_SQL = ("SELECT pg_catalog.current_setting('lock_timeout'), "
                  "pg_catalog.current_setting('statement_timeout')")
 
@@ -464,7 +474,11 @@ class _Capture:
     revision in one transaction unless `transaction_per_migration`), the tables whose
     relfilenode changed (rewritten) and the tables it started a scan of (scanned: any scan
     takes a lock held to the end of the transaction, so each table a transaction read is
-    among the locks read after every statement since).
+    among the locks read after every statement since). Each also says whether the driver
+    ran it on its own (`autocommit`) and whether it comes from the first revision of its
+    alembic run (`first_in_run`): psycopg2 sends no BEGIN after a revision's raw `COMMIT`,
+    so the later revisions of the run run outside the transaction alembic opened for them
+    (hypothesis/lms); run first, they run inside it.
     """
 
     def __init__(self, revision_files: dict[str, str], *, observe: bool) -> None:
@@ -486,6 +500,10 @@ class _Capture:
         # set on its connection (`SET lock_timeout`, connect options), which holds for every
         # revision of every run. Each record carries them ([[name, value], ...]).
         self._settings: list[list[str]] = []
+        # The first revision that ran a statement since alembic began running revisions
+        # (`run_migrations`): it starts in the state env.py and alembic give every first
+        # pending revision; a later one may start in what an earlier one left.
+        self._run_revision: str | None = None
 
     def install(self) -> None:
         from sqlalchemy import event
@@ -507,6 +525,7 @@ class _Capture:
 
         def run_migrations(context: Any, **kwargs: Any) -> Any:
             capture._settings = _session_timeouts(getattr(context, "connection", None))
+            capture._run_revision = None
             return original(context, **kwargs)
 
         MigrationContext.run_migrations = run_migrations  # type: ignore[method-assign, assignment]
@@ -567,11 +586,16 @@ class _Capture:
         if file is None:
             self._current = None  # env.py, alembic's version table: not the revision's SQL
             return
+        revision = self.revision_files[file]
+        if self._run_revision is None:
+            self._run_revision = revision
+        dbapi = _dbapi_connection(conn)
         record = {
             "sql": _render_parameters(statement, parameters, executemany),
-            "file": file, "line": line, "revision": self.revision_files[file],
-            "pid": _backend_pid(_dbapi_connection(conn)), "started": time.time(),
+            "file": file, "line": line, "revision": revision,
+            "pid": _backend_pid(dbapi), "started": time.time(),
             "introspection": reflection, "in_transaction": None,
+            "autocommit": _autocommit(dbapi), "first_in_run": revision == self._run_revision,
             "locks": None, "held": None, "inherited": None, "rewritten": None,
             "scanned": None,
             "settings": self._settings,

@@ -16,6 +16,7 @@ revision file, so a statement is attributed to the line of the `op.*` call (or
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,18 +192,18 @@ def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
             MigrationStatement(f"SET {name} = '{value.replace(chr(39), chr(39) * 2)}'",
                                Location("<alembic>", 1), generated=True)
             for name, value in (statements[0].settings if statements else ())]
-        first = next((s.in_transaction for s in statements if s.in_transaction is not None),
-                     state if state is not None else True)
-        starts = bool(first)
+        states = list(_transaction_states(statements))
+        starts = next((running for _, running, _ in states if running is not None),
+                      state if state is not None else True)
         current = starts
-        for s in statements:
+        for s, running, after in states:
             if s.introspection:
                 continue
-            running = current if s.in_transaction is None else s.in_transaction
+            running = current if running is None else running
             if running != current:
                 marker = "BEGIN" if running else "COMMIT"
                 out.append(MigrationStatement(marker, Location("<alembic>", 1), generated=True))
-                current = running
+            current = running if after is None else after
             observed = None
             if s.locks is not None:
                 observed = Observed(
@@ -227,6 +228,43 @@ def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
             starts_in_transaction=starts,
         ))
     return migrations
+
+
+def _transaction_states(statements: list[CapturedStatement]) -> Iterator[
+        tuple[CapturedStatement, bool | None, bool | None]]:
+    """Each statement of a revision with the transaction state it runs in and the one it
+    leaves, when the revision runs as the first pending one of an `alembic upgrade` (None:
+    unknown, or for the first: the state alembic gives the revision).
+
+    The capture says which state the session was in after each statement. A COMMIT or
+    ROLLBACK runs in the state before it, and leaves the one after it. Statements of a
+    later revision of the run (not `first_in_run`) that ran outside a transaction though
+    the driver was not in autocommit mode ran there because an earlier revision ended
+    alembic's transaction with a raw `COMMIT`, after which psycopg2 sends no BEGIN: run
+    first, the revision runs in the transaction alembic opens for it (25001 for a
+    CONCURRENTLY index), until its own COMMIT, `autocommit_block()` or BEGIN.
+    """
+    from dbsafe.pg.parse import begins_or_ends_transaction
+
+    carried = bool(statements) and not statements[0].first_in_run
+    current: bool | None = None
+    for s in statements:
+        after = s.in_transaction
+        if carried and not (after is False and s.autocommit is False
+                            and not begins_or_ends_transaction(s.sql)):
+            carried = False
+        if carried:
+            running: bool | None = True
+            after = True
+        elif after is False and current is not False and begins_or_ends_transaction(s.sql):
+            # (first: a COMMIT ends the transaction alembic opened, unless in autocommit)
+            running = current if current is not None else s.autocommit is False
+        else:
+            running = after
+        yield s, running, after
+        if not s.introspection:
+            current = after if after is not None else running if running is not None \
+                else current
 
 
 def _ancestors(result: RunResult, revision: str) -> set[str]:

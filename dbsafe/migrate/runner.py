@@ -201,6 +201,13 @@ class CapturedStatement:
     operation: int | None = None
     # (schema, table) of the tables it started a scan of (pg_stat_get_xact_numscans).
     scanned: tuple[tuple[str, str], ...] | None = None
+    # Whether the driver ran it on its own (`autocommit_block()`, an AUTOCOMMIT connection)
+    # rather than in a transaction it begins; None: the driver could not say.
+    autocommit: bool | None = None
+    # From the first revision that ran a statement in its alembic run: it started in the
+    # state env.py and alembic give every first pending revision, not in one an earlier
+    # revision of the run left.
+    first_in_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -887,6 +894,7 @@ def _captured(c: dict[str, Any]) -> CapturedStatement:
         c.get("pid"), c.get("started"),
         scanned=tuple((a, b) for a, b in scanned) if (scanned := c.get("scanned")) is not None
         else None,
+        autocommit=c.get("autocommit"), first_in_run=bool(c.get("first_in_run")),
     )
 
 

@@ -22,3 +22,28 @@ def sole_statement(sql: str) -> Any | None:
     except (ParseError, ValueError, RecursionError):
         return None
     return statements[0].stmt if len(statements) == 1 else None
+
+
+# What begins or ends a transaction block (not a savepoint inside one).
+_BLOCK_KINDS = ("TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT",
+                "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE")
+
+
+def begins_or_ends_transaction(sql: str) -> bool:
+    """Whether `sql` holds a statement that begins or ends a transaction block (`BEGIN`,
+    `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `PREPARE TRANSACTION`), as
+    PostgreSQL's parser reads it; False for text it refuses.
+
+    >>> [begins_or_ends_transaction(s) for s in ("COMMIT", "end", "begin; select 1",
+    ...      "SAVEPOINT a", "ROLLBACK TO SAVEPOINT a", "SELECT 'commit'", "COMMIT PREPARED 'x'")]
+    [True, True, True, False, False, False, False]
+    """
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        statements = parse_sql(sql)
+    except (ParseError, ValueError, RecursionError):
+        return False
+    return any(isinstance(raw.stmt, ast.TransactionStmt) and raw.stmt.kind is not None
+               and raw.stmt.kind.name in _BLOCK_KINDS for raw in statements)

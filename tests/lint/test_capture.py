@@ -10,6 +10,7 @@ throwaway; and each precision case that needs the history (issue 10).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -1245,3 +1246,89 @@ def test_a_revision_whose_import_cannot_be_repeated_runs_as_under_alembic(
              if dict(f.context).get("Revision") == "r02"}
     assert ("DBS101", "orders") in found, report.findings
     assert not [f for f in report.findings if f.code == "DBS005"], report.findings
+
+
+# hypothesis/lms ends alembic's transaction with a raw COMMIT before each CONCURRENTLY
+# index. psycopg2 then sends no BEGIN: every later revision of the same `alembic upgrade`
+# runs outside a transaction. Deployed on its own, each runs in alembic's.
+_RAW_COMMIT = {
+    "r01": '''
+def upgrade():
+    op.create_table("t", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("a", sa.Integer), sa.Column("b", sa.Integer))
+    op.execute("COMMIT")
+    op.create_index("ix_t_a", "t", ["a"], postgresql_concurrently=True)
+''',
+    # No autocommit_block(): fails with 25001 as the first pending revision.
+    "r02": '''
+def upgrade():
+    op.add_column("t", sa.Column("c", sa.Integer))
+    op.create_index("ix_t_c", "t", ["c"], postgresql_concurrently=True)
+''',
+    "r03": '''
+def upgrade():
+    op.execute("COMMIT")
+    op.create_index("ix_t_b", "t", ["b"], postgresql_concurrently=True)
+''',
+    "r04": '''
+def upgrade():
+    with op.get_context().autocommit_block():
+        op.create_index("ix_t_ba", "t", ["b", "a"], postgresql_concurrently=True)
+    op.add_column("t", sa.Column("d", sa.Integer))
+''',
+    # Back in a transaction after its own BEGIN.
+    "r05": '''
+def upgrade():
+    op.execute("COMMIT")
+    op.create_index("ix_t_ab", "t", ["a", "b"], postgresql_concurrently=True)
+    op.execute("BEGIN")
+    op.add_column("t", sa.Column("e", sa.Integer))
+''',
+}
+
+
+def test_a_revision_run_after_an_earlier_ones_raw_commit_is_linted_as_run_on_its_own(
+        tmp_path: Path, database_url: str) -> None:
+    from dbsafe.lint.engine import parse_migration
+    from tests.migrate.projects import sqlalchemy_url
+
+    # PostgreSQL 18, each revision the first pending one of an `alembic upgrade`: r02
+    # fails with 25001, the others run.
+    plain = tmp_path / "plain"
+    ini = write_history(plain, _RAW_COMMIT)
+    ini.write_text(ALEMBIC_INI.format(url=sqlalchemy_url(database_url, "psycopg2")))
+
+    def alembic(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "alembic", "-c", str(ini), *args],
+                              cwd=plain, capture_output=True, text=True, check=False)
+
+    assert alembic("upgrade", "r01").returncode == 0
+    failed = alembic("upgrade", "r02")
+    assert failed.returncode != 0
+    assert "ActiveSqlTransaction" in failed.stderr  # 25001
+    assert "CREATE INDEX CONCURRENTLY cannot run inside a transaction block" in failed.stderr
+    assert alembic("stamp", "r02").returncode == 0
+    for revision in ("r03", "r04", "r05"):
+        done = alembic("upgrade", revision)
+        assert done.returncode == 0, done.stderr
+
+    # The capture runs them all in one `alembic upgrade` with psycopg2, as lms does.
+    root = tmp_path / "p"
+    write_history(root, _RAW_COMMIT).write_text(
+        ALEMBIC_INI.format(url="postgresql+psycopg2://user:pass@localhost/dbname"))
+    settings = Settings(project_root=root, use_cache=False)
+    report = commands.lint(dataclasses.replace(settings, select=("DBS005", "DBS102", "DBS114")))
+    assert sorted((f.code, dict(f.context)["Revision"], f.location.line if f.location else 0)
+                  for f in report.findings) == [("DBS102", "r02", 18), ("DBS114", "r02", 18)]
+    # Each statement in the state it runs in, deployed first; r01's, r03's and r05's after
+    # their COMMIT outside a transaction, as they ran.
+    states = {m.revision: [(s.sql.split()[0], s.in_transaction) for s in parse_migration(m)
+                           if not s.generated]
+              for m in load_migrations(settings)}
+    assert states == {
+        "r01": [("CREATE", True), ("COMMIT", True), ("CREATE", False)],
+        "r02": [("ALTER", True), ("CREATE", True)],
+        "r03": [("COMMIT", True), ("CREATE", False)],
+        "r04": [("CREATE", False), ("ALTER", True)],
+        "r05": [("COMMIT", True), ("CREATE", False), ("BEGIN", True), ("ALTER", True)],
+    }
