@@ -108,3 +108,24 @@ def test_a_sqitch_script_whose_included_file_changed_is_linted(tmp_path: Path) -
 
     assert {(f.code, f.location.path) for f in report.findings if f.location} == {
         ("DBS101", "common/orders.sql"), ("DBS115", "common/orders.sql")}
+
+
+def test_a_change_touching_no_migration_says_none_was_linted(tmp_path: Path) -> None:
+    # "no findings" alone read as every migration linted clean.
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "V1__init.sql").write_text("CREATE TABLE visits (id bigint);\n")
+    (migrations / "V2__index.sql").write_text("CREATE INDEX visits_id ON visits (id);\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "init")
+
+    report = commands.lint(Settings(project_root=tmp_path), [migrations], changed_since="HEAD")
+
+    assert report.findings == ()
+    assert "0 of 2 migration(s) changed since HEAD: only those are linted." in \
+        report.summary["lines"]
+    (migrations / "V2__index.sql").write_text("CREATE INDEX visits_id ON visits (id, id);\n")
+    report = commands.lint(Settings(project_root=tmp_path), [migrations], changed_since="HEAD")
+    assert "1 of 2 migration(s) changed since HEAD: only those are linted." in \
+        report.summary["lines"]
