@@ -64,6 +64,7 @@ from dbsafe.schema.reads import (
     nodes,
     parsed_definition,
     redone_by_type_change,
+    sequences_called,
 )
 
 LOCK_TIMEOUT = "5s"
@@ -1249,7 +1250,11 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
                     continue  # goes with the table or column that owns it
                 if _identity_sequence(p.source, sequence):
                     continue  # goes with DROP IDENTITY
-            p.emit("drop_sequences", f"DROP SEQUENCE {qname}", subject=c.subject)
+            p.emit("drop_sequences", f"DROP SEQUENCE {qname}",
+                   *_possible_sequence_rename(p, sequence), subject=c.subject)
+        elif c.attribute == "name":  # renamed (`diff.renamed_sequences`): its counter goes on
+            p.emit("sequences", f"ALTER SEQUENCE {qualify(schema, c.old)} RENAME TO "
+                   f"{quote(c.new)}", subject=c.subject)
         elif c.attribute == "owned_by":
             if _identity_sequence(p.source, _find(p.source.sequences, schema, name)):
                 continue
@@ -1268,6 +1273,27 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
             _alter_common(p, c, "SEQUENCE", qname, "s")
     for (qname, subject), changed in options.items():
         p.emit("sequences", f"ALTER SEQUENCE {qname}{''.join(changed)}", subject=subject)
+
+
+def _possible_sequence_rename(p: _Plan, sequence: SequenceObject) -> tuple[Hazard, ...]:
+    """A `possible-rename` hint where a sequence of the dropped one's schema and parameters
+    is created (not tied to the same column, or `diff` would have renamed it): created, it
+    starts again, and a column its nextval() fills gets ids its rows already have."""
+    def parameters(s: SequenceObject) -> tuple[Any, ...]:
+        return (s.schema, s.data_type, s.start, s.increment, s.min_value, s.max_value,
+                s.cache, s.cycle)
+
+    for c in p.changes:
+        if c.kind == "sequence" and c.action == ADD \
+                and parameters(c.new) == parameters(sequence):
+            return (Hazard("possible-rename", f"`{c.subject}` is created with the same "
+                           f"parameters: if this is a rename, use ALTER SEQUENCE "
+                           f"{qualify(sequence.schema, sequence.name)} RENAME TO "
+                           f"{quote(c.new.name)} instead and keep its counter; created, it "
+                           f"starts again at {sequence.start if sequence.start is not None else 1}"
+                           f", and a column it numbers gets ids its rows already have "
+                           f"(duplicate keys)."),)
+    return ()
 
 
 def _owning_table(sequence: SequenceObject | None) -> tuple[str, str] | None:
@@ -2161,7 +2187,7 @@ def _children_first(changes: list[Change], source: SchemaSnapshot) -> list[Chang
                 children.setdefault(parent, []).append(change)
         for column in relation.columns:
             if column.default is not None and "nextval" in column.default:
-                for sequence in _sequences_called(column.default, source):
+                for sequence in sequences_called(column.default, source):
                     owner = owners.get(sequence)
                     if owner in names and owner != change.subject:
                         children.setdefault(owner, []).append(change)
@@ -2177,39 +2203,6 @@ def _children_first(changes: list[Change], source: SchemaSnapshot) -> list[Chang
     for change in changes:
         visit(change)
     return [names[c.subject] for c in ordered]
-
-
-def _sequences_called(default: str, snapshot: SchemaSnapshot) -> list[str]:
-    """"schema.name" of the sequences a column default (PostgreSQL's own text) calls
-    nextval() on; an unqualified name is the first on the search path."""
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
-
-    sequences = {(s.schema, s.name) for s in snapshot.sequences}
-    resolved = []
-    try:
-        called: list[str] = []
-        for call in nodes(parse_sql(f"SELECT {default}"), ast.FuncCall):
-            args = call.args or ()
-            if [n.sval for n in call.funcname or ()][-1:] != ["nextval"] or len(args) != 1:
-                continue
-            argument = args[0]
-            if isinstance(argument, ast.TypeCast):
-                argument = argument.arg
-            if isinstance(argument, ast.A_Const) and isinstance(argument.val, ast.String):
-                called.append(str(argument.val.sval))
-        for text in called:  # regclass text: a name, quoted where it must be
-            select = parse_sql(f"SELECT FROM {text}")[0].stmt
-            name = (select.fromClause or (None,))[0] if isinstance(select, ast.SelectStmt) else None
-            if not isinstance(name, ast.RangeVar):
-                continue
-            schemas = [name.schemaname] if name.schemaname else snapshot.search_path
-            schema = next((s for s in schemas if (s, name.relname) in sequences), None)
-            if schema is not None:
-                resolved.append(f"{schema}.{name.relname}")
-    except ParseError:
-        return []  # not the server's text after all: no order is assumed from it
-    return resolved
 
 
 def _possible_rename(p: _Plan, relation: Relation) -> tuple[Hazard, ...]:
@@ -3689,7 +3682,7 @@ def _owned_sequence(snapshot: SchemaSnapshot, relation: Relation,
     if column.identity or not column.default or "nextval" not in column.default:
         return None
     owner = f"{relation.schema}.{relation.name}.{column.name}"
-    for dotted in _sequences_called(column.default, snapshot):
+    for dotted in sequences_called(column.default, snapshot):
         sequence = _find(snapshot.sequences, *_split(dotted))
         if sequence is not None and sequence.owned_by == owner:
             return sequence

@@ -4,7 +4,8 @@
 Objects are matched by name, never by oid, so a rename of one object never shows as a
 change of another: a table is `(schema, name)`, a column `(schema, table, column)`, a
 function `(schema, "name(identity arguments)")` so overloads are told apart. A renamed
-object itself shows as one dropped and one added (`dbsafe.schema.ddl` says so in a hazard).
+object itself shows as one dropped and one added (`dbsafe.schema.ddl` says so in a hazard),
+but a sequence tied to the same column on both sides (`renamed_sequences`), one renamed.
 
 Column order is compared separately from everything else: a table whose columns are the
 same but in another order gives one `reorder` change, which callers report at a lower
@@ -310,8 +311,8 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
                         _by(target.composite_types, _qualified), _COMPOSITE_FIELDS)
     changes += _compare("range_type", _by(source.range_types, _qualified),
                         _by(target.range_types, _qualified), _RANGE_FIELDS)
-    changes += _compare("sequence", _by(source.sequences, _qualified),
-                        _by(target.sequences, _qualified), _SEQUENCE_FIELDS)
+    renamed = renamed_sequences(source, target)
+    changes += _sequences(source, target, renamed)
     changes += _compare("function", _by(source.functions, function_identity),
                         _by(target.functions, function_identity), _FUNCTION_FIELDS)
     changes += _compare("foreign_server", _by(source.foreign_servers, lambda s: (s.name,)),
@@ -327,7 +328,8 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
                         _event_triggers(target, options), _EVENT_TRIGGER_FIELDS)
     changes += _compare("cast", _casts(source, options), _casts(target, options),
                         _CAST_FIELDS)
-    kept = [c for c in changes if not options.ignores(c)]
+    kept = [c for c in changes if not options.ignores(c)
+            and not _follows_rename(c, renamed, source, target)]
     kept.sort(key=_sort_key)
     return tuple(kept)
 
@@ -419,8 +421,12 @@ def with_column_sequences(changes: Sequence[Change], source: SchemaSnapshot,
         words = [f"as {value}" if c.attribute == "data_type" else
                  (f"owned by {value}" if value else "not owned") if c.attribute == "owned_by"
                  else f"{c.attribute} {_short(value)}"
-                 for c in parts for value in (c.old if old else c.new,)]
-        return f"{parts[0].identity[1]} {', '.join(words)}"
+                 for c in parts if c.attribute != "name"
+                 for value in (c.old if old else c.new,)]
+        # a renamed one (`renamed_sequences`) is named as each side names it
+        name = next((c.old if old else c.new for c in parts if c.attribute == "name"),
+                    parts[0].identity[1])
+        return " ".join([name, ", ".join(words)]).strip()
 
     out = [item for item in order if isinstance(item, Change)]
     for owner, parts in folded.items():
@@ -502,8 +508,8 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
             message = (f"{label} `{change.subject}` is {shown(change.old)} in {source}, "
                        f"{shown(change.new)} in {target}.")
             context = (("Source", shown(change.old)), ("Target", shown(change.new)))
-        elif (body := _body_difference(change)) is not None:
-            message = f"{label} `{change.subject}` {_said_body(body, source, target)}"
+        elif (body := body_difference(change)) is not None:
+            message = f"{label} `{change.subject}` {said_body(body, source, target)}."
             context = (("Source", _full(change.old)),
                        ("Target", _full(change.new)))
         else:
@@ -526,7 +532,7 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
     return tuple(out)
 
 
-def _body_difference(change: Change) -> FirstDifference | None:
+def body_difference(change: Change) -> FirstDifference | None:
     """Where a function's definitions first differ by token (PostgreSQL keeps a PL/pgSQL or
     SQL body's text as written): their first differing character, which a reindent puts in
     whitespace, told nothing."""
@@ -538,8 +544,9 @@ def _body_difference(change: Change) -> FirstDifference | None:
     return first_difference(change.old, change.new)
 
 
-def _said_body(found: FirstDifference, source: str, target: str) -> str:
-    """`differs in definition at line 4 of its definition: `RETURN a + 1;` in the source, ...`"""
+def said_body(found: FirstDifference, source: str, target: str) -> str:
+    """`differs in definition at line 4 of its definition: `RETURN a + 1;` in the source, ...`
+    (no final period: drift's findings and verify-reversible's leftovers end it)."""
     where = (f"line {found.number_a} of its definition" if found.number_a == found.number_b
              else f"line {found.number_a} of its definition in {source}, "
                   f"{found.number_b} in {target}")
@@ -547,8 +554,8 @@ def _said_body(found: FirstDifference, source: str, target: str) -> str:
                 for line in (found.line_a, found.line_b))
     if found.whitespace_only:
         return (f"differs in definition only in whitespace (from {where}: {old} in {source}, "
-                f"{new} in {target}); it runs the same.")
-    return f"differs in definition at {where}: {old} in {source}, {new} in {target}."
+                f"{new} in {target}); it runs the same")
+    return f"differs in definition at {where}: {old} in {source}, {new} in {target}"
 
 
 def groups(changes: Sequence[Change], source: SchemaSnapshot,
@@ -790,6 +797,94 @@ def _attributes(kind: str, identity: tuple[str, ...], old: Any, new: Any,
             if name == "default" and kind == "column" and old.generated and new.generated:
                 name = "expression"  # a generated column's `default` is its expression
             yield Change(ALTER, kind, identity, name, a, b)
+
+
+def renamed_sequences(source: SchemaSnapshot, target: SchemaSnapshot,
+                      ) -> dict[tuple[str, str], tuple[str, str]]:
+    """The sequences only in `source` that are one only in `target` renamed (`ALTER SEQUENCE
+    s RENAME TO t`): in the same schema, tied to the same column on both sides (`OWNED BY`
+    it, or called by its default's nextval()), the only such pair for either; source's
+    (schema, name) -> target's. Matched by name alone, a sequence made by hand and renamed
+    was one dropped and one added, and `--sql` dropped it and created it again: its counter
+    started over and the next id collided with the rows'."""
+    gone = {(q.schema, q.name) for q in source.sequences} \
+        - {(q.schema, q.name) for q in target.sequences}
+    new = {(q.schema, q.name) for q in target.sequences} \
+        - {(q.schema, q.name) for q in source.sequences}
+    if not gone or not new:
+        return {}
+    ties_a, ties_b = _sequence_columns(source, gone), _sequence_columns(target, new)
+    pairs = [(a, b) for a in gone for b in new
+             if a[0] == b[0] and ties_a.get(a, set()) & ties_b.get(b, set())]
+    return {a: b for a, b in pairs
+            if sum(x == a for x, _ in pairs) == 1 and sum(y == b for _, y in pairs) == 1}
+
+
+def _sequence_columns(snapshot: SchemaSnapshot, keys: set[tuple[str, str]],
+                      ) -> dict[tuple[str, str], set[str]]:
+    """The columns (`schema.table.column`) each of the sequences `keys` is tied to: the one
+    it is `OWNED BY`, those whose default calls nextval() on it."""
+    from dbsafe.schema.reads import sequences_called
+
+    ties: dict[tuple[str, str], set[str]] = {}
+    for sequence in snapshot.sequences:
+        if (sequence.schema, sequence.name) in keys and sequence.owned_by:
+            ties.setdefault((sequence.schema, sequence.name), set()).add(sequence.owned_by)
+    for relation in snapshot.relations:
+        for column in relation.columns:
+            if column.default is None or "nextval" not in column.default:
+                continue
+            for called in sequences_called(column.default, snapshot):
+                key = _dotted_pair(called)
+                if key in keys:
+                    ties.setdefault(key, set()).add(
+                        f"{relation.schema}.{relation.name}.{column.name}")
+    return ties
+
+
+def _dotted_pair(dotted: str) -> tuple[str, str]:
+    schema, _, name = dotted.partition(".")
+    return schema, name
+
+
+def _sequences(source: SchemaSnapshot, target: SchemaSnapshot,
+               renamed: dict[tuple[str, str], tuple[str, str]]) -> Iterator[Change]:
+    """The sequences' changes, a renamed one (`renamed_sequences`) as its `name` and what
+    else differs of it, under its target name."""
+    old = _by(source.sequences, _qualified)
+    new = _by(target.sequences, _qualified)
+    for a, b in renamed.items():
+        sequence = old.pop(a)
+        yield Change(ALTER, "sequence", b, "name", a[1], b[1])
+        old[b] = replace(sequence, name=b[1])
+    yield from _compare("sequence", old, new, _SEQUENCE_FIELDS)
+
+
+def _follows_rename(change: Change, renamed: dict[tuple[str, str], tuple[str, str]],
+                    source: SchemaSnapshot, target: SchemaSnapshot) -> bool:
+    """Whether `change` is a column default that differs only in the name of the sequence
+    its nextval() calls, renamed (`renamed_sequences`): PostgreSQL's default holds the
+    sequence's oid (`'s'::regclass`), so the rename changes the text, nothing else."""
+    if not renamed or (change.kind, change.attribute) != ("column", "default") \
+            or not isinstance(change.old, str) or not isinstance(change.new, str):
+        return False
+    from pglast.parser import ParseError, scan
+
+    from dbsafe.schema.reads import sequences_called
+
+    before = sequences_called(change.old, source)
+    after = sequences_called(change.new, target)
+    if len(before) != 1 or len(after) != 1 \
+            or renamed.get(_dotted_pair(before[0])) != _dotted_pair(after[0]):
+        return False
+    try:
+        old, new = scan(change.old), scan(change.new)
+    except ParseError:
+        return False
+    differing = [(x, y) for x, y in zip(old, new, strict=False)
+                 if change.old[x.start:x.end + 1] != change.new[y.start:y.end + 1]]
+    return len(old) == len(new) and len(differing) == 1 \
+        and differing[0][0].name == differing[0][1].name == "SCONST"
 
 
 def _relations(source: SchemaSnapshot, target: SchemaSnapshot) -> Iterator[Change]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from dbsafe.schema.model import Constraint, Index, Relation
+    from dbsafe.schema.model import Constraint, Index, Relation, SchemaSnapshot
 
 T = TypeVar("T")
 
@@ -103,6 +103,39 @@ def column_names(tree: Any) -> set[str]:
 
     return {str(ref.fields[-1].sval) for ref in nodes(tree, ast.ColumnRef)
             if ref.fields and isinstance(ref.fields[-1], ast.String)}
+
+
+def sequences_called(default: str, snapshot: SchemaSnapshot) -> list[str]:
+    """"schema.name" of the sequences a column default (PostgreSQL's own text) calls
+    nextval() on; an unqualified name is the first on the search path."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    sequences = {(s.schema, s.name) for s in snapshot.sequences}
+    resolved = []
+    try:
+        called: list[str] = []
+        for call in nodes(parse_sql(f"SELECT {default}"), ast.FuncCall):
+            args = call.args or ()
+            if [n.sval for n in call.funcname or ()][-1:] != ["nextval"] or len(args) != 1:
+                continue
+            argument = args[0]
+            if isinstance(argument, ast.TypeCast):
+                argument = argument.arg
+            if isinstance(argument, ast.A_Const) and isinstance(argument.val, ast.String):
+                called.append(str(argument.val.sval))
+        for text in called:  # regclass text: a name, quoted where it must be
+            select = parse_sql(f"SELECT FROM {text}")[0].stmt
+            name = (select.fromClause or (None,))[0] if isinstance(select, ast.SelectStmt) else None
+            if not isinstance(name, ast.RangeVar):
+                continue
+            schemas = [name.schemaname] if name.schemaname else snapshot.search_path
+            schema = next((s for s in schemas if (s, name.relname) in sequences), None)
+            if schema is not None:
+                resolved.append(f"{schema}.{name.relname}")
+    except ParseError:
+        return []  # not the server's text after all: no order is assumed from it
+    return resolved
 
 
 def nodes(tree: Any, kind: type[T]) -> list[T]:

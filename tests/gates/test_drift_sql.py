@@ -660,6 +660,35 @@ def test_a_function_reindented_by_hand_is_told_by_its_first_differing_token(
                                 else Severity.WARNING)
 
 
+def test_a_serial_s_sequence_renamed_by_hand_is_one_difference_and_renamed_back(
+        tmp_path: Path, database_url: str) -> None:
+    # The database's users_id_seq renamed users_ids (same column, same parameters): one
+    # difference of the column, not a sequence dropped and one added; `--sql` renames it
+    # back (it dropped it and created users_id_seq anew: the next id was 1, a duplicate).
+    _project(tmp_path, "golang-migrate")
+    (tmp_path / "db" / "migrations" / "1_users.up.sql").write_text(
+        "CREATE TABLE users (id serial PRIMARY KEY, name text);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id serial PRIMARY KEY, name text); "
+                     "ALTER SEQUENCE users_id_seq RENAME TO users_ids; "
+                     "INSERT INTO users (name) VALUES ('a'), ('b'); "
+                     "ALTER TABLE users ADD COLUMN email text;" + RUNNERS["golang-migrate"][1])
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.drift(settings)
+    assert [f.message for f in report.findings] == [
+        "Column `public.users.id` differs in sequence: users_ids in the database, "
+        "users_id_seq in the migrations up to db/migrations/2_email.up.sql."]
+    sql, differences = commands.drift_sql(settings)
+    assert differences == 1
+    assert [line for line in sql.splitlines() if "SEQUENCE" in line] == [
+        "ALTER SEQUENCE public.users_ids RENAME TO users_id_seq;"]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql)
+        conn.execute("INSERT INTO users (name) VALUES ('c')")
+        assert conn.execute("SELECT max(id) FROM users").fetchone() == (3,)
+    assert commands.drift(settings).findings == ()
+
+
 def test_a_sqitch_project_s_registry_says_which_changes_ran_reworked_ones_per_line(
         tmp_path: Path, database_url: str) -> None:
     # `users` is reworked after @v1: its first line runs deploy/users@v1.sql. The registry

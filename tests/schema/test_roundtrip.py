@@ -1535,3 +1535,47 @@ def test_a_column_made_an_enum_from_a_type_no_cast_leads_from_is_not_generated(
     with psycopg.connect(a_url, autocommit=True) as conn, \
             pytest.raises(psycopg.errors.CannotCoerce):
         conn.execute(retype.sql.removeprefix("-- ").split(" USING ")[0] + " USING a::public.e")
+
+
+@pytest.mark.parametrize("owned", [" ALTER SEQUENCE public.{seq} OWNED BY public.t.id;", ""],
+                         ids=["owned-by-the-column", "default-only"])
+def test_a_sequence_made_by_hand_and_renamed_is_renamed_keeping_its_counter(
+        new_database: Callable[[], str], tmp_path: Path, owned: str) -> None:
+    # Matched by name, `s` was dropped and `t_ids` created: the counter started over at 1 and
+    # the next row's id collided with the rows' (23505). Tied to the same column on both
+    # sides (OWNED BY it, or its default's nextval()), it is one rename that keeps it.
+    def schema(seq: str) -> str:
+        return (f"CREATE SEQUENCE public.{seq}; CREATE TABLE public.t (id integer PRIMARY KEY "
+                f"DEFAULT nextval('public.{seq}'), v text);" + owned.format(seq=seq))
+
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, schema("s") + "INSERT INTO public.t (v) VALUES ('a'), ('b'), ('c');")
+    b = _build(b_url, schema("t_ids"))
+    changes = diff(a, b)
+    assert [c.describe() for c in changes] == [
+        "sequence `public.t_ids`: name differs (s -> t_ids)"]
+    statements = plan(a, b, changes)
+    assert [s.sql for s in statements] == ["ALTER SEQUENCE public.s RENAME TO t_ids"]
+    assert _lint_errors(tmp_path, statements, b) == []
+    _psql(a_url, tmp_path, statements, b)
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.t (v) VALUES ('d')")
+        assert conn.execute("SELECT max(id), count(*) FROM public.t").fetchone() == (4, 4)
+    assert diff(introspect_url(a_url), b) == ()
+
+
+def test_a_sequence_dropped_and_one_of_its_parameters_created_names_the_counter_restart(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # Not tied to the same column (here to none): still a drop and a create, the drop
+    # named a possible rename whose counter would start over.
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, "CREATE SEQUENCE public.s START 5; SELECT nextval('public.s');")
+    b = _build(b_url, "CREATE SEQUENCE public.s2 START 5;")
+    statements = plan(a, b, diff(a, b))
+    (drop,) = [s for s in statements if s.sql.startswith("DROP SEQUENCE")]
+    assert [h.message for h in drop.hazards] == [
+        "`public.s2` is created with the same parameters: if this is a rename, use ALTER "
+        "SEQUENCE public.s RENAME TO s2 instead and keep its counter; created, it starts "
+        "again at 5, and a column it numbers gets ids its rows already have (duplicate keys)."]
+    _psql(a_url, tmp_path, statements, b)
+    assert diff(introspect_url(a_url), b) == ()
