@@ -1413,9 +1413,20 @@ def leftover_text(change: Change) -> str:
     ...                  True, False))
     'leaves column `public.item.owner_id` nullable (before the upgrade: NOT NULL)'
     """
-    from dbsafe.schema.diff import ADD, DROP, REORDER, around_difference
+    from dbsafe.schema.diff import (
+        ADD,
+        DROP,
+        REORDER,
+        around_difference,
+        body_difference,
+        said_body,
+    )
 
     label = change.kind.replace("_", " ")
+    body = body_difference(change)
+    if body is not None:  # the line of its first differing token, as drift says it
+        return (f"leaves {label} `{change.subject}`, which "
+                f"{said_body(body, 'the downgraded schema', 'the schema before the upgrade')}")
     if change.attribute == "nullable" and isinstance(change.old, bool):
         def shown(nullable: bool) -> str:
             return "nullable" if nullable else "NOT NULL"

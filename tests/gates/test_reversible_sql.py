@@ -313,6 +313,29 @@ def test_a_serial_table_left_behind_is_one_leftover_with_its_sequence(tmp_path: 
     assert "DROP SEQUENCE" not in dict(leftover.context)["Fix (SQL)"]
 
 
+def test_a_function_body_a_down_leaves_otherwise_names_its_first_differing_line(
+        tmp_path: Path) -> None:
+    # The down puts back a body that differs from the one before the upgrade on its fifth
+    # line (the 9th of pg_get_functiondef's text): the finding shows that line, as drift's
+    # does, not 60 characters cut around the first differing one, newlines squeezed.
+    def function(ratio: str, step: str) -> str:
+        return ("CREATE OR REPLACE FUNCTION f(a integer) RETURNS integer LANGUAGE plpgsql AS $$\n"
+                "DECLARE\n  b integer := 0;\nBEGIN\n"
+                f"  b := a * {ratio};\n  b := b + {step};\n  RETURN b;\nEND\n$$;\n")
+
+    _write(tmp_path / "db" / "migrations", {
+        "1_f.up.sql": function("2", "1"),
+        "1_f.down.sql": "DROP FUNCTION f(integer);\n",
+        "2_f.up.sql": function("3", "1"),
+        "2_f.down.sql": function("2", "10"),
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    assert [(f.code, f.message) for f in report.findings] == [(
+        "DBS413", "`db/migrations/2_f.down.sql` leaves function `public.f(a integer)`, "
+                  "which differs in definition at line 9 of its definition: `b := b + 10;` in "
+                  "the downgraded schema, `b := b + 1;` in the schema before the upgrade.")]
+
+
 def test_an_event_trigger_a_down_leaves_behind_is_a_leftover(tmp_path: Path) -> None:
     # The fix drops the event trigger before its function (DROP FUNCTION fails with 2BP01
     # while it stands), so the up applies again.
