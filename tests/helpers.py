@@ -1,5 +1,5 @@
 """Test helpers shared by every test module: committed text snapshots, databases made
-and dropped around a test, where PostgreSQL 15's server binaries are.
+and dropped around a test, where PostgreSQL 15's server binaries are, what a terminal showed.
 
 Expectations are files next to their fixtures, in the form users see; reviewing a change
 means reading the diff of those files. `DBSAFE_UPDATE_SNAPSHOTS=1` rewrites them.
@@ -151,3 +151,18 @@ def flyway_baseline_folder(folder: Path) -> Path:
     for name, sql in FLYWAY_BASELINE_FOLDER.items():
         (folder / name).write_text(sql)
     return folder
+
+
+def read_terminal(fd: int, *, until: bytes | None = None) -> bytes:
+    """What a pseudo-terminal's main side `fd` shows: up to `until` when given (a prompt
+    to answer), else until the child closes its side."""
+    shown = b""
+    while until is None or until not in shown:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    return shown

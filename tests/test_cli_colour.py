@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.helpers import read_terminal
 
 ANSI = "\x1b["
 
@@ -41,20 +42,11 @@ def _run_on_terminal(args: list[str], cwd: Path, **env: str) -> str:
                                 stdin=subprocess.DEVNULL, env=_env(**env))
     finally:
         os.close(child_fd)
-    chunks = []
     try:
-        while True:
-            try:
-                chunk = os.read(main_fd, 65536)
-            except OSError:  # EIO: the child closed its end
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
+        text = read_terminal(main_fd).decode()
     finally:
         os.close(main_fd)
         proc.wait(timeout=60)
-    text = b"".join(chunks).decode()
     assert proc.returncode == 1, text
     return text
 

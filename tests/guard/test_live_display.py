@@ -18,6 +18,7 @@ import pytest
 
 from dbsafe.migrate import AlembicProject, apply
 from tests.conftest import REPO_ROOT
+from tests.helpers import read_terminal
 from tests.migrate.projects import write_project
 
 pytestmark = pytest.mark.db
@@ -55,15 +56,7 @@ def _run_with_terminal_stderr(command: list[str], cwd: Path,
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(proc.stdout.read()))  # type: ignore[union-attr]
     reader.start()
-    terminal = bytearray()
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        terminal += chunk
+    terminal = read_terminal(master)
     os.close(master)
     status = proc.wait(timeout=120)
     reader.join()
