@@ -1208,15 +1208,30 @@ def verify_lock_command(state: CliState, lock_file: Path | None, database_url: s
     _finish(commands.verify_lock(settings, lock_file), settings)
 
 
+def _on_terminal() -> bool:
+    """Whether a human can be asked: no terminal means no, never a guess."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
 def _confirm_database_name(name_of: Callable[[], str]) -> bool:
     """Ask on a terminal for the database's name; no terminal means no (and the name, which
     may take a connection to learn, is not looked up)."""
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+    if not _on_terminal():
         return False
     database = name_of()
     typed = click.prompt(f"This destroys data. Type the database name ({database}) to go on",
                          default="", show_default=False, err=True)
     return bool(typed == database)
+
+
+def _confirm_deleting(question: str, *, yes: bool, refusal: str, undone: str) -> None:
+    """Go on with --yes or `y` answered on a terminal (`_on_terminal`); else refuse in one
+    line, exit 1, as `downgrade` and `restore --replace` refuse what nobody confirmed."""
+    if yes or (_on_terminal() and click.confirm(question, default=False, err=True)):
+        return
+    click.echo(f"dbsafe: refused: {refusal} needs --yes, or y answered at a prompt; nothing "
+               f"was {undone}", err=True)
+    sys.exit(1)
 
 
 def _exit_for(report: Any, settings: Any, done: tuple[str, ...]) -> None:
@@ -1379,13 +1394,25 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
         click.echo(f"no backups in {backup_dir}")
         return
     for row in rows:
-        verified = {True: "restore-verified", False: "RESTORE FAILED", None: "restore not verified"}[
-            row["verified_restore"]]
-        revisions = row["revisions"]  # a manifest's, maybe edited by hand: `?` if no list
-        at = (",".join(map(str, revisions)) or "base") if isinstance(revisions, list) else "?"
-        click.echo(f"{row['backup']}  {row['database']}  at "
-                   f"{at}  {row['size_bytes'] or 0} bytes  "
-                   f"{row['age'] or '?'} old  {verified}" + ("" if row["exists"] else "  (file missing)"))
+        click.echo(_backup_line(row))
+
+
+def _megabytes(size: int) -> str:
+    """
+    >>> _megabytes(5_000), _megabytes(123_456_789)
+    ('0.005 MB', '123.5 MB')
+    """
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e6:.3f} MB"
+
+
+def _backup_line(row: dict[str, Any]) -> str:
+    """A `list_backups` row as `dbsafe backups` (and `prune`) show it."""
+    verified = {True: "restore-verified", False: "RESTORE FAILED", None: "restore not verified"}[
+        row["verified_restore"]]
+    revisions = row["revisions"]  # a manifest's, maybe edited by hand: `?` if no list
+    at = (",".join(map(str, revisions)) or "base") if isinstance(revisions, list) else "?"
+    return (f"{row['backup']}  {row['database']}  at {at}  {row['size_bytes'] or 0} bytes  "
+            f"{row['age'] or '?'} old  {verified}" + ("" if row["exists"] else "  (file missing)"))
 
 
 def _existing_backup_dir(backup_dir: Path) -> Path:
@@ -1398,21 +1425,52 @@ def _existing_backup_dir(backup_dir: Path) -> Path:
 @backups_group.command("prune")
 @click.option("--keep", type=click.IntRange(min=1), required=True,
               help="How many of the newest backups of each database to keep.")
+@click.option("--keep-verified/--no-keep-verified", default=True, show_default=True,
+              help="Also keep each database's newest backup verified by a restore (`backup "
+                   "--verify-restore`) when none of the newest --keep is; --no-keep-verified "
+                   "keeps exactly --keep.")
+@click.option("--dry-run", is_flag=True, default=False,
+              help="List what would be deleted (revision, size, age); delete nothing.")
+@click.option("--yes", is_flag=True, default=False,
+              help="Delete without a prompt (for scripts).")
 @click.option("--backup-dir", type=_Path(file_okay=False, path_type=Path),
               help="Where the backups are (as `dbsafe backups --backup-dir`; default: "
                    "backups).")
 @click.pass_context
-def backups_prune_command(ctx: click.Context, keep: int, backup_dir: Path | None) -> None:
-    """Delete all but the newest --keep backups of each database, with their manifests."""
-    from dbsafe.guard.restore import prune
+def backups_prune_command(ctx: click.Context, keep: int, keep_verified: bool, dry_run: bool,
+                          yes: bool, backup_dir: Path | None) -> None:
+    """Delete all but the newest --keep backups of each database, with their manifests.
+
+    Each database's newest restore-verified backup is kept too (--no-keep-verified: not).
+    Never deleted, only listed: a backup without a manifest (being written, or left by a
+    killed run), one whose manifest cannot be read, one a restore refuses. What goes is
+    listed first; without --yes, it is deleted only once `y` is answered at a terminal.
+
+    Exit status: 0 deleted (or nothing to delete, or --dry-run), 1 not confirmed (no --yes,
+    no `y` at a prompt; nothing deleted), 2 could not (no such --backup-dir).
+    """
+    from dbsafe.guard.prune import delete_backups, plan_prune
 
     directory = _existing_backup_dir(backup_dir or ctx.meta["backup_dir"])
-    removed = prune(directory, keep)
-    for path in removed:
-        click.echo(f"removed {path}")
-    if not removed:
+    plan = plan_prune(directory, keep, keep_verified=keep_verified)
+    for row in plan.kept_verified:
+        click.echo(f"kept {row['backup']} (newest verified by a restore)")
+    for path, why in plan.left:
+        click.echo(f"left {path} ({why}; delete it yourself if it is of no use)")
+    if not plan.delete:
         click.echo(f"nothing to prune: no database has more than {keep} backup(s) in "
                    f"{directory}")
+        return
+    verb = "would delete" if dry_run else "to delete"
+    for row in plan.delete:
+        click.echo(f"{verb} {_backup_line(row)}")
+    if dry_run:
+        return
+    count, size = len(plan.delete), plan.size_bytes
+    _confirm_deleting(f"delete {count} backup(s) ({_megabytes(size)})?", yes=yes,
+                      refusal=f"deleting {count} backup(s)", undone="deleted")
+    for path in delete_backups(plan.delete):
+        click.echo(f"removed {path}")
 
 
 @main.command("restore")
@@ -1423,7 +1481,8 @@ def backups_prune_command(ctx: click.Context, keep: int, backup_dir: Path | None
 @click.option("--replace", is_flag=True, default=False,
               help="Then give the restored database the original's name; the original is "
                    "kept as <name>_before_restore_<time> (needs --yes or a prompt).")
-@click.option("--yes", is_flag=True, default=False, help="Confirm --replace without a prompt.")
+@click.option("--yes", is_flag=True, default=False,
+              help="Confirm --replace or --clean-up without a prompt.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="pg_restore -j N (directory-format backups).")
 @click.option("--no-owner", is_flag=True, default=False,
@@ -1432,7 +1491,8 @@ def backups_prune_command(ctx: click.Context, keep: int, backup_dir: Path | None
 @click.option("--no-privileges", is_flag=True, default=False,
               help="pg_restore --no-privileges: no GRANT or REVOKE of the source's.")
 @click.option("--clean-up", is_flag=True, default=False,
-              help="Drop databases a killed restore left half-restored, and exit.")
+              help="Drop databases a killed restore left half-restored (listed first; "
+                   "needs --yes or y at a prompt), and exit.")
 @output_options
 @click.pass_obj
 def restore_command(state: CliState, backup_file: Path | None, database_url: str | None,
@@ -1443,8 +1503,11 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
     The file is checked against its manifest (size, sha256) before any database is
     touched; a mismatch, a truncated file or a missing manifest is refused.
 
-    Exit status: 0 restored, 1 --replace not confirmed (no --yes, no name typed at a
-    prompt), 2 could not restore.
+    --clean-up drops only databases dbsafe created and marked as being restored into
+    (their comment), with nobody connected: never one merely named like a restored copy.
+
+    Exit status: 0 restored (or cleaned up), 1 --replace or --clean-up not confirmed (no
+    --yes, no name typed or `y` answered at a prompt), 2 could not restore.
     """
     from dbsafe import commands
 
@@ -1457,9 +1520,11 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
         # (each was dropped without a word: `--clean-up --into x` restored nothing into x)
         raise click.UsageError("--clean-up only drops what a killed restore left half-"
                                "restored: it takes no BACKUP_FILE, --into or --replace")
-    if not clean_up:
-        # Before the prompt: a missing file or database is an error, not a refusal.
-        commands.check_restore(settings, backup_file or Path())
+    if clean_up:
+        _finish_plain(_clean_up(settings, yes=yes), settings)
+        return
+    # Before the prompt: a missing file or database is an error, not a refusal.
+    commands.check_restore(settings, backup_file or Path())
     if replace and not yes:
         from dbsafe.pg.connect import database_name
 
@@ -1471,10 +1536,24 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
             sys.exit(1)
     with _progress(settings, "restore") as progress:
         report = commands.restore(settings, backup_file or Path(), into=into,
-                                  replace=replace, jobs=jobs, clean_up=clean_up,
+                                  replace=replace, jobs=jobs,
                                   no_owner=no_owner, no_privileges=no_privileges,
                                   progress=progress)
     _finish_plain(report, settings)
+
+
+def _clean_up(settings: Any, *, yes: bool) -> Any:
+    """`restore --clean-up`: the half-restored databases listed, confirmed, then dropped
+    (only those listed, and each only if still half-restored)."""
+    from dbsafe import commands
+
+    left = commands.half_restored(settings)
+    if left:
+        for name in left:
+            click.echo(f"half-restored by a killed restore: {name}", err=True)
+        _confirm_deleting(f"drop {len(left)} half-restored database(s)?", yes=yes,
+                          refusal=f"dropping {len(left)} database(s)", undone="dropped")
+    return commands.restore(settings, Path(), clean_up=True, confirmed=left)
 
 
 @main.command("plan")

@@ -444,17 +444,26 @@ def check_restore(settings: Settings, backup_file: Path) -> tuple[Path, str]:
     return restoring.check_named(backup_file), _require_database(settings)
 
 
+def half_restored(settings: Settings) -> list[str]:
+    """The databases killed restores left half-restored on the server of the settings'
+    database (what `restore(clean_up=True)` drops)."""
+    from dbsafe.guard import restore as restoring
+
+    return restoring.half_restored(_require_database(settings))
+
+
 def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
             replace: bool = False, jobs: int = 1, clean_up: bool = False,
             no_owner: bool = False, no_privileges: bool = False,
-            progress: Progress | None = None) -> Report:
+            progress: Progress | None = None, confirmed: list[str] | None = None) -> Report:
     """Restore a backup into a new database (or, with `replace`, in place of the original,
-    which is kept under another name)."""
+    which is kept under another name). `clean_up`: drop the databases killed restores left
+    half-restored instead (of `confirmed` only, when given: `half_restored` lists them)."""
     from dbsafe.guard import restore as restoring
 
     say = progress or (lambda step, message: None)
     if clean_up:
-        dropped = restoring.drop_half_restored(_require_database(settings))
+        dropped = restoring.drop_half_restored(_require_database(settings), confirmed)
         return Report((), {"dropped": dropped,
                            "lines": [f"dropped half-restored {d}" for d in dropped]
                            or ["no half-restored database"]})

@@ -173,58 +173,6 @@ def _moment(created: object) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def prune(directory: Path, keep: int) -> list[str]:
-    """Delete all but the newest `keep` backups of each database (with their manifests):
-    one database's many backups never cost another its last. Returns what went.
-
-    Only a backup `restore` may take counts as one kept: one whose file is missing, whose
-    size is not its manifest's (`restore` refuses both) or whose `--verify-restore` failed
-    is neither counted nor deleted, and a warning names it. Counted, a manifest left by a
-    file deleted by hand made `--keep 1` delete the last backup there was.
-    """
-    import shutil
-
-    removed = []
-    kept: dict[object, int] = {}
-    for row, missing in _listed(directory):  # newest first
-        path = Path(row["backup"])
-        unusable = _not_restorable(row, path, missing)
-        if unusable:
-            log.warning("%s is not counted as a backup kept: %s; delete it, with its manifest, "
-                        "if it is of no use", path, unusable)
-            continue
-        kept[row["database"]] = kept.get(row["database"], 0) + 1
-        if kept[row["database"]] <= keep:
-            continue
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-        Path(str(path) + ".manifest.json").unlink(missing_ok=True)
-        removed.append(str(path))
-    return removed
-
-
-def _not_restorable(row: dict[str, Any], path: Path, missing: str | None) -> str | None:
-    """Why the backup of a `list_backups` row is known not to restore, or None: what its
-    files' status and manifest say (nothing is read); `missing`: what its manifest lacks
-    (`_missing_keys`)."""
-    if not row["exists"]:
-        return "its file is missing"
-    if missing:
-        return f"its manifest {missing}; restore refuses it"
-    try:
-        size = _size(path)
-    except OSError as exc:
-        return f"its file cannot be read ({exc.strerror or exc})"
-    if size != row["size_bytes"]:
-        return (f"{size} bytes, its manifest says {row['size_bytes']} (truncated or "
-                "replaced; restore refuses it)")
-    if row["verified_restore"] is False:
-        return "its --verify-restore failed (RESTORE FAILED)"
-    return None
-
-
 def half_restored(database_url: str) -> list[str]:
     """Databases left by a restore that never finished (their comment says so)."""
     with _maintenance(database_url) as conn:
@@ -244,15 +192,20 @@ def _half_restored(conn: Any) -> list[str]:
     return [r[0] for r in rows]
 
 
-def drop_half_restored(database_url: str) -> list[str]:
-    """Drop the databases killed restores left; one someone connected to meanwhile (a
-    restore that is running after all) is left alone: no `WITH (FORCE)`."""
+def drop_half_restored(database_url: str, names: list[str] | None = None) -> list[str]:
+    """Drop the databases killed restores left (of `names` only, when given: those a user
+    confirmed). Only one dbsafe created and marked as being restored into is dropped, and
+    only while it still is (read again here: a database merely named like a restored copy,
+    `app_restored_<time>`, is never one); one someone connected to meanwhile (a restore
+    that is running after all) is left alone: no `WITH (FORCE)`."""
     import psycopg
     from psycopg import sql
 
     dropped = []
     with _maintenance(database_url) as conn:
         for name in _half_restored(conn):
+            if names is not None and name not in names:
+                continue  # not shown to the user who confirmed: a later run's leftover
             try:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
             except psycopg.errors.ObjectInUse:

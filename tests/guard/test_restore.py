@@ -1070,12 +1070,16 @@ def test_an_odd_manifest_hides_no_other_backup(source: str, tmp_path: Path) -> N
                     "refuses it too) until the manifest is mended")
     assert listed.stderr.splitlines() == [f"dbsafe: WARNING: {notes_unread}"], listed.stderr
     pruned = dbsafe("backups", "prune", "--keep", "1", "--backup-dir", str(folder))
-    # The hand-made manifests have no file: named, neither counted nor deleted.
-    assert (pruned.returncode, pruned.stderr.splitlines()) == (0, [
-        f"dbsafe: WARNING: {notes_unread}", *(
-            f"dbsafe: WARNING: {folder / name} is not counted as a backup kept: its file is "
-            "missing; delete it, with its manifest, if it is of no use"
-            for name in ("handmade.dump", "naive.dump"))]), pruned.stderr
+    # The hand-made manifests have no file: named, neither counted nor deleted; so is the
+    # backup whose manifest does not read.
+    assert (pruned.returncode, pruned.stderr.splitlines()) == (
+        0, [f"dbsafe: WARNING: {notes_unread}"]), pruned.stderr
+    assert pruned.stdout.splitlines() == [
+        *(f"left {folder / name} (its file is missing; delete it yourself if it is of no use)"
+          for name in ("handmade.dump", "naive.dump")),
+        f"left {folder / 'notes.dump'} (its manifest cannot be read; delete it yourself if it "
+        "is of no use)",
+        f"nothing to prune: no database has more than 1 backup(s) in {folder}"]
     restored = dbsafe("restore", str(folder / "notes.dump"), "--database-url", source)
     assert (restored.returncode, restored.stderr.strip()) == (2, (
         f"dbsafe: error: cannot read the manifest {folder / 'notes.dump.manifest.json'}: "
@@ -1127,14 +1131,15 @@ def test_prune_never_counts_a_backup_restore_would_refuse(source: str, tmp_path:
     assert refused.returncode == 2, refused.stderr  # what makes it no backup to keep
 
     pruned = subprocess.run([sys.executable, "-m", "dbsafe", "backups", "prune", "--keep", "1",
-                             "--backup-dir", str(tmp_path / "b")], cwd=tmp_path,
+                             "--yes", "--backup-dir", str(tmp_path / "b")], cwd=tmp_path,
                             capture_output=True, text=True, check=False)
 
-    assert (pruned.returncode, pruned.stdout.splitlines()) == (0, [f"removed {older}"]), \
+    assert (pruned.returncode, pruned.stdout.splitlines()[-1]) == (0, f"removed {older}"), \
         pruned.stderr
+    assert [line.split()[2] for line in pruned.stdout.splitlines()[1:-1]] == [str(older)]
     assert good.exists() and Path(f"{good}.manifest.json").exists()
     assert Path(f"{newest}.manifest.json").exists()  # not deleted either: named
-    assert f"{newest} is not counted as a backup kept: " in pruned.stderr
+    assert pruned.stdout.startswith(f"left {newest} (")
     restored = commands.restore(settings, good, into="pruned_keeps_this")
     try:
         assert restored.summary["row_counts"]["public.orders"] == 2000
@@ -1232,7 +1237,8 @@ def test_prune_keeps_the_newest_of_each_database(database_url: str, tmp_path: Pa
 
         def prune(directory: Path) -> subprocess.CompletedProcess[str]:
             return subprocess.run([sys.executable, "-m", "dbsafe", "backups", "--backup-dir",
-                                   str(directory), "prune", "--keep", "1"], cwd=tmp_path,
+                                   str(directory), "prune", "--keep", "1", "--yes"],
+                                  cwd=tmp_path,
                                   capture_output=True, text=True, check=False)
 
         newest_a = max((first, second), key=lambda p: json.loads(
@@ -1240,7 +1246,8 @@ def test_prune_keeps_the_newest_of_each_database(database_url: str, tmp_path: Pa
         oldest_a = first if newest_a == second else second
         pruned = prune(tmp_path / "b")
         assert pruned.returncode == 0, pruned.stderr
-        assert pruned.stdout.splitlines() == [f"removed {oldest_a}"]
+        assert pruned.stdout.splitlines()[1:] == [f"removed {oldest_a}"]
+        assert pruned.stdout.startswith(f"to delete {oldest_a}  prune_a  at 0007  ")
         assert newest_a.exists() and only_b.exists() and not oldest_a.exists()
         assert not Path(f"{oldest_a}.manifest.json").exists()
 

@@ -1,0 +1,131 @@
+"""`dbsafe backups prune`: which backups go, decided before anything is deleted.
+
+A plan first (`plan_prune`), shown, confirmed or dry-run by the caller, then deleted
+(`delete_backups`). What a DBA keeps is never in it: the newest `keep` backups of each
+database, its newest one a restore verified (`backup --verify-restore`) unless told not to
+(a backup nobody restored is a hope), and anything not known to be a whole backup: a file
+a restore refuses, one whose manifest cannot be read, one without a manifest (a backup being
+written now: `take_backup` writes the manifest last, or one a killed run left). As
+pgBackRest's `expire` counts only completed backups towards `repo1-retention-full`, only a
+backup `restore` may take counts as one kept.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dbsafe.core import DbsafeError
+from dbsafe.guard.backup import _size
+from dbsafe.guard.restore import _listed
+
+MANIFEST = ".manifest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class PrunePlan:
+    """`delete`: the `list_backups` rows that go; `kept_verified`: rows kept beyond the
+    newest `keep` because each is its database's newest restore-verified backup; `left`:
+    (path, why) of what is neither counted nor deleted."""
+
+    delete: tuple[dict[str, Any], ...]
+    kept_verified: tuple[dict[str, Any], ...]
+    left: tuple[tuple[str, str], ...]
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(row["size_bytes"] or 0 for row in self.delete)
+
+
+def plan_prune(directory: Path, keep: int, *, keep_verified: bool = True) -> PrunePlan:
+    """What `prune` deletes in `directory`: all but the newest `keep` backups of each
+    database (one database's many backups never cost another its last), and, with
+    `keep_verified`, not its newest restore-verified one either. Nothing is deleted.
+
+    Only a backup `restore` may take counts as one kept: one whose file is missing, whose
+    size is not its manifest's or whose `--verify-restore` failed is neither counted nor
+    deleted (counted, a manifest left by a file deleted by hand made `--keep 1` delete the
+    last backup there was).
+    """
+    delete, kept_verified, left = [], [], []
+    counted: dict[object, int] = {}
+    verified_kept: set[object] = set()
+    listed = _listed(directory)
+    for row, missing in listed:  # newest first
+        unusable = _not_restorable(row, Path(row["backup"]), missing)
+        if unusable:
+            left.append((row["backup"], unusable))
+            continue
+        database = row["database"]
+        counted[database] = counted.get(database, 0) + 1
+        if counted[database] <= keep:
+            if row["verified_restore"]:
+                verified_kept.add(database)
+            continue
+        if keep_verified and row["verified_restore"] and database not in verified_kept:
+            verified_kept.add(database)
+            kept_verified.append(row)
+            continue
+        delete.append(row)
+    left += _unlisted(directory, {row["backup"] for row, _ in listed})
+    return PrunePlan(tuple(delete), tuple(kept_verified), tuple(left))
+
+
+def delete_backups(rows: tuple[dict[str, Any], ...]) -> list[str]:
+    """Delete each row's backup with its manifest (the manifest last: a backup without
+    one is never taken for a whole one). Returns what went."""
+    removed: list[str] = []
+    for row in rows:
+        path = Path(row["backup"])
+        try:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+            Path(f"{path}{MANIFEST}").unlink(missing_ok=True)
+        except OSError as exc:
+            raise DbsafeError(f"could not delete {path}: {exc.strerror or exc}"
+                              + (f" (deleted before it: {', '.join(removed)})"
+                                 if removed else "")) from None
+        removed.append(str(path))
+    return removed
+
+
+def _not_restorable(row: dict[str, Any], path: Path, missing: str | None) -> str | None:
+    """Why the backup of a `list_backups` row is known not to restore, or None: what its
+    files' status and manifest say (nothing is read); `missing`: what its manifest lacks
+    (`_missing_keys`)."""
+    if not row["exists"]:
+        return "its file is missing"
+    if missing:
+        return f"its manifest {missing}; restore refuses it"
+    try:
+        size = _size(path)
+    except OSError as exc:
+        return f"its file cannot be read ({exc.strerror or exc})"
+    if size != row["size_bytes"]:
+        return (f"{size} bytes, its manifest says {row['size_bytes']} (truncated or "
+                "replaced; restore refuses it)")
+    if row["verified_restore"] is False:
+        return "its --verify-restore failed (RESTORE FAILED)"
+    return None
+
+
+def _unlisted(directory: Path, listed: set[str]) -> list[tuple[str, str]]:
+    """(path, why) of what `list_backups` left out (`listed`: what it did not): a backup
+    whose manifest cannot be read as `restore` reads it (a warning said why), and a backup file or directory without a manifest, being written (`take_backup`
+    writes the manifest once the dump is verified) or left by a run killed meanwhile,
+    which nothing here can tell apart."""
+    left = []
+    for entry in sorted(directory.iterdir()):
+        if entry.name.endswith(MANIFEST):
+            if str(entry)[: -len(MANIFEST)] not in listed:
+                left.append((str(entry)[: -len(MANIFEST)], "its manifest cannot be read"))
+            continue
+        if (entry.is_dir() or entry.suffix == ".dump") and \
+                not Path(f"{entry}{MANIFEST}").exists():
+            left.append((str(entry), "no manifest: a backup being written, or one a killed "
+                         "run left"))
+    return left
