@@ -1429,6 +1429,10 @@ def _existing_backup_dir(backup_dir: Path) -> Path:
               help="Also keep each database's newest backup verified by a restore (`backup "
                    "--verify-restore`) when none of the newest --keep is; --no-keep-verified "
                    "keeps exactly --keep.")
+@click.option("--delete-unusable", is_flag=True, default=False,
+              help="Also delete the backups a restore refuses (file missing, truncated, "
+                   "--verify-restore failed) and those whose manifest cannot be read; never "
+                   "one without a manifest (it may be being written).")
 @click.option("--dry-run", is_flag=True, default=False,
               help="List what would be deleted (revision, size, age); delete nothing.")
 @click.option("--yes", is_flag=True, default=False,
@@ -1437,13 +1441,15 @@ def _existing_backup_dir(backup_dir: Path) -> Path:
               help="Where the backups are (as `dbsafe backups --backup-dir`; default: "
                    "backups).")
 @click.pass_context
-def backups_prune_command(ctx: click.Context, keep: int, keep_verified: bool, dry_run: bool,
-                          yes: bool, backup_dir: Path | None) -> None:
+def backups_prune_command(ctx: click.Context, keep: int, keep_verified: bool,
+                          delete_unusable: bool, dry_run: bool, yes: bool,
+                          backup_dir: Path | None) -> None:
     """Delete all but the newest --keep backups of each database, with their manifests.
 
     Each database's newest restore-verified backup is kept too (--no-keep-verified: not).
     Never deleted, only listed: a backup without a manifest (being written, or left by a
-    killed run), one whose manifest cannot be read, one a restore refuses. What goes is
+    killed run), and, without --delete-unusable, one whose manifest cannot be read or that a
+    restore refuses. What goes is
     listed first; without --yes, it is deleted only once `y` is answered at a terminal.
 
     Exit status: 0 deleted (or nothing to delete, or --dry-run), 1 not confirmed (no --yes,
@@ -1452,18 +1458,23 @@ def backups_prune_command(ctx: click.Context, keep: int, keep_verified: bool, dr
     from dbsafe.guard.prune import delete_backups, plan_prune
 
     directory = _existing_backup_dir(backup_dir or ctx.meta["backup_dir"])
-    plan = plan_prune(directory, keep, keep_verified=keep_verified)
+    plan = plan_prune(directory, keep, keep_verified=keep_verified,
+                      delete_unusable=delete_unusable)
     for row in plan.kept_verified:
         click.echo(f"kept {row['backup']} (newest verified by a restore)")
     for path, why in plan.left:
-        click.echo(f"left {path} ({why}; delete it yourself if it is of no use)")
+        click.echo(f"left {path} ({why}; --delete-unusable deletes it)")
+    for path in plan.unfinished:
+        click.echo(f"left {path} (no manifest: a backup being written, or one a killed run "
+                   "left; delete it yourself once no backup is running)")
     if not plan.delete:
         click.echo(f"nothing to prune: no database has more than {keep} backup(s) in "
                    f"{directory}")
         return
     verb = "would delete" if dry_run else "to delete"
     for row in plan.delete:
-        click.echo(f"{verb} {_backup_line(row)}")
+        click.echo(f"{verb} {_backup_line(row)}"
+                   + (f"  ({row['unusable']})" if row.get("unusable") else ""))
     if dry_run:
         return
     count, size = len(plan.delete), plan.size_bytes

@@ -28,18 +28,21 @@ MANIFEST = ".manifest.json"
 class PrunePlan:
     """`delete`: the `list_backups` rows that go; `kept_verified`: rows kept beyond the
     newest `keep` because each is its database's newest restore-verified backup; `left`:
-    (path, why) of what is neither counted nor deleted."""
+    (path, why) of the unusable backups neither counted nor deleted; `unfinished`: backups
+    without a manifest, never deleted."""
 
     delete: tuple[dict[str, Any], ...]
     kept_verified: tuple[dict[str, Any], ...]
     left: tuple[tuple[str, str], ...]
+    unfinished: tuple[str, ...]
 
     @property
     def size_bytes(self) -> int:
         return sum(row["size_bytes"] or 0 for row in self.delete)
 
 
-def plan_prune(directory: Path, keep: int, *, keep_verified: bool = True) -> PrunePlan:
+def plan_prune(directory: Path, keep: int, *, keep_verified: bool = True,
+               delete_unusable: bool = False) -> PrunePlan:
     """What `prune` deletes in `directory`: all but the newest `keep` backups of each
     database (one database's many backups never cost another its last), and, with
     `keep_verified`, not its newest restore-verified one either. Nothing is deleted.
@@ -47,7 +50,8 @@ def plan_prune(directory: Path, keep: int, *, keep_verified: bool = True) -> Pru
     Only a backup `restore` may take counts as one kept: one whose file is missing, whose
     size is not its manifest's or whose `--verify-restore` failed is neither counted nor
     deleted (counted, a manifest left by a file deleted by hand made `--keep 1` delete the
-    last backup there was).
+    last backup there was); with `delete_unusable` it is deleted, and so is one whose
+    manifest cannot be read. A backup without a manifest never is (it may be being written).
     """
     delete, kept_verified, left = [], [], []
     counted: dict[object, int] = {}
@@ -56,7 +60,10 @@ def plan_prune(directory: Path, keep: int, *, keep_verified: bool = True) -> Pru
     for row, missing in listed:  # newest first
         unusable = _not_restorable(row, Path(row["backup"]), missing)
         if unusable:
-            left.append((row["backup"], unusable))
+            if delete_unusable:
+                delete.append(row | {"unusable": unusable})
+            else:
+                left.append((row["backup"], unusable))
             continue
         database = row["database"]
         counted[database] = counted.get(database, 0) + 1
@@ -69,8 +76,24 @@ def plan_prune(directory: Path, keep: int, *, keep_verified: bool = True) -> Pru
             kept_verified.append(row)
             continue
         delete.append(row)
-    left += _unlisted(directory, {row["backup"] for row, _ in listed})
-    return PrunePlan(tuple(delete), tuple(kept_verified), tuple(left))
+    unreadable, unfinished = _unlisted(directory, {row["backup"] for row, _ in listed})
+    why = "its manifest cannot be read"
+    if delete_unusable:
+        delete += [_unread_row(Path(path), why) for path in unreadable]
+    else:
+        left += [(path, why) for path in unreadable]
+    return PrunePlan(tuple(delete), tuple(kept_verified), tuple(left), tuple(unfinished))
+
+
+def _unread_row(path: Path, why: str) -> dict[str, Any]:
+    """A `list_backups` row for a backup whose manifest was not read: what its file says."""
+    try:
+        size = _size(path)
+    except OSError:
+        size = None
+    return {"backup": str(path), "database": "?", "revisions": None, "size_bytes": size,
+            "created_at": None, "age": "", "exists": path.exists(), "verified_restore": None,
+            "unusable": why}
 
 
 def delete_backups(rows: tuple[dict[str, Any], ...]) -> list[str]:
@@ -113,19 +136,18 @@ def _not_restorable(row: dict[str, Any], path: Path, missing: str | None) -> str
     return None
 
 
-def _unlisted(directory: Path, listed: set[str]) -> list[tuple[str, str]]:
-    """(path, why) of what `list_backups` left out (`listed`: what it did not): a backup
-    whose manifest cannot be read as `restore` reads it (a warning said why), and a backup file or directory without a manifest, being written (`take_backup`
-    writes the manifest once the dump is verified) or left by a run killed meanwhile,
-    which nothing here can tell apart."""
-    left = []
+def _unlisted(directory: Path, listed: set[str]) -> tuple[list[str], list[str]]:
+    """What `list_backups` left out (`listed`: what it did not): backups whose manifest
+    cannot be read as `restore` reads it (a warning said why), and backup files or
+    directories without a manifest, being written (`take_backup` writes the manifest once
+    the dump is verified) or left by a run killed meanwhile, which nothing here can tell
+    apart."""
+    unreadable, unfinished = [], []
     for entry in sorted(directory.iterdir()):
         if entry.name.endswith(MANIFEST):
             if str(entry)[: -len(MANIFEST)] not in listed:
-                left.append((str(entry)[: -len(MANIFEST)], "its manifest cannot be read"))
-            continue
-        if (entry.is_dir() or entry.suffix == ".dump") and \
+                unreadable.append(str(entry)[: -len(MANIFEST)])
+        elif (entry.is_dir() or entry.suffix == ".dump") and \
                 not Path(f"{entry}{MANIFEST}").exists():
-            left.append((str(entry), "no manifest: a backup being written, or one a killed "
-                         "run left"))
-    return left
+            unfinished.append(str(entry))
+    return unreadable, unfinished

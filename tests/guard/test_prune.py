@@ -175,16 +175,42 @@ def test_a_backup_being_written_is_listed_and_never_pruned(source: str,
             assert pruned.returncode == 0, pruned.stderr
             lines = pruned.stdout.splitlines()
             assert f"left {writing} (no manifest: a backup being written, or one a killed run " \
-                "left; delete it yourself if it is of no use)" in lines
-            assert f"left {broken} (its manifest cannot be read; delete it yourself if it is " \
-                "of no use)" in lines
+                "left; delete it yourself once no backup is running)" in lines
+            assert f"left {broken} (its manifest cannot be read; --delete-unusable deletes " \
+                "it)" in lines
             assert lines[-1] == f"removed {older}"
             assert writing.exists() and broken.exists()
+            # Asked to, prune deletes what a restore refuses, never a backup being written.
+            asked = _prune(tmp_path, "--keep", "1", "--yes", "--delete-unusable")
+            assert asked.returncode == 0, asked.stderr
+            assert asked.stdout.splitlines()[-1] == f"removed {broken}"
+            assert any(line.startswith(f"to delete {broken}  ?  at ?  ") and
+                       line.endswith("  (its manifest cannot be read)")
+                       for line in asked.stdout.splitlines()), asked.stdout
+            assert writing.exists() and not broken.exists()
+            assert not Path(f"{broken}.manifest.json").exists()
         finally:
             holder.rollback()
         _, err = running.communicate(timeout=120)
     assert running.returncode == 0, err
     assert Path(f"{writing}.manifest.json").exists()  # the backup it did not delete is whole
+
+
+def test_a_backup_restore_refuses_is_deleted_only_when_asked(source: str,
+                                                             tmp_path: Path) -> None:
+    kept, truncated = _backup(source, tmp_path), _backup(source, tmp_path)
+    size = truncated.stat().st_size
+    truncated.write_bytes(truncated.read_bytes()[:1000])
+
+    left = _prune(tmp_path, "--keep", "1", "--yes")
+    assert (left.returncode, left.stdout.splitlines()[0]) == (
+        0, f"left {truncated} (1000 bytes, its manifest says {size} (truncated "
+           "or replaced; restore refuses it); --delete-unusable deletes it)"), left.stderr
+    assert truncated.exists() and kept.exists()
+
+    asked = _prune(tmp_path, "--keep", "1", "--yes", "--delete-unusable")
+    assert (asked.returncode, asked.stdout.splitlines()[-1]) == (0, f"removed {truncated}")
+    assert kept.exists() and not truncated.exists()
 
 
 def _half_restored_database(url: str, name: str) -> None:

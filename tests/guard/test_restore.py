@@ -1075,10 +1075,10 @@ def test_an_odd_manifest_hides_no_other_backup(source: str, tmp_path: Path) -> N
     assert (pruned.returncode, pruned.stderr.splitlines()) == (
         0, [f"dbsafe: WARNING: {notes_unread}"]), pruned.stderr
     assert pruned.stdout.splitlines() == [
-        *(f"left {folder / name} (its file is missing; delete it yourself if it is of no use)"
+        *(f"left {folder / name} (its file is missing; --delete-unusable deletes it)"
           for name in ("handmade.dump", "naive.dump")),
-        f"left {folder / 'notes.dump'} (its manifest cannot be read; delete it yourself if it "
-        "is of no use)",
+        f"left {folder / 'notes.dump'} (its manifest cannot be read; --delete-unusable "
+        "deletes it)",
         f"nothing to prune: no database has more than 1 backup(s) in {folder}"]
     restored = dbsafe("restore", str(folder / "notes.dump"), "--database-url", source)
     assert (restored.returncode, restored.stderr.strip()) == (2, (
