@@ -89,8 +89,9 @@ _worker_server: Any = None
 @pytest.fixture
 def one_server_throwaways(pg_server: NoopExecutor,
                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """The throwaway servers the code under test starts (the schema a SQL migrations folder
-    builds, in process) are databases of this worker's server instead: a real PostgreSQL
+    """The throwaway servers the code under test starts in process (the schema a SQL
+    migrations folder builds; an upgrade's lint capture and a downgrade's schema from the
+    migrations) are databases of this worker's server instead: a real PostgreSQL
     18 with the same stand-ins, without starting one per test (about 2 s each). Starting
     and removing a server is tested on its own (tests/migrate/test_cleanup.py) and by every
     test running dbsafe in a subprocess. On a server DBSAFE_TEST_DATABASE_URL names, each
@@ -100,22 +101,30 @@ def one_server_throwaways(pg_server: NoopExecutor,
         return
     from psycopg import sql
 
-    def recreate(database: str, *, drop_only: bool = False) -> None:
+    def databases() -> set[str]:
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            name = sql.Identifier(database)
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            if not drop_only:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+            return {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+
+    def drop(names: set[str]) -> None:
+        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+            for name in sorted(names):
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)))
 
     @contextlib.contextmanager
     def throwaway_database(*, database: str | None = None) -> Iterator[Any]:
+        # Every database made while it is in use goes with it, as with a removed server:
+        # the code under test makes more than `database` there (lint's `dbsafe_seed`, the
+        # walks' twins), and an attempt tried again makes them again.
+        before = databases() - {database}
         if database is not None:
-            recreate(database)
+            drop({database})
+            with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
         try:
             yield server
         finally:
-            if database is not None:
-                recreate(database, drop_only=True)
+            drop(databases() - before)
 
     monkeypatch.setattr("dbsafe.pg.throwaway.throwaway_server", throwaway_database)
 

@@ -29,7 +29,7 @@ from dbsafe.guard.backup import take_backup
 from dbsafe.guard.downgrade import DowngradeOptions
 from tests.guard.test_upgrade import _at, _options, _project, _settings, _state
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 LOCK_TIMEOUT = "300ms"
 # In the holder's last query, which pg_stat_activity shows: no message may carry it.

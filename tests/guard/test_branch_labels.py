@@ -18,7 +18,7 @@ from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
 from tests.migrate.projects import write_project
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 # Two branches above 0004, each with a label; the contract branch's revision needs the
 # expand branch's column and says so with `depends_on`, as neutron's contract revisions do.

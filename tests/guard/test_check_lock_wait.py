@@ -21,7 +21,7 @@ from tests.guard.test_backup_lock_wait import _unblocked_if_unbounded
 from tests.guard.test_schema_read_lock_wait import _vacuuming
 from tests.guard.test_upgrade import _at, _options, _project, _settings, _state
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 # A project check reading a table: its statement takes ACCESS SHARE on `patients`.
 PATIENT_NAMES = """\

@@ -19,7 +19,7 @@ from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
 from tests.guard.test_kill import _BUILD_WAITING, _CONCURRENT_INDEX, _project_of, old_snapshot
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 _TABLE_A = ('"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
             'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY, n int)")\n'

@@ -21,7 +21,7 @@ from dbsafe.migrate import AlembicProject, apply
 from tests.guard.test_concurrent_waits import writes_go_through_while_the_build_waits
 from tests.guard.test_kill import _BUILD_WAITING, _INDEX_DROPPED, _project_of, old_snapshot
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 
 def _revisions(index: str = "INDEX", downgrade: str | None = None,

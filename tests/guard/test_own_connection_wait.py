@@ -19,7 +19,7 @@ from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.upgrade import UpgradeOptions
 from tests.gates.test_reversible_self_wait import write_history
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 # Longer than the throwaway watcher's patience (5 s): had it watched, the wait would have
 # been ended and the revision applied.
