@@ -21,7 +21,7 @@ from dbsafe.migrate.throwaway import migrated_database
 from dbsafe.schema.diff import DiffOptions, diff
 from tests.migrate.projects import write_project
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 # 0005 adds a column and its downgrade() does nothing.
 EMPTY_DOWNGRADE = '''"""add orders.note"""

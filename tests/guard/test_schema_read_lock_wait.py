@@ -22,7 +22,7 @@ from dbsafe.core import DatabaseError, DbsafeError
 from tests.guard.test_backup_lock_wait import _unblocked_if_unbounded
 from tests.guard.test_upgrade import _at, _options, _project, _settings, _state
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 
 @pytest.mark.parametrize("released", [True, False], ids=["released", "held"])

@@ -21,7 +21,7 @@ from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
 from tests.migrate.projects import write_project
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 APP_SCHEMA = "CREATE SCHEMA app; CREATE TABLE app.users (id bigint PRIMARY KEY, email text);"
 QUERY = "SELECT email FROM users"
