@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from harness import empty_database
+
 BATCH = 500  # tables per transaction, to stay within the lock table
 TYPES = ("integer", "text", "timestamptz", "numeric(12,2)", "boolean", "varchar(64)",
          "bigint", "jsonb", "date", "text")
@@ -96,14 +98,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="an empty database to fill (default: throwaway)")
     args = parser.parse_args()
 
-    if args.database_url:
-        report(args.database_url, args)
-        return
-    from dbsafe.pg.throwaway import throwaway_server
-
-    with throwaway_server(database="bench") as server:
-        conninfo = (f"host={server.socket_dir} port={server.port} user={server.user} "
-                    "dbname=bench")
+    with empty_database(args.database_url) as conninfo:
         report(conninfo, args)
 
 

@@ -159,6 +159,19 @@ class BigDatabase:
 
 
 @contextlib.contextmanager
+def empty_database(url: str | None) -> Iterator[str]:
+    """The conninfo of `url` (`--database-url`: an empty database to fill), or of a throwaway
+    server's `bench` database, removed afterwards."""
+    if url:
+        yield url
+        return
+    from dbsafe.pg.throwaway import throwaway_server
+
+    with throwaway_server(database="bench") as server:
+        yield server.conninfo("bench")
+
+
+@contextlib.contextmanager
 def big_database(rows: int) -> Iterator[BigDatabase]:
     """A `BigDatabase` on a throwaway embedded PostgreSQL, removed afterwards."""
     import psycopg

@@ -31,6 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from harness import empty_database
+
 ROOT = Path(__file__).resolve().parents[2]
 CHECK_FILE = "dbsafe/checks/builtin/table_bloat.sql"
 BATCH = 50  # tables per transaction
@@ -175,13 +177,8 @@ def main() -> None:
     parser.add_argument("--database-url", help="an empty database to fill (default: throwaway)")
     args = parser.parse_args()
 
-    if args.database_url:
-        report(args.database_url, args)
-        return
-    from dbsafe.pg.throwaway import throwaway_server
-
-    with throwaway_server(database="bench") as server:
-        report(server.conninfo("bench"), args)
+    with empty_database(args.database_url) as conninfo:
+        report(conninfo, args)
 
 
 if __name__ == "__main__":
