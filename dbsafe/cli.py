@@ -1374,6 +1374,7 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
     import json
 
     from dbsafe.guard.restore import half_restored, list_backups
+    from dbsafe.guard.writing import unfinished_in
 
     url = state.settings({"database-url": database_url}).database_url
     if url:
@@ -1387,14 +1388,18 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
             log.warning("database %s was left half-restored by an interrupted restore; "
                         "`dbsafe restore --clean-up` drops it", name)
     rows = list_backups(backup_dir)
+    unfinished = unfinished_in(backup_dir)
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(rows + [{"backup": str(u.path), "unfinished": u.as_dict()}
+                                      for u in unfinished], indent=2))
         return
-    if not rows:
+    if not rows and not unfinished:
         click.echo(f"no backups in {backup_dir}")
         return
     for row in rows:
         click.echo(_backup_line(row))
+    for stray in unfinished:
+        click.echo(f"{stray.path}  {stray.describe()}")
 
 
 def _megabytes(size: int) -> str:
@@ -1431,8 +1436,8 @@ def _existing_backup_dir(backup_dir: Path) -> Path:
                    "keeps exactly --keep.")
 @click.option("--delete-unusable", is_flag=True, default=False,
               help="Also delete the backups a restore refuses (file missing, truncated, "
-                   "--verify-restore failed) and those whose manifest cannot be read; never "
-                   "one without a manifest (it may be being written).")
+                   "--verify-restore failed), those whose manifest cannot be read, and those "
+                   "without a manifest a run that stopped left; never one being written.")
 @click.option("--dry-run", is_flag=True, default=False,
               help="List what would be deleted (revision, size, age); delete nothing.")
 @click.option("--yes", is_flag=True, default=False,
@@ -1447,9 +1452,9 @@ def backups_prune_command(ctx: click.Context, keep: int, keep_verified: bool,
     """Delete all but the newest --keep backups of each database, with their manifests.
 
     Each database's newest restore-verified backup is kept too (--no-keep-verified: not).
-    Never deleted, only listed: a backup without a manifest (being written, or left by a
-    killed run), and, without --delete-unusable, one whose manifest cannot be read or that a
-    restore refuses. What goes is
+    Never deleted, only listed: a backup being written (no manifest yet, its run's lock
+    held), and, without --delete-unusable, one whose manifest cannot be read, that a
+    restore refuses, or without a manifest left by a run that stopped. What goes is
     listed first; without --yes, it is deleted only once `y` is answered at a terminal.
 
     Exit status: 0 deleted (or nothing to delete, or --dry-run), 1 not confirmed (no --yes,
@@ -1464,9 +1469,8 @@ def backups_prune_command(ctx: click.Context, keep: int, keep_verified: bool,
         click.echo(f"kept {row['backup']} (newest verified by a restore)")
     for path, why in plan.left:
         click.echo(f"left {path} ({why}; --delete-unusable deletes it)")
-    for path in plan.unfinished:
-        click.echo(f"left {path} (no manifest: a backup being written, or one a killed run "
-                   "left; delete it yourself once no backup is running)")
+    for left in plan.unfinished:
+        click.echo(f"left {left.path} ({left.describe()})")
     if not plan.delete:
         click.echo(f"nothing to prune: no database has more than {keep} backup(s) in "
                    f"{directory}")

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from dbsafe import __version__
 from dbsafe.core import DatabaseError, DbsafeError, Finding, RuleInfo, Severity
 from dbsafe.guard.blockers import LOCK_WAITS, Blocker, BlockerWatch, backoff, blocked_by
+from dbsafe.guard.writing import Claim, claim
 from dbsafe.pg import tools
 from dbsafe.pg.connect import connect, tool_connection
 from dbsafe.pg.tools import _first_line, _major, client_binary, failed_on_lock, restore_binary
@@ -125,48 +126,53 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
     dumped_by = _major(pg_dump) or server_version // 10000
     target, env = tool_connection(database_url, reached=reached,
                                   application_name=APPLICATION_NAME)
-    path = _reserve(directory, f"{_file_name_part(database)}-"
-                    f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{label}", fmt)
+    path, writing = _reserve(directory, f"{_file_name_part(database)}-"
+                             f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{label}", fmt)
+    # Held until the manifest is written or the partial file removed: meanwhile
+    # `dbsafe backups` and `prune` see the backup being written (`guard.writing`).
     args = [str(pg_dump), "--no-password", *target, f"--file={path}",
             f"--lock-wait-timeout={lock_timeout}"]
     args += ["--format=directory", f"--jobs={jobs}"] if fmt == "directory" else ["--format=custom"]
-    started = time.perf_counter()
-    attempt = _Attempt(database_url, args, env, path, count_rows=count_rows,
-                       lock_timeout=lock_timeout)
     try:
-        row_counts = _dump_retrying(attempt, retries=retries, retry_delay=retry_delay,
-                                    say=progress or (lambda step, message: None))
-        # The file is hashed (on a thread: hashlib releases the GIL) while pg_restore reads
-        # its table of contents back.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            hashed = pool.submit(_size_and_digest, path)
-            verify_backup(path, dumped_by=dumped_by, server_version=server_version)
-            size, digest = hashed.result()
-    except BaseException:
-        _remove(path)
-        raise
-    seconds = time.perf_counter() - started
-    backup = Backup(
-        path=path.resolve(), manifest=Path(str(path) + ".manifest.json").resolve(),
-        database=database, server_version=server_version, revisions=tuple(revisions),
-        created_at=datetime.now(UTC).isoformat(timespec="microseconds"), size_bytes=size,
-        sha256=digest, format=fmt, pg_dump_version=str(dumped_by),
-        dbsafe_version=__version__, seconds=round(seconds, 3), database_locale=locale,
-    )
-    data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(backup).items()}
-    data["revisions"] = list(backup.revisions)
-    if row_counts is not None:
-        data["row_counts"] = row_counts
-    try:
-        backup.manifest.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        backup.manifest.chmod(0o600)
-    except OSError as exc:
-        # Without its manifest `dbsafe restore` refuses the backup: not a backup at all.
-        _remove(path)
-        _remove(backup.manifest)
-        raise DbsafeError(f"cannot write the manifest {backup.manifest}: "
-                          f"{exc.strerror or exc}; the backup was removed") from None
-    return backup
+        started = time.perf_counter()
+        attempt = _Attempt(database_url, args, env, path, count_rows=count_rows,
+                           lock_timeout=lock_timeout)
+        try:
+            row_counts = _dump_retrying(attempt, retries=retries, retry_delay=retry_delay,
+                                        say=progress or (lambda step, message: None))
+            # The file is hashed (on a thread: hashlib releases the GIL) while pg_restore reads
+            # its table of contents back.
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+                hashed = pool.submit(_size_and_digest, path)
+                verify_backup(path, dumped_by=dumped_by, server_version=server_version)
+                size, digest = hashed.result()
+        except BaseException:
+            _remove(path)
+            raise
+        seconds = time.perf_counter() - started
+        backup = Backup(
+            path=path.resolve(), manifest=Path(str(path) + ".manifest.json").resolve(),
+            database=database, server_version=server_version, revisions=tuple(revisions),
+            created_at=datetime.now(UTC).isoformat(timespec="microseconds"), size_bytes=size,
+            sha256=digest, format=fmt, pg_dump_version=str(dumped_by),
+            dbsafe_version=__version__, seconds=round(seconds, 3), database_locale=locale,
+        )
+        data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(backup).items()}
+        data["revisions"] = list(backup.revisions)
+        if row_counts is not None:
+            data["row_counts"] = row_counts
+        try:
+            backup.manifest.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            backup.manifest.chmod(0o600)
+        except OSError as exc:
+            # Without its manifest `dbsafe restore` refuses the backup: not a backup at all.
+            _remove(path)
+            _remove(backup.manifest)
+            raise DbsafeError(f"cannot write the manifest {backup.manifest}: "
+                              f"{exc.strerror or exc}; the backup was removed") from None
+        return backup
+    finally:
+        writing.release()
 
 
 # Read through to_jsonb: the columns differ by version (datlocprovider and daticulocale
@@ -190,28 +196,40 @@ def _database_locale(conn: Any) -> dict[str, str | None] | None:
             "icu_rules": rules}
 
 
-def _reserve(directory: Path, name: str, fmt: str) -> Path:
+def _reserve(directory: Path, name: str, fmt: str) -> tuple[Path, Claim]:
     """The path of a new backup `name` in `directory` (`-2`, `-3`... after it when one of
     the same second exists), made at once, empty (a file, or a directory for the directory
     format, which pg_dump fills when empty): another run choosing a name in the same second
     cannot choose it too. Only checked for existence, the same name went to two backups
     taken at once (a cron job's and an upgrade's): both wrote one file, both reported it,
-    one manifest overwrote the other, and a run that failed removed the other's backup."""
+    one manifest overwrote the other, and a run that failed removed the other's backup.
+
+    Returned with its sidecar's lock (`guard.writing`), taken before the path is made: no
+    moment shows the new backup without a live run's lock beside it."""
     suffix = "" if fmt == "directory" else ".dump"
     taken = 1
     while True:
         path = directory / (f"{name}{suffix}" if taken == 1 else f"{name}-{taken}{suffix}")
         taken += 1
-        if Path(f"{path}.manifest.json").exists():  # a manifest whose file was deleted
+        # (a manifest whose file was deleted; a backup another run made, or is making)
+        if Path(f"{path}.manifest.json").exists() or os.path.lexists(path):
+            continue
+        writing = claim(path)
+        if writing is None:
             continue
         try:
+            writing.record()
             if fmt == "directory":
                 path.mkdir(mode=0o700)
             else:
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except FileExistsError:
+            writing.release_unless_found()
             continue
-        return path
+        except BaseException:
+            writing.release()
+            raise
+        return path, writing
 
 
 def _file_name_part(database: str) -> str:

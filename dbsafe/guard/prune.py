@@ -4,8 +4,9 @@ A plan first (`plan_prune`), shown, confirmed or dry-run by the caller, then del
 (`delete_backups`). What a DBA keeps is never in it: the newest `keep` backups of each
 database, its newest one a restore verified (`backup --verify-restore`) unless told not to
 (a backup nobody restored is a hope), and anything not known to be a whole backup: a file
-a restore refuses, one whose manifest cannot be read, one without a manifest (a backup being
-written now: `take_backup` writes the manifest last, or one a killed run left). As
+a restore refuses, one whose manifest cannot be read, one without a manifest (`take_backup`
+writes the manifest last): being written now, or left by a run that stopped, which the lock
+its run held tells (`guard.writing`; only the latter is deleted, when asked). As
 pgBackRest's `expire` counts only completed backups towards `repo1-retention-full`, only a
 backup `restore` may take counts as one kept.
 """
@@ -20,6 +21,7 @@ from typing import Any
 from dbsafe.core import DbsafeError
 from dbsafe.guard.backup import _size
 from dbsafe.guard.restore import _listed
+from dbsafe.guard.writing import STOPPED, Unfinished, claim, sidecar, unfinished_in
 
 MANIFEST = ".manifest.json"
 
@@ -29,12 +31,12 @@ class PrunePlan:
     """`delete`: the `list_backups` rows that go; `kept_verified`: rows kept beyond the
     newest `keep` because each is its database's newest restore-verified backup; `left`:
     (path, why) of the unusable backups neither counted nor deleted; `unfinished`: backups
-    without a manifest, never deleted."""
+    without a manifest left (being written, or stopped and not asked to delete)."""
 
     delete: tuple[dict[str, Any], ...]
     kept_verified: tuple[dict[str, Any], ...]
     left: tuple[tuple[str, str], ...]
-    unfinished: tuple[str, ...]
+    unfinished: tuple[Unfinished, ...]
 
     @property
     def size_bytes(self) -> int:
@@ -51,7 +53,8 @@ def plan_prune(directory: Path, keep: int, *, keep_verified: bool = True,
     size is not its manifest's or whose `--verify-restore` failed is neither counted nor
     deleted (counted, a manifest left by a file deleted by hand made `--keep 1` delete the
     last backup there was); with `delete_unusable` it is deleted, and so is one whose
-    manifest cannot be read. A backup without a manifest never is (it may be being written).
+    manifest cannot be read, and one without a manifest its run left when it stopped; one
+    being written never is, nor one whose sidecar is missing (nothing tells).
     """
     delete, kept_verified, left = [], [], []
     counted: dict[object, int] = {}
@@ -76,13 +79,18 @@ def plan_prune(directory: Path, keep: int, *, keep_verified: bool = True,
             kept_verified.append(row)
             continue
         delete.append(row)
-    unreadable, unfinished = _unlisted(directory, {row["backup"] for row, _ in listed})
+    unreadable = _unreadable(directory, {row["backup"] for row, _ in listed})
     why = "its manifest cannot be read"
     if delete_unusable:
         delete += [_unread_row(Path(path), why) for path in unreadable]
     else:
         left += [(path, why) for path in unreadable]
-    return PrunePlan(tuple(delete), tuple(kept_verified), tuple(left), tuple(unfinished))
+    unfinished = unfinished_in(directory)
+    stopped = [u for u in unfinished if u.state == STOPPED] if delete_unusable else []
+    delete += [_unread_row(u.path, "no manifest: left by a run that stopped")
+               for u in stopped]
+    return PrunePlan(tuple(delete), tuple(kept_verified), tuple(left),
+                     tuple(u for u in unfinished if u not in stopped))
 
 
 def _unread_row(path: Path, why: str) -> dict[str, Any]:
@@ -98,10 +106,18 @@ def _unread_row(path: Path, why: str) -> dict[str, Any]:
 
 def delete_backups(rows: tuple[dict[str, Any], ...]) -> list[str]:
     """Delete each row's backup with its manifest (the manifest last: a backup without
-    one is never taken for a whole one). Returns what went."""
+    one is never taken for a whole one), and the sidecar a stopped run left, its lock held
+    meanwhile (a run that started writing it since the plan is never deleted under it).
+    Returns what went."""
     removed: list[str] = []
     for row in rows:
         path = Path(row["backup"])
+        held = None
+        if sidecar(path).exists():
+            held = claim(path)
+            if held is None:
+                raise DbsafeError(f"{path} is being written now: not deleted"
+                                  + _deleted_before(removed))
         try:
             if path.is_dir():
                 shutil.rmtree(path)
@@ -110,10 +126,16 @@ def delete_backups(rows: tuple[dict[str, Any], ...]) -> list[str]:
             Path(f"{path}{MANIFEST}").unlink(missing_ok=True)
         except OSError as exc:
             raise DbsafeError(f"could not delete {path}: {exc.strerror or exc}"
-                              + (f" (deleted before it: {', '.join(removed)})"
-                                 if removed else "")) from None
+                              + _deleted_before(removed)) from None
+        finally:
+            if held is not None:
+                held.release()
         removed.append(str(path))
     return removed
+
+
+def _deleted_before(removed: list[str]) -> str:
+    return f" (deleted before it: {', '.join(removed)})" if removed else ""
 
 
 def _not_restorable(row: dict[str, Any], path: Path, missing: str | None) -> str | None:
@@ -136,18 +158,8 @@ def _not_restorable(row: dict[str, Any], path: Path, missing: str | None) -> str
     return None
 
 
-def _unlisted(directory: Path, listed: set[str]) -> tuple[list[str], list[str]]:
-    """What `list_backups` left out (`listed`: what it did not): backups whose manifest
-    cannot be read as `restore` reads it (a warning said why), and backup files or
-    directories without a manifest, being written (`take_backup` writes the manifest once
-    the dump is verified) or left by a run killed meanwhile, which nothing here can tell
-    apart."""
-    unreadable, unfinished = [], []
-    for entry in sorted(directory.iterdir()):
-        if entry.name.endswith(MANIFEST):
-            if str(entry)[: -len(MANIFEST)] not in listed:
-                unreadable.append(str(entry)[: -len(MANIFEST)])
-        elif (entry.is_dir() or entry.suffix == ".dump") and \
-                not Path(f"{entry}{MANIFEST}").exists():
-            unfinished.append(str(entry))
-    return unreadable, unfinished
+def _unreadable(directory: Path, listed: set[str]) -> list[str]:
+    """The backups whose manifest `list_backups` left out (`listed`: what it did not), not
+    read as `restore` reads it (a warning said why)."""
+    return [str(entry)[: -len(MANIFEST)] for entry in sorted(directory.iterdir())
+            if entry.name.endswith(MANIFEST) and str(entry)[: -len(MANIFEST)] not in listed]

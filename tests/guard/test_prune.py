@@ -3,8 +3,10 @@ once confirmed: real backups (pg_dump, --verify-restore's pg_restore), real data
 
 from __future__ import annotations
 
+import json
 import os
 import pty
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ from psycopg import sql
 
 from dbsafe import commands
 from dbsafe.config import load_settings
+from dbsafe.guard.backup import APPLICATION_NAME
 from dbsafe.guard.restore import IN_PROGRESS, half_restored
 from tests.helpers import read_terminal
 
@@ -143,39 +146,47 @@ def test_prune_asks_on_a_terminal(source: str, tmp_path: Path) -> None:
     assert newest.exists() and not older.exists()
 
 
+def _held_backup(source: str, tmp_path: Path,
+                 holder: psycopg.Connection) -> tuple[subprocess.Popen[str], Path]:
+    """A `dbsafe backup` started while `holder` holds ACCESS EXCLUSIVE on orders, once its
+    pg_dump waits for that lock (its file reserved, no manifest), with that file."""
+    before = set((tmp_path / "b").glob("*.dump"))
+    holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+    running = subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "backup", "--database-url", source,
+         "--backup-dir", str(tmp_path / "b"), "--lock-timeout", "120s"], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (set((tmp_path / "b").glob("*.dump")) - before):
+        time.sleep(0.05)
+    [writing] = set((tmp_path / "b").glob("*.dump")) - before
+    waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'orders'::regclass"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and holder.execute(waiting).fetchone() == (0,):
+        time.sleep(0.05)
+    return running, writing
+
+
 def test_a_backup_being_written_is_listed_and_never_pruned(source: str,
                                                           tmp_path: Path) -> None:
     """A live `dbsafe backup` (pg_dump waiting for a table's lock) has its file and no
-    manifest yet: prune names it and leaves it, as it does a manifest that does not read."""
+    manifest yet: `backups` and prune say it is being written, by whom, and prune leaves it,
+    even asked to delete what is unusable."""
     older, _newest = _backup(source, tmp_path), _backup(source, tmp_path)
     broken = _backup(source, tmp_path)
     Path(f"{broken}.manifest.json").write_text("{")
-    before = set((tmp_path / "b").iterdir())
     with psycopg.connect(source) as holder:
-        holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
-        running = subprocess.Popen(
-            [sys.executable, "-m", "dbsafe", "backup", "--database-url", source,
-             "--backup-dir", str(tmp_path / "b"), "--lock-timeout", "120s"], cwd=tmp_path,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        running, writing = _held_backup(source, tmp_path, holder)
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not (set((tmp_path / "b").iterdir()) - before):
-                time.sleep(0.05)
-            [writing] = set((tmp_path / "b").iterdir()) - before
-            waiting = holder.execute("SELECT count(*) FROM pg_locks WHERE NOT granted "
-                                     "AND relation = 'orders'::regclass")
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and waiting.fetchone() == (0,):
-                time.sleep(0.05)
-                waiting = holder.execute("SELECT count(*) FROM pg_locks WHERE NOT granted "
-                                         "AND relation = 'orders'::regclass")
+            listed = _dbsafe(tmp_path, "backups", "--backup-dir", str(tmp_path / "b"))
+            [line] = [x for x in listed.stdout.splitlines() if x.startswith(str(writing))]
+            assert line.startswith(f"{writing}  being written (pid {running.pid} on "), line
 
             pruned = _prune(tmp_path, "--keep", "1", "--yes")
 
             assert pruned.returncode == 0, pruned.stderr
             lines = pruned.stdout.splitlines()
-            assert f"left {writing} (no manifest: a backup being written, or one a killed run " \
-                "left; delete it yourself once no backup is running)" in lines
+            assert f"left {writing} ({line[len(str(writing)) + 2:]})" in lines
             assert f"left {broken} (its manifest cannot be read; --delete-unusable deletes " \
                 "it)" in lines
             assert lines[-1] == f"removed {older}"
@@ -194,6 +205,56 @@ def test_a_backup_being_written_is_listed_and_never_pruned(source: str,
         _, err = running.communicate(timeout=120)
     assert running.returncode == 0, err
     assert Path(f"{writing}.manifest.json").exists()  # the backup it did not delete is whole
+    assert not Path(f"{writing}.writing").exists()  # its lock file went with its run
+    listed = _dbsafe(tmp_path, "backups", "--backup-dir", str(tmp_path / "b"))
+    assert "being written" not in listed.stdout and "stopped" not in listed.stdout
+
+
+def test_a_backup_whose_run_was_killed_is_told_and_deleted_only_when_asked(
+        source: str, tmp_path: Path) -> None:
+    """`dbsafe backup` killed with SIGKILL mid-dump (as the out-of-memory killer does)
+    leaves a file without a manifest: `backups` says a run that stopped left it, and prune
+    deletes it only with --delete-unusable. (Its pg_dump, in a process group of its own,
+    lives on waiting for the lock; its session is ended here.)"""
+    kept = _backup(source, tmp_path)
+    with psycopg.connect(source) as holder:
+        running, writing = _held_backup(source, tmp_path, holder)
+        try:
+            os.kill(running.pid, signal.SIGKILL)
+            running.communicate(timeout=60)
+        finally:
+            ended = holder.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE application_name = %s", (APPLICATION_NAME,))
+            orphans = ended.fetchall()
+            holder.rollback()
+    assert orphans == [(True,)]  # pg_dump still waited: the run is dead, its file no backup
+
+    listed = _dbsafe(tmp_path, "backups", "--backup-dir", str(tmp_path / "b"))
+    assert listed.returncode == 0, listed.stderr
+    assert f"{writing}  left by a run that stopped (no manifest; safe to delete: `backups " \
+        "prune --delete-unusable` deletes it)" in listed.stdout.splitlines()
+    as_json = _dbsafe(tmp_path, "backups", "--backup-dir", str(tmp_path / "b"), "--format",
+                      "json")
+    [stray] = [row for row in json.loads(as_json.stdout) if "unfinished" in row]
+    assert (stray["backup"], stray["unfinished"]["state"], stray["unfinished"]["pid"]) == (
+        str(writing), "stopped", running.pid)
+
+    left = _prune(tmp_path, "--keep", "1", "--yes")
+    assert (left.returncode, left.stdout.splitlines()[0]) == (
+        0, f"left {writing} (left by a run that stopped (no manifest; safe to delete: "
+           "`backups prune --delete-unusable` deletes it))"), left.stderr
+    assert writing.exists()
+
+    asked = _prune(tmp_path, "--keep", "1", "--delete-unusable")  # not confirmed: kept
+    assert asked.returncode == 1 and writing.exists(), asked.stderr
+    assert any(line.startswith(f"to delete {writing}  ") and
+               line.endswith("(no manifest: left by a run that stopped)")
+               for line in asked.stdout.splitlines()), asked.stdout
+    asked = _prune(tmp_path, "--keep", "1", "--yes", "--delete-unusable")
+    assert (asked.returncode, asked.stdout.splitlines()[-1]) == (0, f"removed {writing}"), \
+        asked.stderr
+    assert not writing.exists() and not Path(f"{writing}.writing").exists()
+    assert kept.exists()
 
 
 def test_a_backup_restore_refuses_is_deleted_only_when_asked(source: str,
