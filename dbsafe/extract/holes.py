@@ -171,8 +171,9 @@ def _classify(text: str, offsets: Sequence[int],
         if kind == "hole":
             if next(adds, False):
                 # A clause or nothing: anywhere after the FROM items, it cannot bring a
-                # table into scope, and the statement is checked without it.
-                if _ends_an_item(previous, stack):
+                # table into scope, and the statement is checked without it; in a
+                # subquery or CTE too (Outline's `WHERE ... ${anchorFilter}` in a `WITH`).
+                if _ends_an_item(previous, stack, nested=True):
                     kinds.append("tail")
                     continue
             elif _is_tail(marked, pos, previous, stack, clause):
@@ -243,10 +244,10 @@ def _is_tail(marked: str, after: int, previous: list[str], stack: list[str],
     return not rest.strip(";")
 
 
-def _ends_an_item(previous: list[str], stack: list[str]) -> bool:
-    """At the outermost level, the text so far ends an expression or a FROM item (not
-    `FROM`, `AND`, `=`, `(`, `,`, another hole): a clause may start here."""
-    if len(stack) != 1 or not previous:
+def _ends_an_item(previous: list[str], stack: list[str], *, nested: bool = False) -> bool:
+    """At the outermost level (any, with `nested`), the text so far ends an expression or a
+    FROM item (not `FROM`, `AND`, `=`, `(`, `,`, another hole): a clause may start here."""
+    if (len(stack) != 1 and not nested) or not previous:
         return False
     last = previous[-1]
     if last in _CONTINUED_BY or last in _VALUE_OPERATORS or last in ("(", ",", _SENTINEL):

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
-from dbsafe.extract.holes import NAME_HOLE, Hole, Template, fill_holes
+from dbsafe.extract.holes import NAME_HOLE, Hole, Template, adds_a_clause, fill_holes
 from dbsafe.extract.python import first_word, looks_like_statement, names_only
 from dbsafe.extract.sqlfile import statement_bounds
 
@@ -1872,12 +1872,51 @@ class _Reader:
                     piece(name, child.start_byte)
                     continue
                 line, column = self.position(child.start_byte)
+                spaced = bool(texts) and texts[-1][-1:].isspace()
                 holes.append(Hole(length, line, column, self.text(child),
+                                  clause=interpolated and self._clause_or_nothing(
+                                      child, spaced=spaced),
                                   written=self._written(child)))
         if not spans:
             line, column = self.position(node.start_byte + 1)
             spans.append((0, line, column))
         return Template("".join(texts), tuple(spans), tuple(holes))
+
+    def _clause_or_nothing(self, node: Node, *, spaced: bool, depth: int = 0) -> bool:
+        """Whether every string a `${...}` of a template no tag takes may write is empty or
+        starts with a clause ending a statement's FROM items (`WHERE`, `AND`, `ORDER BY`,
+        ...; see `adds_a_clause`), after a blank unless the text before it ends with one
+        (`spaced`): `''`, `'WHERE a = 1'`, `` `AND (${conds})` ``, either branch of `c ? a :
+        b`, or a `const` bound to one. Outline's `const anchorFilter = where ? `AND
+        (${where})` : ""` sent as `... WHERE "parentDocumentId" = :id ${anchorFilter}`, as
+        Python's `{where}` bound to `""` or `"WHERE ..."` is read."""
+        node = _unwrap(node)
+        if depth > 4:
+            return False
+        if node.type == "template_substitution":
+            children = [c for c in node.named_children if c.type != "comment"]
+            return len(children) == 1 and self._clause_or_nothing(
+                children[0], spaced=spaced, depth=depth + 1)
+        if node.type == "ternary_expression":
+            branches = [node.child_by_field_name(f) for f in ("consequence", "alternative")]
+            return all(b is not None and self._clause_or_nothing(
+                b, spaced=spaced, depth=depth + 1) for b in branches)
+        if node.type == "identifier":
+            value = self._constant(node)
+            return value is not None and self._clause_or_nothing(
+                value, spaced=spaced, depth=depth + 1)
+        if node.type not in ("string", "template_string"):
+            return False
+        # The text up to the first `${...}`: a clause word must start it.
+        lead = ""
+        for child in node.children:
+            if child.type == "template_substitution":
+                break
+            if child.type in ("string_fragment", "escape_sequence"):
+                lead += self.text(child) if child.type == "string_fragment" else \
+                    _unescape(self.text(child))
+        whole = not any(c.type == "template_substitution" for c in node.children)
+        return (whole and not lead.strip()) or adds_a_clause(" " + lead if spaced else lead)
 
     def _written(self, substitution: Node) -> bool:
         """Whether a `${...}` calls a SQL tag's helper writing SQL text there, never a

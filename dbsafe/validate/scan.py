@@ -310,7 +310,9 @@ _CHUNK = 32
 #      of set-returning ones); `g.abs` on a function's single value is `abs(g)`
 # 239: `$1,$2` (no space between) two parameters, not a dollar quote's tag; `is(` a call;
 #      `\gset` after SQL ends it; a hole after `&`, `|`, `#` a value
-_CACHE_VERSION = 239
+# 240: a JS `${x}` of an untagged template writing a clause or nothing is left out, as
+#      Python's `{where}`; such a hole inside a subquery or CTE too
+_CACHE_VERSION = 240
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -514,6 +514,9 @@ _WHERE_OR_NOTHING = {
                           "    sql = 'SELECT a FROM t {} ORDER BY a'.format(cond)\n"),
     "concatenated": ('    extra = f" AND b IN ({ids})" if ids else ""\n'
                      '    sql = "SELECT a FROM t WHERE c = 1 " + extra + " LIMIT 5"\n'),
+    # inside a CTE (Outline's recursive CTE, in JavaScript): it brings no table there either
+    "in_a_cte": ('    where = "WHERE b IN $ids" if ids else ""\n'
+                 '    sql = f"WITH x AS (SELECT a FROM t {where}) SELECT a FROM x"\n'),
 }
 
 
@@ -524,7 +527,8 @@ def test_a_piece_that_is_a_clause_or_nothing_leaves_the_rest_checked(name: str) 
     assert fragment.dynamic is None
     assert " ".join(fragment.sql.split()) in (
         "SELECT * FROM t ORDER BY a DESC LIMIT $limit", "SELECT count(*) FROM t GROUP BY a",
-        "SELECT a FROM t ORDER BY a", "SELECT a FROM t WHERE c = 1 LIMIT 5")
+        "SELECT a FROM t ORDER BY a", "SELECT a FROM t WHERE c = 1 LIMIT 5",
+        "WITH x AS (SELECT a FROM t ) SELECT a FROM x")
 
 
 @pytest.mark.parametrize("pieces", [
