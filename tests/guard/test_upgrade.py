@@ -25,7 +25,7 @@ from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
 from tests.migrate.projects import sqlalchemy_url, write_project
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 # Revision 0005 commits part of itself (autocommit_block), then fails: a unique index over
 # duplicate names. It must leave nothing behind.
