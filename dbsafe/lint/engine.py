@@ -32,6 +32,7 @@ from dbsafe.lint.statement import (
     Action,
     Constraint,
     ForeignKey,
+    Lookup,
     Node,
     Statement,
     TypeName,
@@ -45,7 +46,7 @@ from dbsafe.lint.statement import (
     inlined_volatility,
     is_plain_column,
     last,
-    lookup_columns,
+    lookup_of,
     parse_statement,
     partition_key_columns,
     partition_parent,
@@ -222,14 +223,15 @@ class History:
     # unique index or PRIMARY KEY/UNIQUE constraint -> (its table, its INCLUDE columns), of
     # those built here with INCLUDE: `DROP COLUMN` of one with CASCADE drops it (DBS212)
     included: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-    # index -> its `IndexDef.lookup` columns: what `table_indexes` holds for it
-    index_lookups: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # Tables created here -> the leading plain columns of each of their indexes (primary
-    # key and unique constraints too); a table not in it has indexes nobody saw built.
-    table_indexes: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    # index -> its `IndexDef.lookup`: what `table_indexes` holds for it
+    index_lookups: dict[str, Lookup] = field(default_factory=dict)
+    # Tables created here -> what a foreign key's lookup can use each of their indexes for
+    # (primary key and unique constraints too; none a lookup cannot use); a table not in it
+    # has indexes nobody saw built.
+    table_indexes: dict[str, list[Lookup]] = field(default_factory=dict)
     # Other tables (the database's, or made where this cannot follow) -> the same for the
     # indexes the migrations built on them: added to what the database shows it had.
-    indexes_added: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    indexes_added: dict[str, list[Lookup]] = field(default_factory=dict)
     # Indexes the migrations dropped (names): the database's own no longer cover anything
     # (one built again under the name is among the migrations' own, `indexes_added`).
     indexes_dropped: set[str] = field(default_factory=set)
@@ -487,8 +489,9 @@ class History:
                     "TableLikeClause" in element for element in s.node.get("tableElts") or ()):
                 # (a partition, a child or a LIKE copy gets indexes this does not show)
                 self.table_indexes[last(s.relation)] = [
-                    (c.name,) for c in s.columns if c.has("primary") or c.has("unique")] + [
-                    con.columns for con in s.constraints
+                    Lookup((c.name,)) for c in s.columns
+                    if c.has("primary") or c.has("unique")] + [
+                    Lookup(con.columns) for con in s.constraints
                     if con.kind in ("primary", "unique") and con.columns]
             else:
                 self.table_indexes.pop(last(s.relation), None)
@@ -574,13 +577,12 @@ class History:
                 for indexes in (self.table_indexes.get(last(rename.relation)),
                                 self.indexes_added.get(last(rename.relation))):
                     if indexes is not None:
-                        indexes[:] = [tuple(rename.new if c == rename.old else c
-                                            for c in index) for index in indexes]
+                        indexes[:] = [index.renamed(rename.old, rename.new)
+                                      for index in indexes]
                 for index, on in self.index_tables.items():
                     if on == last(rename.relation) and index in self.index_lookups:
-                        self.index_lookups[index] = tuple(
-                            rename.new if c == rename.old else c
-                            for c in self.index_lookups[index])
+                        self.index_lookups[index] = self.index_lookups[index].renamed(
+                            rename.old, rename.new)
             elif rename.object in ("table", "foreign table") and rename.relation:
                 old = last(rename.relation)
                 if old in self.columns:
@@ -635,7 +637,7 @@ class History:
             if built.unique and built.plain and not built.partial:
                 self.unique_indexes.setdefault(last(built.table), []).append(
                     (last(built.name) if built.name else None, built.columns))
-            if built.lookup:
+            if built.lookup.columns:
                 self._indexes_of(last(built.table)).append(built.lookup)
             if not built.plain or built.partial:
                 self.value_indexed.add(last(built.table))
@@ -820,15 +822,15 @@ class History:
         another index on the same columns still counts)."""
         self.indexes_dropped.add(name)
         self.included.pop(name, None)
-        table, columns = self.index_tables.get(name), self.index_lookups.get(name)
-        if table is None or not columns:
+        table, lookup = self.index_tables.get(name), self.index_lookups.get(name)
+        if table is None or lookup is None or not lookup.columns:
             return
         for indexes in (self.table_indexes.get(table), self.indexes_added.get(table)):
-            if indexes and columns in indexes:
-                indexes.remove(columns)
+            if indexes and lookup in indexes:
+                indexes.remove(lookup)
                 return
 
-    def _indexes_of(self, table_name: str) -> list[tuple[str, ...]]:
+    def _indexes_of(self, table_name: str) -> list[Lookup]:
         """Where the indexes built on `table_name` are noted: all its indexes for a table
         created here, else those the migrations added (`indexes_added`)."""
         known = self.table_indexes.get(table_name)
@@ -861,7 +863,7 @@ class History:
                     self._key_added(table_name, con, (action.column.name,))
                     self._foreign_key_added(table_name, con, (action.column.name,))
                 if action.column.has("primary") or action.column.has("unique"):
-                    indexes.append((action.column.name,))
+                    indexes.append(Lookup((action.column.name,)))
             elif sub == "AlterColumnType" and action.column is not None and action.name:
                 facts = table.setdefault(action.name, ColumnFacts(not_null=None))
                 facts.type = action.column.type
@@ -896,7 +898,7 @@ class History:
                         if of == action.name:
                             self.foreign_keys.setdefault(last(fk.table), {})[fk.name] = None
                 # its indexes go with it
-                indexes[:] = [index for index in indexes if action.name not in index]
+                indexes[:] = [index for index in indexes if action.name not in index.columns]
             elif sub == "AttachPartition" and action.default and action.partition:
                 self.default_partitions[table_name] = last(action.partition)
             elif sub == "DetachPartition" and action.partition and \
@@ -913,7 +915,7 @@ class History:
                     for name in key:
                         table.setdefault(name, ColumnFacts()).not_null = True
                 if con.kind in ("primary", "unique") and con.columns:
-                    indexes.append(con.columns)
+                    indexes.append(Lookup(con.columns))
                 if con.kind in ("primary", "unique") and con.using_index and con.name:
                     # USING INDEX renames the index to the constraint's name
                     # (PostgreSQL's `index_constraint_create`)
@@ -938,8 +940,8 @@ class History:
                 self.indexes_dropped.add(action.name)
                 if dropped is not None:
                     self.kinds[action.name] = ""
-                if dropped is not None and dropped[1] in indexes:
-                    indexes.remove(dropped[1])
+                if dropped is not None and Lookup(dropped[1]) in indexes:
+                    indexes.remove(Lookup(dropped[1]))
                 if action.cascade and dropped is not None:
                     self._keys_dropped_to(table_name, key=dropped)
             elif sub == "ValidateConstraint" and action.name:
@@ -1077,16 +1079,16 @@ def expression_from_text(text: str | None) -> Node | None:
     return targets[0].get("ResTarget", {}).get("val") if targets else None
 
 
-def snapshot_index_lookup(index: Index, relation: Relation) -> tuple[str, ...]:
+def snapshot_index_lookup(index: Index, relation: Relation) -> Lookup:
     """`IndexDef.lookup` of a snapshot's index: its leading keys up to the first expression
     (a key that names no column of the table: the snapshot shows an expression as its
     text), none for an invalid index (the planner does not use it) or a partial one whose
-    WHERE a lookup does not imply."""
+    WHERE no lookup implies."""
     if not index.valid:
-        return ()
+        return Lookup()
     names = {column.name for column in relation.columns}
     columns = tuple(itertools.takewhile(names.__contains__, index.columns))
-    return lookup_columns(columns, expression_from_text(index.predicate))
+    return lookup_of(columns, expression_from_text(index.predicate))
 
 
 # ALTER TABLE actions the history records on a column it may know only from the database
@@ -1424,10 +1426,9 @@ class LintContext:
         known, _ = before
         return None if any("(" in c for c in known.columns) else known.columns
 
-    def index_lookup(self, index: str) -> tuple[str, ...] | None:
-        """The leading columns a lookup of given values of them can use index `index` for
-        (`IndexDef.lookup`), from the migration or the schema before it; None when
-        unknown."""
+    def index_lookup(self, index: str) -> Lookup | None:
+        """What a foreign key's lookup can use index `index` for (`IndexDef.lookup`), from
+        the migration or the schema before it; None when unknown."""
         found = self.history.index_lookups.get(last(index))
         if found is not None:
             return found

@@ -132,6 +132,27 @@ class Rename:
 
 
 @dataclass(frozen=True, slots=True)
+class Lookup:
+    """What a foreign key's lookup of given values of its columns (`WHERE a = $1 AND b = $2`)
+    can use an index for (`lookup_of`): the key's columns must be the first of the index's
+    leading plain `columns` (in any order), at least `needs` of them: the columns a partial
+    index's WHERE tests (`IS NOT NULL`) are among those, and only a lookup that names a
+    column implies it. No `columns`: no key."""
+
+    columns: tuple[str, ...] = ()
+    needs: int = 0
+
+    def serves(self, key: tuple[str, ...]) -> bool:
+        """Can the lookups of foreign key columns `key` use the index?"""
+        return self.needs <= len(key) <= len(self.columns) and \
+            set(self.columns[:len(key)]) == set(key)
+
+    def renamed(self, old: str, new: str) -> Lookup:
+        """The same after column `old` of its table is renamed `new`."""
+        return Lookup(tuple(new if c == old else c for c in self.columns), self.needs)
+
+
+@dataclass(frozen=True, slots=True)
 class IndexDef:
     """`CREATE INDEX`."""
 
@@ -143,9 +164,8 @@ class IndexDef:
     plain: bool  # every key is a plain column
     partial: bool  # has a WHERE clause
     only: bool = False  # `ON ONLY table`: on a partitioned table, builds nothing
-    # The leading columns a lookup of given values of them can use the index for: `columns`,
-    # none for a partial index whose WHERE those values do not imply (see `lookup_columns`).
-    lookup: tuple[str, ...] = ()
+    # What a lookup of given values of its leading columns can use the index for (`lookup_of`).
+    lookup: Lookup = Lookup()
     include: tuple[str, ...] = ()  # INCLUDE (columns): stored, not keys
 
 
@@ -835,36 +855,39 @@ def index_column(elem: Node) -> str | None:
     return fields[0] if len(fields) == 1 and fields[0] != "*" else None
 
 
-def lookup_columns(columns: tuple[str, ...], where: Node | None) -> tuple[str, ...]:
-    """The leading plain `columns` of an index that a lookup of given values of them (a
-    foreign key's `WHERE col = $1`) can use it for: all of them for a full index, and for a
-    partial one only when its WHERE says no more than that its first column is not null
-    (which every lookup implies); none for any other WHERE, which the planner cannot prove.
-    A later column's `IS NOT NULL` is implied only by lookups that name that column too, so
-    it serves no key of the first columns alone (svix's `(app_id, uid) WHERE uid IS NOT
-    NULL`: deleting an application scans `endpoint` on PostgreSQL 18); a key of both could
-    use it, but the columns alone cannot say which keys, so it counts for none.
+def lookup_of(columns: tuple[str, ...], where: Node | None) -> Lookup:
+    """What a foreign key's lookup of given values of its columns (`WHERE a = $1 AND b =
+    $2`) can use an index of leading plain `columns` for: all of them for a full index. For
+    a partial one, only when its WHERE says no more than that some of those columns are not
+    null, and only for keys that name every column it tests (a lookup implies the columns
+    it names are not null, no other): svix's `(app_id, uid) WHERE uid IS NOT NULL` serves no
+    key of `app_id` alone (deleting an application scans `endpoint` on PostgreSQL 18), and
+    `(tenant_id, parent_id) WHERE parent_id IS NOT NULL` serves a key of both. Any other
+    WHERE, which the planner cannot prove, serves none.
 
     >>> from dbsafe.lint.engine import expression_from_text as expr
-    >>> lookup_columns(("a", "b"), None), lookup_columns(("a",), expr("a IS NOT NULL"))
-    (('a', 'b'), ('a',))
-    >>> lookup_columns(("a",), expr("deleted_at IS NULL")), lookup_columns(("a",), expr("a > 0"))
-    ((), ())
-    >>> lookup_columns(("a", "b"), expr("b IS NOT NULL"))
-    ()
+    >>> lookup_of(("a", "b"), None), lookup_of(("a",), expr("a IS NOT NULL"))
+    (Lookup(columns=('a', 'b'), needs=0), Lookup(columns=('a',), needs=1))
+    >>> lookup_of(("a",), expr("deleted_at IS NULL")), lookup_of(("a",), expr("b IS NOT NULL"))
+    (Lookup(columns=(), needs=0), Lookup(columns=(), needs=0))
+    >>> found = lookup_of(("a", "b", "c"), expr("b IS NOT NULL AND a IS NOT NULL"))
+    >>> found.needs, found.serves(("a",)), found.serves(("b", "a")), found.serves(("a", "c"))
+    (2, False, True, False)
     """
     if where is None or not columns:
-        return columns
+        return Lookup(columns)
     tests = where.get("BoolExpr", {}).get("args") or () \
         if where.get("BoolExpr", {}).get("boolop") == "AND_EXPR" else (where,)
+    needs = 0
     for test in tests:
         null_test = test.get("NullTest") or {}
         ref = (null_test.get("arg") or {}).get("ColumnRef") or {}
         fields = strings(ref.get("fields"))
         if null_test.get("nulltesttype") != "IS_NOT_NULL" or len(fields) != 1 or \
-                fields[0] != columns[0]:
-            return ()
-    return columns
+                fields[0] not in columns:
+            return Lookup()
+        needs = max(needs, columns.index(fields[0]) + 1)
+    return Lookup(columns, needs)
 
 
 def index_reads(node: Node) -> frozenset[str]:
@@ -995,7 +1018,7 @@ def _index(s: Statement, n: Node) -> None:
                            bool(n.get("concurrent")), bool(n.get("unique")), tuple(columns),
                            plain and bool(columns), bool(n.get("whereClause")),
                            only=not (n.get("relation") or {}).get("inh"),
-                           lookup=lookup_columns(tuple(columns), n.get("whereClause")),
+                           lookup=lookup_of(tuple(columns), n.get("whereClause")),
                            include=included_columns(n))
     if name:
         s.creates = frozenset({name, qualified(schema, name)})

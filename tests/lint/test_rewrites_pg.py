@@ -1207,19 +1207,22 @@ SERVING = {
     # imply the later column is not null
     "later-column-not-null": ("CREATE INDEX ix_named ON holder (entity_id, name) "
                               "WHERE name IS NOT NULL;", False),
+    "column-not-indexed": ("CREATE INDEX ix_has_name ON holder (entity_id) "
+                           "WHERE name IS NOT NULL;", False),
     "expression": ("CREATE INDEX ix_expression ON holder ((entity_id + 0));", False),
     "expression-after": ("CREATE INDEX ix_leading ON holder (entity_id, lower(name));", True),
     "parenthesised-column": ("CREATE INDEX ix_parens ON holder ((entity_id));", True),
 }
 
 
-def _deletes_scan(conn: psycopg.Connection[Any]) -> bool:
+def _deletes_scan(conn: psycopg.Connection[Any], holder: str = "holder",
+                  entity: str = "entity") -> bool:
     """Do deletes of entities scan `holder` for the key's rows (rolled back)?"""
-    scans = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'holder'"
+    scans = f"SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = '{holder}'"
     with conn.transaction(force_rollback=True):
         before = conn.execute(scans).fetchone()
-        for entity in range(301, 306):  # no holder has them
-            conn.execute("DELETE FROM entity WHERE id = %s", (entity,))
+        for entity_id in range(301, 306):  # no holder has them
+            conn.execute(f"DELETE FROM {entity} WHERE id = %s", (entity_id,))
         after = conn.execute(scans).fetchone()
     assert before is not None and after is not None
     return bool(after[0] - before[0])
@@ -1274,6 +1277,76 @@ def test_dropping_an_index_is_flagged_only_when_deletes_scan_after_and_not_befor
                      _database_findings(tmp_path, change, conninfo)):
         assert [f.subject for f in findings if f.code == "DBS117"] == \
             (["holder.entity_id"] if flagged else [])
+
+
+FOLDERS = "CREATE TABLE folder (tenant_id int, id int, PRIMARY KEY (tenant_id, id));\n"
+FILES = "CREATE TABLE file (id int PRIMARY KEY, tenant_id int, folder_id int, name text);\n"
+FILE_KEY = ("ALTER TABLE file ADD CONSTRAINT file_folder FOREIGN KEY (tenant_id, folder_id) "
+            "REFERENCES folder (tenant_id, id);\n")
+# Partial indexes on a two-column key's columns, by whether a delete of a folder can use
+# them to find its files: its lookup (`tenant_id = $1 AND folder_id = $2`) implies that
+# both are not null, and nothing of any other column.
+KEY_SERVING = {
+    "later-column-not-null": ("CREATE INDEX ix_folder ON file (tenant_id, folder_id) "
+                              "WHERE folder_id IS NOT NULL;", True),
+    "other-order": ("CREATE INDEX ix_other_order ON file (folder_id, tenant_id) "
+                    "WHERE tenant_id IS NOT NULL;", True),
+    "first-column-not-null": ("CREATE INDEX ix_tenant ON file (tenant_id, folder_id) "
+                              "WHERE tenant_id IS NOT NULL;", True),
+    "column-after-key": ("CREATE INDEX ix_named ON file (tenant_id, folder_id, name) "
+                         "WHERE name IS NOT NULL;", False),
+    "column-not-indexed": ("CREATE INDEX ix_has_name ON file (tenant_id, folder_id) "
+                           "WHERE name IS NOT NULL;", False),
+}
+
+
+def _fill_folders(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("INSERT INTO folder SELECT i % 7, i FROM generate_series(1, 310) AS i;"
+                 "INSERT INTO file SELECT i, (i % 299 + 1) % 7, i % 299 + 1, 'n' || i "
+                 "FROM generate_series(1, 5000) AS i; ANALYZE")
+
+
+# the table and the key's later column renamed before the key is added or the index dropped
+RENAMES = "ALTER TABLE file RENAME COLUMN folder_id TO dir_id;\nALTER TABLE file RENAME TO doc;\n"
+RENAMED_KEY = FILE_KEY.replace("file ", "doc ").replace("folder_id", "dir_id")
+
+
+@pytest.mark.parametrize("index", list(KEY_SERVING))
+@pytest.mark.parametrize("where", ["created-with", "before", "dropped", "renamed-before",
+                                   "renamed-dropped"])
+def test_a_partial_index_serves_a_composite_key_whose_lookups_imply_its_where(
+        conninfo: str, tmp_path: Path, index: str, where: str) -> None:
+    """DBS117 on a two-column key: a partial index whose WHERE tests a later column of the
+    key is one its lookups use (they imply it), as PostgreSQL 18 does; one testing a
+    column after the key, or none of the index's, is not. The index built with the key,
+    before it (the history's or the database's index), or dropped; before both, the
+    history's table and the column the WHERE tests may be renamed."""
+    sql, serves = KEY_SERVING[index]
+    drop = f"DROP INDEX {sql.split()[2]};\n"
+    schema, change = {
+        "created-with": (FOLDERS + FILES, FILE_KEY + sql + "\n"),
+        "before": (FOLDERS + FILES + sql + "\n", FILE_KEY),
+        "dropped": (FOLDERS + FILES + FILE_KEY + sql + "\n", drop),
+        "renamed-before": (FOLDERS + FILES + sql + "\n", RENAMES + RENAMED_KEY),
+        "renamed-dropped": (FOLDERS + FILES + FILE_KEY + sql + "\n", RENAMES + drop),
+    }[where]
+    table = "doc" if where.startswith("renamed") else "file"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        _fill_folders(conn)
+        scanned_before = _deletes_scan(conn, "file", "folder")
+        with conn.transaction(force_rollback=True):  # (the database is linted below)
+            conn.execute(change)
+            scanned_after = _deletes_scan(conn, table, "folder")
+    flagged = scanned_after and not scanned_before
+    # a key is flagged where it is added; a dropped index when it served the key
+    assert flagged == (serves if where.endswith("dropped") else not serves)
+    # (the database's table renamed: its indexes are not followed, the key not checked)
+    for findings in [_history_findings(tmp_path, schema, change)] + (
+            [] if where.startswith("renamed") else
+            [_database_findings(tmp_path, change, conninfo)]):
+        assert [f.subject for f in findings if f.code == "DBS117"] == \
+            ([table] if flagged else []), findings
 
 
 def test_an_invalid_index_of_the_database_covers_no_foreign_key(

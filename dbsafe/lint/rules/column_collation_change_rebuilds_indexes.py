@@ -123,7 +123,7 @@ def _indexed(ctx: LintContext, table: str, column: str) -> bool:
         keys = history.table_indexes.get(name)
         if keys is None or name in history.excluding or name in history.columns_renamed:
             return True
-        return any(column in columns for columns in keys) or \
+        return any(column in key.columns for key in keys) or \
             column in history.value_index_reads.get(name, ())
     if last(table) in ctx.history.index_tables.values():
         return True

@@ -40,10 +40,12 @@ op.create_index("order_lines_order_id", "order_lines", ["order_id"])
 * An index whose leading columns are the foreign key's columns (in any order): created
   anywhere in the same migration or by an earlier one, a primary key or unique constraint,
   or — when dbsafe knows the database before the migrations — an existing valid index. A
-  partial one counts when its `WHERE` says no more than that its first column is `NOT
-  NULL` (every lookup implies that; a later column's, as svix's `(app_id, uid) WHERE uid
-  IS NOT NULL`, is not implied by a lookup of `app_id`: deleting an application scans
-  `endpoint`); a parenthesised column (`((order_id))`) is a column.
+  partial one counts when its `WHERE` says no more than that columns of the key are `NOT
+  NULL` (the key's lookup implies that): `(tenant_id, parent_id) WHERE parent_id IS NOT
+  NULL` serves a key of `(tenant_id, parent_id)`, but svix's `(app_id, uid) WHERE uid IS
+  NOT NULL` serves no key of `app_id` alone (deleting an application scans `endpoint`), nor
+  does a `WHERE` on a column after the key or outside the index. A parenthesised column
+  (`((order_id))`) is a column.
 * A foreign key on an existing table when dbsafe does not know the table's indexes: the
   table was not created by an earlier migration of the history (as a plain `CREATE TABLE`:
   a partition or `LIKE` copy gets indexes it does not show) and no database or snapshot
@@ -67,7 +69,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, snapshot_index_lookup
 from dbsafe.lint.statement import ForeignKey as ForeignKeyFacts
-from dbsafe.lint.statement import Statement, last, same_relation
+from dbsafe.lint.statement import Lookup, Statement, last, same_relation
 
 ForeignKey = tuple[str, tuple[str, ...], str]  # (table, columns, referenced table)
 
@@ -87,31 +89,27 @@ def foreign_keys(statement: Statement) -> list[ForeignKey]:
     return found
 
 
-def indexes(statement: Statement) -> list[tuple[str, tuple[str, ...]]]:
-    """(table, leading columns a lookup can use) of indexes a statement creates, incl.
-    PK/UNIQUE: a partial index only where its WHERE says no more than that its first column
-    is not null (`IndexDef.lookup`)."""
+def indexes(statement: Statement) -> list[tuple[str, Lookup]]:
+    """(table, what a key's lookup can use it for) of indexes a statement creates, incl.
+    PK/UNIQUE: a partial index only where its WHERE says no more than that columns a lookup
+    names are not null (`IndexDef.lookup`)."""
     if statement.index_def is not None:
-        if not statement.index_def.lookup:
+        if not statement.index_def.lookup.columns:
             return []
         return [(statement.index_def.table, statement.index_def.lookup)]
     if statement.kind not in ("CreateStmt", "AlterTableStmt") or not statement.relation:
         return []
     table = statement.relation
-    found: list[tuple[str, tuple[str, ...]]] = [
-        (table, (column.name,)) for column in statement.columns
-             if column.has("primary") or column.has("unique")]
-    found += [(table, con.columns) for con in statement.constraints
+    found: list[tuple[str, Lookup]] = [
+        (table, Lookup((column.name,))) for column in statement.columns
+        if column.has("primary") or column.has("unique")]
+    found += [(table, Lookup(con.columns)) for con in statement.constraints
               if con.kind in ("primary", "unique") and con.columns]
     return found
 
 
-def _covers(columns: tuple[str, ...], fk: tuple[str, ...]) -> bool:
-    return len(columns) >= len(fk) and set(columns[:len(fk)]) == set(fk)
-
-
-def _built_here(ctx: LintContext) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
-    """(table, leading columns) of every index the migration builds, wherever it does, by
+def _built_here(ctx: LintContext) -> dict[str, list[tuple[str, Lookup]]]:
+    """(table, `Lookup`) of every index the migration builds, wherever it does, by
     the table's unqualified name: each foreign key looks at its own table's, not at all of
     them (a `diff --sql` script of 2,000 foreign keys and as many indexes took 4 million
     comparisons)."""
@@ -119,8 +117,8 @@ def _built_here(ctx: LintContext) -> dict[str, list[tuple[str, tuple[str, ...]]]
     if known is None:
         known = ctx.cache["DBS117.indexes"] = {}
         for s in ctx.statements:
-            for table, columns in indexes(s):
-                known.setdefault(last(table), []).append((table, columns))
+            for table, lookup in indexes(s):
+                known.setdefault(last(table), []).append((table, lookup))
     return known
 
 
@@ -134,12 +132,12 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     known = _built_here(ctx)
     created_here = statement.kind == "CreateStmt"
     for table, columns, referenced in fks:
-        if any(same_relation(t, table) and _covers(c, columns)
-               for t, c in known.get(last(table), ())):
+        if any(same_relation(t, table) and lookup.serves(columns)
+               for t, lookup in known.get(last(table), ())):
             continue
         if not (created_here or ctx.created_before(table)):
             existing = _existing_indexes(ctx, table)
-            if existing is None or any(_covers(c, columns) for c in existing):
+            if existing is None or any(lookup.serves(columns) for lookup in existing):
                 continue
         shown = ", ".join(columns)
         yield ctx.finding(
@@ -153,48 +151,48 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
 
 
 def _indexes_dropped(statement: Statement,
-                     ctx: LintContext) -> Iterator[tuple[str, str, tuple[str, ...]]]:
-    """(index, table, leading columns a lookup can use) of each index the statement drops
+                     ctx: LintContext) -> Iterator[tuple[str, str, Lookup]]:
+    """(index, table, what a key's lookup can use it for) of each index the statement drops
     that a foreign key's lookups could use, where known: DROP INDEX, and the index of a
     primary key or unique constraint ALTER TABLE drops. (A partial index the lookups cannot
     use, or one whose first key is an expression, served no key: dropping it changes
     nothing.)"""
     if statement.kind == "DropStmt" and statement.object_kind == "index":
         for index in statement.dropped:
-            table, columns = ctx.index_table(index), ctx.index_lookup(index)
-            if table is not None and columns:
-                yield last(index), table, columns
+            table, lookup = ctx.index_table(index), ctx.index_lookup(index)
+            if table is not None and lookup is not None and lookup.columns:
+                yield last(index), table, lookup
     elif statement.kind == "AlterTableStmt" and statement.relation:
         keys = None
         for action in statement.actions:
             if action.subtype == "DropConstraint" and action.name:
                 keys = ctx.unique_keys(statement.relation) if keys is None else keys
                 if action.name in keys:
-                    yield action.name, statement.relation, keys[action.name][1]
+                    yield action.name, statement.relation, Lookup(keys[action.name][1])
 
 
 def _check_dropped_indexes(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     """Indexes dropped that were the last ones a foreign key of their table rested on (and
     the key stays: the migration drops neither it, its columns nor its table)."""
-    by_table: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-    for index, table, columns in _indexes_dropped(statement, ctx):
-        by_table.setdefault(table, []).append((index, columns))
+    by_table: dict[str, list[tuple[str, Lookup]]] = {}
+    for index, table, lookup in _indexes_dropped(statement, ctx):
+        by_table.setdefault(table, []).append((index, lookup))
     for table, dropped in by_table.items():
         existing = _existing_indexes(ctx, table)
         if existing is None:
             continue
         remaining = list(existing)
-        for _, columns in dropped:
-            if columns in remaining:
-                remaining.remove(columns)  # this one; another on the same columns stays
+        for _, lookup in dropped:
+            if lookup in remaining:
+                remaining.remove(lookup)  # this one; another on the same columns stays
         # (earlier ones are in `existing`; the statement's own too: `DROP CONSTRAINT x_key,
         # ADD PRIMARY KEY (...)` builds the new index in the same ALTER TABLE)
-        remaining += [c for later in [statement, *ctx.later(statement)]
-                      for t, c in indexes(later) if same_relation(t, table)]
+        remaining += [lookup for later in [statement, *ctx.later(statement)]
+                      for t, lookup in indexes(later) if same_relation(t, table)]
         for fk in ctx.foreign_keys(table):
-            covering = [index for index, columns in dropped if _covers(columns, fk.columns)]
+            covering = [index for index, lookup in dropped if lookup.serves(fk.columns)]
             if not fk.enforced or not covering or \
-                    any(_covers(c, fk.columns) for c in remaining) or \
+                    any(lookup.serves(fk.columns) for lookup in remaining) or \
                     _key_dropped(fk, statement, ctx):
                 continue
             shown, referenced = ", ".join(fk.columns), last(fk.references)
@@ -230,9 +228,9 @@ def _key_dropped(fk: ForeignKeyFacts, at: Statement, ctx: LintContext) -> bool:
     return False
 
 
-def _existing_indexes(ctx: LintContext, table: str) -> list[tuple[str, ...]] | None:
-    """Leading columns a lookup can use of each of the table's indexes before the
-    statement; None if unknown."""
+def _existing_indexes(ctx: LintContext, table: str) -> list[Lookup] | None:
+    """What a key's lookup can use each of the table's indexes before the statement for;
+    None if unknown."""
     relation = ctx.before_relation(table)
     if relation is None:
         return ctx.history.table_indexes.get(last(table))  # an earlier migration made it
@@ -241,7 +239,7 @@ def _existing_indexes(ctx: LintContext, table: str) -> list[tuple[str, ...]] | N
     dropped = ctx.history.indexes_dropped
     served = (snapshot_index_lookup(ix, relation) for ix in relation.indexes
               if ix.name not in dropped)
-    return [columns for columns in served if columns] + \
+    return [lookup for lookup in served if lookup.columns] + \
         ctx.history.table_indexes.get(last(table), []) + \
         ctx.history.indexes_added.get(last(table), [])
 
