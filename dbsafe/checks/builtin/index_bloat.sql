@@ -100,9 +100,11 @@ stats AS (
     FROM big
     CROSS JOIN LATERAL unnest(ARRAY[big.table_name, big.relname]) AS r (name)
     CROSS JOIN LATERAL (SELECT s.tablename, s.attname, s.null_frac, s.avg_width, s.n_distinct,
-                               s.most_common_vals::text AS common_values,
+                               -- as arrays: written out as text here, every column's
+                               -- were, not only a numeric or text key's (below)
+                               s.most_common_vals AS common_values,
                                s.most_common_freqs AS common_freqs,
-                               s.histogram_bounds::text AS bounds
+                               s.histogram_bounds AS bounds
                         FROM pg_stats AS s
                         WHERE s.schemaname = big.nspname AND s.tablename = r.name
                           AND NOT s.inherited
@@ -148,28 +150,43 @@ keys AS (
     -- and 24 bytes, as many of each, as 16 (a fresh index estimated 17% bloat; pgstatindex:
     -- 90% leaf density, none). As DBS515 reads them (a check file cannot share SQL)
     LEFT JOIN LATERAL (
-        SELECT sum(v.weight * 8 * ceil(vw.width / 8.0)) / sum(v.weight) AS padded
-        FROM (SELECT s.common_values::text[] AS common_values, s.bounds::text[] AS bounds,
-                     (1 - s.null_frac - coalesce((SELECT sum(f) FROM unnest(s.common_freqs)
-                                                  AS f), 0))::float8 AS rest
-              WHERE a.atttypid IN ('numeric'::regtype, 'text'::regtype, 'varchar'::regtype)
-                AND a.attstorage <> 'p'
-                AND (big.predicate IS NULL OR k.attnum = 0)
-                AND s.attname IS NOT NULL
-              OFFSET 0) AS arr
-        CROSS JOIN LATERAL (SELECT m.value, m.freq::float8 AS weight
-                            FROM unnest(arr.common_values, s.common_freqs) AS m (value, freq)
-                            UNION ALL
-                            SELECT h.value, arr.rest / cardinality(arr.bounds)
-                            FROM unnest(arr.bounds) AS h (value)) AS v
-        CROSS JOIN LATERAL (
-            SELECT CASE WHEN a.atttypid = 'numeric'::regtype
-                        -- a numeric as numeric_in makes it has a 4-byte header
-                        THEN pg_column_size(v.value::numeric) - 3
-                        ELSE octet_length(v.value)
-                             + CASE WHEN octet_length(v.value) < 127 THEN 1 ELSE 4 END
-                   END AS width
-        ) AS vw
+        SELECT sum(v.weight * 8 * ceil(v.width / 8.0)) / sum(v.weight) AS padded
+        -- the values' weights summed by width first: a key's hundred or so values have a few
+        -- widths, each worked out once (a grouping key)
+        FROM (SELECT CASE WHEN a.atttypid = 'numeric'::regtype
+                          -- a numeric as numeric_in makes it has a 4-byte header
+                          THEN pg_column_size(v.value::numeric) - 3
+                          ELSE octet_length(v.value)
+                               + CASE WHEN octet_length(v.value) < 127 THEN 1 ELSE 4 END
+                     END AS width,
+                     sum(v.weight) AS weight
+              -- the arrays read once a key, and only a numeric or text one's (OFFSET 0 keeps
+              -- it so). Each value as its type's output function writes it, split at a
+              -- separator (\x1f), not the array's text form parsed back (::text::text[], its
+              -- quotes and escapes); when a value holds the separator (more pieces than
+              -- values), the array is parsed
+              FROM (SELECT CASE WHEN cardinality(split.common_values) = cardinality(s.common_values)
+                                THEN split.common_values
+                                ELSE s.common_values::text::text[] END AS common_values,
+                           CASE WHEN cardinality(split.bounds) = cardinality(s.bounds)
+                                THEN split.bounds ELSE s.bounds::text::text[] END AS bounds,
+                           (1 - s.null_frac - coalesce((SELECT sum(f) FROM unnest(s.common_freqs)
+                                                        AS f), 0))::float8 AS rest
+                    FROM (SELECT string_to_array(array_to_string(s.common_values, E'\x1f'), E'\x1f')
+                                     AS common_values,
+                                 string_to_array(array_to_string(s.bounds, E'\x1f'), E'\x1f')
+                                     AS bounds) AS split
+                    WHERE a.atttypid IN ('numeric'::regtype, 'text'::regtype, 'varchar'::regtype)
+                      AND a.attstorage <> 'p'
+                      AND (big.predicate IS NULL OR k.attnum = 0)
+                      AND s.attname IS NOT NULL
+                    OFFSET 0) AS arr
+              CROSS JOIN LATERAL (SELECT m.value, m.freq::float8 AS weight
+                                  FROM unnest(arr.common_values, s.common_freqs) AS m (value, freq)
+                                  UNION ALL
+                                  SELECT h.value, arr.rest / cardinality(arr.bounds)
+                                  FROM unnest(arr.bounds) AS h (value)) AS v
+              GROUP BY 1) AS v
         HAVING sum(v.weight) > 0
     ) AS vw ON true
     WHERE big.stats_visible
