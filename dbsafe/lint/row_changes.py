@@ -6,7 +6,8 @@ every relation a data statement names (INSERT, UPDATE, DELETE, MERGE, COPY, TRUN
 SELECT too: an ORM data migration only SELECTs on the empty copy, and on the real rows it
 deletes or updates what it found), the tables whose column types an ALTER TABLE changes
 (values converted there and back may differ), and the functions those statements call
-(one may write any table). What cannot be told from the statements (a revision rendered
+(one may write any table), and what each function they create writes (`lint.body_writes`),
+which the guard follows when a call reaches it. What cannot be told from the statements (a revision rendered
 offline, a statement PostgreSQL's grammar refused, a DO block building its SQL, a trigger
 created next to data statements) makes the whole answer unknown, with why: the guard then
 reads every table, as before.
@@ -21,6 +22,11 @@ reads every table, as before.
 >>> changes.add("0006", [parse_statement("CREATE INDEX ix ON units (name)")])
 >>> changes.summary()["revisions"]
 ['0005', '0006']
+>>> changes.add("0007", [parse_statement(
+...     "CREATE FUNCTION app.pick(int) RETURNS int LANGUAGE sql "
+...     "AS $$ UPDATE counters SET n = n + 1 RETURNING n $$")])
+>>> changes.summary()["created_functions"]
+{'app.pick': [{'revision': '0007', 'tables': ['counters'], 'functions': []}]}
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.lint.statement import range_var, strings, walk
+from dbsafe.lint.statement import function_source, range_var, strings, walk
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -49,6 +55,9 @@ class RowChanges:
     revisions: list[str] = field(default_factory=list)
     tables: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)
+    # What each function the revisions create writes, by name as created (`name` or
+    # `schema.name`): an overload, or one created again, adds an entry.
+    created: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     unknown: str | None = None
     _fires_elsewhere: str | None = None
 
@@ -68,6 +77,8 @@ class RowChanges:
                 self._unknown(f"{revision}'s DO block {s.unread}")
             elif s.kind in _FIRES_ELSEWHERE:
                 self._fires_elsewhere = self._fires_elsewhere or revision
+            elif s.kind == "CreateFunctionStmt":
+                self._note_created(revision, s)
             elif s.kind in DATA_KINDS:
                 self.tables.update(_relations(s.node))
                 self.functions.update(called_functions(s.node))
@@ -76,6 +87,19 @@ class RowChanges:
                     if action.subtype == "AlterColumnType" and s.relation:
                         self.tables.add(s.relation)
                         self.functions.update(called_functions(action.using))
+
+    def _note_created(self, revision: str, s: Statement) -> None:
+        # Read from the revision's own CREATE FUNCTION: the database before the upgrade has
+        # another body, or none, under that name.
+        from dbsafe.lint.body_writes import function_writes
+
+        writes = function_writes(function_source(s)[0] or "sql", s.sql)
+        entry: dict[str, Any] = {"revision": revision}
+        if writes.unknown is not None:
+            entry["unknown"] = writes.unknown
+        else:
+            entry |= {"tables": sorted(writes.tables), "functions": sorted(writes.functions)}
+        self.created.setdefault(".".join(strings(s.node.get("funcname"))), []).append(entry)
 
     def _unknown(self, why: str) -> None:
         self.unknown = self.unknown or why
@@ -88,8 +112,13 @@ class RowChanges:
                        "revisions' writes may fire")
         if unknown is not None:
             return {"revisions": list(self.revisions), "unknown": unknown}
-        return {"revisions": list(self.revisions), "tables": sorted(self.tables),
-                "functions": sorted(self.functions)}
+        summary: dict[str, Any] = {"revisions": list(self.revisions),
+                                   "tables": sorted(self.tables),
+                                   "functions": sorted(self.functions)}
+        if self.created:
+            summary["created_functions"] = {name: list(entries)
+                                            for name, entries in sorted(self.created.items())}
+        return summary
 
 
 def _relations(node: Any) -> Iterator[str]:
