@@ -9,16 +9,20 @@ reference them, through any number of keys (a cascade deletes or nulls them; an 
 migration that deduplicated a table repoints the rows referencing it, which it never touched
 on the empty copy), the tables a view among them reads (written through it), and the tables
 a trigger or rule on any of them writes (`lint.body_writes`: its function's or its actions'
-statements), each followed the same way. A function the revisions, a trigger or a rule call
-that is not PostgreSQL's own (it may write any table), or a trigger function whose writes
-cannot be told (`EXECUTE` of SQL built at run time, a language other than PL/pgSQL and SQL)
-makes every table read, said with why.
+statements), each followed the same way. The functions the revisions, a trigger or a rule
+call are followed into what they write (`guard.called_writes`: the application's functions
+by name in `pg_proc`, or as the revisions create them, through the functions they call in
+turn); one whose writes cannot be told (`EXECUTE` of SQL built at run time, a language other
+than PL/pgSQL and SQL, a function not found) makes every table read, said with the chain of
+functions that led to it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from dbsafe.guard.called_writes import CalledWrites
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -53,17 +57,13 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbsafe')
 ORDER BY 1, 2
 """
 
-# The triggers and rules on the relations reached, each with what PostgreSQL prints of it:
-# a trigger's function's language and definition (PostgreSQL's own trigger functions, in C,
-# write only the row they are given), a rule's definition.
+# The triggers and rules on the relations reached: a trigger's function (PostgreSQL's own
+# trigger functions, in C, write only the row they are given), a rule's definition.
 _FIRING = """
-SELECT 'trigger ' || quote_ident(t.tgname) || ' on ' || c.oid::regclass::text
-           || ' runs ' || p.oid::regprocedure::text,
-       l.lanname, p.pronamespace = 'pg_catalog'::regnamespace,
-       pg_catalog.pg_get_functiondef(p.oid)
+SELECT 'trigger ' || quote_ident(t.tgname) || ' on ' || c.oid::regclass::text, t.tgfoid,
+       p.pronamespace = 'pg_catalog'::regnamespace, NULL
 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
-JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE t.tgrelid = ANY(%(oids)s::oid[]) AND NOT t.tgisinternal
 UNION ALL
 SELECT 'rule ' || quote_ident(r.rulename) || ' on ' || r.ev_class::regclass::text, NULL,
@@ -71,12 +71,6 @@ SELECT 'rule ' || quote_ident(r.rulename) || ' on ' || r.ev_class::regclass::tex
 FROM pg_catalog.pg_rewrite r
 WHERE r.ev_class = ANY(%(oids)s::oid[]) AND r.rulename <> '_RETURN'
 ORDER BY 1
-"""
-
-# Of the function names called, those PostgreSQL ships (pg_catalog).
-_BUILTIN = """
-SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p
-WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = ANY(%s)
 """
 
 
@@ -108,28 +102,17 @@ def choose(conn: Any, changes: object, pending: Sequence[str]) -> Choice:
     uncaptured = [r for r in pending if r not in changes.get("revisions", ())]
     if uncaptured:
         return Choice(None, f"{', '.join(uncaptured)} not captured as it ran")
-    foreign = _not_builtin(conn, changes.get("functions") or ())
-    if foreign:
-        return Choice(None, f"the revisions call {', '.join(foreign)}, which may change any "
-                      "table")
-    names = list(changes.get("tables") or ())
+    calls = CalledWrites(conn, changes.get("created_functions") or {})
+    called, why = calls.of_calls(changes.get("functions") or ())
+    if why is not None:
+        return Choice(None, f"the revisions call {why}")
+    names = list(changes.get("tables") or ()) + sorted(called)
     if not names:
         return Choice((), "no revision changes rows")
-    return _reached(conn, names)
+    return _reached(conn, calls, names)
 
 
-def _not_builtin(conn: Any, functions: Sequence[str]) -> list[str]:
-    # A schema-qualified name outside pg_catalog is the application's; a bare one is
-    # PostgreSQL's when pg_catalog has it (searched first unless the path says otherwise).
-    if not functions:
-        return []
-    bare = {f.removeprefix("pg_catalog.") for f in functions}
-    builtin = {r[0] for r in conn.execute(_BUILTIN, (sorted(bare),))}
-    return sorted(f for f in functions if f.removeprefix("pg_catalog.") not in builtin
-                  or ("." in f and not f.startswith("pg_catalog.")))
-
-
-def _reached(conn: Any, names: Sequence[str]) -> Choice:
+def _reached(conn: Any, calls: CalledWrites, names: Sequence[str]) -> Choice:
     # Until what the triggers and rules of the relations reached write is reached too; each
     # relation's triggers and rules read once.
     followed = list(dict.fromkeys(names))
@@ -139,7 +122,7 @@ def _reached(conn: Any, names: Sequence[str]) -> Choice:
                                        "bare": [n for n in followed if "." not in n]}
                             ).fetchall()
         fresh = [oid for *_, oid in rows if oid not in read]
-        written, why = _fired(conn, fresh)
+        written, why = _fired(conn, calls, fresh)
         if why is not None:
             return Choice(None, why)
         read.update(fresh)
@@ -153,23 +136,24 @@ def _reached(conn: Any, names: Sequence[str]) -> Choice:
     return Choice(tables, f"the tables the pending revisions may change ({_listed(tables)})")
 
 
-def _fired(conn: Any, oids: Sequence[int]) -> tuple[set[str], str | None]:
+def _fired(conn: Any, calls: CalledWrites, oids: Sequence[int]
+           ) -> tuple[set[str], str | None]:
     """The tables the triggers and rules on `oids` write, or why that cannot be told."""
-    from dbsafe.lint.body_writes import function_writes, rule_writes
+    from dbsafe.lint.body_writes import rule_writes
 
     written: set[str] = set()
-    for what, language, builtin, definition in conn.execute(_FIRING, {"oids": list(oids)}):
+    for what, function, builtin, rule in conn.execute(_FIRING, {"oids": list(oids)}):
         if builtin:
             continue
-        writes = (rule_writes(definition) if language is None
-                  else function_writes(language, definition))
-        if writes.unknown is not None:
-            return written, f"{what}, which {writes.unknown}"
-        foreign = _not_builtin(conn, sorted(writes.functions))
-        if foreign:
-            return written, (f"{what}, which calls {', '.join(foreign)}, which may change "
-                             "any table")
-        written |= writes.tables
+        if function is not None:
+            tables, why = calls.of_trigger(function)
+            if why is not None:
+                return written, f"{what} runs {why}"
+        else:
+            tables, why = calls.of_writes(rule_writes(rule))
+            if why is not None:
+                return written, f"{what}, which {why}"
+        written |= tables
     return written, None
 
 

@@ -135,11 +135,174 @@ def test_a_trigger_whose_writes_cannot_be_told_reads_every_table(database_url: s
         conn.execute(SCHEMA + FIRING)
 
         dynamic = choose(conn, _changes("app.dynamic_target"), ["0005"])
-        called = choose(conn, _changes("app.called_target"), ["0005"])
 
     assert (dynamic.tables, dynamic.why) == (
         None, "trigger dynamic_copy on app.dynamic_target runs app.dynamic(), which builds SQL "
         "at run time (EXECUTE)")
-    assert (called.tables, called.why) == (
-        None, "trigger called on app.called_target runs app.through_a_function(), which calls "
-        "app.log_to, which may change any table")
+
+
+# Trigger functions calling the application's functions, which call others in turn.
+CALLING = """
+CREATE SCHEMA audit;
+CREATE TABLE audit.changes (id serial PRIMARY KEY, op text);
+CREATE TABLE app.parents (id int PRIMARY KEY, touched timestamptz);
+CREATE TABLE app.children (id int, parent_id int);
+CREATE TABLE app.parent_names (name text);
+CREATE FUNCTION audit.log_change(op text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO audit.changes (op) VALUES (op); END $$;
+-- Two overloads: a call's argument types are not told, so both count.
+CREATE FUNCTION app.touch_parent(id int) RETURNS void LANGUAGE sql
+    AS $$ UPDATE app.parents SET touched = now() WHERE parents.id = touch_parent.id $$;
+CREATE FUNCTION app.touch_parent(name text) RETURNS void LANGUAGE sql
+    AS $$ INSERT INTO app.parent_names VALUES (name) $$;
+CREATE FUNCTION app.child_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM audit.log_change(TG_OP);
+    PERFORM app.touch_parent(NEW.parent_id);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER child_changed AFTER INSERT OR UPDATE ON app.children FOR EACH ROW
+    EXECUTE FUNCTION app.child_changed();
+
+-- A cycle: each of two functions may call the other.
+CREATE TABLE app.nodes (id int, up int);
+CREATE TABLE app.walked (id int);
+CREATE FUNCTION app.walk_up(n int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO app.walked VALUES (n); PERFORM app.walk_down(n); END $$;
+CREATE FUNCTION app.walk_down(n int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN IF n > 0 THEN PERFORM app.walk_up(n - 1); END IF; END $$;
+CREATE FUNCTION app.node_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM app.walk_up(NEW.id); RETURN NEW; END $$;
+CREATE TRIGGER node_changed AFTER UPDATE ON app.nodes FOR EACH ROW
+    EXECUTE FUNCTION app.node_changed();
+
+-- SQL built at run time three calls down.
+CREATE TABLE app.deep (id int);
+CREATE FUNCTION app.deepest(t text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN EXECUTE format('DELETE FROM %I', t); END $$;
+CREATE FUNCTION app.deeper(t text) RETURNS void LANGUAGE sql AS $$ SELECT app.deepest(t) $$;
+CREATE FUNCTION app.deep_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM app.deeper(TG_TABLE_NAME); RETURN NEW; END $$;
+CREATE TRIGGER deep_changed AFTER DELETE ON app.deep FOR EACH ROW
+    EXECUTE FUNCTION app.deep_changed();
+"""
+
+
+def test_the_functions_a_trigger_calls_are_followed_into_what_they_write(
+        database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA + CALLING)
+
+        chain = choose(conn, _changes("app.children"), ["0005"])
+
+    # The audit table, and both overloads' tables (app.parents, whose key app.children does
+    # not reference, app.parent_names), not app.unrelated nor any other.
+    assert (chain.tables, chain.why) == (
+        ("app.children", "app.parent_names", "app.parents", "audit.changes"),
+        "the tables the pending revisions may change (app.children, app.parent_names, "
+        "app.parents, audit.changes)")
+
+
+def test_functions_calling_each_other_are_followed_once(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA + CALLING)
+
+        cycle = choose(conn, _changes("app.nodes"), ["0005"])
+
+    assert cycle.tables == ("app.nodes", "app.walked")
+
+
+def test_sql_built_at_run_time_down_a_chain_reads_every_table_naming_the_chain(
+        database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA + CALLING)
+
+        deep = choose(conn, _changes("app.deep"), ["0005"])
+
+    assert (deep.tables, deep.why) == (
+        None, "trigger deep_changed on app.deep runs app.deep_changed(), which calls "
+        "app.deeper(text), which calls app.deepest(text), which builds SQL at run time "
+        "(EXECUTE)")
+
+
+def test_the_functions_the_revisions_call_are_followed_on_the_database(database_url: str
+                                                                       ) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA + FIRING + CALLING)
+
+        # A function already on the database: what it writes, and what references that.
+        logged = choose(conn, _changes("app.unrelated", functions=("app.log_to", "lower")),
+                        ["0005"])
+        # Through a chain: a bare name is looked for in every schema.
+        bare = choose(conn, _changes(functions=("child_changed",)), ["0005"])
+        dynamic = choose(conn, _changes(functions=("app.deeper",)), ["0005"])
+        conn.execute("CREATE AGGREGATE app.total(int) (SFUNC = int4pl, STYPE = int)")
+        aggregate = choose(conn, _changes(functions=("app.total",)), ["0005"])
+
+    assert logged.tables == ("app.audit_log", "app.audit_notes", "app.unrelated")
+    # (a trigger function called as a function writes what its body writes)
+    assert bare.tables == ("app.parent_names", "app.parents", "audit.changes")
+    assert (dynamic.tables, dynamic.why) == (
+        None, "the revisions call app.deeper(text), which calls app.deepest(text), which "
+        "builds SQL at run time (EXECUTE)")
+    assert (aggregate.tables, aggregate.why) == (
+        None, "the revisions call app.total(integer), which is an aggregate or window "
+        "function, which dbsafe does not read")
+
+
+def _created(name: str, sql: str) -> dict[str, object]:
+    from dbsafe.lint.row_changes import RowChanges
+    from dbsafe.lint.statement import parse_statement
+
+    changes = RowChanges()
+    changes.add("0005", [parse_statement(sql), parse_statement(f"SELECT {name}(1)")])
+    return changes.summary()
+
+
+def test_a_function_the_revisions_create_is_read_as_they_create_it(database_url: str
+                                                                   ) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA + FIRING + CALLING)
+
+        # Not on the database yet.
+        new = choose(conn, _created("app.fresh", "CREATE FUNCTION app.fresh(n int) RETURNS "
+                                    "void LANGUAGE sql AS $$ DELETE FROM app.units $$"),
+                     ["0005"])
+        # Replaced: the revision's body, and the database's (an overload the call may
+        # reach; here the one replaced).
+        replaced = choose(conn, _created("app.log_to", "CREATE OR REPLACE FUNCTION "
+                                         "app.log_to(name text) RETURNS void LANGUAGE sql "
+                                         "AS $$ DELETE FROM app.soft $$"), ["0005"])
+        dynamic = choose(conn, _created("fresh", "CREATE FUNCTION fresh(n int) RETURNS void "
+                                        "LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'TRUNCATE ' "
+                                        "|| n; END $$"), ["0005"])
+
+    assert new.tables == ("app.ingredients", "app.notes", "app.units")
+    assert replaced.tables == ("app.audit_log", "app.audit_notes", "app.deleted", "app.soft")
+    assert (dynamic.tables, dynamic.why) == (
+        None, "the revisions call fresh() as 0005 creates it, which builds SQL at run time "
+        "(EXECUTE)")
+
+
+def test_a_trigger_function_an_extension_ships_in_c_is_read_only_when_known_row_only(
+        database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION moddatetime; CREATE EXTENSION refint;")
+        conn.execute("""
+            CREATE TABLE stamped (id int, updated_at timestamp);
+            CREATE TRIGGER stamped_at BEFORE UPDATE ON stamped FOR EACH ROW
+                EXECUTE FUNCTION moddatetime(updated_at);
+            CREATE TABLE parent (id int);
+            CREATE TABLE child (parent_id int);
+            CREATE TRIGGER parent_cascade BEFORE DELETE ON parent FOR EACH ROW
+                EXECUTE FUNCTION check_foreign_key(1, 'cascade', 'id', 'child', 'parent_id');
+        """)
+
+        stamped = choose(conn, _changes("stamped"), ["0005"])
+        # refint's cascade deletes the rows of child.
+        cascading = choose(conn, _changes("parent"), ["0005"])
+
+    assert stamped.tables == ("public.stamped",)
+    assert (cascading.tables, cascading.why) == (
+        None, "trigger parent_cascade on parent runs check_foreign_key(), which is written "
+        "in c, which dbsafe does not read")

@@ -359,8 +359,9 @@ def test_rows_a_revision_only_selects_on_the_copy_are_still_compared(
     assert left.context[0][1] == "public.orders: 4 rows, changed\npublic.patients: 5 -> 4 rows"
 
 
-# 0005 renames a patient through a function of its own: what the function writes is not in
-# the statements lint captured, so every table is read.
+# 0005 renames a patient through a function of its own: what the function writes is read
+# from the CREATE FUNCTION lint captured (the database before the upgrade has no such
+# function).
 THROUGH_A_FUNCTION = '''"""rename through a function"""
 from alembic import op
 
@@ -379,14 +380,27 @@ def downgrade():
 '''
 
 
-def test_a_revision_calling_its_own_function_reads_every_table(database_url: str,
-                                                                tmp_path: Path) -> None:
-    report, steps = _upgrade_failing_after(THROUGH_A_FUNCTION, database_url, tmp_path)
+# The same function building its UPDATE at run time.
+THROUGH_DYNAMIC_SQL = THROUGH_A_FUNCTION.replace(
+    "LANGUAGE sql \"\n               \"AS $$ UPDATE patients SET name = 'Ada B' WHERE id = p $$",
+    "LANGUAGE plpgsql \"\n               \"AS $$ BEGIN EXECUTE 'UPDATE patients SET name = "
+    "''Ada B'' WHERE id = ' || p; END $$")
+
+
+@pytest.mark.parametrize(("revision", "read"), [
+    # patients, and orders, which references it; not alembic_version.
+    (THROUGH_A_FUNCTION, "the tables the pending revisions may change (public.orders, "
+     "public.patients): 2 table(s), 9 row(s) counted"),
+    (THROUGH_DYNAMIC_SQL, "every table (the revisions call rename_patient() as 0005 creates "
+     "it, which builds SQL at run time (EXECUTE)): 3 table(s), 10 row(s) counted"),
+], ids=["its writes", "sql built at run time"])
+def test_a_revision_calling_its_own_function_reads_what_the_function_writes(
+        revision: str, read: str, database_url: str, tmp_path: Path) -> None:
+    assert THROUGH_DYNAMIC_SQL != THROUGH_A_FUNCTION
+    report, steps = _upgrade_failing_after(revision, database_url, tmp_path)
 
     assert report.summary["outcome"] == "rolled back", report.findings
-    assert _rows_read_before(steps).startswith(
-        "every table (the revisions call rename_patient, which may change any table): 3 "
-        "table(s), 10 row(s) counted")
+    assert _rows_read_before(steps).startswith(read)
     (left,) = [f for f in report.findings if f.code == "DBS614"]
     assert left.subject == "public.patients"
 
@@ -469,14 +483,43 @@ def test_rows_a_trigger_wrote_are_named_after_the_way_back(database_url: str,
                                                            tmp_path: Path) -> None:
     report, steps = _upgrade_with_trigger(AUDITED, MERGES_ROWS, database_url, tmp_path)
 
-    assert report.summary["outcome"] == "rolled back", report.findings
     # The audit table the trigger on patients writes is read, and no other table.
+    _audit_log_read_and_named(report, steps)
+
+
+def _audit_log_read_and_named(report: Any, steps: list[str]) -> None:
+    """The audit table is read before the upgrade with the tables 0006 writes, and named
+    with them after the way back."""
+    assert report.summary["outcome"] == "rolled back", report.findings
     assert _rows_read_before(steps).startswith(
         "the tables the pending revisions may change (public.audit_log, public.orders, "
         "public.patients): 3 table(s), 9 row(s) counted")
     (left,) = [f for f in report.findings if f.code == "DBS614"]
     assert left.context[0][1] == ("public.audit_log: 0 -> 1 rows\npublic.orders: 4 rows, "
                                   "changed\npublic.patients: 5 -> 4 rows")
+
+
+# 0005 (applied before the upgrade) gives the application a function writing an audit table;
+# the upgrade (0006) calls it as it merges patients.
+AUDIT_FUNCTION = AUDITED.replace(
+    "RETURNS trigger", "RETURNS void").replace(
+    "VALUES (TG_OP, to_jsonb(OLD))", "VALUES ('merge', NULL)").replace(
+    "RETURN NULL;", "").replace(
+    """    op.execute("CREATE TRIGGER patients_audit AFTER DELETE ON patients FOR EACH ROW "
+               "EXECUTE FUNCTION log_patient()")\n""", "").replace(
+    """    op.execute("DROP TRIGGER patients_audit ON patients")\n""", "")
+
+
+def test_a_revision_calling_a_function_on_the_database_reads_the_table_it_writes(
+        database_url: str, tmp_path: Path) -> None:
+    assert "TRIGGER" not in AUDIT_FUNCTION and "RETURNS void" in AUDIT_FUNCTION
+    logs = MERGES_ROWS.replace('    op.execute("DELETE FROM patients WHERE id = 2")\n',
+                               '    op.execute("DELETE FROM patients WHERE id = 2")\n'
+                               '    op.execute("SELECT log_patient()")\n')
+
+    report, steps = _upgrade_with_trigger(AUDIT_FUNCTION, logs, database_url, tmp_path)
+
+    _audit_log_read_and_named(report, steps)
 
 
 def test_an_updated_at_trigger_reads_only_the_table_written(database_url: str,

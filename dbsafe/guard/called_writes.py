@@ -1,0 +1,155 @@
+"""The tables the application's functions may write, followed through the functions they
+call, for the rows a guarded upgrade reads (`guard.row_tables`).
+
+A function called by name is looked up in `pg_proc` by its name (and schema, when the call
+names one): when the call's argument types cannot be told every overload counts, and what
+they write is the union. A function the pending revisions create or replace is read from
+their own `CREATE FUNCTION` (`lint.row_changes`), with whatever the database holds under
+that name (before the upgrade it may have another body, or none). Each body is read with
+`lint.body_writes`, and the functions it calls are followed the same way, each function
+once (a recursion or a cycle ends there). PostgreSQL's own functions (`pg_catalog`) write
+nothing; a trigger function in C an extension ships is read as writing only its row when it
+is one of `ROW_ONLY_C`; any other body whose writes cannot be told (SQL built at run time,
+another language, a body the grammar rejects, a function not found) stops the following,
+with the chain of functions that led to it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.lint.body_writes import Writes, function_writes
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+# Trigger functions written in C that extensions of PostgreSQL's contrib ship, which change
+# only the row they are given (a column of NEW) or no table at all, by (extension, function):
+# moddatetime (a timestamp column), insert_username (a user name column), autoinc (a column
+# from a sequence's nextval), tcn (a NOTIFY). refint's check_foreign_key is not one (it
+# deletes or updates the referencing rows), nor lo's lo_manage (it unlinks large objects).
+ROW_ONLY_C = frozenset({("moddatetime", "moddatetime"), ("insert_username", "insert_username"),
+                        ("autoinc", "autoinc"), ("tcn", "triggered_change_notification")})
+
+# The functions a call may reach (by oid, or by name and schema: every overload), with their
+# language, kind, owning extension and definition.
+_FUNCTIONS = """
+SELECT p.oid, p.oid::regprocedure::text, n.nspname, p.proname, l.lanname, e.extname,
+       CASE WHEN p.prokind IN ('f', 'p') THEN pg_catalog.pg_get_functiondef(p.oid) END
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass
+     AND d.objid = p.oid AND d.refclassid = 'pg_catalog.pg_extension'::regclass
+     AND d.deptype = 'e'
+LEFT JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+WHERE p.oid = %(oid)s::oid
+   OR (p.proname = %(name)s AND n.nspname <> 'pg_catalog'
+       AND n.nspname = coalesce(%(schema)s, n.nspname))
+ORDER BY 2
+"""
+
+# Of the function names called, those PostgreSQL ships (pg_catalog).
+_BUILTIN = """
+SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p
+WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = ANY(%s)
+"""
+
+
+class CalledWrites:
+    """Follows the functions called on the database `conn` is connected to, and in
+    `created` (`summary["row_changes"]["created_functions"]`); each function once."""
+
+    def __init__(self, conn: Any, created: Mapping[str, Sequence[Mapping[str, Any]]]
+                 ) -> None:
+        self._conn = conn
+        self._created = created
+        self._followed: set[object] = set()
+
+    def of_calls(self, names: Iterable[str]) -> tuple[set[str], str | None]:
+        """The tables the functions `names` write, or why that cannot be told, starting
+        with the function it is of (`app.f(integer), which builds SQL at run time`)."""
+        tables: set[str] = set()
+        for name in self._not_builtin(names):
+            schema, _, bare = name.rpartition(".")
+            found = self._bodies(bare, schema or None, None)
+            if not found:
+                return tables, f"{name}, which may change any table"
+            written, why = self._of_bodies(found)
+            if why is not None:
+                return tables, why
+            tables |= written
+        return tables, None
+
+    def of_trigger(self, oid: int) -> tuple[set[str], str | None]:
+        """The tables the trigger function `oid` writes (and a body the revisions give it
+        under its name), or why that cannot be told, starting with the function it is of."""
+        return self._of_bodies(self._bodies(None, None, oid))
+
+    def of_writes(self, writes: Writes) -> tuple[set[str], str | None]:
+        """What a body read as `writes` writes, with what the functions it calls write."""
+        if writes.unknown is not None:
+            return set(), writes.unknown
+        called, why = self.of_calls(sorted(writes.functions))
+        if why is not None:
+            return set(), f"calls {why}"
+        return set(writes.tables) | called, None
+
+    def _of_bodies(self, bodies: Sequence[tuple[object, str, Writes]]
+                   ) -> tuple[set[str], str | None]:
+        tables: set[str] = set()
+        for key, label, writes in bodies:
+            if key in self._followed:
+                continue
+            self._followed.add(key)
+            written, why = self.of_writes(writes)
+            if why is not None:
+                return tables, f"{label}, which {why}"
+            tables |= written
+        return tables, None
+
+    def _bodies(self, name: str | None, schema: str | None, oid: int | None
+                ) -> list[tuple[object, str, Writes]]:
+        # (key, label, what it writes) of each function a call may reach: on the database,
+        # and as the revisions create it.
+        bodies: list[tuple[object, str, Writes]] = []
+        for found, label, nspname, proname, *read in self._conn.execute(
+                _FUNCTIONS, {"oid": oid, "name": name, "schema": schema}):
+            bodies.append((found, label, _database_writes(proname, *read)))
+            if oid is not None:  # the trigger's function: the revisions' one of its name
+                name, schema = proname, nspname
+        for created, entries in self._created.items():
+            created_schema, _, created_name = created.rpartition(".")
+            if created_name != name or (schema and created_schema
+                                        and created_schema != schema):
+                continue
+            for index, entry in enumerate(entries):
+                bodies.append(((created, index), f"{created}() as {entry['revision']} "
+                               "creates it", Writes(frozenset(entry.get("tables") or ()),
+                                                    frozenset(entry.get("functions") or ()),
+                                                    entry.get("unknown"))))
+        return bodies
+
+    def _not_builtin(self, functions: Iterable[str]) -> list[str]:
+        # A schema-qualified name outside pg_catalog is the application's; a bare one is
+        # PostgreSQL's when pg_catalog has it (searched first unless the path says otherwise).
+        functions = sorted(set(functions))
+        if not functions:
+            return []
+        bare = {f.removeprefix("pg_catalog.") for f in functions}
+        builtin = {r[0] for r in self._conn.execute(_BUILTIN, (sorted(bare),))}
+        return [f for f in functions if f.removeprefix("pg_catalog.") not in builtin
+                or ("." in f and not f.startswith("pg_catalog."))]
+
+
+def _database_writes(name: str, language: str, extension: str | None,
+                     definition: str | None) -> Writes:
+    """What a function `pg_proc` holds writes, from its name, language, owning extension
+    and definition (None: not a function or procedure, which has none)."""
+    if definition is None:
+        return Writes(unknown="is an aggregate or window function, which dbsafe does not "
+                      "read")
+    if language == "c" and (extension, name) in ROW_ONLY_C:
+        return Writes()
+    return function_writes(language, definition)
+
