@@ -226,6 +226,23 @@ ENGINES: tuple[Engine, ...] = (
         }),
         named_by=("influx", "influxdb"),
     ),
+    # Exasol and Apache Phoenix, analytics databases a BI tool connects to (Redash's query
+    # runners: `pyexasol.connect(...).execute("SELECT ... FROM EXA_ALL_COLUMNS")`,
+    # `phoenixdb.connect(...)` reading `SYSTEM.CATALOG`). Named by their drivers only:
+    # `phoenix` is also Arize Phoenix, a Python application on PostgreSQL.
+    Engine(
+        "Exasol", ("exasol",),
+        makers=frozenset({"pyexasol.connect"}),
+        types=frozenset({"pyexasol.ExaConnection", "pyexasol.connection.ExaConnection"}),
+        dialects=frozenset({"exa"}),
+        named_by=("exasol", "pyexasol"),
+    ),
+    Engine(
+        "Apache Phoenix", ("phoenixdb",),
+        makers=frozenset({"phoenixdb.connect"}),
+        types=frozenset({"phoenixdb.connection.Connection"}),
+        named_by=("phoenixdb",),
+    ),
     # Not databases: SaaS APIs whose query language reads like SQL. No `named_by`: an
     # application names its own tables and helpers after them (`quickbooks_invoices`).
     Engine(

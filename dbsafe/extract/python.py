@@ -362,7 +362,8 @@ class _Extractor:
                 self._skip_sent(node, given_to, statements_only=True)
                 continue
             held_for = self._engine_of_module()
-            if held_for is not None and self._exported_only(node):
+            if held_for is not None and (self._exported_only(node)
+                                         or self._inherited_only(node)):
                 self._skip_sent(node, held_for, statements_only=True)
                 continue
             if self._only_asserted(node) or self._listed_cte_body(node):
@@ -1121,6 +1122,18 @@ class _Extractor:
                     and around.func.attr == "format")):
                 return False
         return True
+
+    def _inherited_only(self, node: ast.expr) -> bool:
+        """Whether a string is a class attribute the module reads nowhere (`noop_query =
+        "SELECT 1 FROM DUAL"` of Redash's `class Exasol(BaseQueryRunner)`): a base class
+        elsewhere sends it, through the methods this class overrides for its engine."""
+        assign = self.parents.get(id(node))
+        name = self._assigned_name(node)
+        if name is None or not isinstance(self.parents.get(id(assign)), ast.ClassDef):
+            return False
+        return not self._reads().get(name) and not any(
+            isinstance(other, ast.Attribute) and other.attr == name
+            for other in self.nodes or ast.walk(self.tree))
 
     def _engine_module_of(self, func: ast.expr) -> Engine | None:
         """The engine the module a called function is imported from names: a project's own

@@ -312,7 +312,9 @@ _CHUNK = 32
 #      `\gset` after SQL ends it; a hole after `&`, `|`, `#` a value
 # 240: a JS `${x}` of an untagged template writing a clause or nothing is left out, as
 #      Python's `{where}`; such a hole inside a subquery or CTE too
-_CACHE_VERSION = 240
+# 241: Exasol's and Apache Phoenix's drivers are other engines; a class attribute an other
+#      engine's module reads nowhere (Redash's `noop_query`) is that engine's
+_CACHE_VERSION = 241
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -722,3 +722,80 @@ def test_a_connection_an_engine_s_object_held_in_self_holds_sends_there(
     skipped = sorted(s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason)
     assert findings == [("DBS302", 14, "public.users.nickname", "42703")], findings
     assert skipped == [11], report.skipped
+
+
+# Redash's query runners for Exasol and Apache Phoenix (getredash/redash ca79fe988,
+# `redash/query_runner/exasol.py`, `phoenix.py`) send their SQL to the data source a user
+# connects, never to Redash's own database: `pyexasol.connect(...)` from a method, a
+# `run_query(self, query, user)` on a `phoenixdb` cursor, and a `noop_query` class attribute
+# the base class in another module sends through the `run_query` overridden here. 4 false
+# DBS301 (`dual`, `exa_all_columns`, `system.catalog`).
+_EXASOL_RUNNER = '''\
+from redash.query_runner import BaseQueryRunner, register
+
+try:
+    import pyexasol
+    enabled = True
+except ImportError:
+    enabled = False
+
+
+class Exasol(BaseQueryRunner):
+    noop_query = "SELECT 1 FROM DUAL"
+
+    def _get_connection(self):
+        return pyexasol.connect(dsn=self.configuration.get("host"))
+
+    def run_query(self, query, user):
+        connection = self._get_connection()
+        return connection.execute(query).fetchall(), None
+
+    def get_schema(self, get_stats=False):
+        query = "SELECT COLUMN_SCHEMA, COLUMN_TABLE FROM EXA_ALL_COLUMNS"
+        connection = self._get_connection()
+        return list(connection.execute(query))
+
+
+register(Exasol)
+'''
+
+_PHOENIX_RUNNER = '''\
+import phoenixdb
+
+from redash.query_runner import BaseQueryRunner
+
+
+class Phoenix(BaseQueryRunner):
+    def get_schema(self, get_stats=False):
+        query = "SELECT TABLE_SCHEM, TABLE_NAME FROM SYSTEM.CATALOG"
+        results, error = self.run_query(query, None)
+        return results
+
+    def run_query(self, query, user):
+        connection = phoenixdb.connect(url=self.configuration.get("url", ""))
+        cursor = connection.cursor()
+        cursor.execute(query)
+        return cursor.fetchall(), None
+'''
+
+
+@pytest.mark.db
+def test_statements_for_exasol_and_phoenix_and_class_attributes_of_their_modules_are_theirs(
+        database_url: str, tmp_path: Path) -> None:
+    for folder in ("exasol", "phoenix", "pg"):
+        (tmp_path / folder).mkdir()
+    report = validate_module(database_url, tmp_path / "exasol", "", "exasol.py",
+                             _EXASOL_RUNNER)
+    assert report.findings == ()
+    assert sorted(s.location.line for s in report.skipped
+                  if "sent to Exasol" in s.reason) == [11, 18, 21], report.skipped
+    report = validate_module(database_url, tmp_path / "phoenix", "", "phoenix.py",
+                             _PHOENIX_RUNNER)
+    assert report.findings == ()
+    assert [s.location.line for s in report.skipped
+            if "sent to Apache Phoenix" in s.reason] == [8, 15], report.skipped
+    # A module that may reach PostgreSQL too keeps its class attributes checked.
+    source = _EXASOL_RUNNER.replace("import pyexasol", "import pyexasol\n    import psycopg2")
+    report = validate_module(database_url, tmp_path / "pg", "", "exasol.py", source)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings
+            if f.location] == [("DBS301", 12, "public.dual")], report.findings
