@@ -62,6 +62,7 @@ from dbsafe.pg.types import changes_index_order, rewrites, type_from_text
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
     from dbsafe.lint.row_changes import RowChanges
+    from dbsafe.schema.model import Constraint as Constraint_
     from dbsafe.schema.model import Index, Relation, SchemaSnapshot
 
 UNPARSED_DOC = """PostgreSQL's parser rejects a migration statement.
@@ -281,6 +282,13 @@ class History:
     unique_keys: dict[str, dict[str, tuple[str, tuple[str, ...]] | None]] = field(
         default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)  # tables renamed: old -> new
+    # Tables the migrations renamed, by the name they have now -> the name (as the first
+    # rename wrote it) the schema before gives them, "" for one renamed away or made here:
+    # the schema before's relation of that name is not it (`LintContext.before_relation`).
+    origins: dict[str, str] = field(default_factory=dict)
+    # table (its name now) -> column the migrations renamed: its name in the schema before
+    # -> its name now.
+    column_names: dict[str, dict[str, str]] = field(default_factory=dict)
     # Relation (unqualified) -> its kind (`RELATION_KINDS`), for those the migrations
     # created or renamed; "" for a name they dropped or renamed away. `ALTER TABLE ...
     # RENAME` renames any of them (`resolve_rename`).
@@ -552,6 +560,7 @@ class History:
                     return tuple(rename.new if c == rename.old else c for c in columns)
 
                 self.columns_renamed.add(last(rename.relation))
+                self._column_renamed(last(rename.relation), rename.old, rename.new)
                 for name, fk in keys.items():
                     if fk is not None and rename.old in fk.columns:
                         keys[name] = dataclasses.replace(fk, columns=renamed(fk.columns))
@@ -585,6 +594,11 @@ class History:
                             rename.old, rename.new)
             elif rename.object in ("table", "foreign table") and rename.relation:
                 old = last(rename.relation)
+                self.origins[rename.new] = self.origins.get(
+                    old, "" if old in self.created_kinds else rename.relation)
+                self.origins[old] = ""
+                if old in self.column_names:
+                    self.column_names[rename.new] = self.column_names.pop(old)
                 if old in self.columns:
                     self.columns[rename.new] = self.columns.pop(old)
                 if old in self.columns_dropped:
@@ -765,6 +779,16 @@ class History:
                 if (column is not None and column in fk.referenced_columns) or (
                         key is not None and fk.rests_on(*key)):
                     keys[name] = None
+
+    def _column_renamed(self, table_name: str, old: str, new: str) -> None:
+        """Follow column `old` of `table_name`, renamed `new`, to the schema before's column
+        it is (`column_names`): none when the schema before's `old` was renamed away."""
+        names = self.column_names.setdefault(table_name, {})
+        original = next((was for was, now in names.items() if now == old), None)
+        if original is None and old not in names:
+            original = old
+        if original is not None:
+            names[original] = new
 
     def _index_renamed(self, old: str, new: str) -> str | None:
         """Follow index `old`, renamed `new`; returns its table when known."""
@@ -1091,6 +1115,59 @@ def snapshot_index_lookup(index: Index, relation: Relation) -> Lookup:
     return lookup_of(columns, expression_from_text(index.predicate))
 
 
+def renamed_relation(relation: Relation, name: str, columns: Mapping[str, str]) -> Relation:
+    """`relation` of the schema before named `name`, with `columns` (old name -> new)
+    renamed in its columns, its indexes' key columns and WHERE, and its constraints'
+    columns."""
+    from dbsafe.schema.model import replace
+
+    def rename(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(columns.get(column, column) for column in names)
+
+    return replace(
+        relation, name=name,
+        columns=tuple(replace(c, name=columns[c.name]) if c.name in columns else c
+                      for c in relation.columns),
+        indexes=tuple(replace(i, columns=rename(i.columns),
+                              predicate=_columns_renamed_in(i.predicate, columns))
+                      for i in relation.indexes),
+        constraints=tuple(replace(c, columns=rename(c.columns))
+                          for c in relation.constraints))
+
+
+@lru_cache(maxsize=256)
+def _renamed_in(text: str, columns: tuple[tuple[str, str], ...]) -> str:
+    from pglast import ast, parse_sql, visitors
+    from pglast.stream import RawStream
+
+    renames = dict(columns)
+
+    class Rename(visitors.Visitor):
+        def visit_ColumnRef(self, _ancestors: Any, node: Any) -> Any:
+            last_field = node.fields[-1]
+            if len(node.fields) == 1 and isinstance(last_field, ast.String) and \
+                    last_field.sval in renames:
+                return ast.ColumnRef(fields=(ast.String(sval=renames[last_field.sval]),))
+            return None
+
+    from pglast.parser import ParseError
+
+    try:
+        [statement] = parse_sql(f"SELECT {text}")
+    except ParseError:
+        return text  # (PostgreSQL's own text: not expected)
+    Rename()(statement)
+    select: Any = statement.stmt
+    return str(RawStream()(select.targetList[0].val))
+
+
+def _columns_renamed_in(text: str | None, columns: Mapping[str, str]) -> str | None:
+    """An index's WHERE (the schema before's text) with `columns` renamed."""
+    if text is None or not any(old in text for old in columns):
+        return text
+    return _renamed_in(text, tuple(sorted(columns.items())))
+
+
 # ALTER TABLE actions the history records on a column it may know only from the database
 _COLUMN_CHANGES = frozenset({"AlterColumnType", "SetNotNull", "DropNotNull"})
 
@@ -1288,14 +1365,22 @@ class LintContext:
         """What a type change of `table.column` that keeps the rows still redoes under its
         lock, as the database's schema shows it (`schema.reads.redone_by_type_change`, which
         diff's hazards read too; DBS127)."""
-        from dbsafe.schema.reads import redone_by_type_change
-
-        relation = self.before_relation(table)
-        if relation is None:
-            return []
-        checks, indexes = redone_by_type_change(relation, column)
+        checks, indexes = self.redone_by_type_change(table, column)
         return [f"rechecks constraint `{c.name}` (a full scan)" for c in checks] + \
             [f"rebuilds index `{i.name}`" for i in indexes]
+
+    def redone_by_type_change(self, table: str, column: str) -> tuple[list[Constraint_],
+                                                                        list[Index]]:
+        """`schema.reads.redone_by_type_change` of `table.column` in the schema before, read
+        by the names the database gives them (its definitions' text uses those)."""
+        from dbsafe.schema.reads import redone_by_type_change
+
+        origin = self.before_origin(table)
+        if origin is None:
+            return [], []
+        relation, renamed = origin
+        column = next((was for was, now in renamed.items() if now == column), column)
+        return redone_by_type_change(relation, column)
 
     def domain_with_default(self, column_type: TypeName | None) -> bool:
         """Is `column_type` a domain with a DEFAULT? A column of it added without a default
@@ -1368,9 +1453,10 @@ class LintContext:
         migration made it, the snapshot's relation otherwise); None when it has none."""
         if last(table) in self.history.default_partitions:
             return self.history.default_partitions[last(table)]
-        parent = self.before_relation(table)
-        if parent is None or self.before is None:
+        origin = self.before_origin(table)
+        if origin is None or self.before is None:
             return None
+        parent = origin[0]  # (as the database names it: its partitions' `partition_of`)
         return next((r for r in self.before.relations if r.partition_of == parent.qualified_name
                      and (r.partition_bound or "").upper() == "DEFAULT"), None)
 
@@ -1409,10 +1495,49 @@ class LintContext:
         return not any(r.name == last(name) for r in self.before.relations)
 
     def before_relation(self, table: str) -> Relation | None:
+        """The schema before's relation that `table` names before the current statement,
+        through the migrations' renames so far: a table renamed from one of the database's
+        is that one under its new name, its columns (and its indexes' and constraints')
+        renamed as the migrations renamed them; a name renamed away names none (a table
+        made again under it is the migrations'). Definitions (a CHECK's, an index's) are
+        the database's text: `before_origin` gives the names they use."""
+        origin = self.before_origin(table)
+        if origin is None:
+            return None
+        relation, columns = origin
+        if not columns and relation.name == last(table):
+            return relation
+        key = f"before_relation:{last(table)}"
+        known = self.cache.get(key)
+        if known is None or known[0] is not relation or known[1] != columns:
+            known = self.cache[key] = (relation, dict(columns),
+                                       renamed_relation(relation, last(table), columns))
+        return known[2]
+
+    def before_origin(self, table: str) -> tuple[Relation, Mapping[str, str]] | None:
+        """The schema before's relation `table` is, as the database names it, and the
+        columns of it the migrations renamed (its name there -> its name now); None when
+        the schema before has no relation `table` is."""
         if self.before is None:
             return None
-        schema, _, name = table.rpartition(".")
-        return self.before.find_relation(name, schema or None)
+        origin = self.history.origins.get(last(table), table)
+        if not origin:
+            return None
+        schema, _, name = origin.rpartition(".")
+        relation = self.before.find_relation(name, schema or None)
+        if relation is None:
+            return None
+        return relation, self.history.column_names.get(last(table), {})
+
+    def _renamed_to(self, relation: Relation) -> str:
+        """The name relation `relation` of the schema before has now (the migrations may
+        have renamed it)."""
+        for now, origin in self.history.origins.items():
+            schema, _, name = origin.rpartition(".")
+            if name == relation.name and schema in ("", relation.schema) and \
+                    self.before_origin(now) is not None:
+                return now
+        return relation.qualified_name
 
     def index_columns(self, index: str) -> tuple[str, ...] | None:
         """The key columns of index `index` (all plain), from the migration or the schema
@@ -1446,7 +1571,9 @@ class LintContext:
                 continue
             for known in relation.indexes:
                 if known.name == name:
-                    return known, relation
+                    # (as the migrations renamed its table and columns)
+                    now = self.before_relation(self._renamed_to(relation)) or relation
+                    return next(i for i in now.indexes if i.name == name), now
         return None
 
     def _including(self, table: str, column: str) -> list[str]:
@@ -1515,7 +1642,7 @@ class LintContext:
         history holds its keys under the new name from the rename on)."""
         name = last(table)
         history = self.history
-        if name in history.fk_tables or name in history.renamed:
+        if name in history.fk_tables or name in history.renamed or name in history.origins:
             return None
         return self.before_relation(table)
 

@@ -1341,12 +1341,96 @@ def test_a_partial_index_serves_a_composite_key_whose_lookups_imply_its_where(
     flagged = scanned_after and not scanned_before
     # a key is flagged where it is added; a dropped index when it served the key
     assert flagged == (serves if where.endswith("dropped") else not serves)
-    # (the database's table renamed: its indexes are not followed, the key not checked)
-    for findings in [_history_findings(tmp_path, schema, change)] + (
-            [] if where.startswith("renamed") else
-            [_database_findings(tmp_path, change, conninfo)]):
+    # (with the database's table renamed, lint follows its indexes to the new names)
+    for findings in (_history_findings(tmp_path, schema, change),
+                     _database_findings(tmp_path, change, conninfo)):
         assert [f.subject for f in findings if f.code == "DBS117"] == \
             ([table] if flagged else []), findings
+
+
+# A table of the database renamed, or its key column, before a foreign key is added on it:
+# (change, whether the index `HOLDERS` gets covers the key).
+RENAMED_HOLDERS = {
+    "table-indexed": ("ALTER TABLE holder RENAME TO keeper;\n"
+                      "ALTER TABLE keeper ADD FOREIGN KEY (entity_id) REFERENCES entity (id);\n",
+                      "CREATE INDEX ix_entity ON holder (entity_id);\n"),
+    "table-not-indexed": ("ALTER TABLE holder RENAME TO keeper;\n"
+                          "ALTER TABLE keeper ADD FOREIGN KEY (entity_id) "
+                          "REFERENCES entity (id);\n",
+                          "CREATE INDEX ix_name ON holder (name);\n"),
+    # the column renamed, its index partial on it (its WHERE renamed with it)
+    "column-indexed": ("ALTER TABLE holder RENAME COLUMN entity_id TO owner_id;\n"
+                       "ALTER TABLE holder ADD FOREIGN KEY (owner_id) REFERENCES entity (id);\n",
+                       "CREATE INDEX ix_entity ON holder (entity_id) "
+                       "WHERE entity_id IS NOT NULL;\n"),
+    # a new column under the indexed one's old name: the index is the renamed one's
+    "column-not-indexed": ("ALTER TABLE holder RENAME COLUMN entity_id TO owner_id;\n"
+                           "ALTER TABLE holder ADD COLUMN entity_id int;\n"
+                           "ALTER TABLE holder ADD FOREIGN KEY (entity_id) "
+                           "REFERENCES entity (id);\n",
+                           "CREATE INDEX ix_entity ON holder (entity_id);\n"),
+    # both, and the table renamed twice
+    "both-indexed": ("ALTER TABLE holder RENAME COLUMN entity_id TO owner_id;\n"
+                     "ALTER TABLE holder RENAME TO keeper;\n"
+                     "ALTER TABLE keeper RENAME TO owner;\n"
+                     "ALTER TABLE owner ADD FOREIGN KEY (owner_id) REFERENCES entity (id);\n",
+                     "CREATE INDEX ix_entity ON holder (entity_id, name);\n"),
+}
+
+
+@pytest.mark.parametrize("case", list(RENAMED_HOLDERS))
+def test_a_foreign_key_on_a_database_table_renamed_is_judged_by_its_indexes(
+        conninfo: str, tmp_path: Path, case: str) -> None:
+    """With --database-url, a table the migration renamed was unknown under its new name:
+    DBS117 said nothing of a key added on it, though each delete of an entity scans it. And
+    a column renamed was looked for under its old name in the database's indexes: a key on
+    the new name was flagged though its index serves it (and one on a column now named as
+    the indexed one used to be was not). Each delete of an entity scans the table
+    (`pg_stat_xact_user_tables`) exactly where lint flags the key."""
+    change, index = RENAMED_HOLDERS[case]
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ENTITIES + HOLDERS + index)
+        _fill(conn)
+        with conn.transaction(force_rollback=True):  # (the database is linted below)
+            conn.execute(change)
+            scans = _deletes_scan(conn, _renamed_table(change))
+    assert scans == case.endswith("not-indexed")
+    findings = _database_findings(tmp_path, change, conninfo)
+    assert [f.code for f in findings if f.code == "DBS117"] == (["DBS117"] if scans else [])
+
+
+def _renamed_table(change: str) -> str:
+    """The table the last statement of `change` adds its key on."""
+    return change.splitlines()[-1].split()[2]
+
+
+def test_a_table_made_under_the_name_of_one_renamed_away_has_none_of_its_indexes(
+        conninfo: str, tmp_path: Path) -> None:
+    """A table the migrations made under the name of a database's table they renamed away
+    is a new one: the database's indexes of that name are the old table's. DBS117 counted
+    them for a key a later migration added to the new table (a silent pass); each delete
+    of an entity scans it."""
+    schema = ENTITIES + HOLDERS + "CREATE INDEX ix_entity ON holder (entity_id);\n"
+    change = ("ALTER TABLE holder RENAME TO holder_old;\n"
+              "CREATE TABLE holder (id int PRIMARY KEY, entity_id int);\n")
+    later = "ALTER TABLE holder ADD FOREIGN KEY (entity_id) REFERENCES entity (id);\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        with conn.transaction(force_rollback=True):
+            conn.execute(change + later)
+            conn.execute("INSERT INTO entity SELECT i FROM generate_series(1, 310) AS i;"
+                         "INSERT INTO holder SELECT i, i % 299 + 1 "
+                         "FROM generate_series(1, 5000) AS i; ANALYZE holder")
+            assert _deletes_scan(conn)
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "002.sql").write_text(change, encoding="utf-8")
+    (folder / "003.sql").write_text(later, encoding="utf-8")
+    report = commands.lint(Settings(project_root=folder.parent, database_url=conninfo),
+                           [folder])
+    assert [(f.code, f.subject, f.location and f.location.path[-7:])
+            for f in report.findings if f.code == "DBS117"] == \
+        [("DBS117", "holder.entity_id", "003.sql")]
 
 
 def test_an_invalid_index_of_the_database_covers_no_foreign_key(

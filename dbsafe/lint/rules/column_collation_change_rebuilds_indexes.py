@@ -51,7 +51,6 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, own_collation
 from dbsafe.lint.statement import Statement, last
-from dbsafe.schema.reads import redone_by_type_change
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -127,7 +126,7 @@ def _indexed(ctx: LintContext, table: str, column: str) -> bool:
             column in history.value_index_reads.get(name, ())
     if last(table) in ctx.history.index_tables.values():
         return True
-    _, rebuilt = redone_by_type_change(relation, column)  # its expression or WHERE reads it
+    _, rebuilt = ctx.redone_by_type_change(table, column)  # its expression or WHERE reads it
     return bool(rebuilt) or any(column in index.columns for index in relation.indexes)
 
 
