@@ -8,10 +8,15 @@ their own `CREATE FUNCTION` (`lint.row_changes`), with whatever the database hol
 that name (before the upgrade it may have another body, or none). Each body is read with
 `lint.body_writes`, and the functions it calls are followed the same way, each function
 once (a recursion or a cycle ends there). PostgreSQL's own functions (`pg_catalog`) write
-nothing; a trigger function in C an extension ships is read as writing only its row when it
-is one of `ROW_ONLY_C`; any other body whose writes cannot be told (SQL built at run time,
-another language, a body the grammar rejects, a function not found) stops the following,
-with the chain of functions that led to it.
+nothing: a bare name `pg_catalog` has counts as PostgreSQL's unless another schema has a
+function of that name too (other argument types: citext's `replace(citext, citext, citext)`,
+an application's `lower(app.tag)`), whose writes are added, as a call may reach either. An
+extension's function in SQL or PL/pgSQL is read as its body, like any; one in `internal`
+runs PostgreSQL's own code; one in C, or an aggregate, is read as writing nothing when its
+extension is one of `NO_SQL_C_EXTENSIONS`, and a trigger function in C as writing only its row when it is one of
+`ROW_ONLY_C`; any other body whose writes cannot be told (SQL built at run time, another
+language, a body the grammar rejects, a function not found) stops the following, with the
+chain of functions that led to it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,26 @@ if TYPE_CHECKING:
 ROW_ONLY_C = frozenset({("moddatetime", "moddatetime"), ("insert_username", "insert_username"),
                         ("autoinc", "autoinc"), ("tcn", "triggered_change_notification")})
 
+# Extensions whose functions in C compute a value from their arguments and run no SQL, so
+# write no table: contrib's types, operators and text functions (uuid-ossp's
+# uuid_generate_v4(), pgcrypto's crypt() and digest(), pg_trgm's similarity(), unaccent(),
+# citext, hstore, ...), pg_stat_statements (its reset clears shared memory, no table),
+# pgvector, and PostGIS's core (ST_*; its table management, AddGeometryColumn and the like,
+# is PL/pgSQL and read as a body). Not tablefunc (crosstab() runs the query it is given),
+# dblink and postgres_fdw (another server's writes), lo, refint, postgis_topology (its C
+# functions edit topology tables), nor any other extension.
+NO_SQL_C_EXTENSIONS = frozenset({
+    "uuid-ossp", "pgcrypto", "pg_trgm", "unaccent", "citext", "hstore", "fuzzystrmatch",
+    "intarray", "ltree", "cube", "earthdistance", "seg", "isn", "btree_gin", "btree_gist",
+    "pg_stat_statements", "vector", "postgis"})
+
+# Whether the function `p` belongs to an extension: pg_catalog's own functions write nothing,
+# an extension's there (`CREATE EXTENSION ... SCHEMA pg_catalog`) is read as any extension's.
+EXTENSION_OWNED = """EXISTS (
+    SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass
+    AND d.objid = p.oid AND d.refclassid = 'pg_catalog.pg_extension'::regclass
+    AND d.deptype = 'e')"""
+
 # The functions a call may reach (by oid, or by name and schema: every overload), with their
 # language, kind, owning extension and definition.
 _FUNCTIONS = """
@@ -44,15 +69,16 @@ LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass
      AND d.deptype = 'e'
 LEFT JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
 WHERE p.oid = %(oid)s::oid
-   OR (p.proname = %(name)s AND n.nspname <> 'pg_catalog'
+   OR (p.proname = %(name)s AND (n.nspname <> 'pg_catalog' OR e.oid IS NOT NULL)
        AND n.nspname = coalesce(%(schema)s, n.nspname))
 ORDER BY 2
 """
 
 # Of the function names called, those PostgreSQL ships (pg_catalog).
-_BUILTIN = """
+_BUILTIN = f"""
 SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p
 WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = ANY(%s)
+  AND NOT {EXTENSION_OWNED}
 """
 
 
@@ -70,10 +96,17 @@ class CalledWrites:
         """The tables the functions `names` write, or why that cannot be told, starting
         with the function it is of (`app.f(integer), which builds SQL at run time`)."""
         tables: set[str] = set()
-        for name in self._not_builtin(names):
+        names = sorted(set(names))
+        builtin = self._builtin(names)
+        for name in names:
             schema, _, bare = name.rpartition(".")
+            if schema == "pg_catalog" and bare in builtin:
+                continue
+            # A bare name pg_catalog has: what the overloads of other schemas write too.
             found = self._bodies(bare, schema or None, None)
             if not found:
+                if not schema and bare in builtin:
+                    continue
                 return tables, f"{name}, which may change any table"
             written, why = self._of_bodies(found)
             if why is not None:
@@ -130,26 +163,28 @@ class CalledWrites:
                                                     entry.get("unknown"))))
         return bodies
 
-    def _not_builtin(self, functions: Iterable[str]) -> list[str]:
-        # A schema-qualified name outside pg_catalog is the application's; a bare one is
-        # PostgreSQL's when pg_catalog has it (searched first unless the path says otherwise).
-        functions = sorted(set(functions))
-        if not functions:
-            return []
-        bare = {f.removeprefix("pg_catalog.") for f in functions}
-        builtin = {r[0] for r in self._conn.execute(_BUILTIN, (sorted(bare),))}
-        return [f for f in functions if f.removeprefix("pg_catalog.") not in builtin
-                or ("." in f and not f.startswith("pg_catalog."))]
+    def _builtin(self, functions: Sequence[str]) -> set[str]:
+        # Of the names called, bare or in pg_catalog, those pg_catalog has.
+        bare = sorted({f.removeprefix("pg_catalog.") for f in functions
+                       if "." not in f.removeprefix("pg_catalog.")})
+        if not bare:
+            return set()
+        return {r[0] for r in self._conn.execute(_BUILTIN, (bare,))}
 
 
 def _database_writes(name: str, language: str, extension: str | None,
                      definition: str | None) -> Writes:
     """What a function `pg_proc` holds writes, from its name, language, owning extension
     and definition (None: not a function or procedure, which has none)."""
+    if definition is None and extension in NO_SQL_C_EXTENSIONS:  # citext's max(citext)
+        return Writes()
     if definition is None:
         return Writes(unknown="is an aggregate or window function, which dbsafe does not "
                       "read")
-    if language == "c" and (extension, name) in ROW_ONLY_C:
+    if language == "internal":  # an alias of one of PostgreSQL's own functions
+        return Writes()
+    if language == "c" and (extension in NO_SQL_C_EXTENSIONS
+                            or (extension, name) in ROW_ONLY_C):
         return Writes()
     return function_writes(language, definition)
 

@@ -12,9 +12,9 @@ a trigger or rule on any of them writes (`lint.body_writes`: its function's or i
 statements), each followed the same way. The functions the revisions, a trigger or a rule
 call are followed into what they write (`guard.called_writes`: the application's functions
 by name in `pg_proc`, or as the revisions create them, through the functions they call in
-turn); one whose writes cannot be told (`EXECUTE` of SQL built at run time, a language other
-than PL/pgSQL and SQL, a function not found) makes every table read, said with the chain of
-functions that led to it.
+turn; an extension's in C when it is known to run no SQL); one whose writes cannot be told
+(`EXECUTE` of SQL built at run time, a language other than PL/pgSQL and SQL, a function not
+found) makes every table read, said with the chain of functions that led to it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.guard.called_writes import CalledWrites
+from dbsafe.guard.called_writes import EXTENSION_OWNED, CalledWrites
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,9 +59,9 @@ ORDER BY 1, 2
 
 # The triggers and rules on the relations reached: a trigger's function (PostgreSQL's own
 # trigger functions, in C, write only the row they are given), a rule's definition.
-_FIRING = """
+_FIRING = f"""
 SELECT 'trigger ' || quote_ident(t.tgname) || ' on ' || c.oid::regclass::text, t.tgfoid,
-       p.pronamespace = 'pg_catalog'::regnamespace, NULL
+       p.pronamespace = 'pg_catalog'::regnamespace AND NOT {EXTENSION_OWNED}, NULL
 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
 WHERE t.tgrelid = ANY(%(oids)s::oid[]) AND NOT t.tgisinternal

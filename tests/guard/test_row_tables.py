@@ -306,3 +306,83 @@ def test_a_trigger_function_an_extension_ships_in_c_is_read_only_when_known_row_
     assert (cascading.tables, cascading.why) == (
         None, "trigger parent_cascade on parent runs check_foreign_key(), which is written "
         "in c, which dbsafe does not read")
+
+
+def _extensions(conn: psycopg.Connection, *names: str) -> None:
+    available = {r[0] for r in conn.execute(
+        "SELECT name FROM pg_catalog.pg_available_extensions WHERE name = ANY(%s)",
+        (list(names),))}
+    if missing := sorted(set(names) - available):
+        pytest.skip(f"the server has no {', '.join(missing)}")
+    for name in names:
+        conn.execute(f'CREATE EXTENSION "{name}"')
+
+
+def test_the_functions_in_c_of_extensions_running_no_sql_write_nothing(database_url: str
+                                                                      ) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+        # (uuid-ossp and pgcrypto are in C on a production server, in SQL on the embedded
+        # one's stand-ins: either way, nothing written)
+        _extensions(conn, "uuid-ossp", "pgcrypto", "pg_trgm", "unaccent", "fuzzystrmatch",
+                    "hstore", "citext", "isn")
+
+        # pg_trgm, unaccent, fuzzystrmatch and hstore in C, citext's and isn's casts in
+        # internal (PostgreSQL's own functions), citext's aggregate max(citext) next to
+        # pg_catalog's.
+        choice = choose(conn, _changes("app.unrelated", functions=(
+            "uuid_generate_v4", "crypt", "gen_salt", "digest", "similarity", "unaccent",
+            "public.levenshtein", "hstore", "citext", "isn_weak", "max")), ["0005"])
+
+    assert (choice.tables, choice.why) == (
+        ("app.unrelated",), "the tables the pending revisions may change (app.unrelated)")
+
+
+def test_the_functions_in_c_of_other_extensions_are_not_read(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        _extensions(conn, "tablefunc")
+
+        # crosstab() runs the query it is given, which may write.
+        crosstab = choose(conn, _changes(functions=("crosstab",)), ["0005"])
+
+    assert (crosstab.tables, crosstab.why) == (
+        None, "the revisions call crosstab(text), which is written in c, which dbsafe does "
+        "not read")
+
+
+def test_a_bare_name_postgresql_has_counts_the_applications_overloads_too(
+        database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA + """
+            CREATE FUNCTION app.lower(n int) RETURNS int LANGUAGE sql
+                AS $$ INSERT INTO app.unrelated VALUES (n) RETURNING id $$;
+        """)
+
+        # lower(text) is pg_catalog's, lower(int) the application's: either may be called.
+        lowered = choose(conn, _changes("app.audited", functions=("lower", "upper")),
+                         ["0005"])
+
+    assert lowered.tables == ("app.audited", "app.unrelated")
+
+
+def test_an_extension_created_in_pg_catalog_is_read_as_an_extensions(database_url: str
+                                                                     ) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # (an extension creating no type: pg_catalog takes no type)
+        conn.execute("CREATE EXTENSION refint SCHEMA pg_catalog")
+        conn.execute("""
+            CREATE TABLE parent (id int);
+            CREATE TABLE child (parent_id int);
+            CREATE TRIGGER parent_cascade BEFORE DELETE ON parent FOR EACH ROW
+                EXECUTE FUNCTION check_foreign_key(1, 'cascade', 'id', 'child', 'parent_id');
+        """)
+
+        called = choose(conn, _changes(functions=("check_foreign_key",)), ["0005"])
+        cascading = choose(conn, _changes("parent"), ["0005"])
+
+    assert (called.tables, called.why) == (
+        None, "the revisions call check_foreign_key(), which is written in c, which dbsafe "
+        "does not read")
+    assert (cascading.tables, cascading.why) == (
+        None, "trigger parent_cascade on parent runs check_foreign_key(), which is written "
+        "in c, which dbsafe does not read")
