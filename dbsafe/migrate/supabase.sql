@@ -4,9 +4,10 @@
 -- Not Supabase: only names and shapes migrations and applications refer to. Roles, schemas
 -- and the `supabase_realtime` publication as supabase/postgres creates them
 -- (migrations/schema.sql, init-scripts); `auth.users` with the columns GoTrue gives it
--- today; `auth.uid()`, `auth.role()`, `auth.email()`, `auth.jwt()` reading the request's
--- JWT claims as Supabase's do; `storage.buckets` and `storage.objects` with storage-api's
--- columns and its `foldername`/`filename`/`extension` helpers; `supabase_functions.http_request()`
+-- today, and `auth.mfa_factors`; `auth.uid()`, `auth.role()`, `auth.email()`, `auth.jwt()`
+-- reading the request's JWT claims as Supabase's do; `storage.buckets` and
+-- `storage.objects` with storage-api's columns and its `foldername`/`filename`/`extension`
+-- helpers; `supabase_functions.http_request()`
 -- for database webhooks; Realtime's `realtime.send` and `realtime.messages`; Vault's
 -- `vault.secrets`, `vault.decrypted_secrets` and `vault.create_secret`/`update_secret`. The
 -- platform's other tables (auth.identities, auth.sessions, ...) are left out:
@@ -107,6 +108,33 @@ CREATE TABLE auth.users (
     is_anonymous boolean DEFAULT false NOT NULL
 );
 ALTER TABLE auth.users OWNER TO supabase_auth_admin;
+
+-- Multi-factor authentication's factors (supabase/auth's migrations 20221003041349 to
+-- 20250925093508): a project's trigger on `auth.mfa_factors` enforces its own MFA rules
+-- (Cap-go's `BEFORE INSERT OR UPDATE ON auth.mfa_factors`).
+CREATE TYPE auth.factor_type AS ENUM ('totp', 'webauthn', 'phone');
+CREATE TYPE auth.factor_status AS ENUM ('unverified', 'verified');
+CREATE TABLE auth.mfa_factors (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    friendly_name text,
+    factor_type auth.factor_type NOT NULL,
+    status auth.factor_status NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    secret text,
+    phone text,
+    last_challenged_at timestamp with time zone UNIQUE,
+    web_authn_credential jsonb,
+    web_authn_aaguid uuid,
+    last_webauthn_challenge_data jsonb
+);
+CREATE UNIQUE INDEX mfa_factors_user_friendly_name_unique ON auth.mfa_factors
+    (friendly_name, user_id) WHERE trim(friendly_name) <> '';
+CREATE UNIQUE INDEX unique_phone_factor_per_user ON auth.mfa_factors (user_id, phone);
+ALTER TABLE auth.mfa_factors OWNER TO supabase_auth_admin;
+ALTER TYPE auth.factor_type OWNER TO supabase_auth_admin;
+ALTER TYPE auth.factor_status OWNER TO supabase_auth_admin;
 
 CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
   SELECT coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''),

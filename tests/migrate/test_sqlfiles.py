@@ -645,6 +645,29 @@ def test_realtime_broadcasts_and_vault_secrets_of_a_supabase_project_apply(
         assert conn.execute("SELECT public.worker_key()").fetchone() == ("s3cr3t",)
 
 
+def test_a_trigger_on_supabases_mfa_factors_applies(tmp_path: Path, database_url: str) -> None:
+    """Cap-go enforces its MFA rule with a trigger on GoTrue's `auth.mfa_factors`: 42P01 on
+    the stand-in without the table, the trigger missing from the schema built (three files,
+    three DBS006 notes, and every finding qualified as from an incomplete history)."""
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20240101000000_mfa.sql":
+            "CREATE FUNCTION public.enforce_otp() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            "BEGIN IF NEW.factor_type = 'phone' AND NEW.status = 'verified' THEN\n"
+            "  RAISE EXCEPTION 'verify email first'; END IF; RETURN NEW; END $$;\n"
+            "CREATE TRIGGER enforce_otp BEFORE INSERT OR UPDATE ON auth.mfa_factors "
+            "FOR EACH ROW EXECUTE FUNCTION public.enforce_otp();\n"
+            "CREATE VIEW public.my_factors AS SELECT id, friendly_name, factor_type, status, "
+            "last_challenged_at, web_authn_aaguid FROM auth.mfa_factors "
+            "WHERE user_id = auth.uid();\n"})
+    migrations = sql_migrations([folder], root=tmp_path, wrapped_in_transaction=True)
+
+    assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
+    with psycopg.connect(database_url) as conn:
+        triggers = conn.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = "
+                                "'auth.mfa_factors'::regclass AND NOT tgisinternal").fetchall()
+    assert triggers == [("enforce_otp",)]
+
+
 def test_a_graphile_migrate_folder_runs_its_committed_migrations_as_graphile_migrate_does(
         tmp_path: Path, database_url: str) -> None:
     # graphile-migrate runs committed/<number>.sql (after its `--! Previous`/`--! Hash`
