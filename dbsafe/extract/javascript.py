@@ -222,6 +222,11 @@ _OTHER_ENGINES = {
     # No database, but `conn.query('SELECT Name FROM Organization')` reads as SQL: SOQL.
     **dict.fromkeys(("jsforce", "@jsforce/jsforce-node"), "Salesforce"),
 }
+# Types of engines other than PostgreSQL a module imports, by package and name: Cloudflare's
+# D1 (SQLite) is no package to load but a binding of the Worker's environment, typed with
+# `D1Database` (Cap-go's `c.env.DB_STOREAPPS.prepare('SELECT ... FROM store_apps')`: 4 false
+# DBS301 on the project's PostgreSQL).
+_OTHER_ENGINE_TYPES = {("@cloudflare/workers-types", "D1Database"): "Cloudflare D1 (SQLite)"}
 # A file of the project named for PowerSync (`@/library/powersync/system`, `../powersync.service`):
 # what it hands out (its database, its table names) reads the device's SQLite, as its demos'
 # screens and background tasks send `system.powersync.execute('INSERT INTO lists ...')`.
@@ -658,6 +663,18 @@ class _Reader:
         elif not _package(module) and _SQLITE_MODULE.search(module):
             self.engines.add("SQLite")
 
+    def _imports_engine_type(self, node: Node, module: str) -> None:
+        """Note an engine whose type the import names (`import type { D1Database } from
+        '@cloudflare/workers-types'`)."""
+        package = _package_name(module)
+        for specifier in _walk(node):
+            name = specifier.child_by_field_name("name") \
+                if specifier.type == "import_specifier" else None
+            engine = _OTHER_ENGINE_TYPES.get((package, self.text(name))) \
+                if name is not None else None
+            if engine is not None:
+                self.engines.add(engine)
+
     def _bind(self, node: Node) -> None:
         """Record bindings, client variables and names imported from supabase modules."""
         for bound, scope in _binding_patterns(node):
@@ -680,6 +697,7 @@ class _Reader:
                 return
             module = self.text(source).strip("'\"")
             self._loads(module)
+            self._imports_engine_type(node, module)
             self._bind_drizzle(node, module)
             names = self.client_modules if _CLIENT_MODULE.search(module) else (
                 self.other_modules if _package(module) else None)

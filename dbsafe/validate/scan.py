@@ -314,7 +314,9 @@ _CHUNK = 32
 #      Python's `{where}`; such a hole inside a subquery or CTE too
 # 241: Exasol's and Apache Phoenix's drivers are other engines; a class attribute an other
 #      engine's module reads nowhere (Redash's `noop_query`) is that engine's
-_CACHE_VERSION = 241
+# 242: a JS/TS module importing `D1Database` (`@cloudflare/workers-types`) sends its SQL to
+#      Cloudflare D1, not PostgreSQL
+_CACHE_VERSION = 242
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

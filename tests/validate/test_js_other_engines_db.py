@@ -115,6 +115,29 @@ export async function copy(pool: postgres.Pool) {
 }
 """
 
+# Cap-go's Worker (supabase/functions/_backend/utils/cloudflare.ts) reads its store's app list
+# from a Cloudflare D1 database, a binding of the Worker's environment typed `D1Database`:
+# four false DBS301 `store_apps` on the project's PostgreSQL. A module importing another type
+# of the package (`Hyperdrive`, PostgreSQL's connection string) stays checked.
+_D1 = """\
+import type { D1Database, Hyperdrive } from '@cloudflare/workers-types'
+
+export async function storeApps(c: { env: { DB_STOREAPPS: D1Database } }) {
+  const query = `SELECT app_id FROM store_apps WHERE capgo = 1`
+  return c.env.DB_STOREAPPS.prepare(query).all()
+}
+"""
+
+_HYPERDRIVE = """\
+import type { Hyperdrive } from '@cloudflare/workers-types'
+import postgres from 'postgres'
+
+export async function supporters(hyperdrive: Hyperdrive) {
+  const sql = postgres(hyperdrive.connectionString)
+  return sql`SELECT nickname FROM supporter`
+}
+"""
+
 _BOTH = """\
 const mysql = require('mysql2/promise')
 const { Pool } = require('pg')
@@ -134,6 +157,7 @@ export async function copy(pool) {
     ("utils.ts", _POWERSYNC_TASK, {5: "sent to SQLite, not PostgreSQL"}),
     ("index.ts", _DENO_MYSQL, {5: "sent to MySQL, not PostgreSQL"}),
     ("cache.ts", _DENO_SQLITE, {4: "sent to SQLite, not PostgreSQL"}),
+    ("cloudflare.ts", _D1, {4: "sent to Cloudflare D1 (SQLite), not PostgreSQL"}),
 ])
 def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
         database_url: str, tmp_path: Path, name: str, source: str,
@@ -146,7 +170,7 @@ def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
 
 @pytest.mark.db
 @pytest.mark.parametrize(("name", "source", "line"), [
-    ("copy.js", _BOTH, 5), ("copy.ts", _DENO_BOTH, 6)])
+    ("copy.js", _BOTH, 5), ("copy.ts", _DENO_BOTH, 6), ("worker.ts", _HYPERDRIVE, 6)])
 def test_a_module_loading_a_postgresql_driver_too_stays_checked(
         database_url: str, tmp_path: Path, name: str, source: str, line: int) -> None:
     report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
