@@ -348,9 +348,7 @@ class History:
         kind = s.kind
         if kind in _CREATED_KINDS:
             created = s.object_kind if kind == "CreateTableAsStmt" else _CREATED_KINDS[kind]
-            names = (range_var(s.node.get("sequence")),) if kind == "CreateSeqStmt" \
-                else tuple(s.creates)
-            for name in names:
+            for name in s.creates:
                 if name and created:
                     self.kinds[last(name)] = created
                     self.created_kinds[last(name)] = created

@@ -993,6 +993,14 @@ def _select_into(s: Statement, n: Node) -> None:
         s.creates = _created(name)
 
 
+def _create_sequence(s: Statement, n: Node) -> None:
+    """A sequence made here is new, as a table is: what later statements of the migration
+    lock on it no one else waits for (a `supabase db dump` file's `CREATE SEQUENCE`, then
+    `ALTER TABLE ... OWNER TO` on it)."""
+    s.creates = _created(range_var(n.get("sequence")))
+    s.if_exists_keeps = bool(n.get("if_not_exists"))
+
+
 def _view(s: Statement, n: Node) -> None:
     name = range_var(n.get("view"))
     s.relation = name
@@ -1127,6 +1135,7 @@ _DERIVE = {
     "CreateForeignTableStmt": lambda s, n: _create_table(s, n.get("base", {}).get(
         "CreateStmt", n.get("base", {}))),
     "CreateTableAsStmt": _create_table_as,
+    "CreateSeqStmt": _create_sequence,
     "ViewStmt": _view,
     "SelectStmt": _select_into,
     "IndexStmt": _index,

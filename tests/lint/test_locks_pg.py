@@ -237,3 +237,34 @@ def test_a_table_created_if_not_exists_after_its_drop_is_new_where_postgresql_sa
                      and f.location.path.endswith("2_recreate.sql")
                      and f.code in ("DBS101", "DBS106"))
     assert flagged == (["DBS101", "DBS106"] if on_old_table else [])
+
+
+@pytest.mark.parametrize("earlier", ["", "CREATE SEQUENCE bandwidth_usage_id_seq;\n"],
+                         ids=["made-here", "there-before"])
+def test_a_sequence_made_in_the_migration_is_new_where_postgresql_says(
+        conninfo: str, tmp_path: Path, earlier: str) -> None:
+    """Cap-go's `supabase db dump` baseline makes each sequence (`CREATE SEQUENCE IF NOT
+    EXISTS`), then sets its owner with `ALTER TABLE ... OWNER TO`: ACCESS EXCLUSIVE on the
+    sequence. DBS115 (and DBS114 on the next statement) said every query on it waits, as if it had been there
+    before: PostgreSQL makes a new one no other session sees until COMMIT."""
+    migration = ("CREATE SEQUENCE IF NOT EXISTS bandwidth_usage_id_seq AS integer;\n"
+                 "ALTER TABLE bandwidth_usage_id_seq OWNER TO CURRENT_USER;\n")
+    (tmp_path / "1_init.sql").write_text(earlier + "CREATE TABLE users (id int);\n")
+    (tmp_path / "2_usage.sql").write_text(migration)
+    with psycopg.connect(conninfo) as conn, psycopg.connect(conninfo, autocommit=True) as other:
+        conn.execute(earlier)
+        conn.commit()
+        conn.execute(migration)
+        pid = conn.info.backend_pid
+        held = other.execute(
+            "SELECT mode FROM pg_locks WHERE pid = %s AND relation = 'bandwidth_usage_id_seq'"
+            "::regclass AND granted", (pid,)).fetchall() if earlier else []
+        seen = other.execute("SELECT to_regclass('bandwidth_usage_id_seq')").fetchone()
+        conn.rollback()
+    waits = seen is not None and seen[0] is not None  # other sessions see (and wait on) it
+    assert waits == bool(earlier)
+    assert (("AccessExclusiveLock",) in held) == bool(earlier)
+    report = commands.lint(load_settings(tmp_path, environ={}), [tmp_path])
+    flagged = sorted(f.code for f in report.findings if f.location is not None
+                     and f.location.path.endswith("2_usage.sql"))
+    assert flagged == (["DBS115"] if earlier else [])
