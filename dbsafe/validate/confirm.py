@@ -178,8 +178,8 @@ def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
 
     >>> placeholder_edits("SELECT a FROM t WHERE a = %(x)s AND b = :x AND c = ?")
     ((26, 30, '$1'), (40, 41, '$1'), (51, 51, '$2'))
-    >>> placeholder_edits("SELECT a[1:n] FROM t WHERE b = :n") is None  # a slice, not `:n`
-    True
+    >>> placeholder_edits("SELECT a[1:n] FROM t WHERE b = :n")  # a slice's `1:n` is no `:n`
+    ((31, 32, '$1'),)
     """
     from sqlglot import exp
     from sqlglot.tokens import TokenType
@@ -203,6 +203,7 @@ def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
     if not placeholders:
         return ()
     spans: list[tuple[int, int, str]] = []
+    glued: list[str] = []  # `system:keyspaces`: sqlglot's placeholder, no driver's
     count, i = len(tokens), 0
     while i < count:
         token = tokens[i]
@@ -231,10 +232,14 @@ def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
             following = tokens[i + 1]
             if following.start == token.end + 1 and (following.text[:1].isalpha()
                                                       or following.text[:1] == "_"):
-                spans.append((token.start, following.end, following.text))
+                if _glued(sql, token.start):
+                    glued.append(following.text)
+                else:
+                    spans.append((token.start, following.end, following.text))
                 i += 1
         i += 1
-    if sorted(name for *_, name in spans) != sorted(placeholders):
+    found = sorted(name for *_, name in spans)
+    if found != sorted(placeholders) and sorted(found + glued) != sorted(placeholders):
         return None
     next_number = max(used, default=0)
     numbers: dict[str, int] = {}
@@ -253,6 +258,19 @@ def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
         # `execute_values` the rows, `(1, 2), (3, 4)`).
         edits.append((start, end, f"(${number})" if start in after_in else f"${number}"))
     return tuple(edits)
+
+
+def _glued(sql: str, colon: int) -> bool:
+    """Whether the `:` at `colon` follows a word character, another `:` or a backslash: no
+    driver binds a `:name` there (SQLAlchemy's `text()` reads binds with
+    `(?<![:\\w\\x5c]):(\\w+)(?![:\\w])`), so it reaches PostgreSQL as written
+    (`system:keyspaces`, `arr[1:n]`).
+
+    >>> _glued("FROM system:keyspaces", 11), _glued("WHERE a = :a", 10)
+    (True, False)
+    """
+    before = sql[colon - 1:colon]
+    return before == ":" or before == "\\" or before.isalnum() or before == "_"
 
 
 def _dotted(parameter) -> str:

@@ -316,7 +316,9 @@ _CHUNK = 32
 #      engine's module reads nowhere (Redash's `noop_query`) is that engine's
 # 242: a JS/TS module importing `D1Database` (`@cloudflare/workers-types`) sends its SQL to
 #      Cloudflare D1, not PostgreSQL
-_CACHE_VERSION = 242
+# 243: a `:name` glued to a word before it (`system:keyspaces`, `arr[1:n]`) is sent as written,
+#      never numbered as a placeholder (was an internal error)
+_CACHE_VERSION = 243
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -24,7 +24,15 @@ def test_placeholders_are_numbered_in_place() -> None:
 
 def test_what_the_tokens_cannot_show_is_left_to_the_regenerated_statement() -> None:
     # `:n` in an array slice is no placeholder: the tokens alone would take it for one.
-    assert placeholder_edits("SELECT a[1:n] FROM t WHERE b = :n") is None
+    assert placeholder_edits("SELECT a[1 :n] FROM t WHERE b = :n") is None
+    assert to_numbered_parameters("SELECT a[1 :n] FROM t WHERE b = :n") == (
+        "SELECT a[1:n] FROM t WHERE b = $1")
+
+
+def test_a_colon_glued_to_a_word_is_no_placeholder_in_the_tokens_either() -> None:
+    # No driver binds a `:n` right after a word character (SQLAlchemy's `text()`): the
+    # slice's `1:n` is sent as written, and the statement numbered in place.
+    assert placeholder_edits("SELECT a[1:n] FROM t WHERE b = :n") == ((31, 32, "$1"),)
     assert to_numbered_parameters("SELECT a[1:n] FROM t WHERE b = :n") == (
         "SELECT a[1:n] FROM t WHERE b = $1")
 
