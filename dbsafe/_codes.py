@@ -81,6 +81,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      '`CREATE INDEX CONCURRENTLY IF NOT EXISTS`: after a failed build, the retry keeps the invalid index.'),
     ('DBS132', 'blocked-by-own-connection', 'error', '0.2.0',
      'Statement waits for a lock that another connection of the same migration holds.'),
+    ('DBS133', 'non-immutable-function-in-index', 'error', '0.2.0',
+     'An index or generated column calling a function that is not IMMUTABLE: PostgreSQL refuses it.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -41,6 +41,7 @@ from dbsafe.lint.statement import (
     do_block_statements,
     expression_columns,
     function_body_statements,
+    function_source,
     function_volatility,
     index_reads,
     inlined_volatility,
@@ -252,6 +253,10 @@ class History:
     types: set[str] = field(default_factory=set)
     timezone_utc: bool = False
     functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
+    # User function -> whether every function of that name created here is one PostgreSQL
+    # never inlines (not LANGUAGE sql) declared STABLE or VOLATILE: a call of it is never
+    # IMMUTABLE (DBS133). An SQL function's call may be, once inlined: not known.
+    never_immutable: dict[str, bool] = field(default_factory=dict)
     # Tables created here: how they are stored ("logged", "access method", "tablespace" ->
     # value), so a SET LOGGED / ACCESS METHOD / TABLESPACE to what they have is no rewrite.
     storage: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -430,6 +435,9 @@ class History:
                 if volatility == "volatile":  # what a call is once PostgreSQL inlines it
                     volatility = inlined_volatility(s, self.functions.get) or volatility
                 self.functions[name] = volatility
+                mutable = function_volatility(s)[1] != "immutable" \
+                    and function_source(s)[0] not in (None, "sql")
+                self.never_immutable[name] = mutable and self.never_immutable.get(name, True)
             return
         if kind in _TYPE_CREATED:
             name = _type_created(s)

@@ -23,6 +23,18 @@ NOT_VOLATILE_FUNCTIONS = frozenset({
     "json_build_object", "jsonb_build_array", "to_jsonb", "int8", "int4", "numeric",
 })
 
+# Built-ins none of whose pg_catalog overloads is IMMUTABLE (checked by
+# tests/lint/test_rewrites_pg.py against pg_proc): PostgreSQL refuses a call of one in an
+# index's expressions or WHERE and in a generation expression, whatever its arguments
+# (DBS133). `to_char` is STABLE for every type (locale); `date_trunc`, `age`, `timezone`
+# are not here: some overloads are IMMUTABLE, which one is called depends on types.
+NOT_IMMUTABLE_FUNCTIONS = (VOLATILE_FUNCTIONS - {"uuid_generate_v1", "uuid_generate_v1mc",
+                                                 "uuid_generate_v4"}) | frozenset({
+    "now", "statement_timestamp", "transaction_timestamp", "current_setting", "to_char",
+    "to_date", "make_timestamptz", "currval", "lastval", "setval", "current_database",
+    "version", "pg_backend_pid", "txid_current", "current_schemas",
+})
+
 # Of `NOT_VOLATILE_FUNCTIONS`, those with an overload that is not STRICT (pg_proc.proisstrict;
 # checked by tests/lint/test_rewrites_pg.py): the body of a STRICT SQL function calling one is
 # not inlined (`inline_function` requires a strict body of a strict function).

@@ -36,6 +36,7 @@ from dbsafe.lint.rules import (
     non_concurrent_materialized_view_refresh,
     non_concurrent_partition_detach,
     non_concurrent_reindex,
+    non_immutable_function_in_index,
     not_null_column_without_default,
     partition_added_scans_default_partition,
     partition_attached_with_scan,
@@ -100,4 +101,5 @@ ALL_RULES = (
     json_column.RULE,
     blocked_by_own_connection.RULE,
     table_truncated.RULE,
+    non_immutable_function_in_index.RULE,
 )

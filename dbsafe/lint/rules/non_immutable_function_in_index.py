@@ -1,0 +1,147 @@
+"""An index or generated column calling a function that is not IMMUTABLE: PostgreSQL refuses it.
+
+## Why
+An index's key expressions and its `WHERE` (of `CREATE INDEX` or of an `EXCLUDE`
+constraint), and a generated column's expression (`GENERATED ALWAYS AS (...)`, `STORED`
+or `VIRTUAL`, and `ALTER COLUMN ... SET EXPRESSION`), may call only IMMUTABLE functions:
+their value must not change once stored. PostgreSQL refuses anything else with 42P17
+("functions in index predicate must be marked IMMUTABLE", "generation expression is not
+immutable"), on every server, so the migration can never apply. The usual cause is a
+"recent rows" partial index, `WHERE expires_at > now()`: `now()` is STABLE, and the
+predicate would be wrong tomorrow anyway.
+
+Flagged calls (checked on PostgreSQL 18):
+
+- `CURRENT_TIMESTAMP`, `CURRENT_DATE`, `CURRENT_TIME`, `LOCALTIME`, `LOCALTIMESTAMP`,
+  `CURRENT_USER`, `SESSION_USER`, `CURRENT_SCHEMA`, ...;
+- built-ins none of whose overloads is IMMUTABLE: `now()`, `statement_timestamp()`,
+  `transaction_timestamp()`, `clock_timestamp()`, `timeofday()`, `random()`,
+  `gen_random_uuid()`, `uuidv7()`, `nextval(...)`, `current_setting(...)`, `to_char(...)`
+  and `to_date(...)` (STABLE for every type: they read the locale and time zone), ...;
+- a function an earlier statement of the history created STABLE or VOLATILE (PostgreSQL's
+  default) in a language other than SQL (`plpgsql`, ...).
+
+## Bad
+```sql
+CREATE INDEX ix_sessions_live ON sessions (user_id) WHERE expires_at > now();
+```
+
+## Good
+```sql
+CREATE INDEX ix_sessions_expires ON sessions (user_id, expires_at);
+-- queries keep their `WHERE expires_at > now()`: the index serves it
+```
+
+## In Alembic
+```python
+op.create_index("ix_sessions_expires", "sessions", ["user_id", "expires_at"])
+```
+
+## Not flagged
+A column `DEFAULT now()` and a `CHECK` (PostgreSQL allows both). Calls whose volatility
+depends on the argument types, which lint does not know: `date_trunc`, `age`, `timezone`
+(`AT TIME ZONE`), a cast (`created_at::date` is STABLE for a `timestamptz`, IMMUTABLE for a
+`timestamp`), operators (`timestamptz + interval` is STABLE). A `LANGUAGE sql` function,
+whatever it declares: PostgreSQL inlines one whose body it can and then judges the body
+(a VOLATILE `SELECT 1` or a STABLE `SELECT lower($1)` is accepted), and one declared
+IMMUTABLE is accepted whatever its body calls. A function of the database's schema, or
+created here under a name also created IMMUTABLE or in SQL, and a schema-qualified call
+of a function lint does not know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Node, Statement, strings, walk
+from dbsafe.pg.volatility import NOT_IMMUTABLE_FUNCTIONS
+
+# SQLValueFunction ops as SQL spells them (all STABLE).
+_SQL_VALUE_FUNCTIONS = {
+    "SVFOP_CURRENT_DATE": "CURRENT_DATE", "SVFOP_CURRENT_TIME": "CURRENT_TIME",
+    "SVFOP_CURRENT_TIME_N": "CURRENT_TIME", "SVFOP_CURRENT_TIMESTAMP": "CURRENT_TIMESTAMP",
+    "SVFOP_CURRENT_TIMESTAMP_N": "CURRENT_TIMESTAMP", "SVFOP_LOCALTIME": "LOCALTIME",
+    "SVFOP_LOCALTIME_N": "LOCALTIME", "SVFOP_LOCALTIMESTAMP": "LOCALTIMESTAMP",
+    "SVFOP_LOCALTIMESTAMP_N": "LOCALTIMESTAMP", "SVFOP_CURRENT_ROLE": "CURRENT_ROLE",
+    "SVFOP_CURRENT_USER": "CURRENT_USER", "SVFOP_USER": "USER",
+    "SVFOP_SESSION_USER": "SESSION_USER", "SVFOP_CURRENT_CATALOG": "CURRENT_CATALOG",
+    "SVFOP_CURRENT_SCHEMA": "CURRENT_SCHEMA",
+}
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    for what, expression in _immutable_expressions(statement):
+        called = _not_immutable_call(expression, ctx)
+        if called is None:
+            continue
+        yield ctx.finding(
+            RULE,
+            f"{what} calls `{called}`, which is not IMMUTABLE: PostgreSQL refuses the "
+            "statement (42P17) and the migration cannot apply.",
+            help=("Index or store only what IMMUTABLE functions compute: keep the column "
+                  "itself in the index and the moment-dependent condition in the queries."),
+            subject=called,
+        )
+
+
+def _immutable_expressions(statement: Statement) -> Iterator[tuple[str, Node]]:
+    """(what it is, expression) for each expression of `statement` PostgreSQL requires to
+    be IMMUTABLE: an index's keys and WHERE, an EXCLUDE constraint's, a generation
+    expression."""
+    node = statement.node
+    if statement.kind == "IndexStmt":
+        name = node.get("idxname") or "the index"
+        for param in node.get("indexParams") or ():
+            expression = param.get("IndexElem", {}).get("expr")
+            if expression:
+                yield f"An expression of index `{name}`", expression
+        if node.get("whereClause"):
+            yield f"The WHERE of index `{name}`", node["whereClause"]
+        return
+    if statement.kind not in ("CreateStmt", "AlterTableStmt"):
+        return
+    for kind, fields in walk(node):
+        if kind == "Constraint" and fields.get("contype") == "CONSTR_GENERATED":
+            yield "A generation expression", fields.get("raw_expr") or {}
+        elif kind == "Constraint" and fields.get("contype") == "CONSTR_EXCLUSION":
+            name = f"`{fields['conname']}`" if fields.get("conname") else "an EXCLUDE constraint"
+            for pair in fields.get("exclusions") or ():
+                for item in pair.get("List", {}).get("items") or ():
+                    if item.get("IndexElem", {}).get("expr"):
+                        yield f"An expression of {name}", item["IndexElem"]["expr"]
+            if fields.get("where_clause"):
+                yield f"The WHERE of {name}", fields["where_clause"]
+        elif kind == "AlterTableCmd" and fields.get("subtype") == "AT_SetExpression":
+            yield "A generation expression", fields.get("def") or {}
+
+
+def _not_immutable_call(expression: Node, ctx: LintContext) -> str | None:
+    """The first call in `expression` known not to be IMMUTABLE whatever its arguments
+    (`CURRENT_DATE`, `now()`, a PL/pgSQL function created STABLE), None when none is."""
+    for kind, fields in walk(expression):
+        if kind == "SQLValueFunction":
+            return _SQL_VALUE_FUNCTIONS.get(fields.get("op", ""), "CURRENT_TIMESTAMP")
+        if kind != "FuncCall":
+            continue
+        names = strings(fields.get("funcname"))
+        if not names:
+            continue
+        # (pg_catalog comes first on the search_path unless put later)
+        if names[-1] in NOT_IMMUTABLE_FUNCTIONS and tuple(names[:-1]) in ((), ("pg_catalog",)):
+            return f"{names[-1]}()"
+        if names[0] != "pg_catalog" and ctx.history.never_immutable.get(names[-1]):
+            return f"{names[-1]}()"
+    return None
+
+
+RULE = Rule(
+    code="DBS133",
+    name="non-immutable-function-in-index",
+    severity=Severity.ERROR,
+    since="0.2.0",
+    doc=__doc__,
+    check=check,
+    kinds=frozenset({"IndexStmt", "CreateStmt", "AlterTableStmt"}),
+)
