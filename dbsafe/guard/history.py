@@ -258,8 +258,10 @@ def settle_restored(conninfo: str | Any, backup_name: str, revisions: Sequence[s
     return len(rows)
 
 
-def unfinished(conninfo: str) -> list[tuple[str, dict[str, Any]]]:
-    """Runs that never recorded an end (killed), with their checkpoints; marks them so.
+def unfinished(conninfo: str, revisions: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Runs that never recorded an end (killed), with their checkpoints; marks them so,
+    ending at `revisions` (the database's now: they were all that changed it since). Left
+    at none, `status` showed a run killed after its first revision as `base -> base`.
 
     Call only while holding the run lock: then no run is really still going.
     """
@@ -270,7 +272,8 @@ def unfinished(conninfo: str) -> list[tuple[str, dict[str, Any]]]:
         _ensure_table(conn)  # older history tables get the checkpoints column
         rows = conn.execute(
             f"UPDATE {SCHEMA}.{TABLE} SET outcome = 'interrupted', finished_at = now(), "
+            "to_revisions = %s, "
             "message = coalesce(message, 'the process ended without recording an outcome') "
-            "WHERE outcome = 'running' RETURNING run_id::text, checkpoints",
+            "WHERE outcome = 'running' RETURNING run_id::text, checkpoints", (list(revisions),),
         ).fetchall()
     return [(r[0], r[1] or {}) for r in rows]

@@ -331,8 +331,8 @@ def _repair_interrupted(run: _Run) -> None:
 
     from dbsafe.schema.model import SchemaSnapshot
 
-    for run_id, checkpoints in history.unfinished(run.url):
-        current = current_revisions(run.url)
+    current = current_revisions(run.url)
+    for run_id, checkpoints in history.unfinished(run.url, current):
         key = ",".join(current) or "base"
         recorded = checkpoints.get(key)
         if recorded is None:
@@ -657,7 +657,7 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
         except MigrationError as exc:
             holders = run.lock_holders(exc.sqlstate)
             blocked = f"; {blocked_by(holders)}" if holders else ""
-            now = current_revisions(run.url)
+            now = revisions_after(run, exc)
             if now != at and revision.revision in now:
                 # Committed and recorded, then found wrong: what it made is the revision's
                 # own, and the way back downgrades it rather than removing it behind
@@ -703,6 +703,26 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
         run.say("apply", f"{revision.revision} applied in {time.perf_counter() - began:.1f}s")
         return True
     return False
+
+
+def revisions_after(run: RunState, exc: MigrationError, failed: str = "") -> tuple[str, ...]:
+    """The revisions the database is at once a revision (of `failed`: the rollback) failed
+    with `exc`, which names it.
+
+    Raises:
+        DbsafeError: the server cannot be reached (stopped, restarting, failed over: what
+            ended the revision too). The error says what failed and what to do next; it used
+            to be only `could not connect to ...; check the URL`, which read as a wrong URL
+            and left unsaid that a revision was cut off half way.
+    """
+    try:
+        return current_revisions(run.url)
+    except DbsafeError as lost:
+        raise DbsafeError(
+            f"{f'{failed} failed: ' if failed else ''}{exc}; then the server could not be "
+            f"reached to see what it left: {lost}. Once the server is back, `dbsafe status` says which revision the "
+            "database is at and the next `dbsafe upgrade` removes what was left half way"
+        ) from None
 
 
 def remove_failed_attempt(run: RunState, before: SchemaSnapshot, *, lock_timeout: str,
@@ -899,7 +919,7 @@ def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, .
                     break
                 except MigrationError as exc:
                     kept: list[str] = []
-                    if current_revisions(run.url) == at:  # else it is the revision's own
+                    if revisions_after(run, exc) == at:  # else it is the revision's own
                         kept = remove_failed_attempt(run, before, lock_timeout=lock_timeout,
                                                      step=step)[1]
                     if exc.sqlstate not in RETRYABLE or attempt == attempts or exc.committed:
@@ -1103,7 +1123,7 @@ def _way_back(run: _Run) -> str:
     except MigrationError as exc:
         run.in_flight = None  # a failure, reported as one: no interruption to clean up after
         holders = run.lock_holders(exc.sqlstate)
-        now = ", ".join(current_revisions(run.url)) or "base"
+        now = ", ".join(revisions_after(run, exc, "the rollback")) or "base"
         run.findings.append(Finding(
             REVISION_FAILED.code, f"The rollback failed: {exc}; the database is at {now}",
             Severity.ERROR,

@@ -1370,7 +1370,7 @@ def test_a_run_the_backup_caught_in_progress_is_not_running_in_the_copy(
         # Where the copy is, as the backup caught it: its to_revisions stayed empty, and
         # `status` showed the downgrade as one to base ("0007 -> base").
         assert restored.to_revisions and caught.to_revisions == restored.to_revisions
-        assert history.unfinished(_with_db(source, "settled_copy")) == []
+        assert history.unfinished(_with_db(source, "settled_copy"), ()) == []
     finally:
         _drop(source, "settled_copy")
 

@@ -1,0 +1,137 @@
+"""The server stopped under `dbsafe upgrade`, mid-revision (a restart, a failover, `pg_ctl
+stop`), then started again.
+
+The run used to end in `could not connect to ...; check the URL, that the server is running
+and the credentials`, from the look it takes at the database after the failed revision: it
+read as a wrong URL and did not say a revision was cut off. And once the next upgrade had
+repaired the run, the history showed it as `base -> base`, though it had applied 0001.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe.guard import history
+from dbsafe.pg.throwaway import bin_dir, cluster_from
+from tests.migrate.projects import write_project
+
+pytestmark = pytest.mark.db
+
+# 0002 sleeps where the database says so: on the database stopped under it, not on the
+# throwaway copy the preflight lints the history on, nor once the setting is reset.
+REVISIONS = {
+    "0001_patients.py": ("0001", None, ["CREATE TABLE patients (id bigint PRIMARY KEY)"],
+                         "DROP TABLE patients"),
+    "0002_orders.py": ("0002", "0001", [
+        "CREATE TABLE orders (id bigint PRIMARY KEY)",
+        "SELECT pg_sleep(60) WHERE current_setting('dbsafe_test.slow', true) = 'on'",
+    ], "DROP TABLE orders"),
+}
+
+
+@pytest.fixture
+def cluster() -> Iterator[tuple[str, Path]]:
+    """A server of its own (this test stops it): its `postgres` conninfo and data directory."""
+    with cluster_from(bin_dir()) as conninfo:
+        socket_dir = Path(conninfo.split()[0].removeprefix("host="))
+        try:
+            yield conninfo, socket_dir
+        finally:  # left stopped by a failure: running again, for cluster_from to stop it
+            if not (socket_dir / "data" / "postmaster.pid").exists():
+                _start(socket_dir)
+
+
+def _start(socket_dir: Path) -> None:
+    _pg_ctl(socket_dir, "-l", str(socket_dir / "log"), "-o",
+            f"-h '' -k {socket_dir} -p 5432 -c fsync=off", "start")
+
+
+def _pg_ctl(socket_dir: Path, *args: str) -> None:
+    """`pg_ctl` on the cluster, as the user owning it (pg_ctl refuses root)."""
+    data = socket_dir / "data"
+    owner = data.stat()
+    drop = {} if os.geteuid() != 0 else {"user": owner.st_uid, "group": owner.st_gid,
+                                          "extra_groups": []}
+    subprocess.run([str(bin_dir() / "pg_ctl"), "-D", str(data), "-w", *args], check=True,
+                   capture_output=True, **drop)  # type: ignore[call-overload]
+
+
+def _write_history(root: Path) -> None:
+    versions = root / "migrations" / "versions"
+    for path in versions.glob("*.py"):
+        path.unlink()
+    for name, (revision, down, up, down_sql) in REVISIONS.items():
+        body = "".join(f"\n    op.execute({statement!r})" for statement in up)
+        (versions / name).write_text(
+            f'"""{name}"""\nfrom alembic import op\n\nrevision = "{revision}"\n'
+            f"down_revision = {down!r}\n\n\ndef upgrade():{body}\n\n\n"
+            f"def downgrade():\n    op.execute({down_sql!r})\n")
+
+
+def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_run(
+        cluster: tuple[str, Path], tmp_path: Path) -> None:
+    conninfo, socket_dir = cluster
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE shop")
+        conn.execute("ALTER DATABASE shop SET dbsafe_test.slow = 'on'")
+    url = f"postgresql://postgres@/shop?host={socket_dir}&port=5432"
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    _write_history(root)
+    (root / "app" / "queries.sql").write_text("SELECT id FROM patients;\n")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))},
+           "DBSAFE_DATABASE_URL": url, "DBSAFE_CACHE_DIR": str(tmp_path / "cache")}
+
+    def dbsafe(*args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "dbsafe", *args], cwd=root, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    run = dbsafe("upgrade", "--no-backup", "--fail-on", "error")
+    try:
+        deadline = time.monotonic() + 120
+        with psycopg.connect(url, autocommit=True) as conn:
+            while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                               "'SELECT pg_sleep(60)%'").fetchone() == (0,):
+                assert run.poll() is None, run.communicate()
+                assert time.monotonic() < deadline, "0002 never started"
+                time.sleep(0.05)
+        _pg_ctl(socket_dir, "-m", "fast", "stop")
+        _, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+    assert run.returncode == 2, err
+    assert "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith("dbsafe: error: revision 0002 (file migrations/versions/"
+                           "0002_orders.py): terminating connection due to administrator "
+                           "command; then the server could not be reached"), last
+    assert last.endswith("Once the server is back, `dbsafe status` says which revision the "
+                         "database is at and the next `dbsafe upgrade` removes what was "
+                         "left half way"), last
+
+    _start(socket_dir)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER DATABASE shop RESET dbsafe_test.slow")
+    status = dbsafe("status")
+    out, err = status.communicate(timeout=120)
+    assert status.returncode == 0, err
+    assert "current: 0001" in out and " dead " in out, out
+
+    again = dbsafe("upgrade", "--no-backup", "--fail-on", "error")
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err  # the run lock died with the stopped run's session
+    assert "did not finish (at 0001); nothing was left behind" in err, err
+    interrupted, = [e for e in history.entries(url) if e.outcome == "interrupted"]
+    assert interrupted.to_revisions == ("0001",)
