@@ -323,6 +323,13 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
             # (the refused line's errors, let through, are not why: a pg_restore killed
             # into an older server was said to have failed on them)
             line = tools.failure(running.returncode, failed or ("" if refused else errors))
+            if _session_ended(target, name):
+                raise DatabaseError(
+                    f"pg_restore into {name} was cut off: the server ended its session, the "
+                    f"backup is not why ({line}); "
+                    + ("the scratch copy is dropped" if scratch else
+                       f"the half-restored database {name} is kept, `dbsafe restore "
+                       "--clean-up` drops it") + "; run it again")
             raise RestoreFailed(f"pg_restore into {name} failed: {line} "
                                 f"(the half-restored database {name} is kept; `dbsafe restore "
                                 f"--clean-up` drops it){_missing_role_help(line)}",
@@ -343,6 +350,26 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                  f"({time.perf_counter() - started:.1f}s)")
     return {"database": name, "revisions": list(revisions), "row_counts": counts,
             "backup": str(backup), "manifest_revisions": manifest.get("revisions", [])}
+
+
+def _session_ended(conn: Any, database: str) -> bool:
+    """Whether pg_restore failed because the server ended a session of `database` (a DBA's
+    `pg_terminate_backend`, a shutdown, a restart, a FATAL timeout), not on the archive:
+    the database is the restore's own, its sessions pg_restore's and `conn`'s. Said as
+    pg_restore's error, `--verify-restore` recorded such a backup as one that does not
+    restore (`RESTORE FAILED`, left out of `prune`'s count). A session's end is counted
+    before its process exits, so before pg_restore sees its connection close (PostgreSQL 14
+    and later count it; an older server's counters read as none)."""
+    import psycopg
+
+    try:
+        row = conn.execute(
+            "SELECT coalesce((j ->> 'sessions_killed')::bigint + (j ->> 'sessions_fatal')::bigint,"
+            " 0) FROM pg_stat_database AS d, to_jsonb(d) AS j WHERE d.datname = %s",
+            (database,)).fetchone()
+    except psycopg.OperationalError:  # this session was ended too, or the server is gone
+        return True
+    return row is not None and row[0] > 0
 
 
 # pg_restore 17 and later start each session with this line, which servers before 17 refuse

@@ -1,14 +1,17 @@
-"""The server stopped under `dbsafe upgrade`, mid-revision (a restart, a failover, `pg_ctl
-stop`), then started again.
+"""The server goes away under a guarded command: stopped mid-revision (a restart, a
+failover, `pg_ctl stop`), or a session ended by a DBA's `pg_terminate_backend`.
 
-The run used to end in `could not connect to ...; check the URL, that the server is running
-and the credentials`, from the look it takes at the database after the failed revision: it
-read as a wrong URL and did not say a revision was cut off. And once the next upgrade had
-repaired the run, the history showed it as `base -> base`, though it had applied 0001.
+Stopped under `dbsafe upgrade`, the run used to end in `could not connect to ...; check the
+URL, that the server is running and the credentials`, from the look it takes at the database
+after the failed revision: it read as a wrong URL and did not say a revision was cut off.
+Once the next upgrade had repaired the run, the history showed it as `base -> base`, though
+it had applied 0001. `backup --verify-restore` whose pg_restore session was ended recorded
+the backup as one that does not restore (`RESTORE FAILED`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -135,3 +138,51 @@ def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_
     assert "did not finish (at 0001); nothing was left behind" in err, err
     interrupted, = [e for e in history.entries(url) if e.outcome == "interrupted"]
     assert interrupted.to_revisions == ("0001",)
+
+
+def test_verify_restore_cut_off_by_the_server_is_no_verdict_on_the_backup(
+        database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # Each row's CHECK sleeps in the scratch copy alone: pg_restore's COPY waits there.
+        conn.execute("""
+            CREATE FUNCTION public.slow_in_copy(int) RETURNS boolean LANGUAGE sql AS $$
+              SELECT current_database() NOT LIKE 'dbsafe_verify%'
+                     OR pg_sleep(60) IS NOT NULL $$;
+            CREATE TABLE t (id int PRIMARY KEY CHECK (public.slow_in_copy(id)));
+            INSERT INTO t SELECT generate_series(1, 3)""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    backups = tmp_path / "b"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "backup", "--verify-restore",
+         "--database-url", database_url, "--backup-dir", str(backups)],
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            while conn.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname LIKE 'dbsafe_verify%' AND application_name = 'pg_restore' "
+                    "AND wait_event = 'PgSleep'").fetchone() == (0,):
+                assert run.poll() is None, run.communicate()
+                assert time.monotonic() < deadline, "pg_restore never reached the rows"
+                time.sleep(0.05)
+        out, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+    assert run.returncode == 2, (out, err)
+    (backup,) = backups.glob("*.dump")
+    last = err.splitlines()[-1]
+    assert last.startswith(f"dbsafe: error: the backup {backup} was taken and kept, but "
+                           "--verify-restore could not try it: pg_restore into "
+                           "dbsafe_verify_"), last
+    assert "was cut off: the server ended its session, the backup is not why (" in last, last
+    assert last.endswith("); the scratch copy is dropped; run it again"), last
+    manifest = json.loads(Path(f"{backup}.manifest.json").read_text())
+    assert "verified_restore" not in manifest  # unverified, not "does not restore"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database "
+                            "WHERE datname LIKE 'dbsafe_verify%'").fetchone() == (0,)
