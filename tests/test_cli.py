@@ -275,7 +275,8 @@ def test_a_role_without_privileges_gets_a_database_error_naming_them(
         sql.Identifier(role)))
     postgresql.commit()
     result = run("backup", "--database-url", url, "--backup-dir", str(tmp_path), cwd=tmp_path)
-    assert_clean_error(result, "pg_dump failed: ", "permission denied for table items")
+    assert_clean_error(result, f"pg_dump into {tmp_path}{os.sep}", ".dump failed: ",
+                       "permission denied for table items")
     assert "Query was" not in result.stderr
 
 

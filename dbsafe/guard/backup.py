@@ -311,19 +311,22 @@ failed: ERROR:  canceling statement due to statement timeout"
             + (blocked_by(holders) if holders else failure))
 
 
-def _pg_dump_failed(returncode: int, stderr: str, watch: BlockerWatch) -> Exception:
+def _pg_dump_failed(attempt: _Attempt, returncode: int, stderr: str,
+                    watch: BlockerWatch) -> Exception:
     """pg_dump's failure: `_LockNotGranted` when it failed on its `LOCK TABLE` (the query
-    it prints) while waiting for a lock, else a DatabaseError (naming the signal that
-    killed it)."""
+    it prints) while waiting for a lock, else a DatabaseError naming the file it wrote (its
+    own words do not: a full disk was `could not write to output file: No space left on
+    device`, leaving the DBA to guess which disk) and the signal that killed it."""
     if returncode > 0 and failed_on_lock(stderr, seen_waiting=bool(watch.seen())):
         return _LockNotGranted(_first_line(stderr))
-    return DatabaseError(f"pg_dump failed: {tools.failure(returncode, stderr)}")
+    return DatabaseError(f"pg_dump into {attempt.path} failed: "
+                         f"{tools.failure(returncode, stderr)}")
 
 
 def _dump(attempt: _Attempt, watch: BlockerWatch) -> None:
     result = tools.run(attempt.args, env=attempt.env, umask=PRIVATE)
     if result.returncode != 0:
-        raise _pg_dump_failed(result.returncode, result.stderr, watch)
+        raise _pg_dump_failed(attempt, result.returncode, result.stderr, watch)
 
 
 def _dump_and_count(attempt: _Attempt, watch: BlockerWatch) -> dict[str, int]:
@@ -357,7 +360,7 @@ def _dump_and_count(attempt: _Attempt, watch: BlockerWatch) -> dict[str, int]:
             raise
         conn.execute("COMMIT")
     if dumping.returncode != 0:
-        raise _pg_dump_failed(dumping.returncode, errors, watch)
+        raise _pg_dump_failed(attempt, dumping.returncode, errors, watch)
     return counts
 
 
