@@ -166,7 +166,7 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
     # A name the scripts do not hold is said before the database is asked anything.
     check_target(described.revisions, described.heads, options.target)
     preflight_connection(database_url, down.say)
-    with run_lock(database_url):
+    with run_lock(database_url) as down.lock:
         outcome = _locked(down, described, confirm)
     summary = {
         "outcome": outcome, "from": list(down.start), "to": list(down.target),

@@ -23,12 +23,61 @@ LOCK_KEYS = (0x64627366, 0x75706772)
 
 
 class LockHeld(DbsafeError):
-    """Another guarded run holds the lock."""
+    """Another guarded run holds the lock; `held` says which."""
+
+    def __init__(self, held: str, then: str = "try again when it has finished") -> None:
+        super().__init__(f"{held}; {then}")
+        self.held = held
 
 
 @contextlib.contextmanager
-def run_lock(conninfo: str) -> Iterator[None]:
+def run_lock(conninfo: str) -> Iterator[RunLock]:
     """Hold dbsafe's advisory lock on this database, or fail at once naming the holder."""
+    lock = RunLock(conninfo, _take(conninfo))
+    try:
+        yield lock
+    finally:
+        # Released before the session closes: a backend ends after its client has gone,
+        # and until it has, the lock is still its (the next run, at once, found it held).
+        with contextlib.suppress(Exception):  # a lost connection released it already
+            lock.conn.execute("SELECT pg_advisory_unlock(%s, %s)", LOCK_KEYS)
+        lock.conn.close()
+
+
+class RunLock:
+    """The run lock, held by the session `conn`."""
+
+    def __init__(self, conninfo: str, conn: Any) -> None:
+        self.conninfo = conninfo
+        self.conn = conn
+
+    def confirm(self) -> bool:
+        """Make sure the lock is still held, before a revision: a DBA's
+        `pg_terminate_backend` (or a pooler, a network cut) ending its session frees it, and
+        the run went on unaware, a second run free to start beside it. Taken again on a new
+        session where it is still free (True: it was lost and is held again).
+
+        Raises:
+            LockHeld: another run took it meanwhile.
+        """
+        import psycopg
+
+        try:
+            self.conn.execute("SELECT 1")
+            return False
+        except psycopg.OperationalError:
+            self.conn.close()
+        try:
+            self.conn = _take(self.conninfo)
+        except LockHeld as exc:
+            raise LockHeld(f"the session holding this run's lock was ended, and {exc.held}",
+                           "this run stopped before its next revision; run it again when "
+                           "the other has finished") from None
+        return True
+
+
+def _take(conninfo: str) -> Any:
+    """A session holding the lock, or LockHeld naming the one that does."""
     conn = connect(conninfo, application_name="dbsafe lock")
     try:
         if conn.info.server_version >= 140000:  # idle the whole run: not ended for it
@@ -36,23 +85,15 @@ def run_lock(conninfo: str) -> Iterator[None]:
         for _attempt in range(2):
             got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", LOCK_KEYS).fetchone()
             if got and got[0]:
-                break
+                return conn
             held = holder(conn)
             if held is not None:  # else it was released a moment ago: try once more
                 raise LockHeld(f"another dbsafe run holds the upgrade lock on this database "
-                               f"({held.describe()}); try again when it has finished")
-        else:
-            raise LockHeld("another dbsafe run holds the upgrade lock on this database; "
-                           "try again when it has finished")
-        try:
-            yield
-        finally:
-            # Released before the session closes: a backend ends after its client has gone,
-            # and until it has, the lock is still its (the next run, at once, found it held).
-            with contextlib.suppress(Exception):  # a lost connection released it already
-                conn.execute("SELECT pg_advisory_unlock(%s, %s)", LOCK_KEYS)
-    finally:
+                               f"({held.describe()})")
+        raise LockHeld("another dbsafe run holds the upgrade lock on this database")
+    except BaseException:
         conn.close()
+        raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.core import Finding
     from dbsafe.guard.blockers import Blocker, BlockerWatch
+    from dbsafe.guard.lock import RunLock
     from dbsafe.migrate.runner import AlembicProject, ApplySession
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -61,6 +62,7 @@ class RunState:
     # While revisions are applied: who holds the locks their statements wait for.
     blockers: BlockerWatch | None = None
     waits: LockWaits = LockWaits()
+    lock: RunLock | None = None  # the run lock, confirmed before each revision
 
     def say(self, step: str, message: str) -> None:
         self.story.append(f"{step}: {message}")

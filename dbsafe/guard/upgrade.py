@@ -207,7 +207,7 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
             # A name the scripts do not hold is said before the database is asked anything.
             check_target(session.described.revisions, session.described.heads, options.target)
         _preflight_connection(run)
-        with run_lock(database_url):
+        with run_lock(database_url) as run.lock:
             outcome = _upgrade_locked(run)
     finally:
         session.close()
@@ -629,6 +629,8 @@ def revision_in_flight(run: RunState, before: SchemaSnapshot | None = None
     at and its schema (`before`, else taken now), recorded as a checkpoint a killed run is
     repaired against, and kept on the run. Left there if the revision is interrupted:
     `record_interrupted` removes what it left. The schema is read as `read_schema` does."""
+    if run.lock is not None and run.lock.confirm():
+        run.say("apply", "the session holding the run lock was ended; the lock is held again")
     if before is None:
         before = read_schema(run)
     at = current_revisions(run.url)

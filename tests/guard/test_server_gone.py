@@ -23,20 +23,23 @@ import psycopg
 import pytest
 
 from dbsafe.guard import history
+from dbsafe.guard.lock import LOCK_KEYS
 from dbsafe.pg.throwaway import bin_dir, cluster_from
 from tests.migrate.projects import write_project
 
 pytestmark = pytest.mark.db
 
-# 0002 sleeps where the database says so: on the database stopped under it, not on the
+# 0002 sleeps as long as the database says: on the database stopped under it, not on the
 # throwaway copy the preflight lints the history on, nor once the setting is reset.
 REVISIONS = {
     "0001_patients.py": ("0001", None, ["CREATE TABLE patients (id bigint PRIMARY KEY)"],
                          "DROP TABLE patients"),
     "0002_orders.py": ("0002", "0001", [
         "CREATE TABLE orders (id bigint PRIMARY KEY)",
-        "SELECT pg_sleep(60) WHERE current_setting('dbsafe_test.slow', true) = 'on'",
+        "SELECT pg_sleep(coalesce(current_setting('dbsafe_test.sleep', true), '0')::float)",
     ], "DROP TABLE orders"),
+    "0003_visits.py": ("0003", "0002", ["CREATE TABLE visits (id bigint PRIMARY KEY)"],
+                       "DROP TABLE visits"),
 }
 
 
@@ -84,7 +87,7 @@ def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_
     conninfo, socket_dir = cluster
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("CREATE DATABASE shop")
-        conn.execute("ALTER DATABASE shop SET dbsafe_test.slow = 'on'")
+        conn.execute("ALTER DATABASE shop SET dbsafe_test.sleep = 60")
     url = f"postgresql://postgres@/shop?host={socket_dir}&port=5432"
     root = tmp_path / "p"
     write_project(root, "well_behaved")
@@ -102,8 +105,8 @@ def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_
     try:
         deadline = time.monotonic() + 120
         with psycopg.connect(url, autocommit=True) as conn:
-            while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
-                               "'SELECT pg_sleep(60)%'").fetchone() == (0,):
+            while conn.execute("SELECT count(*) FROM pg_stat_activity "
+                               "WHERE wait_event = 'PgSleep'").fetchone() == (0,):
                 assert run.poll() is None, run.communicate()
                 assert time.monotonic() < deadline, "0002 never started"
                 time.sleep(0.05)
@@ -126,7 +129,7 @@ def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_
 
     _start(socket_dir)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("ALTER DATABASE shop RESET dbsafe_test.slow")
+        conn.execute("ALTER DATABASE shop RESET dbsafe_test.sleep")
     status = dbsafe("status")
     out, err = status.communicate(timeout=120)
     assert status.returncode == 0, err
@@ -186,3 +189,53 @@ def test_verify_restore_cut_off_by_the_server_is_no_verdict_on_the_backup(
     with psycopg.connect(database_url, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM pg_database "
                             "WHERE datname LIKE 'dbsafe_verify%'").fetchone() == (0,)
+
+
+def test_a_run_whose_lock_session_is_ended_stops_when_another_run_takes_the_lock(
+        database_url: str, tmp_path: Path) -> None:
+    """A DBA's `pg_terminate_backend` on the idle `dbsafe lock` session frees the run lock:
+    the run went on applying, unaware, beside a second run free to start. It confirms the
+    lock before each revision: taken again where it is free, else it stops."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        name = conn.info.dbname
+        conn.execute(f'ALTER DATABASE "{name}" SET dbsafe_test.sleep = 3')
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    _write_history(root)
+    (root / "app" / "queries.sql").write_text("SELECT id FROM patients;\n")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))},
+           "DBSAFE_DATABASE_URL": database_url, "DBSAFE_CACHE_DIR": str(tmp_path / "cache")}
+    run = subprocess.Popen([sys.executable, "-m", "dbsafe", "upgrade", "--no-backup",
+                            "--fail-on", "error"], cwd=root, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    other = psycopg.connect(database_url, autocommit=True)  # the second run's lock
+    try:
+        deadline = time.monotonic() + 120
+        while other.execute("SELECT count(*) FROM pg_stat_activity "
+                            "WHERE wait_event = 'PgSleep'").fetchone() == (0,):
+            assert run.poll() is None, run.communicate()
+            assert time.monotonic() < deadline, "0002 never started"
+            time.sleep(0.05)
+        assert other.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'dbsafe lock' AND datname = current_database()"
+        ).fetchone() == (1,)
+        while not other.execute("SELECT pg_try_advisory_lock(%s, %s)", LOCK_KEYS).fetchone()[0]:
+            assert time.monotonic() < deadline, "the lock was never freed"
+            time.sleep(0.05)
+        out, err = run.communicate(timeout=120)
+        current = other.execute("SELECT version_num FROM alembic_version").fetchall()
+    finally:
+        other.close()
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+    assert run.returncode == 2, (out, err)
+    last = err.splitlines()[-1]
+    assert last.startswith("dbsafe: error: the session holding this run's lock was ended, "
+                           "and another dbsafe run holds the upgrade lock on this database "
+                           "(pid "), last
+    assert last.endswith("); this run stopped before its next revision; run it again when "
+                         "the other has finished"), last
+    assert current == [("0002",)]  # 0003 was not applied beside the other run
