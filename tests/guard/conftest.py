@@ -14,12 +14,24 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
     """A directory on its own 1 MiB tmpfs: less room than any database's backup may need
     (an empty database is several MiB). Mounting needs root (CAP_SYS_ADMIN); elsewhere the
     tests using it are skipped."""
-    mount_point = tmp_path / "small"
+    yield from _tmpfs(tmp_path / "small", "size=1m")
+
+
+@pytest.fixture
+def no_inode_to_spare(tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs with room for bytes but two inodes: its root and one file (a backup, with
+    none left for its manifest)."""
+    yield from _tmpfs(tmp_path / "inodes", "size=64m,nr_inodes=2")
+
+
+def _tmpfs(mount_point: Path, options: str) -> Iterator[Path]:
+    """`mount_point` on a tmpfs of its own with `options`, unmounted afterwards (also when
+    the test fails); the test is skipped where mounting is not permitted."""
     mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs",
                               str(mount_point)], capture_output=True, text=True, check=False)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
         yield mount_point
     finally:

@@ -11,28 +11,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def no_inode_to_spare(tmp_path: Path) -> Iterator[Path]:
-    """A tmpfs with room for bytes but two inodes: its root and one file (the dump)."""
-    mount_point = tmp_path / "inodes"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,nr_inodes=2", "tmpfs",
-                              str(mount_point)], capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount_point)], check=False)
 
 
 def _dbsafe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
