@@ -291,6 +291,11 @@ class History:
     # rename wrote it) the schema before gives them, "" for one renamed away or made here:
     # the schema before's relation of that name is not it (`LintContext.before_relation`).
     origins: dict[str, str] = field(default_factory=dict)
+    # Relations the migrations dropped (or dropped the schema of, with CASCADE) are "" there
+    # too: a relation made again under the name is theirs.
+    # Tables the migrations moved to another schema (SET SCHEMA), by their name now -> the
+    # schema they lie in: the schema before's relation is not named in the one it left.
+    moved: dict[str, str] = field(default_factory=dict)
     # table (its name now) -> column the migrations renamed: its name in the schema before
     # -> its name now.
     column_names: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -413,6 +418,38 @@ class History:
                 elif action.subtype == "AttachPartition" and action.partition:
                     whole.pop(last(action.partition), None)
 
+    def _note_origin(self, s: Statement) -> None:
+        """Follow which of the schema before's relations each name is (`origins`, `moved`)
+        through drops and SET SCHEMA; renames are followed with the rest of a table."""
+        kind = s.kind
+        if kind == "DropStmt" and s.object_kind in RELATION_KINDS:
+            for name in s.dropped:
+                schema = name.rpartition(".")[0]
+                if schema and self.moved.get(last(name), last(schema)) != last(schema):
+                    continue  # (another schema's: the one moved is not dropped)
+                self.origins[last(name)] = ""
+                self.moved.pop(last(name), None)
+                self.column_names.pop(last(name), None)
+        elif kind == "DropStmt" and s.object_kind == "schema" and \
+                s.node.get("behavior") == "DROP_CASCADE":
+            # (the database's relations still in it are gone: `LintContext.before_origin`)
+            for schema in map(last, s.dropped):
+                for name in [n for n, lies_in in self.moved.items() if lies_in == schema]:
+                    self.origins[name] = ""
+                    del self.moved[name]
+        elif kind == "AlterObjectSchemaStmt" and s.node.get("objectType") in _MOVABLE and \
+                s.node.get("newschema"):
+            moved = range_var(s.node.get("relation"))
+            if moved:
+                self.origins[last(moved)] = self.origins.get(
+                    last(moved), "" if last(moved) in self.created_kinds else moved)
+                self.moved[last(moved)] = s.node["newschema"]
+        elif kind in _CREATED_KINDS and not s.node.get("if_not_exists"):
+            for name in s.creates:  # (in the schema it left: no longer the moved one)
+                if last(name) in self.moved:
+                    self.origins[last(name)] = ""
+                    del self.moved[last(name)]
+
     def _made_in_emptied(self, name: str) -> None:
         """Note relation `name`, just made, in the emptied schema it names; a name without
         a schema may lie in any of them (the search_path decides)."""
@@ -426,6 +463,7 @@ class History:
         self.relations.update(last(name) for name in s.creates)
         self._note_kind(s)
         self._note_whole(s)
+        self._note_origin(s)
         if kind in ("CreateDomainStmt", "AlterDomainStmt"):
             self._domain(s)
             return
@@ -603,6 +641,8 @@ class History:
                 self.origins[rename.new] = self.origins.get(
                     old, "" if old in self.created_kinds else rename.relation)
                 self.origins[old] = ""
+                if old in self.moved:
+                    self.moved[rename.new] = self.moved.pop(old)
                 if old in self.column_names:
                     self.column_names[rename.new] = self.column_names.pop(old)
                 if old in self.columns:
@@ -996,6 +1036,8 @@ _CREATED_KINDS = {"CreateStmt": "table", "CreateForeignTableStmt": "foreign tabl
 # RenameRelation): ALTER TABLE renames an index, a sequence, a view; ALTER INDEX a table or
 # a sequence. ALTER VIEW, SEQUENCE, ... of another kind is an error.
 _PERMISSIVE = ("table", "index")
+# The relations `ALTER ... SET SCHEMA` moves that the schema before holds as relations.
+_MOVABLE = frozenset({"OBJECT_TABLE", "OBJECT_FOREIGN_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW"})
 _SNAPSHOT_KINDS = {"table": "table", "partitioned_table": "table", "view": "view",
                    "materialized_view": "materialized view", "foreign_table": "foreign table"}
 
@@ -1526,14 +1568,19 @@ class LintContext:
         the schema before has no relation `table` is."""
         if self.before is None:
             return None
-        origin = self.history.origins.get(last(table), table)
+        history = self.history
+        origin = history.origins.get(last(table), table)
         if not origin:
             return None
+        lies_in = history.moved.get(last(table))
+        written = table.rpartition(".")[0]
+        if lies_in is not None and written and last(written) != lies_in:
+            return None  # (moved out of the schema named)
         schema, _, name = origin.rpartition(".")
         relation = self.before.find_relation(name, schema or None)
-        if relation is None:
-            return None
-        return relation, self.history.column_names.get(last(table), {})
+        if relation is None or (lies_in is None and relation.schema in history.emptied):
+            return None  # (none, or its schema dropped with CASCADE)
+        return relation, history.column_names.get(last(table), {})
 
     def _renamed_to(self, relation: Relation) -> str:
         """The name relation `relation` of the schema before has now (the migrations may
@@ -1577,8 +1624,11 @@ class LintContext:
                 continue
             for known in relation.indexes:
                 if known.name == name:
-                    # (as the migrations renamed its table and columns)
-                    now = self.before_relation(self._renamed_to(relation)) or relation
+                    # (as the migrations renamed its table and columns; none when they
+                    # dropped it)
+                    now = self.before_relation(self._renamed_to(relation))
+                    if now is None:
+                        return None
                     return next(i for i in now.indexes if i.name == name), now
         return None
 

@@ -384,6 +384,18 @@ def _database_findings(tmp_path: Path, change: str, conninfo: str,
     return list(commands.lint(settings, [folder]).findings)
 
 
+def _database_migrations_findings(tmp_path: Path, conninfo: str,
+                                  files: dict[str, str]) -> list[Finding]:
+    """Lint's findings on the migrations `files` (name -> SQL), with the schema of the
+    database at `conninfo`."""
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    for name, sql in files.items():
+        (folder / name).write_text(sql, encoding="utf-8")
+    settings = Settings(project_root=folder.parent, database_url=conninfo)
+    return list(commands.lint(settings, [folder]).findings)
+
+
 def _lock_rows(tmp_path: Path, schema: str, change: str, conninfo: str) -> list[list[Any]]:
     """`dbsafe lint --locks` on `change` twice: with `schema` an earlier migration, and
     alone with `--database-url` naming the database that has `schema` (rows of the change
@@ -947,13 +959,9 @@ def test_an_index_a_linted_migration_built_on_a_database_table_covers_a_foreign_
     # the checks for the package's resources: by the index for `package_id`, by a scan of
     # `resources` for `owner_id`
     assert (after[0], after[1]) == (before[0] + 1, before[1] + 1)
-    folder = tmp_path / "database" / "migrations"
-    folder.mkdir(parents=True)
-    (folder / "001_index.sql").write_text(index, encoding="utf-8")
-    (folder / "002_keys.sql").write_text(change, encoding="utf-8")
-    report = commands.lint(Settings(project_root=folder.parent, database_url=conninfo),
-                           [folder])
-    found = [(f.code, f.subject) for f in report.findings if f.code == "DBS117"]
+    findings = _database_migrations_findings(
+        tmp_path, conninfo, {"001_index.sql": index, "002_keys.sql": change})
+    found = [(f.code, f.subject) for f in findings if f.code == "DBS117"]
     assert found == [("DBS117", "resources.owner_id")]
 
 
@@ -1217,8 +1225,9 @@ SERVING = {
 
 def _deletes_scan(conn: psycopg.Connection[Any], holder: str = "holder",
                   entity: str = "entity") -> bool:
-    """Do deletes of entities scan `holder` for the key's rows (rolled back)?"""
-    scans = f"SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = '{holder}'"
+    """Do deletes of entities scan `holder` (a name as the session resolves it) for the
+    key's rows (rolled back)?"""
+    scans = f"SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relid = '{holder}'::regclass"
     with conn.transaction(force_rollback=True):
         before = conn.execute(scans).fetchone()
         for entity_id in range(301, 306):  # no holder has them
@@ -1422,15 +1431,60 @@ def test_a_table_made_under_the_name_of_one_renamed_away_has_none_of_its_indexes
                          "INSERT INTO holder SELECT i, i % 299 + 1 "
                          "FROM generate_series(1, 5000) AS i; ANALYZE holder")
             assert _deletes_scan(conn)
-    folder = tmp_path / "database" / "migrations"
-    folder.mkdir(parents=True)
-    (folder / "002.sql").write_text(change, encoding="utf-8")
-    (folder / "003.sql").write_text(later, encoding="utf-8")
-    report = commands.lint(Settings(project_root=folder.parent, database_url=conninfo),
-                           [folder])
+    findings = _database_migrations_findings(
+        tmp_path, conninfo, {"002.sql": change, "003.sql": later})
     assert [(f.code, f.subject, f.location and f.location.path[-7:])
-            for f in report.findings if f.code == "DBS117"] == \
+            for f in findings if f.code == "DBS117"] == \
         [("DBS117", "holder.entity_id", "003.sql")]
+
+
+NEW_HOLDER = "CREATE TABLE holder (id int PRIMARY KEY, entity_id int);\n"
+MOVED = "CREATE SCHEMA archive;\nALTER TABLE holder SET SCHEMA archive;\n"
+# A database table the migration drops (or the schema it lies in) and makes again, or
+# moves to another schema, before a later one adds a foreign key on it: (the schema the
+# database's table lies in, the change, the table the key is added on, the database's index).
+GONE_OR_MOVED = {
+    "dropped": ("public", "DROP TABLE holder;\n" + NEW_HOLDER, "holder", "entity_id"),
+    "dropped-cascade": ("public", "DROP TABLE holder CASCADE;\n" + NEW_HOLDER, "holder",
+                        "entity_id"),
+    "schema-dropped": ("app", "DROP SCHEMA app CASCADE;\nCREATE SCHEMA app;\n"
+                       + NEW_HOLDER.replace("holder", "app.holder"), "app.holder", "entity_id"),
+    "moved-indexed": ("public", MOVED, "archive.holder", "entity_id"),
+    "moved-not-indexed": ("public", MOVED, "archive.holder", "name"),
+    # the old name made again in the schema the table left: the new table has no index
+    "moved-away": ("public", MOVED + NEW_HOLDER, "public.holder", "entity_id"),
+}
+
+
+@pytest.mark.parametrize("case", list(GONE_OR_MOVED))
+def test_a_foreign_key_on_a_database_table_dropped_or_moved_is_judged_by_its_indexes(
+        conninfo: str, tmp_path: Path, case: str) -> None:
+    """With --database-url, a database's table the migrations dropped (DROP TABLE, with
+    CASCADE, or DROP SCHEMA ... CASCADE) still answered for a table they made again under
+    its name: its index on the key's column counted for a key a later migration added to
+    the new table (a silent pass). A table moved by SET SCHEMA was unknown in its new
+    schema (a key added there was not checked) and still answered in the one it left.
+    Each delete of an entity scans the table (`pg_stat_xact_user_tables`) exactly where
+    lint flags the key."""
+    schema, change, table, indexed = GONE_OR_MOVED[case]
+    database = (ENTITIES + f"CREATE SCHEMA IF NOT EXISTS {schema};\n"
+                + HOLDERS.replace("TABLE holder", f"TABLE {schema}.holder")
+                + f"CREATE INDEX ix_{indexed} ON {schema}.holder ({indexed});\n")
+    later = f"ALTER TABLE {table} ADD FOREIGN KEY (entity_id) REFERENCES entity (id);\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(database)
+        with conn.transaction(force_rollback=True):  # (the database is linted below)
+            conn.execute(change + later)
+            conn.execute("INSERT INTO entity SELECT i FROM generate_series(1, 310) AS i;"
+                         f"INSERT INTO {table} (id, entity_id) SELECT i, i % 299 + 1 "
+                         "FROM generate_series(1, 5000) AS i; ANALYZE")
+            scans = _deletes_scan(conn, table)
+    assert scans == (case != "moved-indexed")
+    findings = _database_migrations_findings(
+        tmp_path, conninfo, {"002.sql": change, "003.sql": later})
+    assert [(f.subject, f.location and f.location.path[-7:])
+            for f in findings if f.code == "DBS117"] == \
+        ([(f"{table}.entity_id", "003.sql")] if scans else [])
 
 
 def test_an_invalid_index_of_the_database_covers_no_foreign_key(
