@@ -329,6 +329,10 @@ def _dump(attempt: _Attempt, watch: BlockerWatch) -> None:
         raise _pg_dump_failed(attempt, result.returncode, result.stderr, watch)
 
 
+# How often a counting session waiting for a lock asks whether dbsafe is still there.
+CLIENT_CHECK = "1s"
+
+
 def _dump_and_count(attempt: _Attempt, watch: BlockerWatch) -> dict[str, int]:
     """Run pg_dump in a snapshot exported by a REPEATABLE READ transaction, which counts
     each application table's rows meanwhile: the counts of exactly the rows dumped. The
@@ -339,6 +343,12 @@ def _dump_and_count(attempt: _Attempt, watch: BlockerWatch) -> dict[str, int]:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, true)",
                      (attempt.lock_timeout,))
+        if conn.info.server_version >= 140000:
+            # dbsafe killed while this session waits for a table's lock: without a check
+            # the server sees its client gone only once the lock is granted, and the session
+            # stayed queued, every ALTER TABLE behind it (pg_dump's own cancels on SIGTERM).
+            conn.execute("SELECT pg_catalog.set_config('client_connection_check_interval', "
+                         "%s, true)", (CLIENT_CHECK,))
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         assert row is not None
         dumping = tools.start([*attempt.args, f"--snapshot={row[0]}"], env=attempt.env,

@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -415,7 +415,7 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
             proc = subprocess.Popen(
                 [project.interpreter, str(_CHILD), str(result_file)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                cwd=alembic_directory(ini), env=env, preexec_fn=_die_with_parent,
+                cwd=alembic_directory(ini), env=env, preexec_fn=_die_with_parent(),
             )
         except OSError as exc:
             raise DbsafeError(f"cannot start {project.interpreter} to run env.py: "
@@ -548,7 +548,7 @@ class ApplySession:
                 [self.project.interpreter, str(_CHILD), os.devnull],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 cwd=alembic_directory(ini), env=_child_environment(self.url, target),
-                preexec_fn=_die_with_parent, pass_fds=(write_fd,),
+                preexec_fn=_die_with_parent(), pass_fds=(write_fd,),
             )
         except OSError as exc:
             os.close(read_fd)
@@ -771,23 +771,17 @@ class ApplySession:
             self._watches.clear()
 
 
-def _die_with_parent() -> None:
-    """In the child, before env.py runs: if dbsafe is killed (SIGKILL), the child goes too.
+def _die_with_parent() -> Callable[[], None] | None:
+    """The child's `preexec_fn`: if dbsafe is killed (SIGKILL), the child goes too (Linux).
 
     An orphaned env.py would keep migrating after the advisory lock that guards the run was
     released with dbsafe's connection; killed, its transaction rolls back instead.
     """
-    if sys.platform != "linux":
-        return
-    import ctypes
     import signal
 
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except OSError:
-        pass
+    from dbsafe.pg.tools import die_with_parent
+
+    return die_with_parent(signal.SIGKILL)
 
 
 def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[str, str]:

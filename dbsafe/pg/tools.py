@@ -10,12 +10,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from dbsafe.core import DbsafeError
 
-__all__ = ["LOCK_FAILURES", "_first_line", "_major", "client_binary", "failed_on_lock",
-           "failure", "restore_binary", "run", "start", "stop"]
+__all__ = ["LOCK_FAILURES", "_first_line", "_major", "client_binary", "die_with_parent",
+           "failed_on_lock", "failure", "restore_binary", "run", "start", "stop"]
 
 # pg_dump's words for a table's lock not granted in time (its statement_timeout set to
 # --lock-wait-timeout) and for a deadlock, from a server that speaks English; any other
@@ -41,9 +43,56 @@ def start(args: list[str], *, env: dict[str, str] | None = None, stdout: int = s
     Ctrl-C no longer reaches the tool at the same time as dbsafe: dbsafe stops it.
     `umask`: the tool's own (-1: dbsafe's), so that what it writes is private without
     changing dbsafe's, which is the whole process's, threads and all.
+
+    dbsafe killed outright (SIGKILL, the out-of-memory killer) stops nobody, and a group of
+    its own kept the tool from any signal meant for dbsafe's: `pg_dump` went on waiting for
+    a table's lock (its session queued, every ALTER TABLE queued behind it) or dumping into
+    a file nobody would finish, `pg_restore` went on filling its copy. On Linux the tool
+    gets SIGTERM when dbsafe dies (`die_with_parent`), as `stop` sends it, and forwards it
+    to its `--jobs` workers. The kernel sends it when the *thread* that started the tool
+    ends: the caller waits for the tool (or `stop`s it) on that thread, as every caller
+    does. Elsewhere nothing stops it.
     """
     return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
-                            stderr=subprocess.PIPE, text=text, process_group=0, umask=umask)
+                            stderr=subprocess.PIPE, text=text, process_group=0, umask=umask,
+                            preexec_fn=die_with_parent(signal.SIGTERM))
+
+
+def die_with_parent(sig: int) -> Callable[[], None] | None:
+    """A `preexec_fn` that has the child sent `sig` when the thread that starts it ends
+    (dbsafe killed, however: `PR_SET_PDEATHSIG`); None where there is no such thing (not
+    Linux, no libc found).
+
+    prctl is looked up here, in dbsafe, not in the child: between fork and exec a child of
+    a process with threads should do as little as it can (no dlopen). A dbsafe killed
+    before the child asked is seen by its parent's pid having changed: it goes at once.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, sig)
+        if os.getppid() != parent:  # dbsafe died before the prctl
+            os._exit(1)
+
+    return preexec
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
 
 
 def stop(process: subprocess.Popen) -> None:

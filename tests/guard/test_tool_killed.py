@@ -158,3 +158,100 @@ def test_a_pg_restore_killed_into_an_older_server_is_said_to_be_killed(
         new_pg15_database: Callable[[], str], tmp_path: Path) -> None:
     returncode, lines, copy = _restore_killed(new_pg15_database(), tmp_path)
     assert (returncode, lines[-1]) == (2, _said_killed(copy)), lines
+
+
+# dbsafe itself killed outright (SIGKILL, the out-of-memory killer): its pg_dump and
+# pg_restore, in process groups of their own, lived on. pg_dump went on waiting for the
+# table's lock, its session queued (every ALTER TABLE queued behind it); pg_restore went on
+# filling its copy. Now they get SIGTERM when dbsafe dies, and cancel their sessions.
+
+GONE_WITHIN = 10.0  # seconds
+
+
+def _left_behind(tool: str, argument: str, watcher: psycopg.Connection,
+                 sessions: list[int]) -> tuple[list[int], list[tuple]]:
+    """Once `tool`'s processes and `sessions`' locks are gone, or after GONE_WITHIN
+    seconds: the processes and the locks left (the processes then killed)."""
+    deadline = time.monotonic() + GONE_WITHIN
+    while True:
+        pids = _pids(tool, argument)
+        locks = watcher.execute("SELECT pid, locktype, mode, granted FROM pg_locks "
+                                "WHERE pid = ANY(%s)", (sessions,)).fetchall()
+        if not (pids or locks) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for pid in pids:
+        os.killpg(pid, signal.SIGKILL)  # (a group of its own)
+    return pids, locks
+
+
+@pytest.mark.parametrize("options", [[], ["--jobs", "2"], ["--verify-restore"]],
+                         ids=["dump", "jobs", "dump-and-count"])
+def test_a_killed_backup_takes_its_pg_dump_and_its_locks_with_it(
+        database_url: str, tmp_path: Path, options: list[str]) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+    backups = tmp_path / "backups"
+    holder = psycopg.connect(database_url)
+    watcher = psycopg.connect(database_url, autocommit=True)
+    try:
+        holder.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        dbsafe = subprocess.Popen(
+            [sys.executable, "-m", "dbsafe", "backup", "--database-url", database_url,
+             "--backup-dir", str(backups), "--lock-timeout", "1h", *options],
+            cwd=tmp_path, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        waiting = "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND " \
+                  "wait_event_type = 'Lock' AND query ILIKE 'LOCK TABLE%%'"
+        try:
+            _until(lambda: watcher.execute(waiting, (APPLICATION_NAME,)).fetchone(), dbsafe,
+                   "pg_dump never waited for the lock")
+            assert _pids("pg_dump", f"--file={backups}")
+            sessions = [row[0] for row in watcher.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                (APPLICATION_NAME,))]
+            dbsafe.kill()
+            dbsafe.communicate(timeout=60)
+            # Still held: what pg_dump's session waited for is not granted meanwhile.
+            left = _left_behind("pg_dump", f"--file={backups}", watcher, sessions)
+        finally:
+            if dbsafe.poll() is None:
+                dbsafe.kill()
+    finally:
+        holder.close()
+        watcher.close()
+    assert left == ([], [])
+
+
+def test_a_killed_restore_takes_its_pg_restore_with_it(database_url: str,
+                                                       tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL(SLOW_INDEX).format(
+            source=sql.Literal(conninfo_to_dict(database_url)["dbname"])))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    copy = f"{conninfo_to_dict(database_url)['dbname']}_dbsafe_killed"
+    admin = psycopg.connect(make_conninfo(database_url, dbname="postgres"), autocommit=True)
+    try:
+        dbsafe = subprocess.Popen(
+            [sys.executable, "-m", "dbsafe", "restore", str(backup), "--database-url",
+             database_url, "--into", copy], cwd=tmp_path, env=_env(),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True)
+        try:
+            _until(lambda: admin.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event = 'PgSleep'",
+                (copy,)).fetchone(), dbsafe, "pg_restore never built the index")
+            sessions = [row[0] for row in admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (copy,))]
+            dbsafe.kill()
+            dbsafe.communicate(timeout=60)
+            left = _left_behind("pg_restore", str(backup), admin, sessions)
+        finally:
+            if dbsafe.poll() is None:
+                dbsafe.kill()
+    finally:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(copy)))
+        admin.close()
+    assert left == ([], [])
