@@ -933,7 +933,8 @@ def test_restore_replace_of_a_file_without_manifest_is_an_error_not_a_refusal(
     (tmp_path / "app.dump").write_bytes(b"")
     result = run("restore", "--replace", "--database-url", database_url, "app.dump",
                  cwd=tmp_path)
-    assert_clean_error(result, "no manifest next to the backup: app.dump.manifest.json")
+    assert_clean_error(result, "no manifest next to the backup: app.dump.manifest.json",
+                       "; nothing tells whether a backup run is still writing it")
 
 
 # downgrade connected ("preflight: connected to ...") before reading an alembic.ini it could

@@ -572,7 +572,15 @@ def _manifest_of(backup: Path) -> dict[str, Any]:
     every one dbsafe writes has or giving one as another type, is a one-line error."""
     if not backup.exists():
         raise DbsafeError(f"no such backup: {backup}")
-    manifest = load_manifest(backup)
+    try:
+        manifest = load_manifest(backup)
+    except DbsafeError as exc:
+        if Path(f"{backup}{_MANIFEST}").exists():
+            raise
+        # Written last: a run is still dumping into the file, or one stopped before the end.
+        from dbsafe.guard.writing import unfinished
+
+        raise DbsafeError(f"{exc}; {unfinished(backup).why_no_manifest()}") from None
     problem = _missing_keys(manifest) or _mistyped_key(manifest)
     if problem:
         raise DbsafeError(f"the manifest {backup}{_MANIFEST} {problem}; refusing to restore "

@@ -120,6 +120,15 @@ class Unfinished:
         return ("no manifest and no lock file (taken by an older dbsafe): being written, or "
                 "left by a killed run; delete it yourself once no backup is running")
 
+    def why_no_manifest(self) -> str:
+        """What `dbsafe restore` adds to its refusal of it: wait, or nothing will come."""
+        if self.state == BEING_WRITTEN:
+            return f"it is {self.describe()}: restore it once its manifest is written"
+        if self.state == STOPPED:
+            return f"it was {self.describe()}"
+        return ("nothing tells whether a backup run is still writing it or left it (no "
+                "lock file: not written by this dbsafe's `backup`)")
+
     def as_dict(self) -> dict[str, object]:
         return {"state": self.state, "pid": self.pid, "host": self.host,
                 "started_at": self.started_at}

@@ -181,6 +181,12 @@ def test_a_backup_being_written_is_listed_and_never_pruned(source: str,
             listed = _dbsafe(tmp_path, "backups", "--backup-dir", str(tmp_path / "b"))
             [line] = [x for x in listed.stdout.splitlines() if x.startswith(str(writing))]
             assert line.startswith(f"{writing}  being written (pid {running.pid} on "), line
+            # A restore of it says so too: wait for it (it said only "no manifest").
+            refused = _dbsafe(tmp_path, "restore", str(writing), "--database-url", source)
+            assert (refused.returncode, refused.stderr.splitlines()) == (2, [
+                f"dbsafe: error: no manifest next to the backup: {writing}.manifest.json; it "
+                f"is {line[len(str(writing)) + 2:]}: restore it once its manifest is "
+                "written"])
 
             pruned = _prune(tmp_path, "--keep", "1", "--yes")
 
@@ -250,6 +256,11 @@ def test_a_backup_whose_run_was_killed_is_told_and_deleted_only_when_asked(
         0, f"left {writing} (left by a run that stopped (no manifest; safe to delete: "
            "`backups prune --delete-unusable` deletes it))"), left.stderr
     assert writing.exists()
+    refused = _dbsafe(tmp_path, "restore", str(writing), "--database-url", source)
+    assert (refused.returncode, refused.stderr.splitlines()) == (2, [
+        f"dbsafe: error: no manifest next to the backup: {writing}.manifest.json; it was left "
+        "by a run that stopped (no manifest; safe to delete: `backups prune "
+        "--delete-unusable` deletes it)"]), refused.stderr
 
     asked = _prune(tmp_path, "--keep", "1", "--delete-unusable")  # not confirmed: kept
     assert asked.returncode == 1 and writing.exists(), asked.stderr

@@ -1023,7 +1023,9 @@ def test_a_missing_backup_is_named_before_any_server_is_asked(missing: str,
     with pytest.raises(DbsafeError) as caught:
         commands.restore(_settings(url, tmp_path), backup)
     expected = {"backup": f"no such backup: {backup}",
-                "manifest": f"no manifest next to the backup: {backup}.manifest.json"}
+                "manifest": f"no manifest next to the backup: {backup}.manifest.json; "
+                            "nothing tells whether a backup run is still writing it or left "
+                            "it (no lock file: not written by this dbsafe's `backup`)"}
     assert str(caught.value) == expected[missing]
 
 
