@@ -10,12 +10,13 @@ pg_restore in an index build that sleeps (its expression calls pg_sleep in the c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -64,6 +65,26 @@ def _kill(tool: str, argument: str) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
+def _backup_waiting(database_url: str, backups: Path, options: list[str],
+                    watcher: psycopg.Connection) -> subprocess.Popen[str]:
+    """`dbsafe backup` started and, once its pg_dump waits for a table's lock (held by the
+    caller), returned."""
+    dbsafe = subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "backup", "--database-url", database_url,
+         "--backup-dir", str(backups), "--lock-timeout", "1h", *options],
+        cwd=backups.parent, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        _until(lambda: watcher.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND wait_event_type "
+            "= 'Lock' AND query ILIKE 'LOCK TABLE%%'", (APPLICATION_NAME,)).fetchone(),
+            dbsafe, "pg_dump never waited for the lock")
+    except BaseException:
+        dbsafe.kill()
+        raise
+    return dbsafe
+
+
 @pytest.mark.parametrize("options", [[], ["--verify-restore"]], ids=["dump", "dump-and-count"])
 def test_a_killed_pg_dump_is_said_to_be_killed(database_url: str, tmp_path: Path,
                                                options: list[str]) -> None:
@@ -74,16 +95,8 @@ def test_a_killed_pg_dump_is_said_to_be_killed(database_url: str, tmp_path: Path
     watcher = psycopg.connect(database_url, autocommit=True)  # (a transaction's view stays)
     try:
         holder.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
-        dbsafe = subprocess.Popen(
-            [sys.executable, "-m", "dbsafe", "backup", "--database-url", database_url,
-             "--backup-dir", str(backups), "--lock-timeout", "1h", *options],
-            cwd=tmp_path, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+        dbsafe = _backup_waiting(database_url, backups, options, watcher)
         try:
-            _until(lambda: watcher.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND wait_event_type "
-                "= 'Lock' AND query ILIKE 'LOCK TABLE%%'", (APPLICATION_NAME,)).fetchone(),
-                dbsafe, "pg_dump never waited for the lock")
             _kill("pg_dump", f"--file={backups}")
             holder.rollback()  # (the row count of --verify-restore waits for the lock too)
             _, stderr = dbsafe.communicate(timeout=120)
@@ -112,15 +125,17 @@ CREATE INDEX t_slow ON t (public.slow(id));
 """
 
 
-def _restore_killed(source: str, tmp_path: Path) -> tuple[int, list[str], str]:
-    """Back up `source`, restore it into a new database, kill pg_restore in the index build;
-    dbsafe's exit status, its stderr's lines and the copy's name."""
+@contextlib.contextmanager
+def _restoring(source: str, tmp_path: Path, copy: str
+               ) -> Iterator[tuple[subprocess.Popen[str], Path, psycopg.Connection]]:
+    """Back up `source` and start `dbsafe restore` of it into `copy`; once pg_restore
+    sleeps in the index build, dbsafe, the backup and a connection to `postgres`. Then
+    dbsafe is killed if it still runs, and the copy dropped."""
     with psycopg.connect(source, autocommit=True) as conn:
         conn.execute(sql.SQL(SLOW_INDEX).format(
             source=sql.Literal(conninfo_to_dict(source)["dbname"])))
     settings = load_settings(tmp_path, {"database-url": source}, environ={})
     backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
-    copy = f"{conninfo_to_dict(source)['dbname']}_killed"
     admin = psycopg.connect(make_conninfo(source, dbname="postgres"), autocommit=True)
     try:
         dbsafe = subprocess.Popen(
@@ -131,8 +146,7 @@ def _restore_killed(source: str, tmp_path: Path) -> tuple[int, list[str], str]:
             _until(lambda: admin.execute(
                 "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event = 'PgSleep'",
                 (copy,)).fetchone(), dbsafe, "pg_restore never built the index")
-            _kill("pg_restore", str(backup))
-            _, stderr = dbsafe.communicate(timeout=120)
+            yield dbsafe, backup, admin
         finally:
             if dbsafe.poll() is None:
                 dbsafe.kill()
@@ -140,6 +154,15 @@ def _restore_killed(source: str, tmp_path: Path) -> tuple[int, list[str], str]:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             sql.Identifier(copy)))
         admin.close()
+
+
+def _restore_killed(source: str, tmp_path: Path) -> tuple[int, list[str], str]:
+    """Back up `source`, restore it into a new database, kill pg_restore in the index build;
+    dbsafe's exit status, its stderr's lines and the copy's name."""
+    copy = f"{conninfo_to_dict(source)['dbname']}_killed"
+    with _restoring(source, tmp_path, copy) as (dbsafe, backup, _admin):
+        _kill("pg_restore", str(backup))
+        _, stderr = dbsafe.communicate(timeout=120)
     return dbsafe.returncode, stderr.splitlines(), copy
 
 
@@ -196,16 +219,8 @@ def test_a_killed_backup_takes_its_pg_dump_and_its_locks_with_it(
     watcher = psycopg.connect(database_url, autocommit=True)
     try:
         holder.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
-        dbsafe = subprocess.Popen(
-            [sys.executable, "-m", "dbsafe", "backup", "--database-url", database_url,
-             "--backup-dir", str(backups), "--lock-timeout", "1h", *options],
-            cwd=tmp_path, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
-        waiting = "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND " \
-                  "wait_event_type = 'Lock' AND query ILIKE 'LOCK TABLE%%'"
+        dbsafe = _backup_waiting(database_url, backups, options, watcher)
         try:
-            _until(lambda: watcher.execute(waiting, (APPLICATION_NAME,)).fetchone(), dbsafe,
-                   "pg_dump never waited for the lock")
             assert _pids("pg_dump", f"--file={backups}")
             sessions = [row[0] for row in watcher.execute(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
@@ -225,33 +240,11 @@ def test_a_killed_backup_takes_its_pg_dump_and_its_locks_with_it(
 
 def test_a_killed_restore_takes_its_pg_restore_with_it(database_url: str,
                                                        tmp_path: Path) -> None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL(SLOW_INDEX).format(
-            source=sql.Literal(conninfo_to_dict(database_url)["dbname"])))
-    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
-    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
     copy = f"{conninfo_to_dict(database_url)['dbname']}_dbsafe_killed"
-    admin = psycopg.connect(make_conninfo(database_url, dbname="postgres"), autocommit=True)
-    try:
-        dbsafe = subprocess.Popen(
-            [sys.executable, "-m", "dbsafe", "restore", str(backup), "--database-url",
-             database_url, "--into", copy], cwd=tmp_path, env=_env(),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
-        try:
-            _until(lambda: admin.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND wait_event = 'PgSleep'",
-                (copy,)).fetchone(), dbsafe, "pg_restore never built the index")
-            sessions = [row[0] for row in admin.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (copy,))]
-            dbsafe.kill()
-            dbsafe.communicate(timeout=60)
-            left = _left_behind("pg_restore", str(backup), admin, sessions)
-        finally:
-            if dbsafe.poll() is None:
-                dbsafe.kill()
-    finally:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(copy)))
-        admin.close()
+    with _restoring(database_url, tmp_path, copy) as (dbsafe, backup, admin):
+        sessions = [row[0] for row in admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (copy,))]
+        dbsafe.kill()
+        dbsafe.communicate(timeout=60)
+        left = _left_behind("pg_restore", str(backup), admin, sessions)
     assert left == ([], [])
