@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import OWN_SCHEMA, DbsafeError, Finding, Report, Severity
@@ -11,12 +14,14 @@ from dbsafe.migrate.revisions import (
     ancestors,
     downgrade_problem,
     edited_since_applied,
+    needs_capture,
     pending,
     short_checksum,
     way_back,
 )
 from dbsafe.migrate.runner import (
     AlembicProject,
+    Revision,
     current_revisions,
     describe,
     find_version_table,
@@ -73,11 +78,12 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
             help="Run `dbsafe upgrade`.",
         ))
     entries = history.entries(database_url, limit=history_limit)
+    told = _captured_schema_changes(settings, todo)
     pending_rows: list[dict[str, Any]] = [
         {"revision": r.revision, "message": r.doc,
          "downgrade": downgrade_problem(r.path) or "ok",
-         # (files only: whether it changes a schema, only lint's capture tells)
-         "way_back": way_back(r.path, schema_kept=None) or "ok"} for r in todo]
+         "way_back": way_back(r.path, schema_kept=told.changes.get(r.revision),
+                              told_by=told.by) or "ok"} for r in todo]
     lines = [
         f"current: {', '.join(current) or 'base (no alembic_version)'}",
         f"heads:   {', '.join(described.heads)}",
@@ -105,6 +111,31 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
         "history": history_rows, "lines": lines,
     }
     return Report(tuple(findings), summary)
+
+
+@dataclass(frozen=True, slots=True)
+class _Told:
+    """Whether pending revisions keep the schema (revision -> True when they change none),
+    and which capture said so ("" when none did)."""
+
+    changes: Mapping[str, bool]
+    by: str = ""
+
+
+def _captured_schema_changes(settings: Settings, todo: Sequence[Revision]) -> _Told:
+    """What lint's cached capture of these very files (a `dbsafe lint` without a database,
+    or an `upgrade` of an empty one) saw the pending revisions with an empty downgrade() do
+    to the schema: files and the cache only, nothing run (status stays fast and read-only).
+    Without one, whether such a revision changes a schema is not told."""
+    from dbsafe.lint.run import captured_schema_changes
+
+    empty = [r.revision for r in todo if needs_capture(r.path)]
+    found = captured_schema_changes(settings, empty) if empty else None
+    if found is None or not found.changes:
+        return _Told({})
+    when = datetime.fromtimestamp(found.captured_at).strftime("%Y-%m-%d %H:%M")
+    return _Told({r: not changed for r, changed in found.changes.items()},
+                 f"lint's capture of {when}")
 
 
 def _folder_status(folder: SqlFolder, database_url: str, *,

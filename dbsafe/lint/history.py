@@ -26,7 +26,8 @@ modules, by size, mtime and hash; the installed distributions, by version): a re
 `from myapp.models import Status` reads the enum's values there, so an edit to
 `myapp/models.py`, or another sqlalchemy-utils, makes the next run capture again. The cache
 also keeps what each revision's `downgrade()` does (`downgrade_of`, read by DBS210), so that
-run parses no revision's Python either.
+run parses no revision's Python either. `dbsafe status` reads an entry of the files as they
+are (`cached_capture`) to tell a data migration's empty downgrade(), and never captures.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ class LoadedHistory:
     # objects of the database's schema the throwaway could not make (`TYPE name: error`)
     seed_failures: list[str] = field(default_factory=list)
     seed_note: str = ""  # why the capture did not start from the database's schema
+    captured_at: float | None = None  # read from the cache: when the entry was written
 
     def description(self) -> str:
         if self.how == "captured" and self.seeded:
@@ -230,6 +232,21 @@ def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
         return _offline(project, root, since, note=f"could not run on a throwaway server: "
                                                     f"{exc}")
     return loaded
+
+
+def cached_capture(project: AlembicProject, *, cache_dir: Path,
+                   cache_extra: str = "") -> LoadedHistory | None:
+    """The capture from an empty database `load_history` would read from the cache for these
+    files (keyed as it keys it), without running anything; None when there is none, or when
+    it is stale (a file or what the runs imported changed since). A capture started from a
+    copy of a database's schema is keyed by that schema too (`Seed.digest`, which takes a
+    pg_dump): it is not looked for."""
+    try:
+        cache_file = _cache_file(project, cache_dir, cache_extra)
+    except DbsafeError as exc:  # no alembic.ini, or setup-sql that cannot be read
+        log.info("no cached capture to read: %s", exc)
+        return None
+    return _read(cache_file)
 
 
 def _capture_cached(project: AlembicProject, root: Path, cache_file: Path | None,
@@ -693,6 +710,8 @@ def _read(cache_file: Path | None) -> LoadedHistory | None:
         log.info("ignoring unreadable cache file %s: %s", cache_file, exc)
         return None
     loaded.cached = True
+    with contextlib.suppress(OSError):
+        loaded.captured_at = cache_file.stat().st_mtime
     return loaded
 
 

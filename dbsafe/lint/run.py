@@ -157,17 +157,59 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     return loaded
 
 
+def _capture_cache_extra(settings: Settings) -> str:
+    """What of `settings` (and dbsafe) keys lint's capture cache besides the files."""
+    from dbsafe import __version__
+
+    return (f"dbsafe {__version__} python {settings.python or ''}"
+            f"{' autocommit' if settings.alembic_autocommit else ''}")
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedSchemaChanges:
+    """What an earlier capture from an empty database (`dbsafe lint`'s, in the cache) saw
+    revisions do to the schema: revision -> whether it changed any."""
+
+    changes: Mapping[str, bool]
+    captured_at: float  # when the capture was cached (the entry's mtime)
+
+
+def captured_schema_changes(settings: Settings,
+                            revisions: Sequence[str]) -> CapturedSchemaChanges | None:
+    """Whether each of `revisions` changes the schema, as the cached capture of these very
+    files from an empty database saw it; runs nothing (`dbsafe status` stays read-only and
+    fast). None without a cache, or without an entry for the files as they are now. A
+    revision the capture could not tell (it failed there, was cut short, or the history was
+    partly rendered offline, where data statements may be missing) is left out."""
+    from dbsafe.lint.engine import changes_no_schema, parse_migration
+    from dbsafe.lint.history import cached_capture
+    from dbsafe.migrate import AlembicProject
+
+    if not settings.use_cache:
+        return None
+    loaded = cached_capture(AlembicProject.from_settings(settings),
+                            cache_dir=settings.effective_cache_dir,
+                            cache_extra=_capture_cache_extra(settings))
+    if loaded is None or loaded.captured_at is None or loaded.how != "captured" \
+            or loaded.note or loaded.seeded:
+        return None
+    untold = {u.revision for u in loaded.unlinted}
+    wanted = set(revisions) - untold
+    changes = {m.revision: not changes_no_schema(parse_migration(m))
+               for m in loaded.migrations
+               if m.revision in wanted and m.kind == "alembic" and not m.cut_short}
+    return CapturedSchemaChanges(changes, loaded.captured_at)
+
+
 def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, offline: bool,
              current: Sequence[str], seed: Seed | None = None) -> Loaded:
-    from dbsafe import __version__
     from dbsafe.lint.history import load_history
 
     pending_after = since or (current[0] if len(current) == 1 else None)
     history = load_history(
         project, root=settings.project_root, offline=offline, since=pending_after,
         cache_dir=settings.effective_cache_dir if settings.use_cache else None,
-        cache_extra=f"dbsafe {__version__} python {settings.python or ''}"
-                    f"{' autocommit' if settings.alembic_autocommit else ''}", seed=seed)
+        cache_extra=_capture_cache_extra(settings), seed=seed)
     if not history.migrations and not history.unlinted and pending_after is None:
         # Linting nothing must not pass for "no findings": a history found empty is
         # usually one whose env.py names its versions folder at run time. (Rendered

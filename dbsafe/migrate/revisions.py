@@ -193,12 +193,19 @@ def downgrade_problem(path: Path | None, *, schema_kept: bool = False) -> str | 
     return _PROBLEMS[downgrade.kind] if downgrade.kind else None
 
 
-def way_back(path: Path | None, *, schema_kept: bool | None) -> str | None:
+def needs_capture(path: Path | None) -> bool:
+    """Is whether `downgrade()` takes the schema back a matter of what the revision runs
+    (its downgrade() is empty, its upgrade() is not): only lint's capture tells."""
+    return downgrade_problem(path) == _PROBLEMS["empty"]
+
+
+def way_back(path: Path | None, *, schema_kept: bool | None, told_by: str = "") -> str | None:
     """What a revision's `downgrade()` takes back, as `status` and `upgrade` say it; None
     when it is a real one. `schema_kept`: lint's capture saw it change no schema (True),
-    saw it change some (False), or was not asked (None: `status` reads files only). An empty
-    downgrade() of a data migration takes the schema back, not the rows; DBS602 ("no way
-    back") is about the schema.
+    saw it change some (False), or was not asked (None: `status` with no cached capture of
+    the files). `told_by`: which capture told, said with it (`status` reads an earlier one).
+    An empty downgrade() of a data migration takes the schema back, not the rows; DBS602
+    ("no way back") is about the schema.
 
     Example:
         >>> import tempfile, pathlib
@@ -208,18 +215,23 @@ def way_back(path: Path | None, *, schema_kept: bool | None) -> str | None:
         'a way back for the schema, not for the data: it changes no schema (a data migration) and its downgrade() does nothing, so the rows it changes stay'
         >>> way_back(f, schema_kept=False)
         'no way back: downgrade() does nothing'
+        >>> way_back(f, schema_kept=False, told_by="lint's capture of 2026-12-06 09:12")
+        "no way back: downgrade() does nothing and it changes the schema (from lint's capture of 2026-12-06 09:12)"
     """
     problem = downgrade_problem(path, schema_kept=bool(schema_kept))
+    told = f", from {told_by}" if told_by else ""
     if problem is None:
         if schema_kept and path is not None and downgrade_problem(path) is not None:
             return ("a way back for the schema, not for the data: it changes no schema (a "
-                    "data migration) and its downgrade() does nothing, so the rows it "
+                    f"data migration{told}) and its downgrade() does nothing, so the rows it "
                     "changes stay")
         return None
     if schema_kept is None and problem == _PROBLEMS["empty"]:
         return ("downgrade() does nothing: a way back for the schema only if the revision "
                 "changes none (a data migration; `dbsafe upgrade` tells from lint's capture), "
                 "never for the rows it changes")
+    if schema_kept is False and told_by and problem == _PROBLEMS["empty"]:
+        return f"no way back: {problem} and it changes the schema (from {told_by})"
     return f"no way back: {problem}"
 
 

@@ -1970,3 +1970,80 @@ def test_status_and_upgrade_say_the_same_of_a_data_migration_with_an_empty_downg
             "schema (a data migration) and its downgrade() does nothing, so the rows it "
             "changes stay") in story
     assert "DBS602" not in {f.code for f in report.findings}
+
+
+# 0005 adds a column and its downgrade() is `pass`: no way back for the schema.
+SCHEMA_CHANGE = '''"""add patients.note"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("ALTER TABLE patients ADD COLUMN note text")
+
+
+def downgrade():
+    pass
+'''
+
+_CAPTURE_DATE = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"
+
+
+def _pending_line(report: Any, revision: str) -> str:
+    return next(line for line in report.summary["lines"] if line.startswith(f"  {revision}  "))
+
+
+def test_status_tells_a_data_migration_from_lints_cached_capture(
+        database_url: str, tmp_path: Path) -> None:
+    """After `dbsafe lint` of the same files, `status` reads its cached capture (running
+    nothing) and says what `upgrade` would; once the revision is edited, the capture is
+    stale and it says it cannot tell, as before."""
+    import re
+
+    root = _project(tmp_path / "p")
+    revision = root / "migrations" / "versions" / "0005_upper.py"
+    revision.write_text(DATA_ONLY)
+    _at(database_url, "0004", root)
+    cache = {"cache-dir": str(tmp_path / "cache")}
+    lint_settings = load_settings(root, cache, environ={})
+
+    commands.lint(lint_settings)
+    status = commands.status(_settings(root, database_url, cache=True, **cache))
+
+    assert re.fullmatch(
+        r"  0005  upper names  \[a way back for the schema, not for the data: it changes no "
+        rf"schema \(a data migration, from lint's capture of {_CAPTURE_DATE}\) and its "
+        r"downgrade\(\) does nothing, so the rows it changes stay\]",
+        _pending_line(status, "0005")), status.summary["lines"]
+
+    revision.write_text(DATA_ONLY.replace("upper(name)", "lower(name)"))
+    entries = sorted((tmp_path / "cache").iterdir())
+    status = commands.status(_settings(root, database_url, cache=True, **cache))
+
+    assert sorted((tmp_path / "cache").iterdir()) == entries  # nothing captured again
+
+    assert _pending_line(status, "0005") == (
+        "  0005  upper names  [downgrade() does nothing: a way back for the schema only if "
+        "the revision changes none (a data migration; `dbsafe upgrade` tells from lint's "
+        "capture), never for the rows it changes]")
+
+
+def test_status_tells_a_schema_change_with_an_empty_downgrade_from_lints_cached_capture(
+        database_url: str, tmp_path: Path) -> None:
+    import re
+
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_note.py").write_text(SCHEMA_CHANGE)
+    _at(database_url, "0004", root)
+    cache = {"cache-dir": str(tmp_path / "cache")}
+
+    commands.lint(load_settings(root, cache, environ={}))
+    status = commands.status(_settings(root, database_url, cache=True, **cache))
+
+    assert re.fullmatch(
+        r"  0005  add patients.note  \[no way back: downgrade\(\) does nothing and it changes "
+        rf"the schema \(from lint's capture of {_CAPTURE_DATE}\)\]",
+        _pending_line(status, "0005")), status.summary["lines"]
+    assert status.summary["pending"][0]["way_back"].startswith("no way back: ")
