@@ -226,7 +226,8 @@ _OTHER_ENGINES = {
 # D1 (SQLite) is no package to load but a binding of the Worker's environment, typed with
 # `D1Database` (Cap-go's `c.env.DB_STOREAPPS.prepare('SELECT ... FROM store_apps')`: 4 false
 # DBS301 on the project's PostgreSQL).
-_OTHER_ENGINE_TYPES = {("@cloudflare/workers-types", "D1Database"): "Cloudflare D1 (SQLite)"}
+_D1 = "Cloudflare D1 (SQLite)"
+_OTHER_ENGINE_TYPES = {("@cloudflare/workers-types", "D1Database"): _D1}
 # A file of the project named for PowerSync (`@/library/powersync/system`, `../powersync.service`):
 # what it hands out (its database, its table names) reads the device's SQLite, as its demos'
 # screens and background tasks send `system.powersync.execute('INSERT INTO lists ...')`.
@@ -295,6 +296,9 @@ class SqlNames:
     # what makes the project's knex clients rename identifiers, `"wrapIdentifier in
     # knexfile.js:5"` (`knex_clients.renaming_client`): its `??` and `:name:` are holes
     knex_renames: str = ""
+    # the members typed `D1Database` of the project's Worker environment
+    # (`d1_bindings.d1_bindings`): SQL a call on `env.<name>` sends goes to Cloudflare D1
+    d1: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in (*self.tags, *self.calls):
@@ -308,7 +312,7 @@ class SqlNames:
     def key(self) -> str:
         """A stable text for cache keys: empty when nothing is added."""
         if not self.tags and not self.calls and not self.drizzle and not self.drizzle_sql \
-                and not self.knex_renames:
+                and not self.knex_renames and not self.d1:
             return ""
         key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
         if self.drizzle:
@@ -318,6 +322,8 @@ class SqlNames:
             key += ";drizzle_sql=" + repr((self.drizzle_sql, self.package_files))
         if self.knex_renames:
             key += ";knex_renames=" + self.knex_renames
+        if self.d1:
+            key += ";d1=" + ",".join(sorted(self.d1))
         return key
 
 
@@ -593,6 +599,7 @@ class _Reader:
         self.families = None  # (any read while binding saw only the classes bound before)
         self._find_factories(nodes)
         fragments: list[SqlFragment] = []
+        d1: list[Skipped] = []  # SQL a D1 binding sends (`_on_d1`)
         requests: list[PostgrestRequest] = []
         for node in nodes:
             if node.type == "template_string" and self.typed:
@@ -612,15 +619,38 @@ class _Reader:
                 requests.append(request)
                 continue
             fragment = self._sql(node)
-            if fragment is not None:
+            if fragment is not None and self._on_d1(node):
+                d1.append(Skipped(fragment.location(0), f"sent to {_D1}, not PostgreSQL"))
+            elif fragment is not None:
                 fragments.append(fragment)
         if self.engines and not self.postgres:
             engine = " or ".join(sorted(self.engines))
-            return JsExtractResult(requests=tuple(requests), skipped=tuple(
+            return JsExtractResult(requests=tuple(requests), skipped=(*d1, *(
                 Skipped(fragment.location(0), f"sent to {engine}, not PostgreSQL")
-                for fragment in fragments))
+                for fragment in fragments)))
         return JsExtractResult(fragments=tuple(fragments), requests=tuple(requests),
-                               ddl=self._unsent_ddl(nodes))
+                               skipped=tuple(d1), ddl=self._unsent_ddl(nodes))
+
+    def _on_d1(self, call: Node) -> bool:
+        """Whether `call` is a method of a D1 binding of the Worker's environment (`names.d1`):
+        `env.DB.prepare(...)`, Hono's `c.env.DB`, `this.env.DB`, Pages Functions'
+        `context.env.DB`, or a `const` holding one (`const db = c.env.DB`)."""
+        function = _unwrap(call.child_by_field_name("function") or call)
+        receiver = function.child_by_field_name("object") \
+            if function.type == "member_expression" else None
+        if receiver is not None and _unwrap(receiver).type == "identifier":
+            receiver = self._constant(_unwrap(receiver))
+        receiver = _unwrap(receiver) if receiver is not None else None
+        if receiver is None or receiver.type != "member_expression":
+            return False
+        binding, env = receiver.child_by_field_name("property"), \
+            receiver.child_by_field_name("object")
+        if binding is None or env is None or self.text(binding) not in self.names.d1:
+            return False
+        env = _unwrap(env)
+        if env.type == "member_expression":
+            env = env.child_by_field_name("property") or env
+        return self.text(env) == "env"
 
     def _unsent_ddl(self, nodes: list[Node]) -> tuple[str, ...]:
         """DDL in strings no SQL call or tag takes, which the module runs through one dbsafe

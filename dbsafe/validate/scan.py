@@ -318,7 +318,9 @@ _CHUNK = 32
 #      Cloudflare D1, not PostgreSQL
 # 243: a `:name` glued to a word before it (`system:keyspaces`, `arr[1:n]`) is sent as written,
 #      never numbered as a placeholder (was an internal error)
-_CACHE_VERSION = 243
+# 244: SQL a call on a D1 binding of a Worker's environment sends (`env.DB.prepare(...)`, the
+#      binding typed `D1Database` in the project's declarations) goes to Cloudflare D1
+_CACHE_VERSION = 244
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -767,34 +769,41 @@ def _js_names(settings: Settings, scripts: bool = False,
     """The configured JS/TS SQL tags and calls, and with `scripts` (the run reads JS/TS
     files) the tables of the project's drizzle schema files and its packages re-exporting
     drizzle's `sql` (`drizzle_schema.drizzle_imports`), and what makes its knex clients
-    rename identifiers (`knex_clients.renaming_client`, read in `project`, the files of the
-    project's root the run discovered, else discovered here); None (the built-in ones) when
+    rename identifiers (`knex_clients.renaming_client`) and a Worker's D1 bindings
+    (`d1_bindings.d1_bindings`), read in `project`, the files of the project's root the run
+    discovered, else discovered here; None (the built-in ones) when
     there are none, so that a run reading no JavaScript never imports its extractor."""
     tables: tuple[DrizzleTable, ...] = ()
     sql: tuple[tuple[str, str], ...] = ()
     files: tuple[tuple[str, str], ...] = ()
     renames = ""
+    d1: frozenset[str] = frozenset()
     if scripts:
+        from dbsafe.extract.d1_bindings import d1_bindings, is_worker
         from dbsafe.extract.drizzle_schema import drizzle_imports
         from dbsafe.extract.files import discover_named
         from dbsafe.extract.js_packages import manifests, package_modules
         from dbsafe.extract.knex_clients import uses_knex
 
         root = settings.project_root
-        read = manifests(root)  # (each package.json read once for both)
+        read = manifests(root)  # (each package.json read once for all)
         modules = package_modules(root, read)
         tables, sql, files = drizzle_imports(root, modules)
         if uses_knex(read):
             if project is None:
                 project = discover_named([root], root=root, exclude=settings.exclude)
             renames = _knex_renames(settings, project, frozenset(modules))
+        if is_worker(root, read):
+            if project is None:
+                project = discover_named([root], root=root, exclude=settings.exclude)
+            d1 = d1_bindings(project)
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
-            and not renames:
+            and not renames and not d1:
         return None
     from dbsafe.extract.javascript import SqlNames
 
     return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
-                   package_files=files, knex_renames=renames)
+                   package_files=files, knex_renames=renames, d1=d1)
 
 
 def _knex_renames(settings: Settings, project: list[tuple[str, str]],

@@ -1,0 +1,101 @@
+"""The names of a Cloudflare Worker's D1 bindings, from the project's type declarations.
+
+A Worker reaches its D1 (SQLite) database through a binding of its environment,
+`env.DB.prepare('SELECT ... FROM notes')`, typed in the declarations `wrangler types` writes
+(`worker-configuration.d.ts`: `interface Env { DB: D1Database }`, a global type, imported by
+no module) or in the project's own (`type Bindings = { DB: D1Database }` for Hono's
+`c.env.DB`). Each member typed `D1Database` of an interface or object type in the project's
+TypeScript files names a binding (`javascript.py` leaves the SQL a call on `<...>.env.<name>`
+sends out of PostgreSQL's checks). Only a project that may be a Worker is read (`is_worker`):
+a `worker-configuration.d.ts` in one of its folders, or a `package.json` depending on
+wrangler or `@cloudflare/workers-types`; of its files, only TypeScript ones naming `D1Database` are
+parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+_TYPE = "D1Database"
+_GENERATED = "worker-configuration.d.ts"
+_PACKAGES = ("wrangler", "@cloudflare/workers-types")
+_DEPENDENCIES = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
+_MAX_BYTES = 4 << 20
+
+
+def is_worker(root: Path, read: Sequence[tuple[Path, object]]) -> bool:
+    """Whether the project at `root` may be a Cloudflare Worker: one of its folders
+    (`js_packages.project_folders`) holds wrangler's generated `worker-configuration.d.ts`, or
+    a `package.json` of `read` (its `js_packages.manifests`) depends on wrangler or its
+    types."""
+    from dbsafe.extract.js_packages import project_folders
+
+    return any((folder / _GENERATED).is_file() for folder in project_folders(root)) or any(
+        isinstance(manifest, dict) and any(
+            isinstance(deps, dict) and any(package in deps for package in _PACKAGES)
+            for deps in (manifest.get(k) for k in _DEPENDENCIES))
+        for _, manifest in read)
+
+
+def d1_bindings(files: Sequence[tuple[str, str]]) -> frozenset[str]:
+    """The members typed `D1Database` of the interfaces and object types in `files`' TypeScript.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = Path(d, "worker-configuration.d.ts")
+    ...     _ = path.write_text("declare namespace Cloudflare {\\n  interface Env {\\n"
+    ...                         "    DB: D1Database;\\n    CACHE: KVNamespace;\\n  }\\n}\\n"
+    ...                         "type Bindings = { 'LOGS'?: D1Database | undefined }\\n")
+    ...     sorted(d1_bindings([(str(path), path.name)]))
+    ['DB', 'LOGS']
+    """
+    names: set[str] = set()
+    for path, _ in files:
+        if not path.endswith((".ts", ".tsx", ".mts", ".cts")):
+            continue
+        try:
+            with open(path, "rb") as file:
+                data = file.read(_MAX_BYTES + 1)
+        except OSError:
+            continue
+        if len(data) <= _MAX_BYTES and _TYPE.encode() in data:
+            names.update(_declared(data, path))
+    return frozenset(names)
+
+
+def _declared(data: bytes, path: str) -> set[str]:
+    """The members typed `D1Database` in one file."""
+    from dbsafe.extract.drizzle_schema import _text
+    from dbsafe.extract.javascript import _parser, _walk
+
+    tree = _parser("tsx" if path.endswith(".tsx") else "typescript").parse(data)
+    names = set()
+    for node in _walk(tree.root_node):
+        if node.type != "property_signature" or node.parent is None or \
+                node.parent.type not in ("interface_body", "object_type"):
+            continue
+        name, annotation = node.child_by_field_name("name"), node.child_by_field_name("type")
+        if name is not None and annotation is not None and _is_d1(data, annotation):
+            names.add(_text(data, name).strip("'\""))
+    return names
+
+
+def _is_d1(data: bytes, annotation: Node) -> bool:
+    """Whether a member's type annotation is `D1Database` (`Cloudflare.D1Database`, or one of
+    a union: `D1Database | undefined`)."""
+    from dbsafe.extract.drizzle_schema import _text
+
+    types, pending = [], list(annotation.named_children)
+    while pending:
+        node = pending.pop()
+        if node.type == "union_type":
+            pending.extend(node.named_children)
+        else:
+            types.append(node)
+    return any(_text(data, t).rpartition(".")[2] == _TYPE for t in types
+               if t.type in ("type_identifier", "nested_type_identifier"))
