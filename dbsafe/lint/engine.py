@@ -326,6 +326,13 @@ class History:
         self.added.clear()
         return self
 
+    def database_reached(self) -> None:
+        """The database's schema (lint's `before`) holds what the migrations so far did (they
+        ran there: its runner's history, its alembic revision says so): the tables they
+        renamed have their new names there, so no rename so far leads back to another."""
+        self.origins.clear()
+        self.column_names.clear()
+
     def _new(self, column: Any, table: str) -> ColumnFacts:
         facts = _facts(column, table)
         self.added.append(facts)
@@ -1216,6 +1223,13 @@ def _columns_renamed_in(text: str | None, columns: Mapping[str, str]) -> str | N
     return _renamed_in(text, tuple(sorted(columns.items())))
 
 
+def database_name(origins: Mapping[str, str], table: str) -> str | None:
+    """The name the schema before gives table `table` (as a statement names it), through the
+    migrations' renames so far (`History.origins`): `table` itself when they renamed nothing
+    to it, None for a name they renamed away (a table made again under it is theirs)."""
+    return origins.get(last(table), table) or None
+
+
 # ALTER TABLE actions the history records on a column it may know only from the database
 _COLUMN_CHANGES = frozenset({"AlterColumnType", "SetNotNull", "DropNotNull"})
 
@@ -1569,8 +1583,8 @@ class LintContext:
         if self.before is None:
             return None
         history = self.history
-        origin = history.origins.get(last(table), table)
-        if not origin:
+        origin = database_name(history.origins, table)
+        if origin is None:
             return None
         lies_in = history.moved.get(last(table))
         written = table.rpartition(".")[0]
@@ -2247,6 +2261,7 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                    renames: dict[tuple[Location, str], str] | None = None,
                    schema_kept: list[Migration] | None = None,
                    row_changes: RowChanges | None = None,
+                   origins: dict[Finding, Mapping[str, str]] | None = None,
                    **context: Any) -> list[Finding]:
     """Run `rules` over one migration; `context` fills `LintContext` fields.
 
@@ -2256,7 +2271,10 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     by the statement's (location, SQL): DBS211 reads the renames with it. `schema_kept`, when
     given, gets the migration if it `changes_no_schema` (`dbsafe upgrade`: its empty
     downgrade() is a way back). `row_changes`, when given, gets what its statements may change
-    of the rows (`dbsafe upgrade` reads those tables before it, DBS614).
+    of the rows (`dbsafe upgrade` reads those tables before it, DBS614). `origins`, when
+    given, gets each finding of a statement after the migrations renamed a table, with the
+    renames as that statement read them (`History.origins`): `--database-url` weighs it by
+    the size of the database's table its subject names (`database_name`).
     """
     statements = parse_migration(migration)
     if schema_kept is not None and changes_no_schema(statements):
@@ -2276,6 +2294,7 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     for statement in statements:
         ctx.current = statement
         ctx.note_foreign_keys(statement)
+        found_before = len(findings)
         if not statement.generated:
             if statement.error is not None:
                 if report_unparsed:
@@ -2290,6 +2309,9 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                 else:
                     found = [f for check in checks for f in check(statement, ctx)]
                     findings.extend(_confirm(found, statement, claims))
+        if origins is not None and history.origins and len(findings) > found_before:
+            renamed = dict(history.origins)  # (as it stands now: later renames change it)
+            origins.update((finding, renamed) for finding in findings[found_before:])
         history.apply(statement)
         if renames is not None and statement.rename is not None and statement.rename.written:
             renames[(statement.location, statement.sql)] = statement.rename.object

@@ -429,11 +429,18 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     schema_kept: list[Migration] = []
     row_changes = RowChanges()
     sizes = {k: (v.total_bytes, v.rows) for k, v in facts.sizes.items()}
-    for migration, linted in upgrade_sequence(migrations, loaded):
+    # Findings after a rename, with the renames their statement read (weighed by the size of
+    # the database's table, under whatever name the migrations gave it).
+    origins: dict[Finding, Mapping[str, str]] = {}
+    sequence = upgrade_sequence(migrations, loaded)
+    first = _first_linted(sequence)
+    for migration, linted in sequence:
         if not linted:
             for statement in parse_migration(migration):
                 history.apply(statement)
             continue
+        if migration is first:  # those before it ran on the database
+            history.database_reached()
         statements += sum(1 for s in migration.statements if not s.generated)
         findings.extend(lint_migration(
             migration, rules, report_unparsed=report_unparsed, target_version=target,
@@ -442,6 +449,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
             table_sizes=sizes, large_table_bytes=settings.large_table,
             history=history.carry(), renames=renames, schema_kept=schema_kept,
             row_changes=row_changes if migration.kind == "alembic" else None,
+            origins=origins,
         ))
     if loaded is not None:
         findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
@@ -459,7 +467,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     created = {name: name not in existing for name, kind in history.created_kinds.items()
                if kind in ("table", "materialized view")}
     weighed_by = {rule.code: rule.weighed_by for rule in ALL_RULES}
-    findings = [_weigh(f, weighed_by.get(f.code), facts, settings, created)
+    findings = [_weigh(f, weighed_by.get(f.code), facts, settings, created, origins.get(f, {}))
                 for f in findings]
     checked = app_references.Outcome()
     if app is not None and app_references.enabled(settings):
@@ -527,8 +535,12 @@ def lock_rows(loaded: Loaded, facts: DatabaseFacts | None = None) -> list[LockRo
     before = facts.before if facts is not None else None
     history = History()
     rows: list[LockRow] = []
-    for migration, linted in upgrade_sequence(loaded.migrations, loaded):
+    sequence = upgrade_sequence(loaded.migrations, loaded)
+    first = _first_linted(sequence)
+    for migration, linted in sequence:
         if linted:
+            if migration is first:  # (as `lint_migrations`)
+                history.database_reached()
             rows.extend(migration_lock_rows(migration, history.carry(), before=before))
         else:
             for statement in parse_migration(migration):
@@ -550,6 +562,12 @@ def upgrade_sequence(migrations: Sequence[Migration],
     return [(m, id(m) in linted) for m in sequence]
 
 
+def _first_linted(sequence: Sequence[tuple[Migration, bool]]) -> Migration | None:
+    """The first migration of `sequence` that is linted: the database's schema (lint's
+    `before`) holds what the ones before it built."""
+    return next((m for m, linted in sequence if linted), None)
+
+
 def _read(path: Path | None) -> str | None:
     if path is None:
         return None
@@ -560,7 +578,8 @@ def _read(path: Path | None) -> str | None:
 
 
 def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
-           settings: Settings, created: Mapping[str, bool] | None = None) -> Finding:
+           settings: Settings, created: Mapping[str, bool] | None = None,
+           origins: Mapping[str, str] | None = None) -> Finding:
     """Attach the size of the table the finding is about, and weigh it by what its rule's
     harm grows with (`Rule.weighed_by`): a lock on a small table is only a warning; a lock,
     or a break, on a table the database does not have yet (`created`: the tables the
@@ -574,7 +593,7 @@ def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
         return finding
     subjects = [table] if table else (finding.subject or "").split(", ")
     new = all(_created_here(subject, created or {}) for subject in subjects)
-    stats = _lookup(subjects[0], facts)
+    stats = _lookup(subjects[0], facts, origins or {})
     if stats is not None:
         size, small = stats.describe(), stats.total_bytes < settings.large_table
     elif new:
@@ -600,10 +619,16 @@ def _created_here(subject: str, created: Mapping[str, bool]) -> bool:
     return False
 
 
-def _lookup(subject: str, facts: DatabaseFacts) -> TableStats | None:
+def _lookup(subject: str, facts: DatabaseFacts,
+            origins: Mapping[str, str]) -> TableStats | None:
     """The size of the table `subject` names: `table`, `schema.table`, or one of its
-    columns (`table.column`, `schema.table.column`)."""
-    for name in _subject_names(subject):
+    columns (`table.column`, `schema.table.column`); one the migrations renamed is the
+    database's table under its name there (`origins`: `History.origins` as the finding's
+    statement read them), and a name they renamed away names none of its tables."""
+    for written in _subject_names(subject):
+        name = _database_name(written, origins)
+        if name is None:
+            continue
         if name in facts.sizes:
             return facts.sizes[name]
         if "." not in name:
@@ -612,6 +637,26 @@ def _lookup(subject: str, facts: DatabaseFacts) -> TableStats | None:
                 if stats is not None:
                     return stats
     return None
+
+
+def _database_name(name: str, origins: Mapping[str, str]) -> str | None:
+    """`name` (`table` or `schema.table`) as the database names that table before the
+    migrations' renames (`engine.database_name`); a rename keeps the schema, so a qualified
+    name stays in its own.
+
+    >>> _database_name("public.keeper", {"keeper": "holder"}), _database_name("holder", {"holder": ""})
+    ('public.holder', None)
+    """
+    from dbsafe.lint.engine import database_name
+
+    if not origins:
+        return name
+    origin = database_name(origins, name)
+    schema, _, bare = (origin or "").rpartition(".")
+    given = name.rpartition(".")[0]
+    if origin is None or (given and schema and schema != given):
+        return None
+    return f"{given}.{bare}" if given else origin
 
 
 def _subject_names(subject: str) -> Iterator[str]:

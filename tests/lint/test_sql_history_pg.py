@@ -537,3 +537,31 @@ def test_lint_says_a_flyway_file_its_configuration_skips_for_good_is_never_run_a
     assert report.findings == (said,)
     assert (said.code, said.subject) == ("DBS613", "db/migrations/V1_1__email.sql")
     assert report.summary["migrations"] == 1  # V3 alone
+
+
+def test_a_table_a_file_that_ran_renamed_is_weighed_by_its_size_under_the_new_name(
+        tmp_path: Path, database_url: str) -> None:
+    # The database holds the rename already (its history says the file ran): `keeper` is its
+    # table, 100 rows, not one that leads back to `holder`, which it no longer has.
+    files = {"20240101000000_init": "CREATE TABLE holder (id int PRIMARY KEY, plan text);\n",
+             "20240201000000_rename": "ALTER TABLE holder RENAME TO keeper;\n",
+             "20240301000000_index": "CREATE INDEX keeper_plan ON keeper (plan);\n"}
+    folder = tmp_path / "prisma" / "migrations"
+    for name, sql in files.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / "migration.sql").write_text(sql)
+    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(PRISMA_HISTORY)
+        for name in ("20240101000000_init", "20240201000000_rename"):
+            conn.execute(files[name])
+            conn.execute(
+                'INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, '
+                "applied_steps_count) VALUES (%s, %s, now(), %s, 1)",
+                (str(uuid.uuid4()), hashlib.sha256(files[name].encode()).hexdigest(), name))
+        conn.execute("INSERT INTO keeper SELECT g, 'free' FROM generate_series(1, 100) g")
+        conn.execute("ANALYZE keeper")
+    settings = Settings(project_root=tmp_path, database_url=database_url, select=("DBS101",))
+    [finding] = commands.lint(settings, [folder]).findings
+    assert (finding.subject, finding.severity.value) == ("keeper", "warning")
+    assert "~100 rows" in dict(finding.context)["Table size"]

@@ -234,3 +234,41 @@ def test_a_finding_about_an_index_is_weighed_by_its_table(
         assert dict(new.context)["Table size"] == "none yet: a migration linted here creates it"
         assert old.severity.value == expected
         assert "~100 rows" in dict(old.context)["Table size"]
+
+
+def test_a_table_renamed_in_the_migration_is_weighed_by_the_database_s_size(
+        tmp_path: Path, database_url: str) -> None:
+    # `keeper` is the database's `accounts` (100 rows) under a new name: the index built on
+    # it locks those rows, as it would before the rename. `accounts` made again after it is
+    # renamed away is the migration's own, empty table: none of the old one's size.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_before.sql").write_text("CREATE INDEX ix_plan_before ON accounts (plan);\n")
+    (folder / "002_rename.sql").write_text(
+        "ALTER TABLE accounts RENAME TO keeper;\n"
+        "CREATE INDEX ix_plan_renamed ON keeper (plan);\n"
+        "CREATE INDEX ix_plan_qualified ON public.keeper (plan);\n"
+        "CREATE TABLE accounts (id int PRIMARY KEY, plan text);\n")
+    (folder / "003_again.sql").write_text("CREATE INDEX ix_plan_again ON accounts (plan);\n")
+    for large_table, expected in ((None, "warning"), (1, "error")):
+        options = {} if large_table is None else {"large_table": large_table}
+        settings = Settings(project_root=tmp_path, database_url=database_url,
+                            select=("DBS101",), **options)  # type: ignore[arg-type]
+        findings = {(Path(f.location.path).stem, f.location.line): f
+                    for f in commands.lint(settings, [folder]).findings if f.location}
+        assert set(findings) == {("001_before", 1), ("002_rename", 2), ("002_rename", 3),
+                                 ("003_again", 1)}
+        before = findings["001_before", 1]
+        size = dict(before.context)["Table size"]
+        assert "~100 rows" in size and before.severity.value == expected
+        for line in (2, 3):  # on keeper, then public.keeper
+            renamed = findings["002_rename", line]
+            assert (renamed.subject, renamed.severity.value) == (
+                "keeper" if line == 2 else "public.keeper", expected), renamed
+            assert dict(renamed.context)["Table size"] == size
+        # (the default severity: its size is not known, and not the old table's)
+        again = findings["003_again", 1]
+        assert again.subject == "accounts" and again.severity.value == "error"
+        assert "Table size" not in dict(again.context), again
