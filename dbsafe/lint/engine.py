@@ -41,13 +41,13 @@ from dbsafe.lint.statement import (
     do_block_statements,
     expression_columns,
     function_body_statements,
-    function_source,
     function_volatility,
     index_reads,
     inlined_volatility,
     is_plain_column,
     last,
     lookup_of,
+    never_immutable,
     parse_statement,
     partition_key_columns,
     partition_parent,
@@ -253,10 +253,9 @@ class History:
     types: set[str] = field(default_factory=set)
     timezone_utc: bool = False
     functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
-    # User function -> whether every function of that name created here is one PostgreSQL
-    # never inlines (not LANGUAGE sql) declared STABLE or VOLATILE: a call of it is never
-    # IMMUTABLE (DBS133). An SQL function's call may be, once inlined: not known.
-    never_immutable: dict[str, bool] = field(default_factory=dict)
+    # User function -> each `CREATE FUNCTION` of that name here, replaced ones too: a call is
+    # never IMMUTABLE when each of them is one (`LintContext.never_immutable_function`).
+    function_definitions: dict[str, list[Statement]] = field(default_factory=dict)
     # Tables created here: how they are stored ("logged", "access method", "tablespace" ->
     # value), so a SET LOGGED / ACCESS METHOD / TABLESPACE to what they have is no rewrite.
     storage: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -480,9 +479,7 @@ class History:
                 if volatility == "volatile":  # what a call is once PostgreSQL inlines it
                     volatility = inlined_volatility(s, self.functions.get) or volatility
                 self.functions[name] = volatility
-                mutable = function_volatility(s)[1] != "immutable" \
-                    and function_source(s)[0] not in (None, "sql")
-                self.never_immutable[name] = mutable and self.never_immutable.get(name, True)
+                self.function_definitions.setdefault(name, []).append(s)
             return
         if kind in _TYPE_CREATED:
             name = _type_created(s)
@@ -1271,6 +1268,17 @@ def _snapshot_volatility(before: SchemaSnapshot) -> Callable[[str], str | None]:
         return known[name]
 
     return volatility
+
+
+@lru_cache(maxsize=64)
+def _snapshot_functions(before: SchemaSnapshot) -> dict[str, tuple[Statement, ...]]:
+    """Each function of `before` by name, its `pg_get_functiondef` parsed (an aggregate's, or
+    one a snapshot of older dbsafe has no definition of, as a statement of no kind)."""
+    found: dict[str, list[Statement]] = {}
+    for function in before.functions:
+        definition = function.definition if function.kind != "aggregate" else None
+        found.setdefault(function.name, []).append(parse_statement(definition or ""))
+    return {name: tuple(statements) for name, statements in found.items()}
 
 
 # -- the context rules receive ---------------------------------------------------------
@@ -2068,6 +2076,28 @@ class LintContext:
         statement.actions = tuple(dataclasses.replace(a, name=None) if absent(a) else a
                                   for a in statement.actions)
         statement.locks = None
+
+    def never_immutable_function(self, name: str) -> bool:
+        """Is a call of user function `name` refused wherever PostgreSQL requires IMMUTABLE
+        (an index, a generation expression)? When each function of that name, created earlier
+        in the history or in the schema before, is one (`statement.never_immutable`: a
+        PL/pgSQL one declared STABLE, a SQL one PostgreSQL never inlines, ...), the
+        functions their bodies call judged alike; False for a name neither knows."""
+        before = _snapshot_functions(self.before) if self.before is not None else {}
+        judging: set[str] = set()
+
+        def judged(called: str) -> bool:
+            definitions = [*self.history.function_definitions.get(called, ()),
+                           *before.get(called, ())]
+            if called in judging or not definitions:
+                return False  # (a function its own body calls: not known while judged)
+            judging.add(called)
+            try:
+                return all(never_immutable(d, judged) for d in definitions)
+            finally:
+                judging.discard(called)
+
+        return judged(last(name))
 
     def volatile_function(self, name: str) -> bool:
         """Is `name` a user-defined VOLATILE function (created earlier in the history, or in

@@ -457,16 +457,9 @@ def inlined_volatility(statement: Statement,
     """
     from dbsafe.pg.volatility import NOT_VOLATILE_FUNCTIONS
 
-    node = statement.node
-    if node.get("returnType", {}).get("setof"):
+    strict = _strict_if_inlinable(statement)
+    if strict is None:
         return None
-    strict = False
-    for item in node.get("options") or ():
-        elem = item.get("DefElem", {})
-        if elem.get("defname") in _NOT_INLINED_OPTIONS and option_enabled(elem):
-            return None
-        if elem.get("defname") == "strict":
-            strict = option_enabled(elem)
     expression = _inlined_body(statement)
     if expression is None or (strict and not _strict_body(statement, expression)):
         return None
@@ -482,6 +475,22 @@ def inlined_volatility(statement: Statement,
                 return None
     return "stable"
 
+
+
+def _strict_if_inlinable(statement: Statement) -> bool | None:
+    """Whether the function `statement` creates is STRICT; None when how it is declared
+    keeps PostgreSQL from inlining it (`RETURNS SETOF`, SECURITY DEFINER, a `SET`)."""
+    node = statement.node
+    if node.get("returnType", {}).get("setof"):
+        return None
+    strict = False
+    for item in node.get("options") or ():
+        elem = item.get("DefElem", {})
+        if elem.get("defname") in _NOT_INLINED_OPTIONS and option_enabled(elem):
+            return None
+        if elem.get("defname") == "strict":
+            strict = option_enabled(elem)
+    return strict
 
 def _strict_body(statement: Statement, expression: Node) -> bool:
     """Whether PostgreSQL inlines the body `expression` of `statement`, a STRICT SQL
@@ -518,6 +527,12 @@ def _strict_body(statement: Statement, expression: Node) -> bool:
             numbers.add(int(fields.get("number") or 0))
         elif kind not in _STRICT_NODES:
             return False
+    return _uses_every_argument(statement, names, numbers)
+
+
+def _uses_every_argument(statement: Statement, names: set[str], numbers: set[int]) -> bool:
+    """Whether the body of `statement`'s function, naming `names` and `$n` for each of
+    `numbers`, uses each of its input arguments (by its name or its position)."""
     inputs = [item.get("FunctionParameter", {}) for item in statement.node.get("parameters") or ()]
     inputs = [p for p in inputs if p.get("mode", "FUNC_PARAM_DEFAULT") in _INPUT_MODES]
     return all(position in numbers or parameter.get("name") in names
@@ -528,29 +543,155 @@ def _inlined_body(statement: Statement) -> Node | None:
     """The one statement of a SQL function's body PostgreSQL can inline: a `SELECT` of one
     expression (in a string, or alone in `BEGIN ATOMIC ... END`) or a `RETURN`; None for
     any other body."""
-    language, body = function_source(statement)
-    if language != "sql":
+    if function_source(statement)[0] != "sql":
         return None
+    found = _sql_body(statement)
+    return _simple_select(found[0]) if found is not None and len(found) == 1 else None
+
+
+def _sql_body(statement: Statement) -> list[Node] | None:
+    """The statements (`{kind: node}`) of a SQL function's body: its string's, a `RETURN`,
+    or those of `BEGIN ATOMIC ... END`; None when pglast cannot read it."""
+    body = function_source(statement)[1]
     if body is not None:
-        parsed = parse_statements(body)
-        if len(parsed) != 1 or isinstance(parsed[0], ParseFailure):
-            return None
-        found: list[Node] = [{parsed[0][0]: parsed[0][1]}]
-    else:  # `RETURN expr`, or `BEGIN ATOMIC ... END` (a list of its statements)
-        standard = statement.node.get("sql_body") or {}
-        found = [standard] if "ReturnStmt" in standard else [
-            item for outer in (standard.get("List") or {}).get("items") or ()
-            for item in (outer.get("List") or {}).get("items") or ()]
-    if len(found) != 1:
+        found: list[Node] = []
+        for item in parse_statements(body):
+            if isinstance(item, ParseFailure):
+                return None
+            found.append({item[0]: item[1]})
+        return found
+    standard = statement.node.get("sql_body")
+    if not standard:
         return None
-    if "ReturnStmt" in found[0]:
-        return found[0]["ReturnStmt"].get("returnval")
-    select = found[0].get("SelectStmt")
+    return [standard] if "ReturnStmt" in standard else [
+        item for outer in (standard.get("List") or {}).get("items") or ()
+        for item in (outer.get("List") or {}).get("items") or ()]
+
+
+def _simple_select(found: Node) -> Node | None:
+    """The expression (a `RETURN`'s) or `SELECT` of one expression, with no FROM, WHERE,
+    GROUP BY, ORDER BY, LIMIT, DISTINCT, WITH, VALUES or UNION, that the body statement
+    `found` is; None for any other statement."""
+    if "ReturnStmt" in found:
+        return found["ReturnStmt"].get("returnval")
+    select = found.get("SelectStmt")
     if select is None or len(select.get("targetList") or ()) != 1 \
             or any(select.get(key) for key in _NOT_INLINED_SELECT):
         return None
     return select
 
+
+
+# SQLValueFunction ops as SQL spells them (all STABLE).
+_SQL_VALUE_FUNCTIONS = {
+    "SVFOP_CURRENT_DATE": "CURRENT_DATE", "SVFOP_CURRENT_TIME": "CURRENT_TIME",
+    "SVFOP_CURRENT_TIME_N": "CURRENT_TIME", "SVFOP_CURRENT_TIMESTAMP": "CURRENT_TIMESTAMP",
+    "SVFOP_CURRENT_TIMESTAMP_N": "CURRENT_TIMESTAMP", "SVFOP_LOCALTIME": "LOCALTIME",
+    "SVFOP_LOCALTIME_N": "LOCALTIME", "SVFOP_LOCALTIMESTAMP": "LOCALTIMESTAMP",
+    "SVFOP_LOCALTIMESTAMP_N": "LOCALTIMESTAMP", "SVFOP_CURRENT_ROLE": "CURRENT_ROLE",
+    "SVFOP_CURRENT_USER": "CURRENT_USER", "SVFOP_USER": "USER",
+    "SVFOP_SESSION_USER": "SESSION_USER", "SVFOP_CURRENT_CATALOG": "CURRENT_CATALOG",
+    "SVFOP_CURRENT_SCHEMA": "CURRENT_SCHEMA",
+}
+# What `contain_nonstrict_functions` (clauses.c) finds whatever the types: the body of a
+# STRICT SQL function holding one is never inlined.
+_NOT_STRICT_NODES = frozenset({"CaseExpr", "CoalesceExpr", "MinMaxExpr", "NullTest",
+                               "BooleanTest", "A_ArrayExpr", "RowExpr", "XmlExpr"})
+_NOT_STRICT_OPERATORS = frozenset({"AEXPR_DISTINCT", "AEXPR_NOT_DISTINCT", "AEXPR_NULLIF"})
+# A call with one of these is an aggregate or window function: a body calling one is
+# never inlined (`hasAggs`, `hasWindowFuncs`).
+_AGGREGATE_CALL = ("agg_star", "agg_distinct", "agg_filter", "agg_order", "agg_within_group",
+                   "over")
+
+
+def not_immutable_call(expression: Node, user_function: Callable[[str], bool]) -> str | None:
+    """The first call in `expression` known not to be IMMUTABLE whatever its arguments
+    (`CURRENT_DATE`, `now()`, a user function `user_function` says is never IMMUTABLE),
+    None when none is.
+
+    >>> not_immutable_call(parse_statement("SELECT lower(a) || now()").node, lambda name: False)
+    'now()'
+    """
+    from dbsafe.pg.volatility import NOT_IMMUTABLE_FUNCTIONS
+
+    for kind, fields in walk(expression):
+        if kind == "SQLValueFunction":
+            return _SQL_VALUE_FUNCTIONS.get(fields.get("op", ""), "CURRENT_TIMESTAMP")
+        if kind != "FuncCall":
+            continue
+        names = strings(fields.get("funcname"))
+        if not names:
+            continue
+        # (pg_catalog comes first on the search_path unless put later)
+        if names[-1] in NOT_IMMUTABLE_FUNCTIONS and tuple(names[:-1]) in ((), ("pg_catalog",)):
+            return f"{names[-1]}()"
+        if names[0] != "pg_catalog" and user_function(names[-1]):
+            return f"{names[-1]}()"
+    return None
+
+
+def never_immutable(statement: Statement, user_function: Callable[[str], bool]) -> bool:
+    """Whether a call of the function `statement` creates is refused wherever PostgreSQL
+    requires IMMUTABLE (an index, a generation expression) whatever its arguments: declared
+    STABLE or VOLATILE and never inlined (another language than SQL, or `_never_inlined`),
+    or a SQL function whose body, once inlined, calls what is not IMMUTABLE
+    (`not_immutable_call`; `user_function` says which user functions are never IMMUTABLE).
+    False when unsure: a SQL function PostgreSQL may inline into an IMMUTABLE expression.
+
+    >>> never_immutable(parse_statement(
+    ...     "CREATE FUNCTION f(text) RETURNS text LANGUAGE sql SECURITY DEFINER "
+    ...     "AS 'SELECT lower($1)'"), lambda name: False)
+    True
+    >>> never_immutable(parse_statement(
+    ...     "CREATE FUNCTION f(text) RETURNS text LANGUAGE sql AS 'SELECT lower($1)'"),
+    ...     lambda name: False)
+    False
+    """
+    if statement.kind != "CreateFunctionStmt" or function_volatility(statement)[1] == "immutable":
+        return False
+    language = function_source(statement)[0]
+    if language is None and statement.node.get("sql_body"):
+        language = "sql"  # (`RETURN ...`, `BEGIN ATOMIC`: SQL whatever LANGUAGE says)
+    if language != "sql":
+        return language is not None
+    if _never_inlined(statement):
+        return True
+    found = _sql_body(statement)
+    body = _simple_select(found[0]) if found else None
+    return body is not None and not_immutable_call(body, user_function) is not None
+
+
+def _never_inlined(statement: Statement) -> bool:
+    """Whether PostgreSQL never inlines the SQL function `statement` creates
+    (`inline_function` in optimizer/util/clauses.c): SECURITY DEFINER, a `SET`, `RETURNS
+    SETOF`, a body other than one `SELECT` of one expression (`_simple_select`), one with a
+    subquery, an aggregate or a window call, or STRICT with a body holding what is never
+    strict (CASE, COALESCE, IS NULL, AND, OR, ...) or not using every argument. False
+    when unsure (a body pglast cannot read)."""
+    strict = _strict_if_inlinable(statement)
+    if strict is None:
+        return True
+    found = _sql_body(statement)
+    if found is None:
+        return False
+    body = _simple_select(found[0]) if len(found) == 1 else None
+    if body is None:
+        return True
+    names: set[str] = set()
+    numbers: set[int] = set()
+    not_strict = False
+    for kind, fields in walk(body):
+        if kind == "SubLink" or kind == "GroupingFunc" or (
+                kind == "FuncCall" and any(fields.get(key) for key in _AGGREGATE_CALL)):
+            return True
+        not_strict = not_strict or kind in _NOT_STRICT_NODES or (
+            kind == "BoolExpr" and fields.get("boolop") != "NOT_EXPR") or (
+            kind == "A_Expr" and fields.get("kind") in _NOT_STRICT_OPERATORS)
+        if kind == "ColumnRef":  # in a SELECT without FROM, an argument by its name
+            names.update(strings(fields.get("fields"))[-1:])
+        elif kind == "ParamRef":
+            numbers.add(int(fields.get("number") or 0))
+    return strict and (not_strict or not _uses_every_argument(statement, names, numbers))
 
 def function_source(statement: Statement) -> tuple[str | None, str | None]:
     """(language, body) of a `CREATE FUNCTION` whose body is a string (`AS '...'`; None for

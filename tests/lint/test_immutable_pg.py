@@ -13,29 +13,53 @@ from pglast import parser
 
 from dbsafe.lint import lint_sql
 from dbsafe.lint.rules.non_immutable_function_in_index import RULE
+from dbsafe.schema.introspect import introspect
 
 pytestmark = pytest.mark.db
 
 FIXTURE = Path(__file__).parent / "fixtures" / "DBS133.sql"
 
 
-def test_the_rule_flags_exactly_what_postgresql_refuses(
-        postgresql: psycopg.Connection[Any]) -> None:
-    sql = FIXTURE.read_text(encoding="utf-8")
+def _refused(connection: psycopg.Connection[Any], sql: str) -> set[int]:
+    """Run each statement of `sql` after the ones before it: the lines of those PostgreSQL
+    refuses with 42P17 (any other error fails the test)."""
     refused, accepted = set(), set()
     for statement in parser.split(sql, with_parser=True):
         line = sql[:sql.index(statement)].count("\n") + 1
-        postgresql.execute("SAVEPOINT one_case")
+        connection.execute("SAVEPOINT one_case")
         try:
-            postgresql.execute(statement)
+            connection.execute(statement)
         except psycopg.errors.InvalidObjectDefinition as error:
             assert error.sqlstate == "42P17"
             refused.add(line)
-            postgresql.execute("ROLLBACK TO SAVEPOINT one_case")
+            connection.execute("ROLLBACK TO SAVEPOINT one_case")
         else:
             accepted.add(line)
     assert len(refused) >= 10 and len(accepted) >= 10
+    return refused
+
+
+def test_the_rule_flags_exactly_what_postgresql_refuses(
+        postgresql: psycopg.Connection[Any]) -> None:
+    sql = FIXTURE.read_text(encoding="utf-8")
+    refused = _refused(postgresql, sql)
     flagged = {f.location.line for f in lint_sql(sql, path=FIXTURE.name, rules=[RULE])}
+    assert flagged == refused
+
+
+def test_functions_of_the_database_are_judged_from_their_definitions(
+        postgresql: psycopg.Connection[Any]) -> None:
+    # The fixture's first block (its tables and functions) is the database's schema
+    # (`--database-url`), the rest the migration: its functions' definitions come from
+    # pg_get_functiondef, and the rule still flags exactly what PostgreSQL refuses.
+    sql = FIXTURE.read_text(encoding="utf-8")
+    schema, _, cases = sql.partition("\n\n")
+    postgresql.execute(schema)
+    before = introspect(postgresql)
+    cases = "\n" * (schema.count("\n") + 2) + cases  # (the lines they have in the fixture)
+    refused = _refused(postgresql, cases)
+    flagged = {f.location.line for f in lint_sql(cases, path=FIXTURE.name, rules=[RULE],
+                                                 before=before)}
     assert flagged == refused
 
 

@@ -18,8 +18,15 @@ Flagged calls (checked on PostgreSQL 18):
   `transaction_timestamp()`, `clock_timestamp()`, `timeofday()`, `random()`,
   `gen_random_uuid()`, `uuidv7()`, `nextval(...)`, `current_setting(...)`, `to_char(...)`
   and `to_date(...)` (STABLE for every type: they read the locale and time zone), ...;
-- a function an earlier statement of the history created STABLE or VOLATILE (PostgreSQL's
-  default) in a language other than SQL (`plpgsql`, ...).
+- a function an earlier statement of the history, or the database's schema
+  (`--database-url`, `--snapshot`), created STABLE or VOLATILE (PostgreSQL's default) in a
+  language other than SQL (`plpgsql`, ...), or in SQL when PostgreSQL never inlines it
+  (`inline_function`): SECURITY DEFINER, a `SET` clause, `RETURNS SETOF`, a body other than
+  one `SELECT` of one expression (a `FROM`, `WHERE`, `ORDER BY`, `UNION`, two statements,
+  ...), a subquery or an aggregate call (`count(*)`, `DISTINCT`, `FILTER`, `OVER`) in it, or
+  STRICT with a body that is not (`coalesce`, `CASE`, `IS NULL`, `AND`, ...) or leaves an
+  argument unused;
+- a SQL function PostgreSQL inlines whose body calls one of the above (`RETURN now()`).
 
 ## Bad
 ```sql
@@ -41,11 +48,13 @@ op.create_index("ix_sessions_expires", "sessions", ["user_id", "expires_at"])
 A column `DEFAULT now()` and a `CHECK` (PostgreSQL allows both). Calls whose volatility
 depends on the argument types, which lint does not know: `date_trunc`, `age`, `timezone`
 (`AT TIME ZONE`), a cast (`created_at::date` is STABLE for a `timestamptz`, IMMUTABLE for a
-`timestamp`), operators (`timestamptz + interval` is STABLE). A `LANGUAGE sql` function,
-whatever it declares: PostgreSQL inlines one whose body it can and then judges the body
-(a VOLATILE `SELECT 1` or a STABLE `SELECT lower($1)` is accepted), and one declared
-IMMUTABLE is accepted whatever its body calls. A function of the database's schema, or
-created here under a name also created IMMUTABLE or in SQL, and a schema-qualified call
+`timestamp`), operators (`timestamptz + interval` is STABLE). A `LANGUAGE sql` function
+PostgreSQL may inline into an IMMUTABLE expression: it inlines one whose body it can and
+then judges the body (a VOLATILE `SELECT 1` or a STABLE `SELECT lower($1)` is accepted);
+one whose body lint cannot read or whose inlining depends on what it calls (`count($1)`, a
+set-returning call). One declared IMMUTABLE, accepted whatever its body calls. A name
+also created IMMUTABLE, or that lint is unsure of, in the history or in the database's
+schema (an overload for other types may be the one called), and a schema-qualified call
 of a function lint does not know.
 """
 
@@ -55,25 +64,12 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Node, Statement, strings, walk
-from dbsafe.pg.volatility import NOT_IMMUTABLE_FUNCTIONS
-
-# SQLValueFunction ops as SQL spells them (all STABLE).
-_SQL_VALUE_FUNCTIONS = {
-    "SVFOP_CURRENT_DATE": "CURRENT_DATE", "SVFOP_CURRENT_TIME": "CURRENT_TIME",
-    "SVFOP_CURRENT_TIME_N": "CURRENT_TIME", "SVFOP_CURRENT_TIMESTAMP": "CURRENT_TIMESTAMP",
-    "SVFOP_CURRENT_TIMESTAMP_N": "CURRENT_TIMESTAMP", "SVFOP_LOCALTIME": "LOCALTIME",
-    "SVFOP_LOCALTIME_N": "LOCALTIME", "SVFOP_LOCALTIMESTAMP": "LOCALTIMESTAMP",
-    "SVFOP_LOCALTIMESTAMP_N": "LOCALTIMESTAMP", "SVFOP_CURRENT_ROLE": "CURRENT_ROLE",
-    "SVFOP_CURRENT_USER": "CURRENT_USER", "SVFOP_USER": "USER",
-    "SVFOP_SESSION_USER": "SESSION_USER", "SVFOP_CURRENT_CATALOG": "CURRENT_CATALOG",
-    "SVFOP_CURRENT_SCHEMA": "CURRENT_SCHEMA",
-}
+from dbsafe.lint.statement import Node, Statement, not_immutable_call, walk
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     for what, expression in _immutable_expressions(statement):
-        called = _not_immutable_call(expression, ctx)
+        called = not_immutable_call(expression, ctx.never_immutable_function)
         if called is None:
             continue
         yield ctx.finding(
@@ -115,25 +111,6 @@ def _immutable_expressions(statement: Statement) -> Iterator[tuple[str, Node]]:
                 yield f"The WHERE of {name}", fields["where_clause"]
         elif kind == "AlterTableCmd" and fields.get("subtype") == "AT_SetExpression":
             yield "A generation expression", fields.get("def") or {}
-
-
-def _not_immutable_call(expression: Node, ctx: LintContext) -> str | None:
-    """The first call in `expression` known not to be IMMUTABLE whatever its arguments
-    (`CURRENT_DATE`, `now()`, a PL/pgSQL function created STABLE), None when none is."""
-    for kind, fields in walk(expression):
-        if kind == "SQLValueFunction":
-            return _SQL_VALUE_FUNCTIONS.get(fields.get("op", ""), "CURRENT_TIMESTAMP")
-        if kind != "FuncCall":
-            continue
-        names = strings(fields.get("funcname"))
-        if not names:
-            continue
-        # (pg_catalog comes first on the search_path unless put later)
-        if names[-1] in NOT_IMMUTABLE_FUNCTIONS and tuple(names[:-1]) in ((), ("pg_catalog",)):
-            return f"{names[-1]}()"
-        if names[0] != "pg_catalog" and ctx.history.never_immutable.get(names[-1]):
-            return f"{names[-1]}()"
-    return None
 
 
 RULE = Rule(
