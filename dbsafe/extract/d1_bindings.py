@@ -6,7 +6,10 @@ A Worker reaches its D1 (SQLite) database through a binding of its environment,
 no module) or in the project's own (`type Bindings = { DB: D1Database }` for Hono's
 `c.env.DB`). Each member typed `D1Database` of an interface or object type in the project's
 TypeScript files names a binding (`javascript.py` leaves the SQL a call on `<...>.env.<name>`
-sends out of PostgreSQL's checks). Only a project that may be a Worker is read (`is_worker`):
+sends out of PostgreSQL's checks, and on a name destructured from an environment, `const { DB
+} = this.env`, `holds_binding`). In a Worker, a name or field typed `D1Database` where it is
+declared (`db: D1Database`, `private DB: D1Database`: `holds_binding`, `typed_field`) holds a
+D1 database too. Only a project that may be a Worker is read (`is_worker`):
 a `worker-configuration.d.ts` in one of its folders, or a `package.json` depending on
 wrangler or `@cloudflare/workers-types`; of its files, only TypeScript ones naming `D1Database` are
 parsed.
@@ -80,12 +83,82 @@ def _declared(data: bytes, path: str) -> set[str]:
                 node.parent.type not in ("interface_body", "object_type"):
             continue
         name, annotation = node.child_by_field_name("name"), node.child_by_field_name("type")
-        if name is not None and annotation is not None and _is_d1(data, annotation):
+        if name is not None and annotation is not None and is_d1_type(data, annotation):
             names.add(_text(data, name).strip("'\""))
     return names
 
 
-def _is_d1(data: bytes, annotation: Node) -> bool:
+def holds_binding(data: bytes, name: Node, bindings: frozenset[str]) -> bool:
+    """Whether a name a binding pattern declares (an identifier of `_pattern_names`) holds a
+    D1 database: destructured from a Worker's environment, one of `bindings` (`const { DB } =
+    env`, `const { DB: db } = this.env`, a handler's `({ env: { DB } })`), or typed
+    `D1Database` where it is declared (`db: D1Database`, `const db: D1Database = ...`)."""
+    from dbsafe.extract.drizzle_schema import _text
+
+    parent = name.parent
+    if parent is None:
+        return False
+    key: Node | None
+    pattern: Node | None
+    if name.type == "shorthand_property_identifier_pattern":
+        key, pattern = name, parent
+    elif parent.type == "pair_pattern" and parent.child_by_field_name("value") == name:
+        key, pattern = parent.child_by_field_name("key"), parent.parent
+    else:
+        annotation = parent.child_by_field_name("type") if name.type == "identifier" and \
+            parent.child_by_field_name("pattern" if parent.type.endswith("_parameter")
+                                       else "name") == name else None
+        return annotation is not None and is_d1_type(data, annotation)
+    if key is None or pattern is None or pattern.type != "object_pattern" or \
+            _text(data, key).strip("'\"") not in bindings or pattern.parent is None:
+        return False
+    holder = pattern.parent
+    if holder.type == "pair_pattern":  # `{ env: { DB } }`
+        source = holder.child_by_field_name("key")
+    elif holder.type == "variable_declarator" and holder.child_by_field_name("name") == pattern:
+        source = holder.child_by_field_name("value")
+    else:
+        return False
+    return source is not None and is_env(data, source)
+
+
+def is_env(data: bytes, node: Node) -> bool:
+    """Whether an expression is a Worker's environment, by its name: `env`, `c.env`,
+    `this.env`, `context.env`, Astro's `locals.runtime.env` (the `env` key of a pattern)."""
+    from dbsafe.extract.drizzle_schema import _text
+    from dbsafe.extract.javascript import _unwrap
+
+    node = _unwrap(node)
+    if node.type == "member_expression":
+        node = node.child_by_field_name("property") or node
+    return node.type in ("identifier", "property_identifier") and _text(data, node) == "env"
+
+
+def typed_field(data: bytes, body: Node, name: str) -> bool:
+    """Whether the class of `body` declares its field `name` typed `D1Database` (`private DB:
+    D1Database`, or a constructor's `private db: D1Database`), so that `this.<name>` is a D1
+    database."""
+    from dbsafe.extract.drizzle_schema import _text
+
+    for item in body.named_children:
+        key = item.child_by_field_name("name")
+        if key is None:
+            continue
+        if item.type == "public_field_definition" and _text(data, key) == name:
+            annotation = item.child_by_field_name("type")
+            return annotation is not None and is_d1_type(data, annotation)
+        parameters = item.child_by_field_name("parameters") \
+            if item.type == "method_definition" and _text(data, key) == "constructor" else None
+        for parameter in parameters.named_children if parameters is not None else ():
+            pattern = parameter.child_by_field_name("pattern")
+            if pattern is not None and _text(data, pattern) == name and any(
+                    c.type == "accessibility_modifier" or _text(data, c) == "readonly"
+                    for c in parameter.children):
+                return holds_binding(data, pattern, frozenset())
+    return False
+
+
+def is_d1_type(data: bytes, annotation: Node) -> bool:
     """Whether a member's type annotation is `D1Database` (`Cloudflare.D1Database`, or one of
     a union: `D1Database | undefined`)."""
     from dbsafe.extract.drizzle_schema import _text

@@ -48,6 +48,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from dbsafe.core import Location, Skipped
+from dbsafe.extract.d1_bindings import holds_binding, is_env, typed_field
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
 from dbsafe.extract.holes import NAME_HOLE, Hole, Template, adds_a_clause, fill_holes
 from dbsafe.extract.python import first_word, looks_like_statement, names_only
@@ -299,6 +300,9 @@ class SqlNames:
     # the members typed `D1Database` of the project's Worker environment
     # (`d1_bindings.d1_bindings`): SQL a call on `env.<name>` sends goes to Cloudflare D1
     d1: frozenset[str] = frozenset()
+    # the project may be a Worker (`d1_bindings.is_worker`): a name typed `D1Database` is
+    # Cloudflare D1's global type
+    worker: bool = False
 
     def __post_init__(self) -> None:
         for name in (*self.tags, *self.calls):
@@ -312,7 +316,7 @@ class SqlNames:
     def key(self) -> str:
         """A stable text for cache keys: empty when nothing is added."""
         if not self.tags and not self.calls and not self.drizzle and not self.drizzle_sql \
-                and not self.knex_renames and not self.d1:
+                and not self.knex_renames and not self.d1 and not self.worker:
             return ""
         key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
         if self.drizzle:
@@ -324,6 +328,8 @@ class SqlNames:
             key += ";knex_renames=" + self.knex_renames
         if self.d1:
             key += ";d1=" + ",".join(sorted(self.d1))
+        if self.worker:
+            key += ";worker"
         return key
 
 
@@ -553,6 +559,9 @@ class _Reader:
         self.drizzle_tags: set[str] = set()
         self.drizzle_tables: dict[tuple[str, int], DrizzleTable] = {}
         self.drizzle_namespaces: dict[tuple[str, int], dict[str, DrizzleTable]] = {}
+        # (name, scope's node id): a D1 database destructured from a Worker's environment or
+        # typed `D1Database` (`d1_bindings.holds_binding`, `_on_d1`)
+        self.d1_held: set[tuple[str, int]] = set()
 
     # -- positions ---------------------------------------------------------------------
 
@@ -632,25 +641,33 @@ class _Reader:
                                skipped=tuple(d1), ddl=self._unsent_ddl(nodes))
 
     def _on_d1(self, call: Node) -> bool:
-        """Whether `call` is a method of a D1 binding of the Worker's environment (`names.d1`):
-        `env.DB.prepare(...)`, Hono's `c.env.DB`, `this.env.DB`, Pages Functions'
-        `context.env.DB`, or a `const` holding one (`const db = c.env.DB`)."""
+        """Whether `call` is a method of a D1 database of a Worker: a binding of its
+        environment (`names.d1`), `env.DB.prepare(...)`, Hono's `c.env.DB`, `this.env.DB`,
+        Pages Functions' `context.env.DB`; a name destructured from one (`const { DB } =
+        this.env`, `({ env: { DB } })`) or typed `D1Database` (`db: D1Database`), read in the
+        scope that binds it (`d1_held`); a field typed so (`this.DB`, `private DB:
+        D1Database`); or a `const` holding one of these (`const db = c.env.DB`)."""
         function = _unwrap(call.child_by_field_name("function") or call)
         receiver = function.child_by_field_name("object") \
             if function.type == "member_expression" else None
-        if receiver is not None and _unwrap(receiver).type == "identifier":
-            receiver = self._constant(_unwrap(receiver))
         receiver = _unwrap(receiver) if receiver is not None else None
+        if receiver is not None and receiver.type == "identifier":
+            scope = self._binding_scope(receiver)
+            if scope is not None and len(scope[1]) == 1 and (
+                    self.text(receiver), scope[0]) in self.d1_held:
+                return True
+            receiver = self._constant(receiver)
+            receiver = _unwrap(receiver) if receiver is not None else None
         if receiver is None or receiver.type != "member_expression":
             return False
-        binding, env = receiver.child_by_field_name("property"), \
+        binding, owner = receiver.child_by_field_name("property"), \
             receiver.child_by_field_name("object")
-        if binding is None or env is None or self.text(binding) not in self.names.d1:
+        if binding is None or owner is None:
             return False
-        env = _unwrap(env)
-        if env.type == "member_expression":
-            env = env.child_by_field_name("property") or env
-        return self.text(env) == "env"
+        if owner.type == "this":
+            body = _class_of(owner) if self.names.worker else None
+            return body is not None and typed_field(self.data, body, self.text(binding))
+        return self.text(binding) in self.names.d1 and is_env(self.data, owner)
 
     def _unsent_ddl(self, nodes: list[Node]) -> tuple[str, ...]:
         """DDL in strings no SQL call or tag takes, which the module runs through one dbsafe
@@ -713,6 +730,8 @@ class _Reader:
                     node.type == "variable_declarator") else None
                 self.bindings.setdefault(self.text(identifier), {}).setdefault(
                     scope.id, []).append(declarator)
+                if self.names.worker and holds_binding(self.data, identifier, self.names.d1):
+                    self.d1_held.add((self.text(identifier), scope.id))
         if node.type in ("class_declaration", "abstract_class_declaration"):
             self._bind_class(node)
             return

@@ -320,7 +320,9 @@ _CHUNK = 32
 #      never numbered as a placeholder (was an internal error)
 # 244: SQL a call on a D1 binding of a Worker's environment sends (`env.DB.prepare(...)`, the
 #      binding typed `D1Database` in the project's declarations) goes to Cloudflare D1
-_CACHE_VERSION = 244
+# 245: a D1 database destructured from a Worker's environment (`const { DB } = this.env`) or
+#      named by a name or field typed `D1Database` (`db: D1Database`) sends its SQL to D1
+_CACHE_VERSION = 245
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -769,8 +771,8 @@ def _js_names(settings: Settings, scripts: bool = False,
     """The configured JS/TS SQL tags and calls, and with `scripts` (the run reads JS/TS
     files) the tables of the project's drizzle schema files and its packages re-exporting
     drizzle's `sql` (`drizzle_schema.drizzle_imports`), and what makes its knex clients
-    rename identifiers (`knex_clients.renaming_client`) and a Worker's D1 bindings
-    (`d1_bindings.d1_bindings`), read in `project`, the files of the project's root the run
+    rename identifiers (`knex_clients.renaming_client`), whether it may be a Worker
+    (`d1_bindings.is_worker`) and its D1 bindings (`d1_bindings.d1_bindings`), read in `project`, the files of the project's root the run
     discovered, else discovered here; None (the built-in ones) when
     there are none, so that a run reading no JavaScript never imports its extractor."""
     tables: tuple[DrizzleTable, ...] = ()
@@ -778,6 +780,7 @@ def _js_names(settings: Settings, scripts: bool = False,
     files: tuple[tuple[str, str], ...] = ()
     renames = ""
     d1: frozenset[str] = frozenset()
+    worker = False
     if scripts:
         from dbsafe.extract.d1_bindings import d1_bindings, is_worker
         from dbsafe.extract.drizzle_schema import drizzle_imports
@@ -793,17 +796,19 @@ def _js_names(settings: Settings, scripts: bool = False,
             if project is None:
                 project = discover_named([root], root=root, exclude=settings.exclude)
             renames = _knex_renames(settings, project, frozenset(modules))
-        if is_worker(root, read):
+        worker = is_worker(root, read)
+        if worker:
             if project is None:
                 project = discover_named([root], root=root, exclude=settings.exclude)
             d1 = d1_bindings(project)
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
-            and not renames and not d1:
+            and not renames and not worker:
         return None
     from dbsafe.extract.javascript import SqlNames
 
     return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
-                   package_files=files, knex_renames=renames, d1=d1)
+                   package_files=files, knex_renames=renames, d1=d1,
+                   worker=worker)
 
 
 def _knex_renames(settings: Settings, project: list[tuple[str, str]],

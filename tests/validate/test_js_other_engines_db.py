@@ -268,3 +268,81 @@ def test_sql_of_bindings_not_typed_d1_stays_checked(database_url: str, tmp_path:
                              "index.ts", _NOT_D1)
     assert [(f.code, f.location.line) for f in report.findings] == [
         ("DBS302", 2), ("DBS302", 3)]
+
+
+# A D1 binding destructured from the environment (Cloudflare's saas-admin template: `const {
+# DB } = this.env` in a Workflow, then `DB.prepare(...)`; Hono's `c.env`, a Pages handler's
+# `({ env: { DB } })`), and a name typed with the global `D1Database` where it is declared (a
+# parameter, a `const`, a field, a constructor's parameter property: the internal-sites
+# template's `db: D1Database`). The module's other `prepare` calls stay checked: another
+# binding destructured (`PG`), a `DB` of another scope, a parameter of another type.
+_DESTRUCTURED_AND_TYPED = """\
+import { WorkflowEntrypoint } from 'cloudflare:workers'
+
+export class CustomerWorkflow extends WorkflowEntrypoint<Env, {}> {
+  async run(event: unknown, step: { do(name: string, f: () => unknown): unknown }) {
+    const { DB } = this.env
+    await step.do('fetch', async () => DB.prepare('SELECT * FROM customers WHERE id = ?').run())
+  }
+}
+
+app.get('/', async (c) => {
+  const { DB: db, PG } = c.env
+  await PG.prepare('SELECT nickname FROM supporter')
+  return db.prepare('SELECT name FROM customers').all()
+})
+
+export const onRequest = ({ env: { DB } }: { env: Env }) =>
+  DB.prepare('SELECT name FROM customers').all()
+
+export async function handle(env: Env, DB: { prepare(q: string): unknown }) {
+  DB.prepare('SELECT nickname FROM supporter')
+  const { DB: d1 } = env
+  await d1.prepare('DELETE FROM customers').run()
+}
+
+export async function read(db: D1Database, other: Pool) {
+  const typed: D1Database = db
+  await typed.prepare('SELECT name FROM customers').all()
+  await other.prepare('SELECT nickname FROM supporter')
+  return db.prepare(`SELECT * FROM ${'customers'}`).all()
+}
+
+export class Store {
+  private DB: D1Database
+  constructor(DB: D1Database, private readonly sessions?: D1Database, private pg?: Pool) {
+    this.DB = DB
+  }
+  all() { return this.DB.prepare('SELECT name FROM customers').all() }
+  open() { return this.sessions?.prepare('SELECT id FROM sessions').first() }
+  pgRead() { return this.pg?.prepare('SELECT nickname FROM supporter') }
+}
+"""
+
+
+@pytest.mark.db
+def test_sql_of_a_d1_binding_destructured_or_typed_goes_to_d1(
+        database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "worker-configuration.d.ts").write_text(_WORKER_CONFIGURATION)
+    report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
+                             "index.ts", _DESTRUCTURED_AND_TYPED)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
+        ("DBS302", 12, "public.supporter.nickname"),
+        ("DBS302", 20, "public.supporter.nickname"),
+        ("DBS302", 28, "public.supporter.nickname"),
+        ("DBS302", 39, "public.supporter.nickname")]
+    d1 = "sent to Cloudflare D1 (SQLite), not PostgreSQL"
+    assert {s.location.line: s.reason for s in report.skipped
+            if s.location.path == "index.ts"} == {
+        6: d1, 13: d1, 17: d1, 22: d1, 27: d1, 29: d1, 37: d1, 38: d1}
+
+
+# Outside a Worker (no wrangler, no worker-configuration.d.ts), `D1Database` is no type this
+# project is known to have: a parameter typed so stays checked.
+@pytest.mark.db
+def test_a_name_typed_d1database_outside_a_worker_stays_checked(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
+                             "index.ts", "export function read(db: D1Database) {\n"
+                             "  return db.prepare('SELECT nickname FROM supporter')\n}\n")
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 2)]
