@@ -15,7 +15,7 @@ from dbsafe.config import load_settings
 from dbsafe.migrate import script_locations
 from tests.migrate.projects import write_project
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 
 def _project(root: Path) -> Path:

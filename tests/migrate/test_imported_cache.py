@@ -22,7 +22,7 @@ from dbsafe.lint.run import load
 from dbsafe.sources import load_schema
 from tests.migrate.projects import ALEMBIC_INI, ENV_PY
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 REVISION = '''"""orders, their note column named by the application's models"""
 import sqlalchemy as sa

@@ -20,7 +20,7 @@ from dbsafe.config import load_settings
 from dbsafe.migrate.fingerprint import other_environments
 from tests.migrate.projects import write_project
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 _TENANTS_REVISION = '''"""tenant shards"""
 from alembic import op
