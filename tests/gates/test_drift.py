@@ -17,7 +17,7 @@ from dbsafe.core import DbsafeError
 from dbsafe.migrate.runner import AlembicProject, apply
 from dbsafe.schema.diff import DiffOptions
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 ENV = Path(__file__).parent / "envs" / "clean"
 
