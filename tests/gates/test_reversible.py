@@ -31,7 +31,7 @@ from dbsafe.report import render_text
 from tests.gates.histories import MODES, write_history
 from tests.helpers import assert_snapshot
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 ENVS = Path(__file__).parent / "envs"
 ROOT = Path(__file__).parents[2]
