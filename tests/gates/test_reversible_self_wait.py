@@ -23,7 +23,7 @@ from dbsafe.gates import reversible
 from dbsafe.migrate.runner import AlembicProject
 from tests.migrate.projects import ALEMBIC_INI, ENV_PY
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 _HEAD = '''import sqlalchemy as sa
 from alembic import op
