@@ -303,8 +303,10 @@ def _locked(down: _Down, described: RunResult, confirm: Confirm | None) -> str:
     except BaseException as exc:
         # Interrupted mid-revision (Ctrl-C, SIGTERM), as upgrade is: what the revision
         # left is removed and the history says so.
-        record_interrupted(down, exc, lock_timeout=down.options.lock_timeout)
-        raise
+        raised = record_interrupted(down, exc, lock_timeout=down.options.lock_timeout)
+        if raised is exc:
+            raise
+        raise raised from None
     run_id = down.run_id
     assert run_id is not None
     now = current_revisions(down.url)

@@ -63,6 +63,9 @@ class RunState:
     blockers: BlockerWatch | None = None
     waits: LockWaits = LockWaits()
     lock: RunLock | None = None  # the run lock, confirmed before each revision
+    # Once a revision is applied: where the run is ("after 0001 was applied (before 0002)")
+    # and the revisions the database is at then, said if the server cannot be reached there.
+    position: tuple[str, tuple[str, ...]] | None = None
 
     def say(self, step: str, message: str) -> None:
         self.story.append(f"{step}: {message}")

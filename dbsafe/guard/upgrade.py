@@ -52,6 +52,7 @@ from dbsafe.migrate.runner import (
     RunResult,
     current_revisions,
     describe,
+    verify_applied,
 )
 
 if TYPE_CHECKING:
@@ -258,19 +259,51 @@ def _upgrade_locked(run: _Run) -> str:
         else:
             outcome = _way_back(run)
     except BaseException as exc:
-        record_interrupted(run, exc, lock_timeout=run.options.lock_timeout)
-        raise
+        raised = record_interrupted(run, exc, lock_timeout=run.options.lock_timeout)
+        if raised is exc:
+            raise
+        raise raised from None
     # The history's outcome tells "nothing changed" from "stopped half-way"; the run's
     # stays `failed` (exit 2: dbsafe could not do its job).
     _record(run, AS_BEFORE if outcome == "failed" and run.as_before else outcome)
     return outcome
 
 
-def record_interrupted(run: RunState, exc: BaseException, *, lock_timeout: str) -> None:
+def record_interrupted(run: RunState, exc: BaseException, *, lock_timeout: str
+                       ) -> BaseException:
     """Interrupted (Ctrl-C, SIGTERM) or dbsafe itself failed while the run changed the
     database (`upgrade`, `downgrade`): remove what the revision in flight left, then record
     the run `interrupted`. Where something stays, the run stays recorded as running: the
-    next upgrade repairs it, as after a SIGKILL. The caller lets `exc` propagate."""
+    next upgrade repairs it, as after a SIGKILL. Returns what the caller raises: `exc`, or
+    the server gone after a revision was applied, an error saying so (`server_gone`)."""
+    gone = server_gone(run, exc)
+    if gone is not None:
+        return gone  # recorded as running: the next upgrade records it interrupted there
+    _record_interrupted(run, exc, lock_timeout=lock_timeout)
+    return exc
+
+
+def server_gone(run: RunState, exc: BaseException) -> DbsafeError | None:
+    """`exc` was the server going away (stopped, restarting, failed over) after a revision
+    was applied, between two or while the run verified the last: an error saying where,
+    the database's revisions then, and what to do. It used to end the run with
+    `could not connect to ...; check the URL`, which read as a wrong URL. None otherwise
+    (the server answers, or no revision was applied yet)."""
+    if run.position is None or not isinstance(exc, Exception) \
+            or isinstance(exc, MigrationError):  # a revision's failure says itself
+        return None
+    try:
+        current_revisions(run.url)
+    except DbsafeError as lost:
+        where, reached = run.position
+        return DbsafeError(
+            f"the server could not be reached {where}: {lost}; the database is at "
+            f"{', '.join(reached) or 'base'} (as last read); `dbsafe status` and the next "
+            "`dbsafe upgrade` take it from there")
+    return None
+
+
+def _record_interrupted(run: RunState, exc: BaseException, *, lock_timeout: str) -> None:
     if run.in_flight is not None and not _remove_interrupted(run, *run.in_flight,
                                                              lock_timeout=lock_timeout):
         return
@@ -654,8 +687,12 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
         if run.blockers is not None:
             run.blockers.forget()
         began = time.perf_counter()
+        run.position = None  # in flight: a failure is the revision's
+        later = run.todo[len(run.applied) + 1:]
         try:
-            session.apply([("upgrade", revision.revision)], continues=continues)
+            applied(run, session.apply([("upgrade", revision.revision)], continues=continues,
+                                       verify=False), f"{revision.revision} was applied",
+                    later[0].revision if later else "", "the upgrade")
         except MigrationError as exc:
             holders = run.lock_holders(exc.sqlstate)
             blocked = f"; {blocked_by(holders)}" if holders else ""
@@ -705,6 +742,17 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
         run.say("apply", f"{revision.revision} applied in {time.perf_counter() - began:.1f}s")
         return True
     return False
+
+
+def applied(run: RunState, result: RunResult, done: str, following: str, verifying: str
+            ) -> None:
+    """`done` ("0001 was applied") committed: the run's position, then the version table
+    read (`verify_applied`). Next comes `following` (a revision), or, none left, the run
+    verifies `verifying` ("the upgrade")."""
+    after = f"after {done} " + (f"(before {following})" if following
+                                else f"(while verifying {verifying})")
+    run.position = (after, tuple(sorted(result.expected or ())))
+    run.position = (after, verify_applied(run.url, result))
 
 
 def revisions_after(run: RunState, exc: MigrationError, failed: str = "") -> tuple[str, ...]:
@@ -910,14 +958,21 @@ def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, .
     """
     attempts = retries + 1
     result: RunResult | None = None
-    for index, below in enumerate(_steps(start, undo, target)):
+    steps = _steps(start, undo, target)
+    for index, below in enumerate(steps):
         with revision_in_flight(run) as (at, before):
             for attempt in range(1, attempts + 1):
                 if run.blockers is not None:
                     run.blockers.forget()
+                run.position = None  # in flight: a failure is the revision's
                 try:
                     # One `alembic downgrade TARGET` command, sent a revision at a time.
-                    result = session.apply([("downgrade", below)], continues=index > 0)
+                    result = session.apply([("downgrade", below)], continues=index > 0,
+                                           verify=False)
+                    following = steps[index + 1:]
+                    applied(run, result, f"the downgrade to {below}",
+                            f"the downgrade to {following[0]}" if following else "",
+                            "the downgrade")
                     break
                 except MigrationError as exc:
                     kept: list[str] = []

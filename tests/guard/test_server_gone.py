@@ -6,7 +6,9 @@ URL, that the server is running and the credentials`, from the look it takes at 
 after the failed revision: it read as a wrong URL and did not say a revision was cut off.
 Once the next upgrade had repaired the run, the history showed it as `base -> base`, though
 it had applied 0001. `backup --verify-restore` whose pg_restore session was ended recorded
-the backup as one that does not restore (`RESTORE FAILED`).
+the backup as one that does not restore (`RESTORE FAILED`). Stopped after a revision
+committed (between two, or before the postflight), the run ended in the same plain
+`could not connect`, saying neither where it was nor which revision the database was at.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -39,7 +41,8 @@ REVISIONS = {
         "SELECT pg_sleep(coalesce(current_setting('dbsafe_test.sleep', true), '0')::float)",
     ], "DROP TABLE orders"),
     "0003_visits.py": ("0003", "0002", ["CREATE TABLE visits (id bigint PRIMARY KEY)"],
-                       "DROP TABLE visits"),
+                       "DROP TABLE visits; SELECT pg_sleep(coalesce(current_setting("
+                       "'dbsafe_test.down_sleep', true), '0')::float)"),
 }
 
 
@@ -82,13 +85,8 @@ def _write_history(root: Path) -> None:
             f"def downgrade():\n    op.execute({down_sql!r})\n")
 
 
-def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_run(
-        cluster: tuple[str, Path], tmp_path: Path) -> None:
-    conninfo, socket_dir = cluster
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE shop")
-        conn.execute("ALTER DATABASE shop SET dbsafe_test.sleep = 60")
-    url = f"postgresql://postgres@/shop?host={socket_dir}&port=5432"
+def _project(tmp_path: Path, url: str) -> Callable[..., subprocess.Popen[str]]:
+    """The project on the history above, and how to start `dbsafe ARGS` in it on `url`."""
     root = tmp_path / "p"
     write_project(root, "well_behaved")
     _write_history(root)
@@ -100,6 +98,17 @@ def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_
         return subprocess.Popen([sys.executable, "-m", "dbsafe", *args], cwd=root, env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
+    return dbsafe
+
+
+def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_run(
+        cluster: tuple[str, Path], tmp_path: Path) -> None:
+    conninfo, socket_dir = cluster
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE shop")
+        conn.execute("ALTER DATABASE shop SET dbsafe_test.sleep = 60")
+    url = f"postgresql://postgres@/shop?host={socket_dir}&port=5432"
+    dbsafe = _project(tmp_path, url)
 
     run = dbsafe("upgrade", "--no-backup", "--fail-on", "error")
     try:
@@ -239,3 +248,71 @@ def test_a_run_whose_lock_session_is_ended_stops_when_another_run_takes_the_lock
     assert last.endswith("); this run stopped before its next revision; run it again when "
                          "the other has finished"), last
     assert current == [("0002",)]  # 0003 was not applied beside the other run
+
+
+@pytest.mark.parametrize(("command", "setting", "where", "at"), [
+    (("upgrade",), "sleep",
+     "after 0002 was applied (before 0003)", "0002"),
+    (("upgrade", "0002"), "sleep",
+     "after 0002 was applied (while verifying the upgrade)", "0002"),
+    (("downgrade", "0001", "--yes"), "down_sleep",
+     "after the downgrade to 0002 (before the downgrade to 0001)", "0002"),
+])
+def test_a_server_stopped_between_revisions_is_said_where(
+        cluster: tuple[str, Path], tmp_path: Path, command: tuple[str, ...], setting: str,
+        where: str, at: str) -> None:
+    """A smart shutdown lets the revision sleeping at its end commit, then refuses the run's
+    next connection: between two revisions, or before the postflight."""
+    conninfo, socket_dir = cluster
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE shop")
+    url = f"postgresql://postgres@/shop?host={socket_dir}&port=5432"
+    dbsafe = _project(tmp_path, url)
+
+    if command[0] == "downgrade":
+        _, err = dbsafe("upgrade", "--no-backup").communicate(timeout=300)
+        assert "Traceback" not in err, err
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE shop SET dbsafe_test.{setting} = 3")
+    run = dbsafe(*command, "--no-backup", "--fail-on", "error")
+    try:
+        deadline = time.monotonic() + 120
+        with psycopg.connect(url, autocommit=True) as conn:
+            while conn.execute("SELECT count(*) FROM pg_stat_activity "
+                               "WHERE wait_event = 'PgSleep'").fetchone() == (0,):
+                assert run.poll() is None, run.communicate()
+                assert time.monotonic() < deadline, "the sleeping revision never started"
+                time.sleep(0.05)
+        # Smart: the sleeping revision commits; no new connection is let in.
+        _pg_ctl(socket_dir, "-m", "smart", "-W", "stop")
+        _, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+    assert run.returncode == 2, err
+    assert "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith(f"dbsafe: error: the server could not be reached {where}: "
+                           "could not connect to "), last
+    assert last.endswith(f"; the database is at {at} (as last read); `dbsafe status` and "
+                         "the next `dbsafe upgrade` take it from there"), last
+
+    deadline = time.monotonic() + 60
+    while (socket_dir / "data" / "postmaster.pid").exists():
+        assert time.monotonic() < deadline, "the server never stopped"
+        time.sleep(0.1)
+    _start(socket_dir)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE shop RESET dbsafe_test.{setting}")
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(at,)]
+    status = dbsafe("status")
+    out, err = status.communicate(timeout=120)
+    assert status.returncode == 0, err
+    assert f"current: {at}" in out and " dead " in out, out
+    again = dbsafe("upgrade", "--no-backup", "--fail-on", "error")
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    interrupted, = [e for e in history.entries(url) if e.outcome == "interrupted"]
+    assert interrupted.to_revisions == (at,)
