@@ -214,7 +214,10 @@ def _reserve(directory: Path, name: str, fmt: str) -> tuple[Path, Claim]:
         # (a manifest whose file was deleted; a backup another run made, or is making)
         if Path(f"{path}.manifest.json").exists() or os.path.lexists(path):
             continue
-        writing = claim(path)
+        try:
+            writing = claim(path)
+        except OSError as exc:  # (no inode left for the sidecar, a folder gone read-only)
+            raise _not_made(directory, exc) from exc
         if writing is None:
             continue
         try:
@@ -226,10 +229,18 @@ def _reserve(directory: Path, name: str, fmt: str) -> tuple[Path, Claim]:
         except FileExistsError:
             writing.release_unless_found()
             continue
+        except OSError as exc:
+            writing.release()
+            raise _not_made(directory, exc) from exc
         except BaseException:
             writing.release()
             raise
         return path, writing
+
+
+def _not_made(directory: Path, exc: OSError) -> DbsafeError:
+    return DbsafeError(f"cannot make a backup file in {directory}: "
+                       f"{exc.strerror or exc}; nothing was written")
 
 
 def _file_name_part(database: str) -> str:

@@ -19,9 +19,16 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def no_inode_to_spare(tmp_path: Path) -> Iterator[Path]:
-    """A tmpfs with room for bytes but two inodes: its root and one file (a backup, with
-    none left for its manifest)."""
-    yield from _tmpfs(tmp_path / "inodes", "size=64m,nr_inodes=2")
+    """A tmpfs with room for bytes but three inodes: its root, a backup and the sidecar
+    its run locks while writing it (`guard.writing`), none left for its manifest."""
+    yield from _tmpfs(tmp_path / "inodes", "size=64m,nr_inodes=3")
+
+
+@pytest.fixture
+def one_inode_to_spare(tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs with room for bytes but two inodes: its root and the sidecar a backup's run
+    locks (`guard.writing`), none left for the backup itself."""
+    yield from _tmpfs(tmp_path / "one-inode", "size=64m,nr_inodes=2")
 
 
 def _tmpfs(mount_point: Path, options: str) -> Iterator[Path]:

@@ -65,3 +65,18 @@ def test_no_room_for_the_manifest_removes_the_backup(
     assert line.endswith(".dump.manifest.json: No space left on device; the backup was "
                          "removed"), line
     assert list(no_inode_to_spare.iterdir()) == []
+
+
+def test_no_inode_for_the_backup_file_is_said_before_anything_is_written(
+        database_url: str, tmp_path: Path, one_inode_to_spare: Path) -> None:
+    # The sidecar the run locks while writing takes the last inode: the backup file's
+    # creation failed with an internal OSError.
+    done = _dbsafe("backup", "--database-url", database_url, "--backup-dir",
+                   str(one_inode_to_spare), cwd=tmp_path)
+
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"dbsafe: error: cannot make a backup file in {one_inode_to_spare}: No space left on "
+        "device; nothing was written")
+    assert list(one_inode_to_spare.iterdir()) == []
