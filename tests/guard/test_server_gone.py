@@ -101,6 +101,20 @@ def _project(tmp_path: Path, url: str) -> Callable[..., subprocess.Popen[str]]:
     return dbsafe
 
 
+
+_SLEEPING = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
+
+
+def _until(conn: psycopg.Connection, run: subprocess.Popen, what: str,
+           query: str = _SLEEPING) -> None:
+    """Poll `query` on `conn` until it counts a session (at most 120 s), `run` still going:
+    `what` names what never happened."""
+    deadline = time.monotonic() + 120
+    while conn.execute(query).fetchone() == (0,):
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
 def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_run(
         cluster: tuple[str, Path], tmp_path: Path) -> None:
     conninfo, socket_dir = cluster
@@ -112,13 +126,8 @@ def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_
 
     run = dbsafe("upgrade", "--no-backup", "--fail-on", "error")
     try:
-        deadline = time.monotonic() + 120
         with psycopg.connect(url, autocommit=True) as conn:
-            while conn.execute("SELECT count(*) FROM pg_stat_activity "
-                               "WHERE wait_event = 'PgSleep'").fetchone() == (0,):
-                assert run.poll() is None, run.communicate()
-                assert time.monotonic() < deadline, "0002 never started"
-                time.sleep(0.05)
+            _until(conn, run, "0002 never started")
         _pg_ctl(socket_dir, "-m", "fast", "stop")
         _, err = run.communicate(timeout=60)
     finally:
@@ -170,15 +179,11 @@ def test_verify_restore_cut_off_by_the_server_is_no_verdict_on_the_backup(
         cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
         with psycopg.connect(database_url, autocommit=True) as conn:
-            while conn.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname LIKE 'dbsafe_verify%' AND application_name = 'pg_restore' "
-                    "AND wait_event = 'PgSleep'").fetchone() == (0,):
-                assert run.poll() is None, run.communicate()
-                assert time.monotonic() < deadline, "pg_restore never reached the rows"
-                time.sleep(0.05)
+            _until(conn, run, "pg_restore never reached the rows",
+                   "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                   "WHERE datname LIKE 'dbsafe_verify%' AND application_name = 'pg_restore' "
+                   "AND wait_event = 'PgSleep'")
         out, err = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
@@ -219,12 +224,8 @@ def test_a_run_whose_lock_session_is_ended_stops_when_another_run_takes_the_lock
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     other = psycopg.connect(database_url, autocommit=True)  # the second run's lock
     try:
+        _until(other, run, "0002 never started")
         deadline = time.monotonic() + 120
-        while other.execute("SELECT count(*) FROM pg_stat_activity "
-                            "WHERE wait_event = 'PgSleep'").fetchone() == (0,):
-            assert run.poll() is None, run.communicate()
-            assert time.monotonic() < deadline, "0002 never started"
-            time.sleep(0.05)
         assert other.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE application_name = 'dbsafe lock' AND datname = current_database()"
@@ -276,13 +277,8 @@ def test_a_server_stopped_between_revisions_is_said_where(
         conn.execute(f"ALTER DATABASE shop SET dbsafe_test.{setting} = 3")
     run = dbsafe(*command, "--no-backup", "--fail-on", "error")
     try:
-        deadline = time.monotonic() + 120
         with psycopg.connect(url, autocommit=True) as conn:
-            while conn.execute("SELECT count(*) FROM pg_stat_activity "
-                               "WHERE wait_event = 'PgSleep'").fetchone() == (0,):
-                assert run.poll() is None, run.communicate()
-                assert time.monotonic() < deadline, "the sleeping revision never started"
-                time.sleep(0.05)
+            _until(conn, run, "the sleeping revision never started")
         # Smart: the sleeping revision commits; no new connection is let in.
         _pg_ctl(socket_dir, "-m", "smart", "-W", "stop")
         _, err = run.communicate(timeout=120)
