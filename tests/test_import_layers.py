@@ -4,15 +4,22 @@
 from __future__ import annotations
 
 import ast
+import functools
+
+import pytest
 
 from tests.conftest import REPO_ROOT
+
+# one worker parses the package once for all of them (`_imports` is cached per process)
+pytestmark = pytest.mark.xdist_group("import_layers")
 
 PACKAGE = REPO_ROOT / "dbsafe"
 
 
-def _imports() -> dict[str, set[str]]:
+@functools.cache  # every test reads the same files: parse them once
+def _imports() -> dict[str, frozenset[str]]:
     """module name -> every dbsafe module it imports (at any depth in the file)."""
-    found: dict[str, set[str]] = {}
+    found: dict[str, frozenset[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         module = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
         module = module.removesuffix(".__init__")
@@ -25,7 +32,7 @@ def _imports() -> dict[str, set[str]]:
                     names.add(node.module)
             elif isinstance(node, ast.Import):
                 names.update(a.name for a in node.names if a.name.startswith("dbsafe."))
-        found[module] = names
+        found[module] = frozenset(names)
     return found
 
 
