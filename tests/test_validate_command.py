@@ -28,9 +28,10 @@ def locations(report) -> list[tuple[str, str, int, int]]:
             for f in report.findings if f.location]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def demo_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo schema as a snapshot file, built once from the migrations."""
+    """The demo schema as a snapshot file, built once per worker from the migrations (the
+    tests only read it)."""
     path = tmp_path_factory.mktemp("snap") / "schema.json"
     settings = settings_for(REPO_ROOT, cache=False)
     commands.schema_dump(settings).save(path)
