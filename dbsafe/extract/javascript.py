@@ -229,10 +229,15 @@ _OTHER_ENGINES = {
 # DBS301 on the project's PostgreSQL).
 _D1 = "Cloudflare D1 (SQLite)"
 _OTHER_ENGINE_TYPES = {("@cloudflare/workers-types", "D1Database"): _D1}
-# A file of the project named for PowerSync (`@/library/powersync/system`, `../powersync.service`):
-# what it hands out (its database, its table names) reads the device's SQLite, as its demos'
-# screens and background tasks send `system.powersync.execute('INSERT INTO lists ...')`.
-_SQLITE_MODULE = re.compile(r"(?:^|[/._-])powersync(?:[/._-]|$)", re.IGNORECASE)
+# A file of the project named for an engine's client, by the engine it hands out: PowerSync's
+# (`@/library/powersync/system`, `../powersync.service`) reads the device's SQLite, as its demos'
+# screens and background tasks send `system.powersync.execute('INSERT INTO lists ...')`;
+# ClickHouse's (`../src/clickhouse/client`, `@/lib/clickhouse`) is the warehouse OpenPanel's
+# scripts query beside its Prisma schema (`ch.query({ query: 'SELECT count() FROM events' })`).
+_ENGINE_MODULES = (
+    (re.compile(r"(?:^|[/._-])powersync(?:[/._-]|$)", re.IGNORECASE), "SQLite"),
+    (re.compile(r"(?:^|[/._-])clickhouse(?:[/._-]|$)", re.IGNORECASE), "ClickHouse"),
+)
 # PostgreSQL's drivers and the ORMs' PostgreSQL flavours: with one loaded too, the module's
 # SQL may well be PostgreSQL's (a job copying rows from MySQL), so it stays checked.
 # Names postgres.js's column transforms (`postgres.camel`, `pascal`, `kebab`) leave unchanged.
@@ -707,8 +712,9 @@ class _Reader:
             self.postgres_js = self.postgres_js or package == "postgres"
         elif package in _OTHER_ENGINES:
             self.engines.add(_OTHER_ENGINES[package])
-        elif not _package(module) and _SQLITE_MODULE.search(module):
-            self.engines.add("SQLite")
+        elif not _package(module):
+            self.engines.update(engine for named, engine in _ENGINE_MODULES
+                                if named.search(module))
 
     def _imports_engine_type(self, node: Node, module: str) -> None:
         """Note an engine whose type the import names (`import type { D1Database } from

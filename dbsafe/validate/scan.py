@@ -322,7 +322,9 @@ _CHUNK = 32
 #      binding typed `D1Database` in the project's declarations) goes to Cloudflare D1
 # 245: a D1 database destructured from a Worker's environment (`const { DB } = this.env`) or
 #      named by a name or field typed `D1Database` (`db: D1Database`) sends its SQL to D1
-_CACHE_VERSION = 245
+# 246: a module importing a file of the project named for ClickHouse (`../clickhouse/client`)
+#      sends its SQL there
+_CACHE_VERSION = 246
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -85,6 +85,18 @@ export async function task() {
 }
 """
 
+# OpenPanel's duplicate-events script (packages/db/scripts/find-duplicate-events.ts) queries
+# its ClickHouse warehouse through a client a file of the project named for it makes.
+_CLICKHOUSE_SCRIPT = """\
+import { TABLE_NAMES, ch } from '../src/clickhouse/client';
+
+async function query<T>(sql: string): Promise<T[]> {
+  return ch.query({ query: sql, format: 'JSONEachRow' }).then((res) => res.json<T>());
+}
+
+export const report = () => query(`SELECT count() AS total_rows FROM events_distributed`);
+"""
+
 # Edge Functions import through Deno's specifiers: `npm:` (a version and a path after the
 # name), `jsr:`, esm.sh and deno.land/x's drivers. Each names the package it would as a
 # plain import.
@@ -155,6 +167,7 @@ export async function copy(pool) {
     ("integration.service.ts", _SALESFORCE, {4: "sent to Salesforce, not PostgreSQL"}),
     ("PowerSyncYjsProvider.ts", _POWERSYNC_PROVIDER, {8: "sent to SQLite, not PostgreSQL"}),
     ("utils.ts", _POWERSYNC_TASK, {5: "sent to SQLite, not PostgreSQL"}),
+    ("find-duplicate-events.ts", _CLICKHOUSE_SCRIPT, {7: "sent to ClickHouse, not PostgreSQL"}),
     ("index.ts", _DENO_MYSQL, {5: "sent to MySQL, not PostgreSQL"}),
     ("cache.ts", _DENO_SQLITE, {4: "sent to SQLite, not PostgreSQL"}),
     ("cloudflare.ts", _D1, {4: "sent to Cloudflare D1 (SQLite), not PostgreSQL"}),
