@@ -17,8 +17,9 @@ Oracle's `dual`, `user_sequences`, `user_constraints` so). A test counts when it
 - a call or a name saying the database is of a kind (`is_oracle(url)`, `self._is_mysql()`,
   `is_sqlite`, `is_postgres()`): `is_`, `using_` or `uses_` and a kind's name;
 - a comparison of a value naming the SQL dialect (`dialect.name`, `dialect_name`,
-  `bind.dialect.name`, `url.get_backend_name()`, `url.drivername`) with kinds' names
-  (`== "mysql"`, `!= "postgresql"`, `in ("mysql", "mariadb")`);
+  `bind.dialect.name`, `url.get_backend_name()`, `url.drivername`, Django's
+  `connection.vendor`) with kinds' names (`== "mysql"`, `!= "postgresql"`,
+  `in ("mysql", "mariadb")`);
 - `.startswith("sqlite")` of a value naming a URL or the dialect
   (`str(engine.url).startswith("sqlite")`, `db_uri.startswith("mysql")`);
 
@@ -249,8 +250,9 @@ def _kind(node: ast.expr) -> bool | None:
 
 def _names_dialect(words: set[str]) -> bool:
     """Whether a value's words name the dialect: `dialect.name`, `url.drivername`,
-    `url.get_backend_name()`."""
-    return bool(words & _DIALECT_WORDS) or {"backend", "name"} <= words
+    `url.get_backend_name()`, Django's `connection.vendor` (`connections[alias].vendor`)."""
+    return bool(words & _DIALECT_WORDS) or {"backend", "name"} <= words or \
+        ("vendor" in words and bool(words & {"connection", "connections"}))
 
 
 def _words(node: ast.expr) -> set[str]:

@@ -80,6 +80,8 @@ SINKS = frozenset(
         "fetch_all",
         "fetch_one",
         "fetch_val",
+        "fetchone",
+        "fetchall",
         "execute_query",
         "execute_query_dict",
     }
@@ -1763,7 +1765,9 @@ class _Extractor:
     def _branches_around(self, node: ast.AST) -> Iterator[tuple[ast.expr, bool]]:
         """The test of each `if` or conditional expression around `node` in its function
         (a class ends the search), innermost first, and whether `node` runs when it holds
-        (its body) or when it does not (its `else`)."""
+        (its body) or when it does not (its `else`); an `if` before it that leaves the
+        function (`if connection.vendor != "mysql": return []`) runs it only where its test
+        fails."""
         child = node
         for parent in self._within_scope(node):
             if isinstance(parent, ast.ClassDef):
@@ -1775,7 +1779,11 @@ class _Extractor:
                     yield parent.test, True
                 elif any(child is stmt for stmt in orelse):
                     yield parent.test, False
+            yield from _exits_before(parent, child)
             child = parent
+        scope = self.parents.get(id(child))
+        if scope is not None:
+            yield from _exits_before(scope, child)
 
     def _within_scope(self, node: ast.AST) -> Iterator[ast.AST]:
         """The ancestors of `node` inside the function, lambda or module holding it,
@@ -3278,6 +3286,22 @@ _SPARK_TEMP_VIEWS = frozenset({"createOrReplaceTempView", "createTempView", "reg
                                "createOrReplaceGlobalTempView", "createGlobalTempView"})
 _ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
 # Other engines' sending methods no PostgreSQL driver has (`client.query(sql)`, `.command`).
+def _exits_before(parent: ast.AST, child: ast.AST) -> Iterator[tuple[ast.expr, bool]]:
+    """The test of each `if` before `child` in its block of `parent` whose body always
+    leaves the function (ends in `return` or `raise`, no `else`): `child` runs only where
+    that test fails."""
+    for field in ("body", "orelse", "finalbody"):
+        block = getattr(parent, field, None)
+        if not isinstance(block, list):
+            continue
+        for stmt in block:
+            if stmt is child:
+                return
+            if isinstance(stmt, ast.If) and not stmt.orelse and \
+                    isinstance(stmt.body[-1], (ast.Return, ast.Raise)):
+                yield stmt.test, False
+
+
 _ENGINE_ONLY_SINKS = ENGINE_SINKS - SINKS - FILLERS
 # Django's connections by database alias (`connections["clickhouse"]`).
 _DJANGO_CONNECTIONS = frozenset({"django.db.connections"})

@@ -324,7 +324,10 @@ _CHUNK = 32
 #      named by a name or field typed `D1Database` (`db: D1Database`) sends its SQL to D1
 # 246: a module importing a file of the project named for ClickHouse (`../clickhouse/client`)
 #      sends its SQL there
-_CACHE_VERSION = 246
+# 247: a Python `if` that leaves the function (`if connection.vendor != "mysql": return []`)
+#      guards the statements after it; Django's `connection.vendor` names the database's kind;
+#      a wrapper's `fetchone(query=...)`/`fetchall(...)` (LNbits') is a sink
+_CACHE_VERSION = 247
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

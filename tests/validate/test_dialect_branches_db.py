@@ -66,6 +66,24 @@ def unknown(engine, kind, flag):
             conn.execute(text("SELECT id FROM either_missing"))
         if not is_oracle(str(engine.url)):
             conn.execute(text("SELECT id FROM not_oracle_missing"))
+
+
+def mariadb_datatype(connection, flag):
+    if flag:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM after_flag_missing")
+    if connection.vendor != "mysql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data_type FROM mysql_only_table")
+
+
+def oracle_only(engine):
+    if not is_oracle(str(engine.url)):
+        raise ValueError("Oracle only")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT table_name FROM user_tables"))
 '''
 
 
@@ -78,7 +96,8 @@ def test_statements_of_other_databases_branches_are_not_checked(database_url: st
         ("DBS301", 38, "public.postgres_only_missing"),
         ("DBS301", 44, "public.kind_missing"),
         ("DBS301", 46, "public.either_missing"),
-        ("DBS301", 48, "public.not_oracle_missing")]
+        ("DBS301", 48, "public.not_oracle_missing"),
+        ("DBS301", 55, "public.after_flag_missing")]
     skipped = {(s.location.line, s.reason) for s in report.skipped}
     assert skipped == {
         (13, "sent where the database is not PostgreSQL (`is_oracle(str(engine.url))`)"),
@@ -88,7 +107,10 @@ def test_statements_of_other_databases_branches_are_not_checked(database_url: st
         (34, "sent where the database is not PostgreSQL "
              "(`conn.dialect.name in ('mysql', 'mariadb')`)"),
         (36, "sent where the database is not PostgreSQL "
-             "(`conn.dialect.name != 'postgresql'`)")}
+             "(`conn.dialect.name != 'postgresql'`)"),
+        # healthchecks' `hc/api/apps.py`: Django's backend, after an `if` that returns early
+        (59, "sent where the database is not PostgreSQL (`connection.vendor != 'mysql'`)"),
+        (66, "sent where the database is not PostgreSQL (`not is_oracle(str(engine.url))`)")}
 
 
 # Apache Superset 6.1.0's `superset/db_engine_specs/`: one class per engine, its SQL sent to

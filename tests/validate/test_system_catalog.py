@@ -322,6 +322,10 @@ GATED_AWAY_FROM_18 = [
      "     else 'SELECT daticulocale AS datlocale FROM pg_database')", "daticulocale"),
     ("if pg_version < 10:\n"
      "    cur.execute('SELECT xlog_location FROM pg_stat_replication')", "xlog_location"),
+    # an `if` that leaves the function first: what follows runs where its test fails
+    ("if server_version >= 90600:\n"
+     "    return None\n"
+     "cur.execute('SELECT waiting FROM pg_stat_activity')", "waiting"),
 ]
 # Gates that let the branch run on 18, or test something else: still checked.
 GATED_TOWARDS_18 = [
@@ -333,6 +337,9 @@ GATED_TOWARDS_18 = [
      "    q = 'SELECT waiting FROM pg_stat_activity'", "waiting"),
     ("if sys.version_info < (3, 8):\n"
      "    q = 'SELECT xlog_location FROM pg_stat_replication'", "xlog_location"),
+    ("if server_version < 90600:\n"
+     "    raise RuntimeError('too old')\n"
+     "cur.execute('SELECT waiting FROM pg_stat_activity')", "waiting"),
 ]
 
 
