@@ -3281,18 +3281,14 @@ _PROSE_CALLS = frozenset(
 _MATCH_METHODS = frozenset({"startswith", "endswith", "removeprefix", "removesuffix"})
 # The modules of SQLite's libraries (a module importing one may call `executescript`).
 _SQLITE_ROOTS = frozenset({"sqlite3", "aiosqlite", "pysqlite2", "pysqlite3"})
-# PySpark's DataFrame methods that name a temporary view for Spark SQL.
-_SPARK_TEMP_VIEWS = frozenset({"createOrReplaceTempView", "createTempView", "registerTempTable",
-                               "createOrReplaceGlobalTempView", "createGlobalTempView"})
-_ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
-# Other engines' sending methods no PostgreSQL driver has (`client.query(sql)`, `.command`).
 def _exits_before(parent: ast.AST, child: ast.AST) -> Iterator[tuple[ast.expr, bool]]:
     """The test of each `if` before `child` in its block of `parent` whose body always
     leaves the function (ends in `return` or `raise`, no `else`): `child` runs only where
-    that test fails."""
+    that test fails. Only `child`'s own block counts: an `if` in the other branch of
+    `parent` says nothing of it."""
     for field in ("body", "orelse", "finalbody"):
         block = getattr(parent, field, None)
-        if not isinstance(block, list):
+        if not isinstance(block, list) or not any(stmt is child for stmt in block):
             continue
         for stmt in block:
             if stmt is child:
@@ -3302,6 +3298,11 @@ def _exits_before(parent: ast.AST, child: ast.AST) -> Iterator[tuple[ast.expr, b
                 yield stmt.test, False
 
 
+# PySpark's DataFrame methods that name a temporary view for Spark SQL.
+_SPARK_TEMP_VIEWS = frozenset({"createOrReplaceTempView", "createTempView", "registerTempTable",
+                               "createOrReplaceGlobalTempView", "createGlobalTempView"})
+_ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
+# Other engines' sending methods no PostgreSQL driver has (`client.query(sql)`, `.command`).
 _ENGINE_ONLY_SINKS = ENGINE_SINKS - SINKS - FILLERS
 # Django's connections by database alias (`connections["clickhouse"]`).
 _DJANGO_CONNECTIONS = frozenset({"django.db.connections"})

@@ -84,6 +84,16 @@ def oracle_only(engine):
         raise ValueError("Oracle only")
     with engine.connect() as conn:
         conn.execute(text("SELECT table_name FROM user_tables"))
+
+
+def other_branch(connection, flag):
+    with connection.cursor() as cursor:
+        if flag:
+            if connection.vendor != "mysql":
+                return []
+            cursor.execute("SELECT data_type FROM mysql_branch_table")
+        else:  # the early return above is not on this branch's way
+            cursor.execute("SELECT id FROM other_branch_missing")
 '''
 
 
@@ -97,7 +107,8 @@ def test_statements_of_other_databases_branches_are_not_checked(database_url: st
         ("DBS301", 44, "public.kind_missing"),
         ("DBS301", 46, "public.either_missing"),
         ("DBS301", 48, "public.not_oracle_missing"),
-        ("DBS301", 55, "public.after_flag_missing")]
+        ("DBS301", 55, "public.after_flag_missing"),
+        ("DBS301", 76, "public.other_branch_missing")]
     skipped = {(s.location.line, s.reason) for s in report.skipped}
     assert skipped == {
         (13, "sent where the database is not PostgreSQL (`is_oracle(str(engine.url))`)"),
@@ -110,7 +121,8 @@ def test_statements_of_other_databases_branches_are_not_checked(database_url: st
              "(`conn.dialect.name != 'postgresql'`)"),
         # healthchecks' `hc/api/apps.py`: Django's backend, after an `if` that returns early
         (59, "sent where the database is not PostgreSQL (`connection.vendor != 'mysql'`)"),
-        (66, "sent where the database is not PostgreSQL (`not is_oracle(str(engine.url))`)")}
+        (66, "sent where the database is not PostgreSQL (`not is_oracle(str(engine.url))`)"),
+        (74, "sent where the database is not PostgreSQL (`connection.vendor != 'mysql'`)")}
 
 
 # Apache Superset 6.1.0's `superset/db_engine_specs/`: one class per engine, its SQL sent to
