@@ -268,3 +268,26 @@ def test_a_sequence_made_in_the_migration_is_new_where_postgresql_says(
     flagged = sorted(f.code for f in report.findings if f.location is not None
                      and f.location.path.endswith("2_usage.sql"))
     assert flagged == (["DBS115"] if earlier else [])
+
+
+def test_missing_timeouts_name_every_existing_table_the_statement_locks(
+        conninfo: str, tmp_path: Path) -> None:
+    """nova's d60bddf7a903 drops `share_mapping` to make it again: the DROP takes ACCESS
+    EXCLUSIVE on `instances` too (its foreign key's triggers go), so every query on nova's
+    busiest table queues while the DROP waits. DBS115 named `share_mapping` alone, the first
+    lock of the statement, and was weighed by that table's size."""
+    setup = ("CREATE TABLE instances (uuid varchar(36) PRIMARY KEY);\n"
+             "CREATE TABLE share_mapping (id int, instance_uuid varchar(36) "
+             "REFERENCES instances (uuid));\n")
+    migration = "DROP TABLE share_mapping;\n"
+    (tmp_path / "1_init.sql").write_text(setup)
+    (tmp_path / "2_drop.sql").write_text(migration)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(setup)
+    held = {name for name, mode in _granted(conninfo, migration, tables_only=True).items()
+            if mode == "ACCESS EXCLUSIVE"}
+    assert held == {"instances", "share_mapping"}  # what PostgreSQL does
+    report = commands.lint(load_settings(tmp_path, environ={}), [tmp_path])
+    named = {f.subject for f in report.findings if f.code == "DBS115"
+             and f.location is not None and f.location.path.endswith("2_drop.sql")}
+    assert named == held

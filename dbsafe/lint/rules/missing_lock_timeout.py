@@ -43,7 +43,9 @@ op.execute("SET statement_timeout = '15min'")
 * The statements of a function's body: they run when it is called, under the caller's
   settings, not in the migration that creates it.
 
-One finding per migration, at the first statement that needs the timeouts; the message
+One finding per migration, at the first statement that needs the timeouts, for each
+existing table that statement locks (nova's `DROP TABLE share_mapping` locks `instances`,
+the table its foreign key references, ACCESS EXCLUSIVE too: queries on both queue); the message
 names the timeouts that are missing, and with `lock_timeout` set, says what the missing
 `statement_timeout` leaves open: how long the lock is held once granted.
 """
@@ -89,6 +91,7 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
         missing = [name for name in _TIMEOUTS if name not in active]
         if not missing:
             continue
+        named: set[str | None] = set()
         for lock in locks_for(statement):
             if not lock.blocks_writes or lock.target == "type":
                 continue
@@ -97,6 +100,9 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
             # Queries queue on the index's table (DROP INDEX locks it too), not the index.
             relation = (ctx.index_table(lock.relation) if lock.target == "index" and
                         lock.relation else None) or lock.relation
+            if relation in named:
+                continue
+            named.add(relation)
             table = f"`{relation}`" if relation else "every table"
             if lock.target == "index" and lock.relation and relation == lock.relation:
                 # its table unknown (conductor's V3 drops an index no migration made)
@@ -121,6 +127,7 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
                 subject=relation,
                 statement=statement,
             )
+        if named:
             return
 
 
