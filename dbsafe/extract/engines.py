@@ -84,6 +84,11 @@ SQLITE = Engine(
     named_by=("sqlite",),
 )
 
+# The thin clients of Apache Ignite's `pyignite` and GridGain's `pygridgain` (the same API).
+_IGNITE_CLIENTS = frozenset(f"{package}.{client}" for package in ("pyignite", "pygridgain")
+                            for client in ("Client", "AioClient", "client.Client",
+                                           "aio_client.AioClient"))
+
 ENGINES: tuple[Engine, ...] = (
     SQLITE,
     Engine(
@@ -242,6 +247,15 @@ ENGINES: tuple[Engine, ...] = (
         makers=frozenset({"phoenixdb.connect"}),
         types=frozenset({"phoenixdb.connection.Connection"}),
         named_by=("phoenixdb",),
+    ),
+    # Apache Ignite and GridGain (its distribution, the same thin client under another
+    # package): Redash's runner imports `Client` from `pyignite` or `pygridgain` depending on
+    # a setting, then `client.sql("SELECT ... FROM SYS.TABLE_COLUMNS")`. Named by its drivers
+    # only: `ignite` is also PyTorch-Ignite.
+    Engine(
+        "Apache Ignite", ("pyignite", "pygridgain"),
+        makers=_IGNITE_CLIENTS, types=_IGNITE_CLIENTS,
+        named_by=("pyignite", "pygridgain"),
     ),
     # Not databases: SaaS APIs whose query language reads like SQL. No `named_by`: an
     # application names its own tables and helpers after them (`quickbooks_invoices`).

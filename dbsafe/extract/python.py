@@ -227,6 +227,10 @@ class _Extractor:
         self.engines = tuple(engine for engine in ENGINES if any(
             word in lowered or word in folders for word in engine.words))
         self.imported: dict[str, str | None] = {}
+        # Every dotted name each imported name is bound to: two of one engine's libraries
+        # under one name (`from pygridgain import Client` or `from pyignite import Client`,
+        # as a setting says) are both that engine's.
+        self.imported_as: dict[str, set[str]] = {}
         # What a relative import binds, as the dotted path of the module it comes from
         # (`from .cql import CqlRunner` in `swh/storage/cassandra/migrations.py`:
         # `swh.storage.cassandra.cql.CqlRunner`); None: bound to two different things.
@@ -716,6 +720,7 @@ class _Extractor:
                         if self.relative.get(local, dotted) == dotted else None
             return
         for local, dotted in bound:
+            self.imported_as.setdefault(local, set()).add(dotted)
             if self.imported.get(local, dotted) != dotted:
                 self.imported[local] = None  # two different things: neither is trusted
             else:
@@ -800,6 +805,11 @@ class _Extractor:
                 engine = next((e for e in self.engines if e.of(dotted)), None)
                 if engine is not None:
                     return engine
+            elif isinstance(func, ast.Name) and not self._stores_of(func):
+                either = {next((e for e in self.engines if e.of(alternative)), None)
+                          for alternative in self.imported_as.get(func.id, ())}
+                if len(either) == 1 and None not in either:
+                    return either.pop()  # `Client(...)` of pyignite's or pygridgain's
             if isinstance(func, ast.Attribute) and func.attr in SAME_ENGINE:
                 # A cursor or connection of one, the next step of a session builder.
                 return self._engine_of(func.value, depth=depth + 1)
@@ -821,7 +831,10 @@ class _Extractor:
             if named is not None:
                 return named
         if isinstance(node, ast.Name):
-            stores = self._stores_of(node)
+            # `connection = None` before `try:` sends nothing: a statement goes to what else
+            # it holds.
+            stores = [value for value in self._stores_of(node)
+                      if not (isinstance(value, ast.Constant) and value.value is None)]
             engines = {self._engine_stored(value, depth=depth + 1) for value in stores}
             return engines.pop() if len(engines) == 1 else None
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and \

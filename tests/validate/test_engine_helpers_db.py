@@ -778,6 +778,33 @@ class Phoenix(BaseQueryRunner):
         return cursor.fetchall(), None
 '''
 
+# Its Ignite runner (`ignite.py`) imports `Client` from `pygridgain` or `pyignite` as a
+# setting says, into a `connection` first set to None: 1 false DBS301 (`sys.table_columns`).
+_IGNITE_RUNNER = '''\
+from redash.query_runner import BaseSQLQueryRunner
+
+
+class Ignite(BaseSQLQueryRunner):
+    def _get_tables(self, schema):
+        query = "SELECT schema_name, table_name FROM SYS.TABLE_COLUMNS"
+        results, error = self.run_query(query, None)
+        return results
+
+    def run_query(self, query, user):
+        connection = None
+        try:
+            if self.configuration.get("gridgain", False):
+                from pygridgain import Client
+            else:
+                from pyignite import Client
+            connection = Client(username=self.configuration.get("user"))
+            connection.connect([("127.0.0.1", 10800)])
+            return list(connection.sql(query, include_field_names=True)), None
+        finally:
+            if connection:
+                connection.close()
+'''
+
 
 @pytest.mark.db
 def test_statements_for_exasol_and_phoenix_and_class_attributes_of_their_modules_are_theirs(
@@ -794,6 +821,17 @@ def test_statements_for_exasol_and_phoenix_and_class_attributes_of_their_modules
     assert report.findings == ()
     assert [s.location.line for s in report.skipped
             if "sent to Apache Phoenix" in s.reason] == [8, 15], report.skipped
+    (tmp_path / "ignite").mkdir()
+    report = validate_module(database_url, tmp_path / "ignite", "", "ignite.py",
+                             _IGNITE_RUNNER)
+    assert report.findings == ()
+    assert [s.location.line for s in report.skipped
+            if "sent to Apache Ignite" in s.reason] == [6, 19], report.skipped
+    # A `Client` that may be another library's is no Ignite client.
+    source = _IGNITE_RUNNER.replace("from pygridgain import Client", "from gateway import Client")
+    report = validate_module(database_url, tmp_path / "ignite", "", "ignite.py", source)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings
+            if f.location] == [("DBS301", 6, "sys")], report.findings
     # A module that may reach PostgreSQL too keeps its class attributes checked.
     source = _EXASOL_RUNNER.replace("import pyexasol", "import pyexasol\n    import psycopg2")
     report = validate_module(database_url, tmp_path / "pg", "", "exasol.py", source)
