@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
 _TYPE = "D1Database"
+# and `withSession()`'s, which sends to the same database (Sessions API)
+_TYPES = frozenset({_TYPE, "D1DatabaseSession"})
 _GENERATED = "worker-configuration.d.ts"
 _PACKAGES = ("wrangler", "@cloudflare/workers-types")
 _DEPENDENCIES = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
@@ -46,7 +48,9 @@ def is_worker(root: Path, read: Sequence[tuple[Path, object]]) -> bool:
 
 
 def d1_bindings(files: Sequence[tuple[str, str]]) -> frozenset[str]:
-    """The members typed `D1Database` of the interfaces and object types in `files`' TypeScript.
+    """The members typed `D1Database` of the interfaces and object types in `files`' TypeScript,
+    each by its name and, where its type has one, as `Type.member` too (`Env.DB`: a parameter
+    typed `Env` destructured, `{ DB }: Env`, holds the binding; no identifier has a dot).
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
@@ -55,7 +59,7 @@ def d1_bindings(files: Sequence[tuple[str, str]]) -> frozenset[str]:
     ...                         "    DB: D1Database;\\n    CACHE: KVNamespace;\\n  }\\n}\\n"
     ...                         "type Bindings = { 'LOGS'?: D1Database | undefined }\\n")
     ...     sorted(d1_bindings([(str(path), path.name)]))
-    ['DB', 'LOGS']
+    ['Bindings.LOGS', 'DB', 'Env.DB', 'LOGS']
     """
     names: set[str] = set()
     for path, _ in files:
@@ -84,7 +88,13 @@ def _declared(data: bytes, path: str) -> set[str]:
             continue
         name, annotation = node.child_by_field_name("name"), node.child_by_field_name("type")
         if name is not None and annotation is not None and is_d1_type(data, annotation):
-            names.add(_text(data, name).strip("'\""))
+            member = _text(data, name).strip("'\"")
+            names.add(member)
+            owner = node.parent.parent  # `interface Env {...}`, `type Bindings = {...}`
+            owner_name = owner.child_by_field_name("name") if owner is not None and owner.type in (
+                "interface_declaration", "type_alias_declaration") else None
+            if owner_name is not None:
+                names.add(f"{_text(data, owner_name)}.{member}")
     return names
 
 
@@ -117,6 +127,13 @@ def holds_binding(data: bytes, name: Node, bindings: frozenset[str]) -> bool:
         source = holder.child_by_field_name("key")
     elif holder.type == "variable_declarator" and holder.child_by_field_name("name") == pattern:
         source = holder.child_by_field_name("value")
+    elif holder.type.endswith("_parameter") and holder.child_by_field_name("pattern") == pattern:
+        # `scheduled(event, { DB }: Env)`: a parameter of a type declaring the binding
+        annotation = holder.child_by_field_name("type")
+        types = annotation.named_children if annotation is not None else []
+        return len(types) == 1 and types[0].type in (
+            "type_identifier", "nested_type_identifier") and \
+            f"{_text(data, types[0]).rpartition('.')[2]}.{_text(data, key)}" in bindings
     else:
         return False
     return source is not None and is_env(data, source)
@@ -134,10 +151,21 @@ def is_env(data: bytes, node: Node) -> bool:
     return node.type in ("identifier", "property_identifier") and _text(data, node) == "env"
 
 
-def typed_field(data: bytes, body: Node, name: str) -> bool:
+def typed_field(data: bytes, body: Node, name: str, *, depth: int = 0) -> bool:
     """Whether the class of `body` declares its field `name` typed `D1Database` (`private DB:
     D1Database`, or a constructor's `private db: D1Database`), so that `this.<name>` is a D1
-    database."""
+    database; or, declaring no such field, the class it extends does (`class Customers extends
+    Repository`, `protected db: D1Database` in `Repository` of the same module)."""
+    declared = _declared_field(data, body, name)
+    if declared is not None:
+        return declared
+    parent = _parent_class(data, body) if depth < 8 else None
+    return parent is not None and typed_field(data, parent, name, depth=depth + 1)
+
+
+def _declared_field(data: bytes, body: Node, name: str) -> bool | None:
+    """Whether the field `name` the class of `body` declares is typed `D1Database`; None where
+    it declares none."""
     from dbsafe.extract.drizzle_schema import _text
 
     for item in body.named_children:
@@ -155,12 +183,34 @@ def typed_field(data: bytes, body: Node, name: str) -> bool:
                     c.type == "accessibility_modifier" or _text(data, c) == "readonly"
                     for c in parameter.children):
                 return holds_binding(data, pattern, frozenset())
-    return False
+    return None
+
+
+def _parent_class(data: bytes, body: Node) -> Node | None:
+    """The body of the class the class of `body` extends, where the module declares it once."""
+    from dbsafe.extract.drizzle_schema import _text
+    from dbsafe.extract.javascript import _walk
+
+    heritage = next((c for c in body.parent.named_children if c.type == "class_heritage"),
+                    None) if body.parent is not None else None
+    extends = next((c for c in heritage.named_children if c.type == "extends_clause"),
+                   None) if heritage is not None else None
+    value = extends.child_by_field_name("value") if extends is not None else None
+    if value is None or value.type != "identifier":
+        return None
+    root = body
+    while root.parent is not None:
+        root = root.parent
+    bodies = [node.child_by_field_name("body") for node in _walk(root)
+              if node.type in ("class_declaration", "abstract_class_declaration")
+              and (n := node.child_by_field_name("name")) is not None
+              and _text(data, n) == _text(data, value)]
+    return bodies[0] if len(bodies) == 1 else None
 
 
 def is_d1_type(data: bytes, annotation: Node) -> bool:
     """Whether a member's type annotation is `D1Database` (`Cloudflare.D1Database`, or one of
-    a union: `D1Database | undefined`)."""
+    a union: `D1Database | undefined`) or `D1DatabaseSession`."""
     from dbsafe.extract.drizzle_schema import _text
 
     types, pending = [], list(annotation.named_children)
@@ -170,5 +220,5 @@ def is_d1_type(data: bytes, annotation: Node) -> bool:
             pending.extend(node.named_children)
         else:
             types.append(node)
-    return any(_text(data, t).rpartition(".")[2] == _TYPE for t in types
+    return any(_text(data, t).rpartition(".")[2] in _TYPES for t in types
                if t.type in ("type_identifier", "nested_type_identifier"))

@@ -211,7 +211,12 @@ _OTHER_ENGINES = {
                      "@powersync/kysely-driver", "@powersync/drizzle-driver",
                      "@journeyapps/powersync-sdk-common", "@journeyapps/powersync-sdk-web",
                      "@journeyapps/powersync-sdk-react-native",
-                     "@journeyapps/powersync-react"), "SQLite"),
+                     "@journeyapps/powersync-react",
+                     # drizzle's SQLite drivers and dialect (`sqliteTable`)
+                     "drizzle-orm/sqlite-core", "drizzle-orm/better-sqlite3",
+                     "drizzle-orm/bun-sqlite", "drizzle-orm/libsql", "drizzle-orm/expo-sqlite",
+                     "drizzle-orm/op-sqlite", "drizzle-orm/sql-js", "drizzle-orm/durable-sqlite"),
+                  "SQLite"),
     **dict.fromkeys(("mysql", "mysql2", "mariadb", "@planetscale/database",
                      "drizzle-orm/mysql-core", "drizzle-orm/mysql2"), "MySQL"),
     **dict.fromkeys(("mssql", "tedious"), "SQL Server"),
@@ -229,6 +234,8 @@ _OTHER_ENGINES = {
 # DBS301 on the project's PostgreSQL).
 _D1 = "Cloudflare D1 (SQLite)"
 _OTHER_ENGINE_TYPES = {("@cloudflare/workers-types", "D1Database"): _D1}
+# drizzle on a D1 binding: `drizzle(env.DB)` of `drizzle-orm/d1` sends its `sql` to D1
+_OTHER_ENGINES["drizzle-orm/d1"] = _D1
 # A file of the project named for an engine's client, by the engine it hands out: PowerSync's
 # (`@/library/powersync/system`, `../powersync.service`) reads the device's SQLite, as its demos'
 # screens and background tasks send `system.powersync.execute('INSERT INTO lists ...')`;
@@ -662,6 +669,15 @@ class _Reader:
                     self.text(receiver), scope[0]) in self.d1_held:
                 return True
             receiver = self._constant(receiver)
+            receiver = _unwrap(receiver) if receiver is not None else None
+        if receiver is not None and receiver.type == "call_expression":
+            # `const session = env.DB.withSession(bookmark)`: D1's Sessions API, the same
+            # database
+            method = _unwrap(receiver.child_by_field_name("function") or receiver)
+            name = method.child_by_field_name("property") \
+                if method.type == "member_expression" else None
+            receiver = method.child_by_field_name("object") \
+                if name is not None and self.text(name) == "withSession" else None
             receiver = _unwrap(receiver) if receiver is not None else None
         if receiver is None or receiver.type != "member_expression":
             return False

@@ -327,7 +327,9 @@ _CHUNK = 32
 # 247: a Python `if` that leaves the function (`if connection.vendor != "mysql": return []`)
 #      guards the statements after it; Django's `connection.vendor` names the database's kind;
 #      a wrapper's `fetchone(query=...)`/`fetchall(...)` (LNbits') is a sink
-# 248: Apache Ignite's clients (`pyignite`, `pygridgain`, either imported under one name)
+# 248: Apache Ignite's clients (`pyignite`, `pygridgain`, either imported under one name);
+#      a D1 binding as a typed parameter destructured, an inherited field, withSession(),
+#      drizzle-orm/d1 and drizzle's SQLite drivers (helper-287)
 _CACHE_VERSION = 248
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind

@@ -359,3 +359,74 @@ def test_a_name_typed_d1database_outside_a_worker_stays_checked(
                              "index.ts", "export function read(db: D1Database) {\n"
                              "  return db.prepare('SELECT nickname FROM supporter')\n}\n")
     assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 2)]
+
+
+# More shapes of a D1 binding, from Workers on GitHub: a handler's parameter destructured with
+# its type (`scheduled(event, { DB }: Env)`, itty-router handlers' `(req, { DB }: Env)`), a
+# field the class inherits from a repository base class of the module, D1's Sessions API
+# (cloudflare/templates' d1-starter-sessions-api-template: `env.DB01.withSession(bookmark)`,
+# `session: D1DatabaseSession`), and drizzle on D1 (`drizzle(env.DB)` of `drizzle-orm/d1`, in
+# a module of its own). The same shapes on something else stay checked: a type whose `DB` is
+# no D1 database, a base class's field of another type, `withSession` on another binding.
+_MORE_D1 = """\
+interface Other { DB: Pool }
+
+export default {
+  async scheduled(_event: ScheduledEvent, { DB }: Env) {
+    await DB.prepare('SELECT id FROM feeds').all()
+  },
+}
+
+export const other = async (req: Request, { DB }: Other) =>
+  DB.prepare('SELECT nickname FROM supporter')
+
+class Repository {
+  protected db: D1Database
+  protected pg: Pool
+  constructor(db: D1Database, pg: Pool) { this.db = db; this.pg = pg }
+}
+
+export class Customers extends Repository {
+  list() { return this.db.prepare('SELECT name FROM customers').all() }
+  nicknames() { return this.pg.prepare('SELECT nickname FROM supporter') }
+}
+
+export async function sessions(env: Env, bookmark: string) {
+  const session = env.DB.withSession(bookmark)
+  const pg = env.PG.withSession(bookmark)
+  await pg.prepare('SELECT nickname FROM supporter')
+  await session.prepare('SELECT id FROM sessions').first()
+  return handle(session)
+}
+
+async function handle(session: D1DatabaseSession) {
+  return session.prepare('SELECT name FROM customers').all()
+}
+"""
+
+_D1_DRIZZLE = """\
+import { drizzle } from 'drizzle-orm/d1'
+import { sql } from 'drizzle-orm'
+
+export async function orm(env: Env) {
+  const db = drizzle(env.DB)
+  return db.all(sql`SELECT name FROM customers`)
+}
+"""
+
+
+@pytest.mark.db
+def test_sql_of_d1_parameters_inherited_fields_sessions_and_drizzle_goes_to_d1(
+        database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "worker-configuration.d.ts").write_text(_WORKER_CONFIGURATION)
+    (tmp_path / "orm.ts").write_text(_D1_DRIZZLE)
+    report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
+                             "index.ts", _MORE_D1)
+    assert [(f.code, f.location.path, f.location.line, f.subject) for f in report.findings] == [
+        ("DBS302", "index.ts", 10, "public.supporter.nickname"),
+        ("DBS302", "index.ts", 20, "public.supporter.nickname"),
+        ("DBS302", "index.ts", 26, "public.supporter.nickname")]
+    d1 = "sent to Cloudflare D1 (SQLite), not PostgreSQL"
+    assert sorted((s.location.path, s.location.line) for s in report.skipped
+                  if s.reason == d1) == [
+        ("index.ts", 5), ("index.ts", 19), ("index.ts", 27), ("index.ts", 32), ("orm.ts", 6)]
