@@ -43,6 +43,9 @@ class SqlFragment:
     # (`f"SELECT setval('{table}_id_seq', 1)"` is read as `'_id_seq'`): a name read from
     # that string is not the one sent.
     built_strings: tuple[int, ...] = ()
+    # The search path the code certainly set on the cursor it sends this through, just before
+    # (`cur.execute("SET search_path TO monitoring")`: `dbsafe.extract.session_path`).
+    search_path: tuple[str, ...] | None = None
 
     @property
     def line(self) -> int:

@@ -47,6 +47,7 @@ from dbsafe.extract.holes import (
     fill_holes,
     in_syntax,
 )
+from dbsafe.extract.session_path import search_path_before
 from dbsafe.extract.sqlfile import line_starts_of, statement_bounds
 
 # Python's grammar is the running interpreter's: a project on a newer one (PEP 695's
@@ -319,6 +320,10 @@ class _Extractor:
             for literal in bound:
                 self._take(literal)
             fragments = self._checked(self._each_round(value, call), call, value)
+            path = search_path_before(call, self._scope_of(call), self.parents) \
+                if fragments else None
+            if path is not None:
+                fragments = [replace(f, search_path=path) for f in fragments]
             if any(f.dynamic for f in fragments):
                 self._note_ddl_of_each_name(value, sent=True)
             if fragments:

@@ -329,7 +329,8 @@ _CHUNK = 32
 #      a wrapper's `fetchone(query=...)`/`fetchall(...)` (LNbits') is a sink
 # 248: Apache Ignite's clients (`pyignite`, `pygridgain`, either imported under one name);
 #      a D1 binding as a typed parameter destructured, an inherited field, withSession(),
-#      drizzle-orm/d1 and drizzle's SQLite drivers (helper-287)
+#      drizzle-orm/d1 and drizzle's SQLite drivers; a `SET search_path` a Python function
+#      sends on the cursor it reads through, followed (helper-287)
 _CACHE_VERSION = 248
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
@@ -1065,6 +1066,18 @@ def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
             outcome.candidates.append(Candidate(issue.finding, issue.sql, issue.start, issue.end))
 
 
+def _on_its_path(fragment: SqlFragment, snapshot: SchemaSnapshot) -> SchemaSnapshot | None:
+    """`snapshot` with the search path the code set on the fragment's cursor just before
+    sending it (`SqlFragment.search_path`), where the schema has each of its schemas; else
+    None (then the file's `SET search_path` leaves what it reads unjudged, as before)."""
+    if fragment.search_path is None or any(
+            name not in snapshot.schemas for name in fragment.search_path):
+        return None
+    from dbsafe.validate.search_path import applied
+
+    return applied(snapshot, fragment.search_path)
+
+
 def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) -> bool:
     """Whether `problem` may be about something the file's earlier DDL created or changed:
     a relation (by its unqualified name), a schema, a relation of an extension the schema
@@ -1175,6 +1188,11 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             help=_DYNAMIC_HELP.get(fragment.origin, _DYNAMIC_HELP["python"]),
         ))
         return
+    on_path = _on_its_path(fragment, snapshot)
+    if on_path is not None:
+        # The path the code set on its cursor just before, not the file's other `SET`s.
+        snapshot = on_path
+        earlier = replace(earlier, search_path=False) if earlier is not None else None
     if checker_for(snapshot).clean(fragment.sql):
         # Proven clean by PostgreSQL's parser: the resolver (and sqlglot) is not even loaded.
         outcome.counts["statements_analysed"] += 1
@@ -1215,6 +1233,16 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             resolution = resolver.Resolution(
                 resolver.NOT_ANALYSED, kept,
                 reason="uses what DDL earlier in this file created or changed")
+    if on_path is not None and problems:
+        # Confirmation prepares under the run's path, not this one: said, not reported.
+        kept = tuple(p for p in problems
+                     if p.code not in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code))
+        if len(kept) != len(problems):
+            problems = kept
+            resolution = resolver.Resolution(
+                resolver.NOT_ANALYSED, kept,
+                reason=f"reads what the search path the code sets before it "
+                       f"({', '.join(on_path.search_path)}) does not show; not confirmed")
     if fragment.checked_tables and problems:
         # The code sends it only where these exist (`if inspector.has_table("x"):`).
         kept = tuple(p for p in problems if not (
