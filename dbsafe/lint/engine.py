@@ -1646,13 +1646,17 @@ class LintContext:
                 continue
             for known in relation.indexes:
                 if known.name == name:
-                    # (as the migrations renamed its table and columns; none when they
-                    # dropped it)
-                    now = self.before_relation(self._renamed_to(relation))
+                    now = self._before_now(relation)
                     if now is None:
                         return None
                     return next(i for i in now.indexes if i.name == name), now
         return None
+
+    def _before_now(self, relation: Relation) -> Relation | None:
+        """Relation `relation` of the schema before as it is before the current statement:
+        under the name the migrations renamed it to, its columns renamed (`before_relation`);
+        None when they dropped it (or its schema, with CASCADE)."""
+        return self.before_relation(self._renamed_to(relation))
 
     def _including(self, table: str, column: str) -> list[str]:
         """The unique indexes of `table` (PRIMARY KEY and UNIQUE constraints' too) that hold
@@ -1686,15 +1690,8 @@ class LintContext:
         found = self.history.index_tables.get(last(index))
         if found is not None:
             return found
-        if self.before is None:
-            return None
-        schema, _, name = index.rpartition(".")
-        for relation in self.before.relations:
-            if schema and relation.schema != schema:
-                continue
-            if any(i.name == name for i in relation.indexes):
-                return relation.qualified_name
-        return None
+        before = self._before_index(index)  # (none when the migrations dropped its table)
+        return before[1].qualified_name if before is not None else None
 
     def foreign_keys(self, table: str) -> list[ForeignKey]:
         """The foreign keys of `table` before the current statement: those the migrations
@@ -1801,13 +1798,13 @@ class LintContext:
             return None
         schema = index.rpartition(".")[0]
         for relation in self.before.relations:
-            if (not schema or relation.schema == schema) and \
-                    last(relation.name) not in self.history.fk_tables and any(
+            if (not schema or relation.schema == schema) and any(
                     c.name == name and c.kind in ("primary_key", "unique")
                     for c in relation.constraints):
-                known = self.history.unique_keys.get(last(relation.name), {})
-                if name not in known:  # (not dropped or renamed since)
-                    return relation.qualified_name
+                now = self._before_now(relation)  # (none when the migrations dropped it)
+                if now is not None and name not in self.history.unique_keys.get(
+                        last(now.name), {}):  # (not dropped or renamed since)
+                    return now.qualified_name
         return None
 
     def _hold_unique_keys(self, table: str) -> dict[str, tuple[str, tuple[str, ...]]]:

@@ -487,3 +487,17 @@ def test_a_not_valid_not_null_constraint_validated_by_the_migration_proves_its_c
     for url in (None, conninfo):
         codes = {f.code for f in _findings(tmp_path, change, url, schema=PENDING_NOT_NULL)}
         assert "DBS107" not in codes, url
+
+
+def test_an_index_of_a_database_table_the_migrations_dropped_is_gone_with_it(
+        conninfo: str, tmp_path: Path) -> None:
+    """`ix_customer` went with `orders`: a later `DROP INDEX IF EXISTS` drops nothing and
+    locks no table. With the database's schema lint still found it on `orders` (DBS103)."""
+    change = "DROP TABLE orders CASCADE;\nDROP INDEX IF EXISTS ix_customer;\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ORDERS)
+    with psycopg.connect(conninfo) as migrating:
+        migrating.execute(change.splitlines()[0])
+        assert _kind(migrating, "ix_customer") is None
+        migrating.rollback()
+    assert [f.code for f in _findings(tmp_path, change, conninfo) if f.code == "DBS103"] == []
