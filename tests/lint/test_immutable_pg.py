@@ -75,3 +75,18 @@ def test_the_built_ins_never_immutable_have_no_immutable_overload(
         "GROUP BY proname", (sorted(NOT_IMMUTABLE_FUNCTIONS),)).fetchall()
     assert {name for name, _ in rows} == NOT_IMMUTABLE_FUNCTIONS
     assert [name for name, immutable in rows if immutable] == []
+
+
+def test_the_built_ins_with_an_immutable_overload_are_pg_catalog_s(
+        postgresql: psycopg.Connection[Any]) -> None:
+    # `IMMUTABLE_CATALOG_FUNCTIONS`: an unqualified call of one may be pg_catalog's IMMUTABLE
+    # function whatever a user function of that name is; a name left out would be a false
+    # DBS133 where a user function shadows it.
+    from dbsafe.pg.catalog_functions import IMMUTABLE_CATALOG_FUNCTIONS
+
+    server = {name for (name,) in postgresql.execute(
+        "SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace "
+        "AND provolatile = 'i'").fetchall()}
+    assert server <= IMMUTABLE_CATALOG_FUNCTIONS
+    if postgresql.info.server_version >= 180000:
+        assert server == IMMUTABLE_CATALOG_FUNCTIONS

@@ -55,7 +55,19 @@ one whose body lint cannot read or whose inlining depends on what it calls (`cou
 set-returning call). One declared IMMUTABLE, accepted whatever its body calls. A name
 also created IMMUTABLE, or that lint is unsure of, in the history or in the database's
 schema (an overload for other types may be the one called), and a schema-qualified call
-of a function lint does not know.
+of a function lint does not know. An unqualified call of a name PostgreSQL has an IMMUTABLE
+function of (`lower`, `md5`, ...) in `pg_catalog`, even where the history or the database
+has a STABLE or VOLATILE function of that name in `public`: `pg_catalog` comes first on the
+search_path unless it is named later, and its function wins over one of the same argument
+types (`lower(owner)` is `pg_catalog.lower`); which one is called depends on the argument
+types (an exact match in `public` wins over `pg_catalog`'s needing a cast), which lint does
+not know. Calls PostgreSQL may fold away before it judges the expression (it simplifies
+constants first, on PostgreSQL 15 and 18 alike): the other arms of an `AND` with a constant
+arm other than `TRUE` (`false AND expires_at > now()`; of an `OR`, other than `FALSE`), a
+`CASE` with a constant test, what follows a constant in `COALESCE`, the arguments of a call
+or operator with a `NULL` one, and the arguments of a function that is not PostgreSQL's own
+(a SQL function it inlines drops an argument its body does not use, and lint does not read
+which: `owner_key(now()::text)` of a PL/pgSQL function is not flagged either).
 """
 
 from __future__ import annotations
