@@ -295,6 +295,10 @@ class History:
     # Tables the migrations moved to another schema (SET SCHEMA), by their name now -> the
     # schema they lie in: the schema before's relation is not named in the one it left.
     moved: dict[str, str] = field(default_factory=dict)
+    # Sequences of the schema before the migrations moved to another schema (ALTER SEQUENCE
+    # ... SET SCHEMA, or with the table that owns them), by their name -> the schema they
+    # lie in now (`LintContext.relation_kind`).
+    moved_sequences: dict[str, str] = field(default_factory=dict)
     # table (its name now) -> column the migrations renamed: its name in the schema before
     # -> its name now.
     column_names: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -331,6 +335,7 @@ class History:
         renamed have their new names there, so no rename so far leads back to another."""
         self.origins.clear()
         self.column_names.clear()
+        self.moved_sequences.clear()
 
     def _new(self, column: Any, table: str) -> ColumnFacts:
         facts = _facts(column, table)
@@ -1550,7 +1555,8 @@ class LintContext:
             return _SNAPSHOT_KINDS.get(relation.kind)
         schema, _, bare = name.rpartition(".")
         schemas = (schema,) if schema else tuple(self.before.search_path)
-        if any(q.name == bare and q.schema in schemas for q in self.before.sequences):
+        if self.history.moved_sequences.get(bare) in schemas or any(
+                q.name == bare and q.schema in schemas for q in self.before.sequences):
             return "sequence"
         if self.index_table(name) is not None or self._key_table(name) is not None:
             return "index"
@@ -1838,6 +1844,23 @@ class LintContext:
         for index in relation.indexes:
             history.index_tables.setdefault(index.name, last(table))
 
+    def _follow_sequences(self, moved: str, schema: str) -> None:
+        """Note the database's sequences `SET SCHEMA` of relation `moved` carries to `schema`:
+        `moved` itself when it is a sequence (ALTER SEQUENCE or ALTER TABLE), else those the
+        table owns (serial, identity), which PostgreSQL moves with it."""
+        if self.before is None or not schema:
+            return
+        if self.relation_kind(moved) == "sequence":
+            self.history.moved_sequences[last(moved)] = schema
+            return
+        origin = self.before_origin(moved)
+        if origin is None:
+            return
+        table = origin[0].qualified_name  # (as the database names it, and its sequences)
+        for sequence in self.before.sequences:
+            if sequence.owned_by and sequence.owned_by.rpartition(".")[0] == table:
+                self.history.moved_sequences[sequence.name] = schema
+
     def _hold_checks(self, table: str) -> None:
         """Put the NOT VALID `CHECK (col IS NOT NULL)` and NOT NULL constraints the schema
         before gives `table` into the history's pending checks, at the first statement on
@@ -1908,9 +1931,10 @@ class LintContext:
                 rename.object in ("table", "foreign table"):
             self._hold_table(rename.relation)
         if statement.kind == "AlterObjectSchemaStmt" and statement.node.get("objectType") in (
-                "OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+                "OBJECT_TABLE", "OBJECT_FOREIGN_TABLE", "OBJECT_SEQUENCE"):
             moved = range_var(statement.node.get("relation"))
             if moved:  # (the history's names are unqualified: they hold across schemas)
+                self._follow_sequences(moved, statement.node.get("newschema") or "")
                 self._hold_table(moved)
             return
         if statement.kind == "RenameStmt" and rename is not None and \

@@ -501,3 +501,26 @@ def test_an_index_of_a_database_table_the_migrations_dropped_is_gone_with_it(
         assert _kind(migrating, "ix_customer") is None
         migrating.rollback()
     assert [f.code for f in _findings(tmp_path, change, conninfo) if f.code == "DBS103"] == []
+
+
+@pytest.mark.parametrize(("schema", "move", "sequence"), [
+    (ORDERS, "ALTER SEQUENCE invoice_numbers SET SCHEMA archive", "invoice_numbers"),
+    (ORDERS + "CREATE TABLE tickets (id serial PRIMARY KEY);\n",
+     "ALTER TABLE tickets SET SCHEMA archive", "tickets_id_seq"),
+], ids=["alter sequence", "with the table owning it"])
+def test_a_database_sequence_moved_to_another_schema_is_still_a_sequence(
+        conninfo: str, tmp_path: Path, schema: str, move: str, sequence: str) -> None:
+    """SET SCHEMA moves a sequence, and a table's serial sequence with it: `ALTER TABLE
+    archive.<sequence> RENAME` then renames the sequence. With the database's schema lint
+    looked for it only where the database has it, and called it a table renamed (DBS204)."""
+    change = (f"CREATE SCHEMA archive;\n{move};\n"
+              f"ALTER TABLE archive.{sequence} RENAME TO numbers;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+    with psycopg.connect(conninfo) as migrating:
+        migrating.execute(change)
+        assert migrating.execute("SELECT relkind FROM pg_class WHERE oid = "
+                                 "'archive.numbers'::regclass").fetchone() == ("S",)
+        migrating.rollback()
+    assert [f.code for f in _findings(tmp_path, change, conninfo, schema=schema)
+            if f.code == "DBS204"] == []
