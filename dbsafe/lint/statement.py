@@ -685,8 +685,9 @@ def _kept_fields(kind: str, fields: Node) -> Node | list[Node] | None:
                for arm in fields.get("args") or ()):
             return None
     elif kind == "CaseExpr":
-        tests = [fields.get("arg"), *(when.get("CaseWhen", {}).get("expr")
-                                      for when in fields.get("args") or ())]
+        # (`CASE x WHEN 1 ...` tests `x = 1`: constant when `x` is)
+        tests = [fields["arg"]] if fields.get("arg") else [
+            when.get("CaseWhen", {}).get("expr") for when in fields.get("args") or ()]
         if any(test and _may_be_constant(test) for test in tests):
             return None
     elif kind == "CoalesceExpr":
