@@ -159,6 +159,19 @@ def database_url(postgresql: psycopg.Connection) -> str:
 
 
 @pytest.fixture
+def short_self_wait_patience(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The seconds the throwaway's watch lets a migration wait for its own idle connection
+    before ending it, cut from `dbsafe.migrate.waits.PATIENCE` (5 s, spent at every such
+    wait) to 1 s; the watch runs in process, so the patch reaches it (not a `dbsafe` run in
+    a subprocess). One test still waits the shipped default: the schema dump of
+    tests/gates/test_reversible_self_wait.py."""
+    from dbsafe.migrate import waits
+
+    monkeypatch.setattr(waits, "PATIENCE", 1.0)
+    return waits.PATIENCE
+
+
+@pytest.fixture
 def secret_password(database_url: str) -> Iterator[str]:
     """The test role's password, set to a secret for this test and put back afterwards: on
     a server `DBSAFE_TEST_DATABASE_URL` names, every later test logs in with the old one."""

@@ -7,7 +7,7 @@ waits for a lock another of them holds while it sits idle in its transaction wai
 the process is waiting for that statement, so nothing will ever end the other transaction.
 `alembic upgrade` hangs there, and `dbsafe lint` hung with it.
 
-`SelfWaitWatch` polls the server while the child runs. A wait that has lasted `patience`
+`SelfWaitWatch` polls the server while the child runs. A wait that has lasted `PATIENCE`
 seconds behind connections that have been idle in their transaction all that time ends
 those connections (`pg_terminate_backend`), as if the revision had closed them, so the run
 goes on; each such wait is kept, to be reported on the statement that waited.
@@ -20,6 +20,10 @@ import threading
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
+
+# Seconds a wait lasts behind connections idle in their transaction before the watch ends
+# them. Read when a watch is made, not bound as a default, so a test can shorten it in process.
+PATIENCE = 5.0
 
 # Waiting statements whose every blocker has been idle in its transaction since before the
 # wait began, for at least `patience` seconds (pg_locks.waitstart: PostgreSQL 14+).
@@ -65,9 +69,10 @@ class SelfWaitWatch:
         watch.waits
     """
 
-    def __init__(self, conninfo: str, *, patience: float = 5.0, interval: float = 0.5) -> None:
+    def __init__(self, conninfo: str, *, patience: float | None = None,
+                 interval: float = 0.5) -> None:
         self.conninfo = conninfo
-        self.patience = patience
+        self.patience = PATIENCE if patience is None else patience
         self.interval = interval
         self.waits: list[SelfWait] = []
         self._stop = threading.Event()

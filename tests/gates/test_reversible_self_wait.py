@@ -20,6 +20,7 @@ from dbsafe import commands
 from dbsafe.config import Settings
 from dbsafe.core import Severity
 from dbsafe.gates import reversible
+from dbsafe.migrate import waits
 from dbsafe.migrate.runner import AlembicProject
 from tests.migrate.projects import ALEMBIC_INI, ENV_PY
 
@@ -127,6 +128,7 @@ def write_history(root: Path, revisions: dict[str, str] = REVISIONS) -> Path:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("short_self_wait_patience")
 def test_verify_reversible_ends_the_idle_session_and_reports_where_both_ways_wait(
         tmp_path: Path) -> None:
     root = write_history(tmp_path / "p")
@@ -152,6 +154,7 @@ def test_verify_reversible_ends_the_idle_session_and_reports_where_both_ways_wai
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("short_self_wait_patience")
 def test_a_second_session_waiting_for_alembics_transaction_is_reported_with_the_failure(
         tmp_path: Path) -> None:
     root = write_history(tmp_path / "p", OTHER_WAY)
@@ -172,6 +175,7 @@ def test_a_second_session_waiting_for_alembics_transaction_is_reported_with_the_
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("short_self_wait_patience")
 def test_the_fast_walk_ends_the_idle_session_too(
         tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
     # all revisions up in one alembic command, then down in one (`_fast_walk`)
@@ -191,9 +195,11 @@ def test_the_fast_walk_ends_the_idle_session_too(
 def test_the_schema_the_history_builds_is_dumped_and_the_wait_is_said(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # `schema dump`, validate and diff build the schema at head the same way
-    # (`migrate.throwaway.migrated_database`)
+    # (`migrate.throwaway.migrated_database`). The one test at the shipped patience: the
+    # others shorten it (`short_self_wait_patience`).
     root = write_history(tmp_path / "p")
-    with caplog.at_level(logging.WARNING, logger="dbsafe"):
+    with caplog.at_level(logging.WARNING, logger="dbsafe"), \
+            caplog.at_level(logging.INFO, logger="dbsafe.migrate.waits"):
         snapshot = commands.schema_dump(Settings(project_root=root, use_cache=False))
 
     roles = next(r for r in snapshot.relations if r.name == "roles")
@@ -201,6 +207,10 @@ def test_the_schema_the_history_builds_is_dumped_and_the_wait_is_said(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(f"migrations/versions/r02.py:{UPGRADE_LINE}" in w and
                f"r02.py:{SESSION_LINE}" in w and "DBS132" in w for w in warnings), warnings
+    # the connection was ended once the wait had lasted the default patience, not before
+    [ended] = [r for r in caplog.records if r.name == "dbsafe.migrate.waits"
+               and r.levelno == logging.INFO]
+    assert waits.PATIENCE == 5.0 and ended.args[1] >= waits.PATIENCE, ended.getMessage()
 
 
 # freshmaker's b17231ee8220 (r02 here): its downgrade re-adds `events.compose_id`, then reads
@@ -277,6 +287,7 @@ def write_app_history(root: Path, revisions: dict[str, str]) -> Path:
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.usefixtures("short_self_wait_patience")
 def test_a_downgrade_that_waits_only_behind_the_revisions_above_it_is_not_said_to_fail(
         tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
     """The walk's `downgrade base` reported DBS132 rightly, then DBS412 for r02 ("downgrade
@@ -322,6 +333,7 @@ def downgrade():
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.usefixtures("short_self_wait_patience")
 def test_a_connection_dbsafe_ended_is_not_reused_by_the_walks_next_command(
         tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
     """The fast walk's `downgrade base` failed where dbsafe ended alembic's connection, with
@@ -354,6 +366,7 @@ def downgrade():
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.usefixtures("short_self_wait_patience")
 def test_the_round_trip_after_dbsafe_ended_a_connection_runs_in_a_new_child(
         tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
     """freshmaker's b17231ee8220: r02's round trip ran in the walk's child that still held

@@ -1,9 +1,10 @@
 """`dbsafe upgrade`/`downgrade` on the database the user named never end a connection.
 
 On dbsafe's throwaway servers a statement waiting for another connection of the migration,
-idle in its transaction, has that connection ended after 5 s (`dbsafe.migrate.waits`): on
-them every connection is the migration's. On the user's database any connection may be the
-application's, so there the statement waits as alembic's would, until `lock_timeout`.
+idle in its transaction, has that connection ended after `dbsafe.migrate.waits.PATIENCE`
+seconds: on them every connection is the migration's. On the user's database any connection
+may be the application's, so there the statement waits as alembic's would, until
+`lock_timeout`.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from tests.gates.test_reversible_self_wait import write_history
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
-# Longer than the throwaway watcher's patience (5 s): had it watched, the wait would have
-# been ended and the revision applied.
-LOCK_TIMEOUT = "9s"
+
+@pytest.fixture
+def lock_timeout(short_self_wait_patience: float) -> str:
+    """Three times the throwaway watcher's patience (shortened, as the upgrade's lint capture
+    waits it too): had it watched, the wait would have been ended and the revision applied."""
+    return f"{3 * short_self_wait_patience:g}s"
 
 
 def _settings(root: Path, url: str):
@@ -39,10 +43,10 @@ def _failure(report) -> tuple[str, str]:
 
 @pytest.mark.timeout(240)
 def test_upgrade_on_the_users_database_waits_until_lock_timeout_and_ends_nothing(
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, tmp_path: Path, lock_timeout: str) -> None:
     root = write_history(tmp_path / "p")
     report = commands.upgrade(_settings(root, database_url), UpgradeOptions(
-        backup=False, lock_timeout=LOCK_TIMEOUT, retries=0, validate_app=False,
+        backup=False, lock_timeout=lock_timeout, retries=0, validate_app=False,
         allow=("DBS132", "DBS101", "DBS102", "DBS201", "DBS202")))
 
     message, _ = _failure(report)
@@ -54,7 +58,7 @@ def test_upgrade_on_the_users_database_waits_until_lock_timeout_and_ends_nothing
 
 @pytest.mark.timeout(240)
 def test_downgrade_on_the_users_database_waits_until_lock_timeout_and_ends_nothing(
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, tmp_path: Path, lock_timeout: str) -> None:
     root = write_history(tmp_path / "p")
     with psycopg.connect(database_url) as conn:  # the database at r03, as the revisions build it
         conn.execute("CREATE TABLE roles (id serial PRIMARY KEY, note text)")
@@ -62,7 +66,7 @@ def test_downgrade_on_the_users_database_waits_until_lock_timeout_and_ends_nothi
         conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
         conn.execute("INSERT INTO alembic_version VALUES ('r03')")
     report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
-        target="r01", backup=False, yes=True, lock_timeout=LOCK_TIMEOUT, retries=0))
+        target="r01", backup=False, yes=True, lock_timeout=lock_timeout, retries=0))
 
     message, _ = _failure(report)
     assert "lock timeout" in message, report.summary["what_happened"]

@@ -953,6 +953,7 @@ def test_a_revision_failing_on_import_in_a_linked_migrations_folder_is_named_wit
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("short_self_wait_patience")
 def test_a_statement_waiting_for_the_migrations_own_idle_session_is_reported_not_hung(
         tmp_path: Path) -> None:
     # apache-airflow 2.10: revision 0078 asks FAB's security manager for roles through the
