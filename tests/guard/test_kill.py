@@ -9,12 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
+from pytest_postgresql.executors.noop import NoopExecutor
 
 from dbsafe import commands
 from dbsafe.config import load_settings
@@ -78,8 +81,26 @@ def _write_history(root: Path) -> None:
             f"down_revision = {down!r}\n\n\ndef upgrade():{up}\n\ndef downgrade():{down_body}")
 
 
-def _url_for(base: str, dbname: str) -> str:
-    return base.replace(f"dbname={base.rsplit('dbname=', 1)[1].split('&')[0]}", f"dbname={dbname}")
+def _server_url(server: NoopExecutor, dbname: str) -> str:
+    """A libpq URL for the database `dbname` on this worker's server."""
+    params = {"host": server.host, "port": server.port, "user": server.user,
+              "dbname": dbname, "password": server.password}
+    return "postgresql:///?" + "&".join(f"{k}={v}" for k, v in params.items() if v)
+
+
+def _recreate(server: NoopExecutor, name: str, template: str | None = None) -> str:
+    """The database `name`, new (from `template`), on this worker's server; its URL."""
+    with psycopg.connect(_server_url(server, "postgres"), autocommit=True) as conn:
+        _drop(conn, name)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+                     + (sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+                        if template else sql.SQL("")))
+    return _server_url(server, name)
+
+
+def _drop(conn: psycopg.Connection, name: str) -> None:
+    # Dropped, a database's dirty buffers are discarded, not written at the next checkpoint.
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _schema(url: str):
@@ -113,80 +134,106 @@ def _wait_for_table(url: str, name: str) -> None:
             time.sleep(0.02)
 
 
-def test_sigkill_anywhere_in_apply_leaves_a_consistent_database(database_url: str,
-                                                                tmp_path: Path) -> None:
-    root = tmp_path / "p"
+@dataclass(frozen=True)
+class _Killing:
+    """What every kill point shares (built once per worker): the project, lint's cache
+    (filled by the first uninterrupted run), the schema each revision leaves, and how long
+    an uninterrupted apply step takes."""
+
+    server: NoopExecutor
+    root: Path
+    cache: Path
+    reference: dict[str, Any]
+    apply_seconds: float
+
+    def start(self, url: str) -> subprocess.Popen[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+        return subprocess.Popen(
+            [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--lock-timeout", "2s",
+             "--fail-on", "error"],
+            cwd=self.root,
+            env={**env, "DBSAFE_DATABASE_URL": url, "DBSAFE_CACHE_DIR": str(self.cache)},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def fresh(self, name: str) -> str:
+        """A copy of the template at 0001 with data, whose revisions sleep (`REVISIONS`)."""
+        url = _recreate(self.server, name, template="kill_template")
+        _slow(url, True)
+        return url
+
+
+def _slow(url: str, on: bool) -> None:
+    """Whether `REVISIONS` sleep on the database `url` names (in sessions opened from now)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        name = sql.Identifier(conn.info.dbname)
+        conn.execute(sql.SQL("ALTER DATABASE {} SET dbsafe_test.slow = 'on'").format(name)
+                     if on else sql.SQL("ALTER DATABASE {} RESET dbsafe_test.slow").format(name))
+
+
+def _wait_for_apply(proc: subprocess.Popen[str]) -> float:
+    """Read progress until the apply step begins; returns when it did."""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "] apply:" in line:
+            return time.monotonic()
+    raise AssertionError(f"dbsafe ended before its apply step: {proc.communicate()[1]}")
+
+
+@pytest.fixture(scope="module")
+def killing(pg_server: NoopExecutor, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[_Killing]:
+    root = tmp_path_factory.mktemp("kill") / "p"
     write_project(root, "well_behaved")
     _write_history(root)
     (root / "app" / "queries.sql").write_text("SELECT id FROM patients;\n")
-    cache = tmp_path / "cache"  # lint's view of the history, built once for every run
     project = AlembicProject(root / "alembic.ini")
 
     # A template at 0001 with data, and the schema each revision should leave.
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        for name in ["kill_template", *(f"kill_ref_{r}" for r in ("0001", "0002", "0003",
-                                                                   "0004"))]:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    template = _url_for(database_url, "kill_template")
+    template = _recreate(pg_server, "kill_template")
     apply(project, template, [("upgrade", "0001")])
     with psycopg.connect(template) as conn:
         conn.execute("INSERT INTO patients SELECT g, 'p' || g FROM generate_series(1, 500) g")
     reference = {}
+    url = _recreate(pg_server, "kill_reference")
     for revision in ("0001", "0002", "0003", "0004"):
-        url = _url_for(database_url, f"kill_ref_{revision}")
         apply(project, url, [("upgrade", revision)])
         reference[revision] = _schema(url)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
-    options = ["--no-backup", "--lock-timeout", "2s", "--fail-on", "error"]
-
-    def start(url: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "dbsafe", "upgrade", *options],
-            cwd=root, env={**env, "DBSAFE_DATABASE_URL": url, "DBSAFE_CACHE_DIR": str(cache)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-    def fresh(i: int) -> str:
-        name = f"kill_{i}"
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE kill_template").format(
-                sql.Identifier(name)))
-            conn.execute(sql.SQL("ALTER DATABASE {} SET dbsafe_test.slow = 'on'").format(
-                sql.Identifier(name)))
-        return _url_for(database_url, name)
-
-    def wait_for_apply(proc: subprocess.Popen[str]) -> list[tuple[float, str]]:
-        """Read progress until the apply step begins; returns (time, line) pairs read."""
-        assert proc.stderr is not None
-        seen = []
-        for line in proc.stderr:
-            seen.append((time.monotonic(), line))
-            if "] apply:" in line:
-                break
-        return seen
-
+    killing = _Killing(pg_server, root, root.parent / "cache", reference, apply_seconds=0.0)
     # Uninterrupted runs (the first also fills lint's cache) say how long apply takes.
     for _ in range(2):
-        clean = start(fresh(99))
-        apply_began = wait_for_apply(clean)[-1][0]
+        clean = killing.start(killing.fresh("kill_clean"))
+        apply_began = _wait_for_apply(clean)
         rest = clean.communicate()[1]
         apply_seconds = time.monotonic() - apply_began
         assert clean.returncode == 0, rest
     assert "postflight" in rest
+    yield replace(killing, apply_seconds=apply_seconds)
+    with psycopg.connect(_server_url(pg_server, "postgres"), autocommit=True) as conn:
+        for name in ("kill_clean", "kill_reference", "kill_template"):
+            _drop(conn, name)
 
-    repaired = 0
-    for i in range(KILL_POINTS + 1):
-        url = fresh(i)
-        proc = start(url)
-        wait_for_apply(proc)
-        if i < KILL_POINTS:
-            time.sleep(apply_seconds * (i + 0.5) / KILL_POINTS)
-        else:
-            # One more kill, certainly half way however the machine's speed has changed
-            # since apply was timed: once 0003's autocommit block has committed its table.
+
+# 20 kills spread over the apply step as it was timed, and one more certainly half way
+# however the machine's speed has changed since: once 0003's autocommit block has committed
+# its table.
+HALF_WAY = KILL_POINTS
+
+
+@pytest.mark.usefixtures("one_server_throwaways")  # the repair run's lint captures
+@pytest.mark.parametrize("point", range(KILL_POINTS + 1),
+                         ids=lambda i: "audit-committed" if i == HALF_WAY else f"{i:02}")
+def test_sigkill_anywhere_in_apply_leaves_a_consistent_database(killing: _Killing,
+                                                                point: int) -> None:
+    name = f"kill_{point}"
+    url = killing.fresh(name)
+    proc = killing.start(url)
+    try:
+        _wait_for_apply(proc)
+        if point == HALF_WAY:
             _wait_for_table(url, "audit")
+        else:
+            time.sleep(killing.apply_seconds * (point + 0.5) / KILL_POINTS)
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         _wait_until_sessions_end(url)  # PostgreSQL notices the closed connections
@@ -195,24 +242,32 @@ def test_sigkill_anywhere_in_apply_leaves_a_consistent_database(database_url: st
             pass
         with psycopg.connect(url) as conn:
             versions = [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
-        assert len(versions) == 1 and versions[0] in reference, versions
-        consistent = _same(_schema(url), reference[versions[0]])
+        assert len(versions) == 1 and versions[0] in killing.reference, versions
+        consistent = _same(_schema(url), killing.reference[versions[0]])
+        # The kill point proved, the repair run need not sleep.
+        _slow(url, False)
 
-        settings = load_settings(root, {"database-url": url, "cache-dir": str(cache),
-                                        "fail-on": "error"}, environ={})
+        settings = load_settings(killing.root, {"database-url": url,
+                                                "cache-dir": str(killing.cache),
+                                                "fail-on": "error"}, environ={})
         report = commands.upgrade(settings, UpgradeOptions(backup=False, lock_timeout="2s"))
         story = "\n".join(report.summary["what_happened"])
         assert report.summary["outcome"] in ("applied", "up to date"), story
         if not consistent:
             assert "repair: run" in story and "removed what it left" in story, story
-            repaired += 1
-        assert _same(_schema(url), reference["0004"]), story
+        # Killed inside a revision's committed part, or this test proves little.
+        assert point != HALF_WAY or not consistent, "the kill did not land half way"
+        assert _same(_schema(url), killing.reference["0004"]), story
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid"
                                 ).fetchone() == (0,)
             assert conn.execute("SELECT count(*) FROM patients").fetchone() == (500,)
-    # Some kills must land where the database is left half way, or this test proves little.
-    assert repaired >= 1, "no kill landed inside a revision's committed part"
+    finally:
+        if proc.poll() is None:  # (a failure before the kill)
+            proc.kill()
+            proc.communicate()
+        with psycopg.connect(_server_url(killing.server, "postgres"), autocommit=True) as conn:
+            _drop(conn, name)
 
 
 def test_sigterm_mid_revision_rolls_it_back_and_the_history_says_so(
