@@ -250,7 +250,8 @@ def capture(project: AlembicProject, database_url: str, *, observe: bool = True,
 def _with_waits(captured: Sequence[CapturedStatement],
                 waits: Sequence[SelfWait]) -> tuple[CapturedStatement, ...]:
     """Each wait on the statement that waited: the last one its backend started before the
-    wait began (the next starts only once the blocker is ended, `patience` seconds later);
+    wait began (the next starts only once the blocker is ended, `patience` seconds later:
+    the window after `since`, for the clocks' skew, stays well inside it, however short);
     the holder's last statement run from a revision before that names where it came from.
     """
     out = list(captured)
@@ -260,7 +261,7 @@ def _with_waits(captured: Sequence[CapturedStatement],
                     and c.started <= before), default=None, key=lambda i: out[i].started or 0)
 
     for wait in waits:
-        index = last_of(wait.waiter_pid, wait.since + 1.0)
+        index = last_of(wait.waiter_pid, wait.since + min(1.0, wait.seconds / 2))
         if index is None or out[index].waited is not None:
             continue
         holder = last_of(wait.blocker_pid, wait.since)
