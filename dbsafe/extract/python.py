@@ -209,6 +209,8 @@ class _Extractor:
         # (function, list name) -> whether the function writes that list's pairs as CTEs
         # (see `_listed_cte_body`)
         self.cte_lists: dict[tuple[int, str], bool] = {}
+        # A scope -> the lists of lines it joins into one text (see `_joined_line`).
+        self.line_lists: dict[int, frozenset[str]] = {}
         # Trac's schema DSL, `Table("name", key=...)[Column(...)]` and `create_tables(schema)`
         # (see `_note_model_table`): each table with the local name of its `Table`.
         self.trac_tables: list[tuple[str, str]] = []
@@ -377,7 +379,8 @@ class _Extractor:
                                          or self._inherited_only(node)):
                 self._skip_sent(node, held_for, statements_only=True)
                 continue
-            if self._only_asserted(node) or self._listed_cte_body(node):
+            if self._only_asserted(node) or self._listed_cte_body(node) or \
+                    self._joined_line(node):
                 self._take(node)  # its pieces too: `"... {0}".format(x)` is one input
                 continue
             self._take(node)
@@ -1537,6 +1540,43 @@ class _Extractor:
                 self._writes_ctes(loop, call.func.value.id) for loop in ast.walk(scope)
                 if isinstance(loop, ast.comprehension))
         return self.cte_lists[key]
+
+    def _joined_line(self, node: ast.expr) -> bool:
+        """Whether a string is a line of a statement its function builds as a list of lines
+        joined with white space: `parts.extend(["restriction_list AS (", ..., "SELECT parent
+        FROM restriction_list ..."])` (also `.append`, `.insert`, `parts = [...]`, `parts +=
+        [...]`), then `"\\n".join(parts)` (Datasette's `actions_sql.py`, whose lines reading
+        a CTE an earlier line names were false DBS301). What is sent is the joined text; a
+        list joined with `";"` holds whole statements, and stays read."""
+        child, parent = node, self.parents.get(id(node))
+        listed = False
+        while isinstance(parent, (ast.List, ast.Tuple)) or (
+                isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add) and listed):
+            listed = listed or isinstance(parent, (ast.List, ast.Tuple))
+            child, parent = parent, self.parents.get(id(parent))
+        if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and \
+                parent.func.attr in ("append", "extend", "insert") and \
+                isinstance(parent.func.value, ast.Name) and child in parent.args:
+            name = parent.func.value.id
+        elif listed and isinstance(parent, ast.Assign) and parent.value is child and \
+                len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+            name = parent.targets[0].id
+        elif listed and isinstance(parent, ast.AugAssign) and parent.value is child and \
+                isinstance(parent.target, ast.Name):
+            name = parent.target.id
+        else:
+            return False
+        scope = self._scope_of(parent)
+        if id(scope) not in self.line_lists:
+            nodes = _own_nodes(scope) if isinstance(
+                scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else ast.walk(scope)
+            self.line_lists[id(scope)] = frozenset(
+                call.args[0].id for call in nodes
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "join" and isinstance(call.func.value, ast.Constant)
+                and isinstance(call.func.value.value, str) and not call.func.value.value.strip()
+                and len(call.args) == 1 and isinstance(call.args[0], ast.Name))
+        return name in self.line_lists[id(scope)]
 
     def _writes_ctes(self, loop: ast.comprehension, name: str) -> bool:
         """Whether a comprehension over the list `name` of (name, body) pairs writes each as

@@ -963,11 +963,16 @@ _SQL_VALUE_FUNCTIONS = frozenset(
     current_user session_user user current_catalog current_schema system_user""".split()
 )
 
-# SQLite's own catalog tables (`main.` and `temp.` are its schemas): a statement reading
-# one the schema lacks is SQLite's, sent to a connection the module does not show.
+# SQLite's own catalog tables (`main.` and `temp.` are its schemas), and the table-valued
+# functions of its pragmas that read one, named without arguments as a table (Datasette's
+# `select type from pragma_table_list where name = ?`): a statement reading one the schema
+# lacks is SQLite's, sent to a connection the module does not show.
 _SQLITE_CATALOG = frozenset(
     """sqlite_master sqlite_schema sqlite_temp_master sqlite_temp_schema sqlite_sequence
-    sqlite_stat1 sqlite_stat4""".split()
+    sqlite_stat1 sqlite_stat4 pragma_table_list pragma_table_info pragma_table_xinfo
+    pragma_index_list pragma_index_info pragma_index_xinfo pragma_foreign_key_list
+    pragma_foreign_key_check pragma_database_list pragma_collation_list pragma_function_list
+    pragma_module_list pragma_pragma_list pragma_compile_options""".split()
 )
 _SQLITE_SCHEMAS = (None, "main", "temp")
 

@@ -331,7 +331,10 @@ _CHUNK = 32
 #      a D1 binding as a typed parameter destructured, an inherited field, withSession(),
 #      drizzle-orm/d1 and drizzle's SQLite drivers; a `SET search_path` a Python function
 #      sends on the cursor it reads through, followed (helper-287)
-_CACHE_VERSION = 248
+# 249: the lines of a statement a Python function lists and joins with white space are no
+#      statements alone; SQLite's pragma table-valued functions read as tables are SQLite's
+#      catalog (helper-291)
+_CACHE_VERSION = 249
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -7,7 +7,11 @@ selected_origins"))` (or `.insert(0, (...))`), then writes them as
 `",\\n".join(f"{name} AS (\\n{cte}\\n)" for name, cte in common_table_expressions)` into
 the `WITH` it sends: each body reading a CTE listed before it was a false DBS301 (alone,
 PostgreSQL's 42P01; the whole `WITH` PREPAREs). A pair list the function joins otherwise,
-or a statement it sends itself, stays checked. Real PostgreSQL.
+or a statement it sends itself, stays checked. So are the lines of a statement a function
+lists and joins with white space (Datasette's `datasette/utils/actions_sql.py`:
+`query_parts.extend(["restriction_list AS (", ..., "  SELECT ... FROM restriction_list
+..."])`, then `"\\n".join(query_parts)`: four false DBS301); a list joined with `";"`
+holds whole statements, read each. Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -45,6 +49,21 @@ def report(cur):
     for label, query in checks:
         cur.execute(query)
     cur.execute("SELECT urls FROM listed_origins")
+
+
+def allowed(cur, restrictions):
+    parts = ["WITH"]
+    if restrictions:
+        parts.extend([
+            "restriction_list AS (SELECT url FROM listed_origins),",
+            "restriction_urls AS (",
+            "  SELECT url FROM restriction_list WHERE url IS NOT NULL",
+            ")",
+        ])
+    parts.append("SELECT url FROM restriction_urls")
+    cur.execute("\\n".join(parts))
+    script = ["SELECT url FROM restriction_list"]
+    cur.execute(";".join(script))
 '''
 
 
@@ -55,4 +74,5 @@ def test_cte_bodies_a_function_writes_into_its_with_are_not_statements(
     assert sorted((f.code, f.location.line, f.subject, dict(f.context)["PostgreSQL"][:5])
                   for f in report.findings if f.code != "DBS304") == [
         ("DBS301", 21, "public.listed_origin", "42P01"),
+        ("DBS301", 38, "public.restriction_list", "42P01"),
         ("DBS302", 24, "public.listed_origins.urls", "42703")]
