@@ -56,6 +56,7 @@ REVISIONS = {
     with op.get_context().autocommit_block():
         op.execute("CREATE INDEX CONCURRENTLY ix_audit_patient ON audit (patient_id)")
         op.execute("SELECT pg_sleep(0.3) WHERE current_setting('dbsafe_test.slow', true) = 'on'")
+        op.execute("SELECT pg_sleep(3) WHERE current_setting('dbsafe_test.hold', true) = 'on'")
     op.execute("ALTER TABLE orders ADD COLUMN note text")
 """, """
     op.execute("ALTER TABLE orders DROP COLUMN note")
@@ -162,12 +163,15 @@ class _Killing:
         return url
 
 
-def _slow(url: str, on: bool) -> None:
-    """Whether `REVISIONS` sleep on the database `url` names (in sessions opened from now)."""
+def _slow(url: str, on: bool, setting: str = "slow") -> None:
+    """Whether `REVISIONS` sleep on the database `url` names (in sessions opened from now):
+    between statements (`slow`), or 3 s more once 0003's autocommit block has committed its
+    table (`hold`)."""
     with psycopg.connect(url, autocommit=True) as conn:
         name = sql.Identifier(conn.info.dbname)
-        conn.execute(sql.SQL("ALTER DATABASE {} SET dbsafe_test.slow = 'on'").format(name)
-                     if on else sql.SQL("ALTER DATABASE {} RESET dbsafe_test.slow").format(name))
+        option = sql.Identifier("dbsafe_test", setting)
+        conn.execute(sql.SQL("ALTER DATABASE {} SET {} = 'on'").format(name, option)
+                     if on else sql.SQL("ALTER DATABASE {} RESET {}").format(name, option))
 
 
 def _wait_for_apply(proc: subprocess.Popen[str]) -> float:
@@ -216,7 +220,7 @@ def killing(pg_server: NoopExecutor, tmp_path_factory: pytest.TempPathFactory
 
 # 20 kills spread over the apply step as it was timed, and one more certainly half way
 # however the machine's speed has changed since: once 0003's autocommit block has committed
-# its table.
+# its table, while the block sleeps 3 s more on that database only.
 HALF_WAY = KILL_POINTS
 
 
@@ -227,6 +231,8 @@ def test_sigkill_anywhere_in_apply_leaves_a_consistent_database(killing: _Killin
                                                                 point: int) -> None:
     name = f"kill_{point}"
     url = killing.fresh(name)
+    if point == HALF_WAY:  # held there long enough to be killed there, whatever the load
+        _slow(url, True, "hold")
     proc = killing.start(url)
     try:
         _wait_for_apply(proc)
@@ -246,6 +252,7 @@ def test_sigkill_anywhere_in_apply_leaves_a_consistent_database(killing: _Killin
         consistent = _same(_schema(url), killing.reference[versions[0]])
         # The kill point proved, the repair run need not sleep.
         _slow(url, False)
+        _slow(url, False, "hold")
 
         settings = load_settings(killing.root, {"database-url": url,
                                                 "cache-dir": str(killing.cache),
