@@ -48,6 +48,7 @@ from dbsafe.lint.statement import (
     last,
     lookup_of,
     never_immutable,
+    never_inlined,
     parse_statement,
     partition_key_columns,
     partition_parent,
@@ -1305,6 +1306,8 @@ class LintContext:
     history: History = field(default_factory=History)
     cache: dict[str, Any] = field(default_factory=dict)  # per-migration memo for rules
     _created_at: dict[str, int] = field(default_factory=dict)
+    # User functions `never_inlined_function` is judging (their bodies may call each other).
+    _judging_inlined: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         created = self._created_at
@@ -2104,21 +2107,42 @@ class LintContext:
         in the history or in the schema before, is one (`statement.never_immutable`: a
         PL/pgSQL one declared STABLE, a SQL one PostgreSQL never inlines, ...), the
         functions their bodies call judged alike; False for a name neither knows."""
-        before = _snapshot_functions(self.before) if self.before is not None else {}
         judging: set[str] = set()
 
         def judged(called: str) -> bool:
-            definitions = [*self.history.function_definitions.get(called, ()),
-                           *before.get(called, ())]
+            definitions = self._function_definitions(called)
             if called in judging or not definitions:
                 return False  # (a function its own body calls: not known while judged)
             judging.add(called)
             try:
-                return all(never_immutable(d, judged) for d in definitions)
+                return all(never_immutable(d, judged, self.never_inlined_function)
+                           for d in definitions)
             finally:
                 judging.discard(called)
 
         return judged(last(name))
+
+    def never_inlined_function(self, name: str) -> bool:
+        """Does PostgreSQL call user function `name` with its arguments as written, never
+        inlining it? When each function of that name, created earlier in the history or in
+        the schema before, is one (`statement.never_inlined`: PL/pgSQL, C, a SQL one it
+        never inlines); False for a name neither knows (a SQL function it inlines drops an
+        argument its body does not use)."""
+        name = last(name)
+        definitions = self._function_definitions(name)
+        if name in self._judging_inlined or not definitions:
+            return False  # (met again while judged: not known)
+        self._judging_inlined.add(name)
+        try:
+            return all(never_inlined(d, self.never_immutable_function) for d in definitions)
+        finally:
+            self._judging_inlined.discard(name)
+
+    def _function_definitions(self, name: str) -> list[Statement]:
+        """Each `CREATE FUNCTION` of user function `name` (unqualified) the history ran or
+        the schema before holds."""
+        before = _snapshot_functions(self.before) if self.before is not None else {}
+        return [*self.history.function_definitions.get(name, ()), *before.get(name, ())]
 
     def volatile_function(self, name: str) -> bool:
         """Is `name` a user-defined VOLATILE function (created earlier in the history, or in

@@ -604,17 +604,20 @@ _AGGREGATE_CALL = ("agg_star", "agg_distinct", "agg_filter", "agg_order", "agg_w
                    "over")
 
 
-def not_immutable_call(expression: Node, user_function: Callable[[str], bool]) -> str | None:
+def not_immutable_call(expression: Node, user_function: Callable[[str], bool],
+                       keeps_arguments: Callable[[str], bool] = lambda name: False,
+                       ) -> str | None:
     """The first call in `expression` known not to be IMMUTABLE whatever its arguments
     (`CURRENT_DATE`, `now()`, a user function `user_function` says is never IMMUTABLE),
-    None when none is.
+    None when none is. `keeps_arguments` says which user functions PostgreSQL never
+    inlines (their arguments stay: `_kept_nodes`).
 
     >>> not_immutable_call(parse_statement("SELECT lower(a) || now()").node, lambda name: False)
     'now()'
     """
     from dbsafe.pg.catalog_functions import IMMUTABLE_CATALOG_FUNCTIONS
 
-    for kind, fields in _kept_nodes(expression):
+    for kind, fields in _kept_nodes(expression, keeps_arguments):
         if kind == "SQLValueFunction":
             return _SQL_VALUE_FUNCTIONS.get(fields.get("op", ""), "CURRENT_TIMESTAMP")
         if kind != "FuncCall":
@@ -640,15 +643,17 @@ def _surely_not_immutable(names: tuple[str, ...]) -> bool:
     return names[-1] in NOT_IMMUTABLE_FUNCTIONS and names[:-1] in ((), ("pg_catalog",))
 
 
-def _kept_nodes(item: Any) -> Iterator[tuple[str, Node]]:
+def _kept_nodes(item: Any, keeps_arguments: Callable[[str], bool] = lambda name: False,
+                ) -> Iterator[tuple[str, Node]]:
     """The `(kind, fields)` nodes of `item` (as `walk`) PostgreSQL surely keeps when it
     simplifies the expression before judging it (`contain_mutable_functions_after_planning`
     runs `eval_const_expressions`; checked on PostgreSQL 15 and 18). Left out, unsure, what a
     constant may fold away: the other arms of an AND with a constant arm other than TRUE (of
     an OR, other than FALSE), a CASE with a constant test, what follows a constant argument
     of COALESCE, the arguments of a call or an operator with a NULL one (strict: it folds
-    to NULL), and the arguments of a function not PostgreSQL's own (a SQL function inlined
-    drops an argument its body does not use).
+    to NULL), and the arguments of a function not PostgreSQL's own unless `keeps_arguments`
+    says PostgreSQL never inlines it (a SQL function inlined drops an argument its body
+    does not use; a PL/pgSQL one keeps them all).
 
     >>> [kind for kind, _ in _kept_nodes(parse_statement(
     ...     "SELECT lower(a), CASE WHEN false THEN now() END").node["targetList"])]
@@ -656,24 +661,30 @@ def _kept_nodes(item: Any) -> Iterator[tuple[str, Node]]:
     """
     if isinstance(item, list):
         for value in item:
-            yield from _kept_nodes(value)
+            yield from _kept_nodes(value, keeps_arguments)
     elif isinstance(item, dict):
         for key, value in item.items():
             if key[:1].isupper() and isinstance(value, dict):
                 yield key, value
-                yield from _kept_nodes(_kept_fields(key, value))
+                yield from _kept_nodes(_kept_fields(key, value, keeps_arguments),
+                                       keeps_arguments)
             else:
-                yield from _kept_nodes(value)
+                yield from _kept_nodes(value, keeps_arguments)
 
 
-def _kept_fields(kind: str, fields: Node) -> Node | list[Node] | None:
+def _kept_fields(kind: str, fields: Node, keeps_arguments: Callable[[str], bool],
+                 ) -> Node | list[Node] | None:
     """What of node `kind`'s `fields` PostgreSQL surely keeps (`_kept_nodes`)."""
     from dbsafe.pg.catalog_functions import IMMUTABLE_CATALOG_FUNCTIONS
 
     if kind == "FuncCall":
         names = strings(fields.get("funcname"))
-        if not names or names[-1] not in IMMUTABLE_CATALOG_FUNCTIONS or \
-                names[:-1] not in ((), ("pg_catalog",)) or \
+        catalog = names[-1:] and names[-1] in IMMUTABLE_CATALOG_FUNCTIONS and \
+            names[:-1] in ((), ("pg_catalog",))
+        # (a user function never inlined keeps its arguments; with a name pg_catalog also
+        # has, the call may be pg_catalog's)
+        user = names[-1:] and names[0] != "pg_catalog" and keeps_arguments(names[-1])
+        if not (catalog or user) or \
                 any(_null_constant(arg) for arg in fields.get("args") or ()):
             return None
     elif kind == "A_Expr" and (_null_constant(fields.get("lexpr"))
@@ -717,13 +728,15 @@ def _may_be_constant(node: Node) -> bool:
     return True
 
 
-def never_immutable(statement: Statement, user_function: Callable[[str], bool]) -> bool:
+def never_immutable(statement: Statement, user_function: Callable[[str], bool],
+                    keeps_arguments: Callable[[str], bool] = lambda name: False) -> bool:
     """Whether a call of the function `statement` creates is refused wherever PostgreSQL
     requires IMMUTABLE (an index, a generation expression) whatever its arguments: declared
     STABLE or VOLATILE and never inlined (another language than SQL, or `_never_inlined`),
     or a SQL function whose body, once inlined, calls what is not IMMUTABLE
-    (`not_immutable_call`; `user_function` says which user functions are never IMMUTABLE).
-    False when unsure: a SQL function PostgreSQL may inline into an IMMUTABLE expression.
+    (`not_immutable_call`; `user_function` says which user functions are never IMMUTABLE,
+    `keeps_arguments` which are never inlined). False when unsure: a SQL function
+    PostgreSQL may inline into an IMMUTABLE expression.
 
     >>> never_immutable(parse_statement(
     ...     "CREATE FUNCTION f(text) RETURNS text LANGUAGE sql SECURITY DEFINER "
@@ -736,16 +749,59 @@ def never_immutable(statement: Statement, user_function: Callable[[str], bool]) 
     """
     if statement.kind != "CreateFunctionStmt" or function_volatility(statement)[1] == "immutable":
         return False
-    language = function_source(statement)[0]
-    if language is None and statement.node.get("sql_body"):
-        language = "sql"  # (`RETURN ...`, `BEGIN ATOMIC`: SQL whatever LANGUAGE says)
+    language = _function_language(statement)
     if language != "sql":
         return language is not None
     if _never_inlined(statement):
         return True
+    body = _inlined_expression(statement)
+    return body is not None and not_immutable_call(body, user_function,
+                                                   keeps_arguments) is not None
+
+
+def never_inlined(statement: Statement, user_function: Callable[[str], bool]) -> bool:
+    """Whether PostgreSQL never inlines the function `statement` creates, so a call of it
+    keeps its arguments as written (checked on PostgreSQL 18: `f(now()::text)` in an index
+    is refused even when `f` is IMMUTABLE and ignores its argument): another language than
+    SQL (`plpgsql`, `c`, `internal`), a SQL function `_never_inlined`, or one declared
+    IMMUTABLE whose body calls what is not (`inline_function` refuses a body more mutable
+    than the function; `user_function` says which user functions are never IMMUTABLE).
+    False when unsure (no language known, a body lint cannot read).
+
+    >>> never_inlined(parse_statement(
+    ...     "CREATE FUNCTION f(text) RETURNS text LANGUAGE plpgsql IMMUTABLE "
+    ...     "AS 'BEGIN RETURN 1; END'"), lambda name: False)
+    True
+    >>> never_inlined(parse_statement(
+    ...     "CREATE FUNCTION f(text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT 1'"),
+    ...     lambda name: False)
+    False
+    """
+    if statement.kind != "CreateFunctionStmt":
+        return False
+    language = _function_language(statement)
+    if language != "sql":
+        return language is not None
+    if _never_inlined(statement):
+        return True
+    body = _inlined_expression(statement)
+    return function_volatility(statement)[1] == "immutable" and body is not None \
+        and not_immutable_call(body, user_function) is not None
+
+
+def _function_language(statement: Statement) -> str | None:
+    """The language of the `CREATE FUNCTION` `statement` (lower case), None when unknown."""
+    language = function_source(statement)[0]
+    if language is None and statement.node.get("sql_body"):
+        language = "sql"  # (`RETURN ...`, `BEGIN ATOMIC`: SQL whatever LANGUAGE says)
+    return language
+
+
+def _inlined_expression(statement: Statement) -> Node | None:
+    """The expression (or one-expression SELECT) the body of the SQL function `statement`
+    is, which PostgreSQL inlines in its place; None when it is no such body."""
     found = _sql_body(statement)
-    body = _simple_select(found[0]) if found else None
-    return body is not None and not_immutable_call(body, user_function) is not None
+    return _simple_select(found[0]) if found else None
 
 
 def _never_inlined(statement: Statement) -> bool:

@@ -26,7 +26,11 @@ Flagged calls (checked on PostgreSQL 18):
   ...), a subquery or an aggregate call (`count(*)`, `DISTINCT`, `FILTER`, `OVER`) in it, or
   STRICT with a body that is not (`coalesce`, `CASE`, `IS NULL`, `AND`, ...) or leaves an
   argument unused;
-- a SQL function PostgreSQL inlines whose body calls one of the above (`RETURN now()`).
+- a SQL function PostgreSQL inlines whose body calls one of the above (`RETURN now()`);
+- any of the above in an argument of a function PostgreSQL never inlines, so calls with
+  its arguments as written, even one declared IMMUTABLE: `owner_key(now()::text)` of a
+  PL/pgSQL (C, internal, ...) function, of a SQL function it never inlines (above), or of
+  one declared IMMUTABLE whose body calls what is not (`SELECT now()::text`).
 
 ## Bad
 ```sql
@@ -65,9 +69,10 @@ not know. Calls PostgreSQL may fold away before it judges the expression (it sim
 constants first, on PostgreSQL 15 and 18 alike): the other arms of an `AND` with a constant
 arm other than `TRUE` (`false AND expires_at > now()`; of an `OR`, other than `FALSE`), a
 `CASE` with a constant test, what follows a constant in `COALESCE`, the arguments of a call
-or operator with a `NULL` one, and the arguments of a function that is not PostgreSQL's own
-(a SQL function it inlines drops an argument its body does not use, and lint does not read
-which: `owner_key(now()::text)` of a PL/pgSQL function is not flagged either).
+or operator with a `NULL` one, and the arguments of a user function that may be a SQL
+function PostgreSQL inlines (it drops an argument its body does not use, and lint does not
+read which), or that lint does not know, or whose name the history or the database also
+has a SQL function of: `one(now())` of a SQL function `SELECT 1`.
 """
 
 from __future__ import annotations
@@ -81,7 +86,8 @@ from dbsafe.lint.statement import Node, Statement, not_immutable_call, walk
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     for what, expression in _immutable_expressions(statement):
-        called = not_immutable_call(expression, ctx.never_immutable_function)
+        called = not_immutable_call(expression, ctx.never_immutable_function,
+                                    ctx.never_inlined_function)
         if called is None:
             continue
         yield ctx.finding(
