@@ -148,7 +148,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS405', 'models-differ-from-migrations', 'error', '0.1.0',
      'The SQLAlchemy models and the schema the migrations build at head differ (what `alembic check` reports).'),
     ('DBS411', 'downgrade-missing', 'error', '0.1.0',
-     'A revision that changes the schema has no working downgrade (none, `pass`, only `raise`, or one that changes nothing in the schema).'),
+     'A revision has no working downgrade: none or one that only raises (`alembic downgrade` fails there, whatever its upgrade did), or, when it changes the schema, `pass` or one that changes nothing in the schema.'),
     ('DBS412', 'downgrade-failed', 'error', '0.1.0',
      "Running a revision's downgrade right after its upgrade raised an error."),
     ('DBS413', 'downgrade-leftover', 'error', '0.1.0',

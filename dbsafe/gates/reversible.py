@@ -49,8 +49,9 @@ log = logging.getLogger(__name__)
 DOWNGRADE_MISSING = RuleInfo(
     code="DBS411",
     name="downgrade-missing",
-    summary="A revision that changes the schema has no working downgrade (none, `pass`, "
-            "only `raise`, or one that changes nothing in the schema).",
+    summary="A revision has no working downgrade: none or one that only raises (`alembic "
+            "downgrade` fails there, whatever its upgrade did), or, when it changes the "
+            "schema, `pass` or one that changes nothing in the schema.",
     default_severity=Severity.ERROR,
     since="0.1.0",
 )
@@ -639,9 +640,13 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 # the downgrade failed
                 applied.append(rid)
                 walked.append(rid)
-                report([_downgrade_failed(revision, exc, problem, root)])
-                carry = None
                 after_fp = _taken(exc.fingerprints, rid, "up")
+                parent_fp = _taken(exc.fingerprints, carry, "up") if carry is not None \
+                    else before_fp
+                report([_downgrade_failed(
+                    revision, exc, problem, root, schema_changed=None
+                    if after_fp is None or parent_fp is None else after_fp != parent_fp)])
+                carry = None
                 # A transactional downgrade rolled back: still upgraded, nothing to redo.
                 if (after_fp is None or w.fingerprint() != after_fp) and not rebuilt():
                     stopped_at = index + 1
@@ -913,7 +918,8 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
             continue
         revision = order[pos]
         findings[ids[pos]] = [_downgrade_failed(revision, failure,
-                                                _downgrade_problem(revision), root)]
+                                                _downgrade_problem(revision), root,
+                                                schema_changed=changed[pos])]
         base, ref = fresh(pos)
         offset, fresh_from = 0, pos
         pos -= 1
@@ -951,7 +957,8 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
                     failed[j] = exc
                 elif what == "down":
                     findings.setdefault(ids[j], []).append(_downgrade_failed(
-                        order[j], exc, _downgrade_problem(order[j]), root))
+                        order[j], exc, _downgrade_problem(order[j]), root,
+                        schema_changed=changed[j]))
                 else:  # a first upgrade on a fresh database: upgraded fine in step 1
                     log.info("revision %s did not upgrade on a fresh database: %s", ids[j],
                              exc)
@@ -983,7 +990,8 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
                 fresh_from, downgraded = min(fresh_from, i), set()
                 pending.insert(0, i)
             else:
-                findings[rid] = [_downgrade_failed(revision, exc, problem, root)]
+                findings[rid] = [_downgrade_failed(revision, exc, problem, root,
+                                                   schema_changed=changed[i])]
                 fresh(i + 1)
                 at, fresh_from, downgraded = i + 1, min(fresh_from, i + 1), set()
             continue
@@ -1589,14 +1597,24 @@ def _self_waits(waits: Sequence[tuple[CapturedStatement, str]], root: Path) -> l
 
 
 def _downgrade_failed(revision: Revision, exc: Exception, problem: str | None,
-                      root: Path) -> Finding:
+                      root: Path, *, schema_changed: bool | None = None) -> Finding:
+    """DBS411 when the revision's downgrade() is missing or only raises (`problem`), else
+    DBS412. `schema_changed`: the walk saw its upgrade change the schema or not (None: not
+    known); with no downgrade() alembic fails there whatever the upgrade did."""
     rid = revision.revision
     if problem is not None:
+        said, help = "", "Write downgrade() to undo upgrade()."
+        if schema_changed:
+            said = "; its upgrade changes the schema"
+        elif schema_changed is False:
+            said = ", though its upgrade changes no schema (only rows, or nothing)"
+            help = ("Write a downgrade() that does nothing (`pass`): it takes the schema back; "
+                    "undo the rows the upgrade changes there if they matter.")
         return Finding(DOWNGRADE_MISSING.code,
-                       f"Revision `{rid}` cannot be downgraded: {problem}.",
+                       f"Revision `{rid}` cannot be downgraded: {problem}, so `alembic "
+                       f"downgrade` fails there{said}.",
                        DOWNGRADE_MISSING.default_severity, _location(revision, root), rid,
-                       help="Write downgrade() to undo upgrade().",
-                       context=(("Failing revision", rid), *_failure_context(exc)))
+                       help=help, context=(("Failing revision", rid), *_failure_context(exc)))
     return Finding(DOWNGRADE_FAILED.code,
                    f"Revision `{rid}`: downgrade right after the upgrade fails: "
                    f"{_first_line(exc)}.",

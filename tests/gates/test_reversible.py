@@ -490,17 +490,25 @@ def test_a_revision_file_without_a_downgrade_function_is_a_finding(
         tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
     # neutron's and keystone's revisions have no `def downgrade()` at all (the projects
     # dropped downgrades): alembic raises AttributeError in its own frames as it builds the
-    # step, which named no revision, and the walk ended in exit 2.
+    # step, which named no revision, and the walk ended in exit 2. cinder's and glance's
+    # data migrations have none either: alembic fails there too, though no schema changed.
     project = write_history(tmp_path, [
         ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
         'from alembic import op\n\n\ndef upgrade():\n    op.execute("CREATE TABLE t2 (id int)")\n',
+        'from alembic import op\n\n\ndef upgrade():\n    op.execute("INSERT INTO t1 VALUES (1)")\n',
     ])
 
     result = reversible.walk(project, database_url, root=tmp_path,
                              new_database=more_databases)
 
-    assert [(f.code, f.subject) for f in result.findings] == [("DBS411", "0002")]
-    assert "there is no downgrade()" in result.findings[0].message
+    assert [(f.code, f.subject) for f in result.findings] == [
+        ("DBS411", "0002"), ("DBS411", "0003")]
+    schema, rows = (f.message for f in result.findings)
+    assert schema.endswith("there is no downgrade(), so `alembic downgrade` fails there; "
+                           "its upgrade changes the schema.")
+    assert rows.endswith("there is no downgrade(), so `alembic downgrade` fails there, "
+                         "though its upgrade changes no schema (only rows, or nothing).")
+    assert "(`pass`)" in result.findings[1].help
 
 
 OTHER_DIALECT = '''\
