@@ -65,7 +65,7 @@ JOIN idx AS long
  AND long.options[1:short.indnkeyatts] = short.options
  -- an INCLUDE column the longer index does not store: the shorter one answers `SELECT d
  -- ... WHERE c = $1` from the index alone (an index-only scan), the longer reads the table
- AND long.stored @> short.stored
+ AND long.stored OPERATOR(pg_catalog.@>) short.stored
 WHERE short.plain
   AND NOT short.indisunique
   -- a partition's index attached to its parent's goes only with it (2BP01); the

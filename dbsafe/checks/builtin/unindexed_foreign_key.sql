@@ -86,7 +86,7 @@ served AS (
           -- pages rechecked, as a Seq Scan), and a bloom index is read whole
           AND am.amname NOT IN ('brin', 'bloom')
           AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (target.implied))
-          AND (i.indkey::int2[])[0:cardinality(target.attnums) - 1] @> target.attnums
+          AND (i.indkey::int2[])[0:cardinality(target.attnums) - 1] OPERATOR(pg_catalog.@>) target.attnums
           -- each key column's, in the column's own collation (the lookup compares in it,
           -- and PostgreSQL uses no index built in another: `(code COLLATE "C")`, a Seq
           -- Scan) and of an operator class whose family holds the lookup's operator (a GIN

@@ -75,7 +75,7 @@ candidates AS (
           WHERE fk.contype = 'f'
             AND fk.conrelid = i.indrelid
             AND coalesce((to_jsonb(fk) ->> 'conenforced')::boolean, true)
-            AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
+            AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] OPERATOR(pg_catalog.@>) fk.conkey
             AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (key.implied))
             -- a BRIN or bloom index serves no lookup (DBS504 does not count it)
             AND NOT EXISTS (SELECT FROM pg_am AS am
@@ -100,7 +100,7 @@ candidates AS (
                 WHERE other.indrelid = i.indrelid
                   AND other.indexrelid <> i.indexrelid
                   AND other.indisvalid
-                  AND (other.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
+                  AND (other.indkey::int2[])[0:cardinality(fk.conkey) - 1] OPERATOR(pg_catalog.@>) fk.conkey
                   AND (other.indpred IS NULL
                        OR pg_get_expr(other.indpred, other.indrelid) = ANY (key.implied))
                   AND NOT EXISTS (SELECT FROM pg_class AS oc JOIN pg_am AS am ON am.oid = oc.relam
