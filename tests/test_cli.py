@@ -497,6 +497,7 @@ with engine.connect() as connection:
 
 
 @pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_lint_of_an_alembic_history_with_no_revisions_is_not_a_pass(tmp_path: Path) -> None:
     # As when env.py sets version_locations at run time: alembic.ini's folder is empty.
     (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\ncache = false\n")

@@ -357,6 +357,7 @@ def downgrade() -> None:
 
 
 @pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_lint_reports_the_demo_query_using_a_dropped_column(tmp_path: Path) -> None:
     from dbsafe import commands
     from dbsafe.config import load_settings

@@ -28,7 +28,7 @@ from dbsafe.report import render_text
 from tests.helpers import assert_snapshot
 from tests.migrate.projects import ALEMBIC_INI, ENV_PY
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -19,6 +19,8 @@ ENV = Path(__file__).parent / "envs" / "empty_downgrade"
 VERSIONS = ENV / "migrations" / "versions"
 
 
+@pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_the_versions_folder_selects_the_alembic_revisions() -> None:
     migrations = load_migrations(Settings(project_root=ENV), [VERSIONS])
     assert [m.revision for m in migrations] == ["0001", "0002", "0003", "0004", "0005", "0006",
@@ -26,6 +28,8 @@ def test_the_versions_folder_selects_the_alembic_revisions() -> None:
     assert {m.kind for m in migrations} == {"alembic"}
 
 
+@pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_a_revision_file_selects_that_revision_not_its_python_as_sql() -> None:
     migrations = load_migrations(Settings(project_root=ENV), [VERSIONS / "0002_pass.py"])
     assert [(m.revision, m.kind) for m in migrations] == [("0002", "alembic")]

@@ -19,7 +19,7 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import Settings
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 # As prisma migrate creates it (its schema-engine's postgres connector).
 PRISMA_HISTORY = """

@@ -16,7 +16,7 @@ from dbsafe.cli import main
 from dbsafe.schema.diff import diff
 from dbsafe.schema.introspect import introspect_url
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STEPS = Path(__file__).parent / "envs" / "steps" / "alembic.ini"

@@ -73,6 +73,8 @@ def test_other_modules_are_application_code(source: str) -> None:
     assert migration_kind("src/keys.ts", source.encode()) is None
 
 
+@pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_an_alteration_module_is_not_validated(tmp_path: Path) -> None:
     folder = tmp_path / "db" / "migrations"
     folder.mkdir(parents=True)
@@ -102,6 +104,8 @@ def test_an_alteration_module_is_not_validated(tmp_path: Path) -> None:
         "(JavaScript/TypeScript: `dbsafe lint` reads SQL migrations only)"]
 
 
+@pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_python_migrations_other_than_alembic_revisions_are_counted_in_code(
         tmp_path: Path) -> None:
     # A Django migration is Python dbsafe lint does not read, as a Kysely one is
