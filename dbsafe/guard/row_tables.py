@@ -9,8 +9,10 @@ reference them, through any number of keys (a cascade deletes or nulls them; an 
 migration that deduplicated a table repoints the rows referencing it, which it never touched
 on the empty copy), the tables a view among them reads (written through it), and the tables
 a trigger or rule on any of them writes (`lint.body_writes`: its function's or its actions'
-statements), each followed the same way. The functions the revisions, a trigger or a rule
-call are followed into what they write (`guard.called_writes`: the application's functions
+statements) or a column default of one calls a function writing (an INSERT evaluates it),
+each followed the same way; and when the revisions run DDL, the tables the database's event
+triggers write (an audit of DDL). The functions the revisions, a trigger, a rule, a default
+or an event trigger call are followed into what they write (`guard.called_writes`: the application's functions
 by name in `pg_proc`, or as the revisions create them, through the functions they call in
 turn; an extension's in C when it is known to run no SQL); one whose writes cannot be told
 (`EXECUTE` of SQL built at run time, a language other than PL/pgSQL and SQL, a function not
@@ -57,19 +59,44 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbsafe')
 ORDER BY 1, 2
 """
 
-# The triggers and rules on the relations reached: a trigger's function (PostgreSQL's own
-# trigger functions, in C, write only the row they are given), a rule's definition.
+# The triggers, rules and column defaults of the relations reached: a trigger's function
+# (PostgreSQL's own trigger functions, in C, write only the row they are given), a rule's
+# definition, a default's or generated column's expression (an INSERT evaluates it, and
+# an ON DELETE SET DEFAULT), or its domain's default where the column has none.
 _FIRING = f"""
 SELECT 'trigger ' || quote_ident(t.tgname) || ' on ' || c.oid::regclass::text, t.tgfoid,
-       p.pronamespace = 'pg_catalog'::regnamespace AND NOT {EXTENSION_OWNED}, NULL
+       p.pronamespace = 'pg_catalog'::regnamespace AND NOT {EXTENSION_OWNED}, NULL, NULL
 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
 WHERE t.tgrelid = ANY(%(oids)s::oid[]) AND NOT t.tgisinternal
 UNION ALL
 SELECT 'rule ' || quote_ident(r.rulename) || ' on ' || r.ev_class::regclass::text, NULL,
-       false, pg_catalog.pg_get_ruledef(r.oid)
+       false, pg_catalog.pg_get_ruledef(r.oid), NULL
 FROM pg_catalog.pg_rewrite r
 WHERE r.ev_class = ANY(%(oids)s::oid[]) AND r.rulename <> '_RETURN'
+UNION ALL
+SELECT CASE WHEN a.attgenerated <> '' THEN 'generated column ' ELSE 'the default of ' END
+       || a.attrelid::regclass::text || '.' || quote_ident(a.attname), NULL, false, NULL,
+       pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_attribute a
+     ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+WHERE d.adrelid = ANY(%(oids)s::oid[]) AND NOT a.attisdropped
+UNION ALL
+SELECT 'the default of domain ' || t.oid::regtype::text || ' of '
+       || a.attrelid::regclass::text || '.' || quote_ident(a.attname), NULL, false, NULL,
+       pg_catalog.pg_get_expr(t.typdefaultbin, 0)
+FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+WHERE a.attrelid = ANY(%(oids)s::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+  AND NOT a.atthasdef AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL
+ORDER BY 1
+"""
+
+# The event triggers the upgrade may fire: on its DDL (`ddl_command_start`, `sql_drop`,
+# ...), when it runs any, and on connecting (`login`), which it does; not those disabled.
+_EVENT_TRIGGERS = """
+SELECT 'event trigger ' || quote_ident(e.evtname), e.evtfoid
+FROM pg_catalog.pg_event_trigger e
+WHERE e.evtenabled <> 'D' AND (%(ddl)s OR e.evtevent = 'login')
 ORDER BY 1
 """
 
@@ -106,7 +133,10 @@ def choose(conn: Any, changes: object, pending: Sequence[str]) -> Choice:
     called, why = calls.of_calls(changes.get("functions") or ())
     if why is not None:
         return Choice(None, f"the revisions call {why}")
-    names = list(changes.get("tables") or ()) + sorted(called)
+    fired, why = _event_fired(conn, calls, bool(changes.get("ddl", True)))
+    if why is not None:
+        return Choice(None, why)
+    names = list(changes.get("tables") or ()) + sorted(called | fired)
     if not names:
         return Choice((), "no revision changes rows")
     return _reached(conn, calls, names)
@@ -138,21 +168,39 @@ def _reached(conn: Any, calls: CalledWrites, names: Sequence[str]) -> Choice:
 
 def _fired(conn: Any, calls: CalledWrites, oids: Sequence[int]
            ) -> tuple[set[str], str | None]:
-    """The tables the triggers and rules on `oids` write, or why that cannot be told."""
-    from dbsafe.lint.body_writes import rule_writes
+    """The tables the triggers, rules and column defaults of `oids` write, or why that
+    cannot be told."""
+    from dbsafe.lint.body_writes import expression_writes, rule_writes
 
     written: set[str] = set()
-    for what, function, builtin, rule in conn.execute(_FIRING, {"oids": list(oids)}):
+    for what, function, builtin, rule, expression in conn.execute(
+            _FIRING, {"oids": list(oids)}):
         if builtin:
             continue
         if function is not None:
             tables, why = calls.of_trigger(function)
             if why is not None:
                 return written, f"{what} runs {why}"
-        else:
+        elif rule is not None:
             tables, why = calls.of_writes(rule_writes(rule))
             if why is not None:
                 return written, f"{what}, which {why}"
+        else:
+            tables, why = calls.of_writes(expression_writes(expression))
+            if why is not None:
+                return written, f"{what} {why}"
+        written |= tables
+    return written, None
+
+
+def _event_fired(conn: Any, calls: CalledWrites, ddl: bool) -> tuple[set[str], str | None]:
+    """The tables the event triggers the upgrade fires write (`ddl`: it runs DDL), or why
+    that cannot be told."""
+    written: set[str] = set()
+    for what, function in conn.execute(_EVENT_TRIGGERS, {"ddl": ddl}):
+        tables, why = calls.of_trigger(function)
+        if why is not None:
+            return written, f"{what} runs {why}"
         written |= tables
     return written, None
 

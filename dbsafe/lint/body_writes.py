@@ -2,8 +2,8 @@
 (pglast): the tables its statements write, the functions it calls (one not PostgreSQL's own
 may write any table), or why that cannot be told.
 
-The guard follows a trigger or rule on a table an upgrade writes this way
-(`guard.row_tables`). Only writes count: an `INSERT`, `UPDATE`, `DELETE` or `MERGE` target
+The guard follows a trigger or rule on a table an upgrade writes this way, a column default
+of one, and an event trigger the upgrade's DDL fires (`guard.row_tables`). Only writes count: an `INSERT`, `UPDATE`, `DELETE` or `MERGE` target
 (in a data-modifying CTE too), a `TRUNCATE`d table, a `COPY ... FROM` target; a table only
 read changes no rows. A statement of any other kind (DDL, `DO`), SQL built at run time
 (`EXECUTE` of anything but a string constant), a language other than PL/pgSQL and SQL, or a
@@ -24,6 +24,8 @@ body the grammar rejects cannot be told.
 >>> sorted(rule_writes("CREATE RULE r AS ON UPDATE TO v DO INSTEAD "
 ...                    "(UPDATE t SET a = new.a; NOTIFY v)").tables)
 ['t']
+>>> sorted(expression_writes("app.next_invoice_number() + lower(x)").functions)
+['app.next_invoice_number', 'lower']
 """
 
 from __future__ import annotations
@@ -71,6 +73,15 @@ def rule_writes(definition: str) -> Writes:
         return Writes(unknown="has a definition PostgreSQL's parser rejects")
     rule = tree[0]["RuleStmt"]
     return _tree_writes([rule.get("actions") or [], rule.get("whereClause") or {}])
+
+
+def expression_writes(expression: str) -> Writes:
+    """What evaluating an expression may write (a column's default, `pg_get_expr`): only
+    through the functions it calls."""
+    tree = _parsed(f"SELECT {expression}")
+    if tree is None:
+        return Writes(unknown="has an expression PostgreSQL's parser rejects")
+    return _tree_writes(tree)
 
 
 def _sql_function_writes(definition: str) -> Writes:

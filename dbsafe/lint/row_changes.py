@@ -7,7 +7,10 @@ SELECT too: an ORM data migration only SELECTs on the empty copy, and on the rea
 deletes or updates what it found), the tables whose column types an ALTER TABLE changes
 (values converted there and back may differ), and the functions those statements call
 (one may write any table), and what each function they create writes (`lint.body_writes`),
-which the guard follows when a call reaches it. What cannot be told from the statements (a revision rendered
+which the guard follows when a call reaches it. The functions DDL evaluates count as called
+too (a default an ADD COLUMN fills into every row, one a later INSERT evaluates, a CHECK
+added), and an event trigger's the revisions create; `ddl` says whether any statement may
+fire an event trigger (the guard then follows the database's). What cannot be told from the statements (a revision rendered
 offline, a statement PostgreSQL's grammar refused, a DO block building its SQL, a trigger
 created next to data statements) makes the whole answer unknown, with why: the guard then
 reads every table, as before.
@@ -27,6 +30,14 @@ reads every table, as before.
 ...     "AS $$ UPDATE counters SET n = n + 1 RETURNING n $$")])
 >>> changes.summary()["created_functions"]
 {'app.pick': [{'revision': '0007', 'tables': ['counters'], 'functions': []}]}
+>>> data = RowChanges()
+>>> data.add("0008", [parse_statement("UPDATE units SET name = lower(name)")])
+>>> data.summary()["functions"], data.summary()["ddl"]
+(['lower'], False)
+>>> data.add("0009", [parse_statement(
+...     "ALTER TABLE invoices ADD COLUMN number int DEFAULT app.next_invoice_number()")])
+>>> data.summary()["functions"], data.summary()["ddl"]
+(['app.next_invoice_number', 'lower'], True)
 """
 
 from __future__ import annotations
@@ -46,6 +57,16 @@ DATA_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "
                         "CopyStmt", "TruncateStmt", "CallStmt"})
 # Statements that make later writes reach other tables, unseen in the statements themselves.
 _FIRES_ELSEWHERE = frozenset({"CreateTrigStmt", "RuleStmt"})
+# DDL evaluating the expressions it gives (a default filled into the rows an ADD COLUMN
+# adds, a CHECK added), or giving defaults later INSERTs evaluate (CREATE TABLE, SET
+# DEFAULT, a domain's): the functions they call are followed as the data statements' are.
+_EVALUATES = frozenset({"CreateStmt", "AlterTableStmt", "CreateDomainStmt",
+                        "AlterDomainStmt"})
+# Statements no event trigger fires on (PostgreSQL's event trigger firing matrix lists DDL
+# only); any other may fire one (`ddl` in the summary).
+_NO_EVENT = DATA_KINDS | frozenset({"TransactionStmt", "VariableSetStmt", "VariableShowStmt",
+                                    "LockStmt", "NotifyStmt", "ListenStmt", "UnlistenStmt",
+                                    "DoStmt"})
 
 
 @dataclass(slots=True)
@@ -59,6 +80,10 @@ class RowChanges:
     # `schema.name`): an overload, or one created again, adds an entry.
     created: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     unknown: str | None = None
+    # The functions DDL evaluates, or that an event trigger the revisions create runs.
+    evaluated: set[str] = field(default_factory=set)
+    # Whether a statement may fire an event trigger (DDL).
+    ddl: bool = False
     _fires_elsewhere: str | None = None
 
     def add(self, revision: str, statements: Sequence[Statement], *,
@@ -73,8 +98,13 @@ class RowChanges:
                 continue
             if s.error is not None:
                 self._unknown(f"{revision} runs a statement PostgreSQL's parser refused")
-            elif s.unread:
+                continue
+            # (SELECT ... INTO creates a table)
+            self.ddl |= s.kind not in _NO_EVENT or bool(s.node.get("intoClause"))
+            if s.unread:
                 self._unknown(f"{revision}'s DO block {s.unread}")
+            elif s.kind == "CreateEventTrigStmt":
+                self.evaluated.add(".".join(strings(s.node.get("funcname"))))
             elif s.kind in _FIRES_ELSEWHERE:
                 self._fires_elsewhere = self._fires_elsewhere or revision
             elif s.kind == "CreateFunctionStmt":
@@ -82,7 +112,8 @@ class RowChanges:
             elif s.kind in DATA_KINDS:
                 self.tables.update(_relations(s.node))
                 self.functions.update(called_functions(s.node))
-            elif s.kind == "AlterTableStmt":
+            elif s.kind in _EVALUATES:
+                self.evaluated.update(called_functions(s.node))
                 for action in s.actions:
                     if action.subtype == "AlterColumnType" and s.relation:
                         self.tables.add(s.relation)
@@ -114,7 +145,8 @@ class RowChanges:
             return {"revisions": list(self.revisions), "unknown": unknown}
         summary: dict[str, Any] = {"revisions": list(self.revisions),
                                    "tables": sorted(self.tables),
-                                   "functions": sorted(self.functions)}
+                                   "functions": sorted(self.functions | self.evaluated),
+                                   "ddl": self.ddl}
         if self.created:
             summary["created_functions"] = {name: list(entries)
                                             for name, entries in sorted(self.created.items())}

@@ -386,3 +386,82 @@ def test_an_extension_created_in_pg_catalog_is_read_as_an_extensions(database_ur
     assert (cascading.tables, cascading.why) == (
         None, "trigger parent_cascade on parent runs check_foreign_key(), which is written "
         "in c, which dbsafe does not read")
+
+
+# Column defaults and event triggers running the application's functions (an invoice number
+# taken from a counter table, an audit of DDL).
+EVALUATED = """
+CREATE TABLE app.counters (name text PRIMARY KEY, n int);
+CREATE FUNCTION app.next_invoice_number() RETURNS int LANGUAGE sql AS $$
+    UPDATE app.counters SET n = n + 1 WHERE name = 'invoice' RETURNING n $$;
+CREATE TABLE app.invoices (id int, number int DEFAULT app.next_invoice_number());
+CREATE TABLE app.stamps (n int);
+CREATE DOMAIN app.stamp AS int DEFAULT app.next_invoice_number();
+CREATE TABLE app.stamped (id int, n app.stamp);
+CREATE FUNCTION app.built() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN EXECUTE format('TRUNCATE %I', 'stamps'); RETURN 1; END $$;
+CREATE TABLE app.built_default (id int, n int DEFAULT app.built());
+CREATE TABLE app.ddl_log (tag text);
+CREATE FUNCTION app.log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO app.ddl_log VALUES (TG_TAG); END $$;
+CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION app.log_ddl();
+"""
+
+
+def test_a_column_default_calling_a_function_reads_what_it_writes(database_url: str
+                                                                  ) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA + EVALUATED)
+        no_ddl = {"ddl": False}
+
+        invoices = choose(conn, _changes("app.invoices") | no_ddl, ["0005"])
+        domain = choose(conn, _changes("app.stamped") | no_ddl, ["0005"])
+        built = choose(conn, _changes("app.built_default") | no_ddl, ["0005"])
+        # A default the revisions give (ADD COLUMN fills it into every row).
+        added = choose(conn, _created_default(
+            "ALTER TABLE app.unrelated ADD COLUMN number int "
+            "DEFAULT app.next_invoice_number()"), ["0005"])
+        # A table whose defaults call no application function, and no DDL: only it.
+        units = choose(conn, _changes("app.units") | no_ddl, ["0005"])
+
+    assert invoices.tables == ("app.counters", "app.invoices")
+    assert domain.tables == ("app.counters", "app.stamped")
+    assert (built.tables, built.why) == (
+        None, "the default of app.built_default.n calls app.built(), which builds SQL at run "
+        "time (EXECUTE)")
+    assert added.tables == ("app.counters",)
+    assert units.tables == ("app.ingredients", "app.notes", "app.units")
+
+
+def _created_default(sql: str) -> dict[str, object]:
+    from dbsafe.lint.row_changes import RowChanges
+    from dbsafe.lint.statement import parse_statement
+
+    changes = RowChanges()
+    changes.add("0005", [parse_statement(sql)])
+    return changes.summary() | {"ddl": False}
+
+
+def test_an_event_trigger_the_revisions_ddl_fires_reads_what_it_writes(database_url: str
+                                                                       ) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA + EVALUATED)
+
+        ddl = choose(conn, _changes("app.units") | {"ddl": True}, ["0005"])
+        schema_only = choose(conn, {"revisions": ["0005"], "tables": [], "functions": [],
+                                    "ddl": True}, ["0005"])
+        rows_only = choose(conn, _changes("app.units") | {"ddl": False}, ["0005"])
+        conn.execute("ALTER EVENT TRIGGER log_ddl DISABLE")
+        disabled = choose(conn, _changes("app.units") | {"ddl": True}, ["0005"])
+        conn.execute("ALTER EVENT TRIGGER log_ddl ENABLE")
+        conn.execute("CREATE OR REPLACE FUNCTION app.log_ddl() RETURNS event_trigger "
+                     "LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('TRUNCATE %I.%I', 'app', 'ddl_log'); END $$")
+        dynamic = choose(conn, _changes("app.units") | {"ddl": True}, ["0005"])
+
+    assert ddl.tables == ("app.ddl_log", "app.ingredients", "app.notes", "app.units")
+    assert schema_only.tables == ("app.ddl_log",)
+    assert rows_only.tables == disabled.tables == (
+        "app.ingredients", "app.notes", "app.units")
+    assert (dynamic.tables, dynamic.why) == (
+        None, "event trigger log_ddl runs app.log_ddl(), which builds SQL at run time "
+        "(EXECUTE)")

@@ -510,16 +510,65 @@ AUDIT_FUNCTION = AUDITED.replace(
     """    op.execute("DROP TRIGGER patients_audit ON patients")\n""", "")
 
 
+# 0005 (applied before the upgrade) numbers invoices from a counter table (a column default
+# calling its function) and logs DDL (an event trigger); the upgrade (0006) adds an invoice
+# as it merges patients, and its DDL (ADD COLUMN) fires the event trigger.
+EVALUATED = '''"""invoice numbers, DDL log"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("CREATE TABLE counters (name text PRIMARY KEY, n int)")
+    op.execute("INSERT INTO counters VALUES ('invoice', 0)")
+    op.execute("""CREATE FUNCTION next_invoice_number() RETURNS int LANGUAGE sql AS $$
+        UPDATE counters SET n = n + 1 WHERE name = 'invoice' RETURNING n $$""")
+    op.execute("CREATE TABLE invoices (id int, number int DEFAULT next_invoice_number())")
+    op.execute("CREATE TABLE ddl_log (tag text)")
+    op.execute("""CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO ddl_log VALUES (TG_TAG); END $$""")
+    op.execute("CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION log_ddl()")
+
+
+def downgrade():
+    op.execute("DROP EVENT TRIGGER log_ddl")
+    op.execute("DROP FUNCTION log_ddl()")
+    op.execute("DROP TABLE ddl_log, invoices, counters")
+    op.execute("DROP FUNCTION next_invoice_number()")
+'''
+
+
+@pytest.mark.parametrize(("database", "call", "read", "named"), [
+    (AUDIT_FUNCTION, "SELECT log_patient()",
+     "public.audit_log, public.orders, public.patients): 3 table(s), 9 row(s)",
+     "public.audit_log: 0 -> 1 rows\n"),
+    # Not the invoices only: the counter their default updates, and the DDL log (4 rows of
+    # dbsafe's history table's DDL before; 0006's ALTER, 0007's CREATE TABLE, the leftovers
+    # of 0007 dropped and 0006's downgrade after).
+    (EVALUATED, "INSERT INTO invoices (id) VALUES (1)",
+     "public.counters, public.ddl_log, public.invoices, public.orders, public.patients): 5 "
+     "table(s), 14 row(s)",
+     "public.counters: 1 rows, changed\npublic.ddl_log: 4 -> 9 rows\npublic.invoices: 0 -> 1 "
+     "rows\n"),
+], ids=["called", "column default and event trigger"])
 def test_a_revision_calling_a_function_on_the_database_reads_the_table_it_writes(
-        database_url: str, tmp_path: Path) -> None:
-    assert "TRIGGER" not in AUDIT_FUNCTION and "RETURNS void" in AUDIT_FUNCTION
+        database: str, call: str, read: str, named: str, database_url: str,
+        tmp_path: Path) -> None:
+    assert "CREATE TRIGGER" not in database
     logs = MERGES_ROWS.replace('    op.execute("DELETE FROM patients WHERE id = 2")\n',
                                '    op.execute("DELETE FROM patients WHERE id = 2")\n'
-                               '    op.execute("SELECT log_patient()")\n')
+                               f'    op.execute("{call}")\n')
 
-    report, steps = _upgrade_with_trigger(AUDIT_FUNCTION, logs, database_url, tmp_path)
+    report, steps = _upgrade_with_trigger(database, logs, database_url, tmp_path)
 
-    _audit_log_read_and_named(report, steps)
+    assert report.summary["outcome"] == "rolled back", report.findings
+    assert _rows_read_before(steps).startswith(
+        f"the tables the pending revisions may change ({read} counted")
+    (left,) = [f for f in report.findings if f.code == "DBS614"]
+    assert left.context[0][1] == (f"{named}public.orders: 4 rows, changed\n"
+                                  "public.patients: 5 -> 4 rows")
 
 
 def test_an_updated_at_trigger_reads_only_the_table_written(database_url: str,
