@@ -513,14 +513,7 @@ AUDIT_FUNCTION = AUDITED.replace(
 # 0005 (applied before the upgrade) numbers invoices from a counter table (a column default
 # calling its function) and logs DDL (an event trigger); the upgrade (0006) adds an invoice
 # as it merges patients, and its DDL (ADD COLUMN) fires the event trigger.
-EVALUATED = '''"""invoice numbers, DDL log"""
-from alembic import op
-
-revision = "0005"
-down_revision = "0004"
-
-
-def upgrade():
+EVALUATED = AUDITED.split("def upgrade():")[0] + '''def upgrade():
     op.execute("CREATE TABLE counters (name text PRIMARY KEY, n int)")
     op.execute("INSERT INTO counters VALUES ('invoice', 0)")
     op.execute("""CREATE FUNCTION next_invoice_number() RETURNS int LANGUAGE sql AS $$
