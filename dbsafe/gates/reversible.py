@@ -1608,8 +1608,8 @@ def _downgrade_failed(revision: Revision, exc: Exception, problem: str | None,
             said = "; its upgrade changes the schema"
         elif schema_changed is False:
             said = ", though its upgrade changes no schema (only rows, or nothing)"
-            help = ("Write a downgrade() that does nothing (`pass`): it takes the schema back; "
-                    "undo the rows the upgrade changes there if they matter.")
+            help = ("The upgrade changed no schema, so a downgrade() of `pass` takes it back; "
+                    "undo there the rows the upgrade changes if they matter.")
         return Finding(DOWNGRADE_MISSING.code,
                        f"Revision `{rid}` cannot be downgraded: {problem}, so `alembic "
                        f"downgrade` fails there{said}.",
