@@ -37,7 +37,16 @@ from typing import Any
 
 from dbsafe.pg.names import object_name
 from dbsafe.schema.casts import EXPLICIT, PARSE, UNKNOWN, base_type, conversion, is_string_type
-from dbsafe.schema.diff import ADD, ALTER, DROP, REORDER, Change, diff, function_identity
+from dbsafe.schema.diff import (
+    ADD,
+    ALTER,
+    DROP,
+    REORDER,
+    Change,
+    diff,
+    function_identity,
+    renamed_sequences,
+)
 from dbsafe.schema.model import (
     Column,
     CompositeType,
@@ -1252,12 +1261,13 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
                     continue  # goes with DROP IDENTITY
             p.emit("drop_sequences", f"DROP SEQUENCE {qname}",
                    *_possible_sequence_rename(p, sequence), subject=c.subject)
-        elif c.attribute == "name":  # renamed (`diff.renamed_sequences`): its counter goes on
-            p.emit("sequences", f"ALTER SEQUENCE {qualify(schema, c.old)} RENAME TO "
-                   f"{quote(c.new)}", subject=c.subject)
+        elif c.attribute == "name":  # renamed or moved (`diff.renamed_sequences`)
+            _rename_sequence(p, c)
         elif c.attribute == "owned_by":
             if _identity_sequence(p.source, _find(p.source.sequences, schema, name)):
                 continue
+            if not c.new and _moved_owned_sequence(p, c.identity):
+                continue  # let go of before its move
             p.emit("sequence_owners", f"ALTER SEQUENCE {qname} OWNED BY " + (
                 _column_ref(c.new) if c.new else "NONE"), subject=c.subject)
         elif c.attribute in ("data_type", "start", "increment", "min_value", "max_value",
@@ -1273,6 +1283,37 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
             _alter_common(p, c, "SEQUENCE", qname, "s")
     for (qname, subject), changed in options.items():
         p.emit("sequences", f"ALTER SEQUENCE {qname}{''.join(changed)}", subject=subject)
+
+
+def _rename_sequence(p: _Plan, change: Change) -> None:
+    """A sequence renamed, moved to another schema, or both (`diff.renamed_sequences`):
+    `RENAME TO`, then `SET SCHEMA`, so its counter goes on (dropped and created, it started
+    again and the next id collided with the rows'). PostgreSQL refuses to move a sequence
+    `OWNED BY` a column on its own (0A000, 'cannot move an owned sequence into another
+    schema') and to tie one to a table of another schema (55000): one the source's column
+    owns is let go of (`OWNED BY NONE`) before the move, which its `owned_by` change says."""
+    (schema, name), = [a for a, b in renamed_sequences(p.source, p.target).items()
+                       if b == tuple(change.identity)]
+    new_schema, new_name = change.identity
+    if name != new_name:
+        p.emit("sequences", f"ALTER SEQUENCE {qualify(schema, name)} RENAME TO "
+               f"{quote(new_name)}", subject=change.subject)
+    if schema == new_schema:
+        return
+    moving = qualify(schema, new_name)
+    if _moved_owned_sequence(p, change.identity):
+        p.emit("sequences", f"ALTER SEQUENCE {moving} OWNED BY NONE", subject=change.subject)
+    p.emit("sequences", f"ALTER SEQUENCE {moving} SET SCHEMA {quote(new_schema)}",
+           subject=change.subject)
+
+
+def _moved_owned_sequence(p: _Plan, identity: tuple[str, ...]) -> bool:
+    """Whether the sequence `identity` names is one the source has `OWNED BY` a column in
+    another schema (`diff.renamed_sequences`): `_rename_sequence` lets go of it."""
+    return any(c.attribute == "owned_by" and c.old and c.old.split(".")[0] != identity[0]
+               for c in p.changes_of(identity) if c.kind == "sequence") \
+        and any(c.attribute == "name" and c.kind == "sequence"
+                for c in p.changes_of(identity))
 
 
 def _possible_sequence_rename(p: _Plan, sequence: SequenceObject) -> tuple[Hazard, ...]:

@@ -5,7 +5,8 @@ Objects are matched by name, never by oid, so a rename of one object never shows
 change of another: a table is `(schema, name)`, a column `(schema, table, column)`, a
 function `(schema, "name(identity arguments)")` so overloads are told apart. A renamed
 object itself shows as one dropped and one added (`dbsafe.schema.ddl` says so in a hazard),
-but a sequence tied to the same column on both sides (`renamed_sequences`), one renamed.
+but a sequence tied to the same column on both sides (`renamed_sequences`), one renamed
+(or moved).
 
 Column order is compared separately from everything else: a table whose columns are the
 same but in another order gives one `reorder` change, which callers report at a lower
@@ -801,12 +802,12 @@ def _attributes(kind: str, identity: tuple[str, ...], old: Any, new: Any,
 
 def renamed_sequences(source: SchemaSnapshot, target: SchemaSnapshot,
                       ) -> dict[tuple[str, str], tuple[str, str]]:
-    """The sequences only in `source` that are one only in `target` renamed (`ALTER SEQUENCE
-    s RENAME TO t`): in the same schema, tied to the same column on both sides (`OWNED BY`
-    it, or called by its default's nextval()), the only such pair for either; source's
-    (schema, name) -> target's. Matched by name alone, a sequence made by hand and renamed
-    was one dropped and one added, and `--sql` dropped it and created it again: its counter
-    started over and the next id collided with the rows'."""
+    """The sequences only in `source` that are one only in `target` renamed or moved to
+    another schema, or both (`ALTER SEQUENCE s RENAME TO t`, `SET SCHEMA`): tied to the same
+    column on both sides (`OWNED BY` it, or called by its default's nextval()), the only
+    such pair for either; source's (schema, name) -> target's. Matched by name alone, a
+    sequence made by hand and renamed was one dropped and one added, and `--sql` dropped it
+    and created it again: its counter started over and the next id collided with the rows'."""
     gone = {(q.schema, q.name) for q in source.sequences} \
         - {(q.schema, q.name) for q in target.sequences}
     new = {(q.schema, q.name) for q in target.sequences} \
@@ -815,7 +816,7 @@ def renamed_sequences(source: SchemaSnapshot, target: SchemaSnapshot,
         return {}
     ties_a, ties_b = _sequence_columns(source, gone), _sequence_columns(target, new)
     pairs = [(a, b) for a in gone for b in new
-             if a[0] == b[0] and ties_a.get(a, set()) & ties_b.get(b, set())]
+             if ties_a.get(a, set()) & ties_b.get(b, set())]
     return {a: b for a, b in pairs
             if sum(x == a for x, _ in pairs) == 1 and sum(y == b for _, y in pairs) == 1}
 
@@ -849,14 +850,16 @@ def _dotted_pair(dotted: str) -> tuple[str, str]:
 
 def _sequences(source: SchemaSnapshot, target: SchemaSnapshot,
                renamed: dict[tuple[str, str], tuple[str, str]]) -> Iterator[Change]:
-    """The sequences' changes, a renamed one (`renamed_sequences`) as its `name` and what
-    else differs of it, under its target name."""
+    """The sequences' changes, a renamed one (`renamed_sequences`) as its `name` (each
+    side's, schema-qualified where it moved to another schema) and what else differs of
+    it, under its target name."""
     old = _by(source.sequences, _qualified)
     new = _by(target.sequences, _qualified)
     for a, b in renamed.items():
         sequence = old.pop(a)
-        yield Change(ALTER, "sequence", b, "name", a[1], b[1])
-        old[b] = replace(sequence, name=b[1])
+        named = (a[1], b[1]) if a[0] == b[0] else (".".join(a), ".".join(b))
+        yield Change(ALTER, "sequence", b, "name", *named)
+        old[b] = replace(sequence, schema=b[0], name=b[1])
     yield from _compare("sequence", old, new, _SEQUENCE_FIELDS)
 
 

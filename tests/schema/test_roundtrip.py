@@ -1537,28 +1537,42 @@ def test_a_column_made_an_enum_from_a_type_no_cast_leads_from_is_not_generated(
         conn.execute(retype.sql.removeprefix("-- ").split(" USING ")[0] + " USING a::public.e")
 
 
-@pytest.mark.parametrize("owned", [" ALTER SEQUENCE public.{seq} OWNED BY public.t.id;", ""],
-                         ids=["owned-by-the-column", "default-only"])
+@pytest.mark.parametrize(("owned", "moved"), [
+    (" ALTER SEQUENCE {seq} OWNED BY public.t.id;", False), ("", False),
+    (" ALTER SEQUENCE {seq} OWNED BY public.t.id;", True), ("", True)],
+    ids=["owned-by-the-column", "default-only", "moved-owned-by-the-column",
+         "moved-default-only"])
 def test_a_sequence_made_by_hand_and_renamed_is_renamed_keeping_its_counter(
-        new_database: Callable[[], str], tmp_path: Path, owned: str) -> None:
+        new_database: Callable[[], str], tmp_path: Path, owned: str, moved: bool) -> None:
     # Matched by name, `s` was dropped and `t_ids` created: the counter started over at 1 and
     # the next row's id collided with the rows' (23505). Tied to the same column on both
-    # sides (OWNED BY it, or its default's nextval()), it is one rename that keeps it.
-    def schema(seq: str) -> str:
-        return (f"CREATE SEQUENCE public.{seq}; CREATE TABLE public.t (id integer PRIMARY KEY "
-                f"DEFAULT nextval('public.{seq}'), v text);" + owned.format(seq=seq))
+    # sides (OWNED BY it, or its default's nextval()), it is one rename that keeps it, in
+    # another schema too (a drop and an add until then): RENAME TO, then SET SCHEMA, which
+    # PostgreSQL refuses for an owned sequence (0A000) unless it is let go of first (one in
+    # another schema than its table's cannot be owned by its column: 55000).
+    def schema(seq: str, owned: str) -> str:
+        return (f"CREATE SCHEMA other; CREATE SEQUENCE {seq}; CREATE TABLE public.t (id "
+                f"integer PRIMARY KEY DEFAULT nextval('{seq}'), v text);" + owned.format(seq=seq))
 
+    new = "other.t_ids" if moved else "public.t_ids"
     a_url, b_url = new_database(), new_database()
-    a = _build(a_url, schema("s") + "INSERT INTO public.t (v) VALUES ('a'), ('b'), ('c');")
-    b = _build(b_url, schema("t_ids"))
+    a = _build(a_url, schema("public.s", owned)
+               + "INSERT INTO public.t (v) VALUES ('a'), ('b'), ('c');")
+    b = _build(b_url, schema(new, "" if moved else owned))
     changes = diff(a, b)
     assert [c.describe() for c in changes] == [
-        "sequence `public.t_ids`: name differs (s -> t_ids)"]
+        f"sequence `{new}`: name differs ({'public.s' if moved else 's'} -> "
+        f"{new if moved else 't_ids'})"] + (
+        [f"sequence `{new}`: owned_by differs (public.t.id -> none)"]
+        if moved and owned else [])
     statements = plan(a, b, changes)
-    assert [s.sql for s in statements] == ["ALTER SEQUENCE public.s RENAME TO t_ids"]
+    assert [s.sql for s in statements] == ["ALTER SEQUENCE public.s RENAME TO t_ids"] + (
+        (["ALTER SEQUENCE public.t_ids OWNED BY NONE"] if owned else [])
+        + ["ALTER SEQUENCE public.t_ids SET SCHEMA other"] if moved else [])
     assert _lint_errors(tmp_path, statements, b) == []
     _psql(a_url, tmp_path, statements, b)
     with psycopg.connect(a_url, autocommit=True) as conn:
+        assert conn.execute(f"SELECT last_value FROM {new}").fetchone() == (3,)
         conn.execute("INSERT INTO public.t (v) VALUES ('d')")
         assert conn.execute("SELECT max(id), count(*) FROM public.t").fetchone() == (4, 4)
     assert diff(introspect_url(a_url), b) == ()
