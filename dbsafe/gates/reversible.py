@@ -1405,12 +1405,21 @@ def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: 
             continue
         out.append(Finding(
             DOWNGRADE_LEFTOVER.code, f"Revision `{rid}`: downgrade {leftover_text(change)}.",
-            DOWNGRADE_LEFTOVER.default_severity, where, rid,
+            leftover_severity(change), where, rid,
             help="Add the statements below to downgrade() (or remove what upgrade() should "
                  "not have done).",
             context=(("Failing revision", rid), *_fix(down, before, [change])),
         ))
     return out
+
+
+def leftover_severity(change: Change) -> Severity:
+    """DBS413's severity for `change`: a note for a function body that differs only in
+    whitespace where its language reads none (`diff.runs_the_same`), as drift says it: it
+    runs the same, and PostgreSQL keeps the body as the down migration wrote it."""
+    from dbsafe.schema.diff import runs_the_same
+
+    return Severity.NOTE if runs_the_same(change) else DOWNGRADE_LEFTOVER.default_severity
 
 
 def leftover_text(change: Change) -> str:

@@ -29,6 +29,7 @@ from dbsafe.gates.reversible import (
     Progress,
     WalkResult,
     computed_undo,
+    leftover_severity,
     leftover_text,
 )
 
@@ -197,7 +198,7 @@ def _leftovers(up: Migration, down: Migration, before: SchemaSnapshot,
         sequences = "".join(f" with its sequence `{o.subject}`" for o in owned)
         out.append(Finding(
             DOWNGRADE_LEFTOVER.code, f"`{down.path}` {leftover_text(change)}{sequences}.",
-            DOWNGRADE_LEFTOVER.default_severity, where, up.path,
+            leftover_severity(change), where, up.path,
             help="Add the statements below to the down migration (or remove what the up "
                  "migration should not have done).",
             context=(("Up migration", up.path),

@@ -524,8 +524,7 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
             code=rule.code, message=message,
             # the same tokens: it runs the same (as queries by name do not care for column
             # order, DBS404), said so as a note
-            severity=Severity.NOTE if body is not None and body.whitespace_only
-            else rule.default_severity,
+            severity=Severity.NOTE if runs_the_same(change) else rule.default_severity,
             subject=change.subject,
             help="`dbsafe diff --sql` prints the DDL that makes the source match the target.",
             context=context,
@@ -535,14 +534,58 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
 
 def body_difference(change: Change) -> FirstDifference | None:
     """Where a function's definitions first differ by token (PostgreSQL keeps a PL/pgSQL or
-    SQL body's text as written): their first differing character, which a reindent puts in
-    whitespace, told nothing."""
+    SQL body's text as written, `prosrc`): their first differing character, which a
+    reindent puts in whitespace, told nothing. Whitespace alone is no difference in what
+    runs only for `sql` and `plpgsql`, whose bodies PostgreSQL's scanner reads; another
+    language's (`plpython3u`: indentation is its syntax) is a difference like any other.
+
+    >>> def defined(language: str, body: str) -> str:
+    ...     return f"CREATE FUNCTION f() RETURNS int LANGUAGE {language} AS $$\\n{body}\\n$$"
+    >>> change = Change(ALTER, "function", ("public", "f()"), "definition",
+    ...                 defined("plpgsql", "BEGIN\\n  RETURN 1;\\nEND"),
+    ...                 defined("plpgsql", "BEGIN\\n    RETURN 1;\\nEND"))
+    >>> body_difference(change).whitespace_only
+    True
+    >>> body_difference(replace(change, old=change.old.replace("plpgsql", "plpython3u"),
+    ...                         new=change.new.replace("plpgsql", "plpython3u"))).whitespace_only
+    False
+    """
     from dbsafe.schema.tokens import first_difference
 
     if change.kind != "function" or change.attribute != "definition" \
             or not isinstance(change.old, str) or not isinstance(change.new, str):
         return None
-    return first_difference(change.old, change.new)
+    found = first_difference(change.old, change.new)
+    if found is not None and found.whitespace_only \
+            and not {_language(change.old), _language(change.new)} <= {"sql", "plpgsql"}:
+        return replace(found, whitespace_only=False)
+    return found
+
+
+def runs_the_same(change: Change) -> bool:
+    """Whether `change` is a function body that differs only in whitespace (and comments)
+    where its language reads neither (`body_difference`): drift and verify-reversible say
+    it as a note, nothing to act on (PostgreSQL keeps `prosrc` as written, so a body
+    reindented by hand, or put back by a down migration written apart, differs so)."""
+    body = body_difference(change)
+    return body is not None and body.whitespace_only
+
+
+def _language(definition: str) -> str | None:
+    """The `LANGUAGE` of a function's `pg_get_functiondef` text; None where it is not read."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        statements = parse_sql(definition)
+    except ParseError:
+        return None
+    for statement in statements[:1]:
+        if isinstance(statement.stmt, ast.CreateFunctionStmt):
+            for option in statement.stmt.options or ():
+                if option.defname == "language" and isinstance(option.arg, ast.String):
+                    return str(option.arg.sval).lower()
+    return None
 
 
 def said_body(found: FirstDifference, source: str, target: str) -> str:

@@ -636,21 +636,35 @@ END $$;
 """
 
 
-@pytest.mark.parametrize("replaced, expected", [
+# A language of plpgsql's own handler under another name: PostgreSQL keeps its body as
+# written too, and nothing tells dbsafe whitespace is no syntax of it (PL/Python's is).
+_STAND_IN = ("CREATE FUNCTION stand_in_handler() RETURNS language_handler "
+             "AS '$libdir/plpgsql', 'plpgsql_call_handler' LANGUAGE c; "
+             "CREATE LANGUAGE stand_in HANDLER stand_in_handler;\n")
+
+
+@pytest.mark.parametrize("replaced, language, expected", [
     # reindented, spaces around `+` dropped: the same tokens
-    ("a+1", "Function `public.bump(a integer)` differs in definition only in "
+    ("a+1", "plpgsql", "Function `public.bump(a integer)` differs in definition only in "
      "whitespace (from line 6 of its definition: `IF a > 0 THEN` in the database, `IF a > 0 "
      "THEN` in the migrations up to db/migrations/2_email.up.sql); it runs the same."),
     # reindented, and one token changed further down: the excerpt is that token's line
-    ("a + 2", "Function `public.bump(a integer)` differs in definition at line 7 "
+    ("a + 2", "plpgsql", "Function `public.bump(a integer)` differs in definition at line 7 "
      "of its definition: `RETURN a + 2;` in the database, `RETURN a + 1;` in the migrations "
      "up to db/migrations/2_email.up.sql."),
-], ids=["whitespace", "token"])
+    # reindented in a language other than sql and plpgsql: whitespace may be its syntax
+    ("a+1", "stand_in", "Function `public.bump(a integer)` differs in definition at line 6 "
+     "of its definition: `IF a > 0 THEN` in the database, `IF a > 0 THEN` in the migrations "
+     "up to db/migrations/2_email.up.sql."),
+], ids=["whitespace", "token", "whitespace-another-language"])
 def test_a_function_reindented_by_hand_is_told_by_its_first_differing_token(
-        tmp_path: Path, database_url: str, replaced: str, expected: str) -> None:
+        tmp_path: Path, database_url: str, replaced: str, language: str, expected: str) -> None:
     _project(tmp_path, "golang-migrate")
-    (tmp_path / "db" / "migrations" / "1_users.up.sql").write_text(_UPS[0] + "\n" + _BODY)
-    by_hand = _BODY.replace("    ", "  ").replace("a + 1", replaced)
+    body = _BODY.replace("plpgsql", language)
+    if language != "plpgsql":
+        body = _STAND_IN + body
+    (tmp_path / "db" / "migrations" / "1_users.up.sql").write_text(_UPS[0] + "\n" + body)
+    by_hand = body.replace("    ", "  ").replace("a + 1", replaced)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(_UPS[0] + _UPS[1] + by_hand + RUNNERS["golang-migrate"][1])
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})

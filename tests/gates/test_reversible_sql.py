@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from dbsafe import commands
 from dbsafe.config import load_settings
-from dbsafe.core import ConfigError, SourceError
+from dbsafe.core import ConfigError, Severity, SourceError
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
@@ -313,8 +314,21 @@ def test_a_serial_table_left_behind_is_one_leftover_with_its_sequence(tmp_path: 
     assert "DROP SEQUENCE" not in dict(leftover.context)["Fix (SQL)"]
 
 
+@pytest.mark.parametrize(("down", "expected"), [
+    (lambda function: function("2", "10"), (
+        Severity.ERROR, "differs in definition at line 9 of its definition: `b := b + 10;` in "
+        "the downgraded schema, `b := b + 1;` in the schema before the upgrade.")),
+    # reindented: PostgreSQL keeps the body as written (prosrc), PL/pgSQL reads the same
+    # tokens; a note, as drift says it (an error that no SQL could fix but a copy of the up's
+    # spaces, before 2026-12-06)
+    (lambda function: function("2", "1").replace("  ", "    "), (
+        Severity.NOTE, "differs in definition only in whitespace (from line 6 of its "
+        "definition: `b integer := 0;` in the downgraded schema, `b integer := 0;` in the "
+        "schema before the upgrade); it runs the same.")),
+], ids=["token", "whitespace"])
 def test_a_function_body_a_down_leaves_otherwise_names_its_first_differing_line(
-        tmp_path: Path) -> None:
+        tmp_path: Path, down: Callable[[Callable[[str, str], str]], str],
+        expected: tuple[Severity, str]) -> None:
     # The down puts back a body that differs from the one before the upgrade on its fifth
     # line (the 9th of pg_get_functiondef's text): the finding shows that line, as drift's
     # does, not 60 characters cut around the first differing one, newlines squeezed.
@@ -327,13 +341,12 @@ def test_a_function_body_a_down_leaves_otherwise_names_its_first_differing_line(
         "1_f.up.sql": function("2", "1"),
         "1_f.down.sql": "DROP FUNCTION f(integer);\n",
         "2_f.up.sql": function("3", "1"),
-        "2_f.down.sql": function("2", "10"),
+        "2_f.down.sql": down(function),
     })
     report = commands.verify_reversible(load_settings(tmp_path, environ={}))
-    assert [(f.code, f.message) for f in report.findings] == [(
-        "DBS413", "`db/migrations/2_f.down.sql` leaves function `public.f(a integer)`, "
-                  "which differs in definition at line 9 of its definition: `b := b + 10;` in "
-                  "the downgraded schema, `b := b + 1;` in the schema before the upgrade.")]
+    assert [(f.code, f.severity, f.message) for f in report.findings] == [(
+        "DBS413", expected[0], "`db/migrations/2_f.down.sql` leaves function "
+                               f"`public.f(a integer)`, which {expected[1]}")]
 
 
 def test_an_event_trigger_a_down_leaves_behind_is_a_leftover(tmp_path: Path) -> None:
