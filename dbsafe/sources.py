@@ -376,8 +376,9 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 # functions of their own; 54: an alembic history's `.imports` also lists the project's files
 # env.py and the revisions read by themselves (`open("views.sql")`); 55: rules' enabled state
 # (`DISABLE RULE`); 56: a postgres-migrations folder's files each in their transaction, by id;
-# 57: umzug's (@slonik/migrator's) `down/x.sql` is x.sql's down, not applied.
-_INTROSPECTED = 57
+# 57: umzug's (@slonik/migrator's) `down/x.sql` is x.sql's down, not applied; 58: columns
+# only inherited from a table's parents (`attislocal` false).
+_INTROSPECTED = 58
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

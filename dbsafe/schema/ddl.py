@@ -2270,6 +2270,26 @@ def _possible_rename(p: _Plan, relation: Relation) -> tuple[Hazard, ...]:
     return ()
 
 
+def _shape_inherited_columns(p: _Plan, relation: Relation, qname: str) -> None:
+    """A new child's columns only inherited (left out of its CREATE TABLE) whose default or
+    NOT NULL is not its parents': set on the child alone (`ONLY`), the column stays
+    theirs."""
+    for column in relation.columns:
+        if not column.inherited or column.generated or column.identity:
+            continue
+        parents = [c for t in relation.inherits
+                   for r in (p.target.relation(*_split(t)),) if r is not None
+                   for c in (r.column(column.name),) if c is not None]
+        alter = f"ALTER TABLE ONLY {qname} ALTER COLUMN {quote(column.name)}"
+        if parents and all(c.default != column.default for c in parents):
+            p.emit("tables", f"{alter} " + (f"SET DEFAULT {column.default}" if column.default
+                                            else "DROP DEFAULT"),
+                   subject=f"{relation.qualified_name}.{column.name}")
+        if parents and not column.nullable and all(c.nullable for c in parents):
+            p.emit("tables", f"{alter} SET NOT NULL",
+                   subject=f"{relation.qualified_name}.{column.name}")
+
+
 def _create_table(p: _Plan, relation: Relation) -> None:
     qname = qualify(relation.schema, relation.name)
     subject = relation.qualified_name
@@ -2287,9 +2307,11 @@ def _create_table(p: _Plan, relation: Relation) -> None:
         waiting = {c.name for c in relation.columns
                    if not c.generated and _calls_late(p, c.default)}
         p.reset_defaults |= {(relation.schema, relation.name, name) for name in waiting}
+        # A column only its parents' comes with INHERITS: written out, it would be the
+        # child's own too (`attislocal`), kept when a parent drops it.
         parts = [_column_definition(replace(c, default=None) if c.name in waiting else c,
                                     _identity_options(p, relation, c))
-                 for c in relation.columns]
+                 for c in relation.columns if not (relation.inherits and c.inherited)]
         # NOT VALID means nothing inside CREATE TABLE, so those are added afterwards, as
         # are CHECKs calling a function the script creates after the tables (42883).
         parts += [f"CONSTRAINT {quote(k.name)} {k.definition}" for k in relation.constraints
@@ -2304,6 +2326,8 @@ def _create_table(p: _Plan, relation: Relation) -> None:
     if relation.kind == "foreign_table":
         sql += f" SERVER {quote(relation.server or '')}" + _fdw_options(relation.foreign_options)
     p.emit("tables", sql, subject=subject)
+    if parent is None and relation.inherits:
+        _shape_inherited_columns(p, relation, qname)
     if parent is not None:
         _name_attached_indexes(p, relation, parent)
         for column in relation.columns:

@@ -167,6 +167,10 @@ class Column(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
         return None if name is None or _MADE_NOT_NULL_NAME.search(name) else name
 
     @property
+    def inherited(self) -> bool:
+        return self.details.inherited if self.details else False
+
+    @property
     def not_null_no_inherit(self) -> bool:
         return self.details.not_null_no_inherit if self.details else False
 
@@ -189,6 +193,10 @@ class ColumnDetails(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     not_null_name: str | None = None
     not_null_no_inherit: bool = False
     not_null_not_valid: bool = False
+    # Only its parents' (`attislocal` false, in a table that `INHERITS`, not a partition):
+    # CREATE TABLE ... INHERITS leaves it out, or the child's copy is its own too, and
+    # stays when a parent drops it.
+    inherited: bool = False
 
 
 class Constraint(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

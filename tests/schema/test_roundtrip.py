@@ -1593,3 +1593,24 @@ def test_a_sequence_dropped_and_one_of_its_parameters_created_names_the_counter_
         "again at 5, and a column it numbers gets ids its rows already have (duplicate keys)."]
     _psql(a_url, tmp_path, statements, b)
     assert diff(introspect_url(a_url), b) == ()
+
+
+def test_a_new_child_table_leaves_its_parents_columns_to_inherits(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # migra's `inherit`: the child's CREATE TABLE wrote out its parent's columns, which made
+    # them its own too (attislocal): a DROP COLUMN on the parent left them in the child. Left
+    # to INHERITS, with the child's own default and NOT NULL set on it alone.
+    parent = "CREATE TABLE public.p (id bigint DEFAULT 0, kind text, at date);"
+    a_url = _run_with_psql(new_database, tmp_path, parent, parent + (
+        "CREATE TABLE public.c (extra int) INHERITS (public.p);"
+        "ALTER TABLE ONLY public.c ALTER COLUMN id SET DEFAULT 7, ALTER COLUMN kind SET NOT NULL;"))
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        assert conn.execute(
+            "SELECT attname, attislocal, attnotnull, pg_get_expr(adbin, adrelid) "
+            "FROM pg_attribute LEFT JOIN pg_attrdef ON adrelid = attrelid AND adnum = attnum "
+            "WHERE attrelid = 'public.c'::regclass AND attnum > 0 ORDER BY attnum").fetchall() \
+            == [("id", False, False, "7"), ("kind", False, True, None), ("at", False, False, None),
+                ("extra", True, False, None)]
+        conn.execute("ALTER TABLE public.p DROP COLUMN at")
+        assert conn.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.c'"
+                            "::regclass AND attname = 'at' AND NOT attisdropped").fetchone() == (0,)
