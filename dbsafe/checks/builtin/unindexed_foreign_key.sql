@@ -50,7 +50,8 @@ WITH fk AS (
 -- trigger's `$1 = col` (pg_constraint.conpfeqop), which the planner matches to an index
 -- column commuted, `col = $1`
 target AS (
-    SELECT fk.oid AS fk, tree.relid, tree.relid = fk.conrelid AS own,
+    SELECT fk.oid AS fk, fk.nspname, fk.relname, fk.conname, fk.conrelid, fk.conkey, fk.relkind,
+           tree.relid, tree.relid = fk.conrelid AS own,
            array_agg(a.attnum ORDER BY k.ord) AS attnums,
            array_agg(a.attcollation ORDER BY k.ord) AS collations,
            array_agg(op.oprcom ORDER BY k.ord) AS operators,
@@ -68,13 +69,12 @@ target AS (
     JOIN pg_attribute AS key ON key.attrelid = fk.conrelid AND key.attnum = k.attnum
     JOIN pg_attribute AS a ON a.attrelid = tree.relid AND a.attname = key.attname
     JOIN pg_operator AS op ON op.oid = k.eqop
-    GROUP BY fk.oid, tree.relid, fk.conrelid
+    GROUP BY fk.oid, fk.nspname, fk.relname, fk.conname, fk.conrelid, fk.conkey, fk.relkind,
+             tree.relid
 ),
--- the targets a valid index of their own serves the lookup on
+-- whether a valid index of its own serves the lookup on each target
 served AS (
-    SELECT target.fk, target.relid, target.own
-    FROM target
-    WHERE EXISTS (
+    SELECT target.*, EXISTS (
         SELECT FROM pg_index AS i
         JOIN pg_class AS ic ON ic.oid = i.indexrelid
         JOIN pg_am AS am ON am.oid = ic.relam
@@ -104,26 +104,34 @@ served AS (
                                 JOIN pg_amop AS amop ON amop.amopfamily = opc.opcfamily
                                 WHERE opc.oid = ik.opclass AND amop.amopopr = k.operator
                                   AND amop.amoppurpose = 's')))
+               AS served
+    FROM target
 )
 SELECT
-    format('%s.%s.%s', fk.nspname, fk.relname, fk.conname) AS subject,
+    format('%s.%s.%s', key.nspname, key.relname, key.conname) AS subject,
     format('Foreign key `%s` on `%s.%s` (%s) has no index on its columns: deleting or '
            'updating a referenced row scans the whole table.',
-           fk.conname, fk.nspname, fk.relname, cols.names) AS message
-FROM fk
+           key.conname, key.nspname, key.relname, cols.names) AS message
+-- Each key's targets weighed in one pass (grouped), not looked up key by key: PostgreSQL
+-- planned `NOT EXISTS (SELECT FROM served WHERE served.fk = fk.oid)` as a nested loop over
+-- every pair of keys (6 million rows for 2,500 keys, 0.8 s).
+FROM (
+    SELECT served.fk, served.nspname, served.relname, served.conname, served.conrelid,
+           served.conkey, served.relkind,
+           bool_or(served.own AND served.served) AS own_served,
+           bool_or(NOT served.own) AS partitions,
+           bool_and(served.own OR served.served) AS partitions_served
+    FROM served
+    GROUP BY served.fk, served.nspname, served.relname, served.conname, served.conrelid,
+             served.conkey, served.relkind
+) AS key
 CROSS JOIN LATERAL (
     SELECT string_agg(a.attname, ', ' ORDER BY k.ord) AS names
-    FROM unnest(fk.conkey) WITH ORDINALITY AS k (attnum, ord)
-    JOIN pg_attribute AS a ON a.attrelid = fk.conrelid AND a.attnum = k.attnum
+    FROM unnest(key.conkey) WITH ORDINALITY AS k (attnum, ord)
+    JOIN pg_attribute AS a ON a.attrelid = key.conrelid AND a.attnum = k.attnum
 ) AS cols
-WHERE NOT EXISTS (SELECT FROM served WHERE served.fk = fk.oid AND served.own)
+WHERE NOT key.own_served
   -- A partitioned table without such an index of its own, whose every partition has one:
   -- the lookup reads each partition through its index.
-  AND NOT (fk.relkind = 'p'
-           AND EXISTS (SELECT FROM target WHERE target.fk = fk.oid AND NOT target.own)
-           AND NOT EXISTS (SELECT FROM target
-                           WHERE target.fk = fk.oid AND NOT target.own
-                             AND NOT EXISTS (SELECT FROM served
-                                             WHERE served.fk = fk.oid
-                                               AND served.relid = target.relid)))
+  AND NOT (key.relkind = 'p' AND key.partitions AND key.partitions_served)
 ORDER BY 1
