@@ -35,8 +35,7 @@ WITH idx AS (
         ic.relispartition AS attached,
         ic.relname,
         n.nspname,
-        t.relname AS table_name,
-        pg_get_indexdef(i.indexrelid) AS definition
+        t.relname AS table_name
     FROM pg_index AS i
     JOIN pg_class AS ic ON ic.oid = i.indexrelid
     JOIN pg_class AS t ON t.oid = i.indrelid
@@ -51,7 +50,9 @@ SELECT DISTINCT ON (short.indexrelid)
     format('Index `%s` on `%s.%s` is redundant: its columns lead index `%s`, which serves '
            'the same lookups.', short.relname, short.nspname, short.table_name,
            long.relname) AS message,
-    long.definition AS covered_by
+    -- printed for the indexes reported only: printing each index opens it (0.7 s for
+    -- 5,000 indexes)
+    pg_get_indexdef(long.indexrelid) AS covered_by
 FROM idx AS short
 JOIN idx AS long
   ON long.indrelid = short.indrelid
