@@ -52,10 +52,7 @@ idx AS (
         ic.relam,
         i.indisunique,
         i.indimmediate,
-        -- NULLS NOT DISTINCT (PostgreSQL 15), read through to_jsonb so that the query still
-        -- parses on servers without the column
-        coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false)
-            AS nulls_not_distinct,
+        nnd.nulls_not_distinct,
         coalesce(pg_get_expr(i.indexprs, i.indrelid), '') AS exprs,
         coalesce(pg_get_expr(i.indpred, i.indrelid), '') AS pred,
         ic.relname,
@@ -69,13 +66,21 @@ idx AS (
         -- Which of two duplicates to keep: constraint-backed, then unique, then NULLS NOT
         -- DISTINCT, then attached to the parent's index, then oldest.
         coalesce(con.backs_constraint, false)::int * 8 + i.indisunique::int * 4
-            + coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false)::int * 2
+            + nnd.nulls_not_distinct::int * 2
             + ic.relispartition::int AS keep_rank
     FROM pg_index AS i
     JOIN pg_class AS ic ON ic.oid = i.indexrelid
     JOIN pg_class AS t ON t.oid = i.indrelid
     JOIN pg_namespace AS n ON n.oid = ic.relnamespace
     LEFT JOIN by_index AS con ON con.conindid = i.indexrelid
+    -- NULLS NOT DISTINCT (PostgreSQL 15), read through to_jsonb so that the query still
+    -- parses on servers without the column; once per index: to_jsonb of a whole pg_index
+    -- row takes 30 us (0.2 s for 7,700 indexes)
+    CROSS JOIN LATERAL (
+        SELECT coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false)
+                   AS nulls_not_distinct
+        OFFSET 0  -- not pulled up into both uses
+    ) AS nnd
     WHERE i.indisvalid
       AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
       AND n.nspname !~ '^pg_'
