@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from harness import empty_database
+from harness import report_on_empty_database
 
 BATCH = 500  # tables per transaction, to stay within the lock table
 TYPES = ("integer", "text", "timestamptz", "numeric(12,2)", "boolean", "varchar(64)",
@@ -95,11 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--database-url", help="an empty database to fill (default: throwaway)")
-    args = parser.parse_args()
-
-    with empty_database(args.database_url) as conninfo:
-        report(conninfo, args)
+    report_on_empty_database(parser, report)
 
 
 def report(conninfo: str, args: argparse.Namespace) -> None:

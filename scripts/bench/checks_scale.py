@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from harness import empty_database
+from harness import report_on_empty_database
 
 from checks import build
 
@@ -118,11 +118,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="counted rounds")
     parser.add_argument("--only", default="", help="check codes, comma-separated (default: all)")
     parser.add_argument("--findings", type=Path, help="write both sides' findings here (JSON)")
-    parser.add_argument("--database-url", help="an empty database to fill (default: throwaway)")
-    args = parser.parse_args()
-
-    with empty_database(args.database_url) as conninfo:
-        report(conninfo, args)
+    report_on_empty_database(parser, report)
 
 
 if __name__ == "__main__":

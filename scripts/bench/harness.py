@@ -171,6 +171,15 @@ def empty_database(url: str | None) -> Iterator[str]:
         yield server.conninfo("bench")
 
 
+def report_on_empty_database(parser: Any, report: Any) -> None:
+    """Parse the command line (`parser`, an argparse parser, given `--database-url` here) and
+    run `report(conninfo, args)` on that database or a throwaway's (`empty_database`)."""
+    parser.add_argument("--database-url", help="an empty database to fill (default: throwaway)")
+    args = parser.parse_args()
+    with empty_database(args.database_url) as conninfo:
+        report(conninfo, args)
+
+
 @contextlib.contextmanager
 def big_database(rows: int) -> Iterator[BigDatabase]:
     """A `BigDatabase` on a throwaway embedded PostgreSQL, removed afterwards."""

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from harness import empty_database
+from harness import report_on_empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK_FILES = {"table-bloat": ("DBS515", "dbsafe/checks/builtin/table_bloat.sql"),
@@ -189,11 +189,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--base", action="append", default=[],
                         help="a git revision whose check file to compare with")
-    parser.add_argument("--database-url", help="an empty database to fill (default: throwaway)")
-    args = parser.parse_args()
-
-    with empty_database(args.database_url) as conninfo:
-        report(conninfo, args)
+    report_on_empty_database(parser, report)
 
 
 if __name__ == "__main__":
