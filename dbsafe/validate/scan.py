@@ -334,7 +334,9 @@ _CHUNK = 32
 # 249: the lines of a statement a Python function lists and joins with white space are no
 #      statements alone; SQLite's pragma table-valued functions read as tables are SQLite's
 #      catalog (helper-291)
-_CACHE_VERSION = 249
+# 250: a table the schema has that a module's followed DDL (its migrations in code) creates and
+#      alters is made for the others only with the columns that DDL adds or renames to (helper-297)
+_CACHE_VERSION = 250
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -375,6 +377,10 @@ class FileOutcome:
     # creates, which the project's other scripts (of a `.sql` script, a `.sql` migration
     # outside the schema's folder) or modules (of code) may read (`_made_elsewhere`).
     made: frozenset[str] = frozenset()
+    # Of what a module of code makes that the schema has as a table, where its DDL is
+    # followed, the columns that DDL can give it (`dbsafe.validate.given_columns`): a column
+    # none of them is read of it is missing there too.
+    given: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Of each statement counted analysed with candidate findings, where they are: one of
     # them left unchecked by `_made_elsewhere` makes the statement not analysed.
     analysed_with_findings: list[tuple[Location | None, ...]] = field(default_factory=list)
@@ -651,13 +657,19 @@ def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
         makers: Counter = Counter(name for o in group for name in o.made)
         if not makers:
             continue
+        # For a column read of a relation: the files that may give it that column (every
+        # maker, but a module whose DDL of it is followed and gives it no such column).
+        givers = {name: [o for o in group if name in o.made] for name in makers}
         maker = "another SQL script" if kind == ".sql" else "another module"
         for outcome in group:
             kept = []
             unchecked = set()
             for finding in outcome.findings:
+                column = (finding.subject or "").split(".")[-1] \
+                    if finding.code == UNKNOWN_COLUMN.code else None
                 name = next((name for name in _relations_of(finding, outcome.looked_in)
-                             if makers[name] > (name in outcome.made)), None)
+                             if any(o is not outcome and (column is None or column in o.given.get(
+                                 name, (column,))) for o in givers.get(name, ()))), None)
                 if name is not None:
                     outcome.skipped.append(Skipped(
                         finding.location or Location(outcome.path, 1),
@@ -1037,6 +1049,15 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql, unreadable_is_opaque=True)
     outcome.made = earlier.relations | earlier.schemas
+    if earlier.relations and not rel.endswith(".sql") and not (
+            earlier.opaque or earlier.unnamed or earlier.search_path):
+        from dbsafe.validate.given_columns import given_columns
+
+        # Built at run time too (`f"CREATE TABLE t (id {db.big_int})"`): a piece where a name
+        # goes leaves its table unfollowed, one pglast cannot read too.
+        outcome.given = given_columns(
+            [*(f.sql for f in extracted.fragments if f.origin != "sql"), *extracted.ddl],
+            snapshot)
     for request in extracted.requests:  # supabase-js (.js/.ts, components), supabase-py (.py)
         _analyse_request(request, snapshot, outcome, unknown, exposed)
     return outcome
@@ -1609,6 +1630,7 @@ def _outcome_to_json(outcome: FileOutcome) -> dict:
         "skipped": [[_location_to_json(s.location), s.reason] for s in outcome.skipped],
         "counts": dict(outcome.counts),
         "made": sorted(outcome.made),
+        "given": {name: list(columns) for name, columns in outcome.given.items()},
         "analysed_with_findings": [[_location_to_json(where) for where in statement]
                                    for statement in outcome.analysed_with_findings],
         "looked_in": [[_location_to_json(where), list(names)]
@@ -1631,5 +1653,6 @@ def _outcome_from_json(data: dict) -> FileOutcome:
     analysed = [tuple(_location_from_json(where) for where in statement)
                 for statement in data["analysed_with_findings"]]
     looked_in = {Location(*where): tuple(names) for where, names in data["looked_in"]}
+    given = {name: tuple(columns) for name, columns in data["given"].items()}
     return FileOutcome(data["path"], findings, [], skipped, counts, frozenset(data["made"]),
-                       analysed, looked_in)
+                       given, analysed, looked_in)
