@@ -11,11 +11,13 @@ table a column the schema lacks, in whatever order or branch they run. So a colu
 gives is missing there too, and a read of it is judged.
 
 A relation is followed only when every statement of the module naming it is one of these
-(parsed with pglast): a permanent `CREATE TABLE` of its unqualified name, `ALTER TABLE` adding a
+(parsed with pglast): a permanent `CREATE TABLE` of its unqualified name (one pglast rejects
+too, when its head reads so: LNbits' m001 is an f-string with `{db.big_int}` where a type goes,
+`_created_table`), `ALTER TABLE` adding a
 column or changing one's type, default, nullability or constraints, `RENAME COLUMN`, `CREATE
 INDEX`. Anything else (a temporary table of that name shadowing the schema's, `DROP TABLE` then
 `CREATE` anew, `CREATE TABLE ... AS`, a rename of the table, a column whose name is known only
-at run time, DDL pglast rejects, `SET search_path`, SQL dbsafe cannot read) leaves it unfollowed,
+at run time, other DDL pglast rejects, `SET search_path`, SQL dbsafe cannot read) leaves it unfollowed,
 and what the other modules read of it unchecked, as before.
 """
 
@@ -76,7 +78,10 @@ def given_columns(statements: Iterable[str], snapshot: SchemaSnapshot
         try:
             parsed = parse_sql(sql)
         except (ParseError, ValueError, RecursionError):
-            lost |= touched.relations
+            created = _created_table(sql)
+            if created is not None:
+                given.setdefault(created, set())
+            lost |= touched.relations - {created}
             continue
         for raw in parsed:
             node = raw.stmt
@@ -114,4 +119,36 @@ def given_columns(statements: Iterable[str], snapshot: SchemaSnapshot
             continue
         followed[name] = tuple(sorted(columns))
     return followed
+
+
+def _created_table(sql: str) -> str | None:
+    """The table a `CREATE TABLE` pglast rejects creates, when its head (all before the column
+    list) is a permanent `CREATE TABLE` of an unqualified name: one built at run time has its
+    holes filled with `NULL` (`amount {db.big_int} NOT NULL` reads `amount NULL NOT NULL`),
+    which no column type is. Of a table the schema has it changes nothing whatever its columns
+    (it fails, or `IF NOT EXISTS` skips it).
+
+    >>> _created_table("CREATE TABLE IF NOT EXISTS Pay (amount NULL NOT NULL)")
+    'pay'
+    >>> _created_table("CREATE TEMP TABLE pay (amount NULL)"), _created_table("CREATE TABLE NULL (a int)")
+    (None, None)
+    >>> _created_table("CREATE TABLE s.pay (amount NULL)"), _created_table("CREATE TABLE pay AS (SELECT NULL NULL)")
+    (None, None)
+    """
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError, scan
+
+    try:
+        opening = next((t.start for t in scan(sql) if t.name == "ASCII_40"), None)
+        if opening is None:
+            return None
+        parsed = parse_sql(sql[:opening] + "()")
+    except (ParseError, ValueError, RecursionError):
+        return None
+    node = parsed[0].stmt if len(parsed) == 1 else None
+    relation = node.relation if isinstance(node, ast.CreateStmt) else None
+    if relation is None or relation.relpersistence != "p" or relation.schemaname is not None \
+            or relation.relname is None:
+        return None
+    return str(relation.relname)
 

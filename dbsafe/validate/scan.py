@@ -336,7 +336,9 @@ _CHUNK = 32
 #      catalog (helper-291)
 # 250: a table the schema has that a module's followed DDL (its migrations in code) creates and
 #      alters is made for the others only with the columns that DDL adds or renames to (helper-297)
-_CACHE_VERSION = 250
+# 251: a `CREATE TABLE` pglast rejects (holes filled where a type goes) of a table the schema
+#      has changes nothing: LNbits' m001 no longer leaves `apipayments` unfollowed (helper-298)
+_CACHE_VERSION = 251
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -1053,8 +1055,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
             earlier.opaque or earlier.unnamed or earlier.search_path):
         from dbsafe.validate.given_columns import given_columns
 
-        # Built at run time too (`f"CREATE TABLE t (id {db.big_int})"`): a piece where a name
-        # goes leaves its table unfollowed, one pglast cannot read too.
+        # Built at run time too: a piece where a name goes leaves its table unfollowed; one
+        # where a type goes (`f"CREATE TABLE t (id {db.big_int})"`) is read by its head.
         outcome.given = given_columns(
             [*(f.sql for f in extracted.fragments if f.origin != "sql"), *extracted.ddl],
             snapshot)
