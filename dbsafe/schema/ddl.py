@@ -31,7 +31,7 @@ import functools
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,6 +272,10 @@ class _Plan:
     target_partitions: dict[str, list[Relation]] | None = None
     # Partitions' indexes built before their parent's (schema, table, index).
     built_partition_indexes: set[tuple[str, str, str]] = field(default_factory=set)
+    # A partitioned table's plain index that becomes a key of its name: the keys of its
+    # partitions attached to it ("schema.table.name"), and whether `DROP INDEX ... CASCADE`
+    # takes them safely (`_parent_index_cascades`).
+    cascades: dict[tuple[str, str, str], tuple[list[str], bool]] = field(default_factory=dict)
     # Functions the script creates after the tables and columns (SQL-standard bodies that
     # read relations, aggregates): a column default calling one waits for it (42883).
     late_functions: list[Function] = field(default_factory=list)
@@ -3814,6 +3818,7 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
                 # partition's copy goes with its parent's).
                 _drop_constraint(p, qualify(*key), constraint, f"{relation.qualified_name}."
                                  f"{constraint.name}")
+    _parent_index_cascades(p, changes)  # (once the foreign keys made again are known)
     handled: set[tuple[str, ...]] = set()
     for c in changes:
         table_key = (c.identity[0], c.identity[1])
@@ -3835,6 +3840,8 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
         if c.action == DROP:
             if table_key in p.dropped_relations and target_relation is None:
                 continue
+            if any(c.subject in held for held, _ in p.cascades.values()):
+                continue  # the parent's DROP INDEX ... CASCADE takes it (or its hazard says)
             if _key_held_by_parent(p, table_key, c.old):
                 p.emit("constraints", f"-- ALTER TABLE {table} DROP CONSTRAINT "
                        f"{quote(c.old.name)} is not generated: it is the partition's copy of "
@@ -3853,6 +3860,7 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
                 _drop_constraint(p, table, c.old, c.subject,
                                  phase="drop_left_constraints" if left else "", if_exists=left)
             _keep_plain_index(p, target_relation, c.old)
+            _keep_partition_keys(p, table_key, c.old)
         elif c.action == ADD:
             if target_relation is not None and target_relation.partition_of \
                     and c.new.kind == "foreign_key" \
@@ -3909,6 +3917,55 @@ def _comment_constraint_again(p: _Plan, relation: Relation, constraint: Constrai
         p.emit("comments", f"COMMENT ON CONSTRAINT {quote(constraint.name)} ON "
                f"{qualify(relation.schema, relation.name)} IS {_text(constraint.comment)}",
                subject=f"{relation.qualified_name}.{constraint.name}")
+
+
+def _parent_index_cascades(p: _Plan, changes: list[Change]) -> None:
+    """Fill `p.cascades`: each new primary key or unique constraint of a kept partitioned
+    table that takes the name of a plain index of its source which partitions' keys are
+    attached to (pg-schema-diff's '... with existing matching base-table index (matching
+    non-local index exists that backs local matching PK)'). PostgreSQL refuses to drop
+    that index while the keys stand, and the keys while it stands (2BP01 each), and has no
+    DETACH for an index: `DROP INDEX ... CASCADE` takes them together. Used only where it
+    takes nothing more: no foreign key points at the table or at those partitions (it
+    would go too) but those dropped before and added again (`p.recreate_fks`), and a key
+    the target keeps is the copy the parent's new key makes."""
+    for c in changes:
+        if c.kind != "constraint" or c.action != ADD \
+                or c.new.kind not in ("primary_key", "unique"):
+            continue
+        source = p.source.relation(c.identity[0], c.identity[1])
+        target = p.target.relation(c.identity[0], c.identity[1])
+        if source is None or target is None or source.kind != "partitioned_table" \
+                or not _source_plain_index(p, target, c.identity[2]):
+            continue
+        held = _keys_on_parent_index(p, source, c.identity[2], kept=False)
+        if held:
+            p.cascades[(c.identity[0], c.identity[1], c.identity[2])] = (
+                held, _cascade_takes_only(p, source, c.new, held))
+
+
+def _cascade_takes_only(p: _Plan, parent: Relation, key: Constraint, held: list[str]) -> bool:
+    """Whether dropping `parent`'s index with CASCADE takes only the partitions' keys
+    `held` ("schema.table.name"), each either gone from the target or made again as
+    the copy of `key`, the parent's new key."""
+    partitions = [r for r in p.source.relations if r.partition_of == parent.qualified_name
+                  and any(h.startswith(f"{r.qualified_name}.") for h in held)]
+    pointed_at = {parent.qualified_name, *(r.qualified_name for r in partitions)}
+    if any(k.kind == "foreign_key" and k.referenced_table in pointed_at
+           and (r.schema, r.name, k.name) not in p.recreate_fks
+           for r in p.source.relations for k in r.constraints):
+        return False
+    for partition in partitions:
+        target = p.target.relation(partition.schema, partition.name)
+        for constraint in partition.constraints:
+            if f"{partition.qualified_name}.{constraint.name}" not in held:
+                continue
+            kept = next((k for k in target.constraints if k.name == constraint.name), None) \
+                if target is not None else None
+            if kept is not None and (kept.kind != key.kind
+                                     or kept.definition != key.definition):
+                return False
+    return True
 
 
 def _key_held_by_parent(p: _Plan, table_key: tuple[str, ...], key: Constraint) -> bool:
@@ -4071,12 +4128,30 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
                    f"INDEX {name}{' ' + tail.group(1) if tail else ''}", subject=subject)
             return
     target_index = next((i for i in relation.indexes if i.name == constraint.name), None)
+    cascade = (relation.schema, relation.name, constraint.name)
+    taken, safe = p.cascades.get(cascade, ([], True))
+    if not safe:
+        p.emit("constraints", f"-- ALTER TABLE {table} ADD CONSTRAINT {name} is not "
+               f"generated: the partitions' keys attached to its index `{constraint.name}` "
+               "hold it", Hazard("not-generated", f"PostgreSQL refuses to drop the index "
+                                 f"`{constraint.name}` while the partitions' keys attached to "
+                                 "it stand, and to drop those keys while it stands (2BP01 "
+                                 "each); DROP INDEX ... CASCADE would take foreign keys or "
+                                 "keys the target keeps too: drop them, then the index, by "
+                                 "hand."), subject=subject)
+        return
     if target_index is not None and _source_plain_index(p, relation, target_index.name):
         # No USING INDEX here (a partitioned table): the plain index goes, the constraint
-        # builds its own under the same name.
-        p.emit("drop_indexes", f"DROP INDEX {qualify(relation.schema, target_index.name)}",
+        # builds its own under the same name. With the partitions' keys attached to it,
+        # CASCADE takes them (each refuses to go while the other stands, 2BP01).
+        p.emit("drop_indexes", f"DROP INDEX {qualify(relation.schema, target_index.name)}"
+               + (" CASCADE" if taken else ""),
                Hazard("index-unavailable", f"`{target_index.name}` is built again as the "
-                      f"index of `{subject}`."), subject=subject)
+                      f"index of `{subject}`" + (f", and takes the partitions' keys "
+                                                 f"attached to it ({', '.join(taken)}), "
+                                                 "made again by it where the target keeps "
+                                                 "them." if taken else ".")),
+               subject=subject)
     p.emit("constraints", f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}",
            Hazard("access-exclusive-lock", f"Builds the index of `{subject}` while holding an "
                   f"ACCESS EXCLUSIVE lock on `{relation.qualified_name}`: reads and writes "
@@ -4116,6 +4191,37 @@ def _keep_plain_index(p: _Plan, target: Relation | None, constraint: Constraint)
     _build_index(p, target, index, Hazard(
         "index-unavailable", f"`{index.name}` goes with the constraint it belonged to and is "
         "built again as a plain index; uniqueness is not enforced in between."))
+
+
+def _kept_partitions(p: _Plan, parent: Relation) -> Iterator[tuple[Relation, Relation]]:
+    """The source's partitions of `parent` that stay under it, each with its target's."""
+    for partition in p.source.relations:
+        key = (partition.schema, partition.name)
+        target = p.target.relation(*key)
+        if partition.partition_of == parent.qualified_name and target is not None \
+                and target.partition_of == partition.partition_of \
+                and key not in p.dropped_relations and key not in p.replaced_relations:
+            yield partition, target
+
+
+def _keep_partition_keys(p: _Plan, table_key: tuple[str, ...], dropped: Constraint) -> None:
+    """Add again each kept partition's copy of `dropped` (a partitioned table's primary key
+    or unique constraint) that the target keeps as the partition's own key: the parent's
+    DROP CONSTRAINT takes it, though the diff sees it on both sides. It comes before the
+    parent's indexes, so one of its definition attaches it as the target has it."""
+    parent = p.source.relation(*table_key)
+    if parent is None or parent.kind != "partitioned_table" \
+            or dropped.kind not in ("primary_key", "unique"):
+        return
+    for partition, target in _kept_partitions(p, parent):
+        copy = next((k for k in partition.constraints if k.kind == dropped.kind
+                     and k.definition == dropped.definition), None)
+        kept = next((k for k in target.constraints if k.name == copy.name
+                     and k.definition == copy.definition), None) if copy is not None else None
+        if kept is not None \
+                and not p.changes_of((target.schema, target.name, kept.name)) \
+                and not _inherited_constraint(p, target, kept):
+            _add_constraint(p, target, kept)
 
 
 def _duplicates_fail(index: Index, *, concurrently: bool) -> str:
@@ -4558,11 +4664,13 @@ def _target_partitions(p: _Plan, relation: Relation) -> list[Relation]:
     return p.target_partitions.get(relation.qualified_name, [])
 
 
-def _keys_on_parent_index(p: _Plan, parent: Relation, name: str) -> list[str]:
+def _keys_on_parent_index(p: _Plan, parent: Relation, name: str, *,
+                          kept: bool = True) -> list[str]:
     """The primary keys and unique constraints of `parent`'s partitions (kept, under it)
     whose index is attached to its plain index `name`, which the plan drops or builds
     again: neither can go while the other stands (pg-schema-diff's 'Add a partitioned
-    index that is used by a local primary key', backwards)."""
+    index that is used by a local primary key', backwards). Only those the target keeps
+    too, unless `kept` is False."""
     index = next((i for i in parent.indexes if i.name == name), None)
     if index is None or _constraint_index(parent, name):
         return []
@@ -4571,19 +4679,14 @@ def _keys_on_parent_index(p: _Plan, parent: Relation, name: str) -> list[str]:
            for i in parent.indexes):
         return []  # (they may be attached to the other)
     held = []
-    for partition in p.source.relations:
-        key = (partition.schema, partition.name)
-        target = p.target.relation(*key)
-        if partition.partition_of != parent.qualified_name or target is None \
-                or target.partition_of != partition.partition_of \
-                or key in p.dropped_relations or key in p.replaced_relations:
-            continue
+    for partition, target in _kept_partitions(p, parent):
         for constraint in partition.constraints:
             own = next((i for i in partition.indexes if i.name == constraint.name), None) \
                 if constraint.kind in ("primary_key", "unique") else None
             if own is not None and own.unique == index.unique \
                     and _index_tail(own.definition) == tail \
-                    and any(k.name == constraint.name for k in target.constraints):
+                    and (not kept or any(k.name == constraint.name
+                                         for k in target.constraints)):
                 held.append(f"{partition.qualified_name}.{constraint.name}")
     return held
 

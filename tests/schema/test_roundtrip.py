@@ -1460,6 +1460,31 @@ def test_a_parent_s_index_a_partition_s_key_is_attached_to_is_not_dropped(
     assert "public.foobar_1.foobar_1_key" in statements[0].sql
 
 
+def test_a_parent_s_index_becoming_its_key_is_not_generated_where_cascade_takes_more(
+        new_database: Callable[[], str]) -> None:
+    # The pair partition_keys_on_parent_plain_indexes, with a foreign key to the
+    # partition's key that both sides keep: DROP INDEX ... CASCADE would take it too (the
+    # partition's key and the parent's index each refuse to go while the other stands,
+    # 2BP01). The parent's key is named not-generated, and nothing PostgreSQL refuses is
+    # emitted.
+    table = ("CREATE TABLE orders (id int NOT NULL, region text NOT NULL) "
+             "PARTITION BY LIST (region);"
+             "CREATE TABLE orders_eu PARTITION OF orders FOR VALUES IN ('eu');")
+    refs = ("CREATE TABLE refs (region text, id int, "
+            "FOREIGN KEY (region, id) REFERENCES orders_eu (region, id));")
+    a_sql = (table + "CREATE UNIQUE INDEX orders_pkey ON orders (region, id);"
+             "ALTER TABLE orders_eu ADD CONSTRAINT orders_eu_pkey PRIMARY KEY "
+             "USING INDEX orders_eu_region_id_idx;" + refs)
+    b_sql = table + "ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY (region, id);" \
+        + refs
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    statements = plan(a, b, diff(a, b))
+    _apply(a_url, statements, b)
+    assert [(s.subject, [h.kind for h in s.hazards]) for s in statements] == [
+        ("public.orders.orders_pkey", ["not-generated"])]
+
+
 def test_an_index_dropped_with_a_column_dropped_and_added_again_is_named(
         new_database: Callable[[], str]) -> None:
     # boxes.area goes from STORED to VIRTUAL (dropped and added again) and loses its index:
