@@ -447,12 +447,15 @@ def _preflight_checks(run: _Run) -> bool:
     run.show_applied()
     ok = _lint_pending(run)
     for revision in run.todo:
-        if revision.revision in run.schema_kept:
-            words = way_back(revision.path, schema_kept=True)
-            if words is not None:  # (said as `status` says it, which cannot tell)
-                run.say("preflight", f"{revision.revision}: {words}")
         problem = downgrade_problem(revision.path,
                                     schema_kept=revision.revision in run.schema_kept)
+        if revision.revision in run.schema_kept and problem is None:
+            # A data migration's empty downgrade() is a way back for the schema only: said
+            # as `status` says it, which cannot tell. One with none at all is DBS602 below
+            # (the line said "no way back" for 3 of cinder's 6 revisions, none for the rest).
+            words = way_back(revision.path, schema_kept=True)
+            if words is not None:
+                run.say("preflight", f"{revision.revision}: {words}")
         if problem is None:
             continue
         finding = Finding(
@@ -1155,8 +1158,15 @@ def _way_back(run: _Run) -> str:
     irreversible = [r.revision for r in run.applied
                     if downgrade_problem(r.path, schema_kept=r.revision in run.schema_kept)]
     if irreversible:
+        # Where the database stopped, and both ways on from there: `dbsafe restore FILE`
+        # alone makes a copy next to it, which takes nothing back.
+        now = ", ".join(current_revisions(run.url)) or "base"
+        back = (f"to go back to {_start_name(run)}: dbsafe restore {run.backup_file} --replace"
+                if run.backup_file else "no backup was taken (--no-backup)")
         run.say("way back", f"cannot roll back automatically ({', '.join(irreversible)} "
-                f"without a downgrade); to restore: {restore_hint}")
+                f"without a downgrade): the database is at {now}, {len(run.applied)} of "
+                f"{len(run.todo)} revision(s) applied; to go on, fix what failed and run "
+                f"`dbsafe upgrade` again; {back}")
         return "failed"
     run.say("way back", f"downgrading to {_start_name(run)}")
     # As `dbsafe downgrade` goes: one revision at a time, each retried after a lock timeout

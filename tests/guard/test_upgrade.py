@@ -2089,3 +2089,55 @@ def test_status_tells_a_schema_change_with_an_empty_downgrade_from_lints_cached_
         rf"the schema \(from lint's capture of {_CAPTURE_DATE}\)\]",
         _pending_line(status, "0005")), status.summary["lines"]
     assert status.summary["pending"][0]["way_back"].startswith("no way back: ")
+
+
+# Three revisions without a downgrade() (OpenStack dropped them: cinder's 29.0.0), the last
+# refused by the rows: 0007 sets orders.patient_id NOT NULL over an order that has none.
+_NO_DOWNGRADE = '''"""{doc}"""
+from alembic import op
+
+revision = "{revision}"
+down_revision = "{down}"
+
+
+def upgrade():
+    op.execute("{sql}")
+'''
+IRREVERSIBLE = {
+    "0005_index.py": ("index patients.name", "0005", "0004",
+                      "CREATE INDEX ix_patients_name ON patients (name)"),
+    "0006_data.py": ("names again", "0006", "0005", "UPDATE patients SET name = name"),
+    "0007_not_null.py": ("orders need a patient", "0007", "0006",
+                         "ALTER TABLE orders ALTER COLUMN patient_id SET NOT NULL"),
+}
+
+
+def test_a_failure_after_irreversible_revisions_says_where_the_database_is_and_both_ways_on(
+        database_url: str, tmp_path: Path) -> None:
+    # It said only `cannot roll back automatically (...); to restore: dbsafe restore FILE`:
+    # not that the database is at 0006 with 0007 rolled back, and the command given makes
+    # a copy next to the database, which takes nothing back. Its preflight said "no way
+    # back: there is no downgrade()" for the data migration 0006 alone, none for the others.
+    root = _project(tmp_path / "p")
+    for name, (doc, revision, down, statement) in IRREVERSIBLE.items():
+        (root / "migrations" / "versions" / name).write_text(_NO_DOWNGRADE.format(
+            doc=doc, revision=revision, down=down, sql=statement))
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada')")
+        conn.execute("INSERT INTO orders VALUES (10, 1), (11, NULL)")
+    steps: list[str] = []
+
+    report = commands.upgrade(
+        _settings(root, database_url),
+        _options(tmp_path, allow_irreversible=True, allow=("DBS101", "DBS107", "DBS210")),
+        lambda step, message: steps.append(f"{step}: {message}"))
+
+    assert report.summary["outcome"] == "failed", steps
+    assert _state(database_url)["version"] == ["0006"]
+    backup = report.summary["backup"]
+    assert (f"way back: cannot roll back automatically (0005, 0006 without a downgrade): "
+            f"the database is at 0006, 2 of 3 revision(s) applied; to go on, fix what "
+            f"failed and run `dbsafe upgrade` again; to go back to 0004: dbsafe restore "
+            f"{backup} --replace") in steps, steps
+    assert not [s for s in steps if s.startswith("preflight: 0006: ")], steps
