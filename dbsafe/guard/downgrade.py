@@ -228,6 +228,9 @@ def _locked(down: _Down, described: RunResult, confirm: Confirm | None) -> str:
                 help="Bring them into a revision (or undo them by hand) first, or write the "
                      "revisions' downgrade().",
                 context=(("Not made by the migrations", "\n".join(others)),)))
+        # One computed downgrade covers every revision on the way down: shown once, under
+        # the newest, since six of cinder's revisions repeated its 22 lines six times.
+        shown_under = missing[0][0]
         for revision, problem in missing:
             down.findings.append(Finding(
                 DOWNGRADE_MISSING.code,
@@ -236,8 +239,13 @@ def _locked(down: _Down, described: RunResult, confirm: Confirm | None) -> str:
                 Severity.WARNING if down.options.use_computed else Severity.ERROR,
                 subject=revision,
                 help="Review the computed downgrade (--dry-run) and apply it with "
-                     "--use-computed, or write the revision's downgrade().",
-                context=(("Computed downgrade", down.computed_sql or "(none)"),),
+                     "--use-computed, or write the revision's downgrade()."
+                     + ("" if revision == shown_under else
+                        f" The computed downgrade, from {', '.join(down.start)} to "
+                        f"{', '.join(down.after) or 'base'} for every revision without one, "
+                        f"is shown under `{shown_under}`."),
+                context=(("Computed downgrade", down.computed_sql or "(none)"),)
+                if revision == shown_under else (),
             ))
     failing: list[tuple[str, str]] = []
     if missing and expected is not None:

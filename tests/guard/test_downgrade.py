@@ -878,3 +878,29 @@ def test_a_downgrade_branching_on_offline_mode_compares_every_kept_table(
     (changed,) = [s for s in steps if "changed the rows" in s]
     assert changed.startswith("verify: the downgrade changed the rows of 1 table(s) it keeps: "
                               "public.patients: 2 rows, changed"), changed
+
+
+def test_the_computed_downgrade_is_shown_once_for_every_revision_without_one(
+        database_url: str, tmp_path: Path) -> None:
+    # Each DBS608 carried the whole computed downgrade (from the database to TARGET, the
+    # same for all): cinder's six revisions without a downgrade() printed its 22 lines six
+    # times over. It is shown under the newest; the others say where it is.
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    versions = root / "migrations" / "versions"
+    (versions / "0005_note.py").write_text(EMPTY_DOWNGRADE)
+    (versions / "0006_nick.py").write_text(EMPTY_DOWNGRADE.replace(
+        '"0005"', '"0006"').replace('"0004"', '"0005"').replace(
+        '"orders", sa.Column("note"', '"patients", sa.Column("nick"'))
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
+
+    report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
+        target="0004", backup=False, dry_run=True))
+
+    missing = {f.subject: f for f in report.findings if f.code == "DBS608"}
+    assert sorted(missing) == ["0005", "0006"]
+    computed = dict(missing["0006"].context)["Computed downgrade"]
+    assert "DROP COLUMN nick" in computed and "DROP COLUMN note" in computed
+    assert missing["0005"].context == ()
+    assert "The computed downgrade, from 0006 to 0004 for every revision without one, is " \
+        "shown under `0006`." in (missing["0005"].help or "")
