@@ -309,11 +309,28 @@ def _record_interrupted(run: RunState, exc: BaseException, *, lock_timeout: str)
         return
     if run.run_id is None:
         return
-    history.finish(run.url, run.run_id, outcome="interrupted",
-                   to_revisions=current_revisions(run.url),
-                   message=f"{type(exc).__name__}: {exc}"
-                   + (f"; {run.interrupted_note}" if run.interrupted_note else ""),
-                   backup_file=run.backup_file)
+    # Said and kept with the run's story: the row held `KeyboardInterrupt: ` alone, every
+    # step before it lost, and the terminal `dbsafe: interrupted`, not where that left it.
+    now = current_revisions(run.url)
+    run.say("interrupted", f"{_stopped_by(exc)}: the database is at "
+            f"{', '.join(now) or 'base'}"
+            + (f"; {run.interrupted_note}" if run.interrupted_note else "")
+            + (f"; the backup before the run: {run.backup_file}" if run.backup_file else ""))
+    history.finish(run.url, run.run_id, outcome="interrupted", to_revisions=now,
+                   message=history.story_message(run.story), backup_file=run.backup_file)
+
+
+def _stopped_by(exc: BaseException) -> str:
+    """What ended the run, in words: Ctrl-C, a signal (the CLI's `_Terminated` carries its
+    number), or dbsafe's own failure."""
+    import signal
+
+    if isinstance(exc, KeyboardInterrupt):
+        return "stopped by Ctrl-C (SIGINT)"
+    signum = getattr(exc, "signum", None)
+    if isinstance(signum, int):
+        return f"stopped by {signal.Signals(signum).name}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _remove_interrupted(run: RunState, at: tuple[str, ...], before: SchemaSnapshot, *,

@@ -315,6 +315,11 @@ def test_sigterm_mid_revision_rolls_it_back_and_the_history_says_so(
                               ).summary["history"][:1]
     assert last["outcome"] == "interrupted"
     assert last["to_revisions"] in (["0001"], [])
+    # The row keeps the run's story, and where the stop left the database (it held
+    # `_Terminated: 15` alone; `KeyboardInterrupt: ` after a Ctrl-C).
+    assert last["message"].startswith("preflight: connected to "), last["message"]
+    assert "\ninterrupted: stopped by SIGTERM: the database is at 0001" in last["message"], \
+        last["message"]
 
 
 def test_status_tells_a_live_run_from_a_killed_one(database_url: str, tmp_path: Path) -> None:
