@@ -809,6 +809,15 @@ def _downgrade_sql(down: _Down) -> list[tuple[str, str | None]] | None:
         down.say("preflight", "data loss read from the schemas only: alembic renders a "
                  "downgrade offline from one revision to one revision")
         return None
+    # alembic fails on a revision with no downgrade() (an AttributeError on its module,
+    # which the line said): name the revisions instead, and render nothing.
+    without = [r.revision for r in down.undo
+               if downgrade_problem(r.path) == "there is no downgrade()"]
+    if without:
+        down.say("preflight", "data loss read from the schemas only: alembic cannot render "
+                 f"the downgrade offline, since {', '.join(without)} "
+                 f"{'has' if len(without) == 1 else 'have'} no downgrade()")
+        return None
     try:
         result = render_downgrade_offline(down.project, down.start[0],
                                           down.target[0] if down.target else None)

@@ -889,9 +889,12 @@ def test_the_computed_downgrade_is_shown_once_for_every_revision_without_one(
     write_project(root, "well_behaved")
     versions = root / "migrations" / "versions"
     (versions / "0005_note.py").write_text(EMPTY_DOWNGRADE)
+    # 0006 has no downgrade() at all, as cinder's: the story said why alembic cannot render
+    # the downgrade offline as `module '0006_nick_py' has no attribute 'downgrade'`.
     (versions / "0006_nick.py").write_text(EMPTY_DOWNGRADE.replace(
         '"0005"', '"0006"').replace('"0004"', '"0005"').replace(
-        '"orders", sa.Column("note"', '"patients", sa.Column("nick"'))
+        '"orders", sa.Column("note"', '"patients", sa.Column("nick"').replace(
+        "\n\ndef downgrade():\n    pass\n", ""))
     apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
 
     report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
@@ -904,3 +907,5 @@ def test_the_computed_downgrade_is_shown_once_for_every_revision_without_one(
     assert missing["0005"].context == ()
     assert "The computed downgrade, from 0006 to 0004 for every revision without one, is " \
         "shown under `0006`." in (missing["0005"].help or "")
+    assert "preflight: data loss read from the schemas only: alembic cannot render the " \
+        "downgrade offline, since 0006 has no downgrade()" in report.summary["what_happened"]
