@@ -1210,7 +1210,10 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     script = ScriptDirectory.from_config(config)
     global _SCRIPT_DIR
     _SCRIPT_DIR = script.dir  # a revision failing on import is named in it (main())
-    revisions = _list_revisions(config, script, original_url, bool(request.get("env_first")))
+    # Only `describe` (the graph, as `alembic history`, which runs no env.py) lists the
+    # revisions before env.py; every request that runs the history runs env.py first.
+    env_first = bool(request.get("env_first")) or request["mode"] != "describe"
+    revisions = _list_revisions(config, script, original_url, env_first)
     _reuse_script(script)
     revision_files = {os.path.realpath(r.path): r.revision for r in revisions if r.path}
     result: dict[str, Any] = {
@@ -1320,11 +1323,15 @@ def _list_revisions(config: Any, script: Any, original_url: str | None,
     """The history's revisions, newest first.
 
     alembic imports them only once env.py has run (inside `run_migrations`), so a revision
-    may import what env.py sets up first: Apache Superset's import its models, which need
-    the Flask application env.py creates. dbsafe lists them before running env.py; when
-    that fails, the child starts again (`main`: a half-imported application cannot be
-    imported twice) with `env_first`, which runs env.py as alembic does, offline with
-    nothing to migrate, before listing them."""
+    may import or read what env.py sets up first: Apache Superset's import its models,
+    which need the Flask application env.py creates; a revision reading at import a
+    setting env.py makes (`SCHEMA = tenancy.SCHEMA`) gets the default when imported before
+    it, and its table went to another schema than under `alembic upgrade`. With
+    `env_first` env.py runs first, as alembic runs it, offline with nothing to migrate;
+    the revisions are then imported once, and the request's commands reuse them
+    (`_reuse_script`). Without it (`describe`, the graph alone) they are listed first;
+    when that fails, the child starts again (`main`: a half-imported application cannot
+    be imported twice) with `env_first`."""
     if env_first:
         _run_env_offline(config, script, original_url)
         return list(script.walk_revisions())
@@ -1346,7 +1353,7 @@ def _run_env_offline(config: Any, script: Any, original_url: str | None) -> None
         with EnvironmentContext(config, script, fn=lambda rev, context: [], as_sql=True,
                                 output_buffer=io.StringIO()):
             script.run_env()
-    except Exception:  # noqa: BLE001 - the listing after it fails on its own, and says why
+    except (Exception, SystemExit):  # noqa: BLE001 - the request's own run of env.py says why
         pass
     finally:
         if original_url is None:
