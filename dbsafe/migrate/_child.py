@@ -1211,9 +1211,11 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     global _SCRIPT_DIR
     _SCRIPT_DIR = script.dir  # a revision failing on import is named in it (main())
     # Only `describe` (the graph, as `alembic history`, which runs no env.py) lists the
-    # revisions before env.py; every request that runs the history runs env.py first.
-    env_first = bool(request.get("env_first")) or request["mode"] != "describe"
-    revisions = _list_revisions(config, script, original_url, env_first)
+    # revisions before env.py; every request that runs the history runs env.py first. A
+    # child started again (`_start_again`) has the other order in its request.
+    again = "env_first" in request
+    env_first = request["env_first"] if again else request["mode"] != "describe"
+    revisions = _list_revisions(config, script, original_url, bool(env_first), again)
     _reuse_script(script)
     revision_files = {os.path.realpath(r.path): r.revision for r in revisions if r.path}
     result: dict[str, Any] = {
@@ -1315,11 +1317,15 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
 
 
 class _ListingFailed(Exception):
-    """Importing the revisions failed before env.py ran (see `_list_revisions`)."""
+    """Importing the revisions failed in one order (see `_list_revisions`)."""
+
+    def __init__(self, env_first: bool) -> None:
+        super().__init__()
+        self.env_first = env_first
 
 
 def _list_revisions(config: Any, script: Any, original_url: str | None,
-                    env_first: bool) -> list[Any]:
+                    env_first: bool, again: bool) -> list[Any]:
     """The history's revisions, newest first.
 
     alembic imports them only once env.py has run (inside `run_migrations`), so a revision
@@ -1329,16 +1335,18 @@ def _list_revisions(config: Any, script: Any, original_url: str | None,
     it, and its table went to another schema than under `alembic upgrade`. With
     `env_first` env.py runs first, as alembic runs it, offline with nothing to migrate;
     the revisions are then imported once, and the request's commands reuse them
-    (`_reuse_script`). Without it (`describe`, the graph alone) they are listed first;
-    when that fails, the child starts again (`main`: a half-imported application cannot
-    be imported twice) with `env_first`."""
+    (`_reuse_script`). Without it (`describe`, the graph alone) they are listed first.
+    When the import fails, the child starts again (`main`: a half-imported application
+    cannot be imported twice) in the other order, once (`again`): what imports only
+    before env.py's offline run still runs as it did before this order."""
     if env_first:
         _run_env_offline(config, script, original_url)
-        return list(script.walk_revisions())
     try:
         return list(script.walk_revisions())
     except Exception as exc:
-        raise _ListingFailed() from exc
+        if again:
+            raise
+        raise _ListingFailed(env_first) from exc
 
 
 def _run_env_offline(config: Any, script: Any, original_url: str | None) -> None:
@@ -1360,6 +1368,21 @@ def _run_env_offline(config: Any, script: Any, original_url: str | None) -> None
             config.remove_main_option("sqlalchemy.url")
         else:
             config.set_main_option("sqlalchemy.url", original_url.replace("%", "%%"))
+        _forget_proxies()
+
+
+def _forget_proxies() -> None:
+    """`op` and `context` as in a process where no alembic run began: ended, a run leaves
+    their `_proxy` None, so a revision calling `op.get_bind()` at its top level fails with
+    AttributeError, not the NameError it catches for alembic's `revision` command
+    (FitTrackee's 66_c59425f77851)."""
+    with contextlib.suppress(Exception):  # another alembic's layout: left as it is
+        from alembic.util.langhelpers import ModuleClsProxy
+
+        for _, modules in ModuleClsProxy._setups.values():
+            for module_globals, _ in modules:
+                if "_proxy" in module_globals and module_globals["_proxy"] is None:
+                    del module_globals["_proxy"]
 
 
 def _apply(config: Any, target: dict[str, Any], original_url: str | None,
@@ -1841,9 +1864,10 @@ _SCRIPT_DIR: str | None = None  # the migrations folder, once alembic has found 
 _REQUEST_AGAIN = "DBSAFE_CHILD_REQUEST"
 
 
-def _start_again(request: dict[str, Any], result_path: str) -> None:
-    """Replace this process with a fresh child that runs env.py before listing the
-    revisions (`_list_revisions`), with the same request, requests pipe and output. The
+def _start_again(request: dict[str, Any], result_path: str, env_first: bool) -> None:
+    """Replace this process with a fresh child that lists the revisions in the other order
+    (`_list_revisions`: env.py first or not, `env_first`), with the same request, requests
+    pipe and output. The
     request goes through a file only its owner reads, which the next main() deletes: an
     environment variable holds at most 128 KiB, and `ps e` shows it."""
     import tempfile
@@ -1853,7 +1877,7 @@ def _start_again(request: dict[str, Any], result_path: str) -> None:
     os.dup2(_REQUESTS.fileno(), 0)  # the requests that follow, read by the next main()
     handle, path = tempfile.mkstemp(prefix="dbsafe-request-", suffix=".json")
     with os.fdopen(handle, "w", encoding="utf-8") as file:
-        json.dump({**request, "env_first": True}, file)
+        json.dump({**request, "env_first": env_first}, file)
     os.environ[_REQUEST_AGAIN] = path
     os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), result_path])
 
@@ -1894,8 +1918,8 @@ def main() -> int:
                if request.get("mode") == "session" else None)
     try:
         result = run(request, channel)
-    except _ListingFailed:  # never raised with env_first
-        _start_again(request, result_path)
+    except _ListingFailed as failed:  # never raised by a child started again
+        _start_again(request, result_path, not failed.env_first)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
