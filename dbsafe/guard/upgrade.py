@@ -1163,14 +1163,13 @@ def _app_error_key(finding: Finding) -> tuple[object, ...]:
 
 
 def _way_back(run: _Run) -> str:
-    restore_hint = (f"dbsafe restore {run.backup_file}" if run.backup_file
-                    else "no backup was taken (--no-backup)")
+    restore_hint, replace_hint = _restore_hints(run)
     if not run.applied:
         run.as_before = _as_before(run, restore_hint)
         return "failed"
     if not run.options.auto_rollback:
         run.say("way back", f"--no-auto-rollback: left at {', '.join(current_revisions(run.url))}; "
-                f"to go back: dbsafe downgrade {_start_name(run)}, or {restore_hint}")
+                f"to go back: dbsafe downgrade {_start_name(run)}, or {replace_hint}")
         return "failed"
     irreversible = [r.revision for r in run.applied
                     if downgrade_problem(r.path, schema_kept=r.revision in run.schema_kept)]
@@ -1213,10 +1212,10 @@ def _way_back(run: _Run) -> str:
             Severity.ERROR,
             context=(("Blocked by", "\n".join(h.describe() for h in holders)),) if holders
             else (),
-            help=f"The backup taken before the upgrade restores the database: {restore_hint}"))
+            help=f"The backup taken before the upgrade restores the database: {replace_hint}"))
         run.say("way back", f"rollback failed: {exc}"
                 + (f"; {blocked_by(holders)}" if holders else "")
-                + f"; the database is at {now}; to restore: {restore_hint}")
+                + f"; the database is at {now}; to restore: {replace_hint}")
         return "failed"
     finally:
         run.session = run.blockers = None
@@ -1255,17 +1254,27 @@ def _way_back(run: _Run) -> str:
     return "rolled back"
 
 
+def _restore_hints(run: _Run) -> tuple[str, str]:
+    """The commands that restore the backup taken before the run: into a copy beside the
+    database (the rows a table had, to read back), and over the database itself
+    (`--replace`: all of it as it was, with what it holds now backed up first)."""
+    if not run.backup_file:
+        return ("no backup was taken (--no-backup)",) * 2
+    return (f"dbsafe restore {run.backup_file}", f"dbsafe restore {run.backup_file} --replace")
+
+
 def _as_before(run: _Run, restore_hint: str) -> bool:
     """The first revision failed, nothing applied: is the database as before the upgrade
     (at the revision it started from, its schema and the rows read before equal)? Its
     transaction rolled back and what it left was removed, but an `autocommit_block()` may
     have committed rows, or a leftover a session held may stay: "failed" alone did not tell
     "nothing changed" from "stopped half-way"."""
+    replace_hint = _restore_hints(run)[1]
     now = current_revisions(run.url)
     where = ", ".join(now) or "base"
     if tuple(now) != tuple(run.start):
         run.say("way back", f"no revision was applied, but the database is at {where}, "
-                f"not {_start_name(run)}: not as before the upgrade; to restore: {restore_hint}")
+                f"not {_start_name(run)}: not as before the upgrade; to restore: {replace_hint}")
         return False
     verified = read_schema(run, step="way back", stops=unverified(
         f"no revision was applied, the database is at {where}", "the one before the upgrade"))
@@ -1276,7 +1285,7 @@ def _as_before(run: _Run, restore_hint: str) -> bool:
         run.say("way back", "no revision was applied, but the database is not as before "
                 "the upgrade: " + ("; ".join(differences[:3]) if differences
                                    else "rows differ (above)")
-                + f"; to restore: {restore_hint}")
+                + f"; to restore: {replace_hint}")
         return False
     run.say("way back", f"no revision was applied: the database is as before the upgrade "
             f"(at {where}, schema verified equal"

@@ -1688,7 +1688,7 @@ def test_a_way_back_blocked_by_a_lock_names_the_holder_and_retries(
     try:
         result = commands.upgrade(_settings(root, database_url),
                                   _options(tmp_path, lock_timeout="300ms", retries=2,
-                                           backup=False), progress=progress)
+                                           backup=not holder_leaves), progress=progress)
     finally:
         pid = holder.info.backend_pid
         holder.close()
@@ -1707,6 +1707,9 @@ def test_a_way_back_blocked_by_a_lock_names_the_holder_and_retries(
         assert named in gave_up and "the database is at 0002" in gave_up, gave_up
         (failed,) = [f for f in result.findings if f.message.startswith("The rollback failed")]
         assert dict(failed.context)["Blocked by"].startswith(f"pid {pid} ("), failed.context
+        # The database itself as it was (a restore without --replace makes a copy beside it).
+        replace = f"dbsafe restore {result.summary['backup']} --replace"
+        assert gave_up.endswith(f"; to restore: {replace}") and replace in (failed.help or "")
         assert _state_of(database_url) == (["0002"], ["a", "alembic_version", "b"])
     assert "4242" not in story
 
