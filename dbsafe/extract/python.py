@@ -181,6 +181,13 @@ class _Extractor:
         self.source = source
         self.path = path
         self.tree = tree
+        self.names_search_path = "search_path" in source.lower()
+        # Whether an `if` of the module leaves its function (`_branches_around`): None until asked.
+        self.leaves_early: bool | None = None
+        # (a block, by its parent and field) -> its statements' positions, and the `if`s
+        # in it that leave the function (see `_exits_before`)
+        self.exit_ifs: dict[tuple[int, str], tuple[dict[int, int],
+                                                   tuple[tuple[int, ast.expr], ...]]] = {}
         self.line_starts = line_starts_of(source)
         self.parents: dict[int, ast.AST] = {}
         self.taken: set[int] = set()  # ids of nodes already turned into fragments
@@ -322,8 +329,10 @@ class _Extractor:
             for literal in bound:
                 self._take(literal)
             fragments = self._checked(self._each_round(value, call), call, value)
+            # (a module whose text never names search_path sets none: the walk of each
+            # function for its `SET` is skipped)
             path = search_path_before(call, self._scope_of(call), self.parents) \
-                if fragments else None
+                if fragments and self.names_search_path else None
             if path is not None:
                 fragments = [replace(f, search_path=path) for f in fragments]
             if any(f.dynamic for f in fragments):
@@ -1826,6 +1835,10 @@ class _Extractor:
         (its body) or when it does not (its `else`); an `if` before it that leaves the
         function (`if connection.vendor != "mysql": return []`) runs it only where its test
         fails."""
+        if self.leaves_early is None:  # (most modules have no such `if`: not looked for)
+            self.leaves_early = any(
+                type(n) is ast.If and not n.orelse and isinstance(n.body[-1], (
+                    ast.Return, ast.Raise)) for n in self.nodes or ast.walk(self.tree))
         child = node
         for parent in self._within_scope(node):
             if isinstance(parent, ast.ClassDef):
@@ -1837,11 +1850,37 @@ class _Extractor:
                     yield parent.test, True
                 elif any(child is stmt for stmt in orelse):
                     yield parent.test, False
-            yield from _exits_before(parent, child)
+            if self.leaves_early and isinstance(child, ast.stmt):  # (in blocks: statements)
+                yield from self._exits_before(parent, child)
             child = parent
         scope = self.parents.get(id(child))
-        if scope is not None:
-            yield from _exits_before(scope, child)
+        if self.leaves_early and scope is not None and isinstance(child, ast.stmt):
+            yield from self._exits_before(scope, child)
+
+    def _exits_before(self, parent: ast.AST, child: ast.AST) -> Iterator[tuple[ast.expr, bool]]:
+        """The test of each `if` before `child` in its block of `parent` whose body always
+        leaves the function (ends in `return` or `raise`, no `else`): `child` runs only
+        where that test fails. Only `child`'s own block counts: an `if` in the other branch
+        of `parent` says nothing of it. (Each block read once: asked of every statement.)"""
+        for field in ("body", "orelse", "finalbody"):
+            key = (id(parent), field)
+            if key not in self.exit_ifs:
+                block = getattr(parent, field, None)
+                block = block if isinstance(block, list) else []
+                self.exit_ifs[key] = (
+                    {id(stmt): at for at, stmt in enumerate(block)},
+                    tuple((at, stmt.test) for at, stmt in enumerate(block)
+                          if isinstance(stmt, ast.If) and not stmt.orelse
+                          and isinstance(stmt.body[-1], (ast.Return, ast.Raise))))
+            positions, exits = self.exit_ifs[key]
+            where = positions.get(id(child))
+            if where is None:
+                continue
+            for at, test in exits:
+                if at >= where:
+                    break
+                yield test, False
+            return
 
     def _within_scope(self, node: ast.AST) -> Iterator[ast.AST]:
         """The ancestors of `node` inside the function, lambda or module holding it,
@@ -3339,23 +3378,6 @@ _PROSE_CALLS = frozenset(
 _MATCH_METHODS = frozenset({"startswith", "endswith", "removeprefix", "removesuffix"})
 # The modules of SQLite's libraries (a module importing one may call `executescript`).
 _SQLITE_ROOTS = frozenset({"sqlite3", "aiosqlite", "pysqlite2", "pysqlite3"})
-def _exits_before(parent: ast.AST, child: ast.AST) -> Iterator[tuple[ast.expr, bool]]:
-    """The test of each `if` before `child` in its block of `parent` whose body always
-    leaves the function (ends in `return` or `raise`, no `else`): `child` runs only where
-    that test fails. Only `child`'s own block counts: an `if` in the other branch of
-    `parent` says nothing of it."""
-    for field in ("body", "orelse", "finalbody"):
-        block = getattr(parent, field, None)
-        if not isinstance(block, list) or not any(stmt is child for stmt in block):
-            continue
-        for stmt in block:
-            if stmt is child:
-                return
-            if isinstance(stmt, ast.If) and not stmt.orelse and \
-                    isinstance(stmt.body[-1], (ast.Return, ast.Raise)):
-                yield stmt.test, False
-
-
 # PySpark's DataFrame methods that name a temporary view for Spark SQL.
 _SPARK_TEMP_VIEWS = frozenset({"createOrReplaceTempView", "createTempView", "registerTempTable",
                                "createOrReplaceGlobalTempView", "createGlobalTempView"})
