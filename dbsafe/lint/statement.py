@@ -749,11 +749,9 @@ def never_immutable(statement: Statement, user_function: Callable[[str], bool],
     """
     if statement.kind != "CreateFunctionStmt" or function_volatility(statement)[1] == "immutable":
         return False
-    language = _function_language(statement)
-    if language != "sql":
-        return language is not None
-    if _never_inlined(statement):
-        return True
+    verdict = _kept_as_written(statement)
+    if verdict is not None:
+        return verdict
     body = _inlined_expression(statement)
     return body is not None and not_immutable_call(body, user_function,
                                                    keeps_arguments) is not None
@@ -777,16 +775,24 @@ def never_inlined(statement: Statement, user_function: Callable[[str], bool]) ->
     ...     lambda name: False)
     False
     """
+    verdict = _kept_as_written(statement)
+    if verdict is not None:
+        return verdict
+    body = _inlined_expression(statement)
+    return function_volatility(statement)[1] == "immutable" and body is not None \
+        and not_immutable_call(body, user_function) is not None
+
+
+def _kept_as_written(statement: Statement) -> bool | None:
+    """Whether PostgreSQL surely never inlines the function `statement` creates: True for
+    another language than SQL or a SQL function `_never_inlined`; False for no function or
+    no language known; None for a SQL function it may inline (its body decides)."""
     if statement.kind != "CreateFunctionStmt":
         return False
     language = _function_language(statement)
     if language != "sql":
         return language is not None
-    if _never_inlined(statement):
-        return True
-    body = _inlined_expression(statement)
-    return function_volatility(statement)[1] == "immutable" and body is not None \
-        and not_immutable_call(body, user_function) is not None
+    return True if _never_inlined(statement) else None
 
 
 def _function_language(statement: Statement) -> str | None:
