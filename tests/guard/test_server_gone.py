@@ -105,6 +105,24 @@ def _project(tmp_path: Path, url: str) -> Callable[..., subprocess.Popen[str]]:
 _SLEEPING = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
 
 
+def _last_line_once_stopped(run: subprocess.Popen, url: str, socket_dir: Path, what: str,
+                            stop: tuple[str, ...], *, timeout: float) -> str:
+    """Stop the server (`pg_ctl STOP... stop`) once `run`'s revision sleeps on `url`; `run`
+    must end with exit 2 and no traceback: its last line of stderr. (`what`: see `_until`.)"""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            _until(conn, run, what)
+        _pg_ctl(socket_dir, *stop, "stop")
+        _, err = run.communicate(timeout=timeout)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 2, err
+    assert "Traceback" not in err
+    return err.splitlines()[-1]
+
+
 def _until(conn: psycopg.Connection, run: subprocess.Popen, what: str,
            query: str = _SLEEPING) -> None:
     """Poll `query` on `conn` until it counts a session (at most 120 s), `run` still going:
@@ -114,6 +132,7 @@ def _until(conn: psycopg.Connection, run: subprocess.Popen, what: str,
         assert run.poll() is None, run.communicate()
         assert time.monotonic() < deadline, what
         time.sleep(0.05)
+
 
 def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_run(
         cluster: tuple[str, Path], tmp_path: Path) -> None:
@@ -125,19 +144,8 @@ def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_
     dbsafe = _project(tmp_path, url)
 
     run = dbsafe("upgrade", "--no-backup", "--fail-on", "error")
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            _until(conn, run, "0002 never started")
-        _pg_ctl(socket_dir, "-m", "fast", "stop")
-        _, err = run.communicate(timeout=60)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
-
-    assert run.returncode == 2, err
-    assert "Traceback" not in err
-    last = err.splitlines()[-1]
+    last = _last_line_once_stopped(run, url, socket_dir, "0002 never started",
+                                   ("-m", "fast"), timeout=60)
     assert last.startswith("dbsafe: error: revision 0002 (file migrations/versions/"
                            "0002_orders.py): terminating connection due to administrator "
                            "command; then the server could not be reached"), last
@@ -276,20 +284,9 @@ def test_a_server_stopped_between_revisions_is_said_where(
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"ALTER DATABASE shop SET dbsafe_test.{setting} = 3")
     run = dbsafe(*command, "--no-backup", "--fail-on", "error")
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            _until(conn, run, "the sleeping revision never started")
-        # Smart: the sleeping revision commits; no new connection is let in.
-        _pg_ctl(socket_dir, "-m", "smart", "-W", "stop")
-        _, err = run.communicate(timeout=120)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait()
-
-    assert run.returncode == 2, err
-    assert "Traceback" not in err
-    last = err.splitlines()[-1]
+    # Smart: the sleeping revision commits; no new connection is let in.
+    last = _last_line_once_stopped(run, url, socket_dir, "the sleeping revision never started",
+                                   ("-m", "smart", "-W"), timeout=120)
     assert last.startswith(f"dbsafe: error: the server could not be reached {where}: "
                            "could not connect to "), last
     assert last.endswith(f"; the database is at {at} (as last read); `dbsafe status` and "
