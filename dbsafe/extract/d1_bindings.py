@@ -17,7 +17,7 @@ parsed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,17 +62,26 @@ def d1_bindings(files: Sequence[tuple[str, str]]) -> frozenset[str]:
     ['Bindings.LOGS', 'DB', 'Env.DB', 'LOGS']
     """
     names: set[str] = set()
-    for path, _ in files:
-        if not path.endswith((".ts", ".tsx", ".mts", ".cts")):
+    for path, _, data in files_naming(files, (".ts", ".tsx", ".mts", ".cts"), _TYPE):
+        names.update(_declared(data, path))
+    return frozenset(names)
+
+
+def files_naming(files: Sequence[tuple[str, str]], suffixes: tuple[str, ...],
+                 word: str) -> Iterator[tuple[str, str, bytes]]:
+    """Each file of `files` (a path and its path relative to the project's root) with one of
+    `suffixes`, not too large to read, whose text holds `word`, with its bytes: the few a
+    project-wide look for a name has to parse."""
+    for path, shown in files:
+        if not path.endswith(suffixes):
             continue
         try:
             with open(path, "rb") as file:
                 data = file.read(_MAX_BYTES + 1)
         except OSError:
             continue
-        if len(data) <= _MAX_BYTES and _TYPE.encode() in data:
-            names.update(_declared(data, path))
-    return frozenset(names)
+        if len(data) <= _MAX_BYTES and word.encode() in data:
+            yield path, shown, data
 
 
 def _declared(data: bytes, path: str) -> set[str]:

@@ -90,14 +90,31 @@ class DrizzleTable:
         `file`, the table's file or one re-exporting it (`@acme/db`: `src/index.ts`)."""
         if file is not None and file in (self.path, *self.barrels):
             return True
-        if module.startswith("."):
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(importer), module))
-            stem, suffix = posixpath.splitext(target)
-            target = stem if suffix in _SCRIPTS else target
-            return target in (self.path, posixpath.dirname(self.path), *self.barrels) or (
-                target + "/index" in (self.path, *self.barrels))
-        names = module_names(module)
-        return bool(names) and names[0] in self.modules
+        return names_file(module, importer, self.path, self.modules, self.barrels,
+                          folder=True)
+
+
+def names_file(module: str, importer: str, path: str, modules: tuple[str, ...],
+               barrels: tuple[str, ...] = (), *, folder: bool = False) -> bool:
+    """Whether `import ... from module` in the file `importer` may be of the file `path`
+    (both relative to the project's root, `path` without its suffix), or of a file of
+    `barrels` re-exporting it: a relative module is the file (or, with `folder`, the folder
+    holding it, whose index re-exports it), or its folder's index; any other (`@/db/schema`,
+    a tsconfig alias) names the file last, by one of `modules` (`module_names`).
+
+    >>> names_file("../db", "src/routes/a.ts", "src/db/index", ("db",))
+    True
+    >>> names_file("@/lib/db", "src/routes/a.ts", "src/lib/db", ("db",))
+    True
+    """
+    if module.startswith("."):
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(importer), module))
+        stem, suffix = posixpath.splitext(target)
+        target = stem if suffix in _SCRIPTS else target
+        return target in (path, *((posixpath.dirname(path),) if folder else ()), *barrels) or (
+            target + "/index" in (path, *barrels))
+    names = module_names(module)
+    return bool(names) and names[0] in modules
 
 
 def drizzle_imports(root: Path, modules: dict[str, tuple[Path, Path]] | None = None,
@@ -111,15 +128,19 @@ def drizzle_imports(root: Path, modules: dict[str, tuple[Path, Path]] | None = N
     if modules is None:
         modules = package_modules(root)
     tables = drizzle_tables(root, modules)
-    files: tuple[tuple[str, str], ...] = ()
-    if tables:
-        try:
-            top = root.resolve()
-            files = tuple((specifier, path.resolve().relative_to(top).with_suffix("").as_posix())
-                          for specifier, (_, path) in sorted(modules.items()))
-        except (OSError, ValueError):
-            files = ()
-    return tables, sql_reexports(modules), files
+    return tables, sql_reexports(modules), package_files(root, modules) if tables else ()
+
+
+def package_files(root: Path, modules: dict[str, tuple[Path, Path]],
+                  ) -> tuple[tuple[str, str], ...]:
+    """Each specifier of the project's own packages (`js_packages.package_modules`) and the
+    file it names, relative to `root`, without its suffix (`@acme/db`: `packages/db/src/index`)."""
+    try:
+        top = root.resolve()
+        return tuple((specifier, path.resolve().relative_to(top).with_suffix("").as_posix())
+                     for specifier, (_, path) in sorted(modules.items()))
+    except (OSError, ValueError):
+        return ()
 
 
 def drizzle_tables(root: Path, modules: dict[str, tuple[Path, Path]] | None = None,

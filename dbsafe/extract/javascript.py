@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from tree_sitter import Node, Parser
 
     from dbsafe.config import Settings
+    from dbsafe.extract.d1_clients import D1Client
     from dbsafe.extract.drizzle_schema import DrizzleTable
 
 _T = TypeVar("_T")
@@ -315,6 +316,9 @@ class SqlNames:
     # the project may be a Worker (`d1_bindings.is_worker`): a name typed `D1Database` is
     # Cloudflare D1's global type
     worker: bool = False
+    # the drizzle clients on D1 (and functions returning one) its modules export
+    # (`d1_clients.d1_clients`): SQL a call on one sends goes to Cloudflare D1
+    d1_clients: tuple[D1Client, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (*self.tags, *self.calls):
@@ -328,7 +332,8 @@ class SqlNames:
     def key(self) -> str:
         """A stable text for cache keys: empty when nothing is added."""
         if not self.tags and not self.calls and not self.drizzle and not self.drizzle_sql \
-                and not self.knex_renames and not self.d1 and not self.worker:
+                and not self.knex_renames and not self.d1 and not self.worker \
+                and not self.d1_clients:
             return ""
         key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
         if self.drizzle:
@@ -342,6 +347,9 @@ class SqlNames:
             key += ";d1=" + ",".join(sorted(self.d1))
         if self.worker:
             key += ";worker"
+        if self.d1_clients:
+            key += ";d1_clients=" + repr(sorted(
+                (c.export, c.path, c.modules, c.factory) for c in self.d1_clients))
         return key
 
 
@@ -574,6 +582,9 @@ class _Reader:
         # (name, scope's node id): a D1 database destructured from a Worker's environment or
         # typed `D1Database` (`d1_bindings.holds_binding`, `_on_d1`)
         self.d1_held: set[tuple[str, int]] = set()
+        # (name, scope's node id): a function another module exports returning a drizzle
+        # client on D1 (`names.d1_clients`)
+        self.d1_factories: set[tuple[str, int]] = set()
 
     # -- positions ---------------------------------------------------------------------
 
@@ -640,7 +651,7 @@ class _Reader:
                 requests.append(request)
                 continue
             fragment = self._sql(node)
-            if fragment is not None and self._on_d1(node):
+            if fragment is not None and (self._on_d1(node) or self._given_to_d1(node)):
                 d1.append(Skipped(fragment.location(0), f"sent to {_D1}, not PostgreSQL"))
             elif fragment is not None:
                 fragments.append(fragment)
@@ -658,19 +669,25 @@ class _Reader:
         Pages Functions' `context.env.DB`; a name destructured from one (`const { DB } =
         this.env`, `({ env: { DB } })`) or typed `D1Database` (`db: D1Database`), read in the
         scope that binds it (`d1_held`); a field typed so (`this.DB`, `private DB:
-        D1Database`); or a `const` holding one of these (`const db = c.env.DB`)."""
+        D1Database`); or a `const` holding one of these (`const db = c.env.DB`); a drizzle
+        client on D1 another module exports, or one a function of it returns
+        (`getDb(c.env).all(...)`, `_bind_d1_clients`)."""
         function = _unwrap(call.child_by_field_name("function") or call)
         receiver = function.child_by_field_name("object") \
             if function.type == "member_expression" else None
         receiver = _unwrap(receiver) if receiver is not None else None
         if receiver is not None and receiver.type == "identifier":
-            scope = self._binding_scope(receiver)
-            if scope is not None and len(scope[1]) == 1 and (
-                    self.text(receiver), scope[0]) in self.d1_held:
+            if self._declared_in(receiver, self.d1_held):
                 return True
             receiver = self._constant(receiver)
             receiver = _unwrap(receiver) if receiver is not None else None
         if receiver is not None and receiver.type == "call_expression":
+            # `getDb(c.env).all(...)`: a function another module exports returns a drizzle
+            # client on D1 (`_bind_d1_clients`)
+            made_by = _unwrap(receiver.child_by_field_name("function") or receiver)
+            if made_by.type == "identifier" and \
+                    self._declared_in(made_by, self.d1_factories):
+                return True
             # `const session = env.DB.withSession(bookmark)`: D1's Sessions API, the same
             # database
             method = _unwrap(receiver.child_by_field_name("function") or receiver)
@@ -689,6 +706,24 @@ class _Reader:
             body = _class_of(owner) if self.names.worker else None
             return body is not None and typed_field(self.data, body, self.text(binding))
         return self.text(binding) in self.names.d1 and is_env(self.data, owner)
+
+    def _given_to_d1(self, call: Node) -> bool:
+        """Whether a SQL tag's statement (drizzle's ``sql`...` ``, `sql.raw(...)`) is given to
+        a method of a D1 database (``db.all(sql`...`)``), directly or through a `const` each
+        read of which is (`const query = sql`...`; db.run(query)`)."""
+        node = call
+        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
+            node = node.parent
+        parent = node.parent
+        if parent is not None and parent.type == "variable_declarator" and \
+                parent.child_by_field_name("value") == node and _is_const(parent):
+            name = parent.child_by_field_name("name")
+            if name is None or name.type != "identifier":
+                return False
+            uses = [use for use in self._uses(name, parent) if use != name]
+            return bool(uses) and all(self._given_to_d1(use) for use in uses)
+        given = parent.parent if parent is not None and parent.type == "arguments" else None
+        return given is not None and given.type == "call_expression" and self._on_d1(given)
 
     def _unsent_ddl(self, nodes: list[Node]) -> tuple[str, ...]:
         """DDL in strings no SQL call or tag takes, which the module runs through one dbsafe
@@ -770,6 +805,7 @@ class _Reader:
             self._loads(module)
             self._imports_engine_type(node, module)
             self._bind_drizzle(node, module)
+            self._bind_d1_clients(node, module)
             names = self.client_modules if _CLIENT_MODULE.search(module) else (
                 self.other_modules if _package(module) else None)
             if names is not None:
@@ -841,8 +877,7 @@ class _Reader:
             name for specifier, name in self.names.drizzle_sql if specifier == module}
         if not sql_names and not self.names.drizzle:
             return
-        file = next((f for specifier, f in self.names.package_files if specifier == module),
-                    None)
+        file = self._package_file(module)
         scope = _block(node).id
         for clause in node.named_children:
             if clause.type != "import_clause":
@@ -873,6 +908,32 @@ class _Reader:
                                   and t.imported_by(module, self.path, file)), None)
                     if table is not None:
                         self.drizzle_tables[(local, scope)] = table
+
+    def _package_file(self, module: str) -> str | None:
+        """The file an import of the project's own package names (`names.package_files`)."""
+        return next((f for specifier, f in self.names.package_files if specifier == module),
+                    None)
+
+    def _bind_d1_clients(self, node: Node, module: str) -> None:
+        """Note the drizzle clients on D1 another module of the project exports that an
+        import binds (`import { db, getDb } from './db'`), for `_on_d1`."""
+        if not self.names.d1_clients:
+            return
+        scope = _block(node).id
+        file = self._package_file(module)
+        for clause in node.named_children:
+            for named in clause.named_children if clause.type == "import_clause" else ():
+                for specifier in named.named_children if named.type == "named_imports" else ():
+                    name = specifier.child_by_field_name("name")
+                    alias = specifier.child_by_field_name("alias") or name
+                    if name is None or alias is None:
+                        continue
+                    client = next((c for c in self.names.d1_clients
+                                   if c.export == self.text(name)
+                                   and c.imported_by(module, self.path, file)), None)
+                    if client is not None:
+                        (self.d1_factories if client.factory else self.d1_held).add(
+                            (self.text(alias), scope))
 
     def _bind_this(self, name: str, value: Node, body: Node) -> None:
         """A class's `this.admin = createSupabaseAdmin(url, key)` (in its constructor, or as
@@ -952,6 +1013,13 @@ class _Reader:
         if scope is None or len(scope[1]) != 1:
             return None
         return declared.get((self.text(identifier), scope[0]))
+
+    def _declared_in(self, identifier: Node, declared: set[tuple[str, int]]) -> bool:
+        """Whether the binding an identifier reads, the only one of its scope, is in
+        `declared` (by its name and scope)."""
+        scope = self._binding_scope(identifier)
+        return scope is not None and len(scope[1]) == 1 and (
+            self.text(identifier), scope[0]) in declared
 
     def _binding_scope(self, identifier: Node) -> tuple[int, list] | None:
         """The innermost scope around an identifier that binds its name (its node id) and

@@ -44,6 +44,7 @@ from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
+    from dbsafe.extract.d1_clients import D1Client
     from dbsafe.extract.drizzle_schema import DrizzleTable
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import PostgrestRequest, SqlNames
@@ -338,7 +339,9 @@ _CHUNK = 32
 #      alters is made for the others only with the columns that DDL adds or renames to (helper-297)
 # 251: a `CREATE TABLE` pglast rejects (holes filled where a type goes) of a table the schema
 #      has changes nothing: LNbits' m001 no longer leaves `apipayments` unfollowed (helper-298)
-_CACHE_VERSION = 251
+# 252: a drizzle client on D1 another module exports (`import { db } from './db'`) sends its
+#      SQL to D1, not PostgreSQL (helper-301)
+_CACHE_VERSION = 252
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -798,7 +801,8 @@ def _js_names(settings: Settings, scripts: bool = False,
     files) the tables of the project's drizzle schema files and its packages re-exporting
     drizzle's `sql` (`drizzle_schema.drizzle_imports`), and what makes its knex clients
     rename identifiers (`knex_clients.renaming_client`), whether it may be a Worker
-    (`d1_bindings.is_worker`) and its D1 bindings (`d1_bindings.d1_bindings`), read in `project`, the files of the project's root the run
+    (`d1_bindings.is_worker`) and its D1 bindings (`d1_bindings.d1_bindings`) and drizzle
+    clients on D1 (`d1_clients.d1_clients`), read in `project`, the files of the project's root the run
     discovered, else discovered here; None (the built-in ones) when
     there are none, so that a run reading no JavaScript never imports its extractor."""
     tables: tuple[DrizzleTable, ...] = ()
@@ -806,10 +810,12 @@ def _js_names(settings: Settings, scripts: bool = False,
     files: tuple[tuple[str, str], ...] = ()
     renames = ""
     d1: frozenset[str] = frozenset()
+    d1_made: tuple[D1Client, ...] = ()
     worker = False
     if scripts:
         from dbsafe.extract.d1_bindings import d1_bindings, is_worker
-        from dbsafe.extract.drizzle_schema import drizzle_imports
+        from dbsafe.extract.d1_clients import d1_clients
+        from dbsafe.extract.drizzle_schema import drizzle_imports, package_files
         from dbsafe.extract.files import discover_named
         from dbsafe.extract.js_packages import manifests, package_modules
         from dbsafe.extract.knex_clients import uses_knex
@@ -827,6 +833,9 @@ def _js_names(settings: Settings, scripts: bool = False,
             if project is None:
                 project = discover_named([root], root=root, exclude=settings.exclude)
             d1 = d1_bindings(project)
+            d1_made = d1_clients(project)
+            if d1_made and not files:  # (`import { db } from '@acme/db'`)
+                files = package_files(root, modules)
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
             and not renames and not worker:
         return None
@@ -834,7 +843,7 @@ def _js_names(settings: Settings, scripts: bool = False,
 
     return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
                    package_files=files, knex_renames=renames, d1=d1,
-                   worker=worker)
+                   worker=worker, d1_clients=d1_made)
 
 
 def _knex_renames(settings: Settings, project: list[tuple[str, str]],

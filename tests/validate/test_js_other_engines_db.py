@@ -415,18 +415,68 @@ export async function orm(env: Env) {
 """
 
 
+# A drizzle client on D1 made in one module and queried in others (`export const db =
+# drizzle(env.DB)`, `export function getDb(env)`, an arrow returning one), imported by a relative
+# path, a tsconfig alias (`@/db`) or a workspace's package (`@acme/d1`), given a `sql` tag or a `const` holding one. The importing
+# module's PostgreSQL client (`pg`, drizzle on node-postgres) stays checked, and so does a `db`
+# of another module.
+_D1_CLIENTS = """\
+import { drizzle } from 'drizzle-orm/d1'
+import { drizzle as postgres } from 'drizzle-orm/node-postgres'
+
+export const db = drizzle(env.DB)
+export function getDb(env: Env) { return drizzle(env.DB, { schema }) }
+export const open = (env: Env) => drizzle(env.DB)
+export const pg = postgres(process.env.DATABASE_URL!)
+"""
+
+_D1_ROUTES = """\
+import { sql } from 'drizzle-orm'
+import { db, getDb, open as d1, pg } from '../db'
+import { getDb as viaAlias } from '@/db/index'
+import { db as other } from '../other'
+import { store } from '@acme/d1'
+
+export async function notes(env: Env) {
+  await db.all(sql`SELECT title FROM notes`)
+  await getDb(env).run(sql`DELETE FROM notes`)
+  const conn = d1(env)
+  const query = sql`SELECT body FROM notes`
+  await conn.all(query)
+  await viaAlias(env).get(sql.raw('SELECT id FROM notes'))
+  await other.execute(sql`SELECT nickname FROM supporter`)
+  await store.run(sql`DELETE FROM notes`)
+  return pg.execute(sql`SELECT nickname FROM supporter`)
+}
+"""
+
+
 @pytest.mark.db
 def test_sql_of_d1_parameters_inherited_fields_sessions_and_drizzle_goes_to_d1(
         database_url: str, tmp_path: Path) -> None:
     (tmp_path / "worker-configuration.d.ts").write_text(_WORKER_CONFIGURATION)
     (tmp_path / "orm.ts").write_text(_D1_DRIZZLE)
+    (tmp_path / "src" / "db").mkdir(parents=True)
+    (tmp_path / "src" / "db" / "index.ts").write_text(_D1_CLIENTS)
+    (tmp_path / "src" / "routes").mkdir()
+    (tmp_path / "src" / "routes" / "notes.ts").write_text(_D1_ROUTES)
+    # (a workspace's package: `import { store } from '@acme/d1'`)
+    (tmp_path / "packages" / "d1" / "src").mkdir(parents=True)
+    (tmp_path / "packages" / "d1" / "package.json").write_text(
+        '{"name": "@acme/d1", "exports": {".": "./src/index.ts"}}')
+    (tmp_path / "packages" / "d1" / "src" / "index.ts").write_text(
+        "import { drizzle } from 'drizzle-orm/d1'\nexport const store = drizzle(env.DB)\n")
     report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
                              "index.ts", _MORE_D1)
     assert [(f.code, f.location.path, f.location.line, f.subject) for f in report.findings] == [
         ("DBS302", "index.ts", 10, "public.supporter.nickname"),
         ("DBS302", "index.ts", 20, "public.supporter.nickname"),
-        ("DBS302", "index.ts", 26, "public.supporter.nickname")]
+        ("DBS302", "index.ts", 26, "public.supporter.nickname"),
+        ("DBS302", "src/routes/notes.ts", 14, "public.supporter.nickname"),
+        ("DBS302", "src/routes/notes.ts", 16, "public.supporter.nickname")]
     d1 = "sent to Cloudflare D1 (SQLite), not PostgreSQL"
     assert sorted((s.location.path, s.location.line) for s in report.skipped
                   if s.reason == d1) == [
-        ("index.ts", 5), ("index.ts", 19), ("index.ts", 27), ("index.ts", 32), ("orm.ts", 6)]
+        ("index.ts", 5), ("index.ts", 19), ("index.ts", 27), ("index.ts", 32), ("orm.ts", 6),
+        ("src/routes/notes.ts", 8), ("src/routes/notes.ts", 9), ("src/routes/notes.ts", 11),
+        ("src/routes/notes.ts", 13), ("src/routes/notes.ts", 15)]
