@@ -38,6 +38,7 @@ from dbsafe.lint.statement import (
     TypeName,
     collation_name,
     constraint,
+    declared_strict,
     do_block_statements,
     expression_columns,
     function_body_statements,
@@ -253,6 +254,12 @@ class History:
     # column outside the history can use one (DBS212 names what CASCADE would drop).
     types: set[str] = field(default_factory=set)
     timezone_utc: bool = False
+    # The search_path a migration's SET (or set_config) gave its session, and a SET LOCAL's
+    # until its transaction ends: None for the server's (`"$user", public`).
+    search_path: tuple[str, ...] | None = None
+    local_search_path: tuple[str, ...] | None = None
+    # User function -> the schemas the history created one of that name in.
+    function_schemas: dict[str, set[str]] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
     # User function -> each `CREATE FUNCTION` of that name here, replaced ones too: a call is
     # never IMMUTABLE when each of them is one (`LintContext.never_immutable_function`).
@@ -328,7 +335,14 @@ class History:
         for facts in self.added:
             facts.added_here = False
         self.added.clear()
+        self.local_search_path = None  # (the migration's transaction ended)
         return self
+
+    def search_path_now(self) -> tuple[str, ...]:
+        """The schemas of the search_path in force (`"$user"` left in)."""
+        path = self.local_search_path if self.local_search_path is not None \
+            else self.search_path
+        return path if path is not None else ("$user", "public")
 
     def database_reached(self) -> None:
         """The database's schema (lint's `before`) holds what the migrations so far did (they
@@ -472,6 +486,8 @@ class History:
 
     def apply(self, s: Statement) -> None:
         kind = s.kind
+        if s.transaction in _ENDS:
+            self.local_search_path = None
         self.relations.update(last(name) for name in s.creates)
         self._note_kind(s)
         self._note_whole(s)
@@ -486,6 +502,8 @@ class History:
                     volatility = inlined_volatility(s, self.functions.get) or volatility
                 self.functions[name] = volatility
                 self.function_definitions.setdefault(name, []).append(s)
+                self.function_schemas.setdefault(name, set()).add(
+                    _function_schema(s) or self._creation_schema())
             return
         if kind in _TYPE_CREATED:
             name = _type_created(s)
@@ -725,9 +743,29 @@ class History:
             self._foreign_keys_moved(last(range_var(s.node.get("relation")) or ""),
                                      s.node["newschema"])
         elif kind in ("VariableSetStmt", "SelectStmt"):
-            for name, value, _local in setting_changes(s):
+            for name, value, local in setting_changes(s):
                 if name in ("timezone", "*"):
                     self.timezone_utc = value is not None and value.lower() in _UTC_NAMES
+                if name in ("search_path", "*"):
+                    self._search_path_set(value, local and name != "*", s.in_transaction)
+
+    def _search_path_set(self, value: str | None, local: bool, in_transaction: bool) -> None:
+        """SET [LOCAL] search_path: for the session, or until the transaction ends (a SET
+        LOCAL outside one does nothing; a session SET ends an earlier SET LOCAL's too)."""
+        from dbsafe.config import split_search_path
+
+        path = split_search_path(value) if value is not None else None
+        if local:
+            if in_transaction:
+                self.local_search_path = path if path is not None else self.search_path
+            return
+        self.search_path = path
+        self.local_search_path = None
+
+    def _creation_schema(self) -> str:
+        """The schema an unqualified CREATE makes its object in: the first schema the
+        search_path names (`"$user"` taken as absent, as it usually is)."""
+        return next((name for name in self.search_path_now() if name != "$user"), "public")
 
     def _types_dropped(self, s: Statement) -> None:
         """DROP TYPE/DOMAIN: with CASCADE, PostgreSQL drops the columns of the type and the
@@ -1274,6 +1312,12 @@ def _snapshot_volatility(before: SchemaSnapshot) -> Callable[[str], str | None]:
         return known[name]
 
     return volatility
+
+
+def _function_schema(statement: Statement) -> str | None:
+    """The schema a `CREATE FUNCTION` names its function in, None when unqualified."""
+    names = strings(statement.node.get("funcname"))
+    return names[-2] if len(names) > 1 else None
 
 
 @lru_cache(maxsize=64)
@@ -2137,6 +2181,27 @@ class LintContext:
             return all(never_inlined(d, self.never_immutable_function) for d in definitions)
         finally:
             self._judging_inlined.discard(name)
+
+    def strict_function(self, name: str) -> bool:
+        """Is each function `name` the history or the schema before has declared STRICT (a
+        call with a NULL argument is NULL, never run)? False for a name neither knows."""
+        definitions = self._function_definitions(last(name))
+        return bool(definitions) and all(declared_strict(d) for d in definitions)
+
+    def shadows_catalog(self, name: str) -> bool:
+        """May an unqualified call of `name` be a user function's even where pg_catalog has
+        a function of that name? When the search_path in force names pg_catalog after a
+        schema the history or the schema before has a function `name` in (`SET search_path
+        = public, pg_catalog`): PostgreSQL then takes that schema's one of the same argument
+        types. Not when pg_catalog comes first (unnamed, or named first)."""
+        path = self.history.search_path_now()
+        if "pg_catalog" not in path:
+            return False
+        earlier = set(path[:path.index("pg_catalog")])
+        schemas = set(self.history.function_schemas.get(last(name), ()))
+        before = _snapshot_functions(self.before) if self.before is not None else {}
+        schemas.update(_function_schema(d) or "" for d in before.get(last(name), ()))
+        return bool(schemas & earlier)
 
     def _function_definitions(self, name: str) -> list[Statement]:
         """Each `CREATE FUNCTION` of user function `name` (unqualified) the history ran or

@@ -477,6 +477,14 @@ def inlined_volatility(statement: Statement,
 
 
 
+def declared_strict(statement: Statement) -> bool:
+    """Does the `CREATE FUNCTION` `statement` declare its function STRICT (or `RETURNS NULL
+    ON NULL INPUT`)?"""
+    return statement.kind == "CreateFunctionStmt" and any(
+        item.get("DefElem", {}).get("defname") == "strict" and option_enabled(item["DefElem"])
+        for item in statement.node.get("options") or ())
+
+
 def _strict_if_inlinable(statement: Statement) -> bool | None:
     """Whether the function `statement` creates is STRICT; None when how it is declared
     keeps PostgreSQL from inlining it (`RETURNS SETOF`, SECURITY DEFINER, a `SET`)."""
@@ -606,18 +614,33 @@ _AGGREGATE_CALL = ("agg_star", "agg_distinct", "agg_filter", "agg_order", "agg_w
 
 def not_immutable_call(expression: Node, user_function: Callable[[str], bool],
                        keeps_arguments: Callable[[str], bool] = lambda name: False,
+                       shadows_catalog: Callable[[str], bool] = lambda name: False,
+                       strict_function: Callable[[str], bool] = lambda name: False,
                        ) -> str | None:
     """The first call in `expression` known not to be IMMUTABLE whatever its arguments
     (`CURRENT_DATE`, `now()`, a user function `user_function` says is never IMMUTABLE),
     None when none is. `keeps_arguments` says which user functions PostgreSQL never
-    inlines (their arguments stay: `_kept_nodes`).
+    inlines (their arguments stay: `_kept_nodes`), `shadows_catalog` which names an
+    unqualified call may mean a user function of rather than pg_catalog's (the search_path
+    names pg_catalog after its schema), `strict_function` which user functions are STRICT
+    (a call with a NULL argument folds to NULL).
 
     >>> not_immutable_call(parse_statement("SELECT lower(a) || now()").node, lambda name: False)
     'now()'
     """
     from dbsafe.pg.catalog_functions import IMMUTABLE_CATALOG_FUNCTIONS
 
-    for kind, fields in _kept_nodes(expression, keeps_arguments):
+    def strict_call(names: tuple[str, ...]) -> bool:
+        from dbsafe.pg.volatility import NOT_STRICT_FUNCTIONS, NOT_VOLATILE_FUNCTIONS
+
+        catalog = names[-1] in NOT_VOLATILE_FUNCTIONS - NOT_STRICT_FUNCTIONS
+        if names[0] == "pg_catalog":
+            return catalog
+        if len(names) == 1 and catalog and not shadows_catalog(names[0]):
+            return True  # (pg_catalog's, first on the search_path)
+        return strict_function(names[-1])
+
+    for kind, fields in _kept_nodes(expression, keeps_arguments, strict_call):
         if kind == "SQLValueFunction":
             return _SQL_VALUE_FUNCTIONS.get(fields.get("op", ""), "CURRENT_TIMESTAMP")
         if kind != "FuncCall":
@@ -630,7 +653,8 @@ def not_immutable_call(expression: Node, user_function: Callable[[str], bool],
         # (unqualified, a name pg_catalog has an IMMUTABLE function of may be that one:
         # pg_catalog comes first on the search_path unless put later)
         if names[0] != "pg_catalog" and user_function(names[-1]) and not (
-                len(names) == 1 and names[-1] in IMMUTABLE_CATALOG_FUNCTIONS):
+                len(names) == 1 and names[-1] in IMMUTABLE_CATALOG_FUNCTIONS
+                and not shadows_catalog(names[-1])):
             return f"{names[-1]}()"
     return None
 
@@ -644,6 +668,7 @@ def _surely_not_immutable(names: tuple[str, ...]) -> bool:
 
 
 def _kept_nodes(item: Any, keeps_arguments: Callable[[str], bool] = lambda name: False,
+                strict_call: Callable[[tuple[str, ...]], bool] = lambda names: False,
                 ) -> Iterator[tuple[str, Node]]:
     """The `(kind, fields)` nodes of `item` (as `walk`) PostgreSQL surely keeps when it
     simplifies the expression before judging it (`contain_mutable_functions_after_planning`
@@ -651,8 +676,9 @@ def _kept_nodes(item: Any, keeps_arguments: Callable[[str], bool] = lambda name:
     constant may fold away: the other arms of an AND with a constant arm other than TRUE (of
     an OR, other than FALSE), a CASE with a constant test, what follows a constant argument
     of COALESCE, the arguments of a call or an operator with a NULL one (strict: it folds
-    to NULL), and the arguments of a function not PostgreSQL's own unless `keeps_arguments`
-    says PostgreSQL never inlines it (a SQL function inlined drops an argument its body
+    to NULL), or with a call `strict_call` says is STRICT of a NULL one (`_folds_to_null`),
+    and the arguments of a function not PostgreSQL's own unless `keeps_arguments` says
+    PostgreSQL never inlines it (a SQL function inlined drops an argument its body
     does not use; a PL/pgSQL one keeps them all).
 
     >>> [kind for kind, _ in _kept_nodes(parse_statement(
@@ -661,18 +687,19 @@ def _kept_nodes(item: Any, keeps_arguments: Callable[[str], bool] = lambda name:
     """
     if isinstance(item, list):
         for value in item:
-            yield from _kept_nodes(value, keeps_arguments)
+            yield from _kept_nodes(value, keeps_arguments, strict_call)
     elif isinstance(item, dict):
         for key, value in item.items():
             if key[:1].isupper() and isinstance(value, dict):
                 yield key, value
-                yield from _kept_nodes(_kept_fields(key, value, keeps_arguments),
-                                       keeps_arguments)
+                yield from _kept_nodes(_kept_fields(key, value, keeps_arguments, strict_call),
+                                       keeps_arguments, strict_call)
             else:
-                yield from _kept_nodes(value, keeps_arguments)
+                yield from _kept_nodes(value, keeps_arguments, strict_call)
 
 
 def _kept_fields(kind: str, fields: Node, keeps_arguments: Callable[[str], bool],
+                 strict_call: Callable[[tuple[str, ...]], bool] = lambda names: False,
                  ) -> Node | list[Node] | None:
     """What of node `kind`'s `fields` PostgreSQL surely keeps (`_kept_nodes`)."""
     from dbsafe.pg.catalog_functions import IMMUTABLE_CATALOG_FUNCTIONS
@@ -685,10 +712,10 @@ def _kept_fields(kind: str, fields: Node, keeps_arguments: Callable[[str], bool]
         # has, the call may be pg_catalog's)
         user = names[-1:] and names[0] != "pg_catalog" and keeps_arguments(names[-1])
         if not (catalog or user) or \
-                any(_null_constant(arg) for arg in fields.get("args") or ()):
+                any(_folds_to_null(arg, strict_call) for arg in fields.get("args") or ()):
             return None
-    elif kind == "A_Expr" and (_null_constant(fields.get("lexpr"))
-                               or _null_constant(fields.get("rexpr"))):
+    elif kind == "A_Expr" and (_folds_to_null(fields.get("lexpr"), strict_call)
+                               or _folds_to_null(fields.get("rexpr"), strict_call)):
         return None
     elif kind == "BoolExpr" and fields.get("boolop") in ("AND_EXPR", "OR_EXPR"):
         neutral = fields["boolop"] == "AND_EXPR"  # (TRUE AND x is x, FALSE OR x is x)
@@ -711,11 +738,30 @@ def _kept_fields(kind: str, fields: Node, keeps_arguments: Callable[[str], bool]
     return fields
 
 
-def _null_constant(node: Node | None) -> bool:
-    """Is `node` a NULL literal (or a cast of one)?"""
+def _folds_to_null(node: Node | None, strict_call: Callable[[tuple[str, ...]], bool]) -> bool:
+    """Does PostgreSQL fold `node` to NULL before judging the expression: a NULL literal (or
+    a cast of one), or a call `strict_call` says is STRICT, or a strict operator, with such
+    an argument (`evaluate_function` folds a strict call with a NULL constant argument
+    whatever its volatility: `k(NULL) || now()` is accepted on PostgreSQL 15 and 18)."""
+    from dbsafe.pg.volatility import STRICT_OPERATORS
+
     while isinstance(node, dict) and "TypeCast" in node:
         node = node["TypeCast"].get("arg")
-    return isinstance(node, dict) and bool(node.get("A_Const", {}).get("isnull"))
+    if not isinstance(node, dict):
+        return False
+    if "FuncCall" in node:
+        call = node["FuncCall"]
+        names = strings(call.get("funcname"))
+        return bool(names) and not any(call.get(key) for key in _AGGREGATE_CALL) \
+            and strict_call(names) \
+            and any(_folds_to_null(arg, strict_call) for arg in call.get("args") or ())
+    if "A_Expr" in node:
+        operation = node["A_Expr"]
+        return operation.get("kind") == "AEXPR_OP" \
+            and strings(operation.get("name"))[-1:] in {(op,) for op in STRICT_OPERATORS} \
+            and any(_folds_to_null(operation.get(side), strict_call)
+                    for side in ("lexpr", "rexpr"))
+    return bool(node.get("A_Const", {}).get("isnull"))
 
 
 def _may_be_constant(node: Node) -> bool:
@@ -1043,11 +1089,19 @@ def setting_changes(s: Statement) -> Iterator[tuple[str, str | None, bool]]:
         elif kind in ("VAR_RESET", "VAR_SET_DEFAULT"):
             yield name, None, local
         elif kind == "VAR_SET_VALUE":
-            args = node.get("args") or ()
-            value = constant(args[0]) if args else None
+            # (a list setting's items joined as set_config spells them: `public, pg_catalog`)
+            values = [constant(arg) for arg in node.get("args") or ()]
+            value = ", ".join(_list_item(v) for v in values) if len(values) > 1 else (
+                values[0] if values else None)
             yield name, None if value is None else str(value), local
     else:
         yield from set_config_calls(s)
+
+
+def _list_item(value: object) -> str:
+    """An item of a list setting (`SET search_path = "App", public`) as a string of the list
+    spells it: in double quotes, so that it is read back as written."""
+    return '"' + str(value).replace('"', '""') + '"'
 
 
 # -- deriving facts ----------------------------------------------------------------------

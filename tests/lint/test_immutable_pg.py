@@ -1,6 +1,7 @@
 """DBS133 held against PostgreSQL 18: every statement of its fixture runs on a database
-after the ones before it, and the rule flags exactly the statements PostgreSQL refuses
-with 42P17 (a function not IMMUTABLE in an index or a generation expression)."""
+after the ones before it, in one transaction (lint is told so: a SET LOCAL holds to the
+end), and the rule flags exactly the statements PostgreSQL refuses with 42P17 (a function
+not IMMUTABLE in an index or a generation expression)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def test_the_rule_flags_exactly_what_postgresql_refuses(
         postgresql: psycopg.Connection[Any]) -> None:
     sql = FIXTURE.read_text(encoding="utf-8")
     refused = _refused(postgresql, sql)
-    flagged = {f.location.line for f in lint_sql(sql, path=FIXTURE.name, rules=[RULE])}
+    flagged = {f.location.line for f in lint_sql(sql, path=FIXTURE.name, rules=[RULE],
+                                                 in_transaction=True)}
     assert flagged == refused
 
 
@@ -59,7 +61,7 @@ def test_functions_of_the_database_are_judged_from_their_definitions(
     cases = "\n" * (schema.count("\n") + 2) + cases  # (the lines they have in the fixture)
     refused = _refused(postgresql, cases)
     flagged = {f.location.line for f in lint_sql(cases, path=FIXTURE.name, rules=[RULE],
-                                                 before=before)}
+                                                 before=before, in_transaction=True)}
     assert flagged == refused
 
 

@@ -27,6 +27,12 @@ Flagged calls (checked on PostgreSQL 18):
   STRICT with a body that is not (`coalesce`, `CASE`, `IS NULL`, `AND`, ...) or leaves an
   argument unused;
 - a SQL function PostgreSQL inlines whose body calls one of the above (`RETURN now()`);
+- an unqualified call of a name pg_catalog also has (`lower(owner)`) where the
+  migration's own search_path names pg_catalog after a schema holding such a function of
+  that name (`SET search_path = public, pg_catalog`, `set_config('search_path', ...)`,
+  alembic's `op.execute("SET search_path ...")`; for the rest of the session, a `SET
+  LOCAL` to the end of its transaction): PostgreSQL takes that schema's function of the
+  same argument types (lint does not know the types: it takes the one there as called);
 - any of the above in an argument of a function PostgreSQL never inlines, so calls with
   its arguments as written, even one declared IMMUTABLE: `owner_key(now()::text)` of a
   PL/pgSQL (C, internal, ...) function, of a SQL function it never inlines (above), or of
@@ -61,15 +67,19 @@ also created IMMUTABLE, or that lint is unsure of, in the history or in the data
 schema (an overload for other types may be the one called), and a schema-qualified call
 of a function lint does not know. An unqualified call of a name PostgreSQL has an IMMUTABLE
 function of (`lower`, `md5`, ...) in `pg_catalog`, even where the history or the database
-has a STABLE or VOLATILE function of that name in `public`: `pg_catalog` comes first on the
-search_path unless it is named later, and its function wins over one of the same argument
+has a STABLE or VOLATILE function of that name in `public`, unless the migration's
+search_path names pg_catalog after `public` (`SET search_path = public` still searches
+pg_catalog first): `pg_catalog` comes first on the search_path unless it is named later, and
+its function wins over one of the same argument
 types (`lower(owner)` is `pg_catalog.lower`); which one is called depends on the argument
 types (an exact match in `public` wins over `pg_catalog`'s needing a cast), which lint does
 not know. Calls PostgreSQL may fold away before it judges the expression (it simplifies
 constants first, on PostgreSQL 15 and 18 alike): the other arms of an `AND` with a constant
 arm other than `TRUE` (`false AND expires_at > now()`; of an `OR`, other than `FALSE`), a
 `CASE` with a constant test, what follows a constant in `COALESCE`, the arguments of a call
-or operator with a `NULL` one, and the arguments of a user function that may be a SQL
+or operator with a `NULL` one, or with a call of a STRICT function (one the history or the
+database declares STRICT, or a strict built-in such as `lower`) of a `NULL` one, which
+PostgreSQL folds to `NULL` whatever its volatility (`k(NULL) || now()`), and the arguments of a user function that may be a SQL
 function PostgreSQL inlines (it drops an argument its body does not use, and lint does not
 read which), or that lint does not know, or whose name the history or the database also
 has a SQL function of: `one(now())` of a SQL function `SELECT 1`.
@@ -87,7 +97,8 @@ from dbsafe.lint.statement import Node, Statement, not_immutable_call, walk
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     for what, expression in _immutable_expressions(statement):
         called = not_immutable_call(expression, ctx.never_immutable_function,
-                                    ctx.never_inlined_function)
+                                    ctx.never_inlined_function, ctx.shadows_catalog,
+                                    ctx.strict_function)
         if called is None:
             continue
         yield ctx.finding(
