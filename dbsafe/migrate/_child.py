@@ -305,7 +305,7 @@ def _revision_frame(frame: Any, revision_files: Container[str]) -> tuple[str | N
 class _RecordingBuffer:
     """Offline output that remembers which revision file line wrote each chunk."""
 
-    def __init__(self, revision_files: frozenset[str]) -> None:
+    def __init__(self, revision_files: Container[str]) -> None:
         self.revision_files = revision_files
         self.chunks: list[list[Any]] = []
 
@@ -753,7 +753,7 @@ class _Commits:
     """
 
     def __init__(self) -> None:
-        self.revision_files: frozenset[str] = frozenset()
+        self.revision_files: Container[str] = frozenset()
         self.committed: list[str] = []
         self._open: dict[int, list[str]] = {}  # by DBAPI connection: run, not yet committed
 
@@ -763,7 +763,7 @@ class _Commits:
             from sqlalchemy.engine import Engine
         except ImportError:
             return
-        self.revision_files = frozenset(revision_files)
+        self.revision_files = revision_files  # filled once they are imported (`_Listing`)
         event.listen(Engine, "after_cursor_execute", self.after)
         event.listen(Engine, "commit", self.commit)
         event.listen(Engine, "rollback", self.rollback)
@@ -1210,24 +1210,26 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     script = ScriptDirectory.from_config(config)
     global _SCRIPT_DIR
     _SCRIPT_DIR = script.dir  # a revision failing on import is named in it (main())
-    # Only `describe` (the graph, as `alembic history`, which runs no env.py) lists the
-    # revisions before env.py; every request that runs the history runs env.py first. A
+    listing = _Listing(script)
+    revision_files = listing.files  # filled once the revisions are imported
+    result: dict[str, Any] = {}
+    # alembic imports the revisions inside the env.py run of each command (from the `fn`
+    # it passes `run_migrations`), so a request's commands list them there, in their own
+    # first run of env.py (`listing.hook`): env.py runs once per command, as under alembic,
+    # and never once more to set up the listing. Only `describe` (the graph, as `alembic
+    # history`, which runs no env.py) lists them first. A session answers with the graph
+    # before its first command: a copy of this process lists them (`_graph_in_copy`). A
     # child started again (`_start_again`) has the other order in its request.
     again = "env_first" in request
-    env_first = request["env_first"] if again else request["mode"] != "describe"
-    revisions = _list_revisions(config, script, original_url, bool(env_first), again)
+    if again or request["mode"] == "describe":
+        _list_revisions(config, script, original_url, listing,
+                        bool(request["env_first"]) if again else False, again)
+    elif request["mode"] == "session":
+        graph = _graph_in_copy(config, script, original_url)
+        if graph is None:  # env.py first failed in the copy: the old order, here
+            listing.list()
+        result.update(graph or _graph(script, listing.list()))
     _reuse_script(script)
-    revision_files = {os.path.realpath(r.path): r.revision for r in revisions if r.path}
-    result: dict[str, Any] = {
-        "revisions": [
-            {"revision": r.revision, "path": os.path.realpath(r.path) if r.path else None,
-             "down_revision": r.down_revision if isinstance(r.down_revision, (str, type(None)))
-             else list(r.down_revision), "doc": r.doc,
-             "dependencies": _dependencies(script, r), "branch_labels": sorted(r.branch_labels)}
-            for r in revisions
-        ],
-        "heads": list(script.get_heads()),
-    }
 
     seen_contexts: list[dict[str, Any]] = []
     real_configure = MigrationContext.configure.__func__  # type: ignore[attr-defined]
@@ -1248,6 +1250,7 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
                 "context.configure() names that database, not sqlalchemy.url); dbsafe "
                 "lints PostgreSQL's SQL only: set the project's database setting to a "
                 "PostgreSQL URL")
+        listing.hook(context)
         context.on_version_apply_callbacks = (*context.on_version_apply_callbacks,
                                               _FINGERPRINTS.on_version_apply)
         if request["mode"] == "session":
@@ -1276,7 +1279,7 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
             driver = _project_driver(original_url)
             config.set_main_option("sqlalchemy.url",
                                    f"postgresql+{driver}://" if driver else "postgresql://")
-            buffer = _RecordingBuffer(frozenset(revision_files))
+            buffer = _RecordingBuffer(revision_files)
             config.output_buffer = buffer  # type: ignore[assignment]
             since = request.get("since")
             if request.get("downgrade"):
@@ -1313,7 +1316,77 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
         result["contexts"] = seen_contexts
     if _TRAIL.records is not None and request["mode"] != "session":
         result["trail"] = _TRAIL.records
+    if request["mode"] != "session":
+        if listing.failed is not None and not again:
+            raise _ListingFailed(True) from listing.failed
+        _add_graph(result, listing, revision_files, script)
     return result
+
+
+def _add_graph(result: dict[str, Any], listing: _Listing, revision_files: dict[str, str],
+               script: Any) -> None:
+    """The revisions and heads into the request's `result`, once its commands ran. A
+    request that failed before env.py imported them leaves them unlisted."""
+    if listing.revisions is None and not result["ok"]:
+        result.update(revisions=[], heads=[])
+        return
+    try:
+        result.update(_graph(script, listing.list()))
+    except Exception as exc:  # noqa: BLE001 - the request fails, and says which revision
+        result.update(ok=False, error=_failure(exc, revision_files, script.dir))
+        result.update(revisions=[], heads=[])
+
+
+def _graph(script: Any, revisions: list[Any]) -> dict[str, Any]:
+    """The history as the parent reads it (`runner._result`): revisions, newest first,
+    and heads."""
+    return {
+        "revisions": [
+            {"revision": r.revision, "path": os.path.realpath(r.path) if r.path else None,
+             "down_revision": r.down_revision if isinstance(r.down_revision, (str, type(None)))
+             else list(r.down_revision), "doc": r.doc,
+             "dependencies": _dependencies(script, r), "branch_labels": sorted(r.branch_labels)}
+            for r in revisions
+        ],
+        "heads": list(script.get_heads()),
+    }
+
+
+class _Listing:
+    """The history's revisions, imported once in this process, and `files` (real path:
+    revision) filled in place, so what looks a frame up in it (`_revision_frame`) sees them
+    as soon as they are imported: before that, no frame can be in a revision file."""
+
+    def __init__(self, script: Any) -> None:
+        self.script = script
+        self.revisions: list[Any] | None = None
+        self.files: dict[str, str] = {}
+        self.failed: BaseException | None = None  # the import that failed, raised again
+
+    def list(self) -> list[Any]:
+        if self.revisions is None:
+            try:
+                revisions = list(self.script.walk_revisions())
+            except Exception as exc:
+                self.failed = exc
+                raise
+            self.files.update({os.path.realpath(r.path): r.revision for r in revisions
+                               if r.path})
+            self.revisions = revisions
+        return self.revisions
+
+    def hook(self, context: Any) -> None:
+        """Import the revisions where alembic does, in `context`'s `run_migrations`: its
+        `fn` (the command's) reads them first. A context with nothing to run is left."""
+        fn = getattr(context, "_migrations_fn", None)
+        if self.revisions is not None or fn is None:
+            return
+
+        def listed_first(heads: Any, migration_context: Any) -> Any:
+            self.list()
+            return fn(heads, migration_context)
+
+        context._migrations_fn = listed_first
 
 
 class _ListingFailed(Exception):
@@ -1324,29 +1397,68 @@ class _ListingFailed(Exception):
         self.env_first = env_first
 
 
-def _list_revisions(config: Any, script: Any, original_url: str | None,
-                    env_first: bool, again: bool) -> list[Any]:
-    """The history's revisions, newest first.
+def _list_revisions(config: Any, script: Any, original_url: str | None, listing: _Listing,
+                    env_first: bool, again: bool) -> None:
+    """List the history's revisions before any command runs (`listing`).
 
     alembic imports them only once env.py has run (inside `run_migrations`), so a revision
     may import or read what env.py sets up first: Apache Superset's import its models,
     which need the Flask application env.py creates; a revision reading at import a
     setting env.py makes (`SCHEMA = tenancy.SCHEMA`) gets the default when imported before
     it, and its table went to another schema than under `alembic upgrade`. With
-    `env_first` env.py runs first, as alembic runs it, offline with nothing to migrate;
-    the revisions are then imported once, and the request's commands reuse them
-    (`_reuse_script`). Without it (`describe`, the graph alone) they are listed first.
-    When the import fails, the child starts again (`main`: a half-imported application
-    cannot be imported twice) in the other order, once (`again`): what imports only
-    before env.py's offline run still runs as it did before this order."""
+    `env_first` env.py runs first, as alembic runs it, offline with nothing to migrate.
+    Without it (`describe`, the graph alone; or a request whose revisions failed to
+    import in its first command's env.py run) they are listed first. When the import
+    fails, the child starts again (`main`: a half-imported application cannot be
+    imported twice) in the other order, once (`again`): what imports only before env.py's
+    run still runs as it did before this order."""
     if env_first:
         _run_env_offline(config, script, original_url)
     try:
-        return list(script.walk_revisions())
+        listing.list()
     except Exception as exc:
         if again:
             raise
         raise _ListingFailed(env_first) from exc
+
+
+def _graph_in_copy(config: Any, script: Any, original_url: str | None
+                   ) -> dict[str, Any] | None:
+    """A session's graph (`_graph`) before its first command, with env.py run first as
+    alembic runs it, in a copy of this process (fork): the session's own process then runs
+    env.py once per command, as alembic does, and imports the revisions inside the first
+    (an env.py that cannot run twice in one process, oslo.config's `register_cli_opt`
+    after parsing, fails otherwise). None when that order failed in the copy."""
+    if not hasattr(os, "fork"):  # no copy: env.py's offline run, here
+        listing = _Listing(script)
+        _run_env_offline(config, script, original_url)
+        with contextlib.suppress(Exception):
+            return _graph(script, listing.list())
+        return None
+    read, write = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the copy: its answer on the pipe, then gone without any teardown
+        os.close(read)
+        payload = b""
+        try:
+            _run_env_offline(config, script, original_url)
+            payload = json.dumps(_graph(script, list(script.walk_revisions()))).encode()
+        except BaseException:  # noqa: BLE001 - the session lists them again, and says why
+            pass
+        finally:
+            with contextlib.suppress(BaseException):
+                sys.stdout.flush()
+                sys.stderr.flush()
+                with os.fdopen(write, "wb") as out:
+                    out.write(payload)
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        data = answer.read()
+    os.waitpid(pid, 0)
+    return json.loads(data) if data else None
 
 
 def _run_env_offline(config: Any, script: Any, original_url: str | None) -> None:

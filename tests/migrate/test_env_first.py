@@ -73,3 +73,35 @@ def test_a_revision_reads_what_env_py_set_up(tmp_path: Path, database_url: str,
     # offline rendering and a session (verify-reversible) list the revisions the same way.
     runner.apply(_project(tmp_path / "p"), database_url)
     assert _orders(conninfo) == [("tenant",)]
+
+
+# env.py that cannot run twice in one process (oslo.config's `register_cli_opt` once the
+# options are parsed, a Flask blueprint or a Prometheus metric registered at module level):
+# alembic runs it once per command, and so must dbsafe's child. It ran it once more, offline,
+# before importing the revisions.
+_RUNS_ONCE = '''import builtins
+
+if getattr(builtins, "_dbsafe_test_env_runs", 0):
+    raise RuntimeError("env.py ran twice in one process")
+builtins._dbsafe_test_env_runs = 1
+'''
+
+
+def test_env_py_runs_once_per_command(tmp_path: Path, database_url: str, conninfo: str) -> None:
+    project = _project(tmp_path / "p")
+    env = tmp_path / "p" / "migrations" / "env.py"
+    env.write_text(_RUNS_ONCE + env.read_text())
+
+    captured = runner.capture(project, database_url)  # lint's capture: one upgrade
+    assert captured.capture_error is None
+    assert any("tenant.orders" in c.sql for c in captured.captured)
+
+    # A session, as `dbsafe downgrade` and `upgrade` apply one revision: one command each,
+    # env.py run once, the revisions still imported after it (tenant.orders)
+    with runner.ApplySession(project, database_url) as session:
+        assert [r.revision for r in session.described.revisions] == ["0002", "0001"]
+        session.apply([("downgrade", "0001")])
+    assert _orders(conninfo) == []
+    with runner.ApplySession(project, database_url) as session:
+        session.apply([("upgrade", "0002")])
+    assert _orders(conninfo) == [("tenant",)]
