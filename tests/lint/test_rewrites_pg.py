@@ -163,6 +163,14 @@ CASES = [
      "INSERT INTO customers SELECT generate_series(1, 50);\n"
      "INSERT INTO orders SELECT g, g FROM generate_series(1, 50) AS g;",
      "ALTER TABLE orders ALTER CONSTRAINT fk ENFORCED;", "scan", "DBS106"),
+    # A new column's foreign key is checked only when that column has a DEFAULT (even
+    # NULL); another added column's default does not count (GoAlert's alert_logs).
+    ("fk-column-with-default", ORDERS + "CREATE TABLE customers (id bigint PRIMARY KEY);",
+     "ALTER TABLE orders ADD COLUMN customer_id bigint DEFAULT NULL "
+     "REFERENCES customers (id);", "scan", "DBS106"),
+    ("fk-column-beside-a-default", ORDERS + "CREATE TABLE customers (id bigint PRIMARY KEY);",
+     "ALTER TABLE orders ADD COLUMN customer_id bigint REFERENCES customers (id), "
+     "ADD COLUMN flag boolean NOT NULL DEFAULT false;", None, None),
     # IF NOT EXISTS of a column the table has adds nothing (temporal's combined file
     # re-adds the stored generated columns of the three migrations before it).
     ("add-column-if-not-exists-present", ORDERS,

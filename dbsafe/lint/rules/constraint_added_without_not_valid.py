@@ -15,9 +15,12 @@ wait to the VALIDATE. `ALTER CONSTRAINT ... ENFORCED` (PostgreSQL 18) checks eve
 of a constraint that was `NOT ENFORCED`, under ACCESS EXCLUSIVE.
 
 A CHECK declared on a column being added also scans the table (PostgreSQL checks the new
-column's values in every existing row), and so does a `REFERENCES` on an added column when
-the statement gives an added column any `DEFAULT` — even `DEFAULT NULL`: PostgreSQL skips
-the foreign key's scan only when no added column has a default expression at all.
+column's values in every existing row), and so does a `REFERENCES` on an added column that
+has a `DEFAULT` of its own — even `DEFAULT NULL`: PostgreSQL skips the foreign key's scan
+only when that column has no default expression at all. A default on another column the
+same statement adds does not count: each `ADD COLUMN` is transformed on its own (verified
+on PostgreSQL 18: `ADD COLUMN a uuid REFERENCES p (id), ADD COLUMN b text NOT NULL
+DEFAULT ''` reads no row of the table; GoAlert's `alert_logs.sub_user_id`).
 
 ## Bad
 ```sql
@@ -46,8 +49,8 @@ For a CHECK: `op.create_check_constraint(..., postgresql_not_valid=True)`, then 
 ## Not flagged
 Constraints on tables created earlier in the same migration (nothing to scan), foreign keys
 declared inline in `CREATE TABLE`, `NOT ENFORCED` constraints (PostgreSQL 18, never
-checked), `REFERENCES` on an added column in a statement without any `DEFAULT` (all its
-values are NULL, PostgreSQL skips the scan), domains created earlier in the migration, and
+checked), `REFERENCES` on an added column without a `DEFAULT` of its own, whatever defaults the
+statement's other added columns have (all its values are NULL, PostgreSQL skips the scan), domains created earlier in the migration, and
 a domain's `ADD CONSTRAINT ... NOT VALID` and `DROP NOT NULL`. UNIQUE, PRIMARY KEY and
 EXCLUDE constraints build an index instead; other rules cover them.
 
@@ -81,11 +84,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         if ctx.created_before(table):
             return
         yield from _made_enforced(statement, ctx, table)
-        # PostgreSQL validates a new column's foreign keys unless no added column of the
-        # statement has a DEFAULT at all (even DEFAULT NULL): transformAlterTableStmt.
-        any_default = any(c.default is not None for c in statement.columns)
         for action in statement.actions:
-            yield from _check_action(table, action, any_default, ctx)
+            yield from _check_action(table, action, ctx)
     elif statement.kind == "AlterDomainStmt" and statement.node.get("subtype") in _CHECKS:
         name = qualified(*strings(statement.node.get("typeName")))
         if _domain_created_before(name, ctx):
@@ -107,8 +107,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         )
 
 
-def _check_action(table: str, action: Action, any_default: bool,
-                  ctx: LintContext) -> Iterator[Finding]:
+def _check_action(table: str, action: Action, ctx: LintContext) -> Iterator[Finding]:
     con = action.constraint
     if action.subtype == "AddConstraint" and con is not None:
         if con.kind not in ("foreign", "check") or con.not_valid or not con.enforced:
@@ -137,12 +136,14 @@ def _check_action(table: str, action: Action, any_default: bool,
                  "CONSTRAINT in a separate transaction.",
             subject=f"{table}.{column.name}",
         )
-    elif any_default and any(c.kind == "foreign" and c.enforced for c in column.constraints):
-        with_default = "a default" if column.default is not None else \
-            "a default on another column of the statement"
+    elif column.default is not None and any(c.kind == "foreign" and c.enforced
+                                            for c in column.constraints):
+        # PostgreSQL validates a new column's foreign keys unless the column has no DEFAULT
+        # (even DEFAULT NULL counts). Each ADD COLUMN is transformed on its own
+        # (ATParseTransformCmd), so another added column's default does not count.
         yield ctx.finding(
             RULE,
-            f"Column `{table}.{column.name}` is added with {with_default} and a foreign key; "
+            f"Column `{table}.{column.name}` is added with a default and a foreign key; "
             f"writes to `{table}` and the referenced table wait while every row is checked.",
             help="Add the column first (without a default), then the foreign key with NOT "
                  "VALID, then VALIDATE CONSTRAINT in a separate transaction.",
