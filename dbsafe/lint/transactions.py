@@ -254,6 +254,16 @@ def emptied_first(statement: Statement, ctx: LintContext,
     return None
 
 
+def truncated_first(statement: Statement, ctx: LintContext, table: str) -> bool:
+    """Whether a TRUNCATE of `table` earlier in this transaction left it empty, no row added
+    since (`emptied_first`): a rewrite, scan or index build a later statement does on it
+    reads the new, empty file TRUNCATE gave it, under the ACCESS EXCLUSIVE lock TRUNCATE
+    holds until COMMIT anyway (verified on PostgreSQL 18: no row read). DBS101, DBS106,
+    DBS107, DBS109, DBS110, DBS111 (AppFlowy-Cloud's `af_collab_embeddings`)."""
+    emptied = emptied_first(statement, ctx, table)
+    return emptied is not None and emptied[0].kind == "TruncateStmt"
+
+
 def _nested_insert(node: object) -> bool:
     """Does a parse tree hold an INSERT or MERGE below its top (a data-modifying CTE's)?"""
     if isinstance(node, dict):

@@ -48,7 +48,9 @@ op.alter_column("orders", "public_id", server_default=sa.text("gen_random_uuid()
 ## Not flagged
 Constant and STABLE defaults (`now()`, `CURRENT_TIMESTAMP`), `GENERATED ... VIRTUAL`
 columns (PostgreSQL 18), a domain with neither a constraint nor a volatile default, an array
-of a domain (not checked when added), and tables created earlier in the same migration. A
+of a domain (not checked when added), tables created earlier in the same migration, and
+a table a `TRUNCATE` earlier in the same transaction emptied (no row added since: the
+work reads the new, empty file, under the ACCESS EXCLUSIVE lock TRUNCATE already holds). A
 domain is known from an earlier statement of the history or from the database's schema.
 Besides the built-in volatile functions listed above, a user-defined function counts as
 volatile when an earlier statement of the history created it VOLATILE (PostgreSQL's
@@ -71,6 +73,7 @@ from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.locks import column_rewrites
 from dbsafe.lint.statement import ColumnDef, Statement, function_names, is_null
+from dbsafe.lint.transactions import truncated_first
 from dbsafe.pg.volatility import VOLATILE_FUNCTIONS
 
 
@@ -78,7 +81,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if statement.kind != "AlterTableStmt" or not statement.columns:
         return
     table = statement.relation or ""
-    if ctx.created_before(table):
+    if ctx.created_before(table) or truncated_first(statement, ctx, table):
         return
     for column in statement.columns:
         reason = column_rewrites(column, ctx.volatile_function) or _domain_rewrites(column, ctx)

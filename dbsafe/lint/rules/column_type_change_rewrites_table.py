@@ -52,7 +52,9 @@ column (expand/contract) — or make the change in a maintenance window.
 * Changes known not to rewrite (the table above), when dbsafe knows the old type — from the
   database snapshot taken before the migration, or from an earlier `ADD COLUMN` / type
   change in the same migration; a rename of the column or its table since is followed.
-* Tables created earlier in the same migration.
+* Tables created earlier in the same migration, and a table a `TRUNCATE` earlier in the
+  same transaction emptied (no row added since: the rewrite reads the new, empty file,
+  under the ACCESS EXCLUSIVE lock TRUNCATE already holds).
 
 When the old type is unknown (no snapshot), dbsafe says it could not tell. The finding is an
 **error** when the new type is one no other type reaches without a rewrite (`bigint`,
@@ -72,6 +74,7 @@ from collections.abc import Iterator, Sequence
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement, is_plain_column, same_relation
+from dbsafe.lint.transactions import truncated_first
 from dbsafe.pg.types import stored_as
 
 # New types some other type reaches without a rewrite (besides the same type).
@@ -83,7 +86,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if statement.kind != "AlterTableStmt" or not statement.relation:
         return
     table = statement.relation
-    if ctx.created_before(table):
+    if ctx.created_before(table) or truncated_first(statement, ctx, table):
         return
     for action in statement.actions:
         if action.subtype != "AlterColumnType" or action.column is None:

@@ -47,12 +47,15 @@ For a CHECK: `op.create_check_constraint(..., postgresql_not_valid=True)`, then 
 `VALIDATE CONSTRAINT`.
 
 ## Not flagged
-Constraints on tables created earlier in the same migration (nothing to scan), foreign keys
+Constraints on tables created earlier in the same migration (nothing to scan), or on a table
+a `TRUNCATE` earlier in the same transaction emptied (no row added since: the check reads
+the new, empty file, under the ACCESS EXCLUSIVE lock TRUNCATE already holds), foreign keys
 declared inline in `CREATE TABLE`, `NOT ENFORCED` constraints (PostgreSQL 18, never
-checked), `REFERENCES` on an added column without a `DEFAULT` of its own, whatever defaults the
-statement's other added columns have (all its values are NULL, PostgreSQL skips the scan), domains created earlier in the migration, and
-a domain's `ADD CONSTRAINT ... NOT VALID` and `DROP NOT NULL`. UNIQUE, PRIMARY KEY and
-EXCLUDE constraints build an index instead; other rules cover them.
+checked), `REFERENCES` on an added column without a `DEFAULT` of its own, whatever defaults
+the statement's other added columns have (all its values are NULL, PostgreSQL skips the
+scan), domains created earlier in the migration, and a domain's `ADD CONSTRAINT ... NOT
+VALID` and `DROP NOT NULL`. UNIQUE, PRIMARY KEY and EXCLUDE constraints build an index
+instead; other rules cover them.
 
 ## References
 - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT
@@ -75,13 +78,14 @@ from dbsafe.lint.statement import (
     qualified,
     strings,
 )
+from dbsafe.lint.transactions import truncated_first
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if statement.kind == "AlterTableStmt" and statement.object_kind in ("table",
                                                                          "foreign table"):
         table = statement.relation or ""
-        if ctx.created_before(table):
+        if ctx.created_before(table) or truncated_first(statement, ctx, table):
             return
         yield from _made_enforced(statement, ctx, table)
         for action in statement.actions:

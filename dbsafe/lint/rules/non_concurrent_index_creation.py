@@ -25,13 +25,15 @@ with op.get_context().autocommit_block():
 
 ## Not flagged
 Indexes on tables created earlier in the same migration (also by `CREATE TABLE AS` or
-`SELECT ... INTO`): nobody else can see them yet. `CREATE INDEX ... ON ONLY` a partitioned
+`SELECT ... INTO`): nobody else can see them yet; and on a table a `TRUNCATE` earlier in the
+same transaction emptied (no row added since: the build reads the new, empty file, under the
+ACCESS EXCLUSIVE lock TRUNCATE already holds). `CREATE INDEX ... ON ONLY` a partitioned
 table: PostgreSQL records an invalid index on the parent and builds nothing, the first step
-of indexing a partitioned table without blocking writes (then `CREATE INDEX CONCURRENTLY`
-on each partition and `ALTER INDEX ... ATTACH PARTITION`). On a plain table `ON ONLY`
-builds the index, and is flagged. A plain `CREATE INDEX` on a partitioned table (created
-`PARTITION BY` earlier in the history, or so in the database) is flagged with that
-per-partition way as its help, since PostgreSQL refuses `CONCURRENTLY` there (DBS121).
+of indexing a partitioned table without blocking writes (then `CREATE INDEX CONCURRENTLY` on
+each partition and `ALTER INDEX ... ATTACH PARTITION`). On a plain table `ON ONLY` builds
+the index, and is flagged. A plain `CREATE INDEX` on a partitioned table (created `PARTITION
+BY` earlier in the history, or so in the database) is flagged with that per-partition way as
+its help, since PostgreSQL refuses `CONCURRENTLY` there (DBS121).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement
+from dbsafe.lint.transactions import truncated_first
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -48,7 +51,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if index is None or index.concurrent or not index.table:
         return
     table = index.table
-    if ctx.created_before(table):
+    if ctx.created_before(table) or truncated_first(statement, ctx, table):
         return
     if index.only and ctx.partitioned(table):
         return  # an empty, invalid index on the parent alone: nothing is built

@@ -72,7 +72,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement, same_relation, strings
-from dbsafe.lint.transactions import back_in_transaction, emptied_first, writes_kept_out
+from dbsafe.lint.transactions import back_in_transaction, truncated_first, writes_kept_out
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -108,8 +108,7 @@ def _scan(statement: Statement, ctx: LintContext, table: str, column: str,
         return  # already NOT NULL (a primary key member, added NOT NULL): no scan
     if ctx.target_version >= 120000 and ctx.proven_not_null(table, column):
         return
-    emptied = emptied_first(statement, ctx, table)
-    if emptied is not None and emptied[0].kind == "TruncateStmt":
+    if truncated_first(statement, ctx, table):
         return  # the scan reads the empty file the TRUNCATE gave the table, under its lock
     filled = _filled_first(statement, ctx, table, column)
     if ctx.target_version < 120000:

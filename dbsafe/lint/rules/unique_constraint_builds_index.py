@@ -48,7 +48,9 @@ key, the columns must already be `NOT NULL`, or PostgreSQL scans the table to ch
 
 ## Not flagged
 * `ADD CONSTRAINT ... UNIQUE USING INDEX` / `PRIMARY KEY USING INDEX`.
-* Tables created earlier in the same migration.
+* Tables created earlier in the same migration, and a table a `TRUNCATE` earlier in the
+  same transaction emptied (no row added since: the build reads the new, empty file, under
+  the ACCESS EXCLUSIVE lock TRUNCATE already holds).
 
 Exclusion constraints (`EXCLUDE`) are flagged too, though no index can be built for them
 beforehand: add them where a pause in reads and writes is acceptable.
@@ -62,6 +64,7 @@ from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.locks import locks_for
 from dbsafe.lint.statement import Statement, same_relation, strings
+from dbsafe.lint.transactions import truncated_first
 
 _KINDS = {"primary": "primary key", "unique": "unique constraint",
           "exclusion": "exclusion constraint"}
@@ -71,7 +74,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if statement.kind != "AlterTableStmt" or not statement.relation:
         return
     table = statement.relation
-    if ctx.created_before(table):
+    if ctx.created_before(table) or truncated_first(statement, ctx, table):
         return
     added = [(c.kind, c.columns) for c in statement.constraints if c.using_index is None]
     added += [(c.kind, ()) for column in statement.columns for c in column.constraints]
