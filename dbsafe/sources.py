@@ -1316,12 +1316,9 @@ def _sql_snapshot(folder: Path, settings: Settings) -> tuple[SchemaSnapshot, str
 def warn_failures(source: SchemaSource) -> None:
     """Log (a warning, on stderr) the SQL migration statements that failed, for the commands
     whose report has no place for them (`schema dump`, `diff`)."""
-    for failure in source.failures:
-        where = failure.location
-        log.warning("%s:%d:%d: migration statement failed on the throwaway server: %s; %s",
-                    where.path, where.line, where.column, failure.message,
-                    "dbsafe ran it after the file's transaction" if failure.applied_later
-                    else "the schema lacks what it would have made")
+    from dbsafe.migrate.sqlfiles import warn_failed
+
+    warn_failed(source.failures)
 
 
 def _safe(revision: str) -> str:

@@ -285,6 +285,18 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
     return tuple(failures)
 
 
+def warn_failed(failures: Sequence[StatementFailure]) -> None:
+    """Log (a warning, on stderr) each statement that failed where a schema was built from
+    the migrations: what it would have made is missing from that schema, and a report
+    compared with it (drift's, `schema dump`'s, `diff`'s) would not say so otherwise."""
+    for failure in failures:
+        where = failure.location
+        log.warning("%s:%d:%d: migration statement failed on the throwaway server: %s; %s",
+                    where.path, where.line, where.column, failure.message,
+                    "dbsafe ran it after the file's transaction" if failure.applied_later
+                    else "the schema lacks what it would have made")
+
+
 def run_script(url: str, statements: Sequence[MigrationStatement]) -> StatementFailure | None:
     """Run `statements` on the database at `url` as psql runs a script with `ON_ERROR_STOP`:
     in one session, each statement on its own (autocommit) unless the script opens a

@@ -5,6 +5,7 @@ against the files its runner's history table says ran there, built on a throwawa
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -96,6 +97,25 @@ def test_a_database_behind_is_not_drift_a_hand_made_index_is(
     assert commands.drift(settings).findings == ()  # the third file has not run: behind
 
     _index_by_hand_is_drift(settings, database_url, "users_email", "email")
+
+
+def test_a_statement_that_fails_building_the_expected_schema_is_said(
+        tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    # AppFlowy-Cloud's foreign key to GoTrue's auth.users, a schema another service makes:
+    # the throwaway refuses it (3F000), so the key the database has reads as made by hand.
+    _project(tmp_path, "golang-migrate")
+    (tmp_path / RUNNERS["golang-migrate"][0][1]).write_text(
+        "CREATE TABLE accounts (id int REFERENCES auth.users (id));\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA auth; CREATE TABLE auth.users (id int PRIMARY KEY);"
+                     + _UPS[0] + "CREATE TABLE accounts (id int REFERENCES auth.users (id));"
+                     + RUNNERS["golang-migrate"][1])
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    with caplog.at_level(logging.WARNING, logger="dbsafe"):
+        commands.drift(settings)
+    assert "db/migrations/2_email.up.sql:1:1: migration statement failed on the throwaway " \
+        "server: 3F000: schema \"auth\" does not exist; the schema lacks what it would " \
+        "have made" in caplog.text
 
 
 def _index_by_hand_is_drift(settings: Settings, database_url: str, name: str,
