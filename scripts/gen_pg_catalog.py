@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dbsafe.validate.syscatalog import (  # noqa: E402
+    CALLABLE_QUERY,
     CATALOG_QUERY,
     DATA_FILE,
     FUNCTIONS_QUERY,
@@ -37,7 +38,7 @@ PG15_BIN = Path(os.environ.get("DBSAFE_PG15_BIN", "/usr/lib/postgresql/15/bin"))
 
 def read_catalog(conninfo: str) -> tuple[int, dict[str, Any]]:
     """(major version, {"tables": {name: "col col ..."}, "views": {...}, "functions": {...},
-    "one_argument": "name name ..."}) of one server; a function returning a scalar has ""."""
+    "one_argument": "name name ...", "callable": "name name ..."}) of one server; a function returning a scalar has ""."""
     import psycopg
 
     with psycopg.connect(conninfo) as conn:
@@ -49,8 +50,9 @@ def read_catalog(conninfo: str) -> tuple[int, dict[str, Any]]:
         functions = {name: " ".join(columns)
                      for name, columns in function_results(conn.execute(FUNCTIONS_QUERY)).items()}
         one_argument = " ".join(name for (name,) in conn.execute(ONE_ARGUMENT_QUERY))
+        callable_ = " ".join(name for (name,) in conn.execute(CALLABLE_QUERY))
     return major, {"tables": dict(sorted(tables.items())), "views": dict(sorted(views.items())),
-                   "functions": functions, "one_argument": one_argument}
+                   "functions": functions, "one_argument": one_argument, "callable": callable_}
 
 
 @contextlib.contextmanager

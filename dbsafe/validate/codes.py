@@ -26,6 +26,13 @@ DYNAMIC_SQL = RuleInfo(
     default_severity=Severity.NOTE,
     since="0.1.0",
 )
+UNKNOWN_FUNCTION_CALL = RuleInfo(
+    code="DBS314",
+    name="unknown-function",
+    summary="A statement calls a function, aggregate or procedure the schema does not have.",
+    default_severity=Severity.ERROR,
+    since="0.2.0",
+)
 # Reported by validate, from dbsafe itself (DBS0xx): not one of the resolver's `RULES`.
 MIGRATION_STATEMENT_FAILED = RuleInfo(
     code="DBS006",
@@ -35,7 +42,8 @@ MIGRATION_STATEMENT_FAILED = RuleInfo(
     default_severity=Severity.NOTE,
     since="0.2.0",
 )
-RULES: tuple[RuleInfo, ...] = (UNKNOWN_TABLE, UNKNOWN_COLUMN, DYNAMIC_SQL)
+RULES: tuple[RuleInfo, ...] = (UNKNOWN_TABLE, UNKNOWN_COLUMN, DYNAMIC_SQL,
+                               UNKNOWN_FUNCTION_CALL)
 
 
 def identifier_at(sql: str, start: int, end: int) -> str:

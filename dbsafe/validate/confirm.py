@@ -64,6 +64,8 @@ class Verdict:
         ['Audit', 'Log']
         >>> sorted(Verdict(True, "42703", 'column "x" of relation "a" does not exist').names())
         ['a', 'x']
+        >>> sorted(Verdict(False, "42883", 'function public.get_stats(integer) does not exist').names())
+        ['get_stats', 'public']
         """
         if not self.message:
             return frozenset()
@@ -74,6 +76,8 @@ class Verdict:
         words = text.split()
         if len(words) >= 2 and words[0] == "column" and not words[1].startswith('"'):
             found.append(words[1])
+        if len(words) >= 2 and words[0] == "function":  # `function s.f(integer) does not exist`
+            found.append(words[1].split("(", 1)[0])
         return frozenset(piece for name in found for piece in name.split(".") if piece)
 
 

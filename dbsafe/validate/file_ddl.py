@@ -52,10 +52,13 @@ class FileDdl:
     # made a schema whose name is known only at run time (`CREATE SCHEMA IF NOT EXISTS
     # ${db.schema}`): any schema the database lacks may be it
     unnamed_schema: bool = False
+    # functions, procedures and aggregates created (unqualified names)
+    functions: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.relations or self.schemas or self.search_path or self.extensions
-                    or self.roles or self.opaque or self.unnamed or self.unnamed_schema)
+                    or self.roles or self.opaque or self.unnamed or self.unnamed_schema
+                    or self.functions)
 
     def after(self, sql: str, *, unreadable_is_opaque: bool = False) -> FileDdl:
         """These changes, and those `sql` makes.
@@ -89,6 +92,10 @@ class FileDdl:
         ['kv']
         >>> FileDdl().after("DO $$ BEGIN EXECUTE format('CREATE TABLE %I ()', 'x'); END $$").opaque
         True
+        >>> sorted(FileDdl().after("CREATE FUNCTION app.Get_Stats() RETURNS int "
+        ...     "LANGUAGE sql AS 'SELECT 1'").after("CREATE AGGREGATE total (int) "
+        ...     "(sfunc = int4pl, stype = int)").functions)
+        ['get_stats', 'total']
         >>> sorted(FileDdl().after("CREATE EXTENSION IF NOT EXISTS pg_buffercache").extensions)
         ['pg_buffercache']
         >>> FileDdl().after("CREATE TABLE t (id INT IDENTITY(1,1))", unreadable_is_opaque=True).opaque
@@ -154,6 +161,7 @@ class FileDdl:
             return self._with(opaque=True, relations=self.relations | made)
         relations, schemas, search_path = set(self.relations), set(self.schemas), self.search_path
         extensions, roles = set(self.extensions), set(self.roles)
+        functions = set(self.functions)
         for raw in statements:
             node = raw.stmt
             named: list[ast.RangeVar | None] = []
@@ -192,11 +200,16 @@ class FileDdl:
                     roles.add(role)
             elif isinstance(node, ast.CreateExtensionStmt) and node.extname:
                 extensions.add(node.extname)
+            elif isinstance(node, ast.CreateFunctionStmt) and node.funcname:
+                functions.add(str(node.funcname[-1].sval))
+            elif isinstance(node, ast.DefineStmt) and node.kind == _aggregate_object() \
+                    and node.defnames:
+                functions.add(str(node.defnames[-1].sval))
             relations.update(r.relname for r in named if r is not None and r.relname)
             relations.update(_implied_sequences(node))
         return self._with(relations=frozenset(relations), schemas=frozenset(schemas),
                           search_path=search_path, extensions=frozenset(extensions),
-                          roles=frozenset(roles))
+                          roles=frozenset(roles), functions=frozenset(functions))
 
     def _after_do(self, sql: str) -> FileDdl:
         """These changes, and those the statements of a `DO` block make: its SQL as any
@@ -441,3 +454,9 @@ def _schema_object() -> object:
     from pglast.enums import ObjectType
 
     return ObjectType.OBJECT_SCHEMA
+
+
+def _aggregate_object() -> object:
+    from pglast.enums import ObjectType
+
+    return ObjectType.OBJECT_AGGREGATE

@@ -114,6 +114,13 @@ class QuickCheck:
         self._columns: dict[int, frozenset[str]] = {}  # id(relation) -> its column names
         self._ctes: list[dict[str, _Derived]] = []  # the WITH lists in force, outermost first
 
+    def _missing(self, call: dict[str, Any]) -> bool:
+        from dbsafe.validate.calls import callables_of
+
+        parts = [_single(p, "String")["sval"] for p in call["funcname"]]
+        return len(parts) <= 2 and callables_of(self.snapshot).missing(
+            parts[-1], parts[0] if len(parts) == 2 else None, len(call.get("args", ())))
+
     def clean(self, sql: str) -> bool:
         """Whether `sql` is one plain statement whose every table and column is known."""
         text = _numbered(sql)
@@ -368,6 +375,8 @@ class QuickCheck:
             _only(body, _FUNC_CALL_KEYS)  # no OVER (window functions)
             if _single(body["funcname"][-1], "String")["sval"] in REGCLASS_FUNCTIONS:
                 raise _Unsure
+            if self._missing(body):
+                raise _Unsure  # a function the schema lacks: the resolver reports it
             for item in body.get("args", ()):
                 self._expression(item, scopes)
             for item in body.get("agg_order", ()):

@@ -46,7 +46,12 @@ from dbsafe.core import first_line
 # The codes live in `codes` (importable without sqlglot, for the catalog); re-exported here.
 from dbsafe.validate.codes import DYNAMIC_SQL as DYNAMIC_SQL
 from dbsafe.validate.codes import RULES as RULES
-from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
+from dbsafe.validate.codes import (
+    UNKNOWN_COLUMN,
+    UNKNOWN_FUNCTION_CALL,
+    UNKNOWN_TABLE,
+    identifier_at,
+)
 from dbsafe.validate.quick import REGCLASS_FUNCTIONS, SYSTEM_SCHEMAS, checker_for
 from dbsafe.validate.row_callable import ROW_CALLABLE_BUILTINS
 from dbsafe.validate.syscatalog import (
@@ -487,9 +492,31 @@ class Resolver:
             # A statement dbsafe failed on may be one PostgreSQL rejects (`FROM users %s`,
             # a placeholder where a name belongs): then that is what it is.
             resolution = _named_by_postgresql(sql, resolution)
+        if resolution.status in (ANALYSED, NOT_ANALYSED):
+            resolution = self._with_missing_calls(sql, resolution)
         if len(self._resolved) < _RESOLVED_SIZE:
             self._resolved[sql] = resolution
         return resolution
+
+    def _with_missing_calls(self, sql: str, resolution: Resolution) -> Resolution:
+        """`resolution` and the calls of functions the schema lacks (DBS314, `calls`)."""
+        from dbsafe.validate.calls import missing_calls
+
+        try:
+            calls = missing_calls(sql, self.snapshot)
+        except Exception:  # a pglast bug: the calls stay unchecked
+            log.debug("reading the calls of %r failed", sql, exc_info=True)
+            return resolution
+        if not calls:
+            return resolution
+        problems = tuple(Problem(
+            UNKNOWN_FUNCTION_CALL.code,
+            f"no function, aggregate or procedure `{call.name}` "
+            + (f"in schema `{call.schema}`" if call.schema else "in any schema"),
+            f"{call.schema}.{call.name}" if call.schema else call.name, call.start, call.end,
+            help="Create the function in a migration, or call one the schema has "
+                 "(PostgreSQL refuses the statement: 42883).") for call in calls)
+        return replace(resolution, problems=resolution.problems + problems)
 
     def _relations_by_postgresql(self, sql: str, reason: str | None) -> Resolution | None:
         """Check the relations a statement names when only PostgreSQL's grammar reads it.

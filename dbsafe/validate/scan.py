@@ -40,7 +40,12 @@ from dbsafe.extract.files import (
     display_path,
     not_read,
 )
-from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
+from dbsafe.validate.codes import (
+    UNKNOWN_COLUMN,
+    UNKNOWN_FUNCTION_CALL,
+    UNKNOWN_TABLE,
+    identifier_at,
+)
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -341,7 +346,8 @@ _CHUNK = 32
 #      has changes nothing: LNbits' m001 no longer leaves `apipayments` unfollowed (helper-298)
 # 252: a drizzle client on D1 another module exports (`import { db } from './db'`) sends its
 #      SQL to D1, not PostgreSQL (helper-301)
-_CACHE_VERSION = 252
+# 253: a call of a function, aggregate or procedure the schema lacks is DBS314 (helper-300)
+_CACHE_VERSION = 253
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -698,7 +704,7 @@ def _relations_of(finding: Finding,
     schema of a missing schema's (its subject is the schema alone): a column's may be any
     of those it was looked for in (`FileOutcome.looked_in`), `excluded`'s the target's."""
     parts = (finding.subject or "").split(".")
-    if finding.code == UNKNOWN_TABLE.code:
+    if finding.code in (UNKNOWN_TABLE.code, UNKNOWN_FUNCTION_CALL.code):
         return (parts[-1],)
     if finding.code != UNKNOWN_COLUMN.code:
         return ()
@@ -712,8 +718,8 @@ def _relations_of(finding: Finding,
 # not exist.
 _UNDEFINED_RELATION = re.compile(r'42P01: relation "(?P<name>[^"]+)" does not exist|'
                                  r'42883: function (?P<function>\S+?\(.*?\)) does not exist')
-# Findings of a relation or a function (a supabase-js `.rpc()`) the schema lacks.
-_MISSING_OBJECT_CODES = frozenset({UNKNOWN_TABLE.code, "DBS306"})
+# Findings of a relation or a function (a supabase-js `.rpc()`, a call in SQL) the schema lacks.
+_MISSING_OBJECT_CODES = frozenset({UNKNOWN_TABLE.code, "DBS306", UNKNOWN_FUNCTION_CALL.code})
 
 
 def _say_history_incomplete(source: SchemaSource, findings: Sequence[Finding]) -> None:
@@ -941,7 +947,7 @@ def _made_by_migration(rel: str, data: bytes) -> frozenset[str]:
     ddl = FileDdl()
     for statement in statements:
         ddl = ddl.after(statement)  # (a CREATE only SQLite reads still makes its table)
-    return ddl.relations | ddl.schemas
+    return ddl.relations | ddl.schemas | ddl.functions
 
 
 def _other_application_file(rel: str, application: str, root: Path) -> FileOutcome:
@@ -1059,7 +1065,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                           confirming, unknown)
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql, unreadable_is_opaque=True)
-    outcome.made = earlier.relations | earlier.schemas
+    outcome.made = earlier.relations | earlier.schemas | earlier.functions
     if earlier.relations and not rel.endswith(".sql") and not (
             earlier.opaque or earlier.unnamed or earlier.search_path):
         from dbsafe.validate.given_columns import given_columns
@@ -1118,7 +1124,14 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
     a relation (by its unqualified name), a schema, a relation of an extension the schema
     lacks, any relation once it made one under a name known only at run time (any schema
     the database lacks once it made one so), or anything
-    once the file set `search_path` or ran SQL dbsafe cannot read."""
+    once the file set `search_path` or ran SQL dbsafe cannot read. A function (DBS314): one
+    it created, one of a schema it created or of an extension it created that the schema
+    lacks."""
+    if problem.code == UNKNOWN_FUNCTION_CALL.code:
+        *schema, name = problem.subject.split(".")
+        return (earlier.opaque or earlier.search_path or name in earlier.functions
+                or bool(set(schema) & earlier.schemas)
+                or bool(earlier.extensions - {e.name for e in snapshot.extensions} - {"plpgsql"}))
     if problem.code not in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code):
         return False
     if earlier.search_path or earlier.opaque:
@@ -1139,6 +1152,18 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
         return parts[-1] in earlier.relations or parts[0] in earlier.schemas
     relations = [subject.split(".")[-1] for subject in problem.sources] or parts[-2:-1]
     return any(name in earlier.relations for name in relations)
+
+
+def _failed_function(problem: Problem, unknown: Unknown) -> bool:
+    """Whether a call of a function the schema lacks (DBS314) may be of one a migration
+    statement that failed would have made: by its name, or an extension's (in its schema,
+    or any for an unqualified call)."""
+    if problem.code != UNKNOWN_FUNCTION_CALL.code:
+        return False
+    *schema, name = problem.subject.split(".")
+    if name in unknown.functions:
+        return True
+    return bool(unknown.function_schemas & {"*", *schema} if schema else unknown.function_schemas)
 
 
 # The first keywords, as PostgreSQL's lexer reads them, of the statements validate never checks:
@@ -1255,7 +1280,8 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             made).resolve(fragment.sql, quick=False)
         problems = resolution.problems
     if unknown is not None and problems:
-        kept = tuple(p for p in problems if not _made_earlier(p, unknown.ddl, snapshot))
+        kept = tuple(p for p in problems if not (_made_earlier(p, unknown.ddl, snapshot)
+                                                 or _failed_function(p, unknown)))
         if len(kept) != len(problems):
             problems = kept
             resolution = resolver.Resolution(resolver.NOT_ANALYSED, kept, reason=_UNKNOWN_REASON)
@@ -1421,7 +1447,7 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
                 # The error position (offsets into the original statement) is exact and
                 # independent of the server's lc_messages; the identifier in the message
                 # serves when the statement had to be regenerated to number its placeholders.
-                hits = [(o, c) for o, c in entries if verdict.rejected and (
+                hits = [(o, c) for o, c in entries if _refuses(verdict, c) and (
                     points_at(verdict, original, c.start, c.end) if verdict.position is not None
                     else c.name in named)]
                 for outcome, candidate in hits:
@@ -1446,6 +1472,14 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
             o for entries in open_.values() for o, _ in entries]
         entries, verdict = cut[0]
         raise _ConfirmationCut(_lock_wait(entries[0][1].finding, verdict), waiting)
+
+
+def _refuses(verdict: Verdict, candidate: Candidate) -> bool:
+    """Whether PostgreSQL's error is the one `candidate` predicts: 42883 (undefined_function)
+    for a call of a function the schema lacks, else an undefined column or table."""
+    if candidate.finding.code == UNKNOWN_FUNCTION_CALL.code:
+        return verdict.sqlstate == "42883"
+    return verdict.rejected
 
 
 def _lock_wait(finding: Finding, verdict: Verdict) -> DatabaseError:

@@ -70,6 +70,17 @@ WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.prokind IN ('f', 'a', 'w
 ORDER BY 1
 """
 
+# Every name a call `name(...)` may reach in pg_catalog: its functions, aggregates, window
+# functions and procedures, and its types (`uuid('...')` with no function of the name is a
+# cast, PostgreSQL's function-style coercion). A name is a reason to stay silent only.
+CALLABLE_QUERY = """
+SELECT name FROM (SELECT p.proname::text FROM pg_catalog.pg_proc p
+                  WHERE p.pronamespace = 'pg_catalog'::regnamespace
+                  UNION SELECT t.typname::text FROM pg_catalog.pg_type t
+                  WHERE t.typnamespace = 'pg_catalog'::regnamespace) AS n(name)
+ORDER BY 1
+"""
+
 # Return types a call in FROM may expand into columns dbsafe cannot know: `record` (a column
 # definition list names them) and the polymorphic types a composite argument makes composite.
 _UNKNOWN_RESULTS = frozenset(
@@ -183,6 +194,14 @@ def one_argument_functions(catalog: SystemCatalog | None) -> frozenset[str]:
     """pg_catalog's function names a call with one argument may reach, on the catalog's
     version and on any shipped one (a name is a reason to stay silent, never to report)."""
     return _any_one_argument() | (catalog.one_argument if catalog is not None else frozenset())
+
+
+@functools.cache
+def catalog_callables() -> frozenset[str]:
+    """The names a call may reach in pg_catalog (`CALLABLE_QUERY`) on any shipped version:
+    a call of one of them is never reported, whichever version the application meets."""
+    return frozenset(name for data in _shipped_versions().values()
+                     for name in data.get("callable", "").split())
 
 
 def version_specific(name: str) -> bool:

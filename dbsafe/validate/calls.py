@@ -1,0 +1,179 @@
+"""DBS314 (`codes.UNKNOWN_FUNCTION_CALL`): a statement calls a function no schema it can reach has.
+
+Read with PostgreSQL's own parser (pglast): its `FuncCall` nodes are exactly the calls
+PostgreSQL looks up in pg_proc. The SQL syntax that looks like a call is other nodes there
+(`COALESCE`, `NULLIF`, `GREATEST`, `LEAST`: CoalesceExpr, A_Expr, MinMaxExpr; `CAST`:
+TypeCast; `CURRENT_DATE`: SQLValueFunction; `ROW(...)`, `ARRAY[...]`, `XMLELEMENT`,
+`JSON_OBJECT`), and the syntax PostgreSQL turns into a call of a pg_catalog function
+(`EXTRACT`, `TRIM`, `SUBSTRING ... FROM`: `COERCE_SQL_SYNTAX`) is left alone.
+
+A call is reported only when nothing of its name exists where it may be found: no
+function, aggregate, window function or procedure (any overload: argument types are
+PostgreSQL's to judge), no type (`uuid('...')` is a cast when no function has the name),
+and, for a call of one argument, no column (`name(t)` is `t.name`). An unqualified name is
+looked for in every schema (the application may set another search path) and in
+pg_catalog on every shipped PostgreSQL version; a qualified one in its schema, which the
+schema must hold. What an extension owns counts; a snapshot that does not list an
+extension's functions leaves every call unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dbsafe.schema.model import SchemaSnapshot
+
+UNKNOWN_FUNCTION_CALL_DOC = """A statement calls a function the schema does not have.
+
+## Why
+PostgreSQL looks a called function up when it parses the statement: with no function,
+aggregate or procedure of that name where the call can reach, every run of the statement
+fails with `42883: function get_stats(integer) does not exist`. A migration that forgot
+the function, or one renamed or dropped since, breaks the application in production.
+
+## Bad
+```sql
+SELECT public.get_stats($1);
+SELECT * FROM search_items('lamp');
+```
+
+## Good
+```sql
+-- a migration: CREATE FUNCTION public.get_stats(team_id uuid) RETURNS jsonb ...
+SELECT public.get_stats($1);
+```
+
+## Not flagged
+SQL syntax that is no function (`COALESCE`, `NULLIF`, `GREATEST`, `CAST`, `EXTRACT`,
+`CURRENT_DATE`, `ROW(...)`), any name pg_catalog has on a PostgreSQL version dbsafe ships
+(15, 18), a type's name (a cast), a call of one argument naming a column (`name(t)`), a
+function an extension makes, one the file's own DDL makes, and calls in a schema the
+schema does not describe. Argument types are never judged: a name with any overload is
+not reported.
+"""
+
+# The statements whose calls are checked, as PostgreSQL's parser names them.
+_DML_NODES = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+# Schemas whose functions no snapshot lists.
+_UNDESCRIBED_SCHEMAS = frozenset({"information_schema", "pg_toast"})
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call of a function the schema lacks: its name as written, where (0-based,
+    inclusive: the function's name in `sql`), and the schema it was qualified with."""
+
+    name: str
+    schema: str | None
+    start: int
+    end: int
+
+
+class Callables:
+    """What a call may reach in one snapshot; see the module docstring."""
+
+    def __init__(self, snapshot: SchemaSnapshot) -> None:
+        from dbsafe.validate.syscatalog import catalog_callables
+
+        self.unknown = any(e.functions is None for e in snapshot.extensions)
+        types = [(t.schema, t.name) for t in snapshot.enums] + [
+            (t.schema, t.name) for t in snapshot.domains] + [
+            (t.schema, t.name) for t in snapshot.composite_types] + [
+            (t.schema, t.name) for t in snapshot.range_types]
+        self.in_schema = frozenset(
+            [(f.schema, f.name) for f in snapshot.functions]
+            + [(e.schema, f) for e in snapshot.extensions for f in e.functions or ()]
+            + [(r.schema, r.name) for r in snapshot.relations] + types)
+        self.anywhere = frozenset(name for _, name in self.in_schema) | catalog_callables()
+        self.columns = frozenset(c.name for r in snapshot.relations for c in r.columns)
+        self.schemas = frozenset(snapshot.schemas) - snapshot.stand_in_schemas() \
+            - _UNDESCRIBED_SCHEMAS
+
+    def missing(self, name: str, schema: str | None, arguments: int) -> bool:
+        """Whether nothing a call `[schema.]name(...)` of `arguments` arguments may reach
+        exists."""
+        if self.unknown:
+            return False
+        if schema is None:
+            return name not in self.anywhere and not (arguments == 1 and name in self.columns)
+        if schema == "pg_catalog":
+            return name not in self.anywhere
+        return schema in self.schemas and (schema, name) not in self.in_schema
+
+
+_CALLABLES: dict[int, tuple[SchemaSnapshot, Callables]] = {}
+
+
+def callables_of(snapshot: SchemaSnapshot) -> Callables:
+    """`Callables` of `snapshot`, built once per process."""
+    entry = _CALLABLES.get(id(snapshot))
+    if entry is None or entry[0] is not snapshot:
+        if len(_CALLABLES) >= 8:
+            _CALLABLES.clear()
+        entry = (snapshot, Callables(snapshot))
+        _CALLABLES[id(snapshot)] = entry
+    return entry[1]
+
+
+def missing_calls(sql: str, snapshot: SchemaSnapshot) -> list[Call]:
+    """The calls in the queries of `sql` (SELECT, INSERT, UPDATE, DELETE, MERGE) of a
+    function the schema lacks, as PostgreSQL's parser reads them (driver placeholders
+    numbered in place); none when it cannot read them so.
+
+    >>> from dbsafe.schema.model import Function, SchemaSnapshot
+    >>> snapshot = SchemaSnapshot(schemas=("public",),
+    ...                           functions=(Function("public", "get_stats"),))
+    >>> [(c.name, c.schema, c.start, c.end) for c in missing_calls(
+    ...     "SELECT coalesce(a, 1), get_stats(%s), public.nope(2), extract(day from b), "
+    ...     "uuid('x'), lower(c) FROM search_items($1)", snapshot)]
+    [('nope', 'public', 45, 48), ('search_items', None, 100, 111)]
+    """
+    from pglast.parser import ParseError, parse_sql_json
+
+    from dbsafe.validate.confirm import rewrite
+
+    try:
+        text, sent = parse_sql_json(sql), None
+    except ParseError:
+        sent = rewrite(sql)
+        if sent.generated is not None:
+            return []
+        try:
+            text = parse_sql_json(sent.text)
+        except ParseError:
+            return []
+    statements = [s.get("stmt", {}) for s in json.loads(text).get("stmts", [])]
+    callables = callables_of(snapshot)
+    written = sent.text if sent is not None else sql
+    data = written.encode()
+    found: list[Call] = []
+    stack: list[object] = [s for s in statements if next(iter(s), None) in _DML_NODES]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        call = node.get("FuncCall")
+        if isinstance(call, dict) and call.get("funcformat") != "COERCE_SQL_SYNTAX":
+            parts = [p.get("String", {}).get("sval") for p in call.get("funcname", ())]
+            if 1 <= len(parts) <= 2 and all(parts) and callables.missing(
+                    parts[-1], parts[0] if len(parts) == 2 else None,
+                    len(call.get("args", ()))):
+                at = len(data[:call.get("location", 0)].decode("utf-8", "replace"))
+                start = sent.original_offset(at) if sent is not None else at
+                if start is not None:
+                    found.append(_call(sql, start, parts))
+        stack.extend(node.values())
+    return sorted(found, key=lambda c: c.start)
+
+
+def _call(sql: str, start: int, parts: list[str]) -> Call:
+    from dbsafe.validate.resolver import _name_spans
+
+    first, last = _name_spans(sql, start, parts)[-1]
+    return Call(parts[-1], parts[0] if len(parts) == 2 else None, first, last)
