@@ -19,12 +19,16 @@ extension's functions leaves every call unknown.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dbsafe.schema.model import SchemaSnapshot
+    from dbsafe.validate.confirm import Rewrite
 
 UNKNOWN_FUNCTION_CALL_DOC = """A statement calls a function the schema does not have.
 
@@ -50,13 +54,16 @@ SELECT public.get_stats($1);
 SQL syntax that is no function (`COALESCE`, `NULLIF`, `GREATEST`, `CAST`, `EXTRACT`,
 `CURRENT_DATE`, `ROW(...)`), any name pg_catalog has on a PostgreSQL version dbsafe ships
 (15, 18), a type's name (a cast), a call of one argument naming a column (`name(t)`), a
-function an extension makes, one the file's own DDL makes, and calls in a schema the
-schema does not describe. Argument types are never judged: a name with any overload is
+function an extension makes, one the file's own DDL makes, pgTAP's functions in a pgTAP test
+(a file calling `plan`, `no_plan` or `runtests`), and calls in a schema the schema does not
+describe. Argument types are never judged: a name with any overload is
 not reported.
 """
 
 # The statements whose calls are checked, as PostgreSQL's parser names them.
 _DML_NODES = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+# pgTAP's calls a test starts its tests with (`SELECT plan(3)`, `SELECT * FROM runtests()`).
+_PGTAP_ENTRIES = frozenset({"plan", "no_plan", "runtests"})
 # Schemas whose functions no snapshot lists.
 _UNDESCRIBED_SCHEMAS = frozenset({"information_schema", "pg_toast"})
 
@@ -131,6 +138,53 @@ def missing_calls(sql: str, snapshot: SchemaSnapshot) -> list[Call]:
     ...     "uuid('x'), lower(c) FROM search_items($1)", snapshot)]
     [('nope', 'public', 45, 48), ('search_items', None, 100, 111)]
     """
+    read = _read(sql)
+    if read is None:
+        return []
+    statements, sent = read
+    callables = callables_of(snapshot)
+    data = (sent.text if sent is not None else sql).encode()
+    found: list[Call] = []
+    for call, parts in _function_calls(statements):
+        if callables.missing(parts[-1], parts[0] if len(parts) == 2 else None,
+                             len(call.get("args", ()))):
+            at = len(data[:call.get("location", 0)].decode("utf-8", "replace"))
+            start = sent.original_offset(at) if sent is not None else at
+            if start is not None:
+                found.append(_call(sql, start, parts))
+    return sorted(found, key=lambda c: c.start)
+
+
+def pgtap_test(statements: Iterable[str]) -> bool:
+    """Whether `statements` are a pgTAP test's: one calls pgTAP's `plan`, `no_plan` or
+    `runtests`, the calls every pgTAP test starts its tests with, as PostgreSQL's parser
+    reads them (a comment or a string saying `plan(` is none).
+
+    >>> pgtap_test(["begin", "select plan(3)", "select is(1, 1, 'one')"])
+    True
+    >>> pgtap_test(["select * from plans where name = 'plan(3)'", "select plan_of(1)"])
+    False
+    """
+    for sql in statements:
+        read = _read(sql)
+        if read is not None and any(
+                parts[-1] in _PGTAP_ENTRIES for _, parts in _function_calls(read[0])):
+            return True
+    return False
+
+
+@functools.cache
+def pgtap_functions() -> frozenset[str]:
+    """The names of the functions and aggregates pgTAP makes (`pgtap_functions.txt`,
+    generated from pgTAP's SQL by scripts/gen_pgtap_functions.py)."""
+    path = Path(__file__).with_name("pgtap_functions.txt")
+    return frozenset(path.read_text(encoding="utf-8").split())
+
+
+def _read(sql: str) -> tuple[list[dict[str, Any]], Rewrite | None] | None:
+    """The statements of `sql` as PostgreSQL's parser reads them (JSON), and the rewrite
+    that numbered its driver placeholders for it (None: none was needed); None when it
+    cannot read them."""
     from pglast.parser import ParseError, parse_sql_json
 
     from dbsafe.validate.confirm import rewrite
@@ -140,16 +194,18 @@ def missing_calls(sql: str, snapshot: SchemaSnapshot) -> list[Call]:
     except ParseError:
         sent = rewrite(sql)
         if sent.generated is not None:
-            return []
+            return None
         try:
             text = parse_sql_json(sent.text)
         except ParseError:
-            return []
-    statements = [s.get("stmt", {}) for s in json.loads(text).get("stmts", [])]
-    callables = callables_of(snapshot)
-    written = sent.text if sent is not None else sql
-    data = written.encode()
-    found: list[Call] = []
+            return None
+    return [s.get("stmt", {}) for s in json.loads(text).get("stmts", [])], sent
+
+
+def _function_calls(statements: list[dict[str, Any]]
+                    ) -> Iterator[tuple[dict[str, Any], list[str]]]:
+    """The `FuncCall` nodes of the queries among `statements` that are calls PostgreSQL
+    looks up (not SQL syntax it turns into one), with their name's one or two parts."""
     stack: list[object] = [s for s in statements if next(iter(s), None) in _DML_NODES]
     while stack:
         node = stack.pop()
@@ -161,15 +217,9 @@ def missing_calls(sql: str, snapshot: SchemaSnapshot) -> list[Call]:
         call = node.get("FuncCall")
         if isinstance(call, dict) and call.get("funcformat") != "COERCE_SQL_SYNTAX":
             parts = [p.get("String", {}).get("sval") for p in call.get("funcname", ())]
-            if 1 <= len(parts) <= 2 and all(parts) and callables.missing(
-                    parts[-1], parts[0] if len(parts) == 2 else None,
-                    len(call.get("args", ()))):
-                at = len(data[:call.get("location", 0)].decode("utf-8", "replace"))
-                start = sent.original_offset(at) if sent is not None else at
-                if start is not None:
-                    found.append(_call(sql, start, parts))
+            if 1 <= len(parts) <= 2 and all(parts):
+                yield call, parts
         stack.extend(node.values())
-    return sorted(found, key=lambda c: c.start)
 
 
 def _call(sql: str, start: int, parts: list[str]) -> Call:

@@ -9,6 +9,7 @@ SQL at all. Files are analysed by one worker process per core when there are eno
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -16,7 +17,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -346,7 +347,8 @@ _CHUNK = 32
 #      has changes nothing: LNbits' m001 no longer leaves `apipayments` unfollowed (helper-298)
 # 252: a drizzle client on D1 another module exports (`import { db } from './db'`) sends its
 #      SQL to D1, not PostgreSQL (helper-301)
-# 253: a call of a function, aggregate or procedure the schema lacks is DBS314 (helper-300)
+# 253: a call of a function, aggregate or procedure the schema lacks is DBS314 (helper-300);
+#      pgTAP's, in a pgTAP test, is not (helper-308)
 _CACHE_VERSION = 253
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
@@ -1060,9 +1062,14 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
         earlier = earlier.after(ddl)
     if extracted.runs_unseen_sql:
         earlier = replace(earlier, opaque=True)
+    from dbsafe.validate.calls import pgtap_test
+
+    # Read only once a statement calls a function the schema lacks (DBS314).
+    pgtap = functools.cache(lambda: pgtap_test(
+        f.sql for f in extracted.fragments if f.origin == "sql" and not f.dynamic))
     for fragment in extracted.fragments:
         _analyse_fragment(fragment, snapshot, outcome, earlier, server_version, catalog,
-                          confirming, unknown)
+                          confirming, unknown, pgtap)
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql, unreadable_is_opaque=True)
     outcome.made = earlier.relations | earlier.schemas | earlier.functions
@@ -1154,6 +1161,14 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
     return any(name in earlier.relations for name in relations)
 
 
+def _pgtap_call(problem: Problem) -> bool:
+    """Whether `problem` is a call (DBS314) of a function of pgTAP's name."""
+    from dbsafe.validate.calls import pgtap_functions
+
+    return problem.code == UNKNOWN_FUNCTION_CALL.code \
+        and problem.subject.rsplit(".", 1)[-1] in pgtap_functions()
+
+
 def _failed_function(problem: Problem, unknown: Unknown) -> bool:
     """Whether a call of a function the schema lacks (DBS314) may be of one a migration
     statement that failed would have made: by its name, or an extension's (in its schema,
@@ -1231,7 +1246,10 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
                       server_version: int | None = None,
                       catalog: SystemCatalog | None = None,
                       confirming: bool = False,
-                      unknown: Unknown | None = None) -> None:
+                      unknown: Unknown | None = None,
+                      pgtap: Callable[[], bool] | None = None) -> None:
+    """`pgtap`: whether the file is a pgTAP test (`calls.pgtap_test`), asked only when a
+    statement calls a function the schema lacks."""
     from dbsafe.validate.codes import DYNAMIC_SQL
     from dbsafe.validate.quick import checker_for
 
@@ -1285,6 +1303,10 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         if len(kept) != len(problems):
             problems = kept
             resolution = resolver.Resolution(resolver.NOT_ANALYSED, kept, reason=_UNKNOWN_REASON)
+    if pgtap is not None and any(_pgtap_call(p) for p in problems) and pgtap():
+        # A pgTAP test runs where pgTAP is installed: its functions exist (a misspelt
+        # application function it calls is still reported).
+        problems = tuple(p for p in problems if not _pgtap_call(p))
     if earlier and problems:
         # What this file's own DDL made or changed earlier exists at run time, as it is
         # then: not a finding, and the statement is not analysed.

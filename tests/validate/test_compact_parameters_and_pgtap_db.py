@@ -68,3 +68,20 @@ def test_pgtap_is_calls_and_gset_statements_are_read(database_url: str, tmp_path
          "select (select count(*) from runs where flow_slug = 'f'), 1::bigint, 'one run'"),
         ("select id as run_id from runs where flow_slg = 'f' limit 1",
          "select (select count(*) from runs where started = now()), 0::bigint, 'none started'"))
+
+
+@pytest.mark.db
+def test_pgtap_tests_call_pgtaps_functions_but_not_a_missing_one(database_url: str,
+                                                                  tmp_path: Path) -> None:
+    # pgTAP's functions exist where its tests run; a function the schema lacks a test calls
+    # (`run_count`) does not, nor do pgTAP's in a file that is no pgTAP test (no `plan`).
+    (tmp_path / "report.sql").write_text("select ok(true);\n", encoding="utf-8")
+    report = validate_module(database_url, tmp_path, _DDL, "count.test.sql", (
+        "select no_plan();\n"
+        "select has_table('runs'), col_is_pk('runs', 'id');\n"
+        "select ok(run_count('f') = 1, 'one run');\n"
+        "select * from finish();\n"))
+    assert [(f.code, f.location.path, f.location.line, f.subject) for f in report.findings] == [
+        ("DBS314", "count.test.sql", 3, "run_count"),
+        ("DBS314", "report.sql", 1, "ok"),
+    ]
