@@ -255,7 +255,10 @@ def extract_file(
 
             if sqlc.is_sqlc_queries(text):
                 fragments = [replace(f, sql=sqlc.as_placeholders(f.sql)) for f in fragments]
-            return ExtractResult(fragments=tuple(fragments))
+            from dbsafe.extract.psql import includes_a_file
+
+            # (a pgTAP test's `\i _shared/helpers.sql`: what it makes, the statements use)
+            return ExtractResult(fragments=tuple(fragments), runs_unseen_sql=includes_a_file(text))
         if path.suffix == ".py":
             from dbsafe.extract.python import sql_in_python
 

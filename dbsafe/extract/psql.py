@@ -65,6 +65,24 @@ class PsqlSession:
         return all(active for active, _ in self._branches)
 
 
+def includes_a_file(text: str) -> bool:
+    """Whether the psql script `text` runs another file (`\\i`, `\\ir`, `\\include`,
+    `\\include_relative`): what that file makes, its statements may use.
+
+    >>> includes_a_file("select plan(1);\\n\\\\ir _shared/helpers.sql\\nselect ok(true);")
+    True
+    >>> includes_a_file("select '\\\\i x.sql';\\n\\\\if :x\\n\\\\endif")
+    False
+    """
+    if "\\i" not in text:  # (most scripts: not scanned again)
+        return False
+    for start, end in scan_psql(text).meta_commands:
+        named = _META_COMMAND.match(text[start:end])
+        if named and named["command"] in _INCLUDES:
+            return True
+    return False
+
+
 def read_script(file: Path, session: PsqlSession) -> list[SqlFragment]:
     """The statements psql runs for `file` (its path as psql is given it), in order, each
     located in the file that holds it.

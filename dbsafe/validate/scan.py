@@ -348,7 +348,8 @@ _CHUNK = 32
 # 252: a drizzle client on D1 another module exports (`import { db } from './db'`) sends its
 #      SQL to D1, not PostgreSQL (helper-301)
 # 253: a call of a function, aggregate or procedure the schema lacks is DBS314 (helper-300);
-#      pgTAP's, in a pgTAP test, is not (helper-308)
+#      pgTAP's, in a pgTAP test, is not; a `.sql` file including another (psql `\i`) is
+#      opaque (helper-308)
 _CACHE_VERSION = 253
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind

@@ -74,8 +74,13 @@ def test_pgtap_is_calls_and_gset_statements_are_read(database_url: str, tmp_path
 def test_pgtap_tests_call_pgtaps_functions_but_not_a_missing_one(database_url: str,
                                                                   tmp_path: Path) -> None:
     # pgTAP's functions exist where its tests run; a function the schema lacks a test calls
-    # (`run_count`) does not, nor do pgTAP's in a file that is no pgTAP test (no `plan`).
+    # (`run_count`) does not, nor do pgTAP's in a file that is no pgTAP test (no `plan`). A
+    # file psql includes (`\i`, pgflow's `_shared/prune_data_older_than.sql.raw`) may make
+    # what the test calls (`prune_runs`).
     (tmp_path / "report.sql").write_text("select ok(true);\n", encoding="utf-8")
+    (tmp_path / "prune.test.sql").write_text(
+        "select plan(1);\n\\i _shared/prune_runs.sql.raw\nselect prune_runs('30 days');\n"
+        "select is((select count(*) from runs), 0::bigint, 'pruned');\n", encoding="utf-8")
     report = validate_module(database_url, tmp_path, _DDL, "count.test.sql", (
         "select no_plan();\n"
         "select has_table('runs'), col_is_pk('runs', 'id');\n"
