@@ -1295,20 +1295,51 @@ def _rename_sequence(p: _Plan, change: Change) -> None:
     again and the next id collided with the rows'). PostgreSQL refuses to move a sequence
     `OWNED BY` a column on its own (0A000, 'cannot move an owned sequence into another
     schema') and to tie one to a table of another schema (55000): one the source's column
-    owns is let go of (`OWNED BY NONE`) before the move, which its `owned_by` change says."""
+    owns is let go of (`OWNED BY NONE`) before the move, which its `owned_by` change says.
+    A relation name is unique in its schema (42P07 half way): where another relation of the
+    old schema has the new name, it moves first and is renamed in the new schema; where
+    neither order finds its names free, nothing is generated."""
     (schema, name), = [a for a, b in renamed_sequences(p.source, p.target).items()
                        if b == tuple(change.identity)]
     new_schema, new_name = change.identity
-    if name != new_name:
+    taken = _relation_names_at_sequences(p)
+    rename_first = name == new_name or (schema, new_name) not in taken
+    if (schema != new_schema and (new_schema, new_name) in taken) \
+            or not (rename_first or (new_schema, name) not in taken):
+        held = [key for key in ((schema, new_name), (new_schema, new_name), (new_schema, name))
+                if key != (schema, name) and key in taken]
+        p.emit("sequences", f"-- sequence {qualify(schema, name)}: its rename to "
+               f"{qualify(new_schema, new_name)} is not generated",
+               Hazard("not-generated", f"`{qualify(*held[0])}` already exists while the "
+                      f"script renames `{qualify(schema, name)}` (42P07: a relation name is "
+                      "unique in its schema): rename or drop it first, then rename and move "
+                      "the sequence by hand, keeping its counter."), subject=change.subject)
+        return
+    if rename_first and name != new_name:
         p.emit("sequences", f"ALTER SEQUENCE {qualify(schema, name)} RENAME TO "
                f"{quote(new_name)}", subject=change.subject)
-    if schema == new_schema:
-        return
-    moving = qualify(schema, new_name)
-    if _moved_owned_sequence(p, change.identity):
-        p.emit("sequences", f"ALTER SEQUENCE {moving} OWNED BY NONE", subject=change.subject)
-    p.emit("sequences", f"ALTER SEQUENCE {moving} SET SCHEMA {quote(new_schema)}",
-           subject=change.subject)
+        name = new_name
+    if schema != new_schema:
+        if _moved_owned_sequence(p, change.identity):
+            p.emit("sequences", f"ALTER SEQUENCE {qualify(schema, name)} OWNED BY NONE",
+                   subject=change.subject)
+        p.emit("sequences", f"ALTER SEQUENCE {qualify(schema, name)} SET SCHEMA "
+               f"{quote(new_schema)}", subject=change.subject)
+    if name != new_name:
+        p.emit("sequences", f"ALTER SEQUENCE {qualify(new_schema, name)} RENAME TO "
+               f"{quote(new_name)}", subject=change.subject)
+
+
+def _relation_names_at_sequences(p: _Plan) -> set[tuple[str, str]]:
+    """The (schema, name)s pg_class holds when the script's sequences phase runs: the
+    source's tables, views, indexes, sequences and composite types (nothing is dropped
+    yet), and the composite types the types phase created before it."""
+    names = {(r.schema, n) for r in p.source.relations
+             for n in (r.name, *(i.name for i in r.indexes))}
+    names |= {(s.schema, s.name) for s in p.source.sequences}
+    names |= {(t.schema, t.name) for snapshot in (p.source, p.target)
+              for t in snapshot.composite_types}
+    return names
 
 
 def _moved_owned_sequence(p: _Plan, identity: tuple[str, ...]) -> bool:

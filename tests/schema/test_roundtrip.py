@@ -1602,6 +1602,49 @@ def test_a_sequence_made_by_hand_and_renamed_is_renamed_keeping_its_counter(
     assert diff(introspect_url(a_url), b) == ()
 
 
+def _numbered_by(seq: str, extra: str = "") -> str:
+    """public.t, its id numbered by the sequence `seq`, and the schema `other`."""
+    return (f"CREATE SCHEMA other; CREATE SEQUENCE {seq}; CREATE TABLE public.t (id "
+            f"integer PRIMARY KEY DEFAULT nextval('{seq}'), v text);{extra}")
+
+
+def test_a_sequence_renamed_into_a_name_its_old_schema_holds_moves_first(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # public.t_ids is a table the target drops: renamed first in public, the sequence hit it
+    # (42P07 half way); moved first, it is renamed in `other`, where the name is free.
+    a_sql, b_sql = _numbered_by("public.s", "CREATE TABLE public.t_ids (x int);"), \
+        _numbered_by("other.t_ids")
+    rows = "INSERT INTO public.t (v) VALUES ('a'), ('b'), ('c');"
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql + rows), _build(b_url, b_sql)
+    statements = plan(a, b, diff(a, b))
+    assert [s.sql for s in statements if s.sql.startswith("ALTER SEQUENCE")] == [
+        "ALTER SEQUENCE public.s SET SCHEMA other", "ALTER SEQUENCE other.s RENAME TO t_ids"]
+    _psql(a_url, tmp_path, statements, b)
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        assert conn.execute("SELECT last_value FROM other.t_ids").fetchone() == (3,)
+    assert diff(introspect_url(a_url), b) == ()
+
+
+def test_a_sequence_renamed_into_a_name_both_schemas_hold_is_not_generated(
+        new_database: Callable[[], str]) -> None:
+    # other.t_ids is a table the target drops: the name is taken where the sequence goes,
+    # so neither RENAME first nor SET SCHEMA first can run (each 42P07 on PostgreSQL).
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, _numbered_by("public.s", "CREATE TABLE public.t_ids (x int);"
+                                         "CREATE TABLE other.t_ids (x int);"))
+    b = _build(b_url, _numbered_by("other.t_ids"))
+    (skipped,) = [s for s in plan(a, b, diff(a, b)) if "public.s" in s.sql]
+    assert skipped.sql.startswith("-- ")
+    assert [h.kind for h in skipped.hazards] == ["not-generated"]
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        for order in ("ALTER SEQUENCE public.s RENAME TO t_ids",
+                      "ALTER SEQUENCE public.s SET SCHEMA other;"
+                      "ALTER SEQUENCE other.s RENAME TO t_ids"):
+            with pytest.raises(psycopg.errors.DuplicateTable):
+                conn.execute(order)
+
+
 def test_a_sequence_dropped_and_one_of_its_parameters_created_names_the_counter_restart(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     # Not tied to the same column (here to none): still a drop and a create, the drop
