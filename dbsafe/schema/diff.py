@@ -597,7 +597,8 @@ def said_body(found: FirstDifference, source: str, target: str) -> str:
     old, new = (f"`{shortened(line, 60)}`" if line else "an empty line"
                 for line in (found.line_a, found.line_b))
     if found.whitespace_only:
-        return (f"differs in definition only in whitespace (from {where}: {old} in {source}, "
+        what = "comments" if found.in_comments else "whitespace"
+        return (f"differs in definition only in {what} (from {where}: {old} in {source}, "
                 f"{new} in {target}); it runs the same")
     return f"differs in definition at {where}: {old} in {source}, {new} in {target}"
 
