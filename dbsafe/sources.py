@@ -377,8 +377,9 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 # env.py and the revisions read by themselves (`open("views.sql")`); 55: rules' enabled state
 # (`DISABLE RULE`); 56: a postgres-migrations folder's files each in their transaction, by id;
 # 57: umzug's (@slonik/migrator's) `down/x.sql` is x.sql's down, not applied; 58: columns
-# only inherited from a table's parents (`attislocal` false).
-_INTROSPECTED = 58
+# only inherited from a table's parents (`attislocal` false); 59: the parent's partitioned
+# index a partition's index is attached to.
+_INTROSPECTED = 59
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -305,7 +305,8 @@ _PHASES = (
     "drop_casts", "drop_aggregates", "drop_replaced_functions", "drop_fks", "drop_constraints",
     "drop_indexes", "detach", "drop_left_constraints", "drop_replaced", "rebuild_types",
     "functions_early", "tables", "columns", "functions_late", "aggregates", "casts", "function_users",
-    "constraints", "indexes", "fks", "drop_attach_columns", "attach", "fks_to_replaced",
+    "constraints", "indexes", "fks", "drop_attach_columns", "attach", "after_attach",
+    "fks_to_replaced",
     "relation_options",
     "views", "view_indexes", "statistics", "triggers", "policies", "rls", "publications",
     "sequence_owners", "comments", "schema_owners", "schema_grants", "owners", "grants",
@@ -331,8 +332,11 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
         Statements in execution order.
     """
     held = _held_collations(source, changes)
+    attachments = [c for c in changes if c.attribute == "attached_to"]
+    changes = [c for c in changes if c.attribute != "attached_to"]
     changes = _with_users_of_rebuilt_collations(source, target, changes, set(held))
     p = _Plan(source, target, changes, held_collations=held)
+    _index_attachments(p, attachments)
     owners = Counter(r.owner for r in target.relations if r.owner)
     p.default_owner = owners.most_common(1)[0][0] if owners else None
     by_kind: dict[str, list[Change]] = {}
@@ -2528,15 +2532,44 @@ def _attach_takes_another(p: _Plan, partition: Relation, index: Index) -> bool:
     index of `index`'s definition that it has and keeps, rather than making `index`, its
     copy of the parent's: it must then be built (before the ATTACH) to be there at all
     (pg-schema-diff's 'Can handle scenario where partition is not attached')."""
+    return bool(_attach_candidates(p, partition, index))
+
+
+def _attach_candidates(p: _Plan, partition: Relation, index: Index) -> list[Index]:
+    """The indexes of `partition` (a table joining its parent) of `index`'s definition that
+    it has and keeps, other than `index`: its ATTACH attaches the first (the oldest)."""
     source = p.source.relation(partition.schema, partition.name)
     if source is None or source.partition_of == partition.partition_of:
-        return False
+        return []
     tail = _index_tail(index.definition)
     kept = {i.name for i in partition.indexes}
     keys = {k.name for k in source.constraints}
-    return any(_index_tail(i.definition) == tail and i.unique == index.unique
-               and i.name != index.name and i.name in kept and i.name not in keys
-               for i in source.indexes)
+    return [i for i in source.indexes
+            if _index_tail(i.definition) == tail and i.unique == index.unique
+            and i.name != index.name and i.name in kept and i.name not in keys]
+
+
+def _attach_the_copy(p: _Plan, partition: Relation, index: Index) -> None:
+    """Where the target attaches `index`, the copy built before the ATTACH, and keeps the
+    partition's older index of its definition as its own: PostgreSQL's ATTACH attaches the
+    oldest matching index and cannot detach it afterwards, so the older ones are dropped
+    just before the ATTACH (the copy serves their queries) and built again after it."""
+    if index.attached_to is None:
+        return  # (a snapshot that read no attachment: the ATTACH picks)
+    for other in _attach_candidates(p, partition, index):
+        target = next(i for i in partition.indexes if i.name == other.name)
+        if target.attached_to is not None:
+            continue
+        subject = f"{partition.qualified_name}.{other.name}"
+        p.emit("drop_attach_columns", f"DROP INDEX CONCURRENTLY "
+               f"{qualify(partition.schema, other.name)}",
+               Hazard("index-unavailable", f"`{other.name}` is built again after the ATTACH "
+                      f"(else the ATTACH attaches it instead of `{index.name}`); its queries "
+                      f"use `{index.name}` meanwhile."), transactional=False, subject=subject)
+        p.emit("after_attach", _concurrent_index(target.definition),
+               Hazard("long-scan", f"Builds `{other.name}` again; writes continue."
+                      + _duplicates_fail(target, concurrently=True)),
+               transactional=False, subject=subject)
 
 
 def _index_tail(definition: str) -> str:
@@ -4449,6 +4482,32 @@ def _kept_unchanged_index(p: _Plan, partition: Relation, index: Index, *,
                for i in source.indexes)
 
 
+def _index_attachments(p: _Plan, changes: list[Change]) -> None:
+    """A partition whose index attached to its parent's is another index in the target
+    (`diff._attached_indexes`): not generated. PostgreSQL has no `DETACH` for an index and
+    refuses to drop one attached (2BP01); `ATTACH PARTITION` again attaches the matching
+    index it finds first, the same one."""
+    for c in changes:
+        if c.new is None:
+            continue  # (the index attached in the source: said with the target's)
+        schema, name, index = c.identity
+        relation = p.source.relation(schema, name)
+        parent = relation.partition_of if relation is not None else None
+        held = next((i.name for i in relation.indexes if i.attached_to == c.new), None) \
+            if relation is not None else None
+        if parent is None or held is None:
+            continue
+        parent_index = qualify(_split(parent)[0], c.new)
+        p.emit("indexes", f"-- index {qualify(schema, index)}: attaching it to "
+               f"{parent_index} is not generated",
+               Hazard("not-generated", f"`{qualify(schema, held)}` of `{schema}.{name}` is "
+                      f"the index attached to `{parent_index}`, `{index}` in the target: "
+                      "PostgreSQL cannot detach an index, refuses to drop one attached "
+                      f"(2BP01), and attaches `{held}` again on `ATTACH PARTITION`. Drop "
+                      f"`{parent_index}` and create it again by hand, `{index}` being the only "
+                      "matching index of the partition then."), subject=c.subject)
+
+
 def _concurrent_index(definition: str) -> str:
     """`CREATE [UNIQUE] INDEX name ON ...` from pg_get_indexdef, built CONCURRENTLY."""
     return re.sub(r"^CREATE (UNIQUE )?INDEX ", r"CREATE \1INDEX CONCURRENTLY ", definition,
@@ -4498,6 +4557,9 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                        Hazard("index-unavailable", f"Queries that use `{name}` become "
                               "slower."), transactional=False, subject=c.subject)
             continue
+        if c.kind == "index" and c.action == ADD and target_relation is not None \
+                and target_relation.partition_of:
+            _attach_the_copy(p, target_relation, c.new)
         qname = qualify(c.identity[0], name)
         built = (*table_key, name) in p.built_partition_indexes
         if c.kind == "index" and c.action == ALTER and c.attribute == "definition" and \

@@ -319,6 +319,7 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
     changes += _compare("foreign_server", _by(source.foreign_servers, lambda s: (s.name,)),
                         _by(target.foreign_servers, lambda s: (s.name,)), _SERVER_FIELDS)
     changes += _relations(source, target)
+    changes += _attached_indexes(source, target)
     changes += _compare("statistics", _by(source.extended_statistics, _qualified),
                         _by(target.extended_statistics, _qualified), _STATISTICS_FIELDS)
     changes += _compare("publication", _by(source.publications, lambda p: (p.name,)),
@@ -972,6 +973,37 @@ def _relation(a: Relation, b: Relation) -> Iterator[Change]:
     yield from _compare("rule", _by(a.rules, _name), _by(b.rules, _name), _RULE_FIELDS, key)
     yield from _compare("policy", _by(a.policies, _name), _by(b.policies, _name),
                         _POLICY_FIELDS, key)
+
+
+def _attached_indexes(source: SchemaSnapshot, target: SchemaSnapshot) -> Iterator[Change]:
+    """A partition whose index attached to a partitioned index of its parent is another
+    index on each side (`attached_to` differs, one change for each of the two): where a
+    partition has two indexes the parent's could take, `ATTACH PARTITION` and `CREATE
+    INDEX` on the parent attach the one PostgreSQL finds first, and a later `DROP INDEX` of
+    it is refused (2BP01). Only where both sides attach one to the same kept parent index
+    and the target keeps the source's: what else differs (the parent's index, the
+    partition, an index renamed or dropped) says it otherwise, and an older snapshot read
+    no attachment."""
+    for b in target.relations:
+        a = source.relation(b.schema, b.name)
+        if b.partition_of is None or a is None or a.partition_of != b.partition_of:
+            continue
+        parent_a = source.relation(*_dotted_pair(b.partition_of))
+        parent_b = target.relation(*_dotted_pair(b.partition_of))
+        if parent_a is None or parent_b is None:
+            continue
+        kept = {i.name for i in parent_a.indexes} & {i.name for i in parent_b.indexes}
+        for parent_index in sorted(kept):
+            old = next((i.name for i in a.indexes if i.attached_to == parent_index), None)
+            new = next((i.name for i in b.indexes if i.attached_to == parent_index), None)
+            if old is None or new is None or old == new \
+                    or not any(i.name == old for i in b.indexes):
+                continue  # (the source's gone from the target: renamed, or dropped)
+            yield Change(ALTER, "index", (b.schema, b.name, old), "attached_to",
+                         parent_index, None)
+            yield Change(ALTER, "index", (b.schema, b.name, new), "attached_to",
+                         next((i.attached_to for i in a.indexes if i.name == new), None),
+                         parent_index)
 
 
 def _name(obj: Any) -> tuple[str]:

@@ -632,6 +632,11 @@ SELECT
         SELECT a.attnum || '=' || a.attstattarget FROM pg_attribute AS a
         WHERE a.attrelid = i.indexrelid AND a.attnum > 0 AND a.attstattarget >= 0
         ORDER BY a.attnum
+    ) END,
+    -- the parent's partitioned index a partition's is attached to
+    CASE WHEN ic.relispartition THEN (
+        SELECT pc.relname FROM pg_inherits AS h JOIN pg_class AS pc ON pc.oid = h.inhparent
+        WHERE h.inhrelid = i.indexrelid
     ) END
 FROM pg_index AS i
 JOIN pg_class AS ic ON ic.oid = i.indexrelid
@@ -1580,14 +1585,14 @@ def _definitions(found: dict[str, list[tuple[Any, ...]]], deparser: _Deparser,
     write_index = deparser.index
     for (relid, name, definition, unique, primary, valid, ready, predicate, nkeys, indkey,
          expressions, indexrelid, kind, classes, collations, nnd, clustered, statistics,
-         ) in found["indexes"]:
+         attached_to) in found["indexes"]:
         if definition is None:
             definition = write_index(relid, name, kind, unique, nkeys, indkey, classes,
                                      collations, nnd)
             if definition is None:
                 server.append((len(indexes), indexrelid))
         indexes.append((relid, name, definition, unique, primary, valid, ready, predicate,
-                        nkeys, indkey, expressions, clustered, statistics))
+                        nkeys, indkey, expressions, clustered, statistics, attached_to))
     _server_definitions(cur, "pg_get_indexdef", indexes, 2, server)
     log.debug("index definitions: %d written, %d deparsed by the server",
               len(indexes) - len(server), len(server))
@@ -1658,7 +1663,7 @@ def _relations(
 
     indexes: dict[int, list[Index]] = defaultdict(list)
     for (relid, name, definition, unique, primary, valid, ready, predicate, nkeys, indkey,
-         expressions, clustered, statistics) in found["indexes"]:
+         expressions, clustered, statistics, attached_to) in found["indexes"]:
         if relid not in heads:
             continue
         names = attnames.get(relid, _NO_NAMES)
@@ -1671,6 +1676,7 @@ def _relations(
             comments.get((relid, name)) if comments else None,
             clustered,
             tuple(statistics) if statistics else (),
+            attached_to,
         ))
 
     policies: dict[int, list[Policy]] = defaultdict(list)

@@ -227,6 +227,9 @@ class Index(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     # Statistics targets of its expression columns (`ALTER INDEX ... ALTER COLUMN 1 SET
     # STATISTICS 500`), "position=target", by position.
     statistics: tuple[str, ...] = ()
+    # A partition's index attached to its parent's partitioned index (pg_inherits): that
+    # index's name (on the table `partition_of` names); None when not attached.
+    attached_to: str | None = None
 
 
 class Policy(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

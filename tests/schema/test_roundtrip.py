@@ -1645,6 +1645,38 @@ def test_a_sequence_renamed_into_a_name_both_schemas_hold_is_not_generated(
                 conn.execute(order)
 
 
+def test_a_partition_attaching_another_index_to_its_parent_s_is_a_difference(
+        new_database: Callable[[], str]) -> None:
+    # Both sides' foobar_1 has some_local_idx and foobar_1_foo_bar_idx, of the parent's
+    # index's definition; the source attached some_local_idx (the older, at its ATTACH),
+    # the target foobar_1_foo_bar_idx. Which one was not compared: no difference. Now it
+    # is one, not generated: no DETACH for an index, and DROP INDEX of the attached one is
+    # refused.
+    parent = ("CREATE TABLE public.foobar (foo int, bar int) PARTITION BY LIST (foo);"
+              "CREATE INDEX foobar_foo_bar_idx ON public.foobar (foo, bar);")
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, parent + (
+        "CREATE TABLE public.foobar_1 (foo int, bar int);"
+        "CREATE INDEX some_local_idx ON public.foobar_1 (foo, bar);"
+        "ALTER TABLE public.foobar ATTACH PARTITION public.foobar_1 FOR VALUES IN (1);"
+        "CREATE INDEX foobar_1_foo_bar_idx ON public.foobar_1 (foo, bar);"))
+    b = _build(b_url, parent + (
+        "CREATE TABLE public.foobar_1 PARTITION OF public.foobar FOR VALUES IN (1);"
+        "CREATE INDEX some_local_idx ON public.foobar_1 (foo, bar);"))
+    changes = diff(a, b)
+    assert [c.describe() for c in changes] == [
+        "index `public.foobar_1.foobar_1_foo_bar_idx`: attached_to differs "
+        "(none -> foobar_foo_bar_idx)",
+        "index `public.foobar_1.some_local_idx`: attached_to differs "
+        "(foobar_foo_bar_idx -> none)"]
+    (statement,) = plan(a, b, changes)
+    assert statement.sql.startswith("-- ")
+    assert [h.kind for h in statement.hazards] == ["not-generated"]
+    with psycopg.connect(a_url, autocommit=True) as conn, \
+            pytest.raises(psycopg.errors.DependentObjectsStillExist):
+        conn.execute("DROP INDEX public.some_local_idx")
+
+
 def test_a_sequence_dropped_and_one_of_its_parameters_created_names_the_counter_restart(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     # Not tied to the same column (here to none): still a drop and a create, the drop
