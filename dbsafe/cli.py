@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from dbsafe import __version__
+from dbsafe.config import FORMATS
 from dbsafe.core import DbsafeError
 
 _DEBUG_ENV = "DBSAFE_DEBUG"
@@ -375,7 +376,7 @@ def _codes(_ctx: click.Context, _param: click.Parameter,
 def output_options(func: Callable) -> Callable:
     """--format / --fail-on / --select / --ignore / --verbose."""
     options = [
-        click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+        click.option("--format", "fmt", type=click.Choice(list(FORMATS)),
                      help="Output format [default: text]."),
         click.option("--fail-on", type=click.Choice(["error", "warning", "note"]),
                      help="Exit 1 when a finding has this severity or worse [default: warning]."),

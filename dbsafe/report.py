@@ -1,4 +1,5 @@
-"""Render a `Report` as text, JSON, SARIF 2.1.0 or GitHub workflow annotations.
+"""Render a `Report` as text, JSON, SARIF 2.1.0, GitHub workflow annotations or a GitLab
+Code Quality report.
 
 Renderers return strings and never decide exit codes or filter findings. The JSON form is
 the machine contract documented in docs/json-output.md: `{"version": 1, "findings": [...],
@@ -7,6 +8,7 @@ the machine contract documented in docs/json-output.md: `{"version": 1, "finding
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import posixpath
@@ -16,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from dbsafe import __version__
-from dbsafe.core import Finding, Report, RuleInfo, Severity
+from dbsafe.core import Finding, Location, Report, RuleInfo, Severity
 
 JSON_VERSION = 1
 Catalog = Mapping[str, RuleInfo]
@@ -90,6 +92,11 @@ def sort_findings(findings: tuple[Finding, ...]) -> list[Finding]:
         return (loc is None, *where, f.code, f.message)
 
     return sorted(findings, key=key)
+
+
+def _with_help(finding: Finding) -> str:
+    """The message and its help, as one line for the formats that have one text field."""
+    return finding.message + (f" {finding.help}" if finding.help else "")
 
 
 # -- text -----------------------------------------------------------------------------------
@@ -376,7 +383,7 @@ def artifact_uri(path: str) -> str:
 
 
 def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
-    message = finding.message + (f" {finding.help}" if finding.help else "")
+    message = _with_help(finding)
     result: dict[str, object] = {
         "ruleId": finding.code,
         "ruleIndex": rule_index,
@@ -419,7 +426,7 @@ def render_github(report: Report, catalog: Catalog, verbose: bool = False) -> st
             if loc.end_column is not None:
                 props.append(f"endColumn={loc.end_column}")
         props.append(f"title={_escape_property(finding.code)}")
-        text = finding.message + (f" {finding.help}" if finding.help else "")
+        text = _with_help(finding)
         level = _GITHUB_LEVELS[finding.severity]
         lines.append(f"::{level} {','.join(props)}::{_escape_data(text)}")
     # What was not checked is an annotation of its own, seen with the findings in the run
@@ -437,11 +444,64 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+# -- gitlab ---------------------------------------------------------------------------------
+
+_GITLAB_SEVERITIES = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.NOTE: "info"}
+
+
+def render_gitlab(report: Report, catalog: Catalog, verbose: bool = False) -> str:
+    """A GitLab Code Quality report: the JSON array `artifacts: reports: codequality` takes,
+    shown in the merge request widget (docs.gitlab.com/ci/testing/code_quality).
+
+    Each issue has GitLab's required fields: `description`, `check_name` (the code),
+    `fingerprint`, `severity` (error major, warning minor, note info) and `location`
+    (`path` relative to the repository root, `lines.begin`). A finding about a live database
+    has no file: its path is empty (GitLab's schema takes it; the widget links the
+    repository). What the run could not look at is an `info` issue `not-checked`, so the
+    merge request shows it too.
+    """
+    issues = [_gitlab_issue(f.code, _with_help(f), f.severity, f.location, f.subject)
+              for f in sort_findings(report.findings)]
+    issues.extend(_gitlab_issue("not-checked", item, Severity.NOTE, None, None)
+                  for item in _not_checked(report))
+    return _gitlab_document(issues)
+
+
+def _gitlab_issue(check: str, text: str, severity: Severity, loc: Location | None,
+                  subject: str | None) -> dict[str, object]:
+    location: dict[str, object] = {"path": loc.path if loc else "",
+                                   "lines": {"begin": loc.line if loc else 1}}
+    if loc is not None and loc.end_line is not None and loc.end_line != loc.line:
+        location["lines"] = {"begin": loc.line, "end": loc.end_line}
+    return {
+        "check_name": check,
+        "description": f"{check}: {text}" if check.startswith("DBS") else text,
+        # Identity without the line, so a finding that moves with its code is the same
+        # issue in the merge request, not one resolved and one new (filled in below).
+        "fingerprint": "\0".join((check, str(location["path"]), subject or text)),
+        "severity": _GITLAB_SEVERITIES[severity],
+        "location": location,
+    }
+
+
+def _gitlab_document(issues: list[dict[str, object]]) -> str:
+    """`issues` with their fingerprints hashed and made unique: GitLab shows one issue per
+    fingerprint, so the n-th finding alike (same code, file and subject) gets its own."""
+    seen: dict[str, int] = {}
+    for issue in issues:
+        identity = str(issue["fingerprint"])
+        seen[identity] = seen.get(identity, 0) + 1
+        digest = hashlib.sha256(f"{identity}\0{seen[identity]}".encode()).hexdigest()
+        issue["fingerprint"] = digest[:32]
+    return json.dumps(issues, indent=2, sort_keys=True) + "\n"
+
+
 _RENDERERS: dict[str, Callable[[Report, Catalog, bool], str]] = {
     "text": render_text,
     "json": render_json,
     "sarif": render_sarif,
     "github": render_github,
+    "gitlab": render_gitlab,
 }
 
 
@@ -457,7 +517,8 @@ def render_rows(rows: Sequence[Mapping[str, object]], fmt: str, *, text: str,
 
     Returns:
         text: `text`; json: `{"version": 1, "<kind>s": [...]}`; github: one notice per row at
-        its path and line; sarif: one note-level result per row.
+        its path and line; sarif: one note-level result per row; gitlab: one info issue per
+        row.
     """
     if fmt == "json":
         return json.dumps({"version": JSON_VERSION, f"{kind}s": list(rows)}, indent=2,
@@ -467,6 +528,12 @@ def render_rows(rows: Sequence[Mapping[str, object]], fmt: str, *, text: str,
             f"::notice file={_escape_property(str(r.get('path', '')))},"
             f"line={r.get('line', 1)},title={kind}::{_escape_data(str(r.get('message', '')))}\n"
             for r in rows)
+    if fmt == "gitlab":
+        return _gitlab_document([
+            _gitlab_issue(f"dbsafe-{kind}", str(r.get("message", "")), Severity.NOTE,
+                          Location(str(r.get("path", "")), int(str(r.get("line", 1)))),
+                          json.dumps(dict(r), sort_keys=True, default=str))
+            for r in rows])
     if fmt == "sarif":
         results = [{
             "ruleId": f"dbsafe-{kind}",

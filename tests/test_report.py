@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -55,7 +56,7 @@ REPORT = Report(
 )
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "gitlab"])
 def test_format_snapshot(fmt: str) -> None:
     assert_snapshot(render(REPORT, fmt, CATALOG, verbose=True), SNAPSHOTS / f"report.{fmt}")
 
@@ -92,6 +93,34 @@ def test_what_was_not_checked_is_said_in_every_format() -> None:
     [invocation] = json.loads(render(UNSEEN, "sarif", CATALOG))["runs"][0]["invocations"]
     assert invocation == {"executionSuccessful": True, "toolExecutionNotifications": [
         {"level": "warning", "message": {"text": said}}]}
+    [issue] = json.loads(render(UNSEEN, "gitlab", CATALOG))
+    assert (issue["check_name"], issue["description"], issue["severity"]) == (
+        "not-checked", said, "info")
+
+
+def test_gitlab_issues_have_what_gitlab_requires_and_one_fingerprint_each() -> None:
+    """GitLab's Code Quality widget needs description, check_name, fingerprint, severity (its
+    five names) and location.path + lines.begin, and shows one issue per fingerprint."""
+    twice = Report(findings=REPORT.findings + (REPORT.findings[0],))
+    issues = json.loads(render(twice, "gitlab", CATALOG))
+    assert len(issues) == 4
+    for issue in issues:
+        assert {"description", "check_name", "fingerprint", "severity", "location"} <= set(issue)
+        assert issue["severity"] in {"info", "minor", "major", "critical", "blocker"}
+        assert isinstance(issue["location"]["path"], str)
+        assert isinstance(issue["location"]["lines"]["begin"], int)
+    assert len({issue["fingerprint"] for issue in issues}) == 4
+    assert [i["severity"] for i in issues] == ["info", "major", "major", "minor"]
+
+
+def test_gitlab_fingerprint_survives_the_finding_moving_down_its_file() -> None:
+    """A line added above a finding is no new issue in the merge request (and no resolved one)."""
+    moved = Report(findings=tuple(
+        replace(f, location=replace(f.location, line=f.location.line + 3))
+        if f.location else f for f in REPORT.findings))
+    before, after = (json.loads(render(r, "gitlab", CATALOG)) for r in (REPORT, moved))
+    assert [i["fingerprint"] for i in before] == [i["fingerprint"] for i in after]
+    assert [i["location"]["lines"]["begin"] for i in after] == [6, 15, 1]
 
 
 def test_github_escapes_property_separators() -> None:

@@ -64,6 +64,15 @@ def test_cli_exit_codes(database_url: str, conninfo: str, tmp_path: Path,
                                  "--format", "json"])
     assert dirty.exit_code == 1
     assert [f["subject"] for f in json.loads(dirty.output)["findings"]] == ["public.audit_log"]
+    # GitLab's Code Quality report (artifacts: reports: codequality): a finding about the
+    # database has no file, and is still an issue the merge request shows
+    gitlab = runner.invoke(main, ["check", "--database-url", database_url, "--only", "DBS507",
+                                  "--format", "gitlab"])
+    assert gitlab.exit_code == 1
+    [issue] = json.loads(gitlab.output)
+    assert (issue["check_name"], issue["severity"], issue["location"]) == (
+        "DBS507", "minor", {"path": "", "lines": {"begin": 1}})
+    assert "audit_log" in issue["description"]
     noted = runner.invoke(main, ["check", "--database-url", database_url, "--only", "DBS507",
                                  "--fail-on", "error"])
     assert noted.exit_code == 0
