@@ -241,4 +241,6 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'A migration its runner will never run on the database, though it did not run there (a drizzle-kit journal entry older than the last one run; a Flyway version below the last one applied, which its configuration skips).'),
     ('DBS614', 'rollback-left-row-changes', 'warning', '0.2.0',
      "After rolling back, tables hold other rows than before the upgrade (a data migration's changes stay); the backup taken before it holds them as they were."),
+    ('DBS615', 'rows-refuse-revision', 'error', '0.2.0',
+     'A pending revision validates rows (SET NOT NULL, a CHECK, a foreign key, a unique key) that the database holds and that refuse it, so it would fail half way through the upgrade.'),
 )

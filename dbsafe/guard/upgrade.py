@@ -30,6 +30,7 @@ from dbsafe.guard import history
 from dbsafe.guard.backup import BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS, backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, backoff, blocked_by
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
+from dbsafe.guard.row_refusals import ROWS_REFUSE
 from dbsafe.guard.rows import ROWS_LEFT_CHANGED
 from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.migrate.histories import MIGRATION_NEVER_RUN
@@ -115,7 +116,7 @@ RUNNER_REFUSES = RuleInfo(
 # (DBS613, which `status` and `drift` report alike, is the histories' own)
 RULES = (REVISION_FAILED, IRREVERSIBLE_REVISION, ROLLBACK_MISMATCH, POSTFLIGHT_FAILED,
          REVISION_CHANGED, PENDING_REVISIONS, BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS,
-         RUNNER_REFUSES, MIGRATION_NEVER_RUN, ROWS_LEFT_CHANGED)
+         RUNNER_REFUSES, MIGRATION_NEVER_RUN, ROWS_LEFT_CHANGED, ROWS_REFUSE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,9 @@ class _Run(RunState):
     # What lint captured the pending revisions may change of the rows (`lint.row_changes`):
     # which tables `rows_before` reads.
     row_changes: object = None
+    # The pending statements validating rows (`lint.row_checks`): the preflight asks the
+    # database whether a row refuses one (`guard.row_refusals`, DBS615).
+    row_checks: object = None
     # The first revision failed (nothing applied): the database verified as before the
     # upgrade (True), or not (False); None otherwise.
     as_before: bool | None = None
@@ -463,6 +467,7 @@ def _preflight_checks(run: _Run) -> bool:
     run.say("preflight", f"{len(run.todo)} pending: {names}")
     run.show_applied()
     ok = _lint_pending(run)
+    ok = _rows_accept(run) and ok
     for revision in run.todo:
         problem = downgrade_problem(revision.path,
                                     schema_kept=revision.revision in run.schema_kept)
@@ -549,6 +554,7 @@ def _lint_pending(run: _Run) -> bool:
     schema_kept = report.summary.get("no_schema_change_revisions")
     run.schema_kept = frozenset(schema_kept) if isinstance(schema_kept, list) else frozenset()
     run.row_changes = report.summary.get("row_changes")
+    run.row_checks = report.summary.get("row_checks")
     files = {str(r.path) for r in run.todo if r.path}
     threshold = run.settings.fail_on
     ok = True
@@ -564,6 +570,38 @@ def _lint_pending(run: _Run) -> bool:
     if ok:
         run.say("preflight", "lint: the pending revisions pass")
     return ok
+
+
+def _rows_accept(run: _Run) -> bool:
+    """No row the database holds refuses a pending statement validating rows (SET NOT NULL,
+    a CHECK, a foreign key, a unique key): lint's copy had no rows to refuse it, and the
+    upgrade would fail half way, the revisions before it applied. DBS615 otherwise;
+    `--allow DBS615` makes it a note."""
+    import psycopg
+
+    from dbsafe.guard.row_refusals import ROWS_REFUSE, probe_rows, refusal_finding
+    from dbsafe.pg.connect import connect, one_line
+
+    checks = run.row_checks if isinstance(run.row_checks, list) else []
+    if not checks:
+        return True
+    try:
+        with connect(run.url) as conn:
+            verdicts = probe_rows(conn, checks, lock_timeout=run.options.lock_timeout)
+    except psycopg.Error as exc:
+        run.say("preflight", f"rows: not checked: {one_line(exc, run.url)}")
+        return True
+    allowed = ROWS_REFUSE.code in run.options.allow
+    for verdict in verdicts:
+        if verdict.outcome != "passes":
+            run.say("preflight", verdict.line())
+        if verdict.outcome == "refused":
+            run.findings.append(refusal_finding(verdict, allowed=allowed))
+    refused = sum(1 for v in verdicts if v.outcome == "refused")
+    run.say("preflight", f"rows: {len(verdicts)} validation(s) of the pending statements "
+            f"asked of the database's rows: {refused} refused"
+            + (" (allowed)" if refused and allowed else ""))
+    return allowed or not refused
 
 
 def _disk_space(run: _Run) -> bool:

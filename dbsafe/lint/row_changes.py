@@ -50,6 +50,7 @@ from dbsafe.lint.statement import function_source, range_var, strings, walk
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from dbsafe.lint.row_checks import RowChecks
     from dbsafe.lint.statement import Statement
 
 # Statements that read or write rows: each relation they name is read by the guard.
@@ -84,12 +85,16 @@ class RowChanges:
     evaluated: set[str] = field(default_factory=set)
     # Whether a statement may fire an event trigger (DDL).
     ddl: bool = False
+    # The statements validating rows, and whether today's rows are what they meet
+    # (`lint.row_checks`: the guard asks the database whether a row refuses one, DBS615).
+    checks: RowChecks = field(default_factory=lambda: _row_checks())
     _fires_elsewhere: str | None = None
 
     def add(self, revision: str, statements: Sequence[Statement], *,
             cut_short: bool = False) -> None:
         """Add one revision's statements (as it ran on the throwaway copy)."""
         self.revisions.append(revision)
+        self.checks.add(revision, statements)
         if cut_short:
             self._unknown(f"{revision} failed on the throwaway copy, and what it runs after "
                           "that was not captured")
@@ -110,7 +115,7 @@ class RowChanges:
             elif s.kind == "CreateFunctionStmt":
                 self._note_created(revision, s)
             elif s.kind in DATA_KINDS:
-                self.tables.update(_relations(s.node))
+                self.tables.update(relations(s.node))
                 self.functions.update(called_functions(s.node))
             elif s.kind in _EVALUATES:
                 self.evaluated.update(called_functions(s.node))
@@ -153,7 +158,13 @@ class RowChanges:
         return summary
 
 
-def _relations(node: Any) -> Iterator[str]:
+def _row_checks() -> RowChecks:
+    from dbsafe.lint.row_checks import RowChecks  # it reads this module's names
+
+    return RowChecks()
+
+
+def relations(node: Any) -> Iterator[str]:
     """Every relation a statement's tree names (a RangeVar anywhere: its target, FROM,
     USING, subqueries, CTEs), not the CTEs' own names."""
     ctes = {fields.get("ctename") for kind, fields in walk(node) if kind == "CommonTableExpr"}

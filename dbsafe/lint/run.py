@@ -505,6 +505,9 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         summary["no_schema_change_revisions"] = no_schema_change_revisions
     if row_changes.revisions or not_captured:
         summary["row_changes"] = _row_changes(row_changes, loaded, not_captured)
+    if row_changes.checks.checks:
+        summary["row_checks"] = row_changes.checks.summary(
+            unsure=_not_captured_why(loaded, not_captured))
     if checked.skipped:
         # Said in the normal output, not only with -v: a missing DBS211 is not a pass.
         summary["not_checked"] = [f"{RULE_INFO_CODE}: {s.reason}" for s in checked.skipped]
@@ -515,13 +518,20 @@ def _row_changes(changes: RowChanges, loaded: Loaded | None,
                  not_captured: set[str | None]) -> dict[str, object]:
     """What the linted revisions may change of the rows (`lint.row_changes`), or why that
     is unknown: a revision not captured as it ran may have skipped its data statements."""
-    if loaded is not None and loaded.not_captured:
-        changes.unknown = f"the revisions were not captured as they ran ({loaded.not_captured})"
-    elif not_captured:
-        named = sorted(str(r) for r in not_captured if r)
-        changes.unknown = (f"{_some_of(named) if named else 'some revisions'} could not be "
-                           "captured as they ran (DBS005)")
+    changes.unknown = _not_captured_why(loaded, not_captured) or changes.unknown
     return changes.summary()
+
+
+def _not_captured_why(loaded: Loaded | None, not_captured: set[str | None]) -> str | None:
+    """Why the statements linted may lack what a revision runs on a real database (its
+    data statements), or None: every revision was captured as it ran."""
+    if loaded is not None and loaded.not_captured:
+        return f"the revisions were not captured as they ran ({loaded.not_captured})"
+    if not_captured:
+        named = sorted(str(r) for r in not_captured if r)
+        return (f"{_some_of(named) if named else 'some revisions'} could not be captured as "
+                "they ran (DBS005)")
+    return None
 
 
 def lock_rows(loaded: Loaded, facts: DatabaseFacts | None = None) -> list[LockRow]:

@@ -59,8 +59,10 @@ def _settings(root: Path, url: str, **overrides: Any):
 
 
 def _options(tmp_path: Path, **overrides: Any) -> UpgradeOptions:
-    defaults: dict[str, Any] = {"backup_dir": tmp_path / "backups", "allow": ("DBS202",),
-                                "retry_delay": 0.05}
+    # DBS615 allowed: a revision here fails on duplicate rows on purpose, so that the run
+    # has something to roll back (the preflight would refuse it before it ran).
+    defaults: dict[str, Any] = {"backup_dir": tmp_path / "backups",
+                                "allow": ("DBS202", "DBS615"), "retry_delay": 0.05}
     return UpgradeOptions(**{**defaults, **overrides})
 
 
@@ -126,6 +128,50 @@ def test_lint_errors_refuse_the_upgrade_and_change_nothing(database_url: str,
     assert "DBS115" not in {f.code for f in report.findings}  # the command sets timeouts
     assert _state(database_url) == before
     assert not (tmp_path / "backups").exists()
+
+
+# cinder's kind of revision: SET NOT NULL over a column that may hold NULLs, after another.
+NOT_NULL_AFTER_ANOTHER = {
+    "0005_step.py": '"""step"""\nfrom alembic import op\n\nrevision = "0005"\n'
+                    'down_revision = "0004"\n\n\ndef upgrade():\n'
+                    '    op.execute("CREATE TABLE step_5 (id int)")\n\n\ndef downgrade():\n'
+                    '    op.execute("DROP TABLE step_5")\n',
+    "0006_not_null.py": '"""orders need a patient"""\nfrom alembic import op\n\n'
+                        'revision = "0006"\ndown_revision = "0005"\n\n\ndef upgrade():\n'
+                        '    op.alter_column("orders", "patient_id", nullable=False)\n\n\n'
+                        'def downgrade():\n'
+                        '    op.alter_column("orders", "patient_id", nullable=True)\n',
+}
+
+
+def test_rows_refusing_a_pending_revision_refuse_the_upgrade_before_the_first_revision(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    for name, text in NOT_NULL_AFTER_ANOTHER.items():
+        (root / "migrations" / "versions" / name).write_text(text)
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada')")
+        conn.execute("INSERT INTO orders VALUES (10, 1), (11, NULL)")
+    before = _state(database_url)
+    steps: list[str] = []
+
+    # (DBS107, the lock SET NOT NULL takes, allowed: the rows alone refuse it)
+    options = _options(tmp_path, allow=("DBS202", "DBS107"))
+    report = commands.upgrade(_settings(root, database_url), options,
+                              lambda step, message: steps.append(f"{step}: {message}"))
+
+    assert report.summary["outcome"] == "refused", report.findings
+    assert [f.code for f in report.findings if f.severity is Severity.ERROR] == ["DBS615"]
+    (refused,) = [f for f in report.findings if f.code == "DBS615"]
+    assert refused.severity is Severity.ERROR and refused.subject == "orders.patient_id"
+    assert "Revision `0006` would fail on the database's rows: `orders.patient_id` holds " \
+           "NULLs in 1 row(s)" in refused.message
+    assert "preflight: rows: 1 validation(s) of the pending statements asked of the " \
+           "database's rows: 1 refused" in steps
+    assert _state(database_url) == before  # step_5 never made: refused before 0005
+    assert not (tmp_path / "backups").exists()
+
 
 
 def test_a_revision_failing_half_way_leaves_nothing_behind(database_url: str,
@@ -2133,7 +2179,9 @@ def test_a_failure_after_irreversible_revisions_says_where_the_database_is_and_b
 
     report = commands.upgrade(
         _settings(root, database_url),
-        _options(tmp_path, allow_irreversible=True, allow=("DBS101", "DBS107", "DBS210")),
+        # (DBS615 allowed: the preflight would refuse 0007 over the order without a patient)
+        _options(tmp_path, allow_irreversible=True,
+                 allow=("DBS101", "DBS107", "DBS210", "DBS615")),
         lambda step, message: steps.append(f"{step}: {message}"))
 
     assert report.summary["outcome"] == "failed", steps

@@ -1,0 +1,282 @@
+"""Rows that would refuse a pending revision: before the first revision, `dbsafe upgrade`
+asks the database whether a row it holds fails a statement that validates the rows (DBS615).
+
+`lint` captures the pending revisions on a copy of the schema, which has no rows, so `ALTER
+COLUMN x SET NOT NULL` over a column holding NULLs passes there and fails half way through
+the upgrade (23502), after the revisions before it were applied (OpenStack cinder). Each
+statement lint found validating rows (`lint.row_checks`) is turned into a query for one row
+that refuses it, run read-only on the live database:
+
+- `SET NOT NULL` (and a PRIMARY KEY's columns): `WHERE c IS NULL`;
+- a CHECK: `WHERE NOT (check)` (NULL passes a CHECK, as PostgreSQL treats it);
+- a FOREIGN KEY: the rows whose key is complete (MATCH SIMPLE; MATCH FULL: any key not all
+  NULL) and found nowhere in the referenced table;
+- UNIQUE, PRIMARY KEY, `CREATE UNIQUE INDEX`: `GROUP BY` the keys `HAVING count(*) > 1`,
+  rows with a NULL key left out unless `NULLS NOT DISTINCT` (a partial index: its WHERE);
+- `VALIDATE CONSTRAINT`: the constraint as the database defines it (`pg_get_constraintdef`).
+
+The queries run in one READ ONLY transaction, each under a statement timeout and the run's
+lock timeout in a savepoint: one cut short is "not checked", never a wait. A statement whose
+table or columns do not exist now, or that an earlier statement of the plan changes the rows
+of (a data migration), "could not be told": its rows are not today's. A refusal names the
+revision, the statement, the table or column and a count of the rows, or one example key (a
+duplicate's or a missing reference's key values: never other columns, which may hold
+secrets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import Finding, RuleInfo, Severity, shortened
+
+if TYPE_CHECKING:
+    from pglast import ast
+
+ROWS_REFUSE = RuleInfo(
+    "DBS615", "rows-refuse-revision",
+    "A pending revision validates rows (SET NOT NULL, a CHECK, a foreign key, a unique key) "
+    "that the database holds and that refuse it, so it would fail half way through the "
+    "upgrade.",
+    Severity.ERROR, "0.2.0")
+
+# Each query's statement timeout: the preflight asks, it does not scan for minutes.
+PROBE_TIMEOUT = "10s"
+# NULLs or failing rows counted up to this many (then "at least"): a scan stops there.
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One question for the database: a row refusing what `what` says of `subject`."""
+
+    subject: str  # table.column, or table (constraint)
+    what: str  # "holds NULLs", "fails CHECK (...)", ...
+    query: str  # returns (count) or one example key's values
+    counts: bool  # the query returns a count; else one row of key values, or none
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the database said of one pending statement."""
+
+    revision: str
+    sql: str
+    subject: str
+    outcome: str  # "refused" | "passes" | "cannot tell" | "not checked"
+    detail: str = ""
+
+    def line(self) -> str:
+        return (f"rows: {self.revision}: {shortened(self.sql, 80)}: {self.outcome}"
+                + (f" ({self.subject}: {self.detail})" if self.detail else ""))
+
+
+def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str,
+               timeout: str = PROBE_TIMEOUT) -> list[Verdict]:
+    """Ask the database, read-only, whether a row refuses each of `checks` (lint's
+    `summary["row_checks"]`); `conn` is a psycopg connection not in a transaction."""
+    import psycopg
+
+    verdicts: list[Verdict] = []
+    conn.execute("BEGIN READ ONLY")
+    try:
+        conn.execute("SELECT pg_catalog.set_config('statement_timeout', %s, true), "
+                     "pg_catalog.set_config('lock_timeout', %s, true)", (timeout, lock_timeout))
+        for check in checks:
+            revision, sql, table = str(check["revision"]), str(check["sql"]), str(check["table"])
+            if check.get("unsure"):
+                verdicts.append(Verdict(revision, sql, table, "cannot tell",
+                                        f"{check['unsure']}: its rows are not today's"))
+                continue
+            try:
+                probes = list(_probes(conn, sql))
+            except _CannotTell as why:
+                verdicts.append(Verdict(revision, sql, table, "cannot tell", str(why)))
+                continue
+            for probe in probes:
+                verdicts.append(_ask(conn, probe, revision, sql, psycopg, timeout))
+    finally:
+        conn.execute("ROLLBACK")
+    return verdicts
+
+
+def refusal_finding(verdict: Verdict, *, allowed: bool) -> Finding:
+    """DBS615 for a statement the database's rows refuse."""
+    return Finding(
+        ROWS_REFUSE.code,
+        f"Revision `{verdict.revision}` would fail on the database's rows: "
+        f"`{verdict.subject}` {verdict.detail}, which `{shortened(verdict.sql, 120)}` refuses.",
+        Severity.NOTE if allowed else Severity.ERROR, subject=verdict.subject,
+        context=(("Revision", verdict.revision), ("Statement", verdict.sql)),
+        help=None if allowed else
+        "Fix the rows first (a data migration before it, in the same or an earlier "
+        "revision), or pass --allow DBS615 to apply it anyway.")
+
+
+class _CannotTell(Exception):
+    """The statement's rows cannot be asked about as they are now (said why)."""
+
+
+def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
+         timeout: str) -> Verdict:
+    try:
+        with conn.transaction():  # a savepoint: a cut query leaves the others to run
+            row = conn.execute(probe.query).fetchone()
+    except psycopg.errors.QueryCanceled:
+        return Verdict(revision, sql, probe.subject, "not checked",
+                       f"the query ran past its statement timeout ({timeout})")
+    except psycopg.errors.LockNotAvailable:
+        return Verdict(revision, sql, probe.subject, "not checked",
+                       "another session holds a lock on the table")
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn,
+            psycopg.errors.UndefinedObject) as exc:
+        return Verdict(revision, sql, probe.subject, "cannot tell",
+                       f"{exc.diag.message_primary} now, so it is made by the plan")
+    except psycopg.Error as exc:
+        return Verdict(revision, sql, probe.subject, "not checked",
+                       str(exc.diag.message_primary or exc).strip())
+    if probe.counts:
+        count = int(row[0]) if row else 0
+        if not count:
+            return Verdict(revision, sql, probe.subject, "passes")
+        amount = f"at least {count}" if count >= COUNT_CAP else str(count)
+        return Verdict(revision, sql, probe.subject, "refused",
+                       f"{probe.what} in {amount} row(s)")
+    if row is None:
+        return Verdict(revision, sql, probe.subject, "passes")
+    key = ", ".join("NULL" if v is None else shortened(str(v), 40) for v in row)
+    return Verdict(revision, sql, probe.subject, "refused", f"{probe.what}, e.g. key ({key})")
+
+
+def _probes(conn: Any, sql: str) -> Iterator[Probe]:
+    from pglast import ast, parse_sql
+    from pglast.enums import AlterTableType
+
+    stmt = parse_sql(sql)[0].stmt
+    if isinstance(stmt, ast.IndexStmt):
+        yield _unique_probe(_name(stmt.relation), stmt.indexParams or (),
+                            stmt.whereClause, bool(stmt.nulls_not_distinct), "unique index")
+        return
+    assert isinstance(stmt, ast.AlterTableStmt)
+    table = _name(stmt.relation)
+    for cmd in stmt.cmds or ():
+        if cmd.subtype == AlterTableType.AT_SetNotNull:
+            yield _null_probe(table, str(cmd.name))
+        elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
+                                                                           ast.Constraint):
+            yield from _constraint_probes(conn, table, cmd.def_)
+        elif cmd.subtype == AlterTableType.AT_ValidateConstraint:
+            yield from _constraint_probes(conn, table, _defined(conn, table, str(cmd.name)))
+
+
+def _constraint_probes(conn: Any, table: str, con: ast.Constraint) -> Iterator[Probe]:
+    from pglast import ast
+    from pglast.enums import ConstrType
+    from pglast.stream import RawStream
+
+    if con.skip_validation:  # NOT VALID (NOT ENFORCED ones lint does not hand on)
+        return
+    if con.contype == ConstrType.CONSTR_CHECK and con.raw_expr is not None:
+        check = str(RawStream()(con.raw_expr))
+        yield Probe(table, f"fails CHECK ({shortened(check, 60)})",
+                    _count(f"SELECT FROM {table} WHERE NOT ({check})"), counts=True)
+    elif con.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and con.keys:
+        keys = tuple(ast.IndexElem(name=k.sval) for k in con.keys)
+        if con.contype == ConstrType.CONSTR_PRIMARY:
+            for key in con.keys:
+                yield _null_probe(table, key.sval)
+        yield _unique_probe(table, keys, None, bool(con.nulls_not_distinct),
+                            "primary key" if con.contype == ConstrType.CONSTR_PRIMARY
+                            else "unique key")
+    elif con.contype == ConstrType.CONSTR_FOREIGN:
+        yield _foreign_probe(conn, table, con)
+
+
+def _null_probe(table: str, column: str) -> Probe:
+    name = _ident(column)
+    return Probe(f"{table}.{name}", "holds NULLs",
+                 _count(f"SELECT FROM {table} WHERE {name} IS NULL"), counts=True)
+
+
+def _unique_probe(table: str, params: Sequence[Any], where: Any, nulls_not_distinct: bool,
+                  kind: str) -> Probe:
+    from pglast.stream import RawStream
+
+    keys = [_ident(p.name) if p.name else f"({RawStream()(p.expr)})" for p in params]
+    conditions = [] if nulls_not_distinct else [f"{k} IS NOT NULL" for k in keys]
+    if where is not None:
+        conditions.append(f"({RawStream()(where)})")
+    listed = ", ".join(keys)
+    return Probe(f"{table} ({listed})", f"has duplicate {kind} values",
+                 f"SELECT {', '.join(f'{k}::text' for k in keys)} FROM {table}"
+                 + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
+                 + f" GROUP BY {listed} HAVING count(*) > 1 LIMIT 1", counts=False)
+
+
+def _foreign_probe(conn: Any, table: str, con: ast.Constraint) -> Probe:
+    referenced = _name(con.pktable)
+    columns = [_ident(k.sval) for k in con.fk_attrs or ()]
+    targets = [_ident(k.sval) for k in con.pk_attrs or ()] or _primary_key(conn, referenced)
+    if len(targets) != len(columns):
+        raise _CannotTell(f"the key of {referenced} it references is not known now")
+    joined = " AND ".join(f"r.{t} = t.{c}" for t, c in zip(targets, columns, strict=True))
+    if con.fk_matchtype == "f":  # MATCH FULL: a key partly NULL refuses too
+        partly = f"num_nulls({', '.join(f't.{c}' for c in columns)}) BETWEEN 1 AND " \
+                 f"{len(columns) - 1}"
+        complete = " AND ".join(f"t.{c} IS NOT NULL" for c in columns)
+        where = f"({partly}) OR ({complete} AND NOT EXISTS (SELECT FROM {referenced} r " \
+                f"WHERE {joined}))"
+    else:
+        complete = " AND ".join(f"t.{c} IS NOT NULL" for c in columns)
+        where = f"{complete} AND NOT EXISTS (SELECT FROM {referenced} r WHERE {joined})"
+    return Probe(f"{table} ({', '.join(columns)})",
+                 f"references rows missing from {referenced}",
+                 f"SELECT {', '.join(f't.{c}::text' for c in columns)} FROM {table} t "
+                 f"WHERE {where} LIMIT 1", counts=False)
+
+
+def _defined(conn: Any, table: str, name: str) -> ast.Constraint:
+    """The constraint `VALIDATE CONSTRAINT name` validates, as the database defines it."""
+    from pglast import ast, parse_sql
+
+    row = conn.execute(
+        "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "WHERE c.conrelid = to_regclass(%s) AND c.conname = %s", (table, name)).fetchone()
+    if row is None:
+        raise _CannotTell(f"constraint {name} does not exist on {table} now, so it is made "
+                          "by the plan")
+    definition = str(row[0]).removesuffix(" NOT VALID")
+    stmt = parse_sql(f"ALTER TABLE {table} ADD {definition}")[0].stmt
+    assert isinstance(stmt, ast.AlterTableStmt) and stmt.cmds
+    constraint = stmt.cmds[0].def_
+    assert isinstance(constraint, ast.Constraint)
+    return constraint
+
+
+def _primary_key(conn: Any, table: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT quote_ident(a.attname) FROM pg_constraint c "
+        "CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, n) "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum "
+        "WHERE c.conrelid = to_regclass(%s) AND c.contype = 'p' ORDER BY k.n",
+        (table,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def _count(select: str) -> str:
+    return f"SELECT count(*) FROM ({select} LIMIT {COUNT_CAP}) AS refusing"
+
+
+def _name(relation: Any) -> str:
+    from pglast.stream import RawStream
+
+    return str(RawStream()(relation))
+
+
+def _ident(name: str) -> str:
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    return str(RawStream()(ast.ColumnRef(fields=(ast.String(sval=name),))))

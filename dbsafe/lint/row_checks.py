@@ -1,0 +1,171 @@
+"""Which statements of the linted revisions validate the rows a table holds, and whether
+what the database holds now is what they will meet: `dbsafe upgrade` asks the database
+before the first revision whether a row would refuse one (`guard.row_refusals`, DBS615).
+
+Read from the statements each revision ran on the throwaway copy (pglast's trees, no words):
+`ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK
+or FOREIGN KEY without `NOT VALID`, UNIQUE or PRIMARY KEY; `VALIDATE CONSTRAINT`; `CREATE
+UNIQUE INDEX`. The copy has no rows, so none of them failed there. Each is handed on with
+why the rows it will meet cannot be told from today's, where an earlier statement of the
+plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
+`SELECT`: an ORM data migration only SELECTs on the empty copy, and updates what it finds on
+the real rows), any data statement calling a function (which may write any table), a DO
+block, a statement PostgreSQL's parser refused; DDL renaming, dropping or creating the table,
+or adding, dropping or retyping the columns checked. The guard then says it could not be
+told, and never guesses.
+
+>>> from dbsafe.lint.statement import parse_statement as p
+>>> checks = RowChecks()
+>>> checks.add("0005", [p("ALTER TABLE volumes ALTER COLUMN host SET NOT NULL")])
+>>> checks.add("0006", [p("UPDATE volumes SET host = 'x' WHERE host IS NULL"),
+...                     p("ALTER TABLE volumes ADD CONSTRAINT h CHECK (host <> '')")])
+>>> [(c["revision"], c["table"], c["unsure"]) for c in checks.summary()]
+[('0005', 'volumes', None), ('0006', 'volumes', '0006 runs UPDATE on volumes before it')]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.lint.row_changes import DATA_KINDS, called_functions, relations
+from dbsafe.lint.statement import expression_columns, same_relation
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from dbsafe.lint.statement import Statement
+
+# ALTER TABLE subcommands that check every row the table holds.
+_VALIDATING = frozenset({"SetNotNull", "ValidateConstraint"})
+_VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary"})
+# ALTER TABLE subcommands after which a column's values are not today's.
+_COLUMN_CHANGES = frozenset({"AlterColumnType", "DropColumn", "AddColumn"})
+# Functions a migration's driver or env.py calls that write no table (a session setting).
+_READS_ONLY = frozenset({"set_config", "current_setting", "current_schema", "version"})
+# Relations dbsafe never counts as the application's: alembic's own bookkeeping, catalogs.
+_NOT_APPLICATION = ("pg_catalog.", "information_schema.", "pg_")
+
+
+@dataclass(slots=True)
+class RowChecks:
+    """The statements validating rows seen so far, and what the plan changed before each."""
+
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    # why every later check cannot be told (a DO block, a function called), first one kept
+    _anything: str | None = None
+    # table -> why its rows are not today's
+    _tables: dict[str, str] = field(default_factory=dict)
+    # (table, column) -> why that column's values are not today's
+    _columns: dict[tuple[str, str], str] = field(default_factory=dict)
+    # tables the plan creates (CREATE TABLE, empty until written)
+    _created: set[str] = field(default_factory=set)
+
+    def add(self, revision: str, statements: Sequence[Statement]) -> None:
+        """Add one revision's statements (as it ran on the throwaway copy), in order."""
+        for s in statements:
+            if s.generated or s.deferred:
+                continue
+            columns = _validated_columns(s)
+            if columns is not None and s.relation and not self._new(s.relation):
+                self.checks.append({"revision": revision, "sql": s.sql, "table": s.relation,
+                                    "unsure": self._unsure(s.relation, columns)})
+            self._note(revision, s)
+
+    def _new(self, table: str) -> bool:
+        """Created by the plan and written by none of its statements since: empty."""
+        return any(same_relation(name, table) for name in self._created) \
+            and self._unsure(table, frozenset()) is None
+
+    def summary(self, *, unsure: str | None = None) -> list[dict[str, Any]]:
+        """As lint's report hands it to the guard (`summary["row_checks"]`); `unsure`: why
+        no check can be told (the revisions were not captured as they ran, so their data
+        statements may be missing)."""
+        return [{**c, "unsure": c["unsure"] or unsure} for c in self.checks]
+
+    def _unsure(self, table: str, columns: frozenset[str]) -> str | None:
+        if self._anything:
+            return self._anything
+        for name, why in self._tables.items():
+            if same_relation(name, table):
+                return why
+        for (name, column), why in self._columns.items():
+            if same_relation(name, table) and (column in columns or not columns):
+                return why
+        return None
+
+    def _note(self, revision: str, s: Statement) -> None:
+        if s.error is not None:
+            self._anything = self._anything or (
+                f"{revision} runs a statement PostgreSQL's parser refused before it")
+            return
+        if s.kind == "DoStmt":
+            self._anything = self._anything or f"{revision} runs a DO block before it"
+            return
+        if s.kind in DATA_KINDS:
+            names = [n for n in relations(s.node)
+                     if not n.startswith(_NOT_APPLICATION) and n != "alembic_version"
+                     and not n.endswith(".alembic_version")]
+            calls = sorted(name for name in set(called_functions(s.node))
+                           if name.removeprefix("pg_catalog.") not in _READS_ONLY)
+            if calls:
+                self._anything = self._anything or (
+                    f"{revision} calls {calls[0]}() in a {_word(s)} before it, which may "
+                    "change any table")
+            for name in names:
+                self._tables.setdefault(name, f"{revision} runs {_word(s)} on {name} "
+                                        "before it")
+            return
+        why = f"{revision} runs {_word(s)} on {s.relation} before it"
+        if s.rename is not None and s.rename.relation:
+            if s.rename.object == "column":
+                self._columns.setdefault((s.rename.relation, s.rename.old), why)
+                self._columns.setdefault((s.rename.relation, s.rename.new), why)
+            else:
+                self._tables.setdefault(s.rename.relation, why)
+                self._tables.setdefault(s.rename.new, why)
+        if s.kind == "CreateStmt":
+            # Empty until a data statement fills it: nothing there refuses a check.
+            self._created.update(s.creates)
+        elif s.kind != "IndexStmt":  # an index created changes no row
+            for name in s.creates | frozenset(s.dropped):
+                self._tables.setdefault(name, f"{revision} runs {_word(s)} on {name} "
+                                        "before it")
+        if s.kind == "AlterTableStmt" and s.relation:
+            for action in s.actions:
+                if action.subtype in _COLUMN_CHANGES and action.name:
+                    self._columns.setdefault((s.relation, action.name), why)
+
+
+def _validated_columns(s: Statement) -> frozenset[str] | None:
+    """The columns a statement validates the rows of (empty: unknown, as for `VALIDATE
+    CONSTRAINT`, whose columns the database knows), or None when it validates none."""
+    if s.kind == "IndexStmt" and s.index_def is not None and s.index_def.unique:
+        return frozenset(s.index_def.columns) | expression_columns(s.node.get("indexParams")) \
+            | expression_columns(s.node.get("whereClause"))
+    if s.kind != "AlterTableStmt" or s.object_kind not in (None, "table"):
+        return None
+    found: set[str] = set()
+    validates = False
+    for action in s.actions:
+        if action.subtype in _VALIDATING:
+            validates = True
+            if action.subtype == "SetNotNull" and action.name:
+                found.add(action.name)
+        con = action.constraint
+        if action.subtype == "AddConstraint" and con is not None \
+                and con.kind in _VALIDATING_CONSTRAINTS and not con.not_valid \
+                and con.enforced and con.using_index is None:
+            validates = True
+            found.update(con.columns)
+            found.update(expression_columns(con.expression))
+    return frozenset(found) if validates else None
+
+
+def _word(s: Statement) -> str:
+    """The statement's command, as PostgreSQL's tag says it (`UPDATE`, `ALTER TABLE`)."""
+    words = {"InsertStmt": "INSERT", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE",
+             "MergeStmt": "MERGE", "SelectStmt": "SELECT", "CopyStmt": "COPY",
+             "TruncateStmt": "TRUNCATE", "CallStmt": "CALL", "AlterTableStmt": "ALTER TABLE",
+             "RenameStmt": "a rename", "DropStmt": "DROP", "CreateStmt": "CREATE TABLE"}
+    return words.get(s.kind, s.kind.removesuffix("Stmt"))
