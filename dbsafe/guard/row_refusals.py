@@ -131,7 +131,7 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
         return Verdict(revision, sql, probe.subject, "not checked",
                        "another session holds a lock on the table")
     except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn,
-            psycopg.errors.UndefinedObject) as exc:
+            psycopg.errors.UndefinedObject, psycopg.errors.UndefinedFunction) as exc:
         return Verdict(revision, sql, probe.subject, "cannot tell",
                        f"{exc.diag.message_primary} now, so it is made by the plan")
     except psycopg.Error as exc:
