@@ -1713,9 +1713,17 @@ class _Extractor:
 
     def _embedded_in_a_query(self, node: ast.expr) -> bool:
         """Whether a string is SQL Django puts inside a query it builds: `RawSQL(sql,
-        params)`'s statement, or a value of `.extra(select={"n": sql})`. Django sends it in
-        parentheses in the model's query, so it may name that query's tables (`WHERE
-        U0.prefix >> "ipam_prefix"."prefix"` beside `FROM "ipam_prefix"`)."""
+        params)`'s statement, or a value of `.extra(select={"n": sql})`, also held in a name
+        bound once whose every read is one (Baserow's `subject_sample_sql = "SELECT ..."`, then
+        `RawSQL(subject_sample_sql, [size])`). Django sends it in parentheses in the model's
+        query, so it may name that query's tables (`WHERE U0.prefix >> "ipam_prefix"."prefix"`
+        beside `FROM "ipam_prefix"`)."""
+        name = self._assigned_name(node)
+        if name is not None:
+            scope = self._scope_of(self.parents[id(node)])
+            reads = [read for read in self._reads().get(name, ()) if self._inside(read, scope)]
+            return bool(reads) and all(self._assigned_once(read) is node and
+                                       self._embedded_in_a_query(read) for read in reads)
         parent = self.parents.get(id(node))
         if isinstance(parent, ast.keyword) and parent.arg == "sql":
             call = self.parents.get(id(parent))

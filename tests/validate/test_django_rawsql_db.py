@@ -5,7 +5,10 @@ U0 WHERE U0."prefix" >> "ipam_prefix"."prefix"', ())`: Django sends it in parent
 `SELECT ... FROM "ipam_prefix"`, so `"ipam_prefix"."prefix"` is the outer row. Read as a
 statement of its own it was a false DBS302 ("`ipam_prefix` is not a table or alias in scope
 here"; 7 in NetBox). Read as a subquery of a query dbsafe does not see, what it names itself
-is still checked; the same SQL sent by `cursor.execute` is still a statement. Real PostgreSQL.
+is still checked; the same SQL sent by `cursor.execute` is still a statement. So is a name bound
+to the SQL that is read only as `RawSQL`'s (Baserow's teams handler: `subject_sample_sql = "..."`,
+then `RawSQL(subject_sample_sql, [size])`, was a false DBS302), unless it is sent too. Real
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -47,6 +50,18 @@ def annotated(prefixes, blogs):
 def sent_alone():
     with connection.cursor() as cursor:
         cursor.execute({_ENTRIES!r})
+
+
+def held(blogs):
+    counted = {_ENTRIES!r}
+    blogs.annotate(n=RawSQL(counted, []))
+
+
+def held_and_sent(blogs):
+    both = {_ENTRIES!r}
+    blogs.annotate(n=RawSQL(both, []))
+    with connection.cursor() as cursor:
+        cursor.execute(both)
 '''
 
 
@@ -61,6 +76,7 @@ def test_rawsql_and_extra_select_may_name_the_query_django_embeds_them_in(
         ("DBS302", 12, 51, "public.ipam_prefix.nope"),
         # Sent alone, `blog_blog` is in no FROM: PostgreSQL rejects it (42P01).
         ("DBS302", 18, 84, "blog_blog.id"),
+        ("DBS302", 27, 72, "blog_blog.id"),
     ], found
     with psycopg.connect(database_url) as conn:
         # Embedded as Django embeds them, they plan on PostgreSQL.
