@@ -350,7 +350,9 @@ _CHUNK = 32
 # 253: a call of a function, aggregate or procedure the schema lacks is DBS314 (helper-300);
 #      pgTAP's, in a pgTAP test, is not; a `.sql` file including another (psql `\i`) is
 #      opaque (helper-308)
-_CACHE_VERSION = 253
+# 254: a name bound once to SQL and read only as `RawSQL`'s statement is a subquery of
+#      Django's query, as the literal given inline was (Baserow's teams handler, helper-304)
+_CACHE_VERSION = 254
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
