@@ -73,6 +73,9 @@ class Settings:
     # lint
     target_version: int | None = None  # server_version_num migrations will run on; None: 15
     managed_timeouts: bool = False  # migrations run through `dbsafe upgrade`, which sets them
+    # the longest lock_timeout a migration may set before a lock that queues traffic
+    # (DBS134; strong_migrations' `lock_timeout_limit`); "0": no limit
+    lock_timeout_limit: str = "10s"
     large_table: int = 10 * 1024 * 1024  # bytes from which a lock is an outage, not a blip
     sql_migrations_in_transaction: bool = False  # the runner wraps each .sql file in BEGIN/COMMIT
     # drift/status: the runner's history table under another name ("convoy.gorp_migrations")
@@ -148,6 +151,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "verbose": ("verbose", "bool"),
     "target-version": ("target_version", "version"),
     "managed-timeouts": ("managed_timeouts", "bool"),
+    "lock-timeout-limit": ("lock_timeout_limit", "duration"),
     "large-table": ("large_table", "size"),
     "sql-migrations-in-transaction": ("sql_migrations_in_transaction", "bool"),
     "sql-migrations-history-table": ("sql_migrations_history_table", "str"),
@@ -569,6 +573,33 @@ def parse_duration(text: str) -> tuple[int, str]:
     5S None
     -1s None
     """
+    read, ms, value, octal = _read(text)
+    if octal is not None:
+        raise DurationError(f"is octal to PostgreSQL ({read}): write {read} or {octal} "
+                            "without the leading 0")
+    if ms < 0:
+        raise DurationError
+    if read != ms:
+        off = " (0 turns the timeout off)" if read == 0 else ""
+        raise DurationError(f"is {float(ms):g} ms, which PostgreSQL rounds to {read} ms{off}")
+    return read, value
+
+
+def read_duration(text: str) -> int:
+    """The milliseconds PostgreSQL sets a lock_timeout or statement_timeout to when a
+    migration sets it to `text`: rounded, and an octal number read as octal, as PostgreSQL
+    reads them (`parse_duration` refuses those in dbsafe's own settings). DurationError for
+    what PostgreSQL refuses.
+
+    >>> [read_duration(v) for v in ("10min", "5000", "0.5", "1.5ms", "2.5", "010", "-0.4")]
+    [600000, 5000, 0, 2, 2, 8, 0]
+    """
+    return _read(text)[0]
+
+
+def _read(text: str) -> tuple[int, Any, str, int | None]:
+    """(milliseconds PostgreSQL reads `text` as, the exact milliseconds written, the text
+    without its blanks, the decimal number an octal one was written as or None)."""
     # (imported here: `fractions` loads `decimal`, a few milliseconds every command paid)
     from decimal import Decimal
     from fractions import Fraction
@@ -576,15 +607,14 @@ def parse_duration(text: str) -> tuple[int, str]:
     value = text.strip(_C_SPACE)
     integer = _C_INTEGER.match(value)
     end = integer.end() if integer else 0
+    octal = None
     if integer is not None and value[end:end + 1] not in (".", "e", "E"):
         digits = integer.group(0).lstrip("+-")
         if digits[:2].lower() == "0x":
             number = Fraction(int(digits, 16))
         elif len(digits) > 1 and digits.startswith("0"):
             number = Fraction(int(digits, 8))
-            if number != int(digits, 10):
-                raise DurationError(f"is octal to PostgreSQL ({number}): write {number} or "
-                                    f"{int(digits, 10)} without the leading 0")
+            octal = int(digits, 10) if number != int(digits, 10) else None
         else:
             number = Fraction(int(digits))
         negative = integer.group(0).startswith("-")
@@ -602,16 +632,15 @@ def parse_duration(text: str) -> tuple[int, str]:
     if unit and unit not in _TIME_UNITS:
         raise DurationError
     scale, step = _TIME_UNITS[unit] if unit else (1_000, 1_000)
-    ms = number * scale / 1_000
-    if negative and ms:
-        raise DurationError
-    if ms > _INT_MAX:
-        raise DurationError(f"is more than PostgreSQL takes ({_INT_MAX} ms, about 24.8 days)")
+    ms = number * scale / 1_000 * (-1 if negative else 1)
+    # A fraction rounded to the unit below the one given, then to milliseconds (`rint`:
+    # half to even, as Python's `round`); the range checked after rounding.
     read = round(round(ms * 1_000 / step) * step / 1_000) if unit else round(ms)
-    if read != ms:
-        off = " (0 turns the timeout off)" if read == 0 else ""
-        raise DurationError(f"is {float(ms):g} ms, which PostgreSQL rounds to {read} ms{off}")
-    return read, value
+    if read > _INT_MAX:
+        raise DurationError(f"is more than PostgreSQL takes ({_INT_MAX} ms, about 24.8 days)")
+    if read < 0:
+        raise DurationError
+    return read, ms, value, octal
 
 
 def is_duration(text: str) -> bool:

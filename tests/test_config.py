@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from dbsafe.config import DurationError, load_settings, parse_duration, usable_cores
+from dbsafe.config import (
+    DurationError,
+    load_settings,
+    parse_duration,
+    read_duration,
+    usable_cores,
+)
 from dbsafe.core import ConfigError, Severity
 from tests.conftest import REPO_ROOT
 
@@ -200,6 +206,10 @@ _READ_OTHERWISE = [("0.5", 0.5), ("1.5", 1.5), ("0.4ms", 0.4), ("1500us", 1.5),
                    ("0017s", 17000), ("0x10.5", 16.3125)]
 _REFUSED = ["08", "-1", "-.5", "+.5", "5S", "5mins", "1e400", "30d", "2147483648", "inf", "nan",
             "0x", "1_000", ""]
+# What a migration sets (`read_duration`): PostgreSQL's rounding, half to even, and its range
+# checked after rounding; the units strong_migrations' 10 s limit is written in.
+_SET_BY_MIGRATIONS = ["10min", "10s", "10001", "600000", "1h", "2.5", "3.5", "1.5ms", "0.5ms",
+                      "-0.4", "-0.5", "0.0005s", "2147483647.4", "2147483647.5", "5 min "]
 
 
 @pytest.mark.db
@@ -227,6 +237,17 @@ def test_durations_are_taken_exactly_as_postgresql_reads_them(database_url: str)
             with pytest.raises(DurationError):
                 parse_duration(text)
             assert server_reads(text) is None, text
+        # A migration's SET: the milliseconds the server sets, refused where it refuses, and
+        # what SHOW then prints (`10min`) read back the same.
+        for text in [*_TAKEN, *(t for t, _ in _READ_OTHERWISE), *_REFUSED, *_SET_BY_MIGRATIONS]:
+            try:
+                ms: int | None = read_duration(text)
+            except DurationError:
+                ms = None
+            assert server_reads(text) == ms, text
+            if ms is not None:
+                shown = conn.execute("SHOW lock_timeout").fetchone()
+                assert read_duration(shown[0]) == ms, (text, shown)
 
 
 def test_the_default_alembic_ini_is_the_nearest_from_the_working_directory(tmp_path: Path) -> None:
