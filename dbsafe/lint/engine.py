@@ -1343,6 +1343,10 @@ class LintContext:
     target_version: int = 150000  # server_version_num the migration will run on
     target_version_given: bool = False  # said by the user or the database, not the default
     timeouts_managed: bool = False  # `dbsafe upgrade` will set lock/statement timeouts
+    lock_timeout_limit_ms: int = 10_000  # `lock-timeout-limit` (DBS134); 0: none
+    # The database's own server_version_num, minor release included (`lint --database-url`,
+    # `upgrade`'s preflight); None: no database (a target version names no minor release)
+    server_version: int | None = None
     before: SchemaSnapshot | None = None  # the database before this migration, if known
     table_sizes: Mapping[str, tuple[int, float]] = field(default_factory=dict)
     large_table_bytes: int = 10 * 1024 * 1024

@@ -410,6 +410,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     for their facts only). With `app`, removals the application's queries still use are
     reported too (DBS211). `loaded.unlinted` become DBS005 findings.
     """
+    from dbsafe.config import parse_duration
     from dbsafe.extract.files import display_path
     from dbsafe.extract.suppressions import apply as apply_suppressions
     from dbsafe.lint import app_references
@@ -421,6 +422,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     facts = facts or DatabaseFacts()
     rules = select_rules(ALL_RULES, settings.select, settings.ignore)
     target = settings.target_version or facts.server_version or DEFAULT_TARGET_VERSION
+    limit_ms = parse_duration(settings.lock_timeout_limit)[0]
     report_unparsed = not any("DBS001".startswith(c.upper()) for c in settings.ignore)
     findings: list[Finding] = []
     statements = 0
@@ -446,6 +448,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
             migration, rules, report_unparsed=report_unparsed, target_version=target,
             target_version_given=bool(settings.target_version or facts.server_version),
             timeouts_managed=settings.managed_timeouts, before=facts.before,
+            lock_timeout_limit_ms=limit_ms, server_version=facts.server_version,
             table_sizes=sizes, large_table_bytes=settings.large_table,
             history=history.carry(), renames=renames, schema_kept=schema_kept,
             row_changes=row_changes if migration.kind == "alembic" else None,

@@ -1055,6 +1055,20 @@ def reindex_target(s: Statement) -> tuple[str, str | None, bool]:
     return kind, name, concurrently
 
 
+def concurrent_operation(statement: Statement) -> str | None:
+    """The name of the CONCURRENTLY operation this statement performs, if any."""
+    kind = statement.kind
+    if kind == "IndexStmt" and statement.index_def is not None:
+        return "CREATE INDEX CONCURRENTLY" if statement.index_def.concurrent else None
+    if kind == "DropStmt" and statement.object_kind == "index":
+        return "DROP INDEX CONCURRENTLY" if statement.node.get("concurrent") else None
+    if kind == "ReindexStmt":
+        return "REINDEX CONCURRENTLY" if reindex_target(statement)[2] else None
+    if any(a.subtype == "DetachPartition" and a.concurrent for a in statement.actions):
+        return "DETACH PARTITION CONCURRENTLY"
+    return None
+
+
 def set_config_calls(s: Statement) -> Iterator[tuple[str, str, bool]]:
     """`(setting, value, is_local)` of each `set_config('x', 'v', local)` a SELECT makes."""
     if s.kind != "SelectStmt":

@@ -45,21 +45,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.extract.migration import ALWAYS_WRAPPED
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Statement, reindex_target
-
-
-def concurrent_operation(statement: Statement) -> str | None:
-    """The name of the CONCURRENTLY operation this statement performs, if any."""
-    kind = statement.kind
-    if kind == "IndexStmt" and statement.index_def is not None:
-        return "CREATE INDEX CONCURRENTLY" if statement.index_def.concurrent else None
-    if kind == "DropStmt" and statement.object_kind == "index":
-        return "DROP INDEX CONCURRENTLY" if statement.node.get("concurrent") else None
-    if kind == "ReindexStmt":
-        return "REINDEX CONCURRENTLY" if reindex_target(statement)[2] else None
-    if any(a.subtype == "DetachPartition" and a.concurrent for a in statement.actions):
-        return "DETACH PARTITION CONCURRENTLY"
-    return None
+from dbsafe.lint.statement import Statement, concurrent_operation
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:

@@ -36,7 +36,9 @@ op.execute("SET statement_timeout = '15min'")
   traffic.
 * Locks on tables created earlier in the same migration.
 * `lock_timeout` set with `SET`, `SET LOCAL` (until the transaction ends) or
-  `set_config('lock_timeout', ...)`; a value of `0` disables the timeout and does not count.
+  `set_config('lock_timeout', ...)`; a value PostgreSQL reads as `0` (`'0min'`, or `'0.4ms'`,
+  which it rounds to 0) disables the timeout and does not count. One set longer than
+  `lock-timeout-limit` counts here, and is DBS134.
 * Timeouts `env.py` sets on its connection before alembic runs the revisions (a `SET`,
   the connection's `options`): dbsafe reads them from the session when it runs the
   revisions on a throwaway server, not with `--offline`.
@@ -56,57 +58,19 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.locks import locks_for
-from dbsafe.lint.statement import setting_changes
-
-_TIMEOUTS = ("lock_timeout", "statement_timeout")
-_ENDS = ("commit", "rollback", "prepare")
-
-
-def _disabled(value: str | None) -> bool:
-    return value is None or value.strip().lower() in ("0", "0ms", "0s", "default")
+from dbsafe.lint.timeouts import TIMEOUTS, queued_locks, statements_with_timeouts
 
 
 def check_migration(ctx: LintContext) -> Iterator[Finding]:
     if ctx.timeouts_managed:
         return
-    active: dict[str, bool] = {}  # setting -> set for the session (False: until txn end)
-    for statement in ctx.statements:
-        if statement.deferred:
-            continue  # a function's body runs when it is called, under the caller's settings
-        if statement.transaction in _ENDS:
-            active = {name: session for name, session in active.items() if session}
-            continue
-        for name, value, local in setting_changes(statement):
-            names = _TIMEOUTS if name == "*" else (name,) if name in _TIMEOUTS else ()
-            for setting in names:
-                if _disabled(value):
-                    active.pop(setting, None)
-                elif local and not statement.in_transaction:
-                    continue  # SET LOCAL outside a transaction block has no effect
-                else:
-                    active[setting] = not local
-        if statement.generated:
-            continue
-        missing = [name for name in _TIMEOUTS if name not in active]
+    for statement, active in statements_with_timeouts(ctx):
+        missing = [name for name in TIMEOUTS if name not in active]
         if not missing:
             continue
-        named: set[str | None] = set()
-        for lock in locks_for(statement):
-            if not lock.blocks_writes or lock.target == "type":
-                continue
-            if lock.relation and ctx.created_before(lock.relation, statement):
-                continue
-            # Queries queue on the index's table (DROP INDEX locks it too), not the index.
-            relation = (ctx.index_table(lock.relation) if lock.target == "index" and
-                        lock.relation else None) or lock.relation
-            if relation in named:
-                continue
-            named.add(relation)
-            table = f"`{relation}`" if relation else "every table"
-            if lock.target == "index" and lock.relation and relation == lock.relation:
-                # its table unknown (conductor's V3 drops an index no migration made)
-                table = f"the table of index `{relation}`"
+        queued = queued_locks(ctx, statement)
+        for found in queued:
+            lock, table = found.lock, found.table
             missing_names = " and ".join(f"`{name}`" for name in missing)
             # Only ACCESS EXCLUSIVE conflicts with plain reads: behind a weaker request
             # (SHARE ROW EXCLUSIVE for a new foreign key) only writes queue.
@@ -124,10 +88,10 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
                 f"{harm} (`dbsafe upgrade` sets both timeouts for you).",
                 help="Run the migration with `dbsafe upgrade`, or start it with SET "
                      "lock_timeout = '5s' and SET statement_timeout = '15min'.",
-                subject=relation,
+                subject=found.relation,
                 statement=statement,
             )
-        if named:
+        if queued:
             return
 
 

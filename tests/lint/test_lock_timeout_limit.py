@@ -1,0 +1,49 @@
+"""DBS134's limit comes from `lock-timeout-limit` in `[tool.dbsafe]`, and a timeout env.py
+set on its connection (a generated SET in the captured revision) is judged like the
+revision's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import ConfigError, load_settings
+from dbsafe.core import Location
+from dbsafe.extract.migration import Migration, MigrationStatement
+from dbsafe.lint.engine import lint_migration
+from dbsafe.lint.rules.long_lock_timeout import RULE
+
+
+def _flagged(tmp_path: Path, table: str) -> list[str]:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.dbsafe]\n{table}", encoding="utf-8")
+    folder = tmp_path / "migrations"
+    folder.mkdir(exist_ok=True)
+    (folder / "001.sql").write_text("SET lock_timeout = '30s';\n"
+                                    "ALTER TABLE orders ADD COLUMN note text;\n",
+                                    encoding="utf-8")
+    report = commands.lint(load_settings(tmp_path), [folder])
+    return [f.message for f in report.findings if f.code == RULE.code]
+
+
+def test_the_limit_is_the_projects_setting(tmp_path: Path) -> None:
+    flagged = _flagged(tmp_path, "")
+    assert len(flagged) == 1 and "30s" in flagged[0] and "than the 10s" in flagged[0]
+    assert _flagged(tmp_path, 'lock-timeout-limit = "1min"\n') == []
+    assert len(_flagged(tmp_path, "lock-timeout-limit = 20000\n")) == 1
+    assert _flagged(tmp_path, 'lock-timeout-limit = "0"\n') == []  # no limit
+    with pytest.raises(ConfigError, match="lock-timeout-limit"):
+        _flagged(tmp_path, 'lock-timeout-limit = "10 seconds"\n')
+
+
+def test_a_timeout_env_py_set_on_its_connection_is_judged_too() -> None:
+    here = Location("versions/0002_note.py", 9)
+    migration = Migration("versions/0002_note.py", (
+        MigrationStatement("SET lock_timeout = '10min'", Location("<alembic>", 1),
+                           generated=True),
+        MigrationStatement("ALTER TABLE orders ADD COLUMN note text", here),
+    ), kind="alembic", revision="0002")
+    findings = lint_migration(migration, [RULE])
+    assert [(f.location, f.message.split(" (")[1].split(")")[0]) for f in findings] == [
+        (here, "set on the connection env.py hands alembic")]
