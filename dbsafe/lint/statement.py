@@ -1103,9 +1103,13 @@ def setting_changes(s: Statement) -> Iterator[tuple[str, str | None, bool]]:
         elif kind in ("VAR_RESET", "VAR_SET_DEFAULT"):
             yield name, None, local
         elif kind == "VAR_SET_VALUE":
-            # (a list setting's items joined as set_config spells them: `public, pg_catalog`)
+            # (a list setting's items joined as set_config spells them: `public, pg_catalog`;
+            # search_path's one item too: `SET search_path = 'public, pg_catalog'` names one
+            # schema, `"public, pg_catalog"`, as PostgreSQL quotes it, GUC_LIST_QUOTE)
             values = [constant(arg) for arg in node.get("args") or ()]
-            value = ", ".join(_list_item(v) for v in values) if len(values) > 1 else (
+            quoted = len(values) > 1 or (name == "search_path" and values != [None]
+                                         and bool(values))
+            value = ", ".join(_list_item(v) for v in values) if quoted else (
                 values[0] if values else None)
             yield name, None if value is None else str(value), local
     else:

@@ -69,7 +69,8 @@ of a function lint does not know. An unqualified call of a name PostgreSQL has a
 function of (`lower`, `md5`, ...) in `pg_catalog`, even where the history or the database
 has a STABLE or VOLATILE function of that name in `public`, unless the migration's
 search_path names pg_catalog after `public` (`SET search_path = public` still searches
-pg_catalog first): `pg_catalog` comes first on the search_path unless it is named later, and
+pg_catalog first, and so does `SET search_path = 'public, pg_catalog'`: one string names one
+schema, `"public, pg_catalog"`): `pg_catalog` comes first on the search_path unless it is named later, and
 its function wins over one of the same argument
 types (`lower(owner)` is `pg_catalog.lower`); which one is called depends on the argument
 types (an exact match in `public` wins over `pg_catalog`'s needing a cast), which lint does
