@@ -16,8 +16,9 @@ of a constraint that was `NOT ENFORCED`, under ACCESS EXCLUSIVE.
 
 A CHECK declared on a column being added also scans the table (PostgreSQL checks the new
 column's values in every existing row), and so does a `REFERENCES` on an added column that
-has a `DEFAULT` of its own — even `DEFAULT NULL`: PostgreSQL skips the foreign key's scan
-only when that column has no default expression at all. A default on another column the
+has a `DEFAULT` of its own — even `DEFAULT NULL` — or is `GENERATED ALWAYS AS (...) STORED`:
+PostgreSQL skips the foreign key's scan only when that column has no default expression at
+all. A default on another column the
 same statement adds does not count: each `ADD COLUMN` is transformed on its own (verified
 on PostgreSQL 18: `ADD COLUMN a uuid REFERENCES p (id), ADD COLUMN b text NOT NULL
 DEFAULT ''` reads no row of the table; GoAlert's `alert_logs.sub_user_id`).
@@ -140,14 +141,16 @@ def _check_action(table: str, action: Action, ctx: LintContext) -> Iterator[Find
                  "CONSTRAINT in a separate transaction.",
             subject=f"{table}.{column.name}",
         )
-    elif column.default is not None and any(c.kind == "foreign" and c.enforced
-                                            for c in column.constraints):
+    elif (column.default is not None or column.has("generated")) and any(
+            c.kind == "foreign" and c.enforced for c in column.constraints):
         # PostgreSQL validates a new column's foreign keys unless the column has no DEFAULT
-        # (even DEFAULT NULL counts). Each ADD COLUMN is transformed on its own
-        # (ATParseTransformCmd), so another added column's default does not count.
+        # (even DEFAULT NULL counts; a STORED generation expression is one too). Each ADD
+        # COLUMN is transformed on its own (ATParseTransformCmd), so another added column's
+        # default does not count.
+        made = "a default" if column.default is not None else "a generation expression"
         yield ctx.finding(
             RULE,
-            f"Column `{table}.{column.name}` is added with a default and a foreign key; "
+            f"Column `{table}.{column.name}` is added with {made} and a foreign key; "
             f"writes to `{table}` and the referenced table wait while every row is checked.",
             help="Add the column first (without a default), then the foreign key with NOT "
                  "VALID, then VALIDATE CONSTRAINT in a separate transaction.",
