@@ -1092,6 +1092,10 @@ def setting_changes(s: Statement) -> Iterator[tuple[str, str | None, bool]]:
 
     `value` is None when the setting goes back to its default (`RESET`, `SET x TO DEFAULT`);
     `RESET ALL` yields `("*", None, False)`.
+
+    >>> [list(setting_changes(parse_statement(f"SET search_path = {v}")))[0][1]
+    ...  for v in ("public, pg_catalog", "'public, pg_catalog'", "'App'", "''")]
+    ['"public", "pg_catalog"', '"public, pg_catalog"', '"App"', '']
     """
     if s.kind == "VariableSetStmt":
         node = s.node
@@ -1107,8 +1111,8 @@ def setting_changes(s: Statement) -> Iterator[tuple[str, str | None, bool]]:
             # search_path's one item too: `SET search_path = 'public, pg_catalog'` names one
             # schema, `"public, pg_catalog"`, as PostgreSQL quotes it, GUC_LIST_QUOTE)
             values = [constant(arg) for arg in node.get("args") or ()]
-            quoted = len(values) > 1 or (name == "search_path" and values != [None]
-                                         and bool(values))
+            quoted = len(values) > 1 or (name == "search_path" and bool(values)
+                                         and values[0] not in (None, ""))  # ('': no schema)
             value = ", ".join(_list_item(v) for v in values) if quoted else (
                 values[0] if values else None)
             yield name, None if value is None else str(value), local
