@@ -500,7 +500,7 @@ class Resolver:
 
     def _with_missing_calls(self, sql: str, resolution: Resolution) -> Resolution:
         """`resolution` and the calls of functions the schema lacks (DBS314, `calls`)."""
-        from dbsafe.validate.calls import missing_calls
+        from dbsafe.validate.calls import missing_calls, other_engine_call
 
         try:
             calls = missing_calls(sql, self.snapshot)
@@ -509,6 +509,11 @@ class Resolver:
             return resolution
         if not calls:
             return resolution
+        other_engine = other_engine_call(calls)
+        if other_engine is not None:
+            # SQLite's `datetime('now')`: sent elsewhere, its names are that engine's (as
+            # for a statement reading `sqlite_master`)
+            return Resolution(NOT_ANALYSED, reason=other_engine)
         problems = tuple(Problem(
             UNKNOWN_FUNCTION_CALL.code,
             f"no function, aggregate or procedure `{call.name}` "

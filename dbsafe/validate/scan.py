@@ -352,7 +352,9 @@ _CHUNK = 32
 #      opaque (helper-308)
 # 254: a name bound once to SQL and read only as `RawSQL`'s statement is a subquery of
 #      Django's query, as the literal given inline was (Baserow's teams handler, helper-304)
-_CACHE_VERSION = 254
+# 255: a statement calling a built-in function of SQLite or MySQL/MariaDB that PostgreSQL
+#      lacks is that engine's, not analysed (helper-309)
+_CACHE_VERSION = 255
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
