@@ -1742,6 +1742,13 @@ class LintContext:
         return [name for name in found if name in keys or not any(
             name in known for known in history.unique_keys.values())]
 
+    def before_index_definition(self, index: str) -> str | None:
+        """`pg_get_indexdef` of index `index` in the schema before the migrations, as it
+        stands now (None without that schema, or when the migrations dropped it or its
+        table)."""
+        before = self._before_index(index)
+        return before[0].definition if before is not None else None
+
     def index_table(self, index: str) -> str | None:
         """The table index `index` belongs to, from the migration or the schema before it."""
         found = self.history.index_tables.get(last(index))

@@ -104,6 +104,9 @@ SQUAWK_TO_DBSAFE: dict[str, tuple[tuple[str, ...] | None, str]] = {
     "prefer-bigint-over-smallint": (("DBS209",), "smallint column (dbsafe: primary keys only)"),
     "prefer-identity": (("DBS209",), "serial column (dbsafe: serial primary keys only)"),
     "syntax-error": (("DBS001",), "statement could not be parsed"),
+    "ban-uncommitted-transaction": (("DBS136",), "BEGIN nothing commits (where the runner "
+                                                 "does not wrap the file)"),
+    "transaction-nesting": (("DBS138",), "COMMIT/ROLLBACK ending the runner's transaction"),
     # -- squawk rules without a dbsafe counterpart (deliberate; see docs/lint-vs-squawk.md) --
     "prefer-robust-stmts": (None, "idempotence is alembic_version's job; IF NOT EXISTS on "
                                   "CREATE INDEX CONCURRENTLY even hides an INVALID index "
@@ -121,9 +124,6 @@ SQUAWK_TO_DBSAFE: dict[str, tuple[tuple[str, ...] | None, str]] = {
                                 "column (DBS202's Good example)"),
     "ban-drop-database": (None, "DBS201 documents DROP DATABASE as out of scope; no migration "
                                 "runs it against the database it is connected to"),
-    "ban-uncommitted-transaction": (None, "alembic emits BEGIN/COMMIT itself; a stray BEGIN in "
-                                          "a raw SQL file is not covered (candidate rule)"),
-    "transaction-nesting": (None, "alembic owns the transaction structure; not covered"),
     "require-table-schema": (None, "opt-in in squawk too; search_path is the project's choice"),
     "ban-drop-view": (None, "views hold no data; DBS201 documents DROP VIEW as out of scope"),
     "unused-ignore": (None, "about squawk's own ignore comments"),
@@ -148,6 +148,8 @@ PARTIAL_COVERAGE: dict[str, str | tuple[str, str]] = {
     "prefer-bigint-over-smallint": "DBS209 flags smallint primary keys only",
     "prefer-identity": "DBS209 flags serial primary keys only, and for their int width; "
                        "bigserial is fine",
+    "transaction-nesting": "a nested BEGIN is only a WARNING and the one COMMIT ends both: "
+                           "DBS138 flags a COMMIT or ROLLBACK ending a runner's transaction",
 }
 
 # Rules about the migration as a whole: matched anywhere in the same case, not per statement.

@@ -1223,3 +1223,21 @@ def test_a_sql_folder_whose_runner_is_unknown_is_said_once_never_as_a_finding(
     told = Settings(project_root=tmp_path, select=("DBS114",), sql_migrations_in_transaction=True)
     report = commands.lint(told, [folder])
     assert [f.code for f in report.findings] == ["DBS114"] and "lines" not in report.summary
+
+
+def test_a_stray_begin_is_judged_by_what_the_folders_runner_does(tmp_path: Path) -> None:
+    # DBS136: goose wraps a file in its transaction (the BEGIN is a WARNING there) unless
+    # told not to; then it sends the statements one by one, and nothing commits the BEGIN.
+    # A folder no runner marks: dbsafe cannot tell, and says so.
+    stray = "BEGIN;\nCREATE TABLE t (id int);\n"
+    goose, plain = tmp_path / "goose", tmp_path / "plain"
+    goose.mkdir()
+    plain.mkdir()
+    (goose / "001_wrapped.sql").write_text("-- +goose Up\n" + stray)
+    (goose / "002_one_by_one.sql").write_text("-- +goose NO TRANSACTION\n-- +goose Up\n" + stray)
+    (plain / "001_x.sql").write_text(stray)
+    settings = Settings(project_root=tmp_path, select=("DBS136",))
+    report = commands.lint(settings, [goose, plain])
+    assert [(f.location.path if f.location else None, "cannot tell" in f.message)
+            for f in report.findings] == [("goose/002_one_by_one.sql", False),
+                                          ("plain/001_x.sql", True)]

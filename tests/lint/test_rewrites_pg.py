@@ -2643,3 +2643,112 @@ def test_dbs111_says_the_build_fails_where_the_migration_wrote_a_key_twice(
     [message] = [f.message for f in _history_findings(tmp_path, TAGS, change)
                  if f.code == "DBS111"]
     assert ("the build fails (23505)" in message) == bool(fails), message
+
+
+STRAY_BEGIN = ("CREATE TABLE invoices (id bigint PRIMARY KEY);\nBEGIN;\n"
+               "ALTER TABLE invoices ADD COLUMN total numeric;\n"
+               "CREATE TABLE invoice_lines (id bigint);\n")
+
+
+def test_a_begin_nothing_commits_loses_the_changes_after_it_where_lint_says(
+        conninfo: str) -> None:
+    """DBS136: sent statement by statement (psql -f), everything after a stray BEGIN is
+    rolled back when the connection closes, without an error; in a transaction the runner
+    opened, the BEGIN is a WARNING and the runner's COMMIT keeps it all."""
+    from dbsafe.extract.sqlfile import split_sql
+    from dbsafe.lint import lint_sql
+
+    statements = [f.sql for f in split_sql(STRAY_BEGIN, "stray.sql")]
+    psql_f = psycopg.connect(conninfo, autocommit=True)
+    psql_f.execute("CREATE SCHEMA psql_f; CREATE SCHEMA wrapped")
+    psql_f.execute("SET search_path = psql_f")
+    for sql in statements:
+        psql_f.execute(sql)
+    psql_f.close()  # as psql at the end of the file (a `with` block would COMMIT)
+    warnings: list[str] = []
+    with psycopg.connect(conninfo, autocommit=True) as runner:
+        runner.add_notice_handler(lambda d: warnings.append(d.message_primary or ""))
+        runner.execute("SET search_path = wrapped")
+        runner.execute("BEGIN")
+        for sql in statements:
+            runner.execute(sql)
+        runner.execute("COMMIT")
+        kept = runner.execute("SELECT to_regclass('psql_f.invoice_lines'), "
+                              "to_regclass('wrapped.invoice_lines')").fetchone()
+    assert kept == (None, "invoice_lines")  # (wrapped is on the search_path)
+    assert warnings == ["there is already a transaction in progress"]
+    assert [f.code for f in lint_sql(STRAY_BEGIN)] == ["DBS136"]
+    # a runner wrapping the file commits what is open at its end, a BEGIN after the
+    # file's COMMIT too (DBS114's advice)
+    for wrapped in (STRAY_BEGIN, "COMMIT;\n" + STRAY_BEGIN):
+        assert [f.code for f in lint_sql(wrapped, in_transaction=True)
+                if f.code == "DBS136"] == []
+
+
+REPLACED_INDEX = """
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, created_at timestamptz);
+INSERT INTO orders SELECT i, i, now() FROM generate_series(1, 20000) AS i;
+CREATE INDEX ix_orders_customer ON orders (customer_id);
+ANALYZE orders;
+"""
+
+
+@pytest.mark.parametrize(("change", "flagged"), [
+    ("DROP INDEX CONCURRENTLY ix_orders_customer;\n"
+     "CREATE INDEX CONCURRENTLY ix_new ON orders (customer_id, created_at);\n", True),
+    ("CREATE INDEX CONCURRENTLY ix_new ON orders (customer_id, created_at);\n"
+     "DROP INDEX CONCURRENTLY ix_orders_customer;\n", False),
+], ids=["dropped-first", "built-first"])
+def test_an_index_dropped_before_its_replacement_leaves_queries_scanning_where_lint_says(
+        conninfo: str, tmp_path: Path, change: str, flagged: bool) -> None:
+    """DBS137: between a committed DROP INDEX and the build of the index replacing it,
+    another session's lookup by the leading column is a sequential scan."""
+    with psycopg.connect(conninfo, autocommit=True) as migration:
+        migration.execute(REPLACED_INDEX)
+        findings = _database_findings(tmp_path, change, conninfo)
+        plans = []
+        with psycopg.connect(conninfo, autocommit=True) as app:
+            for sql in change.splitlines():
+                migration.execute(sql)
+                plans.append(" ".join(r[0] for r in app.execute(
+                    "EXPLAIN (COSTS OFF) SELECT * FROM orders WHERE customer_id = 5")))
+    assert ("Seq Scan" in plans[0]) == flagged
+    assert "Index" in plans[1]
+    assert [(f.code, f.severity.value) for f in findings if f.code == "DBS137"] == (
+        [("DBS137", "warning")] if flagged else [])  # weighed: a small table
+
+
+@pytest.mark.parametrize(("change", "atomic", "flagged"), [
+    ("BEGIN;\nCREATE TABLE a1 (id int);\nCOMMIT;\nCREATE TABLE a2 (id int);\nSELECT 1/0;\n",
+     False, True),
+    ("CREATE TABLE a1 (id int);\nROLLBACK;\nCREATE TABLE a2 (id int);\n", False, True),
+    ("BEGIN;\nCREATE TABLE a1 (id int);\nCREATE TABLE a2 (id int);\nCOMMIT;\n", True, False),
+    ("BEGIN;\nCREATE TABLE a1 (id int);\nCREATE TABLE a2 (id int);\nSELECT 1/0;\nCOMMIT;\n",
+     True, False),
+    # split in two transactions on purpose (DBS114's advice): not atomic, and not flagged
+    ("CREATE TABLE a1 (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE a2 (id int);\nSELECT 1/0;\n",
+     False, False),
+], ids=["commit-then-failure", "rollback", "begin-commit-around-the-file", "failing-whole",
+        "split-on-purpose"])
+def test_a_migration_ending_its_runners_transaction_is_not_atomic_where_lint_says(
+        conninfo: str, change: str, atomic: bool, flagged: bool) -> None:
+    """DBS138: run as a runner wrapping the file runs it (its BEGIN, the file, its COMMIT,
+    or its ROLLBACK on an error), the file keeps all of its tables or none, unless it ends
+    the runner's transaction itself."""
+    from dbsafe.extract.sqlfile import split_sql
+    from dbsafe.lint import lint_sql
+
+    failed = False
+    with psycopg.connect(conninfo, autocommit=True) as runner:
+        runner.execute("BEGIN")
+        for fragment in split_sql(change, "change.sql"):
+            try:
+                runner.execute(fragment.sql)
+            except psycopg.Error:
+                failed = True
+                break
+        runner.execute("ROLLBACK" if failed else "COMMIT")
+        kept = {name for (name,) in runner.execute(
+            "SELECT relname::text FROM pg_class WHERE relname IN ('a1', 'a2')")}
+    assert (kept == (set() if failed else {"a1", "a2"})) == atomic
+    assert ("DBS138" in {f.code for f in lint_sql(change, in_transaction=True)}) == flagged

@@ -28,6 +28,7 @@ from dbsafe.lint.rules import (
     generated_expression_change_rewrites_table,
     identifier_too_long,
     identity_added_to_existing_column,
+    index_dropped_before_replacement,
     int_primary_key,
     json_column,
     long_lock_timeout,
@@ -42,6 +43,7 @@ from dbsafe.lint.rules import (
     not_null_column_without_default,
     partition_added_scans_default_partition,
     partition_attached_with_scan,
+    runner_transaction_ended_early,
     set_not_null_without_check,
     statements_after_access_exclusive_lock,
     statements_after_write_blocking_lock,
@@ -52,6 +54,7 @@ from dbsafe.lint.rules import (
     table_truncated,
     timestamp_without_time_zone,
     truncate_cascade,
+    uncommitted_transaction,
     unique_constraint_builds_index,
     unpredicted_lock,
 )
@@ -106,4 +109,7 @@ ALL_RULES = (
     blocked_by_own_connection.RULE,
     table_truncated.RULE,
     non_immutable_function_in_index.RULE,
+    uncommitted_transaction.RULE,
+    index_dropped_before_replacement.RULE,
+    runner_transaction_ended_early.RULE,
 )

@@ -1,0 +1,122 @@
+"""A migration's `COMMIT` or `ROLLBACK` ends the transaction its runner wraps it in.
+
+## Why
+Runners that wrap each file in a transaction (supabase, Flyway, sqlx, goose, dbmate,
+refinery, alembic's revision) expect it to be theirs until they commit it with their history
+row. A `BEGIN` inside is only a WARNING (`there is already a transaction in progress`), but
+the `COMMIT` after it commits the runner's transaction: the statements after it run on their
+own, each committed, so when one fails the migration is left half applied, not recorded as
+run, and the runner's rollback does nothing (`WARNING: there is no transaction in
+progress`); the retry then fails on what is already there. A `ROLLBACK` silently throws away
+everything before it, and the runner records the migration as applied. squawk calls this
+`transaction-nesting`.
+
+## Bad
+```sql
+-- in transaction
+BEGIN;
+CREATE TABLE invoices (id bigint PRIMARY KEY);
+COMMIT;
+CREATE INDEX ix_invoices_id ON invoices (id);
+```
+
+## Good
+```sql
+-- in transaction
+CREATE TABLE invoices (id bigint PRIMARY KEY);
+CREATE INDEX ix_invoices_id ON invoices (id);
+```
+
+## In Alembic
+`op.execute("COMMIT")` inside the revision's transaction commits alembic's: use
+`with op.get_context().autocommit_block():` for what must run outside a transaction.
+
+## Not flagged
+A `COMMIT` followed by `BEGIN`: the file splits itself into two transactions on purpose
+(DBS114's advice), and the runner's `COMMIT` ends the second. A `BEGIN` ... `COMMIT` around the whole file (supabase's many migrations written so): the
+runner's transaction ends with the file's last statement, and its history row is written
+right after, as it would be. A `COMMIT` of a transaction the file opened itself, where no
+runner wraps it. A file whose runner dbsafe does not know is linted as run statement by
+statement (`lint` says so for its folder), so no transaction of a runner is assumed.
+
+How it was judged: on PostgreSQL 18, a runner's `BEGIN`, then a file `BEGIN; CREATE TABLE
+a1; COMMIT; CREATE TABLE a2; SELECT 1/0;`, then the runner's `ROLLBACK`: `a1` and `a2` both
+stay, with the two WARNINGs above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    if statement.transaction not in ("commit", "rollback") or statement.generated \
+            or statement.origin or ctx.migration.cut_short:
+        return
+    if not _runner_transaction_open(ctx, statement):
+        return
+    after = list(_outside_any_transaction(ctx.statements[statement.index + 1:]))
+    if statement.transaction == "commit" and not after:
+        # the file's end (the runner's history row follows, as it would anyway), or a
+        # BEGIN right after: the file splits itself into two transactions on purpose
+        # (DBS114's advice), the runner's COMMIT ending the second
+        return
+    if statement.transaction == "rollback":
+        message = ("This ROLLBACK ends the transaction the runner wraps the migration in: "
+                   "everything before it is thrown away, and the runner records the "
+                   "migration as applied.")
+    else:
+        message = (f"This COMMIT ends the transaction the runner wraps the migration in: the "
+                   f"{len(after)} statement{'s' if len(after) > 1 else ''} after it "
+                   f"run{'' if len(after) > 1 else 's'} outside it, so a failure there leaves the migration half applied and not recorded.")
+    if ctx.migration.kind == "alembic":
+        # (a raw COMMIT also leaves psycopg2 believing it is in a transaction: it sends no
+        # BEGIN, and the revisions after it in the same upgrade run outside one)
+        help = ("Run what must not be in a transaction in `with op.get_context()."
+                "autocommit_block():`, and nothing else outside alembic's transaction.")
+    else:
+        help = ("Drop the file's own BEGIN/COMMIT/ROLLBACK, or tell the runner not to wrap "
+                "the file in a transaction.")
+    yield ctx.finding(RULE, message, help=help)
+
+
+def _outside_any_transaction(later: Sequence[Statement]) -> Iterator[Statement]:
+    """The statements of `later` (those after a COMMIT) that run before the file opens a
+    transaction again: each on its own, committed as it ends."""
+    for s in later:
+        if s.origin is not None or s.generated:
+            continue
+        if s.transaction == "begin":
+            return
+        if s.kind and s.kind != "TransactionStmt":
+            yield s
+
+
+def _runner_transaction_open(ctx: LintContext, statement: Statement) -> bool:
+    """Is the transaction open before `statement` one the runner opened (it wraps the file,
+    or it is alembic's generated BEGIN), rather than one the file opened itself?"""
+    runner = ctx.migration.starts_in_transaction
+    open_ = runner
+    for s in ctx.statements[:statement.index]:
+        if s.origin is not None:
+            continue
+        if s.transaction == "begin" and not open_:
+            open_, runner = True, s.generated
+        elif s.transaction in ("commit", "rollback", "prepare"):
+            open_ = runner = False
+    return open_ and runner
+
+
+RULE = Rule(
+    code="DBS138",
+    name="runner-transaction-ended-early",
+    severity=Severity.ERROR,
+    since="0.2.0",
+    doc=__doc__,
+    check=check,
+    kinds=frozenset({"TransactionStmt"}),
+)
