@@ -21,7 +21,7 @@ from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from tests.helpers import PG15_BIN, databases
+from tests.helpers import PG15_BIN, databases, drop_revision_templates
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +54,7 @@ def pg_server() -> Iterator[NoopExecutor]:
     url = os.environ.get("DBSAFE_TEST_DATABASE_URL")
     if url:
         params = conninfo_to_dict(url)
+        drop_revision_templates(url)  # a session killed before its end left them
         yield from _with_template(
             NoopExecutor(
                 host=params.get("host", "localhost"),
@@ -64,6 +65,7 @@ def pg_server() -> Iterator[NoopExecutor]:
                 options="",
             )
         )
+        drop_revision_templates(url)
         return
     from dbsafe.pg.throwaway import throwaway_server
 
@@ -174,7 +176,9 @@ def short_self_wait_patience(monkeypatch: pytest.MonkeyPatch) -> float:
 @pytest.fixture
 def secret_password(database_url: str) -> Iterator[str]:
     """The test role's password, set to a secret for this test and put back afterwards: on
-    a server `DBSAFE_TEST_DATABASE_URL` names, every later test logs in with the old one."""
+    a server `DBSAFE_TEST_DATABASE_URL` names, every later test logs in with the old one.
+    No connection stays open meanwhile: the test may drop its database and make it again
+    (`tests/helpers.py::at_revision`)."""
     from psycopg import sql
 
     secret = "s3cret-Pa55word"
@@ -182,9 +186,11 @@ def secret_password(database_url: str) -> Iterator[str]:
         row = conn.execute(
             "SELECT rolpassword FROM pg_authid WHERE rolname = current_user").fetchone()
         conn.execute(sql.SQL("ALTER ROLE CURRENT_USER PASSWORD {}").format(sql.Literal(secret)))
-        try:
-            yield secret
-        finally:  # a stored hash given back to ALTER ROLE is kept as it is
+    try:
+        yield secret
+    finally:  # a stored hash given back to ALTER ROLE is kept as it is
+        with psycopg.connect(make_conninfo(database_url, password=secret),
+                             autocommit=True) as conn:
             conn.execute(sql.SQL("ALTER ROLE CURRENT_USER PASSWORD {}").format(
                 sql.Literal(row[0] if row else None)))
 

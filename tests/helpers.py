@@ -1,5 +1,6 @@
 """Test helpers shared by every test module: committed text snapshots, databases made
-and dropped around a test, where PostgreSQL 15's server binaries are, what a terminal showed.
+and dropped around a test, a test's database at an alembic revision (copied from a template),
+where PostgreSQL 15's server binaries are, what a terminal showed.
 
 Expectations are files next to their fixtures, in the form users see; reviewing a change
 means reading the diff of those files. `DBSAFE_UPDATE_SNAPSHOTS=1` rewrites them.
@@ -7,7 +8,9 @@ means reading the diff of those files. `DBSAFE_UPDATE_SNAPSHOTS=1` rewrites them
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,7 +18,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.sql import SQL, Identifier
 
 from dbsafe.core import Report
 
@@ -77,6 +81,185 @@ def module_database(server, name: str, sql: str) -> Iterator[psycopg.Connection]
     finally:
         with psycopg.connect(info("postgres"), autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# The databases `at_revision` copies, one per project and revision, on each server a test's
+# database is on; a session drops them all (`drop_revision_templates`).
+REVISION_TEMPLATE_PREFIX = "dbsafe_rev_"
+
+
+def at_revision(url: str, ini: Path, revision: str) -> None:
+    """The database `url` names brought to `revision` of the alembic project `ini`, as
+    `dbsafe.migrate.apply(AlembicProject(ini), url, [("upgrade", revision)])` leaves it.
+
+    A new database (a test's own, untouched) becomes a copy (`CREATE DATABASE ... TEMPLATE`)
+    of one such a run built once on the same server for the same project files, revision and
+    role: one alembic child per project, revision and xdist worker instead of one per test
+    (2 s or more each). It is dropped and made again under its name, so every connection to
+    it ends (the `postgresql` fixture's too: open another). A revision file off the path to
+    `revision` is not part of the key (it does not run), provided every one parses with its
+    ids written as literals; else the whole folder is.
+
+    What a copy would not keep is applied as before, by a run on the database itself: a
+    database with objects of its own already (any OID past the initial catalog's), settings
+    (`ALTER DATABASE ... SET`), a comment, grants or another owner; a history whose run gives
+    its database such settings.
+    """
+    from dbsafe.migrate import AlembicProject, apply
+
+    params = {k: str(v) for k, v in conninfo_to_dict(url).items() if v}
+    name = params["dbname"]
+    with psycopg.connect(make_conninfo(**{**params, "dbname": "postgres"}),
+                         autocommit=True) as admin:
+        template = None
+        if _as_made(admin, name) and _untouched(params):
+            user = admin.info.parameter_status("session_authorization") or ""
+            template = REVISION_TEMPLATE_PREFIX + _revision_key(ini, revision, user)
+            if template in _UNCOPYABLE:
+                template = None
+            elif not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                   (template,)).fetchone():
+                _build_template(admin, params, template, ini, revision)
+                if not _as_made(admin, template):
+                    admin.execute(SQL("DROP DATABASE {} WITH (FORCE)").format(
+                        Identifier(template)))
+                    _UNCOPYABLE.add(template)
+                    template = None
+        if template is None:
+            apply(AlembicProject(ini), url, [("upgrade", revision)])
+            return
+        admin.execute(SQL("DROP DATABASE {} WITH (FORCE)").format(Identifier(name)))
+        admin.execute(SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            Identifier(name), Identifier(template)))
+
+
+# Templates whose database-level state a copy would lose (this process's).
+_UNCOPYABLE: set[str] = set()
+
+
+def _as_made(admin: psycopg.Connection, name: str) -> bool:
+    """The database `name` has nothing of its own that `CREATE DATABASE ... TEMPLATE` would
+    not copy: its owner is the connected role, and it has no settings, comment or grants."""
+    row = admin.execute(
+        "SELECT d.datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) "
+        "AND d.datacl IS NULL AND shobj_description(d.oid, 'pg_database') IS NULL "
+        "AND NOT EXISTS (SELECT FROM pg_db_role_setting s WHERE s.setdatabase = d.oid) "
+        "FROM pg_database d WHERE d.datname = %s", (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def _untouched(params: dict[str, str]) -> bool:
+    """The database has no object of its own: nothing in its catalogs with an OID from the
+    range PostgreSQL hands out after initdb (FirstNormalObjectId, 16384)."""
+    with psycopg.connect(make_conninfo(**params), autocommit=True) as conn:
+        catalogs = [r[0] for r in conn.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_attribute a "
+            "ON a.attrelid = c.oid AND a.attname = 'oid' AND NOT a.attisdropped "
+            "WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r' "
+            "AND NOT c.relisshared")]
+        query = " OR ".join(f"EXISTS (SELECT FROM {c} WHERE oid >= 16384)" for c in catalogs)
+        row = conn.execute(f"SELECT {query}").fetchone()
+        return row is not None and not row[0]
+
+
+def _build_template(admin: psycopg.Connection, params: dict[str, str], template: str, ini: Path,
+                    revision: str) -> None:
+    from urllib.parse import urlencode
+
+    from dbsafe.migrate import AlembicProject, apply
+
+    admin.execute(SQL("CREATE DATABASE {}").format(Identifier(template)))
+    try:
+        apply(AlembicProject(ini),
+              "postgresql:///?" + urlencode({**params, "dbname": template}, safe="/"),
+              [("upgrade", revision)])
+    except BaseException:
+        admin.execute(SQL("DROP DATABASE {} WITH (FORCE)").format(Identifier(template)))
+        raise
+
+
+def drop_revision_templates(conninfo: str) -> None:
+    """Drop every database `at_revision` made on the server `conninfo` connects to."""
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        for (name,) in admin.execute("SELECT datname FROM pg_database WHERE starts_with("
+                                     "datname, %s)", (REVISION_TEMPLATE_PREFIX,)).fetchall():
+            admin.execute(SQL("DROP DATABASE {} WITH (FORCE)").format(Identifier(name)))
+
+
+def _revision_key(ini: Path, revision: str, user: str) -> str:
+    """What a database at `revision` of the project `ini` is built from: the revision named,
+    the role running it and every file under the project's folder, but revision files off
+    its path."""
+    skipped = _off_the_path(ini, revision)
+    digest = hashlib.sha256(f"{revision}\0{user}\0".encode())
+    root = ini.parent
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path in skipped:
+            continue
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:40]
+
+
+def _off_the_path(ini: Path, revision: str) -> set[Path]:
+    """The revision files of `ini`'s history that an upgrade from nothing to `revision` does
+    not run; none unless every file names its ids as literals and `revision` is one of them."""
+    from dbsafe.migrate.fingerprint import script_locations
+
+    locations = script_locations(ini)
+    folders = locations[1:] or [locations[0] / "versions"]
+    links: dict[str, tuple[Path, set[str]]] = {}
+    for folder in folders:
+        for path in folder.glob("*.py"):
+            ids = _revision_ids(path)
+            if ids is None or ids[0] in links:
+                return set()
+            links[ids[0]] = (path, ids[1])
+    if revision not in links:
+        return set()
+    needed, todo = set(), [revision]
+    while todo:
+        current = todo.pop()
+        if current in needed:
+            continue
+        if current not in links:
+            return set()
+        needed.add(current)
+        todo.extend(links[current][1])
+    return {path for rev, (path, _) in links.items() if rev not in needed}
+
+
+def _revision_ids(path: Path) -> tuple[str, set[str]] | None:
+    """A revision file's `revision` and what it needs (`down_revision`, `depends_on`), when
+    the file parses and writes them as literals."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError):
+        return None
+    values: dict[str, object] = {}
+    target: ast.expr
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name):
+            try:
+                values[target.id] = ast.literal_eval(value)
+            except ValueError:
+                values[target.id] = ValueError
+    revision = values.get("revision")
+    needs: set[str] = set()
+    for key in ("down_revision", "depends_on"):
+        given = values.get(key)
+        if not isinstance(given, (str, tuple, list, type(None))):
+            return None
+        needs.update([given] if isinstance(given, str) else given or ())
+    if not isinstance(revision, str) or not all(isinstance(n, str) for n in needs):
+        return None
+    return revision, needs
 
 
 def validate_module(database_url: str, root: Path, ddl: str, name: str, source: str) -> Report:

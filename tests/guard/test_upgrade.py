@@ -23,6 +23,7 @@ from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.lock import LockHeld, run_lock
 from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
+from tests.helpers import at_revision
 from tests.migrate.projects import sqlalchemy_url, write_project
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
@@ -67,7 +68,7 @@ def _options(tmp_path: Path, **overrides: Any) -> UpgradeOptions:
 
 
 def _at(url: str, revision: str, root: Path) -> None:
-    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", revision)])
+    at_revision(url, root / "alembic.ini", revision)
 
 
 def _state(url: str) -> dict[str, Any]:
@@ -1830,8 +1831,7 @@ def test_revisions_sharing_an_enum_apply_as_one_alembic_command_applies_them(
 
 
 def test_the_preflight_says_what_of_the_databases_schema_the_throwaway_could_not_make(
-        database_url: str, tmp_path: Path, postgresql: psycopg.Connection,
-        extension_dir: Path) -> None:
+        database_url: str, tmp_path: Path, extension_dir: Path) -> None:
     """quetz's `channels` uses an ICU collation the embedded server cannot make: the
     revisions altering it failed on the copy of the schema with `relation "channels" does
     not exist` (DBS005), and the upgrade said nothing of why. Here an extension only the
@@ -1852,16 +1852,18 @@ def downgrade():
     op.execute("ALTER TABLE coded DROP COLUMN note")
 ''')
     _at(database_url, "0004", root)
-    postgresql.autocommit = True
-    postgresql.execute(sql.SQL("SET extension_control_path = {}").format(
-        sql.Literal(f"$system:{extension_dir}")))
-    postgresql.execute("CREATE EXTENSION dbsafe_probe")
-    postgresql.execute("CREATE TABLE coded (id bigint, code probe_code)")
-    said: list[str] = []
+    # A session of the test's own stays open over the upgrade, as the `postgresql`
+    # fixture's did (_at ended that one).
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET extension_control_path = {}").format(
+            sql.Literal(f"$system:{extension_dir}")))
+        conn.execute("CREATE EXTENSION dbsafe_probe")
+        conn.execute("CREATE TABLE coded (id bigint, code probe_code)")
+        said: list[str] = []
 
-    report = commands.upgrade(_settings(root, database_url),
-                              _options(tmp_path, backup=False, dry_run=True),
-                              lambda step, message: said.append(f"{step}: {message}"))
+        report = commands.upgrade(_settings(root, database_url),
+                                  _options(tmp_path, backup=False, dry_run=True),
+                                  lambda step, message: said.append(f"{step}: {message}"))
 
     (unlinted,) = [f for f in report.findings if f.code == "DBS005"]
     assert 'relation "coded" does not exist' in unlinted.message
