@@ -156,11 +156,11 @@ def _probes(conn: Any, sql: str) -> Iterator[Probe]:
 
     stmt = parse_sql(sql)[0].stmt
     if isinstance(stmt, ast.IndexStmt):
-        yield _unique_probe(_name(stmt.relation), stmt.indexParams or (),
+        yield _unique_probe(_Table.of(stmt.relation), stmt.indexParams or (),
                             stmt.whereClause, bool(stmt.nulls_not_distinct), "unique index")
         return
     assert isinstance(stmt, ast.AlterTableStmt)
-    table = _name(stmt.relation)
+    table = _Table.of(stmt.relation)
     for cmd in stmt.cmds or ():
         if cmd.subtype == AlterTableType.AT_SetNotNull:
             yield _null_probe(table, str(cmd.name))
@@ -168,10 +168,25 @@ def _probes(conn: Any, sql: str) -> Iterator[Probe]:
                                                                            ast.Constraint):
             yield from _constraint_probes(conn, table, cmd.def_)
         elif cmd.subtype == AlterTableType.AT_ValidateConstraint:
-            yield from _constraint_probes(conn, table, _defined(conn, table, str(cmd.name)))
+            yield from _constraint_probes(conn, table,
+                                          _defined(conn, table.name, str(cmd.name)))
 
 
-def _constraint_probes(conn: Any, table: str, con: ast.Constraint) -> Iterator[Probe]:
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """A table as messages name it (`name`) and as the queries read it (`rows`: `ONLY t`
+    when the statement says ONLY, whose rows alone it validates)."""
+
+    name: str
+    rows: str
+
+    @classmethod
+    def of(cls, relation: Any) -> _Table:
+        name = _name(relation)
+        return cls(name, name if relation.inh is not False else f"ONLY {name}")
+
+
+def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint) -> Iterator[Probe]:
     from pglast import ast
     from pglast.enums import ConstrType
     from pglast.stream import RawStream
@@ -180,8 +195,8 @@ def _constraint_probes(conn: Any, table: str, con: ast.Constraint) -> Iterator[P
         return
     if con.contype == ConstrType.CONSTR_CHECK and con.raw_expr is not None:
         check = str(RawStream()(con.raw_expr))
-        yield Probe(table, f"fails CHECK ({shortened(check, 60)})",
-                    _count(f"SELECT FROM {table} WHERE NOT ({check})"), counts=True)
+        yield Probe(table.name, f"fails CHECK ({shortened(check, 60)})",
+                    _count(f"SELECT FROM {table.rows} WHERE NOT ({check})"), counts=True)
     elif con.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and con.keys:
         keys = tuple(ast.IndexElem(name=k.sval) for k in con.keys)
         if con.contype == ConstrType.CONSTR_PRIMARY:
@@ -194,13 +209,13 @@ def _constraint_probes(conn: Any, table: str, con: ast.Constraint) -> Iterator[P
         yield _foreign_probe(conn, table, con)
 
 
-def _null_probe(table: str, column: str) -> Probe:
+def _null_probe(table: _Table, column: str) -> Probe:
     name = _ident(column)
-    return Probe(f"{table}.{name}", "holds NULLs",
-                 _count(f"SELECT FROM {table} WHERE {name} IS NULL"), counts=True)
+    return Probe(f"{table.name}.{name}", "holds NULLs",
+                 _count(f"SELECT FROM {table.rows} WHERE {name} IS NULL"), counts=True)
 
 
-def _unique_probe(table: str, params: Sequence[Any], where: Any, nulls_not_distinct: bool,
+def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_distinct: bool,
                   kind: str) -> Probe:
     from pglast.stream import RawStream
 
@@ -209,13 +224,13 @@ def _unique_probe(table: str, params: Sequence[Any], where: Any, nulls_not_disti
     if where is not None:
         conditions.append(f"({RawStream()(where)})")
     listed = ", ".join(keys)
-    return Probe(f"{table} ({listed})", f"has duplicate {kind} values",
-                 f"SELECT {', '.join(f'{k}::text' for k in keys)} FROM {table}"
+    return Probe(f"{table.name} ({listed})", f"has duplicate {kind} values",
+                 f"SELECT {', '.join(f'{k}::text' for k in keys)} FROM {table.rows}"
                  + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
                  + f" GROUP BY {listed} HAVING count(*) > 1 LIMIT 1", counts=False)
 
 
-def _foreign_probe(conn: Any, table: str, con: ast.Constraint) -> Probe:
+def _foreign_probe(conn: Any, table: _Table, con: ast.Constraint) -> Probe:
     referenced = _name(con.pktable)
     columns = [_ident(k.sval) for k in con.fk_attrs or ()]
     targets = [_ident(k.sval) for k in con.pk_attrs or ()] or _primary_key(conn, referenced)
@@ -231,9 +246,9 @@ def _foreign_probe(conn: Any, table: str, con: ast.Constraint) -> Probe:
     else:
         complete = " AND ".join(f"t.{c} IS NOT NULL" for c in columns)
         where = f"{complete} AND NOT EXISTS (SELECT FROM {referenced} r WHERE {joined})"
-    return Probe(f"{table} ({', '.join(columns)})",
+    return Probe(f"{table.name} ({', '.join(columns)})",
                  f"references rows missing from {referenced}",
-                 f"SELECT {', '.join(f't.{c}::text' for c in columns)} FROM {table} t "
+                 f"SELECT {', '.join(f't.{c}::text' for c in columns)} FROM {table.rows} t "
                  f"WHERE {where} LIMIT 1", counts=False)
 
 
@@ -270,9 +285,13 @@ def _count(select: str) -> str:
 
 
 def _name(relation: Any) -> str:
+    """The table's name as written, without ONLY (which RawStream would print)."""
+    from pglast import ast
     from pglast.stream import RawStream
 
-    return str(RawStream()(relation))
+    return str(RawStream()(ast.RangeVar(catalogname=relation.catalogname,
+                                        schemaname=relation.schemaname,
+                                        relname=relation.relname, inh=True)))
 
 
 def _ident(name: str) -> str:

@@ -75,8 +75,14 @@ def _postgresql_refuses(conn: psycopg.Connection, statement: str) -> bool:
      None, None),  # the duplicate x has size -1: outside the index
     ("ALTER TABLE {t} VALIDATE CONSTRAINT positive", "fails CHECK (size > 0) in 1 row(s)",
      None),
+    # (pg_dump's form: the constraint is found, the table named without ONLY)
+    ("ALTER TABLE ONLY public.{t} VALIDATE CONSTRAINT positive",
+     "fails CHECK (size > 0) in 1 row(s)", None),
+    ("ALTER TABLE ONLY {t} ALTER COLUMN host SET NOT NULL", "holds NULLs in 1 row(s)", None),
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
-        "primary key", "unique index", "partial unique index", "validate constraint"])
+        "primary key", "unique index", "partial unique index", "validate constraint",
+        "validate constraint only",
+        "set not null only"])
 def test_rows_refusing_a_statement_are_found_before_it_runs(
         statement: str, volumes: str | None, clean: str | None,
         database: psycopg.Connection) -> None:
@@ -87,6 +93,8 @@ def test_rows_refusing_a_statement_are_found_before_it_runs(
         refused = [v.detail for v in verdicts if v.outcome == "refused"]
         assert refused == ([expected] if expected else []), (table, verdicts)
         assert all(v.outcome in ("refused", "passes") for v in verdicts), verdicts
+        assert all(v.subject.removeprefix("public.").startswith(table)
+                   for v in verdicts), verdicts
         assert _postgresql_refuses(database, sql) is bool(expected), table
         assert not any("s3cret" in v.line() for v in verdicts)
 
