@@ -115,6 +115,17 @@ def refusal_finding(verdict: Verdict, *, allowed: bool) -> Finding:
         "revision), or pass --allow DBS615 to apply it anyway.")
 
 
+def verdicts_summary(verdicts: Sequence[Verdict], *, allowed: bool) -> str:
+    """The preflight's last rows line: every outcome counted, so that a check that could
+    not be told or was not checked is never read as "0 refused" alone."""
+    refused = sum(1 for v in verdicts if v.outcome == "refused")
+    others = [f"{n} {outcome}" for outcome in ("passes", "cannot tell", "not checked")
+              if (n := sum(1 for v in verdicts if v.outcome == outcome))]
+    return (f"rows: {len(verdicts)} validation(s) of the pending statements asked of the "
+            f"database's rows: {refused} refused" + (" (allowed)" if refused and allowed else "")
+            + "".join(f", {other}" for other in others))
+
+
 class _CannotTell(Exception):
     """The statement's rows cannot be asked about as they are now (said why)."""
 

@@ -579,7 +579,12 @@ def _rows_accept(run: _Run) -> bool:
     `--allow DBS615` makes it a note."""
     import psycopg
 
-    from dbsafe.guard.row_refusals import ROWS_REFUSE, probe_rows, refusal_finding
+    from dbsafe.guard.row_refusals import (
+        ROWS_REFUSE,
+        probe_rows,
+        refusal_finding,
+        verdicts_summary,
+    )
     from dbsafe.pg.connect import connect, one_line
 
     checks = run.row_checks if isinstance(run.row_checks, list) else []
@@ -597,11 +602,8 @@ def _rows_accept(run: _Run) -> bool:
             run.say("preflight", verdict.line())
         if verdict.outcome == "refused":
             run.findings.append(refusal_finding(verdict, allowed=allowed))
-    refused = sum(1 for v in verdicts if v.outcome == "refused")
-    run.say("preflight", f"rows: {len(verdicts)} validation(s) of the pending statements "
-            f"asked of the database's rows: {refused} refused"
-            + (" (allowed)" if refused and allowed else ""))
-    return allowed or not refused
+    run.say("preflight", verdicts_summary(verdicts, allowed=allowed))
+    return allowed or not any(v.outcome == "refused" for v in verdicts)
 
 
 def _disk_space(run: _Run) -> bool:

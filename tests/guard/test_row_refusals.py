@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from dbsafe.guard.row_refusals import Verdict, probe_rows
+from dbsafe.guard.row_refusals import Verdict, probe_rows, verdicts_summary
 from dbsafe.lint.row_changes import RowChanges
 from dbsafe.lint.statement import parse_statement
 from tests.helpers import module_database
@@ -111,6 +111,10 @@ def test_a_data_migration_before_the_statement_makes_it_cannot_tell(
                            "ALTER TABLE volumes ALTER COLUMN host SET NOT NULL")
     assert verdict.outcome == "cannot tell"
     assert verdict.detail == "0005 runs UPDATE on volumes before it: its rows are not today's"
+    # (the last line counts it: "0 refused" alone reads as all clear)
+    assert verdicts_summary([verdict], allowed=False) == (
+        "rows: 1 validation(s) of the pending statements asked of the database's rows: "
+        "0 refused, 1 cannot tell")
 
 
 def test_a_table_or_constraint_the_plan_makes_cannot_be_told_and_a_new_table_is_empty(
