@@ -257,6 +257,13 @@ _POSTGRES_DRIVERS = frozenset({
     "drizzle-orm/neon-serverless", "drizzle-orm/vercel-postgres", "drizzle-orm/pglite",
     "@db/postgres",  # deno-postgres
 })
+# TypeORM's handles, by the names its documentation and the Nest projects give them
+# (`this.dataSource.query`, `queryRunner.query`, `entityManager.query`, a transaction's
+# `transactionManager.query`): in a module loading TypeORM, SQL sent through one goes to the
+# application's database, whatever other engine's client the module also holds (Laudspeaker's
+# services query PostgreSQL so beside `createClient` of `@clickhouse/client`).
+_TYPEORM_PACKAGES = frozenset({"typeorm", "@nestjs/typeorm"})
+_TYPEORM_HANDLE = re.compile(r"(?:datasource|queryrunner|manager)$", re.IGNORECASE)
 
 
 # Deno's specifiers of a package (Supabase's Edge Functions import so): `npm:mysql2@3/promise`,
@@ -574,6 +581,7 @@ class _Reader:
         self.ddl_with_holes: list[Template] = []
         self.postgres = False  # it loads a PostgreSQL driver (_POSTGRES_DRIVERS)
         self.postgres_js = False  # it loads postgres.js (`_quoted_name`)
+        self.typeorm = False  # it loads TypeORM (_TYPEORM_PACKAGES)
         # local names of drizzle-orm's `sql`; the drizzle tables imports bind, by (name,
         # scope's node id) (`_bind_drizzle`, `_drizzle_name`)
         self.drizzle_tags: set[str] = set()
@@ -631,6 +639,7 @@ class _Reader:
         self.families = None  # (any read while binding saw only the classes bound before)
         self._find_factories(nodes)
         fragments: list[SqlFragment] = []
+        through_typeorm: set[int] = set()  # indexes in `fragments` of what TypeORM sends
         d1: list[Skipped] = []  # SQL a D1 binding sends (`_on_d1`)
         requests: list[PostgrestRequest] = []
         for node in nodes:
@@ -654,14 +663,29 @@ class _Reader:
             if fragment is not None and (self._on_d1(node) or self._given_to_d1(node)):
                 d1.append(Skipped(fragment.location(0), f"sent to {_D1}, not PostgreSQL"))
             elif fragment is not None:
+                if self.typeorm and self._on_typeorm(node):
+                    through_typeorm.add(len(fragments))
                 fragments.append(fragment)
+        skipped: list[Skipped] = d1
         if self.engines and not self.postgres:
             engine = " or ".join(sorted(self.engines))
-            return JsExtractResult(requests=tuple(requests), skipped=(*d1, *(
-                Skipped(fragment.location(0), f"sent to {engine}, not PostgreSQL")
-                for fragment in fragments)))
+            skipped = [*d1, *(Skipped(fragment.location(0), f"sent to {engine}, not PostgreSQL")
+                              for index, fragment in enumerate(fragments)
+                              if index not in through_typeorm)]
+            fragments = [fragments[index] for index in sorted(through_typeorm)]
+            if not fragments:
+                return JsExtractResult(requests=tuple(requests), skipped=tuple(skipped))
         return JsExtractResult(fragments=tuple(fragments), requests=tuple(requests),
-                               skipped=tuple(d1), ddl=self._unsent_ddl(nodes))
+                               skipped=tuple(skipped), ddl=self._unsent_ddl(nodes))
+
+    def _on_typeorm(self, call: Node) -> bool:
+        """Whether `call` is a method of one of TypeORM's handles (`_TYPEORM_HANDLE`:
+        `this.dataSource.query(...)`, `queryRunner.query(...)`)."""
+        function = _unwrap(call.child_by_field_name("function") or call)
+        handle = function.child_by_field_name("object") \
+            if function.type == "member_expression" else None
+        name = _last_name(self, handle) if handle is not None else None
+        return name is not None and _TYPEORM_HANDLE.search(name) is not None
 
     def _on_d1(self, call: Node) -> bool:
         """Whether `call` is a method of a D1 database of a Worker: a binding of its
@@ -761,6 +785,8 @@ class _Reader:
         if package in _POSTGRES_DRIVERS:
             self.postgres = True
             self.postgres_js = self.postgres_js or package == "postgres"
+        elif package in _TYPEORM_PACKAGES:
+            self.typeorm = True
         elif package in _OTHER_ENGINES:
             self.engines.add(_OTHER_ENGINES[package])
         elif not _package(module):

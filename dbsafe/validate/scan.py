@@ -354,7 +354,9 @@ _CHUNK = 32
 #      Django's query, as the literal given inline was (Baserow's teams handler, helper-304)
 # 255: a statement calling a built-in function of SQLite or MySQL/MariaDB that PostgreSQL
 #      lacks is that engine's, not analysed (helper-309)
-_CACHE_VERSION = 255
+# 256: SQL a TypeORM handle sends (`this.dataSource.query`) in a JS/TS module loading
+#      another engine's client too stays checked (Laudspeaker beside ClickHouse, helper-316)
+_CACHE_VERSION = 256
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
