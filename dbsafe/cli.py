@@ -897,6 +897,10 @@ def _upgrade_options(func: Callable) -> Callable:
                           "downgrading to the starting revision."),
         click.option("--dry-run", is_flag=True, default=False,
                      help="Run the preflight and show the plan; execute nothing."),
+        click.option("--analyze", is_flag=True, default=False,
+                     help="After a successful upgrade, ANALYZE the tables whose new "
+                          "expression indexes or extended statistics have no statistics "
+                          "yet (DBS616 names them otherwise), under --statement-timeout."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -912,7 +916,7 @@ def upgrade_command(state: CliState, target: str | None, database_url: str | Non
                     alembic_config: Path | None, lock_timeout: str, statement_timeout: str,
                     retries: int, no_backup: bool, backup_dir: Path, backup_jobs: int,
                     allow: tuple[str, ...], allow_irreversible: bool, no_auto_rollback: bool,
-                    dry_run: bool, **output: Any) -> None:
+                    dry_run: bool, analyze: bool, **output: Any) -> None:
     """Upgrade a database to TARGET (default: the head, which must be the only one; `heads`
     for every branch, `LABEL@head` for one labelled branch, a revision, or +N), guarded.
 
@@ -923,7 +927,9 @@ def upgrade_command(state: CliState, target: str | None, database_url: str | Non
     apply      one revision at a time with lock_timeout/statement_timeout, retried with
                backoff on lock timeouts; what a failed attempt leaves is removed
     postflight no invalid index, materialized views refreshable CONCURRENTLY, the
-               application's queries still valid, the project's checks and expectations pass
+               application's queries still valid, the project's checks and expectations pass;
+               a table whose new expression index has no statistics yet is named with the
+               ANALYZE to run (DBS616; --analyze runs it)
     way back   on failure, downgrade to the starting revision and verify the schema
                equals the one before; else print the `dbsafe restore` command
 
@@ -943,7 +949,7 @@ def upgrade_command(state: CliState, target: str | None, database_url: str | Non
         target=target, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
         retries=retries, backup=not no_backup, backup_dir=backup_dir, backup_jobs=backup_jobs,
         allow=tuple(a.upper() for a in allow), allow_irreversible=allow_irreversible,
-        auto_rollback=not no_auto_rollback, dry_run=dry_run,
+        auto_rollback=not no_auto_rollback, dry_run=dry_run, analyze=analyze,
     )
     with _progress(settings, "upgrade") as progress:
         report = commands.upgrade(settings, options, progress)

@@ -33,6 +33,13 @@ from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.row_refusals import ROWS_REFUSE
 from dbsafe.guard.rows import ROWS_LEFT_CHANGED
 from dbsafe.guard.run import LockWaits, Progress, RunState
+from dbsafe.guard.statistics import (
+    STATISTICS_MISSING,
+    analyze,
+    statistics_missing,
+    statistics_objects,
+    unanalysed,
+)
 from dbsafe.migrate.histories import MIGRATION_NEVER_RUN
 from dbsafe.migrate.revisions import (
     ancestors,
@@ -116,7 +123,8 @@ RUNNER_REFUSES = RuleInfo(
 # (DBS613, which `status` and `drift` report alike, is the histories' own)
 RULES = (REVISION_FAILED, IRREVERSIBLE_REVISION, ROLLBACK_MISMATCH, POSTFLIGHT_FAILED,
          REVISION_CHANGED, PENDING_REVISIONS, BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS,
-         RUNNER_REFUSES, MIGRATION_NEVER_RUN, ROWS_LEFT_CHANGED, ROWS_REFUSE)
+         RUNNER_REFUSES, MIGRATION_NEVER_RUN, ROWS_LEFT_CHANGED, ROWS_REFUSE,
+         STATISTICS_MISSING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +151,9 @@ class UpgradeOptions:
     auto_rollback: bool = True
     dry_run: bool = False
     validate_app: bool = True
+    # After a successful upgrade, ANALYZE the tables whose new expression indexes or
+    # extended statistics have none yet (DBS616 names them either way).
+    analyze: bool = False
 
 
 @dataclass(kw_only=True)
@@ -175,6 +186,10 @@ class _Run(RunState):
     # The first revision failed (nothing applied): the database verified as before the
     # upgrade (True), or not (False); None otherwise.
     as_before: bool | None = None
+    # The OIDs of the expression indexes and extended statistics before the first revision:
+    # those the run made have no statistics until their table is analysed (DBS616).
+    statistics_before: frozenset[int] = frozenset()
+    analyzed: list[str] = field(default_factory=list)  # the tables --analyze analysed
 
     def show_applied(self) -> None:
         self.show_revisions([r.revision for r in self.todo], len(self.applied))
@@ -226,6 +241,7 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
         "run_id": run.run_id,
         # Failed with nothing applied: whether the database is as before (verified).
         **({"as_before": run.as_before} if run.as_before is not None else {}),
+        **({"analyzed": run.analyzed} if options.analyze else {}),
         "what_happened": run.story,
         "elapsed_seconds": run.elapsed(),
     }
@@ -249,6 +265,7 @@ def _upgrade_locked(run: _Run) -> str:
         if run.options.backup:
             _backup(run)
         run.before = read_schema(run)
+        run.statistics_before = statistics_objects(run.url)
         run.rows_before = _rows_before(run)
         failed = not _apply_all(run)
         if run.session is not None:
@@ -258,6 +275,7 @@ def _upgrade_locked(run: _Run) -> str:
         if not failed:
             failed = not _postflight(run)
         if not failed:
+            _statistics(run)
             outcome = "applied"
             run.say("done", f"at {', '.join(run.target)}")
         else:
@@ -1107,6 +1125,27 @@ def _postflight(run: _Run) -> bool:
         return False
     run.say("postflight", "indexes valid, materialized views refreshable, checks pass")
     return True
+
+
+def _statistics(run: _Run) -> None:
+    """Name each table whose new expression indexes or extended statistics have no
+    statistics yet, with the ANALYZE to run (DBS616); with --analyze, run it, under the
+    run's timeouts (a failure is said and leaves the note: the upgrade itself succeeded)."""
+    missing = unanalysed(run.url, run.statistics_before, lock_timeout=run.options.lock_timeout)
+    for table in missing:
+        run.say("postflight", f"note: {table.describe()}: {table.analyze}")
+    if not run.options.analyze:
+        run.findings.extend(statistics_missing(table) for table in missing)
+        return
+    for table, seconds, failure in analyze(
+            run.url, missing, statement_timeout=run.options.statement_timeout,
+            lock_timeout=run.options.lock_timeout, application_name=APPLICATION_NAME):
+        if failure:
+            run.say("analyze", f"warning: {table.analyze} failed: {failure}")
+            run.findings.append(statistics_missing(table, failure))
+        else:
+            run.say("analyze", f"{table.analyze} ({seconds:.1f}s)")
+            run.analyzed.append(table.table)
 
 
 def _postflight_problems(run: _Run, url: str, *, step: str, say_unseen: bool = False,

@@ -85,8 +85,41 @@ def _state(url: str) -> dict[str, Any]:
         }
 
 
+# An index on an expression and extended statistics have no statistics until their table is
+# analysed; the plain index on orders (0004) needs none (DBS616).
+EXPRESSION_INDEX = '''"""lower(name) index"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("CREATE STATISTICS st_patients ON id, name FROM patients")
+    with op.get_context().autocommit_block():
+        op.execute("CREATE INDEX CONCURRENTLY ix_patients_lower_name ON patients (lower(name))")
+
+
+def downgrade():
+    with op.get_context().autocommit_block():
+        op.execute("DROP INDEX CONCURRENTLY ix_patients_lower_name")
+    op.execute("DROP STATISTICS st_patients")
+'''
+
+
+def _statistics_rows(url: str) -> tuple[int, int]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM pg_stats WHERE tablename = 'ix_patients_lower_name'),"
+            " (SELECT count(*) FROM pg_stats_ext WHERE statistics_name = 'st_patients')"
+        ).fetchone()
+    assert row is not None
+    return row
+
+
 def test_upgrade_applies_backs_up_and_records_history(database_url: str, tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_lower.py").write_text(EXPRESSION_INDEX)
     _at(database_url, "0002", root)
     with psycopg.connect(database_url) as conn:
         conn.execute("INSERT INTO patients VALUES (1, 'Ada', 'ada@example.org')")
@@ -96,10 +129,17 @@ def test_upgrade_applies_backs_up_and_records_history(database_url: str, tmp_pat
                               lambda step, message: steps.append(step))
 
     assert report.summary["outcome"] == "applied"
-    assert report.summary["applied"] == ["0003", "0004"]
-    assert _state(database_url)["version"] == ["0004"]
-    assert [f.code for f in report.findings] == ["DBS202"]  # allowed: shown as a note
+    assert report.summary["applied"] == ["0003", "0004", "0005"]
+    assert _state(database_url)["version"] == ["0005"]
+    assert [f.code for f in report.findings] == ["DBS202", "DBS616"]  # DBS202 allowed: a note
     assert report.findings[0].severity is Severity.NOTE
+    # 0005's expression index on patients (which holds a row) has no statistics, and without
+    # --analyze dbsafe does not make them; 0004's plain index on orders needs none
+    unanalysed = report.findings[1]
+    assert (unanalysed.severity, unanalysed.subject) == (Severity.NOTE, "public.patients")
+    assert "Run `ANALYZE public.patients;` now" in (unanalysed.help or "")
+    assert _statistics_rows(database_url) == (0, 0)
+    assert "analyzed" not in report.summary
     assert steps[:3] == ["preflight"] * 3 and "backup" in steps and "postflight" in steps
     backup = Path(report.summary["backup"])
     manifest = json.loads(Path(str(backup) + ".manifest.json").read_text())
@@ -108,12 +148,39 @@ def test_upgrade_applies_backs_up_and_records_history(database_url: str, tmp_pat
     status = commands.status(_settings(root, database_url))
     (entry,) = status.summary["history"]
     assert (entry["operation"], entry["outcome"], entry["from_revisions"],
-            entry["to_revisions"]) == ("upgrade", "applied", ["0002"], ["0004"])
-    assert set(entry["checksums"]) == {"0003", "0004"}
+            entry["to_revisions"]) == ("upgrade", "applied", ["0002"], ["0005"])
+    assert set(entry["checksums"]) == {"0003", "0004", "0005"}
     assert status.summary["pending"] == []
 
     again = commands.upgrade(_settings(root, database_url), _options(tmp_path))
     assert again.summary["outcome"] == "up to date"
+
+
+def test_analyze_fills_the_statistics_of_the_expression_index_the_upgrade_made(
+        database_url: str, tmp_path: Path) -> None:
+    # (without --analyze, the happy path above: the same revision, a DBS616 note)
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_lower.py").write_text(EXPRESSION_INDEX)
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada')")
+    steps: list[str] = []
+
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, analyze=True, backup=False, validate_app=False),
+                              lambda step, message: steps.append(f"{step}: {message}"))
+
+    assert report.summary["outcome"] == "applied", report.findings
+    note = ("postflight: note: no statistics yet on `public.patients` for expression index "
+            "`public.ix_patients_lower_name`, extended statistics `public.st_patients`: "
+            "ANALYZE public.patients;")
+    (analysed,) = [s for s in steps if s.startswith("analyze: ")]
+    assert note in steps and analysed.startswith("analyze: ANALYZE public.patients; (")
+    assert "DBS616" not in {f.code for f in report.findings}  # analysed: nothing left to do
+    assert report.summary["analyzed"] == ["public.patients"]
+    assert _statistics_rows(database_url) == (1, 1)
+    (entry,) = commands.status(_settings(root, database_url)).summary["history"]
+    assert analysed in entry["message"].splitlines()
 
 
 def test_lint_errors_refuse_the_upgrade_and_change_nothing(database_url: str,
