@@ -7,13 +7,18 @@ the upgrade (23502), after the revisions before it were applied (OpenStack cinde
 statement lint found validating rows (`lint.row_checks`) is turned into a query for one row
 that refuses it, run read-only on the live database:
 
-- `SET NOT NULL` (and a PRIMARY KEY's columns): `WHERE c IS NULL`;
+- `SET NOT NULL` (a PRIMARY KEY's columns, PostgreSQL 18's `NOT NULL` constraint):
+  `WHERE c IS NULL`;
 - a CHECK: `WHERE NOT (check)` (NULL passes a CHECK, as PostgreSQL treats it);
 - a FOREIGN KEY: the rows whose key is complete (MATCH SIMPLE; MATCH FULL: any key not all
   NULL) and found nowhere in the referenced table;
 - UNIQUE, PRIMARY KEY, `CREATE UNIQUE INDEX`: `GROUP BY` the keys `HAVING count(*) > 1`,
   rows with a NULL key left out unless `NULLS NOT DISTINCT` (a partial index: its WHERE);
 - `VALIDATE CONSTRAINT`: the constraint as the database defines it (`pg_get_constraintdef`).
+
+The rows asked are those PostgreSQL checks: NOT NULL and CHECK recurse to inheritance
+children (unless `ALTER TABLE ONLY`, `NO INHERIT`); unique and foreign keys check the table's
+own rows, and look a key up in the referenced table's own rows (a partitioned table: all).
 
 The queries run in one READ ONLY transaction, each under a statement timeout and the run's
 lock timeout in a savepoint: one cut short is "not checked", never a wait. A statement whose
@@ -91,7 +96,7 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
                                         f"{check['unsure']}: its rows are not today's"))
                 continue
             try:
-                probes = list(_probes(conn, sql))
+                probes = list(_probes(conn, sql, check.get("changed") or {}))
             except _CannotTell as why:
                 verdicts.append(Verdict(revision, sql, table, "cannot tell", str(why)))
                 continue
@@ -124,6 +129,15 @@ def verdicts_summary(verdicts: Sequence[Verdict], *, allowed: bool) -> str:
     return (f"rows: {len(verdicts)} validation(s) of the pending statements asked of the "
             f"database's rows: {refused} refused" + (" (allowed)" if refused and allowed else "")
             + "".join(f", {other}" for other in others))
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """A table a statement checks: its name, and the rows PostgreSQL checks (FROM text)."""
+
+    name: str  # as to_regclass reads it (no ONLY)
+    recursing: str  # NOT NULL, CHECK: the children too, unless ALTER TABLE ONLY
+    own: str  # unique keys, foreign keys: the table's own rows (a partitioned one's: all)
 
 
 class _CannotTell(Exception):
@@ -161,53 +175,45 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
     return Verdict(revision, sql, probe.subject, "refused", f"{probe.what}, e.g. key ({key})")
 
 
-def _probes(conn: Any, sql: str) -> Iterator[Probe]:
+def _probes(conn: Any, sql: str, changed: dict[str, str]) -> Iterator[Probe]:
+    """`changed`: the tables an earlier statement of the plan changes the rows of (handed on
+    for `VALIDATE CONSTRAINT`, whose referenced table lint does not know)."""
     from pglast import ast, parse_sql
     from pglast.enums import AlterTableType
 
     stmt = parse_sql(sql)[0].stmt
     if isinstance(stmt, ast.IndexStmt):
-        yield _unique_probe(_Table.of(stmt.relation), stmt.indexParams or (),
+        yield _unique_probe(_table(conn, stmt.relation), stmt.indexParams or (),
                             stmt.whereClause, bool(stmt.nulls_not_distinct), "unique index")
         return
     assert isinstance(stmt, ast.AlterTableStmt)
-    table = _Table.of(stmt.relation)
+    table = _table(conn, stmt.relation)
     for cmd in stmt.cmds or ():
         if cmd.subtype == AlterTableType.AT_SetNotNull:
             yield _null_probe(table, str(cmd.name))
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
                                                                            ast.Constraint):
-            yield from _constraint_probes(conn, table, cmd.def_)
+            yield from _constraint_probes(conn, table, cmd.def_, changed)
         elif cmd.subtype == AlterTableType.AT_ValidateConstraint:
-            yield from _constraint_probes(conn, table,
-                                          _defined(conn, table.name, str(cmd.name)))
+            yield from _constraint_probes(conn, table, _defined(conn, table.name, str(cmd.name)),
+                                          changed)
 
 
-@dataclass(frozen=True, slots=True)
-class _Table:
-    """A table as messages name it (`name`) and as the queries read it (`rows`: `ONLY t`
-    when the statement says ONLY, whose rows alone it validates)."""
-
-    name: str
-    rows: str
-
-    @classmethod
-    def of(cls, relation: Any) -> _Table:
-        name = _name(relation)
-        return cls(name, name if relation.inh is not False else f"ONLY {name}")
-
-
-def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint) -> Iterator[Probe]:
+def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint, changed: dict[str, str]
+                       ) -> Iterator[Probe]:
     from pglast import ast
     from pglast.enums import ConstrType
     from pglast.stream import RawStream
+
+    from dbsafe.lint.statement import qualified, same_relation
 
     if con.skip_validation:  # NOT VALID (NOT ENFORCED ones lint does not hand on)
         return
     if con.contype == ConstrType.CONSTR_CHECK and con.raw_expr is not None:
         check = str(RawStream()(con.raw_expr))
+        rows = table.own if con.is_no_inherit else table.recursing
         yield Probe(table.name, f"fails CHECK ({shortened(check, 60)})",
-                    _count(f"SELECT FROM {table.rows} WHERE NOT ({check})"), counts=True)
+                    _count(f"SELECT FROM {rows} WHERE NOT ({check})"), counts=True)
     elif con.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and con.keys:
         keys = tuple(ast.IndexElem(name=k.sval) for k in con.keys)
         if con.contype == ConstrType.CONSTR_PRIMARY:
@@ -216,14 +222,23 @@ def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint) -> Iterato
         yield _unique_probe(table, keys, None, bool(con.nulls_not_distinct),
                             "primary key" if con.contype == ConstrType.CONSTR_PRIMARY
                             else "unique key")
+    elif con.contype == ConstrType.CONSTR_NOTNULL and con.keys:  # PostgreSQL 18's
+        for key in con.keys:
+            yield _null_probe(table, key.sval, own=bool(con.is_no_inherit))
     elif con.contype == ConstrType.CONSTR_FOREIGN:
+        pktable: Any = con.pktable
+        referenced = qualified(pktable.catalogname, pktable.schemaname, pktable.relname)
+        for name, why in changed.items():  # as lint names them: unquoted
+            if same_relation(name, referenced):
+                raise _CannotTell(f"{why}: the rows it references are not today's")
         yield _foreign_probe(conn, table, con)
 
 
-def _null_probe(table: _Table, column: str) -> Probe:
+def _null_probe(table: _Table, column: str, *, own: bool = False) -> Probe:
     name = _ident(column)
+    rows = table.own if own else table.recursing
     return Probe(f"{table.name}.{name}", "holds NULLs",
-                 _count(f"SELECT FROM {table.rows} WHERE {name} IS NULL"), counts=True)
+                 _count(f"SELECT FROM {rows} WHERE {name} IS NULL"), counts=True)
 
 
 def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_distinct: bool,
@@ -236,30 +251,31 @@ def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_di
         conditions.append(f"({RawStream()(where)})")
     listed = ", ".join(keys)
     return Probe(f"{table.name} ({listed})", f"has duplicate {kind} values",
-                 f"SELECT {', '.join(f'{k}::text' for k in keys)} FROM {table.rows}"
+                 f"SELECT {', '.join(f'{k}::text' for k in keys)} FROM {table.own}"
                  + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
                  + f" GROUP BY {listed} HAVING count(*) > 1 LIMIT 1", counts=False)
 
 
 def _foreign_probe(conn: Any, table: _Table, con: ast.Constraint) -> Probe:
-    referenced = _name(con.pktable)
+    # PostgreSQL looks a key up in the referenced table's own rows (a partitioned one's: all)
+    referenced = _table(conn, con.pktable)
     columns = [_ident(k.sval) for k in con.fk_attrs or ()]
-    targets = [_ident(k.sval) for k in con.pk_attrs or ()] or _primary_key(conn, referenced)
+    targets = [_ident(k.sval) for k in con.pk_attrs or ()] or _primary_key(conn, referenced.name)
     if len(targets) != len(columns):
-        raise _CannotTell(f"the key of {referenced} it references is not known now")
+        raise _CannotTell(f"the key of {referenced.name} it references is not known now")
     joined = " AND ".join(f"r.{t} = t.{c}" for t, c in zip(targets, columns, strict=True))
     if con.fk_matchtype == "f":  # MATCH FULL: a key partly NULL refuses too
         partly = f"num_nulls({', '.join(f't.{c}' for c in columns)}) BETWEEN 1 AND " \
                  f"{len(columns) - 1}"
         complete = " AND ".join(f"t.{c} IS NOT NULL" for c in columns)
-        where = f"({partly}) OR ({complete} AND NOT EXISTS (SELECT FROM {referenced} r " \
+        where = f"({partly}) OR ({complete} AND NOT EXISTS (SELECT FROM {referenced.own} r " \
                 f"WHERE {joined}))"
     else:
         complete = " AND ".join(f"t.{c} IS NOT NULL" for c in columns)
-        where = f"{complete} AND NOT EXISTS (SELECT FROM {referenced} r WHERE {joined})"
+        where = f"{complete} AND NOT EXISTS (SELECT FROM {referenced.own} r WHERE {joined})"
     return Probe(f"{table.name} ({', '.join(columns)})",
-                 f"references rows missing from {referenced}",
-                 f"SELECT {', '.join(f't.{c}::text' for c in columns)} FROM {table.rows} t "
+                 f"references rows missing from {referenced.name}",
+                 f"SELECT {', '.join(f't.{c}::text' for c in columns)} FROM {table.own} t "
                  f"WHERE {where} LIMIT 1", counts=False)
 
 
@@ -295,14 +311,19 @@ def _count(select: str) -> str:
     return f"SELECT count(*) FROM ({select} LIMIT {COUNT_CAP}) AS refusing"
 
 
-def _name(relation: Any) -> str:
-    """The table's name as written, without ONLY (which RawStream would print)."""
+def _table(conn: Any, relation: Any) -> _Table:
+    """`relation` (`ALTER TABLE [ONLY] t`) as `_Table`: ONLY is no part of its name."""
     from pglast import ast
     from pglast.stream import RawStream
 
-    return str(RawStream()(ast.RangeVar(catalogname=relation.catalogname,
+    name = str(RawStream()(ast.RangeVar(catalogname=relation.catalogname,
                                         schemaname=relation.schemaname,
                                         relname=relation.relname, inh=True)))
+    row = conn.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)",
+                       (name,)).fetchone()
+    partitioned = row is not None and row[0] == "p"
+    return _Table(name, name if relation.inh else f"ONLY {name}",
+                  name if partitioned and relation.inh else f"ONLY {name}")
 
 
 def _ident(name: str) -> str:

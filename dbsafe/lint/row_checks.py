@@ -3,15 +3,17 @@ what the database holds now is what they will meet: `dbsafe upgrade` asks the da
 before the first revision whether a row would refuse one (`guard.row_refusals`, DBS615).
 
 Read from the statements each revision ran on the throwaway copy (pglast's trees, no words):
-`ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK
-or FOREIGN KEY without `NOT VALID`, UNIQUE or PRIMARY KEY; `VALIDATE CONSTRAINT`; `CREATE
+`ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK,
+FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE or PRIMARY KEY; `VALIDATE CONSTRAINT`; `CREATE
 UNIQUE INDEX`. The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
 `SELECT`: an ORM data migration only SELECTs on the empty copy, and updates what it finds on
 the real rows), any data statement calling a function (which may write any table), a DO
 block, a statement PostgreSQL's parser refused; DDL renaming, dropping or creating the table,
-or adding, dropping or retyping the columns checked. The guard then says it could not be
+or adding, dropping or retyping the columns checked; for a foreign key, any of these on the
+table it references (for `VALIDATE CONSTRAINT`, whose referenced table the database knows,
+the tables changed so far are handed on). The guard then says it could not be
 told, and never guesses.
 
 >>> from dbsafe.lint.statement import parse_statement as p
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 
 # ALTER TABLE subcommands that check every row the table holds.
 _VALIDATING = frozenset({"SetNotNull", "ValidateConstraint"})
-_VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary"})
+_VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary", "not_null"})
 # ALTER TABLE subcommands after which a column's values are not today's.
 _COLUMN_CHANGES = frozenset({"AlterColumnType", "DropColumn", "AddColumn"})
 # Functions a migration's driver or env.py calls that write no table (a session setting).
@@ -68,14 +70,31 @@ class RowChecks:
                 continue
             columns = _validated_columns(s)
             if columns is not None and s.relation and not self._new(s.relation):
-                self.checks.append({"revision": revision, "sql": s.sql, "table": s.relation,
-                                    "unsure": self._unsure(s.relation, columns)})
+                check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": s.relation,
+                         "unsure": self._unsure(s.relation, columns)
+                         or self._references_unsure(s)}
+                if not columns and self._tables:
+                    # VALIDATE CONSTRAINT: a foreign key's referenced table is the
+                    # database's to say; the guard holds it against these
+                    check["changed"] = dict(self._tables)
+                self.checks.append(check)
             self._note(revision, s)
 
     def _new(self, table: str) -> bool:
         """Created by the plan and written by none of its statements since: empty."""
         return any(same_relation(name, table) for name in self._created) \
             and self._unsure(table, frozenset()) is None
+
+    def _references_unsure(self, s: Statement) -> str | None:
+        """Why the rows a foreign key added references are not today's, or None."""
+        for action in s.actions:
+            con = action.constraint
+            if action.subtype == "AddConstraint" and con is not None \
+                    and con.kind == "foreign" and con.references:
+                why = self._unsure(con.references, frozenset(con.referenced_columns))
+                if why:
+                    return f"{why} (the table it references)"
+        return None
 
     def summary(self, *, unsure: str | None = None) -> list[dict[str, Any]]:
         """As lint's report hands it to the guard (`summary["row_checks"]`); `unsure`: why

@@ -30,6 +30,16 @@ INSERT INTO clean VALUES (1, 'h1', 1, 10, 'x', 's3cret'), (2, 'h2', 2, 1, 'y', '
                          (3, 'h3', NULL, 5, NULL, 's3cret'), (4, 'h4', NULL, 6, NULL, 's3cret');
 ALTER TABLE volumes ADD CONSTRAINT positive CHECK (size > 0) NOT VALID;
 ALTER TABLE clean ADD CONSTRAINT positive CHECK (size > 0) NOT VALID;
+ALTER TABLE volumes ADD CONSTRAINT host_known NOT NULL host NOT VALID;
+ALTER TABLE clean ADD CONSTRAINT host_known NOT NULL host NOT VALID;
+ALTER TABLE volumes ADD CONSTRAINT hosted FOREIGN KEY (host_id) REFERENCES hosts NOT VALID;
+-- Inheritance children: a unique key or a foreign key added to the parent checks its own
+-- rows only (this one duplicates clean's id, code and lower(host), and references host 9),
+-- and a key is looked up in the referenced table's own rows (9 is no key of hosts).
+CREATE TABLE clean_old () INHERITS (clean);
+INSERT INTO clean_old VALUES (1, 'H2', 9, 7, 'y', 's3cret');
+CREATE TABLE hosts_old () INHERITS (hosts);
+INSERT INTO hosts_old VALUES (9, 'c');
 """
 
 
@@ -75,14 +85,12 @@ def _postgresql_refuses(conn: psycopg.Connection, statement: str) -> bool:
      None, None),  # the duplicate x has size -1: outside the index
     ("ALTER TABLE {t} VALIDATE CONSTRAINT positive", "fails CHECK (size > 0) in 1 row(s)",
      None),
-    # (pg_dump's form: the constraint is found, the table named without ONLY)
-    ("ALTER TABLE ONLY public.{t} VALIDATE CONSTRAINT positive",
-     "fails CHECK (size > 0) in 1 row(s)", None),
-    ("ALTER TABLE ONLY {t} ALTER COLUMN host SET NOT NULL", "holds NULLs in 1 row(s)", None),
+    ("ALTER TABLE {t} ADD CONSTRAINT host_id_set NOT NULL host_id",  # PostgreSQL 18's
+     "holds NULLs in 1 row(s)", "holds NULLs in 2 row(s)"),
+    ("ALTER TABLE {t} VALIDATE CONSTRAINT host_known", "holds NULLs in 1 row(s)", None),
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
         "primary key", "unique index", "partial unique index", "validate constraint",
-        "validate constraint only",
-        "set not null only"])
+        "not null constraint", "validate not null"])
 def test_rows_refusing_a_statement_are_found_before_it_runs(
         statement: str, volumes: str | None, clean: str | None,
         database: psycopg.Connection) -> None:
@@ -105,6 +113,14 @@ def test_a_primary_key_over_nulls_is_refused_for_them(database: psycopg.Connecti
         "volumes.host", "refused", "holds NULLs in 1 row(s)")
 
 
+def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
+    statement = "ALTER TABLE ONLY volumes VALIDATE CONSTRAINT positive"
+    (verdict,) = _verdicts(database, statement)
+    assert (verdict.subject, verdict.outcome, verdict.detail) == (
+        "volumes", "refused", "fails CHECK (size > 0) in 1 row(s)")
+    assert _postgresql_refuses(database, statement)
+
+
 def test_a_data_migration_before_the_statement_makes_it_cannot_tell(
         database: psycopg.Connection) -> None:
     (verdict,) = _verdicts(database, "UPDATE volumes SET host = 'h2' WHERE host IS NULL",
@@ -115,6 +131,13 @@ def test_a_data_migration_before_the_statement_makes_it_cannot_tell(
     assert verdicts_summary([verdict], allowed=False) == (
         "rows: 1 validation(s) of the pending statements asked of the database's rows: "
         "0 refused, 1 cannot tell")
+    # the table a foreign key references: 9 may be a key of hosts by then
+    added, validated = _verdicts(database, "INSERT INTO hosts VALUES (9, 'c')",
+                                 "ALTER TABLE volumes ADD FOREIGN KEY (host_id) REFERENCES hosts",
+                                 "ALTER TABLE volumes VALIDATE CONSTRAINT hosted")
+    assert (added.outcome, validated.outcome) == ("cannot tell", "cannot tell")
+    assert validated.detail == "0005 runs INSERT on hosts before it: the rows it references " \
+        "are not today's"
 
 
 def test_a_table_or_constraint_the_plan_makes_cannot_be_told_and_a_new_table_is_empty(
