@@ -61,6 +61,7 @@ class Probe:
     what: str  # "holds NULLs", "fails CHECK (...)", ...
     query: str  # returns (count) or one example key's values
     counts: bool  # the query returns a count; else one row of key values, or none
+    find: str = ""  # a query listing the refusing rows, for the DBA to run
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class Verdict:
     subject: str
     outcome: str  # "refused" | "passes" | "cannot tell" | "not checked"
     detail: str = ""
+    find: str = ""  # (refused) a query listing the rows that refuse it
 
     def line(self) -> str:
         return (f"rows: {self.revision}: {shortened(self.sql, 80)}: {self.outcome}"
@@ -116,7 +118,8 @@ def refusal_finding(verdict: Verdict, *, allowed: bool) -> Finding:
         Severity.NOTE if allowed else Severity.ERROR, subject=verdict.subject,
         context=(("Revision", verdict.revision), ("Statement", verdict.sql)),
         help=None if allowed else
-        "Fix the rows first (a data migration before it, in the same or an earlier "
+        (f"The rows: `{verdict.find}`. " if verdict.find else "")
+        + "Fix the rows first (a data migration before it, in the same or an earlier "
         "revision), or pass --allow DBS615 to apply it anyway.")
 
 
@@ -168,11 +171,12 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
             return Verdict(revision, sql, probe.subject, "passes")
         amount = f"at least {count}" if count >= COUNT_CAP else str(count)
         return Verdict(revision, sql, probe.subject, "refused",
-                       f"{probe.what} in {amount} row(s)")
+                       f"{probe.what} in {amount} row(s)", probe.find)
     if row is None:
         return Verdict(revision, sql, probe.subject, "passes")
     key = ", ".join("NULL" if v is None else shortened(str(v), 40) for v in row)
-    return Verdict(revision, sql, probe.subject, "refused", f"{probe.what}, e.g. key ({key})")
+    return Verdict(revision, sql, probe.subject, "refused", f"{probe.what}, e.g. key ({key})",
+                   probe.find)
 
 
 def _probes(conn: Any, sql: str, changed: dict[str, str]) -> Iterator[Probe]:
@@ -213,7 +217,8 @@ def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint, changed: d
         check = str(RawStream()(con.raw_expr))
         rows = table.own if con.is_no_inherit else table.recursing
         yield Probe(table.name, f"fails CHECK ({shortened(check, 60)})",
-                    _count(f"SELECT FROM {rows} WHERE NOT ({check})"), counts=True)
+                    _count(f"SELECT FROM {rows} WHERE NOT ({check})"), counts=True,
+                    find=f"SELECT * FROM {rows} WHERE NOT ({check})")
     elif con.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and con.keys:
         keys = tuple(ast.IndexElem(name=k.sval) for k in con.keys)
         if con.contype == ConstrType.CONSTR_PRIMARY:
@@ -238,7 +243,8 @@ def _null_probe(table: _Table, column: str, *, own: bool = False) -> Probe:
     name = _ident(column)
     rows = table.own if own else table.recursing
     return Probe(f"{table.name}.{name}", "holds NULLs",
-                 _count(f"SELECT FROM {rows} WHERE {name} IS NULL"), counts=True)
+                 _count(f"SELECT FROM {rows} WHERE {name} IS NULL"), counts=True,
+                 find=f"SELECT * FROM {rows} WHERE {name} IS NULL")
 
 
 def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_distinct: bool,
@@ -250,10 +256,12 @@ def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_di
     if where is not None:
         conditions.append(f"({RawStream()(where)})")
     listed = ", ".join(keys)
+    where_clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return Probe(f"{table.name} ({listed})", f"has duplicate {kind} values",
                  f"SELECT {', '.join(f'{k}::text' for k in keys)} FROM {table.own}"
-                 + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
-                 + f" GROUP BY {listed} HAVING count(*) > 1 LIMIT 1", counts=False)
+                 f"{where_clause} GROUP BY {listed} HAVING count(*) > 1 LIMIT 1", counts=False,
+                 find=f"SELECT {listed}, count(*) FROM {table.own}{where_clause} "
+                      f"GROUP BY {listed} HAVING count(*) > 1")
 
 
 def _foreign_probe(conn: Any, table: _Table, con: ast.Constraint) -> Probe:
@@ -276,7 +284,8 @@ def _foreign_probe(conn: Any, table: _Table, con: ast.Constraint) -> Probe:
     return Probe(f"{table.name} ({', '.join(columns)})",
                  f"references rows missing from {referenced.name}",
                  f"SELECT {', '.join(f't.{c}::text' for c in columns)} FROM {table.own} t "
-                 f"WHERE {where} LIMIT 1", counts=False)
+                 f"WHERE {where} LIMIT 1", counts=False,
+                 find=f"SELECT t.* FROM {table.own} t WHERE {where}")
 
 
 def _defined(conn: Any, table: str, name: str) -> ast.Constraint:

@@ -11,7 +11,12 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from dbsafe.guard.row_refusals import Verdict, probe_rows, verdicts_summary
+from dbsafe.guard.row_refusals import (
+    Verdict,
+    probe_rows,
+    refusal_finding,
+    verdicts_summary,
+)
 from dbsafe.lint.row_changes import RowChanges
 from dbsafe.lint.statement import parse_statement
 from tests.helpers import module_database
@@ -105,6 +110,10 @@ def test_rows_refusing_a_statement_are_found_before_it_runs(
                    for v in verdicts), verdicts
         assert _postgresql_refuses(database, sql) is bool(expected), table
         assert not any("s3cret" in v.line() for v in verdicts)
+        for refusal in (v for v in verdicts if v.outcome == "refused"):
+            # the query the finding's help gives lists the rows that refuse it
+            assert database.execute(refusal.find).fetchall(), refusal.find
+            assert f"`{refusal.find}`" in (refusal_finding(refusal, allowed=False).help or "")
 
 
 def test_a_primary_key_over_nulls_is_refused_for_them(database: psycopg.Connection) -> None:
