@@ -235,6 +235,7 @@ def test_rows_refusing_a_pending_revision_refuse_the_upgrade_before_the_first_re
     assert refused.severity is Severity.ERROR and refused.subject == "orders.patient_id"
     assert "Revision `0006` would fail on the database's rows: `orders.patient_id` holds " \
            "NULLs in 1 row(s)" in refused.message
+    assert "`SELECT * FROM orders WHERE patient_id IS NULL`" in (refused.help or "")
     assert "preflight: rows: 1 validation(s) of the pending statements asked of the " \
            "database's rows: 1 refused" in steps
     assert _state(database_url) == before  # step_5 never made: refused before 0005
