@@ -211,12 +211,10 @@ def _predicate(test: ast.Call | ast.Name | ast.Attribute) -> Judged | None:
     match = _PREDICATE.match(name.lower())
     if match is None:
         return None
-    word = match.group(1)
-    if word in _POSTGRES:
-        return True, False
-    if word in _OTHER_KINDS:
-        return False, True
-    return None
+    kind = word_kind(match.group(1))
+    if kind is None:
+        return None
+    return (True, False) if kind else (False, True)
 
 
 def _compared(left: ast.expr, op: ast.cmpop, right: ast.expr) -> Judged | None:
@@ -242,7 +240,22 @@ def _kind(node: ast.expr) -> bool | None:
     for anything else (`"mysql+pymysql"` is MySQL: the part before `+`)."""
     if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
         return None
-    word = node.value.lower().split("+", 1)[0].split(":", 1)[0]
+    return literal_kind(node.value)
+
+
+def literal_kind(value: str) -> bool | None:
+    """True for a string naming PostgreSQL, False for one naming another database, None
+    for anything else (`"mysql+pymysql"`, `"mysql://"` are MySQL: the part before `+`, `:`).
+
+    >>> literal_kind("mysql://"), literal_kind("postgresql+psycopg"), literal_kind("prod")
+    (False, True, None)
+    """
+    return word_kind(value.lower().split("+", 1)[0].split(":", 1)[0])
+
+
+def word_kind(word: str) -> bool | None:
+    """True for a lower-cased word naming PostgreSQL (`pg`), False for one naming another
+    database (`sqlite`), None for any other word."""
     if word in _POSTGRES:
         return True
     return False if word in _OTHER_KINDS else None

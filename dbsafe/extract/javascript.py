@@ -641,11 +641,12 @@ class _Reader:
         fragments: list[SqlFragment] = []
         through_typeorm: set[int] = set()  # indexes in `fragments` of what TypeORM sends
         d1: list[Skipped] = []  # SQL a D1 binding sends (`_on_d1`)
+        other: list[Skipped] = []  # SQL in a branch for another engine (`_other_database`)
         requests: list[PostgrestRequest] = []
         for node in nodes:
             if node.type == "template_string" and self.typed:
                 fragment = self._typed_sql(node)
-                if fragment is not None:
+                if fragment is not None and not self._other_database(node, fragment, other):
                     fragments.append(fragment)
                 continue
             if node.type != "call_expression":
@@ -662,14 +663,14 @@ class _Reader:
             fragment = self._sql(node)
             if fragment is not None and (self._on_d1(node) or self._given_to_d1(node)):
                 d1.append(Skipped(fragment.location(0), f"sent to {_D1}, not PostgreSQL"))
-            elif fragment is not None:
+            elif fragment is not None and not self._other_database(node, fragment, other):
                 if self.typeorm and self._on_typeorm(node):
                     through_typeorm.add(len(fragments))
                 fragments.append(fragment)
-        skipped: list[Skipped] = d1
+        skipped: list[Skipped] = [*d1, *other]
         if self.engines and not self.postgres:
             engine = " or ".join(sorted(self.engines))
-            skipped = [*d1, *(Skipped(fragment.location(0), f"sent to {engine}, not PostgreSQL")
+            skipped = [*skipped, *(Skipped(fragment.location(0), f"sent to {engine}, not PostgreSQL")
                               for index, fragment in enumerate(fragments)
                               if index not in through_typeorm)]
             fragments = [fragments[index] for index in sorted(through_typeorm)]
@@ -677,6 +678,27 @@ class _Reader:
                 return JsExtractResult(requests=tuple(requests), skipped=tuple(skipped))
         return JsExtractResult(fragments=tuple(fragments), requests=tuple(requests),
                                skipped=tuple(skipped), ddl=self._unsent_ddl(nodes))
+
+    def _other_database(self, node: Node, fragment: SqlFragment, skipped: list[Skipped]) -> bool:
+        """Whether `node` sends its statement only where the database is not PostgreSQL (in
+        the branch of `if (process.env.DATABASE_URL?.startsWith("mysql://"))`, see
+        `js_dialect_guard`); if so, `fragment` is added to `skipped` with that test."""
+        from dbsafe.extract.js_dialect_guard import other_database
+
+        found = other_database(self.data, node, self._constant_of)
+        if found is None:
+            return False
+        test, engines = found
+        where = f"sent to {engines}, not PostgreSQL" if engines else \
+            "sent where the database is not PostgreSQL"
+        said = " ".join(self.text(test).split())
+        said = said if len(said) <= 60 else said[:57] + "..."
+        skipped.append(Skipped(fragment.location(0), f"{where} (`{said}`)"))
+        return True
+
+    def _constant_of(self, identifier: Node) -> Node | None:
+        """`_constant`, for an identifier only (a test's name: `if (isMysql)`)."""
+        return self._constant(identifier) if identifier.type == "identifier" else None
 
     def _on_typeorm(self, call: Node) -> bool:
         """Whether `call` is a method of one of TypeORM's handles (`_TYPEORM_HANDLE`:

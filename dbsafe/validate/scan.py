@@ -356,7 +356,9 @@ _CHUNK = 32
 #      lacks is that engine's, not analysed (helper-309)
 # 256: SQL a TypeORM handle sends (`this.dataSource.query`) in a JS/TS module loading
 #      another engine's client too stays checked (Laudspeaker beside ClickHouse, helper-316)
-_CACHE_VERSION = 256
+# 257: JS/TS SQL in a branch run only on another engine (`if (process.env.DATABASE_URL
+#      ?.startsWith("mysql://"))`, the `else` of `isPostgres(db)`) is skipped (helper-321)
+_CACHE_VERSION = 257
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

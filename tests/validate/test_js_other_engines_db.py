@@ -180,6 +180,43 @@ export class CustomersService {
 }
 """
 
+# Typebot's workspace creation (apps/builder/src/features/workspace/api/handleCreateWorkspace.ts)
+# locks the user with MySQL's statement where `DATABASE_URL` says MySQL, PostgreSQL's after it;
+# Joplin's server (ChangeModel.ts) sends SQLite's in the `else` of `isPostgres(db)`. The other
+# engine's statements were checked against PostgreSQL's schema (unparsable, or findings).
+_MYSQL_BRANCH = """\
+export async function lock(tx, id: string) {
+  if (process.env.DATABASE_URL?.startsWith("mysql://")) {
+    await tx.$queryRaw`SELECT nickname FROM Supporter WHERE id = ${id} FOR UPDATE`;
+    return;
+  }
+  await tx.$queryRaw`SELECT name FROM supporter FOR UPDATE`;
+}
+
+export function changes(db, dialect: string) {
+  return dialect === "sqlite" ? db.$queryRawUnsafe('SELECT nickname FROM supporter')
+    : db.$queryRawUnsafe('SELECT name FROM supporter');
+}
+
+export async function names(db) {
+  const isPg = process.env.DB_TYPE === 'postgres';
+  if (isPg) return db.$queryRawUnsafe('SELECT name FROM supporter');
+  return db.$queryRawUnsafe('SELECT nickname FROM supporter');
+}
+"""
+
+# The `else` beside a MySQL branch is PostgreSQL's: checked (`nick` is MySQL's, skipped).
+_ELSE_BESIDE_MYSQL = """\
+export async function recent(db, id: string) {
+  if (process.env.DB_TYPE === 'mysql') {
+    return db.$queryRawUnsafe('SELECT nick FROM supporter');
+  } else {
+    return db.$queryRawUnsafe('SELECT nickname FROM supporter');
+  }
+}
+"""
+
+
 @pytest.mark.db
 @pytest.mark.parametrize(("name", "source", "reasons"), [
     ("introspect.ts", _MSSQL, {4: "sent to SQL Server, not PostgreSQL"}),
@@ -191,6 +228,10 @@ export class CustomersService {
     ("index.ts", _DENO_MYSQL, {5: "sent to MySQL, not PostgreSQL"}),
     ("cache.ts", _DENO_SQLITE, {4: "sent to SQLite, not PostgreSQL"}),
     ("cloudflare.ts", _D1, {4: "sent to Cloudflare D1 (SQLite), not PostgreSQL"}),
+    ("handleCreateWorkspace.ts", _MYSQL_BRANCH, {
+        3: 'sent to MySQL, not PostgreSQL (`process.env.DATABASE_URL?.startsWith("mysql://")`)',
+        10: 'sent to SQLite, not PostgreSQL (`dialect === "sqlite"`)',
+        17: "sent where the database is not PostgreSQL (`isPg`)"}),
 ])
 def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
         database_url: str, tmp_path: Path, name: str, source: str,
@@ -204,7 +245,8 @@ def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
 @pytest.mark.db
 @pytest.mark.parametrize(("name", "source", "line"), [
     ("copy.js", _BOTH, 5), ("copy.ts", _DENO_BOTH, 6), ("worker.ts", _HYPERDRIVE, 6),
-    ("customers.service.ts", _TYPEORM_BESIDE_CLICKHOUSE, 13)])
+    ("customers.service.ts", _TYPEORM_BESIDE_CLICKHOUSE, 13),
+    ("recent.ts", _ELSE_BESIDE_MYSQL, 5)])
 def test_a_module_loading_a_postgresql_driver_too_stays_checked(
         database_url: str, tmp_path: Path, name: str, source: str, line: int) -> None:
     report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
