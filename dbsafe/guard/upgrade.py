@@ -573,18 +573,33 @@ def _lint_pending(run: _Run) -> bool:
     run.schema_kept = frozenset(schema_kept) if isinstance(schema_kept, list) else frozenset()
     run.row_changes = report.summary.get("row_changes")
     run.row_checks = report.summary.get("row_checks")
+    from dbsafe.lint.history import NOT_LINTED
+
     files = {str(r.path) for r in run.todo if r.path}
+    unlinted = _pending_not_linted(run, report, NOT_LINTED.code)
     threshold = run.settings.fail_on
     ok = True
     for finding in report.findings:
         path = finding.location.path if finding.location else None
-        if path is not None and not any(f.endswith(path) for f in files):
+        # A revision before the pending ones that stopped the capture or offline rendering
+        # (Prefect's env.py runs only under its CLI; rendered offline, a 2022 revision reads
+        # `rowcount`) says why the pending ones were not linted: kept, not a silent pass.
+        if (path is not None and not any(f.endswith(path) for f in files)
+                and not (unlinted and finding.code == NOT_LINTED.code)):
             continue
         if finding.code in run.options.allow:
             finding = replace(finding, severity=Severity.NOTE)
         elif finding.severity.rank >= threshold.rank:
             ok = False
         run.findings.append(finding)
+    if unlinted:
+        run.say("preflight", f"lint: {len(unlinted)} of the {len(run.todo)} pending "
+                f"revision(s) were not linted ({', '.join(unlinted)}): see DBS005")
+        if not any(f.code == NOT_LINTED.code for f in run.findings):
+            ok = False
+            run.findings.append(Finding(
+                NOT_LINTED.code, f"Revisions {', '.join(unlinted)} were not linted: the lint run "
+                "did not reach them.", NOT_LINTED.default_severity))
     if ok:
         run.say("preflight", "lint: the pending revisions pass")
     return ok
@@ -622,6 +637,16 @@ def _rows_accept(run: _Run) -> bool:
             run.findings.append(refusal_finding(verdict, allowed=allowed))
     run.say("preflight", verdicts_summary(verdicts, allowed=allowed))
     return allowed or not any(v.outcome == "refused" for v in verdicts)
+
+
+def _pending_not_linted(run: _Run, report: Report, not_linted: str) -> list[str]:
+    """The pending revisions lint read nothing of (no statement linted, no DBS005 naming
+    them); [] when the report does not list the revisions it linted (an older cache)."""
+    linted = report.summary.get("linted_revisions")
+    if not isinstance(linted, list):
+        return []
+    named = {f.subject for f in report.findings if f.code == not_linted}
+    return [r.revision for r in run.todo if r.revision not in linted and r.revision not in named]
 
 
 def _disk_space(run: _Run) -> bool:

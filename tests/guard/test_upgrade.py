@@ -1260,6 +1260,35 @@ def test_an_upgrade_whose_preflight_cannot_lint_is_exit_2_and_says_why(
         assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
 
 
+def test_pending_revisions_no_lint_run_reached_refuse_the_upgrade(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect's env.py runs only under its own CLI, and offline rendering stops at a 2022
+    revision reading the database: lint read no pending revision, and the DBS005 saying so
+    was on an applied file, left out. The preflight said "the pending revisions pass"."""
+    root = _project(tmp_path / "p")
+    orders = root / "migrations" / "versions" / "0002_orders.py"
+    orders.write_text(orders.read_text().replace(
+        "def upgrade():\n", "def upgrade():\n    if op.get_context().as_sql:\n"
+        "        raise RuntimeError('reads the database')\n"))
+    _at(database_url, "0002", root)
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text() + "\nif not context.is_offline_mode():\n"
+                   "    raise RuntimeError('runs only under its own CLI')\n")
+    steps: list[str] = []
+
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, allow=("DBS202", "DBS117")),
+                              lambda step, message: steps.append(message))
+
+    assert report.summary["outcome"] == "refused"
+    assert "lint: the pending revisions pass" not in steps
+    assert "lint: 2 of the 2 pending revision(s) were not linted (0003, 0004): see DBS005" in steps
+    (not_linted,) = [f for f in report.findings if f.code == "DBS005"]
+    assert not_linted.severity is Severity.ERROR and "revisions after it were not linted" in \
+        not_linted.message
+    assert _state(database_url)["version"] == ["0002"]
+
+
 def test_plan_shows_the_revisions_before_one_that_reads_the_database(database_url: str,
                                                                      tmp_path: Path) -> None:
     """Offline rendering stops at a revision that reads the database: the pending ones
