@@ -496,9 +496,9 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         "statements": statements,
         "target_version": target,
     }
-    linted = [m.revision for m in migrations if m.kind == "alembic" and m.revision]
-    if linted:  # which revisions were linted: `upgrade` checks its pending ones are
-        summary["linted_revisions"] = linted
+    linted_revisions = [m.revision for m in migrations if m.kind == "alembic" and m.revision]
+    if linted_revisions:  # which were linted: `upgrade` checks its pending ones are
+        summary["linted_revisions"] = linted_revisions
     if loaded is not None and loaded.lines:
         summary["lines"] = list(loaded.lines)
     if loaded is not None and loaded.seed_lines:
