@@ -1062,7 +1062,13 @@ def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, .
     attempts = retries + 1
     result: RunResult | None = None
     steps = _steps(start, undo, target)
+    # One revision per step: each said as it starts and ends, as `upgrade` says them (eight
+    # of Prefect's took 24 s with no line, a hung one not told from a slow one).
+    one_by_one = len(steps) == len(undo)
     for index, below in enumerate(steps):
+        began = time.perf_counter()
+        if one_by_one:
+            run.say(step, f"undoing {undo[index].revision} {undo[index].doc}".rstrip())
         with revision_in_flight(run) as (at, before):
             for attempt in range(1, attempts + 1):
                 if run.blockers is not None:
@@ -1089,6 +1095,10 @@ def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, .
                     if not cleared_for_retry(run, before, kept, lock_timeout=lock_timeout,
                                              step=step):
                         raise
+        if one_by_one:
+            run.say(step, f"{undo[index].revision} undone in {time.perf_counter() - began:.1f}s")
+            if step == "apply":  # `dbsafe downgrade`'s live view lists the revisions undone
+                run.show_revisions([r.revision for r in undo], index + 1)
     assert result is not None
     return result
 
