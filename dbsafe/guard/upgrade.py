@@ -1341,7 +1341,7 @@ def _way_back(run: _Run) -> str:
     differences, reordered = _differences(run.before, verified,
                                           version_table=rolled.version_table,
                                           expected_name=f"{_start_name(run)}'s schema")
-    _rows_after_way_back(run, restore_hint)
+    rows_equal = _rows_after_way_back(run, restore_hint)
     if differences:
         # Each difference reads "(as the database is -> as it was)", and says so, as the
         # downgrade's DBS603 does; the schema before was read from the database (recorded).
@@ -1361,7 +1361,14 @@ def _way_back(run: _Run) -> str:
                                     if reordered else ""))
     kept = [r.revision for r in run.applied if r.revision in run.schema_kept
             and downgrade_problem(r.path) is not None]
-    if kept:
+    if kept and rows_equal and run.rows_before is not None:
+        # The rows compared are as before (Prefect's c8d5f2a71b3e only rebuilds an index):
+        # "the rows it changed stay" contradicted the line above. A table the capture of a
+        # copy without rows saw no write to may still hold its changes.
+        run.say("way back", f"{', '.join(kept)}: downgrade() empty; rows it changed in "
+                f"tables not compared above would stay as it left them; as they were "
+                f"before: {restore_hint}")
+    elif kept:
         run.say("way back", f"the rows {', '.join(kept)} changed stay as they left them "
                 f"(their downgrade() is empty); as they were before: {restore_hint}")
     run.applied = []

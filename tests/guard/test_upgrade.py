@@ -1706,8 +1706,12 @@ def test_an_empty_downgrade_is_a_way_back_only_from_a_revision_that_changes_no_s
     with psycopg.connect(database_url) as conn:  # ... and the rows 0005 changed, changed
         assert conn.execute("SELECT name FROM patients ORDER BY id").fetchall() == [
             ("ADA",) if sql else ("Ada",)] * 2
-    assert any(s.startswith("way back: the rows 0005 changed stay") and "dbsafe restore" in s
-               for s in steps), steps
+    # Said as it stands: rows compared equal (0005 ran nothing) are not "the rows it
+    # changed stay" (Prefect's c8d5f2a71b3e, which only rebuilds an index).
+    said = ("way back: the rows 0005 changed stay" if sql else
+            "way back: 0005: downgrade() empty; rows it changed in tables not compared above")
+    assert any(s.startswith(said) and "dbsafe restore" in s for s in steps), steps
+    assert sql or not any("the rows 0005 changed stay" in s for s in steps), steps
 
 
 # Revision 0005 commits a column (autocommit_block), then waits for a lock on `orders`.
