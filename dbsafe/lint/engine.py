@@ -1742,6 +1742,22 @@ class LintContext:
         return [name for name in found if name in keys or not any(
             name in known for known in history.unique_keys.values())]
 
+    def index_lookups_of(self, table: str) -> list[Lookup] | None:
+        """What a lookup of given values can use each index of `table` for, before the
+        current statement (`IndexDef.lookup`; indexes no lookup can use left out); None if
+        the table's indexes are unknown."""
+        relation = self.before_relation(table)
+        if relation is None:
+            return self.history.table_indexes.get(last(table))  # an earlier migration made it
+        # the database's (less those the migrations dropped), and those earlier migrations
+        # (linted after it) built on it
+        dropped = self.history.indexes_dropped
+        served = (snapshot_index_lookup(ix, relation) for ix in relation.indexes
+                  if ix.name not in dropped)
+        return [lookup for lookup in served if lookup.columns] + \
+            self.history.table_indexes.get(last(table), []) + \
+            self.history.indexes_added.get(last(table), [])
+
     def before_index_definition(self, index: str) -> str | None:
         """`pg_get_indexdef` of index `index` in the schema before the migrations, as it
         stands now (None without that schema, or when the migrations dropped it or its

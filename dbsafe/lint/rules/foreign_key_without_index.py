@@ -67,7 +67,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, snapshot_index_lookup
+from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import ForeignKey as ForeignKeyFacts
 from dbsafe.lint.statement import Lookup, Statement, last, same_relation
 
@@ -136,7 +136,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                for t, lookup in known.get(last(table), ())):
             continue
         if not (created_here or ctx.created_before(table)):
-            existing = _existing_indexes(ctx, table)
+            existing = ctx.index_lookups_of(table)
             if existing is None or any(lookup.serves(columns) for lookup in existing):
                 continue
         shown = ", ".join(columns)
@@ -178,7 +178,7 @@ def _check_dropped_indexes(statement: Statement, ctx: LintContext) -> Iterator[F
     for index, table, lookup in _indexes_dropped(statement, ctx):
         by_table.setdefault(table, []).append((index, lookup))
     for table, dropped in by_table.items():
-        existing = _existing_indexes(ctx, table)
+        existing = ctx.index_lookups_of(table)
         if existing is None:
             continue
         remaining = list(existing)
@@ -226,22 +226,6 @@ def _key_dropped(fk: ForeignKeyFacts, at: Statement, ctx: LintContext) -> bool:
                         (action.subtype == "DropColumn" and action.name in fk.columns):
                     return True
     return False
-
-
-def _existing_indexes(ctx: LintContext, table: str) -> list[Lookup] | None:
-    """What a key's lookup can use each of the table's indexes before the statement for;
-    None if unknown."""
-    relation = ctx.before_relation(table)
-    if relation is None:
-        return ctx.history.table_indexes.get(last(table))  # an earlier migration made it
-    # the database's (less those the migrations dropped), and those earlier migrations
-    # (linted after it) built on it
-    dropped = ctx.history.indexes_dropped
-    served = (snapshot_index_lookup(ix, relation) for ix in relation.indexes
-              if ix.name not in dropped)
-    return [lookup for lookup in served if lookup.columns] + \
-        ctx.history.table_indexes.get(last(table), []) + \
-        ctx.history.indexes_added.get(last(table), [])
 
 
 RULE = Rule(

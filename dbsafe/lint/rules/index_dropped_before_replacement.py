@@ -34,12 +34,19 @@ keys are compared as PostgreSQL's grammar reads them: `((customer_id))` is `cust
 the table without its index, they wait for the whole build behind the DROP's ACCESS
 EXCLUSIVE lock instead, which DBS103 flags. Indexes of tables created earlier in the same
 migration. An index whose definition dbsafe does not know (not built by the migrations
-linted, and no database schema given). With `--database-url`, on a small table it is a
+linted, and no database schema given). Another index of the table leading with the same
+column that stays until the build (a primary key on `id` when an `(id, project_id)` index is
+dropped): lookups use it meanwhile. A primary key or unique constraint on the column added
+by the statement right after the drop (`ALTER TABLE ... ADD PRIMARY KEY`): queries wait for
+its ACCESS EXCLUSIVE lock rather than scan. With `--database-url`, on a small table it is a
 warning, on a table the database does not have yet a note (as other lock rules are weighed).
 
 How it was judged: on PostgreSQL 18, a 20 000-row table whose `customer_id` index was
 dropped concurrently: `EXPLAIN` of a lookup by `customer_id` from another session is a
-sequential scan until the new index is built, an index scan after.
+sequential scan until the new index is built, an index scan after. With a primary key on
+`id` left, the lookup after an `(id, project_id)` index is dropped is an index scan on the
+primary key; during an `ALTER TABLE ... ADD PRIMARY KEY` right after the drop, a reader
+waits (55P03 at its `lock_timeout`), and uses the new key after.
 """
 
 from __future__ import annotations
@@ -65,23 +72,47 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         if first is None:
             continue  # its definition is unknown: nothing to compare the new one with
         later = ctx.statements[statement.index + 1:]
-        for i, built in enumerate(later):
-            new = built.index_def
-            if new is None or built.kind != "IndexStmt" or last(new.table) != last(table) \
-                    or new.only or not _same_key(_first_key(built.node), first):
-                continue
-            if not _seen_without_index(statement, later[:i]):
-                break
-            yield ctx.finding(
-                RULE,
-                f"Index `{name}` is dropped before `{new.name or 'the new index'}` on the same "
-                f"leading key of `{table}` is built: queries that used it scan the table "
-                "until the build ends.",
-                help="Build the new index first, then drop the old one.",
-                subject=name,
-                table=table,
-            )
-            break
+        found = _replacement(later, table, first)
+        if found is None:
+            continue
+        i, new_name, waits = found
+        between = later[:i]
+        if waits and not any(s.origin is None and s.kind for s in between):
+            continue  # built right after, under ACCESS EXCLUSIVE: queries wait, none scans
+        if not _seen_without_index(statement, between) or \
+                _another_index_serves(first, table, statement, between, ctx):
+            continue
+        yield ctx.finding(
+            RULE,
+            f"Index `{name}` is dropped before {new_name} on the same "
+            f"leading key of `{table}` is built: queries that used it scan the table "
+            "until the build ends.",
+            help="Build the new index first, then drop the old one.",
+            subject=name,
+            table=table,
+        )
+
+
+def _replacement(later: Sequence[Statement], table: str,
+                 first: Node) -> tuple[int, str, bool] | None:
+    """The first statement of `later` that builds an index of `table` on the same leading
+    key `first`: (its place, the index as the finding names it, whether it is built under
+    ACCESS EXCLUSIVE: `ALTER TABLE ... ADD PRIMARY KEY/UNIQUE`, which queries wait for
+    instead of scanning)."""
+    column = index_column(first)
+    for i, built in enumerate(later):
+        new = built.index_def
+        if new is not None and built.kind == "IndexStmt" and last(new.table) == last(table) \
+                and not new.only and _same_key(_first_key(built.node), first):
+            return i, f"`{new.name}`" if new.name else "the new index", False
+        if built.kind == "AlterTableStmt" and column is not None and built.relation \
+                and last(built.relation) == last(table):
+            for con in built.constraints:
+                if con.kind in ("primary", "unique") and con.columns[:1] == (column,) \
+                        and con.using_index is None:
+                    kind = "primary key" if con.kind == "primary" else "unique constraint"
+                    return i, f"`{con.name}`" if con.name else f"the {kind}", True
+    return None
 
 
 def _seen_without_index(drop: Statement, between: Sequence[Statement]) -> bool:
@@ -91,6 +122,29 @@ def _seen_without_index(drop: Statement, between: Sequence[Statement]) -> bool:
     if drop.node.get("concurrent") or not drop.in_transaction:
         return True
     return any(s.transaction in _ENDS for s in between if s.origin is None)
+
+
+def _another_index_serves(first: Node, table: str, drop: Statement,
+                          between: Sequence[Statement], ctx: LintContext) -> bool:
+    """Does an index of `table` that stays through the window (not this statement's, nor
+    one dropped before the build) lead with the same column, `first`? Lookups by it use
+    that one meanwhile (a primary key on `id` when an `(id, project_id)` index is dropped):
+    no sequential scan. (A partial index no lookup implies serves none.)"""
+    column = index_column(first)
+    if column is None:
+        return False
+    known = ctx.index_lookups_of(table)
+    # (a table whose every index is unknown: those the migrations built on it still stay)
+    remaining = list(known if known is not None else
+                     ctx.history.indexes_added.get(last(table), []))
+    dropped = [*drop.dropped, *(name for s in between if s.origin is None
+                                and s.kind == "DropStmt" and s.object_kind == "index"
+                                for name in s.dropped)]
+    for name in dropped:
+        lookup = ctx.index_lookup(name)
+        if lookup is not None and lookup in remaining:
+            remaining.remove(lookup)  # this one; another on the same columns stays
+    return any(lookup.serves((column,)) for lookup in remaining)
 
 
 def _first_key_before(name: str, drop: Statement, ctx: LintContext) -> Node | None:
