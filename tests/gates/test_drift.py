@@ -16,6 +16,7 @@ from dbsafe.config import load_settings
 from dbsafe.core import DbsafeError
 from dbsafe.migrate.runner import AlembicProject, apply
 from dbsafe.schema.diff import DiffOptions
+from tests.helpers import at_revision
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
@@ -34,20 +35,20 @@ def _settings(url: str, cache: Path, **overrides: object):
 
 
 def test_hand_made_changes_are_drift_a_database_behind_is_not(
-        database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
+        database_url: str, cache: Path) -> None:
     # At 0002 (branch a only): the migrations at 0002 are the reference, not heads.
-    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0002")])
+    at_revision(database_url, ENV / "alembic.ini", "0002")
     settings = _settings(database_url, cache)
     clean = commands.drift(settings)
     assert clean.findings == ()
     assert clean.summary["revision"] == ["0002"]
 
-    postgresql.execute("CREATE INDEX ix_by_hand ON patients (name)")
-    postgresql.execute("ALTER TABLE patients ALTER COLUMN email SET DEFAULT 'x'")
-    postgresql.execute("DROP INDEX ix_patients_email")
-    postgresql.execute("CREATE SCHEMA dbsafe")  # dbsafe's own bookkeeping: never drift
-    postgresql.execute("CREATE TABLE dbsafe.history (id int)")
-    postgresql.commit()
+    with psycopg.connect(database_url) as conn:  # at_revision ended `postgresql`'s session
+        conn.execute("CREATE INDEX ix_by_hand ON patients (name)")
+        conn.execute("ALTER TABLE patients ALTER COLUMN email SET DEFAULT 'x'")
+        conn.execute("DROP INDEX ix_patients_email")
+        conn.execute("CREATE SCHEMA dbsafe")  # dbsafe's own bookkeeping: never drift
+        conn.execute("CREATE TABLE dbsafe.history (id int)")
 
     report = commands.drift(settings)
 
@@ -70,13 +71,13 @@ def test_hand_made_changes_are_drift_a_database_behind_is_not(
 
 
 def test_a_constraint_dropped_or_added_by_hand_is_one_difference_not_two_with_its_index(
-        database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
+        database_url: str, cache: Path) -> None:
     # CTFd: `ALTER TABLE pages DROP CONSTRAINT pages_route_key` was reported as a missing
     # constraint and a missing index `pages_route_key`: two warnings for one change.
-    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0002")])
-    postgresql.execute("ALTER TABLE patients DROP CONSTRAINT patients_pkey")
-    postgresql.execute("ALTER TABLE patients ADD CONSTRAINT patients_name_key UNIQUE (name)")
-    postgresql.commit()
+    at_revision(database_url, ENV / "alembic.ini", "0002")
+    with psycopg.connect(database_url) as conn:
+        conn.execute("ALTER TABLE patients DROP CONSTRAINT patients_pkey")
+        conn.execute("ALTER TABLE patients ADD CONSTRAINT patients_name_key UNIQUE (name)")
 
     report = commands.drift(_settings(database_url, cache))
 
@@ -91,14 +92,14 @@ def test_a_constraint_dropped_or_added_by_hand_is_one_difference_not_two_with_it
 
 
 def test_an_index_redefined_by_hand_is_shown_where_its_definition_differs(
-        database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
+        database_url: str, cache: Path) -> None:
     # Both definitions were cut at 60 characters, before the part that differs: the
     # message read "CREATE INDEX ix_patients_email ON public.patients USING b… in the
     # database, CREATE INDEX ix_patients_email ON public.patients USING b… in the migrations".
-    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0002")])
-    postgresql.execute("DROP INDEX ix_patients_email")
-    postgresql.execute("CREATE INDEX ix_patients_email ON patients (email) WHERE email <> ''")
-    postgresql.commit()
+    at_revision(database_url, ENV / "alembic.ini", "0002")
+    with psycopg.connect(database_url) as conn:
+        conn.execute("DROP INDEX ix_patients_email")
+        conn.execute("CREATE INDEX ix_patients_email ON patients (email) WHERE email <> ''")
 
     report = commands.drift(_settings(database_url, cache))
 
@@ -142,14 +143,14 @@ def test_a_database_migrated_by_its_own_role_is_not_drift_until_an_owner_changes
 
 
 def test_a_database_whose_own_search_path_writes_definitions_otherwise_is_not_drift(
-        database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
-    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0003")])
+        database_url: str, cache: Path) -> None:
+    at_revision(database_url, ENV / "alembic.ini", "0003")
     # The database's own path puts a schema with another `patients` first: PostgreSQL then
     # writes visits' foreign key `REFERENCES public.patients(id)`; the throwaway's path
     # writes it `REFERENCES patients(id)`.
-    postgresql.autocommit = True
-    postgresql.execute("CREATE SCHEMA lab; CREATE TABLE lab.patients (id int)")
-    postgresql.execute(f"ALTER DATABASE {postgresql.info.dbname} SET search_path = lab, public")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA lab; CREATE TABLE lab.patients (id int)")
+        conn.execute(f"ALTER DATABASE {conn.info.dbname} SET search_path = lab, public")
     report = commands.drift(_settings(database_url, cache),
                             options=DiffOptions.parse(schemas=["lab"]))
     assert report.findings == ()
@@ -162,10 +163,10 @@ def test_a_database_without_alembic_version_is_an_error_not_drift(
 
 
 def test_cli_exits_1_on_drift_and_reads_ignores_from_config(
-        database_url: str, postgresql: psycopg.Connection, tmp_path: Path, cache: Path) -> None:
-    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0002")])
-    postgresql.execute("CREATE TABLE scratch (id int)")
-    postgresql.commit()
+        database_url: str, tmp_path: Path, cache: Path) -> None:
+    at_revision(database_url, ENV / "alembic.ini", "0002")
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE TABLE scratch (id int)")
     config = tmp_path / "pyproject.toml"
     args = ["drift", "--alembic-config", str(ENV / "alembic.ini"), "--database-url",
             database_url]

@@ -16,6 +16,7 @@ from dbsafe.core import DbsafeError
 from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
+from tests.helpers import at_revision
 from tests.migrate.projects import write_project
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
@@ -78,7 +79,7 @@ def _project(root: Path, url: str) -> Path:
     (versions / "e1_expand.py").write_text(EXPAND_1)
     (versions / "e2_expand.py").write_text(EXPAND_2)
     (versions / "c1_contract.py").write_text(CONTRACT_1)
-    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", "0004")])
+    at_revision(url, root / "alembic.ini", "0004")
     return root
 
 

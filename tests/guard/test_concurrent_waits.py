@@ -16,8 +16,8 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.guard.upgrade import UpgradeOptions
-from dbsafe.migrate import AlembicProject, apply
 from tests.guard.test_kill import _BUILD_WAITING, _CONCURRENT_INDEX, _project_of, old_snapshot
+from tests.helpers import at_revision
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
@@ -30,7 +30,7 @@ _TABLE_A = ('"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision
 def _project(root: Path, url: str, second: str) -> Any:
     _project_of(root, {"0001_a.py": _TABLE_A, "0002_second.py": second})
     (root / "app" / "queries.sql").write_text("SELECT id, n FROM a;\n")
-    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", "0001")])
+    at_revision(url, root / "alembic.ini", "0001")
     return load_settings(root, {"database-url": url, "cache": False}, environ={})
 
 

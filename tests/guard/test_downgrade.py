@@ -19,6 +19,7 @@ from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.migrate import AlembicProject, apply
 from dbsafe.migrate.throwaway import migrated_database
 from dbsafe.schema.diff import DiffOptions, diff
+from tests.helpers import at_revision
 from tests.migrate.projects import write_project
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
@@ -48,7 +49,7 @@ def _project_at(tmp_path: Path, url: str, revision: str, *, note: str | None = N
     write_project(root, "well_behaved")
     if note is not None:
         (root / "migrations" / "versions" / "0005_note.py").write_text(note)
-    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", revision)])
+    at_revision(url, root / "alembic.ini", revision)
     return root
 
 
@@ -220,7 +221,7 @@ def test_an_empty_downgrade_is_caught_and_the_computed_one_restores_the_schema(
     write_project(root, "well_behaved")
     (root / "migrations" / "versions" / "0005_note.py").write_text(EMPTY_DOWNGRADE)
     project = AlembicProject(root / "alembic.ini")
-    apply(project, database_url, [("upgrade", "0005")])
+    at_revision(database_url, root / "alembic.ini", "0005")
     settings = _settings(root, database_url)
 
     refused = commands.downgrade(settings, DowngradeOptions(target="0004", backup=False))
@@ -573,7 +574,7 @@ def _at_memo(tmp_path: Path, url: str, note: str) -> Path:
     versions = root / "migrations" / "versions"
     (versions / "0005_note.py").write_text(note)
     (versions / "0006_memo.py").write_text(MEMO)
-    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", "0006")])
+    at_revision(url, root / "alembic.ini", "0006")
     return root
 
 
@@ -681,7 +682,7 @@ def test_a_computed_downgrade_the_rows_make_fail_is_refused_before_anything_runs
     write_project(root, "well_behaved")
     for name, text in NARROWING.items():
         (root / "migrations" / "versions" / name).write_text(text)
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
+    at_revision(database_url, root / "alembic.ini", "0006")
     with psycopg.connect(database_url) as conn:
         conn.execute("INSERT INTO patients VALUES (1, NULL), (2, 'b')")
         conn.execute("INSERT INTO orders VALUES (1, 1, 'longer than five'), "
@@ -739,7 +740,7 @@ def test_a_schema_built_from_the_migrations_is_built_once(database_url: str,
     write_project(root, "well_behaved")
     for name, text in NARROWING.items():
         (root / "migrations" / "versions" / name).write_text(text)
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
+    at_revision(database_url, root / "alembic.ini", "0006")
 
     report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
         target="0005", backup=False, dry_run=True))

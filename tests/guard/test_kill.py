@@ -27,6 +27,7 @@ from dbsafe.guard.lock import LOCK_KEYS, run_lock
 from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
 from dbsafe.schema.diff import DiffOptions, diff
+from tests.helpers import at_revision
 from tests.migrate.projects import write_project
 
 pytestmark = pytest.mark.db
@@ -194,12 +195,13 @@ def killing(pg_server: NoopExecutor, tmp_path_factory: pytest.TempPathFactory
 
     # A template at 0001 with data, and the schema each revision should leave.
     template = _recreate(pg_server, "kill_template")
-    apply(project, template, [("upgrade", "0001")])
+    at_revision(template, root / "alembic.ini", "0001")
     with psycopg.connect(template) as conn:
         conn.execute("INSERT INTO patients SELECT g, 'p' || g FROM generate_series(1, 500) g")
-    reference = {}
     url = _recreate(pg_server, "kill_reference")
-    for revision in ("0001", "0002", "0003", "0004"):
+    at_revision(url, root / "alembic.ini", "0001")  # 0001 built once for both
+    reference = {"0001": _schema(url)}
+    for revision in ("0002", "0003", "0004"):
         apply(project, url, [("upgrade", revision)])
         reference[revision] = _schema(url)
 
@@ -530,7 +532,7 @@ def test_stopped_mid_concurrent_build_leaves_no_invalid_index(
             'def downgrade():\n    op.execute("DROP TABLE a")\n',
         "0002_index.py": _CONCURRENT_INDEX})
     (root / "app" / "queries.sql").write_text("SELECT id, n FROM a;\n")
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0001")])
+    at_revision(database_url, root / "alembic.ini", "0001")
     # A report's snapshot (on another table: no lock on `a`): the build waits for it.
     report = old_snapshot(database_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
@@ -615,7 +617,7 @@ def test_downgrade_stopped_mid_concurrent_build_leaves_no_invalid_index(
     `interrupted`; the index no longer blocks the next downgrade (42P07)."""
     root = tmp_path / "p"
     _project_of(root, _INDEX_DROPPED)
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    at_revision(database_url, root / "alembic.ini", "0002")
     # A report's snapshot (on another table: no lock on `a`): the build waits for it.
     report = old_snapshot(database_url)
     proc = _downgrading(root, database_url, "0001")
@@ -639,7 +641,7 @@ def test_downgrade_stopped_after_the_revision_committed_keeps_what_it_made(
     an interrupted attempt left, and stays with the version table saying 0001."""
     root = tmp_path / "p"
     _project_of(root, _INDEX_DROPPED)
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    at_revision(database_url, root / "alembic.ini", "0002")
     errors = _stopped_after_the_revision(
         root, database_url, lambda root, url: _downgrading(root, url, "0001"), "0001")
     with psycopg.connect(database_url) as conn:
@@ -701,7 +703,7 @@ def test_computed_downgrade_stopped_mid_way_rolls_back_as_one_transaction(
     history saying nothing of it."""
     root = tmp_path / "p"
     _project_of(root, _without_downgrade(concurrent_index=False))
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    at_revision(database_url, root / "alembic.ini", "0002")
     before = _schema(database_url)
     holder = psycopg.connect(database_url)  # a report reading b: DROP TABLE waits for it
     holder.execute("SELECT count(*) FROM b")

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from dbsafe.migrate import AlembicProject, apply
 from tests.conftest import REPO_ROOT
-from tests.helpers import read_terminal
+from tests.helpers import at_revision, read_terminal
 from tests.migrate.projects import write_project
 
 pytestmark = pytest.mark.db
@@ -30,7 +29,7 @@ SPINNER = set("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
 def _project_at_0002(root: Path, url: str) -> Path:
     write_project(root, "well_behaved")
     (root / "app" / "queries.sql").write_text("SELECT id, name FROM patients;\n")
-    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", "0002")])
+    at_revision(url, root / "alembic.ini", "0002")
     return root
 
 

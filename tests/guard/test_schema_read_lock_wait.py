@@ -21,6 +21,7 @@ from dbsafe import commands
 from dbsafe.core import DatabaseError, DbsafeError
 from tests.guard.test_backup_lock_wait import _unblocked_if_unbounded
 from tests.guard.test_upgrade import _at, _options, _project, _settings, _state
+from tests.helpers import at_revision
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
@@ -302,7 +303,6 @@ def test_the_count_of_rows_a_computed_downgrade_fails_on_waits_and_retries_namin
     """Counting the NULLs a column set NOT NULL again holds takes ACCESS SHARE on its table:
     behind a session holding ACCESS EXCLUSIVE it waited unbounded (no statement timeout)."""
     from dbsafe.guard.downgrade import DowngradeOptions
-    from dbsafe.migrate import AlembicProject, apply
     from tests.guard.test_downgrade import NARROWING
     from tests.guard.test_downgrade import _settings as _down_settings
     from tests.migrate.projects import write_project
@@ -311,7 +311,7 @@ def test_the_count_of_rows_a_computed_downgrade_fails_on_waits_and_retries_namin
     write_project(root, "well_behaved")
     for name, text in NARROWING.items():
         (root / "migrations" / "versions" / name).write_text(text)
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
+    at_revision(database_url, root / "alembic.ini", "0006")
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("INSERT INTO patients VALUES (1, NULL)")
     holder, named = _vacuuming(database_url)

@@ -25,7 +25,7 @@ from dbsafe.core import DbsafeError, Report
 from dbsafe.lint.locks import lock_report
 from dbsafe.lint.run import load, load_migrations
 from dbsafe.report import render_text
-from tests.helpers import assert_snapshot
+from tests.helpers import assert_snapshot, at_revision
 from tests.migrate.projects import ALEMBIC_INI, ENV_PY
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
@@ -443,12 +443,9 @@ def test_offline_rendering_after_a_failed_run_says_why_the_run_failed(tmp_path: 
 
 def test_with_a_database_only_the_revisions_after_its_own_are_linted(
         tmp_path: Path, database_url: str) -> None:
-
-    from dbsafe.migrate import AlembicProject, apply
-
     root = tmp_path / "p"
     write_history(root, {k: REVISIONS[k] for k in ("r01", "r02", "r03")})
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "r02")])
+    at_revision(database_url, root / "alembic.ini", "r02")
     report = commands.lint(Settings(project_root=root, database_url=database_url,
                                     ignore=("DBS115", "DBS211")))
     assert {dict(f.context).get("Revision") for f in report.findings} == {"r03"}
@@ -469,11 +466,9 @@ def test_a_database_migrated_by_the_history_gives_the_findings_of_the_replayed_h
     whole history is replayed from empty (`--since`): what the earlier revisions built is
     known from the database instead -- also r01's enum column, which r04 recreates under
     its old name and converts (DBS110)."""
-    from dbsafe.migrate import AlembicProject, apply
-
     root = tmp_path / "p"
     write_history(root)
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", at)])
+    at_revision(database_url, root / "alembic.ini", at)
     settings = Settings(project_root=root, database_url=database_url, use_cache=False)
     seeded, replayed = commands.lint(settings), commands.lint(settings, since=at)
     assert f"The capture started from the database's schema at revision {at} " \
