@@ -95,10 +95,11 @@ def at_revision(url: str, ini: Path, revision: str) -> None:
     A new database (a test's own, untouched) becomes a copy (`CREATE DATABASE ... TEMPLATE`)
     of one such a run built once on the same server for the same project files, revision and
     role: one alembic child per project, revision and xdist worker instead of one per test
-    (2 s or more each). It is dropped and made again under its name, so every connection to
-    it ends (the `postgresql` fixture's too: open another). A revision file off the path to
-    `revision` is not part of the key (it does not run), provided every one parses with its
-    ids written as literals; else the whole folder is.
+    (2 s or more each). The first such database is migrated itself and copied to the
+    template; any other is dropped and made again as a copy of it under its name. Either
+    way every connection to it ends (the `postgresql` fixture's too: open another). A
+    revision file off the path to `revision` is not part of the key (it does not run),
+    provided every one parses with its ids written as literals; else the whole folder is.
 
     What a copy would not keep is applied as before, by a run on the database itself: a
     database with objects of its own already (any OID past the initial catalog's), settings
@@ -117,20 +118,28 @@ def at_revision(url: str, ini: Path, revision: str) -> None:
             template = REVISION_TEMPLATE_PREFIX + _revision_key(ini, revision, user)
             if template in _UNCOPYABLE:
                 template = None
-            elif not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                   (template,)).fetchone():
-                _build_template(admin, params, template, ini, revision)
-                if not _as_made(admin, template):
-                    admin.execute(SQL("DROP DATABASE {} WITH (FORCE)").format(
-                        Identifier(template)))
-                    _UNCOPYABLE.add(template)
-                    template = None
-        if template is None:
+        if template is None or not admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone():
             apply(AlembicProject(ini), url, [("upgrade", revision)])
+            if template is not None:
+                _keep_as_template(admin, name, template)
             return
         admin.execute(SQL("DROP DATABASE {} WITH (FORCE)").format(Identifier(name)))
         admin.execute(SQL("CREATE DATABASE {} TEMPLATE {}").format(
             Identifier(name), Identifier(template)))
+
+
+def _keep_as_template(admin: psycopg.Connection, name: str, template: str) -> None:
+    """Copy the database `name`, just migrated, to `template`, unless its run gave it what a
+    copy would lose; copying ends its other sessions, as a copy made for a test does."""
+    if not _as_made(admin, name):
+        _UNCOPYABLE.add(template)
+        return
+    admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                  "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+    with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # another worker's, alike
+        admin.execute(SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            Identifier(template), Identifier(name)))
 
 
 # Templates whose database-level state a copy would lose (this process's).
@@ -160,22 +169,6 @@ def _untouched(params: dict[str, str]) -> bool:
         query = " OR ".join(f"EXISTS (SELECT FROM {c} WHERE oid >= 16384)" for c in catalogs)
         row = conn.execute(f"SELECT {query}").fetchone()
         return row is not None and not row[0]
-
-
-def _build_template(admin: psycopg.Connection, params: dict[str, str], template: str, ini: Path,
-                    revision: str) -> None:
-    from urllib.parse import urlencode
-
-    from dbsafe.migrate import AlembicProject, apply
-
-    admin.execute(SQL("CREATE DATABASE {}").format(Identifier(template)))
-    try:
-        apply(AlembicProject(ini),
-              "postgresql:///?" + urlencode({**params, "dbname": template}, safe="/"),
-              [("upgrade", revision)])
-    except BaseException:
-        admin.execute(SQL("DROP DATABASE {} WITH (FORCE)").format(Identifier(template)))
-        raise
 
 
 def drop_revision_templates(conninfo: str) -> None:
