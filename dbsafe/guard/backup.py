@@ -126,6 +126,13 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
     dumped_by = _major(pg_dump) or server_version // 10000
     target, env = tool_connection(database_url, reached=reached,
                                   application_name=APPLICATION_NAME)
+    if server_version >= 140000:
+        # pg_dump killed outright (the out-of-memory killer picks the biggest process)
+        # sends no cancel: its session, queued for a table's lock, stayed until the lock
+        # was granted, every ALTER TABLE behind it. The server now looks for its client
+        # while it waits. (Options the URL gives win over PGOPTIONS, as libpq reads them.)
+        env["PGOPTIONS"] = " ".join(filter(None, (
+            env.get("PGOPTIONS"), f"-c client_connection_check_interval={CLIENT_CHECK}")))
     path, writing = _reserve(directory, f"{_file_name_part(database)}-"
                              f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{label}", fmt)
     # Held until the manifest is written or the partial file removed: meanwhile

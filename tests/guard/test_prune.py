@@ -216,6 +216,45 @@ def test_a_backup_being_written_is_listed_and_never_pruned(source: str,
     assert "being written" not in listed.stdout and "stopped" not in listed.stdout
 
 
+def _children_named(parent: int, name: str) -> list[int]:
+    """The processes `parent` started that run `name` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        command, fields = text[text.index("(") + 1:text.rindex(")")], text.rsplit(")", 1)[1]
+        if command == name and int(fields.split()[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_pg_dump_killed_outright_leaves_no_session_queued_for_the_lock(
+        source: str, tmp_path: Path) -> None:
+    """pg_dump itself killed with SIGKILL (the out-of-memory killer picks the biggest
+    process) while it waits for a table's lock sends no cancel: its session must not stay
+    queued behind the lock, every ALTER TABLE behind it, until the lock is granted."""
+    with psycopg.connect(source) as holder:
+        running, _writing = _held_backup(source, tmp_path, holder)
+        try:
+            [pg_dump] = _children_named(running.pid, "pg_dump")
+            os.kill(pg_dump, signal.SIGKILL)
+            queued = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                      "AND backend_type = 'client backend' AND wait_event_type = 'Lock'")
+            with psycopg.connect(source, autocommit=True) as watcher:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and watcher.execute(
+                        queued, (APPLICATION_NAME,)).fetchone() != (0,):
+                    time.sleep(0.1)
+                left = watcher.execute(queued, (APPLICATION_NAME,)).fetchone()
+        finally:
+            holder.rollback()
+        running.communicate(timeout=120)
+    assert left == (0,)
+    assert running.returncode == 2  # the backup failed, and said so
+
+
 def test_a_backup_whose_run_was_killed_is_told_and_deleted_only_when_asked(
         source: str, tmp_path: Path) -> None:
     """`dbsafe backup` killed with SIGKILL mid-dump (as the out-of-memory killer does)
