@@ -260,6 +260,10 @@ def truncated_first(statement: Statement, ctx: LintContext, table: str) -> bool:
     reads the new, empty file TRUNCATE gave it, under the ACCESS EXCLUSIVE lock TRUNCATE
     holds until COMMIT anyway (verified on PostgreSQL 18: no row read). DBS101, DBS106,
     DBS107, DBS109, DBS110, DBS111 (AppFlowy-Cloud's `af_collab_embeddings`)."""
+    if not statement.in_transaction or not any(
+            s.kind == "TruncateStmt" and any(same_relation(name, table) for name in _relations(s))
+            for _, s in back_in_transaction(ctx.statements[:statement.index])):
+        return False  # (no TRUNCATE of it to find: `emptied_first` walks every tree back)
     emptied = emptied_first(statement, ctx, table)
     return emptied is not None and emptied[0].kind == "TruncateStmt"
 
