@@ -229,21 +229,12 @@ def _read(sql: str) -> tuple[list[dict[str, Any]], Rewrite | None] | None:
     """The statements of `sql` as PostgreSQL's parser reads them (JSON), and the rewrite
     that numbered its driver placeholders for it (None: none was needed); None when it
     cannot read them."""
-    from pglast.parser import ParseError, parse_sql_json
+    from dbsafe.validate.confirm import parse_as_sent
 
-    from dbsafe.validate.confirm import rewrite
-
-    try:
-        text, sent = parse_sql_json(sql), None
-    except ParseError:
-        sent = rewrite(sql)
-        if sent.generated is not None:
-            return None
-        try:
-            text = parse_sql_json(sent.text)
-        except ParseError:
-            return None
-    return [s.get("stmt", {}) for s in json.loads(text).get("stmts", [])], sent
+    parsed = parse_as_sent(sql)
+    if parsed.text is None:
+        return None
+    return [s.get("stmt", {}) for s in json.loads(parsed.text).get("stmts", [])], parsed.sent
 
 
 def _function_calls(statements: list[dict[str, Any]]

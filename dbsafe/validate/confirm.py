@@ -18,6 +18,7 @@ statement can be prepared again for the next one.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -156,6 +157,40 @@ def rewrite(sql: str, parsed: tuple[list, list] | None = None) -> Rewrite:
     # Where the placeholders were numbered by regenerating the text, offsets mean nothing:
     # the statement alone, unnumbered, is still no PREPARE PostgreSQL would accept whole.
     return numbered.with_edit(0, head - 1, "") or Rewrite(sql, generated=sql[head:])
+
+
+@dataclass(frozen=True, slots=True)
+class SentParse:
+    """`sql` as PostgreSQL's own parser reads it as it would be sent (`parse_as_sent`)."""
+
+    text: str | None  # pglast's JSON of the statements; None when not read
+    sent: Rewrite | None  # the rewrite that numbered its driver placeholders; None: not needed
+    rejected: str | None = None  # the parser's syntax error on the statement as sent
+
+
+@functools.lru_cache(maxsize=8)
+def parse_as_sent(sql: str) -> SentParse:
+    """`sql` read by PostgreSQL's parser (pglast): as written, else with its driver
+    placeholders numbered in place (`rewrite`). Not read (`text` None) when the placeholders
+    cannot be numbered in place, when the parser rejects the statement as sent (`rejected`
+    says why), or on a pglast failure other than a syntax error. The last few are kept: the
+    resolver and DBS314's calls (`calls`) read the same statements."""
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        return SentParse(parse_sql_json(sql), None)
+    except ParseError:
+        sent = rewrite(sql)
+        if sent.generated is not None:
+            return SentParse(None, sent)
+        try:
+            return SentParse(parse_sql_json(sent.text), sent)
+        except ParseError as exc:
+            return SentParse(None, sent, first_line(exc))
+        except Exception:  # noqa: BLE001 - a pglast bug
+            return SentParse(None, sent)
+    except Exception:  # noqa: BLE001 - a pglast bug
+        return SentParse(None, None)
 
 
 def _numbered_rewrite(sql: str, parsed: tuple[list, list] | None) -> Rewrite:

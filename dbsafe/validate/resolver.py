@@ -2418,24 +2418,14 @@ def _named_by_postgresql(sql: str, resolution: Resolution) -> Resolution:
     on a pglast failure other than a syntax error."""
     import json
 
-    from pglast.parser import ParseError, parse_sql_json
+    from dbsafe.validate.confirm import parse_as_sent
 
-    from dbsafe.validate.confirm import rewrite
-
-    try:
-        text = parse_sql_json(sql)
-    except ParseError:
-        sent = rewrite(sql)
-        if sent.generated is not None:
-            return resolution
-        try:
-            text = parse_sql_json(sent.text)
-        except ParseError as exc:
-            return Resolution(UNPARSED, reason=f"PostgreSQL's parser rejects it: {first_line(exc)}")
-        except Exception:  # noqa: BLE001 - a pglast bug
-            return resolution
-    except Exception:  # noqa: BLE001 - a pglast bug
+    parsed = parse_as_sent(sql)
+    if parsed.rejected is not None:
+        return Resolution(UNPARSED, reason=f"PostgreSQL's parser rejects it: {parsed.rejected}")
+    if parsed.text is None:
         return resolution
+    text = parsed.text
     names: set[str] | None = None
 
     def read(name: str) -> bool:
