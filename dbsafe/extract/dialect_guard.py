@@ -51,8 +51,10 @@ _OTHER_KINDS = frozenset({
     "clickhousedb", "databend",
     # CQL reads like SQL (`SELECT ... FROM system.local`); ScyllaDB's driver keeps the name
     "cassandra", "scylla",
+    # knex's clients (`knex.client.config.client`, `["mysql", "mysql2"].includes(client)`)
+    "mysql2", "better-sqlite3", "oracledb",
 })
-_POSTGRES = frozenset({"postgres", "postgresql", "pg", "psql", "pgsql"})
+_POSTGRES = frozenset({"postgres", "postgresql", "pg", "psql", "pgsql", "pgnative"})
 _PREDICATE = re.compile(r"^_*(?:is|using|uses)_([a-z0-9]+)$")
 # Words of a value that names the SQL dialect or the database's kind, for comparisons.
 _DIALECT_WORDS = frozenset({"dialect", "drivername"})

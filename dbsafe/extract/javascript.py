@@ -691,7 +691,7 @@ class _Reader:
         test, engines = found
         where = f"sent to {engines}, not PostgreSQL" if engines else \
             "sent where the database is not PostgreSQL"
-        said = " ".join(self.text(test).split())
+        said = " ".join(test.split())
         said = said if len(said) <= 60 else said[:57] + "..."
         skipped.append(Skipped(fragment.location(0), f"{where} (`{said}`)"))
         return True

@@ -19,6 +19,8 @@ A test counts when it is
   a `dialect`, `provider` (Prisma's), `client` (knex's), `engine` or `driver`, a database's
   `type` or `kind` (`DB_TYPE`, `getDatabaseType()`), or any `process.env.X`
   (`process.env.DB === "sqlite"`);
+- `["mysql", "mariadb"].includes(dialect)` of such a value, every element a kind's name
+  (the list may be a `const`: `MYSQL_CLIENTS.includes(client)`);
 - a name or call saying the database is of a kind (`isMysql`, `isSQLite()`, `usesSqlite`,
   `this.isPostgres`), or a `const` bound to such a test, followed one step;
 
@@ -27,6 +29,12 @@ ternary, its `else`, the right side of `&&`/`||`, or what follows, in the same b
 whose body leaves (ends in `return` or `throw`, no `else`). Only the statement's own block
 counts: a statement in the `else` beside a MySQL branch stays checked. Anything else (a name
 not saying a kind, `type === "mysql"`) leaves the branch possible on PostgreSQL: checked.
+
+A `case` of `switch (dbType)` (n8n's repositories) is a branch too, taken for its value and
+for those of the cases falling through to it (a body not ending in `break`, `return`, `throw`
+or `continue`): every one of them another kind's name (`case 'mysql': case 'mariadb':`, a
+`const` naming one) and its statements are that kind's. A `default:` reaching it, a name of
+PostgreSQL or of no known kind (`'cockroachdb'`, n8n's `'mysqldb'`) keeps it checked.
 """
 
 from __future__ import annotations
@@ -41,8 +49,9 @@ if TYPE_CHECKING:
     from tree_sitter import Node
 
 # The engines a message names, by the word a test spells.
-_SHOWN = {"mysql": "MySQL", "mariadb": "MySQL", "sqlite": "SQLite", "sqlite3": "SQLite",
-          "mssql": "SQL Server", "sqlserver": "SQL Server", "oracle": "Oracle",
+_SHOWN = {"mysql": "MySQL", "mysql2": "MySQL", "mariadb": "MySQL", "sqlite": "SQLite",
+          "sqlite3": "SQLite", "better-sqlite3": "SQLite", "mssql": "SQL Server",
+          "sqlserver": "SQL Server", "oracle": "Oracle", "oracledb": "Oracle",
           "clickhouse": "ClickHouse", "duckdb": "DuckDB", "cockroachdb": "CockroachDB"}
 _URL_WORDS = frozenset({"url", "uri", "dsn"})
 _DIALECT_WORDS = frozenset({"dialect", "provider", "client", "engine", "driver", "drivername"})
@@ -55,6 +64,7 @@ _NAMES = frozenset({"identifier", "property_identifier", "private_property_ident
 _WRAPPERS = frozenset({"parenthesized_expression", "non_null_expression", "as_expression",
                        "satisfies_expression", "await_expression"})
 _EXITS = frozenset({"return_statement", "throw_statement"})
+_CASE_EXITS = _EXITS | {"break_statement", "continue_statement"}
 
 # (may hold on PostgreSQL, may fail on PostgreSQL)
 Judged = tuple[bool, bool]
@@ -62,15 +72,30 @@ _EITHER: Judged = (True, True)
 Bound = Callable[["Node"], "Node | None"]
 
 
-def other_database(data: bytes, node: Node, bound: Bound) -> tuple[Node, str] | None:
-    """The test putting `node` in a branch that never runs on PostgreSQL, and the engines it
-    names (`MySQL`, or "" when it only says "not PostgreSQL"), or None. `bound` gives the
-    value a `const` an identifier reads holds."""
+def other_database(data: bytes, node: Node, bound: Bound) -> tuple[str, str] | None:
+    """The test putting `node` in a branch that never runs on PostgreSQL, as the code spells
+    it (`switch (dialect) case "mysql":` for a `case`), and the engines it names (`MySQL`, or
+    "" when it only says "not PostgreSQL"), or None. `bound` gives the value a `const` an
+    identifier reads holds."""
     for test, holds in branches_around(node):
         judged = _judge(data, test, bound, follow=True)
-        if judged is not None and not (judged[0] if holds else judged[1]):
-            return _unwrapped(test), " or ".join(sorted(_engines(data, test)))
+        if judged is None or (judged[0] if holds else judged[1]):
+            continue
+        if test.type == "switch_case":
+            return _cases_shown(data, test, bound)
+        return _text(data, _unwrapped(test)), " or ".join(sorted(_engines(data, test, bound)))
     return None
+
+
+def _cases_shown(data: bytes, case: Node, bound: Bound) -> tuple[str, str]:
+    """`switch (dbType) case 'mysqldb': case 'mariadb':` and the engines those cases name, for
+    a `case` `_case_reached` judged."""
+    cases = list(reversed(_cases_reaching(case) or [case]))
+    switch = _switch_value(case)
+    said = " ".join(f"case {_text(data, each.child_by_field_name('value') or each)}:"
+                    for each in cases)
+    engines = set().union(*(_engines(data, _case_value(each, bound), bound) for each in cases))
+    return f"switch {_text(data, switch) if switch else ''} {said}", " or ".join(sorted(engines))
 
 
 def branches_around(node: Node) -> Iterator[tuple[Node, bool]]:
@@ -91,6 +116,8 @@ def branches_around(node: Node) -> Iterator[tuple[Node, bool]]:
             left = parent.child_by_field_name("left")
             if operator is not None and left is not None and operator.type in ("&&", "||"):
                 yield left, operator.type == "&&"
+        elif kind == "switch_case" and child != parent.child_by_field_name("value"):
+            yield parent, True  # (`_judge` reads the cases reaching it)
         elif kind in ("statement_block", "program"):
             yield from _exits_before(parent, child)
         child, parent = parent, parent.parent
@@ -141,8 +168,12 @@ def _judge(data: bytes, test: Node, bound: Bound, *, follow: bool) -> Judged | N
             return judged if judged is None or operator in ("===", "==") else \
                 (judged[1], judged[0])
         return None
+    if kind == "switch_case":
+        return _case_reached(data, test, bound)
     if kind == "call_expression":
         judged = _string_test(data, test)
+        if judged is None:
+            judged = _listed(data, test, bound)
         if judged is not None:
             return judged
     if kind in ("call_expression", "identifier", "member_expression"):
@@ -155,8 +186,8 @@ def _judge(data: bytes, test: Node, bound: Bound, *, follow: bool) -> Judged | N
     return None
 
 
-def _string_test(data: bytes, call: Node) -> Judged | None:
-    """`process.env.DATABASE_URL?.startsWith("mysql://")`, `databaseUrl.includes("sqlite")`."""
+def _one_argument_method(data: bytes, call: Node) -> tuple[str, Node, Node] | None:
+    """The method's name, its object and its one argument, of `value.method(argument)`."""
     function, arguments = call.child_by_field_name("function"), \
         call.child_by_field_name("arguments")
     if function is None or arguments is None or function.type != "member_expression" or \
@@ -164,13 +195,96 @@ def _string_test(data: bytes, call: Node) -> Judged | None:
         return None
     method, value = function.child_by_field_name("property"), \
         function.child_by_field_name("object")
-    if method is None or value is None or _text(data, method) not in ("startsWith", "includes"):
+    if method is None or value is None:
         return None
-    said = _literal(data, arguments.named_children[0])
+    return _text(data, method), value, arguments.named_children[0]
+
+
+def _string_test(data: bytes, call: Node) -> Judged | None:
+    """`process.env.DATABASE_URL?.startsWith("mysql://")`, `databaseUrl.includes("sqlite")`."""
+    called = _one_argument_method(data, call)
+    if called is None or called[0] not in ("startsWith", "includes"):
+        return None
+    _, value, argument = called
+    said = _literal(data, argument)
     words = _words(data, value)
     if said is None or not (words & _URL_WORDS or _names_dialect(data, value, words)):
         return None
     return (True, False) if said else (False, True)
+
+
+def _listed(data: bytes, call: Node, bound: Bound) -> Judged | None:
+    """`["mysql", "mariadb"].includes(dialect)`, also of a `const` bound to the list: each
+    of its elements a string naming a kind."""
+    called = _one_argument_method(data, call)
+    if called is None or called[0] != "includes":
+        return None
+    _, listed, value = called
+    listed = _unwrapped(listed)
+    if listed.type == "identifier":
+        listed = _unwrapped(bound(listed) or listed)
+    elements = [child for child in listed.named_children if child.type != "comment"]
+    if listed.type != "array" or not elements or \
+            not _names_dialect(data, value, _words(data, value)):
+        return None
+    return _kinds_judged({_literal(data, element) for element in elements})
+
+
+def _case_reached(data: bytes, case: Node, bound: Bound) -> Judged | None:
+    """Whether a `case` of `switch (dialect)` is reached on PostgreSQL: the values of the cases
+    leading to its body (itself and those falling through to it; none when `default:` does)."""
+    cases = _cases_reaching(case)
+    switch = _switch_value(case)
+    if cases is None or switch is None or not _names_dialect(data, switch, _words(data, switch)):
+        return None
+    return _kinds_judged({_literal(data, _case_value(each, bound)) for each in cases})
+
+
+def _cases_reaching(case: Node) -> list[Node] | None:
+    """`case` and the cases before it that fall through to it (their body does not end in
+    `break`, `return`, `throw` or `continue`), nearest first; None when a `default:` does."""
+    siblings = [child for child in case.parent.named_children
+                if child.type in ("switch_case", "switch_default")] if case.parent else [case]
+    reaching = [case]
+    for earlier in reversed(siblings[:siblings.index(case)]):
+        if _leaves(earlier):
+            break
+        if earlier.type == "switch_default":
+            return None
+        reaching.append(earlier)
+    return reaching
+
+
+def _leaves(case: Node) -> bool:
+    """Whether a `case`'s body ends in a statement leaving it (also inside its own `{ }`)."""
+    value = case.child_by_field_name("value")
+    body = [child for child in case.named_children if child != value and child.type != "comment"]
+    last = body[-1] if body else None
+    if last is not None and last.type == "statement_block":
+        inner = [child for child in last.named_children if child.type != "comment"]
+        last = inner[-1] if inner else None
+    return last is not None and last.type in _CASE_EXITS
+
+
+def _switch_value(case: Node) -> Node | None:
+    """The value a `case` is compared with: `dialect` of `switch (dialect)`."""
+    switch = case.parent.parent if case.parent is not None else None
+    return switch.child_by_field_name("value") \
+        if switch is not None and switch.type == "switch_statement" else None
+
+
+def _case_value(case: Node, bound: Bound) -> Node:
+    """A `case`'s value, a `const` it names followed (`case MYSQL:`)."""
+    value = case.child_by_field_name("value") or case
+    return (bound(value) or value) if value.type == "identifier" else value
+
+
+def _kinds_judged(kinds: set[bool | None]) -> Judged:
+    """Whether a value one of some kinds' names may be PostgreSQL's, and may not: `kinds` as
+    `_literal` reads each name."""
+    if kinds == {False}:
+        return False, True
+    return (True, False) if kinds == {True} else _EITHER
 
 
 def _compared(data: bytes, left: Node, right: Node) -> Judged | None:
@@ -217,13 +331,17 @@ def _literal(data: bytes, node: Node) -> bool | None:
     return literal_kind(_text(data, node)[1:-1])
 
 
-def _engines(data: bytes, test: Node) -> set[str]:
-    """The other engines a test names, as a message shows them."""
+def _engines(data: bytes, test: Node, bound: Bound) -> set[str]:
+    """The other engines a test names, as a message shows them (also in the value of a
+    `const` it reads: `MYSQL_CLIENTS.includes(client)`)."""
     found: set[str] = set()
-    stack = [test]
+    stack = [(test, True)]  # (node, whether a `const` it names is followed: one step)
     while stack:
-        node = stack.pop()
-        stack.extend(node.named_children)
+        node, follows = stack.pop()
+        stack.extend((child, follows) for child in node.named_children)
+        value = bound(node) if follows and node.type == "identifier" else None
+        if value is not None:
+            stack.append((value, False))
         word: str | None = None
         if node.type in ("string", "template_string"):
             text = _text(data, node)[1:-1]

@@ -358,7 +358,9 @@ _CHUNK = 32
 #      another engine's client too stays checked (Laudspeaker beside ClickHouse, helper-316)
 # 257: JS/TS SQL in a branch run only on another engine (`if (process.env.DATABASE_URL
 #      ?.startsWith("mysql://"))`, the `else` of `isPostgres(db)`) is skipped (helper-321)
-_CACHE_VERSION = 257
+# 258: JS/TS SQL in a `case` of `switch (dialect)` reached only by other engines' names, or
+#      in a branch of `["mysql", "mariadb"].includes(dialect)`, is skipped (helper-325)
+_CACHE_VERSION = 258
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

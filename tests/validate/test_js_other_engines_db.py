@@ -205,6 +205,45 @@ export async function names(db) {
 }
 """
 
+# Wiki.js picks each engine's SQL by `switch (WIKI.config.db.type)` (`case 'mysql': case
+# 'mariadb':` falling through), knex projects by `["mysql", "mysql2"].includes(client)`.
+# Only the cases reaching a statement count: `default:`, a case falling through to
+# PostgreSQL's, CockroachDB's (its wire protocol is PostgreSQL's) and a list naming PostgreSQL
+# stay checked (`name`), as does a `switch` on a value naming no kind.
+_SWITCH_AND_LIST = """\
+const MYSQL = 'mysql';
+const MYSQL_CLIENTS = ['mysql', 'mysql2'] as const;
+export async function sizes(db, dbType: string) {
+  switch (dbType) {
+    case MYSQL:
+    case 'mariadb':
+      return db.query('SELECT nickname FROM supporter');
+    case 'sqlite': {
+      await db.query('SELECT nick FROM supporter');
+    }
+    case 'postgres':
+      return db.query('SELECT name FROM supporter');
+    case 'cockroachdb':
+      return db.query('SELECT name FROM supporter');
+    case 'oracle':
+      break;
+    default:
+    case 'mssql':
+      return db.query('SELECT name FROM supporter');
+  }
+  switch (kind) {
+    case 'sqlite': return db.query('SELECT name FROM supporter');
+  }
+}
+
+export async function databases(db, client: string) {
+  if (MYSQL_CLIENTS.includes(client)) return db.query('SELECT nickname FROM supporter');
+  if (["postgres", "sqlite"].includes(client)) return db.query('SELECT name FROM supporter');
+  return !["sqlite3", "better-sqlite3"].includes(client) ? db.query('SELECT name FROM supporter')
+    : db.query('SELECT nick FROM supporter');
+}
+"""
+
 # The `else` beside a MySQL branch is PostgreSQL's: checked (`nick` is MySQL's, skipped).
 _ELSE_BESIDE_MYSQL = """\
 export async function recent(db, id: string) {
@@ -232,6 +271,11 @@ export async function recent(db, id: string) {
         3: 'sent to MySQL, not PostgreSQL (`process.env.DATABASE_URL?.startsWith("mysql://")`)',
         10: 'sent to SQLite, not PostgreSQL (`dialect === "sqlite"`)',
         17: "sent where the database is not PostgreSQL (`isPg`)"}),
+    ("data-store.repository.ts", _SWITCH_AND_LIST, {
+        7: "sent to MySQL, not PostgreSQL (`switch (dbType) case MYSQL: case 'mariadb':`)",
+        9: "sent to SQLite, not PostgreSQL (`switch (dbType) case 'sqlite':`)",
+        27: "sent to MySQL, not PostgreSQL (`MYSQL_CLIENTS.includes(client)`)",
+        30: 'sent to SQLite, not PostgreSQL (`!["sqlite3", "better-sqlite3"].includes(client)`)'}),
 ])
 def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
         database_url: str, tmp_path: Path, name: str, source: str,
