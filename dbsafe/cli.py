@@ -377,7 +377,9 @@ def output_options(func: Callable) -> Callable:
     """--format / --fail-on / --select / --ignore / --verbose."""
     options = [
         click.option("--format", "fmt", type=click.Choice(list(FORMATS)),
-                     help="Output format [default: text]."),
+                     help="Output format [default: text]. markdown: one document to post "
+                          "as a pull-request comment (`gh pr comment --body-file`), "
+                          "marked `<!-- dbsafe:COMMAND -->` so a CI step can update it."),
         click.option("--fail-on", type=click.Choice(["error", "warning", "note"]),
                      help="Exit 1 when a finding has this severity or worse [default: warning]."),
         click.option("--select", multiple=True, metavar="CODE", callback=_codes,
@@ -500,6 +502,8 @@ def _emit(report: Any, settings: Any, status: int) -> None:
     from dbsafe.report import paths_from, plain, render, terminal_paint
 
     delivery = _delivery()
+    if delivery["exit_zero"] and status == 1:
+        status = 0
     if settings.format == "text":
         report = paths_from(report, settings.project_root, Path.cwd())
     # Colour goes to standard output only; a file gets the plain report.
@@ -514,11 +518,17 @@ def _emit(report: Any, settings: Any, status: int) -> None:
         lines = text.rstrip("\n").splitlines()
         text = "\n".join(lines[:-1]).rstrip("\n") + ("\n" if len(lines) > 1 else "")
     else:
-        text = render(report, settings.format, catalog(), verbose=settings.verbose, paint=paint)
+        text = render(report, settings.format, catalog(), verbose=settings.verbose, paint=paint,
+                      command=_command_name(), status=status)
     _deliver(text, colour)
-    if delivery["exit_zero"] and status == 1:
-        status = 0
     sys.exit(status)
+
+
+def _command_name() -> str:
+    """`dbsafe lint`: the command as typed, without its arguments (a URL's password)."""
+    ctx = click.get_current_context(silent=True)
+    names = ctx.command_path.split()[1:] if ctx is not None else []
+    return " ".join(["dbsafe", *names])
 
 
 def _refuse_format_for_ddl(flag: str, fmt: str | None) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from dbsafe.core import ConfigError, Severity
 
-FORMATS = ("text", "json", "sarif", "github", "gitlab")
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "markdown")
 _JS_NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
 SCHEMA_SOURCES = ("auto", "database", "snapshot", "migrations")
 

@@ -1,5 +1,5 @@
-"""Render a `Report` as text, JSON, SARIF 2.1.0, GitHub workflow annotations or a GitLab
-Code Quality report.
+"""Render a `Report` as text, JSON, SARIF 2.1.0, GitHub workflow annotations, a GitLab
+Code Quality report or a Markdown pull-request comment.
 
 Renderers return strings and never decide exit codes or filter findings. The JSON form is
 the machine contract documented in docs/json-output.md: `{"version": 1, "findings": [...],
@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -50,10 +51,16 @@ def plain(text: str, role: str) -> str:
 
 
 def render(report: Report, fmt: str, catalog: Catalog, *, verbose: bool = False,
-           paint: Paint = plain) -> str:
-    """Dispatch to the renderer for `fmt` (one of config.FORMATS); only text is painted."""
+           paint: Paint = plain, command: str = "dbsafe", status: int | None = None) -> str:
+    """Dispatch to the renderer for `fmt` (one of config.FORMATS); only text is painted.
+
+    `command` (`dbsafe lint`) and `status` (the exit status the CLI decided) are for the
+    Markdown comment's title and marker; the other formats do not show them.
+    """
     if fmt == "text":
         return render_text(report, catalog, verbose, paint=paint)
+    if fmt == "markdown":
+        return render_markdown(report, catalog, verbose, command=command, status=status)
     renderer = _RENDERERS[fmt]
     return renderer(report, catalog, verbose)
 
@@ -496,6 +503,245 @@ def _gitlab_document(issues: list[dict[str, object]]) -> str:
     return json.dumps(issues, indent=2, sort_keys=True) + "\n"
 
 
+# -- markdown -------------------------------------------------------------------------------
+
+COMMENT_LIMIT = 65_536
+"""The most characters GitHub takes in a pull-request comment (GitLab's notes take more)."""
+
+_MESSAGE_LIMIT = 2_000  # characters of one message or help line
+_CONTEXT_LIMIT = 4_000  # characters of one titled detail block
+_SHOWN_PER_SECTION = 10  # findings of a file shown before the rest are folded
+_LINES_SHOWN = 200  # lines of a command's story (upgrade's what happened)
+_CODE_SPAN = re.compile(r"`+")
+_SPECIAL = re.compile(r"([\\*_\[\]<>|~#!])")
+
+
+def render_markdown(report: Report, catalog: Catalog, verbose: bool = False, *,
+                    command: str = "dbsafe", status: int | None = None,
+                    limit: int = COMMENT_LIMIT) -> str:
+    """One GitHub-flavoured Markdown document, to post as a pull-request comment.
+
+    A hidden marker first (`<!-- dbsafe:lint -->`, one per command) by which a CI step finds
+    its previous comment to update; a title with the command and its verdict (from
+    `status`, the exit status: 2 could not run, else the findings); counts per severity and
+    per code; the findings grouped by file, a file's long list folded in `<details>`; what
+    was not checked, said as such. Longer than `limit` characters (as GitHub counts them),
+    the last findings are left out, with a note saying how many.
+    """
+    findings = _markdown_order(report)
+    document = _markdown_document(report, catalog, verbose, command, status, findings, 0)
+    if _comment_length(document) <= limit:
+        return document
+    kept_at_most, kept_at_least = len(findings) - 1, 0
+    while kept_at_least < kept_at_most:  # the most findings that still fit
+        middle = (kept_at_least + kept_at_most + 1) // 2
+        trial = _markdown_document(report, catalog, verbose, command, status,
+                                   findings[:middle], len(findings) - middle)
+        if _comment_length(trial) <= limit:
+            kept_at_least = middle
+        else:
+            kept_at_most = middle - 1
+    document = _markdown_document(report, catalog, verbose, command, status,
+                                  findings[:kept_at_least], len(findings) - kept_at_least)
+    if _comment_length(document) <= limit:
+        return document
+    # Even without findings too long (a very long story or list of what was not checked):
+    # cut it, and say so; the marker and the title come first, so they stay.
+    note = ("\n\n> [!WARNING]\n> Cut at GitHub's limit of a comment "
+            f"({limit:,} characters); `--format json` has the whole report.\n")
+    room = limit - _comment_length(note)
+    while _comment_length(document) > room:
+        document = document[:room - (_comment_length(document) - len(document))]
+    return document + note
+
+
+def _comment_length(text: str) -> int:
+    """Characters as GitHub counts them (UTF-16 code units: an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _markdown_order(report: Report) -> list[tuple[str, Finding]]:
+    """The findings in the order the comment shows them, each with its section heading:
+    the command's groups when it gave them (`diff`: object by object), else by file, then
+    the findings about the database (no file)."""
+    if report.groups and sum(n for _, n in report.groups) == len(report.findings):
+        ordered = iter(report.findings)
+        return [(heading, next(ordered)) for heading, count in report.groups
+                for _ in range(count)]
+    return [(f.location.path if f.location else "", f) for f in sort_findings(report.findings)]
+
+
+def _markdown_document(report: Report, catalog: Catalog, verbose: bool, command: str,
+                       status: int | None, findings: list[tuple[str, Finding]],
+                       left_out: int) -> str:
+    names = command.split()[1:]
+    parts = [f"<!-- dbsafe:{'-'.join(names) or 'report'} -->",
+             f"### {_verdict(report, command, status)}", "",
+             _inline(summary_line(report, not_checked_apart=True))]
+    if report.findings:
+        parts += ["", *_count_tables(report, catalog)]
+    unseen = _not_checked(report)
+    if unseen:
+        parts += ["", "#### :warning: Not checked", "",
+                  "dbsafe could not look at these; they are not known to be safe:", ""]
+        parts += [f"- {_inline(_shortened(item, _MESSAGE_LIMIT))}" for item in unseen]
+    sections: dict[str, list[Finding]] = {}
+    for heading, finding in findings:
+        sections.setdefault(heading, []).append(finding)
+    for heading, items in sections.items():
+        parts += ["", f"#### {_code_span(heading) if heading else 'The database'}", ""]
+        for finding in items[:_SHOWN_PER_SECTION]:
+            parts += _finding_markdown(finding, catalog)
+        if len(items) > _SHOWN_PER_SECTION:
+            folded = len(items) - _SHOWN_PER_SECTION
+            parts += ["", f"<details><summary>{folded} more</summary>", ""]
+            for finding in items[_SHOWN_PER_SECTION:]:
+                parts += _finding_markdown(finding, catalog)
+            parts += ["", "</details>"]
+    if left_out:
+        parts += ["", "> [!WARNING]",
+                  f"> {left_out} more finding{'s' if left_out != 1 else ''} left out: a "
+                  f"comment holds at most {COMMENT_LIMIT:,} characters. The counts above "
+                  "include them; `--format json` lists them all."]
+    if verbose and report.skipped:
+        parts += ["", f"<details><summary>Not analysed ({len(report.skipped)})</summary>", ""]
+        parts += [f"- {_code_span(f'{s.location.path}:{s.location.line}:{s.location.column}')}"
+                  f": {_inline(_shortened(s.reason, _MESSAGE_LIMIT))}" for s in report.skipped]
+        parts += ["", "</details>"]
+    for key, title in (("lines", "Details"), ("what_happened", "What happened")):
+        block = report.summary.get(key)
+        if isinstance(block, list) and block:
+            lines = [str(line) for line in block[:_LINES_SHOWN]]
+            if len(block) > _LINES_SHOWN:
+                lines.append(f"... {len(block) - _LINES_SHOWN} more lines")
+            parts += ["", f"<details><summary>{title}</summary>", "",
+                      _fenced("\n".join(lines)), "", "</details>"]
+    return "\n".join(parts) + "\n"
+
+
+def _verdict(report: Report, command: str, status: int | None) -> str:
+    """The title: the command and what came of it, as its exit status says."""
+    title = f"`{command}`"
+    count = len(report.findings)
+    found = f"{count} finding{'s' if count != 1 else ''}"
+    if status == 2:
+        outcome = report.summary.get("outcome")
+        return f":x: {title}: could not run" + (f" ({_inline(str(outcome))})" if outcome else "") \
+            + (f", {found}" if count else "")
+    if count:
+        mark = ":x:" if status == 1 else ":warning:"
+        return f"{mark} {title}: {found}" + ("" if status != 0 else ", none failing the run")
+    unseen = len(_not_checked(report))
+    if unseen:
+        return f":warning: {title}: no findings, {unseen} not checked"
+    return f":white_check_mark: {title}: clean"
+
+
+def _count_tables(report: Report, catalog: Catalog) -> list[str]:
+    by_severity = {s: 0 for s in Severity}
+    by_code: dict[str, int] = {}
+    for finding in report.findings:
+        by_severity[finding.severity] += 1
+        by_code[finding.code] = by_code.get(finding.code, 0) + 1
+    lines = ["| severity | findings |", "| --- | ---: |"]
+    lines += [f"| {s.value} | {n} |" for s, n in by_severity.items() if n]
+    lines += ["", "| code | name | findings |", "| --- | --- | ---: |"]
+    for code, n in sorted(by_code.items()):
+        info = catalog.get(code)
+        lines.append(f"| {_cell(_code_link(code, catalog))} | "
+                     f"{_cell(info.name) if info else ''} | {n} |")
+    return lines
+
+
+def _code_link(code: str, catalog: Catalog) -> str:
+    return f"[{code}]({help_uri(code)})" if code in catalog else _code_span(code)
+
+
+def _finding_markdown(finding: Finding, catalog: Catalog) -> list[str]:
+    where = _code_span(_where(finding))
+    lines = [f"- **{finding.severity.value}** {_code_link(finding.code, catalog)} {where}: "
+             f"{_inline(_shortened(finding.message, _MESSAGE_LIMIT))}"]
+    if finding.help:
+        lines.append(f"  - help: {_inline(_shortened(finding.help, _MESSAGE_LIMIT))}")
+    for title, body in finding.context:
+        lines += ["", f"  <details><summary>{_html(title)}</summary>", "",
+                  *("  " + line if line else "" for line in
+                    _fenced(_shortened(body, _CONTEXT_LIMIT)).splitlines()),
+                  "", "  </details>", ""]  # the blank line ends the HTML block
+    return lines
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text` cut at `limit` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def _inline(text: str) -> str:
+    """`text` as one line of Markdown that shows it as written: its code spans (names in
+    backticks, as messages write them) kept, a backtick without its pair and every
+    character Markdown or HTML would read outside them escaped.
+
+    >>> _inline("`a|b` has no <column> `x` *y*")
+    '`a|b` has no &lt;column&gt; `x` \\\\*y\\\\*'
+    >>> _inline("it's a ` alone")
+    "it's a \\\\` alone"
+    """
+    text = " ".join(text.split())
+    out: list[str] = []
+    at = 0
+    while at < len(text):
+        opening = _CODE_SPAN.search(text, at)
+        if opening is None:
+            out.append(_escaped(text[at:]))
+            break
+        out.append(_escaped(text[at:opening.start()]))
+        closing = next((m for m in _CODE_SPAN.finditer(text, opening.end())
+                        if len(m.group()) == len(opening.group())), None)
+        if closing is None:  # no pair: literal backticks
+            out.append("\\`" * len(opening.group()))
+            at = opening.end()
+        else:
+            out.append(text[opening.start():closing.end()])
+            at = closing.end()
+    return "".join(out)
+
+
+def _escaped(text: str) -> str:
+    text = text.replace("&", "&amp;")
+    return _SPECIAL.sub(lambda m: {"<": "&lt;", ">": "&gt;"}.get(m.group(1),
+                                                                 "\\" + m.group(1)), text)
+
+
+def _html(text: str) -> str:
+    """`text` inside an HTML element (`<summary>`), where Markdown is not read."""
+    return " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cell(text: str) -> str:
+    """`text` in a table cell: GFM splits cells at every `|`, even in a code span."""
+    return text.replace("|", "\\|")
+
+
+def _code_span(text: str) -> str:
+    """`text` as inline code, whatever backticks it holds.
+
+    >>> _code_span("a`b")
+    '``a`b``'
+    """
+    text = " ".join(text.split())
+    fence = "`" * (max((len(m) for m in _CODE_SPAN.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _fenced(body: str) -> str:
+    """`body` as a fenced code block, its fence longer than any backtick run in it."""
+    fence = "`" * max(3, max((len(m) for m in _CODE_SPAN.findall(body)), default=0) + 1)
+    return f"{fence}text\n{body}\n{fence}"
+
+
 _RENDERERS: dict[str, Callable[[Report, Catalog, bool], str]] = {
     "text": render_text,
     "json": render_json,
@@ -518,7 +764,7 @@ def render_rows(rows: Sequence[Mapping[str, object]], fmt: str, *, text: str,
     Returns:
         text: `text`; json: `{"version": 1, "<kind>s": [...]}`; github: one notice per row at
         its path and line; sarif: one note-level result per row; gitlab: one info issue per
-        row.
+        row; markdown: `text` in a code block, under a marker and a title.
     """
     if fmt == "json":
         return json.dumps({"version": JSON_VERSION, f"{kind}s": list(rows)}, indent=2,
@@ -552,4 +798,7 @@ def render_rows(rows: Sequence[Mapping[str, object]], fmt: str, *, text: str,
                         "rules": [{"id": f"dbsafe-{kind}", "name": kind}]}},
                         "results": results}]}
         return json.dumps(document, indent=2, sort_keys=True) + "\n"
+    if fmt == "markdown":  # the human table as it is, in a comment of its own
+        return (f"<!-- dbsafe:{kind}s -->\n### `dbsafe`: {len(rows)} {kind}"
+                f"{'s' if len(rows) != 1 else ''}\n\n{_fenced(text.rstrip())}\n")
     return text

@@ -201,3 +201,118 @@ def test_sarif_message_and_help_are_separated_by_a_space() -> None:
     results = json.loads(render(REPORT, "sarif", CATALOG))["runs"][0]["results"]
     texts = [r["message"]["text"] for r in results]
     assert "`appointment_series` has no column `notes` Did you mean `rrule`?" in texts
+
+
+# -- markdown (a pull-request comment) -------------------------------------------------------
+
+
+def _html(document: str) -> str:
+    """The document as GitHub renders it, near enough: CommonMark with GFM tables."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable("table").render(document)
+
+
+def test_markdown_snapshot() -> None:
+    document = render(REPORT, "markdown", CATALOG, verbose=True, command="dbsafe validate",
+                      status=1)
+    assert_snapshot(document, SNAPSHOTS / "report.markdown")
+
+
+@pytest.mark.parametrize(("report", "status", "title"), [
+    (REPORT, 1, "### :x: `dbsafe validate`: 3 findings"),
+    (REPORT, 0, "### :warning: `dbsafe validate`: 3 findings, none failing the run"),
+    (Report(summary={"outcome": "failed"}), 2,
+     "### :x: `dbsafe validate`: could not run (failed)"),
+    (UNSEEN, 0, "### :warning: `dbsafe validate`: no findings, 1 not checked"),
+    (Report(summary={"files": 2}), 0, "### :white_check_mark: `dbsafe validate`: clean"),
+], ids=["failing", "below-fail-on", "could-not-run", "not-checked", "clean"])
+def test_markdown_title_says_the_verdict_the_exit_status_gives(report: Report, status: int,
+                                                               title: str) -> None:
+    marker, heading = render(report, "markdown", CATALOG, command="dbsafe validate",
+                             status=status).splitlines()[:2]
+    assert (marker, heading) == ("<!-- dbsafe:validate -->", title)
+
+
+def test_markdown_says_what_was_not_checked() -> None:
+    html = _html(render(UNSEEN, "markdown", CATALOG, command="dbsafe check", status=0))
+    assert "<h4>:warning: Not checked</h4>" in html
+    assert "<li>DBS511 sequence-near-exhaustion not checked: 1 sequence dbsafe's role may " \
+           "not read (no SELECT or USAGE on it): <code>public.numbers</code></li>" in html
+
+
+TRICKY = Report(findings=(
+    Finding("DBS302", "`a|b` has no column `x`; x | y <script>alert(1)</script> ` alone "
+            "*stars* [link](http://x) &lt;", Severity.ERROR, Location("app/q|1.sql", 3, 5),
+            help="Write `WHERE a <> b` instead.",
+            context=(("Fix <SQL>", "SELECT 1;\n```\n</details>\n"),)),
+    Finding("DBS302", "long " + "word " * 1000, Severity.WARNING, Location("app/q|1.sql", 9, 1)),
+))
+
+
+def test_markdown_escapes_what_markdown_would_misread() -> None:
+    document = render(TRICKY, "markdown", CATALOG, command="dbsafe validate", status=1)
+    html = _html(document)
+    # names in backticks stay code, the rest is shown as written, never read as HTML
+    assert "<code>a|b</code> has no column <code>x</code>; x | y " \
+           "&lt;script&gt;alert(1)&lt;/script&gt; ` alone *stars* [link](http://x) &amp;lt;" \
+           in html
+    assert "<script>" not in html and "<em>" not in html and "<a href=\"http://x\"" not in html
+    assert "<li>help: Write <code>WHERE a &lt;&gt; b</code> instead.</li>" in html
+    # the context block is code, its backticks and `</details>` included
+    assert "<pre><code class=\"language-text\">SELECT 1;\n```\n&lt;/details&gt;\n" in html
+    assert "<summary>Fix &lt;SQL&gt;</summary>" in document
+    # a very long message is cut, saying by how much
+    assert "... (3,005 more characters)" in document
+    assert html.count("<strong>error</strong>") + html.count("<strong>warning</strong>") == 2
+    # the file with a pipe in its name is one heading, both findings under it
+    assert html.count("<h4><code>app/q|1.sql</code></h4>") == 1
+
+
+def test_markdown_count_tables_keep_their_columns() -> None:
+    piped = Report(findings=(Finding("DB|S", "m", Severity.NOTE),))
+    html = _html(render(piped, "markdown", CATALOG, command="dbsafe lint", status=0))
+    assert "<td><code>DB|S</code></td>" in html
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    assert [len(re.findall(r"<t[dh]", row)) for row in rows] == [2, 2, 3, 3]
+
+
+def test_markdown_folds_a_long_list_of_a_file() -> None:
+    many = Report(findings=tuple(Finding("DBS304", f"hole {i}", Severity.NOTE,
+                                         Location("app/q.sql", i + 1, 1)) for i in range(14)))
+    html = _html(render(many, "markdown", CATALOG, command="dbsafe validate", status=0))
+    shown, folded = html.split("<details><summary>4 more</summary>")
+    assert shown.count("<li>") == 10 and folded.count("<li>") == 4
+
+
+def test_markdown_fits_githubs_limit_of_a_comment_saying_what_was_left_out() -> None:
+    """GitHub refuses a comment body over 65,536 characters: the last findings are left out,
+    the note says how many, the counts keep them all."""
+    many = Report(findings=tuple(
+        Finding("DBS302", f"`t{i}` has no column `c` " + "é" * 500, Severity.ERROR,
+                Location(f"app/q{i:04}.sql", 1, 1), help="Did you mean `d`?")
+        for i in range(400)))
+    document = render(many, "markdown", CATALOG, command="dbsafe validate", status=1)
+    assert len(render(Report(findings=many.findings[:1]), "markdown", CATALOG)) < 1000
+    assert 60_000 < len(document.encode("utf-16-le")) // 2 <= 65_536
+    shown = _html(document).count("<strong>error</strong>")
+    left_out = int(re.search(r"(\d+) more findings left out", document).group(1))
+    assert shown + left_out == 400 and 0 < shown < 400
+    assert "| error | 400 |" in document
+    assert document.splitlines()[0] == "<!-- dbsafe:validate -->"
+    # a smaller limit cuts more, never the marker and the title
+    small = render(Report(summary={"what_happened": ["x" * 100] * 50}), "markdown", CATALOG,
+                   command="dbsafe upgrade", status=0)
+    assert len(small) > 5000
+    from dbsafe.report import render_markdown
+
+    cut = render_markdown(Report(summary={"what_happened": ["x" * 100] * 50}), CATALOG,
+                          command="dbsafe upgrade", status=0, limit=2000)
+    assert len(cut) <= 2000 and cut.startswith("<!-- dbsafe:upgrade -->\n### ")
+    assert "Cut at GitHub's limit of a comment (2,000 characters)" in cut
+
+
+def test_markdown_rows_are_the_text_table_in_a_code_block() -> None:
+    document = render_rows([{"path": "m.sql", "line": 1, "message": "m"}], "markdown",
+                           text="m.sql:1 | SHARE\n", kind="lock")
+    assert document == "<!-- dbsafe:locks -->\n### `dbsafe`: 1 lock\n\n```text\nm.sql:1 | SHARE\n```\n"
