@@ -552,6 +552,15 @@ def test_codes_may_be_given_comma_separated(tmp_path: Path) -> None:
     assert codes("--select", "DBS102,DBS214") == ["DBS102", "DBS214"]
     assert codes("--select", "DBS102, DBS214", "--ignore", "DBS214,") == ["DBS102"]
     assert codes("--select", "DBS102", "--select", "DBS214") == ["DBS102", "DBS214"]
+    # the pull-request comment: its marker, the verdict of exit 1, the findings by file
+    comment = run("lint", "--format", "markdown", "m.sql", cwd=tmp_path)
+    assert comment.exit_code == 1, comment.output
+    marker, title = comment.stdout.splitlines()[:2]
+    assert marker == "<!-- dbsafe:lint -->"
+    assert title.startswith("### :x: `dbsafe lint`: ") and title.endswith(" findings")
+    assert "#### `m.sql`" in comment.stdout and "[DBS102](" in comment.stdout
+    assert run("lint", "--format", "markdown", "--exit-zero", "m.sql",
+               cwd=tmp_path).stdout.splitlines()[1].endswith(" findings, none failing the run")
 
 
 # A --target-version dbsafe's rules do not know (99 was taken as PostgreSQL 99, 9.5 as older

@@ -73,6 +73,12 @@ def test_cli_exit_codes(database_url: str, conninfo: str, tmp_path: Path,
     assert (issue["check_name"], issue["severity"], issue["location"]) == (
         "DBS507", "minor", {"path": "", "lines": {"begin": 1}})
     assert "audit_log" in issue["description"]
+    comment = runner.invoke(main, ["check", "--database-url", database_url, "--only", "DBS507",
+                                   "--format", "markdown"])
+    assert comment.exit_code == 1
+    assert comment.output.startswith("<!-- dbsafe:check -->\n### :x: `dbsafe check`: 1 finding\n")
+    assert "#### The database\n\n- **warning** [DBS507](" in comment.output
+    assert "`public.audit_log`" in comment.output
     noted = runner.invoke(main, ["check", "--database-url", database_url, "--only", "DBS507",
                                  "--fail-on", "error"])
     assert noted.exit_code == 0
@@ -110,6 +116,14 @@ def test_what_a_check_could_not_look_at_is_said_in_text_and_json_and_leaves_exit
     assert as_json.exit_code == 0
     document = json.loads(as_json.output)
     assert (document["findings"], document["summary"]["not_checked"]) == ([], [said])
+    comment = runner.invoke(main, ["check", "--database-url", database_url, "--only", "DBS511",
+                                   "--format", "markdown"])
+    assert comment.exit_code == 0
+    assert comment.output.splitlines()[1] == (
+        "### :warning: `dbsafe check`: no findings, 1 not checked")
+    assert "#### :warning: Not checked" in comment.output
+    assert ("- DBS511 sequence-near-exhaustion not checked: 1 sequence dbsafe's role may not "
+            "read (no SELECT or USAGE on it): `public.payroll_numbers`") in comment.output
 
 
 def test_cli_explain_prints_the_check_docs() -> None:

@@ -23,6 +23,7 @@ from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.lock import LockHeld, run_lock
 from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
+from dbsafe.report import render
 from tests.helpers import at_revision
 from tests.migrate.projects import sqlalchemy_url, write_project
 
@@ -279,6 +280,11 @@ def test_a_failure_after_applied_revisions_rolls_back_to_the_start(database_url:
     assert state["invalid"] == [] and state["patients"] == (2,)
     assert "schema verified equal to before the upgrade" in "\n".join(
         report.summary["what_happened"])
+    comment = render(report, "markdown", commands.catalog(), command="dbsafe upgrade", status=1)
+    assert comment.startswith("<!-- dbsafe:upgrade -->\n### :x: `dbsafe upgrade`: ")
+    assert "outcome: rolled back" in comment.splitlines()[3]
+    story = comment.split("<details><summary>What happened</summary>\n\n```text\n")[1]
+    assert "schema verified equal to before the upgrade" in story.split("\n```\n")[0]
     assert commands.status(_settings(root, database_url)).summary["history"][0]["outcome"] \
         == "rolled back"
 

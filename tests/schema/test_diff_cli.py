@@ -81,6 +81,11 @@ def test_same_schema_exits_0_and_sqlalchemy_urls_keep_their_password_secret(
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["findings"] == []
     assert secret_password not in result.output
+    comment = run("diff", _url(a, "postgresql+psycopg", secret_password),
+                  _url(b, "postgresql+asyncpg", secret_password), "--format", "markdown")
+    assert comment.exit_code == 0
+    assert comment.output.startswith("<!-- dbsafe:diff -->\n### :white_check_mark: `dbsafe diff`:")
+    assert secret_password not in comment.output
 
 
 def test_snapshot_file_against_database_and_sql_output(
