@@ -112,7 +112,7 @@ def _with_help(finding: Finding) -> str:
 def render_text(report: Report, catalog: Catalog, verbose: bool = False, *,
                 paint: Paint = plain) -> str:
     lines: list[str] = []
-    if report.groups and sum(n for _, n in report.groups) == len(report.findings):
+    if _grouped(report):
         # Under a heading each, in the command's order (`dbsafe diff`: object by object).
         findings = iter(report.findings)
         for heading, count in report.groups:
@@ -148,6 +148,11 @@ def render_text(report: Report, catalog: Catalog, verbose: bool = False, *,
             lines.append("")
         lines.append(paint(summary, _worst(report)))
     return "\n".join(lines) + "\n"
+
+
+def _grouped(report: Report) -> bool:
+    """Whether the command's groups (`Report.groups`) cover every finding."""
+    return bool(report.groups) and sum(n for _, n in report.groups) == len(report.findings)
 
 
 def _not_checked(report: Report) -> list[str]:
@@ -564,7 +569,7 @@ def _markdown_order(report: Report) -> list[tuple[str, Finding]]:
     """The findings in the order the comment shows them, each with its section heading:
     the command's groups when it gave them (`diff`: object by object), else by file, then
     the findings about the database (no file)."""
-    if report.groups and sum(n for _, n in report.groups) == len(report.findings):
+    if _grouped(report):
         ordered = iter(report.findings)
         return [(heading, next(ordered)) for heading, count in report.groups
                 for _ in range(count)]
