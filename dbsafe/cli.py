@@ -526,8 +526,11 @@ def _emit(report: Any, settings: Any, status: int) -> None:
 
 def _command_name() -> str:
     """`dbsafe lint`: the command as typed, without its arguments (a URL's password)."""
+    names: list[str] = []
     ctx = click.get_current_context(silent=True)
-    names = ctx.command_path.split()[1:] if ctx is not None else []
+    while ctx is not None and ctx.parent is not None:  # the root is `python -m dbsafe`, too
+        names.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
     return " ".join(["dbsafe", *names])
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import psycopg
 import pytest
 from click.testing import CliRunner
@@ -561,6 +562,17 @@ def test_codes_may_be_given_comma_separated(tmp_path: Path) -> None:
     assert "#### `m.sql`" in comment.stdout and "[DBS102](" in comment.stdout
     assert run("lint", "--format", "markdown", "--exit-zero", "m.sql",
                cwd=tmp_path).stdout.splitlines()[1].endswith(" findings, none failing the run")
+
+
+def test_the_comment_names_the_command_however_dbsafe_was_started() -> None:
+    """`python -m dbsafe lint` is `dbsafe lint` in the comment's title and marker."""
+    from dbsafe.cli import _command_name
+
+    for root_name in ("dbsafe", "python -m dbsafe"):
+        with click.Context(main, info_name=root_name) as root, \
+                click.Context(main.commands["backups"], parent=root, info_name="backups") as group, \
+                click.Context(group.command.commands["prune"], parent=group, info_name="prune"):
+            assert _command_name() == "dbsafe backups prune"
 
 
 # A --target-version dbsafe's rules do not know (99 was taken as PostgreSQL 99, 9.5 as older
