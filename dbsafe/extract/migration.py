@@ -604,7 +604,7 @@ def _statement(sql: str, location: Location) -> MigrationStatement:
 # [.autocommit].(up|down).sql`, a dialect-less file serving every database. The dialect
 # names pop knows, its synonyms for PostgreSQL's first.
 _POP_FILE = re.compile(r"(?P<version>\d+)_[^.]+(?:\.(?P<dialect>[a-z0-9]+))??"
-                       r"(?P<autocommit>\.autocommit)?\.(?:up|down)\.sql")
+                       r"(?P<autocommit>\.autocommit)?\.(?P<direction>up|down)\.sql")
 _POP_POSTGRES = frozenset({"postgres", "postgresql", "pg", "pgx"})
 _POP_DIALECTS = _POP_POSTGRES | {"cockroach", "cockroachdb", "crdb", "mysql", "mariadb",
                                  "sqlite", "sqlite3", "yugabyte", "yugabytedb", "ydb"}
@@ -637,28 +637,30 @@ def _pop_selection(found: list[Path]) -> tuple[list[Path], frozenset[Path] | Non
 
     A folder is pop's when a file names a dialect pop knows or `.autocommit`
     (`20191100000001000000_identities.postgres.up.sql`, `..._x.autocommit.up.sql`). Pop
-    runs, for each version, the file of its dialect, or else the dialect-less one; a
+    runs, for each version and direction, the file of its dialect, or else the dialect-less
+    one (popx's `SortAndFilter`: keto's `20220513200300000000_x.postgres.up.sql` goes back
+    with `20220513200300000000_x.down.sql`); a
     MySQL or SQLite file is never run on PostgreSQL (linted, kratos's hundreds read as
     DBS001). It runs each in a transaction of its own unless the name says `.autocommit`.
 
     >>> names = ["1_a.up.sql", "1_a.postgres.up.sql", "1_a.mysql.up.sql", "2_b.up.sql",
-    ...          "3_c.sqlite3.up.sql", "4_d.postgres.autocommit.up.sql"]
+    ...          "3_c.sqlite3.up.sql", "4_d.postgres.autocommit.up.sql", "1_a.down.sql"]
     >>> kept, autocommit = _pop_selection([Path(n) for n in names])
     >>> [p.name for p in kept], [p.name for p in autocommit]
-    (['1_a.postgres.up.sql', '2_b.up.sql', '4_d.postgres.autocommit.up.sql'], ['4_d.postgres.autocommit.up.sql'])
+    (['1_a.postgres.up.sql', '2_b.up.sql', '4_d.postgres.autocommit.up.sql', '1_a.down.sql'], ['4_d.postgres.autocommit.up.sql'])
     """
     named = {p: _POP_FILE.fullmatch(p.name) for p in found}
     if not any(m is not None and ((m["dialect"] or "") in _POP_DIALECTS or m["autocommit"])
                for m in named.values()):
         return found, None
-    specific = {(p.parent, m["version"]) for p, m in named.items()
+    specific = {(p.parent, m["version"], m["direction"]) for p, m in named.items()
                 if m is not None and m["dialect"] in _POP_POSTGRES}
     kept = []
     for path, match in named.items():
         if match is None:
             kept.append(path)  # not a migration pop reads: linted as any .sql file is
         elif match["dialect"] is None:
-            if (path.parent, match["version"]) not in specific:
+            if (path.parent, match["version"], match["direction"]) not in specific:
                 kept.append(path)
         elif match["dialect"] in _POP_POSTGRES:
             kept.append(path)
@@ -1206,8 +1208,14 @@ def _down_file_of(up: Path) -> Path | None:
     """The file holding the down migration of the up migration `up`, when the runner keeps
     it in a file of its own."""
     name = up.name
+    if (pop := _pop_version_files(up)) is not None:
+        return next((p for p in pop if p.name.endswith(".down.sql")), None)
     if name.lower().endswith((".up.sql", "_up.sql")):  # 1_x.up.sql, gitness's 21_x_up.sql
         candidates = [up.with_name(name[:-len(".up.sql")] + name[-7] + "down.sql")]
+        if (version := re.match(r"[0-9]+_", name)) and golang_migrate_folder(up.parent):
+            # golang-migrate pairs a version's files by the version alone: concourse's
+            # `1554469235_add_new_inputs_to_jobs.up.sql` goes back with `..._to_job.down.sql`
+            candidates += sorted(up.parent.glob(f"{version.group()}*.down.sql"))
     elif name.lower() == "up.sql":
         candidates = [up.with_name("down.sql")]
     elif (flyway := re.fullmatch(r"V(\d+(?:[._]\d+)*)__.*\.sql", name)) is not None:
@@ -1220,6 +1228,17 @@ def _down_file_of(up: Path) -> Path | None:
         candidates = [c for c in (revert_script(up), up.parent / "down" / name)
                       if c is not None]
     return next((c for c in candidates if c.is_file()), None)
+
+
+def _pop_version_files(up: Path) -> list[Path] | None:
+    """The files pop runs on PostgreSQL for the version of its up migration `up` (its down
+    migration among them: the `.postgres.` one, else the dialect-less one, whatever the up
+    file's dialect), or None when no file of that version names a pop dialect."""
+    match = _POP_FILE.fullmatch(up.name)
+    if match is None:
+        return None
+    kept, autocommit = _pop_selection(sorted(up.parent.glob(f"{match['version']}_*.sql")))
+    return None if autocommit is None else kept
 
 
 # What turns off the transaction these runners wrap each migration in.
@@ -2797,6 +2816,20 @@ def goose_code_migrations(folder: Path) -> list[Path]:
     return found
 
 
+# A Go migration named as golang-migrate's SQL files (`<version>_<name>.up.go`): concourse's
+# runner (atc/db/migration's parser) runs such a file's `Up_<version>` method in the
+# migration's transaction in place of SQL.
+_UP_GO_FILE = re.compile(r"[0-9]+_[^/]*\.up\.go")
+
+
+def up_go_migrations(folder: Path) -> list[Path]:
+    """The `<version>_<name>.up.go` files of a folder of golang-migrate-named SQL
+    migrations: code dbsafe does not run, so what they make is not known."""
+    if not golang_migrate_folder(folder):
+        return []
+    return sorted(p for p in folder.iterdir() if _UP_GO_FILE.fullmatch(p.name) and p.is_file())
+
+
 # node-pg-migrate's JavaScript and TypeScript migrations (`<timestamp>_name.js`, as its
 # `create` names them), and what one exports: its `up`.
 _NODE_PG_CODE_FILE = re.compile(r"\d+_[^/]*\.(?:js|cjs|mjs|ts|cts|mts)")
@@ -2931,10 +2964,13 @@ def node_pg_code_migrations(folder: Path) -> list[Path]:
 
 def code_migrations(folder: Path) -> list[tuple[Path, str]]:
     """The migrations in `folder` its runner runs as code, which dbsafe does not run: yoyo's
-    Python ones, goose's Go ones, node-pg-migrate's and postgres-migrations' JavaScript ones,
+    Python ones, goose's Go ones and Go ones named as golang-migrate's SQL files,
+    node-pg-migrate's and postgres-migrations' JavaScript ones,
     each with what they are ("yoyo's Python migration")."""
     return [*((p, "yoyo's Python migration") for p in yoyo_code_migrations(folder)),
             *((p, "goose's Go migration") for p in goose_code_migrations(folder)),
+            *((p, "a Go migration named as the folder's SQL ones")
+              for p in up_go_migrations(folder)),
             *((p, "refinery's Rust migration") for p in refinery_code_migrations(folder)),
             *((p, "node-pg-migrate's JavaScript migration")
               for p in node_pg_code_migrations(folder)),

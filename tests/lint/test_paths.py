@@ -1108,6 +1108,24 @@ def test_a_goose_go_migration_a_provider_is_handed_is_said_not_linted(tmp_path: 
         "read; it was not linted" in report.summary["lines"]
 
 
+def test_a_go_migration_named_as_the_folders_up_sql_files_is_said_not_linted(
+        tmp_path: Path) -> None:
+    # concourse's atc/db/migration/migrations: `1516643303_update_auth_providers.up.go`
+    # beside `<version>_<name>.up.sql` files, run by its runner in the migration's
+    # transaction; the 7 such files were passed over in silence.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1_a.up.sql").write_text("CREATE TABLE a (v varchar(5));\n")
+    (folder / "2_widen.up.go").write_text(
+        "package migrations\n\nfunc (m *migrations) Up_2() error {\n"
+        "\t_, err := m.Tx.Exec(\"ALTER TABLE a ALTER v TYPE text\")\n\treturn err\n}\n")
+    (folder / "2_widen.down.go").write_text("package migrations\n")
+    report = commands.lint(Settings(project_root=tmp_path), [folder])
+    assert report.summary["code_migration_files"] == 1
+    assert "migrations/2_widen.up.go is a Go migration named as the folder's SQL ones: code, " \
+        "which dbsafe does not read; it was not linted" in report.summary["lines"]
+
+
 def _postgres_migrations_project(tmp_path: Path) -> Path:
     # supabase/storage's layout: `migrations/tenant`, two levels below the package.json that
     # depends on postgres-migrations, files `<id>-<name>.sql` with ids 1, 2, 3 ...

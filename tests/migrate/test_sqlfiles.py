@@ -141,6 +141,41 @@ def test_a_pop_folder_runs_the_postgres_file_of_each_version_as_pop_does(
     assert relations(database_url) >= {"public.a_b", "public.a_b_id"}
 
 
+@pytest.mark.parametrize(("files", "down"), [
+    # keto's 20220513200300000000: a postgres up, a dialect-less down (was: no down)
+    ({"1_a.postgres.up.sql": "CREATE TABLE a (id int);\n",
+      "2_b.postgres.up.sql": "ALTER TABLE a ADD COLUMN b int;\n",
+      "2_b.up.sql": "ALTER TABLE `a` ADD COLUMN `b` int;\n",
+      "2_b.down.sql": "ALTER TABLE a DROP COLUMN b;\n"}, "sql/2_b.down.sql"),
+    # keto's 20220513200600000000: a dialect-less up, a postgres down beside a dialect-less
+    # one PostgreSQL refuses (was: the dialect-less one, 42601)
+    ({"1_a.postgres.up.sql": "CREATE TABLE a (id int);\n",
+      "2_b.up.sql": "ALTER TABLE a ADD COLUMN b int;\n",
+      "2_b.down.sql": "ALTER TABLE `a` DROP COLUMN `b`;\n",
+      "2_b.postgres.down.sql": "ALTER TABLE a DROP COLUMN b;\n",
+      "2_b.mysql.down.sql": "ALTER TABLE `a` DROP COLUMN `b`;\n"}, "sql/2_b.postgres.down.sql"),
+    # golang-migrate pairs by version alone: concourse's 1554469235 `..._to_jobs.up.sql`
+    # and `..._to_job.down.sql` (was: no down)
+    ({"1_a.up.sql": "CREATE TABLE a (id int);\n",
+      "2_add_b_to_as.up.sql": "ALTER TABLE a ADD COLUMN b int;\n",
+      "2_add_b_to_a.down.sql": "ALTER TABLE a DROP COLUMN b;\n"}, "sql/2_add_b_to_a.down.sql"),
+])
+def test_a_version_goes_back_with_the_down_file_its_runner_runs(
+        tmp_path: Path, database_url: str, files: dict[str, str], down: str) -> None:
+    # popx picks each version's file per direction (`SortAndFilter`): the `.postgres.`
+    # one, else the dialect-less one, whatever the dialect of the other direction's file.
+    from dbsafe.extract.migration import down_migration
+
+    folder = write(tmp_path / "sql", files)
+    migrations = sql_migrations([folder], root=tmp_path)
+    assert apply_sql_migrations(migrations, database_url) == ()
+    going_back = down_migration(migrations[-1], tmp_path)
+
+    assert going_back is not None and going_back.path == down
+    assert apply_sql_migrations([going_back], database_url) == ()
+    assert columns(database_url, "a") == ["id"]
+
+
 def test_a_versioned_folder_runs_what_its_manifest_lists_in_that_order(
         tmp_path: Path, database_url: str) -> None:
     # temporal-sql-tool (temporal's and cadence's schema/postgresql/.../versioned) runs the
