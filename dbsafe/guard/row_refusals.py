@@ -14,7 +14,15 @@ that refuses it, run read-only on the live database:
   NULL) and found nowhere in the referenced table;
 - UNIQUE, PRIMARY KEY, `CREATE UNIQUE INDEX`: `GROUP BY` the keys `HAVING count(*) > 1`,
   rows with a NULL key left out unless `NULLS NOT DISTINCT` (a partial index: its WHERE);
-- `VALIDATE CONSTRAINT`: the constraint as the database defines it (`pg_get_constraintdef`).
+- `VALIDATE CONSTRAINT`: the constraint as the database defines it (`pg_get_constraintdef`);
+- `ALTER COLUMN c TYPE t [USING e]`: every value cast as the statement casts it (`e`, or `c`,
+  coerced to `t` by assignment: a string too long for `varchar(n)` refuses, where `CAST` would
+  cut it), in `count(...)` over the rows: the query failing on a value (SQLSTATE class 22 or
+  23) is the refusal. A plain cast of a text column (PostgreSQL 16+) then counts the values
+  `pg_input_is_valid` refuses, with one example key. A USING expression calling a volatile
+  function cannot be told (its values at the upgrade are not the probe's);
+- `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan added: `WHERE (its DEFAULT or
+  generated expression) IS NULL` (none: every row is NULL; an identity: none is), counted.
 
 The rows asked are those PostgreSQL checks: NOT NULL and CHECK recurse to inheritance
 children (unless `ALTER TABLE ONLY`, `NO INHERIT`); unique and foreign keys check the table's
@@ -42,9 +50,9 @@ if TYPE_CHECKING:
 
 ROWS_REFUSE = RuleInfo(
     "DBS615", "rows-refuse-revision",
-    "A pending revision validates rows (SET NOT NULL, a CHECK, a foreign key, a unique key) "
-    "that the database holds and that refuse it, so it would fail half way through the "
-    "upgrade.",
+    "A pending revision validates rows (SET NOT NULL, a CHECK, a foreign key, a unique key, "
+    "a column's new type) that the database holds and that refuse it, so it would fail half "
+    "way through the upgrade.",
     Severity.ERROR, "0.2.0")
 
 # Each query's statement timeout: the preflight asks, it does not scan for minutes.
@@ -62,6 +70,10 @@ class Probe:
     query: str  # returns (count) or one example key's values
     counts: bool  # the query returns a count; else one row of key values, or none
     find: str = ""  # a query listing the refusing rows, for the DBA to run
+    # the query failing on a value (a cast) is the refusal; `which`: a query returning how
+    # many rows refuse and one example key, where one can say without failing
+    errors_refuse: bool = False
+    which: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +110,8 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
                                         f"{check['unsure']}: its rows are not today's"))
                 continue
             try:
-                probes = list(_probes(conn, sql, check.get("changed") or {}))
+                probes = list(_probes(conn, sql, check.get("changed") or {},
+                                      check.get("added") or {}))
             except _CannotTell as why:
                 verdicts.append(Verdict(revision, sql, table, "cannot tell", str(why)))
                 continue
@@ -162,9 +175,16 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
             psycopg.errors.UndefinedObject, psycopg.errors.UndefinedFunction) as exc:
         return Verdict(revision, sql, probe.subject, "cannot tell",
                        f"{exc.diag.message_primary} now, so it is made by the plan")
+    except psycopg.errors.ReadOnlySqlTransaction as exc:
+        return Verdict(revision, sql, probe.subject, "cannot tell",
+                       f"{exc.diag.message_primary}: it writes, so the probe cannot run it")
     except psycopg.Error as exc:
+        if probe.errors_refuse and str(exc.sqlstate or "")[:2] in ("22", "23"):
+            return _cast_refused(conn, probe, revision, sql, exc)
         return Verdict(revision, sql, probe.subject, "not checked",
                        str(exc.diag.message_primary or exc).strip())
+    if probe.errors_refuse:
+        return Verdict(revision, sql, probe.subject, "passes")
     if probe.counts:
         count = int(row[0]) if row else 0
         if not count:
@@ -179,9 +199,30 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
                    probe.find)
 
 
-def _probes(conn: Any, sql: str, changed: dict[str, str]) -> Iterator[Probe]:
+def _cast_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -> Verdict:
+    """A cast's refusal: PostgreSQL's error, and where `probe.which` can say, how many rows
+    and one example key."""
+    detail = f"{probe.what} ({exc.sqlstate}: {shortened(str(exc.diag.message_primary), 100)})"
+    row = None
+    if probe.which:
+        try:
+            with conn.transaction():
+                row = conn.execute(probe.which).fetchone()
+        except Exception:  # noqa: BLE001 - the error above is the answer; this only adds to it
+            row = None
+    if row and row[0]:
+        count = int(row[0])
+        amount = f"at least {count}" if count >= COUNT_CAP else str(count)
+        detail += f" in {amount} row(s)" + (f", e.g. key ({shortened(str(row[1]), 40)})"
+                                            if row[1] is not None else "")
+    return Verdict(revision, sql, probe.subject, "refused", detail, probe.find)
+
+
+def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
+            ) -> Iterator[Probe]:
     """`changed`: the tables an earlier statement of the plan changes the rows of (handed on
-    for `VALIDATE CONSTRAINT`, whose referenced table lint does not know)."""
+    for `VALIDATE CONSTRAINT`, whose referenced table lint does not know); `added`: columns
+    an earlier `ADD COLUMN` of the plan added (column -> that statement)."""
     from pglast import ast, parse_sql
     from pglast.enums import AlterTableType
 
@@ -192,9 +233,20 @@ def _probes(conn: Any, sql: str, changed: dict[str, str]) -> Iterator[Probe]:
         return
     assert isinstance(stmt, ast.AlterTableStmt)
     table = _table(conn, stmt.relation)
+    retyped: set[str] = set()  # by an earlier subcommand: its values are not today's
     for cmd in stmt.cmds or ():
-        if cmd.subtype == AlterTableType.AT_SetNotNull:
+        if cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in retyped:
+            raise _CannotTell(f"the same statement retypes {cmd.name} first: its values are "
+                              "not today's")
+        if cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in added \
+                and not _has_column(conn, table.name, str(cmd.name)):
+            yield _added_null_probe(conn, table, str(cmd.name), added[str(cmd.name)])
+        elif cmd.subtype == AlterTableType.AT_SetNotNull:
             yield _null_probe(table, str(cmd.name))
+        elif cmd.subtype == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_,
+                                                                              ast.ColumnDef):
+            retyped.add(str(cmd.name))
+            yield _type_probe(conn, table, str(cmd.name), cmd.def_)
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
                                                                            ast.Constraint):
             yield from _constraint_probes(conn, table, cmd.def_, changed)
@@ -245,6 +297,140 @@ def _null_probe(table: _Table, column: str, *, own: bool = False) -> Probe:
     return Probe(f"{table.name}.{name}", "holds NULLs",
                  _count(f"SELECT FROM {rows} WHERE {name} IS NULL"), counts=True,
                  find=f"SELECT * FROM {rows} WHERE {name} IS NULL")
+
+
+def _added_null_probe(conn: Any, table: _Table, column: str, add_sql: str) -> Probe:
+    """SET NOT NULL of a column `add_sql` added: its rows hold its DEFAULT (or generated
+    value) each, or NULL without one; an identity fills every row."""
+    from pglast import ast, parse_sql
+    from pglast.enums import ConstrType
+    from pglast.stream import RawStream
+
+    stmt = parse_sql(add_sql)[0].stmt
+    assert isinstance(stmt, ast.AlterTableStmt)
+    (definition,) = [c.def_ for c in stmt.cmds or () if isinstance(c.def_, ast.ColumnDef)
+                     and c.def_.colname == column]
+    kinds = {c.contype: c for c in definition.constraints or () if isinstance(c, ast.Constraint)}
+    filled = kinds.get(ConstrType.CONSTR_GENERATED) or kinds.get(ConstrType.CONSTR_DEFAULT)
+    name, rows = f"{table.name}.{_ident(column)}", table.recursing
+    if ConstrType.CONSTR_IDENTITY in kinds:
+        return Probe(name, "holds NULLs", "SELECT 0", counts=True)
+    if filled is None or filled.raw_expr is None:
+        return Probe(name, "holds NULLs (added without a DEFAULT)",
+                     _count(f"SELECT FROM {rows}"), counts=True, find=f"SELECT * FROM {rows}")
+    _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
+    value = str(RawStream()(filled.raw_expr))
+    return Probe(name, f"holds NULLs (added with {shortened(value, 60)})",
+                 _count(f"SELECT FROM {rows} WHERE ({value}) IS NULL"), counts=True,
+                 find=f"SELECT * FROM {rows} WHERE ({value}) IS NULL")
+
+
+# String and bit types whose cast by assignment (an ALTER's) refuses a value too long, where
+# an explicit CAST cuts it: their length function, called with isExplicit false.
+_LENGTH_CHECKED = {"varchar": 4, "bpchar": 4, "bit": 0, "varbit": 0}  # typmod = n + this
+
+
+def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef) -> Probe:
+    """`ALTER COLUMN column TYPE t [USING e]`: every row's value cast as the statement does."""
+    from pglast.stream import RawStream
+
+    assert definition.typeName is not None
+    target = str(RawStream()(definition.typeName))
+    name = _ident(column)
+    using = definition.raw_default
+    if using is not None:
+        _refuse_volatile(conn, using, "its USING expression")
+    value = f"({RawStream()(using)})" if using is not None else name
+    rows = table.recursing
+    which = find = ""
+    if _plain_text_cast(conn, table.name, column, using, target):
+        refusing = f"{name} IS NOT NULL AND NOT pg_input_is_valid({name}, {_literal(target)})"
+        keys = _primary_key(conn, table.name)
+        key = f"concat_ws(', ', {', '.join(f'{k}::text' for k in keys)})" if keys else "NULL"
+        which = (f"SELECT count(*), min(key) FILTER (WHERE n = 1) FROM (SELECT {key} AS key, "
+                 f"row_number() OVER () AS n FROM {rows} WHERE {refusing} LIMIT {COUNT_CAP}) "
+                 "AS refusing")
+        find = f"SELECT * FROM {rows} WHERE {refusing}"
+    return Probe(f"{table.name}.{name}", f"holds values that do not cast to {shortened(target, 40)}",
+                 f"SELECT count({_assigned(conn, value, definition.typeName, target)}) "
+                 f"FROM {rows}", counts=False, find=find, errors_refuse=True, which=which)
+
+
+def _assigned(conn: Any, value: str, type_name: ast.TypeName, target: str) -> str:
+    """`value` coerced to `target` as ALTER COLUMN TYPE coerces it (by assignment)."""
+    row = conn.execute(
+        "SELECT b.typname, t.typtype = 'd', t.typtypmod FROM pg_type t JOIN pg_type b "
+        "ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+        "WHERE t.oid = to_regtype(%s) AND b.typnamespace = 'pg_catalog'::regnamespace",
+        (target,)).fetchone()
+    if conn.execute("SELECT to_regtype(%s)", (target,)).fetchone()[0] is None:
+        raise _CannotTell(f"type {target} does not exist now, so it is made by the plan")
+    if row is not None and row[0] in _LENGTH_CHECKED:
+        base, domain, typmod = str(row[0]), bool(row[1]), int(row[2])
+        if not domain:
+            sizes = [getattr(m.val, "ival", None) for m in type_name.typmods or ()]
+            typmod = sizes[0] + _LENGTH_CHECKED[base] if sizes and sizes[0] is not None \
+                else -1
+        if typmod >= 0:
+            value = f'pg_catalog."{base}"(CAST({value} AS pg_catalog."{base}"), {typmod}, false)'
+    return f"CAST({value} AS {target})"
+
+
+def _plain_text_cast(conn: Any, table: str, column: str, using: Any, target: str) -> bool:
+    """Whether the values are a text column's cast as they are (no USING, or `USING c::t`),
+    so that `pg_input_is_valid` (PostgreSQL 16+) says which rows refuse."""
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    if conn.info.server_version < 160000:
+        return False
+    if using is not None and not (
+            isinstance(using, ast.TypeCast) and isinstance(using.arg, ast.ColumnRef)
+            and [f.sval for f in using.arg.fields or ()][-1:] == [column]
+            and using.typeName is not None and str(RawStream()(using.typeName)) == target):
+        return False
+    row = conn.execute(
+        "SELECT atttypid IN ('text'::regtype, 'varchar'::regtype) FROM pg_attribute "
+        "WHERE attrelid = to_regclass(%s) AND attname = %s AND NOT attisdropped",
+        (table, column)).fetchone()
+    return bool(row and row[0])
+
+
+def _refuse_volatile(conn: Any, expression: Any, what: str) -> None:
+    """`_CannotTell` when `expression` calls a volatile function: the values it gives at the
+    upgrade are not those it gives the probe (nor may the probe run it)."""
+    names = sorted(set(_calls(expression(skip_none=True))))
+    for name in names:
+        schema, _, function = name.rpartition(".")
+        row = conn.execute(
+            "SELECT EXISTS (SELECT FROM pg_proc WHERE proname = %s AND provolatile = 'v' "
+            "AND (%s = '' OR pronamespace = to_regnamespace(%s)))",
+            (function, schema, schema or "pg_catalog")).fetchone()
+        if row and row[0]:
+            raise _CannotTell(f"{what} calls {name}(), a volatile function: its values at the "
+                              "upgrade are not the probe's")
+
+
+def _calls(tree: Any) -> Iterator[str]:
+    """Each function a (pglast, serialized) expression calls, as named."""
+    if isinstance(tree, dict):
+        if tree.get("@") == "FuncCall":
+            yield ".".join(str(n.get("sval")) for n in tree.get("funcname") or ())
+        for value in tree.values():
+            yield from _calls(value)
+    elif isinstance(tree, (list, tuple)):
+        for value in tree:
+            yield from _calls(value)
+
+
+def _has_column(conn: Any, table: str, column: str) -> bool:
+    row = conn.execute("SELECT FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                       "AND attname = %s AND NOT attisdropped", (table, column)).fetchone()
+    return row is not None
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_distinct: bool,

@@ -5,7 +5,8 @@ before the first revision whether a row would refuse one (`guard.row_refusals`, 
 Read from the statements each revision ran on the throwaway copy (pglast's trees, no words):
 `ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK,
 FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE or PRIMARY KEY; `VALIDATE CONSTRAINT`; `CREATE
-UNIQUE INDEX`. The copy has no rows, so none of them failed there. Each is handed on with
+UNIQUE INDEX`; `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated).
+The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
 `SELECT`: an ORM data migration only SELECTs on the empty copy, and updates what it finds on
@@ -14,7 +15,9 @@ block, a statement PostgreSQL's parser refused; DDL renaming, dropping or creati
 or adding, dropping or retyping the columns checked; for a foreign key, any of these on the
 table it references (for `VALIDATE CONSTRAINT`, whose referenced table the database knows,
 the tables changed so far are handed on). The guard then says it could not be
-told, and never guesses.
+told, and never guesses. A `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan added
+(and nothing changed since) is handed on with that statement (`added`): the column holds its
+DEFAULT, or NULL in every row, which the guard can tell.
 
 >>> from dbsafe.lint.statement import parse_statement as p
 >>> checks = RowChecks()
@@ -23,6 +26,10 @@ told, and never guesses.
 ...                     p("ALTER TABLE volumes ADD CONSTRAINT h CHECK (host <> '')")])
 >>> [(c["revision"], c["table"], c["unsure"]) for c in checks.summary()]
 [('0005', 'volumes', None), ('0006', 'volumes', '0006 runs UPDATE on volumes before it')]
+>>> checks.add("0007", [p("ALTER TABLE hosts ADD COLUMN zone text"),
+...                     p("ALTER TABLE hosts ALTER COLUMN zone SET NOT NULL")])
+>>> checks.summary()[-1]["added"]
+{'zone': 'ALTER TABLE hosts ADD COLUMN zone text'}
 """
 
 from __future__ import annotations
@@ -39,10 +46,11 @@ if TYPE_CHECKING:
     from dbsafe.lint.statement import Statement
 
 # ALTER TABLE subcommands that check every row the table holds.
-_VALIDATING = frozenset({"SetNotNull", "ValidateConstraint"})
+_VALIDATING = frozenset({"SetNotNull", "ValidateConstraint", "AlterColumnType"})
 _VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary", "not_null"})
 # ALTER TABLE subcommands after which a column's values are not today's.
-_COLUMN_CHANGES = frozenset({"AlterColumnType", "DropColumn", "AddColumn"})
+# (ADD COLUMN: `_added`, since a SET NOT NULL of it can still be told.)
+_COLUMN_CHANGES = frozenset({"AlterColumnType", "DropColumn"})
 # Functions a migration's driver or env.py calls that write no table (a session setting).
 _READS_ONLY = frozenset({"set_config", "current_setting", "current_schema", "version"})
 # Relations dbsafe never counts as the application's: alembic's own bookkeeping, catalogs.
@@ -62,6 +70,8 @@ class RowChecks:
     _columns: dict[tuple[str, str], str] = field(default_factory=dict)
     # tables the plan creates (CREATE TABLE, empty until written)
     _created: set[str] = field(default_factory=set)
+    # (table, column) -> (why its values are not today's, the ADD COLUMN statement adding it)
+    _added: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -70,9 +80,12 @@ class RowChecks:
                 continue
             columns = _validated_columns(s)
             if columns is not None and s.relation and not self._new(s.relation):
+                added = self._added_set_not_null(s)
                 check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": s.relation,
-                         "unsure": self._unsure(s.relation, columns)
+                         "unsure": self._unsure(s.relation, columns, answered=frozenset(added))
                          or self._references_unsure(s)}
+                if added:
+                    check["added"] = added
                 if not columns and self._tables:
                     # VALIDATE CONSTRAINT: a foreign key's referenced table is the
                     # database's to say; the guard holds it against these
@@ -83,7 +96,14 @@ class RowChecks:
     def _new(self, table: str) -> bool:
         """Created by the plan and written by none of its statements since: empty."""
         return any(same_relation(name, table) for name in self._created) \
-            and self._unsure(table, frozenset()) is None
+            and self._unsure(table, frozenset(), added=False) is None
+
+    def _added_set_not_null(self, s: Statement) -> dict[str, str]:
+        """The columns `s` sets NOT NULL that the plan added (column -> its ADD COLUMN)."""
+        return {action.name: added[1] for action in s.actions
+                if action.subtype == "SetNotNull" and action.name and s.relation
+                for (name, column), added in self._added.items()
+                if column == action.name and same_relation(name, s.relation)}
 
     def _references_unsure(self, s: Statement) -> str | None:
         """Why the rows a foreign key added references are not today's, or None."""
@@ -102,7 +122,11 @@ class RowChecks:
         statements may be missing)."""
         return [{**c, "unsure": c["unsure"] or unsure} for c in self.checks]
 
-    def _unsure(self, table: str, columns: frozenset[str]) -> str | None:
+    def _unsure(self, table: str, columns: frozenset[str], *,
+                answered: frozenset[str] = frozenset(), added: bool = True) -> str | None:
+        """Why the rows of `table` (its `columns`; none: any) are not today's; `answered`:
+        columns the plan added whose NULLs the guard tells from their ADD COLUMN; `added`:
+        whether a column added counts (for an empty new table it does not)."""
         if self._anything:
             return self._anything
         for name, why in self._tables.items():
@@ -110,6 +134,10 @@ class RowChecks:
                 return why
         for (name, column), why in self._columns.items():
             if same_relation(name, table) and (column in columns or not columns):
+                return why
+        for (name, column), (why, _) in self._added.items() if added else ():
+            if same_relation(name, table) and column not in answered \
+                    and (column in columns or not columns):
                 return why
         return None
 
@@ -154,6 +182,8 @@ class RowChecks:
             for action in s.actions:
                 if action.subtype in _COLUMN_CHANGES and action.name:
                     self._columns.setdefault((s.relation, action.name), why)
+                elif action.subtype == "AddColumn" and action.column is not None:
+                    self._added.setdefault((s.relation, action.column.name), (why, s.sql))
 
 
 def _validated_columns(s: Statement) -> frozenset[str] | None:
@@ -169,8 +199,9 @@ def _validated_columns(s: Statement) -> frozenset[str] | None:
     for action in s.actions:
         if action.subtype in _VALIDATING:
             validates = True
-            if action.subtype == "SetNotNull" and action.name:
+            if action.subtype in ("SetNotNull", "AlterColumnType") and action.name:
                 found.add(action.name)
+            found.update(expression_columns(action.using))
         con = action.constraint
         if action.subtype == "AddConstraint" and con is not None \
                 and con.kind in _VALIDATING_CONSTRAINTS and not con.not_valid \

@@ -27,12 +27,23 @@ pytestmark = pytest.mark.db
 SCHEMA = """
 CREATE TABLE hosts (id int PRIMARY KEY, name text);
 INSERT INTO hosts VALUES (1, 'a'), (2, 'b');
-CREATE TABLE volumes (id int, host text, host_id int, size int, code text, secret text);
-INSERT INTO volumes VALUES (1, 'h1', 1, 10, 'x', 's3cret'), (2, NULL, 9, -1, 'x', 's3cret'),
-                           (2, 'H1', NULL, 5, NULL, 's3cret');
+-- (num .. doc: values an ALTER COLUMN ... TYPE casts)
+CREATE TYPE mood AS ENUM ('ok', 'bad');
+CREATE DOMAIN keyed AS jsonb CHECK (VALUE ? 'k');
+CREATE TABLE volumes (id int, host text, host_id int, size int, code text, secret text,
+                      num text, label varchar(50), amount numeric(10,2), day text, mood text,
+                      doc jsonb);
+INSERT INTO volumes VALUES
+  (1, 'h1', 1, 10, 'x', 's3cret', '12', 'short', 1.5, '2024-01-31', 'ok', '{"k": 1}'),
+  (2, NULL, 9, -1, 'x', 's3cret', '12a', 'a label longer than ten', 123.45, '2024-02-30',
+   'meh', '{"j": 1}');
+INSERT INTO volumes VALUES (2, 'H1', NULL, 5, NULL, 's3cret');
 CREATE TABLE clean (LIKE volumes);
-INSERT INTO clean VALUES (1, 'h1', 1, 10, 'x', 's3cret'), (2, 'h2', 2, 1, 'y', 's3cret'),
-                         (3, 'h3', NULL, 5, NULL, 's3cret'), (4, 'h4', NULL, 6, NULL, 's3cret');
+-- ('abcdefghij   ': spaces past varchar(10)'s length are cut, not refused)
+INSERT INTO clean VALUES
+  (1, 'h1', 1, 10, 'x', 's3cret', '1', 'short', 99.99, '2024-01-31', 'ok', '{"k": 1}'),
+  (2, 'h2', 2, 1, 'y', 's3cret', '2', 'abcdefghij   ', -3, '2024-02-29', 'bad', NULL);
+INSERT INTO clean VALUES (3, 'h3', NULL, 5, NULL, 's3cret'), (4, 'h4', NULL, 6, NULL, 's3cret');
 ALTER TABLE volumes ADD CONSTRAINT positive CHECK (size > 0) NOT VALID;
 ALTER TABLE clean ADD CONSTRAINT positive CHECK (size > 0) NOT VALID;
 ALTER TABLE volumes ADD CONSTRAINT host_known NOT NULL host NOT VALID;
@@ -45,6 +56,7 @@ CREATE TABLE clean_old () INHERITS (clean);
 INSERT INTO clean_old VALUES (1, 'H2', 9, 7, 'y', 's3cret');
 CREATE TABLE hosts_old () INHERITS (hosts);
 INSERT INTO hosts_old VALUES (9, 'c');
+CREATE TABLE nothing_yet (id int);
 """
 
 
@@ -61,11 +73,12 @@ def _verdicts(conn: psycopg.Connection, *statements: str, timeout: str = "10s"
     return probe_rows(conn, changes.checks.summary(), lock_timeout="1s", timeout=timeout)
 
 
-def _postgresql_refuses(conn: psycopg.Connection, statement: str) -> bool:
+def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     try:
         with conn.transaction(force_rollback=True):
-            conn.execute(statement)
-    except psycopg.errors.IntegrityError:
+            for statement in statements:
+                conn.execute(statement)
+    except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
         return True
     return False
 
@@ -93,25 +106,63 @@ def _postgresql_refuses(conn: psycopg.Connection, statement: str) -> bool:
     ("ALTER TABLE {t} ADD CONSTRAINT host_id_set NOT NULL host_id",  # PostgreSQL 18's
      "holds NULLs in 1 row(s)", "holds NULLs in 2 row(s)"),
     ("ALTER TABLE {t} VALIDATE CONSTRAINT host_known", "holds NULLs in 1 row(s)", None),
+    # a column's new type: what PostgreSQL says of the value it refuses
+    ("ALTER TABLE {t} ALTER COLUMN num TYPE integer USING num::integer",
+     'holds values that do not cast to integer (22P02: invalid input syntax for type integer: '
+     '"12a") in 1 row(s)', None),
+    ("ALTER TABLE {t} ALTER COLUMN label TYPE varchar(10)",
+     "holds values that do not cast to varchar(10) (22001: value too long for type character "
+     "varying(10)) in 1 row(s)", None),
+    ("ALTER TABLE {t} ALTER COLUMN amount TYPE numeric(4,2)",
+     "holds values that do not cast to numeric(4, 2) (22003: numeric field overflow)", None),
+    ("ALTER TABLE {t} ALTER COLUMN day TYPE date USING day::date",
+     'holds values that do not cast to date (22008: date/time field value out of range: '
+     '"2024-02-30") in 1 row(s)', None),
+    ("ALTER TABLE {t} ALTER COLUMN mood TYPE mood USING mood::mood",
+     'holds values that do not cast to mood (22P02: invalid input value for enum mood: "meh") '
+     "in 1 row(s)", None),
+    ("ALTER TABLE {t} ALTER COLUMN doc TYPE keyed",
+     'holds values that do not cast to keyed (23514: value for domain keyed violates check '
+     'constraint "keyed_check")', None),
+    # a column the plan adds, then sets NOT NULL: its DEFAULT, or NULL in every row
+    ("ALTER TABLE {t} ADD COLUMN zone text; ALTER TABLE {t} ALTER COLUMN zone SET NOT NULL",
+     "holds NULLs (added without a DEFAULT) in 3 row(s)",
+     "holds NULLs (added without a DEFAULT) in 5 row(s)"),  # (4, and clean_old's)
+    ("ALTER TABLE {t} ADD COLUMN zone text DEFAULT 'eu'; "
+     "ALTER TABLE {t} ALTER COLUMN zone SET NOT NULL", None, None),
+    ("ALTER TABLE {t} ADD COLUMN twice int GENERATED ALWAYS AS (host_id * 2) STORED; "
+     "ALTER TABLE {t} ALTER COLUMN twice SET NOT NULL",
+     "holds NULLs (added with host_id * 2) in 1 row(s)",
+     "holds NULLs (added with host_id * 2) in 2 row(s)"),
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
         "primary key", "unique index", "partial unique index", "validate constraint",
-        "not null constraint", "validate not null"])
+        "not null constraint", "validate not null", "type integer", "type varchar",
+        "type numeric", "type date", "type enum", "type domain", "added column",
+        "added column with default", "added generated column"])
 def test_rows_refusing_a_statement_are_found_before_it_runs(
         statement: str, volumes: str | None, clean: str | None,
         database: psycopg.Connection) -> None:
     for table, expected in (("volumes", volumes), ("clean", clean)):
-        sql = statement.format(t=table)
-        verdicts = _verdicts(database, sql)
+        statements = statement.format(t=table).split("; ")
+        verdicts = _verdicts(database, *statements)
 
         refused = [v.detail for v in verdicts if v.outcome == "refused"]
         assert refused == ([expected] if expected else []), (table, verdicts)
         assert all(v.outcome in ("refused", "passes") for v in verdicts), verdicts
         assert all(v.subject.removeprefix("public.").startswith(table)
                    for v in verdicts), verdicts
-        assert _postgresql_refuses(database, sql) is bool(expected), table
+        assert _postgresql_refuses(database, *statements) is bool(expected), table
         assert not any("s3cret" in v.line() for v in verdicts)
         for refusal in (v for v in verdicts if v.outcome == "refused"):
+            if not refusal.find:  # a cast PostgreSQL can only refuse: no query lists them
+                assert " row(s)" not in refusal.detail, refusal
+                continue
             # the query the finding's help gives lists the rows that refuse it
+            if len(statements) > 1:  # (the column the plan adds, here)
+                with database.transaction(force_rollback=True):
+                    database.execute(statements[0])
+                    assert database.execute(refusal.find).fetchall(), refusal.find
+                continue
             assert database.execute(refusal.find).fetchall(), refusal.find
             assert f"`{refusal.find}`" in (refusal_finding(refusal, allowed=False).help or "")
 
@@ -168,3 +219,31 @@ def test_a_query_past_its_timeout_is_not_checked(database: psycopg.Connection) -
                            timeout="50ms")
     assert (verdict.outcome, verdict.detail) == (
         "not checked", "the query ran past its statement timeout (50ms)")
+
+
+def test_a_column_added_then_set_not_null_over_no_rows_or_filled_for_each_passes(
+        database: psycopg.Connection) -> None:
+    for added in ("ALTER TABLE nothing_yet ADD COLUMN zone text",  # no rows: none NULL
+                  "ALTER TABLE volumes ADD COLUMN n int GENERATED ALWAYS AS IDENTITY"):
+        table = added.split()[2]
+        statements = (added, f"ALTER TABLE {table} ALTER COLUMN "
+                             f"{added.split()[5]} SET NOT NULL")
+        (verdict,) = _verdicts(database, *statements)
+        assert verdict.outcome == "passes", verdict
+        assert not _postgresql_refuses(database, *statements)
+
+
+def test_a_volatile_using_or_default_cannot_be_told(database: psycopg.Connection) -> None:
+    # random() may give other values at the upgrade; nextval() writes (a READ ONLY
+    # transaction refuses it): neither is a refusal
+    cast, sequence, default = _verdicts(
+        database, "ALTER TABLE clean ALTER COLUMN size TYPE smallint USING "
+                  "(random() * 100000)::int",
+        "ALTER TABLE volumes ALTER COLUMN num TYPE bigint USING nextval('no_such_seq')",
+        "ALTER TABLE volumes ADD COLUMN token uuid DEFAULT gen_random_uuid()",
+        "ALTER TABLE volumes ALTER COLUMN token SET NOT NULL")
+    assert (cast.outcome, cast.detail) == (
+        "cannot tell", "its USING expression calls random(), a volatile function: its values "
+                       "at the upgrade are not the probe's")
+    assert (sequence.outcome, default.outcome) == ("cannot tell", "cannot tell")
+    assert "its DEFAULT calls gen_random_uuid()" in default.detail
