@@ -11,9 +11,9 @@ Tools reading the system catalogs pick each query by the server they talk to:
 A statement in a branch that cannot run on a major is never sent to a server of it, so that
 major's catalog says nothing about it. A test counts when it compares a value named after a
 version (`server_version`, `self.pg_version`, `conn.info.server_version`,
-`get_server_version(conn)`) with a number written as `server_version_num` writes it
-(`90200`, `150000`), or, for a name saying whose version it is (`pg_version`,
-`server_version`), with a major (`10`, `9.6`); tests of other things (`sys.version_info`,
+`get_server_version(conn)`, pg_view's `self.dbver`) with a number written as
+`server_version_num` writes it (`90200`, `150000`), or, for a name saying whose version it is
+(`pg_version`, `server_version`, `dbver`), with a major (`10`, `9.6`); tests of other things (`sys.version_info`,
 `api_version >= 2`, `Version("15")`) leave a branch possible on every major.
 """
 
@@ -38,8 +38,13 @@ _FLIPPED: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.NotEq: ast.NotEq,
 }
 _WORDS = re.compile(r"[a-z]+")
-# Words that say the version is the database server's, for a bare major (`pg_version >= 10`).
-_SERVER_WORDS = frozenset({"server", "pg", "pgsql", "postgres", "postgresql", "pgversion"})
+# Words naming a version: `ver` only as the database's (`dbver`, `pgver`), since a word
+# ending so is more often something else (`server`, `driver`).
+_VERSION_WORDS = frozenset({"version", "pgversion", "dbversion", "dbver", "pgver"})
+# Words that say the version is the database server's, for a bare major (`pg_version >= 10`,
+# pg_view's `self.dbver < 9.2`).
+_SERVER_WORDS = frozenset({"server", "pg", "pgsql", "postgres", "postgresql", "pgversion",
+                           "dbversion", "dbver", "pgver"})
 
 # (majors on which a test may hold, majors on which it may not)
 Judged = tuple[frozenset[int], frozenset[int]]
@@ -134,7 +139,8 @@ def _number(node: ast.expr) -> int | float | None:
 
 def _version_words(node: ast.expr) -> frozenset[str]:
     """The words of a value's name when it names a version (`server_version`,
-    `self.pg_version`, `get_server_version(conn)`, `conn.info.server_version`); else none."""
+    `self.pg_version`, `get_server_version(conn)`, `conn.info.server_version`, `self.dbver`);
+    else none."""
     if isinstance(node, ast.Call):
         node = node.func
     if isinstance(node, ast.Attribute):
@@ -144,4 +150,4 @@ def _version_words(node: ast.expr) -> frozenset[str]:
     else:
         return frozenset()
     words = frozenset(_WORDS.findall(name.lower()))
-    return words if words & {"version", "pgversion"} else frozenset()
+    return words if words & _VERSION_WORDS else frozenset()

@@ -66,7 +66,10 @@ listed as not analysed. SQL syntax that is no function (`COALESCE`, `NULLIF`, `G
 function an extension makes, one the file's own DDL makes, pgTAP's functions in a pgTAP test
 (a file calling `plan`, `no_plan` or `runtests`), and calls in a schema the schema does not
 describe. Argument types are never judged: a name with any overload is
-not reported.
+not reported. A statement in a branch the code runs on none of the shipped versions (the
+`else` of `if server_version >= 100000:`) calling a name no shipped pg_catalog has
+(`pg_xlogfile_name`, renamed in 10): a built-in of the versions it is sent to, listed as not
+analysed.
 """
 
 # The statements whose calls are checked, as PostgreSQL's parser names them.

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from dbsafe.validate.confirm import Rewrite, Verdict
     from dbsafe.validate.file_ddl import FileDdl
     from dbsafe.validate.postgrest import ExposedSchemas
-    from dbsafe.validate.resolver import Problem
+    from dbsafe.validate.resolver import Problem, Resolution
     from dbsafe.validate.syscatalog import SystemCatalog
     from dbsafe.validate.unknown import Unknown
 
@@ -360,7 +360,10 @@ _CHUNK = 32
 #      ?.startsWith("mysql://"))`, the `else` of `isPostgres(db)`) is skipped (helper-321)
 # 258: JS/TS SQL in a `case` of `switch (dialect)` reached only by other engines' names, or
 #      in a branch of `["mysql", "mariadb"].includes(dialect)`, is skipped (helper-325)
-_CACHE_VERSION = 258
+# 259: a call of a function no shipped pg_catalog has, in a branch the code runs only on
+#      other versions (`pg_xlogfile_name` in the `else` of `server_version >= 100000`), is not
+#      analysed; `self.dbver < 9.2` tests the server's version (pghoard, pg_view, helper-324)
+_CACHE_VERSION = 259
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -1309,11 +1312,10 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             made).resolve(fragment.sql, quick=False)
         problems = resolution.problems
     if unknown is not None and problems:
-        kept = tuple(p for p in problems if not (_made_earlier(p, unknown.ddl, snapshot)
-                                                 or _failed_function(p, unknown)))
-        if len(kept) != len(problems):
-            problems = kept
-            resolution = resolver.Resolution(resolver.NOT_ANALYSED, kept, reason=_UNKNOWN_REASON)
+        problems, resolution = _dropping(
+            problems, resolution,
+            lambda p: _made_earlier(p, unknown.ddl, snapshot) or _failed_function(p, unknown),
+            lambda _: _UNKNOWN_REASON)
     if pgtap is not None and any(_pgtap_call(p) for p in problems) and pgtap():
         # A pgTAP test runs where pgTAP is installed: its functions exist (a misspelt
         # application function it calls is still reported).
@@ -1321,53 +1323,47 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     if earlier and problems:
         # What this file's own DDL made or changed earlier exists at run time, as it is
         # then: not a finding, and the statement is not analysed.
-        kept = tuple(p for p in problems if not _made_earlier(p, earlier, snapshot))
-        if len(kept) != len(problems):
-            problems = kept
-            resolution = resolver.Resolution(
-                resolver.NOT_ANALYSED, kept,
-                reason="uses what DDL earlier in this file created or changed")
+        problems, resolution = _dropping(
+            problems, resolution, lambda p: _made_earlier(p, earlier, snapshot),
+            lambda _: "uses what DDL earlier in this file created or changed")
     if on_path is not None and problems:
         # Confirmation prepares under the run's path, not this one: said, not reported.
-        kept = tuple(p for p in problems
-                     if p.code not in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code))
-        if len(kept) != len(problems):
-            problems = kept
-            resolution = resolver.Resolution(
-                resolver.NOT_ANALYSED, kept,
-                reason=f"reads what the search path the code sets before it "
-                       f"({', '.join(on_path.search_path)}) does not show; not confirmed")
+        problems, resolution = _dropping(
+            problems, resolution, lambda p: p.code in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code),
+            lambda _: f"reads what the search path the code sets before it "
+                      f"({', '.join(on_path.search_path)}) does not show; not confirmed")
     if fragment.checked_tables and problems:
         # The code sends it only where these exist (`if inspector.has_table("x"):`).
-        kept = tuple(p for p in problems if not (
-            p.code == UNKNOWN_TABLE.code
-            and p.subject.rsplit(".", 1)[-1] in fragment.checked_tables))
-        if len(kept) != len(problems):
-            problems = kept
-            resolution = resolver.Resolution(
-                resolver.NOT_ANALYSED, kept,
-                reason="reads a table the code checks exists before sending it")
+        problems, resolution = _dropping(
+            problems, resolution,
+            lambda p: p.code == UNKNOWN_TABLE.code
+            and p.subject.rsplit(".", 1)[-1] in fragment.checked_tables,
+            lambda _: "reads a table the code checks exists before sending it")
     if fragment.not_sent_to and problems:
         # The code sends it only to other PostgreSQL versions (`if server_version >=
         # 150000:`): what this version's catalog lacks is nothing it will meet.
-        kept = tuple(p for p in problems if p.catalog_version not in fragment.not_sent_to)
-        if len(kept) != len(problems):
-            major = next(p.catalog_version for p in problems if p not in kept)
-            problems = kept
-            resolution = resolver.Resolution(
-                resolver.NOT_ANALYSED, kept,
-                reason=f"reads PostgreSQL {major}'s system catalog, a version the code does "
-                       f"not send it to")
+        problems, resolution = _dropping(
+            problems, resolution, lambda p: p.catalog_version in fragment.not_sent_to,
+            lambda p: f"reads PostgreSQL {p.catalog_version}'s system catalog, a version the "
+                      f"code does not send it to")
+    if fragment.not_sent_to and problems and _known_callables() <= fragment.not_sent_to:
+        # The code sends it only to versions whose pg_catalog dbsafe does not know (the `else`
+        # of `if server_version >= 100000:`): a built-in it calls may be theirs
+        # (`pg_xlogfile_name`, renamed in 10; `pg_start_backup`, removed in 15).
+        problems, resolution = _dropping(
+            problems, resolution,
+            lambda p: p.code == UNKNOWN_FUNCTION_CALL.code
+            and ("." not in p.subject or p.subject.startswith("pg_catalog.")),
+            lambda p: f"calls `{p.subject}`, which PostgreSQL "
+                      f"{' and '.join(map(str, sorted(_known_callables())))} lack, in code "
+                      f"that sends it only to other versions")
     if fragment.built_strings and problems:
         # A name read from a string the code completes at run time (`'{table}_id_seq'`
         # read as `'_id_seq'`) is not the name PostgreSQL gets.
-        kept = tuple(p for p in problems if not any(
-            p.start <= offset <= p.end + 1 for offset in fragment.built_strings))
-        if len(kept) != len(problems):
-            problems = kept
-            resolution = resolver.Resolution(
-                resolver.NOT_ANALYSED, kept,
-                reason="names a relation in a string completed at run time")
+        problems, resolution = _dropping(
+            problems, resolution,
+            lambda p: any(p.start <= offset <= p.end + 1 for offset in fragment.built_strings),
+            lambda _: "names a relation in a string completed at run time")
     outcome.counts[f"statements_{resolution.status}"] += 1
     if resolution.status == "analysed" and problems:
         outcome.analysed_with_findings.append(tuple(
@@ -1546,6 +1542,27 @@ def _version_rule(finding: Finding, version: int | None) -> Finding:
     shown = f"PostgreSQL {version // 10000}" if version else "the server at hand"
     detail = f"not confirmed: {shown} accepts it; the target version does not"
     return dataclasses.replace(finding, context=finding.context + (("PostgreSQL", detail),))
+
+
+def _dropping(problems: tuple[Problem, ...], resolution: Resolution,
+              dropped: Callable[[Problem], bool], reason: Callable[[Problem], str],
+              ) -> tuple[tuple[Problem, ...], Resolution]:
+    """`problems` less those `dropped` holds for and, when there were some, the statement
+    not analysed for `reason` (of the first of them)."""
+    from dbsafe.validate import resolver
+
+    kept = tuple(p for p in problems if not dropped(p))
+    if len(kept) == len(problems):
+        return problems, resolution
+    first = next(p for p in problems if dropped(p))
+    return kept, resolver.Resolution(resolver.NOT_ANALYSED, kept, reason=reason(first))
+
+
+def _known_callables() -> frozenset[int]:
+    """The majors whose pg_catalog functions DBS314 knows (`syscatalog.callable_majors`)."""
+    from dbsafe.validate.syscatalog import callable_majors
+
+    return callable_majors()
 
 
 def _other_catalog(candidate: Candidate, major: int | None) -> Finding:

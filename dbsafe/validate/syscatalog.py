@@ -204,6 +204,18 @@ def catalog_callables() -> frozenset[str]:
                      for name in data.get("callable", "").split())
 
 
+@functools.cache
+def callable_majors() -> frozenset[int]:
+    """The majors whose pg_catalog `catalog_callables` knows: a call none of them has may
+    still be a built-in of another (`pg_xlogfile_name`, before 10).
+
+    >>> {15, 18} <= callable_majors()
+    True
+    """
+    return frozenset(int(major) for major, data in _shipped_versions().items()
+                     if data.get("callable"))
+
+
 def version_specific(name: str) -> bool:
     """Whether the columns of built-in function `name` differ between shipped versions (or
     some lack it): only a server of the catalog's version can confirm a finding on them."""

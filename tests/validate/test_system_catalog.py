@@ -326,6 +326,9 @@ GATED_AWAY_FROM_18 = [
     ("if server_version >= 90600:\n"
      "    return None\n"
      "cur.execute('SELECT waiting FROM pg_stat_activity')", "waiting"),
+    # pg_view's `dbver`, a float: pg_stat_activity's columns before 9.2
+    ("if self.dbver < 9.2:\n"
+     "    cur.execute('SELECT procpid FROM pg_stat_activity')", "procpid"),
 ]
 # Gates that let the branch run on 18, or test something else: still checked.
 GATED_TOWARDS_18 = [
@@ -340,6 +343,30 @@ GATED_TOWARDS_18 = [
     ("if server_version < 90600:\n"
      "    raise RuntimeError('too old')\n"
      "cur.execute('SELECT waiting FROM pg_stat_activity')", "waiting"),
+    ("if self.driver_ver < 9.2:\n"  # a `ver` not the database's
+     "    cur.execute('SELECT procpid FROM pg_stat_activity')", "procpid"),
+]
+# pghoard's calls of built-ins PostgreSQL renamed in 10 or dropped in 15, in branches that run
+# on no version whose pg_catalog dbsafe knows (15, 18): (code, the function named).
+GATED_CALLS_AWAY = [
+    ("if self.pg_version_server >= 100000:\n"
+     "    cur.execute('SELECT pg_walfile_name(pg_current_wal_lsn())')\n"
+     "else:\n"
+     "    cur.execute('SELECT pg_xlogfile_name(pg_current_xlog_location())')",
+     "pg_xlogfile_name"),
+    ("if conn.server_version >= 150000:\n"
+     "    cur.execute('SELECT labelfile FROM pg_backup_stop()')\n"
+     "else:\n"
+     "    cur.execute('SELECT labelfile FROM pg_catalog.pg_stop_backup(false)')",
+     "pg_catalog.pg_stop_backup"),
+]
+# Still DBS314: a branch that runs on 15 (which lacks `pg_stop_backup` too), and a function
+# of the application's schema, which no version's pg_catalog holds.
+GATED_CALLS_KEPT = [
+    ("if server_version < 170000:\n"
+     "    cur.execute('SELECT pg_stop_backup(false)')", "pg_stop_backup"),
+    ("if server_version < 100000:\n"
+     "    cur.execute('SELECT public.nonesuch_fn()')", "nonesuch_fn"),
 ]
 
 
@@ -352,6 +379,10 @@ def test_the_gated_statements_fail_on_postgresql_18(conninfo: str) -> None:
                 if column in sql:
                     with pytest.raises(psycopg.errors.UndefinedColumn):
                         conn.execute(f"PREPARE p AS {sql}")
+        for code, function in GATED_CALLS_AWAY + GATED_CALLS_KEPT:
+            gated, = (sql for sql in re.findall(r"'(SELECT [^']*)'", code) if function in sql)
+            with pytest.raises(psycopg.errors.UndefinedFunction):
+                conn.execute(f"PREPARE p AS {gated}")
 
 
 @pytest.mark.db
@@ -360,7 +391,8 @@ def test_a_statement_the_code_sends_only_to_other_versions_is_not_checked_on_18(
 ) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
     functions = []
-    for i, (code, _) in enumerate(GATED_AWAY_FROM_18 + GATED_TOWARDS_18):
+    for i, (code, _) in enumerate(GATED_AWAY_FROM_18 + GATED_TOWARDS_18 + GATED_CALLS_AWAY
+                                  + GATED_CALLS_KEPT):
         lines = code.splitlines() + (["cur.execute(q)"] if "q =" in code else [])
         functions.append(f"def f{i}(self, cur, conn, cursor, server_version, pg_version, "
                          f"api_version):\n" + "".join(f"    {line}\n" for line in lines))
@@ -370,11 +402,15 @@ def test_a_statement_the_code_sends_only_to_other_versions_is_not_checked_on_18(
                              environ={})
     report = commands.validate(settings, [tmp_path / "q.py"])
     assert sorted((f.code, f.subject.rsplit(".", 1)[-1]) for f in report.findings) == sorted(
-        ("DBS302", column) for _, column in GATED_TOWARDS_18)
-    assert all("42703" in dict(f.context)["PostgreSQL"] for f in report.findings)
-    reasons = [s.reason for s in report.skipped if "catalog" in s.reason]
+        [("DBS302", column) for _, column in GATED_TOWARDS_18]
+        + [("DBS314", function) for _, function in GATED_CALLS_KEPT])
+    assert all(dict(f.context)["PostgreSQL"][:5] in ("42703", "42883") for f in report.findings)
+    reasons = [s.reason for s in report.skipped if "system catalog" in s.reason]
     assert reasons == ["not analysed: reads PostgreSQL 18's system catalog, a version the "
                        "code does not send it to"] * len(GATED_AWAY_FROM_18)
+    assert [s.reason for s in report.skipped if "lack" in s.reason] == [
+        f"not analysed: calls `{function}`, which PostgreSQL 15 and 18 lack, in code that "
+        f"sends it only to other versions" for _, function in GATED_CALLS_AWAY]
 
 
 @pytest.mark.db
