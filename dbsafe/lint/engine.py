@@ -2371,7 +2371,7 @@ def parse_migration(migration: Migration) -> list[Statement]:
             in_transaction = True
             statement.in_transaction = True
         elif statement.transaction in _ENDS:
-            in_transaction = False
+            in_transaction = statement.chain  # AND CHAIN opens the next one at once
         statements.append(statement)
         if statement.kind == "DoStmt":
             for inner in do_block_statements(statement):

@@ -233,6 +233,8 @@ class Statement:
     index_def: IndexDef | None = None
     dropped: tuple[str, ...] = ()  # DROP's objects, folded and joined with "."
     transaction: str | None = None  # "begin" | "commit" | "rollback" | "savepoint" | ...
+    # `COMMIT AND CHAIN`, `ROLLBACK AND CHAIN`: ends its transaction and opens the next one
+    chain: bool = False
     locks: tuple[Any, ...] | None = None  # cache for dbsafe.lint.locks.locks_for
     # The foreign keys of the tables an ALTER TABLE or DROP TABLE works on, as they stand
     # before it: dropping one locks the table it references. Filled by the lint engine
@@ -1069,8 +1071,31 @@ def concurrent_operation(statement: Statement) -> str | None:
     return None
 
 
-def set_config_calls(s: Statement) -> Iterator[tuple[str, str, bool]]:
-    """`(setting, value, is_local)` of each `set_config('x', 'v', local)` a SELECT makes."""
+def set_config_calls(s: Statement) -> Iterator[tuple[str, str | None, bool]]:
+    """`(setting, value, is_local)` of each `set_config('x', 'v', local)` a SELECT makes
+    with a literal value; a NULL one (None) resets the setting, as `RESET` does.
+
+    >>> [list(set_config_calls(parse_statement(f"SELECT set_config('lock_timeout', {v}, false)")))
+    ...  for v in ("'5s'", "NULL", "current_setting('x')")]
+    [[('lock_timeout', '5s', False)], [('lock_timeout', None, False)], []]
+    """
+    for name, value, local in _set_config_arguments(s):
+        if is_null(value):
+            yield name, None, local
+        elif (literal := constant(value)) is not None:
+            yield name, str(literal), local
+
+
+def set_config_expressions(s: Statement) -> Iterator[tuple[str, bool]]:
+    """`(setting, is_local)` of each `set_config('x', <expression>, local)` a SELECT makes
+    whose value is computed when it runs: what it sets is unknown here."""
+    for name, value, local in _set_config_arguments(s):
+        if not is_null(value) and constant(value) is None:
+            yield name, local
+
+
+def _set_config_arguments(s: Statement) -> Iterator[tuple[str, Node, bool]]:
+    """`(setting, value node, is_local)` of each `set_config` call of a literal setting."""
     if s.kind != "SelectStmt":
         return
     for kind, fields in walk(s.node):
@@ -1080,11 +1105,10 @@ def set_config_calls(s: Statement) -> Iterator[tuple[str, str, bool]]:
         if len(args) < 2:
             continue
         name = constant(args[0])
-        value = constant(args[1])
         if not isinstance(name, str):
             continue
         local = len(args) > 2 and constant(args[2]) is True
-        yield name.lower(), str(value) if value is not None else "1", local
+        yield name.lower(), args[1], local
 
 
 def setting_changes(s: Statement) -> Iterator[tuple[str, str | None, bool]]:
@@ -1488,6 +1512,7 @@ def _transaction(s: Statement, n: Node) -> None:
     kind = n.get("kind", "").removeprefix("TRANS_STMT_").lower()
     s.transaction = {"start": "begin", "rollback_prepared": "rollback",
                      "commit_prepared": "commit"}.get(kind, kind)
+    s.chain = bool(n.get("chain"))
 
 
 def _relation_only(field_name: str) -> Any:

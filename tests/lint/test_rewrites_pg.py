@@ -2650,15 +2650,20 @@ STRAY_BEGIN = ("CREATE TABLE invoices (id bigint PRIMARY KEY);\nBEGIN;\n"
                "CREATE TABLE invoice_lines (id bigint);\n")
 
 
+# the transaction `COMMIT AND CHAIN` opens is left open as the BEGIN's would be
+CHAINED_COMMIT = STRAY_BEGIN.replace("numeric;\n", "numeric;\nCOMMIT AND CHAIN;\n")
+
+
+@pytest.mark.parametrize("change", [STRAY_BEGIN, CHAINED_COMMIT], ids=["begin", "and-chain"])
 def test_a_begin_nothing_commits_loses_the_changes_after_it_where_lint_says(
-        conninfo: str) -> None:
+        conninfo: str, change: str) -> None:
     """DBS136: sent statement by statement (psql -f), everything after a stray BEGIN is
     rolled back when the connection closes, without an error; in a transaction the runner
-    opened, the BEGIN is a WARNING and the runner's COMMIT keeps it all."""
+    opened (psql -1), the BEGIN is a WARNING and the runner's COMMIT keeps it all."""
     from dbsafe.extract.sqlfile import split_sql
     from dbsafe.lint import lint_sql
 
-    statements = [f.sql for f in split_sql(STRAY_BEGIN, "stray.sql")]
+    statements = [f.sql for f in split_sql(change, "stray.sql")]
     psql_f = psycopg.connect(conninfo, autocommit=True)
     psql_f.execute("CREATE SCHEMA psql_f; CREATE SCHEMA wrapped")
     psql_f.execute("SET search_path = psql_f")
@@ -2677,10 +2682,10 @@ def test_a_begin_nothing_commits_loses_the_changes_after_it_where_lint_says(
                               "to_regclass('wrapped.invoice_lines')").fetchone()
     assert kept == (None, "invoice_lines")  # (wrapped is on the search_path)
     assert warnings == ["there is already a transaction in progress"]
-    assert [f.code for f in lint_sql(STRAY_BEGIN)] == ["DBS136"]
+    assert [f.code for f in lint_sql(change) if f.code == "DBS136"] == ["DBS136"]
     # a runner wrapping the file commits what is open at its end, a BEGIN after the
     # file's COMMIT too (DBS114's advice)
-    for wrapped in (STRAY_BEGIN, "COMMIT;\n" + STRAY_BEGIN):
+    for wrapped in (change, "COMMIT;\n" + change):
         assert [f.code for f in lint_sql(wrapped, in_transaction=True)
                 if f.code == "DBS136"] == []
 
@@ -2752,3 +2757,33 @@ def test_a_migration_ending_its_runners_transaction_is_not_atomic_where_lint_say
             "SELECT relname::text FROM pg_class WHERE relname IN ('a1', 'a2')")}
     assert (kept == (set() if failed else {"a1", "a2"})) == atomic
     assert ("DBS138" in {f.code for f in lint_sql(change, in_transaction=True)}) == flagged
+
+
+@pytest.mark.parametrize(("change", "kept", "lines"), [
+    # the statements after it run in the transaction it opens: the runner's ROLLBACK
+    # undoes only those
+    ("CREATE TABLE a1 (id int);\nCOMMIT AND CHAIN;\nCREATE TABLE a2 (id int);\n"
+     "SELECT 1/0;\n", {"a1"}, [2]),
+    # a COMMIT after it ends the runner's transaction again: a3 runs on its own
+    ("CREATE TABLE a1 (id int);\nCOMMIT AND CHAIN;\nCREATE TABLE a2 (id int);\nCOMMIT;\n"
+     "CREATE TABLE a3 (id int);\nSELECT 1/0;\n", {"a1", "a2", "a3"}, [2, 4]),
+], ids=["chain-then-failure", "commit-after-chain"])
+def test_a_commit_and_chain_ends_its_runners_transaction_where_lint_says(
+        conninfo: str, change: str, kept: set[str], lines: list[int]) -> None:
+    """DBS138: `COMMIT AND CHAIN` in a runner's transaction commits it and opens the next,
+    which the runner's COMMIT or ROLLBACK ends: not atomic either."""
+    from dbsafe.extract.sqlfile import split_sql
+    from dbsafe.lint import lint_sql
+
+    with psycopg.connect(conninfo, autocommit=True) as runner:
+        runner.execute("BEGIN")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            for fragment in split_sql(change, "change.sql"):
+                runner.execute(fragment.sql)
+        runner.execute("ROLLBACK")
+        found = {name for (name,) in runner.execute(
+            "SELECT relname::text FROM pg_class WHERE relname IN ('a1', 'a2', 'a3')")}
+    assert found == kept
+    findings = [f for f in lint_sql(change, in_transaction=True) if f.code == "DBS138"]
+    assert [f.location.line for f in findings if f.location] == lines
+    assert "rolls back only" in findings[0].message

@@ -9,7 +9,10 @@ own, each committed, so when one fails the migration is left half applied, not r
 run, and the runner's rollback does nothing (`WARNING: there is no transaction in
 progress`); the retry then fails on what is already there. A `ROLLBACK` silently throws away
 everything before it, and the runner records the migration as applied. squawk calls this
-`transaction-nesting`.
+`transaction-nesting`. A `COMMIT AND CHAIN` commits the runner's transaction too and opens
+the next, which the runner's own COMMIT or ROLLBACK then ends: a failure after it rolls back
+only what came after it, and leaves what came before committed and the migration not
+recorded.
 
 ## Bad
 ```sql
@@ -29,7 +32,9 @@ CREATE INDEX ix_invoices_id ON invoices (id);
 
 ## In Alembic
 `op.execute("COMMIT")` inside the revision's transaction commits alembic's: use
-`with op.get_context().autocommit_block():` for what must run outside a transaction.
+`with op.get_context().autocommit_block():` for what must run outside a transaction. A
+`BEGIN` ... `COMMIT` of the revision's own inside `autocommit_block()` is not flagged: the
+block's start committed alembic's transaction, so that COMMIT ends the revision's own one.
 
 ## Not flagged
 A `COMMIT` followed by `BEGIN`: the file splits itself into two transactions on purpose
@@ -41,7 +46,9 @@ statement (`lint` says so for its folder), so no transaction of a runner is assu
 
 How it was judged: on PostgreSQL 18, a runner's `BEGIN`, then a file `BEGIN; CREATE TABLE
 a1; COMMIT; CREATE TABLE a2; SELECT 1/0;`, then the runner's `ROLLBACK`: `a1` and `a2` both
-stay, with the two WARNINGs above.
+stay, with the two WARNINGs above. With `COMMIT AND CHAIN` in place of the file's `COMMIT`,
+`a1` stays and the tables after it are rolled back; a plain `COMMIT` after the chained one
+leaves what follows it committed on its own.
 """
 
 from __future__ import annotations
@@ -59,7 +66,9 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         return
     if not _runner_transaction_open(ctx, statement):
         return
-    after = list(_outside_any_transaction(ctx.statements[statement.index + 1:]))
+    later = ctx.statements[statement.index + 1:]
+    after = list(_in_chained_transaction(later) if statement.chain else
+                 _outside_any_transaction(later))
     if statement.transaction == "commit" and not after:
         # the file's end (the runner's history row follows, as it would anyway), or a
         # BEGIN right after: the file splits itself into two transactions on purpose
@@ -69,6 +78,12 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         message = ("This ROLLBACK ends the transaction the runner wraps the migration in: "
                    "everything before it is thrown away, and the runner records the "
                    "migration as applied.")
+    elif statement.chain:
+        message = (f"This COMMIT AND CHAIN commits the transaction the runner wraps the "
+                   f"migration in and opens another: a failure in the {len(after)} "
+                   f"statement{'s' if len(after) > 1 else ''} after it rolls back only "
+                   f"{'those' if len(after) > 1 else 'that one'}, leaving what came before "
+                   "committed and the migration not recorded.")
     else:
         message = (f"This COMMIT ends the transaction the runner wraps the migration in: the "
                    f"{len(after)} statement{'s' if len(after) > 1 else ''} after it "
@@ -96,6 +111,18 @@ def _outside_any_transaction(later: Sequence[Statement]) -> Iterator[Statement]:
             yield s
 
 
+def _in_chained_transaction(later: Sequence[Statement]) -> Iterator[Statement]:
+    """The statements of `later` (those after a COMMIT AND CHAIN) in the transaction it
+    opens, up to the file's next end of one."""
+    for s in later:
+        if s.origin is not None or s.generated:
+            continue
+        if s.transaction in ("commit", "rollback", "prepare"):
+            return
+        if s.kind and s.kind != "TransactionStmt":
+            yield s
+
+
 def _runner_transaction_open(ctx: LintContext, statement: Statement) -> bool:
     """Is the transaction open before `statement` one the runner opened (it wraps the file,
     or it is alembic's generated BEGIN), rather than one the file opened itself?"""
@@ -106,8 +133,9 @@ def _runner_transaction_open(ctx: LintContext, statement: Statement) -> bool:
             continue
         if s.transaction == "begin" and not open_:
             open_, runner = True, s.generated
-        elif s.transaction in ("commit", "rollback", "prepare"):
-            open_ = runner = False
+        elif s.transaction in ("commit", "rollback", "prepare") and not s.chain:
+            open_ = runner = False  # (AND CHAIN: the next one opens at once, the runner's
+            # COMMIT ends it)
     return open_ and runner
 
 
