@@ -244,10 +244,11 @@ def _transaction_states(statements: list[CapturedStatement]) -> Iterator[
     first, the revision runs in the transaction alembic opens for it (25001 for a
     CONCURRENTLY index), until its own COMMIT, `autocommit_block()` or BEGIN.
     """
-    from dbsafe.pg.parse import begins_or_ends_transaction
+    from dbsafe.pg.parse import begins_or_ends_transaction, begins_transaction
 
     carried = bool(statements) and not statements[0].first_in_run
     current: bool | None = None
+    block = False  # the statement before ran in autocommit (`autocommit_block()`)
     for s in statements:
         after = s.in_transaction
         if carried and not (after is False and s.autocommit is False
@@ -256,6 +257,11 @@ def _transaction_states(statements: list[CapturedStatement]) -> Iterator[
         if carried:
             running: bool | None = True
             after = True
+        elif s.autocommit and after and begins_transaction(s.sql):
+            # a BEGIN in `autocommit_block()` opens the revision's own transaction: the
+            # block's start committed alembic's (no statement shows it), and only one an
+            # earlier statement of the block opened makes it nested
+            running = block and bool(current)
         elif after is False and current is not False and begins_or_ends_transaction(s.sql):
             # (first: a COMMIT ends the transaction alembic opened, unless in autocommit)
             running = current if current is not None else s.autocommit is False
@@ -265,6 +271,7 @@ def _transaction_states(statements: list[CapturedStatement]) -> Iterator[
         if not s.introspection:
             current = after if after is not None else running if running is not None \
                 else current
+            block = bool(s.autocommit)
 
 
 def _ancestors(result: RunResult, revision: str) -> set[str]:

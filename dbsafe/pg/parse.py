@@ -47,3 +47,17 @@ def begins_or_ends_transaction(sql: str) -> bool:
         return False
     return any(isinstance(raw.stmt, ast.TransactionStmt) and raw.stmt.kind is not None
                and raw.stmt.kind.name in _BLOCK_KINDS for raw in statements)
+
+
+def begins_transaction(sql: str) -> bool:
+    """Whether `sql` is one `BEGIN` or `START TRANSACTION`, as PostgreSQL's parser reads it.
+
+    >>> [begins_transaction(s) for s in ("begin", "START TRANSACTION READ ONLY", "COMMIT",
+    ...                                  "BEGIN; SELECT 1", "SELECT 'begin'")]
+    [True, True, False, False, False]
+    """
+    from pglast import ast
+
+    statement = sole_statement(sql)
+    return isinstance(statement, ast.TransactionStmt) and statement.kind is not None \
+        and statement.kind.name in _BLOCK_KINDS[:2]

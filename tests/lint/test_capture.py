@@ -112,6 +112,10 @@ def upgrade():
     with op.get_context().autocommit_block():
         op.create_index("ix_orders_status", "orders", ["status"],
                         postgresql_concurrently=True)
+        # a transaction of the revision's own in the block: alembic's ended as it began
+        op.execute("BEGIN")
+        op.execute("UPDATE orders SET total = 0 WHERE total IS NULL")
+        op.execute("COMMIT")
     op.execute("""
         DO $$
         BEGIN
@@ -367,6 +371,9 @@ def test_history_aware_precision(history: tuple[Path, Report]) -> None:
     assert "DBS109" in found["r03"]  # new_code() is a user function, VOLATILE by default
     assert "DBS203" not in found.get("r04", set())  # `ref` was added by the same revision
     assert "DBS109" in found["r05"]  # inside a DO block
+    # r05's COMMIT ends the transaction its own BEGIN opened in autocommit_block(), not
+    # alembic's (which the block's start committed)
+    assert "DBS138" not in found["r05"]
 
 
 def test_locks_show_what_postgresql_took(history: tuple[Path, Report]) -> None:
