@@ -8,12 +8,12 @@ on an existing table, with the timeouts in force there.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dbsafe.config import DurationError, read_duration
 from dbsafe.lint.engine import LintContext
 from dbsafe.lint.locks import Lock, locks_for
-from dbsafe.lint.statement import Statement, setting_changes
+from dbsafe.lint.statement import Statement, set_config_expressions, setting_changes
 
 TIMEOUTS = ("lock_timeout", "statement_timeout")
 _ENDS = ("commit", "rollback", "prepare")
@@ -28,6 +28,11 @@ class Timeout:
     ms: int | None
     set_by: Statement
     session: bool  # False: `SET LOCAL`, until the transaction ends
+    # Why the value in force is not known for sure (None: it is): "expression", a
+    # `set_config` whose value is computed when it runs; "reset", a `RESET` back to the
+    # session's default, which is env.py's value (`ms`) only where env.py passed it as a
+    # connect option (`-c lock_timeout=...`), not where it SET it.
+    unsure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +54,11 @@ def _milliseconds(value: str) -> int | None:
 def statements_with_timeouts(ctx: LintContext) -> Iterator[tuple[Statement, dict[str, Timeout]]]:
     """Each statement the migration itself runs, with the timeouts in force when it runs:
     those `SET`, `SET LOCAL` (in a transaction block) or `set_config` gave before it, and
-    those env.py set on its connection (generated SETs); one set to 0 or reset is not in
-    force. A function's body is left out: it runs under its caller's settings."""
+    those env.py set on its connection (generated SETs); one set to 0 is not in force, nor
+    one reset, unless env.py had set it (`Timeout.unsure`). A function's body is left out:
+    it runs under its caller's settings."""
     active: dict[str, Timeout] = {}
+    started: dict[str, Timeout] = {}  # env.py's, which the session had from the start
     for statement in ctx.statements:
         if statement.deferred:
             continue
@@ -61,14 +68,22 @@ def statements_with_timeouts(ctx: LintContext) -> Iterator[tuple[Statement, dict
         for name, value, local in setting_changes(statement):
             names = TIMEOUTS if name == "*" else (name,) if name in TIMEOUTS else ()
             for setting in names:
-                ms = None if value is None or value.strip().lower() == "default" \
-                    else _milliseconds(value)
-                if value is None or value.strip().lower() == "default" or ms == 0:
-                    active.pop(setting, None)
-                elif local and not statement.in_transaction:
+                reset = value is None or value.strip().lower() == "default"
+                ms = None if reset or value is None else _milliseconds(value)
+                if local and not statement.in_transaction:
                     continue  # SET LOCAL outside a transaction block has no effect
+                if reset and setting in started and not local:
+                    active[setting] = replace(started[setting], set_by=statement,
+                                              unsure="reset")
+                elif reset or ms == 0 or value is None:
+                    active.pop(setting, None)
                 else:
                     active[setting] = Timeout(value.strip(), ms, statement, not local)
+                    if statement.generated:
+                        started[setting] = active[setting]
+        for setting, local in set_config_expressions(statement):
+            if setting in TIMEOUTS and (statement.in_transaction or not local):
+                active[setting] = Timeout("", None, statement, not local, unsure="expression")
         if not statement.generated:
             yield statement, dict(active)
 

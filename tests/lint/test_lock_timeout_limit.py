@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from dbsafe import commands
@@ -47,3 +48,33 @@ def test_a_timeout_env_py_set_on_its_connection_is_judged_too() -> None:
     findings = lint_migration(migration, [RULE])
     assert [(f.location, f.message.split(" (")[1].split(")")[0]) for f in findings] == [
         (here, "set on the connection env.py hands alembic")]
+
+
+@pytest.mark.db
+def test_a_reset_after_env_py_set_a_long_timeout_is_said_not_passed(conninfo: str) -> None:
+    """RESET (and set_config to NULL) returns `lock_timeout` to the session's default: what
+    the connection was started with (env.py's `-c lock_timeout=...`), not what a SET gave
+    it. The capture sees only the session's value, so which of the two env.py did is
+    unknown: the finding says so."""
+    after_reset = []
+    for options, set_first in (("-c lock_timeout=10min", ""), ("", "10min")):
+        with psycopg.connect(conninfo, autocommit=True, options=options) as conn:
+            for reset in ("RESET lock_timeout",
+                          "SELECT set_config('lock_timeout', NULL, false)"):
+                if set_first:
+                    conn.execute(f"SET lock_timeout = '{set_first}'")
+                conn.execute(reset)
+                after_reset.append(conn.execute("SHOW lock_timeout").fetchone())
+    assert after_reset == [("10min",), ("10min",), ("0",), ("0",)]
+    here = Location("versions/0002_note.py", 9)
+    for reset in ("RESET lock_timeout", "SELECT set_config('lock_timeout', NULL, false)"):
+        migration = Migration("versions/0002_note.py", (
+            MigrationStatement("SET lock_timeout = '10min'", Location("<alembic>", 1),
+                               generated=True),
+            MigrationStatement(reset, Location("versions/0002_note.py", 8)),
+            MigrationStatement("ALTER TABLE orders ADD COLUMN note text", here),
+        ), kind="alembic", revision="0002")
+        [finding] = lint_migration(migration, [RULE])
+        assert finding.location == here
+        assert "dbsafe cannot tell which" in finding.message
+        assert "the 10min env.py gave its connection" in finding.message

@@ -30,7 +30,12 @@ op.execute("SET lock_timeout = '5s'")
 ```
 The timeouts `env.py` sets on its connection (a `SET`, the connection's
 `options=-c lock_timeout=...`) are read from the session when dbsafe runs the revisions on a
-throwaway server, and judged the same way.
+throwaway server, and judged the same way. A `RESET lock_timeout` (or `set_config` to NULL)
+in the revision returns it to the session's default, which is what the connection was
+started with: env.py's long timeout again if it passed it as a connect option, the server's
+if it `SET` it. The session shows dbsafe only the value, so the finding says it cannot tell
+which (judged on PostgreSQL 18: `SHOW lock_timeout` after the RESET is `10min` on a
+connection started with `-c lock_timeout=10min`, `0` after a `SET lock_timeout = '10min'`).
 
 ## Not flagged
 * A `lock_timeout` up to the limit (`'10s'`, `10000`, `'10.0004s'`, which PostgreSQL
@@ -39,7 +44,12 @@ throwaway server, and judged the same way.
   weaker (`CREATE INDEX CONCURRENTLY`, `VALIDATE CONSTRAINT`), tables created earlier in
   the same migration.
 * `SET LOCAL` outside a transaction block (no effect), a `SET LOCAL` after its
-  transaction ended, a timeout of 0 or reset: that is a missing timeout (DBS115).
+  transaction ended, a timeout of 0 or reset (`RESET`, `SET ... TO DEFAULT`, `set_config`
+  to NULL) where no env.py set one: that is a missing timeout (DBS115).
+
+A `set_config('lock_timeout', <expression>, ...)` whose value is computed when it runs
+(`current_setting('app.lock_timeout')`) is still flagged, saying that dbsafe cannot tell
+whether it is longer than the limit (never a silent pass).
 
 One finding for each long `lock_timeout` set, at the first statement whose lock then
 queues traffic, for each existing table that statement locks.
@@ -75,7 +85,10 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
     for statement, active in statements_with_timeouts(ctx):
         timeout = active.get("lock_timeout")
         # (a value PostgreSQL refuses fails the migration at its SET: nothing to judge)
-        if timeout is None or timeout.ms is None or timeout.ms <= limit:
+        if timeout is None:
+            continue
+        long = timeout.ms is not None and timeout.ms > limit
+        if not long and timeout.unsure != "expression":
             continue
         if timeout.set_by.index in judged:
             continue
@@ -84,15 +97,37 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
             judged.add(timeout.set_by.index)
         for found in queued:
             each = "every query on" if found.lock.blocks[0] else "every write to"
+            requested = f"{found.lock.mode} lock on {found.table} is requested"
+            if timeout.unsure == "expression":
+                message = (
+                    f"{requested} with `lock_timeout` set by an expression (set_config at "
+                    f"line {timeout.set_by.location.line}): dbsafe cannot tell whether it is "
+                    f"longer than the {shown(limit)} `lock-timeout-limit`, the time {each} "
+                    f"{found.table} may queue behind it while it waits.")
+            elif timeout.unsure == "reset":
+                message = (
+                    f"{requested} after a `RESET` of `lock_timeout` (line "
+                    f"{timeout.set_by.location.line}), which returns it to the session's "
+                    f"default: the {shown(timeout.ms or 0)} env.py gave its connection if it "
+                    "passed it as a connect option (`-c lock_timeout=...`), the server's if "
+                    f"it SET it; dbsafe cannot tell which. {shown(timeout.ms or 0)} is longer "
+                    f"than the {shown(limit)} `lock-timeout-limit`: {each} {found.table} "
+                    "would queue behind it that long.")
+            else:
+                message = (
+                    f"{requested} with `lock_timeout` {shown(timeout.ms or 0)} "
+                    f"({_where(timeout.set_by)}), longer than the {shown(limit)} "
+                    f"`lock-timeout-limit`: while it waits, {each} {found.table} queues "
+                    f"behind it for up to {shown(timeout.ms or 0)}.")
             yield ctx.finding(
                 RULE,
-                f"{found.lock.mode} lock on {found.table} is requested with `lock_timeout` "
-                f"{shown(timeout.ms)} ({_where(timeout.set_by)}), longer than the "
-                f"{shown(limit)} `lock-timeout-limit`: while it waits, {each} {found.table} "
-                f"queues behind it for up to {shown(timeout.ms)}.",
-                help="Set a short lock_timeout (SET lock_timeout = '5s') and retry the "
-                     "migration when it times out (`dbsafe upgrade` retries it), or raise "
-                     "`lock-timeout-limit` if that wait is intended.",
+                message,
+                help=("Set lock_timeout to a short value written out (SET lock_timeout = "
+                      "'5s'), which dbsafe can check, or ignore this where the expression "
+                      "is known to stay short." if timeout.unsure == "expression" else
+                      "Set a short lock_timeout (SET lock_timeout = '5s') and retry the "
+                      "migration when it times out (`dbsafe upgrade` retries it), or raise "
+                      "`lock-timeout-limit` if that wait is intended."),
                 subject=found.relation,
                 statement=statement,
             )

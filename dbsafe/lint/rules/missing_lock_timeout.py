@@ -65,7 +65,9 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
     if ctx.timeouts_managed:
         return
     for statement, active in statements_with_timeouts(ctx):
-        missing = [name for name in TIMEOUTS if name not in active]
+        # (one reset to a default env.py may have given the connection: not known to be set)
+        missing = [name for name in TIMEOUTS
+                   if name not in active or active[name].unsure == "reset"]
         if not missing:
             continue
         queued = queued_locks(ctx, statement)
