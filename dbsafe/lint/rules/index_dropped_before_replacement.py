@@ -41,6 +41,15 @@ by the statement right after the drop (`ALTER TABLE ... ADD PRIMARY KEY`): queri
 its ACCESS EXCLUSIVE lock rather than scan. With `--database-url`, on a small table it is a
 warning, on a table the database does not have yet a note (as other lock rules are weighed).
 
+Not followed yet: a drop in one migration and the build of its replacement in a later one
+of the same run (a SQL folder's pending files, alembic revisions applied together), though
+the table has no index in between there too. The rule compares the statements of one
+migration; the history lint carries from file to file keeps which indexes were dropped
+(`indexes_dropped`) but not what they indexed, and without `--database-url` every file is
+linted, most of them deployed long apart, so which files run together is known only for the
+pending ones of a database. Until then, keep the drop in the file that builds the
+replacement, after the build.
+
 How it was judged: on PostgreSQL 18, a 20 000-row table whose `customer_id` index was
 dropped concurrently: `EXPLAIN` of a lookup by `customer_id` from another session is a
 sequential scan until the new index is built, an index scan after. With a primary key on
