@@ -93,6 +93,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'An index is dropped before the index that replaces it is built.'),
     ('DBS138', 'runner-transaction-ended-early', 'error', '0.2.0',
      "A migration's `COMMIT` or `ROLLBACK` ends the transaction its runner wraps it in."),
+    ('DBS139', 'non-unique-index-with-many-columns', 'note', '0.2.0',
+     'Non-unique B-tree or GiST index on more key columns than `index-column-limit` (default 3).'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

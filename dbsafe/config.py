@@ -76,6 +76,8 @@ class Settings:
     # the longest lock_timeout a migration may set before a lock that queues traffic
     # (DBS134; strong_migrations' `lock_timeout_limit`); "0": no limit
     lock_timeout_limit: str = "10s"
+    # the most key columns a non-unique B-tree or GiST index may have (DBS139); 0: no limit
+    index_column_limit: int = 3
     large_table: int = 10 * 1024 * 1024  # bytes from which a lock is an outage, not a blip
     sql_migrations_in_transaction: bool = False  # the runner wraps each .sql file in BEGIN/COMMIT
     # drift/status: the runner's history table under another name ("convoy.gorp_migrations")
@@ -152,6 +154,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "target-version": ("target_version", "version"),
     "managed-timeouts": ("managed_timeouts", "bool"),
     "lock-timeout-limit": ("lock_timeout_limit", "duration"),
+    "index-column-limit": ("index_column_limit", "int"),
     "large-table": ("large_table", "size"),
     "sql-migrations-in-transaction": ("sql_migrations_in_transaction", "bool"),
     "sql-migrations-history-table": ("sql_migrations_history_table", "str"),

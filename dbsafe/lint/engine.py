@@ -1344,6 +1344,7 @@ class LintContext:
     target_version_given: bool = False  # said by the user or the database, not the default
     timeouts_managed: bool = False  # `dbsafe upgrade` will set lock/statement timeouts
     lock_timeout_limit_ms: int = 10_000  # `lock-timeout-limit` (DBS134); 0: none
+    index_column_limit: int = 3  # `index-column-limit` (DBS139); 0: none
     # The database's own server_version_num, minor release included (`lint --database-url`,
     # `upgrade`'s preflight); None: no database (a target version names no minor release)
     server_version: int | None = None

@@ -40,6 +40,7 @@ from dbsafe.lint.rules import (
     non_concurrent_partition_detach,
     non_concurrent_reindex,
     non_immutable_function_in_index,
+    non_unique_index_with_many_columns,
     not_null_column_without_default,
     partition_added_scans_default_partition,
     partition_attached_with_scan,
@@ -112,4 +113,5 @@ ALL_RULES = (
     uncommitted_transaction.RULE,
     index_dropped_before_replacement.RULE,
     runner_transaction_ended_early.RULE,
+    non_unique_index_with_many_columns.RULE,
 )
