@@ -56,10 +56,12 @@ _SENTINEL = "\x00"
 NAME_HOLE = "dbsafe_name_known_at_run_time"
 _WORD_CHARS = re.compile(r"[\w$]")
 # An operand of a binary operator is a value: bitwise `&`, `|`, `#` too (civitai's
-# `("nsfwLevel" & ${flag}) != 0`), and the last character of `&&`, `@>`, `->>`. `*` is left out:
-# after `SELECT *` a hole may go on with `FROM ...`.
+# `("nsfwLevel" & ${flag}) != 0`), and the last character of `&&`, `@>`, `->>`, of full text
+# search's `@@` and `^@` (`search @@ websearch_to_tsquery('english', ${q})`), of a regular
+# expression's `~` and `!~`, and `^`. `*` is left out: after `SELECT *` a hole may go on with
+# `FROM ...`; so is `?`, a placeholder in some drivers.
 _VALUE_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "/", "%",
-                              "&", "|", "#"})
+                              "&", "|", "#", "@", "~", "^"})
 _VALUE_KEYWORDS = frozenset({"LIKE", "ILIKE", "LIMIT", "OFFSET", "THEN", "ELSE"})
 _VALUE_LISTS = frozenset({"VALUES", "IN", "ANY", "ALL"})
 # Clauses after which a statement's FROM items are all given: text added at its end (`sql +=

@@ -363,7 +363,9 @@ _CHUNK = 32
 # 259: a call of a function no shipped pg_catalog has, in a branch the code runs only on
 #      other versions (`pg_xlogfile_name` in the `else` of `server_version >= 100000`), is not
 #      analysed; `self.dbver < 9.2` tests the server's version (pghoard, pg_view, helper-324)
-_CACHE_VERSION = 259
+# 260: a hole after `@@`, `^@`, `~`, `!~` or `^` is an operand, a value: full text search's
+#      `@@ websearch_to_tsquery('english', ${q})` no longer makes a statement dynamic (helper-332)
+_CACHE_VERSION = 260
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

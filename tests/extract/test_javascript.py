@@ -223,6 +223,10 @@ def test_sql_in_tagged_templates_and_query_calls() -> None:
     ("WHERE id = 1 AND pg_advisory_xact_lock(7, hashtext(${id})) IS NOT NULL", None),
     ("WHERE date_trunc(${period}, created) > now() - coalesce(${d}, interval '1 day')", None),
     ("WHERE created AT TIME ZONE ${tz} > now()", None),
+    # operands of full text search's, regular expressions' and `^`'s operators: values
+    ("WHERE search @@ websearch_to_tsquery('english', ${q})", None),
+    ("WHERE name ~ ${pattern} AND name !~ ${other} AND name ^@ ${prefix}", None),
+    ("WHERE score ^ ${power} > 1", None),
     # parentheses that do not call a function: a name, a clause or a subquery goes there
     ("WHERE EXISTS (${sub})", "`${sub}` is not in a value position (after ()"),
     ("WHERE x = 1 AND (${filter})", "`${filter}` is not in a value position (after ()"),
