@@ -2524,7 +2524,10 @@ def _inherited_index(p: _Plan, relation: Relation, index: Index) -> bool:
     if parent is None:
         return False
     tail = _index_tail(index.definition)
-    return any(_index_tail(i.definition) == tail for i in parent.indexes)
+    copied = {i.name for i in parent.indexes if _index_tail(i.definition) == tail}
+    if index.attached_to is None and any(i.attached_to in copied for i in relation.indexes):
+        return False  # another of its indexes is the parent's copy: this one is its own
+    return bool(copied)
 
 
 def _attach_takes_another(p: _Plan, partition: Relation, index: Index) -> bool:
