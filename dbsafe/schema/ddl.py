@@ -4009,12 +4009,27 @@ def _parent_index_cascades(p: _Plan, changes: list[Change]) -> None:
         if held:
             p.cascades[(c.identity[0], c.identity[1], c.identity[2])] = (
                 held, _cascade_takes_only(p, source, c.new, held))
+    for c in p.changes:
+        # A kept partitioned table's plain index dropped with the partitions' keys attached
+        # to it, which the target drops too (pg-schema-diff's 'Add a partitioned index that
+        # is used by a local primary key', backwards): CASCADE takes them together.
+        source = p.source.relation(c.identity[0], c.identity[1]) \
+            if c.kind == "index" and c.action == DROP else None
+        if source is None or source.kind != "partitioned_table" \
+                or p.target.relation(c.identity[0], c.identity[1]) is None \
+                or _keys_on_parent_index(p, source, c.identity[2]):
+            continue  # (keys the target keeps: not generated, `_indexes`)
+        held = _keys_on_parent_index(p, source, c.identity[2], kept=False)
+        if held:
+            p.cascades[(c.identity[0], c.identity[1], c.identity[2])] = (
+                held, _cascade_takes_only(p, source, None, held))
 
 
-def _cascade_takes_only(p: _Plan, parent: Relation, key: Constraint, held: list[str]) -> bool:
+def _cascade_takes_only(p: _Plan, parent: Relation, key: Constraint | None,
+                        held: list[str]) -> bool:
     """Whether dropping `parent`'s index with CASCADE takes only the partitions' keys
     `held` ("schema.table.name"), each either gone from the target or made again as
-    the copy of `key`, the parent's new key."""
+    the copy of `key`, the parent's new key (None: the index goes, no key comes)."""
     partitions = [r for r in p.source.relations if r.partition_of == parent.qualified_name
                   and any(h.startswith(f"{r.qualified_name}.") for h in held)]
     pointed_at = {parent.qualified_name, *(r.qualified_name for r in partitions)}
@@ -4029,7 +4044,7 @@ def _cascade_takes_only(p: _Plan, parent: Relation, key: Constraint, held: list[
                 continue
             kept = next((k for k in target.constraints if k.name == constraint.name), None) \
                 if target is not None else None
-            if kept is not None and (kept.kind != key.kind
+            if kept is not None and (key is None or kept.kind != key.kind
                                      or kept.definition != key.definition):
                 return False
     return True
@@ -4589,6 +4604,17 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                 continue  # an index that should be invalid: nothing sane to do
             partitioned = source_relation.kind == "partitioned_table"
             held = _keys_on_parent_index(p, source_relation, name) if partitioned else []
+            taken, safe = p.cascades.get(c.identity, ([], True)) if c.action == DROP \
+                else ([], True)
+            if taken and not safe:
+                held = taken
+            elif taken:
+                p.emit("drop_indexes", f"DROP INDEX {qname} CASCADE",
+                       Hazard("index-unavailable", f"Queries that use `{name}` become slower; "
+                              "it takes the partitions' keys attached to it "
+                              f"({', '.join(taken)}), which go too (each refuses to go while "
+                              "the other stands, 2BP01)."), subject=c.subject)
+                continue
             if held:
                 p.emit("drop_indexes", f"-- DROP INDEX {qname} is not generated: partitions' "
                        f"keys are attached to it ({', '.join(held)})",
