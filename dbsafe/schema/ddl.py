@@ -1230,7 +1230,7 @@ def _create_composite(p: _Plan, composite: CompositeType) -> None:
 def _sequences(p: _Plan, changes: list[Change]) -> None:
     # A sequence's changed options go in one ALTER SEQUENCE: one at a time, a new MINVALUE
     # may be refused against the old START before the new START comes.
-    options: dict[tuple[str, str], list[str]] = {}
+    options: dict[tuple[str, str, str, str], list[str]] = {}
     for c in changes:
         schema, name = c.identity
         qname = qualify(schema, name)
@@ -1283,14 +1283,49 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
             new = _find(p.target.sequences, schema, name)
             if _identity_sequence(p.target, new) and _identity_column(p.target, new) is None:
                 continue
-            options.setdefault((qname, c.subject), []).append(
+            options.setdefault((qname, c.subject, schema, name), []).append(
                 _sequence_option(c.attribute, new))
         elif c.attribute == "owner" and _owning_table(_find(p.target.sequences, schema, name)):
             continue  # the owning table's OWNER TO takes it along (alone, PostgreSQL refuses)
         else:
             _alter_common(p, c, "SEQUENCE", qname, "s")
-    for (qname, subject), changed in options.items():
-        p.emit("sequences", f"ALTER SEQUENCE {qname}{''.join(changed)}", subject=subject)
+    for (qname, subject, schema, name), changed in options.items():
+        new = _find(p.target.sequences, schema, name)
+        restart = _counter_outside_bounds(p, qname, _find(p.source.sequences, schema, name),
+                                          new, subject)
+        p.emit("sequences", f"ALTER SEQUENCE {qname}{''.join(changed)}"
+               + (" RESTART" if restart else ""), *restart, subject=subject)
+
+
+def _counter_outside_bounds(p: _Plan, qname: str, old: SequenceObject | None,
+                            new: SequenceObject | None, subject: str) -> tuple[Hazard, ...]:
+    """New bounds that may leave out the sequence's counter: PostgreSQL refuses them then
+    (22023, `RESTART value (30) cannot be greater than MAXVALUE (9)`), a sequence never used
+    too (its counter is its START). Where every value it can have given lies beyond the new
+    bounds (counting up from a START above the new MAXVALUE, or up to a MAXVALUE below the
+    new MINVALUE; the other way counting down), it restarts at the new START: the hazard
+    returned asks for `RESTART`. Where only a counter not yet past the new MINVALUE (the
+    new MAXVALUE counting down) is left out, it is moved there first (setval), which is past
+    every value given; one already inside the bounds goes on."""
+    if old is None or new is None or old.start is None or old.min_value is None \
+            or old.max_value is None or new.min_value is None or new.max_value is None:
+        return ()
+    start, low, high = old.start, new.min_value, new.max_value
+    up = (old.increment or 1) > 0
+    if (up and (start > high or old.max_value < low)) or (
+            not up and (start < low or old.min_value > high)):
+        first = new.start if new.start is not None else (
+            low if (new.increment or 1) > 0 else high)
+        return (Hazard("data-loss", f"Its counter starts again at {first}: every value it "
+                       f"can have reached counting from {start} lies outside its new bounds "
+                       f"({low} to {high}), which PostgreSQL refuses while the counter does "
+                       "(22023). A value it gave after a setval or a CYCLE back inside them "
+                       "may come again (duplicate keys)."),)
+    edge, beyond = (low, "<") if up else (high, ">")
+    if (up and start < edge) or (not up and start > edge):
+        p.emit("sequences", f"SELECT setval({literal(qname)}, {edge}, false) FROM {qname} "
+               f"WHERE last_value {beyond} {edge}", subject=subject)
+    return ()
 
 
 def _rename_sequence(p: _Plan, change: Change) -> None:
@@ -4604,8 +4639,8 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                 continue  # an index that should be invalid: nothing sane to do
             partitioned = source_relation.kind == "partitioned_table"
             held = _keys_on_parent_index(p, source_relation, name) if partitioned else []
-            taken, safe = p.cascades.get(c.identity, ([], True)) if c.action == DROP \
-                else ([], True)
+            taken, safe = p.cascades.get((c.identity[0], c.identity[1], name), ([], True)) \
+                if c.action == DROP else ([], True)
             if taken and not safe:
                 held = taken
             elif taken:
