@@ -254,7 +254,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS614', 'rollback-left-row-changes', 'warning', '0.2.0',
      "After rolling back, tables hold other rows than before the upgrade (a data migration's changes stay); the backup taken before it holds them as they were."),
     ('DBS615', 'rows-refuse-revision', 'error', '0.2.0',
-     "A pending revision validates rows (SET NOT NULL, a CHECK, a foreign key, a unique key, a column's new type) that the database holds and that refuse it, so it would fail half way through the upgrade."),
+     "A pending revision validates rows (SET NOT NULL, a column added NOT NULL, a CHECK, a foreign key, a unique key, a column's new type) that the database holds and that refuse it, so it would fail half way through the upgrade."),
     ('DBS616', 'expression-statistics-missing', 'note', '0.2.0',
      'The upgrade made an expression index or extended statistics on a table that has no statistics for it yet, so the planner guesses queries using it until the table is next analysed.'),
 )

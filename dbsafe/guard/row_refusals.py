@@ -20,9 +20,16 @@ that refuses it, run read-only on the live database:
   cut it), in `count(...)` over the rows: the query failing on a value (SQLSTATE class 22 or
   23) is the refusal. A plain cast of a text column (PostgreSQL 16+) then counts the values
   `pg_input_is_valid` refuses, with one example key. A USING expression calling a volatile
-  function cannot be told (its values at the upgrade are not the probe's);
-- `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan added: `WHERE (its DEFAULT or
-  generated expression) IS NULL` (none: every row is NULL; an identity: none is), counted.
+  function cannot be told (its values at the upgrade are not the probe's). A string type's
+  length is checked through domains over domains and in each element of an array. After the
+  cast PostgreSQL rebuilds the unique indexes over the column and checks its CHECKs again:
+  both asked of the rows as retyped (`_rows_as`); a foreign key or exclusion constraint over
+  it cannot be told;
+- `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan (or the same statement)
+  added, and `ADD COLUMN ... NOT NULL`: `WHERE (its DEFAULT or generated expression) IS NULL`
+  (none: every row is NULL; an identity: none is), counted; a unique key over its DEFAULT:
+  the rows' values grouped. One no row can refuse (a constant DEFAULT) lint hands on not at
+  all (`lint.row_checks.filled_by_adding`).
 
 The rows asked are those PostgreSQL checks: NOT NULL and CHECK recurse to inheritance
 children (unless `ALTER TABLE ONLY`, `NO INHERIT`); unique and foreign keys check the table's
@@ -50,8 +57,8 @@ if TYPE_CHECKING:
 
 ROWS_REFUSE = RuleInfo(
     "DBS615", "rows-refuse-revision",
-    "A pending revision validates rows (SET NOT NULL, a CHECK, a foreign key, a unique key, "
-    "a column's new type) that the database holds and that refuse it, so it would fail half "
+    "A pending revision validates rows (SET NOT NULL, a column added NOT NULL, a CHECK, a "
+    "foreign key, a unique key, a column's new type) that the database holds and that refuse it, so it would fail half "
     "way through the upgrade.",
     Severity.ERROR, "0.2.0")
 
@@ -74,6 +81,10 @@ class Probe:
     # many rows refuse and one example key, where one can say without failing
     errors_refuse: bool = False
     which: str = ""
+    # over values cast by the statement: a cast failing is the cast probe's refusal, and
+    # leaves this one untold
+    cast_fails_unknown: bool = False
+    unknown: str = ""  # why it cannot be told: no query is run
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +173,8 @@ class _CannotTell(Exception):
 
 def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
          timeout: str) -> Verdict:
+    if probe.unknown:
+        return Verdict(revision, sql, probe.subject, "cannot tell", probe.unknown)
     try:
         with conn.transaction():  # a savepoint: a cut query leaves the others to run
             row = conn.execute(probe.query).fetchone()
@@ -181,6 +194,9 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
     except psycopg.Error as exc:
         if probe.errors_refuse and str(exc.sqlstate or "")[:2] in ("22", "23"):
             return _cast_refused(conn, probe, revision, sql, exc)
+        if probe.cast_fails_unknown and str(exc.sqlstate or "")[:2] in ("22", "23"):
+            return Verdict(revision, sql, probe.subject, "cannot tell",
+                           f"the values do not cast ({exc.sqlstate}), so it is not asked")
         return Verdict(revision, sql, probe.subject, "not checked",
                        str(exc.diag.message_primary or exc).strip())
     if probe.errors_refuse:
@@ -233,26 +249,66 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
         return
     assert isinstance(stmt, ast.AlterTableStmt)
     table = _table(conn, stmt.relation)
-    retyped: set[str] = set()  # by an earlier subcommand: its values are not today's
+    retyped: dict[str, str] = {}  # by an earlier subcommand: column -> its new value
+    adding = _adding_asks_rows(sql)
     for cmd in stmt.cmds or ():
         if cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in retyped:
             raise _CannotTell(f"the same statement retypes {cmd.name} first: its values are "
                               "not today's")
-        if cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in added \
+        if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
+                and cmd.def_.colname in adding:
+            yield from _added_column_probes(conn, table, cmd.def_, sql)
+        elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in added \
                 and not _has_column(conn, table.name, str(cmd.name)):
             yield _added_null_probe(conn, table, str(cmd.name), added[str(cmd.name)])
         elif cmd.subtype == AlterTableType.AT_SetNotNull:
             yield _null_probe(table, str(cmd.name))
         elif cmd.subtype == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_,
                                                                               ast.ColumnDef):
-            retyped.add(str(cmd.name))
-            yield _type_probe(conn, table, str(cmd.name), cmd.def_)
+            value = _new_value(conn, str(cmd.name), cmd.def_)
+            retyped[str(cmd.name)] = value
+            yield _type_probe(conn, table, str(cmd.name), cmd.def_, value)
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
                                                                            ast.Constraint):
             yield from _constraint_probes(conn, table, cmd.def_, changed)
         elif cmd.subtype == AlterTableType.AT_ValidateConstraint:
             yield from _constraint_probes(conn, table, _defined(conn, table.name, str(cmd.name)),
                                           changed)
+    if retyped:
+        yield from _rechecked_probes(conn, table, retyped)
+
+
+def _adding_asks_rows(sql: str) -> set[str]:
+    """The columns `sql` adds that rows may refuse (`lint.row_checks.adding_asks_rows`)."""
+    from dbsafe.lint.row_checks import adding_asks_rows
+    from dbsafe.lint.statement import parse_statement
+
+    return {a.column.name for a in parse_statement(sql).actions
+            if a.subtype == "AddColumn" and a.column is not None and adding_asks_rows(a.column)}
+
+
+def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sql: str
+                         ) -> Iterator[Probe]:
+    """`ADD COLUMN c ... NOT NULL` (or a primary key): its rows' NULLs, as for a SET NOT NULL
+    of it; a unique or primary key: its rows' values (each the DEFAULT or generated value),
+    grouped."""
+    from pglast import ast
+    from pglast.enums import ConstrType
+    from pglast.stream import RawStream
+
+    column = str(definition.colname)
+    kinds = {c.contype: c for c in definition.constraints or () if isinstance(c, ast.Constraint)}
+    if ConstrType.CONSTR_NOTNULL in kinds or ConstrType.CONSTR_PRIMARY in kinds:
+        yield _added_null_probe(conn, table, column, sql)
+    unique = kinds.get(ConstrType.CONSTR_PRIMARY) or kinds.get(ConstrType.CONSTR_UNIQUE)
+    filled = kinds.get(ConstrType.CONSTR_GENERATED) or kinds.get(ConstrType.CONSTR_DEFAULT)
+    if unique is not None and filled is not None and filled.raw_expr is not None:
+        _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
+        rows = _rows_as(conn, table, {column: f"({RawStream()(filled.raw_expr)})"})
+        yield _unique_probe(rows, (ast.IndexElem(name=column),), None,
+                            bool(unique.nulls_not_distinct),
+                            "primary key" if unique.contype == ConstrType.CONSTR_PRIMARY
+                            else "unique key")
 
 
 def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint, changed: dict[str, str]
@@ -315,6 +371,9 @@ def _added_null_probe(conn: Any, table: _Table, column: str, add_sql: str) -> Pr
     name, rows = f"{table.name}.{_ident(column)}", table.recursing
     if ConstrType.CONSTR_IDENTITY in kinds:
         return Probe(name, "holds NULLs", "SELECT 0", counts=True)
+    if definition.typeName is not None and _is_domain(conn, definition.typeName):
+        raise _CannotTell(f"{column}'s type is a domain, whose CHECK and NOT NULL each row's "
+                          "value must pass: not asked")
     if filled is None or filled.raw_expr is None:
         return Probe(name, "holds NULLs (added without a DEFAULT)",
                      _count(f"SELECT FROM {rows}"), counts=True, find=f"SELECT * FROM {rows}")
@@ -330,17 +389,28 @@ def _added_null_probe(conn: Any, table: _Table, column: str, add_sql: str) -> Pr
 _LENGTH_CHECKED = {"varchar": 4, "bpchar": 4, "bit": 0, "varbit": 0}  # typmod = n + this
 
 
-def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef) -> Probe:
-    """`ALTER COLUMN column TYPE t [USING e]`: every row's value cast as the statement does."""
+def _new_value(conn: Any, column: str, definition: ast.ColumnDef) -> str:
+    """The value `ALTER COLUMN column TYPE t [USING e]` gives a row: `e`, or the column, coerced
+    to `t` by assignment."""
+    from pglast.stream import RawStream
+
+    assert definition.typeName is not None
+    using = definition.raw_default
+    if using is not None:
+        _refuse_volatile(conn, using, "its USING expression")
+    value = f"({RawStream()(using)})" if using is not None else _ident(column)
+    return _assigned(conn, value, definition.typeName, str(RawStream()(definition.typeName)))
+
+
+def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef,
+                value: str) -> Probe:
+    """`ALTER COLUMN column TYPE t [USING e]`: every row's `value` (`_new_value`)."""
     from pglast.stream import RawStream
 
     assert definition.typeName is not None
     target = str(RawStream()(definition.typeName))
     name = _ident(column)
     using = definition.raw_default
-    if using is not None:
-        _refuse_volatile(conn, using, "its USING expression")
-    value = f"({RawStream()(using)})" if using is not None else name
     rows = table.recursing
     which = find = ""
     if _plain_text_cast(conn, table.name, column, using, target):
@@ -352,28 +422,102 @@ def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef
                  "AS refusing")
         find = f"SELECT * FROM {rows} WHERE {refusing}"
     return Probe(f"{table.name}.{name}", f"holds values that do not cast to {shortened(target, 40)}",
-                 f"SELECT count({_assigned(conn, value, definition.typeName, target)}) "
-                 f"FROM {rows}", counts=False, find=find, errors_refuse=True, which=which)
+                 f"SELECT count({value}) FROM {rows}", counts=False, find=find,
+                 errors_refuse=True, which=which)
+
+
+def _rechecked_probes(conn: Any, table: _Table, retyped: dict[str, str]) -> Iterator[Probe]:
+    """After `ALTER COLUMN ... TYPE` PostgreSQL rebuilds the table's indexes over the new
+    values and checks its CHECK constraints and foreign keys again: a unique index (or key)
+    and a CHECK over a retyped column asked of the rows as retyped (`numeric(10,2)` to
+    `numeric(4,0)` rounds 1.2 and 1.4 both to 1); a foreign key or an exclusion constraint
+    over one cannot be told."""
+    from dataclasses import replace
+
+    from pglast import ast, parse_sql
+
+    rows = _rows_as(conn, table, retyped)
+    found = conn.execute(
+        "WITH deps AS (SELECT DISTINCT d.classid, d.objid FROM pg_depend d "
+        "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+        "WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass(%s) "
+        "AND a.attname = ANY(%s)) "
+        "SELECT 'u', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM deps "
+        "JOIN pg_index i ON deps.classid = 'pg_class'::regclass AND i.indexrelid = deps.objid "
+        "WHERE i.indisunique "
+        "UNION ALL SELECT c.contype::text, c.conname, CASE WHEN c.contype IN ('u', 'p') "
+        "THEN pg_get_indexdef(c.conindid) ELSE pg_get_constraintdef(c.oid) END FROM deps "
+        "JOIN pg_constraint c ON deps.classid = 'pg_constraint'::regclass "
+        "AND c.oid = deps.objid WHERE c.convalidated AND c.contype IN ('u', 'p', 'c', 'f', 'x') "
+        "ORDER BY 1, 2", (table.name, list(retyped))).fetchall()
+    for kind, name, definition in found:
+        if kind in ("u", "p"):
+            index = parse_sql(definition)[0].stmt
+            assert isinstance(index, ast.IndexStmt)
+            probe = _unique_probe(rows, index.indexParams or (), index.whereClause,
+                                  bool(index.nulls_not_distinct), "unique index")
+            yield replace(probe, what=f"has values that collide in {name} once cast",
+                          cast_fails_unknown=True)
+        elif kind == "c":
+            for probe in _constraint_probes(conn, rows, _parsed_constraint(table.name,
+                                                                          definition), {}):
+                yield replace(probe, what=f"{probe.what} once cast", cast_fails_unknown=True)
+        else:
+            what = "foreign key" if kind == "f" else "exclusion constraint"
+            yield Probe(table.name, "", "", counts=False, unknown=(
+                f"{what} {name} is checked again over the new values, which the probe does "
+                "not ask"))
+
+
+def _rows_as(conn: Any, table: _Table, values: dict[str, str]) -> _Table:
+    """`table` with `values` (column -> an expression over its row) in place of those
+    columns, or added: the rows PostgreSQL checks after it rewrote them."""
+    columns = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+        "AND NOT attisdropped ORDER BY attnum", (table.name,)).fetchall()
+    names = [str(c[0]) for c in columns]
+    listed = ", ".join([f"{values[n]} AS {_ident(n)}" if n in values else _ident(n)
+                        for n in names]
+                       + [f"{v} AS {_ident(c)}" for c, v in values.items() if c not in names])
+    return _Table(table.name, f"(SELECT {listed} FROM {table.recursing}) AS rewritten",
+                  f"(SELECT {listed} FROM {table.own}) AS rewritten")
 
 
 def _assigned(conn: Any, value: str, type_name: ast.TypeName, target: str) -> str:
-    """`value` coerced to `target` as ALTER COLUMN TYPE coerces it (by assignment)."""
-    row = conn.execute(
-        "SELECT b.typname, t.typtype = 'd', t.typtypmod FROM pg_type t JOIN pg_type b "
-        "ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
-        "WHERE t.oid = to_regtype(%s) AND b.typnamespace = 'pg_catalog'::regnamespace",
-        (target,)).fetchone()
-    if conn.execute("SELECT to_regtype(%s)", (target,)).fetchone()[0] is None:
+    """`value` coerced to `target` as ALTER COLUMN TYPE coerces it (by assignment): a string
+    or bit string too long for its length refuses, where a CAST cuts it; through a domain (over
+    domains: the outermost length, as PostgreSQL's `getBaseTypeAndTypmod`) and an array's
+    elements, each."""
+    oid = conn.execute("SELECT to_regtype(%s)::oid", (target,)).fetchone()[0]
+    if oid is None:
         raise _CannotTell(f"type {target} does not exist now, so it is made by the plan")
-    if row is not None and row[0] in _LENGTH_CHECKED:
-        base, domain, typmod = str(row[0]), bool(row[1]), int(row[2])
-        if not domain:
-            sizes = [getattr(m.val, "ival", None) for m in type_name.typmods or ()]
-            typmod = sizes[0] + _LENGTH_CHECKED[base] if sizes and sizes[0] is not None \
-                else -1
-        if typmod >= 0:
-            value = f'pg_catalog."{base}"(CAST({value} AS pg_catalog."{base}"), {typmod}, false)'
-    return f"CAST({value} AS {target})"
+    typmod, array = -1, False
+    while True:
+        typtype, base, domain_typmod, element, catalog, name = conn.execute(
+            "SELECT typtype, typbasetype, typtypmod, CASE WHEN typcategory = 'A' AND typlen = -1 "
+            "THEN typelem ELSE 0 END, typnamespace = 'pg_catalog'::regnamespace, typname "
+            "FROM pg_type WHERE oid = %s", (oid,)).fetchone()
+        if typtype == "d":
+            typmod = int(domain_typmod) if typmod < 0 else typmod
+            oid = base
+        elif element and not array:
+            oid, array = element, True
+        else:
+            break
+    if not catalog or name not in _LENGTH_CHECKED:
+        return f"CAST({value} AS {target})"
+    sizes = [getattr(m.val, "ival", None) for m in type_name.typmods or ()]
+    if typmod < 0 and sizes and sizes[0] is not None:  # written: `varchar(10)`, `varchar(10)[]`
+        typmod = sizes[0] + _LENGTH_CHECKED[name]
+    if typmod < 0:
+        return f"CAST({value} AS {target})"
+    if not array:
+        return f'CAST(pg_catalog."{name}"(CAST({value} AS pg_catalog."{name}"), {typmod}, ' \
+               f"false) AS {target})"
+    # each element checked (the scalar subquery fails on one too long), then cast
+    checked = f'(SELECT count(pg_catalog."{name}"(CAST(e AS pg_catalog."{name}"), {typmod}, ' \
+              f"false)) FROM unnest({value}) AS e)"
+    return f"CAST(CASE WHEN {checked} >= 0 THEN {value} END AS {target})"
 
 
 def _plain_text_cast(conn: Any, table: str, column: str, using: Any, target: str) -> bool:
@@ -421,6 +565,14 @@ def _calls(tree: Any) -> Iterator[str]:
     elif isinstance(tree, (list, tuple)):
         for value in tree:
             yield from _calls(value)
+
+
+def _is_domain(conn: Any, type_name: ast.TypeName) -> bool:
+    from pglast.stream import RawStream
+
+    row = conn.execute("SELECT typtype = 'd' FROM pg_type WHERE oid = to_regtype(%s)",
+                       (str(RawStream()(type_name)),)).fetchone()
+    return bool(row and row[0])
 
 
 def _has_column(conn: Any, table: str, column: str) -> bool:
@@ -476,7 +628,6 @@ def _foreign_probe(conn: Any, table: _Table, con: ast.Constraint) -> Probe:
 
 def _defined(conn: Any, table: str, name: str) -> ast.Constraint:
     """The constraint `VALIDATE CONSTRAINT name` validates, as the database defines it."""
-    from pglast import ast, parse_sql
 
     row = conn.execute(
         "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c "
@@ -484,7 +635,14 @@ def _defined(conn: Any, table: str, name: str) -> ast.Constraint:
     if row is None:
         raise _CannotTell(f"constraint {name} does not exist on {table} now, so it is made "
                           "by the plan")
-    definition = str(row[0]).removesuffix(" NOT VALID")
+    return _parsed_constraint(table, str(row[0]))
+
+
+def _parsed_constraint(table: str, definition: str) -> ast.Constraint:
+    """A constraint as `pg_get_constraintdef` prints it, read by PostgreSQL's grammar."""
+    from pglast import ast, parse_sql
+
+    definition = definition.removesuffix(" NOT VALID")
     stmt = parse_sql(f"ALTER TABLE {table} ADD {definition}")[0].stmt
     assert isinstance(stmt, ast.AlterTableStmt) and stmt.cmds
     constraint = stmt.cmds[0].def_

@@ -5,7 +5,9 @@ before the first revision whether a row would refuse one (`guard.row_refusals`, 
 Read from the statements each revision ran on the throwaway copy (pglast's trees, no words):
 `ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK,
 FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE or PRIMARY KEY; `VALIDATE CONSTRAINT`; `CREATE
-UNIQUE INDEX`; `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated).
+UNIQUE INDEX`; `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated);
+`ADD COLUMN ... NOT NULL` (or a unique key over a DEFAULT), unless no row can refuse it (a
+constant DEFAULT of a built-in type, an identity: `filled_by_adding`).
 The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
@@ -16,8 +18,8 @@ or adding, dropping or retyping the columns checked; for a foreign key, any of t
 table it references (for `VALIDATE CONSTRAINT`, whose referenced table the database knows,
 the tables changed so far are handed on). The guard then says it could not be
 told, and never guesses. A `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan added
-(and nothing changed since) is handed on with that statement (`added`): the column holds its
-DEFAULT, or NULL in every row, which the guard can tell.
+(and nothing changed since), or the same statement added, is handed on with that statement
+(`added`): the column holds its DEFAULT, or NULL in every row, which the guard can tell.
 
 >>> from dbsafe.lint.statement import parse_statement as p
 >>> checks = RowChecks()
@@ -43,7 +45,7 @@ from dbsafe.lint.statement import expression_columns, same_relation
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from dbsafe.lint.statement import Statement
+    from dbsafe.lint.statement import ColumnDef, Statement
 
 # ALTER TABLE subcommands that check every row the table holds.
 _VALIDATING = frozenset({"SetNotNull", "ValidateConstraint", "AlterColumnType"})
@@ -51,6 +53,13 @@ _VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary", "n
 # ALTER TABLE subcommands after which a column's values are not today's.
 # (ADD COLUMN: `_added`, since a SET NOT NULL of it can still be told.)
 _COLUMN_CHANGES = frozenset({"AlterColumnType", "DropColumn"})
+# Types whose column PostgreSQL fills from a sequence of its own, row by row.
+_SERIALS = frozenset({"serial", "serial4", "serial8", "bigserial", "smallserial", "serial2"})
+# Built-in types, which hold no constraint of their own (a domain's may refuse a DEFAULT).
+_BUILT_IN = frozenset({
+    "int2", "int4", "int8", "numeric", "float4", "float8", "bool", "text", "varchar", "bpchar",
+    "date", "time", "timetz", "timestamp", "timestamptz", "interval", "uuid", "json", "jsonb",
+    "bytea", "inet", "cidr", "macaddr", "money", "bit", "varbit", "xml", "char", "name"})
 # Functions a migration's driver or env.py calls that write no table (a session setting).
 _READS_ONLY = frozenset({"set_config", "current_setting", "current_schema", "version"})
 # Relations dbsafe never counts as the application's: alembic's own bookkeeping, catalogs.
@@ -99,11 +108,14 @@ class RowChecks:
             and self._unsure(table, frozenset(), added=False) is None
 
     def _added_set_not_null(self, s: Statement) -> dict[str, str]:
-        """The columns `s` sets NOT NULL that the plan added (column -> its ADD COLUMN)."""
-        return {action.name: added[1] for action in s.actions
-                if action.subtype == "SetNotNull" and action.name and s.relation
-                for (name, column), added in self._added.items()
-                if column == action.name and same_relation(name, s.relation)}
+        """The columns `s` sets NOT NULL that the plan added (column -> its ADD COLUMN): an
+        earlier statement, or `s` itself (`ADD COLUMN z ..., ALTER COLUMN z SET NOT NULL`)."""
+        setting = {a.name for a in s.actions if a.subtype == "SetNotNull" and a.name}
+        here = {a.column.name: s.sql for a in s.actions
+                if a.subtype == "AddColumn" and a.column is not None and a.column.name in setting}
+        return {**{column: added[1] for (name, column), added in self._added.items()
+                   if column in setting and s.relation and same_relation(name, s.relation)},
+                **here}
 
     def _references_unsure(self, s: Statement) -> str | None:
         """Why the rows a foreign key added references are not today's, or None."""
@@ -196,7 +208,15 @@ def _validated_columns(s: Statement) -> frozenset[str] | None:
         return None
     found: set[str] = set()
     validates = False
+    filled = {a.column.name for a in s.actions
+              if a.subtype == "AddColumn" and a.column is not None and filled_by_adding(a.column)}
     for action in s.actions:
+        if action.subtype == "AddColumn" and action.column is not None \
+                and adding_asks_rows(action.column):
+            validates = True
+            found.add(action.column.name)
+        if action.subtype == "SetNotNull" and action.name in filled:
+            continue  # of a column this statement adds, filled for every row
         if action.subtype in _VALIDATING:
             validates = True
             if action.subtype in ("SetNotNull", "AlterColumnType") and action.name:
@@ -210,6 +230,33 @@ def _validated_columns(s: Statement) -> frozenset[str] | None:
             found.update(con.columns)
             found.update(expression_columns(con.expression))
     return frozenset(found) if validates else None
+
+
+def adding_asks_rows(column: ColumnDef) -> bool:
+    """Whether rows may refuse `ADD COLUMN column`: NOT NULL (or a primary key) over rows
+    that each hold NULL or its DEFAULT, or a unique key over rows that all hold its DEFAULT
+    (a generated column: its value), and no row-filling that cannot be refused."""
+    if filled_by_adding(column):
+        return False
+    return column.not_null or (
+        column.has("unique") and bool(column.default or column.has("generated")))
+
+
+def filled_by_adding(column: ColumnDef) -> bool:
+    """Whether no row can refuse `ADD COLUMN column` (its NOT NULL, a `SET NOT NULL` of it):
+    an identity or serial column numbers every row; a constant DEFAULT not NULL fills each
+    with it (a unique or primary key over it: every row the same value, which two rows
+    refuse). Of a type that is no built-in one (a domain's CHECK applies to each row's value:
+    refused over rows only), it is asked. Such a column is no check: it needs no question to the database."""
+    if column.has("identity") or (column.type is not None and column.type.schema is None
+                                  and column.type.name in _SERIALS and not column.type.array):
+        return True
+    default = column.default
+    if not default or column.has("unique") or column.has("primary") or column.has("generated") \
+            or column.type is None or column.type.name not in _BUILT_IN:
+        return False  # (a domain's CHECK or NOT NULL refuses a DEFAULT row by row)
+    constant = default.get("TypeCast", {}).get("arg", default)
+    return "A_Const" in constant and not constant["A_Const"].get("isnull")
 
 
 def _word(s: Statement) -> str:

@@ -44,6 +44,24 @@ INSERT INTO clean VALUES
   (1, 'h1', 1, 10, 'x', 's3cret', '1', 'short', 99.99, '2024-01-31', 'ok', '{"k": 1}'),
   (2, 'h2', 2, 1, 'y', 's3cret', '2', 'abcdefghij   ', -3, '2024-02-29', 'bad', NULL);
 INSERT INTO clean VALUES (3, 'h3', NULL, 5, NULL, 's3cret'), (4, 'h4', NULL, 6, NULL, 's3cret');
+-- What PostgreSQL checks again after ALTER COLUMN ... TYPE: numeric(4,0) rounds volumes'
+-- prices 1.2 and 1.4 both to 1 (a unique index), its rate 0.3 to 0 (a CHECK); a domain over
+-- a domain over varchar(10), an array of varchar(10): an element too long refuses.
+CREATE DOMAIN short AS varchar(10);
+CREATE DOMAIN shorter AS short;
+CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);
+ALTER TABLE volumes ADD COLUMN price numeric(10,2), ADD COLUMN rate numeric(10,2),
+  ADD COLUMN tags text[];
+ALTER TABLE clean ADD COLUMN price numeric(10,2), ADD COLUMN rate numeric(10,2),
+  ADD COLUMN tags text[];
+UPDATE volumes SET price = 1.2, rate = 0.3, tags = '{a,"a tag longer than ten"}' WHERE id = 1;
+UPDATE volumes SET price = 1.4, rate = 2 WHERE id = 2 AND host IS NULL;
+UPDATE clean SET price = id * 1.2, rate = 0.7, tags = '{a,b}' WHERE id < 3;
+CREATE UNIQUE INDEX volumes_price ON volumes (price);
+CREATE UNIQUE INDEX clean_price ON clean (price);
+ALTER TABLE volumes ADD CONSTRAINT rated CHECK (rate > 0);
+ALTER TABLE clean ADD CONSTRAINT rated CHECK (rate > 0);
+CREATE TABLE host_notes (host_id int REFERENCES hosts);
 ALTER TABLE volumes ADD CONSTRAINT positive CHECK (size > 0) NOT VALID;
 ALTER TABLE clean ADD CONSTRAINT positive CHECK (size > 0) NOT VALID;
 ALTER TABLE volumes ADD CONSTRAINT host_known NOT NULL host NOT VALID;
@@ -134,11 +152,42 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      "ALTER TABLE {t} ALTER COLUMN twice SET NOT NULL",
      "holds NULLs (added with host_id * 2) in 1 row(s)",
      "holds NULLs (added with host_id * 2) in 2 row(s)"),
+    # ADD COLUMN ... NOT NULL over rows: each holds its DEFAULT, or NULL
+    ("ALTER TABLE {t} ADD COLUMN zone text NOT NULL",
+     "holds NULLs (added without a DEFAULT) in 3 row(s)",
+     "holds NULLs (added without a DEFAULT) in 5 row(s)"),
+    ("ALTER TABLE {t} ADD COLUMN zone text NOT NULL DEFAULT NULL",
+     "holds NULLs (added with NULL) in 3 row(s)", "holds NULLs (added with NULL) in 5 row(s)"),
+    ("ALTER TABLE {t} ADD COLUMN twice int GENERATED ALWAYS AS (host_id * 2) STORED NOT NULL",
+     "holds NULLs (added with host_id * 2) in 1 row(s)",
+     "holds NULLs (added with host_id * 2) in 2 row(s)"),
+    ("ALTER TABLE {t} ADD COLUMN zone text, ALTER COLUMN zone SET NOT NULL",
+     "holds NULLs (added without a DEFAULT) in 3 row(s)",
+     "holds NULLs (added without a DEFAULT) in 5 row(s)"),
+    # (every row the same DEFAULT: two rows collide)
+    ("ALTER TABLE {t} ADD COLUMN zone text NOT NULL DEFAULT 'eu' UNIQUE",
+     "has duplicate unique key values, e.g. key (eu)",
+     "has duplicate unique key values, e.g. key (eu)"),
+    # what PostgreSQL checks again over a retyped column's new values
+    ("ALTER TABLE {t} ALTER COLUMN price TYPE numeric(4,0)",
+     "has values that collide in volumes_price once cast, e.g. key (1)", None),
+    ("ALTER TABLE {t} ALTER COLUMN rate TYPE numeric(4,0)",
+     "fails CHECK (rate > CAST(0 AS numeric)) once cast in 1 row(s)", None),
+    ("ALTER TABLE {t} ALTER COLUMN label TYPE shorter",
+     "holds values that do not cast to shorter (22001: value too long for type character "
+     "varying(10)) in 1 row(s)", None),
+    ("ALTER TABLE {t} ALTER COLUMN tags TYPE varchar(10)[]",
+     "holds values that do not cast to varchar(10)[] (22001: value too long for type "
+     "character varying(10))", None),
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
         "primary key", "unique index", "partial unique index", "validate constraint",
         "not null constraint", "validate not null", "type integer", "type varchar",
         "type numeric", "type date", "type enum", "type domain", "added column",
-        "added column with default", "added generated column"])
+        "added column with default", "added generated column", "column added not null",
+        "column added not null default null", "generated column added not null",
+        "column added and set not null at once", "column added unique with a default",
+        "type under a unique index", "type under a check", "type domain over a domain",
+        "type array"])
 def test_rows_refusing_a_statement_are_found_before_it_runs(
         statement: str, volumes: str | None, clean: str | None,
         database: psycopg.Connection) -> None:
@@ -233,15 +282,53 @@ def test_a_column_added_then_set_not_null_over_no_rows_or_filled_for_each_passes
         assert not _postgresql_refuses(database, *statements)
 
 
+def test_a_column_added_filled_for_every_row_asks_nothing(
+        database: psycopg.Connection) -> None:
+    # a constant DEFAULT, an identity: no row can refuse them, so no question (not counted)
+    for statement in ("ALTER TABLE volumes ADD COLUMN zone text NOT NULL DEFAULT 'eu'",
+                      "ALTER TABLE volumes ADD COLUMN zone text DEFAULT 'eu', "
+                      "ALTER COLUMN zone SET NOT NULL",
+                      "ALTER TABLE volumes ADD COLUMN n int GENERATED ALWAYS AS IDENTITY "
+                      "PRIMARY KEY"):
+        assert _verdicts(database, statement) == [], statement
+        assert not _postgresql_refuses(database, statement)
+    statement = "ALTER TABLE nothing_yet ADD COLUMN zone text NOT NULL"  # no rows
+    assert [v.outcome for v in _verdicts(database, statement)] == ["passes"]
+    assert not _postgresql_refuses(database, statement)
+
+
+def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection) -> None:
+    # PostgreSQL checks host_notes' key again over hosts.id's new values: not asked
+    statement = "ALTER TABLE hosts ALTER COLUMN id TYPE bigint"
+    verdicts = _verdicts(database, statement)
+    assert [(v.subject, v.outcome) for v in verdicts] == [
+        ("hosts.id", "passes"), ("hosts", "cannot tell"), ("hosts (id)", "passes")]
+    assert verdicts[1].detail == ("foreign key host_notes_host_id_fkey is checked again over "
+                                  "the new values, which the probe does not ask")
+    assert not _postgresql_refuses(database, statement)
+    # a domain's CHECK refuses its DEFAULT in each row, on a table with rows only
+    statement = "ALTER TABLE volumes ADD COLUMN rank positive_int NOT NULL DEFAULT 0"
+    (verdict,) = _verdicts(database, statement)
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "rank's type is a domain, whose CHECK and NOT NULL each row's value "
+                       "must pass: not asked")
+    assert _postgresql_refuses(database, statement)
+
+
 def test_a_volatile_using_or_default_cannot_be_told(database: psycopg.Connection) -> None:
     # random() may give other values at the upgrade; nextval() writes (a READ ONLY
     # transaction refuses it): neither is a refusal
-    cast, sequence, default = _verdicts(
+    cast, sequence, default, at_once = _verdicts(
         database, "ALTER TABLE clean ALTER COLUMN size TYPE smallint USING "
                   "(random() * 100000)::int",
         "ALTER TABLE volumes ALTER COLUMN num TYPE bigint USING nextval('no_such_seq')",
         "ALTER TABLE volumes ADD COLUMN token uuid DEFAULT gen_random_uuid()",
-        "ALTER TABLE volumes ALTER COLUMN token SET NOT NULL")
+        "ALTER TABLE volumes ALTER COLUMN token SET NOT NULL",
+        "ALTER TABLE clean ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid()")
+    assert (at_once.outcome, at_once.detail) == (
+        "cannot tell", "its DEFAULT calls gen_random_uuid(), a volatile function: its values "
+                       "at the upgrade are not the probe's")
+    assert not _postgresql_refuses(database, at_once.sql)
     assert (cast.outcome, cast.detail) == (
         "cannot tell", "its USING expression calls random(), a volatile function: its values "
                        "at the upgrade are not the probe's")
