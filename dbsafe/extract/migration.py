@@ -1155,11 +1155,15 @@ def _down_file_transaction(up: Migration, file: Path, text: str,
     each file as one query, one implicit transaction when it holds several statements, so a
     `1_x.down.sql` counts its own (an up in one with a single statement is so by
     `sql-migrations-in-transaction`, which holds for its down too); diesel's `down.sql` by
-    the migration's `metadata.toml` and its own statements, as its `up.sql`.
+    the migration's `metadata.toml` and its own statements, as its `up.sql`; pop's by its own
+    name (`2_b.postgres.autocommit.down.sql`: none, whatever its up's name says).
     """
     if up.file is not None and file.name == "down.sql" and up.file.name == "up.sql":
         return _diesel_transaction(file, statements) if diesel_folder(file.parent.parent) \
             else None
+    if up.file is not None and (pop := _POP_FILE.fullmatch(file.name)) is not None \
+            and _pop_version_files(up.file) is not None:
+        return not pop["autocommit"]  # pop reads each file's name: its up's may differ
     if up.file is None or not _DOWN_FILE.fullmatch(file.name) \
             or not _UP_FILE.fullmatch(up.file.name):
         return None

@@ -154,6 +154,13 @@ def test_a_pop_folder_runs_the_postgres_file_of_each_version_as_pop_does(
       "2_b.down.sql": "ALTER TABLE `a` DROP COLUMN `b`;\n",
       "2_b.postgres.down.sql": "ALTER TABLE a DROP COLUMN b;\n",
       "2_b.mysql.down.sql": "ALTER TABLE `a` DROP COLUMN `b`;\n"}, "sql/2_b.postgres.down.sql"),
+    # the down's `.autocommit.` is its own: run outside a transaction, as its name says
+    # (was: in one, as its up, 25001)
+    ({"1_a.postgres.up.sql": "CREATE TABLE a (id int);\n",
+      "2_b.up.sql": "ALTER TABLE a ADD COLUMN b int;\nCREATE INDEX a_b ON a (b);\n",
+      "2_b.postgres.autocommit.down.sql": "DROP INDEX CONCURRENTLY a_b;\n"
+                                          "ALTER TABLE a DROP COLUMN b;\n"},
+     "sql/2_b.postgres.autocommit.down.sql"),
     # golang-migrate pairs by version alone: concourse's 1554469235 `..._to_jobs.up.sql`
     # and `..._to_job.down.sql` (was: no down)
     ({"1_a.up.sql": "CREATE TABLE a (id int);\n",
