@@ -519,6 +519,9 @@ _SHOWN_PER_SECTION = 10  # findings of a file shown before the rest are folded
 _LINES_SHOWN = 200  # lines of a command's story (upgrade's what happened)
 _CODE_SPAN = re.compile(r"`+")
 _SPECIAL = re.compile(r"([\\*_\[\]<>|~#!])")
+# `@name` where GitHub reads a mention (and notifies that user or team: `***@db` in a masked
+# URL too), whatever escapes it: a zero-width space after the `@` keeps it text
+_MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")
 
 
 def render_markdown(report: Report, catalog: Catalog, verbose: bool = False, *,
@@ -555,9 +558,24 @@ def render_markdown(report: Report, catalog: Catalog, verbose: bool = False, *,
     note = ("\n\n> [!WARNING]\n> Cut at GitHub's limit of a comment "
             f"({limit:,} characters); `--format json` has the whole report.\n")
     room = limit - _comment_length(note)
-    while _comment_length(document) > room:
-        document = document[:room - (_comment_length(document) - len(document))]
-    return document + note
+    while _comment_length(document + _closing(document)) > room:
+        over = _comment_length(document + _closing(document)) - room
+        document = document[:max(0, len(document) - over)]
+    return document + _closing(document) + note
+
+
+def _closing(document: str) -> str:
+    """What closes the code block and `<details>` a cut `document` leaves open, so that
+    the note after it is read as Markdown, not as code, nor folded away."""
+    fence, folded = "", 0
+    for line in (line.strip() for line in document.splitlines()):
+        if fence:
+            fence = "" if line == fence else fence
+        elif line.startswith("```") and _CODE_SPAN.fullmatch(line.removesuffix("text")):
+            fence = line.removesuffix("text")
+        elif line.startswith("<details>") or line == "</details>":
+            folded += 1 if line.startswith("<details>") else -1
+    return ("\n" + fence if fence else "") + "\n\n</details>" * max(0, folded)
 
 
 def _comment_length(text: str) -> int:
@@ -715,13 +733,15 @@ def _inline(text: str) -> str:
 
 def _escaped(text: str) -> str:
     text = text.replace("&", "&amp;")
-    return _SPECIAL.sub(lambda m: {"<": "&lt;", ">": "&gt;"}.get(m.group(1),
+    text = _SPECIAL.sub(lambda m: {"<": "&lt;", ">": "&gt;"}.get(m.group(1),
                                                                  "\\" + m.group(1)), text)
+    return _MENTION.sub("@&#8203;", text)
 
 
 def _html(text: str) -> str:
     """`text` inside an HTML element (`<summary>`), where Markdown is not read."""
-    return " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MENTION.sub("@&#8203;", text)
 
 
 def _cell(text: str) -> str:

@@ -243,7 +243,8 @@ def test_markdown_says_what_was_not_checked() -> None:
 
 TRICKY = Report(findings=(
     Finding("DBS302", "`a|b` has no column `x`; x | y <script>alert(1)</script> ` alone "
-            "*stars* [link](http://x) &lt;", Severity.ERROR, Location("app/q|1.sql", 3, 5),
+            "*stars* [link](http://x) &lt; postgresql://app:***@db/x, @octo-org/team, "
+            "a@b.c", Severity.ERROR, Location("app/q|1.sql", 3, 5),
             help="Write `WHERE a <> b` instead.",
             context=(("Fix <SQL>", "SELECT 1;\n```\n</details>\n"),)),
     Finding("DBS302", "long " + "word " * 1000, Severity.WARNING, Location("app/q|1.sql", 9, 1)),
@@ -257,6 +258,8 @@ def test_markdown_escapes_what_markdown_would_misread() -> None:
     assert "<code>a|b</code> has no column <code>x</code>; x | y " \
            "&lt;script&gt;alert(1)&lt;/script&gt; ` alone *stars* [link](http://x) &amp;lt;" \
            in html
+    # no @mention GitHub would notify (its filter reads the rendered text, escaped or not)
+    assert "postgresql://app:***@\u200bdb/x, @\u200bocto-org/team, a@b.c" in html
     assert "<script>" not in html and "<em>" not in html and "<a href=\"http://x\"" not in html
     assert "<li>help: Write <code>WHERE a &lt;&gt; b</code> instead.</li>" in html
     # the context block is code, its backticks and `</details>` included
@@ -310,6 +313,11 @@ def test_markdown_fits_githubs_limit_of_a_comment_saying_what_was_left_out() -> 
                           command="dbsafe upgrade", status=0, limit=2000)
     assert len(cut) <= 2000 and cut.startswith("<!-- dbsafe:upgrade -->\n### ")
     assert "Cut at GitHub's limit of a comment (2,000 characters)" in cut
+    # cut inside the story's code block and <details>: both closed, the note read as a note
+    assert _html(cut).endswith("</code></pre>\n</details>\n<blockquote>\n<p>[!WARNING]\n"
+                               "Cut at GitHub's limit of a comment (2,000 characters); "
+                               "<code>--format json</code> has the whole report.</p>\n"
+                               "</blockquote>\n")
 
 
 def test_markdown_rows_are_the_text_table_in_a_code_block() -> None:
