@@ -369,11 +369,12 @@ def _added_null_probe(conn: Any, table: _Table, column: str, add_sql: str) -> Pr
     kinds = {c.contype: c for c in definition.constraints or () if isinstance(c, ast.Constraint)}
     filled = kinds.get(ConstrType.CONSTR_GENERATED) or kinds.get(ConstrType.CONSTR_DEFAULT)
     name, rows = f"{table.name}.{_ident(column)}", table.recursing
-    if ConstrType.CONSTR_IDENTITY in kinds:
-        return Probe(name, "holds NULLs", "SELECT 0", counts=True)
+    type_names = [n.sval for n in definition.typeName.names or ()] if definition.typeName else []
+    if ConstrType.CONSTR_IDENTITY in kinds or type_names in ([t] for t in _SERIALS):
+        return Probe(name, "holds NULLs", "SELECT 0", counts=True)  # nextval() in every row
     if definition.typeName is not None and _is_domain(conn, definition.typeName):
-        raise _CannotTell(f"{column}'s type is a domain, whose CHECK and NOT NULL each row's "
-                          "value must pass: not asked")
+        domain_default = _plain_domain_default(conn, column, definition.typeName)
+        filled = filled or domain_default  # the domain's DEFAULT fills the rows
     if filled is None or filled.raw_expr is None:
         return Probe(name, "holds NULLs (added without a DEFAULT)",
                      _count(f"SELECT FROM {rows}"), counts=True, find=f"SELECT * FROM {rows}")
@@ -565,6 +566,38 @@ def _calls(tree: Any) -> Iterator[str]:
     elif isinstance(tree, (list, tuple)):
         for value in tree:
             yield from _calls(value)
+
+
+# Types ADD COLUMN makes a sequence's nextval() (and NOT NULL) of: every row gets a value.
+_SERIALS = frozenset({"smallserial", "serial", "bigserial", "serial2", "serial4", "serial8"})
+
+
+def _plain_domain_default(conn: Any, column: str, type_name: ast.TypeName
+                          ) -> ast.Constraint | None:
+    """A domain's DEFAULT, which a column of it added without one of its own gets (None: it
+    has none); `_CannotTell` when the domain (or a domain under it) has a CHECK or NOT NULL
+    the rows' values must pass: not asked."""
+    from pglast import ast, parse_sql
+    from pglast.enums import ConstrType
+    from pglast.stream import RawStream
+
+    typ = str(RawStream()(type_name))
+    constrained, default = conn.execute(
+        "WITH RECURSIVE d AS (SELECT oid, typbasetype, typnotnull, typdefaultbin, 0 AS depth "
+        "FROM pg_type WHERE oid = to_regtype(%s) UNION ALL SELECT t.oid, t.typbasetype, "
+        "t.typnotnull, t.typdefaultbin, d.depth + 1 FROM pg_type t JOIN d "
+        "ON t.oid = d.typbasetype WHERE t.typtype = 'd') "
+        "SELECT bool_or(typnotnull) OR EXISTS (SELECT FROM pg_constraint c JOIN d "
+        "ON c.contypid = d.oid), (SELECT pg_get_expr(typdefaultbin, 0) FROM d "
+        "WHERE typdefaultbin IS NOT NULL ORDER BY depth LIMIT 1) FROM d", (typ,)).fetchone()
+    if constrained:
+        raise _CannotTell(f"{column}'s type is a domain, whose CHECK and NOT NULL each row's "
+                          "value must pass: not asked")
+    if default is None:
+        return None
+    select = parse_sql(f"SELECT {default}")[0].stmt
+    assert isinstance(select, ast.SelectStmt) and select.targetList
+    return ast.Constraint(contype=ConstrType.CONSTR_DEFAULT, raw_expr=select.targetList[0].val)
 
 
 def _is_domain(conn: Any, type_name: ast.TypeName) -> bool:

@@ -30,6 +30,7 @@ INSERT INTO hosts VALUES (1, 'a'), (2, 'b');
 -- (num .. doc: values an ALTER COLUMN ... TYPE casts)
 CREATE TYPE mood AS ENUM ('ok', 'bad');
 CREATE DOMAIN keyed AS jsonb CHECK (VALUE ? 'k');
+CREATE DOMAIN region AS text DEFAULT 'eu';
 CREATE TABLE volumes (id int, host text, host_id int, size int, code text, secret text,
                       num text, label varchar(50), amount numeric(10,2), day text, mood text,
                       doc jsonb);
@@ -142,6 +143,9 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN doc TYPE keyed",
      'holds values that do not cast to keyed (23514: value for domain keyed violates check '
      'constraint "keyed_check")', None),
+    ("ALTER TABLE {t} ALTER COLUMN label TYPE varchar(10)[] USING ARRAY[label]",
+     "holds values that do not cast to varchar(10)[] (22001: value too long for type "
+     "character varying(10))", None),  # each element coerced by assignment
     # a column the plan adds, then sets NOT NULL: its DEFAULT, or NULL in every row
     ("ALTER TABLE {t} ADD COLUMN zone text; ALTER TABLE {t} ALTER COLUMN zone SET NOT NULL",
      "holds NULLs (added without a DEFAULT) in 3 row(s)",
@@ -179,15 +183,20 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN tags TYPE varchar(10)[]",
      "holds values that do not cast to varchar(10)[] (22001: value too long for type "
      "character varying(10))", None),
+    ("ALTER TABLE {t} ADD COLUMN n bigserial; ALTER TABLE {t} ALTER COLUMN n SET NOT NULL",
+     None, None),  # nextval() in every row
+    ("ALTER TABLE {t} ADD COLUMN r region; ALTER TABLE {t} ALTER COLUMN r SET NOT NULL",
+     None, None),  # the domain's DEFAULT in every row
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
         "primary key", "unique index", "partial unique index", "validate constraint",
         "not null constraint", "validate not null", "type integer", "type varchar",
-        "type numeric", "type date", "type enum", "type domain", "added column",
+        "type numeric", "type date", "type enum", "type domain", "type varchar array", "added column",
         "added column with default", "added generated column", "column added not null",
         "column added not null default null", "generated column added not null",
         "column added and set not null at once", "column added unique with a default",
         "type under a unique index", "type under a check", "type domain over a domain",
-        "type array"])
+        "type array", "added serial column",
+        "added column of a domain with a default"])
 def test_rows_refusing_a_statement_are_found_before_it_runs(
         statement: str, volumes: str | None, clean: str | None,
         database: psycopg.Connection) -> None:
