@@ -43,24 +43,33 @@ SELECT oid FROM pg_statistic_ext
 # Those of them not in `before` (%(before)s) without statistics: an index has a `pg_stats`
 # row per expression once analysed, an extended statistics object a `pg_stats_ext` row.
 # (An invalid index is the postflight's DBS501; a statistics target of 0 collects none.)
+# Both views hide what the connecting role may not read (an index's rows: its own SELECT
+# privilege, which only its owner has; an extended statistics object's: membership in its
+# table's owner, and no row security active), so a role owning nothing saw none and was told
+# to ANALYZE: such an object is returned unreadable (last column false), whatever its
+# statistics. The conditions are the views' own.
 _MISSING = """
 SELECT tn.nspname, t.relname, format('%%I.%%I', tn.nspname, t.relname),
-       format('%%I.%%I', n.nspname, c.relname), 'expression index'
+       format('%%I.%%I', n.nspname, c.relname), 'expression index', readable
   FROM pg_index i
   JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+  JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace,
+       LATERAL (SELECT has_table_privilege(c.oid, 'SELECT') AS readable) r
  WHERE i.indexprs IS NOT NULL AND c.relkind = 'i' AND i.indisvalid
    AND NOT i.indexrelid = ANY(%(before)s)
-   AND NOT EXISTS (SELECT FROM pg_stats s
-                    WHERE s.schemaname = n.nspname AND s.tablename = c.relname)
+   AND NOT (readable AND EXISTS (SELECT FROM pg_stats s
+                                  WHERE s.schemaname = n.nspname AND s.tablename = c.relname))
 UNION ALL
 SELECT tn.nspname, t.relname, format('%%I.%%I', tn.nspname, t.relname),
-       format('%%I.%%I', n.nspname, x.stxname), 'extended statistics'
+       format('%%I.%%I', n.nspname, x.stxname), 'extended statistics', readable
   FROM pg_statistic_ext x JOIN pg_namespace n ON n.oid = x.stxnamespace
-  JOIN pg_class t ON t.oid = x.stxrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+  JOIN pg_class t ON t.oid = x.stxrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace,
+       LATERAL (SELECT pg_has_role(t.relowner, 'USAGE')
+                       AND (NOT t.relrowsecurity OR NOT row_security_active(t.oid)) AS readable) r
  WHERE NOT x.oid = ANY(%(before)s) AND x.stxstattarget IS DISTINCT FROM 0
-   AND NOT EXISTS (SELECT FROM pg_stats_ext s
-                    WHERE s.statistics_schemaname = n.nspname AND s.statistics_name = x.stxname)
+   AND NOT (readable AND EXISTS (SELECT FROM pg_stats_ext s
+                                  WHERE s.statistics_schemaname = n.nspname
+                                    AND s.statistics_name = x.stxname))
  ORDER BY 1, 2, 4
 """
 
@@ -68,12 +77,14 @@ SELECT tn.nspname, t.relname, format('%%I.%%I', tn.nspname, t.relname),
 @dataclass(frozen=True, slots=True)
 class Unanalysed:
     """A table holding rows whose new expression indexes or extended statistics
-    (`objects`: (kind, qualified name)) have no statistics yet."""
+    (`objects`: (kind, qualified name)) have no statistics yet; or, `unreadable`, whose
+    statistics the connecting role may not read (dbsafe cannot tell)."""
 
     schema: str
     name: str
     table: str  # schema.name as PostgreSQL prints it: quoted where it needs to be
     objects: tuple[tuple[str, str], ...]
+    unreadable: bool = False
 
     @property
     def analyze(self) -> str:
@@ -81,6 +92,10 @@ class Unanalysed:
 
     def describe(self) -> str:
         named = ", ".join(f"{kind} `{name}`" for kind, name in self.objects)
+        if self.unreadable:
+            return (f"cannot tell whether `{self.table}` has statistics for {named}: this "
+                    "role may not read them (pg_stats shows only its own tables' and those "
+                    f"it may read); if it has none, {self.analyze}")
         return f"no statistics yet on `{self.table}` for {named}"
 
 
@@ -92,17 +107,21 @@ def statistics_objects(url: str) -> frozenset[int]:
 
 def unanalysed(url: str, before: frozenset[int], *, lock_timeout: str) -> list[Unanalysed]:
     """The tables with rows whose expression indexes or extended statistics made since
-    `before` (`statistics_objects`) have no statistics. An empty table is left out:
+    `before` (`statistics_objects`) have no statistics, then those whose statistics the
+    role may not read (`unreadable`). An empty table is left out:
     ANALYZE collects nothing from it (whether it is empty is read, waiting for its lock at
     most `lock_timeout`; a table not read is named, a needless note rather than none)."""
     with connect(url) as conn:
         rows = conn.execute(_MISSING, {"before": sorted(before)}).fetchall()
-        by_table: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
-        for schema, name, table, qualified, kind in rows:
-            by_table.setdefault((schema, name, table), []).append((kind, qualified))
+        by_table: dict[tuple[str, str, str, bool], list[tuple[str, str]]] = {}
+        for schema, name, table, qualified, kind, readable in rows:
+            by_table.setdefault((schema, name, table, not readable), []).append(
+                (kind, qualified))
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (lock_timeout,))
-        return [Unanalysed(schema, name, table, tuple(objects))
-                for (schema, name, table), objects in by_table.items()
+        return [Unanalysed(schema, name, table, tuple(objects), unreadable)
+                # (the readable first, each in PostgreSQL's order: the sort is stable)
+                for (schema, name, table, unreadable), objects in sorted(
+                    by_table.items(), key=lambda item: item[0][3])
                 if _holds_rows(conn, schema, name)]
 
 

@@ -1166,9 +1166,14 @@ def _statistics(run: _Run) -> None:
     """Name each table whose new expression indexes or extended statistics have no
     statistics yet, with the ANALYZE to run (DBS616); with --analyze, run it, under the
     run's timeouts (a failure is said and leaves the note: the upgrade itself succeeded)."""
-    missing = unanalysed(run.url, run.statistics_before, lock_timeout=run.options.lock_timeout)
+    found = unanalysed(run.url, run.statistics_before, lock_timeout=run.options.lock_timeout)
+    missing = [table for table in found if not table.unreadable]
     for table in missing:
         run.say("postflight", f"note: {table.describe()}: {table.analyze}")
+    # What the role may not read is said, neither noted nor analysed: dbsafe cannot tell.
+    for table in found:
+        if table.unreadable:
+            run.say("postflight", table.describe())
     if not run.options.analyze:
         run.findings.extend(statistics_missing(table) for table in missing)
         return

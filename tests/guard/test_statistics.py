@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import psycopg
 import pytest
+from psycopg import sql
 
 from dbsafe.guard.statistics import analyze, statistics_objects, unanalysed
 
@@ -66,3 +70,41 @@ def test_an_analyze_that_times_out_says_why(database_url: str) -> None:
                                          lock_timeout="10ms", application_name="dbsafe")
 
         assert failure == "canceling statement due to lock timeout"
+
+
+def test_a_role_that_may_not_read_the_statistics_is_told_dbsafe_cannot_tell(
+        database_url: str, postgresql: psycopg.Connection) -> None:
+    """pg_stats and pg_stats_ext hide the rows of objects the role does not own: a role
+    owning nothing saw none and was told to ANALYZE a table analysed a moment before."""
+    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):
+        pytest.skip("logs in as a new role without a password: the throwaway server's trust")
+    role = f"dbsafe_stats_reader_{os.getpid()}"
+    postgresql.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    postgresql.commit()
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            before = statistics_objects(database_url)
+            conn.execute("CREATE TABLE t (id int, email text, n int);"
+                         "INSERT INTO t SELECT g, 'U' || g, g FROM generate_series(1, 50) g;"
+                         "CREATE INDEX t_lower ON t (lower(email));"
+                         "CREATE STATISTICS t_deps ON id, n FROM t; ANALYZE t;"
+                         "CREATE TABLE u (email text); INSERT INTO u VALUES ('a');"
+                         "CREATE INDEX u_lower ON u (lower(email));"
+                         + sql.SQL("GRANT SELECT ON t, u TO {}").format(
+                             sql.Identifier(role)).as_string(conn))
+        as_role = re.sub(r"user=[^&]*", f"user={role}", database_url)
+
+        found = unanalysed(as_role, before, lock_timeout="1s")
+
+        # the superuser sees that only `u` lacks them
+        assert [t.table for t in unanalysed(database_url, before, lock_timeout="1s")] == [
+            "public.u"]
+        assert [(t.table, t.unreadable) for t in found] == [
+            ("public.t", True), ("public.u", True)]
+        assert found[0].describe().startswith(
+            "cannot tell whether `public.t` has statistics for extended statistics "
+            "`public.t_deps`, expression index `public.t_lower`: this role may not read")
+    finally:
+        postgresql.execute(sql.SQL("DROP OWNED BY {}; DROP ROLE {}").format(
+            sql.Identifier(role), sql.Identifier(role)))
+        postgresql.commit()
