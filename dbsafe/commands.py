@@ -496,9 +496,11 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
     where = f"restored into {summary['database']}"
     if replace:
         where += f" (the original is kept as {summary['original_kept_as']})"
+    dumped = summary.get("manifest_row_counts")
     summary["lines"] = [f"{where} at "
                         f"{', '.join(summary['revisions']) or 'base'}"  # type: ignore[arg-type]
-                        ] + [f"  {table}: {rows:,} row(s)" for table, rows in counts.items()]
+                        ] + restoring.count_lines(counts, dumped if isinstance(dumped, dict)
+                                                  else None)
     return Report((), summary)
 
 

@@ -109,6 +109,12 @@ def test_row_counts_name_every_table_whatever_its_name(source: str, tmp_path: Pa
         assert report.summary["row_counts"] == {
             "Billing.Invoice Lines": 7, "public.alembic_version": 1,
             "public.customers": 300, "public.empty_one": 0, "public.orders": 2000}
+        # The text report names a table with rows on a line of its own, and folds the
+        # empty ones into one line (most of a 60-table application's said `0 row(s)`).
+        assert report.summary["lines"][1:] == [
+            "  Billing.Invoice Lines: 7 row(s)", "  public.alembic_version: 1 row(s)",
+            "  public.customers: 300 row(s)", "  public.orders: 2,000 row(s)",
+            "  1 empty table: public.empty_one"]
     finally:
         _drop(source, "counted_copy")
 
