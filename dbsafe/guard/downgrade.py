@@ -153,7 +153,7 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
     """Downgrade to `options.target`, guarded. `confirm(question)` asks a human (a TTY);
     without it and without `options.yes`, a downgrade that destroys data is refused."""
     from dbsafe.guard.lock import run_lock
-    from dbsafe.guard.upgrade import preflight_connection
+    from dbsafe.guard.upgrade import READING_REVISIONS, preflight_connection
     from dbsafe.migrate.fingerprint import script_locations
 
     down = _Down(settings=settings, url=database_url, progress=progress,
@@ -162,6 +162,7 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
     # An alembic.ini alembic cannot read is said before the database is asked anything, as
     # upgrade says it (it was said after "connected to ...").
     script_locations(down.project.ini)
+    down.say("preflight", READING_REVISIONS)
     described = describe(down.project)
     # A name the scripts do not hold is said before the database is asked anything.
     check_target(described.revisions, described.heads, options.target)

@@ -225,7 +225,8 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
         run.session = session
         if options.target is not None:
             # A name the scripts do not hold is said before the database is asked anything.
-            check_target(session.described.revisions, session.described.heads, options.target)
+            described = _described(run)
+            check_target(described.revisions, described.heads, options.target)
         _preflight_connection(run)
         with run_lock(database_url) as run.lock:
             outcome = _upgrade_locked(run)
@@ -448,8 +449,22 @@ def preflight_connection(url: str, say: Progress) -> None:
     say("preflight", f"connected to {redact_url(url)} (PostgreSQL {row[1] if row else '?'})")
 
 
+READING_REVISIONS = "reading the project's revisions …"
+
+
+def _described(run: _Run) -> RunResult:
+    """The history's revisions and heads, from the run's child; while it is still loading
+    them (8-25 s for Prefect's env.py and revisions, said by nothing), the run says so."""
+    if run.session is None:
+        run.say("preflight", READING_REVISIONS)
+        return describe(run.project)
+    if not run.session.loaded:
+        run.say("preflight", READING_REVISIONS)
+    return run.session.described
+
+
 def _resolve_plan(run: _Run) -> None:
-    described = run.session.described if run.session is not None else describe(run.project)
+    described = _described(run)
     run.revisions, run.heads = described.revisions, described.heads
     target = run.options.target
     if target is None:

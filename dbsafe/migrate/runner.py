@@ -599,6 +599,12 @@ class ApplySession:
                 proc.stdin.close()
 
     @property
+    def loaded(self) -> bool:
+        """Whether the child's description of the history has been received (`described`
+        returns at once)."""
+        return bool(self._ready)
+
+    @property
     def described(self) -> RunResult:
         """The history's revisions and heads, as the child loaded them (`describe()`)."""
         self.wait_ready()

@@ -125,12 +125,15 @@ def test_upgrade_applies_backs_up_and_records_history(database_url: str, tmp_pat
     with psycopg.connect(database_url) as conn:
         conn.execute("INSERT INTO patients VALUES (1, 'Ada', 'ada@example.org')")
     steps: list[str] = []
+    said: list[str] = []
 
     report = commands.upgrade(_settings(root, database_url), _options(tmp_path),
-                              lambda step, message: steps.append(step))
+                              lambda step, message: (steps.append(step), said.append(message)))
 
     assert report.summary["outcome"] == "applied"
     assert report.summary["applied"] == ["0003", "0004", "0005"]
+    # The seconds env.py and the revisions take to load are said (nothing was, on Prefect)
+    assert said[1] == "reading the project's revisions …", said
     assert _state(database_url)["version"] == ["0005"]
     assert [f.code for f in report.findings] == ["DBS202", "DBS616"]  # DBS202 allowed: a note
     assert report.findings[0].severity is Severity.NOTE
