@@ -45,6 +45,7 @@ from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.guard.upgrade import (
     NOTHING_APPLIED,
+    READING_REVISIONS,
     RETRYABLE,
     REVISION_FAILED,
     ROLLBACK_MISMATCH,
@@ -52,6 +53,7 @@ from dbsafe.guard.upgrade import (
     cleared_for_retry,
     comparison_options,
     downgrade_in_steps,
+    lock_timeout_beyond_limit,
     read_schema,
     record_end,
     record_interrupted,
@@ -153,7 +155,7 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
     """Downgrade to `options.target`, guarded. `confirm(question)` asks a human (a TTY);
     without it and without `options.yes`, a downgrade that destroys data is refused."""
     from dbsafe.guard.lock import run_lock
-    from dbsafe.guard.upgrade import READING_REVISIONS, preflight_connection
+    from dbsafe.guard.upgrade import preflight_connection
     from dbsafe.migrate.fingerprint import script_locations
 
     down = _Down(settings=settings, url=database_url, progress=progress,
@@ -203,6 +205,10 @@ def _locked(down: _Down, described: RunResult, confirm: Confirm | None) -> str:
     down.undo = tuple(revisions)
     down.say("preflight", f"{len(revisions)} revision(s) to undo: "
              + ", ".join(r.revision for r in revisions))
+    beyond = lock_timeout_beyond_limit(down.options.lock_timeout,
+                                       down.settings.lock_timeout_limit)
+    if beyond is not None:
+        down.say("preflight", beyond)
     undo_names = [r.revision for r in revisions]
     down.show_revisions(undo_names, 0)
 

@@ -498,6 +498,9 @@ def _resolve_plan(run: _Run) -> None:
 def _preflight_checks(run: _Run) -> bool:
     names = ", ".join(r.revision for r in run.todo)
     run.say("preflight", f"{len(run.todo)} pending: {names}")
+    beyond = lock_timeout_beyond_limit(run.options.lock_timeout, run.settings.lock_timeout_limit)
+    if beyond is not None:
+        run.say("preflight", beyond)
     run.show_applied()
     ok = _lint_pending(run)
     ok = _rows_accept(run) and ok
@@ -536,6 +539,34 @@ def _preflight_checks(run: _Run) -> bool:
     if not ok:
         run.say("preflight", "refused: see the findings")
     return ok
+
+
+def lock_timeout_beyond_limit(lock_timeout: str, limit: str) -> str | None:
+    """A note when the run's `--lock-timeout` is longer than lint's `lock-timeout-limit`
+    (DBS134, which judges what a revision sets, never the run's own): the user's choice,
+    said once, not refused. Both are read as PostgreSQL reads them; a limit of 0 is none.
+
+    >>> lock_timeout_beyond_limit("10min", "10s")[:70]
+    "note: --lock-timeout 10min is longer than lint's lock-timeout-limit (1"
+    >>> lock_timeout_beyond_limit("0", "10s")[:58]
+    'note: --lock-timeout 0 turns the timeout off: a statement '
+    >>> lock_timeout_beyond_limit("10s", "10s"), lock_timeout_beyond_limit("1h", "0")
+    (None, None)
+    """
+    from dbsafe.config import parse_duration
+
+    ms, limit_ms = parse_duration(lock_timeout)[0], parse_duration(limit)[0]
+    if not limit_ms or 0 < ms <= limit_ms:
+        return None
+    queue = ("while it waits, the queries that need the table queue behind it (your "
+             "choice: not refused)")
+    if not ms:
+        return (f"note: --lock-timeout {lock_timeout} turns the timeout off: a statement of "
+                f"the revisions may wait for its table's lock without end, beyond lint's "
+                f"lock-timeout-limit ({limit}, DBS134); {queue}")
+    return (f"note: --lock-timeout {lock_timeout} is longer than lint's lock-timeout-limit "
+            f"({limit}, DBS134): a statement of the revisions may wait {lock_timeout} for its "
+            f"table's lock; {queue}")
 
 
 def known_problems_line(problems: Iterable[tuple[str, str | None]],

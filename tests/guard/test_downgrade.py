@@ -131,10 +131,20 @@ def test_a_column_data_loss_counts_non_null_values(database_url: str, tmp_path: 
         conn.execute("INSERT INTO patients VALUES (1, 'a')")
         conn.execute("INSERT INTO orders VALUES (1, 1, 'x'), (2, 1, NULL), (3, 1, 'y')")
 
+    said: list[str] = []
+
     report = commands.downgrade(_settings(root, database_url),
-                                DowngradeOptions(target="0004", backup=False, dry_run=True))
+                                DowngradeOptions(target="0004", backup=False, dry_run=True,
+                                                 lock_timeout="0"),
+                                progress=lambda step, text: said.append(f"{step}: {text}"))
 
     assert report.summary["outcome"] == "planned"
+    # No lock_timeout at all is the user's choice, longer than lint's 10s limit: said once
+    assert [line for line in said if "--lock-timeout" in line] == [
+        "preflight: note: --lock-timeout 0 turns the timeout off: a statement of the "
+        "revisions may wait for its table's lock without end, beyond lint's "
+        "lock-timeout-limit (10s, DBS134); while it waits, the queries that need the table "
+        "queue behind it (your choice: not refused)"]
     (loss,) = [f for f in report.findings if f.code == "DBS607"]
     assert loss.subject == "public.orders.note"
     assert loss.message == ("The downgrade drops column `public.orders.note`, which holds "

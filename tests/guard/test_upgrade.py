@@ -1972,9 +1972,16 @@ def downgrade():
         said: list[str] = []
 
         report = commands.upgrade(_settings(root, database_url),
-                                  _options(tmp_path, backup=False, dry_run=True),
+                                  _options(tmp_path, backup=False, dry_run=True,
+                                           lock_timeout="10min"),
                                   lambda step, message: said.append(f"{step}: {message}"))
 
+    # Longer than lint's lock-timeout-limit (10s): the user's choice, said once
+    assert [line for line in said if "--lock-timeout" in line] == [
+        "preflight: note: --lock-timeout 10min is longer than lint's lock-timeout-limit "
+        "(10s, DBS134): a statement of the revisions may wait 10min for its table's lock; "
+        "while it waits, the queries that need the table queue behind it (your choice: not "
+        "refused)"]
     (unlinted,) = [f for f in report.findings if f.code == "DBS005"]
     assert 'relation "coded" does not exist' in unlinted.message
     assert [line for line in said if "could not be made on the throwaway server" in line] == [
