@@ -625,6 +625,7 @@ def _lint_pending(run: _Run) -> bool:
     unlinted = _pending_not_linted(run, report, NOT_LINTED.code)
     threshold = run.settings.fail_on
     ok = True
+    refusing: list[str] = []
     for finding in report.findings:
         path = finding.location.path if finding.location else None
         # A revision before the pending ones that stopped the capture or offline rendering
@@ -637,7 +638,15 @@ def _lint_pending(run: _Run) -> bool:
             finding = replace(finding, severity=Severity.NOTE)
         elif finding.severity.rank >= threshold.rank:
             ok = False
+            refusing.append(finding.code)
         run.findings.append(finding)
+    if refusing:
+        # The report's last line counts warnings: that they refused the run is said here,
+        # and how to accept one (`2 warnings (outcome: refused)` alone read as a mystery).
+        codes = ", ".join(f"{code}: {refusing.count(code)}" for code in dict.fromkeys(refusing))
+        run.say("preflight", f"lint: {len(refusing)} finding(s) at or above --fail-on "
+                f"{threshold.value} refuse the run ({codes}); `--allow CODE` accepts one "
+                "for this run")
     if unlinted:
         run.say("preflight", f"lint: {len(unlinted)} of the {len(run.todo)} pending "
                 f"revision(s) were not linted ({', '.join(unlinted)}): see DBS005")

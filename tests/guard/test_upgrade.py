@@ -192,11 +192,18 @@ def test_lint_errors_refuse_the_upgrade_and_change_nothing(database_url: str,
     root = _project(tmp_path / "p", app_sql="SELECT email FROM patients;\n")
     _at(database_url, "0002", root)
     before = _state(database_url)
+    steps: list[str] = []
 
-    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, allow=()))
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, allow=()),
+                              lambda step, message: steps.append(f"{step}: {message}"))
 
     assert report.summary["outcome"] == "refused"
     assert {"DBS202", "DBS211"} <= {f.code for f in report.findings}
+    # Which findings refused the run, and how to accept one, is said (a report ending
+    # `2 warnings (outcome: refused)` did not say that warnings refuse)
+    (said,) = [s for s in steps if "refuse the run" in s]
+    assert said.startswith("preflight: lint: ") and "at or above --fail-on warning" in said
+    assert "DBS202" in said and said.endswith("`--allow CODE` accepts one for this run")
     assert "DBS115" not in {f.code for f in report.findings}  # the command sets timeouts
     assert _state(database_url) == before
     assert not (tmp_path / "backups").exists()
