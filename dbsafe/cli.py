@@ -904,7 +904,8 @@ def _upgrade_options(func: Callable) -> Callable:
                      help="Accept this lint finding for this run (repeatable, or "
                           "comma-separated)."),
         click.option("--allow-irreversible", is_flag=True, default=False,
-                     help="Apply revisions without a real downgrade (the backup is the way back)."),
+                     help="Apply revisions without a real downgrade (the backup is the way back): "
+                          "accepts DBS602 and lint's DBS210."),
         click.option("--no-auto-rollback", is_flag=True, default=False,
                      help="On failure, leave the database where it stopped instead of "
                           "downgrading to the starting revision."),

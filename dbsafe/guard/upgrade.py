@@ -620,8 +620,13 @@ def _lint_pending(run: _Run) -> bool:
     run.row_changes = report.summary.get("row_changes")
     run.row_checks = report.summary.get("row_checks")
     from dbsafe.lint.history import NOT_LINTED
+    from dbsafe.lint.rules.empty_downgrade import RULE as EMPTY_DOWNGRADE
 
     files = {str(r.path) for r in run.todo if r.path}
+    # `--allow-irreversible` accepts a revision whose downgrade() is empty: DBS602 below, and
+    # lint's DBS210 of the same downgrade() (a DBA passing it was still refused by that one)
+    allowed = set(run.options.allow) | (
+        {EMPTY_DOWNGRADE.code} if run.options.allow_irreversible else set())
     unlinted = _pending_not_linted(run, report, NOT_LINTED.code)
     threshold = run.settings.fail_on
     ok = True
@@ -634,7 +639,7 @@ def _lint_pending(run: _Run) -> bool:
         if (path is not None and not any(f.endswith(path) for f in files)
                 and not (unlinted and finding.code == NOT_LINTED.code)):
             continue
-        if finding.code in run.options.allow:
+        if finding.code in allowed:
             finding = replace(finding, severity=Severity.NOTE)
         elif finding.severity.rank >= threshold.rank:
             ok = False
