@@ -20,6 +20,7 @@ from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.migrate import AlembicProject, MigrationError, apply, render_revisions
 from dbsafe.schema.introspect import introspect_url
+from tests.helpers import at_revision
 from tests.migrate.projects import sqlalchemy_url, write_project
 
 PATTERNS = ["environment_variable", "settings_module", "hard_coded", "async_engine",
@@ -43,9 +44,10 @@ def fingerprint(url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def victim(database_url: str, tmp_path: Path) -> str:
-    """The project's real database: at revision 0002, with patients' e-mail addresses."""
+    """The project's real database: at revision 0002, with patients' e-mail addresses (a
+    copy of one alembic run's database per worker, `at_revision`)."""
     ini = write_project(tmp_path / "setup", "well_behaved")
-    apply(AlembicProject(ini), database_url, [("upgrade", "0002")])
+    at_revision(database_url, ini, "0002")
     with psycopg.connect(database_url) as conn:
         conn.execute("INSERT INTO patients VALUES (1, 'Ada', 'ada@example.org'), "
                      "(2, 'Grace', 'grace@example.org')")
