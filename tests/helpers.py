@@ -12,6 +12,7 @@ import ast
 import contextlib
 import hashlib
 import os
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -253,6 +254,42 @@ def _revision_ids(path: Path) -> tuple[str, set[str]] | None:
     if not isinstance(revision, str) or not all(isinstance(n, str) for n in needs):
         return None
     return revision, needs
+
+
+def dbsafe_in_process(*args: str, cwd: Path,
+                      env: dict[str, str | None] | None = None
+                      ) -> subprocess.CompletedProcess[str]:
+    """`python -m dbsafe ARGS` run in `cwd`, as the command line in this process: its exit
+    code, stdout and stderr as a subprocess's would be, log lines included (`main`'s
+    `logging.basicConfig` gets a root logger without pytest's handlers, so it writes them to
+    the stderr captured, as in a process of its own). With `one_server_throwaways`, the
+    throwaway server a run needs is a database of the worker's server instead of one
+    started per run. An exception is raised, not printed. Starting and removing servers,
+    and the console script itself, stay tested by the tests running dbsafe in a subprocess.
+    """
+    import logging
+
+    from click.testing import CliRunner
+
+    from dbsafe.cli import main
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    sqlglot_level = logging.getLogger("sqlglot").level
+    old = Path.cwd()
+    os.chdir(cwd)
+    root.handlers.clear()
+    try:
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.getLogger("sqlglot").setLevel(sqlglot_level)
+    return subprocess.CompletedProcess(["dbsafe", *args], result.exit_code, result.stdout,
+                                       result.stderr)
 
 
 def validate_module(database_url: str, root: Path, ddl: str, name: str, source: str) -> Report:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -16,6 +15,7 @@ from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.core import DbsafeError
 from tests.conftest import REPO_ROOT
+from tests.helpers import dbsafe_in_process
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
@@ -217,10 +217,9 @@ def test_a_snapshot_of_sql_migrations_keeps_what_failed_statements_made_unknown(
 
 
 def dbsafe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    env.pop("DBSAFE_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "dbsafe", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    """`dbsafe ARGS` in `cwd` without DBSAFE_DATABASE_URL, in process: the folder's schema is
+    built on the worker's server, not on a server each run starts."""
+    return dbsafe_in_process(*args, cwd=cwd, env={"DBSAFE_DATABASE_URL": None})
 
 
 def test_sql_migrations_option_and_key(tmp_path: Path) -> None:
