@@ -39,6 +39,7 @@ def demo_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_demo_from_migrations_reports_only_the_notes_bug(tmp_path: Path) -> None:
     settings = settings_for(REPO_ROOT, cache_dir=str(tmp_path / "cache"))
     report = commands.validate(settings, [REPO_ROOT / "examples" / "clinic"])
@@ -571,6 +572,7 @@ def downgrade():
 
 
 @pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_migrations_are_not_validated_against_todays_schema(tmp_path: Path) -> None:
     """A data migration's UPDATE of a column a later revision drops ran long ago: checking it
     against the schema at head is a false positive (it blocked CI on the default run)."""
