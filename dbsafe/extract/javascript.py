@@ -106,6 +106,13 @@ _PIECE_METHODS = frozenset({
 # Tags made from a SQL tag that are SQL tags too: slonik's `sql.unsafe`...``, and its
 # `sql.type(Schema)`...`` and `sql.typeAlias('name')`...`` (called, then tagged).
 _TAG_MEMBERS = frozenset({"unsafe"})
+# postgres.js's methods handing their callback a client of the same kind, a tag too:
+# `sql.begin(async (tx) => tx`...`)` (also `sql.begin('read write', ...)`) and a transaction's
+# `tx.savepoint(async (sp) => sp`...`)`.
+_TRANSACTION_METHODS = frozenset({"begin", "savepoint"})
+# A comment naming a string's or template's language, as postgres-meta and editors' SQL
+# highlighting mark them: `() => /* SQL */ `SELECT ...``.
+_SQL_MARK = re.compile(r"/\*\s*sql\s*\*/\Z", re.IGNORECASE)
 # A SQL tag's helpers writing SQL text into its template, never a parameter: Kysely's
 # `sql.ref`/`raw`/`table`/`id`, drizzle's `sql.raw`/`identifier`, slonik's `sql.identifier`
 # (see `_Reader._written`).
@@ -644,8 +651,10 @@ class _Reader:
         other: list[Skipped] = []  # SQL in a branch for another engine (`_other_database`)
         requests: list[PostgrestRequest] = []
         for node in nodes:
-            if node.type == "template_string" and self.typed:
-                fragment = self._typed_sql(node)
+            if node.type in ("template_string", "string", "new_expression"):
+                fragment = self._pg_query(node) if node.type == "new_expression" else (
+                    self._marked_sql(node) or (self._typed_sql(node) if self.typed and (
+                        node.type == "template_string") else None))
                 if fragment is not None and not self._other_database(node, fragment, other):
                     fragments.append(fragment)
                 continue
@@ -2566,17 +2575,53 @@ class _Reader:
             # from(pool.query(...))`, is sent by itself)
             if name == "raw" and (self._cte_body(call) or self._builder_piece(call)):
                 return None
-            literal = _unwrap(args[0])
-            if literal.type == "identifier":
-                bound = self._constant(literal)
-                if bound is None:
-                    return None
-                literal = _unwrap(bound)
-            if literal.type not in ("string", "template_string"):
+            text = self._bound_literal(args[0])
+            if text is not None and text.type == "object" and name != "raw":
+                text = self._query_text(text)
+            if text is None or text.type not in ("string", "template_string"):
                 return None
-            return self._statement(literal, call, formatted=True,
+            return self._statement(text, call, formatted=True,
                                    bindings=tuple(args[1:2]) if name == "raw" else None)
         return self._statement(literal, call)
+
+    def _bound_literal(self, node: Node) -> Node | None:
+        """`node` unwrapped, or the initializer of the `const` it names."""
+        literal = _unwrap(node)
+        if literal.type in ("identifier", "shorthand_property_identifier"):
+            bound = self._constant(literal)
+            return _unwrap(bound) if bound is not None else None
+        return literal
+
+    def _query_text(self, config: Node) -> Node | None:
+        """The `text` of node-postgres's query config (`pool.query({ text: 'SELECT ...',
+        values: [id] })`, a prepared statement's `{ name, text }`, `new Query({ text })`),
+        pg-promise's too; None without one, or with a spread that may replace it."""
+        children = [c for c in config.named_children if c.type != "comment"]
+        if any(c.type == "spread_element" for c in children):
+            return None
+        for child in children:
+            if child.type == "shorthand_property_identifier" and self.text(child) == "text":
+                return self._bound_literal(child)
+            value = child.child_by_field_name("value") if child.type == "pair" else None
+            if value is not None and self._key_name(child.child_by_field_name("key")) == "text":
+                return self._bound_literal(value)
+        return None
+
+    def _pg_query(self, new: Node) -> SqlFragment | None:
+        """The statement of node-postgres's `new Query({ text: 'SELECT ...' })` (`pg.Query`),
+        in a module loading a PostgreSQL driver."""
+        constructor = new.child_by_field_name("constructor")
+        arguments = new.child_by_field_name("arguments")
+        if not self.postgres or constructor is None or arguments is None or \
+                _last_name(self, constructor) != "Query":
+            return None
+        args = [c for c in arguments.named_children if c.type != "comment"]
+        config = self._bound_literal(args[0]) if args else None
+        literal = self._query_text(config) if config is not None and (
+            config.type == "object") else None
+        if literal is None or literal.type not in ("string", "template_string"):
+            return None
+        return self._statement(literal, new, formatted=True)
 
     def _cte_body(self, call: Node) -> bool:
         """Whether `call` is the body of a knex common table expression: an argument after
@@ -2696,10 +2741,71 @@ class _Reader:
                     _last_name(self, factory) not in _TAG_FACTORIES):
                 return False
             function = factory
+        elif function.type == "identifier":
+            return self._transaction_client(function)
         elif name not in _TAG_MEMBERS or function.type != "member_expression":
             return False
         tag = function.child_by_field_name("object")
         return tag is not None and self._is_tag(tag, _last_name(self, tag))
+
+    def _transaction_client(self, identifier: Node) -> bool:
+        """Whether an identifier reads the first parameter of a callback given to a SQL tag's
+        `begin` or `savepoint` (`_TRANSACTION_METHODS`): postgres.js hands it a client of the
+        same kind, `sql.begin(async (tx) => { await tx`SELECT ...` })`.
+
+        >>> r = sql_in_javascript("sql.begin('read write', async (tx) => tx.savepoint("
+        ...                       "(sp) => sp`SELECT a FROM t`))", "a.js")
+        >>> [f.sql for f in r.fragments]
+        ['SELECT a FROM t']
+        """
+        scope = self._binding_scope(identifier)
+        if scope is None or len(scope[1]) != 1:
+            return False
+        function = identifier.parent
+        while function is not None and function.id != scope[0]:
+            function = function.parent
+        if function is None or function.type not in ("arrow_function", "function_expression"):
+            return False
+        parameters = function.child_by_field_name("parameters")
+        first = function.child_by_field_name("parameter") if parameters is None else next(
+            (c for c in parameters.named_children if c.type != "comment"), None)
+        if first is not None and first.type in ("required_parameter", "optional_parameter"):
+            first = first.child_by_field_name("pattern")
+        if first is None or first.type != "identifier" or \
+                self.text(first) != self.text(identifier):
+            return False
+        given = self._method_given(function)
+        if given is None or given[0] not in _TRANSACTION_METHODS:
+            return False
+        method = given[1].parent.child_by_field_name("function") if (
+            given[1].parent is not None) else None
+        tag = _unwrap(method).child_by_field_name("object") if method is not None else None
+        return tag is not None and self._is_tag(tag, _last_name(self, tag))
+
+    def _marked_sql(self, literal: Node) -> SqlFragment | None:
+        """The statement of a string or template right after a comment naming its language
+        SQL (`_SQL_MARK`): postgres-meta's `export const VERSION_SQL = () => /* SQL */
+        `SELECT ...``. A tag's template, or the text a SQL call is given, is left to that
+        tag or call (`_sql`: a knex `raw` given to a builder is a piece of its statement).
+
+        >>> r = sql_in_javascript("const q = () => /* SQL */ `select a from t`", "a.ts")
+        >>> [f.sql for f in r.fragments]
+        ['select a from t']
+        """
+        mark = literal.prev_sibling
+        if mark is None or mark.type != "comment" or not _SQL_MARK.match(self.text(mark)) or \
+                literal.start_byte in self.taken:
+            return None
+        parent = literal.parent
+        if parent is not None and parent.type == "call_expression":
+            return None  # `sql /* sql */ `...``
+        if parent is not None and parent.type == "arguments" and parent.parent is not None:
+            function = parent.parent.child_by_field_name("function")
+            name = _last_name(self, function) if function is not None else None
+            if function is not None and (name in SQL_CALLS or self._named(
+                    function, name, self.names.calls)):
+                return None
+        return self._statement(literal, literal, tagged=True)
 
     def _typed_sql(self, template: Node) -> SqlFragment | None:
         """A tagged template with type arguments (`sql<Row[]>`...``), see `_typed_tag`."""
@@ -2772,12 +2878,13 @@ class _Reader:
         return match.group(0).strip() if match is not None else None
 
     def _statement(self, literal: Node, site: Node, *, formatted: bool = False,
-                   bindings: tuple[Node, ...] | None = None) -> SqlFragment | None:
+                   bindings: tuple[Node, ...] | None = None,
+                   tagged: bool = False) -> SqlFragment | None:
         """The statement a SQL string or template holds, if it reads as one (a template
         a SQL tag marks is SQL: only whether it is a whole statement is asked). `formatted`:
         a call's argument, whose pg-promise variables are holes (`_PGP_VARIABLE`);
         `bindings`: a `raw` call's arguments after its text, whose `??` are identifiers
-        (`_knex_identifiers`)."""
+        (`_knex_identifiers`); `tagged`: a comment marks it SQL (`_marked_sql`)."""
         self.taken.add(literal.start_byte)
         if literal.type == "template_string" and self._in_sql_hole(literal):
             return None
@@ -2788,8 +2895,8 @@ class _Reader:
                 self._knex_named(template, *named))
         if template.holes and not template.problem and _holds_ddl(template):
             self.ddl_with_holes.append(template)
-        tagged = literal.type == "template_string" and literal.parent is not None and (
-            literal.parent.type == "call_expression")
+        tagged = tagged or (literal.type == "template_string" and literal.parent is not None
+                            and literal.parent.type == "call_expression")
         if not looks_like_statement(template.text, holes=len(template.holes),
                                     tagged=tagged) and not _changes_schema(template):
             return None

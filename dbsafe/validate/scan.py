@@ -365,7 +365,10 @@ _CHUNK = 32
 #      analysed; `self.dbver < 9.2` tests the server's version (pghoard, pg_view, helper-324)
 # 260: a hole after `@@`, `^@`, `~`, `!~` or `^` is an operand, a value: full text search's
 #      `@@ websearch_to_tsquery('english', ${q})` no longer makes a statement dynamic (helper-332)
-_CACHE_VERSION = 260
+# 261: postgres.js's `sql.begin`/`savepoint` callbacks' clients are tags, node-postgres's query
+#      configs (`{ text, values }`, `new Query({ text })`) and `/* SQL */`-marked literals are
+#      read (helper-337)
+_CACHE_VERSION = 261
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

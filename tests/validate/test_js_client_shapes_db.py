@@ -1,0 +1,57 @@
+"""Query shapes of postgres.js, node-postgres and postgres-meta that validate did not read.
+
+postgres.js hands `sql.begin`'s callback (and a transaction's `savepoint`'s) a client of the
+same kind, a tag: `await tx`SELECT ...``. node-postgres takes a query config (`pool.query({
+text, values })`, a prepared statement's `{ name, text }`, `new Query({ text })`).
+postgres-meta marks its catalog queries `/* SQL */` before a template an arrow function
+returns. Each was skipped, a misspelt column in it passing silently. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import assert_prepares, validate_module
+
+pytestmark = pytest.mark.db
+
+_DDL = "CREATE TABLE books (id int PRIMARY KEY, title text)"
+
+_MODULE = """\
+import postgres from 'postgres';
+import { Pool, Query } from 'pg';
+const sql = postgres();
+const pool = new Pool();
+export async function wrong(id: number) {
+  await sql.begin(async (tx) => { await tx`SELECT titel FROM books WHERE id = ${id}` });
+  await sql.begin('read write', (tx) => tx.savepoint((sp) => sp`SELECT titel FROM books`));
+  await pool.query({ text: 'SELECT titel FROM books WHERE id = $1', values: [id] });
+  await pool.query({ name: 'book', text: 'SELECT titel FROM books WHERE id = $1', values: [id] });
+  return pool.query(new Query({ text: 'SELECT titel FROM books', rowMode: 'array' }));
+}
+export const VERSION_SQL = () => /* SQL */ `SELECT titel FROM books`;
+export const NAMED_SQL = /* sql */ 'SELECT titel FROM books';
+export async function right(id: number) {
+  await sql.begin(async (tx) => { await tx`SELECT title FROM books WHERE id = ${id}` });
+  await sql.begin('read write', (tx) => tx.savepoint((sp) => sp`SELECT title FROM books`));
+  await pool.query({ text: 'SELECT title FROM books WHERE id = $1', values: [id] });
+  await pool.query({ name: 'book', text: 'SELECT title FROM books WHERE id = $1', values: [id] });
+  return pool.query(new Query({ text: 'SELECT title FROM books', rowMode: 'array' }));
+}
+export const RIGHT_SQL = () => /* SQL */ `SELECT title FROM books`;
+"""
+
+
+def test_transactions_query_configs_and_marked_templates_are_read(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _DDL, "db.ts", _MODULE)
+    assert sorted((f.code, f.location.line, f.location.column) for f in report.findings
+            if f.location) == [
+        ("DBS302", 6, 51), ("DBS302", 7, 72), ("DBS302", 8, 36), ("DBS302", 9, 50),
+        ("DBS302", 10, 47), ("DBS302", 12, 52), ("DBS302", 13, 44)]
+    assert report.summary["statements_analysed"] == 13
+    assert_prepares(database_url, "",
+                    ("SELECT title FROM books WHERE id = $1", "SELECT title FROM books"),
+                    ("SELECT titel FROM books WHERE id = $1", "SELECT titel FROM books"))
