@@ -2774,6 +2774,10 @@ class _Reader:
         if first is None or first.type != "identifier" or \
                 self.text(first) != self.text(identifier):
             return False
+        misread = function.parent  # `(tx) => tx<T>`...``: the arrow read as the tag
+        if misread is not None and misread.type == "call_expression" and (
+                misread.child_by_field_name("function") == function):
+            function = misread
         given = self._method_given(function)
         if given is None or given[0] not in _TRANSACTION_METHODS:
             return False
@@ -2819,15 +2823,24 @@ class _Reader:
         return self._statement(template, template)
 
     def _typed_sql_tag(self, template: Node) -> bool:
-        """Whether a template is written after a SQL tag with type arguments."""
-        tag = self._typed_tag(template)
-        if tag is None:
+        """Whether a template is written after a SQL tag with type arguments, or a
+        transaction's client with them (`await tx<Row[]>`SELECT ...``)."""
+        found = self._typed_tag_at(template)
+        if found is None:
             return False
+        top, start, tag = found
         dotted = "".join(tag.split()).replace("?.", ".")
         last = dotted.rsplit(".", 1)[-1]
-        return last in SQL_TAGS or self._configured(last, dotted, self.names.tags)
+        if last in SQL_TAGS or self._configured(last, dotted, self.names.tags):
+            return True
+        name = top.descendant_for_byte_range(start, start + len(tag.encode()))
+        return name is not None and name.type == "identifier" and self._transaction_client(name)
 
     def _typed_tag(self, template: Node) -> str | None:
+        found = self._typed_tag_at(template)
+        return found[2] if found is not None else None
+
+    def _typed_tag_at(self, template: Node) -> tuple[Node, int, str] | None:
         """The tag of a template written `tag<T>`...`` (`sql<{ id: string }[]>`...``,
         `await prisma.$queryRaw<Row[]>`...``, `tx.$queryRaw<Array<{ d: Date }>>`...``).
 
@@ -2836,7 +2849,8 @@ class _Reader:
         (`tag < Array < {...} > > `...``). So where the template is such a misread (the
         arguments of a call on an instantiation, or the right operand of a `>`), the text
         right before it is taken as TypeScript writes it: the type arguments, their `<...>`
-        balanced (`=>` inside them is no bracket), after the tag's dotted name.
+        balanced (`=>` inside them is no bracket), after the tag's dotted name. With the
+        node holding the misread and the byte where the tag starts.
         """
         parent = template.parent
         if parent is None or template.prev_named_sibling is None:
@@ -2875,7 +2889,10 @@ class _Reader:
             return None
         before = data[top.start_byte:index].decode("utf-8", "replace")
         match = _TAG_BEFORE_TYPES.search(before)
-        return match.group(0).strip() if match is not None else None
+        if match is None:
+            return None
+        start = top.start_byte + len(before[:match.start()].encode("utf-8", "replace"))
+        return top, start, match.group(0).strip()
 
     def _statement(self, literal: Node, site: Node, *, formatted: bool = False,
                    bindings: tuple[Node, ...] | None = None,
