@@ -365,12 +365,8 @@ class _Extractor:
             if template is None or template.problem:
                 continue
             if not looks_like_statement(template.text, holes=len(template.holes)):
-                if _looks_like_ddl(template):
-                    rendered = self._render(template, sink=None)
-                    self.ddl.extend(f.sql for f in rendered
-                                    if not f.dynamic and not _prose_headed(f.sql))
-                    if any(f.dynamic for f in rendered):
-                        self._note_ddl_of_each_name(node, sent=False)
+                if self._keep_ddl(template):
+                    self._note_ddl_of_each_name(node, sent=False)
                 continue
             # last: walks up to the function, and through its names, per string
             if self._expected_to_fail(node):
@@ -1290,6 +1286,21 @@ class _Extractor:
             self.skipped.append(Skipped(
                 Location(self.path, *self._position(statement.lineno, statement.col_offset)),
                 f"sent to {engine.name}, not PostgreSQL"))
+            if template is None:
+                template = self._template(statement)
+            if template is not None and not template.problem:
+                # What it creates there exists at run time for the module's other statements
+                # (buildbot's `INSERT INTO test` after its SQLite `CREATE TABLE test`).
+                self._keep_ddl(template)
+
+    def _keep_ddl(self, template: Template) -> bool:
+        """Keep what `template` holds as the module's DDL when it looks like DDL; whether
+        part of it is only known at run time."""
+        if not _looks_like_ddl(template):
+            return False
+        rendered = self._render(template, sink=None)
+        self.ddl.extend(f.sql for f in rendered if not f.dynamic and not _prose_headed(f.sql))
+        return any(f.dynamic for f in rendered)
 
     def _names_a_function(self, node: ast.AST) -> bool:
         """Whether `node` is a name a function defined around it has."""
@@ -1774,31 +1785,47 @@ class _Extractor:
                       if (test := self._other_database_branch(node)) is not None), None)
         if guard is not None:
             # `elif is_oracle(url): conn.execute(text("SELECT ... FROM user_sequences"))`
-            where = nodes[-1]
-            line, column = getattr(where, "lineno", 1), getattr(where, "col_offset", 0)
-            self.skipped.append(Skipped(
-                Location(self.path, *self._position(line, column)),
-                f"sent where the database is not PostgreSQL (`{_shortened(guard)}`)"))
-            return []
+            return self._skipped_at(
+                nodes[-1], f"sent where the database is not PostgreSQL (`{_shortened(guard)}`)")
         declared = self._engine_of_class(nodes[0])
         if declared is not None:
             # Superset's `class ClickHouseEngineSpec(...): engine = "clickhouse"`, Redash's
             # `class Oracle(...)` with `@classmethod def type(cls): return "oracle"`
             cls, binding = declared
-            where = nodes[-1]
-            line, column = getattr(where, "lineno", 1), getattr(where, "col_offset", 0)
             from dbsafe.extract.dialect_guard import declaration
 
             said = _shortened(declaration(binding))
-            self.skipped.append(Skipped(
-                Location(self.path, *self._position(line, column)),
-                f"sent to the database of its class (`{cls.name}`: `{said}`)"))
-            return []
+            return self._skipped_at(
+                nodes[-1], f"sent to the database of its class (`{cls.name}`: `{said}`)")
+        downgrade = self._downgrade_before(nodes[0])
+        if downgrade is not None:
+            # mailman's migration tests: `alembic.command.downgrade(cfg, '47294d3a604')`, then
+            # `SELECT id, digestable FROM mailinglist`, a column only that revision has
+            return self._skipped_at(
+                nodes[-1], f"runs after `{_shortened(downgrade)}` in its function: on an "
+                           f"earlier revision's schema, not today's")
         tables = self._tables_checked_before(nodes[0])
         majors = frozenset().union(*(self._not_sent_to(node) for node in nodes))
         if tables or majors:
             return [replace(f, checked_tables=tables, not_sent_to=majors) for f in fragments]
         return fragments
+
+    def _skipped_at(self, where: ast.AST, reason: str) -> list[SqlFragment]:
+        """Say where a statement is not validated, and why; no fragment is left."""
+        line, column = getattr(where, "lineno", 1), getattr(where, "col_offset", 0)
+        self.skipped.append(Skipped(Location(self.path, *self._position(line, column)), reason))
+        return []
+
+    def _downgrade_before(self, node: ast.AST) -> ast.Call | None:
+        """An `alembic.command.downgrade(...)` call the function around `node` makes before
+        it: what it sends then runs on the schema of an earlier revision."""
+        scope = self._scope_of(node)
+        if scope is self.tree:
+            return None
+        position = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+        return next((call for call in ast.walk(scope) if isinstance(call, ast.Call)
+                     and (call.lineno, call.col_offset) < position
+                     and self._dotted(call.func) == "alembic.command.downgrade"), None)
 
     def _other_database_branch(self, node: ast.AST) -> ast.expr | None:
         """The test of an `if` (or conditional expression, in its function) that puts `node`

@@ -6,7 +6,10 @@ PostgreSQL, MySQL/MariaDB and Oracle, and picks each statement by the database i
 is_oracle(...): ... FROM user_sequences`, `is_ora = is_oracle()` then `if is_ora: ... FROM
 user_constraints`: three false DBS301 on Oracle's catalog. The branch's test says where it
 runs; a test that does not name the database's kind (`kind == "mysql"`, `or` with anything)
-leaves the statement checked, and so does PostgreSQL's own branch. Real PostgreSQL.
+leaves the statement checked, and so does PostgreSQL's own branch. A statement a function
+sends after `alembic.command.downgrade(...)` runs on an earlier revision's schema (GNU
+Mailman's `database/tests/test_migrations.py`: one false DBS302, `mailinglist.digestable`).
+Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -94,6 +97,13 @@ def other_branch(connection, flag):
             cursor.execute("SELECT data_type FROM mysql_branch_table")
         else:  # the early return above is not on this branch's way
             cursor.execute("SELECT id FROM other_branch_missing")
+
+
+def test_digests(config, alembic_cfg):
+    import alembic.command
+    config.db.store.execute(text("SELECT id FROM before_downgrade_missing"))
+    alembic.command.downgrade(alembic_cfg, "47294d3a604")
+    config.db.store.execute(text("SELECT id, digestable FROM mailinglist"))
 '''
 
 
@@ -108,7 +118,8 @@ def test_statements_of_other_databases_branches_are_not_checked(database_url: st
         ("DBS301", 46, "public.either_missing"),
         ("DBS301", 48, "public.not_oracle_missing"),
         ("DBS301", 55, "public.after_flag_missing"),
-        ("DBS301", 76, "public.other_branch_missing")]
+        ("DBS301", 76, "public.other_branch_missing"),
+        ("DBS301", 81, "public.before_downgrade_missing")]
     skipped = {(s.location.line, s.reason) for s in report.skipped}
     assert skipped == {
         (13, "sent where the database is not PostgreSQL (`is_oracle(str(engine.url))`)"),
@@ -122,7 +133,10 @@ def test_statements_of_other_databases_branches_are_not_checked(database_url: st
         # healthchecks' `hc/api/apps.py`: Django's backend, after an `if` that returns early
         (59, "sent where the database is not PostgreSQL (`connection.vendor != 'mysql'`)"),
         (66, "sent where the database is not PostgreSQL (`not is_oracle(str(engine.url))`)"),
-        (74, "sent where the database is not PostgreSQL (`connection.vendor != 'mysql'`)")}
+        (74, "sent where the database is not PostgreSQL (`connection.vendor != 'mysql'`)"),
+        # GNU Mailman's migration tests: after a downgrade, an earlier revision's schema
+        (83, "runs after `alembic.command.downgrade(alembic_cfg, '47294d3a604')` in its "
+             "function: on an earlier revision's schema, not today's")}
 
 
 # Apache Superset 6.1.0's `superset/db_engine_specs/`: one class per engine, its SQL sent to

@@ -191,6 +191,38 @@ def test_statements_an_asqlite_pool_sends_are_sqlites(database_url: str,
     assert skipped == {16, 20}
 
 
+# Buildbot (buildbot/buildbot 61f2f41180, `master/buildbot/test/unit/db/test_pool.py`) makes
+# its stress test's table on an engine it creates for a SQLite file, then writes it through
+# the connection its pool hands a callback: two false DBS301 on `test`. What a statement
+# sent to another engine creates is made at run time for the module's other statements.
+_SQLITE_SETUP = '''\
+import sqlalchemy as sa
+
+
+class Stress:
+    def setUp(self):
+        setup_engine = sa.create_engine("sqlite:///test.sqlite")
+        setup_engine.execute("CREATE TABLE test (a integer, b integer)")
+
+    def test_inserts(self):
+        def write(conn):
+            conn.execute("INSERT INTO test VALUES (1, 1)")
+            conn.execute("INSERT INTO tset VALUES (1, 1)")
+        self.pool.do(write)
+'''
+
+
+@pytest.mark.db
+def test_what_a_statement_sent_to_sqlite_creates_is_made_at_run_time(database_url: str,
+                                                                      tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "SELECT 1", "test_pool.py", _SQLITE_SETUP)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS301", 12, "public.tset")]
+    assert {(s.location.line, s.reason) for s in report.skipped} == {
+        (7, "sent to SQLite, not PostgreSQL"),
+        (11, "not analysed: uses what DDL earlier in this file created or changed")}
+
+
 # Synapse's port script (element-hq/synapse, `synapse/_scripts/synapse_port_db.py`) reads a
 # SQLite database through callbacks its SQLite store runs with a transaction of its own
 # (`runInteraction("select", r)`, `execute(get_start_id)`), and writes PostgreSQL through
