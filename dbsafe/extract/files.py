@@ -255,6 +255,11 @@ def extract_file(
 
             if sqlc.is_sqlc_queries(text):
                 fragments = [replace(f, sql=sqlc.as_placeholders(f.sql)) for f in fragments]
+            from dbsafe.extract.versioned_folders import superseded_from
+
+            superseded = superseded_from(path)
+            if superseded:
+                fragments = [replace(f, not_sent_to=superseded) for f in fragments]
             from dbsafe.extract.psql import includes_a_file
 
             # (a pgTAP test's `\i _shared/helpers.sql`: what it makes, the statements use)

@@ -368,7 +368,10 @@ _CHUNK = 32
 # 261: postgres.js's `sql.begin`/`savepoint` callbacks' clients are tags, node-postgres's query
 #      configs (`{ text, values }`, `new Query({ text })`) and `/* SQL */`-marked literals are
 #      read (helper-337)
-_CACHE_VERSION = 261
+# 262: what a statement sent to another engine creates is the module's DDL; a statement sent
+# after `alembic.command.downgrade(...)` is not validated; a `.sql` file a higher `<N>_plus`
+# sibling folder also holds is not sent to those majors (pgAdmin's templates).
+_CACHE_VERSION = 262
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

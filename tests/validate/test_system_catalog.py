@@ -414,6 +414,28 @@ def test_a_statement_the_code_sends_only_to_other_versions_is_not_checked_on_18(
 
 
 @pytest.mark.db
+def test_a_file_a_higher_version_folder_also_holds_is_not_checked_on_18(
+    database_url: str, tmp_path: Path,
+) -> None:
+    # pgAdmin's templates: its loader reads `17_plus/get_icu_locale.sql` on 17 and later
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    files = {"15_plus/get_icu_locale.sql": "SELECT colliculocale FROM pg_catalog.pg_collation;",
+             "17_plus/get_icu_locale.sql": "SELECT colllocale FROM pg_catalog.pg_collation;",
+             "16_plus/get_ctypes.sql": "SELECT daticulocale FROM pg_catalog.pg_database;"}
+    for name, sql in files.items():
+        (tmp_path / "sql" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "sql" / name).write_text(sql + "\n", encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": database_url, "cache": False},
+                             environ={})
+    report = commands.validate(settings, [tmp_path])
+    assert [(f.location.path, f.subject) for f in report.findings if f.location] == [
+        ("sql/16_plus/get_ctypes.sql", "pg_catalog.pg_database.daticulocale")]
+    assert [(s.location.path, s.reason) for s in report.skipped] == [
+        ("sql/15_plus/get_icu_locale.sql", "not analysed: reads PostgreSQL 18's system "
+                                           "catalog, a version the code does not send it to")]
+
+
+@pytest.mark.db
 def test_a_schema_function_shadowing_a_builtin_leaves_its_columns_unknown(
     postgresql: psycopg.Connection,
 ) -> None:
