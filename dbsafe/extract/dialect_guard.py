@@ -82,6 +82,10 @@ def never_on_postgres(test: ast.expr, *, holds: bool,
     False
     >>> never_on_postgres(test("kind == 'mysql'"), holds=True)
     False
+    >>> never_on_postgres(test("engine.dialect.name == SupportedDialect.SQLITE"), holds=True)
+    True
+    >>> never_on_postgres(test("engine.dialect.name == SupportedDialect.Sqlite"), holds=True)
+    False
     """
     judged = _judge(test, bound)
     if judged is None:
@@ -239,7 +243,10 @@ def _compared(left: ast.expr, op: ast.cmpop, right: ast.expr) -> Judged | None:
 
 def _kind(node: ast.expr) -> bool | None:
     """True for a literal naming PostgreSQL, False for one naming another database, None
-    for anything else (`"mysql+pymysql"` is MySQL: the part before `+`)."""
+    for anything else (`"mysql+pymysql"` is MySQL: the part before `+`); a constant of an
+    enum or class named in capitals too (Home Assistant's `SupportedDialect.SQLITE`)."""
+    if isinstance(node, ast.Attribute) and node.attr.isupper():
+        return word_kind(node.attr.lower())
     if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
         return None
     return literal_kind(node.value)

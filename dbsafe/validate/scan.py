@@ -369,8 +369,9 @@ _CHUNK = 32
 #      configs (`{ text, values }`, `new Query({ text })`) and `/* SQL */`-marked literals are
 #      read (helper-337)
 # 262: what a statement sent to another engine creates is the module's DDL; a statement sent
-# after `alembic.command.downgrade(...)` is not validated; a `.sql` file a higher `<N>_plus`
-# sibling folder also holds is not sent to those majors (pgAdmin's templates).
+#      after `alembic.command.downgrade(...)` is not validated; a `.sql` file a higher
+#      `<N>_plus` sibling folder also holds is not sent to those majors (pgAdmin's templates);
+#      `dialect.name == SupportedDialect.SQLITE` names the engine (helper-335)
 _CACHE_VERSION = 262
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
