@@ -28,8 +28,9 @@ that refuses it, run read-only on the live database:
 - `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan (or the same statement)
   added, and `ADD COLUMN ... NOT NULL`: `WHERE (its DEFAULT or generated expression) IS NULL`
   (none: every row is NULL; an identity: none is), counted; a unique key over its DEFAULT:
-  the rows' values grouped. One no row can refuse (a constant DEFAULT) lint hands on not at
-  all (`lint.row_checks.filled_by_adding`).
+  the rows' values grouped; a CHECK it is added with: over those values (a FOREIGN KEY: cannot
+  tell); `IF NOT EXISTS` of a column the table has: nothing. One no row can refuse (a constant
+  DEFAULT, no CHECK) lint hands on not at all (`lint.row_checks.filled_by_adding`).
 
 The rows asked are those PostgreSQL checks: NOT NULL and CHECK recurse to inheritance
 children (unless `ALTER TABLE ONLY`, `NO INHERIT`); unique and foreign keys check the table's
@@ -257,6 +258,8 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
                               "not today's")
         if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
                 and cmd.def_.colname in adding:
+            if cmd.missing_ok and _has_column(conn, table.name, str(cmd.def_.colname)):
+                continue  # IF NOT EXISTS of a column the table has: PostgreSQL skips it
             yield from _added_column_probes(conn, table, cmd.def_, sql)
         elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in added \
                 and not _has_column(conn, table.name, str(cmd.name)):
@@ -302,6 +305,7 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sq
         yield _added_null_probe(conn, table, column, sql)
     unique = kinds.get(ConstrType.CONSTR_PRIMARY) or kinds.get(ConstrType.CONSTR_UNIQUE)
     filled = kinds.get(ConstrType.CONSTR_GENERATED) or kinds.get(ConstrType.CONSTR_DEFAULT)
+    yield from _added_checked_probes(conn, table, definition, filled)
     if unique is not None and filled is not None and filled.raw_expr is not None:
         _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
         rows = _rows_as(conn, table, {column: f"({RawStream()(filled.raw_expr)})"})
@@ -309,6 +313,43 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sq
                             bool(unique.nulls_not_distinct),
                             "primary key" if unique.contype == ConstrType.CONSTR_PRIMARY
                             else "unique key")
+
+
+def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
+                          filled: ast.Constraint | None) -> Iterator[Probe]:
+    """A CHECK of a column added (`ADD COLUMN c int DEFAULT 0 CHECK (c > 0)`) over the rows,
+    each holding its DEFAULT (or generated value, or NULL); a FOREIGN KEY of one cannot be
+    told. One NOT VALID or NOT ENFORCED asks nothing."""
+    from pglast import ast
+    from pglast.enums import ConstrType
+    from pglast.stream import RawStream
+
+    from dbsafe.lint.row_checks import adding_validates
+
+    column = str(definition.colname)
+    constraints = [c for c in definition.constraints or () if isinstance(c, ast.Constraint)]
+    checked = [c for i, c in enumerate(constraints) if adding_validates(getattr(c.contype, "name", ""), bool(
+        c.skip_validation), constraints[i + 1].contype if i + 1 < len(constraints) else None)]
+    type_name = definition.typeName
+    if not checked or type_name is None:
+        return
+    if any(c.contype == ConstrType.CONSTR_IDENTITY for c in constraints) or \
+            [n.sval for n in type_name.names or ()] in ([t] for t in _SERIALS):
+        raise _CannotTell(f"{column} is numbered from a sequence: its CHECK is not asked")
+    if filled is None and _is_domain(conn, type_name):
+        filled = _plain_domain_default(conn, column, type_name)
+    if filled is not None and filled.raw_expr is not None:
+        _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
+    value = "NULL" if filled is None or filled.raw_expr is None \
+        else f"({RawStream()(filled.raw_expr)})"
+    rows = _rows_as(conn, table, {column: f"CAST({value} AS {RawStream()(type_name)})"})
+    for con in checked:
+        if con.contype == ConstrType.CONSTR_CHECK:
+            yield from _constraint_probes(conn, rows, con, {})
+        else:
+            yield Probe(table.name, "", "", counts=False, unknown=(
+                f"the foreign key of {column}, added, is checked over its DEFAULT in each row, "
+                "which the probe does not ask"))
 
 
 def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint, changed: dict[str, str]

@@ -6,7 +6,8 @@ Read from the statements each revision ran on the throwaway copy (pglast's trees
 `ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK,
 FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE or PRIMARY KEY; `VALIDATE CONSTRAINT`; `CREATE
 UNIQUE INDEX`; `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated);
-`ADD COLUMN ... NOT NULL` (or a unique key over a DEFAULT), unless no row can refuse it (a
+`ADD COLUMN ... NOT NULL` (or a unique key over a DEFAULT, or a CHECK or FOREIGN KEY of the
+column's own), unless no row can refuse it (a
 constant DEFAULT of a built-in type, an identity: `filled_by_adding`).
 The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
@@ -238,7 +239,7 @@ def adding_asks_rows(column: ColumnDef) -> bool:
     (a generated column: its value), and no row-filling that cannot be refused."""
     if filled_by_adding(column):
         return False
-    return column.not_null or (
+    return column.not_null or _checked_by_adding(column) or (
         column.has("unique") and bool(column.default or column.has("generated")))
 
 
@@ -246,17 +247,31 @@ def filled_by_adding(column: ColumnDef) -> bool:
     """Whether no row can refuse `ADD COLUMN column` (its NOT NULL, a `SET NOT NULL` of it):
     an identity or serial column numbers every row; a constant DEFAULT not NULL fills each
     with it (a unique or primary key over it: every row the same value, which two rows
-    refuse). Of a type that is no built-in one (a domain's CHECK applies to each row's value:
+    refuse; a CHECK or FOREIGN KEY of its own: each row's value, which it may refuse). Of a type that is no built-in one (a domain's CHECK applies to each row's value:
     refused over rows only), it is asked. Such a column is no check: it needs no question to the database."""
     if column.has("identity") or (column.type is not None and column.type.schema is None
                                   and column.type.name in _SERIALS and not column.type.array):
         return True
     default = column.default
-    if not default or column.has("unique") or column.has("primary") or column.has("generated") \
+    if not default or _checked_by_adding(column) or column.has("unique") or column.has("primary") or column.has("generated") \
             or column.type is None or column.type.name not in _BUILT_IN:
         return False  # (a domain's CHECK or NOT NULL refuses a DEFAULT row by row)
     constant = default.get("TypeCast", {}).get("arg", default)
     return "A_Const" in constant and not constant["A_Const"].get("isnull")
+
+
+def _checked_by_adding(column: ColumnDef) -> bool:
+    """Whether `ADD COLUMN column` checks each row's value: a CHECK or FOREIGN KEY of its
+    own, enforced and not NOT VALID (`c int DEFAULT 0 CHECK (c > 0)` fails over rows only)."""
+    return any(c.kind in ("check", "foreign") and c.enforced and not c.not_valid
+               for c in column.constraints)
+
+
+def adding_validates(contype: str, not_valid: bool, attribute: object) -> bool:
+    """Whether a column constraint (pglast's `ConstrType` name, its NOT VALID, the constraint
+    node after it: an attribute) checks the rows `ADD COLUMN` fills (`_checked_by_adding`)."""
+    return contype in ("CONSTR_CHECK", "CONSTR_FOREIGN") and not not_valid \
+        and getattr(attribute, "name", "") != "CONSTR_ATTR_NOT_ENFORCED"
 
 
 def _word(s: Statement) -> str:

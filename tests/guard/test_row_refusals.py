@@ -187,6 +187,11 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      None, None),  # nextval() in every row
     ("ALTER TABLE {t} ADD COLUMN r region; ALTER TABLE {t} ALTER COLUMN r SET NOT NULL",
      None, None),  # the domain's DEFAULT in every row
+    # a CHECK of a column added: over each row's DEFAULT (volumes' size -1 fails it)
+    ("ALTER TABLE {t} ADD COLUMN c int DEFAULT 0 CHECK (c + size > 0)",
+     "fails CHECK (c + size > 0) in 1 row(s)", None),
+    # IF NOT EXISTS of a column the table has (volumes' code holds a NULL): nothing done
+    ("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS code text NOT NULL", None, None),
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
         "primary key", "unique index", "partial unique index", "validate constraint",
         "not null constraint", "validate not null", "type integer", "type varchar",
@@ -196,7 +201,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "column added and set not null at once", "column added unique with a default",
         "type under a unique index", "type under a check", "type domain over a domain",
         "type array", "added serial column",
-        "added column of a domain with a default"])
+        "added column of a domain with a default", "added column with a check",
+        "column added if not exists"])
 def test_rows_refusing_a_statement_are_found_before_it_runs(
         statement: str, volumes: str | None, clean: str | None,
         database: psycopg.Connection) -> None:
@@ -321,6 +327,10 @@ def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection
     assert (verdict.outcome, verdict.detail) == (
         "cannot tell", "rank's type is a domain, whose CHECK and NOT NULL each row's value "
                        "must pass: not asked")
+    assert _postgresql_refuses(database, statement)
+    # a foreign key of a column added: its DEFAULT (9) is looked up for each row, not asked
+    statement = "ALTER TABLE volumes ADD COLUMN h int DEFAULT 9 REFERENCES hosts"
+    assert [v.outcome for v in _verdicts(database, statement)] == ["cannot tell"]
     assert _postgresql_refuses(database, statement)
 
 
