@@ -24,7 +24,8 @@ that refuses it, run read-only on the live database:
   length is checked through domains over domains and in each element of an array. After the
   cast PostgreSQL rebuilds the unique indexes over the column and checks its CHECKs again:
   both asked of the rows as retyped (`_rows_as`); a foreign key or exclusion constraint over
-  it cannot be told;
+  it cannot be told. PostgreSQL retypes before any other subcommand of the statement, so a
+  SET NOT NULL, CHECK or key the same statement adds is asked of the rows as retyped too;
 - `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan (or the same statement)
   added, and `ADD COLUMN ... NOT NULL`: `WHERE (its DEFAULT or generated expression) IS NULL`
   (none: every row is NULL; an identity: none is), counted; a unique key over its DEFAULT:
@@ -48,7 +49,7 @@ secrets).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, RuleInfo, Severity, shortened
@@ -250,17 +251,22 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
         return
     assert isinstance(stmt, ast.AlterTableStmt)
     table = _table(conn, stmt.relation)
-    retyped: dict[str, str] = {}  # by an earlier subcommand: column -> its new value
+    # PostgreSQL retypes columns before any other subcommand (its AT_PASS_ALTER_TYPE), and
+    # checks the rows once all are done: every check of the statement meets the new values
+    retyped = {str(cmd.name): _new_value(conn, str(cmd.name), cmd.def_)
+               for cmd in stmt.cmds or ()
+               if cmd.subtype == AlterTableType.AT_AlterColumnType
+               and isinstance(cmd.def_, ast.ColumnDef)}
     adding = _adding_asks_rows(sql)
     for cmd in stmt.cmds or ():
-        if cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in retyped:
-            raise _CannotTell(f"the same statement retypes {cmd.name} first: its values are "
-                              "not today's")
         if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
                 and cmd.def_.colname in adding:
             if cmd.missing_ok and _has_column(conn, table.name, str(cmd.def_.colname)):
                 continue  # IF NOT EXISTS of a column the table has: PostgreSQL skips it
             yield from _added_column_probes(conn, table, cmd.def_, sql)
+        elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in retyped:
+            yield replace(_null_probe(_rows_as(conn, table, retyped), str(cmd.name)),
+                          cast_fails_unknown=True)
         elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in added \
                 and not _has_column(conn, table.name, str(cmd.name)):
             yield _added_null_probe(conn, table, str(cmd.name), added[str(cmd.name)])
@@ -268,17 +274,35 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
             yield _null_probe(table, str(cmd.name))
         elif cmd.subtype == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_,
                                                                               ast.ColumnDef):
-            value = _new_value(conn, str(cmd.name), cmd.def_)
-            retyped[str(cmd.name)] = value
-            yield _type_probe(conn, table, str(cmd.name), cmd.def_, value)
+            yield _type_probe(conn, table, str(cmd.name), cmd.def_, retyped[str(cmd.name)])
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
                                                                            ast.Constraint):
-            yield from _constraint_probes(conn, table, cmd.def_, changed)
+            yield from _retyped_constraint_probes(conn, table, retyped, cmd.def_, changed)
         elif cmd.subtype == AlterTableType.AT_ValidateConstraint:
-            yield from _constraint_probes(conn, table, _defined(conn, table.name, str(cmd.name)),
-                                          changed)
+            yield from _retyped_constraint_probes(
+                conn, table, retyped, _defined(conn, table.name, str(cmd.name)), changed)
     if retyped:
         yield from _rechecked_probes(conn, table, retyped)
+
+
+def _retyped_constraint_probes(conn: Any, table: _Table, retyped: dict[str, str],
+                               con: ast.Constraint, changed: dict[str, str]) -> Iterator[Probe]:
+    """A constraint added (or validated) by a statement that also retypes columns: asked of
+    the rows as retyped (`_rows_as`); a foreign key over a retyped column cannot be told."""
+    from pglast.enums import ConstrType
+
+    if not retyped:
+        yield from _constraint_probes(conn, table, con, changed)
+    elif con.contype == ConstrType.CONSTR_FOREIGN:
+        if any(k.sval in retyped for k in con.fk_attrs or ()):
+            yield Probe(table.name, "", "", counts=False, unknown=(
+                "its foreign key is checked over a column the same statement retypes, which "
+                "the probe does not ask"))
+        else:
+            yield from _constraint_probes(conn, table, con, changed)
+    else:
+        for probe in _constraint_probes(conn, _rows_as(conn, table, retyped), con, changed):
+            yield replace(probe, cast_fails_unknown=True)
 
 
 def _adding_asks_rows(sql: str) -> set[str]:
@@ -474,8 +498,6 @@ def _rechecked_probes(conn: Any, table: _Table, retyped: dict[str, str]) -> Iter
     and a CHECK over a retyped column asked of the rows as retyped (`numeric(10,2)` to
     `numeric(4,0)` rounds 1.2 and 1.4 both to 1); a foreign key or an exclusion constraint
     over one cannot be told."""
-    from dataclasses import replace
-
     from pglast import ast, parse_sql
 
     rows = _rows_as(conn, table, retyped)

@@ -190,6 +190,14 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     # a CHECK of a column added: over each row's DEFAULT (volumes' size -1 fails it)
     ("ALTER TABLE {t} ADD COLUMN c int DEFAULT 0 CHECK (c + size > 0)",
      "fails CHECK (c + size > 0) in 1 row(s)", None),
+    # PostgreSQL retypes first, whatever the order: the other checks meet the new values
+    ("ALTER TABLE {t} ALTER COLUMN host SET NOT NULL, "
+     "ALTER COLUMN host TYPE text USING coalesce(host, 'z')", None, None),
+    ("ALTER TABLE {t} ALTER COLUMN size TYPE int USING abs(size), ADD CHECK (size > 0)",
+     None, None),
+    ("ALTER TABLE {t} ADD CONSTRAINT uc UNIQUE (code), ALTER COLUMN code TYPE text USING 's'",
+     "has duplicate unique key values, e.g. key (s)",
+     "has duplicate unique key values, e.g. key (s)"),
     # IF NOT EXISTS of a column the table has (volumes' code holds a NULL): nothing done
     ("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS code text NOT NULL", None, None),
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
@@ -202,7 +210,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "type under a unique index", "type under a check", "type domain over a domain",
         "type array", "added serial column",
         "added column of a domain with a default", "added column with a check",
-        "column added if not exists"])
+        "set not null over a retyped column", "check over a retyped column",
+        "unique key over a retyped column", "column added if not exists"])
 def test_rows_refusing_a_statement_are_found_before_it_runs(
         statement: str, volumes: str | None, clean: str | None,
         database: psycopg.Connection) -> None:
