@@ -4060,12 +4060,28 @@ def _parent_index_cascades(p: _Plan, changes: list[Change]) -> None:
                 held, _cascade_takes_only(p, source, None, held))
 
 
+def _under(snapshot: SchemaSnapshot, relation: Relation, parent: str) -> bool:
+    """Whether `relation` is a partition of `parent` ("schema.name"), or of one of its
+    partitions, at any depth."""
+    seen = {relation.qualified_name}
+    while relation.partition_of and relation.partition_of not in seen:
+        if relation.partition_of == parent:
+            return True
+        seen.add(relation.partition_of)
+        above = next((r for r in snapshot.relations
+                      if r.qualified_name == relation.partition_of), None)
+        if above is None:
+            return False
+        relation = above
+    return False
+
+
 def _cascade_takes_only(p: _Plan, parent: Relation, key: Constraint | None,
                         held: list[str]) -> bool:
     """Whether dropping `parent`'s index with CASCADE takes only the partitions' keys
     `held` ("schema.table.name"), each either gone from the target or made again as
     the copy of `key`, the parent's new key (None: the index goes, no key comes)."""
-    partitions = [r for r in p.source.relations if r.partition_of == parent.qualified_name
+    partitions = [r for r in p.source.relations if _under(p.source, r, parent.qualified_name)
                   and any(h.startswith(f"{r.qualified_name}.") for h in held)]
     pointed_at = {parent.qualified_name, *(r.qualified_name for r in partitions)}
     if any(k.kind == "foreign_key" and k.referenced_table in pointed_at
@@ -4823,8 +4839,9 @@ def _target_partitions(p: _Plan, relation: Relation) -> list[Relation]:
 
 def _keys_on_parent_index(p: _Plan, parent: Relation, name: str, *,
                           kept: bool = True) -> list[str]:
-    """The primary keys and unique constraints of `parent`'s partitions (kept, under it)
-    whose index is attached to its plain index `name`, which the plan drops or builds
+    """The primary keys and unique constraints of `parent`'s partitions (kept, under it, at
+    any depth: through a partitioned partition's own index) whose index is attached to its
+    plain index `name`, which the plan drops or builds
     again: neither can go while the other stands (pg-schema-diff's 'Add a partitioned
     index that is used by a local primary key', backwards). Only those the target keeps
     too, unless `kept` is False."""
@@ -4845,6 +4862,14 @@ def _keys_on_parent_index(p: _Plan, parent: Relation, name: str, *,
                     and (not kept or any(k.name == constraint.name
                                          for k in target.constraints)):
                 held.append(f"{partition.qualified_name}.{constraint.name}")
+        if partition.kind == "partitioned_table":
+            # its own index attached to `name`: the keys of its partitions attached to that
+            # one hold `name` too (DROP INDEX refused, 2BP01, naming the sub-partition's key)
+            under = next((i.name for i in partition.indexes if i.unique == index.unique
+                          and _index_tail(i.definition) == tail
+                          and not _constraint_index(partition, i.name)), None)
+            if under is not None:
+                held.extend(_keys_on_parent_index(p, partition, under, kept=kept))
     return held
 
 
