@@ -25,7 +25,9 @@ that refuses it, run read-only on the live database:
   cast PostgreSQL rebuilds the unique indexes over the column and checks its CHECKs again:
   both asked of the rows as retyped (`_rows_as`); a foreign key or exclusion constraint over
   it cannot be told. PostgreSQL retypes before any other subcommand of the statement, so a
-  SET NOT NULL, CHECK or key the same statement adds is asked of the rows as retyped too;
+  SET NOT NULL, CHECK or key the same statement adds is asked of the rows as retyped too.
+  A change that keeps every value (`integer` to `bigint`, `guard.kept_types`) asks none of
+  these: it passes without a query;
 - `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan (or the same statement)
   added, and `ADD COLUMN ... NOT NULL`: `WHERE (its DEFAULT or generated expression) IS NULL`
   (none: every row is NULL; an identity: none is), counted; a unique key over its DEFAULT:
@@ -87,6 +89,7 @@ class Probe:
     # leaves this one untold
     cast_fails_unknown: bool = False
     unknown: str = ""  # why it cannot be told: no query is run
+    kept: str = ""  # why no row can refuse it (a type change keeping every value): none run
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +180,8 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
          timeout: str) -> Verdict:
     if probe.unknown:
         return Verdict(revision, sql, probe.subject, "cannot tell", probe.unknown)
+    if probe.kept:
+        return Verdict(revision, sql, probe.subject, "passes", probe.kept)
     try:
         with conn.transaction():  # a savepoint: a cut query leaves the others to run
             row = conn.execute(probe.query).fetchone()
@@ -244,6 +249,8 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
     from pglast import ast, parse_sql
     from pglast.enums import AlterTableType
 
+    from dbsafe.guard.kept_types import kept_values
+
     stmt = parse_sql(sql)[0].stmt
     if isinstance(stmt, ast.IndexStmt):
         yield _unique_probe(_table(conn, stmt.relation), stmt.indexParams or (),
@@ -253,10 +260,17 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
     table = _table(conn, stmt.relation)
     # PostgreSQL retypes columns before any other subcommand (its AT_PASS_ALTER_TYPE), and
     # checks the rows once all are done: every check of the statement meets the new values
-    retyped = {str(cmd.name): _new_value(conn, str(cmd.name), cmd.def_)
-               for cmd in stmt.cmds or ()
-               if cmd.subtype == AlterTableType.AT_AlterColumnType
-               and isinstance(cmd.def_, ast.ColumnDef)}
+    # (a change keeping every value, `integer` to `bigint`: today's values, asked nothing)
+    kept: dict[str, str] = {}
+    retyped: dict[str, str] = {}
+    for cmd in stmt.cmds or ():
+        if cmd.subtype == AlterTableType.AT_AlterColumnType \
+                and isinstance(cmd.def_, ast.ColumnDef):
+            why = kept_values(conn, table.name, str(cmd.name), cmd.def_)
+            if why:
+                kept[str(cmd.name)] = why
+            else:
+                retyped[str(cmd.name)] = _new_value(conn, str(cmd.name), cmd.def_)
     adding = _adding_asks_rows(sql)
     for cmd in stmt.cmds or ():
         if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
@@ -274,6 +288,10 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
             yield _null_probe(table, str(cmd.name))
         elif cmd.subtype == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_,
                                                                               ast.ColumnDef):
+            if str(cmd.name) in kept:  # today's values: nothing over them is checked again
+                yield Probe(f"{table.name}.{_ident(str(cmd.name))}", "", "", counts=False,
+                            kept=kept[str(cmd.name)])
+                continue
             yield _type_probe(conn, table, str(cmd.name), cmd.def_, retyped[str(cmd.name)])
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
                                                                            ast.Constraint):
@@ -587,15 +605,9 @@ def _assigned(conn: Any, value: str, type_name: ast.TypeName, target: str) -> st
 def _plain_text_cast(conn: Any, table: str, column: str, using: Any, target: str) -> bool:
     """Whether the values are a text column's cast as they are (no USING, or `USING c::t`),
     so that `pg_input_is_valid` (PostgreSQL 16+) says which rows refuse."""
-    from pglast import ast
-    from pglast.stream import RawStream
+    from dbsafe.guard.kept_types import casts_column_as_is
 
-    if conn.info.server_version < 160000:
-        return False
-    if using is not None and not (
-            isinstance(using, ast.TypeCast) and isinstance(using.arg, ast.ColumnRef)
-            and [f.sval for f in using.arg.fields or ()][-1:] == [column]
-            and using.typeName is not None and str(RawStream()(using.typeName)) == target):
+    if conn.info.server_version < 160000 or not casts_column_as_is(using, column, target):
         return False
     row = conn.execute(
         "SELECT atttypid IN ('text'::regtype, 'varchar'::regtype) FROM pg_attribute "

@@ -51,18 +51,25 @@ INSERT INTO clean VALUES (3, 'h3', NULL, 5, NULL, 's3cret'), (4, 'h4', NULL, 6, 
 CREATE DOMAIN short AS varchar(10);
 CREATE DOMAIN shorter AS short;
 CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);
+-- Type changes keeping every value (seen .. small) ask nothing; text to bpchar, binary
+-- coercible too, does not keep 'a ' apart from 'a' (nick's unique index).
 ALTER TABLE volumes ADD COLUMN price numeric(10,2), ADD COLUMN rate numeric(10,2),
-  ADD COLUMN tags text[];
+  ADD COLUMN tags text[], ADD COLUMN seen timestamp(3), ADD COLUMN bits bit(4),
+  ADD COLUMN small smallint, ADD COLUMN nick text;
 ALTER TABLE clean ADD COLUMN price numeric(10,2), ADD COLUMN rate numeric(10,2),
-  ADD COLUMN tags text[];
-UPDATE volumes SET price = 1.2, rate = 0.3, tags = '{a,"a tag longer than ten"}' WHERE id = 1;
-UPDATE volumes SET price = 1.4, rate = 2 WHERE id = 2 AND host IS NULL;
-UPDATE clean SET price = id * 1.2, rate = 0.7, tags = '{a,b}' WHERE id < 3;
+  ADD COLUMN tags text[], ADD COLUMN nick text;
+UPDATE volumes SET price = 1.2, rate = 0.3, tags = '{a,"a tag longer than ten"}', nick = 'a',
+  seen = '2024-01-31 10:00:00.123', bits = B'1010', small = 7 WHERE id = 1;
+UPDATE volumes SET price = 1.4, rate = 2, nick = 'a ' WHERE id = 2 AND host IS NULL;
+UPDATE clean SET price = id * 1.2, rate = 0.7, tags = '{a,b}', nick = host WHERE id < 3;
 CREATE UNIQUE INDEX volumes_price ON volumes (price);
 CREATE UNIQUE INDEX clean_price ON clean (price);
+CREATE UNIQUE INDEX volumes_nick ON volumes (nick);
+CREATE UNIQUE INDEX clean_nick ON clean (nick);
 ALTER TABLE volumes ADD CONSTRAINT rated CHECK (rate > 0);
 ALTER TABLE clean ADD CONSTRAINT rated CHECK (rate > 0);
 CREATE TABLE host_notes (host_id int REFERENCES hosts);
+INSERT INTO host_notes VALUES (1), (2);
 ALTER TABLE volumes ADD CONSTRAINT positive CHECK (size > 0) NOT VALID;
 ALTER TABLE clean ADD CONSTRAINT positive CHECK (size > 0) NOT VALID;
 ALTER TABLE volumes ADD CONSTRAINT host_known NOT NULL host NOT VALID;
@@ -185,6 +192,9 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      "character varying(10))", None),
     ("ALTER TABLE {t} ADD COLUMN n bigserial; ALTER TABLE {t} ALTER COLUMN n SET NOT NULL",
      None, None),  # nextval() in every row
+    # binary coercible, but bpchar's = ignores trailing spaces: 'a' and 'a ' collide
+    ("ALTER TABLE {t} ALTER COLUMN nick TYPE bpchar",
+     "has values that collide in volumes_nick once cast, e.g. key (a)", None),
     ("ALTER TABLE {t} ADD COLUMN r region; ALTER TABLE {t} ALTER COLUMN r SET NOT NULL",
      None, None),  # the domain's DEFAULT in every row
     # a CHECK of a column added: over each row's DEFAULT (volumes' size -1 fails it)
@@ -208,7 +218,7 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "column added not null default null", "generated column added not null",
         "column added and set not null at once", "column added unique with a default",
         "type under a unique index", "type under a check", "type domain over a domain",
-        "type array", "added serial column",
+        "type array", "added serial column", "type text to bpchar under a unique index",
         "added column of a domain with a default", "added column with a check",
         "set not null over a retyped column", "check over a retyped column",
         "unique key over a retyped column", "column added if not exists"])
@@ -322,8 +332,9 @@ def test_a_column_added_filled_for_every_row_asks_nothing(
 
 
 def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection) -> None:
-    # PostgreSQL checks host_notes' key again over hosts.id's new values: not asked
-    statement = "ALTER TABLE hosts ALTER COLUMN id TYPE bigint"
+    # PostgreSQL checks host_notes' key again over hosts.id's new values: not asked (of a
+    # type change not known to keep every value)
+    statement = "ALTER TABLE hosts ALTER COLUMN id TYPE smallint"
     verdicts = _verdicts(database, statement)
     assert [(v.subject, v.outcome) for v in verdicts] == [
         ("hosts.id", "passes"), ("hosts", "cannot tell"), ("hosts (id)", "passes")]
@@ -362,3 +373,51 @@ def test_a_volatile_using_or_default_cannot_be_told(database: psycopg.Connection
                        "at the upgrade are not the probe's")
     assert (sequence.outcome, default.outcome) == ("cannot tell", "cannot tell")
     assert "its DEFAULT calls gen_random_uuid()" in default.detail
+
+
+@pytest.mark.parametrize(("change", "kept"), [
+    ("size TYPE bigint", "integer to bigint"),
+    ("size TYPE bigint USING size::bigint", "integer to bigint"),
+    ("small TYPE integer", "smallint to integer"),
+    ("label TYPE varchar(100)", "character varying(50) to character varying(100)"),
+    ("label TYPE text", "character varying(50) to text"),
+    ("host TYPE varchar", "text to character varying"),  # binary coercible, compared as text
+    ("host TYPE region", "text to region"),  # a domain with no CHECK or NOT NULL
+    ("price TYPE numeric(12,2)", "numeric(10,2) to numeric(12,2)"),  # under a unique index
+    ("rate TYPE numeric", "numeric(10,2) to numeric"),  # under a CHECK
+    ("seen TYPE timestamp(6)", "timestamp(3) without time zone to timestamp(6) without time "
+                               "zone"),
+    ("bits TYPE varbit", "bit(4) to bit varying"),
+])
+def test_a_type_change_keeping_every_value_asks_nothing(
+        change: str, kept: str, database: psycopg.Connection) -> None:
+    # no cast scanned, no unique index or CHECK asked again over the same values
+    statement = f"ALTER TABLE volumes ALTER COLUMN {change}"
+    verdicts = _verdicts(database, statement)
+    assert [(v.subject, v.outcome, v.detail) for v in verdicts] == [
+        (f"volumes.{change.split()[0]}", "passes", f"{kept} keeps every value: nothing to ask")]
+    assert not _postgresql_refuses(database, statement)
+
+
+def test_int_to_bigint_on_both_sides_of_a_foreign_key_asks_nothing(
+        database: psycopg.Connection) -> None:
+    # PostgreSQL checks host_notes' key again (a scan of it) and it holds: the same values
+    statements = ("ALTER TABLE hosts ALTER COLUMN id TYPE bigint",
+                  "ALTER TABLE host_notes ALTER COLUMN host_id TYPE bigint")
+    verdicts = _verdicts(database, *statements)
+    assert [(v.subject, v.outcome, v.detail) for v in verdicts] == [
+        ("hosts.id", "passes", "integer to bigint keeps every value: nothing to ask"),
+        ("host_notes.host_id", "passes", "integer to bigint keeps every value: nothing to ask")]
+    assert not _postgresql_refuses(database, *statements)
+
+
+@pytest.mark.parametrize("change", [
+    'host TYPE varchar COLLATE "C"',  # another collation: comparisons change
+    "size TYPE oid",  # binary coercible, compared otherwise: -1 is 4294967295
+    "label TYPE varchar(10)", "amount TYPE numeric(12,3)", "size TYPE positive_int",
+    "host TYPE varchar USING lower(host)",
+])
+def test_a_type_change_not_known_to_keep_every_value_is_asked(
+        change: str, database: psycopg.Connection) -> None:
+    verdicts = _verdicts(database, f"ALTER TABLE volumes ALTER COLUMN {change}")
+    assert verdicts and not any("keeps every value" in v.detail for v in verdicts), verdicts
