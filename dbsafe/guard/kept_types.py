@@ -1,6 +1,7 @@
 """Which `ALTER COLUMN c TYPE t` keep every value exactly, so that no row can refuse them
 (DBS615 asks nothing of the rows): the values cast are today's, so are the unique indexes,
-CHECKs and foreign keys PostgreSQL checks again over them.
+CHECKs and foreign keys PostgreSQL checks again over them, and a later statement of the plan
+checking the column (a foreign key added back) is asked of the rows as they are.
 
 Told from the catalogs (the column's type, typmod and collation, the new type's), never from
 the words: `integer` to `bigint` (the most common type change, ids running out), `smallint`

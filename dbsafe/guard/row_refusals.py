@@ -121,9 +121,10 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
                      "pg_catalog.set_config('lock_timeout', %s, true)", (timeout, lock_timeout))
         for check in checks:
             revision, sql, table = str(check["revision"]), str(check["sql"]), str(check["table"])
-            if check.get("unsure"):
+            unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or ())
+            if unsure:
                 verdicts.append(Verdict(revision, sql, table, "cannot tell",
-                                        f"{check['unsure']}: its rows are not today's"))
+                                        f"{unsure}: its rows are not today's"))
                 continue
             try:
                 probes = list(_probes(conn, sql, check.get("changed") or {},
@@ -321,6 +322,26 @@ def _retyped_constraint_probes(conn: Any, table: _Table, retyped: dict[str, str]
     else:
         for probe in _constraint_probes(conn, _rows_as(conn, table, retyped), con, changed):
             yield replace(probe, cast_fails_unknown=True)
+
+
+def _retyped_otherwise(conn: Any, retyped: Sequence[Sequence[str]]) -> str:
+    """Why the values an earlier `ALTER COLUMN ... TYPE` of the plan leaves are not today's
+    (`retyped`: [why, statement, column] each, lint's): the first not keeping every value;
+    "" when each keeps them (`integer` to `bigint`: the rows are asked as they are)."""
+    from pglast import ast, parse_sql
+    from pglast.enums import AlterTableType
+
+    from dbsafe.guard.kept_types import kept_values
+
+    for why, sql, column in retyped:
+        stmt = parse_sql(sql)[0].stmt
+        assert isinstance(stmt, ast.AlterTableStmt)
+        table = _table(conn, stmt.relation).name
+        if not all(kept_values(conn, table, column, cmd.def_) for cmd in stmt.cmds or ()
+                   if cmd.subtype == AlterTableType.AT_AlterColumnType and cmd.name == column
+                   and isinstance(cmd.def_, ast.ColumnDef)):
+            return why
+    return ""
 
 
 def _adding_asks_rows(sql: str) -> set[str]:

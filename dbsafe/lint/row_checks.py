@@ -18,7 +18,9 @@ block, a statement PostgreSQL's parser refused; DDL renaming, dropping or creati
 or adding, dropping or retyping the columns checked; for a foreign key, any of these on the
 table it references (for `VALIDATE CONSTRAINT`, whose referenced table the database knows,
 the tables changed so far are handed on). The guard then says it could not be
-told, and never guesses. A `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan added
+told, and never guesses. A column retyped earlier is handed on with its `ALTER COLUMN ...
+TYPE` (`retyped`): the guard asks the rows when it keeps every value (`integer` to `bigint`,
+`guard.kept_types`), says it could not be told otherwise. A `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan added
 (and nothing changed since), or the same statement added, is handed on with that statement
 (`added`): the column holds its DEFAULT, or NULL in every row, which the guard can tell.
 
@@ -52,8 +54,9 @@ if TYPE_CHECKING:
 _VALIDATING = frozenset({"SetNotNull", "ValidateConstraint", "AlterColumnType"})
 _VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary", "not_null"})
 # ALTER TABLE subcommands after which a column's values are not today's.
-# (ADD COLUMN: `_added`, since a SET NOT NULL of it can still be told.)
-_COLUMN_CHANGES = frozenset({"AlterColumnType", "DropColumn"})
+# (ADD COLUMN: `_added`, since a SET NOT NULL of it can still be told; ALTER COLUMN ... TYPE:
+# `_retyped`, since the guard tells a change keeping every value.)
+_COLUMN_CHANGES = frozenset({"DropColumn"})
 # Types whose column PostgreSQL fills from a sequence of its own, row by row.
 _SERIALS = frozenset({"serial", "serial4", "serial8", "bigserial", "smallserial", "serial2"})
 # Built-in types, which hold no constraint of their own (a domain's may refuse a DEFAULT).
@@ -82,6 +85,8 @@ class RowChecks:
     _created: set[str] = field(default_factory=set)
     # (table, column) -> (why its values are not today's, the ADD COLUMN statement adding it)
     _added: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # (table, column) -> (why its values may not be today's, the ALTER COLUMN ... TYPE), each
+    _retyped: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -96,6 +101,12 @@ class RowChecks:
                          or self._references_unsure(s)}
                 if added:
                     check["added"] = added
+                retyped = self._retypes(s.relation, columns) + [
+                    [f"{why} (the table it references)", sql, column]
+                    for table, referenced in _references(s)
+                    for why, sql, column in self._retypes(table, referenced)]
+                if retyped:  # the guard tells whether each keeps every value
+                    check["retyped"] = retyped
                 if not columns and self._tables:
                     # VALIDATE CONSTRAINT: a foreign key's referenced table is the
                     # database's to say; the guard holds it against these
@@ -120,14 +131,18 @@ class RowChecks:
 
     def _references_unsure(self, s: Statement) -> str | None:
         """Why the rows a foreign key added references are not today's, or None."""
-        for action in s.actions:
-            con = action.constraint
-            if action.subtype == "AddConstraint" and con is not None \
-                    and con.kind == "foreign" and con.references:
-                why = self._unsure(con.references, frozenset(con.referenced_columns))
-                if why:
-                    return f"{why} (the table it references)"
+        for table, columns in _references(s):
+            why = self._unsure(table, columns)
+            if why:
+                return f"{why} (the table it references)"
         return None
+
+    def _retypes(self, table: str, columns: frozenset[str]) -> list[list[str]]:
+        """The plan's earlier `ALTER COLUMN ... TYPE` of `table`'s `columns` (none: any), as
+        [why, statement, column] each."""
+        return [[why, sql, column] for (name, column), changes in self._retyped.items()
+                if same_relation(name, table) and (column in columns or not columns)
+                for why, sql in changes]
 
     def summary(self, *, unsure: str | None = None) -> list[dict[str, Any]]:
         """As lint's report hands it to the guard (`summary["row_checks"]`); `unsure`: why
@@ -193,10 +208,19 @@ class RowChecks:
                                         "before it")
         if s.kind == "AlterTableStmt" and s.relation:
             for action in s.actions:
-                if action.subtype in _COLUMN_CHANGES and action.name:
+                if action.subtype == "AlterColumnType" and action.name:
+                    self._retyped.setdefault((s.relation, action.name), []).append((why, s.sql))
+                elif action.subtype in _COLUMN_CHANGES and action.name:
                     self._columns.setdefault((s.relation, action.name), why)
                 elif action.subtype == "AddColumn" and action.column is not None:
                     self._added.setdefault((s.relation, action.column.name), (why, s.sql))
+
+
+def _references(s: Statement) -> list[tuple[str, frozenset[str]]]:
+    """The tables (and their columns) the foreign keys `s` adds reference."""
+    return [(con.references, frozenset(con.referenced_columns)) for action in s.actions
+            if action.subtype == "AddConstraint" and (con := action.constraint) is not None
+            and con.kind == "foreign" and con.references]
 
 
 def _validated_columns(s: Statement) -> frozenset[str] | None:

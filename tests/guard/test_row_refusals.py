@@ -192,6 +192,9 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      "character varying(10))", None),
     ("ALTER TABLE {t} ADD COLUMN n bigserial; ALTER TABLE {t} ALTER COLUMN n SET NOT NULL",
      None, None),  # nextval() in every row
+    # after a type change keeping every value: the rows as they are
+    ("ALTER TABLE {t} ALTER COLUMN host TYPE varchar; "
+     "ALTER TABLE {t} ALTER COLUMN host SET NOT NULL", "holds NULLs in 1 row(s)", None),
     # binary coercible, but bpchar's = ignores trailing spaces: 'a' and 'a ' collide
     ("ALTER TABLE {t} ALTER COLUMN nick TYPE bpchar",
      "has values that collide in volumes_nick once cast, e.g. key (a)", None),
@@ -218,7 +221,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "column added not null default null", "generated column added not null",
         "column added and set not null at once", "column added unique with a default",
         "type under a unique index", "type under a check", "type domain over a domain",
-        "type array", "added serial column", "type text to bpchar under a unique index",
+        "type array", "added serial column", "set not null after a type change keeping its values",
+        "type text to bpchar under a unique index",
         "added column of a domain with a default", "added column with a check",
         "set not null over a retyped column", "check over a retyped column",
         "unique key over a retyped column", "column added if not exists"])
@@ -409,6 +413,17 @@ def test_int_to_bigint_on_both_sides_of_a_foreign_key_asks_nothing(
         ("hosts.id", "passes", "integer to bigint keeps every value: nothing to ask"),
         ("host_notes.host_id", "passes", "integer to bigint keeps every value: nothing to ask")]
     assert not _postgresql_refuses(database, *statements)
+    # the key dropped around them and added again (Django's BigAutoField migrations): asked
+    statements = ("ALTER TABLE host_notes DROP CONSTRAINT host_notes_host_id_fkey",
+                  *statements, "ALTER TABLE host_notes ADD CONSTRAINT host_notes_host_id_fkey "
+                               "FOREIGN KEY (host_id) REFERENCES hosts (id)")
+    assert [v.outcome for v in _verdicts(database, *statements)] == ["passes"] * 3
+    assert not _postgresql_refuses(database, *statements)
+    # a change not known to keep every value leaves them untold
+    statements = ("ALTER TABLE volumes ALTER COLUMN size TYPE smallint",
+                  "ALTER TABLE volumes ADD CONSTRAINT sized CHECK (size > 0)")
+    assert [(v.outcome, v.detail) for v in _verdicts(database, *statements)][-1] == (
+        "cannot tell", "0005 runs ALTER TABLE on volumes before it: its rows are not today's")
 
 
 @pytest.mark.parametrize("change", [
