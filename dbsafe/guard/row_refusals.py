@@ -50,6 +50,7 @@ secrets).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -223,10 +224,17 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
                    probe.find)
 
 
+# The value a cast's error message ends with: `: "12a"` (a quote inside doubled).
+_QUOTED_VALUE = re.compile(r':\s*"(?:[^"]|"")*"\s*$')
+
+
 def _cast_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -> Verdict:
     """A cast's refusal: PostgreSQL's error, and where `probe.which` can say, how many rows
     and one example key."""
-    detail = f"{probe.what} ({exc.sqlstate}: {shortened(str(exc.diag.message_primary), 100)})"
+    # PostgreSQL's message quotes the value it refused (`invalid input syntax for type
+    # integer: "12a"`): a row's value, which may be a secret, is never printed
+    said = _QUOTED_VALUE.sub("", str(exc.diag.message_primary))
+    detail = f"{probe.what} ({exc.sqlstate}: {shortened(said, 100)})"
     row = None
     if probe.which:
         try:
