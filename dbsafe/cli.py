@@ -348,10 +348,12 @@ def schema_source_options(func: Callable) -> Callable:
                      help="Build the schema by applying the migrations to a throwaway "
                           "embedded PostgreSQL (the default when no database or snapshot is "
                           "configured): alembic's, or with no alembic.ini the SQL files of "
-                          "supabase/migrations, prisma/migrations, db/migrations or drizzle (at the "
-                          "root, else in a monorepo's folder up to two levels below it, "
-                          "such as apps/web/supabase/migrations), else one its runner marks "
-                          "(drizzle-kit's journal, prisma's lock file, Sqitch, diesel, sqlx)."),
+                          "supabase/migrations, prisma/migrations, db/migrations, drizzle or "
+                          "Flyway's src/main/resources/db/migration or flyway.conf location "
+                          "(at the root, else in a monorepo's folder up to two levels below "
+                          "it, such as apps/web/supabase/migrations), else one its runner "
+                          "marks (drizzle-kit's journal, prisma's lock file, Sqitch, diesel, "
+                          "sqlx)."),
         _alembic_config_option(),
         click.option("--sql-migrations", type=_Path(file_okay=False, path_type=Path),
                      metavar="DIR",
@@ -615,7 +617,7 @@ def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str
     text(), read_sql(), ... and constants that are clearly SQL) and its supabase-py
     requests, SQL templates and supabase-js requests in JavaScript/TypeScript, in the
     <script> blocks of .vue and .svelte components and in .astro components (frontmatter
-    and scripts) under PATHS (default: the `source-paths` setting, else the current
+    and scripts) under PATHS (default: the `source-paths` setting, else the project
     directory), resolves every table and column
     against the schema, and, when a database is at hand, confirms each finding with
     PostgreSQL (PREPARE in a rolled-back transaction; nothing is executed).

@@ -62,3 +62,19 @@ def test_readme_counts_the_rules_and_checks_there_are() -> None:
     assert rules is not None and checks is not None
     assert int(rules.group(1)) == len(ALL_RULES)
     assert int(checks.group(1)) == len(builtin_checks())
+
+
+def test_every_format_list_in_the_docs_names_the_formats_there_are() -> None:
+    """A `--format a|b|...` list names every format, or every one but `text` where it
+    says what `--sql` refuses beside it. README's list lacked `markdown` once."""
+    import re
+
+    from dbsafe.config import FORMATS
+
+    allowed = {FORMATS, tuple(f for f in FORMATS if f != "text")}
+    wrong = [f"{page.relative_to(check_docs.REPO_ROOT)}: --format {listed}"
+             for page in check_docs.doc_files()
+             for listed in re.findall(r"--format \[?([a-z]+(?:\|[a-z]+)+)",
+                                      page.read_text(encoding="utf-8"))
+             if tuple(listed.split("|")) not in allowed]
+    assert wrong == []
