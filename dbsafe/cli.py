@@ -412,6 +412,20 @@ def output_options(func: Callable) -> Callable:
     return func
 
 
+def ignore_takes_kinds(setting: str) -> Callable[[Callable], Callable]:
+    """diff's and drift's `--ignore` takes object kinds too (`owner`, `grant`, ...): say so
+    in its help, which `output_options` words for codes alone. Applied above it."""
+    def decorate(func: Callable) -> Callable:
+        for param in getattr(func, "__click_params__", []):
+            if param.name == "ignore":
+                param.metavar = "CODE|KIND"
+                param.help = ("Do not report these codes or code prefixes, nor these object "
+                              "kinds or aspects: owner, grant, comment, column_order, index, "
+                              f"... (repeatable, or comma-separated; also `{setting}`).")
+        return func
+    return decorate
+
+
 def _source_overrides(database_url: str | None, snapshot: Path | None, from_migrations: bool,
                       alembic_config: Path | None, no_cache: bool,
                       sql_migrations: Path | None = None) -> dict[str, Any]:
@@ -990,6 +1004,7 @@ def upgrade_command(state: CliState, target: str | None, database_url: str | Non
 @_alembic_config_option("for migrations[@REV]")
 @click.option("--no-cache", is_flag=True, default=False,
               help="Do not read or write the cache in .dbsafe_cache/.")
+@ignore_takes_kinds("diff-ignore")
 @output_options
 @click.pass_obj
 def diff_command(state: CliState, source: str, target: str, sql: bool, alembic: bool,
@@ -1144,6 +1159,7 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
                    "with the migrations at head, as `alembic check` does (DBS405); without "
                    "--database-url, only that.")
 @_sqitch_target_option
+@ignore_takes_kinds("drift-ignore")
 @output_options
 @click.pass_obj
 def drift_command(state: CliState, database_url: str | None, sql: bool,

@@ -70,6 +70,17 @@ def test_version() -> None:
     assert "dbsafe, version 0.1.0" in result.output
 
 
+@pytest.mark.parametrize("command", ["diff", "drift"])
+def test_help_says_diff_and_drift_ignore_object_kinds_too(command: str) -> None:
+    """docs/configuration.md's `--ignore KIND`: the shared help said codes alone."""
+    ignore = next(p for p in main.commands[command].params if p.name == "ignore")
+    assert isinstance(ignore, click.Option) and ignore.help is not None
+    assert "object kinds" in ignore.help and f"`{command}-ignore`" in ignore.help
+    validate_ignore = next(p for p in main.commands["validate"].params if p.name == "ignore")
+    assert isinstance(validate_ignore, click.Option)
+    assert "kinds" not in (validate_ignore.help or "")
+
+
 @pytest.mark.db
 def test_findings_exit_1_with_text_location(snapshot_file: Path) -> None:
     result = run("validate", "--snapshot", str(snapshot_file), "--no-cache", CLINIC,
