@@ -78,3 +78,14 @@ def test_every_format_list_in_the_docs_names_the_formats_there_are() -> None:
                                       page.read_text(encoding="utf-8"))
              if tuple(listed.split("|")) not in allowed]
     assert wrong == []
+
+
+def test_the_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
+    """README's quick start: install + the demo's validate, install + the whole suite, which
+    is what .ci/run runs (pip quieter there)."""
+    readme = (check_docs.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    first, second = block.splitlines()
+    assert first == "python3 -m pip install -e . && python3 -m dbsafe validate examples/clinic"
+    ci = (check_docs.REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()[-1]
+    assert ci.replace("pip install -q ", "pip install ") == second
