@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -188,7 +188,8 @@ def _changed_sources(root: Path, paths: Sequence[Path], ref: str) -> list[Path]:
 
 
 def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
-         changed_since: str | None = None, offline: bool = False) -> Report:
+         changed_since: str | None = None, offline: bool = False,
+         until: Collection[str] | None = None) -> Report:
     """Lint migrations for statements that lock or break a production database.
 
     Args:
@@ -199,6 +200,8 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
         changed_since: only migrations whose files changed since this git ref.
         offline: render alembic revisions offline instead of running them on a throwaway
             server.
+        until: only these alembic revisions (those an upgrade to a target applies): the
+            ones after them are neither linted nor said.
 
     Returns:
         A report with one finding per problem, suppressions applied.
@@ -217,7 +220,7 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
                   current=facts.revisions if facts else (),
                   seed=_seed(settings, facts, paths, since=since, offline=offline),
-                  ran=facts.ran if facts else None)
+                  ran=facts.ran if facts else None, until=until)
     migrations = loaded.migrations
     # Loaded only if a migration drops or renames something (DBS211).
     app = Application(lambda words: application_fragments(settings, migrations, words),
@@ -370,7 +373,8 @@ def upgrade(settings: Settings, options: UpgradeOptions,
     if unknown := [code for code in options.allow if code not in known]:
         raise ConfigError(f"--allow: {unknown_codes(unknown, known)} (it takes whole codes "
                           "such as DBS101, no prefixes)")
-    verbs = Verbs(lint=lambda s, since: lint(s, since=since), validate=validate)
+    verbs = Verbs(lint=lambda s, since, until: lint(s, since=since, until=until),
+                  validate=validate)
     return guarded_upgrade(settings, _require_database(settings), options, verbs,
                            progress or (lambda step, message: None))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -132,7 +132,8 @@ class Verbs:
     """The commands a guarded run calls on the project (`commands.lint`, `commands.validate`),
     handed in by `commands.py`, so guard never imports the layer above it."""
 
-    lint: Callable[[Settings, str | None], Report]
+    # (settings, the database's revision, the revisions the run applies: lint only those)
+    lint: Callable[[Settings, str | None, Collection[str]], Report]
     validate: Callable[[Settings], Report]
 
 
@@ -603,7 +604,8 @@ def _lint_pending(run: _Run) -> bool:
     settings = replace(reading_settings(run), managed_timeouts=True)
     try:
         report = waited(run, lambda: run.verbs.lint(
-            settings, run.start[0] if len(run.start) == 1 else None), step="preflight")
+            settings, run.start[0] if len(run.start) == 1 else None,
+            [r.revision for r in run.todo]), step="preflight")
     except DbsafeError as exc:
         # Refusing with no finding to show would read as "see the findings" of none: the
         # run could not do its job (exit 2), and says why. Nothing was touched yet.

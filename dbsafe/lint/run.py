@@ -7,7 +7,7 @@ the caller and passed in as `DatabaseFacts`: this package never connects to a da
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,7 +84,8 @@ def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
 def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
          changed_since: str | None = None, offline: bool = False,
          current: Sequence[str] = (), seed: Seed | None = None,
-         ran: tuple[RunnerHistory, frozenset[str]] | None = None) -> Loaded:
+         ran: tuple[RunnerHistory, frozenset[str]] | None = None,
+         until: Collection[str] | None = None) -> Loaded:
     """The migrations `paths` name, or every alembic revision when `paths` is empty.
 
     A path inside the alembic script location (the versions folder, one revision's `.py`
@@ -95,7 +96,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     database's schema) the capture starts from a copy of it: only they run (all of them on
     a database with tables and no revision). `ran`: a database's SQL migration history
     (runner and versions): the SQL files it says ran are not linted, only read for what
-    they built, as the revisions before `current` are.
+    they built, as the revisions before `current` are. `until`: the alembic revisions an
+    upgrade to a target applies; those after it are neither linted nor said.
     """
     from dbsafe.extract.migration import flyway_new_database, sql_migrations
     from dbsafe.migrate import AlembicProject
@@ -141,6 +143,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                               "to lint")
         loaded = _alembic(settings, project, since=since, offline=offline, current=current,
                           seed=seed if since is None and not offline else None)
+        if until is not None:
+            _leave_out_after_target(loaded, set(until))
     if changed_since:
         from dbsafe.extract.changed import changed_files
 
@@ -155,6 +159,21 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                             f"since {changed_since}: only those are linted.")
         loaded.migrations = keep
     return loaded
+
+
+def _leave_out_after_target(loaded: Loaded, until: set[str]) -> None:
+    """Only the revisions an upgrade to a target applies: a revision after the target that
+    fails on the copy (magnum's MySQL-only `UPDATE ... INNER JOIN`) or validates rows the
+    database holds is not this run's, and must not refuse it nor make it read every table."""
+    # (upgrade order: those before the last pending one stay, the database's own revisions
+    # included where the history was linted from its base)
+    last = max((i for i, m in enumerate(loaded.migrations) if m.revision in until), default=-1)
+    after = {m.revision for m in loaded.migrations[last + 1:]
+             if m.kind == "alembic" and m.revision not in until} if last >= 0 else set()
+    loaded.migrations = [m for m in loaded.migrations if m.revision not in after]
+    # (a revision before the pending ones that stopped the capture stays: it says why they
+    # were not linted)
+    loaded.unlinted = [u for u in loaded.unlinted if u.revision not in after]
 
 
 def _capture_cache_extra(settings: Settings) -> str:

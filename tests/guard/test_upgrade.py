@@ -252,6 +252,14 @@ def test_rows_refusing_a_pending_revision_refuse_the_upgrade_before_the_first_re
     assert _state(database_url) == before  # step_5 never made: refused before 0005
     assert not (tmp_path / "backups").exists()
 
+    # An upgrade to 0005 does not run 0006: its rows are not this run's refusal (nor is a
+    # revision after the target failing on the copy: magnum's MySQL-only UPDATE).
+    to_0005 = commands.upgrade(_settings(root, database_url),
+                               _options(tmp_path, allow=("DBS202", "DBS107"), target="0005",
+                                        dry_run=True))
+    assert to_0005.summary["outcome"] == "planned", to_0005.findings
+    assert not {f.code for f in to_0005.findings} & {"DBS615", "DBS107"}
+
 
 
 def test_a_revision_failing_half_way_leaves_nothing_behind(database_url: str,
