@@ -16,8 +16,8 @@ Safe by construction, the way the runbooks say it:
 What cannot be done safely is still emitted, never hidden, with its hazards named after
 their consequence (as Stripe's pg-schema-diff does): `data-loss`, `table-rewrite`,
 `access-exclusive-lock`, `share-lock`, `long-scan`, `index-unavailable`, `possible-rename`,
-`requires-superuser`, `login-blocked`, `not-generated`. Order: event triggers dropped or
-disabled, schemas and extensions, types, dropping what depends on things
+`requires-superuser`, `login-blocked`, `may-fail`, `not-generated`. Order: event triggers
+dropped or disabled, schemas and extensions, types, dropping what depends on things
 that change (triggers, policies, views, foreign keys, constraints, indexes), tables that
 an object of another kind replaces, functions, tables and columns, constraints, indexes
 and foreign keys, partitions attached (then the foreign keys that point at a replaced
@@ -85,7 +85,7 @@ class Hazard:
 
     `kind` names the consequence: `data-loss`, `table-rewrite`, `access-exclusive-lock`,
     `share-lock`, `long-scan`, `index-unavailable`, `policy-gap`, `replica-identity-gap`,
-    `possible-rename`, `requires-superuser`, `login-blocked`, `not-generated`.
+    `possible-rename`, `requires-superuser`, `login-blocked`, `may-fail`, `not-generated`.
     """
 
     kind: str
@@ -1291,41 +1291,62 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
             _alter_common(p, c, "SEQUENCE", qname, "s")
     for (qname, subject, schema, name), changed in options.items():
         new = _find(p.target.sequences, schema, name)
-        restart = _counter_outside_bounds(p, qname, _find(p.source.sequences, schema, name),
-                                          new, subject)
+        restart, hazards = _counter_outside_bounds(
+            p, qname, _find(p.source.sequences, schema, name), new, subject)
         p.emit("sequences", f"ALTER SEQUENCE {qname}{''.join(changed)}"
-               + (" RESTART" if restart else ""), *restart, subject=subject)
+               + (" RESTART" if restart else ""), *hazards, subject=subject)
 
 
 def _counter_outside_bounds(p: _Plan, qname: str, old: SequenceObject | None,
-                            new: SequenceObject | None, subject: str) -> tuple[Hazard, ...]:
+                            new: SequenceObject | None, subject: str,
+                            ) -> tuple[bool, tuple[Hazard, ...]]:
     """New bounds that may leave out the sequence's counter: PostgreSQL refuses them then
     (22023, `RESTART value (30) cannot be greater than MAXVALUE (9)`), a sequence never used
-    too (its counter is its START). Where every value it can have given lies beyond the new
-    bounds (counting up from a START above the new MAXVALUE, or up to a MAXVALUE below the
-    new MINVALUE; the other way counting down), it restarts at the new START: the hazard
-    returned asks for `RESTART`. Where only a counter not yet past the new MINVALUE (the
-    new MAXVALUE counting down) is left out, it is moved there first (setval), which is past
-    every value given; one already inside the bounds goes on."""
+    too (its counter is its START). Returns whether the `ALTER SEQUENCE` ends in `RESTART`,
+    and its hazards.
+
+    Where every value it can have given lies beyond the new bounds it restarts at the new
+    START: with no hazard where the old and new bounds do not meet (no value it ever gave,
+    setval or CYCLE aside, lies inside them), a `data-loss` one where they do (counting up
+    from a START above the new MAXVALUE, or down from one below the new MINVALUE: a value
+    it gave after a setval or a CYCLE may come again). Where only a counter not yet past the
+    new MINVALUE (the new MAXVALUE counting down) is left out, it is moved there first
+    (setval), which is past every value given. A counter the sequence may have taken past
+    the new MAXVALUE (below the new MINVALUE counting down) is data the snapshot does not
+    hold: the statement then fails, which a `may-fail` hazard says; a RESTART would hand
+    out values it gave again."""
     if old is None or new is None or old.start is None or old.min_value is None \
             or old.max_value is None or new.min_value is None or new.max_value is None:
-        return ()
+        return False, ()
     start, low, high = old.start, new.min_value, new.max_value
     up = (old.increment or 1) > 0
-    if (up and (start > high or old.max_value < low)) or (
-            not up and (start < low or old.min_value > high)):
+    if old.max_value < low or old.min_value > high:
+        return True, ()
+    if (up and start > high) or (not up and start < low):
         first = new.start if new.start is not None else (
             low if (new.increment or 1) > 0 else high)
-        return (Hazard("data-loss", f"Its counter starts again at {first}: every value it "
-                       f"can have reached counting from {start} lies outside its new bounds "
-                       f"({low} to {high}), which PostgreSQL refuses while the counter does "
-                       "(22023). A value it gave after a setval or a CYCLE back inside them "
-                       "may come again (duplicate keys)."),)
+        return True, (Hazard("data-loss", f"Its counter starts again at {first}: every "
+                             f"value it can have reached counting from {start} lies outside "
+                             f"its new bounds ({low} to {high}), which PostgreSQL refuses "
+                             "while the counter does (22023). A value it gave after a setval "
+                             "or a CYCLE back inside them may come again (duplicate keys)."),)
     edge, beyond = (low, "<") if up else (high, ">")
     if (up and start < edge) or (not up and start > edge):
         p.emit("sequences", f"SELECT setval({literal(qname)}, {edge}, false) FROM {qname} "
                f"WHERE last_value {beyond} {edge}", subject=subject)
-    return ()
+    if up and old.max_value > high:
+        return False, (_counter_past_bound(qname, "above its new MAXVALUE", high),)
+    if not up and old.min_value < low:
+        return False, (_counter_past_bound(qname, "below its new MINVALUE", low),)
+    return False, ()
+
+
+def _counter_past_bound(qname: str, where: str, bound: int) -> Hazard:
+    """The `may-fail` hazard of new bounds that leave out a counter the snapshot does not
+    hold (a sequence's current value is data, not schema)."""
+    return Hazard("may-fail", f"Fails (22023) if its counter is {where} ({bound}): "
+                  f"`SELECT last_value FROM {qname}` tells. It is not restarted, which "
+                  "would hand out values it gave again (duplicate keys).")
 
 
 def _rename_sequence(p: _Plan, change: Change) -> None:

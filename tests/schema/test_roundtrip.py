@@ -1694,6 +1694,45 @@ def test_a_sequence_dropped_and_one_of_its_parameters_created_names_the_counter_
     assert diff(introspect_url(a_url), b) == ()
 
 
+@pytest.mark.parametrize(("a_sql", "b_sql", "hazard", "next_value"), [
+    # Used up to 500, a new MAXVALUE of 100 (the other way counting down): PostgreSQL
+    # refuses it (22023), which the snapshot, holding no counter, can only say beforehand;
+    # a RESTART would hand out values it gave again.
+    ("CREATE SEQUENCE public.s; SELECT setval('public.s', 500);",
+     "CREATE SEQUENCE public.s MAXVALUE 100;",
+     "may-fail: Fails (22023) if its counter is above its new MAXVALUE (100)", None),
+    ("CREATE SEQUENCE public.s INCREMENT -1; SELECT setval('public.s', -500);",
+     "CREATE SEQUENCE public.s INCREMENT -1 MINVALUE -100;",
+     "may-fail: Fails (22023) if its counter is below its new MINVALUE (-100)", None),
+    # A new MINVALUE above the old MAXVALUE (the other way counting down): restarted, with no
+    # hazard: no value it can have given lies inside the new bounds.
+    ("CREATE SEQUENCE public.s MAXVALUE 10; SELECT setval('public.s', 10);",
+     "CREATE SEQUENCE public.s MINVALUE 20 START 20;", None, 20),
+    ("CREATE SEQUENCE public.s INCREMENT -1 MINVALUE -10; SELECT setval('public.s', -10);",
+     "CREATE SEQUENCE public.s INCREMENT -1 MAXVALUE -20 START -20;", None, -20),
+], ids=["past a new MAXVALUE", "past a new MINVALUE", "new MINVALUE above the old MAXVALUE",
+        "new MAXVALUE below the old MINVALUE"])
+def test_new_sequence_bounds_that_may_leave_out_a_used_counter_name_what_happens(
+        a_sql: str, b_sql: str, hazard: str | None, next_value: int | None,
+        new_database: Callable[[], str]) -> None:
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    (alter,) = plan(a, b, diff(a, b))
+    hazards = [f"{h.kind}: {h.message}" for h in alter.hazards]
+    if hazard:
+        assert len(hazards) == 1 and hazards[0].startswith(hazard), hazards
+    else:
+        assert hazards == []
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        if next_value is None:
+            with pytest.raises(psycopg.errors.InvalidParameterValue):
+                conn.execute(alter.sql)
+            return
+        conn.execute(alter.sql)
+        assert conn.execute("SELECT nextval('public.s')").fetchone() == (next_value,)
+    assert diff(introspect_url(a_url), b) == ()
+
+
 def test_a_new_child_table_leaves_its_parents_columns_to_inherits(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     # migra's `inherit`: the child's CREATE TABLE wrote out its parent's columns, which made
