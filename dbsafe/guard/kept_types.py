@@ -7,11 +7,13 @@ Told from the catalogs (the column's type, typmod and collation, the new type's)
 the words: `integer` to `bigint` (the most common type change, ids running out), `smallint`
 to either; a longer or unlimited `varchar`, `varbit` or `numeric` of the same scale; a finer
 `timestamp`/`time` precision; `bit(n)` to `varbit`; and a binary-coercible cast
-(`pg_cast.castmethod = 'b'`: `varchar` to `text`, `text` to `varchar`, `cidr` to `inet`)
-where both types compare with the same btree operator family. Not `text` to `char`, binary
-coercible too, whose comparison ignores trailing spaces (`'a'` and `'a '` then collide in a
-unique index), nor `integer` to `oid` (-1 is 4294967295 to a CHECK). Either side may be a
-domain: the new one with no CHECK or NOT NULL (of its own or under it). Without `COLLATE`
+(`pg_cast.castmethod = 'b'`: `varchar` to `text`, `text` to `varchar`) where both are string
+types compared with the same btree operator family. Not `text` to
+`char`, binary coercible too, whose comparison ignores trailing spaces (`'a'` and `'a '` then
+collide in a unique index), nor `integer` to `oid` (-1 is 4294967295 to a CHECK), nor `cidr`
+to `inet` (the same bytes, compared alike, but functions of their own: a CHECK
+`abbrev(c) = '10.1/16'` holds for the cidr `10.1.0.0/16`, not for the inet). Either side may
+be a domain: the new one with no CHECK or NOT NULL (of its own or under it). Without `COLLATE`
 the column takes the new type's collation, which must be the column's: under another, a
 CHECK comparing strings or a unique index over them may refuse. A `USING` other than the
 column itself (`USING c`, `USING c::t`) is asked as before.
@@ -128,9 +130,10 @@ def _keeps(conn: Any, source: tuple[int, int], dest: tuple[int, int]) -> bool:
 
 
 def _same_comparison(conn: Any, old: int, new: int) -> bool:
-    """A binary-coercible cast (the same bytes) between types compared by the same default
-    btree operator family (a type without one of its own: its binary-coercible preferred
-    type's, as `varchar` compares as `text`)."""
+    """A binary-coercible cast (the same bytes) between string types (`typcategory` S: no
+    function reads them otherwise, unlike `abbrev(cidr)`) compared by the same default btree
+    operator family (a type without one of its own: its binary-coercible preferred type's, as
+    `varchar` compares as `text`)."""
     family = ("(SELECT c.opcfamily FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod "
               "AND a.amname = 'btree' WHERE c.opcdefault AND c.opcintype IN (SELECT {0} "
               "UNION ALL SELECT k.casttarget FROM pg_cast k JOIN pg_type p ON p.oid = "
@@ -138,7 +141,8 @@ def _same_comparison(conn: Any, old: int, new: int) -> bool:
               "AND p.typispreferred) ORDER BY c.opcintype <> {0} LIMIT 1)")
     row = conn.execute(
         "SELECT EXISTS (SELECT FROM pg_cast WHERE castsource = %(old)s "
-        "AND casttarget = %(new)s AND castmethod = 'b') "
+        "AND casttarget = %(new)s AND castmethod = 'b') AND (SELECT bool_and(typcategory = "
+        "'S') FROM pg_type WHERE oid IN (%(old)s, %(new)s)) "
         f"AND {family.format('%(old)s::oid')} = {family.format('%(new)s::oid')}",
         {"old": old, "new": new}).fetchone()
     return bool(row and row[0])
