@@ -1818,14 +1818,26 @@ class _Extractor:
 
     def _downgrade_before(self, node: ast.AST) -> ast.Call | None:
         """An `alembic.command.downgrade(...)` call the function around `node` makes before
-        it: what it sends then runs on the schema of an earlier revision."""
+        it: what it sends then runs on the schema of an earlier revision, unless an
+        `alembic.command.upgrade(cfg, "head")` between them brings today's back (a
+        migration round trip's test)."""
         scope = self._scope_of(node)
         if scope is self.tree:
             return None
         position = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
-        return next((call for call in ast.walk(scope) if isinstance(call, ast.Call)
-                     and (call.lineno, call.col_offset) < position
-                     and self._dotted(call.func) == "alembic.command.downgrade"), None)
+        downgrade = None
+        for call in sorted((call for call in ast.walk(scope) if isinstance(call, ast.Call)
+                            and (call.lineno, call.col_offset) < position),
+                           key=lambda call: (call.lineno, call.col_offset)):
+            dotted = self._dotted(call.func)
+            if dotted == "alembic.command.downgrade":
+                downgrade = call
+            elif dotted == "alembic.command.upgrade" and any(
+                    isinstance(arg, ast.Constant) and arg.value in ("head", "heads")
+                    for arg in [*call.args[1:2], *(k.value for k in call.keywords
+                                                   if k.arg == "revision")]):
+                downgrade = None
+        return downgrade
 
     def _other_database_branch(self, node: ast.AST) -> ast.expr | None:
         """The test of an `if` (or conditional expression, in its function) that puts `node`

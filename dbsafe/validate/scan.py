@@ -372,7 +372,9 @@ _CHUNK = 32
 #      after `alembic.command.downgrade(...)` is not validated; a `.sql` file a higher
 #      `<N>_plus` sibling folder also holds is not sent to those majors (pgAdmin's templates);
 #      `dialect.name == SupportedDialect.SQLITE` names the engine (helper-335)
-_CACHE_VERSION = 262
+# 263: a statement after `alembic.command.downgrade(...)` and then `upgrade(cfg, "head")` is
+#      validated again: today's schema (helper-341)
+_CACHE_VERSION = 263
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
