@@ -226,6 +226,9 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
 
 # The value a cast's error message ends with: `: "12a"` (a quote inside doubled).
 _QUOTED_VALUE = re.compile(r':\s*"(?:[^"]|"")*"\s*$')
+# One it quotes within: `value "99999999999" is out of range for type integer`, `time zone
+# "mars/olympus" not recognized` (a constraint's or domain's name stays).
+_QUOTED_WITHIN = re.compile(r'(?<!constraint )(?<!domain )"(?:[^"]|"")*"')
 
 
 def _cast_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -> Verdict:
@@ -233,7 +236,7 @@ def _cast_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) ->
     and one example key."""
     # PostgreSQL's message quotes the value it refused (`invalid input syntax for type
     # integer: "12a"`): a row's value, which may be a secret, is never printed
-    said = _QUOTED_VALUE.sub("", str(exc.diag.message_primary))
+    said = _QUOTED_WITHIN.sub('"…"', _QUOTED_VALUE.sub("", str(exc.diag.message_primary)))
     detail = f"{probe.what} ({exc.sqlstate}: {shortened(said, 100)})"
     row = None
     if probe.which:

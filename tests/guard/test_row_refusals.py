@@ -56,13 +56,13 @@ CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);
 -- the bytes, not abbrev()'s text (abbrev(cidr '10.1.0.0/16') is '10.1/16').
 ALTER TABLE volumes ADD COLUMN price numeric(10,2), ADD COLUMN rate numeric(10,2),
   ADD COLUMN tags text[], ADD COLUMN seen timestamp(3), ADD COLUMN bits bit(4),
-  ADD COLUMN small smallint, ADD COLUMN nick text,
+  ADD COLUMN small smallint, ADD COLUMN nick text, ADD COLUMN big text,
   ADD COLUMN net cidr DEFAULT '10.1.0.0/16' CHECK (abbrev(net) <> '10.1.0.0/16');
 ALTER TABLE clean ADD COLUMN price numeric(10,2), ADD COLUMN rate numeric(10,2),
-  ADD COLUMN tags text[], ADD COLUMN nick text,
+  ADD COLUMN tags text[], ADD COLUMN nick text, ADD COLUMN big text,
   ADD COLUMN net cidr DEFAULT '10.2.3.4/32' CHECK (abbrev(net) <> '10.1.0.0/16');
 UPDATE volumes SET price = 1.2, rate = 0.3, tags = '{a,"a tag longer than ten"}', nick = 'a',
-  seen = '2024-01-31 10:00:00.123', bits = B'1010', small = 7 WHERE id = 1;
+  big = '99999999999', seen = '2024-01-31 10:00:00.123', bits = B'1010', small = 7 WHERE id = 1;
 UPDATE volumes SET price = 1.4, rate = 2, nick = 'a ' WHERE id = 2 AND host IS NULL;
 UPDATE clean SET price = id * 1.2, rate = 0.7, tags = '{a,b}', nick = host WHERE id < 3;
 CREATE UNIQUE INDEX volumes_price ON volumes (price);
@@ -201,6 +201,10 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     # binary coercible, but bpchar's = ignores trailing spaces: 'a' and 'a ' collide
     ("ALTER TABLE {t} ALTER COLUMN nick TYPE bpchar",
      "has values that collide in volumes_nick once cast, e.g. key (a)", None),
+    # the value PostgreSQL quotes within its message is not printed either
+    ("ALTER TABLE {t} ALTER COLUMN big TYPE int USING big::int",
+     'holds values that do not cast to integer (22003: value "…" is out of range for type '
+     'integer) in 1 row(s)', None),
     ("ALTER TABLE {t} ALTER COLUMN net TYPE inet",  # binary coercible, abbrev() of its own
      "fails CHECK (abbrev(net) <> CAST('10.1.0.0/16' AS text)) once cast in 3 row(s)", None),
     ("ALTER TABLE {t} ADD COLUMN r region; ALTER TABLE {t} ALTER COLUMN r SET NOT NULL",
@@ -227,7 +231,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "column added and set not null at once", "column added unique with a default",
         "type under a unique index", "type under a check", "type domain over a domain",
         "type array", "added serial column", "set not null after a type change keeping its values",
-        "type text to bpchar under a unique index", "type cidr to inet under a check",
+        "type text to bpchar under a unique index", "type out of range",
+        "type cidr to inet under a check",
         "added column of a domain with a default", "added column with a check",
         "set not null over a retyped column", "check over a retyped column",
         "unique key over a retyped column", "column added if not exists"])
@@ -247,7 +252,7 @@ def test_rows_refusing_a_statement_are_found_before_it_runs(
         assert not any("s3cret" in v.line() for v in verdicts)
         # nor a value a cast refuses, which PostgreSQL's message quotes
         assert not any(value in v.line() for v in verdicts
-                       for value in ("12a", "2024-02-30", '"meh"')), verdicts
+                       for value in ("12a", "2024-02-30", '"meh"', "99999999999")), verdicts
         for refusal in (v for v in verdicts if v.outcome == "refused"):
             if not refusal.find:  # a cast PostgreSQL can only refuse: no query lists them
                 assert " row(s)" not in refusal.detail, refusal
