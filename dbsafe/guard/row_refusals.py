@@ -207,7 +207,7 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
             return Verdict(revision, sql, probe.subject, "cannot tell",
                            f"the values do not cast ({exc.sqlstate}), so it is not asked")
         return Verdict(revision, sql, probe.subject, "not checked",
-                       str(exc.diag.message_primary or exc).strip())
+                       _without_values(str(exc.diag.message_primary or exc).strip()))
     if probe.errors_refuse:
         return Verdict(revision, sql, probe.subject, "passes")
     if probe.counts:
@@ -231,12 +231,17 @@ _QUOTED_VALUE = re.compile(r':\s*"(?:[^"]|"")*"\s*$')
 _QUOTED_WITHIN = re.compile(r'(?<!constraint )(?<!domain )"(?:[^"]|"")*"')
 
 
+def _without_values(message: str) -> str:
+    """PostgreSQL's error message less the values it quotes: a row's value may be a secret."""
+    return _QUOTED_WITHIN.sub('"…"', _QUOTED_VALUE.sub("", message))
+
+
 def _cast_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -> Verdict:
     """A cast's refusal: PostgreSQL's error, and where `probe.which` can say, how many rows
     and one example key."""
     # PostgreSQL's message quotes the value it refused (`invalid input syntax for type
     # integer: "12a"`): a row's value, which may be a secret, is never printed
-    said = _QUOTED_WITHIN.sub('"…"', _QUOTED_VALUE.sub("", str(exc.diag.message_primary)))
+    said = _without_values(str(exc.diag.message_primary))
     detail = f"{probe.what} ({exc.sqlstate}: {shortened(said, 100)})"
     row = None
     if probe.which:

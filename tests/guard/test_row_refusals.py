@@ -321,6 +321,16 @@ def test_a_query_past_its_timeout_is_not_checked(database: psycopg.Connection) -
         "not checked", "the query ran past its statement timeout (50ms)")
 
 
+def test_a_check_failing_on_a_value_is_not_checked_and_the_value_not_printed(
+        database: psycopg.Connection) -> None:
+    # PostgreSQL's error quotes the row's value: `invalid input syntax for type integer: "12a"`
+    statement = "ALTER TABLE volumes ADD CHECK (num::int > 0)"
+    (verdict,) = _verdicts(database, statement)
+    assert (verdict.outcome, verdict.detail) == (
+        "not checked", "invalid input syntax for type integer")
+    assert _postgresql_refuses(database, statement)
+
+
 def test_a_column_added_then_set_not_null_over_no_rows_or_filled_for_each_passes(
         database: psycopg.Connection) -> None:
     for added in ("ALTER TABLE nothing_yet ADD COLUMN zone text",  # no rows: none NULL
