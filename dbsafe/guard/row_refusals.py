@@ -224,16 +224,22 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
                    probe.find)
 
 
-# The value a cast's error message ends with: `: "12a"` (a quote inside doubled).
-_QUOTED_VALUE = re.compile(r':\s*"(?:[^"]|"")*"\s*$')
-# One it quotes within: `value "99999999999" is out of range for type integer`, `time zone
-# "mars/olympus" not recognized` (a constraint's or domain's name stays).
-_QUOTED_WITHIN = re.compile(r'(?<!constraint )(?<!domain )"(?:[^"]|"")*"')
+# PostgreSQL quotes a value as "%s", a quote within it not doubled: a value runs from its
+# opening quote to the last quote before the words that follow it. One the message ends
+# with: `invalid input syntax for type integer: "12a"` (from the first `: "` on).
+_VALUE_AT_END = re.compile(r':\s*".*"\s*$', re.DOTALL)
+# One within: `value "99999999999" is out of range for type integer`, `time zone
+# "mars/olympus" not recognized`, `invalid value "xx" for "MM"`.
+_VALUE_WITHIN = re.compile(
+    r'".*"(?= is out of range for type | not recognized| for "| is not a valid )', re.DOTALL)
+# Any other quoted text, but for a name (a constraint's, domain's, enum's, relation's).
+_QUOTED_OR_NAME = re.compile(r'((?:constraint|domain|enum|relation|type|column) "[^"]*")|"[^"]*"')
 
 
 def _without_values(message: str) -> str:
     """PostgreSQL's error message less the values it quotes: a row's value may be a secret."""
-    return _QUOTED_WITHIN.sub('"…"', _QUOTED_VALUE.sub("", message))
+    message = _VALUE_WITHIN.sub('"…"', _VALUE_AT_END.sub("", message), count=1)
+    return _QUOTED_OR_NAME.sub(lambda m: m.group(1) or '"…"', message)
 
 
 def _cast_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -> Verdict:

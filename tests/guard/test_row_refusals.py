@@ -51,6 +51,7 @@ INSERT INTO clean VALUES (3, 'h3', NULL, 5, NULL, 's3cret'), (4, 'h4', NULL, 6, 
 CREATE DOMAIN short AS varchar(10);
 CREATE DOMAIN shorter AS short;
 CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);
+CREATE DOMAIN "Positive" AS int CHECK (VALUE > 0);
 -- Type changes keeping every value (seen .. small) ask nothing; text to bpchar, binary
 -- coercible too, does not keep 'a ' apart from 'a' (nick's unique index); cidr to inet keeps
 -- the bytes, not abbrev()'s text (abbrev(cidr '10.1.0.0/16') is '10.1/16').
@@ -205,6 +206,17 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN big TYPE int USING big::int",
      'holds values that do not cast to integer (22003: value "…" is out of range for type '
      'integer) in 1 row(s)', None),
+    # a value holding quotes: PostgreSQL does not double them ("\"s3cret\""), nor a name's
+    ("ALTER TABLE {t} ALTER COLUMN secret TYPE int USING ('\"' || secret || '\"')::int",
+     'holds values that do not cast to integer (22P02: invalid input syntax for type integer)',
+     'holds values that do not cast to integer (22P02: invalid input syntax for type integer)'),
+    ("ALTER TABLE {t} ALTER COLUMN amount TYPE timestamp USING "
+     "timestamptz '2024-01-01' AT TIME ZONE ('Mars\"/' || translate(secret, '3', 'e'))",
+     'holds values that do not cast to timestamp (22023: time zone "…" not recognized)',
+     'holds values that do not cast to timestamp (22023: time zone "…" not recognized)'),
+    ("ALTER TABLE {t} ALTER COLUMN size TYPE \"Positive\"",
+     'holds values that do not cast to "Positive" (23514: value for domain "Positive" '
+     'violates check constraint "Positive_check")', None),
     ("ALTER TABLE {t} ALTER COLUMN net TYPE inet",  # binary coercible, abbrev() of its own
      "fails CHECK (abbrev(net) <> CAST('10.1.0.0/16' AS text)) once cast in 3 row(s)", None),
     ("ALTER TABLE {t} ADD COLUMN r region; ALTER TABLE {t} ALTER COLUMN r SET NOT NULL",
@@ -232,6 +244,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "type under a unique index", "type under a check", "type domain over a domain",
         "type array", "added serial column", "set not null after a type change keeping its values",
         "type text to bpchar under a unique index", "type out of range",
+        "type over a value holding quotes", "type over a quoted value within the message",
+        "type domain of a quoted name",
         "type cidr to inet under a check",
         "added column of a domain with a default", "added column with a check",
         "set not null over a retyped column", "check over a retyped column",
