@@ -200,8 +200,8 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
         changed_since: only migrations whose files changed since this git ref.
         offline: render alembic revisions offline instead of running them on a throwaway
             server.
-        until: only these alembic revisions (those an upgrade to a target applies): the
-            ones after them are neither linted nor said.
+        until: only these alembic revisions (those a database holds after an upgrade to a
+            target: its own and the applied ones): the others are neither linted nor said.
 
     Returns:
         A report with one finding per problem, suppressions applied.

@@ -132,7 +132,8 @@ class Verbs:
     """The commands a guarded run calls on the project (`commands.lint`, `commands.validate`),
     handed in by `commands.py`, so guard never imports the layer above it."""
 
-    # (settings, the database's revision, the revisions the run applies: lint only those)
+    # (settings, the database's revision, the revisions it holds after the run: lint leaves
+    # out the others)
     lint: Callable[[Settings, str | None, Collection[str]], Report]
     validate: Callable[[Settings], Report]
 
@@ -596,6 +597,14 @@ application's queries; postflight only fails on new ones
             f"{', '.join(filter(None, found))}; postflight only fails on new ones")
 
 
+def _held_after(run: _Run) -> set[str]:
+    """The revisions the database holds once the run is done: its own and the pending ones.
+    Lint leaves out the others, wherever they sort: another branch's revision (an upgrade
+    to a target on one branch does not apply it) said nothing of this run, yet its CHECK
+    refused it over today's rows (DBS615)."""
+    return ancestors(run.revisions, (*run.start, *(r.revision for r in run.todo)))
+
+
 def _lint_pending(run: _Run) -> bool:
     from dataclasses import replace
 
@@ -605,7 +614,7 @@ def _lint_pending(run: _Run) -> bool:
     try:
         report = waited(run, lambda: run.verbs.lint(
             settings, run.start[0] if len(run.start) == 1 else None,
-            [r.revision for r in run.todo]), step="preflight")
+            _held_after(run)), step="preflight")
     except DbsafeError as exc:
         # Refusing with no finding to show would read as "see the findings" of none: the
         # run could not do its job (exit 2), and says why. Nothing was touched yet.

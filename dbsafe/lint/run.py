@@ -96,8 +96,9 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     database's schema) the capture starts from a copy of it: only they run (all of them on
     a database with tables and no revision). `ran`: a database's SQL migration history
     (runner and versions): the SQL files it says ran are not linted, only read for what
-    they built, as the revisions before `current` are. `until`: the alembic revisions an
-    upgrade to a target applies; those after it are neither linted nor said.
+    they built, as the revisions before `current` are. `until`: the alembic revisions a
+    database holds after an upgrade to a target (its own and those the upgrade applies);
+    the others are neither linted nor said.
     """
     from dbsafe.extract.migration import flyway_new_database, sql_migrations
     from dbsafe.migrate import AlembicProject
@@ -162,17 +163,19 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
 
 
 def _leave_out_after_target(loaded: Loaded, until: set[str]) -> None:
-    """Only the revisions an upgrade to a target applies: a revision after the target that
-    fails on the copy (magnum's MySQL-only `UPDATE ... INNER JOIN`) or validates rows the
-    database holds is not this run's, and must not refuse it nor make it read every table."""
-    # (upgrade order: those before the last pending one stay, the database's own revisions
-    # included where the history was linted from its base)
-    last = max((i for i, m in enumerate(loaded.migrations) if m.revision in until), default=-1)
-    after = {m.revision for m in loaded.migrations[last + 1:]
-             if m.kind == "alembic" and m.revision not in until} if last >= 0 else set()
-    loaded.migrations = [m for m in loaded.migrations if m.revision not in after]
-    # (a revision before the pending ones that stopped the capture stays: it says why they
-    # were not linted)
+    """Only the revisions a database holds after an upgrade to a target: a revision after
+    the target, or on another branch, that fails on the copy (magnum's MySQL-only `UPDATE
+    ... INNER JOIN`) or validates rows the database holds is not this run's, and must not
+    refuse it nor make it read every table."""
+    # (by the history, not by position: another branch's revision may sort before the
+    # target's)
+    left_out = {m.revision for m in loaded.migrations
+                if m.kind == "alembic" and m.revision not in until}
+    loaded.migrations = [m for m in loaded.migrations if m.revision not in left_out]
+    # A revision before the last pending one that stopped the capture stays, whatever its
+    # branch: it says why the pending ones were not linted
+    last = max((i for i, m in enumerate(loaded.order) if m.revision in until), default=-1)
+    after = {m.revision for m in loaded.order[last + 1:]} & left_out if last >= 0 else set()
     loaded.unlinted = [u for u in loaded.unlinted if u.revision not in after]
 
 

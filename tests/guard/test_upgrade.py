@@ -260,6 +260,16 @@ def test_rows_refusing_a_pending_revision_refuse_the_upgrade_before_the_first_re
     assert to_0005.summary["outcome"] == "planned", to_0005.findings
     assert not {f.code for f in to_0005.findings} & {"DBS615", "DBS107"}
 
+    # Nor does it run 0006 on another branch (from 0004), wherever lint's order puts it
+    branch = root / "migrations" / "versions" / "0006_not_null.py"
+    branch.write_text(branch.read_text().replace('down_revision = "0005"',
+                                                 'down_revision = "0004"'))
+    to_0005 = commands.upgrade(_settings(root, database_url),
+                               _options(tmp_path, allow=("DBS202", "DBS107"), target="0005",
+                                        dry_run=True))
+    assert to_0005.summary["outcome"] == "planned", to_0005.findings
+    assert not {f.code for f in to_0005.findings} & {"DBS615", "DBS107"}
+
 
 
 def test_a_revision_failing_half_way_leaves_nothing_behind(database_url: str,
