@@ -12,7 +12,9 @@
 -- `integer` columns whose foreign keys reference the column hold the same values and run
 -- out with it: widened alone (the column, or the integer sequence of a `bigint` column),
 -- it hands out an id the first insert of it into them refuses (22003, integer out of
--- range). The message names them.
+-- range). The message names them. A sequence stopping at a `MAXVALUE` (or, descending, a
+-- `MINVALUE`) of its own, short of its column's type, needs no widening: the message says
+-- so, and `ALTER SEQUENCE ... NO MAXVALUE` moves the bound without rewriting anything.
 --
 -- The subject is the column when the sequence feeds one (an identity column, or one whose
 -- default calls nextval() on it, as serial's does, or on its name as text, as serial's did
@@ -43,6 +45,15 @@ WITH seq AS (
         s.seqincrement,
         s.seqmin::numeric AS seqmin,
         s.seqmax::numeric AS seqmax,
+        -- a bound set below the sequence's type (`MAXVALUE 99999`): raised in place
+        CASE WHEN s.seqincrement > 0
+             THEN s.seqmax < CASE s.seqtypid WHEN 'int2'::regtype THEN 32767
+                                             WHEN 'int4'::regtype THEN 2147483647
+                                             ELSE 9223372036854775807 END
+             ELSE s.seqmin > CASE s.seqtypid WHEN 'int2'::regtype THEN -32768
+                                             WHEN 'int4'::regtype THEN -2147483648
+                                             ELSE -9223372036854775808 END
+        END AS own_bound,
         has_sequence_privilege(c.oid, 'SELECT') OR has_sequence_privilege(c.oid, 'USAGE')
             AS readable,
         CASE WHEN has_sequence_privilege(c.oid, 'SELECT')
@@ -175,7 +186,15 @@ usage AS (
           THEN format('Column `%s` (%s, fed by sequence `%s.%s`) has used %s%% of its range: '
                       'inserts fail when it reaches %s.%s', subject, column_type, nspname,
                       relname, round(used * 100, 1), limit_value,
-                      CASE WHEN narrow_references IS NOT NULL
+                      CASE WHEN own_bound AND limit_value IN (seqmin, seqmax)
+                                AND limit_value IS DISTINCT FROM
+                                    CASE WHEN seqincrement > 0 THEN type_max ELSE type_min END
+                           THEN format(' That is the sequence''s own %1$s, short of its '
+                                       'column''s type: `ALTER SEQUENCE %2$I.%3$I NO %1$s` '
+                                       '(or a further one) gives it room, rewriting nothing.',
+                                       CASE WHEN seqincrement > 0 THEN 'MAXVALUE'
+                                            ELSE 'MINVALUE' END, nspname, relname)
+                           WHEN narrow_references IS NOT NULL
                            THEN format(' The columns whose foreign keys reference it hold '
                                        'its values and run out with it; widen them too: %s.',
                                        narrow_references) END)
