@@ -182,6 +182,7 @@ class _Extractor:
         self.path = path
         self.tree = tree
         self.names_search_path = "search_path" in source.lower()
+        self.says_downgrade = "downgrade" in source
         # Whether an `if` of the module leaves its function (`_branches_around`): None until asked.
         self.leaves_early: bool | None = None
         # (a block, by its parent and field) -> its statements' positions, and the `if`s
@@ -1821,6 +1822,8 @@ class _Extractor:
         it: what it sends then runs on the schema of an earlier revision, unless an
         `alembic.command.upgrade(cfg, "head")` between them brings today's back (a
         migration round trip's test)."""
+        if not self.says_downgrade:  # (a walk of the function per statement otherwise)
+            return None
         scope = self._scope_of(node)
         if scope is self.tree:
             return None
