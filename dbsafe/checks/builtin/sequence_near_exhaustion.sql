@@ -14,7 +14,9 @@
 -- it hands out an id the first insert of it into them refuses (22003, integer out of
 -- range). The message names them. A sequence stopping at a `MAXVALUE` (or, descending, a
 -- `MINVALUE`) of its own, short of its column's type, needs no widening: the message says
--- so, and `ALTER SEQUENCE ... NO MAXVALUE` moves the bound without rewriting anything.
+-- so, and `ALTER SEQUENCE ... NO MAXVALUE` moves the bound without rewriting anything. A
+-- `CYCLE` sequence reaching its own bound starts again at the other one instead: the message
+-- says so, since inserts then fail only where an id handed out again is still taken (23505).
 --
 -- The subject is the column when the sequence feeds one (an identity column, or one whose
 -- default calls nextval() on it, as serial's does, or on its name as text, as serial's did
@@ -43,6 +45,7 @@ WITH seq AS (
         n.nspname,
         c.relname,
         s.seqincrement,
+        s.seqcycle,
         s.seqmin::numeric AS seqmin,
         s.seqmax::numeric AS seqmax,
         -- a bound set below the sequence's type (`MAXVALUE 99999`): raised in place
@@ -177,15 +180,24 @@ usage AS (
                   / (seqmax - greatest(seqmin, coalesce(type_min, seqmin)) + 1)
         END AS used,
         CASE WHEN seqincrement > 0 THEN least(seqmax, coalesce(type_max, seqmax))
-             ELSE greatest(seqmin, coalesce(type_min, seqmin)) END AS limit_value
+             ELSE greatest(seqmin, coalesce(type_min, seqmin)) END AS limit_value,
+        -- a CYCLE sequence reaching its own bound first (not its column's type) wraps to
+        -- the other one instead of failing
+        seqcycle AND CASE WHEN seqincrement > 0 THEN seqmax <= coalesce(type_max, seqmax)
+                          ELSE seqmin >= coalesce(type_min, seqmin) END AS cycles,
+        CASE WHEN seqincrement > 0 THEN seqmin ELSE seqmax END AS restart_value
     FROM target
 )
 (SELECT
      subject,
      CASE WHEN is_column
           THEN format('Column `%s` (%s, fed by sequence `%s.%s`) has used %s%% of its range: '
-                      'inserts fail when it reaches %s.%s', subject, column_type, nspname,
-                      relname, round(used * 100, 1), limit_value,
+                      '%s%s', subject, column_type, nspname, relname, round(used * 100, 1),
+                      CASE WHEN cycles
+                           THEN format('it starts again at %s when it reaches %s (CYCLE): an '
+                                       'insert then fails (23505) wherever an id it hands out '
+                                       'again is still taken.', restart_value, limit_value)
+                           ELSE format('inserts fail when it reaches %s.', limit_value) END,
                       CASE WHEN own_bound AND limit_value IN (seqmin, seqmax)
                                 AND limit_value IS DISTINCT FROM
                                     CASE WHEN seqincrement > 0 THEN type_max ELSE type_min END
@@ -198,6 +210,10 @@ usage AS (
                            THEN format(' The columns whose foreign keys reference it hold '
                                        'its values and run out with it; widen them too: %s.',
                                        narrow_references) END)
+          WHEN cycles
+          THEN format('Sequence `%s` has used %s%% of its range: nextval() starts again at %s '
+                      'when it reaches %s (CYCLE), handing out its values again.', subject,
+                      round(used * 100, 1), restart_value, limit_value)
           ELSE format('Sequence `%s` has used %s%% of its range: nextval() fails when it '
                       'reaches %s.', subject, round(used * 100, 1), limit_value)
      END AS message,
