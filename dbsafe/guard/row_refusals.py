@@ -63,8 +63,8 @@ if TYPE_CHECKING:
 ROWS_REFUSE = RuleInfo(
     "DBS615", "rows-refuse-revision",
     "A pending revision validates rows (SET NOT NULL, a column added NOT NULL, a CHECK, a "
-    "foreign key, a unique key, a column's new type) that the database holds and that refuse it, so it would fail half "
-    "way through the upgrade.",
+    "foreign key, a unique key, a column's new type) that the database holds and that "
+    "refuse it, so it would fail half way through the upgrade.",
     Severity.ERROR, "0.2.0")
 
 # Each query's statement timeout: the preflight asks, it does not scan for minutes.
@@ -306,7 +306,8 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
                           cast_fails_unknown=True)
         elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in added \
                 and not _has_column(conn, table.name, str(cmd.name)):
-            yield _added_null_probe(conn, table, str(cmd.name), added[str(cmd.name)])
+            yield _added_null_probe(
+                conn, table, _added_definition(added[str(cmd.name)], str(cmd.name)))
         elif cmd.subtype == AlterTableType.AT_SetNotNull:
             yield _null_probe(table, str(cmd.name))
         elif cmd.subtype == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_,
@@ -387,9 +388,9 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sq
     column = str(definition.colname)
     kinds = {c.contype: c for c in definition.constraints or () if isinstance(c, ast.Constraint)}
     if ConstrType.CONSTR_NOTNULL in kinds or ConstrType.CONSTR_PRIMARY in kinds:
-        yield _added_null_probe(conn, table, column, sql)
+        yield _added_null_probe(conn, table, definition)
     unique = kinds.get(ConstrType.CONSTR_PRIMARY) or kinds.get(ConstrType.CONSTR_UNIQUE)
-    filled = kinds.get(ConstrType.CONSTR_GENERATED) or kinds.get(ConstrType.CONSTR_DEFAULT)
+    filled = _filled_by(definition)
     yield from _added_checked_probes(conn, table, definition, filled)
     if unique is not None and filled is not None and filled.raw_expr is not None:
         _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
@@ -413,13 +414,14 @@ def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
 
     column = str(definition.colname)
     constraints = [c for c in definition.constraints or () if isinstance(c, ast.Constraint)]
-    checked = [c for i, c in enumerate(constraints) if adding_validates(getattr(c.contype, "name", ""), bool(
-        c.skip_validation), constraints[i + 1].contype if i + 1 < len(constraints) else None)]
+    checked = [c for i, c in enumerate(constraints)
+               if adding_validates(getattr(c.contype, "name", ""), bool(c.skip_validation),
+                                   constraints[i + 1].contype if i + 1 < len(constraints)
+                                   else None)]
     type_name = definition.typeName
     if not checked or type_name is None:
         return
-    if any(c.contype == ConstrType.CONSTR_IDENTITY for c in constraints) or \
-            [n.sval for n in type_name.names or ()] in ([t] for t in _SERIALS):
+    if _numbered(definition):
         raise _CannotTell(f"{column} is numbered from a sequence: its CHECK is not asked")
     if filled is None and _is_domain(conn, type_name):
         filled = _plain_domain_default(conn, column, type_name)
@@ -481,22 +483,26 @@ def _null_probe(table: _Table, column: str, *, own: bool = False) -> Probe:
                  find=f"SELECT * FROM {rows} WHERE {name} IS NULL")
 
 
-def _added_null_probe(conn: Any, table: _Table, column: str, add_sql: str) -> Probe:
-    """SET NOT NULL of a column `add_sql` added: its rows hold its DEFAULT (or generated
-    value) each, or NULL without one; an identity fills every row."""
+def _added_definition(add_sql: str, column: str) -> ast.ColumnDef:
+    """The definition of `column` in the `ADD COLUMN` statement `add_sql`."""
     from pglast import ast, parse_sql
-    from pglast.enums import ConstrType
-    from pglast.stream import RawStream
 
     stmt = parse_sql(add_sql)[0].stmt
     assert isinstance(stmt, ast.AlterTableStmt)
     (definition,) = [c.def_ for c in stmt.cmds or () if isinstance(c.def_, ast.ColumnDef)
                      and c.def_.colname == column]
-    kinds = {c.contype: c for c in definition.constraints or () if isinstance(c, ast.Constraint)}
-    filled = kinds.get(ConstrType.CONSTR_GENERATED) or kinds.get(ConstrType.CONSTR_DEFAULT)
+    return definition
+
+
+def _added_null_probe(conn: Any, table: _Table, definition: ast.ColumnDef) -> Probe:
+    """SET NOT NULL of a column `definition` added: its rows hold its DEFAULT (or generated
+    value) each, or NULL without one; an identity fills every row."""
+    from pglast.stream import RawStream
+
+    column = str(definition.colname)
+    filled = _filled_by(definition)
     name, rows = f"{table.name}.{_ident(column)}", table.recursing
-    type_names = [n.sval for n in definition.typeName.names or ()] if definition.typeName else []
-    if ConstrType.CONSTR_IDENTITY in kinds or type_names in ([t] for t in _SERIALS):
+    if _numbered(definition):
         return Probe(name, "holds NULLs", "SELECT 0", counts=True)  # nextval() in every row
     if definition.typeName is not None and _is_domain(conn, definition.typeName):
         domain_default = _plain_domain_default(conn, column, definition.typeName)
@@ -548,7 +554,8 @@ def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef
                  f"row_number() OVER () AS n FROM {rows} WHERE {refusing} LIMIT {COUNT_CAP}) "
                  "AS refusing")
         find = f"SELECT * FROM {rows} WHERE {refusing}"
-    return Probe(f"{table.name}.{name}", f"holds values that do not cast to {shortened(target, 40)}",
+    return Probe(f"{table.name}.{name}",
+                 f"holds values that do not cast to {shortened(target, 40)}",
                  f"SELECT count({value}) FROM {rows}", counts=False, find=find,
                  errors_refuse=True, which=which)
 
@@ -686,8 +693,27 @@ def _calls(tree: Any) -> Iterator[str]:
             yield from _calls(value)
 
 
-# Types ADD COLUMN makes a sequence's nextval() (and NOT NULL) of: every row gets a value.
-_SERIALS = frozenset({"smallserial", "serial", "bigserial", "serial2", "serial4", "serial8"})
+def _filled_by(definition: ast.ColumnDef) -> ast.Constraint | None:
+    """What fills the rows of a column added: its generated expression or its DEFAULT."""
+    from pglast import ast
+    from pglast.enums import ConstrType
+
+    kinds = {c.contype: c for c in definition.constraints or () if isinstance(c, ast.Constraint)}
+    return kinds.get(ConstrType.CONSTR_GENERATED) or kinds.get(ConstrType.CONSTR_DEFAULT)
+
+
+def _numbered(definition: ast.ColumnDef) -> bool:
+    """Whether a sequence numbers every row of a column added: an identity, or a serial
+    (its type written unqualified, as PostgreSQL reads one)."""
+    from pglast import ast
+    from pglast.enums import ConstrType
+
+    from dbsafe.pg.types import SERIAL_TYPES
+
+    names = [n.sval for n in definition.typeName.names or ()] if definition.typeName else []
+    return (len(names) == 1 and names[0] in SERIAL_TYPES) or any(
+        isinstance(c, ast.Constraint) and c.contype == ConstrType.CONSTR_IDENTITY
+        for c in definition.constraints or ())
 
 
 def _plain_domain_default(conn: Any, column: str, type_name: ast.TypeName

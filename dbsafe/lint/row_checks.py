@@ -20,8 +20,8 @@ table it references (for `VALIDATE CONSTRAINT`, whose referenced table the datab
 the tables changed so far are handed on). The guard then says it could not be
 told, and never guesses. A column retyped earlier is handed on with its `ALTER COLUMN ...
 TYPE` (`retyped`): the guard asks the rows when it keeps every value (`integer` to `bigint`,
-`guard.kept_types`), says it could not be told otherwise. A `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan added
-(and nothing changed since), or the same statement added, is handed on with that statement
+`guard.kept_types`), says it could not be told otherwise. A `SET NOT NULL` of a column an
+earlier `ADD COLUMN` of the plan added (and nothing changed since), or the same statement added, is handed on with that statement
 (`added`): the column holds its DEFAULT, or NULL in every row, which the guard can tell.
 
 >>> from dbsafe.lint.statement import parse_statement as p
@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.lint.row_changes import DATA_KINDS, called_functions, relations
 from dbsafe.lint.statement import expression_columns, same_relation
+from dbsafe.pg.types import SERIAL_TYPES
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -57,8 +58,6 @@ _VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary", "n
 # (ADD COLUMN: `_added`, since a SET NOT NULL of it can still be told; ALTER COLUMN ... TYPE:
 # `_retyped`, since the guard tells a change keeping every value.)
 _COLUMN_CHANGES = frozenset({"DropColumn"})
-# Types whose column PostgreSQL fills from a sequence of its own, row by row.
-_SERIALS = frozenset({"serial", "serial4", "serial8", "bigserial", "smallserial", "serial2"})
 # Built-in types, which hold no constraint of their own (a domain's may refuse a DEFAULT).
 _BUILT_IN = frozenset({
     "int2", "int4", "int8", "numeric", "float4", "float8", "bool", "text", "varchar", "bpchar",
@@ -271,13 +270,15 @@ def filled_by_adding(column: ColumnDef) -> bool:
     """Whether no row can refuse `ADD COLUMN column` (its NOT NULL, a `SET NOT NULL` of it):
     an identity or serial column numbers every row; a constant DEFAULT not NULL fills each
     with it (a unique or primary key over it: every row the same value, which two rows
-    refuse; a CHECK or FOREIGN KEY of its own: each row's value, which it may refuse). Of a type that is no built-in one (a domain's CHECK applies to each row's value:
-    refused over rows only), it is asked. Such a column is no check: it needs no question to the database."""
+    refuse; a CHECK or FOREIGN KEY of its own: each row's value, which it may refuse). Of a
+    type that is no built-in one (a domain's CHECK applies to each row's value: refused over
+    rows only), it is asked. Such a column is no check: it needs no question to the database."""
     if column.has("identity") or (column.type is not None and column.type.schema is None
-                                  and column.type.name in _SERIALS and not column.type.array):
+                                  and column.type.name in SERIAL_TYPES and not column.type.array):
         return True
     default = column.default
-    if not default or _checked_by_adding(column) or column.has("unique") or column.has("primary") or column.has("generated") \
+    if not default or _checked_by_adding(column) or column.has("unique") \
+            or column.has("primary") or column.has("generated") \
             or column.type is None or column.type.name not in _BUILT_IN:
         return False  # (a domain's CHECK or NOT NULL refuses a DEFAULT row by row)
     constant = default.get("TypeCast", {}).get("arg", default)

@@ -89,6 +89,10 @@ def type_from_text(text: str) -> TypeName | None:
     return type_name(column.get("typeName")) if column else None
 
 
+# The pseudo-types a column definition makes an integer column of, NOT NULL with a sequence's
+# nextval() as its default (written unqualified: PostgreSQL's transformColumnDefinition).
+SERIAL_TYPES = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial",
+                          "serial2"})
 # serial columns are integer columns with a sequence default.
 _STORED_AS = {"serial": "int4", "serial4": "int4", "bigserial": "int8", "serial8": "int8",
               "smallserial": "int2", "serial2": "int2", "int": "int4", "integer": "int4"}

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from dbsafe.extract.holes import NAME_HOLE
+from dbsafe.pg.types import SERIAL_TYPES
 
 T = TypeVar("T")
 
@@ -322,7 +323,6 @@ def _role_set(node: object) -> str | None:
 _ASSIGNMENT = 3
 
 
-_SERIALS = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
 
 
 def _implied_sequences(node: object) -> set[str]:
@@ -353,7 +353,7 @@ def _implied_sequences(node: object) -> set[str]:
         return set()
     for column in columns:
         names = (column.typeName.names if column.typeName is not None else None) or ()
-        serial = bool(names) and str(getattr(names[-1], "sval", "")) in _SERIALS
+        serial = bool(names) and str(getattr(names[-1], "sval", "")) in SERIAL_TYPES
         identity = any(isinstance(c, ast.Constraint) and c.contype == ConstrType.CONSTR_IDENTITY
                        for c in column.constraints or ())
         if (serial or identity) and column.colname:
