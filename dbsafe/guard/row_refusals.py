@@ -540,6 +540,8 @@ def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef
     """`ALTER COLUMN column TYPE t [USING e]`: every row's `value` (`_new_value`)."""
     from pglast.stream import RawStream
 
+    from dbsafe.schema.ddl import literal
+
     assert definition.typeName is not None
     target = str(RawStream()(definition.typeName))
     name = _ident(column)
@@ -547,7 +549,7 @@ def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef
     rows = table.recursing
     which = find = ""
     if _plain_text_cast(conn, table.name, column, using, target):
-        refusing = f"{name} IS NOT NULL AND NOT pg_input_is_valid({name}, {_literal(target)})"
+        refusing = f"{name} IS NOT NULL AND NOT pg_input_is_valid({name}, {literal(target)})"
         keys = _primary_key(conn, table.name)
         key = f"concat_ws(', ', {', '.join(f'{k}::text' for k in keys)})" if keys else "NULL"
         which = (f"SELECT count(*), min(key) FILTER (WHERE n = 1) FROM (SELECT {key} AS key, "
@@ -756,10 +758,6 @@ def _has_column(conn: Any, table: str, column: str) -> bool:
     row = conn.execute("SELECT FROM pg_attribute WHERE attrelid = to_regclass(%s) "
                        "AND attname = %s AND NOT attisdropped", (table, column)).fetchone()
     return row is not None
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_distinct: bool,
