@@ -21,6 +21,7 @@ column itself (`USING c`, `USING c::t`) is asked as before.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -97,16 +98,34 @@ def _written_typmod(conn: Any, oid: int, type_name: ast.TypeName) -> int | None:
 def _base(conn: Any, oid: int, typmod: int) -> tuple[tuple[int, int], bool]:
     """A type through its domains: (its base type, the typmod that holds: its own, else the
     outermost domain's), and whether a domain on the way has a CHECK or NOT NULL."""
-    base, domain_typmod, constrained = conn.execute(
-        "WITH RECURSIVE d AS (SELECT oid, typtype, typbasetype, typtypmod, typnotnull, 0 AS depth "
-        "FROM pg_type WHERE oid = %s UNION ALL SELECT t.oid, t.typtype, t.typbasetype, "
-        "t.typtypmod, t.typnotnull, d.depth + 1 FROM pg_type t JOIN d ON t.oid = d.typbasetype) "
+    chain = domain_chain(conn, oid)
+    held = typmod if typmod >= 0 else (chain.typmod if chain.typmod is not None else -1)
+    return (chain.base, held), chain.constrained
+
+
+@dataclass(frozen=True, slots=True)
+class DomainChain:
+    """A type read through the domains over it (none for a type that is no domain)."""
+
+    base: int  # the type under every domain
+    typmod: int | None  # the outermost domain's typmod that holds (`varchar(10)`), if any
+    constrained: bool  # a domain on the way has a CHECK or NOT NULL
+    default: str | None  # the nearest domain's DEFAULT (`pg_get_expr`), if any
+
+
+def domain_chain(conn: Any, oid: int) -> DomainChain:
+    """The type `oid` through its domains, read in one query of the catalogs."""
+    base, typmod, constrained, default = conn.execute(
+        "WITH RECURSIVE d AS (SELECT oid, typtype, typbasetype, typtypmod, typnotnull, "
+        "typdefaultbin, 0 AS depth FROM pg_type WHERE oid = %s UNION ALL SELECT t.oid, "
+        "t.typtype, t.typbasetype, t.typtypmod, t.typnotnull, t.typdefaultbin, d.depth + 1 "
+        "FROM pg_type t JOIN d ON t.oid = d.typbasetype) "
         "SELECT (SELECT oid FROM d WHERE typtype <> 'd'), (SELECT typtypmod FROM d "
         "WHERE typtype = 'd' AND typtypmod >= 0 ORDER BY depth LIMIT 1), bool_or(typnotnull) "
-        "OR EXISTS (SELECT FROM pg_constraint c JOIN d ON c.contypid = d.oid) FROM d",
-        (oid,)).fetchone()
-    held = typmod if typmod >= 0 else (domain_typmod if domain_typmod is not None else -1)
-    return (int(base), int(held)), bool(constrained)
+        "OR EXISTS (SELECT FROM pg_constraint c JOIN d ON c.contypid = d.oid), "
+        "(SELECT pg_get_expr(typdefaultbin, 0) FROM d WHERE typtype = 'd' "
+        "AND typdefaultbin IS NOT NULL ORDER BY depth LIMIT 1) FROM d", (oid,)).fetchone()
+    return DomainChain(int(base), typmod, bool(constrained), default)
 
 
 def _keeps(conn: Any, source: tuple[int, int], dest: tuple[int, int]) -> bool:

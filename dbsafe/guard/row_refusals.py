@@ -727,21 +727,18 @@ def _plain_domain_default(conn: Any, column: str, type_name: ast.TypeName
     from pglast.enums import ConstrType
     from pglast.stream import RawStream
 
-    typ = str(RawStream()(type_name))
-    constrained, default = conn.execute(
-        "WITH RECURSIVE d AS (SELECT oid, typbasetype, typnotnull, typdefaultbin, 0 AS depth "
-        "FROM pg_type WHERE oid = to_regtype(%s) UNION ALL SELECT t.oid, t.typbasetype, "
-        "t.typnotnull, t.typdefaultbin, d.depth + 1 FROM pg_type t JOIN d "
-        "ON t.oid = d.typbasetype WHERE t.typtype = 'd') "
-        "SELECT bool_or(typnotnull) OR EXISTS (SELECT FROM pg_constraint c JOIN d "
-        "ON c.contypid = d.oid), (SELECT pg_get_expr(typdefaultbin, 0) FROM d "
-        "WHERE typdefaultbin IS NOT NULL ORDER BY depth LIMIT 1) FROM d", (typ,)).fetchone()
-    if constrained:
+    from dbsafe.guard.kept_types import domain_chain
+
+    oid = conn.execute("SELECT to_regtype(%s)::oid", (str(RawStream()(type_name)),)).fetchone()[0]
+    if oid is None:
+        return None
+    chain = domain_chain(conn, oid)
+    if chain.constrained:
         raise _CannotTell(f"{column}'s type is a domain, whose CHECK and NOT NULL each row's "
                           "value must pass: not asked")
-    if default is None:
+    if chain.default is None:
         return None
-    select = parse_sql(f"SELECT {default}")[0].stmt
+    select = parse_sql(f"SELECT {chain.default}")[0].stmt
     assert isinstance(select, ast.SelectStmt) and select.targetList
     return ast.Constraint(contype=ConstrType.CONSTR_DEFAULT, raw_expr=select.targetList[0].val)
 
