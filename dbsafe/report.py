@@ -520,8 +520,11 @@ _LINES_SHOWN = 200  # lines of a command's story (upgrade's what happened)
 _CODE_SPAN = re.compile(r"`+")
 _SPECIAL = re.compile(r"([\\*_\[\]<>|~#!])")
 # `@name` where GitHub reads a mention (and notifies that user or team: `***@db` in a masked
-# URL too), whatever escapes it: a zero-width space after the `@` keeps it text
-_MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])")
+# URL too), and `#123`, `GH-123` or `owner/repo#123` where it reads a reference to an issue
+# or pull request (and links it, listing the comment on that issue), whatever escapes them:
+# a zero-width space after the `@`, `#` or `GH-` keeps them text
+_AUTOLINKED = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])|#(?=[0-9])|(?<!\w)GH-(?=[0-9])",
+                         re.IGNORECASE)
 
 
 def render_markdown(report: Report, catalog: Catalog, verbose: bool = False, *,
@@ -735,13 +738,22 @@ def _escaped(text: str) -> str:
     text = text.replace("&", "&amp;")
     text = _SPECIAL.sub(lambda m: {"<": "&lt;", ">": "&gt;"}.get(m.group(1),
                                                                  "\\" + m.group(1)), text)
-    return _MENTION.sub("@&#8203;", text)
+    return _defused(text)
+
+
+def _defused(text: str) -> str:
+    """`text` with GitHub's mentions and issue references broken by a zero-width space.
+
+    >>> _defused("@ops: see #12 and gh-3, not a#b or x@y")
+    '@&#8203;ops: see #&#8203;12 and gh-&#8203;3, not a#b or x@y'
+    """
+    return _AUTOLINKED.sub(lambda m: m.group() + "&#8203;", text)
 
 
 def _html(text: str) -> str:
     """`text` inside an HTML element (`<summary>`), where Markdown is not read."""
     text = " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MENTION.sub("@&#8203;", text)
+    return _defused(text)
 
 
 def _cell(text: str) -> str:

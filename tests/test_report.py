@@ -244,8 +244,8 @@ def test_markdown_says_what_was_not_checked() -> None:
 TRICKY = Report(findings=(
     Finding("DBS302", "`a|b` has no column `x`; x | y <script>alert(1)</script> ` alone "
             "*stars* [link](http://x) &lt; postgresql://app:***@db/x, @octo-org/team, "
-            "a@b.c", Severity.ERROR, Location("app/q|1.sql", 3, 5),
-            help="Write `WHERE a <> b` instead.",
+            "a@b.c, #123, GH-7, o/r#5, x#y", Severity.ERROR, Location("app/q|1.sql", 3, 5),
+            help="Write `WHERE a <> b` instead (#8).",
             context=(("Fix <SQL>", "SELECT 1;\n```\n</details>\n"),)),
     Finding("DBS302", "long " + "word " * 1000, Severity.WARNING, Location("app/q|1.sql", 9, 1)),
 ))
@@ -260,8 +260,11 @@ def test_markdown_escapes_what_markdown_would_misread() -> None:
            in html
     # no @mention GitHub would notify (its filter reads the rendered text, escaped or not)
     assert "postgresql://app:***@\u200bdb/x, @\u200bocto-org/team, a@b.c" in html
+    # no issue reference GitHub would link (and list this comment on): `#123`, `GH-7` and
+    # `owner/repo#5` outside code, read in the rendered text as mentions are
+    assert "a@b.c, #\u200b123, GH-\u200b7, o/r#\u200b5, x#y" in html
     assert "<script>" not in html and "<em>" not in html and "<a href=\"http://x\"" not in html
-    assert "<li>help: Write <code>WHERE a &lt;&gt; b</code> instead.</li>" in html
+    assert "<li>help: Write <code>WHERE a &lt;&gt; b</code> instead (#\u200b8).</li>" in html
     # the context block is code, its backticks and `</details>` included
     assert "<pre><code class=\"language-text\">SELECT 1;\n```\n&lt;/details&gt;\n" in html
     assert "<summary>Fix &lt;SQL&gt;</summary>" in document
