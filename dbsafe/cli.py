@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -375,6 +376,17 @@ def _codes(_ctx: click.Context, _param: click.Parameter,
     return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
 
 
+_REPORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _report_id(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """An id that stays one word of the hidden marker: `-->` in it would end the comment."""
+    if value is not None and not _REPORT_ID.fullmatch(value):
+        raise click.BadParameter(f"{value!r}: letters, digits, `.`, `_` and `-` only, "
+                                 "starting with a letter or digit")
+    return value
+
+
 def output_options(func: Callable) -> Callable:
     """--format / --fail-on / --select / --ignore / --verbose."""
     options = [
@@ -401,6 +413,12 @@ def output_options(func: Callable) -> Callable:
                           "not do its job)."),
         click.option("--config", "config_file", type=_Path(dir_okay=False, path_type=Path),
                      help="pyproject.toml to read [tool.dbsafe] from (as `dbsafe --config`)."),
+        click.option("--report-id", envvar="DBSAFE_REPORT_ID", callback=_report_id,
+                     metavar="ID",
+                     help="Name this run's markdown comment: its marker becomes "
+                          "`<!-- dbsafe:COMMAND:ID -->`, so two runs of one command in a "
+                          "pull request (lint of two folders) keep a comment each (or set "
+                          "DBSAFE_REPORT_ID)."),
         click.option("--color", "color", type=click.Choice(["auto", "always", "never"]),
                      default="auto",
                      help="Colour the text report: auto = on a terminal, unless NO_COLOR is "
@@ -451,14 +469,16 @@ def _source_overrides(database_url: str | None, snapshot: Path | None, from_migr
 def _output_overrides(fmt: str | None, fail_on: str | None, select: tuple[str, ...],
                       ignore: tuple[str, ...], verbose: bool, output_file: Path | None = None,
                       quiet: bool = False, exit_zero: bool = False,
-                      config_file: Path | None = None, color: str = "auto") -> dict[str, Any]:
+                      config_file: Path | None = None, color: str = "auto",
+                      report_id: str | None = None) -> dict[str, Any]:
     if output_file is not None:
         _check_writable(output_file)
     # How the report is delivered is the CLI's business, not a setting: kept on the context.
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.meta["dbsafe.delivery"] = {"output_file": output_file, "quiet": quiet,
-                                       "exit_zero": exit_zero, "color": color}
+                                       "exit_zero": exit_zero, "color": color,
+                                       "report_id": report_id}
         if config_file is not None and isinstance(ctx.obj, CliState):
             ctx.obj.config_path = config_file  # `dbsafe lint --config x` = `dbsafe --config x lint`
     return {"format": fmt, "fail-on": fail_on, "select": select, "ignore": ignore,
@@ -480,7 +500,8 @@ def _check_writable(path: Path) -> None:
 def _delivery() -> dict[str, Any]:
     ctx = click.get_current_context(silent=True)
     found = ctx.meta.get("dbsafe.delivery") if ctx is not None else None
-    return found or {"output_file": None, "quiet": False, "exit_zero": False, "color": "auto"}
+    return found or {"output_file": None, "quiet": False, "exit_zero": False, "color": "auto",
+                     "report_id": None}
 
 
 def _colour_wanted(when: str) -> bool:
@@ -535,7 +556,8 @@ def _emit(report: Any, settings: Any, status: int) -> None:
         text = "\n".join(lines[:-1]).rstrip("\n") + ("\n" if len(lines) > 1 else "")
     else:
         text = render(report, settings.format, catalog(), verbose=settings.verbose, paint=paint,
-                      command=_command_name(), status=status)
+                      command=_command_name(), status=status,
+                      report_id=delivery["report_id"])
     _deliver(text, colour)
     sys.exit(status)
 
@@ -736,7 +758,8 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
         rows = commands.lock_report(settings, paths, since=since, changed_since=changed_since,
                                     offline=offline)
         _deliver(render_rows(lock_table(rows), settings.format,
-                             text=render_locks_text(rows), kind="lock"))
+                             text=render_locks_text(rows), kind="lock",
+                             report_id=_delivery()["report_id"]))
         return
     _finish(commands.lint(settings, paths, since=since, changed_since=changed_since,
                           offline=offline), settings)
@@ -822,7 +845,7 @@ def refresh_views_command(state: CliState, views: tuple[str, ...], database_url:
                                    "VIEW names")
         rows = commands.refresh_history(settings)
         _deliver(render_rows(rows, settings.format, text=render_history_text(rows),
-                             kind="history_row"))
+                             kind="history_row", report_id=_delivery()["report_id"]))
         return
     report = commands.refresh_views(settings, views, allow_blocking=allow_blocking,
                                     stagger=stagger,

@@ -51,16 +51,19 @@ def plain(text: str, role: str) -> str:
 
 
 def render(report: Report, fmt: str, catalog: Catalog, *, verbose: bool = False,
-           paint: Paint = plain, command: str = "dbsafe", status: int | None = None) -> str:
+           paint: Paint = plain, command: str = "dbsafe", status: int | None = None,
+           report_id: str | None = None) -> str:
     """Dispatch to the renderer for `fmt` (one of config.FORMATS); only text is painted.
 
-    `command` (`dbsafe lint`) and `status` (the exit status the CLI decided) are for the
-    Markdown comment's title and marker; the other formats do not show them.
+    `command` (`dbsafe lint`), `status` (the exit status the CLI decided) and `report_id`
+    (`--report-id`) are for the Markdown comment's title and marker; the other formats do
+    not show them.
     """
     if fmt == "text":
         return render_text(report, catalog, verbose, paint=paint)
     if fmt == "markdown":
-        return render_markdown(report, catalog, verbose, command=command, status=status)
+        return render_markdown(report, catalog, verbose, command=command, status=status,
+                               report_id=report_id)
     renderer = _RENDERERS[fmt]
     return renderer(report, catalog, verbose)
 
@@ -529,10 +532,11 @@ _AUTOLINKED = re.compile(r"(?<!\w)@(?=[A-Za-z0-9])|#(?=[0-9])|(?<!\w)GH-(?=[0-9]
 
 def render_markdown(report: Report, catalog: Catalog, verbose: bool = False, *,
                     command: str = "dbsafe", status: int | None = None,
-                    limit: int = COMMENT_LIMIT) -> str:
+                    limit: int = COMMENT_LIMIT, report_id: str | None = None) -> str:
     """One GitHub-flavoured Markdown document, to post as a pull-request comment.
 
-    A hidden marker first (`<!-- dbsafe:lint -->`, one per command) by which a CI step finds
+    A hidden marker first (`<!-- dbsafe:lint -->`, one per command; `<!-- dbsafe:lint:api -->`
+    with `report_id` "api", for one of several runs of a command) by which a CI step finds
     its previous comment to update; a title with the command and its verdict (from
     `status`, the exit status: 2 could not run, else the findings); counts per severity and
     per code; the findings grouped by file, a file's long list folded in `<details>`; what
@@ -540,19 +544,21 @@ def render_markdown(report: Report, catalog: Catalog, verbose: bool = False, *,
     the last findings are left out, with a note saying how many.
     """
     findings = _markdown_order(report)
-    document = _markdown_document(report, catalog, verbose, command, status, findings, 0)
+    marker = _marker("-".join(command.split()[1:]) or "report", report_id)
+    document = _markdown_document(report, catalog, verbose, marker, command, status,
+                                  findings, 0)
     if _comment_length(document) <= limit:
         return document
     kept_at_most, kept_at_least = len(findings) - 1, 0
     while kept_at_least < kept_at_most:  # the most findings that still fit
         middle = (kept_at_least + kept_at_most + 1) // 2
-        trial = _markdown_document(report, catalog, verbose, command, status,
+        trial = _markdown_document(report, catalog, verbose, marker, command, status,
                                    findings[:middle], len(findings) - middle)
         if _comment_length(trial) <= limit:
             kept_at_least = middle
         else:
             kept_at_most = middle - 1
-    document = _markdown_document(report, catalog, verbose, command, status,
+    document = _markdown_document(report, catalog, verbose, marker, command, status,
                                   findings[:kept_at_least], len(findings) - kept_at_least)
     if _comment_length(document) <= limit:
         return document
@@ -597,11 +603,19 @@ def _markdown_order(report: Report) -> list[tuple[str, Finding]]:
     return [(f.location.path if f.location else "", f) for f in sort_findings(report.findings)]
 
 
-def _markdown_document(report: Report, catalog: Catalog, verbose: bool, command: str,
-                       status: int | None, findings: list[tuple[str, Finding]],
+def _marker(name: str, report_id: str | None) -> str:
+    """The hidden first line a CI step finds its comment by.
+
+    >>> _marker("lint", None), _marker("lint", "api")
+    ('<!-- dbsafe:lint -->', '<!-- dbsafe:lint:api -->')
+    """
+    return f"<!-- dbsafe:{name}{':' + report_id if report_id else ''} -->"
+
+
+def _markdown_document(report: Report, catalog: Catalog, verbose: bool, marker: str,
+                       command: str, status: int | None, findings: list[tuple[str, Finding]],
                        left_out: int) -> str:
-    names = command.split()[1:]
-    parts = [f"<!-- dbsafe:{'-'.join(names) or 'report'} -->",
+    parts = [marker,
              f"### {_verdict(report, command, status)}", "",
              _inline(summary_line(report, not_checked_apart=True))]
     if report.findings:
@@ -789,7 +803,7 @@ _RENDERERS: dict[str, Callable[[Report, Catalog, bool], str]] = {
 
 
 def render_rows(rows: Sequence[Mapping[str, object]], fmt: str, *, text: str,
-                kind: str = "row") -> str:
+                kind: str = "row", report_id: str | None = None) -> str:
     """Results that are rows rather than findings (`dbsafe lint --locks`), in any format.
 
     Args:
@@ -797,6 +811,7 @@ def render_rows(rows: Sequence[Mapping[str, object]], fmt: str, *, text: str,
         fmt: one of config.FORMATS.
         text: the human table, rendered by the module that knows the columns.
         kind: what a row is (`lock`), used as the JSON key and annotation title.
+        report_id: the markdown marker's id (`--report-id`).
 
     Returns:
         text: `text`; json: `{"version": 1, "<kind>s": [...]}`; github: one notice per row at
@@ -836,6 +851,6 @@ def render_rows(rows: Sequence[Mapping[str, object]], fmt: str, *, text: str,
                         "results": results}]}
         return json.dumps(document, indent=2, sort_keys=True) + "\n"
     if fmt == "markdown":  # the human table as it is, in a comment of its own
-        return (f"<!-- dbsafe:{kind}s -->\n### `dbsafe`: {len(rows)} {kind}"
+        return (f"{_marker(kind + 's', report_id)}\n### `dbsafe`: {len(rows)} {kind}"
                 f"{'s' if len(rows) != 1 else ''}\n\n{_fenced(text.rstrip())}\n")
     return text

@@ -581,6 +581,16 @@ def test_codes_may_be_given_comma_separated(tmp_path: Path) -> None:
     assert "#### `m.sql`" in comment.stdout and "[DBS102](" in comment.stdout
     assert run("lint", "--format", "markdown", "--exit-zero", "m.sql",
                cwd=tmp_path).stdout.splitlines()[1].endswith(" findings, none failing the run")
+    # two runs of one command in a pull request name their comments apart (the option, or
+    # the environment for a whole job), each marker no prefix of the other's
+    named = run("lint", "--format", "markdown", "--report-id", "api", "m.sql", cwd=tmp_path)
+    assert named.stdout.splitlines()[0] == "<!-- dbsafe:lint:api -->"
+    from_env = run("lint", "--format", "markdown", "--locks", "m.sql", cwd=tmp_path,
+                   env={"DBSAFE_REPORT_ID": "web.v2"})
+    assert from_env.stdout.splitlines()[0] == "<!-- dbsafe:locks:web.v2 -->"
+    # `-->` would end the hidden comment: refused, exit 2
+    assert_clean_error(run("lint", "--format", "markdown", "--report-id", "a-->b", "m.sql",
+                           cwd=tmp_path), "--report-id", "letters, digits")
 
 
 def test_the_comment_names_the_command_however_dbsafe_was_started() -> None:
