@@ -42,6 +42,9 @@ CHECK_FAILED = RuleInfo(
 
 # A check's rows with text in this column are what it could not look at, not findings.
 NOT_CHECKED_COLUMN = "not_checked"
+# Text in this column is the finding's help instead of the header's (DBS511: a sequence's own
+# MAXVALUE is raised, not its type widened).
+HELP_COLUMN = "help"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +221,10 @@ def _run_one(conn: psycopg.Connection[Any], check: Check, settings: Settings,
         raise _BadResult(f"the query must return `subject` and `message` columns; it returned "
                          f"{', '.join(columns) or 'none'}")
     extra = [(i, name) for i, name in enumerate(columns)
-             if name not in ("subject", "message", NOT_CHECKED_COLUMN)]
+             if name not in ("subject", "message", NOT_CHECKED_COLUMN, HELP_COLUMN)]
     subject_at, message_at = columns.index("subject"), columns.index("message")
     reason_at = columns.index(NOT_CHECKED_COLUMN) if NOT_CHECKED_COLUMN in columns else None
+    help_at = columns.index(HELP_COLUMN) if HELP_COLUMN in columns else None
     for row in rows:
         if reason_at is not None and row[reason_at] is not None:
             not_checked.append(" ".join(str(row[reason_at]).split()))
@@ -230,7 +234,7 @@ def _run_one(conn: psycopg.Connection[Any], check: Check, settings: Settings,
             message=str(row[message_at]),
             severity=check.severity,
             subject=None if row[subject_at] is None else str(row[subject_at]),
-            help=check.help,
+            help=check.help if help_at is None or row[help_at] is None else str(row[help_at]),
             context=tuple((name, _text(row[i])) for i, name in extra if row[i] is not None),
         )
 

@@ -2,7 +2,7 @@
 -- severity: warning
 -- since: 0.1.0
 -- summary: Sequence, or the integer column it feeds, has used more than `sequence-usage-threshold` of its range.
--- help: Widen the column and the sequence to bigint (ALTER SEQUENCE ... AS bigint), with the integer columns whose foreign keys reference it when the message names some (each column change rewrites its table, so plan it), before the range runs out.
+-- help: Widen the column and the sequence to bigint (ALTER SEQUENCE ... AS bigint), with the integer columns whose foreign keys reference it when the message names some (each column change rewrites its table, so plan it), before the range runs out; a limit that is the sequence's own MAXVALUE (MINVALUE) is raised with ALTER SEQUENCE ... NO MAXVALUE instead, rewriting nothing.
 --
 -- ## Why
 -- When a sequence reaches its maximum, `nextval()` fails and so does every INSERT that
@@ -198,9 +198,7 @@ usage AS (
                                        'insert then fails (23505) wherever an id it hands out '
                                        'again is still taken.', restart_value, limit_value)
                            ELSE format('inserts fail when it reaches %s.', limit_value) END,
-                      CASE WHEN own_bound AND limit_value IN (seqmin, seqmax)
-                                AND limit_value IS DISTINCT FROM
-                                    CASE WHEN seqincrement > 0 THEN type_max ELSE type_min END
+                      CASE WHEN own_limit
                            THEN format(' That is the sequence''s own %1$s, short of its '
                                        'column''s type: `ALTER SEQUENCE %2$I.%3$I NO %1$s` '
                                        '(or a further one) gives it room, rewriting nothing.',
@@ -217,10 +215,22 @@ usage AS (
           ELSE format('Sequence `%s` has used %s%% of its range: nextval() fails when it '
                       'reaches %s.', subject, round(used * 100, 1), limit_value)
      END AS message,
+     -- the header's help widens the type, which moves no bound of the sequence's own
+     CASE WHEN own_limit
+          THEN format('Raise the sequence''s own %1$s (ALTER SEQUENCE ... NO %1$s, or a '
+                      'further one), which rewrites nothing, before it is reached.',
+                      CASE WHEN seqincrement > 0 THEN 'MAXVALUE' ELSE 'MINVALUE' END)
+     END AS help,
      last_value,
      limit_value,
      NULL AS not_checked
  FROM usage
+ -- the limit is a bound of the sequence's own, set short of its type's (and its column's)
+ CROSS JOIN LATERAL (
+     SELECT own_bound AND limit_value IN (seqmin, seqmax)
+            AND limit_value IS DISTINCT FROM
+                CASE WHEN seqincrement > 0 THEN type_max ELSE type_min END AS own_limit
+ ) AS bound
  -- the smallint/integer columns whose foreign keys reference the column hold the same
  -- values and cannot go past the same limit: widened alone (the column, or an integer
  -- sequence feeding a bigint column), it hands out ids the first insert of one there
@@ -250,7 +260,7 @@ usage AS (
 UNION ALL
 -- a sequence whose value is not readable (pg_sequence_last_value gives NULL, or fails before
 -- PostgreSQL 18) was not weighed: said, not passed over
-SELECT NULL, NULL, NULL, NULL,
+SELECT NULL, NULL, NULL, NULL, NULL,
        format('%s sequence%s dbsafe''s role may not read (no SELECT or USAGE on it): %s%s', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END,
               array_to_string((array_agg(format('`%s.%s`', nspname, relname)
                                          ORDER BY nspname, relname))[1:5], ', '),
