@@ -257,6 +257,12 @@ _ENGINE_MODULES = (
 # SQL may well be PostgreSQL's (a job copying rows from MySQL), so it stays checked.
 # Names postgres.js's column transforms (`postgres.camel`, `pascal`, `kebab`) leave unchanged.
 _TRANSFORM_FREE = re.compile(r"[a-z0-9_]+")
+# postgres.js's client types, each a tag: `Sql`, a transaction's, a reserved connection's
+_POSTGRES_JS_TYPES = frozenset({"Sql", "TransactionSql", "ReservedSql"})
+# a type annotation naming one (`: Sql`, `: TransactionSql<{}>`, `: postgres.Sql`)
+_POSTGRES_JS_TYPE = re.compile(
+    r":\s*(?:(?P<module>[A-Za-z_$][\w$]*)\s*\.\s*)?(?P<type>[A-Za-z_$][\w$]*)\s*(?:<.*>)?\s*",
+    re.DOTALL)
 _POSTGRES_DRIVERS = frozenset({
     "pg", "pg-pool", "postgres", "pg-promise", "slonik", "@neondatabase/serverless",
     "@vercel/postgres", "@electric-sql/pglite", "@databases/pg", "drizzle-orm/pg-core",
@@ -588,6 +594,10 @@ class _Reader:
         self.ddl_with_holes: list[Template] = []
         self.postgres = False  # it loads a PostgreSQL driver (_POSTGRES_DRIVERS)
         self.postgres_js = False  # it loads postgres.js (`_quoted_name`)
+        # local names of postgres.js's default export (`import postgres from 'postgres'`) and
+        # of its client types (`Sql`, `TransactionSql`), for `_postgres_client`
+        self.postgres_js_makers: set[str] = set()
+        self.postgres_js_types: set[str] = set()
         self.typeorm = False  # it loads TypeORM (_TYPEORM_PACKAGES)
         # local names of drizzle-orm's `sql`; the drizzle tables imports bind, by (name,
         # scope's node id) (`_bind_drizzle`, `_drizzle_name`)
@@ -863,6 +873,8 @@ class _Reader:
             self._imports_engine_type(node, module)
             self._bind_drizzle(node, module)
             self._bind_d1_clients(node, module)
+            if _package_name(module) == "postgres":
+                self._bind_postgres_js(node)
             names = self.client_modules if _CLIENT_MODULE.search(module) else (
                 self.other_modules if _package(module) else None)
             if names is not None:
@@ -890,6 +902,8 @@ class _Reader:
                 self._bind_loaded(name, value)
             if name is None or name.type != "identifier":
                 return
+            if value is not None and self._required(value) == "postgres":
+                self.postgres_js_makers.add(self.text(name))  # `const postgres = require(...)`
             key = self.text(name)
             annotation = node.child_by_field_name("type")
             if annotation is not None and _CLIENT_TYPE.search(self.text(annotation)):
@@ -965,6 +979,86 @@ class _Reader:
                                   and t.imported_by(module, self.path, file)), None)
                     if table is not None:
                         self.drizzle_tables[(local, scope)] = table
+
+    def _required(self, value: Node) -> str | None:
+        """The package a `require('...')` loads."""
+        value = _unwrap(value)
+        function = value.child_by_field_name("function") if (
+            value.type == "call_expression") else None
+        arguments = value.child_by_field_name("arguments") if function is not None else None
+        if function is None or arguments is None or self.text(function) != "require":
+            return None
+        first = [c for c in arguments.named_children if c.type != "comment"]
+        if len(first) != 1 or first[0].type != "string":
+            return None
+        return _package_name(self.text(first[0]).strip("'\""))
+
+    def _bind_postgres_js(self, node: Node) -> None:
+        """Note the names an import of postgres.js binds: its default export or namespace,
+        which makes clients (`import postgres from 'postgres'`), and its client types
+        (`import type { Sql, TransactionSql as Tx } from 'postgres'`)."""
+        for clause in node.named_children:
+            for named in clause.named_children if clause.type == "import_clause" else ():
+                if named.type == "identifier":
+                    self.postgres_js_makers.add(self.text(named))
+                elif named.type == "namespace_import":
+                    self.postgres_js_makers.update(
+                        self.text(c) for c in named.named_children if c.type == "identifier")
+                for specifier in named.named_children if named.type == "named_imports" else ():
+                    name = specifier.child_by_field_name("name")
+                    alias = specifier.child_by_field_name("alias") or name
+                    if name is not None and alias is not None and (
+                            self.text(name) in _POSTGRES_JS_TYPES):
+                        self.postgres_js_types.add(self.text(alias))
+
+    def _postgres_client(self, identifier: Node) -> bool:
+        """Whether an identifier reads a postgres.js client, a tag whatever its name: a
+        `const` bound to a call of postgres.js's default export (`const db = postgres(url)`)
+        or typed as a client, or a parameter typed so (`(tx: TransactionSql) => tx`...``,
+        `db: postgres.Sql`), the only binding of its name in its scope.
+
+        >>> r = sql_in_javascript("import postgres, { type Sql } from 'postgres';\\n"
+        ...     "const db = postgres(url); db`SELECT a FROM t`;\\n"
+        ...     "const f = (tx: Sql<{}>) => tx`SELECT b FROM t`;\\n"
+        ...     "const g = (tx: Other) => tx`SELECT c FROM t`", "a.ts")
+        >>> [f.sql for f in r.fragments]
+        ['SELECT a FROM t', 'SELECT b FROM t']
+        """
+        if not (self.postgres_js_makers or self.postgres_js_types):
+            return False
+        scope = self._binding_scope(identifier)
+        if scope is None or len(scope[1]) != 1:
+            return False
+        declarator = scope[1][0]
+        if declarator is None:  # a parameter, or a binding of another kind
+            function = identifier.parent
+            while function is not None and function.id != scope[0]:
+                function = function.parent
+            parameters = function.child_by_field_name("parameters") if (
+                function is not None) else None
+            declarator = next((
+                c for c in parameters.named_children if parameters is not None and c.type in (
+                    "required_parameter", "optional_parameter")
+                and (p := c.child_by_field_name("pattern")) is not None
+                and p.type == "identifier" and self.text(p) == self.text(identifier)),
+                None) if parameters is not None else None
+            if declarator is None:
+                return False
+        elif not _is_const(declarator):
+            return False
+        annotation = declarator.child_by_field_name("type")
+        if annotation is not None:
+            match = _POSTGRES_JS_TYPE.fullmatch(self.text(annotation))
+            if match is None or match["module"] is None:
+                return match is not None and match["type"] in self.postgres_js_types
+            return match["module"] in self.postgres_js_makers and (
+                match["type"] in _POSTGRES_JS_TYPES)
+        value = declarator.child_by_field_name("value")
+        value = _unwrap(value) if value is not None else None
+        maker = value.child_by_field_name("function") if value is not None and (
+            value.type == "call_expression") else None
+        return maker is not None and maker.type == "identifier" and (
+            self.text(maker) in self.postgres_js_makers)
 
     def _package_file(self, module: str) -> str | None:
         """The file an import of the project's own package names (`names.package_files`)."""
@@ -2742,7 +2836,7 @@ class _Reader:
                 return False
             function = factory
         elif function.type == "identifier":
-            return self._transaction_client(function)
+            return self._transaction_client(function) or self._postgres_client(function)
         elif name not in _TAG_MEMBERS or function.type != "member_expression":
             return False
         tag = function.child_by_field_name("object")
@@ -2834,7 +2928,8 @@ class _Reader:
         if last in SQL_TAGS or self._configured(last, dotted, self.names.tags):
             return True
         name = top.descendant_for_byte_range(start, start + len(tag.encode()))
-        return name is not None and name.type == "identifier" and self._transaction_client(name)
+        return name is not None and name.type == "identifier" and (
+            self._transaction_client(name) or self._postgres_client(name))
 
     def _typed_tag(self, template: Node) -> str | None:
         found = self._typed_tag_at(template)
@@ -2845,9 +2940,11 @@ class _Reader:
         `await prisma.$queryRaw<Row[]>`...``, `tx.$queryRaw<Array<{ d: Date }>>`...``).
 
         TypeScript allows type arguments on a tagged template, but tree-sitter's grammar
-        does not: it reads them as a call of `tag<T>!` with a missing `!`, or as comparisons
-        (`tag < Array < {...} > > `...``). So where the template is such a misread (the
-        arguments of a call on an instantiation, or the right operand of a `>`), the text
+        does not: it reads them as a call of `tag<T>!` with a missing `!`, as comparisons
+        (`tag < Array < {...} > > `...``), or, right after `return`, as an ERROR node holding
+        `tag<T>` beside the template (`return tx<Row[]>`...``). So where the template is
+        such a misread (the arguments of a call on an instantiation, the right operand of a
+        `>`, or the template after such an ERROR node), the text
         right before it is taken as TypeScript writes it: the type arguments, their `<...>`
         balanced (`=>` inside them is no bracket), after the tag's dotted name. With the
         node holding the misread and the byte where the tag starts.
@@ -2861,6 +2958,8 @@ class _Reader:
                 function = _operand(function)
             if function is None or not _ends_in_instantiation(function):
                 return None
+        elif _after_instantiation_error(template):
+            parent = template.prev_named_sibling
         elif parent.type != "binary_expression":
             return None
         top = parent
@@ -3161,6 +3260,17 @@ def _ends_in_instantiation(node: Node) -> bool:
             return False
         node = last
     return True
+
+
+def _after_instantiation_error(template: Node) -> bool:
+    """Whether a template follows an ERROR node ending in an instantiation, tree-sitter's
+    reading of `return tag<T>`...``: `(return_statement (ERROR (instantiation_expression))
+    (template_string))`."""
+    error = template.prev_named_sibling
+    if error is None or error.type != "ERROR" or not error.named_children:
+        return False
+    last = error.named_children[-1]
+    return last.type == "instantiation_expression" and error.end_byte == last.end_byte
 
 
 def _generic_callee(call: Node) -> Node | None:

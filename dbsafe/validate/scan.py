@@ -374,7 +374,9 @@ _CHUNK = 32
 #      `dialect.name == SupportedDialect.SQLITE` names the engine (helper-335)
 # 263: a statement after `alembic.command.downgrade(...)` and then `upgrade(cfg, "head")` is
 #      validated again: today's schema (helper-341)
-_CACHE_VERSION = 263
+# 264: a postgres.js client of another name (`const db = postgres(url)`, a parameter typed
+#      `Sql`/`TransactionSql`) is a tag; `return tx<Row[]>`...`` is read (helper-349)
+_CACHE_VERSION = 264
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
