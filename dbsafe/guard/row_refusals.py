@@ -22,8 +22,9 @@ that refuses it, run read-only on the live database:
   `pg_input_is_valid` refuses, with one example key. A USING expression calling a volatile
   function cannot be told (its values at the upgrade are not the probe's). A string type's
   length is checked through domains over domains and in each element of an array. After the
-  cast PostgreSQL rebuilds the unique indexes over the column and checks its CHECKs again:
-  both asked of the rows as retyped (`_rows_as`); a foreign key or exclusion constraint over
+  cast PostgreSQL rebuilds the indexes over the column and checks its CHECKs again, the
+  inheritance children's own too: a unique index's keys, an index's expressions and a CHECK
+  asked of the rows as retyped (`_rows_as`); a foreign key or exclusion constraint over
   it cannot be told. PostgreSQL retypes before any other subcommand of the statement, so a
   SET NOT NULL, CHECK or key the same statement adds is asked of the rows as retyped too.
   A change that keeps every value (`integer` to `bigint`, `guard.kept_types`) asks none of
@@ -32,8 +33,14 @@ that refuses it, run read-only on the live database:
   added, and `ADD COLUMN ... NOT NULL`: `WHERE (its DEFAULT or generated expression) IS NULL`
   (none: every row is NULL; an identity: none is), counted; a unique key over its DEFAULT:
   the rows' values grouped; a CHECK it is added with: over those values (a FOREIGN KEY: cannot
-  tell); `IF NOT EXISTS` of a column the table has: nothing. One no row can refuse (a constant
-  DEFAULT, no CHECK) lint hands on not at all (`lint.row_checks.filled_by_adding`).
+  tell); of a domain with a CHECK or NOT NULL: each row's value cast to it; `IF NOT EXISTS` of
+  a column the table has: nothing. One no row can refuse (a constant DEFAULT of a built-in
+  type, no CHECK) lint hands on not at all (`lint.row_checks.filled_by_adding`).
+
+A query failing on a value (`_VALUE_ERRORS`: a cast, a CHECK, an index expression) is a
+refusal: PostgreSQL evaluates the same expressions over the same rows. It is said as its
+SQLSTATE, condition name and the names its fields give, never its message, which quotes the
+value.
 
 The rows asked are those PostgreSQL checks: NOT NULL and CHECK recurse to inheritance
 children (unless `ALTER TABLE ONLY`, `NO INHERIT`); unique and foreign keys check the table's
@@ -82,13 +89,13 @@ class Probe:
     query: str  # returns (count) or one example key's values
     counts: bool  # the query returns a count; else one row of key values, or none
     find: str = ""  # a query listing the refusing rows, for the DBA to run
-    # the query failing on a value (a cast) is the refusal; `which`: a query returning how
-    # many rows refuse and one example key, where one can say without failing
-    errors_refuse: bool = False
+    # the query failing on a value (`_VALUE_ERRORS`) is a refusal too, as PostgreSQL evaluates
+    # the same expressions over the same rows; `which`: a query returning how many rows refuse
+    # and one example key, where one can say without failing
     which: str = ""
-    # over values cast by the statement: a cast failing is the cast probe's refusal, and
-    # leaves this one untold
-    cast_fails_unknown: bool = False
+    # over values cast by the statement: a query casting them alone. Where it fails too, the
+    # failure is the cast probe's refusal, and leaves this one untold
+    casts: str = ""
     unknown: str = ""  # why it cannot be told: no query is run
     kept: str = ""  # why no row can refuse it (a type change keeping every value): none run
 
@@ -201,15 +208,13 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
         return Verdict(revision, sql, probe.subject, "cannot tell",
                        f"{exc.diag.message_primary}: it writes, so the probe cannot run it")
     except psycopg.Error as exc:
-        if probe.errors_refuse and str(exc.sqlstate or "")[:2] in ("22", "23"):
-            return _cast_refused(conn, probe, revision, sql, exc)
-        if probe.cast_fails_unknown and str(exc.sqlstate or "")[:2] in ("22", "23"):
+        if not str(exc.sqlstate or "").startswith(_VALUE_ERRORS):
+            return Verdict(revision, sql, probe.subject, "not checked",
+                           _without_values(str(exc.diag.message_primary or exc).strip()))
+        if probe.casts and not _runs(conn, probe.casts, psycopg):
             return Verdict(revision, sql, probe.subject, "cannot tell",
                            f"the values do not cast ({exc.sqlstate}), so it is not asked")
-        return Verdict(revision, sql, probe.subject, "not checked",
-                       _without_values(str(exc.diag.message_primary or exc).strip()))
-    if probe.errors_refuse:
-        return Verdict(revision, sql, probe.subject, "passes")
+        return _value_refused(conn, probe, revision, sql, exc)
     if probe.counts:
         count = int(row[0]) if row else 0
         if not count:
@@ -242,13 +247,44 @@ def _without_values(message: str) -> str:
     return _QUOTED_OR_NAME.sub(lambda m: m.group(1) or '"…"', message)
 
 
-def _cast_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -> Verdict:
-    """A cast's refusal: PostgreSQL's error, and where `probe.which` can say, how many rows
-    and one example key."""
-    # PostgreSQL's message quotes the value it refused (`invalid input syntax for type
-    # integer: "12a"`): a row's value, which may be a secret, is never printed
-    said = _without_values(str(exc.diag.message_primary))
-    detail = f"{probe.what} ({exc.sqlstate}: {shortened(said, 100)})"
+# SQLSTATE classes of an error a row's value raises: data exception, integrity constraint
+# violation, a PL/pgSQL function's RAISE or ASSERT. PostgreSQL raises the same running the
+# statement over the same rows (a cast, a CHECK, an index expression): a refusal.
+_VALUE_ERRORS = ("22", "23", "P0")
+
+
+def _runs(conn: Any, query: str, psycopg: Any) -> bool:
+    """Whether `query` runs without a value's error (in a savepoint)."""
+    try:
+        with conn.transaction():
+            conn.execute(query)
+    except psycopg.Error as exc:
+        if str(exc.sqlstate or "").startswith(_VALUE_ERRORS):
+            return False
+        raise
+    return True
+
+
+def _error_said(exc: Any) -> str:
+    """A value's error as SQLSTATE, condition name and the names its fields give (constraint,
+    column, type): never PostgreSQL's message, which may quote the row's value or its bytes
+    (`invalid input syntax for type integer: "12a"`, `invalid byte sequence for encoding
+    "UTF8": 0xff`)."""
+    said = str(exc.sqlstate)
+    if getattr(type(exc), "sqlstate", None) == exc.sqlstate:  # psycopg's class of it
+        said += " " + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_",
+                             type(exc).__name__).lower().removesuffix("_ext")
+    names = [f"{what} {name}" for what, name in (
+        ("constraint", exc.diag.constraint_name), ("column", exc.diag.column_name),
+        ("type", exc.diag.datatype_name)) if name]
+    return said + (f": {', '.join(names)}" if names else "")
+
+
+def _value_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -> Verdict:
+    """A refusal by a value's error (a cast, a CHECK or an index expression failing on it):
+    the error (`_error_said`), and where `probe.which` can say, how many rows and one
+    example key."""
+    detail = f"{probe.what} ({_error_said(exc)})"
     row = None
     if probe.which:
         try:
@@ -261,7 +297,9 @@ def _cast_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) ->
         amount = f"at least {count}" if count >= COUNT_CAP else str(count)
         detail += f" in {amount} row(s)" + (f", e.g. key ({shortened(str(row[1]), 40)})"
                                             if row[1] is not None else "")
-    return Verdict(revision, sql, probe.subject, "refused", detail, probe.find)
+    # (the query listing the rows, but for a cast's, fails on the same value)
+    return Verdict(revision, sql, probe.subject, "refused", detail,
+                   probe.find if probe.which else "")
 
 
 def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
@@ -303,7 +341,7 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
             yield from _added_column_probes(conn, table, cmd.def_, sql)
         elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in retyped:
             yield replace(_null_probe(_rows_as(conn, table, retyped), str(cmd.name)),
-                          cast_fails_unknown=True)
+                          casts=_casts(table, retyped))
         elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in added \
                 and not _has_column(conn, table.name, str(cmd.name)):
             yield _added_null_probe(
@@ -344,7 +382,7 @@ def _retyped_constraint_probes(conn: Any, table: _Table, retyped: dict[str, str]
             yield from _constraint_probes(conn, table, con, changed)
     else:
         for probe in _constraint_probes(conn, _rows_as(conn, table, retyped), con, changed):
-            yield replace(probe, cast_fails_unknown=True)
+            yield replace(probe, casts=_casts(table, retyped))
 
 
 def _retyped_otherwise(conn: Any, retyped: Sequence[Sequence[str]]) -> str:
@@ -391,6 +429,7 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sq
         yield _added_null_probe(conn, table, definition)
     unique = kinds.get(ConstrType.CONSTR_PRIMARY) or kinds.get(ConstrType.CONSTR_UNIQUE)
     filled = _filled_by(definition)
+    yield from _domain_probes(conn, table, definition, filled)
     yield from _added_checked_probes(conn, table, definition, filled)
     if unique is not None and filled is not None and filled.raw_expr is not None:
         _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
@@ -399,6 +438,34 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sq
                             bool(unique.nulls_not_distinct),
                             "primary key" if unique.contype == ConstrType.CONSTR_PRIMARY
                             else "unique key")
+
+
+def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
+                   filled: ast.Constraint | None) -> Iterator[Probe]:
+    """A column added of a domain with a CHECK or NOT NULL: each row's value (its DEFAULT,
+    else the domain's, else NULL) cast to the domain, as PostgreSQL checks it over a table
+    with rows (`ADD COLUMN rank positive_int DEFAULT 0`: 23514, without NOT NULL too)."""
+    from pglast.stream import RawStream
+
+    from dbsafe.guard.kept_types import domain_chain
+
+    type_name = definition.typeName
+    if type_name is None or _numbered(definition) or not _is_domain(conn, type_name):
+        return
+    target = str(RawStream()(type_name))
+    oid = conn.execute("SELECT to_regtype(%s)::oid", (target,)).fetchone()[0]
+    if not domain_chain(conn, oid).constrained:
+        return
+    filled = filled or _domain_default(conn, type_name)
+    value = "NULL"
+    if filled is not None and filled.raw_expr is not None:
+        _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
+        value = f"({RawStream()(filled.raw_expr)})"
+    # (count(...) casts every row; times 0: no row refuses unless one fails)
+    yield Probe(f"{table.name}.{_ident(str(definition.colname))}",
+                f"would hold {shortened(value, 40)} in each row, which {shortened(target, 40)} "
+                "refuses", f"SELECT count(CAST({value} AS {target})) * 0 FROM {table.recursing}",
+                counts=True)
 
 
 def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
@@ -424,7 +491,7 @@ def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
     if _numbered(definition):
         raise _CannotTell(f"{column} is numbered from a sequence: its CHECK is not asked")
     if filled is None and _is_domain(conn, type_name):
-        filled = _plain_domain_default(conn, column, type_name)
+        filled = _domain_default(conn, type_name)
     if filled is not None and filled.raw_expr is not None:
         _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
     value = "NULL" if filled is None or filled.raw_expr is None \
@@ -505,7 +572,7 @@ def _added_null_probe(conn: Any, table: _Table, definition: ast.ColumnDef) -> Pr
     if _numbered(definition):
         return Probe(name, "holds NULLs", "SELECT 0", counts=True)  # nextval() in every row
     if definition.typeName is not None and _is_domain(conn, definition.typeName):
-        domain_default = _plain_domain_default(conn, column, definition.typeName)
+        domain_default = _domain_default(conn, definition.typeName)
         filled = filled or domain_default  # the domain's DEFAULT fills the rows
     if filled is None or filled.raw_expr is None:
         return Probe(name, "holds NULLs (added without a DEFAULT)",
@@ -556,51 +623,99 @@ def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef
                  f"row_number() OVER () AS n FROM {rows} WHERE {refusing} LIMIT {COUNT_CAP}) "
                  "AS refusing")
         find = f"SELECT * FROM {rows} WHERE {refusing}"
+    # (count(...) casts every row; times 0: no row refuses unless one fails)
     return Probe(f"{table.name}.{name}",
                  f"holds values that do not cast to {shortened(target, 40)}",
-                 f"SELECT count({value}) FROM {rows}", counts=False, find=find,
-                 errors_refuse=True, which=which)
+                 f"SELECT count({value}) * 0 FROM {rows}", counts=True, find=find, which=which)
 
 
 def _rechecked_probes(conn: Any, table: _Table, retyped: dict[str, str]) -> Iterator[Probe]:
     """After `ALTER COLUMN ... TYPE` PostgreSQL rebuilds the table's indexes over the new
     values and checks its CHECK constraints and foreign keys again: a unique index (or key)
     and a CHECK over a retyped column asked of the rows as retyped (`numeric(10,2)` to
-    `numeric(4,0)` rounds 1.2 and 1.4 both to 1); a foreign key or an exclusion constraint
-    over one cannot be told."""
+    `numeric(4,0)` rounds 1.2 and 1.4 both to 1), an index's expressions and predicate
+    evaluated over them (`(c::int)` over a column retyped to text); a foreign key or an
+    exclusion constraint over one cannot be told. It retypes the inheritance children's
+    columns too (recursing: `ALTER TABLE ONLY` of a parent's column is refused), rebuilding
+    their own indexes and checking their own CHECKs: asked of each child's rows."""
+    yield from _rebuilt_probes(conn, table, retyped, inherited=True)
+    if table.recursing.startswith("ONLY "):
+        return
+    children = conn.execute(
+        "WITH RECURSIVE down(oid) AS (SELECT inhrelid FROM pg_inherits "
+        "WHERE inhparent = to_regclass(%s) UNION SELECT i.inhrelid FROM pg_inherits i "
+        "JOIN down ON i.inhparent = down.oid) "
+        "SELECT c.oid::regclass::text, c.relkind FROM down JOIN pg_class c USING (oid) "
+        "ORDER BY 1", (table.name,)).fetchall()
+    for name, relkind in children:
+        child = _Table(name, name, name if relkind == "p" else f"ONLY {name}")
+        yield from _rebuilt_probes(conn, child, retyped, inherited=False)
+
+
+def _rebuilt_probes(conn: Any, table: _Table, retyped: dict[str, str], *, inherited: bool
+                    ) -> Iterator[Probe]:
+    """`_rechecked_probes` of one table; not `inherited`: of a child, only what is its own
+    (a CHECK or index its parent's, asked over the parent's rows, is not asked again)."""
     from pglast import ast, parse_sql
 
     rows = _rows_as(conn, table, retyped)
+    casts = _casts(table, retyped)
+    own_index = "" if inherited else \
+        " AND NOT EXISTS (SELECT FROM pg_inherits WHERE inhrelid = i.indexrelid)"
+    own_constraint = "" if inherited else " AND c.coninhcount = 0"
     found = conn.execute(
         "WITH deps AS (SELECT DISTINCT d.classid, d.objid FROM pg_depend d "
         "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
         "WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass(%s) "
         "AND a.attname = ANY(%s)) "
-        "SELECT 'u', i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM deps "
+        "SELECT CASE WHEN i.indisunique THEN 'u' ELSE 'i' END, i.indexrelid::regclass::text, "
+        "pg_get_indexdef(i.indexrelid) FROM deps "
         "JOIN pg_index i ON deps.classid = 'pg_class'::regclass AND i.indexrelid = deps.objid "
-        "WHERE i.indisunique "
-        "UNION ALL SELECT c.contype::text, c.conname, CASE WHEN c.contype IN ('u', 'p') "
+        "WHERE (i.indisunique OR i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)" + own_index
+        + " UNION ALL SELECT c.contype::text, c.conname, CASE WHEN c.contype IN ('u', 'p') "
         "THEN pg_get_indexdef(c.conindid) ELSE pg_get_constraintdef(c.oid) END FROM deps "
         "JOIN pg_constraint c ON deps.classid = 'pg_constraint'::regclass "
-        "AND c.oid = deps.objid WHERE c.convalidated AND c.contype IN ('u', 'p', 'c', 'f', 'x') "
-        "ORDER BY 1, 2", (table.name, list(retyped))).fetchall()
+        "AND c.oid = deps.objid WHERE c.convalidated AND c.contype IN ('u', 'p', 'c', 'f', 'x')"
+        + own_constraint + " ORDER BY 1, 2", (table.name, list(retyped))).fetchall()
     for kind, name, definition in found:
-        if kind in ("u", "p"):
+        if kind in ("u", "p", "i"):
             index = parse_sql(definition)[0].stmt
             assert isinstance(index, ast.IndexStmt)
+            if kind == "i":
+                yield replace(_index_probe(rows, index, name), casts=casts)
+                continue
             probe = _unique_probe(rows, index.indexParams or (), index.whereClause,
                                   bool(index.nulls_not_distinct), "unique index")
             yield replace(probe, what=f"has values that collide in {name} once cast",
-                          cast_fails_unknown=True)
+                          casts=casts)
         elif kind == "c":
             for probe in _constraint_probes(conn, rows, _parsed_constraint(table.name,
                                                                           definition), {}):
-                yield replace(probe, what=f"{probe.what} once cast", cast_fails_unknown=True)
+                yield replace(probe, what=f"{probe.what} once cast", casts=casts)
         else:
             what = "foreign key" if kind == "f" else "exclusion constraint"
             yield Probe(table.name, "", "", counts=False, unknown=(
                 f"{what} {name} is checked again over the new values, which the probe does "
                 "not ask"))
+
+
+def _index_probe(table: _Table, index: ast.IndexStmt, name: str) -> Probe:
+    """A (non-unique) index's expressions and predicate, evaluated over `table`'s own rows as
+    PostgreSQL's rebuild evaluates them: a value failing one refuses."""
+    from pglast.stream import RawStream
+
+    evaluated = [f"count(({RawStream()(p.expr)}))" for p in index.indexParams or () if p.expr]
+    where = f" WHERE ({RawStream()(index.whereClause)})" if index.whereClause else ""
+    # (least(0, ...) is 0: no row refuses it unless an expression fails on one)
+    return Probe(table.name, f"has values index {name} fails on once cast",
+                 f"SELECT least(0, count(*), {', '.join(evaluated) or '0'}) FROM "
+                 f"{table.own}{where}", counts=True)
+
+
+def _casts(table: _Table, retyped: dict[str, str]) -> str:
+    """A query casting the rows' values of the retyped columns alone (`Probe.casts`)."""
+    return f"SELECT {' + '.join(f'count({v})' for v in retyped.values())} " \
+           f"FROM {table.recursing}"
 
 
 def _rows_as(conn: Any, table: _Table, values: dict[str, str]) -> _Table:
@@ -718,11 +833,9 @@ def _numbered(definition: ast.ColumnDef) -> bool:
         for c in definition.constraints or ())
 
 
-def _plain_domain_default(conn: Any, column: str, type_name: ast.TypeName
-                          ) -> ast.Constraint | None:
+def _domain_default(conn: Any, type_name: ast.TypeName) -> ast.Constraint | None:
     """A domain's DEFAULT, which a column of it added without one of its own gets (None: it
-    has none); `_CannotTell` when the domain (or a domain under it) has a CHECK or NOT NULL
-    the rows' values must pass: not asked."""
+    has none)."""
     from pglast import ast, parse_sql
     from pglast.enums import ConstrType
     from pglast.stream import RawStream
@@ -733,9 +846,6 @@ def _plain_domain_default(conn: Any, column: str, type_name: ast.TypeName
     if oid is None:
         return None
     chain = domain_chain(conn, oid)
-    if chain.constrained:
-        raise _CannotTell(f"{column}'s type is a domain, whose CHECK and NOT NULL each row's "
-                          "value must pass: not asked")
     if chain.default is None:
         return None
     select = parse_sql(f"SELECT {chain.default}")[0].stmt

@@ -262,8 +262,11 @@ def adding_asks_rows(column: ColumnDef) -> bool:
     (a generated column: its value), and no row-filling that cannot be refused."""
     if filled_by_adding(column):
         return False
+    # (of a type that is no built-in one: a domain's CHECK or NOT NULL each row's value must
+    # pass, over rows only, with or without NOT NULL of its own)
     return column.not_null or _checked_by_adding(column) or (
-        column.has("unique") and bool(column.default or column.has("generated")))
+        column.has("unique") and bool(column.default or column.has("generated"))) \
+        or column.type is None or column.type.name not in _BUILT_IN
 
 
 def filled_by_adding(column: ColumnDef) -> bool:

@@ -87,6 +87,20 @@ INSERT INTO clean_old VALUES (1, 'H2', 9, 7, 'y', 's3cret');
 CREATE TABLE hosts_old () INHERITS (hosts);
 INSERT INTO hosts_old VALUES (9, 'c');
 CREATE TABLE nothing_yet (id int);
+-- A CHECK and an index expression over text read as integers: volumes' digits and tally hold
+-- digits, clean's NULL; clean_old's own CHECK over size (7).
+ALTER TABLE volumes ADD COLUMN digits text CONSTRAINT digital CHECK (digits::int >= 0),
+  ADD COLUMN tally text;
+ALTER TABLE clean ADD COLUMN digits text CONSTRAINT digital CHECK (digits::int >= 0),
+  ADD COLUMN tally text;
+UPDATE volumes SET digits = '1', tally = '7' WHERE id = 1;
+CREATE INDEX volumes_tally ON volumes ((tally::int));
+CREATE INDEX clean_tally ON clean ((tally::int));
+ALTER TABLE clean_old ADD CONSTRAINT old_size CHECK (size < 8);
+-- clean_old's own index over a function raising on a key past 9 (it holds 9)
+CREATE FUNCTION known_host(id int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS
+  $$BEGIN IF id > 9 THEN RAISE 'no such host'; END IF; RETURN id; END$$;
+CREATE INDEX clean_old_host ON clean_old ((known_host(host_id)));
 """
 
 
@@ -108,7 +122,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         with conn.transaction(force_rollback=True):
             for statement in statements:
                 conn.execute(statement)
-    except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
+    except (psycopg.errors.IntegrityError, psycopg.errors.DataError,
+            psycopg.errors.RaiseException):
         return True
     return False
 
@@ -138,25 +153,24 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} VALIDATE CONSTRAINT host_known", "holds NULLs in 1 row(s)", None),
     # a column's new type: what PostgreSQL says, without the value it refuses
     ("ALTER TABLE {t} ALTER COLUMN num TYPE integer USING num::integer",
-     'holds values that do not cast to integer (22P02: invalid input syntax for type integer) '
+     'holds values that do not cast to integer (22P02 invalid_text_representation) '
      'in 1 row(s)', None),
     ("ALTER TABLE {t} ALTER COLUMN label TYPE varchar(10)",
-     "holds values that do not cast to varchar(10) (22001: value too long for type character "
-     "varying(10)) in 1 row(s)", None),
+     "holds values that do not cast to varchar(10) (22001 string_data_right_truncation) "
+     "in 1 row(s)", None),
     ("ALTER TABLE {t} ALTER COLUMN amount TYPE numeric(4,2)",
-     "holds values that do not cast to numeric(4, 2) (22003: numeric field overflow)", None),
+     "holds values that do not cast to numeric(4, 2) (22003 numeric_value_out_of_range)", None),
     ("ALTER TABLE {t} ALTER COLUMN day TYPE date USING day::date",
-     'holds values that do not cast to date (22008: date/time field value out of range) '
+     'holds values that do not cast to date (22008 datetime_field_overflow) '
      'in 1 row(s)', None),
     ("ALTER TABLE {t} ALTER COLUMN mood TYPE mood USING mood::mood",
-     'holds values that do not cast to mood (22P02: invalid input value for enum mood) '
+     'holds values that do not cast to mood (22P02 invalid_text_representation) '
      "in 1 row(s)", None),
     ("ALTER TABLE {t} ALTER COLUMN doc TYPE keyed",
-     'holds values that do not cast to keyed (23514: value for domain keyed violates check '
-     'constraint "keyed_check")', None),
+     'holds values that do not cast to keyed (23514 check_violation: constraint keyed_check, '
+     'type keyed)', None),
     ("ALTER TABLE {t} ALTER COLUMN label TYPE varchar(10)[] USING ARRAY[label]",
-     "holds values that do not cast to varchar(10)[] (22001: value too long for type "
-     "character varying(10))", None),  # each element coerced by assignment
+     "holds values that do not cast to varchar(10)[] (22001 string_data_right_truncation)", None),  # each element coerced by assignment
     # a column the plan adds, then sets NOT NULL: its DEFAULT, or NULL in every row
     ("ALTER TABLE {t} ADD COLUMN zone text; ALTER TABLE {t} ALTER COLUMN zone SET NOT NULL",
      "holds NULLs (added without a DEFAULT) in 3 row(s)",
@@ -189,11 +203,10 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN rate TYPE numeric(4,0)",
      "fails CHECK (rate > CAST(0 AS numeric)) once cast in 1 row(s)", None),
     ("ALTER TABLE {t} ALTER COLUMN label TYPE shorter",
-     "holds values that do not cast to shorter (22001: value too long for type character "
-     "varying(10)) in 1 row(s)", None),
+     "holds values that do not cast to shorter (22001 string_data_right_truncation) "
+     "in 1 row(s)", None),
     ("ALTER TABLE {t} ALTER COLUMN tags TYPE varchar(10)[]",
-     "holds values that do not cast to varchar(10)[] (22001: value too long for type "
-     "character varying(10))", None),
+     "holds values that do not cast to varchar(10)[] (22001 string_data_right_truncation)", None),
     ("ALTER TABLE {t} ADD COLUMN n bigserial; ALTER TABLE {t} ALTER COLUMN n SET NOT NULL",
      None, None),  # nextval() in every row
     # after a type change keeping every value: the rows as they are
@@ -204,19 +217,18 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      "has values that collide in volumes_nick once cast, e.g. key (a)", None),
     # the value PostgreSQL quotes within its message is not printed either
     ("ALTER TABLE {t} ALTER COLUMN big TYPE int USING big::int",
-     'holds values that do not cast to integer (22003: value "…" is out of range for type '
-     'integer) in 1 row(s)', None),
+     'holds values that do not cast to integer (22003 numeric_value_out_of_range) in 1 row(s)', None),
     # a value holding quotes: PostgreSQL does not double them ("\"s3cret\""), nor a name's
     ("ALTER TABLE {t} ALTER COLUMN secret TYPE int USING ('\"' || secret || '\"')::int",
-     'holds values that do not cast to integer (22P02: invalid input syntax for type integer)',
-     'holds values that do not cast to integer (22P02: invalid input syntax for type integer)'),
+     'holds values that do not cast to integer (22P02 invalid_text_representation)',
+     'holds values that do not cast to integer (22P02 invalid_text_representation)'),
     ("ALTER TABLE {t} ALTER COLUMN amount TYPE timestamp USING "
      "timestamptz '2024-01-01' AT TIME ZONE ('Mars\"/' || translate(secret, '3', 'e'))",
-     'holds values that do not cast to timestamp (22023: time zone "…" not recognized)',
-     'holds values that do not cast to timestamp (22023: time zone "…" not recognized)'),
+     'holds values that do not cast to timestamp (22023 invalid_parameter_value)',
+     'holds values that do not cast to timestamp (22023 invalid_parameter_value)'),
     ("ALTER TABLE {t} ALTER COLUMN size TYPE \"Positive\"",
-     'holds values that do not cast to "Positive" (23514: value for domain "Positive" '
-     'violates check constraint "Positive_check")', None),
+     'holds values that do not cast to "Positive" (23514 check_violation: constraint '
+     'Positive_check, type Positive)', None),
     ("ALTER TABLE {t} ALTER COLUMN net TYPE inet",  # binary coercible, abbrev() of its own
      "fails CHECK (abbrev(net) <> CAST('10.1.0.0/16' AS text)) once cast in 3 row(s)", None),
     ("ALTER TABLE {t} ADD COLUMN r region; ALTER TABLE {t} ALTER COLUMN r SET NOT NULL",
@@ -234,6 +246,28 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      "has duplicate unique key values, e.g. key (s)"),
     # IF NOT EXISTS of a column the table has (volumes' code holds a NULL): nothing done
     ("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS code text NOT NULL", None, None),
+    # a domain's CHECK refuses the DEFAULT each row gets, without NOT NULL too
+    ("ALTER TABLE {t} ADD COLUMN r positive_int DEFAULT 0",
+     "would hold (0) in each row, which positive_int refuses (23514 check_violation: "
+     "constraint positive_int_check, type positive_int)",
+     "would hold (0) in each row, which positive_int refuses (23514 check_violation: "
+     "constraint positive_int_check, type positive_int)"),
+    # a CHECK or an index expression failing on a value refuses (PostgreSQL's error)
+    ("ALTER TABLE {t} ALTER COLUMN digits TYPE text USING digits || 'a'",
+     "fails CHECK (CAST(digits AS integer) >= 0) once cast (22P02 invalid_text_representation)",
+     None),
+    ("ALTER TABLE {t} ADD COLUMN n text DEFAULT 'x' CHECK (n::int > 0)",
+     "fails CHECK (CAST(n AS integer) > 0) (22P02 invalid_text_representation)",
+     "fails CHECK (CAST(n AS integer) > 0) (22P02 invalid_text_representation)"),
+    ("ALTER TABLE {t} ALTER COLUMN tally TYPE text USING tally || 'a'",
+     "has values index volumes_tally fails on once cast (22P02 invalid_text_representation)",
+     None),
+    # an inheritance child's own CHECK over the column, retyped with its parent's
+    ("ALTER TABLE {t} ALTER COLUMN size TYPE int USING size * 2", None,
+     "fails CHECK (size < 8) once cast in 1 row(s)"),
+    # and its own index, over a function raising on a value
+    ("ALTER TABLE {t} ALTER COLUMN host_id TYPE int USING host_id + 1", None,
+     "has values index clean_old_host fails on once cast (P0001 raise_exception)"),
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
         "primary key", "unique index", "partial unique index", "validate constraint",
         "not null constraint", "validate not null", "type integer", "type varchar",
@@ -249,7 +283,11 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "type cidr to inet under a check",
         "added column of a domain with a default", "added column with a check",
         "set not null over a retyped column", "check over a retyped column",
-        "unique key over a retyped column", "column added if not exists"])
+        "unique key over a retyped column", "column added if not exists",
+        "added column of a domain refusing its default", "check failing on a retyped value",
+        "check of an added column failing on its value", "index expression failing on a value",
+        "child's own check over a retyped column",
+        "child's own index over a function raising on a retyped value"])
 def test_rows_refusing_a_statement_are_found_before_it_runs(
         statement: str, volumes: str | None, clean: str | None,
         database: psycopg.Connection) -> None:
@@ -335,14 +373,20 @@ def test_a_query_past_its_timeout_is_not_checked(database: psycopg.Connection) -
         "not checked", "the query ran past its statement timeout (50ms)")
 
 
-def test_a_check_failing_on_a_value_is_not_checked_and_the_value_not_printed(
+def test_a_check_failing_on_a_value_is_refused_and_the_value_not_printed(
         database: psycopg.Connection) -> None:
-    # PostgreSQL's error quotes the row's value: `invalid input syntax for type integer: "12a"`
-    statement = "ALTER TABLE volumes ADD CHECK (num::int > 0)"
-    (verdict,) = _verdicts(database, statement)
-    assert (verdict.outcome, verdict.detail) == (
-        "not checked", "invalid input syntax for type integer")
-    assert _postgresql_refuses(database, statement)
+    # PostgreSQL's error quotes the row's value: `invalid input syntax for type integer:
+    # "12a"`, or its bytes: `invalid byte sequence for encoding "UTF8": 0xff`
+    for statement, said in (
+            ("ALTER TABLE volumes ADD CHECK (num::int > 0)",
+             "fails CHECK (CAST(num AS integer) > 0) (22P02 invalid_text_representation)"),
+            ("ALTER TABLE volumes ADD CHECK (convert_from(decode(repeat('f', 2 * id), 'hex'), "
+             "'UTF8') <> '')", "fails CHECK (convert_from(decode(repeat('f', 2 * id), 'hex'), "
+                               "'UTF8') <>…) (22021 character_not_in_repertoire)")):
+        (verdict,) = _verdicts(database, statement)
+        assert (verdict.outcome, verdict.detail) == ("refused", said)
+        assert "0xff" not in verdict.line() and "12a" not in verdict.line()
+        assert _postgresql_refuses(database, statement)
 
 
 def test_a_column_added_then_set_not_null_over_no_rows_or_filled_for_each_passes(
@@ -382,13 +426,13 @@ def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection
     assert verdicts[1].detail == ("foreign key host_notes_host_id_fkey is checked again over "
                                   "the new values, which the probe does not ask")
     assert not _postgresql_refuses(database, statement)
-    # a domain's CHECK refuses its DEFAULT in each row, on a table with rows only
+    # a domain's CHECK refuses its DEFAULT in each row, on a table with rows only: asked
     statement = "ALTER TABLE volumes ADD COLUMN rank positive_int NOT NULL DEFAULT 0"
-    (verdict,) = _verdicts(database, statement)
-    assert (verdict.outcome, verdict.detail) == (
-        "cannot tell", "rank's type is a domain, whose CHECK and NOT NULL each row's value "
-                       "must pass: not asked")
+    assert [v.outcome for v in _verdicts(database, statement)] == ["passes", "refused"]
     assert _postgresql_refuses(database, statement)
+    statement = "ALTER TABLE nothing_yet ADD COLUMN rank positive_int NOT NULL DEFAULT 0"
+    assert [v.outcome for v in _verdicts(database, statement)] == ["passes", "passes"]
+    assert not _postgresql_refuses(database, statement)
     # a foreign key of a column added: its DEFAULT (9) is looked up for each row, not asked
     statement = "ALTER TABLE volumes ADD COLUMN h int DEFAULT 9 REFERENCES hosts"
     assert [v.outcome for v in _verdicts(database, statement)] == ["cannot tell"]
