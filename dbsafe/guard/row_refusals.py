@@ -450,11 +450,13 @@ def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
     from dbsafe.guard.kept_types import domain_chain
 
     type_name = definition.typeName
-    if type_name is None or _numbered(definition) or not _is_domain(conn, type_name):
+    if type_name is None or _numbered(definition):
         return
     target = str(RawStream()(type_name))
     oid = conn.execute("SELECT to_regtype(%s)::oid", (target,)).fetchone()[0]
-    if not domain_chain(conn, oid).constrained:
+    if oid is None:  # (a domain the plan makes may have a CHECK)
+        raise _CannotTell(f"type {target} does not exist now, so it is made by the plan")
+    if not _is_domain(conn, type_name) or not domain_chain(conn, oid).constrained:
         return
     filled = filled or _domain_default(conn, type_name)
     value = "NULL"

@@ -354,13 +354,16 @@ def test_a_data_migration_before_the_statement_makes_it_cannot_tell(
 
 def test_a_table_or_constraint_the_plan_makes_cannot_be_told_and_a_new_table_is_empty(
         database: psycopg.Connection) -> None:
-    missing, constraint, function = _verdicts(
+    missing, constraint, function, domain = _verdicts(
         database, "ALTER TABLE elsewhere ALTER COLUMN host SET NOT NULL",
         "ALTER TABLE volumes VALIDATE CONSTRAINT made_later",
-        "ALTER TABLE volumes ADD CHECK (made_later(size))")
+        "ALTER TABLE volumes ADD CHECK (made_later(size))",
+        "ALTER TABLE volumes ADD COLUMN r made_later DEFAULT 0")  # (a domain with a CHECK?)
     assert (missing.outcome, missing.detail) == (
         "cannot tell", 'relation "elsewhere" does not exist now, so it is made by the plan')
     assert constraint.outcome == function.outcome == "cannot tell"
+    assert (domain.outcome, domain.detail) == (
+        "cannot tell", "type made_later does not exist now, so it is made by the plan")
     assert _verdicts(database, "CREATE TABLE fresh (id int)",
                      "ALTER TABLE fresh ADD PRIMARY KEY (id)") == []
 
