@@ -14,6 +14,7 @@ that refuses it, run read-only on the live database:
   NULL) and found nowhere in the referenced table;
 - UNIQUE, PRIMARY KEY, `CREATE UNIQUE INDEX`: `GROUP BY` the keys `HAVING count(*) > 1`,
   rows with a NULL key left out unless `NULLS NOT DISTINCT` (a partial index: its WHERE);
+- `CREATE INDEX` with expressions or a WHERE: each evaluated over the table's own rows;
 - `VALIDATE CONSTRAINT`: the constraint as the database defines it (`pg_get_constraintdef`);
 - `ALTER COLUMN c TYPE t [USING e]`: every value cast as the statement casts it (`e`, or `c`,
   coerced to `t` by assignment: a string too long for `varchar(n)` refuses, where `CAST` would
@@ -313,6 +314,9 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
     from dbsafe.guard.kept_types import kept_values
 
     stmt = parse_sql(sql)[0].stmt
+    if isinstance(stmt, ast.IndexStmt) and not stmt.unique:
+        yield _index_probe(_table(conn, stmt.relation), stmt, stmt.idxname or "(unnamed)")
+        return
     if isinstance(stmt, ast.IndexStmt):
         yield _unique_probe(_table(conn, stmt.relation), stmt.indexParams or (),
                             stmt.whereClause, bool(stmt.nulls_not_distinct), "unique index")
@@ -684,7 +688,8 @@ def _rebuilt_probes(conn: Any, table: _Table, retyped: dict[str, str], *, inheri
             index = parse_sql(definition)[0].stmt
             assert isinstance(index, ast.IndexStmt)
             if kind == "i":
-                yield replace(_index_probe(rows, index, name), casts=casts)
+                probe = _index_probe(rows, index, name)
+                yield replace(probe, what=f"{probe.what} once cast", casts=casts)
                 continue
             probe = _unique_probe(rows, index.indexParams or (), index.whereClause,
                                   bool(index.nulls_not_distinct), "unique index")
@@ -709,7 +714,7 @@ def _index_probe(table: _Table, index: ast.IndexStmt, name: str) -> Probe:
     evaluated = [f"count(({RawStream()(p.expr)}))" for p in index.indexParams or () if p.expr]
     where = f" WHERE ({RawStream()(index.whereClause)})" if index.whereClause else ""
     # (least(0, ...) is 0: no row refuses it unless an expression fails on one)
-    return Probe(table.name, f"has values index {name} fails on once cast",
+    return Probe(table.name, f"has values index {name} fails on",
                  f"SELECT least(0, count(*), {', '.join(evaluated) or '0'}) FROM "
                  f"{table.own}{where}", counts=True)
 

@@ -225,8 +225,11 @@ def _references(s: Statement) -> list[tuple[str, frozenset[str]]]:
 def _validated_columns(s: Statement) -> frozenset[str] | None:
     """The columns a statement validates the rows of (empty: unknown, as for `VALIDATE
     CONSTRAINT`, whose columns the database knows), or None when it validates none."""
-    if s.kind == "IndexStmt" and s.index_def is not None and s.index_def.unique:
-        return frozenset(s.index_def.columns) | expression_columns(s.node.get("indexParams")) \
+    index = s.index_def
+    # (an index's expressions and WHERE are evaluated over each row: one may fail on a value)
+    if s.kind == "IndexStmt" and index is not None and (
+            index.unique or (not index.only and (not index.plain or index.partial))):
+        return frozenset(index.columns) | expression_columns(s.node.get("indexParams")) \
             | expression_columns(s.node.get("whereClause"))
     if s.kind != "AlterTableStmt" or s.object_kind not in (None, "table"):
         return None

@@ -146,6 +146,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      "has duplicate unique index values, e.g. key (h1)", None),
     ("CREATE UNIQUE INDEX ux_code ON {t} (code) WHERE size > 0",
      None, None),  # the duplicate x has size -1: outside the index
+    ("CREATE INDEX ix_num ON {t} ((num::int))",  # an expression failing on a value
+     "has values index ix_num fails on (22P02 invalid_text_representation)", None),
     ("ALTER TABLE {t} VALIDATE CONSTRAINT positive", "fails CHECK (size > 0) in 1 row(s)",
      None),
     ("ALTER TABLE {t} ADD CONSTRAINT host_id_set NOT NULL host_id",  # PostgreSQL 18's
@@ -269,7 +271,7 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN host_id TYPE int USING host_id + 1", None,
      "has values index clean_old_host fails on once cast (P0001 raise_exception)"),
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
-        "primary key", "unique index", "partial unique index", "validate constraint",
+        "primary key", "unique index", "partial unique index", "index expression", "validate constraint",
         "not null constraint", "validate not null", "type integer", "type varchar",
         "type numeric", "type date", "type enum", "type domain", "type varchar array", "added column",
         "added column with default", "added generated column", "column added not null",
