@@ -137,7 +137,8 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
                 continue
             try:
                 probes = list(_probes(conn, sql, check.get("changed") or {},
-                                      check.get("added") or {}))
+                                      check.get("added") or {},
+                                      frozenset(check.get("plain_types") or ())))
             except _CannotTell as why:
                 verdicts.append(Verdict(revision, sql, table, "cannot tell", str(why)))
                 continue
@@ -302,11 +303,13 @@ def _value_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -
                    probe.find if probe.which else "")
 
 
-def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
-            ) -> Iterator[Probe]:
+def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str],
+            plain_types: frozenset[str] = frozenset()) -> Iterator[Probe]:
     """`changed`: the tables an earlier statement of the plan changes the rows of (handed on
     for `VALIDATE CONSTRAINT`, whose referenced table lint does not know); `added`: columns
-    an earlier `ADD COLUMN` of the plan added (column -> that statement)."""
+    an earlier `ADD COLUMN` of the plan added (column -> that statement); `plain_types`:
+    types an earlier statement makes that hold no constraint (an enum: not yet there to
+    look up)."""
     from pglast import ast, parse_sql
     from pglast.enums import AlterTableType
 
@@ -335,13 +338,13 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str]
                 kept[str(cmd.name)] = why
             else:
                 retyped[str(cmd.name)] = _new_value(conn, str(cmd.name), cmd.def_)
-    adding = _adding_asks_rows(sql)
+    adding = _adding_asks_rows(sql, plain_types)
     for cmd in stmt.cmds or ():
         if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
                 and cmd.def_.colname in adding:
             if cmd.missing_ok and _has_column(conn, table.name, str(cmd.def_.colname)):
                 continue  # IF NOT EXISTS of a column the table has: PostgreSQL skips it
-            yield from _added_column_probes(conn, table, cmd.def_, sql)
+            yield from _added_column_probes(conn, table, cmd.def_, sql, plain_types)
         elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in retyped:
             yield replace(_null_probe(_rows_as(conn, table, retyped), str(cmd.name)),
                           casts=_casts(table, retyped))
@@ -408,17 +411,18 @@ def _retyped_otherwise(conn: Any, retyped: Sequence[Sequence[str]]) -> str:
     return ""
 
 
-def _adding_asks_rows(sql: str) -> set[str]:
+def _adding_asks_rows(sql: str, plain_types: frozenset[str]) -> set[str]:
     """The columns `sql` adds that rows may refuse (`lint.row_checks.adding_asks_rows`)."""
     from dbsafe.lint.row_checks import adding_asks_rows
     from dbsafe.lint.statement import parse_statement
 
     return {a.column.name for a in parse_statement(sql).actions
-            if a.subtype == "AddColumn" and a.column is not None and adding_asks_rows(a.column)}
+            if a.subtype == "AddColumn" and a.column is not None
+            and adding_asks_rows(a.column, plain_types)}
 
 
-def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sql: str
-                         ) -> Iterator[Probe]:
+def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sql: str,
+                         plain_types: frozenset[str]) -> Iterator[Probe]:
     """`ADD COLUMN c ... NOT NULL` (or a primary key): its rows' NULLs, as for a SET NOT NULL
     of it; a unique or primary key: its rows' values (each the DEFAULT or generated value),
     grouped."""
@@ -432,7 +436,7 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sq
         yield _added_null_probe(conn, table, definition)
     unique = kinds.get(ConstrType.CONSTR_PRIMARY) or kinds.get(ConstrType.CONSTR_UNIQUE)
     filled = _filled_by(definition)
-    yield from _domain_probes(conn, table, definition, filled)
+    yield from _domain_probes(conn, table, definition, filled, plain_types)
     yield from _added_checked_probes(conn, table, definition, filled)
     if unique is not None and filled is not None and filled.raw_expr is not None:
         _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
@@ -444,7 +448,8 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sq
 
 
 def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
-                   filled: ast.Constraint | None) -> Iterator[Probe]:
+                   filled: ast.Constraint | None, plain_types: frozenset[str]
+                   ) -> Iterator[Probe]:
     """A column added of a domain with a CHECK or NOT NULL: each row's value (its DEFAULT,
     else the domain's, else NULL) cast to the domain, as PostgreSQL checks it over a table
     with rows (`ADD COLUMN rank positive_int DEFAULT 0`: 23514, without NOT NULL too)."""
@@ -457,6 +462,8 @@ def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
         return
     target = str(RawStream()(type_name))
     oid = conn.execute("SELECT to_regtype(%s)::oid", (target,)).fetchone()[0]
+    if oid is None and str((type_name.names or ())[-1].sval) in plain_types:
+        return  # an enum the plan makes: no CHECK of its own
     if oid is None:  # (a domain the plan makes may have a CHECK)
         raise _CannotTell(f"type {target} does not exist now, so it is made by the plan")
     if not _is_domain(conn, type_name) or not domain_chain(conn, oid).constrained:

@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.lint.row_changes import DATA_KINDS, called_functions, relations
-from dbsafe.lint.statement import expression_columns, same_relation
+from dbsafe.lint.statement import expression_columns, same_relation, strings
 from dbsafe.pg.types import SERIAL_TYPES
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Sequence, Set
 
     from dbsafe.lint.statement import ColumnDef, Statement
 
@@ -86,13 +86,16 @@ class RowChecks:
     _added: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     # (table, column) -> (why its values may not be today's, the ALTER COLUMN ... TYPE), each
     _retyped: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    # types the plan creates that hold no constraint (an enum, a composite, a range; not a
+    # domain): a column added of one is filled as one of a built-in type
+    _plain_types: set[str] = field(default_factory=set)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
         for s in statements:
             if s.generated or s.deferred:
                 continue
-            columns = _validated_columns(s)
+            columns = _validated_columns(s, self._plain_types)
             if columns is not None and s.relation and not self._new(s.relation):
                 added = self._added_set_not_null(s)
                 check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": s.relation,
@@ -106,6 +109,9 @@ class RowChecks:
                     for why, sql, column in self._retypes(table, referenced)]
                 if retyped:  # the guard tells whether each keeps every value
                     check["retyped"] = retyped
+                made = sorted(self._plain_types & _added_types(s))
+                if made:  # (they do not exist yet: the guard cannot look them up)
+                    check["plain_types"] = made
                 if not columns and self._tables:
                     # VALIDATE CONSTRAINT: a foreign key's referenced table is the
                     # database's to say; the guard holds it against these
@@ -173,6 +179,9 @@ class RowChecks:
             self._anything = self._anything or (
                 f"{revision} runs a statement PostgreSQL's parser refused before it")
             return
+        if s.kind in _PLAIN_TYPE_KINDS:
+            self._plain_types.add(_made_type(s))
+            return
         if s.kind == "DoStmt":
             self._anything = self._anything or f"{revision} runs a DO block before it"
             return
@@ -222,9 +231,11 @@ def _references(s: Statement) -> list[tuple[str, frozenset[str]]]:
             and con.kind == "foreign" and con.references]
 
 
-def _validated_columns(s: Statement) -> frozenset[str] | None:
+def _validated_columns(s: Statement, plain_types: Set[str] = frozenset()
+                       ) -> frozenset[str] | None:
     """The columns a statement validates the rows of (empty: unknown, as for `VALIDATE
-    CONSTRAINT`, whose columns the database knows), or None when it validates none."""
+    CONSTRAINT`, whose columns the database knows), or None when it validates none;
+    `plain_types`: types without a constraint of their own the plan made before it."""
     index = s.index_def
     # (an index's expressions and WHERE are evaluated over each row: one may fail on a value)
     if s.kind == "IndexStmt" and index is not None and (
@@ -236,10 +247,11 @@ def _validated_columns(s: Statement) -> frozenset[str] | None:
     found: set[str] = set()
     validates = False
     filled = {a.column.name for a in s.actions
-              if a.subtype == "AddColumn" and a.column is not None and filled_by_adding(a.column)}
+              if a.subtype == "AddColumn" and a.column is not None
+              and filled_by_adding(a.column, plain_types)}
     for action in s.actions:
         if action.subtype == "AddColumn" and action.column is not None \
-                and adding_asks_rows(action.column):
+                and adding_asks_rows(action.column, plain_types):
             validates = True
             found.add(action.column.name)
         if action.subtype == "SetNotNull" and action.name in filled:
@@ -259,20 +271,20 @@ def _validated_columns(s: Statement) -> frozenset[str] | None:
     return frozenset(found) if validates else None
 
 
-def adding_asks_rows(column: ColumnDef) -> bool:
+def adding_asks_rows(column: ColumnDef, plain_types: Set[str] = frozenset()) -> bool:
     """Whether rows may refuse `ADD COLUMN column`: NOT NULL (or a primary key) over rows
     that each hold NULL or its DEFAULT, or a unique key over rows that all hold its DEFAULT
     (a generated column: its value), and no row-filling that cannot be refused."""
-    if filled_by_adding(column):
+    if filled_by_adding(column, plain_types):
         return False
     # (of a type that is no built-in one: a domain's CHECK or NOT NULL each row's value must
     # pass, over rows only, with or without NOT NULL of its own)
     return column.not_null or _checked_by_adding(column) or (
         column.has("unique") and bool(column.default or column.has("generated"))) \
-        or column.type is None or column.type.name not in _BUILT_IN
+        or not _plain(column, plain_types)
 
 
-def filled_by_adding(column: ColumnDef) -> bool:
+def filled_by_adding(column: ColumnDef, plain_types: Set[str] = frozenset()) -> bool:
     """Whether no row can refuse `ADD COLUMN column` (its NOT NULL, a `SET NOT NULL` of it):
     an identity or serial column numbers every row; a constant DEFAULT not NULL fills each
     with it (a unique or primary key over it: every row the same value, which two rows
@@ -285,10 +297,36 @@ def filled_by_adding(column: ColumnDef) -> bool:
     default = column.default
     if not default or _checked_by_adding(column) or column.has("unique") \
             or column.has("primary") or column.has("generated") \
-            or column.type is None or column.type.name not in _BUILT_IN:
+            or not _plain(column, plain_types):
         return False  # (a domain's CHECK or NOT NULL refuses a DEFAULT row by row)
     constant = default.get("TypeCast", {}).get("arg", default)
     return "A_Const" in constant and not constant["A_Const"].get("isnull")
+
+
+def _plain(column: ColumnDef, plain_types: Set[str]) -> bool:
+    """Whether `column`'s type holds no constraint of its own: a built-in type, or one of
+    `plain_types` (an enum the plan made: `CREATE TYPE mood AS ENUM` then `ADD COLUMN m mood`
+    asks nothing of the rows)."""
+    return column.type is not None and (column.type.name in _BUILT_IN
+                                        or column.type.name in plain_types)
+
+
+def _added_types(s: Statement) -> set[str]:
+    """The types of the columns `s` adds (their last name)."""
+    return {a.column.type.name for a in s.actions
+            if a.subtype == "AddColumn" and a.column is not None and a.column.type is not None}
+
+
+# Statements creating a type that holds no constraint of its own (a domain's is CreateDomainStmt)
+_PLAIN_TYPE_KINDS = frozenset({"CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"})
+
+
+def _made_type(s: Statement) -> str:
+    """The last name of the type an enum, composite or range statement creates."""
+    if s.kind == "CompositeTypeStmt":
+        return str((s.node.get("typevar") or {}).get("relname", ""))
+    names = strings(s.node.get("typeName"))
+    return names[-1] if names else ""
 
 
 def _checked_by_adding(column: ColumnDef) -> bool:

@@ -416,6 +416,12 @@ def test_a_column_added_filled_for_every_row_asks_nothing(
                       "PRIMARY KEY"):
         assert _verdicts(database, statement) == [], statement
         assert not _postgresql_refuses(database, statement)
+    # an enum the plan makes holds no CHECK: its column is filled as a built-in type's
+    made = ("CREATE TYPE later_mood AS ENUM ('a')",
+            "ALTER TABLE volumes ADD COLUMN m later_mood, "
+            "ADD COLUMN m2 later_mood NOT NULL DEFAULT 'a'")
+    assert _verdicts(database, *made) == []
+    assert not _postgresql_refuses(database, *made)
     statement = "ALTER TABLE nothing_yet ADD COLUMN zone text NOT NULL"  # no rows
     assert [v.outcome for v in _verdicts(database, statement)] == ["passes"]
     assert not _postgresql_refuses(database, statement)
