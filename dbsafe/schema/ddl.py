@@ -15,8 +15,9 @@ Safe by construction, the way the runbooks say it:
 
 What cannot be done safely is still emitted, never hidden, with its hazards named after
 their consequence (as Stripe's pg-schema-diff does): `data-loss`, `table-rewrite`,
-`access-exclusive-lock`, `share-lock`, `long-scan`, `index-unavailable`, `possible-rename`,
-`requires-superuser`, `login-blocked`, `may-fail`, `not-generated`. Order: event triggers
+`access-exclusive-lock`, `share-lock`, `long-scan`, `index-unavailable`, `policy-gap`,
+`replica-identity-gap`, `possible-rename`, `requires-superuser`, `login-blocked`, `may-fail`,
+`not-generated`. Order: event triggers
 dropped or disabled, schemas and extensions, types, dropping what depends on things
 that change (triggers, policies, views, foreign keys, constraints, indexes), tables that
 an object of another kind replaces, functions, tables and columns, constraints, indexes

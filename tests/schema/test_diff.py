@@ -369,3 +369,33 @@ def test_range_types_and_casts_are_compared_shown_and_planned() -> None:
     ]
     assert [h.kind for h in statements[0].hazards] == ["not-generated"]
     assert diff(a, b, DiffOptions.parse(["range_type", "cast"])) == ()
+
+
+def _emitted_hazard_kinds() -> set[str]:
+    """Every hazard kind the planner can emit: the literal first argument of each
+    `Hazard(...)` in dbsafe/schema/ddl.py (either side of a conditional)."""
+    import ast
+
+    import dbsafe.schema.ddl as ddl
+
+    kinds: set[str] = set()
+    for node in ast.walk(ast.parse(Path(ddl.__file__).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Hazard":
+            kind = node.args[0]
+            options = (kind.body, kind.orelse) if isinstance(kind, ast.IfExp) else (kind,)
+            kinds |= {o.value for o in options if isinstance(o, ast.Constant)}
+    return kinds
+
+
+def test_every_hazard_the_planner_emits_is_documented() -> None:
+    import dbsafe.schema.ddl as ddl
+
+    kinds = _emitted_hazard_kinds()
+    assert {"data-loss", "policy-gap", "replica-identity-gap"} <= kinds
+    docs = (Path(__file__).parents[2] / "docs" / "diff.md").read_text(encoding="utf-8")
+    for where, text in (("ddl's docstring", ddl.__doc__ or ""),
+                        ("Hazard's docstring", ddl.Hazard.__doc__ or ""),
+                        ("docs/diff.md's table", docs)):
+        flat = " ".join(text.split())
+        prefix = "| `" if where.startswith("docs") else "`"
+        assert [k for k in sorted(kinds) if f"{prefix}{k}`" not in flat] == [], where
