@@ -1312,7 +1312,8 @@ def _counter_outside_bounds(p: _Plan, qname: str, old: SequenceObject | None,
     from a START above the new MAXVALUE, or down from one below the new MINVALUE: a value
     it gave after a setval or a CYCLE may come again). Where only a counter not yet past the
     new MINVALUE (the new MAXVALUE counting down) is left out, it is moved there first
-    (setval), which is past every value given. A counter the sequence may have taken past
+    (setval), which is past every value given, but for a CYCLE sequence's (a `data-loss`
+    hazard: it may have come round after giving them). A counter the sequence may have taken past
     the new MAXVALUE (below the new MINVALUE counting down) is data the snapshot does not
     hold: the statement then fails, which a `may-fail` hazard says; a RESTART would hand
     out values it gave again."""
@@ -1334,12 +1335,25 @@ def _counter_outside_bounds(p: _Plan, qname: str, old: SequenceObject | None,
     edge, beyond = (low, "<") if up else (high, ">")
     if (up and start < edge) or (not up and start > edge):
         p.emit("sequences", f"SELECT setval({literal(qname)}, {edge}, false) FROM {qname} "
-               f"WHERE last_value {beyond} {edge}", subject=subject)
+               f"WHERE last_value {beyond} {edge}", *_wrapped_counter(old, edge, up),
+               subject=subject)
     if up and old.max_value > high:
         return False, (_counter_past_bound(qname, "above its new MAXVALUE", high),)
     if not up and old.min_value < low:
         return False, (_counter_past_bound(qname, "below its new MINVALUE", low),)
     return False, ()
+
+
+def _wrapped_counter(old: SequenceObject, edge: int, up: bool) -> tuple[Hazard, ...]:
+    """The hazard of moving a CYCLE sequence's counter to its new MINVALUE (MAXVALUE counting
+    down): one not yet past it may have come round from the other bound, after handing out
+    the values past it, which then come again."""
+    if not old.cycle:
+        return ()
+    bound, side = ("MAXVALUE", "from") if up else ("MINVALUE", "down to")
+    return (Hazard("data-loss", f"It cycles: a counter short of {edge} may have come round "
+                   f"past its old {bound}, after giving the values {side} {edge}, which this "
+                   "hands out again (an insert fails, 23505, where one is still taken)."),)
 
 
 def _counter_past_bound(qname: str, where: str, bound: int) -> Hazard:
@@ -4613,9 +4627,13 @@ def _plain_index(definition: str) -> str:
 
 def _indexes(p: _Plan, changes: list[Change]) -> None:
     renamed = _renamed_partition_indexes(p, changes)
+    _invalid_in_target(p, changes)
     for c in changes:
         if c.identity in renamed:
             continue
+        if c.action == ALTER and c.attribute == "valid" and any(
+                x.attribute == "definition" for x in p.changes_of(c.identity)):
+            continue  # its new definition builds it again (both were emitted twice)
         table_key = (c.identity[0], c.identity[1])
         if table_key in p.created_relations:
             continue
@@ -4714,6 +4732,37 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
             if target_relation.partition_of:
                 p.built_partition_indexes.add((*table_key, name))
             _build_index(p, target_relation, index)
+
+
+def _invalid_in_target(p: _Plan, changes: list[Change]) -> None:
+    """Say so where the target's index is INVALID (left by a failed `CREATE INDEX
+    CONCURRENTLY`, or made `ON ONLY` and not attached everywhere): no statement makes an
+    index invalid, so a valid one is kept, or built valid, and the next diff shows it."""
+    kept: dict[tuple[str, ...], bool] = {}  # index identity -> built by the script
+    for c in changes:
+        if c.action != DROP:
+            kept[c.identity] = kept.get(c.identity, False) or c.action == ADD \
+                or c.attribute == "definition"
+    for schema, table in sorted(p.created_relations):
+        created = p.target.relation(schema, table)
+        kept.update({(schema, table, i.name): True
+                     for i in (created.indexes if created is not None else ())})
+    for identity, built in kept.items():
+        target = p.target.relation(identity[0], identity[1])
+        index = next((i for i in target.indexes if i.name == identity[2]), None) \
+            if target is not None else None
+        if index is None or index.valid:
+            continue
+        subject = ".".join(identity)
+        done = "it is built valid here (or fails as the target's did)" if built else \
+            "the valid one here is kept"
+        p.emit("indexes", f"-- index {qualify(identity[0], index.name)} is INVALID in the "
+               f"target: {'built valid here' if built else 'not made INVALID'}",
+               Hazard("not-generated", f"`{subject}` is INVALID in the target (what a failed "
+                      "CREATE INDEX CONCURRENTLY leaves; queries do not use it): no statement "
+                      f"makes an index invalid, so {done} and the next diff shows it. Drop the "
+                      "target's (DROP INDEX CONCURRENTLY) or build it again there."),
+               subject=subject)
 
 
 def _options_alone_change(p: _Plan, c: Change, source: Relation | None,

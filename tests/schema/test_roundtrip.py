@@ -10,9 +10,10 @@ same plan must lint without an error.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -677,6 +678,43 @@ def test_building_a_unique_index_names_the_rows_that_make_it_fail(
                     conn.execute(sql)
     assert {sql: state for sql, state in failed.items() if sql.startswith("CREATE")} == {
         sql: "23505" for sql in builds if sql.startswith("CREATE UNIQUE")}
+
+
+def _build_each(conninfo: str, statements: Sequence[str]) -> SchemaSnapshot:
+    """Run each statement on its own, a failing one (a unique index built CONCURRENTLY over
+    duplicates, left INVALID) ignored."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for sql in statements:
+            with contextlib.suppress(psycopg.errors.UniqueViolation):
+                conn.execute(sql)
+    return introspect_url(conninfo)
+
+
+def test_an_invalid_index_in_the_target_is_said_and_one_in_the_source_rebuilt_once(
+        new_database: Callable[[], str]) -> None:
+    # What a failed CREATE INDEX CONCURRENTLY leaves: t_a made INVALID (nothing was said),
+    # t_c new and INVALID (built valid, nothing said), t_b INVALID in the source and given
+    # another definition (its DROP and CREATE were emitted twice: the second DROP, 42704).
+    a_url, b_url = new_database(), new_database()
+    table = "CREATE TABLE t (a int, b int, c int)"
+    a = _build_each(a_url, [table, "INSERT INTO t VALUES (1, 1, 1), (1, 2, 2)",
+                            "CREATE UNIQUE INDEX t_a ON t (b)",
+                            "CREATE UNIQUE INDEX CONCURRENTLY t_b ON t (a)"])
+    b = _build_each(b_url, [table, "INSERT INTO t VALUES (1, 1, 1), (1, 1, 1)",
+                            "CREATE UNIQUE INDEX CONCURRENTLY t_a ON t (b)",
+                            "CREATE INDEX t_b ON t (a)",
+                            "CREATE UNIQUE INDEX CONCURRENTLY t_c ON t (c)"])
+    statements = plan(a, b, diff(a, b))
+    assert [(s.sql, [h.kind for h in s.hazards]) for s in statements
+            if "t_b" in s.sql or s.sql.startswith("--")] == [
+        ("DROP INDEX CONCURRENTLY public.t_b", ["index-unavailable"]),
+        ("-- index public.t_a is INVALID in the target: not made INVALID", ["not-generated"]),
+        ("-- index public.t_c is INVALID in the target: built valid here", ["not-generated"]),
+        ("CREATE INDEX CONCURRENTLY t_b ON public.t USING btree (a)", ["long-scan"])]
+    _apply(a_url, statements, b)
+    assert [c.describe() for c in diff(introspect_url(a_url), b)] == [
+        "index `public.t.t_a`: valid differs (True -> False)",
+        "index `public.t.t_c`: valid differs (True -> False)"]
 
 
 def test_a_new_partition_key_keeps_the_rows_of_the_partitions_the_target_keeps(
@@ -1730,6 +1768,39 @@ def test_new_sequence_bounds_that_may_leave_out_a_used_counter_name_what_happens
             return
         conn.execute(alter.sql)
         assert conn.execute("SELECT nextval('public.s')").fetchone() == (next_value,)
+    assert diff(introspect_url(a_url), b) == ()
+
+
+def test_a_cycling_counter_moved_up_to_a_new_minvalue_names_the_values_it_gives_again(
+        new_database: Callable[[], str]) -> None:
+    # s and d cycled (s from 100 back to 1, d from -100 back to -1): their counters lie
+    # short of the new MINVALUE (MAXVALUE counting down) after giving the values past it,
+    # which the setval hands out again (said to be past every value given, no hazard); n,
+    # which cannot cycle, is.
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, "CREATE SEQUENCE s MAXVALUE 100 CYCLE; SELECT setval('s', 100); "
+               "SELECT nextval('s'); CREATE SEQUENCE d INCREMENT -1 MINVALUE -100 CYCLE; "
+               "SELECT setval('d', -100); SELECT nextval('d'); "
+               "CREATE SEQUENCE n MAXVALUE 100; SELECT setval('n', 10)")
+    b = _build(b_url, "CREATE SEQUENCE s MINVALUE 50 MAXVALUE 100 CYCLE; "
+               "CREATE SEQUENCE d INCREMENT -1 MINVALUE -100 MAXVALUE -50 CYCLE; "
+               "CREATE SEQUENCE n MINVALUE 50 MAXVALUE 100")
+    statements = plan(a, b, diff(a, b))
+    assert {s.sql.split(",")[0]: [f"{h.kind}: {h.message}" for h in s.hazards]
+            for s in statements if s.sql.startswith("SELECT setval")} == {
+        "SELECT setval('public.d'": [
+            "data-loss: It cycles: a counter short of -50 may have come round past its old "
+            "MINVALUE, after giving the values down to -50, which this hands out again (an "
+            "insert fails, 23505, where one is still taken)."],
+        "SELECT setval('public.n'": [],
+        "SELECT setval('public.s'": [
+            "data-loss: It cycles: a counter short of 50 may have come round past its old "
+            "MAXVALUE, after giving the values from 50, which this hands out again (an insert "
+            "fails, 23505, where one is still taken)."]}
+    _apply(a_url, statements, b)
+    with psycopg.connect(a_url, autocommit=True) as conn:  # given before they cycled
+        assert conn.execute("SELECT nextval('s'), nextval('d'), nextval('n')").fetchone() \
+            == (50, -50, 50)
     assert diff(introspect_url(a_url), b) == ()
 
 
