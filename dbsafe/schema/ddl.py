@@ -366,6 +366,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     _mark_readers_of_retyped_columns(p)
     _relations(p, relation_changes)
     _columns(p, by_kind.get("column", []))
+    _columns_kept_their_own(p)
     _constraints(p, by_kind.get("constraint", []))
     _indexes(p, by_kind.get("index", []))
     _restore_function_users(p)
@@ -3296,6 +3297,31 @@ def _source_from(p: _Plan, version: int) -> bool:
     """Whether the source's server (where the script runs) is `version` or later; a
     snapshot that does not say which server it came from is taken to be of a current one."""
     return p.source.server_version is None or p.source.server_version >= version
+
+
+def _columns_kept_their_own(p: _Plan) -> None:
+    """A kept child's own column (`attislocal`) that the target has from its parents alone
+    (migra's `inherit2`): the parent's `ADD COLUMN` or the child's `INHERIT` merges with
+    it, and it stays the child's own too, which no statement undoes but dropping it with
+    its values. Said, as a later `DROP COLUMN` on the parent leaves it in the child."""
+    for relation in p.target.relations:
+        key = (relation.schema, relation.name)
+        source = p.source.relation(*key) if relation.inherits else None
+        if source is None or key in p.created_relations:
+            continue
+        for column in relation.columns:
+            own = source.column(column.name)
+            if not column.inherited or own is None or own.inherited:
+                continue
+            subject = f"{relation.qualified_name}.{column.name}"
+            p.emit("after_attach", f"-- column {subject} stays the table's own "
+                   "too, not its parents' alone",
+                   Hazard("not-generated", f"`{subject}` is the table's own in the source and "
+                          "only inherited in the target (attislocal): its parents' column "
+                          "merges with it and it stays its own too, so a later DROP COLUMN on "
+                          f"the parent leaves it in `{relation.qualified_name}`. No statement "
+                          "makes it the parents' alone but dropping it with its values; "
+                          "`dbsafe diff` does not compare it."), subject=subject)
 
 
 def _add_column(p: _Plan, relation: Relation, column: Column) -> None:

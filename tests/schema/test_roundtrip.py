@@ -1823,3 +1823,32 @@ def test_a_new_child_table_leaves_its_parents_columns_to_inherits(
         conn.execute("ALTER TABLE public.p DROP COLUMN at")
         assert conn.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'public.c'"
                             "::regclass AND attname = 'at' AND NOT attisdropped").fetchone() == (0,)
+
+
+def test_a_childs_own_column_its_parent_gains_is_said_to_stay_its_own(
+        new_database: Callable[[], str]) -> None:
+    # migra's `inherit2` backwards: the parent's ADD COLUMN e merges with a's own e, which
+    # stays a's own too (attislocal), where the target has it from the parent alone; so do
+    # j's columns when j joins the parent (INHERIT). PostgreSQL cannot undo that but by
+    # dropping the column; nothing said so.
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, "CREATE TABLE public.base (created_at timestamp DEFAULT now());"
+               "CREATE TABLE public.a (a1 integer, e integer) INHERITS (public.base);"
+               "CREATE TABLE public.j (created_at timestamp DEFAULT now(), e integer, own int)")
+    b = _build(b_url, "CREATE TABLE public.base (created_at timestamp DEFAULT now(), e int);"
+               "CREATE TABLE public.a (a1 integer) INHERITS (public.base);"
+               "CREATE TABLE public.j (own int) INHERITS (public.base)")
+    statements = plan(a, b, diff(a, b))
+    assert [(s.sql, [h.kind for h in s.hazards]) for s in statements
+            if s.sql.startswith("-- column public")] == [
+        (f"-- column public.{column} stays the table's own too, not its parents' alone",
+         ["not-generated"]) for column in ("a.e", "j.created_at", "j.e")]
+    _apply(a_url, statements, b)
+    with psycopg.connect(a_url, autocommit=True) as conn:  # as PostgreSQL keeps them
+        assert conn.execute(
+            "SELECT attrelid::regclass::text, attname, attislocal, attinhcount FROM pg_attribute "
+            "WHERE attrelid IN ('a'::regclass, 'j'::regclass) AND attname IN ('e', 'created_at')"
+            " ORDER BY 1, 2").fetchall() == [
+                ("a", "created_at", False, 1), ("a", "e", True, 1),
+                ("j", "created_at", True, 1), ("j", "e", True, 1)]
+    assert [c.action for c in diff(introspect_url(a_url), b)] == [REORDER]  # a's e, a1
