@@ -2464,7 +2464,7 @@ def _create_table(p: _Plan, relation: Relation) -> None:
         if index.name in constraint_names or _inherited_index(p, relation, index):
             continue
         _partition_indexes_first(p, relation, index)
-        p.emit("indexes", _plain_index(index.definition), subject=f"{subject}.{index.name}")
+        p.emit("indexes", _partitioned_index(index), subject=f"{subject}.{index.name}")
     for column in relation.columns:
         _column_extras(p, relation, column, grants=False)  # after the table's (_comment_acl_owner)
     _relation_extras(p, relation, created=True)
@@ -4442,7 +4442,7 @@ def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
         # CREATE INDEX on a partitioned table takes SHARE on it and on every partition:
         # reads continue, writes wait (pg_locks), briefly when it only attaches.
         built_first = _partition_indexes_first(p, relation, index)
-        p.emit("indexes", _plain_index(index.definition), *hazards,
+        p.emit("indexes", _partitioned_index(index), *hazards,
                Hazard("share-lock", f"`{index.name}` is on a partitioned table, which cannot "
                       "build indexes CONCURRENTLY: " + (
                           "it attaches its partitions' indexes, built above, and writes to "
@@ -4645,6 +4645,15 @@ def _concurrent_index(definition: str) -> str:
                   count=1)
 
 
+def _partitioned_index(index: Index) -> str:
+    """A partitioned table's index as built fresh (cascading to the partitions), but one
+    the target holds INVALID `ON ONLY` (its partitions' copies not all attached: never
+    made, pg-schema-diff's `some_invalid_idx`), which `ON ONLY` makes again as it is."""
+    if not index.valid and " ON ONLY " in index.definition:
+        return index.definition
+    return _plain_index(index.definition)
+
+
 def _plain_index(definition: str) -> str:
     # pg_get_indexdef says ON ONLY for an index of a partitioned table; built fresh, it
     # should cascade to the partitions as the original did.
@@ -4777,17 +4786,18 @@ def _invalid_in_target(p: _Plan, changes: list[Change]) -> None:
         target = p.target.relation(identity[0], identity[1])
         index = next((i for i in target.indexes if i.name == identity[2]), None) \
             if target is not None else None
-        if index is None or index.valid:
-            continue
+        if index is None or index.valid or (built and " ON ONLY " in index.definition):
+            continue  # (built `ON ONLY`, as the target's: `_partitioned_index`)
         subject = ".".join(identity)
         done = "it is built valid here (or fails as the target's did)" if built else \
             "the valid one here is kept"
         p.emit("indexes", f"-- index {qualify(identity[0], index.name)} is INVALID in the "
                f"target: {'built valid here' if built else 'not made INVALID'}",
                Hazard("not-generated", f"`{subject}` is INVALID in the target (what a failed "
-                      "CREATE INDEX CONCURRENTLY leaves; queries do not use it): no statement "
-                      f"makes an index invalid, so {done} and the next diff shows it. Drop the "
-                      "target's (DROP INDEX CONCURRENTLY) or build it again there."),
+                      "CREATE INDEX CONCURRENTLY leaves, or an `ON ONLY` index some partition "
+                      "has no copy of; queries do not use it): no statement makes an index "
+                      f"invalid, so {done} and the next diff shows it. Drop the target's or "
+                      "build it again there."),
                subject=subject)
 
 

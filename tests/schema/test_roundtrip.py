@@ -695,21 +695,26 @@ def test_an_invalid_index_in_the_target_is_said_and_one_in_the_source_rebuilt_on
     # What a failed CREATE INDEX CONCURRENTLY leaves: t_a made INVALID (nothing was said),
     # t_c new and INVALID (built valid, nothing said), t_b INVALID in the source and given
     # another definition (its DROP and CREATE were emitted twice: the second DROP, 42704).
+    # pt_a, INVALID `ON ONLY` (pg-schema-diff's `some_invalid_idx`), is made so again (it
+    # was built valid, a copy on pt1 that the target lacks with it).
     a_url, b_url = new_database(), new_database()
-    table = "CREATE TABLE t (a int, b int, c int)"
+    table = ("CREATE TABLE t (a int, b int, c int); CREATE TABLE pt (a int) PARTITION BY "
+             "LIST (a); CREATE TABLE pt1 PARTITION OF pt FOR VALUES IN (1)")
     a = _build_each(a_url, [table, "INSERT INTO t VALUES (1, 1, 1), (1, 2, 2)",
                             "CREATE UNIQUE INDEX t_a ON t (b)",
                             "CREATE UNIQUE INDEX CONCURRENTLY t_b ON t (a)"])
     b = _build_each(b_url, [table, "INSERT INTO t VALUES (1, 1, 1), (1, 1, 1)",
                             "CREATE UNIQUE INDEX CONCURRENTLY t_a ON t (b)",
                             "CREATE INDEX t_b ON t (a)",
-                            "CREATE UNIQUE INDEX CONCURRENTLY t_c ON t (c)"])
+                            "CREATE UNIQUE INDEX CONCURRENTLY t_c ON t (c)",
+                            "CREATE INDEX pt_a ON ONLY pt (a)"])
     statements = plan(a, b, diff(a, b))
     assert [(s.sql, [h.kind for h in s.hazards]) for s in statements
-            if "t_b" in s.sql or s.sql.startswith("--")] == [
+            if "t_b" in s.sql or "pt_a" in s.sql or s.sql.startswith("--")] == [
         ("DROP INDEX CONCURRENTLY public.t_b", ["index-unavailable"]),
         ("-- index public.t_a is INVALID in the target: not made INVALID", ["not-generated"]),
         ("-- index public.t_c is INVALID in the target: built valid here", ["not-generated"]),
+        ("CREATE INDEX pt_a ON ONLY public.pt USING btree (a)", ["share-lock"]),
         ("CREATE INDEX CONCURRENTLY t_b ON public.t USING btree (a)", ["long-scan"])]
     _apply(a_url, statements, b)
     assert [c.describe() for c in diff(introspect_url(a_url), b)] == [
@@ -1466,14 +1471,16 @@ def test_a_partition_s_key_its_parent_s_key_holds_is_not_dropped(
         key: str, new_database: Callable[[], str]) -> None:
     # Backwards: PostgreSQL refuses to drop the partition's key while the parent's, which
     # the target keeps, holds it (42P16; its index built again then failed, 42P07). It is
-    # named not-generated instead, and nothing PostgreSQL refuses is emitted.
+    # named not-generated instead, and nothing PostgreSQL refuses is emitted; so is the
+    # parent's key, INVALID in the target, which no statement makes so.
     b_sql, a_sql = _key_made_on_only(key)
     a_url, b_url = new_database(), new_database()
     a, b = _build(a_url, a_sql), _build(b_url, b_sql)
     statements = plan(a, b, diff(a, b))
     _apply(a_url, statements, b)
     assert [(s.subject, [h.kind for h in s.hazards]) for s in statements] == [
-        ("public.foobar_1.foobar_1_key", ["not-generated"])]
+        ("public.foobar_1.foobar_1_key", ["not-generated"]),
+        ("public.foobar.some_key", ["not-generated"])]
 
 
 @pytest.mark.parametrize("key", ["PRIMARY KEY", "UNIQUE"])
