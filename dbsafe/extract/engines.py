@@ -175,6 +175,18 @@ ENGINES: tuple[Engine, ...] = (
                            "pyspark.sql.session.SparkSession.builder"}),
         named_by=("spark",),
     ),
+    # NAV's Oracle service checker (`cx_Oracle.connect(...)`, then `select version from
+    # sys.v_$instance`); python-oracledb is cx_Oracle renamed.
+    Engine(
+        "Oracle", ("oracle",),
+        makers=frozenset({"cx_Oracle.connect", "cx_Oracle.Connection", "cx_Oracle.SessionPool",
+                          "oracledb.connect", "oracledb.connect_async", "oracledb.create_pool",
+                          "oracledb.create_pool_async"}),
+        types=frozenset({"cx_Oracle.Connection", "cx_Oracle.Cursor", "oracledb.Connection",
+                         "oracledb.Cursor", "oracledb.AsyncConnection", "oracledb.AsyncCursor",
+                         "oracledb.ConnectionPool", "oracledb.AsyncConnectionPool"}),
+        dialects=frozenset({"oracle"}),
+    ),
     # fides reads its customers' databases: SQL Server through SQLAlchemy's `mssql+pymssql://`
     # URLs (`SELECT name FROM sys.databases`) and fixtures named for it
     # (`mssql_integration_session.execute(...)` of `dbo.customer`).

@@ -1732,10 +1732,7 @@ class _Extractor:
         beside `FROM "ipam_prefix"`)."""
         name = self._assigned_name(node)
         if name is not None:
-            scope = self._scope_of(self.parents[id(node)])
-            reads = [read for read in self._reads().get(name, ()) if self._inside(read, scope)]
-            return bool(reads) and all(self._assigned_once(read) is node and
-                                       self._embedded_in_a_query(read) for read in reads)
+            return self._held_for(node, name, self._embedded_in_a_query)
         parent = self.parents.get(id(node))
         if isinstance(parent, ast.keyword) and parent.arg == "sql":
             call = self.parents.get(id(parent))
@@ -1744,11 +1741,41 @@ class _Extractor:
             return _call_name(parent) == "RawSQL" and bool(parent.args) and \
                 parent.args[0] is node
         if isinstance(parent, ast.Dict) and any(value is node for value in parent.values):
-            keyword = self.parents.get(id(parent))
-            call = self.parents.get(id(keyword))
-            return isinstance(keyword, ast.keyword) and keyword.arg == "select" and \
-                isinstance(call, ast.Call) and _call_name(call) == "extra"
+            return self._extra_select(parent)
         return False
+
+    def _extra_select(self, node: ast.expr) -> bool:
+        """Whether a dict is `.extra(select=...)`'s, also held in a name bound once whose
+        every read is (NAV's `cam_query = {"last_cam": "SELECT ..."}`, then
+        `.extra(select=cam_query)`)."""
+        name = self._assigned_name(node)
+        if name is not None:
+            return self._held_for(node, name, self._extra_select)
+        keyword = self.parents.get(id(node))
+        call = self.parents.get(id(keyword))
+        return isinstance(keyword, ast.keyword) and keyword.arg == "select" and \
+            isinstance(call, ast.Call) and _call_name(call) == "extra"
+
+    def _held_for(self, node: ast.expr, name: str,
+                  used: Callable[[ast.expr], bool]) -> bool:
+        """Whether `name = node` is read, and each read is `used`: a name bound once in its
+        scope, or a class attribute read as `self.name` (or `cls.`, or the class's) in its
+        class (NAV's `chassis_serialnum_sql = "SELECT ..."`, then
+        `RawSQL(self.chassis_serialnum_sql, ...)`)."""
+        assign = self.parents[id(node)]
+        holder = self.parents.get(id(assign))
+        if isinstance(holder, ast.ClassDef):
+            owners = {"self", "cls", holder.name}
+            reads: list[ast.Attribute] = [
+                other for other in ast.walk(holder) if isinstance(other, ast.Attribute)
+                and other.attr == name and isinstance(other.value, ast.Name)
+                and other.value.id in owners]
+            return bool(reads) and len(_bound_in_class(holder, name, annotated=True)) == 1 and \
+                all(isinstance(read.ctx, ast.Load) and used(read) for read in reads)
+        scope = self._scope_of(assign)
+        names = [read for read in self._reads().get(name, ()) if self._inside(read, scope)]
+        return bool(names) and all(self._assigned_once(read) is node and used(read)
+                                   for read in names)
 
     def _parenthesised(self, template: Template, node: ast.expr) -> Template:
         """`(template)`, read as a subquery of a query dbsafe does not see (the resolver's

@@ -376,7 +376,10 @@ _CHUNK = 32
 #      validated again: today's schema (helper-341)
 # 264: a postgres.js client of another name (`const db = postgres(url)`, a parameter typed
 #      `Sql`/`TransactionSql`) is a tag; `return tx<Row[]>`...`` is read (helper-349)
-_CACHE_VERSION = 264
+# 265: a dict bound to a name read only as `.extra(select=...)`'s, a class attribute read only
+#      as `RawSQL(self.attr, ...)`'s are embedded in Django's query; cx_Oracle/oracledb
+#      connections are Oracle's (helper-348)
+_CACHE_VERSION = 265
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -7,8 +7,12 @@ statement of its own it was a false DBS302 ("`ipam_prefix` is not a table or ali
 here"; 7 in NetBox). Read as a subquery of a query dbsafe does not see, what it names itself
 is still checked; the same SQL sent by `cursor.execute` is still a statement. So is a name bound
 to the SQL that is read only as `RawSQL`'s (Baserow's teams handler: `subject_sample_sql = "..."`,
-then `RawSQL(subject_sample_sql, [size])`, was a false DBS302), unless it is sent too. Real
-PostgreSQL.
+then `RawSQL(subject_sample_sql, [size])`, was a false DBS302), unless it is sent too; so is a
+dict bound to a name read only as `.extra(select=...)`'s, and a class attribute read only as
+`RawSQL(self.attr, ...)`'s (NAV: `cam_query = {"last_cam": "SELECT ... WHERE
+cam.netboxid=interface.netboxid ..."}`, then `.extra(select=cam_query)`; a QuerySet's
+`chassis_serialnum_sql = "... WHERE ne.netboxid=netbox.netboxid ..."`, then
+`RawSQL(self.chassis_serialnum_sql, ...)`: 4 false DBS302). Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -62,6 +66,24 @@ def held_and_sent(blogs):
     blogs.annotate(n=RawSQL(both, []))
     with connection.cursor() as cursor:
         cursor.execute(both)
+
+
+def held_in_a_dict(blogs):
+    counts = {{"entry_count": {_ENTRIES!r}}}
+    blogs.extra(select=counts)
+
+
+class BlogQuerySet:
+    entries_sql = {_ENTRIES!r}
+    sent_sql = {_ENTRIES!r}
+
+    def counted(self):
+        return self.annotate(n=RawSQL(self.entries_sql, ()))
+
+    def sent(self):
+        with connection.cursor() as cursor:
+            cursor.execute(self.sent_sql)
+        return self.annotate(n=RawSQL(self.sent_sql, ()))
 '''
 
 
@@ -77,6 +99,8 @@ def test_rawsql_and_extra_select_may_name_the_query_django_embeds_them_in(
         # Sent alone, `blog_blog` is in no FROM: PostgreSQL rejects it (42P01).
         ("DBS302", 18, 84, "blog_blog.id"),
         ("DBS302", 27, 72, "blog_blog.id"),
+        # A class attribute also sent alone is a statement.
+        ("DBS302", 40, 76, "blog_blog.id"),
     ], found
     with psycopg.connect(database_url) as conn:
         # Embedded as Django embeds them, they plan on PostgreSQL.

@@ -392,8 +392,12 @@ def test_constants_a_module_of_another_engines_layer_only_exports_are_that_engin
 # lists `INSERT INTO dbo.product ...` statements and runs each through a fixture named for
 # SQL Server, `[mssql_integration_session.execute(stmt) for stmt in statements]`: 16 false
 # DBS301 on schemas and tables of those databases (and 12 more of the same shape for
-# BigQuery). The statements PostgreSQL gets beside them stay checked.
+# BigQuery). The statements PostgreSQL gets beside them stay checked. NAV's Oracle service
+# checker (Uninett/nav 3827cf790a, `statemon/checker/OracleChecker.py`) asks a
+# `cx_Oracle.connect(...)` connection's cursor `select version from sys.v_$instance`: a false
+# DBS301 (no schema `sys`).
 _CUSTOMER_DATABASES = '''\
+import cx_Oracle
 from cassandra.cluster import Cluster
 from sqlalchemy import create_engine, text
 
@@ -423,6 +427,12 @@ def seed(mssql_integration_session, bigquery_client, pg):
         bigquery_client.execute(statement)
     for query in ("SELECT name FROM users", "SELECT id FROM nosuch"):
         pg.execute(query)
+
+
+def oracle_version(dsn):
+    connection = cx_Oracle.connect(dsn)
+    cursor = connection.cursor()
+    cursor.execute("select version from sys.v_$instance")
 '''
 
 
@@ -432,12 +442,13 @@ def test_statements_for_sql_server_cassandra_and_lists_sent_there_are_theirs(
     report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
                              "connectors.py", _CUSTOMER_DATABASES)
     assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
-        ("DBS301", 28, "public.nosuch")]
+        ("DBS301", 29, "public.nosuch")]
     skipped = sorted((s.location.line, s.reason.split(",")[0]) for s in report.skipped
                      if "sent to" in s.reason)
-    assert skipped == [(12, "sent to SQL Server"), (17, "sent to Cassandra"),
-                       (22, "sent to SQL Server"), (23, "sent to SQL Server"),
-                       (26, "sent to BigQuery"), (26, "sent to BigQuery")]
+    assert skipped == [(13, "sent to SQL Server"), (18, "sent to Cassandra"),
+                       (23, "sent to SQL Server"), (24, "sent to SQL Server"),
+                       (27, "sent to BigQuery"), (27, "sent to BigQuery"),
+                       (36, "sent to Oracle")]
 
 
 # temboard (dalibo/temboard 4f6aa9ed, `toolkit/tests/test_sqlite3_engine.py`) tests its
