@@ -55,37 +55,59 @@ def statements_with_timeouts(ctx: LintContext) -> Iterator[tuple[Statement, dict
     """Each statement the migration itself runs, with the timeouts in force when it runs:
     those `SET`, `SET LOCAL` (in a transaction block) or `set_config` gave before it, and
     those env.py set on its connection (generated SETs); one set to 0 is not in force, nor
-    one reset, unless env.py had set it (`Timeout.unsure`). A function's body is left out:
-    it runs under its caller's settings."""
-    active: dict[str, Timeout] = {}
+    one reset, unless env.py had set it (`Timeout.unsure`). A `SET LOCAL` lasts until its
+    transaction ends, and the session's value is in force again after it; a `SET` in a
+    transaction rolled back is undone. A function's body is left out: it runs under its
+    caller's settings."""
+    session: dict[str, Timeout | None] = {}
+    local: dict[str, Timeout | None] = {}  # SET LOCAL's, until the transaction ends (None: 0)
+    at_begin: dict[str, Timeout | None] = {}  # the session's, restored by a ROLLBACK
     started: dict[str, Timeout] = {}  # env.py's, which the session had from the start
     for statement in ctx.statements:
         if statement.deferred:
             continue
+        if statement.transaction == "begin":
+            at_begin = dict(session)
         if statement.transaction in _ENDS:
-            active = {name: t for name, t in active.items() if t.session}
+            if statement.transaction == "rollback":
+                session = dict(at_begin)
+            local = {}
+            at_begin = dict(session)
             continue
-        for name, value, local in setting_changes(statement):
+        for name, value, is_local in setting_changes(statement):
             names = TIMEOUTS if name == "*" else (name,) if name in TIMEOUTS else ()
+            if is_local and not statement.in_transaction:
+                continue  # SET LOCAL outside a transaction block has no effect
             for setting in names:
-                reset = value is None or value.strip().lower() == "default"
-                ms = None if reset or value is None else _milliseconds(value)
-                if local and not statement.in_transaction:
-                    continue  # SET LOCAL outside a transaction block has no effect
-                if reset and setting in started and not local:
-                    active[setting] = replace(started[setting], set_by=statement,
-                                              unsure="reset")
-                elif reset or ms == 0 or value is None:
-                    active.pop(setting, None)
-                else:
-                    active[setting] = Timeout(value.strip(), ms, statement, not local)
-                    if statement.generated:
-                        started[setting] = active[setting]
-        for setting, local in set_config_expressions(statement):
-            if setting in TIMEOUTS and (statement.in_transaction or not local):
-                active[setting] = Timeout("", None, statement, not local, unsure="expression")
+                timeout = _set_to(setting, value, statement, started, is_local)
+                if is_local:
+                    local[setting] = timeout
+                    continue
+                session[setting] = timeout
+                local.pop(setting, None)  # a SET overrides the transaction's SET LOCAL
+                if statement.generated and timeout is not None:
+                    started[setting] = timeout
+        for setting, is_local in set_config_expressions(statement):
+            if setting in TIMEOUTS and (statement.in_transaction or not is_local):
+                timeout = Timeout("", None, statement, not is_local, unsure="expression")
+                (local if is_local else session)[setting] = timeout
         if not statement.generated:
-            yield statement, dict(active)
+            active = {**session, **local}
+            yield statement, {name: t for name, t in active.items() if t is not None}
+
+
+def _set_to(setting: str, value: str | None, statement: Statement,
+            started: dict[str, Timeout], local: bool) -> Timeout | None:
+    """The timeout `statement` puts in force (None: none). `RESET` and `SET ... TO DEFAULT`
+    (`SET LOCAL` too) go back to the session's default, not to a value a `SET` gave it:
+    env.py's value only where it passed it as a connect option."""
+    if value is None or value.strip().lower() == "default":
+        if setting in started:
+            return replace(started[setting], set_by=statement, session=not local,
+                           unsure="reset")
+        return None
+    ms = _milliseconds(value)
+    return None if ms == 0 else Timeout(value.strip(), ms, statement, not local)
 
 
 def queued_locks(ctx: LintContext, statement: Statement) -> list[QueuedLock]:

@@ -90,6 +90,13 @@ def test_set_local_timeout_ends_with_its_transaction() -> None:
     sql = ("BEGIN; SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '1min'; "
            "COMMIT; ALTER TABLE orders ADD COLUMN note text;")
     assert codes(sql, missing_lock_timeout) == ["DBS115:warning"]
+    # the session's timeouts are in force again after a SET LOCAL's transaction ends
+    session = "SET lock_timeout = '5s'; SET statement_timeout = '1min'; "
+    assert codes(session + "BEGIN; SET LOCAL lock_timeout = 0; COMMIT; "
+                 "ALTER TABLE orders ADD COLUMN note text;", missing_lock_timeout) == []
+    # a SET in a transaction rolled back is undone
+    assert codes("BEGIN; " + session + "ROLLBACK; ALTER TABLE orders ADD COLUMN note text;",
+                 missing_lock_timeout) == ["DBS115:warning"]
 
 
 def test_foreign_key_on_existing_table_checked_against_the_snapshot() -> None:

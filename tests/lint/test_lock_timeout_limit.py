@@ -78,3 +78,43 @@ def test_a_reset_after_env_py_set_a_long_timeout_is_said_not_passed(conninfo: st
         assert finding.location == here
         assert "dbsafe cannot tell which" in finding.message
         assert "the 10min env.py gave its connection" in finding.message
+
+
+@pytest.mark.db
+def test_a_set_local_ends_with_its_transaction_and_env_pys_timeout_is_back(conninfo: str) -> None:
+    """`SET LOCAL lock_timeout` (to 0, or TO DEFAULT) lasts until its transaction ends; the
+    session's value, what env.py SET, is in force again after it. TO DEFAULT returns to the
+    session's default (the connect option's, not the SET's), as RESET does."""
+    shown = []
+    for options, set_first in (("-c lock_timeout=10min", ""), ("", "10min")):
+        with psycopg.connect(conninfo, autocommit=True, options=options) as conn:
+            for local in ("0", "DEFAULT"):
+                if set_first:
+                    conn.execute(f"SET lock_timeout = '{set_first}'")
+                conn.execute("BEGIN")
+                conn.execute(f"SET LOCAL lock_timeout TO {local}")
+                inside = conn.execute("SHOW lock_timeout").fetchone()
+                conn.execute("COMMIT")
+                shown.append((inside, conn.execute("SHOW lock_timeout").fetchone()))
+    assert shown == [(("0",), ("10min",)), (("10min",), ("10min",)),
+                     (("0",), ("10min",)), (("0",), ("10min",))]
+    file = "versions/0002_note.py"
+    inside, after = Location(file, 10), Location(file, 12)
+    for local in ("0", "DEFAULT"):
+        migration = Migration(file, (
+            MigrationStatement("SET lock_timeout = '10min'", Location("<alembic>", 1),
+                               generated=True),
+            MigrationStatement("BEGIN", Location(file, 8)),
+            MigrationStatement(f"SET LOCAL lock_timeout TO {local}", Location(file, 9)),
+            MigrationStatement("ALTER TABLE orders ADD COLUMN note text", inside),
+            MigrationStatement("COMMIT", Location(file, 11)),
+            MigrationStatement("ALTER TABLE orders ADD COLUMN memo text", after),
+        ), kind="alembic", revision="0002")
+        findings = lint_migration(migration, [RULE])
+        if local == "0":  # no timeout inside (DBS115's), env.py's again after the COMMIT
+            assert [f.location for f in findings] == [after]
+        else:
+            assert [f.location for f in findings] == [inside, after]
+            assert "after `SET LOCAL lock_timeout TO DEFAULT` (line 9)" in findings[0].message
+            assert "dbsafe cannot tell which" in findings[0].message
+        assert "set on the connection env.py hands alembic" in findings[-1].message

@@ -36,6 +36,8 @@ started with: env.py's long timeout again if it passed it as a connect option, t
 if it `SET` it. The session shows dbsafe only the value, so the finding says it cannot tell
 which (judged on PostgreSQL 18: `SHOW lock_timeout` after the RESET is `10min` on a
 connection started with `-c lock_timeout=10min`, `0` after a `SET lock_timeout = '10min'`).
+`SET LOCAL lock_timeout TO DEFAULT` does the same until its transaction ends; then, as after
+any `SET LOCAL`, the session's value (env.py's) is in force again and judged again.
 
 ## Not flagged
 * A `lock_timeout` up to the limit (`'10s'`, `10000`, `'10.0004s'`, which PostgreSQL
@@ -106,7 +108,7 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
                     f"{found.table} may queue behind it while it waits.")
             elif timeout.unsure == "reset":
                 message = (
-                    f"{requested} after a `RESET` of `lock_timeout` (line "
+                    f"{requested} after {_reset_words(timeout.set_by)} (line "
                     f"{timeout.set_by.location.line}), which returns it to the session's "
                     f"default: the {shown(timeout.ms or 0)} env.py gave its connection if it "
                     "passed it as a connect option (`-c lock_timeout=...`), the server's if "
@@ -137,6 +139,14 @@ def _where(set_by: Statement) -> str:
     if set_by.generated:
         return "set on the connection env.py hands alembic"
     return f"set at line {set_by.location.line}"
+
+
+def _reset_words(statement: Statement) -> str:
+    """How a message names the statement that reset `lock_timeout`."""
+    if statement.kind == "VariableSetStmt" and statement.node.get("kind") == "VAR_SET_DEFAULT":
+        local = " LOCAL" if statement.node.get("is_local") else ""
+        return f"`SET{local} lock_timeout TO DEFAULT`"
+    return "a `RESET` of `lock_timeout`"
 
 
 RULE = Rule(
