@@ -531,8 +531,10 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 raise exc  # env.py itself, or the version table: not a revision's fault
             failed = by_id.get(exc.revision)
             if failed is not None and failed.revision not in reported:
-                report([_upgrade_failed(failed, exc, root, again=again,
-                                        setup=_has_setup(w))])
+                walking = any(r.revision == failed.revision for r in order)  # (else
+                # it is one `--from` names, or before it: building the start)
+                report([_upgrade_failed(failed, exc, root, again=again, setup=_has_setup(w),
+                                        start=() if walking else start_ids)])
 
         try:
             w.apply([("upgrade", _up(s)) for s in start_ids] or [("upgrade", "base")])
@@ -1643,11 +1645,14 @@ def _reupgrade_failed(revision: Revision, exc: Exception, root: Path) -> Finding
 
 
 def _upgrade_failed(revision: Revision, exc: Exception, root: Path, *,
-                    again: bool = False, setup: bool = True) -> Finding:
+                    again: bool = False, setup: bool = True,
+                    start: Sequence[str] = ()) -> Finding:
     """DBS417; `again`: the revision applied on the walk's database and failed when the walk
     applied it once more, on a fresh database of the same server (a rebuild, the twin);
     `setup`: the project has `setup-sql` (else a first revision failing for want of what
-    such SQL makes says how to give it: `setup_hint`)."""
+    such SQL makes says how to give it: `setup_hint`); `start`: the revisions `--from`
+    names, when the revision is one of those or before them (it failed while the walk built
+    the database it starts from)."""
     from dbsafe.migrate.setup import build_hint, setup_hint
 
     rid = revision.revision
@@ -1665,8 +1670,10 @@ def _upgrade_failed(revision: Revision, exc: Exception, root: Path, *,
                          "outside its database (a role, a tablespace) or in the Python "
                          "process (a module other than the revision file) makes it fail "
                          "the second time"),)
+    when = (f"while the walk builds the database at `{', '.join(start)}` it starts from"
+            if start else "during the walk")
     return Finding(UPGRADE_FAILED.code,
-                   f"Revision `{rid}`: upgrade fails during the walk: {_first_line(exc)}.",
+                   f"Revision `{rid}`: upgrade fails {when}: {_first_line(exc)}.",
                    UPGRADE_FAILED.default_severity, location or _location(revision, root), rid,
                    help=(f"{built}; the revisions after it were not verified." if built else
                          "Fix the revision so it applies on a database built by the revisions "

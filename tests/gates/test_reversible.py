@@ -226,6 +226,27 @@ def test_with_data_seeds_rows_so_a_data_dependent_revision_is_exercised(
     assert postgresql.execute("SELECT count(*) FROM patients").fetchone() == (2,)
 
 
+def test_a_revision_failing_before_from_is_said_to_fail_building_the_start(
+        tmp_path: Path, database_url: str) -> None:
+    env = tmp_path / "clean"
+    shutil.copytree(ENVS / "clean", env)
+    versions = env / "migrations" / "versions"
+    (versions / "0006_fails.py").write_text(
+        UNIQUE_NAMES.replace("CREATE UNIQUE INDEX ux_patients_name ON patients (name)",
+                             "SELECT 1/0"))
+    (versions / "0007_after.py").write_text(
+        '"""After."""\nfrom alembic import op\n\nrevision = "0007"\ndown_revision = "0006"\n\n\n'
+        'def upgrade():\n    op.execute("SELECT 1")\n\n\ndef downgrade():\n    pass\n')
+
+    report = commands.verify_reversible(_settings(env, **{"database-url": database_url}),
+                                        start="0006")
+
+    [failed] = report.findings
+    assert (failed.code, failed.subject) == ("DBS417", "0006")
+    assert failed.message.startswith("Revision `0006`: upgrade fails while the walk builds "
+                                     "the database at `0006` it starts from: ")
+
+
 def test_with_a_twin_database_the_walk_snapshots_only_where_a_fingerprint_differs(
         database_url: str, more_databases: Callable[[], str]) -> None:
     # Throwaway-server mode: one request per revision, fingerprints taken in the child, the
