@@ -2966,6 +2966,27 @@ def node_pg_code_migrations(folder: Path) -> list[Path]:
     return code
 
 
+# A SQL file named for one engine after its `.sql` (synapse's deltas: `x.sql.postgres`
+# beside `x.sql`, run only on PostgreSQL; `x.sql.sqlite` only on SQLite).
+_POSTGRES_NAMED_SQL = re.compile(r".+\.sql\.(?:postgres|postgresql|pg)", re.IGNORECASE)
+
+
+def postgres_named_sql(folder: Path) -> list[Path]:
+    """The files under `folder` named `<name>.sql.postgres` (`.postgresql`, `.pg`): SQL a
+    runner dbsafe does not know may run on PostgreSQL beside the `.sql` files, which the
+    folder's `*.sql` selection leaves out.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ("01_a.sql", "01_a.sql.postgres", "01_a.sql.sqlite", "02_b.sql.PG"):
+    ...         _ = Path(tmp, name).write_text("")
+    ...     [p.name for p in postgres_named_sql(Path(tmp))]
+    ['01_a.sql.postgres', '02_b.sql.PG']
+    """
+    return sorted(p for p in folder.rglob("*") if p.is_file()
+                  and _POSTGRES_NAMED_SQL.fullmatch(p.name))
+
+
 def code_migrations(folder: Path) -> list[tuple[Path, str]]:
     """The migrations in `folder` its runner runs as code, which dbsafe does not run: yoyo's
     Python ones, goose's Go ones and Go ones named as golang-migrate's SQL files,

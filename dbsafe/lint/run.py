@@ -374,7 +374,7 @@ def _note_unknown_runners(loaded: Loaded, paths: Sequence[Path], root: Path) -> 
     (`runner_unknown`), once each: their statements were linted as run one by one, which
     a runner wrapping each file in a transaction does not do; never a silent assumption."""
     from dbsafe.extract.files import display_path
-    from dbsafe.extract.migration import runner_unknown
+    from dbsafe.extract.migration import postgres_named_sql, runner_unknown
 
     for folder in dict.fromkeys(paths):
         if runner_unknown(folder):
@@ -382,6 +382,16 @@ def _note_unknown_runners(loaded: Loaded, paths: Sequence[Path], root: Path) -> 
                 f"{display_path(folder, root)}: runner unknown: each statement linted as run "
                 "on its own; set `sql-migrations-in-transaction = true` if your runner wraps "
                 "each file in a transaction")
+            # (synapse's runner runs its `.sql.postgres` deltas on PostgreSQL: the folder's
+            # `*.sql` leaves them out, and leaving them out in silence would pass them)
+            named = [display_path(p, root) for p in postgres_named_sql(folder)]
+            if named:
+                loaded.lines.append(
+                    f"{display_path(folder, root)}: {len(named)} file"
+                    f"{'s' if len(named) > 1 else ''} named for PostgreSQL after `.sql` "
+                    f"({_some_of(named, 3)}) {'were' if len(named) > 1 else 'was'} not "
+                    "linted: dbsafe does not know whether this folder's runner runs "
+                    "them; name them to lint them (`dbsafe lint FILE ...`)")
 
 
 def _split_paths(alembic_ini: Path, paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:

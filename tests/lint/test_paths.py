@@ -1210,6 +1210,27 @@ def test_a_postgres_migrations_javascript_migration_is_said_not_linted(tmp_path:
         "which dbsafe does not read; it was not linted"]
 
 
+def test_sql_named_for_postgresql_in_a_folder_whose_runner_is_unknown_is_said_not_linted(
+        tmp_path: Path) -> None:
+    # synapse's deltas: its runner runs `x.sql.postgres` beside the `.sql` files on
+    # PostgreSQL only (`.sql.sqlite` on SQLite); the folder's `*.sql` leaves them out, so
+    # never in silence. Named, such a file is linted.
+    folder = tmp_path / "delta"
+    (folder / "92").mkdir(parents=True)
+    (folder / "92" / "01_a.sql").write_text("CREATE TABLE a (id int);\n")
+    (folder / "92" / "01_a.sql.sqlite").write_text("CREATE INDEX a_id ON a (id);\n")
+    (folder / "92" / "02_b.sql.postgres").write_text("CREATE INDEX events_id ON events (id);\n")
+    settings = Settings(project_root=tmp_path, select=("DBS101",))
+    report = commands.lint(settings, [folder])
+    assert report.findings == ()
+    assert report.summary["lines"][1:] == [
+        "delta: 1 file named for PostgreSQL after `.sql` (delta/92/02_b.sql.postgres) was not "
+        "linted: dbsafe does not know whether this folder's runner runs them; name them to "
+        "lint them (`dbsafe lint FILE ...`)"]
+    named = commands.lint(settings, [folder / "92" / "02_b.sql.postgres"])
+    assert [f.code for f in named.findings] == ["DBS101"]
+
+
 def test_a_sql_folder_whose_runner_is_unknown_is_said_once_never_as_a_finding(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Its statements are linted as run one by one (the UPDATE is no DBS114): said in the
