@@ -2834,6 +2834,18 @@ def up_go_migrations(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if _UP_GO_FILE.fullmatch(p.name) and p.is_file())
 
 
+def down_go_migration(up: Path) -> Path | None:
+    """The `<version>_<name>.down.go` beside the golang-migrate-named `<version>_x.up.sql`
+    `up`, where it has no `.down.sql` (concourse's runner runs a version's Go down, paired
+    by the version alone): a down migration in code, which dbsafe cannot run."""
+    version = re.match(r"[0-9]+_", up.name)
+    if version is None or not up.name.lower().endswith(".up.sql") \
+            or not golang_migrate_folder(up.parent):
+        return None
+    return next((p for p in sorted(up.parent.glob(f"{version.group()}*.down.go"))
+                 if p.is_file()), None)
+
+
 # node-pg-migrate's JavaScript and TypeScript migrations (`<timestamp>_name.js`, as its
 # `create` names them), and what one exports: its `up`.
 _NODE_PG_CODE_FILE = re.compile(r"\d+_[^/]*\.(?:js|cjs|mjs|ts|cts|mts)")

@@ -169,13 +169,17 @@ def _missing(up: Migration, down: Migration | None, before: SchemaSnapshot,
     changes = _differences(after_up, before, options)
     if not changes:
         return []
+    why = _no_down(up, down, ran=ran)
     return [Finding(
         DOWNGRADE_MISSING.code,
-        f"`{up.path}` changes the schema but {_no_down(up, down, ran=ran)}; going back past "
+        f"`{up.path}` changes the schema but {why}; going back past "
         f"it leaves {len(changes)} difference(s).",
         DOWNGRADE_MISSING.default_severity,
         Location(up.path, 1) if down is None else _first_line(down), up.path,
-        help="Write its down migration; the statements below are the undo dbsafe computed.",
+        help=("Check that its Go down migration undoes this (dbsafe cannot run it), or "
+              "write it in SQL; the statements below are the undo dbsafe computed."
+              if "is Go code" in why else
+              "Write its down migration; the statements below are the undo dbsafe computed."),
         context=(("Left behind", "\n".join(c.describe() for c in changes)),
                  *_fix(after_up, before, changes, down, up)))]
 
@@ -282,6 +286,11 @@ def _unrun_before(folder: SqlFolder, up: Migration) -> list[str]:
 
 
 def _no_down(up: Migration, down: Migration | None, *, ran: bool = False) -> str:
+    from dbsafe.extract.migration import down_go_migration
+
+    if down is None and up.file is not None \
+            and (go := down_go_migration(up.file)) is not None:
+        return f"its down migration `{go.name}` is Go code, which dbsafe cannot run"
     if down is None:
         return "has no down migration"
     what = "changes nothing in the schema" if ran else "is empty"

@@ -46,17 +46,25 @@ def test_golang_migrate_down_files_are_walked(tmp_path: Path) -> None:
         "4_t.down.sql": "DROP TABLE nosuch;\n",
         "5_v.up.sql": "CREATE VIEW named AS SELECT name FROM users;\n",
         "5_v.down.sql": "DROP VIEW named;\n",
+        # concourse's runner runs a version's Go down (`1537546150_x.down.go`)
+        "6_t.up.sql": "CREATE TABLE t6 (id int);\n",
+        "6_t.down.go": "package migrations\n",
     })
     report = commands.verify_reversible(load_settings(tmp_path, environ={}))
     found = sorted((f.code, f.location.path, f.location.line) for f in report.findings
                    if f.location is not None)
     # The leftover column is repaired before the up runs again: no DBS415 behind it.
-    assert found == [("DBS412", "db/migrations/4_t.down.sql", 1),
+    assert found == [("DBS411", "db/migrations/6_t.up.sql", 1),
+                     ("DBS412", "db/migrations/4_t.down.sql", 1),
                      ("DBS413", "db/migrations/3_age.down.sql", 2)]
+    [in_go] = [f for f in report.findings if f.code == "DBS411"]
+    assert in_go.message.startswith("`db/migrations/6_t.up.sql` changes the schema but its "
+                                    "down migration `6_t.down.go` is Go code, which dbsafe "
+                                    "cannot run; ")
     [leftover] = [f for f in report.findings if f.code == "DBS413"]
     assert "column `public.users.age`" in leftover.message
     assert "ALTER TABLE public.users DROP COLUMN age;" in dict(leftover.context)["Fix (SQL)"]
-    assert report.summary["migrations"] == 5
+    assert report.summary["migrations"] == 6
 
 
 def test_an_underscored_down_file_is_the_down_of_its_underscored_up(tmp_path: Path) -> None:
