@@ -2787,3 +2787,38 @@ def test_a_commit_and_chain_ends_its_runners_transaction_where_lint_says(
     findings = [f for f in lint_sql(change, in_transaction=True) if f.code == "DBS138"]
     assert [f.location.line for f in findings if f.location] == lines
     assert "rolls back only" in findings[0].message
+
+
+def test_a_commit_after_autocommit_block_ends_the_transaction_alembic_opens_again(
+        conninfo: str) -> None:
+    """DBS138 in alembic after `autocommit_block()`: when the block ends alembic begins a
+    transaction again (the generated BEGIN of a capture), to commit with the version row;
+    a raw COMMIT in it ends it, and what follows is not undone by alembic's rollback."""
+    from dbsafe.core import Location
+    from dbsafe.extract.migration import Migration, MigrationStatement
+    from dbsafe.lint.engine import lint_migration
+    from dbsafe.lint.rules.runner_transaction_ended_early import RULE as DBS138
+
+    file = "versions/0002_x.py"
+    run = [("BEGIN", None), ("CREATE TABLE a0 (id int)", 10), ("COMMIT", None),
+           ("CREATE INDEX CONCURRENTLY a0_id ON a0 (id)", 12), ("BEGIN", None),
+           ("CREATE TABLE a1 (id int)", 13), ("COMMIT", 14), ("CREATE TABLE a2 (id int)", 15),
+           ("SELECT 1/0", 16)]
+    with psycopg.connect(conninfo, autocommit=True) as alembic:
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            for sql, _ in run:
+                alembic.execute(sql)
+        alembic.execute("ROLLBACK")  # alembic's, on the error
+        kept = {name for (name,) in alembic.execute(
+            "SELECT relname::text FROM pg_class WHERE relname IN ('a1', 'a2')")}
+    assert kept == {"a1", "a2"}
+    migration = Migration(file, tuple(
+        MigrationStatement(sql, Location("<alembic>", 1), generated=True) if line is None
+        else MigrationStatement(sql, Location(file, line)) for sql, line in run),
+        kind="alembic", revision="0002")
+    [finding] = lint_migration(migration, [DBS138])
+    assert finding.location == Location(file, 14)
+    assert finding.message.startswith(
+        "This COMMIT ends the transaction alembic opens again after `autocommit_block()` "
+        "(its last statement at line 12), which it commits with the version row: the 2 "
+        "statements after it run outside it")

@@ -35,6 +35,8 @@ CREATE INDEX ix_invoices_id ON invoices (id);
 `with op.get_context().autocommit_block():` for what must run outside a transaction. A
 `BEGIN` ... `COMMIT` of the revision's own inside `autocommit_block()` is not flagged: the
 block's start committed alembic's transaction, so that COMMIT ends the revision's own one.
+A `COMMIT` after the block ends the transaction alembic opens again when the block ends (to
+commit with the version row), and the finding says so, naming the block's last statement.
 
 ## Not flagged
 A `COMMIT` followed by `BEGIN`: the file splits itself into two transactions on purpose
@@ -64,7 +66,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if statement.transaction not in ("commit", "rollback") or statement.generated \
             or statement.origin or ctx.migration.cut_short:
         return
-    if not _runner_transaction_open(ctx, statement):
+    opened, open_ = _runner_transaction(ctx, statement)
+    if not open_:
         return
     later = ctx.statements[statement.index + 1:]
     after = list(_in_chained_transaction(later) if statement.chain else
@@ -84,6 +87,15 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                    f"statement{'s' if len(after) > 1 else ''} after it rolls back only "
                    f"{'those' if len(after) > 1 else 'that one'}, leaving what came before "
                    "committed and the migration not recorded.")
+    elif (block := _autocommit_block_before(ctx, opened)) is not None:
+        # alembic opens a transaction again when `autocommit_block()` ends, and commits it
+        # with the version row at the revision's end
+        message = (f"This COMMIT ends the transaction alembic opens again after "
+                   f"`autocommit_block()` (its last statement at line "
+                   f"{block.location.line}), which it commits with the version row: the "
+                   f"{len(after)} statement{'s' if len(after) > 1 else ''} after it "
+                   f"run{'' if len(after) > 1 else 's'} outside it, so a failure there leaves "
+                   "the revision half applied and not recorded.")
     else:
         message = (f"This COMMIT ends the transaction the runner wraps the migration in: the "
                    f"{len(after)} statement{'s' if len(after) > 1 else ''} after it "
@@ -123,20 +135,35 @@ def _in_chained_transaction(later: Sequence[Statement]) -> Iterator[Statement]:
             yield s
 
 
-def _runner_transaction_open(ctx: LintContext, statement: Statement) -> bool:
-    """Is the transaction open before `statement` one the runner opened (it wraps the file,
-    or it is alembic's generated BEGIN), rather than one the file opened itself?"""
+def _runner_transaction(ctx: LintContext, statement: Statement
+                        ) -> tuple[Statement | None, bool]:
+    """(the BEGIN that opened it, None where the migration starts in it; whether the
+    transaction open before `statement` is one the runner opened: it wraps the file, or it
+    is alembic's generated BEGIN, rather than one the file opened itself)."""
     runner = ctx.migration.starts_in_transaction
     open_ = runner
+    opened: Statement | None = None
     for s in ctx.statements[:statement.index]:
         if s.origin is not None:
             continue
         if s.transaction == "begin" and not open_:
-            open_, runner = True, s.generated
+            open_, runner, opened = True, s.generated, s
         elif s.transaction in ("commit", "rollback", "prepare") and not s.chain:
             open_ = runner = False  # (AND CHAIN: the next one opens at once, the runner's
             # COMMIT ends it)
-    return open_ and runner
+    return opened, open_ and runner
+
+
+def _autocommit_block_before(ctx: LintContext, begin: Statement | None) -> Statement | None:
+    """The last statement of the alembic `autocommit_block()` whose end opened the
+    transaction `begin` (alembic's generated BEGIN): the revision's statement right before
+    it, run outside a transaction block; None where `begin` opened none after a block."""
+    if begin is None or not begin.generated or ctx.migration.kind != "alembic":
+        return None
+    before = [s for s in ctx.statements[:begin.index] if s.origin is None and not s.generated]
+    if before and not before[-1].in_transaction and before[-1].transaction is None:
+        return before[-1]
+    return None
 
 
 RULE = Rule(
