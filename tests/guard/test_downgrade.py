@@ -19,7 +19,7 @@ from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.migrate import AlembicProject, apply
 from dbsafe.migrate.throwaway import migrated_database
 from dbsafe.schema.diff import DiffOptions, diff
-from tests.helpers import at_revision
+from tests.helpers import at_revision, dbsafe_in_process
 from tests.migrate.projects import write_project
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
@@ -57,6 +57,16 @@ def _settings(root: Path, url: str):
     return load_settings(root, {"database-url": url, "cache": False}, environ={})
 
 
+def _dbsafe(root: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command line `dbsafe ARGS` in `root` against `url` without a cache, in process
+    (`dbsafe_in_process`: its throwaway server a database of the worker's, not one started
+    per run), with no other PG* or DBSAFE_* variable; stdin is no terminal, as in CI."""
+    unset: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith(("PG", "DBSAFE_"))}
+    return dbsafe_in_process(*args, cwd=root, env={
+        **unset, "DBSAFE_DATABASE_URL": url, "DBSAFE_CACHE": "false"})
+
+
 def _state(url: str) -> dict[str, Any]:
     with psycopg.connect(url) as conn:
         return {
@@ -75,12 +85,8 @@ def test_a_downgrade_dropping_data_names_it_and_is_refused_without_yes(
         conn.execute("INSERT INTO patients VALUES (1, 'a', 'a@x'), (2, 'b', NULL)")
         conn.execute("INSERT INTO orders VALUES (1, 1), (2, 1), (3, 2)")
     before = _state(database_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "dbsafe", "downgrade", "0001", "--no-backup"],
-        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url, "DBSAFE_CACHE": "false"},
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    proc = _dbsafe(root, database_url, "downgrade", "0001", "--no-backup")
 
     assert proc.returncode == 1, proc.stderr
     assert "The downgrade drops table `public.orders`, which holds 3 row(s)." in proc.stdout
@@ -324,12 +330,8 @@ def test_relative_targets_step_down_as_alembic_users_write_them(
     from dbsafe.core import DbsafeError
 
     root = _project_at(tmp_path, database_url, "0003")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
     # `-1` is the TARGET, not an option, and options may follow it.
-    proc = subprocess.run(
-        [sys.executable, "-m", "dbsafe", "downgrade", "-1", "--no-backup", "--yes"],
-        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url, "DBSAFE_CACHE": "false"},
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    proc = _dbsafe(root, database_url, "downgrade", "-1", "--no-backup", "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _state(database_url)["version"] == ["0002"]
 
