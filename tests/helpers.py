@@ -23,7 +23,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.sql import SQL, Identifier
 
 from dbsafe.core import Report
-from dbsafe.schema.model import SchemaSnapshot
 
 UPDATE = os.environ.get("DBSAFE_UPDATE_SNAPSHOTS") == "1"
 
@@ -47,16 +46,15 @@ def assert_snapshot(actual: str, expected_path: Path) -> None:
 PG15_BIN = Path(os.environ.get("DBSAFE_PG15_BIN", "/usr/lib/postgresql/15/bin"))
 
 
-def databases(admin: str, prefix: str) -> Iterator[Callable[..., str]]:
-    """A factory of databases on the server `admin` connects to (conninfo of each): empty,
-    or copies of a `template` database; all dropped when the fixture using it ends."""
+def databases(admin: str, prefix: str) -> Iterator[Callable[[], str]]:
+    """A factory of empty databases on the server `admin` connects to (conninfo of each),
+    all dropped when the fixture using it ends."""
     created: list[str] = []
 
-    def create(template: str = "template0") -> str:
+    def create() -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                Identifier(name), Identifier(template)))
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         created.append(name)
         return make_conninfo(admin, dbname=name)
 
@@ -84,52 +82,6 @@ def module_database(server, name: str, sql: str) -> Iterator[psycopg.Connection]
     finally:
         with psycopg.connect(info("postgres"), autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-class BuiltSchemas:
-    """Schemas a module's tests start from more than once (a pair's A and B, each in both
-    directions), each built once per worker: its SQL run on a database of its own, kept as
-    a template, and its snapshot read once. A test gets a copy of it (`CREATE DATABASE ...
-    TEMPLATE`, the same catalogs and OIDs) to change, with that snapshot."""
-
-    def __init__(self, admin: str, create: Callable[..., str]) -> None:
-        self._admin = admin
-        self._create = create
-        self._built: dict[str, tuple[str | None, SchemaSnapshot]] = {}
-
-    def snapshot(self, sql: str) -> SchemaSnapshot:
-        """The schema `sql` builds on a new database."""
-        return self._template(sql)[1]
-
-    def copy(self, sql: str, new_database: Callable[..., str]) -> tuple[str, SchemaSnapshot]:
-        """A new database (`new_database`'s, dropped with the test) holding what `sql`
-        builds, and its snapshot. Built again, not copied, when the template holds what a
-        copy would lose (database settings, grants, a comment)."""
-        template, snapshot = self._template(sql)
-        if template is None:
-            url = new_database()
-            return url, build_schema(url, sql)
-        return new_database(template), snapshot
-
-    def _template(self, sql: str) -> tuple[str | None, SchemaSnapshot]:
-        if sql not in self._built:
-            url = self._create()
-            snapshot = build_schema(url, sql)
-            name = conninfo_to_dict(url)["dbname"]
-            with psycopg.connect(self._admin, autocommit=True) as admin:
-                kept = as_made(admin, str(name))
-            self._built[sql] = (str(name) if kept else None, snapshot)
-        return self._built[sql]
-
-
-def build_schema(conninfo: str, sql: str) -> SchemaSnapshot:
-    """`sql` run on the database `conninfo` names; the snapshot of what it holds then."""
-    from dbsafe.schema.introspect import introspect_url
-
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        if sql.strip():
-            conn.execute(sql)
-    return introspect_url(conninfo)
 
 
 # The databases `at_revision` copies, one per project and revision, on each server a test's
@@ -162,7 +114,7 @@ def at_revision(url: str, ini: Path, revision: str) -> None:
     with psycopg.connect(make_conninfo(**{**params, "dbname": "postgres"}),
                          autocommit=True) as admin:
         template = None
-        if as_made(admin, name) and _untouched(params):
+        if _as_made(admin, name) and _untouched(params):
             user = admin.info.parameter_status("session_authorization") or ""
             template = REVISION_TEMPLATE_PREFIX + _revision_key(ini, revision, user)
             if template in _UNCOPYABLE:
@@ -181,7 +133,7 @@ def at_revision(url: str, ini: Path, revision: str) -> None:
 def _keep_as_template(admin: psycopg.Connection, name: str, template: str) -> None:
     """Copy the database `name`, just migrated, to `template`, unless its run gave it what a
     copy would lose; copying ends its other sessions, as a copy made for a test does."""
-    if not as_made(admin, name):
+    if not _as_made(admin, name):
         _UNCOPYABLE.add(template)
         return
     admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -195,7 +147,7 @@ def _keep_as_template(admin: psycopg.Connection, name: str, template: str) -> No
 _UNCOPYABLE: set[str] = set()
 
 
-def as_made(admin: psycopg.Connection, name: str) -> bool:
+def _as_made(admin: psycopg.Connection, name: str) -> bool:
     """The database `name` has nothing of its own that `CREATE DATABASE ... TEMPLATE` would
     not copy: its owner is the connected role, and it has no settings, comment or grants."""
     row = admin.execute(

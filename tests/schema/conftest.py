@@ -9,7 +9,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from pytest_postgresql.executors.noop import NoopExecutor
 
-from tests.helpers import BuiltSchemas, databases
+from tests.helpers import databases
 
 
 def _admin(server: NoopExecutor) -> str:
@@ -34,12 +34,3 @@ def server_version(pg_server: NoopExecutor) -> int:
     own."""
     with psycopg.connect(_admin(pg_server)) as conn:
         return conn.info.server_version
-
-
-@pytest.fixture(scope="module")
-def built_schemas(pg_server: NoopExecutor) -> Iterator[BuiltSchemas]:
-    """The module's `BuiltSchemas`, their templates dropped when it ends."""
-    admin = _admin(pg_server)
-    made = databases(admin, "dbsafe_built")
-    yield BuiltSchemas(admin, next(made))
-    next(made, None)

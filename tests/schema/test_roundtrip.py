@@ -29,12 +29,18 @@ from dbsafe.schema.ddl import Statement, plan
 from dbsafe.schema.diff import REORDER, Change, diff
 from dbsafe.schema.introspect import introspect_url
 from dbsafe.schema.model import SchemaSnapshot
-from tests.helpers import BuiltSchemas, build_schema
 
 pytestmark = pytest.mark.db
 
 PAIRS = Path(__file__).parent / "fixtures" / "pairs"
 CASES = sorted(p.name for p in PAIRS.iterdir() if p.is_dir())
+
+
+def _build(conninfo: str, sql: str) -> SchemaSnapshot:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        if sql.strip():
+            conn.execute(sql)
+    return introspect_url(conninfo)
 
 
 def _apply(conninfo: str, statements: tuple[Statement, ...], target: SchemaSnapshot) -> None:
@@ -62,18 +68,14 @@ def _lint_errors(tmp_path: Path, statements: tuple[Statement, ...],
             for f in report.findings if f.severity == Severity.ERROR]
 
 
-def _round_trip(new_database: Callable[..., str], tmp_path: Path, a_sql: str, b_sql: str,
-                *, with_psql: bool = False, built: BuiltSchemas | None = None,
+def _round_trip(new_database: Callable[[], str], tmp_path: Path, a_sql: str, b_sql: str,
+                *, with_psql: bool = False,
                 ) -> tuple[tuple[Change, ...], tuple[Statement, ...]]:
     """Build A and B, apply the plan of diff(A -> B) to A (statement by statement, or with
-    `with_psql` the printed script as users run it, `_psql`); A must then be B. With
-    `built`, A is a copy of the schema built once and B's snapshot the one read then."""
-    if built is None:
-        a_url = new_database()
-        a, b = build_schema(a_url, a_sql), build_schema(new_database(), b_sql)
-    else:
-        a_url, a = built.copy(a_sql, new_database)
-        b = built.snapshot(b_sql)
+    `with_psql` the printed script as users run it, `_psql`); A must then be B."""
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, a_sql)
+    b = _build(b_url, b_sql)
     changes = diff(a, b)
     statements = plan(a, b, changes)
     sqls = [s.sql for s in statements if not s.sql.startswith("--")]
@@ -94,16 +96,15 @@ def _round_trip(new_database: Callable[..., str], tmp_path: Path, a_sql: str, b_
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 @pytest.mark.parametrize("case", CASES)
-def test_pair_round_trips(case: str, direction: str, new_database: Callable[..., str],
-                          built_schemas: BuiltSchemas, server_version: int,
-                          tmp_path: Path) -> None:
+def test_pair_round_trips(case: str, direction: str, new_database: Callable[[], str],
+                          server_version: int, tmp_path: Path) -> None:
     a_sql = (PAIRS / case / "a.sql").read_text(encoding="utf-8")
     b_sql = (PAIRS / case / "b.sql").read_text(encoding="utf-8")
     _skip_below(a_sql, server_version)
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
     changes, _ = _round_trip(new_database, tmp_path, a_sql, b_sql,
-                             with_psql=case in PSQL_CASES, built=built_schemas)
+                             with_psql=case in PSQL_CASES)
     assert changes, "the pair must differ, or it tests nothing"
 
 
@@ -130,13 +131,12 @@ def _psql(a_url: str, tmp_path: Path, statements: tuple[Statement, ...],
     assert done.returncode == 0, done.stderr
 
 
-def _run_with_psql(new_database: Callable[..., str], built: BuiltSchemas, tmp_path: Path,
-                   a_sql: str, b_sql: str) -> str:
-    """A (a copy of the schema `built` holds) and B's snapshot, run the script of
-    diff(A -> B) on A with psql; A must become B (column order aside). Returns A's
-    conninfo."""
-    a_url, a = built.copy(a_sql, new_database)
-    b = built.snapshot(b_sql)
+def _run_with_psql(new_database: Callable[[], str], tmp_path: Path, a_sql: str,
+                   b_sql: str) -> str:
+    """Build A and B, run the script of diff(A -> B) on A with psql; A must become B
+    (column order aside). Returns A's conninfo."""
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
     _psql(a_url, tmp_path, plan(a, b, diff(a, b)), b)
     left = diff(introspect_url(a_url), b)
     assert [c.describe() for c in left if c.action != REORDER] == []
@@ -173,8 +173,7 @@ ORDER BY 1
 @pytest.mark.parametrize("name", ["rebuilt_rules_index_marks", "disabled_rules",
                                   "rule_and_cast_functions_replaced"])
 def test_rebuilt_objects_keep_their_rules_index_marks_and_constraint_comments(
-        name: str, direction: str, new_database: Callable[..., str],
-        built_schemas: BuiltSchemas, tmp_path: Path) -> None:
+        name: str, direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
     """A view made again gets its rules back, an index built again its CLUSTER ON mark
     and statistics targets, a domain's constraint added again its comment; each changed
     alone is changed in place (a rule's enabled state too): psql leaves A's catalog as
@@ -183,19 +182,20 @@ def test_rebuilt_objects_keep_their_rules_index_marks_and_constraint_comments(
     a_sql, b_sql = (case / "a.sql").read_text("utf-8"), (case / "b.sql").read_text("utf-8")
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
-    a_url = _run_with_psql(new_database, built_schemas, tmp_path, a_sql, b_sql)
-    b_url, _ = built_schemas.copy(b_sql, new_database)
+    a_url = _run_with_psql(new_database, tmp_path, a_sql, b_sql)
+    b_url = new_database()
+    _build(b_url, b_sql)
     with psycopg.connect(a_url) as a, psycopg.connect(b_url) as b:
         assert a.execute(_MARKS_SQL).fetchall() == b.execute(_MARKS_SQL).fetchall()
 
 
 def test_a_column_added_with_a_default_calling_a_new_function_fills_the_rows(
-        new_database: Callable[..., str], built_schemas: BuiltSchemas, tmp_path: Path) -> None:
+        new_database: Callable[[], str], tmp_path: Path) -> None:
     """The column comes after the function, so its rows get the default as the target's
     did; one whose function reads its own table can only get it afterwards, and is NULL."""
     case = PAIRS / "defaults_calling_new_functions"
-    a_url = _run_with_psql(new_database, built_schemas, tmp_path,
-                           (case / "a.sql").read_text("utf-8"), (case / "b.sql").read_text("utf-8"))
+    a_url = _run_with_psql(new_database, tmp_path, (case / "a.sql").read_text("utf-8"),
+                           (case / "b.sql").read_text("utf-8"))
     with psycopg.connect(a_url) as conn:
         assert conn.execute("SELECT id, x, y FROM t ORDER BY id").fetchall() == [
             (1, 1, None), (2, 1, None)]
@@ -203,15 +203,15 @@ def test_a_column_added_with_a_default_calling_a_new_function_fills_the_rows(
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_columns_between_arrays_and_json_keep_their_values(
-        direction: str, new_database: Callable[..., str], built_schemas: BuiltSchemas,
-        tmp_path: Path) -> None:
+        direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
     """Each side's rows, converted by the script, read as the other side's rows."""
     case = PAIRS / "json_arrays"
     a_sql, b_sql = (case / "a.sql").read_text("utf-8"), (case / "b.sql").read_text("utf-8")
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
-    a_url = _run_with_psql(new_database, built_schemas, tmp_path, a_sql, b_sql)
-    b_url, _ = built_schemas.copy(b_sql, new_database)
+    a_url = _run_with_psql(new_database, tmp_path, a_sql, b_sql)
+    b_url = new_database()
+    _build(b_url, b_sql)
     rows = "SELECT * FROM poker ORDER BY id"
     with psycopg.connect(a_url) as a, psycopg.connect(b_url) as b:
         assert a.execute(rows).fetchall() == b.execute(rows).fetchall()
@@ -219,16 +219,15 @@ def test_columns_between_arrays_and_json_keep_their_values(
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_a_replica_identity_index_built_again_is_the_replica_identity_again(
-        direction: str, new_database: Callable[..., str], built_schemas: BuiltSchemas,
-        tmp_path: Path) -> None:
+        direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
     """Rows of the published tables can still be updated and deleted after the script
     (55000 when the DROP left them without a replica identity)."""
     case = PAIRS / "replica_identity_rebuilt"
     a_sql, b_sql = (case / "a.sql").read_text("utf-8"), (case / "b.sql").read_text("utf-8")
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
-    a_url = _run_with_psql(new_database, built_schemas, tmp_path, a_sql, b_sql)
-    a, b = built_schemas.snapshot(a_sql), built_schemas.snapshot(b_sql)
+    a_url = _run_with_psql(new_database, tmp_path, a_sql, b_sql)
+    a, b = _build(new_database(), a_sql), _build(new_database(), b_sql)
     gaps = [(s.sql, h.message) for s in plan(a, b, diff(a, b)) for h in s.hazards
             if h.kind == "replica-identity-gap"]
     assert gaps == [  # the window between the DROP and the REPLICA IDENTITY after the build
@@ -281,10 +280,10 @@ def test_an_enum_value_in_the_place_of_another_is_a_possible_rename(
     # them, and leaves nothing to differ. A new order alone gives no hint.
     a_url, b_url, c_url = new_database(), new_database(), new_database()
     rows = "CREATE TABLE public.t (m public.mood); INSERT INTO public.t VALUES ('a'), ('b');"
-    a = build_schema(a_url, "CREATE TYPE public.mood AS ENUM ('a', 'b', 'c');" + rows)
-    b = build_schema(b_url, "CREATE TYPE public.mood AS ENUM ('a', 'bee', 'c');"
+    a = _build(a_url, "CREATE TYPE public.mood AS ENUM ('a', 'b', 'c');" + rows)
+    b = _build(b_url, "CREATE TYPE public.mood AS ENUM ('a', 'bee', 'c');"
                       "CREATE TABLE public.t (m public.mood);")
-    c = build_schema(c_url, "CREATE TYPE public.mood AS ENUM ('c', 'b', 'a');"
+    c = _build(c_url, "CREATE TYPE public.mood AS ENUM ('c', 'b', 'a');"
                       "CREATE TABLE public.t (m public.mood);")
     hints = [h.message for s in plan(a, b, diff(a, b)) for h in s.hazards
              if h.kind == "possible-rename"]
@@ -308,7 +307,7 @@ def test_a_rebuilt_domain_keeps_the_rows_of_its_columns(
     rows = next(line for line in a_sql.splitlines() if line.startswith("INSERT"))
     for source, target in ((a_sql, b_sql), (b_sql + rows, a_sql)):
         a_url, b_url = new_database(), new_database()
-        a, b = build_schema(a_url, source), build_schema(b_url, target)
+        a, b = _build(a_url, source), _build(b_url, target)
         _apply(a_url, plan(a, b, diff(a, b)), b)
         with psycopg.connect(a_url) as conn:
             assert conn.execute("SELECT code, codes::text, qty, raw, tag FROM public.items"
@@ -378,7 +377,7 @@ def test_an_index_on_a_partitioned_table_is_named_for_the_share_lock_it_takes(
     a_sql = (PAIRS / "partition_index_names" / "a.sql").read_text(encoding="utf-8")
     b_sql = (PAIRS / "partition_index_names" / "b.sql").read_text(encoding="utf-8")
     a_url, b_url = new_database(), new_database()
-    a, b = build_schema(a_url, a_sql), build_schema(b_url, b_sql)
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
     statements = plan(a, b, diff(a, b))
     parent = next(s for s in statements
                   if s.sql.startswith("CREATE UNIQUE INDEX index_builds_on_project_id "))
@@ -472,8 +471,8 @@ def test_a_policy_whose_roles_or_expressions_change_is_altered_where_it_stands(
 def test_a_narrowed_column_refuses_values_too_long_instead_of_cutting_them(
         old: str, new: str, value: str, new_database: Callable[[], str]) -> None:
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, f"CREATE TABLE public.t (a {old}); INSERT INTO public.t VALUES ({value})")
-    b = build_schema(b_url, f"CREATE TABLE public.t (a {new})")
+    a = _build(a_url, f"CREATE TABLE public.t (a {old}); INSERT INTO public.t VALUES ({value})")
+    b = _build(b_url, f"CREATE TABLE public.t (a {new})")
     statements = plan(a, b, diff(a, b))
     with psycopg.connect(a_url, autocommit=True) as conn:
         before = conn.execute("SELECT a::text FROM public.t").fetchone()
@@ -487,8 +486,8 @@ def test_a_column_dropped_from_a_parent_that_a_child_keeps_keeps_the_childs_valu
         new_database: Callable[[], str], tmp_path: Path) -> None:
     pair = PAIRS / "inherited_columns"
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
-    b = build_schema(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
     _apply(a_url, plan(a, b, diff(a, b)), b)
     with psycopg.connect(a_url) as conn:
         assert conn.execute("SELECT id, a, e FROM public.child").fetchall() == [(1, 3, 2)]
@@ -500,8 +499,8 @@ def test_logged_and_unlogged_tables_are_told_apart_and_switched(
         new_database: Callable[[], str]) -> None:
     pair = PAIRS / "unlogged_tables"
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
-    b = build_schema(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
     assert {(c.subject, c.attribute) for c in diff(a, b) if c.attribute == "unlogged"} == {
         ("public.events", "unlogged"), ("public.cache", "unlogged")}
     _apply(a_url, plan(a, b, diff(a, b)), b)
@@ -515,8 +514,8 @@ def test_a_table_created_with_every_privilege_revoked_has_none_not_the_default(
     """`{}` (the owner's privileges revoked too) is not NULL (the default privileges): the
     script that creates the table must revoke them, as the catalog shows."""
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, "")
-    b = build_schema(b_url, "CREATE TABLE public.t (id integer);"
+    a = _build(a_url, "")
+    b = _build(b_url, "CREATE TABLE public.t (id integer);"
                       " REVOKE ALL ON public.t FROM CURRENT_USER")
     _apply(a_url, plan(a, b, diff(a, b)), b)
     with psycopg.connect(a_url) as conn:
@@ -536,7 +535,7 @@ def test_not_null_constraints_end_as_the_target_has_them_in_the_catalog(
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
     a_url, b_url = new_database(), new_database()
-    a, b = build_schema(a_url, a_sql), build_schema(b_url, b_sql)
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
     _apply(a_url, plan(a, b, diff(a, b)), b)
     query = """SELECT c.relname, a.attname,
                       CASE WHEN n.conname ~ '_not_null[0-9]*$' THEN '(made)' ELSE n.conname END,
@@ -562,7 +561,7 @@ def test_extended_statistics_end_as_the_target_has_them_in_the_catalog(
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
     a_url, b_url = new_database(), new_database()
-    a, b = build_schema(a_url, a_sql), build_schema(b_url, b_sql)
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
     _apply(a_url, plan(a, b, diff(a, b)), b)
     query = """SELECT s.stxnamespace::regnamespace::text, s.stxname,
                       pg_get_statisticsobjdef(s.oid), s.stxstattarget,
@@ -610,7 +609,7 @@ def test_validating_a_new_constraint_names_the_rows_that_make_it_fail(
              "CREATE DOMAIN positive AS int CONSTRAINT positive_check CHECK (VALUE > 0); "
              "CREATE TABLE u (x positive)")
     a_url, b_url = new_database(), new_database()
-    a, b = build_schema(a_url, a_sql), build_schema(b_url, b_sql)
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
     statements = plan(a, b, diff(a, b))
     validations = {s.sql: s.hazards for s in statements if "VALIDATE CONSTRAINT" in s.sql}
     assert {sql: [(h.kind, h.message) for h in hazards]
@@ -649,7 +648,7 @@ def test_building_a_unique_index_names_the_rows_that_make_it_fail(
              "CONSTRAINT tags_pkey PRIMARY KEY (changeset_id, k)); "
              "CREATE UNIQUE INDEX tags_v_idx ON tags (v); CREATE INDEX tags_k_idx ON tags (k)")
     a_url, b_url = new_database(), new_database()
-    a, b = build_schema(a_url, a_sql), build_schema(b_url, b_sql)
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
     statements = plan(a, b, diff(a, b))
     builds = {s.sql: [(h.kind, h.message) for h in s.hazards]
               for s in statements if s.sql.startswith("CREATE")}
@@ -727,8 +726,8 @@ def test_a_new_partition_key_keeps_the_rows_of_the_partitions_the_target_keeps(
         new_database: Callable[[], str]) -> None:
     pair = PAIRS / "replaced_relations"
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
-    b = build_schema(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
     _apply(a_url, plan(a, b, diff(a, b)), b)
     with psycopg.connect(a_url, autocommit=True) as conn:
         assert conn.execute("SELECT id, d FROM public.r").fetchall() == [(1, 1)]
@@ -751,8 +750,8 @@ def test_a_plain_column_becoming_an_identity_numbers_after_its_rows(
         new_database: Callable[[], str]) -> None:
     pair = PAIRS / "identity_added"
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
-    b = build_schema(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
     _apply(a_url, plan(a, b, diff(a, b)), b)
     with psycopg.connect(a_url, autocommit=True) as conn:
         row = conn.execute("INSERT INTO public.t DEFAULT VALUES RETURNING c, n, d, neg"
@@ -765,9 +764,9 @@ def test_a_composite_type_a_column_uses_keeps_its_attribute_types_for_a_human(
     # PostgreSQL cannot convert the values a column of the type holds: the attribute's new
     # type is named as not generated; what it can do (a new attribute) is still done.
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, "CREATE TYPE public.address AS (zip integer);"
+    a = _build(a_url, "CREATE TYPE public.address AS (zip integer);"
                       "CREATE TABLE public.customers (home public.address);")
-    b = build_schema(b_url, "CREATE TYPE public.address AS (zip bigint, country text);"
+    b = _build(b_url, "CREATE TYPE public.address AS (zip bigint, country text);"
                       "CREATE TABLE public.customers (home public.address);")
     statements = plan(a, b, diff(a, b))
     skipped = [s for s in statements if any(h.kind == "not-generated" for h in s.hazards)]
@@ -787,8 +786,8 @@ def test_a_collation_an_attribute_of_a_used_composite_type_has_is_left_for_a_hum
     a_url, b_url = new_database(), new_database()
     used = ("CREATE TYPE public.pair AS (a text COLLATE public.c1, b int);"
             "CREATE TABLE public.t (p public.pair);")
-    a = build_schema(a_url, "CREATE COLLATION public.c1 (provider = libc, locale = 'C');" + used)
-    b = build_schema(b_url, "CREATE COLLATION public.c1 (provider = libc, locale = 'POSIX');" + used)
+    a = _build(a_url, "CREATE COLLATION public.c1 (provider = libc, locale = 'C');" + used)
+    b = _build(b_url, "CREATE COLLATION public.c1 (provider = libc, locale = 'POSIX');" + used)
     statements = plan(a, b, diff(a, b))
     assert [s.sql.split(":")[0] for s in statements] == [
         "-- collation public.c1 is not made again"]
@@ -809,7 +808,7 @@ def test_an_extension_version_without_an_update_path_is_left_for_a_human(
     _, statements = _round_trip(new_database, tmp_path, old, new)
     assert [s.sql.split(" TO ")[0] for s in statements] == ["ALTER EXTENSION hstore UPDATE"]
     a_url, b_url = new_database(), new_database()
-    a, b = build_schema(a_url, new), build_schema(b_url, old)
+    a, b = _build(a_url, new), _build(b_url, old)
     statements = plan(a, b, diff(a, b))
     assert [h.kind for s in statements for h in s.hazards] == ["not-generated"]
     assert all(s.sql.startswith("-- extension hstore: UPDATE TO '1.4'") for s in statements)
@@ -825,8 +824,8 @@ def test_a_new_partition_bound_names_the_rows_it_takes_out_of_the_parent(
     a_url, b_url = new_database(), new_database()
     shape = ("CREATE TABLE public.t (id int, k text) PARTITION BY LIST (k);"
              "CREATE TABLE public.t1 PARTITION OF public.t FOR VALUES IN ({});")
-    a = build_schema(a_url, shape.format("'a'") + "INSERT INTO public.t VALUES (1, 'a');")
-    b = build_schema(b_url, shape.format("'b'"))
+    a = _build(a_url, shape.format("'a'") + "INSERT INTO public.t VALUES (1, 'a');")
+    b = _build(b_url, shape.format("'b'"))
     statements = plan(a, b, diff(a, b))
     detach = next(s for s in statements if " DETACH PARTITION " in s.sql)
     assert [h.kind for h in detach.hazards] == ["data-loss"]
@@ -849,8 +848,8 @@ def test_a_partition_key_column_keeps_its_collation_for_a_human(
     a_url, b_url = new_database(), new_database()
     shape = ("CREATE TABLE public.t (id int, name text{}, note text{}) PARTITION BY LIST "
              "(name); CREATE TABLE public.t1 PARTITION OF public.t FOR VALUES IN ('a');")
-    a = build_schema(a_url, shape.format("", ""))
-    b = build_schema(b_url, shape.format(' COLLATE "C"', ' COLLATE "C"'))
+    a = _build(a_url, shape.format("", ""))
+    b = _build(b_url, shape.format(' COLLATE "C"', ' COLLATE "C"'))
     statements = plan(a, b, diff(a, b))
     skipped = [s for s in statements if any(h.kind == "not-generated" for h in s.hazards)]
     assert [s.subject for s in skipped] == ["public.t.name"]
@@ -865,12 +864,12 @@ def test_a_column_type_no_cast_leads_to_is_left_for_a_hand_written_using(
     # `USING at::timestamp` fails for bigint whatever the rows hold: the statement is
     # named as not generated instead of failing the script; what can be done still is.
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, "CREATE DOMAIN public.epoch AS bigint;"
+    a = _build(a_url, "CREATE DOMAIN public.epoch AS bigint;"
                       "CREATE TABLE public.t (at bigint DEFAULT 0, at2 public.epoch, "
                       "flag integer, n integer);"
                       "CREATE INDEX t_at ON public.t (at);"
                       "INSERT INTO public.t VALUES (1700000000, 1, 5, 1);")
-    b = build_schema(b_url, "CREATE DOMAIN public.epoch AS bigint;"
+    b = _build(b_url, "CREATE DOMAIN public.epoch AS bigint;"
                       "CREATE TABLE public.t (at timestamp DEFAULT now(), at2 timestamptz, "
                       "flag boolean, n bigint);"
                       "CREATE INDEX t_at ON public.t (at);")
@@ -898,9 +897,9 @@ def test_a_type_change_is_said_to_rewrite_only_where_postgresql_rewrites(
              "label {});"
              "CREATE INDEX t_lower ON public.t (lower(name)); CREATE INDEX t_name ON public.t "
              "(name); CREATE INDEX t_code ON public.t (code);")
-    a = build_schema(a_url, shape.format("varchar(10)", "numeric(10,2)", "integer", "varchar(10)") +
+    a = _build(a_url, shape.format("varchar(10)", "numeric(10,2)", "integer", "varchar(10)") +
                "INSERT INTO public.t VALUES ('a', 1, 1, 'b');")
-    b = build_schema(b_url, shape.format("text", "numeric(12,2)", "bigint", "varchar(20)"))
+    b = _build(b_url, shape.format("text", "numeric(12,2)", "bigint", "varchar(20)"))
     statements = plan(a, b, diff(a, b))
     retyped = {s.subject: s for s in statements if " TYPE " in s.sql}
     assert {subject: sorted(h.kind for h in s.hazards) for subject, s in retyped.items()} == {
@@ -937,9 +936,9 @@ def test_an_added_column_is_said_to_rewrite_only_where_its_default_is_volatile(
                  "AS 'BEGIN RETURN 1::text; END';"
                  "CREATE FUNCTION public.fixed() RETURNS text LANGUAGE sql STABLE "
                  "AS 'SELECT 1::text';")
-    a = build_schema(a_url, functions + "CREATE TABLE public.t (id integer);"
+    a = _build(a_url, functions + "CREATE TABLE public.t (id integer);"
                "INSERT INTO public.t VALUES (1);")
-    b = build_schema(b_url, functions + "CREATE TABLE public.t (id integer, "
+    b = _build(b_url, functions + "CREATE TABLE public.t (id integer, "
                "scope text[] DEFAULT ARRAY['NEW'::text], "
                "at timestamp DEFAULT timezone('utc'::text, now()), "
                "tag text DEFAULT public.fixed(), "
@@ -969,9 +968,9 @@ def test_a_column_of_an_enum_is_said_to_be_rewritten_by_its_new_type(
     a_url, b_url = new_database(), new_database()
     enums = ("CREATE TYPE public.old_role AS ENUM ('admin', 'member');"
              "CREATE TYPE public.new_role AS ENUM ('owner', 'admin', 'member');")
-    a = build_schema(a_url, enums + "CREATE TABLE public.t (r public.old_role, s public.old_role);"
+    a = _build(a_url, enums + "CREATE TABLE public.t (r public.old_role, s public.old_role);"
                "INSERT INTO public.t VALUES ('admin', 'member');")
-    b = build_schema(b_url, enums + "CREATE TABLE public.t (r text, s public.new_role);")
+    b = _build(b_url, enums + "CREATE TABLE public.t (r text, s public.new_role);")
     statements = plan(a, b, diff(a, b))
     retyped = {s.subject: s for s in statements if " TYPE " in s.sql}
     assert sorted(retyped) == ["public.t.r", "public.t.s"]
@@ -992,8 +991,8 @@ def test_a_sql_standard_function_reading_no_table_comes_before_the_default_calli
     # Lemmy's community.random_number DEFAULT random_smallint(), a `RETURN trunc(random()
     # * ...)` function created with the SQL-standard body after the columns: 42883.
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, "CREATE TABLE public.t (id integer); INSERT INTO public.t VALUES (1);")
-    b = build_schema(b_url, "CREATE FUNCTION public.random_smallint() RETURNS smallint "
+    a = _build(a_url, "CREATE TABLE public.t (id integer); INSERT INTO public.t VALUES (1);")
+    b = _build(b_url, "CREATE FUNCTION public.random_smallint() RETURNS smallint "
                "LANGUAGE sql RETURN trunc(random() * 65536 - 32768);"
                "CREATE TABLE public.t (id integer, "
                "n smallint DEFAULT public.random_smallint() NOT NULL);"
@@ -1015,8 +1014,8 @@ def test_a_new_column_does_not_take_the_not_null_name_a_dropped_one_still_holds(
     shape = ("CREATE TABLE public.t (id integer, published timestamptz DEFAULT now() "
              f"NOT NULL, a integer CONSTRAINT keep_me NOT NULL DEFAULT 0, {'c' * 60} integer "
              "NOT NULL DEFAULT 0);")
-    a = build_schema(a_url, shape + "INSERT INTO public.t (id) VALUES (1);")
-    b = build_schema(b_url, shape + "ALTER TABLE public.t RENAME published TO published_at;"
+    a = _build(a_url, shape + "INSERT INTO public.t (id) VALUES (1);")
+    b = _build(b_url, shape + "ALTER TABLE public.t RENAME published TO published_at;"
                f"ALTER TABLE public.t RENAME a TO b; ALTER TABLE public.t RENAME {'c' * 60} "
                f"TO {'d' * 60};")
     statements = plan(a, b, diff(a, b))
@@ -1054,8 +1053,8 @@ def test_a_timestamp_gaining_or_losing_its_time_zone_may_rewrite_either_way(
     # Marquez's V73 (timestamp to timestamptz) taken back was said to rewrite its tables:
     # PostgreSQL rewrites in neither direction in a UTC session, in both elsewhere.
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, f"CREATE TABLE public.t (at {old}); INSERT INTO public.t VALUES (now());")
-    b = build_schema(b_url, f"CREATE TABLE public.t (at {new});")
+    a = _build(a_url, f"CREATE TABLE public.t (at {old}); INSERT INTO public.t VALUES (now());")
+    b = _build(b_url, f"CREATE TABLE public.t (at {new});")
     statements = plan(a, b, diff(a, b))
     retyped = [s for s in statements if " TYPE " in s.sql]
     assert [h.kind for h in retyped[0].hazards] == ["table-rewrite"]
@@ -1084,8 +1083,8 @@ def test_a_column_in_a_partition_key_keeps_its_type_for_a_human(
               "FOR VALUES FROM ('2026-01-01') TO ('2026-02-01') PARTITION BY LIST (status);"
               "CREATE TABLE public.runs_1_q PARTITION OF public.runs_1 FOR VALUES IN ('queued');"
               "CREATE TABLE public.keyed (k {}, m integer) PARTITION BY LIST (k);")
-    a = build_schema(a_url, schema.format(", 'evicted'", "integer", "integer"))
-    b = build_schema(b_url, schema.format("", "bigint", "bigint"))
+    a = _build(a_url, schema.format(", 'evicted'", "integer", "integer"))
+    b = _build(b_url, schema.format("", "bigint", "bigint"))
     statements = plan(a, b, diff(a, b))
     skipped = [s for s in statements if any(h.kind == "not-generated" for h in s.hazards)]
     assert sorted(s.subject for s in skipped) == ["public.keyed.k", "public.status"]
@@ -1116,8 +1115,8 @@ def test_a_column_between_serial_and_identity_keeps_numbering_after_its_rows(
                 "PRIMARY KEY, n integer);")
     a_sql, b_sql = (serial, identity) if direction == "serial to identity" else (identity, serial)
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, a_sql + "INSERT INTO public.a (n) SELECT g FROM generate_series(1, 3) g;")
-    b = build_schema(b_url, b_sql)
+    a = _build(a_url, a_sql + "INSERT INTO public.a (n) SELECT g FROM generate_series(1, 3) g;")
+    b = _build(b_url, b_sql)
     _apply(a_url, plan(a, b, diff(a, b)), b)
     assert [c.describe() for c in diff(introspect_url(a_url), b)] == []
     with psycopg.connect(a_url, autocommit=True) as conn:
@@ -1132,9 +1131,9 @@ def test_a_column_becoming_an_identity_numbers_from_its_start_unless_rows_are_pa
     # northwind's order ids up to 11077 becoming an identity STARTing WITH 20000: the next
     # order is 20000, as in the target, not 11078; rows at or past START are skipped.
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, "CREATE TABLE public.a (id integer NOT NULL, n integer);"
+    a = _build(a_url, "CREATE TABLE public.a (id integer NOT NULL, n integer);"
                       "INSERT INTO public.a SELECT g, g FROM generate_series(1, 3) g;")
-    b = build_schema(b_url, "CREATE TABLE public.a (id integer GENERATED BY DEFAULT AS IDENTITY "
+    b = _build(b_url, "CREATE TABLE public.a (id integer GENERATED BY DEFAULT AS IDENTITY "
                       f"(START WITH {start}), n integer);")
     _apply(a_url, plan(a, b, diff(a, b)), b)
     assert [c.describe() for c in diff(introspect_url(a_url), b)] == []
@@ -1317,8 +1316,8 @@ def test_only_the_views_reading_a_retyped_or_dropped_column_are_created_again(
     # A snapshot without the columns views read (written before dbsafe read them) errs on
     # the side of every view of the table.
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, table.format("") + views)
-    b = build_schema(b_url, table.format("").replace("b integer", "b bigint") + views)
+    a = _build(a_url, table.format("") + views)
+    b = _build(b_url, table.format("").replace("b integer", "b bigint") + views)
     old = replace(a, relations=tuple(msgspec.structs.replace(r, depends_on_columns=None)
                                      for r in a.relations))
     assert len([s for s in plan(old, b, diff(old, b)) if s.sql.startswith("DROP VIEW")]) == 6
@@ -1411,7 +1410,7 @@ def test_a_key_takes_the_place_of_an_invalid_index_of_its_name_on_a_table(
                      "WHERE id = 1)")
     a = introspect_url(a_url)
     assert [i.valid for r in a.relations for i in r.indexes] == [False]
-    b = build_schema(b_url, "CREATE TABLE public.t (id int PRIMARY KEY)")
+    b = _build(b_url, "CREATE TABLE public.t (id int PRIMARY KEY)")
     _apply(a_url, plan(a, b, diff(a, b)), b)
     assert diff(introspect_url(a_url), b) == ()
     with psycopg.connect(a_url) as conn:
@@ -1476,7 +1475,7 @@ def test_a_partition_s_key_its_parent_s_key_holds_is_not_dropped(
     # parent's key, INVALID in the target, which no statement makes so.
     b_sql, a_sql = _key_made_on_only(key)
     a_url, b_url = new_database(), new_database()
-    a, b = build_schema(a_url, a_sql), build_schema(b_url, b_sql)
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
     statements = plan(a, b, diff(a, b))
     _apply(a_url, statements, b)
     assert [(s.subject, [h.kind for h in s.hazards]) for s in statements] == [
@@ -1497,7 +1496,7 @@ def test_a_parent_s_index_a_partition_s_key_is_attached_to_is_not_dropped(
     b_sql = a_sql + "CREATE UNIQUE INDEX foobar_id_idx ON foobar (id);"
     _round_trip(new_database, tmp_path, a_sql, b_sql)
     source_url, target_url = new_database(), new_database()
-    source, target = build_schema(source_url, b_sql), build_schema(target_url, a_sql)
+    source, target = _build(source_url, b_sql), _build(target_url, a_sql)
     statements = plan(source, target, diff(source, target))
     _apply(source_url, statements, target)
     assert [(s.subject, [h.kind for h in s.hazards]) for s in statements] == [
@@ -1523,7 +1522,7 @@ def test_a_parent_s_index_becoming_its_key_is_not_generated_where_cascade_takes_
     b_sql = table + "ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY (region, id);" \
         + refs
     a_url, b_url = new_database(), new_database()
-    a, b = build_schema(a_url, a_sql), build_schema(b_url, b_sql)
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
     statements = plan(a, b, diff(a, b))
     _apply(a_url, statements, b)
     assert [(s.subject, [h.kind for h in s.hazards]) for s in statements] == [
@@ -1538,8 +1537,8 @@ def test_an_index_dropped_with_a_column_dropped_and_added_again_is_named(
     pair = PAIRS / "regenerated_column_users"
     _skip_below((pair / "a.sql").read_text(encoding="utf-8"), server_version)
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
-    b = build_schema(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
     statements = plan(a, b, diff(a, b))
     sqls = [s.sql for s in statements]
     drop = sqls.index("DROP INDEX CONCURRENTLY public.boxes_area")
@@ -1556,8 +1555,8 @@ def test_a_column_read_by_its_new_types_input_names_the_values_it_refuses(
     # `USING a::integer` reads each value's text: PostgreSQL refuses one it cannot read
     # (22P02) and changes nothing; the statement's hazard says so.
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, f"CREATE TABLE public.t (a {old}); INSERT INTO public.t VALUES ({value})")
-    b = build_schema(b_url, f"CREATE TABLE public.t (a {new})")
+    a = _build(a_url, f"CREATE TABLE public.t (a {old}); INSERT INTO public.t VALUES ({value})")
+    b = _build(b_url, f"CREATE TABLE public.t (a {new})")
     statements = [s for s in plan(a, b, diff(a, b)) if not s.sql.startswith("--")]
     (retype,) = [s for s in statements if " TYPE " in s.sql]
     assert any(f"not valid {new} text makes it fail" in h.message for h in retype.hazards)
@@ -1578,9 +1577,9 @@ def test_a_column_made_an_enum_names_the_values_it_refuses(
     # changes nothing; the statement's hazard says so.
     types = "CREATE TYPE public.e AS ENUM ('a', 'b'); CREATE TYPE public.e0 AS ENUM ('a', 'c');"
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, f"{types} CREATE TABLE public.t (a {old}); "
+    a = _build(a_url, f"{types} CREATE TABLE public.t (a {old}); "
                       f"INSERT INTO public.t VALUES ('a'), ({value})")
-    b = build_schema(b_url, f"{types} CREATE TABLE public.t (a public.e)")
+    b = _build(b_url, f"{types} CREATE TABLE public.t (a public.e)")
     statements = [s for s in plan(a, b, diff(a, b)) if not s.sql.startswith("--")]
     (retype,) = [s for s in statements if " TYPE " in s.sql]
     assert any(refusal in h.message for h in retype.hazards)
@@ -1597,8 +1596,8 @@ def test_a_column_made_an_enum_from_a_type_no_cast_leads_from_is_not_generated(
     # `USING a::public.e` from integer fails whatever the rows hold (42846): only text
     # reaches an enum, so the statement is named, not emitted.
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, "CREATE TYPE public.e AS ENUM ('1'); CREATE TABLE public.t (a integer)")
-    b = build_schema(b_url, "CREATE TYPE public.e AS ENUM ('1'); CREATE TABLE public.t (a public.e)")
+    a = _build(a_url, "CREATE TYPE public.e AS ENUM ('1'); CREATE TABLE public.t (a integer)")
+    b = _build(b_url, "CREATE TYPE public.e AS ENUM ('1'); CREATE TABLE public.t (a public.e)")
     (retype,) = [s for s in plan(a, b, diff(a, b)) if " TYPE " in s.sql]
     assert retype.sql.startswith("-- ")
     assert [h.kind for h in retype.hazards] == ["not-generated"]
@@ -1626,9 +1625,9 @@ def test_a_sequence_made_by_hand_and_renamed_is_renamed_keeping_its_counter(
 
     new = "other.t_ids" if moved else "public.t_ids"
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, schema("public.s", owned)
+    a = _build(a_url, schema("public.s", owned)
                + "INSERT INTO public.t (v) VALUES ('a'), ('b'), ('c');")
-    b = build_schema(b_url, schema(new, "" if moved else owned))
+    b = _build(b_url, schema(new, "" if moved else owned))
     changes = diff(a, b)
     assert [c.describe() for c in changes] == [
         f"sequence `{new}`: name differs ({'public.s' if moved else 's'} -> "
@@ -1662,7 +1661,7 @@ def test_a_sequence_renamed_into_a_name_its_old_schema_holds_moves_first(
         _numbered_by("other.t_ids")
     rows = "INSERT INTO public.t (v) VALUES ('a'), ('b'), ('c');"
     a_url, b_url = new_database(), new_database()
-    a, b = build_schema(a_url, a_sql + rows), build_schema(b_url, b_sql)
+    a, b = _build(a_url, a_sql + rows), _build(b_url, b_sql)
     statements = plan(a, b, diff(a, b))
     assert [s.sql for s in statements if s.sql.startswith("ALTER SEQUENCE")] == [
         "ALTER SEQUENCE public.s SET SCHEMA other", "ALTER SEQUENCE other.s RENAME TO t_ids"]
@@ -1677,9 +1676,9 @@ def test_a_sequence_renamed_into_a_name_both_schemas_hold_is_not_generated(
     # other.t_ids is a table the target drops: the name is taken where the sequence goes,
     # so neither RENAME first nor SET SCHEMA first can run (each 42P07 on PostgreSQL).
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, _numbered_by("public.s", "CREATE TABLE public.t_ids (x int);"
+    a = _build(a_url, _numbered_by("public.s", "CREATE TABLE public.t_ids (x int);"
                                          "CREATE TABLE other.t_ids (x int);"))
-    b = build_schema(b_url, _numbered_by("other.t_ids"))
+    b = _build(b_url, _numbered_by("other.t_ids"))
     (skipped,) = [s for s in plan(a, b, diff(a, b)) if "public.s" in s.sql]
     assert skipped.sql.startswith("-- ")
     assert [h.kind for h in skipped.hazards] == ["not-generated"]
@@ -1701,12 +1700,12 @@ def test_a_partition_attaching_another_index_to_its_parent_s_is_a_difference(
     parent = ("CREATE TABLE public.foobar (foo int, bar int) PARTITION BY LIST (foo);"
               "CREATE INDEX foobar_foo_bar_idx ON public.foobar (foo, bar);")
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, parent + (
+    a = _build(a_url, parent + (
         "CREATE TABLE public.foobar_1 (foo int, bar int);"
         "CREATE INDEX some_local_idx ON public.foobar_1 (foo, bar);"
         "ALTER TABLE public.foobar ATTACH PARTITION public.foobar_1 FOR VALUES IN (1);"
         "CREATE INDEX foobar_1_foo_bar_idx ON public.foobar_1 (foo, bar);"))
-    b = build_schema(b_url, parent + (
+    b = _build(b_url, parent + (
         "CREATE TABLE public.foobar_1 PARTITION OF public.foobar FOR VALUES IN (1);"
         "CREATE INDEX some_local_idx ON public.foobar_1 (foo, bar);"))
     changes = diff(a, b)
@@ -1728,8 +1727,8 @@ def test_a_sequence_dropped_and_one_of_its_parameters_created_names_the_counter_
     # Not tied to the same column (here to none): still a drop and a create, the drop
     # named a possible rename whose counter would start over.
     a_url, b_url = new_database(), new_database()
-    a = build_schema(a_url, "CREATE SEQUENCE public.s START 5; SELECT nextval('public.s');")
-    b = build_schema(b_url, "CREATE SEQUENCE public.s2 START 5;")
+    a = _build(a_url, "CREATE SEQUENCE public.s START 5; SELECT nextval('public.s');")
+    b = _build(b_url, "CREATE SEQUENCE public.s2 START 5;")
     statements = plan(a, b, diff(a, b))
     (drop,) = [s for s in statements if s.sql.startswith("DROP SEQUENCE")]
     assert [h.message for h in drop.hazards] == [
@@ -1762,7 +1761,7 @@ def test_new_sequence_bounds_that_may_leave_out_a_used_counter_name_what_happens
         a_sql: str, b_sql: str, hazard: str | None, next_value: int | None,
         new_database: Callable[[], str]) -> None:
     a_url, b_url = new_database(), new_database()
-    a, b = build_schema(a_url, a_sql), build_schema(b_url, b_sql)
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
     (alter,) = plan(a, b, diff(a, b))
     hazards = [f"{h.kind}: {h.message}" for h in alter.hazards]
     if hazard:
@@ -1813,12 +1812,12 @@ def test_a_cycling_counter_moved_up_to_a_new_minvalue_names_the_values_it_gives_
 
 
 def test_a_new_child_table_leaves_its_parents_columns_to_inherits(
-        new_database: Callable[..., str], built_schemas: BuiltSchemas, tmp_path: Path) -> None:
+        new_database: Callable[[], str], tmp_path: Path) -> None:
     # migra's `inherit`: the child's CREATE TABLE wrote out its parent's columns, which made
     # them its own too (attislocal): a DROP COLUMN on the parent left them in the child. Left
     # to INHERITS, with the child's own default and NOT NULL set on it alone.
     parent = "CREATE TABLE public.p (id bigint DEFAULT 0, kind text, at date);"
-    a_url = _run_with_psql(new_database, built_schemas, tmp_path, parent, parent + (
+    a_url = _run_with_psql(new_database, tmp_path, parent, parent + (
         "CREATE TABLE public.c (extra int) INHERITS (public.p);"
         "ALTER TABLE ONLY public.c ALTER COLUMN id SET DEFAULT 7, ALTER COLUMN kind SET NOT NULL;"))
     with psycopg.connect(a_url, autocommit=True) as conn:
