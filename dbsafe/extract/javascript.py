@@ -253,6 +253,14 @@ _ENGINE_MODULES = (
     (re.compile(r"(?:^|[/._-])powersync(?:[/._-]|$)", re.IGNORECASE), "SQLite"),
     (re.compile(r"(?:^|[/._-])clickhouse(?:[/._-]|$)", re.IGNORECASE), "ClickHouse"),
 )
+# pgtyped's runtime, whose `sql` tag takes parameters of its own (`_PGTYPED_PARAMETER`)
+_PGTYPED_PACKAGES = frozenset({"@pgtyped/runtime", "@pgtyped/query"})
+# pgtyped's parameters in a template of its `sql` tag (its runtime's preprocessor-ts.ts):
+# `$id` and `$id!` a value it sends as `$1`, `$$ids` a list of them (`($1, $2)`), `$book(a,
+# b!)` an object's keys (`($1, $2)`), `$$books(a, b)` a row of them per object (`($1, $2),
+# ($3, $4)`). PostgreSQL's parser reads none of them. A dollar quote's `$tag$` is none.
+_PGTYPED_PARAMETER = re.compile(r"\$(\$?)[A-Za-z_]\w*!?(?:\((?P<keys>[^()]*)\))?(?![\w$])",
+                                re.ASCII)
 # PostgreSQL's drivers and the ORMs' PostgreSQL flavours: with one loaded too, the module's
 # SQL may well be PostgreSQL's (a job copying rows from MySQL), so it stays checked.
 # Names postgres.js's column transforms (`postgres.camel`, `pascal`, `kebab`) leave unchanged.
@@ -269,6 +277,7 @@ _POSTGRES_DRIVERS = frozenset({
     "drizzle-orm/node-postgres", "drizzle-orm/postgres-js", "drizzle-orm/neon-http",
     "drizzle-orm/neon-serverless", "drizzle-orm/vercel-postgres", "drizzle-orm/pglite",
     "@db/postgres",  # deno-postgres
+    *_PGTYPED_PACKAGES,
 })
 # TypeORM's handles, by the names its documentation and the Nest projects give them
 # (`this.dataSource.query`, `queryRunner.query`, `entityManager.query`, a transaction's
@@ -594,6 +603,7 @@ class _Reader:
         self.ddl_with_holes: list[Template] = []
         self.postgres = False  # it loads a PostgreSQL driver (_POSTGRES_DRIVERS)
         self.postgres_js = False  # it loads postgres.js (`_quoted_name`)
+        self.pgtyped_tags: set[str] = set()  # names imported from pgtyped's runtime
         # local names of postgres.js's default export (`import postgres from 'postgres'`) and
         # of its client types (`Sql`, `TransactionSql`), for `_postgres_client`
         self.postgres_js_makers: set[str] = set()
@@ -875,6 +885,10 @@ class _Reader:
             self._bind_d1_clients(node, module)
             if _package_name(module) == "postgres":
                 self._bind_postgres_js(node)
+            if _package_name(module) in _PGTYPED_PACKAGES:
+                self.pgtyped_tags.update(
+                    self.text(n) for child in node.named_children
+                    if child.type == "import_clause" for n in _pattern_names(child))
             names = self.client_modules if _CLIENT_MODULE.search(module) else (
                 self.other_modules if _package(module) else None)
             if names is not None:
@@ -2676,7 +2690,8 @@ class _Reader:
                 return None
             return self._statement(text, call, formatted=True,
                                    bindings=tuple(args[1:2]) if name == "raw" else None)
-        return self._statement(literal, call)
+        return self._statement(literal, call, pgtyped=function.type == "identifier" and (
+            self.text(function) in self.pgtyped_tags))
 
     def _bound_literal(self, node: Node) -> Node | None:
         """`node` unwrapped, or the initializer of the `const` it names."""
@@ -2914,7 +2929,8 @@ class _Reader:
             return self._drizzle_value(template, assigned)
         if self._tag_piece(template):
             return None
-        return self._statement(template, template)
+        return self._statement(template, template,
+                               pgtyped=self._typed_tag(template) in self.pgtyped_tags)
 
     def _typed_sql_tag(self, template: Node) -> bool:
         """Whether a template is written after a SQL tag with type arguments, or a
@@ -2995,16 +3011,19 @@ class _Reader:
 
     def _statement(self, literal: Node, site: Node, *, formatted: bool = False,
                    bindings: tuple[Node, ...] | None = None,
-                   tagged: bool = False) -> SqlFragment | None:
+                   tagged: bool = False, pgtyped: bool = False) -> SqlFragment | None:
         """The statement a SQL string or template holds, if it reads as one (a template
         a SQL tag marks is SQL: only whether it is a whole statement is asked). `formatted`:
         a call's argument, whose pg-promise variables are holes (`_PGP_VARIABLE`);
         `bindings`: a `raw` call's arguments after its text, whose `??` are identifiers
-        (`_knex_identifiers`); `tagged`: a comment marks it SQL (`_marked_sql`)."""
+        (`_knex_identifiers`); `tagged`: a comment marks it SQL (`_marked_sql`); `pgtyped`:
+        a template of pgtyped's tag, whose parameters are values (`_pgtyped_parameters`)."""
         self.taken.add(literal.start_byte)
         if literal.type == "template_string" and self._in_sql_hole(literal):
             return None
         template = self._template(literal, constants=True)
+        if pgtyped:
+            template = _pgtyped_parameters(template)
         if bindings:
             named = self._knex_keys(bindings[0])
             template = self._knex_identifiers(template, bindings[0]) if named is None else (
@@ -3526,6 +3545,28 @@ def _variables_as_holes(template: Template) -> Template:
     """
     return _edited(template, [(m.start(), m.end(), None, m.group())
                               for m in _PGP_VARIABLE.finditer(template.text)])
+
+
+def _pgtyped_parameters(template: Template) -> Template:
+    """The template of pgtyped's tag with each of its parameters (`_PGTYPED_PARAMETER`) what
+    pgtyped sends there, a bound value, never SQL: NULL for a value, a parenthesised one
+    per item of a list or key of an object (one row of them stands for the rows of
+    `$$books(a, b)`).
+
+    >>> t = _pgtyped_parameters(Template(
+    ...     "SELECT a FROM t WHERE ($n = 0 OR b IN $$bs); INSERT INTO t VALUES $$rows(a, b!)",
+    ...     ((0, 1, 1),)))
+    >>> t.text
+    'SELECT a FROM t WHERE (NULL = 0 OR b IN (NULL)); INSERT INTO t VALUES (NULL, NULL)'
+    """
+    edits: list[tuple[int, int, str | None, str]] = []
+    for match in _PGTYPED_PARAMETER.finditer(template.text):
+        keys = match.group("keys")
+        values = "NULL" if keys is None else ", ".join(
+            "NULL" for key in keys.split(",") if key.strip())
+        text = f"({values})" if keys is not None or match.group(1) else values
+        edits.append((match.start(), match.end(), text, match.group()))
+    return _edited(template, edits)
 
 
 def _edited(template: Template, edits: list[tuple[int, int, str | None, str]], *,

@@ -379,7 +379,9 @@ _CHUNK = 32
 # 265: a dict bound to a name read only as `.extra(select=...)`'s, a class attribute read only
 #      as `RawSQL(self.attr, ...)`'s are embedded in Django's query; cx_Oracle/oracledb
 #      connections are Oracle's (helper-348)
-_CACHE_VERSION = 265
+# 266: pgtyped's parameters in a template of its tag (`$id!`, `$$ids`, `$$rows(a, b)`) are
+#      what it sends, where each such statement was unparsable (helper-354)
+_CACHE_VERSION = 266
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -7,7 +7,9 @@ A postgres.js client of another name (`const db = postgres(url)`, a parameter ty
 `TransactionSql`) is a tag too, and `return tx<Row[]>`...`` (which tree-sitter misreads as an
 ERROR node beside the template) is its template; a parameter of another type is not.
 postgres-meta marks its catalog queries `/* SQL */` before a template an arrow function
-returns. Each was skipped, a misspelt column in it passing silently. Real PostgreSQL.
+returns. Each was skipped, a misspelt column in it passing silently. pgtyped's tag takes
+parameters PostgreSQL's parser rejects (`$id!`, `$$ids`, `$$books(a, b)`): each statement
+written with one was unparsable. Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -77,3 +79,29 @@ def test_transactions_query_configs_and_marked_templates_are_read(
     assert_prepares(database_url, "",
                     ("SELECT title FROM books WHERE id = $1", "SELECT title FROM books"),
                     ("SELECT titel FROM books WHERE id = $1", "SELECT titel FROM books"))
+
+
+# pgtyped's tag takes parameters of its own, each a bound value (`($isIds = 0 OR ...)` too):
+# `$id!`, `$$ids` a list, `$book(a, b)` an object's keys, `$$books(a, b)` rows of them; each
+# statement was unparsable as written.
+_PGTYPED = """\
+import { sql } from '@pgtyped/runtime';
+export const byId = sql<IById>`SELECT titel FROM books WHERE id = $id!`;
+export const some = sql`SELECT titel FROM books WHERE ($isIds = 0 OR id IN $$ids)`;
+export const add = sql`INSERT INTO books (id, titel) VALUES $$books(id!, title)`;
+export const one = sql`INSERT INTO books (id, title) VALUES $book(id!, title)`;
+export const right = sql<IRight>`SELECT title FROM books WHERE id = $id AND title = $t!`;
+"""
+
+
+def test_pgtyped_parameters_are_what_it_sends(database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _DDL, "queries.ts", _PGTYPED)
+    assert sorted((f.code, f.location.line, f.location.column) for f in report.findings
+                  if f.location) == [("DBS302", 2, 39), ("DBS302", 3, 32), ("DBS302", 4, 47)]
+    assert report.summary["statements_analysed"] == 5
+    assert_prepares(database_url, "",
+                    ("SELECT title FROM books WHERE id = $1 AND title = $2",
+                     "INSERT INTO books (id, title) VALUES ($1, $2)"),
+                    ("SELECT titel FROM books WHERE id = $1",
+                     "SELECT titel FROM books WHERE ($1 = 0 OR id IN ($2, $3))",
+                     "INSERT INTO books (id, titel) VALUES ($1, $2), ($3, $4)"))
