@@ -385,7 +385,7 @@ def plan(settings: Settings, target: str = "heads") -> Report:
 
     _require_alembic(settings, "plan")
     return upgrade_plan(settings, _require_database(settings), target,
-                        lint=lambda s, since: lint(s, since=since))
+                        lint=lambda s, since, until: lint(s, since=since, until=until))
 
 
 def downgrade(settings: Settings, options: DowngradeOptions,

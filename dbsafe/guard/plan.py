@@ -9,12 +9,12 @@ findings for the pending revisions come with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Report
-from dbsafe.migrate.revisions import check_target, pending, relative_target
+from dbsafe.migrate.revisions import ancestors, check_target, pending, relative_target
 from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ INDEX_BUILD_BYTES_PER_SECOND = 60 * 2**20
 
 
 def plan(settings: Settings, database_url: str, target: str = "heads", *,
-         lint: Callable[[Settings, str | None], Report]) -> Report:
+         lint: Callable[[Settings, str | None, Collection[str]], Report]) -> Report:
     from dbsafe.lint.locks import lock_report
     from dbsafe.lint.run import load
     from dbsafe.schema.introspect import introspect_url
@@ -53,7 +53,11 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
     # other tables a statement locks.
     locks = lock_report(migrations, before=introspect_url(database_url))
     sizes = table_stats(database_url)
-    linted_report = lint(linted, since)
+    # Only what the upgrade would apply, as `upgrade TARGET`'s preflight lints: the
+    # revisions after the target (or on another branch) were linted and their findings
+    # dropped, a capture's time spent for nothing.
+    linted_report = lint(linted, since,
+                         ancestors(described.revisions, (*current, *(r.revision for r in todo))))
 
     revisions: list[dict[str, Any]] = []
     lines: list[str] = []
@@ -87,7 +91,9 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
                      if f.location is None or any(
                          r.path and str(r.path).endswith(f.location.path) for r in todo))
     return Report(findings, {"outcome": "planned", "from": list(current), "to": wanted,
-                             "pending": revisions, "lines": lines})
+                             "pending": revisions, "lines": lines,
+                             "linted_revisions": linted_report.summary.get(
+                                 "linted_revisions", [])})
 
 
 def _lock(row: Any, sizes: Any) -> dict[str, Any]:
