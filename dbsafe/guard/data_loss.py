@@ -264,9 +264,10 @@ def loss_finding(found: Measured) -> Finding:
 
 
 def loss_after_failure(found: Measured, ran: bool | None, *, stopped_at: str,
-                       backup: str | None) -> Finding:
+                       backup: str | None, restore_command: str = "") -> Finding:
     """DBS607 for data a downgrade that failed part-way destroyed (`ran`: the statement
-    destroying it ran), kept (`ran` False), or may have (None: unknown).
+    destroying it ran), kept (`ran` False), or may have (None: unknown). `restore_command`:
+    the `dbsafe restore` of `backup` (`RunState.restore_command`).
 
     >>> lost = Measured(Loss("public", "orders", "note", revision="0005"), "1 non-null value(s)")
     >>> loss_after_failure(lost, False, stopped_at="0005", backup=None).message
@@ -285,7 +286,8 @@ def loss_after_failure(found: Measured, ran: bool | None, *, stopped_at: str,
                        help="Running the downgrade again destroys it: " + _BEFORE_HELP[0].lower()
                        + _BEFORE_HELP[1:])
     kept = f"in backup {backup}" if backup else "no backup was taken"
-    restore = (f"The backup holds it: dbsafe restore {backup}" if backup
+    restore = (f"The backup holds it: {restore_command or f'dbsafe restore {backup}'}"
+               if backup
                else "No backup was taken (--no-backup): only a copy made elsewhere holds it.")
     if ran is None:
         return Finding(DATA_LOSS.code,

@@ -360,8 +360,9 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
         where = f"; the database is at {now}" if now is not None else ""
         down.findings.append(Finding(REVISION_FAILED.code, f"The downgrade failed: {exc}{where}",
                                      Severity.ERROR,
-                                     help=f"The backup restores the database: dbsafe restore "
-                                          f"{down.backup_file}" if down.backup_file else None,
+                                     help="The backup restores the database: "
+                                          f"{down.restore_command()}" if down.backup_file
+                                     else None,
                                      context=(("Blocked by", "\n".join(
                                          h.describe() for h in holders)),) if holders else ()))
         down.say("apply", f"failed: {exc}" + (f"; {blocked_by(holders)}" if holders else "")
@@ -473,8 +474,7 @@ def _rows_changed(down: _Down, before: Rows, added: dict[str, set[str]]) -> None
     if changed:
         down.say("verify", f"the downgrade changed the rows of {len(changed)} table(s) it "
                  "keeps: " + "; ".join(changed) + "; as they were: " + (
-                     f"dbsafe restore {down.backup_file}" if down.backup_file
-                     else "no backup was taken (--no-backup)"))
+                     down.restore_command()))
     else:
         down.say("verify", f"the rows of {len(after.tables)} table(s) it keeps are as before "
                  "(count and checksum)")
@@ -517,7 +517,8 @@ def _losses_after_failure(down: _Down, now: str | None, *, use_computed: bool) -
         return None  # emptied, by a statement of no known revision: nothing shows it
 
     reworded = {m.loss.subject: loss_after_failure(m, ran(m), stopped_at=now,
-                                                   backup=down.backup_file)
+                                                   backup=down.backup_file,
+                                                   restore_command=down.restore_command())
                 for m in down.losses}
     down.findings = [reworded.get(f.subject or "", f) if f.code == DATA_LOSS.code else f
                      for f in down.findings]

@@ -88,6 +88,41 @@ class RunState:
     def elapsed(self) -> float:
         return round(time.perf_counter() - self.started, 3)
 
+    def restore_command(self, *, replace: bool = False) -> str:
+        """The `dbsafe restore` of the backup the run took, as a DBA can paste it."""
+        if not self.backup_file:
+            return "no backup was taken (--no-backup)"
+        return restore_command(self.backup_file, self.url, self.settings, replace=replace)
+
+
+def restore_command(backup_file: str, url: str, settings: Settings, *,
+                    replace: bool = False) -> str:
+    """`dbsafe restore BACKUP` with the database it restores to: without it, the command
+    printed restored nowhere (no URL in the DBA's shell). Never with a password: the
+    variable the URL came from, else the URL without it, read by libpq from PGPASSWORD or
+    ~/.pgpass.
+
+    >>> from dbsafe.config import Settings
+    >>> restore_command("b/x.dump", "postgresql://app:pw@db/shop", Settings(Path("/p")))
+    'dbsafe restore b/x.dump --database-url postgresql://app@db/shop (password from \
+PGPASSWORD or ~/.pgpass)'
+    >>> env = Settings(Path("/p"), origins={"database-url": "environment variable X_URL"})
+    >>> restore_command("x.dump", "postgresql://app:pw@db/shop", env, replace=True)
+    'dbsafe restore x.dump --database-url "$X_URL" --replace'
+    """
+    import shlex
+
+    from dbsafe.pg.urls import without_password
+
+    origin = settings.origins.get("database-url", "")
+    variable = origin.removeprefix("environment variable ")
+    kept = without_password(url)
+    where = f'"${variable}"' if variable != origin else shlex.quote(kept)
+    command = (f"dbsafe restore {shlex.quote(backup_file)} --database-url {where}"
+               + (" --replace" if replace else ""))
+    return command + (" (password from PGPASSWORD or ~/.pgpass)"
+                      if variable == origin and kept != url else "")
+
 
 def show_revisions(progress: Progress, names: Sequence[str], done: int) -> None:
     """Tell a display that draws the revisions (`guard.display.LiveDisplay`) how far the run

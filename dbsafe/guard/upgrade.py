@@ -390,7 +390,7 @@ def _remove_interrupted(run: RunState, at: tuple[str, ...], before: SchemaSnapsh
                      f"schema then: {'; '.join(differences[:3])}"
                      + (f"; and {len(differences) - 3} more" if len(differences) > 3 else ""))
             run.interrupted_note = "; ".join(filter(None, (run.interrupted_note, stays)))
-            run.say("apply", stays + (f" (as it was: dbsafe restore {run.backup_file})"
+            run.say("apply", stays + (f" (as it was: {run.restore_command()})"
                                       if run.backup_file else ""))
     return True
 
@@ -895,8 +895,7 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
                 time.sleep(delay)
                 if cleared_for_retry(run, before, kept, lock_timeout=run.options.lock_timeout):
                     continue
-            restore = (f"dbsafe restore {run.backup_file}" if run.backup_file
-                       else "no backup was taken (--no-backup)")
+            restore = run.restore_command()
             run.findings.append(Finding(
                 REVISION_FAILED.code, f"Revision `{revision.revision}` failed: {exc}",
                 Severity.ERROR, subject=revision.revision,
@@ -1367,7 +1366,7 @@ def _way_back(run: _Run) -> str:
         # Where the database stopped, and both ways on from there: `dbsafe restore FILE`
         # alone makes a copy next to it, which takes nothing back.
         now = ", ".join(current_revisions(run.url)) or "base"
-        back = (f"to go back to {_start_name(run)}: dbsafe restore {run.backup_file} --replace"
+        back = (f"to go back to {_start_name(run)}: {run.restore_command(replace=True)}"
                 if run.backup_file else "no backup was taken (--no-backup)")
         run.say("way back", f"cannot roll back automatically ({', '.join(irreversible)} "
                 f"without a downgrade): the database is at {now}, {len(run.applied)} of "
@@ -1455,9 +1454,7 @@ def _restore_hints(run: _Run) -> tuple[str, str]:
     """The commands that restore the backup taken before the run: into a copy beside the
     database (the rows a table had, to read back), and over the database itself
     (`--replace`: all of it as it was, with what it holds now backed up first)."""
-    if not run.backup_file:
-        return ("no backup was taken (--no-backup)",) * 2
-    return (f"dbsafe restore {run.backup_file}", f"dbsafe restore {run.backup_file} --replace")
+    return run.restore_command(), run.restore_command(replace=True)
 
 
 def _as_before(run: _Run, restore_hint: str) -> bool:

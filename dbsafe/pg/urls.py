@@ -64,6 +64,33 @@ def redact_url(url: str) -> str:
     return _KV_PASSWORD.sub(rf"\g<1>{MASK}", url)
 
 
+def without_password(url: str) -> str:
+    """`url` with its secrets left out (not masked): a command printed for a person to run
+    that connects as it reads, libpq taking the password from PGPASSWORD or ~/.pgpass.
+
+    Example:
+        >>> without_password("postgresql://app:s3cret@db.example.com:5432/shop")
+        'postgresql://app@db.example.com:5432/shop'
+        >>> without_password("postgresql:///shop?password=s3cret&host=/tmp")
+        'postgresql:///shop?host=/tmp'
+        >>> without_password("host=localhost user=app password='a b' dbname=shop")
+        'host=localhost user=app dbname=shop'
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return " ".join(_KV_PASSWORD.sub("", url).split())
+    authority, slash, tail = _split_authority(rest)
+    userinfo, at, hosts = authority.rpartition("@")
+    if at and ":" in userinfo:
+        authority = f"{userinfo.split(':', 1)[0]}@{hosts}"
+    path, question, query = (tail if slash == "/" else "").partition("?")
+    if slash == "?":
+        path, question, query = "", "?", tail
+    kept = [p for p in query.split("&") if p and not _KV_PASSWORD.fullmatch(p)]
+    tail = path + ("?" + "&".join(kept) if question and kept else "")
+    return scheme + sep + authority + (slash if slash == "/" else "") + tail
+
+
 # SQLAlchemy drivers whose URLs libpq reads once the `+driver` is gone.
 _SQLALCHEMY_SCHEMES = ("postgresql+", "postgres+")
 

@@ -4,6 +4,7 @@ downgrade replaced by the computed one, the schema verified afterwards."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -851,7 +852,7 @@ def test_a_downgrade_says_which_rows_of_the_tables_it_keeps_it_changed(
     (changed,) = [s for s in steps if "changed the rows" in s]
     assert changed == ("verify: the downgrade changed the rows of 1 table(s) it keeps: "
                        f"public.patients: 2 rows, changed; as they were: dbsafe restore "
-                       f"{done.summary['backup']}")
+                       f"{done.summary['backup']} --database-url {shlex.quote(database_url)}")
 
     again = commands.downgrade(_settings(root, database_url),
                                DowngradeOptions(target="0003", yes=True, backup=False),
