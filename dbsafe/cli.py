@@ -1414,13 +1414,13 @@ def _finish_plain(report: Any, settings: Any, *, failed: bool = False) -> None:
 @main.group("backups", invoke_without_command=True)
 @click.option("--backup-dir", type=_Path(file_okay=False, path_type=Path),
               default=Path("backups"), show_default=True, help="Where the backups are.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+              help="Output format [default: DBSAFE_FORMAT if text or json, else text].")
 @click.option("--database-url", metavar="URL",
               help="Also name the databases an interrupted `dbsafe restore` left "
                    "half-restored on this server (or set DBSAFE_DATABASE_URL).")
 @click.pass_context
-def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
+def backups_group(ctx: click.Context, backup_dir: Path, fmt: str | None,
                   database_url: str | None) -> None:
     """List backups with their manifests: revision, size, age, restore-verified or not.
 
@@ -1438,7 +1438,9 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
     from dbsafe.guard.restore import half_restored, list_backups
     from dbsafe.guard.writing import unfinished_in
 
-    url = state.settings({"database-url": database_url}).database_url
+    settings = state.settings({"database-url": database_url})
+    fmt = _listing_format(settings, fmt, "backups")
+    url = settings.database_url
     if url:
         log = logging.getLogger("dbsafe.guard.restore")
         try:
@@ -1462,6 +1464,22 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
         click.echo(_backup_line(row))
     for stray in unfinished:
         click.echo(f"{stray.path}  {stray.describe()}")
+
+
+def _listing_format(settings: Any, fmt: str | None, command: str) -> str:
+    """A listing's --format (`codes`, `backups`: text or json); unset, the one DBSAFE_FORMAT
+    (or [tool.dbsafe] format) sets for every report, which was ignored. One the listing has
+    no form for is said, not dropped without a word."""
+    from dbsafe.config import where
+
+    if fmt is not None:
+        return fmt
+    if settings.format in ("text", "json"):
+        return str(settings.format)
+    click.echo(f"dbsafe: warning: {where(settings, 'format')} is {settings.format}, which "
+               f"`dbsafe {command}` cannot print (text or json): text printed; --format "
+               "json for JSON", err=True)
+    return "text"
 
 
 def _megabytes(size: int) -> str:
@@ -1665,13 +1683,16 @@ def explain_command(code: str) -> None:
 
 
 @main.command("codes")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
-def codes_command(fmt: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+              help="Output format [default: DBSAFE_FORMAT if text or json, else text].")
+@click.pass_obj
+def codes_command(state: CliState, fmt: str | None) -> None:
     """List every finding code dbsafe can report, with its name and default severity."""
     import json
 
     from dbsafe import commands
+
+    fmt = _listing_format(state.settings({}), fmt, "codes")
 
     entries = sorted(commands.catalog().values(), key=lambda info: info.code)
     if fmt == "json":

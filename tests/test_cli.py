@@ -1032,3 +1032,18 @@ def test_validate_of_files_it_must_all_skip_exits_2(snapshot_file: Path, tmp_pat
     assert result.stderr == ("dbsafe: error: nothing was validated: no source file could be "
                              "read (dump.sql [binary file])\n")
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("env_format", "stdout", "warned"), [
+    ("json", "[]\n", False),
+    ("markdown", "no backups in b\n", True),
+])
+def test_backups_takes_its_format_from_dbsafe_format(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env_format: str, stdout: str,
+        warned: bool) -> None:
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["backups", "--backup-dir", "b"],
+                                env={"DBSAFE_FORMAT": env_format, "DBSAFE_DATABASE_URL": ""})
+    assert (result.exit_code, result.stdout) == (0, stdout), result.output
+    assert ("`dbsafe backups` cannot print" in result.stderr) is warned, result.stderr
