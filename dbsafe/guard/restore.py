@@ -614,6 +614,12 @@ def _manifest_of(backup: Path) -> dict[str, Any]:
     every one dbsafe writes has or giving one as another type, is a one-line error."""
     if not backup.exists():
         raise DbsafeError(f"no such backup: {backup}")
+    if backup.is_dir() and not Path(f"{backup}{_MANIFEST}").exists() \
+            and any(backup.glob(f"*{_MANIFEST}")):
+        # `dbsafe restore backups/` was told there is no `backups.manifest.json`, and that
+        # nothing tells whether a backup run is still writing it
+        raise DbsafeError(f"{backup} is a directory of backups, not one: name one of its "
+                          f"files (`dbsafe backups --backup-dir {backup}` lists them)")
     try:
         manifest = load_manifest(backup)
     except DbsafeError as exc:

@@ -1018,20 +1018,28 @@ def test_no_password_in_backup_output_or_manifest(source: str, secret_password: 
         assert secret not in manifest.read_text()
 
 
-@pytest.mark.parametrize("missing", ["backup", "manifest"])
+@pytest.mark.parametrize("missing", ["backup", "manifest", "backup, its directory named"])
 def test_a_missing_backup_is_named_before_any_server_is_asked(missing: str,
                                                               tmp_path: Path) -> None:
     # No server answers on this URL: the file's problem is what the user must hear.
     backup = tmp_path / "shop.dump"
     if missing == "manifest":
         backup.write_bytes(b"PGDMP")
+    if missing.endswith("directory named"):
+        # (said as "no manifest next to the backup: backups.manifest.json")
+        (tmp_path / "backups").mkdir()
+        (tmp_path / "backups" / "shop.dump.manifest.json").write_text("{}")
+        backup = tmp_path / "backups"
     url = "postgresql://app:pw@127.0.0.1:1/shop?connect_timeout=2"
     with pytest.raises(DbsafeError) as caught:
         commands.restore(_settings(url, tmp_path), backup)
     expected = {"backup": f"no such backup: {backup}",
                 "manifest": f"no manifest next to the backup: {backup}.manifest.json; "
                             "nothing tells whether a backup run is still writing it or left "
-                            "it (no lock file: not written by this dbsafe's `backup`)"}
+                            "it (no lock file: not written by this dbsafe's `backup`)",
+                "backup, its directory named": f"{backup} is a directory of backups, not one: "
+                                               "name one of its files (`dbsafe backups "
+                                               f"--backup-dir {backup}` lists them)"}
     assert str(caught.value) == expected[missing]
 
 
