@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -1129,11 +1130,17 @@ def upgrade():
 def downgrade():
     op.execute("ALTER TABLE orders ADD FOREIGN KEY (patient_id) REFERENCES patients")
 ''')
-    report = commands.plan(_settings(root, database_url))
+    (root / "migrations" / "versions" / "0006_after.py").write_text(_NO_DOWNGRADE.format(
+        doc="after the target", revision="0006", down="0005",
+        sql="CREATE TABLE after_target (id int)"))
+    report = commands.plan(_settings(root, database_url), "0005")
     (statement,) = report.summary["pending"][0]["statements"]
     locked = {lock["relation"].removeprefix("public."): lock["mode"]
               for lock in statement["locks"]}
     assert locked == {"orders": "ACCESS EXCLUSIVE", "patients": "ACCESS EXCLUSIVE"}
+    # Only what `upgrade 0005` applies is linted, as its preflight lints: 0006 was too,
+    # its findings dropped (the time of its capture lost)
+    assert report.summary["linted_revisions"] == ["0005"]
 
 
 def test_status_accepts_a_sqlalchemy_url(database_url: str, tmp_path: Path) -> None:
@@ -1890,7 +1897,8 @@ def test_a_way_back_blocked_by_a_lock_names_the_holder_and_retries(
         (failed,) = [f for f in result.findings if f.message.startswith("The rollback failed")]
         assert dict(failed.context)["Blocked by"].startswith(f"pid {pid} ("), failed.context
         # The database itself as it was (a restore without --replace makes a copy beside it).
-        replace = f"dbsafe restore {result.summary['backup']} --replace"
+        replace = (f"dbsafe restore {result.summary['backup']} --database-url "
+                   f"{shlex.quote(database_url)} --replace")
         assert gave_up.endswith(f"; to restore: {replace}") and replace in (failed.help or "")
         assert _state_of(database_url) == (["0002"], ["a", "alembic_version", "b"])
     assert "4242" not in story
@@ -2326,8 +2334,10 @@ def test_a_failure_after_irreversible_revisions_says_where_the_database_is_and_b
         conn.execute("INSERT INTO orders VALUES (10, 1), (11, NULL)")
     steps: list[str] = []
 
+    # (a password in the URL, which the server's trust ignores: the way back given must
+    # name the database, as a DBA pastes it, without printing it)
     report = commands.upgrade(
-        _settings(root, database_url),
+        _settings(root, database_url + "&password=s3cret"),
         # (DBS615 allowed: the preflight would refuse 0007 over the order without a patient;
         # --allow-irreversible accepts lint's DBS210 of the missing downgrade()s too)
         _options(tmp_path, allow_irreversible=True, allow=("DBS101", "DBS107", "DBS615")),
@@ -2339,5 +2349,8 @@ def test_a_failure_after_irreversible_revisions_says_where_the_database_is_and_b
     assert (f"way back: cannot roll back automatically (0005, 0006 without a downgrade): "
             f"the database is at 0006, 2 of 3 revision(s) applied; to go on, fix what "
             f"failed and run `dbsafe upgrade` again; to go back to 0004: dbsafe restore "
-            f"{backup} --replace") in steps, steps
+            f"{backup} --database-url {shlex.quote(database_url)} --replace (password from "
+            "PGPASSWORD or ~/.pgpass)") in steps, steps
+    assert "s3cret" not in "\n".join(steps)
     assert not [s for s in steps if s.startswith("preflight: 0006: ")], steps
+
