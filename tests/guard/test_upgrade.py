@@ -432,7 +432,7 @@ def test_rows_a_rolled_back_revision_changed_are_named_with_the_backup_holding_t
     assert f"dbsafe restore {backup}" in (left.help or "")
     assert (f"way back: rows differ from before the upgrade in 2 table(s): public.orders: 4 "
             f"rows, changed; public.patients: 5 -> 4 rows; as they were: dbsafe restore "
-            f"{backup}") in steps
+            f"{backup} --database-url {shlex.quote(database_url)}") in steps
     # Only the tables 0005 writes are read (not alembic_version, nor any other).
     assert _rows_read_before(steps).startswith(
         "the tables the pending revisions may change (public.orders, public.patients): 2 "
