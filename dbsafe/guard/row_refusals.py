@@ -50,7 +50,8 @@ own rows, and look a key up in the referenced table's own rows (a partitioned ta
 The queries run in one READ ONLY transaction, each under a statement timeout and the run's
 lock timeout in a savepoint: one cut short is "not checked", never a wait. A statement whose
 table or columns do not exist now, or that an earlier statement of the plan changes the rows
-of (a data migration), "could not be told": its rows are not today's. A refusal names the
+of (a data migration), "could not be told": its rows are not today's; so is one whose query calls
+a function the plan creates or replaces before it. A refusal names the
 revision, the statement, the table or column and a count of the rows, or one example key (a
 duplicate's or a missing reference's key values: never other columns, which may hold
 secrets).
@@ -142,8 +143,14 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
             except _CannotTell as why:
                 verdicts.append(Verdict(revision, sql, table, "cannot tell", str(why)))
                 continue
+            redefined = frozenset(check.get("functions") or ())
             for probe in probes:
-                verdicts.append(_ask(conn, probe, revision, sql, psycopg, timeout))
+                called = _calls_redefined(probe, redefined)
+                verdicts.append(
+                    Verdict(revision, sql, probe.subject, "cannot tell",
+                            f"the plan (re)defines {called}() before it: what it returns "
+                            "now is not what the statement gets") if called
+                    else _ask(conn, probe, revision, sql, psycopg, timeout))
     finally:
         conn.execute("ROLLBACK")
     return verdicts
@@ -809,6 +816,17 @@ def _refuse_volatile(conn: Any, expression: Any, what: str) -> None:
         if row and row[0]:
             raise _CannotTell(f"{what} calls {name}(), a volatile function: its values at the "
                               "upgrade are not the probe's")
+
+
+def _calls_redefined(probe: Probe, redefined: frozenset[str]) -> str:
+    """The first function of `redefined` (last names) `probe`'s query calls, or ""."""
+    from pglast import parse_sql
+
+    if not redefined or not probe.query:
+        return ""
+    stmt: Any = parse_sql(probe.query)[0].stmt
+    called = sorted({name.rpartition(".")[2] for name in _calls(stmt(skip_none=True))})
+    return next((name for name in called if name in redefined), "")
 
 
 def _calls(tree: Any) -> Iterator[str]:

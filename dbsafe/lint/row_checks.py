@@ -18,7 +18,8 @@ block, a statement PostgreSQL's parser refused; DDL renaming, dropping or creati
 or adding, dropping or retyping the columns checked; for a foreign key, any of these on the
 table it references (for `VALIDATE CONSTRAINT`, whose referenced table the database knows,
 the tables changed so far are handed on). The guard then says it could not be
-told, and never guesses. A column retyped earlier is handed on with its `ALTER COLUMN ...
+told, and never guesses; a query of its calling a function the plan (re)defined before
+(`functions`) too. A column retyped earlier is handed on with its `ALTER COLUMN ...
 TYPE` (`retyped`): the guard asks the rows when it keeps every value (`integer` to `bigint`,
 `guard.kept_types`), says it could not be told otherwise. A `SET NOT NULL` of a column an
 earlier `ADD COLUMN` of the plan added (and nothing changed since), or the same statement added, is handed on with that statement
@@ -89,6 +90,10 @@ class RowChecks:
     # types the plan creates that hold no constraint (an enum, a composite, a range; not a
     # domain): a column added of one is filled as one of a built-in type
     _plain_types: set[str] = field(default_factory=set)
+    # functions the plan (re)defines (their last name): what they return now is not what the
+    # plan's statements calling them will get (`CREATE OR REPLACE FUNCTION f` then an index
+    # over f(c))
+    _functions: set[str] = field(default_factory=set)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -112,6 +117,8 @@ class RowChecks:
                 made = sorted(self._plain_types & _added_types(s))
                 if made:  # (they do not exist yet: the guard cannot look them up)
                     check["plain_types"] = made
+                if self._functions:  # the guard asks nothing calling one (its queries')
+                    check["functions"] = sorted(self._functions)
                 if not columns and self._tables:
                     # VALIDATE CONSTRAINT: a foreign key's referenced table is the
                     # database's to say; the guard holds it against these
@@ -181,6 +188,9 @@ class RowChecks:
             return
         if s.kind in _PLAIN_TYPE_KINDS:
             self._plain_types.add(_made_type(s))
+            return
+        if s.kind == "CreateFunctionStmt":
+            self._functions.update(strings(s.node.get("funcname"))[-1:])
             return
         if s.kind == "DoStmt":
             self._anything = self._anything or f"{revision} runs a DO block before it"

@@ -448,6 +448,14 @@ def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection
     statement = "ALTER TABLE volumes ADD COLUMN h int DEFAULT 9 REFERENCES hosts"
     assert [v.outcome for v in _verdicts(database, statement)] == ["cannot tell"]
     assert _postgresql_refuses(database, statement)
+    # a function the plan replaces first: today's raises on 1000, the plan's does not
+    statements = ("CREATE OR REPLACE FUNCTION known_host(id int) RETURNS int IMMUTABLE "
+                  "LANGUAGE sql AS 'SELECT id'",
+                  "CREATE INDEX ix_host ON volumes ((known_host(size * 100)))")
+    assert [(v.outcome, v.detail) for v in _verdicts(database, *statements)] == [
+        ("cannot tell", "the plan (re)defines known_host() before it: what it returns now "
+                        "is not what the statement gets")]
+    assert not _postgresql_refuses(database, *statements)
 
 
 def test_a_volatile_using_or_default_cannot_be_told(database: psycopg.Connection) -> None:
