@@ -9,11 +9,14 @@ that refuses it, run read-only on the live database:
 
 - `SET NOT NULL` (a PRIMARY KEY's columns, PostgreSQL 18's `NOT NULL` constraint):
   `WHERE c IS NULL`;
-- a CHECK: `WHERE NOT (check)` (NULL passes a CHECK, as PostgreSQL treats it);
+- a CHECK: `WHERE (check) IS FALSE` (NULL passes a CHECK, as PostgreSQL treats it; one
+  expression, which the planner does not split and reorder: a guard `NOT f(c) OR c::int > 0`
+  runs first, as in PostgreSQL's check);
 - a FOREIGN KEY: the rows whose key is complete (MATCH SIMPLE; MATCH FULL: any key not all
   NULL) and found nowhere in the referenced table;
 - UNIQUE, PRIMARY KEY, `CREATE UNIQUE INDEX`: `GROUP BY` the keys `HAVING count(*) > 1`,
-  rows with a NULL key left out unless `NULLS NOT DISTINCT` (a partial index: its WHERE);
+  rows with a NULL key left out unless `NULLS NOT DISTINCT` (a partial index: its WHERE,
+  evaluated before the keys, as the index build does);
 - `CREATE INDEX` with expressions or a WHERE: each evaluated over the table's own rows;
 - `VALIDATE CONSTRAINT`: the constraint as the database defines it (`pg_get_constraintdef`);
 - `ALTER COLUMN c TYPE t [USING e]`: every value cast as the statement casts it (`e`, or `c`,
@@ -538,9 +541,11 @@ def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint, changed: d
     if con.contype == ConstrType.CONSTR_CHECK and con.raw_expr is not None:
         check = str(RawStream()(con.raw_expr))
         rows = table.own if con.is_no_inherit else table.recursing
+        # (IS FALSE, not NOT: the planner splits NOT (a OR b) into quals run cheapest first,
+        # where PostgreSQL evaluates the CHECK as written: `NOT f(c) OR c::int > 0`)
         yield Probe(table.name, f"fails CHECK ({shortened(check, 60)})",
-                    _count(f"SELECT FROM {rows} WHERE NOT ({check})"), counts=True,
-                    find=f"SELECT * FROM {rows} WHERE NOT ({check})")
+                    _count(f"SELECT FROM {rows} WHERE ({check}) IS FALSE"), counts=True,
+                    find=f"SELECT * FROM {rows} WHERE ({check}) IS FALSE")
     elif con.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and con.keys:
         keys = tuple(ast.IndexElem(name=k.sval) for k in con.keys)
         if con.contype == ConstrType.CONSTR_PRIMARY:
@@ -725,7 +730,8 @@ def _index_probe(table: _Table, index: ast.IndexStmt, name: str) -> Probe:
     from pglast.stream import RawStream
 
     evaluated = [f"count(({RawStream()(p.expr)}))" for p in index.indexParams or () if p.expr]
-    where = f" WHERE ({RawStream()(index.whereClause)})" if index.whereClause else ""
+    # (IS TRUE: one qual, its ANDs evaluated as written, as the index build does)
+    where = f" WHERE ({RawStream()(index.whereClause)}) IS TRUE" if index.whereClause else ""
     # (least(0, ...) is 0: no row refuses it unless an expression fails on one)
     return Probe(table.name, f"has values index {name} fails on",
                  f"SELECT least(0, count(*), {', '.join(evaluated) or '0'}) FROM "
@@ -903,11 +909,12 @@ def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_di
     from pglast.stream import RawStream
 
     keys = [_ident(p.name) if p.name else f"({RawStream()(p.expr)})" for p in params]
-    conditions = [] if nulls_not_distinct else [f"{k} IS NOT NULL" for k in keys]
-    if where is not None:
-        conditions.append(f"({RawStream()(where)})")
+    conditions = " AND ".join([] if nulls_not_distinct else [f"{k} IS NOT NULL" for k in keys])
+    where_clause = f" WHERE {conditions}" if conditions else ""
+    if where is not None:  # the keys evaluated over the rows its WHERE holds only (a CASE:
+        # the planner would run a cheaper key's IS NOT NULL before a costly WHERE)
+        where_clause = f" WHERE CASE WHEN ({RawStream()(where)}) THEN {conditions or 'true'} END"
     listed = ", ".join(keys)
-    where_clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return Probe(f"{table.name} ({listed})", f"has duplicate {kind} values",
                  f"SELECT {', '.join(f'{k}::text' for k in keys)} FROM {table.own}"
                  f"{where_clause} GROUP BY {listed} HAVING count(*) > 1 LIMIT 1", counts=False,

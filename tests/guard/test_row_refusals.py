@@ -101,6 +101,9 @@ ALTER TABLE clean_old ADD CONSTRAINT old_size CHECK (size < 8);
 CREATE FUNCTION known_host(id int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS
   $$BEGIN IF id > 9 THEN RAISE 'no such host'; END IF; RETURN id; END$$;
 CREATE INDEX clean_old_host ON clean_old ((known_host(host_id)));
+-- a guard costlier to the planner (plpgsql's COST 100) than the cast it keeps from '12a'
+CREATE FUNCTION digits_only(t text) RETURNS bool IMMUTABLE LANGUAGE plpgsql AS
+  $$BEGIN RETURN t ~ '^[0-9]+$'; END$$;
 """
 
 
@@ -148,6 +151,12 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      None, None),  # the duplicate x has size -1: outside the index
     ("CREATE INDEX ix_num ON {t} ((num::int))",  # an expression failing on a value
      "has values index ix_num fails on (22P02 invalid_text_representation)", None),
+    # PostgreSQL evaluates a CHECK and an index's WHERE as written: the guard first
+    ("ALTER TABLE {t} ADD CONSTRAINT counted CHECK (NOT digits_only(num) OR num::int > 0)",
+     None, None),
+    ("CREATE INDEX ix_num ON {t} ((num::int)) WHERE digits_only(num) AND num::int > 0",
+     None, None),
+    ("CREATE UNIQUE INDEX ux_num ON {t} ((num::int)) WHERE digits_only(num)", None, None),
     ("ALTER TABLE {t} VALIDATE CONSTRAINT positive", "fails CHECK (size > 0) in 1 row(s)",
      None),
     ("ALTER TABLE {t} ADD CONSTRAINT host_id_set NOT NULL host_id",  # PostgreSQL 18's
@@ -271,7 +280,9 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN host_id TYPE int USING host_id + 1", None,
      "has values index clean_old_host fails on once cast (P0001 raise_exception)"),
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
-        "primary key", "unique index", "partial unique index", "index expression", "validate constraint",
+        "primary key", "unique index", "partial unique index", "index expression",
+        "check guarding a cast", "partial index guarding a cast",
+        "partial unique index guarding a cast", "validate constraint",
         "not null constraint", "validate not null", "type integer", "type varchar",
         "type numeric", "type date", "type enum", "type domain", "type varchar array", "added column",
         "added column with default", "added generated column", "column added not null",
