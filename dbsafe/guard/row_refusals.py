@@ -460,9 +460,10 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sq
 def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
                    filled: ast.Constraint | None, plain_types: frozenset[str]
                    ) -> Iterator[Probe]:
-    """A column added of a domain with a CHECK or NOT NULL: each row's value (its DEFAULT,
-    else the domain's, else NULL) cast to the domain, as PostgreSQL checks it over a table
-    with rows (`ADD COLUMN rank positive_int DEFAULT 0`: 23514, without NOT NULL too)."""
+    """A column added of a domain with a CHECK or NOT NULL (or an array of one): each row's
+    value (its DEFAULT, else the domain's, else NULL) cast to the domain, as PostgreSQL
+    checks it over a table with rows (`ADD COLUMN rank positive_int DEFAULT 0`: 23514,
+    without NOT NULL too)."""
     from pglast.stream import RawStream
 
     from dbsafe.guard.kept_types import domain_chain
@@ -476,7 +477,10 @@ def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
         return  # an enum the plan makes: no CHECK of its own
     if oid is None:  # (a domain the plan makes may have a CHECK)
         raise _CannotTell(f"type {target} does not exist now, so it is made by the plan")
-    if not _is_domain(conn, type_name) or not domain_chain(conn, oid).constrained:
+    # (of an array of domains: each element is cast to the domain, `pos[] DEFAULT '{0}'`)
+    element = conn.execute("SELECT CASE WHEN typcategory = 'A' AND typlen = -1 THEN typelem "
+                           "ELSE oid END FROM pg_type WHERE oid = %s", (oid,)).fetchone()[0]
+    if not domain_chain(conn, element).constrained:  # (nor is a type no domain)
         return
     filled = filled or _domain_default(conn, type_name)
     value = "NULL"

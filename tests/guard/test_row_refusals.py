@@ -263,6 +263,11 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      "constraint positive_int_check, type positive_int)",
      "would hold (0) in each row, which positive_int refuses (23514 check_violation: "
      "constraint positive_int_check, type positive_int)"),
+    ("ALTER TABLE {t} ADD COLUMN r positive_int[] DEFAULT '{{0}}'",  # each element
+     "would hold ('{0}') in each row, which positive_int[] refuses (23514 check_violation: "
+     "constraint positive_int_check, type positive_int)",
+     "would hold ('{0}') in each row, which positive_int[] refuses (23514 check_violation: "
+     "constraint positive_int_check, type positive_int)"),
     # a CHECK or an index expression failing on a value refuses (PostgreSQL's error)
     ("ALTER TABLE {t} ALTER COLUMN digits TYPE text USING digits || 'a'",
      "fails CHECK (CAST(digits AS integer) >= 0) once cast (22P02 invalid_text_representation)",
@@ -297,7 +302,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "added column of a domain with a default", "added column with a check",
         "set not null over a retyped column", "check over a retyped column",
         "unique key over a retyped column", "column added if not exists",
-        "added column of a domain refusing its default", "check failing on a retyped value",
+        "added column of a domain refusing its default", "added column of an array of a domain refusing its default",
+        "check failing on a retyped value",
         "check of an added column failing on its value", "index expression failing on a value",
         "child's own check over a retyped column",
         "child's own index over a function raising on a retyped value"])
