@@ -17,7 +17,8 @@ that refuses it, run read-only on the live database:
 - UNIQUE, PRIMARY KEY, `CREATE UNIQUE INDEX`: `GROUP BY` the keys `HAVING count(*) > 1`,
   rows with a NULL key left out unless `NULLS NOT DISTINCT` (a partial index: its WHERE,
   evaluated before the keys, as the index build does);
-- `CREATE INDEX` with expressions or a WHERE: each evaluated over the table's own rows;
+- `CREATE INDEX` with expressions or a WHERE: each evaluated over the table's own rows (lint
+  hands on none that no value fails: `WHERE deleted_at IS NULL`, `lint.row_checks`);
 - `VALIDATE CONSTRAINT`: the constraint as the database defines it (`pg_get_constraintdef`);
 - `ALTER COLUMN c TYPE t [USING e]`: every value cast as the statement casts it (`e`, or `c`,
   coerced to `t` by assignment: a string too long for `varchar(n)` refuses, where `CAST` would

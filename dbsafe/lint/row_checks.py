@@ -5,7 +5,8 @@ before the first revision whether a row would refuse one (`guard.row_refusals`, 
 Read from the statements each revision ran on the throwaway copy (pglast's trees, no words):
 `ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK,
 FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE or PRIMARY KEY; `VALIDATE CONSTRAINT`; `CREATE
-UNIQUE INDEX`; `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated);
+UNIQUE INDEX`; `CREATE INDEX` with an expression or WHERE a value may fail (not `WHERE deleted_at
+IS NULL`); `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated);
 `ADD COLUMN ... NOT NULL` (or a unique key over a DEFAULT, or a CHECK or FOREIGN KEY of the
 column's own), unless no row can refuse it (a
 constant DEFAULT of a built-in type, an identity: `filled_by_adding`).
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.lint.row_changes import DATA_KINDS, called_functions, relations
-from dbsafe.lint.statement import expression_columns, same_relation, strings
+from dbsafe.lint.statement import expression_columns, same_relation, strings, walk
 from dbsafe.pg.types import SERIAL_TYPES
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ def _validated_columns(s: Statement, plain_types: Set[str] = frozenset()
     index = s.index_def
     # (an index's expressions and WHERE are evaluated over each row: one may fail on a value)
     if s.kind == "IndexStmt" and index is not None and (
-            index.unique or (not index.only and (not index.plain or index.partial))):
+            index.unique or (not index.only and _may_fail(s))):
         return frozenset(index.columns) | expression_columns(s.node.get("indexParams")) \
             | expression_columns(s.node.get("whereClause"))
     if s.kind != "AlterTableStmt" or s.object_kind not in (None, "table"):
@@ -279,6 +280,20 @@ def _validated_columns(s: Statement, plain_types: Set[str] = frozenset()
             found.update(con.columns)
             found.update(expression_columns(con.expression))
     return frozenset(found) if validates else None
+
+
+# What no row's value can make fail: a column, a constant, IS [NOT] NULL, IS [NOT] TRUE,
+# AND, OR, NOT (and an index element's names)
+_CANNOT_FAIL = frozenset({"IndexElem", "ColumnRef", "String", "A_Const", "NullTest",
+                          "BooleanTest", "BoolExpr"})
+
+
+def _may_fail(s: Statement) -> bool:
+    """Whether `CREATE INDEX`'s expressions or WHERE may fail on a row's value: any but
+    `_CANNOT_FAIL` (`WHERE deleted_at IS NULL` asks nothing, where a scan of a big table
+    would run until its timeout for it)."""
+    return any(kind not in _CANNOT_FAIL for part in ("indexParams", "whereClause")
+               for kind, _ in walk(s.node.get(part)))
 
 
 def adding_asks_rows(column: ColumnDef, plain_types: Set[str] = frozenset()) -> bool:
