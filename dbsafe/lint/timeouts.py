@@ -17,6 +17,7 @@ from dbsafe.lint.statement import Statement, set_config_expressions, setting_cha
 
 TIMEOUTS = ("lock_timeout", "statement_timeout")
 _ENDS = ("commit", "rollback", "prepare")
+_SAVEPOINTS = ("savepoint", "rollback_to", "release")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,23 +58,38 @@ def statements_with_timeouts(ctx: LintContext) -> Iterator[tuple[Statement, dict
     those env.py set on its connection (generated SETs); one set to 0 is not in force, nor
     one reset, unless env.py had set it (`Timeout.unsure`). A `SET LOCAL` lasts until its
     transaction ends, and the session's value is in force again after it; a `SET` in a
-    transaction rolled back is undone. A function's body is left out: it runs under its
-    caller's settings."""
+    transaction rolled back is undone (a `ROLLBACK` outside one undoes nothing), and one
+    after a `SAVEPOINT` rolled back to (`ROLLBACK TO`) too. A function's body is left out: it
+    runs under its caller's settings."""
     session: dict[str, Timeout | None] = {}
     local: dict[str, Timeout | None] = {}  # SET LOCAL's, until the transaction ends (None: 0)
     at_begin: dict[str, Timeout | None] = {}  # the session's, restored by a ROLLBACK
     started: dict[str, Timeout] = {}  # env.py's, which the session had from the start
+    # each SAVEPOINT of the transaction: its name, and the session's and SET LOCAL's then
+    savepoints: list[tuple[str, dict[str, Timeout | None], dict[str, Timeout | None]]] = []
     for statement in ctx.statements:
         if statement.deferred:
             continue
         if statement.transaction == "begin":
-            at_begin = dict(session)
+            at_begin, savepoints = dict(session), []
         if statement.transaction in _ENDS:
-            if statement.transaction == "rollback":
+            if statement.transaction == "rollback" and statement.in_transaction:
                 session = dict(at_begin)
-            local = {}
+            local, savepoints = {}, []
             at_begin = dict(session)
             continue
+        if statement.transaction in _SAVEPOINTS and statement.in_transaction:
+            name = str(statement.node.get("savepoint_name") or "")
+            # (the latest of that name; those after it are gone, RELEASE keeps their SETs)
+            at = next((i for i in reversed(range(len(savepoints)))
+                       if savepoints[i][0] == name), None)
+            if statement.transaction == "savepoint":
+                savepoints.append((name, dict(session), dict(local)))
+            elif at is not None and statement.transaction == "rollback_to":
+                session, local = dict(savepoints[at][1]), dict(savepoints[at][2])
+                del savepoints[at + 1:]
+            elif at is not None:
+                del savepoints[at:]
         for name, value, is_local in setting_changes(statement):
             names = TIMEOUTS if name == "*" else (name,) if name in TIMEOUTS else ()
             if is_local and not statement.in_transaction:

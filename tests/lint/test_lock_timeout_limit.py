@@ -118,3 +118,27 @@ def test_a_set_local_ends_with_its_transaction_and_env_pys_timeout_is_back(conni
             assert "after `SET LOCAL lock_timeout TO DEFAULT` (line 9)" in findings[0].message
             assert "dbsafe cannot tell which" in findings[0].message
         assert "set on the connection env.py hands alembic" in findings[-1].message
+
+
+@pytest.mark.db
+def test_a_timeout_rolled_back_to_a_savepoint_is_undone(conninfo: str) -> None:
+    """DBS115 says `lock_timeout` is missing where PostgreSQL shows none in force: a SET
+    after a SAVEPOINT rolled back to is undone (RELEASE keeps it), a ROLLBACK outside a
+    transaction undoes nothing."""
+    from dbsafe.lint import lint_sql
+    from dbsafe.lint.rules import missing_lock_timeout
+
+    for before in ("SET lock_timeout = '5s'; ROLLBACK",
+                   "BEGIN; SAVEPOINT a; SET lock_timeout = '5s'; ROLLBACK TO a",
+                   "BEGIN; SAVEPOINT a; SET lock_timeout = '5s'; RELEASE a",
+                   "BEGIN; SET lock_timeout = '5s'; SAVEPOINT a; SAVEPOINT b; "
+                   "SET lock_timeout = 0; RELEASE b; ROLLBACK TO a",
+                   "BEGIN; SAVEPOINT a; SET LOCAL lock_timeout = '5s'; ROLLBACK TO SAVEPOINT a"):
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            for statement in before.split("; "):
+                conn.execute(statement)
+            unset = conn.execute("SHOW lock_timeout").fetchone() == ("0",)
+        findings = lint_sql(f"SET statement_timeout = '1min'; {before}; "
+                            "ALTER TABLE orders ADD COLUMN note text;",
+                            rules=[missing_lock_timeout.RULE])
+        assert any("`lock_timeout`" in f.message for f in findings) is unset, before

@@ -36,7 +36,9 @@ op.execute("SET statement_timeout = '15min'")
   traffic.
 * Locks on tables created earlier in the same migration.
 * `lock_timeout` set with `SET`, `SET LOCAL` (until the transaction ends) or
-  `set_config('lock_timeout', ...)`; a value PostgreSQL reads as `0` (`'0min'`, or `'0.4ms'`,
+  `set_config('lock_timeout', ...)`, and not undone since (a `ROLLBACK` of its
+  transaction, a `ROLLBACK TO` a savepoint before it; a `ROLLBACK` outside a transaction
+  undoes nothing); a value PostgreSQL reads as `0` (`'0min'`, or `'0.4ms'`,
   which it rounds to 0) disables the timeout and does not count. One set longer than
   `lock-timeout-limit` counts here, and is DBS134.
 * Timeouts `env.py` sets on its connection before alembic runs the revisions (a `SET`,
