@@ -1759,17 +1759,16 @@ class _Extractor:
     def _held_for(self, node: ast.expr, name: str,
                   used: Callable[[ast.expr], bool]) -> bool:
         """Whether `name = node` is read, and each read is `used`: a name bound once in its
-        scope, or a class attribute read as `self.name` (or `cls.`, or the class's) in its
-        class (NAV's `chassis_serialnum_sql = "SELECT ..."`, then
-        `RawSQL(self.chassis_serialnum_sql, ...)`)."""
+        scope, or a class attribute bound once in its class (NAV's `chassis_serialnum_sql =
+        "SELECT ..."`, then `RawSQL(self.chassis_serialnum_sql, ...)`) whose every `.name`
+        in the module is: a subclass's `cursor.execute(self.name)` or an instance's
+        `qs.name` sends it alone."""
         assign = self.parents[id(node)]
         holder = self.parents.get(id(assign))
         if isinstance(holder, ast.ClassDef):
-            owners = {"self", "cls", holder.name}
             reads: list[ast.Attribute] = [
-                other for other in ast.walk(holder) if isinstance(other, ast.Attribute)
-                and other.attr == name and isinstance(other.value, ast.Name)
-                and other.value.id in owners]
+                other for other in self.nodes or ast.walk(self.tree)
+                if isinstance(other, ast.Attribute) and other.attr == name]
             return bool(reads) and len(_bound_in_class(holder, name, annotated=True)) == 1 and \
                 all(isinstance(read.ctx, ast.Load) and used(read) for read in reads)
         scope = self._scope_of(assign)

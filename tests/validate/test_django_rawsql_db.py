@@ -9,7 +9,7 @@ is still checked; the same SQL sent by `cursor.execute` is still a statement. So
 to the SQL that is read only as `RawSQL`'s (Baserow's teams handler: `subject_sample_sql = "..."`,
 then `RawSQL(subject_sample_sql, [size])`, was a false DBS302), unless it is sent too; so is a
 dict bound to a name read only as `.extra(select=...)`'s, and a class attribute read only as
-`RawSQL(self.attr, ...)`'s (NAV: `cam_query = {"last_cam": "SELECT ... WHERE
+`RawSQL(self.attr, ...)`'s, a subclass's own too, and not sent alone by a subclass (NAV: `cam_query = {"last_cam": "SELECT ... WHERE
 cam.netboxid=interface.netboxid ..."}`, then `.extra(select=cam_query)`; a QuerySet's
 `chassis_serialnum_sql = "... WHERE ne.netboxid=netbox.netboxid ..."`, then
 `RawSQL(self.chassis_serialnum_sql, ...)`: 4 false DBS302). Real PostgreSQL.
@@ -84,6 +84,23 @@ class BlogQuerySet:
         with connection.cursor() as cursor:
             cursor.execute(self.sent_sql)
         return self.annotate(n=RawSQL(self.sent_sql, ()))
+
+
+class OverriddenQuerySet(BlogQuerySet):
+    entries_sql = {_ENTRIES!r}
+
+
+class CountedQuerySet:
+    counted_sql = {_ENTRIES!r}
+
+    def counted(self):
+        return self.annotate(n=RawSQL(self.counted_sql, ()))
+
+
+class SendingQuerySet(CountedQuerySet):
+    def sent(self):
+        with connection.cursor() as cursor:
+            cursor.execute(self.counted_sql)
 '''
 
 
@@ -99,8 +116,9 @@ def test_rawsql_and_extra_select_may_name_the_query_django_embeds_them_in(
         # Sent alone, `blog_blog` is in no FROM: PostgreSQL rejects it (42P01).
         ("DBS302", 18, 84, "blog_blog.id"),
         ("DBS302", 27, 72, "blog_blog.id"),
-        # A class attribute also sent alone is a statement.
+        # A class attribute also sent alone is a statement, by a subclass too.
         ("DBS302", 40, 76, "blog_blog.id"),
+        ("DBS302", 56, 79, "blog_blog.id"),
     ], found
     with psycopg.connect(database_url) as conn:
         # Embedded as Django embeds them, they plan on PostgreSQL.
