@@ -2465,6 +2465,7 @@ def _create_table(p: _Plan, relation: Relation) -> None:
             continue
         _partition_indexes_first(p, relation, index)
         p.emit("indexes", _partitioned_index(index), subject=f"{subject}.{index.name}")
+        _attach_to_on_only(p, relation, index)
     for column in relation.columns:
         _column_extras(p, relation, column, grants=False)  # after the table's (_comment_acl_owner)
     _relation_extras(p, relation, created=True)
@@ -4450,6 +4451,7 @@ def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
                           "writes to every partition wait while it builds; reads "
                           "continue.") + _duplicates_fail(index, concurrently=False)),
                subject=subject)
+        _attach_to_on_only(p, relation, index)
     else:
         p.emit("indexes", _concurrent_index(index.definition), *hazards,
                Hazard("long-scan", f"Builds `{index.name}`; writes continue."
@@ -4652,6 +4654,20 @@ def _partitioned_index(index: Index) -> str:
     if not index.valid and " ON ONLY " in index.definition:
         return index.definition
     return _plain_index(index.definition)
+
+
+def _attach_to_on_only(p: _Plan, relation: Relation, index: Index) -> None:
+    """Attach to an index `_partitioned_index` made `ON ONLY` the partitions' indexes the
+    target attaches to it: `ON ONLY` attaches none, and the diff does not compare an index
+    attached on one side alone (the target refuses its `DROP INDEX`, 2BP01; attaching the
+    last partition's makes the parent's valid there, not here)."""
+    if index.valid or " ON ONLY " not in index.definition:
+        return
+    for partition in _target_partitions(p, relation):
+        for attached in (i for i in partition.indexes if i.attached_to == index.name):
+            p.emit("indexes", f"ALTER INDEX {qualify(relation.schema, index.name)} ATTACH "
+                   f"PARTITION {qualify(partition.schema, attached.name)}",
+                   subject=f"{relation.qualified_name}.{index.name}")
 
 
 def _plain_index(definition: str) -> str:

@@ -696,10 +696,12 @@ def test_an_invalid_index_in_the_target_is_said_and_one_in_the_source_rebuilt_on
     # t_c new and INVALID (built valid, nothing said), t_b INVALID in the source and given
     # another definition (its DROP and CREATE were emitted twice: the second DROP, 42704).
     # pt_a, INVALID `ON ONLY` (pg-schema-diff's `some_invalid_idx`), is made so again (it
-    # was built valid, a copy on pt1 that the target lacks with it).
+    # was built valid, a copy on pt1 that the target lacks with it), and pt2's index attached
+    # to it as the target's (`ON ONLY` attaches none; the diff does not compare that).
     a_url, b_url = new_database(), new_database()
     table = ("CREATE TABLE t (a int, b int, c int); CREATE TABLE pt (a int) PARTITION BY "
-             "LIST (a); CREATE TABLE pt1 PARTITION OF pt FOR VALUES IN (1)")
+             "LIST (a); CREATE TABLE pt1 PARTITION OF pt FOR VALUES IN (1); "
+             "CREATE TABLE pt2 PARTITION OF pt FOR VALUES IN (2)")
     a = _build_each(a_url, [table, "INSERT INTO t VALUES (1, 1, 1), (1, 2, 2)",
                             "CREATE UNIQUE INDEX t_a ON t (b)",
                             "CREATE UNIQUE INDEX CONCURRENTLY t_b ON t (a)"])
@@ -707,7 +709,8 @@ def test_an_invalid_index_in_the_target_is_said_and_one_in_the_source_rebuilt_on
                             "CREATE UNIQUE INDEX CONCURRENTLY t_a ON t (b)",
                             "CREATE INDEX t_b ON t (a)",
                             "CREATE UNIQUE INDEX CONCURRENTLY t_c ON t (c)",
-                            "CREATE INDEX pt_a ON ONLY pt (a)"])
+                            "CREATE INDEX pt_a ON ONLY pt (a)", "CREATE INDEX pt2_a ON pt2 (a)",
+                            "ALTER INDEX pt_a ATTACH PARTITION pt2_a"])
     statements = plan(a, b, diff(a, b))
     assert [(s.sql, [h.kind for h in s.hazards]) for s in statements
             if "t_b" in s.sql or "pt_a" in s.sql or s.sql.startswith("--")] == [
@@ -715,8 +718,13 @@ def test_an_invalid_index_in_the_target_is_said_and_one_in_the_source_rebuilt_on
         ("-- index public.t_a is INVALID in the target: not made INVALID", ["not-generated"]),
         ("-- index public.t_c is INVALID in the target: built valid here", ["not-generated"]),
         ("CREATE INDEX pt_a ON ONLY public.pt USING btree (a)", ["share-lock"]),
+        ("ALTER INDEX public.pt_a ATTACH PARTITION public.pt2_a", []),
         ("CREATE INDEX CONCURRENTLY t_b ON public.t USING btree (a)", ["long-scan"])]
     _apply(a_url, statements, b)
+    with psycopg.connect(a_url) as conn:
+        assert conn.execute("SELECT inhrelid::regclass::text, inhparent::regclass::text, "
+                            "indisvalid FROM pg_inherits JOIN pg_index ON indexrelid = "
+                            "inhparent").fetchall() == [("pt2_a", "pt_a", False)]
     assert [c.describe() for c in diff(introspect_url(a_url), b)] == [
         "index `public.t.t_a`: valid differs (True -> False)",
         "index `public.t.t_c`: valid differs (True -> False)"]
