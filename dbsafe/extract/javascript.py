@@ -604,9 +604,10 @@ class _Reader:
         self.postgres = False  # it loads a PostgreSQL driver (_POSTGRES_DRIVERS)
         self.postgres_js = False  # it loads postgres.js (`_quoted_name`)
         self.pgtyped_tags: set[str] = set()  # names imported from pgtyped's runtime
-        # local names of postgres.js's default export (`import postgres from 'postgres'`) and
-        # of its client types (`Sql`, `TransactionSql`), for `_postgres_client`
-        self.postgres_js_makers: set[str] = set()
+        # local names of postgres.js's default export (`import postgres from 'postgres'`), by
+        # (name, scope's node id), and of its client types (`Sql`, `TransactionSql`), for
+        # `_postgres_client`
+        self.postgres_js_makers: set[tuple[str, int]] = set()
         self.postgres_js_types: set[str] = set()
         self.typeorm = False  # it loads TypeORM (_TYPEORM_PACKAGES)
         # local names of drizzle-orm's `sql`; the drizzle tables imports bind, by (name,
@@ -917,7 +918,9 @@ class _Reader:
             if name is None or name.type != "identifier":
                 return
             if value is not None and self._required(value) == "postgres":
-                self.postgres_js_makers.add(self.text(name))  # `const postgres = require(...)`
+                # `const postgres = require(...)`
+                self.postgres_js_makers.update(
+                    (self.text(name), scope.id) for _, scope in _binding_patterns(node))
             key = self.text(name)
             annotation = node.child_by_field_name("type")
             if annotation is not None and _CLIENT_TYPE.search(self.text(annotation)):
@@ -1011,13 +1014,14 @@ class _Reader:
         """Note the names an import of postgres.js binds: its default export or namespace,
         which makes clients (`import postgres from 'postgres'`), and its client types
         (`import type { Sql, TransactionSql as Tx } from 'postgres'`)."""
+        scope = _block(node).id
         for clause in node.named_children:
             for named in clause.named_children if clause.type == "import_clause" else ():
                 if named.type == "identifier":
-                    self.postgres_js_makers.add(self.text(named))
+                    self.postgres_js_makers.add((self.text(named), scope))
                 elif named.type == "namespace_import":
-                    self.postgres_js_makers.update(
-                        self.text(c) for c in named.named_children if c.type == "identifier")
+                    self.postgres_js_makers.update((self.text(c), scope) for c in
+                                                   named.named_children if c.type == "identifier")
                 for specifier in named.named_children if named.type == "named_imports" else ():
                     name = specifier.child_by_field_name("name")
                     alias = specifier.child_by_field_name("alias") or name
@@ -1065,14 +1069,15 @@ class _Reader:
             match = _POSTGRES_JS_TYPE.fullmatch(self.text(annotation))
             if match is None or match["module"] is None:
                 return match is not None and match["type"] in self.postgres_js_types
-            return match["module"] in self.postgres_js_makers and (
+            return match["module"] in {name for name, _ in self.postgres_js_makers} and (
                 match["type"] in _POSTGRES_JS_TYPES)
         value = declarator.child_by_field_name("value")
         value = _unwrap(value) if value is not None else None
         maker = value.child_by_field_name("function") if value is not None and (
             value.type == "call_expression") else None
-        return maker is not None and maker.type == "identifier" and (
-            self.text(maker) in self.postgres_js_makers)
+        # the maker as JavaScript resolves its name: a parameter `postgres` is another
+        return maker is not None and maker.type == "identifier" and self._declared_in(
+            maker, self.postgres_js_makers)
 
     def _package_file(self, module: str) -> str | None:
         """The file an import of the project's own package names (`names.package_files`)."""

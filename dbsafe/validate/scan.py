@@ -382,7 +382,8 @@ _CHUNK = 32
 # 266: pgtyped's parameters in a template of its tag (`$id!`, `$$ids`, `$$rows(a, b)`) are
 #      what it sends, where each such statement was unparsable (helper-354)
 # 267: a class attribute read as `RawSQL(self.attr)` is a subquery only where no `.attr` of the
-#      module is read otherwise (a subclass sending it alone) (helper-356)
+#      module is read otherwise (a subclass sending it alone); what a parameter named `postgres`
+#      makes is no postgres.js client (helper-356)
 _CACHE_VERSION = 267
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind

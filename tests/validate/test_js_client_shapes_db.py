@@ -5,7 +5,8 @@ same kind, a tag: `await tx`SELECT ...`` (`tx<Row[]>`...`` in TypeScript). node-
 text, values })`, a prepared statement's `{ name, text }`, `new Query({ text })`).
 A postgres.js client of another name (`const db = postgres(url)`, a parameter typed `Sql` or
 `TransactionSql`) is a tag too, and `return tx<Row[]>`...`` (which tree-sitter misreads as an
-ERROR node beside the template) is its template; a parameter of another type is not.
+ERROR node beside the template) is its template; a parameter of another type is not, nor
+what a parameter named `postgres` makes.
 postgres-meta marks its catalog queries `/* SQL */` before a template an arrow function
 returns. Each was skipped, a misspelt column in it passing silently. pgtyped's tag takes
 parameters PostgreSQL's parser rejects (`$id!`, `$$ids`, `$$books(a, b)`): each statement
@@ -64,6 +65,10 @@ export async function rightClients(tx: TransactionSql, id: number) {
   return sql<Row[]>`SELECT title FROM books`;
 }
 export const notPostgres = (s: Other) => s`SELECT titel FROM books`;
+export function otherMaker(postgres: (url: string) => Other) {
+  const other = postgres(process.env.URL!);
+  return other`SELECT titel FROM books`;
+}
 """
 
 
