@@ -198,6 +198,7 @@ class _Extractor:
         # Name -> where it is a piece strings are built from (see `_built_into_another`).
         self.pieces: dict[str, list[ast.Name]] = {}
         self.loads: dict[str, list[ast.Name]] | None = None  # see `_reads`
+        self.attributes: dict[str, list[ast.Attribute]] | None = None  # see `_held_for`
         # A loop's name -> the string it holds in the round being read (see `_each_round`),
         # and each `for` loop -> the strings it runs its body with, if it runs it for each.
         self.looped: dict[str, ast.Constant] = {}
@@ -1766,9 +1767,12 @@ class _Extractor:
         assign = self.parents[id(node)]
         holder = self.parents.get(id(assign))
         if isinstance(holder, ast.ClassDef):
-            reads: list[ast.Attribute] = [
-                other for other in self.nodes or ast.walk(self.tree)
-                if isinstance(other, ast.Attribute) and other.attr == name]
+            if self.attributes is None:  # `.name` -> where the module has it, built once
+                self.attributes = {}
+                for other in self.nodes or ast.walk(self.tree):
+                    if isinstance(other, ast.Attribute):
+                        self.attributes.setdefault(other.attr, []).append(other)
+            reads = self.attributes.get(name, [])
             return bool(reads) and len(_bound_in_class(holder, name, annotated=True)) == 1 and \
                 all(isinstance(read.ctx, ast.Load) and used(read) for read in reads)
         scope = self._scope_of(assign)
