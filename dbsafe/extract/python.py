@@ -1743,19 +1743,70 @@ class _Extractor:
                 parent.args[0] is node
         if isinstance(parent, ast.Dict) and any(value is node for value in parent.values):
             return self._extra_select(parent)
+        if isinstance(parent, ast.Return):
+            return self._returned_for(parent, self._embedded_in_a_query)
         return False
+
+    def _returned_for(self, returned: ast.Return, used: Callable[[ast.expr], bool]) -> bool:
+        """Whether what `returned` returns is `used` wherever it goes: the return of a
+        function of the module (defined once, at its top level, never rebound) called in
+        it, whose every read is a call that is `used` (NAV's `get_netbios_query()`,
+        returning `"SELECT ... WHERE arp.ip=netbios.ip ..." % separator` for
+        `.extra(select={"netbiosname": get_netbios_query()})`)."""
+        function = self._scope_of(returned)
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                self.parents.get(id(function)) is not self.tree:
+            return False
+        name = function.name
+        defined = [statement for statement in self.tree.body if isinstance(
+            statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and statement.name == name]
+        if len(defined) != 1 or name in self._assignments(self.tree):
+            return False
+        reads = self._reads().get(name, ())
+        return bool(reads) and all(
+            isinstance(call := self.parents.get(id(read)), ast.Call) and call.func is read
+            and used(call) for read in reads)
 
     def _extra_select(self, node: ast.expr) -> bool:
         """Whether a dict is `.extra(select=...)`'s, also held in a name bound once whose
         every read is (NAV's `cam_query = {"last_cam": "SELECT ..."}`, then
-        `.extra(select=cam_query)`)."""
+        `.extra(select=cam_query)`), or stored as the `select` of such a dict of
+        `.extra`'s arguments (`extra_args["select"] = {...}`, then `.extra(**extra_args)`)."""
         name = self._assigned_name(node)
         if name is not None:
             return self._held_for(node, name, self._extra_select)
         keyword = self.parents.get(id(node))
+        if isinstance(keyword, ast.Assign):
+            return self._stored_as_extra_select(keyword)
         call = self.parents.get(id(keyword))
         return isinstance(keyword, ast.keyword) and keyword.arg == "select" and \
             isinstance(call, ast.Call) and _call_name(call) == "extra"
+
+    def _stored_as_extra_select(self, assign: ast.Assign) -> bool:
+        """Whether `assign` is `args["select"] = value` into a dict bound once in its
+        scope whose every read stores an item or is spread into `.extra(**args)`."""
+        target = assign.targets[0] if len(assign.targets) == 1 else None
+        if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+                and isinstance(target.slice, ast.Constant) and target.slice.value == "select"):
+            return False
+        scope = self._scope_of(assign)
+        reads = [read for read in self._reads().get(target.value.id, ())
+                 if self._inside(read, scope)]
+        spread = 0
+        for read in reads:
+            around = self.parents.get(id(read))
+            if not isinstance(self._assigned_once(read), ast.Dict):
+                return False
+            if isinstance(around, ast.keyword) and around.arg is None:
+                call = self.parents.get(id(around))
+                if not (isinstance(call, ast.Call) and _call_name(call) == "extra"):
+                    return False
+                spread += 1
+            elif not (isinstance(around, ast.Subscript) and around.value is read
+                      and isinstance(around.ctx, ast.Store)):
+                return False
+        return spread > 0
 
     def _held_for(self, node: ast.expr, name: str,
                   used: Callable[[ast.expr], bool]) -> bool:

@@ -384,7 +384,9 @@ _CHUNK = 32
 # 267: a class attribute read as `RawSQL(self.attr)` is a subquery only where no `.attr` of the
 #      module is read otherwise (a subclass sending it alone); what a parameter named `postgres`
 #      makes is no postgres.js client (helper-356)
-_CACHE_VERSION = 267
+# 268: a module function's return called only into `.extra(select=...)` (also through
+#      `args["select"] = {...}; .extra(**args)`) is embedded (helper-357)
+_CACHE_VERSION = 268
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

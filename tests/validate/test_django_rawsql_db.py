@@ -9,10 +9,13 @@ is still checked; the same SQL sent by `cursor.execute` is still a statement. So
 to the SQL that is read only as `RawSQL`'s (Baserow's teams handler: `subject_sample_sql = "..."`,
 then `RawSQL(subject_sample_sql, [size])`, was a false DBS302), unless it is sent too; so is a
 dict bound to a name read only as `.extra(select=...)`'s, and a class attribute read only as
-`RawSQL(self.attr, ...)`'s, a subclass's own too, and not sent alone by a subclass (NAV: `cam_query = {"last_cam": "SELECT ... WHERE
-cam.netboxid=interface.netboxid ..."}`, then `.extra(select=cam_query)`; a QuerySet's
+`RawSQL(self.attr, ...)`'s, a subclass's own too, and not sent alone by a subclass (NAV:
+`cam_query = {"last_cam": "SELECT ... WHERE cam.netboxid=interface.netboxid ..."}`, then `.extra(select=cam_query)`; a QuerySet's
 `chassis_serialnum_sql = "... WHERE ne.netboxid=netbox.netboxid ..."`, then
-`RawSQL(self.chassis_serialnum_sql, ...)`: 4 false DBS302). Real PostgreSQL.
+`RawSQL(self.chassis_serialnum_sql, ...)`: 4 false DBS302); so is what a function of the
+module returns where its every call is one, also through a dict of `.extra`'s arguments
+spread into it (NAV's `get_netbios_query()`, `extra_args["select"] = {"netbiosname":
+get_netbios_query()}`, then `.extra(**extra_args)`: 4 false DBS302). Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,12 +31,15 @@ _DDL = """
 CREATE TABLE ipam_prefix (id int PRIMARY KEY, prefix cidr, vrf_id int);
 CREATE TABLE blog_blog (id int PRIMARY KEY);
 CREATE TABLE blog_entry (id int PRIMARY KEY, blog_id int);
+CREATE TABLE arp (id int PRIMARY KEY, ip inet);
+CREATE TABLE netbios (ip inet, name text);
 """
 
 _DEPTH = ('SELECT COUNT(DISTINCT U0."prefix") AS "c" FROM "ipam_prefix" U0 '
           'WHERE (U0."prefix" >> "ipam_prefix"."prefix" '
           'AND COALESCE(U0."vrf_id", 0) = COALESCE("ipam_prefix"."vrf_id", 0))')
 _ENTRIES = "SELECT COUNT(*) FROM blog_entry WHERE blog_entry.blog_id = blog_blog.id"
+_NETBIOS = "SELECT string_agg(name, ', ') FROM netbios WHERE netbios.ip = arp.ip"
 
 _APP = f'''\
 from django.db import connection
@@ -101,6 +107,35 @@ class SendingQuerySet(CountedQuerySet):
     def sent(self):
         with connection.cursor() as cursor:
             cursor.execute(self.counted_sql)
+
+
+def netbios_query(separator=", "):
+    return "SELECT string_agg(name, '%s') FROM netbios WHERE netbios.ip = arp.ip" % separator
+
+
+def arp_records(arps, netbios):
+    extra_args = {{"where": ["ip > %s"], "params": [1]}}
+    if netbios:
+        extra_args["select"] = {{"netbiosname": netbios_query()}}
+    arps = arps.extra(**extra_args)
+    return arps.extra(select={{"again": netbios_query()}})
+
+
+def sent_query():
+    return {_NETBIOS!r}
+
+
+def sent_and_embedded(arps):
+    arps.extra(select={{"n": sent_query()}})
+    with connection.cursor() as cursor:
+        cursor.execute(sent_query())
+
+
+def spread_elsewhere(arps, log):
+    kwargs = {{}}
+    kwargs["select"] = {{"n": {_NETBIOS!r}}}
+    log(kwargs)
+    return arps.extra(**kwargs)
 '''
 
 
@@ -119,11 +154,16 @@ def test_rawsql_and_extra_select_may_name_the_query_django_embeds_them_in(
         # A class attribute also sent alone is a statement, by a subclass too.
         ("DBS302", 40, 76, "blog_blog.id"),
         ("DBS302", 56, 79, "blog_blog.id"),
+        # A function's return also sent alone, a dict of `.extra`'s arguments also handed
+        # to another call, are statements.
+        ("DBS302", 81, 75, "arp.ip"),
+        ("DBS302", 92, 93, "arp.ip"),
     ], found
     with psycopg.connect(database_url) as conn:
         # Embedded as Django embeds them, they plan on PostgreSQL.
         conn.execute(f'PREPARE depth AS SELECT "ipam_prefix"."id", ({_DEPTH}) AS "depth" '
                      'FROM "ipam_prefix"')
         conn.execute(f"PREPARE entries AS SELECT ({_ENTRIES}) AS entry_count FROM blog_blog")
+        conn.execute(f"PREPARE netbios AS SELECT ({_NETBIOS}) AS netbiosname FROM arp")
         with pytest.raises(psycopg.errors.UndefinedTable):
             conn.execute(f"PREPARE alone AS {_ENTRIES}")
