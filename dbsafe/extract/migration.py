@@ -3135,8 +3135,17 @@ _VERSION_PAIR = re.compile(
 # Upgrade steps named by the version they bring the schema to, in a folder of upgrades:
 # Software Heritage's `swh/storage/sql/upgrades/185.sql` (`-- from_version: 184`, run by
 # `swh db upgrade` on a database of the version before), Trac's `trac/upgrades/db45.py`.
-_UPGRADE_DIRS = frozenset({"upgrades", "upgrade"})
-_UPGRADE_STEP = re.compile(r"(?:db|v)?\d+\.(?:sql|py)", re.IGNORECASE)
+# The folder's name, or its last word (`historic-upgrades`, `schema_changes`), says so; NAV
+# keeps its schema changes named by the release they came with, applied in version order by
+# its `navsyncdb` (`sql/changes/sc.05.19.0001.sql`), and its 3.x releases' upgrades
+# (`sql/historic-upgrades/3.5.0b2-hpfix.sql`, `3.0_beta10.sql`) before them. A folder of
+# files merely numbered in order is no such folder: pgTAP tests (`tests/01_users.sql`),
+# exercises and reports are numbered so too, and they are the application's SQL.
+_UPGRADE_DIRS = frozenset({"upgrades", "upgrade", "changes"})
+_UPGRADE_STEP = re.compile(
+    r"(?:db|v)?\d+\.(?:sql|py)"
+    r"|(?:[a-z]+\.)?v?\d+(?:[._]\d+)+(?:[._-]?(?:a|b|alpha|beta|rc)\d*)?(?:-[a-z]+)?\.sql",
+    re.IGNORECASE)
 
 # Schema deltas kept by the version they bring the schema to, a folder per version:
 # Synapse's `synapse/storage/schema/main/delta/54/delete_forward_extremities.sql` (and its
@@ -3321,6 +3330,12 @@ def migration_kind(name: str, data: bytes) -> str | None:
     'migration'
     >>> migration_kind("synapse/storage/schema/main/delta/69/01as_txn_seq.py", b"")
     'migration'
+    >>> migration_kind("nav/models/sql/changes/sc.03.12.0107.sql", b"")
+    'migration'
+    >>> migration_kind("nav/models/sql/historic-upgrades/3.5.0b2-hpfix.sql", b"")
+    'migration'
+    >>> migration_kind("tests/01_users.sql", b""), migration_kind("changes/notes.sql", b"")
+    (None, None)
     >>> migration_kind("db/changes/0001_users.py", b'from yoyo import step\\nstep("CREATE TABLE u (a int)")')
     'yoyo migration'
     """
@@ -3336,7 +3351,7 @@ def migration_kind(name: str, data: bytes) -> str | None:
         return "migration"
     if _DATED_FILE.fullmatch(parts[-1]) or _upgrade_between_versions(parts[-1]):
         return "migration"
-    if len(parts) >= 2 and parts[-2].lower() in _UPGRADE_DIRS and \
+    if len(parts) >= 2 and re.split(r"[-_]", parts[-2].lower())[-1] in _UPGRADE_DIRS and \
             _UPGRADE_STEP.fullmatch(parts[-1]):
         return "migration"
     if name.endswith(".py") and _MAUTRIX_IMPORT.search(data) and _REGISTERED.search(data) \

@@ -65,9 +65,16 @@ def test_a_version_upgrade_script_is_not_validated(database_url: str, tmp_path: 
 # `swh db upgrade`): 015.sql reads the types `directory_list_dir`, 024.sql the table
 # `organization`, gone today (6 false DBS301, PostgreSQL's 42P01); Trac's are
 # `trac/upgrades/db45.py`. A file named by a number in a folder of upgrades is a migration.
+# So is one named by a release in a folder of upgrades or schema changes: NAV (Uninett/nav
+# 3827cf790a) applies `sql/changes/sc.<major>.<minor>.<point>.sql` in version order with its
+# `navsyncdb`, and keeps its 3.x upgrades in `sql/historic-upgrades/`; read as the
+# application's SQL they were 9 errors on tables dropped since (`rrd_datasource`, 42P01).
 @pytest.mark.parametrize("name", [
     "swh/storage/sql/upgrades/015.sql", "swh/storage/proxies/masking/sql/upgrades/193.sql",
     "trac/upgrades/db45.py", "db/upgrade/v3.sql",
+    "python/nav/models/sql/changes/sc.03.12.0107.sql",
+    "python/nav/models/sql/historic-upgrades/3.5.0b2-hpfix.sql",
+    "python/nav/models/sql/historic-upgrades/3.0_beta10.sql", "db/schema_changes/2.1.sql",
 ])
 def test_a_numbered_step_in_a_folder_of_upgrades_is_a_migration(name: str) -> None:
     assert migration_kind(name, b"insert into dbversion values (15, now());") == "migration"
@@ -76,6 +83,8 @@ def test_a_numbered_step_in_a_folder_of_upgrades_is_a_migration(name: str) -> No
 @pytest.mark.parametrize("name", [
     "billing/upgrades/views.py", "billing/upgrades/plans.sql", "sql/015.sql",
     "upgrades/__init__.py", "upgrades/2fa.sql",
+    "changes/notes.sql", "sql/exchanges/1.2.sql", "changes/2.1.py",
+    "tests/01_users.sql",  # numbered in order, in no folder of changes: pgTAP's tests
 ])
 def test_other_files_of_a_folder_of_upgrades_are_application_code(name: str) -> None:
     assert migration_kind(name, b"SELECT 1;") is None
