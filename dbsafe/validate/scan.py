@@ -385,12 +385,10 @@ _CHUNK = 32
 #      module is read otherwise (a subclass sending it alone); what a parameter named `postgres`
 #      makes is no postgres.js client (helper-356)
 # 268: a module function's return called only into `.extra(select=...)` (also through
-#      `args["select"] = {...}; .extra(**args)`) is embedded (helper-357)
-# 269: a module function's return called only into `.extra(select=...)` (also through
 #      `args["select"] = {...}; .extra(**args)`) is embedded; a release-named `.sql` file in a
 #      folder of upgrades or `changes` (NAV's `sql/changes/sc.05.19.0001.sql`) is a migration
 #      (helper-357)
-_CACHE_VERSION = 269
+_CACHE_VERSION = 268
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
