@@ -7,6 +7,7 @@ git work tree: a project copied out of git should not suddenly scan its build ou
 
 from __future__ import annotations
 
+import codecs
 import functools
 import logging
 import os
@@ -236,6 +237,9 @@ def extract_file(
             data = path.read_bytes()
         except OSError as exc:
             return _skip(where, f"cannot read file: {exc.strerror or exc}")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # What PowerShell 5's `>` and SSMS write; psql cannot run it either, so say so, not "binary".
+        return _skip(where, "UTF-16 text, not UTF-8 (save it as UTF-8)")
     if b"\0" in data:
         return _skip(where, "binary file")
     try:
@@ -284,7 +288,8 @@ def extract_file(
 
 
 # The skip reasons of a file whose bytes were not read as source at all (`extract_file`).
-_NOT_READ = ("cannot read file:", "binary file", "not valid UTF-8", "larger than max-file-size")
+_NOT_READ = ("cannot read file:", "binary file", "UTF-16 text", "not valid UTF-8",
+             "larger than max-file-size")
 
 
 def not_read(reason: str) -> bool:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from pathlib import Path
 
 import pytest
 
-from dbsafe.extract.files import discover, discover_named, display_path, extract_file
+from dbsafe.extract.files import discover, discover_named, display_path, extract_file, not_read
 
 
 def _write(root: Path, files: dict[str, str | bytes]) -> None:
@@ -80,6 +81,15 @@ def test_binary_file_is_skipped(tmp_path: Path) -> None:
     _write(tmp_path, {"blob.sql": b"SELECT\x00\x01"})
     result = extract_file(tmp_path / "blob.sql", root=tmp_path)
     assert result.fragments == () and result.skipped[0].reason == "binary file"
+
+
+@pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE], ids=["le", "be"])
+def test_utf16_file_is_skipped_as_utf16_not_binary(tmp_path: Path, bom: bytes) -> None:
+    # PowerShell 5's `pg_dump > dump.sql` and SSMS save UTF-16: say what it is, not "binary".
+    encoding = "utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be"
+    _write(tmp_path, {"dump.sql": bom + "SELECT 1;\n".encode(encoding)})
+    (skip,) = extract_file(tmp_path / "dump.sql", root=tmp_path).skipped
+    assert skip.reason == "UTF-16 text, not UTF-8 (save it as UTF-8)" and not_read(skip.reason)
 
 
 def test_invalid_utf8_is_skipped_with_its_line(tmp_path: Path) -> None:
