@@ -31,6 +31,16 @@ _FUNCTION_CATEGORIES = ("Functions", "Geographic Features",
                         "Functions and Modifiers for Use with GROUP BY")
 
 
+# SQLite's functions newer than the library Python links may be (Debian 12's is 3.40), from
+# sqlite.org's release notes: 3.41 unhex; 3.42 json_error_position; 3.43 timediff,
+# octet_length; 3.44 concat, concat_ws, string_agg; 3.45 the jsonb_* family; 3.46 json_pretty.
+_SQLITE_NEWER = frozenset({
+    "unhex", "json_error_position", "timediff", "octet_length", "concat", "concat_ws",
+    "string_agg", "jsonb", "jsonb_array", "jsonb_extract", "jsonb_group_array",
+    "jsonb_group_object", "jsonb_insert", "jsonb_object", "jsonb_patch", "jsonb_remove",
+    "jsonb_replace", "jsonb_set", "json_pretty"})
+
+
 def sqlite_functions() -> set[str]:
     connection = sqlite3.connect(":memory:")
     try:
@@ -39,7 +49,7 @@ def sqlite_functions() -> set[str]:
             "UNION SELECT 'pragma_' || name FROM pragma_pragma_list")}
     finally:
         connection.close()
-    return {name.lower() for name in names if _NAME.fullmatch(name.lower())}
+    return {name.lower() for name in names if _NAME.fullmatch(name.lower())} | _SQLITE_NEWER
 
 
 def mysql_functions(help_tables: Path) -> set[str]:

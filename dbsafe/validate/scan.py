@@ -388,7 +388,8 @@ _CHUNK = 32
 #      `args["select"] = {...}; .extra(**args)`) is embedded; a release-named `.sql` file in a
 #      folder of upgrades or `changes` (NAV's `sql/changes/sc.05.19.0001.sql`) is a migration
 #      (helper-357)
-# 269: a UTF-16 file is skipped as UTF-16 text, no longer as a binary file (helper-359)
+# 269: a UTF-16 file is skipped as UTF-16 text, no longer as a binary file; SQLite's functions
+#      newer than 3.40 (`jsonb_patch`) are another engine's (helper-359)
 _CACHE_VERSION = 269
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind

@@ -23,6 +23,7 @@ def report(db, run_id):
     db.execute("SELECT DATE_FORMAT(started_at, '%Y'), UNIX_TIMESTAMP(started_at) FROM runs")
     db.execute("SELECT run_count(id) FROM runs")
     db.execute("SELECT public.strftime('%Y', started_at) FROM runs")
+    db.execute("UPDATE runs SET args = jsonb_patch(args, ?) WHERE id = ?", ["{}", run_id])
 '''
 
 
@@ -42,6 +43,9 @@ def test_calls_of_sqlite_and_mysql_builtins_are_another_engines(database_url: st
             "PostgreSQL's: SQL for SQLite"),
         (5, "not analysed: calls `date_format`, a built-in function of MySQL/MariaDB, not "
             "PostgreSQL's: SQL for MySQL/MariaDB"),
+        # SQLite 3.45's, newer than the SQLite the list was read from (river's sqlc queries)
+        (8, "not analysed: calls `jsonb_patch`, a built-in function of SQLite, not "
+            "PostgreSQL's: SQL for SQLite"),
     ]
     # PostgreSQL refuses each: no such function (42883), the reason a DBS314 was "confirmed".
     with psycopg.connect(database_url, autocommit=True) as conn:
