@@ -219,6 +219,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'B-tree index takes much more space than its entries need (estimated bloat).'),
     ('DBS517', 'sequence-behind-column', 'error', '0.1.0',
      'Sequence hands out a value its column already holds, so the next insert that takes its default collides.'),
+    ('DBS518', 'view-bypasses-rls', 'error', '0.2.0',
+     'View that other roles may read reads a table with row-level security as an owner the policies do not apply to, so it shows every row.'),
     ('DBS550', 'expectation-not-met', 'error', '0.1.0',
      'A committed schema expectation (`[tool.dbsafe.expect]`, `dbsafe-expect.toml`) does not hold.'),
     ('DBS551', 'matview-refresh-failed', 'error', '0.1.0',

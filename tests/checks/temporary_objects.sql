@@ -24,6 +24,9 @@ CREATE TEMP TABLE scratch_notes (body text);
 CREATE POLICY scratch_notes_all ON scratch_notes USING (true);
 CREATE TEMP TABLE scratch_secrets (id bigint PRIMARY KEY);
 ALTER TABLE scratch_secrets ENABLE ROW LEVEL SECURITY;
+-- DBS518: a view every role may read, over that table, read with its owner's rights
+CREATE TEMP VIEW scratch_secret_ids AS SELECT id FROM scratch_secrets;
+GRANT SELECT ON scratch_secret_ids TO PUBLIC;
 -- DBS511, DBS517: a sequence near its end, a sequence behind its column (rows inserted
 -- with their ids above)
 CREATE TEMP SEQUENCE scratch_numbers MAXVALUE 10;
