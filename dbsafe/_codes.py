@@ -125,6 +125,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'Column of type `json` rather than `jsonb`: it has no equality, so `SELECT DISTINCT *`, `UNION` and `GROUP BY` over it fail.'),
     ('DBS215', 'table-truncated', 'error', '0.2.0',
      'Existing table emptied by `TRUNCATE`.'),
+    ('DBS216', 'schema-renamed', 'error', '0.2.0',
+     'Schema renamed.'),
     ('DBS301', 'unknown-table', 'error', '0.1.0',
      'A statement references a table, view or schema that does not exist.'),
     ('DBS302', 'unknown-column', 'error', '0.1.0',

@@ -1484,8 +1484,8 @@ def _rename(s: Statement, n: Node) -> None:
     relation = range_var(n.get("relation"))
     s.relation = relation
     s.object_kind = relation_kind
-    if kind in ("column", "constraint", "trigger", "policy", "rule"):
-        old = n.get("subname", "")
+    if kind in ("column", "constraint", "trigger", "policy", "rule", "schema"):
+        old = n.get("subname", "")  # (a schema's name is there too)
     elif relation:
         old = last(relation)
     else:

@@ -535,15 +535,33 @@ def test_a_type_change_without_rewrite_still_redoes_what_depends_on_the_column(
         {rule} if rule else set())
 
 
-def test_a_renamed_enum_value_is_refused_to_code_that_still_sends_it(
-        conninfo: str, tmp_path: Path) -> None:
-    change = "ALTER TYPE status RENAME VALUE 'open' TO 'opened';\n"
+BILLING = """
+CREATE SCHEMA billing;
+CREATE TABLE billing.invoices (id bigint PRIMARY KEY);
+CREATE FUNCTION public.invoice_count() RETURNS bigint LANGUAGE sql
+    SET search_path = billing AS 'SELECT count(*) FROM invoices';
+"""
+
+
+@pytest.mark.parametrize(("schema", "change", "deployed", "error", "rule"), [
+    (STATUS, "ALTER TYPE status RENAME VALUE 'open' TO 'opened';\n",
+     ["INSERT INTO orders VALUES (2, 'open')"], psycopg.errors.InvalidTextRepresentation,
+     "DBS213"),
+    # a function's (or role's) search_path keeps the old schema name too
+    (BILLING, "ALTER SCHEMA billing RENAME TO invoicing;\n",
+     ["SELECT * FROM billing.invoices", "SELECT public.invoice_count()"],
+     psycopg.errors.UndefinedTable, "DBS216"),
+], ids=["enum-value", "schema"])
+def test_a_rename_is_refused_to_code_that_still_uses_the_old_name(
+        conninfo: str, tmp_path: Path, schema: str, change: str, deployed: list[str],
+        error: type[Exception], rule: str) -> None:
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(STATUS)
+        conn.execute(schema)
         conn.execute(change)
-        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
-            conn.execute("INSERT INTO orders VALUES (2, 'open')")  # the deployed code's
-    assert "DBS213" in _all_codes(tmp_path, STATUS, change)
+        for query in deployed:  # the deployed code's
+            with pytest.raises(error):
+                conn.execute(query)
+    assert rule in _all_codes(tmp_path, schema, change)
 
 
 VIEWED = """

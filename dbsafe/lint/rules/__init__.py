@@ -45,6 +45,7 @@ from dbsafe.lint.rules import (
     partition_added_scans_default_partition,
     partition_attached_with_scan,
     runner_transaction_ended_early,
+    schema_renamed,
     set_not_null_without_check,
     statements_after_access_exclusive_lock,
     statements_after_write_blocking_lock,
@@ -114,4 +115,5 @@ ALL_RULES = (
     index_dropped_before_replacement.RULE,
     runner_transaction_ended_early.RULE,
     non_unique_index_with_many_columns.RULE,
+    schema_renamed.RULE,
 )

@@ -1,0 +1,82 @@
+"""Schema renamed.
+
+## Why
+`ALTER SCHEMA a RENAME TO b` is instant, but it renames every table, view, function and
+type in `a` at once: each deployed copy of the application that still writes `a.orders`
+or calls `a.refresh()` fails from the moment the migration commits (42P01, 42883), during
+a rolling deploy too. The names that mention the schema elsewhere do not follow it: a
+role's or database's `search_path = a` (`ALTER ROLE ... SET`), a function's `SET
+search_path = a`, PostgREST's `db-schemas` (Supabase's `[api] schemas`) keep the old name,
+so even unqualified queries of those roles stop finding the tables (checked on PostgreSQL
+18: `pg_db_role_setting` and `pg_proc.proconfig` still say `search_path=a` after the rename,
+and `SELECT * FROM orders` under it fails with 42P01).
+
+## Bad
+```sql
+ALTER SCHEMA billing RENAME TO invoicing;
+```
+
+## Good
+```sql
+-- a new schema beside the old one: move the objects, and leave views under the old
+-- names until no deployed code uses them; drop those in a later migration.
+CREATE SCHEMA invoicing;
+ALTER TABLE billing.invoices SET SCHEMA invoicing;
+CREATE VIEW billing.invoices AS SELECT * FROM invoicing.invoices;
+```
+
+## In Alembic
+`op.execute("ALTER SCHEMA billing RENAME TO invoicing")` is flagged the same way. Keep
+the rename with a `# dbsafe: ignore[DBS216]` comment saying why no deployed code, role
+setting or API configuration names the old schema.
+
+## Not flagged
+A schema created earlier in the same migration (nothing deployed knows it yet). A rename
+whose old name a later statement of the migration creates again (`CREATE SCHEMA billing`,
+for compatibility views). Moving one object with `ALTER ... SET SCHEMA` (DBS204 covers
+renaming a table or view).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
+
+
+def _creates_schema(statement: Statement, name: str) -> bool:
+    return statement.kind == "CreateSchemaStmt" and \
+        statement.node.get("schemaname") == name
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    rename = statement.rename
+    if rename is None or rename.object != "schema" or not rename.old:
+        return
+    old = rename.old
+    if any(_creates_schema(s, old) for s in ctx.earlier()) or \
+            any(_creates_schema(s, old) for s in ctx.later()):
+        return
+    yield ctx.finding(
+        RULE,
+        f"Schema `{old}` is renamed to `{rename.new}`; application code still naming "
+        f"`{old}`, and every role, database or function setting `search_path` to it, fail "
+        f"to find its objects as soon as the migration commits.",
+        help=f"Create `{rename.new}` beside it and move the objects (ALTER ... SET SCHEMA), "
+             f"leaving views under the old names until no deployed code or setting uses "
+             f"`{old}`.",
+        subject=old,
+    )
+
+
+RULE = Rule(
+    code="DBS216",
+    name="schema-renamed",
+    severity=Severity.ERROR,
+    since="0.2.0",
+    doc=__doc__,
+    check=check,
+    kinds=frozenset({"RenameStmt"}),
+)
