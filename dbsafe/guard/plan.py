@@ -64,11 +64,11 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
     for revision in todo:
         migration = next((m for m in migrations if m.revision == revision.revision), None)
         statements: list[dict[str, Any]] = []
+        taken: set[int] = set()
         for statement in (migration.statements if migration else ()):
             if statement.generated:
                 continue
-            rows = [row for row in locks if row.location == statement.location
-                    and row.statement.split()[:3] == statement.sql.split()[:3]]
+            rows = _lock_rows(statement, locks, taken)
             statements.append({
                 "sql": statement.sql, "line": statement.location.line,
                 "locks": [_lock(row, sizes) for row in rows],
@@ -94,6 +94,24 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
                              "pending": revisions, "lines": lines,
                              "linted_revisions": linted_report.summary.get(
                                  "linted_revisions", [])})
+
+
+def _lock_rows(statement: Any, locks: list[Any], taken: set[int]) -> list[Any]:
+    """The lock rows of `statement`, each row given to one statement only: the statements
+    of an alembic batch (`batch_alter_table`) share its `with` line, and each would show
+    the others' locks too. Rows of one statement are consecutive (execution order)."""
+    from dbsafe.lint.locks import statement_summary
+
+    here = [i for i, row in enumerate(locks) if i not in taken
+            and row.location == statement.location
+            and row.statement.split()[:3] == statement.sql.split()[:3]]
+    own = [i for i in here if locks[i].statement == statement_summary(statement.sql)]
+    # A statement lint split in several (`op.execute("A; B")`) has rows of each part.
+    chosen = own[:1] if own else here
+    while own and chosen[-1] + 1 in own:
+        chosen.append(chosen[-1] + 1)
+    taken.update(chosen)
+    return [locks[i] for i in chosen]
 
 
 def _lock(row: Any, sizes: Any) -> dict[str, Any]:

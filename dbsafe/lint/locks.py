@@ -193,6 +193,11 @@ def _on_table(mode: str, note: str):
     return locks
 
 
+# DROP INDEX (not CONCURRENTLY) takes ACCESS EXCLUSIVE on the index's table as well: the
+# table, which reads and writes wait on, gets a row of its own where it is known.
+_ALSO_ITS_TABLE = "also ACCESS EXCLUSIVE on the index's table"
+
+
 def _drop(s: Statement) -> Iterator[Lock]:
     kind = s.object_kind
     concurrent = bool(s.node.get("concurrent"))
@@ -202,8 +207,7 @@ def _drop(s: Statement) -> Iterator[Lock]:
                 yield Lock(SHARE_UPDATE_EXCLUSIVE, name, False,
                            "waits for transactions using the index", target="index")
             else:
-                yield Lock(ACCESS_EXCLUSIVE, name, False,
-                           "also ACCESS EXCLUSIVE on the index's table", target="index")
+                yield Lock(ACCESS_EXCLUSIVE, name, False, _ALSO_ITS_TABLE, target="index")
         # CASCADE drops the foreign keys resting on a unique index, with their triggers.
         yield from _referencing(s.keys_to, "CASCADE drops its foreign key resting on the "
                                            "index dropped")
@@ -675,9 +679,11 @@ def migration_lock_rows(migration: Migration, history: History, *,
             reads, writes, ddl = Lock(mode, lock.relation, target=lock.target).blocks
             created = bool(lock.relation) and ctx.created_before(lock.relation or "",
                                                                  statement)
-            rows.append(LockRow(statement.location, _summary(statement.sql), mode,
+            rows.append(LockRow(statement.location, statement_summary(statement.sql), mode,
                                 lock.relation, reads, writes, ddl, lock.rewrites, created,
                                 note, source))
+            if lock.note == _ALSO_ITS_TABLE and (table := ctx.index_table(lock.relation or "")):
+                rows.append(_index_table_row(statement, table, observed, ctx))
         if observed is not None and statement.origin is None:
             if statement.kind == "DoStmt":  # its body's statements follow it
                 for inner in ctx.later(statement):
@@ -710,6 +716,17 @@ def pg_locks_names(lock: Lock, statement: Statement, ctx: LintContext) -> list[s
     return names
 
 
+def _index_table_row(statement: Statement, table: str, observed: Any,
+                     ctx: LintContext) -> LockRow:
+    """The ACCESS EXCLUSIVE lock a plain DROP INDEX takes on the index's `table`."""
+    found = _observed_mode(observed, table) if observed is not None else None
+    source = "observed" if found is not None and found[2] is None else "predicted"
+    reads, writes, ddl = Lock(ACCESS_EXCLUSIVE, table).blocks
+    return LockRow(statement.location, statement_summary(statement.sql), ACCESS_EXCLUSIVE,
+                   table, reads, writes, ddl, False, ctx.created_before(table, statement),
+                   "the dropped index's table", source)
+
+
 def _observed_mode(observed: Any, relation: str) -> tuple[str, str, str | None] | None:
     """(relation, strongest mode, None if the statement took it, else what took it before:
     an earlier `statement` or `revision` of the transaction) PostgreSQL showed on it."""
@@ -740,11 +757,12 @@ def _unpredicted(statement: Statement, observed: Any, seen: set[str],
             continue  # the statement's own new relation
         reads, writes, ddl = BLOCKS[mode]
         created = ctx.created_before(name, statement)
-        yield LockRow(statement.location, _summary(statement.sql), mode, name, reads, writes,
+        yield LockRow(statement.location, statement_summary(statement.sql), mode, name, reads, writes,
                       ddl, False, created, "not predicted", "observed")
 
 
-def _summary(sql: str, limit: int = 60) -> str:
+def statement_summary(sql: str, limit: int = 60) -> str:
+    """`sql` on one line, cut at `limit` characters: `LockRow.statement`."""
     text = " ".join(sql.split()).rstrip(";")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

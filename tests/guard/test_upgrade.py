@@ -1117,6 +1117,7 @@ def test_plan_weighs_a_foreign_key_only_the_database_has(database_url: str,
     _at(database_url, "0004", root)
     (root / "migrations" / "versions" / "0005_drop_key.py").write_text(
         '''"""drop the orders -> patients key"""
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
@@ -1125,19 +1126,34 @@ down_revision = "0004"
 
 def upgrade():
     op.execute("ALTER TABLE orders DROP CONSTRAINT orders_patient_id_fkey")
+    op.execute("DROP INDEX ix_orders_patient")
+    with op.batch_alter_table("orders") as batch:
+        batch.add_column(sa.Column("a", sa.Integer))
+        batch.add_column(sa.Column("b", sa.Integer))
 
 
 def downgrade():
+    op.execute("ALTER TABLE orders DROP COLUMN a, DROP COLUMN b")
+    op.execute("CREATE INDEX ix_orders_patient ON orders (patient_id)")
     op.execute("ALTER TABLE orders ADD FOREIGN KEY (patient_id) REFERENCES patients")
 ''')
     (root / "migrations" / "versions" / "0006_after.py").write_text(_NO_DOWNGRADE.format(
         doc="after the target", revision="0006", down="0005",
         sql="CREATE TABLE after_target (id int)"))
     report = commands.plan(_settings(root, database_url), "0005")
-    (statement,) = report.summary["pending"][0]["statements"]
+    statement, drop_index, *batch = report.summary["pending"][0]["statements"]
     locked = {lock["relation"].removeprefix("public."): lock["mode"]
               for lock in statement["locks"]}
     assert locked == {"orders": "ACCESS EXCLUSIVE", "patients": "ACCESS EXCLUSIVE"}
+    # DROP INDEX locks its table, which the reads and writes wait on (airflow's plan named
+    # only the index, 2026-12-06); the table is known from the database.
+    assert [(lock["relation"], lock["mode"], lock["table_rows"] is not None)
+            for lock in drop_index["locks"]] == [
+        ("ix_orders_patient", "ACCESS EXCLUSIVE", False),
+        ("public.orders", "ACCESS EXCLUSIVE", True)]
+    # The batch's two statements share its `with` line: each shows its own lock once
+    # (airflow's, 2026-12-06: each showed both).
+    assert [len(s["locks"]) for s in batch] == [1, 1]
     # Only what `upgrade 0005` applies is linted, as its preflight lints: 0006 was too,
     # its findings dropped (the time of its capture lost)
     assert report.summary["linted_revisions"] == ["0005"]
