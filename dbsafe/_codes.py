@@ -261,4 +261,6 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      "A pending revision validates rows (SET NOT NULL, a column added NOT NULL, a CHECK, a foreign key, a unique key, a column's new type) that the database holds and that refuse it, so it would fail half way through the upgrade."),
     ('DBS616', 'expression-statistics-missing', 'note', '0.2.0',
      'The upgrade made an expression index or extended statistics on a table that has no statistics for it yet, so the planner guesses queries using it until the table is next analysed.'),
+    ('DBS617', 'rows-refuse-downgrade', 'error', '0.2.0',
+     "The database holds rows the schema a downgrade goes back to refuses (a value longer than a column becomes, a NULL in a column set NOT NULL), and the revisions' downgrade() does not change them first: it would fail half way, the revisions before it undone."),
 )

@@ -41,6 +41,7 @@ from dbsafe.guard.data_loss import (
     sql_losses,
     still_there,
 )
+from dbsafe.guard.downgrade_rows import ROWS_REFUSE_DOWNGRADE
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.guard.upgrade import (
@@ -105,7 +106,7 @@ UNDOES_OTHER_CHANGES = RuleInfo(
     "The database has changes its migrations did not make; the computed downgrade would "
     "undo them too.",
     Severity.ERROR, "0.2.0")
-RULES = (DATA_LOSS, DOWNGRADE_MISSING, UNDOES_OTHER_CHANGES)
+RULES = (DATA_LOSS, DOWNGRADE_MISSING, UNDOES_OTHER_CHANGES, ROWS_REFUSE_DOWNGRADE)
 
 # Every connection env.py opens for the downgrade says so (and the lock-wait watch finds them).
 APPLICATION_NAME = "dbsafe downgrade"
@@ -271,6 +272,9 @@ def _locked(down: _Down, described: RunResult, confirm: Confirm | None) -> str:
         down.findings.append(finding)
     if losses:
         down.say("preflight", f"the downgrade destroys data in {len(losses)} place(s)")
+    # (after `_data_loss`, which renders the downgrade's SQL)
+    rows_refuse = not missing and expected is not None and _rows_refuse(down, current,
+                                                                        expected)
     short = (backup_space_short(down.url, down.backup_dir(down.options.backup_dir))
              if down.options.backup else None)
     if short is not None:
@@ -284,6 +288,10 @@ def _locked(down: _Down, described: RunResult, confirm: Confirm | None) -> str:
     if failing:
         down.say("preflight", "refused: the computed downgrade would fail on rows the "
                  "database holds (see findings); nothing was run")
+        return "refused"
+    if rows_refuse:
+        down.say("preflight", "refused: the downgrade would fail on rows the database holds "
+                 "(see findings); nothing was run")
         return "refused"
     if others:
         down.say("preflight", "refused: the computed downgrade would also undo changes the "
@@ -425,6 +433,35 @@ def _rows_kept(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot | 
     rows = waited(down, lambda: _counted(down, read, "could not count the tables' rows"),
                   step="backup", stops=NOTHING_APPLIED)
     return rows, {t: then[t] - now[t] for t in tables}
+
+
+def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot) -> bool:
+    """Whether rows the database holds refuse the revisions' own downgrade (DBS617, each
+    named); those it may change first are said as "cannot tell"."""
+    from dbsafe.guard.downgrade_rows import cannot_tell, refusal_finding
+    from dbsafe.lint.statement import parse_statement
+
+    failing = waited(down, lambda: _counted(
+        down, lambda conn: refused_rows(conn, current, expected),
+        "could not count the rows the downgrade fails on"),
+        step="preflight", stops=NOTHING_APPLIED)
+    if not failing:
+        return False
+    online_only = [r.revision for r in down.undo if downgrade_branches_on_offline_mode(r.path)]
+    statements = (None if down.rendered is None or online_only
+                  else [parse_statement(sql) for sql, _revision in down.rendered])
+    refused = False
+    for subject, why in failing:
+        unsure = (f"the downgrade() of {', '.join(online_only)} branches on "
+                  "context.is_offline_mode(): what it runs online is not in its offline SQL"
+                  if online_only else cannot_tell(subject, statements))
+        if unsure is not None:
+            down.say("preflight", f"rows: {subject}: {why}: cannot tell whether the "
+                     f"downgrade fails on them ({unsure})")
+            continue
+        down.findings.append(refusal_finding(subject, why))
+        refused = True
+    return refused
 
 
 def _row_changes(down: _Down) -> dict[str, object] | None:

@@ -929,3 +929,57 @@ def test_the_computed_downgrade_is_shown_once_for_every_revision_without_one(
         "shown under `0006`." in (missing["0005"].help or "")
     assert "preflight: data loss read from the schemas only: alembic cannot render the " \
         "downgrade offline, since 0006 has no downgrade()" in report.summary["what_happened"]
+
+
+# 0006 widens orders.code; its real downgrade() narrows it back: longer values refuse it.
+NARROWS_BACK = '''"""widen orders.code"""
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+
+
+def upgrade():
+    op.execute("ALTER TABLE orders ALTER COLUMN code TYPE varchar(50)")
+
+
+def downgrade():
+    FIRST
+    op.execute("ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)")
+'''
+
+
+@pytest.mark.parametrize("first", ["pass", "op.execute(\"UPDATE orders SET code = left(code, 5)\")"],
+                         ids=["refused", "rows-changed-first"])
+def test_rows_refusing_a_revisions_own_downgrade_refuse_it_before_anything_runs(
+        database_url: str, tmp_path: Path, first: str) -> None:
+    # Apache Airflow's d75389605139 (`log.event` back to varchar(30)) was planned, and its
+    # downgrade failed half way on longer values (22001), the revisions before it undone.
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    (root / "migrations" / "versions" / "0005_code.py").write_text(NARROWING["0005_code.py"])
+    (root / "migrations" / "versions" / "0006_widen.py").write_text(
+        NARROWS_BACK.replace("FIRST", first))
+    at_revision(database_url, root / "alembic.ini", "0006")
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a')")
+        conn.execute("INSERT INTO orders (id, patient_id, code, kind) "
+                     "VALUES (1, 1, 'longer than five', 'k')")
+
+    report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
+        target="0005", backup=False, dry_run=True))
+
+    refusals = [f.message for f in report.findings if f.code == "DBS617"]
+    lines = "\n".join(report.summary["what_happened"])
+    if first == "pass":
+        assert refusals == ["The downgrade fails on `public.orders.code`: it becomes character "
+                            "varying(5) and 1 of its values are longer."], report.findings
+        with psycopg.connect(database_url) as conn:  # as PostgreSQL says
+            with pytest.raises(psycopg.Error) as failed, conn.transaction():
+                conn.execute("ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)")
+            assert failed.value.sqlstate == "22001"
+    else:  # the downgrade cuts them first: not a refusal, and said
+        assert refusals == []
+        assert ("rows: public.orders.code: it becomes character varying(5) and 1 of its values "
+                "are longer: cannot tell whether the downgrade fails on them (it changes rows "
+                "of orders first: `UPDATE orders SET code = left(code, 5)`)") in lines, lines

@@ -1,0 +1,67 @@
+"""Rows that refuse the revisions' own downgrade (DBS617): before anything runs, `dbsafe
+downgrade` asks the database whether a row it holds fails the schema the downgrade goes back
+to (a column made shorter holding longer values, SET NOT NULL over NULLs, a column added back
+NOT NULL with no default to a table with rows: `guard.data_loss.refused_rows`, the questions
+asked of the computed downgrade for DBS608).
+
+The revisions' downgrade() reaches that schema too, or its verification fails; but one may
+change the rows first (an `UPDATE ... SET c = left(c, 30)`, a `USING` cutting them): its SQL,
+rendered offline, is read for a statement writing the table or retyping the column with
+`USING`, and where there is one, or the SQL could not be read, the rows "cannot tell". Before,
+Apache Airflow's d75389605139 `downgrade()` (`log.event` back to `varchar(30)`) was planned
+and failed half way (22001) on 25 longer values, six revisions undone before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dbsafe.core import Finding, RuleInfo, Severity, shortened
+from dbsafe.lint.statement import Statement, last
+
+ROWS_REFUSE_DOWNGRADE = RuleInfo(
+    "DBS617", "rows-refuse-downgrade",
+    "The database holds rows the schema a downgrade goes back to refuses (a value longer than "
+    "a column becomes, a NULL in a column set NOT NULL), and the revisions' downgrade() does "
+    "not change them first: it would fail half way, the revisions before it undone.",
+    Severity.ERROR, "0.2.0")
+
+# Statements that may change a table's rows (a DO block: any).
+_WRITES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt",
+                     "TruncateStmt", "DoStmt"})
+
+
+def cannot_tell(subject: str, statements: Sequence[Statement] | None) -> str | None:
+    """Why the rows of `subject` (`schema.table.column`) that the schema refuses may not
+    refuse the downgrade running `statements` (None: its SQL is unknown); None: they do."""
+    from dbsafe.lint.row_changes import relations
+
+    if statements is None:
+        return "its SQL could not be read offline"
+    table, _, column = subject.rpartition(".")
+    name = last(table)
+    for statement in statements:
+        if not statement.parsed:
+            return f"`{_sql(statement)}` did not parse"
+        if statement.kind in _WRITES and (
+                statement.kind == "DoStmt"
+                or any(last(r) == name for r in relations(statement.node))):
+            return f"it changes rows of {name} first: `{_sql(statement)}`"
+        if statement.relation is not None and last(statement.relation) == name and any(
+                a.subtype == "AlterColumnType" and a.name == column and a.using is not None
+                for a in statement.actions):
+            return f"it retypes {column} with USING: `{_sql(statement)}`"
+    return None
+
+
+def _sql(statement: Statement) -> str:
+    return shortened(statement.sql.strip().rstrip(";"), 60)
+
+
+def refusal_finding(subject: str, why: str) -> Finding:
+    return Finding(
+        ROWS_REFUSE_DOWNGRADE.code,
+        f"The downgrade fails on `{subject}`: {why}.", Severity.ERROR, subject=subject,
+        help="Change those rows first, or write the downgrade() to change them before the "
+             "schema does; until then the downgrade would stop half way (the backup the run "
+             "takes first is the way back).")
