@@ -10,7 +10,8 @@ to the SQL that is read only as `RawSQL`'s (Baserow's teams handler: `subject_sa
 then `RawSQL(subject_sample_sql, [size])`, was a false DBS302), unless it is sent too; so is a
 dict bound to a name read only as `.extra(select=...)`'s, and a class attribute read only as
 `RawSQL(self.attr, ...)`'s, a subclass's own too, and not sent alone by a subclass (NAV:
-`cam_query = {"last_cam": "SELECT ... WHERE cam.netboxid=interface.netboxid ..."}`, then `.extra(select=cam_query)`; a QuerySet's
+`cam_query = {"last_cam": "SELECT ... WHERE cam.netboxid=interface.netboxid ..."}`, then
+`.extra(select=cam_query)`; a QuerySet's
 `chassis_serialnum_sql = "... WHERE ne.netboxid=netbox.netboxid ..."`, then
 `RawSQL(self.chassis_serialnum_sql, ...)`: 4 false DBS302); so is what a function of the
 module returns where its every call is one, also through a dict of `.extra`'s arguments
