@@ -42,6 +42,10 @@ that refuses it, run read-only on the live database:
   a column the table has: nothing. One no row can refuse (a constant DEFAULT of a built-in
   type, no CHECK) lint hands on not at all (`lint.row_checks.filled_by_adding`).
 
+- `ATTACH PARTITION`, `CREATE TABLE ... PARTITION OF`: the partition's rows against its
+  bound, the parent's indexes and foreign keys, the DEFAULT partition's rows against the new
+  bound (`guard.attached_rows`).
+
 A query failing on a value (`_VALUE_ERRORS`: a cast, a CHECK, an index expression) is a
 refusal: PostgreSQL evaluates the same expressions over the same rows. It is said as its
 SQLSTATE, condition name and the names its fields give, never its message, which quotes the
@@ -143,7 +147,8 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
             try:
                 probes = list(_probes(conn, sql, check.get("changed") or {},
                                       check.get("added") or {},
-                                      frozenset(check.get("plain_types") or ())))
+                                      frozenset(check.get("plain_types") or ()),
+                                      check.get("empty") or ()))
             except _CannotTell as why:
                 verdicts.append(Verdict(revision, sql, table, "cannot tell", str(why)))
                 continue
@@ -315,18 +320,25 @@ def _value_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -
 
 
 def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str],
-            plain_types: frozenset[str] = frozenset()) -> Iterator[Probe]:
+            plain_types: frozenset[str] = frozenset(), empty: Sequence[str] = ()
+            ) -> Iterator[Probe]:
     """`changed`: the tables an earlier statement of the plan changes the rows of (handed on
     for `VALIDATE CONSTRAINT`, whose referenced table lint does not know); `added`: columns
     an earlier `ADD COLUMN` of the plan added (column -> that statement); `plain_types`:
     types an earlier statement makes that hold no constraint (an enum: not yet there to
-    look up)."""
+    look up); `empty`: partitions the plan creates, attached (`guard.attached_rows`)."""
     from pglast import ast, parse_sql
     from pglast.enums import AlterTableType
 
+    from dbsafe.guard.attached_rows import attach_probes
     from dbsafe.guard.kept_types import kept_values
 
     stmt = parse_sql(sql)[0].stmt
+    if isinstance(stmt, ast.CreateStmt) and stmt.inhRelations:  # PARTITION OF: as attached
+        yield from attach_probes(conn, _table(conn, stmt.inhRelations[0]),
+                                 ast.PartitionCmd(name=stmt.relation, bound=stmt.partbound),
+                                 changed, empty)
+        return
     if isinstance(stmt, ast.IndexStmt) and not stmt.unique:
         yield _index_probe(_table(conn, stmt.relation), stmt, stmt.idxname or "(unnamed)")
         return
@@ -375,6 +387,9 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str],
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
                                                                            ast.Constraint):
             yield from _retyped_constraint_probes(conn, table, retyped, cmd.def_, changed)
+        elif cmd.subtype == AlterTableType.AT_AttachPartition \
+                and isinstance(cmd.def_, ast.PartitionCmd):
+            yield from attach_probes(conn, table, cmd.def_, changed, empty)
         elif cmd.subtype == AlterTableType.AT_ValidateConstraint:
             yield from _retyped_constraint_probes(
                 conn, table, retyped, _defined(conn, table.name, str(cmd.name)), changed)

@@ -9,7 +9,10 @@ UNIQUE INDEX`; `CREATE INDEX` with an expression or WHERE a value may fail (not 
 IS NULL`); `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated);
 `ADD COLUMN ... NOT NULL` (or a unique key over a DEFAULT, or a CHECK or FOREIGN KEY of the
 column's own), unless no row can refuse it (a
-constant DEFAULT of a built-in type, an identity: `filled_by_adding`).
+constant DEFAULT of a built-in type, an identity: `filled_by_adding`); `ATTACH PARTITION`
+(the partition's rows, and its parent's DEFAULT partition's), `CREATE TABLE ... PARTITION OF`
+a parent (its DEFAULT partition's rows), handed on with the partitions the plan creates
+(`empty`: no rows) and, for any column, the tables changed so far (`changed`).
 The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
@@ -45,7 +48,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.lint.row_changes import DATA_KINDS, called_functions, relations
-from dbsafe.lint.statement import expression_columns, same_relation, strings, walk
+from dbsafe.lint.statement import (
+    expression_columns,
+    range_var,
+    same_relation,
+    strings,
+    walk,
+)
 from dbsafe.pg.types import SERIAL_TYPES
 
 if TYPE_CHECKING:
@@ -102,14 +111,25 @@ class RowChecks:
             if s.generated or s.deferred:
                 continue
             columns = _validated_columns(s, self._plain_types)
-            if columns is not None and s.relation and not self._new(s.relation):
+            # (CREATE TABLE ... PARTITION OF: its parent's DEFAULT partition is checked)
+            relation = _partition_of(s) or s.relation
+            attached = [a.partition for a in s.actions
+                        if a.subtype == "AttachPartition" and a.partition]
+            if columns is not None and relation and not (
+                    self._new(relation) and all(self._new(name) for name in attached)):
                 added = self._added_set_not_null(s)
-                check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": s.relation,
-                         "unsure": self._unsure(s.relation, columns, answered=frozenset(added))
-                         or self._references_unsure(s)}
+                check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": relation,
+                         "unsure": self._unsure(relation, columns, answered=frozenset(added))
+                         or self._references_unsure(s)
+                         or next(filter(None, (self._unsure(name, frozenset())
+                                               for name in attached)), None)}
+                empty = [name for name in attached if self._new(name)] \
+                    + ([s.relation] if relation != s.relation and s.relation else [])
+                if empty:  # (the plan creates the partition: it has no rows to ask)
+                    check["empty"] = empty
                 if added:
                     check["added"] = added
-                retyped = self._retypes(s.relation, columns) + [
+                retyped = self._retypes(relation, columns) + [
                     [f"{why} (the table it references)", sql, column]
                     for table, referenced in _references(s)
                     for why, sql, column in self._retypes(table, referenced)]
@@ -235,6 +255,16 @@ class RowChecks:
                     self._added.setdefault((s.relation, action.column.name), (why, s.sql))
 
 
+def _partition_of(s: Statement) -> str | None:
+    """The parent of `CREATE TABLE ... PARTITION OF parent FOR VALUES ...` (not DEFAULT),
+    whose DEFAULT partition PostgreSQL scans for the rows the new bound takes."""
+    bound = s.node.get("partbound") if s.kind == "CreateStmt" else None
+    parents: Any = s.node.get("inhRelations") or ()
+    if not bound or bound.get("is_default") or len(parents) != 1:
+        return None
+    return range_var(parents[0].get("RangeVar", parents[0]))
+
+
 def _references(s: Statement) -> list[tuple[str, frozenset[str]]]:
     """The tables (and their columns) the foreign keys `s` adds reference."""
     return [(con.references, frozenset(con.referenced_columns)) for action in s.actions
@@ -247,6 +277,8 @@ def _validated_columns(s: Statement, plain_types: Set[str] = frozenset()
     """The columns a statement validates the rows of (empty: unknown, as for `VALIDATE
     CONSTRAINT`, whose columns the database knows), or None when it validates none;
     `plain_types`: types without a constraint of their own the plan made before it."""
+    if _partition_of(s):
+        return frozenset()  # (any column: the new partition's bound)
     index = s.index_def
     # (an index's expressions and WHERE are evaluated over each row: one may fail on a value)
     if s.kind == "IndexStmt" and index is not None and (
@@ -261,6 +293,8 @@ def _validated_columns(s: Statement, plain_types: Set[str] = frozenset()
               if a.subtype == "AddColumn" and a.column is not None
               and filled_by_adding(a.column, plain_types)}
     for action in s.actions:
+        if action.subtype == "AttachPartition":
+            validates = True  # its bound, the parent's indexes and foreign keys: any column
         if action.subtype == "AddColumn" and action.column is not None \
                 and adding_asks_rows(action.column, plain_types):
             validates = True

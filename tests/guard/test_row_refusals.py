@@ -104,6 +104,45 @@ CREATE INDEX clean_old_host ON clean_old ((known_host(host_id)));
 -- a guard costlier to the planner (plpgsql's COST 100) than the cast it keeps from '12a'
 CREATE FUNCTION digits_only(t text) RETURNS bool IMMUTABLE LANGUAGE plpgsql AS
   $$BEGIN RETURN t ~ '^[0-9]+$'; END$$;
+-- ATTACH PARTITION checks the child's rows against its bound, the parent's indexes and
+-- foreign keys, and the DEFAULT partition's rows against the new bound: each volumes_ child
+-- refuses one, its clean_ twin none (volumes_rest holds 15, clean_rest 25)
+CREATE FUNCTION parted(t text) RETURNS void LANGUAGE plpgsql AS $$BEGIN
+  EXECUTE format('CREATE TABLE %1$s_ranged (id int, code text, host_id int REFERENCES places,
+    tally text) PARTITION BY RANGE (id);
+    CREATE UNIQUE INDEX %1$s_ranged_code ON %1$s_ranged (code, id);
+    CREATE INDEX %1$s_ranged_tally ON %1$s_ranged ((tally::int));
+    CREATE TABLE %1$s_rest PARTITION OF %1$s_ranged DEFAULT;
+    CREATE TABLE %1$s_low PARTITION OF %1$s_ranged FOR VALUES FROM (100) TO (200)
+      PARTITION BY LIST (code);
+    CREATE TABLE %1$s_listed (id int, code text) PARTITION BY LIST (code);
+    CREATE TABLE %1$s_listed_x PARTITION OF %1$s_listed FOR VALUES IN (''x'');
+    CREATE TABLE %1$s_hashed (id int, code text) PARTITION BY HASH (id);
+    CREATE TABLE %1$s_outside (LIKE %1$s_ranged); CREATE TABLE %1$s_twice (LIKE %1$s_ranged);
+    CREATE TABLE %1$s_tallied (LIKE %1$s_ranged); CREATE TABLE %1$s_hosted (LIKE %1$s_ranged);
+    CREATE TABLE %1$s_empty (LIKE %1$s_ranged); CREATE TABLE %1$s_coded (LIKE %1$s_ranged);
+    CREATE TABLE %1$s_others (LIKE %1$s_listed); CREATE TABLE %1$s_letters (LIKE %1$s_listed);
+    CREATE TABLE %1$s_hash0 (LIKE %1$s_hashed)', t);
+END$$;
+CREATE TABLE places (id int PRIMARY KEY);
+INSERT INTO places VALUES (1), (2);
+SELECT parted('volumes'), parted('clean');
+INSERT INTO volumes_rest VALUES (15); INSERT INTO clean_rest VALUES (25);
+INSERT INTO volumes_outside VALUES (50, 'a', 1, '1'); INSERT INTO clean_outside VALUES (1);
+INSERT INTO volumes_twice VALUES (1, 'a'), (1, 'a'); INSERT INTO clean_twice VALUES (1, 'a'),
+  (1, 'b'), (1, NULL), (1, NULL);
+INSERT INTO volumes_tallied VALUES (1, 'a', 1, 'x'); INSERT INTO clean_tallied VALUES (1);
+INSERT INTO volumes_hosted VALUES (1, 'a', 9); INSERT INTO clean_hosted VALUES (1, 'a', 2);
+INSERT INTO volumes_coded VALUES (500, 'x'); INSERT INTO clean_coded VALUES (150, 'x');
+INSERT INTO volumes_others VALUES (1, 'x'); INSERT INTO clean_others VALUES (1, 'y'), (2, NULL);
+INSERT INTO volumes_letters VALUES (1, 'b'); INSERT INTO clean_letters VALUES (1, 'a'), (2, NULL);
+INSERT INTO volumes_hash0 SELECT generate_series(1, 5); INSERT INTO clean_hash0 VALUES (1), (2);
+CREATE TABLE patterned (code text) PARTITION BY LIST (code text_pattern_ops);
+-- a foreign table PostgreSQL attaches without reading it (nor could the probe: no mapping)
+CREATE EXTENSION postgres_fdw;
+CREATE SERVER nowhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '/nonexistent');
+CREATE FOREIGN TABLE far (id int, code text) SERVER nowhere;
+CREATE TABLE patterned_a (code text);
 """
 
 
@@ -284,6 +323,33 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     # and its own index, over a function raising on a value
     ("ALTER TABLE {t} ALTER COLUMN host_id TYPE int USING host_id + 1", None,
      "has values index clean_old_host fails on once cast (P0001 raise_exception)"),
+    # ATTACH PARTITION: the child's rows outside its bound (a range, a list, a hash; its
+    # parent's own bound), the parent's indexes and foreign keys over them, the DEFAULT
+    # partition's rows the new bound takes
+    ("ALTER TABLE {t}_ranged ATTACH PARTITION {t}_outside FOR VALUES FROM (0) TO (10)",
+     "holds rows outside its partition's bound in 1 row(s)", None),
+    ("ALTER TABLE {t}_ranged ATTACH PARTITION {t}_twice FOR VALUES FROM (MINVALUE) TO (10)",
+     "has duplicate unique index (volumes_ranged_code) values, e.g. key (a, 1)", None),
+    ("ALTER TABLE {t}_ranged ATTACH PARTITION {t}_tallied FOR VALUES FROM (0) TO (10)",
+     "has values index volumes_ranged_tally fails on (22P02 invalid_text_representation)",
+     None),
+    ("ALTER TABLE {t}_ranged ATTACH PARTITION {t}_hosted FOR VALUES FROM (0) TO (10)",
+     "references rows missing from places, e.g. key (9)", None),
+    ("ALTER TABLE {t}_ranged ATTACH PARTITION {t}_empty FOR VALUES FROM (10) TO (20)",
+     "holds rows the bound of volumes_empty takes in 1 row(s)", None),
+    ("CREATE TABLE {t}_fresh (LIKE {t}_empty); "
+     "ALTER TABLE {t}_ranged ATTACH PARTITION {t}_fresh FOR VALUES FROM (10) TO (20)",
+     "holds rows the bound of volumes_fresh takes in 1 row(s)", None),
+    ("CREATE TABLE {t}_teens PARTITION OF {t}_ranged FOR VALUES FROM (10) TO (20)",
+     "holds rows the bound of volumes_teens takes in 1 row(s)", None),
+    ("ALTER TABLE {t}_low ATTACH PARTITION {t}_coded FOR VALUES IN ('x')",
+     "holds rows outside its partition's bound in 1 row(s)", None),
+    ("ALTER TABLE {t}_listed ATTACH PARTITION {t}_letters FOR VALUES IN ('a', NULL)",
+     "holds rows outside its partition's bound in 1 row(s)", None),
+    ("ALTER TABLE {t}_listed ATTACH PARTITION {t}_others DEFAULT",
+     "holds rows outside its partition's bound in 1 row(s)", None),
+    ("ALTER TABLE {t}_hashed ATTACH PARTITION {t}_hash0 FOR VALUES WITH (MODULUS 2, "
+     "REMAINDER 0)", "holds rows outside its partition's bound in 3 row(s)", None),
 ], ids=["set not null", "check", "foreign key", "unique", "nulls not distinct",
         "primary key", "unique index", "partial unique index", "index expression",
         "check guarding a cast", "partial index guarding a cast",
@@ -306,7 +372,12 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "check failing on a retyped value",
         "check of an added column failing on its value", "index expression failing on a value",
         "child's own check over a retyped column",
-        "child's own index over a function raising on a retyped value"])
+        "child's own index over a function raising on a retyped value",
+        "attach outside a range", "attach under a unique index", "attach under an index "
+        "expression", "attach under a foreign key", "attach over a default partition",
+        "attach a partition the plan creates", "create a partition over a default partition",
+        "attach under a partition", "attach to a list",
+        "attach a default partition", "attach to a hash"])
 def test_rows_refusing_a_statement_are_found_before_it_runs(
         statement: str, volumes: str | None, clean: str | None,
         database: psycopg.Connection) -> None:
@@ -369,6 +440,11 @@ def test_a_data_migration_before_the_statement_makes_it_cannot_tell(
     assert (added.outcome, validated.outcome) == ("cannot tell", "cannot tell")
     assert validated.detail == "0005 runs INSERT on hosts before it: the rows it references " \
         "are not today's"
+    # a partition attached, or its parent's DEFAULT partition, written before
+    attach = "ALTER TABLE clean_ranged ATTACH PARTITION clean_outside FOR VALUES FROM (0) TO (10)"
+    for written in ("INSERT INTO clean_outside VALUES (50)", "INSERT INTO clean_rest VALUES (5)"):
+        (verdict,) = _verdicts(database, written, attach)
+        assert verdict.outcome == "cannot tell", verdict
 
 
 def test_a_table_or_constraint_the_plan_makes_cannot_be_told_and_a_new_table_is_empty(
@@ -385,6 +461,12 @@ def test_a_table_or_constraint_the_plan_makes_cannot_be_told_and_a_new_table_is_
         "cannot tell", "type made_later does not exist now, so it is made by the plan")
     assert _verdicts(database, "CREATE TABLE fresh (id int)",
                      "ALTER TABLE fresh ADD PRIMARY KEY (id)") == []
+    # a partitioned table the plan makes, attaching a table with rows: its key is not known
+    (verdict,) = _verdicts(database, "CREATE TABLE later (LIKE clean_outside) PARTITION BY "
+                           "RANGE (id)", "ALTER TABLE later ATTACH PARTITION volumes_outside "
+                           "FOR VALUES FROM (0) TO (10)")
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "later is no partitioned table now, so the plan makes it")
 
 
 def test_a_query_past_its_timeout_is_not_checked(database: psycopg.Connection) -> None:
@@ -463,6 +545,16 @@ def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection
     assert _postgresql_refuses(database, statement)
     statement = "ALTER TABLE nothing_yet ADD COLUMN rank positive_int NOT NULL DEFAULT 0"
     assert [v.outcome for v in _verdicts(database, statement)] == ["passes", "passes"]
+    assert not _postgresql_refuses(database, statement)
+    # a partition key with an operator class of its own: its = is not asked
+    (verdict,) = _verdicts(database, "ALTER TABLE patterned ATTACH PARTITION patterned_a "
+                           "FOR VALUES IN ('a')")
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "its partition key has an operator class of its own, whose operators "
+        "the probe does not ask")
+    # a foreign table attached: PostgreSQL reads none of its rows
+    statement = "ALTER TABLE clean_listed ATTACH PARTITION far FOR VALUES IN ('f')"
+    assert _verdicts(database, statement) == []
     assert not _postgresql_refuses(database, statement)
     # a foreign key of a column added: its DEFAULT (9) is looked up for each row, not asked
     statement = "ALTER TABLE volumes ADD COLUMN h int DEFAULT 9 REFERENCES hosts"
