@@ -14,6 +14,7 @@
 - The parent's indexes, built on the child (or an equal one of the child's attached): a
   unique index's duplicate keys (23505), an index's expressions and predicate evaluated.
 - The parent's foreign keys, cloned onto the child and validated over its rows (23503).
+- The parent's exclusion constraints (PostgreSQL 17+), built on the child: cannot be told.
 
 The child's rows are all its partitions' (a partitioned child); a foreign table's rows
 (the child, or the DEFAULT partition) PostgreSQL does not check, nor does the probe. CHECK and NOT NULL
@@ -109,11 +110,16 @@ def _child_probes(conn: Any, parent: _Table, child: _Table, belongs: str | None,
         yield Probe(child.name, "holds rows outside its partition's bound",
                     _count(f"SELECT FROM {child.own} WHERE {where}"), counts=True,
                     find=f"SELECT * FROM {child.own} WHERE {where}")
-    for unique, index, definition in conn.execute(
-            "SELECT indisunique, indexrelid::regclass::text, pg_get_indexdef(indexrelid) "
-            "FROM pg_index WHERE indrelid = to_regclass(%s) AND (indisunique "
-            "OR indexprs IS NOT NULL OR indpred IS NOT NULL) ORDER BY 2",
-            (parent.name,)).fetchall():
+    for unique, excluding, index, definition in conn.execute(
+            "SELECT indisunique, indisexclusion, indexrelid::regclass::text, "
+            "pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = to_regclass(%s) "
+            "AND (indisunique OR indisexclusion OR indexprs IS NOT NULL "
+            "OR indpred IS NOT NULL) ORDER BY 3", (parent.name,)).fetchall():
+        if excluding:
+            yield Probe(child.name, "", "", counts=False, unknown=(
+                f"exclusion constraint {index} is built over its rows, which the probe does "
+                "not ask"))
+            continue
         stmt = parse_sql(definition)[0].stmt
         assert isinstance(stmt, ast.IndexStmt)
         yield _unique_probe(child, stmt.indexParams or (), stmt.whereClause,

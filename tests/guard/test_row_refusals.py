@@ -138,6 +138,9 @@ INSERT INTO volumes_others VALUES (1, 'x'); INSERT INTO clean_others VALUES (1, 
 INSERT INTO volumes_letters VALUES (1, 'b'); INSERT INTO clean_letters VALUES (1, 'a'), (2, NULL);
 INSERT INTO volumes_hash0 SELECT generate_series(1, 5); INSERT INTO clean_hash0 VALUES (1), (2);
 CREATE TABLE patterned (code text) PARTITION BY LIST (code text_pattern_ops);
+CREATE TABLE excluding (id int, EXCLUDE USING btree (id WITH =)) PARTITION BY RANGE (id);
+CREATE TABLE excluded (id int);
+INSERT INTO excluded VALUES (1), (1);
 -- a foreign table PostgreSQL attaches without reading it (nor could the probe: no mapping)
 CREATE EXTENSION postgres_fdw;
 CREATE SERVER nowhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '/nonexistent');
@@ -552,6 +555,13 @@ def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection
     assert (verdict.outcome, verdict.detail) == (
         "cannot tell", "its partition key has an operator class of its own, whose operators "
         "the probe does not ask")
+    # an exclusion constraint built over the partition's rows (two 1s: 23P01)
+    statement = "ALTER TABLE excluding ATTACH PARTITION excluded FOR VALUES FROM (0) TO (10)"
+    bound, excluding = _verdicts(database, statement)
+    assert (bound.outcome, excluding.outcome, excluding.detail) == (
+        "passes", "cannot tell", "exclusion constraint excluding_id_excl is built over its "
+        "rows, which the probe does not ask")
+    assert _postgresql_refuses(database, statement)
     # a foreign table attached: PostgreSQL reads none of its rows
     statement = "ALTER TABLE clean_listed ATTACH PARTITION far FOR VALUES IN ('f')"
     assert _verdicts(database, statement) == []
