@@ -258,9 +258,12 @@ _PGTYPED_PACKAGES = frozenset({"@pgtyped/runtime", "@pgtyped/query"})
 # pgtyped's parameters in a template of its `sql` tag (its runtime's preprocessor-ts.ts):
 # `$id` and `$id!` a value it sends as `$1`, `$$ids` a list of them (`($1, $2)`), `$book(a,
 # b!)` an object's keys (`($1, $2)`), `$$books(a, b)` a row of them per object (`($1, $2),
-# ($3, $4)`). PostgreSQL's parser reads none of them. A dollar quote's `$tag$` is none.
-_PGTYPED_PARAMETER = re.compile(r"\$(\$?)[A-Za-z_]\w*!?(?:\((?P<keys>[^()]*)\))?(?![\w$])",
-                                re.ASCII)
+# ($3, $4)`). PostgreSQL's parser reads none of them. A dollar quote's `$tag$` is none, nor
+# is one in a string literal, which pgtyped's lexer reads whole (its QueryLexer.g4's
+# STRING, ended by a quote no backslash escapes): `'$.price ? (@ > $min)'` is a jsonpath.
+_PGTYPED_PARAMETER = re.compile(
+    r"(?P<string>'(?:'|.*?[^\\]'))"
+    r"|\$(?P<list>\$?)[A-Za-z_]\w*!?(?:\((?P<keys>[^()]*)\))?(?![\w$])", re.ASCII | re.DOTALL)
 # PostgreSQL's drivers and the ORMs' PostgreSQL flavours: with one loaded too, the module's
 # SQL may well be PostgreSQL's (a job copying rows from MySQL), so it stays checked.
 # Names postgres.js's column transforms (`postgres.camel`, `pascal`, `kebab`) leave unchanged.
@@ -3563,13 +3566,18 @@ def _pgtyped_parameters(template: Template) -> Template:
     ...     ((0, 1, 1),)))
     >>> t.text
     'SELECT a FROM t WHERE (NULL = 0 OR b IN (NULL)); INSERT INTO t VALUES (NULL, NULL)'
+    >>> _pgtyped_parameters(Template("SELECT a FROM t WHERE j @@ '$.a > $min' AND b = $b",
+    ...                              ((0, 1, 1),))).text
+    "SELECT a FROM t WHERE j @@ '$.a > $min' AND b = NULL"
     """
     edits: list[tuple[int, int, str | None, str]] = []
     for match in _PGTYPED_PARAMETER.finditer(template.text):
+        if match.group("string") is not None:
+            continue
         keys = match.group("keys")
         values = "NULL" if keys is None else ", ".join(
             "NULL" for key in keys.split(",") if key.strip())
-        text = f"({values})" if keys is not None or match.group(1) else values
+        text = f"({values})" if keys is not None or match.group("list") else values
         edits.append((match.start(), match.end(), text, match.group()))
     return _edited(template, edits)
 

@@ -390,7 +390,9 @@ _CHUNK = 32
 #      (helper-357)
 # 269: a UTF-16 file is skipped as UTF-16 text, no longer as a binary file; SQLite's functions
 #      newer than 3.40 (`jsonb_patch`) are another engine's (helper-359)
-_CACHE_VERSION = 269
+# 270: a `$name` in a string literal of pgtyped's tag (a jsonpath's variable) is no parameter
+#      of it, left as written (helper-362)
+_CACHE_VERSION = 270
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

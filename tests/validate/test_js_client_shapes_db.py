@@ -88,7 +88,8 @@ def test_transactions_query_configs_and_marked_templates_are_read(
 
 # pgtyped's tag takes parameters of its own, each a bound value (`($isIds = 0 OR ...)` too):
 # `$id!`, `$$ids` a list, `$book(a, b)` an object's keys, `$$books(a, b)` rows of them; each
-# statement was unparsable as written.
+# statement was unparsable as written. A string literal's `$min` is no parameter (a jsonpath's
+# variable): made NULL, the jsonpath was broken and the finding's PREPARE stopped at it.
 _PGTYPED = """\
 import { sql } from '@pgtyped/runtime';
 export const byId = sql<IById>`SELECT titel FROM books WHERE id = $id!`;
@@ -96,17 +97,21 @@ export const some = sql`SELECT titel FROM books WHERE ($isIds = 0 OR id IN $$ids
 export const add = sql`INSERT INTO books (id, titel) VALUES $$books(id!, title)`;
 export const one = sql`INSERT INTO books (id, title) VALUES $book(id!, title)`;
 export const right = sql<IRight>`SELECT title FROM books WHERE id = $id AND title = $t!`;
+export const path = sql`SELECT id FROM books WHERE to_jsonb(books) @@ '$.id > $min' AND titel = $t`;
 """
 
 
 def test_pgtyped_parameters_are_what_it_sends(database_url: str, tmp_path: Path) -> None:
     report = validate_module(database_url, tmp_path, _DDL, "queries.ts", _PGTYPED)
-    assert sorted((f.code, f.location.line, f.location.column) for f in report.findings
-                  if f.location) == [("DBS302", 2, 39), ("DBS302", 3, 32), ("DBS302", 4, 47)]
-    assert report.summary["statements_analysed"] == 5
+    assert sorted((f.code, f.location.line, f.location.column,
+                   dict(f.context).get("PostgreSQL", "")[:5]) for f in report.findings
+                  if f.location) == [("DBS302", 2, 39, "42703"), ("DBS302", 3, 32, "42703"),
+                                     ("DBS302", 4, 47, "42703"), ("DBS302", 7, 89, "42703")]
+    assert report.summary["statements_analysed"] == 6
     assert_prepares(database_url, "",
                     ("SELECT title FROM books WHERE id = $1 AND title = $2",
-                     "INSERT INTO books (id, title) VALUES ($1, $2)"),
+                     "INSERT INTO books (id, title) VALUES ($1, $2)",
+                     "SELECT id FROM books WHERE to_jsonb(books) @@ '$.id > $min' AND title = $1"),
                     ("SELECT titel FROM books WHERE id = $1",
                      "SELECT titel FROM books WHERE ($1 = 0 OR id IN ($2, $3))",
                      "INSERT INTO books (id, titel) VALUES ($1, $2), ($3, $4)"))
