@@ -392,7 +392,9 @@ _CHUNK = 32
 #      newer than 3.40 (`jsonb_patch`) are another engine's (helper-359)
 # 270: a `$name` in a string literal of pgtyped's tag (a jsonpath's variable) is no parameter
 #      of it, left as written (helper-362)
-_CACHE_VERSION = 270
+# 271: a `.sql` file sqlc's configuration compiles for another engine (`engine: "sqlite"`)
+#      is that engine's, not validated (River's riversqlite queries, helper-364)
+_CACHE_VERSION = 271
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -486,6 +488,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         stop=root,
         names=folder_names)
     other_applications = source.other_applications(root, folder_names)
+    from dbsafe.extract.sqlc_config import SqlcEngines
+
+    sqlc_engines = SqlcEngines(root, folder_names)
     for unlisted, reason in unreadable:  # its files were never seen: a skip, not a clean run
         outcomes[unlisted + "/"] = _skipped_file(unlisted + "/", f"cannot read folder: {reason}")
     for path, rel in files:
@@ -496,6 +501,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             continue
         # Another application's migrations are still migrations (left to lint).
         application = other_applications.of(path) if other_applications else None
+        # So are another engine's. Decided here, not cached: its sqlc.yaml may change alone.
+        other_engine = sqlc_engines.of(path)
         seen = cache.unchanged(rel, path)
         if seen is not None:
             # Same size, times and inode as when its outcome was stored: not read again.
@@ -504,6 +511,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
                 recorded, _, made_json = key[len(_MIGRATION_KEY):].partition("\n")
                 outcomes[rel] = _migration_file(rel, recorded,
                                                 frozenset(json.loads(made_json or "[]")))
+                continue
+            if other_engine is not None:
+                outcomes[rel] = _skipped_file(rel, other_engine.reason(root))
                 continue
             if application is not None:
                 outcomes[rel] = _other_application_file(rel, application, root)
@@ -531,6 +541,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             outcomes[rel] = _migration_file(rel, kind, made)
             cache.remember(rel, status, _MIGRATION_KEY + kind + (
                 "\n" + json.dumps(sorted(made)) if made else ""), False)
+            continue
+        if other_engine is not None:
+            outcomes[rel] = _skipped_file(rel, other_engine.reason(root))
             continue
         if application is not None:
             outcomes[rel] = _other_application_file(rel, application, root)

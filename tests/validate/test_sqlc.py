@@ -121,3 +121,82 @@ def test_queries_named_in_block_comments_are_sqlc_queries(conninfo: str,
     found = [(f.code, f.location.line, f.location.column, f.message) for f in report.findings
              if f.location]
     assert found == [("DBS302", 5, 8, "`users` has no column `nosuch`")]
+
+
+# sqlc's configuration says which engine each set of queries is for (River keeps its SQLite
+# driver's queries in `riverdriver/riversqlite/internal/dbsqlc`, named by the sqlc.yaml
+# there): a SQLite or MySQL query is that engine's even where it calls nothing only that
+# engine has. `SELECT ... FROM kv` read a table only SQLite's schema makes: a false DBS301.
+_SQLC_YAML = """\
+version: "2"
+sql:
+  - engine: "postgresql"
+    queries: ["pg/users.sql", "shared.sql"]
+    schema: "pg/schema.sql"
+  - engine: "sqlite"
+    queries: "lite"
+    schema: lite/schema.sql
+  - engine: sqlite
+    queries: shared.sql
+"""
+_SQLC_V1_JSON = """\
+{"version": "1", "packages": [
+  {"path": "gen", "queries": "./*.sql", "schema": "schema.sql", "engine": "mysql"},
+  {"path": "gen2", "queries": "pg.sql"}
+]}
+"""
+
+
+@pytest.mark.db
+def test_queries_sqlc_compiles_for_another_engine_are_that_engines(conninfo: str,
+                                                                   tmp_path: Path) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    files = {
+        "sqlc.yaml": _SQLC_YAML,
+        "pg/users.sql": "-- name: Get :one\nSELECT nosuch FROM users WHERE id = @id;\n",
+        "lite/kv.sql": "-- name: Get :one\nSELECT value FROM kv WHERE key = @key;\n",
+        # named for SQLite and for PostgreSQL: sqlc compiles it for both, so it is checked
+        "shared.sql": "-- name: Get :one\nSELECT nosuch FROM users WHERE id = ?;\n",
+        "mysql/sqlc.json": _SQLC_V1_JSON,
+        "mysql/users.sql": "-- name: Get :one\nSELECT login FROM accounts WHERE id = ?;\n",
+        # version 1's engine is PostgreSQL unless it says otherwise
+        "mysql/pg.sql": "-- name: Get :one\nSELECT nosuch FROM users WHERE id = $1;\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": conninfo, "cache": False},
+                             environ={})
+    report = commands.validate(settings, [tmp_path])
+    assert sorted((f.location.path, f.code) for f in report.findings if f.location) == [
+        ("mysql/pg.sql", "DBS302"), ("pg/users.sql", "DBS302"), ("shared.sql", "DBS302")]
+    assert sorted((s.location.path, s.reason) for s in report.skipped) == [
+        ("lite/kv.sql", "sent to SQLite, not PostgreSQL (the engine sqlc's sqlc.yaml names)"),
+        ("mysql/users.sql",
+         "sent to MySQL, not PostgreSQL (the engine sqlc's mysql/sqlc.json names)")]
+    assert report.summary["files_skipped"] == 2
+    # What the SQLite and MySQL queries read, PostgreSQL has not (42P01): each was a DBS301.
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for sql in ("SELECT value FROM kv WHERE key = $1", "SELECT login FROM accounts"):
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute(f"PREPARE p AS {sql}")
+
+
+def test_a_config_sqlc_cannot_read_names_no_engine(tmp_path: Path) -> None:
+    from dbsafe.extract.sqlc_config import SqlcEngines
+
+    for folder, name, text in (
+            ("broken", "sqlc.yaml", "version: '2'\nsql: [engine: sqlite\n"),
+            ("unknown", "sqlc.yml", "version: '3'\nsql: [{engine: sqlite, queries: q.sql}]\n"),
+            # sqlc refuses to choose between a YAML and a JSON configuration
+            ("both", "sqlc.yaml", "version: '2'\nsql: [{engine: sqlite, queries: q.sql}]\n"),
+            ("both", "sqlc.json", '{"version": "2", "sql": []}'),
+            ("hidden", "sqlc.yaml", "version: '2'\nsql: [{engine: sqlite, queries: .}]\n")):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / name).write_text(text, encoding="utf-8")
+    engines = SqlcEngines(tmp_path)
+    for file in ("broken/q.sql", "unknown/q.sql", "both/q.sql", "hidden/.q.sql",
+                 "hidden/q.down.sql", "hidden/q.py"):
+        assert engines.of(str(tmp_path / file)) is None, file
+    assert engines.of(str(tmp_path / "hidden" / "q.up.sql")) is not None
