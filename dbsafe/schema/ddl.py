@@ -3228,7 +3228,8 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
                       f"{column_name}` {why}: it is dropped and added again (recomputed); "
                       "queries that read it fail in between."),
                subject=f"{schema}.{table_name}.{column_name}")
-    for c in _types_before_identities(changes):
+    family = _Family(p, changes)
+    for c in family.ordered(_types_before_identities(changes)):
         if c.action == REORDER or c.identity in regenerated:
             continue
         table_key = (c.identity[0], c.identity[1])
@@ -3236,11 +3237,22 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
                 and p.target.relation(*table_key) is None):
             continue
         relation = p.target.relation(*table_key) or p.source.relation(*table_key)
-        if relation is None or relation.kind not in _TABLE_KINDS or _propagated(p, c):
+        if relation is None or relation.kind not in _TABLE_KINDS or (
+                _propagated(p, c) and not family.drops_its_own(c)):
             continue
         table = qualify(*table_key)
         subject = c.subject
         if c.action == ADD:
+            held = family.held_retype(c)
+            if held is not None:
+                p.emit("columns", f"-- ALTER TABLE {table} ADD COLUMN {quote(c.new.name)} is "
+                       f"not generated: `{held}` keeps its type",
+                       Hazard("not-generated", f"`{subject}` merges with `{held}`, an "
+                              "inheriting table's own column, which must first get its type "
+                              "and collation (42804, 42P21), and that change is not generated "
+                              "(above): change it, then add the column, by hand."),
+                       subject=subject)
+                continue
             _add_column(p, relation, c.new)
         elif c.action == DROP:
             column: Column = c.old
@@ -3254,8 +3266,7 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
                                       f"RENAME COLUMN {quote(column.name)} TO "
                                       f"{quote(renamed[0])} instead and keep the data."))
             parent = f"{table_key[0]}.{table_key[1]}"
-            kept = [r.qualified_name for r in p.target.relations
-                    if parent in r.inherits and r.column(column.name) is not None]
+            kept = family.kept_below(parent, column.name)
             if kept:
                 # ONLY: the inheriting tables keep the column, as their own, with its data
                 hazards = [Hazard("data-loss", f"Drops column `{subject}` and its data; "
@@ -3267,16 +3278,141 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
             if joining is None:
                 joining = _joining(p)  # once: it reads every table of the target
             early = parent in joining or parent in joining.get(relation.partition_of or "", ())
-            p.emit("drop_attach_columns" if early else "drop_columns",
-                   f"ALTER TABLE {'ONLY ' if kept else ''}{table} DROP COLUMN "
+            phase = "columns" if family.drops_early(c) else \
+                "drop_attach_columns" if early else "drop_columns"
+            if kept and not column.nullable:
+                # Dropped with ONLY, the column leaves its inheritors their copies of its
+                # NOT NULL constraint still inherited (PostgreSQL 18), which none can drop
+                # then (42P16); ONLY DROP NOT NULL first leaves them theirs.
+                p.emit(phase, f"ALTER TABLE ONLY {table} ALTER COLUMN {quote(column.name)} "
+                       "DROP NOT NULL", subject=subject)
+            p.emit(phase, f"ALTER TABLE {'ONLY ' if kept else ''}{table} DROP COLUMN "
                    f"{quote(column.name)}", *hazards, subject=subject)
         else:
             _alter_column(p, c, relation, table)
+            family.note_held(c, p.phases.get("columns", []))
     for schema, table_name, column_name in sorted(regenerated):
         target_relation = p.target.relation(schema, table_name)
         again = target_relation.column(column_name) if target_relation else None
         if target_relation is not None and again is not None:
             _add_column(p, target_relation, again)
+
+
+class _Family:
+    """What inheritance (`INHERITS`, not partitions) asks of the order of column changes.
+
+    PostgreSQL merges a parent's `ADD COLUMN` with a child's own column of that name only
+    when their types and collations are the same (42804, 42P21), and refuses to change an
+    inherited column (`ALTER COLUMN ... TYPE`, its NOT NULL) or to drop one ("cannot alter
+    inherited column", "cannot drop inherited constraint"). So a descendant's column changes
+    its type before an ancestor's `ADD COLUMN` merges with it, and an ancestor's `DROP
+    COLUMN` that leaves it to a descendant (`ONLY`) comes before that descendant's changes
+    of it, parents before children at every level.
+    """
+
+    def __init__(self, p: _Plan, changes: list[Change]) -> None:
+        # The target's tables inheriting each table ("schema.name"); only when some do.
+        self.children: dict[str, list[Relation]] = {}
+        for relation in p.target.relations:
+            for parent in relation.inherits:
+                self.children.setdefault(parent, []).append(relation)
+        self.changes = changes if self.children else []
+        self.held: set[tuple[str, ...]] = set()  # retypes emitted as a not-generated note
+
+    def below(self, table: str) -> set[str]:
+        """The target's tables that inherit `table`, at any depth."""
+        found: set[str] = set()
+        todo = [table]
+        while todo:
+            for child in self.children.get(todo.pop(), []):
+                if child.qualified_name not in found:
+                    found.add(child.qualified_name)
+                    todo.append(child.qualified_name)
+        return found
+
+    def kept_below(self, table: str, column: str) -> list[str]:
+        """The tables under `table` that keep `column` in the target: its `DROP COLUMN`
+        is `ONLY` then, so they keep it as their own, with its values."""
+        return sorted(name for name in self.below(table)
+                      if (r := _relation_named(self.children, name)) is not None
+                      and r.column(column) is not None)
+
+    def _meets(self, a: Change, b: Change) -> bool:
+        """Whether the tables of `a` and `b` share a table under them (one of them, or a
+        table inheriting both)."""
+        a_table, b_table = ".".join(a.identity[:2]), ".".join(b.identity[:2])
+        return bool(self.below(a_table) & ({b_table} | self.below(b_table)))
+
+    def _retypes(self, c: Change) -> list[Change]:
+        return [x for x in self.changes if x.kind == "column" and x.action == ALTER
+                and x.attribute in ("type", "collation") and x.identity[2] == c.identity[2]
+                and x.identity != c.identity]
+
+    def merged_by_add(self, c: Change) -> bool:
+        """A type or collation change that an ancestor's `ADD COLUMN` waits for."""
+        return c.action == ALTER and c.attribute in ("type", "collation") and any(
+            x.action == ADD and x.identity[2] == c.identity[2] and self._meets(x, c)
+            for x in self.changes if x.kind == "column")
+
+    def drops_early(self, c: Change) -> bool:
+        """A `DROP COLUMN ONLY` that a descendant's change of the column waits for."""
+        if c.action != DROP or not self.changes:
+            return False
+        below = self.below(".".join(c.identity[:2]))
+        return any(x.kind == "column" and x.action == ALTER and x.identity[2] == c.identity[2]
+                   and x.attribute not in ("comment", "acl") and ".".join(x.identity[:2]) in below
+                   for x in self.changes)
+
+    def drops_its_own(self, c: Change) -> bool:
+        """A child's `DROP COLUMN` that its parent's drop does not make: the parent's is
+        `ONLY` (a table under it keeps the column), or the child's column is its own too
+        (`attislocal`), which a parent's drop leaves."""
+        if c.kind != "column" or c.action != DROP or not self.changes:
+            return False
+        column: Column = c.old
+        return not column.inherited or any(
+            self.kept_below(parent, column.name) for parent in self._parents(c))
+
+    def _parents(self, c: Change) -> list[str]:
+        return [parent for parent, children in self.children.items()
+                if any((r.schema, r.name) == c.identity[:2] for r in children)]
+
+    def _depth(self, c: Change) -> int:
+        """How many tables above the change's (parents' drops before their children's)."""
+        depth, level = 0, {".".join(c.identity[:2])}
+        while level := {parent for parent, children in self.children.items()
+                        if any(r.qualified_name in level for r in children)}:
+            depth += 1
+            if depth > len(self.children):
+                break  # (no cycle in a catalog; a hand-made snapshot may have one)
+        return depth
+
+    def ordered(self, changes: list[Change]) -> list[Change]:
+        """`changes` with early drops first (parents first), then the type changes an
+        `ADD COLUMN` merges with, then the rest; drops parents first throughout."""
+        if not self.changes:
+            return changes
+        return sorted(changes, key=lambda c: (
+            0 if self.drops_early(c) else 1 if self.merged_by_add(c) else 2,
+            self._depth(c) if c.action == DROP else 0))
+
+    def note_held(self, c: Change, emitted: list[Statement]) -> None:
+        """Remember a merged type change `_alter_column` left for a human."""
+        if self.merged_by_add(c) and emitted and emitted[-1].sql.startswith("--") \
+                and emitted[-1].subject == c.subject \
+                and any(h.kind == "not-generated" for h in emitted[-1].hazards):
+            self.held.add(c.identity)
+
+    def held_retype(self, c: Change) -> str | None:
+        """The column whose type change, left for a human, an `ADD COLUMN` waits for."""
+        for x in self._retypes(c):
+            if x.identity in self.held and self._meets(c, x):
+                return ".".join(x.identity)
+        return None
+
+
+def _relation_named(children: dict[str, list[Relation]], name: str) -> Relation | None:
+    return next((r for rs in children.values() for r in rs if r.qualified_name == name), None)
 
 
 def _types_before_identities(changes: list[Change]) -> list[Change]:

@@ -1867,3 +1867,20 @@ def test_a_childs_own_column_its_parent_gains_is_said_to_stay_its_own(
                 ("a", "created_at", False, 1), ("a", "e", True, 1),
                 ("j", "created_at", True, 1), ("j", "e", True, 1)]
     assert [c.action for c in diff(introspect_url(a_url), b)] == [REORDER]  # a's e, a1
+
+
+def test_a_parents_column_merging_with_a_childs_type_left_for_a_human_is_left_too(
+        new_database: Callable[[], str]) -> None:
+    # No cast leads from the child's own `box` to the parent's new integer: its ALTER TYPE
+    # is a note, and so is the parent's ADD COLUMN, which would fail on it (42804).
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, "CREATE TABLE public.p (id int); CREATE TABLE public.c (e box) "
+               "INHERITS (public.p)")
+    b = _build(b_url, "CREATE TABLE public.p (id int, e int); CREATE TABLE public.c () "
+               "INHERITS (public.p)")
+    statements = plan(a, b, diff(a, b))
+    assert [s.sql.split(" is not generated")[0] for s in statements
+            if s.sql.startswith("-- ALTER")] == [
+        "-- ALTER TABLE public.c ALTER COLUMN e TYPE integer USING <expression of e>",
+        "-- ALTER TABLE public.p ADD COLUMN e"]
+    _apply(a_url, statements, b)
