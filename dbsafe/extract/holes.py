@@ -82,9 +82,9 @@ _CONTINUED_BY = frozenset(
 # Where an expression starts: a word followed by `(` here calls a function (`= lower(`,
 # `WHERE coalesce(`, `, date_trunc(`, `ORDER BY similarity(`), while after a table name,
 # `INTO`, `AS`, `WITH`, `ON` or `::` the parentheses list columns, define a CTE or give a
-# type's modifiers.
+# type's modifiers; after `CALL` it calls a procedure, whose arguments are values.
 _EXPRESSION_STARTS = frozenset(
-    {"(", ",", "SELECT", "WHERE", "AND", "OR", "NOT", "WHEN", "THEN", "ELSE", "HAVING",
+    {"(", ",", "SELECT", "CALL", "WHERE", "AND", "OR", "NOT", "WHEN", "THEN", "ELSE", "HAVING",
      "RETURNING", "DISTINCT", "CASE", "LIKE", "ILIKE", "BETWEEN", "LIMIT", "OFFSET", "BY"})
 # Words that take `(` without calling a function on values: a subquery or a list
 # (`EXISTS (`, `ARRAY(`, `IN (`), a window (`OVER (`), `EXTRACT(field FROM x)`, a

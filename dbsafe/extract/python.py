@@ -3472,6 +3472,9 @@ def names_only(text: str) -> bool:
 
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
 _HEAD = re.compile(r"(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE)\s", re.IGNORECASE)
+# `CALL [schema.]procedure(`: taken from a template the code says is SQL (a `sql` tag).
+_CALL_HEAD = re.compile(r'CALL\s+(?:[A-Za-z_][\w$]*|"[^"]+")(?:\.(?:[A-Za-z_][\w$]*|"[^"]+"))?\s*\(',
+                        re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z_]+")
 # Trac's schema DSL (`trac.db.schema.Table`, re-exported by `trac.db`).
 _TRAC_TABLES = frozenset({"trac.db.schema.Table", "trac.db.Table"})
@@ -3567,8 +3570,14 @@ def looks_like_statement(text: str, *, holes: int = 0, tagged: bool = False) -> 
         True
         >>> looks_like_statement('SELECT "id", "name"', tagged=True)  # a fragment
         False
+        >>> looks_like_statement("CALL app.archive_orders($1)", tagged=True)
+        True
+        >>> looks_like_statement("Call me later (maybe)")
+        False
     """
     start = _LEADING.match(text).end()  # type: ignore[union-attr]
+    if tagged and _CALL_HEAD.match(text, start):
+        return True  # SQL by its tag, and a whole statement: a procedure's call
     head = _HEAD.match(text, start)
     if head is None:
         return False

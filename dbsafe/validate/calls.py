@@ -72,8 +72,10 @@ not reported. A statement in a branch the code runs on none of the shipped versi
 analysed.
 """
 
-# The statements whose calls are checked, as PostgreSQL's parser names them.
-_DML_NODES = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+# The statements whose calls are checked, as PostgreSQL's parser names them (`CALL`: the
+# procedure it calls is looked up as a function is, by name and argument types: 42883).
+_DML_NODES = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
+                        "CallStmt"})
 # pgTAP's calls a test starts its tests with (`SELECT plan(3)`, `SELECT * FROM runtests()`).
 _PGTAP_ENTRIES = frozenset({"plan", "no_plan", "runtests"})
 # Schemas whose functions no snapshot lists.
@@ -244,7 +246,9 @@ def _function_calls(statements: list[dict[str, Any]]
                     ) -> Iterator[tuple[dict[str, Any], list[str]]]:
     """The `FuncCall` nodes of the queries among `statements` that are calls PostgreSQL
     looks up (not SQL syntax it turns into one), with their name's one or two parts."""
-    stack: list[object] = [s for s in statements if next(iter(s), None) in _DML_NODES]
+    stack: list[object] = [
+        {"FuncCall": s["CallStmt"].get("funccall")} if "CallStmt" in s else s
+        for s in statements if next(iter(s), None) in _DML_NODES]
     while stack:
         node = stack.pop()
         if isinstance(node, list):

@@ -151,12 +151,30 @@ def rewrite(sql: str, parsed: tuple[list, list] | None = None) -> Rewrite:
         from dbsafe.validate.resolver import prepared_statement_offset
 
         head = prepared_statement_offset(sql)
+    elif sql.lstrip()[:4].upper() == "CALL":
+        return _call_rewrite(sql)
     numbered = _numbered_rewrite(sql, parsed if head is None else None)
     if head is None:
         return numbered
     # Where the placeholders were numbered by regenerating the text, offsets mean nothing:
     # the statement alone, unnumbered, is still no PREPARE PostgreSQL would accept whole.
     return numbered.with_edit(0, head - 1, "") or Rewrite(sql, generated=sql[head:])
+
+
+def _call_rewrite(sql: str) -> Rewrite:
+    """A `CALL`'s placeholders, numbered as those of the query `SELECT <its call>` (sqlglot
+    reads no CALL); unnumbered when that cannot be done in place."""
+    from dbsafe.validate.resolver import CALL_AS_QUERY, called_offset
+
+    start = called_offset(sql)
+    if start is None:
+        return Rewrite(sql)
+    numbered = _numbered_rewrite(CALL_AS_QUERY + sql[start:], None)
+    if numbered.generated is not None:
+        return Rewrite(sql)
+    shift = start - len(CALL_AS_QUERY)
+    return Rewrite(sql, tuple((first + shift, last + shift, text)
+                              for first, last, text in numbered.edits))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,9 @@ Statuses:
 * ``not_analysed``: at least one reference could not be checked (reason says why); the
   problems found elsewhere are still real.
 * ``unparsed``: sqlglot could not parse the statement (or fell back to `exp.Command`).
-* ``ignored``: a statement kind validate does not check: DDL, SET, BEGIN/COMMIT, COPY, DO,
-  CALL, SHOW, VACUUM, LOCK, ... . ``EXPLAIN <statement>`` is resolved as its inner statement.
+* ``ignored``: a statement kind validate does not check: DDL, SET, BEGIN/COMMIT, COPY,
+  SHOW, VACUUM, LOCK, ... . ``EXPLAIN <statement>`` is resolved as its inner statement; a
+  ``CALL`` as the query ``SELECT <its call>``; a ``DO`` block is not analysed.
 
 Offsets: `Problem.start`/`end` are 0-based, inclusive character offsets into `sql`, taken
 from the sqlglot identifier; a quoted identifier's span includes its double quotes.
@@ -615,9 +616,36 @@ class Resolver:
             offset = prepared_statement_offset(sql)
             if offset is not None:
                 return self._resolve_inner(sql, offset, "the prepared statement")
+        if keyword == "CALL":
+            return self._resolve_call(sql)
+        if keyword == "DO":
+            # Its body is PL/pgSQL, whose statements read the block's variables: not checked,
+            # and said so (only what a script's DO block creates is read: `file_ddl`).
+            return Resolution(NOT_ANALYSED, reason="a DO block's body is PL/pgSQL, which "
+                                                   "validate does not check")
         if keyword in _IGNORED_COMMANDS:
             return Resolution(IGNORED, reason=f"{keyword} statements are not checked")
         return Resolution(UNPARSED, reason="sqlglot does not understand this statement")
+
+    def _resolve_call(self, sql: str) -> Resolution:
+        """`CALL proc(arguments)`: its arguments resolved as the query `SELECT proc(arguments)`,
+        over no relation, as PostgreSQL reads them (no subquery may appear in them); whether
+        the procedure exists is `calls`' (DBS314, as for any call)."""
+        start = called_offset(sql)
+        if start is None:
+            return Resolution(UNPARSED, reason="cannot find the procedure CALL calls")
+        query = CALL_AS_QUERY + sql[start:]
+        try:
+            statements = [s for s in parse_postgres(query) if s is not None]
+        except SqlglotError as exc:
+            return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {first_line(exc)}")
+        except Exception as exc:
+            log.debug("sqlglot failed on %r", query, exc_info=True)
+            return Resolution(UNPARSED, reason=f"sqlglot failed on it: {_internal(exc)}")
+        if len(statements) != 1 or not isinstance(statements[0], exp.Select):
+            return Resolution(UNPARSED, reason="sqlglot does not understand the CALL")
+        return self._resolve_statement(query, statements[0], start - len(CALL_AS_QUERY),
+                                       inner=True)
 
     def _resolve_explain(self, sql: str) -> Resolution:
         """Resolve the statement after `EXPLAIN [ANALYZE] [VERBOSE] [(options)]`."""
@@ -1028,7 +1056,7 @@ _UTILITY_STATEMENTS = (
 )
 
 _IGNORED_COMMANDS = frozenset(
-    """DO CALL SHOW VACUUM LOCK LISTEN NOTIFY UNLISTEN GRANT REVOKE COMMENT REINDEX CLUSTER
+    """SHOW VACUUM LOCK LISTEN NOTIFY UNLISTEN GRANT REVOKE COMMENT REINDEX CLUSTER
     REFRESH DISCARD RESET CHECKPOINT PREPARE EXECUTE DEALLOCATE DECLARE FETCH MOVE CLOSE
     SECURITY IMPORT LOAD REASSIGN ALTER CREATE DROP SET START SAVEPOINT RELEASE ABORT
     END""".split()
@@ -1142,6 +1170,22 @@ def _cursor_query_offset(sql: str) -> int | None:
                 return rest + following.start
             return None
     return None
+
+
+# What a `CALL`'s call is read after: the query `SELECT proc(arguments)`.
+CALL_AS_QUERY = "SELECT "
+
+
+def called_offset(sql: str) -> int | None:
+    """Offset of the call in `CALL [schema.]procedure(arguments)`.
+
+    >>> called_offset("CALL  app.archive(%s)")
+    6
+    """
+    found = _command_tokens(sql)
+    if found is None or not found[1]:
+        return None
+    return found[0] + found[1][0].start
 
 
 def prepared_statement_offset(sql: str) -> int | None:

@@ -394,7 +394,9 @@ _CHUNK = 32
 #      of it, left as written (helper-362)
 # 271: a `.sql` file sqlc's configuration compiles for another engine (`engine: "sqlite"`)
 #      is that engine's, not validated (River's riversqlite queries, helper-364)
-_CACHE_VERSION = 271
+# 272: a `CALL`'s procedure checked as a call (DBS314) and its arguments' columns; a `DO`
+#      block not analysed (both were ignored); a `sql`-tagged JS `CALL` taken (helper-365)
+_CACHE_VERSION = 272
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -1244,10 +1246,10 @@ def _failed_function(problem: Problem, unknown: Unknown) -> bool:
 # channels (`NOTIFY {channel}, '{id}'`). Built at run time, such a statement leaves nothing
 # unchecked that its text written out would have had checked: no DBS304 note. Not here: the
 # queries, and the commands whose statement validate checks (`EXPLAIN`, `DECLARE ... CURSOR
-# FOR`, `PREPARE ... AS`). tests/validate/test_session_commands_db.py holds the resolver to it.
+# FOR`, `PREPARE ... AS`, `CALL`) or lists as not analysed (`DO`). tests/validate/test_session_commands_db.py holds the resolver to it.
 UNCHECKED_STATEMENT_KEYWORDS = frozenset("""
-    ABORT ALTER ANALYSE ANALYZE BEGIN CALL CHECKPOINT CLOSE CLUSTER COMMENT COMMIT COPY CREATE
-    DEALLOCATE DISCARD DO DROP END EXECUTE FETCH GRANT IMPORT LISTEN LOAD LOCK MOVE NOTIFY
+    ABORT ALTER ANALYSE ANALYZE BEGIN CHECKPOINT CLOSE CLUSTER COMMENT COMMIT COPY CREATE
+    DEALLOCATE DISCARD DROP END EXECUTE FETCH GRANT IMPORT LISTEN LOAD LOCK MOVE NOTIFY
     REASSIGN REFRESH REINDEX RELEASE RESET REVOKE ROLLBACK SAVEPOINT SECURITY SET SHOW START
     TRUNCATE UNLISTEN VACUUM""".split())
 

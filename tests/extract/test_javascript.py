@@ -250,6 +250,9 @@ def test_function_arguments_are_values(template: str, dynamic: str | None) -> No
     ("SELECT * FROM t JOIN LATERAL jsonb_to_recordset(${rows}) AS r(a int) ON true", None),
     ("SELECT id FROM t WHERE extract(epoch FROM age(${at})) > 0", None),
     ("SELECT id FROM t WHERE app.allowed(${user_id}, id)", None),
+    # a procedure's arguments (`CALL`, taken from a `sql` tag)
+    ("CALL archive(${id}, 2)", None),
+    ("call app.archive(${id})", None),
     # a subquery or a column list: not values
     ("SELECT * FROM (${query}) AS s", "`${query}` is not in a value position (after ()"),
     ("INSERT INTO app.users (${columns}) VALUES (1)",

@@ -2,7 +2,7 @@
 
 Every `pass` case must PREPARE; every `flag` case must fail with undefined column (42703) or
 undefined table (42P01), or the SQLSTATE it names (`sqlstate`: 42883 for an undefined function). Cases with driver placeholders carry a `prepare_sql` twin in `$n`
-form. EXPLAIN and DECLARE cases run (neither can be prepared); everything runs in a
+form. EXPLAIN, DECLARE, CALL and DO cases run (none can be prepared); everything runs in a
 rolled-back transaction.
 """
 
@@ -29,8 +29,9 @@ pytestmark = pytest.mark.db
 
 def _outcome(conn: psycopg.Connection, sql: str) -> str:
     sql = sql.rstrip().rstrip(";")
-    # EXPLAIN cannot be prepared, and DECLARE is not a preparable statement: both run.
-    direct = sql.upper().startswith(("EXPLAIN", "DECLARE"))
+    # EXPLAIN cannot be prepared, nor can DECLARE, CALL or DO (PREPARE's grammar takes
+    # none of them): they run.
+    direct = sql.upper().startswith(("EXPLAIN", "DECLARE", "CALL", "DO"))
     statement = sql if direct else f"PREPARE dbsafe_case AS {sql}"
     try:
         with conn.transaction(force_rollback=True):

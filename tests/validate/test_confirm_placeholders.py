@@ -9,7 +9,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbsafe.validate.confirm import confirm, placeholder_edits, to_numbered_parameters
+from dbsafe.validate.confirm import (
+    confirm,
+    placeholder_edits,
+    rewrite,
+    to_numbered_parameters,
+)
 
 
 def test_placeholders_are_numbered_in_place() -> None:
@@ -20,6 +25,9 @@ def test_placeholders_are_numbered_in_place() -> None:
     # Numbers follow those the statement already uses.
     assert to_numbered_parameters("SELECT a FROM t WHERE a = $2 AND b = :b") == (
         "SELECT a FROM t WHERE a = $2 AND b = $3")
+    # A CALL's (sqlglot reads no CALL: numbered as its call in a query).
+    assert rewrite("CALL  app.archive(%(x)s, %s, ?, '%s')").text == (
+        "CALL  app.archive($1, $2, $3, '%s')")
 
 
 def test_what_the_tokens_cannot_show_is_left_to_the_regenerated_statement() -> None:
@@ -43,9 +51,13 @@ def test_an_error_position_maps_back_onto_the_original_statement(conninfo: str,
     with psycopg.connect(conninfo, autocommit=True) as setup:
         setup.execute("CREATE TABLE t (a int)")
     sql = "SELECT a FROM t WHERE a = %(a_long_name)s AND nosuch = %s"
-    [verdict] = confirm(database_url, [sql])
+    # PostgreSQL's Parse of a CALL looks its procedure up (PREPARE takes no CALL).
+    call = "CALL  nosuch_procedure(%(a_long_name)s, %s)"
+    verdict, called = confirm(database_url, [sql, call])
     assert verdict.sqlstate == "42703"
     assert verdict.position == sql.index("nosuch")
+    assert called.sqlstate == "42883"
+    assert called.position == call.index("nosuch_procedure")
 
 
 @pytest.mark.db
