@@ -40,7 +40,10 @@ that refuses it, run read-only on the live database:
   the rows' values grouped; a CHECK it is added with: over those values (a FOREIGN KEY: cannot
   tell); of a domain with a CHECK or NOT NULL: each row's value cast to it; `IF NOT EXISTS` of
   a column the table has: nothing. One no row can refuse (a constant DEFAULT of a built-in
-  type, no CHECK) lint hands on not at all (`lint.row_checks.filled_by_adding`).
+  type, no CHECK) lint hands on not at all (`lint.row_checks.filled_by_adding`);
+- `SET NOT NULL` of a column an earlier `UPDATE` of every row set to a constant not NULL
+  (`lint.row_checks`: no WHERE, FROM, WITH or ONLY): passes with no query, unless the table
+  or a child has a trigger, a rule or row security, which may change what it writes.
 
 - `ATTACH PARTITION`, `CREATE TABLE ... PARTITION OF`: the partition's rows against its
   bound, the parent's indexes and foreign keys, the DEFAULT partition's rows against the new
@@ -148,7 +151,8 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
                 probes = list(_probes(conn, sql, check.get("changed") or {},
                                       check.get("added") or {},
                                       frozenset(check.get("plain_types") or ()),
-                                      check.get("empty") or ()))
+                                      check.get("empty") or (),
+                                      check.get("filled") or {}))
             except _CannotTell as why:
                 verdicts.append(Verdict(revision, sql, table, "cannot tell", str(why)))
                 continue
@@ -320,13 +324,15 @@ def _value_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -
 
 
 def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str],
-            plain_types: frozenset[str] = frozenset(), empty: Sequence[str] = ()
-            ) -> Iterator[Probe]:
+            plain_types: frozenset[str] = frozenset(), empty: Sequence[str] = (),
+            filled: dict[str, str] | None = None) -> Iterator[Probe]:
     """`changed`: the tables an earlier statement of the plan changes the rows of (handed on
     for `VALIDATE CONSTRAINT`, whose referenced table lint does not know); `added`: columns
     an earlier `ADD COLUMN` of the plan added (column -> that statement); `plain_types`:
     types an earlier statement makes that hold no constraint (an enum: not yet there to
-    look up); `empty`: partitions the plan creates, attached (`guard.attached_rows`)."""
+    look up); `empty`: partitions the plan creates, attached (`guard.attached_rows`);
+    `filled`: columns an earlier `UPDATE` of every row set to a constant (column -> that
+    UPDATE)."""
     from pglast import ast, parse_sql
     from pglast.enums import AlterTableType
 
@@ -368,6 +374,8 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str],
             if cmd.missing_ok and _has_column(conn, table.name, str(cmd.def_.colname)):
                 continue  # IF NOT EXISTS of a column the table has: PostgreSQL skips it
             yield from _added_column_probes(conn, table, cmd.def_, sql, plain_types)
+        elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in (filled or {}):
+            yield _filled_probe(conn, table, str(cmd.name), (filled or {})[str(cmd.name)])
         elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in retyped:
             yield replace(_null_probe(_rows_as(conn, table, retyped), str(cmd.name)),
                           casts=_casts(table, retyped))
@@ -395,6 +403,32 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str],
                 conn, table, retyped, _defined(conn, table.name, str(cmd.name)), changed)
     if retyped:
         yield from _rechecked_probes(conn, table, retyped)
+
+
+def _filled_probe(conn: Any, table: _Table, column: str, update: str) -> Probe:
+    """`SET NOT NULL` of a column `update` (no WHERE, lint's `row_checks`) set to a constant
+    not NULL in every row of the table and its children: none is NULL, unless a trigger, a
+    rule or row security changes what it writes (or which rows), which cannot be told."""
+    subject = f"{table.name}.{_ident(column)}"
+    found = conn.execute(
+        "WITH RECURSIVE tree(oid) AS (SELECT to_regclass(%s)::oid UNION "
+        "SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid) "
+        "SELECT count(tree.oid) = 0, "
+        "EXISTS (SELECT FROM pg_trigger t JOIN tree ON t.tgrelid = tree.oid "
+        "WHERE NOT t.tgisinternal), "
+        "EXISTS (SELECT FROM pg_rewrite r JOIN tree ON r.ev_class = tree.oid), "
+        "EXISTS (SELECT FROM pg_class c JOIN tree ON c.oid = tree.oid WHERE c.relrowsecurity) "
+        "FROM tree", (table.name,)).fetchone()
+    missing, trigger, rule, policy = found
+    why = ("the table does not exist now, so it is made by the plan" if missing
+           else "the table has a trigger, which may change what it writes" if trigger
+           else "the table has a rule, which may change what it writes" if rule
+           else "the table has row security, which may hide rows from it" if policy else "")
+    if why:
+        return Probe(subject, "", "", counts=False, unknown=f"`{shortened(update, 60)}` set "
+                     f"every row first, but {why}")
+    return Probe(subject, "", "", counts=False,
+                 kept=f"`{shortened(update, 60)}` set every row to a value first")
 
 
 def _retyped_constraint_probes(conn: Any, table: _Table, retyped: dict[str, str],

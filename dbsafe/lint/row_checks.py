@@ -27,7 +27,11 @@ told, and never guesses; a query of its calling a function the plan (re)defined 
 TYPE` (`retyped`): the guard asks the rows when it keeps every value (`integer` to `bigint`,
 `guard.kept_types`), says it could not be told otherwise. A `SET NOT NULL` of a column an
 earlier `ADD COLUMN` of the plan added (and nothing changed since), or the same statement added, is handed on with that statement
-(`added`): the column holds its DEFAULT, or NULL in every row, which the guard can tell.
+(`added`): the column holds its DEFAULT, or NULL in every row, which the guard can tell. One
+of a column an earlier `UPDATE` of the table (not ONLY) set to a constant not NULL in every row
+(no WHERE, FROM or WITH; nothing since changing the table, no trigger, rule or policy made or
+enabled before it) is handed on with that `UPDATE` (`filled`): no row is NULL, unless a trigger,
+rule or row security policy changes what the UPDATE writes, which the guard asks the database.
 
 >>> from dbsafe.lint.statement import parse_statement as p
 >>> checks = RowChecks()
@@ -40,6 +44,10 @@ earlier `ADD COLUMN` of the plan added (and nothing changed since), or the same 
 ...                     p("ALTER TABLE hosts ALTER COLUMN zone SET NOT NULL")])
 >>> checks.summary()[-1]["added"]
 {'zone': 'ALTER TABLE hosts ADD COLUMN zone text'}
+>>> checks.add("0008", [p("UPDATE dag SET max_failed = '0'"),
+...                     p("ALTER TABLE dag ALTER COLUMN max_failed SET NOT NULL")])
+>>> [(c["unsure"], c["filled"]) for c in checks.summary()[-1:]]
+[(None, {'max_failed': "UPDATE dag SET max_failed = '0'"})]
 """
 
 from __future__ import annotations
@@ -58,7 +66,7 @@ from dbsafe.lint.statement import (
 from dbsafe.pg.types import SERIAL_TYPES
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence, Set
+    from collections.abc import Mapping, Sequence, Set
 
     from dbsafe.lint.statement import ColumnDef, Statement
 
@@ -104,6 +112,13 @@ class RowChecks:
     # plan's statements calling them will get (`CREATE OR REPLACE FUNCTION f` then an index
     # over f(c))
     _functions: set[str] = field(default_factory=set)
+    # (table, column) -> (why, the UPDATE): every row of the table set to a constant not NULL
+    _filled: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # table -> why its rows are not today's: such an UPDATE (only its columns changed)
+    _filled_tables: dict[str, str] = field(default_factory=dict)
+    # why an UPDATE's rows may not hold what it writes: the plan made or enabled a trigger,
+    # a rule or row security before it (the guard asks the database for today's)
+    _rewrites_updates: str | None = None
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -118,8 +133,10 @@ class RowChecks:
             if columns is not None and relation and not (
                     self._new(relation) and all(self._new(name) for name in attached)):
                 added = self._added_set_not_null(s)
+                filled = self._filled_set_not_null(s, columns)
                 check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": relation,
-                         "unsure": self._unsure(relation, columns, answered=frozenset(added))
+                         "unsure": self._unsure(relation, columns, answered=frozenset(added),
+                                                filled=bool(filled))
                          or self._references_unsure(s)
                          or next(filter(None, (self._unsure(name, frozenset())
                                                for name in attached)), None)}
@@ -129,6 +146,8 @@ class RowChecks:
                     check["empty"] = empty
                 if added:
                     check["added"] = added
+                if filled:
+                    check["filled"] = filled
                 retyped = self._retypes(relation, columns) + [
                     [f"{why} (the table it references)", sql, column]
                     for table, referenced in _references(s)
@@ -162,6 +181,15 @@ class RowChecks:
                    if column in setting and s.relation and same_relation(name, s.relation)},
                 **here}
 
+    def _filled_set_not_null(self, s: Statement, columns: frozenset[str]) -> dict[str, str]:
+        """When every column `s` validates is one it sets NOT NULL that an earlier `UPDATE`
+        filled (`_filled`) and does not retype: column -> that UPDATE; else {}."""
+        retyping = {a.name for a in s.actions if a.subtype == "AlterColumnType"}
+        setting = {a.name for a in s.actions if a.subtype == "SetNotNull" and a.name} - retyping
+        filled = {column: update for (name, column), (_, update) in self._filled.items()
+                  if column in setting and s.relation and same_relation(name, s.relation)}
+        return filled if columns and columns <= filled.keys() else {}
+
     def _references_unsure(self, s: Statement) -> str | None:
         """Why the rows a foreign key added references are not today's, or None."""
         for table, columns in _references(s):
@@ -184,13 +212,18 @@ class RowChecks:
         return [{**c, "unsure": c["unsure"] or unsure} for c in self.checks]
 
     def _unsure(self, table: str, columns: frozenset[str], *,
-                answered: frozenset[str] = frozenset(), added: bool = True) -> str | None:
+                answered: frozenset[str] = frozenset(), added: bool = True,
+                filled: bool = False) -> str | None:
         """Why the rows of `table` (its `columns`; none: any) are not today's; `answered`:
         columns the plan added whose NULLs the guard tells from their ADD COLUMN; `added`:
-        whether a column added counts (for an empty new table it does not)."""
+        whether a column added counts (for an empty new table it does not); `filled`: the
+        columns are all an UPDATE filled (`_filled_set_not_null`), told by the guard."""
         if self._anything:
             return self._anything
         for name, why in self._tables.items():
+            if same_relation(name, table):
+                return why
+        for name, why in () if filled else self._filled_tables.items():
             if same_relation(name, table):
                 return why
         for (name, column), why in self._columns.items():
@@ -207,6 +240,10 @@ class RowChecks:
             self._anything = self._anything or (
                 f"{revision} runs a statement PostgreSQL's parser refused before it")
             return
+        if s.kind in _REWRITING_UPDATES or any(
+                a.subtype.startswith(("Enable", "Force")) for a in s.actions):
+            self._rewrites_updates = self._rewrites_updates or (
+                f"{revision} runs {_word(s)} before it")
         if s.kind in _PLAIN_TYPE_KINDS:
             self._plain_types.add(_made_type(s))
             return
@@ -215,6 +252,13 @@ class RowChecks:
             return
         if s.kind == "DoStmt":
             self._anything = self._anything or f"{revision} runs a DO block before it"
+            return
+        filled = _filled_columns(s)
+        if filled and s.relation and not self._rewrites_updates:
+            why = f"{revision} runs UPDATE on {s.relation} before it"
+            self._filled_tables.setdefault(s.relation, why)
+            for column in filled:
+                self._filled.setdefault((s.relation, column), (why, s.sql.strip().rstrip(";")))
             return
         if s.kind in DATA_KINDS:
             names = [n for n in relations(s.node)
@@ -263,6 +307,33 @@ def _partition_of(s: Statement) -> str | None:
     if not bound or bound.get("is_default") or len(parents) != 1:
         return None
     return range_var(parents[0].get("RangeVar", parents[0]))
+
+
+# Statements after which an UPDATE may not write what it says (ALTER TABLE ... ENABLE TRIGGER,
+# ENABLE ROW LEVEL SECURITY, FORCE ...: their `Enable`/`Force` subcommands)
+_REWRITING_UPDATES = frozenset({"CreateTrigStmt", "RuleStmt", "CreatePolicyStmt",
+                                "AlterPolicyStmt"})
+
+
+def _filled_columns(s: Statement) -> list[str]:
+    """The columns an `UPDATE` of every row of a table (no WHERE, FROM, WITH or ONLY) sets to
+    a constant not NULL, each; [] for any other statement (or one setting anything else)."""
+    node = s.node
+    if s.kind != "UpdateStmt" or not isinstance(node, dict) or any(
+            node.get(part) for part in ("whereClause", "fromClause", "withClause")) \
+            or not (node.get("relation") or {}).get("inh"):
+        return []
+    targets = [t.get("ResTarget", {}) for t in node.get("targetList") or ()]
+    if not targets or any(t.get("indirection") or not t.get("name")
+                          or not non_null_constant(t.get("val") or {}) for t in targets):
+        return []
+    return [str(t["name"]) for t in targets]
+
+
+def non_null_constant(value: Mapping[str, Any]) -> bool:
+    """Whether an expression (pglast, serialized) is a constant not NULL, cast or not."""
+    constant = value.get("TypeCast", {}).get("arg", value)
+    return "A_Const" in constant and not constant["A_Const"].get("isnull")
 
 
 def _references(s: Statement) -> list[tuple[str, frozenset[str]]]:
@@ -358,8 +429,7 @@ def filled_by_adding(column: ColumnDef, plain_types: Set[str] = frozenset()) -> 
             or column.has("primary") or column.has("generated") \
             or not _plain(column, plain_types):
         return False  # (a domain's CHECK or NOT NULL refuses a DEFAULT row by row)
-    constant = default.get("TypeCast", {}).get("arg", default)
-    return "A_Const" in constant and not constant["A_Const"].get("isnull")
+    return non_null_constant(default)
 
 
 def _plain(column: ColumnDef, plain_types: Set[str]) -> bool:

@@ -450,6 +450,52 @@ def test_a_data_migration_before_the_statement_makes_it_cannot_tell(
         assert verdict.outcome == "cannot tell", verdict
 
 
+@pytest.mark.parametrize(("update", "outcome"), [
+    ("UPDATE volumes SET host = 'h2', size = 1", "passes"),  # (size: CHECK positive)
+    ("UPDATE volumes SET size = 1, host = 'h2'::text", "passes"),
+    ("UPDATE volumes SET host = 'h2' WHERE host IS NOT NULL", "cannot tell"),
+    ("UPDATE volumes SET host = NULL::text", "cannot tell"),
+    ("UPDATE volumes SET host = code", "cannot tell"),
+    ("UPDATE ONLY volumes SET host = 'h2'", "cannot tell")])
+def test_set_not_null_after_an_update_of_every_row_to_a_constant_passes(
+        update: str, outcome: str, database: psycopg.Connection) -> None:
+    # Airflow's 686269002441: `UPDATE dag SET max_consecutive_failed_dag_runs='0'`, then
+    # SET NOT NULL over its NULLs, was "cannot tell" where it cannot fail
+    statements = (update, "ALTER TABLE volumes ALTER COLUMN host SET NOT NULL")
+    (verdict,) = _verdicts(database, *statements)
+    assert verdict.outcome == outcome, verdict
+    if outcome == "passes":  # over a NULL host, as PostgreSQL says
+        assert _postgresql_refuses(database, statements[1])
+        assert not _postgresql_refuses(database, *statements)
+        assert verdict.detail == f"`{update}` set every row to a value first"
+
+
+def test_set_not_null_after_filling_a_table_with_a_trigger_cannot_be_told(
+        database: psycopg.Connection) -> None:
+    # the trigger writes NULL where the UPDATE wrote 'h2': PostgreSQL refuses
+    database.execute("CREATE FUNCTION unset() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$BEGIN NEW.host := NULL; RETURN NEW; END$$")
+    database.execute("CREATE TRIGGER unset BEFORE UPDATE ON volumes "
+                     "FOR EACH ROW EXECUTE FUNCTION unset()")
+    try:
+        statements = ("UPDATE volumes SET host = 'h2', size = 1",
+                      "ALTER TABLE volumes ALTER COLUMN host SET NOT NULL")
+        (verdict,) = _verdicts(database, *statements)
+        assert (verdict.outcome, verdict.detail) == ("cannot tell", (
+            "`UPDATE volumes SET host = 'h2', size = 1` set every row first, but the table has a "
+            "trigger, which may change what it writes")), verdict
+        assert _postgresql_refuses(database, *statements)
+    finally:
+        database.execute("DROP TRIGGER unset ON volumes")
+        database.execute("DROP FUNCTION unset()")
+    # one the plan makes (or enables) before it, which the database does not have yet
+    for made in ("CREATE TRIGGER unset BEFORE UPDATE ON volumes FOR EACH ROW "
+                 "EXECUTE FUNCTION unset()", "ALTER TABLE volumes ENABLE ROW LEVEL SECURITY"):
+        (verdict,) = _verdicts(database, made, *statements)
+        assert (verdict.outcome, verdict.detail) == ("cannot tell", (
+            "0005 runs UPDATE on volumes before it: its rows are not today's")), verdict
+
+
 def test_a_table_or_constraint_the_plan_makes_cannot_be_told_and_a_new_table_is_empty(
         database: psycopg.Connection) -> None:
     missing, constraint, function, domain = _verdicts(
