@@ -12,7 +12,8 @@ so there, even where a query calls nothing only that engine has.
 
 A file is another engine's when a configuration in its folder or a folder above it (up to
 the project root) names it, and none of them names it for PostgreSQL. A configuration that
-cannot be read (not YAML, an unknown version) tells nothing: its files stay PostgreSQL's.
+cannot be read (not YAML, an unknown version) tells nothing, nor does an entry naming an
+engine sqlc does not know (`engine: postgres`: sqlc stops on it): its files stay PostgreSQL's.
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ def _read(path: str, folder: str) -> tuple[_QuerySet, ...]:
         if not isinstance(entry, dict):
             continue
         engine = entry.get("engine") or (_POSTGRESQL if version == "1" else None)
-        if not isinstance(engine, str):
-            continue  # (sqlc refuses an entry of version 2 without one)
+        if engine != _POSTGRESQL and engine not in _ENGINE_NAMES:
+            continue  # (sqlc refuses an entry without one, or naming one it does not know)
         paths = [p for key in ("queries", "schema") for p in _paths(entry.get(key))]
         # (Go's filepath.Join: an absolute path is still below the folder)
         sets.append(_QuerySet(engine, tuple(_normal(os.path.join(folder, p.lstrip("/")))

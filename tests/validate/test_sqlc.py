@@ -192,11 +192,13 @@ def test_a_config_sqlc_cannot_read_names_no_engine(tmp_path: Path) -> None:
             # sqlc refuses to choose between a YAML and a JSON configuration
             ("both", "sqlc.yaml", "version: '2'\nsql: [{engine: sqlite, queries: q.sql}]\n"),
             ("both", "sqlc.json", '{"version": "2", "sql": []}'),
-            ("hidden", "sqlc.yaml", "version: '2'\nsql: [{engine: sqlite, queries: .}]\n")):
+            ("hidden", "sqlc.yaml", "version: '2'\nsql: [{engine: sqlite, queries: .}]\n"),
+            # an engine sqlc does not know (it stops: unknown engine), not another engine
+            ("misspelt", "sqlc.yaml", "version: '2'\nsql: [{engine: postgres, queries: .}]\n")):
         (tmp_path / folder).mkdir(exist_ok=True)
         (tmp_path / folder / name).write_text(text, encoding="utf-8")
     engines = SqlcEngines(tmp_path)
     for file in ("broken/q.sql", "unknown/q.sql", "both/q.sql", "hidden/.q.sql",
-                 "hidden/q.down.sql", "hidden/q.py"):
+                 "hidden/q.down.sql", "hidden/q.py", "misspelt/q.sql"):
         assert engines.of(str(tmp_path / file)) is None, file
     assert engines.of(str(tmp_path / "hidden" / "q.up.sql")) is not None
