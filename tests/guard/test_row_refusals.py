@@ -146,6 +146,9 @@ CREATE EXTENSION postgres_fdw;
 CREATE SERVER nowhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '/nonexistent');
 CREATE FOREIGN TABLE far (id int, code text) SERVER nowhere;
 CREATE TABLE patterned_a (code text);
+-- a CHECK implying its bound: PostgreSQL attaches it without reading a row
+CREATE TABLE implied (id int, code text NOT NULL CHECK (code = 'y'));
+INSERT INTO implied VALUES (1, 'y');
 """
 
 
@@ -611,6 +614,14 @@ def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection
     # a foreign table attached: PostgreSQL reads none of its rows
     statement = "ALTER TABLE clean_listed ATTACH PARTITION far FOR VALUES IN ('f')"
     assert _verdicts(database, statement) == []
+    assert not _postgresql_refuses(database, statement)
+    # a partition whose CHECK implies its bound: no row read, as PostgreSQL reads none
+    # (a full scan of a large table otherwise, "not checked" past the probe's timeout)
+    statement = "ALTER TABLE clean_listed ATTACH PARTITION implied FOR VALUES IN ('y')"
+    assert [v.outcome for v in _verdicts(database, statement)] == ["passes"]
+    database.execute("SELECT pg_stat_force_next_flush()")
+    assert database.execute("SELECT seq_scan FROM pg_stat_user_tables "
+                            "WHERE relname = 'implied'").fetchone() == (0,)
     assert not _postgresql_refuses(database, statement)
     # a foreign key of a column added: its DEFAULT (9) is looked up for each row, not asked
     statement = "ALTER TABLE volumes ADD COLUMN h int DEFAULT 9 REFERENCES hosts"
