@@ -68,12 +68,17 @@ def attach_probes(conn: Any, parent: _Table, command: ast.PartitionCmd,
     if row is None or row[0] != "p":
         raise _CannotTell(f"{parent.name} is no partitioned table now, so the plan makes it")
     _, key, parent_constraint, default = row
-    belongs = None if bound.is_default else _bound(conn, parent.name, str(key), bound)
     name = str(RawStream()(command.name))
-    if not any(same_relation(new, name) for new in empty) and not _foreign(conn, name):
+    child_rows = not any(same_relation(new, name) for new in empty) and not _foreign(conn, name)
+    default_rows = bool(default) and not bound.is_default and not _foreign(conn, default)
+    # (built only where rows are asked: a partition the plan creates beside no DEFAULT one,
+    # as each month's is, asks nothing, whatever its key)
+    belongs = None if bound.is_default or not (child_rows or default_rows) \
+        else _bound(conn, parent.name, str(key), bound)
+    if child_rows:
         child = _table(conn, command.name)
         yield from _child_probes(conn, parent, child, belongs, parent_constraint, changed)
-    if default and belongs is not None and not _foreign(conn, default):
+    if default_rows and belongs is not None:
         for table, why in changed.items():
             if same_relation(table, default):
                 raise _CannotTell(f"{why}: the rows of its DEFAULT partition are not today's")

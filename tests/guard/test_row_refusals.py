@@ -611,6 +611,9 @@ def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection
         "passes", "cannot tell", "exclusion constraint excluding_id_excl is built over its "
         "rows, which the probe does not ask")
     assert _postgresql_refuses(database, statement)
+    # ... of a partition the plan creates beside no DEFAULT partition: nothing to ask
+    assert _verdicts(database, "CREATE TABLE patterned_b PARTITION OF patterned "
+                     "FOR VALUES IN ('b')") == []
     # a foreign table attached: PostgreSQL reads none of its rows
     statement = "ALTER TABLE clean_listed ATTACH PARTITION far FOR VALUES IN ('f')"
     assert _verdicts(database, statement) == []
