@@ -6,8 +6,9 @@ asked of the computed downgrade for DBS608).
 
 The revisions' downgrade() reaches that schema too, or its verification fails; but one may
 change the rows first (an `UPDATE ... SET c = left(c, 30)`, a `USING` cutting them): its SQL,
-rendered offline, is read for a statement writing the table or retyping the column with
-`USING`, and where there is one, or the SQL could not be read, the rows "cannot tell". Before,
+rendered offline, is read for a statement writing the table, retyping the column with
+`USING`, dropping the table or the column, adding the column with a DEFAULT (filling every
+row) or renaming a table or column to its name, and where there is one, or the SQL could not be read, the rows "cannot tell". Before,
 Apache Airflow's d75389605139 `downgrade()` (`log.event` back to `varchar(30)`) was planned
 and failed half way (22001) on 25 longer values, six revisions undone before it.
 """
@@ -47,10 +48,28 @@ def cannot_tell(subject: str, statements: Sequence[Statement] | None) -> str | N
                 statement.kind == "DoStmt"
                 or any(last(r) == name for r in relations(statement.node))):
             return f"it changes rows of {name} first: `{_sql(statement)}`"
-        if statement.relation is not None and last(statement.relation) == name and any(
-                a.subtype == "AlterColumnType" and a.name == column and a.using is not None
-                for a in statement.actions):
-            return f"it retypes {column} with USING: `{_sql(statement)}`"
+        if statement.kind == "DropStmt" and statement.object_kind == "table" and any(
+                last(d) == name for d in statement.dropped):
+            return f"it drops {name} first: `{_sql(statement)}`"
+        rename = statement.rename
+        if rename is not None and rename.new == (
+                column if rename.object == "column" and last(rename.relation or "") == name
+                else name):
+            return f"it renames to {rename.new} first: `{_sql(statement)}`"
+        if statement.relation is None or last(statement.relation) != name:
+            continue
+        for action in statement.actions:
+            if action.name != column:
+                continue
+            if action.subtype == "AlterColumnType" and action.using is not None:
+                return f"it retypes {column} with USING: `{_sql(statement)}`"
+            # the column's rows go with it; one added with a DEFAULT gets it in every row
+            if action.subtype == "DropColumn" or (
+                    action.subtype == "AddColumn" and action.column is not None
+                    and action.column.default is not None):
+                how = (f"drops {column}" if action.subtype == "DropColumn"
+                       else f"adds {column} with a DEFAULT")
+                return f"it {how} first: `{_sql(statement)}`"
     return None
 
 

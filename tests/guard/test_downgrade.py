@@ -983,3 +983,34 @@ def test_rows_refusing_a_revisions_own_downgrade_refuse_it_before_anything_runs(
         assert ("rows: public.orders.code: it becomes character varying(5) and 1 of its values "
                 "are longer: cannot tell whether the downgrade fails on them (it changes rows "
                 "of orders first: `UPDATE orders SET code = left(code, 5)`)") in lines, lines
+
+
+# A downgrade() whose statements take the refused rows away first: PostgreSQL runs it over
+# a longer code and a table with rows (DBS617 refused all four). Asked of the statements
+# alone, on a bare table: no project, no alembic run.
+@pytest.mark.parametrize("subject,statements,why", [
+    ("public.orders.code", ["ALTER TABLE orders DROP COLUMN code",
+                            "ALTER TABLE orders ADD COLUMN code varchar(50)",
+                            "ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)"],
+     "it drops code first: `ALTER TABLE orders DROP COLUMN code`"),
+    ("public.orders.code", ["DROP TABLE orders", "CREATE TABLE orders (code varchar(5))"],
+     "it drops orders first: `DROP TABLE orders`"),
+    ("public.orders.kind", ["ALTER TABLE orders ADD COLUMN kind text NOT NULL DEFAULT 'x'",
+                            "ALTER TABLE orders ALTER COLUMN kind DROP DEFAULT"],
+     "it adds kind with a DEFAULT first: `ALTER TABLE orders ADD COLUMN kind text NOT NULL "
+     "DEFAULT 'x'`"),
+    ("public.orders.kind", ["ALTER TABLE orders RENAME COLUMN kind2 TO kind",
+                            "ALTER TABLE orders ALTER COLUMN kind SET NOT NULL"],
+     "it renames to kind first: `ALTER TABLE orders RENAME COLUMN kind2 TO kind`"),
+], ids=["column-recreated", "table-recreated", "added-back-with-default", "renamed-back"])
+def test_a_downgrade_taking_the_refused_rows_away_first_is_not_refused(
+        database_url: str, subject: str, statements: list[str], why: str) -> None:
+    from dbsafe.guard.downgrade_rows import cannot_tell
+    from dbsafe.lint.statement import parse_statement
+
+    with psycopg.connect(database_url) as conn:  # as PostgreSQL says: it runs
+        conn.execute("CREATE TABLE orders (code varchar(50), kind2 text)")
+        conn.execute("INSERT INTO orders VALUES ('longer than five', 'k')")
+        for statement in statements:
+            conn.execute(statement)
+    assert cannot_tell(subject, [parse_statement(s) for s in statements]) == why
