@@ -19,6 +19,10 @@ _SECRET = r"(?:ssl)?password|oauth_client_secret|scram_(?:client|server)_key"
 # ('...' with backslash escapes) in key/value form; in a query it ends at `&`.
 _KV_PASSWORD = re.compile(rf"(\b(?:{_SECRET})\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)",
                           re.IGNORECASE)
+# The same in a key/value conninfo, read as libpq reads it: an unquoted value runs to the
+# next space, `&` included, and a backslash escapes the character after it (`a\ b` is one).
+_CONNINFO_PASSWORD = re.compile(
+    rf"(\b(?:{_SECRET})\s*=\s*)('(?:[^'\\]|\\.)*'|(?:[^\s\\]|\\.)+)", re.IGNORECASE)
 # The same inside prose, where the value is also ended by the punctuation around it; a `:`
 # or `.` right before a space or the end belongs to the sentence ("...?password=x: failed").
 _TEXT_PASSWORD = re.compile(
@@ -61,7 +65,7 @@ def redact_url(url: str) -> str:
             authority = f"{user}:{MASK}@{hosts}"
         rest = authority + slash + tail
         return scheme + sep + _KV_PASSWORD.sub(rf"\g<1>{MASK}", rest)
-    return _KV_PASSWORD.sub(rf"\g<1>{MASK}", url)
+    return _CONNINFO_PASSWORD.sub(rf"\g<1>{MASK}", url)
 
 
 def without_password(url: str) -> str:
@@ -75,10 +79,14 @@ def without_password(url: str) -> str:
         'postgresql:///shop?host=/tmp'
         >>> without_password("host=localhost user=app password='a b' dbname=shop")
         'host=localhost user=app dbname=shop'
+        >>> without_password(r"host=db password=a&b\\ c sslpassword=k dbname=shop")
+        'host=db dbname=shop'
+        >>> without_password("postgresql://app@db/shop?%70assword=s3cret&sslmode=require")
+        'postgresql://app@db/shop?sslmode=require'
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return " ".join(_KV_PASSWORD.sub("", url).split())
+        return " ".join(_CONNINFO_PASSWORD.sub("", url).split())
     authority, slash, tail = _split_authority(rest)
     userinfo, at, hosts = authority.rpartition("@")
     if at and ":" in userinfo:
@@ -86,7 +94,9 @@ def without_password(url: str) -> str:
     path, question, query = (tail if slash == "/" else "").partition("?")
     if slash == "?":
         path, question, query = "", "?", tail
-    kept = [p for p in query.split("&") if p and not _KV_PASSWORD.fullmatch(p)]
+    # libpq decodes a query parameter's name too: `%70assword=` is the password
+    kept = [p for p in query.split("&") if p and not re.fullmatch(
+        _SECRET, unquote(p.partition("=")[0]).strip(), re.IGNORECASE)]
     tail = path + ("?" + "&".join(kept) if question and kept else "")
     return scheme + sep + authority + (slash if slash == "/" else "") + tail
 
@@ -231,11 +241,13 @@ def _passwords(url: str) -> set[str]:
         userinfo, at, _ = authority.rpartition("@")
         if at and ":" in userinfo:
             found.add(userinfo.split(":", 1)[1])
-    for match in _KV_PASSWORD.finditer(url):
+    for match in (_KV_PASSWORD if sep else _CONNINFO_PASSWORD).finditer(url):
         value = match.group(2)
         found.add(value)
         if value.startswith("'") and value.endswith("'") and len(value) >= 2:
             found.add(re.sub(r"\\(.)", r"\1", value[1:-1]))
+        elif not sep and "\\" in value:
+            found.add(re.sub(r"\\(.)", r"\1", value))
     # A password with `@`, `/`, `:` or `?` not percent-encoded is split where libpq splits
     # a URL: `app:pa@ss-word@db/shop` is password `pa` for host `ss-word@db`, whose error
     # ("failed to resolve host 'ss-word@db'", an "invalid percent-encoded token" naming

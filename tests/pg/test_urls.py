@@ -25,6 +25,9 @@ from dbsafe.pg.urls import redact_text, redact_url, to_libpq_url
          "postgresql://app@db/shop?sslkey=/k&sslpassword=***"),
         ("host=db oauth_client_secret=xyz123 dbname=shop",
          "host=db oauth_client_secret=*** dbname=shop"),
+        # libpq reads an unquoted value to the next space, `&` and `\ ` included
+        ("host=db password=ab&cd dbname=shop", "host=db password=*** dbname=shop"),
+        ("host=db password=a\\ b dbname=shop", "host=db password=*** dbname=shop"),
     ],
 )
 def test_redact_url_masks_every_password_form(url: str, expected: str) -> None:
