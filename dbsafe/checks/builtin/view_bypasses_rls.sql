@@ -22,8 +22,34 @@
 -- neither owns the table (nor has its owner's rights) nor is a superuser or `BYPASSRLS`, or
 -- the table's owner when the table is `FORCE ROW LEVEL SECURITY`. A view that reads the
 -- table through another view is judged at the view that reads the table, whose owner is
--- the one checked. A materialized view: it holds the rows its owner saw at its last
+-- the one checked: that view is flagged when a view others may read reads it with its
+-- owner's rights (not `security_invoker`), though it has no grant of its own. A materialized view: it holds the rows its owner saw at its last
 -- refresh, and `security_invoker` does not apply to it.
+WITH RECURSIVE readable(oid) AS (
+    -- the views some role other than the owner may read: a SELECT grant on the view or one
+    -- of its columns
+    SELECT v.oid
+    FROM pg_class AS v
+    WHERE v.relkind = 'v'
+      AND (EXISTS (SELECT FROM aclexplode(v.relacl) AS a
+                   WHERE a.grantee <> v.relowner AND a.privilege_type = 'SELECT')
+           OR EXISTS (SELECT FROM pg_attribute AS att, aclexplode(att.attacl) AS a
+                      WHERE att.attrelid = v.oid AND a.grantee <> v.relowner
+                        AND a.privilege_type = 'SELECT'))
+    UNION
+    -- and the views such a view reads with its owner's rights: its readers read them too
+    -- (an owner reading its own view needs no grant on it)
+    SELECT inner_view.oid
+    FROM readable
+    JOIN pg_class AS outer_view ON outer_view.oid = readable.oid
+    JOIN pg_rewrite AS r ON r.ev_class = outer_view.oid AND r.rulename = '_RETURN'
+    JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+     AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
+    JOIN pg_class AS inner_view ON inner_view.oid = d.refobjid AND inner_view.relkind = 'v'
+    WHERE NOT coalesce((SELECT o.option_value::boolean
+                        FROM pg_options_to_table(outer_view.reloptions) AS o
+                        WHERE o.option_name = 'security_invoker'), false)
+)
 SELECT
     format('%s.%s', vn.nspname, v.relname) AS subject,
     format('View `%s.%s` reads %s, which %s row-level security, with the rights of its owner '
@@ -59,10 +85,6 @@ WHERE v.relkind = 'v'
   AND NOT coalesce((SELECT o.option_value::boolean
                     FROM pg_options_to_table(v.reloptions) AS o
                     WHERE o.option_name = 'security_invoker'), false)
-  -- some role other than the owner may read it: the view's or a column's SELECT grant
-  AND (EXISTS (SELECT FROM aclexplode(v.relacl) AS a
-               WHERE a.grantee <> v.relowner AND a.privilege_type = 'SELECT')
-       OR EXISTS (SELECT FROM pg_attribute AS att, aclexplode(att.attacl) AS a
-                  WHERE att.attrelid = v.oid AND a.grantee <> v.relowner
-                    AND a.privilege_type = 'SELECT'))
+  -- some role other than the owner may read it, or a view it may read reads it
+  AND v.oid IN (SELECT oid FROM readable)
 ORDER BY 1
