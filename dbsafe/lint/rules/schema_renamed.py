@@ -31,7 +31,8 @@ the rename with a `# dbsafe: ignore[DBS216]` comment saying why no deployed code
 setting or API configuration names the old schema.
 
 ## Not flagged
-A schema created earlier in the same migration (nothing deployed knows it yet). A rename
+A schema created earlier in the same migration (nothing deployed knows it yet), under
+whatever name a rename gave it since; `CREATE SCHEMA AUTHORIZATION alice` creates `alice`. A rename
 whose old name a later statement of the migration creates again (`CREATE SCHEMA billing`,
 for compatibility views). Moving one object with `ALTER ... SET SCHEMA` (DBS204 covers
 renaming a table or view).
@@ -46,9 +47,24 @@ from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement
 
 
-def _creates_schema(statement: Statement, name: str) -> bool:
-    return statement.kind == "CreateSchemaStmt" and \
-        statement.node.get("schemaname") == name
+def _created_schema(statement: Statement) -> str | None:
+    """The schema a CREATE SCHEMA makes: named, or (`CREATE SCHEMA AUTHORIZATION alice`)
+    its role's name."""
+    if statement.kind != "CreateSchemaStmt":
+        return None
+    return statement.node.get("schemaname") or \
+        (statement.node.get("authrole") or {}).get("rolename")
+
+
+def _made_here(statements: list[Statement]) -> set[str]:
+    """The schemas `statements` create, under the names later renames give them."""
+    made: set[str] = set()
+    for s in statements:
+        if (created := _created_schema(s)) is not None:
+            made.add(created)
+        elif s.rename is not None and s.rename.object == "schema" and s.rename.old in made:
+            made.add(s.rename.new)
+    return made
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -56,8 +72,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if rename is None or rename.object != "schema" or not rename.old:
         return
     old = rename.old
-    if any(_creates_schema(s, old) for s in ctx.earlier()) or \
-            any(_creates_schema(s, old) for s in ctx.later()):
+    if old in _made_here(ctx.earlier()) or \
+            any(_created_schema(s) == old for s in ctx.later()):
         return
     yield ctx.finding(
         RULE,
