@@ -531,9 +531,11 @@ def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
         return  # an enum the plan makes: no CHECK of its own
     if oid is None:  # (a domain the plan makes may have a CHECK)
         raise _CannotTell(f"type {target} does not exist now, so it is made by the plan")
-    # (of an array of domains: each element is cast to the domain, `pos[] DEFAULT '{0}'`)
-    element = conn.execute("SELECT CASE WHEN typcategory = 'A' AND typlen = -1 THEN typelem "
-                           "ELSE oid END FROM pg_type WHERE oid = %s", (oid,)).fetchone()[0]
+    # (of an array of domains: each element is cast to the domain, `pos[] DEFAULT '{0}'`; a
+    # domain over an array is an array too, with no element type: its own CHECK holds)
+    element = conn.execute("SELECT CASE WHEN typtype <> 'd' AND typcategory = 'A' AND typlen = "
+                           "-1 THEN typelem ELSE oid END FROM pg_type WHERE oid = %s",
+                           (oid,)).fetchone()[0]
     if not domain_chain(conn, element).constrained:  # (nor is a type no domain)
         return
     filled = filled or _domain_default(conn, type_name)

@@ -51,6 +51,7 @@ INSERT INTO clean VALUES (3, 'h3', NULL, 5, NULL, 's3cret'), (4, 'h4', NULL, 6, 
 CREATE DOMAIN short AS varchar(10);
 CREATE DOMAIN shorter AS short;
 CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);
+CREATE DOMAIN nonempty_ints AS int[] CHECK (cardinality(VALUE) > 0);
 CREATE DOMAIN "Positive" AS int CHECK (VALUE > 0);
 -- Type changes keeping every value (seen .. small) ask nothing; text to bpchar, binary
 -- coercible too, does not keep 'a ' apart from 'a' (nick's unique index); cidr to inet keeps
@@ -313,6 +314,12 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      "constraint positive_int_check, type positive_int)",
      "would hold ('{0}') in each row, which positive_int[] refuses (23514 check_violation: "
      "constraint positive_int_check, type positive_int)"),
+    # a domain over an array (its own CHECK, not its elements')
+    ("ALTER TABLE {t} ADD COLUMN r nonempty_ints DEFAULT '{{}}'",
+     "would hold ('{}') in each row, which nonempty_ints refuses (23514 check_violation: "
+     "constraint nonempty_ints_check, type nonempty_ints)",
+     "would hold ('{}') in each row, which nonempty_ints refuses (23514 check_violation: "
+     "constraint nonempty_ints_check, type nonempty_ints)"),
     # a CHECK or an index expression failing on a value refuses (PostgreSQL's error)
     ("ALTER TABLE {t} ALTER COLUMN digits TYPE text USING digits || 'a'",
      "fails CHECK (CAST(digits AS integer) >= 0) once cast (22P02 invalid_text_representation)",
@@ -374,7 +381,7 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "added column of a domain with a default", "added column with a check",
         "set not null over a retyped column", "check over a retyped column",
         "unique key over a retyped column", "column added if not exists",
-        "added column of a domain refusing its default", "added column of an array of a domain refusing its default",
+        "added column of a domain refusing its default", "added column of an array of a domain refusing its default", "added column of a domain over an array refusing its default",
         "check failing on a retyped value",
         "check of an added column failing on its value", "index expression failing on a value",
         "child's own check over a retyped column",
