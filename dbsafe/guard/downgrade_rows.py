@@ -27,15 +27,16 @@ ROWS_REFUSE_DOWNGRADE = RuleInfo(
     "not change them first: it would fail half way, the revisions before it undone.",
     Severity.ERROR, "0.2.0")
 
-# Statements that may change a table's rows (a DO block: any).
+# Statements that may change a table's rows (a DO block, a CALL: any; a SELECT: the tables
+# its data-modifying WITH names, any a function it calls writes).
 _WRITES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt",
-                     "TruncateStmt", "DoStmt"})
+                     "TruncateStmt", "DoStmt", "CallStmt", "SelectStmt"})
 
 
 def cannot_tell(subject: str, statements: Sequence[Statement] | None) -> str | None:
     """Why the rows of `subject` (`schema.table.column`) that the schema refuses may not
     refuse the downgrade running `statements` (None: its SQL is unknown); None: they do."""
-    from dbsafe.lint.row_changes import relations
+    from dbsafe.lint.row_changes import called_functions, relations
 
     if statements is None:
         return "its SQL could not be read offline"
@@ -45,9 +46,13 @@ def cannot_tell(subject: str, statements: Sequence[Statement] | None) -> str | N
         if not statement.parsed:
             return f"`{_sql(statement)}` did not parse"
         if statement.kind in _WRITES and (
-                statement.kind == "DoStmt"
+                statement.kind in ("DoStmt", "CallStmt")
                 or any(last(r) == name for r in relations(statement.node))):
             return f"it changes rows of {name} first: `{_sql(statement)}`"
+        called = next(called_functions(statement.node), None) \
+            if statement.kind == "SelectStmt" else None
+        if called is not None:
+            return f"it calls {called}(), which may change rows of {name}: `{_sql(statement)}`"
         if statement.kind == "DropStmt" and statement.object_kind == "table" and any(
                 last(d) == name for d in statement.dropped):
             return f"it drops {name} first: `{_sql(statement)}`"

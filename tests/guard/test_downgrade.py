@@ -986,7 +986,7 @@ def test_rows_refusing_a_revisions_own_downgrade_refuse_it_before_anything_runs(
 
 
 # A downgrade() whose statements take the refused rows away first: PostgreSQL runs it over
-# a longer code and a table with rows (DBS617 refused all four). Asked of the statements
+# a longer code and a table with rows (DBS617 refused each). Asked of the statements
 # alone, on a bare table: no project, no alembic run.
 @pytest.mark.parametrize("subject,statements,why", [
     ("public.orders.code", ["ALTER TABLE orders DROP COLUMN code",
@@ -999,10 +999,14 @@ def test_rows_refusing_a_revisions_own_downgrade_refuse_it_before_anything_runs(
                             "ALTER TABLE orders ALTER COLUMN kind DROP DEFAULT"],
      "it adds kind with a DEFAULT first: `ALTER TABLE orders ADD COLUMN kind text NOT NULL "
      "DEFAULT 'x'`"),
+    ("public.orders.code", ["SELECT cut_codes()",
+                            "ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)"],
+     "it calls cut_codes(), which may change rows of orders: `SELECT cut_codes()`"),
     ("public.orders.kind", ["ALTER TABLE orders RENAME COLUMN kind2 TO kind",
                             "ALTER TABLE orders ALTER COLUMN kind SET NOT NULL"],
      "it renames to kind first: `ALTER TABLE orders RENAME COLUMN kind2 TO kind`"),
-], ids=["column-recreated", "table-recreated", "added-back-with-default", "renamed-back"])
+], ids=["column-recreated", "table-recreated", "added-back-with-default", "function-called",
+        "renamed-back"])
 def test_a_downgrade_taking_the_refused_rows_away_first_is_not_refused(
         database_url: str, subject: str, statements: list[str], why: str) -> None:
     from dbsafe.guard.downgrade_rows import cannot_tell
@@ -1011,6 +1015,8 @@ def test_a_downgrade_taking_the_refused_rows_away_first_is_not_refused(
     with psycopg.connect(database_url) as conn:  # as PostgreSQL says: it runs
         conn.execute("CREATE TABLE orders (code varchar(50), kind2 text)")
         conn.execute("INSERT INTO orders VALUES ('longer than five', 'k')")
+        conn.execute("CREATE FUNCTION cut_codes() RETURNS void LANGUAGE sql "
+                     "AS $$ UPDATE orders SET code = left(code, 5) $$")
         for statement in statements:
             conn.execute(statement)
     assert cannot_tell(subject, [parse_statement(s) for s in statements]) == why
