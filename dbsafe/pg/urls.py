@@ -53,6 +53,8 @@ def redact_url(url: str) -> str:
         'host=localhost user=app password=*** dbname=shop'
         >>> redact_url("postgresql://app@localhost/shop")
         'postgresql://app@localhost/shop'
+        >>> redact_url("postgresql://db/shop?%70assword=s3cret&sslmode=require")
+        'postgresql://db/shop?%70assword=***&sslmode=require'
     """
     scheme, sep, rest = url.partition("://")
     if sep:
@@ -63,9 +65,23 @@ def redact_url(url: str) -> str:
         if at and ":" in userinfo:
             user = userinfo.split(":", 1)[0]
             authority = f"{user}:{MASK}@{hosts}"
-        rest = authority + slash + tail
+        path, question, query = tail.partition("?") if slash == "/" else ("", "", tail)
+        if slash == "?":
+            question = "?"
+        # libpq decodes a query parameter's name too: `%70assword=` is the password
+        query = "&".join(
+            f"{p.partition('=')[0]}={MASK}" if _secret_parameter(p) else p
+            for p in query.split("&")) if question else query
+        rest = authority + (slash if slash == "/" else "") + path + question + query
         return scheme + sep + _KV_PASSWORD.sub(rf"\g<1>{MASK}", rest)
     return _CONNINFO_PASSWORD.sub(rf"\g<1>{MASK}", url)
+
+
+def _secret_parameter(parameter: str) -> bool:
+    """Whether a URL query's `name=value` names a secret, its name decoded as libpq decodes
+    it (`%70assword`)."""
+    return bool(re.fullmatch(_SECRET, unquote(parameter.partition("=")[0]).strip(),
+                             re.IGNORECASE))
 
 
 def without_password(url: str) -> str:
@@ -95,8 +111,7 @@ def without_password(url: str) -> str:
     if slash == "?":
         path, question, query = "", "?", tail
     # libpq decodes a query parameter's name too: `%70assword=` is the password
-    kept = [p for p in query.split("&") if p and not re.fullmatch(
-        _SECRET, unquote(p.partition("=")[0]).strip(), re.IGNORECASE)]
+    kept = [p for p in query.split("&") if p and not _secret_parameter(p)]
     tail = path + ("?" + "&".join(kept) if question and kept else "")
     return scheme + sep + authority + (slash if slash == "/" else "") + tail
 
@@ -241,6 +256,8 @@ def _passwords(url: str) -> set[str]:
         userinfo, at, _ = authority.rpartition("@")
         if at and ":" in userinfo:
             found.add(userinfo.split(":", 1)[1])
+        found.update(p.partition("=")[2] for p in rest.partition("?")[2].split("&")
+                     if _secret_parameter(p) and p.partition("=")[2])
     for match in (_KV_PASSWORD if sep else _CONNINFO_PASSWORD).finditer(url):
         value = match.group(2)
         found.add(value)

@@ -28,6 +28,9 @@ from dbsafe.pg.urls import redact_text, redact_url, to_libpq_url
         # libpq reads an unquoted value to the next space, `&` and `\ ` included
         ("host=db password=ab&cd dbname=shop", "host=db password=*** dbname=shop"),
         ("host=db password=a\\ b dbname=shop", "host=db password=*** dbname=shop"),
+        # libpq decodes a query parameter's name as well as its value
+        ("postgresql://db/shop?%70assword=s3cret&sslmode=require",
+         "postgresql://db/shop?%70assword=***&sslmode=require"),
     ],
 )
 def test_redact_url_masks_every_password_form(url: str, expected: str) -> None:
@@ -38,6 +41,11 @@ def test_redact_text_masks_encoded_and_decoded_password() -> None:
     url = "postgresql://app:p%40ss%2Fword@db/shop"
     text = "failed for p@ss/word and p%40ss%2Fword"
     assert redact_text(text, url) == "failed for *** and ***"
+
+
+def test_a_password_under_an_encoded_name_is_masked_in_a_message() -> None:
+    url = "postgresql://db/shop?%70assword=s3cret"
+    assert "s3cret" not in redact_text("password authentication failed (s3cret)", url)
 
 
 def test_a_key_passphrase_in_a_message_is_masked() -> None:
