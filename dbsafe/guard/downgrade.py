@@ -437,7 +437,8 @@ def _rows_kept(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot | 
 
 def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot) -> bool:
     """Whether rows the database holds refuse the revisions' own downgrade (DBS617, each
-    named); those it may change first are said as "cannot tell"."""
+    named): the schema it goes back to (those it may change first are said as "cannot
+    tell"), and its own statements, asked as an upgrade's are (DBS615's probes)."""
     from dbsafe.guard.downgrade_rows import cannot_tell, refusal_finding
     from dbsafe.lint.statement import parse_statement
 
@@ -445,8 +446,6 @@ def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot)
         down, lambda conn: refused_rows(conn, current, expected),
         "could not count the rows the downgrade fails on"),
         step="preflight", stops=NOTHING_APPLIED)
-    if not failing:
-        return False
     online_only = [r.revision for r in down.undo if downgrade_branches_on_offline_mode(r.path)]
     statements = (None if down.rendered is None or online_only
                   else [parse_statement(sql) for sql, _revision in down.rendered])
@@ -461,7 +460,31 @@ def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot)
             continue
         down.findings.append(refusal_finding(subject, why))
         refused = True
+    if statements is not None:
+        refused = _statements_refused(down, [subject for subject, _ in failing]) or refused
     return refused
+
+
+def _statements_refused(down: _Down, named: list[str]) -> bool:
+    """Whether rows refuse a statement of the downgrade's rendered SQL that validates them
+    (`downgrade_rows.own_checks`): each refusal a DBS617, what cannot be told said; columns
+    `named` by the schema's questions are left to them."""
+    from dbsafe.guard.downgrade_rows import not_named, own_checks, verdict_finding
+    from dbsafe.guard.row_refusals import probe_rows
+
+    checks = own_checks(down.rendered or ())
+    if not checks:
+        return False
+    verdicts = not_named(waited(down, lambda: _counted(
+        down, lambda conn: probe_rows(conn, checks, lock_timeout=down.options.lock_timeout),
+        "could not ask the rows the downgrade's statements check"),
+        step="preflight", stops=NOTHING_APPLIED), named)
+    for verdict in verdicts:
+        if verdict.outcome == "refused":
+            down.findings.append(verdict_finding(verdict))
+        elif verdict.outcome != "passes":
+            down.say("preflight", verdict.line())
+    return any(v.outcome == "refused" for v in verdicts)
 
 
 def _row_changes(down: _Down) -> dict[str, object] | None:

@@ -11,14 +11,24 @@ rendered offline, is read for a statement writing the table, retyping the column
 row) or renaming a table or column to its name, and where there is one, or the SQL could not be read, the rows "cannot tell". Before,
 Apache Airflow's d75389605139 `downgrade()` (`log.event` back to `varchar(30)`) was planned
 and failed half way (22001) on 25 longer values, six revisions undone before it.
+
+The downgrade's own statements are asked too, as `upgrade` asks the pending revisions' (one
+path: `lint.row_checks` reads the rendered SQL, `guard.row_refusals` asks the rows, DBS615's
+probes): a `SET NOT NULL` over NULLs, a CHECK, a key or a type the rows refuse, where TARGET's
+recorded schema says nothing (Airflow's d75389605139 sets `log.event` NOT NULL, nullable at
+TARGET, over 400 NULLs). A column the schema questions already named is not asked twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, RuleInfo, Severity, shortened
 from dbsafe.lint.statement import Statement, last
+
+if TYPE_CHECKING:
+    from dbsafe.guard.row_refusals import Verdict
 
 ROWS_REFUSE_DOWNGRADE = RuleInfo(
     "DBS617", "rows-refuse-downgrade",
@@ -79,7 +89,11 @@ def cannot_tell(subject: str, statements: Sequence[Statement] | None) -> str | N
 
 
 def _sql(statement: Statement) -> str:
-    return shortened(statement.sql.strip().rstrip(";"), 60)
+    return _shown(statement.sql, 60)
+
+
+def _shown(sql: str, length: int) -> str:
+    return shortened(sql.strip().rstrip(";"), length)
 
 
 def refusal_finding(subject: str, why: str) -> Finding:
@@ -89,3 +103,33 @@ def refusal_finding(subject: str, why: str) -> Finding:
         help="Change those rows first, or write the downgrade() to change them before the "
              "schema does; until then the downgrade would stop half way (the backup the run "
              "takes first is the way back).")
+
+
+def own_checks(rendered: Sequence[tuple[str, str | None]]) -> list[dict[str, Any]]:
+    """The statements of the downgrade's rendered SQL (each with its revision; None: alembic's
+    version table's) that validate rows, as lint hands the upgrade's on (`lint.row_checks`)."""
+    from dbsafe.lint.row_checks import RowChecks
+    from dbsafe.lint.statement import parse_statement
+
+    checks = RowChecks()
+    for sql, revision in rendered:
+        if revision is not None:
+            checks.add(revision, [parse_statement(sql)])
+    return checks.summary()
+
+
+def not_named(verdicts: Sequence[Verdict], named: Sequence[str]) -> list[Verdict]:
+    """`verdicts` less those of a column `named` (`schema.table.column`, the schema
+    questions') already names: one column, one line."""
+    said = {_last_two(subject) for subject in named}
+    return [v for v in verdicts if _last_two(v.subject) not in said]
+
+
+def _last_two(subject: str) -> tuple[str, ...]:
+    return tuple(part.strip('"') for part in subject.split(".")[-2:])
+
+
+def verdict_finding(verdict: Verdict) -> Finding:
+    """DBS617 for a statement of the downgrade the rows refuse."""
+    return refusal_finding(verdict.subject, f"{verdict.revision}'s "
+                           f"`{_shown(verdict.sql, 120)}` refuses it: it {verdict.detail}")

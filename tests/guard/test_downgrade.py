@@ -949,8 +949,13 @@ def downgrade():
 '''
 
 
-@pytest.mark.parametrize("first", ["pass", "op.execute(\"UPDATE orders SET code = left(code, 5)\")"],
-                         ids=["refused", "rows-changed-first"])
+SETS_NOT_NULL = 'op.execute("ALTER TABLE orders ALTER COLUMN patient_id SET NOT NULL")'
+
+
+@pytest.mark.parametrize("first", [
+    "pass", "op.execute(\"UPDATE orders SET code = left(code, 5)\")", SETS_NOT_NULL,
+    'op.execute("UPDATE orders SET patient_id = 1")\n    ' + SETS_NOT_NULL],
+    ids=["refused", "rows-changed-first", "sets-not-null", "filled-then-not-null"])
 def test_rows_refusing_a_revisions_own_downgrade_refuse_it_before_anything_runs(
         database_url: str, tmp_path: Path, first: str) -> None:
     # Apache Airflow's d75389605139 (`log.event` back to varchar(30)) was planned, and its
@@ -964,14 +969,26 @@ def test_rows_refusing_a_revisions_own_downgrade_refuse_it_before_anything_runs(
     with psycopg.connect(database_url) as conn:
         conn.execute("INSERT INTO patients VALUES (1, 'a')")
         conn.execute("INSERT INTO orders (id, patient_id, code, kind) "
-                     "VALUES (1, 1, 'longer than five', 'k')")
+                     "VALUES (1, 1, 'longer than five', 'k'), (2, NULL, 'abc', 'k')")
 
     report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
         target="0005", backup=False, dry_run=True))
 
     refusals = [f.message for f in report.findings if f.code == "DBS617"]
     lines = "\n".join(report.summary["what_happened"])
-    if first == "pass":
+    if first == SETS_NOT_NULL:
+        # TARGET's schema has patient_id nullable: only the statement says it (Airflow's
+        # d75389605139 setting log.event NOT NULL over 400 NULLs)
+        assert refusals[1:] == [
+            "The downgrade fails on `orders.patient_id`: 0006's `ALTER TABLE orders ALTER "
+            "COLUMN patient_id SET NOT NULL` refuses it: it holds NULLs in 1 row(s)."], refusals
+        with psycopg.connect(database_url) as conn:  # as PostgreSQL says
+            with pytest.raises(psycopg.Error) as failed, conn.transaction():
+                conn.execute("ALTER TABLE orders ALTER COLUMN patient_id SET NOT NULL")
+            assert failed.value.sqlstate == "23502"
+    elif first.endswith(SETS_NOT_NULL):  # every row filled first: it cannot fail
+        assert refusals == [] and "patient_id SET NOT NULL" not in lines, lines
+    elif first == "pass":
         assert refusals == ["The downgrade fails on `public.orders.code`: it becomes character "
                             "varying(5) and 1 of its values are longer."], report.findings
         with psycopg.connect(database_url) as conn:  # as PostgreSQL says
