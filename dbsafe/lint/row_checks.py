@@ -29,8 +29,8 @@ TYPE` (`retyped`): the guard asks the rows when it keeps every value (`integer` 
 earlier `ADD COLUMN` of the plan added (and nothing changed since), or the same statement added, is handed on with that statement
 (`added`): the column holds its DEFAULT, or NULL in every row, which the guard can tell. One
 of a column an earlier `UPDATE` of the table (not ONLY) set to a constant not NULL in every row
-(no WHERE, FROM or WITH; nothing since changing the table, no trigger, rule or policy made or
-enabled before it) is handed on with that `UPDATE` (`filled`): no row is NULL, unless a trigger,
+(no WHERE, FROM or WITH; nothing since changing the table, writing another (a child's NULLs
+count) or giving any a child, no trigger, rule or policy made or enabled before it) is handed on with that `UPDATE` (`filled`): no row is NULL, unless a trigger,
 rule or row security policy changes what the UPDATE writes, which the guard asks the database.
 
 >>> from dbsafe.lint.statement import parse_statement as p
@@ -273,6 +273,8 @@ class RowChecks:
             for name in names:
                 self._tables.setdefault(name, f"{revision} runs {_word(s)} on {name} "
                                         "before it")
+            if names and s.kind != "SelectStmt":
+                self._filled.clear()  # (it may write a child of a filled table)
             return
         why = f"{revision} runs {_word(s)} on {s.relation} before it"
         if s.rename is not None and s.rename.relation:
@@ -282,6 +284,9 @@ class RowChecks:
             else:
                 self._tables.setdefault(s.rename.relation, why)
                 self._tables.setdefault(s.rename.new, why)
+        if s.node.get("inhRelations") or any(
+                a.subtype in ("AddInherit", "AttachPartition") for a in s.actions):
+            self._filled.clear()  # a filled table may get a child whose rows it did not fill
         if s.kind == "CreateStmt":
             # Empty until a data statement fills it: nothing there refuses a check.
             self._created.update(s.creates)
