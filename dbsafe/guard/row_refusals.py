@@ -520,8 +520,6 @@ def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
     without NOT NULL too)."""
     from pglast.stream import RawStream
 
-    from dbsafe.guard.kept_types import domain_chain
-
     type_name = definition.typeName
     if type_name is None or _numbered(definition):
         return
@@ -531,12 +529,7 @@ def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
         return  # an enum the plan makes: no CHECK of its own
     if oid is None:  # (a domain the plan makes may have a CHECK)
         raise _CannotTell(f"type {target} does not exist now, so it is made by the plan")
-    # (of an array of domains: each element is cast to the domain, `pos[] DEFAULT '{0}'`; a
-    # domain over an array is an array too, with no element type: its own CHECK holds)
-    element = conn.execute("SELECT CASE WHEN typtype <> 'd' AND typcategory = 'A' AND typlen = "
-                           "-1 THEN typelem ELSE oid END FROM pg_type WHERE oid = %s",
-                           (oid,)).fetchone()[0]
-    if not domain_chain(conn, element).constrained:  # (nor is a type no domain)
+    if not _checks_values(conn, oid):  # (nor does a type no domain)
         return
     filled = filled or _domain_default(conn, type_name)
     value = "NULL"
@@ -548,6 +541,21 @@ def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
                 f"would hold {shortened(value, 40)} in each row, which {shortened(target, 40)} "
                 "refuses", f"SELECT count(CAST({value} AS {target})) * 0 FROM {table.recursing}",
                 counts=True)
+
+
+def _checks_values(conn: Any, oid: int) -> bool:
+    """Whether a cast to the type `oid` checks its values: a domain on the way has a CHECK or
+    NOT NULL, or the elements of an array under them are of such a domain (each element is
+    cast to it: `positive_int[]`, and a domain over one, `CREATE DOMAIN d AS positive_int[]`,
+    whose own chain ends at the array)."""
+    from dbsafe.guard.kept_types import domain_chain
+
+    chain = domain_chain(conn, oid)
+    if chain.constrained:
+        return True
+    element = conn.execute("SELECT typelem FROM pg_type WHERE oid = %s AND typcategory = 'A' "
+                           "AND typlen = -1 AND typelem <> 0", (chain.base,)).fetchone()
+    return element is not None and _checks_values(conn, element[0])
 
 
 def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,

@@ -52,6 +52,8 @@ CREATE DOMAIN short AS varchar(10);
 CREATE DOMAIN shorter AS short;
 CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);
 CREATE DOMAIN nonempty_ints AS int[] CHECK (cardinality(VALUE) > 0);
+-- a domain over an array of positive_int, with no CHECK of its own: its elements' holds
+CREATE DOMAIN positive_ints AS positive_int[];
 CREATE DOMAIN "Positive" AS int CHECK (VALUE > 0);
 -- Type changes keeping every value (seen .. small) ask nothing; text to bpchar, binary
 -- coercible too, does not keep 'a ' apart from 'a' (nick's unique index); cidr to inet keeps
@@ -320,6 +322,15 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
      "constraint nonempty_ints_check, type nonempty_ints)",
      "would hold ('{}') in each row, which nonempty_ints refuses (23514 check_violation: "
      "constraint nonempty_ints_check, type nonempty_ints)"),
+    # a domain over an array of a domain: the element domain's CHECK (volumes' 123.45 too)
+    ("ALTER TABLE {t} ADD COLUMN r positive_ints DEFAULT '{{0}}'",
+     "would hold ('{0}') in each row, which positive_ints refuses (23514 check_violation: "
+     "constraint positive_int_check, type positive_int)",
+     "would hold ('{0}') in each row, which positive_ints refuses (23514 check_violation: "
+     "constraint positive_int_check, type positive_int)"),
+    ("ALTER TABLE {t} ALTER COLUMN amount TYPE positive_ints USING ARRAY[101 - amount::int]",
+     "holds values that do not cast to positive_ints (23514 check_violation: "
+     "constraint positive_int_check, type positive_int)", None),
     # a CHECK or an index expression failing on a value refuses (PostgreSQL's error)
     ("ALTER TABLE {t} ALTER COLUMN digits TYPE text USING digits || 'a'",
      "fails CHECK (CAST(digits AS integer) >= 0) once cast (22P02 invalid_text_representation)",
@@ -382,6 +393,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "set not null over a retyped column", "check over a retyped column",
         "unique key over a retyped column", "column added if not exists",
         "added column of a domain refusing its default", "added column of an array of a domain refusing its default", "added column of a domain over an array refusing its default",
+        "added column of a domain over an array of a domain refusing its default",
+        "type domain over an array of a domain",
         "check failing on a retyped value",
         "check of an added column failing on its value", "index expression failing on a value",
         "child's own check over a retyped column",
