@@ -99,7 +99,9 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
 def _lock_rows(statement: Any, locks: list[Any], taken: set[int]) -> list[Any]:
     """The lock rows of `statement`, each row given to one statement only: the statements
     of an alembic batch (`batch_alter_table`) share its `with` line, and each would show
-    the others' locks too. Rows of one statement are consecutive (execution order)."""
+    the others' locks too. Rows of one statement are consecutive (execution order), each on
+    a relation of its own: a relation again starts the next statement of the same summary
+    (two cut at the same 60 characters, `ALTER TABLE t ALTER COLUMN a_long_name_1 ...`)."""
     from dbsafe.lint.locks import statement_summary
 
     here = [i for i, row in enumerate(locks) if i not in taken
@@ -108,7 +110,8 @@ def _lock_rows(statement: Any, locks: list[Any], taken: set[int]) -> list[Any]:
     own = [i for i in here if locks[i].statement == statement_summary(statement.sql)]
     # A statement lint split in several (`op.execute("A; B")`) has rows of each part.
     chosen = own[:1] if own else here
-    while own and chosen[-1] + 1 in own:
+    while own and chosen[-1] + 1 in own \
+            and locks[chosen[-1] + 1].relation not in {locks[i].relation for i in chosen}:
         chosen.append(chosen[-1] + 1)
     taken.update(chosen)
     return [locks[i] for i in chosen]

@@ -1130,10 +1130,18 @@ def upgrade():
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("a", sa.Integer))
         batch.add_column(sa.Column("b", sa.Integer))
+    with op.batch_alter_table("orders") as batch:
+        batch.add_column(sa.Column("a_name_long_enough_to_be_cut_1", sa.Integer))
+        batch.add_column(sa.Column("a_name_long_enough_to_be_cut_2", sa.Integer))
+    with op.batch_alter_table("orders") as batch:
+        batch.alter_column("a_name_long_enough_to_be_cut_1", type_=sa.BigInteger)
+        batch.alter_column("a_name_long_enough_to_be_cut_2", type_=sa.BigInteger)
 
 
 def downgrade():
-    op.execute("ALTER TABLE orders DROP COLUMN a, DROP COLUMN b")
+    op.execute("ALTER TABLE orders DROP COLUMN a, DROP COLUMN b, "
+               "DROP COLUMN a_name_long_enough_to_be_cut_1, "
+               "DROP COLUMN a_name_long_enough_to_be_cut_2")
     op.execute("CREATE INDEX ix_orders_patient ON orders (patient_id)")
     op.execute("ALTER TABLE orders ADD FOREIGN KEY (patient_id) REFERENCES patients")
 ''')
@@ -1152,8 +1160,9 @@ def downgrade():
         ("ix_orders_patient", "ACCESS EXCLUSIVE", False),
         ("public.orders", "ACCESS EXCLUSIVE", True)]
     # The batch's two statements share its `with` line: each shows its own lock once
-    # (airflow's, 2026-12-06: each showed both).
-    assert [len(s["locks"]) for s in batch] == [1, 1]
+    # (airflow's, 2026-12-06: each showed both), also two whose text is cut at the same
+    # 60 characters (the first showed both, the second none)
+    assert [len(s["locks"]) for s in batch] == [1, 1, 1, 1, 1, 1]
     # Only what `upgrade 0005` applies is linted, as its preflight lints: 0006 was too,
     # its findings dropped (the time of its capture lost)
     assert report.summary["linted_revisions"] == ["0005"]
