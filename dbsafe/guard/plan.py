@@ -59,6 +59,10 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
     linted_report = lint(linted, since,
                          ancestors(described.revisions, (*current, *(r.revision for r in todo))))
 
+    # The findings come from running the revisions on a throwaway server: one offline
+    # rendering cannot show was linted all the same, which its line must not deny.
+    ran = linted_report.summary.get("linted_revisions")
+    ran = ran if isinstance(ran, list) else []
     revisions: list[dict[str, Any]] = []
     lines: list[str] = []
     for revision in todo:
@@ -77,12 +81,9 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
                           "statements": statements,
                           "not_rendered": not_rendered.get(revision.revision)})
         lines.append(f"{revision.revision}  {revision.doc}")
-        if revision.revision in not_rendered:
-            reason = not_rendered[revision.revision].removeprefix("was not linted: ")
-            lines.append(f"  (no SQL shown: {reason})")
-        elif migration is None:
-            lines.append("  (no SQL shown: an earlier pending revision cannot be rendered "
-                         "offline, and rendering stops there)")
+        if migration is None:
+            lines.append(_not_shown(not_rendered.get(revision.revision),
+                                    linted=revision.revision in ran))
         for item in statements:
             lines.append(f"  {item['sql']}")
             for lock in item["locks"]:
@@ -94,6 +95,19 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
                              "pending": revisions, "lines": lines,
                              "linted_revisions": linted_report.summary.get(
                                  "linted_revisions", [])})
+
+
+def _not_shown(reason: str | None, *, linted: bool) -> str:
+    """Why a pending revision has no SQL in the plan, and whether its findings are there."""
+    if reason is None:
+        why = "an earlier pending revision cannot be rendered offline, and rendering stops there"
+    else:
+        why = reason.removeprefix("was not linted: ")
+        if linted:  # the rendering's advice is for `lint --offline`, not for this plan
+            why = why.split(", and offline rendering stops there")[0]
+    if linted:
+        why += "; it was linted by running it on a throwaway server: its findings are above"
+    return f"  (no SQL shown: {why})"
 
 
 def _lock_rows(statement: Any, locks: list[Any], taken: set[int]) -> list[Any]:

@@ -1383,8 +1383,14 @@ def downgrade():
     assert pending["0003"]["statements"] and pending["0004"]["statements"]
     assert not pending["0005"]["statements"]
     assert "cannot be rendered offline" in pending["0005"]["not_rendered"]
-    assert any(line.startswith("  (no SQL shown: it cannot be rendered offline")
-               for line in report.summary["lines"])
+    (shown,) = [line for line in report.summary["lines"]
+                if line.startswith("  (no SQL shown: it cannot be rendered offline")]
+    # The plan's lint ran 0005 on a throwaway server: its line must not say it was not
+    # linted, nor send the DBA to lint without an --offline the plan never passed.
+    assert "0005" in report.summary["linted_revisions"]
+    assert "not linted" not in shown and "--offline" not in shown
+    assert shown.endswith("it was linted by running it on a throwaway server: its findings "
+                          "are above)")
 
 
 def test_a_relative_target_upgrades_that_many_revisions(database_url: str,
