@@ -614,9 +614,25 @@ def _schema_at(down: _Down, revisions: tuple[str, ...], *,
         return None, False
     if revisions not in down.built:
         down.say("preflight", f"building {shown}'s schema from the migrations")
-        with migrated_database(down.project, shown) as url:
-            down.built[revisions] = user_snapshot(url)
+        try:
+            with migrated_database(down.project, shown) as url:
+                down.built[revisions] = user_snapshot(url)
+        except MigrationError as exc:
+            raise _unbuildable(shown, exc) from None
     return down.built[revisions], True
+
+
+def _unbuildable(shown: str, error: MigrationError) -> MigrationError:
+    """Why the downgrade cannot be checked: its target's schema is recorded nowhere and the
+    migrations cannot build it. Bare, the error names a revision long applied, with no word
+    of why dbsafe ran it (mlflow's first revision alters tables its `create_all` makes)."""
+    hint = ("; the history alters tables made outside it (an application's `create_all`, "
+            "say): name the SQL that makes them in `setup-sql`, or upgrade with dbsafe, which "
+            "records the schema of each revision it passes") if error.sqlstate == "42P01" else ""
+    error.args = (f"the downgrade is checked against {shown}'s schema, which no run of dbsafe "
+                  "recorded on this database, and building it from the migrations on an empty "
+                  f"database failed: {error}{hint}",)
+    return error
 
 
 def _changes_no_schema(down: _Down, revision: Revision) -> bool:
