@@ -334,8 +334,9 @@ def refused_rows(conn: Any, current: SchemaSnapshot,
     the database holds, as (subject, why): a column made shorter holding longer values
     (PostgreSQL refuses them, 22001: only spaces past the length are cut), SET NOT NULL on
     a column holding NULLs (23502), a column added back NOT NULL with no default to a table
-    with rows (23502). Part of a computed downgrade commits before it fails (each
-    `CONCURRENTLY` statement alone), so such a run is refused before anything runs."""
+    with rows (23502), a unique key made again over values rows share (23505). Part of a
+    computed downgrade commits before it fails (each `CONCURRENTLY` statement alone), so
+    such a run is refused before anything runs."""
     from psycopg import sql
 
     expected_tables = {(r.schema, r.name): r for r in _tables(expected)}
@@ -375,4 +376,43 @@ def refused_rows(conn: Any, current: SchemaSnapshot,
             if longer:
                 found.append((subject, f"it becomes {column.type} and {longer} of its "
                               f"values are longer"))
+        found += _duplicated_keys(conn, relation, target)
+    return found
+
+
+def _unique_keys(relation: Relation) -> set[frozenset[str]]:
+    """The column sets a unique index of `relation` (a primary key's, a unique constraint's)
+    keeps unique: whole-table indexes over plain columns only."""
+    names = {c.name for c in relation.columns}
+    return {frozenset(i.columns) for i in relation.indexes
+            if i.unique and i.predicate is None and i.columns and set(i.columns) <= names}
+
+
+def _duplicated_keys(conn: Any, relation: Relation,
+                     target: Relation) -> list[tuple[str, str]]:
+    """Unique keys the downgrade makes again that the rows hold twice (23505: mlflow's
+    1b5f0d9ad7c1, `experiments.name` unique again once the workspaces are merged). A key
+    the table keeps unique already (or a part of it) cannot fail; nor is one over a
+    column whose type changes asked (its values are not today's)."""
+    from psycopg import sql
+
+    now = {c.name: c.type for c in relation.columns}
+    later = {c.name: c.type for c in target.columns}
+    kept = _unique_keys(relation)
+    found: list[tuple[str, str]] = []
+    for key in sorted(_unique_keys(target) - kept, key=sorted):
+        if any(k <= key for k in kept) or any(now.get(c) != later[c] for c in key):
+            continue
+        columns = sorted(key)
+        idents = [sql.Identifier(c) for c in columns]
+        duplicated = _scalar(conn, sql.SQL(
+            "SELECT count(*) FROM (SELECT 1 FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1)"
+            " AS d").format(
+            sql.Identifier(relation.schema, relation.name),
+            sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(i) for i in idents),
+            sql.SQL(", ").join(idents)))
+        if duplicated:
+            found.append((f"{relation.schema}.{relation.name} ({', '.join(columns)})",
+                          f"it is made unique again and {duplicated} of its values are "
+                          "held by more than one row"))
     return found

@@ -18,6 +18,7 @@ from dbsafe.config import load_settings
 from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.migrate import AlembicProject, apply
+from dbsafe.migrate.runner import MigrationError
 from dbsafe.migrate.throwaway import migrated_database
 from dbsafe.schema.diff import DiffOptions, diff
 from tests.helpers import at_revision, dbsafe_in_process
@@ -431,6 +432,21 @@ def test_a_downgrade_finds_the_schemas_an_upgrade_passed_through(
         assert state["version"] == [target]
         assert [c for t, c in state["columns"] if t == "accounts"] == columns
 
+    # Brought to b2 by alembic alone, the database has b1's schema recorded nowhere, and the
+    # migrations cannot build it (mlflow's history, its tables made by `create_all`): the
+    # refusal says why it ran b1 at all and what to do, not only b1's 42P01.
+    postgresql.execute("DROP SCHEMA dbsafe CASCADE")
+    postgresql.commit()
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "b2")])
+    with pytest.raises(MigrationError) as refused:
+        commands.downgrade(settings, DowngradeOptions(target="b1", backup=False, yes=True))
+    said = str(refused.value)
+    assert said.startswith("the downgrade is checked against b1's schema, which no run of "
+                           "dbsafe recorded on this database, and building it from the "
+                           "migrations on an empty database failed: revision b1")
+    assert 'relation "accounts" does not exist' in said and "`setup-sql`" in said
+    assert _state(database_url)["version"] == ["b2"]
+
 
 def test_a_lock_timeout_is_retried_as_upgrade_retries_it(database_url: str,
                                                          tmp_path: Path) -> None:
@@ -650,7 +666,7 @@ def test_a_downgrade_failing_part_way_words_each_loss_by_whether_its_revision_ra
 
 # 0005 (a real downgrade) adds orders.code varchar(5) and orders.kind NOT NULL with no
 # default; 0006's downgrade() does nothing: it widens code, lets patients.name be NULL,
-# drops kind and indexes code. Its computed downgrade drops the index CONCURRENTLY (which
+# drops kind, indexes code and lets orders.patient_id repeat. Its computed downgrade drops the index CONCURRENTLY (which
 # commits alone) before the statements the rows make fail.
 NARROWING = {"0005_code.py": '''"""orders.code, orders.kind"""
 from alembic import op
@@ -663,9 +679,11 @@ def upgrade():
     op.execute("ALTER TABLE orders ADD COLUMN code varchar(5)")
     op.execute("ALTER TABLE orders ADD COLUMN kind text NOT NULL DEFAULT 'x'")
     op.execute("ALTER TABLE orders ALTER COLUMN kind DROP DEFAULT")
+    op.execute("CREATE UNIQUE INDEX ux_orders_patient ON orders (patient_id)")
 
 
 def downgrade():
+    op.execute("DROP INDEX ux_orders_patient")
     op.execute("ALTER TABLE orders DROP COLUMN kind")
     op.execute("ALTER TABLE orders DROP COLUMN code")
 ''', "0006_widen.py": '''"""widen orders.code"""
@@ -680,6 +698,7 @@ def upgrade():
     op.execute("ALTER TABLE patients ALTER COLUMN name DROP NOT NULL")
     op.execute("ALTER TABLE orders DROP COLUMN kind")
     op.execute("CREATE INDEX ix_orders_code ON orders (code)")
+    op.execute("DROP INDEX ux_orders_patient")
 
 
 def downgrade():
@@ -722,13 +741,18 @@ def test_a_computed_downgrade_the_rows_make_fail_is_refused_before_anything_runs
         "public.orders.kind": "The computed downgrade fails on `public.orders.kind`: it is "
                               "added back NOT NULL with no default to a table holding 3 "
                               "row(s).",
+        # two orders of patient 2: the unique index 0005 had is built again (23505)
+        "public.orders (patient_id)": "The computed downgrade fails on `public.orders "
+                                      "(patient_id)`: it is made unique again and 1 of its "
+                                      "values are held by more than one row.",
     }
     # What PostgreSQL says of each, on the database itself (rolled back)
     with psycopg.connect(database_url) as conn:
         for statement, sqlstate in (
                 ("ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)", "22001"),
                 ("ALTER TABLE patients ALTER COLUMN name SET NOT NULL", "23502"),
-                ("ALTER TABLE orders ADD COLUMN kind text NOT NULL", "23502")):
+                ("ALTER TABLE orders ADD COLUMN kind text NOT NULL", "23502"),
+                ("CREATE UNIQUE INDEX ON orders (patient_id)", "23505")):
             with pytest.raises(psycopg.Error) as failed, conn.transaction():
                 conn.execute(statement)
             assert failed.value.sqlstate == sqlstate
