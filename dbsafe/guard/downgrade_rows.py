@@ -44,13 +44,14 @@ _WRITES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "Cop
 
 
 def cannot_tell(subject: str, statements: Sequence[Statement] | None) -> str | None:
-    """Why the rows of `subject` (`schema.table.column`) that the schema refuses may not
-    refuse the downgrade running `statements` (None: its SQL is unknown); None: they do."""
+    """Why the rows of `subject` (`schema.table.column`, or a key's `schema.table (a, b)`)
+    that the schema refuses may not refuse the downgrade running `statements` (None: its
+    SQL is unknown); None: they do."""
     from dbsafe.lint.row_changes import called_functions, relations
 
     if statements is None:
         return "its SQL could not be read offline"
-    table, _, column = subject.rpartition(".")
+    table, columns = _columns(subject)
     name = last(table)
     for statement in statements:
         if not statement.parsed:
@@ -67,25 +68,39 @@ def cannot_tell(subject: str, statements: Sequence[Statement] | None) -> str | N
                 last(d) == name for d in statement.dropped):
             return f"it drops {name} first: `{_sql(statement)}`"
         rename = statement.rename
-        if rename is not None and rename.new == (
-                column if rename.object == "column" and last(rename.relation or "") == name
-                else name):
+        if rename is not None and (
+                rename.new in columns if rename.object == "column"
+                and last(rename.relation or "") == name else rename.new == name):
             return f"it renames to {rename.new} first: `{_sql(statement)}`"
         if statement.relation is None or last(statement.relation) != name:
             continue
         for action in statement.actions:
-            if action.name != column:
+            if action.name not in columns:
                 continue
             if action.subtype == "AlterColumnType" and action.using is not None:
-                return f"it retypes {column} with USING: `{_sql(statement)}`"
+                return f"it retypes {action.name} with USING: `{_sql(statement)}`"
             # the column's rows go with it; one added with a DEFAULT gets it in every row
             if action.subtype == "DropColumn" or (
                     action.subtype == "AddColumn" and action.column is not None
                     and action.column.default is not None):
-                how = (f"drops {column}" if action.subtype == "DropColumn"
-                       else f"adds {column} with a DEFAULT")
+                how = (f"drops {action.name}" if action.subtype == "DropColumn"
+                       else f"adds {action.name} with a DEFAULT")
                 return f"it {how} first: `{_sql(statement)}`"
     return None
+
+
+def _columns(subject: str) -> tuple[str, tuple[str, ...]]:
+    """The table and columns of a refusal's subject: `schema.table.column`, or a unique
+    key's `schema.table (a, b)`.
+
+    >>> _columns("public.log.event"), _columns("public.experiments (name, workspace)")
+    (('public.log', ('event',)), ('public.experiments', ('name', 'workspace')))
+    """
+    if subject.endswith(")"):
+        table, _, key = subject[:-1].partition(" (")
+        return table, tuple(key.split(", "))
+    table, _, column = subject.rpartition(".")
+    return table, (column,)
 
 
 def _sql(statement: Statement) -> str:
@@ -120,9 +135,30 @@ def own_checks(rendered: Sequence[tuple[str, str | None]]) -> list[dict[str, Any
 
 def not_named(verdicts: Sequence[Verdict], named: Sequence[str]) -> list[Verdict]:
     """`verdicts` less those of a column `named` (`schema.table.column`, the schema
-    questions') already names: one column, one line."""
-    said = {_last_two(subject) for subject in named}
-    return [v for v in verdicts if _last_two(v.subject) not in said]
+    questions') already names, and of a unique key over the columns of a key it names
+    (`schema.table (a, b)`): one column or key, one line."""
+    said = {_last_two(subject) for subject in named if not subject.endswith(")")}
+    keys = {(last(table), frozenset(columns))
+            for table, columns in map(_columns, (s for s in named if s.endswith(")")))}
+    return [v for v in verdicts
+            if _last_two(v.subject) not in said and _unique_key(v.sql) not in keys]
+
+
+def _unique_key(sql: str) -> tuple[str, frozenset[str]] | None:
+    """The table and columns of the unique index or key `sql` makes, if it makes one."""
+    from dbsafe.lint.statement import parse_statement
+
+    statement = parse_statement(sql)
+    if statement.relation is None:
+        return None
+    index = statement.index_def
+    if statement.kind == "IndexStmt" and index is not None and index.unique:
+        return last(statement.relation), frozenset(index.columns)
+    for action in statement.actions:
+        key = action.constraint
+        if key is not None and key.kind in ("unique", "primary"):
+            return last(statement.relation), frozenset(key.columns)
+    return None
 
 
 def _last_two(subject: str) -> tuple[str, ...]:
