@@ -55,6 +55,8 @@ def redact_url(url: str) -> str:
         'postgresql://app@localhost/shop'
         >>> redact_url("postgresql://db/shop?%70assword=s3cret&sslmode=require")
         'postgresql://db/shop?%70assword=***&sslmode=require'
+        >>> redact_url("postgresql:///shop?password=s3cret (database shop)")
+        'postgresql:///shop?password=*** (database shop)'
     """
     scheme, sep, rest = url.partition("://")
     if sep:
@@ -69,8 +71,9 @@ def redact_url(url: str) -> str:
         if slash == "?":
             question = "?"
         # libpq decodes a query parameter's name too: `%70assword=` is the password
+        # (the value ends at a space too: a URL shown in a sentence goes on after it)
         query = "&".join(
-            f"{p.partition('=')[0]}={MASK}" if _secret_parameter(p) else p
+            re.sub(r"=[^\s]*", f"={MASK}", p, count=1) if _secret_parameter(p) else p
             for p in query.split("&")) if question else query
         rest = authority + (slash if slash == "/" else "") + path + question + query
         return scheme + sep + _KV_PASSWORD.sub(rf"\g<1>{MASK}", rest)

@@ -102,11 +102,22 @@ def test_a_unique_build_failing_on_duplicates_leaves_no_invalid_index(
         database_url: str, tmp_path: Path, computed: bool) -> None:
     """Since 0002 dropped the unique index, duplicates came in: building it again fails
     (23505) and leaves it INVALID, which slowed every write to `a` and made the next
-    downgrade fail 42P07. It is removed; the database stays at 0002."""
+    downgrade fail 42P07. It is removed; the database stays at 0002. (The duplicates come
+    in once the preflight is done: there, the rows' question refuses the downgrade before
+    anything runs, DBS617/DBS607.)"""
     settings = _at_0002(tmp_path / "p", database_url, _revisions(
-        "UNIQUE INDEX", downgrade=None if computed else _BUILD_AGAIN.format("UNIQUE ")), "1")
+        "UNIQUE INDEX", downgrade=None if computed else _BUILD_AGAIN.format("UNIQUE ")), "i")
+    preflight_done: list[str] = []
+
+    def progress(step: str, text: str) -> None:
+        if step != "preflight" and not preflight_done:
+            preflight_done.append(step)
+            with psycopg.connect(database_url) as conn:
+                conn.execute("UPDATE a SET n = 1")
+
     result = commands.downgrade(settings, DowngradeOptions(
-        target="0001", backup=False, yes=True, use_computed=computed))
+        target="0001", backup=False, yes=True, use_computed=computed), progress=progress)
+    assert preflight_done, result.summary["what_happened"]
     assert result.summary["outcome"] == "failed", result.summary["what_happened"]
     assert "could not create unique index" in str(result.summary["what_happened"])
     assert _state(database_url) == (None, ["0002"])
