@@ -635,13 +635,9 @@ class Resolver:
         if start is None:
             return Resolution(UNPARSED, reason="cannot find the procedure CALL calls")
         query = CALL_AS_QUERY + sql[start:]
-        try:
-            statements = [s for s in parse_postgres(query) if s is not None]
-        except SqlglotError as exc:
-            return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {first_line(exc)}")
-        except Exception as exc:
-            log.debug("sqlglot failed on %r", query, exc_info=True)
-            return Resolution(UNPARSED, reason=f"sqlglot failed on it: {_internal(exc)}")
+        statements = _parsed_alone(query)
+        if isinstance(statements, Resolution):
+            return statements
         if len(statements) != 1 or not isinstance(statements[0], exp.Select):
             return Resolution(UNPARSED, reason="sqlglot does not understand the CALL")
         return self._resolve_statement(query, statements[0], start - len(CALL_AS_QUERY),
@@ -657,13 +653,9 @@ class Resolver:
     def _resolve_inner(self, sql: str, offset: int, what: str) -> Resolution:
         """Resolve the statement at `offset` of a command sqlglot does not parse whole."""
         inner = sql[offset:]
-        try:
-            statements = [s for s in parse_postgres(inner) if s is not None]
-        except SqlglotError as exc:
-            return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {first_line(exc)}")
-        except Exception as exc:
-            log.debug("sqlglot failed on %r", inner, exc_info=True)
-            return Resolution(UNPARSED, reason=f"sqlglot failed on it: {_internal(exc)}")
+        statements = _parsed_alone(inner)
+        if isinstance(statements, Resolution):
+            return statements
         if len(statements) != 1 or isinstance(statements[0], exp.Command):
             return Resolution(UNPARSED, reason=f"sqlglot does not understand {what}")
         return self._resolve_statement(inner, statements[0], offset, inner=True)
@@ -1215,6 +1207,17 @@ def _type_names_relation(type_name: str, relation: Relation) -> bool:
         return False
     return len(parts) == 1 or parts[-2] == relation.schema
 
+
+
+def _parsed_alone(text: str) -> list[exp.Expr] | Resolution:
+    """`text`'s statements as sqlglot parses them, or why it cannot (UNPARSED)."""
+    try:
+        return [s for s in parse_postgres(text) if s is not None]
+    except SqlglotError as exc:
+        return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {first_line(exc)}")
+    except Exception as exc:
+        log.debug("sqlglot failed on %r", text, exc_info=True)
+        return Resolution(UNPARSED, reason=f"sqlglot failed on it: {_internal(exc)}")
 
 def _internal(exc: Exception) -> str:
     """An unexpected exception as a one-line reason (the traceback goes to the debug log)."""
