@@ -48,12 +48,14 @@ if TYPE_CHECKING:
 
     from pglast import ast
 
+    from dbsafe.lint.row_checks import PlanFacts
 
-def attach_probes(conn: Any, parent: _Table, command: ast.PartitionCmd,
-                  changed: dict[str, str], empty: Sequence[str]) -> Iterator[Probe]:
-    """What `ATTACH PARTITION` (`command`) checks of the rows; `changed`: tables an earlier
-    statement of the plan changes the rows of; `empty`: partitions the plan creates (no
-    rows)."""
+
+def attach_probes(conn: Any, parent: _Table, command: ast.PartitionCmd, plan: PlanFacts
+                  ) -> Iterator[Probe]:
+    """What `ATTACH PARTITION` (`command`) checks of the rows; `plan`: what the plan does
+    before it (`changed`: the tables it changes the rows of; `empty`: the partitions it
+    creates, with no rows)."""
     from pglast.stream import RawStream
 
     from dbsafe.lint.statement import same_relation
@@ -69,7 +71,8 @@ def attach_probes(conn: Any, parent: _Table, command: ast.PartitionCmd,
         raise _CannotTell(f"{parent.name} is no partitioned table now, so the plan makes it")
     _, key, parent_constraint, default = row
     name = str(RawStream()(command.name))
-    child_rows = not any(same_relation(new, name) for new in empty) and not _foreign(conn, name)
+    child_rows = not any(same_relation(new, name) for new in plan.empty) \
+        and not _foreign(conn, name)
     default_rows = bool(default) and not bound.is_default and not _foreign(conn, default)
     # (built only where rows are asked: a partition the plan creates beside no DEFAULT one,
     # as each month's is, asks nothing, whatever its key)
@@ -77,9 +80,9 @@ def attach_probes(conn: Any, parent: _Table, command: ast.PartitionCmd,
         else _bound(conn, parent.name, str(key), bound)
     if child_rows:
         child = _table(conn, command.name)
-        yield from _child_probes(conn, parent, child, belongs, parent_constraint, changed)
+        yield from _child_probes(conn, parent, child, belongs, parent_constraint, plan)
     if default_rows and belongs is not None:
-        for table, why in changed.items():
+        for table, why in plan.changed.items():
             if same_relation(table, default):
                 raise _CannotTell(f"{why}: the rows of its DEFAULT partition are not today's")
         rows = _table(conn, _range_var(default))
@@ -96,7 +99,7 @@ def _foreign(conn: Any, name: str) -> bool:
 
 
 def _child_probes(conn: Any, parent: _Table, child: _Table, belongs: str | None,
-                  parent_constraint: str | None, changed: dict[str, str]) -> Iterator[Probe]:
+                  parent_constraint: str | None, plan: PlanFacts) -> Iterator[Probe]:
     """The child's rows: its partition constraint, the parent's indexes and foreign keys."""
     from pglast import ast, parse_sql
 
@@ -135,7 +138,7 @@ def _child_probes(conn: Any, parent: _Table, child: _Table, belongs: str | None,
             "to_regclass(%s) AND contype = 'f' AND convalidated ORDER BY conname",
             (parent.name,)).fetchall():
         yield from _constraint_probes(conn, child, _parsed_constraint(child.name, definition),
-                                      changed)
+                                      plan)
 
 
 def _bound(conn: Any, parent: str, key: str, bound: ast.PartitionBoundSpec) -> str:

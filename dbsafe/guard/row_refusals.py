@@ -80,6 +80,8 @@ from dbsafe.core import Finding, RuleInfo, Severity, shortened
 if TYPE_CHECKING:
     from pglast import ast
 
+    from dbsafe.lint.row_checks import PlanFacts
+
 ROWS_REFUSE = RuleInfo(
     "DBS615", "rows-refuse-revision",
     "A pending revision validates rows (SET NOT NULL, a column added NOT NULL, a CHECK, a "
@@ -135,6 +137,8 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
     `summary["row_checks"]`); `conn` is a psycopg connection not in a transaction."""
     import psycopg
 
+    from dbsafe.lint.row_checks import PlanFacts
+
     verdicts: list[Verdict] = []
     conn.execute("BEGIN READ ONLY")
     try:
@@ -152,11 +156,7 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
                                         f"{unsure}: its rows are not today's"))
                 continue
             try:
-                probes = list(_probes(conn, sql, check.get("changed") or {},
-                                      check.get("added") or {},
-                                      frozenset(check.get("plain_types") or ()),
-                                      check.get("empty") or (),
-                                      check.get("filled") or {}))
+                probes = list(_probes(conn, sql, PlanFacts.of(check)))
             except _CannotTell as why:
                 verdicts.append(Verdict(revision, sql, table, "cannot tell", str(why)))
                 continue
@@ -327,16 +327,10 @@ def _value_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -
                    probe.find if probe.which else "")
 
 
-def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str],
-            plain_types: frozenset[str] = frozenset(), empty: Sequence[str] = (),
-            filled: dict[str, str] | None = None) -> Iterator[Probe]:
-    """`changed`: the tables an earlier statement of the plan changes the rows of (handed on
-    for `VALIDATE CONSTRAINT`, whose referenced table lint does not know); `added`: columns
-    an earlier `ADD COLUMN` of the plan added (column -> that statement); `plain_types`:
-    types an earlier statement makes that hold no constraint (an enum: not yet there to
-    look up); `empty`: partitions the plan creates, attached (`guard.attached_rows`);
-    `filled`: columns an earlier `UPDATE` of every row set to a constant (column -> that
-    UPDATE)."""
+def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
+    """The questions `sql` asks of the rows; `plan`: what the plan does before it (the
+    tables it changes the rows of, the columns it adds or fills, the types and partitions
+    it makes)."""
     from pglast import ast, parse_sql
     from pglast.enums import AlterTableType
 
@@ -347,7 +341,7 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str],
     if isinstance(stmt, ast.CreateStmt) and stmt.inhRelations:  # PARTITION OF: as attached
         yield from attach_probes(conn, _table(conn, stmt.inhRelations[0]),
                                  ast.PartitionCmd(name=stmt.relation, bound=stmt.partbound),
-                                 changed, empty)
+                                 plan)
         return
     if isinstance(stmt, ast.IndexStmt) and not stmt.unique:
         yield _index_probe(_table(conn, stmt.relation), stmt, stmt.idxname or "(unnamed)")
@@ -371,22 +365,22 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str],
                 kept[str(cmd.name)] = why
             else:
                 retyped[str(cmd.name)] = _new_value(conn, str(cmd.name), cmd.def_)
-    adding = _adding_asks_rows(sql, plain_types)
+    adding = _adding_asks_rows(sql, plan.plain_types)
     for cmd in stmt.cmds or ():
         if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
                 and cmd.def_.colname in adding:
             if cmd.missing_ok and _has_column(conn, table.name, str(cmd.def_.colname)):
                 continue  # IF NOT EXISTS of a column the table has: PostgreSQL skips it
-            yield from _added_column_probes(conn, table, cmd.def_, sql, plain_types)
-        elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in (filled or {}):
-            yield _filled_probe(conn, table, str(cmd.name), (filled or {})[str(cmd.name)])
+            yield from _added_column_probes(conn, table, cmd.def_, plan)
+        elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in plan.filled:
+            yield _filled_probe(conn, table, str(cmd.name), plan.filled[str(cmd.name)])
         elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in retyped:
             yield replace(_null_probe(_rows_as(conn, table, retyped), str(cmd.name)),
                           casts=_casts(table, retyped))
-        elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in added \
+        elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in plan.added \
                 and not _has_column(conn, table.name, str(cmd.name)):
             yield _added_null_probe(
-                conn, table, _added_definition(added[str(cmd.name)], str(cmd.name)))
+                conn, table, _added_definition(plan.added[str(cmd.name)], str(cmd.name)))
         elif cmd.subtype == AlterTableType.AT_SetNotNull:
             yield _null_probe(table, str(cmd.name))
         elif cmd.subtype == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_,
@@ -398,13 +392,13 @@ def _probes(conn: Any, sql: str, changed: dict[str, str], added: dict[str, str],
             yield _type_probe(conn, table, str(cmd.name), cmd.def_, retyped[str(cmd.name)])
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
                                                                            ast.Constraint):
-            yield from _retyped_constraint_probes(conn, table, retyped, cmd.def_, changed)
+            yield from _retyped_constraint_probes(conn, table, retyped, cmd.def_, plan)
         elif cmd.subtype == AlterTableType.AT_AttachPartition \
                 and isinstance(cmd.def_, ast.PartitionCmd):
-            yield from attach_probes(conn, table, cmd.def_, changed, empty)
+            yield from attach_probes(conn, table, cmd.def_, plan)
         elif cmd.subtype == AlterTableType.AT_ValidateConstraint:
             yield from _retyped_constraint_probes(
-                conn, table, retyped, _defined(conn, table.name, str(cmd.name)), changed)
+                conn, table, retyped, _defined(conn, table.name, str(cmd.name)), plan)
     if retyped:
         yield from _rechecked_probes(conn, table, retyped)
 
@@ -436,22 +430,22 @@ def _filled_probe(conn: Any, table: _Table, column: str, update: str) -> Probe:
 
 
 def _retyped_constraint_probes(conn: Any, table: _Table, retyped: dict[str, str],
-                               con: ast.Constraint, changed: dict[str, str]) -> Iterator[Probe]:
+                               con: ast.Constraint, plan: PlanFacts) -> Iterator[Probe]:
     """A constraint added (or validated) by a statement that also retypes columns: asked of
     the rows as retyped (`_rows_as`); a foreign key over a retyped column cannot be told."""
     from pglast.enums import ConstrType
 
     if not retyped:
-        yield from _constraint_probes(conn, table, con, changed)
+        yield from _constraint_probes(conn, table, con, plan)
     elif con.contype == ConstrType.CONSTR_FOREIGN:
         if any(k.sval in retyped for k in con.fk_attrs or ()):
             yield Probe(table.name, "", "", counts=False, unknown=(
                 "its foreign key is checked over a column the same statement retypes, which "
                 "the probe does not ask"))
         else:
-            yield from _constraint_probes(conn, table, con, changed)
+            yield from _constraint_probes(conn, table, con, plan)
     else:
-        for probe in _constraint_probes(conn, _rows_as(conn, table, retyped), con, changed):
+        for probe in _constraint_probes(conn, _rows_as(conn, table, retyped), con, plan):
             yield replace(probe, casts=_casts(table, retyped))
 
 
@@ -485,8 +479,8 @@ def _adding_asks_rows(sql: str, plain_types: frozenset[str]) -> set[str]:
             and adding_asks_rows(a.column, plain_types)}
 
 
-def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sql: str,
-                         plain_types: frozenset[str]) -> Iterator[Probe]:
+def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
+                         plan: PlanFacts) -> Iterator[Probe]:
     """`ADD COLUMN c ... NOT NULL` (or a primary key): its rows' NULLs, as for a SET NOT NULL
     of it; a unique or primary key: its rows' values (each the DEFAULT or generated value),
     grouped."""
@@ -500,7 +494,7 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sq
         yield _added_null_probe(conn, table, definition)
     unique = kinds.get(ConstrType.CONSTR_PRIMARY) or kinds.get(ConstrType.CONSTR_UNIQUE)
     filled = _filled_by(definition)
-    yield from _domain_probes(conn, table, definition, filled, plain_types)
+    yield from _domain_probes(conn, table, definition, filled, plan)
     yield from _added_checked_probes(conn, table, definition, filled)
     if unique is not None and filled is not None and filled.raw_expr is not None:
         _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
@@ -512,8 +506,7 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef, sq
 
 
 def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
-                   filled: ast.Constraint | None, plain_types: frozenset[str]
-                   ) -> Iterator[Probe]:
+                   filled: ast.Constraint | None, plan: PlanFacts) -> Iterator[Probe]:
     """A column added of a domain with a CHECK or NOT NULL (or an array of one): each row's
     value (its DEFAULT, else the domain's, else NULL) cast to the domain, as PostgreSQL
     checks it over a table with rows (`ADD COLUMN rank positive_int DEFAULT 0`: 23514,
@@ -525,7 +518,7 @@ def _domain_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
         return
     target = str(RawStream()(type_name))
     oid = conn.execute("SELECT to_regtype(%s)::oid", (target,)).fetchone()[0]
-    if oid is None and str((type_name.names or ())[-1].sval) in plain_types:
+    if oid is None and str((type_name.names or ())[-1].sval) in plan.plain_types:
         return  # an enum the plan makes: no CHECK of its own
     if oid is None:  # (a domain the plan makes may have a CHECK)
         raise _CannotTell(f"type {target} does not exist now, so it is made by the plan")
@@ -567,7 +560,7 @@ def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
     from pglast.enums import ConstrType
     from pglast.stream import RawStream
 
-    from dbsafe.lint.row_checks import adding_validates
+    from dbsafe.lint.row_checks import PlanFacts, adding_validates
 
     column = str(definition.colname)
     constraints = [c for c in definition.constraints or () if isinstance(c, ast.Constraint)]
@@ -589,15 +582,18 @@ def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
     rows = _rows_as(conn, table, {column: f"CAST({value} AS {RawStream()(type_name)})"})
     for con in checked:
         if con.contype == ConstrType.CONSTR_CHECK:
-            yield from _constraint_probes(conn, rows, con, {})
+            # (a CHECK reads its row alone: nothing the plan did before matters to it)
+            yield from _constraint_probes(conn, rows, con, PlanFacts())
         else:
             yield Probe(table.name, "", "", counts=False, unknown=(
                 f"the foreign key of {column}, added, is checked over its DEFAULT in each row, "
                 "which the probe does not ask"))
 
 
-def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint, changed: dict[str, str]
+def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint, plan: PlanFacts
                        ) -> Iterator[Probe]:
+    """What adding (or validating) `con` asks of `table`'s rows; `plan`: a foreign key's
+    referenced table the plan changes the rows of first cannot be told."""
     from pglast import ast
     from pglast.enums import ConstrType
     from pglast.stream import RawStream
@@ -628,7 +624,7 @@ def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint, changed: d
     elif con.contype == ConstrType.CONSTR_FOREIGN:
         pktable: Any = con.pktable
         referenced = qualified(pktable.catalogname, pktable.schemaname, pktable.relname)
-        for name, why in changed.items():  # as lint names them: unquoted
+        for name, why in plan.changed.items():  # as lint names them: unquoted
             if same_relation(name, referenced):
                 raise _CannotTell(f"{why}: the rows it references are not today's")
         yield _foreign_probe(conn, table, con)
@@ -750,6 +746,8 @@ def _rebuilt_probes(conn: Any, table: _Table, retyped: dict[str, str], *, inheri
     (a CHECK or index its parent's, asked over the parent's rows, is not asked again)."""
     from pglast import ast, parse_sql
 
+    from dbsafe.lint.row_checks import PlanFacts
+
     rows = _rows_as(conn, table, retyped)
     casts = _casts(table, retyped)
     own_index = "" if inherited else \
@@ -781,9 +779,9 @@ def _rebuilt_probes(conn: Any, table: _Table, retyped: dict[str, str], *, inheri
                                   bool(index.nulls_not_distinct), "unique index")
             yield replace(probe, what=f"has values that collide in {name} once cast",
                           casts=casts)
-        elif kind == "c":
-            for probe in _constraint_probes(conn, rows, _parsed_constraint(table.name,
-                                                                          definition), {}):
+        elif kind == "c":  # (reading its row alone: nothing the plan did before matters)
+            for probe in _constraint_probes(
+                    conn, rows, _parsed_constraint(table.name, definition), PlanFacts()):
                 yield replace(probe, what=f"{probe.what} once cast", casts=casts)
         else:
             what = "foreign key" if kind == "f" else "exclusion constraint"

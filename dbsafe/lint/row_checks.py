@@ -88,6 +88,37 @@ _READS_ONLY = frozenset({"set_config", "current_setting", "current_schema", "ver
 _NOT_APPLICATION = ("pg_catalog.", "information_schema.", "pg_")
 
 
+@dataclass(frozen=True, slots=True)
+class PlanFacts:
+    """What the plan does before a statement validating rows, as its check hands it on
+    (`RowChecks.summary()`, a key left out: nothing) for the guard's questions of the rows.
+
+    >>> facts = PlanFacts.of({"sql": "...", "added": {"zone": "ALTER TABLE h ADD zone text"}})
+    >>> facts.added, facts.changed, facts.empty
+    ({'zone': 'ALTER TABLE h ADD zone text'}, {}, ())
+    """
+
+    # tables an earlier statement changes the rows of (table -> why), handed on for `VALIDATE
+    # CONSTRAINT`, whose referenced table the database knows
+    changed: Mapping[str, str] = field(default_factory=dict)
+    # columns an earlier `ADD COLUMN` (or the statement itself) added: column -> that statement
+    added: Mapping[str, str] = field(default_factory=dict)
+    # types an earlier statement makes that hold no constraint (an enum: not there to look up)
+    plain_types: frozenset[str] = frozenset()
+    # partitions the plan creates (no rows), attached or created by the statement
+    empty: tuple[str, ...] = ()
+    # columns an earlier `UPDATE` of every row set to a constant: column -> that UPDATE
+    filled: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, check: Mapping[str, Any]) -> PlanFacts:
+        """The facts `check` (one of `RowChecks.summary()`, as lint's report hands it on)
+        holds."""
+        return cls(changed=dict(check.get("changed") or {}), added=dict(check.get("added") or {}),
+                   plain_types=frozenset(check.get("plain_types") or ()),
+                   empty=tuple(check.get("empty") or ()), filled=dict(check.get("filled") or {}))
+
+
 @dataclass(slots=True)
 class RowChecks:
     """The statements validating rows seen so far, and what the plan changed before each."""
