@@ -38,7 +38,8 @@ that refuses it, run read-only on the live database:
   added, and `ADD COLUMN ... NOT NULL`: `WHERE (its DEFAULT or generated expression) IS NULL`
   (none: every row is NULL; an identity: none is), counted; a unique key over its DEFAULT:
   the rows' values grouped; a CHECK it is added with: over those values (a FOREIGN KEY: cannot
-  tell); of a domain with a CHECK or NOT NULL: each row's value cast to it; `IF NOT EXISTS` of
+  tell); of a domain with a CHECK or NOT NULL: each row's value cast to it (where that cast
+  fails, the CHECK over it is not asked: PostgreSQL fails on the cast, one error); `IF NOT EXISTS` of
   a column the table has: nothing. One no row can refuse (a constant DEFAULT of a built-in
   type, no CHECK) lint hands on not at all (`lint.row_checks.filled_by_adding`);
 - `SET NOT NULL` of a column an earlier `UPDATE` of every row set to a constant not NULL
@@ -554,8 +555,9 @@ def _checks_values(conn: Any, oid: int) -> bool:
 def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
                           filled: ast.Constraint | None) -> Iterator[Probe]:
     """A CHECK of a column added (`ADD COLUMN c int DEFAULT 0 CHECK (c > 0)`) over the rows,
-    each holding its DEFAULT (or generated value, or NULL); a FOREIGN KEY of one cannot be
-    told. One NOT VALID or NOT ENFORCED asks nothing."""
+    each holding its DEFAULT (or generated value, or NULL) cast to its type: a domain refusing
+    that value refuses the statement once (`_domain_probes`), the CHECK is then not asked. A
+    FOREIGN KEY of one cannot be told. One NOT VALID or NOT ENFORCED asks nothing."""
     from pglast import ast
     from pglast.enums import ConstrType
     from pglast.stream import RawStream
@@ -579,11 +581,16 @@ def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
         _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
     value = "NULL" if filled is None or filled.raw_expr is None \
         else f"({RawStream()(filled.raw_expr)})"
-    rows = _rows_as(conn, table, {column: f"CAST({value} AS {RawStream()(type_name)})"})
+    typed = f"CAST({value} AS {RawStream()(type_name)})"
+    rows = _rows_as(conn, table, {column: typed})
+    # (PostgreSQL casts the value to the column's type before any CHECK: where a domain
+    # refuses it, that is the one error, said by `_domain_probes`, and the CHECK untold)
+    casts = f"SELECT count({typed}) FROM {table.recursing}"
     for con in checked:
         if con.contype == ConstrType.CONSTR_CHECK:
             # (a CHECK reads its row alone: nothing the plan did before matters to it)
-            yield from _constraint_probes(conn, rows, con, PlanFacts())
+            for probe in _constraint_probes(conn, rows, con, PlanFacts()):
+                yield replace(probe, casts=casts)
         else:
             yield Probe(table.name, "", "", counts=False, unknown=(
                 f"the foreign key of {column}, added, is checked over its DEFAULT in each row, "

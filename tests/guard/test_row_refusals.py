@@ -756,3 +756,25 @@ def test_a_type_change_not_known_to_keep_every_value_is_asked(
         change: str, database: psycopg.Connection) -> None:
     verdicts = _verdicts(database, f"ALTER TABLE volumes ALTER COLUMN {change}")
     assert verdicts and not any("keeps every value" in v.detail for v in verdicts), verdicts
+
+
+@pytest.mark.parametrize(("statement", "said", "constraint"), [
+    # PostgreSQL casts each row's DEFAULT to the domain before the CHECK: one error, the
+    # domain's (its CHECK never reached), said once
+    ("ALTER TABLE volumes ADD COLUMN r positive_int DEFAULT 0 CHECK (r > -5)",
+     [("refused", "would hold (0) in each row, which positive_int refuses (23514 "
+                  "check_violation: constraint positive_int_check, type positive_int)"),
+      ("cannot tell", "the values do not cast (23514), so it is not asked")],
+     "positive_int_check"),
+    # a DEFAULT the domain takes and the CHECK refuses: the CHECK's
+    ("ALTER TABLE volumes ADD COLUMN r positive_int DEFAULT 5 CHECK (r > 7)",
+     [("passes", ""), ("refused", "fails CHECK (r > 7) in 3 row(s)")], "volumes_r_check"),
+], ids=["domain refusing the default", "check refusing the default"])
+def test_a_domain_refusing_a_default_under_a_check_is_one_refusal(
+        statement: str, said: list[tuple[str, str]], constraint: str,
+        database: psycopg.Connection) -> None:
+    assert [(v.outcome, v.detail) for v in _verdicts(database, statement)] == said
+    with pytest.raises(psycopg.errors.CheckViolation) as failed, \
+            database.transaction(force_rollback=True):
+        database.execute(statement)
+    assert failed.value.diag.constraint_name == constraint
