@@ -449,7 +449,8 @@ def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot)
     online_only = [r.revision for r in down.undo if downgrade_branches_on_offline_mode(r.path)]
     statements = (None if down.rendered is None or online_only
                   else [parse_statement(sql) for sql, _revision in down.rendered])
-    refused = False
+    refused: list[str] = []
+    untold: list[str] = []
     for subject, why in failing:
         unsure = (f"the downgrade() of {', '.join(online_only)} branches on "
                   "context.is_offline_mode(): what it runs online is not in its offline SQL"
@@ -457,18 +458,20 @@ def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot)
         if unsure is not None:
             down.say("preflight", f"rows: {subject}: {why}: cannot tell whether the "
                      f"downgrade fails on them ({unsure})")
+            untold.append(subject)
             continue
         down.findings.append(refusal_finding(subject, why))
-        refused = True
+        refused.append(subject)
     if statements is not None:
-        refused = _statements_refused(down, [subject for subject, _ in failing]) or refused
-    return refused
+        return _statements_refused(down, refused, untold) or bool(refused)
+    return bool(refused)
 
 
-def _statements_refused(down: _Down, named: list[str]) -> bool:
+def _statements_refused(down: _Down, refused: list[str], untold: list[str]) -> bool:
     """Whether rows refuse a statement of the downgrade's rendered SQL that validates them
     (`downgrade_rows.own_checks`): each refusal a DBS617, what cannot be told said; columns
-    `named` by the schema's questions are left to them."""
+    the schema's questions `refused` or left `untold` are left to them
+    (`downgrade_rows.not_named`)."""
     from dbsafe.guard.downgrade_rows import not_named, own_checks, verdict_finding
     from dbsafe.guard.row_refusals import probe_rows
 
@@ -478,7 +481,7 @@ def _statements_refused(down: _Down, named: list[str]) -> bool:
     verdicts = not_named(waited(down, lambda: _counted(
         down, lambda conn: probe_rows(conn, checks, lock_timeout=down.options.lock_timeout),
         "could not ask the rows the downgrade's statements check"),
-        step="preflight", stops=NOTHING_APPLIED), named)
+        step="preflight", stops=NOTHING_APPLIED), refused, untold)
     for verdict in verdicts:
         if verdict.outcome == "refused":
             down.findings.append(verdict_finding(verdict))

@@ -16,7 +16,8 @@ The downgrade's own statements are asked too, as `upgrade` asks the pending revi
 path: `lint.row_checks` reads the rendered SQL, `guard.row_refusals` asks the rows, DBS615's
 probes): a `SET NOT NULL` over NULLs, a CHECK, a key or a type the rows refuse, where TARGET's
 recorded schema says nothing (Airflow's d75389605139 sets `log.event` NOT NULL, nullable at
-TARGET, over 400 NULLs). A column the schema questions already named is not asked twice.
+TARGET, over 400 NULLs). A column the schema questions already named is said once
+(`not_named`), but for a statement's refusal of one they could not tell of.
 """
 
 from __future__ import annotations
@@ -133,15 +134,46 @@ def own_checks(rendered: Sequence[tuple[str, str | None]]) -> list[dict[str, Any
     return checks.summary()
 
 
-def not_named(verdicts: Sequence[Verdict], named: Sequence[str]) -> list[Verdict]:
-    """`verdicts` less those of a column `named` (`schema.table.column`, the schema
-    questions') already names, and of a unique key over the columns of a key it names
-    (`schema.table (a, b)`): one column or key, one line."""
+def not_named(verdicts: Sequence[Verdict], refused: Sequence[str],
+              untold: Sequence[str] = ()) -> list[Verdict]:
+    """`verdicts` less what the schema questions said already: one column or key, one line.
+    `refused`: the subjects they refused, `untold`: those they could not tell of (a column's
+    `schema.table.column`, a unique key's `schema.table (a, b)`).
+
+    A verdict of such a column, or of a unique key over the columns of such a key, is left
+    out; so is one that is no refusal (`cannot tell`, `not checked`) of a statement every
+    column of which they named (its subject the table: a data statement before it). A
+    statement's refusal of a column they could not tell of stays: it may run before what
+    changes the rows (`SET NOT NULL` of a column holding NULLs before the `UPDATE` filling
+    them fails)."""
+    return [v for v in verdicts
+            if not _said(v, refused if v.outcome == "refused" else [*refused, *untold])]
+
+
+def _said(verdict: Verdict, named: Sequence[str]) -> bool:
+    """Whether `named` (the schema questions' subjects) says what `verdict` says."""
     said = {_last_two(subject) for subject in named if not subject.endswith(")")}
     keys = {(last(table), frozenset(columns))
             for table, columns in map(_columns, (s for s in named if s.endswith(")")))}
-    return [v for v in verdicts
-            if _last_two(v.subject) not in said and _unique_key(v.sql) not in keys]
+    if _last_two(verdict.subject) in said or _unique_key(verdict.sql) in keys:
+        return True
+    if verdict.outcome == "refused":
+        return False
+    table, columns = _validated(verdict.sql)
+    return bool(columns) and all((table, column) in said for column in columns)
+
+
+def _validated(sql: str) -> tuple[str, frozenset[str]]:
+    """The table and the columns `sql` validates the rows of (`lint.row_checks`); none: any
+    column, or not known (`VALIDATE CONSTRAINT`)."""
+    from dbsafe.lint.row_checks import validated_columns
+    from dbsafe.lint.statement import parse_statement
+
+    statement = parse_statement(sql)
+    columns = validated_columns(statement)
+    if statement.relation is None or columns is None:
+        return "", frozenset()
+    return last(statement.relation).strip('"'), columns
 
 
 def _unique_key(sql: str) -> tuple[str, frozenset[str]] | None:

@@ -156,7 +156,7 @@ class RowChecks:
         for s in statements:
             if s.generated or s.deferred:
                 continue
-            columns = _validated_columns(s, self._plain_types)
+            columns = validated_columns(s, self._plain_types)
             # (CREATE TABLE ... PARTITION OF: its parent's DEFAULT partition is checked)
             relation = _partition_of(s) or s.relation
             attached = [a.partition for a in s.actions
@@ -379,7 +379,7 @@ def _references(s: Statement) -> list[tuple[str, frozenset[str]]]:
             and con.kind == "foreign" and con.references]
 
 
-def _validated_columns(s: Statement, plain_types: Set[str] = frozenset()
+def validated_columns(s: Statement, plain_types: Set[str] = frozenset()
                        ) -> frozenset[str] | None:
     """The columns a statement validates the rows of (empty: unknown, as for `VALIDATE
     CONSTRAINT`, whose columns the database knows), or None when it validates none;

@@ -1035,8 +1035,10 @@ def test_rows_refusing_a_revisions_own_downgrade_refuse_it_before_anything_runs(
             with pytest.raises(psycopg.Error) as failed, conn.transaction():
                 conn.execute("ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)")
             assert failed.value.sqlstate == "22001"
-    else:  # the downgrade cuts them first: not a refusal, and said
+    else:  # the downgrade cuts them first: not a refusal, and said (once: its own ALTER
+        # ... TYPE of code, after the UPDATE, cannot be told for the same reason)
         assert refusals == []
+        assert "rows: 0006: ALTER TABLE orders ALTER COLUMN code TYPE" not in lines, lines
         assert ("rows: public.orders.code: it becomes character varying(5) and 1 of its values "
                 "are longer: cannot tell whether the downgrade fails on them (it changes rows "
                 "of orders first: `UPDATE orders SET code = left(code, 5)`)") in lines, lines
@@ -1081,3 +1083,36 @@ def test_a_downgrade_taking_the_refused_rows_away_first_is_not_refused(
         for statement in statements:
             conn.execute(statement)
     assert cannot_tell(subject, [parse_statement(s) for s in statements]) == why
+
+
+def test_a_downgrade_statement_over_a_column_the_schema_questions_named_is_said_once(
+        database_url: str) -> None:
+    from dbsafe.guard.downgrade_rows import not_named, own_checks
+    from dbsafe.guard.row_refusals import probe_rows
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE orders (id int, code varchar(50))")
+        conn.execute("INSERT INTO orders VALUES (1, 'longer than five'), (2, NULL)")
+
+        def said(*statements: str, refused: tuple[str, ...] = (),
+                 untold: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+            checks = own_checks([(statement, "0006") for statement in statements])
+            return [(v.outcome, v.sql) for v in not_named(
+                probe_rows(conn, checks, lock_timeout="1s"), refused, untold)]
+
+        # the schema's question could not tell of code (the UPDATE cuts it first): its own
+        # ALTER ... TYPE, after the UPDATE, cannot be told for the same reason, not said again
+        cut = ("UPDATE orders SET code = 'short' WHERE id = 1",
+               "ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)")
+        assert said(*cut) == [("cannot tell", cut[1])]
+        assert said(*cut, untold=("public.orders.code",)) == []
+        # SET NOT NULL before the UPDATE filling the NULLs fails, whatever the question could
+        # not tell of code: a refusal, said; one the question refused already is not
+        filled_after = ("ALTER TABLE orders ALTER COLUMN code SET NOT NULL",
+                        "UPDATE orders SET code = 'x' WHERE code IS NULL")
+        assert said(*filled_after, untold=("public.orders.code",)) == [
+            ("refused", filled_after[0])]
+        assert said(*filled_after, refused=("public.orders.code",)) == []
+        with pytest.raises(psycopg.errors.NotNullViolation), conn.transaction():
+            for statement in filled_after:  # as PostgreSQL says
+                conn.execute(statement)
