@@ -23,8 +23,9 @@
 -- the table's owner when the table is `FORCE ROW LEVEL SECURITY`. A view that reads the
 -- table through another view is judged at the view that reads the table, whose owner is
 -- the one checked: that view is flagged when a view others may read reads it with its
--- owner's rights (not `security_invoker`), though it has no grant of its own. A materialized view: it holds the rows its owner saw at its last
--- refresh, and `security_invoker` does not apply to it.
+-- owner's rights (not `security_invoker`), though it has no grant of its own. A materialized
+-- view: DBS519 `matview-bypasses-rls` (its rows are those its owner read at its last
+-- refresh, and `security_invoker` is no option of one).
 WITH RECURSIVE readable(oid) AS (
     -- the views some role other than the owner may read: a SELECT grant on the view or one
     -- of its columns
