@@ -35,6 +35,7 @@ CASES = [
     ("post_ids", "posts", ("DBS519", "public.post_ids")),
     ("notes_view", "notes", ("DBS518", "public.notes_view")),
     ("super_notes", "notes", ("DBS518", "public.super_notes")),
+    ("posts_view", "posts", ("DBS518", "public.posts_view")),
 ]
 
 SETUP = """
@@ -90,6 +91,7 @@ CREATE VIEW invoker_over_inner WITH (security_invoker) AS SELECT id FROM inner_c
 CREATE MATERIALIZED VIEW copy_of_inner AS SELECT id FROM invoker_over_inner;
 CREATE MATERIALIZED VIEW post_ids AS SELECT id FROM posts;
 CREATE VIEW notes_view AS SELECT id FROM notes;
+CREATE VIEW posts_view AS SELECT id FROM posts;
 """
 
 

@@ -20,12 +20,15 @@
 -- A view only its owner may read (no SELECT granted on it or its columns to another role
 -- or PUBLIC): nobody else reads through it. A table the owner is held back on: an owner who
 -- neither owns the table (nor has its owner's rights) nor is a superuser or `BYPASSRLS`, or
--- the table's owner when the table is `FORCE ROW LEVEL SECURITY`. A view that reads the
--- table through another view is judged at the view that reads the table, whose owner is
--- the one checked: that view is flagged when a view others may read reads it with its
--- owner's rights (not `security_invoker`), though it has no grant of its own. A materialized
--- view: DBS519 `matview-bypasses-rls` (its rows are those its owner read at its last
--- refresh, and `security_invoker` is no option of one).
+-- the table's owner when the table is `FORCE ROW LEVEL SECURITY`. A table whose policies
+-- show every row to every role anyway (a permissive `FOR SELECT` or `FOR ALL` policy for
+-- PUBLIC `USING (true)`, as Supabase's user-management example gives public profiles, and no
+-- restrictive one): a reader counts as many rows through the view as in the table. A view
+-- that reads the table through another view is judged at the view that reads the table,
+-- whose owner is the one checked: that view is flagged when a view others may read reads it
+-- with its owner's rights (not `security_invoker`), though it has no grant of its own. A
+-- materialized view: DBS519 `matview-bypasses-rls` (its rows are those its owner read at
+-- its last refresh, and `security_invoker` is no option of one).
 WITH RECURSIVE readable(oid) AS (
     -- the views some role other than the owner may read: a SELECT grant on the view or one
     -- of its columns
@@ -77,6 +80,14 @@ CROSS JOIN LATERAL (
       AND tab.relrowsecurity
       AND (owner.rolsuper OR owner.rolbypassrls
            OR (pg_has_role(v.relowner, tab.relowner, 'USAGE') AND NOT tab.relforcerowsecurity))
+      -- unless the policies show every row to every role anyway
+      AND NOT (EXISTS (SELECT FROM pg_policy AS p
+                       WHERE p.polrelid = tab.oid AND p.polpermissive
+                         AND p.polcmd IN ('r', '*') AND 0::oid = ANY (p.polroles)
+                         AND pg_get_expr(p.polqual, p.polrelid) = 'true')
+               AND NOT EXISTS (SELECT FROM pg_policy AS p
+                               WHERE p.polrelid = tab.oid AND NOT p.polpermissive
+                                 AND p.polcmd IN ('r', '*')))
 ) AS t
 WHERE v.relkind = 'v'
   AND t.tables IS NOT NULL
