@@ -22,6 +22,18 @@ for that engine's, sent where validate cannot tell (`other_engine_call`): none o
 is reported, the statement is "not analysed". The names are generated from SQLite itself
 and MariaDB's documentation (`other_engine_functions.txt`, by
 scripts/gen_other_engine_functions.py).
+
+A `CALL` reaches procedures only: PostgreSQL looks its name up among every function of the
+name (functions, aggregates and procedures alike, `FuncnameGetCandidates` with the call's
+OUT arguments counted), keeps those the call's arguments fit by number, by name (`b => 2`)
+and through defaults and `VARIADIC`, and refuses the statement unless the one it picks is a
+procedure (42809 `f(integer) is not a procedure`, 42883 when none fits, 42725 when several
+do). pg_catalog has no procedure on any shipped version. A `CALL` of a name that exists is
+reported when no procedure of it where the call can reach (any schema, for an unqualified
+name) takes its arguments: `procedure_refusal`, which reads the arguments' count and names
+as PostgreSQL's namespace.c does, argument types being PostgreSQL's to judge. Not when an
+extension or a stand-in schema has a function of the name (its kind and arguments are not
+known), nor for a schema the snapshot does not describe.
 """
 
 from __future__ import annotations
@@ -29,12 +41,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dbsafe.schema.model import SchemaSnapshot
+    from dbsafe.schema.model import Function, SchemaSnapshot
     from dbsafe.validate.confirm import Rewrite
 
 UNKNOWN_FUNCTION_CALL_DOC = """A statement calls a function the schema does not have.
@@ -44,17 +56,26 @@ PostgreSQL looks a called function up when it parses the statement: with no func
 aggregate or procedure of that name where the call can reach, every run of the statement
 fails with `42883: function get_stats(integer) does not exist`. A migration that forgot
 the function, or one renamed or dropped since, breaks the application in production.
+A `CALL` reaches procedures only, with the arguments one of them takes (its OUT arguments
+too): `CALL` of a function fails with `42809: refresh_totals(integer) is not a procedure`,
+and a `CALL` no overload of the procedure takes with `42883: procedure archive(integer,
+integer, integer) does not exist`.
 
 ## Bad
 ```sql
 SELECT public.get_stats($1);
 SELECT * FROM search_items('lamp');
+-- refresh_totals is a function; archive(a int, b int DEFAULT 0) a procedure
+CALL refresh_totals(1);
+CALL archive(1, 2, 3);
 ```
 
 ## Good
 ```sql
 -- a migration: CREATE FUNCTION public.get_stats(team_id uuid) RETURNS jsonb ...
 SELECT public.get_stats($1);
+SELECT refresh_totals(1);
+CALL archive(1);
 ```
 
 ## Not flagged
@@ -66,7 +87,11 @@ listed as not analysed. SQL syntax that is no function (`COALESCE`, `NULLIF`, `G
 function an extension makes, one the file's own DDL makes, pgTAP's functions in a pgTAP test
 (a file calling `plan`, `no_plan` or `runtests`), and calls in a schema the schema does not
 describe. Argument types are never judged: a name with any overload is
-not reported. A statement in a branch the code runs on none of the shipped versions (the
+not reported, except by a `CALL` that no procedure of the name takes by the count and names
+of its arguments (defaults, `VARIADIC` and OUT arguments counted as PostgreSQL counts them).
+A `CALL` of a name an extension's function has (its kind unknown) is not reported, nor an
+unqualified one of a procedure in any schema: the application may set a search path
+reaching it. A statement in a branch the code runs on none of the shipped versions (the
 `else` of `if server_version >= 100000:`) calling a name no shipped pg_catalog has
 (`pg_xlogfile_name`, renamed in 10): a built-in of the versions it is sent to, listed as not
 analysed.
@@ -85,12 +110,46 @@ _UNDESCRIBED_SCHEMAS = frozenset({"information_schema", "pg_toast"})
 @dataclass(frozen=True, slots=True)
 class Call:
     """A call of a function the schema lacks: its name as written, where (0-based,
-    inclusive: the function's name in `sql`), and the schema it was qualified with."""
+    inclusive: the function's name in `sql`), and the schema it was qualified with.
+
+    `refusal` is set for a `CALL` of a name that exists when no procedure takes its
+    arguments (`procedure_refusal`)."""
 
     name: str
     schema: str | None
     start: int
     end: int
+    refusal: ProcedureRefusal | None = None
+
+    def described(self) -> tuple[str, str]:
+        """The problem's message and help."""
+        where = f"in schema `{self.schema}`" if self.schema else "in any schema"
+        refusal = self.refusal
+        if refusal is None:
+            return (f"no function, aggregate or procedure `{self.name}` {where}",
+                    "Create the function in a migration, or call one the schema has "
+                    "(PostgreSQL refuses the statement: 42883).")
+        if not refusal.overloads:
+            return (f"no procedure `{self.name}` {where}: CALL calls procedures only"
+                    + (f", and `{self.name}` is {refusal.kinds}" if refusal.kinds else ""),
+                    "Run a function with SELECT, or CALL a procedure the schema has "
+                    "(PostgreSQL refuses the CALL: 42809 `is not a procedure`, or 42883 "
+                    "when no function takes its arguments either).")
+        return (f"no procedure `{self.name}` {where} takes {refusal.arguments}",
+                f"Pass the arguments one of its overloads takes: "
+                f"{'; '.join(refusal.overloads)} (PostgreSQL refuses the CALL: 42883).")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureRefusal:
+    """Why PostgreSQL refuses a `CALL` of a name that exists: the procedures of the name
+    where it can reach (their signatures), what else has the name there ('a function', 'an
+    aggregate', ...; '' when not known), and the call's arguments as PostgreSQL counts
+    them."""
+
+    overloads: tuple[str, ...]
+    kinds: str
+    arguments: str
 
 
 class Callables:
@@ -110,8 +169,22 @@ class Callables:
             + [(r.schema, r.name) for r in snapshot.relations] + types)
         self.anywhere = frozenset(name for _, name in self.in_schema) | catalog_callables()
         self.columns = frozenset(c.name for r in snapshot.relations for c in r.columns)
-        self.schemas = frozenset(snapshot.schemas) - snapshot.stand_in_schemas() \
-            - _UNDESCRIBED_SCHEMAS
+        stand_ins = snapshot.stand_in_schemas()
+        self.schemas = frozenset(snapshot.schemas) - stand_ins - _UNDESCRIBED_SCHEMAS
+        # What a CALL may reach: the procedures by name, the other kinds of each name, and
+        # the names whose functions' kinds and arguments are unknown (an extension's, a
+        # stand-in's).
+        self.procedures: dict[str, list[Function]] = {}
+        self.kinds: dict[tuple[str, str], set[str]] = {}
+        for function in snapshot.functions:
+            if function.kind == "procedure":
+                self.procedures.setdefault(function.name, []).append(function)
+            else:
+                self.kinds.setdefault((function.schema, function.name), set()).add(
+                    function.kind)
+        self.opaque = frozenset(
+            [f for e in snapshot.extensions for f in e.functions or ()]
+            + [f.name for f in snapshot.functions if f.schema in stand_ins])
 
     def missing(self, name: str, schema: str | None, arguments: int) -> bool:
         """Whether nothing a call `[schema.]name(...)` of `arguments` arguments may reach
@@ -123,6 +196,121 @@ class Callables:
         if schema == "pg_catalog":
             return name not in self.anywhere
         return schema in self.schemas and (schema, name) not in self.in_schema
+
+    def procedure_refusal(self, name: str, schema: str | None, call: dict[str, Any]
+                          ) -> ProcedureRefusal | None:
+        """Why PostgreSQL surely refuses `CALL [schema.]name(...)` (`call`: pglast's
+        FuncCall) of a name that exists: no procedure of it it can reach takes the call's
+        arguments. None when one may, or when that cannot be told."""
+        from dbsafe.validate.syscatalog import catalog_callables
+
+        if self.unknown or name in self.opaque:
+            return None
+        if schema is not None and schema not in self.schemas and schema != "pg_catalog":
+            return None
+        shape = _arguments(call)
+        if shape is None:
+            return None
+        positional, names, variadic = shape
+        reachable = [p for p in self.procedures.get(name, ())
+                     if schema is None or p.schema == schema]
+        if any(_takes(p, positional, names, variadic) for p in reachable):
+            return None
+        overloads = tuple(sorted(_signature(p) for p in reachable))
+        kinds = [f"an {kind}" if kind[0] in "aeiou" else f"a {kind}" for kind in sorted(
+            {kind for (s, n), found in self.kinds.items()
+             if n == name and (schema is None or s == schema) for kind in found})]
+        if schema in (None, "pg_catalog") and name in catalog_callables():
+            kinds.append("a built-in function or type")
+        return ProcedureRefusal(overloads, " or ".join(kinds),
+                                _described_arguments(positional, names, variadic))
+
+
+def _arguments(call: dict[str, Any]) -> tuple[int, tuple[str, ...], bool] | None:
+    """A CALL's arguments as PostgreSQL matches them to a procedure: how many are
+    positional, the names of the named ones (`b => 2`), and whether the last is marked
+    VARIADIC; None for a call PostgreSQL refuses before looking (a positional argument
+    after a named one, a name given twice, `*`, DISTINCT, ORDER BY, FILTER, OVER).
+
+    >>> from pglast.parser import parse_sql_json
+    >>> def shape(sql):
+    ...     return _arguments(json.loads(parse_sql_json(sql))["stmts"][0]["stmt"]
+    ...                       ["CallStmt"]["funccall"])
+    >>> shape("CALL p(1, b => 2, VARIADIC c => ARRAY[3])"), shape("CALL p()")
+    ((1, ('b', 'c'), True), (0, (), False))
+    >>> shape("CALL p(a => 1, 2)"), shape("CALL p(a => 1, a => 2)")
+    (None, None)
+    """
+    if any(call.get(flag) for flag in ("agg_star", "agg_distinct", "agg_order",
+                                       "agg_filter", "over", "agg_within_group")):
+        return None
+    positional = 0
+    names: list[str] = []
+    for argument in call.get("args", ()):
+        named = argument.get("NamedArgExpr") if isinstance(argument, dict) else None
+        if named is None:
+            if names:
+                return None
+            positional += 1
+        elif not isinstance(named.get("name"), str) or named["name"] in names:
+            return None
+        else:
+            names.append(named["name"])
+    return positional, tuple(names), bool(call.get("func_variadic"))
+
+
+def _takes(procedure: Function, positional: int, names: tuple[str, ...],
+           variadic: bool) -> bool:
+    """Whether PostgreSQL counts `procedure` among the candidates of a CALL of `positional`
+    positional arguments then `names` named ones (`variadic`: the last is marked VARIADIC),
+    as FuncnameGetCandidates and MatchNamedCall (namespace.c) do for a CALL: every argument
+    counted, OUT ones too (`include_out_arguments`), defaults filling the last ones, and a
+    VARIADIC procedure taking any number from its own count on when the call does not say
+    VARIADIC (`expand_variadic`), positionally only."""
+    arguments = procedure.arguments
+    count = len(arguments)
+    given = positional + len(names)
+    defaults = sum(1 for a in arguments if a.has_default)
+    expands = not variadic and any(a.mode == "variadic" for a in arguments)
+    if count > given:
+        if given + defaults < count:
+            return False
+    elif count != given and not (expands and not names):
+        return False
+    if not names:
+        return True
+    if expands:
+        return False  # named notation never matches the elements of a VARIADIC array
+    filled = [i < positional for i in range(count)]
+    for name in names:
+        at = next((i for i, a in enumerate(arguments) if a.name == name), None)
+        if at is None or filled[at]:
+            return False
+        filled[at] = True
+    return all(filled[i] or i >= count - defaults for i in range(count))
+
+
+def _signature(procedure: Function) -> str:
+    """`schema.name(a integer, b integer DEFAULT ...)`: the arguments a CALL passes."""
+    arguments = ", ".join(
+        " ".join(part for part in ("" if a.mode == "in" else a.mode.upper(), a.name or "",
+                                   a.type) if part) + (" DEFAULT ..." if a.has_default else "")
+        for a in procedure.arguments)
+    return f"{procedure.schema}.{procedure.name}({arguments})"
+
+
+def _described_arguments(positional: int, names: tuple[str, ...], variadic: bool) -> str:
+    """'no arguments', '1 argument', '3 arguments (b =>, c =>, the last VARIADIC)'.
+
+    >>> _described_arguments(1, ("b", "c"), True)
+    '3 arguments (b =>, c =>; the last VARIADIC)'
+    """
+    count = positional + len(names)
+    text = "no arguments" if not count else f"{count} argument{'s' if count != 1 else ''}"
+    details = ", ".join(f"{name} =>" for name in names)
+    if variadic:
+        details = "; ".join(filter(None, (details, "the last VARIADIC")))
+    return f"{text} ({details})" if details else text
 
 
 _CALLABLES: dict[int, tuple[SchemaSnapshot, Callables]] = {}
@@ -160,12 +348,18 @@ def missing_calls(sql: str, snapshot: SchemaSnapshot) -> list[Call]:
     data = (sent.text if sent is not None else sql).encode()
     found: list[Call] = []
     for call, parts in _function_calls(statements):
-        if callables.missing(parts[-1], parts[0] if len(parts) == 2 else None,
-                             len(call.get("args", ()))):
-            at = len(data[:call.get("location", 0)].decode("utf-8", "replace"))
-            start = sent.original_offset(at) if sent is not None else at
-            if start is not None:
-                found.append(_call(sql, start, parts))
+        name, schema = parts[-1], parts[0] if len(parts) == 2 else None
+        refusal = None
+        if not callables.missing(name, schema, len(call.get("args", ()))):
+            if not call.get(_CALLED):
+                continue
+            refusal = callables.procedure_refusal(name, schema, call)
+            if refusal is None:
+                continue
+        at = len(data[:call.get("location", 0)].decode("utf-8", "replace"))
+        start = sent.original_offset(at) if sent is not None else at
+        if start is not None:
+            found.append(replace(_call(sql, start, parts), refusal=refusal))
     return sorted(found, key=lambda c: c.start)
 
 
@@ -242,12 +436,18 @@ def _read(sql: str) -> tuple[list[dict[str, Any]], Rewrite | None] | None:
     return [s.get("stmt", {}) for s in json.loads(parsed.text).get("stmts", [])], parsed.sent
 
 
+# Marks the FuncCall a CALL statement makes (pglast's JSON has no such key).
+_CALLED = "dbsafe_called"
+
+
 def _function_calls(statements: list[dict[str, Any]]
                     ) -> Iterator[tuple[dict[str, Any], list[str]]]:
     """The `FuncCall` nodes of the queries among `statements` that are calls PostgreSQL
-    looks up (not SQL syntax it turns into one), with their name's one or two parts."""
+    looks up (not SQL syntax it turns into one), with their name's one or two parts; the
+    one a `CALL` makes carries `_CALLED`."""
     stack: list[object] = [
-        {"FuncCall": s["CallStmt"].get("funccall")} if "CallStmt" in s else s
+        {"FuncCall": {**s["CallStmt"].get("funccall", {}), _CALLED: True}}
+        if "CallStmt" in s else s
         for s in statements if next(iter(s), None) in _DML_NODES]
     while stack:
         node = stack.pop()

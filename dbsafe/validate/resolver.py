@@ -89,6 +89,14 @@ class Problem:
     # for in, when more than the one its subject names, or another (`excluded.notes`: the
     # INSERT's target, whose columns EXCLUDED has).
     sources: tuple[str, ...] = ()
+    # The SQLSTATEs PostgreSQL refuses the statement with when not its code's own (a CALL
+    # no procedure takes: 42809, 42883 or 42725, `_CALL_REFUSALS`).
+    sqlstates: tuple[str, ...] = ()
+
+
+# What PostgreSQL refuses a CALL no procedure takes with: the function it picks is no
+# procedure (42809), none fits (42883), several do (42725).
+_CALL_REFUSALS = ("42809", "42883", "42725")
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,18 +518,16 @@ class Resolver:
             return resolution
         if not calls:
             return resolution
-        other_engine = other_engine_call(calls)
+        other_engine = other_engine_call(c for c in calls if c.refusal is None)
         if other_engine is not None:
             # SQLite's `datetime('now')`: sent elsewhere, its names are that engine's (as
             # for a statement reading `sqlite_master`)
             return Resolution(NOT_ANALYSED, reason=other_engine)
         problems = tuple(Problem(
-            UNKNOWN_FUNCTION_CALL.code,
-            f"no function, aggregate or procedure `{call.name}` "
-            + (f"in schema `{call.schema}`" if call.schema else "in any schema"),
+            UNKNOWN_FUNCTION_CALL.code, message,
             f"{call.schema}.{call.name}" if call.schema else call.name, call.start, call.end,
-            help="Create the function in a migration, or call one the schema has "
-                 "(PostgreSQL refuses the statement: 42883).") for call in calls)
+            help=help_text, sqlstates=_CALL_REFUSALS if call.refusal else ())
+            for call in calls for message, help_text in [call.described()])
         return replace(resolution, problems=resolution.problems + problems)
 
     def _relations_by_postgresql(self, sql: str, reason: str | None) -> Resolution | None:

@@ -396,7 +396,9 @@ _CHUNK = 32
 #      is that engine's, not validated (River's riversqlite queries, helper-364)
 # 272: a `CALL`'s procedure checked as a call (DBS314) and its arguments' columns; a `DO`
 #      block not analysed (both were ignored); a `sql`-tagged JS `CALL` taken (helper-365)
-_CACHE_VERSION = 272
+# 273: a `CALL` of a name that exists that no procedure takes (a function's: 42809; too many
+#      or too few arguments, a name none has: 42883) is DBS314 (helper-374)
+_CACHE_VERSION = 273
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -417,6 +419,7 @@ class Candidate:
     # made by the worker that resolved it, from the resolver's own parse; None: to be made
     # when needed.
     rewrite: Rewrite | None = None
+    sqlstates: tuple[str, ...] = ()  # see `Problem.sqlstates`
 
     @property
     def name(self) -> str:
@@ -1439,7 +1442,7 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
                 (*looked_in, *(subject.rsplit(".", 1)[-1] for subject in problem.sources))))
         outcome.candidates.append(Candidate(finding, fragment.sql, problem.start, problem.end,
                                             problem.requires_version, problem.catalog_version,
-                                            sent))
+                                            sent, problem.sqlstates))
 
 
 
@@ -1548,8 +1551,11 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
 
 
 def _refuses(verdict: Verdict, candidate: Candidate) -> bool:
-    """Whether PostgreSQL's error is the one `candidate` predicts: 42883 (undefined_function)
-    for a call of a function the schema lacks, else an undefined column or table."""
+    """Whether PostgreSQL's error is the one `candidate` predicts: those it names (a CALL no
+    procedure takes), 42883 (undefined_function) for a call of a function the schema lacks,
+    else an undefined column or table."""
+    if candidate.sqlstates:
+        return verdict.sqlstate in candidate.sqlstates
     if candidate.finding.code == UNKNOWN_FUNCTION_CALL.code:
         return verdict.sqlstate == "42883"
     return verdict.rejected
