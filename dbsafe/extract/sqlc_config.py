@@ -10,10 +10,19 @@ pattern (`*`, `?`, `[...]`, Go's `filepath.Glob`); hidden files and golang-migra
 queries beside its PostgreSQL ones (River's `riverdriver/riversqlite/internal/dbsqlc`) says
 so there, even where a query calls nothing only that engine has.
 
-A file is another engine's when a configuration in its folder or a folder above it (up to
-the project root) names it, and none of them names it for PostgreSQL. A configuration that
-cannot be read (not YAML, an unknown version) tells nothing, nor does an entry naming an
-engine sqlc does not know (`engine: postgres`: sqlc stops on it): its files stay PostgreSQL's.
+A file is another engine's when a configuration of the project names it, and none names it
+for PostgreSQL: one in its folder or a folder above it up to the project root, or one in a
+folder up to `PROJECT_DEPTH` levels below the root (`backend/sqlc.yaml` naming
+`../db/queries`, `internal/db/sqlc.yaml` naming `../../sql/queries`), whatever folder
+validate was given and from where (`dbsafe validate queries`, run in `db/`). The folders
+below the root are listed as `discover` walks them, past VCS and virtualenv folders,
+`node_modules`, tool caches and symbolic links, without reading `.gitignore` (a
+configuration names its files itself). A configuration above the project root (the folder
+of the `pyproject.toml` dbsafe reads, else the working folder) is not read, as nothing else
+above the project is: a monorepo's root `sqlc.yaml` naming a subproject's queries applies
+when validate runs from the monorepo's root. A configuration that cannot be read (not YAML,
+an unknown version) tells nothing, nor does an entry naming an engine sqlc does not know
+(`engine: postgres`: sqlc stops on it): its files stay PostgreSQL's.
 """
 
 from __future__ import annotations
@@ -30,6 +39,9 @@ from dbsafe.extract.files import FolderNames, NearestFolder
 log = logging.getLogger(__name__)
 
 _CONFIG_NAMES = ("sqlc.yaml", "sqlc.yml", "sqlc.json")  # as sqlc looks for them
+# How deep below the project root configurations naming files outside their folder are
+# looked for (`apps/api-go/db/sqlc.yaml` is three levels down).
+PROJECT_DEPTH = 3
 # sqlc's engines as a reason names them (`internal/config/config.go`).
 _ENGINE_NAMES = {"mysql": "MySQL", "sqlite": "SQLite", "clickhouse": "ClickHouse",
                  "googlesql": "GoogleSQL", "mssql": "SQL Server"}
@@ -62,15 +74,19 @@ class SqlcEngine:
 class SqlcEngines:
     """The engine sqlc's configurations compile each `.sql` file for, when not PostgreSQL.
 
-    Paths are taken as the walk gives them (strings, not resolved); each folder is looked at
-    once (`NearestFolder`), each configuration read once.
+    Folders are absolute (`os.path.abspath`: a relative path's walk goes above the working
+    folder, up to the project root); each folder is looked at once (`NearestFolder`), each
+    configuration read once, and the project's other configurations are looked for once, at
+    the first `.sql` file.
     """
 
     def __init__(self, root: Path, names: FolderNames | None = None) -> None:
         self._names = names if names is not None else FolderNames()
+        self._project_root = os.path.abspath(root)
         self._nearest = NearestFolder(self._holds_config, (root,))
         self._root = {os.fspath(root), os.path.realpath(root)}
         self._configs: dict[str, tuple[str, tuple[_QuerySet, ...]]] = {}
+        self._elsewhere: list[str] | None = None  # folders below the root holding one
 
     def of(self, file: str) -> SqlcEngine | None:
         """The other engine `file` is compiled for; None when it is PostgreSQL's, or no
@@ -82,7 +98,7 @@ class SqlcEngines:
             return None  # sqlc reads neither
         target = _normal(file)
         other: SqlcEngine | None = None
-        for config, query_sets in self._above(os.path.dirname(file)):
+        for config, query_sets in self._naming(target):
             for query_set in query_sets:
                 if not any(_names(pattern, target) for pattern in query_set.paths):
                     continue
@@ -93,11 +109,24 @@ class SqlcEngines:
                                        config)
         return other
 
-    def _above(self, folder: str) -> Iterable[tuple[str, tuple[_QuerySet, ...]]]:
-        """The configurations in `folder` and the folders above it, nearest first."""
+    def _naming(self, target: str) -> Iterable[tuple[str, tuple[_QuerySet, ...]]]:
+        """The configurations that may name `target` (absolute): those in its folder and
+        the folders above it, nearest first, then the project's others."""
+        seen = set()
+        for folder in self._above(os.path.dirname(target)):
+            seen.add(folder)
+            yield self._config(folder)
+        if self._elsewhere is None:
+            self._elsewhere = _holding_configs(self._project_root, PROJECT_DEPTH)
+        for folder in self._elsewhere:
+            if folder not in seen:
+                yield self._config(folder)
+
+    def _above(self, folder: str) -> Iterable[str]:
+        """The folders holding a configuration at and above `folder`, nearest first."""
         found = self._nearest(folder)
         while found is not None:
-            yield self._config(found)
+            yield found
             parent = os.path.dirname(found)
             if not found or found in self._root or parent == found:
                 return
@@ -118,6 +147,36 @@ class SqlcEngines:
             path = os.path.join(folder, chosen or _CONFIG_NAMES[0])
             known = self._configs[folder] = (path, _read(path, folder) if chosen else ())
         return known
+
+
+def _holding_configs(root: str, depth: int) -> list[str]:
+    """`root` and the folders one to `depth` levels below it that hold a configuration: a
+    listing of each folder down to that level, `SKIPPED_DIRS` and symbolic links passed by
+    (a cached run pays for it, so no `.gitignore` is read)."""
+    from dbsafe.extract.files import SKIPPED_DIRS
+
+    found: list[str] = []
+    level = [root]
+    for at in range(depth + 1):
+        below: list[str] = []
+        for folder in level:
+            try:
+                with os.scandir(folder) as listing:
+                    entries = list(listing)
+            except OSError:
+                continue
+            if any(entry.name in _CONFIG_NAMES for entry in entries):
+                found.append(folder)
+            if at == depth:
+                continue
+            for entry in entries:
+                try:
+                    if entry.name not in SKIPPED_DIRS and entry.is_dir(follow_symlinks=False):
+                        below.append(entry.path)
+                except OSError:
+                    continue
+        level = below
+    return sorted(found)
 
 
 def _read(path: str, folder: str) -> tuple[_QuerySet, ...]:

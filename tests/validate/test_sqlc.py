@@ -202,3 +202,49 @@ def test_a_config_sqlc_cannot_read_names_no_engine(tmp_path: Path) -> None:
                  "hidden/q.down.sql", "hidden/q.py", "misspelt/q.sql"):
         assert engines.of(str(tmp_path / file)) is None, file
     assert engines.of(str(tmp_path / "hidden" / "q.up.sql")) is not None
+
+
+@pytest.mark.db
+def test_a_configuration_elsewhere_in_the_project_names_queries_of_a_subfolder(
+        conninfo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # validate run in a subfolder of the project, given a path relative to it: the walk
+    # to a configuration went no higher than the working folder, and one in a folder
+    # beside the queries (`backend/sqlc.yaml` naming `../db/queries`) was never looked
+    # for. Each SQLite query read `kv`, a DBS301 PostgreSQL "confirms" (42P01).
+    files = {
+        "pyproject.toml": "[tool.dbsafe]\n",
+        "sqlc.yaml": 'version: "2"\nsql:\n  - engine: sqlite\n    queries: db/lite\n',
+        "backend/sqlc.yaml": 'version: "2"\nsql:\n  - engine: sqlite\n'
+                             '    queries: "../db/queries"\n    schema: "../db/schema.sql"\n',
+        "db/lite/kv.sql": "-- name: Get :one\nSELECT value FROM kv WHERE key = ?;\n",
+        "db/queries/kv.sql": "-- name: Get :one\nSELECT value FROM kv WHERE key = ?;\n",
+        "db/pg/users.sql": "-- name: Get :one\nSELECT nosuch FROM users WHERE id = $1;\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    monkeypatch.chdir(tmp_path / "db")
+    settings = load_settings(Path.cwd(), {"database-url": conninfo, "cache": False},
+                             environ={})
+    assert settings.project_root == tmp_path
+    report = commands.validate(settings, [Path("lite"), Path("queries"), Path("pg")])
+    assert [(f.location.path, f.code) for f in report.findings if f.location] == [
+        ("db/pg/users.sql", "DBS302")]
+    assert sorted((s.location.path, s.reason) for s in report.skipped) == [
+        ("db/lite/kv.sql", "sent to SQLite, not PostgreSQL (the engine sqlc's sqlc.yaml names)"),
+        ("db/queries/kv.sql",
+         "sent to SQLite, not PostgreSQL (the engine sqlc's backend/sqlc.yaml names)")]
+
+
+def test_a_configuration_above_the_project_root_is_not_read(tmp_path: Path) -> None:
+    from dbsafe.extract.sqlc_config import SqlcEngines
+
+    (tmp_path / "sqlc.yaml").write_text(
+        'version: "2"\nsql:\n  - engine: sqlite\n    queries: app/queries\n', encoding="utf-8")
+    (tmp_path / "app" / "queries").mkdir(parents=True)
+    query = str(tmp_path / "app" / "queries" / "kv.sql")
+    assert SqlcEngines(tmp_path).of(query) is not None
+    # The project is `app` (its pyproject.toml): the configuration is another project's.
+    assert SqlcEngines(tmp_path / "app").of(query) is None
