@@ -3140,7 +3140,9 @@ _VERSION_PAIR = re.compile(
 # its `navsyncdb` (`sql/changes/sc.05.19.0001.sql`), and its 3.x releases' upgrades
 # (`sql/historic-upgrades/3.5.0b2-hpfix.sql`, `3.0_beta10.sql`) before them. A folder of
 # files merely numbered in order is no such folder: pgTAP tests (`tests/01_users.sql`),
-# exercises and reports are numbered so too, and they are the application's SQL.
+# exercises and reports are numbered so too, and they are the application's SQL. Nor is a
+# `.sql` file there that only reads (`reports/changes/2.1.sql` of `SELECT ... FROM`s): an
+# upgrade step changes the schema or its rows (`reports_only`).
 _UPGRADE_DIRS = frozenset({"upgrades", "upgrade", "changes"})
 _UPGRADE_STEP = re.compile(
     r"(?:db|v)?\d+\.(?:sql|py)"
@@ -3207,6 +3209,47 @@ def js_migration(data: bytes) -> bool:
     False
     """
     return bool(_JS_UP.search(data) and _JS_DOWN.search(data))
+
+
+def reports_only(data: bytes) -> bool:
+    """Whether PostgreSQL's parser reads `data` as queries that only read: each a `SELECT`
+    from a relation (`FROM`; each side of a `UNION`), creating no table (`INTO`) and writing
+    no rows (`WITH x AS (UPDATE ...)`). An upgrade step changes the schema or its rows
+    (NAV's 216 and Software Heritage's 182 each do; a bare `SELECT setval(...)`, a function
+    doing its work, is no report). False for anything else: empty, unreadable (psql's
+    `\\set`), any other statement.
+
+    >>> reports_only(b"SELECT id FROM orders; SELECT 1 FROM a UNION SELECT 2 FROM b;")
+    True
+    >>> [reports_only(sql) for sql in (b"", b"SELECT setval('s', 1);",
+    ...     b"SELECT * INTO t2 FROM t;", b"WITH d AS (DELETE FROM t RETURNING id) SELECT id FROM d;",
+    ...     b"INSERT INTO dbversion VALUES (15);", b"\\\\set x 1\\nSELECT id FROM t;")]
+    [False, False, False, False, False, False]
+    """
+    import json
+
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        statements = json.loads(parse_sql_json(data.decode("utf-8"))).get("stmts", [])
+    except (ParseError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return bool(statements) and all(
+        _reads_only(s.get("stmt", {}).get("SelectStmt")) for s in statements)
+
+
+def _reads_only(select: object, *, relation: bool = True) -> bool:
+    """Whether pglast's `SelectStmt` (JSON) writes nothing and, where `relation`, reads a
+    relation (each side of a set operation; a CTE's query need not)."""
+    if not isinstance(select, dict) or "intoClause" in select:
+        return False
+    for cte in select.get("withClause", {}).get("ctes", ()):
+        query = cte.get("CommonTableExpr", {}).get("ctequery", {}).get("SelectStmt")
+        if not _reads_only(query, relation=False):
+            return False
+    if select.get("op", "SETOP_NONE") != "SETOP_NONE":
+        return all(_reads_only(select.get(side), relation=relation) for side in ("larg", "rarg"))
+    return bool(select.get("fromClause")) or not relation
 
 
 def _upgrade_between_versions(filename: str) -> bool:
@@ -3305,7 +3348,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     file name, a file name starting with the date it was written (`20160616-snapshots.py`,
     `2017-06-05-add-last-login.sql`, `20230313000000-backfill.ts`) or naming the versions
     it upgrades between (`schema-upgrade-1.15-1.16.sql`), a file named by the version it
-    upgrades to in a folder of upgrades (`sql/upgrades/185.sql`, `upgrades/db45.py`),
+    upgrades to in a folder of upgrades (`sql/upgrades/185.sql`, `upgrades/db45.py`; not a
+    `.sql` file that only reads, `reports_only`),
     a file named `migrations.sql` (a whole history in one file, each migration appended),
     or the annotation of goose, sql-migrate, dbmate or Liquibase in the file, or a place in
     a folder of schema deltas named by the version they bring the schema to
@@ -3338,6 +3382,7 @@ def migration_kind(name: str, data: bytes) -> str | None:
     (None, None)
     >>> migration_kind("db/changes/0001_users.py", b'from yoyo import step\\nstep("CREATE TABLE u (a int)")')
     'yoyo migration'
+    >>> migration_kind("reports/changes/2.1.sql", b"SELECT id FROM orders;")
     """
     parts = name.split("/")
     if name.endswith(".py") and _ALEMBIC_REVISION.search(data) \
@@ -3352,7 +3397,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     if _DATED_FILE.fullmatch(parts[-1]) or _upgrade_between_versions(parts[-1]):
         return "migration"
     if len(parts) >= 2 and re.split(r"[-_]", parts[-2].lower())[-1] in _UPGRADE_DIRS and \
-            _UPGRADE_STEP.fullmatch(parts[-1]):
+            _UPGRADE_STEP.fullmatch(parts[-1]) and \
+            not (name.endswith(".sql") and reports_only(data)):
         return "migration"
     if name.endswith(".py") and _MAUTRIX_IMPORT.search(data) and _REGISTERED.search(data) \
             and _mautrix_upgrade_steps(data, name):

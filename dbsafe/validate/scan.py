@@ -398,7 +398,9 @@ _CHUNK = 32
 #      block not analysed (both were ignored); a `sql`-tagged JS `CALL` taken (helper-365)
 # 273: a `CALL` of a name that exists that no procedure takes (a function's: 42809; too many
 #      or too few arguments, a name none has: 42883) is DBS314 (helper-374)
-_CACHE_VERSION = 273
+# 274: a release-named `.sql` file in a folder of upgrades or changes that only reads
+#      (`SELECT ... FROM`) is the application's SQL, not a migration (helper-374)
+_CACHE_VERSION = 274
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -107,3 +107,52 @@ def test_a_numbered_upgrade_step_is_not_validated(database_url: str, tmp_path: P
     assert [(f.code, f.location.path) for f in report.findings if f.location] == [
         ("DBS301", "sql/upgrades/report.sql")]
     assert report.summary["migration_files"] == 1
+
+
+# A folder of release-named reports is no folder of upgrades: `reports/changes/2.1.sql`
+# holding `SELECT`s from tables was taken for an upgrade step, so what its queries read was
+# never checked. An upgrade step changes the schema or its rows (each of NAV's 216 and
+# Software Heritage's 182 does); one that only reads is the application's SQL.
+@pytest.mark.parametrize("sql", [
+    b"SELECT id, total FROM orders WHERE placed > now() - interval '1 day';",
+    b"WITH recent AS (SELECT 1 AS n) SELECT n FROM recent; SELECT 1 FROM a UNION SELECT 2 FROM b;",
+])
+def test_a_release_named_file_of_queries_in_a_folder_of_changes_is_application_sql(
+        sql: bytes) -> None:
+    for name in ("reports/changes/2.1.sql", "sql/upgrades/015.sql",
+                 "python/nav/models/sql/changes/sc.03.12.0107.sql"):
+        assert migration_kind(name, sql) is None, name
+
+
+@pytest.mark.parametrize("sql", [
+    b"ALTER TABLE netbox ADD COLUMN data jsonb;",
+    b"UPDATE alerttype SET alerttype = 'linkDegraded' WHERE alerttype = 'linkDown';",
+    b"SELECT setval('netbox_netboxid_seq', 10);",  # a function doing its work
+    b"SELECT * INTO old_netbox FROM netbox;",  # creates a table
+    b"WITH gone AS (DELETE FROM alerthist RETURNING id) SELECT count(*) FROM gone;",
+    b"\\set ON_ERROR_STOP on\nSELECT id FROM netbox;",  # psql's: not read
+    b"",
+])
+def test_a_release_named_file_changing_anything_stays_an_upgrade_step(sql: bytes) -> None:
+    assert migration_kind("python/nav/models/sql/changes/sc.05.19.0001.sql", sql) == "migration"
+
+
+@pytest.mark.db
+def test_the_queries_of_a_folder_of_release_named_reports_are_validated(
+        database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE orders (id int, total numeric)")
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    changes = tmp_path / "reports" / "changes"
+    changes.mkdir(parents=True)
+    (changes / "2.1.sql").write_text("SELECT id, totl FROM orders;\n", encoding="utf-8")
+    # an upgrade step beside it stays one (what it makes is there for the reports: not
+    # `orders`, whose columns stay checked)
+    (changes / "2.2.sql").write_text("CREATE TABLE audit (id int);\n"
+                                     "SELECT nosuch FROM audit;\n", encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": database_url, "cache": False},
+                             environ={})
+    report = commands.validate(settings, [tmp_path])
+    assert [(f.code, f.location.path) for f in report.findings if f.location] == [
+        ("DBS302", "reports/changes/2.1.sql")]
+    assert report.summary["migration_files"] == 1
