@@ -147,11 +147,12 @@ def rewrite(sql: str, parsed: tuple[list, list] | None = None) -> Rewrite:
     it would accept every reference.
     """
     head = None
-    if sql.lstrip()[:7].upper() == "PREPARE":
+    first = _first_word(sql)
+    if first == "PREPARE":
         from dbsafe.validate.resolver import prepared_statement_offset
 
         head = prepared_statement_offset(sql)
-    elif sql.lstrip()[:4].upper() == "CALL":
+    elif first == "CALL":
         return _call_rewrite(sql)
     numbered = _numbered_rewrite(sql, parsed if head is None else None)
     if head is None:
@@ -159,6 +160,32 @@ def rewrite(sql: str, parsed: tuple[list, list] | None = None) -> Rewrite:
     # Where the placeholders were numbered by regenerating the text, offsets mean nothing:
     # the statement alone, unnumbered, is still no PREPARE PostgreSQL would accept whole.
     return numbered.with_edit(0, head - 1, "") or Rewrite(sql, generated=sql[head:])
+
+
+def _first_word(sql: str) -> str:
+    """The first word of `sql` in capitals, past the comments before it (PostgreSQL's own
+    lexer reads those: a sqlc query's `-- name: Archive :exec` line before its `CALL`).
+
+    >>> _first_word("  call p(1)"), _first_word("-- name: Archive :exec\\n/* é */ CALL p(@id)")
+    ('CALL', 'CALL')
+    """
+    head = sql.lstrip()
+    if not head.startswith(("--", "/*")):
+        word = _WORD.match(head)
+        return word[0].upper() if word else ""
+    from pglast.parser import scan
+
+    try:
+        tokens = scan(sql)
+    except Exception:  # noqa: BLE001 -- any lexer failure: no word known
+        return ""
+    for token in tokens:  # (offsets in characters)
+        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
+            return sql[token.start:token.end + 1].upper()
+    return ""
+
+
+_WORD = re.compile(r"[A-Za-z_]+")
 
 
 def _call_rewrite(sql: str) -> Rewrite:

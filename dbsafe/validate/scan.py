@@ -400,7 +400,9 @@ _CHUNK = 32
 #      or too few arguments, a name none has: 42883) is DBS314 (helper-374)
 # 274: a release-named `.sql` file in a folder of upgrades or changes that only reads
 #      (`SELECT ... FROM`) is the application's SQL, not a migration (helper-374)
-_CACHE_VERSION = 274
+# 275: a `CALL` or `PREPARE` after a comment is confirmed as one (its placeholders numbered;
+#      the PREPARE's statement sent alone), not as text PostgreSQL refused or accepted whole
+_CACHE_VERSION = 275
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

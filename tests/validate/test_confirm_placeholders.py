@@ -28,6 +28,10 @@ def test_placeholders_are_numbered_in_place() -> None:
     # A CALL's (sqlglot reads no CALL: numbered as its call in a query).
     assert rewrite("CALL  app.archive(%(x)s, %s, ?, '%s')").text == (
         "CALL  app.archive($1, $2, $3, '%s')")
+    # After comments too (a sqlc query's `-- name:` line): the CALL was sent unnumbered, so
+    # PostgreSQL's syntax error left its finding unconfirmed.
+    assert rewrite("-- name: Archive :exec\n/* é */ CALL archive(:id, %s)").text == (
+        "-- name: Archive :exec\n/* é */ CALL archive($1, $2)")
 
 
 def test_what_the_tokens_cannot_show_is_left_to_the_regenerated_statement() -> None:
