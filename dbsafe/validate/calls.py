@@ -86,9 +86,11 @@ listed as not analysed. SQL syntax that is no function (`COALESCE`, `NULLIF`, `G
 (15, 18), a type's name (a cast), a call of one argument naming a column (`name(t)`), a
 function an extension makes, one the file's own DDL makes, pgTAP's functions in a pgTAP test
 (a file calling `plan`, `no_plan` or `runtests`), and calls in a schema the schema does not
-describe. Argument types are never judged: a name with any overload is
-not reported, except by a `CALL` that no procedure of the name takes by the count and names
-of its arguments (defaults, `VARIADIC` and OUT arguments counted as PostgreSQL counts them).
+describe; in a `CALL`, only a procedure counts (pg_catalog has none: `CALL lower('x')` is
+flagged, so is a type's or a column's name). Argument types are never judged: a name with
+any overload is not reported, except by a `CALL` that no procedure of the name takes by the
+count and names of its arguments (defaults, `VARIADIC` and OUT arguments counted as
+PostgreSQL counts them).
 A `CALL` of a name an extension's function has (its kind unknown) is not reported, nor an
 unqualified one of a procedure in any schema: the application may set a search path
 reaching it. A statement in a branch the code runs on none of the shipped versions (the
