@@ -1472,7 +1472,7 @@ class _Extractor:
             if name in _PROSE_CALLS or name.endswith(("Error", "Exception", "Warning")):
                 return True
         return self._in_assertion(node) or self._matched_against(node) or \
-            self._in_example(node)
+            self._in_example(node) or self._telemetry_record(node)
 
     def _trigger_body(self, node: ast.AST) -> bool:
         """True for the PL/pgSQL body of a django-pgtrigger trigger: the `func=` of
@@ -1508,6 +1508,27 @@ class _Extractor:
                     return True
             child, parent = parent, self.parents.get(id(parent))
         return False
+
+    def _telemetry_record(self, node: ast.AST) -> bool:
+        """True for the text of a query a trace records: the value of OpenTelemetry's
+        `db.statement` or `db.query.text` attribute (`_QUERY_ATTRIBUTES`), given after the
+        key to a call (`span.set_attribute("db.statement", "SELECT * FROM users")`, also
+        with the key as semantic-conventions' constant, `SpanAttributes.DB_STATEMENT`) or
+        under it in a dict (`span.set_attributes({...})`, `attributes={...}`). It describes
+        a query to whoever reads the trace (instrumentation examples record it beside the
+        query they send, or with none), and is never sent itself."""
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.Call):
+            key = parent.args[0] if len(parent.args) == 2 and parent.args[1] is node else None
+        elif isinstance(parent, ast.Dict):
+            key = next((k for k, v in zip(parent.keys, parent.values) if v is node), None)
+        else:
+            return False
+        if isinstance(key, ast.Constant):
+            return key.value in _QUERY_ATTRIBUTES
+        name = key.attr if isinstance(key, ast.Attribute) else \
+            key.id if isinstance(key, ast.Name) else None
+        return name is not None and name.endswith(_QUERY_ATTRIBUTE_CONSTANTS)
 
     def _matched_against(self, node: ast.AST) -> bool:
         """True for what a string method looks for in another string, alone or in a tuple:
@@ -3536,6 +3557,11 @@ _EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",
                                "assertRaisesMessage"})
 # Keys and keywords of an API's documented examples (OpenAPI, marshmallow, pydantic).
 _EXAMPLE_KEYS = frozenset({"example", "examples", "openapi_examples"})
+# OpenTelemetry's span attributes holding a query's text (semantic conventions: `db.statement`,
+# renamed `db.query.text` in 1.25), and the ends of their constants' names
+# (`SpanAttributes.DB_STATEMENT`, `DB_QUERY_TEXT`; JavaScript's `SEMATTRS_DB_STATEMENT`).
+_QUERY_ATTRIBUTES = frozenset({"db.statement", "db.query.text"})
+_QUERY_ATTRIBUTE_CONSTANTS = ("DB_STATEMENT", "DB_QUERY_TEXT")
 _PROSE_KEYWORDS = frozenset(
     """help help_text description msg message label title doc summary hint prompt
     verbose_name placeholder tooltip""".split()

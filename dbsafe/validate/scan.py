@@ -402,7 +402,9 @@ _CHUNK = 32
 #      (`SELECT ... FROM`) is the application's SQL, not a migration (helper-374)
 # 275: a `CALL` or `PREPARE` after a comment is confirmed as one (its placeholders numbered;
 #      the PREPARE's statement sent alone), not as text PostgreSQL refused or accepted whole
-_CACHE_VERSION = 275
+# 276: a Python string recorded as OpenTelemetry's `db.statement`/`db.query.text` attribute
+#      is not a statement (Latitude's telemetry example, helper-377)
+_CACHE_VERSION = 276
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
