@@ -143,6 +143,7 @@ def _classify(text: str, offsets: Sequence[int],
     brackets = 0  # how many `[` are open: a subscript's (or an array's) inside
     operand_at = -1  # len(previous) where a hole is an operand: a BETWEEN bound, a CASE's WHEN
     clause = ""  # the last clause word at the outermost level
+    value_at = -1  # len(previous) right after a hole that takes a value: it ends an operand
     adds = iter(clauses)
     pos = 0
     while pos < len(marked):
@@ -174,8 +175,9 @@ def _classify(text: str, offsets: Sequence[int],
             if next(adds, False):
                 # A clause or nothing: anywhere after the FROM items, it cannot bring a
                 # table into scope, and the statement is checked without it; in a
-                # subquery or CTE too (Outline's `WHERE ... ${anchorFilter}` in a `WITH`).
-                if _ends_an_item(previous, stack, nested=True):
+                # subquery or CTE too (Outline's `WHERE ... ${anchorFilter}` in a `WITH`),
+                # and after a value's hole (`WHERE team = ${id} ${filter}`).
+                if _ends_an_item(previous, stack, nested=True) or value_at == len(previous):
                     kinds.append("tail")
                     continue
             elif _is_tail(marked, pos, previous, stack, clause):
@@ -189,6 +191,8 @@ def _classify(text: str, offsets: Sequence[int],
                                     operand=operand_at == len(previous),
                                     in_brackets=brackets > 0))
             previous.append(_SENTINEL)
+            if kinds[-1] in (None, _LIST):
+                value_at = len(previous)
             continue
         upper = token.upper()
         if kind == "word":

@@ -2171,6 +2171,9 @@ class _Reader:
         interpolated = constants and node.type == "template_string" and \
             node.parent is not None and \
             node.parent.type not in ("call_expression", "binary_expression")
+        # A SQL tag's: a `${...}` putting a fragment of the tag's there writes its text.
+        tagged = constants and node.type == "template_string" and not interpolated and \
+            self._sql_template(node)
         texts: list[str] = []
         spans: list[tuple[int, int, int]] = []
         holes: list[Hole] = []
@@ -2204,8 +2207,10 @@ class _Reader:
                 line, column = self.position(child.start_byte)
                 spaced = bool(texts) and texts[-1][-1:].isspace()
                 holes.append(Hole(length, line, column, self.text(child),
-                                  clause=interpolated and self._clause_or_nothing(
-                                      child, spaced=spaced),
+                                  clause=(interpolated and self._clause_or_nothing(
+                                      child, spaced=spaced)) or (
+                                      tagged and self._fragment_or_nothing(
+                                          child, spaced=spaced)),
                                   written=self._written(child)))
         if not spans:
             line, column = self.position(node.start_byte + 1)
@@ -2247,6 +2252,55 @@ class _Reader:
                     _unescape(self.text(child))
         whole = not any(c.type == "template_substitution" for c in node.children)
         return (whole and not lead.strip()) or adds_a_clause(" " + lead if spaced else lead)
+
+    def _fragment_or_nothing(self, node: Node, *, spaced: bool, depth: int = 0) -> bool:
+        """Whether every fragment a `${...}` of a SQL tag's template may put there is
+        nothing or starts with a clause ending a statement's FROM items (see
+        `_clause_or_nothing`): a template of a SQL tag, Prisma's `Prisma.empty`, a tag's
+        `sql.empty()` (drizzle's), either branch of `c ? a : b`, or a `const` bound to one.
+        Prisma, postgres.js, drizzle and slonik write a nested fragment's text there, its
+        own holes parameters of the whole: unsend's `$queryRaw` ends its `WHERE` with
+        `${input.domain ? Prisma.sql`AND "domainId" = ${input.domain}` : Prisma.sql``}`. A
+        plain string is a parameter there, never text.
+
+        >>> r = sql_in_javascript("const f = d ? Prisma.sql`AND b = ${d}` : Prisma.empty\\n"
+        ...                       "await prisma.$queryRaw`SELECT a FROM t WHERE c = ${c} ${f}"
+        ...                       " ORDER BY a`", "a.ts")
+        >>> [(f.sql, f.dynamic) for f in r.fragments]
+        [('SELECT a FROM t WHERE c = NULL  ORDER BY a', None)]
+        """
+        node = _unwrap(node)
+        if depth > 4:
+            return False
+        if node.type == "template_substitution":
+            children = [c for c in node.named_children if c.type != "comment"]
+            return len(children) == 1 and self._fragment_or_nothing(
+                children[0], spaced=spaced, depth=depth + 1)
+        if node.type == "ternary_expression":
+            branches = [node.child_by_field_name(f) for f in ("consequence", "alternative")]
+            return all(b is not None and self._fragment_or_nothing(
+                b, spaced=spaced, depth=depth + 1) for b in branches)
+        if node.type == "identifier":
+            value = self._constant(node)
+            return value is not None and self._fragment_or_nothing(
+                value, spaced=spaced, depth=depth + 1)
+        if node.type == "member_expression":
+            return self.text(node) == "Prisma.empty"
+        if node.type != "call_expression":
+            return False
+        function = node.child_by_field_name("function")
+        arguments = node.child_by_field_name("arguments")
+        if function is None or arguments is None:
+            return False
+        if arguments.type == "template_string":
+            return self._sql_template(arguments) and self._clause_or_nothing(
+                arguments, spaced=spaced, depth=depth + 1)
+        function = _unwrap(function)
+        tag = function.child_by_field_name("object") if (
+            function.type == "member_expression") else None
+        prop = function.child_by_field_name("property") if tag is not None else None
+        return tag is not None and prop is not None and self.text(prop) == "empty" and \
+            not arguments.named_children and self._is_tag(tag, _last_name(self, tag))
 
     def _written(self, substitution: Node) -> bool:
         """Whether a `${...}` calls a SQL tag's helper writing SQL text there, never a

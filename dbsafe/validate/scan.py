@@ -403,7 +403,10 @@ _CHUNK = 32
 # 275: a `CALL` or `PREPARE` after a comment is confirmed as one (its placeholders numbered;
 #      the PREPARE's statement sent alone), not as text PostgreSQL refused or accepted whole
 # 276: a Python string recorded as OpenTelemetry's `db.statement`/`db.query.text` attribute
-#      is not a statement (Latitude's telemetry example, helper-377)
+#      is not a statement (Latitude's telemetry example, helper-377); a SQL tag's `${...}`
+#      putting a fragment of the tag's writing a clause or nothing (`Prisma.sql`AND ...``,
+#      `Prisma.empty`), and a clause-or-nothing hole right after a value's, leave the
+#      statement checked (unsend's dashboard, helper-377)
 _CACHE_VERSION = 276
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind

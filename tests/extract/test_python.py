@@ -517,6 +517,9 @@ _WHERE_OR_NOTHING = {
     # inside a CTE (Outline's recursive CTE, in JavaScript): it brings no table there either
     "in_a_cte": ('    where = "WHERE b IN $ids" if ids else ""\n'
                  '    sql = f"WITH x AS (SELECT a FROM t {where}) SELECT a FROM x"\n'),
+    # right after a value's hole, which ends its operand as a literal would
+    "after_a_value": ('    where = "AND b IN $ids" if ids else ""\n'
+                      '    sql = f"SELECT a FROM t WHERE c = {len(ids)} {where} ORDER BY a"\n'),
 }
 
 
@@ -528,7 +531,8 @@ def test_a_piece_that_is_a_clause_or_nothing_leaves_the_rest_checked(name: str) 
     assert " ".join(fragment.sql.split()) in (
         "SELECT * FROM t ORDER BY a DESC LIMIT $limit", "SELECT count(*) FROM t GROUP BY a",
         "SELECT a FROM t ORDER BY a", "SELECT a FROM t WHERE c = 1 LIMIT 5",
-        "WITH x AS (SELECT a FROM t ) SELECT a FROM x")
+        "WITH x AS (SELECT a FROM t ) SELECT a FROM x",
+        "SELECT a FROM t WHERE c = NULL ORDER BY a")
 
 
 @pytest.mark.parametrize("pieces", [
