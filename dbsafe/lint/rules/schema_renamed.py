@@ -30,9 +30,14 @@ CREATE VIEW billing.invoices AS SELECT * FROM invoicing.invoices;
 the rename with a `# dbsafe: ignore[DBS216]` comment saying why no deployed code, role
 setting or API configuration names the old schema.
 
+A schema the migration creates with `CREATE SCHEMA IF NOT EXISTS` is flagged too, saying it
+may exist already: where it does, the statement leaves it as it is, with its objects and the
+code and settings naming it, and the rename breaks them as any.
+
 ## Not flagged
 A schema created earlier in the same migration (nothing deployed knows it yet), under
-whatever name a rename gave it since; `CREATE SCHEMA AUTHORIZATION alice` creates `alice`. A rename
+whatever name a rename gave it since; `CREATE SCHEMA AUTHORIZATION alice` creates `alice`;
+`CREATE SCHEMA IF NOT EXISTS` of a name the migration dropped or renamed away before. A rename
 whose old name a later statement of the migration creates again (`CREATE SCHEMA billing`,
 for compatibility views). Moving one object with `ALTER ... SET SCHEMA` (DBS204 covers
 renaming a table or view).
@@ -56,14 +61,24 @@ def _created_schema(statement: Statement) -> str | None:
         (statement.node.get("authrole") or {}).get("rolename")
 
 
-def _made_here(statements: list[Statement]) -> set[str]:
-    """The schemas `statements` create, under the names later renames give them."""
-    made: set[str] = set()
+def _made_here(statements: list[Statement]) -> dict[str, bool]:
+    """The schemas `statements` create, under the names later renames give them: True when
+    new, False when only `CREATE SCHEMA IF NOT EXISTS` made it, which leaves one that exists
+    already as it is (unless the statements dropped or renamed away that name before)."""
+    made: dict[str, bool] = {}
+    gone: set[str] = set()  # names dropped or renamed away: IF NOT EXISTS makes them anew
     for s in statements:
         if (created := _created_schema(s)) is not None:
-            made.add(created)
-        elif s.rename is not None and s.rename.object == "schema" and s.rename.old in made:
-            made.add(s.rename.new)
+            made[created] = made.get(created, False) or created in gone \
+                or not s.node.get("if_not_exists")
+        elif s.rename is not None and s.rename.object == "schema" and s.rename.old:
+            gone.add(s.rename.old)
+            if made.pop(s.rename.old, None) is not None:
+                made[s.rename.new] = True  # (nothing deployed knows the new name)
+        elif s.kind == "DropStmt" and s.object_kind == "schema":
+            gone.update(s.dropped)
+            for name in s.dropped:
+                made.pop(name, None)
     return made
 
 
@@ -72,17 +87,23 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if rename is None or rename.object != "schema" or not rename.old:
         return
     old = rename.old
-    if old in _made_here(ctx.earlier()) or \
-            any(_created_schema(s) == old for s in ctx.later()):
+    made = _made_here(ctx.earlier()).get(old)
+    if made or any(_created_schema(s) == old for s in ctx.later()):
         return
+    may_exist = made is not None  # CREATE SCHEMA IF NOT EXISTS
     yield ctx.finding(
         RULE,
-        f"Schema `{old}` is renamed to `{rename.new}`; application code still naming "
-        f"`{old}`, and every role, database or function setting `search_path` to it, fail "
-        f"to find its objects as soon as the migration commits.",
-        help=f"Create `{rename.new}` beside it and move the objects (ALTER ... SET SCHEMA), "
-             f"leaving views under the old names until no deployed code or setting uses "
-             f"`{old}`.",
+        f"Schema `{old}` is renamed to `{rename.new}`; "
+        + (f"it may exist already (`CREATE SCHEMA IF NOT EXISTS {old}` before leaves one "
+           "that exists as it is), and then " if may_exist else "")
+        + f"application code still naming `{old}`, and every role, database or function "
+        f"setting `search_path` to it, fail to find its objects as soon as the migration "
+        f"commits.",
+        help=(f"Where `{old}` is new, create it without IF NOT EXISTS; otherwise c"
+              if may_exist else "C")
+        + f"reate `{rename.new}` beside it and move the objects (ALTER ... SET SCHEMA), "
+          f"leaving views under the old names until no deployed code or setting uses "
+          f"`{old}`.",
         subject=old,
     )
 
