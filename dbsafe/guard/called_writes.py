@@ -7,10 +7,16 @@ they write is the union. A function the pending revisions create or replace is r
 their own `CREATE FUNCTION` (`lint.row_changes`), with whatever the database holds under
 that name (before the upgrade it may have another body, or none). Each body is read with
 `lint.body_writes`, and the functions it calls are followed the same way, each function
-once (a recursion or a cycle ends there). PostgreSQL's own functions (`pg_catalog`) write
-nothing: a bare name `pg_catalog` has counts as PostgreSQL's unless another schema has a
-function of that name too (other argument types: citext's `replace(citext, citext, citext)`,
-an application's `lower(app.tag)`), whose writes are added, as a call may reach either. An
+once (a recursion or a cycle ends there). PostgreSQL's own functions (`pg_catalog`, made by
+initdb: an oid below 16384, no extension's) write no table (`sum()`, `lower()`, `now()`;
+`nextval()` and `setval()` a sequence, the `lo_*` functions large objects, the `pg_*`
+administration functions server state: none a table's rows), but for those running a query
+they are given (`RUNS_QUERIES`: `ts_stat()`, `query_to_xml()`, ...), which may call any
+function, and whose writes cannot be told. A bare name `pg_catalog` has counts as
+PostgreSQL's unless another schema has a function of that name too (other argument types,
+or the same ahead of `pg_catalog` in a `search_path`: citext's `replace(citext, citext,
+citext)`, an application's `lower(app.tag)`, a `public.sum(integer)`), whose writes are
+added, as a call may reach either; one a superuser made in `pg_catalog` is read as any. An
 extension's function in SQL or PL/pgSQL is read as its body, like any; one in `internal`
 runs PostgreSQL's own code; one in C, or an aggregate, is read as writing nothing when its
 extension is one of `NO_SQL_C_EXTENSIONS`, and a trigger function in C as writing only its row when it is one of
@@ -49,12 +55,27 @@ NO_SQL_C_EXTENSIONS = frozenset({
     "intarray", "ltree", "cube", "earthdistance", "seg", "isn", "btree_gin", "btree_gist",
     "pg_stat_statements", "vector", "postgis"})
 
+# Functions of pg_catalog that run a query they are given (text, a cursor's, or each
+# relation of a table, schema or database: a view's), through which any function the query
+# calls runs and may write (PostgreSQL 18: `ts_stat('SELECT f()')` runs f).
+RUNS_QUERIES = frozenset({
+    "ts_stat", "ts_rewrite", "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
+    "cursor_to_xml", "cursor_to_xmlschema", "table_to_xml", "table_to_xmlschema",
+    "table_to_xml_and_xmlschema", "schema_to_xml", "schema_to_xmlschema",
+    "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xmlschema",
+    "database_to_xml_and_xmlschema"})
+
 # Whether the function `p` belongs to an extension: pg_catalog's own functions write nothing,
 # an extension's there (`CREATE EXTENSION ... SCHEMA pg_catalog`) is read as any extension's.
 EXTENSION_OWNED = """EXISTS (
     SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass
     AND d.objid = p.oid AND d.refclassid = 'pg_catalog.pg_extension'::regclass
     AND d.deptype = 'e')"""
+
+# Whether the function `p` is PostgreSQL's own: in pg_catalog, made by initdb (an oid below
+# FirstNormalObjectId: not one a superuser added there since), no extension's.
+BUILT_IN = f"""(p.pronamespace = 'pg_catalog'::regnamespace AND p.oid < 16384
+    AND NOT {EXTENSION_OWNED})"""
 
 # The functions a call may reach (by oid, or by name and schema: every overload), with their
 # language, kind, owning extension and definition.
@@ -69,7 +90,8 @@ LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass
      AND d.deptype = 'e'
 LEFT JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
 WHERE p.oid = %(oid)s::oid
-   OR (p.proname = %(name)s AND (n.nspname <> 'pg_catalog' OR e.oid IS NOT NULL)
+   OR (p.proname = %(name)s AND (n.nspname <> 'pg_catalog' OR e.oid IS NOT NULL
+                                 OR p.oid >= 16384)
        AND n.nspname = coalesce(%(schema)s, n.nspname))
 ORDER BY 2
 """
@@ -77,8 +99,7 @@ ORDER BY 2
 # Of the function names called, those PostgreSQL ships (pg_catalog).
 _BUILTIN = f"""
 SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p
-WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = ANY(%s)
-  AND NOT {EXTENSION_OWNED}
+WHERE p.proname = ANY(%s) AND {BUILT_IN}
 """
 
 
@@ -100,12 +121,14 @@ class CalledWrites:
         builtin = self._builtin(names)
         for name in names:
             schema, _, bare = name.rpartition(".")
-            if schema == "pg_catalog" and bare in builtin:
-                continue
+            ours = bare in builtin and schema in ("", "pg_catalog")
+            if ours and bare in RUNS_QUERIES:
+                return tables, (f"{name}, which runs the query it is given, which dbsafe "
+                                "does not read")
             # A bare name pg_catalog has: what the overloads of other schemas write too.
             found = self._bodies(bare, schema or None, None)
             if not found:
-                if not schema and bare in builtin:
+                if ours:
                     continue
                 return tables, f"{name}, which may change any table"
             written, why = self._of_bodies(found)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.guard.called_writes import EXTENSION_OWNED, CalledWrites
+from dbsafe.guard.called_writes import BUILT_IN, CalledWrites
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,7 +65,7 @@ ORDER BY 1, 2
 # an ON DELETE SET DEFAULT), or its domain's default where the column has none.
 _FIRING = f"""
 SELECT 'trigger ' || quote_ident(t.tgname) || ' on ' || c.oid::regclass::text, t.tgfoid,
-       p.pronamespace = 'pg_catalog'::regnamespace AND NOT {EXTENSION_OWNED}, NULL, NULL
+       {BUILT_IN}, NULL, NULL
 FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
 WHERE t.tgrelid = ANY(%(oids)s::oid[]) AND NOT t.tgisinternal

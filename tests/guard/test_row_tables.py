@@ -365,6 +365,33 @@ def test_a_bare_name_postgresql_has_counts_the_applications_overloads_too(
     assert lowered.tables == ("app.audited", "app.unrelated")
 
 
+def test_a_function_added_to_pg_catalog_or_one_running_a_query_is_no_built_ins(
+        database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # A superuser's function in pg_catalog (an oid past initdb's), and a trigger's.
+        conn.execute(SCHEMA + """
+            CREATE FUNCTION pg_catalog.sum(t text) RETURNS int LANGUAGE sql
+                AS $$ INSERT INTO app.unrelated VALUES (1) RETURNING id $$;
+            CREATE FUNCTION pg_catalog.units_changed() RETURNS trigger LANGUAGE plpgsql
+                AS $$ BEGIN INSERT INTO app.unrelated VALUES (2); RETURN NULL; END $$;
+            CREATE TRIGGER units_changed AFTER UPDATE ON app.units
+                FOR EACH ROW EXECUTE FUNCTION pg_catalog.units_changed();
+        """)
+
+        summed = [choose(conn, _changes("app.audited", functions=(name,)), ["0005"]).tables
+                  for name in ("sum", "pg_catalog.sum")]
+        triggered = choose(conn, _changes("app.units"), ["0005"]).tables
+        # PostgreSQL's own ts_stat() runs the query it is given: `SELECT f()` writes what f
+        # writes (as PostgreSQL 18 does).
+        stat = choose(conn, _changes("app.audited", functions=("ts_stat",)), ["0005"])
+
+    assert summed == [("app.audited", "app.unrelated")] * 2
+    assert triggered == ("app.ingredients", "app.notes", "app.units", "app.unrelated")
+    assert (stat.tables, stat.why) == (
+        None, "the revisions call ts_stat, which runs the query it is given, which dbsafe "
+        "does not read")
+
+
 def test_an_extension_created_in_pg_catalog_is_read_as_an_extensions(database_url: str
                                                                      ) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
