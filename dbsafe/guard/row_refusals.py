@@ -63,7 +63,9 @@ The queries run in one READ ONLY transaction, each under a statement timeout and
 lock timeout in a savepoint: one cut short is "not checked", never a wait. A statement whose
 table or columns do not exist now, or that an earlier statement of the plan changes the rows
 of (a data migration), "could not be told": its rows are not today's; so is one whose query calls
-a function the plan creates or replaces before it. A refusal names the
+a function the plan creates or replaces before it, and one after a data statement calling a
+function that writes a table or whose writes cannot be told (`guard.called_writes`, on the
+database; PostgreSQL's `sum()` writes none). A refusal names the
 revision, the statement, the table or column and a count of the rows, or one example key (a
 duplicate's or a missing reference's key values: never other columns, which may hold
 secrets).
@@ -141,6 +143,7 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
     from dbsafe.lint.row_checks import PlanFacts
 
     verdicts: list[Verdict] = []
+    followed: dict[str, str | None] = {}  # what the functions called write, once per plan
     conn.execute("BEGIN READ ONLY")
     try:
         # (constraint_exclusion: a query its table's validated CHECKs refute reads no row, as
@@ -152,9 +155,12 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
         for check in checks:
             revision, sql, table = str(check["revision"]), str(check["sql"]), str(check["table"])
             unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or ())
+            unsure = unsure or _calls_write(conn, check, followed)
             if unsure:
                 verdicts.append(Verdict(revision, sql, table, "cannot tell",
                                         f"{unsure}: its rows are not today's"))
+                continue
+            if check.get("new"):  # the plan creates it, and nothing called writes it
                 continue
             try:
                 probes = list(_probes(conn, sql, PlanFacts.of(check)))
@@ -172,6 +178,35 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
     finally:
         conn.execute("ROLLBACK")
     return verdicts
+
+
+def _calls_write(conn: Any, check: dict[str, Any], followed: dict[str, str | None]
+                 ) -> str | None:
+    """Why the functions the plan called before `check` may have changed its rows: one
+    writes a table, or what it writes cannot be told (`guard.called_writes`: the database's
+    functions by name, every overload, with those the plan defines); None when they write
+    none (PostgreSQL's own: `sum()`, `lower()`). `followed` keeps each answer by the calls
+    and the plan's functions, which checks after the same calls share."""
+    import json
+
+    from dbsafe.guard.called_writes import CalledWrites
+
+    calls = check.get("calls") or ()
+    if not calls:
+        return None
+    created = check.get("created_functions") or {}
+    key = json.dumps([calls, created], sort_keys=True)
+    if key not in followed:
+        following = CalledWrites(conn, created)
+        followed[key] = None
+        for name, where in calls:
+            tables, why = following.of_calls([name])
+            if why is not None or tables:
+                followed[key] = f"{where} before it " + (
+                    f"({why})" if why is not None
+                    else f"(which writes {', '.join(sorted(tables))})")
+                break
+    return followed[key]
 
 
 def refusal_finding(verdict: Verdict, *, allowed: bool) -> Finding:

@@ -77,9 +77,6 @@ class RowChanges:
     revisions: list[str] = field(default_factory=list)
     tables: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)
-    # What each function the revisions create writes, by name as created (`name` or
-    # `schema.name`): an overload, or one created again, adds an entry.
-    created: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     unknown: str | None = None
     # The functions DDL evaluates, or that an event trigger the revisions create runs.
     evaluated: set[str] = field(default_factory=set)
@@ -113,7 +110,7 @@ class RowChanges:
             elif s.kind in _FIRES_ELSEWHERE:
                 self._fires_elsewhere = self._fires_elsewhere or revision
             elif s.kind == "CreateFunctionStmt":
-                self._note_created(revision, s)
+                pass  # what it writes: `created`, read once by `checks`
             elif s.kind in DATA_KINDS:
                 self.tables.update(relations(s.node))
                 self.functions.update(called_functions(s.node))
@@ -124,18 +121,11 @@ class RowChanges:
                         self.tables.add(s.relation)
                         self.functions.update(called_functions(action.using))
 
-    def _note_created(self, revision: str, s: Statement) -> None:
-        # Read from the revision's own CREATE FUNCTION: the database before the upgrade has
-        # another body, or none, under that name.
-        from dbsafe.lint.body_writes import function_writes
-
-        writes = function_writes(function_source(s)[0] or "sql", s.sql)
-        entry: dict[str, Any] = {"revision": revision}
-        if writes.unknown is not None:
-            entry["unknown"] = writes.unknown
-        else:
-            entry |= {"tables": sorted(writes.tables), "functions": sorted(writes.functions)}
-        self.created.setdefault(".".join(strings(s.node.get("funcname"))), []).append(entry)
+    @property
+    def created(self) -> dict[str, list[dict[str, Any]]]:
+        """What each function the revisions create writes, by name as created (`name` or
+        `schema.name`): an overload, or one created again, adds an entry."""
+        return self.checks.created_functions
 
     def _unknown(self, why: str) -> None:
         self.unknown = self.unknown or why
@@ -156,6 +146,22 @@ class RowChanges:
             summary["created_functions"] = {name: list(entries)
                                             for name, entries in sorted(self.created.items())}
         return summary
+
+
+def created_function(revision: str, s: Statement) -> tuple[str, dict[str, Any]]:
+    """A `CREATE FUNCTION` statement's name as created (`name` or `schema.name`), and what
+    its body writes (`summary["row_changes"]["created_functions"]`'s entry), read from the
+    revision's own statement: the database before the upgrade has another body, or none,
+    under that name."""
+    from dbsafe.lint.body_writes import function_writes
+
+    writes = function_writes(function_source(s)[0] or "sql", s.sql)
+    entry: dict[str, Any] = {"revision": revision}
+    if writes.unknown is not None:
+        entry["unknown"] = writes.unknown
+    else:
+        entry |= {"tables": sorted(writes.tables), "functions": sorted(writes.functions)}
+    return ".".join(strings(s.node.get("funcname"))), entry
 
 
 def _row_checks() -> RowChecks:

@@ -17,13 +17,19 @@ The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
 `SELECT`: an ORM data migration only SELECTs on the empty copy, and updates what it finds on
-the real rows), any data statement calling a function (which may write any table), a DO
-block, a statement PostgreSQL's parser refused; DDL renaming, dropping or creating the table,
-or adding, dropping or retyping the columns checked; for a foreign key, any of these on the
-table it references (for `VALIDATE CONSTRAINT`, whose referenced table the database knows,
+the real rows), a DO block, a statement PostgreSQL's parser refused; DDL renaming, dropping
+or creating the table, or adding, dropping or retyping the columns checked; for a foreign
+key, any of these on the table it references (for `VALIDATE CONSTRAINT`, whose referenced table the database knows,
 the tables changed so far are handed on). The guard then says it could not be
 told, and never guesses; a query of its calling a function the plan (re)defined before
-(`functions`) too. A column retyped earlier is handed on with its `ALTER COLUMN ...
+(`functions`) too. The functions the plan's data statements call before a check are handed
+on with it (`calls`, with what the plan's own `CREATE FUNCTION`s write: `created_functions`),
+for the guard to follow on the database (`guard.called_writes`: PostgreSQL's `sum()` writes
+no table, an application's function may); after a statement that may change which function
+a name reaches (an extension created or changed, a function renamed or moved, an aggregate
+created) any call makes the later checks cannot tell. A table the plan creates that no
+statement writes asks nothing; after such calls it is handed on (`new`): it is empty unless
+a function called writes it. A column retyped earlier is handed on with its `ALTER COLUMN ...
 TYPE` (`retyped`): the guard asks the rows when it keeps every value (`integer` to `bigint`,
 `guard.kept_types`), says it could not be told otherwise. A `SET NOT NULL` of a column an
 earlier `ADD COLUMN` of the plan added (and nothing changed since), or the same statement added, is handed on with that statement
@@ -55,7 +61,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.lint.row_changes import DATA_KINDS, called_functions, relations
+from dbsafe.lint.row_changes import (
+    DATA_KINDS,
+    called_functions,
+    created_function,
+    relations,
+)
 from dbsafe.lint.statement import (
     expression_columns,
     range_var,
@@ -143,6 +154,19 @@ class RowChecks:
     # plan's statements calling them will get (`CREATE OR REPLACE FUNCTION f` then an index
     # over f(c))
     _functions: set[str] = field(default_factory=set)
+    # the functions the plan's data statements call, by name as called -> where (`0005 calls
+    # sum() in a SELECT`): the guard follows them on the database (`guard.called_writes`);
+    # one that may write a table makes every later check cannot tell, PostgreSQL's own write
+    # none
+    _calls: dict[str, str] = field(default_factory=dict)
+    # what each function the plan (re)defines writes, as its CREATE FUNCTION says, by name
+    # as created: a call may reach it, or a function of the database calling it
+    # (`row_changes.created_function`; `RowChanges.created`)
+    created_functions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # why the functions a name reaches may not be the database's when a later statement
+    # calls it (an extension created, a function renamed or moved): its calls cannot be
+    # followed on the database, and are as `_anything`
+    _calls_moved: str | None = None
     # (table, column) -> (why, the UPDATE): every row of the table set to a constant not NULL
     _filled: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     # table -> why its rows are not today's: such an UPDATE (only its columns changed)
@@ -161,8 +185,14 @@ class RowChecks:
             relation = _partition_of(s) or s.relation
             attached = [a.partition for a in s.actions
                         if a.subtype == "AttachPartition" and a.partition]
-            if columns is not None and relation and not (
-                    self._new(relation) and all(self._new(name) for name in attached)):
+            new = bool(columns is not None and relation and self._new(relation)
+                       and all(self._new(name) for name in attached))
+            if new and self._calls:
+                # empty, unless a function called before writes it: the guard tells
+                self.checks.append(self._with_calls(
+                    {"revision": revision, "sql": s.sql, "table": relation, "unsure": None,
+                     "new": True}))
+            elif columns is not None and relation and not new:
                 added = self._added_set_not_null(s)
                 filled = self._filled_set_not_null(s, columns)
                 check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": relation,
@@ -194,8 +224,18 @@ class RowChecks:
                     # VALIDATE CONSTRAINT: a foreign key's referenced table is the
                     # database's to say; the guard holds it against these
                     check["changed"] = dict(self._tables)
-                self.checks.append(check)
+                self.checks.append(self._with_calls(check))
             self._note(revision, s)
+
+    def _with_calls(self, check: dict[str, Any]) -> dict[str, Any]:
+        """`check` with the functions called before it (and those the plan defines), for the
+        guard to follow, where nothing else makes it cannot tell."""
+        if check["unsure"] is None and self._calls:
+            check["calls"] = [[name, where] for name, where in self._calls.items()]
+            if self.created_functions:
+                check["created_functions"] = {name: list(entries) for name, entries
+                                              in self.created_functions.items()}
+        return check
 
     def _new(self, table: str) -> bool:
         """Created by the plan and written by none of its statements since: empty."""
@@ -280,7 +320,11 @@ class RowChecks:
             return
         if s.kind == "CreateFunctionStmt":
             self._functions.update(strings(s.node.get("funcname"))[-1:])
+            name, entry = created_function(revision, s)
+            self.created_functions.setdefault(name, []).append(entry)
             return
+        if _moves_functions(s):
+            self._calls_moved = self._calls_moved or f"{revision} runs {_word(s)}"
         if s.kind == "DoStmt":
             self._anything = self._anything or f"{revision} runs a DO block before it"
             return
@@ -297,10 +341,12 @@ class RowChecks:
                      and not n.endswith(".alembic_version")]
             calls = sorted(name for name in set(called_functions(s.node))
                            if name.removeprefix("pg_catalog.") not in _READS_ONLY)
-            if calls:
+            if calls and self._calls_moved:
                 self._anything = self._anything or (
-                    f"{revision} calls {calls[0]}() in a {_word(s)} before it, which may "
-                    "change any table")
+                    f"{revision} calls {calls[0]}() in {_an(_word(s))} before it, after "
+                    f"{self._calls_moved}, which may change the function it reaches")
+            for name in calls:
+                self._calls.setdefault(name, f"{revision} calls {name}() in {_an(_word(s))}")
             for name in names:
                 self._tables.setdefault(name, f"{revision} runs {_word(s)} on {name} "
                                         "before it")
@@ -508,10 +554,40 @@ def adding_validates(contype: str, not_valid: bool, attribute: object) -> bool:
         and getattr(attribute, "name", "") != "CONSTR_ATTR_NOT_ENFORCED"
 
 
+# Statements after which a function's name may reach another function than the database's
+# (one the plan renames or moves there, an extension's), or one may be read otherwise (an
+# extension taking it in): by kind, and the object kinds of a rename or a move that count.
+_MOVING_FUNCTIONS = frozenset({"CreateExtensionStmt", "AlterExtensionStmt",
+                               "AlterExtensionContentsStmt"})
+_ROUTINES = frozenset({"OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE",
+                       "OBJECT_AGGREGATE"})
+
+
+def _moves_functions(s: Statement) -> bool:
+    """Whether after `s` a function's name may reach another function than the database's
+    (`_calls_moved`): an extension created or changed, a function renamed, moved to another
+    schema, or an aggregate created (which no CREATE FUNCTION shows)."""
+    node = s.node if isinstance(s.node, dict) else {}
+    return s.kind in _MOVING_FUNCTIONS \
+        or (s.kind == "RenameStmt" and node.get("renameType") in _ROUTINES) \
+        or (s.kind == "AlterObjectSchemaStmt" and node.get("objectType") in _ROUTINES) \
+        or (s.kind == "DefineStmt" and node.get("kind") == "OBJECT_AGGREGATE")
+
+
+def _an(word: str) -> str:
+    """`word` after its article: `an UPDATE`, `a SELECT`."""
+    return f"{'an' if word[:1] in 'AEIOU' else 'a'} {word}"
+
+
 def _word(s: Statement) -> str:
     """The statement's command, as PostgreSQL's tag says it (`UPDATE`, `ALTER TABLE`)."""
     words = {"InsertStmt": "INSERT", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE",
              "MergeStmt": "MERGE", "SelectStmt": "SELECT", "CopyStmt": "COPY",
              "TruncateStmt": "TRUNCATE", "CallStmt": "CALL", "AlterTableStmt": "ALTER TABLE",
-             "RenameStmt": "a rename", "DropStmt": "DROP", "CreateStmt": "CREATE TABLE"}
+             "RenameStmt": "a rename", "DropStmt": "DROP", "CreateStmt": "CREATE TABLE",
+             "CreateExtensionStmt": "CREATE EXTENSION", "AlterExtensionStmt": "ALTER EXTENSION",
+             "AlterExtensionContentsStmt": "ALTER EXTENSION",
+             "AlterObjectSchemaStmt": "SET SCHEMA"}
+    if s.kind == "DefineStmt":  # CREATE AGGREGATE, CREATE OPERATOR, ...
+        return "CREATE " + str(s.node.get("kind", "")).removeprefix("OBJECT_")
     return words.get(s.kind, s.kind.removesuffix("Stmt"))

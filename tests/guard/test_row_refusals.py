@@ -537,6 +537,81 @@ def test_set_not_null_after_filling_a_table_with_a_trigger_cannot_be_told(
             "0005 runs UPDATE on volumes before it: its rows are not today's")), verdict
 
 
+# A data statement calling functions before a statement validating rows (MLflow's
+# 75868b020152 sums span costs): PostgreSQL's own write no table, so the rows asked are
+# still today's; others are followed on the database (`guard.called_writes`), and one
+# writing a table, or whose writes cannot be told, makes it cannot tell.
+NOT_NULL = "ALTER TABLE volumes ALTER COLUMN host SET NOT NULL"
+FILLS_HOSTS = ("RETURNS int LANGUAGE sql AS $$ UPDATE volumes SET host = 'h', size = 1 "
+               "WHERE host IS NULL RETURNING 1 $$")
+
+
+@pytest.mark.parametrize(("setup", "call", "detail"), [
+    ("", "SELECT sum(size), count(*), lower(max(code)), now() FROM clean", None),
+    ("", "INSERT INTO hosts_old SELECT pg_catalog.sum(id) + 100 FROM hosts", None),
+    # the application's, writing nothing
+    ("", "SELECT digits_only(code) FROM clean", None),
+    # ts_stat() runs the query it is given: its f() may write
+    ("", "SELECT ts_stat('SELECT to_tsvector(code) FROM clean')",
+     "0005 calls ts_stat() in a SELECT before it (ts_stat, which runs the query it is "
+     "given, which dbsafe does not read)"),
+    # a sum of the application's, for text, or for integer ahead of pg_catalog's in the
+    # search_path: a bare sum() may reach it
+    (f"CREATE FUNCTION public.sum(t text) {FILLS_HOSTS}", "SELECT sum(code) FROM clean",
+     "0005 calls sum() in a SELECT before it (which writes volumes)"),
+    (f"CREATE FUNCTION public.sum(n int) {FILLS_HOSTS}",
+     "SET search_path = public, pg_catalog; SELECT sum(size) FROM clean",
+     "0005 calls sum() in a SELECT before it (which writes volumes)"),
+    # one a superuser made in pg_catalog
+    (f"CREATE FUNCTION pg_catalog.sum(t text) {FILLS_HOSTS}",
+     "SELECT pg_catalog.sum(code) FROM clean",
+     "0005 calls pg_catalog.sum() in a SELECT before it (which writes volumes)"),
+    # the plan's own, read from its CREATE FUNCTION
+    ("", f"CREATE FUNCTION fill() {FILLS_HOSTS}; SELECT fill()",
+     "0005 calls fill() in a SELECT before it (which writes volumes)"),
+    # an extension created first may bring a sum() of its own
+    ("", "CREATE EXTENSION IF NOT EXISTS fuzzystrmatch; SELECT sum(size) FROM clean",
+     "0005 calls sum() in a SELECT before it, after 0005 runs CREATE EXTENSION, which may "
+     "change the function it reaches"),
+], ids=["built-ins", "qualified", "application's, reading", "runs a query", "overload",
+        "search_path", "in pg_catalog", "the plan's", "extension"])
+def test_functions_called_before_are_followed_and_postgresql_s_own_write_nothing(
+        setup: str, call: str, detail: str | None, database: psycopg.Connection) -> None:
+    if setup:
+        database.execute(setup)
+    try:
+        statements = (*call.split("; "), NOT_NULL)
+        (verdict,) = _verdicts(database, *statements)
+        if detail is None:  # volumes' NULL host, as PostgreSQL says
+            assert (verdict.outcome, verdict.detail) == (
+                "refused", "holds NULLs in 1 row(s)"), verdict
+            assert _postgresql_refuses(database, *statements)
+        else:
+            assert (verdict.outcome, verdict.detail) == (
+                "cannot tell", f"{detail}: its rows are not today's")
+            # (a sum() filling the hosts first: PostgreSQL sets it NOT NULL)
+            assert "writes volumes" not in detail \
+                or not _postgresql_refuses(database, *statements)
+    finally:
+        database.execute("RESET search_path")
+        database.execute("DROP FUNCTION IF EXISTS public.sum(text), public.sum(int), "
+                         "pg_catalog.sum(text)")
+
+
+def test_a_table_the_plan_makes_is_empty_unless_a_function_called_writes_it(
+        database: psycopg.Connection) -> None:
+    made = ("CREATE TABLE fresh (a int)", "SELECT sum(size) FROM clean")
+    assert _verdicts(database, *made, "ALTER TABLE fresh ALTER COLUMN a SET NOT NULL") == []
+    statements = (made[0], "CREATE FUNCTION fill_fresh() RETURNS int LANGUAGE sql AS "
+                  "$$ INSERT INTO fresh VALUES (NULL) RETURNING 1 $$", "SELECT fill_fresh()",
+                  "ALTER TABLE fresh ALTER COLUMN a SET NOT NULL")
+    (verdict,) = _verdicts(database, *statements)
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "0005 calls fill_fresh() in a SELECT before it (which writes fresh): "
+        "its rows are not today's")
+    assert _postgresql_refuses(database, *statements)
+
+
 def test_a_table_or_constraint_the_plan_makes_cannot_be_told_and_a_new_table_is_empty(
         database: psycopg.Connection) -> None:
     missing, constraint, function, domain = _verdicts(

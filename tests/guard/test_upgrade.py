@@ -211,10 +211,14 @@ def test_lint_errors_refuse_the_upgrade_and_change_nothing(database_url: str,
 
 
 # cinder's kind of revision: SET NOT NULL over a column that may hold NULLs, after another.
+# 0005 sums the patients' ids (an aggregate in a data migration, as MLflow's 75868b020152
+# sums span costs): PostgreSQL's sum() writes no table, so orders' rows are today's.
 NOT_NULL_AFTER_ANOTHER = {
     "0005_step.py": '"""step"""\nfrom alembic import op\n\nrevision = "0005"\n'
                     'down_revision = "0004"\n\n\ndef upgrade():\n'
-                    '    op.execute("CREATE TABLE step_5 (id int)")\n\n\ndef downgrade():\n'
+                    '    op.execute("CREATE TABLE step_5 (id int)")\n'
+                    '    op.execute("INSERT INTO step_5 SELECT sum(id) FROM patients")\n'
+                    '\n\ndef downgrade():\n'
                     '    op.execute("DROP TABLE step_5")\n',
     "0006_not_null.py": '"""orders need a patient"""\nfrom alembic import op\n\n'
                         'revision = "0006"\ndown_revision = "0005"\n\n\ndef upgrade():\n'
