@@ -1986,7 +1986,9 @@ class _Extractor:
         (a class ends the search), innermost first, and whether `node` runs when it holds
         (its body) or when it does not (its `else`); an `if` before it that leaves the
         function (`if connection.vendor != "mysql": return []`) runs it only where its test
-        fails."""
+        fails. A function defined in another runs only where its definition ran: the
+        branches around that are its own too (Nominatim's `if is_sqlite:` around `def
+        _on_sqlite_connect(dbapi_con, _):`, a listener of its engine's connections)."""
         if self.leaves_early is None:  # (most modules have no such `if`: not looked for)
             self.leaves_early = any(
                 type(n) is ast.If and not n.orelse and isinstance(n.body[-1], (
@@ -2008,6 +2010,9 @@ class _Extractor:
         scope = self.parents.get(id(child))
         if self.leaves_early and scope is not None and isinstance(child, ast.stmt):
             yield from self._exits_before(scope, child)
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and \
+                not isinstance(self.parents.get(id(scope)), (ast.Module, ast.ClassDef)):
+            yield from self._branches_around(scope)
 
     def _exits_before(self, parent: ast.AST, child: ast.AST) -> Iterator[tuple[ast.expr, bool]]:
         """The test of each `if` before `child` in its block of `parent` whose body always

@@ -157,6 +157,47 @@ def test_statements_of_other_databases_branches_are_not_checked(database_url: st
              "(`engine.dialect.name == SupportedDialect.SQLITE`)")}
 
 
+# Nominatim's `nominatim_api/core.py`: the SQLite engine's connection listener is a function
+# defined under `if is_sqlite:`, and sends SpatiaLite's `SetDecimalPrecision` (a false
+# DBS314). A function defined in PostgreSQL's branch, or outside any, stays checked.
+_LISTENER_IN_BRANCH = '''\
+import sqlalchemy as sa
+
+
+def setup(dsn, flag):
+    is_sqlite = dsn.startswith("sqlite:")
+    engine = sa.create_engine(dsn)
+    if is_sqlite:
+        @sa.event.listens_for(engine, "connect")
+        def _on_sqlite_connect(dbapi_con, _):
+            cursor = dbapi_con.cursor()
+            cursor.execute("SELECT SetDecimalPrecision(7)")
+        sa.event.listen(engine, "connect", lambda con, _: con.execute("SELECT sqlite_only_missing()"))
+    else:
+        def _on_connect(dbapi_con, _):
+            dbapi_con.cursor().execute("SELECT postgres_only_missing()")
+        sa.event.listen(engine, "connect", _on_connect)
+    if flag:
+        def _on_flag(dbapi_con, _):
+            dbapi_con.cursor().execute("SELECT flag_missing()")
+        sa.event.listen(engine, "connect", _on_flag)
+    return engine
+'''
+
+
+@pytest.mark.db
+def test_functions_defined_in_another_databases_branch_are_not_checked(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "SELECT 1", "core.py", _LISTENER_IN_BRANCH)
+    assert sorted((f.code, f.location.line, f.subject)
+                  for f in report.findings if f.location) == [
+        ("DBS314", 15, "postgres_only_missing"),
+        ("DBS314", 19, "flag_missing")]
+    assert {(s.location.line, s.reason) for s in report.skipped} == {
+        (11, "sent where the database is not PostgreSQL (`is_sqlite`)"),
+        (12, "sent where the database is not PostgreSQL (`is_sqlite`)")}
+
+
 # Apache Superset 6.1.0's `superset/db_engine_specs/`: one class per engine, its SQL sent to
 # the analytics database a user connects (`database.get_df(sql)`, a cursor of it), never to
 # Superset's own metadata database. The class says which: `engine = "clickhouse"` (the
