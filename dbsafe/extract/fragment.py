@@ -36,6 +36,9 @@ class SqlFragment:
     # Tables the code checks exist before it sends the statement (`if
     # inspector.has_table("x"):`): where the schema lacks one, the statement is not sent.
     checked_tables: frozenset[str] = frozenset()
+    # Tables the code finds missing before it sends the statement (the `else` of `if
+    # table_exists(conn, "x"):`): where the schema has one, the statement is not sent.
+    absent_tables: frozenset[str] = frozenset()
     # PostgreSQL majors the code never sends it to (`if server_version >= 150000:` around
     # it, `dbsafe.extract.server_version`): their system catalogs say nothing about it.
     not_sent_to: frozenset[int] = frozenset()

@@ -1907,10 +1907,11 @@ class _Extractor:
             return self._skipped_at(
                 nodes[-1], f"runs after `{_shortened(downgrade)}` in its function: on an "
                            f"earlier revision's schema, not today's")
-        tables = self._tables_checked_before(nodes[0])
+        tables, absent = self._tables_around(nodes[0])
         majors = frozenset().union(*(self._not_sent_to(node) for node in nodes))
-        if tables or majors:
-            return [replace(f, checked_tables=tables, not_sent_to=majors) for f in fragments]
+        if tables or absent or majors:
+            return [replace(f, checked_tables=tables, absent_tables=absent, not_sent_to=majors)
+                    for f in fragments]
         return fragments
 
     def _skipped_at(self, where: ast.AST, reason: str) -> list[SqlFragment]:
@@ -2049,27 +2050,36 @@ class _Extractor:
             parent = self.parents.get(id(parent))
 
     def _tables_checked_before(self, node: ast.AST, *, depth: int = 1) -> frozenset[str]:
-        """The tables an `if` around `node` (in its function) checks exist, where `node` is
-        in the branch that runs when they do: `if inspector.has_table("migrate_version"):`,
+        """The tables the code checks exist before reaching `node` (see `_tables_around`)."""
+        return self._tables_around(node, depth=depth)[0]
+
+    def _tables_around(self, node: ast.AST, *,
+                       depth: int = 1) -> tuple[frozenset[str], frozenset[str]]:
+        """The tables the branches around `node` (`_branches_around`) say exist, and those
+        they say do not, where `node` runs: `if inspector.has_table("migrate_version"):`,
         `if "x" in inspector.get_table_names():` (and `and` of such tests), also through
         names bound once to the test or the list (`names = connection.introspection.
-        table_names()`, `has_x = "x" in names`, `if has_x:`). In a module's function that
-        the module only calls, the tables every one of those calls is checked for too
-        (pulpcore's `_get_user_object_permissions()`, called only under `if
-        guardian_uop_available:`)."""
-        found: set[str] = set()
-        child, parent = node, self.parents.get(id(node))
+        table_names()`, `has_x = "x" in names`, `if has_x:`), or an `if 'x' not in tables:
+        return` before it; the `else` of such a test, or `if not has_x:`, runs only where
+        `x` does not exist (`_table_facts`). In a module's function that the module only
+        calls, the tables every one of those calls is checked for exist too (pulpcore's
+        `_get_user_object_permissions()`, called only under `if guardian_uop_available:`)."""
+        exist: set[str] = set()
+        missing: set[str] = set()
+        for test, holds in self._branches_around(node):
+            there, gone = _table_facts(test, holds, self._assigned_once)
+            exist |= there
+            missing |= gone
+        parent = self.parents.get(id(node))
         while parent is not None and not isinstance(
             parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module, ast.ClassDef)
         ):
-            if isinstance(parent, ast.If) and any(child is stmt for stmt in parent.body):
-                found.update(_tables_tested(parent.test, self._assigned_once))
-            child, parent = parent, self.parents.get(id(parent))
+            parent = self.parents.get(id(parent))
         if depth > 0 and self.checks_tables and \
                 isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
                 self.parents.get(id(parent)) is self.tree:
-            found.update(self._tables_checked_at_calls(parent, depth=depth - 1))
-        return frozenset(found)
+            exist.update(self._tables_checked_at_calls(parent, depth=depth - 1))
+        return frozenset(exist), frozenset(missing)
 
     def _tables_checked_at_calls(self, function: ast.FunctionDef | ast.AsyncFunctionDef, *,
                                  depth: int) -> frozenset[str]:
@@ -3810,38 +3820,64 @@ def _shortened(test: ast.AST | str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _tables_tested(test: ast.expr, bound: Callable[[ast.Name], ast.AST | None] | None = None,
-                   *, depth: int = 0) -> Iterator[str]:
-    """The tables a condition is true only when they exist: the literal names given to
-    SQLAlchemy's `has_table(...)` or a `...table_exists(...)` helper, and `"x" in
-    <...>.get_table_names()` (Django's `table_names()`), alone or joined by `and`; `bound`
-    gives what a name is bound to once, for a test or a list held in a name.
+def _table_facts(test: ast.expr, holds: bool,
+                 bound: Callable[[ast.Name], ast.AST | None] | None = None, *,
+                 depth: int = 0) -> tuple[set[str], set[str]]:
+    """The tables that exist, and those that do not, wherever `test` comes out `holds`: the
+    literal name given to SQLAlchemy's `has_table(...)` or a `...table_exists(...)` helper,
+    and `"x" in <...>.get_table_names()` (Django's `table_names()`), alone, negated, or
+    joined by `and` (when it holds) or `or` (when it fails); `bound` gives what a name is
+    bound to once, for a test or a list held in a name. A literal tested in any list whose
+    name says it holds tables (`if 'x' not in tables: return`, Nominatim's set of its
+    tables handed to a function) says only that `x` exists, not that it does not (`if "x"
+    in skipped_tables: return` may not mean that).
 
-    >>> def tested(text): return sorted(_tables_tested(ast.parse(text, mode="eval").body))
-    >>> tested("'a' in inspector.get_table_names() and has_table('b')")
-    ['a', 'b']
-    >>> tested("'a' in names or has_table('b')")
-    []
+    >>> def facts(text, holds=True):
+    ...     return [sorted(f) for f in _table_facts(ast.parse(text, mode="eval").body, holds)]
+    >>> facts("'a' in inspector.get_table_names() and has_table('b')")
+    [['a', 'b'], []]
+    >>> facts("'a' in names or has_table('b')")
+    [[], []]
+    >>> facts("not has_table('a') or 'b' not in tables", holds=False)
+    [['a', 'b'], []]
+    >>> facts("table_exists(conn, 'a')", holds=False), facts("'b' in tables", holds=False)
+    ([[], ['a']], [[], []])
     """
     if isinstance(test, ast.Name) and bound is not None and depth < 3:
         value = bound(test)
         if isinstance(value, ast.expr) and not isinstance(value, ast.Name):
-            yield from _tables_tested(value, bound, depth=depth + 1)
-    elif isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+            return _table_facts(value, holds, bound, depth=depth + 1)
+    elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _table_facts(test.operand, not holds, bound, depth=depth)
+    elif isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) == holds:
+        # each of its values came out the same (else one of them decided it, unknown which)
+        exist: set[str] = set()
+        missing: set[str] = set()
         for value in test.values:
-            yield from _tables_tested(value, bound, depth=depth)
+            there, gone = _table_facts(value, holds, bound, depth=depth)
+            exist |= there
+            missing |= gone
+        return exist, missing
     elif isinstance(test, ast.Call) and (
             _call_name(test) == "has_table" or (_call_name(test) or "").endswith("table_exists")):
-        for arg in test.args:
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                yield arg.value
-    elif (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.In)
+        name = next((arg.value for arg in test.args
+                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str)), None)
+        if name is not None:
+            return ({name}, set()) if holds else (set(), {name})
+    elif (isinstance(test, ast.Compare) and len(test.ops) == 1
+          and isinstance(test.ops[0], (ast.In, ast.NotIn))
           and isinstance(test.left, ast.Constant) and isinstance(test.left.value, str)):
+        present = holds == isinstance(test.ops[0], ast.In)
         listed: ast.AST | None = test.comparators[0]
+        named = listed.id if isinstance(listed, ast.Name) else \
+            listed.attr if isinstance(listed, ast.Attribute) else ""
         if isinstance(listed, ast.Name) and bound is not None:
             listed = bound(listed)
         if isinstance(listed, ast.Call) and _call_name(listed) in _TABLE_LISTS:
-            yield test.left.value
+            return ({test.left.value}, set()) if present else (set(), {test.left.value})
+        if present and "table" in named.lower():
+            return {test.left.value}, set()
+    return set(), set()
 
 
 _TABLE_LISTS = frozenset({"get_table_names", "table_names"})

@@ -407,7 +407,10 @@ _CHUNK = 32
 #      putting a fragment of the tag's writing a clause or nothing (`Prisma.sql`AND ...``,
 #      `Prisma.empty`), and a clause-or-nothing hole right after a value's, leave the
 #      statement checked (unsend's dashboard, helper-377)
-_CACHE_VERSION = 276
+# 277: a function defined in a branch takes the branch's tests; a statement sent only where a
+#      table the schema has is missing is not analysed, `'x' not in tables: return` checks
+#      `x`; `values` opening no VALUES list is a name (Nominatim, Arches: helper-376)
+_CACHE_VERSION = 277
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -1395,6 +1398,14 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             lambda p: p.code == UNKNOWN_TABLE.code
             and p.subject.rsplit(".", 1)[-1] in fragment.checked_tables,
             lambda _: "reads a table the code checks exists before sending it")
+    if fragment.absent_tables and problems:
+        # The code sends it only where a table does not exist (the `else` of `if
+        # table_exists(conn, "x"):`, an old layout's fallback): not where the schema has it.
+        there = sorted(t for t in fragment.absent_tables if _has_table(snapshot, t))
+        if there:
+            problems, resolution = _dropping(
+                problems, resolution, lambda _: True,
+                lambda _: f"sent only where `{there[0]}` does not exist, which the schema has")
     if fragment.not_sent_to and problems:
         # The code sends it only to other PostgreSQL versions (`if server_version >=
         # 150000:`): what this version's catalog lacks is nothing it will meet.
@@ -1615,6 +1626,12 @@ def _dropping(problems: tuple[Problem, ...], resolution: Resolution,
         return problems, resolution
     first = next(p for p in problems if dropped(p))
     return kept, resolver.Resolution(resolver.NOT_ANALYSED, kept, reason=reason(first))
+
+
+def _has_table(snapshot: SchemaSnapshot, table: str) -> bool:
+    """Whether the schema has `table` (`name`, on its search path, or `schema.name`)."""
+    schema, _, name = table.rpartition(".")
+    return snapshot.find_relation(name, schema or None) is not None
 
 
 def _known_callables() -> frozenset[int]:
