@@ -941,7 +941,37 @@ def tokenize_postgres(sql: str) -> list[sqlglot.tokens.Token]:
         tokens = _postgres()[0].tokenize(sql)
     except TokenError:
         tokens = _dollar_parameters(sql)
-    return _placeholder_casts(tokens)
+    return _values_names(_placeholder_casts(tokens))
+
+
+def _values_names(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
+    """`tokens` with a `values` that opens no VALUES list read as the name it is:
+    PostgreSQL's `VALUES` is followed by `(` but in `DEFAULT VALUES`, and is otherwise a
+    name it takes for a table or column (Arches' `JOIN values c ON (c.conceptid = ...)`,
+    its table of concept values, which sqlglot read as `VALUES (c)`: `c.conceptid` of no
+    table). A placeholder after it stands for the rows (psycopg's `VALUES %s`).
+
+    >>> [t.token_type.name for t in _values_names(tokenize_postgres(
+    ...     "SELECT v.x FROM values v, (VALUES (1)) w(y)"))][4:9]
+    ['FROM', 'VAR', 'VAR', 'COMMA', 'L_PAREN']
+    """
+    kind = sqlglot.TokenType
+    if not any(t.token_type == kind.VALUES for t in tokens):
+        return tokens
+    out = list(tokens)
+    for at, t in enumerate(tokens):
+        after = tokens[at + 1].token_type if at + 1 < len(tokens) else None
+        if t.token_type == kind.VALUES and after not in _OPENING_ROWS and not (
+                at and tokens[at - 1].token_type == kind.DEFAULT):
+            out[at] = sqlglot.tokens.Token(kind.VAR, t.text, t.line, t.col, t.start, t.end,
+                                           t.comments)
+    return out
+
+
+# What follows a `VALUES` opening its rows: a row, or a placeholder holding them.
+_OPENING_ROWS = frozenset({sqlglot.TokenType.L_PAREN, sqlglot.TokenType.MOD,
+                           sqlglot.TokenType.COLON, sqlglot.TokenType.PARAMETER,
+                           sqlglot.TokenType.PLACEHOLDER})
 
 
 def _dollar_parameters(sql: str) -> list[sqlglot.tokens.Token]:

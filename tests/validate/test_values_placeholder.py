@@ -69,3 +69,31 @@ def test_statements_for_execute_values_are_analysed_and_confirmed(
     ]
     assert report.summary["statements_analysed"] == 3
     assert report.summary["statements_not_analysed"] == 0
+
+
+# Arches' `index_database.py` (`concepts`' labels) joins its table named `values` unquoted,
+# which PostgreSQL reads as a name (its `VALUES` opens a list only before `(`); sqlglot read
+# `JOIN values c` as `VALUES (c)`: 4 false DBS302 (`c`, `c2`, ... "the query reads no table").
+_VALUES_TABLE = '''def labels(cursor, concept, kinds):
+    cursor.execute("""
+        SELECT c.valueid, c.value FROM relations d
+          JOIN values c ON (c.conceptid = d.conceptidto)
+          JOIN values c2 ON (c2.conceptid = d.conceptidfrom)
+         WHERE d.conceptidto = %s AND c2.valuetype = 'prefLabel'
+    """, [concept])
+    cursor.execute("SELECT values.nosuch FROM values WHERE values.valuetype = %s", [kinds])
+    cursor.execute("INSERT INTO values (conceptid) VALUES (%s) RETURNING valueid", [concept])
+    cursor.execute("INSERT INTO relations DEFAULT VALUES")
+'''
+
+
+@pytest.mark.db
+def test_a_table_named_values_is_a_table(database_url: str, tmp_path: Path) -> None:
+    report = validate_module(
+        database_url, tmp_path,
+        "CREATE TABLE relations (conceptidfrom int, conceptidto int); CREATE TABLE values "
+        "(valueid serial, value text, conceptid int, valuetype text)", "concepts.py",
+        _VALUES_TABLE)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 8, "public.values.nosuch")]
+    assert report.summary["statements_analysed"] == 4
