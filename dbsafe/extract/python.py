@@ -1702,6 +1702,8 @@ class _Extractor:
                 continue
             if self._input_of_asserted_result(read, within):
                 continue
+            if _logged(read, self.parents):
+                continue
             if self.mocks and self._stored_on_mock(read):
                 continue
             loop = self.parents.get(id(read))
@@ -3811,6 +3813,39 @@ def _is_string_expr(node: ast.AST) -> bool:
             and isinstance(value.value, str)
         )
     return False
+
+
+def _logged(read: ast.AST, parents: dict[int, ast.AST]) -> bool:
+    """Whether `read` is an argument of a logging call, which writes it to a log, never to
+    a database: `logging.LogRecord(name, level, path, line, msg, args, exc_info)` (AiiDA's
+    test of its log formatter on a prepared statement's text), or a logger's `debug`,
+    `info`, `warning`, `error`, `exception`, `critical` or `log` (`log.info(sql)`, on a
+    name or attribute with `log` in it).
+
+    >>> tree = ast.parse("logging.LogRecord('n', 20, 'p', 0, m, (), None); log.info(m); "
+    ...                  "db.info(m)")
+    >>> parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    >>> [_logged(n, parents) for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "m"]
+    [True, True, False]
+    """
+    call = parents.get(id(read))
+    if isinstance(call, ast.keyword):
+        call = parents.get(id(call))
+    if not isinstance(call, ast.Call) or call.func is read:
+        return False
+    if _call_name(call) == "LogRecord":
+        return True
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr in _LOGGER_METHODS):
+        return False
+    receiver = func.value
+    named = receiver.id if isinstance(receiver, ast.Name) else \
+        receiver.attr if isinstance(receiver, ast.Attribute) else ""
+    return "log" in named.lower()
+
+
+_LOGGER_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception",
+                             "critical", "log"})
 
 
 def _shortened(test: ast.AST | str, limit: int = 60) -> str:

@@ -121,6 +121,44 @@ def test_strings_a_test_only_asserts_on_through_a_name_are_not_statements(
         ("DBS302", 23, "public.users.nickname")]
 
 
+# AiiDA's `tests/cmdline/utils/test_log.py` hands a prepared statement's text to
+# `logging.LogRecord` and compares what its formatter makes of it with the text (a false
+# DBS301 on `t`). A string also sent, or given to a method of something else, stays read.
+_LOGGED = '''\
+import logging
+
+from app import log
+
+
+def test_cli_formatter_named_parameters():
+    message = 'SELECT t.pk FROM t WHERE t.pk = %(pk_1)s'
+    record = logging.LogRecord('name', logging.INFO, 'pathname', 0, message, (), None)
+    assert log.CliFormatter().format(record) == message
+
+
+def test_logged_and_sent(cursor):
+    sql = 'SELECT nickname FROM users'
+    log.info(sql)
+    cursor.execute(sql)
+
+
+def test_given_on(db):
+    other = 'SELECT nickname FROM users'
+    db.info(other)
+    assert other
+'''
+
+
+@pytest.mark.db
+def test_a_string_only_logged_and_asserted_on_is_not_a_statement(database_url: str,
+                                                                  tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "test_log.py", _LOGGED)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 13, "public.users.nickname"),
+        ("DBS302", 19, "public.users.nickname")]
+
+
 _CHECKS_TABLE_EXISTS = '''\
 import sqlalchemy as sa
 
