@@ -409,7 +409,9 @@ _CHUNK = 32
 #      statement checked (unsend's dashboard, helper-377)
 # 277: a function defined in a branch takes the branch's tests; a statement sent only where a
 #      table the schema has is missing is not analysed, `'x' not in tables: return` checks
-#      `x`; `values` opening no VALUES list is a name (Nominatim, Arches: helper-376)
+#      `x`; `values` opening no VALUES list is a name; a string only logged and asserted on
+#      is no statement; a `.sql` file a Python migration names is a migration (Nominatim,
+#      Arches, AiiDA: helper-376)
 _CACHE_VERSION = 277
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
@@ -470,6 +472,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     """Validate the SQL in `paths` against `source`; see the module docstring."""
     from dbsafe.extract.files import FolderNames, discover_named, require_existing, too_large
     from dbsafe.extract.migration import MigrationFolders, migration_kind, yoyo_python_steps
+    from dbsafe.extract.migration_sql_files import run_by, sql_files_named
     from dbsafe.extract.suppressions import apply as apply_suppressions
 
     root = settings.project_root
@@ -498,6 +501,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     scanned: list[str] = []  # every file analysed or answered from the cache
     directive_texts: dict[str, bytes] = {}  # only the files that hold `dbsafe:` at all
     misses: list[tuple[Path, str, bytes]] = []  # relative path resolved once, content read once
+    run_sql: set[tuple[str, ...]] = set()  # the `.sql` files the migrations read run
     # The schema's own folder of migrations is one whatever it is named (`db/migrate`).
     folder_names = FolderNames()  # each folder listed once, for both
     migration_folders = MigrationFolders(
@@ -525,9 +529,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             # Same size, times and inode as when its outcome was stored: not read again.
             key, has_directives = seen
             if key.startswith(_MIGRATION_KEY):
-                recorded, _, made_json = key[len(_MIGRATION_KEY):].partition("\n")
-                outcomes[rel] = _migration_file(rel, recorded,
-                                                frozenset(json.loads(made_json or "[]")))
+                recorded, _, facts = key[len(_MIGRATION_KEY):].partition("\n")
+                made_names, runs = json.loads(facts) if facts else ([], [])
+                run_sql.update(tuple(r) for r in runs)
+                outcomes[rel] = _migration_file(rel, recorded, frozenset(made_names))
                 continue
             if other_engine is not None:
                 outcomes[rel] = _skipped_file(rel, other_engine.reason(root))
@@ -555,9 +560,11 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             # Not the schema's own (those are held above): what its DDL makes is there for
             # the project's scripts, which run beside it (`_made_elsewhere`).
             made = _made_by_migration(rel, data) if application is None else frozenset()
+            runs = sql_files_named(data) if rel.endswith(".py") else ()
+            run_sql.update(runs)
             outcomes[rel] = _migration_file(rel, kind, made)
             cache.remember(rel, status, _MIGRATION_KEY + kind + (
-                "\n" + json.dumps(sorted(made)) if made else ""), False)
+                "\n" + json.dumps([sorted(made), runs]) if made or runs else ""), False)
             continue
         if other_engine is not None:
             outcomes[rel] = _skipped_file(rel, other_engine.reason(root))
@@ -576,6 +583,18 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         else:
             misses.append((Path(path), rel, data))
 
+    if run_sql:
+        # A `.sql` file a migration runs is a migration (`migration_sql_files`): read, and
+        # perhaps cached, before the migration naming it was.
+        taken = {rel for rel in (*outcomes, *(rel for _, rel, _ in misses))
+                 if rel.endswith(".sql") and run_by(rel, run_sql)
+                 and not (rel in outcomes and outcomes[rel].counts.get("migration_files"))}
+        for rel in taken:
+            outcomes[rel] = _migration_file(rel, "migration's SQL file")
+            keys.pop(rel, None)
+            directive_texts.pop(rel, None)
+        misses = [miss for miss in misses if miss[1] not in taken]
+        scanned = [rel for rel in scanned if rel not in taken]
     if misses or not keys:
         # Decoded only now, and not at all when every file read was cached; a run that
         # reads no file still decodes it, so a broken snapshot is never a clean run.
