@@ -28,9 +28,9 @@ that refuses it, run read-only on the live database:
   function cannot be told (its values at the upgrade are not the probe's). A string type's
   length is checked through domains over domains and in each element of an array. After the
   cast PostgreSQL rebuilds the indexes over the column and checks its CHECKs again, the
-  inheritance children's own too: a unique index's keys, an index's expressions and a CHECK
-  asked of the rows as retyped (`_rows_as`); a foreign key or exclusion constraint over
-  it cannot be told. PostgreSQL retypes before any other subcommand of the statement, so a
+  inheritance children's own too: a unique index's keys, an index's expressions, a CHECK
+  and a NOT NULL (a USING may give NULL) asked of the rows as retyped (`_rows_as`); a
+  foreign key or exclusion constraint over it cannot be told. PostgreSQL retypes before any other subcommand of the statement, so a
   SET NOT NULL, CHECK or key the same statement adds is asked of the rows as retyped too.
   A change that keeps every value (`integer` to `bigint`, `guard.kept_types`) asks none of
   these: it passes without a query;
@@ -436,7 +436,20 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
             yield from _retyped_constraint_probes(
                 conn, table, retyped, _defined(conn, table.name, str(cmd.name)), plan)
     if retyped:
-        yield from _rechecked_probes(conn, table, retyped)
+        # (NULLs: of a column no SET NOT NULL of the statement asks, given a USING: a value
+        # cast as it is is NULL only where it was)
+        from pglast.stream import RawStream
+
+        from dbsafe.guard.kept_types import casts_column_as_is
+
+        nulls = frozenset(str(cmd.name) for cmd in stmt.cmds or ()
+                          if cmd.subtype == AlterTableType.AT_AlterColumnType
+                          and isinstance(cmd.def_, ast.ColumnDef) and cmd.def_.typeName
+                          and not casts_column_as_is(cmd.def_.raw_default, str(cmd.name),
+                                                     str(RawStream()(cmd.def_.typeName)))) \
+            - {str(cmd.name) for cmd in stmt.cmds or ()
+               if cmd.subtype == AlterTableType.AT_SetNotNull}
+        yield from _rechecked_probes(conn, table, retyped, nulls)
 
 
 def _filled_probe(conn: Any, table: _Table, column: str, update: str) -> Probe:
@@ -759,16 +772,21 @@ def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef
                  f"SELECT count({value}) * 0 FROM {rows}", counts=True, find=find, which=which)
 
 
-def _rechecked_probes(conn: Any, table: _Table, retyped: dict[str, str]) -> Iterator[Probe]:
+def _rechecked_probes(conn: Any, table: _Table, retyped: dict[str, str],
+                      nulls: frozenset[str] = frozenset()) -> Iterator[Probe]:
     """After `ALTER COLUMN ... TYPE` PostgreSQL rebuilds the table's indexes over the new
     values and checks its CHECK constraints and foreign keys again: a unique index (or key)
     and a CHECK over a retyped column asked of the rows as retyped (`numeric(10,2)` to
     `numeric(4,0)` rounds 1.2 and 1.4 both to 1), an index's expressions and predicate
     evaluated over them (`(c::int)` over a column retyped to text); a foreign key or an
-    exclusion constraint over one cannot be told. It retypes the inheritance children's
-    columns too (recursing: `ALTER TABLE ONLY` of a parent's column is refused), rebuilding
-    their own indexes and checking their own CHECKs: asked of each child's rows."""
-    yield from _rebuilt_probes(conn, table, retyped, inherited=True)
+    exclusion constraint over one cannot be told. A retyped column NOT NULL is checked as
+    the rows are written again: a `USING` giving NULL (`CASE ... END` without an ELSE)
+    refuses (23502; `nulls`: the columns retyped with a USING whose NULLs no SET NOT NULL of
+    the statement asks already). It
+    retypes the inheritance children's columns too (recursing: `ALTER TABLE ONLY` of a
+    parent's column is refused), rebuilding their own indexes and checking their own
+    CHECKs and NOT NULLs: asked of each child's rows."""
+    yield from _rebuilt_probes(conn, table, retyped, nulls, inherited=True)
     if table.recursing.startswith("ONLY "):
         return
     children = conn.execute(
@@ -779,19 +797,29 @@ def _rechecked_probes(conn: Any, table: _Table, retyped: dict[str, str]) -> Iter
         "ORDER BY 1", (table.name,)).fetchall()
     for name, relkind in children:
         child = _Table(name, name, name if relkind == "p" else f"ONLY {name}")
-        yield from _rebuilt_probes(conn, child, retyped, inherited=False)
+        yield from _rebuilt_probes(conn, child, retyped, nulls, inherited=False)
 
 
-def _rebuilt_probes(conn: Any, table: _Table, retyped: dict[str, str], *, inherited: bool
-                    ) -> Iterator[Probe]:
+def _rebuilt_probes(conn: Any, table: _Table, retyped: dict[str, str],
+                    nulls: frozenset[str], *, inherited: bool) -> Iterator[Probe]:
     """`_rechecked_probes` of one table; not `inherited`: of a child, only what is its own
-    (a CHECK or index its parent's, asked over the parent's rows, is not asked again)."""
+    (a CHECK, index or NOT NULL its parent's, asked over the parent's rows, is not asked
+    again)."""
     from pglast import ast, parse_sql
 
     from dbsafe.lint.row_checks import PlanFacts
 
     rows = _rows_as(conn, table, retyped)
     casts = _casts(table, retyped)
+    own_not_null = "" if inherited else (
+        " AND NOT EXISTS (SELECT FROM pg_inherits i JOIN pg_attribute p ON p.attrelid = "
+        "i.inhparent AND p.attname = a.attname AND p.attnotnull WHERE i.inhrelid = a.attrelid)")
+    for (column,) in conn.execute(
+            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) "
+            "AND a.attname = ANY(%s) AND a.attnotnull AND NOT a.attisdropped" + own_not_null
+            + " ORDER BY a.attnum", (table.name, sorted(nulls))).fetchall():
+        probe = _null_probe(rows, str(column))
+        yield replace(probe, what=f"{probe.what} once cast", casts=casts)
     own_index = "" if inherited else \
         " AND NOT EXISTS (SELECT FROM pg_inherits WHERE inhrelid = i.indexrelid)"
     own_constraint = "" if inherited else " AND c.coninhcount = 0"

@@ -152,6 +152,12 @@ CREATE TABLE patterned_a (code text);
 -- a CHECK implying its bound: PostgreSQL attaches it without reading a row
 CREATE TABLE implied (id int, code text NOT NULL CHECK (code = 'y'));
 INSERT INTO implied VALUES (1, 'y');
+-- a NOT NULL column a USING may leave NULL: volumes' 'maybe' is neither 'yes' nor 'no'
+ALTER TABLE volumes ADD COLUMN answer text NOT NULL DEFAULT 'yes';
+ALTER TABLE clean ADD COLUMN answer text NOT NULL DEFAULT 'no';
+ALTER TABLE volumes ALTER COLUMN answer DROP DEFAULT;
+ALTER TABLE clean ALTER COLUMN answer DROP DEFAULT;
+UPDATE volumes SET answer = 'maybe' WHERE id = 1;
 """
 
 
@@ -347,6 +353,10 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     # and its own index, over a function raising on a value
     ("ALTER TABLE {t} ALTER COLUMN host_id TYPE int USING host_id + 1", None,
      "has values index clean_old_host fails on once cast (P0001 raise_exception)"),
+    # a NOT NULL column checked as the rows are written again: a USING giving NULL
+    ("ALTER TABLE {t} ALTER COLUMN answer TYPE boolean USING "
+     "CASE WHEN answer = 'yes' THEN true WHEN answer = 'no' THEN false END",
+     "holds NULLs once cast in 1 row(s)", None),
     # ATTACH PARTITION: the child's rows outside its bound (a range, a list, a hash; its
     # parent's own bound), the parent's indexes and foreign keys over them, the DEFAULT
     # partition's rows the new bound takes
@@ -399,6 +409,7 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "check of an added column failing on its value", "index expression failing on a value",
         "child's own check over a retyped column",
         "child's own index over a function raising on a retyped value",
+        "not null column a using leaves null",
         "attach outside a range", "attach under a unique index", "attach under an index "
         "expression", "attach under a foreign key", "attach over a default partition",
         "attach a partition the plan creates", "create a partition over a default partition",
