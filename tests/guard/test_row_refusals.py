@@ -764,6 +764,30 @@ def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection
     assert not _postgresql_refuses(database, *statements)
 
 
+def test_rows_a_policy_hides_from_the_probe_are_not_checked(
+        database: psycopg.Connection) -> None:
+    # The table's owner under FORCE ROW LEVEL SECURITY sees one tenant's rows; PostgreSQL's
+    # SET NOT NULL checks them all (the other tenant's NULL: 23502)
+    database.execute("DO $$ BEGIN CREATE ROLE dbsafe_probe_tenant; EXCEPTION "
+                     "WHEN duplicate_object THEN NULL; END $$")
+    database.execute("CREATE TABLE tenanted (tenant text, host text); "
+                     "INSERT INTO tenanted VALUES ('a', 'x'), ('b', NULL); "
+                     "ALTER TABLE tenanted OWNER TO dbsafe_probe_tenant; "
+                     "ALTER TABLE tenanted ENABLE ROW LEVEL SECURITY, "
+                     "FORCE ROW LEVEL SECURITY; "
+                     "CREATE POLICY own ON tenanted USING (tenant = 'a')")
+    statement = "ALTER TABLE tenanted ALTER COLUMN host SET NOT NULL"
+    try:
+        database.execute("SET ROLE dbsafe_probe_tenant")
+        (verdict,) = _verdicts(database, statement)
+        assert _postgresql_refuses(database, statement)
+    finally:
+        database.execute("RESET ROLE")
+        database.execute("DROP TABLE tenanted; DROP ROLE dbsafe_probe_tenant")
+    assert (verdict.outcome, verdict.detail) == (
+        "not checked", 'query would be affected by row-level security policy for table "…"')
+
+
 def test_a_volatile_using_or_default_cannot_be_told(database: psycopg.Connection) -> None:
     # random() may give other values at the upgrade; nextval() writes (a READ ONLY
     # transaction refuses it): neither is a refusal
