@@ -739,7 +739,9 @@ _LENGTH_CHECKED = {"varchar": 4, "bpchar": 4, "bit": 0, "varbit": 0}  # typmod =
 
 def _new_value(conn: Any, column: str, definition: ast.ColumnDef) -> str:
     """The value `ALTER COLUMN column TYPE t [USING e]` gives a row: `e`, or the column, coerced
-    to `t` by assignment."""
+    to `t` by assignment, in the column's new collation (its `COLLATE`, else `t`'s: what the
+    indexes and CHECKs over it compare and `lower()` it with, where a cast keeps the old
+    one)."""
     from pglast.stream import RawStream
 
     assert definition.typeName is not None
@@ -747,7 +749,15 @@ def _new_value(conn: Any, column: str, definition: ast.ColumnDef) -> str:
     if using is not None:
         _refuse_volatile(conn, using, "its USING expression")
     value = f"({RawStream()(using)})" if using is not None else _ident(column)
-    return _assigned(conn, value, definition.typeName, str(RawStream()(definition.typeName)))
+    target = str(RawStream()(definition.typeName))
+    assigned = _assigned(conn, value, definition.typeName, target)
+    if definition.collClause is not None:
+        return f"{assigned} COLLATE {RawStream()(definition.collClause).removeprefix('COLLATE ')}"
+    collation = conn.execute(
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.collname) FROM pg_type t "
+        "JOIN pg_collation c ON c.oid = t.typcollation JOIN pg_namespace n "
+        "ON n.oid = c.collnamespace WHERE t.oid = to_regtype(%s)", (target,)).fetchone()
+    return f"{assigned} COLLATE {collation[0]}" if collation else assigned
 
 
 def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef,

@@ -158,6 +158,11 @@ ALTER TABLE clean ADD COLUMN answer text NOT NULL DEFAULT 'no';
 ALTER TABLE volumes ALTER COLUMN answer DROP DEFAULT;
 ALTER TABLE clean ALTER COLUMN answer DROP DEFAULT;
 UPDATE volumes SET answer = 'maybe' WHERE id = 1;
+-- lower() of "C" leaves 'É' as it is, pg_c_utf8's does not
+ALTER TABLE volumes ADD COLUMN initial text COLLATE "C" CHECK (initial = lower(initial));
+ALTER TABLE clean ADD COLUMN initial text COLLATE "C" CHECK (initial = lower(initial));
+UPDATE volumes SET initial = 'É' WHERE id = 1;
+UPDATE clean SET initial = 'é' WHERE id = 1;
 """
 
 
@@ -357,6 +362,9 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN answer TYPE boolean USING "
      "CASE WHEN answer = 'yes' THEN true WHEN answer = 'no' THEN false END",
      "holds NULLs once cast in 1 row(s)", None),
+    # ... and CHECKs it in its new collation
+    ("ALTER TABLE {t} ALTER COLUMN initial TYPE text COLLATE pg_c_utf8",
+     "fails CHECK (initial = lower(initial)) once cast in 1 row(s)", None),
     # ATTACH PARTITION: the child's rows outside its bound (a range, a list, a hash; its
     # parent's own bound), the parent's indexes and foreign keys over them, the DEFAULT
     # partition's rows the new bound takes
@@ -409,7 +417,7 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "check of an added column failing on its value", "index expression failing on a value",
         "child's own check over a retyped column",
         "child's own index over a function raising on a retyped value",
-        "not null column a using leaves null",
+        "not null column a using leaves null", "check in a column's new collation",
         "attach outside a range", "attach under a unique index", "attach under an index "
         "expression", "attach under a foreign key", "attach over a default partition",
         "attach a partition the plan creates", "create a partition over a default partition",
