@@ -19,6 +19,8 @@ that refuses it, run read-only on the live database:
   evaluated before the keys, as the index build does);
 - `CREATE INDEX` with expressions or a WHERE: each evaluated over the table's own rows (lint
   hands on none that no value fails: `WHERE deleted_at IS NULL`, `lint.row_checks`);
+- `ADD PRIMARY KEY USING INDEX ix`: NULLs of the index's columns, which PostgreSQL sets NOT
+  NULL (read from the index, or from the plan's CREATE INDEX making it);
 - `VALIDATE CONSTRAINT`: the constraint as the database defines it (`pg_get_constraintdef`);
 - `ALTER COLUMN c TYPE t [USING e]`: every value cast as the statement casts it (`e`, or `c`,
   coerced to `t` by assignment: a string too long for `varchar(n)` refuses, where `CAST` would
@@ -76,7 +78,7 @@ secrets).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -373,7 +375,7 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
     tables it changes the rows of, the columns it adds or fills, the types and partitions
     it makes)."""
     from pglast import ast, parse_sql
-    from pglast.enums import AlterTableType
+    from pglast.enums import AlterTableType, ConstrType
 
     from dbsafe.guard.attached_rows import attach_probes
     from dbsafe.guard.kept_types import kept_values
@@ -431,6 +433,12 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
                             kept=kept[str(cmd.name)])
                 continue
             yield _type_probe(conn, table, str(cmd.name), cmd.def_, retyped[str(cmd.name)])
+        elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(
+                cmd.def_, ast.Constraint) and cmd.def_.indexname:
+            if cmd.def_.contype == ConstrType.CONSTR_PRIMARY:
+                for column in _index_columns(conn, table, cmd.def_.indexname, plan.indexes):
+                    yield _null_probe(_rows_as(conn, table, retyped) if column in retyped
+                                      else table, column)
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
                                                                            ast.Constraint):
             yield from _retyped_constraint_probes(conn, table, retyped, cmd.def_, plan)
@@ -455,6 +463,30 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
             - {str(cmd.name) for cmd in stmt.cmds or ()
                if cmd.subtype == AlterTableType.AT_SetNotNull}
         yield from _rechecked_probes(conn, table, retyped, nulls)
+
+
+def _index_columns(conn: Any, table: _Table, index: str, indexes: Mapping[str, str]
+                   ) -> list[str]:
+    """The columns of `index` (`ADD PRIMARY KEY USING INDEX index`, which sets them NOT NULL:
+    PostgreSQL checks their rows, 23502), in the table's schema, or of the plan's CREATE INDEX
+    making it (`indexes`)."""
+    from pglast import ast, parse_sql
+
+    row = conn.execute(
+        "SELECT array_agg(a.attname::text ORDER BY k.n) FROM pg_class t JOIN pg_class c "
+        "ON c.relnamespace = t.relnamespace AND c.relname = %s JOIN pg_index i "
+        "ON i.indexrelid = c.oid AND i.indrelid = t.oid CROSS JOIN LATERAL unnest(i.indkey) "
+        "WITH ORDINALITY AS k(attnum, n) JOIN pg_attribute a ON a.attrelid = t.oid "
+        "AND a.attnum = k.attnum WHERE t.oid = to_regclass(%s)",
+        (index, table.name)).fetchone()
+    if row and row[0]:
+        return list(row[0])
+    if index not in indexes:
+        raise _CannotTell(f"index {index} does not exist on {table.name} now, so it is made "
+                          "by the plan")
+    made = parse_sql(indexes[index])[0].stmt
+    assert isinstance(made, ast.IndexStmt)
+    return [str(p.name) for p in made.indexParams or () if p.name]
 
 
 def _filled_probe(conn: Any, table: _Table, column: str, update: str) -> Probe:

@@ -4,7 +4,9 @@ before the first revision whether a row would refuse one (`guard.row_refusals`, 
 
 Read from the statements each revision ran on the throwaway copy (pglast's trees, no words):
 `ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK,
-FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE or PRIMARY KEY; `VALIDATE CONSTRAINT`; `CREATE
+FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE or PRIMARY KEY (`PRIMARY KEY USING INDEX`:
+its columns are set NOT NULL; handed on with the plan's CREATE INDEX making the index,
+`indexes`); `VALIDATE CONSTRAINT`; `CREATE
 UNIQUE INDEX`; `CREATE INDEX` with an expression or WHERE a value may fail (not `WHERE deleted_at
 IS NULL`); `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated);
 `ADD COLUMN ... NOT NULL` (or a unique key over a DEFAULT, or a CHECK or FOREIGN KEY of the
@@ -69,6 +71,7 @@ from dbsafe.lint.row_changes import (
 )
 from dbsafe.lint.statement import (
     expression_columns,
+    last,
     range_var,
     same_relation,
     strings,
@@ -120,6 +123,8 @@ class PlanFacts:
     empty: tuple[str, ...] = ()
     # columns an earlier `UPDATE` of every row set to a constant: column -> that UPDATE
     filled: Mapping[str, str] = field(default_factory=dict)
+    # indexes an earlier statement creates: name -> its CREATE INDEX
+    indexes: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, check: Mapping[str, Any]) -> PlanFacts:
@@ -127,7 +132,8 @@ class PlanFacts:
         holds."""
         return cls(changed=dict(check.get("changed") or {}), added=dict(check.get("added") or {}),
                    plain_types=frozenset(check.get("plain_types") or ()),
-                   empty=tuple(check.get("empty") or ()), filled=dict(check.get("filled") or {}))
+                   empty=tuple(check.get("empty") or ()), filled=dict(check.get("filled") or {}),
+                   indexes=dict(check.get("indexes") or {}))
 
 
 @dataclass(slots=True)
@@ -174,6 +180,9 @@ class RowChecks:
     # why an UPDATE's rows may not hold what it writes: the plan made or enabled a trigger,
     # a rule or row security before it (the guard asks the database for today's)
     _rewrites_updates: str | None = None
+    # index (last name) -> the CREATE INDEX of the plan making it (`ADD PRIMARY KEY USING
+    # INDEX` of one: the guard reads its columns there)
+    _indexes: dict[str, str] = field(default_factory=dict)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -209,6 +218,11 @@ class RowChecks:
                     check["added"] = added
                 if filled:
                     check["filled"] = filled
+                indexes = {a.constraint.using_index: self._indexes[a.constraint.using_index]
+                           for a in s.actions if a.constraint is not None
+                           and a.constraint.using_index in self._indexes}
+                if indexes:  # (made by the plan: not yet there to look up)
+                    check["indexes"] = indexes
                 retyped = self._retypes(relation, columns) + [
                     [f"{why} (the table it references)", sql, column]
                     for table, referenced in _references(s)
@@ -364,6 +378,8 @@ class RowChecks:
         if s.node.get("inhRelations") or any(
                 a.subtype in ("AddInherit", "AttachPartition") for a in s.actions):
             self._filled.clear()  # a filled table may get a child whose rows it did not fill
+        if s.kind == "IndexStmt" and s.index_def is not None and s.index_def.name:
+            self._indexes[last(s.index_def.name)] = s.sql.strip().rstrip(";")
         if s.kind == "CreateStmt":
             # Empty until a data statement fills it: nothing there refuses a check.
             self._created.update(s.creates)
@@ -460,9 +476,11 @@ def validated_columns(s: Statement, plain_types: Set[str] = frozenset()
                 found.add(action.name)
             found.update(expression_columns(action.using))
         con = action.constraint
+        # (USING INDEX: the index holds the keys apart already; a primary key's columns
+        # are set NOT NULL, over their rows)
         if action.subtype == "AddConstraint" and con is not None \
                 and con.kind in _VALIDATING_CONSTRAINTS and not con.not_valid \
-                and con.enforced and con.using_index is None:
+                and con.enforced and (con.using_index is None or con.kind == "primary"):
             validates = True
             found.update(con.columns)
             found.update(expression_columns(con.expression))

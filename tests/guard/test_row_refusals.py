@@ -362,6 +362,10 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN answer TYPE boolean USING "
      "CASE WHEN answer = 'yes' THEN true WHEN answer = 'no' THEN false END",
      "holds NULLs once cast in 1 row(s)", None),
+    # a primary key over a unique index sets its columns NOT NULL (an index the plan makes)
+    ("CREATE UNIQUE INDEX {t}_num ON {t} (num); "
+     "ALTER TABLE {t} ADD CONSTRAINT {t}_pk PRIMARY KEY USING INDEX {t}_num",
+     "holds NULLs in 1 row(s)", "holds NULLs in 3 row(s)"),  # (clean_old's too)
     # ... and CHECKs it in its new collation
     ("ALTER TABLE {t} ALTER COLUMN initial TYPE text COLLATE pg_c_utf8",
      "fails CHECK (initial = lower(initial)) once cast in 1 row(s)", None),
@@ -417,7 +421,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "check of an added column failing on its value", "index expression failing on a value",
         "child's own check over a retyped column",
         "child's own index over a function raising on a retyped value",
-        "not null column a using leaves null", "check in a column's new collation",
+        "not null column a using leaves null", "primary key using an index the plan makes",
+        "check in a column's new collation",
         "attach outside a range", "attach under a unique index", "attach under an index "
         "expression", "attach under a foreign key", "attach over a default partition",
         "attach a partition the plan creates", "create a partition over a default partition",
@@ -458,6 +463,24 @@ def test_a_primary_key_over_nulls_is_refused_for_them(database: psycopg.Connecti
     (nulls, _) = _verdicts(database, "ALTER TABLE volumes ADD PRIMARY KEY (host)")
     assert (nulls.subject, nulls.outcome, nulls.detail) == (
         "volumes.host", "refused", "holds NULLs in 1 row(s)")
+
+
+def test_a_primary_key_using_an_index_asks_its_columns_nulls(
+        database: psycopg.Connection) -> None:
+    statement = "ALTER TABLE volumes ADD CONSTRAINT volumes_pk PRIMARY KEY USING INDEX volumes_ix"
+    database.execute("CREATE UNIQUE INDEX volumes_ix ON volumes (num)")
+    try:
+        verdicts = _verdicts(database, statement)
+        assert _postgresql_refuses(database, statement)
+    finally:
+        database.execute("DROP INDEX volumes_ix")
+    assert [(v.subject, v.outcome, v.detail) for v in verdicts] == [
+        ("volumes.num", "refused", "holds NULLs in 1 row(s)")]
+    # an index neither the database nor the plan has: PostgreSQL's error, not the rows'
+    (verdict,) = _verdicts(database, statement)
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "index volumes_ix does not exist on volumes now, so it is made by the "
+        "plan")
 
 
 def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
