@@ -48,6 +48,9 @@ that refuses it, run read-only on the live database:
   (`lint.row_checks`: no WHERE, FROM, WITH or ONLY): passes with no query, unless the table
   or a child has a trigger, a rule or row security, which may change what it writes.
 
+- `ALTER DOMAIN d ADD CONSTRAINT ... CHECK`/`NOT NULL`, `SET NOT NULL`, `VALIDATE
+  CONSTRAINT`: every column of `d` (and of the domains over it) in every table
+  (`guard.domain_rows`).
 - `ATTACH PARTITION`, `CREATE TABLE ... PARTITION OF`: the partition's rows against its
   bound, the parent's indexes and foreign keys, the DEFAULT partition's rows against the new
   bound (`guard.attached_rows`).
@@ -381,6 +384,11 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
     from dbsafe.guard.kept_types import kept_values
 
     stmt = parse_sql(sql)[0].stmt
+    if isinstance(stmt, ast.AlterDomainStmt):  # every column of the domain
+        from dbsafe.guard.domain_rows import domain_probes
+
+        yield from domain_probes(conn, stmt, changed)
+        return
     if isinstance(stmt, ast.CreateStmt) and stmt.inhRelations:  # PARTITION OF: as attached
         yield from attach_probes(conn, _table(conn, stmt.inhRelations[0]),
                                  ast.PartitionCmd(name=stmt.relation, bound=stmt.partbound),

@@ -6,15 +6,17 @@ Read from the statements each revision ran on the throwaway copy (pglast's trees
 `ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK,
 FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE or PRIMARY KEY (`PRIMARY KEY USING INDEX`:
 its columns are set NOT NULL; handed on with the plan's CREATE INDEX making the index,
-`indexes`); `VALIDATE CONSTRAINT`; `CREATE
-UNIQUE INDEX`; `CREATE INDEX` with an expression or WHERE a value may fail (not `WHERE deleted_at
+`indexes`); `VALIDATE CONSTRAINT`; `CREATE UNIQUE INDEX`; `CREATE INDEX` with an expression or WHERE a value may fail (not `WHERE deleted_at
 IS NULL`); `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated);
 `ADD COLUMN ... NOT NULL` (or a unique key over a DEFAULT, or a CHECK or FOREIGN KEY of the
 column's own), unless no row can refuse it (a
 constant DEFAULT of a built-in type, an identity: `filled_by_adding`); `ATTACH PARTITION`
 (the partition's rows, and its parent's DEFAULT partition's), `CREATE TABLE ... PARTITION OF`
 a parent (its DEFAULT partition's rows), handed on with the partitions the plan creates
-(`empty`: no rows) and, for any column, the tables changed so far (`changed`).
+(`empty`: no rows) and, for any column, the tables changed so far (`changed`); `ALTER DOMAIN`
+adding a CHECK or NOT NULL, setting NOT NULL or validating a constraint (every column of the
+domain, in any table: handed on with the tables whose rows or columns the plan changed so
+far, `changed`).
 The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
@@ -190,8 +192,9 @@ class RowChecks:
             if s.generated or s.deferred:
                 continue
             columns = validated_columns(s, self._plain_types)
-            # (CREATE TABLE ... PARTITION OF: its parent's DEFAULT partition is checked)
-            relation = _partition_of(s) or s.relation
+            # (CREATE TABLE ... PARTITION OF: its parent's DEFAULT partition is checked;
+            # ALTER DOMAIN: the columns of the domain, in any table, the guard finds)
+            relation = _partition_of(s) or s.relation or _altered_domain(s)
             attached = [a.partition for a in s.actions
                         if a.subtype == "AttachPartition" and a.partition]
             new = bool(columns is not None and relation and self._new(relation)
@@ -234,10 +237,18 @@ class RowChecks:
                     check["plain_types"] = made
                 if self._functions:  # the guard asks nothing calling one (its queries')
                     check["functions"] = sorted(self._functions)
-                if not columns and self._tables:
+                changed = dict(self._tables)
+                if s.kind == "AlterDomainStmt":  # (and the tables whose columns changed)
+                    for (name, _), why in [*self._columns.items(), *(
+                            (key, why) for key, (why, _) in self._added.items()), *(
+                            (key, changes[0][0]) for key, changes in self._retyped.items()),
+                            *(((name, ""), why) for name, why in self._filled_tables.items())]:
+                        changed.setdefault(name, why)
+                if not columns and changed:
                     # VALIDATE CONSTRAINT: a foreign key's referenced table is the
-                    # database's to say; the guard holds it against these
-                    check["changed"] = dict(self._tables)
+                    # database's to say, ALTER DOMAIN's tables too; the guard holds them
+                    # against these
+                    check["changed"] = changed
                 self.checks.append(self._with_calls(check))
             self._note(revision, s)
 
@@ -441,13 +452,29 @@ def _references(s: Statement) -> list[tuple[str, frozenset[str]]]:
             and con.kind == "foreign" and con.references]
 
 
+def _altered_domain(s: Statement) -> str | None:
+    """The domain `ALTER DOMAIN` adds a CHECK or NOT NULL to (not NOT VALID), sets NOT NULL
+    or validates a constraint of: PostgreSQL checks every column of it (and of the domains
+    over it) in every table, as `domain.name`; None for any other statement."""
+    node = s.node
+    if s.kind != "AlterDomainStmt" or not isinstance(node, dict):
+        return None
+    con = (node.get("def") or {}).get("Constraint") or {}
+    if node.get("subtype") in ("O", "V") or (
+            node.get("subtype") == "C" and con.get("contype") in ("CONSTR_CHECK",
+                                                                  "CONSTR_NOTNULL")
+            and not con.get("skip_validation")):
+        return ".".join(strings(node.get("typeName"))) or None
+    return None
+
+
 def validated_columns(s: Statement, plain_types: Set[str] = frozenset()
                        ) -> frozenset[str] | None:
     """The columns a statement validates the rows of (empty: unknown, as for `VALIDATE
     CONSTRAINT`, whose columns the database knows), or None when it validates none;
     `plain_types`: types without a constraint of their own the plan made before it."""
-    if _partition_of(s):
-        return frozenset()  # (any column: the new partition's bound)
+    if _partition_of(s) or _altered_domain(s):
+        return frozenset()  # (any column: the new partition's bound, the domain's columns)
     index = s.index_def
     # (an index's expressions and WHERE are evaluated over each row: one may fail on a value)
     if s.kind == "IndexStmt" and index is not None and (

@@ -483,6 +483,45 @@ def test_a_primary_key_using_an_index_asks_its_columns_nulls(
         "plan")
 
 
+def test_a_domain_s_new_constraint_is_asked_of_every_column_of_it(
+        database: psycopg.Connection) -> None:
+    # PostgreSQL checks the columns of the domain and of a domain over it, in each
+    # partition and materialized view; "value" is a column too, not the domain's VALUE
+    database.execute(
+        "CREATE DOMAIN counted AS int; CREATE DOMAIN recounted AS counted; "
+        "CREATE TABLE tallies (id int, n recounted, value int) PARTITION BY RANGE (id); "
+        "CREATE TABLE tallies_low PARTITION OF tallies FOR VALUES FROM (0) TO (10); "
+        "INSERT INTO tallies VALUES (1, 5, -3), (2, NULL, 1); "
+        "CREATE MATERIALIZED VIEW tallied AS SELECT (-2)::counted AS n; "
+        "ALTER DOMAIN counted ADD CONSTRAINT below CHECK (VALUE < 3) NOT VALID")
+    cases = {
+        "ALTER DOMAIN counted ADD CONSTRAINT positive CHECK (VALUE > 0)": [
+            ("tallied.n", "refused", "fails the domain's CHECK (value > 0) in 1 row(s)"),
+            ("tallies_low.n", "passes", "")],
+        "ALTER DOMAIN counted SET NOT NULL": [
+            ("tallied.n", "passes", ""), ("tallies_low.n", "refused", "holds NULLs in 1 row(s)")],
+        "ALTER DOMAIN counted VALIDATE CONSTRAINT below": [
+            ("tallied.n", "passes", ""),
+            ("tallies_low.n", "refused", "fails the domain's CHECK (value < 3) in 1 row(s)")],
+        "ALTER DOMAIN counted ADD CONSTRAINT positive CHECK (VALUE > 0) NOT VALID": []}
+    try:
+        for statement, expected in cases.items():
+            verdicts = _verdicts(database, statement)
+            assert [(v.subject, v.outcome, v.detail) for v in verdicts] == expected
+            assert _postgresql_refuses(database, statement) is bool(expected)
+            for refusal in (v for v in verdicts if v.outcome == "refused"):
+                assert database.execute(refusal.find).fetchall(), refusal.find
+        # a table the plan wrote first: its rows are not today's
+        (verdict,) = _verdicts(database, "UPDATE tallies SET n = 1",
+                               "ALTER DOMAIN counted SET NOT NULL")
+        assert (verdict.outcome, verdict.detail) == (
+            "cannot tell", "0005 runs UPDATE on tallies before it: the rows of tallies_low "
+            "are not today's")
+    finally:
+        database.execute("DROP MATERIALIZED VIEW tallied; DROP TABLE tallies; "
+                         "DROP DOMAIN recounted; DROP DOMAIN counted")
+
+
 def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
     statement = "ALTER TABLE ONLY volumes VALIDATE CONSTRAINT positive"
     (verdict,) = _verdicts(database, statement)
