@@ -14,7 +14,8 @@
 - The parent's indexes, built on the child (or an equal one of the child's attached): a
   unique index's duplicate keys (23505), an index's expressions and predicate evaluated.
 - The parent's foreign keys, cloned onto the child and validated over its rows (23503).
-- The parent's exclusion constraints (PostgreSQL 17+), built on the child: cannot be told.
+- The parent's exclusion constraints (PostgreSQL 17+), built on the child: two of its rows
+  every operator holds for (23P01).
 
 The child's rows are all its partitions' (a partitioned child); a foreign table's rows
 (the child, or the DEFAULT partition) PostgreSQL does not check, nor does the probe. CHECK and NOT NULL
@@ -120,13 +121,15 @@ def _child_probes(conn: Any, parent: _Table, child: _Table, belongs: str | None,
                     find=f"SELECT * FROM {child.own} WHERE {where}")
     for unique, excluding, index, definition in conn.execute(
             "SELECT indisunique, indisexclusion, indexrelid::regclass::text, "
-            "pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = to_regclass(%s) "
+            "CASE WHEN indisexclusion THEN (SELECT pg_get_constraintdef(oid) FROM "
+            "pg_constraint WHERE conindid = indexrelid) ELSE pg_get_indexdef(indexrelid) END "
+            "FROM pg_index WHERE indrelid = to_regclass(%s) "
             "AND (indisunique OR indisexclusion OR indexprs IS NOT NULL "
             "OR indpred IS NOT NULL) ORDER BY 3", (parent.name,)).fetchall():
-        if excluding:
-            yield Probe(child.name, "", "", counts=False, unknown=(
-                f"exclusion constraint {index} is built over its rows, which the probe does "
-                "not ask"))
+        if excluding:  # (its constraint's definition)
+            constraint = _parsed_constraint(child.name, definition)
+            constraint.conname = index
+            yield from _constraint_probes(conn, child, constraint, plan)
             continue
         stmt = parse_sql(definition)[0].stmt
         assert isinstance(stmt, ast.IndexStmt)

@@ -15,7 +15,7 @@ column of), or of a parent of, neither.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import shortened
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pglast import ast
 
 
-def domain_probes(conn: Any, stmt: ast.AlterDomainStmt, changed: dict[str, str]
+def domain_probes(conn: Any, stmt: ast.AlterDomainStmt, changed: Mapping[str, str]
                   ) -> Iterator[Probe]:
     """What `stmt` checks of the rows (`changed`: tables whose rows or columns an earlier
     statement of the plan changes)."""

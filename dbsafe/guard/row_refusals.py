@@ -14,6 +14,7 @@ that refuses it, run read-only on the live database:
   runs first, as in PostgreSQL's check);
 - a FOREIGN KEY: the rows whose key is complete (MATCH SIMPLE; MATCH FULL: any key not all
   NULL) and found nowhere in the referenced table;
+- EXCLUDE: two rows every operator holds for (a self-join of the rows its WHERE keeps);
 - UNIQUE, PRIMARY KEY, `CREATE UNIQUE INDEX`: `GROUP BY` the keys `HAVING count(*) > 1`,
   rows with a NULL key left out unless `NULLS NOT DISTINCT` (a partial index: its WHERE,
   evaluated before the keys, as the index build does);
@@ -30,10 +31,11 @@ that refuses it, run read-only on the live database:
   function cannot be told (its values at the upgrade are not the probe's). A string type's
   length is checked through domains over domains and in each element of an array. After the
   cast PostgreSQL rebuilds the indexes over the column and checks its CHECKs again, the
-  inheritance children's own too: a unique index's keys, an index's expressions, a CHECK
-  and a NOT NULL (a USING may give NULL) asked of the rows as retyped (`_rows_as`); a
-  foreign key or exclusion constraint over it cannot be told. PostgreSQL retypes before any other subcommand of the statement, so a
-  SET NOT NULL, CHECK or key the same statement adds is asked of the rows as retyped too.
+  inheritance children's own too: a unique index's keys, an index's expressions, an
+  exclusion constraint, a CHECK and a NOT NULL (a USING may give NULL) asked of the rows as
+  retyped (`_rows_as`); a foreign key over it cannot be told. PostgreSQL retypes before any
+  other subcommand of the statement, so a SET NOT NULL, CHECK or key the same statement
+  adds is asked of the rows as retyped too.
   A change that keeps every value (`integer` to `bigint`, `guard.kept_types`) asks none of
   these: it passes without a query;
 - `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan (or the same statement)
@@ -387,7 +389,7 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
     if isinstance(stmt, ast.AlterDomainStmt):  # every column of the domain
         from dbsafe.guard.domain_rows import domain_probes
 
-        yield from domain_probes(conn, stmt, changed)
+        yield from domain_probes(conn, stmt, plan.changed)
         return
     if isinstance(stmt, ast.CreateStmt) and stmt.inhRelations:  # PARTITION OF: as attached
         yield from attach_probes(conn, _table(conn, stmt.inhRelations[0]),
@@ -721,6 +723,8 @@ def _constraint_probes(conn: Any, table: _Table, con: ast.Constraint, plan: Plan
     elif con.contype == ConstrType.CONSTR_NOTNULL and con.keys:  # PostgreSQL 18's
         for key in con.keys:
             yield _null_probe(table, key.sval, own=bool(con.is_no_inherit))
+    elif con.contype == ConstrType.CONSTR_EXCLUSION and con.exclusions:
+        yield _exclusion_probe(table, con)
     elif con.contype == ConstrType.CONSTR_FOREIGN:
         pktable: Any = con.pktable
         referenced = qualified(pktable.catalogname, pktable.schemaname, pktable.relname)
@@ -830,11 +834,11 @@ def _type_probe(conn: Any, table: _Table, column: str, definition: ast.ColumnDef
 def _rechecked_probes(conn: Any, table: _Table, retyped: dict[str, str],
                       nulls: frozenset[str] = frozenset()) -> Iterator[Probe]:
     """After `ALTER COLUMN ... TYPE` PostgreSQL rebuilds the table's indexes over the new
-    values and checks its CHECK constraints and foreign keys again: a unique index (or key)
-    and a CHECK over a retyped column asked of the rows as retyped (`numeric(10,2)` to
-    `numeric(4,0)` rounds 1.2 and 1.4 both to 1), an index's expressions and predicate
-    evaluated over them (`(c::int)` over a column retyped to text); a foreign key or an
-    exclusion constraint over one cannot be told. A retyped column NOT NULL is checked as
+    values and checks its CHECK constraints and foreign keys again: a unique index (or key),
+    an exclusion constraint and a CHECK over a retyped column asked of the rows as retyped
+    (`numeric(10,2)` to `numeric(4,0)` rounds 1.2 and 1.4 both to 1), an index's expressions
+    and predicate evaluated over them (`(c::int)` over a column retyped to text); a foreign
+    key over one cannot be told. A retyped column NOT NULL is checked as
     the rows are written again: a `USING` giving NULL (`CASE ... END` without an ELSE)
     refuses (23502; `nulls`: the columns retyped with a USING whose NULLs no SET NOT NULL of
     the statement asks already). It
@@ -883,14 +887,19 @@ def _rebuilt_probes(conn: Any, table: _Table, retyped: dict[str, str],
         "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
         "WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass(%s) "
         "AND a.attname = ANY(%s)) "
-        "SELECT CASE WHEN i.indisunique THEN 'u' ELSE 'i' END, i.indexrelid::regclass::text, "
-        "pg_get_indexdef(i.indexrelid) FROM deps "
+        # (an exclusion constraint by its index, which depends on the columns: its own
+        # definition, with its name)
+        "SELECT CASE WHEN i.indisunique THEN 'u' WHEN i.indisexclusion THEN 'x' ELSE 'i' END, "
+        "coalesce(x.conname::text, i.indexrelid::regclass::text), "
+        "coalesce(pg_get_constraintdef(x.oid), pg_get_indexdef(i.indexrelid)) FROM deps "
         "JOIN pg_index i ON deps.classid = 'pg_class'::regclass AND i.indexrelid = deps.objid "
-        "WHERE (i.indisunique OR i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)" + own_index
+        "LEFT JOIN pg_constraint x ON i.indisexclusion AND x.conindid = i.indexrelid "
+        "AND x.contype = 'x' WHERE (i.indisunique OR i.indisexclusion "
+        "OR i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)" + own_index
         + " UNION ALL SELECT c.contype::text, c.conname, CASE WHEN c.contype IN ('u', 'p') "
         "THEN pg_get_indexdef(c.conindid) ELSE pg_get_constraintdef(c.oid) END FROM deps "
         "JOIN pg_constraint c ON deps.classid = 'pg_constraint'::regclass "
-        "AND c.oid = deps.objid WHERE c.convalidated AND c.contype IN ('u', 'p', 'c', 'f', 'x')"
+        "AND c.oid = deps.objid WHERE c.convalidated AND c.contype IN ('u', 'p', 'c', 'f')"
         + own_constraint + " ORDER BY 1, 2", (table.name, list(retyped))).fetchall()
     for kind, name, definition in found:
         if kind in ("u", "p", "i"):
@@ -904,15 +913,15 @@ def _rebuilt_probes(conn: Any, table: _Table, retyped: dict[str, str],
                                   bool(index.nulls_not_distinct), "unique index")
             yield replace(probe, what=f"has values that collide in {name} once cast",
                           casts=casts)
-        elif kind == "c":  # (reading its row alone: nothing the plan did before matters)
-            for probe in _constraint_probes(
-                    conn, rows, _parsed_constraint(table.name, definition), PlanFacts()):
+        elif kind in ("c", "x"):
+            con = _parsed_constraint(table.name, definition)
+            con.conname = name
+            for probe in _constraint_probes(conn, rows, con, PlanFacts()):
                 yield replace(probe, what=f"{probe.what} once cast", casts=casts)
         else:
-            what = "foreign key" if kind == "f" else "exclusion constraint"
             yield Probe(table.name, "", "", counts=False, unknown=(
-                f"{what} {name} is checked again over the new values, which the probe does "
-                "not ask"))
+                f"foreign key {name} is checked again over the new values, which the probe "
+                "does not ask"))
 
 
 def _index_probe(table: _Table, index: ast.IndexStmt, name: str) -> Probe:
@@ -1111,6 +1120,33 @@ def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_di
                  f"{where_clause} GROUP BY {listed} HAVING count(*) > 1 LIMIT 1", counts=False,
                  find=f"SELECT {listed}, count(*) FROM {table.own}{where_clause} "
                       f"GROUP BY {listed} HAVING count(*) > 1")
+
+
+def _exclusion_probe(table: _Table, con: ast.Constraint) -> Probe:
+    """`EXCLUDE [USING m] (e1 WITH op1, ...) [WHERE (p)]`: two rows of the table's own (a
+    partitioned one's: all; its key's `=` keeps partitions apart) for which every `op` holds
+    refuse it (23P01). Each row's keys evaluated once over the rows its WHERE keeps, as the
+    index build does; a NULL key conflicts with nothing (PostgreSQL takes the operators as
+    strict; an exclusion constraint's operators are commutative: each pair asked once). A
+    self-join: over a large table without an index serving it, the query runs to its
+    timeout, "not checked"."""
+    from pglast.stream import RawStream
+
+    keys = [f"({RawStream()(element.expr)})" if element.expr else _ident(str(element.name))
+            for element, _ in con.exclusions or ()]
+    operators = [".".join(str(n.sval) for n in operator)
+                 for _, operator in con.exclusions or ()]
+    where = f" WHERE ({RawStream()(con.where_clause)}) IS TRUE" if con.where_clause else ""
+    listed = ", ".join(f"{key} AS k{i}" for i, key in enumerate(keys))
+    same = " AND ".join(
+        f"a.k{i} {operator if '.' not in operator else f'OPERATOR({operator})'} b.k{i}"
+        for i, operator in enumerate(operators))
+    rows = f"WITH keyed AS (SELECT row_number() OVER () AS n, {listed} FROM {table.own}{where})"
+    return Probe(f"{table.name} ({', '.join(keys)})", "has rows the exclusion constraint "
+                 f"{con.conname or '(unnamed)'} refuses together",
+                 f"{rows} SELECT {', '.join(f'a.k{i}::text' for i in range(len(keys)))} "
+                 f"FROM keyed a JOIN keyed b ON a.n < b.n AND {same} LIMIT 1", counts=False,
+                 find=f"{rows} SELECT a.*, b.* FROM keyed a JOIN keyed b ON a.n < b.n AND {same}")
 
 
 def _foreign_probe(conn: Any, table: _Table, con: ast.Constraint) -> Probe:

@@ -4,7 +4,7 @@ before the first revision whether a row would refuse one (`guard.row_refusals`, 
 
 Read from the statements each revision ran on the throwaway copy (pglast's trees, no words):
 `ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK,
-FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE or PRIMARY KEY (`PRIMARY KEY USING INDEX`:
+FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE, PRIMARY KEY or EXCLUDE (`PRIMARY KEY USING INDEX`:
 its columns are set NOT NULL; handed on with the plan's CREATE INDEX making the index,
 `indexes`); `VALIDATE CONSTRAINT`; `CREATE UNIQUE INDEX`; `CREATE INDEX` with an expression or WHERE a value may fail (not `WHERE deleted_at
 IS NULL`); `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated);
@@ -88,7 +88,8 @@ if TYPE_CHECKING:
 
 # ALTER TABLE subcommands that check every row the table holds.
 _VALIDATING = frozenset({"SetNotNull", "ValidateConstraint", "AlterColumnType"})
-_VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary", "not_null"})
+_VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary", "not_null",
+                                     "exclusion"})
 # ALTER TABLE subcommands after which a column's values are not today's.
 # (ADD COLUMN: `_added`, since a SET NOT NULL of it can still be told; ALTER COLUMN ... TYPE:
 # `_retyped`, since the guard tells a change keeping every value.)

@@ -362,6 +362,10 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN answer TYPE boolean USING "
      "CASE WHEN answer = 'yes' THEN true WHEN answer = 'no' THEN false END",
      "holds NULLs once cast in 1 row(s)", None),
+    # an exclusion constraint: two rows of the table's own its operators all hold for
+    # (clean_old's id 1 is not clean's)
+    ("ALTER TABLE {t} ADD CONSTRAINT {t}_ex EXCLUDE USING gist (int4range(id, id + 1) WITH &&)",
+     "has rows the exclusion constraint volumes_ex refuses together, e.g. key ([2,3))", None),
     # a primary key over a unique index sets its columns NOT NULL (an index the plan makes)
     ("CREATE UNIQUE INDEX {t}_num ON {t} (num); "
      "ALTER TABLE {t} ADD CONSTRAINT {t}_pk PRIMARY KEY USING INDEX {t}_num",
@@ -421,7 +425,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "check of an added column failing on its value", "index expression failing on a value",
         "child's own check over a retyped column",
         "child's own index over a function raising on a retyped value",
-        "not null column a using leaves null", "primary key using an index the plan makes",
+        "not null column a using leaves null", "exclusion constraint",
+        "primary key using an index the plan makes",
         "check in a column's new collation",
         "attach outside a range", "attach under a unique index", "attach under an index "
         "expression", "attach under a foreign key", "attach over a default partition",
@@ -520,6 +525,26 @@ def test_a_domain_s_new_constraint_is_asked_of_every_column_of_it(
     finally:
         database.execute("DROP MATERIALIZED VIEW tallied; DROP TABLE tallies; "
                          "DROP DOMAIN recounted; DROP DOMAIN counted")
+
+
+def test_an_exclusion_constraint_is_asked_again_over_retyped_values(
+        database: psycopg.Connection) -> None:
+    database.execute("CREATE TABLE spans (lo int, EXCLUDE USING gist "
+                     "(int4range(lo, lo + 2) WITH &&)); INSERT INTO spans VALUES (1), (4)")
+    try:  # [0,2) and [1,3) once cast, where [1,3) and [4,6) were apart
+        statement = "ALTER TABLE spans ALTER COLUMN lo TYPE int USING lo / 3"
+        verdicts = _verdicts(database, statement)
+        assert _postgresql_refuses(database, statement)
+        assert not _postgresql_refuses(database, "ALTER TABLE spans ALTER COLUMN lo TYPE int "
+                                       "USING lo / 2")
+        assert [v.outcome for v in _verdicts(database, "ALTER TABLE spans ALTER COLUMN lo "
+                                             "TYPE int USING lo / 2")] == ["passes"] * 2
+    finally:
+        database.execute("DROP TABLE spans")
+    assert [(v.outcome, v.detail) for v in verdicts] == [
+        ("passes", ""),
+        ("refused", "has rows the exclusion constraint spans_int4range_excl refuses together "
+                    "once cast, e.g. key ([0,2))")]
 
 
 def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
@@ -798,12 +823,12 @@ def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection
     assert (verdict.outcome, verdict.detail) == (
         "cannot tell", "its partition key has an operator class of its own, whose operators "
         "the probe does not ask")
-    # an exclusion constraint built over the partition's rows (two 1s: 23P01)
+    # an exclusion constraint built over the partition's rows (two 1s: 23P01): asked
     statement = "ALTER TABLE excluding ATTACH PARTITION excluded FOR VALUES FROM (0) TO (10)"
     bound, excluding = _verdicts(database, statement)
     assert (bound.outcome, excluding.outcome, excluding.detail) == (
-        "passes", "cannot tell", "exclusion constraint excluding_id_excl is built over its "
-        "rows, which the probe does not ask")
+        "passes", "refused", "has rows the exclusion constraint excluding_id_excl refuses "
+        "together, e.g. key (1)")
     assert _postgresql_refuses(database, statement)
     # ... of a partition the plan creates beside no DEFAULT partition: nothing to ask
     assert _verdicts(database, "CREATE TABLE patterned_b PARTITION OF patterned "
