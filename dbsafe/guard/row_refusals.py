@@ -38,6 +38,9 @@ that refuses it, run read-only on the live database:
   adds is asked of the rows as retyped too.
   A change that keeps every value (`integer` to `bigint`, `guard.kept_types`) asks none of
   these: it passes without a query;
+- `ALTER COLUMN g SET EXPRESSION AS (e)`: as a retype of `g` to its own type `USING e` (a
+  virtual column's: its NOT NULL only); `ADD COLUMN ... GENERATED ALWAYS AS (e) STORED`: `e`
+  over the rows, coerced to the column's type;
 - `SET NOT NULL` of a column an earlier `ADD COLUMN` of the plan (or the same statement)
   added, and `ADD COLUMN ... NOT NULL`: `WHERE (its DEFAULT or generated expression) IS NULL`
   (none: every row is NULL; an identity: none is), counted; a unique key over its DEFAULT:
@@ -418,6 +421,12 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
                 kept[str(cmd.name)] = why
             else:
                 retyped[str(cmd.name)] = _new_value(conn, str(cmd.name), cmd.def_)
+    # SET EXPRESSION: a generated column's new values, as a retype's to its own type (a
+    # stored one's written again and cast, its indexes and CHECKs asked over them; a virtual
+    # one's evaluated for its NOT NULL only)
+    expressed = {str(cmd.name): _expressed(conn, table, str(cmd.name), cmd.def_)
+                 for cmd in stmt.cmds or () if cmd.subtype == AlterTableType.AT_SetExpression}
+    retyped |= {column: value for column, (value, _) in expressed.items()}
     adding = _adding_asks_rows(sql, plan.plain_types)
     for cmd in stmt.cmds or ():
         if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
@@ -452,6 +461,11 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
                                                                            ast.Constraint):
             yield from _retyped_constraint_probes(conn, table, retyped, cmd.def_, plan)
+        elif cmd.subtype == AlterTableType.AT_SetExpression and expressed[str(cmd.name)][1]:
+            yield Probe(f"{table.name}.{_ident(str(cmd.name))}",
+                        "has rows its new generation expression fails on",
+                        f"SELECT count({retyped[str(cmd.name)]}) * 0 FROM {table.recursing}",
+                        counts=True)
         elif cmd.subtype == AlterTableType.AT_AttachPartition \
                 and isinstance(cmd.def_, ast.PartitionCmd):
             yield from attach_probes(conn, table, cmd.def_, plan)
@@ -465,14 +479,15 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
 
         from dbsafe.guard.kept_types import casts_column_as_is
 
-        nulls = frozenset(str(cmd.name) for cmd in stmt.cmds or ()
-                          if cmd.subtype == AlterTableType.AT_AlterColumnType
-                          and isinstance(cmd.def_, ast.ColumnDef) and cmd.def_.typeName
-                          and not casts_column_as_is(cmd.def_.raw_default, str(cmd.name),
-                                                     str(RawStream()(cmd.def_.typeName)))) \
-            - {str(cmd.name) for cmd in stmt.cmds or ()
-               if cmd.subtype == AlterTableType.AT_SetNotNull}
-        yield from _rechecked_probes(conn, table, retyped, nulls)
+        using = {str(cmd.name) for cmd in stmt.cmds or ()
+                 if cmd.subtype == AlterTableType.AT_AlterColumnType
+                 and isinstance(cmd.def_, ast.ColumnDef) and cmd.def_.typeName
+                 and not casts_column_as_is(cmd.def_.raw_default, str(cmd.name),
+                                            str(RawStream()(cmd.def_.typeName)))}
+        setting = {str(cmd.name) for cmd in stmt.cmds or ()
+                   if cmd.subtype == AlterTableType.AT_SetNotNull}
+        yield from _rechecked_probes(conn, table, retyped,
+                                     frozenset((using | set(expressed)) - setting))
 
 
 def _index_columns(conn: Any, table: _Table, index: str, indexes: Mapping[str, str]
@@ -497,6 +512,27 @@ def _index_columns(conn: Any, table: _Table, index: str, indexes: Mapping[str, s
     made = parse_sql(indexes[index])[0].stmt
     assert isinstance(made, ast.IndexStmt)
     return [str(p.name) for p in made.indexParams or () if p.name]
+
+
+def _expressed(conn: Any, table: _Table, column: str, expression: Any) -> tuple[str, bool]:
+    """`ALTER COLUMN column SET EXPRESSION AS (expression)`: the value it gives a row, coerced
+    to the column's type by assignment, and whether the column is stored (else virtual)."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+
+    row = conn.execute(
+        "SELECT format_type(atttypid, atttypmod), attgenerated = 's' FROM pg_attribute "
+        "WHERE attrelid = to_regclass(%s) AND attname = %s AND NOT attisdropped",
+        (table.name, column)).fetchone()
+    if row is None:
+        raise _CannotTell(f"column {column} does not exist on {table.name} now, so it is made "
+                          "by the plan")
+    cast = parse_sql(f"SELECT NULL::{row[0]}")[0].stmt
+    assert isinstance(cast, ast.SelectStmt) and cast.targetList
+    type_cast = cast.targetList[0].val
+    assert isinstance(type_cast, ast.TypeCast) and type_cast.typeName is not None
+    return _assigned(conn, f"({RawStream()(expression)})", type_cast.typeName,
+                     str(row[0])), bool(row[1])
 
 
 def _filled_probe(conn: Any, table: _Table, column: str, update: str) -> Probe:
@@ -579,7 +615,8 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
                          plan: PlanFacts) -> Iterator[Probe]:
     """`ADD COLUMN c ... NOT NULL` (or a primary key): its rows' NULLs, as for a SET NOT NULL
     of it; a unique or primary key: its rows' values (each the DEFAULT or generated value),
-    grouped."""
+    grouped; a stored generated column: its expression over each row, which a value may fail
+    (`(num::int)` over `'12a'`: 22P02), coerced to its type (22001 past a varchar's length)."""
     from pglast import ast
     from pglast.enums import ConstrType
     from pglast.stream import RawStream
@@ -590,7 +627,17 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
         yield _added_null_probe(conn, table, definition)
     unique = kinds.get(ConstrType.CONSTR_PRIMARY) or kinds.get(ConstrType.CONSTR_UNIQUE)
     filled = _filled_by(definition)
-    yield from _domain_probes(conn, table, definition, filled, plan)
+    stored = kinds.get(ConstrType.CONSTR_GENERATED)
+    if stored is not None and stored.generated_kind == "s" and stored.raw_expr is not None \
+            and definition.typeName is not None:
+        # (each row's value computed and coerced to the type, a domain's checks too)
+        value = _assigned(conn, f"({RawStream()(stored.raw_expr)})", definition.typeName,
+                          str(RawStream()(definition.typeName)))
+        yield Probe(f"{table.name}.{_ident(column)}", "has rows its generation expression "
+                    "fails on", f"SELECT count({value}) * 0 FROM {table.recursing}",
+                    counts=True)
+    else:
+        yield from _domain_probes(conn, table, definition, filled, plan)
     yield from _added_checked_probes(conn, table, definition, filled)
     if unique is not None and filled is not None and filled.raw_expr is not None:
         _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")

@@ -87,13 +87,14 @@ if TYPE_CHECKING:
     from dbsafe.lint.statement import ColumnDef, Statement
 
 # ALTER TABLE subcommands that check every row the table holds.
-_VALIDATING = frozenset({"SetNotNull", "ValidateConstraint", "AlterColumnType"})
+# (SET EXPRESSION: a generated column's values written again, as a retype's)
+_VALIDATING = frozenset({"SetNotNull", "ValidateConstraint", "AlterColumnType", "SetExpression"})
 _VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary", "not_null",
                                      "exclusion"})
 # ALTER TABLE subcommands after which a column's values are not today's.
 # (ADD COLUMN: `_added`, since a SET NOT NULL of it can still be told; ALTER COLUMN ... TYPE:
 # `_retyped`, since the guard tells a change keeping every value.)
-_COLUMN_CHANGES = frozenset({"DropColumn"})
+_COLUMN_CHANGES = frozenset({"DropColumn", "SetExpression"})
 # Built-in types, which hold no constraint of their own (a domain's may refuse a DEFAULT).
 _BUILT_IN = frozenset({
     "int2", "int4", "int8", "numeric", "float4", "float8", "bool", "text", "varchar", "bpchar",
@@ -500,9 +501,12 @@ def validated_columns(s: Statement, plain_types: Set[str] = frozenset()
             continue  # of a column this statement adds, filled for every row
         if action.subtype in _VALIDATING:
             validates = True
-            if action.subtype in ("SetNotNull", "AlterColumnType") and action.name:
+            if action.subtype in ("SetNotNull", "AlterColumnType", "SetExpression") \
+                    and action.name:
                 found.add(action.name)
             found.update(expression_columns(action.using))
+            if action.subtype == "SetExpression":
+                found.update(expression_columns(action.expression))
         con = action.constraint
         # (USING INDEX: the index holds the keys apart already; a primary key's columns
         # are set NOT NULL, over their rows)
@@ -537,8 +541,11 @@ def adding_asks_rows(column: ColumnDef, plain_types: Set[str] = frozenset()) -> 
         return False
     # (of a type that is no built-in one: a domain's CHECK or NOT NULL each row's value must
     # pass, over rows only, with or without NOT NULL of its own)
+    # (a stored generated column: its expression evaluated over each row, which a value may
+    # fail, 22P02 of `(c::int)`, and coerced to its type, 22001 past a varchar's length)
     return column.not_null or _checked_by_adding(column) or (
         column.has("unique") and bool(column.default or column.has("generated"))) \
+        or any(c.kind == "generated" and c.stored for c in column.constraints) \
         or not _plain(column, plain_types)
 
 

@@ -107,7 +107,7 @@ class Action:
     default: bool = False  # ATTACH PARTITION ... DEFAULT
     using: Node | None = None  # ALTER COLUMN ... TYPE ... USING expression
     cascade: bool = False  # DROP COLUMN / DROP CONSTRAINT ... CASCADE
-    expression: Node | None = None  # SET DEFAULT expression (None for DROP DEFAULT)
+    expression: Node | None = None  # SET DEFAULT (None for DROP DEFAULT), SET EXPRESSION AS
     # SET (...) / RESET (...) storage parameter names; an identity's options ("start",
     # "restart", "generated", "increment", ...) for Add/SetIdentity
     options: tuple[str, ...] = ()
@@ -1456,7 +1456,7 @@ def _alter_table(s: Statement, n: Node) -> None:
             action = Action(subtype, None, partition=range_var(part.get("name")),
                             concurrent=bool(part.get("concurrent")),
                             default=bool((part.get("bound") or {}).get("is_default")))
-        elif subtype == "ColumnDefault":
+        elif subtype in ("ColumnDefault", "SetExpression"):
             action = Action(subtype, cmd.get("name"), expression=definition or None)
         elif subtype in ("AddIdentity", "SetIdentity"):
             items = (definition.get("Constraint", {}).get("options")

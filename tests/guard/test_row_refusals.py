@@ -163,6 +163,11 @@ ALTER TABLE volumes ADD COLUMN initial text COLLATE "C" CHECK (initial = lower(i
 ALTER TABLE clean ADD COLUMN initial text COLLATE "C" CHECK (initial = lower(initial));
 UPDATE volumes SET initial = 'É' WHERE id = 1;
 UPDATE clean SET initial = 'é' WHERE id = 1;
+-- a generated column whose expression a plan changes
+ALTER TABLE volumes ADD COLUMN reckoned int GENERATED ALWAYS AS (0) STORED,
+  ADD COLUMN sized int GENERATED ALWAYS AS (0) STORED NOT NULL;
+ALTER TABLE clean ADD COLUMN reckoned int GENERATED ALWAYS AS (0) STORED,
+  ADD COLUMN sized int GENERATED ALWAYS AS (0) STORED NOT NULL;
 """
 
 
@@ -362,6 +367,14 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN answer TYPE boolean USING "
      "CASE WHEN answer = 'yes' THEN true WHEN answer = 'no' THEN false END",
      "holds NULLs once cast in 1 row(s)", None),
+    # a stored generated column: its expression over each row (num: volumes' '12a')
+    ("ALTER TABLE {t} ADD COLUMN n2 int GENERATED ALWAYS AS (num::int) STORED",
+     "has rows its generation expression fails on (22P02 invalid_text_representation)", None),
+    ("ALTER TABLE {t} ALTER COLUMN reckoned SET EXPRESSION AS (num::int)",
+     "has rows its new generation expression fails on (22P02 invalid_text_representation)",
+     None),
+    ("ALTER TABLE {t} ALTER COLUMN sized SET EXPRESSION AS (host_id)",  # NOT NULL
+     "holds NULLs once cast in 1 row(s)", "holds NULLs once cast in 2 row(s)"),
     # an exclusion constraint: two rows of the table's own its operators all hold for
     # (clean_old's id 1 is not clean's)
     ("ALTER TABLE {t} ADD CONSTRAINT {t}_ex EXCLUDE USING gist (int4range(id, id + 1) WITH &&)",
@@ -425,7 +438,9 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "check of an added column failing on its value", "index expression failing on a value",
         "child's own check over a retyped column",
         "child's own index over a function raising on a retyped value",
-        "not null column a using leaves null", "exclusion constraint",
+        "not null column a using leaves null", "stored generated column added",
+        "generated column set expression", "not null generated column set expression",
+        "exclusion constraint",
         "primary key using an index the plan makes",
         "check in a column's new collation",
         "attach outside a range", "attach under a unique index", "attach under an index "
