@@ -23,6 +23,8 @@ that refuses it, run read-only on the live database:
 - `ADD PRIMARY KEY USING INDEX ix`: NULLs of the index's columns, which PostgreSQL sets NOT
   NULL (read from the index, or from the plan's CREATE INDEX making it);
 - `VALIDATE CONSTRAINT`: the constraint as the database defines it (`pg_get_constraintdef`);
+  so `ALTER CONSTRAINT ... ENFORCED` of a foreign key not enforced (PostgreSQL 18), and
+  `ALTER CONSTRAINT ... INHERIT` of a NOT NULL: the children's NULLs;
 - `ALTER COLUMN c TYPE t [USING e]`: every value cast as the statement casts it (`e`, or `c`,
   coerced to `t` by assignment: a string too long for `varchar(n)` refuses, where `CAST` would
   cut it), in `count(...)` over the rows: the query failing on a value (SQLSTATE class 22 or
@@ -469,6 +471,9 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
         elif cmd.subtype == AlterTableType.AT_AttachPartition \
                 and isinstance(cmd.def_, ast.PartitionCmd):
             yield from attach_probes(conn, table, cmd.def_, plan)
+        elif cmd.subtype == AlterTableType.AT_AlterConstraint \
+                and isinstance(cmd.def_, ast.ATAlterConstraint):
+            yield from _altered_constraint_probes(conn, table, retyped, cmd.def_, plan)
         elif cmd.subtype == AlterTableType.AT_ValidateConstraint:
             yield from _retyped_constraint_probes(
                 conn, table, retyped, _defined(conn, table.name, str(cmd.name)), plan)
@@ -579,6 +584,37 @@ def _retyped_constraint_probes(conn: Any, table: _Table, retyped: dict[str, str]
     else:
         for probe in _constraint_probes(conn, _rows_as(conn, table, retyped), con, plan):
             yield replace(probe, casts=_casts(table, retyped))
+
+
+def _altered_constraint_probes(conn: Any, table: _Table, retyped: dict[str, str],
+                               change: ast.ATAlterConstraint, plan: PlanFacts
+                               ) -> Iterator[Probe]:
+    """`ALTER CONSTRAINT c ENFORCED` of a foreign key not enforced now: validated, as
+    `VALIDATE CONSTRAINT` (23503); `ALTER CONSTRAINT c INHERIT` of a NOT NULL that is `NO
+    INHERIT` now: the inheritance children's NULLs (23502). Either already so: nothing is
+    checked (PostgreSQL 18)."""
+    name = str(change.conname)
+    row = conn.execute(
+        "SELECT contype::text, conenforced, connoinherit, (SELECT array_agg(a.attname::text) "
+        "FROM pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)) "
+        "FROM pg_constraint c WHERE conrelid = to_regclass(%s) AND conname = %s",
+        (table.name, name)).fetchone()
+    if row is None:
+        raise _CannotTell(f"constraint {name} does not exist on {table.name} now, so it is "
+                          "made by the plan")
+    kind, enforced, noinherit, columns = row
+    if change.alterEnforceability and change.is_enforced and kind == "f" and not enforced:
+        con = _defined(conn, table.name, name)
+        con.skip_validation = False  # (NOT ENFORCED, NOT VALID: PostgreSQL validates it)
+        yield from _retyped_constraint_probes(conn, table, retyped, con, plan)
+    if change.alterInheritability and not change.noinherit and kind == "n" and noinherit:
+        from dbsafe.schema.ddl import literal
+
+        for column in columns or ():
+            where = f"tableoid <> {literal(table.name)}::regclass AND {_ident(column)} IS NULL"
+            yield Probe(f"{table.name}.{_ident(column)}", "holds NULLs in its children",
+                        _count(f"SELECT FROM {table.name} WHERE {where}"), counts=True,
+                        find=f"SELECT * FROM {table.name} WHERE {where}")
 
 
 def _retyped_otherwise(conn: Any, retyped: Sequence[Sequence[str]]) -> str:

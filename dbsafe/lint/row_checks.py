@@ -6,7 +6,8 @@ Read from the statements each revision ran on the throwaway copy (pglast's trees
 `ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK,
 FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE, PRIMARY KEY or EXCLUDE (`PRIMARY KEY USING INDEX`:
 its columns are set NOT NULL; handed on with the plan's CREATE INDEX making the index,
-`indexes`); `VALIDATE CONSTRAINT`; `CREATE UNIQUE INDEX`; `CREATE INDEX` with an expression or WHERE a value may fail (not `WHERE deleted_at
+`indexes`); `VALIDATE CONSTRAINT`; `ALTER CONSTRAINT ... ENFORCED` or `INHERIT` (PostgreSQL
+18: a foreign key validated, a NOT NULL given to the children); `CREATE UNIQUE INDEX`; `CREATE INDEX` with an expression or WHERE a value may fail (not `WHERE deleted_at
 IS NULL`); `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated);
 `ADD COLUMN ... NOT NULL` (or a unique key over a DEFAULT, or a CHECK or FOREIGN KEY of the
 column's own), unless no row can refuse it (a
@@ -490,6 +491,8 @@ def validated_columns(s: Statement, plain_types: Set[str] = frozenset()
     filled = {a.column.name for a in s.actions
               if a.subtype == "AddColumn" and a.column is not None
               and filled_by_adding(a.column, plain_types)}
+    if _checks_altered_constraint(s):
+        validates = True  # (the constraint's columns the database knows)
     for action in s.actions:
         if action.subtype == "AttachPartition":
             validates = True  # its bound, the parent's indexes and foreign keys: any column
@@ -517,6 +520,20 @@ def validated_columns(s: Statement, plain_types: Set[str] = frozenset()
             found.update(con.columns)
             found.update(expression_columns(con.expression))
     return frozenset(found) if validates else None
+
+
+def _checks_altered_constraint(s: Statement) -> bool:
+    """Whether an `ALTER TABLE ... ALTER CONSTRAINT` of `s` checks rows (PostgreSQL 18):
+    `ENFORCED` (a foreign key made enforced is validated), `INHERIT` (a NOT NULL given to
+    the children, over their rows)."""
+    for item in s.node.get("cmds") or () if s.kind == "AlterTableStmt" else ():
+        cmd = item.get("AlterTableCmd", {})
+        change = (cmd.get("def") or {}).get("ATAlterConstraint", {})
+        if cmd.get("subtype") == "AT_AlterConstraint" and (
+                (change.get("alterEnforceability") and change.get("is_enforced"))
+                or (change.get("alterInheritability") and not change.get("noinherit"))):
+            return True
+    return False
 
 
 # What no row's value can make fail: a column, a constant, IS [NOT] NULL, IS [NOT] TRUE,

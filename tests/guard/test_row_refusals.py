@@ -562,6 +562,34 @@ def test_an_exclusion_constraint_is_asked_again_over_retyped_values(
                     "once cast, e.g. key ([0,2))")]
 
 
+def test_a_constraint_altered_to_be_checked_is_asked(database: psycopg.Connection) -> None:
+    # PostgreSQL 18: a foreign key made ENFORCED is validated (host 9 is no key of hosts), a
+    # NOT NULL made to INHERIT is given to the children (the child's NULL)
+    database.execute(
+        "CREATE TABLE enforcing (host_id int); INSERT INTO enforcing VALUES (1), (9); "
+        "ALTER TABLE enforcing ADD CONSTRAINT enforced FOREIGN KEY (host_id) REFERENCES "
+        "hosts NOT ENFORCED; CREATE TABLE inheriting (id int); "
+        "ALTER TABLE inheriting ADD CONSTRAINT known NOT NULL id NO INHERIT; "
+        "CREATE TABLE inheriting_child () INHERITS (inheriting); "
+        "INSERT INTO inheriting VALUES (1); INSERT INTO inheriting_child VALUES (NULL)")
+    cases = {
+        "ALTER TABLE enforcing ALTER CONSTRAINT enforced ENFORCED":
+            [("enforcing (host_id)", "refused", "references rows missing from hosts, e.g. "
+                                                "key (9)")],
+        "ALTER TABLE inheriting ALTER CONSTRAINT known INHERIT":
+            [("inheriting.id", "refused", "holds NULLs in its children in 1 row(s)")],
+        # volumes' hosted, NOT VALID, is enforced already: nothing checked
+        "ALTER TABLE volumes ALTER CONSTRAINT hosted ENFORCED": []}
+    try:
+        for statement, expected in cases.items():
+            verdicts = _verdicts(database, statement)
+            assert [(v.subject, v.outcome, v.detail) for v in verdicts] == expected
+            assert _postgresql_refuses(database, statement) is bool(expected)
+            assert all(database.execute(v.find).fetchall() for v in verdicts)
+    finally:
+        database.execute("DROP TABLE enforcing, inheriting_child, inheriting")
+
+
 def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
     statement = "ALTER TABLE ONLY volumes VALIDATE CONSTRAINT positive"
     (verdict,) = _verdicts(database, statement)
