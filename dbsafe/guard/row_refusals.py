@@ -675,9 +675,15 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
     else:
         yield from _domain_probes(conn, table, definition, filled, plan)
     yield from _added_checked_probes(conn, table, definition, filled)
+    value = ""
     if unique is not None and filled is not None and filled.raw_expr is not None:
         _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
-        rows = _rows_as(conn, table, {column: f"({RawStream()(filled.raw_expr)})"})
+        value = f"({RawStream()(filled.raw_expr)})"
+    elif unique is not None and unique.nulls_not_distinct and definition.typeName is not None \
+            and not _numbered(definition):  # (NULL in every row: two collide)
+        value = f"CAST(NULL AS {RawStream()(definition.typeName)})"
+    if unique is not None and value:
+        rows = _rows_as(conn, table, {column: value})
         yield _unique_probe(rows, (ast.IndexElem(name=column),), None,
                             bool(unique.nulls_not_distinct),
                             "primary key" if unique.contype == ConstrType.CONSTR_PRIMARY

@@ -560,22 +560,25 @@ def adding_asks_rows(column: ColumnDef, plain_types: Set[str] = frozenset()) -> 
     # pass, over rows only, with or without NOT NULL of its own)
     # (a stored generated column: its expression evaluated over each row, which a value may
     # fail, 22P02 of `(c::int)`, and coerced to its type, 22001 past a varchar's length)
+    # (a unique key NULLS NOT DISTINCT: two rows NULL, without a DEFAULT, collide)
     return column.not_null or _checked_by_adding(column) or (
         column.has("unique") and bool(column.default or column.has("generated"))) \
+        or any(c.kind == "unique" and c.nulls_not_distinct for c in column.constraints) \
         or any(c.kind == "generated" and c.stored for c in column.constraints) \
         or not _plain(column, plain_types)
 
 
 def filled_by_adding(column: ColumnDef, plain_types: Set[str] = frozenset()) -> bool:
     """Whether no row can refuse `ADD COLUMN column` (its NOT NULL, a `SET NOT NULL` of it):
-    an identity or serial column numbers every row; a constant DEFAULT not NULL fills each
+    an identity or serial column numbers every row (a CHECK or FOREIGN KEY of its own: each
+    row's number, which it may refuse); a constant DEFAULT not NULL fills each
     with it (a unique or primary key over it: every row the same value, which two rows
     refuse; a CHECK or FOREIGN KEY of its own: each row's value, which it may refuse). Of a
     type that is no built-in one (a domain's CHECK applies to each row's value: refused over
     rows only), it is asked. Such a column is no check: it needs no question to the database."""
     if column.has("identity") or (column.type is not None and column.type.schema is None
                                   and column.type.name in SERIAL_TYPES and not column.type.array):
-        return True
+        return not _checked_by_adding(column)
     default = column.default
     if not default or _checked_by_adding(column) or column.has("unique") \
             or column.has("primary") or column.has("generated") \

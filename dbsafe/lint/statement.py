@@ -66,6 +66,7 @@ class Constraint:
     including: tuple[str, ...] = ()  # PRIMARY KEY/UNIQUE ... INCLUDE (columns)
     expression: Node | None = None  # CHECK / DEFAULT / GENERATED expression
     stored: bool = False  # GENERATED ... STORED
+    nulls_not_distinct: bool = False  # UNIQUE NULLS NOT DISTINCT
 
 
 @dataclass(frozen=True, slots=True)
@@ -1183,6 +1184,7 @@ def constraint(node: Node) -> Constraint:
         including=strings(node.get("including")),
         expression=expression,
         stored=kind == "generated" and node.get("generated_kind") == "s",
+        nulls_not_distinct=bool(node.get("nulls_not_distinct")),
     )
 
 

@@ -367,6 +367,10 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     ("ALTER TABLE {t} ALTER COLUMN answer TYPE boolean USING "
      "CASE WHEN answer = 'yes' THEN true WHEN answer = 'no' THEN false END",
      "holds NULLs once cast in 1 row(s)", None),
+    # a unique key NULLS NOT DISTINCT of a column added without a DEFAULT: NULL twice
+    ("ALTER TABLE {t} ADD COLUMN u int UNIQUE NULLS NOT DISTINCT",
+     "has duplicate unique key values, e.g. key (NULL)",
+     "has duplicate unique key values, e.g. key (NULL)"),
     # a stored generated column: its expression over each row (num: volumes' '12a')
     ("ALTER TABLE {t} ADD COLUMN n2 int GENERATED ALWAYS AS (num::int) STORED",
      "has rows its generation expression fails on (22P02 invalid_text_representation)", None),
@@ -438,7 +442,8 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
         "check of an added column failing on its value", "index expression failing on a value",
         "child's own check over a retyped column",
         "child's own index over a function raising on a retyped value",
-        "not null column a using leaves null", "stored generated column added",
+        "not null column a using leaves null", "column added unique nulls not distinct",
+        "stored generated column added",
         "generated column set expression", "not null generated column set expression",
         "exclusion constraint",
         "primary key using an index the plan makes",
@@ -888,6 +893,10 @@ def test_what_the_probe_does_not_ask_cannot_be_told(database: psycopg.Connection
     assert database.execute("SELECT seq_scan FROM pg_stat_user_tables "
                             "WHERE relname = 'implied'").fetchone() == (0,)
     assert not _postgresql_refuses(database, statement)
+    # a CHECK of a column numbered from a sequence: each row's number, not asked
+    statement = "ALTER TABLE volumes ADD COLUMN n serial CHECK (n < 3)"
+    assert [v.outcome for v in _verdicts(database, statement)] == ["cannot tell"]
+    assert _postgresql_refuses(database, statement)
     # a foreign key of a column added: its DEFAULT (9) is looked up for each row, not asked
     statement = "ALTER TABLE volumes ADD COLUMN h int DEFAULT 9 REFERENCES hosts"
     assert [v.outcome for v in _verdicts(database, statement)] == ["cannot tell"]
