@@ -71,6 +71,9 @@ The rows asked are those PostgreSQL checks: NOT NULL and CHECK recurse to inheri
 children (unless `ALTER TABLE ONLY`, `NO INHERIT`); unique and foreign keys check the table's
 own rows, and look a key up in the referenced table's own rows (a partitioned table: all).
 
+Each check is asked under the settings the plan gave its session before it (`SET
+search_path`, `TimeZone`, `DateStyle`, ...: `lint.row_checks`), set back after it.
+
 The queries run in one READ ONLY transaction, each under a statement timeout and the run's
 lock timeout in a savepoint: one cut short is "not checked", never a wait; so is one over a
 table whose row security policies would hide rows from it (`row_security` off: PostgreSQL
@@ -154,8 +157,6 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
     `summary["row_checks"]`); `conn` is a psycopg connection not in a transaction."""
     import psycopg
 
-    from dbsafe.lint.row_checks import PlanFacts
-
     verdicts: list[Verdict] = []
     followed: dict[str, str | None] = {}  # what the functions called write, once per plan
     conn.execute("BEGIN READ ONLY")
@@ -170,28 +171,12 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
                      "pg_catalog.set_config('row_security', 'off', true)",
                      (timeout, lock_timeout))
         for check in checks:
-            revision, sql, table = str(check["revision"]), str(check["sql"]), str(check["table"])
-            unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or ())
-            unsure = unsure or _calls_write(conn, check, followed)
-            if unsure:
-                verdicts.append(Verdict(revision, sql, table, "cannot tell",
-                                        f"{unsure}: its rows are not today's"))
-                continue
-            if check.get("new"):  # the plan creates it, and nothing called writes it
-                continue
+            settings = check.get("settings") or {}
+            own = _settings(conn, settings, {})
             try:
-                probes = list(_probes(conn, sql, PlanFacts.of(check)))
-            except _CannotTell as why:
-                verdicts.append(Verdict(revision, sql, table, "cannot tell", str(why)))
-                continue
-            redefined = frozenset(check.get("functions") or ())
-            for probe in probes:
-                called = _calls_redefined(probe, redefined)
-                verdicts.append(
-                    Verdict(revision, sql, probe.subject, "cannot tell",
-                            f"the plan (re)defines {called}() before it: what it returns "
-                            "now is not what the statement gets") if called
-                    else _ask(conn, probe, revision, sql, psycopg, timeout))
+                verdicts.extend(_check_verdicts(conn, check, psycopg, timeout, followed))
+            finally:
+                _settings(conn, own, settings)
     finally:
         conn.execute("ROLLBACK")
     return verdicts
@@ -224,6 +209,48 @@ def _calls_write(conn: Any, check: dict[str, Any], followed: dict[str, str | Non
                     else f"(which writes {', '.join(sorted(tables))})")
                 break
     return followed[key]
+
+
+def _settings(conn: Any, settings: dict[str, str | None], own: dict[str, str | None]
+              ) -> dict[str, str | None]:
+    """Set `settings` (the plan's SET before a check, `lint.row_checks`: None, the session's
+    own, `own`) for the rest of the transaction; returns the values they had."""
+    had: dict[str, str | None] = {}
+    for name, value in settings.items():
+        had[name] = conn.execute("SELECT pg_catalog.current_setting(%s)", (name,)).fetchone()[0]
+        conn.execute("SELECT pg_catalog.set_config(%s, %s, true)",
+                     (name, value if value is not None else own.get(name, had[name])))
+    return had
+
+
+def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str,
+                    followed: dict[str, str | None]) -> list[Verdict]:
+    """What the database says of one of lint's `row_checks` (`followed`: `_calls_write`'s
+    answers so far)."""
+    from dbsafe.lint.row_checks import PlanFacts
+
+    revision, sql, table = str(check["revision"]), str(check["sql"]), str(check["table"])
+    unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or ())
+    unsure = unsure or _calls_write(conn, check, followed)
+    if unsure:
+        return [Verdict(revision, sql, table, "cannot tell",
+                        f"{unsure}: its rows are not today's")]
+    if check.get("new"):  # the plan creates it, and nothing called writes it
+        return []
+    try:
+        probes = list(_probes(conn, sql, PlanFacts.of(check)))
+    except _CannotTell as why:
+        return [Verdict(revision, sql, table, "cannot tell", str(why))]
+    redefined = frozenset(check.get("functions") or ())
+    verdicts = []
+    for probe in probes:
+        called = _calls_redefined(probe, redefined)
+        verdicts.append(
+            Verdict(revision, sql, probe.subject, "cannot tell",
+                    f"the plan (re)defines {called}() before it: what it returns now is not "
+                    "what the statement gets") if called
+            else _ask(conn, probe, revision, sql, psycopg, timeout))
+    return verdicts
 
 
 def refusal_finding(verdict: Verdict, *, allowed: bool) -> Finding:

@@ -36,7 +36,9 @@ created) any call makes the later checks cannot tell. A table the plan creates t
 statement writes asks nothing; after such calls it is handed on (`new`): it is empty unless
 a function called writes it. A column retyped earlier is handed on with its `ALTER COLUMN ...
 TYPE` (`retyped`): the guard asks the rows when it keeps every value (`integer` to `bigint`,
-`guard.kept_types`), says it could not be told otherwise. A `SET NOT NULL` of a column an
+`guard.kept_types`), says it could not be told otherwise. Each is handed on with the
+settings (`search_path`, `TimeZone`, ...: `_PROBED_SETTINGS`) the plan's SET or set_config
+gave its session before it (`settings`), under which the guard asks it. A `SET NOT NULL` of a column an
 earlier `ADD COLUMN` of the plan added (and nothing changed since), or the same statement added, is handed on with that statement
 (`added`): the column holds its DEFAULT, or NULL in every row, which the guard can tell. One
 of a column an earlier `UPDATE` of the table (not ONLY) set to a constant not NULL in every row
@@ -77,6 +79,7 @@ from dbsafe.lint.statement import (
     last,
     range_var,
     same_relation,
+    setting_changes,
     strings,
     walk,
 )
@@ -188,10 +191,17 @@ class RowChecks:
     # index (last name) -> the CREATE INDEX of the plan making it (`ADD PRIMARY KEY USING
     # INDEX` of one: the guard reads its columns there)
     _indexes: dict[str, str] = field(default_factory=dict)
+    # `_PROBED_SETTINGS` the plan's SET (or set_config) gave its session (None: RESET), and
+    # a SET LOCAL's until its transaction ends: the guard asks each check under them
+    _settings: dict[str, str | None] = field(default_factory=dict)
+    _local_settings: dict[str, str | None] = field(default_factory=dict)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
+        self._local_settings.clear()  # (the last revision's transaction ended)
         for s in statements:
+            if s.transaction in ("commit", "rollback", "prepare"):
+                self._local_settings.clear()
             if s.generated or s.deferred:
                 continue
             columns = validated_columns(s, self._plain_types)
@@ -240,6 +250,9 @@ class RowChecks:
                     check["plain_types"] = made
                 if self._functions:  # the guard asks nothing calling one (its queries')
                     check["functions"] = sorted(self._functions)
+                settings = {**self._settings, **self._local_settings}
+                if settings:  # (the guard asks under them: None, the session's own)
+                    check["settings"] = settings
                 changed = dict(self._tables)
                 if s.kind == "AlterDomainStmt":  # (and the tables whose columns changed)
                     for (name, _), why in [*self._columns.items(), *(
@@ -264,6 +277,20 @@ class RowChecks:
                 check["created_functions"] = {name: list(entries) for name, entries
                                               in self.created_functions.items()}
         return check
+
+    def _note_settings(self, s: Statement) -> None:
+        """A SET, RESET or set_config of `_PROBED_SETTINGS`: for the session, or (`SET LOCAL`
+        in a transaction) until the transaction ends; `RESET ALL`: each to the session's."""
+        for name, value, local in setting_changes(s):
+            if name == "*":
+                self._settings = dict.fromkeys(self._settings)
+                self._local_settings.clear()
+            elif name in _PROBED_SETTINGS and not local:
+                self._settings[name] = value
+                self._local_settings.pop(name, None)
+            elif name in _PROBED_SETTINGS and s.in_transaction:
+                self._local_settings[name] = value if value is not None \
+                    else self._settings.get(name)
 
     def _new(self, table: str) -> bool:
         """Created by the plan and written by none of its statements since: empty."""
@@ -339,6 +366,8 @@ class RowChecks:
             self._anything = self._anything or (
                 f"{revision} runs a statement PostgreSQL's parser refused before it")
             return
+        if s.kind in ("VariableSetStmt", "SelectStmt"):
+            self._note_settings(s)
         if s.kind in _REWRITING_UPDATES or any(
                 a.subtype.startswith(("Enable", "Force")) for a in s.actions):
             self._rewrites_updates = self._rewrites_updates or (
@@ -409,6 +438,14 @@ class RowChecks:
                     self._columns.setdefault((s.relation, action.name), why)
                 elif action.subtype == "AddColumn" and action.column is not None:
                     self._added.setdefault((s.relation, action.column.name), (why, s.sql))
+
+
+# Settings that change what a later statement of the plan checks: which table or function an
+# unqualified name is (`SET search_path TO app` then `ALTER TABLE volumes ...`), what a string
+# cast to a date or timestamptz (a partition's bound, a USING) or a value cast to text is.
+_PROBED_SETTINGS = frozenset({"search_path", "timezone", "datestyle", "intervalstyle",
+                              "extra_float_digits", "bytea_output", "lc_monetary",
+                              "lc_numeric"})
 
 
 def _partition_of(s: Statement) -> str | None:

@@ -595,6 +595,30 @@ def test_a_constraint_altered_to_be_checked_is_asked(database: psycopg.Connectio
         database.execute("DROP TABLE enforcing, inheriting_child, inheriting")
 
 
+def test_a_statement_after_a_set_search_path_is_asked_of_the_table_it_names(
+        database: psycopg.Connection) -> None:
+    # shadow.clean holds a NULL host, public.clean none: the plan's SET decides which
+    database.execute("CREATE SCHEMA shadow; CREATE TABLE shadow.clean (host text); "
+                     "INSERT INTO shadow.clean VALUES (NULL)")
+    statement = "ALTER TABLE clean ALTER COLUMN host SET NOT NULL"
+    try:
+        for setting, refused in (("SET search_path TO shadow, public", True),
+                                 ("SELECT set_config('search_path', 'shadow', false)", True),
+                                 ("SET search_path TO shadow; RESET search_path", False)):
+            statements = [*setting.split("; "), statement]
+            (verdict,) = _verdicts(database, *statements)
+            assert (verdict.outcome, verdict.detail) == (
+                ("refused", "holds NULLs in 1 row(s)") if refused else ("passes", "")), setting
+            assert _postgresql_refuses(database, *statements) is refused
+        # and the probe's session is as it was, for the next check and after
+        (first, second) = _verdicts(database, "SET search_path TO shadow", statement,
+                                    "RESET search_path", statement)
+        assert (first.outcome, second.outcome) == ("refused", "passes")
+        assert database.execute("SHOW search_path").fetchone() == ('"$user", public',)
+    finally:
+        database.execute("DROP SCHEMA shadow CASCADE")
+
+
 def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
     statement = "ALTER TABLE ONLY volumes VALIDATE CONSTRAINT positive"
     (verdict,) = _verdicts(database, statement)
