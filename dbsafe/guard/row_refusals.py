@@ -418,6 +418,11 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
     from dbsafe.guard.kept_types import kept_values
 
     stmt = parse_sql(sql)[0].stmt
+    existing = _existing(conn, stmt)
+    if existing:
+        yield Probe(existing, "", "", counts=False, kept=(
+            f"{existing} exists already: PostgreSQL skips the statement (IF NOT EXISTS)"))
+        return
     if isinstance(stmt, ast.AlterDomainStmt):  # every column of the domain
         from dbsafe.guard.domain_rows import domain_probes
 
@@ -544,6 +549,28 @@ def _index_columns(conn: Any, table: _Table, index: str, indexes: Mapping[str, s
     made = parse_sql(indexes[index])[0].stmt
     assert isinstance(made, ast.IndexStmt)
     return [str(p.name) for p in made.indexParams or () if p.name]
+
+
+def _existing(conn: Any, stmt: Any) -> str:
+    """The relation `CREATE [UNIQUE] INDEX IF NOT EXISTS ix` or `CREATE TABLE IF NOT EXISTS t
+    PARTITION OF` names, where one of that name is in the schema it would be made in (an
+    index: its table's; a table: its own, else the first of the search_path), which
+    PostgreSQL then skips with a notice, checking nothing; "" otherwise."""
+    from pglast import ast
+
+    if isinstance(stmt, ast.IndexStmt) and stmt.if_not_exists and stmt.idxname:
+        row = conn.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_class t "
+            "ON t.relnamespace = c.relnamespace WHERE t.oid = to_regclass(%s) "
+            "AND c.relname = %s", (_table(conn, stmt.relation).name, stmt.idxname)).fetchone()
+        return str(row[0]) if row else ""
+    if isinstance(stmt, ast.CreateStmt) and stmt.if_not_exists and stmt.relation is not None:
+        row = conn.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c WHERE c.relname = %s "
+            "AND c.relnamespace = to_regnamespace(coalesce(%s, current_schema()))",
+            (stmt.relation.relname, stmt.relation.schemaname)).fetchone()
+        return str(row[0]) if row else ""
+    return ""
 
 
 def _expressed(conn: Any, table: _Table, column: str, expression: Any) -> tuple[str, bool]:

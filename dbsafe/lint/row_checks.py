@@ -210,6 +210,10 @@ class RowChecks:
             relation = _partition_of(s) or s.relation or _altered_domain(s)
             attached = [a.partition for a in s.actions
                         if a.subtype == "AttachPartition" and a.partition]
+            made = _made_unless_there(s)
+            if made and any(same_relation(name, made)
+                            for name in [*self._created, *self._indexes]):
+                columns = None  # (made by the plan already: PostgreSQL skips it)
             new = bool(columns is not None and relation and self._new(relation)
                        and all(self._new(name) for name in attached))
             if new and self._calls:
@@ -224,6 +228,8 @@ class RowChecks:
                          "unsure": self._unsure(relation, columns, answered=frozenset(added),
                                                 filled=bool(filled))
                          or self._references_unsure(s)
+                         or next((why for name, why in self._tables.items()
+                                  if made and same_relation(name, made)), None)
                          or next(filter(None, (self._unsure(name, frozenset())
                                                for name in attached)), None)}
                 empty = [name for name in attached if self._new(name)] \
@@ -245,9 +251,9 @@ class RowChecks:
                     for why, sql, column in self._retypes(table, referenced)]
                 if retyped:  # the guard tells whether each keeps every value
                     check["retyped"] = retyped
-                made = sorted(self._plain_types & _added_types(s))
-                if made:  # (they do not exist yet: the guard cannot look them up)
-                    check["plain_types"] = made
+                types = sorted(self._plain_types & _added_types(s))
+                if types:  # (they do not exist yet: the guard cannot look them up)
+                    check["plain_types"] = types
                 if self._functions:  # the guard asks nothing calling one (its queries')
                     check["functions"] = sorted(self._functions)
                 settings = {**self._settings, **self._local_settings}
@@ -446,6 +452,17 @@ class RowChecks:
 _PROBED_SETTINGS = frozenset({"search_path", "timezone", "datestyle", "intervalstyle",
                               "extra_float_digits", "bytea_output", "lc_monetary",
                               "lc_numeric"})
+
+
+def _made_unless_there(s: Statement) -> str | None:
+    """The relation `CREATE INDEX IF NOT EXISTS ix` or `CREATE TABLE IF NOT EXISTS t` makes
+    (PostgreSQL skips it, checking nothing, where one of that name is there: the guard asks
+    the database; one the plan made, dropped or renamed before, lint knows), else None."""
+    if not s.node.get("if_not_exists"):
+        return None
+    if s.kind == "IndexStmt" and s.index_def is not None:
+        return s.index_def.name
+    return next(iter(s.creates), None) if s.kind == "CreateStmt" else None
 
 
 def _partition_of(s: Statement) -> str | None:

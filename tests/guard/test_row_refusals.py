@@ -619,6 +619,24 @@ def test_a_statement_after_a_set_search_path_is_asked_of_the_table_it_names(
         database.execute("DROP SCHEMA shadow CASCADE")
 
 
+@pytest.mark.parametrize(("statements", "outcome"), [
+    # volumes_nick is there (over nick): PostgreSQL skips the statement, whatever code holds
+    (("CREATE UNIQUE INDEX IF NOT EXISTS volumes_nick ON volumes (code)",), "passes"),
+    (("CREATE INDEX IF NOT EXISTS volumes_nick ON volumes ((num::int))",), "passes"),
+    # volumes_low is there (from 100 to 200): volumes_rest's 15 is not asked
+    (("CREATE TABLE IF NOT EXISTS volumes_low PARTITION OF volumes_ranged "
+      "FOR VALUES FROM (10) TO (20)",), "passes"),
+    # ... unless the plan dropped it first
+    (("DROP INDEX volumes_nick",
+      "CREATE UNIQUE INDEX IF NOT EXISTS volumes_nick ON volumes (code)"), "cannot tell"),
+])
+def test_a_statement_if_not_exists_of_a_relation_there_asks_nothing(
+        statements: tuple[str, ...], outcome: str, database: psycopg.Connection) -> None:
+    (verdict,) = _verdicts(database, *statements)
+    assert verdict.outcome == outcome
+    assert _postgresql_refuses(database, *statements) is (len(statements) > 1)
+
+
 def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
     statement = "ALTER TABLE ONLY volumes VALIDATE CONSTRAINT positive"
     (verdict,) = _verdicts(database, statement)
