@@ -22,7 +22,9 @@ that refuses it, run read-only on the live database:
   hands on none that no value fails: `WHERE deleted_at IS NULL`, `lint.row_checks`);
 - `ADD PRIMARY KEY USING INDEX ix`: NULLs of the index's columns, which PostgreSQL sets NOT
   NULL (read from the index, or from the plan's CREATE INDEX making it);
-- `VALIDATE CONSTRAINT`: the constraint as the database defines it (`pg_get_constraintdef`);
+- `VALIDATE CONSTRAINT`: the constraint as the plan's `ADD CONSTRAINT ... NOT VALID` before
+  it defines it, else as the database does (`pg_get_constraintdef`); one validated already
+  asks nothing (PostgreSQL checks nothing);
   so `ALTER CONSTRAINT ... ENFORCED` of a foreign key not enforced (PostgreSQL 18), and
   `ALTER CONSTRAINT ... INHERIT` of a NOT NULL: the children's NULLs;
 - `ALTER COLUMN c TYPE t [USING e]`: every value cast as the statement casts it (`e`, or `c`,
@@ -507,8 +509,11 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
                 and isinstance(cmd.def_, ast.ATAlterConstraint):
             yield from _altered_constraint_probes(conn, table, retyped, cmd.def_, plan)
         elif cmd.subtype == AlterTableType.AT_ValidateConstraint:
-            yield from _retyped_constraint_probes(
-                conn, table, retyped, _defined(conn, table.name, str(cmd.name)), plan)
+            con = _validated(conn, table, str(cmd.name), plan.defined)
+            if isinstance(con, Probe):
+                yield con
+                continue
+            yield from _retyped_constraint_probes(conn, table, retyped, con, plan)
     if retyped:
         # (NULLs: of a column no SET NOT NULL of the statement asks, given a USING: a value
         # cast as it is is NULL only where it was)
@@ -1314,6 +1319,36 @@ def _foreign_probe(conn: Any, table: _Table, con: ast.Constraint) -> Probe:
                  f"SELECT {', '.join(f't.{c}::text' for c in columns)} FROM {table.own} t "
                  f"WHERE {where} LIMIT 1", counts=False,
                  find=f"SELECT t.* FROM {table.own} t WHERE {where}")
+
+
+def _validated(conn: Any, table: _Table, name: str, defined: Mapping[str, str | None]
+               ) -> ast.Constraint | Probe:
+    """The constraint `VALIDATE CONSTRAINT name` validates: the plan's `ADD CONSTRAINT ...
+    NOT VALID` of it (`defined`), else the database's not yet validated; or a Probe saying
+    PostgreSQL checks nothing (validated already, by the plan or before it: a row loaded
+    with its triggers off may break a foreign key, and PostgreSQL does not look)."""
+    from pglast import ast, parse_sql
+
+    subject = f"{table.name} ({_ident(name)})"
+    if name in defined:
+        added = defined[name]
+        if added is None:
+            raise _CannotTell(f"the plan drops constraint {name} of {table.name} before it")
+        if not added:
+            return Probe(subject, "", "", counts=False,
+                         kept="the plan added it validated: PostgreSQL checks nothing again")
+        stmt = parse_sql(added)[0].stmt
+        assert isinstance(stmt, ast.AlterTableStmt)
+        (con,) = [cmd.def_ for cmd in stmt.cmds or () if isinstance(cmd.def_, ast.Constraint)
+                  and cmd.def_.conname == name]
+        con.skip_validation = False
+        return con
+    row = conn.execute("SELECT convalidated FROM pg_constraint WHERE conrelid = "
+                       "to_regclass(%s) AND conname = %s", (table.name, name)).fetchone()
+    if row is not None and row[0]:
+        return Probe(subject, "", "", counts=False,
+                     kept="validated already: PostgreSQL checks nothing again")
+    return _defined(conn, table.name, name)
 
 
 def _defined(conn: Any, table: str, name: str) -> ast.Constraint:

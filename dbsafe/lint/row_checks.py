@@ -4,11 +4,14 @@ before the first revision whether a row would refuse one (`guard.row_refusals`, 
 
 Read from the statements each revision ran on the throwaway copy (pglast's trees, no words):
 `ALTER COLUMN ... SET NOT NULL`; `ADD CONSTRAINT` (or `ADD` a column-less constraint) CHECK,
-FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE, PRIMARY KEY or EXCLUDE (`PRIMARY KEY USING INDEX`:
-its columns are set NOT NULL; handed on with the plan's CREATE INDEX making the index,
-`indexes`); `VALIDATE CONSTRAINT`; `ALTER CONSTRAINT ... ENFORCED` or `INHERIT` (PostgreSQL
-18: a foreign key validated, a NOT NULL given to the children); `CREATE UNIQUE INDEX`; `CREATE INDEX` with an expression or WHERE a value may fail (not `WHERE deleted_at
-IS NULL`); `ALTER COLUMN ... TYPE` (each value cast, or its USING expression evaluated);
+FOREIGN KEY or NOT NULL without `NOT VALID`, UNIQUE, PRIMARY KEY or EXCLUDE (`PRIMARY KEY
+USING INDEX`: its columns are set NOT NULL; handed on with the plan's CREATE INDEX making the
+index, `indexes`); `VALIDATE CONSTRAINT` (of a constraint the plan adds NOT VALID, or
+validated, or drops before it: handed on with that, `defined`); `ALTER CONSTRAINT ...
+ENFORCED` or `INHERIT` (PostgreSQL 18: a foreign key validated, a NOT NULL given to the
+children); `CREATE UNIQUE INDEX`; `CREATE INDEX` with an expression or WHERE a value may fail
+(not `WHERE deleted_at IS NULL`); `ALTER COLUMN ... TYPE` (each value cast, or its USING
+expression evaluated), `SET EXPRESSION`;
 `ADD COLUMN ... NOT NULL` (or a unique key over a DEFAULT, or a CHECK or FOREIGN KEY of the
 column's own), unless no row can refuse it (a
 constant DEFAULT of a built-in type, an identity: `filled_by_adding`); `ATTACH PARTITION`
@@ -133,6 +136,9 @@ class PlanFacts:
     filled: Mapping[str, str] = field(default_factory=dict)
     # indexes an earlier statement creates: name -> its CREATE INDEX
     indexes: Mapping[str, str] = field(default_factory=dict)
+    # constraints an earlier statement adds or drops before VALIDATE CONSTRAINT validates
+    # them: name -> its ADD CONSTRAINT ... NOT VALID ("": added validated; None: dropped)
+    defined: Mapping[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, check: Mapping[str, Any]) -> PlanFacts:
@@ -141,7 +147,8 @@ class PlanFacts:
         return cls(changed=dict(check.get("changed") or {}), added=dict(check.get("added") or {}),
                    plain_types=frozenset(check.get("plain_types") or ()),
                    empty=tuple(check.get("empty") or ()), filled=dict(check.get("filled") or {}),
-                   indexes=dict(check.get("indexes") or {}))
+                   indexes=dict(check.get("indexes") or {}),
+                   defined=dict(check.get("defined") or {}))
 
 
 @dataclass(slots=True)
@@ -191,6 +198,9 @@ class RowChecks:
     # index (last name) -> the CREATE INDEX of the plan making it (`ADD PRIMARY KEY USING
     # INDEX` of one: the guard reads its columns there)
     _indexes: dict[str, str] = field(default_factory=dict)
+    # (table, constraint) -> the plan's ADD CONSTRAINT ... NOT VALID of it ("": added
+    # validated; None: dropped): a later VALIDATE CONSTRAINT validates that one
+    _constraints: dict[tuple[str, str], str | None] = field(default_factory=dict)
     # `_PROBED_SETTINGS` the plan's SET (or set_config) gave its session (None: RESET), and
     # a SET LOCAL's until its transaction ends: the guard asks each check under them
     _settings: dict[str, str | None] = field(default_factory=dict)
@@ -256,6 +266,12 @@ class RowChecks:
                     check["plain_types"] = types
                 if self._functions:  # the guard asks nothing calling one (its queries')
                     check["functions"] = sorted(self._functions)
+                defined = {a.name: added for a in s.actions
+                           if a.subtype == "ValidateConstraint" and a.name and s.relation
+                           for (table, name), added in self._constraints.items()
+                           if name == a.name and same_relation(table, s.relation)}
+                if defined:  # (the guard validates the plan's, not the database's)
+                    check["defined"] = defined
                 settings = {**self._settings, **self._local_settings}
                 if settings:  # (the guard asks under them: None, the session's own)
                     check["settings"] = settings
@@ -444,6 +460,12 @@ class RowChecks:
                     self._columns.setdefault((s.relation, action.name), why)
                 elif action.subtype == "AddColumn" and action.column is not None:
                     self._added.setdefault((s.relation, action.column.name), (why, s.sql))
+                elif action.subtype == "AddConstraint" and action.constraint is not None \
+                        and action.constraint.name:  # ("": validated as it is added)
+                    self._constraints[(s.relation, action.constraint.name)] = \
+                        s.sql.strip().rstrip(";") if action.constraint.not_valid else ""
+                elif action.subtype == "DropConstraint" and action.name:
+                    self._constraints[(s.relation, action.name)] = None
 
 
 # Settings that change what a later statement of the plan checks: which table or function an

@@ -637,6 +637,34 @@ def test_a_statement_if_not_exists_of_a_relation_there_asks_nothing(
     assert _postgresql_refuses(database, *statements) is (len(statements) > 1)
 
 
+@pytest.mark.parametrize(("statements", "outcome"), [
+    # the plan's NOT VALID constraint, validated later (volumes' size -1): the plan's own
+    (("ALTER TABLE volumes ADD CONSTRAINT sized CHECK (size > 0) NOT VALID",
+      "ALTER TABLE volumes VALIDATE CONSTRAINT sized"),
+     ("refused", "fails CHECK (size > 0) in 1 row(s)")),
+    # ... one it redefines, dropping the database's first (every size of clean is below 11)
+    (("ALTER TABLE clean DROP CONSTRAINT positive",
+      "ALTER TABLE clean ADD CONSTRAINT positive CHECK (size > 10) NOT VALID",
+      "ALTER TABLE clean VALIDATE CONSTRAINT positive"),
+     ("refused", "fails CHECK (size > 10) in 5 row(s)")),  # (clean_old's 7 too)
+    # a validated one, over a row its trigger never saw (loaded as a replica): not checked
+    (("ALTER TABLE loaded VALIDATE CONSTRAINT loaded_host",),
+     ("passes", "validated already: PostgreSQL checks nothing again")),
+])
+def test_validate_constraint_asks_the_constraint_it_validates(
+        statements: tuple[str, ...], outcome: tuple[str, str],
+        database: psycopg.Connection) -> None:
+    database.execute("CREATE TABLE loaded (host_id int CONSTRAINT loaded_host REFERENCES hosts); "
+                     "SET session_replication_role = replica; INSERT INTO loaded VALUES (9); "
+                     "SET session_replication_role = origin")
+    try:
+        verdicts = _verdicts(database, *statements)
+        assert [(v.outcome, v.detail) for v in verdicts] == [outcome]
+        assert _postgresql_refuses(database, *statements) is (outcome[0] == "refused")
+    finally:
+        database.execute("DROP TABLE loaded")
+
+
 def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
     statement = "ALTER TABLE ONLY volumes VALIDATE CONSTRAINT positive"
     (verdict,) = _verdicts(database, statement)
