@@ -12,7 +12,8 @@
 - The rows of the parent's DEFAULT partition the new bound takes (23514 `updated partition
   constraint for default partition ... would be violated by some row`).
 - The parent's indexes, built on the child (or an equal one of the child's attached): a
-  unique index's duplicate keys (23505), an index's expressions and predicate evaluated.
+  unique index's duplicate keys (23505), an index's expressions and predicate evaluated,
+  its functions under an index build's search_path too (`row_refusals._restricted_failure`).
 - The parent's foreign keys, cloned onto the child and validated over its rows (23503).
 - The parent's exclusion constraints (PostgreSQL 17+), built on the child: two of its rows
   every operator holds for (23P01).
@@ -28,6 +29,7 @@ CHECK of the partition constraint its rows hold: nothing to ask.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.guard.row_refusals import (
@@ -133,9 +135,9 @@ def _child_probes(conn: Any, parent: _Table, child: _Table, belongs: str | None,
             continue
         stmt = parse_sql(definition)[0].stmt
         assert isinstance(stmt, ast.IndexStmt)
-        yield _unique_probe(child, stmt.indexParams or (), stmt.whereClause,
-                            bool(stmt.nulls_not_distinct), f"unique index ({index})") \
-            if unique else _index_probe(child, stmt, index)
+        yield replace(_unique_probe(child, stmt.indexParams or (), stmt.whereClause,
+                                    bool(stmt.nulls_not_distinct), f"unique index ({index})")
+                      if unique else _index_probe(child, stmt, index), build=True)
     for (definition,) in conn.execute(
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
             "to_regclass(%s) AND contype = 'f' AND convalidated ORDER BY conname",

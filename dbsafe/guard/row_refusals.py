@@ -19,7 +19,9 @@ that refuses it, run read-only on the live database:
   rows with a NULL key left out unless `NULLS NOT DISTINCT` (a partial index: its WHERE,
   evaluated before the keys, as the index build does);
 - `CREATE INDEX` with expressions or a WHERE: each evaluated over the table's own rows (lint
-  hands on none that no value fails: `WHERE deleted_at IS NULL`, `lint.row_checks`);
+  hands on none that no value fails: `WHERE deleted_at IS NULL`, `lint.row_checks`); a
+  query calling a function outside pg_catalog asked again with the search_path PostgreSQL
+  17+ builds an index with (`_restricted_failure`);
 - `ADD PRIMARY KEY USING INDEX ix`: NULLs of the index's columns, which PostgreSQL sets NOT
   NULL (read from the index, or from the plan's CREATE INDEX making it);
 - `VALIDATE CONSTRAINT`: the constraint as the plan's `ADD CONSTRAINT ... NOT VALID` before
@@ -135,6 +137,9 @@ class Probe:
     casts: str = ""
     unknown: str = ""  # why it cannot be told: no query is run
     kept: str = ""  # why no row can refuse it (a type change keeping every value): none run
+    # an index build's, over the table's rows as they are: PostgreSQL 17+ calls its functions
+    # with search_path `pg_catalog, pg_temp` (`_restricted_failure`)
+    build: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +328,11 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
             return Verdict(revision, sql, probe.subject, "cannot tell",
                            f"the values do not cast ({exc.sqlstate}), so it is not asked")
         return _value_refused(conn, probe, revision, sql, exc)
+    restricted = _restricted_failure(conn, probe.query, psycopg) if probe.build else ""
+    if restricted:
+        return Verdict(revision, sql, probe.subject, "refused",
+                       "is built calling functions with search_path pg_catalog, pg_temp "
+                       f"(PostgreSQL 17+), under which one fails ({restricted})")
     if probe.counts:
         count = int(row[0]) if row else 0
         if not count:
@@ -359,6 +369,68 @@ def _without_values(message: str) -> str:
 # violation, a PL/pgSQL function's RAISE or ASSERT. PostgreSQL raises the same running the
 # statement over the same rows (a cast, a CHECK, an index expression): a refusal.
 _VALUE_ERRORS = ("22", "23", "P0")
+
+
+def _restricted_failure(conn: Any, query: str, psycopg: Any) -> str:
+    """What fails (`_error_said`) where an index build's `query`, which ran, is run as
+    PostgreSQL 17+ builds an index: its names resolved as written, the functions it calls run
+    with search_path `pg_catalog, pg_temp`, so that one calling another unqualified (a
+    wrapper of `unaccent()`) fails on every row, 42883; "" where none does, where the query
+    calls no function outside pg_catalog, or before PostgreSQL 17. Its tables and functions
+    are qualified with the schemas the session finds them in; an error without a function's
+    context is its own naming's (an operator of an extension), not the build's: ""."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+
+    if conn.info.server_version < 170000:
+        return ""
+    stmt: Any = parse_sql(query)[0].stmt
+    called = False
+    for node in _nodes(stmt):
+        if isinstance(node, ast.FuncCall) and len(node.funcname or ()) == 1:
+            name = str(node.funcname[0].sval)  # type: ignore[index]
+            row = conn.execute(
+                "SELECT s.name FROM unnest(current_schemas(true)) WITH ORDINALITY AS s(name, i) "
+                "WHERE EXISTS (SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = "
+                "p.pronamespace WHERE n.nspname = s.name AND p.proname = %s) "
+                "ORDER BY s.i LIMIT 1", (name,)).fetchone()
+            if row and row[0] != "pg_catalog":
+                called = True
+                node.funcname = (ast.String(sval=str(row[0])), ast.String(sval=name))
+        elif isinstance(node, ast.RangeVar) and not node.schemaname:
+            row = conn.execute("SELECT n.nspname FROM pg_class c JOIN pg_namespace n "
+                               "ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
+                               (_ident(str(node.relname)),)).fetchone()
+            node.schemaname = str(row[0]) if row else None
+    if not called:
+        return ""
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', "
+                         "true)")
+            conn.execute(str(RawStream()(stmt)))
+            raise _Restored  # (the search_path set back)
+    except _Restored:
+        return ""
+    except psycopg.Error as exc:
+        return _error_said(exc) if exc.diag.context else ""
+
+
+class _Restored(Exception):
+    """Leaves a savepoint by rolling it back: the settings made in it are undone."""
+
+
+def _nodes(tree: Any) -> Iterator[Any]:
+    """Each pglast node of `tree`, itself first."""
+    from pglast import ast
+
+    if isinstance(tree, ast.Node):
+        yield tree
+        for attribute in tree:
+            yield from _nodes(getattr(tree, attribute))
+    elif isinstance(tree, tuple):
+        for item in tree:
+            yield from _nodes(item)
 
 
 def _runs(conn: Any, query: str, psycopg: Any) -> bool:
@@ -436,11 +508,13 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
                                  plan)
         return
     if isinstance(stmt, ast.IndexStmt) and not stmt.unique:
-        yield _index_probe(_table(conn, stmt.relation), stmt, stmt.idxname or "(unnamed)")
+        yield replace(_index_probe(_table(conn, stmt.relation), stmt, stmt.idxname
+                                   or "(unnamed)"), build=True)
         return
     if isinstance(stmt, ast.IndexStmt):
-        yield _unique_probe(_table(conn, stmt.relation), stmt.indexParams or (),
-                            stmt.whereClause, bool(stmt.nulls_not_distinct), "unique index")
+        yield replace(_unique_probe(_table(conn, stmt.relation), stmt.indexParams or (),
+                                    stmt.whereClause, bool(stmt.nulls_not_distinct),
+                                    "unique index"), build=True)
         return
     assert isinstance(stmt, ast.AlterTableStmt)
     table = _table(conn, stmt.relation)

@@ -665,6 +665,42 @@ def test_validate_constraint_asks_the_constraint_it_validates(
         database.execute("DROP TABLE loaded")
 
 
+def test_an_index_build_calls_its_functions_with_search_path_pg_catalog(
+        database: psycopg.Connection) -> None:
+    if database.info.server_version < 170000:
+        pytest.skip("PostgreSQL 17 made index builds restrict the search_path")
+    # wrapper() calls wrapped() unqualified: not found under pg_catalog, pg_temp (42883),
+    # where the session's search_path finds it; pinned() sets its own path
+    database.execute(
+        "CREATE FUNCTION wrapped(n int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT n'; "
+        "CREATE FUNCTION wrapper(n int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS "
+        "'BEGIN RETURN wrapped(n); END'; "
+        "CREATE FUNCTION pinned(n int) RETURNS int IMMUTABLE LANGUAGE plpgsql "
+        "SET search_path = public AS 'BEGIN RETURN wrapped(n); END'")
+    try:
+        for statement, outcome in (
+                ("CREATE INDEX ix_wrapped ON volumes ((wrapper(size)))", "refused"),
+                ("CREATE UNIQUE INDEX ix_wrapped ON clean ((wrapper(id)))", "refused"),
+                ("CREATE INDEX ix_wrapped ON nothing_yet ((wrapper(id)))", "passes"),  # empty
+                ("CREATE INDEX ix_wrapped ON volumes ((pinned(size)))", "passes")):
+            (verdict,) = _verdicts(database, statement)
+            assert verdict.outcome == outcome, statement
+            try:
+                with database.transaction(force_rollback=True):
+                    database.execute(statement)
+            except psycopg.errors.UndefinedFunction:
+                assert outcome == "refused"
+            else:
+                assert outcome == "passes"
+        assert verdict.detail == ""
+        (verdict,) = _verdicts(database, "CREATE INDEX ix_wrapped ON volumes ((wrapper(size)))")
+        assert verdict.detail == ("is built calling functions with search_path pg_catalog, "
+                                  "pg_temp (PostgreSQL 17+), under which one fails (42883 "
+                                  "undefined_function)")
+    finally:
+        database.execute("DROP FUNCTION wrapper, pinned, wrapped")
+
+
 def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
     statement = "ALTER TABLE ONLY volumes VALIDATE CONSTRAINT positive"
     (verdict,) = _verdicts(database, statement)
