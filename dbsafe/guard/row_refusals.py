@@ -84,9 +84,10 @@ table whose row security policies would hide rows from it (`row_security` off: P
 checks every row). A statement whose
 table or columns do not exist now, or that an earlier statement of the plan changes the rows
 of (a data migration), "could not be told": its rows are not today's; so is one whose query calls
-a function the plan creates or replaces before it, and one after a data statement calling a
-function that writes a table or whose writes cannot be told (`guard.called_writes`, on the
-database; PostgreSQL's `sum()` writes none). A refusal names the
+a function the plan creates or replaces before it, itself or through the bodies of the
+functions it calls, and one after a data statement calling a function that writes a table or
+whose writes cannot be told (`guard.called_writes`, on the database; PostgreSQL's `sum()`
+writes none). A refusal names the
 revision, the statement, the table or column and a count of the rows, or one example key (a
 duplicate's or a missing reference's key values: never other columns, which may hold
 secrets).
@@ -251,7 +252,7 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
     redefined = frozenset(check.get("functions") or ())
     verdicts = []
     for probe in probes:
-        called = _calls_redefined(probe, redefined)
+        called = _calls_redefined(conn, probe, redefined)
         verdicts.append(
             Verdict(revision, sql, probe.subject, "cannot tell",
                     f"the plan (re)defines {called}() before it: what it returns now is not "
@@ -1246,15 +1247,41 @@ def _refuse_volatile(conn: Any, expression: Any, what: str) -> None:
                               "upgrade are not the probe's")
 
 
-def _calls_redefined(probe: Probe, redefined: frozenset[str]) -> str:
-    """The first function of `redefined` (last names) `probe`'s query calls, or ""."""
+def _calls_redefined(conn: Any, probe: Probe, redefined: frozenset[str]) -> str:
+    """The first function of `redefined` (last names) `probe`'s query calls, itself or
+    through the functions it calls (their SQL and PL/pgSQL bodies, as the database holds
+    them), or ""."""
     from pglast import parse_sql
 
     if not redefined or not probe.query:
         return ""
     stmt: Any = parse_sql(probe.query)[0].stmt
-    called = sorted({name.rpartition(".")[2] for name in _calls(stmt(skip_none=True))})
-    return next((name for name in called if name in redefined), "")
+    return _reaches(conn, sorted(set(_calls(stmt(skip_none=True)))), redefined, set())
+
+
+def _reaches(conn: Any, names: Sequence[str], redefined: frozenset[str], seen: set[int]
+             ) -> str:
+    """The first of `redefined` the functions `names` are, or call (`_calls_redefined`)."""
+    from dbsafe.lint.body_writes import function_writes
+
+    for name in names:
+        schema, _, bare = name.rpartition(".")
+        if bare in redefined:
+            return bare
+        for oid, language, definition in conn.execute(
+                "SELECT p.oid, l.lanname, pg_get_functiondef(p.oid) FROM pg_proc p "
+                "JOIN pg_language l ON l.oid = p.prolang WHERE p.proname = %s "
+                "AND p.prokind = 'f' AND l.lanname IN ('sql', 'plpgsql') "
+                "AND p.pronamespace = coalesce(to_regnamespace(%s), p.pronamespace) "
+                "ORDER BY 1", (bare, schema or None)).fetchall():
+            if oid in seen:
+                continue
+            seen.add(oid)
+            called = function_writes(str(language), str(definition)).functions
+            found = _reaches(conn, sorted(called), redefined, seen)
+            if found:
+                return found
+    return ""
 
 
 def _calls(tree: Any) -> Iterator[str]:

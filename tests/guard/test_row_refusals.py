@@ -701,6 +701,26 @@ def test_an_index_build_calls_its_functions_with_search_path_pg_catalog(
         database.execute("DROP FUNCTION wrapper, pinned, wrapped")
 
 
+def test_a_function_calling_one_the_plan_replaces_cannot_be_told(
+        database: psycopg.Connection) -> None:
+    # today's known_host() raises on 1000, the plan's does not; via_known() calls it
+    database.execute("CREATE FUNCTION via_known(id int) RETURNS int IMMUTABLE LANGUAGE "
+                     "plpgsql AS 'BEGIN RETURN public.known_host(id); END'")
+    statements = ("CREATE OR REPLACE FUNCTION known_host(id int) RETURNS int IMMUTABLE "
+                  "LANGUAGE sql AS 'SELECT id'",
+                  "CREATE INDEX ix_host ON volumes ((via_known(size * 100)))")
+    try:
+        assert [(v.outcome, v.detail) for v in _verdicts(database, *statements)] == [
+            ("cannot tell", "the plan (re)defines known_host() before it: what it returns "
+                            "now is not what the statement gets")]
+        assert not _postgresql_refuses(database, *statements)
+        # not replaced: asked, and today's raises
+        (verdict,) = _verdicts(database, statements[1])
+        assert verdict.outcome == "refused"
+    finally:
+        database.execute("DROP FUNCTION via_known")
+
+
 def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
     statement = "ALTER TABLE ONLY volumes VALIDATE CONSTRAINT positive"
     (verdict,) = _verdicts(database, statement)
