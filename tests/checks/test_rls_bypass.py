@@ -1,8 +1,10 @@
-"""DBS518 and DBS519 against what a role the policies hold back reads. Each relation below is
-read by that role; it is exposed when it shows the role more rows of the table than the
-table itself does (every role but the owners of one row each sees one row), and exactly the
-exposed relations' views and materialized views are flagged, with the same answer for a
-`pg_monitor` member and a role with CONNECT only (the checks read catalogs only)."""
+"""DBS518 and DBS519 against what the roles that may read a relation see. Each relation below
+is read by every role of the test, as that role (`SET SESSION AUTHORIZATION`); it is exposed
+when it shows a role more rows of the table than the table itself shows that role or any
+role it may `SET ROLE` to (with `owner = current_user`, every role but the owners of one row
+each sees one row of `notes`), and exactly the exposed relations' views and materialized
+views are flagged, with the same answer for a `pg_monitor` member and a role with CONNECT
+only (the checks read catalogs only)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from dbsafe.config import load_settings
 
 pytestmark = pytest.mark.db
 
-ROLES = ("owner", "bypass", "held", "reader", "monitor", "connect_only")
+ROLES = ("owner", "bypass", "held", "reader", "monitor", "connect_only", "anon", "authenticated",
+         "anon_member", "authenticator", "bypass_member", "noset_group", "noset_member")
 
 # (relation the reader reads, the table it shows, the (code, subject) that answers for it)
 CASES = [
@@ -36,6 +39,25 @@ CASES = [
     ("notes_view", "notes", ("DBS518", "public.notes_view")),
     ("super_notes", "notes", ("DBS518", "public.super_notes")),
     ("posts_view", "posts", ("DBS518", "public.posts_view")),
+    # granted only to roles a policy USING (true) applies to (Supabase's anon and
+    # authenticated), a member inheriting one's rights, a NOINHERIT one that may SET ROLE
+    ("profiles_api", "profiles", ("DBS518", "public.profiles_api")),
+    ("profile_ids", "profiles", ("DBS519", "public.profile_ids")),
+    ("profiles_public", "profiles", ("DBS518", "public.profiles_public")),
+    ("accounts_api", "accounts", ("DBS518", "public.accounts_api")),
+    ("accounts_anon", "accounts", ("DBS518", "public.accounts_anon")),
+    # granted only to roles the policies do not hold back, or to one FORCE holds back
+    ("bypass_notes", "notes", ("DBS518", "public.bypass_notes")),
+    ("bypass_note_ids", "notes", ("DBS519", "public.bypass_note_ids")),
+    ("owner_notes", "notes", ("DBS518", "public.owner_notes")),
+    ("owner_forced", "forced", ("DBS518", "public.owner_forced")),
+]
+
+# A member that inherits a BYPASSRLS role's rights but may not SET ROLE to it
+# (PostgreSQL 16 and later): BYPASSRLS is not inherited.
+CASES_16 = [
+    ("noset_notes", "notes", ("DBS518", "public.noset_notes")),
+    ("noset_note_ids", "notes", ("DBS519", "public.noset_note_ids")),
 ]
 
 SETUP = """
@@ -92,38 +114,104 @@ CREATE MATERIALIZED VIEW copy_of_inner AS SELECT id FROM invoker_over_inner;
 CREATE MATERIALIZED VIEW post_ids AS SELECT id FROM posts;
 CREATE VIEW notes_view AS SELECT id FROM notes;
 CREATE VIEW posts_view AS SELECT id FROM posts;
+GRANT SELECT ON notes_view, super_notes, posts_view TO {reader};
+GRANT SELECT ON by_superuser, by_table_owner, forced_by_table_owner, forced_by_bypassrls TO {reader};
+GRANT SELECT ON by_held_back, through_view, through_invoker_view, through_view_over_invoker TO {reader};
+GRANT SELECT ON view_over_hidden, invoker_view_over_hidden, copy_of_inner, post_ids TO {reader};
+GRANT {anon} TO {anon_member};
+ALTER ROLE {authenticator} NOINHERIT;
+GRANT {anon}, {authenticated} TO {authenticator};
+GRANT {bypass} TO {bypass_member};
+CREATE TABLE profiles (id int PRIMARY KEY, owner text);
+CREATE TABLE accounts (id int PRIMARY KEY, owner text);
+INSERT INTO profiles SELECT * FROM notes;
+INSERT INTO accounts SELECT * FROM notes;
+ALTER TABLE profiles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY public_read ON profiles FOR SELECT TO {anon}, {authenticated} USING (true);
+CREATE POLICY public_read ON accounts FOR SELECT TO {anon}, {authenticated} USING (true);
+CREATE POLICY not_first ON accounts AS RESTRICTIVE FOR SELECT TO {authenticated} USING (id > 1);
+ALTER TABLE profiles OWNER TO {owner};
+ALTER TABLE accounts OWNER TO {owner};
+GRANT SELECT ON profiles TO PUBLIC;
+GRANT SELECT ON notes, forced, accounts TO {owner}, {reader}, {held}, {bypass}, {anon}, {authenticated}, {noset_group};
+CREATE VIEW profiles_api AS SELECT id FROM profiles;
+CREATE MATERIALIZED VIEW profile_ids AS SELECT id FROM profiles;
+CREATE VIEW profiles_public AS SELECT id FROM profiles;
+CREATE VIEW accounts_api AS SELECT id FROM accounts;
+CREATE VIEW accounts_anon AS SELECT id FROM accounts;
+GRANT SELECT ON profiles_api, profile_ids, accounts_api TO {anon}, {authenticated};
+GRANT SELECT ON profiles_public TO PUBLIC;
+GRANT SELECT ON accounts_anon TO {anon};
+CREATE VIEW bypass_notes AS SELECT id FROM notes;
+CREATE MATERIALIZED VIEW bypass_note_ids AS SELECT id FROM notes;
+CREATE VIEW owner_notes AS SELECT id FROM notes;
+CREATE VIEW owner_forced AS SELECT id FROM forced;
+GRANT SELECT ON bypass_notes, bypass_note_ids TO {bypass};
+GRANT SELECT ON owner_notes, owner_forced TO {owner};
 """
+
+SETUP_16 = """
+GRANT {noset_group} TO {noset_member} WITH INHERIT TRUE, SET FALSE;
+CREATE VIEW noset_notes AS SELECT id FROM notes;
+CREATE MATERIALIZED VIEW noset_note_ids AS SELECT id FROM notes;
+GRANT SELECT ON noset_notes, noset_note_ids TO {noset_group};
+"""
+
+
+def read_as(conn: psycopg.Connection, names: dict[str, str], role: str,
+            cases: list[tuple[str, str, tuple[str, str]]]) -> dict[str, tuple[int | None, int]]:
+    """What `role` counts in each relation (None: it may not read it), and the most rows it
+    counts of the relation's table as itself or as a role it may SET ROLE to."""
+    def count(relation: str) -> int | None:
+        try:
+            return conn.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+        except psycopg.errors.InsufficientPrivilege:
+            return None
+
+    conn.execute(f"SET SESSION AUTHORIZATION {names[role]}")
+    try:
+        through = {relation: count(relation) for relation, _, _ in cases}
+        in_table: dict[str, int] = {}
+        for other in ROLES:
+            try:
+                conn.execute(f"SET ROLE {names[other]}")
+            except psycopg.errors.InsufficientPrivilege:
+                continue
+            for table in {table for _, table, _ in cases}:
+                rows = count(table)
+                if rows is not None:
+                    in_table[table] = max(in_table.get(table, 0), rows)
+            conn.execute("RESET ROLE")
+    finally:
+        conn.execute("RESET SESSION AUTHORIZATION")
+    # every role reading a relation may read its table: the policies decide what it counts
+    assert all(table in in_table for relation, table, _ in cases
+               if through[relation] is not None), (role, through, in_table)
+    return {relation: (through[relation], in_table.get(table, 0))
+            for relation, table, _ in cases}
 
 
 def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: str,
                                                                     tmp_path: Path) -> None:
     database = conninfo_to_dict(conninfo)["dbname"]
     names = {r: f"dbs_{r}_{database}"[:63] for r in ROLES}
-    seen: dict[str, tuple[int | None, int]] = {}
+    seen: dict[str, dict[str, tuple[int | None, int]]] = {}
     results = {}
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        if conn.info.server_version < 150000:
+        version = conn.info.server_version
+        if version < 150000:
             pytest.skip("security_invoker views came in PostgreSQL 15")
-        conn.execute(f"CREATE ROLE {names['owner']}")
-        conn.execute(f"CREATE ROLE {names['bypass']} BYPASSRLS")
-        conn.execute(f"CREATE ROLE {names['held']}")
-        conn.execute(f"CREATE ROLE {names['reader']}")
-        conn.execute(f"CREATE ROLE {names['monitor']} IN ROLE pg_monitor")
-        conn.execute(f"CREATE ROLE {names['connect_only']}")
+        cases = CASES + (CASES_16 if version >= 160000 else [])
+        for role in ROLES:
+            bypass = " BYPASSRLS" if role in ("bypass", "noset_group") else ""
+            conn.execute(f"CREATE ROLE {names[role]}{bypass}")
+        conn.execute(f"GRANT pg_monitor TO {names['monitor']}")
         try:
-            for statement in SETUP.format(**names).strip().splitlines():
+            setup = SETUP + (SETUP_16 if version >= 160000 else "")
+            for statement in setup.format(**names).strip().splitlines():
                 conn.execute(statement)
-            for relation, _, _ in CASES:
-                conn.execute(f"GRANT SELECT ON {relation} TO {names['reader']}")
-            conn.execute(f"SET ROLE {names['reader']}")
-            for relation, table, _ in CASES:
-                in_table = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                try:
-                    through = conn.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
-                except psycopg.errors.InsufficientPrivilege:
-                    through = None
-                seen[relation] = (through, in_table)
-            conn.execute("RESET ROLE")
+            seen = {role: read_as(conn, names, role, cases) for role in ROLES}
             settings = load_settings(tmp_path, environ={})
             for role in ("postgres", "monitor", "connect_only"):
                 options = "" if role == "postgres" else f"-c role={names[role]}"
@@ -136,14 +224,26 @@ def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: st
                 conn.execute(f"REASSIGN OWNED BY {name} TO CURRENT_USER")
                 conn.execute(f"DROP OWNED BY {name}")
                 conn.execute(f"DROP ROLE {name}")
-    exposed = {relation for relation, (through, in_table) in seen.items()
+    exposed = {relation for counted in seen.values()
+               for relation, (through, in_table) in counted.items()
                if through is not None and through > in_table}
-    # what PostgreSQL 18 shows the reader: every row where the filling role is not held back
+    # what PostgreSQL 18 shows the roles: every row where the filling role is not held back,
+    # to a role the policies hold back
     assert exposed == {"by_superuser", "by_table_owner", "forced_by_bypassrls", "through_view",
-                       "view_over_hidden", "copy_of_inner", "notes_view",
-                       "super_notes"}, seen
-    assert seen["invoker_view_over_hidden"][0] is None  # its readers need a grant on it
+                       "view_over_hidden", "copy_of_inner", "notes_view", "super_notes",
+                       "profiles_public", "accounts_api", "owner_forced",
+                       *(relation for relation, _, _ in CASES_16 if version >= 160000)}, seen
+    readers = {relation: {role for role, counted in seen.items()
+                          if counted[relation][0] is not None} for relation, _, _ in cases}
+    # those not exposed are read, but only by roles that see every row of the table anyway
+    assert readers["profiles_api"] == readers["profile_ids"] == {"anon", "authenticated",
+                                                                "anon_member"}
+    assert readers["accounts_anon"] == {"anon", "anon_member"}
+    assert readers["bypass_notes"] == readers["bypass_note_ids"] == {"bypass", "bypass_member"}
+    assert readers["owner_notes"] == {"owner"}
+    # or by nobody: their readers need a grant on what they read
+    assert readers["invoker_view_over_hidden"] == set()
     for role, checked in results.items():
         assert [(r.error, r.not_checked) for r in checked] == [(None, ())] * 2, role
         flagged = {(f.code, f.subject) for r in checked for f in r.findings}
-        assert flagged == {answer for relation, _, answer in CASES if relation in exposed}, role
+        assert flagged == {answer for relation, _, answer in cases if relation in exposed}, role

@@ -19,18 +19,30 @@
 -- `security_invoker` view with the rights of the materialized view's owner.
 --
 -- ## Not flagged
--- A materialized view only its owner may read: no SELECT granted on it or its columns to
--- another role or PUBLIC, nor read by a view others may read with its owner's rights (a
--- `security_invoker` view's readers need their own grant on it), nor by another
--- materialized view others may read. An owner the policies hold back: one who neither owns
--- the table (nor has its owner's rights) nor is a superuser or `BYPASSRLS`, or the table's
--- owner when the table is `FORCE ROW LEVEL SECURITY` (its readers see the rows that owner
--- may see). A table whose policies show every row to every role anyway (a permissive
--- `FOR SELECT` or `FOR ALL` policy for PUBLIC `USING (true)`, and no restrictive one). A
--- materialized view read through another materialized view is judged at that one. What a
--- function the query calls reads. The rows of an earlier owner: a materialized view whose
--- owner was changed since its last refresh holds what the earlier owner read until the next
--- `REFRESH`, and is judged by its owner now.
+-- A materialized view that no role the policies hold back may read. No SELECT is granted on
+-- it or its columns to another role or PUBLIC, nor is it read by a view others may read
+-- with its owner's rights (a `security_invoker` view's readers need their own grant on it),
+-- nor by another materialized view others may read. Or every role that may read it sees
+-- every row of the table anyway: the roles granted SELECT and their members that inherit
+-- their rights are each a superuser, a `BYPASSRLS` role, one with the table owner's rights
+-- (the table not `FORCE ROW LEVEL SECURITY`), one a permissive `FOR SELECT` or `FOR ALL`
+-- policy `USING (true)` applies to (its own, PUBLIC's, or that of a role whose rights it
+-- has) and no restrictive one, or one that may `SET ROLE` to any of these (Supabase's `FOR
+-- SELECT TO anon, authenticated USING (true)` on a materialized view granted to `anon` and
+-- `authenticated`). A member inherits a role's grants but not its `BYPASSRLS`: one granted
+-- to a `BYPASSRLS` role is still flagged when a member that may not `SET ROLE` to it (`WITH
+-- SET FALSE`, PostgreSQL 16 and later) inherits its grants. PUBLIC's grant reaches every
+-- role, one with no membership too: flagged unless a permissive policy `USING (true)` is
+-- PUBLIC's and no restrictive one holds back a role (one that neither bypasses the policies
+-- nor may `SET ROLE` to one that does).
+--
+-- An owner the policies hold back: one who neither owns the table (nor has its owner's
+-- rights) nor is a superuser or `BYPASSRLS`, or the table's owner when the table is `FORCE
+-- ROW LEVEL SECURITY` (its readers see the rows that owner may see). A materialized view
+-- read through another materialized view is judged at that one. What a function the query
+-- calls reads. The rows of an earlier owner: a materialized view whose owner was changed
+-- since its last refresh holds what the earlier owner read until the next `REFRESH`, and is
+-- judged by its owner now.
 WITH RECURSIVE relation AS (
     -- views and materialized views, and whether a view reads its tables with the rights of
     -- the role querying it (`security_invoker`, parsed as PostgreSQL parses a boolean)
@@ -43,30 +55,31 @@ WITH RECURSIVE relation AS (
     WHERE c.relkind IN ('v', 'm')
 ), reads AS (
     -- the relations each view's or materialized view's query reads
-    SELECT DISTINCT r.ev_class AS reader, d.refobjid AS read
+    SELECT DISTINCT r.ev_class AS reader, r.oid AS rule, d.refobjid AS read
     FROM pg_rewrite AS r
     JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
     WHERE r.rulename = '_RETURN'
       AND d.refobjid <> r.ev_class
-), readable(oid, refreshing) AS (
-    -- the views and materialized views some role other than the owner may read: a SELECT
-    -- grant on it or one of its columns
-    SELECT rel.oid, false
+), readable(oid, grantee, refreshing) AS (
+    -- the views and materialized views some role other than the owner may read: the roles
+    -- granted SELECT on it or one of its columns (0 is PUBLIC)
+    SELECT rel.oid, a.grantee, false
     FROM relation AS rel
-    JOIN pg_class AS c ON c.oid = rel.oid
-    WHERE EXISTS (SELECT FROM aclexplode(c.relacl) AS a
-                  WHERE a.grantee <> c.relowner AND a.privilege_type = 'SELECT')
-       OR EXISTS (SELECT FROM pg_attribute AS att, aclexplode(att.attacl) AS a
-                  WHERE att.attrelid = c.oid AND a.grantee <> c.relowner
-                    AND a.privilege_type = 'SELECT')
+    JOIN pg_class AS c ON c.oid = rel.oid, aclexplode(c.relacl) AS a
+    WHERE a.grantee <> c.relowner AND a.privilege_type = 'SELECT'
+    UNION
+    SELECT rel.oid, a.grantee, false
+    FROM relation AS rel
+    JOIN pg_attribute AS att ON att.attrelid = rel.oid, aclexplode(att.attacl) AS a
+    WHERE a.grantee <> rel.relowner AND a.privilege_type = 'SELECT'
     UNION
     -- and what such a relation reads on its readers' behalf: a view reads with its owner's
     -- rights, a materialized view's refresh with its owner's, and a security_invoker view
     -- with those of the role running the query, which is its own reader (who needs a grant
     -- of their own on what it reads) except inside a refresh, where it is the materialized
     -- view's owner (`refreshing`)
-    SELECT inner_rel.oid, outer_rel.relkind = 'm' OR readable.refreshing
+    SELECT inner_rel.oid, readable.grantee, outer_rel.relkind = 'm' OR readable.refreshing
     FROM readable
     JOIN relation AS outer_rel ON outer_rel.oid = readable.oid
     JOIN reads ON reads.reader = outer_rel.oid
@@ -101,14 +114,155 @@ WITH RECURSIVE relation AS (
       AND tab.relrowsecurity
       AND (role.rolsuper OR role.rolbypassrls
            OR (pg_has_role(fills.role, tab.relowner, 'USAGE') AND NOT tab.relforcerowsecurity))
-      -- unless the policies show every row to every role anyway
-      AND NOT (EXISTS (SELECT FROM pg_policy AS p
-                       WHERE p.polrelid = tab.oid AND p.polpermissive
-                         AND p.polcmd IN ('r', '*') AND 0::oid = ANY (p.polroles)
-                         AND pg_get_expr(p.polqual, p.polrelid) = 'true')
-               AND NOT EXISTS (SELECT FROM pg_policy AS p
-                               WHERE p.polrelid = tab.oid AND NOT p.polpermissive
-                                 AND p.polcmd IN ('r', '*')))
+), granted(relation, tab, grantee) AS (
+    -- who may read those tables' rows through each such materialized view: the roles
+    -- granted SELECT on it, or on what reads it on their behalf (0 is PUBLIC)
+    SELECT DISTINCT b.matview, b.tab, g.grantee
+    FROM bypassed AS b
+    JOIN readable AS g ON g.oid = b.matview
+), policy_roles(tab, permissive, role) AS (
+    -- the roles each FOR SELECT or FOR ALL policy of those tables applies to (0 is PUBLIC):
+    -- the permissive ones that show every row (USING (true)), and the restrictive ones
+    SELECT p.polrelid, p.polpermissive, unnest(p.polroles)
+    FROM pg_policy AS p
+    WHERE p.polrelid IN (SELECT tab FROM granted)
+      AND p.polcmd IN ('r', '*')
+      AND (NOT p.polpermissive OR pg_get_expr(p.polqual, p.polrelid) = 'true')
+), tab_kind(tab, owner, forced, shown, restricted) AS (
+    -- what decides whom a table's policies hold back: its owner, FORCE, and the roles of
+    -- those policies (tables alike in these are judged once)
+    SELECT tab.oid, tab.relowner, tab.relforcerowsecurity,
+           ARRAY(SELECT DISTINCT p.role FROM policy_roles AS p
+                 WHERE p.tab = tab.oid AND p.permissive ORDER BY 1),
+           ARRAY(SELECT DISTINCT p.role FROM policy_roles AS p
+                 WHERE p.tab = tab.oid AND NOT p.permissive ORDER BY 1)
+    FROM pg_class AS tab
+    WHERE tab.oid IN (SELECT tab FROM granted)
+), kind(id, owner, forced, shown, restricted) AS MATERIALIZED (
+    -- those decisions, one row each
+    SELECT row_number() OVER (), owner, forced, shown, restricted
+    FROM (SELECT DISTINCT owner, forced, shown, restricted FROM tab_kind) AS k
+), table_kind(tab, kind) AS MATERIALIZED (
+    -- which of them each table's is
+    SELECT t.tab, k.id
+    FROM tab_kind AS t
+    JOIN kind AS k USING (owner, forced, shown, restricted)
+), kind_policy(kind, permissive, role) AS (
+    -- the roles of its permissive policies USING (true) and of its restrictive ones
+    SELECT k.id, true, unnest(k.shown) FROM kind AS k
+    UNION ALL
+    SELECT k.id, false, unnest(k.restricted) FROM kind AS k
+), membership(member, role) AS (
+    -- each role, and the roles it is a member of, directly or through others: those it may
+    -- have the rights of or SET ROLE to (a superuser may to any, but nothing holds it back)
+    SELECT oid, oid FROM pg_roles
+    UNION
+    SELECT d.datdba, owners.oid
+    FROM pg_database AS d, pg_roles AS owners
+    WHERE d.datname = current_database() AND owners.rolname = 'pg_database_owner'
+    UNION
+    SELECT membership.member, m.roleid
+    FROM membership
+    JOIN pg_auth_members AS m ON m.member = membership.role
+), rights(member, role) AS MATERIALIZED (
+    -- the roles with the rights of a role granted SELECT, of a table's owner or of a
+    -- policy's role: itself, and its members that inherit them (BYPASSRLS and SUPERUSER are
+    -- not inherited)
+    SELECT m.member, m.role
+    FROM membership AS m
+    WHERE m.role IN (SELECT grantee FROM granted
+                     UNION SELECT owner FROM kind
+                     UNION SELECT role FROM policy_roles)
+      AND pg_has_role(m.member, m.role, 'USAGE')
+), kind_grant(kind, grantee) AS MATERIALIZED (
+    -- the grants through which each kind of table is read
+    SELECT DISTINCT t.kind, g.grantee
+    FROM granted AS g
+    JOIN table_kind AS t ON t.tab = g.tab
+), candidate(kind, grantee, role) AS MATERIALIZED (
+    -- the roles that may read a table's rows through a relation granted to `grantee`: it,
+    -- and those with its rights; for PUBLIC's grant, a role with no attribute or membership
+    -- (0), as any role may be, and those a restrictive policy applies to (the policies hold
+    -- back any other role only if they hold back that one)
+    SELECT g.kind, g.grantee, rights.member
+    FROM kind_grant AS g
+    JOIN rights ON rights.role = g.grantee
+    UNION
+    SELECT g.kind, 0, 0
+    FROM kind_grant AS g
+    WHERE g.grantee = 0
+    UNION
+    SELECT g.kind, 0, rights.member
+    FROM kind_grant AS g
+    JOIN kind_policy AS p ON p.kind = g.kind AND NOT p.permissive
+    JOIN rights ON rights.role = p.role
+    WHERE g.grantee = 0
+), settable(member, role) AS MATERIALIZED (
+    -- the other roles each of those may SET ROLE to (PostgreSQL 16 grants that apart from
+    -- inheriting rights; a member always could before)
+    SELECT m.member, m.role
+    FROM membership AS m
+    WHERE m.member IN (SELECT role FROM candidate)
+      AND m.role <> m.member
+      AND pg_has_role(m.member, m.role,
+                      CASE WHEN current_setting('server_version_num')::int >= 160000
+                           THEN 'SET' ELSE 'MEMBER' END)
+), judged(kind, role) AS (
+    -- each candidate, and each role it may SET ROLE to
+    SELECT kind, role FROM candidate
+    UNION
+    SELECT c.kind, s.role
+    FROM candidate AS c
+    JOIN settable AS s ON s.member = c.role
+), unrestricted(kind, role) AS MATERIALIZED (
+    -- those the policies do not hold back: a superuser, a BYPASSRLS role, one with the
+    -- table owner's rights (without FORCE), or one a permissive policy USING (true) applies
+    -- to (its own, PUBLIC's, or one of a role whose rights it has) and no restrictive one
+    SELECT j.kind, j.role
+    FROM judged AS j
+    JOIN pg_roles AS role ON role.oid = j.role
+    WHERE role.rolsuper OR role.rolbypassrls
+    UNION
+    SELECT j.kind, j.role
+    FROM judged AS j
+    JOIN kind AS k ON k.id = j.kind AND NOT k.forced
+    JOIN rights ON rights.member = j.role AND rights.role = k.owner
+    UNION
+    (SELECT j.kind, j.role
+     FROM judged AS j
+     JOIN kind_policy AS p ON p.kind = j.kind AND p.permissive AND p.role = 0
+     UNION
+     SELECT j.kind, j.role
+     FROM judged AS j
+     JOIN kind_policy AS p ON p.kind = j.kind AND p.permissive
+     JOIN rights ON rights.member = j.role AND rights.role = p.role
+     EXCEPT
+     (SELECT j.kind, j.role
+      FROM judged AS j
+      JOIN kind_policy AS p ON p.kind = j.kind AND NOT p.permissive AND p.role = 0
+      UNION
+      SELECT j.kind, j.role
+      FROM judged AS j
+      JOIN kind_policy AS p ON p.kind = j.kind AND NOT p.permissive
+      JOIN rights ON rights.member = j.role AND rights.role = p.role))
+), held_back(kind, grantee) AS (
+    -- the grants through which a role the policies hold back reads the table: one that
+    -- neither sees every row of it itself nor may SET ROLE to a role that does
+    SELECT DISTINCT c.kind, c.grantee
+    FROM candidate AS c
+    JOIN (SELECT kind, role FROM candidate
+          EXCEPT
+          SELECT kind, role FROM unrestricted
+          EXCEPT
+          SELECT u.kind, s.member
+          FROM settable AS s
+          JOIN unrestricted AS u ON u.role = s.role) AS held USING (kind, role)
+), exposed(relation, tab) AS (
+    -- the tables each materialized view shows a role more rows of than their policies do
+    SELECT DISTINCT g.relation, g.tab
+    FROM granted AS g
+    JOIN table_kind AS t ON t.tab = g.tab
+    JOIN held_back AS h ON h.kind = t.kind AND h.grantee = g.grantee
 )
 SELECT
     format('%s.%s', mn.nspname, m.relname) AS subject,
@@ -119,10 +273,9 @@ SELECT
            CASE WHEN t.count = 1 THEN 'has' ELSE 'have' END, t.reads,
            CASE WHEN m.relispopulated THEN ''
                 ELSE ' (from its first REFRESH on: it is not populated yet)' END) AS message
-FROM pg_class AS m
-JOIN pg_namespace AS mn ON mn.oid = m.relnamespace
-CROSS JOIN LATERAL (
-    SELECT string_agg(DISTINCT format('`%s.%s`', tn.nspname, tab.relname), ', ') AS tables,
+FROM (
+    SELECT b.matview,
+           string_agg(DISTINCT format('`%s.%s`', tn.nspname, tab.relname), ', ') AS tables,
            count(DISTINCT b.tab) AS count,
            string_agg(format('`%s.%s` %s `%s`', tn.nspname, tab.relname,
                              CASE WHEN b.via IS NULL THEN 'as the materialized view''s owner'
@@ -131,15 +284,16 @@ CROSS JOIN LATERAL (
                              role.rolname),
                       ', ' ORDER BY tn.nspname, tab.relname, vn.nspname, v.relname) AS reads
     FROM bypassed AS b
+    JOIN exposed AS e ON e.relation = b.matview AND e.tab = b.tab
     JOIN pg_class AS tab ON tab.oid = b.tab
     JOIN pg_namespace AS tn ON tn.oid = tab.relnamespace
     JOIN pg_roles AS role ON role.oid = b.role
     LEFT JOIN pg_class AS v ON v.oid = b.via
     LEFT JOIN pg_namespace AS vn ON vn.oid = v.relnamespace
-    WHERE b.matview = m.oid
+    GROUP BY b.matview
 ) AS t
-WHERE m.relkind = 'm'
-  AND t.tables IS NOT NULL
-  AND mn.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+JOIN pg_class AS m ON m.oid = t.matview
+JOIN pg_namespace AS mn ON mn.oid = m.relnamespace
+WHERE mn.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
   AND mn.nspname !~ '^pg_'
 ORDER BY 1

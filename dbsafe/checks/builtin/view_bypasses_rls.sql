@@ -17,42 +17,230 @@
 -- the API.
 --
 -- ## Not flagged
--- A view only its owner may read (no SELECT granted on it or its columns to another role
--- or PUBLIC): nobody else reads through it. A table the owner is held back on: an owner who
--- neither owns the table (nor has its owner's rights) nor is a superuser or `BYPASSRLS`, or
--- the table's owner when the table is `FORCE ROW LEVEL SECURITY`. A table whose policies
--- show every row to every role anyway (a permissive `FOR SELECT` or `FOR ALL` policy for
--- PUBLIC `USING (true)`, as Supabase's user-management example gives public profiles, and no
--- restrictive one): a reader counts as many rows through the view as in the table. A view
--- that reads the table through another view is judged at the view that reads the table,
--- whose owner is the one checked: that view is flagged when a view others may read reads it
--- with its owner's rights (not `security_invoker`), though it has no grant of its own. A
--- materialized view: DBS519 `matview-bypasses-rls` (its rows are those its owner read at
--- its last refresh, and `security_invoker` is no option of one).
-WITH RECURSIVE readable(oid) AS (
-    -- the views some role other than the owner may read: a SELECT grant on the view or one
-    -- of its columns
-    SELECT v.oid
-    FROM pg_class AS v
-    WHERE v.relkind = 'v'
-      AND (EXISTS (SELECT FROM aclexplode(v.relacl) AS a
-                   WHERE a.grantee <> v.relowner AND a.privilege_type = 'SELECT')
-           OR EXISTS (SELECT FROM pg_attribute AS att, aclexplode(att.attacl) AS a
-                      WHERE att.attrelid = v.oid AND a.grantee <> v.relowner
-                        AND a.privilege_type = 'SELECT'))
-    UNION
-    -- and the views such a view reads with its owner's rights: its readers read them too
-    -- (an owner reading its own view needs no grant on it)
-    SELECT inner_view.oid
-    FROM readable
-    JOIN pg_class AS outer_view ON outer_view.oid = readable.oid
-    JOIN pg_rewrite AS r ON r.ev_class = outer_view.oid AND r.rulename = '_RETURN'
+-- A view that no role the policies hold back may read. No SELECT is granted on it or its
+-- columns to another role or PUBLIC: nobody else reads through it. Or every role that may
+-- read it sees every row of the table anyway: the roles granted SELECT and their members
+-- that inherit their rights are each a superuser, a `BYPASSRLS` role, one with the table
+-- owner's rights (the table not `FORCE ROW LEVEL SECURITY`), one a permissive `FOR SELECT`
+-- or `FOR ALL` policy `USING (true)` applies to (its own, PUBLIC's, or that of a role whose
+-- rights it has) and no restrictive one, or one that may `SET ROLE` to any of these.
+-- Supabase's `FOR SELECT TO anon, authenticated USING (true)` on a view granted to `anon`
+-- and `authenticated`: a reader counts as many rows through the view as in the table. A
+-- member inherits a role's grants but not its `BYPASSRLS`: a view granted to a `BYPASSRLS`
+-- role is still flagged when a member that may not `SET ROLE` to it (`WITH SET FALSE`,
+-- PostgreSQL 16 and later) inherits its grants. PUBLIC's grant reaches every role, one with
+-- no membership too: such a view is flagged unless a permissive policy `USING (true)` is
+-- PUBLIC's and no restrictive one holds back a role (one that neither bypasses the policies
+-- nor may `SET ROLE` to one that does).
+--
+-- A table the owner is held back on: an owner who neither owns the table (nor has its
+-- owner's rights) nor is a superuser or `BYPASSRLS`, or the table's owner when the table is
+-- `FORCE ROW LEVEL SECURITY`. A view that reads the table through another view is judged at
+-- the view that reads the table, whose owner is the one checked: that view is flagged when
+-- a view others may read reads it with its owner's rights (not `security_invoker`), though
+-- it has no grant of its own.
+--
+-- A role reading the view only through `pg_read_all_data` (no grant names the view) or as a
+-- member of its owner is not counted. A materialized view: DBS519 `matview-bypasses-rls`
+-- (its rows are those its owner read at its last refresh, and `security_invoker` is no
+-- option of one).
+WITH RECURSIVE reads AS (
+    -- the relations each view's query reads (one row each, whatever columns it reads)
+    SELECT DISTINCT r.ev_class AS view, r.oid AS rule, d.refobjid AS read
+    FROM pg_rewrite AS r
     JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
-    JOIN pg_class AS inner_view ON inner_view.oid = d.refobjid AND inner_view.relkind = 'v'
+    WHERE r.rulename = '_RETURN'
+      AND d.refobjid <> r.ev_class
+), readers(view, grantee) AS (
+    -- the roles other than its owner granted SELECT on a view or one of its columns (0 is
+    -- PUBLIC)
+    SELECT v.oid, a.grantee
+    FROM pg_class AS v, aclexplode(v.relacl) AS a
+    WHERE v.relkind = 'v' AND a.grantee <> v.relowner AND a.privilege_type = 'SELECT'
+    UNION
+    SELECT v.oid, a.grantee
+    FROM pg_class AS v
+    JOIN pg_attribute AS att ON att.attrelid = v.oid, aclexplode(att.attacl) AS a
+    WHERE v.relkind = 'v' AND a.grantee <> v.relowner AND a.privilege_type = 'SELECT'
+    UNION
+    -- and those of a view that reads it with its owner's rights (not security_invoker):
+    -- its readers read it too (an owner reading its own view needs no grant on it)
+    SELECT inner_view.oid, readers.grantee
+    FROM readers
+    JOIN pg_class AS outer_view ON outer_view.oid = readers.view
+    JOIN reads ON reads.view = outer_view.oid
+    JOIN pg_class AS inner_view ON inner_view.oid = reads.read AND inner_view.relkind = 'v'
     WHERE NOT coalesce((SELECT o.option_value::boolean
                         FROM pg_options_to_table(outer_view.reloptions) AS o
                         WHERE o.option_name = 'security_invoker'), false)
+), bypassed(view, tab) AS (
+    -- the tables with row-level security a view others may read (not security_invoker)
+    -- reads, whose policies its owner bypasses: a superuser, a BYPASSRLS role, or (without
+    -- FORCE) one with the table owner's rights, as PostgreSQL's check_enable_rls decides
+    SELECT reads.view, tab.oid
+    FROM reads
+    JOIN pg_class AS v ON v.oid = reads.view AND v.relkind = 'v'
+    JOIN pg_roles AS owner ON owner.oid = v.relowner
+    JOIN pg_class AS tab ON tab.oid = reads.read
+    WHERE tab.relkind IN ('r', 'p')
+      AND tab.relrowsecurity
+      AND v.oid IN (SELECT view FROM readers)
+      -- the value parsed as PostgreSQL parses a boolean option (`on`, `1`, `yes`, ...)
+      AND NOT coalesce((SELECT o.option_value::boolean
+                        FROM pg_options_to_table(v.reloptions) AS o
+                        WHERE o.option_name = 'security_invoker'), false)
+      AND (owner.rolsuper OR owner.rolbypassrls
+           OR (pg_has_role(v.relowner, tab.relowner, 'USAGE') AND NOT tab.relforcerowsecurity))
+), granted(relation, tab, grantee) AS (
+    -- who may read those tables' rows through each such view: the roles granted SELECT
+    -- on it, or on a view that reads it on their behalf (0 is PUBLIC)
+    SELECT DISTINCT b.view, b.tab, g.grantee
+    FROM bypassed AS b
+    JOIN readers AS g ON g.view = b.view
+), policy_roles(tab, permissive, role) AS (
+    -- the roles each FOR SELECT or FOR ALL policy of those tables applies to (0 is PUBLIC):
+    -- the permissive ones that show every row (USING (true)), and the restrictive ones
+    SELECT p.polrelid, p.polpermissive, unnest(p.polroles)
+    FROM pg_policy AS p
+    WHERE p.polrelid IN (SELECT tab FROM granted)
+      AND p.polcmd IN ('r', '*')
+      AND (NOT p.polpermissive OR pg_get_expr(p.polqual, p.polrelid) = 'true')
+), tab_kind(tab, owner, forced, shown, restricted) AS (
+    -- what decides whom a table's policies hold back: its owner, FORCE, and the roles of
+    -- those policies (tables alike in these are judged once)
+    SELECT tab.oid, tab.relowner, tab.relforcerowsecurity,
+           ARRAY(SELECT DISTINCT p.role FROM policy_roles AS p
+                 WHERE p.tab = tab.oid AND p.permissive ORDER BY 1),
+           ARRAY(SELECT DISTINCT p.role FROM policy_roles AS p
+                 WHERE p.tab = tab.oid AND NOT p.permissive ORDER BY 1)
+    FROM pg_class AS tab
+    WHERE tab.oid IN (SELECT tab FROM granted)
+), kind(id, owner, forced, shown, restricted) AS MATERIALIZED (
+    -- those decisions, one row each
+    SELECT row_number() OVER (), owner, forced, shown, restricted
+    FROM (SELECT DISTINCT owner, forced, shown, restricted FROM tab_kind) AS k
+), table_kind(tab, kind) AS MATERIALIZED (
+    -- which of them each table's is
+    SELECT t.tab, k.id
+    FROM tab_kind AS t
+    JOIN kind AS k USING (owner, forced, shown, restricted)
+), kind_policy(kind, permissive, role) AS (
+    -- the roles of its permissive policies USING (true) and of its restrictive ones
+    SELECT k.id, true, unnest(k.shown) FROM kind AS k
+    UNION ALL
+    SELECT k.id, false, unnest(k.restricted) FROM kind AS k
+), membership(member, role) AS (
+    -- each role, and the roles it is a member of, directly or through others: those it may
+    -- have the rights of or SET ROLE to (a superuser may to any, but nothing holds it back)
+    SELECT oid, oid FROM pg_roles
+    UNION
+    SELECT d.datdba, owners.oid
+    FROM pg_database AS d, pg_roles AS owners
+    WHERE d.datname = current_database() AND owners.rolname = 'pg_database_owner'
+    UNION
+    SELECT membership.member, m.roleid
+    FROM membership
+    JOIN pg_auth_members AS m ON m.member = membership.role
+), rights(member, role) AS MATERIALIZED (
+    -- the roles with the rights of a role granted SELECT, of a table's owner or of a
+    -- policy's role: itself, and its members that inherit them (BYPASSRLS and SUPERUSER are
+    -- not inherited)
+    SELECT m.member, m.role
+    FROM membership AS m
+    WHERE m.role IN (SELECT grantee FROM granted
+                     UNION SELECT owner FROM kind
+                     UNION SELECT role FROM policy_roles)
+      AND pg_has_role(m.member, m.role, 'USAGE')
+), kind_grant(kind, grantee) AS MATERIALIZED (
+    -- the grants through which each kind of table is read
+    SELECT DISTINCT t.kind, g.grantee
+    FROM granted AS g
+    JOIN table_kind AS t ON t.tab = g.tab
+), candidate(kind, grantee, role) AS MATERIALIZED (
+    -- the roles that may read a table's rows through a relation granted to `grantee`: it,
+    -- and those with its rights; for PUBLIC's grant, a role with no attribute or membership
+    -- (0), as any role may be, and those a restrictive policy applies to (the policies hold
+    -- back any other role only if they hold back that one)
+    SELECT g.kind, g.grantee, rights.member
+    FROM kind_grant AS g
+    JOIN rights ON rights.role = g.grantee
+    UNION
+    SELECT g.kind, 0, 0
+    FROM kind_grant AS g
+    WHERE g.grantee = 0
+    UNION
+    SELECT g.kind, 0, rights.member
+    FROM kind_grant AS g
+    JOIN kind_policy AS p ON p.kind = g.kind AND NOT p.permissive
+    JOIN rights ON rights.role = p.role
+    WHERE g.grantee = 0
+), settable(member, role) AS MATERIALIZED (
+    -- the other roles each of those may SET ROLE to (PostgreSQL 16 grants that apart from
+    -- inheriting rights; a member always could before)
+    SELECT m.member, m.role
+    FROM membership AS m
+    WHERE m.member IN (SELECT role FROM candidate)
+      AND m.role <> m.member
+      AND pg_has_role(m.member, m.role,
+                      CASE WHEN current_setting('server_version_num')::int >= 160000
+                           THEN 'SET' ELSE 'MEMBER' END)
+), judged(kind, role) AS (
+    -- each candidate, and each role it may SET ROLE to
+    SELECT kind, role FROM candidate
+    UNION
+    SELECT c.kind, s.role
+    FROM candidate AS c
+    JOIN settable AS s ON s.member = c.role
+), unrestricted(kind, role) AS MATERIALIZED (
+    -- those the policies do not hold back: a superuser, a BYPASSRLS role, one with the
+    -- table owner's rights (without FORCE), or one a permissive policy USING (true) applies
+    -- to (its own, PUBLIC's, or one of a role whose rights it has) and no restrictive one
+    SELECT j.kind, j.role
+    FROM judged AS j
+    JOIN pg_roles AS role ON role.oid = j.role
+    WHERE role.rolsuper OR role.rolbypassrls
+    UNION
+    SELECT j.kind, j.role
+    FROM judged AS j
+    JOIN kind AS k ON k.id = j.kind AND NOT k.forced
+    JOIN rights ON rights.member = j.role AND rights.role = k.owner
+    UNION
+    (SELECT j.kind, j.role
+     FROM judged AS j
+     JOIN kind_policy AS p ON p.kind = j.kind AND p.permissive AND p.role = 0
+     UNION
+     SELECT j.kind, j.role
+     FROM judged AS j
+     JOIN kind_policy AS p ON p.kind = j.kind AND p.permissive
+     JOIN rights ON rights.member = j.role AND rights.role = p.role
+     EXCEPT
+     (SELECT j.kind, j.role
+      FROM judged AS j
+      JOIN kind_policy AS p ON p.kind = j.kind AND NOT p.permissive AND p.role = 0
+      UNION
+      SELECT j.kind, j.role
+      FROM judged AS j
+      JOIN kind_policy AS p ON p.kind = j.kind AND NOT p.permissive
+      JOIN rights ON rights.member = j.role AND rights.role = p.role))
+), held_back(kind, grantee) AS (
+    -- the grants through which a role the policies hold back reads the table: one that
+    -- neither sees every row of it itself nor may SET ROLE to a role that does
+    SELECT DISTINCT c.kind, c.grantee
+    FROM candidate AS c
+    JOIN (SELECT kind, role FROM candidate
+          EXCEPT
+          SELECT kind, role FROM unrestricted
+          EXCEPT
+          SELECT u.kind, s.member
+          FROM settable AS s
+          JOIN unrestricted AS u ON u.role = s.role) AS held USING (kind, role)
+), exposed(relation, tab) AS (
+    -- the tables each view shows a role more rows of than their policies do
+    SELECT DISTINCT g.relation, g.tab
+    FROM granted AS g
+    JOIN table_kind AS t ON t.tab = g.tab
+    JOIN held_back AS h ON h.kind = t.kind AND h.grantee = g.grantee
 )
 SELECT
     format('%s.%s', vn.nspname, v.relname) AS subject,
@@ -60,43 +248,19 @@ SELECT
            '`%s`, whom the policies do not hold back, so every role that may read the view '
            'sees every row.', vn.nspname, v.relname, t.tables,
            CASE WHEN t.count = 1 THEN 'has' ELSE 'have' END, owner.rolname) AS message
-FROM pg_class AS v
+FROM (
+    SELECT e.relation,
+           string_agg(format('`%s.%s`', tn.nspname, tab.relname), ', '
+                      ORDER BY tn.nspname, tab.relname) AS tables,
+           count(*) AS count
+    FROM exposed AS e
+    JOIN pg_class AS tab ON tab.oid = e.tab
+    JOIN pg_namespace AS tn ON tn.oid = tab.relnamespace
+    GROUP BY e.relation
+) AS t
+JOIN pg_class AS v ON v.oid = t.relation
 JOIN pg_namespace AS vn ON vn.oid = v.relnamespace
 JOIN pg_roles AS owner ON owner.oid = v.relowner
-CROSS JOIN LATERAL (
-    -- the tables with row-level security the view's query reads, whose policies its owner
-    -- bypasses: a superuser, a BYPASSRLS role, or (without FORCE) one with the table
-    -- owner's rights, as PostgreSQL's check_enable_rls decides
-    SELECT string_agg(DISTINCT format('`%s.%s`', tn.nspname, tab.relname), ', ') AS tables,
-           count(DISTINCT tab.oid) AS count
-    FROM pg_rewrite AS r
-    JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
-     AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
-    JOIN pg_class AS tab ON tab.oid = d.refobjid
-    JOIN pg_namespace AS tn ON tn.oid = tab.relnamespace
-    WHERE r.ev_class = v.oid
-      AND r.rulename = '_RETURN'
-      AND tab.relkind IN ('r', 'p')
-      AND tab.relrowsecurity
-      AND (owner.rolsuper OR owner.rolbypassrls
-           OR (pg_has_role(v.relowner, tab.relowner, 'USAGE') AND NOT tab.relforcerowsecurity))
-      -- unless the policies show every row to every role anyway
-      AND NOT (EXISTS (SELECT FROM pg_policy AS p
-                       WHERE p.polrelid = tab.oid AND p.polpermissive
-                         AND p.polcmd IN ('r', '*') AND 0::oid = ANY (p.polroles)
-                         AND pg_get_expr(p.polqual, p.polrelid) = 'true')
-               AND NOT EXISTS (SELECT FROM pg_policy AS p
-                               WHERE p.polrelid = tab.oid AND NOT p.polpermissive
-                                 AND p.polcmd IN ('r', '*')))
-) AS t
-WHERE v.relkind = 'v'
-  AND t.tables IS NOT NULL
-  AND vn.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+WHERE vn.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
   AND vn.nspname !~ '^pg_'
-  -- the value parsed as PostgreSQL parses a boolean option (`on`, `1`, `yes`, ...)
-  AND NOT coalesce((SELECT o.option_value::boolean
-                    FROM pg_options_to_table(v.reloptions) AS o
-                    WHERE o.option_name = 'security_invoker'), false)
-  -- some role other than the owner may read it, or a view it may read reads it
-  AND v.oid IN (SELECT oid FROM readable)
 ORDER BY 1
