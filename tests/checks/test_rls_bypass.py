@@ -20,7 +20,8 @@ from dbsafe.config import load_settings
 pytestmark = pytest.mark.db
 
 ROLES = ("owner", "bypass", "held", "reader", "monitor", "connect_only", "anon", "authenticated",
-         "anon_member", "authenticator", "bypass_member", "noset_group", "noset_member")
+         "anon_member", "authenticator", "bypass_member", "lapsed", "noset_group",
+         "noset_member")
 
 # (relation the reader reads, the table it shows, the (code, subject) that answers for it)
 CASES = [
@@ -51,6 +52,11 @@ CASES = [
     ("bypass_note_ids", "notes", ("DBS519", "public.bypass_note_ids")),
     ("owner_notes", "notes", ("DBS518", "public.owner_notes")),
     ("owner_forced", "forced", ("DBS518", "public.owner_forced")),
+    # an owner without SELECT on (some of) what the view reads: reading it fails
+    ("lapsed_ids", "secrets", ("DBS518", "public.lapsed_ids")),
+    ("lapsed_owners", "secrets", ("DBS518", "public.lapsed_owners")),
+    ("held_over_inner", "notes", ("DBS518", "public.inner_notes")),
+    ("held_over_matview", "notes", ("DBS519", "public.inner_matview")),
 ]
 
 # A member that inherits a BYPASSRLS role's rights but may not SET ROLE to it
@@ -124,17 +130,24 @@ GRANT {anon}, {authenticated} TO {authenticator};
 GRANT {bypass} TO {bypass_member};
 CREATE TABLE profiles (id int PRIMARY KEY, owner text);
 CREATE TABLE accounts (id int PRIMARY KEY, owner text);
+CREATE TABLE secrets (id int PRIMARY KEY, owner text);
 INSERT INTO profiles SELECT * FROM notes;
 INSERT INTO accounts SELECT * FROM notes;
+INSERT INTO secrets SELECT * FROM notes;
 ALTER TABLE profiles ENABLE ROW LEVEL SECURITY;
 ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
 CREATE POLICY public_read ON profiles FOR SELECT TO {anon}, {authenticated} USING (true);
 CREATE POLICY public_read ON accounts FOR SELECT TO {anon}, {authenticated} USING (true);
 CREATE POLICY not_first ON accounts AS RESTRICTIVE FOR SELECT TO {authenticated} USING (id > 1);
+CREATE POLICY own ON secrets USING (owner = current_user);
 ALTER TABLE profiles OWNER TO {owner};
 ALTER TABLE accounts OWNER TO {owner};
+ALTER TABLE secrets OWNER TO {owner};
 GRANT SELECT ON profiles TO PUBLIC;
 GRANT SELECT ON notes, forced, accounts TO {owner}, {reader}, {held}, {bypass}, {anon}, {authenticated}, {noset_group};
+GRANT SELECT ON secrets TO {owner}, {reader}, {held}, {bypass}, {anon}, {authenticated}, {noset_group};
+GRANT SELECT (id) ON secrets TO {lapsed};
 CREATE VIEW profiles_api AS SELECT id FROM profiles;
 CREATE MATERIALIZED VIEW profile_ids AS SELECT id FROM profiles;
 CREATE VIEW profiles_public AS SELECT id FROM profiles;
@@ -149,6 +162,18 @@ CREATE VIEW owner_notes AS SELECT id FROM notes;
 CREATE VIEW owner_forced AS SELECT id FROM forced;
 GRANT SELECT ON bypass_notes, bypass_note_ids TO {bypass};
 GRANT SELECT ON owner_notes, owner_forced TO {owner};
+CREATE VIEW lapsed_ids AS SELECT id FROM secrets;
+CREATE VIEW lapsed_owners AS SELECT owner FROM secrets;
+ALTER VIEW lapsed_ids OWNER TO {lapsed};
+ALTER VIEW lapsed_owners OWNER TO {lapsed};
+GRANT SELECT ON lapsed_ids, lapsed_owners TO {reader};
+CREATE VIEW inner_notes AS SELECT id FROM notes;
+CREATE VIEW held_over_inner AS SELECT id FROM inner_notes;
+ALTER VIEW held_over_inner OWNER TO {held};
+CREATE MATERIALIZED VIEW inner_matview AS SELECT id FROM notes;
+CREATE VIEW held_over_matview AS SELECT id FROM inner_matview;
+ALTER VIEW held_over_matview OWNER TO {held};
+GRANT SELECT ON held_over_inner, held_over_matview TO {reader};
 """
 
 SETUP_16 = """
@@ -204,7 +229,7 @@ def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: st
             pytest.skip("security_invoker views came in PostgreSQL 15")
         cases = CASES + (CASES_16 if version >= 160000 else [])
         for role in ROLES:
-            bypass = " BYPASSRLS" if role in ("bypass", "noset_group") else ""
+            bypass = " BYPASSRLS" if role in ("bypass", "lapsed", "noset_group") else ""
             conn.execute(f"CREATE ROLE {names[role]}{bypass}")
         conn.execute(f"GRANT pg_monitor TO {names['monitor']}")
         try:
@@ -231,7 +256,7 @@ def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: st
     # to a role the policies hold back
     assert exposed == {"by_superuser", "by_table_owner", "forced_by_bypassrls", "through_view",
                        "view_over_hidden", "copy_of_inner", "notes_view", "super_notes",
-                       "profiles_public", "accounts_api", "owner_forced",
+                       "profiles_public", "accounts_api", "owner_forced", "lapsed_ids",
                        *(relation for relation, _, _ in CASES_16 if version >= 160000)}, seen
     readers = {relation: {role for role, counted in seen.items()
                           if counted[relation][0] is not None} for relation, _, _ in cases}
@@ -241,8 +266,10 @@ def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: st
     assert readers["accounts_anon"] == {"anon", "anon_member"}
     assert readers["bypass_notes"] == readers["bypass_note_ids"] == {"bypass", "bypass_member"}
     assert readers["owner_notes"] == {"owner"}
-    # or by nobody: their readers need a grant on what they read
-    assert readers["invoker_view_over_hidden"] == set()
+    # or by nobody: their readers need a grant on what they read, or their owner does
+    for relation in ("invoker_view_over_hidden", "lapsed_owners", "held_over_inner",
+                     "held_over_matview"):
+        assert readers[relation] == set(), relation
     for role, checked in results.items():
         assert [(r.error, r.not_checked) for r in checked] == [(None, ())] * 2, role
         flagged = {(f.code, f.subject) for r in checked for f in r.findings}

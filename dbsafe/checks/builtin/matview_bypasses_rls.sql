@@ -21,20 +21,21 @@
 -- ## Not flagged
 -- A materialized view that no role the policies hold back may read. No SELECT is granted on
 -- it or its columns to another role or PUBLIC, nor is it read by a view others may read
--- with its owner's rights (a `security_invoker` view's readers need their own grant on it),
--- nor by another materialized view others may read. Or every role that may read it sees
--- every row of the table anyway: the roles granted SELECT and their members that inherit
--- their rights are each a superuser, a `BYPASSRLS` role, one with the table owner's rights
--- (the table not `FORCE ROW LEVEL SECURITY`), one a permissive `FOR SELECT` or `FOR ALL`
--- policy `USING (true)` applies to (its own, PUBLIC's, or that of a role whose rights it
--- has) and no restrictive one, or one that may `SET ROLE` to any of these (Supabase's `FOR
--- SELECT TO anon, authenticated USING (true)` on a materialized view granted to `anon` and
--- `authenticated`). A member inherits a role's grants but not its `BYPASSRLS`: one granted
--- to a `BYPASSRLS` role is still flagged when a member that may not `SET ROLE` to it (`WITH
--- SET FALSE`, PostgreSQL 16 and later) inherits its grants. PUBLIC's grant reaches every
--- role, one with no membership too: flagged unless a permissive policy `USING (true)` is
--- PUBLIC's and no restrictive one holds back a role (one that neither bypasses the policies
--- nor may `SET ROLE` to one that does).
+-- with its owner's rights (a `security_invoker` view's readers need their own grant on it;
+-- a view whose owner may not read it passes no reader on), nor by another materialized view
+-- others may read. Or every role that may read it sees every row of the table anyway: the
+-- roles granted SELECT and their members that inherit their rights are each a superuser, a
+-- `BYPASSRLS` role, one with the table owner's rights (the table not `FORCE ROW LEVEL
+-- SECURITY`), one a permissive `FOR SELECT` or `FOR ALL` policy `USING (true)` applies to
+-- (its own, PUBLIC's, or that of a role whose rights it has) and no restrictive one, or one
+-- that may `SET ROLE` to any of these (Supabase's `FOR SELECT TO anon, authenticated USING
+-- (true)` on a materialized view granted to `anon` and `authenticated`). A member inherits
+-- a role's grants but not its `BYPASSRLS`: one granted to a `BYPASSRLS` role is still
+-- flagged when a member that may not `SET ROLE` to it (`WITH SET FALSE`, PostgreSQL 16 and
+-- later) inherits its grants. PUBLIC's grant reaches every role, one with no membership
+-- too: flagged unless a permissive policy `USING (true)` is PUBLIC's and no restrictive one
+-- holds back a role (one that neither bypasses the policies nor may `SET ROLE` to one that
+-- does).
 --
 -- An owner the policies hold back: one who neither owns the table (nor has its owner's
 -- rights) nor is a superuser or `BYPASSRLS`, or the table's owner when the table is `FORCE
@@ -42,7 +43,8 @@
 -- read through another materialized view is judged at that one. What a function the query
 -- calls reads. The rows of an earlier owner: a materialized view whose owner was changed
 -- since its last refresh holds what the earlier owner read until the next `REFRESH`, and is
--- judged by its owner now.
+-- judged by its owner now (one whose owner may no longer read the table still holds the
+-- rows its last refresh read, and is flagged).
 WITH RECURSIVE relation AS (
     -- views and materialized views, and whether a view reads its tables with the rights of
     -- the role querying it (`security_invoker`, parsed as PostgreSQL parses a boolean)
@@ -75,16 +77,30 @@ WITH RECURSIVE relation AS (
     WHERE a.grantee <> rel.relowner AND a.privilege_type = 'SELECT'
     UNION
     -- and what such a relation reads on its readers' behalf: a view reads with its owner's
-    -- rights, a materialized view's refresh with its owner's, and a security_invoker view
-    -- with those of the role running the query, which is its own reader (who needs a grant
-    -- of their own on what it reads) except inside a refresh, where it is the materialized
-    -- view's owner (`refreshing`)
+    -- rights (when that owner may read the columns it reads: else reading it fails), a
+    -- materialized view's refresh with its owner's, and a security_invoker view with those
+    -- of the role running the query, which is its own reader (who needs a grant of their
+    -- own on what it reads) except inside a refresh, where it is the materialized view's
+    -- owner (`refreshing`); what a refresh stored stays readable, whatever its owner may
+    -- read now
     SELECT inner_rel.oid, readable.grantee, outer_rel.relkind = 'm' OR readable.refreshing
     FROM readable
     JOIN relation AS outer_rel ON outer_rel.oid = readable.oid
     JOIN reads ON reads.reader = outer_rel.oid
     JOIN relation AS inner_rel ON inner_rel.oid = reads.read
-    WHERE outer_rel.relkind = 'm' OR NOT outer_rel.invoker OR readable.refreshing
+    WHERE outer_rel.relkind = 'm' OR readable.refreshing
+       OR (NOT outer_rel.invoker
+           AND (has_table_privilege(outer_rel.relowner, inner_rel.oid, 'SELECT')
+                OR (has_any_column_privilege(outer_rel.relowner, inner_rel.oid, 'SELECT')
+                    AND NOT EXISTS (SELECT FROM pg_depend AS c
+                                    WHERE c.classid = 'pg_rewrite'::regclass
+                                      AND c.objid = reads.rule
+                                      AND c.refclassid = 'pg_class'::regclass
+                                      AND c.refobjid = inner_rel.oid AND c.refobjsubid > 0
+                                      AND NOT has_column_privilege(outer_rel.relowner,
+                                                                   inner_rel.oid,
+                                                                   c.refobjsubid::smallint,
+                                                                   'SELECT')))))
 ), fills(matview, oid, role, via) AS (
     -- what a refresh of each such materialized view reads, down through views, and with
     -- whose rights: a view's owner's, or the materialized view's owner's (through a
@@ -104,7 +120,8 @@ WITH RECURSIVE relation AS (
 ), bypassed AS (
     -- the tables with row-level security a refresh reads as a role their policies do not
     -- hold back: a superuser, a BYPASSRLS role, or (without FORCE) one with the table
-    -- owner's rights, as PostgreSQL's check_enable_rls decides
+    -- owner's rights, as PostgreSQL's check_enable_rls decides (what a refresh stored stays
+    -- readable, whatever that role may read now)
     SELECT DISTINCT fills.matview, tab.oid AS tab, fills.role, fills.via
     FROM fills
     JOIN reads ON reads.reader = fills.oid

@@ -33,12 +33,18 @@
 -- PUBLIC's and no restrictive one holds back a role (one that neither bypasses the policies
 -- nor may `SET ROLE` to one that does).
 --
+-- A view whose owner may not read what it reads (no SELECT on the table nor on each column
+-- the view reads of it, as after `ALTER VIEW ... OWNER TO` a role without one, or a
+-- `REVOKE`): reading it fails with `permission denied`. A view reading a whole row of a
+-- table whose owner may read some of its columns only is still flagged (the catalog records
+-- no whole-row reference), and fails too.
+--
 -- A table the owner is held back on: an owner who neither owns the table (nor has its
 -- owner's rights) nor is a superuser or `BYPASSRLS`, or the table's owner when the table is
 -- `FORCE ROW LEVEL SECURITY`. A view that reads the table through another view is judged at
 -- the view that reads the table, whose owner is the one checked: that view is flagged when
--- a view others may read reads it with its owner's rights (not `security_invoker`), though
--- it has no grant of its own.
+-- a view others may read reads it with its owner's rights (not `security_invoker`, and that
+-- owner may read it), though it has no grant of its own.
 --
 -- A role reading the view only through `pg_read_all_data` (no grant names the view) or as a
 -- member of its owner is not counted. A materialized view: DBS519 `matview-bypasses-rls`
@@ -64,8 +70,9 @@ WITH RECURSIVE reads AS (
     JOIN pg_attribute AS att ON att.attrelid = v.oid, aclexplode(att.attacl) AS a
     WHERE v.relkind = 'v' AND a.grantee <> v.relowner AND a.privilege_type = 'SELECT'
     UNION
-    -- and those of a view that reads it with its owner's rights (not security_invoker):
-    -- its readers read it too (an owner reading its own view needs no grant on it)
+    -- and those of a view that reads it with its owner's rights (not security_invoker),
+    -- when that owner may read the columns it reads (else reading it fails): its readers
+    -- read it too (an owner reading its own view needs no grant on it)
     SELECT inner_view.oid, readers.grantee
     FROM readers
     JOIN pg_class AS outer_view ON outer_view.oid = readers.view
@@ -74,10 +81,21 @@ WITH RECURSIVE reads AS (
     WHERE NOT coalesce((SELECT o.option_value::boolean
                         FROM pg_options_to_table(outer_view.reloptions) AS o
                         WHERE o.option_name = 'security_invoker'), false)
+      AND (has_table_privilege(outer_view.relowner, inner_view.oid, 'SELECT')
+           OR (has_any_column_privilege(outer_view.relowner, inner_view.oid, 'SELECT')
+               AND NOT EXISTS (SELECT FROM pg_depend AS c
+                               WHERE c.classid = 'pg_rewrite'::regclass AND c.objid = reads.rule
+                                 AND c.refclassid = 'pg_class'::regclass
+                                 AND c.refobjid = inner_view.oid AND c.refobjsubid > 0
+                                 AND NOT has_column_privilege(outer_view.relowner,
+                                                              inner_view.oid,
+                                                              c.refobjsubid::smallint,
+                                                              'SELECT'))))
 ), bypassed(view, tab) AS (
     -- the tables with row-level security a view others may read (not security_invoker)
     -- reads, whose policies its owner bypasses: a superuser, a BYPASSRLS role, or (without
-    -- FORCE) one with the table owner's rights, as PostgreSQL's check_enable_rls decides
+    -- FORCE) one with the table owner's rights, as PostgreSQL's check_enable_rls decides;
+    -- and whose columns it reads that owner may read (else reading the view fails)
     SELECT reads.view, tab.oid
     FROM reads
     JOIN pg_class AS v ON v.oid = reads.view AND v.relkind = 'v'
@@ -92,6 +110,16 @@ WITH RECURSIVE reads AS (
                         WHERE o.option_name = 'security_invoker'), false)
       AND (owner.rolsuper OR owner.rolbypassrls
            OR (pg_has_role(v.relowner, tab.relowner, 'USAGE') AND NOT tab.relforcerowsecurity))
+      AND (has_table_privilege(v.relowner, tab.oid, 'SELECT')
+           OR (has_any_column_privilege(v.relowner, tab.oid, 'SELECT')
+               AND NOT EXISTS (SELECT FROM pg_depend AS c
+                               WHERE c.classid = 'pg_rewrite'::regclass
+                                 AND c.objid = reads.rule
+                                 AND c.refclassid = 'pg_class'::regclass
+                                 AND c.refobjid = tab.oid AND c.refobjsubid > 0
+                                 AND NOT has_column_privilege(v.relowner, tab.oid,
+                                                              c.refobjsubid::smallint,
+                                                              'SELECT'))))
 ), granted(relation, tab, grantee) AS (
     -- who may read those tables' rows through each such view: the roles granted SELECT
     -- on it, or on a view that reads it on their behalf (0 is PUBLIC)
