@@ -46,10 +46,14 @@
 -- a view others may read reads it with its owner's rights (not `security_invoker`, and that
 -- owner may read it), though it has no grant of its own.
 --
--- A role reading the view only through `pg_read_all_data` (no grant names the view) or as a
--- member of its owner is not counted. A materialized view: DBS519 `matview-bypasses-rls`
--- (its rows are those its owner read at its last refresh, and `security_invoker` is no
--- option of one).
+-- What a function the view calls reads: a `SECURITY DEFINER` function reads with its
+-- owner's rights, which DBS518 does not follow (on PostgreSQL 18, a role counting 1 row in
+-- `notes` got 6 from a view selecting a `count(*)` of `notes` that such a function a
+-- superuser owns returns); any other function reads with the rights of the role querying
+-- the view. A role reading the view only through `pg_read_all_data` (no grant names the
+-- view) or as a member of its owner is not counted. A materialized view: DBS519
+-- `matview-bypasses-rls` (its rows are those its owner read at its last refresh, and
+-- `security_invoker` is no option of one).
 WITH RECURSIVE reads AS (
     -- the relations each view's query reads (one row each, whatever columns it reads)
     SELECT DISTINCT r.ev_class AS view, r.oid AS rule, d.refobjid AS read
