@@ -664,12 +664,17 @@ def _rust_migrations(crate: Path) -> list[Path]:
     """The migrations folders of the crate (or diesel project) in `crate`: what diesel.toml's
     `[migrations_directory] dir` names (diesel's `migrations` by default; its PostgreSQL
     folder where it keeps one per database, `diesel_postgresql_folder`), or sqlx's
-    `migrations` when the crate depends on sqlx, or, when it depends on refinery, the
-    folders its code names to refinery (`refinery_named_folders`: `embed_migrations!()`,
+    `migrations` when the crate depends on sqlx, or, when it depends on diesel_migrations,
+    the diesel folders its code embeds (`diesel_embedded_folders`: graph-node's
+    `embed_migrations!("./migrations")`), or, when it depends on refinery, the folders its
+    code names to refinery (`refinery_named_folders`: `embed_migrations!()`,
     `load_sql_migrations("db")`)."""
     from dbsafe.extract.migration import (
         crate_for_postgresql,
+        depends_on_diesel_migrations,
         depends_on_refinery,
+        diesel_embedded_folders,
+        diesel_folder,
         diesel_migrations_dir,
         diesel_postgresql_folder,
         refinery_folder,
@@ -682,12 +687,23 @@ def _rust_migrations(crate: Path) -> list[Path]:
             if crate_for_postgresql(crate, "diesel") else []
     if sqlx_folder(crate / "migrations"):
         return [crate / "migrations"] if crate_for_postgresql(crate, "sqlx") else []
+    base = crate.resolve()
+    if depends_on_diesel_migrations(crate):
+        embedded = [folder for folder in sorted(diesel_embedded_folders(base))
+                    if diesel_folder(folder)]
+        if embedded:
+            return [_as_found(crate, base, folder) for folder in embedded] \
+                if crate_for_postgresql(crate, "diesel") else []
     if not depends_on_refinery(crate) or not crate_for_postgresql(crate, "refinery"):
         return []
-    base = crate.resolve()
-    # (as the crate's folder was found, not resolved: the paths said are the project's)
-    return [crate / folder.relative_to(base) if folder.is_relative_to(base) else folder
+    return [_as_found(crate, base, folder)
             for folder in sorted(refinery_named_folders(base)) if refinery_folder(folder)]
+
+
+def _as_found(crate: Path, base: Path, folder: Path) -> Path:
+    """`folder` (resolved) under the crate's folder as it was found, not resolved: the paths
+    said are the project's."""
+    return crate / folder.relative_to(base) if folder.is_relative_to(base) else folder
 
 
 def _holds_sql(folder: Path) -> bool:

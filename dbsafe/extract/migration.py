@@ -1852,7 +1852,9 @@ DIESEL_POSTGRESQL_FOLDERS = frozenset({"postgresql", "postgres", "pg"})
 def diesel_folder(folder: Path) -> bool:
     """Whether `folder` is diesel's migrations folder: it holds `diesel setup`'s first
     migration, or lies beside (or holds) a `diesel.toml`, or is the folder a `diesel.toml`
-    up to three levels above names (`diesel_migrations_dir`); or the PostgreSQL folder
+    up to three levels above names (`diesel_migrations_dir`), or the folder the crate it
+    lies in embeds with diesel_migrations' `embed_migrations!` (`_embedded_by_diesel`:
+    graph-node's `store/postgres/migrations`, with neither); or the PostgreSQL folder
     (`DIESEL_POSTGRESQL_FOLDERS`) of such a folder."""
     return _diesel_root(folder) or (folder.name.lower() in DIESEL_POSTGRESQL_FOLDERS
                                     and _diesel_root(folder.parent))
@@ -1865,7 +1867,64 @@ def _diesel_root(folder: Path) -> bool:
     resolved = folder.resolve()
     return any((above / "diesel.toml").is_file()
                and diesel_migrations_dir(above).resolve() == resolved
-               for above in resolved.parents[1:3])
+               for above in resolved.parents[1:3]) or _embedded_by_diesel(resolved)
+
+
+# What names a folder to diesel_migrations in a crate's Rust sources: `embed_migrations!(
+# "path")`, resolved against CARGO_MANIFEST_DIR, the crate's folder (migrations_macros'
+# `resolve_migrations_directory`); without a path, the `migrations` folder its
+# `search_for_migrations_directory` finds from the crate's `src` up (`_diesel_default`).
+_DIESEL_NAMES = re.compile(r'\bembed_migrations!\s*[(\[{]\s*(?:r?#*"([^"\\]+)")?')
+
+
+@functools.cache
+def _embedded_by_diesel(folder: Path) -> bool:
+    """Whether the nearest crate above `folder` (up to `_CRATE_DEPTH` levels) depends on
+    diesel_migrations and its sources embed `folder` (`diesel_embedded_folders`), which holds
+    diesel's migrations (a `<version>_<name>/up.sql`): diesel runs each in a transaction.
+    graph-node's `store/postgres` embeds `./migrations` with no `diesel.toml` and no
+    `diesel setup` migration: read as no runner's, each statement was linted as run on its
+    own (DBS114 and DBS125 missed), and verify-reversible's walk refused its `LOCK TABLE`
+    (25P01) where diesel runs it in the migration's transaction."""
+    for crate in folder.parents[:_CRATE_DEPTH]:
+        if (crate / "Cargo.toml").is_file():
+            return depends_on_diesel_migrations(crate) \
+                and folder in diesel_embedded_folders(crate) and _holds_diesel_migrations(folder)
+    return False
+
+
+def depends_on_diesel_migrations(crate: Path) -> bool:
+    return any("diesel_migrations" in table for table in _cargo_dependencies(crate))
+
+
+def _holds_diesel_migrations(folder: Path) -> bool:
+    try:
+        return any((child / "up.sql").is_file() for child in folder.iterdir())
+    except OSError:
+        return False
+
+
+@functools.cache
+def diesel_embedded_folders(crate: Path) -> frozenset[Path]:
+    """The folders the Rust files under the crate's `src` embed with `embed_migrations!`
+    (`_DIESEL_NAMES`), resolved; a call naming none embeds the folder diesel finds
+    (`_diesel_default`). Read once per crate and run."""
+    # (a call naming no folder comes back as the crate's own folder, `default=""`)
+    named = _folders_named_in_rust(crate, ("embed_migrations!",), _DIESEL_NAMES,
+                                   default="")
+    default = _diesel_default(crate) if crate.resolve() in named else None
+    return frozenset(f for f in named if f != crate.resolve()) | (
+        {default} if default is not None else frozenset())
+
+
+def _diesel_default(crate: Path) -> Path | None:
+    """The folder `embed_migrations!()` embeds: `migrations` in the crate's `src`, else in
+    the crate's folder or the nearest folder above it that has one
+    (`search_for_migrations_directory`, from `src` up)."""
+    for above in (crate / "src", crate, *crate.parents[:_CRATE_DEPTH]):
+        if (above / "migrations").is_dir():
+            return (above / "migrations").resolve()
+    return None
 
 
 def diesel_postgresql_folder(folder: Path) -> Path:

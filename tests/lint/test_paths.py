@@ -590,6 +590,35 @@ def test_a_diesel_folder_of_a_crate_also_depending_on_refinery_stays_diesel_s(
         ("migrations/2024-01-02-000000_b/up.sql", "DBS114")]
 
 
+@pytest.mark.parametrize(("crate", "macro", "folder"), [
+    ("store/postgres", 'embed_migrations!("./migrations")', "store/postgres/migrations"),
+    ("store/postgres", "embed_migrations!()", "store/postgres/migrations"),
+    ("db", 'embed_migrations!("src/migrations")', "db/src/migrations"),
+])
+def test_a_folder_a_crate_embeds_with_diesel_migrations_is_diesel_s(
+        tmp_path: Path, crate: str, macro: str, folder: str) -> None:
+    # graph-node's `store/postgres` embeds `./migrations` with diesel_migrations' macro and
+    # has neither a diesel.toml nor diesel setup's first migration: read as no runner's, each
+    # statement ran on its own (DBS114 missed: diesel runs each up.sql in a transaction), and
+    # `dbsafe lint` alone found no folder at all.
+    (tmp_path / crate / "src").mkdir(parents=True)
+    (tmp_path / crate / "Cargo.toml").write_text(
+        '[package]\nname = "store"\n\n[dependencies]\ndiesel_migrations = { workspace = true }\n')
+    (tmp_path / crate / "src" / "lib.rs").write_text(
+        f"pub const MIGRATIONS: EmbeddedMigrations = {macro};\n")
+    for version, text in (("2024-01-01-000000_a", "CREATE TABLE a (id int, b int);\n"),
+                          ("2024-01-02-000000_b", "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\n"
+                           "UPDATE a SET b = 0 WHERE b IS NULL;\n")):
+        (tmp_path / folder / version).mkdir(parents=True)
+        (tmp_path / folder / version / "up.sql").write_text(text)
+        (tmp_path / folder / version / "down.sql").write_text("SELECT 1;\n")
+    settings = load_settings(tmp_path, {"select": ["DBS114"]}, environ={})
+    for paths in ([tmp_path / folder], []):
+        found = commands.lint(settings, paths)
+        assert [(f.location.path, f.code) for f in found.findings if f.location] == [
+            (f"{folder}/2024-01-02-000000_b/up.sql", "DBS114")]
+
+
 def test_a_yoyo_python_migration_of_sql_steps_is_linted_at_its_strings(tmp_path: Path) -> None:
     # yoyo runs `step("...")` strings in the migration's transaction (DBS114: the UPDATE
     # while SET DEFAULT holds ACCESS EXCLUSIVE), each step one query; `__transactional__ =
