@@ -4,11 +4,36 @@ and a user function's declared volatility."""
 
 from __future__ import annotations
 
-# Volatile built-ins whose default makes ADD COLUMN rewrite the table (see DBS109).
-VOLATILE_FUNCTIONS = frozenset({
-    "random", "random_normal", "gen_random_uuid", "uuidv4", "uuidv7", "uuid_generate_v1",
-    "uuid_generate_v1mc", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval",
-})
+from pathlib import Path
+
+# The pg_catalog functions every overload of which is VOLATILE, as a plain function that an
+# expression can call (no trigger, handler or `internal` result): `volatile_functions.txt`,
+# written from PostgreSQL 18 by scripts/gen_volatile_functions.py with this query, and
+# held to the server the tests run on by tests/lint/test_rewrites_pg.py. (A name with a
+# VOLATILE overload and another that is not, `ts_rewrite`, depends on its arguments: left
+# out.)
+CATALOG_VOLATILE_QUERY = """
+SELECT proname FROM pg_proc
+WHERE pronamespace = 'pg_catalog'::regnamespace AND prokind = 'f'
+GROUP BY proname
+HAVING bool_and(provolatile = 'v') AND bool_and(prorettype NOT IN (
+    'trigger'::regtype, 'event_trigger'::regtype, 'internal'::regtype,
+    'language_handler'::regtype, 'index_am_handler'::regtype, 'table_am_handler'::regtype,
+    'fdw_handler'::regtype, 'tsm_handler'::regtype))
+ORDER BY proname"""
+
+
+def _catalog_volatile() -> frozenset[str]:
+    text = Path(__file__).with_name("volatile_functions.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.split("\n") if line and not line.startswith("#"))
+
+
+# Volatile built-ins whose default makes ADD COLUMN rewrite the table (see DBS109): every
+# volatile pg_catalog function (`currval`, `setval`, `set_config`, `array_shuffle`, ...:
+# graph-node's `DEFAULT 'chain' || currval('chains_id_seq')` rewrote `chains`, and lint
+# knew only a few of them), and uuid-ossp's.
+UUID_OSSP_VOLATILE = frozenset({"uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4"})
+VOLATILE_FUNCTIONS = _catalog_volatile() | UUID_OSSP_VOLATILE
 
 # Built-ins that are IMMUTABLE or STABLE (no overload with pg_proc.provolatile 'v':
 # tests/lint/test_rewrites_pg.py checks it on the server the tests run on), the ones the body of a SQL function making a
@@ -28,8 +53,7 @@ NOT_VOLATILE_FUNCTIONS = frozenset({
 # index's expressions or WHERE and in a generation expression, whatever its arguments
 # (DBS133). `to_char` is STABLE for every type (locale); `date_trunc`, `age`, `timezone`
 # are not here: some overloads are IMMUTABLE, which one is called depends on types.
-NOT_IMMUTABLE_FUNCTIONS = (VOLATILE_FUNCTIONS - {"uuid_generate_v1", "uuid_generate_v1mc",
-                                                 "uuid_generate_v4"}) | frozenset({
+NOT_IMMUTABLE_FUNCTIONS = (VOLATILE_FUNCTIONS - UUID_OSSP_VOLATILE) | frozenset({
     "now", "statement_timestamp", "transaction_timestamp", "current_setting", "to_char",
     "to_date", "make_timestamptz", "currval", "lastval", "setval", "current_database",
     "version", "pg_backend_pid", "txid_current", "current_schemas",

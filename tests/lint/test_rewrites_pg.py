@@ -85,6 +85,11 @@ CASES = [
      "rewrite", "DBS109"),
     ("domain-check-added-later", ORDERS + "ALTER DOMAIN five ADD CONSTRAINT small "
      "CHECK (VALUE < 10);", "ALTER TABLE orders ADD COLUMN qty five;", "rewrite", "DBS109"),
+    # graph-node's `DEFAULT 'chain' || currval('chains_id_seq')`: currval is VOLATILE
+    # (so are setval, set_config, array_shuffle ...), and lint knew a dozen built-ins
+    ("catalog-volatile-default", ORDERS + "CREATE SEQUENCE chains_id_seq;",
+     "SELECT nextval('chains_id_seq');\nALTER TABLE orders ADD COLUMN namespace text "
+     "DEFAULT 'chain' || currval('chains_id_seq');", "rewrite", "DBS109"),
     ("volatile-function-default", ORDERS + "CREATE FUNCTION new_code() RETURNS text "
      "LANGUAGE sql AS $$ SELECT md5(random()::text) $$;",
      "ALTER TABLE orders ADD COLUMN label text DEFAULT new_code();", "rewrite", "DBS109"),
@@ -2191,6 +2196,16 @@ def test_the_built_ins_an_inlined_default_may_call_are_not_volatile(
         "GROUP BY proname", (sorted(NOT_VOLATILE_FUNCTIONS),)).fetchall()
     assert {name for name, _ in rows} == NOT_VOLATILE_FUNCTIONS
     assert [name for name, volatile in rows if volatile] == []
+
+
+def test_the_volatile_built_ins_are_the_catalog_s(postgresql: psycopg.Connection[Any]) -> None:
+    # `VOLATILE_FUNCTIONS` holds every pg_catalog function whose each overload is VOLATILE
+    # (volatile_functions.txt, from PostgreSQL 18: scripts/gen_volatile_functions.py).
+    from dbsafe.pg.volatility import CATALOG_VOLATILE_QUERY, VOLATILE_FUNCTIONS
+
+    names = {name for (name,) in postgresql.execute(CATALOG_VOLATILE_QUERY)}
+    assert names - VOLATILE_FUNCTIONS == set()
+    assert {"currval", "setval", "lastval", "set_config", "array_shuffle"} <= names
 
 
 def test_the_built_ins_a_strict_inlined_body_may_call_are_strict(

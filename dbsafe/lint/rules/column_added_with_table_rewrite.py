@@ -6,7 +6,8 @@ catalog. Everything else rewrites every row while holding ACCESS EXCLUSIVE — n
 writes for the duration:
 
 - a volatile default: `random()`, `gen_random_uuid()`, `uuid_generate_v4()`,
-  `clock_timestamp()`, `timeofday()`, `nextval(...)` (verified on PostgreSQL 18; `now()`,
+  `clock_timestamp()`, `timeofday()`, `nextval(...)`, `currval(...)`, and every other
+  built-in whose each overload is VOLATILE (verified on PostgreSQL 18; `now()`,
   `CURRENT_TIMESTAMP`, `statement_timestamp()`, `transaction_timestamp()` are STABLE and
   do *not* rewrite);
 - `serial` / `bigserial` / `smallserial` (a `nextval` default);
