@@ -56,7 +56,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS119', 'unpredicted-lock', 'warning', '0.1.0',
      'Statement took a lock on an existing table that blocks writes and that dbsafe did not predict.'),
     ('DBS120', 'dynamic-sql-not-linted', 'warning', '0.1.0',
-     'A `DO` block runs SQL that dbsafe cannot read, so what that SQL locks is not checked.'),
+     'A `DO` block or a function call runs SQL that dbsafe cannot read, so what that SQL locks is not checked.'),
     ('DBS121', 'concurrent-index-on-partitioned-table', 'error', '0.1.0',
      '`CREATE INDEX CONCURRENTLY` on a partitioned table: PostgreSQL refuses it.'),
     ('DBS122', 'column-collation-change-rebuilds-indexes', 'error', '0.1.0',

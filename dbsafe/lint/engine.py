@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, Location, RuleInfo, Severity, shortened
 from dbsafe.lint.statement import (
+    FUNCTION_BODY,
     Action,
     Constraint,
     ForeignKey,
@@ -39,9 +41,11 @@ from dbsafe.lint.statement import (
     collation_name,
     constraint,
     declared_strict,
+    do_block_constants,
     do_block_statements,
     expression_columns,
     function_body_statements,
+    function_names,
     function_volatility,
     index_reads,
     inlined_volatility,
@@ -56,8 +60,10 @@ from dbsafe.lint.statement import (
     range_var,
     same_relation,
     setting_changes,
+    string_constants,
     strings,
     type_name,
+    unread_function,
 )
 from dbsafe.pg.names import object_name
 from dbsafe.pg.types import changes_index_order, rewrites, type_from_text
@@ -948,6 +954,14 @@ class History:
                 indexes.remove(lookup)
                 return
 
+    def note_unread_indexes(self, found: Iterable[tuple[str, Lookup]]) -> None:
+        """Note the indexes SQL dbsafe cannot read may have built (`LintContext.
+        unread_indexes`) among those of their tables."""
+        for table_name, lookup in found:
+            indexes = self._indexes_of(table_name)
+            if lookup not in indexes:
+                indexes.append(lookup)
+
     def _indexes_of(self, table_name: str) -> list[Lookup]:
         """Where the indexes built on `table_name` are noted: all its indexes for a table
         created here, else those the migrations added (`indexes_added`)."""
@@ -1312,6 +1326,19 @@ def _snapshot_volatility(before: SchemaSnapshot) -> Callable[[str], str | None]:
         return known[name]
 
     return volatility
+
+
+def _signature(statement: Statement) -> tuple[tuple[str, ...], ...]:
+    """The argument types of a `CREATE FUNCTION` (its input parameters' type names), which
+    with its name tell it from its overloads; a `CREATE OR REPLACE` of the same replaces it."""
+    found = []
+    for item in statement.node.get("parameters") or ():
+        parameter = item.get("FunctionParameter", {})
+        if parameter.get("mode") in ("FUNC_PARAM_OUT", "FUNC_PARAM_TABLE"):
+            continue
+        argument = parameter.get("argType", {})
+        found.append((*strings(argument.get("names")), str(bool(argument.get("arrayBounds")))))
+    return tuple(found)
 
 
 def _function_schema(statement: Statement) -> str | None:
@@ -2231,6 +2258,72 @@ class LintContext:
         schemas.update(_function_schema(d) or "" for d in before.get(last(name), ()))
         return bool(schemas & earlier)
 
+    def unread_call(self, node: Node) -> str | None:
+        """Why the SQL that a user function the statement tree `node` calls runs is not
+        linted: the function, or one its body calls (followed through PL/pgSQL and SQL
+        bodies), builds SQL at run time, is written in a language dbsafe does not read, or
+        has a body PostgreSQL's grammar rejects (`unread_function`); None where each one
+        called is read, or none is known. Each function is the last definition of its
+        signature the history ran, else the schema before's (ovh/cds builds its indexes and
+        keys by `SELECT create_index('t', 'ix', 'c')`, whose body `EXECUTE`s the SQL it
+        builds: a plain `CREATE INDEX` on a table with rows passed unseen)."""
+        seen: set[str] = set()
+
+        def why(name: str) -> str | None:
+            if name in seen:
+                return None
+            seen.add(name)
+            for definition in self._current_definitions(name):
+                unread, called = unread_function(definition.sql)
+                if unread is not None:
+                    return f"`{name}()`, which {unread}"
+                for callee in called:
+                    found = why(callee)
+                    if found is not None:
+                        return f"`{name}()`, which calls {found}"
+            return None
+
+        for name in function_names(node):
+            found = why(name)
+            if found is not None:
+                return found
+        return None
+
+    def unread_indexes(self, statement: Statement) -> list[tuple[str, Lookup]]:
+        """(table, `Lookup`) of the indexes a statement running SQL dbsafe cannot read -- a
+        `DO` block building SQL (DBS120), or a call of a function that does
+        (`unread_call`) -- may build: each string constant it holds taken for a table (its
+        last part, folded), each one that is a list of plain names (`'project_id,
+        workflow_id'`) for the columns of an index on it. ovh/cds indexes its keys with
+        `SELECT create_foreign_key_idx_cascade('FK_X', 'workflow_node_context',
+        'application', 'application_id', 'id')`, whose body builds `CREATE INDEX ... ON
+        workflow_node_context (application_id)`: DBS117 flagged a later key of that table
+        and column. Empty for any other statement."""
+        if statement.kind == "DoStmt":
+            if statement.unread is None:
+                return []
+            found: Iterable[str] = do_block_constants(statement)
+        elif statement.kind in CALLING_KINDS and not (statement.origin or "").startswith(
+                FUNCTION_BODY) and self.unread_call(statement.node) is not None:
+            found = string_constants(statement.node)
+        else:
+            return []
+        texts = list(dict.fromkeys(text.lower() for text in found if text))
+        lists = (tuple(part.strip().strip('"') for part in text.split(",")) for text in texts)
+        columns = sorted({names for names in lists
+                          if all(_PLAIN_NAME.fullmatch(name) for name in names)})
+        return [(last(text), Lookup(names)) for text in texts for names in columns]
+
+
+    def _current_definitions(self, name: str) -> list[Statement]:
+        """The `CREATE FUNCTION` of each signature of user function `name` (unqualified) as it
+        stands: the history's last one, else the schema before's."""
+        before = _snapshot_functions(self.before) if self.before is not None else {}
+        found: dict[tuple[tuple[str, ...], ...], Statement] = {}
+        for definition in [*before.get(name, ()), *self.history.function_definitions.get(name, ())]:
+            found[_signature(definition)] = definition
+        return list(found.values())
+
     def _function_definitions(self, name: str) -> list[Statement]:
         """Each `CREATE FUNCTION` of user function `name` (unqualified) the history ran or
         the schema before holds."""
@@ -2409,6 +2502,14 @@ def select_rules(rules: Sequence[Rule], select: Sequence[str] = (),
     return chosen
 
 
+# A plain (folded) name, as a column of an index a string may list.
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
+
+# Statements that call functions as they run (DBS120 follows what the functions run).
+CALLING_KINDS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt",
+                           "MergeStmt", "CallStmt"})
+
+
 # What a migration may run and still change no schema: its rows, its session's settings,
 # transaction control. A function a SELECT calls may still change one (TimescaleDB's
 # `create_hypertable`); `dbsafe upgrade`'s rollback compares the schema and says so (DBS603).
@@ -2480,6 +2581,8 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
         if origins is not None and history.origins and len(findings) > found_before:
             renamed = dict(history.origins)  # (as it stands now: later renames change it)
             origins.update((finding, renamed) for finding in findings[found_before:])
+        if not statement.generated and statement.kind:
+            history.note_unread_indexes(ctx.unread_indexes(statement))
         history.apply(statement)
         if renames is not None and statement.rename is not None and statement.rename.written:
             renames[(statement.location, statement.sql)] = statement.rename.object

@@ -24,6 +24,7 @@ quoted ones exactly as written. `qualified()` only joins the parts.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -938,6 +939,81 @@ def function_body_statements(statement: Statement) -> list[Statement]:
             inner.origin = f"{FUNCTION_BODY}{name}"
             found.append(inner)
     return found
+
+
+def string_constants(node: Node | None) -> Iterator[str]:
+    """Every string constant in a tree.
+
+    >>> list(string_constants(parse_statement("SELECT f('orders', 'ix', 3)").node))
+    ['orders', 'ix']
+    """
+    for kind, fields in walk(node or _EMPTY):
+        if kind == "A_Const" and isinstance(fields.get("sval"), dict):
+            yield fields["sval"].get("sval", "")
+
+
+def do_block_constants(statement: Statement) -> Iterator[str]:
+    """Every string constant in the expressions and statements a `DO` block's PL/pgSQL body
+    runs (an `EXECUTE`'s `'CREATE INDEX ON ' || 'orders'` included); none for a body
+    dbsafe cannot read."""
+    functions, _ = read_do_block(statement.node)
+    if functions is None:
+        return
+    for text in executed_sql(functions, expressions=True):
+        for parsed in parse_statements(text or ""):
+            if not isinstance(parsed, ParseFailure):
+                yield from string_constants(parsed[1])
+
+
+# Languages whose functions run no SQL a migration's lint would read (a C function's SPI aside).
+_NO_SQL_LANGUAGES = frozenset({"c", "internal"})
+
+
+@functools.lru_cache(maxsize=4096)
+def unread_function(sql: str) -> tuple[str | None, tuple[str, ...]]:
+    """For the `CREATE FUNCTION` `sql` (a migration's, or `pg_get_functiondef`'s text): why
+    the SQL a call of it runs cannot be linted -- its body builds SQL at run time (`EXECUTE`
+    of an expression), it is written in a language dbsafe does not read, or PostgreSQL's
+    grammar rejects its body -- else None; and the functions its body calls (last part of
+    their names), which a call runs too.
+
+    >>> unread_function("CREATE FUNCTION ix(t text) RETURNS void LANGUAGE plpgsql AS "
+    ...                 "$$ BEGIN EXECUTE 'CREATE INDEX ON ' || t || ' (id)'; END $$")
+    ('runs SQL it builds at run time (EXECUTE of an expression)', ())
+    >>> unread_function("CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS "
+    ...                 "$$ BEGIN PERFORM ix('t'); RETURN g(1); END $$")
+    (None, ('ix', 'g'))
+    >>> unread_function("CREATE FUNCTION p() RETURNS int LANGUAGE plpython3u AS 'return 1'")
+    ('is written in plpython3u, which dbsafe does not read', ())
+    """
+    statement = parse_statement(sql)
+    language, body = function_source(statement)
+    if statement.kind != "CreateFunctionStmt" or language in _NO_SQL_LANGUAGES:
+        return None, ()
+    texts: list[str] = []
+    called: list[str] = []
+    if language == "plpgsql":
+        import pglast
+
+        try:
+            tree = pglast.parse_plpgsql(sql)
+        except Exception:  # noqa: BLE001 - any PL/pgSQL parser failure
+            return "has a body PostgreSQL's PL/pgSQL parser rejects", ()
+        for text in executed_sql(tree, expressions=True):
+            if text is None:
+                return "runs SQL it builds at run time (EXECUTE of an expression)", ()
+            texts.append(text)
+    elif language == "sql":  # `AS '...'`, or a SQL-standard body (BEGIN ATOMIC, RETURN)
+        called.extend(function_names(statement.node.get("sql_body")))
+        texts.extend([body] if body is not None else [])
+    else:
+        return f"is written in {language}, which dbsafe does not read", ()
+    for text in texts:
+        for parsed in parse_statements(text):
+            if isinstance(parsed, ParseFailure):
+                return "runs SQL PostgreSQL's parser rejects", ()
+            called.extend(function_names(parsed[1]))
+    return None, tuple(dict.fromkeys(called))
 
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1

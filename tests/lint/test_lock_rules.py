@@ -4,6 +4,7 @@ the migration, the target server version, managed timeouts, a migration of its o
 from __future__ import annotations
 
 from dbsafe.lint import lint_sql
+from dbsafe.lint.engine import History
 from dbsafe.lint.rules import (
     column_type_change_rewrites_table,
     enum_value_used_in_same_transaction,
@@ -108,6 +109,33 @@ def test_foreign_key_on_existing_table_checked_against_the_snapshot() -> None:
     assert codes(uncovered, rule) == []  # indexes unknown: silent
     assert codes(uncovered + "CREATE INDEX CONCURRENTLY o_s ON orders (seller_id);", rule,
                  before=BEFORE) == []
+
+
+INDEXING_HELPER = (
+    "CREATE FUNCTION create_index(t text, i text, c text) RETURNS void LANGUAGE plpgsql AS "
+    "$$ BEGIN EXECUTE 'create index ' || i || ' on ' || t || ' (' || c || ')'; END $$;\n")
+
+
+def test_a_key_a_function_building_sql_was_handed_may_be_indexed() -> None:
+    # ovh/cds indexes its keys through a function whose body builds `CREATE INDEX` (DBS120
+    # at each call): the index its 014 built on `workflow_node_context (application_id)`
+    # was unknown, and its 071's key on those columns was DBS117. A key on columns the call
+    # was not handed is still flagged; so it is in one migration, the call after the key.
+    history = History()
+    lint_sql("CREATE TABLE parts (id bigint PRIMARY KEY, kind_id bigint, owner_id bigint);\n"
+             + INDEXING_HELPER + "SELECT create_index('parts', 'ix_parts_kind', 'kind_id');\n",
+             history=history)
+    keys = ("ALTER TABLE parts ADD FOREIGN KEY (kind_id) REFERENCES kinds (id);\n"
+            "ALTER TABLE parts ADD FOREIGN KEY (owner_id) REFERENCES owners (id);\n")
+    rules = [foreign_key_without_index.RULE]
+    assert [f.subject for f in lint_sql(keys, rules=rules, history=history)] == [
+        "parts.owner_id"]
+    history = History()
+    lint_sql("CREATE TABLE parts (id bigint PRIMARY KEY, kind_id bigint, owner_id bigint);\n"
+             + INDEXING_HELPER, history=history)
+    assert [f.subject for f in lint_sql(
+        keys + "SELECT create_index('parts', 'ix_parts_kind', 'kind_id');\n", rules=rules,
+        history=history)] == ["parts.owner_id"]
 
 
 def test_identity_followed_by_a_setval_of_a_computed_sequence_is_not_flagged() -> None:

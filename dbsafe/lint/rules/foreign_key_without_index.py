@@ -55,6 +55,13 @@ op.create_index("order_lines_order_id", "order_lines", ["order_id"])
   KEY (...)`), or the migration drops the key, one of its columns or its table
   too; an index whose table or columns dbsafe does not know; a partial or expression
   index the key's lookups could not use anyway (the key was flagged where it was added).
+* A key whose table and columns the migration, or an earlier one, hands as strings to SQL
+  dbsafe cannot read (DBS120): a `DO` block building SQL, or a function that does. ovh/cds
+  indexes its keys with `SELECT create_foreign_key_idx_cascade('FK_X',
+  'workflow_node_context', 'application', 'application_id', 'id')`, whose body builds
+  `CREATE INDEX ... (application_id)`: a later key on `workflow_node_context
+  (application_id)` was flagged though that index was there. A key on other columns of the
+  table is still flagged.
 * Anything in an alembic revision that failed on the throwaway server when what it would
   run after the failure could not be rendered offline either (it reads the database): the
   index covering a key may be built in the part that never ran (lemur's `412b22cb656a`
@@ -117,7 +124,7 @@ def _built_here(ctx: LintContext) -> dict[str, list[tuple[str, Lookup]]]:
     if known is None:
         known = ctx.cache["DBS117.indexes"] = {}
         for s in ctx.statements:
-            for table, lookup in indexes(s):
+            for table, lookup in [*indexes(s), *ctx.unread_indexes(s)]:
                 known.setdefault(last(table), []).append((table, lookup))
     return known
 
