@@ -7,13 +7,14 @@ from dbsafe.lint import lint_sql
 from dbsafe.lint.engine import History
 from dbsafe.lint.rules import (
     column_type_change_rewrites_table,
+    dynamic_sql_not_linted,
     enum_value_used_in_same_transaction,
     foreign_key_without_index,
     identity_added_to_existing_column,
     missing_lock_timeout,
     statements_after_access_exclusive_lock,
 )
-from dbsafe.schema.model import Column, Index, Relation, SchemaSnapshot
+from dbsafe.schema.model import Column, Function, Index, Relation, SchemaSnapshot
 
 BEFORE = SchemaSnapshot(
     schemas=("public",),
@@ -136,6 +137,22 @@ def test_a_key_a_function_building_sql_was_handed_may_be_indexed() -> None:
     assert [f.subject for f in lint_sql(
         keys + "SELECT create_index('parts', 'ix_parts_kind', 'kind_id');\n", rules=rules,
         history=history)] == ["parts.owner_id"]
+
+
+def test_a_call_of_the_database_s_function_building_sql_is_not_checked() -> None:
+    # `--database-url`: the function is the database's (pg_get_functiondef), not the
+    # history's; its overload of another signature, written out, is not followed.
+    built = ("CREATE OR REPLACE FUNCTION public.create_index(t text, i text, c text)\n"
+             " RETURNS void LANGUAGE plpgsql\nAS $function$ BEGIN EXECUTE 'create index ' "
+             "|| i || ' on ' || t || ' (' || c || ')'; END $function$\n")
+    before = SchemaSnapshot(schemas=("public",), functions=(
+        Function("public", "create_index", definition=built),))
+    sql = "SELECT create_index('orders', 'ix_orders_ref', 'ref');"
+    found = lint_sql(sql, rules=[dynamic_sql_not_linted.RULE], before=before)
+    assert [f.message for f in found] == [
+        "This statement calls `create_index()`, which runs SQL it builds at run time (EXECUTE "
+        "of an expression); what that SQL locks or rewrites is not checked."]
+    assert lint_sql(sql, rules=[dynamic_sql_not_linted.RULE]) == ()  # a function unknown
 
 
 def test_identity_followed_by_a_setval_of_a_computed_sequence_is_not_flagged() -> None:
