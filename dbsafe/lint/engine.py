@@ -2317,8 +2317,14 @@ class LintContext:
 
     def _current_definitions(self, name: str) -> list[Statement]:
         """The `CREATE FUNCTION` of each signature of user function `name` (unqualified) as it
-        stands: the history's last one, else the schema before's."""
-        before = _snapshot_functions(self.before) if self.before is not None else {}
+        stands: the history's last one, else the schema before's. (The schema's definitions
+        are parsed only for a name it has: most calls are of built-ins.)"""
+        names = self.cache.get("snapshot_function_names")
+        if names is None:
+            names = self.cache["snapshot_function_names"] = frozenset(
+                f.name for f in self.before.functions) if self.before is not None else frozenset()
+        before = _snapshot_functions(self.before) if self.before is not None and name in names \
+            else {}
         found: dict[tuple[tuple[str, ...], ...], Statement] = {}
         for definition in [*before.get(name, ()), *self.history.function_definitions.get(name, ())]:
             found[_signature(definition)] = definition
