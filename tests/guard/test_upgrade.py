@@ -410,7 +410,10 @@ def _upgrade_failing_after(revision: str, url: str, tmp_path: Path) -> tuple[Any
                      "(4, 'Cy'), (5, 'Cy')")
         conn.execute("INSERT INTO orders VALUES (10, 1), (11, 2), (12, 2), (13, 3)")
     steps: list[str] = []
-    report = commands.upgrade(_settings(root, url), _options(tmp_path),
+    # (DBS120 allowed too: a revision calling a function that builds SQL is linted as SQL
+    # dbsafe cannot read, and these tests are about what the run reads and rolls back)
+    report = commands.upgrade(_settings(root, url),
+                              _options(tmp_path, allow=("DBS120", "DBS202", "DBS615")),
                               lambda step, message: steps.append(f"{step}: {message}"))
     return report, steps
 
