@@ -87,7 +87,9 @@ of (a data migration), "could not be told": its rows are not today's; so is one 
 a function the plan creates or replaces before it, itself or through the bodies of the
 functions it calls, and one after a data statement calling a function that writes a table or
 whose writes cannot be told (`guard.called_writes`, on the database; PostgreSQL's `sum()`
-writes none). A refusal names the
+writes none); so is one over a table an earlier data statement changes without naming it,
+through a foreign key's referential action or a trigger (`guard.reached_rows`). A refusal
+names the
 revision, the statement, the table or column and a count of the rows, or one example key (a
 duplicate's or a missing reference's key values: never other columns, which may hold
 secrets).
@@ -105,6 +107,7 @@ from dbsafe.core import Finding, RuleInfo, Severity, shortened
 if TYPE_CHECKING:
     from pglast import ast
 
+    from dbsafe.guard.reached_rows import Reached
     from dbsafe.lint.row_checks import PlanFacts
 
 ROWS_REFUSE = RuleInfo(
@@ -167,6 +170,7 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
 
     verdicts: list[Verdict] = []
     followed: dict[str, str | None] = {}  # what the functions called write, once per plan
+    reached: dict[str, Reached] = {}  # what the writes before a check reach, once per plan
     conn.execute("BEGIN READ ONLY")
     try:
         # (constraint_exclusion: a query its table's validated CHECKs refute reads no row, as
@@ -182,7 +186,8 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
             settings = check.get("settings") or {}
             own = _settings(conn, settings, {})
             try:
-                verdicts.extend(_check_verdicts(conn, check, psycopg, timeout, followed))
+                verdicts.extend(_check_verdicts(conn, check, psycopg, timeout, followed,
+                                                reached))
             finally:
                 _settings(conn, own, settings)
     finally:
@@ -219,6 +224,24 @@ def _calls_write(conn: Any, check: dict[str, Any], followed: dict[str, str | Non
     return followed[key]
 
 
+def _reached(conn: Any, check: dict[str, Any], reached: dict[str, Reached]) -> Reached:
+    """The tables the writes before `check` change through referential actions and triggers
+    (`guard.reached_rows`), kept by what lint hands on of them, which checks after the same
+    statements share."""
+    import json
+
+    from dbsafe.guard.called_writes import CalledWrites
+    from dbsafe.guard.reached_rows import reached_tables
+
+    key = json.dumps([check.get(part) for part in (
+        "writes", "triggers", "actions", "enabled_triggers", "created_functions", "settings")],
+        sort_keys=True)
+    if key not in reached:
+        reached[key] = reached_tables(conn, check, CalledWrites(
+            conn, check.get("created_functions") or {}))
+    return reached[key]
+
+
 def _settings(conn: Any, settings: dict[str, str | None], own: dict[str, str | None]
               ) -> dict[str, str | None]:
     """Set `settings` (the plan's SET before a check, `lint.row_checks`: None, the session's
@@ -232,14 +255,25 @@ def _settings(conn: Any, settings: dict[str, str | None], own: dict[str, str | N
 
 
 def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str,
-                    followed: dict[str, str | None]) -> list[Verdict]:
+                    followed: dict[str, str | None], reached: dict[str, Reached]
+                    ) -> list[Verdict]:
     """What the database says of one of lint's `row_checks` (`followed`: `_calls_write`'s
-    answers so far)."""
+    answers so far; `reached`: `_reached`'s)."""
+    from dbsafe.guard.reached_rows import checked_among
     from dbsafe.lint.row_checks import PlanFacts
 
     revision, sql, table = str(check["revision"]), str(check["sql"]), str(check["table"])
     unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or ())
     unsure = unsure or _calls_write(conn, check, followed)
+    if not unsure and check.get("writes"):
+        found = _reached(conn, check, reached)
+        unsure = found.unknown or checked_among(conn, sql, found.tables)
+        # (a foreign key's referenced table, a DEFAULT partition, a domain's tables: as
+        # those an earlier statement writes, which lint names first)
+        changed = dict(check.get("changed") or {})
+        for name, why in found.tables.items():
+            changed.setdefault(name, why)
+        check = {**check, "changed": changed}
     if unsure:
         return [Verdict(revision, sql, table, "cannot tell",
                         f"{unsure}: its rows are not today's")]

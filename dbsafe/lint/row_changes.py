@@ -201,3 +201,44 @@ def called_functions(node: Any) -> Iterator[str]:
             names = strings(fields.get("funcname"))
             if names:
                 yield ".".join(names)
+
+
+# The events a data statement fires on the table it writes (pg_trigger.tgtype's bits:
+# INSERT 4, DELETE 8, UPDATE 16, TRUNCATE 32), by kind: the triggers and referential actions
+# they fire may change other tables (`guard.reached_rows`).
+EVENT_BITS = {"INSERT": 4, "DELETE": 8, "UPDATE": 16, "TRUNCATE": 32}
+_WRITE_EVENTS = {"InsertStmt": ("INSERT",), "UpdateStmt": ("UPDATE",),
+                 "DeleteStmt": ("DELETE",), "MergeStmt": ("INSERT", "UPDATE", "DELETE"),
+                 "CopyStmt": ("INSERT",), "TruncateStmt": ("TRUNCATE",)}
+
+
+def written_tables(kind: str, node: Any) -> list[tuple[str, tuple[str, ...]]]:
+    """The tables a data statement (its `kind` and fields) writes, each with the events it
+    fires there (`EVENT_BITS`' names; `CASCADE`: a TRUNCATE ... CASCADE, which empties the
+    tables referencing it too), its data-modifying CTEs' included.
+
+    >>> from dbsafe.lint.statement import parse_statement
+    >>> written_tables("InsertStmt", parse_statement(
+    ...     "WITH d AS (DELETE FROM a RETURNING id) INSERT INTO b SELECT id FROM d "
+    ...     "ON CONFLICT (id) DO UPDATE SET x = 1").node)
+    [('b', ('INSERT', 'UPDATE')), ('a', ('DELETE',))]
+    >>> written_tables("TruncateStmt", parse_statement("TRUNCATE a CASCADE").node)
+    [('a', ('TRUNCATE', 'CASCADE'))]
+    >>> written_tables("CopyStmt", parse_statement("COPY a TO STDOUT").node)
+    []
+    """
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for part_kind, fields in [(kind, node), *walk(node)]:
+        events = _WRITE_EVENTS.get(part_kind)
+        if events is None or (part_kind == "CopyStmt" and not fields.get("is_from")):
+            continue
+        if (fields.get("onConflictClause") or {}).get("action") == "ONCONFLICT_UPDATE":
+            events += ("UPDATE",)
+        if part_kind == "TruncateStmt":
+            if fields.get("behavior") == "DROP_CASCADE":
+                events += ("CASCADE",)
+            targets = [range_var(r) for r in fields.get("relations") or ()]
+        else:
+            targets = [range_var(fields.get("relation"))]
+        found += [(name, events) for name in targets if name]
+    return found

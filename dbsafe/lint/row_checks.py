@@ -33,7 +33,11 @@ told, and never guesses; a query of its calling a function the plan (re)defined 
 (`functions`) too. The functions the plan's data statements call before a check are handed
 on with it (`calls`, with what the plan's own `CREATE FUNCTION`s write: `created_functions`),
 for the guard to follow on the database (`guard.called_writes`: PostgreSQL's `sum()` writes
-no table, an application's function may); after a statement that may change which function
+no table, an application's function may); so are the tables the plan's data statements write
+before it, with the events they fire there (`writes`), the triggers and foreign keys with a
+referential action the plan adds (`triggers`, `actions`) and the tables it enables triggers
+of (`enabled_triggers`), for the guard to follow into the tables they change unnamed
+(`guard.reached_rows`: `DELETE FROM parent` nulls a child's key `ON DELETE SET NULL`); after a statement that may change which function
 a name reaches (an extension created or changed, a function renamed or moved, an aggregate
 created) any call makes the later checks cannot tell. A table the plan creates that no
 statement writes asks nothing; after such calls it is handed on (`new`): it is empty unless
@@ -76,6 +80,7 @@ from dbsafe.lint.row_changes import (
     called_functions,
     created_function,
     relations,
+    written_tables,
 )
 from dbsafe.lint.statement import (
     expression_columns,
@@ -205,6 +210,18 @@ class RowChecks:
     # a SET LOCAL's until its transaction ends: the guard asks each check under them
     _settings: dict[str, str | None] = field(default_factory=dict)
     _local_settings: dict[str, str | None] = field(default_factory=dict)
+    # table -> (the events the plan's data statements fire on it, why): the guard follows
+    # the referential actions and triggers they fire into the other tables they change
+    # (`guard.reached_rows`)
+    _writes: dict[str, tuple[set[str], str]] = field(default_factory=dict)
+    # the triggers the plan creates: [table, events (pg_trigger.tgtype's bits), function, why]
+    _triggers: list[list[Any]] = field(default_factory=list)
+    # the foreign keys with a referential action the plan adds: [referencing table,
+    # referenced table, ON DELETE, ON UPDATE (pg_constraint's letters), why]
+    _actions: list[list[Any]] = field(default_factory=list)
+    # table -> why: the plan enables (some of) its triggers, which the database's may say
+    # are disabled
+    _enabled_triggers: dict[str, str] = field(default_factory=dict)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -226,7 +243,7 @@ class RowChecks:
                 columns = None  # (made by the plan already: PostgreSQL skips it)
             new = bool(columns is not None and relation and self._new(relation)
                        and all(self._new(name) for name in attached))
-            if new and self._calls:
+            if new and (self._calls or self._writes):
                 # empty, unless a function called before writes it: the guard tells
                 self.checks.append(self._with_calls(
                     {"revision": revision, "sql": s.sql, "table": relation, "unsure": None,
@@ -291,13 +308,25 @@ class RowChecks:
             self._note(revision, s)
 
     def _with_calls(self, check: dict[str, Any]) -> dict[str, Any]:
-        """`check` with the functions called before it (and those the plan defines), for the
-        guard to follow, where nothing else makes it cannot tell."""
-        if check["unsure"] is None and self._calls:
+        """`check` with the functions called before it, the tables written before it (with
+        the triggers and referential actions the plan adds) and the functions the plan
+        defines, for the guard to follow, where nothing else makes it cannot tell."""
+        if check["unsure"] is not None:
+            return check
+        if self._calls:
             check["calls"] = [[name, where] for name, where in self._calls.items()]
-            if self.created_functions:
-                check["created_functions"] = {name: list(entries) for name, entries
-                                              in self.created_functions.items()}
+        if self._writes:
+            check["writes"] = [[name, sorted(events), why]
+                               for name, (events, why) in self._writes.items()]
+            if self._triggers:
+                check["triggers"] = [list(trigger) for trigger in self._triggers]
+            if self._actions:
+                check["actions"] = [list(action) for action in self._actions]
+            if self._enabled_triggers:
+                check["enabled_triggers"] = dict(self._enabled_triggers)
+        if self.created_functions and (self._calls or self._writes):
+            check["created_functions"] = {name: list(entries) for name, entries
+                                          in self.created_functions.items()}
         return check
 
     def _note_settings(self, s: Statement) -> None:
@@ -313,6 +342,33 @@ class RowChecks:
             elif name in _PROBED_SETTINGS and s.in_transaction:
                 self._local_settings[name] = value if value is not None \
                     else self._settings.get(name)
+
+    def _note_firing(self, revision: str, s: Statement) -> None:
+        """What `s` writes (the events it fires on each table), or makes fire: a trigger it
+        creates or enables, a foreign key it adds with a referential action."""
+        if s.kind in DATA_KINDS:
+            for name, events in written_tables(s.kind, s.node):
+                if _application(name):
+                    self._writes.setdefault(name, (set(), f"{revision} runs {_word(s)} on "
+                                                   f"{name} before it"))[0].update(events)
+        if s.kind == "CreateTrigStmt" and s.relation:
+            self._triggers.append([s.relation, int(s.node.get("events") or 0),
+                                   ".".join(strings(s.node.get("funcname"))),
+                                   f"{revision} creates trigger {s.node.get('trigname')} on "
+                                   f"{s.relation}"])
+        if s.kind in ("CreateStmt", "AlterTableStmt") and s.relation:
+            for kind, con in walk(s.node):
+                if kind != "Constraint" or con.get("contype") != "CONSTR_FOREIGN":
+                    continue
+                on_delete, on_update = con.get("fk_del_action"), con.get("fk_upd_action")
+                referenced = range_var(con.get("pktable"))
+                if referenced and {on_delete, on_update} & set(_ACTING):
+                    self._actions.append([s.relation, referenced, on_delete, on_update,
+                                          f"{revision} adds a foreign key of {s.relation}"])
+        if any(a.subtype.startswith("Enable") and "Trig" in a.subtype for a in s.actions) \
+                and s.relation:
+            self._enabled_triggers.setdefault(
+                s.relation, f"{revision} enables triggers on {s.relation}")
 
     def _new(self, table: str) -> bool:
         """Created by the plan and written by none of its statements since: empty."""
@@ -390,6 +446,7 @@ class RowChecks:
             return
         if s.kind in ("VariableSetStmt", "SelectStmt"):
             self._note_settings(s)
+        self._note_firing(revision, s)
         if s.kind in _REWRITING_UPDATES or any(
                 a.subtype.startswith(("Enable", "Force")) for a in s.actions):
             self._rewrites_updates = self._rewrites_updates or (
@@ -415,9 +472,7 @@ class RowChecks:
                 self._filled.setdefault((s.relation, column), (why, s.sql.strip().rstrip(";")))
             return
         if s.kind in DATA_KINDS:
-            names = [n for n in relations(s.node)
-                     if not n.startswith(_NOT_APPLICATION) and n != "alembic_version"
-                     and not n.endswith(".alembic_version")]
+            names = [n for n in relations(s.node) if _application(n)]
             calls = sorted(name for name in set(called_functions(s.node))
                            if name.removeprefix("pg_catalog.") not in _READS_ONLY)
             if calls and self._calls_moved:
@@ -474,6 +529,17 @@ class RowChecks:
 _PROBED_SETTINGS = frozenset({"search_path", "timezone", "datestyle", "intervalstyle",
                               "extra_float_digits", "bytea_output", "lc_monetary",
                               "lc_numeric"})
+
+
+# Referential actions changing the referencing rows (pg_constraint's confdeltype and
+# confupdtype): CASCADE, SET NULL, SET DEFAULT; not NO ACTION, RESTRICT ('a', 'r').
+_ACTING = ("c", "n", "d")
+
+
+def _application(name: str) -> bool:
+    """Whether a relation is the application's: not alembic's version table, not a catalog."""
+    return not name.startswith(_NOT_APPLICATION) and name != "alembic_version" \
+        and not name.endswith(".alembic_version")
 
 
 def _made_unless_there(s: Statement) -> str | None:

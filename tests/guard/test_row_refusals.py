@@ -168,6 +168,40 @@ ALTER TABLE volumes ADD COLUMN reckoned int GENERATED ALWAYS AS (0) STORED,
   ADD COLUMN sized int GENERATED ALWAYS AS (0) STORED NOT NULL;
 ALTER TABLE clean ADD COLUMN reckoned int GENERATED ALWAYS AS (0) STORED,
   ADD COLUMN sized int GENERATED ALWAYS AS (0) STORED NOT NULL;
+-- A data statement changing tables it does not name (task 381): a referential action of a
+-- foreign key referencing the table it writes (pets' SET NULL, toys' CASCADE, walks_low, a
+-- partition of a referencing table), a trigger of it writing another table (shops' noted
+-- inserts a NULL note into ledger); and what changes nothing: chores' RESTRICT and NO ACTION,
+-- shops' stamped (its NEW row only, on UPDATE), stalls' noted (disabled), booths' none.
+CREATE TABLE owners (id int PRIMARY KEY);
+INSERT INTO owners VALUES (1), (2);
+CREATE TABLE pets (owner_id int REFERENCES owners ON DELETE SET NULL ON UPDATE SET NULL);
+INSERT INTO pets VALUES (1), (2);
+CREATE TABLE toys (owner_id int REFERENCES owners ON DELETE CASCADE, size int);
+INSERT INTO toys VALUES (1, 5), (2, -1);
+CREATE TABLE walks (id int, owner_id int REFERENCES owners ON DELETE SET NULL)
+  PARTITION BY RANGE (id);
+CREATE TABLE walks_low PARTITION OF walks FOR VALUES FROM (0) TO (10);
+INSERT INTO walks VALUES (1, 2);
+CREATE TABLE chores (owner_id int REFERENCES owners ON DELETE RESTRICT ON UPDATE NO ACTION,
+                     done int);
+INSERT INTO chores VALUES (1, NULL);
+CREATE TABLE ledger (owner_id int, note text);
+INSERT INTO ledger VALUES (1, 'kept');
+CREATE FUNCTION noted() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO ledger VALUES (OLD.id, NULL); RETURN OLD; END$$;
+CREATE FUNCTION stamped() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN NEW.id := NEW.id; RETURN NEW; END$$;
+CREATE TABLE shops (id int PRIMARY KEY);
+CREATE TABLE stalls (id int PRIMARY KEY);
+CREATE TABLE booths (id int PRIMARY KEY);
+INSERT INTO shops VALUES (1), (2);
+INSERT INTO stalls VALUES (1), (2);
+INSERT INTO booths VALUES (1), (2);
+CREATE TRIGGER noted AFTER DELETE ON shops FOR EACH ROW EXECUTE FUNCTION noted();
+CREATE TRIGGER stamped BEFORE UPDATE ON shops FOR EACH ROW EXECUTE FUNCTION stamped();
+CREATE TRIGGER noted AFTER DELETE ON stalls FOR EACH ROW EXECUTE FUNCTION noted();
+ALTER TABLE stalls DISABLE TRIGGER noted;
 """
 
 
@@ -1161,3 +1195,106 @@ def test_a_domain_refusing_a_default_under_a_check_is_one_refusal(
             database.transaction(force_rollback=True):
         database.execute(statement)
     assert failed.value.diag.constraint_name == constraint
+
+
+# A data statement changing rows of tables it does not name, before a statement checking
+# them (task 381): PostgreSQL sets pets' keys NULL, deletes toys' rows, inserts a NULL note
+# into ledger. The rows checked are not today's: "cannot tell", never today's answer (a pass
+# PostgreSQL refuses, or a refusal it does not make).
+PETS_NOT_NULL = "ALTER TABLE pets ALTER COLUMN owner_id SET NOT NULL"
+NOTE_NOT_NULL = "ALTER TABLE ledger ALTER COLUMN note SET NOT NULL"
+
+
+@pytest.mark.parametrize(("statements", "refused", "detail"), [
+    (("DELETE FROM owners WHERE id = 2", PETS_NOT_NULL), True,
+     "0005 runs DELETE on owners before it, which updates public.pets through its foreign key "
+     "pets_owner_id_fkey (ON DELETE SET NULL)"),
+    (("UPDATE owners SET id = 3 WHERE id = 2", PETS_NOT_NULL), True,
+     "0005 runs UPDATE on owners before it, which updates public.pets through its foreign key "
+     "pets_owner_id_fkey (ON UPDATE SET NULL)"),
+    # (today's row of owner 2 refuses it: deleted first, the CHECK holds)
+    (("DELETE FROM owners WHERE id = 2", "ALTER TABLE toys ADD CHECK (size > 0)"), False,
+     "0005 runs DELETE on owners before it, which deletes rows of public.toys through its "
+     "foreign key toys_owner_id_fkey (ON DELETE CASCADE)"),
+    (("DELETE FROM owners WHERE id = 2",
+      "ALTER TABLE walks_low ALTER COLUMN owner_id SET NOT NULL"), True,
+     "0005 runs DELETE on owners before it, which updates public.walks_low through its "
+     "foreign key walks_owner_id_fkey (ON DELETE SET NULL)"),
+    # a partition of a table written (not named by the statement)
+    (("UPDATE walks SET owner_id = NULL",
+      "ALTER TABLE walks_low ALTER COLUMN owner_id SET NOT NULL"), True,
+     "0005 runs UPDATE on walks before it, which reaches its child public.walks_low"),
+    # (chores' NULL is refused today: emptied first, nothing is)
+    (("TRUNCATE owners CASCADE", "ALTER TABLE chores ALTER COLUMN done SET NOT NULL"), False,
+     "0005 runs TRUNCATE on owners before it, which empties public.chores through its "
+     "foreign key chores_owner_id_fkey (TRUNCATE ... CASCADE)"),
+    (("DELETE FROM shops WHERE id = 2", NOTE_NOT_NULL), True,
+     "0005 runs DELETE on shops before it, which fires trigger noted on public.shops, which "
+     "writes ledger"),
+    # the plan's own: a trigger, a trigger enabled, a foreign key with an action
+    (("CREATE TRIGGER noted AFTER DELETE ON booths FOR EACH ROW EXECUTE FUNCTION noted()",
+      "DELETE FROM booths WHERE id = 2", NOTE_NOT_NULL), True,
+     "0005 runs DELETE on booths before it, which fires the trigger 0005 creates trigger "
+     "noted on booths, which writes ledger"),
+    (("CREATE FUNCTION logged() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+      "INSERT INTO ledger VALUES (OLD.id, NULL); RETURN OLD; END$$",
+      "CREATE TRIGGER logged AFTER DELETE ON booths FOR EACH ROW EXECUTE FUNCTION logged()",
+      "DELETE FROM booths WHERE id = 2", NOTE_NOT_NULL), True,
+     "0005 runs DELETE on booths before it, which fires the trigger 0005 creates trigger "
+     "logged on booths, which writes ledger"),
+    (("ALTER TABLE stalls ENABLE TRIGGER noted", "DELETE FROM stalls WHERE id = 2",
+      NOTE_NOT_NULL), True,
+     "0005 runs DELETE on stalls before it, which fires trigger noted on public.stalls, which "
+     "writes ledger"),
+    (("ALTER TABLE ledger ADD FOREIGN KEY (owner_id) REFERENCES booths ON DELETE SET NULL",
+      "DELETE FROM booths WHERE id = 1",
+      "ALTER TABLE ledger ALTER COLUMN owner_id SET NOT NULL"), True,
+     "0005 runs DELETE on booths before it, which updates ledger through the foreign key "
+     "(ON DELETE SET NULL) 0005 adds a foreign key of ledger"),
+], ids=["set null", "on update", "cascade", "partition", "written parent", "truncate cascade",
+        "trigger",
+        "the plan's trigger", "the plan's function", "the plan enables", "the plan's key"])
+def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
+        statements: tuple[str, ...], refused: bool, detail: str,
+        database: psycopg.Connection) -> None:
+    verdict = _verdicts(database, *statements)[-1]
+    assert (verdict.sql, verdict.outcome, verdict.detail) == (
+        statements[-1], "cannot tell", f"{detail}: its rows are not today's")
+    assert _postgresql_refuses(database, *statements) is refused
+    # (what today's rows say, which the plan's statements make wrong)
+    assert _postgresql_refuses(database, statements[-1]) is not refused
+
+
+@pytest.mark.parametrize(("statements", "outcome"), [
+    # RESTRICT, NO ACTION: no row changed (owner 2 has no chore)
+    (("DELETE FROM owners WHERE id = 2", "ALTER TABLE chores ALTER COLUMN done SET NOT NULL"),
+     "refused"),
+    (("UPDATE owners SET id = 3 WHERE id = 2",
+      "ALTER TABLE chores ALTER COLUMN done SET NOT NULL"), "refused"),
+    # an INSERT fires no referential action
+    (("INSERT INTO owners VALUES (3)", PETS_NOT_NULL), "passes"),
+    # a trigger writing its NEW row only; one on DELETE, not fired by an UPDATE
+    (("UPDATE shops SET id = id", NOTE_NOT_NULL), "passes"),
+    # a disabled trigger
+    (("DELETE FROM stalls WHERE id = 2", NOTE_NOT_NULL), "passes"),
+], ids=["restrict", "no action", "insert", "its own row", "disabled"])
+def test_what_a_data_statement_does_not_change_elsewhere_is_still_asked(
+        statements: tuple[str, ...], outcome: str, database: psycopg.Connection) -> None:
+    verdict = _verdicts(database, *statements)[-1]
+    assert (verdict.sql, verdict.outcome) == (statements[-1], outcome), verdict
+    assert _postgresql_refuses(database, *statements) is (outcome == "refused")
+
+
+def test_a_downgrade_s_cascade_before_a_check_cannot_be_told(
+        database: psycopg.Connection) -> None:
+    # DBS617: the downgrade's rendered statements, asked the same way
+    from dbsafe.guard.downgrade_rows import own_checks
+
+    statements = ("DELETE FROM owners WHERE id = 2", PETS_NOT_NULL)
+    (verdict,) = probe_rows(database, own_checks([(s, "0004") for s in statements]),
+                            lock_timeout="1s")
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "0004 runs DELETE on owners before it, which updates public.pets "
+        "through its foreign key pets_owner_id_fkey (ON DELETE SET NULL): its rows are not "
+        "today's")
+    assert _postgresql_refuses(database, *statements)
