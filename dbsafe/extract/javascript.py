@@ -43,7 +43,7 @@ import bisect
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
@@ -2217,6 +2217,27 @@ class _Reader:
             spans.append((0, line, column))
         return Template("".join(texts), tuple(spans), tuple(holes))
 
+    def _every_branch(self, node: Node, leaf: Callable[[Node, int], bool], *,
+                      depth: int = 0) -> bool:
+        """Whether `leaf` holds for every value a `${...}` may put in a template: through
+        the substitution, both branches of `c ? a : b` and a `const` a name reads, at most
+        four steps deep; `leaf` is handed each value reached and its depth."""
+        node = _unwrap(node)
+        if depth > 4:
+            return False
+        if node.type == "template_substitution":
+            children = [c for c in node.named_children if c.type != "comment"]
+            return len(children) == 1 and self._every_branch(children[0], leaf,
+                                                             depth=depth + 1)
+        if node.type == "ternary_expression":
+            branches = [node.child_by_field_name(f) for f in ("consequence", "alternative")]
+            return all(b is not None and self._every_branch(b, leaf, depth=depth + 1)
+                       for b in branches)
+        if node.type == "identifier":
+            value = self._constant(node)
+            return value is not None and self._every_branch(value, leaf, depth=depth + 1)
+        return leaf(node, depth)
+
     def _clause_or_nothing(self, node: Node, *, spaced: bool, depth: int = 0) -> bool:
         """Whether every string a `${...}` of a template no tag takes may write is empty or
         starts with a clause ending a statement's FROM items (`WHERE`, `AND`, `ORDER BY`,
@@ -2225,21 +2246,13 @@ class _Reader:
         b`, or a `const` bound to one. Outline's `const anchorFilter = where ? `AND
         (${where})` : ""` sent as `... WHERE "parentDocumentId" = :id ${anchorFilter}`, as
         Python's `{where}` bound to `""` or `"WHERE ..."` is read."""
-        node = _unwrap(node)
-        if depth > 4:
-            return False
-        if node.type == "template_substitution":
-            children = [c for c in node.named_children if c.type != "comment"]
-            return len(children) == 1 and self._clause_or_nothing(
-                children[0], spaced=spaced, depth=depth + 1)
-        if node.type == "ternary_expression":
-            branches = [node.child_by_field_name(f) for f in ("consequence", "alternative")]
-            return all(b is not None and self._clause_or_nothing(
-                b, spaced=spaced, depth=depth + 1) for b in branches)
-        if node.type == "identifier":
-            value = self._constant(node)
-            return value is not None and self._clause_or_nothing(
-                value, spaced=spaced, depth=depth + 1)
+        return self._every_branch(
+            node, lambda leaf, _depth: self._clause_or_empty(leaf, spaced=spaced),
+            depth=depth)
+
+    def _clause_or_empty(self, node: Node, *, spaced: bool) -> bool:
+        """Whether a string or template literal is empty or starts with a clause (see
+        `_clause_or_nothing`)."""
         if node.type not in ("string", "template_string"):
             return False
         # The text up to the first `${...}`: a clause word must start it.
@@ -2253,7 +2266,7 @@ class _Reader:
         whole = not any(c.type == "template_substitution" for c in node.children)
         return (whole and not lead.strip()) or adds_a_clause(" " + lead if spaced else lead)
 
-    def _fragment_or_nothing(self, node: Node, *, spaced: bool, depth: int = 0) -> bool:
+    def _fragment_or_nothing(self, node: Node, *, spaced: bool) -> bool:
         """Whether every fragment a `${...}` of a SQL tag's template may put there is
         nothing or starts with a clause ending a statement's FROM items (see
         `_clause_or_nothing`): a template of a SQL tag, Prisma's `Prisma.empty`, a tag's
@@ -2269,21 +2282,13 @@ class _Reader:
         >>> [(f.sql, f.dynamic) for f in r.fragments]
         [('SELECT a FROM t WHERE c = NULL  ORDER BY a', None)]
         """
-        node = _unwrap(node)
-        if depth > 4:
-            return False
-        if node.type == "template_substitution":
-            children = [c for c in node.named_children if c.type != "comment"]
-            return len(children) == 1 and self._fragment_or_nothing(
-                children[0], spaced=spaced, depth=depth + 1)
-        if node.type == "ternary_expression":
-            branches = [node.child_by_field_name(f) for f in ("consequence", "alternative")]
-            return all(b is not None and self._fragment_or_nothing(
-                b, spaced=spaced, depth=depth + 1) for b in branches)
-        if node.type == "identifier":
-            value = self._constant(node)
-            return value is not None and self._fragment_or_nothing(
-                value, spaced=spaced, depth=depth + 1)
+        return self._every_branch(
+            node, lambda leaf, depth: self._fragment_or_empty(leaf, spaced=spaced,
+                                                              depth=depth))
+
+    def _fragment_or_empty(self, node: Node, *, spaced: bool, depth: int) -> bool:
+        """Whether an expression is a SQL tag's fragment starting with a clause or nothing,
+        or an empty one (see `_fragment_or_nothing`)."""
         if node.type == "member_expression":
             return self.text(node) == "Prisma.empty"
         if node.type != "call_expression":
