@@ -251,6 +251,9 @@ class History:
     value_indexed: set[str] = field(default_factory=set)
     # table -> the columns those indexes' keys and WHERE read (`statement.index_reads`)
     value_index_reads: dict[str, set[str]] = field(default_factory=dict)
+    # Each such index built with a name, not dropped since -> the columns it reads (its
+    # table: `index_tables`): which ones a type change of a column rebuilds (DBS127).
+    value_index_columns: dict[str, frozenset[str]] = field(default_factory=dict)
     # Tables with an EXCLUDE constraint added here: its index is in no `table_indexes`.
     excluding: set[str] = field(default_factory=set)
     default_partitions: dict[str, str | None] = field(default_factory=dict)  # parent -> it
@@ -670,6 +673,9 @@ class History:
                     if on == last(rename.relation) and index in self.index_lookups:
                         self.index_lookups[index] = self.index_lookups[index].renamed(
                             rename.old, rename.new)
+                    reads = self.value_index_columns.get(index)
+                    if on == last(rename.relation) and reads and rename.old in reads:
+                        self.value_index_columns[index] = reads - {rename.old} | {rename.new}
             elif rename.object in ("table", "foreign table") and rename.relation:
                 old = last(rename.relation)
                 self.origins[rename.new] = self.origins.get(
@@ -737,6 +743,8 @@ class History:
                 self.value_indexed.add(last(built.table))
                 self.value_index_reads.setdefault(last(built.table), set()).update(
                     index_reads(s.node))
+                if built.name:
+                    self.value_index_columns[last(built.name)] = index_reads(s.node)
             if s.index_def.name:
                 if built.unique and built.include:
                     self.included[last(built.name or "")] = (last(built.table), built.include)
@@ -826,6 +834,9 @@ class History:
         for names in (self.checks_held, self.partitioned, self.value_indexed, self.excluding,
                       self.columns_renamed):
             names.discard(table_name)
+        for index, on in self.index_tables.items():
+            if on == table_name:
+                self.value_index_columns.pop(index, None)
         for waiting in [w for w in self.pending_checks if w[0] == table_name]:
             del self.pending_checks[waiting]
         for parent, default in self.default_partitions.items():
@@ -899,6 +910,8 @@ class History:
             self.index_columns[new] = self.index_columns.pop(old)
         if old in self.index_lookups:
             self.index_lookups[new] = self.index_lookups.pop(old)
+        if old in self.value_index_columns:
+            self.value_index_columns[new] = self.value_index_columns.pop(old)
         if old in self.included:
             self.included[new] = self.included.pop(old)
         for uniques in self.unique_indexes.values():
@@ -946,6 +959,7 @@ class History:
         another index on the same columns still counts)."""
         self.indexes_dropped.add(name)
         self.included.pop(name, None)
+        self.value_index_columns.pop(name, None)
         table, lookup = self.index_tables.get(name), self.index_lookups.get(name)
         if table is None or lookup is None or not lookup.columns:
             return
@@ -1520,8 +1534,28 @@ class LintContext:
         lock, as the database's schema shows it (`schema.reads.redone_by_type_change`, which
         diff's hazards read too; DBS127)."""
         checks, indexes = self.redone_by_type_change(table, column)
-        return [f"rechecks constraint `{c.name}` (a full scan)" for c in checks] + \
-            [f"rebuilds index `{i.name}`" for i in indexes]
+        built_checks, built_indexes = self.redone_by_type_change_here(table, column)
+        checks_named = [c.name for c in checks] + \
+            [c for c in built_checks if c not in {c.name for c in checks}]
+        indexes_named = [i.name for i in indexes] + \
+            [i for i in built_indexes if i not in {i.name for i in indexes}]
+        return [f"rechecks constraint `{c}` (a full scan)" if not c.startswith("#") else
+                "rechecks a CHECK constraint (a full scan)" for c in checks_named] + \
+            [f"rebuilds index `{i}`" for i in indexes_named]
+
+    def redone_by_type_change_here(self, table: str, column: str) -> tuple[list[str],
+                                                                            list[str]]:
+        """What the migrations built on `table` that a type change of `column` keeping the
+        rows redoes: the validated CHECK constraints (unnamed ones as `#N`) and the
+        expression or partial indexes that read the column. A CHECK's columns are not
+        followed through a column rename: none is counted after one."""
+        history, name = self.history, last(table)
+        checks = [] if name in history.columns_renamed else [
+            check for check, valid in history.checks.get(name, {}).items()
+            if valid and column in history.check_columns.get(name, {}).get(check, ())]
+        indexes = sorted(index for index, reads in history.value_index_columns.items()
+                         if history.index_tables.get(index) == name and column in reads)
+        return checks, indexes
 
     def redone_by_type_change(self, table: str, column: str) -> tuple[list[Constraint_],
                                                                         list[Index]]:

@@ -3,9 +3,12 @@ the migration, the target server version, managed timeouts, a migration of its o
 
 from __future__ import annotations
 
+import pytest
+
 from dbsafe.lint import lint_sql
 from dbsafe.lint.engine import History
 from dbsafe.lint.rules import (
+    column_type_change_rechecks_dependents,
     column_type_change_rewrites_table,
     dynamic_sql_not_linted,
     enum_value_used_in_same_transaction,
@@ -221,3 +224,35 @@ def test_a_table_of_the_database_named_like_a_catalog_is_read_as_the_table() -> 
     assert codes(locked + "SELECT * FROM information_schema.columns;\nCOMMIT;", rule,
                  before=before) == []
 
+
+
+UPLOADS = ("CREATE TABLE uploads (id bigint PRIMARY KEY, ns varchar(64), dest text);\n"
+           "CREATE INDEX ix_uploads_key ON uploads ((dest || '_' || ns));\n")
+
+
+@pytest.mark.parametrize(("since", "change", "rebuilt"), [
+    ("", "ALTER TABLE uploads ALTER COLUMN ns TYPE varchar(128);", ["ix_uploads_key"]),
+    ("ALTER INDEX ix_uploads_key RENAME TO ix_key;",
+     "ALTER TABLE uploads ALTER COLUMN ns TYPE varchar(128);", ["ix_key"]),
+    ("ALTER TABLE uploads RENAME COLUMN ns TO namespace;",
+     "ALTER TABLE uploads ALTER COLUMN namespace TYPE varchar(128);", ["ix_uploads_key"]),
+    ("DROP INDEX ix_uploads_key;", "ALTER TABLE uploads ALTER COLUMN ns TYPE varchar(128);",
+     []),
+    ("DROP TABLE uploads;\n"
+     "CREATE TABLE uploads (id bigint PRIMARY KEY, ns varchar(64), dest text);",
+     "ALTER TABLE uploads ALTER COLUMN ns TYPE varchar(128);", []),
+    ("", "ALTER TABLE uploads ALTER COLUMN dest TYPE varchar(10);", []),  # (a rewrite: DBS110)
+], ids=["built", "index-renamed", "column-renamed", "index-dropped", "table-made-again",
+        "rewrite"])
+def test_a_type_change_keeping_rows_rebuilds_an_expression_index_an_earlier_migration_built(
+        since: str, change: str, rebuilt: list[str]) -> None:
+    # rudder-server's warehouse 036 widened `wh_uploads.namespace` (varchar(64) → (128)):
+    # no rewrite, but PostgreSQL 18 built again the expression index its 014 had built on
+    # it, under ACCESS EXCLUSIVE (pg_relation_filenode). Without a database, DBS127 knew
+    # only the database's indexes, so it said nothing.
+    history = History()
+    lint_sql(UPLOADS, history=history)
+    lint_sql(since, history=history)
+    found = lint_sql(change, rules=[column_type_change_rechecks_dependents.RULE],
+                     history=history)
+    assert [f.message.split("rebuilds index `")[1].split("`")[0] for f in found] == rebuilt

@@ -538,6 +538,9 @@ def test_a_type_change_without_rewrite_still_redoes_what_depends_on_the_column(
     found = _database_findings(tmp_path, change, conninfo)
     assert {f.code for f in found} & {"DBS110", "DBS127"} == (
         {rule} if rule else set())
+    # the same schema built by an earlier migration of a SQL history, no database given
+    assert {"DBS110", "DBS127"} & _all_codes(tmp_path, NOTES, change) == (
+        {rule} if rule else set())
 
 
 BILLING = """
