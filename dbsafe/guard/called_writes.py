@@ -96,6 +96,15 @@ WHERE p.oid = %(oid)s::oid
 ORDER BY 2
 """
 
+# A materialized view by name (`schema.name`, or a bare name the search_path reaches) and its
+# query, which `REFRESH MATERIALIZED VIEW` runs.
+_VIEW = """
+SELECT c.oid::regclass::text, pg_catalog.pg_get_viewdef(c.oid)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'm' AND (n.nspname || '.' || c.relname = %(name)s
+                           OR (c.relname = %(name)s AND pg_catalog.pg_table_is_visible(c.oid)))
+"""
+
 # Of the function names called, those PostgreSQL ships (pg_catalog).
 _BUILTIN = f"""
 SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p
@@ -136,6 +145,19 @@ class CalledWrites:
                 return tables, why
             tables |= written
         return tables, None
+
+    def of_view(self, name: str) -> tuple[set[str], str | None]:
+        """The tables the query of the materialized view `name` writes (a `REFRESH` runs
+        it), through the functions it calls, or why that cannot be told, starting with the
+        view (`app.totals, whose query calls ...`)."""
+        from dbsafe.lint.body_writes import query_writes
+
+        found = self._conn.execute(_VIEW, {"name": name}).fetchone()
+        if found is None:
+            return set(), f"{name}, a materialized view the database does not have"
+        label, query = found
+        written, why = self.of_writes(query_writes(query))
+        return written, why and f"{label}, whose query {why}"
 
     def of_trigger(self, oid: int) -> tuple[set[str], str | None]:
         """The tables the trigger function `oid` writes (and a body the revisions give it

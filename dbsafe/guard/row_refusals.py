@@ -85,11 +85,12 @@ checks every row). A statement whose
 table or columns do not exist now, or that an earlier statement of the plan changes the rows
 of (a data migration), "could not be told": its rows are not today's; so is one whose query calls
 a function the plan creates or replaces before it, itself or through the bodies of the
-functions it calls, and one after a data statement calling a function that writes a table or
-whose writes cannot be told (`guard.called_writes`, on the database; PostgreSQL's `sum()`
-writes none); so is one over a table an earlier data statement changes without naming it,
-through a foreign key's referential action or a trigger (`guard.reached_rows`). A refusal
-names the
+functions it calls, and one after a data statement (or a query a statement runs, or DDL
+evaluating over rows: `lint.row_changes.Runs`) calling a function that writes a table or
+whose writes cannot be told, or refreshing a materialized view whose query does
+(`guard.called_writes`, on the database; PostgreSQL's `sum()` writes none); so is one over a
+table an earlier data statement changes without naming it, through a foreign key's
+referential action or a trigger (`guard.reached_rows`). A refusal names the
 revision, the statement, the table or column and a count of the rows, or one example key (a
 duplicate's or a missing reference's key values: never other columns, which may hold
 secrets).
@@ -199,23 +200,30 @@ def _calls_write(conn: Any, check: dict[str, Any], followed: dict[str, str | Non
                  ) -> str | None:
     """Why the functions the plan called before `check` may have changed its rows: one
     writes a table, or what it writes cannot be told (`guard.called_writes`: the database's
-    functions by name, every overload, with those the plan defines); None when they write
-    none (PostgreSQL's own: `sum()`, `lower()`). `followed` keeps each answer by the calls
-    and the plan's functions, which checks after the same calls share."""
+    functions by name, every overload, with those the plan defines; a materialized view of
+    the database refreshed, its query's); None when they write none (PostgreSQL's own:
+    `sum()`, `lower()`). `followed` keeps each answer by the calls and the plan's functions,
+    which checks after the same calls share."""
+    import itertools
     import json
 
     from dbsafe.guard.called_writes import CalledWrites
 
     calls = check.get("calls") or ()
-    if not calls:
+    refreshed = check.get("refreshed") or ()
+    if not calls and not refreshed:
         return None
     created = check.get("created_functions") or {}
-    key = json.dumps([calls, created], sort_keys=True)
+    key = json.dumps([calls, refreshed, created], sort_keys=True)
     if key not in followed:
         following = CalledWrites(conn, created)
         followed[key] = None
-        for name, where in calls:
-            tables, why = following.of_calls([name])
+        # (asked in turn, up to the first that writes; a materialized view refreshed runs its
+        # query, as the database holds it)
+        answers = itertools.chain(
+            ((where, *following.of_calls([name])) for name, where in calls),
+            ((where, *following.of_view(view)) for view, where in refreshed))
+        for where, tables, why in answers:
             if why is not None or tables:
                 followed[key] = f"{where} before it " + (
                     f"({why})" if why is not None

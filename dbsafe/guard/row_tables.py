@@ -133,6 +133,11 @@ def choose(conn: Any, changes: object, pending: Sequence[str]) -> Choice:
     called, why = calls.of_calls(changes.get("functions") or ())
     if why is not None:
         return Choice(None, f"the revisions call {why}")
+    for view in changes.get("refreshed") or ():  # (its query, as the database holds it)
+        written, why = calls.of_view(view)
+        if why is not None:
+            return Choice(None, f"the revisions refresh {why}")
+        called |= written
     fired, why = _event_fired(conn, calls, bool(changes.get("ddl", True)))
     if why is not None:
         return Choice(None, why)

@@ -84,6 +84,24 @@ def expression_writes(expression: str) -> Writes:
     return _tree_writes(tree)
 
 
+def statement_writes(tree: Any) -> Writes:
+    """What running parsed statements (pglast's JSON form: a query an `EXPLAIN ANALYZE` or
+    `CREATE TABLE AS` runs, `lint.row_changes.Runs`) may write.
+
+    >>> statement_writes({"SelectStmt": {}})
+    Writes(tables=frozenset(), functions=frozenset(), unknown=None)
+    """
+    return _tree_writes(tree)
+
+
+def query_writes(query: str) -> Writes:
+    """What running a query may write (a materialized view's, `pg_get_viewdef`)."""
+    tree = _parsed(query)
+    if tree is None:
+        return Writes(unknown="has a query PostgreSQL's parser rejects")
+    return _tree_writes(tree)
+
+
 def _sql_function_writes(definition: str) -> Writes:
     tree = _parsed(definition)
     if tree is None or not tree or "CreateFunctionStmt" not in tree[0]:

@@ -4,12 +4,15 @@ first revision, to compare after a way back (`guard.rows`, DBS614).
 Read from the statements each revision ran on the throwaway copy (pglast's trees, no words):
 every relation a data statement names (INSERT, UPDATE, DELETE, MERGE, COPY, TRUNCATE, and a
 SELECT too: an ORM data migration only SELECTs on the empty copy, and on the real rows it
-deletes or updates what it found), the tables whose column types an ALTER TABLE changes
+deletes or updates what it found; what a statement running a query writes, `Runs`: EXPLAIN
+ANALYZE, EXECUTE of a PREPARE, CREATE TABLE AS, REFRESH MATERIALIZED VIEW, the one place
+telling it), the tables whose column types an ALTER TABLE changes
 (values converted there and back may differ), and the functions those statements call
 (one may write any table), and what each function they create writes (`lint.body_writes`),
 which the guard follows when a call reaches it. The functions DDL evaluates count as called
 too (a default an ADD COLUMN fills into every row, one a later INSERT evaluates, a CHECK
-added), and an event trigger's the revisions create; `ddl` says whether any statement may
+added, an index's expressions), and an event trigger's the revisions create; the query of
+a materialized view of the database a statement refreshes (`refreshed`) the guard follows; `ddl` says whether any statement may
 fire an event trigger (the guard then follows the database's). What cannot be told from the statements (a revision rendered
 offline, a statement PostgreSQL's grammar refused, a DO block building its SQL, a trigger
 created next to data statements) makes the whole answer unknown, with why: the guard then
@@ -45,7 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.lint.statement import function_source, range_var, strings, walk
+from dbsafe.lint.statement import function_source, range_var, same_relation, strings, walk
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -59,15 +62,22 @@ DATA_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "
 # Statements that make later writes reach other tables, unseen in the statements themselves.
 _FIRES_ELSEWHERE = frozenset({"CreateTrigStmt", "RuleStmt"})
 # DDL evaluating the expressions it gives (a default filled into the rows an ADD COLUMN
-# adds, a CHECK added), or giving defaults later INSERTs evaluate (CREATE TABLE, SET
-# DEFAULT, a domain's): the functions they call are followed as the data statements' are.
+# adds, a CHECK added, an index's expressions), or giving defaults later INSERTs evaluate
+# (CREATE TABLE, SET DEFAULT, a domain's): the functions they call are followed as the data
+# statements' are.
 _EVALUATES = frozenset({"CreateStmt", "AlterTableStmt", "CreateDomainStmt",
-                        "AlterDomainStmt"})
+                        "AlterDomainStmt", "IndexStmt"})
 # Statements no event trigger fires on (PostgreSQL's event trigger firing matrix lists DDL
 # only); any other may fire one (`ddl` in the summary).
 _NO_EVENT = DATA_KINDS | frozenset({"TransactionStmt", "VariableSetStmt", "VariableShowStmt",
                                     "LockStmt", "NotifyStmt", "ListenStmt", "UnlistenStmt",
-                                    "DoStmt"})
+                                    "DoStmt", "PrepareStmt", "ExecuteStmt", "DeallocateStmt"})
+# The command tags of the statements running a query (`Run.word`).
+_WORDS = {"InsertStmt": "INSERT", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE",
+          "MergeStmt": "MERGE", "SelectStmt": "SELECT", "CopyStmt": "COPY",
+          "TruncateStmt": "TRUNCATE", "CallStmt": "CALL", "ExecuteStmt": "EXECUTE",
+          "ExplainStmt": "EXPLAIN ANALYZE", "DeclareCursorStmt": "DECLARE CURSOR",
+          "RefreshMatViewStmt": "REFRESH MATERIALIZED VIEW"}
 
 
 @dataclass(slots=True)
@@ -85,6 +95,10 @@ class RowChanges:
     # The statements validating rows, and whether today's rows are what they meet
     # (`lint.row_checks`: the guard asks the database whether a row refuses one, DBS615).
     checks: RowChecks = field(default_factory=lambda: _row_checks())
+    # Materialized views of the database a statement refreshes: its query's functions are
+    # the database's, which the guard follows (`refreshed` in the summary).
+    refreshed: set[str] = field(default_factory=set)
+    _runs: Runs = field(default_factory=lambda: Runs())
     _fires_elsewhere: str | None = None
 
     def add(self, revision: str, statements: Sequence[Statement], *,
@@ -103,6 +117,7 @@ class RowChanges:
                 continue
             # (SELECT ... INTO creates a table)
             self.ddl |= s.kind not in _NO_EVENT or bool(s.node.get("intoClause"))
+            run = self._runs.of(s)
             if s.unread:
                 self._unknown(f"{revision}'s DO block {s.unread}")
             elif s.kind == "CreateEventTrigStmt":
@@ -111,9 +126,12 @@ class RowChanges:
                 self._fires_elsewhere = self._fires_elsewhere or revision
             elif s.kind == "CreateFunctionStmt":
                 pass  # what it writes: `created`, read once by `checks`
-            elif s.kind in DATA_KINDS:
-                self.tables.update(relations(s.node))
-                self.functions.update(called_functions(s.node))
+            elif run is not None:
+                if run.unknown is not None:
+                    self._unknown(f"{revision} {run.unknown}")
+                self.tables.update(run.tables)
+                self.functions.update(run.calls)
+                self.refreshed.update(run.views)
             elif s.kind in _EVALUATES:
                 self.evaluated.update(called_functions(s.node))
                 for action in s.actions:
@@ -142,6 +160,8 @@ class RowChanges:
                                    "tables": sorted(self.tables),
                                    "functions": sorted(self.functions | self.evaluated),
                                    "ddl": self.ddl}
+        if self.refreshed:
+            summary["refreshed"] = sorted(self.refreshed)
         if self.created:
             summary["created_functions"] = {name: list(entries)
                                             for name, entries in sorted(self.created.items())}
@@ -242,3 +262,169 @@ def written_tables(kind: str, node: Any) -> list[tuple[str, tuple[str, ...]]]:
             targets = [range_var(fields.get("relation"))]
         found += [(name, events) for name in targets if name]
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What a statement runs over rows (`Runs.of`): the relations it names (`tables`: a
+    data statement's, each it writes or reads; of a query it runs for a table or a plan,
+    those it writes and the table it fills), the functions it calls there (`calls`), the
+    materialized views of the database whose query it runs (`views`: their functions are the
+    database's), or why that cannot be told (`unknown`, after the revision)."""
+
+    word: str  # its command, as PostgreSQL's tag says it: `UPDATE`, `EXPLAIN ANALYZE`
+    tables: tuple[str, ...] = ()
+    calls: tuple[str, ...] = ()
+    views: tuple[str, ...] = ()
+    unknown: str | None = None
+    select: bool = False  # a SELECT: it reads the tables it names, handing the rows on
+
+
+@dataclass(slots=True)
+class Runs:
+    """What each statement of a session runs over rows, read in the order it runs them: the
+    one place that tells it, for the tables whose rows may change (`RowChanges`, DBS614),
+    the checks after it (`lint.row_checks`, DBS615, DBS617) and a downgrade's schema
+    questions (`guard.downgrade_rows`). A data statement runs itself; `EXPLAIN ANALYZE` the
+    statement it explains (plain EXPLAIN runs nothing); `EXECUTE` the statement its PREPARE
+    holds (PREPARE runs nothing); `CREATE TABLE AS`, `CREATE MATERIALIZED VIEW` and `DECLARE
+    CURSOR` their query (not `WITH NO DATA`); `REFRESH MATERIALIZED VIEW` the view's query, as
+    the plan created it or as the database holds it.
+
+    >>> from dbsafe.lint.statement import parse_statement as p
+    >>> runs = Runs()
+    >>> runs.of(p("PREPARE fill AS UPDATE volumes SET host = f(host)")) is None
+    True
+    >>> runs.of(p("EXECUTE fill"))
+    Run(word='EXECUTE', tables=('volumes',), calls=('f',), views=(), unknown=None, select=False)
+    >>> runs.of(p("EXPLAIN ANALYZE DELETE FROM t USING u WHERE t.id = u.id")).tables
+    ('t',)
+    >>> runs.of(p("EXPLAIN DELETE FROM t")) is None
+    True
+    >>> runs.of(p("CREATE TABLE x AS SELECT g(id) FROM clean"))
+    Run(word='CREATE TABLE AS', tables=('x',), calls=('g',), views=(), unknown=None, select=False)
+    >>> runs.of(p("REFRESH MATERIALIZED VIEW totals")).views
+    ('totals',)
+    >>> runs.of(p("EXECUTE gone")).unknown
+    'runs EXECUTE gone, which the plan does not PREPARE'
+    """
+
+    _prepared: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    # materialized views the plan creates -> what their query runs (a REFRESH runs it again)
+    _views: dict[str, Run] = field(default_factory=dict)
+
+    def of(self, s: Statement) -> Run | None:
+        """What `s` runs over rows, or None where it runs no query over rows (DDL: what it
+        evaluates over its table's rows is `evaluated_over_rows`)."""
+        return self._of(s.kind, s.node)
+
+    def _of(self, kind: str, node: Any) -> Run | None:
+        word = _WORDS.get(kind, kind)
+        if kind in DATA_KINDS:
+            return Run(word, tuple(relations(node)), tuple(called_functions(node)),
+                       select=kind == "SelectStmt")
+        if kind == "PrepareStmt":
+            self._prepared[str(node.get("name"))] = _unwrapped(node.get("query"))
+        elif kind == "DeallocateStmt":
+            if node.get("isall"):
+                self._prepared.clear()
+            self._prepared.pop(str(node.get("name")), None)
+        elif kind == "ExecuteStmt":
+            prepared = self._prepared.get(str(node.get("name")))
+            if prepared is None:
+                return Run(word, unknown=f"runs EXECUTE {node.get('name')}, which the plan "
+                                         "does not PREPARE")
+            run = self._of(*prepared) or Run(word)
+            params = tuple(called_functions(node.get("params")))
+            return Run(word, run.tables, run.calls + params, run.views, run.unknown, run.select)
+        elif (kind == "ExplainStmt" and _analyzes(node)) or kind == "DeclareCursorStmt":
+            inner = self._query(node.get("query"))
+            return Run(word, inner.tables, inner.calls, inner.views, inner.unknown)
+        elif kind == "CreateTableAsStmt":
+            return self._table_as(node)
+        elif kind == "RefreshMatViewStmt":
+            view = range_var(node.get("relation")) or ""
+            made = next((run for name, run in self._views.items()
+                         if same_relation(name, view)), None)
+            if node.get("skipData"):  # (emptied)
+                return Run(word, (view,))
+            if made is None:  # the database's: the guard follows its query
+                return Run(word, (view,), views=(view,))
+            return Run(word, (view, *made.tables), made.calls, made.views, made.unknown)
+        return None
+
+    def _table_as(self, node: Any) -> Run:
+        """`CREATE TABLE AS`, `CREATE MATERIALIZED VIEW`: the relation made holds the rows
+        its query gives, which runs unless `WITH NO DATA`."""
+        view = node.get("objtype") == "OBJECT_MATVIEW"
+        word = "CREATE MATERIALIZED VIEW" if view else "CREATE TABLE AS"
+        into = range_var((node.get("into") or {}).get("rel")) or ""
+        query = self._query(node.get("query"))
+        if view:
+            self._views[into] = query
+        if (node.get("into") or {}).get("skipData"):
+            return Run(word, (into,))
+        return Run(word, (into, *query.tables), query.calls, query.views, query.unknown)
+
+    def _query(self, wrapped: Any) -> Run:
+        """What a query run for a table or a plan (not handed to the application) runs: the
+        tables it writes (a data-modifying WITH's), the functions it calls."""
+        from dbsafe.lint.body_writes import statement_writes
+
+        kind, node = _unwrapped(wrapped)
+        if kind in DATA_KINDS:
+            writes = statement_writes({kind: node})
+            return Run(_WORDS[kind], tuple(sorted(writes.tables)),
+                       tuple(called_functions(node)), unknown=writes.unknown and (
+                           f"runs a query that {writes.unknown}"))
+        run = self._of(kind, node)
+        if run is None:
+            return Run(kind, unknown=f"runs a {kind.removesuffix('Stmt')} statement dbsafe "
+                                     "does not read")
+        return run
+
+
+def _unwrapped(wrapped: Any) -> tuple[str, Any]:
+    """A wrapped node's (kind, fields): `{"UpdateStmt": {...}}` -> ("UpdateStmt", {...})."""
+    if isinstance(wrapped, dict) and len(wrapped) == 1:
+        ((kind, node),) = wrapped.items()
+        return str(kind), node
+    return "", {}
+
+
+def _analyzes(explain: Any) -> bool:
+    """Whether an `EXPLAIN` runs its statement: `ANALYZE` (or `ANALYZE true`, `on`, `1`)."""
+    for kind, fields in walk(explain.get("options")):
+        if kind == "DefElem" and fields.get("defname") == "analyze":
+            arg = fields.get("arg")
+            if not arg:
+                return True
+            value = next((str(v.get("sval", v.get("ival", 0))) for k, v in walk(arg)
+                          if k in ("String", "Integer")), "true")
+            return value.lower() not in ("false", "off", "0", "no")
+    return False
+
+
+def evaluated_over_rows(s: Statement) -> Iterator[str]:
+    """The functions DDL evaluates over the rows its table holds as it runs (as named): a
+    column's DEFAULT or generated expression `ADD COLUMN` fills into each row, a `USING`, a
+    CHECK added, an index's expressions and WHERE, a domain's CHECK over each column of it;
+    not a DEFAULT set for later INSERTs (`SET DEFAULT`, `CREATE TABLE`).
+
+    >>> from dbsafe.lint.statement import parse_statement as p
+    >>> list(evaluated_over_rows(p("ALTER TABLE t ADD COLUMN c int DEFAULT f(), "
+    ...                            "ALTER COLUMN d SET DEFAULT g()")))
+    ['f']
+    >>> list(evaluated_over_rows(p("CREATE INDEX ON t (h(c)) WHERE k(c)")))
+    ['h', 'k']
+    """
+    node = s.node if isinstance(s.node, dict) else {}
+    if s.kind == "IndexStmt":
+        yield from called_functions([node.get("indexParams"), node.get("whereClause")])
+    elif s.kind == "AlterTableStmt":
+        for cmd in node.get("cmds") or ():
+            fields = cmd.get("AlterTableCmd", {})
+            if fields.get("subtype") != "AT_ColumnDefault":
+                yield from called_functions(fields.get("def"))
+    elif s.kind == "AlterDomainStmt" and node.get("subtype") != "T":  # (T: SET DEFAULT)
+        yield from called_functions(node.get("def"))

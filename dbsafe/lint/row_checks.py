@@ -25,13 +25,16 @@ The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
 `SELECT`: an ORM data migration only SELECTs on the empty copy, and updates what it finds on
-the real rows), a DO block, a statement PostgreSQL's parser refused; DDL renaming, dropping
+the real rows), or running one (`row_changes.Runs`: `EXPLAIN ANALYZE`, `EXECUTE` of a
+`PREPARE`, a table made `AS` a query: its rows are the query's), a DO block, a statement PostgreSQL's parser refused; DDL renaming, dropping
 or creating the table, or adding, dropping or retyping the columns checked; for a foreign
 key, any of these on the table it references (for `VALIDATE CONSTRAINT`, whose referenced table the database knows,
 the tables changed so far are handed on). The guard then says it could not be
 told, and never guesses; a query of its calling a function the plan (re)defined before
 (`functions`) too. The functions the plan's data statements call before a check are handed
-on with it (`calls`, with what the plan's own `CREATE FUNCTION`s write: `created_functions`),
+on with it (`calls`, with what the plan's own `CREATE FUNCTION`s write: `created_functions`;
+those DDL evaluates over a table's rows too, `row_changes.evaluated_over_rows`; a
+materialized view of the database refreshed, whose query the guard reads: `refreshed`),
 for the guard to follow on the database (`guard.called_writes`: PostgreSQL's `sum()` writes
 no table, an application's function may); so are the tables the plan's data statements write
 before it, with the events they fire there (`writes`), the triggers and foreign keys with a
@@ -77,9 +80,9 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.lint.row_changes import (
     DATA_KINDS,
-    called_functions,
+    Runs,
     created_function,
-    relations,
+    evaluated_over_rows,
     written_tables,
 )
 from dbsafe.lint.statement import (
@@ -94,7 +97,7 @@ from dbsafe.lint.statement import (
 from dbsafe.pg.types import SERIAL_TYPES
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence, Set
+    from collections.abc import Iterable, Mapping, Sequence, Set
 
     from dbsafe.lint.statement import ColumnDef, Statement
 
@@ -222,6 +225,12 @@ class RowChecks:
     # table -> why: the plan enables (some of) its triggers, which the database's may say
     # are disabled
     _enabled_triggers: dict[str, str] = field(default_factory=dict)
+    # what each statement runs over rows (`row_changes.Runs`: the plan's PREPAREs, its
+    # materialized views' queries)
+    _runs: Runs = field(default_factory=Runs)
+    # materialized views of the database a statement refreshes -> where: the guard follows
+    # the functions their query calls as `_calls`
+    _refreshed: dict[str, str] = field(default_factory=dict)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -243,7 +252,7 @@ class RowChecks:
                 columns = None  # (made by the plan already: PostgreSQL skips it)
             new = bool(columns is not None and relation and self._new(relation)
                        and all(self._new(name) for name in attached))
-            if new and (self._calls or self._writes):
+            if new and (self._calls or self._writes or self._refreshed):
                 # empty, unless a function called before writes it: the guard tells
                 self.checks.append(self._with_calls(
                     {"revision": revision, "sql": s.sql, "table": relation, "unsure": None,
@@ -308,13 +317,16 @@ class RowChecks:
             self._note(revision, s)
 
     def _with_calls(self, check: dict[str, Any]) -> dict[str, Any]:
-        """`check` with the functions called before it, the tables written before it (with
-        the triggers and referential actions the plan adds) and the functions the plan
-        defines, for the guard to follow, where nothing else makes it cannot tell."""
+        """`check` with the functions called before it (and the materialized views refreshed),
+        the tables written before it (with the triggers and referential actions the plan
+        adds) and the functions the plan defines, for the guard to follow, where nothing else
+        makes it cannot tell."""
         if check["unsure"] is not None:
             return check
         if self._calls:
             check["calls"] = [[name, where] for name, where in self._calls.items()]
+        if self._refreshed:
+            check["refreshed"] = [[view, where] for view, where in self._refreshed.items()]
         if self._writes:
             check["writes"] = [[name, sorted(events), why]
                                for name, (events, why) in self._writes.items()]
@@ -324,10 +336,23 @@ class RowChecks:
                 check["actions"] = [list(action) for action in self._actions]
             if self._enabled_triggers:
                 check["enabled_triggers"] = dict(self._enabled_triggers)
-        if self.created_functions and (self._calls or self._writes):
+        if self.created_functions and (self._calls or self._writes or self._refreshed):
             check["created_functions"] = {name: list(entries) for name, entries
                                           in self.created_functions.items()}
         return check
+
+    def _note_calls(self, revision: str, word: str, called: Iterable[str]) -> None:
+        """The functions a statement (`word`: its command) calls, for the guard to follow
+        (`_calls`); after a statement changing which function a name reaches, any call
+        makes every later check cannot tell."""
+        calls = sorted(name for name in set(called)
+                       if name.removeprefix("pg_catalog.") not in _READS_ONLY)
+        if calls and self._calls_moved:
+            self._anything = self._anything or (
+                f"{revision} calls {calls[0]}() in {_an(word)} before it, after "
+                f"{self._calls_moved}, which may change the function it reaches")
+        for name in calls:
+            self._calls.setdefault(name, f"{revision} calls {name}() in {_an(word)}")
 
     def _note_settings(self, s: Statement) -> None:
         """A SET, RESET or set_config of `_PROBED_SETTINGS`: for the session, or (`SET LOCAL`
@@ -444,6 +469,7 @@ class RowChecks:
             self._anything = self._anything or (
                 f"{revision} runs a statement PostgreSQL's parser refused before it")
             return
+        run = self._runs.of(s)
         if s.kind in ("VariableSetStmt", "SelectStmt"):
             self._note_settings(s)
         self._note_firing(revision, s)
@@ -471,22 +497,25 @@ class RowChecks:
             for column in filled:
                 self._filled.setdefault((s.relation, column), (why, s.sql.strip().rstrip(";")))
             return
-        if s.kind in DATA_KINDS:
-            names = [n for n in relations(s.node) if _application(n)]
-            calls = sorted(name for name in set(called_functions(s.node))
-                           if name.removeprefix("pg_catalog.") not in _READS_ONLY)
-            if calls and self._calls_moved:
-                self._anything = self._anything or (
-                    f"{revision} calls {calls[0]}() in {_an(_word(s))} before it, after "
-                    f"{self._calls_moved}, which may change the function it reaches")
-            for name in calls:
-                self._calls.setdefault(name, f"{revision} calls {name}() in {_an(_word(s))}")
+        if run is not None:
+            if run.unknown is not None:
+                self._anything = self._anything or f"{revision} {run.unknown} before it"
+                return
+            names = [n for n in run.tables
+                     if not n.startswith(_NOT_APPLICATION) and n != "alembic_version"
+                     and not n.endswith(".alembic_version")]
+            self._note_calls(revision, run.word, run.calls)
+            for view in run.views:
+                self._refreshed.setdefault(view, f"{revision} runs {run.word} {view}")
             for name in names:
-                self._tables.setdefault(name, f"{revision} runs {_word(s)} on {name} "
+                self._tables.setdefault(name, f"{revision} runs {run.word} on {name} "
                                         "before it")
-            if names and s.kind != "SelectStmt":
+            if names and not run.select:
                 self._filled.clear()  # (it may write a child of a filled table)
             return
+        # (a function an ADD COLUMN's DEFAULT, a USING, a CHECK or an index calls for each
+        # row may write another table, as one a data statement calls)
+        self._note_calls(revision, _word(s), evaluated_over_rows(s))
         why = f"{revision} runs {_word(s)} on {s.relation} before it"
         if s.rename is not None and s.rename.relation:
             if s.rename.object == "column":
@@ -802,7 +831,9 @@ def _word(s: Statement) -> str:
              "RenameStmt": "a rename", "DropStmt": "DROP", "CreateStmt": "CREATE TABLE",
              "CreateExtensionStmt": "CREATE EXTENSION", "AlterExtensionStmt": "ALTER EXTENSION",
              "AlterExtensionContentsStmt": "ALTER EXTENSION",
-             "AlterObjectSchemaStmt": "SET SCHEMA"}
+             "AlterObjectSchemaStmt": "SET SCHEMA", "IndexStmt": "CREATE INDEX",
+             "AlterDomainStmt": "ALTER DOMAIN", "CreateTableAsStmt": "CREATE TABLE AS",
+             "RefreshMatViewStmt": "REFRESH MATERIALIZED VIEW"}
     if s.kind == "DefineStmt":  # CREATE AGGREGATE, CREATE OPERATOR, ...
         return "CREATE " + str(s.node.get("kind", "")).removeprefix("OBJECT_")
     return words.get(s.kind, s.kind.removesuffix("Stmt"))

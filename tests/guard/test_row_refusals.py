@@ -928,11 +928,12 @@ def test_a_table_the_plan_makes_is_empty_unless_a_function_called_writes_it(
 
 def test_a_table_or_constraint_the_plan_makes_cannot_be_told_and_a_new_table_is_empty(
         database: psycopg.Connection) -> None:
-    missing, constraint, function, domain = _verdicts(
+    # (the CHECK last: the checks after a call of made_later() for each row cannot be told)
+    missing, constraint, domain, function = _verdicts(
         database, "ALTER TABLE elsewhere ALTER COLUMN host SET NOT NULL",
         "ALTER TABLE volumes VALIDATE CONSTRAINT made_later",
-        "ALTER TABLE volumes ADD CHECK (made_later(size))",
-        "ALTER TABLE volumes ADD COLUMN r made_later DEFAULT 0")  # (a domain with a CHECK?)
+        "ALTER TABLE volumes ADD COLUMN r made_later DEFAULT 0",  # (a domain with a CHECK?)
+        "ALTER TABLE volumes ADD CHECK (made_later(size))")
     assert (missing.outcome, missing.detail) == (
         "cannot tell", 'relation "elsewhere" does not exist now, so it is made by the plan')
     assert constraint.outcome == function.outcome == "cannot tell"
@@ -1298,3 +1299,116 @@ def test_a_downgrade_s_cascade_before_a_check_cannot_be_told(
         "through its foreign key pets_owner_id_fkey (ON DELETE SET NULL): its rows are not "
         "today's")
     assert _postgresql_refuses(database, *statements)
+
+
+# Statements running a query that are no INSERT, UPDATE or DELETE (task 382): each changes
+# clean's rows (unset_host() sets a host NULL), so PostgreSQL refuses the SET NOT NULL after
+# it, where the guard asked today's rows and said "passes".
+UNSET_HOST = """
+CREATE FUNCTION unset_host() RETURNS int LANGUAGE sql
+    AS $$ UPDATE public.clean SET host = NULL WHERE id = 1 RETURNING 1 $$;
+-- an index may call only an IMMUTABLE function, which may call a volatile one that writes
+-- (qualified: PostgreSQL 17+ builds an index with search_path pg_catalog, pg_temp)
+CREATE FUNCTION unset_host_immutably(n int) RETURNS int IMMUTABLE LANGUAGE plpgsql
+    AS $$ BEGIN PERFORM public.unset_host(); RETURN n; END $$;
+CREATE MATERIALIZED VIEW unsetting AS SELECT unset_host() AS n WITH NO DATA;
+"""
+CLEAN_NOT_NULL = "ALTER TABLE clean ALTER COLUMN host SET NOT NULL"
+
+
+@pytest.fixture
+def unset_host(database: psycopg.Connection) -> Iterator[None]:
+    database.execute(UNSET_HOST)
+    try:
+        yield
+    finally:
+        database.execute("DEALLOCATE ALL")  # (prepared statements outlive a rollback)
+        database.execute("DROP MATERIALIZED VIEW unsetting; "
+                         "DROP FUNCTION unset_host_immutably, unset_host")
+
+
+@pytest.mark.parametrize(("statements", "detail"), [
+    # EXPLAIN ANALYZE runs the statement it explains
+    (["EXPLAIN ANALYZE UPDATE clean SET host = NULL WHERE id = 1"],
+     "0005 runs EXPLAIN ANALYZE on clean before it"),
+    (["EXPLAIN (ANALYZE true, COSTS off) DELETE FROM clean WHERE id = 1",
+      "EXPLAIN (ANALYZE) INSERT INTO clean (id) VALUES (9)"],
+     "0005 runs EXPLAIN ANALYZE on clean before it"),
+    # EXECUTE runs the statement its PREPARE holds
+    (["PREPARE unset AS UPDATE clean SET host = NULL WHERE id = $1", "EXECUTE unset(1)"],
+     "0005 runs EXECUTE on clean before it"),
+    # a query run for a table, or a plan, calling a function that writes
+    (["CREATE TABLE made AS SELECT unset_host() AS n"],
+     "0005 calls unset_host() in a CREATE TABLE AS before it (which writes public.clean)"),
+    (["SELECT unset_host() AS n INTO made"],
+     "0005 calls unset_host() in a SELECT before it (which writes public.clean)"),
+    (["CREATE MATERIALIZED VIEW made AS SELECT unset_host() AS n"],
+     "0005 calls unset_host() in a CREATE MATERIALIZED VIEW before it (which writes "
+     "public.clean)"),
+    (["EXPLAIN ANALYZE SELECT unset_host()"],
+     "0005 calls unset_host() in an EXPLAIN ANALYZE before it (which writes public.clean)"),
+    # the database's materialized view: its query, as the database holds it
+    (["REFRESH MATERIALIZED VIEW unsetting"],
+     "0005 runs REFRESH MATERIALIZED VIEW unsetting before it (which writes public.clean)"),
+    # functions DDL evaluates over each row of another table
+    (["ALTER TABLE hosts ADD COLUMN n int DEFAULT unset_host()"],
+     "0005 calls unset_host() in an ALTER TABLE before it (which writes public.clean)"),
+    (["ALTER TABLE hosts ALTER COLUMN name TYPE text USING name || unset_host()"],
+     "0005 calls unset_host() in an ALTER TABLE before it (which writes public.clean)"),
+    (["CREATE INDEX ON hosts ((unset_host_immutably(id)))"],
+     "0005 calls unset_host_immutably() in a CREATE INDEX before it (which writes "
+     "public.clean)"),
+    (["ALTER TABLE hosts ADD CHECK (unset_host() = 1)"],
+     "0005 calls unset_host() in an ALTER TABLE before it (which writes public.clean)"),
+], ids=["explain-analyze", "explain-analyze-options", "execute", "create-table-as",
+        "select-into", "materialized-view", "explain-analyze-select", "refresh",
+        "add-column-default", "using", "index-expression", "check"])
+def test_a_statement_running_a_query_that_changes_the_rows_makes_it_cannot_tell(
+        statements: list[str], detail: str, unset_host: None,
+        database: psycopg.Connection) -> None:
+    verdict = _verdicts(database, *statements, CLEAN_NOT_NULL)[-1]
+    assert (verdict.sql, verdict.outcome, verdict.detail) == (
+        CLEAN_NOT_NULL, "cannot tell", f"{detail}: its rows are not today's")
+    assert _postgresql_refuses(database, *statements, CLEAN_NOT_NULL)
+
+
+@pytest.mark.parametrize("statements", [
+    ["EXPLAIN UPDATE volumes SET host = 'h' WHERE host IS NULL"],  # (plans it only)
+    ["EXPLAIN (ANALYZE false) UPDATE volumes SET host = 'h' WHERE host IS NULL"],
+    ["PREPARE fill AS UPDATE volumes SET host = 'h' WHERE host IS NULL"],  # (never executed)
+    # a query over PostgreSQL's own functions, reading volumes: its rows stay today's
+    ["CREATE TABLE made AS SELECT lower(host), sum(size) FROM volumes GROUP BY 1"],
+    ["CREATE MATERIALIZED VIEW made AS SELECT count(*) FROM volumes",
+     "REFRESH MATERIALIZED VIEW made"],
+    ["EXPLAIN ANALYZE SELECT count(*) FROM volumes"],
+], ids=["explain", "explain-analyze-false", "prepare", "create-table-as", "materialized-view",
+        "explain-analyze-select"])
+def test_a_statement_running_no_write_leaves_the_rows_today_s(
+        statements: list[str], database: psycopg.Connection) -> None:
+    statement = "ALTER TABLE volumes ALTER COLUMN host SET NOT NULL"
+    try:
+        (verdict,) = _verdicts(database, *statements, statement)
+        assert (verdict.outcome, verdict.detail) == ("refused", "holds NULLs in 1 row(s)")
+        assert _postgresql_refuses(database, *statements, statement)
+    finally:
+        database.execute("DEALLOCATE ALL")
+
+
+def test_a_table_made_as_a_query_s_rows_cannot_be_told(database: psycopg.Connection) -> None:
+    # its rows are the query's (volumes' NULL host): not empty as a CREATE TABLE's
+    statements = ("CREATE TABLE made AS SELECT host FROM volumes",
+                  "ALTER TABLE made ALTER COLUMN host SET NOT NULL")
+    (verdict,) = _verdicts(database, *statements)
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "0005 runs CREATE TABLE AS on made before it: its rows are not today's")
+    assert _postgresql_refuses(database, *statements)
+    # COPY ... FROM fills the table it names (a file, or STDIN in a migration)
+    for copy in ("COPY clean FROM STDIN", "COPY clean (id, host) FROM '/tmp/hosts.csv' CSV"):
+        (verdict,) = _verdicts(database, copy, CLEAN_NOT_NULL)
+        assert (verdict.outcome, verdict.detail) == (
+            "cannot tell", "0005 runs COPY on clean before it: its rows are not today's")
+    # EXECUTE of a statement no PREPARE of the plan holds
+    (verdict,) = _verdicts(database, "EXECUTE elsewhere", CLEAN_NOT_NULL)
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "0005 runs EXECUTE elsewhere, which the plan does not PREPARE before "
+        "it: its rows are not today's")

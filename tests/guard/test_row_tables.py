@@ -492,3 +492,50 @@ def test_an_event_trigger_the_revisions_ddl_fires_reads_what_it_writes(database_
     assert (dynamic.tables, dynamic.why) == (
         None, "event trigger log_ddl runs app.log_ddl(), which builds SQL at run time "
         "(EXECUTE)")
+
+
+# Statements running a query that are no INSERT, UPDATE or DELETE (task 382): the tables they
+# write, and what the functions their query (or DDL, over each row) calls write, are read.
+RUNNING = """
+CREATE FUNCTION app.next_immutably(n int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+BEGIN PERFORM app.next_invoice_number(); RETURN n; END $$;
+CREATE MATERIALIZED VIEW app.numbered AS SELECT app.next_invoice_number() AS n WITH NO DATA;
+CREATE MATERIALIZED VIEW app.built_view AS SELECT app.built() AS n WITH NO DATA;
+CREATE MATERIALIZED VIEW app.unit_count AS SELECT count(*) FROM app.units;
+"""
+
+
+# (statements, the tables read, or why every table is)
+RUNNING_CASES = [
+    (["EXPLAIN ANALYZE UPDATE app.units SET name = lower(name)"],
+     ("app.ingredients", "app.notes", "app.units")),
+    (["PREPARE unset AS DELETE FROM app.units", "EXECUTE unset"],
+     ("app.ingredients", "app.notes", "app.units")),
+    (["CREATE TABLE app.made AS SELECT app.next_invoice_number()"], ("app.counters",)),
+    (["CREATE MATERIALIZED VIEW app.made AS SELECT app.next_invoice_number()"],
+     ("app.counters",)),
+    (["REFRESH MATERIALIZED VIEW app.numbered"], ("app.counters",)),
+    (["REFRESH MATERIALIZED VIEW app.built_view"],
+     "the revisions refresh app.built_view, whose query calls app.built(), which builds SQL "
+     "at run time (EXECUTE)"),
+    (["CREATE INDEX ON app.unrelated ((app.next_immutably(id)))"], ("app.counters",)),
+    (["ALTER TABLE app.unrelated ADD CHECK (app.next_invoice_number() > 0)"],
+     ("app.counters",)),
+    # plain EXPLAIN and PREPARE run nothing; a view over built-ins writes nothing
+    (["EXPLAIN UPDATE app.units SET name = 'x'", "PREPARE unset AS DELETE FROM app.units"], ()),
+    (["REFRESH MATERIALIZED VIEW app.unit_count"], ()),
+]
+
+
+def test_a_statement_running_a_query_reads_what_it_writes(database_url: str) -> None:
+    from dbsafe.lint.row_changes import RowChanges
+    from dbsafe.lint.statement import parse_statement
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA + EVALUATED + RUNNING + "DROP EVENT TRIGGER log_ddl")
+        for statements, read in RUNNING_CASES:
+            changes = RowChanges()
+            changes.add("0005", [parse_statement(s) for s in statements])
+            choice = choose(conn, changes.summary(), ["0005"])
+            assert (choice.tables if isinstance(read, tuple) else choice.why) == read, \
+                (statements, choice)
