@@ -38,31 +38,38 @@ ROWS_REFUSE_DOWNGRADE = RuleInfo(
     "not change them first: it would fail half way, the revisions before it undone.",
     Severity.ERROR, "0.2.0")
 
-# Statements that may change a table's rows (a DO block, a CALL: any; a SELECT: the tables
-# its data-modifying WITH names, any a function it calls writes).
-_WRITES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt",
-                     "TruncateStmt", "DoStmt", "CallStmt", "SelectStmt"})
+# Statements that may change any table's rows.
+_ANY_ROWS = frozenset({"DoStmt", "CallStmt"})
+# Data statements whose calls are not counted: they name the tables they write.
+_NAMED_WRITES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt",
+                           "TruncateStmt"})
 
 
 def cannot_tell(subject: str, statements: Sequence[Statement] | None) -> str | None:
     """Why the rows of `subject` (`schema.table.column`, or a key's `schema.table (a, b)`)
     that the schema refuses may not refuse the downgrade running `statements` (None: its
     SQL is unknown); None: they do."""
-    from dbsafe.lint.row_changes import called_functions, relations
+    from dbsafe.lint.row_changes import Runs
 
     if statements is None:
         return "its SQL could not be read offline"
     table, columns = _columns(subject)
     name = last(table)
+    runs = Runs()  # (what each statement runs over rows: an EXECUTE's PREPARE, ...)
     for statement in statements:
         if not statement.parsed:
             return f"`{_sql(statement)}` did not parse"
-        if statement.kind in _WRITES and (
-                statement.kind in ("DoStmt", "CallStmt")
-                or any(last(r) == name for r in relations(statement.node))):
+        run = runs.of(statement)
+        if statement.kind in _ANY_ROWS or (run is not None and (
+                run.unknown is not None or any(last(r) == name for r in run.tables))):
             return f"it changes rows of {name} first: `{_sql(statement)}`"
-        called = next(called_functions(statement.node), None) \
-            if statement.kind == "SelectStmt" else None
+        if run is not None and run.views:
+            return (f"it refreshes {run.views[0]}, whose query may change rows of {name}: "
+                    f"`{_sql(statement)}`")
+        # (a SELECT's, a query's run for a table, an EXPLAIN ANALYZE's: not followed on the
+        # database here, so PostgreSQL's now() counts too)
+        called = next(iter(run.calls), None) \
+            if run is not None and statement.kind not in _NAMED_WRITES else None
         if called is not None:
             return f"it calls {called}(), which may change rows of {name}: `{_sql(statement)}`"
         if statement.kind == "DropStmt" and statement.object_kind == "table" and any(

@@ -1068,8 +1068,20 @@ def test_rows_refusing_a_revisions_own_downgrade_refuse_it_before_anything_runs(
     ("public.orders.kind", ["ALTER TABLE orders RENAME COLUMN kind2 TO kind",
                             "ALTER TABLE orders ALTER COLUMN kind SET NOT NULL"],
      "it renames to kind first: `ALTER TABLE orders RENAME COLUMN kind2 TO kind`"),
+    # statements running a query that are no UPDATE (task 382)
+    ("public.orders.code", ["EXPLAIN ANALYZE UPDATE orders SET code = left(code, 5)",
+                            "ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)"],
+     "it changes rows of orders first: `EXPLAIN ANALYZE UPDATE orders SET code = left(code, "
+     "5)`"),
+    ("public.orders.code", ["PREPARE cut AS UPDATE orders SET code = left(code, 5)",
+                            "EXECUTE cut", "ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)"],
+     "it changes rows of orders first: `EXECUTE cut`"),
+    ("public.orders.code", ["CREATE TABLE cut AS SELECT 1 AS n FROM (SELECT cut_codes()) c",
+                            "ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)"],
+     "it calls cut_codes(), which may change rows of orders: `CREATE TABLE cut AS SELECT 1 AS "
+     "n FROM (SELECT cut_codes())…`"),
 ], ids=["column-recreated", "table-recreated", "added-back-with-default", "function-called",
-        "renamed-back"])
+        "renamed-back", "explain-analyze", "execute", "create-table-as"])
 def test_a_downgrade_taking_the_refused_rows_away_first_is_not_refused(
         database_url: str, subject: str, statements: list[str], why: str) -> None:
     from dbsafe.guard.downgrade_rows import cannot_tell
