@@ -562,11 +562,14 @@ def _marked_folders(settings: Settings) -> list[Path]:
     (`graphile_project_migrations`); and node-pg-migrate's default `migrations` folder
     beside a `package.json` there or at the root depending on it (`_node_pg_migrations`);
     and postgres-migrations' folders there (`_postgres_migrations_folders`)."""
+    from dbsafe.extract.drizzle_schema import CONFIG_NAMES, configured_out
     from dbsafe.extract.files import workspace_folders
     from dbsafe.extract.migration import (
         GRAPHILE_CONFIGS,
         RUNNER_MARKS,
         YOYO_CONFIG,
+        drizzle_1_folder,
+        drizzle_1_for_postgresql,
         graphile_project_migrations,
         marked_for_postgresql,
         yoyo_sources,
@@ -577,11 +580,20 @@ def _marked_folders(settings: Settings) -> list[Path]:
     marks = [mark.replace(os.sep, "/") for mark in RUNNER_MARKS]
     sqitch = [SQITCH_CONF, SQITCH_PLAN]
     found = workspace_folders(root, [*marks, *sqitch, *_RUST_MARKS, YOYO_CONFIG,
-                                     *GRAPHILE_CONFIGS, "package.json"],
+                                     *GRAPHILE_CONFIGS, "package.json", *CONFIG_NAMES],
                               depth=MARKED_DEPTH, exclude=settings.exclude,
                               skip=NOT_THE_APPLICATION)
     folders = dict.fromkeys(root / path.removesuffix("/" + mark)
                             for path in found for mark in marks if path.endswith("/" + mark))
+    # drizzle-kit 1.0's folder has no journal to mark it: its config's `out` names it
+    # (Latitude's `packages/platform/db-postgres/drizzle.config.ts`, `out: "./drizzle"`)
+    drizzle_1: dict[Path, None] = {}
+    configs = [root / name for name in CONFIG_NAMES if (root / name).is_file()] + [
+        root / path for path in found if path.rpartition("/")[2] in CONFIG_NAMES]
+    for config in configs:
+        out = configured_out(config)
+        if out is not None and drizzle_1_folder(out) and drizzle_1_for_postgresql(out):
+            drizzle_1.setdefault(Path(os.path.normpath(out)))
     candidates = [root] * any((root / mark).is_file() for mark in sqitch) + [
         root / path.rpartition("/")[0] for path in found if path.rpartition("/")[2] in sqitch]
     projects = {folder: sqitch_project(folder) for folder in dict.fromkeys(candidates)}
@@ -619,7 +631,7 @@ def _marked_folders(settings: Settings) -> list[Path]:
                         for folder in _postgres_migrations_folders(package)]
     return [folder for folder in folders
             if _holds_sql(folder) and marked_for_postgresql(folder)] \
-        + sqitch_folders + list(dict.fromkeys(rust_folders)) \
+        + [folder for folder in drizzle_1 if folder not in folders] + sqitch_folders + list(dict.fromkeys(rust_folders)) \
         + list(dict.fromkeys(yoyo_folders)) + list(dict.fromkeys(graphile_folders)) \
         + [f for f in dict.fromkeys(node_pg_folders) if f not in graphile_folders]
 
@@ -707,9 +719,14 @@ def _as_found(crate: Path, base: Path, folder: Path) -> Path:
 
 
 def _holds_sql(folder: Path) -> bool:
-    from dbsafe.extract.migration import DRIZZLE_JOURNAL
+    from dbsafe.extract.migration import (
+        DRIZZLE_JOURNAL,
+        drizzle_1_folder,
+        drizzle_1_for_postgresql,
+    )
 
-    if folder.name == "drizzle" and not (folder / DRIZZLE_JOURNAL).is_file():
+    if folder.name == "drizzle" and not (folder / DRIZZLE_JOURNAL).is_file() \
+            and not (drizzle_1_folder(folder) and drizzle_1_for_postgresql(folder)):
         return False
     return folder.is_dir() and next(folder.rglob("*.sql"), None) is not None
 

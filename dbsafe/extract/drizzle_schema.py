@@ -474,6 +474,35 @@ def _schema_files(config: Path) -> tuple[list[Path], str | None]:
     return files[:_MAX_SCHEMA_FILES], casing
 
 
+CONFIG_NAMES = _CONFIG_NAMES
+
+
+def configured_out(config: Path) -> Path | None:
+    """The folder drizzle-kit writes its migrations to by the drizzle config `config`: its
+    `out`, relative to the config's folder, `drizzle` when it names none; None for a config
+    of another database (`dialect` other than "postgresql") or one that cannot be read."""
+    from dbsafe.extract.javascript import _parser, _walk
+
+    try:
+        data = config.read_bytes()
+    except OSError:
+        return None
+    tree = _parser("typescript").parse(data)
+    out, dialect = "drizzle", "postgresql"
+    for node in _walk(tree.root_node):
+        if node.type != "pair":
+            continue
+        key, value = node.child_by_field_name("key"), node.child_by_field_name("value")
+        name = _text(data, key).strip("'\"") if key is not None else ""
+        if name in ("out", "dialect") and value is not None:
+            text = _string(data, value)
+            if name == "out" and text:
+                out = text
+            elif name == "dialect" and text:
+                dialect = text
+    return config.parent / out if dialect == "postgresql" else None
+
+
 def _tables_of(path: Path, root: Path, casing: str | None = None) -> list[DrizzleTable]:
     from dbsafe.extract.javascript import _parser
 

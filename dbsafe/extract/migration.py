@@ -251,6 +251,14 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                                           "schema_paths of its config.toml")
             if postgres_migrations_folder(path):
                 postgres_migrations_files.update(p for p in found if p.parent == path)
+            # drizzle-orm reads the files its journal names in the folder itself, 1.0 each
+            # migration folder's migration.sql: a subfolder is another drizzle-kit `out`
+            # (vogelibizz's SQLite `src/db/migrations/d1` in its PostgreSQL folder), not run
+            if (path / DRIZZLE_JOURNAL).is_file():
+                found = [p for p in found if p.parent == path]
+            elif drizzle_1_folder(path):
+                found = [p for p in found if drizzle_1_runs(p, path)]
+                wrapped.update(found)  # migrate() runs the pending ones in one transaction
             # Atlas, yoyo, node-pg-migrate and postgres-migrations read no subfolder
             if atlas_folder(path) or yoyo_folder(path) or node_pg_migrate_folder(path) \
                     or path in {p.parent for p in postgres_migrations_files}:
@@ -280,7 +288,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 wrapped.update(found)
             # (a listing's order replaces the file name's: the rest of the key, the
             # version folder's, still orders the versions)
-            keys.update((p, keys[p][:-1] + ((keys[p][-1][:-1] + ((-1, (listed[p],)),)),))
+            # (a part of a natural key, as `_natural_part` makes them: comparable with a
+            # subfolder's name in another folder's key)
+            keys.update((p, keys[p][:-1] + ((keys[p][-1][:-1] + (((-1, listed[p]),),)),))
                         for p in listed)
             pop_files.update((p, p not in autocommit) for p in found if autocommit is not None)
         elif path.is_file() and _REFINERY_FILE.fullmatch(path.name) \
@@ -341,7 +351,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             for name in unset:
                 unset_envsub.setdefault(name, shown)
         if file.parent not in drizzle_folders:  # (one look per folder, not per file)
-            drizzle_folders[file.parent] = (file.parent / DRIZZLE_JOURNAL).is_file()
+            drizzle_folders[file.parent] = (file.parent / DRIZZLE_JOURNAL).is_file() or (
+                drizzle_1_runs(file, file.parent.parent)
+                and drizzle_1_folder(file.parent.parent))
         if drizzle_folders[file.parent]:
             text = _drizzle_breakpoints(text)
         flyway = None
@@ -450,7 +462,7 @@ def runner_unknown(folder: Path) -> bool:
         lambda: sqitch_project(folder) is not None, lambda: refinery_folder(folder),
         lambda: not flyway_config(folder).names.default or bool(flyway_config(folder).files),
         lambda: supabase_cli_folder(folder), lambda: supabase_schemas_folder(folder),
-        lambda: prisma_folder(folder), lambda: (folder / DRIZZLE_JOURNAL).is_file(),
+        lambda: prisma_folder(folder), lambda: drizzle_folder(folder),
         lambda: diesel_folder(folder), lambda: sqlx_folder(folder),
         lambda: golang_migrate_folder(folder), lambda: goose_folder(folder),
         lambda: dbmate_folder(folder), lambda: atlas_folder(folder),
@@ -673,6 +685,70 @@ def _pop_selection(found: list[Path]) -> tuple[list[Path], frozenset[Path] | Non
 # drizzle-kit's journal, in the folder it writes migrations to (its `out` folder, whatever
 # that is named): the migrations drizzle-orm's migrate() applies, in order.
 DRIZZLE_JOURNAL = os.path.join("meta", "_journal.json")
+# drizzle-kit 1.0's layout has no journal: a folder per migration in its `out` folder,
+# `<14-digit UTC timestamp>_<name>/migration.sql` beside that migration's `snapshot.json`
+# (Latitude's `packages/platform/db-postgres/drizzle/20260303113537_create-latitude-schema/`).
+_DRIZZLE_1_MIGRATION = re.compile(r"(\d{14})_[^/]*")
+DRIZZLE_1_SNAPSHOT = "snapshot.json"
+
+
+def drizzle_1_folder(folder: Path) -> bool:
+    """Whether `folder` is drizzle-kit 1.0's `out` folder: no journal, no prisma lock file,
+    and a `<timestamp>_<name>/` folder holding both `migration.sql` and `snapshot.json`
+    (prisma's `<timestamp>_<name>/migration.sql` folders have no snapshot)."""
+    if (folder / DRIZZLE_JOURNAL).is_file() or (folder / "migration_lock.toml").is_file():
+        return False
+    return any(_DRIZZLE_1_MIGRATION.fullmatch(snapshot.parent.name)
+               and (snapshot.parent / "migration.sql").is_file()
+               for snapshot in folder.glob(f"*/{DRIZZLE_1_SNAPSHOT}"))
+
+
+def drizzle_1_for_postgresql(folder: Path) -> bool:
+    """Whether drizzle-kit 1.0's `folder` is PostgreSQL's: its latest snapshot's `dialect`
+    ("postgres"; "sqlite", "mysql", ... are others). One that cannot be read does not say no."""
+    import json
+
+    snapshots = sorted(folder.glob(f"*/{DRIZZLE_1_SNAPSHOT}"))
+    if not snapshots:
+        return True
+    try:
+        dialect = json.loads(snapshots[-1].read_text(encoding="utf-8-sig")).get("dialect")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return True
+    return dialect in (None, "postgres", "postgresql", "pg")
+
+
+def drizzle_1_runs(path: Path, folder: Path) -> bool:
+    """Whether drizzle-orm 1.0's migrate() runs `path`, a `.sql` file under drizzle-kit 1.0's
+    `folder`: each migration folder's `migration.sql`, nothing else."""
+    return path.name == "migration.sql" and path.parent.parent == folder \
+        and _DRIZZLE_1_MIGRATION.fullmatch(path.parent.name) is not None
+
+
+def drizzle_1_millis(migration_folder: str) -> int | None:
+    """What drizzle-orm 1.0 records as a migration's `created_at`: its folder name's
+    timestamp as UTC milliseconds (`formatToMillis`), None for another name.
+
+    >>> drizzle_1_millis("20260303113537_create-latitude-schema")
+    1772537737000
+    """
+    import calendar
+    import time
+
+    found = _DRIZZLE_1_MIGRATION.fullmatch(migration_folder)
+    if found is None:
+        return None
+    try:
+        moment = time.strptime(found.group(1), "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return calendar.timegm(moment) * 1000
+
+
+def drizzle_folder(folder: Path) -> bool:
+    """Whether `folder` is drizzle-kit's `out` folder, with its journal (0.x) or in 1.0's
+    layout (`drizzle_1_folder`)."""
+    return (folder / DRIZZLE_JOURNAL).is_file() or drizzle_1_folder(folder)
 
 
 @dataclass(frozen=True, slots=True)
@@ -2208,8 +2284,9 @@ def prisma_one_query(folder: Path, root: Path, known: dict[Path, bool]) -> bool:
 
 def prisma_folder(folder: Path) -> bool:
     """Whether `folder` is prisma migrate's: a `migration_lock.toml`, or
-    `<name>/migration.sql` files."""
-    return (folder / "migration_lock.toml").is_file() or any(folder.glob("*/migration.sql"))
+    `<name>/migration.sql` files without drizzle-kit 1.0's snapshots beside them."""
+    return (folder / "migration_lock.toml").is_file() or (
+        any(folder.glob("*/migration.sql")) and not drizzle_1_folder(folder))
 
 
 def _byte_key(name: str) -> tuple:

@@ -662,6 +662,11 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
         found_id = postgres_migrations_id(path.name)  # its leading integer, `0001-x.sql` 1
         return None if found_id is None else str(found_id)
     if runner == "drizzle":
+        if path.name == "migration.sql":  # drizzle-kit 1.0's `<timestamp>_<name>/`
+            from dbsafe.extract.migration import drizzle_1_millis
+
+            millis = drizzle_1_millis(path.parent.name)
+            return None if millis is None else str(millis)
         return _drizzle_whens(path.parent).get(path.name)
     if runner == "dbmate":
         # Its version is the name's leading digits (`migrationFileRegexp`, `^(\d+).*\.sql$`:

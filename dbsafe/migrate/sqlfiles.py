@@ -70,6 +70,18 @@ CREATE TABLE IF NOT EXISTS "drizzle"."__drizzle_migrations" (
     hash text NOT NULL,
     created_at bigint
 )""",
+    # drizzle-orm 1.0's, for drizzle-kit 1.0's folder (`drizzle_1_folder`): 0.x's columns
+    # and the migration's folder `name`, `applied_at` and the table's `version` (its
+    # `up-migrations/pg.ts` adds these to a 0.x table: version 1 of the table).
+    "drizzle-1": """CREATE SCHEMA IF NOT EXISTS "drizzle";
+CREATE TABLE IF NOT EXISTS "drizzle"."__drizzle_migrations" (
+    id SERIAL PRIMARY KEY,
+    hash text NOT NULL,
+    created_at bigint,
+    name text,
+    applied_at timestamp with time zone DEFAULT now(),
+    version integer
+)""",
     # diesel's (`setup_migration_table.sql`; Lemmy's migrations put a trigger on it).
     "diesel": """CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
     version VARCHAR(50) PRIMARY KEY NOT NULL,
@@ -159,7 +171,8 @@ CREATE TABLE IF NOT EXISTS supabase_migrations.seed_files (
 def migration_runner(folder: Path) -> str | None:
     """The runner whose history table `folder`'s database has (`RUNNER_HISTORY`): "prisma"
     for prisma migrate's folder (`migration_lock.toml`, or `<name>/migration.sql` files),
-    "drizzle" for drizzle-kit's (`meta/_journal.json`), "diesel" for diesel's
+    "drizzle" for drizzle-kit's (`meta/_journal.json`), "drizzle-1" for drizzle-kit 1.0's
+    (`drizzle_1_folder`), "diesel" for diesel's
     (`diesel_folder`), "sqlx" for sqlx's (`sqlx_folder`), "graphile-migrate" for
     graphile-migrate's (its migrations folder or its `committed/`), "golang-migrate" for
     golang-migrate's (`golang_migrate_folder`), "yoyo" for yoyo's (`yoyo_folder`),
@@ -168,6 +181,7 @@ def migration_runner(folder: Path) -> str | None:
     from dbsafe.extract.migration import (
         DRIZZLE_JOURNAL,
         diesel_folder,
+        drizzle_1_folder,
         golang_migrate_folder,
         graphile_migrate_folder,
         postgres_migrations_folder,
@@ -180,6 +194,8 @@ def migration_runner(folder: Path) -> str | None:
         return "prisma"
     if (folder / DRIZZLE_JOURNAL).is_file():
         return "drizzle"
+    if drizzle_1_folder(folder):
+        return "drizzle-1"
     if diesel_folder(folder):
         return "diesel"
     if sqlx_folder(folder):

@@ -940,6 +940,74 @@ def test_a_drizzle_breakpoint_ends_a_statement(tmp_path: Path) -> None:
     assert findings(report) == [("DBS302", "src/invitations.ts", 2)]
 
 
+def _drizzle_1_migration(folder: Path, name: str, sql: str, dialect: str = "postgres") -> None:
+    (folder / name).mkdir(parents=True)
+    (folder / name / "migration.sql").write_text(sql)
+    (folder / name / "snapshot.json").write_text(json.dumps({"version": "8", "dialect": dialect}))
+
+
+def test_drizzle_kit_1_folder_is_found_by_its_config_in_a_nested_workspace(
+        tmp_path: Path) -> None:
+    """drizzle-kit 1.0 writes `<timestamp>_<name>/migration.sql` beside a `snapshot.json`,
+    no journal (Latitude's `packages/platform/db-postgres/drizzle`, its `drizzle.config.ts`
+    beside it in a `packages/**` workspace): found by the config's `out` (exit 2 before),
+    its breakpoints end statements, and the throwaway has drizzle-orm 1.0's history table,
+    `name` and `applied_at` beside 0.x's columns (not prisma's `_prisma_migrations`)."""
+    package = tmp_path / "packages" / "platform" / "db-postgres"
+    package.mkdir(parents=True)
+    (package / "drizzle.config.ts").write_text(
+        'import { defineConfig } from "drizzle-kit"\n'
+        'export default defineConfig({ dialect: "postgresql", schema: "./src/schema/*.ts", '
+        'out: "./drizzle" })\n')
+    _drizzle_1_migration(package / "drizzle", "20260303113537_create-schema",
+                         'CREATE TABLE "invitations" ("id" bigint PRIMARY KEY, "group_id" bigint);\n'
+                         "--> statement-breakpoint\n"
+                         'CREATE TABLE "invitation_groups" ("invitation_id" bigint, "group_id" bigint);\n')
+    _drizzle_1_migration(package / "drizzle", "20260326164622_groups", _UNTERMINATED)
+    # another database's drizzle-kit 1.0 folder is not taken (one folder found, not two)
+    other = tmp_path / "packages" / "platform" / "db-sqlite"
+    other.mkdir(parents=True)
+    (other / "drizzle.config.ts").write_text('export default { dialect: "sqlite" }\n')
+    _drizzle_1_migration(other / "drizzle", "20260303113537_init",
+                         "CREATE TABLE `notes` (`id` integer);\n", dialect="sqlite")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "invitations.ts").write_text(
+        "export const groups = (db) => db.execute(sql`SELECT group_id FROM invitation_groups`)\n"
+        "export const old = (db) => db.execute(sql`SELECT group_id FROM invitations`)\n"
+        "export const runs = (db) => db.execute(sql`SELECT name, applied_at FROM "
+        "drizzle.__drizzle_migrations`)\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert findings(report) == [("DBS302", "src/invitations.ts", 2)]
+    assert report.summary["schema_source"].endswith(
+        "packages/platform/db-postgres/drizzle (embedded PostgreSQL)")
+
+
+def test_a_drizzle_folder_runs_none_of_its_subfolders(tmp_path: Path) -> None:
+    """drizzle-orm runs the files its journal names in the folder itself: vogelibizz's
+    SQLite folder `src/db/migrations/d1` (a journal of its own) inside its PostgreSQL one
+    is not run on PostgreSQL, and ordering the two journals' files no longer fails
+    (`'<' not supported between instances of 'tuple' and 'int'`: exit 2)."""
+    folder = tmp_path / "drizzle"
+    _drizzle_folder(folder)
+    (folder / "meta" / "_journal.json").write_text(json.dumps({"dialect": "pg", "entries": [
+        {"idx": 0, "tag": "0000_init"}]}))
+    (folder / "d1" / "meta").mkdir(parents=True)
+    (folder / "d1" / "0000_third_bullseye.sql").write_text(
+        "CREATE TABLE `notes_d1` (`id` integer PRIMARY KEY AUTOINCREMENT);\n")
+    (folder / "d1" / "meta" / "_journal.json").write_text(json.dumps({
+        "dialect": "sqlite", "entries": [{"idx": 0, "tag": "0000_third_bullseye"}]}))
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes.ts").write_text(
+        "export const all = (db) => db.execute(sql`SELECT id, body FROM notes`)\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert findings(report) == []
+    assert report.summary["schema_source"].endswith("drizzle (embedded PostgreSQL)")
+
+
 @pytest.mark.parametrize("where", ["internal-packages/db/migrate",
                                    "apps/api/src/db/out", "prisma/postgres/migrations"])
 def test_a_folder_its_runner_marks_is_found_whatever_its_name(tmp_path: Path,
