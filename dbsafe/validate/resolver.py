@@ -643,7 +643,10 @@ class Resolver:
         query = CALL_AS_QUERY + sql[start:]
         statements = _parsed_alone(query)
         if isinstance(statements, Resolution):
-            return statements
+            # sqlglot reads no `lower()` (its Lower needs an argument), but which procedure
+            # the CALL reaches is read with PostgreSQL's parser (`calls`): checked still
+            # (`CALL lower()`: 42883), its arguments' columns not
+            return _call_unread(sql, statements)
         if len(statements) != 1 or not isinstance(statements[0], exp.Select):
             return Resolution(UNPARSED, reason="sqlglot does not understand the CALL")
         return self._resolve_statement(query, statements[0], start - len(CALL_AS_QUERY),
@@ -1243,6 +1246,20 @@ def _type_names_relation(type_name: str, relation: Relation) -> bool:
         return False
     return len(parts) == 1 or parts[-2] == relation.schema
 
+
+
+def _call_unread(sql: str, unparsed: Resolution) -> Resolution:
+    """A `CALL` whose arguments sqlglot cannot read (`unparsed`): not analysed where
+    PostgreSQL's parser reads it (the procedure it calls is checked as any call is, by
+    `Resolver._with_missing_calls`), else `unparsed`."""
+    from pglast.parser import parse_sql_json
+
+    try:
+        parse_sql_json(sql)
+    except Exception:  # noqa: BLE001 - a CALL PostgreSQL's grammar rejects: unparsed
+        return unparsed
+    return Resolution(NOT_ANALYSED, reason=f"{unparsed.reason} (its arguments): the procedure "
+                      "it calls was checked, its arguments' columns were not")
 
 
 def _parsed_alone(text: str) -> list[exp.Expr] | Resolution:

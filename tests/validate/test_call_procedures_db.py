@@ -53,3 +53,22 @@ def test_a_call_no_procedure_takes_is_confirmed(database_url: str, tmp_path: Pat
     assert messages[1:3] == ["no procedure `archive` in any schema takes 3 arguments",
                              "no procedure `archive` in any schema takes 1 argument (c =>)"]
     assert "public.close_day(day integer, OUT closed integer)" in report.findings[3].help
+
+
+@pytest.mark.db
+def test_a_call_of_a_builtin_function_sqlglot_cannot_read_is_judged(database_url: str,
+                                                                    tmp_path: Path) -> None:
+    """`CALL lower()`: sqlglot reads no `lower()` (its Lower needs an argument), which left
+    the statement unparsable; PostgreSQL's parser reads it, and PostgreSQL refuses it (42883
+    `procedure lower() does not exist`), so the procedure is checked as any CALL's is. A
+    misspelt column among such a CALL's arguments stays unread (not analysed), and text
+    PostgreSQL's grammar rejects stays unparsable."""
+    app = ('def jobs(cur):\n'
+           '    cur.execute("CALL lower()")\n'
+           '    cur.execute("CALL archive(1)")\n'
+           '    cur.execute("CALL lower(")\n')
+    report = validate_module(database_url, tmp_path, _SCHEMA, "calls.py", app)
+    found = [(f.code, f.location.line, f.subject, dict(f.context).get("PostgreSQL", "")[:5])
+             for f in report.findings if f.location]
+    assert found == [("DBS314", 2, "lower", "42883")]
+    assert report.summary["statements_unparsed"] == 1
