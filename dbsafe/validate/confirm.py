@@ -154,9 +154,16 @@ def rewrite(sql: str, parsed: tuple[list, list] | None = None) -> Rewrite:
         head = prepared_statement_offset(sql)
     elif first == "CALL":
         return _call_rewrite(sql)
-    numbered = _numbered_rewrite(sql, parsed if head is None else None)
     if head is None:
-        return numbered
+        return _numbered_rewrite(sql, parsed)
+    # The placeholders of the statement alone: sqlglot reads a PREPARE whole as a Command,
+    # so `PREPARE q AS SELECT ... WHERE id = %s` kept its `%s`, a syntax error PostgreSQL's
+    # parser then "rejected" in place of the misspelt column before it.
+    inner = _numbered_rewrite(sql[head:], None)
+    if inner.generated is not None:
+        return Rewrite(sql, generated=inner.generated)
+    numbered = Rewrite(sql, tuple((start + head, end + head, replacement)
+                                  for start, end, replacement in inner.edits))
     # Where the placeholders were numbered by regenerating the text, offsets mean nothing:
     # the statement alone, unnumbered, is still no PREPARE PostgreSQL would accept whole.
     return numbered.with_edit(0, head - 1, "") or Rewrite(sql, generated=sql[head:])

@@ -60,3 +60,27 @@ def test_a_prepared_statement_is_checked_and_confirmed_alone(
     with psycopg.connect(database_url) as conn, pytest.raises(psycopg.errors.UndefinedColumn):
         conn.execute('PREPARE bulk AS UPDATE projects_status SET "order" = $1 '
                      'WHERE projects_status.id = $2 AND projects_status.projct_id = $3')
+
+
+_DRIVER_PLACEHOLDERS = '''\
+def by_id(cursor, id):
+    cursor.execute("PREPARE one AS SELECT id, ordr FROM projects_status WHERE id = %s", (id,))
+    cursor.execute("PREPARE two AS SELECT id FROM projects_statuss WHERE id = %(id)s",
+                   {"id": id})
+    cursor.execute("PREPARE three AS SELECT id, project_id FROM projects_status WHERE id = %s",
+                   (id,))
+'''
+
+
+@pytest.mark.db
+def test_a_prepared_statement_with_driver_placeholders_is_checked(
+        database_url: str, tmp_path: Path) -> None:
+    """`PREPARE one AS SELECT ... WHERE id = %s` in a Python string: the `%s` is read as a
+    parameter of the prepared statement. It was kept as written, and PostgreSQL's parser
+    rejecting it made the statement "unparsable", its misspelt column unreported."""
+    report = validate_module(database_url, tmp_path, _DDL, "by_id.py", _DRIVER_PLACEHOLDERS)
+    found = sorted((f.code, f.location.line, f.subject, dict(f.context).get("PostgreSQL", "")[:5])
+                   for f in report.findings if f.location)
+    assert found == [("DBS301", 3, "public.projects_statuss", "42P01"),
+                     ("DBS302", 2, "public.projects_status.ordr", "42703")], found
+    assert report.summary["statements_unparsed"] == 0, report.summary
