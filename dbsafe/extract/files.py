@@ -273,6 +273,8 @@ def extract_file(
 
             return sql_in_python(text, name)
         if path.suffix in SCRIPT_SUFFIXES:
+            if minified(path.suffix, text):
+                return _skip(where, _MINIFIED)
             from dbsafe.extract.javascript import DEFAULT_NAMES, sql_in_javascript
 
             return sql_in_javascript(text, name, names=js_names or DEFAULT_NAMES)
@@ -285,6 +287,29 @@ def extract_file(
         log.debug("extracting SQL from %s failed", name, exc_info=True)
         return _skip(where, f"could not extract SQL: internal {type(exc).__name__}: {exc}"[:300])
     return _skip(where, f"no extractor for {path.suffix or 'extension-less'} files")
+
+
+# What a bundler writes: JavaScript whose lines average more than this many characters
+# (GitHub linguist's test for a minified file). A build's output committed beside its source
+# (hotmess-globe's Vite bundles in `dist2/assets/` and `dist_old/assets/`, `dist` alone
+# git-ignored) holds copies of the requests of the source it was built from.
+_MINIFIED_LINE = 110
+_MINIFIED_SUFFIXES = frozenset({".js", ".mjs", ".cjs"})
+_MINIFIED = "minified JavaScript (a bundler's output, not the source it was built from)"
+
+
+def minified(suffix: str, text: str) -> bool:
+    """Whether `text`, a file's content of `suffix`, is minified JavaScript: its lines
+    average more than `_MINIFIED_LINE` characters. TypeScript and components are source.
+
+    >>> minified(".js", "const a = 1;\\n" * 20), minified(".js", "x=1;" * 100 + "\\n")
+    (False, True)
+    >>> minified(".ts", "x=1;" * 100)
+    False
+    """
+    if suffix not in _MINIFIED_SUFFIXES or not text:
+        return False
+    return len(text) / (text.count("\n") + 1) > _MINIFIED_LINE
 
 
 # The skip reasons of a file whose bytes were not read as source at all (`extract_file`).

@@ -412,7 +412,11 @@ _CHUNK = 32
 #      `x`; `values` opening no VALUES list is a name; a string only logged and asserted on
 #      is no statement; a `.sql` file a Python migration names is a migration (Nominatim,
 #      Arches, AiiDA: helper-376)
-_CACHE_VERSION = 277
+# 278: `CALL lower()`, whose arguments sqlglot cannot read, has its procedure checked; a
+#      `PREPARE ... AS` statement's `%s` placeholders are its parameters; minified JavaScript
+#      (a committed bundle) is skipped; drizzle-kit 1.0's folder and a drizzle folder's
+#      subfolders (Latitude, vogelibizz, hotmess-globe: helper-383)
+_CACHE_VERSION = 278
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -104,6 +104,41 @@ def test_huge_file_is_skipped_without_reading(tmp_path: Path) -> None:
     assert skip.reason == "larger than max-file-size, 2.0 KB > 1000 bytes"
 
 
+# hotmess-globe's `dist2/assets/ModerationPage-CXDlRe6H.js` (Vite's output, committed, `dist`
+# alone git-ignored), cut down: the request of its source `src/pages/ModerationPage.jsx`.
+_BUNDLE = ('import{s as a,j as e}from"./index-BPQbz3xK.js";function P(){const[r,s]=a.useState([]);'
+           'return a.useEffect(()=>{a.supabase.from("moderation_queue").select("*")'
+           '.eq("status","pending").then(({data:t})=>s(t||[]))},[]),'
+           'e.jsx("div",{className:"p-4",children:r.map(t=>e.jsx("p",{children:t.id},t.id))})}'
+           'export{P as default};\n')
+_SOURCE = """import { supabase } from '@/lib/supabase';
+
+export async function load() {
+  const { data } = await supabase
+    .from('moderation_queue')
+    .select('*')
+    .eq('status', 'pending');
+  return data;
+}
+"""
+
+
+def test_minified_javascript_is_skipped_its_source_read(tmp_path: Path) -> None:
+    """A bundler's output committed beside its source holds copies of its requests (9 of
+    hotmess-globe's errors were in `dist2/` and `dist_old/`): JavaScript whose lines average
+    over 110 characters (GitHub linguist's test for minified files) is skipped; the source
+    with the same request, and TypeScript written on one long line, are read."""
+    _write(tmp_path, {"dist2/assets/ModerationPage-CXDlRe6H.js": _BUNDLE,
+                      "src/pages/moderation.js": _SOURCE,
+                      "src/pages/one-line.ts": _BUNDLE})
+    (skip,) = extract_file(tmp_path / "dist2/assets/ModerationPage-CXDlRe6H.js",
+                           root=tmp_path).skipped
+    assert skip.reason.startswith("minified JavaScript") and not not_read(skip.reason)
+    for source in ("src/pages/moderation.js", "src/pages/one-line.ts"):
+        result = extract_file(tmp_path / source, root=tmp_path)
+        assert result.skipped == () and result.requests, source
+
+
 def test_python_syntax_error_is_a_skip(tmp_path: Path) -> None:
     _write(tmp_path, {"broken.py": "def f(:\n"})
     result = extract_file(tmp_path / "broken.py", root=tmp_path)
