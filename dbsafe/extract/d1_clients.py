@@ -120,10 +120,36 @@ def _exported(data: bytes, path: str) -> list[tuple[str, bool]]:
         return bool(returned) and all(made(node) or (node is not None and (
             node.type == "identifier" and _text(data, node) in holding)) for node in returned)
 
+    # type aliases of a client (`type SchemaDb = DrizzleD1Database<typeof schema> & {...}`)
+    aliases = {_text(data, name) for node in _walk(tree.root_node)
+               if node.type == "type_alias_declaration"
+               and (name := node.child_by_field_name("name")) is not None
+               and _CLIENT_TYPE in _text(data, node.child_by_field_name("value") or node)}
+
+    def proxied(node: Node) -> bool:
+        """`new Proxy({} as SchemaDb, handler)`: a Proxy has its target's type, a client's
+        (vogelibizz's `db`, making its client on first use)."""
+        constructor = node.child_by_field_name("constructor")
+        arguments = node.child_by_field_name("arguments")
+        if node.type != "new_expression" or constructor is None or arguments is None or \
+                _text(data, constructor) != "Proxy" or not arguments.named_children:
+            return False
+        target = arguments.named_children[0]
+        typed = target.named_children[-1] if target.type == "as_expression" else None
+        return typed is not None and (_CLIENT_TYPE in _text(data, typed)
+                                      or _text(data, typed) in aliases)
+
     found: list[tuple[str, bool]] = []
     for node in tree.root_node.named_children:
         declaration = node.child_by_field_name("declaration") \
             if node.type == "export_statement" else None
+        if node.type == "export_statement" and declaration is None:
+            value = node.child_by_field_name("value")
+            exported = dict(found)  # `export default db` of a client exported above
+            if value is not None and value.type == "identifier" and \
+                    _text(data, value) in exported:
+                found.append(("default", exported[_text(data, value)]))
+            continue
         if declaration is None:
             continue
         if declaration.type == "function_declaration":
@@ -139,7 +165,7 @@ def _exported(data: bytes, path: str) -> list[tuple[str, bool]]:
             if name is None or value is None or name.type != "identifier":
                 continue
             value = _unwrap(value)
-            if made(value):
+            if made(value) or proxied(value):
                 found.append((_text(data, name), False))
             elif value.type in ("arrow_function", "function_expression") and returns_one(value):
                 found.append((_text(data, name), True))

@@ -781,6 +781,10 @@ class _Reader:
             receiver.child_by_field_name("object")
         if binding is None or owner is None:
             return False
+        if self.text(binding) == "$client" and owner.type == "identifier" and \
+                self._declared_in(owner, self.d1_held):
+            # `db.$client.prepare(...)`: the D1 database a drizzle client on D1 was made with
+            return True
         if owner.type == "this":
             body = _class_of(owner) if self.names.worker else None
             return body is not None and typed_field(self.data, body, self.text(binding))
@@ -1096,6 +1100,12 @@ class _Reader:
         file = self._package_file(module)
         for clause in node.named_children:
             for named in clause.named_children if clause.type == "import_clause" else ():
+                if named.type == "identifier":  # `import db from '@/db'`: its default export
+                    client = next((c for c in self.names.d1_clients if c.export == "default"
+                                   and c.imported_by(module, self.path, file)), None)
+                    if client is not None:
+                        (self.d1_factories if client.factory else self.d1_held).add(
+                            (self.text(named), scope))
                 for specifier in named.named_children if named.type == "named_imports" else ():
                     name = specifier.child_by_field_name("name")
                     alias = specifier.child_by_field_name("alias") or name

@@ -415,7 +415,9 @@ _CHUNK = 32
 # 278: `CALL lower()`, whose arguments sqlglot cannot read, has its procedure checked; a
 #      `PREPARE ... AS` statement's `%s` placeholders are its parameters; minified JavaScript
 #      (a committed bundle) is skipped; drizzle-kit 1.0's folder and a drizzle folder's
-#      subfolders (Latitude, vogelibizz, hotmess-globe: helper-383)
+#      subfolders; a drizzle client on D1 behind a Proxy, or a default export, and a `.sql`
+#      file an npm script runs with `wrangler d1 execute` are D1's (Latitude, vogelibizz,
+#      hotmess-globe: helper-383)
 _CACHE_VERSION = 278
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
@@ -513,9 +515,11 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         stop=root,
         names=folder_names)
     other_applications = source.other_applications(root, folder_names)
+    from dbsafe.extract.d1_scripts import D1ScriptFiles
     from dbsafe.extract.sqlc_config import SqlcEngines
 
     sqlc_engines = SqlcEngines(root, folder_names)
+    d1_script_files = D1ScriptFiles(root)
     for unlisted, reason in unreadable:  # its files were never seen: a skip, not a clean run
         outcomes[unlisted + "/"] = _skipped_file(unlisted + "/", f"cannot read folder: {reason}")
     for path, rel in files:
@@ -527,7 +531,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         # Another application's migrations are still migrations (left to lint).
         application = other_applications.of(path) if other_applications else None
         # So are another engine's. Decided here, not cached: its sqlc.yaml may change alone.
-        other_engine = sqlc_engines.of(path)
+        other_engine = sqlc_engines.of(path) or d1_script_files.of(path)
         seen = cache.unchanged(rel, path)
         if seen is not None:
             # Same size, times and inode as when its outcome was stored: not read again.

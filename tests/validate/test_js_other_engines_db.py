@@ -587,3 +587,74 @@ def test_sql_of_d1_parameters_inherited_fields_sessions_and_drizzle_goes_to_d1(
         ("index.ts", 5), ("index.ts", 19), ("index.ts", 27), ("index.ts", 32), ("orm.ts", 6),
         ("src/routes/notes.ts", 8), ("src/routes/notes.ts", 9), ("src/routes/notes.ts", 11),
         ("src/routes/notes.ts", 13), ("src/routes/notes.ts", 15)]
+
+
+# vogelibizz's `src/db/index.ts`, cut down: its client made on first use behind a Proxy typed
+# as the client (`new Proxy({} as SchemaDb, ...)`, `type SchemaDb = DrizzleD1Database<...>`),
+# exported by name and as the default; its routes take the default and send SQL through it
+# and through the D1 database it was made with (`db.$client.prepare(...)`).
+_PROXIED_D1_CLIENT = """\
+import { type DrizzleD1Database, drizzle } from 'drizzle-orm/d1'
+import * as schema from '@/db/schema'
+
+type SchemaDb = DrizzleD1Database<typeof schema> & { $client: D1Database }
+
+export function getDb() { return drizzle(resolveD1Database(), { schema }) }
+
+export const db = new Proxy({} as SchemaDb, {
+  get(_target, prop) { return Reflect.get(getDb(), prop) },
+})
+
+export const notDb = new Proxy({} as Record<string, string>, {})
+
+export default db
+"""
+
+_PROXIED_D1_ROUTES = """\
+import { sql } from 'drizzle-orm'
+import db from '@/db'
+
+export async function monthExists(month: string) {
+  const result = await db.get(sql`select exists(select 1 from expense_months where month = ${month}) as "exists"`)
+  const client = db.$client
+  await client.prepare('delete from expense_months where month = ?').bind(month).run()
+  return result
+}
+"""
+
+_WRANGLER_PACKAGE = """\
+{"name": "vogelibizz", "devDependencies": {"wrangler": "^4.20.0"}, "scripts": {
+  "db:seed:local": "wrangler d1 execute vogelibizz --local --file ./src/db/seeds/seed-full.sql",
+  "db:reset": "psql -f ./src/db/seeds/reset.sql && vite dev"}}
+"""
+
+
+@pytest.mark.db
+def test_sql_of_a_proxied_default_d1_client_and_of_a_file_wrangler_executes_goes_to_d1(
+        database_url: str, tmp_path: Path) -> None:
+    """vogelibizz runs on D1 beside the PostgreSQL folder of migrations it left: its client
+    behind a Proxy, imported as the default, and the seed its `wrangler d1 execute --file`
+    script runs, were 109 errors PostgreSQL "confirmed" (42P01, 42703: the seed's unquoted
+    `usdRate`, a name SQLite compares without case), each of them run clean by SQLite on the
+    D1 migrations. A file no such script runs, and another module's PostgreSQL SQL, stay
+    checked."""
+    (tmp_path / "package.json").write_text(_WRANGLER_PACKAGE)
+    (tmp_path / "src" / "db" / "seeds").mkdir(parents=True)
+    (tmp_path / "src" / "db" / "index.ts").write_text(_PROXIED_D1_CLIENT)
+    (tmp_path / "src" / "db" / "seeds" / "seed-full.sql").write_text(
+        "PRAGMA foreign_keys=OFF;\nDELETE FROM expense_months;\n"
+        "INSERT INTO currencies (id, usdRate) VALUES (1, 1.0);\n")
+    (tmp_path / "src" / "db" / "seeds" / "reset.sql").write_text("DELETE FROM expense_monthz;\n")
+    (tmp_path / "src" / "routes").mkdir()
+    (tmp_path / "src" / "routes" / "months.ts").write_text(_PROXIED_D1_ROUTES)
+    report = validate_module(database_url, tmp_path, 'CREATE TABLE currencies (id int, "usdRate" real)',
+                             "report.py", 'def f(cur):\n    cur.execute("SELECT usdrate FROM currencies")\n')
+    assert [(f.code, f.location.path, f.location.line) for f in report.findings] == [
+        ("DBS302", "report.py", 2), ("DBS301", "src/db/seeds/reset.sql", 1)]
+    skipped = {(s.location.path, s.location.line): s.reason for s in report.skipped}
+    assert skipped[("src/db/seeds/seed-full.sql", 1)] == (
+        "sent to Cloudflare D1 (SQLite), not PostgreSQL (`db:seed:local` of package.json runs "
+        "it with wrangler d1 execute)")
+    d1 = "sent to Cloudflare D1 (SQLite), not PostgreSQL"
+    assert sorted(where for where, reason in skipped.items() if reason == d1) == [
+        ("src/routes/months.ts", 5), ("src/routes/months.ts", 7)]
