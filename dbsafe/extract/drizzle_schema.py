@@ -520,7 +520,9 @@ def _tables_of(path: Path, root: Path, casing: str | None = None) -> list[Drizzl
         where = path.resolve().relative_to(root.resolve()).with_suffix("").as_posix()
     except ValueError:
         where = ""
-    schemas: dict[str, str] = {}  # `const auth = pgSchema('auth')`
+    # `const auth = pgSchema('auth')`, here or in a module it imports it from (Latitude's
+    # `import { latitudeSchema } from "../schemaHelpers.ts"`)
+    schemas: dict[str, str] = _imported_schemas(data, tree.root_node, path)
     tables: list[DrizzleTable] = []
     builders = _builders(data, tree.root_node) if casing is not None else (set(), set())
     for node in tree.root_node.named_children:
@@ -561,6 +563,77 @@ def _tables_of(path: Path, root: Path, casing: str | None = None) -> list[Drizzl
             tables.append(DrizzleTable(_text(data, name), modules, sql,
                                        _columns(data, args[1], casing, builders), where))
     return tables
+
+
+def _imported_schemas(data: bytes, root: Node, path: Path) -> dict[str, str]:
+    """The `pgSchema(...)` constants the schema file at `path` imports by name from a module
+    of its own (a relative specifier), by their local names: {local name: schema name}."""
+    found: dict[str, str] = {}
+    for node in root.named_children:
+        source = node.child_by_field_name("source") if node.type == "import_statement" \
+            else None
+        module = _string(data, source) if source is not None else None
+        if not module or not module.startswith("."):
+            continue
+        wanted: dict[str, str] = {}  # exported name: local name
+        for clause in node.named_children:
+            for named in clause.named_children if clause.type == "import_clause" else ():
+                for specifier in named.named_children if named.type == "named_imports" else ():
+                    name = specifier.child_by_field_name("name")
+                    local = specifier.child_by_field_name("alias") or name
+                    if name is not None and local is not None:
+                        wanted[_text(data, name)] = _text(data, local)
+        target = _module_file(path.parent / module) if wanted else None
+        if target is None:
+            continue
+        declared = _declared_schemas(target)
+        found.update((local, declared[name]) for name, local in wanted.items()
+                     if name in declared)
+    return found
+
+
+def _module_file(base: Path) -> Path | None:
+    """The file a relative specifier names: itself (`./helpers.ts`), with a script suffix
+    added, or its folder's index."""
+    candidates = [base] if base.suffix in _SCRIPTS else []
+    candidates += [base.with_name(base.name + suffix) for suffix in _SCRIPTS]
+    candidates += [base / f"index{suffix}" for suffix in _SCRIPTS]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def _declared_schemas(path: Path) -> dict[str, str]:
+    """The `export const x = pgSchema('name')` constants of the module at `path`."""
+    from dbsafe.extract.javascript import _parser
+
+    try:
+        if path.stat().st_size > _MAX_SCHEMA_BYTES:
+            return {}
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    if b"pgSchema" not in data:
+        return {}
+    tree = _parser("tsx" if path.suffix in (".tsx", ".jsx") else "typescript").parse(data)
+    found: dict[str, str] = {}
+    for node in tree.root_node.named_children:
+        declaration = node.child_by_field_name("declaration") \
+            if node.type == "export_statement" else None
+        if declaration is None or declaration.type != "lexical_declaration":
+            continue
+        for declarator in declaration.named_children:
+            name, value = declarator.child_by_field_name("name"), \
+                declarator.child_by_field_name("value")
+            function = value.child_by_field_name("function") if value is not None and (
+                value.type == "call_expression") else None
+            arguments = value.child_by_field_name("arguments") if function is not None \
+                and value is not None else None
+            if name is None or function is None or arguments is None or \
+                    _text(data, function) != "pgSchema" or not arguments.named_children:
+                continue
+            schema = _string(data, arguments.named_children[0])
+            if schema:
+                found[_text(data, name)] = schema
+    return found
 
 
 def _builders(data: bytes, root: Node) -> tuple[set[str], set[str]]:

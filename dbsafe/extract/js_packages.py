@@ -22,7 +22,8 @@ _CONDITIONS = ("import", "default", "node", "require", "types")
 
 
 def project_folders(root: Path) -> list[Path]:
-    """The root, its folders, and the packages of its workspace folders (`packages/db`)."""
+    """The root, its folders, the packages of its workspace folders (`packages/db`), and
+    the packages deeper down its workspace globs name (`nested_packages`)."""
     folders = [root]
     try:
         children = sorted(p for p in root.iterdir() if p.is_dir()
@@ -36,7 +37,99 @@ def project_folders(root: Path) -> list[Path]:
                 folders += sorted(p for p in child.iterdir() if p.is_dir())
             except OSError:
                 continue
-    return folders
+    known = set(folders)
+    return folders + [p for p in nested_packages(root) if p not in known]
+
+
+# How deep a workspace glob's `**` is followed (Latitude's `packages/**` holds
+# `packages/platform/db-postgres`, three levels down).
+_NESTED_DEPTH = 4
+
+
+def nested_packages(root: Path) -> list[Path]:
+    """The folders holding a `package.json` that a workspace glob of the root names below
+    the first level of its folders: pnpm's `packages:` in `pnpm-workspace.yaml`, npm's and
+    yarn's `workspaces` in `package.json` (`packages/**`, `packages/*/*`), up to
+    `_NESTED_DEPTH` levels; `node_modules` and hidden folders passed by, a `!` pattern
+    leaving its folders out."""
+    import fnmatch
+
+    patterns = _workspace_globs(root)
+    deep = [g for g in patterns if not g.startswith("!") and g.strip("/").count("/") >= 1]
+    if not deep:
+        return []
+    excluded = [g[1:].strip("/") for g in patterns if g.startswith("!")]
+    found: dict[Path, None] = {}
+    for glob in deep:
+        # walked from the folder its literal head names (`packages` of `packages/**`)
+        head = []
+        for part in glob.strip("/").split("/"):
+            if any(c in part for c in "*?[{"):
+                break
+            head.append(part)
+        level = [root.joinpath(*head)] if head else [root]
+        for depth in range(len(head) + 1, _NESTED_DEPTH + 1):
+            below = []
+            for folder in level:
+                try:
+                    below += sorted(p for p in folder.iterdir() if p.is_dir() and not
+                                    p.is_symlink() and not p.name.startswith(".")
+                                    and p.name not in _SKIPPED_FOLDERS)
+                except OSError:
+                    continue
+            for folder in below:
+                relative = folder.relative_to(root).as_posix()
+                if depth >= 2 and (folder / "package.json").is_file() \
+                        and _glob_matches(relative, glob.strip("/")) \
+                        and not any(fnmatch.fnmatchcase(relative, g) or relative.startswith(
+                            g.removesuffix("/**") + "/") for g in excluded):
+                    found.setdefault(folder)
+            level = below
+    return list(found)
+
+
+def _glob_matches(path: str, glob: str) -> bool:
+    """Whether the folder `path` (POSIX, relative to the root) is one `glob` names, `**`
+    standing for any number of folders, `*` for one name.
+
+    >>> _glob_matches("packages/platform/db", "packages/**"), _glob_matches("apps/a/b", "apps/*")
+    (True, False)
+    """
+    import re
+
+    pattern = "".join(".*" if part == "**" else re.escape(part).replace(r"\*", "[^/]*")
+                      for part in re.split(r"(\*\*)", glob))
+    return re.fullmatch(pattern, path) is not None
+
+
+def _workspace_globs(root: Path) -> list[str]:
+    """The workspace globs of the project at `root`: `pnpm-workspace.yaml`'s `packages`,
+    `package.json`'s `workspaces` (a list, or yarn's `{"packages": [...]}`)."""
+    globs: list[str] = []
+    try:
+        text = (root / "pnpm-workspace.yaml").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        text = None
+    if text is not None:  # (yaml imported only for a pnpm workspace)
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError:
+            loaded = None
+        listed = loaded.get("packages") if isinstance(loaded, dict) else None
+        globs += [g for g in listed or () if isinstance(g, str)] \
+            if isinstance(listed, list) else []
+    try:
+        workspaces = json.loads((root / "package.json").read_text(encoding="utf-8")).get(
+            "workspaces")
+    except (OSError, ValueError, AttributeError):
+        workspaces = None
+    if isinstance(workspaces, dict):
+        workspaces = workspaces.get("packages")
+    globs += [g for g in workspaces or () if isinstance(g, str)] \
+        if isinstance(workspaces, list) else []
+    return globs
 
 
 def manifests(root: Path) -> list[tuple[Path, object]]:

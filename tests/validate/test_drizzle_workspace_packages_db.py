@@ -96,3 +96,50 @@ def test_sql_reexported_from_drizzle_orm_sql_is_drizzles(
     report = validate_module(database_url, tmp_path, _SCHEMA, "apps/web/f.ts", source)
     assert [(f.code, f.location.line) for f in report.findings if f.location] == [
         ("DBS302", 3)]
+
+
+# Latitude's layout, cut down: `pnpm-workspace.yaml` names `packages/**`, so its drizzle
+# config lies three levels down (`packages/platform/db-postgres`), and its tables are
+# `latitudeSchema.table(...)` of a `pgSchema("latitude")` its schema files import from a
+# helper module beside them.
+_HELPERS = 'import { pgSchema } from "drizzle-orm/pg-core"\nexport const latitudeSchema = pgSchema("latitude")\n'
+_SCORES = """\
+import { text, varchar } from "drizzle-orm/pg-core"
+import { latitudeSchema as app } from "../schemaHelpers.ts"
+export const scores = app.table("scores", {
+  id: varchar("id", { length: 24 }).primaryKey(), issueId: varchar("issue_id", { length: 24 }),
+  source: text("source"),
+})
+"""
+_ISSUES = """\
+import { sql } from "drizzle-orm"
+import { scores } from "../schema/scores.ts"
+
+export const counted = (db: Db, id: string) => db.execute(sql`
+  select count(*) from ${scores} where ${scores.issueId} = ${id} and ${scores.source} = 'annotation'`)
+export const misspelt = (db: Db) => db.execute(sql`select ${scores.id}, sorce from ${scores}`)
+"""
+
+
+def test_a_nested_workspace_packages_drizzle_tables_of_an_imported_pg_schema_are_read(
+        database_url: str, tmp_path: Path) -> None:
+    """A drizzle config in a package a workspace glob names deeper than `packages/*`
+    (`packages/**`), and tables of a `pgSchema(...)` its schema files import: both were
+    unread, so a statement naming them was a DBS304 note (Latitude's repositories); now
+    `${scores}` is `"latitude"."scores"` and the statement is checked (42703 for `sorce`)."""
+    (tmp_path / "pnpm-workspace.yaml").write_text(
+        "packages:\n  - apps/*\n  - packages/**\n  - '!packages/telemetry/**'\n")
+    package = tmp_path / "packages" / "platform" / "db-postgres"
+    for name, text in {"drizzle.config.ts": 'export default { dialect: "postgresql", '
+                                            'schema: "./src/schema/*.ts", out: "./drizzle" }\n',
+                       "package.json": '{"name": "@platform/db-postgres"}',
+                       "src/schemaHelpers.ts": _HELPERS, "src/schema/scores.ts": _SCORES,
+                       "src/repositories/issues.ts": _ISSUES}.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text)
+    report = validate_module(
+        database_url, tmp_path, "CREATE SCHEMA latitude; CREATE TABLE latitude.scores "
+        "(id varchar(24) PRIMARY KEY, issue_id varchar(24), source text);\n", "noop.py", "")
+    found = [(f.code, f.location.path.rpartition("/")[2], f.location.line, f.subject,
+              dict(f.context).get("PostgreSQL", "")[:5]) for f in report.findings if f.location]
+    assert found == [("DBS302", "issues.ts", 6, "latitude.scores.sorce", "42703")], found
