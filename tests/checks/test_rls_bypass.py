@@ -8,6 +8,8 @@ only (the checks read catalogs only)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -57,6 +59,14 @@ CASES = [
     ("lapsed_owners", "secrets", ("DBS518", "public.lapsed_owners")),
     ("held_over_inner", "notes", ("DBS518", "public.inner_notes")),
     ("held_over_matview", "notes", ("DBS519", "public.inner_matview")),
+    # a whole row (`SELECT s FROM secrets s`) needs SELECT on every column, a system column
+    # on the table: an owner with SELECT (id) fails; with every column it reads the rows
+    ("lapsed_whole", "secrets", ("DBS518", "public.lapsed_whole")),
+    ("lapsed_ctid", "secrets", ("DBS518", "public.lapsed_ctid")),
+    ("lapsed_all_columns", "notes", ("DBS518", "public.lapsed_all_columns")),
+    ("lapsed_whole_matview", "notes", ("DBS519", "public.pair_matview")),
+    # a reader granted SELECT on one column of a view reads its rows
+    ("one_column_granted", "notes", ("DBS518", "public.one_column_granted")),
 ]
 
 # A member that inherits a BYPASSRLS role's rights but may not SET ROLE to it
@@ -64,6 +74,10 @@ CASES = [
 CASES_16 = [
     ("noset_notes", "notes", ("DBS518", "public.noset_notes")),
     ("noset_note_ids", "notes", ("DBS519", "public.noset_note_ids")),
+    # owned by that BYPASSRLS role and granted to nobody: the member reads them with the
+    # owner's rights it inherits
+    ("noset_owned", "notes", ("DBS518", "public.noset_owned")),
+    ("noset_owned_ids", "notes", ("DBS519", "public.noset_owned_ids")),
 ]
 
 SETUP = """
@@ -174,6 +188,20 @@ CREATE MATERIALIZED VIEW inner_matview AS SELECT id FROM notes;
 CREATE VIEW held_over_matview AS SELECT id FROM inner_matview;
 ALTER VIEW held_over_matview OWNER TO {held};
 GRANT SELECT ON held_over_inner, held_over_matview TO {reader};
+CREATE VIEW lapsed_whole AS SELECT s FROM secrets AS s;
+CREATE VIEW lapsed_ctid AS SELECT ctid, id FROM secrets;
+GRANT SELECT (id, owner) ON notes TO {lapsed};
+CREATE VIEW lapsed_all_columns AS SELECT n FROM notes AS n;
+CREATE MATERIALIZED VIEW pair_matview AS SELECT id, owner FROM notes;
+GRANT SELECT (id) ON pair_matview TO {lapsed};
+CREATE VIEW lapsed_whole_matview AS SELECT m FROM pair_matview AS m;
+ALTER VIEW lapsed_whole OWNER TO {lapsed};
+ALTER VIEW lapsed_ctid OWNER TO {lapsed};
+ALTER VIEW lapsed_all_columns OWNER TO {lapsed};
+ALTER VIEW lapsed_whole_matview OWNER TO {lapsed};
+GRANT SELECT ON lapsed_whole, lapsed_ctid, lapsed_all_columns, lapsed_whole_matview TO {reader};
+CREATE VIEW one_column_granted AS SELECT id, owner FROM notes;
+GRANT SELECT (id) ON one_column_granted TO {reader};
 """
 
 SETUP_16 = """
@@ -181,40 +209,61 @@ GRANT {noset_group} TO {noset_member} WITH INHERIT TRUE, SET FALSE;
 CREATE VIEW noset_notes AS SELECT id FROM notes;
 CREATE MATERIALIZED VIEW noset_note_ids AS SELECT id FROM notes;
 GRANT SELECT ON noset_notes, noset_note_ids TO {noset_group};
+CREATE VIEW noset_owned AS SELECT id FROM notes;
+CREATE MATERIALIZED VIEW noset_owned_ids AS SELECT id FROM notes WITH NO DATA;
+ALTER VIEW noset_owned OWNER TO {noset_group};
+ALTER MATERIALIZED VIEW noset_owned_ids OWNER TO {noset_group};
+REFRESH MATERIALIZED VIEW noset_owned_ids;
 """
 
 
 def read_as(conn: psycopg.Connection, names: dict[str, str], role: str,
-            cases: list[tuple[str, str, tuple[str, str]]]) -> dict[str, tuple[int | None, int]]:
-    """What `role` counts in each relation (None: it may not read it), and the most rows it
-    counts of the relation's table as itself or as a role it may SET ROLE to."""
+            cases: list[tuple[str, str, tuple[str, str]]],
+            also: tuple[str, ...] = ()) -> dict[str, tuple[int | None, int]]:
+    """The most rows `role` counts in each relation (None: it may not read it) and in the
+    relation's table, as itself or as a role it may SET ROLE to (the test's, or `also`)."""
     def count(relation: str) -> int | None:
         try:
             return conn.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
         except psycopg.errors.InsufficientPrivilege:
             return None
 
+    counted: dict[str, int] = {}
     conn.execute(f"SET SESSION AUTHORIZATION {names[role]}")
     try:
-        through = {relation: count(relation) for relation, _, _ in cases}
-        in_table: dict[str, int] = {}
-        for other in ROLES:
+        for other in (*names.values(), *also):
             try:
-                conn.execute(f"SET ROLE {names[other]}")
+                conn.execute(f"SET ROLE {other}")
             except psycopg.errors.InsufficientPrivilege:
                 continue
-            for table in {table for _, table, _ in cases}:
-                rows = count(table)
+            for name in {name for case in cases for name in case[:2]}:
+                rows = count(name)
                 if rows is not None:
-                    in_table[table] = max(in_table.get(table, 0), rows)
+                    counted[name] = max(counted.get(name, 0), rows)
             conn.execute("RESET ROLE")
     finally:
         conn.execute("RESET SESSION AUTHORIZATION")
     # every role reading a relation may read its table: the policies decide what it counts
-    assert all(table in in_table for relation, table, _ in cases
-               if through[relation] is not None), (role, through, in_table)
-    return {relation: (through[relation], in_table.get(table, 0))
+    assert all(table in counted for relation, table, _ in cases if relation in counted), (
+        role, counted)
+    return {relation: (counted.get(relation), counted.get(table, 0))
             for relation, table, _ in cases}
+
+
+@contextmanager
+def roles_of_the_test(conn: psycopg.Connection, names: dict[str, str],
+                      bypass: tuple[str, ...]) -> Iterator[None]:
+    """Create the roles `names` maps to (those in `bypass` BYPASSRLS); drop them after."""
+    for role, name in names.items():
+        conn.execute(f"CREATE ROLE {name}{' BYPASSRLS' if role in bypass else ''}")
+    try:
+        yield
+    finally:
+        conn.execute("RESET ROLE")
+        for name in names.values():  # roles are the server's: the database's go with it
+            conn.execute(f"REASSIGN OWNED BY {name} TO CURRENT_USER")
+            conn.execute(f"DROP OWNED BY {name}")
+            conn.execute(f"DROP ROLE {name}")
 
 
 def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: str,
@@ -228,11 +277,8 @@ def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: st
         if version < 150000:
             pytest.skip("security_invoker views came in PostgreSQL 15")
         cases = CASES + (CASES_16 if version >= 160000 else [])
-        for role in ROLES:
-            bypass = " BYPASSRLS" if role in ("bypass", "lapsed", "noset_group") else ""
-            conn.execute(f"CREATE ROLE {names[role]}{bypass}")
-        conn.execute(f"GRANT pg_monitor TO {names['monitor']}")
-        try:
+        with roles_of_the_test(conn, names, bypass=("bypass", "lapsed", "noset_group")):
+            conn.execute(f"GRANT pg_monitor TO {names['monitor']}")
             setup = SETUP + (SETUP_16 if version >= 160000 else "")
             for statement in setup.format(**names).strip().splitlines():
                 conn.execute(statement)
@@ -243,12 +289,6 @@ def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: st
                 with connect(make_conninfo(conninfo, options=options)) as checking:
                     results[role] = run(checking, select_checks(builtin_checks(),
                                                                 ["DBS518", "DBS519"]), settings)
-        finally:
-            conn.execute("RESET ROLE")
-            for name in names.values():  # roles are the server's: the database's go with it
-                conn.execute(f"REASSIGN OWNED BY {name} TO CURRENT_USER")
-                conn.execute(f"DROP OWNED BY {name}")
-                conn.execute(f"DROP ROLE {name}")
     exposed = {relation for counted in seen.values()
                for relation, (through, in_table) in counted.items()
                if through is not None and through > in_table}
@@ -257,20 +297,79 @@ def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: st
     assert exposed == {"by_superuser", "by_table_owner", "forced_by_bypassrls", "through_view",
                        "view_over_hidden", "copy_of_inner", "notes_view", "super_notes",
                        "profiles_public", "accounts_api", "owner_forced", "lapsed_ids",
+                       "lapsed_all_columns", "one_column_granted",
                        *(relation for relation, _, _ in CASES_16 if version >= 160000)}, seen
     readers = {relation: {role for role, counted in seen.items()
                           if counted[relation][0] is not None} for relation, _, _ in cases}
     # those not exposed are read, but only by roles that see every row of the table anyway
     assert readers["profiles_api"] == readers["profile_ids"] == {"anon", "authenticated",
-                                                                "anon_member"}
-    assert readers["accounts_anon"] == {"anon", "anon_member"}
+                                                                "anon_member", "authenticator"}
+    assert readers["accounts_anon"] == {"anon", "anon_member", "authenticator"}
     assert readers["bypass_notes"] == readers["bypass_note_ids"] == {"bypass", "bypass_member"}
     assert readers["owner_notes"] == {"owner"}
     # or by nobody: their readers need a grant on what they read, or their owner does
     for relation in ("invoker_view_over_hidden", "lapsed_owners", "held_over_inner",
-                     "held_over_matview"):
+                     "held_over_matview", "lapsed_whole", "lapsed_ctid", "lapsed_whole_matview"):
         assert readers[relation] == set(), relation
     for role, checked in results.items():
         assert [(r.error, r.not_checked) for r in checked] == [(None, ())] * 2, role
         flagged = {(f.code, f.subject) for r in checked for f in r.findings}
         assert flagged == {answer for relation, _, answer in cases if relation in exposed}, role
+
+
+# pg_read_all_data (PostgreSQL 14 and later) may read every relation of every database, so
+# a member makes every view readable: these relations have no grant, and a database of their
+# own. Each step, then what shows a role more rows than the table does.
+ALL_DATA_ROLES = ("all_data", "all_data_bypass", "all_data_setter", "plain")
+ALL_DATA_CASES = [
+    ("all_notes", "notes", ("DBS518", "public.all_notes")),
+    ("all_note_ids", "notes", ("DBS519", "public.all_note_ids")),
+    ("invoker_notes", "notes", ("DBS518", "public.invoker_notes")),
+]
+ALL_DATA_SETUP = """
+CREATE TABLE notes (id int PRIMARY KEY, owner text);
+INSERT INTO notes VALUES (1, '{all_data}'), (2, '{all_data_setter}'), (3, '{plain}'), (4, '');
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON notes USING (owner = current_user);
+GRANT SELECT ON notes TO {plain};
+CREATE VIEW all_notes AS SELECT id FROM notes;
+CREATE MATERIALIZED VIEW all_note_ids AS SELECT id FROM notes;
+CREATE VIEW invoker_notes WITH (security_invoker) AS SELECT id FROM notes;
+"""
+ALL_DATA_STEPS = [
+    # a BYPASSRLS member sees every row of the table anyway
+    ("GRANT pg_read_all_data TO {all_data_bypass}", set(), 140000),
+    ("GRANT pg_read_all_data TO {all_data}", {"all_notes", "all_note_ids"}, 140000),
+    ("REVOKE pg_read_all_data FROM {all_data}", set(), 140000),
+    # a member that may SET ROLE to it without inheriting its rights reads as it
+    ("GRANT pg_read_all_data TO {all_data_setter} WITH INHERIT FALSE",
+     {"all_notes", "all_note_ids"}, 160000),
+]
+
+
+def test_pg_read_all_data_members_read_every_view(conninfo: str, tmp_path: Path) -> None:
+    database = conninfo_to_dict(conninfo)["dbname"]
+    names = {r: f"dbs_{r}_{database}"[:63] for r in ALL_DATA_ROLES}
+    settings = load_settings(tmp_path, environ={})
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        version = conn.info.server_version
+        if version < 150000:
+            pytest.skip("security_invoker views came in PostgreSQL 15")
+        with roles_of_the_test(conn, names, bypass=("all_data_bypass",)):
+            for statement in ALL_DATA_SETUP.format(**names).strip().splitlines():
+                conn.execute(statement)
+            for step, shown_more, since in ALL_DATA_STEPS:
+                if version < since:
+                    continue
+                conn.execute(step.format(**names))
+                seen = {role: read_as(conn, names, role, ALL_DATA_CASES,
+                                      also=("pg_read_all_data",)) for role in ALL_DATA_ROLES}
+                exposed = {relation for counted in seen.values()
+                           for relation, (through, in_table) in counted.items()
+                           if through is not None and through > in_table}
+                assert exposed == shown_more, (step, seen)
+                with connect(conninfo) as checking:
+                    checked = run(checking, select_checks(builtin_checks(),
+                                                          ["DBS518", "DBS519"]), settings)
+                assert {(f.code, f.subject) for r in checked for f in r.findings} == {
+                    answer for relation, _, answer in ALL_DATA_CASES if relation in exposed}, step

@@ -19,23 +19,26 @@
 -- `security_invoker` view with the rights of the materialized view's owner.
 --
 -- ## Not flagged
--- A materialized view that no role the policies hold back may read. No SELECT is granted on
--- it or its columns to another role or PUBLIC, nor is it read by a view others may read
--- with its owner's rights (a `security_invoker` view's readers need their own grant on it;
--- a view whose owner may not read it passes no reader on), nor by another materialized view
--- others may read. Or every role that may read it sees every row of the table anyway: the
--- roles granted SELECT and their members that inherit their rights are each a superuser, a
--- `BYPASSRLS` role, one with the table owner's rights (the table not `FORCE ROW LEVEL
--- SECURITY`), one a permissive `FOR SELECT` or `FOR ALL` policy `USING (true)` applies to
--- (its own, PUBLIC's, or that of a role whose rights it has) and no restrictive one, or one
--- that may `SET ROLE` to any of these (Supabase's `FOR SELECT TO anon, authenticated USING
--- (true)` on a materialized view granted to `anon` and `authenticated`). A member inherits
--- a role's grants but not its `BYPASSRLS`: one granted to a `BYPASSRLS` role is still
--- flagged when a member that may not `SET ROLE` to it (`WITH SET FALSE`, PostgreSQL 16 and
--- later) inherits its grants. PUBLIC's grant reaches every role, one with no membership
--- too: flagged unless a permissive policy `USING (true)` is PUBLIC's and no restrictive one
--- holds back a role (one that neither bypasses the policies nor may `SET ROLE` to one that
--- does).
+-- A materialized view that no role the policies hold back may read. Its readers: the roles
+-- granted SELECT on it or one of its columns (PUBLIC too) and their members that inherit
+-- their rights; its owner's members that inherit its rights (not its `BYPASSRLS` or
+-- `SUPERUSER`); on PostgreSQL 14 and later the roles with `pg_read_all_data`'s rights or
+-- that may `SET ROLE` to it (the policies hold it back, but reading a materialized view
+-- checks none); and the readers of a view that reads it with its owner's rights, when that
+-- owner may read it as the view does (every column for a whole row: `SELECT m FROM m` by an
+-- owner with SELECT on some columns fails), or of another materialized view copying it (a
+-- `security_invoker` view's readers need their own grant on it). None of them is held back
+-- when each is a superuser, a `BYPASSRLS` role, one with the table owner's rights (the
+-- table not `FORCE ROW LEVEL SECURITY`), one a permissive `FOR SELECT` or `FOR ALL` policy
+-- `USING (true)` applies to (its own, PUBLIC's, or that of a role whose rights it has) and
+-- no restrictive one, or one that may `SET ROLE` to any of these (Supabase's `FOR SELECT TO
+-- anon, authenticated USING (true)` on a materialized view granted to `anon` and
+-- `authenticated`). A member inherits a role's grants but not its `BYPASSRLS`: one granted
+-- to a `BYPASSRLS` role is still flagged when a member that may not `SET ROLE` to it (`WITH
+-- SET FALSE`, PostgreSQL 16 and later) inherits its grants. PUBLIC's grant reaches every
+-- role, one with no membership too: flagged unless a permissive policy `USING (true)` is
+-- PUBLIC's and no restrictive one holds back a role (one that neither bypasses the policies
+-- nor may `SET ROLE` to one that does).
 --
 -- An owner the policies hold back: one who neither owns the table (nor has its owner's
 -- rights) nor is a superuser or `BYPASSRLS`, or the table's owner when the table is `FORCE
@@ -63,21 +66,69 @@ WITH RECURSIVE relation AS (
      AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
     WHERE r.rulename = '_RETURN'
       AND d.refobjid <> r.ev_class
+), owner_may_read(reader, read) AS (
+    -- what each view reads that its owner may read as the view reads it, as PostgreSQL
+    -- checks a query: SELECT on the relation, or else on each column the view reads of it (a
+    -- system column such as `ctid` needs the relation's), on every column for a whole row
+    -- (`SELECT t FROM t`: the catalog records it as the relation's, only the stored query's
+    -- `selectedCols` says it, as attribute 0, bit 7), on any one when it reads none
+    -- (`count(*)`); else reading the view fails with `permission denied`
+    SELECT reads.reader, reads.read
+    FROM reads
+    JOIN relation AS v ON v.oid = reads.reader AND v.relkind = 'v'
+    WHERE has_table_privilege(v.relowner, reads.read, 'SELECT')
+       OR (has_any_column_privilege(v.relowner, reads.read, 'SELECT')
+           AND NOT EXISTS (SELECT FROM pg_depend AS c
+                           WHERE c.classid = 'pg_rewrite'::regclass AND c.objid = reads.rule
+                             AND c.refclassid = 'pg_class'::regclass
+                             AND c.refobjid = reads.read AND c.refobjsubid <> 0
+                             AND NOT has_column_privilege(v.relowner, reads.read,
+                                                          c.refobjsubid::smallint, 'SELECT'))
+           AND NOT (EXISTS (SELECT FROM pg_rewrite AS r,
+                            -- the permission entry (PostgreSQL 16 and later) or range table
+                            -- entry (before) of `reads.read` whose selected columns hold 7
+                            regexp_matches(r.ev_action::text,
+                                           ':relid (\d+) [^{}]*:selectedCols \(b(?: \d+)* 7[ )]',
+                                           'g') AS whole
+                            WHERE r.oid = reads.rule AND whole[1]::oid = reads.read)
+                    AND EXISTS (SELECT FROM pg_attribute AS a
+                                WHERE a.attrelid = reads.read AND a.attnum > 0
+                                  AND NOT a.attisdropped
+                                  AND NOT has_column_privilege(v.relowner, reads.read, a.attnum,
+                                                               'SELECT'))))
+), all_data_readers(role) AS (
+    -- the roles that may read every relation through `pg_read_all_data` (PostgreSQL 14 and
+    -- later): those with its rights or that may SET ROLE to it (not the role itself, as
+    -- which nobody logs in; a superuser is not held back)
+    SELECT r.oid
+    FROM pg_roles AS r, pg_roles AS all_data
+    WHERE all_data.rolname = 'pg_read_all_data'
+      AND r.oid <> all_data.oid AND NOT r.rolsuper
+      AND (pg_has_role(r.oid, all_data.oid, 'USAGE')
+           OR pg_has_role(r.oid, all_data.oid,
+                          CASE WHEN current_setting('server_version_num')::int >= 160000
+                               THEN 'SET' ELSE 'MEMBER' END))
 ), readable(oid, grantee, refreshing) AS (
-    -- the views and materialized views some role other than the owner may read: the roles
-    -- granted SELECT on it or one of its columns (0 is PUBLIC)
+    -- the views and materialized views some role may read: the roles granted SELECT on it
+    -- or one of its columns (0 is PUBLIC), its owner too, whose members that inherit its
+    -- rights read it (an owner may revoke its own SELECT: the default privileges when none
+    -- were ever granted), and those reading every relation through pg_read_all_data
     SELECT rel.oid, a.grantee, false
     FROM relation AS rel
-    JOIN pg_class AS c ON c.oid = rel.oid, aclexplode(c.relacl) AS a
-    WHERE a.grantee <> c.relowner AND a.privilege_type = 'SELECT'
+    JOIN pg_class AS c ON c.oid = rel.oid,
+         aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a
+    WHERE a.privilege_type = 'SELECT'
     UNION
     SELECT rel.oid, a.grantee, false
     FROM relation AS rel
     JOIN pg_attribute AS att ON att.attrelid = rel.oid, aclexplode(att.attacl) AS a
-    WHERE a.grantee <> rel.relowner AND a.privilege_type = 'SELECT'
+    WHERE a.privilege_type = 'SELECT'
+    UNION
+    SELECT rel.oid, all_data.role, false
+    FROM relation AS rel, all_data_readers AS all_data
     UNION
     -- and what such a relation reads on its readers' behalf: a view reads with its owner's
-    -- rights (when that owner may read the columns it reads: else reading it fails), a
+    -- rights (when that owner may read it as the view does: else reading it fails), a
     -- materialized view's refresh with its owner's, and a security_invoker view with those
     -- of the role running the query, which is its own reader (who needs a grant of their
     -- own on what it reads) except inside a refresh, where it is the materialized view's
@@ -90,17 +141,7 @@ WITH RECURSIVE relation AS (
     JOIN relation AS inner_rel ON inner_rel.oid = reads.read
     WHERE outer_rel.relkind = 'm' OR readable.refreshing
        OR (NOT outer_rel.invoker
-           AND (has_table_privilege(outer_rel.relowner, inner_rel.oid, 'SELECT')
-                OR (has_any_column_privilege(outer_rel.relowner, inner_rel.oid, 'SELECT')
-                    AND NOT EXISTS (SELECT FROM pg_depend AS c
-                                    WHERE c.classid = 'pg_rewrite'::regclass
-                                      AND c.objid = reads.rule
-                                      AND c.refclassid = 'pg_class'::regclass
-                                      AND c.refobjid = inner_rel.oid AND c.refobjsubid > 0
-                                      AND NOT has_column_privilege(outer_rel.relowner,
-                                                                   inner_rel.oid,
-                                                                   c.refobjsubid::smallint,
-                                                                   'SELECT')))))
+           AND (outer_rel.oid, inner_rel.oid) IN (SELECT reader, read FROM owner_may_read))
 ), fills(matview, oid, role, via) AS (
     -- what a refresh of each such materialized view reads, down through views, and with
     -- whose rights: a view's owner's, or the materialized view's owner's (through a

@@ -17,10 +17,15 @@
 -- the API.
 --
 -- ## Not flagged
--- A view that no role the policies hold back may read. No SELECT is granted on it or its
--- columns to another role or PUBLIC: nobody else reads through it. Or every role that may
--- read it sees every row of the table anyway: the roles granted SELECT and their members
--- that inherit their rights are each a superuser, a `BYPASSRLS` role, one with the table
+-- A view that no role the policies hold back may read. Its readers: the roles granted
+-- SELECT on it or one of its columns (PUBLIC too) and their members that inherit their
+-- rights; its owner's members that inherit its rights (they inherit its SELECT on the view,
+-- not its `BYPASSRLS` or `SUPERUSER`: on PostgreSQL 18 a member `WITH INHERIT TRUE, SET
+-- FALSE` of a `BYPASSRLS` owner counted 5 rows through a view granted to nobody, 1 in the
+-- table); and on PostgreSQL 14 and later the roles with `pg_read_all_data`'s rights or that
+-- may `SET ROLE` to it (it reads every relation, and the policies hold it back: a member
+-- counted 5 through such a view of a superuser, 1 in the table). None of
+-- them is held back when each is a superuser, a `BYPASSRLS` role, one with the table
 -- owner's rights (the table not `FORCE ROW LEVEL SECURITY`), one a permissive `FOR SELECT`
 -- or `FOR ALL` policy `USING (true)` applies to (its own, PUBLIC's, or that of a role whose
 -- rights it has) and no restrictive one, or one that may `SET ROLE` to any of these.
@@ -31,13 +36,16 @@
 -- PostgreSQL 16 and later) inherits its grants. PUBLIC's grant reaches every role, one with
 -- no membership too: such a view is flagged unless a permissive policy `USING (true)` is
 -- PUBLIC's and no restrictive one holds back a role (one that neither bypasses the policies
--- nor may `SET ROLE` to one that does).
+-- nor may `SET ROLE` to one that does). A reader granted SELECT on one column of the view
+-- reads every row of it.
 --
--- A view whose owner may not read what it reads (no SELECT on the table nor on each column
--- the view reads of it, as after `ALTER VIEW ... OWNER TO` a role without one, or a
--- `REVOKE`): reading it fails with `permission denied`. A view reading a whole row of a
--- table whose owner may read some of its columns only is still flagged (the catalog records
--- no whole-row reference), and fails too.
+-- A view whose owner may not read what it reads as the view reads it: no SELECT on the
+-- table, nor on each column the view reads of it (every column for a whole row, as in
+-- `SELECT t FROM t` or `row_to_json(t)`; the table's for a system column such as `ctid`),
+-- as after `ALTER VIEW ... OWNER TO` a role without one, or a `REVOKE`: reading it fails
+-- with `permission denied`, as PostgreSQL 18 answered a `BYPASSRLS` owner with SELECT on
+-- `id` only. (Before PostgreSQL 16, a whole row read of a table the view also samples with
+-- `TABLESAMPLE` is not seen, and that view is still flagged.)
 --
 -- A table the owner is held back on: an owner who neither owns the table (nor has its
 -- owner's rights) nor is a superuser or `BYPASSRLS`, or the table's owner when the table is
@@ -50,8 +58,7 @@
 -- owner's rights, which DBS518 does not follow (on PostgreSQL 18, a role counting 1 row in
 -- `notes` got 6 from a view selecting a `count(*)` of `notes` that such a function a
 -- superuser owns returns); any other function reads with the rights of the role querying
--- the view. A role reading the view only through `pg_read_all_data` (no grant names the
--- view) or as a member of its owner is not counted. A materialized view: DBS519
+-- the view. A materialized view: DBS519
 -- `matview-bypasses-rls` (its rows are those its owner read at its last refresh, and
 -- `security_invoker` is no option of one).
 WITH RECURSIVE reads AS (
@@ -62,49 +69,85 @@ WITH RECURSIVE reads AS (
      AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
     WHERE r.rulename = '_RETURN'
       AND d.refobjid <> r.ev_class
+), owner_may_read(view, read) AS (
+    -- what each view reads that its owner may read as the view reads it, as PostgreSQL
+    -- checks a query: SELECT on the relation, or else on each column the view reads of it (a
+    -- system column such as `ctid` needs the relation's), on every column for a whole row
+    -- (`SELECT t FROM t`: the catalog records it as the relation's, only the stored query's
+    -- `selectedCols` says it, as attribute 0, bit 7), on any one when it reads none
+    -- (`count(*)`); else reading the view fails with `permission denied`
+    SELECT reads.view, reads.read
+    FROM reads
+    JOIN pg_class AS v ON v.oid = reads.view AND v.relkind = 'v'
+    WHERE has_table_privilege(v.relowner, reads.read, 'SELECT')
+       OR (has_any_column_privilege(v.relowner, reads.read, 'SELECT')
+           AND NOT EXISTS (SELECT FROM pg_depend AS c
+                           WHERE c.classid = 'pg_rewrite'::regclass AND c.objid = reads.rule
+                             AND c.refclassid = 'pg_class'::regclass
+                             AND c.refobjid = reads.read AND c.refobjsubid <> 0
+                             AND NOT has_column_privilege(v.relowner, reads.read,
+                                                          c.refobjsubid::smallint, 'SELECT'))
+           AND NOT (EXISTS (SELECT FROM pg_rewrite AS r,
+                            -- the permission entry (PostgreSQL 16 and later) or range table
+                            -- entry (before) of `reads.read` whose selected columns hold 7
+                            regexp_matches(r.ev_action::text,
+                                           ':relid (\d+) [^{}]*:selectedCols \(b(?: \d+)* 7[ )]',
+                                           'g') AS whole
+                            WHERE r.oid = reads.rule AND whole[1]::oid = reads.read)
+                    AND EXISTS (SELECT FROM pg_attribute AS a
+                                WHERE a.attrelid = reads.read AND a.attnum > 0
+                                  AND NOT a.attisdropped
+                                  AND NOT has_column_privilege(v.relowner, reads.read, a.attnum,
+                                                               'SELECT'))))
+), all_data_readers(role) AS (
+    -- the roles that may read every relation through `pg_read_all_data` (PostgreSQL 14 and
+    -- later): those with its rights or that may SET ROLE to it (not the role itself, as
+    -- which nobody logs in; a superuser is not held back)
+    SELECT r.oid
+    FROM pg_roles AS r, pg_roles AS all_data
+    WHERE all_data.rolname = 'pg_read_all_data'
+      AND r.oid <> all_data.oid AND NOT r.rolsuper
+      AND (pg_has_role(r.oid, all_data.oid, 'USAGE')
+           OR pg_has_role(r.oid, all_data.oid,
+                          CASE WHEN current_setting('server_version_num')::int >= 160000
+                               THEN 'SET' ELSE 'MEMBER' END))
 ), readers(view, grantee) AS (
-    -- the roles other than its owner granted SELECT on a view or one of its columns (0 is
-    -- PUBLIC)
+    -- the roles granted SELECT on a view or one of its columns (0 is PUBLIC), its owner too,
+    -- whose members that inherit its rights read it (an owner may revoke its own SELECT:
+    -- the default privileges when none were ever granted)
     SELECT v.oid, a.grantee
-    FROM pg_class AS v, aclexplode(v.relacl) AS a
-    WHERE v.relkind = 'v' AND a.grantee <> v.relowner AND a.privilege_type = 'SELECT'
+    FROM pg_class AS v, aclexplode(coalesce(v.relacl, acldefault('r', v.relowner))) AS a
+    WHERE v.relkind = 'v' AND a.privilege_type = 'SELECT'
     UNION
     SELECT v.oid, a.grantee
     FROM pg_class AS v
     JOIN pg_attribute AS att ON att.attrelid = v.oid, aclexplode(att.attacl) AS a
-    WHERE v.relkind = 'v' AND a.grantee <> v.relowner AND a.privilege_type = 'SELECT'
+    WHERE v.relkind = 'v' AND a.privilege_type = 'SELECT'
+    UNION
+    SELECT v.oid, all_data.role
+    FROM pg_class AS v, all_data_readers AS all_data
+    WHERE v.relkind = 'v'
     UNION
     -- and those of a view that reads it with its owner's rights (not security_invoker),
-    -- when that owner may read the columns it reads (else reading it fails): its readers
-    -- read it too (an owner reading its own view needs no grant on it)
+    -- when that owner may read it as it does: its readers read it too
     SELECT inner_view.oid, readers.grantee
     FROM readers
     JOIN pg_class AS outer_view ON outer_view.oid = readers.view
-    JOIN reads ON reads.view = outer_view.oid
-    JOIN pg_class AS inner_view ON inner_view.oid = reads.read AND inner_view.relkind = 'v'
+    JOIN owner_may_read AS r ON r.view = outer_view.oid
+    JOIN pg_class AS inner_view ON inner_view.oid = r.read AND inner_view.relkind = 'v'
     WHERE NOT coalesce((SELECT o.option_value::boolean
                         FROM pg_options_to_table(outer_view.reloptions) AS o
                         WHERE o.option_name = 'security_invoker'), false)
-      AND (has_table_privilege(outer_view.relowner, inner_view.oid, 'SELECT')
-           OR (has_any_column_privilege(outer_view.relowner, inner_view.oid, 'SELECT')
-               AND NOT EXISTS (SELECT FROM pg_depend AS c
-                               WHERE c.classid = 'pg_rewrite'::regclass AND c.objid = reads.rule
-                                 AND c.refclassid = 'pg_class'::regclass
-                                 AND c.refobjid = inner_view.oid AND c.refobjsubid > 0
-                                 AND NOT has_column_privilege(outer_view.relowner,
-                                                              inner_view.oid,
-                                                              c.refobjsubid::smallint,
-                                                              'SELECT'))))
 ), bypassed(view, tab) AS (
     -- the tables with row-level security a view others may read (not security_invoker)
     -- reads, whose policies its owner bypasses: a superuser, a BYPASSRLS role, or (without
     -- FORCE) one with the table owner's rights, as PostgreSQL's check_enable_rls decides;
-    -- and whose columns it reads that owner may read (else reading the view fails)
-    SELECT reads.view, tab.oid
-    FROM reads
-    JOIN pg_class AS v ON v.oid = reads.view AND v.relkind = 'v'
+    -- and which that owner may read as the view does (else reading the view fails)
+    SELECT r.view, tab.oid
+    FROM owner_may_read AS r
+    JOIN pg_class AS v ON v.oid = r.view
     JOIN pg_roles AS owner ON owner.oid = v.relowner
-    JOIN pg_class AS tab ON tab.oid = reads.read
+    JOIN pg_class AS tab ON tab.oid = r.read
     WHERE tab.relkind IN ('r', 'p')
       AND tab.relrowsecurity
       AND v.oid IN (SELECT view FROM readers)
@@ -114,16 +157,6 @@ WITH RECURSIVE reads AS (
                         WHERE o.option_name = 'security_invoker'), false)
       AND (owner.rolsuper OR owner.rolbypassrls
            OR (pg_has_role(v.relowner, tab.relowner, 'USAGE') AND NOT tab.relforcerowsecurity))
-      AND (has_table_privilege(v.relowner, tab.oid, 'SELECT')
-           OR (has_any_column_privilege(v.relowner, tab.oid, 'SELECT')
-               AND NOT EXISTS (SELECT FROM pg_depend AS c
-                               WHERE c.classid = 'pg_rewrite'::regclass
-                                 AND c.objid = reads.rule
-                                 AND c.refclassid = 'pg_class'::regclass
-                                 AND c.refobjid = tab.oid AND c.refobjsubid > 0
-                                 AND NOT has_column_privilege(v.relowner, tab.oid,
-                                                              c.refobjsubid::smallint,
-                                                              'SELECT'))))
 ), granted(relation, tab, grantee) AS (
     -- who may read those tables' rows through each such view: the roles granted SELECT
     -- on it, or on a view that reads it on their behalf (0 is PUBLIC)
