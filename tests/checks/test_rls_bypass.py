@@ -8,6 +8,7 @@ only (the checks read catalogs only)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -315,6 +316,21 @@ def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: st
         assert [(r.error, r.not_checked) for r in checked] == [(None, ())] * 2, role
         flagged = {(f.code, f.subject) for r in checked for f in r.findings}
         assert flagged == {answer for relation, _, answer in cases if relation in exposed}, role
+    # a finding names the roles shown rows their policies hide (every role, for PUBLIC's
+    # grant), as each relation flagged itself shows them
+    messages = {f.subject: f.message for r in results["postgres"] for f in r.findings}
+    role_of = {name: role for role, name in names.items()}
+    for relation, _, (_, subject) in cases:
+        if relation not in exposed or subject != f"public.{relation}":
+            continue
+        shown = {role for role, counted in seen.items()
+                 if counted[relation][0] is not None and counted[relation][0] > counted[relation][1]}
+        lets = messages[subject].split(" lets ", 1)[1].split(" read rows of ", 1)[0]
+        if relation == "profiles_public":
+            assert lets == "every role (through a grant to PUBLIC)"
+        else:
+            assert {role_of[name] for name in re.findall("`([^`]+)`", lets)} == shown, (
+                relation, messages[subject])
 
 
 # pg_read_all_data (PostgreSQL 14 and later) may read every relation of every database, so

@@ -217,11 +217,14 @@ WITH RECURSIVE reads AS (
                      UNION SELECT owner FROM kind
                      UNION SELECT role FROM policy_roles)
       AND pg_has_role(m.member, m.role, 'USAGE')
-), kind_grant(kind, grantee) AS MATERIALIZED (
-    -- the grants through which each kind of table is read
-    SELECT DISTINCT t.kind, g.grantee
+), granted_kind(relation, tab, kind, grantee) AS MATERIALIZED (
+    -- each grant through which a table is read, with the kind of the table
+    SELECT g.relation, g.tab, t.kind, g.grantee
     FROM granted AS g
     JOIN table_kind AS t ON t.tab = g.tab
+), kind_grant(kind, grantee) AS MATERIALIZED (
+    -- the grants through which each kind of table is read
+    SELECT DISTINCT kind, grantee FROM granted_kind
 ), candidate(kind, grantee, role) AS MATERIALIZED (
     -- the roles that may read a table's rows through a relation granted to `grantee`: it,
     -- and those with its rights; for PUBLIC's grant, a role with no attribute or membership
@@ -288,42 +291,76 @@ WITH RECURSIVE reads AS (
       FROM judged AS j
       JOIN kind_policy AS p ON p.kind = j.kind AND NOT p.permissive
       JOIN rights ON rights.member = j.role AND rights.role = p.role))
-), held_back(kind, grantee) AS (
-    -- the grants through which a role the policies hold back reads the table: one that
-    -- neither sees every row of it itself nor may SET ROLE to a role that does
-    SELECT DISTINCT c.kind, c.grantee
+), held(kind, role) AS MATERIALIZED (
+    -- the roles the policies hold back: candidates that neither see every row of the table
+    -- themselves nor may SET ROLE to a role that does
+    SELECT kind, role FROM candidate
+    EXCEPT
+    SELECT kind, role FROM unrestricted
+    EXCEPT
+    SELECT u.kind, s.member
+    FROM settable AS s
+    JOIN unrestricted AS u ON u.role = s.role
+), held_reader(kind, grantee, role) AS MATERIALIZED (
+    -- and the grants through which they read the table
+    SELECT c.kind, c.grantee, c.role
     FROM candidate AS c
-    JOIN (SELECT kind, role FROM candidate
-          EXCEPT
-          SELECT kind, role FROM unrestricted
-          EXCEPT
-          SELECT u.kind, s.member
-          FROM settable AS s
-          JOIN unrestricted AS u ON u.role = s.role) AS held USING (kind, role)
-), exposed(relation, tab) AS (
-    -- the tables each view shows a role more rows of than their policies do
-    SELECT DISTINCT g.relation, g.tab
-    FROM granted AS g
-    JOIN table_kind AS t ON t.tab = g.tab
-    JOIN held_back AS h ON h.kind = t.kind AND h.grantee = g.grantee
+    JOIN held AS h ON h.kind = c.kind AND h.role = c.role
+), held_grant(kind, grantee) AS MATERIALIZED (
+    -- those grants
+    SELECT DISTINCT kind, grantee FROM held_reader
+), exposed(relation, tab, kind, grantees) AS MATERIALIZED (
+    -- the tables each view shows rows of that their policies hide from a role, and the
+    -- grants through which such roles read them
+    SELECT g.relation, g.tab, g.kind, array_agg(DISTINCT g.grantee ORDER BY g.grantee)
+    FROM granted_kind AS g
+    JOIN held_grant AS h ON h.kind = g.kind AND h.grantee = g.grantee
+    GROUP BY g.relation, g.tab, g.kind
+), audience(kind, grantees, who) AS MATERIALIZED (
+    -- those roles as the message names them, once for each kind of table and set of grants:
+    -- every role when PUBLIC's grant reaches one with no attribute or membership (0), else
+    -- five by name and how many more
+    SELECT a.kind, a.grantees,
+           CASE WHEN bool_or(h.role = 0) THEN 'every role (through a grant to PUBLIC)'
+                ELSE array_to_string((array_agg(DISTINCT format('`%s`', r.rolname)
+                                                ORDER BY format('`%s`', r.rolname)))[1:5], ', ')
+                     || CASE WHEN count(DISTINCT h.role) > 5
+                             THEN format(' and %s more', count(DISTINCT h.role) - 5)
+                             ELSE '' END
+           END
+    FROM (SELECT DISTINCT kind, grantees FROM exposed) AS a
+    CROSS JOIN LATERAL unnest(a.grantees) AS g(grantee)
+    JOIN held_reader AS h ON h.kind = a.kind AND h.grantee = g.grantee
+    LEFT JOIN pg_roles AS r ON r.oid = h.role
+    GROUP BY a.kind, a.grantees
+), lets(relation, text, tables) AS (
+    -- `a`, `b` read rows of `t1`, `t2`, and `c` rows of `t3`: the tables grouped by who
+    SELECT w.relation,
+           string_agg(format('%s %srows of %s', w.who, CASE WHEN w.n = 1 THEN 'read ' ELSE '' END,
+                             w.tables), ', and ' ORDER BY w.n),
+           sum(w.count)
+    FROM (SELECT e.relation, a.who,
+                 string_agg(format('`%s.%s`', tn.nspname, tab.relname), ', '
+                            ORDER BY tn.nspname, tab.relname) AS tables,
+                 count(*) AS count,
+                 row_number() OVER (PARTITION BY e.relation
+                                    ORDER BY min(format('%s.%s', tn.nspname, tab.relname)))
+                     AS n
+          FROM exposed AS e
+          JOIN audience AS a ON a.kind = e.kind AND a.grantees = e.grantees
+          JOIN pg_class AS tab ON tab.oid = e.tab
+          JOIN pg_namespace AS tn ON tn.oid = tab.relnamespace
+          GROUP BY e.relation, a.who) AS w
+    GROUP BY w.relation
 )
 SELECT
     format('%s.%s', vn.nspname, v.relname) AS subject,
-    format('View `%s.%s` reads %s, which %s row-level security, with the rights of its owner '
-           '`%s`, whom the policies do not hold back, so every role that may read the view '
-           'sees every row.', vn.nspname, v.relname, t.tables,
-           CASE WHEN t.count = 1 THEN 'has' ELSE 'have' END, owner.rolname) AS message
-FROM (
-    SELECT e.relation,
-           string_agg(format('`%s.%s`', tn.nspname, tab.relname), ', '
-                      ORDER BY tn.nspname, tab.relname) AS tables,
-           count(*) AS count
-    FROM exposed AS e
-    JOIN pg_class AS tab ON tab.oid = e.tab
-    JOIN pg_namespace AS tn ON tn.oid = tab.relnamespace
-    GROUP BY e.relation
-) AS t
-JOIN pg_class AS v ON v.oid = t.relation
+    format('View `%s.%s` lets %s %s policies hide from them: the view reads %s with the '
+           'rights of its owner `%s`, whom the policies do not hold back.', vn.nspname,
+           v.relname, l.text, CASE WHEN l.tables = 1 THEN 'its' ELSE 'their' END,
+           CASE WHEN l.tables = 1 THEN 'it' ELSE 'them' END, owner.rolname) AS message
+FROM lets AS l
+JOIN pg_class AS v ON v.oid = l.relation
 JOIN pg_namespace AS vn ON vn.oid = v.relnamespace
 JOIN pg_roles AS owner ON owner.oid = v.relowner
 WHERE vn.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
