@@ -389,3 +389,17 @@ def test_pg_read_all_data_members_read_every_view(conninfo: str, tmp_path: Path)
                                                           ["DBS518", "DBS519"]), settings)
                 assert {(f.code, f.subject) for r in checked for f in r.findings} == {
                     answer for relation, _, answer in ALL_DATA_CASES if relation in exposed}, step
+
+
+def test_both_checks_judge_the_readers_with_the_same_sql() -> None:
+    """DBS518 and DBS519 share what a view's owner may read, who reads every relation through
+    pg_read_all_data, and whom the policies hold back: a check file is one self-contained
+    query (it runs by hand in psql, and a read-only check may not create a function), so
+    each carries a copy, held here to the same text."""
+    def shared(code: str) -> tuple[str, str]:
+        sql = next(c.sql for c in builtin_checks() if c.code == code)
+        readers = sql.index("), readers(") if code == "DBS518" else sql.index("), readable(")
+        return (sql[sql.index("), owner_may_read("):readers],
+                sql[sql.index("), policy_roles("):sql.index("\nSELECT\n")])
+
+    assert shared("DBS518") == shared("DBS519")

@@ -75,7 +75,7 @@ WITH RECURSIVE relation AS (
     -- (`count(*)`); else reading the view fails with `permission denied`
     SELECT reads.reader, reads.read
     FROM reads
-    JOIN relation AS v ON v.oid = reads.reader AND v.relkind = 'v'
+    JOIN pg_class AS v ON v.oid = reads.reader AND v.relkind = 'v'
     WHERE has_table_privilege(v.relowner, reads.read, 'SELECT')
        OR (has_any_column_privilege(v.relowner, reads.read, 'SELECT')
            AND NOT EXISTS (SELECT FROM pg_depend AS c
@@ -325,7 +325,7 @@ WITH RECURSIVE relation AS (
     -- those grants
     SELECT DISTINCT kind, grantee FROM held_reader
 ), exposed(relation, tab, kind, grantees) AS MATERIALIZED (
-    -- the tables each materialized view shows rows of that their policies hide from a role, and the
+    -- the tables each relation shows rows of that their policies hide from a role, and the
     -- grants through which such roles read them
     SELECT g.relation, g.tab, g.kind, array_agg(DISTINCT g.grantee ORDER BY g.grantee)
     FROM granted_kind AS g

@@ -63,22 +63,22 @@
 -- `security_invoker` is no option of one).
 WITH RECURSIVE reads AS (
     -- the relations each view's query reads (one row each, whatever columns it reads)
-    SELECT DISTINCT r.ev_class AS view, r.oid AS rule, d.refobjid AS read
+    SELECT DISTINCT r.ev_class AS reader, r.oid AS rule, d.refobjid AS read
     FROM pg_rewrite AS r
     JOIN pg_depend AS d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
     WHERE r.rulename = '_RETURN'
       AND d.refobjid <> r.ev_class
-), owner_may_read(view, read) AS (
+), owner_may_read(reader, read) AS (
     -- what each view reads that its owner may read as the view reads it, as PostgreSQL
     -- checks a query: SELECT on the relation, or else on each column the view reads of it (a
     -- system column such as `ctid` needs the relation's), on every column for a whole row
     -- (`SELECT t FROM t`: the catalog records it as the relation's, only the stored query's
     -- `selectedCols` says it, as attribute 0, bit 7), on any one when it reads none
     -- (`count(*)`); else reading the view fails with `permission denied`
-    SELECT reads.view, reads.read
+    SELECT reads.reader, reads.read
     FROM reads
-    JOIN pg_class AS v ON v.oid = reads.view AND v.relkind = 'v'
+    JOIN pg_class AS v ON v.oid = reads.reader AND v.relkind = 'v'
     WHERE has_table_privilege(v.relowner, reads.read, 'SELECT')
        OR (has_any_column_privilege(v.relowner, reads.read, 'SELECT')
            AND NOT EXISTS (SELECT FROM pg_depend AS c
@@ -133,7 +133,7 @@ WITH RECURSIVE reads AS (
     SELECT inner_view.oid, readers.grantee
     FROM readers
     JOIN pg_class AS outer_view ON outer_view.oid = readers.view
-    JOIN owner_may_read AS r ON r.view = outer_view.oid
+    JOIN owner_may_read AS r ON r.reader = outer_view.oid
     JOIN pg_class AS inner_view ON inner_view.oid = r.read AND inner_view.relkind = 'v'
     WHERE NOT coalesce((SELECT o.option_value::boolean
                         FROM pg_options_to_table(outer_view.reloptions) AS o
@@ -143,9 +143,9 @@ WITH RECURSIVE reads AS (
     -- reads, whose policies its owner bypasses: a superuser, a BYPASSRLS role, or (without
     -- FORCE) one with the table owner's rights, as PostgreSQL's check_enable_rls decides;
     -- and which that owner may read as the view does (else reading the view fails)
-    SELECT r.view, tab.oid
+    SELECT r.reader, tab.oid
     FROM owner_may_read AS r
-    JOIN pg_class AS v ON v.oid = r.view
+    JOIN pg_class AS v ON v.oid = r.reader
     JOIN pg_roles AS owner ON owner.oid = v.relowner
     JOIN pg_class AS tab ON tab.oid = r.read
     WHERE tab.relkind IN ('r', 'p')
@@ -310,7 +310,7 @@ WITH RECURSIVE reads AS (
     -- those grants
     SELECT DISTINCT kind, grantee FROM held_reader
 ), exposed(relation, tab, kind, grantees) AS MATERIALIZED (
-    -- the tables each view shows rows of that their policies hide from a role, and the
+    -- the tables each relation shows rows of that their policies hide from a role, and the
     -- grants through which such roles read them
     SELECT g.relation, g.tab, g.kind, array_agg(DISTINCT g.grantee ORDER BY g.grantee)
     FROM granted_kind AS g
