@@ -227,6 +227,9 @@ HALF_WAY = KILL_POINTS
 
 
 @pytest.mark.usefixtures("one_server_throwaways")  # the repair run's lint captures
+# One worker runs every kill point: `killing` (a history applied twice, two timed runs, about
+# 9 s) is built once, not once per worker.
+@pytest.mark.xdist_group("kill_points")
 @pytest.mark.parametrize("point", range(KILL_POINTS + 1),
                          ids=lambda i: "audit-committed" if i == HALF_WAY else f"{i:02}")
 def test_sigkill_anywhere_in_apply_leaves_a_consistent_database(killing: _Killing,
