@@ -206,36 +206,67 @@ def conninfo(postgresql: psycopg.Connection) -> str:
 
 def _pinned_python(tmp_path_factory: pytest.TempPathFactory, sqlalchemy: str,
                    alembic: str) -> str:
-    """The python of a new virtualenv with SQLAlchemy and alembic pinned to `sqlalchemy` and
+    """The python of a virtualenv with SQLAlchemy and alembic pinned to `sqlalchemy` and
     `alembic` (pip requirement specifiers); the test is skipped when the package index
-    cannot be reached."""
+    cannot be reached.
+
+    Built once and kept outside the repository for later sessions (`_venv_cache`: 15-20 s
+    of pip each time otherwise), keyed by this Python and the requirements; a session
+    holds a lock on it while it builds or checks it, and uses only one whose install
+    finished (`installed` written last)."""
+    import fcntl
+    import hashlib
+    import shutil
     import subprocess
     import sys
 
-    venv = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", f"sqlalchemy{sqlalchemy}", f"alembic{alembic}",
-         "psycopg2-binary"], capture_output=True, text=True, check=False,
-    )
-    if install.returncode != 0:
-        pytest.skip(f"cannot install SQLAlchemy{sqlalchemy} from the package index: "
-                    f"{install.stderr[-300:]}")
-    return python
+    requirements = [f"sqlalchemy{sqlalchemy}", f"alembic{alembic}", "psycopg2-binary"]
+    key = hashlib.sha256("\0".join([os.path.realpath(sys.executable), sys.version,
+                                    *requirements]).encode()).hexdigest()[:16]
+    cache = _venv_cache(tmp_path_factory)
+    venv = cache / f"venv-{key}"
+    python = venv / "bin" / "python"
+    with open(cache / f"venv-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (venv / "installed").is_file() and python.is_file():
+            return str(python)
+        shutil.rmtree(venv, ignore_errors=True)  # an install cut short
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        install = subprocess.run([str(python), "-m", "pip", "install", "-q", *requirements],
+                                 capture_output=True, text=True, check=False)
+        if install.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            pytest.skip(f"cannot install SQLAlchemy{sqlalchemy} from the package index: "
+                        f"{install.stderr[-300:]}")
+        (venv / "installed").write_text(" ".join(requirements) + "\n")
+    return str(python)
+
+
+def _venv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where pinned virtualenvs are kept: `$XDG_CACHE_HOME/dbsafe-tests` (else
+    `~/.cache/dbsafe-tests`), or this session's temporary directory when that cannot be
+    written."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dbsafe-tests"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.access(folder, os.W_OK):
+            return folder
+    except (OSError, RuntimeError):
+        pass
+    return tmp_path_factory.getbasetemp()
 
 
 @pytest.fixture(scope="session")
 def sqlalchemy14_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A virtualenv pinned to SQLAlchemy 1.4 and an older alembic, as legacy projects are
-    (built once per session)."""
+    (built once, kept for later sessions)."""
     return _pinned_python(tmp_path_factory, ">=1.4,<2", ">=1.7,<1.12")
 
 
 @pytest.fixture(scope="session")
 def sqlalchemy13_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A virtualenv pinned to SQLAlchemy 1.3 and the alembic of its time, as projects
-    archived then are (security_monkey; built once per session)."""
+    archived then are (security_monkey; built once, kept for later sessions)."""
     return _pinned_python(tmp_path_factory, ">=1.3,<1.4", ">=1.4,<1.8")
 
 
