@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from dbsafe.guard.called_writes import CalledWrites
 
 _EVENTS = {"INSERT": 4, "DELETE": 8, "UPDATE": 16, "TRUNCATE": 32}
-_ALL = frozenset({"INSERT", "UPDATE", "DELETE"})
+_ALL = frozenset({"INSERT", "UPDATE", "DELETE", "CHILDREN"})
 _ACTIONS = {"c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 # The table `%s` names (lint's folded name, unquoted: each part quoted again).
@@ -64,8 +64,31 @@ SELECT 'trigger', NULL, t.tgname, t.tgtype::int::text, NULL, t.tgfoid,
            ELSE 'O' END
 FROM pg_catalog.pg_trigger t
 WHERE t.tgrelid = %(oid)s AND NOT t.tgisinternal
+UNION ALL
+SELECT 'rule', NULL, r.rulename, r.ev_type::text, pg_catalog.pg_get_ruledef(r.oid), NULL,
+       r.ev_enabled = 'A' OR r.ev_enabled = CASE
+           WHEN pg_catalog.current_setting('session_replication_role') = 'replica' THEN 'R'
+           ELSE 'O' END
+FROM pg_catalog.pg_rewrite r
+WHERE r.ev_class = %(oid)s AND r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'default', NULL, CASE WHEN a.attgenerated <> '' THEN 'its generated column '
+                             ELSE 'the default of its column ' END || quote_ident(a.attname),
+       pg_catalog.pg_get_expr(d.adbin, d.adrelid),
+       CASE WHEN a.attgenerated <> '' THEN '20' ELSE '4' END, NULL, true
+FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_attribute a
+     ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+WHERE d.adrelid = %(oid)s AND NOT a.attisdropped
+UNION ALL
+SELECT 'default', NULL, 'the default of domain ' || t.oid::regtype::text || ' of its column '
+       || quote_ident(a.attname), pg_catalog.pg_get_expr(t.typdefaultbin, 0), '4', NULL, true
+FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+WHERE a.attrelid = %(oid)s AND a.attnum > 0 AND NOT a.attisdropped
+  AND NOT a.atthasdef AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL
 ORDER BY 1, 2, 3
 """
+# A rule's event (pg_rewrite.ev_type) as pg_trigger.tgtype's bit: UPDATE, INSERT, DELETE.
+_RULE_BITS = {"2": 16, "3": 4, "4": 8}
 
 
 @dataclass(slots=True)
@@ -81,14 +104,20 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
     """The tables the writes before `check` (lint's `writes`, with the plan's `triggers`,
     `actions` and `enabled_triggers`) change through referential actions and triggers, on
     the database `conn` is connected to; the written tables themselves are lint's to say."""
+    from dbsafe.lint.body_writes import expression_writes, rule_writes
+
     plan_triggers: Sequence[Sequence[Any]] = check.get("triggers") or ()
     plan_actions: Sequence[Sequence[Any]] = check.get("actions") or ()
+    plan_rules: Sequence[Sequence[Any]] = check.get("rules") or ()
+    plan_defaults: Sequence[Sequence[Any]] = check.get("defaults") or ()
     enabled: Mapping[str, str] = check.get("enabled_triggers") or {}
+    disabled: Mapping[str, Sequence[str]] = check.get("disabled_triggers") or {}
     reached = Reached()
     done: dict[str, set[str]] = {}  # table -> the events followed from it
-    # (table name, events, why its rows change, whether lint named it written)
+    # (table name, events, why its rows change, whether lint named it written); `CHILDREN`:
+    # the write reaches the table's inheritance children (not `UPDATE ONLY`)
     todo: list[tuple[str, frozenset[str], str, bool]] = [
-        (str(name), frozenset(events), str(why), True)
+        (str(name), _inherited(events), str(why), True)
         for name, events, why in check.get("writes") or ()]
     while todo:
         name, events, why, written = todo.pop(0)
@@ -100,42 +129,58 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
         if not fresh:
             continue
         done.setdefault(table, set()).update(fresh)
+        off = next((list(names) for t, names in disabled.items() if _same(table, t)), [])
+        # (what each fires: a trigger's function, a rule's actions, a default's expression)
+        fired: list[tuple[str, Any]] = []
         if row is not None:
             for kind, other, label, first, second, function, on in conn.execute(
                     _FIRED, {"oid": row[0]}):
-                if kind == "child":
+                if kind == "child" and "CHILDREN" in fresh:
                     todo.append((str(other), frozenset(fresh),
                                  f"{why}, which reaches its child {other}", False))
-                elif kind == "key":
+                elif kind == "key" and "ALL" not in off:
                     for action, changed in _acted(fresh, str(first), str(second)):
                         todo.append((str(other), changed,
                                      f"{why}, which {_verb(changed)} {other} through its "
                                      f"foreign key {label} ({action})", False))
-                elif (on or any(_same(table, t) for t in enabled)) \
+                elif kind == "trigger" and (on or any(_same(table, t) for t in enabled)) \
+                        and not {"ALL", "USER", str(label)} & set(off) \
                         and _fires(int(first), fresh):
-                    tables, unknown = calls.of_trigger(int(function))
-                    where = f"{why}, which fires trigger {label} on {table}"
-                    if unknown is not None:
-                        reached.unknown = f"{where}, which runs {unknown}"
-                        return reached
-                    todo += [(t, _ALL, f"{where}, which writes {t}", False)
-                             for t in sorted(tables)]
+                    fired.append((f"fires trigger {label} on {table}", int(function)))
+                elif kind == "rule" and on and _fires(_RULE_BITS.get(str(first), 0), fresh):
+                    fired.append((f"fires rule {label} on {table}", rule_writes(str(second))))
+                elif kind == "default" and _fires(int(second), fresh):
+                    fired.append((f"evaluates {label}", expression_writes(str(first))))
         for referencing, referenced, on_delete, on_update, added in plan_actions:
-            if _same(table, str(referenced)):
+            if _same(table, str(referenced)) and "ALL" not in off:
                 for action, changed in _acted(fresh, str(on_delete), str(on_update)):
                     todo.append((str(referencing), changed,
                                  f"{why}, which {_verb(changed)} {referencing} through the "
                                  f"foreign key ({action}) {added}", False))
-        for on_table, bits, function, created in plan_triggers:
-            if _same(table, str(on_table)) and _fires(int(bits), fresh):
-                tables, unknown = calls.of_calls([str(function)])
-                where = f"{why}, which fires the trigger {created}"
-                if unknown is not None:
-                    reached.unknown = f"{where}, which runs {unknown}"
-                    return reached
-                todo += [(t, _ALL, f"{where}, which writes {t}", False)
-                         for t in sorted(tables)]
+        fired += [(f"fires the trigger {created}", [str(function)])
+                  for on_table, bits, function, created, named in plan_triggers
+                  if _same(table, str(on_table)) and _fires(int(bits), fresh)
+                  and not {"ALL", "USER", str(named)} & set(off)]
+        fired += [(f"fires the rule {created}", rule_writes(str(sql)))
+                  for on_table, bits, sql, created in plan_rules
+                  if _same(table, str(on_table)) and _fires(int(bits), fresh)]
+        fired += [(f"evaluates the default {given}", list(functions))
+                  for on_table, functions, given in plan_defaults
+                  if _same(table, str(on_table)) and _fires(4, fresh)]
+        for what, runs in fired:
+            tables, unknown = calls.of_trigger(runs) if isinstance(runs, int) else \
+                calls.of_calls(runs) if isinstance(runs, list) else calls.of_writes(runs)
+            where = f"{why}, which {what}"
+            if unknown is not None:
+                reached.unknown = f"{where}, which runs {unknown}"
+                return reached
+            todo += [(t, _ALL, f"{where}, which writes {t}", False) for t in sorted(tables)]
     return reached
+
+
+def _inherited(events: Sequence[str]) -> frozenset[str]:
+    """Lint's events of a written table, with `CHILDREN` unless the write is `ONLY` its."""
+    return frozenset(events) - {"ONLY"} | (set() if "ONLY" in events else {"CHILDREN"})
 
 
 def checked_among(conn: Any, sql: str, tables: Mapping[str, str]) -> str | None:
@@ -167,9 +212,9 @@ def _acted(events: set[str], on_delete: str, on_update: str
     and the events it fires on the referencing table), each.
 
     >>> [(action, sorted(fired)) for action, fired in _acted({"DELETE", "UPDATE"}, "n", "a")]
-    [('ON DELETE SET NULL', ['UPDATE'])]
+    [('ON DELETE SET NULL', ['CHILDREN', 'UPDATE'])]
     >>> [(action, sorted(fired)) for action, fired in _acted({"TRUNCATE", "CASCADE"}, "a", "c")]
-    [('TRUNCATE ... CASCADE', ['CASCADE', 'TRUNCATE'])]
+    [('TRUNCATE ... CASCADE', ['CASCADE', 'CHILDREN', 'TRUNCATE'])]
     """
     acted: list[tuple[str, frozenset[str]]] = []
     if "DELETE" in events and on_delete in _ACTIONS:
@@ -179,7 +224,7 @@ def _acted(events: set[str], on_delete: str, on_update: str
         acted.append((f"ON UPDATE {_ACTIONS[on_update]}", frozenset({"UPDATE"})))
     if "CASCADE" in events:  # (whatever the key's actions)
         acted.append(("TRUNCATE ... CASCADE", frozenset({"TRUNCATE", "CASCADE"})))
-    return acted
+    return [(action, fired | {"CHILDREN"}) for action, fired in acted]
 
 
 def _verb(events: frozenset[str]) -> str:

@@ -242,7 +242,8 @@ def _reached(conn: Any, check: dict[str, Any], reached: dict[str, Reached]) -> R
     from dbsafe.guard.reached_rows import reached_tables
 
     key = json.dumps([check.get(part) for part in (
-        "writes", "triggers", "actions", "enabled_triggers", "created_functions", "settings")],
+        "writes", "triggers", "actions", "enabled_triggers", "disabled_triggers", "rules",
+        "defaults", "created_functions", "settings")],
         sort_keys=True)
     if key not in reached:
         reached[key] = reached_tables(conn, check, CalledWrites(

@@ -235,7 +235,8 @@ _WRITE_EVENTS = {"InsertStmt": ("INSERT",), "UpdateStmt": ("UPDATE",),
 def written_tables(kind: str, node: Any) -> list[tuple[str, tuple[str, ...]]]:
     """The tables a data statement (its `kind` and fields) writes, each with the events it
     fires there (`EVENT_BITS`' names; `CASCADE`: a TRUNCATE ... CASCADE, which empties the
-    tables referencing it too), its data-modifying CTEs' included.
+    tables referencing it too; `ONLY`: `UPDATE ONLY t`, which writes none of its inheritance
+    children or partitions), its data-modifying CTEs' included.
 
     >>> from dbsafe.lint.statement import parse_statement
     >>> written_tables("InsertStmt", parse_statement(
@@ -246,6 +247,8 @@ def written_tables(kind: str, node: Any) -> list[tuple[str, tuple[str, ...]]]:
     [('a', ('TRUNCATE', 'CASCADE'))]
     >>> written_tables("CopyStmt", parse_statement("COPY a TO STDOUT").node)
     []
+    >>> written_tables("TruncateStmt", parse_statement("TRUNCATE ONLY a, b").node)
+    [('a', ('TRUNCATE', 'ONLY')), ('b', ('TRUNCATE',))]
     """
     found: list[tuple[str, tuple[str, ...]]] = []
     for part_kind, fields in [(kind, node), *walk(node)]:
@@ -257,10 +260,11 @@ def written_tables(kind: str, node: Any) -> list[tuple[str, tuple[str, ...]]]:
         if part_kind == "TruncateStmt":
             if fields.get("behavior") == "DROP_CASCADE":
                 events += ("CASCADE",)
-            targets = [range_var(r) for r in fields.get("relations") or ()]
+            targets = [r.get("RangeVar", r) for r in fields.get("relations") or ()]
         else:
-            targets = [range_var(fields.get("relation"))]
-        found += [(name, events) for name in targets if name]
+            targets = [fields.get("relation") or {}]
+        found += [(name, events if target.get("inh") else (*events, "ONLY"))
+                  for target in targets if (name := range_var(target))]
     return found
 
 

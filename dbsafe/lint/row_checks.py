@@ -217,7 +217,8 @@ class RowChecks:
     # the referential actions and triggers they fire into the other tables they change
     # (`guard.reached_rows`)
     _writes: dict[str, tuple[set[str], str]] = field(default_factory=dict)
-    # the triggers the plan creates: [table, events (pg_trigger.tgtype's bits), function, why]
+    # the triggers the plan creates: [table, events (pg_trigger.tgtype's bits), function, why,
+    # its name]
     _triggers: list[list[Any]] = field(default_factory=list)
     # the foreign keys with a referential action the plan adds: [referencing table,
     # referenced table, ON DELETE, ON UPDATE (pg_constraint's letters), why]
@@ -225,6 +226,14 @@ class RowChecks:
     # table -> why: the plan enables (some of) its triggers, which the database's may say
     # are disabled
     _enabled_triggers: dict[str, str] = field(default_factory=dict)
+    # table -> the triggers the plan disables (by name; `USER`, `ALL`: every one of the
+    # table's, `ALL` its foreign keys' too), until it enables any again
+    _disabled_triggers: dict[str, list[str]] = field(default_factory=dict)
+    # the rules the plan creates: [table, events (pg_trigger.tgtype's bits), CREATE RULE, why]
+    _rules: list[list[Any]] = field(default_factory=list)
+    # the defaults (and generated columns) the plan gives a table that call functions, which
+    # a later INSERT evaluates: [table, [function, ...], why]
+    _defaults: list[list[Any]] = field(default_factory=list)
     # what each statement runs over rows (`row_changes.Runs`: the plan's PREPAREs, its
     # materialized views' queries)
     _runs: Runs = field(default_factory=Runs)
@@ -336,6 +345,13 @@ class RowChecks:
                 check["actions"] = [list(action) for action in self._actions]
             if self._enabled_triggers:
                 check["enabled_triggers"] = dict(self._enabled_triggers)
+            if self._disabled_triggers:
+                check["disabled_triggers"] = {table: list(names) for table, names
+                                              in self._disabled_triggers.items()}
+            if self._rules:
+                check["rules"] = [list(rule) for rule in self._rules]
+            if self._defaults:
+                check["defaults"] = [list(default) for default in self._defaults]
         if self.created_functions and (self._calls or self._writes or self._refreshed):
             check["created_functions"] = {name: list(entries) for name, entries
                                           in self.created_functions.items()}
@@ -374,13 +390,25 @@ class RowChecks:
         if s.kind in DATA_KINDS:
             for name, events in written_tables(s.kind, s.node):
                 if _application(name):
-                    self._writes.setdefault(name, (set(), f"{revision} runs {_word(s)} on "
-                                                   f"{name} before it"))[0].update(events)
+                    fired, _ = self._writes.setdefault(
+                        name, (set(events), f"{revision} runs {_word(s)} on {name} before it"))
+                    if "ONLY" not in events:  # (its children written: by this one at least)
+                        fired.discard("ONLY")
+                    fired.update(set(events) - {"ONLY"})
+        if s.kind == "RuleStmt" and s.relation and s.node.get("event") in _RULE_EVENTS:
+            self._rules.append([s.relation, _RULE_EVENTS[s.node["event"]], s.sql,
+                                f"{revision} creates rule {s.node.get('rulename')} on "
+                                f"{s.relation}"])
+        defaults = sorted(set(_defaults_set(s)))
+        if defaults and s.relation:  # (what later INSERTs into the table evaluate)
+            self._defaults.append([s.relation, defaults,
+                                   f"{revision} gives {s.relation} a default calling "
+                                   f"{defaults[0]}()"])
         if s.kind == "CreateTrigStmt" and s.relation:
             self._triggers.append([s.relation, int(s.node.get("events") or 0),
                                    ".".join(strings(s.node.get("funcname"))),
                                    f"{revision} creates trigger {s.node.get('trigname')} on "
-                                   f"{s.relation}"])
+                                   f"{s.relation}", str(s.node.get("trigname"))])
         if s.kind in ("CreateStmt", "AlterTableStmt") and s.relation:
             for kind, con in walk(s.node):
                 if kind != "Constraint" or con.get("contype") != "CONSTR_FOREIGN":
@@ -394,6 +422,13 @@ class RowChecks:
                 and s.relation:
             self._enabled_triggers.setdefault(
                 s.relation, f"{revision} enables triggers on {s.relation}")
+            self._disabled_triggers.pop(s.relation, None)  # (as the database holds them)
+        for action in s.actions:
+            # (DISABLE TRIGGER name, USER: the table's own; ALL: the foreign keys' too)
+            if action.subtype in ("DisableTrig", "DisableTrigUser", "DisableTrigAll") \
+                    and s.relation:
+                self._disabled_triggers.setdefault(s.relation, []).append(
+                    action.name or action.subtype.removeprefix("DisableTrig").upper())
 
     def _new(self, table: str) -> bool:
         """Created by the plan and written by none of its statements since: empty."""
@@ -558,6 +593,31 @@ class RowChecks:
 _PROBED_SETTINGS = frozenset({"search_path", "timezone", "datestyle", "intervalstyle",
                               "extra_float_digits", "bytea_output", "lc_monetary",
                               "lc_numeric"})
+
+
+# A rule's event (pglast's CmdType) as pg_trigger.tgtype's bit (`row_changes.EVENT_BITS`).
+_RULE_EVENTS = {"CMD_INSERT": 4, "CMD_DELETE": 8, "CMD_UPDATE": 16}
+
+
+def _defaults_set(s: Statement) -> Iterable[str]:
+    """The functions the defaults and generated columns `CREATE TABLE` or `ALTER TABLE` gives
+    its table call (as named): a later INSERT evaluates them.
+
+    >>> from dbsafe.lint.statement import parse_statement as p
+    >>> sorted(_defaults_set(p("ALTER TABLE t ALTER COLUMN c SET DEFAULT f(), "
+    ...                        "ADD COLUMN d int DEFAULT g() CHECK (h(d))")))
+    ['f', 'g']
+    """
+    from dbsafe.lint.row_changes import called_functions
+
+    if s.kind not in ("CreateStmt", "AlterTableStmt"):
+        return
+    for kind, fields in walk(s.node):
+        if kind == "Constraint" and fields.get("contype") in ("CONSTR_DEFAULT",
+                                                             "CONSTR_GENERATED"):
+            yield from called_functions(fields.get("raw_expr"))
+        elif kind == "AlterTableCmd" and fields.get("subtype") == "AT_ColumnDefault":
+            yield from called_functions(fields.get("def"))
 
 
 # Referential actions changing the referencing rows (pg_constraint's confdeltype and

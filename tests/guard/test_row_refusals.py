@@ -198,6 +198,15 @@ CREATE TABLE booths (id int PRIMARY KEY);
 INSERT INTO shops VALUES (1), (2);
 INSERT INTO stalls VALUES (1), (2);
 INSERT INTO booths VALUES (1), (2);
+-- What an INSERT evaluates or fires that writes another table (task 390): orders' default
+-- calls counted(), which inserts a NULL into counters; carts' rule does.
+CREATE TABLE counters (n int);
+INSERT INTO counters VALUES (1);
+CREATE FUNCTION counted() RETURNS int LANGUAGE sql
+  AS $$ INSERT INTO counters VALUES (NULL) RETURNING 1 $$;
+CREATE TABLE orders (id int, n int DEFAULT counted());
+CREATE TABLE carts (id int);
+CREATE RULE copied AS ON INSERT TO carts DO ALSO INSERT INTO counters VALUES (NULL);
 CREATE TRIGGER noted AFTER DELETE ON shops FOR EACH ROW EXECUTE FUNCTION noted();
 CREATE TRIGGER stamped BEFORE UPDATE ON shops FOR EACH ROW EXECUTE FUNCTION stamped();
 CREATE TRIGGER noted AFTER DELETE ON stalls FOR EACH ROW EXECUTE FUNCTION noted();
@@ -1204,6 +1213,7 @@ def test_a_domain_refusing_a_default_under_a_check_is_one_refusal(
 # PostgreSQL refuses, or a refusal it does not make).
 PETS_NOT_NULL = "ALTER TABLE pets ALTER COLUMN owner_id SET NOT NULL"
 NOTE_NOT_NULL = "ALTER TABLE ledger ALTER COLUMN note SET NOT NULL"
+COUNTERS_NOT_NULL = "ALTER TABLE counters ALTER COLUMN n SET NOT NULL"
 
 
 @pytest.mark.parametrize(("statements", "refused", "detail"), [
@@ -1252,9 +1262,35 @@ NOTE_NOT_NULL = "ALTER TABLE ledger ALTER COLUMN note SET NOT NULL"
       "ALTER TABLE ledger ALTER COLUMN owner_id SET NOT NULL"), True,
      "0005 runs DELETE on booths before it, which updates ledger through the foreign key "
      "(ON DELETE SET NULL) 0005 adds a foreign key of ledger"),
+    # an INSERT's defaults and rules (task 390), the database's and the plan's
+    (("INSERT INTO orders (id) VALUES (1)", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on orders before it, which evaluates the default of its column n, "
+     "which writes counters"),
+    (("INSERT INTO carts VALUES (1)", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on carts before it, which fires rule copied on public.carts, which "
+     "writes counters"),
+    (("CREATE TABLE baskets (id int, n int DEFAULT counted())",
+      "INSERT INTO baskets (id) VALUES (1)", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on baskets before it, which evaluates the default 0005 gives baskets "
+     "a default calling counted(), which writes counters"),
+    (("ALTER TABLE booths ADD COLUMN n int", "ALTER TABLE booths ALTER n SET DEFAULT counted()",
+      "INSERT INTO booths (id) VALUES (3)", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on booths before it, which evaluates the default 0005 gives booths "
+     "a default calling counted(), which writes counters"),
+    (("CREATE RULE copied AS ON INSERT TO booths DO ALSO INSERT INTO counters VALUES (NULL)",
+      "INSERT INTO booths VALUES (3)", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on booths before it, which fires the rule 0005 creates rule copied on "
+     "booths, which writes counters"),
+    # a trigger the plan disables, then enables again
+    (("ALTER TABLE shops DISABLE TRIGGER noted", "ALTER TABLE shops ENABLE TRIGGER noted",
+      "DELETE FROM shops WHERE id = 2", NOTE_NOT_NULL), True,
+     "0005 runs DELETE on shops before it, which fires trigger noted on public.shops, which "
+     "writes ledger"),
 ], ids=["set null", "on update", "cascade", "partition", "written parent", "truncate cascade",
         "trigger",
-        "the plan's trigger", "the plan's function", "the plan enables", "the plan's key"])
+        "the plan's trigger", "the plan's function", "the plan enables", "the plan's key",
+        "default", "rule", "the plan's table default", "the plan's set default",
+        "the plan's rule", "disabled then enabled"])
 def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
         statements: tuple[str, ...], refused: bool, detail: str,
         database: psycopg.Connection) -> None:
@@ -1278,7 +1314,23 @@ def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
     (("UPDATE shops SET id = id", NOTE_NOT_NULL), "passes"),
     # a disabled trigger
     (("DELETE FROM stalls WHERE id = 2", NOTE_NOT_NULL), "passes"),
-], ids=["restrict", "no action", "insert", "its own row", "disabled"])
+    # one the plan disables (task 390): by name, every one of the table's own, every one
+    (("ALTER TABLE shops DISABLE TRIGGER noted", "DELETE FROM shops WHERE id = 2",
+      NOTE_NOT_NULL), "passes"),
+    (("ALTER TABLE shops DISABLE TRIGGER USER", "DELETE FROM shops WHERE id = 2",
+      NOTE_NOT_NULL), "passes"),
+    (("ALTER TABLE owners DISABLE TRIGGER ALL", "DELETE FROM owners WHERE id = 2",
+      PETS_NOT_NULL), "passes"),
+    (("CREATE TRIGGER noted AFTER DELETE ON booths FOR EACH ROW EXECUTE FUNCTION noted()",
+      "ALTER TABLE booths DISABLE TRIGGER noted", "DELETE FROM booths WHERE id = 2",
+      NOTE_NOT_NULL), "passes"),
+    # UPDATE ONLY a parent writes none of its partitions; a default on UPDATE is not evaluated
+    (("UPDATE ONLY walks SET owner_id = NULL",
+      "ALTER TABLE walks_low ALTER COLUMN owner_id SET NOT NULL"), "passes"),
+    (("UPDATE orders SET id = 2", COUNTERS_NOT_NULL), "passes"),
+], ids=["restrict", "no action", "insert", "its own row", "disabled", "the plan disables",
+        "the plan disables the user's", "the plan disables all", "the plan's disabled",
+        "update only", "update of a defaulted table"])
 def test_what_a_data_statement_does_not_change_elsewhere_is_still_asked(
         statements: tuple[str, ...], outcome: str, database: psycopg.Connection) -> None:
     verdict = _verdicts(database, *statements)[-1]
