@@ -29,6 +29,7 @@ from dbsafe.core import (
 from dbsafe.guard import history
 from dbsafe.guard.backup import BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS, backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, backoff, blocked_by
+from dbsafe.guard.called_writes import RUNS_QUERIES
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.row_refusals import ROWS_REFUSE
 from dbsafe.guard.rows import ROWS_LEFT_CHANGED
@@ -62,6 +63,7 @@ from dbsafe.migrate.runner import (
     describe,
     verify_applied,
 )
+from dbsafe.pg.volatility import NOT_VOLATILE_FUNCTIONS, VOLATILE_FUNCTIONS
 
 if TYPE_CHECKING:
     from dbsafe.checks import Check, CheckResult
@@ -1187,29 +1189,57 @@ def _steps(start: tuple[str, ...], undo: Sequence[Revision], target: str) -> lis
     return steps if steps and steps[-1] == target else [target]
 
 
-# Statements whose changes to rows removing what a failed attempt left cannot undo.
-_ROW_CHANGES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt",
-                          "TruncateStmt", "DoStmt", "CallStmt", "ExecuteStmt"})
+# Statements whose changes to rows removing what a failed attempt left cannot undo, whatever
+# they run (a DO block, a procedure); what any other runs over rows, `lint.row_changes.Runs`.
+_ROW_CHANGES = frozenset({"DoStmt", "CallStmt"})
+# Functions writing no table (PostgreSQL's own: `sum()`, `lower()`, `set_config()`; not one
+# running a query it is given), which a query may call without changing a row.
+_WRITING_NO_TABLE = (VOLATILE_FUNCTIONS | NOT_VOLATILE_FUNCTIONS | frozenset({
+    "count", "sum", "min", "max", "avg", "string_agg", "array_agg", "jsonb_agg", "json_agg",
+    "bool_and", "bool_or", "coalesce", "greatest", "least", "nullif"})) - RUNS_QUERIES
 
 
 def data_changes(statements: Sequence[str]) -> list[str]:
     """The statements among `statements` that change rows (or may: one PostgreSQL's
-    parser rejects, a `DO` block, a procedure); a data-modifying CTE counts.
+    parser rejects, a `DO` block, a procedure), as `lint.row_changes.Runs` reads what each
+    runs: one writing a table (a data-modifying CTE's too; `EXPLAIN ANALYZE` of an UPDATE,
+    `EXECUTE` of a prepared one), or calling a function that may write one (a `CREATE TABLE
+    AS` over it, a database's materialized view refreshed); not `EXPLAIN UPDATE`, which only
+    plans it.
 
     >>> data_changes(["CREATE TABLE t (n int)", "UPDATE t SET n = n + 1",
-    ...               "WITH d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d"])
-    ['UPDATE t SET n = n + 1', 'WITH d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d']
+    ...               "WITH d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d",
+    ...               "EXPLAIN UPDATE t SET n = 1", "CREATE TABLE u AS SELECT f()",
+    ...               "CREATE TABLE v AS SELECT count(*) FROM t"])
+    ['UPDATE t SET n = n + 1', 'WITH d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d', \
+'CREATE TABLE u AS SELECT f()']
     """
-    from dbsafe.lint.statement import ParseFailure, parse_statements, walk
+    from dbsafe.lint.row_changes import DATA_KINDS, Runs, written_tables
+    from dbsafe.lint.statement import ParseFailure, parse_statements
 
+    runs = Runs()  # (in order: an EXECUTE runs what a PREPARE before it holds)
     found = []
     for sql in statements:
-        parsed = parse_statements(sql)
-        if any(isinstance(p, ParseFailure) or p[0] in _ROW_CHANGES
-               or any(kind in _ROW_CHANGES for kind, _ in walk(p[1])) for p in parsed):
+        changes = False
+        for parsed in parse_statements(sql):
+            if isinstance(parsed, ParseFailure) or parsed[0] in _ROW_CHANGES:
+                changes = True
+                continue
+            kind, node = parsed
+            run = runs.of_parsed(kind, node)
+            if run is None:
+                continue
+            if kind in DATA_KINDS:  # (the tables it names it may only read)
+                writes = [name for name, _ in written_tables(kind, node)]
+            elif kind in ("CreateTableAsStmt", "RefreshMatViewStmt"):
+                writes = list(run.tables[1:])  # (not the relation it fills)
+            else:  # (EXECUTE of a SELECT reads what it names)
+                writes = [] if run.select else list(run.tables)
+            changes |= run.unknown is not None or bool(run.views) or bool(writes) or any(
+                name.removeprefix("pg_catalog.") not in _WRITING_NO_TABLE for name in run.calls)
+        if changes:
             found.append(sql)
     return found
-
 
 
 # -- postflight --------------------------------------------------------------------------------

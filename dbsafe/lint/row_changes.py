@@ -322,6 +322,10 @@ class Runs:
         evaluates over its table's rows is `evaluated_over_rows`)."""
         return self._of(s.kind, s.node)
 
+    def of_parsed(self, kind: str, node: Any) -> Run | None:
+        """`of` a statement as `parse_statements` gives it: its kind and fields."""
+        return self._of(kind, node)
+
     def _of(self, kind: str, node: Any) -> Run | None:
         word = _WORDS.get(kind, kind)
         if kind in DATA_KINDS:

@@ -202,11 +202,12 @@ INSERT INTO booths VALUES (1), (2);
 -- calls counted(), which inserts a NULL into counters; carts' rule does.
 CREATE TABLE counters (n int);
 INSERT INTO counters VALUES (1);
-CREATE FUNCTION counted() RETURNS int LANGUAGE sql
+CREATE FUNCTION counted() RETURNS int LANGUAGE sql SET search_path = public
   AS $$ INSERT INTO counters VALUES (NULL) RETURNING 1 $$;
 CREATE TABLE orders (id int, n int DEFAULT counted());
 CREATE TABLE carts (id int);
 CREATE RULE copied AS ON INSERT TO carts DO ALSO INSERT INTO counters VALUES (NULL);
+CREATE MATERIALIZED VIEW counting AS SELECT counted() AS n WITH NO DATA;
 CREATE TRIGGER noted AFTER DELETE ON shops FOR EACH ROW EXECUTE FUNCTION noted();
 CREATE TRIGGER stamped BEFORE UPDATE ON shops FOR EACH ROW EXECUTE FUNCTION stamped();
 CREATE TRIGGER noted AFTER DELETE ON stalls FOR EACH ROW EXECUTE FUNCTION noted();
@@ -1464,3 +1465,31 @@ def test_a_table_made_as_a_query_s_rows_cannot_be_told(database: psycopg.Connect
     assert (verdict.outcome, verdict.detail) == (
         "cannot tell", "0005 runs EXECUTE elsewhere, which the plan does not PREPARE before "
         "it: its rows are not today's")
+
+
+@pytest.mark.parametrize(("statements", "changing"), [
+    (["EXPLAIN UPDATE counters SET n = 2"], []),  # (plans it only)
+    (["EXPLAIN ANALYZE UPDATE counters SET n = 2"], [0]),
+    (["PREPARE bump AS UPDATE counters SET n = $1", "EXECUTE bump(2)"], [1]),
+    (["CREATE TABLE made AS SELECT counted() AS n"], [0]),
+    (["CREATE TABLE made AS SELECT lower(n::text), count(*) FROM counters GROUP BY 1"], []),
+    (["REFRESH MATERIALIZED VIEW counting"], [0]),
+    (["SELECT count(*) FROM counters"], []),
+], ids=["explain", "explain-analyze", "execute", "create-table-as", "create-table-as-built-ins",
+        "refresh", "select"])
+def test_the_statements_a_failed_attempt_committed_that_changed_rows(
+        statements: list[str], changing: list[int], database: psycopg.Connection) -> None:
+    # (task 390: what `upgrade` says stays of a failed attempt, and keeps it from a retry,
+    # is read as `Runs` reads what each statement runs)
+    from dbsafe.guard.upgrade import data_changes
+
+    assert data_changes(statements) == [statements[i] for i in changing]
+    rows = "SELECT array_agg(n ORDER BY n)::text FROM counters"
+    try:
+        with database.transaction(force_rollback=True):
+            before = database.execute(rows).fetchone()
+            for statement in statements:
+                database.execute(statement)
+            assert (database.execute(rows).fetchone() != before) is bool(changing)
+    finally:
+        database.execute("DEALLOCATE ALL")
