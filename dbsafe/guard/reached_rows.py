@@ -12,7 +12,12 @@ UPDATE, DELETE, TRUNCATE), and the guard follows them on the database.
   'A', 'R' or 'A' under `session_replication_role = replica`; any where the plan enables
   triggers of the table), whose function writes another table (`guard.called_writes`:
   followed through the functions it calls; one writing only its NEW row writes none).
-- The triggers and foreign keys the plan adds before the write, read from its statements.
+- The column defaults (and domains' defaults) an INSERT evaluates, the generated columns an
+  INSERT or UPDATE does, and the enabled rules of a written table on its events
+  (`pg_rewrite.ev_enabled`, as a trigger's), followed into what they write.
+- The triggers, rules, defaults and foreign keys the plan adds before the write, read from
+  its statements; a trigger it disables (`DISABLE TRIGGER name`, `USER`; `ALL`: the foreign
+  keys' actions too) fires nothing, and `UPDATE ONLY parent` reaches none of its children.
 
 Each is followed again from the table reached (a cascade's DELETE fires the child's own
 triggers and actions), through the inheritance children and partitions of each table (a
