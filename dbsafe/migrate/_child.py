@@ -936,8 +936,12 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
         where = _running_step(exc, revision_files)
     server = _server_error(exc)
     message = server["M"] if server else str(getattr(exc, "orig", None) or exc).strip()
-    # SQLAlchemy appends "(Background on this error at: ...)" and the SQL; keep the cause.
-    first = message.splitlines()[0] if message else type(exc).__name__
+    if server or _from_database_stack(exc):
+        # SQLAlchemy appends "(Background on this error at: ...)" and the SQL, a driver
+        # the statement and a caret; keep the cause.
+        first = message.splitlines()[0] if message else type(exc).__name__
+    else:
+        first = _one_line(message) or type(exc).__name__
     # An object's repr in the message ("<...DedupeColumnCollection object at 0x7f68...>":
     # alembic's drop_constraint(None, ...)) has an address that differs each run, and so
     # would the finding's message: the same failure must read the same in every CI log.
@@ -947,7 +951,7 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
         first += " (it asked on stdin, which is at end of file under dbsafe, as under CI)"
     return {
         "type": type(exc).__name__,
-        "message": _mask(first),
+        "message": _mask_environment(_mask(first)),
         "sandbox": isinstance(exc, SandboxViolation)
         or isinstance(getattr(exc, "orig", None), SandboxViolation)
         or isinstance(exc.__cause__, SandboxViolation),
@@ -956,8 +960,79 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
         "file": where[1] if where else None,
         "line": where[2] if where else None,
         "origin": origin,
-        "traceback": _mask("".join(traceback.format_exception(shown))[-8000:]),
+        "traceback": _mask_environment(
+            _mask("".join(traceback.format_exception(shown))[-8000:])),
     }
+
+
+_DATABASE_STACK = frozenset({"sqlalchemy", "psycopg", "psycopg2", "asyncpg", "pg8000"})
+
+
+def _from_database_stack(exc: BaseException) -> bool:
+    """Whether SQLAlchemy or a driver raised `exc`: their later lines are the statement,
+    a caret under it or a link, never the cause."""
+    return (getattr(exc, "orig", None) is not None
+            or type(exc).__module__.partition(".")[0] in _DATABASE_STACK)
+
+
+# pydantic's "[type=missing, input_value=..., input_type=...]" quotes the value it refused,
+# which may be a secret read from the environment; its link says nothing about this project.
+_PYDANTIC_DETAILS = re.compile(r"\s*\[type=.*\]\s*$")
+_PYDANTIC_LINK = re.compile(r"^\s*For further information visit \S+\s*$")
+_ONE_LINE_LIMIT = 300
+
+
+def _one_line(message: str) -> str:
+    """A message of several lines on one: a line at the margin starts an item, an indented
+    line continues the item above it (": "); the first item is followed by ": ", the
+    others by "; ". Items that do not fit in about 300 characters are counted, not shown.
+
+    pydantic names the field on the line after its first (fractal-server's env.py
+    without JWT_SECRET_KEY said only "1 validation error for Settings"):
+
+    >>> _one_line("1 validation error for Settings\\nJWT_SECRET_KEY\\n  Field required "
+    ...           "[type=missing, input_value={}, input_type=dict]\\n"
+    ...           "    For further information visit https://errors.pydantic.dev/2/v/missing")
+    '1 validation error for Settings: JWT_SECRET_KEY: Field required'
+    """
+    items: list[str] = []
+    for line in message.splitlines():
+        piece = _PYDANTIC_DETAILS.sub("", line).strip()
+        if not piece or _PYDANTIC_LINK.match(line):
+            continue
+        if items and line[0].isspace():
+            items[-1] = _joined(items[-1], ": ", piece)
+        else:
+            items.append(piece)
+    if not items:
+        return ""
+    text = items[0]
+    for index, item in enumerate(items[1:], start=1):
+        joined = _joined(text, ": " if index == 1 else "; ", item)
+        if len(joined) > _ONE_LINE_LIMIT:
+            return f"{text} (and {len(items) - index} more)"
+        text = joined
+    return text
+
+
+def _joined(text: str, separator: str, piece: str) -> str:
+    """`piece` after `text`: after a sentence's end, a blank says enough."""
+    return f"{text} {piece}" if text.endswith((".", ":", ";", "!", "?")) \
+        else f"{text}{separator}{piece}"
+
+
+# Names of environment variables whose values are secrets (JWT_SECRET_KEY, API_TOKEN,
+# DB_PASSWORD, ...): an env.py error quoting one must not put it in a CI log.
+_SECRET_NAME = re.compile(r"(?i)secret|passw|token|key|credential|auth")
+
+
+def _mask_environment(text: str) -> str:
+    """`text` with the value of every secret-named environment variable masked."""
+    secrets = {value for name, value in os.environ.items()
+               if len(value) >= 6 and _SECRET_NAME.search(name)}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def _hidden_by_cleanup(exc: BaseException) -> BaseException:
