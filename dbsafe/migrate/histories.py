@@ -121,7 +121,7 @@ class History:
     checksum_query: str | None = None
     checksums: tuple[tuple[str, int | str | None], ...] = ()
     # refinery's: the name each applied version's row has, as its words show it
-    # (`V3__users`, `DivergentVersion`).
+    # (`V3__users`, `DivergentVersion`); drizzle-orm 1.0's: its migration folder's name.
     run_names_query: str | None = None
     run_names: tuple[tuple[str, str], ...] = ()
     # The applied versions (`query`) read with a column an older table of the runner's name
@@ -279,10 +279,14 @@ _HISTORIES = (
     # drizzle-orm's `migrate()`: a row per journal entry it ran, its `created_at` the entry's
     # `when` (its hash column is the file's sha256, never compared: it runs every entry
     # whose `when` is past the last row's, so every entry up to that one counts as run).
+    # drizzle-orm 1.0 (drizzle-kit 1.0's folders) adds the migration folder's `name` and
+    # runs every migration whose name no row has (`run_names`: `_drizzle_1_ran`).
     # `migrationsSchema` / `migrationsTable` put it elsewhere: `sql-migrations-history-table`.
     History("drizzle", ("drizzle", "__drizzle_migrations"),
             "SELECT created_at::text FROM {table} WHERE created_at IS NOT NULL",
-            frozenset({"id", "hash", "created_at"})),
+            frozenset({"id", "hash", "created_at"}),
+            run_names_query="SELECT coalesce(created_at::text, ''), name FROM {table} "
+                            "WHERE name IS NOT NULL"),
     # postgres-migrations' (npm; its `0_create-migrations-table.sql`): a row per file it ran,
     # by its id, with the sha1 of the file's name and text (`loadMigrationFile`), which it
     # compares before it runs anything (`refusal`); id 0 is its own first migration, the one
@@ -699,6 +703,25 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
         else found.group(1)
 
 
+def _drizzle_1(path: Path) -> bool:
+    """Whether `path`, a file of a drizzle folder, is drizzle-kit 1.0's
+    (`<timestamp>_<name>/migration.sql`; 0.x's are `<tag>.sql` beside a journal)."""
+    return path.name == "migration.sql"
+
+
+def _drizzle_1_ran(path: Path, history: History, versions: set[str]) -> bool:
+    """Whether drizzle-orm 1.0 takes drizzle-kit 1.0's migration `path` as run: a row has
+    its folder's name (`getMigrationsToRun`), whatever its timestamp. A table 0.x made has
+    no names yet: 1.0 first gives each row the name of the migration whose timestamp is the
+    row's `created_at` to the second (its `up-migrations/pg.ts`, version 0 to 1)."""
+    if history.run_names:
+        return path.parent.name in {name for _, name in history.run_names}
+    from dbsafe.extract.migration import drizzle_1_millis
+
+    millis = drizzle_1_millis(path.parent.name)
+    return millis is not None and millis // 1000 in {int(v) // 1000 for v in versions}
+
+
 def _drizzle_whens(folder: Path) -> dict[str, str]:
     """The `when` of each file drizzle-kit's journal in `folder` lists (`<tag>.sql`), as
     text: what drizzle-orm's `migrate()` records as its row's `created_at`."""
@@ -1081,7 +1104,9 @@ def never_run(migrations: Sequence[Migration], history: History, versions: set[s
     whens = [int(v) for v in versions]
     first, last = min(whens), max(whens)
     named = _versions_of(list(migrations), history, versions)
+    # (drizzle-orm 1.0 runs every migration of drizzle-kit 1.0's folder no row names)
     return [m for m in migrations if (v := named.get(m.path)) is not None
+            and m.file is not None and not _drizzle_1(m.file)
             and v not in versions and first < int(v) < last]
 
 
@@ -1551,14 +1576,21 @@ def ran_among(migrations: list[Migration], history: History, versions: set[str]
     """Those of `migrations` that `history`'s `versions` say ran, whatever else the
     history holds (lint of some files of a folder: the others are not its business)."""
     named = _versions_of(migrations, history, versions)
-    if history.runner in ("golang-migrate", "drizzle") and versions:
-        # golang-migrate's table holds one row, the version the database is at; drizzle
-        # runs the entries past its last row's: every file up to it ran, but those it
-        # skipped for good (`never_run`).
+    if history.runner == "drizzle" and versions:
+        # drizzle-orm 0.x runs the journal entries past its last row's: every file up to it
+        # ran, but those it skipped for good (`never_run`); 1.0 runs each migration of
+        # drizzle-kit 1.0's folder that no row names (`_drizzle_1_ran`).
         current = max(int(v) for v in versions)
         skipped = {m.path for m in never_run(migrations, history, versions)}
-        versions = {v for path, v in named.items() if v is not None and int(v) <= current
-                    and path not in skipped}
+        return [m for m in migrations if (v := named.get(m.path)) is not None
+                and m.file is not None and m.path not in skipped
+                and (_drizzle_1_ran(m.file, history, versions) if _drizzle_1(m.file)
+                     else int(v) <= current)]
+    if history.runner == "golang-migrate" and versions:
+        # golang-migrate's table holds one row, the version the database is at: every file
+        # up to it ran.
+        current = max(int(v) for v in versions)
+        versions = {v for v in named.values() if v is not None and int(v) <= current}
     if history.baseline is not None and _FLYWAY_VERSION.fullmatch(history.baseline):
         from dbsafe.extract.flyway import FlywayNames
 
@@ -1586,9 +1618,10 @@ def _versions_of(migrations: list[Migration], history: History, versions: set[st
     if history.runner == "sqitch":
         return dict(_sqitch_keys(migrations))
     if history.runner == "drizzle":  # its journal read once per folder
-        whens = {folder: _drizzle_whens(folder)
-                 for folder in {m.file.parent for m in migrations if m.file is not None}}
-        return {m.path: whens[m.file.parent].get(m.file.name) for m in migrations
+        whens = {folder: _drizzle_whens(folder) for folder in {
+            m.file.parent for m in migrations if m.file is not None and not _drizzle_1(m.file)}}
+        return {m.path: file_version(m.file, "drizzle") if _drizzle_1(m.file)
+                else whens[m.file.parent].get(m.file.name) for m in migrations
                 if m.file is not None}
     flyway = None
     if history.runner == "flyway" and (first := next(

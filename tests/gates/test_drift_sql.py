@@ -488,6 +488,45 @@ def test_a_drizzle_journal_entry_older_than_the_last_one_run_never_runs_and_is_s
     assert commands.drift(settings).findings == ()
 
 
+def test_a_drizzle_kit_1_migration_older_than_the_last_one_run_is_pending(
+        tmp_path: Path, database_url: str) -> None:
+    # drizzle-orm 1.0 runs each migration of drizzle-kit 1.0's folder whose name no row of
+    # its table has (`getMigrationsToRun`), whatever its timestamp: a branch's email
+    # migration, merged after orders ran, runs at the next migrate. status said it was
+    # current (0.x's rule: at or below the last row's `created_at`, and between two rows:
+    # DBS613, never run).
+    (tmp_path / "drizzle.config.ts").write_text(
+        'export default { dialect: "postgresql", out: "./drizzle" }\n')
+    names = {"20260101000000_users": _UPS[0], "20260103000000_orders": _UPS[2],
+             "20260102000000_email": _UPS[1]}
+    for name, sql in names.items():
+        (tmp_path / "drizzle" / name).mkdir(parents=True)
+        (tmp_path / "drizzle" / name / "migration.sql").write_text(sql + "\n")
+        (tmp_path / "drizzle" / name / "snapshot.json").write_text(
+            json.dumps({"version": "8", "dialect": "postgres"}))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[2] + "CREATE SCHEMA drizzle; CREATE TABLE "
+                     "drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, "
+                     "created_at bigint, name text, applied_at timestamptz DEFAULT now()); "
+                     "INSERT INTO drizzle.__drizzle_migrations (hash, created_at, name) VALUES "
+                     "('12a1ef51', 1767225600000, '20260101000000_users'), "
+                     "('cde69151', 1767398400000, '20260103000000_orders');")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings)
+    assert report.findings == ()
+    assert [p["migration"] for p in report.summary["pending"]] == [
+        "drizzle/20260102000000_email/migration.sql"]
+    assert commands.drift(settings).findings == ()
+    # A table drizzle-orm 0.x made (no names): 1.0 names each row after the migration of
+    # its timestamp before it runs anything, and runs the others.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE drizzle.__drizzle_migrations DROP COLUMN name")
+    report = commands.status(settings)
+    assert report.findings == ()
+    assert [p["migration"] for p in report.summary["pending"]] == [
+        "drizzle/20260102000000_email/migration.sql"]
+
+
 RUNNER_TABLES = {"node-pg-migrate": "public.pgmigrations",
                  "graphile-migrate": "graphile_migrate.migrations",
                  "drizzle": "drizzle.__drizzle_migrations"}
