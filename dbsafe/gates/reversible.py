@@ -1121,7 +1121,13 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
     total, cut = len(ids), _split_at(len(ids))
     lock = threading.Lock()
     done = [0, 0]  # revisions each part has walked down
-    last = [-1]  # what the bar shows: a line per step forward in a CI log, not one per part
+    # Each line names the part its revision belongs to; the first names both (the head is
+    # the upper part's first, walked at the same time as the lower part's top).
+    parts = (f"{ids[0]}..{ids[cut - 1]}", f"{ids[cut]}..{ids[-1]}")
+    sizes = (cut, total - cut)
+    last = [0]  # what the bar shows: a line per step forward in a CI log, not one per part
+    if progress is not None:
+        progress(0, total, f"{parts[0]} and {parts[1]}, side by side")
 
     def part(which: int) -> Progress | None:
         if progress is None:
@@ -1133,9 +1139,16 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
                 now = min(sum(done), total - 1)
                 if now > last[0]:
                     last[0] = now
-                    progress(now, total, revision)
+                    progress(now, total, f"{revision} (of {parts[which]})")
 
         return shown
+
+    def finished(which: int) -> None:
+        """A part walked to its end: the other's lines count all of it (a part's last line
+        is its lowest revision starting, and the part that ends second shows the last
+        step, not a line naming the base revision again)."""
+        with lock:
+            done[which] = sizes[which]
 
     upper: dict[str, Any] = {}
     upper_counts = dict.fromkeys(counts, 0)
@@ -1160,6 +1173,7 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
             upper["result"] = _fast_walk(u, order[cut:], by_id, [ids[cut - 1]],
                                          u.fingerprint(), options, root, upper_counts,
                                          part(1), None)
+            finished(1)
         except MigrationError as exc:
             if exc.revision is None:
                 upper["error"] = exc
@@ -1178,6 +1192,7 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
     try:
         lower, fallback = _fast_walk(w, order[:cut], by_id, start, start_fp, options, root,
                                      counts, part(0), seed)
+        finished(0)
     except Exception:
         thread.join()  # not after Ctrl-C: the upper part stops with its server
         raise
@@ -1194,7 +1209,8 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
     if upper_fallback is not None:
         return lower, cut, w.fingerprint()
     if progress is not None and last[0] < total - 1:
-        progress(total - 1, total, ids[0])
+        # both parts' lowest revisions were shown before either part ended
+        progress(total - 1, total, f"{ids[0]}..{ids[-1]}")
     return {**lower, **found}, total, None
 
 

@@ -144,8 +144,21 @@ def test_a_long_history_split_in_two_halves_walked_side_by_side_gets_the_same_ve
         # both halves' requests are counted; the bar counts down to the first revision
         assert one.summary["alembic_requests"] < split.summary["alembic_requests"] \
             < stairway.summary["alembic_requests"]
-        assert shown[0][1] == 45 and shown[-1] == (44, 45, "0001")
         assert [s[0] for s in shown] == sorted({s[0] for s in shown})  # each step once
+        assert shown[-1][:2] == (44, 45)
+        # Each line names the part its revision belongs to, the first both, a last one
+        # after both parts the whole walk; no revision is named twice (the base was: its
+        # part's last line and the walk's; the head never, its part's first line counting
+        # as the lower part's).
+        assert shown[0] == (0, 45, "0001..0030 and 0031..0045, side by side")
+        parts = {"0001..0030": range(1, 31), "0031..0045": range(31, 46)}
+        for _step, _total, label in shown[1:]:
+            if label == "0001..0045":
+                assert label == shown[-1][2]
+                continue
+            revision, _, named = label.removesuffix(")").partition(" (of ")
+            assert int(revision) in parts[named], label
+        assert len({label for *_, label in shown}) == len(shown)
     else:
         assert split.findings[-1].subject == f"{min(broken):04d}"
         assert split.not_verified[0] == f"{min(broken):04d}"
