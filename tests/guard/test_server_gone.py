@@ -85,14 +85,23 @@ def _write_history(root: Path) -> None:
             f"def downgrade():\n    op.execute({down_sql!r})\n")
 
 
-def _project(tmp_path: Path, url: str) -> Callable[..., subprocess.Popen[str]]:
-    """The project on the history above, and how to start `dbsafe ARGS` in it on `url`."""
+@pytest.fixture(scope="module")
+def lint_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One lint cache for the module's runs: every test lints the same history from an empty
+    database, so only the first run's preflight starts a throwaway server to lint it (3-5 s);
+    the others' go from connecting to applying in about a second."""
+    return tmp_path_factory.mktemp("lint-cache")
+
+
+def _project(tmp_path: Path, url: str, cache: Path) -> Callable[..., subprocess.Popen[str]]:
+    """The project on the history above, and how to start `dbsafe ARGS` in it on `url`
+    (with the lint cache `cache`)."""
     root = tmp_path / "p"
     write_project(root, "well_behaved")
     _write_history(root)
     (root / "app" / "queries.sql").write_text("SELECT id FROM patients;\n")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))},
-           "DBSAFE_DATABASE_URL": url, "DBSAFE_CACHE_DIR": str(tmp_path / "cache")}
+           "DBSAFE_DATABASE_URL": url, "DBSAFE_CACHE_DIR": str(cache)}
 
     def dbsafe(*args: str) -> subprocess.Popen[str]:
         return subprocess.Popen([sys.executable, "-m", "dbsafe", *args], cwd=root, env=env,
@@ -135,13 +144,13 @@ def _until(conn: psycopg.Connection, run: subprocess.Popen, what: str,
 
 
 def test_a_server_stopped_mid_revision_is_said_and_the_next_upgrade_repairs_the_run(
-        cluster: tuple[str, Path], tmp_path: Path) -> None:
+        cluster: tuple[str, Path], tmp_path: Path, lint_cache: Path) -> None:
     conninfo, socket_dir = cluster
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("CREATE DATABASE shop")
         conn.execute("ALTER DATABASE shop SET dbsafe_test.sleep = 60")
     url = f"postgresql://postgres@/shop?host={socket_dir}&port=5432"
-    dbsafe = _project(tmp_path, url)
+    dbsafe = _project(tmp_path, url, lint_cache)
 
     run = dbsafe("upgrade", "--no-backup", "--fail-on", "error")
     last = _last_line_once_stopped(run, url, socket_dir, "0002 never started",
@@ -214,7 +223,7 @@ def test_verify_restore_cut_off_by_the_server_is_no_verdict_on_the_backup(
 
 
 def test_a_run_whose_lock_session_is_ended_stops_when_another_run_takes_the_lock(
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, tmp_path: Path, lint_cache: Path) -> None:
     """A DBA's `pg_terminate_backend` on the idle `dbsafe lock` session frees the run lock:
     the run went on applying, unaware, beside a second run free to start. It confirms the
     lock before each revision: taken again where it is free, else it stops."""
@@ -226,7 +235,7 @@ def test_a_run_whose_lock_session_is_ended_stops_when_another_run_takes_the_lock
     _write_history(root)
     (root / "app" / "queries.sql").write_text("SELECT id FROM patients;\n")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))},
-           "DBSAFE_DATABASE_URL": database_url, "DBSAFE_CACHE_DIR": str(tmp_path / "cache")}
+           "DBSAFE_DATABASE_URL": database_url, "DBSAFE_CACHE_DIR": str(lint_cache)}
     run = subprocess.Popen([sys.executable, "-m", "dbsafe", "upgrade", "--no-backup",
                             "--fail-on", "error"], cwd=root, env=env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -268,15 +277,15 @@ def test_a_run_whose_lock_session_is_ended_stops_when_another_run_takes_the_lock
      "after the downgrade to 0002 (before the downgrade to 0001)", "0002"),
 ])
 def test_a_server_stopped_between_revisions_is_said_where(
-        cluster: tuple[str, Path], tmp_path: Path, command: tuple[str, ...], setting: str,
-        where: str, at: str) -> None:
+        cluster: tuple[str, Path], tmp_path: Path, lint_cache: Path,
+        command: tuple[str, ...], setting: str, where: str, at: str) -> None:
     """A smart shutdown lets the revision sleeping at its end commit, then refuses the run's
     next connection: between two revisions, or before the postflight."""
     conninfo, socket_dir = cluster
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("CREATE DATABASE shop")
     url = f"postgresql://postgres@/shop?host={socket_dir}&port=5432"
-    dbsafe = _project(tmp_path, url)
+    dbsafe = _project(tmp_path, url, lint_cache)
 
     if command[0] == "downgrade":
         _, err = dbsafe("upgrade", "--no-backup").communicate(timeout=300)
