@@ -30,7 +30,9 @@ from dbsafe.schema.diff import DiffOptions, diff
 from tests.helpers import at_revision
 from tests.migrate.projects import write_project
 
-pytestmark = pytest.mark.db
+# The in-process runs' throwaways (the preflight's lint capture, a downgrade's schema built
+# from the migrations) are databases of this worker's server, not servers of their own.
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 KILL_POINTS = 20
 
@@ -226,7 +228,6 @@ def killing(pg_server: NoopExecutor, tmp_path_factory: pytest.TempPathFactory
 HALF_WAY = KILL_POINTS
 
 
-@pytest.mark.usefixtures("one_server_throwaways")  # the repair run's lint captures
 # One worker runs every kill point: `killing` (a history applied twice, two timed runs, about
 # 9 s) is built once, not once per worker.
 @pytest.mark.xdist_group("kill_points")
@@ -439,8 +440,26 @@ def _upgrading(root: Path, url: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
     return subprocess.Popen(
         [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--fail-on", "error"],
-        cwd=root, env={**env, "DBSAFE_DATABASE_URL": url},
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": url, **_linted(root, url)},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _lint_cache(root: Path) -> Path:
+    return root.parent / "lint-cache"
+
+
+def _linted(root: Path, url: str) -> dict[str, str]:
+    """The environment naming a lint cache that holds the preflight's lint of `root`'s
+    pending revisions on `url`, linted here in process (`one_server_throwaways`): the
+    `dbsafe upgrade` started in a subprocess goes from its connection to its apply step in
+    about a second, not after starting a throwaway server to lint them (3-5 s), which is not
+    what these tests stop. (Starting one is tested by the tests that do not stop dbsafe.)"""
+    cache = _lint_cache(root)
+    settings = load_settings(root, {"database-url": url, "cache-dir": str(cache),
+                                    "fail-on": "error"}, environ={})
+    report = commands.upgrade(settings, UpgradeOptions(backup=False, dry_run=True))
+    assert report.summary["outcome"] == "planned", report.summary["what_happened"]
+    return {"DBSAFE_CACHE_DIR": str(cache)}
 
 
 def _until_running(watcher: psycopg.Connection, proc: subprocess.Popen[str], query: str) -> None:
@@ -542,7 +561,8 @@ def test_stopped_mid_concurrent_build_leaves_no_invalid_index(
     proc = subprocess.Popen(
         [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--fail-on", "error",
          "--lock-timeout", "10min"],
-        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url},
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url,
+                            **_linted(root, database_url)},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         # A background process may start with SIGINT ignored: as at a terminal, it is not.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -561,7 +581,9 @@ def test_stopped_mid_concurrent_build_leaves_no_invalid_index(
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
         assert conn.execute("SELECT to_regclass('ix_a_n')").fetchone() == (None,)
-    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
+    # The run again hits the lint cache the stopped run used (the history is at 0001 again).
+    settings = load_settings(root, {"database-url": database_url,
+                                    "cache-dir": str(_lint_cache(root))}, environ={})
     (last,) = commands.status(settings).summary["history"][:1]
     assert last["outcome"] == "interrupted"
     again = commands.upgrade(settings, UpgradeOptions(backup=False))
