@@ -206,8 +206,9 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     Returns:
         A report with one finding per problem, suppressions applied.
     """
-    from dbsafe.lint.app_references import Application, application_fragments
+    from dbsafe.lint.app_references import Application, application_fragments, enabled
     from dbsafe.lint.run import lint_migrations, load
+    from dbsafe.sources import builds_alembic_heads, keep_alembic_heads
     from dbsafe.validate.search_path import for_application
 
     started = time.perf_counter()
@@ -217,14 +218,22 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     facts = _database_facts(settings.database_url, settings, paths) \
         if settings.database_url else None
     since = _beyond_database(facts, since)
+    # DBS211 reads the schema the migrations build: the capture's, when it is that schema
+    # (then the history is not run a second time for it).
+    keep_head = facts is None and not offline and enabled(settings) \
+        and builds_alembic_heads(settings)
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
                   current=facts.revisions if facts else (),
                   seed=_seed(settings, facts, paths, since=since, offline=offline),
-                  ran=facts.ran if facts else None, until=until)
+                  ran=facts.ran if facts else None, until=until, keep_head=keep_head)
     migrations = loaded.migrations
+    head = loaded.head
+    if head is not None:  # `dbsafe validate`, `schema dump` read it from the cache too
+        keep_alembic_heads(settings, head, loaded.head_imported)
     # Loaded only if a migration drops or renames something (DBS211).
     app = Application(lambda words: application_fragments(settings, migrations, words),
-                      lambda: facts.before if facts and facts.before else schema_dump(settings),
+                      lambda: facts.before if facts and facts.before else
+                      head if head is not None else schema_dump(settings),
                       lambda snapshot: for_application(snapshot, settings))
     report = lint_migrations(migrations, settings, codes, facts, app, loaded)
     summary = dict(report.summary)

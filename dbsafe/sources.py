@@ -182,11 +182,9 @@ def _load_schema(settings: Settings, search_path: Sequence[str] | None = None) -
 
     project = AlembicProject.from_settings(settings)
     alembic_ini = project.ini
-    key = _cache_key(settings, alembic_ini)
-    # (with other environments, the schema differs from `diff migrations`'s, the main one's)
-    name = f"migrations-{key}-all.json" if other_environments(alembic_ini) else \
-        f"migrations-{key}.json"
-    cache_file = settings.effective_cache_dir / name if settings.use_cache else None
+    cache_file = _alembic_cache_file(settings, alembic_ini,
+                                     other_environments=bool(other_environments(alembic_ini))) \
+        if settings.use_cache else None
     description = f"migrations {_display(alembic_ini, settings)}"
     cached = _read_cache(cache_file, imports=True)
     if cached is not None:
@@ -202,6 +200,47 @@ def _load_schema(settings: Settings, search_path: Sequence[str] | None = None) -
                         imports=True)
 
         return _introspected(migrated, save)
+
+
+def builds_alembic_heads(settings: Settings) -> bool:
+    """Whether the schema source is the project's alembic history alone, upgraded to heads
+    on a throwaway server after its `setup-sql`: what `dbsafe lint`'s capture leaves when
+    every revision ran. Not a database, a snapshot or a folder of SQL migrations, nor an
+    alembic.ini with other environments (applied beside it, `migrated_database`)."""
+    from dbsafe.migrate.fingerprint import other_environments
+    from dbsafe.migrate.runner import AlembicProject
+
+    if settings.resolved_schema_source != "migrations" or sql_migrations_folder(settings):
+        return False
+    ini = AlembicProject.from_settings(settings).ini
+    try:
+        return ini.is_file() and not other_environments(ini)
+    except ConfigError:
+        return False
+
+
+def keep_alembic_heads(settings: Settings, snapshot: SchemaSnapshot,
+                       imported: dict[str, object] | None) -> None:
+    """Cache `snapshot`, the alembic history's schema at heads built by another run of the
+    same files (`dbsafe lint`'s capture, `builds_alembic_heads`), as the schema from the
+    migrations: `load_schema` reads it as if it had built it, and builds nothing. `imported`:
+    what that run imported (`.imports` form); None caches nothing."""
+    from dbsafe.migrate.runner import AlembicProject
+
+    if not settings.use_cache or imported is None:
+        return
+    cache_file = _alembic_cache_file(settings, AlembicProject.from_settings(settings).ini,
+                                     other_environments=False)
+    _save_built(cache_file, snapshot, imported, imports=True)
+
+
+def _alembic_cache_file(settings: Settings, alembic_ini: Path, *,
+                        other_environments: bool) -> Path:
+    """Where the schema an alembic history builds is cached."""
+    key = _cache_key(settings, alembic_ini)
+    # (with other environments, the schema differs from `diff migrations`'s, the main one's)
+    name = f"migrations-{key}-all.json" if other_environments else f"migrations-{key}.json"
+    return settings.effective_cache_dir / name
 
 
 def _introspected(source: SchemaSource, save: Callable[[SchemaSource], None]) -> SchemaSource:

@@ -259,6 +259,13 @@ _REMOVING_WORDS = ("DROP", "RENAME")
 _CHANGING_WORDS = ("DROP", "RENAME", "CREATE", "ADD")
 
 
+def may_remove(statements: Iterable[str]) -> bool:
+    """Whether any of these statements may drop or rename something: the raw-text filter
+    `destructive_changes` starts with, for deciding cheaply whether DBS211 may need a
+    schema (false means it finds nothing to check; true decides nothing)."""
+    return any(_has_word(sql, _REMOVING_WORDS) for sql in statements)
+
+
 def _has_word(sql: str, words: tuple[str, ...]) -> bool:
     upper = sql.upper()
     return any(word in upper for word in words)

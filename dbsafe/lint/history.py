@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from dbsafe.migrate.runner import AlembicProject
     from dbsafe.pg.schema_copy import SchemaCopy
     from dbsafe.pg.throwaway import ThrowawayServer
+    from dbsafe.schema.model import SchemaSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,12 @@ class LoadedHistory:
     seed_failures: list[str] = field(default_factory=list)
     seed_note: str = ""  # why the capture did not start from the database's schema
     captured_at: float | None = None  # read from the cache: when the entry was written
+    # With `keep_head`, of a capture that ran every revision from an empty database without
+    # a failure and dropped or renamed something: the schema at heads, read on its server
+    # before it went away -- what `migrated_database` builds again for DBS211 otherwise.
+    # Not in the entry: the caller keeps it where the schema from the migrations is cached.
+    head: SchemaSnapshot | None = None
+    imported: dict[str, Any] | None = None  # what that capture imported (`.imports` form)
 
     def description(self) -> str:
         if self.how == "captured" and self.seeded:
@@ -203,7 +210,8 @@ def not_linted_finding(item: Unlinted, root: Path) -> Finding:
 
 def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
                  cache_dir: Path | None = None, since: str | None = None,
-                 cache_extra: str = "", seed: Seed | None = None) -> LoadedHistory:
+                 cache_extra: str = "", seed: Seed | None = None,
+                 keep_head: bool = False) -> LoadedHistory:
     """Every revision of `project` as lint reads it (see the module docstring).
 
     Args:
@@ -216,6 +224,9 @@ def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
         seed: start from a copy of this database's schema and run only the revisions after
             its own; when that cannot be done, the history is replayed from empty and
             `seed_note` says why.
+        keep_head: a capture run now (not read from the cache) from an empty database,
+            every revision run without a failure, that dropped or renamed something, keeps
+            the schema at heads in `head` (see `_head_schema`).
     """
     if offline:
         return _offline(project, root, since, note="--offline")
@@ -227,7 +238,7 @@ def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
     if cached is not None:
         return cached
     try:
-        loaded = _capture_cached(project, root, cache_file, cache_dir)
+        loaded = _capture_cached(project, root, cache_file, cache_dir, keep_head=keep_head)
     except _NoCapture as exc:
         log.info("capturing on a throwaway server failed, rendering offline: %s", exc)
         return _offline(project, root, since, note=f"could not run on a throwaway server: "
@@ -251,22 +262,26 @@ def cached_capture(project: AlembicProject, *, cache_dir: Path,
 
 
 def _capture_cached(project: AlembicProject, root: Path, cache_file: Path | None,
-                    cache_dir: Path | None, *, seed: Seed | None = None) -> LoadedHistory:
+                    cache_dir: Path | None, *, seed: Seed | None = None,
+                    keep_head: bool = False) -> LoadedHistory:
     """`_capture`, its result written to `cache_file` with what the runs imported from
     outside the migrations folder (the project's modules, the installed distributions):
     `_read` takes it only while those are unchanged."""
     from dbsafe.migrate.runner import recording_imports
 
     with recording_imports() as imported:
-        loaded = _capture(project, root, seed=seed)
-    if cache_file is not None and cache_dir is not None and imported.complete:
-        from dbsafe.cache import write_cache_file
+        loaded = _capture(project, root, seed=seed, keep_head=keep_head)
+    if cache_dir is not None and imported.complete:
         from dbsafe.migrate.fingerprint import imported_dependencies
 
-        data = _to_json(loaded)
-        data["imported"] = imported_dependencies(project.ini, imported.files,
-                                                 imported.distributions, exclude=[cache_dir])
-        write_cache_file(cache_file, json.dumps(data))
+        loaded.imported = imported_dependencies(project.ini, imported.files,
+                                                imported.distributions, exclude=[cache_dir])
+        if cache_file is not None:
+            from dbsafe.cache import write_cache_file
+
+            data = _to_json(loaded)
+            data["imported"] = loaded.imported
+            write_cache_file(cache_file, json.dumps(data))
     return loaded
 
 
@@ -382,8 +397,10 @@ class _NoCapture(Exception):
 _MAX_FAILURES = 10  # revisions stamped past before the rest is left to offline rendering
 
 
-def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -> LoadedHistory:
+def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
+             keep_head: bool = False) -> LoadedHistory:
     import dataclasses
+    from datetime import UTC, datetime
 
     from dbsafe.migrate.render import captured_migrations, render_revisions
     from dbsafe.migrate.revisions import ancestors
@@ -395,6 +412,8 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
     seed_failures: list[str] = []
     template = None
     where = "a throwaway server"
+    head = None
+    started = datetime.now(UTC)  # objects made on the throwaway carry it as their 'now'
     if project.setup is not None and seed is None:
         project.setup.check()
     try:
@@ -437,6 +456,8 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
                 error = result.capture_error
                 if error is not None and not error.get("revision"):
                     break
+            if keep_head and seed is None and error is None and not failures:
+                head = _head_schema(server.url("dbsafe"), result, captured, started)
     except SetupSqlError:
         raise  # the project's own SQL failed: no schema of the project's to capture on
     except MigrationError as exc:
@@ -449,7 +470,7 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
                            dependencies={r.revision: r.dependencies for r in revisions
                                          if r.dependencies},
                            seeded=seed.at if seed is not None else None,
-                           seed_failures=seed_failures)
+                           seed_failures=seed_failures, head=head)
     seeded = seed is not None
     failed_revisions = [str(f["revision"]) for f in failures]
     if error is not None and str(error["revision"]) not in failed_revisions:
@@ -506,6 +527,33 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
                                         f"after {failed} did not run"))
     loaded.note = f"the {len(rest)} revision(s) after {failed} rendered offline"
     return loaded
+
+
+def _head_schema(url: str, result: Any, captured: Iterable[Any],
+                 started: Any) -> SchemaSnapshot | None:
+    """The schema the capture left at `url`, when it is what `migrated_database` builds from
+    the same history (its upgrade to heads on a new throwaway server, after the same
+    `setup-sql`) and DBS211 may read it: the statements dropped or renamed something, the
+    version table holds the heads and a relation was built (as `migrated_database` verifies).
+    None otherwise: the schema is built again if it is needed (the same run made on a
+    database where a revision failed, or env.py did not migrate, is not that schema).
+
+    Read as `migrated_database`'s is read: `introspect_url` of the same database with the
+    session's own search_path, `built_since` when the capture began."""
+    from dbsafe.lint.app_references import may_remove
+    from dbsafe.migrate.runner import verify_applied
+    from dbsafe.migrate.throwaway import require_built
+    from dbsafe.schema.introspect import introspect_url
+
+    if not may_remove(c.sql for c in captured if not c.introspection):
+        return None
+    try:
+        verify_applied(url, result)
+        require_built(url, result)
+        return introspect_url(url).mark_built_since(started)
+    except DbsafeError as exc:
+        log.info("the capture's schema at heads is not kept: %s", exc)
+        return None
 
 
 def _after_failure(rest: Mapping[str, int], revision: str) -> str:

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import (
     ConfigError,
@@ -71,6 +71,10 @@ class Loaded:
     not_captured: str = ""
     # What the database's runner history says of it (DBS612: its runner refuses to migrate)
     findings: list[Finding] = field(default_factory=list)
+    # With `keep_head`: the alembic history's schema at heads, read on the capture's server
+    # (`LoadedHistory.head`), and what that capture imported; None when it was not kept
+    head: SchemaSnapshot | None = None
+    head_imported: dict[str, Any] | None = None
 
 
 def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
@@ -85,7 +89,7 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
          changed_since: str | None = None, offline: bool = False,
          current: Sequence[str] = (), seed: Seed | None = None,
          ran: tuple[RunnerHistory, frozenset[str]] | None = None,
-         until: Collection[str] | None = None) -> Loaded:
+         until: Collection[str] | None = None, keep_head: bool = False) -> Loaded:
     """The migrations `paths` name, or every alembic revision when `paths` is empty.
 
     A path inside the alembic script location (the versions folder, one revision's `.py`
@@ -98,7 +102,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     (runner and versions): the SQL files it says ran are not linted, only read for what
     they built, as the revisions before `current` are. `until`: the alembic revisions a
     database holds after an upgrade to a target (its own and those the upgrade applies);
-    the others are neither linted nor said.
+    the others are neither linted nor said. `keep_head`: a capture of the alembic history
+    run now keeps the schema it built at heads in `head` (`load_history`'s `keep_head`).
     """
     from dbsafe.extract.migration import flyway_new_database, sql_migrations
     from dbsafe.migrate import AlembicProject
@@ -112,7 +117,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
             wrapped_in_transaction=settings.sql_migrations_in_transaction,
             sqitch_target=settings.sqitch_target) if sql_paths else []
         if revision_paths:
-            loaded = _alembic(settings, project, since=since, offline=offline, current=())
+            loaded = _alembic(settings, project, since=since, offline=offline, current=(),
+                              keep_head=keep_head)
             selected = [m for m in loaded.migrations
                         if m.file is not None and _under(m.file, revision_paths)]
             loaded.earlier += [m for m in loaded.migrations if m not in selected]
@@ -143,7 +149,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                               "`alembic-config`, or name the SQL migration files or folders "
                               "to lint")
         loaded = _alembic(settings, project, since=since, offline=offline, current=current,
-                          seed=seed if since is None and not offline else None)
+                          seed=seed if since is None and not offline else None,
+                          keep_head=keep_head)
         if until is not None:
             _leave_out_after_target(loaded, set(until))
     if changed_since:
@@ -224,14 +231,15 @@ def captured_schema_changes(settings: Settings,
 
 
 def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, offline: bool,
-             current: Sequence[str], seed: Seed | None = None) -> Loaded:
+             current: Sequence[str], seed: Seed | None = None,
+             keep_head: bool = False) -> Loaded:
     from dbsafe.lint.history import load_history
 
     pending_after = since or (current[0] if len(current) == 1 else None)
     history = load_history(
         project, root=settings.project_root, offline=offline, since=pending_after,
         cache_dir=settings.effective_cache_dir if settings.use_cache else None,
-        cache_extra=_capture_cache_extra(settings), seed=seed)
+        cache_extra=_capture_cache_extra(settings), seed=seed, keep_head=keep_head)
     if not history.migrations and not history.unlinted and pending_after is None:
         # Linting nothing must not pass for "no findings": a history found empty is
         # usually one whose env.py names its versions folder at run time. (Rendered
@@ -244,7 +252,8 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
                     order=list(history.migrations),
                     lines=[f"Linted {history.description()}."],
                     not_captured=history.note or "rendered offline"
-                    if history.how != "captured" or history.note else "")
+                    if history.how != "captured" or history.note else "",
+                    head=history.head, head_imported=history.imported)
     if history.seeded:
         loaded.lines.append(f"The capture started from the database's schema at revision "
                             f"{history.seeded} (pg_dump --schema-only, restored without its "

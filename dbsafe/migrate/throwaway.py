@@ -34,7 +34,7 @@ def migrated_database(project: AlembicProject, target: str = "heads", *,
             result = apply(project, url, [("upgrade", target)], throwaway=True)
         except MigrationError as exc:
             raise _with_setup_hint(exc, project) from None
-        _require_relations(url, result)
+        require_built(url, result)
         if other_environments and target == "heads" and project.ini_section == "alembic":
             _apply_other_environments(project, url)
         yield url
@@ -74,7 +74,15 @@ def _with_setup_hint(error: MigrationError, project: AlembicProject) -> Migratio
     return error
 
 
-def _require_relations(url: str, result: RunResult) -> None:
+def require_built(url: str, result: RunResult) -> None:
+    """What `migrated_database` verifies of a history run on `url` before it hands the
+    database out (`result` being the run's): a history with revisions built at least one
+    relation. (`apply` has verified the version table; a capture's caller calls
+    `verify_applied` first.)
+
+    Raises:
+        MigrationError: the revisions built no table or view.
+    """
     import psycopg
 
     if not result.revisions:
