@@ -1010,12 +1010,20 @@ _DOWN_FILE = re.compile(r"\d+_.*\.down\.sql|U\d+(?:[._]\d+)*__.*\.sql", re.IGNOR
 # which its runner (maragudk/migrate: `^([\w-]+).down.sql`, any character before `down`)
 # runs only when migrating down.
 _PAIRED_DOWN_FILE = re.compile(r"(\d+_.*)_down\.sql", re.IGNORECASE)
+# A down migration named `<version>_down__<name>.sql` beside an up migration of its version,
+# `<version>_up__<name>.sql` (the names may differ): SylteA/Discord-Bot's runner
+# (`(?P<version>\d+)_(?P<direction>(up)|(down))__(?P<name>.+).sql`) runs the down ones only
+# when migrating down; run as up migrations, `001_down__delete_db.sql` sorted before
+# `001_up__create_db.sql` and altered its tables before they were made again.
+_VERSION_DIRECTION_FILE = re.compile(r"(?P<version>\d+)_(?P<direction>up|down)__.+\.sql",
+                                     re.IGNORECASE)
 
 
 def _down_file(path: Path) -> bool:
     """A down migration: `_DOWN_FILE`, hasura's `down.sql` beside its `up.sql` in the
     version's folder, yoyo's `<id>.rollback.sql` beside its `<id>.sql`, a
-    `<version>_<name>_down.sql` beside its `<version>_<name>_up.sql`, or any `<name>.down.sql`
+    `<version>_<name>_down.sql` beside its `<version>_<name>_up.sql`, a
+    `<version>_down__<name>.sql` beside a `<version>_up__<other>.sql`, or any `<name>.down.sql`
     beside its `<name>.up.sql` (authelia's `V0001.Initial_Schema.down.sql`), or umzug's
     (@slonik/migrator's) `down/<name>.sql` beside its `<name>.sql`."""
     if _DOWN_FILE.fullmatch(path.name):
@@ -1028,6 +1036,11 @@ def _down_file(path: Path) -> bool:
     if path.name.lower().endswith(".down.sql") \
             and path.with_name(path.name[:-len(".down.sql")] + ".up.sql").is_file():
         return True
+    if (named := _VERSION_DIRECTION_FILE.fullmatch(path.name)) is not None \
+            and named["direction"].lower() == "down":
+        return any(up["version"] == named["version"] and up["direction"].lower() == "up"
+                   for sibling in path.parent.glob(f"{named['version']}_*")
+                   if (up := _VERSION_DIRECTION_FILE.fullmatch(sibling.name)) is not None)
     if path.name.endswith(YOYO_ROLLBACK):
         return path.with_name(path.name[:-len(YOYO_ROLLBACK)] + ".sql").is_file()
     return path.name.lower() == "down.sql" and (path.parent / "up.sql").is_file()

@@ -160,6 +160,25 @@ def test_a_down_file_named_beside_its_up_file_with_an_underscore_is_not_linted(
     assert _codes(commands.lint(settings, [folder])) == [("0003_c_down.sql", 1, "DBS202")]
 
 
+def test_a_down_file_named_for_its_version_beside_an_up_file_of_it_is_not_a_migration(
+        tmp_path: Path) -> None:
+    # SylteA/Discord-Bot's runner reads `<version>_<up|down>__<name>.sql`, the two names of a
+    # version free to differ (`005_up__custom_roles.sql`, `005_down__custom_role.sql`); run
+    # as migrations, each down file sorted before its version's up file and altered tables
+    # the up file had yet to make again.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name in ("000_up__migrations.sql", "001_down__delete_db.sql", "001_up__create_db.sql",
+                 "002_down__custom_role.sql", "002_up__custom_roles.sql",
+                 "003_down__lonely.sql"):
+        (folder / name).write_text("SELECT 1;\n")
+    migrations = load_migrations(Settings(project_root=tmp_path), [folder])
+    # With no up file of its version beside it, a file so named is what the runner makes of it.
+    assert [m.path.rpartition("/")[2] for m in migrations] == [
+        "000_up__migrations.sql", "001_up__create_db.sql", "002_up__custom_roles.sql",
+        "003_down__lonely.sql"]
+
+
 def test_a_down_file_named_beside_its_up_file_by_any_name_is_not_linted(tmp_path: Path) -> None:
     # authelia names its migrations `V0001.Initial_Schema.up.sql` and `.down.sql` (its
     # runner's `^V(\d{4})\.([^.]+)\.(up|down)\.sql$`), which no runner's pattern above
