@@ -206,6 +206,21 @@ ENGINES: tuple[Engine, ...] = (
         types=frozenset({"cassandra.cluster.Cluster", "cassandra.cluster.Session"}),
         named_by=("cassandra", "scylla"),
     ),
+    # Databend, a cloud warehouse speaking ClickHouse's SQL (`SELECT avg(number) FROM
+    # numbers(100000000)`): its drivers (databend-driver's clients, databend-py's `Client`,
+    # databend-sqlalchemy's `databend://` URLs) and the names a project gives its own client
+    # for it (keep's `DatabendProvider`, queried over HTTP as `databend_provider._query(...)`).
+    Engine(
+        "Databend", ("databend",),
+        makers=frozenset({"databend_driver.BlockingDatabendClient",
+                          "databend_driver.AsyncDatabendClient", "databend_py.Client"}),
+        types=frozenset({"databend_driver.BlockingDatabendClient",
+                         "databend_driver.AsyncDatabendClient",
+                         "databend_driver.BlockingDatabendConnection",
+                         "databend_driver.AsyncDatabendConnection", "databend_py.Client"}),
+        dialects=frozenset({"databend"}),
+        named_by=("databend",),
+    ),
     # Apache DataFusion, a query engine run in the process over files (Parquet, CSV, Iceberg
     # tables): `SessionContext().sql(...)`. Airflow's common.sql provider runs its
     # AnalyticsOperator's `queries` and what an `@task.analytics` function returns on it,

@@ -880,3 +880,47 @@ def test_statements_for_exasol_and_phoenix_and_class_attributes_of_their_modules
     report = validate_module(database_url, tmp_path / "pg", "", "exasol.py", source)
     assert [(f.code, f.location.line, f.subject) for f in report.findings
             if f.location] == [("DBS301", 12, "public.dual")], report.findings
+
+
+# keep (keephq/keep af93f550b) queries Databend, a warehouse speaking ClickHouse's SQL, over
+# HTTP through its `DatabendProvider` (`databend_provider._query(...)`): 1 false DBS314 on
+# `numbers`, Databend's table function. databend-driver's clients send there too.
+_DATABEND = '''\
+import os
+
+import psycopg
+import requests
+from databend_driver import BlockingDatabendClient
+
+
+class DatabendProvider:
+    def _query(self, query=""):
+        url = os.environ["DATABEND_HOST_URL"] + "/v1/query"
+        return requests.post(url, json={"sql": query}).json()
+
+
+def average():
+    databend_provider = DatabendProvider()
+    return databend_provider._query("SELECT avg(number) FROM numbers(100000000)")
+
+
+def events(dsn):
+    cursor = BlockingDatabendClient(dsn).cursor()
+    cursor.execute("SELECT id FROM events")
+    return cursor.fetchall()
+
+
+def users():
+    with psycopg.connect("") as pg:
+        return pg.execute("SELECT nmae FROM users").fetchall()
+'''
+
+
+@pytest.mark.db
+def test_statements_sent_to_databend_are_its_own(database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "databend_provider.py", _DATABEND)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 27, "public.users.nmae")]
+    skipped = sorted(s.location.line for s in report.skipped if "sent to Databend" in s.reason)
+    assert skipped == [16, 21], report.skipped
