@@ -2429,8 +2429,25 @@ class _Extractor:
                 self._loop_strings(loop) or ()
         else:
             values = [piece]
-        return [v.value for v in values if isinstance(v, ast.Constant) and
-                isinstance(v.value, str) and _NAMES.fullmatch(v.value)]
+        names = [v.value for v in values if isinstance(v, ast.Constant) and
+                 isinstance(v.value, str) and _NAMES.fullmatch(v.value)]
+        return names + [name for v in values if (name := self._name_in_part(v)) is not None]
+
+    def _name_in_part(self, value: ast.expr) -> str | None:
+        """A name built of text of its own and pieces known only at run time, each piece a
+        `NAME_HOLE` (pybossa's `materialized_view = 'users_rank_%s' % info`: the views its
+        leaderboard job makes, which its tests read as `users_rank_foo`); None for anything
+        else, and for a name with no text of its own."""
+        if isinstance(value, ast.Constant) or not isinstance(
+                value, (ast.JoinedStr, ast.BinOp, ast.Call)):
+            return None
+        template = self._template(value)
+        if template is None or template.problem or not template.holes:
+            return None
+        name = _filled(template, [NAME_HOLE] * len(template.holes)).text
+        if not _NAME_IN_PART.fullmatch(name) or not name.replace(NAME_HOLE, "").strip("_"):
+            return None
+        return name
 
     def _constant_names(self, field: ast.FormattedValue) -> str | None:
         if field.conversion != -1 or field.format_spec is not None or \
@@ -3496,6 +3513,8 @@ def _concat(parts: Sequence[Template]) -> Template:
 # A constant an f-string may give a statement as its text: names, dotted or quoted, or a
 # list of them (`public.events`, `"Users"`, `id, name`), never a value or a clause.
 _NAME = r'(?:[A-Za-z_][A-Za-z_0-9$]*|"(?:[^"]|"")+")'
+# One name, unquoted, as a name built in part at run time is written (`users_rank_` and it).
+_NAME_IN_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _NAMES = re.compile(rf"\s*{_NAME}(?:\.{_NAME})*(?:\s*,\s*{_NAME}(?:\.{_NAME})*)*\s*")
 
 

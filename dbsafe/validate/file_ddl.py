@@ -55,6 +55,10 @@ class FileDdl:
     unnamed_schema: bool = False
     # functions, procedures and aggregates created (unqualified names)
     functions: frozenset[str] = frozenset()
+    # of the relations made under a name known only in part (`users_rank_` and a piece known
+    # at run time), those names, the piece a `NAME_HOLE`: what other modules read of a name
+    # that fits one may be it (`dbsafe.validate.scan._made_elsewhere`)
+    patterns: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.relations or self.schemas or self.search_path or self.extensions
@@ -128,6 +132,7 @@ class FileDdl:
             if not made.relations and not made.unnamed and not made.schemas:
                 return self
             return self._with(relations=self.relations | made.relations,
+                              patterns=self.patterns | made.patterns,
                               schemas=self.schemas | schemas,
                               unnamed=self.unnamed or made.unnamed,
                               unnamed_schema=self.unnamed_schema or unnamed_schema)
@@ -268,7 +273,10 @@ class FileDdl:
         if len(named) == len(made.relations):
             return made
         # (and any name holding it: its serial column's sequence, `{prefix}_log`)
-        return replace(made, relations=named, unnamed=True)
+        patterns = frozenset(r for r in made.relations
+                             if NAME_HOLE in r and r.replace(NAME_HOLE, "").strip("_"))
+        return replace(made, relations=named, unnamed=True,
+                       patterns=made.patterns | patterns)
 
 
 def _created_elsewhere(sql: str) -> frozenset[str]:

@@ -41,6 +41,7 @@ from dbsafe.extract.files import (
     display_path,
     not_read,
 )
+from dbsafe.extract.holes import NAME_HOLE
 from dbsafe.validate.codes import (
     UNKNOWN_COLUMN,
     UNKNOWN_FUNCTION_CALL,
@@ -418,7 +419,10 @@ _CHUNK = 32
 #      subfolders; a drizzle client on D1 behind a Proxy, or a default export, and a `.sql`
 #      file an npm script runs with `wrangler d1 execute` are D1's (Latitude, vogelibizz,
 #      hotmess-globe: helper-383)
-_CACHE_VERSION = 278
+# 279: a name built of text and a piece known at run time (`'users_rank_%s' % info`) that
+#      DDL makes is, for the other modules, any name it may be; statements sent to
+#      Databend are its own (pybossa, keep: task 392)
+_CACHE_VERSION = 279
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -773,6 +777,10 @@ def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
         # For a column read of a relation: the files that may give it that column (every
         # maker, but a module whose DDL of it is followed and gives it no such column).
         givers = {name: [o for o in group if name in o.made] for name in makers}
+        # Names made known only in part (`users_rank_` and a piece known at run time): a
+        # name that fits one may be what its file made.
+        patterns = [(o, _name_pattern(name)) for o in group for name in o.made
+                    if NAME_HOLE in name]
         maker = "another SQL script" if kind == ".sql" else "another module"
         for outcome in group:
             kept = []
@@ -782,7 +790,9 @@ def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
                     if finding.code == UNKNOWN_COLUMN.code else None
                 name = next((name for name in _relations_of(finding, outcome.looked_in)
                              if any(o is not outcome and (column is None or column in o.given.get(
-                                 name, (column,))) for o in givers.get(name, ()))), None)
+                                 name, (column,))) for o in givers.get(name, ()))
+                             or any(o is not outcome and pattern.fullmatch(name)
+                                    for o, pattern in patterns)), None)
                 if name is not None:
                     outcome.skipped.append(Skipped(
                         finding.location or Location(outcome.path, 1),
@@ -798,6 +808,19 @@ def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
             if moved:
                 outcome.counts["statements_analysed"] -= moved
                 outcome.counts["statements_not_analysed"] += moved
+
+
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """What a name made known only in part (its unknown pieces `NAME_HOLE`) may be: its
+    known text where it is, something in place of each piece.
+
+    >>> bool(_name_pattern(f"users_rank_{NAME_HOLE}").fullmatch("users_rank_foo-dash"))
+    True
+    >>> bool(_name_pattern(f"users_rank_{NAME_HOLE}").fullmatch("users_rank"))
+    False
+    """
+    return re.compile(".+".join(re.escape(piece) for piece in name.split(NAME_HOLE)),
+                      re.DOTALL)
 
 
 def _relations_of(finding: Finding,
@@ -1172,7 +1195,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                           confirming, unknown, pgtap)
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql, unreadable_is_opaque=True)
-    outcome.made = earlier.relations | earlier.schemas | earlier.functions
+    outcome.made = earlier.relations | earlier.schemas | earlier.functions | earlier.patterns
     if earlier.relations and not rel.endswith(".sql") and not (
             earlier.opaque or earlier.unnamed or earlier.search_path):
         from dbsafe.validate.given_columns import given_columns
