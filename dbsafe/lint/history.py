@@ -404,7 +404,13 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
 
     from dbsafe.migrate.render import captured_migrations, render_revisions
     from dbsafe.migrate.revisions import ancestors
-    from dbsafe.migrate.runner import MigrationError, RunResult, capture, describe_failure
+    from dbsafe.migrate.runner import (
+        MigrationError,
+        RunResult,
+        capture,
+        describe_failure,
+        warm_child,
+    )
     from dbsafe.migrate.setup import SetupSqlError, pristine_copy
     from dbsafe.pg.throwaway import throwaway_server
 
@@ -417,7 +423,10 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
     if project.setup is not None and seed is None:
         project.setup.check()
     try:
-        with throwaway_server(database="dbsafe") as server, contextlib.ExitStack() as stack:
+        # The capture's child loads alembic while the server starts and the database's
+        # schema is copied (about 0.3 s of each upgrade's preflight).
+        with warm_child(project), throwaway_server(database="dbsafe") as server, \
+                contextlib.ExitStack() as stack:
             if seed is not None:
                 seed_failures = _restore_seed(server, "dbsafe", seed)
                 template = _template_of(server, "dbsafe")

@@ -2049,6 +2049,7 @@ _SCRIPT_DIR: str | None = None  # the migrations folder, once alembic has found 
 
 
 _REQUEST_AGAIN = "DBSAFE_CHILD_REQUEST"
+_WARM = "DBSAFE_CHILD_WARM"  # runner.warm_child: its environment comes with the request
 
 
 def _start_again(request: dict[str, Any], result_path: str, env_first: bool) -> None:
@@ -2088,11 +2089,22 @@ def main() -> int:
     # the project's, so take it out (alembic's prepend_sys_path adds the project's own).
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    # Started before dbsafe knew the request (`runner.warm_child`): alembic (and SQLAlchemy,
+    # which it imports) loads while dbsafe builds the database the request names; the
+    # environment the request brings replaces the one this process started with.
+    warm = os.environ.pop(_WARM, None) is not None
+    if warm:
+        with contextlib.suppress(ImportError):  # without alembic, run() says so
+            import alembic
     # One JSON line; a session keeps stdin open for the requests that follow. A child
     # started again (`_start_again`) has its first request in the environment.
     again = os.environ.pop(_REQUEST_AGAIN, None)
     request = json.loads(_request_again(again) if again is not None
                          else _REQUESTS.readline())
+    environ = request.pop("warm_environ", None) if warm else None
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
     # alembic itself first: a project whose migrations folder is a package named `alembic`
     # beside alembic.ini (Langflow's `alembic/__init__.py`) must not stand in for it once
     # the working directory is on the path, as the `alembic` command has loaded it before.
