@@ -82,7 +82,6 @@ from dbsafe.migrate.runner import (
     Revision,
     RunResult,
     current_revisions,
-    describe,
 )
 from dbsafe.pg.connect import connect, database_name
 
@@ -148,6 +147,9 @@ class _Down(RunState):
     # start's, to judge an empty downgrade and to look for changes made by hand), and each
     # build replays the history on a throwaway server
     built: dict[tuple[str, ...], SchemaSnapshot] = field(default_factory=dict)
+    # The child that describes the history for the preflight, then applies the downgrade
+    # (`_apply`): one Python with alembic, SQLAlchemy and the history loaded, not two.
+    child: ApplySession | None = None
 
 
 def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
@@ -166,12 +168,17 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
     # upgrade says it (it was said after "connected to ...").
     script_locations(down.project.ini)
     down.say("preflight", READING_REVISIONS)
-    described = describe(down.project)
-    # A name the scripts do not hold is said before the database is asked anything.
-    check_target(described.revisions, described.heads, options.target)
-    preflight_connection(database_url, down.say)
-    with run_lock(database_url) as down.lock:
-        outcome = _locked(down, described, confirm)
+    down.child = ApplySession(down.project, database_url, session=_session_settings(options))
+    down.child.start()
+    try:
+        described = down.child.described
+        # A name the scripts do not hold is said before the database is asked anything.
+        check_target(described.revisions, described.heads, options.target)
+        preflight_connection(database_url, down.say)
+        with run_lock(database_url) as down.lock:
+            outcome = _locked(down, described, confirm)
+    finally:
+        down.child.close()
     summary = {
         "outcome": outcome, "from": list(down.start), "to": list(down.target),
         "backup": down.backup_file, "what_happened": down.story,
@@ -339,18 +346,23 @@ def _locked(down: _Down, described: RunResult, confirm: Confirm | None) -> str:
     return outcome
 
 
+def _session_settings(options: DowngradeOptions) -> dict[str, str]:
+    """What every connection the downgrade's env.py opens is set to."""
+    return {"lock_timeout": options.lock_timeout, "statement_timeout": options.statement_timeout,
+            "application_name": APPLICATION_NAME, **ABANDONED_STATEMENTS_STOP}
+
+
 def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) -> str:
-    session = {"lock_timeout": down.options.lock_timeout,
-               "statement_timeout": down.options.statement_timeout,
-               "application_name": APPLICATION_NAME,
-               **ABANDONED_STATEMENTS_STOP}
     target = ",".join(down.target) or "base"
     try:
         if use_computed:
             _run_computed(down)
             down.say("apply", f"computed downgrade applied; stamped {target}")
         else:
-            with ApplySession(down.project, down.url, session=session) as s, \
+            # The preflight's child, which described the history (`downgrade`); stopped
+            # before the schema is verified, as a session of its own was.
+            assert down.child is not None
+            with contextlib.closing(down.child) as s, \
                     BlockerWatch(down.url, APPLICATION_NAME,
                                  lock_timeout=down.options.lock_timeout) as watch:
                 down.session, down.blockers = s, watch
