@@ -768,7 +768,7 @@ def test_the_preflight_says_what_the_problems_before_the_upgrade_are(
     steps: list[str] = []
 
     report = commands.upgrade(_settings(root, database_url),
-                              _options(tmp_path, allow=("DBS202", "DBS117")),
+                              _options(tmp_path, allow=("DBS202", "DBS117"), backup=False),
                               lambda step, message: steps.append(f"{step}: {message}"))
 
     assert report.summary["outcome"] == "applied", report.findings
@@ -1605,7 +1605,7 @@ def test_a_problem_a_postflight_check_finds_before_the_upgrade_does_not_fail_it(
     with psycopg.connect(database_url) as conn:
         conn.execute("CREATE MATERIALIZED VIEW patient_names AS SELECT id, name FROM patients")
 
-    report = commands.upgrade(_settings(root, database_url), _options(tmp_path))
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
 
     assert report.summary["outcome"] == "applied"
     assert _state(database_url)["version"] == ["0004"]
@@ -1622,7 +1622,7 @@ def test_what_a_postflight_check_could_not_look_at_is_said(database_url: str,
     _at(database_url, "0003", root)
 
     report = commands.upgrade(_settings(root, database_url, **{"check-paths": ["checks"]}),
-                              _options(tmp_path))
+                              _options(tmp_path, backup=False))
 
     assert report.summary["outcome"] == "applied", report.findings
     assert ("postflight: warning: DBS560 audit-readable not checked: the audit rows are "
@@ -1637,7 +1637,7 @@ def test_an_app_query_failing_the_same_way_before_the_upgrade_does_not_fail_it(
     root = _project(tmp_path / "p", app_sql="SELECT size FROM disk;\n")
     _at(database_url, "0002", root)
 
-    report = commands.upgrade(_settings(root, database_url), _options(tmp_path))
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
 
     assert report.summary["outcome"] == "applied", report.findings
     assert [f.code for f in report.findings] == ["DBS202"]
@@ -1662,7 +1662,7 @@ def test_a_new_database_is_not_refused_over_changes_to_tables_the_upgrade_create
     # (0002's foreign key without an index, which 0004 adds, stays a warning: it outlives
     # the run.)
     report = commands.upgrade(_settings(root, database_url),
-                              _options(tmp_path, allow=("DBS117",)))
+                              _options(tmp_path, allow=("DBS117",), backup=False))
 
     assert report.summary["outcome"] == "applied"
     assert report.summary["applied"] == ["0001", "0002", "0003", "0004"]
