@@ -615,25 +615,32 @@ def _declared_schemas(path: Path) -> dict[str, str]:
         return {}
     tree = _parser("tsx" if path.suffix in (".tsx", ".jsx") else "typescript").parse(data)
     found: dict[str, str] = {}
-    for node in tree.root_node.named_children:
+    for name, function, arguments in _constant_calls(data, tree.root_node, exported=True):
+        schema = _string(data, arguments.named_children[0]) if (
+            function == "pgSchema" and arguments.named_children) else None
+        if schema:
+            found[name] = schema
+    return found
+
+
+def _constant_calls(data: bytes, root: Node, *, exported: bool
+                    ) -> Iterator[tuple[str, str, Node]]:
+    """Each `const name = f(...)` at a module's top level (only those it exports, with
+    `exported`): the name, the text of `f` and the call's arguments."""
+    for node in root.named_children:
         declaration = node.child_by_field_name("declaration") \
-            if node.type == "export_statement" else None
+            if node.type == "export_statement" else None if exported else node
         if declaration is None or declaration.type != "lexical_declaration":
             continue
         for declarator in declaration.named_children:
             name, value = declarator.child_by_field_name("name"), \
                 declarator.child_by_field_name("value")
-            function = value.child_by_field_name("function") if value is not None and (
-                value.type == "call_expression") else None
-            arguments = value.child_by_field_name("arguments") if function is not None \
-                and value is not None else None
-            if name is None or function is None or arguments is None or \
-                    _text(data, function) != "pgSchema" or not arguments.named_children:
+            if name is None or value is None or value.type != "call_expression":
                 continue
-            schema = _string(data, arguments.named_children[0])
-            if schema:
-                found[_text(data, name)] = schema
-    return found
+            function = value.child_by_field_name("function")
+            arguments = value.child_by_field_name("arguments")
+            if function is not None and arguments is not None:
+                yield _text(data, name), _text(data, function), arguments
 
 
 def _builders(data: bytes, root: Node) -> tuple[set[str], set[str]]:
@@ -658,19 +665,10 @@ def _builders(data: bytes, root: Node) -> tuple[set[str], set[str]]:
                             specifier.child_by_field_name("name")
                         if specifier.type == "import_specifier" and local is not None:
                             names.add(_text(data, local))
-            continue
-        declaration = node.child_by_field_name("declaration") if (
-            node.type == "export_statement") else node
-        if declaration is None or declaration.type != "lexical_declaration":
-            continue
-        for declarator in declaration.named_children:
-            name, value = declarator.child_by_field_name("name"), \
-                declarator.child_by_field_name("value")
-            function = value.child_by_field_name("function") if value is not None and (
-                value.type == "call_expression") else None
-            if name is not None and function is not None and \
-                    _text(data, function) == "pgEnum" and "pgEnum" in names:
-                names.add(_text(data, name))
+    # (imports are hoisted: a `pgEnum` constant counts wherever the module imports it)
+    if "pgEnum" in names:
+        names.update(name for name, function, _ in _constant_calls(data, root, exported=False)
+                     if function == "pgEnum")
     return names, namespaces
 
 
