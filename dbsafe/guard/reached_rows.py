@@ -12,8 +12,8 @@ UPDATE, DELETE, TRUNCATE), and the guard follows them on the database.
   'A', 'R' or 'A' under `session_replication_role = replica`; any where the plan enables
   triggers of the table), whose function writes another table (`guard.called_writes`:
   followed through the functions it calls; one writing only its NEW row writes none).
-- The column defaults (and domains' defaults) an INSERT evaluates, the generated columns an
-  INSERT or UPDATE does, and the enabled rules of a written table on its events
+- The column defaults (and domains' defaults) an INSERT evaluates (so do an UPDATE's `SET c
+  = DEFAULT` and a key's SET DEFAULT action), the generated columns an INSERT or UPDATE does, and the enabled rules of a written table on its events
   (`pg_rewrite.ev_enabled`, as a trigger's), followed into what they write.
 - The triggers, rules, defaults and foreign keys the plan adds before the write, read from
   its statements; a trigger it disables (`DISABLE TRIGGER name`, `USER`; `ALL`: the foreign
@@ -154,7 +154,8 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
                     fired.append((f"fires trigger {label} on {table}", int(function)))
                 elif kind == "rule" and on and _fires(_RULE_BITS.get(str(first), 0), fresh):
                     fired.append((f"fires rule {label} on {table}", rule_writes(str(second))))
-                elif kind == "default" and _fires(int(second), fresh):
+                elif kind == "default" and (_fires(int(second), fresh)
+                                            or "DEFAULTS" in fresh):
                     fired.append((f"evaluates {label}", expression_writes(str(first))))
         for referencing, referenced, on_delete, on_update, added in plan_actions:
             if _same(table, str(referenced)) and "ALL" not in off:
@@ -171,7 +172,7 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
                   if _same(table, str(on_table)) and _fires(int(bits), fresh)]
         fired += [(f"evaluates the default {given}", list(functions))
                   for on_table, functions, given in plan_defaults
-                  if _same(table, str(on_table)) and _fires(4, fresh)]
+                  if _same(table, str(on_table)) and (_fires(4, fresh) or "DEFAULTS" in fresh)]
         for what, runs in fired:
             tables, unknown = calls.of_trigger(runs) if isinstance(runs, int) else \
                 calls.of_calls(runs) if isinstance(runs, list) else calls.of_writes(runs)
@@ -222,11 +223,14 @@ def _acted(events: set[str], on_delete: str, on_update: str
     [('TRUNCATE ... CASCADE', ['CASCADE', 'CHILDREN', 'TRUNCATE'])]
     """
     acted: list[tuple[str, frozenset[str]]] = []
+    # (SET DEFAULT evaluates the referencing columns' defaults, as an INSERT does)
     if "DELETE" in events and on_delete in _ACTIONS:
         acted.append((f"ON DELETE {_ACTIONS[on_delete]}",
-                      frozenset({"DELETE" if on_delete == "c" else "UPDATE"})))
+                      frozenset({"DELETE"} if on_delete == "c" else
+                                {"UPDATE", "DEFAULTS"} if on_delete == "d" else {"UPDATE"})))
     if "UPDATE" in events and on_update in _ACTIONS:
-        acted.append((f"ON UPDATE {_ACTIONS[on_update]}", frozenset({"UPDATE"})))
+        acted.append((f"ON UPDATE {_ACTIONS[on_update]}",
+                      frozenset({"UPDATE", "DEFAULTS"} if on_update == "d" else {"UPDATE"})))
     if "CASCADE" in events:  # (whatever the key's actions)
         acted.append(("TRUNCATE ... CASCADE", frozenset({"TRUNCATE", "CASCADE"})))
     return [(action, fired | {"CHILDREN"}) for action, fired in acted]

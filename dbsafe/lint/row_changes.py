@@ -236,7 +236,8 @@ def written_tables(kind: str, node: Any) -> list[tuple[str, tuple[str, ...]]]:
     """The tables a data statement (its `kind` and fields) writes, each with the events it
     fires there (`EVENT_BITS`' names; `CASCADE`: a TRUNCATE ... CASCADE, which empties the
     tables referencing it too; `ONLY`: `UPDATE ONLY t`, which writes none of its inheritance
-    children or partitions), its data-modifying CTEs' included.
+    children or partitions; `DEFAULTS`: an UPDATE setting a column `= DEFAULT`, which
+    evaluates its default as an INSERT does), its data-modifying CTEs' included.
 
     >>> from dbsafe.lint.statement import parse_statement
     >>> written_tables("InsertStmt", parse_statement(
@@ -249,6 +250,8 @@ def written_tables(kind: str, node: Any) -> list[tuple[str, tuple[str, ...]]]:
     []
     >>> written_tables("TruncateStmt", parse_statement("TRUNCATE ONLY a, b").node)
     [('a', ('TRUNCATE', 'ONLY')), ('b', ('TRUNCATE',))]
+    >>> written_tables("UpdateStmt", parse_statement("UPDATE a SET n = DEFAULT").node)
+    [('a', ('UPDATE', 'DEFAULTS'))]
     """
     found: list[tuple[str, tuple[str, ...]]] = []
     for part_kind, fields in [(kind, node), *walk(node)]:
@@ -257,6 +260,8 @@ def written_tables(kind: str, node: Any) -> list[tuple[str, tuple[str, ...]]]:
             continue
         if (fields.get("onConflictClause") or {}).get("action") == "ONCONFLICT_UPDATE":
             events += ("UPDATE",)
+        if "UPDATE" in events and any(k == "SetToDefault" for k, _ in walk(fields)):
+            events += ("DEFAULTS",)
         if part_kind == "TruncateStmt":
             if fields.get("behavior") == "DROP_CASCADE":
                 events += ("CASCADE",)

@@ -208,6 +208,13 @@ CREATE TABLE orders (id int, n int DEFAULT counted());
 CREATE TABLE carts (id int);
 CREATE RULE copied AS ON INSERT TO carts DO ALSO INSERT INTO counters VALUES (NULL);
 CREATE MATERIALIZED VIEW counting AS SELECT counted() AS n WITH NO DATA;
+-- What an UPDATE's `= DEFAULT` and a key's ON DELETE SET DEFAULT evaluate: counted() again.
+CREATE TABLE tickets (id int, n int DEFAULT counted());
+INSERT INTO tickets VALUES (1, 0);
+CREATE TABLE stands (id int PRIMARY KEY);
+INSERT INTO stands VALUES (1), (2);
+CREATE TABLE stand_notes (stand_id int DEFAULT counted() REFERENCES stands ON DELETE SET DEFAULT);
+INSERT INTO stand_notes VALUES (2);
 CREATE TRIGGER noted AFTER DELETE ON shops FOR EACH ROW EXECUTE FUNCTION noted();
 CREATE TRIGGER stamped BEFORE UPDATE ON shops FOR EACH ROW EXECUTE FUNCTION stamped();
 CREATE TRIGGER noted AFTER DELETE ON stalls FOR EACH ROW EXECUTE FUNCTION noted();
@@ -1282,6 +1289,15 @@ COUNTERS_NOT_NULL = "ALTER TABLE counters ALTER COLUMN n SET NOT NULL"
       "INSERT INTO booths VALUES (3)", COUNTERS_NOT_NULL), True,
      "0005 runs INSERT on booths before it, which fires the rule 0005 creates rule copied on "
      "booths, which writes counters"),
+    # an UPDATE setting a column to its DEFAULT, a key's ON DELETE SET DEFAULT: each evaluates
+    # the default, which calls counted()
+    (("UPDATE tickets SET n = DEFAULT", COUNTERS_NOT_NULL), True,
+     "0005 runs UPDATE on tickets before it, which evaluates the default of its column n, "
+     "which writes counters"),
+    (("DELETE FROM stands WHERE id = 2", COUNTERS_NOT_NULL), True,
+     "0005 runs DELETE on stands before it, which updates public.stand_notes through its "
+     "foreign key stand_notes_stand_id_fkey (ON DELETE SET DEFAULT), which evaluates the "
+     "default of its column stand_id, which writes counters"),
     # a trigger the plan disables, then enables again
     (("ALTER TABLE shops DISABLE TRIGGER noted", "ALTER TABLE shops ENABLE TRIGGER noted",
       "DELETE FROM shops WHERE id = 2", NOTE_NOT_NULL), True,
@@ -1291,7 +1307,8 @@ COUNTERS_NOT_NULL = "ALTER TABLE counters ALTER COLUMN n SET NOT NULL"
         "trigger",
         "the plan's trigger", "the plan's function", "the plan enables", "the plan's key",
         "default", "rule", "the plan's table default", "the plan's set default",
-        "the plan's rule", "disabled then enabled"])
+        "the plan's rule", "set to default", "on delete set default",
+        "disabled then enabled"])
 def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
         statements: tuple[str, ...], refused: bool, detail: str,
         database: psycopg.Connection) -> None:
