@@ -294,22 +294,28 @@ def extract_file(
 # (hotmess-globe's Vite bundles in `dist2/assets/` and `dist_old/assets/`, `dist` alone
 # git-ignored) holds copies of the requests of the source it was built from.
 _MINIFIED_LINE = 110
+# ... and one line at least this long: a bundler writes lines of thousands of characters; a
+# hand-written module of one long query (`export default "SELECT ..."`, no newline at its
+# end) averages over 110 too, and is source.
+_MINIFIED_LONGEST = 500
 _MINIFIED_SUFFIXES = frozenset({".js", ".mjs", ".cjs"})
 _MINIFIED = "minified JavaScript (a bundler's output, not the source it was built from)"
 
 
 def minified(suffix: str, text: str) -> bool:
     """Whether `text`, a file's content of `suffix`, is minified JavaScript: its lines
-    average more than `_MINIFIED_LINE` characters. TypeScript and components are source.
+    average more than `_MINIFIED_LINE` characters and one has `_MINIFIED_LONGEST`.
+    TypeScript and components are source.
 
-    >>> minified(".js", "const a = 1;\\n" * 20), minified(".js", "x=1;" * 100 + "\\n")
+    >>> minified(".js", "const a = 1;\\n" * 20), minified(".js", "x=1;" * 200 + "\\n")
     (False, True)
-    >>> minified(".ts", "x=1;" * 100)
-    False
+    >>> minified(".ts", "x=1;" * 200), minified(".js", "export default 'SELECT " + "a, " * 60)
+    (False, False)
     """
     if suffix not in _MINIFIED_SUFFIXES or not text:
         return False
-    return len(text) / (text.count("\n") + 1) > _MINIFIED_LINE
+    return len(text) / (text.count("\n") + 1) > _MINIFIED_LINE and any(
+        len(line) >= _MINIFIED_LONGEST for line in text.splitlines())
 
 
 # The skip reasons of a file whose bytes were not read as source at all (`extract_file`).

@@ -422,7 +422,7 @@ _CHUNK = 32
 # 279: a name built of text and a piece known at run time (`'users_rank_%s' % info`) that
 #      DDL makes is, for the other modules, any name it may be; statements sent to
 #      Databend are its own (pybossa, keep: task 392)
-_CACHE_VERSION = 279
+_CACHE_VERSION = 280
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

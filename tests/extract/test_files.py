@@ -110,7 +110,13 @@ _BUNDLE = ('import{s as a,j as e}from"./index-BPQbz3xK.js";function P(){const[r,
            'return a.useEffect(()=>{a.supabase.from("moderation_queue").select("*")'
            '.eq("status","pending").then(({data:t})=>s(t||[]))},[]),'
            'e.jsx("div",{className:"p-4",children:r.map(t=>e.jsx("p",{children:t.id},t.id))})}'
-           'export{P as default};\n')
+           + "".join(f'function Q{i}(){{return e.jsx("span",{{className:"m-{i}",children:{i}}})}}'
+                     for i in range(8))
+           + 'export{P as default};\n')
+# A module written by hand as one line, no newline at its end: it averages over 110
+# characters too, but no line is as long as a bundler's; it is read.
+_ONE_LONG_QUERY = ('export const pending = () => supabase.from("moderation_queue").select("*")'
+                   '.eq("status", "pending").order("created_at", { ascending: false });')
 _SOURCE = """import { supabase } from '@/lib/supabase';
 
 export async function load() {
@@ -127,14 +133,17 @@ def test_minified_javascript_is_skipped_its_source_read(tmp_path: Path) -> None:
     """A bundler's output committed beside its source holds copies of its requests (9 of
     hotmess-globe's errors were in `dist2/` and `dist_old/`): JavaScript whose lines average
     over 110 characters (GitHub linguist's test for minified files) is skipped; the source
-    with the same request, and TypeScript written on one long line, are read."""
+    with the same request, TypeScript written on one long line, and a module of one
+    hand-written line (over 110 characters, none as long as a bundler's), are read."""
     _write(tmp_path, {"dist2/assets/ModerationPage-CXDlRe6H.js": _BUNDLE,
                       "src/pages/moderation.js": _SOURCE,
-                      "src/pages/one-line.ts": _BUNDLE})
+                      "src/pages/one-line.ts": _BUNDLE,
+                      "src/pages/one-query.js": _ONE_LONG_QUERY})
     (skip,) = extract_file(tmp_path / "dist2/assets/ModerationPage-CXDlRe6H.js",
                            root=tmp_path).skipped
     assert skip.reason.startswith("minified JavaScript") and not not_read(skip.reason)
-    for source in ("src/pages/moderation.js", "src/pages/one-line.ts"):
+    for source in ("src/pages/moderation.js", "src/pages/one-line.ts",
+                   "src/pages/one-query.js"):
         result = extract_file(tmp_path / source, root=tmp_path)
         assert result.skipped == () and result.requests, source
 
