@@ -32,12 +32,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dbsafe.lint.row_changes import EVENT_BITS
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from dbsafe.guard.called_writes import CalledWrites
 
-_EVENTS = {"INSERT": 4, "DELETE": 8, "UPDATE": 16, "TRUNCATE": 32}
 _ALL = frozenset({"INSERT", "UPDATE", "DELETE", "CHILDREN"})
 _ACTIONS = {"c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
@@ -93,7 +94,7 @@ WHERE a.attrelid = %(oid)s AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY 1, 2, 3
 """
 # A rule's event (pg_rewrite.ev_type) as pg_trigger.tgtype's bit: UPDATE, INSERT, DELETE.
-_RULE_BITS = {"2": 16, "3": 4, "4": 8}
+_RULE_BITS = {"2": EVENT_BITS["UPDATE"], "3": EVENT_BITS["INSERT"], "4": EVENT_BITS["DELETE"]}
 
 
 @dataclass(slots=True)
@@ -172,7 +173,7 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
                   if _same(table, str(on_table)) and _fires(int(bits), fresh)]
         fired += [(f"evaluates the default {given}", list(functions))
                   for on_table, functions, given in plan_defaults
-                  if _same(table, str(on_table)) and (_fires(4, fresh) or "DEFAULTS" in fresh)]
+                  if _same(table, str(on_table)) and (_fires(EVENT_BITS["INSERT"], fresh) or "DEFAULTS" in fresh)]
         for what, runs in fired:
             tables, unknown = calls.of_trigger(runs) if isinstance(runs, int) else \
                 calls.of_calls(runs) if isinstance(runs, list) else calls.of_writes(runs)
@@ -243,7 +244,7 @@ def _verb(events: frozenset[str]) -> str:
 
 def _fires(bits: int, events: set[str]) -> bool:
     """Whether a trigger of `bits` (pg_trigger.tgtype) fires on one of `events`."""
-    return any(bits & _EVENTS[event] for event in events if event in _EVENTS)
+    return any(bits & EVENT_BITS[event] for event in events if event in EVENT_BITS)
 
 
 def _same(table: str, name: str) -> bool:
@@ -255,4 +256,6 @@ def _same(table: str, name: str) -> bool:
 
 def _quoted(name: str) -> str:
     """Lint's folded name (`schema.table`, unquoted) as `to_regclass` reads it."""
-    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
+    from dbsafe.schema.ddl import quote
+
+    return ".".join(quote(part) for part in name.split("."))

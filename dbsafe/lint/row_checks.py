@@ -80,6 +80,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.lint.row_changes import (
     DATA_KINDS,
+    EVENT_BITS,
     Runs,
     created_function,
     evaluated_over_rows,
@@ -596,7 +597,8 @@ _PROBED_SETTINGS = frozenset({"search_path", "timezone", "datestyle", "intervals
 
 
 # A rule's event (pglast's CmdType) as pg_trigger.tgtype's bit (`row_changes.EVENT_BITS`).
-_RULE_EVENTS = {"CMD_INSERT": 4, "CMD_DELETE": 8, "CMD_UPDATE": 16}
+_RULE_EVENTS = {"CMD_INSERT": EVENT_BITS["INSERT"], "CMD_DELETE": EVENT_BITS["DELETE"],
+                "CMD_UPDATE": EVENT_BITS["UPDATE"]}
 
 
 def _defaults_set(s: Statement) -> Iterable[str]:
