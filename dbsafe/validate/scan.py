@@ -422,6 +422,8 @@ _CHUNK = 32
 # 279: a name built of text and a piece known at run time (`'users_rank_%s' % info`) that
 #      DDL makes is, for the other modules, any name it may be; statements sent to
 #      Databend are its own (pybossa, keep: task 392)
+# 280: minified JavaScript has a line of 500 characters or more too (a module written by
+#      hand as one long line is read again)
 _CACHE_VERSION = 280
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
