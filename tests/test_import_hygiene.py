@@ -48,3 +48,15 @@ def test_listing_codes_imports_no_module_that_defines_them() -> None:
 def test_the_probe_sees_a_heavy_import() -> None:
     # The test above can fail: the same probe after importing the resolver reports sqlglot.
     assert "sqlglot" in _heavy_modules_after("import dbsafe.validate.resolver")
+
+
+def test_backup_and_restore_load_no_migration_runner() -> None:
+    """Everything imported before `pg_restore` starts is time a restore spends besides it
+    (issue 15): the backup and restore modules use one small module of `dbsafe.migrate`
+    (its lock-wait reader), not the runner, the renderer or the migration reader."""
+    probe = ("import sys\nimport dbsafe.guard.restore, dbsafe.guard.backup\n"
+             "print(sorted(m for m in sys.modules if m.startswith(('dbsafe.migrate.', "
+             "'dbsafe.extract.'))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "['dbsafe.migrate.waits']"
