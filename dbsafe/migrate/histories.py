@@ -280,11 +280,15 @@ _HISTORIES = (
     # `when` (its hash column is the file's sha256, never compared: it runs every entry
     # whose `when` is past the last row's, so every entry up to that one counts as run).
     # drizzle-orm 1.0 (drizzle-kit 1.0's folders) adds the migration folder's `name` and
-    # runs every migration whose name no row has (`run_names`: `_drizzle_1_ran`).
+    # runs every migration whose name no row has (`run_names`: `_drizzle_1_names`); on a
+    # table 0.x made it first names each row, by its second, else by its hash (`checksums`,
+    # in the order of the ids).
     # `migrationsSchema` / `migrationsTable` put it elsewhere: `sql-migrations-history-table`.
     History("drizzle", ("drizzle", "__drizzle_migrations"),
             "SELECT created_at::text FROM {table} WHERE created_at IS NOT NULL",
             frozenset({"id", "hash", "created_at"}),
+            checksum_query="SELECT coalesce(created_at::text, ''), hash FROM {table} "
+                           "ORDER BY id",
             run_names_query="SELECT coalesce(created_at::text, ''), name FROM {table} "
                             "WHERE name IS NOT NULL"),
     # postgres-migrations' (npm; its `0_create-migrations-table.sql`): a row per file it ran,
@@ -709,17 +713,65 @@ def _drizzle_1(path: Path) -> bool:
     return path.name == "migration.sql"
 
 
-def _drizzle_1_ran(path: Path, history: History, versions: set[str]) -> bool:
-    """Whether drizzle-orm 1.0 takes drizzle-kit 1.0's migration `path` as run: a row has
-    its folder's name (`getMigrationsToRun`), whatever its timestamp. A table 0.x made has
-    no names yet: 1.0 first gives each row the name of the migration whose timestamp is the
-    row's `created_at` to the second (its `up-migrations/pg.ts`, version 0 to 1)."""
+def _drizzle_1_names(folder: Path, history: History) -> list[tuple[str, str]]:
+    """The name of the migration of drizzle-kit 1.0's `folder` each row of `history` stands
+    for, with the row's `created_at` (as `versions` holds it): drizzle-orm 1.0 takes a
+    migration as run when a row has its folder's name (`getMigrationsToRun`), whatever its
+    timestamp. A table 0.x made has no names yet: 1.0 first names each row, in the order of
+    the ids (its `up-migrations/pg.ts`, version 0 to 1), after the migration whose timestamp
+    is the row's `created_at` to the second; where several share that second, after the
+    one of them whose sha256 is the row's `hash`; where none has it, after the migration
+    of the folder of that hash. A row it cannot name is left out."""
     if history.run_names:
-        return path.parent.name in {name for _, name in history.run_names}
+        return list(history.run_names)
+    import hashlib
+
     from dbsafe.extract.migration import drizzle_1_millis
 
-    millis = drizzle_1_millis(path.parent.name)
-    return millis is not None and millis // 1000 in {int(v) // 1000 for v in versions}
+    local: list[tuple[int, str, frozenset[str]]] = []  # (millis, name, its hashes)
+    for file in folder.glob("*/migration.sql"):
+        millis = drizzle_1_millis(file.parent.name)
+        try:
+            text = file.read_bytes().decode("utf-8", "replace")  # (as Node reads it)
+        except OSError:
+            continue
+        if millis is not None:
+            # (the file as read, and with its CRLF line ends turned, as some of its
+            # releases hash it)
+            local.append((millis, file.parent.name, frozenset(
+                hashlib.sha256(t.encode()).hexdigest()
+                for t in (text, text.replace("\r\n", "\n")))))
+    local.sort(key=lambda m: (m[0], m[1]))
+    by_second: dict[int, list[tuple[int, str, frozenset[str]]]] = {}
+    by_hash: dict[str, str] = {}
+    for migration in local:
+        by_second.setdefault(migration[0] // 1000, []).append(migration)
+        by_hash.update(dict.fromkeys(migration[2], migration[1]))  # (the last one's)
+    names = []
+    for created, hash_ in history.checksums:
+        candidates = by_second.get(int(created) // 1000, []) if created.isdigit() else []
+        if len(candidates) == 1:
+            found: str | None = candidates[0][1]
+        elif candidates:  # (several of that second: the first of them of its hash)
+            found = next((m[1] for m in candidates if hash_ in m[2]), None)
+        else:
+            found = by_hash.get(hash_) if isinstance(hash_, str) else None
+        if found is not None:
+            names.append((created, found))
+    return names
+
+
+def _drizzle_1_ran_names(migrations: Sequence[Migration], history: History
+                         ) -> dict[tuple[Path, str], set[str]]:
+    """The migrations of drizzle-kit 1.0's folders among `migrations` that rows of `history`
+    name (`_drizzle_1_names`), as (folder, name), each with the `created_at` of its rows."""
+    folders = {m.file.parent.parent for m in migrations
+               if m.file is not None and _drizzle_1(m.file)}
+    ran: dict[tuple[Path, str], set[str]] = {}
+    for folder in folders:
+        for created, name in _drizzle_1_names(folder, history):
+            ran.setdefault((folder, name), set()).add(created)
+    return ran
 
 
 def _drizzle_whens(folder: Path) -> dict[str, str]:
@@ -765,6 +817,11 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
         # every migration line: this plan's, this line's rows only.
         projects = {v.partition(":")[0] for v in known}
         versions = {v for v in versions if v.partition(":")[0] in projects}
+    if history.runner == "drizzle":
+        # (a row drizzle-orm 1.0 names after a migration of drizzle-kit 1.0's folder is that
+        # migration's, whatever its `created_at`: 0.x's `when`, to the millisecond)
+        known |= {created for rows in _drizzle_1_ran_names(migrations, history).values()
+                  for created in rows}
     # (a baseline names the database's version, not a file: baselineVersion 1 untold)
     unknown = sorted(versions - known - ({history.baseline} if history.baseline else set()))
     if history.runner in _CODE_LANGUAGE and (code := _unread_code(migrations, history,
@@ -1579,13 +1636,14 @@ def ran_among(migrations: list[Migration], history: History, versions: set[str]
     if history.runner == "drizzle" and versions:
         # drizzle-orm 0.x runs the journal entries past its last row's: every file up to it
         # ran, but those it skipped for good (`never_run`); 1.0 runs each migration of
-        # drizzle-kit 1.0's folder that no row names (`_drizzle_1_ran`).
+        # drizzle-kit 1.0's folder that no row names (`_drizzle_1_names`).
         current = max(int(v) for v in versions)
         skipped = {m.path for m in never_run(migrations, history, versions)}
+        ran_names = _drizzle_1_ran_names(migrations, history)
         return [m for m in migrations if (v := named.get(m.path)) is not None
                 and m.file is not None and m.path not in skipped
-                and (_drizzle_1_ran(m.file, history, versions) if _drizzle_1(m.file)
-                     else int(v) <= current)]
+                and ((m.file.parent.parent, m.file.parent.name) in ran_names
+                     if _drizzle_1(m.file) else int(v) <= current)]
     if history.runner == "golang-migrate" and versions:
         # golang-migrate's table holds one row, the version the database is at: every file
         # up to it ran.

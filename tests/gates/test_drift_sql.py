@@ -527,6 +527,45 @@ def test_a_drizzle_kit_1_migration_older_than_the_last_one_run_is_pending(
         "drizzle/20260102000000_email/migration.sql"]
 
 
+def test_a_drizzle_kit_1_row_without_a_name_is_matched_by_its_hash_as_drizzle_orm_does(
+        tmp_path: Path, database_url: str) -> None:
+    # drizzle-orm 1.0 names the rows of a table 0.x made (`up-migrations/pg.ts`) after the
+    # migration of the row's second; of several in that second, after the one of the row's
+    # hash (sha256 of its migration.sql); with none in it, after the one of that hash.
+    # dbsafe took every migration of the second as run (the email one, never run, was not
+    # pending) and said a row of another second (0.x's `when`, to the millisecond, or
+    # another) named no file (exit 2).
+    import hashlib
+
+    (tmp_path / "drizzle.config.ts").write_text(
+        'export default { dialect: "postgresql", out: "./drizzle" }\n')
+    names = {"20260101000000_a_users": _UPS[0], "20260101000000_b_email": _UPS[1],
+             "20260103000000_orders": _UPS[2]}
+    for name, sql in names.items():
+        (tmp_path / "drizzle" / name).mkdir(parents=True)
+        (tmp_path / "drizzle" / name / "migration.sql").write_text(sql + "\n")
+        (tmp_path / "drizzle" / name / "snapshot.json").write_text(
+            json.dumps({"version": "8", "dialect": "postgres"}))
+    users, orders = (hashlib.sha256((names[n] + "\n").encode()).hexdigest()
+                     for n in ("20260101000000_a_users", "20260103000000_orders"))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[2] + "CREATE SCHEMA drizzle; CREATE TABLE "
+                     "drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, "
+                     "created_at bigint)")
+        conn.execute("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES "
+                     "(%s, 1767225600000), (%s, 1767398400000)", (users, orders))
+    for rows in ("1767225600000, 1767398400000", "1767225600123, 1767398399000"):
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("UPDATE drizzle.__drizzle_migrations SET created_at = (ARRAY["
+                         + rows + "])[id]")
+        report = commands.status(settings)
+        assert report.findings == ()
+        assert [p["migration"] for p in report.summary["pending"]] == [
+            "drizzle/20260101000000_b_email/migration.sql"], rows
+        assert commands.drift(settings).findings == ()
+
+
 RUNNER_TABLES = {"node-pg-migrate": "public.pgmigrations",
                  "graphile-migrate": "graphile_migrate.migrations",
                  "drizzle": "drizzle.__drizzle_migrations"}
