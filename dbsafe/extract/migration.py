@@ -1313,6 +1313,14 @@ def _down_file_of(up: Path) -> Path | None:
         candidates = [up.with_name("down.sql")]
     elif (flyway := re.fullmatch(r"V(\d+(?:[._]\d+)*)__.*\.sql", name)) is not None:
         candidates = sorted(up.parent.glob(f"U{flyway.group(1)}__*.sql"))
+    elif (named := _VERSION_DIRECTION_FILE.fullmatch(name)) is not None \
+            and named["direction"].lower() == "up":
+        # Discord-Bot's runner pairs a version's files by the version alone:
+        # `005_up__custom_roles.sql` goes back with `005_down__custom_role.sql`
+        candidates = sorted(
+            sibling for sibling in up.parent.glob(f"{named['version']}_*")
+            if (down := _VERSION_DIRECTION_FILE.fullmatch(sibling.name)) is not None
+            and down["version"] == named["version"] and down["direction"].lower() == "down")
     elif name.endswith(".sql") and yoyo_folder(up.parent):
         candidates = [up.with_name(name[:-len(".sql")] + YOYO_ROLLBACK)]
     else:

@@ -166,6 +166,14 @@ def test_a_pop_folder_runs_the_postgres_file_of_each_version_as_pop_does(
     ({"1_a.up.sql": "CREATE TABLE a (id int);\n",
       "2_add_b_to_as.up.sql": "ALTER TABLE a ADD COLUMN b int;\n",
       "2_add_b_to_a.down.sql": "ALTER TABLE a DROP COLUMN b;\n"}, "sql/2_add_b_to_a.down.sql"),
+    # SylteA/Discord-Bot's runner pairs `<version>_<up|down>__<name>.sql` by the version
+    # alone: `005_up__custom_roles.sql` goes back with `005_down__custom_role.sql` (was: no
+    # down, task 397)
+    ({"001_up__a.sql": "CREATE TABLE a (id int);\n",
+      "001_down__drop_a.sql": "DROP TABLE a;\n",
+      "002_up__add_b_to_as.sql": "ALTER TABLE a ADD COLUMN b int;\n",
+      "002_down__add_b_to_a.sql": "ALTER TABLE a DROP COLUMN b;\n"},
+     "sql/002_down__add_b_to_a.sql"),
 ])
 def test_a_version_goes_back_with_the_down_file_its_runner_runs(
         tmp_path: Path, database_url: str, files: dict[str, str], down: str) -> None:
