@@ -387,7 +387,7 @@ class _Extractor:
                 self._skip_sent(node, held_for, statements_only=True)
                 continue
             if self._only_asserted(node) or self._listed_cte_body(node) or \
-                    self._joined_line(node):
+                    self._joined_line(node) or self._posted_as_data(node):
                 self._take(node)  # its pieces too: `"... {0}".format(x)` is one input
                 continue
             self._take(node)
@@ -1508,6 +1508,103 @@ class _Extractor:
                     return True
             child, parent = parent, self.parents.get(id(parent))
         return False
+
+    def _posted_as_data(self, node: ast.expr) -> bool:
+        """Whether a string is data in the JSON body of an HTTP request, and no more: a
+        value inside the dict (or list) given as `json=` to `.post`/`.put`/`.patch`/
+        `.request` of an endpoint that does not run SQL, also through a name bound once
+        whose every read is so sent (`json=rule_data`), as `dict(rule_data, **changes)` or
+        as a comprehension over `rule_data.items()` that is. keep's test posts a rule's
+        `{"sqlQuery": {"sql": "SELECT * FROM alert where severity = %s", ...}}` to its
+        `/rules` API, which stores it for its rules engine: never sent to PostgreSQL.
+
+        Read still: a body Hasura runs (`{"type": "run_sql", "args": {"sql": ...}}`), one
+        posted to a URL whose last segment is `sql` or `query` (Neon's `/sql`, Supabase's
+        `/database/query`, Hasura's `/v2/query`) or to a URL not written in the module, and
+        a dict any other read of which takes its values (`cur.execute(body["sql"])`)."""
+        child, parent = node, self.parents.get(id(node))
+        if not isinstance(parent, (ast.Dict, ast.List, ast.Tuple)):
+            return False  # (the common case, at once)
+        while isinstance(parent, (ast.Dict, ast.List, ast.Tuple)):
+            if isinstance(parent, ast.Dict):
+                if not any(value is child for value in parent.values):
+                    return False  # a key
+                if any(isinstance(k, ast.Constant) and k.value == "type"
+                       and isinstance(v, ast.Constant) and v.value == "run_sql"
+                       for k, v in zip(parent.keys, parent.values)):
+                    return False  # Hasura's run_sql: run on its PostgreSQL
+            child, parent = parent, self.parents.get(id(parent))
+        return self._json_body(child)
+
+    def _json_body(self, node: ast.expr) -> bool:
+        """Whether the value of `node` goes only into JSON bodies of HTTP requests to
+        endpoints that do not run SQL (see `_posted_as_data`)."""
+        name = self._assigned_name(node)
+        if name is not None:
+            return self._held_for(node, name, self._json_body)
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.keyword) and parent.arg == "json":
+            call = self.parents.get(id(parent))
+            return isinstance(call, ast.Call) and self._posts_no_sql(call)
+        if isinstance(parent, ast.Call) and _call_name(parent) == "dict" and \
+                parent.args and parent.args[0] is node:
+            return self._json_body(parent)  # `dict(body, **changes)`
+        if isinstance(parent, ast.Attribute) and parent.attr == "items":
+            # `{k: v for k, v in body.items() if ...}`
+            call = self.parents.get(id(parent))
+            loop = self.parents.get(id(call))
+            comprehension = self.parents.get(id(loop))
+            return isinstance(call, ast.Call) and call.func is parent and not call.args \
+                and isinstance(loop, ast.comprehension) and loop.iter is call \
+                and isinstance(comprehension, ast.DictComp) \
+                and self._json_body(comprehension)
+        return False
+
+    def _posts_no_sql(self, call: ast.Call) -> bool:
+        """Whether `call` is an HTTP request (`client.post(url, json=...)`, `.put`,
+        `.patch`, `.request(method, url, json=...)`) to a URL the module writes, no segment of
+        whose path is `sql` or `query` (`_SQL_ENDPOINTS`), ending in a segment it writes or in
+        one piece known at run time after one it writes (`"/rules/{}".format(rule.id)`): an
+        API, not a SQL endpoint."""
+        name = _call_name(call)
+        if name not in _HTTP_METHODS or not isinstance(call.func, ast.Attribute):
+            return False
+        at = 1 if name == "request" else 0
+        url = next((k.value for k in call.keywords if k.arg == "url"),
+                   call.args[at] if len(call.args) > at else None)
+        text = self._url_text(url, depth=3) if url is not None else None
+        if text is None:
+            return False
+        segments = text.partition("?")[0].partition("#")[0].rstrip("/").split("/")
+        if len(segments) < 2 or any(s.lower() in _SQL_ENDPOINTS for s in segments):
+            return False
+        written = [bool(s.replace(_URL_HOLE, "")) for s in segments]
+        return written[-1] or (segments[-1] == _URL_HOLE and written[-2])
+
+    def _url_text(self, node: ast.expr, depth: int) -> str | None:
+        """The text of a URL the module writes, each piece known only at run time as
+        `_URL_HOLE`: a literal, an f-string, `"...".format(...)`, `"..." % x`, `a + b` and a
+        name bound once to one of them; None for none of these."""
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, str) else None
+        if isinstance(node, ast.JoinedStr):
+            return "".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                           else _URL_HOLE for v in node.values)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr == "format" and isinstance(node.func.value, ast.Constant) and \
+                isinstance(node.func.value.value, str):
+            return re.sub(r"\{[^{}]*\}", _URL_HOLE, node.func.value.value)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and \
+                isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
+            return re.sub(r"%(?:\([^)]*\))?[sdr]", _URL_HOLE, node.left.value)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and depth:
+            left, right = (self._url_text(side, depth - 1) for side in (node.left, node.right))
+            return None if left is None and right is None else \
+                (_URL_HOLE if left is None else left) + (_URL_HOLE if right is None else right)
+        if isinstance(node, ast.Name) and depth:
+            bound = self._assigned_once(node)
+            return self._url_text(bound, depth - 1) if isinstance(bound, ast.expr) else None
+        return None
 
     def _telemetry_record(self, node: ast.AST) -> bool:
         """True for the text of a query a trace records: the value of OpenTelemetry's
@@ -3591,6 +3688,12 @@ _MOCKS = frozenset({"Mock", "MagicMock", "AsyncMock", "NonCallableMock",
                     "NonCallableMagicMock", "create_autospec"})
 _EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",
                                "assertRaisesMessage"})
+# The methods of HTTP clients (requests, httpx, aiohttp, a test client) that send a JSON
+# body (`json=`), and the last segments of the paths of endpoints that run the SQL sent
+# to them (Neon's `/sql`, Supabase's `/database/query`, pg-meta's and Hasura's `/query`).
+_HTTP_METHODS = frozenset({"post", "put", "patch", "request"})
+_SQL_ENDPOINTS = frozenset({"sql", "query", "run_sql"})
+_URL_HOLE = "\0"  # a piece of a URL known only at run time
 # Keys and keywords of an API's documented examples (OpenAPI, marshmallow, pydantic).
 _EXAMPLE_KEYS = frozenset({"example", "examples", "openapi_examples"})
 # OpenTelemetry's span attributes holding a query's text (semantic conventions: `db.statement`,

@@ -424,7 +424,10 @@ _CHUNK = 32
 #      Databend are its own (pybossa, keep: task 392)
 # 280: minified JavaScript has a line of 500 characters or more too (a module written by
 #      hand as one long line is read again)
-_CACHE_VERSION = 280
+# 281: a string in the JSON body a Python module posts to an API (`client.post("/rules",
+#      json=rule_data)`, not to a `/sql` or `/query` endpoint nor Hasura's run_sql) is no
+#      statement (keep's rule, task 397)
+_CACHE_VERSION = 281
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

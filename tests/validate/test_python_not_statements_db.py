@@ -459,3 +459,56 @@ def test_a_name_sent_inside_an_assertion_stays_a_statement(database_url: str,
     assert [(f.code, f.location.line, f.subject) for f in report.findings
             if f.location and f.code != "DBS304"] == [("DBS302", 4, "public.records.nosuch"),
                                                       ("DBS302", 10, "public.records.missing")]
+
+
+_POSTED = '''\
+RULE = {
+    "ruleName": "test rule",
+    "sqlQuery": {"sql": "SELECT * FROM alert where severity = %s", "params": ["critical"]},
+}
+
+
+def test_create_rule_api(client, session, rule_id):
+    rule_data = {
+        "ruleName": "test rule",
+        "sqlQuery": {
+            "sql": "SELECT * FROM alert where severity = %s",
+            "params": ["critical"],
+        },
+    }
+    client.post("/rules", headers={"x-api-key": "some-key"}, json=rule_data)
+    invalid = {k: v for k, v in rule_data.items() if k != "ruleName"}
+    client.post("/rules", json=invalid)
+    client.put("/rules/{}".format(rule_id), json=dict(rule_data, **{"celQuery": ""}))
+    session.post("/v2/query", json={"type": "run_sql", "args": {"sql": "SELECT id FROM hasura_a"}})
+    session.post(f"{session.base}/sql", json={"query": "SELECT id FROM neon_b"})
+    session.post(session.url, json={"query": "SELECT id FROM unknown_url_c"})
+
+
+def sent_too(client, cur):
+    body = {"sql": "SELECT id FROM sent_d"}
+    client.post("/rules", json=body)
+    cur.execute(body["sql"])
+
+
+def module_level(client):
+    client.post("/rules", json=RULE)
+'''
+
+
+@pytest.mark.db
+def test_sql_posted_as_data_in_a_json_body_is_not_a_statement(database_url: str,
+                                                              tmp_path: Path) -> None:
+    # keephq/keep's tests/test_rules_api.py posts a rule's `sqlQuery` ({"sql": "SELECT *
+    # FROM alert where severity = %s", ...}) to its `/rules` API, which keeps it for its
+    # rules engine: severity is in the events' JSON, and PostgreSQL never sees the text
+    # (42703: a false DBS302, task 392's probe). A body a service runs as SQL on
+    # PostgreSQL (Hasura's run_sql, an endpoint named `sql` or `query`), one posted to a
+    # URL the module does not write, and one whose value is also executed stay read.
+    report = validate_module(
+        database_url, tmp_path, "CREATE TABLE alert (id int, payload jsonb)", "rules.py",
+        _POSTED)
+    assert sorted((f.code, f.location.line, f.subject) for f in report.findings
+                  if f.location and f.code != "DBS304") == [
+        ("DBS301", 19, "public.hasura_a"), ("DBS301", 20, "public.neon_b"),
+        ("DBS301", 21, "public.unknown_url_c"), ("DBS301", 25, "public.sent_d")]
