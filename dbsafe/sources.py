@@ -357,10 +357,11 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 
 
 # What introspection records within one snapshot format: a cached snapshot made before it
-# recorded more is built again (2: extensions' functions; 3: default privileges; 4:
-# publications' schemas; 5: histories using pgcrypto or uuid-ossp build on the stand-ins; 6: and
-# those using pg_net or pg_cron; 7: prisma's and supabase's folders applied in their runner's
-# name order; 8: each supabase file from a reset session; 9: hasura's down.sql files left out;
+# recorded more is built again (until 59 also bumped for how the files run, `_RUNS` since;
+# 2: extensions' functions; 3: default privileges; 4: publications' schemas; 5: histories
+# using pgcrypto or uuid-ossp build on the stand-ins; 6: and those using pg_net or pg_cron;
+# 7: prisma's and supabase's folders applied in their runner's name order; 8: each supabase
+# file from a reset session; 9: hasura's down.sql files left out;
 # 10: an ACL with every privilege revoked, the owner's too, is no longer read as the default;
 # 11: PostgreSQL 18's NOT NULL constraints' names, NO INHERIT and NOT VALID; 12: `COPY ... FROM
 # stdin` runs as a COPY, and Flyway's role and search_path set back after each file; 13: pop
@@ -420,6 +421,20 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 # index a partition's index is attached to.
 _INTROSPECTED = 59
 
+# How dbsafe picks and runs a project's migrations to build its schema, within one
+# `_INTROSPECTED`: a cached schema built before it picked or ran them otherwise is built
+# again. Bump it with any change that makes the same files build another schema: which
+# files are migrations (a down, seed, callback or another runner's file left out or taken
+# in: dbsafe/extract/migration.py's `_down_file`, `sql_migrations`), their order, how each
+# runs (its transaction, session, placeholders, search_path), what runs before them (a
+# stand-in, a history table) or alembic's runner; a change of what introspection records
+# bumps `_INTROSPECTED` instead. Neither dbsafe's `__version__` (unchanged between
+# releases) nor the files' contents (unchanged by dbsafe's fix) tell such a change.
+# 1: as at _INTROSPECTED 59; 2: a `<version>_down__<name>.sql` beside an up file of its
+# version left out (02231cb4), a drizzle folder's subfolders not run (4714087d, validate
+# cache 278), both made while schemas cached before them were still read.
+_RUNS = 2
+
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
     from dbsafe.migrate.fingerprint import migrations_cache_key
@@ -427,7 +442,7 @@ def _cache_key(settings: Settings, alembic_ini: Path) -> str:
 
     return migrations_cache_key(
         alembic_ini,
-        extra=f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} "
+        extra=f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} runs {_RUNS} "
               f"pg {_embedded_version()} "
               f"python {settings.python or ''}"
               f"{' autocommit' if settings.alembic_autocommit else ''}{_setup_key(settings)}",
@@ -1113,14 +1128,14 @@ class SqlFolder:
                 self.built(migrations), url, reset_each_file=self.supabase_cli))
 
     def cache_key(self, settings: Settings) -> str:
-        """Hash of every file under the folder, dbsafe's version, the embedded server's
-        and what runs before the files (the supabase stand-in, a runner's history table, the
-        `setup-sql` files)."""
+        """Hash of every file under the folder, dbsafe's version (and `_INTROSPECTED`,
+        `_RUNS`), the embedded server's and what runs before the files (the supabase
+        stand-in, a runner's history table, the `setup-sql` files)."""
         from dbsafe.migrate.sqlfiles import RUNNER_HISTORY, supabase_platform_sql
         from dbsafe.schema.model import FORMAT_VERSION
 
         digest = hashlib.sha256(
-            f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} "
+            f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} runs {_RUNS} "
             f"pg {_embedded_version()} platform {self.platform} "
             f"transaction {self.in_transaction} cli {self.supabase_cli} "
             f"sqitch-target {self.sqitch_target}\0".encode())  # (its variables)

@@ -1751,3 +1751,24 @@ def test_a_new_database_gets_flyway_s_newest_baseline_migration_and_the_files_af
     assert sorted((r.name, [c.type for c in r.columns if c.name == "id"])
                   for r in snapshot.relations) == [
         ("orders", ["integer"]), ("user_emails", ["bigint"]), ("users", ["bigint"])]
+
+
+def test_a_cached_schema_is_keyed_by_how_dbsafe_picks_and_runs_the_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fix of which files run (a `001_down__x.sql` left out, task 392) changes neither the
+    # files nor dbsafe's version between releases: the schema cached before it was read with
+    # the old answer. `_RUNS`, bumped with such a fix, keys both kinds of cached schema.
+    from dbsafe import sources
+
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_up__a.sql").write_text("CREATE TABLE a (id int);\n")
+    (tmp_path / "alembic").mkdir()
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = alembic\n")
+    settings = load_settings(tmp_path, {}, environ={})
+    before = (sources.SqlFolder.of(folder, settings).cache_key(settings),
+              sources._cache_key(settings, tmp_path / "alembic.ini"))
+    monkeypatch.setattr(sources, "_RUNS", sources._RUNS + 1)
+    after = (sources.SqlFolder.of(folder, settings).cache_key(settings),
+             sources._cache_key(settings, tmp_path / "alembic.ini"))
+    assert before[0] != after[0] and before[1] != after[1]
