@@ -587,6 +587,8 @@ class _Reader:
         # array literal it binds (`_literal_of`), or what it assigns a `let` (`_assigned`)
         self.entries_written: dict[int, bool] = {}
         self.assignments: dict[int, list[Node] | None] = {}
+        # where the strings `_strings` is reading are read (innermost last)
+        self.sites: list[Node] = []
         # declarator's node id -> each `name = value` and the declaration's own name, in
         # source order, with the value given there (`_assigned`, `_reaching`)
         self.writes: dict[int, list[tuple[Node, Node]]] = {}
@@ -1825,7 +1827,21 @@ class _Reader:
         (`SELECTS.full`, `SELECTS['full']`, or every entry for `SELECTS[kind]`) that the
         file never assigns an entry of; `['id', 'title'].join(',')`. Each piece mapped to
         where it is written. None when a part is anything else (a parameter, a call), when
-        that is more than `_CHOICES` strings, or past five levels of names."""
+        that is more than `_CHOICES` strings, or past five levels of names.
+
+        An entry read with a key that is not a literal is left out where the code has
+        already left when the key is the entry's (`_keys_left`)."""
+        if depth == 0:
+            # (where the strings are read: `_entries` looks for the exits before it)
+            self.sites.append(node)
+            try:
+                return self._strings_of(node, 0)
+            finally:
+                self.sites.pop()
+        return self._strings_of(node, depth)
+
+    def _strings_of(self, node: Node, depth: int) -> tuple[SqlFragment, ...] | None:
+        """`_strings`, `depth` levels of names in."""
         if depth > 4:
             return None
         node = _unwrap(node)
@@ -2013,9 +2029,104 @@ class _Reader:
         if entries is None:
             return None
         if key is None:
-            return [value for _, value in entries]
+            left = self._keys_left(index) if index is not None and (
+                index.type == "identifier") else frozenset()
+            return [value for name, value in entries if name not in left] or None
         chosen = [value for name, value in entries if name == key]
         return chosen[-1:] or None
+
+    def _keys_left(self, key: Node) -> frozenset[str]:
+        """The values of the name `key` for which the code has left before the strings
+        being read are read (`sites`): an `if (key === 'contact') { ...; return }` (or
+        `key === 'a' || key === 'b'`, `==`, the literal on either side) with no `else`,
+        whose body ends in a `return` or a `throw`, before the statement holding that read
+        in a statement list around it, in the same function; `key` a `const` or a parameter
+        the code never writes. `X[key]` is then none of those entries there (ANTON.IA's
+        `RESOURCE_TO_COLUMN[resource]`, whose `contact` entry the function returns before
+        selecting). Empty when there is no such exit, or `key` may change."""
+        if not self.sites:
+            return frozenset()
+        binding = self._binding_scope(key)
+        if binding is None or len(binding[1]) != 1 or not self._never_written(key):
+            return frozenset()
+        left: set[str] = set()
+        node = self.sites[-1]
+        while node.parent is not None:
+            parent = node.parent
+            if parent.type in _STATEMENT_LISTS:
+                for statement in parent.named_children:
+                    if statement.end_byte > node.start_byte:
+                        break
+                    left |= self._exits_for(statement, key, binding[0])
+            if parent.type in _FUNCTIONS:
+                break
+            node = parent
+        return frozenset(left)
+
+    def _never_written(self, key: Node) -> bool:
+        """Whether the binding the name `key` reads is a `const`, or one (a parameter, a
+        destructured name) that no `=`, `+=`, `++`, destructuring assignment or `for ... in/of`
+        of its scope writes."""
+        declarator = self._declarator(key)
+        if declarator is not None and _is_const(declarator):
+            return True
+        if declarator is not None and declarator.type == "variable_declarator":
+            return False  # a `let` or `var`
+        scope = self._binding_scope(key)
+        if scope is None:
+            return False
+        for ref in self.references.get(self.text(key), []):
+            found = self._binding_scope(ref)
+            if found is None or found[0] != scope[0]:
+                continue
+            node = ref
+            while node.parent is not None and node.parent.type in _PATTERNS:
+                node = node.parent
+            parent = node.parent
+            if parent is None:
+                continue
+            if (parent.type in ("assignment_expression", "for_in_statement") and (
+                    parent.child_by_field_name("left") == node)) or parent.type in (
+                    "augmented_assignment_expression", "update_expression"):
+                return False
+        return True
+
+    def _exits_for(self, statement: Node, key: Node, scope: int) -> set[str]:
+        """The strings `statement` leaves the function for, when it is `if (key === 's')
+        ...` with no `else`, whose body always leaves it (`_leaves`; see `_keys_left`);
+        empty otherwise."""
+        if statement.type != "if_statement" or (
+                statement.child_by_field_name("alternative") is not None):
+            return set()
+        if not _leaves(statement.child_by_field_name("consequence")):
+            return set()
+        condition = statement.child_by_field_name("condition")
+        found: set[str] = set()
+        tests = [_unwrap(condition)] if condition is not None else []
+        while tests:
+            test = _unwrap(tests.pop())
+            if test.type != "binary_expression":
+                return set()
+            operator = test.child_by_field_name("operator")
+            op = self.text(operator) if operator is not None else ""
+            left, right = test.child_by_field_name("left"), test.child_by_field_name("right")
+            if left is None or right is None:
+                return set()
+            if op == "||":
+                tests += [left, right]
+                continue
+            if op not in ("===", "=="):
+                return set()
+            left, right = _unwrap(left), _unwrap(right)
+            if left.type == "string":
+                left, right = right, left
+            if left.type != "identifier" or right.type != "string" or (
+                    self.text(left) != self.text(key)) or (
+                    (found_scope := self._binding_scope(left)) is None or (
+                        found_scope[0] != scope)):
+                return set()
+            found.add(self._string(right).sql)
+        return found
 
     def _enum_members(self, node: Node) -> list[Node] | None:
         """The initializers `Enum.Member`, `Enum['Member']` or `Enum[key]` (all of them) may
@@ -3459,6 +3570,29 @@ def _class_of(this: Node) -> Node | None:
     return node
 
 
+def _leaves(statement: Node | None) -> bool:
+    """Whether running `statement` always ends in a `return` or a `throw`: one of them, a
+    block whose last statement does, an `if` whose both branches do, a `try` whose block and
+    `catch` do (or whose `finally` does)."""
+    if statement is None:
+        return False
+    kind = statement.type
+    if kind in ("return_statement", "throw_statement"):
+        return True
+    if kind in ("statement_block", "else_clause", "finally_clause"):
+        inner = [c for c in statement.named_children if c.type != "comment"]
+        return bool(inner) and _leaves(inner[-1])
+    if kind == "if_statement":
+        return _leaves(statement.child_by_field_name("consequence")) and _leaves(
+            statement.child_by_field_name("alternative"))
+    if kind == "try_statement":
+        handler = statement.child_by_field_name("handler")
+        return _leaves(statement.child_by_field_name("finalizer")) or (
+            _leaves(statement.child_by_field_name("body")) and (
+                handler is None or _leaves(handler.child_by_field_name("body"))))
+    return False
+
+
 def _function_of(node: Node) -> Node | None:
     """The function (or the program) whose code `node` is."""
     scope = node.parent
@@ -3491,6 +3625,9 @@ def _walk(root: Node):
                 return
 
 
+# Destructuring patterns: a name in one is written where the pattern is assigned.
+_PATTERNS = frozenset({"object_pattern", "array_pattern", "pair_pattern", "assignment_pattern",
+                       "rest_pattern", "object_assignment_pattern"})
 # Loops: a statement in one may run again after a later one.
 _LOOPS = frozenset({"for_statement", "for_in_statement", "while_statement", "do_statement"})
 # The nodes whose children are statements run one after the other.

@@ -427,7 +427,9 @@ _CHUNK = 32
 # 281: a string in the JSON body a Python module posts to an API (`client.post("/rules",
 #      json=rule_data)`, not to a `/sql` or `/query` endpoint nor Hasura's run_sql) is no
 #      statement (keep's rule, task 397)
-_CACHE_VERSION = 281
+# 282: a JavaScript string read as `X[key]` is none of the entries whose key an earlier
+#      `if (key === 'k') return` leaves for (ANTON.IA: task 395)
+_CACHE_VERSION = 282
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

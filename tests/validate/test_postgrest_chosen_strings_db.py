@@ -79,3 +79,72 @@ def test_each_string_a_select_may_be_is_checked(database_url: str, tmp_path: Pat
         ("DBS304", 25, 18, "posts"),
         ("DBS304", 28, 18, "posts"),
     ]
+
+
+_USAGE_SCHEMA = """\
+CREATE TABLE usage (org int, searched int, enriched int, runs int);
+CREATE TABLE contacts (id int PRIMARY KEY, org int);
+"""
+
+# ANTON.IA's quota store: `contact` maps to a column the usage table lacks, but the function
+# counts contacts elsewhere and returns before selecting `COLUMNS[resource]`.
+_USAGE_MODULE = """\
+const COLUMNS: Record<string, string> = { search: 'searched', enrich: 'enriched', contact: 'contacted' }
+const NESTED = { search: 'searched', contact: 'nested' }
+const LATE = { search: 'searched', contact: 'late' }
+const WRITTEN = { search: 'searched', contact: 'written' }
+
+export async function consume(supabase, resource: string) {
+  let col = COLUMNS[resource]
+  if (resource === 'contact') {
+    return await supabase.from('contacts').select('id')
+  }
+  if (!col) col = 'runs'
+  return await supabase.from('usage').select(col)
+}
+
+export async function status(supabase, params) {
+  const { resource } = params
+  if (resource === 'contact' || resource === 'other') {
+    try {
+      return await supabase.from('contacts').select('id')
+    } catch {
+      return null
+    }
+  }
+  const col = COLUMNS[resource]
+  return await supabase.from('usage').select(col)
+}
+
+export async function unguarded(supabase, resource: string, flag: boolean) {
+  if (flag) {
+    if (resource === 'contact') return null
+  }
+  if (resource === 'contact') console.log('contact')
+  await supabase.from('usage').select(NESTED[resource])
+  await supabase.from('usage').select(LATE[resource])
+  if (resource === 'contact') return null
+}
+
+export async function rewritten(supabase, resource: string) {
+  if (resource === 'contact') return null
+  resource = resource.trim()
+  await supabase.from('usage').select(WRITTEN[resource])
+}
+"""
+
+
+@pytest.mark.db
+def test_an_entry_the_code_returns_before_reading_is_not_checked(
+        database_url: str, tmp_path: Path) -> None:
+    """`X[key]` is each entry of `X` but those whose key an earlier `if (key === 'k')`
+    leaves the function for (its body ends in a `return` or `throw`, a `try` whose block and
+    `catch` do), when `key` is never written; an exit inside another `if`, one that does not
+    leave, one after the read, and one on a name written later keep every entry."""
+    report = validate_module(database_url, tmp_path, _USAGE_SCHEMA, "usage.ts", _USAGE_MODULE)
+    assert sorted((f.code, f.location.line, f.location.column, f.subject)
+                  for f in report.findings) == [
+        ("DBS302", 2, 48, "public.usage.nested"),
+        ("DBS302", 3, 46, "public.usage.late"),
+        ("DBS302", 4, 49, "public.usage.written"),
+    ]
