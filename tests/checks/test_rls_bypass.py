@@ -336,7 +336,8 @@ def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: st
 # pg_read_all_data (PostgreSQL 14 and later) may read every relation of every database, so
 # a member makes every view readable: these relations have no grant, and a database of their
 # own. Each step, then what shows a role more rows than the table does.
-ALL_DATA_ROLES = ("all_data", "all_data_bypass", "all_data_setter", "plain")
+ALL_DATA_ROLES = ("all_data", "all_data_bypass", "all_data_setter", "plain", "setter_bypass",
+                  "setter_heir")
 ALL_DATA_CASES = [
     ("all_notes", "notes", ("DBS518", "public.all_notes")),
     ("all_note_ids", "notes", ("DBS519", "public.all_note_ids")),
@@ -347,7 +348,7 @@ CREATE TABLE notes (id int PRIMARY KEY, owner text);
 INSERT INTO notes VALUES (1, '{all_data}'), (2, '{all_data_setter}'), (3, '{plain}'), (4, '');
 ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own ON notes USING (owner = current_user);
-GRANT SELECT ON notes TO {plain};
+GRANT SELECT ON notes TO {plain}, {setter_bypass};
 CREATE VIEW all_notes AS SELECT id FROM notes;
 CREATE MATERIALIZED VIEW all_note_ids AS SELECT id FROM notes;
 CREATE VIEW invoker_notes WITH (security_invoker) AS SELECT id FROM notes;
@@ -357,6 +358,12 @@ ALL_DATA_STEPS = [
     ("GRANT pg_read_all_data TO {all_data_bypass}", set(), 140000),
     ("GRANT pg_read_all_data TO {all_data}", {"all_notes", "all_note_ids"}, 140000),
     ("REVOKE pg_read_all_data FROM {all_data}", set(), 140000),
+    # a BYPASSRLS role that may only SET ROLE to it (granted SELECT on `notes`, so it sees
+    # every row as itself), then a member inheriting that role's rights but not allowed to
+    # SET ROLE to it: the member has neither pg_read_all_data's rights nor a way to SET ROLE
+    # to it, so it reads no view (PostgreSQL 18: permission denied)
+    ("GRANT pg_read_all_data TO {setter_bypass} WITH INHERIT FALSE", set(), 160000),
+    ("GRANT {setter_bypass} TO {setter_heir} WITH INHERIT TRUE, SET FALSE", set(), 160000),
     # a member that may SET ROLE to it without inheriting its rights reads as it
     ("GRANT pg_read_all_data TO {all_data_setter} WITH INHERIT FALSE",
      {"all_notes", "all_note_ids"}, 160000),
@@ -371,7 +378,7 @@ def test_pg_read_all_data_members_read_every_view(conninfo: str, tmp_path: Path)
         version = conn.info.server_version
         if version < 150000:
             pytest.skip("security_invoker views came in PostgreSQL 15")
-        with roles_of_the_test(conn, names, bypass=("all_data_bypass",)):
+        with roles_of_the_test(conn, names, bypass=("all_data_bypass", "setter_bypass")):
             for statement in ALL_DATA_SETUP.format(**names).strip().splitlines():
                 conn.execute(statement)
             for step, shown_more, since in ALL_DATA_STEPS:
@@ -389,6 +396,14 @@ def test_pg_read_all_data_members_read_every_view(conninfo: str, tmp_path: Path)
                                                           ["DBS518", "DBS519"]), settings)
                 assert {(f.code, f.subject) for r in checked for f in r.findings} == {
                     answer for relation, _, answer in ALL_DATA_CASES if relation in exposed}, step
+                # and names the roles shown more rows, no member that cannot read the view
+                role_of = {name: role for role, name in names.items()}
+                for f in (f for r in checked for f in r.findings):
+                    relation = f.subject.removeprefix("public.")
+                    lets = f.message.split(" lets ", 1)[1].split(" read rows of ", 1)[0]
+                    assert {role_of[name] for name in re.findall("`([^`]+)`", lets)} == {
+                        role for role, counted in seen.items()
+                        if (counted[relation][0] or 0) > counted[relation][1]}, (step, f.message)
 
 
 def test_both_checks_judge_the_readers_with_the_same_sql() -> None:

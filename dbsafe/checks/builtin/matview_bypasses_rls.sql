@@ -24,21 +24,22 @@
 -- their rights; its owner's members that inherit its rights (not its `BYPASSRLS` or
 -- `SUPERUSER`); on PostgreSQL 14 and later the roles with `pg_read_all_data`'s rights or
 -- that may `SET ROLE` to it (the policies hold it back, but reading a materialized view
--- checks none); and the readers of a view that reads it with its owner's rights, when that
--- owner may read it as the view does (every column for a whole row: `SELECT m FROM m` by an
--- owner with SELECT on some columns fails), or of another materialized view copying it (a
--- `security_invoker` view's readers need their own grant on it). None of them is held back
--- when each is a superuser, a `BYPASSRLS` role, one with the table owner's rights (the
--- table not `FORCE ROW LEVEL SECURITY`), one a permissive `FOR SELECT` or `FOR ALL` policy
--- `USING (true)` applies to (its own, PUBLIC's, or that of a role whose rights it has) and
--- no restrictive one, or one that may `SET ROLE` to any of these (Supabase's `FOR SELECT TO
--- anon, authenticated USING (true)` on a materialized view granted to `anon` and
--- `authenticated`). A member inherits a role's grants but not its `BYPASSRLS`: one granted
--- to a `BYPASSRLS` role is still flagged when a member that may not `SET ROLE` to it (`WITH
--- SET FALSE`, PostgreSQL 16 and later) inherits its grants. PUBLIC's grant reaches every
--- role, one with no membership too: flagged unless a permissive policy `USING (true)` is
--- PUBLIC's and no restrictive one holds back a role (one that neither bypasses the policies
--- nor may `SET ROLE` to one that does).
+-- checks none), not a member that only inherits the rights of a role that may `SET ROLE` to
+-- it (`WITH INHERIT TRUE, SET FALSE`: it has neither); and the readers of a view that reads
+-- it with its owner's rights, when that owner may read it as the view does (every column
+-- for a whole row: `SELECT m FROM m` by an owner with SELECT on some columns fails), or of
+-- another materialized view copying it (a `security_invoker` view's readers need their own
+-- grant on it). None of them is held back when each is a superuser, a `BYPASSRLS` role, one
+-- with the table owner's rights (the table not `FORCE ROW LEVEL SECURITY`), one a
+-- permissive `FOR SELECT` or `FOR ALL` policy `USING (true)` applies to (its own, PUBLIC's,
+-- or that of a role whose rights it has) and no restrictive one, or one that may `SET ROLE`
+-- to any of these (Supabase's `FOR SELECT TO anon, authenticated USING (true)` on a
+-- materialized view granted to `anon` and `authenticated`). A member inherits a role's
+-- grants but not its `BYPASSRLS`: one granted to a `BYPASSRLS` role is still flagged when a
+-- member that may not `SET ROLE` to it (`WITH SET FALSE`, PostgreSQL 16 and later) inherits
+-- its grants. PUBLIC's grant reaches every role, one with no membership too: flagged unless
+-- a permissive policy `USING (true)` is PUBLIC's and no restrictive one holds back a role
+-- (one that neither bypasses the policies nor may `SET ROLE` to one that does).
 --
 -- An owner the policies hold back: one who neither owns the table (nor has its owner's
 -- rights) nor is a superuser or `BYPASSRLS`, or the table's owner when the table is `FORCE
@@ -124,8 +125,12 @@ WITH RECURSIVE relation AS (
     JOIN pg_attribute AS att ON att.attrelid = rel.oid, aclexplode(att.attacl) AS a
     WHERE a.privilege_type = 'SELECT'
     UNION
-    SELECT rel.oid, all_data.role, false
-    FROM relation AS rel, all_data_readers AS all_data
+    -- pg_read_all_data, standing for the roles that read every relation through it (its
+    -- members that inherit its rights are such roles already; those of one that may only
+    -- SET ROLE to it are not: they inherit no right to read)
+    SELECT rel.oid, to_regrole('pg_read_all_data')::oid, false
+    FROM relation AS rel
+    WHERE EXISTS (SELECT FROM all_data_readers)
     UNION
     -- and what such a relation reads on its readers' behalf: a view reads with its owner's
     -- rights (when that owner may read it as the view does: else reading it fails), a
@@ -242,12 +247,18 @@ WITH RECURSIVE relation AS (
     SELECT DISTINCT kind, grantee FROM granted_kind
 ), candidate(kind, grantee, role) AS MATERIALIZED (
     -- the roles that may read a table's rows through a relation granted to `grantee`: it,
-    -- and those with its rights; for PUBLIC's grant, a role with no attribute or membership
-    -- (0), as any role may be, and those a restrictive policy applies to (the policies hold
-    -- back any other role only if they hold back that one)
+    -- and those with its rights; for pg_read_all_data, the roles reading every relation
+    -- through it (not itself, as which nobody logs in); for PUBLIC's grant, a role with no
+    -- attribute or membership (0), as any role may be, and those a restrictive policy
+    -- applies to (the policies hold back any other role only if they hold back that one)
     SELECT g.kind, g.grantee, rights.member
     FROM kind_grant AS g
     JOIN rights ON rights.role = g.grantee
+    WHERE g.grantee IS DISTINCT FROM to_regrole('pg_read_all_data')
+    UNION
+    SELECT g.kind, g.grantee, all_data.role
+    FROM kind_grant AS g
+    JOIN all_data_readers AS all_data ON g.grantee = to_regrole('pg_read_all_data')
     UNION
     SELECT g.kind, 0, 0
     FROM kind_grant AS g

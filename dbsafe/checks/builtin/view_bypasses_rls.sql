@@ -24,11 +24,13 @@
 -- FALSE` of a `BYPASSRLS` owner counted 5 rows through a view granted to nobody, 1 in the
 -- table); and on PostgreSQL 14 and later the roles with `pg_read_all_data`'s rights or that
 -- may `SET ROLE` to it (it reads every relation, and the policies hold it back: a member
--- counted 5 through such a view of a superuser, 1 in the table). None of
--- them is held back when each is a superuser, a `BYPASSRLS` role, one with the table
--- owner's rights (the table not `FORCE ROW LEVEL SECURITY`), one a permissive `FOR SELECT`
--- or `FOR ALL` policy `USING (true)` applies to (its own, PUBLIC's, or that of a role whose
--- rights it has) and no restrictive one, or one that may `SET ROLE` to any of these.
+-- counted 5 through such a view of a superuser, 1 in the table), not a member that only
+-- inherits the rights of a role that may `SET ROLE` to it (`WITH INHERIT TRUE, SET FALSE`:
+-- it has neither, and PostgreSQL 18 refused it the view). None of them is held back when
+-- each is a superuser, a `BYPASSRLS` role, one with the table owner's rights (the table not
+-- `FORCE ROW LEVEL SECURITY`), one a permissive `FOR SELECT` or `FOR ALL` policy
+-- `USING (true)` applies to (its own, PUBLIC's, or that of a role whose rights it has) and
+-- no restrictive one, or one that may `SET ROLE` to any of these.
 -- Supabase's `FOR SELECT TO anon, authenticated USING (true)` on a view granted to `anon`
 -- and `authenticated`: a reader counts as many rows through the view as in the table. A
 -- member inherits a role's grants but not its `BYPASSRLS`: a view granted to a `BYPASSRLS`
@@ -124,9 +126,12 @@ WITH RECURSIVE reads AS (
     JOIN pg_attribute AS att ON att.attrelid = v.oid, aclexplode(att.attacl) AS a
     WHERE v.relkind = 'v' AND a.privilege_type = 'SELECT'
     UNION
-    SELECT v.oid, all_data.role
-    FROM pg_class AS v, all_data_readers AS all_data
-    WHERE v.relkind = 'v'
+    -- pg_read_all_data, standing for the roles that read every relation through it (its
+    -- members that inherit its rights are such roles already; those of one that may only
+    -- SET ROLE to it are not: they inherit no right to read)
+    SELECT v.oid, to_regrole('pg_read_all_data')::oid
+    FROM pg_class AS v
+    WHERE v.relkind = 'v' AND EXISTS (SELECT FROM all_data_readers)
     UNION
     -- and those of a view that reads it with its owner's rights (not security_invoker),
     -- when that owner may read it as it does: its readers read it too
@@ -227,12 +232,18 @@ WITH RECURSIVE reads AS (
     SELECT DISTINCT kind, grantee FROM granted_kind
 ), candidate(kind, grantee, role) AS MATERIALIZED (
     -- the roles that may read a table's rows through a relation granted to `grantee`: it,
-    -- and those with its rights; for PUBLIC's grant, a role with no attribute or membership
-    -- (0), as any role may be, and those a restrictive policy applies to (the policies hold
-    -- back any other role only if they hold back that one)
+    -- and those with its rights; for pg_read_all_data, the roles reading every relation
+    -- through it (not itself, as which nobody logs in); for PUBLIC's grant, a role with no
+    -- attribute or membership (0), as any role may be, and those a restrictive policy
+    -- applies to (the policies hold back any other role only if they hold back that one)
     SELECT g.kind, g.grantee, rights.member
     FROM kind_grant AS g
     JOIN rights ON rights.role = g.grantee
+    WHERE g.grantee IS DISTINCT FROM to_regrole('pg_read_all_data')
+    UNION
+    SELECT g.kind, g.grantee, all_data.role
+    FROM kind_grant AS g
+    JOIN all_data_readers AS all_data ON g.grantee = to_regrole('pg_read_all_data')
     UNION
     SELECT g.kind, 0, 0
     FROM kind_grant AS g
