@@ -66,6 +66,9 @@ CASES = [
     ("lapsed_ctid", "secrets", ("DBS518", "public.lapsed_ctid")),
     ("lapsed_all_columns", "notes", ("DBS518", "public.lapsed_all_columns")),
     ("lapsed_whole_matview", "notes", ("DBS519", "public.pair_matview")),
+    # the same beside TABLESAMPLE (whose clause the stored query writes, before PostgreSQL
+    # 16, between the table and its selected columns)
+    ("lapsed_sampled", "secrets", ("DBS518", "public.lapsed_sampled")),
     # a reader granted SELECT on one column of a view reads its rows
     ("one_column_granted", "notes", ("DBS518", "public.one_column_granted")),
 ]
@@ -196,11 +199,14 @@ CREATE VIEW lapsed_all_columns AS SELECT n FROM notes AS n;
 CREATE MATERIALIZED VIEW pair_matview AS SELECT id, owner FROM notes;
 GRANT SELECT (id) ON pair_matview TO {lapsed};
 CREATE VIEW lapsed_whole_matview AS SELECT m FROM pair_matview AS m;
+CREATE VIEW lapsed_sampled AS SELECT s FROM secrets AS s TABLESAMPLE SYSTEM (100);
 ALTER VIEW lapsed_whole OWNER TO {lapsed};
+ALTER VIEW lapsed_sampled OWNER TO {lapsed};
 ALTER VIEW lapsed_ctid OWNER TO {lapsed};
 ALTER VIEW lapsed_all_columns OWNER TO {lapsed};
 ALTER VIEW lapsed_whole_matview OWNER TO {lapsed};
 GRANT SELECT ON lapsed_whole, lapsed_ctid, lapsed_all_columns, lapsed_whole_matview TO {reader};
+GRANT SELECT ON lapsed_sampled TO {reader};
 CREATE VIEW one_column_granted AS SELECT id, owner FROM notes;
 GRANT SELECT (id) ON one_column_granted TO {reader};
 """
@@ -310,7 +316,8 @@ def test_exactly_what_shows_a_held_back_role_hidden_rows_is_flagged(conninfo: st
     assert readers["owner_notes"] == {"owner"}
     # or by nobody: their readers need a grant on what they read, or their owner does
     for relation in ("invoker_view_over_hidden", "lapsed_owners", "held_over_inner",
-                     "held_over_matview", "lapsed_whole", "lapsed_ctid", "lapsed_whole_matview"):
+                     "held_over_matview", "lapsed_whole", "lapsed_ctid", "lapsed_whole_matview",
+                     "lapsed_sampled"):
         assert readers[relation] == set(), relation
     for role, checked in results.items():
         assert [(r.error, r.not_checked) for r in checked] == [(None, ())] * 2, role
@@ -404,6 +411,56 @@ def test_pg_read_all_data_members_read_every_view(conninfo: str, tmp_path: Path)
                     assert {role_of[name] for name in re.findall("`([^`]+)`", lets)} == {
                         role for role, counted in seen.items()
                         if (counted[relation][0] or 0) > counted[relation][1]}, (step, f.message)
+
+
+# Before PostgreSQL 16 a range table entry holds the selected columns, after a TABLESAMPLE
+# clause: the suite's server is 18, so these run on a throwaway 15 too.
+SAMPLED_ROLES = ("lapsed", "reader")
+SAMPLED_CASES = [
+    ("whole_sampled", "secrets", ("DBS518", "public.whole_sampled")),
+    ("ids_sampled", "secrets", ("DBS518", "public.ids_sampled")),
+    ("whole_beside_sampled", "secrets", ("DBS518", "public.whole_beside_sampled")),
+]
+SAMPLED_SETUP = """
+CREATE TABLE secrets (id int PRIMARY KEY, owner text);
+INSERT INTO secrets VALUES (1, '{reader}'), (2, ''), (3, '');
+ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON secrets USING (owner = current_user);
+GRANT SELECT ON secrets TO {reader};
+GRANT SELECT (id) ON secrets TO {lapsed};
+CREATE VIEW whole_sampled AS SELECT s FROM secrets AS s TABLESAMPLE SYSTEM (100);
+CREATE VIEW ids_sampled AS SELECT id FROM secrets AS s TABLESAMPLE BERNOULLI (100) REPEATABLE (1);
+CREATE VIEW whole_beside_sampled AS SELECT a FROM secrets AS a, secrets AS b TABLESAMPLE SYSTEM (100);
+ALTER VIEW whole_sampled OWNER TO {lapsed};
+ALTER VIEW ids_sampled OWNER TO {lapsed};
+ALTER VIEW whole_beside_sampled OWNER TO {lapsed};
+GRANT SELECT ON whole_sampled, ids_sampled, whole_beside_sampled TO {reader};
+"""
+
+
+@pytest.mark.parametrize("server", ["conninfo", "new_pg15_database"])
+def test_a_whole_row_read_beside_tablesample_is_seen(server: str, tmp_path: Path,
+                                                     request: pytest.FixtureRequest) -> None:
+    conninfo = request.getfixturevalue(server)
+    if server == "new_pg15_database":
+        conninfo = conninfo()
+    database = conninfo_to_dict(conninfo)["dbname"]
+    names = {r: f"dbs_{r}_{database}"[:63] for r in SAMPLED_ROLES}
+    with (psycopg.connect(conninfo, autocommit=True) as conn,
+          roles_of_the_test(conn, names, bypass=("lapsed",))):
+        for statement in SAMPLED_SETUP.format(**names).strip().splitlines():
+            conn.execute(statement)
+        seen = {role: read_as(conn, names, role, SAMPLED_CASES) for role in SAMPLED_ROLES}
+        with connect(conninfo) as checking:
+            checked = run(checking, select_checks(builtin_checks(), ["DBS518"]),
+                          load_settings(tmp_path, environ={}))
+    exposed = {relation for counted in seen.values()
+               for relation, (through, in_table) in counted.items()
+               if through is not None and through > in_table}
+    # a whole row needs SELECT on every column, sampled or not
+    assert exposed == {"ids_sampled"}, seen
+    assert {(f.code, f.subject) for r in checked for f in r.findings} == {
+        answer for relation, _, answer in SAMPLED_CASES if relation in exposed}
 
 
 def test_both_checks_judge_the_readers_with_the_same_sql() -> None:

@@ -86,12 +86,18 @@ WITH RECURSIVE relation AS (
                              AND NOT has_column_privilege(v.relowner, reads.read,
                                                           c.refobjsubid::smallint, 'SELECT'))
            AND NOT (EXISTS (SELECT FROM pg_rewrite AS r,
-                            -- the permission entry (PostgreSQL 16 and later) or range table
-                            -- entry (before) of `reads.read` whose selected columns hold 7
-                            regexp_matches(r.ev_action::text,
-                                           ':relid (\d+) [^{}]*:selectedCols \(b(?: \d+)* 7[ )]',
-                                           'g') AS whole
-                            WHERE r.oid = reads.rule AND whole[1]::oid = reads.read)
+                            -- the stored query cut where each permission entry (PostgreSQL
+                            -- 16 and later) or range table entry (before) begins: a piece's
+                            -- first `:relid` and first `:selectedCols` are its entry's (a
+                            -- TABLESAMPLE clause, before 16, lies between them); one of
+                            -- `reads.read` whose selected columns hold 7
+                            regexp_split_to_table(r.ev_action::text,
+                                                  '\{(?:RTEPERMISSIONINFO|RANGETBLENTRY) ')
+                                AS entry
+                            WHERE r.oid = reads.rule
+                              AND substring(entry FROM ':relid (\d+) ')::oid = reads.read
+                              AND substring(entry FROM ':selectedCols \(b((?: \d+)*)\)')
+                                  || ' ' LIKE '% 7 %')
                     AND EXISTS (SELECT FROM pg_attribute AS a
                                 WHERE a.attrelid = reads.read AND a.attnum > 0
                                   AND NOT a.attisdropped

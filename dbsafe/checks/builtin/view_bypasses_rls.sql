@@ -46,8 +46,9 @@
 -- `SELECT t FROM t` or `row_to_json(t)`; the table's for a system column such as `ctid`),
 -- as after `ALTER VIEW ... OWNER TO` a role without one, or a `REVOKE`: reading it fails
 -- with `permission denied`, as PostgreSQL 18 answered a `BYPASSRLS` owner with SELECT on
--- `id` only. (Before PostgreSQL 16, a whole row read of a table the view also samples with
--- `TABLESAMPLE` is not seen, and that view is still flagged.)
+-- `id` only. (Before PostgreSQL 16, a whole row read of a table sampled with `TABLESAMPLE`
+-- whose arguments hold a subquery with a `FROM` is not seen, and that view is still
+-- flagged; a `TABLESAMPLE` alone is seen, on PostgreSQL 15 too.)
 --
 -- A table the owner is held back on: an owner who neither owns the table (nor has its
 -- owner's rights) nor is a superuser or `BYPASSRLS`, or the table's owner when the table is
@@ -90,12 +91,18 @@ WITH RECURSIVE reads AS (
                              AND NOT has_column_privilege(v.relowner, reads.read,
                                                           c.refobjsubid::smallint, 'SELECT'))
            AND NOT (EXISTS (SELECT FROM pg_rewrite AS r,
-                            -- the permission entry (PostgreSQL 16 and later) or range table
-                            -- entry (before) of `reads.read` whose selected columns hold 7
-                            regexp_matches(r.ev_action::text,
-                                           ':relid (\d+) [^{}]*:selectedCols \(b(?: \d+)* 7[ )]',
-                                           'g') AS whole
-                            WHERE r.oid = reads.rule AND whole[1]::oid = reads.read)
+                            -- the stored query cut where each permission entry (PostgreSQL
+                            -- 16 and later) or range table entry (before) begins: a piece's
+                            -- first `:relid` and first `:selectedCols` are its entry's (a
+                            -- TABLESAMPLE clause, before 16, lies between them); one of
+                            -- `reads.read` whose selected columns hold 7
+                            regexp_split_to_table(r.ev_action::text,
+                                                  '\{(?:RTEPERMISSIONINFO|RANGETBLENTRY) ')
+                                AS entry
+                            WHERE r.oid = reads.rule
+                              AND substring(entry FROM ':relid (\d+) ')::oid = reads.read
+                              AND substring(entry FROM ':selectedCols \(b((?: \d+)*)\)')
+                                  || ' ' LIKE '% 7 %')
                     AND EXISTS (SELECT FROM pg_attribute AS a
                                 WHERE a.attrelid = reads.read AND a.attnum > 0
                                   AND NOT a.attisdropped
