@@ -34,6 +34,7 @@ from dbsafe.lint.statement import (
     Action,
     Constraint,
     ForeignKey,
+    IndexDef,
     Lookup,
     Node,
     Statement,
@@ -65,7 +66,7 @@ from dbsafe.lint.statement import (
     type_name,
     unread_function,
 )
-from dbsafe.pg.names import object_name
+from dbsafe.pg.names import index_name, object_name
 from dbsafe.pg.types import changes_index_order, rewrites, type_from_text
 
 if TYPE_CHECKING:
@@ -251,8 +252,9 @@ class History:
     value_indexed: set[str] = field(default_factory=set)
     # table -> the columns those indexes' keys and WHERE read (`statement.index_reads`)
     value_index_reads: dict[str, set[str]] = field(default_factory=dict)
-    # Each such index built with a name, not dropped since -> the columns it reads (its
-    # table: `index_tables`): which ones a type change of a column rebuilds (DBS127).
+    # Each such index not dropped since (one built without a name under the name PostgreSQL
+    # gives it, `_index_name`) -> the columns it reads (its table: `index_tables`): which
+    # ones a type change of a column rebuilds (DBS127).
     value_index_columns: dict[str, frozenset[str]] = field(default_factory=dict)
     # Tables with an EXCLUDE constraint added here: its index is in no `table_indexes`.
     excluding: set[str] = field(default_factory=set)
@@ -733,25 +735,23 @@ class History:
                 if old in self.indexes_added:
                     self.indexes_added[rename.new] = self.indexes_added.pop(old)
         elif kind == "IndexStmt" and s.index_def is not None:
-            built = s.index_def
+            built, on = s.index_def, last(s.index_def.table)
+            # (one built without a name is followed by the name PostgreSQL gives it)
+            name = last(built.name) if built.name else self._index_name(on, built)
             if built.unique and built.plain and not built.partial:
-                self.unique_indexes.setdefault(last(built.table), []).append(
-                    (last(built.name) if built.name else None, built.columns))
+                self.unique_indexes.setdefault(on, []).append((name, built.columns))
             if built.lookup.columns:
-                self._indexes_of(last(built.table)).append(built.lookup)
+                self._indexes_of(on).append(built.lookup)
             if not built.plain or built.partial:
-                self.value_indexed.add(last(built.table))
-                self.value_index_reads.setdefault(last(built.table), set()).update(
-                    index_reads(s.node))
-                if built.name:
-                    self.value_index_columns[last(built.name)] = index_reads(s.node)
-            if s.index_def.name:
-                if built.unique and built.include:
-                    self.included[last(built.name or "")] = (last(built.table), built.include)
-                self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
-                self.index_lookups[last(s.index_def.name)] = built.lookup
-                if s.index_def.plain:
-                    self.index_columns[last(s.index_def.name)] = s.index_def.columns
+                self.value_indexed.add(on)
+                self.value_index_reads.setdefault(on, set()).update(index_reads(s.node))
+                self.value_index_columns[name] = index_reads(s.node)
+            if built.unique and built.include:
+                self.included[name] = (on, built.include)
+            self.index_tables[name] = on
+            self.index_lookups[name] = built.lookup
+            if built.plain:
+                self.index_columns[name] = built.columns
         elif kind == "AlterObjectSchemaStmt" and s.node.get("objectType") in (
                 "OBJECT_TABLE", "OBJECT_FOREIGN_TABLE") and s.node.get("newschema"):
             self._foreign_keys_moved(last(range_var(s.node.get("relation")) or ""),
@@ -900,6 +900,14 @@ class History:
             original = old
         if original is not None:
             names[original] = new
+
+    def _index_name(self, table: str, built: IndexDef) -> str:
+        """The name PostgreSQL gives index `built`, built on `table` without a name
+        (`<table>_<columns>_idx`, numbered past the relations the history knows: a clash
+        with one of the database's it does not know is missed); noted as an index's."""
+        name = index_name(table, built.column_names, lambda taken: bool(self.kind_of(taken)))
+        self.kinds[name] = "index"
+        return name
 
     def _index_renamed(self, old: str, new: str) -> str | None:
         """Follow index `old`, renamed `new`; returns its table when known."""

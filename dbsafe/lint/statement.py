@@ -169,6 +169,8 @@ class IndexDef:
     # What a lookup of given values of its leading columns can use the index for (`lookup_of`).
     lookup: Lookup = Lookup()
     include: tuple[str, ...] = ()  # INCLUDE (columns): stored, not keys
+    # what PostgreSQL names its columns (`index_column_names`): an unnamed index's name
+    column_names: tuple[str, ...] = ()
 
 
 def included_columns(node: Node) -> tuple[str, ...]:
@@ -1323,6 +1325,87 @@ def index_column(elem: Node) -> str | None:
     return fields[0] if len(fields) == 1 and fields[0] != "*" else None
 
 
+# FigureColnameInternal's names of expressions that name no column, by node (and by `op`)
+_NAMED_NODES = {"GroupingFunc": "grouping", "MergeSupportFunc": "merge_action",
+                "A_ArrayExpr": "array", "RowExpr": "row", "CoalesceExpr": "coalesce",
+                "XmlSerialize": "xmlserialize", "JsonParseExpr": "json",
+                "JsonScalarExpr": "json_scalar", "JsonSerializeExpr": "json_serialize",
+                "JsonObjectConstructor": "json_object", "JsonArrayConstructor": "json_array",
+                "JsonArrayQueryConstructor": "json_array", "JsonObjectAgg": "json_objectagg",
+                "JsonArrayAgg": "json_arrayagg"}
+_NAMED_OPS = {"MinMaxExpr": {"IS_GREATEST": "greatest", "IS_LEAST": "least"},
+              "SubLink": {"EXISTS_SUBLINK": "exists", "ARRAY_SUBLINK": "array"},
+              "JsonFuncExpr": {"JSON_EXISTS_OP": "json_exists", "JSON_QUERY_OP": "json_query",
+                               "JSON_VALUE_OP": "json_value"}}
+_SQL_VALUE_NAMES = {"SVFOP_CURRENT_TIME_N": "current_time",
+                    "SVFOP_CURRENT_TIMESTAMP_N": "current_timestamp",
+                    "SVFOP_LOCALTIME_N": "localtime", "SVFOP_LOCALTIMESTAMP_N": "localtimestamp"}
+
+
+def _figured_name(node: Node | None) -> tuple[int, str | None]:
+    """PostgreSQL's FigureColnameInternal (parse_target.c): the name an expression's value
+    is given, with how sure it is (2 good, 1 second best, 0 none)."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return 0, None
+    (kind, fields), = node.items()
+    if kind == "ColumnRef":
+        names = [name for name in strings(fields.get("fields")) if name != "*"]
+        return (2, names[-1]) if names else (0, None)
+    if kind == "A_Indirection":
+        names = [name for name in strings(fields.get("indirection")) if name != "*"]
+        return (2, names[-1]) if names else _figured_name(fields.get("arg"))
+    if kind == "FuncCall":
+        return 2, strings(fields.get("funcname"))[-1]
+    if kind == "A_Expr":
+        return (2, "nullif") if fields.get("kind") == "AEXPR_NULLIF" else (0, None)
+    if kind == "TypeCast":
+        strength, name = _figured_name(fields.get("arg"))
+        type_names = strings((fields.get("typeName") or {}).get("names"))
+        return (1, type_names[-1]) if strength <= 1 and type_names else (strength, name)
+    if kind == "CollateClause":
+        return _figured_name(fields.get("arg"))
+    if kind == "CaseExpr":
+        strength, name = _figured_name(fields.get("defresult"))
+        return (1, "case") if strength <= 1 else (strength, name)
+    if kind == "SQLValueFunction":
+        op = str(fields.get("op", ""))
+        return 2, _SQL_VALUE_NAMES.get(op, op.removeprefix("SVFOP_").lower())
+    if kind == "XmlExpr":
+        op = str(fields.get("op", ""))
+        return (0, None) if op == "IS_DOCUMENT" else (2, op.removeprefix("IS_").lower())
+    if kind in _NAMED_OPS:
+        name = _NAMED_OPS[kind].get(str(fields.get("op") or fields.get("subLinkType")))
+        return (2, name) if name else (0, None)
+    name = _NAMED_NODES.get(kind)
+    return (2, name) if name else (0, None)
+
+
+def index_column_names(node: Node) -> tuple[str, ...]:
+    """The names PostgreSQL gives the columns of the index an `IndexStmt` node builds, keys
+    then INCLUDE columns (ChooseIndexColumnNames, indexcmds.c): a column's name, an
+    expression's FigureIndexColname (`lower(email)` → `lower`) or `expr`, a repeated one
+    numbered (`a`, `a1`); an index built without a name is named after them.
+
+    >>> import pglast
+    >>> tree = pglast.parser.parse_sql_json(
+    ...     "CREATE INDEX ON t (lower(a), lower(b), (a + b), (b::text)) INCLUDE (c)")
+    >>> index_column_names(json.loads(tree)["stmts"][0]["stmt"]["IndexStmt"])
+    ('lower', 'lower1', 'expr', 'b', 'c')
+    """
+    chosen: list[str] = []
+    for param in [*(node.get("indexParams") or ()), *(node.get("indexIncludingParams") or ())]:
+        element = param.get("IndexElem", {})
+        original = element.get("indexcolname") or element.get("name") or \
+            _figured_name(element.get("expr"))[1] or "expr"
+        name, number = original, 0
+        while name in chosen:
+            number += 1
+            room = 63 - len(str(number))
+            name = original.encode()[:room].decode(errors="ignore") + str(number)
+        chosen.append(name)
+    return tuple(chosen)
+
+
 def lookup_of(columns: tuple[str, ...], where: Node | None) -> Lookup:
     """What a foreign key's lookup of given values of its columns (`WHERE a = $1 AND b =
     $2`) can use an index of leading plain `columns` for: all of them for a full index. For
@@ -1495,7 +1578,8 @@ def _index(s: Statement, n: Node) -> None:
                            plain and bool(columns), bool(n.get("whereClause")),
                            only=not (n.get("relation") or {}).get("inh"),
                            lookup=lookup_of(tuple(columns), n.get("whereClause")),
-                           include=included_columns(n))
+                           include=included_columns(n),
+                           column_names=index_column_names(n))
     if name:
         s.creates = frozenset({name, qualified(schema, name)})
         s.if_exists_keeps = bool(n.get("if_not_exists"))

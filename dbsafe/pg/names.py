@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 
 def object_name(name1: str, name2: str | None, label: str) -> str:
     """makeObjectName (PostgreSQL): `name1_name2_label`, the longer of the two names cut
@@ -34,3 +36,25 @@ def name_with_suffix(prefix: str, suffix: str) -> str:
     """
     room = 63 - len(suffix.encode())
     return prefix.encode()[:room].decode(errors="ignore") + suffix
+
+
+def index_name(table: str, column_names: Sequence[str], taken: Callable[[str], bool]) -> str:
+    """The name PostgreSQL gives an index `CREATE INDEX` builds without one (ChooseIndexName,
+    indexcmds.c): `<table>_<column names>_idx` through makeObjectName, the column names
+    joined until they reach 63 bytes; `idx1`, `idx2` ... past a name `taken` by a relation of
+    its schema (ChooseRelationName).
+
+    >>> index_name("users", ["lower"], lambda name: name == "users_lower_idx")
+    'users_lower_idx1'
+    """
+    joined = b""
+    for name in column_names:
+        if joined:
+            joined += b"_"
+        joined += name.encode()[:63]
+        if len(joined) >= 63:
+            break
+    addition, number = joined.decode(errors="ignore"), 0
+    while taken(chosen := object_name(table, addition, f"idx{number or ''}")):
+        number += 1
+    return chosen

@@ -256,3 +256,21 @@ def test_a_type_change_keeping_rows_rebuilds_an_expression_index_an_earlier_migr
     found = lint_sql(change, rules=[column_type_change_rechecks_dependents.RULE],
                      history=history)
     assert [f.message.split("rebuilds index `")[1].split("`")[0] for f in found] == rebuilt
+
+
+@pytest.mark.parametrize(("since", "rebuilt"), [
+    ("", ["uploads_expr_idx"]),
+    ("DROP INDEX uploads_expr_idx;", []),
+    ("DROP INDEX uploads_expr_idx;\nCREATE INDEX ON uploads (id) WHERE ns <> '';",
+     ["uploads_id_idx"]),
+], ids=["built", "dropped-by-its-name", "partial"])
+def test_an_expression_index_built_without_a_name_is_followed_by_postgresql_s_name(
+        since: str, rebuilt: list[str]) -> None:
+    # `CREATE INDEX ON uploads ((dest || '_' || ns))`: PostgreSQL names it uploads_expr_idx
+    # (ChooseIndexName); DBS127 followed only the ones built with a name
+    history = History()
+    lint_sql("CREATE TABLE uploads (id bigint PRIMARY KEY, ns varchar(64), dest text);\n"
+             "CREATE INDEX ON uploads ((dest || '_' || ns));\n" + since, history=history)
+    found = lint_sql("ALTER TABLE uploads ALTER COLUMN ns TYPE varchar(128);",
+                     rules=[column_type_change_rechecks_dependents.RULE], history=history)
+    assert [f.message.split("rebuilds index `")[1].split("`")[0] for f in found] == rebuilt

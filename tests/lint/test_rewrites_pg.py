@@ -21,6 +21,8 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import Settings
 from dbsafe.core import Finding
+from dbsafe.lint import lint_sql
+from dbsafe.lint.engine import History
 from dbsafe.lint.statement import last
 
 pytestmark = pytest.mark.db
@@ -541,6 +543,96 @@ def test_a_type_change_without_rewrite_still_redoes_what_depends_on_the_column(
     # the same schema built by an earlier migration of a SQL history, no database given
     assert {"DBS110", "DBS127"} & _all_codes(tmp_path, NOTES, change) == (
         {rule} if rule else set())
+
+
+# Indexes built without a name: PostgreSQL names them (ChooseIndexName, indexcmds.c)
+UNNAMED = """
+CREATE TABLE orders (id bigint PRIMARY KEY, d varchar(20), e varchar(20));
+INSERT INTO orders SELECT g, 'y' || g, 'z' || g FROM generate_series(1, 200) AS g;
+CREATE INDEX ON orders ((lower(d)));
+CREATE INDEX ON orders ((lower(d)));
+CREATE INDEX ON orders (id) WHERE e <> '';
+CREATE INDEX ON orders ((d || e));
+DROP INDEX orders_lower_idx;
+"""
+
+
+def _indexes_rebuilt(conninfo: str, change: str) -> list[str]:
+    """The indexes PostgreSQL built again running `change` (a new relfilenode), rolled back."""
+    files = ("SELECT relname, pg_relation_filenode(oid) FROM pg_class "
+             "WHERE relnamespace = 'public'::regnamespace AND relkind = 'i'")
+    with psycopg.connect(conninfo) as conn:
+        before = dict(conn.execute(files).fetchall())
+        conn.execute(change)
+        after = dict(conn.execute(files).fetchall())
+        conn.rollback()
+    return sorted(name for name, node in before.items() if after.get(name, node) != node)
+
+
+@pytest.mark.parametrize(("change", "rebuilt"), [
+    ("ALTER TABLE orders ALTER COLUMN d TYPE text;", ["orders_expr_idx", "orders_lower_idx1"]),
+    ("ALTER TABLE orders ALTER COLUMN e TYPE varchar(50);", ["orders_expr_idx", "orders_id_idx"]),
+], ids=["expression", "partial"])
+def test_a_type_change_names_the_unnamed_indexes_an_earlier_migration_built(
+        conninfo: str, tmp_path: Path, change: str, rebuilt: list[str]) -> None:
+    # The history followed only the expression and partial indexes built with a name, so
+    # without a database DBS127 said nothing of `CREATE INDEX ON orders ((lower(d)))`,
+    # which PostgreSQL names `orders_lower_idx` (the second one `orders_lower_idx1`, the
+    # first dropped by its name: not rebuilt)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(UNNAMED)
+    assert _indexes_rebuilt(conninfo, change) == rebuilt
+    [finding] = [f for f in _history_findings(tmp_path, UNNAMED, change) if f.code == "DBS127"]
+    assert sorted(finding.message.split("rebuilds index `")[i].split("`")[0]
+                  for i in range(1, len(rebuilt) + 1)) == rebuilt
+
+
+UNNAMED_BUILDS = [
+    "CREATE INDEX ON t ((lower(c)))",
+    "CREATE INDEX ON t ((lower(c)))",
+    "CREATE INDEX ON t ((a + b))",
+    "CREATE INDEX ON t (a) WHERE b > 0",
+    "CREATE INDEX ON t (a, a)",
+    "CREATE INDEX ON t ((lower(c)), (lower(d)))",
+    "CREATE INDEX ON t (a) INCLUDE (b)",
+    "CREATE INDEX ON t ((c::varchar))",
+    "CREATE INDEX ON t (((a + b)::text))",
+    "CREATE INDEX ON t ((coalesce(a, b)), (nullif(a, b)), (greatest(a, b)), (array[a, b]))",
+    "CREATE INDEX ON t ((x ->> 'k'), (x ->> 'j'))",
+    "CREATE INDEX ON t ((CASE WHEN a > 0 THEN c END), (CASE WHEN a > 0 THEN c ELSE d END))",
+    "CREATE INDEX ON t ((c COLLATE \"C\"), ((y).k))",
+    "CREATE TABLE t_a_idx2 (i int)",
+    "CREATE INDEX ON t (a) WHERE b > 1",
+    "CREATE INDEX ON t (a) WHERE b > 2",
+    "DROP INDEX t_lower_idx",
+    "CREATE INDEX ON t ((lower(c)))",
+    "CREATE TABLE a_table_name_that_is_rather_long_and_goes_on_and_on_for_ever "
+    "(a_column_name_also_rather_long_of_forty int, another_column_of_some_length int)",
+    "CREATE INDEX ON a_table_name_that_is_rather_long_and_goes_on_and_on_for_ever "
+    "(a_column_name_also_rather_long_of_forty, another_column_of_some_length)",
+    "CREATE INDEX ON a_table_name_that_is_rather_long_and_goes_on_and_on_for_ever "
+    "(a_column_name_also_rather_long_of_forty, another_column_of_some_length)",
+]
+
+
+def test_an_index_built_without_a_name_is_followed_by_the_name_postgresql_gives_it(
+        conninfo: str) -> None:
+    names = ("SELECT relname FROM pg_class "
+             "WHERE relnamespace = 'public'::regnamespace AND relkind = 'i'")
+    history = History()
+    lint_sql("CREATE TYPE pair AS (k text, j text);\n"
+             "CREATE TABLE t (a int, b int, c text, d text, x jsonb, y pair);", history=history)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TYPE pair AS (k text, j text);\n"
+                     "CREATE TABLE t (a int, b int, c text, d text, x jsonb, y pair);")
+        for build in UNNAMED_BUILDS:
+            before, known = {row[0] for row in conn.execute(names)}, dict(history.kinds)
+            conn.execute(build)
+            lint_sql(build + ";", history=history)
+            made = {row[0] for row in conn.execute(names)} - before
+            followed = {name for name, kind in history.kinds.items()
+                        if kind == "index" and known.get(name) != "index"}
+            assert followed == made, build
 
 
 BILLING = """

@@ -34,8 +34,10 @@ The same statements through `op.execute(...)`, the index dropped and built again
   before the migrations come from the database's schema (`--database-url`); without it,
   dbsafe knows only those earlier migrations of the history built (rudder-server's
   `wh_uploads.namespace` `varchar(64)` → `varchar(128)` rebuilt the expression index a
-  migration twenty files earlier built on it: task 386). An index built without a name
-  is not followed.
+  migration twenty files earlier built on it: task 386). One built without a name is
+  followed by the name PostgreSQL gives it (`CREATE INDEX ON users ((lower(email)))` is
+  `users_lower_idx`, a second one `users_lower_idx1`), so a `DROP INDEX` by that name
+  forgets it.
 """
 
 from __future__ import annotations
