@@ -258,6 +258,17 @@ def test_a_type_change_keeping_rows_rebuilds_an_expression_index_an_earlier_migr
     assert [f.message.split("rebuilds index `")[1].split("`")[0] for f in found] == rebuilt
 
 
+def test_an_unnamed_index_dropped_by_postgresql_s_name_locks_its_table() -> None:
+    """`CREATE INDEX ON uploads (dest)` is uploads_dest_idx: DROP INDEX of that name locks
+    `uploads`, which the finding names (it said "the table of index ...")."""
+    history = History()
+    lint_sql("CREATE TABLE uploads (id bigint PRIMARY KEY, dest text);\n"
+             "CREATE INDEX ON uploads (dest);\n", history=history)
+    [finding] = lint_sql("DROP INDEX uploads_dest_idx;", rules=[missing_lock_timeout.RULE],
+                         history=history)
+    assert finding.message.startswith("ACCESS EXCLUSIVE lock on `uploads` is requested")
+
+
 @pytest.mark.parametrize(("since", "rebuilt"), [
     ("", ["uploads_expr_idx"]),
     ("DROP INDEX uploads_expr_idx;", []),

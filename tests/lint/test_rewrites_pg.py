@@ -1146,8 +1146,30 @@ def test_dropping_the_last_index_of_a_foreign_key_is_flagged_where_deletes_then_
     with no index, and DBS117 (which looked only where keys are added) said nothing. Each
     delete of an entity then scans `asset` (`pg_stat_xact_user_tables`) where it used an
     index before the change."""
+    _judge_dropped_key_indexes(conninfo, tmp_path, ASSETS, change, flagged)
+
+
+# The same indexes built without a name: PostgreSQL names them asset_entity_id_idx and
+# asset_entity_id_name_idx, and a DROP INDEX by those names went unseen (no DBS117)
+UNNAMED_ASSETS = ASSETS.replace("CREATE INDEX ix_asset_entity_id ON", "CREATE INDEX ON") \
+    .replace("CREATE INDEX ix_asset_entity_id_name ON", "CREATE INDEX ON")
+
+
+@pytest.mark.parametrize(("change", "flagged"), [
+    ("DROP INDEX asset_entity_id_idx, asset_entity_id_name_idx;\n", [1]),
+    ("DROP INDEX asset_entity_id_idx;\n", []),
+], ids=["both-indexes", "other-index-stays"])
+def test_dropping_the_last_unnamed_index_of_a_foreign_key_by_its_name_is_flagged(
+        conninfo: str, tmp_path: Path, change: str, flagged: list[int]) -> None:
+    _judge_dropped_key_indexes(conninfo, tmp_path, UNNAMED_ASSETS, change, flagged)
+
+
+def _judge_dropped_key_indexes(conninfo: str, tmp_path: Path, schema: str, change: str,
+                               flagged: list[int]) -> None:
+    """Does a delete of an entity scan `asset` after `change` (on `schema`, with rows)
+    where it used an index before, exactly where DBS117 flags `change`'s lines?"""
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(ASSETS)
+        conn.execute(schema)
         conn.execute("INSERT INTO entity SELECT i FROM generate_series(1, 310) AS i;"
                      "INSERT INTO asset SELECT i, i % 299 + 1, i % 299 + 1, 'n' || i "
                      "FROM generate_series(1, 5000) AS i; ANALYZE")
@@ -1164,7 +1186,7 @@ def test_dropping_the_last_index_of_a_foreign_key_is_flagged_where_deletes_then_
     assert after is not None
     assert unchanged[0] == before[0]  # both keys used an index
     assert (after[0] > built[0]) == bool(flagged)
-    for findings in (_history_findings(tmp_path, ASSETS, change),
+    for findings in (_history_findings(tmp_path, schema, change),
                      _database_findings(tmp_path, change, conninfo)):
         assert [f.location.line for f in findings
                 if f.code == "DBS117" and f.location is not None] == flagged
