@@ -24,10 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.guard.called_writes import BUILT_IN, CalledWrites
+from dbsafe.guard.called_writes import CalledWrites
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from dbsafe.guard.firing import Firing
 
 # The relations the names reach (a bare name: of any schema), then every table inheriting
 # from one, referencing one by a foreign key, or read by a view among them (which a write
@@ -57,38 +59,6 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbsafe')
   AND n.nspname NOT LIKE 'pg\\_%%'
 ORDER BY 1, 2
-"""
-
-# The triggers, rules and column defaults of the relations reached: a trigger's function
-# (PostgreSQL's own trigger functions, in C, write only the row they are given), a rule's
-# definition, a default's or generated column's expression (an INSERT evaluates it, and
-# an ON DELETE SET DEFAULT), or its domain's default where the column has none.
-_FIRING = f"""
-SELECT 'trigger ' || quote_ident(t.tgname) || ' on ' || c.oid::regclass::text, t.tgfoid,
-       {BUILT_IN}, NULL, NULL
-FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
-JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
-WHERE t.tgrelid = ANY(%(oids)s::oid[]) AND NOT t.tgisinternal
-UNION ALL
-SELECT 'rule ' || quote_ident(r.rulename) || ' on ' || r.ev_class::regclass::text, NULL,
-       false, pg_catalog.pg_get_ruledef(r.oid), NULL
-FROM pg_catalog.pg_rewrite r
-WHERE r.ev_class = ANY(%(oids)s::oid[]) AND r.rulename <> '_RETURN'
-UNION ALL
-SELECT CASE WHEN a.attgenerated <> '' THEN 'generated column ' ELSE 'the default of ' END
-       || a.attrelid::regclass::text || '.' || quote_ident(a.attname), NULL, false, NULL,
-       pg_catalog.pg_get_expr(d.adbin, d.adrelid)
-FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_attribute a
-     ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-WHERE d.adrelid = ANY(%(oids)s::oid[]) AND NOT a.attisdropped
-UNION ALL
-SELECT 'the default of domain ' || t.oid::regtype::text || ' of '
-       || a.attrelid::regclass::text || '.' || quote_ident(a.attname), NULL, false, NULL,
-       pg_catalog.pg_get_expr(t.typdefaultbin, 0)
-FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-WHERE a.attrelid = ANY(%(oids)s::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
-  AND NOT a.atthasdef AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL
-ORDER BY 1
 """
 
 # The event triggers the upgrade may fire: on its DDL (`ddl_command_start`, `sql_drop`,
@@ -173,29 +143,45 @@ def _reached(conn: Any, calls: CalledWrites, names: Sequence[str]) -> Choice:
 
 def _fired(conn: Any, calls: CalledWrites, oids: Sequence[int]
            ) -> tuple[set[str], str | None]:
-    """The tables the triggers, rules and column defaults of `oids` write, or why that
-    cannot be told."""
+    """The tables the triggers, rules and column defaults of `oids` write (`guard.firing`:
+    every one, enabled or not, on any event: a trigger's function, PostgreSQL's own trigger
+    functions in C writing only the row they are given; a rule's actions; a default's or
+    generated column's expression, which an INSERT evaluates, and an ON DELETE SET DEFAULT;
+    its domain's default where the column has none), or why that cannot be told."""
+    from dbsafe.guard.firing import firing
     from dbsafe.lint.body_writes import expression_writes, rule_writes
 
     written: set[str] = set()
-    for what, function, builtin, rule, expression in conn.execute(
-            _FIRING, {"oids": list(oids)}):
-        if builtin:
+    for what, each in sorted((_said(each), each) for each in firing(conn, oids)):
+        if each.built_in:
             continue
-        if function is not None:
-            tables, why = calls.of_trigger(function)
+        if each.function is not None:
+            tables, why = calls.of_trigger(each.function)
             if why is not None:
                 return written, f"{what} runs {why}"
-        elif rule is not None:
-            tables, why = calls.of_writes(rule_writes(rule))
+        elif each.kind == "rule":
+            tables, why = calls.of_writes(rule_writes(str(each.body)))
             if why is not None:
                 return written, f"{what}, which {why}"
         else:
-            tables, why = calls.of_writes(expression_writes(expression))
+            tables, why = calls.of_writes(expression_writes(str(each.body)))
             if why is not None:
                 return written, f"{what} {why}"
         written |= tables
     return written, None
+
+
+def _said(each: Firing) -> str:
+    """How a trigger, rule or default is named in the run's line (`trigger t on app.orders`,
+    `the default of app.orders.n`)."""
+    from dbsafe.schema.ddl import quote
+
+    column = f"{each.table}.{quote(each.name)}"
+    return {"trigger": f"trigger {quote(each.name)} on {each.table}",
+            "rule": f"rule {quote(each.name)} on {each.table}",
+            "generated": f"generated column {column}",
+            "domain": f"the default of domain {each.domain} of {column}"}.get(
+        each.kind, f"the default of {column}")
 
 
 def _event_fired(conn: Any, calls: CalledWrites, ddl: bool) -> tuple[set[str], str | None]:
