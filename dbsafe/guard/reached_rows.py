@@ -9,15 +9,23 @@ UPDATE, DELETE, TRUNCATE), and the guard follows them on the database.
   which columns an UPDATE changes); a TRUNCATE ... CASCADE empties every referencing table.
   NO ACTION and RESTRICT change no row: the statement fails instead.
 - An enabled trigger of a written table firing on one of those events (`tgenabled` 'O' or
-  'A', 'R' or 'A' under `session_replication_role = replica`; any where the plan enables
-  triggers of the table), whose function writes another table (`guard.called_writes`:
-  followed through the functions it calls; one writing only its NEW row writes none).
+  'A', 'R' or 'A' under `session_replication_role = replica`: the plan's SET of it, else the
+  session's; any where the plan enables triggers of the table), whose function writes
+  another table (`guard.called_writes`: followed through the functions it calls; one writing
+  only its NEW row writes none). Under replica no referential action fires either (their
+  triggers are enabled for origin), nor the plan's own triggers, rules and keys.
 - The column defaults (and domains' defaults) an INSERT evaluates (so do an UPDATE's `SET c
-  = DEFAULT` and a key's SET DEFAULT action), the generated columns an INSERT or UPDATE does, and the enabled rules of a written table on its events
-  (`pg_rewrite.ev_enabled`, as a trigger's), followed into what they write.
+  = DEFAULT` and a key's SET DEFAULT action), the generated columns an INSERT or UPDATE
+  does, and the enabled rules of a written table on its events (`pg_rewrite.ev_enabled`, as
+  a trigger's), followed into what they write (`guard.firing`). A rule `DO INSTEAD` without
+  a WHERE runs in place of the write: through that event, no trigger, key or child of its
+  table is reached, nor the table itself.
 - The triggers, rules, defaults and foreign keys the plan adds before the write, read from
-  its statements; a trigger it disables (`DISABLE TRIGGER name`, `USER`; `ALL`: the foreign
-  keys' actions too) fires nothing, and `UPDATE ONLY parent` reaches none of its children.
+  its statements, and the domains' defaults it gives: of a domain it creates or alters, for
+  its columns and the database's of that domain; of the database's domain, for a column it
+  gives that type (`typed`; `ADD COLUMN` fills it into each row there, written or not); a
+  trigger it disables (`DISABLE TRIGGER name`, `USER`; `ALL`: the foreign keys' actions
+  too) fires nothing, and `UPDATE ONLY parent` reaches none of its children.
 
 Each is followed again from the table reached (a cascade's DELETE fires the child's own
 triggers and actions), through the inheritance children and partitions of each table (a
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from dbsafe.guard.called_writes import CalledWrites
+    from dbsafe.guard.firing import Firing
 
 _ALL = frozenset({"INSERT", "UPDATE", "DELETE", "CHILDREN"})
 _ACTIONS = {"c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -49,52 +58,38 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = pg_catalog.to_regclass(%s)
 """
 
-# What a write of the table `%(oid)s` fires: its inheritance children and partitions, the
-# foreign keys referencing it with their actions, its triggers (not PostgreSQL's internal
-# ones, which are the foreign keys' own) with their events and whether they are enabled.
-_FIRED = """
-SELECT 'child', n.nspname || '.' || c.relname, NULL, NULL, NULL, NULL::oid, true
+# What a write of the table `%(oid)s` reaches: its inheritance children and partitions, the
+# foreign keys referencing it with their actions and the states of their action triggers
+# (on the table: `DISABLE TRIGGER ALL`, ENABLE ALWAYS) (its triggers, rules and defaults:
+# `guard.firing`).
+_LINKED = """
+SELECT 'child', n.nspname || '.' || c.relname, NULL, NULL, NULL, NULL
 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE i.inhparent = %(oid)s
 UNION ALL
-SELECT 'key', n.nspname || '.' || c.relname, k.conname, k.confdeltype::text,
-       k.confupdtype::text, NULL::oid, true
+SELECT 'key', n.nspname || '.' || c.relname, k.conname::text, k.confdeltype::text,
+       k.confupdtype::text, ARRAY(SELECT t.tgenabled::text FROM pg_catalog.pg_trigger t
+                                  WHERE t.tgconstraint = k.oid AND t.tgrelid = k.confrelid)
 FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE k.contype = 'f' AND k.confrelid = %(oid)s
-UNION ALL
-SELECT 'trigger', NULL, t.tgname, t.tgtype::int::text, NULL, t.tgfoid,
-       t.tgenabled = 'A' OR t.tgenabled = CASE
-           WHEN pg_catalog.current_setting('session_replication_role') = 'replica' THEN 'R'
-           ELSE 'O' END
-FROM pg_catalog.pg_trigger t
-WHERE t.tgrelid = %(oid)s AND NOT t.tgisinternal
-UNION ALL
-SELECT 'rule', NULL, r.rulename, r.ev_type::text, pg_catalog.pg_get_ruledef(r.oid), NULL,
-       r.ev_enabled = 'A' OR r.ev_enabled = CASE
-           WHEN pg_catalog.current_setting('session_replication_role') = 'replica' THEN 'R'
-           ELSE 'O' END
-FROM pg_catalog.pg_rewrite r
-WHERE r.ev_class = %(oid)s AND r.rulename <> '_RETURN'
-UNION ALL
-SELECT 'default', NULL, CASE WHEN a.attgenerated <> '' THEN 'its generated column '
-                             ELSE 'the default of its column ' END || quote_ident(a.attname),
-       pg_catalog.pg_get_expr(d.adbin, d.adrelid),
-       CASE WHEN a.attgenerated <> '' THEN '20' ELSE '4' END, NULL, true
-FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_attribute a
-     ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-WHERE d.adrelid = %(oid)s AND NOT a.attisdropped
-UNION ALL
-SELECT 'default', NULL, 'the default of domain ' || t.oid::regtype::text || ' of its column '
-       || quote_ident(a.attname), pg_catalog.pg_get_expr(t.typdefaultbin, 0), '4', NULL, true
-FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-WHERE a.attrelid = %(oid)s AND a.attnum > 0 AND NOT a.attisdropped
-  AND NOT a.atthasdef AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL
 ORDER BY 1, 2, 3
 """
-# A rule's event (pg_rewrite.ev_type) as pg_trigger.tgtype's bit: UPDATE, INSERT, DELETE.
-_RULE_BITS = {"2": EVENT_BITS["UPDATE"], "3": EVENT_BITS["INSERT"], "4": EVENT_BITS["DELETE"]}
+# The default of the domain `%s` names (a type of the database a column the plan adds has).
+_DOMAIN_DEFAULT = """
+SELECT t.oid::regtype::text, pg_catalog.pg_get_expr(t.typdefaultbin, 0)
+FROM pg_catalog.pg_type t
+WHERE t.oid = pg_catalog.to_regtype(%s) AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL
+"""
+# The columns of the table `%s` of the domain `%s` names, without a DEFAULT of their own.
+_OF_DOMAIN = """
+SELECT a.attname::text FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = %s AND a.atttypid = pg_catalog.to_regtype(%s) AND a.attnum > 0
+  AND NOT a.attisdropped AND NOT a.atthasdef ORDER BY a.attnum
+"""
+# The events a rule replaces (and a write is: not CHILDREN, DEFAULTS, CASCADE).
+_WRITE_EVENTS = frozenset(EVENT_BITS)
 
 
 @dataclass(slots=True)
@@ -108,16 +103,23 @@ class Reached:
 
 def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> Reached:
     """The tables the writes before `check` (lint's `writes`, with the plan's `triggers`,
-    `actions` and `enabled_triggers`) change through referential actions and triggers, on
-    the database `conn` is connected to; the written tables themselves are lint's to say."""
-    from dbsafe.lint.body_writes import expression_writes, rule_writes
+    `actions`, `rules`, `defaults`, `domains`, `typed`, `enabled_triggers`,
+    `disabled_triggers` and `settings`) change through referential actions, triggers, rules
+    and defaults, on the database `conn` is connected to; the written tables themselves are
+    lint's to say."""
+    from dbsafe.guard.firing import firing
+    from dbsafe.lint.body_writes import expression_writes, rule_replaces, rule_writes
 
     plan_triggers: Sequence[Sequence[Any]] = check.get("triggers") or ()
     plan_actions: Sequence[Sequence[Any]] = check.get("actions") or ()
     plan_rules: Sequence[Sequence[Any]] = check.get("rules") or ()
     plan_defaults: Sequence[Sequence[Any]] = check.get("defaults") or ()
+    plan_domains: Sequence[Sequence[Any]] = check.get("domains") or ()
+    typed: Sequence[Sequence[Any]] = check.get("typed") or ()
     enabled: Mapping[str, str] = check.get("enabled_triggers") or {}
     disabled: Mapping[str, Sequence[str]] = check.get("disabled_triggers") or {}
+    role = _role(conn, check)
+    replica = role == "replica"  # (the plan's own triggers, rules and keys: origin's)
     reached = Reached()
     done: dict[str, set[str]] = {}  # table -> the events followed from it
     # (table name, events, why its rows change, whether lint named it written); `CHILDREN`:
@@ -125,64 +127,127 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
     todo: list[tuple[str, frozenset[str], str, bool]] = [
         (str(name), _inherited(events), str(why), True)
         for name, events, why in check.get("writes") or ()]
-    while todo:
-        name, events, why, written = todo.pop(0)
-        row = conn.execute(_NAMED, (_quoted(name),)).fetchone()
-        table = str(row[1]) if row else name
-        if not written and table not in reached.tables and name not in reached.tables:
-            reached.tables[table] = why
-        fresh = set(events) - done.get(table, set())
-        if not fresh:
-            continue
-        done.setdefault(table, set()).update(fresh)
-        off = next((list(names) for t, names in disabled.items() if _same(table, t)), [])
-        # (what each fires: a trigger's function, a rule's actions, a default's expression)
-        fired: list[tuple[str, Any]] = []
-        if row is not None:
-            for kind, other, label, first, second, function, on in conn.execute(
-                    _FIRED, {"oid": row[0]}):
-                if kind == "child" and "CHILDREN" in fresh:
-                    todo.append((str(other), frozenset(fresh),
-                                 f"{why}, which reaches its child {other}", False))
-                elif kind == "key" and "ALL" not in off:
-                    for action, changed in _acted(fresh, str(first), str(second)):
-                        todo.append((str(other), changed,
-                                     f"{why}, which {_verb(changed)} {other} through its "
-                                     f"foreign key {label} ({action})", False))
-                elif kind == "trigger" and (on or any(_same(table, t) for t in enabled)) \
-                        and not {"ALL", "USER", str(label)} & set(off) \
-                        and _fires(int(first), fresh):
-                    fired.append((f"fires trigger {label} on {table}", int(function)))
-                elif kind == "rule" and on and _fires(_RULE_BITS.get(str(first), 0), fresh):
-                    fired.append((f"fires rule {label} on {table}", rule_writes(str(second))))
-                elif kind == "default" and (_fires(int(second), fresh)
-                                            or "DEFAULTS" in fresh):
-                    fired.append((f"evaluates {label}", expression_writes(str(first))))
-        for referencing, referenced, on_delete, on_update, added in plan_actions:
-            if _same(table, str(referenced)) and "ALL" not in off:
-                for action, changed in _acted(fresh, str(on_delete), str(on_update)):
-                    todo.append((str(referencing), changed,
-                                 f"{why}, which {_verb(changed)} {referencing} through the "
-                                 f"foreign key ({action}) {added}", False))
-        fired += [(f"fires the trigger {created}", [str(function)])
-                  for on_table, bits, function, created, named in plan_triggers
-                  if _same(table, str(on_table)) and _fires(int(bits), fresh)
-                  and not {"ALL", "USER", str(named)} & set(off)]
-        fired += [(f"fires the rule {created}", rule_writes(str(sql)))
-                  for on_table, bits, sql, created in plan_rules
-                  if _same(table, str(on_table)) and _fires(int(bits), fresh)]
-        fired += [(f"evaluates the default {given}", list(functions))
-                  for on_table, functions, given in plan_defaults
-                  if _same(table, str(on_table)) and (_fires(EVENT_BITS["INSERT"], fresh) or "DEFAULTS" in fresh)]
-        for what, runs in fired:
+    # (what each fires: a trigger's function, a rule's actions, a default's expression)
+    fired: list[tuple[str, Any]] = [
+        (f"{why}, which fills its rows with the default of domain {domain}",
+         expression_writes(default))
+        for _, _, name, why in typed if why
+        for domain, default in conn.execute(_DOMAIN_DEFAULT, (_type(str(name)),))]
+    while True:
+        for where, runs in fired:
             tables, unknown = calls.of_trigger(runs) if isinstance(runs, int) else \
                 calls.of_calls(runs) if isinstance(runs, list) else calls.of_writes(runs)
-            where = f"{why}, which {what}"
             if unknown is not None:
                 reached.unknown = f"{where}, which runs {unknown}"
                 return reached
             todo += [(t, _ALL, f"{where}, which writes {t}", False) for t in sorted(tables)]
-    return reached
+        fired = []
+        if not todo:
+            return reached
+        name, events, why, written = todo.pop(0)
+        row = conn.execute(_NAMED, (_quoted(name),)).fetchone()
+        table = str(row[1]) if row else name
+        on = any(_same(table, t) for t in enabled)  # (the plan enables some of its own)
+        off = next((list(names) for t, names in disabled.items() if _same(table, t)), [])
+        its = firing(conn, [row[0]]) if row is not None else []
+        rules = [(f"rule {each.name} on {table}", str(each.body), each.bits)
+                 for each in its if each.kind == "rule" and (each.enabled_as(role) or on)] + [
+            (f"the rule {created}", str(sql), int(bits))
+            for on_table, bits, sql, created in plan_rules
+            if _same(table, str(on_table)) and (not replica or on)]
+        # (a rule DO INSTEAD, unconditional, runs in place of the write: no row of the table
+        # written, no trigger, key or child of it reached; its defaults a NEW of the rule's
+        # actions may read, still evaluated)
+        acting = _acting(events, {event for _, sql, bits in rules if rule_replaces(sql)
+                                  for event in _WRITE_EVENTS if bits & EVENT_BITS[event]})
+        if not written and acting & _WRITE_EVENTS and table not in reached.tables \
+                and name not in reached.tables:
+            reached.tables[table] = why
+        fresh = set(acting) - done.get(table, set())
+        if not fresh:
+            continue
+        done.setdefault(table, set()).update(fresh)
+        inserts = _fires(EVENT_BITS["INSERT"], fresh) or "DEFAULTS" in fresh
+        if row is not None:
+            for kind, other, label, on_delete, on_update, states in conn.execute(
+                    _LINKED, {"oid": row[0]}):
+                if kind == "child" and "CHILDREN" in fresh:
+                    todo.append((str(other), frozenset(fresh),
+                                 f"{why}, which reaches its child {other}", False))
+                elif kind == "key" and "ALL" not in off:
+                    # (a partition's key has none: its parent's act for it)
+                    acts = not states or any(state == "A" or state == (
+                        "R" if replica else "O") for state in states)
+                    for action, changed in _acted(fresh, str(on_delete), str(on_update),
+                                                  acts=acts):
+                        todo.append((str(other), changed,
+                                     f"{why}, which {_verb(changed)} {other} through its "
+                                     f"foreign key {label} ({action})", False))
+        fired += [(f"{why}, which {_evaluated(each)}", expression_writes(str(each.body)))
+                  for each in its if each.kind in ("default", "generated", "domain")
+                  and (_fires(each.bits, fresh) or "DEFAULTS" in fresh)]
+        fired += [(f"{why}, which fires {what}", rule_writes(sql))
+                  for what, sql, bits in rules if _fires(bits, fresh)]
+        fired += [(f"{why}, which fires trigger {each.name} on {table}", int(each.function or 0))
+                  for each in its if each.kind == "trigger" and (each.enabled_as(role) or on)
+                  and not {"ALL", "USER", each.name} & set(off) and _fires(each.bits, fresh)]
+        for domain, functions, given in plan_domains if inserts and row is not None else ():
+            fired += [(f"{why}, which evaluates the default {given} (of its column {column})",
+                       list(functions))
+                      for (column,) in conn.execute(_OF_DOMAIN, (row[0], _type(str(domain))))]
+        for referencing, referenced, on_delete, on_update, added in plan_actions:
+            if _same(table, str(referenced)) and "ALL" not in off:
+                for action, changed in _acted(fresh, str(on_delete), str(on_update),
+                                              acts=not replica):
+                    todo.append((str(referencing), changed,
+                                 f"{why}, which {_verb(changed)} {referencing} through the "
+                                 f"foreign key ({action}) {added}", False))
+        fired += [(f"{why}, which fires the trigger {created}", [str(function)])
+                  for on_table, bits, function, created, named in plan_triggers
+                  if _same(table, str(on_table)) and _fires(int(bits), fresh)
+                  and (not replica or on) and not {"ALL", "USER", str(named)} & set(off)]
+        fired += [(f"{why}, which evaluates the default {given}", list(functions))
+                  for on_table, functions, given in plan_defaults
+                  if _same(table, str(on_table)) and inserts]
+        fired += [(f"{why}, which evaluates the default of domain {domain} of its column "
+                   f"{column}", expression_writes(default))
+                  for on_table, column, type_name, fills in typed
+                  if not fills and _same(table, str(on_table)) and inserts
+                  for domain, default in conn.execute(_DOMAIN_DEFAULT,
+                                                      (_type(str(type_name)),))]
+
+
+def _role(conn: Any, check: Mapping[str, Any]) -> str:
+    """The `session_replication_role` the plan's writes before `check` run under: the one
+    its SET gave the session (`settings`), else the session's own."""
+    given = (check.get("settings") or {}).get("session_replication_role")
+    if given is None:
+        given = conn.execute(
+            "SELECT pg_catalog.current_setting('session_replication_role')").fetchone()[0]
+    return str(given).strip().lower()
+
+
+def _acting(events: frozenset[str], replaced: set[str]) -> frozenset[str]:
+    """`events` but those a rule DO INSTEAD `replaced`, and `CHILDREN` where no write is
+    left (the children are written only by the statement the rule replaces).
+
+    >>> sorted(_acting(frozenset({"DELETE", "CHILDREN"}), {"DELETE"}))
+    []
+    >>> sorted(_acting(frozenset({"DELETE", "UPDATE", "CHILDREN"}), {"DELETE"}))
+    ['CHILDREN', 'UPDATE']
+    """
+    left = events - replaced
+    return left if left & _WRITE_EVENTS else left - {"CHILDREN"}
+
+
+def _evaluated(each: Firing) -> str:
+    """What evaluating a default of the database is said to be."""
+    from dbsafe.schema.ddl import quote
+
+    column = quote(each.name)
+    return {"generated": f"evaluates its generated column {column}",
+            "domain": f"evaluates the default of domain {each.domain} of its column "
+                      f"{column}"}.get(each.kind, f"evaluates the default of its column {column}")
 
 
 def _inherited(events: Sequence[str]) -> frozenset[str]:
@@ -212,11 +277,13 @@ def checked_among(conn: Any, sql: str, tables: Mapping[str, str]) -> str | None:
     return None
 
 
-def _acted(events: set[str], on_delete: str, on_update: str
+def _acted(events: set[str], on_delete: str, on_update: str, *, acts: bool = True
            ) -> list[tuple[str, frozenset[str]]]:
     """What a foreign key's actions (`on_delete`, `on_update`: pg_constraint's letters) do
     to the referencing rows on `events` of the referenced table: (the action, as written,
-    and the events it fires on the referencing table), each.
+    and the events it fires on the referencing table), each; `acts`: whether its action
+    triggers fire (not under `session_replication_role = replica`, nor disabled: a TRUNCATE
+    ... CASCADE empties the referencing table whatever they say).
 
     >>> [(action, sorted(fired)) for action, fired in _acted({"DELETE", "UPDATE"}, "n", "a")]
     [('ON DELETE SET NULL', ['CHILDREN', 'UPDATE'])]
@@ -225,11 +292,11 @@ def _acted(events: set[str], on_delete: str, on_update: str
     """
     acted: list[tuple[str, frozenset[str]]] = []
     # (SET DEFAULT evaluates the referencing columns' defaults, as an INSERT does)
-    if "DELETE" in events and on_delete in _ACTIONS:
+    if "DELETE" in events and on_delete in _ACTIONS and acts:
         acted.append((f"ON DELETE {_ACTIONS[on_delete]}",
                       frozenset({"DELETE"} if on_delete == "c" else
                                 {"UPDATE", "DEFAULTS"} if on_delete == "d" else {"UPDATE"})))
-    if "UPDATE" in events and on_update in _ACTIONS:
+    if "UPDATE" in events and on_update in _ACTIONS and acts:
         acted.append((f"ON UPDATE {_ACTIONS[on_update]}",
                       frozenset({"UPDATE", "DEFAULTS"} if on_update == "d" else {"UPDATE"})))
     if "CASCADE" in events:  # (whatever the key's actions)
@@ -252,6 +319,17 @@ def _same(table: str, name: str) -> bool:
     from dbsafe.lint.statement import same_relation
 
     return same_relation(table, name) or same_relation(table, name.replace('"', ""))
+
+
+def _type(name: str) -> str | None:
+    """A type's name as lint gives it (`schema.name` or `name`, unquoted) as `to_regtype`
+    reads it; None for one naming a database too, which it refuses (PostgreSQL refused it
+    before: no type of the database).
+
+    >>> _type("app.Mood"), _type("a.b.c")
+    ('app."Mood"', None)
+    """
+    return _quoted(name) if name.count(".") <= 1 else None
 
 
 def _quoted(name: str) -> str:

@@ -243,12 +243,18 @@ def _reached(conn: Any, check: dict[str, Any], reached: dict[str, Reached]) -> R
 
     key = json.dumps([check.get(part) for part in (
         "writes", "triggers", "actions", "enabled_triggers", "disabled_triggers", "rules",
-        "defaults", "created_functions", "settings")],
+        "defaults", "domains", "typed", "created_functions", "settings")],
         sort_keys=True)
     if key not in reached:
         reached[key] = reached_tables(conn, check, CalledWrites(
             conn, check.get("created_functions") or {}))
     return reached[key]
+
+
+# Settings of the plan the guard reads rather than sets (`session_replication_role`: which
+# triggers a write fires, `guard.reached_rows`; a superuser's to set, which the guard's role
+# may not be, and no query of the probe reads it).
+_NOT_SET = frozenset({"session_replication_role"})
 
 
 def _settings(conn: Any, settings: dict[str, str | None], own: dict[str, str | None]
@@ -257,6 +263,8 @@ def _settings(conn: Any, settings: dict[str, str | None], own: dict[str, str | N
     own, `own`) for the rest of the transaction; returns the values they had."""
     had: dict[str, str | None] = {}
     for name, value in settings.items():
+        if name in _NOT_SET:
+            continue
         had[name] = conn.execute("SELECT pg_catalog.current_setting(%s)", (name,)).fetchone()[0]
         conn.execute("SELECT pg_catalog.set_config(%s, %s, true)",
                      (name, value if value is not None else own.get(name, had[name])))
@@ -274,7 +282,7 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
     revision, sql, table = str(check["revision"]), str(check["sql"]), str(check["table"])
     unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or ())
     unsure = unsure or _calls_write(conn, check, followed)
-    if not unsure and check.get("writes"):
+    if not unsure and (check.get("writes") or check.get("typed")):
         found = _reached(conn, check, reached)
         unsure = found.unknown or checked_among(conn, sql, found.tables)
         # (a foreign key's referenced table, a DEFAULT partition, a domain's tables: as

@@ -75,6 +75,23 @@ def rule_writes(definition: str) -> Writes:
     return _tree_writes([rule.get("actions") or [], rule.get("whereClause") or {}])
 
 
+def rule_replaces(definition: str) -> bool:
+    """Whether a rule (its `CREATE RULE` text) replaces the statement it is on: `DO INSTEAD`
+    without a `WHERE` (with one, PostgreSQL still runs the statement for the rows the
+    condition leaves out), so the statement writes nothing of its table (PostgreSQL 18).
+
+    >>> rule_replaces("CREATE RULE r AS ON DELETE TO t DO INSTEAD NOTHING")
+    True
+    >>> rule_replaces("CREATE RULE r AS ON DELETE TO t WHERE old.id > 5 DO INSTEAD NOTHING")
+    False
+    >>> rule_replaces("CREATE RULE r AS ON DELETE TO t DO ALSO NOTIFY t")
+    False
+    """
+    tree = _parsed(definition)
+    rule = tree[0].get("RuleStmt") if tree else None
+    return bool(rule and rule.get("instead") and not rule.get("whereClause"))
+
+
 def expression_writes(expression: str) -> Writes:
     """What evaluating an expression may write (a column's default, `pg_get_expr`): only
     through the functions it calls."""

@@ -39,7 +39,9 @@ for the guard to follow on the database (`guard.called_writes`: PostgreSQL's `su
 no table, an application's function may); so are the tables the plan's data statements write
 before it, with the events they fire there (`writes`), the triggers and foreign keys with a
 referential action the plan adds (`triggers`, `actions`) and the tables it enables triggers
-of (`enabled_triggers`), for the guard to follow into the tables they change unnamed
+of (`enabled_triggers`, rules too), the domains' defaults it gives (`domains`, or as
+`defaults` of its columns) and the columns it gives a type of the database's, whose domain's
+default the guard looks up (`typed`), for the guard to follow into the tables they change unnamed
 (`guard.reached_rows`: `DELETE FROM parent` nulls a child's key `ON DELETE SET NULL`); after a statement that may change which function
 a name reaches (an extension created or changed, a function renamed or moved, an aggregate
 created) any call makes the later checks cannot tell. A table the plan creates that no
@@ -82,6 +84,7 @@ from dbsafe.lint.row_changes import (
     DATA_KINDS,
     EVENT_BITS,
     Runs,
+    called_functions,
     created_function,
     evaluated_over_rows,
     written_tables,
@@ -233,8 +236,21 @@ class RowChecks:
     # the rules the plan creates: [table, events (pg_trigger.tgtype's bits), CREATE RULE, why]
     _rules: list[list[Any]] = field(default_factory=list)
     # the defaults (and generated columns) the plan gives a table that call functions, which
-    # a later INSERT evaluates: [table, [function, ...], why]
+    # a later INSERT evaluates (a column of a domain whose default the plan gives too):
+    # [table, [function, ...], why]
     _defaults: list[list[Any]] = field(default_factory=list)
+    # the domains whose default the plan gives (CREATE DOMAIN ... DEFAULT, ALTER DOMAIN ...
+    # SET DEFAULT, DROP DEFAULT: none; a domain made over one takes its default), by name as
+    # given -> (the functions the default calls, the database's type it is made over whose
+    # default it takes, by name (None: its own), why)
+    _domains: dict[str, tuple[list[str], str | None, str]] = field(default_factory=dict)
+    # the columns the plan gives a type of the database's, without a DEFAULT of their own,
+    # whose domain's default a later INSERT evaluates (the guard looks it up): [table,
+    # column, type, why ADD COLUMN fills it into the rows there ("": it fills none)]
+    _typed: list[list[Any]] = field(default_factory=list)
+    # the domains of the database the plan sets a default of, which a later INSERT into a
+    # table with a column of one evaluates: [domain, [function, ...], why]
+    _domain_defaults: list[list[Any]] = field(default_factory=list)
     # what each statement runs over rows (`row_changes.Runs`: the plan's PREPAREs, its
     # materialized views' queries)
     _runs: Runs = field(default_factory=Runs)
@@ -353,6 +369,13 @@ class RowChecks:
                 check["rules"] = [list(rule) for rule in self._rules]
             if self._defaults:
                 check["defaults"] = [list(default) for default in self._defaults]
+            if self._domain_defaults:
+                check["domains"] = [list(domain) for domain in self._domain_defaults]
+        typed, defaults = self._typed_defaults()
+        if typed and (self._writes or any(fills for *_, fills in typed)):
+            check["typed"] = typed
+        if defaults and self._writes:
+            check["defaults"] = check.get("defaults", []) + defaults
         if self.created_functions and (self._calls or self._writes or self._refreshed):
             check["created_functions"] = {name: list(entries) for name, entries
                                           in self.created_functions.items()}
@@ -405,6 +428,7 @@ class RowChecks:
             self._defaults.append([s.relation, defaults,
                                    f"{revision} gives {s.relation} a default calling "
                                    f"{defaults[0]}()"])
+        self._note_domains(revision, s)
         if s.kind == "CreateTrigStmt" and s.relation:
             self._triggers.append([s.relation, int(s.node.get("events") or 0),
                                    ".".join(strings(s.node.get("funcname"))),
@@ -419,10 +443,11 @@ class RowChecks:
                 if referenced and {on_delete, on_update} & set(_ACTING):
                     self._actions.append([s.relation, referenced, on_delete, on_update,
                                           f"{revision} adds a foreign key of {s.relation}"])
-        if any(a.subtype.startswith("Enable") and "Trig" in a.subtype for a in s.actions) \
-                and s.relation:
+        # (ENABLE [ALWAYS | REPLICA] TRIGGER or RULE: the database's may say disabled)
+        if any(a.subtype.startswith("Enable") and ("Trig" in a.subtype or "Rule" in a.subtype)
+               for a in s.actions) and s.relation:
             self._enabled_triggers.setdefault(
-                s.relation, f"{revision} enables triggers on {s.relation}")
+                s.relation, f"{revision} enables triggers or rules on {s.relation}")
             self._disabled_triggers.pop(s.relation, None)  # (as the database holds them)
         for action in s.actions:
             # (DISABLE TRIGGER name, USER: the table's own; ALL: the foreign keys' too)
@@ -430,6 +455,71 @@ class RowChecks:
                     and s.relation:
                 self._disabled_triggers.setdefault(s.relation, []).append(
                     action.name or action.subtype.removeprefix("DisableTrig").upper())
+
+    def _note_domains(self, revision: str, s: Statement) -> None:
+        """The default a domain `s` creates or alters gives (`_domains`, `_domain_defaults`),
+        and the columns `s` gives a domain's type without a DEFAULT of their own: of a domain
+        whose default the plan gives, what it calls (`_defaults`; `ADD COLUMN` fills it into
+        each row there, a call as any other); of any other type not built-in, handed on for
+        the guard to look up (`_typed`)."""
+        if s.kind == "CreateDomainStmt":
+            name = ".".join(strings(s.node.get("domainname")))
+            default = next((fields.get("raw_expr") for kind, fields in walk(
+                s.node.get("constraints")) if kind == "Constraint"
+                and fields.get("contype") == "CONSTR_DEFAULT"), None)
+            over = _type_name(s.node.get("typeName") or {})
+            functions = sorted(set(called_functions(default)))
+            self._domains[name] = (functions, None, _giving(revision, name, functions)) \
+                if default is not None else self._domain(over) or ([], over, "")
+        elif s.kind == "AlterDomainStmt" and s.node.get("subtype") == "T":  # (SET DEFAULT)
+            name = ".".join(strings(s.node.get("typeName")))
+            functions = sorted(set(called_functions(s.node.get("def"))))
+            why = _giving(revision, name, functions)
+            self._domains[name] = (functions, None, why)
+            if functions:
+                self._domain_defaults.append([name, functions, why])
+        if s.kind not in ("CreateStmt", "AlterTableStmt") or not s.relation:
+            return
+        columns = [(column, False) for column in s.columns if s.kind == "CreateStmt"] + [
+            (a.column, a.subtype == "AddColumn") for a in s.actions
+            if a.subtype in ("AddColumn", "AlterColumnType") and a.column is not None]
+        for column, adding in columns:
+            typed = column.type
+            if typed is None or typed.array or column.default is not None \
+                    or typed.schema == "pg_catalog" or typed.name in _BUILT_IN | SERIAL_TYPES \
+                    or typed.name in self._plain_types:
+                continue
+            type_name = f"{typed.schema}.{typed.name}" if typed.schema else typed.name
+            name = column.name or ""
+            self._typed.append([s.relation, name, type_name, ""])
+            if adding:  # (its default, a domain's, filled into each row there)
+                functions, of, _ = self._domain(type_name) or ([], type_name, "")
+                self._note_calls(revision, _word(s), functions)
+                if of is not None:
+                    self._typed.append([s.relation, name, of, f"{revision} adds column "
+                                        f"{name} to {s.relation} before it"])
+
+    def _typed_defaults(self) -> tuple[list[list[Any]], list[list[Any]]]:
+        """The columns the plan gave a type not built-in (`_typed`), by what their type's
+        default is now: of the database's type, handed on for the guard to look up
+        (`typed`); of a domain whose default the plan gives, the functions it calls (as
+        `defaults`)."""
+        typed: list[list[Any]] = []
+        defaults: list[list[Any]] = []
+        for table, column, type_name, fills in self._typed:
+            functions, over, why = ([], type_name, "") if fills else \
+                self._domain(type_name) or ([], type_name, "")
+            if functions:
+                defaults.append([table, functions, f"{why} (of its column {column})"])
+            elif over is not None and over.rpartition(".")[2] not in _BUILT_IN | SERIAL_TYPES:
+                typed.append([table, column, over, fills])
+        return typed, defaults
+
+    def _domain(self, name: str) -> tuple[list[str], str | None, str] | None:
+        """What the plan's domain `name` (as a column's type names it) defaults to
+        (`_domains`), None for a type the plan gives no default."""
+        return next((given for domain, given in reversed(self._domains.items())
+                     if same_relation(domain, name)), None)
 
     def _new(self, table: str) -> bool:
         """Created by the plan and written by none of its statements since: empty."""
@@ -591,14 +681,28 @@ class RowChecks:
 # Settings that change what a later statement of the plan checks: which table or function an
 # unqualified name is (`SET search_path TO app` then `ALTER TABLE volumes ...`), what a string
 # cast to a date or timestamptz (a partition's bound, a USING) or a value cast to text is.
+# (session_replication_role: which triggers, rules and referential actions a write fires,
+# `guard.reached_rows` reads it; the guard sets no other)
 _PROBED_SETTINGS = frozenset({"search_path", "timezone", "datestyle", "intervalstyle",
                               "extra_float_digits", "bytea_output", "lc_monetary",
-                              "lc_numeric"})
+                              "lc_numeric", "session_replication_role"})
 
 
 # A rule's event (pglast's CmdType) as pg_trigger.tgtype's bit (`row_changes.EVENT_BITS`).
 _RULE_EVENTS = {"CMD_INSERT": EVENT_BITS["INSERT"], "CMD_DELETE": EVENT_BITS["DELETE"],
                 "CMD_UPDATE": EVENT_BITS["UPDATE"]}
+
+
+def _giving(revision: str, domain: str, functions: Sequence[str]) -> str:
+    """Why a domain's default may write: `0005 gives domain d a default calling f()`."""
+    return f"{revision} gives domain {domain} a default" + (
+        f" calling {functions[0]}()" if functions else "")
+
+
+def _type_name(node: Mapping[str, Any]) -> str:
+    """A TypeName node's name, as `schema.name` or `name` (`pg_catalog.` left out)."""
+    names = strings(node.get("names"))
+    return ".".join(names[1:] if names[:1] == ["pg_catalog"] else names)
 
 
 def _defaults_set(s: Statement) -> Iterable[str]:
@@ -610,8 +714,6 @@ def _defaults_set(s: Statement) -> Iterable[str]:
     ...                        "ADD COLUMN d int DEFAULT g() CHECK (h(d))")))
     ['f', 'g']
     """
-    from dbsafe.lint.row_changes import called_functions
-
     if s.kind not in ("CreateStmt", "AlterTableStmt"):
         return
     for kind, fields in walk(s.node):

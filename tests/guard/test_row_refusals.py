@@ -215,6 +215,27 @@ CREATE TABLE stands (id int PRIMARY KEY);
 INSERT INTO stands VALUES (1), (2);
 CREATE TABLE stand_notes (stand_id int DEFAULT counted() REFERENCES stands ON DELETE SET DEFAULT);
 INSERT INTO stand_notes VALUES (2);
+-- A domain's default an INSERT evaluates (task 396): counted_int's calls counted(), a column
+-- of tally_int gets one when the plan gives it; kennels' rule DO INSTEAD replaces a DELETE
+-- (leashes keep their kennel); kiosks' noted fires only under session_replication_role
+-- replica, where no trigger enabled for origin nor referential action does.
+CREATE DOMAIN counted_int AS int DEFAULT counted();
+CREATE DOMAIN tally_int AS int;
+CREATE TABLE crates (id int);
+INSERT INTO crates VALUES (1);
+CREATE TABLE bins (id int, n tally_int);
+CREATE TABLE kennels (id int PRIMARY KEY);
+INSERT INTO kennels VALUES (1), (2);
+CREATE TABLE leashes (kennel_id int REFERENCES kennels ON DELETE SET NULL);
+INSERT INTO leashes VALUES (2);
+CREATE RULE kept AS ON DELETE TO kennels DO INSTEAD NOTHING;
+CREATE TABLE kiosks (id int PRIMARY KEY);
+INSERT INTO kiosks VALUES (1), (2);
+CREATE TRIGGER noted AFTER DELETE ON kiosks FOR EACH ROW EXECUTE FUNCTION noted();
+ALTER TABLE kiosks ENABLE REPLICA TRIGGER noted;
+CREATE TABLE trays (id int);
+CREATE RULE copied AS ON INSERT TO trays DO ALSO INSERT INTO counters VALUES (NULL);
+ALTER TABLE trays DISABLE RULE copied;
 CREATE TRIGGER noted AFTER DELETE ON shops FOR EACH ROW EXECUTE FUNCTION noted();
 CREATE TRIGGER stamped BEFORE UPDATE ON shops FOR EACH ROW EXECUTE FUNCTION stamped();
 CREATE TRIGGER noted AFTER DELETE ON stalls FOR EACH ROW EXECUTE FUNCTION noted();
@@ -1303,12 +1324,61 @@ COUNTERS_NOT_NULL = "ALTER TABLE counters ALTER COLUMN n SET NOT NULL"
       "DELETE FROM shops WHERE id = 2", NOTE_NOT_NULL), True,
      "0005 runs DELETE on shops before it, which fires trigger noted on public.shops, which "
      "writes ledger"),
+    # a domain's default (task 396): the plan's, of its column or of the database's; the
+    # database's, of the plan's column; filled into each row of a column added
+    (("CREATE DOMAIN metered AS int DEFAULT counted()",
+      "CREATE TABLE baskets (id int, n metered)", "INSERT INTO baskets (id) VALUES (1)",
+      COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on baskets before it, which evaluates the default 0005 gives domain "
+     "metered a default calling counted() (of its column n), which writes counters"),
+    (("CREATE DOMAIN metered AS int", "CREATE TABLE baskets (id int, n metered)",
+      "ALTER DOMAIN metered SET DEFAULT counted()", "INSERT INTO baskets (id) VALUES (1)",
+      COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on baskets before it, which evaluates the default 0005 gives domain "
+     "metered a default calling counted() (of its column n), which writes counters"),
+    (("ALTER DOMAIN tally_int SET DEFAULT counted()", "INSERT INTO bins (id) VALUES (1)",
+      COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on bins before it, which evaluates the default 0005 gives domain "
+     "tally_int a default calling counted() (of its column n), which writes counters"),
+    (("CREATE TABLE baskets (id int, n counted_int)", "INSERT INTO baskets (id) VALUES (1)",
+      COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on baskets before it, which evaluates the default of domain "
+     "counted_int of its column n, which writes counters"),
+    (("CREATE DOMAIN metered AS counted_int", "CREATE TABLE baskets (id int, n metered)",
+      "INSERT INTO baskets (id) VALUES (1)", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on baskets before it, which evaluates the default of domain "
+     "counted_int of its column n, which writes counters"),
+    (("ALTER TABLE crates ADD COLUMN n counted_int", COUNTERS_NOT_NULL), True,
+     "0005 adds column n to crates before it, which fills its rows with the default of "
+     "domain counted_int, which writes counters"),
+    (("CREATE DOMAIN metered AS int DEFAULT counted()",
+      "ALTER TABLE crates ADD COLUMN n metered", COUNTERS_NOT_NULL), True,
+     "0005 calls counted() in an ALTER TABLE before it (which writes counters)"),
+    # a rule DO INSTEAD with a condition: the DELETE still runs for the rows it leaves out
+    (("CREATE RULE kept AS ON DELETE TO owners WHERE old.id > 5 DO INSTEAD NOTHING",
+      "DELETE FROM owners WHERE id = 2", PETS_NOT_NULL), True,
+     "0005 runs DELETE on owners before it, which updates public.pets through its foreign key "
+     "pets_owner_id_fkey (ON DELETE SET NULL)"),
+    # a rule the database holds disabled, which the plan enables
+    (("ALTER TABLE trays ENABLE RULE copied", "INSERT INTO trays VALUES (1)",
+      COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on trays before it, which fires rule copied on public.trays, which "
+     "writes counters"),
+    # a trigger enabled for replicas, under the plan's session_replication_role = replica
+    (("SET session_replication_role = replica", "DELETE FROM kiosks WHERE id = 2",
+      NOTE_NOT_NULL), True,
+     "0005 runs DELETE on kiosks before it, which fires trigger noted on public.kiosks, which "
+     "writes ledger"),
 ], ids=["set null", "on update", "cascade", "partition", "written parent", "truncate cascade",
         "trigger",
         "the plan's trigger", "the plan's function", "the plan enables", "the plan's key",
         "default", "rule", "the plan's table default", "the plan's set default",
         "the plan's rule", "set to default", "on delete set default",
-        "disabled then enabled"])
+        "disabled then enabled", "the plan's domain", "the plan's domain default set after",
+        "the plan sets the database's domain default", "the database's domain",
+        "the plan's domain over the database's", "a column added of the database's domain",
+        "a column added of the plan's domain", "a rule instead with a condition",
+        "the plan enables a rule", "a replica trigger under replica"])
 def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
         statements: tuple[str, ...], refused: bool, detail: str,
         database: psycopg.Connection) -> None:
@@ -1346,14 +1416,58 @@ def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
     (("UPDATE ONLY walks SET owner_id = NULL",
       "ALTER TABLE walks_low ALTER COLUMN owner_id SET NOT NULL"), "passes"),
     (("UPDATE orders SET id = 2", COUNTERS_NOT_NULL), "passes"),
+    # a disabled rule (task 396)
+    (("INSERT INTO trays VALUES (1)", COUNTERS_NOT_NULL), "passes"),
+    # a domain whose default writes nothing
+    (("CREATE TABLE baskets (id int, n tally_int)", "INSERT INTO baskets (id) VALUES (1)",
+      COUNTERS_NOT_NULL), "passes"),
+    (("CREATE DOMAIN metered AS int DEFAULT 0", "CREATE TABLE baskets (id int, n metered)",
+      "INSERT INTO baskets (id) VALUES (1)", COUNTERS_NOT_NULL), "passes"),
+    # a rule DO INSTEAD replaces the DELETE: no key of the table acts, none of its triggers
+    # fires (the database's, the plan's)
+    (("DELETE FROM kennels WHERE id = 2",
+      "ALTER TABLE leashes ALTER COLUMN kennel_id SET NOT NULL"), "passes"),
+    (("CREATE RULE kept AS ON DELETE TO owners DO INSTEAD NOTHING",
+      "DELETE FROM owners WHERE id = 2", PETS_NOT_NULL), "passes"),
+    (("CREATE RULE kept AS ON DELETE TO shops DO INSTEAD NOTHING",
+      "DELETE FROM shops WHERE id = 2", NOTE_NOT_NULL), "passes"),
+    # under session_replication_role = replica no referential action nor trigger enabled
+    # for origin fires; SET LOCAL until its transaction ends
+    (("SET session_replication_role = replica", "DELETE FROM owners WHERE id = 2",
+      PETS_NOT_NULL), "passes"),
+    (("SET session_replication_role = replica", "DELETE FROM shops WHERE id = 2",
+      NOTE_NOT_NULL), "passes"),
+    (("SET session_replication_role = replica", "RESET session_replication_role",
+      "DELETE FROM kiosks WHERE id = 2", NOTE_NOT_NULL), "passes"),
 ], ids=["restrict", "no action", "insert", "its own row", "disabled", "the plan disables",
         "the plan disables the user's", "the plan disables all", "the plan's disabled",
-        "update only", "update of a defaulted table"])
+        "update only", "update of a defaulted table", "a disabled rule",
+        "a domain without a default",
+        "a domain's constant default", "a rule instead", "the plan's rule instead",
+        "the plan's rule instead of a trigger's event", "keys under replica",
+        "origin triggers under replica", "a replica trigger after reset"])
 def test_what_a_data_statement_does_not_change_elsewhere_is_still_asked(
         statements: tuple[str, ...], outcome: str, database: psycopg.Connection) -> None:
     verdict = _verdicts(database, *statements)[-1]
     assert (verdict.sql, verdict.outcome) == (statements[-1], outcome), verdict
     assert _postgresql_refuses(database, *statements) is (outcome == "refused")
+
+
+def test_the_plan_s_session_replication_role_is_read_by_a_role_that_may_not_set_it(
+        database: psycopg.Connection) -> None:
+    # (a superuser's setting: the guard reads the plan's, never sets it in its probe)
+    database.execute("CREATE ROLE dbsafe_row_reader; "
+                     "GRANT SELECT ON ALL TABLES IN SCHEMA public TO dbsafe_row_reader; "
+                     "SET ROLE dbsafe_row_reader")
+    try:
+        verdicts = _verdicts(database, "SET session_replication_role = replica",
+                             "DELETE FROM kiosks WHERE id = 2", NOTE_NOT_NULL)
+    finally:
+        database.execute("RESET ROLE; DROP OWNED BY dbsafe_row_reader; "
+                         "DROP ROLE dbsafe_row_reader")
+    assert [(v.outcome, v.detail) for v in verdicts] == [(
+        "cannot tell", "0005 runs DELETE on kiosks before it, which fires trigger noted on "
+        "public.kiosks, which writes ledger: its rows are not today's")]
 
 
 def test_a_downgrade_s_cascade_before_a_check_cannot_be_told(
