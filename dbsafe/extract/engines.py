@@ -67,17 +67,22 @@ class Engine:
 
 
 SQLITE = Engine(
-    "SQLite", ("sqlite",),
+    "SQLite", ("sqlite", "sqlean"),
     # asqlite: Rapptz's asyncio sqlite3 (discord.py bots; `conn.fetchall(query)`). pysqlite3
     # is the standard library's sqlite3 built standalone (newer SQLite, extensions loadable:
-    # mergin's tests edit GeoPackages through it), with the same API.
+    # mergin's tests edit GeoPackages through it), with the same API; so is sqlean.py, with
+    # the sqlean extensions bundled (Arize Phoenix's tests compare its `percentile(x, 50)`
+    # with PostgreSQL's `percentile_cont`).
     makers=frozenset({"sqlite3.connect", "sqlite3.dbapi2.connect", "pysqlite2.dbapi2.connect",
-                      "pysqlite3.connect", "pysqlite3.dbapi2.connect", "aiosqlite.connect",
+                      "pysqlite3.connect", "pysqlite3.dbapi2.connect", "sqlean.connect",
+                      "sqlean.dbapi2.connect", "aiosqlite.connect",
                       "asqlite.connect", "asqlite.create_pool"}),
     types=frozenset({"sqlite3.Connection", "sqlite3.Cursor", "sqlite3.dbapi2.Connection",
                      "sqlite3.dbapi2.Cursor", "pysqlite2.dbapi2.Connection",
                      "pysqlite2.dbapi2.Cursor", "pysqlite3.Connection", "pysqlite3.Cursor",
                      "pysqlite3.dbapi2.Connection", "pysqlite3.dbapi2.Cursor",
+                     "sqlean.Connection", "sqlean.Cursor", "sqlean.dbapi2.Connection",
+                     "sqlean.dbapi2.Cursor",
                      "aiosqlite.Connection", "aiosqlite.Cursor",
                      "asqlite.Connection", "asqlite.Cursor", "asqlite.Pool"}),
     dialects=frozenset({"sqlite"}),
@@ -292,6 +297,19 @@ ENGINES: tuple[Engine, ...] = (
         types=frozenset({"quickbooks.QuickBooks", "quickbooks.client.QuickBooks"}),
         modules=("quickbooks.objects",),
     ),
+    # Not an engine either: sqlglot's parser. A statement given to it is read into a tree
+    # the code may rewrite before anything is sent (Arize Phoenix's analytics SQL has
+    # columns of its own, `latency_ms`, that its rewriter substitutes, and SQLite's spelling
+    # of functions, `percentile(x, 50)`): what PostgreSQL gets is not the text as written.
+    Engine(
+        "sqlglot's parser", ("sqlglot",),
+        makers=frozenset(),
+        types=frozenset(),
+        functions=frozenset({f"sqlglot.{module}{function}"
+                             for module in ("", "parser.", "exp.", "expressions.")
+                             for function in ("parse_one", "parse", "transpile",
+                                              "maybe_parse")}),
+    ),
     Engine(
         "Salesforce", ("salesforce",),
         makers=frozenset(),
@@ -311,12 +329,14 @@ SAME_ENGINE = frozenset({
 # Methods that send their first argument (or `sql=`/`query=`) as a statement on these
 # engines' connections, beside the DB-API ones every driver has (`execute`): ClickHouse's
 # `client.query`/`command`, DuckDB's and Spark's `.sql`, BigQuery's `client.query`,
-# simple-salesforce's `query_all`, asqlite's `fetchone`/`fetchall`/`fetchmany`; and those
-# that fill in a statement's parameters for sending (`FILLERS`).
+# simple-salesforce's `query_all`, asqlite's `fetchone`/`fetchall`/`fetchmany`, sqlglot's
+# `parse_one`/`parse`/`transpile`/`maybe_parse` (a statement read into a tree, not sent); and
+# those that fill in a statement's parameters for sending (`FILLERS`).
 ENGINE_SINKS = frozenset({
     "query", "sql", "command", "query_df", "query_np", "query_arrow", "query_row_block_stream",
     "raw_query", "execute_iter", "iterate", "query_all", "query_all_iter",
     "fetchone", "fetchall", "fetchmany", "substitute_params", "format", "format_soql",
+    "parse_one", "parse", "transpile", "maybe_parse",
 })
 # Calls that fill in a statement's parameters for sending, as psycopg's `mogrify` does:
 # clickhouse-driver's `substitute_params`, the `format` of a project's client wrapping it

@@ -1005,8 +1005,8 @@ class _Extractor:
         if not sends or function is None or any(isinstance(a, ast.Starred) for a in args):
             return
         parameters = _parameter_names(function)
-        if isinstance(func, ast.Attribute):
-            parameters = parameters[1:]  # `self`
+        if isinstance(func, ast.Attribute) and not _static(function):
+            parameters = parameters[1:]  # `self` (a static method called as `self._x(q)` has none)
         for parameter, arg in zip(parameters, args):
             if parameter in sends:
                 yield arg, sends[parameter]
@@ -1016,11 +1016,19 @@ class _Extractor:
 
     def _function_called(self, func: ast.expr,
                          at: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-        """The module's function `func` names (`helper`), or its class's method
-        (`self.helper`, `cls.helper` in a method of the class), when there is one."""
+        """The module's function `func` names (`helper`), one defined in a function around
+        the call (the innermost defining it: a test's own `def rewrite(sql): ...`), or its
+        class's method (`self.helper`, `cls.helper` in a method of the class), when there is
+        one."""
         if isinstance(func, ast.Name):
-            body: list[ast.stmt] = self.tree.body
             name = func.id
+            for scope in self._scopes_around(at):
+                if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+                    defs = [node for node in scope.body if isinstance(
+                        node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name]
+                    if defs:
+                        return defs[0] if len(defs) == 1 else None
+            return None
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
                 func.value.id in ("self", "cls"):
             holder = self._class_of(at)
@@ -4060,6 +4068,12 @@ def _parametrized_names(names: ast.expr) -> list[str]:
             isinstance(e, ast.Constant) and isinstance(e.value, str) for e in names.elts):
         return [e.value for e in names.elts]  # type: ignore[attr-defined]
     return []
+
+
+def _static(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether `function` is decorated `@staticmethod`: it takes no `self` or `cls`."""
+    return any(isinstance(d, ast.Name) and d.id == "staticmethod"
+               for d in function.decorator_list)
 
 
 def _parameter_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:

@@ -429,7 +429,10 @@ _CHUNK = 32
 #      statement (keep's rule, task 397)
 # 282: a JavaScript string read as `X[key]` is none of the entries whose key an earlier
 #      `if (key === 'k') return` leaves for (ANTON.IA: task 395)
-_CACHE_VERSION = 282
+# 283: statements given to sqlean.py's connections are SQLite's, those given to sqlglot's parser
+#      (directly, through a static method, a function defined in the caller) not sent as
+#      written (task 394)
+_CACHE_VERSION = 283
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

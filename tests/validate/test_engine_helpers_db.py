@@ -924,3 +924,67 @@ def test_statements_sent_to_databend_are_its_own(database_url: str, tmp_path: Pa
         ("DBS302", 27, "public.users.nmae")]
     skipped = sorted(s.location.line for s in report.skipped if "sent to Databend" in s.reason)
     assert skipped == [16, 21], report.skipped
+
+
+# Arize Phoenix (Arize-ai/phoenix 9478f954): its tests compare sqlean.py's `percentile(x, p)`
+# (sqlite3 with the sqlean extensions bundled) with PostgreSQL's, and hand its analytics SQL
+# (a column of its own, `latency_ms`, that its rewriter substitutes) to sqlglot, directly or
+# through a helper of the module (a function, a static method called as `self._ctx_after(sql)`,
+# a function defined in the test calling it): 1 false DBS314 and 10 false DBS302 on its schema.
+_PHOENIX = '''\
+import sqlean
+import sqlglot
+from sqlglot import exp, parse_one
+
+
+def _sqlite_percentile(values, percentile):
+    conn = sqlean.connect(":memory:")
+    conn.execute("CREATE TABLE t(x REAL)")
+    row = conn.execute(f"SELECT percentile(x, {percentile}) FROM t").fetchone()
+    return row[0]
+
+
+def _ctx_after(sql):
+    return rewrite(parse_one(sql, read="sqlite"))
+
+
+def test_attributed():
+    ctx = _ctx_after("SELECT AVG(s.latency_ms) FROM spans s")
+    tree = sqlglot.parse_one('SELECT s.latency_ms FROM spans AS "S"', dialect="postgres")
+    rendered = sqlglot.transpile("SELECT latency_ms FROM spans", read="sqlite")
+
+
+def real(session):
+    return session.execute("SELECT latency_ms FROM spans").fetchall()
+
+
+class TestAttribution:
+    @staticmethod
+    def _ctx_after(sql):
+        return rewrite(parse_one(sql, read="sqlite"))
+
+    def test_a_qualified_substitution(self):
+        ctx = self._ctx_after("SELECT AVG(s.latency_ms) FROM spans s")
+        assert ctx.substitutions
+
+
+def test_graphql_node_id(dialect):
+    def rewrite(sql):
+        return sqlglot.parse_one(sql, dialect=dialect).sql(dialect=dialect)
+
+    joined = rewrite("SELECT t.graphql_node_id FROM spans t")
+'''
+
+
+@pytest.mark.db
+def test_statements_given_to_sqlean_and_to_sqlglots_parser_are_not_postgresqls(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE spans (id int)",
+                             "test_rewrite.py", _PHOENIX)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 24, "public.spans.latency_ms")]
+    sqlite = sorted(s.location.line for s in report.skipped if "sent to SQLite" in s.reason)
+    assert sqlite == [8, 9], report.skipped
+    parsed = sorted(s.location.line for s in report.skipped
+                    if "sent to sqlglot's parser" in s.reason)
+    assert parsed == [14, 18, 19, 20, 30, 33, 39, 41], report.skipped
