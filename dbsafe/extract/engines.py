@@ -226,6 +226,17 @@ ENGINES: tuple[Engine, ...] = (
         dialects=frozenset({"databend"}),
         named_by=("databend",),
     ),
+    # Tinybird, ClickHouse as a service (its SQL over HTTP: `SELECT toString(id) FROM
+    # events_by_ingested_at WHERE organization_id = {organization_id:UUID}`): tinybird-cli's
+    # `TinyB` client, and a project's own client for it, named so (Polar's
+    # `from polar.integrations.tinybird.client import client as tinybird_client`, then
+    # `tinybird_client.query(sql, ...)`).
+    Engine(
+        "Tinybird", ("tinybird",),
+        makers=frozenset({"tinybird.client.TinyB"}),
+        types=frozenset({"tinybird.client.TinyB"}),
+        named_by=("tinybird",),
+    ),
     # Apache DataFusion, a query engine run in the process over files (Parquet, CSV, Iceberg
     # tables): `SessionContext().sql(...)`. Airflow's common.sql provider runs its
     # AnalyticsOperator's `queries` and what an `@task.analytics` function returns on it,

@@ -1254,8 +1254,13 @@ class _Extractor:
             if dotted is None and isinstance(annotation, (ast.Name, ast.Attribute)):
                 # a class of the project's own layer for the engine, imported relatively
                 return self._engine_package(self._relative_dotted(annotation))
-        return None if dotted is None else next(
-            (e for e in self.engines if dotted in e.types), None)
+        if dotted is None:
+            return None
+        # its library's class, or a class of the project's own layer for the engine, which
+        # says so by its package (Polar's `tb_client: TinybirdClient`, imported from
+        # `polar.integrations.tinybird.client`)
+        return next((e for e in self.engines if dotted in e.types), None) or \
+            self._engine_package(dotted)
 
     def _dotted_annotation(self, node: ast.AST | None) -> str | None:
         """The dotted name an imported name or an attribute of one spells, whatever the

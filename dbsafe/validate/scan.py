@@ -431,7 +431,8 @@ _CHUNK = 32
 #      `if (key === 'k') return` leaves for (ANTON.IA: task 395)
 # 283: statements given to sqlean.py's connections are SQLite's, those given to sqlglot's parser
 #      (directly, through a static method, a function defined in the caller) not sent as
-#      written (task 394)
+#      written; statements sent to Tinybird (a client named for it, a parameter annotated
+#      with a class of the project's package for it) are its own (task 394)
 _CACHE_VERSION = 283
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind

@@ -988,3 +988,43 @@ def test_statements_given_to_sqlean_and_to_sqlglots_parser_are_not_postgresqls(
     parsed = sorted(s.location.line for s in report.skipped
                     if "sent to sqlglot's parser" in s.reason)
     assert parsed == [14, 18, 19, 20, 30, 33, 39, 41], report.skipped
+
+
+# Polar (polarsource/polar c6c3645e): its scripts query Tinybird (ClickHouse as a service)
+# through its own client, imported from its `polar.integrations.tinybird.client` and named
+# `tinybird_client`, or handed to a function as `tb_client: TinybirdClient`: 4 false errors
+# (`toString`, `events_by_ingested_at`, a table of Tinybird's) beside its PostgreSQL session.
+_TINYBIRD = '''\
+from sqlalchemy import text
+
+from polar.integrations.tinybird.client import TinybirdClient
+from polar.integrations.tinybird.client import client as tinybird_client
+
+TB_SQL = """
+SELECT id, name FROM events_by_ingested_at WHERE organization_id = {organization_id:UUID}
+"""
+
+
+async def fetch_batch():
+    return await tinybird_client.query(
+        "SELECT toString(id) AS event_id FROM events_by_ingested_at WHERE order_id != ''")
+
+
+async def fetch_rows(tb_client: TinybirdClient, organization_id):
+    return await tb_client.query(TB_SQL, parameters={"organization_id": organization_id})
+
+
+async def count(session):
+    return await session.execute(text("SELECT count(*) FROM events WHERE nmae = 'x'"))
+'''
+
+
+@pytest.mark.db
+def test_statements_sent_to_tinybird_through_the_projects_client_are_its_own(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE events (name text)",
+                             "reingest.py", _TINYBIRD)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 21, "public.events.nmae")]
+    skipped = sorted(s.location.line for s in report.skipped if "sent to Tinybird" in s.reason)
+    assert skipped == [6, 13], report.skipped
