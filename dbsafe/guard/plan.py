@@ -13,9 +13,9 @@ from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import Report
+from dbsafe.core import Report, SourceError
 from dbsafe.migrate.revisions import ancestors, check_target, pending, relative_target
-from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
+from dbsafe.migrate.runner import AlembicProject, MigrationError, current_revisions, describe
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -45,10 +45,22 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
     since = current[0] if len(current) == 1 else None
     linted = replace(settings, managed_timeouts=True, database_url=database_url)
     names = {r.revision for r in todo}
-    loaded = load(linted, since=since, offline=True)
-    migrations = [m for m in loaded.migrations if m.revision in names]
-    # A revision that reads the database cannot be rendered offline, nor those after it.
-    not_rendered = {u.revision: u.reason for u in loaded.unlinted if u.revision in names}
+    whole: str | None = None
+    try:
+        loaded = load(linted, since=since, offline=True)
+    except SourceError as exc:
+        if not isinstance(exc.__cause__, MigrationError) or exc.__cause__.revision:
+            raise
+        # env.py itself cannot run offline (it opens a connection whatever the mode, as
+        # fractal-server's does): no revision has SQL to show, and the plan's lint runs
+        # them on a throwaway server all the same. It was exit 2, and no plan at all.
+        migrations: list[Any] = []
+        whole = f"the project's env.py cannot render offline ({exc})"
+        not_rendered = {r.revision: whole for r in todo}
+    else:
+        migrations = [m for m in loaded.migrations if m.revision in names]
+        # A revision that reads the database cannot be rendered offline, nor those after it.
+        not_rendered = {u.revision: u.reason for u in loaded.unlinted if u.revision in names}
     # Read over the database's schema, as `lint --locks` is: its foreign keys decide which
     # other tables a statement locks.
     locks = lock_report(migrations, before=introspect_url(database_url))
@@ -82,8 +94,10 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
                           "not_rendered": not_rendered.get(revision.revision)})
         lines.append(f"{revision.revision}  {revision.doc}")
         if migration is None:
-            lines.append(_not_shown(not_rendered.get(revision.revision),
-                                    linted=revision.revision in ran))
+            reason = not_rendered.get(revision.revision)
+            if whole is not None and revision is not todo[0]:
+                reason = "the project's env.py cannot render offline (above)"
+            lines.append(_not_shown(reason, linted=revision.revision in ran))
         for item in statements:
             lines.append(f"  {item['sql']}")
             for lock in item["locks"]:

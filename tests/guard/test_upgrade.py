@@ -1400,6 +1400,38 @@ def downgrade():
                           "are above)")
 
 
+def test_plan_of_a_project_whose_env_py_cannot_render_offline_lists_every_revision(
+        database_url: str, tmp_path: Path) -> None:
+    """An env.py with no offline branch (fractal-server's opens its own engine whatever
+    the mode) renders nothing offline: the plan lists every pending revision without SQL,
+    saying why, with the findings of its lint run on a throwaway server. It was exit 2
+    (`alembic could not render the migrations offline`), and no plan at all."""
+    root = tmp_path / "p"
+    write_project(root, "environment_variable",
+                  ini_url="postgresql+psycopg://app@localhost:1/app")
+    env = root / "migrations" / "env.py"
+    text = env.read_text()
+    env.write_text(text[:text.index("if context.is_offline_mode():")]
+                   + "run_migrations_online()\n")
+    _at(database_url, "0002", root)
+
+    report = commands.plan(_settings(root, database_url))
+
+    pending = {r["revision"]: r for r in report.summary["pending"]}
+    assert list(pending) == ["0003", "0004"]
+    assert not any(r["statements"] for r in pending.values())
+    assert all("env.py cannot render offline" in r["not_rendered"] for r in pending.values())
+    assert "env.py tried to connect" in pending["0003"]["not_rendered"]
+    assert report.summary["linted_revisions"] == ["0003", "0004"]
+    assert "DBS202" in {f.code for f in report.findings}  # 0003 drops patients.email
+    shown = [line for line in report.summary["lines"] if line.startswith("  (no SQL shown")]
+    assert len(shown) == 2 and "tried to connect" in shown[0]
+    assert shown[1] == ("  (no SQL shown: the project's env.py cannot render offline (above);"
+                        " it was linted by running it on a throwaway server: its findings are "
+                        "above)")
+    assert _state(database_url)["version"] == ["0002"]
+
+
 def test_a_relative_target_upgrades_that_many_revisions(database_url: str,
                                                         tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
