@@ -502,9 +502,9 @@ def _statements_refused(down: _Down, refused: list[str], untold: list[str]) -> b
     return any(v.outcome == "refused" for v in verdicts)
 
 
-def _row_changes(down: _Down) -> dict[str, object] | None:
+def _row_changes(down: _Down) -> dict[str, object]:
     """What the downgrade's statements may change (`lint.row_changes`), read from its SQL
-    rendered offline (or the computed downgrade's); None when there is none to read."""
+    rendered offline (or the computed downgrade's); `unknown` when there is none to read."""
     from dbsafe.lint.row_changes import RowChanges
     from dbsafe.lint.statement import parse_statement
 
@@ -524,7 +524,10 @@ def _row_changes(down: _Down) -> dict[str, object] | None:
                                "its offline render"}
         rendered = down.rendered  # (a chunk of no revision is alembic's version table's)
     else:
-        return None
+        # Said so: the line read `lint did not say which tables the revisions change`,
+        # of a downgrade no lint looks at (fractal-server's env.py renders nothing offline).
+        return {"unknown": "its SQL could not be rendered offline (above), so every table it "
+                           "keeps is compared"}
     changes = RowChanges()
     for revision in revisions:
         changes.add(revision, [parse_statement(sql) for sql, of in rendered if of == revision])

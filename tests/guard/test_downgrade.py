@@ -926,6 +926,32 @@ def test_a_downgrade_branching_on_offline_mode_compares_every_kept_table(
                               "public.patients: 2 rows, changed"), changed
 
 
+def test_a_downgrade_whose_env_py_renders_nothing_offline_says_so_of_its_rows(
+    database_url: str, tmp_path: Path,
+) -> None:
+    """With no SQL rendered offline (an env.py with no offline branch, as fractal-server's),
+    the tables whose rows are compared are every kept one, and the line says why: it said
+    `lint did not say which tables the revisions change`, of a downgrade no lint reads."""
+    root = tmp_path / "p"
+    write_project(root, "online_only", ini_url="postgresql+psycopg://app@localhost:1/app")
+    at_revision(database_url, root / "alembic.ini", "0004")
+    steps: list[str] = []
+
+    done = commands.downgrade(_settings(root, database_url),
+                              DowngradeOptions(target="0003", yes=True, backup=False),
+                              progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    assert done.summary["outcome"] == "downgraded", done.summary["what_happened"]
+    assert [s for s in steps if s.startswith("preflight: data loss read from the schemas "
+                                             "only: the downgrade's SQL could not be rendered "
+                                             "offline (refused: env.py tried to connect")]
+    rows = [s for s in steps if "rows the downgrade may change" in s]
+    assert rows == ["backup: rows the downgrade may change: its SQL could not be rendered "
+                    "offline (above), so every table it keeps is compared"], rows
+    assert [s for s in steps if s.startswith("verify: the rows of 2 table(s) it keeps are as "
+                                             "before")], steps
+
+
 def test_the_computed_downgrade_is_shown_once_for_every_revision_without_one(
         database_url: str, tmp_path: Path) -> None:
     # Each DBS608 carried the whole computed downgrade (from the database to TARGET, the

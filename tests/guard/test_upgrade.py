@@ -1407,12 +1407,7 @@ def test_plan_of_a_project_whose_env_py_cannot_render_offline_lists_every_revisi
     saying why, with the findings of its lint run on a throwaway server. It was exit 2
     (`alembic could not render the migrations offline`), and no plan at all."""
     root = tmp_path / "p"
-    write_project(root, "environment_variable",
-                  ini_url="postgresql+psycopg://app@localhost:1/app")
-    env = root / "migrations" / "env.py"
-    text = env.read_text()
-    env.write_text(text[:text.index("if context.is_offline_mode():")]
-                   + "run_migrations_online()\n")
+    write_project(root, "online_only", ini_url="postgresql+psycopg://app@localhost:1/app")
     _at(database_url, "0002", root)
 
     report = commands.plan(_settings(root, database_url))

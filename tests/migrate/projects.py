@@ -116,6 +116,20 @@ def run_migrations_online():
             context.run_migrations()
 
 """ + _TAIL,
+    # No offline branch: online whatever the mode, its engine on the URL alembic.ini names
+    # (fractal-server's env.py builds its own from POSTGRES_* the same way): offline
+    # rendering renders no revision (`write_project(..., ini_url="postgresql+psycopg://...")`).
+    "online_only": _ENV_HEAD + """
+def run_migrations_online():
+    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()
+""",
     # FastAPI / cookiecutter: config.set_main_option("sqlalchemy.url", settings.DATABASE_URI)
     "settings_module": _ENV_HEAD.replace(
         "target_metadata = None",
