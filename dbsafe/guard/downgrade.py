@@ -881,11 +881,18 @@ def _data_loss(down: _Down, current: SchemaSnapshot,
     takes ACCESS SHARE on it: behind a session holding ACCESS EXCLUSIVE (a `LOCK TABLE`
     left open, VACUUM FULL) the count waits at most the run's lock timeout and is retried
     as the run's schema reads are (`waited`), naming the holder."""
+    from dbsafe.migrate.runner import find_version_table
+
     losses = schema_losses(current, expected)
     rendered = down.rendered = _downgrade_sql(down)
     if rendered is not None:
         losses = attributed(losses, sql_losses([sql for sql, _ in rendered], current,
                                                [revision for _, revision in rendered]))
+    # alembic's version table is its bookkeeping, not the application's data: `downgrade
+    # base` empties it and keeps it (offline, it renders `DROP TABLE alembic_version`), and
+    # base's recorded schema, taken before the first upgrade made it, has none.
+    version = find_version_table(down.url)
+    losses = [loss for loss in losses if (loss.schema, loss.table) != version]
     if not losses:
         return []
     down.losses = waited(down, lambda: _counted(down, lambda conn: measured(conn, losses),

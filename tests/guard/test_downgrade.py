@@ -17,6 +17,7 @@ from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.leftovers import user_snapshot
+from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
 from dbsafe.migrate.runner import MigrationError
 from dbsafe.migrate.throwaway import migrated_database
@@ -104,6 +105,33 @@ def test_a_downgrade_dropping_data_names_it_and_is_refused_without_yes(
     # took 24 s with no line between the backup and "downgraded to").
     story = "\n".join(report.summary["what_happened"])
     assert "apply: undoing 0002 orders\napply: 0002 undone in " in story, story
+
+
+def test_a_downgrade_to_base_does_not_report_alembics_version_table_as_data_lost(
+    database_url: str, tmp_path: Path,
+) -> None:
+    """alembic's `downgrade base` empties its version table and keeps it: its one row is
+    no data of the application's. fractal-server's `downgrade base --dry-run` listed
+    `public.alembic_version: DBS607 ... drops table ..., which holds 1 row(s)` among its 22
+    tables (base's schema recorded by the upgrade from an empty database has no such table),
+    and the offline SQL's own `DROP TABLE alembic_version` said the same."""
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    upgraded = commands.upgrade(_settings(root, database_url),
+                                UpgradeOptions(target="0001", backup=False))
+    assert upgraded.summary["outcome"] == "applied", upgraded.summary["what_happened"]
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a', 'a@x')")
+    steps: list[str] = []
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="base", dry_run=True),
+                                progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    assert "preflight: comparing with the schema recorded at base" in steps, steps
+    assert [f.subject for f in report.findings if f.code == "DBS607"] == ["public.patients"]
+    proc = _dbsafe(root, database_url, "downgrade", "base", "--dry-run")
+    assert "alembic_version" not in proc.stdout, proc.stdout
 
 
 def test_too_little_room_for_the_backup_refuses_before_asking(
