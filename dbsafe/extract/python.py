@@ -865,7 +865,8 @@ class _Extractor:
                 isinstance(node.value.value, ast.Name) and node.value.value.id == "self":
             # What an engine's object held in `self.x` holds is its connection, as for one
             # in a variable: `self.db.client` of `def __init__(self, db: ClickHouseDB)`.
-            return self._engine_of_attribute(node.value, depth=depth + 1)
+            return self._engine_of_attribute(node.value, depth=depth + 1) or \
+                self._engine_of_declared_member(node, depth=depth + 1)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                 node.value.id != "cls":
             # What an engine's object, held in a variable, holds is its connection:
@@ -1042,19 +1043,60 @@ class _Extractor:
         return defs[0] if len(defs) == 1 else None
 
     def _engine_of_attribute(self, node: ast.Attribute, *, depth: int) -> Engine | None:
-        """The engine of `self.x` where every value its class's methods store to it, but
+        """The engine of `self.x` where its class declares `x` with the class of that engine's
+        connections (a dataclass field `con: sqlite3.Connection`, which the `__init__` the
+        decorator writes stores), or where every value its class's methods store to it, but
         `None` (`self._client = None` until first use), is that engine's connection."""
         holder = self._class_of(node)
         if holder is None:
             return None
+        return self._engine_of_member(holder, node.attr, depth=depth)
+
+    def _engine_of_member(self, holder: ast.ClassDef, attribute: str, *,
+                          depth: int) -> Engine | None:
         # by depth too: one worked out deep in a chain may have stopped at `_engine_of`'s
         # bound, which a shallower ask would pass
-        key = (id(holder), node.attr, depth)
+        key = (id(holder), attribute, depth)
         if key not in self.attribute_engines:
             # once per class, attribute and depth: each `self.x.y.execute(...)` asks again
-            self.attribute_engines[key] = self._engine_stored_to_self(holder, node.attr,
-                                                                      depth=depth)
+            declared = _declared_annotation(holder, attribute)
+            engine = None if declared is None else self._engine_annotated(declared)
+            self.attribute_engines[key] = engine or self._engine_stored_to_self(
+                holder, attribute, depth=depth)
         return self.attribute_engines[key]
+
+    def _engine_of_declared_member(self, node: ast.Attribute, *, depth: int) -> Engine | None:
+        """The engine of `self.x.y` where the class declares `x` with a class of this module
+        (`db: RealmExportDb`) whose `y` is that engine's connection (`con:
+        sqlite3.Connection`): Parsec's export reader reads `self.db.con`."""
+        if not isinstance(node.value, ast.Attribute):
+            return None
+        holder = self._class_of(node)
+        declared = None if holder is None else _declared_annotation(holder, node.value.attr)
+        member = self._module_class(declared)
+        return None if member is None else self._engine_of_member(member, node.attr,
+                                                                   depth=depth)
+
+    def _module_class(self, annotation: ast.expr | None) -> ast.ClassDef | None:
+        """The class defined at the top of this module an annotation names (`RealmExportDb`,
+        `"RealmExportDb"`, `RealmExportDb | None`, `Optional[RealmExportDb]`)."""
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            sides = [side for side in (annotation.left, annotation.right)
+                     if not (isinstance(side, ast.Constant) and side.value is None)]
+            annotation = sides[0] if len(sides) == 1 else None
+        elif isinstance(annotation, ast.Subscript) and \
+                self._dotted_annotation(annotation.value) == "typing.Optional":
+            annotation = annotation.slice
+        if not isinstance(annotation, ast.Name):
+            return None
+        classes = [node for node in self.tree.body
+                   if isinstance(node, ast.ClassDef) and node.name == annotation.id]
+        return classes[0] if len(classes) == 1 else None
 
     def _engine_stored_to_self(self, holder: ast.ClassDef, attribute: str, *,
                                depth: int) -> Engine | None:
@@ -4085,6 +4127,16 @@ def _parameter_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lamb
     """Positional parameters in order, then keyword-only ones."""
     args = function.args
     return [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+
+
+def _declared_annotation(holder: ast.ClassDef, attribute: str) -> ast.expr | None:
+    """The annotation the body of `holder` declares `attribute` with (`con:
+    sqlite3.Connection`, a dataclass's or attrs' field, a typed instance attribute)."""
+    for statement in holder.body:
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
+                and statement.target.id == attribute:
+            return statement.annotation
+    return None
 
 
 def _stores_to_self(function: ast.FunctionDef | ast.AsyncFunctionDef,

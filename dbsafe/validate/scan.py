@@ -433,7 +433,10 @@ _CHUNK = 32
 #      (directly, through a static method, a function defined in the caller) not sent as
 #      written; statements sent to Tinybird (a client named for it, a parameter annotated
 #      with a class of the project's package for it) are its own (task 394)
-_CACHE_VERSION = 283
+# 284: `self.con` of a class declaring `con: sqlite3.Connection` (a dataclass field), and
+#      `self.db.con` of one declaring `db` with such a class of the module, send to that
+#      engine (Parsec's realm export reader: task 403)
+_CACHE_VERSION = 284
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

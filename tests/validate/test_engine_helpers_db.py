@@ -1028,3 +1028,77 @@ def test_statements_sent_to_tinybird_through_the_projects_client_are_its_own(
         ("DBS302", 21, "public.events.nmae")]
     skipped = sorted(s.location.line for s in report.skipped if "sent to Tinybird" in s.reason)
     assert skipped == [6, 13], report.skipped
+
+
+# Parsec's realm export reader (Scille/parsec-cloud 1cd72fb3e4,
+# `server/parsec/sequester_export_reader.py`) opens the SQLite file an export wrote and keeps
+# the connection in a dataclass field, `con: sqlite3.Connection`, set by the `__init__` the
+# decorator writes: no method stores it, so `self.con.execute("SELECT ... FROM realm_role")`
+# was a false DBS301 (the PostgreSQL schema has no `realm_role`: 42P01). Another dataclass
+# holds that one in `db: RealmExportDb`, and reads `self.db.con` (42703 on PostgreSQL's
+# `vlob_atom`). A class attribute annotated with a PostgreSQL driver's connection, or with
+# nothing, stays checked.
+_SQLITE_DATACLASS = '''\
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import asyncpg
+
+
+@dataclass
+class RealmExportDb:
+    con: sqlite3.Connection
+    realm_id: bytes
+
+    @classmethod
+    def open(cls, path):
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        row = con.execute("SELECT version, realm_id FROM info WHERE magic = ?", (1,)).fetchone()
+        return cls(con=con, realm_id=row[1])
+
+    def load_role_certificates(self):
+        return self.con.execute("SELECT _id, role_certificate FROM realm_role").fetchall()
+
+
+@dataclass
+class WorkspaceExport:
+    db: RealmExportDb
+    filter_on_date: int
+
+    def load_manifest(self, manifest_id):
+        return self.db.con.execute(
+            "SELECT version, blob FROM vlob_atom WHERE vlob_id = ? ORDER BY version DESC",
+            (manifest_id,),
+        ).fetchone()
+
+
+@dataclass
+class Users:
+    con: asyncpg.Connection
+
+    async def nicknames(self):
+        return await self.con.fetch("SELECT nickname FROM users")
+
+
+class Plain:
+    con = None
+
+    def names(self):
+        return self.con.execute("SELECT nickname FROM users")
+'''
+
+
+@pytest.mark.db
+def test_a_connection_a_dataclass_field_annotates_as_sqlites_sends_there(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(
+        database_url, tmp_path,
+        "CREATE TABLE users (id int, name text); CREATE TABLE vlob_atom (vlob_id uuid, version int)",
+        "sequester_export_reader.py", _SQLITE_DATACLASS)
+    findings = [(f.code, f.location.line, f.subject) for f in report.findings if f.location]
+    skipped = sorted(s.location.line for s in report.skipped if "sent to SQLite" in s.reason)
+    assert findings == [("DBS302", 41, "public.users.nickname"),
+                        ("DBS302", 48, "public.users.nickname")], findings
+    assert skipped == [17, 21, 31], report.skipped
