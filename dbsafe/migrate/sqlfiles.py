@@ -48,7 +48,7 @@ STATEMENT_TIMEOUT = "60s"
 
 # The table a runner records the migrations it applied in, as it creates it in the database
 # it migrates (prisma's migrate engine; drizzle-orm's `migrate()` for PostgreSQL; supabase's
-# CLI; diesel; sqlx; graphile-migrate; golang-migrate; yoyo; postgres-migrations). An application may read it (a
+# CLI; diesel; sqlx; graphile-migrate; golang-migrate; dbmate; yoyo; postgres-migrations). An application may read it (a
 # health check counting
 # `_prisma_migrations`, a script renaming the versions in
 # `supabase_migrations.schema_migrations`), and a migration may use it (Lemmy's trigger on
@@ -101,6 +101,11 @@ CREATE TABLE IF NOT EXISTS "drizzle"."__drizzle_migrations" (
     "golang-migrate": """CREATE TABLE IF NOT EXISTS schema_migrations (
     version bigint NOT NULL PRIMARY KEY,
     dirty boolean NOT NULL
+)""",
+    # dbmate's PostgreSQL driver's (`CreateMigrationsTable`, made before the first file
+    # runs; bionic-gpt's first migration grants SELECT on it for its backups).
+    "dbmate": """CREATE TABLE IF NOT EXISTS schema_migrations (
+    version varchar PRIMARY KEY
 )""",
     # graphile-migrate's (`_migrateMigrationSchema`, unless `manageGraphileMigrateSchema`
     # is off).
@@ -175,11 +180,12 @@ def migration_runner(folder: Path) -> str | None:
     (`drizzle_1_folder`), "diesel" for diesel's
     (`diesel_folder`), "sqlx" for sqlx's (`sqlx_folder`), "graphile-migrate" for
     graphile-migrate's (its migrations folder or its `committed/`), "golang-migrate" for
-    golang-migrate's (`golang_migrate_folder`), "yoyo" for yoyo's (`yoyo_folder`),
-    "postgres-migrations" for postgres-migrations' (`postgres_migrations_folder`), else
-    None."""
+    golang-migrate's (`golang_migrate_folder`), "dbmate" for dbmate's (`dbmate_folder`),
+    "yoyo" for yoyo's (`yoyo_folder`), "postgres-migrations" for postgres-migrations'
+    (`postgres_migrations_folder`), else None."""
     from dbsafe.extract.migration import (
         DRIZZLE_JOURNAL,
+        dbmate_folder,
         diesel_folder,
         drizzle_1_folder,
         golang_migrate_folder,
@@ -205,6 +211,8 @@ def migration_runner(folder: Path) -> str | None:
         return "graphile-migrate"
     if golang_migrate_folder(folder):
         return "golang-migrate"
+    if dbmate_folder(folder):
+        return "dbmate"
     if yoyo_folder(folder):
         return "yoyo"
     if postgres_migrations_folder(folder):

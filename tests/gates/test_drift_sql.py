@@ -241,6 +241,23 @@ def test_status_names_the_files_the_history_says_ran_and_the_pending_ones(
 
 
 
+def test_the_reference_of_a_dbmate_folder_has_dbmate_s_history_table(
+        tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    # dbmate makes `schema_migrations` before its first file runs, and bionic-gpt's first
+    # migration grants SELECT on it: building the reference said 42P01 on stderr, and lost
+    # what the rest of that statement would have made.
+    _project(tmp_path, "dbmate")
+    first = tmp_path / RUNNERS["dbmate"][0][0]
+    first.write_text(first.read_text() + "COMMENT ON TABLE schema_migrations IS 'dbmate';\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + RUNNERS["dbmate"][1]
+                     + "COMMENT ON TABLE schema_migrations IS 'dbmate';")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    with caplog.at_level(logging.WARNING, logger="dbsafe"):
+        assert commands.drift(settings).findings == ()
+    assert "failed on the throwaway server" not in caplog.text
+
+
 def test_a_dbmate_version_is_the_name_s_leading_digits_and_a_file_without_them_never_runs(
         tmp_path: Path, database_url: str) -> None:
     # dbmate 2.36.0 matches `^(\d+).*\.sql$`: it applied `20240105-dash.sql` as version

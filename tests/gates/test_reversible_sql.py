@@ -572,6 +572,21 @@ def test_a_dbmate_folder_is_walked_as_dbmate_lists_it(tmp_path: Path) -> None:
     assert _found(tmp_path) == [("DBS411", "db/migrations/20240105-tags.sql", 3)]
 
 
+def test_a_dbmate_migration_may_use_dbmate_s_own_history_table(tmp_path: Path) -> None:
+    # dbmate makes `schema_migrations` before its first file runs; bionic-gpt's first
+    # migration grants SELECT on it for its backups. The walk had no such table: 42P01, a
+    # DBS417 on the first file, and none of the 111 after it verified.
+    _write(tmp_path / "db" / "migrations", {
+        "20240101000000_init.sql": "-- migrate:up\nCREATE TABLE users (id int);\n"
+                                   "GRANT SELECT ON schema_migrations TO PUBLIC;\n"
+                                   "-- migrate:down\nDROP TABLE users;\n"
+                                   "REVOKE SELECT ON schema_migrations FROM PUBLIC;\n",
+        "20240102000000_tags.sql": "-- migrate:up\nCREATE TABLE tags (id int);\n"
+                                   "-- migrate:down\n",
+    })
+    assert _found(tmp_path) == [("DBS411", "db/migrations/20240102000000_tags.sql", 3)]
+
+
 def test_flyway_s_baseline_migrations_are_not_walked(tmp_path: Path) -> None:
     # No undo file goes back from a baseline migration (B2 stands for V1 and V2 on a new
     # database only): the versioned files and their undo files are walked, B2 is not (run
