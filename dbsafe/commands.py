@@ -971,10 +971,36 @@ def lock(settings: Settings, path: Path | None = None) -> tuple[Path, int]:
     from dbsafe.gates import lock as lockfile
     from dbsafe.migrate.runner import AlembicProject, describe
 
+    _refuse_sql_folder_lock(settings)
     project = AlembicProject.from_settings(settings)
     target = path or project.ini.parent / lockfile.LOCK_FILE
     described = describe(project)
     return target, lockfile.write(target, described.revisions, described.heads)
+
+
+def _refuse_sql_folder_lock(settings: Settings) -> None:
+    """`lock` and `verify-lock` checksum alembic revisions. A project whose migrations are a
+    folder of SQL files got `alembic config not found` from `lock`, and from `verify-lock`
+    "migrations.lock does not exist; run `dbsafe lock`", which sent it back to `lock`: say
+    what they cover, and what catches an edited SQL migration instead.
+
+    Raises:
+        ConfigError: the project's migrations are a folder of SQL migrations.
+    """
+    from dbsafe.extract.files import display_path
+    from dbsafe.sources import sql_migrations_folder
+
+    if settings.alembic_config.is_file():
+        return
+    folder = sql_migrations_folder(settings)
+    if folder is None:
+        return
+    raise ConfigError(
+        f"`dbsafe lock` and `dbsafe verify-lock` checksum alembic revisions, and "
+        f"{display_path(folder, settings.project_root)} is a folder of SQL migrations: "
+        "`dbsafe drift --database-url URL` reports what a file edited after it ran would "
+        "change, and `dbsafe status` the edits its runner's checksums show (Flyway, sqlx, "
+        "refinery, postgres-migrations)")
 
 
 def verify_lock(settings: Settings, path: Path | None = None) -> Report:
@@ -986,6 +1012,7 @@ def verify_lock(settings: Settings, path: Path | None = None) -> Report:
     from dbsafe.migrate.runner import AlembicProject, describe
 
     check_settings_codes(settings, catalog())
+    _refuse_sql_folder_lock(settings)
     project = AlembicProject.from_settings(settings)
     target = path or project.ini.parent / lockfile.LOCK_FILE
     locked = lockfile.read(target)  # a missing file fails before env.py is imported

@@ -124,6 +124,25 @@ def test_cli_lock_then_verify_lock_exit_codes(tmp_path: Path) -> None:
     assert "DBS421" in edited.stdout and "0004" in edited.stdout
 
 
+def test_lock_and_verify_lock_say_they_do_not_cover_a_folder_of_sql_migrations(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # bionic-gpt's dbmate folder: `lock` said "alembic config not found", `verify-lock`
+    # "migrations.lock does not exist; run `dbsafe lock`", which sent the user back to lock.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240101000000_users.sql").write_text(
+        "-- migrate:up\nCREATE TABLE users (id int);\n-- migrate:down\nDROP TABLE users;\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    for command in ("lock", "verify-lock"):
+        result = runner.invoke(main, [command])
+        assert result.exit_code == 2, result.output
+        [line] = result.stderr.splitlines()
+        assert "db/migrations is a folder of SQL migrations" in line
+        assert "dbsafe drift" in line and "alembic.ini" not in line
+    assert not (tmp_path / lock.LOCK_FILE).exists()
+
+
 def test_lock_leaves_a_file_it_did_not_write_alone_and_rewrites_a_conflicted_lock(
         project: Path) -> None:
     # `dbsafe lock --lock-file notes.md` replaced the notes with a lock file, exit 0.
