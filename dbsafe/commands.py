@@ -544,6 +544,10 @@ def _require_database(settings: Settings) -> str:
     return to_libpq_url(settings.database_url)
 
 
+_NO_EXPECTATIONS = ("there are no schema expectations ([tool.dbsafe.expect], or the "
+                    "expect-file: dbsafe-expect.toml by default)")
+
+
 def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:
     """Run the database checks and the schema expectations.
 
@@ -584,17 +588,29 @@ def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:
         # What a check could not look at (a monitoring role's unreadable tables) is said in
         # the normal output; like lint's migrations in code, it leaves the exit status to
         # the findings.
-        if unseen := [line for r in results for line in r.not_checked_lines()]:
-            summary["not_checked"] = unseen
+        unseen = [line for r in results for line in r.not_checked_lines()]
         if expectations and checks.expectations_selected(only):
             findings += checks.check_expectations(settings.database_url, expectations)
+        elif not selected and checks.expectations_selected(only):
+            # `--only DBS550` with no expectations ran nothing: "no findings" alone read
+            # as the expectations holding.
+            unseen.append(f"DBS550 expectation-not-met not checked: {_NO_EXPECTATIONS}")
+        if unseen:
+            summary["not_checked"] = unseen
     elif settings.snapshot is not None:
         from dbsafe.schema.model import SchemaSnapshot
 
-        findings += checks.check_expectations(SchemaSnapshot.load(settings.snapshot),
-                                              expectations)
-        summary["not_checked"] = ["database checks need --database-url; only the schema "
-                                  "expectations were checked, against the snapshot"]
+        snapshot = SchemaSnapshot.load(settings.snapshot)  # a corrupt one is an error still
+        if expectations and checks.expectations_selected(only):
+            findings += checks.check_expectations(snapshot, expectations)
+            summary["not_checked"] = ["database checks need --database-url; only the schema "
+                                      "expectations were checked, against the snapshot"]
+        else:
+            # It said "only the schema expectations were checked" with none to check.
+            why = (_NO_EXPECTATIONS if not expectations
+                   else "--only leaves out the schema expectations (DBS550)")
+            summary["not_checked"] = [f"database checks need --database-url, and {why}: "
+                                      "nothing was checked against the snapshot"]
     else:
         raise ConfigError("dbsafe check needs a database: pass --database-url or set "
                           "DBSAFE_DATABASE_URL (or --snapshot FILE for the expectations only)")

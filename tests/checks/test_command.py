@@ -32,6 +32,40 @@ def test_check_on_a_snapshot_checks_only_the_expectations(tmp_path: Path) -> Non
     assert "only the schema expectations" in str(report.summary["not_checked"])
 
 
+
+def test_check_on_a_snapshot_with_no_expectations_says_nothing_was_checked(
+        tmp_path: Path) -> None:
+    """`dbsafe check --snapshot schema.json` in a project with no expectations said "only the
+    schema expectations were checked" and "no findings": it checked nothing (task 402)."""
+    snapshot = tmp_path / "schema.json"
+    SchemaSnapshot(relations=(Relation("public", "legacy", "table"),)).save(snapshot)
+    settings = load_settings(tmp_path, overrides={"snapshot": snapshot}, environ={})
+    report = commands.check(settings)
+    assert (report.findings, report.summary["not_checked"]) == ((), [
+        "database checks need --database-url, and there are no schema expectations "
+        "([tool.dbsafe.expect], or the expect-file: dbsafe-expect.toml by default): "
+        "nothing was checked against the snapshot"])
+    # --only without DBS550 leaves the expectations out: they were checked all the same
+    (tmp_path / "dbsafe-expect.toml").write_text('absent-tables = ["legacy"]\n')
+    only = commands.check(settings, only=["DBS501"])
+    assert (only.findings, only.summary["not_checked"]) == ((), [
+        "database checks need --database-url, and --only leaves out the schema expectations "
+        "(DBS550): nothing was checked against the snapshot"])
+
+
+@pytest.mark.db
+def test_check_only_the_expectations_with_none_says_so(database_url: str,
+                                                       tmp_path: Path) -> None:
+    """`dbsafe check --only DBS550` (checks.md's "just the schema expectations") with none
+    configured ran nothing and said only "no findings" (task 402)."""
+    settings = load_settings(tmp_path, environ={}, overrides={"database-url": database_url})
+    report = commands.check(settings, only=["DBS550"])
+    assert (report.findings, report.summary["not_checked"]) == ((), [
+        "DBS550 expectation-not-met not checked: there are no schema expectations "
+        "([tool.dbsafe.expect], or the expect-file: dbsafe-expect.toml by default)"])
+    # With checks to run, no expectations is nothing to say
+    assert "not_checked" not in commands.check(settings, only=["DBS5"]).summary
+
 @pytest.mark.db
 def test_check_runs_every_check_and_applies_ignore_and_severity(database_url: str,
                                                                  conninfo: str,
