@@ -387,6 +387,12 @@ def _report_id(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     return value
 
 
+# -v also shows what the project's env.py and revisions printed (CliState.settings): the help
+# said only the first, so a user looking for their env.py's output was not told where it is.
+_VERBOSE_HELP = ("Also list the statements and files that were not analysed, and show what "
+                 "the project's env.py and revisions printed and logged.")
+
+
 def output_options(func: Callable) -> Callable:
     """--format / --fail-on / --select / --ignore / --verbose."""
     options = [
@@ -402,8 +408,7 @@ def output_options(func: Callable) -> Callable:
         click.option("--ignore", multiple=True, metavar="CODE", callback=_codes,
                      help="Do not report these codes or code prefixes (repeatable, or "
                           "comma-separated)."),
-        click.option("-v", "--verbose", is_flag=True, default=False,
-                     help="Also list the statements and files that were not analysed."),
+        click.option("-v", "--verbose", is_flag=True, default=False, help=_VERBOSE_HELP),
         click.option("-o", "--output-file", type=_Output(dir_okay=False, path_type=Path),
                      help="Write the report to FILE instead of standard output (`-`)."),
         click.option("-q", "--quiet", is_flag=True, default=False,
@@ -682,16 +687,20 @@ def schema_group() -> None:
 @schema_source_options
 @click.option("-o", "--output", type=_Output(dir_okay=False, path_type=Path), metavar="FILE",
               help="Write the snapshot to FILE instead of standard output (`-`).")
+@click.option("-v", "--verbose", is_flag=True, default=False,
+              help="Show what the project's env.py and revisions printed and logged while "
+                   "the schema was built from them.")
 @click.pass_obj
 def schema_dump_command(state: CliState, database_url: str | None, snapshot: Path | None,
                         from_migrations: bool, alembic_config: Path | None,
                         sql_migrations: Path | None, no_cache: bool,
-                        output: Path | None) -> None:
+                        output: Path | None, verbose: bool) -> None:
     """Write the schema as deterministic JSON (a snapshot for --snapshot)."""
     from dbsafe import commands
 
-    settings = state.settings(_source_overrides(database_url, snapshot, from_migrations,
-                                                alembic_config, no_cache, sql_migrations))
+    overrides = _source_overrides(database_url, snapshot, from_migrations, alembic_config,
+                                  no_cache, sql_migrations)
+    settings = state.settings({**overrides, "verbose": True if verbose else None})
     result = commands.schema_dump(settings)
     if output is None:
         click.echo(result.to_json(), nl=False)

@@ -1047,3 +1047,49 @@ def test_backups_takes_its_format_from_dbsafe_format(
                                 env={"DBSAFE_FORMAT": env_format, "DBSAFE_DATABASE_URL": ""})
     assert (result.exit_code, result.stdout) == (0, stdout), result.output
     assert ("`dbsafe backups` cannot print" in result.stderr) is warned, result.stderr
+
+
+def test_every_verbose_option_says_it_shows_the_projects_output() -> None:
+    """-v shows what env.py and the revisions printed (docs/configuration.md); its help said
+    only "list the statements and files that were not analysed" (task 402)."""
+    def commands(group: click.Group, path: str) -> list[tuple[str, click.Command]]:
+        found = []
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                found += commands(command, f"{path} {name}")
+            else:
+                found.append((f"{path} {name}", command))
+        return found
+
+    verbose = {path: option.help for path, command in commands(main, "dbsafe")
+               for option in command.params if "--verbose" in getattr(option, "opts", ())}
+    assert "dbsafe upgrade" in verbose and "dbsafe schema dump" in verbose
+    assert [path for path, text in verbose.items()
+            if "env.py and revisions printed and logged" not in (text or "")] == []
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
+def test_schema_dump_verbose_shows_what_env_py_printed(tmp_path: Path) -> None:
+    """README: the project's output is shown with -v; `schema dump`, which builds the schema
+    from the migrations as validate does, had no -v (task 402)."""
+    import logging
+
+    from tests.helpers import dbsafe_in_process
+    from tests.migrate.projects import write_project
+
+    write_project(tmp_path, "well_behaved")
+    said = "env.py of the test project says hello on stdout"
+    migrate_log = logging.getLogger("dbsafe.migrate")
+    level = migrate_log.level
+    try:
+        quiet = dbsafe_in_process("schema", "dump", "--no-cache", "-o", "s.json", cwd=tmp_path)
+        assert quiet.returncode == 0, quiet.stderr
+        assert said not in quiet.stderr
+        loud = dbsafe_in_process("schema", "dump", "--no-cache", "-v", "-o", "s.json",
+                                 cwd=tmp_path)
+    finally:
+        migrate_log.setLevel(level)
+    assert loud.returncode == 0, loud.stderr
+    assert "output of env.py and the revisions:" in loud.stderr
+    assert said in loud.stderr
