@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -10,6 +11,7 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.migrate import AlembicProject, apply
+from dbsafe.report import render_text
 from tests.conftest import REPO_ROOT
 
 NOTES_BUG = ("examples/clinic/app/repository.py", 97, 34)
@@ -38,6 +40,14 @@ def demo_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _readme_quick_start_output() -> str:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = next(text for language, text in re.findall(
+        r"^```(\w*)\n(.*?)^```", section, re.MULTILINE | re.DOTALL) if not language)
+    return re.sub(r"; [0-9.]+s\)$", "; TIME)", block.rstrip("\n"))
+
+
 @pytest.mark.db
 @pytest.mark.usefixtures("one_server_throwaways")
 def test_demo_from_migrations_reports_only_the_notes_bug(tmp_path: Path) -> None:
@@ -53,6 +63,9 @@ def test_demo_from_migrations_reports_only_the_notes_bug(tmp_path: Path) -> None
         typescript.context)
     assert report.summary["confirmed_by_postgresql"] is True
     assert int(str(report.summary["statements_analysed"])) >= 15
+    # README's quick start shows this report, as it is printed (but for the time taken)
+    assert _readme_quick_start_output() == re.sub(
+        r"; [0-9.]+s\)$", "; TIME)", render_text(report, commands.catalog()).rstrip("\n"))
 
     # The second run is served from the cache and says so.
     again = commands.validate(settings, [REPO_ROOT / "examples" / "clinic"])

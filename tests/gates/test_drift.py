@@ -199,6 +199,16 @@ def test_models_are_compared_with_the_migrations_head_in_the_child_only() -> Non
     assert report.summary["model_differences"] == 2
     assert "revision" not in report.summary  # no live database compared
     assert "models_ahead" not in sys.modules
+    # docs/gates.md shows the first as the text report prints it (it lacked the subject
+    # the line starts with, task 402), for models named app.models:Base.metadata
+    from dbsafe.commands import catalog
+    from dbsafe.core import Report
+    from dbsafe.report import render_text
+    from tests.conftest import REPO_ROOT
+
+    printed = render_text(Report(report.findings[:1]), catalog()).split("\n\n")[0]
+    shown = printed.replace("models_ahead:metadata", "app.models:Base.metadata")
+    assert f"```\n{shown}\n```" in (REPO_ROOT / "docs" / "gates.md").read_text(encoding="utf-8")
 
 
 def test_cli_models_that_match_exit_0_and_bad_input_is_exit_2(tmp_path: Path) -> None:
