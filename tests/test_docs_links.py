@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from scripts import check_docs
@@ -49,6 +50,49 @@ def test_validate_synopsis_names_every_option() -> None:
         f"[{o}" in synopsis or f"| {o}" in synopsis or f" {o} " in synopsis for o in p.opts)]
     assert missing == []
 
+
+def _options_without_docs(group, text: str, path: str = "dbsafe") -> list[str]:
+    """`dbsafe CMD --opt` for each option of each (sub)command that has no help text or that
+    `text` never names (an option is named by any of its spellings)."""
+    import click
+
+    missing = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            missing += _options_without_docs(command, text, f"{path} {name}")
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.hidden:
+                continue
+            spellings = [*param.opts, *param.secondary_opts]
+            named = any(re.search(re.escape(o) + r"(?![\w-])", text) for o in spellings)
+            if not (param.help or "").strip() or not named:
+                missing.append(f"{path} {name} {spellings[-1]}")
+    return missing
+
+
+def test_every_option_of_every_command_has_help_and_is_in_the_docs() -> None:
+    """What `--help` offers, the docs explain somewhere (README.md or docs/): the validate
+    synopsis test above, for every command (task 402)."""
+    from dbsafe.cli import main
+
+    text = "\n".join(p.read_text(encoding="utf-8") for p in check_docs.doc_files())
+    assert _options_without_docs(main, text) == []
+
+
+def test_the_option_check_sees_an_option_the_docs_never_name() -> None:
+    import click
+
+    @click.group()
+    def tool() -> None: ...
+
+    @tool.command()
+    @click.option("--shown", help="In the docs.")
+    @click.option("--unnamed", help="Named nowhere.")
+    @click.option("--bare")
+    def go(shown: str, unnamed: str, bare: str) -> None: ...
+
+    assert _options_without_docs(tool, "use `--shown` or --bare; --unnamed-thing") == [
+        "dbsafe go --unnamed", "dbsafe go --bare"]
 
 def test_readme_counts_the_rules_and_checks_there_are() -> None:
     import re
