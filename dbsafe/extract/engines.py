@@ -94,6 +94,21 @@ _IGNITE_CLIENTS = frozenset(f"{package}.{client}" for package in ("pyignite", "p
                             for client in ("Client", "AioClient", "client.Client",
                                            "aio_client.AioClient"))
 
+# Not an engine either: sqlglot's parser. A statement given to it is read into a tree
+# the code may rewrite before anything is sent (Arize Phoenix's analytics SQL has
+# columns of its own, `latency_ms`, that its rewriter substitutes, and SQLite's spelling
+# of functions, `percentile(x, 50)`): what PostgreSQL gets is not the text as written.
+SQLGLOT = Engine(
+    "sqlglot's parser", ("sqlglot",),
+    makers=frozenset(),
+    types=frozenset(),
+    functions=frozenset({f"sqlglot.{module}{function}"
+                         for module in ("", "parser.", "exp.", "expressions.")
+                         for function in ("parse_one", "parse", "transpile",
+                                          "maybe_parse")}),
+)
+
+
 ENGINES: tuple[Engine, ...] = (
     SQLITE,
     Engine(
@@ -308,19 +323,7 @@ ENGINES: tuple[Engine, ...] = (
         types=frozenset({"quickbooks.QuickBooks", "quickbooks.client.QuickBooks"}),
         modules=("quickbooks.objects",),
     ),
-    # Not an engine either: sqlglot's parser. A statement given to it is read into a tree
-    # the code may rewrite before anything is sent (Arize Phoenix's analytics SQL has
-    # columns of its own, `latency_ms`, that its rewriter substitutes, and SQLite's spelling
-    # of functions, `percentile(x, 50)`): what PostgreSQL gets is not the text as written.
-    Engine(
-        "sqlglot's parser", ("sqlglot",),
-        makers=frozenset(),
-        types=frozenset(),
-        functions=frozenset({f"sqlglot.{module}{function}"
-                             for module in ("", "parser.", "exp.", "expressions.")
-                             for function in ("parse_one", "parse", "transpile",
-                                              "maybe_parse")}),
-    ),
+    SQLGLOT,
     Engine(
         "Salesforce", ("salesforce",),
         makers=frozenset(),

@@ -11,7 +11,7 @@ import codecs
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pathspec
 
     from dbsafe.extract.javascript import SqlNames
+    from dbsafe.extract.py_parsers import Parsed
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,7 @@ def _enters(name: str, real: str, symlink: bool,
 def extract_file(
     path: Path, *, root: Path, max_bytes: int = DEFAULT_MAX_BYTES,
     js_names: SqlNames | None = None, name: str | None = None, data: bytes | None = None,
+    py_parsers: Mapping[str, Parsed] | None = None,
 ) -> ExtractResult:
     """Read one file and return the SQL fragments in it; unreadable input becomes a skip.
 
@@ -222,6 +224,8 @@ def extract_file(
         name: `display_path(path, root)`, when the caller has it already (resolving a path
             costs a system call per directory in it).
         data: the file's content, when the caller has read it already (within `max_bytes`).
+        py_parsers: The project's Python functions whose parameter sqlglot parses and
+            nothing sends (`py_parsers.parsing_functions`).
 
     Returns:
         Fragments, or a `Skipped` entry saying why the file was not read.
@@ -271,7 +275,7 @@ def extract_file(
         if path.suffix == ".py":
             from dbsafe.extract.python import sql_in_python
 
-            return sql_in_python(text, name)
+            return sql_in_python(text, name, py_parsers)
         if path.suffix in SCRIPT_SUFFIXES:
             if minified(path.suffix, text):
                 return _skip(where, _MINIFIED)

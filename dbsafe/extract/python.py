@@ -33,11 +33,20 @@ import itertools
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, Skipped
-from dbsafe.extract.engines import ENGINE_SINKS, ENGINES, FILLERS, SAME_ENGINE, SQLITE, Engine
+from dbsafe.extract.engines import (
+    ENGINE_SINKS,
+    ENGINES,
+    FILLERS,
+    SAME_ENGINE,
+    SQLGLOT,
+    SQLITE,
+    Engine,
+)
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
 from dbsafe.extract.holes import (
     NAME_HOLE,
@@ -49,6 +58,9 @@ from dbsafe.extract.holes import (
 )
 from dbsafe.extract.session_path import search_path_before
 from dbsafe.extract.sqlfile import line_starts_of, statement_bounds
+
+if TYPE_CHECKING:
+    from dbsafe.extract.py_parsers import Parsed
 
 # Python's grammar is the running interpreter's: a project on a newer one (PEP 695's
 # `def f[T]()` before 3.12, PEP 758's `except A, B:` before 3.14) reads as broken.
@@ -111,12 +123,16 @@ _STATEMENT_WORDS = frozenset(
 
 
 
-def sql_in_python(source: str, path: str) -> ExtractResult:
+def sql_in_python(source: str, path: str,
+                  parsers: Mapping[str, Parsed] | None = None) -> ExtractResult:
     """Find the SQL statements a Python module sends to a database.
 
     Args:
         source: The module's text.
         path: Path recorded in each fragment (repository-relative, POSIX separators).
+        parsers: The project's functions that hand a parameter to sqlglot's parser and
+            never send it (`py_parsers.parsing_functions`): what the module gives them
+            there is not a statement sent as written.
 
     Returns:
         The fragments in source order, and the module's supabase-py requests
@@ -139,7 +155,7 @@ end_line=None, end_column=None))]
             skipped=(Skipped(Location(path, line, column),
                              f"Python syntax error ({_READ_AS}): {message}"),)
         )
-    extractor = _Extractor(source, path, tree)
+    extractor = _Extractor(source, path, tree, parsers)
     fragments = extractor.run()
     skipped = sorted(extractor.skipped, key=lambda s: (s.location.line, s.location.column))
     requests: tuple = ()
@@ -177,7 +193,8 @@ def _walk(tree: ast.AST, parents: dict[int, ast.AST],
 class _Extractor:
     """State for one module: source text, line index, parents and what was taken."""
 
-    def __init__(self, source: str, path: str, tree: ast.Module) -> None:
+    def __init__(self, source: str, path: str, tree: ast.Module,
+                 parsers: Mapping[str, Parsed] | None = None) -> None:
         self.source = source
         self.path = path
         self.tree = tree
@@ -238,6 +255,14 @@ class _Extractor:
         folders = path.lower().rpartition("/")[0]
         self.engines = tuple(engine for engine in ENGINES if any(
             word in lowered or word in folders for word in engine.words))
+        # The last names of the project's functions parsing a parameter with sqlglot that
+        # the module may call (`admit_sql`): those calls are read too (`_parsed_elsewhere`).
+        self.parsers = parsers or {}
+        self.parser_names = frozenset(
+            last for last in {name.rpartition(".")[2] for name in self.parsers}
+            if last in source) if self.parsers else frozenset()
+        if self.parser_names and SQLGLOT not in self.engines:
+            self.engines += (SQLGLOT,)  # its helpers handing theirs on are followed
         self.imported: dict[str, str | None] = {}
         # Every dotted name each imported name is bound to: two of one engine's libraries
         # under one name (`from pygridgain import Client` or `from pyignite import Client`,
@@ -257,9 +282,12 @@ class _Extractor:
         others: list[ast.Call] = []  # where a module naming another engine calls its helpers
         strings: list[ast.expr] = []
         copies: list[ast.Call] = []  # asyncpg's `copy_records_to_table(...)` and kin
+        parsed: list[ast.Call] = []  # calls of the project's functions of `self.parsers`
         for node in _walk(self.tree, self.parents, self.nodes):
             if isinstance(node, ast.Call):
                 name = _call_name(node)  # (once per call: the walk's hottest branch)
+                if name in self.parser_names:
+                    parsed.append(node)
                 if name in SINKS or (self.engines and (
                         name in ENGINE_SINKS or self._engine_named(name or "") is not None
                         or self._engine_module_of(node.func) is not None)):
@@ -293,6 +321,10 @@ class _Extractor:
             self.ddl.extend('CREATE TABLE "' + name.replace('"', '""') + '" ()'
                             for local, name in self.trac_tables
                             if self.imported.get(local) in _TRAC_TABLES)
+        for call in parsed:
+            for given in self._parsed_elsewhere(call):
+                self._note_helper(given, SQLGLOT)
+                self._skip_sent(given, SQLGLOT, statements_only=True)
         for call in calls:
             arg = _sql_argument(call)
             if arg is None:
@@ -1014,6 +1046,21 @@ class _Extractor:
         for keyword in call.keywords:
             if keyword.arg in sends:
                 yield keyword.value, sends[keyword.arg]
+
+    def _parsed_elsewhere(self, call: ast.Call) -> Iterator[ast.expr]:
+        """What `call` gives a function of another module of the project in the parameters
+        it hands to sqlglot's parser and never sends (`py_parsers`): Arize Phoenix's tests'
+        `admit_sql("SELECT latency_ms FROM spans", ...)`, imported from
+        `phoenix.server.mcp.sql.parse`. A function the imports do not show is not one."""
+        dotted = self._dotted(call.func) or self._relative_dotted(call.func)
+        parameters = self.parsers.get(dotted or "")
+        if not parameters:
+            return
+        positional = not any(isinstance(arg, ast.Starred) for arg in call.args)
+        for position, name in parameters:
+            if positional and isinstance(position, int) and position < len(call.args):
+                yield call.args[position]
+            yield from (k.value for k in call.keywords if k.arg == name)
 
     def _function_called(self, func: ast.expr,
                          at: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:

@@ -17,7 +17,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.drizzle_schema import DrizzleTable
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import PostgrestRequest, SqlNames
+    from dbsafe.extract.py_parsers import Parsed
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SchemaSource
     from dbsafe.validate.confirm import Rewrite, Verdict
@@ -436,7 +437,11 @@ _CHUNK = 32
 # 284: `self.con` of a class declaring `con: sqlite3.Connection` (a dataclass field), and
 #      `self.db.con` of one declaring `db` with such a class of the module, send to that
 #      engine (Parsec's realm export reader: task 403)
-_CACHE_VERSION = 284
+# 285: a statement handed to a function of another module of the project that gives that
+#      parameter to sqlglot's parser and never sends it (`extract.py_parsers`: Arize
+#      Phoenix's `admit_sql(...)`) is not read; the index of those functions keys the cache
+#      (task 406; 284 is main's, taken meanwhile)
+_CACHE_VERSION = 285
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -517,8 +522,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     scripts = tuple(SCRIPT_SUFFIXES | COMPONENT_SUFFIXES)
     js_names = _js_names(settings, any(p.endswith(scripts) for p, _ in files),
                          files if any(_is_root(p, root) for p in paths) else None)
+    py_parsers = _py_parsers(settings, files, paths) \
+        if any(p.endswith(".py") for p, _ in files) else None
     cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog, exposed,
-                        js_names)
+                        js_names, py_parsers)
 
     outcomes: dict[str, FileOutcome] = {}
     keys: dict[str, str] = {}
@@ -642,7 +649,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
                                     js_names, system_catalog, confirming,
-                                    unknown or None, exposed):
+                                    unknown or None, exposed, py_parsers):
             outcomes[outcome.path] = outcome
     elif cache.warnings:
         # Every file answered from the cache, nothing resolved: what resolving said, said
@@ -1019,6 +1026,38 @@ def _knex_renames(settings: Settings, project: list[tuple[str, str]],
     return renames
 
 
+def _py_parsers(settings: Settings, files: list[tuple[str, str]],
+                paths: Sequence[Path]) -> dict[str, Parsed]:
+    """`py_parsers.parsing_functions` over the project's files (`files` when the run was
+    given its root, else discovered from it), each file's summary kept in the cache
+    directory by its stat, so that a run with nothing changed reads none of them."""
+    from dbsafe.cache import write_cache_file
+    from dbsafe.extract.py_parsers import parsing_functions
+
+    root = settings.project_root
+    if not any(_is_root(p, root) for p in paths):
+        from dbsafe.extract.files import discover_named
+
+        files = discover_named([root], root=root, exclude=settings.exclude)
+    if not settings.use_cache:
+        return parsing_functions(files)
+    key = hashlib.sha256(json.dumps([__version__, _CACHE_VERSION]).encode()).hexdigest()
+    memo_file = settings.effective_cache_dir / f"py-parsers-{key[:16]}.json"
+    try:
+        memo = json.loads(memo_file.read_text(encoding="utf-8"))
+        if not isinstance(memo, dict):
+            memo = {}
+    except (OSError, ValueError):
+        memo = {}
+    before = dict(memo)
+    index = parsing_functions(files, memo)
+    paths_now = {path for path, _ in files}  # forget the files gone since
+    memo = {path: facts for path, facts in memo.items() if path in paths_now}
+    if memo != before:
+        write_cache_file(memo_file, json.dumps(memo))
+    return index
+
+
 def _is_root(path: Path, root: Path) -> bool:
     """Whether a path the run was given is the project's root (its files are the project's)."""
     try:
@@ -1112,6 +1151,7 @@ _worker_snapshot: SchemaSnapshot | None = None
 _worker_unknown: Unknown | None = None
 _worker_exposed: ExposedSchemas | None = None
 _worker_catalog: SystemCatalog | None = None  # inherited like the snapshot: one resolver per worker
+_worker_parsers: Mapping[str, Parsed] | None = None
 _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 
@@ -1121,15 +1161,17 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
                  catalog: SystemCatalog | None = None,
                  confirming: bool = False,
                  unknown: Unknown | None = None,
-                 exposed: ExposedSchemas | None = None) -> list[FileOutcome]:
-    global _worker_snapshot, _worker_catalog, _worker_unknown, _worker_exposed
+                 exposed: ExposedSchemas | None = None,
+                 py_parsers: Mapping[str, Parsed] | None = None) -> list[FileOutcome]:
+    global _worker_snapshot, _worker_catalog, _worker_unknown, _worker_exposed, _worker_parsers
     from dbsafe.config import usable_cores
 
     workers = jobs or usable_cores()
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
                              js_names=names, rel=rel, data=data, catalog=catalog,
-                             confirming=confirming, unknown=unknown, exposed=exposed)
+                             confirming=confirming, unknown=unknown, exposed=exposed,
+                             py_parsers=py_parsers)
                 for p, rel, data in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     import multiprocessing  # here: a small run never starts workers
@@ -1139,6 +1181,7 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
     _worker_catalog = catalog
     _worker_unknown = unknown
     _worker_exposed = exposed
+    _worker_parsers = py_parsers
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
     # a worker more than there are chunks would only be forked to wait (`--jobs 1000`)
@@ -1156,7 +1199,7 @@ def _analyse_chunk(paths: list[tuple[Path, str, bytes]], root: Path, max_bytes: 
     return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version,
                          js_names=names, rel=rel, data=data, catalog=_worker_catalog,
                          confirming=confirming, unknown=_worker_unknown,
-                         exposed=_worker_exposed)
+                         exposed=_worker_exposed, py_parsers=_worker_parsers)
             for p, rel, data in paths]
 
 
@@ -1168,7 +1211,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  catalog: SystemCatalog | None = None,
                  confirming: bool = False,
                  unknown: Unknown | None = None,
-                 exposed: ExposedSchemas | None = None) -> FileOutcome:
+                 exposed: ExposedSchemas | None = None,
+                 py_parsers: Mapping[str, Parsed] | None = None) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings.
 
     `rel` (`display_path(path, root)`) and `data` (the content) spare resolving and reading
@@ -1176,13 +1220,15 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
     PostgreSQL, so their placeholders are numbered here, from the resolver's parse.
     `unknown`: what the schema cannot describe (`dbsafe.validate.unknown`), never reported.
     `exposed`: the schemas the project's PostgREST serves, when its config.toml lists them.
+    `py_parsers`: the project's Python functions parsing a parameter with sqlglot and
+    never sending it (`dbsafe.extract.py_parsers`).
     """
     from dbsafe.extract.files import extract_file
 
     if rel is None:
         rel = display_path(path, root)
     extracted = extract_file(path, root=root, max_bytes=max_bytes, js_names=js_names,
-                             name=rel, data=data)
+                             name=rel, data=data, py_parsers=py_parsers)
     outcome = FileOutcome(rel, skipped=list(extracted.skipped))
     if extracted.skipped and not extracted.fragments:
         outcome.counts["files_skipped"] += 1
@@ -1753,7 +1799,8 @@ class _Cache:
     def open(cls, settings: Settings, schema_key: str, confirming: bool,
              catalog: SystemCatalog | None = None,
              exposed: ExposedSchemas | None = None,
-             js_names: SqlNames | None = None) -> _Cache:
+             js_names: SqlNames | None = None,
+             py_parsers: Mapping[str, Parsed] | None = None) -> _Cache:
         if not settings.use_cache:
             return cls(None, {})
         mode = "confirmed" if confirming else "static"
@@ -1770,6 +1817,10 @@ class _Cache:
             names = js_names.key()
             # Other SQL tags/calls extract other statements from the same files.
             mode += "-js" + hashlib.sha256(names.encode()).hexdigest()[:12]
+        if py_parsers:  # what the project's modules give them is not read
+            from dbsafe.extract.py_parsers import key
+
+            mode += "-py" + hashlib.sha256(key(py_parsers).encode()).hexdigest()[:12]
         name = f"validate-{__version__}-{schema_key}-{mode}.json"
         path = settings.effective_cache_dir / name
         try:
