@@ -66,7 +66,7 @@ def module_name(rel: str) -> str:
 def parsing_functions(files: Sequence[tuple[str, str]],
                       memo: dict[str, list[object]] | None = None) -> dict[str, Parsed]:
     """The index: each dotted name a project function may be imported by (every tail of
-    its module's path of two names or more: `phoenix.parse.admit_sql` of
+    its module's path with its name: `phoenix.parse.admit_sql`, `parse.admit_sql` of
     `src/phoenix/parse.py`) -> its parameters parsed and never sent, as `[position, name]`
     (position None for a keyword-only one). `files`: (path, path from the root) of the
     project's files; `memo`: each file's summary by its path, with its size and
@@ -79,7 +79,7 @@ def parsing_functions(files: Sequence[tuple[str, str]],
     ...         "import sqlglot\\ndef parse_sql(sql, *, dialect):\\n"
     ...         "    return sqlglot.parse_one(sql, read=dialect)\\n")
     ...     parsing_functions([(str(Path(d, "parse.py")), "app/parse.py")])
-    {'app.parse.parse_sql': ((0, 'sql'),)}
+    {'app.parse.parse_sql': ((0, 'sql'),), 'parse.parse_sql': ((0, 'sql'),)}
     """
     modules = {module_name(rel) for _, rel in files if rel.endswith(".py")}
     tails = {".".join(parts[i:]) for parts in (m.split(".") for m in modules)
