@@ -300,7 +300,9 @@ def _project_marker(start: Path, *, stop: Path | None) -> Path | None:
 def default_alembic_config(cwd: Path, project_root: Path) -> Path:
     """The `alembic.ini` dbsafe uses when none is configured: the nearest one from the
     working directory up to the project root, as alembic itself reads the one in the working
-    directory (a service's own `alembic.ini` in a monorepo whose root has another, or none);
+    directory (a service's own `alembic.ini` in a monorepo whose root has another, or none),
+    or, in a folder without one, that of its Flask-Migrate folder (`migrations/alembic.ini`,
+    `flask_migrate_folder`), as `flask db` reads `migrations/` in the working directory;
     the project root's when there is none on the way.
 
     Example:
@@ -312,9 +314,54 @@ def default_alembic_config(cwd: Path, project_root: Path) -> Path:
             candidate = directory / "alembic.ini"
             if candidate.is_file():
                 return candidate
+            if flask_migrate_folder(directory / FLASK_MIGRATE_FOLDER):
+                return directory / FLASK_MIGRATE_FOLDER / "alembic.ini"
             if directory == project_root:
                 break
     return project_root / "alembic.ini"
+
+
+FLASK_MIGRATE_FOLDER = "migrations"  # Flask-Migrate's default `directory`
+
+
+def flask_migrate_folder(folder: Path) -> bool:
+    """Whether `folder` is a Flask-Migrate migrations folder, as `flask db init` writes it:
+    `alembic.ini`, `script.py.mako`, `versions/` and an `env.py` that reads Flask's
+    `current_app` or imports `flask_migrate` (`reads_flask_app`).
+
+    Example:
+        >>> flask_migrate_folder(Path("/nonexistent/migrations"))
+        False
+    """
+    return ((folder / "alembic.ini").is_file() and (folder / "script.py.mako").is_file()
+            and (folder / "versions").is_dir() and reads_flask_app(folder / "env.py"))
+
+
+def reads_flask_app(env_py: Path) -> bool:
+    """Whether `env_py` imports Flask's `current_app` or `flask_migrate` (read with `ast`):
+    it runs only inside a Flask application's context, as `flask db` gives it one.
+    (dbsafe/migrate/_child.py asks the same of the env.py it runs.)
+
+    Example:
+        >>> reads_flask_app(Path("/nonexistent/env.py"))
+        False
+    """
+    import ast
+
+    try:
+        tree = ast.parse(env_py.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.partition(".")[0] == "flask_migrate" or (
+                    node.module == "flask"
+                    and any(alias.name == "current_app" for alias in node.names)):
+                return True
+        elif isinstance(node, ast.Import) and any(
+                alias.name.partition(".")[0] == "flask_migrate" for alias in node.names):
+            return True
+    return False
 
 
 def _read_text(path: Path) -> str:

@@ -205,10 +205,10 @@ def conninfo(postgresql: psycopg.Connection) -> str:
 
 
 def _pinned_python(tmp_path_factory: pytest.TempPathFactory, sqlalchemy: str,
-                   alembic: str) -> str:
+                   alembic: str, extra: tuple[str, ...] = ()) -> str:
     """The python of a virtualenv with SQLAlchemy and alembic pinned to `sqlalchemy` and
-    `alembic` (pip requirement specifiers); the test is skipped when the package index
-    cannot be reached.
+    `alembic` (pip requirement specifiers), and the `extra` requirements; the test is
+    skipped when the package index cannot be reached.
 
     Built once and kept outside the repository for later sessions (`_venv_cache`: 15-20 s
     of pip each time otherwise), keyed by this Python and the requirements; a session
@@ -220,7 +220,7 @@ def _pinned_python(tmp_path_factory: pytest.TempPathFactory, sqlalchemy: str,
     import subprocess
     import sys
 
-    requirements = [f"sqlalchemy{sqlalchemy}", f"alembic{alembic}", "psycopg2-binary"]
+    requirements = [f"sqlalchemy{sqlalchemy}", f"alembic{alembic}", "psycopg2-binary", *extra]
     key = hashlib.sha256("\0".join([os.path.realpath(sys.executable), sys.version,
                                     *requirements]).encode()).hexdigest()[:16]
     cache = _venv_cache(tmp_path_factory)
@@ -236,7 +236,7 @@ def _pinned_python(tmp_path_factory: pytest.TempPathFactory, sqlalchemy: str,
                                  capture_output=True, text=True, check=False)
         if install.returncode != 0:
             shutil.rmtree(venv, ignore_errors=True)
-            pytest.skip(f"cannot install SQLAlchemy{sqlalchemy} from the package index: "
+            pytest.skip(f"cannot install {' '.join(requirements)} from the package index: "
                         f"{install.stderr[-300:]}")
         (venv / "installed").write_text(" ".join(requirements) + "\n")
     return str(python)
@@ -268,6 +268,15 @@ def sqlalchemy13_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A virtualenv pinned to SQLAlchemy 1.3 and the alembic of its time, as projects
     archived then are (security_monkey; built once, kept for later sessions)."""
     return _pinned_python(tmp_path_factory, ">=1.3,<1.4", ">=1.4,<1.8")
+
+
+@pytest.fixture(scope="session")
+def flask_migrate_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A virtualenv with Flask, Flask-SQLAlchemy and Flask-Migrate, as a Flask application
+    that runs `flask db upgrade` has (built once, kept for later sessions)."""
+    return _pinned_python(tmp_path_factory, ">=2.0,<2.1", ">=1.13,<2",
+                          ("flask>=3.0,<4", "flask-sqlalchemy>=3.1,<3.2",
+                           "flask-migrate>=4.0,<5"))
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,10 @@ _LOCATION_KEYS = frozenset({
 })
 
 
+# The target a pooled connection was made for (`ConnectionPoolEntry.info`)
+_POOLED_TARGET = "dbsafe_target"
+
+
 class SandboxViolation(RuntimeError):
     """env.py or a revision tried to reach a database other than the target."""
 
@@ -114,6 +118,22 @@ class Sandbox:
         for key in [k for k in cparams if k in _LOCATION_KEYS]:
             del cparams[key]
         cparams.update(self.params_for(driver))
+        conn_rec.info[_POOLED_TARGET] = self._target_key()
+
+    def _target_key(self) -> tuple[str, str, str] | None:
+        t = self.target
+        return (str(t["host"]), str(t["port"]), str(t["dbname"])) if t else None
+
+    def check_checkout(self, dbapi_connection: Any, conn_rec: Any, proxy: Any) -> None:
+        """A pooled connection made for another target than the current one (a session's
+        request on `verify-reversible`'s twin database; the application's engine made once
+        per process, Flask-SQLAlchemy's) is not handed out: SQLAlchemy's pool then opens a
+        new one, which `redirect_engine` sends to the current target."""
+        made_for = conn_rec.info.get(_POOLED_TARGET)
+        if made_for is not None and made_for != self._target_key():
+            from sqlalchemy import exc
+
+            raise exc.DisconnectionError("dbsafe: the connection is to another database")
 
     # -- drivers: refuse anything else -------------------------------------------------------
 
@@ -157,6 +177,12 @@ class Sandbox:
         except ImportError:
             return
         event.listen(Engine, "do_connect", self.redirect_engine)
+        try:
+            from sqlalchemy.pool import Pool
+        except ImportError:
+            pass
+        else:
+            event.listen(Pool, "checkout", self.check_checkout)
         if session:
             _install_session_settings(Engine, session)
 
@@ -1280,11 +1306,18 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     # Ask env.py not to reconfigure logging (honoured by envs that check the attribute);
     # stock env.py calls fileConfig anyway, and its output stays in this child's log.
     config.attributes["configure_logger"] = False
+    if (config.config_ini_section == "alembic"
+            and config.get_main_option("script_location") is None
+            and os.path.isfile(os.path.join(os.path.dirname(ini), "env.py"))):
+        # Flask-Migrate's alembic.ini names none: `flask db` passes the folder itself
+        config.set_main_option("script_location", os.path.dirname(ini))
     original_url = config.get_main_option("sqlalchemy.url")
 
     script = ScriptDirectory.from_config(config)
     global _SCRIPT_DIR
     _SCRIPT_DIR = script.dir  # a revision failing on import is named in it (main())
+    if _reads_flask_app(os.path.join(script.dir, "env.py")):
+        _in_flask_app_context(script)
     listing = _Listing(script)
     revision_files = listing.files  # filled once the revisions are imported
     result: dict[str, Any] = {}
@@ -1470,6 +1503,97 @@ class _ListingFailed(Exception):
     def __init__(self, env_first: bool) -> None:
         super().__init__()
         self.env_first = env_first
+
+
+class FlaskAppNotLoaded(RuntimeError):
+    """env.py needs a Flask application's context, and the application could not be loaded."""
+
+
+def _reads_flask_app(env_py: str) -> bool:
+    """Whether `env_py` imports Flask's `current_app` or `flask_migrate`, as Flask-Migrate's
+    does (dbsafe.config.reads_flask_app asks the same in dbsafe's own process)."""
+    import ast
+
+    try:
+        with open(env_py, "rb") as file:
+            tree = ast.parse(file.read())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.partition(".")[0] == "flask_migrate" or (
+                    node.module == "flask"
+                    and any(alias.name == "current_app" for alias in node.names)):
+                return True
+        elif isinstance(node, ast.Import) and any(
+                alias.name.partition(".")[0] == "flask_migrate" for alias in node.names):
+            return True
+    return False
+
+
+_FLASK_CONTEXT: Any = None  # the application context pushed for the process, kept
+
+
+def _in_flask_app_context(script: Any) -> None:
+    """Load the project's Flask application as the `flask` command does, and run env.py in
+    its context: Flask-Migrate's env.py reads `current_app.extensions['migrate']` at import,
+    and fails outside one. Each run of env.py (each alembic command, as each `flask db`
+    command runs in `with_appcontext`) gets a context of its own, popped after it (its
+    teardown gives Flask-SQLAlchemy's session back); one more stays pushed for the process
+    (what the revisions import outside env.py's run).
+
+    The project's own Flask finds the application (`flask.cli.ScriptInfo.load_app`):
+    `FLASK_APP` from the environment, or from `.flaskenv`/`.env` when python-dotenv is
+    installed (`flask.cli.load_dotenv`, unless `FLASK_SKIP_DOTENV`); else `wsgi.py` or
+    `app.py` in the working directory (the folder holding the migrations folder), their
+    `app` or `create_app()`/`make_app()` factory. The sandbox is installed already: the
+    engines the application creates (Flask-SQLAlchemy's, from `SQLALCHEMY_DATABASE_URI`)
+    connect to dbsafe's target, never to the URL the application names.
+
+    Raises:
+        FlaskAppNotLoaded: the application could not be loaded; one line saying what was
+            tried and how to name it.
+    """
+    global _FLASK_CONTEXT
+    if _FLASK_CONTEXT is not None:
+        return
+    how = ("; name the application as the flask command reads it: "
+           "FLASK_APP=module:app or FLASK_APP='module:create_app()' in the environment "
+           "(or in .flaskenv, with python-dotenv installed)")
+    try:
+        from flask.cli import ScriptInfo, load_dotenv
+        from flask.helpers import get_load_dotenv
+    except ImportError as exc:
+        raise FlaskAppNotLoaded(
+            f"env.py reads Flask's current_app (Flask-Migrate's), but {sys.executable} "
+            f"cannot import flask ({exc}); point --python, or `python` in [tool.dbsafe], at "
+            "your project's interpreter") from None
+    if get_load_dotenv():
+        load_dotenv()  # the flask command loads them before it looks for the application
+    named = os.environ.get("FLASK_APP") or None
+    tried = (f"FLASK_APP={named}" if named
+             else f"wsgi.py and app.py in {os.getcwd()} (FLASK_APP is not set)")
+    try:
+        app = ScriptInfo(app_import_path=named, set_debug_flag=False).load_app()
+    except Exception as exc:  # noqa: BLE001 - whatever the application raised: said in one line
+        name = type(exc).__name__
+        detail = _one_line(str(exc)) or name
+        if name != "NoAppException":
+            detail = f"{name}: {detail}"
+        elif detail.startswith("Could not locate a Flask application."):
+            detail = "no Flask application there"  # the rest names `flask --app`
+        raise FlaskAppNotLoaded(
+            "cannot load the Flask application env.py needs (it reads current_app, as "
+            f"Flask-Migrate's does): tried {tried}: {detail}{how}") from None
+    _FLASK_CONTEXT = app.app_context()
+    _FLASK_CONTEXT.push()
+    run_env = script.run_env
+
+    def run_env_in_context() -> None:
+        with app.app_context():
+            run_env()
+
+    script.run_env = run_env_in_context
 
 
 def _list_revisions(config: Any, script: Any, original_url: str | None, listing: _Listing,

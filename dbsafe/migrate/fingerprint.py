@@ -66,7 +66,13 @@ def alembic_directory(alembic_ini: Path) -> Path:
     """The directory alembic runs in, which a relative `script_location` is read from: the
     config's own folder, unless the location is not there but is under the current
     directory. Alembic itself reads it from the current directory, so a project whose
-    config lies in a subfolder runs `alembic -c migrations/alembic.ini` from its root."""
+    config lies in a subfolder runs `alembic -c migrations/alembic.ini` from its root.
+    A config that names no script location, its folder being it (Flask-Migrate's), runs in
+    the folder above, as `flask db` does (its `directory` is `migrations`, read from there).
+    """
+    if _folder_is_location(alembic_ini):
+        # Flask-Migrate's: `flask db` runs where `migrations/` is, and names it itself
+        return alembic_ini.parent.parent
     location = Path(_locations(alembic_ini)[0])
     if location.is_absolute() or (alembic_ini.parent / location).is_dir():
         return alembic_ini.parent
@@ -93,15 +99,36 @@ def other_environments(alembic_ini: Path) -> list[str]:
 
 
 def _locations(alembic_ini: Path, section: str = "alembic") -> list[str]:
-    """`script_location`, then each of `version_locations`, as alembic.ini writes them."""
+    """`script_location`, then each of `version_locations`, as alembic.ini writes them; the
+    config's own folder as the script location when `[alembic]` names none and the folder
+    holds an env.py: Flask-Migrate's `migrations/alembic.ini`, whose `flask db` passes the
+    folder itself (`Config.set_main_option("script_location", directory)`)."""
     parser = configparser.ConfigParser(defaults={"here": str(alembic_ini.parent)})
     try:
         parser.read(alembic_ini, encoding="utf-8")
-        script_location = parser.get(section, "script_location")
+        if section == "alembic" and _folder_is_location(alembic_ini, parser):
+            script_location = str(alembic_ini.parent)
+        else:
+            script_location = parser.get(section, "script_location")
         version_locations = parser.get(section, "version_locations", fallback="")
     except (configparser.Error, UnicodeDecodeError) as exc:
         raise ConfigError(f"{alembic_ini}: cannot read script_location: {exc}") from None
     return [script_location, *version_locations.replace(",", " ").split()]
+
+
+def _folder_is_location(alembic_ini: Path,
+                        parser: configparser.ConfigParser | None = None) -> bool:
+    """Whether `alembic_ini` names no `script_location` in `[alembic]` (a section it may
+    lack too) and its folder, holding an env.py, is the script location (Flask-Migrate's)."""
+    if parser is None:
+        parser = configparser.ConfigParser(defaults={"here": str(alembic_ini.parent)})
+        try:
+            parser.read(alembic_ini, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            return False  # `_locations` says why
+    return (not (parser.has_section("alembic")
+                 and parser.has_option("alembic", "script_location"))
+            and (alembic_ini.parent / "env.py").is_file())
 
 
 def imported_dependencies(alembic_ini: Path, files: Iterable[str],

@@ -899,6 +899,8 @@ def describe_failure(error: Mapping[str, Any], *, ini: Path, interpreter: str) -
     revision, file = error.get("revision"), error.get("file")
     if error.get("sandbox"):
         return f"refused: {message}"
+    if error.get("type") == "FlaskAppNotLoaded":
+        return message  # says what was tried and how to name the application
     if revision:
         return f"revision {revision} (file {_display(file)}): {message}"
     origin = error.get("origin")

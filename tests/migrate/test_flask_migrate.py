@@ -1,0 +1,177 @@
+"""A Flask-Migrate project, run as `flask db upgrade` runs it: no `alembic-config`, no
+changes to its files (tests/migrate/flask_project: `flask db init`'s migrations folder, an
+application factory in app.py).
+
+dbsafe found no `migrations/alembic.ini` from the project root ("alembic config not found",
+exit 2), that alembic.ini names no `script_location` (Flask-Migrate passes the folder), and
+its env.py reads Flask's `current_app`, which failed outside an application context before
+any revision ran. The application's own database (SHOP_DATABASE_URL, the decoy) must stay
+untouched: the sandbox sends Flask-SQLAlchemy's engine to the database dbsafe chose.
+Real PostgreSQL; Flask, Flask-SQLAlchemy and Flask-Migrate in a virtualenv built once
+(`flask_migrate_python`)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import psycopg.conninfo
+import pytest
+
+from dbsafe.config import default_alembic_config, flask_migrate_folder
+from dbsafe.migrate import script_locations
+from tests.helpers import databases, dbsafe_in_process
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways"),
+              pytest.mark.xdist_group("flask_migrate")]  # the worker that built the venv
+
+PROJECT = Path(__file__).parent / "flask_project"
+
+
+@pytest.fixture
+def new_database(conninfo: str) -> Iterator[Callable[[], str]]:
+    yield from databases(conninfo, "flask_migrate")
+
+
+@pytest.fixture
+def decoy(new_database: Callable[[], str]) -> str:
+    """The database the application's configuration names: a customers table with a row,
+    as a production database would have, which no run of dbsafe may reach."""
+    url = new_database()
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE customers (id int PRIMARY KEY, name text, email text)")
+        conn.execute("INSERT INTO customers VALUES (1, 'Ada', 'ada@example.org')")
+    return url
+
+
+def _state(url: str) -> list[Any]:
+    with psycopg.connect(url) as conn:
+        return [
+            conn.execute("SELECT table_name, column_name FROM information_schema.columns "
+                         "WHERE table_schema = 'public' ORDER BY 1, 2").fetchall(),
+            conn.execute("SELECT * FROM customers ORDER BY id").fetchall(),
+        ]
+
+
+def _project(root: Path) -> Path:
+    shutil.copytree(PROJECT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def _sqlalchemy_url(conninfo: str) -> str:
+    params = psycopg.conninfo.conninfo_to_dict(conninfo)
+    password = f":{params['password']}" if params.get("password") else ""
+    return (f"postgresql+psycopg2://{params['user']}{password}@/{params['dbname']}"
+            f"?host={params['host']}&port={params['port']}")
+
+
+def _run(root: Path, python: str, decoy: str, *args: str,
+         **env: str | None) -> tuple[int, str, str]:
+    result = dbsafe_in_process(*args, cwd=root, env={
+        "DBSAFE_PYTHON": python, "SHOP_DATABASE_URL": _sqlalchemy_url(decoy),
+        "DBSAFE_CACHE": "false", **env})
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_the_migrations_folder_is_found_and_is_its_own_script_location(
+        tmp_path: Path) -> None:
+    root = _project(tmp_path / "shop")
+    ini = root / "migrations" / "alembic.ini"
+    assert flask_migrate_folder(root / "migrations")
+    assert default_alembic_config(root, root) == ini
+    assert default_alembic_config(root / "shop", root) == ini
+    assert script_locations(ini) == [root / "migrations"]
+    # A folder of alembic's own (`alembic init`: no current_app) is not Flask-Migrate's
+    (root / "migrations" / "env.py").write_text("from alembic import context\n")
+    assert not flask_migrate_folder(root / "migrations")
+    assert default_alembic_config(root, root) == root / "alembic.ini"
+
+
+def test_lint_and_validate_run_from_the_project_root(
+        flask_migrate_python: str, decoy: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "shop")
+    before = _state(decoy)
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "lint")
+    assert code == 1, out + err
+    # run on the throwaway server, not rendered offline; the application's query read
+    assert "Linted the SQL each revision ran on a throwaway server." in out, out + err
+    assert "migrations/versions/0003_drop_email.py:16:5: DBS202 [error]" in out
+    assert "DBS211 [error] `customers.email` is dropped here but still used by " \
+        "`shop/queries.sql:2:14`" in out
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "validate", "--format", "json")
+    assert code == 1, err
+    # the application's query reads customers.email, which 0003 drops: head's schema
+    assert [(f["code"], f["subject"]) for f in json.loads(out)["findings"]] == [
+        ("DBS302", "public.customers.email")]
+
+    assert _state(decoy) == before
+
+
+def test_upgrade_status_downgrade_of_a_real_database(
+        flask_migrate_python: str, decoy: str, new_database: Callable[[], str],
+        tmp_path: Path) -> None:
+    root = _project(tmp_path / "shop")
+    target = new_database()
+    before = _state(decoy)
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "plan", "--database-url", target)
+    assert "outcome: planned" in out, out + err
+    assert [line for line in out.splitlines() if line[:4].isdigit()] == [
+        "0001  customers", "0002  orders", "0003  customers lose their e-mail address"]
+
+    # Its walk asks for a twin database in the same child: Flask-SQLAlchemy's engine, made
+    # once, must not hand out its pooled connection to the first one (DBS413 on every
+    # table: "downgrade leaves table public.customers").
+    code, out, err = _run(root, flask_migrate_python, decoy, "verify-reversible")
+    assert code == 0, out + err
+    assert out.strip().startswith("no findings"), out + err
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "upgrade", "0002",
+                          "--allow", "DBS209", "--database-url", target, "--no-backup")
+    assert code == 0, out + err
+    with psycopg.connect(target) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT to_regclass('orders_customer_id')").fetchone() == (
+            "orders_customer_id",)
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "status",
+                          "--database-url", target)
+    assert code == 0, out + err
+    assert out.splitlines()[:3] == ["current: 0002", "heads:   0003", "pending: 1"], out
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "downgrade", "0001",
+                          "--database-url", target, "--no-backup", "--yes")
+    assert code == 0, out + err
+    with psycopg.connect(target) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT to_regclass('orders')").fetchone() == (None,)
+
+    assert _state(decoy) == before
+
+
+def test_an_application_that_cannot_be_loaded_is_one_line_and_exit_2(
+        flask_migrate_python: str, decoy: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "shop")
+    (root / "app.py").rename(root / "shop_app.py")  # neither wsgi.py nor app.py
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "lint", "--offline")
+    assert code == 2, out + err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert "cannot load the Flask application env.py needs" in lines[0]
+    assert f"tried wsgi.py and app.py in {root}" in lines[0]
+    assert "FLASK_APP=module:app" in lines[0]
+
+    # Named so, with the config named too (as `flask db -d migrations` would), it runs.
+    code, out, err = _run(root, flask_migrate_python, decoy, "lint", "--offline",
+                          "--alembic-config", "migrations/alembic.ini",
+                          FLASK_APP="shop_app:create_app()")
+    assert code == 1, out + err
+    assert "DBS202" in out
