@@ -1574,7 +1574,8 @@ def _in_flask_app_context(script: Any) -> None:
     tried = (f"FLASK_APP={named}" if named
              else f"wsgi.py and app.py in {os.getcwd()} (FLASK_APP is not set)")
     try:
-        app = ScriptInfo(app_import_path=named, set_debug_flag=False).load_app()
+        with _no_migrations_while_loading():
+            app = ScriptInfo(app_import_path=named, set_debug_flag=False).load_app()
     except Exception as exc:  # noqa: BLE001 - whatever the application raised: said in one line
         name = type(exc).__name__
         detail = _one_line(str(exc)) or name
@@ -1594,6 +1595,34 @@ def _in_flask_app_context(script: Any) -> None:
             run_env()
 
     script.run_env = run_env_in_context
+
+
+@contextlib.contextmanager
+def _no_migrations_while_loading() -> Iterator[None]:
+    """alembic's commands that write (`upgrade`, `downgrade`, `stamp`) do nothing while the
+    application loads, and say so on the output: an application that migrates its own
+    database as it starts (CTFd's `create_app()` calls `flask_migrate.upgrade()`) would
+    otherwise run every revision on dbsafe's target outside dbsafe's run, before the
+    command dbsafe was asked for (an upgrade to one revision went to heads, a lint's
+    capture found nothing pending)."""
+    from alembic import command
+
+    names = ("upgrade", "downgrade", "stamp")
+    real = {name: getattr(command, name) for name in names}
+
+    def skipped(name: str) -> Any:
+        def skip(config: Any, revision: Any = None, *args: Any, **kwargs: Any) -> None:
+            print(f"dbsafe: the Flask application ran `alembic {name} {revision}` while "
+                  "loading; skipped: dbsafe runs the revisions itself", file=sys.stderr)
+        return skip
+
+    for name in names:
+        setattr(command, name, skipped(name))
+    try:
+        yield
+    finally:
+        for name, function in real.items():
+            setattr(command, name, function)
 
 
 def _list_revisions(config: Any, script: Any, original_url: str | None, listing: _Listing,

@@ -4,7 +4,7 @@ Flask-Migrate set up by an application factory (`flask db upgrade` finds `create
 import os
 
 from flask import Flask
-from flask_migrate import Migrate
+from flask_migrate import Migrate, upgrade
 from flask_sqlalchemy import SQLAlchemy
 
 db = SQLAlchemy()
@@ -17,4 +17,8 @@ def create_app() -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["SHOP_DATABASE_URL"]
     db.init_app(app)
     migrate.init_app(app, db)
+    if os.environ.get("SHOP_MIGRATE_ON_START"):
+        # as CTFd's create_app() does: the application migrates its database as it starts
+        with app.app_context():
+            upgrade()
     return app
