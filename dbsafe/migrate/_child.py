@@ -1573,8 +1573,9 @@ def _in_flask_app_context(script: Any) -> None:
     named = os.environ.get("FLASK_APP") or None
     tried = (f"FLASK_APP={named}" if named
              else f"wsgi.py and app.py in {os.getcwd()} (FLASK_APP is not set)")
+    skipped: list[str] = []
     try:
-        with _no_migrations_while_loading():
+        with _no_migrations_while_loading(skipped):
             app = ScriptInfo(app_import_path=named, set_debug_flag=False).load_app()
     except Exception as exc:  # noqa: BLE001 - whatever the application raised: said in one line
         name = type(exc).__name__
@@ -1583,6 +1584,13 @@ def _in_flask_app_context(script: Any) -> None:
             detail = f"{name}: {detail}"
         elif detail.startswith("Could not locate a Flask application."):
             detail = "no Flask application there"  # the rest names `flask --app`
+        if skipped:
+            # CTFd's create_app() upgrades its database, then reads it
+            detail = (f"it ran {', '.join(skipped)} as it loads, which dbsafe skips (it runs "
+                      f"the revisions itself), then failed: {detail}")
+            how = ("; name an application that loads without its migrations applied (its "
+                   "db and Flask-Migrate on a bare Flask app) with FLASK_APP=module:app or "
+                   "FLASK_APP='module:create_app()'")
         raise FlaskAppNotLoaded(
             "cannot load the Flask application env.py needs (it reads current_app, as "
             f"Flask-Migrate's does): tried {tried}: {detail}{how}") from None
@@ -1598,10 +1606,10 @@ def _in_flask_app_context(script: Any) -> None:
 
 
 @contextlib.contextmanager
-def _no_migrations_while_loading() -> Iterator[None]:
+def _no_migrations_while_loading(skipped: list[str]) -> Iterator[None]:
     """alembic's commands that write (`upgrade`, `downgrade`, `stamp`) do nothing while the
-    application loads, and say so on the output: an application that migrates its own
-    database as it starts (CTFd's `create_app()` calls `flask_migrate.upgrade()`) would
+    application loads, and say so on the output (and in `skipped`): an application that
+    migrates its own database as it starts (CTFd's `create_app()` calls `flask_migrate.upgrade()`) would
     otherwise run every revision on dbsafe's target outside dbsafe's run, before the
     command dbsafe was asked for (an upgrade to one revision went to heads, a lint's
     capture found nothing pending)."""
@@ -1610,14 +1618,15 @@ def _no_migrations_while_loading() -> Iterator[None]:
     names = ("upgrade", "downgrade", "stamp")
     real = {name: getattr(command, name) for name in names}
 
-    def skipped(name: str) -> Any:
+    def skipping(name: str) -> Any:
         def skip(config: Any, revision: Any = None, *args: Any, **kwargs: Any) -> None:
+            skipped.append(f"`alembic {name} {revision}`")
             print(f"dbsafe: the Flask application ran `alembic {name} {revision}` while "
                   "loading; skipped: dbsafe runs the revisions itself", file=sys.stderr)
         return skip
 
     for name in names:
-        setattr(command, name, skipped(name))
+        setattr(command, name, skipping(name))
     try:
         yield
     finally:
