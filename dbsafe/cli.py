@@ -1234,25 +1234,34 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
 
 _LOCK_FILE_OPTION = click.option(
     "--lock-file", type=_Path(dir_okay=False, path_type=Path), metavar="FILE",
-    help="The lock file [default: migrations.lock next to alembic.ini].")
+    help="The lock file [default: migrations.lock next to alembic.ini, or beside the folder "
+         "of SQL migrations].")
+_LOCK_SQL_MIGRATIONS_OPTION = click.option(
+    "--sql-migrations", type=_Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Lock this folder of SQL migrations instead (with no alembic.ini, the project's "
+         "folder is found as validate finds it).")
 
 
 @main.command("lock")
 @_LOCK_FILE_OPTION
 @_alembic_config_option()
+@_LOCK_SQL_MIGRATIONS_OPTION
 @click.pass_obj
-def lock_command(state: CliState, lock_file: Path | None, alembic_config: Path | None) -> None:
+def lock_command(state: CliState, lock_file: Path | None, alembic_config: Path | None,
+                 sql_migrations: Path | None) -> None:
     """Write migrations.lock: every revision's checksum, oldest first. Commit it.
 
     Checksums ignore formatting, comments and docstrings but change with any change to
     the code or the SQL it runs. Two branches that add revisions both change the file's
-    end and its total line, so git reports a conflict instead of two silent heads.
+    end and its total line, so git reports a conflict instead of two silent heads. Of a
+    folder of SQL migrations: each migration its runner applies, in its order, and its down.
     """
     from dbsafe import commands
 
-    settings = state.settings({"alembic-config": alembic_config})
-    path, count = commands.lock(settings, lock_file)
-    click.echo(f"wrote {path} ({count} revisions)", err=True)
+    settings = state.settings({"alembic-config": alembic_config,
+                               "sql-migrations": sql_migrations})
+    path, count, what = commands.lock(settings, lock_file)
+    click.echo(f"wrote {path} ({count} {what})", err=True)
 
 
 @main.command("verify-lock")
@@ -1261,19 +1270,23 @@ def lock_command(state: CliState, lock_file: Path | None, alembic_config: Path |
               help="Also report revisions edited after `dbsafe upgrade` applied them to this "
                    "database (DBS605).")
 @_alembic_config_option()
+@_LOCK_SQL_MIGRATIONS_OPTION
 @output_options
 @click.pass_obj
 def verify_lock_command(state: CliState, lock_file: Path | None, database_url: str | None,
-                        alembic_config: Path | None, **output: Any) -> None:
+                        alembic_config: Path | None, sql_migrations: Path | None,
+                        **output: Any) -> None:
     """Fail when migrations changed behind the lock file's back (no database needed).
 
-    Reports a revision edited since it was locked (DBS421), added without running
-    `dbsafe lock` (DBS422), listed but gone (DBS423), a history with several heads
-    (DBS424) and a lock file edited by hand (DBS425).
+    Reports a revision (or SQL migration, or its down) edited since it was locked (DBS421),
+    added without running `dbsafe lock` (DBS422; a SQL migration inserted before a locked
+    one), listed but gone or renamed (DBS423), a history with several heads (DBS424) and a
+    lock file edited by hand (DBS425).
     """
     from dbsafe import commands
 
-    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides = {"database-url": database_url, "alembic-config": alembic_config,
+                 "sql-migrations": sql_migrations}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     _finish(commands.verify_lock(settings, lock_file), settings)

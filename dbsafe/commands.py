@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from dbsafe.schema.ddl import Statement
     from dbsafe.schema.diff import DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
+    from dbsafe.sources import SqlFolder
 
 
 log = logging.getLogger(__name__)
@@ -982,53 +983,65 @@ def drift_sql(settings: Settings, *, options: DiffOptions | None = None) -> tupl
         len(result.changes)
 
 
-def lock(settings: Settings, path: Path | None = None) -> tuple[Path, int]:
-    """Write the lock file of revision checksums; returns its path and the revision count."""
+def lock(settings: Settings, path: Path | None = None) -> tuple[Path, int, str]:
+    """Write the lock file of revision checksums (of a folder of SQL migrations, of each
+    migration and its down); returns its path, the count and what was counted."""
     from dbsafe.gates import lock as lockfile
     from dbsafe.migrate.runner import AlembicProject, describe
 
-    _refuse_sql_folder_lock(settings)
+    folder = _sql_lock_folder(settings)
+    if folder is not None:
+        target = path or lockfile.sql_lock_path(folder.path, settings.project_root)
+        return target, lockfile.write_sql(target, folder.read(), root=settings.project_root,
+                                          sqitch_target=folder.sqitch_target), "migrations"
     project = AlembicProject.from_settings(settings)
     target = path or project.ini.parent / lockfile.LOCK_FILE
     described = describe(project)
-    return target, lockfile.write(target, described.revisions, described.heads)
+    return target, lockfile.write(target, described.revisions, described.heads), "revisions"
 
 
-def _refuse_sql_folder_lock(settings: Settings) -> None:
-    """`lock` and `verify-lock` checksum alembic revisions. A project whose migrations are a
-    folder of SQL files got `alembic config not found` from `lock`, and from `verify-lock`
-    "migrations.lock does not exist; run `dbsafe lock`", which sent it back to `lock`: say
-    what they cover, and what catches an edited SQL migration instead.
+def _sql_lock_folder(settings: Settings) -> SqlFolder | None:
+    """The folder of SQL migrations `lock` and `verify-lock` lock, or None: alembic's.
 
     Raises:
-        ConfigError: the project's migrations are a folder of SQL migrations.
+        ConfigError: the folder is supabase's declarative schema, edited in place.
     """
     from dbsafe.extract.files import display_path
-    from dbsafe.sources import sql_migrations_folder
+    from dbsafe.extract.migration import supabase_schemas_folder
+    from dbsafe.sources import SqlFolder, sql_migrations_folder
 
-    if settings.alembic_config.is_file():
-        return
     folder = sql_migrations_folder(settings)
     if folder is None:
-        return
-    raise ConfigError(
-        f"`dbsafe lock` and `dbsafe verify-lock` checksum alembic revisions, and "
-        f"{display_path(folder, settings.project_root)} is a folder of SQL migrations: "
-        "`dbsafe drift --database-url URL` reports what a file edited after it ran would "
-        "change, and `dbsafe status` the edits its runner's checksums show (Flyway, sqlx, "
-        "refinery, postgres-migrations)")
+        return None
+    if supabase_schemas_folder(folder):
+        raise ConfigError(
+            f"{display_path(folder, settings.project_root)} is supabase's declarative schema, "
+            "edited in place: there is nothing to lock until `supabase db diff` makes "
+            "migrations of it (then `dbsafe lock` locks supabase/migrations)")
+    return SqlFolder.of(folder, settings)
 
 
 def verify_lock(settings: Settings, path: Path | None = None) -> Report:
     """Fail when a revision changed since it was locked, is not locked, disappeared, or the
     history has several heads (DBS421-DBS425); with `database-url`, also when a revision was
-    edited after dbsafe applied it there (DBS605)."""
+    edited after dbsafe applied it there (DBS605). Of a folder of SQL migrations, when a
+    migration or its down changed, one was inserted before a locked one, or was removed or
+    renamed (DBS421-DBS423, DBS425; `database-url` is not read)."""
     from dbsafe.core import select_findings
     from dbsafe.gates import lock as lockfile
     from dbsafe.migrate.runner import AlembicProject, describe
 
     check_settings_codes(settings, catalog())
-    _refuse_sql_folder_lock(settings)
+    folder = _sql_lock_folder(settings)
+    if folder is not None:
+        target = path or lockfile.sql_lock_path(folder.path, settings.project_root)
+        locked = lockfile.read(target, merge=lockfile.SQL_MERGE)
+        migrations = folder.read()
+        found = lockfile.verify_sql(target, migrations, root=settings.project_root,
+                                    sqitch_target=folder.sqitch_target, locked=locked)
+        kept = select_findings(found, select=settings.select, ignore=settings.ignore,
+                               severity=settings.severity)
+        return Report(tuple(kept), {"migrations": len(migrations)})
     project = AlembicProject.from_settings(settings)
     target = path or project.ini.parent / lockfile.LOCK_FILE
     locked = lockfile.read(target)  # a missing file fails before env.py is imported

@@ -2531,6 +2531,18 @@ def _graphile_place(path: Path, top: Path | None) -> tuple | None:
     return None
 
 
+def graphile_current(path: Path) -> bool:
+    """Whether `path` is graphile-migrate's current migration (`current.sql`, or a file of
+    `current/`), which its watch mode reruns and `commit` turns into a committed one."""
+    for folder in (path.parent, path.parent.parent):
+        if graphile_migrate_folder(folder):
+            inside = path.relative_to(folder).parts
+            return inside == ("current.sql",) or (
+                inside[0] == "current" and len(inside) == 2
+                and _GRAPHILE_FILE.fullmatch(path.name) is not None)
+    return False
+
+
 # The placeholders graphile-migrate fills in itself, and how the keys of a .gmrc's
 # `placeholders` are written (quoted: a JSON5 key starting with `:` must be).
 _GRAPHILE_BUILTIN = (":DATABASE_NAME", ":DATABASE_OWNER")

@@ -11,6 +11,16 @@ and the total, so git reports a conflict instead of merging two heads silently.
 without re-locking, disappeared, or when the history has several heads. With the checksums
 `dbsafe upgrade` recorded in a database (`dbsafe.history`), it also reports revisions that
 were edited after being applied there (DBS605, the code `dbsafe status` uses).
+
+A folder of SQL migrations (dbmate, goose, golang-migrate, supabase, drizzle-kit, prisma,
+Flyway, Sqitch, ...) is locked the same way (`sql_entries`): each migration its runner
+applies, in its runner's order (`dbsafe.extract.migration.sql_migrations`), then its down
+migration (`down_migration`: its own file, golang-migrate's `1_x.down.sql`, or the down
+section of a dbmate/goose file), keyed by its path, so an edited down is said as such. The
+lock file lies beside the folder (`sql_lock_path`). Most of those runners keep no checksum
+they compare, so an edit to an applied file goes unseen without this; a file inserted
+before a locked one is what an ordered runner skips or refuses (DBS422, an error), one
+added after every locked one is only not locked yet (DBS422, a note).
 """
 
 from __future__ import annotations
@@ -20,11 +30,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from dbsafe.core import ConfigError, Finding, Location, RuleInfo, Severity
 from dbsafe.files import write_text
 
 if TYPE_CHECKING:
+    from dbsafe.extract.migration import Migration
     from dbsafe.migrate.runner import Revision
 
 LOCK_FILE = "migrations.lock"
@@ -34,21 +46,24 @@ ALGORITHM = "sha256"
 REVISION_CHANGED = RuleInfo(
     code="DBS421",
     name="locked-revision-changed",
-    summary="A revision file changed after it was recorded in the lock file.",
+    summary="A revision file (or SQL migration, or its down) changed after it was recorded "
+            "in the lock file.",
     default_severity=Severity.ERROR,
     since="0.1.0",
 )
 REVISION_NOT_LOCKED = RuleInfo(
     code="DBS422",
     name="revision-not-locked",
-    summary="A revision is missing from the lock file (added without running `dbsafe lock`).",
+    summary="A revision (or SQL migration) is missing from the lock file (added without "
+            "running `dbsafe lock`).",
     default_severity=Severity.ERROR,
     since="0.1.0",
 )
 LOCKED_REVISION_MISSING = RuleInfo(
     code="DBS423",
     name="locked-revision-missing",
-    summary="The lock file lists a revision the history no longer has.",
+    summary="The lock file lists a revision (or SQL migration) the history no longer has "
+            "(removed or renamed).",
     default_severity=Severity.ERROR,
     since="0.1.0",
 )
@@ -76,6 +91,17 @@ _HEADER = (
     "# A merge conflict here means two branches added revisions: merge the heads, then run\n"
     "# `dbsafe lock` again.\n"
 )
+_SQL_HEADER = (
+    "# dbsafe migrations lock: each SQL migration's checksum in its runner's order, its down's\n"
+    "# after it. Written by `dbsafe lock`, checked by `dbsafe verify-lock`; do not edit by hand.\n"
+    "# A merge conflict here means two branches added migrations: order them, then run\n"
+    "# `dbsafe lock` again.\n"
+)
+# What every lock file `dbsafe lock` wrote starts with (`_refuse_other_file`).
+_MARK = "# dbsafe migrations lock:"
+# The key of a down migration: `down:` and its file's path, quoted (an up's is its path
+# quoted, and quoting makes a `:` `%3A`, so the two never meet).
+_DOWN = "down:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +133,7 @@ def entries(revisions: Sequence[Revision], heads: Sequence[str], base: Path,
                            _relative(r.path, base)) for r in ordered)
 
 
-def render(locked: Sequence[LockEntry]) -> str:
+def render(locked: Sequence[LockEntry], header: str = _HEADER) -> str:
     """The lock file's text.
 
     >>> print(render([LockEntry("0001", "sha256:ab", "versions/0001_a.py")]), end="")
@@ -119,11 +145,13 @@ def render(locked: Sequence[LockEntry]) -> str:
     0001 sha256:ab versions/0001_a.py
     """
     body = "".join(_line(e) + "\n" for e in locked)
-    return f"{_HEADER}total {_total(locked)}\n{body}"
+    return f"{header}total {_total(locked)}\n{body}"
 
 
-def parse(text: str, path: Path) -> LockFile:
-    """Read a lock file; a malformed line is a `ConfigError` naming `file:line`."""
+def parse(text: str, path: Path, *,
+          merge: str = "merge the heads (alembic merge heads)") -> LockFile:
+    """Read a lock file; a malformed line is a `ConfigError` naming `file:line`. `merge` says
+    what ends a conflict that two branches adding migrations made."""
     found: list[LockEntry] = []
     total, total_line = "", 0
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -131,8 +159,8 @@ def parse(text: str, path: Path) -> LockFile:
         if not line or line.startswith("#"):
             continue
         if line.startswith(("<<<<<<<", "=======", ">>>>>>>")):
-            raise ConfigError(f"{path}:{number}: unresolved merge conflict; merge the heads "
-                              "(alembic merge heads), then run `dbsafe lock`")
+            raise ConfigError(f"{path}:{number}: unresolved merge conflict; {merge}, then run "
+                              "`dbsafe lock`")
         parts = line.split(maxsplit=2)
         if parts[0] == "total" and len(parts) == 2:
             total, total_line = parts[1], number
@@ -165,13 +193,13 @@ def _refuse_other_file(path: Path) -> None:
         return  # (a new file; a folder is said by write_text)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if first and not first.startswith(_HEADER.partition("\n")[0]):
+    if first and not first.startswith(_MARK):
         raise ConfigError(f"{path} is not a lock file `dbsafe lock` wrote (its first line is not "
                           "its header); name another --lock-file, or remove the file first")
 
 
-def read(path: Path) -> LockFile:
-    """Read and parse the lock file.
+def read(path: Path, *, merge: str = "merge the heads (alembic merge heads)") -> LockFile:
+    """Read and parse the lock file (`merge`: as `parse`'s).
 
     Raises:
         ConfigError: it is missing, unreadable or malformed.
@@ -182,7 +210,7 @@ def read(path: Path) -> LockFile:
         raise ConfigError(f"{path} does not exist; run `dbsafe lock` and commit it") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return parse(text, path)
+    return parse(text, path, merge=merge)
 
 
 def verify(path: Path, revisions: Sequence[Revision], heads: Sequence[str], *, root: Path,
@@ -280,6 +308,268 @@ def _applied_changed(revisions: Sequence[Revision], applied: Mapping[str, str],
                      "new revision.",
             ))
     return out
+
+
+# -- a folder of SQL migrations ------------------------------------------------------------
+
+SQL_MERGE = "order the two branches' migrations (rebase one)"
+
+
+@dataclass(frozen=True, slots=True)
+class SqlMigrationEntry:
+    """A migration of a SQL folder as it is now: its lock entry and where it is."""
+
+    entry: LockEntry
+    file: Path
+    line: int  # where it starts in `file` (a down section's marker)
+    up: str  # the key of the migration it belongs to (its own for an up)
+
+    @property
+    def down(self) -> bool:
+        return self.entry.revision.startswith(_DOWN)
+
+
+def sql_lock_path(folder: Path, root: Path) -> Path:
+    """Where a SQL folder's lock file lies: beside the folder (`db/migrations.lock` for
+    `db/migrations`, as alembic's lies beside `alembic.ini`), or in it when the folder is
+    the project root or outside it."""
+    parent, top = folder.resolve().parent, root.resolve()
+    if folder.resolve() == top or not parent.is_relative_to(top):
+        return folder / LOCK_FILE
+    return folder.parent / LOCK_FILE
+
+
+def sql_entries(migrations: Sequence[Migration], base: Path, *, root: Path,
+                sqitch_target: str | None = None) -> tuple[SqlMigrationEntry, ...]:
+    """The lock entries of a folder's migrations (`SqlFolder.read()`: those its runner
+    applies, in its order), each up followed by its down migration, paths relative to
+    `base`. Flyway's repeatable migrations and callbacks, which it runs again when they
+    change, and graphile-migrate's current migration, rewritten until committed, are left
+    out.
+
+    A checksum covers what the runner runs of the file (the up section of a file of both
+    directions, the down section for its down; the files a psql script includes), its
+    lines' trailing whitespace and blank lines aside (a CRLF checkout is no edit).
+
+    Raises:
+        ConfigError: a file cannot be read.
+    """
+    from dbsafe.extract.migration import (
+        down_migration,
+        down_section_line,
+        downgrade_section,
+        graphile_current,
+        upgrade_section,
+    )
+
+    out: list[SqlMigrationEntry] = []
+    for migration in migrations:
+        file = migration.file
+        if file is None or migration.callback is not None or _flyway_repeatable(migration) \
+                or graphile_current(file):
+            continue
+        text = _read_text(file)
+        key = _sql_key(file, base)
+        up = _sql_checksum(upgrade_section(text), *map(_read_text, migration.includes))
+        out.append(SqlMigrationEntry(LockEntry(key, up, _relative(file, base)), file, 1, key))
+        down = down_migration(migration, root, sqitch_target)
+        if down is None or down.file is None:
+            continue
+        if down.file.resolve() == file.resolve():
+            section = downgrade_section(text)
+            if section is None:  # (yoyo's Python steps: the file's one checksum covers both)
+                continue
+            checksum = _sql_checksum(section)
+            line = down_section_line(file)
+        else:
+            checksum = _sql_checksum(_read_text(down.file), *map(_read_text, down.includes))
+            line = 1
+        out.append(SqlMigrationEntry(
+            LockEntry(_DOWN + _sql_key(down.file, base), checksum,
+                      _relative(down.file, base)), down.file, line, key))
+    return tuple(out)
+
+
+def write_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
+              sqitch_target: str | None = None) -> int:
+    """Write the lock file of a folder's migrations; returns the number of migrations (its
+    down migrations aside)."""
+    _refuse_other_file(path)
+    current = sql_entries(migrations, path.parent, root=root, sqitch_target=sqitch_target)
+    try:
+        write_text(path, render([c.entry for c in current], _SQL_HEADER))
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return sum(not c.down for c in current)
+
+
+def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
+               sqitch_target: str | None = None, locked: LockFile | None = None,
+               ) -> tuple[Finding, ...]:
+    """Compare a folder of SQL migrations with its lock file: a migration or its down edited
+    (DBS421), not locked (DBS422: an error when it sorts before a locked one, which an ordered
+    runner skips or refuses on a database past it, else a note: added after every locked one,
+    it runs next), removed or renamed (DBS423), the lock's total (DBS425).
+
+    Raises:
+        ConfigError: the lock file is missing or malformed, a file cannot be read.
+    """
+    lock = locked or read(path, merge=SQL_MERGE)
+    shown = _relative(path, root)
+    now = sql_entries(migrations, path.parent, root=root, sqitch_target=sqitch_target)
+    current = {c.entry.revision: c for c in now}
+    by_key = {e.revision: e for e in lock.entries}
+    out: list[Finding] = []
+    if lock.total != lock.computed_total:
+        out.append(Finding(
+            LOCK_FILE_EDITED.code,
+            f"`{shown}` does not match its own total: it was edited by hand or merged "
+            "without `dbsafe lock`.",
+            LOCK_FILE_EDITED.default_severity, Location(shown, lock.total_line or 1),
+            help="Check the migrations it lists, then run `dbsafe lock`.",
+        ))
+    # A locked migration gone and a new one with its checksum: renamed (matched in order).
+    new = [c for c in now if c.entry.revision not in by_key]
+    renamed: dict[str, SqlMigrationEntry] = {}
+    for entry in lock.entries:
+        if entry.revision in current:
+            continue
+        twin = next((c for c in new if c.entry.checksum == entry.checksum
+                     and c.down == entry.revision.startswith(_DOWN)
+                     and c not in renamed.values()), None)
+        if twin is not None:
+            renamed[entry.revision] = twin
+    moved = {t.entry.revision for t in renamed.values()}
+    for entry in lock.entries:
+        where = Location(shown, entry.line)
+        it = current.get(entry.revision)
+        was = _relative(path.parent / entry.path, root)
+        what = _what(entry.revision, was, current, root)
+        if it is None:
+            twin = renamed.get(entry.revision)
+            if twin is not None and twin.down and twin.up in moved:
+                continue  # (the down section of a renamed file: said with it)
+            if entry.revision.startswith(_DOWN) and entry.revision[len(_DOWN):] in by_key \
+                    and entry.revision[len(_DOWN):] not in current:
+                continue  # (the down section of a file gone: said with it)
+            if twin is not None:
+                message = (f"{what} was renamed to {_relative(twin.file, root)} after it was "
+                           "locked: its runner takes it for a new migration, and runs it again "
+                           "where it ran.")
+                help_ = "Give the file its name back; if it never ran anywhere, run `dbsafe lock`."
+            elif (path.parent / entry.path).is_file():
+                message = (f"{what} is in `{shown}`, and no longer one its runner applies (its "
+                           "name or its folder's listing changed).")
+                help_ = ("Restore its name or listing; if leaving it out is intended, run "
+                         "`dbsafe lock`.")
+            else:
+                message = f"{what} is in `{shown}` but no longer in the folder."
+                help_ = "Restore it; if removing it is intended, run `dbsafe lock`."
+            out.append(Finding(LOCKED_REVISION_MISSING.code, message,
+                               LOCKED_REVISION_MISSING.default_severity, where, was, help=help_))
+        elif it.entry.checksum != entry.checksum:
+            out.append(Finding(
+                REVISION_CHANGED.code, f"{what} changed after it was locked.",
+                REVISION_CHANGED.default_severity,
+                Location(_relative(it.file, root), it.line), _relative(it.file, root),
+                help="Undo the edit and put the change in a new migration: its runner never "
+                     "runs an applied file again. If it never ran anywhere, run `dbsafe lock`.",
+                context=(("Locked", entry.checksum), ("Now", it.entry.checksum)),
+            ))
+    twins = {id(t) for t in renamed.values()}
+    # The migrations locked (renamed ones too) that a new one may not sort before.
+    placed = [c for c in now if not c.down and (c.entry.revision in by_key or id(c) in twins)]
+    ups = [c for c in now if not c.down]
+    for it in now:
+        if it.entry.revision in by_key or id(it) in twins:
+            continue
+        if it.down and it.up not in by_key:
+            continue  # (a new or renamed migration's down: said with it)
+        shown_file = _relative(it.file, root)
+        where = Location(shown_file, it.line)
+        if it.down:
+            up_path = _relative(current[it.up].file, root)
+            out.append(Finding(
+                REVISION_NOT_LOCKED.code,
+                f"The down migration of {up_path}"
+                + ("" if it.file == current[it.up].file else f" ({shown_file})")
+                + f" was added after {up_path} was locked.",
+                REVISION_NOT_LOCKED.default_severity, where, shown_file,
+                help="Run `dbsafe lock` and commit the lock file with the down migration.",
+            ))
+            continue
+        position = ups.index(it)
+        after = next((c for c in ups[position + 1:] if c in placed), None)
+        if after is not None:
+            later = _relative(after.file, root)
+            out.append(Finding(
+                REVISION_NOT_LOCKED.code,
+                f"Migration {shown_file} is not in `{shown}` and sorts before {later}, which "
+                f"is: a database already past {later} never runs it (golang-migrate, dbmate, "
+                "supabase, prisma, drizzle skip it or refuse to go on; Flyway refuses it as "
+                "out of order).",
+                REVISION_NOT_LOCKED.default_severity, where, shown_file,
+                help="Rename it so that it sorts after every migration already locked, then "
+                     "run `dbsafe lock`.",
+            ))
+        else:
+            out.append(Finding(
+                REVISION_NOT_LOCKED.code,
+                f"Migration {shown_file} is not in `{shown}` yet (it comes after every "
+                "locked one).",
+                Severity.NOTE, where, shown_file,
+                help="Run `dbsafe lock` and commit the lock file with the migration.",
+            ))
+    return tuple(out)
+
+
+def _what(key: str, shown: str, current: Mapping[str, SqlMigrationEntry], root: Path) -> str:
+    """How a finding names a locked entry (`shown`: its path from the project root):
+    "Migration x.sql", "The down section of migration x.sql", "The down migration of x.sql
+    (x.down.sql)"."""
+    if not key.startswith(_DOWN):
+        return f"Migration {shown}"
+    it = current.get(key)
+    up = current.get(it.up) if it is not None else current.get(key[len(_DOWN):])
+    if up is None:
+        return f"Down migration {shown}"
+    up_shown = _relative(up.file, root)
+    if up_shown == shown:
+        return f"The down section of migration {shown}"
+    return f"The down migration of {up_shown} ({shown})"
+
+
+def _flyway_repeatable(migration: Migration) -> bool:
+    """A Flyway repeatable migration (`R__x.sql`): Flyway runs it again whenever it changes."""
+    if not migration.flyway or migration.file is None:
+        return False
+    from dbsafe.extract.flyway import flyway_config
+
+    kind = flyway_config(migration.file.parent).names.parse(migration.file.name)
+    return kind is not None and kind[0] == "R"
+
+
+def _sql_key(file: Path, base: Path) -> str:
+    """A file's key in the lock: its path relative to the lock's folder, quoted (a space is
+    `%20`: the key is the line's first word)."""
+    return quote(_relative(file, base), safe="/")
+
+
+def _sql_checksum(*texts: str) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        for line in text.splitlines():
+            if line := line.rstrip():
+                digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
+        digest.update(b"\0")
+    return f"{ALGORITHM}:{digest.hexdigest()}"
+
+
+def _read_text(file: Path) -> str:
+    try:
+        return file.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {file}: {exc.strerror or exc}") from None
 
 
 def _line(entry: LockEntry) -> str:

@@ -124,23 +124,111 @@ def test_cli_lock_then_verify_lock_exit_codes(tmp_path: Path) -> None:
     assert "DBS421" in edited.stdout and "0004" in edited.stdout
 
 
-def test_lock_and_verify_lock_say_they_do_not_cover_a_folder_of_sql_migrations(
+def _dbmate(folder: Path, name: str, up: str, down: str | None = None) -> Path:
+    path = folder / name
+    path.write_text(f"-- migrate:up\n{up}\n" + (f"-- migrate:down\n{down}\n" if down else ""))
+    return path
+
+
+def _sql_verify(runner: CliRunner, *args: str) -> tuple[int, list[tuple[str, str, str]]]:
+    import json
+
+    result = runner.invoke(main, ["verify-lock", "--format", "json", *args])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, [(f["code"], f["severity"], f["subject"])
+                              for f in json.loads(result.stdout)["findings"]]
+
+
+def test_lock_and_verify_lock_on_a_dbmate_folder_edited_inserted_renamed_removed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # bionic-gpt's dbmate folder: `lock` said "alembic config not found", `verify-lock`
-    # "migrations.lock does not exist; run `dbsafe lock`", which sent the user back to lock.
+    # bionic-gpt's dbmate folder: `lock` said "alembic config not found", then (task 404)
+    # that lock and verify-lock cover alembic revisions only: dbmate keeps no checksum, so
+    # an applied file edited went unseen in CI. Now the folder is locked, beside it.
     folder = tmp_path / "db" / "migrations"
     folder.mkdir(parents=True)
-    (folder / "20240101000000_users.sql").write_text(
-        "-- migrate:up\nCREATE TABLE users (id int);\n-- migrate:down\nDROP TABLE users;\n")
+    users = _dbmate(folder, "20240101000000_users.sql", "CREATE TABLE users (id int);",
+                    "DROP TABLE users;")
+    posts = _dbmate(folder, "20240201000000_my posts.sql", 'CREATE TABLE "my posts" (id int);',
+                    'DROP TABLE "my posts";')
+    _dbmate(folder, "20240301000000_tags.sql", "CREATE TABLE tags (id int);")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    for command in ("lock", "verify-lock"):
-        result = runner.invoke(main, [command])
-        assert result.exit_code == 2, result.output
-        [line] = result.stderr.splitlines()
-        assert "db/migrations is a folder of SQL migrations" in line
-        assert "dbsafe drift" in line and "alembic.ini" not in line
-    assert not (tmp_path / lock.LOCK_FILE).exists()
+    written = runner.invoke(main, ["lock"])
+    assert written.exit_code == 0, written.output
+    assert "db/migrations.lock (3 migrations)" in written.stderr
+    text = (tmp_path / "db" / lock.LOCK_FILE).read_text()
+    assert "migrations/20240201000000_my%20posts.sql sha256:" in text  # a key of one word
+    assert "down:migrations/20240201000000_my%20posts.sql sha256:" in text
+    assert _sql_verify(runner) == (0, [])
+    # Trailing blanks and a CRLF checkout are no edit.
+    users.write_bytes(users.read_bytes().replace(b"\n", b"  \r\n"))
+    assert _sql_verify(runner) == (0, [])
+
+    users.write_text(users.read_text().replace("DROP TABLE users;", "DROP TABLE IF EXISTS users;"))
+    posts.rename(folder / "20240202000000_my posts.sql")
+    (folder / "20240301000000_tags.sql").unlink()
+    _dbmate(folder, "20240115000000_inserted.sql", "CREATE TABLE a (id int);")
+    _dbmate(folder, "20240401000000_appended.sql", "CREATE TABLE b (id int);")
+    code, found = _sql_verify(runner)
+
+    assert code == 1
+    assert sorted(found) == sorted([
+        ("DBS421", "error", "db/migrations/20240101000000_users.sql"),  # its down section
+        ("DBS423", "error", "db/migrations/20240201000000_my posts.sql"),  # renamed: one finding
+        ("DBS423", "error", "db/migrations/20240301000000_tags.sql"),  # removed
+        ("DBS422", "error", "db/migrations/20240115000000_inserted.sql"),  # before locked ones
+        ("DBS422", "note", "db/migrations/20240401000000_appended.sql"),  # after them: runs next
+    ])
+    shown = runner.invoke(main, ["verify-lock"]).stdout
+    assert "The down section of migration db/migrations/20240101000000_users.sql changed" in shown
+    assert "renamed to db/migrations/20240202000000_my posts.sql" in shown
+    assert "sorts before db/migrations/20240202000000_my posts.sql" in shown
+    assert "db/migrations/20240101000000_users.sql:3:1: DBS421" in shown  # its down's line
+    for fmt in ("github", "sarif"):
+        assert runner.invoke(main, ["verify-lock", "--format", fmt]).exit_code == 1
+
+
+def test_golang_migrate_pairs_each_down_file_with_its_up(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for version, table in ((1, "users"), (2, "posts")):
+        (folder / f"{version}_{table}.up.sql").write_text(f"CREATE TABLE {table} (id int);\n")
+        (folder / f"{version}_{table}.down.sql").write_text(f"DROP TABLE {table};\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["lock", "--sql-migrations", "migrations"]).exit_code == 0
+    # beside the folder: at the project root
+    keys = [line.split()[0] for line in (tmp_path / lock.LOCK_FILE).read_text().splitlines()
+            if line and not line.startswith(("#", "total"))]
+    assert keys == ["migrations/1_users.up.sql", "down:migrations/1_users.down.sql",
+                    "migrations/2_posts.up.sql", "down:migrations/2_posts.down.sql"]
+
+    (folder / "1_users.down.sql").write_text("DROP TABLE users CASCADE;\n")
+    (folder / "2_posts.down.sql").unlink()
+    code, found = _sql_verify(runner, "--sql-migrations", "migrations")
+    assert code == 1
+    assert sorted(found) == [("DBS421", "error", "migrations/1_users.down.sql"),
+                             ("DBS423", "error", "migrations/2_posts.down.sql")]
+    shown = runner.invoke(main, ["verify-lock", "--sql-migrations", "migrations"]).stdout
+    assert "The down migration of migrations/1_users.up.sql (migrations/1_users.down.sql) " \
+        "changed after it was locked" in shown
+
+
+def test_an_alembic_lock_reads_as_before_and_a_sql_folder_without_a_lock(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The alembic lock keeps its header and lines (`_refuse_other_file` reads both headers).
+    text = (project / lock.LOCK_FILE).read_text()
+    assert text.startswith("# dbsafe migrations lock: each alembic revision's checksum")
+    assert _verify(project) == []
+    folder = tmp_path / "sql" / "db" / "migrations"
+    folder.mkdir(parents=True)
+    _dbmate(folder, "20240101000000_users.sql", "CREATE TABLE users (id int);")
+    monkeypatch.chdir(tmp_path / "sql")
+    missing = CliRunner().invoke(main, ["verify-lock"])
+    assert missing.exit_code == 2
+    assert missing.stderr.strip().endswith(
+        "migrations.lock does not exist; run `dbsafe lock` and commit it")
 
 
 def test_lock_leaves_a_file_it_did_not_write_alone_and_rewrites_a_conflicted_lock(
