@@ -1261,7 +1261,7 @@ def lock_command(state: CliState, lock_file: Path | None, alembic_config: Path |
     settings = state.settings({"alembic-config": alembic_config,
                                "sql-migrations": sql_migrations})
     path, count, what = commands.lock(settings, lock_file)
-    click.echo(f"wrote {path} ({count} {what})", err=True)
+    click.echo(f"wrote {path} ({count} {what if count != 1 else what[:-1]})", err=True)
 
 
 @main.command("verify-lock")

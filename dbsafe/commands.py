@@ -1041,7 +1041,7 @@ def verify_lock(settings: Settings, path: Path | None = None) -> Report:
                                     sqitch_target=folder.sqitch_target, locked=locked)
         kept = select_findings(found, select=settings.select, ignore=settings.ignore,
                                severity=settings.severity)
-        return Report(tuple(kept), {"migrations": len(migrations)})
+        return Report(tuple(kept), {"migrations": len(lockfile.lockable(migrations))})
     project = AlembicProject.from_settings(settings)
     target = path or project.ini.parent / lockfile.LOCK_FILE
     locked = lockfile.read(target)  # a missing file fails before env.py is imported

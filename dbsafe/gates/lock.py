@@ -358,16 +358,13 @@ def sql_entries(migrations: Sequence[Migration], base: Path, *, root: Path,
         down_migration,
         down_section_line,
         downgrade_section,
-        graphile_current,
         upgrade_section,
     )
 
     out: list[SqlMigrationEntry] = []
-    for migration in migrations:
+    for migration in lockable(migrations):
         file = migration.file
-        if file is None or migration.callback is not None or _flyway_repeatable(migration) \
-                or graphile_current(file):
-            continue
+        assert file is not None
         text = _read_text(file)
         key = _sql_key(file, base)
         up = _sql_checksum(upgrade_section(text), *map(_read_text, migration.includes))
@@ -388,6 +385,15 @@ def sql_entries(migrations: Sequence[Migration], base: Path, *, root: Path,
             LockEntry(_DOWN + _sql_key(down.file, base), checksum,
                       _relative(down.file, base)), down.file, line, key))
     return tuple(out)
+
+
+def lockable(migrations: Sequence[Migration]) -> list[Migration]:
+    """The migrations a lock holds: not Flyway's repeatable ones or callbacks, which it runs
+    again when they change, nor graphile-migrate's current one, rewritten until committed."""
+    from dbsafe.extract.migration import graphile_current
+
+    return [m for m in migrations if m.file is not None and m.callback is None
+            and not _flyway_repeatable(m) and not graphile_current(m.file)]
 
 
 def write_sql(path: Path, migrations: Sequence[Migration], *, root: Path,

@@ -215,6 +215,26 @@ def test_golang_migrate_pairs_each_down_file_with_its_up(
         "changed after it was locked" in shown
 
 
+def test_flyway_repeatable_migrations_are_not_locked_its_undo_files_are(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "src" / "main" / "resources" / "db" / "migration"
+    folder.mkdir(parents=True)
+    (folder / "V1__users.sql").write_text("CREATE TABLE users (id int);\n")
+    (folder / "U1__users.sql").write_text("DROP TABLE users;\n")
+    (folder / "R__view.sql").write_text("CREATE OR REPLACE VIEW v AS SELECT 1;\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    written = runner.invoke(main, ["lock"])
+    assert written.exit_code == 0, written.output
+    assert "db/migrations.lock (1 migration)" in written.stderr
+    # Flyway runs a repeatable migration again when it changes: editing it is its use.
+    (folder / "R__view.sql").write_text("CREATE OR REPLACE VIEW v AS SELECT 2;\n")
+    assert _sql_verify(runner) == (0, [])
+    (folder / "U1__users.sql").write_text("DROP TABLE users CASCADE;\n")
+    assert _sql_verify(runner) == (1, [
+        ("DBS421", "error", "src/main/resources/db/migration/U1__users.sql")])
+
+
 def test_an_alembic_lock_reads_as_before_and_a_sql_folder_without_a_lock(
         project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The alembic lock keeps its header and lines (`_refuse_other_file` reads both headers).
