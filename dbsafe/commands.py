@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dbsafe.guard.downgrade import DowngradeOptions
     from dbsafe.guard.upgrade import Progress, UpgradeOptions
     from dbsafe.lint.locks import LockRow
+    from dbsafe.lint.run import Loaded
     from dbsafe.schema.ddl import Statement
     from dbsafe.schema.diff import DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
@@ -207,6 +208,15 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     Returns:
         A report with one finding per problem, suppressions applied.
     """
+    return _lint(settings, paths, since=since, changed_since=changed_since, offline=offline,
+                 until=until)[0]
+
+
+def _lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
+          changed_since: str | None = None, offline: bool = False,
+          until: Collection[str] | None = None) -> tuple[Report, Loaded]:
+    """`lint`'s report, with the migrations it read (`plan` shows the SQL a revision ran in
+    the capture when it cannot be rendered offline)."""
     from dbsafe.lint.app_references import Application, application_fragments, enabled
     from dbsafe.lint.run import lint_migrations, load
     from dbsafe.sources import builds_alembic_heads, keep_alembic_heads
@@ -239,7 +249,7 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     report = lint_migrations(migrations, settings, codes, facts, app, loaded)
     summary = dict(report.summary)
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
-    return Report(report.findings, summary, report.skipped)
+    return Report(report.findings, summary, report.skipped), loaded
 
 
 def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
@@ -395,7 +405,7 @@ def plan(settings: Settings, target: str = "heads") -> Report:
 
     _require_alembic(settings, "plan")
     return upgrade_plan(settings, _require_database(settings), target,
-                        lint=lambda s, since, until: lint(s, since=since, until=until))
+                        lint=lambda s, since, until: _lint(s, since=since, until=until))
 
 
 def downgrade(settings: Settings, options: DowngradeOptions,

@@ -5,6 +5,11 @@ statement takes and what that lock blocks, and — on a live database — the si
 estimate of each table touched and, for the statements whose duration follows from size
 (a table rewrite, an index build), an estimate of how long the lock is held. The lint
 findings for the pending revisions come with it.
+
+A revision offline rendering cannot reach (it reads the database, or env.py connects
+whatever the mode) shows instead the SQL it ran when the plan's lint ran it on a throwaway
+server (a copy of the database's schema, as `upgrade`'s preflight), said so: a revision
+that branches on the data may run otherwise on the database.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from dbsafe.migrate.runner import AlembicProject, MigrationError, current_revisi
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
+    from dbsafe.extract.migration import Migration
+    from dbsafe.lint.run import Loaded
 
 # Rough sequential throughput of the work that holds a lock for as long as it takes. They
 # only turn a table's size into an order of magnitude; the plan says "estimate".
@@ -27,7 +34,8 @@ INDEX_BUILD_BYTES_PER_SECOND = 60 * 2**20
 
 
 def plan(settings: Settings, database_url: str, target: str = "heads", *,
-         lint: Callable[[Settings, str | None, Collection[str]], Report]) -> Report:
+         lint: Callable[[Settings, str | None, Collection[str]], tuple[Report, Loaded]]
+         ) -> Report:
     from dbsafe.lint.locks import lock_report
     from dbsafe.lint.run import load
     from dbsafe.schema.introspect import introspect_url
@@ -61,24 +69,30 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
         migrations = [m for m in loaded.migrations if m.revision in names]
         # A revision that reads the database cannot be rendered offline, nor those after it.
         not_rendered = {u.revision: u.reason for u in loaded.unlinted if u.revision in names}
-    # Read over the database's schema, as `lint --locks` is: its foreign keys decide which
-    # other tables a statement locks.
-    locks = lock_report(migrations, before=introspect_url(database_url))
-    sizes = table_stats(database_url)
     # Only what the upgrade would apply, as `upgrade TARGET`'s preflight lints: the
     # revisions after the target (or on another branch) were linted and their findings
     # dropped, a capture's time spent for nothing.
-    linted_report = lint(linted, since,
-                         ancestors(described.revisions, (*current, *(r.revision for r in todo))))
-
+    linted_report, linted_loaded = lint(
+        linted, since, ancestors(described.revisions, (*current, *(r.revision for r in todo))))
     # The findings come from running the revisions on a throwaway server: one offline
-    # rendering cannot show was linted all the same, which its line must not deny.
+    # rendering cannot show was linted all the same, which its line must not deny. The
+    # SQL it ran there is shown instead of none (fractal-server's env.py renders nothing).
     ran = linted_report.summary.get("linted_revisions")
     ran = ran if isinstance(ran, list) else []
+    captured = _captured(linted_loaded, names - {m.revision for m in migrations})
+    failed = {u.revision for u in linted_loaded.unlinted}
+    shown = {m.revision: m for m in migrations} | captured
+    # Read over the database's schema, as `lint --locks` is: its foreign keys decide which
+    # other tables a statement locks. In upgrade order, the captured ones after those
+    # rendered: the keys an earlier revision makes are read by the later ones.
+    locks = lock_report([shown[r.revision] for r in todo if r.revision in shown],
+                        before=introspect_url(database_url))
+    sizes = table_stats(database_url)
+
     revisions: list[dict[str, Any]] = []
     lines: list[str] = []
     for revision in todo:
-        migration = next((m for m in migrations if m.revision == revision.revision), None)
+        migration = shown.get(revision.revision)
         statements: list[dict[str, Any]] = []
         taken: set[int] = set()
         for statement in (migration.statements if migration else ()):
@@ -89,15 +103,22 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
                 "sql": statement.sql, "line": statement.location.line,
                 "locks": [_lock(row, sizes) for row in rows],
             })
+        reason = not_rendered.get(revision.revision)
+        if whole is not None and revision is not todo[0]:
+            reason = "the project's env.py cannot render offline (above)"
+        sql_from = None if migration is None else (
+            "offline" if revision.revision not in captured else
+            "captured_on_schema_copy" if linted_loaded.captured_from else "captured_from_empty")
         revisions.append({"revision": revision.revision, "message": revision.doc,
-                          "statements": statements,
+                          "statements": statements, "sql_from": sql_from,
                           "not_rendered": not_rendered.get(revision.revision)})
         lines.append(f"{revision.revision}  {revision.doc}")
         if migration is None:
-            reason = not_rendered.get(revision.revision)
-            if whole is not None and revision is not todo[0]:
-                reason = "the project's env.py cannot render offline (above)"
             lines.append(_not_shown(reason, linted=revision.revision in ran))
+        elif revision.revision in captured:
+            lines.append(_captured_line(reason, seeded=bool(linted_loaded.captured_from),
+                                        failed=revision.revision in failed
+                                        or migration.cut_short))
         for item in statements:
             lines.append(f"  {item['sql']}")
             for lock in item["locks"]:
@@ -111,17 +132,46 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
                                  "linted_revisions", [])})
 
 
+def _captured(loaded: Loaded, wanted: Collection[str]) -> dict[str, Migration]:
+    """Of `wanted` (pending revisions offline rendering did not reach), those the plan's
+    lint ran on a throwaway server, by revision: what they ran there. A history lint too
+    rendered offline (no throwaway server), or partly (the revisions after one that failed
+    there), gives only the revisions PostgreSQL saw run a statement of."""
+    if loaded.captured_from is None:
+        return {}
+    return {str(m.revision): m for m in loaded.migrations
+            if m.revision in wanted and m.kind == "alembic"
+            and (not loaded.not_captured or any(s.observed for s in m.statements))}
+
+
+def _why_offline(reason: str | None, *, linted: bool) -> str:
+    if reason is None:
+        return ("an earlier pending revision cannot be rendered offline, and rendering stops "
+                "there")
+    why = reason.removeprefix("was not linted: ")
+    if linted:  # the rendering's advice is for `lint --offline`, not for this plan
+        why = why.split(", and offline rendering stops there")[0]
+    return why
+
+
 def _not_shown(reason: str | None, *, linted: bool) -> str:
     """Why a pending revision has no SQL in the plan, and whether its findings are there."""
-    if reason is None:
-        why = "an earlier pending revision cannot be rendered offline, and rendering stops there"
-    else:
-        why = reason.removeprefix("was not linted: ")
-        if linted:  # the rendering's advice is for `lint --offline`, not for this plan
-            why = why.split(", and offline rendering stops there")[0]
+    why = _why_offline(reason, linted=linted)
     if linted:
         why += "; it was linted by running it on a throwaway server: its findings are above"
     return f"  (no SQL shown: {why})"
+
+
+def _captured_line(reason: str | None, *, seeded: bool, failed: bool) -> str:
+    """What a revision's SQL captured as it ran on lint's throwaway server is, and is not:
+    what it ran there, which a revision branching on the data may not run on the database."""
+    where = ("a throwaway copy of the database's schema" if seeded else
+             "a throwaway server, the history replayed from an empty database")
+    text = (f"  (SQL captured as it ran on {where}, not rendered offline: "
+            f"{_why_offline(reason, linted=True)}")
+    if failed:
+        text += "; it failed there (DBS005): only what it ran before failing"
+    return text + "; a revision that branches on the data may run otherwise on the database)"
 
 
 def _lock_rows(statement: Any, locks: list[Any], taken: set[int]) -> list[Any]:

@@ -75,6 +75,10 @@ class Loaded:
     # (`LoadedHistory.head`), and what that capture imported; None when it was not kept
     head: SchemaSnapshot | None = None
     head_imported: dict[str, Any] | None = None
+    # Where the alembic revisions ran on a throwaway server: at the database's revision a
+    # copy of its schema was taken at (`Seed`), "" replayed from an empty database; None
+    # when they were rendered offline
+    captured_from: str | None = None
 
 
 def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
@@ -253,7 +257,9 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
                     lines=[f"Linted {history.description()}."],
                     not_captured=history.note or "rendered offline"
                     if history.how != "captured" or history.note else "",
-                    head=history.head, head_imported=history.imported)
+                    head=history.head, head_imported=history.imported,
+                    captured_from=(history.seeded or "") if history.how == "captured"
+                    else None)
     if history.seeded:
         loaded.lines.append(f"The capture started from the database's schema at revision "
                             f"{history.seeded} (pg_dump --schema-only, restored without its "

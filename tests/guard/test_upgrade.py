@@ -1388,42 +1388,66 @@ def downgrade():
     pending = {r["revision"]: r for r in report.summary["pending"]}
     assert list(pending) == ["0003", "0004", "0005"]
     assert pending["0003"]["statements"] and pending["0004"]["statements"]
-    assert not pending["0005"]["statements"]
+    assert [pending[r]["sql_from"] for r in pending] == ["offline", "offline",
+                                                          "captured_on_schema_copy"]
+    # What 0005 ran as the plan's lint ran it on a throwaway server (task 407: none shown)
+    assert [s["sql"] for s in pending["0005"]["statements"]] == ["SELECT 1"]
     assert "cannot be rendered offline" in pending["0005"]["not_rendered"]
     (shown,) = [line for line in report.summary["lines"]
-                if line.startswith("  (no SQL shown: it cannot be rendered offline")]
+                if line.startswith("  (SQL captured as it ran on a throwaway copy of the "
+                                   "database's schema, not rendered offline: it cannot be "
+                                   "rendered offline")]
     # The plan's lint ran 0005 on a throwaway server: its line must not say it was not
     # linted, nor send the DBA to lint without an --offline the plan never passed.
     assert "0005" in report.summary["linted_revisions"]
     assert "not linted" not in shown and "--offline" not in shown
-    assert shown.endswith("it was linted by running it on a throwaway server: its findings "
-                          "are above)")
+    assert shown.endswith("a revision that branches on the data may run otherwise on the "
+                          "database)")
 
 
-def test_plan_of_a_project_whose_env_py_cannot_render_offline_lists_every_revision(
+def test_plan_of_a_project_whose_env_py_cannot_render_offline_shows_the_sql_they_ran(
         database_url: str, tmp_path: Path) -> None:
     """An env.py with no offline branch (fractal-server's opens its own engine whatever
-    the mode) renders nothing offline: the plan lists every pending revision without SQL,
-    saying why, with the findings of its lint run on a throwaway server. It was exit 2
-    (`alembic could not render the migrations offline`), and no plan at all."""
+    the mode) renders nothing offline: the plan shows, for each pending revision, the SQL
+    its lint ran on a throwaway copy of the database's schema, said so, with the locks,
+    sizes and estimates rendered SQL gets. It was exit 2 (`alembic could not render the
+    migrations offline`) and no plan; then every revision `no SQL shown` (task 401)."""
     root = tmp_path / "p"
     write_project(root, "online_only", ini_url="postgresql+psycopg://app@localhost:1/app")
     _at(database_url, "0002", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO orders SELECT g, NULL FROM generate_series(1, 5000) g")
+        conn.execute("ANALYZE orders")
 
     report = commands.plan(_settings(root, database_url))
 
     pending = {r["revision"]: r for r in report.summary["pending"]}
     assert list(pending) == ["0003", "0004"]
-    assert not any(r["statements"] for r in pending.values())
     assert all("env.py cannot render offline" in r["not_rendered"] for r in pending.values())
     assert "env.py tried to connect" in pending["0003"]["not_rendered"]
+    assert [r["sql_from"] for r in pending.values()] == ["captured_on_schema_copy"] * 2
+    assert [s["sql"] for s in pending["0003"]["statements"]] == [
+        "ALTER TABLE patients DROP COLUMN email"]
+    (index,) = pending["0004"]["statements"]
+    assert index["sql"].startswith("CREATE INDEX CONCURRENTLY ix_orders_patient ON orders")
+    (lock,) = index["locks"]
+    assert lock["mode"] == "SHARE UPDATE EXCLUSIVE" and not lock["blocks_writes"]
+    (drop,) = pending["0003"]["statements"][0]["locks"]
+    assert (drop["mode"], drop["source"]) == ("ACCESS EXCLUSIVE", "observed")
+    assert lock["table_rows"] == 5000 and lock["estimated_seconds"] is not None
     assert report.summary["linted_revisions"] == ["0003", "0004"]
     assert "DBS202" in {f.code for f in report.findings}  # 0003 drops patients.email
-    shown = [line for line in report.summary["lines"] if line.startswith("  (no SQL shown")]
-    assert len(shown) == 2 and "tried to connect" in shown[0]
-    assert shown[1] == ("  (no SQL shown: the project's env.py cannot render offline (above);"
-                        " it was linted by running it on a throwaway server: its findings are "
-                        "above)")
+    lines = report.summary["lines"]
+    said = [line for line in lines if line.startswith("  (SQL captured")]
+    assert len(said) == 2 and "tried to connect" in said[0], lines
+    assert said[1] == ("  (SQL captured as it ran on a throwaway copy of the database's schema, "
+                       "not rendered offline: the project's env.py cannot render offline "
+                       "(above); a revision that branches on the data may run otherwise on "
+                       "the database)")
+    assert lines[lines.index(said[0]) + 1] == "  ALTER TABLE patients DROP COLUMN email"
+    assert "held ~" in lines[lines.index(said[1]) + 2]  # the index build's, from its size
+    out = json.loads(render(report, "json", commands.catalog()))
+    assert [r["sql_from"] for r in out["summary"]["pending"]] == ["captured_on_schema_copy"] * 2
     assert _state(database_url)["version"] == ["0002"]
 
 
