@@ -439,11 +439,12 @@ def _rows_kept(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot | 
         # upgrade's), or every kept one when that cannot be told.
         choice = choose(conn, changes, [r.revision for r in down.undo])
         chosen = tables if choice.tables is None else sorted(set(tables) & set(choice.tables))
-        down.say("backup", f"rows the downgrade may change: {choice.why}")
+        # A step of its own: it read `backup:` with `--no-backup` too (task 407)
+        down.say("rows", f"rows the downgrade may change: {choice.why}")
         return read_rows(conn, chosen, leave_out={t: now[t] - then[t] for t in chosen})
 
     rows = waited(down, lambda: _counted(down, read, "could not count the tables' rows"),
-                  step="backup", stops=NOTHING_APPLIED)
+                  step="rows", stops=NOTHING_APPLIED)
     return rows, {t: then[t] - now[t] for t in tables}
 
 

@@ -913,7 +913,7 @@ def test_a_downgrade_says_which_rows_of_the_tables_it_keeps_it_changed(
                                progress=lambda step, text: steps.append(f"{step}: {text}"))
     assert again.summary["outcome"] == "downgraded", again.summary["what_happened"]
     # 0004's downgrade only drops a table: no row of a kept table is read, none compared
-    assert "backup: rows the downgrade may change: no revision changes rows" in steps, [
+    assert "rows: rows the downgrade may change: no revision changes rows" in steps, [
         s for s in steps if "rows" in s]
     assert not [s for s in steps if "it keeps are as before" in s or ("changed the rows" in s
                 and s != changed)]
@@ -945,7 +945,7 @@ def test_a_downgrade_branching_on_offline_mode_compares_every_kept_table(
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT name FROM patients ORDER BY id").fetchall() == [
             ("a!",), ("b!",)]
-    assert ("backup: rows the downgrade may change: the downgrade() of 0005 branches on "
+    assert ("rows: rows the downgrade may change: the downgrade() of 0005 branches on "
             "context.is_offline_mode(), so what it runs online is not in its offline render"
             ) in steps, [s for s in steps if "rows" in s]
     assert [s for s in steps if "is_offline_mode" in s and s.startswith("preflight")]
@@ -974,8 +974,10 @@ def test_a_downgrade_whose_env_py_renders_nothing_offline_says_so_of_its_rows(
                                              "only: the downgrade's SQL could not be rendered "
                                              "offline (refused: env.py tried to connect")]
     rows = [s for s in steps if "rows the downgrade may change" in s]
-    assert rows == ["backup: rows the downgrade may change: its SQL could not be rendered "
+    assert rows == ["rows: rows the downgrade may change: its SQL could not be rendered "
                     "offline (above), so every table it keeps is compared"], rows
+    # (a step of its own: it read `backup:` with no backup taken)
+    assert not [s for s in steps if s.startswith("backup:")], steps
     assert [s for s in steps if s.startswith("verify: the rows of 2 table(s) it keeps are as "
                                              "before")], steps
 
