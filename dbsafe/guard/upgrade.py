@@ -768,7 +768,7 @@ def backup_step(url: str, directory: Path, revisions: Sequence[str], say: Progre
     return str(backup.path)
 
 
-def _read_rows(run: _Run, only: Sequence[str] | None = None, *, step: str = "backup",
+def _read_rows(run: _Run, only: Sequence[str] | None = None, *, step: str = "rows",
                changes: object = None) -> tuple[Rows, Choice | None]:
     """Each application table's rows counted and checksummed (`guard.rows`): those the
     pending revisions may change (`guard.row_tables`, from lint's `changes`), or of `only`
@@ -802,10 +802,11 @@ def _rows_before(run: _Run) -> Rows:
     rows, choice = _read_rows(run, changes=run.row_changes)
     assert choice is not None
     if choice.tables == ():
-        run.say("backup", f"rows before the upgrade: {choice.why}: none read")
+        run.say("rows", f"rows before the upgrade: {choice.why}: none read")
         return rows
     which = choice.why if choice.tables is not None else f"every table ({choice.why})"
-    run.say("backup", f"rows before the upgrade: {which}: {len(rows.tables)} table(s), "
+    # A step of its own: it read `backup:` with `--no-backup` too (task 407)
+    run.say("rows", f"rows before the upgrade: {which}: {len(rows.tables)} table(s), "
             f"{rows.total():,} row(s) counted and checksummed in "
             f"{time.perf_counter() - began:.1f}s"
             + (f"; {len(rows.not_read)} over the read budget not read" if rows.not_read

@@ -420,8 +420,8 @@ def _upgrade_failing_after(revision: str, url: str, tmp_path: Path) -> tuple[Any
 
 def _rows_read_before(steps: list[str]) -> str:
     """What the run said of the rows it read before the first revision."""
-    (line,) = [s for s in steps if s.startswith("backup: rows before the upgrade: ")]
-    return line.removeprefix("backup: rows before the upgrade: ")
+    (line,) = [s for s in steps if s.startswith("rows: rows before the upgrade: ")]
+    return line.removeprefix("rows: rows before the upgrade: ")
 
 
 def test_rows_a_rolled_back_revision_changed_are_named_with_the_backup_holding_them(
@@ -774,6 +774,10 @@ def test_the_preflight_says_what_the_problems_before_the_upgrade_are(
     assert report.summary["outcome"] == "applied", report.findings
     assert ("preflight: 1 problem(s) exist before the upgrade: 1 DBS301 in the "
             "application's queries; postflight only fails on new ones") in steps
+    # The rows read before the first revision is a step of its own: it read `backup:`
+    # with no backup taken (task 407)
+    assert "rows: rows before the upgrade: no revision changes rows: none read" in steps
+    assert not [s for s in steps if s.startswith("backup:")], steps
 
 
 def test_an_object_left_by_the_way_back_is_said_to_be_in_the_database(
