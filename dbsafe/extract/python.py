@@ -424,19 +424,26 @@ class _Extractor:
                 continue
             self._take(node)
             extensions = self._extensions(node)
+            templates = [template]
             if extensions:
-                # `sql = "SELECT ..."; sql += " JOIN ..."`: the literal is the start of
-                # the statement sent, whose rest is a run-time piece.
-                rest = self._hole(extensions[0])
-                if all(self._adds_a_clause(added) for added in extensions):
-                    rest = replace(rest, holes=tuple(replace(hole, clause=True)
-                                                     for hole in rest.holes))
-                template = _concat([template, rest])
+                paths = self._appended_paths(node, extensions)
+                if paths is not None:
+                    # every piece a literal: the whole statement, once per path
+                    templates = [_concat([template, *path]) for path in paths]
+                else:
+                    # `sql = "SELECT ..."; sql += " JOIN ..."`: the literal is the start of
+                    # the statement sent, whose rest is a run-time piece.
+                    rest = self._hole(extensions[0])
+                    if all(self._adds_a_clause(added) for added in extensions):
+                        rest = replace(rest, holes=tuple(replace(hole, clause=True)
+                                                         for hole in rest.holes))
+                    templates = [_concat([template, rest])]
             elif self._built_into_another(node):
                 continue
             if self._embedded_in_a_query(node):
-                template = self._parenthesised(template, node)
-            fragments = self._checked(self._render(template, sink=None), node)
+                templates = [self._parenthesised(t, node) for t in templates]
+            fragments = self._checked([f for t in templates
+                                       for f in self._render(t, sink=None)], node)
             if fragments:
                 found.append(((node.lineno, node.col_offset), fragments))
         found.sort(key=lambda item: item[0])
@@ -566,6 +573,71 @@ class _Extractor:
                     return found if found else []
                 found.append(extended)
         return found
+
+    def _appended_paths(self, node: ast.expr, extensions: Sequence[ast.AugAssign | ast.Assign]
+                        ) -> list[list[Template]] | None:
+        """What `sql += "..."` adds to the literal `node` (`sql = "..."`) on each path through
+        its block, when every addition is a literal (an f-string's fields holes, as the
+        first literal's are) and every read of `sql` comes after the last: folksonomy_api's `sql += " AND v ILIKE %s"` under `if q:`, then an
+        unconditional `sql += " GROUP BY v ... ) AS j;"` closing a parenthesis the first
+        literal opens. An addition is in the block of `sql = "..."` (on every path) or
+        directly in the body or `else` of an `if` of that block (a choice); one at least is
+        on every path (where every one is in an `if`, the first literal is the start of each
+        statement, read with a hole for the rest, as openlibrary's optional `WHERE`s and
+        CKAN's `if`/`else` are). With one such
+        `if`, each of its branches is a path; with several, only when every addition they
+        hold starts a clause ending the FROM items (`_adds_a_clause`): a path no run takes
+        then has the tables every run has. None where it cannot tell: a loop, a deeper `if`,
+        `sql = sql + ...`, a piece not a literal, a read between, over eight paths."""
+        assign = self.parents.get(id(node))
+        owner = self.parents.get(id(assign))
+        block = next((b for field in ("body", "orelse", "finalbody")
+                      if isinstance(b := getattr(owner, field, None), list) and assign in b),
+                     None)
+        if block is None or not all(isinstance(e, ast.AugAssign) and _is_literal(e.value)
+                                    for e in extensions):
+            return None
+        name = assign.targets[0].id  # type: ignore[union-attr]
+        scope = self._scope_of(node)
+        if len(self._assignments(scope).get(name, ())) != 1 + len(extensions):
+            return None
+        last = max((e.end_lineno or e.lineno, e.end_col_offset or 0) for e in extensions)
+        if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+               and (n.lineno, n.col_offset) < last for n in ast.walk(scope)):
+            return None
+        extensions = sorted(extensions, key=lambda e: (e.lineno, e.col_offset))
+        start = block.index(assign)
+        steps: list[list[list[ast.AugAssign]]] = []  # per statement: its choices
+        groups: dict[int, list[list[ast.AugAssign]]] = {}
+        for extension in extensions:
+            parent = self.parents.get(id(extension))
+            if parent is owner and extension in block[start + 1:]:
+                steps.append([[extension]])  # type: ignore[list-item]
+            elif isinstance(parent, ast.If) and parent in block[start + 1:]:
+                if id(parent) not in groups:
+                    groups[id(parent)] = [[], []]
+                    steps.append(groups[id(parent)])
+                branch = 0 if extension in parent.body else 1
+                if extension not in (parent.body, parent.orelse)[branch]:
+                    return None
+                groups[id(parent)][branch].append(extension)  # type: ignore[arg-type]
+            else:
+                return None
+        if len(groups) == len(steps):
+            return None  # only clauses an `if` may add: the start is checked (`_adds_a_clause`)
+        if len(groups) > 1 and not all(self._adds_a_clause(e) for choices in groups.values()
+                                       for branch in choices for e in branch):
+            return None
+        paths = list(itertools.product(*steps))
+        if len(paths) > 8:
+            return None
+        pieces: list[list[Template]] = []
+        for path in paths:
+            templates = [self._template(e.value) for branch in path for e in branch]
+            if any(t is None or t.problem for t in templates):
+                return None
+            pieces.append([t for t in templates if t is not None])
+        return pieces
 
     def _adds_a_clause(self, extension: ast.AugAssign | ast.Assign) -> bool:
         """Whether what `sql += " WHERE ..."` (or `sql = sql + "..."`) adds is a literal

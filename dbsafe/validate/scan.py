@@ -441,7 +441,11 @@ _CHUNK = 32
 #      parameter to sqlglot's parser and never sends it (`extract.py_parsers`: Arize
 #      Phoenix's `admit_sql(...)`) is not read; the index of those functions keys the cache
 #      (task 406; 284 is main's, taken meanwhile)
-_CACHE_VERSION = 285
+# 286: a migration statement refused only because what it makes exists already (42P07,
+#      42710) leaves that relation's columns known (Parsec's `datamodel.sql`); `sql = "..."`
+#      completed by literal `sql += "..."` pieces is read whole, once per path
+#      (folksonomy_api: task 409)
+_CACHE_VERSION = 286
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -638,14 +642,20 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         snapshot = for_application(snapshot, settings, read_with_it=source.kind == "database",
                                    said=said)
         cache.said(said)
-        from dbsafe.validate.unknown import Unknown
+        from dbsafe.validate.unknown import Unknown, exists_already
 
         # A snapshot dumped from SQL migrations carries its own failures.
         folder = source.sql_folder
-        unknown = Unknown.of([*(f.sql for f in source.failures if not f.applied_later),
-                              *(f.sql for f in snapshot.failed_statements)], snapshot,
+        # (one refused only because what it makes exists already made nothing)
+        failed: list[str] = []
+        existing: list[str] = []
+        for sql, message in [*((f.sql, f.message) for f in source.failures
+                                if not f.applied_later),
+                             *((f.sql, f.message) for f in snapshot.failed_statements)]:
+            (existing if exists_already(sql, message, snapshot) else failed).append(sql)
+        unknown = Unknown.of(failed, snapshot,
                              folder.unrun_statements() if folder is not None else (),
-                             folder.absent_files() if folder is not None else ())
+                             folder.absent_files() if folder is not None else (), existing)
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
                                     js_names, system_catalog, confirming,
@@ -898,7 +908,7 @@ def _say_history_incomplete(source: SchemaSource, findings: Sequence[Finding]) -
 def _failure_notes(source: SchemaSource) -> list[Finding]:
     """A DBS006 note for each SQL migration statement the throwaway server refused."""
     from dbsafe.validate.codes import MIGRATION_STATEMENT_FAILED as info
-    from dbsafe.validate.unknown import changes_nothing_read
+    from dbsafe.validate.unknown import changes_nothing_read, exists_already
 
     notes = []
     first: list[str] = []  # the folder's first migration, read when a failure may want it
@@ -910,6 +920,12 @@ def _failure_notes(source: SchemaSource) -> list[Finding]:
             consequence = ("its runner runs the file in one transaction, so it fails in "
                            "production too; dbsafe ran it after that transaction")
             help = "Move it to a migration of its own that runs outside a transaction."
+        elif exists_already(failure.sql, failure.message, source.snapshot):
+            consequence = ("what it makes exists already, so it changed nothing: the schema "
+                           "has what an earlier statement made")
+            help = ("It fails in production too: drop it, or write `IF NOT EXISTS`; a file "
+                    "its runner never runs (a reference schema) belongs outside the "
+                    "migrations folder.")
         else:
             consequence = ("what it would have created or changed is not in the schema, "
                            "and references to it are not checked")

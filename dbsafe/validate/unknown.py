@@ -80,13 +80,17 @@ class Unknown:
 
     @classmethod
     def of(cls, failed: Iterable[str], snapshot: SchemaSnapshot,
-           unrun: Iterable[str] = (), absent: Iterable[str] = ()) -> Unknown:
+           unrun: Iterable[str] = (), absent: Iterable[str] = (),
+           existing: Iterable[str] = ()) -> Unknown:
         """What the `failed` statements would have made, and the schemas of `snapshot` that
         are stand-ins; and what the `unrun` ones would make: the statements of the files
         of the folder its runner does not run (`unrun_files`), which may have been run some
         other way, so production may have what they make (one dbsafe cannot read changes
         nothing: it is no migration that failed). A file its runner ran that is `absent`
-        from the folder (`absent_listed_files`) may have made anything.
+        from the folder (`absent_listed_files`) may have made anything. The `existing`
+        statements failed only because what they make exists already (`exists_already`):
+        they made nothing, and leave unknown only the relations they read that the schema
+        lacks, or lacking a column they name.
 
         >>> from dbsafe.schema.model import SchemaSnapshot
         >>> unknown = Unknown.of(["CREATE UNIQUE INDEX u ON t (a)", "CREATE TABLE x (v vec)",
@@ -108,8 +112,8 @@ class Unknown:
         functions: set[str] = set()
         function_schemas: set[str] = set()
         extensions: set[str] = set()
-        failed, unrun = list(failed), list(unrun)
-        if failed or unrun:  # (PostgreSQL's parser is not loaded for the usual run)
+        failed, unrun, existing = list(failed), list(unrun), list(existing)
+        if failed or unrun or existing:  # (PostgreSQL's parser is not loaded for the usual run)
             from pglast import ast, parse_sql
             from pglast.parser import ParseError
         made = FileDdl()
@@ -123,6 +127,12 @@ class Unknown:
                 _add_made(raw.stmt, relations, functions)
         relations.update(made.relations)
         schemas.update(made.schemas)
+        for sql in existing:
+            with contextlib.suppress(ParseError, ValueError, RecursionError):
+                statements = parse_sql(sql)
+                relations.update(name for schema, name in _relations_named(statements)
+                                 if snapshot.find_relation(name, schema) is None)
+                relations.update(_lacking_a_column(statements, snapshot))
         for sql in failed:
             ddl = ddl.after(sql)
             try:
@@ -232,6 +242,65 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
     missing = [(schema, name) for schema, name in _relations_named([node])
                if snapshot.find_relation(name, schema) is None]
     return bool(missing) and all(schema in stand_ins for schema, _ in missing)
+
+
+# SQLSTATEs of a statement refused because what it makes exists already: duplicate_table
+# (42P07: a table, view, sequence or index of that name) and duplicate_object (42710: a
+# type, constraint, trigger, policy, extension, ...).
+_EXISTS_ALREADY = frozenset({"42P07", "42710"})
+
+
+def exists_already(sql: str, message: str, snapshot: SchemaSnapshot) -> bool:
+    """Whether a migration statement that failed on the throwaway server, with `message`,
+    failed only because what it makes exists already, and so changed nothing validate reads,
+    even where production ran it: one statement (PostgreSQL runs it whole or not at all)
+    refused with 42P07 or 42710 that is
+
+    * a `CREATE TABLE` of a relation the schema has with every column it declares (had
+      production made the table with it, its columns would be these; one declaring a
+      column the schema's relation lacks leaves it unknown);
+    * an index, sequence, type, domain, trigger, policy or extension, or an `ALTER TABLE`
+      that only adds constraints: none gives a relation columns.
+
+    Parsec's `datamodel.sql`, its whole schema kept beside its numbered migrations, is all
+    such statements once they ran. A view (its columns are its query's) or a publication (the
+    tables it names) is not.
+
+    >>> from dbsafe.schema.model import Column, Relation, SchemaSnapshot
+    >>> snapshot = SchemaSnapshot(relations=(Relation("public", "t", "table",
+    ...     (Column("a", "int", 1), Column("b", "int", 2))),))
+    >>> [exists_already(sql, message, snapshot) for sql, message in (
+    ...     ("CREATE TABLE t (a int)", '42P07: relation "t" already exists'),
+    ...     ("CREATE TABLE t (a int, c int)", '42P07: relation "t" already exists'),
+    ...     ("CREATE TABLE u (id serial)", '42P07: relation "u_id_seq" already exists'),
+    ...     ("CREATE TYPE e AS ENUM ('x')", '42710: type "e" already exists'),
+    ...     ("ALTER TABLE t ADD CONSTRAINT k UNIQUE (a)", '42P07: relation "k" already exists'),
+    ...     ("ALTER TABLE t ADD COLUMN c int, ADD CONSTRAINT k CHECK (a > 0)", "42710: ..."),
+    ...     ("CREATE VIEW t AS SELECT 1 AS a", '42P07: relation "t" already exists'),
+    ...     ("CREATE TABLE t (a int)", '42P01: relation "x" does not exist'))]
+    [True, False, False, True, True, False, False, False]
+    """
+    if message.partition(":")[0] not in _EXISTS_ALREADY:
+        return False
+    from pglast import ast
+    from pglast.enums import AlterTableType
+
+    from dbsafe.pg.parse import sole_statement
+
+    node = sole_statement(sql)
+    if isinstance(node, ast.CreateStmt):
+        made = node.relation
+        relation = snapshot.find_relation(made.relname, made.schemaname) \
+            if made is not None and made.relname else None
+        declared = {e.colname for e in node.tableElts or () if isinstance(e, ast.ColumnDef)}
+        return relation is not None and declared <= {c.name for c in relation.columns}
+    if isinstance(node, ast.AlterTableStmt):
+        return all(isinstance(cmd, ast.AlterTableCmd)
+                   and cmd.subtype == AlterTableType.AT_AddConstraint
+                   for cmd in node.cmds or ())
+    return isinstance(node, ast.IndexStmt | ast.CreateSeqStmt | ast.CreateEnumStmt
+                      | ast.CompositeTypeStmt | ast.CreateDomainStmt | ast.CreateRangeStmt
+                      | ast.CreateTrigStmt | ast.CreatePolicyStmt | ast.CreateExtensionStmt)
 
 
 def _add_made(node: Any, relations: set[str], functions: set[str]) -> None:

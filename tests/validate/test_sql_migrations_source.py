@@ -601,6 +601,45 @@ def test_a_table_a_failed_migration_statement_gives_a_column_it_lacks_is_unknown
                   if f.code == "DBS006") == ["42701", "42703", "42703"]
 
 
+def test_a_statement_refused_because_its_object_exists_leaves_it_known(
+        tmp_path: Path) -> None:
+    """Parsec keeps `datamodel.sql`, its whole schema for reference, beside its numbered
+    migrations; run after them, each of its CREATEs failed with 42P07 or 42710, and every
+    table they named had unknown columns: `SELECT vlob_atom.realm_id`, refused by
+    PostgreSQL (the column is `realm`), was "not analysed". A statement refused because
+    what it makes exists made nothing. One declaring a column the existing table lacks may
+    have made the table in production (with that column): its table stays unknown."""
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "0001_init.sql").write_text(
+        "create type realm_role as enum ('owner', 'reader');\n"
+        "create table vlob_atom (_id serial primary key, realm int, data bytea,\n"
+        "    constraint vlob_atom_data unique (data));\n"
+        "create index vlob_atom_realm on vlob_atom (realm);\n"
+        "create table notes (id int, body text);\n")
+    (folder / "datamodel.sql").write_text(
+        "create type realm_role as enum ('owner', 'reader');\n"
+        "create table vlob_atom (_id serial primary key, realm int, data bytea);\n"
+        "alter table vlob_atom add constraint vlob_atom_data unique (data);\n"
+        "create index vlob_atom_realm on vlob_atom (realm);\n"
+        "create table notes (id int, body text, extra text);\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "queries.sql").write_text(
+        "select vlob_atom.realm_id from vlob_atom;\n"
+        "select realm, data from vlob_atom;\n"
+        "select extra from notes;\n")
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert [(f.code, f.location.line) for f in report.findings if f.code != "DBS006"] == [
+        ("DBS302", 1)]
+    assert sorted((f.location.line, dict(f.context)["PostgreSQL"][:5])
+                  for f in report.findings if f.code == "DBS006") == [
+        (1, "42710"), (2, "42P07"), (3, "42P07"), (4, "42P07"), (5, "42P07")]
+    said = [f.message.partition(": ")[2] for f in report.findings if f.code == "DBS006"]
+    assert said[:4] == ["what it makes exists already, so it changed nothing: the schema "
+                        "has what an earlier statement made."] * 4
+    assert said[4].startswith("what it would have created")
+
+
 STRIPE_SCHEMA_MIGRATION = 'create table if not exists "stripe"."invoices" (id text primary key, customer text);\n'
 STRIPE_QUERIES = ("select customer from stripe.invoices where id = 'in_1';\n"
                   "delete from stripe.active_entitlements where customer = 'c';\n"
