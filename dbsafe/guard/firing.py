@@ -1,7 +1,8 @@
 """What a write of a table may run besides itself, as the database holds it: its triggers,
 its rules, and the column defaults it evaluates (a generated column's expression, a domain's
-default where the column has none). One query, read by the tables a guarded upgrade reads
-(`guard.row_tables`, DBS614: every one, enabled or not) and by the row preflight
+default where the column has none, or has one a plan may drop). One query, read by the
+tables a guarded upgrade reads (`guard.row_tables`, DBS614: every one, enabled or not) and
+by the row preflight
 (`guard.reached_rows`, DBS615, DBS617: those that fire on the events written, enabled under
 the plan's `session_replication_role`).
 """
@@ -43,11 +44,12 @@ FROM pg_catalog.pg_attrdef d JOIN pg_catalog.pg_attribute a
      ON a.attrelid = d.adrelid AND a.attnum = d.adnum
 WHERE d.adrelid = ANY(%(oids)s::oid[]) AND NOT a.attisdropped
 UNION ALL
-SELECT 'domain', a.attrelid::regclass::text, a.attname::text, t.oid::regtype::text,
+SELECT CASE WHEN a.atthasdef THEN 'shadowed' ELSE 'domain' END,
+       a.attrelid::regclass::text, a.attname::text, t.oid::regtype::text,
        {EVENT_BITS["INSERT"]}, NULL, false, pg_catalog.pg_get_expr(t.typdefaultbin, 0), 'A'
 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 WHERE a.attrelid = ANY(%(oids)s::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
-  AND NOT a.atthasdef AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL
+  AND t.typtype = 'd' AND t.typdefaultbin IS NOT NULL
 """
 
 
@@ -55,10 +57,13 @@ WHERE a.attrelid = ANY(%(oids)s::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 class Firing:
     """One trigger, rule or default of a table (`firing`)."""
 
-    kind: str  # "trigger", "rule", "default", "generated" (a column's), "domain" (its default)
+    # "trigger", "rule", "default", "generated" (a column's), "domain" (its default, where
+    # the column has none), "shadowed" (a domain's default under the column's own, which
+    # applies once that is dropped: `ALTER COLUMN ... DROP DEFAULT`)
+    kind: str
     table: str  # the table's name, as `regclass` prints it (qualified where not visible)
     name: str  # the trigger's, the rule's, the column's
-    domain: str | None  # the domain whose default it is ("domain")
+    domain: str | None  # the domain whose default it is ("domain", "shadowed")
     bits: int  # the events it fires on, as pg_trigger.tgtype's bits (`EVENT_BITS`)
     function: int | None  # a trigger's function (oid)
     built_in: bool  # a trigger's function is PostgreSQL's own (`called_writes.BUILT_IN`)

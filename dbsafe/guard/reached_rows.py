@@ -23,7 +23,10 @@ UPDATE, DELETE, TRUNCATE), and the guard follows them on the database.
 - The triggers, rules, defaults and foreign keys the plan adds before the write, read from
   its statements, and the domains' defaults it gives: of a domain it creates or alters, for
   its columns and the database's of that domain; of the database's domain, for a column it
-  gives that type (`typed`; `ADD COLUMN` fills it into each row there, written or not); a
+  gives that type (`typed`; `ADD COLUMN` fills it into each row there, written or not), and
+  of a column whose own DEFAULT the plan drops (`undefaulted`: its type looked up on the
+  database; not found there, a column whose type cannot be told, every later check cannot
+  tell); a
   trigger it disables (`DISABLE TRIGGER name`, `USER`; `ALL`: the foreign keys' actions
   too) fires nothing, and `UPDATE ONLY parent` reaches none of its children.
 
@@ -88,6 +91,11 @@ SELECT a.attname::text FROM pg_catalog.pg_attribute a
 WHERE a.attrelid = %s AND a.atttypid = pg_catalog.to_regtype(%s) AND a.attnum > 0
   AND NOT a.attisdropped AND NOT a.atthasdef ORDER BY a.attnum
 """
+# Which of the columns named (`%s`, whose DEFAULT the plan drops) the table `%s` holds.
+_COLUMNS = """
+SELECT a.attname::text FROM pg_catalog.pg_attribute a
+WHERE a.attname = ANY(%s) AND a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
+"""
 # The events a rule replaces (and a write is: not CHILDREN, DEFAULTS, CASCADE).
 _WRITE_EVENTS = frozenset(EVENT_BITS)
 
@@ -103,7 +111,7 @@ class Reached:
 
 def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> Reached:
     """The tables the writes before `check` (lint's `writes`, with the plan's `triggers`,
-    `actions`, `rules`, `defaults`, `domains`, `typed`, `enabled_triggers`,
+    `actions`, `rules`, `defaults`, `domains`, `typed`, `undefaulted`, `enabled_triggers`,
     `disabled_triggers` and `settings`) change through referential actions, triggers, rules
     and defaults, on the database `conn` is connected to; the written tables themselves are
     lint's to say."""
@@ -116,6 +124,7 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
     plan_defaults: Sequence[Sequence[Any]] = check.get("defaults") or ()
     plan_domains: Sequence[Sequence[Any]] = check.get("domains") or ()
     typed: Sequence[Sequence[Any]] = check.get("typed") or ()
+    undefaulted: Sequence[Sequence[Any]] = check.get("undefaulted") or ()
     enabled: Mapping[str, str] = check.get("enabled_triggers") or {}
     disabled: Mapping[str, Sequence[str]] = check.get("disabled_triggers") or {}
     role = _role(conn, check)
@@ -183,8 +192,19 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
                         todo.append((str(other), changed,
                                      f"{why}, which {_verb(changed)} {other} through its "
                                      f"foreign key {label} ({action})", False))
+        # (the columns whose DEFAULT the plan drops: their domain's default applies)
+        dropped = {str(column) for on_table, column, _ in undefaulted
+                   if _same(table, str(on_table))} if inserts else set()
+        found = {str(name) for (name,) in conn.execute(_COLUMNS, (sorted(dropped), row[0]))
+                 } if row is not None and dropped else set()
+        lost = next((str(why) for on_table, column, why in undefaulted
+                     if str(column) in dropped - found and _same(table, str(on_table))), None)
+        if lost is not None:  # (the plan's own column, or one it renamed: its type untold)
+            reached.unknown = f"{why}, where {lost}, a column whose type cannot be told"
+            return reached
         fired += [(f"{why}, which {_evaluated(each)}", expression_writes(str(each.body)))
-                  for each in its if each.kind in ("default", "generated", "domain")
+                  for each in its if (each.kind in ("default", "generated", "domain")
+                                      or (each.kind == "shadowed" and each.name in dropped))
                   and (_fires(each.bits, fresh) or "DEFAULTS" in fresh)]
         fired += [(f"{why}, which fires {what}", rule_writes(sql))
                   for what, sql, bits in rules if _fires(bits, fresh)]
@@ -247,7 +267,9 @@ def _evaluated(each: Firing) -> str:
     column = quote(each.name)
     return {"generated": f"evaluates its generated column {column}",
             "domain": f"evaluates the default of domain {each.domain} of its column "
-                      f"{column}"}.get(each.kind, f"evaluates the default of its column {column}")
+                      f"{column}",
+            "shadowed": f"evaluates the default of domain {each.domain} of its column "
+                        f"{column}"}.get(each.kind, f"evaluates the default of its column {column}")
 
 
 def _inherited(events: Sequence[str]) -> frozenset[str]:

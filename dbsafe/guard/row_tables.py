@@ -10,7 +10,10 @@ migration that deduplicated a table repoints the rows referencing it, which it n
 on the empty copy), the tables a view among them reads (written through it), and the tables
 a trigger or rule on any of them writes (`lint.body_writes`: its function's or its actions'
 statements) or a column default of one calls a function writing (an INSERT evaluates it),
-each followed the same way; and when the revisions run DDL, the tables the database's event
+each followed the same way (a domain's default too, where the column has none or has one
+a revision may drop), with the default of each domain of the database the revisions give a
+column (lint's `types`: an ADD COLUMN fills it into every row, an INSERT into a table they
+create evaluates it); and when the revisions run DDL, the tables the database's event
 triggers write (an audit of DDL). The functions the revisions, a trigger, a rule, a default
 or an event trigger call are followed into what they write (`guard.called_writes`: the application's functions
 by name in `pg_proc`, or as the revisions create them, through the functions they call in
@@ -70,6 +73,15 @@ WHERE e.evtenabled <> 'D' AND (%(ddl)s OR e.evtevent = 'login')
 ORDER BY 1
 """
 
+# The defaults of the domains `%(names)s` names (as `to_regtype` reads them).
+_DOMAIN_DEFAULTS = """
+SELECT t.oid::regtype::text, pg_catalog.pg_get_expr(t.typdefaultbin, 0)
+FROM pg_catalog.unnest(%(names)s::text[]) AS given(name)
+JOIN pg_catalog.pg_type t ON t.oid = pg_catalog.to_regtype(given.name)
+WHERE t.typtype = 'd' AND t.typdefaultbin IS NOT NULL
+ORDER BY 1
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Choice:
@@ -111,7 +123,10 @@ def choose(conn: Any, changes: object, pending: Sequence[str]) -> Choice:
     fired, why = _event_fired(conn, calls, bool(changes.get("ddl", True)))
     if why is not None:
         return Choice(None, why)
-    names = list(changes.get("tables") or ()) + sorted(called | fired)
+    defaulted, why = _domains_fired(conn, calls, changes.get("types") or ())
+    if why is not None:
+        return Choice(None, why)
+    names = list(changes.get("tables") or ()) + sorted(called | fired | defaulted)
     if not names:
         return Choice((), "no revision changes rows")
     return _reached(conn, calls, names)
@@ -147,7 +162,8 @@ def _fired(conn: Any, calls: CalledWrites, oids: Sequence[int]
     every one, enabled or not, on any event: a trigger's function, PostgreSQL's own trigger
     functions in C writing only the row they are given; a rule's actions; a default's or
     generated column's expression, which an INSERT evaluates, and an ON DELETE SET DEFAULT;
-    its domain's default where the column has none), or why that cannot be told."""
+    its domain's default, also where the column has one a revision may drop), or why that
+    cannot be told."""
     from dbsafe.guard.firing import firing
     from dbsafe.lint.body_writes import expression_writes, rule_writes
 
@@ -180,7 +196,8 @@ def _said(each: Firing) -> str:
     return {"trigger": f"trigger {quote(each.name)} on {each.table}",
             "rule": f"rule {quote(each.name)} on {each.table}",
             "generated": f"generated column {column}",
-            "domain": f"the default of domain {each.domain} of {column}"}.get(
+            "domain": f"the default of domain {each.domain} of {column}",
+            "shadowed": f"the default of domain {each.domain} of {column}"}.get(
         each.kind, f"the default of {column}")
 
 
@@ -192,6 +209,27 @@ def _event_fired(conn: Any, calls: CalledWrites, ddl: bool) -> tuple[set[str], s
         tables, why = calls.of_trigger(function)
         if why is not None:
             return written, f"{what} runs {why}"
+        written |= tables
+    return written, None
+
+
+def _domains_fired(conn: Any, calls: CalledWrites, types: Sequence[str]
+                   ) -> tuple[set[str], str | None]:
+    """The tables the defaults of the domains among `types` (lint's names of the types the
+    revisions give columns) write, or why that cannot be told: an `ADD COLUMN` of one fills it
+    into every row, an `INSERT` evaluates it where the column has no default of its own (the
+    revisions' own tables, unseen in the database's)."""
+    from dbsafe.lint.body_writes import expression_writes
+    from dbsafe.schema.ddl import quote
+
+    names = [".".join(quote(part) for part in str(name).split("."))
+             for name in types if str(name).count(".") <= 1]
+    written: set[str] = set()
+    for domain, default in conn.execute(_DOMAIN_DEFAULTS, {"names": names}):
+        tables, why = calls.of_writes(expression_writes(str(default)))
+        if why is not None:
+            return written, f"the default of domain {domain} (a type the revisions give a " \
+                            f"column) {why}"
         written |= tables
     return written, None
 

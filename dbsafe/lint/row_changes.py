@@ -12,7 +12,9 @@ telling it), the tables whose column types an ALTER TABLE changes
 which the guard follows when a call reaches it. The functions DDL evaluates count as called
 too (a default an ADD COLUMN fills into every row, one a later INSERT evaluates, a CHECK
 added, an index's expressions), and an event trigger's the revisions create; the query of
-a materialized view of the database a statement refreshes (`refreshed`) the guard follows; `ddl` says whether any statement may
+a materialized view of the database a statement refreshes (`refreshed`) the guard follows,
+and the default of each type not built-in the revisions give a column (`types`: a domain of
+the database, whose default an ADD COLUMN fills into every row and an INSERT evaluates); `ddl` says whether any statement may
 fire an event trigger (the guard then follows the database's). What cannot be told from the statements (a revision rendered
 offline, a statement PostgreSQL's grammar refused, a DO block building its SQL, a trigger
 created next to data statements) makes the whole answer unknown, with why: the guard then
@@ -162,6 +164,9 @@ class RowChanges:
                                    "ddl": self.ddl}
         if self.refreshed:
             summary["refreshed"] = sorted(self.refreshed)
+        types = self.checks.given_types()
+        if types:  # (a domain's default, which an INSERT or ADD COLUMN evaluates)
+            summary["types"] = types
         if self.created:
             summary["created_functions"] = {name: list(entries)
                                             for name, entries in sorted(self.created.items())}

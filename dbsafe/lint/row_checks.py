@@ -41,7 +41,8 @@ before it, with the events they fire there (`writes`), the triggers and foreign 
 referential action the plan adds (`triggers`, `actions`) and the tables it enables triggers
 of (`enabled_triggers`, rules too), the domains' defaults it gives (`domains`, or as
 `defaults` of its columns) and the columns it gives a type of the database's, whose domain's
-default the guard looks up (`typed`), for the guard to follow into the tables they change unnamed
+default the guard looks up (`typed`), or of the database's whose DEFAULT it drops (a
+domain's then applies: `undefaulted`), for the guard to follow into the tables they change unnamed
 (`guard.reached_rows`: `DELETE FROM parent` nulls a child's key `ON DELETE SET NULL`); after a statement that may change which function
 a name reaches (an extension created or changed, a function renamed or moved, an aggregate
 created) any call makes the later checks cannot tell. A table the plan creates that no
@@ -248,6 +249,12 @@ class RowChecks:
     # whose domain's default a later INSERT evaluates (the guard looks it up): [table,
     # column, type, why ADD COLUMN fills it into the rows there ("": it fills none)]
     _typed: list[list[Any]] = field(default_factory=list)
+    # (table, column) -> the type the plan gives the column (CREATE TABLE, ADD COLUMN, ALTER
+    # COLUMN ... TYPE), None for one holding no default (built-in, an array, the plan's enum)
+    _column_types: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    # the columns of the database whose DEFAULT the plan drops (their type's, a domain's,
+    # then applies; the guard looks it up): [table, column, why]
+    _undefaulted: list[list[Any]] = field(default_factory=list)
     # the domains of the database the plan sets a default of, which a later INSERT into a
     # table with a column of one evaluates: [domain, [function, ...], why]
     _domain_defaults: list[list[Any]] = field(default_factory=list)
@@ -376,6 +383,8 @@ class RowChecks:
             check["typed"] = typed
         if defaults and self._writes:
             check["defaults"] = check.get("defaults", []) + defaults
+        if self._undefaulted and self._writes:
+            check["undefaulted"] = [list(column) for column in self._undefaulted]
         if self.created_functions and (self._calls or self._writes or self._refreshed):
             check["created_functions"] = {name: list(entries) for name, entries
                                           in self.created_functions.items()}
@@ -480,17 +489,21 @@ class RowChecks:
                 self._domain_defaults.append([name, functions, why])
         if s.kind not in ("CreateStmt", "AlterTableStmt") or not s.relation:
             return
+        for action in s.actions:  # (DROP DEFAULT: its type's default applies, a domain's)
+            if action.subtype == "ColumnDefault" and action.expression is None and action.name:
+                self._note_dropped_default(revision, s.relation, action.name)
         columns = [(column, False) for column in s.columns if s.kind == "CreateStmt"] + [
             (a.column, a.subtype == "AddColumn") for a in s.actions
             if a.subtype in ("AddColumn", "AlterColumnType") and a.column is not None]
         for column, adding in columns:
             typed = column.type
-            if typed is None or typed.array or column.default is not None \
-                    or typed.schema == "pg_catalog" or typed.name in _BUILT_IN | SERIAL_TYPES \
-                    or typed.name in self._plain_types:
-                continue
-            type_name = f"{typed.schema}.{typed.name}" if typed.schema else typed.name
             name = column.name or ""
+            type_name = None if typed is None or typed.array or typed.schema == "pg_catalog" \
+                or typed.name in _BUILT_IN | SERIAL_TYPES | self._plain_types \
+                else f"{typed.schema}.{typed.name}" if typed.schema else typed.name
+            self._column_types[(s.relation, name)] = type_name
+            if type_name is None or column.default is not None:
+                continue
             self._typed.append([s.relation, name, type_name, ""])
             if adding:  # (its default, a domain's, filled into each row there)
                 functions, of, _ = self._domain(type_name) or ([], type_name, "")
@@ -498,6 +511,26 @@ class RowChecks:
                 if of is not None:
                     self._typed.append([s.relation, name, of, f"{revision} adds column "
                                         f"{name} to {s.relation} before it"])
+
+    def _note_dropped_default(self, revision: str, table: str, column: str) -> None:
+        """`ALTER COLUMN column DROP DEFAULT` of `table`: a later INSERT evaluates the
+        default of the column's type where it is a domain with one. Of a column the plan gave
+        its type, handed on as any column of that type without a DEFAULT (`_typed`); of the
+        database's, for the guard to look up its type (`_undefaulted`)."""
+        given = [type_name for (on, name), type_name in self._column_types.items()
+                 if name == column and same_relation(on, table)]
+        if not given:
+            self._undefaulted.append([table, column, f"{revision} drops the default of "
+                                      f"{table}.{column}"])
+        elif given[-1] is not None:
+            self._typed.append([table, column, given[-1], ""])
+
+    def given_types(self) -> list[str]:
+        """The types not built-in the plan gives columns, and those its domains are made
+        over (a domain of the database's: its default, where a column has none, writes what it
+        writes; `row_changes` hands them on for DBS614)."""
+        return sorted({name for name in self._column_types.values() if name} | {
+            over for _, over, _ in self._domains.values() if over})
 
     def _typed_defaults(self) -> tuple[list[list[Any]], list[list[Any]]]:
         """The columns the plan gave a type not built-in (`_typed`), by what their type's

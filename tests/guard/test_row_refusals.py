@@ -224,6 +224,8 @@ CREATE DOMAIN tally_int AS int;
 CREATE TABLE crates (id int);
 INSERT INTO crates VALUES (1);
 CREATE TABLE bins (id int, n tally_int);
+-- hampers.n is of counted_int with a default of its own, which the plan may drop (task 412)
+CREATE TABLE hampers (id int DEFAULT 0, n counted_int DEFAULT 0);
 CREATE TABLE kennels (id int PRIMARY KEY);
 INSERT INTO kennels VALUES (1), (2);
 CREATE TABLE leashes (kennel_id int REFERENCES kennels ON DELETE SET NULL);
@@ -1369,6 +1371,29 @@ COUNTERS_NOT_NULL = "ALTER TABLE counters ALTER COLUMN n SET NOT NULL"
       NOTE_NOT_NULL), True,
      "0005 runs DELETE on kiosks before it, which fires trigger noted on public.kiosks, which "
      "writes ledger"),
+    # a column's own default dropped, its domain's then evaluated (task 412): of the
+    # database's column, of the plan's column of the database's domain, of the plan's domain
+    (("ALTER TABLE hampers ALTER COLUMN n DROP DEFAULT", "INSERT INTO hampers (id) VALUES (1)",
+      COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on hampers before it, which evaluates the default of domain "
+     "counted_int of its column n, which writes counters"),
+    (("CREATE TABLE baskets (id int, n counted_int DEFAULT 0)",
+      "ALTER TABLE baskets ALTER COLUMN n DROP DEFAULT", "INSERT INTO baskets (id) VALUES (1)",
+      COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on baskets before it, which evaluates the default of domain "
+     "counted_int of its column n, which writes counters"),
+    (("CREATE DOMAIN metered AS int DEFAULT counted()",
+      "CREATE TABLE baskets (id int, n metered DEFAULT 0)",
+      "ALTER TABLE baskets ALTER COLUMN n DROP DEFAULT", "INSERT INTO baskets (id) VALUES (1)",
+      COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on baskets before it, which evaluates the default 0005 gives domain "
+     "metered a default calling counted() (of its column n), which writes counters"),
+    # (a column whose type lint was not given, of a table the database does not hold)
+    (("CREATE TABLE baskets (LIKE hampers INCLUDING DEFAULTS)",
+      "ALTER TABLE baskets ALTER COLUMN n DROP DEFAULT", "INSERT INTO baskets (id) VALUES (1)",
+      COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on baskets before it, where 0005 drops the default of baskets.n, a "
+     "column whose type cannot be told"),
 ], ids=["set null", "on update", "cascade", "partition", "written parent", "truncate cascade",
         "trigger",
         "the plan's trigger", "the plan's function", "the plan enables", "the plan's key",
@@ -1378,7 +1403,9 @@ COUNTERS_NOT_NULL = "ALTER TABLE counters ALTER COLUMN n SET NOT NULL"
         "the plan sets the database's domain default", "the database's domain",
         "the plan's domain over the database's", "a column added of the database's domain",
         "a column added of the plan's domain", "a rule instead with a condition",
-        "the plan enables a rule", "a replica trigger under replica"])
+        "the plan enables a rule", "a replica trigger under replica",
+        "a domain column's default dropped", "the plan's domain column's default dropped",
+        "the plan's domain's column's default dropped", "a copied column's default dropped"])
 def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
         statements: tuple[str, ...], refused: bool, detail: str,
         database: psycopg.Connection) -> None:
@@ -1439,13 +1466,20 @@ def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
       NOTE_NOT_NULL), "passes"),
     (("SET session_replication_role = replica", "RESET session_replication_role",
       "DELETE FROM kiosks WHERE id = 2", NOTE_NOT_NULL), "passes"),
+    # the default dropped is of a column of a built-in type, or of a table not written (task
+    # 412)
+    (("ALTER TABLE hampers ALTER COLUMN id DROP DEFAULT", "INSERT INTO hampers (id) VALUES (1)",
+      COUNTERS_NOT_NULL), "passes"),
+    (("ALTER TABLE hampers ALTER COLUMN n DROP DEFAULT", "INSERT INTO bins (id) VALUES (1)",
+      COUNTERS_NOT_NULL), "passes"),
 ], ids=["restrict", "no action", "insert", "its own row", "disabled", "the plan disables",
         "the plan disables the user's", "the plan disables all", "the plan's disabled",
         "update only", "update of a defaulted table", "a disabled rule",
         "a domain without a default",
         "a domain's constant default", "a rule instead", "the plan's rule instead",
         "the plan's rule instead of a trigger's event", "keys under replica",
-        "origin triggers under replica", "a replica trigger after reset"])
+        "origin triggers under replica", "a replica trigger after reset",
+        "a built-in column's default dropped", "a domain column's default dropped, another written"])
 def test_what_a_data_statement_does_not_change_elsewhere_is_still_asked(
         statements: tuple[str, ...], outcome: str, database: psycopg.Connection) -> None:
     verdict = _verdicts(database, *statements)[-1]

@@ -460,13 +460,43 @@ def test_a_column_default_calling_a_function_reads_what_it_writes(database_url: 
     assert units.tables == ("app.ingredients", "app.notes", "app.units")
 
 
-def _created_default(sql: str) -> dict[str, object]:
+def _created_default(*sql: str) -> dict[str, object]:
     from dbsafe.lint.row_changes import RowChanges
     from dbsafe.lint.statement import parse_statement
 
     changes = RowChanges()
-    changes.add("0005", [parse_statement(sql)])
+    changes.add("0005", [parse_statement(each) for each in sql])
     return changes.summary() | {"ddl": False}
+
+
+def test_a_domain_default_the_revisions_columns_get_reads_what_it_writes(database_url: str
+                                                                         ) -> None:
+    # (task 412) app.stamp's default writes app.counters: a column the revisions add of it
+    # (each row filled), one of a table they create and insert into, one of the database's
+    # whose own DEFAULT they drop, then insert into; a domain of theirs made over it
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA + EVALUATED + "CREATE TABLE app.hampers (id int, n app.stamp "
+                                          "DEFAULT 0); CREATE DOMAIN app.plain AS int;")
+
+        added = choose(conn, _created_default(
+            "ALTER TABLE app.unrelated ADD COLUMN n app.stamp"), ["0005"])
+        created = choose(conn, _created_default(
+            "CREATE TABLE app.baskets (id int, n app.stamp)",
+            "INSERT INTO app.baskets (id) VALUES (1)"), ["0005"])
+        dropped = choose(conn, _created_default(
+            "ALTER TABLE app.hampers ALTER COLUMN n DROP DEFAULT",
+            "INSERT INTO app.hampers (id) VALUES (1)"), ["0005"])
+        over = choose(conn, _created_default(
+            "CREATE DOMAIN app.metered AS app.stamp",
+            "ALTER TABLE app.unrelated ADD COLUMN n app.metered"), ["0005"])
+        # a domain without a default, and a built-in type: nothing more
+        plain = choose(conn, _created_default(
+            "ALTER TABLE app.unrelated ADD COLUMN n app.plain, ADD COLUMN m int"), ["0005"])
+
+    assert (added.tables, created.tables, dropped.tables, over.tables) == (
+        ("app.counters",), ("app.counters",), ("app.counters", "app.hampers"),
+        ("app.counters",))
+    assert (plain.tables, plain.why) == ((), "no revision changes rows")
 
 
 def test_an_event_trigger_the_revisions_ddl_fires_reads_what_it_writes(database_url: str
