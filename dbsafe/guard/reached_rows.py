@@ -24,8 +24,8 @@ UPDATE, DELETE, TRUNCATE), and the guard follows them on the database.
   its statements, and the domains' defaults it gives: of a domain it creates or alters, for
   its columns and the database's of that domain; of the database's domain, for a column it
   gives that type (`typed`; `ADD COLUMN` fills it into each row there, written or not), and
-  of a column whose own DEFAULT the plan drops (`undefaulted`: its type looked up on the
-  database; not found there, a column whose type cannot be told, every later check cannot
+  of a column whose own DEFAULT the plan drops (`undefaulted`, of the table or a parent of
+  it: its type looked up on the database; not found there, a column whose type cannot be told, every later check cannot
   tell); a
   trigger it disables (`DISABLE TRIGGER name`, `USER`; `ALL`: the foreign keys' actions
   too) fires nothing, and `UPDATE ONLY parent` reaches none of its children.
@@ -95,6 +95,15 @@ WHERE a.attrelid = %s AND a.atttypid = pg_catalog.to_regtype(%s) AND a.attnum > 
 _COLUMNS = """
 SELECT a.attname::text FROM pg_catalog.pg_attribute a
 WHERE a.attname = ANY(%s) AND a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
+"""
+# The tables the table `%s` inherits from (a partition's parents too), at any depth.
+_ANCESTORS = """
+WITH RECURSIVE up(oid) AS (
+    SELECT i.inhparent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = %s
+  UNION
+    SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid)
+SELECT n.nspname || '.' || c.relname FROM up JOIN pg_catalog.pg_class c ON c.oid = up.oid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 """
 # The events a rule replaces (and a write is: not CHILDREN, DEFAULTS, CASCADE).
 _WRITE_EVENTS = frozenset(EVENT_BITS)
@@ -192,13 +201,16 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
                         todo.append((str(other), changed,
                                      f"{why}, which {_verb(changed)} {other} through its "
                                      f"foreign key {label} ({action})", False))
-        # (the columns whose DEFAULT the plan drops: their domain's default applies)
-        dropped = {str(column) for on_table, column, _ in undefaulted
-                   if _same(table, str(on_table))} if inserts else set()
+        # (the columns whose DEFAULT the plan drops, of the table or a parent of it, whose
+        # DROP DEFAULT drops its children's: their domain's default applies)
+        lineage = [table] + ([str(up) for (up,) in conn.execute(_ANCESTORS, (row[0],))]
+                             if row is not None and undefaulted and inserts else [])
+        undone = [(str(column), str(why)) for on_table, column, why in undefaulted
+                  if inserts and any(_same(t, str(on_table)) for t in lineage)]
+        dropped = {column for column, _ in undone}
         found = {str(name) for (name,) in conn.execute(_COLUMNS, (sorted(dropped), row[0]))
                  } if row is not None and dropped else set()
-        lost = next((str(why) for on_table, column, why in undefaulted
-                     if str(column) in dropped - found and _same(table, str(on_table))), None)
+        lost = next((why for column, why in undone if column not in found), None)
         if lost is not None:  # (the plan's own column, or one it renamed: its type untold)
             reached.unknown = f"{why}, where {lost}, a column whose type cannot be told"
             return reached

@@ -226,6 +226,7 @@ INSERT INTO crates VALUES (1);
 CREATE TABLE bins (id int, n tally_int);
 -- hampers.n is of counted_int with a default of its own, which the plan may drop (task 412)
 CREATE TABLE hampers (id int DEFAULT 0, n counted_int DEFAULT 0);
+CREATE TABLE hampers_kept () INHERITS (hampers);
 CREATE TABLE kennels (id int PRIMARY KEY);
 INSERT INTO kennels VALUES (1), (2);
 CREATE TABLE leashes (kennel_id int REFERENCES kennels ON DELETE SET NULL);
@@ -1388,6 +1389,11 @@ COUNTERS_NOT_NULL = "ALTER TABLE counters ALTER COLUMN n SET NOT NULL"
       COUNTERS_NOT_NULL), True,
      "0005 runs INSERT on baskets before it, which evaluates the default 0005 gives domain "
      "metered a default calling counted() (of its column n), which writes counters"),
+    # (DROP DEFAULT of a parent's column drops its children's too)
+    (("ALTER TABLE hampers ALTER COLUMN n DROP DEFAULT",
+      "INSERT INTO hampers_kept (id) VALUES (1)", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on hampers_kept before it, which evaluates the default of domain "
+     "counted_int of its column n, which writes counters"),
     # (a column whose type lint was not given, of a table the database does not hold)
     (("CREATE TABLE baskets (LIKE hampers INCLUDING DEFAULTS)",
       "ALTER TABLE baskets ALTER COLUMN n DROP DEFAULT", "INSERT INTO baskets (id) VALUES (1)",
@@ -1405,7 +1411,8 @@ COUNTERS_NOT_NULL = "ALTER TABLE counters ALTER COLUMN n SET NOT NULL"
         "a column added of the plan's domain", "a rule instead with a condition",
         "the plan enables a rule", "a replica trigger under replica",
         "a domain column's default dropped", "the plan's domain column's default dropped",
-        "the plan's domain's column's default dropped", "a copied column's default dropped"])
+        "the plan's domain's column's default dropped", "a parent's column's default dropped",
+        "a copied column's default dropped"])
 def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
         statements: tuple[str, ...], refused: bool, detail: str,
         database: psycopg.Connection) -> None:
