@@ -413,6 +413,10 @@ class _Extractor:
                 # `AnalyticsOperator(queries=["SELECT * FROM users_data"])`
                 self._skip_sent(node, given_to, statements_only=True)
                 continue
+            parsed_by = self._parametrized_for(node)
+            if parsed_by is not None:  # `("SELECT ...", ...)`, then `admit_sql(sql)`
+                self._skip_sent(node, parsed_by, statements_only=True)
+                continue
             held_for = self._engine_of_module()
             if held_for is not None and (self._exported_only(node)
                                          or self._inherited_only(node)):
@@ -1937,27 +1941,107 @@ class _Extractor:
         output beside the input a test hands to the code (`("... $1", ("42",), "... 42")`,
         then `assert substitute(template, args) == expected`). A test that sends it
         (`db.execute(sql)`) keeps the string a statement."""
+        bindings = self._parametrized_bindings(node)
+        return bool(bindings) and all(
+            self._reads_only_asserted(name, test, depth=2)
+            for test, names in bindings for name in names)
+
+    def _parametrized_bindings(self, node: ast.expr) -> list[tuple[ast.AST, list[str]]]:
+        """Each test a string among `@pytest.mark.parametrize(names, values)`'s values is
+        given to (in a row tuple, or a `pytest.param(...)`), with the name it binds there:
+        the values list written in the decorator, or held in a module constant every read
+        of which is a decorator's values (Phoenix's `PERMITTED = [pytest.param("SELECT
+        ...", id=...), ...]`, then `@pytest.mark.parametrize("sql", PERMITTED)`). [] when
+        it is not one, or one of its tests cannot be told."""
         chain: list[ast.AST] = [node]  # the string, then what holds it, to the values list
         parent = self.parents.get(id(node))
         for _ in range(3):  # the values list, a row tuple in it, a pytest.param(...) call
             if isinstance(parent, ast.Call) and _call_name(parent) == "parametrize":
                 break
+            if isinstance(parent, ast.Assign) and len(chain) > 1:
+                break
             if not (isinstance(parent, (ast.List, ast.Tuple, ast.Set)) or (
                     isinstance(parent, ast.Call) and _call_name(parent) == "param")):
-                return False
+                return []
             chain.append(parent)
             parent = self.parents.get(id(parent))
-        if not (isinstance(parent, ast.Call) and _call_name(parent) == "parametrize"
-                and len(parent.args) >= 2 and parent.args[1] is chain[-1]):
-            return False
-        test = self.parents.get(id(parent))
-        if not isinstance(test, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
-                not any(d is parent for d in test.decorator_list):
-            return False
-        names = _parametrized_names(parent.args[0])
-        bound = names if len(names) == 1 else _row_name(names, chain)
-        return bool(bound) and all(self._reads_only_asserted(name, test, depth=2)
-                                   for name in bound)
+        decorators: list[ast.Call] = []
+        if isinstance(parent, ast.Assign) and parent.value is chain[-1] and \
+                self.parents.get(id(parent)) is self.tree:
+            name = self._assigned_name(chain[-1])
+            reads = self._reads().get(name or "", [])
+            if name is None or len(self._assignments(self.tree).get(name, [])) != 1 or not reads:
+                return []
+            for read in reads:
+                call = self.parents.get(id(read))
+                if not (isinstance(call, ast.Call) and _call_name(call) == "parametrize"
+                        and len(call.args) >= 2 and call.args[1] is read):
+                    return []
+                decorators.append(call)
+        elif isinstance(parent, ast.Call) and _call_name(parent) == "parametrize" and \
+                len(parent.args) >= 2 and parent.args[1] is chain[-1]:
+            decorators.append(parent)
+        bindings: list[tuple[ast.AST, list[str]]] = []
+        for decorator in decorators:
+            test = self.parents.get(id(decorator))
+            if not isinstance(test, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                    not any(d is decorator for d in test.decorator_list) or \
+                    any(k.arg == "indirect" for k in decorator.keywords):
+                return []  # (`indirect=True`: the value goes to a fixture)
+            names = _parametrized_names(decorator.args[0])
+            bound = names if len(names) == 1 else _row_name(names, chain)
+            if not bound:
+                return []
+            bindings.append((test, bound))
+        return bindings
+
+    def _parametrized_for(self, node: ast.expr) -> Engine | None:
+        """The engine (sqlglot's parser, most often) a string among a parametrize's values
+        goes to: the tests it is given to read the name it binds only in assertions (see
+        `_reads_only_asserted`) or as the statement of a consumer that does not send it to
+        PostgreSQL (`_consumer_engine`), one at least: Phoenix's `("SELECT latency_m FROM
+        spans", "latency_ms")`, then `admit_sql(sql, ...)`, a function of its own that
+        parses its text with sqlglot and never sends it. A read going anywhere else (a
+        sink, another helper, another name) keeps the string a statement."""
+        bindings = self._parametrized_bindings(node)
+        found: Engine | None = None
+        for test, names in bindings:
+            for name in names:
+                reads = [r for r in self._reads().get(name, ()) if self._inside(r, test)]
+                if not reads:
+                    return None
+                for read in reads:
+                    engine = self._consumer_engine(read)
+                    if engine is None:
+                        if not self._read_only_asserted(read, test, depth=2):
+                            return None
+                    elif found not in (None, engine):
+                        return None
+                    else:
+                        found = engine
+        return found
+
+    def _consumer_engine(self, read: ast.Name) -> Engine | None:
+        """The engine a read of a name goes to as the statement of a call that does not
+        send it to PostgreSQL: a function of another module of the project parsing it with
+        sqlglot (`_parsed_elsewhere`), a helper of the module sending it to another engine
+        (`_sent_by_helper`), a call of another engine taking it (`sqlglot.parse_one(sql)`,
+        `_engine_receiving`)."""
+        parent = self.parents.get(id(read))
+        call = self.parents.get(id(parent)) if isinstance(parent, ast.keyword) else parent
+        if not isinstance(call, ast.Call) or call.func is read:
+            return None
+        if any(given is read for given in self._parsed_elsewhere(call)):
+            return SQLGLOT
+        engine = next((e for given, e in self._sent_by_helper(call) if given is read), None)
+        if engine is not None:
+            return engine
+        name = _call_name(call) or ""
+        if _sql_argument(call) is read and self.engines and (
+                name in SINKS or name in ENGINE_SINKS or self._engine_named(name) is not None
+                or self._engine_module_of(call.func) is not None):
+            return self._engine_receiving(call)
+        return None
 
     def _reads_only_asserted(self, name: str, within: ast.AST, *, depth: int) -> bool:
         """Whether `name` is read in `within` and every read is in an assertion, the input
@@ -1965,24 +2049,24 @@ class _Extractor:
         data stored on a mock (`_stored_on_mock`), or what a `for` iterates whose target (a
         plain name) is read only so in its body."""
         reads = [read for read in self._reads().get(name, ()) if self._inside(read, within)]
-        if not reads:
-            return False
-        for read in reads:
-            if (self._in_assertion(read) or self._matched_against(read)) and \
-                    not self._sent(read):
-                continue
-            if self._input_of_asserted_result(read, within):
-                continue
-            if _logged(read, self.parents):
-                continue
-            if self.mocks and self._stored_on_mock(read):
-                continue
-            loop = self.parents.get(id(read))
-            if not (depth > 0 and isinstance(loop, ast.For) and loop.iter is read
-                    and isinstance(loop.target, ast.Name)
-                    and self._reads_only_asserted(loop.target.id, loop, depth=depth - 1)):
-                return False
-        return True
+        return bool(reads) and all(self._read_only_asserted(read, within, depth=depth)
+                                   for read in reads)
+
+    def _read_only_asserted(self, read: ast.Name, within: ast.AST, *, depth: int) -> bool:
+        """Whether one read of a name is one `_reads_only_asserted` allows."""
+        if (self._in_assertion(read) or self._matched_against(read)) and \
+                not self._sent(read):
+            return True
+        if self._input_of_asserted_result(read, within):
+            return True
+        if _logged(read, self.parents):
+            return True
+        if self.mocks and self._stored_on_mock(read):
+            return True
+        loop = self.parents.get(id(read))
+        return depth > 0 and isinstance(loop, ast.For) and loop.iter is read \
+            and isinstance(loop.target, ast.Name) \
+            and self._reads_only_asserted(loop.target.id, loop, depth=depth - 1)
 
     def _input_of_asserted_result(self, read: ast.Name, within: ast.AST) -> bool:
         """Whether a read of a name is an argument of a call no SQL sink makes whose
