@@ -277,8 +277,9 @@ _HISTORIES = (
             frozenset({"hash", "previous_hash", "filename", "date"}),
             own_schema="graphile_migrate"),
     # drizzle-orm's `migrate()`: a row per journal entry it ran, its `created_at` the entry's
-    # `when` (its hash column is the file's sha256, never compared: it runs every entry
-    # whose `when` is past the last row's, so every entry up to that one counts as run).
+    # `when` (its hash column is the file's sha256, never compared by it: it runs every entry
+    # whose `when` is past the last row's, so every entry up to that one counts as run; an
+    # applied file whose hash is no longer its row's was edited since: `edited_applied`).
     # drizzle-orm 1.0 (drizzle-kit 1.0's folders) adds the migration folder's `name` and
     # runs every migration whose name no row has (`run_names`: `_drizzle_1_names`); on a
     # table 0.x made it first names each row, by its second, else by its hash (`checksums`,
@@ -724,23 +725,17 @@ def _drizzle_1_names(folder: Path, history: History) -> list[tuple[str, str]]:
     of the folder of that hash. A row it cannot name is left out."""
     if history.run_names:
         return list(history.run_names)
-    import hashlib
-
     from dbsafe.extract.migration import drizzle_1_millis
 
     local: list[tuple[int, str, frozenset[str]]] = []  # (millis, name, its hashes)
     for file in folder.glob("*/migration.sql"):
         millis = drizzle_1_millis(file.parent.name)
         try:
-            text = file.read_bytes().decode("utf-8", "replace")  # (as Node reads it)
+            data = file.read_bytes()
         except OSError:
             continue
         if millis is not None:
-            # (the file as read, and with its CRLF line ends turned, as some of its
-            # releases hash it)
-            local.append((millis, file.parent.name, frozenset(
-                hashlib.sha256(t.encode()).hexdigest()
-                for t in (text, text.replace("\r\n", "\n")))))
+            local.append((millis, file.parent.name, frozenset(drizzle_hashes(data))))
     local.sort(key=lambda m: (m[0], m[1]))
     by_second: dict[int, list[tuple[int, str, frozenset[str]]]] = {}
     by_hash: dict[str, str] = {}
@@ -759,6 +754,52 @@ def _drizzle_1_names(folder: Path, history: History) -> list[tuple[str, str]]:
         if found is not None:
             names.append((created, found))
     return names
+
+
+def drizzle_hashes(data: bytes) -> tuple[str, ...]:
+    """The `hash` drizzle-orm's `migrate()` records of a migration file of `data`
+    (`readMigrationFiles`): the sha256, in hex, of its text as Node reads it
+    (`readFileSync(path).toString()`: a byte order mark kept, bytes that are not UTF-8 each
+    U+FFFD), and of that text with its CRLF line ends turned to LF, as its later releases
+    hash it (0.x and 1.0 alike): either is its.
+
+    >>> [h[:12] for h in drizzle_hashes(b"CREATE TABLE users (id int);\\r\\n")]
+    ['557d7ebdf1f4', '537129faaa4b']
+    """
+    import hashlib
+
+    text = data.decode("utf-8", "replace")
+    return tuple(dict.fromkeys(hashlib.sha256(t.encode("utf-8")).hexdigest()
+                               for t in (text, text.replace("\r\n", "\n"))))
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _drizzle_recorded(migrations: Sequence[Migration], history: History
+                      ) -> dict[str, tuple[str, list[str]]]:
+    """The hashes drizzle-orm recorded of each of `migrations` that a row of `history`
+    stands for, by its path, with the row's `created_at` (the version it shows): a journal
+    entry's rows are those of its `when`, a drizzle-kit 1.0 migration's those named after
+    it (`_drizzle_1_names`; of several migrations of one second, the rows of each, so an
+    edit that makes a file its sibling's is unseen). Only a sha256 counts: a row inserted
+    by hand (to adopt drizzle on an older database) may hold anything."""
+    by_created: dict[str, list[str]] = {}
+    for created, hash_ in history.checksums:
+        if isinstance(hash_, str) and _SHA256_HEX.fullmatch(hash_):
+            by_created.setdefault(created, []).append(hash_)
+    named = _versions_of(list(migrations), history, set())
+    ran_names = _drizzle_1_ran_names(migrations, history)
+    out: dict[str, tuple[str, list[str]]] = {}
+    for m in migrations:
+        if m.file is None:
+            continue
+        createds = sorted(ran_names.get((m.file.parent.parent, m.file.parent.name), ())) \
+            if _drizzle_1(m.file) else [v] if (v := named.get(m.path)) is not None else []
+        sums = [h for c in createds for h in by_created.get(c, [])]
+        if sums:
+            out[m.path] = (createds[-1], sums)
+    return out
 
 
 def _drizzle_1_ran_names(migrations: Sequence[Migration], history: History
@@ -886,13 +927,17 @@ def edited_applied(migrations: Sequence[Migration], history: History) -> list[Ed
     Flyway fills in no placeholder before it checksums a versioned migration), sqlx's (the
     SHA-384 of the file, `sqlx.toml`'s `ignored-chars` left out) and prisma's (the sha256 of
     `migration.sql`, as its line endings may be turned: `script_matches_checksum`),
-    refinery's and postgres-migrations' (`postgres_migrations_hash`). Only where dbsafe
+    refinery's, postgres-migrations' (`postgres_migrations_hash`) and drizzle's (the sha256
+    of the file's text, `drizzle_hashes`: its `migrate()` never compares it, but the row
+    says what ran). Only where dbsafe
     computes what the runner does: none for Flyway files read in another `encoding` than
     UTF-8, nor for a file whose bytes are not UTF-8 (its runner cannot read it; but
     postgres-migrations, which reads it as Node does)."""
-    if history.runner not in ("flyway", "sqlx", "prisma", "refinery", "postgres-migrations") \
-            or not history.checksums:
+    if history.runner not in ("flyway", "sqlx", "prisma", "refinery", "postgres-migrations",
+                              "drizzle") or not history.checksums:
         return []
+    if history.runner == "drizzle":
+        return _drizzle_edited(migrations, history)
     recorded: dict[str, list[int | str]] = {}
     for key, value in history.checksums:
         if value is not None:
@@ -927,6 +972,23 @@ def edited_applied(migrations: Sequence[Migration], history: History) -> list[Ed
         now = _runner_checksum(history.runner, data, config, ignored, [str(s) for s in sums])
         if now is not None:
             out.append(Edited(m, version, str(sums[-1]), now))
+    return out
+
+
+def _drizzle_edited(migrations: Sequence[Migration], history: History) -> list[Edited]:
+    """drizzle's applied migrations whose file's hash (`drizzle_hashes`) is none its rows
+    recorded of it (`_drizzle_recorded`)."""
+    recorded = _drizzle_recorded(migrations, history)
+    out = []
+    for m in migrations:
+        if m.file is None or (found := recorded.get(m.path)) is None:
+            continue
+        try:
+            now = drizzle_hashes(m.file.read_bytes())
+        except OSError:
+            continue
+        if not set(now) & set(found[1]):
+            out.append(Edited(m, found[0], found[1][-1], now[0]))
     return out
 
 
@@ -1547,7 +1609,8 @@ def edited_findings(migrations: Sequence[Migration], history: History,
                     ) -> list[Finding]:
     """A DBS605 warning for each applied migration edited since it ran (`edited_applied`)
     that its runner does not refuse to migrate for (`refused`): prisma's `migrate deploy`
-    (and `status`) neither run it again nor say so, as prisma 6.19.3 showed; Flyway told not
+    (and `status`) neither run it again nor say so, as prisma 6.19.3 showed, nor does
+    drizzle-orm's `migrate()`, which records each file's hash and never reads it; Flyway told not
     to validate (`validateOnMigrate=false`, or `ignoreMigrationPatterns` `*:*`) neither, nor
     refinery told not to abort for it (`set_abort_divergent(false)`), which only logs it."""
     if refused is not None and refused.check in REFUSES_EDITED:
@@ -1558,6 +1621,9 @@ def edited_findings(migrations: Sequence[Migration], history: History,
             what = ("refinery, told not to abort for it (`set_abort_divergent(false)`), "
                     "neither runs it again nor stops (it logs \"applied migration ... is "
                     "different than filesystem one ...\")")
+        elif history.runner == "drizzle":
+            what = ("drizzle-orm's `migrate()` neither runs it again nor says so (it never "
+                    "compares its rows' hashes with the files)")
         elif history.runner == "prisma":
             what = ("`prisma migrate deploy` neither runs it again nor says so (`prisma "
                     f"migrate dev` does: \"The migration `{e.version}` was modified after it "

@@ -2246,6 +2246,80 @@ def test_a_prisma_migration_edited_since_it_ran_is_a_warning(
     assert [f.code for f in drift] == ["DBS605", "DBS403"]  # (email NOT NULL: the edit)
 
 
+def test_a_drizzle_migration_edited_since_it_ran_is_a_warning(
+        tmp_path: Path, database_url: str) -> None:
+    # drizzle-orm's migrate() records the sha256 of each file it runs (`hash`) and never
+    # compares it: an applied file edited since runs neither again nor says so. status
+    # said nothing; drift said only what the edit changed (DBS403).
+    import hashlib
+
+    folder = tmp_path / "drizzle"
+    (folder / "meta").mkdir(parents=True)
+    whens = {"0000_users": 1796475137544, "0001_email": 1796475137545}
+    for tag, sql in zip(whens, _UPS, strict=False):
+        (folder / f"{tag}.sql").write_bytes(f"{sql}\r\n".encode())  # (written on Windows)
+    (folder / "meta" / "_journal.json").write_text(json.dumps({
+        "version": "7", "dialect": "postgresql", "entries": [
+            {"idx": i, "version": "7", "when": when, "tag": tag, "breakpoints": True}
+            for i, (tag, when) in enumerate(whens.items())]}))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + "CREATE SCHEMA drizzle; CREATE TABLE "
+                     "drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, "
+                     "created_at bigint)")
+        # 0.x before its line ends were turned hashed the file as it is; later ones, LF
+        for (tag, when), ends in zip(whens.items(), ("\r\n", "\n"), strict=True):
+            text = (folder / f"{tag}.sql").read_bytes().replace(b"\r\n", ends.encode())
+            conn.execute("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) "
+                         "VALUES (%s, %s)", (hashlib.sha256(text).hexdigest(), when))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.status(settings).findings == ()
+    assert commands.drift(settings).findings == ()
+    (folder / "0001_email.sql").write_text("ALTER TABLE users ADD COLUMN email text NOT NULL;\n")
+    report = commands.status(settings)
+    [finding] = report.findings
+    assert (finding.code, finding.severity.value, finding.subject) == (
+        "DBS605", "warning", "drizzle/0001_email.sql")
+    assert "drizzle-orm's `migrate()` neither runs it again nor says so" in finding.message
+    assert "edited since it ran: 1 (drizzle does not run them again)" in report.summary["lines"]
+    drift = commands.drift(settings).findings
+    assert [f.code for f in drift] == ["DBS605", "DBS403"]  # (email NOT NULL: the edit)
+    # A row inserted by hand (no sha256): nothing known of the file it stands for.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE drizzle.__drizzle_migrations SET hash = 'adopted' "
+                     "WHERE created_at = 1796475137545")
+    assert commands.status(settings).findings == ()
+
+
+def test_a_drizzle_kit_1_migration_edited_since_it_ran_is_a_warning(
+        tmp_path: Path, database_url: str) -> None:
+    # drizzle-orm 1.0's rows name their migration folder; the hash is its migration.sql's.
+    import hashlib
+
+    (tmp_path / "drizzle.config.ts").write_text(
+        'export default { dialect: "postgresql", out: "./drizzle" }\n')
+    names = {"20260101000000_users": _UPS[0], "20260101000000_orders": _UPS[2]}
+    for name, sql in names.items():
+        (tmp_path / "drizzle" / name).mkdir(parents=True)
+        (tmp_path / "drizzle" / name / "migration.sql").write_text(sql + "\n")
+        (tmp_path / "drizzle" / name / "snapshot.json").write_text(
+            json.dumps({"version": "8", "dialect": "postgres"}))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[2] + "CREATE SCHEMA drizzle; CREATE TABLE "
+                     "drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, "
+                     "created_at bigint, name text, applied_at timestamptz DEFAULT now())")
+        for name, sql in names.items():
+            conn.execute("INSERT INTO drizzle.__drizzle_migrations (hash, created_at, name) "
+                         "VALUES (%s, 1767225600000, %s)",
+                         (hashlib.sha256(f"{sql}\n".encode()).hexdigest(), name))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.status(settings).findings == ()
+    orders = tmp_path / "drizzle" / "20260101000000_orders" / "migration.sql"
+    orders.write_text("CREATE TABLE orders (id int, total numeric);\n")
+    assert [(f.code, f.subject) for f in commands.status(settings).findings] == [
+        ("DBS605", "drizzle/20260101000000_orders/migration.sql")]
+    assert [f.code for f in commands.drift(settings).findings] == ["DBS605", "DBS401"]
+
+
 def test_flyway_s_newest_baseline_migration_is_pending_on_an_empty_history_alone(
         tmp_path: Path, database_url: str) -> None:
     # On an empty history Flyway's migrate runs B2 (the newest baseline migration), V3 and
