@@ -184,7 +184,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS423', 'locked-revision-missing', 'error', '0.1.0',
      'The lock file lists a revision (or SQL migration) the history no longer has (removed or renamed).'),
     ('DBS424', 'multiple-heads', 'error', '0.1.0',
-     'The migration history has more than one head.'),
+     'The migration history has more than one head (of a folder of SQL migrations: two files share a version).'),
     ('DBS425', 'lock-file-edited', 'error', '0.1.0',
      "The lock file's total does not match its lines (edited by hand or badly merged)."),
     ('DBS501', 'invalid-index', 'error', '0.1.0',

@@ -70,7 +70,8 @@ LOCKED_REVISION_MISSING = RuleInfo(
 MULTIPLE_HEADS = RuleInfo(
     code="DBS424",
     name="multiple-heads",
-    summary="The migration history has more than one head.",
+    summary="The migration history has more than one head (of a folder of SQL migrations: "
+            "two files share a version).",
     default_severity=Severity.ERROR,
     since="0.1.0",
 )
@@ -415,17 +416,22 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
     """Compare a folder of SQL migrations with its lock file: a migration or its down edited
     (DBS421), not locked (DBS422: an error when it sorts before a locked one, which an ordered
     runner skips or refuses on a database past it, else a note: added after every locked one,
-    it runs next), removed or renamed (DBS423), the lock's total (DBS425).
+    it runs next), removed or renamed (DBS423), two sharing a version (DBS424:
+    `shared_versions`), the lock's total (DBS425).
 
     Raises:
         ConfigError: the lock file is missing or malformed, a file cannot be read.
     """
+    from dbsafe.migrate.histories import shared_version_findings
+
     lock = locked or read(path, merge=SQL_MERGE)
     shown = _relative(path, root)
     now = sql_entries(migrations, path.parent, root=root, sqitch_target=sqitch_target)
     current = {c.entry.revision: c for c in now}
     by_key = {e.revision: e for e in lock.entries}
-    out: list[Finding] = []
+    # Two migrations of one version (a branch's merged beside another's): the folder's
+    # "several heads" (DBS424), which its runner refuses or runs only one of.
+    out: list[Finding] = shared_version_findings(migrations)
     if lock.total != lock.computed_total:
         out.append(Finding(
             LOCK_FILE_EDITED.code,

@@ -111,6 +111,7 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     """
     from dbsafe.extract.migration import flyway_new_database, sql_migrations
     from dbsafe.migrate import AlembicProject
+    from dbsafe.migrate.histories import shared_version_findings
 
     root = settings.project_root
     project = AlembicProject.from_settings(settings)
@@ -120,6 +121,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
             sql_paths, root=root,
             wrapped_in_transaction=settings.sql_migrations_in_transaction,
             sqitch_target=settings.sqitch_target) if sql_paths else []
+        # Two files of one version: their runner refuses them, or runs only one (DBS424)
+        shared = shared_version_findings(migrations)
         if revision_paths:
             loaded = _alembic(settings, project, since=since, offline=offline, current=(),
                               keep_head=keep_head)
@@ -144,6 +147,7 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
             loaded = Loaded(migrations, order=list(migrations))
             if ran is not None:
                 _leave_out_ran(loaded, *ran)
+        loaded.findings += shared
         _note_code_migrations(loaded, sql_paths, root)
         if not settings.sql_migrations_in_transaction:
             _note_unknown_runners(loaded, sql_paths, root)

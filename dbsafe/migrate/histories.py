@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import ConfigError, DbsafeError, Finding, RuleInfo, Severity
+from dbsafe.core import ConfigError, DbsafeError, Finding, Location, RuleInfo, Severity
 
 if TYPE_CHECKING:
     import psycopg
@@ -1638,6 +1638,91 @@ def edited_findings(migrations: Sequence[Migration], history: History,
             f"{e.recorded[:16]} then, {e.now[:16]} now): {what}, so the database holds it as "
             "it was.", Severity.WARNING, subject=e.migration.path,
             help=_EDITED_HELP.format("")))
+    return out
+
+
+SHARED_VERSION_CODE = "DBS424"  # declared by dbsafe.gates.lock (verify-lock; lint too)
+
+# What each runner does with two migration files of one version, in its words where it
+# refuses: goose's `Migrations.Less`/`duplicateVersion`, golang-migrate's source drivers
+# (`Migrations.Append` rejects the second up file: `ErrDuplicateMigration`), Flyway's
+# validation (`MigrationInfoServiceImpl`: "Found more than one migration with version"),
+# dbmate's `Migrate` (each pending file recorded by its version: the second one's insert
+# into `schema_migrations` fails on its primary key, and where one of them ran the other
+# counts as applied and never runs).
+_SHARED_VERSION = {
+    "goose": "goose refuses to run anything: \"goose: duplicate version {version} detected\"",
+    "golang-migrate": "golang-migrate refuses to read the folder: \"duplicate migration "
+                      "file: {second}\"",
+    "flyway": "Flyway's validation refuses to migrate: \"Found more than one migration with "
+              "version {version}\"",
+    "dbmate": "dbmate runs the first and fails at the second (its version is already in "
+              "`schema_migrations`: duplicate key); on a database that ran either one, the "
+              "other counts as applied and never runs",
+}
+
+
+def shared_versions(migrations: Sequence[Migration]) -> list[tuple[str, str, list[Migration]]]:
+    """The migrations of `migrations` that share a version their runner records, as (runner,
+    version, those migrations in order), folder by folder: Flyway's versioned files
+    (versions compared as Flyway compares them: `1.0` is `1`), and those of a goose,
+    golang-migrate or dbmate folder (goose's and golang-migrate's versions as numbers, `0005` is `5`; dbmate's as
+    text). Each refuses or runs only one of them (`_SHARED_VERSION`). Other runners' are
+    not judged."""
+    from dbsafe.extract.flyway import FlywayNames, flyway_config
+    from dbsafe.extract.migration import goose_folder
+    from dbsafe.migrate.sqlfiles import migration_runner
+
+    groups: dict[tuple[str, Any], list[Migration]] = {}
+    shown: dict[tuple[str, Any], str] = {}
+    runners: dict[Path, str | None] = {}
+    names: dict[Path, FlywayNames] = {}
+    for m in migrations:
+        if m.file is None or m.callback:
+            continue
+        folder = m.file.parent
+        if m.flyway:
+            if folder not in names:
+                names[folder] = flyway_config(folder).names
+            parsed = names[folder].parse(m.file.name)
+            if parsed is None or parsed[0] != "V" or parsed[1] is None:
+                continue
+            version_key = FlywayNames.version_key(parsed[1])
+            # (per folder: Flyway merges its locations, but two folders named together may
+            # be two databases' locations, `db/migration/postgres` and `.../mysql`)
+            key: tuple[str, Any] = ("flyway", (folder, version_key))
+            shown.setdefault(key, ".".join(map(str, version_key)))
+        else:
+            if folder not in runners:
+                found = migration_runner(folder)
+                runners[folder] = found if found in ("golang-migrate", "dbmate") else \
+                    "goose" if found is None and goose_folder(folder) else None
+            runner = runners[folder]
+            version = file_version(m.file, runner) if runner is not None else None
+            if runner is None or version is None:
+                continue
+            key = (runner, (folder, version))
+            shown.setdefault(key, version)
+        groups.setdefault(key, []).append(m)
+    return [(key[0], shown[key], group) for key, group in groups.items() if len(group) > 1]
+
+
+def shared_version_findings(migrations: Sequence[Migration]) -> list[Finding]:
+    """A DBS424 error for each version two migration files share (`shared_versions`), at
+    the second of them."""
+    out = []
+    for runner, version, group in shared_versions(migrations):
+        paths = [m.path for m in group]
+        listed = ", ".join(f"`{p}`" for p in paths[:-1]) + f" and `{paths[-1]}`"
+        second = group[1].file.name if group[1].file is not None else paths[1]
+        out.append(Finding(
+            SHARED_VERSION_CODE,
+            f"Migrations {listed} share version {version}: "
+            f"{_SHARED_VERSION[runner].format(version=version, second=second)}.",
+            Severity.ERROR, Location(paths[-1], 1), subject=",".join(paths),
+            help="Give the one that came in last a version of its own, past every other "
+                 "migration's (rename it; if the other already ran somewhere, rename the one "
+                 "that has not), then run `dbsafe lock`."))
     return out
 
 

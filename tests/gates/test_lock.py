@@ -269,3 +269,64 @@ def test_lock_leaves_a_file_it_did_not_write_alone_and_rewrites_a_conflicted_loc
     rewritten = runner.invoke(main, ["lock", "--alembic-config", ini])
     assert rewritten.exit_code == 0, rewritten.output
     assert "<<<<<<<" not in path.read_text()
+
+
+# Per runner: a folder where two files share a version (as a branch's migration merged
+# beside another's), the two files' names, and what the finding says its runner does.
+_SHARED_VERSION = {
+    "goose": ("db/migrations", {"00001_users.sql": "-- +goose Up\nCREATE TABLE users (id int);\n",
+                                "00005_a.sql": "-- +goose Up\nCREATE TABLE a (id int);\n",
+                                "5_b.sql": "-- +goose Up\nCREATE TABLE b (id int);\n"},
+              ("00005_a.sql", "5_b.sql"), '"goose: duplicate version 5 detected"'),
+    "golang-migrate": ("migrations", {"1_users.up.sql": "CREATE TABLE users (id int);\n",
+                                      "5_a.up.sql": "CREATE TABLE a (id int);\n",
+                                      "5_a.down.sql": "DROP TABLE a;\n",
+                                      "5_b.up.sql": "CREATE TABLE b (id int);\n"},
+                       ("5_a.up.sql", "5_b.up.sql"), '"duplicate migration file: 5_b.up.sql"'),
+    "dbmate": ("db/migrations", {
+        "20240101000000_users.sql": "-- migrate:up\nCREATE TABLE users (id int);\n",
+        "20240105000000_a.sql": "-- migrate:up\nCREATE TABLE a (id int);\n",
+        "20240105000000_b.sql": "-- migrate:up\nCREATE TABLE b (id int);\n",
+        # (dbmate's versions are text: 020240105000000 is another one)
+        "020240105000000_c.sql": "-- migrate:up\nCREATE TABLE c (id int);\n"},
+        ("20240105000000_a.sql", "20240105000000_b.sql"), "dbmate runs the first and fails"),
+    "flyway": ("src/main/resources/db/migration", {
+        "V1__users.sql": "CREATE TABLE users (id int);\n",
+        "V5__a.sql": "CREATE TABLE a (id int);\n", "V5_0__b.sql": "CREATE TABLE b (id int);\n",
+        "B5__baseline.sql": "CREATE TABLE users (id int); CREATE TABLE a (id int);\n",
+        "U5__a.sql": "DROP TABLE a;\n"},
+        ("V5_0__b.sql", "V5__a.sql"), '"Found more than one migration with version 5"'),
+}
+
+
+@pytest.mark.parametrize("runner", sorted(_SHARED_VERSION))
+def test_two_sql_migrations_of_one_version_are_said_by_verify_lock_and_lint(
+        runner: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # goose, golang-migrate and Flyway refuse a folder with two files of one version, dbmate
+    # runs only one of them where either ran (and fails at the second elsewhere): lint and
+    # verify-lock were clean, and `lock` locked both.
+    import json
+
+    where, files, (first, second), words = _SHARED_VERSION[runner]
+    folder = tmp_path / where
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    cli, named = CliRunner(), ("--sql-migrations", where)
+    assert cli.invoke(main, ["lock", *named]).exit_code == 0
+    code, found = _sql_verify(cli, *named)
+    assert (code, found) == (1, [("DBS424", "error", f"{where}/{first},{where}/{second}")])
+    linted = cli.invoke(main, ["lint", where, "--format", "json"])
+    assert linted.exit_code == 1, linted.output
+    [finding] = json.loads(linted.stdout)["findings"]
+    assert (finding["code"], finding["path"]) == ("DBS424", f"{where}/{second}")
+    version = "20240105000000" if runner == "dbmate" else "5"
+    assert finding["message"].startswith(
+        f"Migrations `{where}/{first}` and `{where}/{second}` share version {version}: ")
+    assert words in finding["message"]
+    # One renamed past every other, and locked again: clean.
+    (folder / second).rename(folder / second.replace("5", "9", 1))
+    assert cli.invoke(main, ["lock", *named]).exit_code == 0
+    assert _sql_verify(cli, *named) == (0, [])
+    assert cli.invoke(main, ["lint", where]).exit_code == 0
