@@ -246,7 +246,9 @@ def _rename(s: Statement) -> Iterator[Lock]:
             yield Lock(SHARE_UPDATE_EXCLUSIVE, rename.relation, False, "", target="index")
     elif rename.relation_kind in ("table", "view", "materialized view", "foreign table",
                                   "index", "sequence"):
-        # (ALTER INDEX on a table or a sequence: PostgreSQL retries with ACCESS EXCLUSIVE)
+        # (ALTER INDEX on a table or a sequence: PostgreSQL retries with ACCESS EXCLUSIVE;
+        # RENAME CONSTRAINT, and a trigger's, policy's or rule's rename, take the table
+        # ACCESS EXCLUSIVE: RenameConstraint, renametrig, rename_policy, RenameRewriteRule)
         yield Lock(ACCESS_EXCLUSIVE, rename.relation, False, "")
 
 

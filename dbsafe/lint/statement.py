@@ -1637,12 +1637,21 @@ def _alter_table(s: Statement, n: Node) -> None:
 
 _RELATIONS = frozenset({"table", "view", "materialized view", "foreign table", "index",
                         "sequence"})
+_ON_RELATION = frozenset({"constraint", "trigger", "policy", "rule"})
 
 
 def _rename(s: Statement, n: Node) -> None:
     kind = object_kind(n.get("renameType")) or ""
-    # relationType is only meaningful for renames of a relation's parts (columns, ...)
-    relation_kind = kind if kind in _RELATIONS else object_kind(n.get("relationType")) or kind
+    # relationType is only meaningful for renames of a relation's parts (columns, ...);
+    # the grammar leaves it unset (0, OBJECT_ACCESS_METHOD) for `ALTER TABLE ... RENAME
+    # CONSTRAINT` and `ALTER TRIGGER/POLICY/RULE ... ON relation RENAME`: a table's, as
+    # far as the statement tells (a trigger or rule may be on a view)
+    if kind in _ON_RELATION and n.get("relation"):
+        relation_kind = "table"
+    elif n.get("renameType") == "OBJECT_DOMCONSTRAINT":
+        relation_kind = "domain"
+    else:
+        relation_kind = kind if kind in _RELATIONS else object_kind(n.get("relationType")) or kind
     relation = range_var(n.get("relation"))
     s.relation = relation
     s.object_kind = relation_kind

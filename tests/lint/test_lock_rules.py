@@ -285,3 +285,26 @@ def test_an_expression_index_built_without_a_name_is_followed_by_postgresql_s_na
     found = lint_sql("ALTER TABLE uploads ALTER COLUMN ns TYPE varchar(128);",
                      rules=[column_type_change_rechecks_dependents.RULE], history=history)
     assert [f.message.split("rebuilds index `")[1].split("`")[0] for f in found] == rebuilt
+
+
+@pytest.mark.parametrize("rename", [
+    "ALTER TABLE machine RENAME CONSTRAINT machine_pkey TO hardware_pkey",
+    "ALTER TRIGGER machine_touched ON machine RENAME TO hardware_touched",
+    "ALTER POLICY machine_mine ON machine RENAME TO hardware_mine",
+    "ALTER RULE machine_kept ON machine RENAME TO hardware_kept",
+], ids=["constraint", "trigger", "policy", "rule"])
+def test_a_rename_of_a_tables_constraint_trigger_policy_or_rule_locks_the_table(
+        rename: str) -> None:
+    """conbench's 5d516a1f293d renames `machine`'s primary key, then drops an index on
+    `distribution` in the same transaction: PostgreSQL 18 holds ACCESS EXCLUSIVE on
+    `machine` from the rename (pg_locks), so the migration's timeouts are needed there and
+    the drop waits for `distribution` while `machine` stays locked. Lint knew no lock of a
+    RENAME CONSTRAINT (nor of a trigger's, policy's or rule's rename): DBS115 went to the
+    DROP INDEX and named `distribution` only, and there was no DBS114."""
+    sql = f"BEGIN;\n{rename};\nDROP INDEX distribution_machine_index;\nCOMMIT;\n"
+    found = {(f.code, f.location.line if f.location else 0, f.subject)
+             for f in lint_sql(sql, rules=[missing_lock_timeout.RULE,
+                                           statements_after_access_exclusive_lock.RULE])}
+    assert ("DBS115", 2, "machine") in found
+    assert [code for code, line, _ in found if code == "DBS114"] == ["DBS114"]
+    assert ("DBS114", 3) in {(code, line) for code, line, _ in found}

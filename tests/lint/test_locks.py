@@ -53,6 +53,12 @@ CASES = [
     ("ALTER TABLE orders DISABLE TRIGGER ALL", SRE, "orders", False),
     ("ALTER TABLE orders CLUSTER ON ix", SUE, "orders", False),
     ("ALTER TABLE orders RENAME COLUMN a TO b", AE, "orders", False),
+    # a constraint's, trigger's, policy's or rule's rename takes its table (they predicted
+    # nothing: conbench's `ALTER TABLE machine RENAME CONSTRAINT machine_pkey TO ...`)
+    ("ALTER TABLE orders RENAME CONSTRAINT orders_pkey TO orders_pk", AE, "orders", False),
+    ("ALTER TRIGGER tr ON orders RENAME TO tr2", AE, "orders", False),
+    ("ALTER POLICY p ON orders RENAME TO p2", AE, "orders", False),
+    ("ALTER RULE r ON orders RENAME TO r2", AE, "orders", False),
     ("ALTER TABLE orders ALTER COLUMN total SET STATISTICS 1, ADD COLUMN x int", AE, "orders",
      False),
     # the strongest lock is the one on the partition being attached

@@ -31,6 +31,10 @@ CREATE TABLE events (at date) PARTITION BY RANGE (at);
 CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE events_2025 (at date);
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER orders_touched BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE POLICY orders_mine ON orders USING (true);
+CREATE TABLE audit_log (id int);
+CREATE RULE audit_log_kept AS ON DELETE TO audit_log DO INSTEAD NOTHING;
 """
 
 STATEMENTS = [
@@ -59,6 +63,11 @@ STATEMENTS = [
     "ALTER TABLE orders VALIDATE CONSTRAINT total_positive",
     "ALTER TABLE orders ADD CONSTRAINT orders_note_key UNIQUE (note)",
     "ALTER TABLE orders RENAME COLUMN note TO notes",
+    "ALTER TABLE orders RENAME CONSTRAINT total_positive TO total_above_zero",
+    "ALTER TABLE orders RENAME CONSTRAINT orders_pkey TO orders_pk",
+    "ALTER TRIGGER orders_touched ON orders RENAME TO orders_touch_up",
+    "ALTER POLICY orders_mine ON orders RENAME TO orders_own",
+    "ALTER RULE audit_log_kept ON audit_log RENAME TO audit_log_never_deleted",
     "ALTER TABLE orders RENAME TO purchases",
     "ALTER TABLE orders DISABLE TRIGGER ALL",
     "CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch()",
