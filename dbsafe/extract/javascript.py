@@ -1771,6 +1771,10 @@ class _Reader:
                         JsObject(row.keys, row.values, row.complete, bound=True)
                         if isinstance(row, JsObject) else row for row in found.items),
                         found.complete)
+            if bound is None:
+                typed = self._typed_parameter(node)
+                if typed is not None:
+                    return typed
         if node.type == "object":
             keys: list[SqlFragment] = []
             values: list[JsValue] = []
@@ -1806,6 +1810,62 @@ class _Reader:
             return JsArray(tuple(self.value(row, follow=follow) for row in rows), True)
         string_like = node.type == "binary_expression" and "+" in self.text(node)
         return JsOther(_short(self.text(node)), self.location(node), string_like=string_like)
+
+    def _typed_parameter(self, identifier: Node) -> JsObject | None:
+        """The keys a parameter typed with an object type literal is sure to hold.
+
+        `async function createListing(payload: { seller_id: string; title: string }) {
+        ... .insert(payload) }` sends `seller_id` and `title` whatever the caller passes: a
+        required property whose type is never `undefined` (nor `any`, `unknown`, `void`, a
+        function: what `JSON.stringify` may leave out). Optional ones (`image_url?:`,
+        `Partial<{...}>`) may never be sent, and are not read. Only for a required
+        parameter the code never writes nor `delete`s a key of; a caller may pass more keys
+        (`bound`). None for anything else.
+        """
+        binding = self._binding_scope(identifier)
+        if binding is None or binding[1] != [None] or not self._never_written(identifier):
+            return None
+        function = identifier.parent
+        while function is not None and function.id != binding[0]:
+            function = function.parent
+        parameters = function.child_by_field_name("parameters") \
+            if function is not None and function.type in _FUNCTIONS else None
+        name = self.text(identifier)
+        shape = None
+        for parameter in parameters.named_children if parameters is not None else ():
+            pattern = parameter.child_by_field_name("pattern")
+            if parameter.type == "required_parameter" and pattern is not None and (
+                    pattern.type == "identifier" and self.text(pattern) == name):
+                annotation = parameter.child_by_field_name("type")
+                shape = annotation.named_children[0] \
+                    if annotation is not None and annotation.named_children else None
+        if shape is None or shape.type != "object_type" or self._key_deleted(identifier):
+            return None
+        keys: list[SqlFragment] = []
+        for member in shape.named_children:
+            key, kind = member.child_by_field_name("name"), member.child_by_field_name("type")
+            if member.type != "property_signature" or key is None or kind is None or any(
+                    c.type == "?" for c in member.children) or not _always_sent(kind):
+                continue
+            found = self._key(key)
+            if found is not None:
+                keys.append(found)
+        values = tuple(JsOther(k.sql, k.location(0, 0)) for k in keys)
+        return JsObject(tuple(keys), values, True, bound=True)
+
+    def _key_deleted(self, identifier: Node) -> bool:
+        """Whether the code `delete`s a key of the binding `identifier` reads
+        (`delete payload.id`)."""
+        scope = self._binding_scope(identifier)
+        for ref in self.references.get(self.text(identifier), []):
+            member = ref.parent
+            if (member is not None and member.type in ("member_expression",
+                                                       "subscript_expression")
+                    and member.parent is not None and member.parent.type == "unary_expression"
+                    and self.text(member.parent).startswith("delete")
+                    and self._binding_scope(ref) == scope):
+                return True
+        return False
 
     def _choice(self, node: Node, options: tuple[SqlFragment, ...] | None,
                 template: Template | None = None) -> JsValue:
@@ -3644,6 +3704,24 @@ def _block(node: Node) -> Node:
     while scope is not None and scope.type == "export_statement":
         scope = scope.parent
     return scope if scope is not None else node
+
+
+def _always_sent(annotation: Node) -> bool:
+    """Whether a property of this type is always in the JSON of an object holding it: no
+    part of it is `undefined`, `void`, `never`, `any`, `unknown`, a symbol or a function
+    (which `JSON.stringify` leaves out, or may be).
+
+    Example:
+        `title: string`, `body: Json | null`, `at: Date`; not `image?: string | undefined`,
+        `meta: any`, `onSave: () => void`.
+    """
+    for node in _walk(annotation):
+        if node.type in ("function_type", "constructor_type") or (
+                node.type in ("predefined_type", "literal_type") and node.text is not None
+                and node.text.decode() in ("undefined", "void", "never", "any", "unknown",
+                                           "symbol")):
+            return False
+    return True
 
 
 def _is_const(declarator: Node) -> bool:

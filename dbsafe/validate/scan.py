@@ -449,7 +449,10 @@ _CHUNK = 32
 #      decorators read) whose test hands the name it binds only to such a function, to
 #      sqlglot or to another engine, or asserts on it (Phoenix's `admit_sql(sql, ...)`), is
 #      that consumer's, not read (task 411)
-_CACHE_VERSION = 287
+# 288: a supabase-js payload (or `.rpc()` arguments, `.match()` object) that is a parameter
+#      typed with an object type literal is read as the keys that type always holds (revcom's
+#      `createListing(payload: { title: string; ... })`: task 414; 286-287 are main's)
+_CACHE_VERSION = 288
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
