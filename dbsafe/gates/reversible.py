@@ -142,7 +142,8 @@ class _Walk:
         self.waits: list[tuple[CapturedStatement, str]] = [] if waits is None else waits
         self.start = list(start)
         self.seed = seed
-        self._stack = contextlib.ExitStack()
+        self._stack = contextlib.ExitStack()  # the child
+        self._db = contextlib.ExitStack()  # the connection to the walk's database
         self._session: Any = None
         self._conn: Any = None
         self._sql: str | None = None
@@ -159,6 +160,7 @@ class _Walk:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._db.close()
         self._stack.close()
 
     @property
@@ -169,7 +171,7 @@ class _Walk:
 
             from dbsafe.pg.urls import to_libpq_url
 
-            self._conn = self._stack.enter_context(
+            self._conn = self._db.enter_context(
                 psycopg.connect(to_libpq_url(self.url), autocommit=True))
         return self._conn
 
@@ -225,8 +227,12 @@ class _Walk:
     def _request(self, operations: Sequence[tuple[str, str]], **options: Any) -> RunResult:
         from dbsafe.migrate.runner import MigrationError
 
+        session = self.session
+        if session.url != self.url:
+            # the walk's database was replaced (`replace`): the same child runs on the new one
+            options.setdefault("database_url", self.url)
         try:
-            result: RunResult = self.session.apply(operations, **options)
+            result: RunResult = session.apply(operations, **options)
         except MigrationError as exc:
             self._note_waits(exc.waited, operations)
             if exc.self_waits:
@@ -343,15 +349,24 @@ class _Walk:
         return introspect_url(url)
 
     def replace(self) -> bool:
-        """Continue on a fresh database (after a step left this one in an unknown state)."""
+        """Continue on a fresh database (after a step left this one in an unknown state).
+
+        The walk's child goes on, on the new database (a request may name another database
+        of its server, as the twin's do): a new child would load alembic, SQLAlchemy, the
+        project's modules and the history again, seconds a time on a large project (task
+        410: fractal-server's walk made 16 fresh databases, 3 s each). Each alembic command
+        runs env.py anew and every connection it opens is pointed at the request's database,
+        as in a new child. The child's kept connection to the old database is closed and
+        its lock-wait watch stopped."""
         if self.new_database is None:
             return False
-        self._stack.close()
-        self._stack = contextlib.ExitStack()
-        self._session = None
+        self._db.close()
+        self._db = contextlib.ExitStack()
         self._conn = None
         self._version_schema.clear()
-        self.url = self.new_database()
+        old, self.url = self.url, self.new_database()
+        if self._session is not None and old != self.url:
+            self._session.forget(old)
         return True
 
 

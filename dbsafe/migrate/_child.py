@@ -15,7 +15,9 @@ The sandbox: while `env.py` and the revisions run, every database connection goe
 target dbsafe named, whatever URL the project's code came up with.
 * SQLAlchemy engines (`create_engine`, `engine_from_config`, `async_engine_from_config`, any
   driver) are redirected to the target through SQLAlchemy's `do_connect` event, keeping the
-  project's driver (psycopg2, psycopg 3, asyncpg, pg8000).
+  project's driver (psycopg2, psycopg 3, asyncpg, pg8000). A pooled connection made for
+  another database than the request's (a session's requests may each name one) is thrown
+  away when the project's code checks it out, and a new one made (`check_checkout`).
 * A connection opened straight through a driver (`psycopg2.connect(...)`,
   `psycopg.connect(...)`, `asyncpg.connect(...)`, `pg8000.connect(...)`) is refused unless it
   already points at the target, with an error naming where it tried to go (password masked).
@@ -1831,6 +1833,14 @@ _AUTOCOMMIT = False  # the request's `autocommit`: env.py gets an autocommit con
 _ENGINES: dict[str, Any] = {}  # kept engines of a session, by URL (`keep_connection`)
 
 
+def _forget_engines(databases: Any) -> None:
+    """Close the kept connections to `databases` (names): no request runs there again."""
+    for url, engine in list(_ENGINES.items()):
+        if engine.url.database in databases:
+            del _ENGINES[url]
+            engine.dispose()
+
+
 def _compare_models(config: Any, script: Any, spec: str) -> list[list[str]]:
     """alembic's `compare_metadata` between the models `spec` (`module:attribute`) names and
     the database (the migrations at head), run through env.py as `alembic check` does, so
@@ -1932,6 +1942,7 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
         saved: dict[str, str | None] = {}
         try:
             request = json.loads(line)
+            _forget_engines(request.get("forget") or ())
             here = target
             if request.get("database"):
                 here = {**target, "dbname": str(request["database"])}

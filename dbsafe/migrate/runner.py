@@ -592,6 +592,7 @@ class ApplySession:
         self.session = dict(session or {})
         self.throwaway = throwaway
         self._watches: dict[str, Any] = {}  # SelfWaitWatch by database URL (throwaway)
+        self._forgotten: list[str] = []  # databases whose kept connection the child closes
         self._proc: subprocess.Popen[bytes] | None = None
         self._results: Any = None
         self._output: list[bytes] = []
@@ -717,6 +718,8 @@ class ApplySession:
             request["keep_connection"] = True
         if continues:
             request["continues"] = True
+        if self._forgotten:
+            request["forget"], self._forgotten = self._forgotten, []
         url = self.url
         if database_url is not None:
             mine, other = connection_params(self.url), connection_params(database_url)
@@ -749,6 +752,15 @@ class ApplySession:
         if verify:
             verify_applied(url, result)
         return result
+
+    def forget(self, database_url: str) -> None:
+        """No request runs on `database_url` again (verify-reversible moved on to a fresh
+        database): its lock-wait watch stops, and the child closes the connection it kept
+        to it (`keep_connection`) before the next request."""
+        watch = self._watches.pop(database_url, None)
+        if watch is not None:
+            watch.__exit__(None, None, None)
+        self._forgotten.append(str(connection_params(database_url)["dbname"]))
 
     def _watch(self, url: str) -> Any:
         """The watcher of the database `url` names, started on first use; None unless the
