@@ -1,0 +1,157 @@
+"""Time `dbsafe verify-reversible` of this checkout against an older tree (`--baseline`).
+
+Each run is `python -m dbsafe verify-reversible --format json` in a process of its own, with
+`PYTHONPATH` set to the tree measured, on a throwaway server as users run it; the two trees
+alternate, pair by pair, so a machine shared with other work loads both alike. CPU is user +
+system time of dbsafe and every process it waited for (its alembic children, the throwaway
+server's processes): what the walk costs, whatever else runs on the machine. Both trees must
+report the same findings (compared as JSON, the `summary`'s timings aside).
+
+The history walked, unless `--project` names a real one: a generated linear history of N
+revisions (default 60) where every `--every`th revision (default 6) drops a column its
+downgrade adds back at the end of the table (DBS414, column order: the walk cannot undo it
+in place and goes on on a fresh database, as on fractal-server's 14 DBS414), and one
+revision's downgrade fails (DBS412: the walk rebuilds after it).
+
+Usage:
+    git archive <start> | tar -x -C /tmp/base
+    python scripts/bench/reversible_baseline.py --baseline /tmp/base
+    python scripts/bench/reversible_baseline.py --baseline /tmp/base --revisions 90 --pairs 5
+    # a real project (its own Python, environment variables from this shell):
+    cd fractal && POSTGRES_DB=fractal POSTGRES_PORT=1 JWT_SECRET_KEY=x python \\
+        <checkout>/scripts/bench/reversible_baseline.py --baseline /tmp/base --project . \\
+        --alembic-config fractal_server/alembic.ini --python venv/bin/python --pairs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ENV_PY = '''\
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=None)
+with context.begin_transaction():
+    context.run_migrations()
+'''
+
+
+def write_history(root: Path, revisions: int, every: int) -> None:
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
+    (root / "migrations" / "env.py").write_text(ENV_PY)
+    failing = revisions // 2 + 1
+    for i in range(1, revisions + 1):
+        up = [f"CREATE TABLE t_{i} (id bigint PRIMARY KEY, a int, b text, c int)",
+              f"CREATE INDEX ix_t_{i}_a ON t_{i} (a)"]
+        down = [f"DROP TABLE t_{i}"]
+        if i > 1 and i % every == 0:
+            # drops a column of an earlier table; the downgrade adds it back at the end
+            up.append(f"ALTER TABLE t_{i - 1} DROP COLUMN b")
+            down.insert(0, f"ALTER TABLE t_{i - 1} ADD COLUMN b text")
+        if i == failing:
+            down.append("DROP TABLE no_such_table")
+        body_up = "\n".join(f"    op.execute({s!r})" for s in up)
+        body_down = "\n".join(f"    op.execute({s!r})" for s in down)
+        down_revision = repr(f"{i - 1:04d}") if i > 1 else "None"
+        (versions / f"{i:04d}_step.py").write_text(
+            f'"""step {i}"""\nfrom alembic import op\n\nrevision = "{i:04d}"\n'
+            f"down_revision = {down_revision}\n\n\ndef upgrade():\n{body_up}\n\n\n"
+            f"def downgrade():\n{body_down}\n")
+
+
+def run(tree: Path, project: Path, args: argparse.Namespace, cache: Path) -> dict[str, Any]:
+    command = [sys.executable, "-m", "dbsafe"]
+    if args.python:
+        command += ["--python", args.python]
+    command += ["verify-reversible", "--format", "json"]
+    if args.alembic_config:
+        command += ["--alembic-config", args.alembic_config]
+    env = {**os.environ, "PYTHONPATH": str(tree), "DBSAFE_CACHE_DIR": str(cache)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True,
+                          check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{tree}: exit {done.returncode}\n{done.stderr[-2000:]}")
+    payload = json.loads(done.stdout)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"cpu": cpu, "wall": wall, "findings": payload["findings"],
+            "summary": payload["summary"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", type=Path, required=True, metavar="DIR",
+                        help="an older dbsafe tree (git archive ... | tar -x -C DIR)")
+    parser.add_argument("--pairs", type=int, default=3, help="alternating pairs of runs")
+    parser.add_argument("--revisions", type=int, default=60)
+    parser.add_argument("--every", type=int, default=6,
+                        help="every Nth generated revision leaves a column order behind")
+    parser.add_argument("--project", type=Path, help="walk this project instead")
+    parser.add_argument("--alembic-config", help="its alembic.ini (relative to --project)")
+    parser.add_argument("--python", help="the Python that runs its env.py")
+    args = parser.parse_args()
+    baseline = args.baseline.resolve()
+    with tempfile.TemporaryDirectory(prefix="dbsafe-bench-rev-") as tmp:
+        project = args.project.resolve() if args.project else Path(tmp) / "history"
+        if args.project is None:
+            write_history(project, args.revisions, args.every)
+            print(f"history: {args.revisions} generated revisions, a column order left every "
+                  f"{args.every}th, one failing downgrade")
+        else:
+            print(f"history: {project} ({args.alembic_config or 'alembic.ini'})")
+        print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              f"on {os.cpu_count()} CPUs")
+        trees = {"this checkout": ROOT, "baseline": baseline}
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
+        print("| pair | this CPU s | baseline CPU s | CPU ratio | this wall s | baseline wall s |"
+              " fresh databases |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for pair in range(1, args.pairs + 1):
+            order = list(trees.items())
+            if pair % 2 == 0:
+                order.reverse()  # who runs first alternates too
+            for name, tree in order:
+                cache = Path(tmp) / f"cache-{name.replace(' ', '-')}-{pair}"
+                runs[name].append(run(tree, project, args, cache))
+            new, old = runs["this checkout"][-1], runs["baseline"][-1]
+            if new["findings"] != old["findings"]:
+                raise SystemExit(f"pair {pair}: the findings differ "
+                                 f"({len(new['findings'])} against {len(old['findings'])})")
+            print(f"| {pair} | {new['cpu']:.2f} | {old['cpu']:.2f} | "
+                  f"{new['cpu'] / old['cpu']:.2f}x | {new['wall']:.1f} | {old['wall']:.1f} | "
+                  f"{new['summary'].get('rebuilt')} |")
+        ratios = [n["cpu"] / o["cpu"] for n, o in zip(runs["this checkout"], runs["baseline"],
+                                                      strict=True)]
+        walls = [n["wall"] / o["wall"] for n, o in zip(runs["this checkout"], runs["baseline"],
+                                                       strict=True)]
+        summary = runs["this checkout"][-1]["summary"]
+        print(f"findings identical in every pair: {len(runs['baseline'][-1]['findings'])} "
+              f"({summary.get('findings_by_code')}); {summary.get('revisions_verified')} "
+              f"revisions, {summary.get('rebuilt')} fresh databases")
+        print(f"CPU this / baseline: median {statistics.median(ratios):.2f}x "
+              f"({min(ratios):.2f}-{max(ratios):.2f}); wall median "
+              f"{statistics.median(walls):.2f}x")
+        print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
