@@ -342,6 +342,11 @@ class SqlNames:
     # what makes the project's knex clients rename identifiers, `"wrapIdentifier in
     # knexfile.js:5"` (`knex_clients.renaming_client`): its `??` and `:name:` are holes
     knex_renames: str = ""
+    # what the project's Kysely clients are (`kysely_clients.kysely_clients`): "plain"
+    # (no plugin), "camel" (`CamelCasePlugin()`), "" (none seen, or one whose names are not
+    # known: its chains are not read); and its type aliases of `Kysely<...>`
+    kysely: str = ""
+    kysely_types: frozenset[str] = frozenset()
     # the members typed `D1Database` of the project's Worker environment
     # (`d1_bindings.d1_bindings`): SQL a call on `env.<name>` sends goes to Cloudflare D1
     d1: frozenset[str] = frozenset()
@@ -365,6 +370,7 @@ class SqlNames:
         """A stable text for cache keys: empty when nothing is added."""
         if not self.tags and not self.calls and not self.drizzle and not self.drizzle_sql \
                 and not self.knex_renames and not self.d1 and not self.worker \
+                and not self.kysely \
                 and not self.d1_clients:
             return ""
         key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
@@ -375,6 +381,8 @@ class SqlNames:
             key += ";drizzle_sql=" + repr((self.drizzle_sql, self.package_files))
         if self.knex_renames:
             key += ";knex_renames=" + self.knex_renames
+        if self.kysely:
+            key += ";kysely=" + self.kysely + ":" + ",".join(sorted(self.kysely_types))
         if self.d1:
             key += ";d1=" + ",".join(sorted(self.d1))
         if self.worker:
@@ -702,6 +710,8 @@ class _Reader:
                 if self.typeorm and self._on_typeorm(node):
                     through_typeorm.add(len(fragments))
                 fragments.append(fragment)
+        if self.names.kysely:
+            fragments.extend(self._kysely(root))
         skipped: list[Skipped] = [*d1, *other]
         if self.engines and not self.postgres:
             engine = " or ".join(sorted(self.engines))
@@ -713,6 +723,14 @@ class _Reader:
                 return JsExtractResult(requests=tuple(requests), skipped=tuple(skipped))
         return JsExtractResult(fragments=tuple(fragments), requests=tuple(requests),
                                skipped=tuple(skipped), ddl=self._unsent_ddl(nodes))
+
+    def _kysely(self, root: Node) -> list[SqlFragment]:
+        """The statements of the file's Kysely chains (`dbsafe.extract.kysely`)."""
+        from dbsafe.extract.kysely import kysely_fragments
+
+        return kysely_fragments(root, self.data, self.path, self.position,
+                                camel_case=self.names.kysely == "camel",
+                                client_types=self.names.kysely_types)
 
     def _other_database(self, node: Node, fragment: SqlFragment, skipped: list[Skipped]) -> bool:
         """Whether `node` sends its statement only where the database is not PostgreSQL (in
