@@ -230,7 +230,7 @@ class _Reader:
                 chain.select_all = True
             return
         select = chain.kind == "selectFrom"
-        if method == "select" and select or method == "returning" and not select:
+        if (method == "select" and select) or (method == "returning" and not select):
             if len(arguments) != 1:
                 raise _Unread
             for item in self.items(arguments[0]):
@@ -297,8 +297,8 @@ class _Reader:
                 self.keys(chain, arguments[0])
             else:
                 raise _Unread
-        elif method == "from" and chain.kind == "updateTable" or \
-                method == "using" and chain.kind == "deleteFrom":
+        elif (method == "from" and chain.kind == "updateTable") or \
+                (method == "using" and chain.kind == "deleteFrom"):
             if len(arguments) != 1:
                 raise _Unread
             chain.tables.extend(self.tables(arguments[0]))
@@ -318,7 +318,7 @@ class _Reader:
             elif entry.type == "pair":
                 key = entry.child_by_field_name("key")
                 value = entry.child_by_field_name("value")
-                if key is None or value is not None and self.text(value) == "undefined":
+                if key is None or (value is not None and self.text(value) == "undefined"):
                     continue
                 if key.type == "property_identifier":
                     chain.columns.append(self.column(self.name_at(key, self.text(key))))
@@ -458,8 +458,10 @@ class _Reader:
         if function is None or function.type not in ("arrow_function", "function_expression"):
             return False
         arguments = function.parent
-        call = arguments.parent if arguments is not None else None
-        if call is None or call.type != "call_expression" or arguments.type != "arguments":
+        if arguments is None or arguments.type != "arguments":
+            return False
+        call = arguments.parent
+        if call is None or call.type != "call_expression":
             return False
         callee = call.child_by_field_name("function")
         if callee is None or callee.type != "member_expression" or \

@@ -987,6 +987,7 @@ def _js_names(settings: Settings, scripts: bool = False,
     d1: frozenset[str] = frozenset()
     d1_made: tuple[D1Client, ...] = ()
     worker = False
+    kysely = None
     if scripts:
         from dbsafe.extract.d1_bindings import d1_bindings, is_worker
         from dbsafe.extract.d1_clients import d1_clients
@@ -994,6 +995,7 @@ def _js_names(settings: Settings, scripts: bool = False,
         from dbsafe.extract.files import discover_named
         from dbsafe.extract.js_packages import manifests, package_modules
         from dbsafe.extract.knex_clients import uses_knex
+        from dbsafe.extract.kysely_clients import kysely_clients, uses_kysely
 
         root = settings.project_root
         read = manifests(root)  # (each package.json read once for all)
@@ -1003,6 +1005,10 @@ def _js_names(settings: Settings, scripts: bool = False,
             if project is None:
                 project = discover_named([root], root=root, exclude=settings.exclude)
             renames = _knex_renames(settings, project, frozenset(modules))
+        if uses_kysely(read):
+            if project is None:
+                project = discover_named([root], root=root, exclude=settings.exclude)
+            kysely = kysely_clients(project)
         worker = is_worker(root, read)
         if worker:
             if project is None:
@@ -1012,13 +1018,15 @@ def _js_names(settings: Settings, scripts: bool = False,
             if d1_made and not files:  # (`import { db } from '@acme/db'`)
                 files = package_files(root, modules)
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
-            and not renames and not worker:
+            and not renames and not worker and not (kysely and kysely.mode):
         return None
     from dbsafe.extract.javascript import SqlNames
 
     return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
                    package_files=files, knex_renames=renames, d1=d1,
-                   worker=worker, d1_clients=d1_made)
+                   worker=worker, d1_clients=d1_made,
+                   kysely=kysely.mode if kysely else "",
+                   kysely_types=kysely.types if kysely else frozenset())
 
 
 def _knex_renames(settings: Settings, project: list[tuple[str, str]],
