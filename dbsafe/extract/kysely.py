@@ -590,8 +590,9 @@ class _Sql:
 
     def name(self, name: _Name) -> None:
         text = self.rename(name.text) if self.rename is not None else name.text
-        # the opening quote maps to the character before the name (a quote or a dot)
-        self.spans.append((len(self.text), name.line, name.column - 1))
+        # the opening quote (where a finding points) and the name map to the name's place
+        self.spans.append((len(self.text), name.line, name.column))
+        self.spans.append((len(self.text) + 1, name.line, name.column))
         self.text += '"' + text.replace('"', '""') + '"'
 
     def reference(self, names: list[_Name]) -> None:
