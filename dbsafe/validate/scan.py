@@ -452,7 +452,10 @@ _CHUNK = 32
 # 288: a supabase-js payload (or `.rpc()` arguments, `.match()` object) that is a parameter
 #      typed with an object type literal is read as the keys that type always holds (revcom's
 #      `createListing(payload: { title: string; ... })`: task 414; 286-287 are main's)
-_CACHE_VERSION = 288
+# 289: Kysely query-builder chains (`db.selectFrom('t').select([...]).execute()`) of a project
+#      whose clients are made without plugins or with `CamelCasePlugin()` are read as the
+#      statement they compile to (`extract.kysely`, `extract.kysely_clients`: task 417)
+_CACHE_VERSION = 289
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
