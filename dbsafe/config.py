@@ -84,6 +84,8 @@ class Settings:
     sql_migrations_history_table: str | None = None
     # drift/status/lint: the Sqitch target whose registry says which changes ran ("prod")
     sqitch_target: str | None = None
+    # the `env` of an Atlas project's atlas.hcl whose schema or migrations are read ("local")
+    atlas_env: str | None = None
     # check
     check_paths: tuple[str, ...] = ()  # folders of project checks, relative to the project root
     check_timeout: str = "30s"  # statement_timeout of each check
@@ -159,6 +161,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "sql-migrations-in-transaction": ("sql_migrations_in_transaction", "bool"),
     "sql-migrations-history-table": ("sql_migrations_history_table", "str"),
     "sqitch-target": ("sqitch_target", "str"),
+    "atlas-env": ("atlas_env", "str"),
     "check-paths": ("check_paths", "list"),
     "check-timeout": ("check_timeout", "duration"),
     "sequence-usage-threshold": ("sequence_usage_threshold", "ratio"),
@@ -185,6 +188,7 @@ _ENV_KEYS = (
     "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",
     "target-version", "managed-timeouts", "check-timeout", "sqitch-target", "search-path",
+    "atlas-env",
 )
 
 

@@ -37,6 +37,7 @@ from dbsafe.config import Settings
 from dbsafe.core import ConfigError, DbsafeError, SourceError
 
 if TYPE_CHECKING:  # the migrations and the snapshot model load when a source needs them
+    from dbsafe.extract.atlas import AtlasEnv
     from dbsafe.extract.files import FolderNames
     from dbsafe.migrate.runner import AlembicProject, ImportsRecord
     from dbsafe.migrate.setup import SetupSql
@@ -175,6 +176,9 @@ def _load_schema(settings: Settings, search_path: Sequence[str] | None = None) -
     folder = sql_migrations_folder(settings)
     if folder is not None:
         return _sql_migrations_source(folder, settings)
+    declared = atlas_declared_schema(settings)
+    if declared is not None:
+        return _sql_migrations_source(declared[0], settings, files=declared)
     require_migrations(settings)
     from dbsafe.migrate.fingerprint import other_environments
     from dbsafe.migrate.runner import AlembicProject
@@ -633,8 +637,11 @@ def _marked_folders(settings: Settings) -> list[Path]:
     root = settings.project_root
     marks = [mark.replace(os.sep, "/") for mark in RUNNER_MARKS]
     sqitch = [SQITCH_CONF, SQITCH_PLAN]
+    from dbsafe.extract.atlas import ATLAS_HCL
+
     found = workspace_folders(root, [*marks, *sqitch, *_RUST_MARKS, YOYO_CONFIG,
-                                     *GRAPHILE_CONFIGS, "package.json", *CONFIG_NAMES],
+                                     *GRAPHILE_CONFIGS, "package.json", *CONFIG_NAMES,
+                                     ATLAS_HCL],
                               depth=MARKED_DEPTH, exclude=settings.exclude,
                               skip=NOT_THE_APPLICATION)
     folders = dict.fromkeys(root / path.removesuffix("/" + mark)
@@ -683,11 +690,131 @@ def _marked_folders(settings: Settings) -> list[Path]:
                        if (folder := _node_pg_migrations(package)) is not None]
     node_pg_folders += [folder for package in dict.fromkeys(packages)
                         for folder in _postgres_migrations_folders(package)]
+    atlas_projects = [root] * (root / ATLAS_HCL).is_file() + [
+        root / path.rpartition("/")[0] for path in found
+        if path.rpartition("/")[2] == ATLAS_HCL]
+    atlas_folders = [folder for project in dict.fromkeys(atlas_projects)
+                     if (folder := _atlas_migrations(project / ATLAS_HCL, settings)) is not None]
     return [folder for folder in folders
             if _holds_sql(folder) and marked_for_postgresql(folder)] \
         + [folder for folder in drizzle_1 if folder not in folders] + sqitch_folders + list(dict.fromkeys(rust_folders)) \
         + list(dict.fromkeys(yoyo_folders)) + list(dict.fromkeys(graphile_folders)) \
-        + [f for f in dict.fromkeys(node_pg_folders) if f not in graphile_folders]
+        + [f for f in dict.fromkeys(node_pg_folders) if f not in graphile_folders] \
+        + [f for f in dict.fromkeys(atlas_folders) if f not in folders]
+
+
+def _atlas_migrations(hcl: Path, settings: Settings) -> Path | None:
+    """The migration directory (`migration { dir = "file://..." }`) of the env
+    `_atlas_env` picks in the Atlas project file `hcl`, when it holds SQL files (Atlas's
+    format with its `atlas.sum`, or another tool's it writes, `?format=golang-migrate`);
+    read as the folder's runner runs it (`atlas_folder`). A file this reader cannot read is
+    passed by with a warning: another folder may still be the schema."""
+    from dbsafe.extract.atlas import file_url_path
+
+    env = _atlas_env(hcl, settings, lambda env: env.migration_dir, strict=False)
+    if env is None or env.migration_dir is None:
+        return None
+    folder = file_url_path(env.migration_dir, hcl.parent)
+    return folder if folder is not None and _holds_sql(folder) else None
+
+
+def _atlas_env(hcl: Path, settings: Settings, attribute: Callable[[AtlasEnv], str | None],
+               *, strict: bool) -> AtlasEnv | None:
+    """The env of the Atlas project file `hcl` dbsafe reads (`chosen_env`: `atlas-env`, else
+    the only one, else `local`, else `dev`); of several others, the one whose `attribute`
+    (its migration directory, its schema) all those naming one agree on.
+
+    Raises:
+        ConfigError: `atlas-env` names no env of the file; several envs name different
+            ones and none is preferred; (`strict`) the file cannot be read.
+    """
+    from dbsafe.extract.atlas import HclError, chosen_env, read_atlas_hcl
+
+    shown = _display(hcl, settings)
+    try:
+        envs = read_atlas_hcl(hcl)
+    except HclError as exc:
+        if strict:
+            raise ConfigError(
+                f"{shown}:{exc.line}: cannot read the Atlas project file: {exc}; name the "
+                "schema with --sql-migrations DIR, --database-url or --snapshot FILE") from exc
+        log.warning("%s:%d: cannot read the Atlas project file (%s): its migration "
+                    "directory is not looked for", shown, exc.line, exc)
+        return None
+    env = chosen_env(envs, settings.atlas_env)
+    if env is not None:
+        return env
+    if settings.atlas_env is not None:
+        raise ConfigError(f"atlas-env {settings.atlas_env}: {shown} has no env of that name ("
+                          + (", ".join(e.name for e in envs) or "it has none") + ")")
+    named = {attribute(e): e for e in envs if e.for_postgresql and attribute(e) is not None}
+    if len(named) > 1:
+        raise ConfigError(
+            f"{shown} declares several envs ({', '.join(e.name for e in named.values())}), "
+            "none named local or dev: choose one with `atlas-env` ([tool.dbsafe] or "
+            "DBSAFE_ATLAS_ENV)")
+    return next(iter(named.values()), None)
+
+
+def atlas_declared_schema(settings: Settings) -> tuple[Path, ...] | None:
+    """With no `alembic.ini` and no folder of migrations, the SQL files the `src` of an
+    Atlas project's env names as its desired schema (`file://schema.sql`, a folder's
+    `.sql` files by name, a list of them, in the list's order): the atlas.hcl at the
+    project root or up to `MARKED_DEPTH` levels below it, its env picked by `_atlas_env`.
+    None: no such project, or its env names no schema.
+
+    Raises:
+        ConfigError: the schema is Atlas's HCL (`.hcl`, `.pg.hcl`), a program's or an
+            expression dbsafe does not evaluate; several projects name one.
+        SourceError: a file it names is not there.
+    """
+    if settings.sql_migrations is not None or settings.alembic_config.is_file():
+        return None
+    from dbsafe.extract.atlas import ATLAS_HCL, file_url_path, is_hcl_schema, schema_files
+    from dbsafe.extract.files import workspace_folders
+
+    root = settings.project_root
+    projects = [root / ATLAS_HCL] * (root / ATLAS_HCL).is_file() + [
+        root / name for name in workspace_folders(
+            root, (ATLAS_HCL,), depth=MARKED_DEPTH, exclude=settings.exclude,
+            skip=NOT_THE_APPLICATION)]
+    found: list[tuple[Path, tuple[Path, ...]]] = []
+    for hcl in projects:
+        env = _atlas_env(hcl, settings, lambda env: env.src_text, strict=True)
+        if env is None or env.src_text is None:
+            continue
+        shown = f'{_display(hcl, settings)}: env "{env.name}"'
+        cannot = ("; give the schema with --database-url (a database at it) or --snapshot "
+                  "FILE (a `dbsafe schema dump` of one)")
+        if env.src is None:
+            raise ConfigError(f"{shown} names its schema with {env.src_text}, which dbsafe "
+                              f"does not evaluate{cannot}")
+        paths = []
+        for url in env.src:
+            path = file_url_path(url, hcl.parent)
+            if path is None:
+                raise ConfigError(f"{shown} names its schema with {url}, not a file:// URL: "
+                                  f"dbsafe reads only SQL files{cannot}")
+            if not path.exists():
+                raise SourceError(f"{shown} names its schema {url}: no such file or folder "
+                                  f"{_display(path, settings)}")
+            if is_hcl_schema(path):
+                raise ConfigError(f"{shown} declares its schema in {_display(path, settings)}, "
+                                  f"Atlas's HCL schema language, which dbsafe cannot read{cannot}")
+            paths.append(path)
+        files = tuple(dict.fromkeys(f for p in paths for f in schema_files(p)))
+        if not files:
+            raise SourceError(f"{shown} names its schema "
+                              f"{', '.join(_display(p, settings) for p in paths)}, "
+                              "which holds no .sql file")
+        found.append((hcl, files))
+    if len(found) > 1:
+        raise ConfigError(
+            "several Atlas projects declare a schema ("
+            + ", ".join(_display(hcl, settings) for hcl, _ in found)
+            + "): dbsafe does not guess; give the schema with --database-url or --snapshot "
+            "FILE, or `sql-migrations` for one's migration directory")
+    return found[0][1] if found else None
 
 
 def _node_pg_migrations(package: Path) -> Path | None:
@@ -875,7 +1002,8 @@ def require_migrations(settings: Settings, *, schema_source: bool = True) -> Non
             "(beside a package.json depending on it) or postgres-migrations' numbered files "
             "(in migrations/ beside a package.json depending on it, or a folder in that) "
             "there or at the root, "
-            f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}); "
+            f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}) or an atlas.hcl's "
+            "migration directory or SQL schema; "
             "set `alembic-config` or "
             + ("`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot "
                "as the schema source" if schema_source else
@@ -901,6 +1029,24 @@ class SqlFolder:
     sqitch_target: str | None = None  # `sqitch-target`: whose registry drift and status read
     # `setup-sql`: run on each database built from the folder, before its first migration
     setup: SetupSql | None = None
+    # Atlas's declared schema (`atlas_declared_schema`): these SQL files, in this order, as
+    # one migration each; `path` is the first. No runner's: no history table, no baseline.
+    files: tuple[Path, ...] = ()
+
+    @classmethod
+    def declared(cls, files: tuple[Path, ...], settings: Settings) -> SqlFolder:
+        """Atlas's declared schema: `files` run in their order, statement by statement, as
+        a folder of plain SQL files runs (Atlas runs the schema on its dev database to read
+        it; a statement that fails is a DBS006 note, as a migration's, and leaves the rest of
+        its file applied), after the `setup-sql` files."""
+        from dbsafe.migrate.setup import SetupSql
+
+        resolved, root = files[0].resolve(), settings.project_root.resolve()
+        parts = resolved.relative_to(root).parts if resolved.is_relative_to(root) \
+            else resolved.parts
+        supabase = "supabase" in parts or _uses_supabase(settings)
+        return cls(files[0], settings.project_root, "supabase" if supabase else None,
+                   False, None, False, None, None, SetupSql.of(settings), files)
 
     @classmethod
     def of(cls, path: Path, settings: Settings) -> SqlFolder:
@@ -934,6 +1080,11 @@ class SqlFolder:
         holds no statement it runs outside one, ...)."""
         from dbsafe.extract.migration import sql_migrations
 
+        if self.files:  # Atlas's declared schema: in the order Atlas runs the files
+            order = {f.resolve(): rank for rank, f in enumerate(self.files)}
+            return sorted(sql_migrations(list(self.files), root=self.root),
+                          key=lambda m: order.get(m.file.resolve(), len(order))
+                          if m.file is not None else len(order))
         # (drizzle-kit's journal and supabase's CLI folder, which files run and in a
         # transaction each, are read there: lint reads the folder the same way.)
         return sql_migrations([self.path], root=self.root,
@@ -1006,6 +1157,8 @@ class SqlFolder:
         verify folders (beside them, BeeeOn's `queries/` are the application's)."""
         from dbsafe.extract.sqitch import sqitch_project
 
+        if self.files:  # the schema's files alone: the folder holding them is the app's
+            return list(self.files)
         project = sqitch_project(self.path) if self.path.is_dir() else None
         return list(project.script_dirs) if project is not None else [self.path]
 
@@ -1020,6 +1173,8 @@ class SqlFolder:
         )
         from dbsafe.validate.unknown import schemas_made_elsewhere
 
+        if self.files:
+            return []
         unrun = [s.sql for m in sql_migrations(files, root=self.root) for s in m.statements] \
             if (files := unrun_files(self.path)) else []
         if graphile_runs_commands(self.path):
@@ -1081,6 +1236,8 @@ class SqlFolder:
         they are, as shown (relative to the project root)."""
         from dbsafe.extract.migration import absent_listed_files, code_migrations
 
+        if self.files:
+            return [], []
         return absent_listed_files(self.path), [
             (os.path.relpath(p, self.root), kind) for p, kind in code_migrations(self.path)]
 
@@ -1096,17 +1253,16 @@ class SqlFolder:
         from dbsafe.extract.migration import flyway_schemas, graphile_baseline
         from dbsafe.migrate.sqlfiles import apply_sql_migrations
 
-        failures = [f for m in graphile_baseline(self.path, self.root)
-                    for f in apply_sql_migrations([m], url)]
+        baseline = graphile_baseline(self.path, self.root) if not self.files else []
+        before = flyway_schemas(self.path) if not self.files else ""
+        failures = [f for m in baseline for f in apply_sql_migrations([m], url)]
         if self.setup is None:
             failures += apply_sql_migrations([], url, platform=self.platform,
-                                             runner=self.runner,
-                                             before=flyway_schemas(self.path))
+                                             runner=self.runner, before=before)
             return failures
         failures += apply_sql_migrations([], url, platform=self.platform)
         self.setup.run(url)
-        failures += apply_sql_migrations([], url, runner=self.runner,
-                                         before=flyway_schemas(self.path))
+        failures += apply_sql_migrations([], url, runner=self.runner, before=before)
         return failures
 
     @contextlib.contextmanager
@@ -1167,16 +1323,19 @@ class SqlFolder:
         from dbsafe.extract.goose_envsub import envsub_environ
         from dbsafe.extract.sqitch import SQITCH_CONF, sqitch_project
 
-        sqitch = sqitch_project(self.path) if self.path.is_dir() else None
+        sqitch = sqitch_project(self.path) if self.path.is_dir() and not self.files else None
         # (of a Sqitch project, its sqitch.conf, plan, scripts and the files they include:
-        # one at the root of a repository is not keyed by every file of it)
-        files = sorted(self.path.rglob("*")) if sqitch is None else sorted(
+        # one at the root of a repository is not keyed by every file of it; of Atlas's
+        # declared schema, its files in their order)
+        files = list(self.files) if self.files else sorted(self.path.rglob("*")) \
+            if sqitch is None else sorted(
             {*(p for d in sqitch.script_dirs for p in d.rglob("*")), sqitch.plan,
              self.path / SQITCH_CONF, *(p for m in self.read() for p in m.includes)})
         for path in files:
             if not path.is_file() or path.resolve().is_relative_to(excluded):
                 continue
-            digest.update(Path(os.path.relpath(path, self.path)).as_posix().encode() + b"\0")
+            digest.update(Path(os.path.relpath(path, self.root if self.files else self.path))
+                          .as_posix().encode() + b"\0")
             data = path.read_bytes()
             digest.update(data)
             if b"ENVSUB" in data:  # goose fills in its environment: the values it reads
@@ -1219,14 +1378,20 @@ def _uses_supabase(settings: Settings) -> bool:
     return False
 
 
-def _sql_migrations_source(folder: Path, settings: Settings) -> SchemaSource:
+def _sql_migrations_source(folder: Path, settings: Settings, *,
+                           files: tuple[Path, ...] = ()) -> SchemaSource:
+    """The schema a folder of SQL migrations builds on a throwaway server, or, with `files`,
+    Atlas's declared schema (`atlas_declared_schema`: `folder` is its first file)."""
     from dbsafe.schema.model import SchemaSnapshot
 
-    sql = SqlFolder.of(folder, settings)
+    sql = SqlFolder.declared(files, settings) if files else SqlFolder.of(folder, settings)
     from dbsafe.extract.migration import supabase_schemas_folder
 
-    kind = "declarative schema" if supabase_schemas_folder(folder) else "sql migrations"
-    description = f"{kind} {_display(folder, settings)}"
+    if files:
+        description = "atlas schema " + ", ".join(_display(f, settings) for f in files)
+    else:
+        kind = "declarative schema" if supabase_schemas_folder(folder) else "sql migrations"
+        description = f"{kind} {_display(folder, settings)}"
     cache_file = (settings.effective_cache_dir / f"sql-migrations-{sql.cache_key(settings)}.json"
                   if settings.use_cache else None)
     cached = _read_sql_cache(cache_file)
@@ -1349,9 +1514,16 @@ def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
     if spec == "migrations" or spec.startswith("migrations@"):
         revision = spec.partition("@")[2] or "heads"
         folder = sql_migrations_folder(settings)
-        if folder is None:
+        declared = atlas_declared_schema(settings) if folder is None else None
+        if folder is None and declared is None:
             require_migrations(settings)
             return _migrations_snapshot(settings, revision)
+        if declared is not None:
+            if spec != "migrations":
+                raise SourceError(f"{spec}: the project's schema is Atlas's declared SQL "
+                                  "schema, which has no revisions")
+            return _sql_snapshot(declared[0], settings, files=declared)
+        assert folder is not None
         if spec != "migrations":
             raise SourceError(f"{spec}: the project's migrations are SQL files "
                               f"({_display(folder, settings)}), which have no revisions; "
@@ -1393,10 +1565,12 @@ def _migrations_snapshot(settings: Settings, revision: str) -> tuple[SchemaSnaps
     return snapshot, description
 
 
-def _sql_snapshot(folder: Path, settings: Settings) -> tuple[SchemaSnapshot, str]:
-    """The schema a folder of SQL migrations builds; a statement that failed is logged (a
-    warning on stderr): the schema lacks what it would have made."""
-    with _sql_migrations_source(folder, settings) as source:
+def _sql_snapshot(folder: Path, settings: Settings, *,
+                  files: tuple[Path, ...] = ()) -> tuple[SchemaSnapshot, str]:
+    """The schema a folder of SQL migrations (or Atlas's declared schema, `files`) builds;
+    a statement that failed is logged (a warning on stderr): the schema lacks what it would
+    have made."""
+    with _sql_migrations_source(folder, settings, files=files) as source:
         snapshot = source.snapshot
         warn_failures(source)
     return snapshot, source.description.removesuffix(" (embedded PostgreSQL)")

@@ -3483,10 +3483,18 @@ class MigrationFolders:
         self._names = names if names is not None else FolderNames()
         self._given = {os.path.realpath(p) for p in given}
         self._given_names = {os.path.basename(p) for p in self._given}
+        # Files given (Atlas's declared schema, `src/schema.sql`): those alone, not the
+        # application's files beside them. Resolved only when the name matches.
+        self._given_files = {p for p in self._given if os.path.isfile(p)}
+        self._given_file_names = {os.path.basename(p) for p in self._given_files}
         self._folder = NearestFolder(self._marked, () if stop is None else (stop,))
 
     def holds(self, file: str) -> bool:
-        """Whether `file` lies in such a folder (or a folder below one)."""
+        """Whether `file` lies in such a folder (or a folder below one), or is a file
+        given."""
+        if os.path.basename(file) in self._given_file_names \
+                and os.path.realpath(file) in self._given_files:
+            return True
         return self._folder(os.path.dirname(file)) is not None
 
     def _marked(self, folder: str) -> bool:
