@@ -5,7 +5,8 @@ project's migrations applied to a throwaway embedded PostgreSQL: its alembic mig
 the sandboxed runner (`dbsafe.migrate`), or a folder of SQL migrations
 (`sql_migrations_folder`: configured as `sql-migrations`, else, with no `alembic.ini`, the
 one folder of a known layout such as `supabase/migrations`, at the root or in a monorepo's
-workspace folder such as `apps/web/`). The migrations path caches its snapshot under the
+workspace folder such as `apps/web/`; else the SQL schema an Atlas project's `atlas.hcl`
+declares, `atlas_declared_schema`). The migrations path caches its snapshot under the
 cache directory, keyed by a hash of the alembic config and every file of the migration
 scripts (or of the SQL folder), so a second run with no change skips the server; only a
 verified run is ever cached. An alembic history's entry also keeps what env.py and the
