@@ -1048,7 +1048,8 @@ def verify_lock(settings: Settings, path: Path | None = None) -> Report:
         locked = lockfile.read(target, merge=lockfile.SQL_MERGE)
         migrations = folder.read()
         found = lockfile.verify_sql(target, migrations, root=settings.project_root,
-                                    sqitch_target=folder.sqitch_target, locked=locked)
+                                    sqitch_target=folder.sqitch_target, locked=locked,
+                                    runner=folder.runner)
         kept = select_findings(found, select=settings.select, ignore=settings.ignore,
                                severity=settings.severity)
         return Report(tuple(kept), {"migrations": len(lockfile.lockable(migrations))})

@@ -412,12 +412,17 @@ def write_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
 
 def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
                sqitch_target: str | None = None, locked: LockFile | None = None,
-               ) -> tuple[Finding, ...]:
+               runner: str | None = None) -> tuple[Finding, ...]:
     """Compare a folder of SQL migrations with its lock file: a migration or its down edited
     (DBS421), not locked (DBS422: an error when it sorts before a locked one, which an ordered
     runner skips or refuses on a database past it, else a note: added after every locked one,
     it runs next), removed or renamed (DBS423), two sharing a version (DBS424:
     `shared_versions`), the lock's total (DBS425).
+
+    `runner` is the folder's (`SqlFolder.runner`). Where it knows an applied migration by its
+    version alone (`_BY_VERSION`), a file renamed behind the same version is the same
+    migration: a note when only its name changed (it does not run again), DBS421 when its
+    content changed too.
 
     Raises:
         ConfigError: the lock file is missing or malformed, a file cannot be read.
@@ -440,15 +445,24 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
             LOCK_FILE_EDITED.default_severity, Location(shown, lock.total_line or 1),
             help="Check the migrations it lists, then run `dbsafe lock`.",
         ))
-    # A locked migration gone and a new one with its checksum: renamed (matched in order).
+    # A locked migration gone and a new one its runner knows by the same version (a runner
+    # that records versions only), else one with its checksum: renamed (matched in order).
     new = [c for c in now if c.entry.revision not in by_key]
     renamed: dict[str, SqlMigrationEntry] = {}
+    kept: dict[str, str] = {}  # locked key -> the version its renamed file keeps
     for entry in lock.entries:
         if entry.revision in current:
             continue
-        twin = next((c for c in new if c.entry.checksum == entry.checksum
-                     and c.down == entry.revision.startswith(_DOWN)
-                     and c not in renamed.values()), None)
+        down = entry.revision.startswith(_DOWN)
+        version = _version(path.parent / entry.path, runner)
+        twin = None if version is None else next(
+            (c for c in new if c.down == down and c not in renamed.values()
+             and _version(c.file, runner) == version), None)
+        if twin is not None and version is not None:
+            kept[entry.revision] = version
+        else:
+            twin = next((c for c in new if c.entry.checksum == entry.checksum
+                         and c.down == down and c not in renamed.values()), None)
         if twin is not None:
             renamed[entry.revision] = twin
     moved = {t.entry.revision for t in renamed.values()}
@@ -459,8 +473,23 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
         what = _what(entry.revision, was, current, root)
         if it is None:
             twin = renamed.get(entry.revision)
+            if twin is not None and entry.revision in kept \
+                    and twin.entry.checksum != entry.checksum:
+                out.append(_renamed_and_changed(entry, twin, what, kept[entry.revision],
+                                                runner, root))
+                continue
             if twin is not None and twin.down and twin.up in moved:
                 continue  # (the down section of a renamed file: said with it)
+            if twin is not None and entry.revision in kept:
+                out.append(Finding(
+                    LOCKED_REVISION_MISSING.code,
+                    f"{what} was renamed to {_relative(twin.file, root)} after it was locked; "
+                    f"it keeps version {kept[entry.revision]}, by which {runner} knows it, so "
+                    "it does not run again where it ran.",
+                    Severity.NOTE, where, was,
+                    help="Run `dbsafe lock` to lock it under its new name.",
+                ))
+                continue
             if entry.revision.startswith(_DOWN) and entry.revision[len(_DOWN):] in by_key \
                     and entry.revision[len(_DOWN):] not in current:
                 continue  # (the down section of a file gone: said with it)
@@ -533,6 +562,39 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
                 help="Run `dbsafe lock` and commit the lock file with the migration.",
             ))
     return tuple(out)
+
+
+# Runners that know an applied migration by its version alone, the leading number of its
+# file's name: golang-migrate's and dbmate's history hold nothing else, and supabase's CLI
+# reads only the version of its rows (a file renamed behind its version was "up to date" in
+# `supabase db push`, CLI 2.122, as in dbsafe's status). The rest of the name is free.
+_BY_VERSION = frozenset({"supabase", "golang-migrate", "dbmate"})
+
+
+def _version(file: Path, runner: str | None) -> str | None:
+    """The version `runner` knows `file` by, when it knows migrations by version alone."""
+    if runner not in _BY_VERSION:
+        return None
+    from dbsafe.migrate.histories import file_version
+
+    return file_version(file, runner)
+
+
+def _renamed_and_changed(entry: LockEntry, twin: SqlMigrationEntry, what: str, version: str,
+                         runner: str | None, root: Path) -> Finding:
+    """DBS421 for a locked migration renamed behind its version and edited: its runner takes
+    it for the migration it already ran, and never runs the edit where that one ran."""
+    shown = _relative(twin.file, root)
+    why = "" if twin.down else (f"; {runner} knows it by its version {version}, so a database "
+                                "where it ran never runs the change")
+    return Finding(
+        REVISION_CHANGED.code,
+        f"{what} was renamed to {shown} and changed after it was locked{why}.",
+        REVISION_CHANGED.default_severity, Location(shown, twin.line), shown,
+        help="Undo the edit and put the change in a new migration: its runner never runs an "
+             "applied file again. If it never ran anywhere, run `dbsafe lock`.",
+        context=(("Locked", entry.checksum), ("Now", twin.entry.checksum)),
+    )
 
 
 def _what(key: str, shown: str, current: Mapping[str, SqlMigrationEntry], root: Path) -> str:

@@ -215,6 +215,68 @@ def test_golang_migrate_pairs_each_down_file_with_its_up(
         "changed after it was locked" in shown
 
 
+def test_a_supabase_migration_renamed_behind_its_version_is_the_same_migration(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # chatbot-ui's supabase/migrations (task 419): a file renamed behind its version was
+    # DBS423 "its runner takes it for a new migration, and runs it again", but supabase's
+    # CLI reads only the version of its history's rows (`supabase db push` said "Remote
+    # database is up to date", CLI 2.122.1), as dbsafe's status does. Renamed and edited, it
+    # was "no longer in the folder" and a new one that "a database past ... never runs":
+    # supabase takes it for the migration that ran, and never runs the edit.
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240124234424_tool_improvements.sql").write_text(
+        "ALTER TABLE tools ALTER COLUMN url TYPE text;\n")
+    (folder / "20240125192042_upgrade_openai_models.sql").write_text(
+        "UPDATE profiles SET model = 'gpt-4o';\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["lock"]).exit_code == 0
+    (folder / "20240124234424_tool_improvements.sql").rename(
+        folder / "20240124234424_tools_url_as_text.sql")
+    assert _sql_verify(runner) == (0, [
+        ("DBS423", "note", "supabase/migrations/20240124234424_tool_improvements.sql")])
+    shown = runner.invoke(main, ["verify-lock"]).stdout
+    assert "it keeps version 20240124234424, by which supabase knows it, so it does not run " \
+        "again where it ran" in shown
+
+    (folder / "20240124234424_tools_url_as_text.sql").write_text(
+        "ALTER TABLE tools ALTER COLUMN url TYPE varchar(2000);\n")
+    assert _sql_verify(runner) == (1, [
+        ("DBS421", "error", "supabase/migrations/20240124234424_tools_url_as_text.sql")])
+    assert "supabase knows it by its version 20240124234424, so a database where it ran " \
+        "never runs the change" in runner.invoke(main, ["verify-lock"]).stdout
+
+    # A new version is a new migration to supabase: the rename stays an error.
+    (folder / "20240124234424_tools_url_as_text.sql").write_text(
+        "ALTER TABLE tools ALTER COLUMN url TYPE text;\n")
+    (folder / "20240124234424_tools_url_as_text.sql").rename(
+        folder / "20240124234425_tool_improvements.sql")
+    assert _sql_verify(runner) == (1, [
+        ("DBS423", "error", "supabase/migrations/20240124234424_tool_improvements.sql")])
+
+
+def test_a_golang_migrate_pair_renamed_behind_its_version_is_one_note(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # golang-migrate's schema_migrations holds the version alone: renaming `1_users` to
+    # `1_accounts` (both files) leaves it applied; its down edited is still DBS421.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1_users.up.sql").write_text("CREATE TABLE users (id int);\n")
+    (folder / "1_users.down.sql").write_text("DROP TABLE users;\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["lock", "--sql-migrations", "migrations"]).exit_code == 0
+    (folder / "1_users.up.sql").rename(folder / "1_accounts.up.sql")
+    (folder / "1_users.down.sql").rename(folder / "1_accounts.down.sql")
+    assert _sql_verify(runner, "--sql-migrations", "migrations") == (0, [
+        ("DBS423", "note", "migrations/1_users.up.sql")])
+    (folder / "1_accounts.down.sql").write_text("DROP TABLE users CASCADE;\n")
+    assert _sql_verify(runner, "--sql-migrations", "migrations") == (1, [
+        ("DBS423", "note", "migrations/1_users.up.sql"),
+        ("DBS421", "error", "migrations/1_accounts.down.sql")])
+
+
 def test_flyway_repeatable_migrations_are_not_locked_its_undo_files_are(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "src" / "main" / "resources" / "db" / "migration"
