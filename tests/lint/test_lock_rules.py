@@ -69,6 +69,29 @@ def test_missing_timeouts_not_flagged_when_dbsafe_upgrade_sets_them() -> None:
     assert codes(sql, missing_lock_timeout, timeouts_managed=True) == []
 
 
+def test_missing_timeouts_point_to_dbsafe_upgrade_for_alembic_revisions_only() -> None:
+    # chatbot-ui's supabase/migrations (task 419): 42 DBS115 said "Run the migration with
+    # `dbsafe upgrade`", which is exit 2 there ("works on alembic revisions"): its files are
+    # applied by supabase's CLI.
+    from dbsafe.core import Location
+    from dbsafe.extract.migration import Migration, MigrationStatement
+    from dbsafe.lint.engine import lint_migration
+
+    here = Location("x", 1)
+    statement = (MigrationStatement("ALTER TABLE orders ADD COLUMN note text", here),)
+    revision, = lint_migration(Migration("versions/0002_note.py", statement, kind="alembic",
+                                         revision="0002"), [missing_lock_timeout.RULE])
+    assert revision.message.endswith("(`dbsafe upgrade` sets both timeouts for you).")
+    assert revision.help is not None and revision.help.startswith(
+        "Run the migration with `dbsafe upgrade`")
+    sql_file, = lint_migration(Migration("supabase/migrations/20240302004845_add_groq.sql",
+                                         statement), [missing_lock_timeout.RULE])
+    assert "dbsafe upgrade" not in sql_file.message
+    assert sql_file.message.endswith("queues behind it.")
+    assert sql_file.help == ("Start the migration with SET lock_timeout = '5s' and SET "
+                             "statement_timeout = '15min'.")
+
+
 def test_missing_timeouts_satisfied_by_set_and_set_config() -> None:
     rule = missing_lock_timeout
     assert codes("SET lock_timeout = '5s'; SET statement_timeout TO '1min';"

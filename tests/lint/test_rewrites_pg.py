@@ -2211,8 +2211,7 @@ def test_reads_do_not_queue_behind_a_waiting_foreign_key_lock_where_lint_says(
     found = [f for f in _history_findings(tmp_path, schema, change) if f.code == "DBS115"]
     assert [f.message for f in found] == [
         "SHARE ROW EXCLUSIVE lock on `users` is requested without `lock_timeout` and "
-        "`statement_timeout` set; while it waits, every write to `users` queues behind it "
-        "(`dbsafe upgrade` sets both timeouts for you)."]
+        "`statement_timeout` set; while it waits, every write to `users` queues behind it."]
 
 CARTS = ("CREATE TABLE carts (id bigint PRIMARY KEY, note text);\n"
          "INSERT INTO carts SELECT i, 'n' || i FROM generate_series(1, 100) AS i;\n")

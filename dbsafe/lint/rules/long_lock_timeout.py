@@ -128,8 +128,11 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
                       "'5s'), which dbsafe can check, or ignore this where the expression "
                       "is known to stay short." if timeout.unsure == "expression" else
                       "Set a short lock_timeout (SET lock_timeout = '5s') and retry the "
-                      "migration when it times out (`dbsafe upgrade` retries it), or raise "
-                      "`lock-timeout-limit` if that wait is intended."),
+                      "migration when it times out"
+                      # (`dbsafe upgrade` runs alembic revisions only)
+                      + (" (`dbsafe upgrade` retries it)" if ctx.migration.kind == "alembic"
+                         else "")
+                      + ", or raise `lock-timeout-limit` if that wait is intended."),
                 subject=found.relation,
                 statement=statement,
             )

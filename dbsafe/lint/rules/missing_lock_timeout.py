@@ -7,7 +7,8 @@ query that conflicts with *its* request queues behind it. For a lock that blocks
 (SHARE and stronger; ACCESS EXCLUSIVE also blocks reads), a few seconds of waiting becomes
 an outage of the table. `SET lock_timeout` makes the statement give up instead, so the
 migration can be retried; `statement_timeout` bounds how long the lock is then held.
-`dbsafe upgrade` sets both for you.
+`dbsafe upgrade` sets both for you on alembic revisions; a migration of a folder of SQL
+files (supabase's, dbmate's, Flyway's, ...), which its own runner applies, sets them itself.
 
 ## Bad
 ```sql
@@ -86,12 +87,18 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
                 those = "queries on" if reads_too else "writes to"
                 harm = (f"once granted, nothing bounds how long it is held while {those} "
                         f"{table} wait")
+            # `dbsafe upgrade` runs alembic revisions only: a folder of SQL files (supabase's,
+            # dbmate's, ...) is applied by its own runner, and `dbsafe upgrade` refuses it.
+            alembic = ctx.migration.kind == "alembic"
             yield ctx.finding(
                 RULE,
                 f"{lock.mode} lock on {table} is requested without {missing_names} set; "
-                f"{harm} (`dbsafe upgrade` sets both timeouts for you).",
-                help="Run the migration with `dbsafe upgrade`, or start it with SET "
-                     "lock_timeout = '5s' and SET statement_timeout = '15min'.",
+                f"{harm}" + (" (`dbsafe upgrade` sets both timeouts for you)." if alembic
+                             else "."),
+                help=("Run the migration with `dbsafe upgrade`, or start it with SET "
+                      "lock_timeout = '5s' and SET statement_timeout = '15min'." if alembic
+                      else "Start the migration with SET lock_timeout = '5s' and SET "
+                           "statement_timeout = '15min'."),
                 subject=found.relation,
                 statement=statement,
             )
