@@ -1082,9 +1082,18 @@ def _connected(conn: Any, database: str, *, every_backend: bool = False) -> list
 
 
 def _revisions(conn: Any) -> tuple[str, ...]:
-    if not conn.execute("SELECT to_regclass('alembic_version')").fetchone()[0]:
+    """The revisions of the restored database's alembic version table: `alembic_version` on
+    the search path, else the one an env.py's `version_table_schema` put elsewhere (found
+    as `status` finds it). Read from `alembic_version` alone, a project whose env.py keeps
+    it in its own schema was restored "at base", and the runs the backup caught ended at
+    none in its history. Several such tables: which is the project's cannot be told (),
+    as `status` says when asked."""
+    from dbsafe.migrate.runner import revisions_in
+
+    try:
+        return revisions_in(conn)
+    except DbsafeError:
         return ()
-    return tuple(sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version")))
 
 
 def _maintenance(database_url: str) -> Any:

@@ -1073,15 +1073,20 @@ def current_revisions(database_url: str,
 
     The table is the one `find_version_table` finds.
     """
+    with connect(database_url) as conn:
+        return revisions_in(conn, version_table)
+
+
+def revisions_in(conn: Any, version_table: str = "alembic_version") -> tuple[str, ...]:
+    """`current_revisions` on an open psycopg connection (a database just restored)."""
     from psycopg import sql
 
-    with connect(database_url) as conn:
-        found = _find_version_table(conn, version_table)
-        if found is None:
-            return ()
-        return tuple(sorted(r[0] for r in conn.execute(
-            sql.SQL("SELECT version_num FROM {}.{}").format(
-                sql.Identifier(found[0]), sql.Identifier(found[1])))))
+    found = _find_version_table(conn, version_table)
+    if found is None:
+        return ()
+    return tuple(sorted(r[0] for r in conn.execute(
+        sql.SQL("SELECT version_num FROM {}.{}").format(
+            sql.Identifier(found[0]), sql.Identifier(found[1])))))
 
 
 def find_version_table(database_url: str,

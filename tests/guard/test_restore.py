@@ -95,6 +95,34 @@ def test_restore_into_a_new_database_equals_the_original(source: str, tmp_path: 
         _drop(source, "roundtrip_copy")
 
 
+def test_a_version_table_env_py_keeps_in_its_own_schema_is_the_copy_s_revision(
+        database_url: str, tmp_path: Path) -> None:
+    """Arize Phoenix's env.py passes `version_table_schema` (its PHOENIX_SQL_DATABASE_SCHEMA)
+    and sets the search_path only on its own connection: the restore said `restored into
+    ... at base` of a copy at 4aad9107d196, and the downgrade the backup caught ended at
+    none in the copy's history, as did the restore's own row."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE SCHEMA phx; CREATE TABLE phx.spans (id bigint PRIMARY KEY); "
+                     "CREATE TABLE phx.alembic_version (version_num varchar(32) NOT NULL, "
+                     "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)); "
+                     "INSERT INTO phx.alembic_version VALUES ('0007')")
+    history.start(database_url, "downgrade", ["0008"])  # caught running by the backup
+    settings = _settings(database_url, tmp_path)
+    backup = commands.backup(settings, tmp_path / "b").summary
+    steps: list[str] = []
+    _drop(database_url, "phx_copy")
+    try:
+        report = commands.restore(settings, Path(str(backup["backup"])), into="phx_copy",
+                                  progress=lambda step, text: steps.append(text))
+        assert report.summary["revisions"] == ["0007"]
+        assert any("tables, at 0007 (" in step for step in steps), steps
+        restored, caught = history.entries(_with_db(database_url, "phx_copy"))
+        assert (restored.operation, restored.to_revisions) == ("restore", ("0007",))
+        assert (caught.outcome, caught.to_revisions) == ("interrupted", ("0007",))
+    finally:
+        _drop(database_url, "phx_copy")
+
+
 def test_row_counts_name_every_table_whatever_its_name(source: str, tmp_path: Path) -> None:
     # All tables are counted in one statement: names are quoted, counts stay per table.
     with psycopg.connect(source) as conn:
