@@ -1107,7 +1107,8 @@ def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
               help="The last revision to verify.")
 @click.option("--database-url", metavar="URL",
               help="Walk on this scratch database instead of a throwaway embedded PostgreSQL. "
-                   "It must be empty unless --allow-not-empty. Never production.")
+                   "It must be empty unless --allow-not-empty. Never production. Named here "
+                   "only: DBSAFE_DATABASE_URL and [tool.dbsafe]'s database-url are not read.")
 @click.option("--allow-not-empty", is_flag=True, default=False,
               help="Walk on a --database-url that already has objects, from its revision.")
 @click.option("--with-data", "seed", type=_Path(exists=True, dir_okay=False, path_type=Path),
@@ -1161,7 +1162,10 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
                  "sql-migrations": sql_migrations, "sqitch-target": sqitch_target}
     overrides.update(_output_overrides(**{**output, "ignore": codes}))
-    settings = state.settings(overrides)
+    # The walk upgrades and downgrades every revision on its database: a scratch database is
+    # named on this command line only, never taken from DBSAFE_DATABASE_URL or [tool.dbsafe]
+    # (the database the other commands read, production as often as not).
+    settings = dataclasses.replace(state.settings(overrides), database_url=database_url)
     with _walk_progress() as progress:
         report = commands.verify_reversible(settings, start=start, target=target,
                                             allow_not_empty=allow_not_empty, options=options,

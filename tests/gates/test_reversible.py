@@ -123,6 +123,25 @@ def test_a_scratch_database_with_objects_is_refused_unless_allowed(
     assert postgresql.execute("SELECT to_regclass('keep_me') IS NOT NULL").fetchone() == (True,)
 
 
+
+def test_the_database_other_commands_read_is_never_the_walks(
+        database_url: str, postgresql: psycopg.Connection) -> None:
+    # README has users export DBSAFE_DATABASE_URL for status, drift and upgrade: the walk,
+    # which upgrades and downgrades every revision, takes its scratch database from its own
+    # --database-url only. It was refused ("not empty ... leave out --database-url", given
+    # by no one), and an empty database so named would have been walked on.
+    postgresql.execute("CREATE TABLE keep_me (id int)")
+    postgresql.commit()
+    env = ENVS / "clean"
+    result = CliRunner().invoke(main, ["verify-reversible", "--alembic-config",
+                                       str(env / "alembic.ini"), "--to", "0001"],
+                                env={"DBSAFE_DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    assert "verified" in result.output or "no findings" in result.output, result.output
+    tables = postgresql.execute("SELECT relname FROM pg_class WHERE relkind = 'r' AND "
+                                "relnamespace = 'public'::regnamespace").fetchall()
+    assert tables == [("keep_me",)]
+
 # Its downgrade commits half of itself (autocommit_block), then fails: the database is left
 # in neither state, so the walk must rebuild it on a fresh database and carry on.
 HALF_WAY = '''"""Half way down."""
