@@ -466,6 +466,7 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
         if twin is not None:
             renamed[entry.revision] = twin
     moved = {t.entry.revision for t in renamed.values()}
+    by_file = {m.file.resolve(): m for m in migrations if m.file is not None}
     for entry in lock.entries:
         where = Location(shown, entry.line)
         it = current.get(entry.revision)
@@ -493,11 +494,12 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
             if entry.revision.startswith(_DOWN) and entry.revision[len(_DOWN):] in by_key \
                     and entry.revision[len(_DOWN):] not in current:
                 continue  # (the down section of a file gone: said with it)
+            severity = LOCKED_REVISION_MISSING.default_severity
             if twin is not None:
+                consequence, severity, help_ = _renamed(
+                    Path(entry.path).name, twin.file, by_file.get(twin.file.resolve()))
                 message = (f"{what} was renamed to {_relative(twin.file, root)} after it was "
-                           "locked: its runner takes it for a new migration, and runs it again "
-                           "where it ran.")
-                help_ = "Give the file its name back; if it never ran anywhere, run `dbsafe lock`."
+                           f"locked: {consequence}.")
             elif (path.parent / entry.path).is_file():
                 message = (f"{what} is in `{shown}`, and no longer one its runner applies (its "
                            "name or its folder's listing changed).")
@@ -506,8 +508,8 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
             else:
                 message = f"{what} is in `{shown}` but no longer in the folder."
                 help_ = "Restore it; if removing it is intended, run `dbsafe lock`."
-            out.append(Finding(LOCKED_REVISION_MISSING.code, message,
-                               LOCKED_REVISION_MISSING.default_severity, where, was, help=help_))
+            out.append(Finding(LOCKED_REVISION_MISSING.code, message, severity, where, was,
+                               help=help_))
         elif it.entry.checksum != entry.checksum:
             out.append(Finding(
                 REVISION_CHANGED.code, f"{what} changed after it was locked.",
@@ -595,6 +597,47 @@ def _renamed_and_changed(entry: LockEntry, twin: SqlMigrationEntry, what: str, v
              "applied file again. If it never ran anywhere, run `dbsafe lock`.",
         context=(("Locked", entry.checksum), ("Now", twin.entry.checksum)),
     )
+
+
+def _renamed(old: str, new: Path, migration: Migration | None) -> tuple[str, Severity, str]:
+    """What renaming a locked migration file `old` (a name) to `new` does where it ran, as
+    its runner keys what it ran: the finding's consequence, severity and help.
+
+    Flyway keys a versioned migration by its version and validates the description too
+    (`validateOnMigrate`): either change makes it refuse to migrate a database that ran the
+    file. goose, golang-migrate and dbmate record the version alone: a new name that keeps it
+    is the migration that ran, and only the lock is out of date. Runners that record the
+    file's name take it for a new migration."""
+    from dbsafe.migrate.histories import file_version
+
+    back = "Give the file its name back; if it never ran anywhere, run `dbsafe lock`."
+    if migration is not None and migration.flyway:
+        from dbsafe.extract.flyway import FlywayNames, flyway_config
+
+        names = flyway_config(new.parent).names
+        before, after = names.parse(old), names.parse(new.name)
+        if before is not None and after is not None and before[1] and after[1]:
+            if FlywayNames.version_key(before[1]) == FlywayNames.version_key(after[1]):
+                said = (f"Migration description mismatch for migration version {after[1]}")
+            else:
+                said = f"Detected applied migration not resolved locally: {before[1]}"
+            return (f"Flyway's validation refuses to migrate a database that ran it (\"{said}\")",
+                    Severity.ERROR, back)
+    from dbsafe.extract.migration import goose_folder
+    from dbsafe.migrate.sqlfiles import migration_runner
+
+    runner = migration_runner(new.parent)
+    if runner not in ("golang-migrate", "dbmate"):
+        runner = "goose" if runner is None and goose_folder(new.parent) else None
+    if runner is not None:
+        version = file_version(new, runner)
+        if version is not None and version == file_version(new.with_name(old), runner):
+            return (f"{runner} records its version alone, {version}, which the new name "
+                    "keeps: a database that ran it takes it as applied, and only the lock is "
+                    "out of date", Severity.NOTE,
+                    "Run `dbsafe lock` to record its new name.")
+    return "its runner takes it for a new migration, and runs it again where it ran", \
+        Severity.ERROR, back
 
 
 def _what(key: str, shown: str, current: Mapping[str, SqlMigrationEntry], root: Path) -> str:

@@ -297,6 +297,71 @@ def test_flyway_repeatable_migrations_are_not_locked_its_undo_files_are(
         ("DBS421", "error", "src/main/resources/db/migration/U1__users.sql")])
 
 
+def test_a_renamed_flyway_migration_is_said_as_flyway_refuses_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DSpace's Flyway folder (task 421): DBS423 said a renamed file is taken "for a new
+    # migration" and run again where it ran. Flyway keys it by version and validates the
+    # description too (validateOnMigrate): it refuses to migrate that database instead.
+    folder = tmp_path / "src" / "main" / "resources" / "db" / "migration"
+    folder.mkdir(parents=True)
+    (folder / "V9.0_2024.11.09__ldn_service.sql").write_text("CREATE TABLE a (id int);\n")
+    (folder / "V9.1__b.sql").write_text("CREATE TABLE b (id int);\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["lock"]).exit_code == 0
+    (folder / "V9.0_2024.11.09__ldn_service.sql").rename(folder / "V9.0_2024.11.09__ldn.sql")
+    (folder / "V9.1__b.sql").rename(folder / "V9.2__b.sql")
+
+    code, found = _sql_verify(runner)
+    assert code == 1
+    assert sorted(found) == [
+        ("DBS423", "error", "src/main/resources/db/migration/V9.0_2024.11.09__ldn_service.sql"),
+        ("DBS423", "error", "src/main/resources/db/migration/V9.1__b.sql")]
+    shown = runner.invoke(main, ["verify-lock"]).stdout
+    assert "Flyway's validation refuses to migrate a database that ran it (\"Migration " \
+        "description mismatch for migration version 9.0.2024.11.09\")" in shown
+    assert "(\"Detected applied migration not resolved locally: 9.1\")" in shown
+    assert "runs it again" not in shown
+
+
+@pytest.mark.parametrize(("runner_name", "old", "new"), [
+    ("golang-migrate", "2_posts.up.sql", "2_my_posts.up.sql"),
+    ("goose", "00002_posts.sql", "00002_my_posts.sql"),
+    ("dbmate", "20240201000000_posts.sql", "20240201000000_my_posts.sql"),
+])
+def test_a_rename_that_keeps_the_version_its_runner_records_is_a_note(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner_name: str, old: str,
+        new: str) -> None:
+    # goose, golang-migrate and dbmate record the version alone: the renamed file is the
+    # migration that ran, nothing runs again, only the lock file is out of date.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    if runner_name == "golang-migrate":
+        (folder / "1_users.up.sql").write_text("CREATE TABLE users (id int);\n")
+        (folder / old).write_text("CREATE TABLE posts (id int);\n")
+    elif runner_name == "goose":
+        (folder / "00001_users.sql").write_text(
+            "-- +goose Up\nCREATE TABLE users (id int);\n")
+        (folder / old).write_text("-- +goose Up\nCREATE TABLE posts (id int);\n")
+    else:
+        _dbmate(folder, "20240101000000_users.sql", "CREATE TABLE users (id int);")
+        _dbmate(folder, old, "CREATE TABLE posts (id int);")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    args = ["--sql-migrations", "db/migrations"]
+    assert runner.invoke(main, ["lock", *args]).exit_code == 0
+    (folder / old).rename(folder / new)
+
+    assert _sql_verify(runner, *args) == (0, [("DBS423", "note", f"db/migrations/{old}")])
+    shown = runner.invoke(main, ["verify-lock", *args]).stdout
+    if runner_name == "goose":  # (matched by its checksum: `_renamed`)
+        assert f"{runner_name} records its version alone" in shown
+        assert "Run `dbsafe lock` to record its new name." in shown
+    else:  # (matched by its version first, as task 419 pairs them: supabase's too)
+        assert f"by which {runner_name} knows it, so it does not run again" in shown
+        assert "Run `dbsafe lock` to lock it under its new name." in shown
+
+
 def test_an_alembic_lock_reads_as_before_and_a_sql_folder_without_a_lock(
         project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The alembic lock keeps its header and lines (`_refuse_other_file` reads both headers).
