@@ -63,6 +63,27 @@ def test_enum_value_added_in_a_transaction_before_postgresql_12() -> None:
     assert codes(sql, rule, target_version=110000) == []
 
 
+def test_enum_value_used_too_soon_points_to_autocommit_block_for_alembic_revisions_only(
+) -> None:
+    # `autocommit_block()` is alembic's; a SQL folder's file (supabase's, dbmate's, ...)
+    # commits the new value in a transaction of its own (task 424).
+    from dbsafe.core import Location
+    from dbsafe.extract.migration import Migration, MigrationStatement
+    from dbsafe.lint.engine import lint_migration
+
+    statements = tuple(MigrationStatement(sql, Location("x", line)) for line, sql in enumerate(
+        ("BEGIN", "ALTER TYPE mood ADD VALUE 'x'", "SELECT 'x'::mood", "COMMIT"), start=1))
+    rule = [enum_value_used_in_same_transaction.RULE]
+    revision, = lint_migration(Migration("versions/0002_mood.py", statements, kind="alembic",
+                                         revision="0002"), rule)
+    assert revision.help == ("Add the value in an autocommit_block() or an earlier migration, "
+                             "and use it after that commits.")
+    sql_file, = lint_migration(Migration("supabase/migrations/20240302004845_mood.sql",
+                                         statements), rule)
+    assert sql_file.help == ("Add the value in a transaction of its own or an earlier "
+                             "migration, and use it after that commits.")
+
+
 def test_missing_timeouts_not_flagged_when_dbsafe_upgrade_sets_them() -> None:
     sql = "ALTER TABLE orders ADD COLUMN note text;"
     assert codes(sql, missing_lock_timeout) == ["DBS115:warning"]

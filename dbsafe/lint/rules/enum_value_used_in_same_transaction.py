@@ -189,8 +189,12 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                 f"{later.location.line} before the transaction that adds it commits; "
                 "PostgreSQL refuses it (unsafe use of new value) and the migration rolls "
                 "back.",
-                help="Add the value in an autocommit_block() or an earlier migration, and "
-                     "use it after that commits.",
+                # `autocommit_block()` is alembic's: a folder of SQL files (supabase's,
+                # dbmate's, ...) commits the value in a transaction of its own instead
+                help=("Add the value in an autocommit_block() or an earlier migration, and "
+                      "use it after that commits." if ctx.migration.kind == "alembic" else
+                      "Add the value in a transaction of its own or an earlier migration, "
+                      "and use it after that commits."),
                 subject=type_name_,
             )
             return
