@@ -15,6 +15,10 @@
 -- as missing.
 --
 -- Roles belong to the server, not the database: created only where missing.
+-- `service_role` and `supabase_read_only_user` are BYPASSRLS on Supabase (supabase/postgres's
+-- initial schema): row-level security never holds them back, and DBS510/DBS518/DBS519 read
+-- that attribute. Only a superuser may create such a role on PostgreSQL 15, a role that is
+-- BYPASSRLS itself too on 16 and later (42501 for any other); that one gets them without it.
 DO $$
 DECLARE
   name text;
@@ -25,6 +29,14 @@ BEGIN
       'supabase_functions_admin', 'dashboard_user', 'pgbouncer']
   LOOP
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = name) THEN
+      IF name IN ('service_role', 'supabase_read_only_user') THEN
+        BEGIN
+          EXECUTE format('CREATE ROLE %I NOLOGIN BYPASSRLS', name);
+          CONTINUE;
+        EXCEPTION WHEN insufficient_privilege THEN
+          NULL;
+        END;
+      END IF;
       EXECUTE format('CREATE ROLE %I NOLOGIN', name);
     END IF;
   END LOOP;

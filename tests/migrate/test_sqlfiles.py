@@ -670,6 +670,64 @@ def test_the_supabase_stand_in_can_run_twice_on_one_server(database_url: str) ->
         conn.execute(supabase_platform_sql())
 
 
+def test_the_supabase_stand_ins_service_role_bypasses_row_level_security(
+        tmp_path: Path, database_url: str) -> None:
+    """Supabase creates `service_role` BYPASSRLS: DBS518 on a view the API roles may read
+    names `anon` and `authenticated`, whom the policies hold back, not `service_role` (it
+    did, on a database built on the stand-in without it: task 419's chatbot-ui)."""
+    from dbsafe.checks import builtin_checks, connect, run, select_checks
+    from dbsafe.config import load_settings
+
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20240101000000_notes.sql":
+            "CREATE TABLE public.notes (id bigint PRIMARY KEY, user_id uuid);\n"
+            "ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;\n"
+            "CREATE POLICY own ON public.notes FOR SELECT TO authenticated "
+            "USING (auth.uid() = user_id);\n"
+            "CREATE VIEW public.all_notes AS SELECT * FROM public.notes;\n"})
+    migrations = sql_migrations([folder], root=tmp_path, wrapped_in_transaction=True)
+    assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT rolname FROM pg_roles WHERE rolbypassrls AND rolname IN "
+                            "('service_role', 'anon', 'authenticated', "
+                            "'supabase_read_only_user') ORDER BY 1").fetchall() == [
+            ("service_role",), ("supabase_read_only_user",)]
+    with connect(database_url) as conn:
+        checked = run(conn, select_checks(builtin_checks(), ["DBS518"]),
+                      load_settings(tmp_path, environ={}))
+    finding, = (f for r in checked for f in r.findings)
+    assert finding.message.startswith(
+        "View `public.all_notes` lets `anon`, `authenticated` read rows of `public.notes` ")
+
+
+def test_the_supabase_stand_in_makes_service_role_bypassrls_only_where_it_may(
+        new_pg15_database) -> None:
+    """PostgreSQL 15 lets only a superuser create a BYPASSRLS role (16 and later, a
+    BYPASSRLS role too): a role that may create roles but not such ones gets `service_role`
+    without it, and the stand-in goes on. (Each case in a transaction rolled back: roles
+    belong to the server.)"""
+    import pglast
+
+    create_roles = next(s for s in pglast.split(supabase_platform_sql())
+                        if "'service_role'" in s)
+    bypassing = ("SELECT rolname FROM pg_roles WHERE rolbypassrls AND rolname IN "
+                 "('service_role', 'supabase_read_only_user', 'anon') ORDER BY 1")
+    with psycopg.connect(new_pg15_database()) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = 'service_role'"
+                            ).fetchone() == (0,)
+        conn.execute(create_roles)
+        assert conn.execute(bypassing).fetchall() == [("service_role",),
+                                                      ("supabase_read_only_user",)]
+        conn.rollback()
+        conn.execute("CREATE ROLE dbsafe_stand_in_builder CREATEROLE BYPASSRLS")
+        conn.execute("SET ROLE dbsafe_stand_in_builder")
+        conn.execute(create_roles)  # 42501 "must be superuser to create bypassrls users"
+        assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname IN "
+                            "('service_role', 'anon')").fetchone() == (2,)
+        assert conn.execute(bypassing).fetchall() == []
+        conn.rollback()
+
+
 def test_realtime_broadcasts_and_vault_secrets_of_a_supabase_project_apply(
         tmp_path: Path, database_url: str) -> None:
     """pgflow's migrations read an edge function's key from `vault.decrypted_secrets` and
