@@ -244,12 +244,20 @@ def extract_file(
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # What PowerShell 5's `>` and SSMS write; psql cannot run it either, so say so, not "binary".
         return _skip(where, "UTF-16 text, not UTF-8 (save it as UTF-8)")
-    if b"\0" in data:
+    if b"\0" in data and path.suffix not in SCRIPT_SUFFIXES:
+        # JavaScript allows a NUL byte in a string or comment (node runs such a file:
+        # `sql_in_javascript` reads it); Python 3.12 refuses any, 3.11 too, earlier ones stop
+        # reading at it; psql ends the line there.
+        if path.suffix == ".py":
+            line = data.count(b"\n", 0, data.index(b"\0")) + 1
+            return _skip(Location(name, line), _PYTHON_NUL)
         return _skip(where, "binary file")
     try:
         # utf-8-sig: a BOM is not a column anyone's editor shows.
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if b"\0" in data:
+            return _skip(where, "binary file")
         line = data.count(b"\n", 0, exc.start) + 1
         return _skip(Location(name, line), f"not valid UTF-8 (byte offset {exc.start})")
     try:
@@ -322,9 +330,10 @@ def minified(suffix: str, text: str) -> bool:
         len(line) >= _MINIFIED_LONGEST for line in text.splitlines())
 
 
+_PYTHON_NUL = "holds a NUL byte, which Python refuses (source code cannot contain null bytes)"
 # The skip reasons of a file whose bytes were not read as source at all (`extract_file`).
 _NOT_READ = ("cannot read file:", "binary file", "UTF-16 text", "not valid UTF-8",
-             "larger than max-file-size")
+             "larger than max-file-size", _PYTHON_NUL)
 
 
 def not_read(reason: str) -> bool:

@@ -510,11 +510,65 @@ def sql_in_javascript(source: str, path: str, *, names: SqlNames = DEFAULT_NAMES
     """
     data = source.encode("utf-8")
     grammar = grammar or _grammar(path)
+    nuls = [at for at, byte in enumerate(data) if byte == 0] if b"\0" in data else []
+    stand_in = _nul_stand_in(data) if nuls else None
+    if stand_in is not None:
+        data = data.replace(b"\0", stand_in)
     tree = _parser(grammar).parse(data)
+    if nuls:
+        # A NUL byte in code: not JavaScript (node refuses it), a binary or UTF-16 file
+        line = (data.count(b"\n", 0, nuls[0]) + 1 if stand_in is None
+                else _nul_in_code(tree.root_node, data, nuls))
+        if line is not None:
+            return JsExtractResult(skipped=(Skipped(Location(path, line), "binary file"),))
     reader = _Reader(data, path, names, typed=grammar != "javascript")
     if tree.root_node.has_error and not tree.root_node.named_children:
         return JsExtractResult(skipped=(Skipped(Location(path, 1), "JavaScript syntax error"),))
-    return reader.run(tree.root_node)
+    found = reader.run(tree.root_node)
+    return found if stand_in is None else _without_nul(found, stand_in.decode())
+
+
+# What a NUL byte may be part of where JavaScript allows one (node runs such a file: Mirlo's
+# `src/api.ts` has one in a comment, Dokploy's vault key is `` `${provider}\0${ref}` ``).
+# tree-sitter ends a token at a NUL, so each is parsed as a control character the file does
+# not hold, of the same width; in these, tree-sitter reads any such character as text.
+_NUL_TEXT = frozenset({"comment", "string_fragment", "regex_pattern", "jsx_text"})
+
+
+def _nul_stand_in(data: bytes) -> bytes | None:
+    """A control character (not whitespace) `data` does not hold, to parse its NUL bytes as;
+    None when it holds them all."""
+    return next((bytes((code,)) for code in (*range(1, 9), *range(14, 32))
+                 if bytes((code,)) not in data), None)
+
+
+def _nul_in_code(root: Node, data: bytes, nuls: list[int]) -> int | None:
+    """The line of the first of the NUL bytes at `nuls` outside a string, template literal,
+    comment, regular expression or JSX text (in a syntax error), else None."""
+    for at in nuls:
+        node: Node | None = root.descendant_for_byte_range(at, at + 1)
+        inside = node is not None and node.type in _NUL_TEXT
+        while inside and node is not None:
+            inside = node.type != "ERROR"
+            node = node.parent
+        if not inside:
+            return data.count(b"\n", 0, at) + 1
+    return None
+
+
+def _without_nul(found: JsExtractResult, stand_in: str) -> JsExtractResult:
+    """`found` without the SQL and requests whose text held a NUL byte (`stand_in` in it):
+    a client sends a string as a C string, which ends at the NUL, and PostgreSQL refuses one
+    in a query; what it would send, dbsafe cannot tell."""
+    escaped = repr(stand_in)[1:-1]  # (how a request's strings show it)
+    return replace(
+        found,
+        fragments=tuple(f for f in found.fragments if stand_in not in f.sql),
+        skipped=(*found.skipped, *(Skipped(f.location(f.sql.index(stand_in)),
+                                           "SQL holding a NUL byte")
+                                   for f in found.fragments if stand_in in f.sql)),
+        ddl=tuple(sql for sql in found.ddl if stand_in not in sql),
+        requests=tuple(r for r in found.requests if escaped not in repr(r)))
 
 
 def _grammar(path: str) -> str:

@@ -455,7 +455,10 @@ _CHUNK = 32
 # 289: Kysely query-builder chains (`db.selectFrom('t').select([...]).execute()`) of a project
 #      whose clients are made without plugins or with `CamelCasePlugin()` are read as the
 #      statement they compile to (`extract.kysely`, `extract.kysely_clients`: task 417)
-_CACHE_VERSION = 289
+# 290: a JS/TS file holding a NUL byte in a string, template literal, comment, regex or JSX
+#      text is read (it was skipped as a binary file; a query holding one is not judged); a
+#      `.py` one is skipped saying Python refuses it (task 424)
+_CACHE_VERSION = 290
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

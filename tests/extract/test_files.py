@@ -83,6 +83,42 @@ def test_binary_file_is_skipped(tmp_path: Path) -> None:
     assert result.fragments == () and result.skipped[0].reason == "binary file"
 
 
+def test_a_script_holding_a_nul_byte_where_javascript_allows_one_is_read(tmp_path: Path) -> None:
+    # Mirlo's `src/api.ts` (a NUL in a comment) and Dokploy's vault (`${provider}\0${ref}`) were
+    # skipped as binary files; node runs them. tree-sitter ends a token at a NUL: the query
+    # after the template literal, the comment, the string and the regex is read all the same.
+    _write(tmp_path, {"api.ts": (
+        b"// ID3 padding: \0\0\0\0\n"
+        b"const key = `${provider}\0${ref}`;\n"
+        b"const pad = 'a\0b'.replace(/\0+$/, '');\n"
+        b"const rows = await sql`SELECT id FROM notes`;\n"
+        b"const odd = await sql`SELECT id FROM notes WHERE body = '\0'`;\n"
+        b"const notes = await supabase.from('notes').select('id');\n")})
+    result = extract_file(tmp_path / "api.ts", root=tmp_path)
+    assert [f.sql for f in result.fragments] == ["SELECT id FROM notes"]
+    assert [r.target.sql for r in result.requests] == ["notes"]  # type: ignore[attr-defined]
+    # a query holding one is not sent as written (a C string ends there): not judged
+    assert [(s.location.line, s.location.column, s.reason) for s in result.skipped] == [
+        (5, 58, "SQL holding a NUL byte")]
+
+
+@pytest.mark.parametrize(("name", "data", "line", "reason"), [
+    # NULs in code: UTF-16 without a BOM, which decodes as UTF-8; a binary one
+    ("utf16.js", "const a = 1;\n".encode("utf-16-le"), 1, "binary file"),
+    ("code.js", b"const a = 1;\nconst\0b = 2;\n", 2, "binary file"),
+    ("blob.ts", b"\x89PNG\0\xff\xfe", 1, "binary file"),
+    # Python refuses a NUL anywhere (3.11 and later; earlier ones stop reading at it)
+    ("vault.py", b"KEY = 'a'\nSEP = '\0'\n", 2,
+     "holds a NUL byte, which Python refuses (source code cannot contain null bytes)"),
+    ("dump.sql", b"SELECT 1;\n-- \0\n", 1, "binary file"),
+])
+def test_a_nul_byte_javascript_does_not_allow_is_still_a_skip(
+        tmp_path: Path, name: str, data: bytes, line: int, reason: str) -> None:
+    _write(tmp_path, {name: data})
+    (skip,) = extract_file(tmp_path / name, root=tmp_path).skipped
+    assert (skip.location.line, skip.reason) == (line, reason) and not_read(skip.reason)
+
+
 @pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE], ids=["le", "be"])
 def test_utf16_file_is_skipped_as_utf16_not_binary(tmp_path: Path, bom: bytes) -> None:
     # PowerShell 5's `pg_dump > dump.sql` and SSMS save UTF-16: say what it is, not "binary".
