@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.d1_clients import D1Client
     from dbsafe.extract.drizzle_schema import DrizzleTable
+    from dbsafe.extract.kysely_clients import KyselyClients
 
 _T = TypeVar("_T")
 
@@ -342,11 +343,10 @@ class SqlNames:
     # what makes the project's knex clients rename identifiers, `"wrapIdentifier in
     # knexfile.js:5"` (`knex_clients.renaming_client`): its `??` and `:name:` are holes
     knex_renames: str = ""
-    # what the project's Kysely clients are (`kysely_clients.kysely_clients`): "plain"
-    # (no plugin), "camel" (`CamelCasePlugin()`), "" (none seen, or one whose names are not
-    # known: its chains are not read); and its type aliases of `Kysely<...>`
-    kysely: str = ""
-    kysely_types: frozenset[str] = frozenset()
+    # the project's Kysely clients (`kysely_clients.kysely_clients`), None where its
+    # Kysely chains are not read (it does not depend on kysely, or makes a dialect of
+    # another engine)
+    kysely: KyselyClients | None = None
     # the members typed `D1Database` of the project's Worker environment
     # (`d1_bindings.d1_bindings`): SQL a call on `env.<name>` sends goes to Cloudflare D1
     d1: frozenset[str] = frozenset()
@@ -382,7 +382,8 @@ class SqlNames:
         if self.knex_renames:
             key += ";knex_renames=" + self.knex_renames
         if self.kysely:
-            key += ";kysely=" + self.kysely + ":" + ",".join(sorted(self.kysely_types))
+            key += ";kysely=" + repr((self.kysely.mode, sorted(self.kysely.types),
+                                      self.kysely.clients))
         if self.d1:
             key += ";d1=" + ",".join(sorted(self.d1))
         if self.worker:
@@ -782,9 +783,15 @@ class _Reader:
         """The statements of the file's Kysely chains (`dbsafe.extract.kysely`)."""
         from dbsafe.extract.kysely import kysely_fragments
 
+        clients = self.names.kysely
+        assert clients is not None
+
+        def imported(module: str, name: str) -> str:
+            return clients.imported(module, name, self.path, self._package_file(module))
+
         return kysely_fragments(root, self.data, self.path, self.position,
-                                camel_case=self.names.kysely == "camel",
-                                client_types=self.names.kysely_types)
+                                typed=clients.mode, client_types=clients.types,
+                                imported=imported)
 
     def _other_database(self, node: Node, fragment: SqlFragment, skipped: list[Skipped]) -> bool:
         """Whether `node` sends its statement only where the database is not PostgreSQL (in

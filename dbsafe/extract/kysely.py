@@ -108,15 +108,21 @@ class _Chain:
 
 
 def kysely_fragments(root: Node, data: bytes, path: str,
-                     position: Callable[[int], tuple[int, int]], *, camel_case: bool = False,
-                     client_types: frozenset[str] = frozenset()) -> list[SqlFragment]:
+                     position: Callable[[int], tuple[int, int]], *, typed: str = "",
+                     client_types: frozenset[str] = frozenset(),
+                     imported: Callable[[str, str], str] = lambda module, name: "",
+                     ) -> list[SqlFragment]:
     """The statements of the Kysely chains in a file's tree (`root`), in source order.
 
-    `position(byte)` is the file's (line, column) of a byte offset; `camel_case`: the project's
-    clients are made with Kysely's `CamelCasePlugin` (default options), which writes every
-    identifier snake_cased (`snake_case`); `client_types`: the project's type aliases of
-    `Kysely<...>`/`Transaction<...>` (`type DB = Kysely<Database>`)."""
-    reader = _Reader(data, path, position, camel_case, _CLIENT_TYPES | client_types)
+    A client's mode says how it writes names: "plain" as they are, "camel" through Kysely's
+    `CamelCasePlugin` (default options), which writes every identifier snake_cased
+    (`snake_case`), "" not known (its chains are not read). `position(byte)` is the file's
+    (line, column) of a byte offset; `typed`: the mode of a client typed `Kysely<...>` or
+    `Transaction<...>` (`kysely_clients.KyselyClients.mode`); `client_types`: the project's
+    type aliases of those (`type DB = Kysely<Database>`); `imported(module, name)`: the mode
+    of the client `import { name } from module` binds (`KyselyClients.imported`); a client
+    made in the file has its own options' mode."""
+    reader = _Reader(data, path, position, typed, _CLIENT_TYPES | client_types, imported)
     fragments = []
     for node in _walk(root):
         if node.type == "call_expression":
@@ -149,12 +155,15 @@ def snake_case(name: str) -> str:
 
 class _Reader:
     def __init__(self, data: bytes, path: str, position: Callable[[int], tuple[int, int]],
-                 camel_case: bool, client_types: frozenset[str]) -> None:
+                 typed: str, client_types: frozenset[str],
+                 imported: Callable[[str, str], str]) -> None:
         self.data = data
         self.path = path
         self.position = position
-        self.camel_case = camel_case
+        self.typed = typed
         self.client_types = client_types
+        self.imported = imported
+        self.constants: dict[str, Node | None] | None = None
 
     def text(self, node: Node) -> str:
         return self.data[node.start_byte:node.end_byte].decode("utf-8", "replace")
@@ -187,7 +196,8 @@ class _Reader:
             if schema is None or not _NAME.match(schema.text):
                 return None
             receiver = _unwrap(inner.child_by_field_name("object") or inner)
-        if not self.is_client(receiver):
+        mode = self.client_mode(receiver)
+        if not mode:
             return None
         calls = [(self.text(method), _arguments(call))]
         node = call
@@ -207,7 +217,7 @@ class _Reader:
                 break
         try:
             chain = self.read(calls, schema.text if schema is not None else None)
-            return self.statement(chain, call)
+            return self.statement(chain, call, mode == "camel")
         except _Unread:
             return None
 
@@ -407,37 +417,67 @@ class _Reader:
 
     # -- clients -------------------------------------------------------------------------
 
-    def is_client(self, node: Node) -> bool:
-        """Whether `node` is a Kysely client: a name bound (in the scope that binds it) to
-        `new Kysely(...)`, typed `Kysely<...>`/`Transaction<...>` (or an alias of either),
-        or a transaction's callback's parameter (`db.transaction().execute(async (trx) =>
-        ...)`); `this.db` of a class whose field or constructor parameter is so."""
+    def client_mode(self, node: Node) -> str:
+        """The mode of the Kysely client `node` is, "" for none known: a name bound (in the
+        scope that binds it) to `new Kysely(...)` (its options'), imported from a module of
+        the project exporting one (`imported`), typed `Kysely<...>`/`Transaction<...>` (or an
+        alias of either: `typed`), or a transaction's callback's parameter
+        (`db.transaction().execute(async (trx) => ...)`: `db`'s); `this.db` of a class whose
+        field or constructor parameter is so."""
         if node.type == "identifier":
             binding = _binding(node, self.text(node), self.text)
-            return binding is not None and self.binds_client(binding)
+            return self.bound_mode(binding) if binding is not None else ""
         if node.type == "member_expression":
             holder = node.child_by_field_name("object")
             name = node.child_by_field_name("property")
             if holder is None or name is None or holder.type != "this":
-                return False
+                return ""
             member = _field(node, self.text(name), self.text)
-            return member is not None and self.binds_client(member)
-        return False
+            return self.bound_mode(member) if member is not None else ""
+        return ""
 
-    def binds_client(self, binding: Node) -> bool:
+    def bound_mode(self, binding: Node) -> str:
+        if binding.type == "import_specifier" or (
+                binding.parent is not None and binding.parent.type == "import_clause"):
+            return self.import_mode(binding)
         annotation = next((c for c in binding.children if c.type == "type_annotation"), None)
-        if annotation is not None:
-            return self.client_type(annotation)
         value = binding.child_by_field_name("value")
         if value is not None and binding.type in ("variable_declarator",
                                                   "public_field_definition"):
             value = _unwrap(value)
             constructor = value.child_by_field_name("constructor") \
                 if value.type == "new_expression" else None
-            return constructor is not None and self.text(constructor) == "Kysely"
+            if constructor is not None and self.text(constructor) == "Kysely":
+                from dbsafe.extract.kysely_clients import client_mode
+
+                if self.constants is None:
+                    self.constants = {
+                        self.text(n.child_by_field_name("name") or n):
+                        n.child_by_field_name("value") for n in _walk(_root(binding))
+                        if n.type == "variable_declarator"}
+                return client_mode(value, self.constants, self.text)
+        if annotation is not None:
+            return self.typed if self.client_type(annotation) else ""
         if binding.type in ("required_parameter", "identifier"):
             return self.transaction_parameter(binding)
-        return False
+        return ""
+
+    def import_mode(self, binding: Node) -> str:
+        """The mode of the client an import binds: `import { db } from './db'` (also `{ db
+        as client }`), `import db from './db'` (its default export)."""
+        if binding.type == "import_specifier":
+            name = self.text(binding.child_by_field_name("name") or binding)
+        else:
+            name = "default"
+        statement = binding.parent
+        while statement is not None and statement.type != "import_statement":
+            statement = statement.parent
+        source = statement.child_by_field_name("source") if statement is not None else None
+        if source is None or source.type != "string":
+            return ""
+        module = "".join(self.text(c) for c in source.named_children
+                         if c.type == "string_fragment")
+        return self.imported(module, name) if module else ""
 
     def client_type(self, annotation: Node) -> bool:
         kind = next((c for c in annotation.named_children), None)
@@ -447,45 +487,45 @@ class _Reader:
             kind = kind.child_by_field_name("name") or kind
         return self.text(kind).rpartition(".")[2] in self.client_types
 
-    def transaction_parameter(self, parameter: Node) -> bool:
+    def transaction_parameter(self, parameter: Node) -> str:
         """`trx` of `db.transaction().execute(async (trx) => ...)` (or after
-        `.setIsolationLevel(...)`), `db` a client."""
+        `.setIsolationLevel(...)`), `db` a client: its mode."""
         function = parameter.parent
         if function is not None and function.type == "formal_parameters":
             if function.named_children[:1] != [parameter]:
-                return False
+                return ""
             function = function.parent
         if function is None or function.type not in ("arrow_function", "function_expression"):
-            return False
+            return ""
         arguments = function.parent
         if arguments is None or arguments.type != "arguments":
-            return False
+            return ""
         call = arguments.parent
         if call is None or call.type != "call_expression":
-            return False
+            return ""
         callee = call.child_by_field_name("function")
         if callee is None or callee.type != "member_expression" or \
                 self.text(callee.child_by_field_name("property") or callee) != "execute":
-            return False
+            return ""
         inner = _unwrap(callee.child_by_field_name("object") or callee)
         while inner.type == "call_expression":
             member = inner.child_by_field_name("function")
             if member is None or member.type != "member_expression":
-                return False
+                return ""
             name = self.text(member.child_by_field_name("property") or member)
             holder = _unwrap(member.child_by_field_name("object") or member)
             if name == "transaction":
-                return self.is_client(holder)
+                return self.client_mode(holder)
             if name not in ("setIsolationLevel", "setAccessMode"):
-                return False
+                return ""
             inner = holder
-        return False
+        return ""
 
     # -- the statement -------------------------------------------------------------------
 
-    def statement(self, chain: _Chain, call: Node) -> SqlFragment | None:
+    def statement(self, chain: _Chain, call: Node, camel_case: bool) -> SqlFragment | None:
         line, column = self.position(call.start_byte)
-        sql = _Sql(line, column, snake_case if self.camel_case else None)
+        sql = _Sql(line, column, snake_case if camel_case else None)
         if chain.kind == "selectFrom":
             sql.add("SELECT ")
             if chain.outputs:
@@ -698,7 +738,7 @@ def _binding(identifier: Node, name: str, text: Callable[[Node], str]) -> Node |
                 if statement.type == "export_statement":
                     statement = statement.child_by_field_name("declaration") or statement
                 if statement.type == "import_statement" and name in text(statement):
-                    return None
+                    return _imported(statement, name, text)
                 if statement.type not in ("lexical_declaration", "variable_declaration"):
                     continue
                 for declarator in statement.named_children:
@@ -713,6 +753,33 @@ def _binding(identifier: Node, name: str, text: Callable[[Node], str]) -> Node |
                         return None
         node = node.parent
     return None
+
+
+def _imported(statement: Node, name: str, text: Callable[[Node], str]) -> Node | None:
+    """What in an import binds `name`: its `import_specifier` (`{ db }`, `{ client as db
+    }`), or the identifier of a default import (`import db from './db'`); None for anything
+    else (a namespace import, a type-only import)."""
+    if any(c.type == "type" for c in statement.children):
+        return None
+    for clause in statement.named_children:
+        if clause.type != "import_clause":
+            continue
+        for item in clause.named_children:
+            if item.type == "identifier" and text(item) == name:
+                return item
+            for specifier in item.named_children if item.type == "named_imports" else ():
+                local = specifier.child_by_field_name("alias") or \
+                    specifier.child_by_field_name("name")
+                if local is not None and text(local) == name and not any(
+                        c.type == "type" for c in specifier.children):
+                    return specifier
+    return None
+
+
+def _root(node: Node) -> Node:
+    while node.parent is not None:
+        node = node.parent
+    return node
 
 
 def _binds(pattern: Node, name: str, text: Callable[[Node], str]) -> bool:

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.drizzle_schema import DrizzleTable
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import PostgrestRequest, SqlNames
+    from dbsafe.extract.kysely_clients import KyselyClients
     from dbsafe.extract.py_parsers import Parsed
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SchemaSource
@@ -993,7 +994,7 @@ def _js_names(settings: Settings, scripts: bool = False,
     d1: frozenset[str] = frozenset()
     d1_made: tuple[D1Client, ...] = ()
     worker = False
-    kysely = None
+    kysely: KyselyClients | None = None
     if scripts:
         from dbsafe.extract.d1_bindings import d1_bindings, is_worker
         from dbsafe.extract.d1_clients import d1_clients
@@ -1001,7 +1002,7 @@ def _js_names(settings: Settings, scripts: bool = False,
         from dbsafe.extract.files import discover_named
         from dbsafe.extract.js_packages import manifests, package_modules
         from dbsafe.extract.knex_clients import uses_knex
-        from dbsafe.extract.kysely_clients import kysely_clients, uses_kysely
+        from dbsafe.extract.kysely_clients import uses_kysely
 
         root = settings.project_root
         read = manifests(root)  # (each package.json read once for all)
@@ -1014,7 +1015,11 @@ def _js_names(settings: Settings, scripts: bool = False,
         if uses_kysely(read):
             if project is None:
                 project = discover_named([root], root=root, exclude=settings.exclude)
-            kysely = kysely_clients(project)
+            kysely = _kysely_clients(settings, project)
+            if kysely.engine:  # (no chain of the project is PostgreSQL's for certain)
+                kysely = None
+            elif kysely.clients and not files:  # (`import { db } from '@acme/db'`)
+                files = package_files(root, modules)
         worker = is_worker(root, read)
         if worker:
             if project is None:
@@ -1024,15 +1029,40 @@ def _js_names(settings: Settings, scripts: bool = False,
             if d1_made and not files:  # (`import { db } from '@acme/db'`)
                 files = package_files(root, modules)
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
-            and not renames and not worker and not (kysely and kysely.mode):
+            and not renames and not worker and kysely is None:
         return None
     from dbsafe.extract.javascript import SqlNames
 
     return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
                    package_files=files, knex_renames=renames, d1=d1,
                    worker=worker, d1_clients=d1_made,
-                   kysely=kysely.mode if kysely else "",
-                   kysely_types=kysely.types if kysely else frozenset())
+                   kysely=kysely)
+
+
+def _kysely_clients(settings: Settings, project: list[tuple[str, str]]) -> KyselyClients:
+    """`kysely_clients.kysely_clients` over the project's files, each file's facts kept in
+    the cache directory by its stat, so that a run with nothing changed reads none of them
+    (atproto's 2,303 files: 0.5 s read, 0.05 s cached)."""
+    from dbsafe.cache import write_cache_file
+    from dbsafe.extract.kysely_clients import kysely_clients
+
+    if not settings.use_cache:
+        return kysely_clients(project)
+    key = hashlib.sha256(json.dumps([__version__, _CACHE_VERSION]).encode()).hexdigest()
+    memo_file = settings.effective_cache_dir / f"kysely-clients-{key[:16]}.json"
+    try:
+        memo = json.loads(memo_file.read_text(encoding="utf-8"))
+        if not isinstance(memo, dict):
+            memo = {}
+    except (OSError, ValueError):
+        memo = {}
+    before = dict(memo)
+    clients = kysely_clients(project, memo)
+    paths = {path for path, _ in project}  # forget the files gone since
+    memo = {path: facts for path, facts in memo.items() if path in paths}
+    if memo != before:
+        write_cache_file(memo_file, json.dumps(memo))
+    return clients
 
 
 def _knex_renames(settings: Settings, project: list[tuple[str, str]],
