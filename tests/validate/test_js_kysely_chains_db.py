@@ -152,3 +152,209 @@ def test_a_client_of_another_engine_is_not_read(database_url: str, tmp_path: Pat
         encoding="utf-8")
     report = validate_module(database_url, tmp_path, _SCHEMA, "store.ts", source)
     assert _found(report) == []
+
+
+# -- clients made in another module (task 423) -------------------------------------------
+
+_MADE_CAMEL = ("import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';\n"
+               "export const db = new Kysely<DB>({\n  dialect: new PostgresDialect({ pool }),\n"
+               "  plugins: [new CamelCasePlugin()],\n});\n")
+
+# line 1 imports the client (MODULE, NAME); a second, plain client is made in seed.ts, so a
+# client typed `Kysely<DB>` may be either: its chain (line 6) is not read
+_IMPORTING = """\
+import NAME from 'MODULE';
+import { seedDb } from './seed';
+export async function store(trx: Kysely<DB>) {
+  await db.selectFrom('person').select(['firstName', 'nickName']).execute();
+  await seedDb.selectFrom('person').select(['first_name', 'nick_name']).execute();
+  await trx.selectFrom('person').select('nick').execute();
+  await db.transaction().execute(async (t) => t.selectFrom('pet').select('ownerId').execute());
+}
+"""
+
+# What Kysely 0.28.20 compiles lines 4 and 5 to (`CamelCasePlugin` on line 4's client):
+# PostgreSQL refuses each at "nick_name" alone; line 4 through a plain client would be
+# `select "firstName", "nickName" from "person"`, refused at "firstName"
+_IMPORTED_COMPILED = ('select "first_name", "nick_name" from "person"',
+                      'select "first_name", "nick_name" from "person"')
+_IMPORTED_FOUND = [(4, "DBS302", 55), (5, "DBS302", 60)]
+
+_SEED = ("import { Kysely, PostgresDialect } from 'kysely';\n"
+         "export const seedDb = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });\n")
+
+
+def _project(root: Path, files: dict[str, str], package: str = _PACKAGE) -> None:
+    (root / "package.json").write_text(package, encoding="utf-8")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+
+
+def _validate_src(database_url: str, root: Path) -> list[tuple[int, str, int]]:
+    from dbsafe import commands
+    from dbsafe.config import load_settings
+
+    (root / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
+    report = commands.validate(settings, [root])
+    return sorted((f.location.line, f.code, f.location.column) for f in report.findings
+                  if f.location is not None and f.location.path.endswith("store.ts"))
+
+
+def test_postgresql_refuses_what_the_imported_clients_send(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+        for number, sql in enumerate(_IMPORTED_COMPILED):
+            with pytest.raises(psycopg.errors.UndefinedColumn, match="nick_name"):
+                conn.execute(f"PREPARE s{number} AS {sql}")
+
+
+_BARREL = "export * from './client';\n"
+_WORKSPACE = '{"private": true, "workspaces": ["packages/*"], ' \
+    '"dependencies": {"kysely": "^0.28.0"}}\n'
+
+
+@pytest.mark.parametrize(("name", "module", "files"), [
+    ("{ db }", "./db", {"src/db.ts": _MADE_CAMEL}),
+    ("{ db }", "@/lib/db", {"src/lib/db.ts": _MADE_CAMEL}),
+    ("{ database as db }", "./db", {"src/db.ts": _MADE_CAMEL.replace(
+        "export const db", "const db") + "export { db as database };\n"}),
+    ("db", "./db", {"src/db.ts": _MADE_CAMEL.replace("export const db", "const db")
+                    + "export default db;\n"}),
+    ("{ db }", "./db", {"src/db/index.ts": _BARREL, "src/db/client.ts": _MADE_CAMEL}),
+    ("{ db }", "@acme/db", {
+        "packages/db/package.json": '{"name": "@acme/db", "main": "src/index.ts"}\n',
+        "packages/db/src/index.ts": "export { db } from './client';\n",
+        "packages/db/src/client.ts": _MADE_CAMEL}),
+], ids=["relative", "alias", "renamed", "default", "barrel", "workspace-package"])
+def test_an_imported_client_is_read_with_its_own_plugins(
+        database_url: str, tmp_path: Path, name: str, module: str,
+        files: dict[str, str]) -> None:
+    # Before, a chain on an imported client was not read at all
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    store = _IMPORTING.replace("NAME", name).replace("MODULE", module)
+    _project(tmp_path, {**files, "src/store.ts": store, "src/seed.ts": _SEED},
+             _WORKSPACE if module.startswith("@acme") else _PACKAGE)
+    assert _validate_src(database_url, tmp_path) == _IMPORTED_FOUND
+
+
+@pytest.mark.parametrize(("module", "files"), [
+    ("@/lib/db", {"src/lib/db.ts": _MADE_CAMEL,
+                  "tools/db.ts": _MADE_CAMEL.replace("plugins: [new CamelCasePlugin()],", "")}),
+    ("@/lib/db", {"src/lib/db.ts": _MADE_CAMEL, "src/db.ts": "export const x = 1;\n"}),
+    ("./db", {"src/db.ts": _MADE_CAMEL.replace("export const db = new", "export const db = "
+                                               "makeDb();\nfunction makeDb() { return new")
+              .replace("});", "}); }")}),
+    ("./db", {"src/db.ts": _MADE_CAMEL.replace("plugins: [new CamelCasePlugin()]",
+                                               "plugins: [new WithSchemaPlugin('app')]")}),
+], ids=["two-modules-so-named", "another-module-so-named", "made-by-a-function",
+        "other-plugin"])
+def test_an_import_that_may_be_another_client_is_not_read(
+        database_url: str, tmp_path: Path, module: str, files: dict[str, str]) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    store = _IMPORTING.replace("NAME", "{ db }").replace("MODULE", module)
+    _project(tmp_path, {**files, "src/store.ts": store, "src/seed.ts": _SEED})
+    assert _validate_src(database_url, tmp_path) == [(5, "DBS302", 60)]
+
+
+# Docmost's shape: nestjs-kysely's module makes the app's client with CamelCasePlugin, its
+# repositories are given it by `@InjectKysely()` typed with the project's alias, and
+# `migrate.ts` makes a plain client only for Kysely's Migrator (kysely-migration-cli's `run`)
+_NEST_MODULE = """\
+import { KyselyModule } from 'nestjs-kysely';
+import { CamelCasePlugin } from 'kysely';
+@Module({
+  imports: [
+    KyselyModule.forRootAsync({
+      useFactory: (env: EnvironmentService) => ({
+        dialect: new PostgresJSDialect({ postgres: postgres(env.getDatabaseURL()) }),
+        plugins: [new CamelCasePlugin()],
+        log: (event: LogEvent) => {},
+      }),
+    }),
+  ],
+})
+export class DatabaseModule {}
+"""
+_MIGRATE = """\
+import { Kysely, Migrator, FileMigrationProvider } from 'kysely';
+import { run } from 'kysely-migration-cli';
+const db = new Kysely<any>({
+  dialect: new PostgresJSDialect({ postgres: postgres(process.env.DATABASE_URL) }),
+});
+const migrator = new Migrator({
+  db,
+  provider: new FileMigrationProvider({ fs, path, migrationFolder }),
+});
+run(db, migrator, migrationFolder);
+"""
+_REPO = """\
+import { InjectKysely } from 'nestjs-kysely';
+import { KyselyDB } from './kysely.types';
+@Injectable()
+export class UserRepo {
+  constructor(@InjectKysely() private readonly db: KyselyDB) {}
+  async find() {
+    return this.db.selectFrom('person').select(['firstName', 'nickName']).execute();
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(("migrate", "found"), [
+    (_MIGRATE, [(7, "DBS302", 63)]),
+    (_MIGRATE + "await db.destroy();\n", [(7, "DBS302", 63)]),
+    # the plain client runs a chain, or may be given to one elsewhere: typed ones may be it
+    (_MIGRATE + "await db.selectFrom('person').selectAll().execute();\n", []),
+    (_MIGRATE.replace("const db", "export const db"), []),
+    (_MIGRATE + "setup(db);\n", []),
+], ids=["migrator-only", "destroyed", "runs-a-chain", "exported", "given-elsewhere"])
+def test_typed_clients_are_the_nest_module_s_beside_a_migrator_s_client(
+        database_url: str, tmp_path: Path, migrate: str,
+        found: list[tuple[int, str, int]]) -> None:
+    # Before, the plain migrator's client made which one `KyselyDB` is unknown: nothing read
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    _project(tmp_path, {
+        "src/database.module.ts": _NEST_MODULE, "src/migrate.ts": migrate,
+        "src/kysely.types.ts": "import { Kysely } from 'kysely';\n"
+                               "export type KyselyDB = Kysely<DB>;\n",
+        "src/user/store.ts": _REPO})
+    assert _validate_src(database_url, tmp_path) == found
+
+
+def test_with_the_cache_a_client_s_module_is_read_again_only_once_its_stat_changes(
+        database_url: str, tmp_path: Path) -> None:
+    import os
+
+    from dbsafe import commands
+    from dbsafe.config import load_settings
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    store = _IMPORTING.replace("NAME", "{ db }").replace("MODULE", "./db")
+    _project(tmp_path, {"src/db.ts": _MADE_CAMEL, "src/store.ts": store, "src/seed.ts": _SEED})
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "cache-dir": str(tmp_path / "cache")}, environ={})
+
+    def found() -> list[tuple[int, str, int]]:
+        return sorted((f.location.line, f.code, f.location.column)
+                      for f in commands.validate(settings, [tmp_path]).findings
+                      if f.location is not None and f.location.path.endswith("store.ts"))
+
+    assert found() == _IMPORTED_FOUND
+    # The same size and modification time: the facts kept are used, the file not read again
+    # (its new text, a plain client, would make `firstName` a finding too)
+    made = tmp_path / "src" / "db.ts"
+    stat = made.stat()
+    plain = _MADE_CAMEL.replace("new CamelCasePlugin()", "new CamelCaseXlugin()")
+    made.write_text(plain, encoding="utf-8")
+    os.utime(made, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert found() == _IMPORTED_FOUND
+    # A changed stat: read again, its plugin not known, the chain not read
+    os.utime(made, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    assert found() == [(5, "DBS302", 60)]
