@@ -78,9 +78,11 @@ class KyselyClient:
 
     def imported_by(self, module: str, importer: str, file: str | None = None) -> bool:
         """Whether `import ... from module` in the file `importer` names this client's
-        module (`drizzle_schema.names_file`), or names it as the project's package naming
-        `file` does (`@acme/db`: `packages/db/src/index`)."""
-        return file == self.path or names_file(module, importer, self.path, self.modules)
+        module: `file`, the file a specifier of the project's own packages names
+        (`@acme/db`: `packages/db/src/index`), else as `drizzle_schema.names_file` says."""
+        if file is not None:
+            return file == self.path
+        return names_file(module, importer, self.path, self.modules)
 
 
 @dataclass(frozen=True, slots=True)

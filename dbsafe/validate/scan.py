@@ -459,7 +459,11 @@ _CHUNK = 32
 # 290: a JS/TS file holding a NUL byte in a string, template literal, comment, regex or JSX
 #      text is read (it was skipped as a binary file; a query holding one is not judged); a
 #      `.py` one is skipped saying Python refuses it (task 424)
-_CACHE_VERSION = 290
+# 291: a Kysely chain on a client imported from a module of the project (`import { db } from
+#      './db'`, an alias, a barrel, a workspace package) is read as that client's options
+#      say; one on a client made in its file, as its own; a client made only for Kysely's
+#      Migrator no longer leaves typed clients unknown (Docmost: task 423)
+_CACHE_VERSION = 291
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
