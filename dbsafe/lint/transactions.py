@@ -15,8 +15,11 @@ from dbsafe.lint.locks import Lock, from_pg_locks, locks_for
 from dbsafe.lint.statement import Statement, last, range_var, same_relation
 
 # Statements that take no lock worth waiting for, or only a moment's catalog work.
+# (`CREATE TABLE` is not among them: one whose foreign keys reference existing tables
+# takes SHARE ROW EXCLUSIVE on each, so it waits for their writers; `PARTITION OF` takes
+# its parent ACCESS EXCLUSIVE. With no such lock it does nothing `_lengthens` counts.)
 _CHEAP = frozenset({"CommentStmt", "GrantStmt", "GrantRoleStmt", "VariableSetStmt",
-                    "TransactionStmt", "CreateStmt", "CreateEnumStmt", "CreateDomainStmt",
+                    "TransactionStmt", "CreateEnumStmt", "CreateDomainStmt",
                     "CreateSeqStmt", "CreateFunctionStmt", "DoStmt"})
 _DATA = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt"})
 _ENDS = ("commit", "rollback", "prepare")

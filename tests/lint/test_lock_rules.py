@@ -352,3 +352,34 @@ def test_a_rename_of_a_tables_constraint_trigger_policy_or_rule_locks_the_table(
     assert ("DBS115", 2, "machine") in found
     assert [code for code, line, _ in found if code == "DBS114"] == ["DBS114"]
     assert ("DBS114", 3) in {(code, line) for code, line, _ in found}
+
+
+def test_a_new_table_referencing_an_existing_one_waits_for_it_while_another_stays_locked() -> None:
+    """`CREATE TABLE ... REFERENCES existing` takes SHARE ROW EXCLUSIVE on `existing`, so it
+    waits for every open write there while the tables locked before it stay locked (on
+    PostgreSQL 18: 5 s behind an `INSERT INTO b`, a reader of the ACCESS EXCLUSIVE `a`
+    timed out meanwhile). Quay's 9093adccc784 creates `manifestblob` (referencing
+    `imagestorage`) after a table referencing `mediatype` and `repository`: no DBS125, where
+    the same key written `ALTER TABLE ... ADD FOREIGN KEY` was flagged."""
+    from dbsafe.lint.rules import statements_after_write_blocking_lock
+
+    after_add_column = ("BEGIN;\nALTER TABLE a ADD COLUMN x int;\n"
+                        "CREATE TABLE n (id int PRIMARY KEY, b_id int REFERENCES b (id));\n"
+                        "COMMIT;\n")
+    [found] = lint_sql(after_add_column, rules=[statements_after_access_exclusive_lock.RULE])
+    assert (found.code, found.location.line, found.subject) == ("DBS114", 3, "b")
+    after_new_key = ("BEGIN;\nCREATE TABLE k (id int PRIMARY KEY, a_id int REFERENCES a (id));\n"
+                     "CREATE TABLE k2 (id int PRIMARY KEY, b_id int REFERENCES b (id));\n"
+                     "COMMIT;\n")
+    [found] = lint_sql(after_new_key, rules=[statements_after_write_blocking_lock.RULE])
+    assert (found.code, found.location.line, found.subject) == ("DBS125", 3, "b")
+    # A new table referencing no table, itself, one made here or the one already locked
+    # waits for nobody else.
+    quiet = ("BEGIN;\nALTER TABLE a ADD COLUMN x int;\nCREATE TABLE k (id int PRIMARY KEY);\n"
+             "CREATE TABLE k2 (id int PRIMARY KEY, up int REFERENCES k2 (id), "
+             "k_id int REFERENCES k (id), a_id int REFERENCES a (id));\nCOMMIT;\n")
+    assert codes(quiet, statements_after_access_exclusive_lock) == []
+    assert codes(quiet.replace("ALTER TABLE a ADD COLUMN x int",
+                               "ALTER TABLE a ADD CONSTRAINT a_c FOREIGN KEY (id) "
+                               "REFERENCES c (id) NOT VALID"),
+                 statements_after_write_blocking_lock) == []

@@ -33,7 +33,10 @@ move backfills and index builds to other revisions.
   on `orders`): the lock is already held and they take milliseconds.
 * Statements on tables created in this migration (a backfill into one that reads an
   existing table, `INSERT INTO new SELECT ... FROM orders`, works on `orders` and is
-  flagged), `CREATE TABLE`, transaction control, `SET`/`RESET`, `COMMENT`, `GRANT`/`REVOKE`, and alembic's `alembic_version` bookkeeping.
+  flagged), `CREATE TABLE` (one whose foreign key references an existing table is
+  flagged: it takes that table SHARE ROW EXCLUSIVE, so it waits for every open write
+  there), transaction control, `SET`/`RESET`, `COMMENT`, `GRANT`/`REVOKE`, and alembic's
+  `alembic_version` bookkeeping.
 * Reads of PostgreSQL's catalogs (`information_schema.columns`, `pg_indexes`): they take
   ACCESS SHARE locks no DDL conflicts with, and are quick.
 * Statements outside a transaction block (each commits on its own).

@@ -39,7 +39,8 @@ op.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
 * Tables also ACCESS EXCLUSIVE locked in the transaction: DBS114 reports those.
 * Quick catalog changes on the table already locked, statements on tables created in this
   migration (a backfill into one that reads an existing table is flagged: it reads all
-  of it), `CREATE TABLE`, transaction control, `SET`, `COMMENT`, `GRANT`, and alembic's
+  of it), `CREATE TABLE` (unless its foreign key references an existing table: it waits
+  for that table's writers), transaction control, `SET`, `COMMENT`, `GRANT`, and alembic's
   `alembic_version`, reads of PostgreSQL's catalogs (`information_schema`, `pg_catalog`);
   statements outside a transaction block.
 * A statement during which PostgreSQL showed no such lock on the table, when the revisions
