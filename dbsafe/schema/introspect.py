@@ -1293,6 +1293,78 @@ def introspect_session(
                             f"{_one_line(str(exc))}") from None
 
 
+class KeptSession:
+    """Snapshots of the database at `url`, read again and again on one kept session, each
+    the snapshot `introspect_url` would read on new sessions at that moment.
+
+    For a database read between steps that change it (verify-reversible of a SQL folder
+    reads it three times a migration): a new session costs more than the snapshot of a
+    small schema (three server processes to start, each loading every catalog entry it
+    touches). What a new session takes from the catalog when it logs in and a kept one
+    does not see change (a migration's `ALTER DATABASE ... SET search_path`, which decides
+    how type names and definitions are qualified; `ALTER ROLE ... SET`) makes it start a
+    new session: the settings of `pg_db_role_setting` are compared before each read.
+
+    Nothing else may hold the database in between that a new session would not see: the
+    caller closes it (`close`) before dropping the database.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: psycopg.Connection | None = None
+        self._logged_in_with = ""
+
+    def snapshot(self) -> SchemaSnapshot:
+        """The database's schema, as `introspect_url(url)` reads it.
+
+        Raises:
+            DatabaseError: the server cannot be reached, or a catalog query failed; one
+                line, without the password.
+        """
+        import psycopg
+
+        from dbsafe.pg.connect import connect
+
+        conn = self._conn
+        try:
+            if conn is not None and self._login_settings(conn) != self._logged_in_with:
+                self.close()  # a new session logs in with the new settings
+                conn = None
+            if conn is None:
+                conn = connect(self.url)
+                self._conn = conn
+                self._logged_in_with = self._login_settings(conn)
+        except psycopg.Error as exc:
+            self.close()
+            raise DatabaseError(f"could not read the schema of {redact_url(self.url)}: "
+                                f"{_one_line(redact_text(str(exc), self.url))}") from None
+        return introspect_session(conn)
+
+    @staticmethod
+    def _login_settings(conn: psycopg.Connection) -> str:
+        row = conn.execute(_LOGIN_SETTINGS_SQL).fetchone()
+        return str(row[0]) if row else ""
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> KeptSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# The settings a session takes when it logs in (`ALTER DATABASE/ROLE ... SET`), every
+# database's and role's: the table is small, and any change is worth a new session.
+_LOGIN_SETTINGS_SQL = """
+SELECT coalesce(array_agg(s::text ORDER BY s.setdatabase, s.setrole)::text, '')
+FROM pg_catalog.pg_db_role_setting AS s
+"""
+
+
 def _set_up(conn: psycopg.Connection, statement_timeout: str, *, local: bool = False,
             search_path: Sequence[str] | None = None, lock_timeout: str | None = None) -> None:
     """Session settings for introspection, in one round trip (`local`: for the current
