@@ -307,6 +307,33 @@ def test_a_moment_folded_in_the_server_s_own_zone_is_no_leftover(tmp_path: Path)
     assert _found(tmp_path) == []
 
 
+@pytest.mark.parametrize("setting", ["ALTER DATABASE %I", "ALTER ROLE CURRENT_USER IN DATABASE %I"])
+def test_a_search_path_a_migration_sets_for_new_sessions_is_read_as_they_read_it(
+        tmp_path: Path, setting: str) -> None:
+    # The walk reads its snapshots on one kept session (task 422): one that logged in before
+    # 2_path set the database's (or the role's) search_path would still print `app.mood`
+    # where new sessions print `mood`, and 2_path's down, which leaves the setting, would
+    # seem to change nothing that matters (no finding). 3_u creates unqualified objects,
+    # which land in `app`.
+    _write(tmp_path / "db" / "migrations", {
+        "1_app.up.sql": "CREATE SCHEMA app;\nCREATE TYPE app.mood AS ENUM ('ok', 'sad');\n"
+                        "CREATE TABLE app.t (m app.mood DEFAULT 'ok');\n",
+        "1_app.down.sql": "DROP SCHEMA app CASCADE;\n",
+        "2_path.up.sql": "DO $$ BEGIN EXECUTE format('" + setting + " SET search_path = app, "
+                         "public', current_database()); END $$;\n",
+        "2_path.down.sql": "SELECT 1;\n",
+        "3_u.up.sql": "CREATE TABLE u (m mood DEFAULT 'sad');\n",
+        "3_u.down.sql": "DROP TABLE u;\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    [finding] = report.findings
+    assert (finding.code, finding.location and finding.location.path) == (
+        "DBS411", "db/migrations/2_path.down.sql")
+    assert dict(finding.context)["Left behind"] == (
+        "column `app.t.m`: default differs ('ok'::mood -> 'ok'::app.mood)\n"
+        "column `app.t.m`: type differs (mood -> app.mood)")
+
+
 def test_a_serial_table_left_behind_is_one_leftover_with_its_sequence(tmp_path: Path) -> None:
     # eSkwelahan's students_activity: the sequence of a serial column went as a leftover of
     # its own, whose fix (`DROP SEQUENCE`) PostgreSQL refuses before the table's DROP

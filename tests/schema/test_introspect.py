@@ -11,7 +11,12 @@ from helpers import assert_snapshot
 from psycopg import sql
 
 from dbsafe.core import DatabaseError
-from dbsafe.schema.introspect import introspect, introspect_session, introspect_url
+from dbsafe.schema.introspect import (
+    KeptSession,
+    introspect,
+    introspect_session,
+    introspect_url,
+)
 from dbsafe.schema.model import (
     Cast,
     DefaultPrivileges,
@@ -280,6 +285,42 @@ def test_introspect_session_reads_what_introspect_url_reads_and_leaves_the_sessi
     assert postgresql.execute("SHOW TimeZone").fetchone() == ("America/New_York",)
     assert postgresql.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     postgresql.execute("CREATE TABLE after_it (id int)")  # the session is not left read-only
+
+
+def test_a_kept_session_reads_each_snapshot_as_a_new_session_would(
+    postgresql: psycopg.Connection, database_url: str
+) -> None:
+    # verify-reversible of a SQL folder reads the database three times a migration: on one
+    # session, until a migration changes what a new session logs in with.
+    postgresql.autocommit = True
+    postgresql.execute("CREATE SCHEMA app; CREATE TYPE app.mood AS ENUM ('ok'); "
+                       "CREATE TABLE app.t (m app.mood DEFAULT 'ok')")
+    database = sql.Identifier(postgresql.info.dbname)
+    with KeptSession(database_url) as reader:
+        first = reader.snapshot()
+        assert first == introspect_url(database_url)
+        pid = reader._conn.info.backend_pid if reader._conn else None
+        postgresql.execute("CREATE TABLE public.more (id int)")
+        assert reader.snapshot() == introspect_url(database_url) != first
+        assert reader._conn is not None and reader._conn.info.backend_pid == pid  # kept
+
+        # The database's search_path, as a migration sets it: type names and defaults read
+        # unqualified from then on, as `introspect_url` reads them.
+        postgresql.execute(sql.SQL("ALTER DATABASE {} SET search_path = app, public")
+                           .format(database))
+        try:
+            fresh = introspect_url(database_url)
+            assert fresh.search_path == ("app", "public")
+            assert reader.snapshot() == fresh
+            postgresql.execute(sql.SQL("ALTER ROLE CURRENT_USER IN DATABASE {} "
+                                       "SET search_path = public").format(database))
+            fresh = introspect_url(database_url)
+            assert fresh.search_path == ("public",)
+            assert reader.snapshot() == fresh
+        finally:
+            postgresql.execute(sql.SQL("ALTER ROLE CURRENT_USER IN DATABASE {} "
+                                       "RESET search_path").format(database))
+            postgresql.execute(sql.SQL("ALTER DATABASE {} RESET search_path").format(database))
 
 
 def test_unreachable_server_raises_one_line_without_password() -> None:
