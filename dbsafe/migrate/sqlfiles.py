@@ -275,17 +275,20 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
     import psycopg
 
     failures: list[StatementFailure] = []
-    with _connect(url) as conn:
-        if platform == "supabase":
-            conn.execute(supabase_platform_sql())
-        if runner is not None:
-            conn.execute(RUNNER_HISTORY[runner])
-        if before:
-            try:
-                conn.execute(before)
-            except psycopg.Error as exc:
-                raise DatabaseError(f"the throwaway server refused {before.strip()!r}: "
-                                    f"{exc}") from None
+    # What comes first, on a session of its own; none where nothing does (the SQL walk of
+    # verify-reversible applies each migration three times, with none of it).
+    if platform == "supabase" or runner is not None or before:
+        with _connect(url) as conn:
+            if platform == "supabase":
+                conn.execute(supabase_platform_sql())
+            if runner is not None:
+                conn.execute(RUNNER_HISTORY[runner])
+            if before:
+                try:
+                    conn.execute(before)
+                except psycopg.Error as exc:
+                    raise DatabaseError(f"the throwaway server refused {before.strip()!r}: "
+                                        f"{exc}") from None
     # A session of its own, started with what the stand-in set for the database (supabase's
     # search_path with `extensions`): what `RESET ALL` goes back to.
     if reset_each_file is None:
