@@ -13,6 +13,12 @@ downgrade adds back at the end of the table (DBS414, column order: the walk cann
 in place and goes on on a fresh database, as on fractal-server's 14 DBS414), and one
 revision's downgrade fails (DBS412: the walk rebuilds after it).
 
+A folder of SQL migrations instead (`--sql-migrations DIR`, relative to `--project`, e.g.
+bionic-gpt's dbmate folder `crates/db/migrations`), or a generated golang-migrate folder of
+N files (`--sql-files N`) with the same column orders every `--every`th file, an index a
+down migration forgets every `--every`th file after the third (DBS413: the walk repairs it),
+and one failing down migration (DBS412: the walk rebuilds the database after it).
+
 Usage:
     git archive <start> | tar -x -C /tmp/base
     python scripts/bench/reversible_baseline.py --baseline /tmp/base
@@ -21,6 +27,10 @@ Usage:
     cd fractal && POSTGRES_DB=fractal POSTGRES_PORT=1 JWT_SECRET_KEY=x python \\
         <checkout>/scripts/bench/reversible_baseline.py --baseline /tmp/base --project . \\
         --alembic-config fractal_server/alembic.ini --python venv/bin/python --pairs 3
+    # a folder of SQL migrations (task 422): generated, or a real project's
+    python scripts/bench/reversible_baseline.py --baseline /tmp/base --sql-files 100
+    python scripts/bench/reversible_baseline.py --baseline /tmp/base --project bionic-gpt \
+        --sql-migrations crates/db/migrations
 """
 
 from __future__ import annotations
@@ -74,6 +84,25 @@ def write_history(root: Path, revisions: int, every: int) -> None:
             f"def downgrade():\n{body_down}\n")
 
 
+def write_sql_folder(folder: Path, files: int, every: int) -> None:
+    folder.mkdir(parents=True)
+    failing = files // 2 + 1
+    for i in range(1, files + 1):
+        up = [f"CREATE TABLE t_{i} (id bigint PRIMARY KEY, a int, b text, c int);",
+              f"CREATE INDEX ix_t_{i}_a ON t_{i} (a);"]
+        down = [f"DROP TABLE t_{i};"]
+        if i > 1 and i % every == 0:
+            up.append(f"ALTER TABLE t_{i - 1} DROP COLUMN b;")
+            down.insert(0, f"ALTER TABLE t_{i - 1} ADD COLUMN b text;")
+        if i > 1 and i % every == 3:
+            # an index on an earlier table its down migration forgets
+            up.append(f"CREATE INDEX ix_t_{i - 1}_c ON t_{i - 1} (c);")
+        if i == failing:
+            down.append("DROP TABLE no_such_table;")
+        (folder / f"{i:04d}_step.up.sql").write_text("\n".join(up) + "\n")
+        (folder / f"{i:04d}_step.down.sql").write_text("\n".join(down) + "\n")
+
+
 def run(tree: Path, project: Path, args: argparse.Namespace, cache: Path) -> dict[str, Any]:
     command = [sys.executable, "-m", "dbsafe"]
     if args.python:
@@ -81,6 +110,8 @@ def run(tree: Path, project: Path, args: argparse.Namespace, cache: Path) -> dic
     command += ["verify-reversible", "--format", "json"]
     if args.alembic_config:
         command += ["--alembic-config", args.alembic_config]
+    if args.sql_migrations:
+        command += ["--sql-migrations", args.sql_migrations]
     env = {**os.environ, "PYTHONPATH": str(tree), "DBSAFE_CACHE_DIR": str(cache)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -108,14 +139,26 @@ def main() -> None:
     parser.add_argument("--project", type=Path, help="walk this project instead")
     parser.add_argument("--alembic-config", help="its alembic.ini (relative to --project)")
     parser.add_argument("--python", help="the Python that runs its env.py")
+    parser.add_argument("--sql-migrations", metavar="DIR",
+                        help="walk this folder of SQL migrations (relative to --project)")
+    parser.add_argument("--sql-files", type=int, metavar="N",
+                        help="walk a generated folder of N golang-migrate files")
     args = parser.parse_args()
     baseline = args.baseline.resolve()
     with tempfile.TemporaryDirectory(prefix="dbsafe-bench-rev-") as tmp:
         project = args.project.resolve() if args.project else Path(tmp) / "history"
-        if args.project is None:
+        if args.project is None and args.sql_files:
+            args.sql_migrations = "migrations"
+            write_sql_folder(project / "migrations", args.sql_files, args.every)
+            print(f"SQL folder: {args.sql_files} generated golang-migrate files, a column order "
+                  f"left every {args.every}th, a forgotten index every {args.every}th from the "
+                  "third, one failing down migration")
+        elif args.project is None:
             write_history(project, args.revisions, args.every)
             print(f"history: {args.revisions} generated revisions, a column order left every "
                   f"{args.every}th, one failing downgrade")
+        elif args.sql_migrations:
+            print(f"SQL folder: {project / args.sql_migrations}")
         else:
             print(f"history: {project} ({args.alembic_config or 'alembic.ini'})")
         print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
@@ -138,15 +181,17 @@ def main() -> None:
                                  f"({len(new['findings'])} against {len(old['findings'])})")
             print(f"| {pair} | {new['cpu']:.2f} | {old['cpu']:.2f} | "
                   f"{new['cpu'] / old['cpu']:.2f}x | {new['wall']:.1f} | {old['wall']:.1f} | "
-                  f"{new['summary'].get('rebuilt')} |")
+                  f"{new['summary'].get('rebuilt', '-')} |")
         ratios = [n["cpu"] / o["cpu"] for n, o in zip(runs["this checkout"], runs["baseline"],
                                                       strict=True)]
         walls = [n["wall"] / o["wall"] for n, o in zip(runs["this checkout"], runs["baseline"],
                                                        strict=True)]
         summary = runs["this checkout"][-1]["summary"]
+        walked = (f"{summary.get('migrations')} migrations" if args.sql_migrations else
+                  f"{summary.get('revisions_verified')} revisions, {summary.get('rebuilt')} "
+                  "fresh databases")
         print(f"findings identical in every pair: {len(runs['baseline'][-1]['findings'])} "
-              f"({summary.get('findings_by_code')}); {summary.get('revisions_verified')} "
-              f"revisions, {summary.get('rebuilt')} fresh databases")
+              f"({summary.get('findings_by_code')}); {walked}")
         print(f"CPU this / baseline: median {statistics.median(ratios):.2f}x "
               f"({min(ratios):.2f}-{max(ratios):.2f}); wall median "
               f"{statistics.median(walls):.2f}x")
