@@ -3,8 +3,10 @@
 Each run is `python -m dbsafe verify-reversible --format json` in a process of its own, with
 `PYTHONPATH` set to the tree measured, on a throwaway server as users run it; the two trees
 alternate, pair by pair, so a machine shared with other work loads both alike. CPU is user +
-system time of dbsafe and every process it waited for (its alembic children, the throwaway
-server's processes): what the walk costs, whatever else runs on the machine. Both trees must
+system time of dbsafe and every process it waited for (its alembic children), and of the
+throwaway server's processes (`pg_ctl` daemonises the postmaster: this script makes itself
+their subreaper, so the postmaster, with every backend it reaped, ends as its child): what
+the walk costs, whatever else runs on the machine. Both trees must
 report the same findings (compared as JSON, the `summary`'s timings aside).
 
 The history walked, unless `--project` names a real one: a generated linear history of N
@@ -118,6 +120,7 @@ def run(tree: Path, project: Path, args: argparse.Namespace, cache: Path) -> dic
     done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True,
                           check=False)
     wall = time.perf_counter() - started
+    _reap()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{tree}: exit {done.returncode}\n{done.stderr[-2000:]}")
@@ -125,6 +128,30 @@ def run(tree: Path, project: Path, args: argparse.Namespace, cache: Path) -> dic
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"cpu": cpu, "wall": wall, "findings": payload["findings"],
             "summary": payload["summary"]}
+
+
+def _subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux): the postmaster
+    `pg_ctl` daemonised, so that its CPU (and its backends') counts in RUSAGE_CHILDREN."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _reap(timeout: float = 60.0) -> None:
+    """Wait for the orphans adopted during a run (the stopped server's postmaster)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.05)
 
 
 def main() -> None:
@@ -145,6 +172,8 @@ def main() -> None:
                         help="walk a generated folder of N golang-migrate files")
     args = parser.parse_args()
     baseline = args.baseline.resolve()
+    if not _subreaper():
+        print("not a subreaper: the server's CPU is not counted")
     with tempfile.TemporaryDirectory(prefix="dbsafe-bench-rev-") as tmp:
         project = args.project.resolve() if args.project else Path(tmp) / "history"
         if args.project is None and args.sql_files:
