@@ -2579,6 +2579,7 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                    schema_kept: list[Migration] | None = None,
                    row_changes: RowChanges | None = None,
                    origins: dict[Finding, Mapping[str, str]] | None = None,
+                   paths: dict[Finding, tuple[str, ...]] | None = None,
                    **context: Any) -> list[Finding]:
     """Run `rules` over one migration; `context` fills `LintContext` fields.
 
@@ -2591,7 +2592,10 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     of the rows (`dbsafe upgrade` reads those tables before it, DBS614). `origins`, when
     given, gets each finding of a statement after the migrations renamed a table, with the
     renames as that statement read them (`History.origins`): `--database-url` weighs it by
-    the size of the database's table its subject names (`database_name`).
+    the size of the database's table its subject names (`database_name`). `paths`, when
+    given, gets each finding of a statement a search_path the migrations set (or env.py, as
+    the capture's generated SET says) is in force for, with that path: its unqualified names
+    are the tables of that path's schemas.
     """
     statements = parse_migration(migration)
     if schema_kept is not None and changes_no_schema(statements):
@@ -2629,6 +2633,10 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
         if origins is not None and history.origins and len(findings) > found_before:
             renamed = dict(history.origins)  # (as it stands now: later renames change it)
             origins.update((finding, renamed) for finding in findings[found_before:])
+        if paths is not None and len(findings) > found_before and (
+                history.search_path is not None or history.local_search_path is not None):
+            path = history.search_path_now()
+            paths.update((finding, path) for finding in findings[found_before:])
         if not statement.generated and statement.kind:
             history.note_unread_indexes(ctx.unread_indexes(statement))
         history.apply(statement)

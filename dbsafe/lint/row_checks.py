@@ -271,6 +271,10 @@ class RowChecks:
         for s in statements:
             if s.transaction in ("commit", "rollback", "prepare"):
                 self._local_settings.clear()
+            if s.generated and s.kind == "VariableSetStmt":
+                # (the settings env.py gave its connection, as the capture read them: `SET
+                # search_path TO phx` names the schema the unqualified tables are in)
+                self._note_settings(s)
             if s.generated or s.deferred:
                 continue
             columns = validated_columns(s, self._plain_types)

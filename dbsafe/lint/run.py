@@ -485,6 +485,9 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     # Findings after a rename, with the renames their statement read (weighed by the size of
     # the database's table, under whatever name the migrations gave it).
     origins: dict[Finding, Mapping[str, str]] = {}
+    # Findings under a search_path a migration (or env.py) set: their unqualified names are
+    # looked up on it, not on the path lint's own session reads the database with.
+    paths: dict[Finding, tuple[str, ...]] = {}
     sequence = upgrade_sequence(migrations, loaded)
     first = _first_linted(sequence)
     for migration, linted in sequence:
@@ -504,7 +507,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
             table_sizes=sizes, large_table_bytes=settings.large_table,
             history=history.carry(), renames=renames, schema_kept=schema_kept,
             row_changes=row_changes if migration.kind == "alembic" else None,
-            origins=origins,
+            origins=origins, paths=paths,
         ))
     if loaded is not None:
         findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
@@ -522,7 +525,8 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     created = {name: name not in existing for name, kind in history.created_kinds.items()
                if kind in ("table", "materialized view")}
     weighed_by = {rule.code: rule.weighed_by for rule in ALL_RULES}
-    findings = [_weigh(f, weighed_by.get(f.code), facts, settings, created, origins.get(f, {}))
+    findings = [_weigh(f, weighed_by.get(f.code), facts, settings, created, origins.get(f, {}),
+                       paths.get(f))
                 for f in findings]
     checked = app_references.Outcome()
     if app is not None and app_references.enabled(settings):
@@ -647,13 +651,16 @@ def _read(path: Path | None) -> str | None:
 
 def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
            settings: Settings, created: Mapping[str, bool] | None = None,
-           origins: Mapping[str, str] | None = None) -> Finding:
+           origins: Mapping[str, str] | None = None,
+           search_path: Sequence[str] | None = None) -> Finding:
     """Attach the size of the table the finding is about, and weigh it by what its rule's
     harm grows with (`Rule.weighed_by`): a lock on a small table is only a warning; a lock,
     or a break, on a table the database does not have yet (`created`: the tables the
     migrations create, each with whether the database lacks it) is a note, since nothing
     deployed can be using it while they run. A subject naming several tables (`a, b`) is
-    new only when each of them is; a finding about an index is weighed by its table."""
+    new only when each of them is; a finding about an index is weighed by its table. An
+    unqualified name is looked up on `search_path`, the one the migrations (or env.py) set
+    for its statement, when they set one."""
     from dbsafe.lint.engine import TABLE_CONTEXT
 
     table = dict(finding.context).get(TABLE_CONTEXT)  # an index's
@@ -661,7 +668,7 @@ def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
         return finding
     subjects = [table] if table else (finding.subject or "").split(", ")
     new = all(_created_here(subject, created or {}) for subject in subjects)
-    stats = _lookup(subjects[0], facts, origins or {})
+    stats = _lookup(subjects[0], facts, origins or {}, search_path)
     if stats is not None:
         size, small = stats.describe(), stats.total_bytes < settings.large_table
     elif new:
@@ -687,12 +694,17 @@ def _created_here(subject: str, created: Mapping[str, bool]) -> bool:
     return False
 
 
-def _lookup(subject: str, facts: DatabaseFacts,
-            origins: Mapping[str, str]) -> TableStats | None:
+def _lookup(subject: str, facts: DatabaseFacts, origins: Mapping[str, str],
+            search_path: Sequence[str] | None = None) -> TableStats | None:
     """The size of the table `subject` names: `table`, `schema.table`, or one of its
     columns (`table.column`, `schema.table.column`); one the migrations renamed is the
     database's table under its name there (`origins`: `History.origins` as the finding's
-    statement read them), and a name they renamed away names none of its tables."""
+    statement read them), and a name they renamed away names none of its tables. An
+    unqualified name is the table of the first schema holding one of `search_path`, the path
+    the migrations (or env.py) set for the finding's statement (`"$user"` skipped), or,
+    where they set none, of the path lint's session reads the database with."""
+    schemas = facts.search_path if search_path is None \
+        else tuple(s for s in search_path if s != "$user")
     for written in _subject_names(subject):
         name = _database_name(written, origins)
         if name is None:
@@ -700,7 +712,7 @@ def _lookup(subject: str, facts: DatabaseFacts,
         if name in facts.sizes:
             return facts.sizes[name]
         if "." not in name:
-            for schema in facts.search_path:
+            for schema in schemas:
                 stats = facts.sizes.get(f"{schema}.{name}")
                 if stats is not None:
                     return stats

@@ -461,12 +461,19 @@ def _autocommit(dbapi: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-_TIMEOUTS_SQL = ("SELECT pg_catalog.current_setting('lock_timeout'), "
-                 "pg_catalog.current_setting('statement_timeout')")
+# (search_path: only where the session's own, env.py's `SET search_path` or its connect
+# options (`-csearch_path=...`, asyncpg's server_settings), gave it: the path of the server,
+# the database or the role is the one dbsafe's own sessions read with too)
+_SETTINGS_SQL = ("SELECT pg_catalog.current_setting('lock_timeout'), "
+                 "pg_catalog.current_setting('statement_timeout'), "
+                 "(SELECT setting FROM pg_catalog.pg_settings WHERE name = 'search_path' "
+                 "AND source IN ('session', 'client'))")
 
 
-def _session_timeouts(connection: Any) -> list[list[str]]:
-    """`lock_timeout` and `statement_timeout` of the session, where set (not 0).
+def _session_settings(connection: Any) -> list[list[str]]:
+    """`lock_timeout` and `statement_timeout` of the session, where set (not 0), and its
+    `search_path` where env.py set it on its connection (`SET search_path TO phx`, as Arize
+    Phoenix's does, or a connect option), as PostgreSQL spells it (`"$user", public`).
 
     Read through the driver's own cursor, not SQLAlchemy, so that no transaction is begun
     that alembic would then find open; one the read itself opens is rolled back.
@@ -478,17 +485,21 @@ def _session_timeouts(connection: Any) -> list[list[str]]:
         idle = _transaction_status(dbapi) is False
         cursor = dbapi.cursor()
         try:
-            cursor.execute(_TIMEOUTS_SQL)
+            cursor.execute(_SETTINGS_SQL)
             row = cursor.fetchone()
         finally:
             cursor.close()
         if idle:
             dbapi.rollback()
-    except Exception:  # noqa: BLE001 - an unknown driver: the timeouts stay unknown
+    except Exception:  # noqa: BLE001 - an unknown driver: the settings stay unknown
         return []
+    if row is None:
+        return []
+    *timeouts, search_path = row
     names = ("lock_timeout", "statement_timeout")
-    return [[names[i], str(value)] for i, value in enumerate(row or ())
-            if str(value) not in ("0", "")]
+    return [[names[i], str(value)] for i, value in enumerate(timeouts)
+            if str(value) not in ("0", "")] \
+        + ([["search_path", str(search_path)]] if search_path is not None else [])
 
 
 class _Capture:
@@ -524,9 +535,10 @@ class _Capture:
         # While a batch_alter_table() block runs its operations: (file, line of the `with`,
         # line of the batch_op.* call whose SQL runs now).
         self._batch: tuple[str, int, int] | None = None
-        # The timeouts the session had when alembic started running revisions: what env.py
-        # set on its connection (`SET lock_timeout`, connect options), which holds for every
-        # revision of every run. Each record carries them ([[name, value], ...]).
+        # The timeouts (and search_path) the session had when alembic started running
+        # revisions: what env.py set on its connection (`SET lock_timeout`, `SET search_path
+        # TO phx`, connect options), which holds for every revision of every run. Each record
+        # carries them ([[name, value], ...]).
         self._settings: list[list[str]] = []
         # The first revision that ran a statement since alembic began running revisions
         # (`run_migrations`): it starts in the state env.py and alembic give every first
@@ -543,7 +555,7 @@ class _Capture:
         self._install_settings()
 
     def _install_settings(self) -> None:
-        """Read the session's timeouts each time env.py hands alembic the connection."""
+        """Read the session's settings each time env.py hands alembic the connection."""
         try:
             from alembic.runtime.migration import MigrationContext
         except ImportError:
@@ -552,7 +564,7 @@ class _Capture:
         original = MigrationContext.run_migrations
 
         def run_migrations(context: Any, **kwargs: Any) -> Any:
-            capture._settings = _session_timeouts(getattr(context, "connection", None))
+            capture._settings = _session_settings(getattr(context, "connection", None))
             capture._run_revision = None
             return original(context, **kwargs)
 

@@ -143,6 +143,28 @@ def _finish(b: _Builder) -> None:
     b.current_revision = None
 
 
+def _setting(name: str, value: str) -> str | None:
+    """The SET giving a session's setting as the capture read it; `search_path` from the
+    list PostgreSQL spells (each name quoted: `SET search_path = 'a, b'` would name one
+    schema, `"a, b"`), None for one that cannot be read.
+
+    >>> _setting("lock_timeout", "5s"), _setting("search_path", 'phx, "$user", "a""b" ')
+    ("SET lock_timeout = '5s'", 'SET search_path TO "phx", "$user", "a""b"')
+    >>> _setting("search_path", '""'), _setting("search_path", '"open')
+    ("SET search_path TO ''", None)
+    """
+    from dbsafe.config import split_search_path
+
+    if name != "search_path":
+        return f"SET {name} = '{value.replace(chr(39), chr(39) * 2)}'"
+    # (an empty path reads back as `""`)
+    schemas = () if value.strip() == '""' else split_search_path(value)
+    if schemas is None:
+        return None
+    return "SET search_path TO " + (", ".join('"' + s.replace('"', '""') + '"' for s in schemas)
+                                    or "''")
+
+
 def _location(b: _Builder, file: str, line: int) -> Location:
     lines = b.lines.get(file)
     if lines is None:
@@ -186,12 +208,13 @@ def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
         if ran is not None and revision.revision not in ran:
             continue  # after the failing revision: never ran
         statements = by_revision.get(revision.revision, [])
-        # The timeouts env.py set on the session hold for the revision: shown as the SET
-        # that gives them, generated like alembic's BEGIN, before its first statement.
+        # The timeouts (and search_path) env.py set on the session hold for the revision:
+        # shown as the SET that gives them, generated like alembic's BEGIN, before its first
+        # statement.
         out: list[MigrationStatement] = [
-            MigrationStatement(f"SET {name} = '{value.replace(chr(39), chr(39) * 2)}'",
-                               Location("<alembic>", 1), generated=True)
-            for name, value in (statements[0].settings if statements else ())]
+            MigrationStatement(sql, Location("<alembic>", 1), generated=True)
+            for name, value in (statements[0].settings if statements else ())
+            if (sql := _setting(name, value)) is not None]
         states = list(_transaction_states(statements))
         starts = next((running for _, running, _ in states if running is not None),
                       state if state is not None else True)

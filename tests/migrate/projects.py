@@ -170,6 +170,37 @@ def run_migrations_online():
     asyncio.run(run_async_migrations())
 
 """ + _TAIL,
+    # Arize Phoenix's: an async engine on sqlalchemy.url (asyncpg), its tables in a schema of
+    # its own, `app`, made and put on the search path by env.py on its connection (the
+    # revisions name their tables unqualified), its version table there too.
+    "own_schema": _ENV_HEAD + _OFFLINE + """
+import asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_engine_from_config
+
+
+def do_run_migrations(connection):
+    connection.execute(text("CREATE SCHEMA IF NOT EXISTS app"))
+    connection.execute(text("SET search_path TO app"))
+    connection.commit()
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      version_table_schema="app", transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations():
+    connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}),
+                                           prefix="sqlalchemy.", poolclass=pool.NullPool)
+    async with connectable.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await connectable.dispose()
+
+
+def run_migrations_online():
+    asyncio.run(run_async_migrations())
+
+""" + _TAIL,
     # The project's own psycopg2 URL in alembic.ini, read by the stock template.
     "psycopg2_url": _ENV_HEAD + _OFFLINE + _ONLINE_FROM_CONFIG + _TAIL,
     # Goes around SQLAlchemy: a raw driver connection to the URL of its choice.

@@ -1,0 +1,122 @@
+"""An env.py that puts its own schema on the search path of its connection (Arize Phoenix's
+`SET search_path TO phx`, task 418): the statement runs outside every revision, on env.py's
+connection, so dbsafe's own sessions, which read the database with its default path, found
+none of the revisions' unqualified tables. The capture carries the path env.py set as a
+generated `SET search_path TO ...` before each revision; the preflight's row checks ask the
+rows under it, and lint weighs a finding by the size of the table of that path.
+
+The project (`tests.migrate.projects`, "own_schema") is async (asyncpg), keeps its tables and
+its version table in schema `app`, and names a decoy database in alembic.ini that nothing
+listens for: the sandbox points env.py at the database dbsafe was given. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from dbsafe.core import Severity
+from dbsafe.guard.upgrade import UpgradeOptions
+from dbsafe.lint.run import load
+from tests.helpers import at_revision
+from tests.migrate.projects import write_project
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
+
+# (nothing listens on port 1: a connection env.py made there itself would fail the run)
+DECOY = "postgresql+asyncpg://phoenix:secret@127.0.0.1:1/phoenix"
+
+# An index built without CONCURRENTLY (DBS101, weighed by the table's size) and a NOT NULL
+# one of the database's rows refuses (DBS615), both on `orders`, unqualified.
+NOT_NULL = '''"""index and NOT NULL on orders"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.create_index("ix_orders_id_patient", "orders", ["id", "patient_id"])
+    op.alter_column("orders", "patient_id", nullable=False)
+
+
+def downgrade():
+    op.alter_column("orders", "patient_id", nullable=True)
+    op.drop_index("ix_orders_id_patient", table_name="orders")
+'''
+
+
+def _project(root: Path, revision: str = NOT_NULL) -> Path:
+    write_project(root, "own_schema", ini_url=DECOY)
+    (root / "migrations" / "versions" / "0005_not_null.py").write_text(revision)
+    return root
+
+
+def _settings(root: Path, url: str | None = None, **overrides: Any):
+    return load_settings(root, {"database-url": url, "cache": False, **overrides}, environ={})
+
+
+def _options(tmp_path: Path, **overrides: Any) -> UpgradeOptions:
+    return UpgradeOptions(**{"backup_dir": tmp_path / "backups", "retry_delay": 0.05,
+                             "dry_run": True, **overrides})
+
+
+def test_the_capture_carries_the_search_path_env_py_set_before_each_revision(
+        tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+
+    loaded = load(_settings(root))
+
+    firsts = [(m.revision, m.statements[0].sql, m.statements[0].generated)
+              for m in loaded.migrations]
+    assert firsts[:2] == [("0001", 'SET search_path TO "app"', True),
+                          ("0002", 'SET search_path TO "app"', True)], firsts
+
+
+def _at_0004_with_rows(url: str, root: Path) -> None:
+    at_revision(url, root / "alembic.ini", "0004")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('orders'), to_regclass('app.orders')::text"
+                            ).fetchone() == (None, "app.orders")
+        conn.execute("INSERT INTO app.patients VALUES (1, 'Ada')")
+        conn.execute("INSERT INTO app.orders VALUES (10, 1), (11, NULL)")
+
+
+def test_lint_weighs_a_finding_by_the_table_on_the_search_path_env_py_set(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at_0004_with_rows(database_url, root)
+
+    linted = commands.lint(_settings(root, database_url, select=("DBS101",)))
+
+    # DBS101 weighed by app.orders' size (a small table, not analyzed: a warning)
+    (index,) = linted.findings
+    assert index.severity is Severity.WARNING, index
+    assert dict(index.context).get("Table size", "").endswith("unknown rows"), index.context
+
+
+def test_the_preflight_asks_the_rows_of_the_table_on_the_search_path_env_py_set(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at_0004_with_rows(database_url, root)
+    steps: list[str] = []
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path),
+                              lambda step, message: steps.append(f"{step}: {message}"))
+
+    # app.orders' rows refuse the NOT NULL (it said: `relation "orders" does not exist now,
+    # so it is made by the plan`, cannot tell)
+    assert report.summary["outcome"] == "refused", report.findings
+    (refused,) = [f for f in report.findings if f.code == "DBS615"]
+    assert refused.subject == "orders.patient_id"
+    assert "`orders.patient_id` holds NULLs in 1 row(s)" in refused.message
+    assert "preflight: rows: 1 validation(s) of the pending statements asked of the " \
+           "database's rows: 1 refused" in steps, steps
+    with psycopg.connect(database_url) as conn:  # (a plan: nothing ran)
+        assert conn.execute("SELECT version_num FROM app.alembic_version").fetchall() == [
+            ("0004",)]
