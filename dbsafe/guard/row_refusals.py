@@ -76,14 +76,16 @@ children (unless `ALTER TABLE ONLY`, `NO INHERIT`); unique and foreign keys chec
 own rows, and look a key up in the referenced table's own rows (a partitioned table: all).
 
 Each check is asked under the settings the plan gave its session before it (`SET
-search_path`, `TimeZone`, `DateStyle`, ...: `lint.row_checks`), set back after it.
+search_path`, `TimeZone`, `DateStyle`, ...: `lint.row_checks`), env.py's `SET search_path` on
+its connection among them (the capture's generated SET), set back after it.
 
 The queries run in one READ ONLY transaction, each under a statement timeout and the run's
 lock timeout in a savepoint: one cut short is "not checked", never a wait; so is one over a
 table whose row security policies would hide rows from it (`row_security` off: PostgreSQL
 checks every row). A statement whose
 table or columns do not exist now, or that an earlier statement of the plan changes the rows
-of (a data migration), "could not be told": its rows are not today's; so is one whose query calls
+of (a data migration), "could not be told": its rows are not today's (or, for a table
+there is none of now, as on an empty database: the plan makes it); so is one whose query calls
 a function the plan creates or replaces before it, itself or through the bodies of the
 functions it calls, and one after a data statement (or a query a statement runs, or DDL
 evaluating over rows: `lint.row_changes.Runs`) calling a function that writes a table or
@@ -196,6 +198,21 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
     return verdicts
 
 
+def _not_today(conn: Any, table: str, psycopg: Any) -> str:
+    """How a check's rows are not today's: the plan makes `table` (a table, or a domain
+    `ALTER DOMAIN` validates) when there is none of that name now, as on an empty database;
+    else its rows are not today's (an earlier statement of the plan changes them)."""
+    try:
+        with conn.transaction():  # (a savepoint: a name it cannot read leaves the rest)
+            missing = conn.execute("SELECT pg_catalog.to_regclass(%s) IS NULL "
+                                   "AND pg_catalog.to_regtype(%s) IS NULL",
+                                   (table, table)).fetchone()[0]
+    except psycopg.Error:
+        missing = False
+    return f", and {table} does not exist now: the plan makes it" if missing \
+        else ": its rows are not today's"
+
+
 def _calls_write(conn: Any, check: dict[str, Any], followed: dict[str, str | None]
                  ) -> str | None:
     """Why the functions the plan called before `check` may have changed its rows: one
@@ -293,7 +310,7 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
         check = {**check, "changed": changed}
     if unsure:
         return [Verdict(revision, sql, table, "cannot tell",
-                        f"{unsure}: its rows are not today's")]
+                        f"{unsure}{_not_today(conn, table, psycopg)}")]
     if check.get("new"):  # the plan creates it, and nothing called writes it
         return []
     try:

@@ -120,3 +120,21 @@ def test_the_preflight_asks_the_rows_of_the_table_on_the_search_path_env_py_set(
     with psycopg.connect(database_url) as conn:  # (a plan: nothing ran)
         assert conn.execute("SELECT version_num FROM app.alembic_version").fetchall() == [
             ("0004",)]
+
+
+def test_a_check_of_a_table_the_plan_makes_says_so_on_an_empty_database(
+        database_url: str, tmp_path: Path) -> None:
+    # (task 418: it said "0005 runs UPDATE on orders before it: its rows are not today's"
+    # of a table an empty database has not got)
+    root = _project(tmp_path / "p", NOT_NULL.replace(
+        '    op.create_index("ix_orders_id_patient", "orders", ["id", "patient_id"])\n',
+        '    op.execute("UPDATE orders SET patient_id = 1 WHERE patient_id IS NULL")\n'))
+    steps: list[str] = []
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path),
+                              lambda step, message: steps.append(f"{step}: {message}"))
+
+    assert not [f for f in report.findings if f.code == "DBS615"], report.findings
+    assert "preflight: rows: 0005: ALTER TABLE orders ALTER COLUMN patient_id SET NOT NULL: " \
+           "cannot tell (orders: 0005 runs UPDATE on orders before it, and orders does not " \
+           "exist now: the plan makes it)" in steps, steps

@@ -962,8 +962,8 @@ def test_a_table_the_plan_makes_is_empty_unless_a_function_called_writes_it(
                   "ALTER TABLE fresh ALTER COLUMN a SET NOT NULL")
     (verdict,) = _verdicts(database, *statements)
     assert (verdict.outcome, verdict.detail) == (
-        "cannot tell", "0005 calls fill_fresh() in a SELECT before it (which writes fresh): "
-        "its rows are not today's")
+        "cannot tell", "0005 calls fill_fresh() in a SELECT before it (which writes fresh), "
+        "and fresh does not exist now: the plan makes it")
     assert _postgresql_refuses(database, *statements)
 
 
@@ -1625,7 +1625,8 @@ def test_a_table_made_as_a_query_s_rows_cannot_be_told(database: psycopg.Connect
                   "ALTER TABLE made ALTER COLUMN host SET NOT NULL")
     (verdict,) = _verdicts(database, *statements)
     assert (verdict.outcome, verdict.detail) == (
-        "cannot tell", "0005 runs CREATE TABLE AS on made before it: its rows are not today's")
+        "cannot tell", "0005 runs CREATE TABLE AS on made before it, and made does not exist "
+        "now: the plan makes it")
     assert _postgresql_refuses(database, *statements)
     # COPY ... FROM fills the table it names (a file, or STDIN in a migration)
     for copy in ("COPY clean FROM STDIN", "COPY clean (id, host) FROM '/tmp/hosts.csv' CSV"):
