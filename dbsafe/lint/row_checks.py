@@ -51,7 +51,8 @@ a function called writes it. A column retyped earlier is handed on with its `ALT
 TYPE` (`retyped`): the guard asks the rows when it keeps every value (`integer` to `bigint`,
 `guard.kept_types`), says it could not be told otherwise. Each is handed on with the
 settings (`search_path`, `TimeZone`, ...: `_PROBED_SETTINGS`) the plan's SET or set_config
-gave its session before it (`settings`), under which the guard asks it. A `SET NOT NULL` of a column an
+gave its session before it, or env.py its connection (the capture's generated SET before each
+revision: `SET search_path TO "phx"`) (`settings`), under which the guard asks it. A `SET NOT NULL` of a column an
 earlier `ADD COLUMN` of the plan added (and nothing changed since), or the same statement added, is handed on with that statement
 (`added`): the column holds its DEFAULT, or NULL in every row, which the guard can tell. One
 of a column an earlier `UPDATE` of the table (not ONLY) set to a constant not NULL in every row
