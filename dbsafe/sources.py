@@ -1169,6 +1169,7 @@ class SqlFolder:
         from dbsafe.extract.migration import (
             graphile_baseline,
             graphile_runs_commands,
+            schemas_packages_make,
             sql_migrations,
             unrun_files,
         )
@@ -1184,6 +1185,9 @@ class SqlFolder:
             ran = [s.sql for m in (*graphile_baseline(self.path, self.root), *self.read())
                    for s in m.statements]
             unrun += [f'CREATE SCHEMA "{name}"' for name in schemas_made_elsewhere(ran)]
+        # A job queue's schema its package makes when the application starts it.
+        unrun += [f'CREATE SCHEMA "{name}"' for name in schemas_packages_make(self.path,
+                                                                               self.root)]
         return unrun
 
     def setup_hint(self, failure: StatementFailure, first: list[str]) -> str:

@@ -3040,6 +3040,22 @@ def _depends_on_npm(package: Path, name: str) -> bool:
         for key in ("dependencies", "devDependencies"))
 
 
+# npm packages that make a schema of their own when the application starts them, never
+# through its migrations, under this name unless configured otherwise: graphile-worker's
+# `graphile_worker` (its `runMigrations`; OpenPipe's admin page reads
+# `graphile_worker._private_jobs` through Kysely), pg-boss's `pgboss` (`boss.start()`).
+_SCHEMAS_PACKAGES_MAKE = {"graphile-worker": "graphile_worker", "pg-boss": "pgboss"}
+
+
+def schemas_packages_make(folder: Path, root: Path) -> list[str]:
+    """The schemas npm packages make at run time (`_SCHEMAS_PACKAGES_MAKE`) that a
+    `package.json` in `folder`, a folder above it up to `root`, or `root` depends on."""
+    packages = [folder, *folder.parents] if folder.is_relative_to(root) else []
+    packages = [p for p in packages if p.is_relative_to(root)] or [root]
+    return sorted({schema for package, schema in _SCHEMAS_PACKAGES_MAKE.items()
+                   if any(_depends_on_npm(p, package) for p in packages)})
+
+
 # postgres-migrations' migrations (its `parseFileName`: `^(-?\d+)[-_]?(.*).(sql|js)$`, case
 # ignored; its `loadMigrationFiles` takes every `.sql` and `.js` name of the folder itself,
 # no subfolder, and refuses one it cannot parse), the line that runs one outside a

@@ -358,3 +358,37 @@ def test_with_the_cache_a_client_s_module_is_read_again_only_once_its_stat_chang
     # A changed stat: read again, its plugin not known, the chain not read
     os.utime(made, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
     assert found() == [(5, "DBS302", 60)]
+
+
+@pytest.mark.parametrize(("package", "chain", "found"), [
+    ('"graphile-worker": "^0.16.2"', "selectFrom('graphile_worker._private_jobs')", []),
+    ('"pg-boss": "^10.0.0"', "selectFrom('pgboss.job')", []),
+    # a schema no dependency makes is still missing, as is one of the package not depended on
+    ('"graphile-worker": "^0.16.2"', "selectFrom('nosuch.jobs')", [(3, "DBS301", 42)]),
+    ('"pg": "^8.0.0"', "selectFrom('graphile_worker._private_jobs')", [(3, "DBS301", 42)]),
+], ids=["graphile-worker", "pg-boss", "other-schema", "not-a-dependency"])
+@pytest.mark.usefixtures("one_server_throwaways")
+def test_a_schema_a_job_queue_package_makes_at_run_time_is_unknown(
+        tmp_path: Path, package: str, chain: str, found: list[tuple[int, str, int]]) -> None:
+    """OpenPipe's admin page reads `graphile_worker._private_jobs` through Kysely
+    (`kysely.selectFrom("graphile_worker._private_jobs")`): graphile-worker makes its schema
+    when the application starts it, never through the app's prisma migrations, so the chain
+    (read since task 417) was a false DBS301. A schema a package the project depends on
+    makes at run time is unknown: what is read of it is not analysed."""
+    from dbsafe import commands
+    from dbsafe.config import load_settings
+
+    _project(tmp_path, {
+        "prisma/migrations/20240101000000_init/migration.sql": "CREATE TABLE person (id int);\n",
+        "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+        "src/store.ts": "import { Kysely, PostgresDialect } from 'kysely';\n"
+                        "const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });\n"
+                        f"export const jobs = () => db.{chain}.selectAll().execute();\n"},
+             package='{"dependencies": {"kysely": "^0.28.0", ' + package + '}}\n')
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "src"])
+
+    assert sorted((f.location.line, f.code, f.location.column) for f in report.findings
+                  if f.location is not None) == found
