@@ -3049,9 +3049,13 @@ _SCHEMAS_PACKAGES_MAKE = {"graphile-worker": "graphile_worker", "pg-boss": "pgbo
 
 def schemas_packages_make(folder: Path, root: Path) -> list[str]:
     """The schemas npm packages make at run time (`_SCHEMAS_PACKAGES_MAKE`) that a
-    `package.json` in `folder`, a folder above it up to `root`, or `root` depends on."""
+    `package.json` in `folder`, a folder above it up to `root`, or a package of the
+    project (`js_packages.project_folders`: a monorepo's worker in `packages/worker`,
+    beside the migrations' `packages/db`) depends on."""
+    from dbsafe.extract.js_packages import project_folders
+
     packages = [folder, *folder.parents] if folder.is_relative_to(root) else []
-    packages = [p for p in packages if p.is_relative_to(root)] or [root]
+    packages = [p for p in packages if p.is_relative_to(root)] + project_folders(root)
     return sorted({schema for package, schema in _SCHEMAS_PACKAGES_MAKE.items()
                    if any(_depends_on_npm(p, package) for p in packages)})
 

@@ -466,7 +466,9 @@ _CHUNK = 32
 # 292: a schema a job-queue package the project depends on makes at run time
 #      (graphile-worker's `graphile_worker`, pg-boss's `pgboss`) is unknown, not missing:
 #      what reads it is not analysed (OpenPipe's Kysely chain: task 426)
-_CACHE_VERSION = 292
+# 293: a job queue's schema is unknown where any package of the project depends on its
+#      package too (a monorepo's worker beside the migrations' package)
+_CACHE_VERSION = 293
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -392,3 +392,35 @@ def test_a_schema_a_job_queue_package_makes_at_run_time_is_unknown(
 
     assert sorted((f.location.line, f.code, f.location.column) for f in report.findings
                   if f.location is not None) == found
+
+
+@pytest.mark.usefixtures("one_server_throwaways")
+def test_a_job_queue_in_another_package_of_a_monorepo_makes_its_schema_too(
+        tmp_path: Path) -> None:
+    """A monorepo keeps its worker (which depends on graphile-worker and starts it) in a
+    package of its own beside the one holding the migrations: its schema may exist all the
+    same (the first version read only the migrations' package and the folders above it)."""
+    from dbsafe import commands
+    from dbsafe.config import load_settings
+
+    _project(tmp_path, {
+        "packages/db/prisma/migrations/20240101000000_init/migration.sql":
+            "CREATE TABLE person (id int);\n",
+        "packages/db/prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+        "packages/db/package.json": '{"name": "@acme/db", "dependencies": {"kysely": "^0.28"}}\n',
+        "packages/worker/package.json":
+            '{"name": "@acme/worker", "dependencies": {"graphile-worker": "^0.16.2"}}\n',
+        "packages/db/src/store.ts":
+            "import { Kysely, PostgresDialect } from 'kysely';\n"
+            "const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });\n"
+            "export const jobs = () => db.selectFrom('graphile_worker._private_jobs')"
+            ".selectAll().execute();\n"
+            "export const people = () => db.selectFrom('nosuch.people').selectAll().execute();\n"},
+             package='{"private": true, "workspaces": ["packages/*"]}\n')
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "packages"])
+
+    assert sorted((f.location.line, f.code) for f in report.findings
+                  if f.location is not None) == [(4, "DBS301")]
