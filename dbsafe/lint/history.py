@@ -406,6 +406,7 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
     from dbsafe.migrate.render import captured_migrations, render_revisions
     from dbsafe.migrate.revisions import ancestors
     from dbsafe.migrate.runner import (
+        FlaskAppError,
         MigrationError,
         RunResult,
         capture,
@@ -441,6 +442,10 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
                 template = stack.enter_context(pristine_copy(server, "dbsafe"))
             result = capture(project, server.url("dbsafe"))
             error = result.capture_error
+            if error is not None and error.get("type") == "FlaskAppNotLoaded":
+                # offline rendering loads the application as this run did: said once
+                raise FlaskAppError(describe_failure(error, ini=project.ini,
+                                                     interpreter=project.interpreter))
             if error is not None and not error.get("revision"):
                 raise _NoCapture(describe_failure(error, ini=project.ini,
                                                   interpreter=project.interpreter))
@@ -470,6 +475,8 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
                 head = _head_schema(server.url("dbsafe"), result, captured, started)
     except SetupSqlError:
         raise  # the project's own SQL failed: no schema of the project's to capture on
+    except FlaskAppError:
+        raise  # offline rendering would load the application as this run did
     except MigrationError as exc:
         raise _NoCapture(str(exc)) from None
     except DbsafeError as exc:  # no embedded server here, or it would not start

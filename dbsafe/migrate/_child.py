@@ -1595,7 +1595,12 @@ def _in_flask_app_context(script: Any) -> None:
         name = type(exc).__name__
         detail = _one_line(str(exc)) or name
         if name != "NoAppException":
-            detail = f"{name}: {detail}"
+            # found, and its own code raised: a setting or service it needs as it starts
+            detail = f"it was found but failed as it loads: {name}: {detail.rstrip('.')}"
+            how = ("; give it the settings `flask db upgrade` needs (any PostgreSQL URL "
+                   "will do: dbsafe connects only to its own database), or name an application that loads "
+                   "without them (its db and Flask-Migrate on a bare Flask app) with "
+                   "FLASK_APP=module:app or FLASK_APP='module:create_app()'")
         elif detail.startswith("Could not locate a Flask application."):
             detail = "no Flask application there"  # the rest names `flask --app`
         if skipped:

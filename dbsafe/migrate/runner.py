@@ -85,6 +85,11 @@ class MigrationError(DbsafeError):
         self.waited: tuple[CapturedStatement, ...] = ()
 
 
+class FlaskAppError(MigrationError):
+    """env.py needs the project's Flask application, which could not be loaded: every way
+    of running env.py (on a throwaway server, offline) loads it the same way."""
+
+
 @dataclass(frozen=True, slots=True)
 class AlembicProject:
     """A project's alembic environment and the interpreter its `env.py` runs under."""
@@ -930,6 +935,8 @@ def _error(error: dict[str, Any], ini: Path, output: str, interpreter: str) -> M
     revision, file = error.get("revision"), error.get("file")
     text = describe_failure(error, ini=ini, interpreter=interpreter)
     log.debug("traceback of the failure in env.py:\n%s", error.get("traceback", ""))
+    if error.get("type") == "FlaskAppNotLoaded":
+        return FlaskAppError(text, output=output)
     return MigrationError(text, revision=revision, file=file, line=error.get("line"),
                           output=output, sqlstate=error.get("sqlstate"),
                           committed=tuple(error.get("committed") or ()))

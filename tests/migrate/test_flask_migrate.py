@@ -178,3 +178,25 @@ def test_an_application_that_cannot_be_loaded_is_one_line_and_exit_2(
                           FLASK_APP="shop_app:create_app()")
     assert code == 1, out + err
     assert "DBS202" in out
+
+
+def test_an_application_that_fails_as_it_loads_is_said_once_with_what_to_give_it(
+        flask_migrate_python: str, decoy: str, tmp_path: Path) -> None:
+    """Found, but its own code raised as it loaded (redash's create_app() without
+    REDASH_COOKIE_SECRET, or with no redis to reach): the error names that, not how to name
+    an application already named; and lint's capture on a throwaway server does not fall
+    back to offline rendering, which loads the application the same way (the same message
+    came twice, the second "tried because it could not run on a throwaway server: ...")."""
+    root = _project(tmp_path / "shop")
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "lint",
+                          SHOP_DATABASE_URL=None)  # create_app() reads it: KeyError
+    assert code == 2, out + err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].count("cannot load the Flask application") == 1, err
+    assert "tried because" not in lines[0]
+    assert "tried wsgi.py and app.py" in lines[0]
+    assert "it was found but failed as it loads: KeyError: 'SHOP_DATABASE_URL'" in lines[0]
+    assert "give it the settings `flask db upgrade` needs" in lines[0]
+    assert "name the application as the flask command reads it" not in lines[0]
