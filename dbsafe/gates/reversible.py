@@ -145,7 +145,7 @@ class _Walk:
         self._stack = contextlib.ExitStack()  # the child
         self._db = contextlib.ExitStack()  # the connection to the walk's database
         self._session: Any = None
-        self._conn: Any = None
+        self._kept: Any = None  # KeptSession: fingerprints, version table, snapshots
         self._sql: str | None = None
         self._twin: str | None = None  # the twin database's URL, made on first need
         self._twin_usable = True  # False once a revision failed to apply on it
@@ -165,15 +165,17 @@ class _Walk:
 
     @property
     def conn(self) -> Any:
-        """One idle autocommit connection for the version table and fingerprints."""
-        if self._conn is None:
-            import psycopg
+        """One idle autocommit connection for the version table and fingerprints (the
+        kept session the snapshots are read on)."""
+        return self.kept.connection(as_new=False)
 
-            from dbsafe.pg.urls import to_libpq_url
+    @property
+    def kept(self) -> Any:
+        if self._kept is None:
+            from dbsafe.schema.introspect import KeptSession
 
-            self._conn = self._db.enter_context(
-                psycopg.connect(to_libpq_url(self.url), autocommit=True))
-        return self._conn
+            self._kept = self._db.enter_context(KeptSession(self.url))
+        return self._kept
 
     @property
     def fingerprint_sql(self) -> str:
@@ -276,12 +278,13 @@ class _Walk:
         return str(self.conn.execute(self.fingerprint_sql.encode()).fetchone()[0])
 
     def snapshot(self) -> SchemaSnapshot:
-        from dbsafe.schema.introspect import introspect_session
-
         self.snapshots += 1
         # On the walk's own session: a new one per snapshot would start a server process
-        # that loads every catalog entry afresh (a quarter of a snapshot's time here).
-        return introspect_session(self.conn)
+        # that loads every catalog entry afresh (a quarter of a snapshot's time here). A
+        # new one where a revision changed what a new session logs in with (ALTER
+        # DATABASE ... SET search_path, which names the types in a snapshot).
+        snapshot: SchemaSnapshot = self.kept.snapshot()
+        return snapshot
 
     def version_rows(self, result: RunResult) -> list[str]:
         """The version table's rows; it may live outside the search path
@@ -362,7 +365,7 @@ class _Walk:
             return False
         self._db.close()
         self._db = contextlib.ExitStack()
-        self._conn = None
+        self._kept = None
         self._version_schema.clear()
         old, self.url = self.url, self.new_database()
         if self._session is not None and old != self.url:

@@ -1321,13 +1321,26 @@ class KeptSession:
             DatabaseError: the server cannot be reached, or a catalog query failed; one
                 line, without the password.
         """
+        return introspect_session(self.connection())
+
+    def connection(self, *, as_new: bool = True) -> psycopg.Connection:
+        """The kept session (autocommit, idle), for other reads too (verify-reversible of
+        an alembic history reads its fingerprints and version table on it).
+
+        `as_new`: a new session first where one would log in with other settings than the
+        kept one did; else the kept one as it is (a read that no login setting changes).
+
+        Raises:
+            DatabaseError: the server cannot be reached; one line, without the password.
+        """
         import psycopg
 
         from dbsafe.pg.connect import connect
 
         conn = self._conn
         try:
-            if conn is not None and self._login_settings(conn) != self._logged_in_with:
+            if conn is not None and as_new \
+                    and self._login_settings(conn) != self._logged_in_with:
                 self.close()  # a new session logs in with the new settings
                 conn = None
             if conn is None:
@@ -1338,7 +1351,7 @@ class KeptSession:
             self.close()
             raise DatabaseError(f"could not read the schema of {redact_url(self.url)}: "
                                 f"{_one_line(redact_text(str(exc), self.url))}") from None
-        return introspect_session(conn)
+        return conn
 
     @staticmethod
     def _login_settings(conn: psycopg.Connection) -> str:

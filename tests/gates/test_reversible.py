@@ -28,6 +28,7 @@ from dbsafe.gates import reversible
 from dbsafe.gates.fingerprint import fingerprint
 from dbsafe.migrate.runner import AlembicProject
 from dbsafe.report import render_text
+from dbsafe.schema.introspect import introspect_url
 from tests.gates.histories import MODES, write_history
 from tests.helpers import assert_snapshot
 
@@ -381,6 +382,52 @@ def test_a_cast_a_downgrade_leaves_is_reported(tmp_path: Path, database_url: str
 
     assert [(f.code, f.subject, f.message) for f in result.findings] == [
         ("DBS413", "0002", "Revision `0002`: downgrade leaves cast `(pt AS text)`.")]
+
+
+# Not the fast walk's mode: it downgrades the whole history first, and the setting 0002's
+# downgrade leaves stays on the database it walks up again, where "before" is read with it
+# (the snapshot does not hold the database's settings: a leftover setting is seen only by
+# what it changes; task 428's report).
+@pytest.mark.parametrize("mode", ["stairway", "split"])
+def test_a_search_path_a_revision_sets_for_new_sessions_is_read_as_they_read_it(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str], mode: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The walk reads its snapshots on one kept session: one that logged in before 0002 set
+    # the database's search_path would print `app.mood` where new sessions print `mood`
+    # (task 428). 0002's downgrade leaves the setting.
+    setting = ("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I {}', current_database()); "
+               "END $$")
+    project = write_history(tmp_path, [
+        ("CREATE SCHEMA app; CREATE TYPE app.mood AS ENUM ('ok', 'sad'); "
+         "CREATE TABLE app.t (m app.mood DEFAULT 'ok')", "DROP SCHEMA app CASCADE"),
+        # (a module's body: write_history splits SQL at every `;`)
+        "from alembic import op\n\n\ndef upgrade():\n"
+        f"    op.execute({setting.format('SET search_path = app, public')!r})\n"
+        "    op.execute('CREATE TABLE w (id int)')\n\n\n"
+        "def downgrade():\n    op.execute('DROP TABLE w')\n",
+    ])
+
+    def found() -> list[tuple[str, str | None, str, str | None]]:
+        fresh = more_databases()
+        try:
+            result = reversible.walk(project, fresh, root=tmp_path,
+                                     new_database=more_databases, **MODES[mode])
+        finally:
+            with psycopg.connect(fresh, autocommit=True) as conn:
+                conn.execute(setting.format("RESET search_path").encode())
+        return [(f.code, f.subject, f.message, dict(f.context).get("Left behind"))
+                for f in result.findings]
+
+    kept = found()
+    # What new sessions read: each snapshot on a session of its own.
+    monkeypatch.setattr(reversible._Walk, "snapshot",
+                        lambda w: introspect_url(w.url))
+    assert kept == found()
+    assert [message for _, _, message, _ in kept] == [
+        "Revision `0002`: downgrade leaves column `app.t.m` with default 'ok'::mood "
+        "(before the upgrade: 'ok'::app.mood).",
+        "Revision `0002`: downgrade leaves column `app.t.m` with type mood "
+        "(before the upgrade: app.mood)."]
 
 
 def test_every_catalog_a_snapshot_reads_feeds_the_fingerprint(
