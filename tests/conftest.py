@@ -25,9 +25,10 @@ from tests.helpers import PG15_BIN, databases, drop_revision_templates
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Scenario alembic environments are data, not test modules (--doctest-modules would import
-# their env.py outside alembic).
-collect_ignore_glob = ["*/envs/*"]
+# Scenario alembic environments and the Flask-Migrate project are data, not test modules
+# (--doctest-modules would import their env.py outside alembic, and the project's app.py
+# with a Flask-Migrate only its cached virtualenv has).
+collect_ignore_glob = ["*/envs/*", "*/flask_project/*"]
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
