@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dbsafe import __version__
 from dbsafe.core import (
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from dbsafe.validate.unknown import Unknown
 
 log = logging.getLogger(__name__)
+_Read = TypeVar("_Read")  # what a project-wide scan kept by file stat reads (`_kept_by_stat`)
 
 # Below this many files to analyse, starting worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 64
@@ -1052,26 +1053,11 @@ def _kysely_clients(settings: Settings, project: list[tuple[str, str]]) -> Kysel
     """`kysely_clients.kysely_clients` over the project's files, each file's facts kept in
     the cache directory by its stat, so that a run with nothing changed reads none of them
     (atproto's 2,303 files: 0.5 s read, 0.05 s cached)."""
-    from dbsafe.cache import write_cache_file
     from dbsafe.extract.kysely_clients import kysely_clients
 
-    if not settings.use_cache:
-        return kysely_clients(project)
-    key = hashlib.sha256(json.dumps([__version__, _CACHE_VERSION]).encode()).hexdigest()
-    memo_file = settings.effective_cache_dir / f"kysely-clients-{key[:16]}.json"
-    try:
-        memo = json.loads(memo_file.read_text(encoding="utf-8"))
-        if not isinstance(memo, dict):
-            memo = {}
-    except (OSError, ValueError):
-        memo = {}
-    before = dict(memo)
-    clients = kysely_clients(project, memo)
-    paths = {path for path, _ in project}  # forget the files gone since
-    memo = {path: facts for path, facts in memo.items() if path in paths}
-    if memo != before:
-        write_cache_file(memo_file, json.dumps(memo))
-    return clients
+    paths = {path for path, _ in project}  # (the files gone since are forgotten)
+    return _kept_by_stat(settings, "kysely-clients", _CACHE_VERSION,
+                         lambda memo: kysely_clients(project, memo), lambda _: paths)
 
 
 def _knex_renames(settings: Settings, project: list[tuple[str, str]],
@@ -1079,27 +1065,14 @@ def _knex_renames(settings: Settings, project: list[tuple[str, str]],
     """`knex_clients.renaming_client` over the project's files, each file's answer kept in
     the cache directory by its stat (keyed by the project's own packages, which the answer
     depends on), so that a run with nothing changed reads none of them."""
-    from dbsafe.cache import write_cache_file
     from dbsafe.extract.knex_clients import renaming_client
 
-    if not settings.use_cache:
-        return renaming_client(project, own_packages)
-    key = hashlib.sha256(json.dumps([__version__, sorted(own_packages)]).encode()).hexdigest()
-    memo_file = settings.effective_cache_dir / f"knex-clients-{key[:16]}.json"
-    try:
-        memo = json.loads(memo_file.read_text(encoding="utf-8"))
-        if not isinstance(memo, dict):
-            memo = {}
-    except (OSError, ValueError):
-        memo = {}
-    before = dict(memo)
-    renames = renaming_client(project, own_packages, memo)
-    if not renames:  # every file was read or looked up: forget those gone since
-        paths = {path for path, _ in project}
-        memo = {path: answer for path, answer in memo.items() if path in paths}
-    if memo != before:
-        write_cache_file(memo_file, json.dumps(memo))
-    return renames
+    paths = {path for path, _ in project}
+    # (the files gone since are forgotten once every file was read or looked up: a client
+    # that renames ends the reading early)
+    return _kept_by_stat(settings, "knex-clients", sorted(own_packages),
+                         lambda memo: renaming_client(project, own_packages, memo),
+                         lambda renames: None if renames else paths)
 
 
 def _py_parsers(settings: Settings, files: list[tuple[str, str]],
@@ -1107,7 +1080,6 @@ def _py_parsers(settings: Settings, files: list[tuple[str, str]],
     """`py_parsers.parsing_functions` over the project's files (`files` when the run was
     given its root, else discovered from it), each file's summary kept in the cache
     directory by its stat, so that a run with nothing changed reads none of them."""
-    from dbsafe.cache import write_cache_file
     from dbsafe.extract.py_parsers import parsing_functions
 
     root = settings.project_root
@@ -1115,10 +1087,25 @@ def _py_parsers(settings: Settings, files: list[tuple[str, str]],
         from dbsafe.extract.files import discover_named
 
         files = discover_named([root], root=root, exclude=settings.exclude)
+    paths_now = {path for path, _ in files}  # (the files gone since are forgotten)
+    return _kept_by_stat(settings, "py-parsers", _CACHE_VERSION,
+                         lambda memo: parsing_functions(files, memo), lambda _: paths_now)
+
+
+def _kept_by_stat(settings: Settings, name: str, key: object,
+                  read: Callable[[dict[str, Any] | None], _Read],
+                  kept: Callable[[_Read], set[str] | None]) -> _Read:
+    """`read(memo)`, a project-wide scan that keeps each file's facts in `memo` by the
+    file's stat, with `memo` kept in the cache directory between runs (a file named for
+    `name` and `key`, which what the facts depend on goes into besides dbsafe's version;
+    `read(None)` where the cache is off). `kept(result)`: the files whose facts stay (None:
+    all), so that the files gone since are forgotten."""
+    from dbsafe.cache import write_cache_file
+
     if not settings.use_cache:
-        return parsing_functions(files)
-    key = hashlib.sha256(json.dumps([__version__, _CACHE_VERSION]).encode()).hexdigest()
-    memo_file = settings.effective_cache_dir / f"py-parsers-{key[:16]}.json"
+        return read(None)
+    digest = hashlib.sha256(json.dumps([__version__, key]).encode()).hexdigest()
+    memo_file = settings.effective_cache_dir / f"{name}-{digest[:16]}.json"
     try:
         memo = json.loads(memo_file.read_text(encoding="utf-8"))
         if not isinstance(memo, dict):
@@ -1126,12 +1113,13 @@ def _py_parsers(settings: Settings, files: list[tuple[str, str]],
     except (OSError, ValueError):
         memo = {}
     before = dict(memo)
-    index = parsing_functions(files, memo)
-    paths_now = {path for path, _ in files}  # forget the files gone since
-    memo = {path: facts for path, facts in memo.items() if path in paths_now}
+    result = read(memo)
+    paths = kept(result)
+    if paths is not None:
+        memo = {path: facts for path, facts in memo.items() if path in paths}
     if memo != before:
         write_cache_file(memo_file, json.dumps(memo))
-    return index
+    return result
 
 
 def _is_root(path: Path, root: Path) -> bool:
