@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dbsafe.extract.fragment import SqlFragment
+from dbsafe.extract.javascript import _walk  # (kysely is read from javascript alone)
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -811,15 +812,3 @@ def _field(member: Node, name: str, text: Callable[[Node], str]) -> Node | None:
                     return parameter
     return None
 
-
-def _walk(root: Node) -> Iterable[Node]:
-    cursor = root.walk()
-    while True:
-        node = cursor.node
-        assert node is not None
-        yield node
-        if cursor.goto_first_child():
-            continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                return
