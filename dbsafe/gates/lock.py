@@ -245,13 +245,7 @@ def verify(path: Path, revisions: Sequence[Revision], heads: Sequence[str], *, r
                  "other, then run `dbsafe lock`.",
         ))
     if lock.total != lock.computed_total:
-        out.append(Finding(
-            LOCK_FILE_EDITED.code,
-            f"`{shown}` does not match its own total: it was edited by hand or merged "
-            "without `dbsafe lock`.",
-            LOCK_FILE_EDITED.default_severity, Location(shown, lock.total_line or 1),
-            help="Check the revisions it lists, then run `dbsafe lock`.",
-        ))
+        out.append(_total_edited(lock, shown, "revisions"))
     locked_ids = set()
     for entry in lock.entries:
         locked_ids.add(entry.revision)
@@ -309,6 +303,17 @@ def _applied_changed(revisions: Sequence[Revision], applied: Mapping[str, str],
                      "new revision.",
             ))
     return out
+
+
+def _total_edited(lock: LockFile, shown: str, what: str) -> Finding:
+    """DBS425: the lock file's `total` line does not match its lines (`what` it lists)."""
+    return Finding(
+        LOCK_FILE_EDITED.code,
+        f"`{shown}` does not match its own total: it was edited by hand or merged "
+        "without `dbsafe lock`.",
+        LOCK_FILE_EDITED.default_severity, Location(shown, lock.total_line or 1),
+        help=f"Check the {what} it lists, then run `dbsafe lock`.",
+    )
 
 
 # -- a folder of SQL migrations ------------------------------------------------------------
@@ -438,13 +443,7 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
     # "several heads" (DBS424), which its runner refuses or runs only one of.
     out: list[Finding] = shared_version_findings(migrations)
     if lock.total != lock.computed_total:
-        out.append(Finding(
-            LOCK_FILE_EDITED.code,
-            f"`{shown}` does not match its own total: it was edited by hand or merged "
-            "without `dbsafe lock`.",
-            LOCK_FILE_EDITED.default_severity, Location(shown, lock.total_line or 1),
-            help="Check the migrations it lists, then run `dbsafe lock`.",
-        ))
+        out.append(_total_edited(lock, shown, "migrations"))
     # A locked migration gone and a new one its runner knows by the same version (a runner
     # that records versions only), else one with its checksum: renamed (matched in order).
     new = [c for c in now if c.entry.revision not in by_key]
