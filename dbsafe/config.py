@@ -328,6 +328,58 @@ def default_alembic_config(cwd: Path, project_root: Path) -> Path:
 FLASK_MIGRATE_FOLDER = "migrations"  # Flask-Migrate's default `directory`
 
 
+# How deep below the project root `alembic_config_not_found` looks for the alembic configs
+# it names (a folder as deep holds them, or its Flask-Migrate `migrations/` folder).
+ALEMBIC_HINT_DEPTH = 2
+
+
+def alembic_config_not_found(ini: Path, root: Path | None = None,
+                             exclude: Sequence[str] = ()) -> str:
+    """The error for a missing alembic config `ini`, naming the alembic configs that lie one
+    or two levels below `root` (default: `ini`'s folder) and how to use each: an
+    `alembic.ini` in a folder up to `ALEMBIC_HINT_DEPTH` levels below, or the one of a
+    Flask-Migrate folder in such a folder (lemur's `lemur/migrations`, which its Makefile
+    runs from `lemur/`). Only the message: what is found by default does not change (a
+    config found deeper down would change which migrations a command runs). The look is
+    bounded (`workspace_folders`: it passes by `node_modules`, `.venv`, `.git`, git-ignored
+    folders and `exclude`, and examples and tests).
+
+    Example:
+        >>> alembic_config_not_found(Path("/nonexistent/alembic.ini"))
+        'alembic config not found: /nonexistent/alembic.ini'
+    """
+    from dbsafe.extract.files import workspace_folders
+    from dbsafe.sources import NOT_THE_APPLICATION
+
+    base = root if root is not None else ini.parent
+    message = f"alembic config not found: {_shown(ini)}"
+    found: dict[Path, str] = {}
+    for name in workspace_folders(base, ("alembic.ini", f"{FLASK_MIGRATE_FOLDER}/alembic.ini"),
+                                  depth=ALEMBIC_HINT_DEPTH, exclude=exclude,
+                                  skip=NOT_THE_APPLICATION):
+        config = base / name
+        if config in found or not config.is_file():
+            continue
+        folder = config.parent
+        if flask_migrate_folder(folder):
+            found[config] = (f"{_shown(config)}, Flask-Migrate's: use --alembic-config "
+                             f"{_shown(config)} or run dbsafe from {_shown(folder.parent)}/")
+        elif name.count("/") <= ALEMBIC_HINT_DEPTH:  # not a deeper folder's migrations/
+            found[config] = (f"{_shown(config)}: use --alembic-config {_shown(config)} or run "
+                             f"dbsafe from {_shown(folder)}/")
+    if found:
+        message += " [below it: " + "; ".join(found.values()) + "]"
+    return message
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it, as the user types it."""
+    try:
+        return path.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def flask_migrate_folder(folder: Path) -> bool:
     """Whether `folder` is a Flask-Migrate migrations folder, as `flask db init` writes it:
     `alembic.ini`, `script.py.mako`, `versions/` and an `env.py` that reads Flask's

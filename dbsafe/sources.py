@@ -989,8 +989,10 @@ def require_migrations(settings: Settings, *, schema_source: bool = True) -> Non
     where dbsafe does not look (neosync's golang-migrate `backend/sql/postgresql/schema`).
     """
     if not settings.alembic_config.is_file():
+        from dbsafe.config import alembic_config_not_found
+
         raise ConfigError(
-            f"alembic config not found: {_display(settings.alembic_config, settings)}, nor a "
+            f"{alembic_config_not_found(settings.alembic_config, settings.project_root, settings.exclude)}, nor a "
             f"folder of SQL migrations ({', '.join(SQL_MIGRATION_FOLDERS)}) in "
             f"{_display(settings.project_root, settings)} or a folder up to "
             f"{WORKSPACE_DEPTH} levels below it, nor one up to {MARKED_DEPTH} levels below "

@@ -456,6 +456,48 @@ def test_gates_without_migrations_say_how_to_name_a_folder(
     assert "--snapshot" not in result.stderr  # none of them takes a snapshot
 
 
+def _flask_migrate_below(root: Path) -> None:
+    """lemur's layout: a Flask-Migrate folder in the package folder (`lemur/migrations`),
+    its Makefile running `cd lemur && lemur db upgrade`; decoys where dbsafe must not look
+    (node_modules, .venv, deeper than two levels)."""
+    import shutil
+
+    (root / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    shutil.copytree(REPO_ROOT / "tests" / "migrate" / "flask_project" / "migrations",
+                    root / "lemur" / "migrations")
+    for decoy in ("node_modules/pkg", ".venv/lib", "a/b/c"):
+        (root / decoy).mkdir(parents=True)
+        (root / decoy / "alembic.ini").write_text("[alembic]\nscript_location = x\n")
+
+
+@pytest.mark.parametrize("command", ["validate", "lint", "verify-reversible", "lock"])
+def test_an_alembic_config_a_level_or_two_below_is_named_with_how_to_use_it(
+        command: str, tmp_path: Path) -> None:
+    # Task 429: lemur, run from its root, said only "alembic config not found"; what is
+    # found by default is unchanged (a config found deeper would change what runs).
+    _flask_migrate_below(tmp_path)
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "alembic.ini").write_text("[alembic]\nscript_location = m\n")
+    result = run(command, cwd=tmp_path)
+    assert_clean_error(
+        result, "alembic config not found: ",
+        "lemur/migrations/alembic.ini, Flask-Migrate's: use --alembic-config "
+        "lemur/migrations/alembic.ini or run dbsafe from lemur/",
+        "svc/alembic.ini: use --alembic-config svc/alembic.ini or run dbsafe from svc/")
+    for decoy in ("node_modules", ".venv", "a/b/c"):
+        assert decoy not in result.stderr
+
+
+def test_the_alembic_config_below_is_not_used_by_default(tmp_path: Path) -> None:
+    # Only the message names it: run from the root, nothing below is applied or linted.
+    from dbsafe.config import default_alembic_config
+
+    _flask_migrate_below(tmp_path)
+    assert default_alembic_config(tmp_path, tmp_path) == tmp_path / "alembic.ini"
+    assert_clean_error(run("lint", cwd=tmp_path), "alembic config not found",
+                       "[below it: lemur/migrations/alembic.ini")
+
+
 def test_lint_without_alembic_ini_or_paths_says_what_to_name(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
     result = run("lint", cwd=tmp_path)

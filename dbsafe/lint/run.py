@@ -153,7 +153,9 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
             _note_unknown_runners(loaded, sql_paths, root)
     else:
         if not project.ini.is_file():
-            raise ConfigError(f"alembic config not found: {project.ini}; set "
+            from dbsafe.config import alembic_config_not_found
+
+            raise ConfigError(f"{alembic_config_not_found(project.ini, root, settings.exclude)}; set "
                               "`alembic-config`, or name the SQL migration files or folders "
                               "to lint")
         loaded = _alembic(settings, project, since=since, offline=offline, current=current,

@@ -23,8 +23,10 @@ def migrations_cache_key(alembic_ini: Path, *, extra: str = "",
     the script location) are left out, or every run would change the key it is looked up by.
     """
     if not alembic_ini.is_file():
+        from dbsafe.config import alembic_config_not_found
+
         raise ConfigError(
-            f"alembic config not found: {alembic_ini}; set `alembic-config`, or use "
+            f"{alembic_config_not_found(alembic_ini)}; set `alembic-config`, or use "
             "--database-url / --snapshot as the schema source"
         )
     excluded = [p.resolve() for p in exclude]

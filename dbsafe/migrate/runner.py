@@ -401,7 +401,9 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
 
     ini = project.ini.resolve()
     if not ini.is_file():
-        raise SourceError(f"alembic config not found: {project.ini}")
+        from dbsafe.config import alembic_config_not_found
+
+        raise SourceError(alembic_config_not_found(project.ini))
     target = connection_params(target_url) if target_url else None
     request = {**request, "alembic_ini": str(ini), "ini_section": project.ini_section,
                "target": target}
@@ -617,7 +619,9 @@ class ApplySession:
 
         ini = self.project.ini.resolve()
         if not ini.is_file():
-            raise SourceError(f"alembic config not found: {self.project.ini}")
+            from dbsafe.config import alembic_config_not_found
+
+            raise SourceError(alembic_config_not_found(self.project.ini))
         target = connection_params(self.url)
         read_fd, write_fd = os.pipe()
         try:
