@@ -305,6 +305,32 @@ def _applied_changed(revisions: Sequence[Revision], applied: Mapping[str, str],
     return out
 
 
+def _inserted_before(runner: str | None, file: Path, migration: Migration | None) -> str:
+    """What the folder's runner does with a migration that sorts before one a database has
+    already run (each from its own documentation or source): golang-migrate applies only
+    versions above the database's; goose refuses "missing" migrations unless
+    `-allow-missing`; dbmate applies every unapplied one, out of order (refused with
+    `--strict`); supabase's `db push` refuses a file "to be inserted before the last
+    migration" unless `--include-all`; Flyway's validation refuses one out of order unless
+    `outOfOrder`. Another runner's is said as the three things a runner may do."""
+    from dbsafe.extract.migration import goose_folder
+
+    if migration is not None and migration.flyway:
+        return "Flyway refuses to migrate it as out of order (unless `outOfOrder` is set)"
+    if runner is None and goose_folder(file.parent):
+        return "goose refuses to migrate (\"missing migrations\") unless run with `-allow-missing`"
+    said = {
+        "golang-migrate": "golang-migrate never runs it: it applies only versions above the "
+                          "database's",
+        "dbmate": "dbmate runs it after the later ones it already ran, out of order (it "
+                  "refuses with `--strict`)",
+        "supabase": "`supabase db push` refuses it (a file to be inserted before the last "
+                    "migration on the remote database) unless run with `--include-all`",
+    }.get(runner or "")
+    return said or ("its runner skips it, refuses to go on, or runs it out of order after the "
+                    "later ones")
+
+
 def _total_edited(lock: LockFile, shown: str, what: str) -> Finding:
     """DBS425: the lock file's `total` line does not match its lines (`what` it lists)."""
     return Finding(
@@ -547,9 +573,8 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
             out.append(Finding(
                 REVISION_NOT_LOCKED.code,
                 f"Migration {shown_file} is not in `{shown}` and sorts before {later}, which "
-                f"is: a database already past {later} never runs it (golang-migrate, dbmate, "
-                "supabase, prisma, drizzle skip it or refuse to go on; Flyway refuses it as "
-                "out of order).",
+                f"is: on a database already past {later}, "
+                f"{_inserted_before(runner, it.file, by_file.get(it.file.resolve()))}.",
                 REVISION_NOT_LOCKED.default_severity, where, shown_file,
                 help="Rename it so that it sorts after every migration already locked, then "
                      "run `dbsafe lock`.",

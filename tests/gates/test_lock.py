@@ -183,6 +183,8 @@ def test_lock_and_verify_lock_on_a_dbmate_folder_edited_inserted_renamed_removed
     assert "The down section of migration db/migrations/20240101000000_users.sql changed" in shown
     assert "renamed to db/migrations/20240202000000_my posts.sql" in shown
     assert "sorts before db/migrations/20240202000000_my posts.sql" in shown
+    # what dbmate does with it: runs it, out of order (it said dbmate skips it or refuses)
+    assert "dbmate runs it after the later ones it already ran, out of order" in shown
     assert "db/migrations/20240101000000_users.sql:3:1: DBS421" in shown  # its down's line
     for fmt in ("github", "sarif"):
         assert runner.invoke(main, ["verify-lock", "--format", fmt]).exit_code == 1
@@ -457,3 +459,30 @@ def test_two_sql_migrations_of_one_version_are_said_by_verify_lock_and_lint(
     assert cli.invoke(main, ["lock", *named]).exit_code == 0
     assert _sql_verify(cli, *named) == (0, [])
     assert cli.invoke(main, ["lint", where]).exit_code == 0
+
+
+@pytest.mark.parametrize(("runner_name", "files", "inserted", "said"), [
+    ("golang-migrate", ["1_a.up.sql", "3_c.up.sql"], "2_b.up.sql",
+     "golang-migrate never runs it: it applies only versions above the database's"),
+    ("goose", ["00001_a.sql", "00003_c.sql"], "00002_b.sql",
+     'goose refuses to migrate ("missing migrations") unless run with `-allow-missing`'),
+    ("flyway", ["V1__a.sql", "V3__c.sql"], "V2__b.sql",
+     "Flyway refuses to migrate it as out of order (unless `outOfOrder` is set)"),
+])
+def test_a_migration_inserted_before_a_locked_one_is_said_as_its_runner_treats_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner_name: str, files: list[str],
+        inserted: str, said: str) -> None:
+    # Each runner's own rule (docs/gates.md): the finding named five runners as skipping it
+    # or refusing to go on, where dbmate runs it out of order and goose needs -allow-missing.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    body = "-- +goose Up\nSELECT 1;\n" if runner_name == "goose" else "SELECT 1;\n"
+    for name in files:
+        (folder / name).write_text(body)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    args = ["--sql-migrations", "db/migrations"]
+    assert runner.invoke(main, ["lock", *args]).exit_code == 0
+    (folder / inserted).write_text(body)
+    assert _sql_verify(runner, *args) == (1, [("DBS422", "error", f"db/migrations/{inserted}")])
+    assert said in runner.invoke(main, ["verify-lock", *args]).stdout
