@@ -267,6 +267,7 @@ _SUMMARY_LABELS = (
     ("migration_files", "migration left to lint", "migrations left to lint"),
     ("code_migration_files", "migration in code (not linted)",
      "migrations in code (not linted)"),
+    ("schema_files", "schema file (the schema's source)", "schema files (the schema's source)"),
     ("checks_run", "check run", "checks run"),
     ("checks_failed", "check could not run", "checks could not run"),
     ("expectations", "expectation", "expectations"),

@@ -469,9 +469,12 @@ _CHUNK = 32
 #      what reads it is not analysed (OpenPipe's Kysely chain: task 426)
 # 293: a job queue's schema is unknown where any package of the project depends on its
 #      package too (a monorepo's worker beside the migrations' package)
-_CACHE_VERSION = 293
+# 294: an Atlas project's declared schema file is the schema's source (`schema_files`), not
+#      a migration left to lint
+_CACHE_VERSION = 294
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
+DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
 
@@ -575,11 +578,16 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     d1_script_files = D1ScriptFiles(root)
     for unlisted, reason in unreadable:  # its files were never seen: a skip, not a clean run
         outcomes[unlisted + "/"] = _skipped_file(unlisted + "/", f"cannot read folder: {reason}")
+    # Atlas's declared schema (`atlas.hcl`'s `src`): the schema's source, no migration.
+    declared = {str(f.resolve()) for f in source.sql_folder.files} \
+        if source.sql_folder is not None and source.sql_folder.files else set()
     for path, rel in files:
         if migration_folders.holds(path):
             # (yoyo's Python migrations of SQL steps the schema's build ran: lint reads them)
-            outcomes[rel] = _migration_file(rel, "yoyo migration" if rel.endswith(".py")
-                                            and yoyo_python_steps(Path(path)) else "migration")
+            outcomes[rel] = _migration_file(
+                rel, DECLARED_SCHEMA if declared and str(Path(path).resolve()) in declared
+                else "yoyo migration" if rel.endswith(".py") and yoyo_python_steps(Path(path))
+                else "migration")
             continue
         # Another application's migrations are still migrations (left to lint).
         application = other_applications.of(path) if other_applications else None
@@ -755,6 +763,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     summary["files_skipped"] = counts.get("files_skipped", 0)
     summary["migration_files"] = counts.get("migration_files", 0)
     summary["code_migration_files"] = counts.get("code_migration_files", 0)
+    if counts.get("schema_files"):  # (Atlas's declared schema: no migration to lint)
+        summary["schema_files"] = counts["schema_files"]
     summary["skipped_files"] = sorted(skipped_files)
     summary["confirmed_by_postgresql"] = confirming
     skipped.sort(key=lambda s: (s.location.path, s.location.line, s.location.column))
@@ -1145,6 +1155,10 @@ def _migration_file(rel: str, kind: str, made: frozenset[str] = frozenset()) -> 
     reads SQL and alembic revisions: it is counted apart, and said so."""
     from dbsafe.extract.files import SCRIPT_SUFFIXES
 
+    if kind == DECLARED_SCHEMA:
+        return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), (
+            "not validated: the SQL schema the Atlas project declares (atlas.hcl's src), which "
+            "validate builds the schema from"))], counts=Counter({"schema_files": 1}), made=made)
     script = rel.endswith(tuple(SCRIPT_SUFFIXES))
     # (alembic's env.py runs its revisions: `dbsafe lint` runs it too.)
     python = rel.endswith(".py") and kind not in ("alembic revision", "yoyo migration") \

@@ -46,7 +46,12 @@ def test_the_sql_schema_an_atlas_env_declares_is_the_schema(tmp_path: Path) -> N
     })
     found = dbsafe("validate", "--format", "json", cwd=root)
     assert found.returncode == 1, found.stderr
-    assert [(f["code"], f["path"], f["line"]) for f in json.loads(found.stdout)["findings"]] == [("DBS302", "app/queries.sql", 1)]
+    output = json.loads(found.stdout)
+    assert [(f["code"], f["path"], f["line"]) for f in output["findings"]] == [("DBS302", "app/queries.sql", 1)]
+    # the declared file is the schema's source, not a migration `dbsafe lint` is left
+    # (its summary said "1 migration left to lint", which lint with no path never lints)
+    assert output["summary"]["schema_files"] == 1
+    assert output["summary"]["migration_files"] == 0
 
 
 def test_a_list_of_schema_files_runs_in_its_order(tmp_path: Path,
