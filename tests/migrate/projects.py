@@ -78,6 +78,22 @@ def run_migrations_online():
 
 """
 
+# alembic's `async` template's online run: `do_run_migrations(connection)` (each project's
+# own, before it) on an async engine from sqlalchemy.url.
+_ASYNC_ONLINE = """
+async def run_async_migrations():
+    connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}),
+                                           prefix="sqlalchemy.", poolclass=pool.NullPool)
+    async with connectable.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await connectable.dispose()
+
+
+def run_migrations_online():
+    asyncio.run(run_async_migrations())
+
+"""
+
 _TAIL = """
 if context.is_offline_mode():
     run_migrations_offline()
@@ -157,19 +173,7 @@ def do_run_migrations(connection):
     with context.begin_transaction():
         context.run_migrations()
 
-
-async def run_async_migrations():
-    connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}),
-                                           prefix="sqlalchemy.", poolclass=pool.NullPool)
-    async with connectable.connect() as connection:
-        await connection.run_sync(do_run_migrations)
-    await connectable.dispose()
-
-
-def run_migrations_online():
-    asyncio.run(run_async_migrations())
-
-""" + _TAIL,
+""" + _ASYNC_ONLINE + _TAIL,
     # Arize Phoenix's: an async engine on sqlalchemy.url (asyncpg), its tables in a schema of
     # its own, `app`, made and put on the search path by env.py on its connection (the
     # revisions name their tables unqualified), its version table there too.
@@ -188,19 +192,7 @@ def do_run_migrations(connection):
     with context.begin_transaction():
         context.run_migrations()
 
-
-async def run_async_migrations():
-    connectable = async_engine_from_config(config.get_section(config.config_ini_section, {}),
-                                           prefix="sqlalchemy.", poolclass=pool.NullPool)
-    async with connectable.connect() as connection:
-        await connection.run_sync(do_run_migrations)
-    await connectable.dispose()
-
-
-def run_migrations_online():
-    asyncio.run(run_async_migrations())
-
-""" + _TAIL,
+""" + _ASYNC_ONLINE + _TAIL,
     # The project's own psycopg2 URL in alembic.ini, read by the stock template.
     "psycopg2_url": _ENV_HEAD + _OFFLINE + _ONLINE_FROM_CONFIG + _TAIL,
     # Goes around SQLAlchemy: a raw driver connection to the URL of its choice.
