@@ -305,6 +305,17 @@ def _applied_changed(revisions: Sequence[Revision], applied: Mapping[str, str],
     return out
 
 
+def _runner_of(runner: str | None, file: Path) -> str | None:
+    """The runner that applies `file`: the folder's (`SqlFolder.runner`, the runners whose
+    history table dbsafe builds, and supabase's CLI), else "goose" for a goose file (goose
+    is none of those: `migration_runner` has no name for it)."""
+    from dbsafe.extract.migration import goose_folder
+
+    if runner is not None:
+        return runner
+    return "goose" if goose_folder(file.parent) else None
+
+
 def _inserted_before(runner: str | None, file: Path, migration: Migration | None) -> str:
     """What the folder's runner does with a migration that sorts before one a database has
     already run (each from its own documentation or source): golang-migrate applies only
@@ -313,20 +324,18 @@ def _inserted_before(runner: str | None, file: Path, migration: Migration | None
     `--strict`); supabase's `db push` refuses a file "to be inserted before the last
     migration" unless `--include-all`; Flyway's validation refuses one out of order unless
     `outOfOrder`. Another runner's is said as the three things a runner may do."""
-    from dbsafe.extract.migration import goose_folder
-
     if migration is not None and migration.flyway:
         return "Flyway refuses to migrate it as out of order (unless `outOfOrder` is set)"
-    if runner is None and goose_folder(file.parent):
-        return "goose refuses to migrate (\"missing migrations\") unless run with `-allow-missing`"
     said = {
+        "goose": "goose refuses to migrate (\"missing migrations\") unless run with "
+                 "`-allow-missing`",
         "golang-migrate": "golang-migrate never runs it: it applies only versions above the "
                           "database's",
         "dbmate": "dbmate runs it after the later ones it already ran, out of order (it "
                   "refuses with `--strict`)",
         "supabase": "`supabase db push` refuses it (a file to be inserted before the last "
                     "migration on the remote database) unless run with `--include-all`",
-    }.get(runner or "")
+    }.get(_runner_of(runner, file) or "")
     return said or ("its runner skips it, refuses to go on, or runs it out of order after the "
                     "later ones")
 
@@ -522,7 +531,7 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
             severity = LOCKED_REVISION_MISSING.default_severity
             if twin is not None:
                 consequence, severity, help_ = _renamed(
-                    Path(entry.path).name, twin.file, by_file.get(twin.file.resolve()))
+                    Path(entry.path).name, twin.file, by_file.get(twin.file.resolve()), runner)
                 message = (f"{what} was renamed to {_relative(twin.file, root)} after it was "
                            f"locked: {consequence}.")
             elif (path.parent / entry.path).is_file():
@@ -623,7 +632,8 @@ def _renamed_and_changed(entry: LockEntry, twin: SqlMigrationEntry, what: str, v
     )
 
 
-def _renamed(old: str, new: Path, migration: Migration | None) -> tuple[str, Severity, str]:
+def _renamed(old: str, new: Path, migration: Migration | None,
+             runner: str | None) -> tuple[str, Severity, str]:
     """What renaming a locked migration file `old` (a name) to `new` does where it ran, as
     its runner keys what it ran: the finding's consequence, severity and help.
 
@@ -631,7 +641,7 @@ def _renamed(old: str, new: Path, migration: Migration | None) -> tuple[str, Sev
     (`validateOnMigrate`): either change makes it refuse to migrate a database that ran the
     file. goose, golang-migrate and dbmate record the version alone: a new name that keeps it
     is the migration that ran, and only the lock is out of date. Runners that record the
-    file's name take it for a new migration."""
+    file's name take it for a new migration. `runner`: the folder's (`_runner_of`)."""
     from dbsafe.migrate.histories import file_version
 
     back = "Give the file its name back; if it never ran anywhere, run `dbsafe lock`."
@@ -647,16 +657,11 @@ def _renamed(old: str, new: Path, migration: Migration | None) -> tuple[str, Sev
                 said = f"Detected applied migration not resolved locally: {before[1]}"
             return (f"Flyway's validation refuses to migrate a database that ran it (\"{said}\")",
                     Severity.ERROR, back)
-    from dbsafe.extract.migration import goose_folder
-    from dbsafe.migrate.sqlfiles import migration_runner
-
-    runner = migration_runner(new.parent)
-    if runner not in ("golang-migrate", "dbmate"):
-        runner = "goose" if runner is None and goose_folder(new.parent) else None
-    if runner is not None:
-        version = file_version(new, runner)
-        if version is not None and version == file_version(new.with_name(old), runner):
-            return (f"{runner} records its version alone, {version}, which the new name "
+    keyed = _runner_of(runner, new)
+    if keyed in ("goose", "golang-migrate", "dbmate"):
+        version = file_version(new, keyed)
+        if version is not None and version == file_version(new.with_name(old), keyed):
+            return (f"{keyed} records its version alone, {version}, which the new name "
                     "keeps: a database that ran it takes it as applied, and only the lock is "
                     "out of date", Severity.NOTE,
                     "Run `dbsafe lock` to record its new name.")
