@@ -94,6 +94,9 @@ class SchemaSource:
         if self.sql_folder is not None and (unread := self.sql_folder.unread_files()):
             # What they made is unknown: the same schema without them checks more.
             key += "-unread-" + hashlib.sha256("\0".join(unread).encode()).hexdigest()[:16]
+        if self.sql_folder is not None and (keyv := self.sql_folder.keyv_statements()):
+            # So are the tables the application's Keyv stores make, named in its code.
+            key += "-keyv-" + hashlib.sha256("\0".join(keyv).encode()).hexdigest()[:16]
         if self.failures:
             digest = hashlib.sha256()
             for failure in self.failures:
@@ -1190,7 +1193,28 @@ class SqlFolder:
         # A job queue's schema its package makes when the application starts it.
         unrun += [f'CREATE SCHEMA "{name}"' for name in schemas_packages_make(self.path,
                                                                                self.root)]
-        return unrun
+        return unrun + self.keyv_statements()
+
+    def keyv_statements(self) -> list[str]:
+        """What the application's Keyv PostgreSQL stores make when they open
+        (`extract.keyv_stores`): their schema, unless `public`, and their table."""
+        from dbsafe.extract.keyv_stores import PACKAGE, keyv_tables
+        from dbsafe.extract.migration import packages_depending_on
+
+        if self.files:
+            return []
+        packages = packages_depending_on(self.path, self.root, PACKAGE)
+        def quoted(name: str) -> str:
+            return '"' + name.replace('"', '""') + '"'
+
+        made: list[str] = []
+        for schema, table in keyv_tables(packages, self.root) if packages else ():
+            if schema != "public":
+                made.append(f"CREATE SCHEMA IF NOT EXISTS {quoted(schema)}")
+            if table is not None:
+                made.append(f"CREATE TABLE IF NOT EXISTS {quoted(schema)}.{quoted(table)}"
+                            " (key varchar(255) PRIMARY KEY, value text)")
+        return made
 
     def setup_hint(self, failure: StatementFailure, first: list[str]) -> str:
         """How to give the throwaway what the project's database gets before its first

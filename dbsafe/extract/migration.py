@@ -3052,12 +3052,24 @@ def schemas_packages_make(folder: Path, root: Path) -> list[str]:
     `package.json` in `folder`, a folder above it up to `root`, or a package of the
     project (`js_packages.project_folders`: a monorepo's worker in `packages/worker`,
     beside the migrations' `packages/db`) depends on."""
+    packages = _project_packages(folder, root)
+    return sorted({schema for package, schema in _SCHEMAS_PACKAGES_MAKE.items()
+                   if any(_depends_on_npm(p, package) for p in packages)})
+
+
+def packages_depending_on(folder: Path, root: Path, name: str) -> list[Path]:
+    """The folders whose `package.json` depends on the npm package `name`, among those
+    `schemas_packages_make` reads: `folder`, the folders above it up to `root`, and the
+    packages of the project (`js_packages.project_folders`)."""
+    return [p for p in _project_packages(folder, root) if _depends_on_npm(p, name)]
+
+
+def _project_packages(folder: Path, root: Path) -> list[Path]:
     from dbsafe.extract.js_packages import project_folders
 
     packages = [folder, *folder.parents] if folder.is_relative_to(root) else []
     packages = [p for p in packages if p.is_relative_to(root)] + project_folders(root)
-    return sorted({schema for package, schema in _SCHEMAS_PACKAGES_MAKE.items()
-                   if any(_depends_on_npm(p, package) for p in packages)})
+    return list(dict.fromkeys(packages))
 
 
 # postgres-migrations' migrations (its `parseFileName`: `^(-?\d+)[-_]?(.*).(sql|js)$`, case

@@ -471,7 +471,10 @@ _CHUNK = 32
 #      package too (a monorepo's worker beside the migrations' package)
 # 294: an Atlas project's declared schema file is the schema's source (`schema_files`), not
 #      a migration left to lint
-_CACHE_VERSION = 294
+# 295: the table a Keyv PostgreSQL store makes when it opens (`new KeyvPostgres({ schema,
+#      table })`, `public.keyv` by default) is unknown, not missing (Tianji's cache cleanup:
+#      task 437); it keys the cache
+_CACHE_VERSION = 295
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
