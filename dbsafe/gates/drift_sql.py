@@ -35,6 +35,7 @@ from dbsafe.migrate.histories import (
     never_run_findings,
     refusal,
     refusal_finding,
+    shared_version_findings,
     unread_histories,
 )
 
@@ -66,6 +67,8 @@ def compare_folder(folder: SqlFolder, database_url: str,
     from dbsafe.schema.introspect import introspect_url
 
     migrations = folder.read()
+    # (two files of one version: the runner refuses them or runs one only, DBS424)
+    shared = shared_version_findings(migrations)
     found = applied_versions(database_url, [folder.path], folder.history_table,
                              sqitch_target=folder.sqitch_target)
     if found is None:
@@ -137,7 +140,8 @@ def compare_folder(folder: SqlFolder, database_url: str,
                  + (f"; applied, no file: {', '.join(passed)}, which Flyway passes" if passed
                     else "") + ")",
                  # (not in the reference: what ran is; the finding says what did not)
-                 (*never_run_findings(never_run(migrations, history, applied), history.runner),
+                 (*shared,
+                  *never_run_findings(never_run(migrations, history, applied), history.runner),
                   *told, *edited_findings(migrations, history, refused, edited)),
                  tuple(m.path for m in edited_again(migrations, history)),
                  tuple(e.migration.path for e in edited),

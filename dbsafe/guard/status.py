@@ -42,7 +42,7 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
     folder = sql_migrations_folder(settings)
     if folder is not None:
         return _folder_status(SqlFolder.of(folder, settings), database_url,
-                              fail_on_pending=fail_on_pending)
+                              fail_on_pending=fail_on_pending, settings=settings)
     require_migrations(settings, schema_source=False)
     described = describe(AlembicProject.from_settings(settings))
     current = current_revisions(database_url)
@@ -139,9 +139,11 @@ def _captured_schema_changes(settings: Settings, todo: Sequence[Revision]) -> _T
 
 
 def _folder_status(folder: SqlFolder, database_url: str, *,
-                   fail_on_pending: bool) -> Report:
+                   fail_on_pending: bool, settings: Settings) -> Report:
     """A folder of SQL migrations: which of its files the database's runner history says
-    ran (`dbsafe.migrate.histories`), which are pending."""
+    ran (`dbsafe.migrate.histories`), which are pending; two of them sharing a version
+    (DBS424, left out by `ignore` as lint, verify-lock and drift leave it out)."""
+    from dbsafe.core import select_findings
     from dbsafe.extract.files import display_path
     from dbsafe.extract.migration import flyway_new_database
     from dbsafe.migrate.histories import (
@@ -159,10 +161,15 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         pending_among,
         refusal,
         refusal_finding,
+        shared_version_findings,
         unread_histories,
     )
 
     migrations = folder.read()
+    # Two files of one version: their runner refuses the folder or runs one of them only,
+    # whatever the database holds (DBS424, as lint and verify-lock say)
+    shared = select_findings(shared_version_findings(migrations), select=settings.select,
+                             ignore=settings.ignore, severity=settings.severity)
     shown = display_path(folder.path, folder.root)
     applied: list[Migration] = []
     runner = "no migration history table"
@@ -202,7 +209,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     todo = [m.path for m in pending_among(migrations, applied, runs, never, again)]
     rerun = {m.path for m in again}
     current = last_recorded(applied)
-    findings: list[Finding] = []
+    findings: list[Finding] = list(shared)
     if refused is not None:
         # Not merely behind: the runner's next `up` fails before it runs anything.
         findings.append(refusal_finding(refused, runs or "",

@@ -241,6 +241,36 @@ def test_status_names_the_files_the_history_says_ran_and_the_pending_ones(
 
 
 
+@pytest.mark.parametrize("runner", ["dbmate", "goose"])
+def test_two_files_of_one_version_are_said_by_status_and_drift(
+        tmp_path: Path, database_url: str, runner: str) -> None:
+    # A branch's migration merged beside another's of the same version: goose refuses the
+    # folder, dbmate never runs the one whose version a database already holds. `lint` and
+    # `verify-lock` said DBS424 (task 413); `status` and `drift` on that database said
+    # nothing (task 433).
+    _project(tmp_path, runner)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + RUNNERS[runner][1])
+    second = RUNNERS[runner][0][1]
+    twin = second.replace("_email", "_tags")
+    (tmp_path / twin).write_text((tmp_path / second).read_text().replace(
+        "ALTER TABLE users ADD COLUMN email text", "CREATE TABLE tags (id int)"))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    version = "20240102000000" if runner == "dbmate" else "2"
+    for report in (commands.status(settings), commands.drift(settings)):
+        said = [f for f in report.findings if f.code == "DBS424"]
+        assert [(f.subject, f.severity) for f in said] == [(f"{second},{twin}", Severity.ERROR)]
+        assert said[0].message.startswith(
+            f"Migrations `{second}` and `{twin}` share version {version}: "
+            + ("goose refuses" if runner == "goose" else "dbmate runs the first"))
+        assert report.fails(Severity.ERROR)
+    # `ignore` leaves it out, as it does of lint's and verify-lock's
+    ignored = load_settings(tmp_path, {"database-url": database_url, "ignore": ["DBS424"]},
+                            environ={})
+    assert commands.status(ignored).findings == ()
+    assert "DBS424" not in {f.code for f in commands.drift(ignored).findings}
+
+
 def test_the_reference_of_a_dbmate_folder_has_dbmate_s_history_table(
         tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
     # dbmate makes `schema_migrations` before its first file runs, and bionic-gpt's first
