@@ -1258,14 +1258,24 @@ def lock_command(state: CliState, lock_file: Path | None, alembic_config: Path |
     Checksums ignore formatting, comments and docstrings but change with any change to
     the code or the SQL it runs. Two branches that add revisions both change the file's
     end and its total line, so git reports a conflict instead of two silent heads. Of a
-    folder of SQL migrations: each migration its runner applies, in its order, and its down.
+    folder of SQL migrations: each migration its runner applies, in its order, and its down;
+    a folder where two share a version (DBS424) is not locked (exit 1).
     """
     from dbsafe import commands
 
     settings = state.settings({"alembic-config": alembic_config,
                                "sql-migrations": sql_migrations})
-    path, count, what = commands.lock(settings, lock_file)
+    report = commands.lock(settings, lock_file)
+    path = report.summary["lock_file"]
+    what = "migrations" if "migrations" in report.summary else "revisions"
+    if not report.summary["written"]:
+        click.echo(f"{path} not written: two migrations share a version (DBS424); give one a "
+                   "version of its own, then run `dbsafe lock` again", err=True)
+        _finish_plain(report, settings, failed=True)
+    count = report.summary[what]
     click.echo(f"wrote {path} ({count} {what if count != 1 else what[:-1]})", err=True)
+    if report.findings:  # below --fail-on (`severity`, `fail-on`): said, not refused
+        _finish(report, settings)
 
 
 @main.command("verify-lock")

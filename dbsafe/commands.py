@@ -993,21 +993,45 @@ def drift_sql(settings: Settings, *, options: DiffOptions | None = None) -> tupl
         len(result.changes)
 
 
-def lock(settings: Settings, path: Path | None = None) -> tuple[Path, int, str]:
+def lock(settings: Settings, path: Path | None = None) -> Report:
     """Write the lock file of revision checksums (of a folder of SQL migrations, of each
-    migration and its down); returns its path, the count and what was counted."""
+    migration and its down). The summary names the file (`lock_file`), whether it was
+    written (`written`) and the count (`migrations` or `revisions`).
+
+    A folder two of whose migrations share a version (DBS424: its runner refuses it, or
+    runs one of them only) is not locked: the report holds the findings, nothing is
+    written, unless `ignore`, `severity` or `fail-on` let the findings pass.
+    """
+    from dbsafe.core import select_findings
     from dbsafe.gates import lock as lockfile
+    from dbsafe.migrate.histories import shared_version_findings
     from dbsafe.migrate.runner import AlembicProject, describe
 
     folder = _sql_lock_folder(settings)
     if folder is not None:
+        check_settings_codes(settings, catalog())
         target = path or lockfile.sql_lock_path(folder.path, settings.project_root)
-        return target, lockfile.write_sql(target, folder.read(), root=settings.project_root,
-                                          sqitch_target=folder.sqitch_target), "migrations"
+        migrations = folder.read()
+        # Locking a folder its runner refuses would record the broken state as the one to
+        # keep: `verify-lock` would pass it from then on.
+        found = Report(tuple(select_findings(
+            shared_version_findings(migrations), select=settings.select,
+            ignore=settings.ignore, severity=settings.severity)))
+        if found.fails(settings.fail_on):
+            return Report(found.findings, {
+                "lock_file": str(target), "written": False,
+                "outcome": "lock file not written",
+                "migrations": len(lockfile.lockable(migrations))})
+        count = lockfile.write_sql(target, migrations, root=settings.project_root,
+                                   sqitch_target=folder.sqitch_target)
+        return Report(found.findings, {"lock_file": str(target), "written": True,
+                                       "migrations": count})
     project = AlembicProject.from_settings(settings)
     target = path or project.ini.parent / lockfile.LOCK_FILE
     described = describe(project)
-    return target, lockfile.write(target, described.revisions, described.heads), "revisions"
+    return Report((), {"lock_file": str(target), "written": True,
+                       "revisions": lockfile.write(target, described.revisions,
+                                                   described.heads)})
 
 
 def _sql_lock_folder(settings: Settings) -> SqlFolder | None:
@@ -1036,7 +1060,7 @@ def verify_lock(settings: Settings, path: Path | None = None) -> Report:
     history has several heads (DBS421-DBS425); with `database-url`, also when a revision was
     edited after dbsafe applied it there (DBS605). Of a folder of SQL migrations, when a
     migration or its down changed, one was inserted before a locked one, or was removed or
-    renamed (DBS421-DBS423, DBS425; `database-url` is not read)."""
+    renamed, two share a version (DBS421-DBS425; `database-url` is not read)."""
     from dbsafe.core import select_findings
     from dbsafe.gates import lock as lockfile
     from dbsafe.migrate.runner import AlembicProject, describe

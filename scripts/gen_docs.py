@@ -79,6 +79,8 @@ _REPORTED_BY = {
     "DBS405": ("`dbsafe drift --models`", "gates.md"),
     "DBS41": ("`dbsafe verify-reversible`", "gates.md"),
     "DBS42": ("`dbsafe verify-lock`", "gates.md"),
+    "DBS424": ("`dbsafe verify-lock`; of a folder of SQL migrations, by `dbsafe lint`, `dbsafe "
+               "status` and `dbsafe drift` too, and `dbsafe lock` refuses to lock it", "gates.md"),
     "DBS55": ("`dbsafe refresh-views`", "checks.md"),
     "DBS6": ("`dbsafe upgrade` and `dbsafe downgrade`", "guard.md"),
     "DBS605": ("`dbsafe upgrade`, `dbsafe downgrade` and `dbsafe status` (and `dbsafe drift` "

@@ -1916,6 +1916,16 @@ def refinery_aborts(file: Path) -> RefineryAborts:
     return RefineryAborts()
 
 
+def refinery_root(file: Path) -> Path | None:
+    """The refinery folder (`refinery_folder`) the migration `file` is one of: its own, or
+    a folder above it (refinery walks its folder's subfolders); None when none is.
+    Resolved."""
+    for folder in file.resolve().parents[:_CRATE_DEPTH]:
+        if _refinery_crate(folder) is not None:
+            return folder
+    return None
+
+
 @functools.cache
 def _crate_aborts(crate: Path) -> RefineryAborts:
     """How the code of `crate` sets its refinery runner's checks: off only where every call

@@ -654,6 +654,8 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
     ('1.2', 'R:user names')
     >>> file_version(Path("2024-01-02-030405_users/up.sql"), "diesel")
     '20240102030405'
+    >>> file_version(Path("2024-01-02-030405-000a_users/up.sql"), "diesel")
+    '20240102030405000a'
     >>> file_version(Path("1677078479.sql"), "sql-migrate")
     '1677078479.sql'
     """
@@ -684,8 +686,10 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
 
         return dbmate_version(path.name)
     if runner == "diesel":
-        prefix = path.parent.name.partition("_")[0]
-        return re.sub(r"\D", "", prefix) or None
+        # migrations_internals' `version_from_string`: the name up to its first `_`, its
+        # dashes left out (`diesel migration generate`'s `2024-01-02-030405-000a` is
+        # `20240102030405000a`: its sub-second counter is hexadecimal)
+        return path.parent.name.partition("_")[0].replace("-", "") or None
     if runner == "refinery":
         # Its version, as its int4 (int8) column holds it: `V0003__x.sql` is 3; one of a
         # dotted version (`V1.2__x.sql`) it cannot parse (`InvalidVersion`).
@@ -1649,7 +1653,18 @@ SHARED_VERSION_CODE = "DBS424"  # declared by dbsafe.gates.lock (verify-lock; li
 # validation (`MigrationInfoServiceImpl`: "Found more than one migration with version"),
 # dbmate's `Migrate` (each pending file recorded by its version: the second one's insert
 # into `schema_migrations` fails on its primary key, and where one of them ran the other
-# counts as applied and never runs).
+# counts as applied and never runs). sqlx's `Migrator::run_direct` applies both (its
+# resolver and `migrate!` check nothing), the second's row failing on `_sqlx_migrations`'
+# primary key and its file rolled back with it; where either ran, the other's checksum is
+# compared with that row's: `MigrateError::VersionMismatch`. refinery's `verify_migrations`
+# refuses only a repeat of the very same file (`RepeatedVersion`: version, name and
+# checksum equal); two of one version both run, the second's row failing on
+# `refinery_schema_history`'s primary key (the `postgres` crate's runner commits the file
+# before it); where either ran, the other never runs, or refinery stops at it
+# (`DivergentVersion`, when it finds that one first). diesel_migrations'
+# `pending_migrations` keys the migrations by version (a `HashMap`): one of them runs,
+# the other never does, anywhere, without a word (only `diesel migration generate`
+# refuses a version taken).
 _SHARED_VERSION = {
     "goose": "goose refuses to run anything: \"goose: duplicate version {version} detected\"",
     "golang-migrate": "golang-migrate refuses to read the folder: \"duplicate migration "
@@ -1659,23 +1674,38 @@ _SHARED_VERSION = {
     "dbmate": "dbmate runs the first and fails at the second (its version is already in "
               "`schema_migrations`: duplicate key); on a database that ran either one, the "
               "other counts as applied and never runs",
+    "sqlx": "sqlx runs one and fails at the other (its version is already in "
+            "`_sqlx_migrations`: duplicate key); on a database that ran either one, it "
+            "refuses to migrate: \"migration {version} was previously applied but has been "
+            "modified\"",
+    "refinery": "refinery runs one and fails at the other (its version is already in "
+                "`refinery_schema_history`: duplicate key, after the file ran, with the "
+                "`postgres` crate); on a database that ran either one, the other never runs, "
+                "or refinery refuses: \"applied migration ... is different than filesystem "
+                "one ...\"",
+    "diesel": "diesel runs only one of them (it keys pending migrations by version): the "
+              "other never runs, on any database, without a word",
 }
 
 
 def shared_versions(migrations: Sequence[Migration]) -> list[tuple[str, str, list[Migration]]]:
     """The migrations of `migrations` that share a version their runner records, as (runner,
     version, those migrations in order), folder by folder: Flyway's versioned files
-    (versions compared as Flyway compares them: `1.0` is `1`), and those of a goose,
-    golang-migrate or dbmate folder (goose's and golang-migrate's versions as numbers, `0005` is `5`; dbmate's as
-    text). Each refuses or runs only one of them (`_SHARED_VERSION`). Other runners' are
-    not judged."""
+    (versions compared as Flyway compares them: `1.0` is `1`), those of a goose,
+    golang-migrate, dbmate or sqlx folder (goose's, golang-migrate's and sqlx's versions as
+    numbers, `0005` is `5`; dbmate's as text), refinery's (`V5__a.sql` and `U05__b.sql`,
+    in any subfolder of its folder) and diesel's (`2024-01-05-000000_a/up.sql` and
+    `20240105000000_b/up.sql`). Each refuses or runs only one of them (`_SHARED_VERSION`).
+    Other runners' are not judged."""
     from dbsafe.extract.flyway import FlywayNames, flyway_config
-    from dbsafe.extract.migration import goose_folder
+    from dbsafe.extract.migration import goose_folder, refinery_root
     from dbsafe.migrate.sqlfiles import migration_runner
 
     groups: dict[tuple[str, Any], list[Migration]] = {}
     shown: dict[tuple[str, Any], str] = {}
     runners: dict[Path, str | None] = {}
+    roots: dict[Path, Path | None] = {}
+    diesel: dict[Path, bool] = {}
     names: dict[Path, FlywayNames] = {}
     for m in migrations:
         if m.file is None or m.callback:
@@ -1693,11 +1723,21 @@ def shared_versions(migrations: Sequence[Migration]) -> list[tuple[str, str, lis
             key: tuple[str, Any] = ("flyway", (folder, version_key))
             shown.setdefault(key, ".".join(map(str, version_key)))
         else:
-            if folder not in runners:
-                found = migration_runner(folder)
-                runners[folder] = found if found in ("golang-migrate", "dbmate") else \
-                    "goose" if found is None and goose_folder(folder) else None
-            runner = runners[folder]
+            runner: str | None
+            if m.runner == "refinery":
+                # (one folder and its subfolders: refinery walks them)
+                if folder not in roots:
+                    roots[folder] = refinery_root(m.file)
+                runner, folder = "refinery", roots[folder] or folder
+            elif m.file.name == "up.sql" and _diesel(folder.parent, diesel):
+                # (each of diesel's migrations is a folder: `<version>_<name>/up.sql`)
+                runner, folder = "diesel", folder.parent
+            else:
+                if folder not in runners:
+                    found = migration_runner(folder)
+                    runners[folder] = found if found in ("golang-migrate", "dbmate", "sqlx") \
+                        else "goose" if found is None and goose_folder(folder) else None
+                runner = runners[folder]
             version = file_version(m.file, runner) if runner is not None else None
             if runner is None or version is None:
                 continue
@@ -1705,6 +1745,15 @@ def shared_versions(migrations: Sequence[Migration]) -> list[tuple[str, str, lis
             shown.setdefault(key, version)
         groups.setdefault(key, []).append(m)
     return [(key[0], shown[key], group) for key, group in groups.items() if len(group) > 1]
+
+
+def _diesel(folder: Path, known: dict[Path, bool]) -> bool:
+    """Whether `folder` is diesel's migrations folder (`known` caches the answers)."""
+    from dbsafe.migrate.sqlfiles import migration_runner
+
+    if folder not in known:
+        known[folder] = migration_runner(folder) == "diesel"
+    return known[folder]
 
 
 def shared_version_findings(migrations: Sequence[Migration]) -> list[Finding]:

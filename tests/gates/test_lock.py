@@ -425,40 +425,100 @@ _SHARED_VERSION = {
         "B5__baseline.sql": "CREATE TABLE users (id int); CREATE TABLE a (id int);\n",
         "U5__a.sql": "DROP TABLE a;\n"},
         ("V5_0__b.sql", "V5__a.sql"), '"Found more than one migration with version 5"'),
+    "sqlx": ("migrations", {"1_users.sql": "CREATE TABLE users (id int);\n",
+                            "5_a.up.sql": "CREATE TABLE a (id int);\n",
+                            "5_a.down.sql": "DROP TABLE a;\n",
+                            "0005_b.sql": "CREATE TABLE b (id int);\n"},
+             ("5_a.up.sql", "0005_b.sql"),
+             '"migration 5 was previously applied but has been modified"'),
+    "refinery": ("migrations", {"V1__users.sql": "CREATE TABLE users (id int);\n",
+                                "V5__a.sql": "CREATE TABLE a (id int);\n",
+                                # (refinery walks the subfolders of its folder)
+                                "more/U05__b.sql": "CREATE TABLE b (id int);\n"},
+                 ("V5__a.sql", "more/U05__b.sql"), "refinery runs one and fails at the other"),
+    "diesel": ("migrations", {
+        "00000000000000_diesel_initial_setup/up.sql": "SELECT 1;\n",
+        "2024-01-05-000000_a/up.sql": "CREATE TABLE a (id int);\n",
+        "2024-01-05-000000_a/down.sql": "DROP TABLE a;\n",
+        # (`diesel migration generate`'s sub-second counter, in hexadecimal: another version)
+        "2024-01-05-000000-000a_c/up.sql": "CREATE TABLE c (id int);\n",
+        "2024-01-05-000000-00a0_d/up.sql": "CREATE TABLE d (id int);\n",
+        "20240105000000_b/up.sql": "CREATE TABLE b (id int);\n"},
+        ("2024-01-05-000000_a/up.sql", "20240105000000_b/up.sql"),
+        "diesel runs only one of them"),
+}
+# What marks the Rust runners' folders: the crate beside them.
+_CRATE = {
+    "sqlx": {"Cargo.toml": '[package]\nname = "app"\n\n[dependencies]\nsqlx = "0.8"\n'},
+    "refinery": {"Cargo.toml": '[package]\nname = "app"\n\n[dependencies]\nrefinery = "0.9"\n',
+                 "src/main.rs": 'mod embedded {\n    refinery::embed_migrations!("migrations");\n}\n'},
+    "diesel": {"diesel.toml": "[print_schema]\nfile = \"src/schema.rs\"\n"},
 }
 
 
 @pytest.mark.parametrize("runner", sorted(_SHARED_VERSION))
-def test_two_sql_migrations_of_one_version_are_said_by_verify_lock_and_lint(
+def test_two_sql_migrations_of_one_version_are_said_by_verify_lock_and_lint_and_not_locked(
         runner: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # goose, golang-migrate and Flyway refuse a folder with two files of one version, dbmate
-    # runs only one of them where either ran (and fails at the second elsewhere): lint and
-    # verify-lock were clean, and `lock` locked both.
+    # goose, golang-migrate and Flyway refuse a folder with two files of one version, dbmate,
+    # sqlx and refinery fail at the second and run only one of them where either ran, diesel
+    # runs one of them only, anywhere: lint and verify-lock were clean, and `lock` locked
+    # both (task 413 for the first four; sqlx, refinery, diesel and lock's refusal: task 433).
     import json
 
     where, files, (first, second), words = _SHARED_VERSION[runner]
     folder = tmp_path / where
-    folder.mkdir(parents=True)
-    for name, text in files.items():
-        (folder / name).write_text(text)
+    for name, text in {**_CRATE.get(runner, {}),
+                       **{f"{where}/{n}": t for n, t in files.items() if n != second}}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
     monkeypatch.chdir(tmp_path)
     cli, named = CliRunner(), ("--sql-migrations", where)
     assert cli.invoke(main, ["lock", *named]).exit_code == 0
+    lock_file = next(tmp_path.rglob("*.lock"))
+    locked = lock_file.read_text()
+    # The branch's migration merged beside the other's: `lock` refuses to lock the folder
+    # its runner refuses (or runs only one of), and leaves the lock file as it was.
+    (folder / second).parent.mkdir(parents=True, exist_ok=True)
+    (folder / second).write_text(files[second])
+    refused = cli.invoke(main, ["lock", *named])
+    assert refused.exit_code == 1, refused.output
+    assert f"DBS424 [error] Migrations `{where}/{first}` and `{where}/{second}`" in refused.stdout
+    assert "not written: two migrations share a version (DBS424)" in refused.stderr
+    assert lock_file.read_text() == locked
     code, found = _sql_verify(cli, *named)
-    assert (code, found) == (1, [("DBS424", "error", f"{where}/{first},{where}/{second}")])
+    assert code == 1
+    assert ("DBS424", "error", f"{where}/{first},{where}/{second}") in found
+    assert {c for c, _, _ in found} == {"DBS424", "DBS422"}  # (the second is not locked)
     linted = cli.invoke(main, ["lint", where, "--format", "json"])
     assert linted.exit_code == 1, linted.output
     [finding] = json.loads(linted.stdout)["findings"]
     assert (finding["code"], finding["path"]) == ("DBS424", f"{where}/{second}")
-    version = "20240105000000" if runner == "dbmate" else "5"
+    version = "20240105000000" if runner in ("dbmate", "diesel") else "5"
     assert finding["message"].startswith(
         f"Migrations `{where}/{first}` and `{where}/{second}` share version {version}: ")
     assert words in finding["message"]
     # One renamed past every other, and locked again: clean.
-    (folder / second).rename(folder / second.replace("5", "9", 1))
+    renamed = second.rpartition("/")[2] if runner == "refinery" else second.partition("/")[0]
+    at = folder / second.rpartition("/")[0] if runner == "refinery" else folder
+    (at / renamed).rename(at / renamed.replace("5", "9", 1))
     assert cli.invoke(main, ["lock", *named]).exit_code == 0
     assert _sql_verify(cli, *named) == (0, [])
     assert cli.invoke(main, ["lint", where]).exit_code == 0
+
+
+def test_lock_writes_a_folder_whose_shared_version_is_ignored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `ignore = ["DBS424"]` (a runner dbsafe takes for another): the user's say, as for
+    # lint and verify-lock; the lock is written.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name in ("1_a.up.sql", "1_b.up.sql"):
+        (folder / name).write_text("SELECT 1;\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.dbsafe]\nignore = ["DBS424"]\n')
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["lock", "--sql-migrations", "migrations"])
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.stderr and "(2 migrations)" in result.stderr
 
 
 @pytest.mark.parametrize(("runner_name", "files", "inserted", "said"), [
