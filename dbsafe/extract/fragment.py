@@ -42,6 +42,10 @@ class SqlFragment:
     # PostgreSQL majors the code never sends it to (`if server_version >= 150000:` around
     # it, `dbsafe.extract.server_version`): their system catalogs say nothing about it.
     not_sent_to: frozenset[int] = frozenset()
+    # Extensions the code finds installed before it sends this (`if is_timescale:` after
+    # reading `pg_extension`, `dbsafe.extract.extension_guard`): where the schema lacks
+    # one, the statement is not sent.
+    installed_extensions: frozenset[str] = frozenset()
     # Offsets in `sql` where text known only at run time was left out of a quoted string
     # (`f"SELECT setval('{table}_id_seq', 1)"` is read as `'_id_seq'`): a name read from
     # that string is not the one sent.

@@ -250,6 +250,8 @@ class _Extractor:
         # a module that may check a table exists (see `_tables_checked_before`)
         self.checks_tables = "table_names" in lowered or "table_exists" in lowered or \
             "has_table" in lowered
+        # a module that may read `pg_extension` first (see `_extensions_installed_at`)
+        self.reads_extensions = "pg_extension" in lowered
         # (also its folders: a module of the project's layer for the engine, `storage/
         # cassandra/migrations.py`, may name it only there: see `_relative_dotted`)
         folders = path.lower().rpartition("/")[0]
@@ -2266,10 +2268,48 @@ class _Extractor:
                            f"earlier revision's schema, not today's")
         tables, absent = self._tables_around(nodes[0])
         majors = frozenset().union(*(self._not_sent_to(node) for node in nodes))
-        if tables or absent or majors:
-            return [replace(f, checked_tables=tables, absent_tables=absent, not_sent_to=majors)
+        installed = self._extensions_installed_at(nodes[0])
+        if tables or absent or majors or installed:
+            return [replace(f, checked_tables=tables, absent_tables=absent, not_sent_to=majors,
+                            installed_extensions=installed)
                     for f in fragments]
         return fragments
+
+    def _extensions_installed_at(self, node: ast.AST) -> frozenset[str]:
+        """The extensions the code finds installed before reaching `node`: the branches
+        around it test what it read from `pg_extension` (`dbsafe.extract.extension_guard`)."""
+        if not self.reads_extensions:
+            return frozenset()
+        from dbsafe.extract.extension_guard import installed_where
+
+        found = (installed_where(test, holds=holds, bound=self._assigned_once,
+                                 sent_before=self._sent_before)
+                 for test, holds in self._branches_around(node))
+        return frozenset(name for name in found if name is not None)
+
+    def _sent_before(self, node: ast.AST, cursor: str) -> str | None:
+        """The literal statement sent through `cursor` (`cur.execute("...")`, awaited or
+        not) by the statement just before the one holding `node`, in the same block."""
+        holder: ast.AST | None = node
+        while holder is not None and not isinstance(holder, ast.stmt):
+            holder = self.parents.get(id(holder))
+        block_of = self.parents.get(id(holder)) if holder is not None else None
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(block_of, field, None)
+            if not isinstance(block, list) or not any(s is holder for s in block):
+                continue
+            at = next(i for i, s in enumerate(block) if s is holder)
+            before = block[at - 1] if at else None
+            call = before.value if isinstance(before, ast.Expr) else None
+            if isinstance(call, ast.Await):
+                call = call.value
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+                    call.func.attr == "execute" and isinstance(call.func.value, ast.Name) and \
+                    call.func.value.id == cursor and call.args and \
+                    isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+                return call.args[0].value
+            return None
+        return None
 
     def _skipped_at(self, where: ast.AST, reason: str) -> list[SqlFragment]:
         """Say where a statement is not validated, and why; no fragment is left."""

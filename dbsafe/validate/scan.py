@@ -474,7 +474,10 @@ _CHUNK = 32
 # 295: the table a Keyv PostgreSQL store makes when it opens (`new KeyvPostgres({ schema,
 #      table })`, `public.keyv` by default) is unknown, not missing (Tianji's cache cleanup:
 #      task 437); it keys the cache
-_CACHE_VERSION = 295
+# 296: a Python statement in a branch the code takes only where an extension is installed
+#      (`if is_timescale:` on a row fetched from `pg_extension ... extname = 'timescaledb'`)
+#      is not analysed where the schema lacks that extension (pgai's loader: task 436)
+_CACHE_VERSION = 296
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
@@ -1597,6 +1600,16 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             problems, resolution = _dropping(
                 problems, resolution, lambda _: True,
                 lambda _: f"sent only where `{there[0]}` does not exist, which the schema has")
+    if fragment.installed_extensions and problems:
+        # The code sends it only where an extension is installed (`if is_timescale:` after
+        # reading `pg_extension`): not where the schema lacks it.
+        have = {extension.name for extension in snapshot.extensions}
+        lacking = sorted(fragment.installed_extensions - have)
+        if lacking:
+            problems, resolution = _dropping(
+                problems, resolution, lambda _: True,
+                lambda _: f"sent only where extension `{lacking[0]}` is installed (the code "
+                          f"reads `pg_extension` first), which the schema lacks")
     if fragment.not_sent_to and problems:
         # The code sends it only to other PostgreSQL versions (`if server_version >=
         # 150000:`): what this version's catalog lacks is nothing it will meet.
