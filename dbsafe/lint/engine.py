@@ -1477,7 +1477,7 @@ class LintContext:
         known = self.history.domains.get(column_type.name)
         if known is not None or self.before is None:
             return known
-        schemas = (column_type.schema,) if column_type.schema else tuple(self.before.search_path)
+        schemas = (column_type.schema,) if column_type.schema else self.lookup_path()
         for d in self.before.domains:
             if d.name == column_type.name and d.schema in schemas:
                 return DomainFacts(type_from_text(d.type), expression_from_text(d.default),
@@ -1675,7 +1675,7 @@ class LintContext:
         if relation is not None:
             return _SNAPSHOT_KINDS.get(relation.kind)
         schema, _, bare = name.rpartition(".")
-        schemas = (schema,) if schema else tuple(self.before.search_path)
+        schemas = (schema,) if schema else self.lookup_path()
         if self.history.moved_sequences.get(bare) in schemas or any(
                 q.name == bare and q.schema in schemas for q in self.before.sequences):
             return "sequence"
@@ -1690,6 +1690,20 @@ class LintContext:
         if self.before is None or last(name) not in self.history.created_kinds:
             return False
         return not any(r.name == last(name) for r in self.before.relations)
+
+    def lookup_path(self) -> tuple[str, ...]:
+        """The schemas an unqualified name of the current statement names a relation (a
+        domain, a sequence) of the schema before in, in order: those of the search_path in
+        force for it when the migrations set one (`SET search_path`, `set_config`, a `SET
+        LOCAL` until its transaction ends) or env.py did (the capture's, or an offline
+        rendering's, generated `SET search_path TO "phx"` before each revision), `"$user"`
+        left out; else the path of the session the schema before was read with. (Arize
+        Phoenix's `ALTER TABLE spans ...` under env.py's `SET search_path TO phx` is
+        `phx.spans`, not `public.spans`.)"""
+        history = self.history
+        if history.search_path is None and history.local_search_path is None:
+            return tuple(self.before.search_path) if self.before is not None else ("public",)
+        return tuple(name for name in history.search_path_now() if name != "$user")
 
     def before_relation(self, table: str) -> Relation | None:
         """The schema before's relation that `table` names before the current statement,
@@ -1726,7 +1740,9 @@ class LintContext:
         if lies_in is not None and written and last(written) != lies_in:
             return None  # (moved out of the schema named)
         schema, _, name = origin.rpartition(".")
-        relation = self.before.find_relation(name, schema or None)
+        relation = self.before.relation(schema, name) if schema else next(
+            (found for on in self.lookup_path()
+             if (found := self.before.relation(on, name)) is not None), None)
         if relation is None or (lies_in is None and relation.schema in history.emptied):
             return None  # (none, or its schema dropped with CASCADE)
         return relation, history.column_names.get(last(table), {})
