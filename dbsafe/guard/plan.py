@@ -200,7 +200,10 @@ def _lock(row: Any, sizes: Any) -> dict[str, Any]:
                if flag]
     stats = sizes.get(row.relation) if row.relation else None
     if stats is None and row.relation and "." not in row.relation:
-        stats = sizes.get(f"public.{row.relation}")
+        # (on the search_path in force for the statement: env.py's `SET search_path TO
+        # phx` makes `spans` phx's)
+        stats = next((found for schema in row.schemas or ("public",)
+                      if (found := sizes.get(f"{schema}.{row.relation}")) is not None), None)
     estimate = None
     text = f"{row.mode} on {row.relation or '(none)'}"
     text += f", blocks {' and '.join(blocked)}" if blocked else ", blocks no reads or writes"

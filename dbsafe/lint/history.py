@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 20  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 21  # of the cache file; bump when the captured data changes shape or meaning
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
 # 9: captures started from a copy of the database's schema; 11: pgmq; 12: a revision with
 # SQL at its module's top level is captured when run past an earlier failure; 14: a failed
@@ -62,7 +62,8 @@ FORMAT = 20  # of the cache file; bump when the captured data changes shape or m
 # 17: an env.py reading its URL from DATABASE_URL and the like renders offline too; 18: a
 # revision run after an earlier one's raw COMMIT starts in alembic's transaction; 19: a BEGIN
 # in `autocommit_block()` opens the revision's own transaction, a generated COMMIT before it;
-# 20: the search_path env.py set on its connection, a generated SET before each revision)
+# 20: the search_path env.py set on its connection, a generated SET before each revision;
+# 21: revisions rendered offline past a failure carry the SETs env.py's offline branch ran)
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
 

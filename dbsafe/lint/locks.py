@@ -622,6 +622,10 @@ class LockRow:
     # "observed": PostgreSQL showed this lock in pg_locks when the statement ran on a
     # throwaway server; "predicted": from this module's table (PostgreSQL's documentation).
     source: str = "predicted"
+    # The schemas an unqualified `relation` is a table of, in order: the search_path in
+    # force for the statement (`LintContext.lookup_path`: env.py's `SET search_path TO phx`
+    # too), where it is known.
+    schemas: tuple[str, ...] = ()
 
 
 def lock_report(migrations: Iterable[Migration], *,
@@ -683,7 +687,7 @@ def migration_lock_rows(migration: Migration, history: History, *,
                                                                  statement)
             rows.append(LockRow(statement.location, statement_summary(statement.sql), mode,
                                 lock.relation, reads, writes, ddl, lock.rewrites, created,
-                                note, source))
+                                note, source, ctx.lookup_path()))
             if lock.note == _ALSO_ITS_TABLE and (table := ctx.index_table(lock.relation or "")):
                 rows.append(_index_table_row(statement, table, observed, ctx))
         if observed is not None and statement.origin is None:
@@ -726,7 +730,7 @@ def _index_table_row(statement: Statement, table: str, observed: Any,
     reads, writes, ddl = Lock(ACCESS_EXCLUSIVE, table).blocks
     return LockRow(statement.location, statement_summary(statement.sql), ACCESS_EXCLUSIVE,
                    table, reads, writes, ddl, False, ctx.created_before(table, statement),
-                   "the dropped index's table", source)
+                   "the dropped index's table", source, ctx.lookup_path())
 
 
 def _observed_mode(observed: Any, relation: str) -> tuple[str, str, str | None] | None:

@@ -29,6 +29,7 @@ from dbsafe.migrate.runner import (
     RunResult,
     render_offline,
 )
+from dbsafe.pg.parse import begins_or_ends_transaction, begins_transaction, setting_scope
 
 _MARKER = "-- Running upgrade "
 
@@ -52,6 +53,10 @@ class _Builder:
     start_state: bool = False
     pending_start_state: bool = False
     lines: dict[str, list[str]] = field(default_factory=dict)
+    # The settings env.py gave its session (`context.execute("SET search_path TO phx")`),
+    # each with whether its transaction's end undoes it (`SET LOCAL`): they hold for each
+    # revision rendered after them, as the capture's generated SETs do.
+    settings: list[tuple[str, bool]] = field(default_factory=list)
 
 
 def render_revisions(project: AlembicProject | Path, *, root: Path,
@@ -94,14 +99,25 @@ def _build(chunks: list[_Chunk], b: _Builder) -> list[Migration]:
         if chunk.file is None and text.startswith(_MARKER):
             _finish(b)
             b.start_state = b.pending_start_state if b.pending else b.in_transaction
-            b.current = list(b.pending)
-            b.pending = []
+            _start(b)
             b.current_revision = text[len(_MARKER):].split("->")[-1].strip()
             continue
         for fragment in split_sql(text, "<alembic>"):
             word = fragment.sql.split(None, 1)[0].upper().rstrip(";") if fragment.sql else ""
+            if any(local for _sql, local in b.settings) and \
+                    begins_or_ends_transaction(fragment.sql) and \
+                    not begins_transaction(fragment.sql):
+                b.settings = [(sql, local) for sql, local in b.settings if not local]
             if chunk.file is None:
-                if word in ("BEGIN", "COMMIT", "ROLLBACK"):
+                scope = setting_scope(fragment.sql)
+                if scope is not None:
+                    # env.py's own (alembic's are BEGIN/COMMIT and its version table's):
+                    # once dropped, and the revisions' unqualified names were looked up on
+                    # the default search_path, not on the one it set. (A SET LOCAL outside
+                    # a transaction sets nothing.)
+                    if scope == "session" or b.in_transaction:
+                        b.settings.append((fragment.sql, scope == "transaction"))
+                elif word in ("BEGIN", "COMMIT", "ROLLBACK"):
                     statement = MigrationStatement(fragment.sql, Location("<alembic>", 1),
                                                    generated=True)
                     if word == "BEGIN":
@@ -114,11 +130,9 @@ def _build(chunks: list[_Chunk], b: _Builder) -> list[Migration]:
                         (b.current if b.current is not None else b.pending).append(statement)
                         b.in_transaction = False
                 continue  # alembic_version bookkeeping
-            if b.current is None:
-                b.current = list(b.pending)
-                b.pending = []
+            current = b.current if b.current is not None else _start(b)
             location = _location(b, chunk.file, chunk.line)
-            b.current.append(MigrationStatement(fragment.sql, location))
+            current.append(MigrationStatement(fragment.sql, location))
             if word == "BEGIN":
                 b.in_transaction = True
             elif word in ("COMMIT", "ROLLBACK", "END"):
@@ -127,6 +141,15 @@ def _build(chunks: list[_Chunk], b: _Builder) -> list[Migration]:
             b.current_revision = b.by_file[chunk.file][0]
     _finish(b)
     return b.migrations
+
+
+def _start(b: _Builder) -> list[MigrationStatement]:
+    """Begin the next revision's statements (returned): the BEGIN alembic wrote before its
+    marker, then the settings env.py gave the session, generated."""
+    b.current = [*b.pending, *(MigrationStatement(sql, Location("<alembic>", 1), generated=True)
+                               for sql, _local in b.settings)]
+    b.pending = []
+    return b.current
 
 
 def _finish(b: _Builder) -> None:
@@ -267,7 +290,6 @@ def _transaction_states(statements: list[CapturedStatement]) -> Iterator[
     first, the revision runs in the transaction alembic opens for it (25001 for a
     CONCURRENTLY index), until its own COMMIT, `autocommit_block()` or BEGIN.
     """
-    from dbsafe.pg.parse import begins_or_ends_transaction, begins_transaction
 
     carried = bool(statements) and not statements[0].first_in_run
     current: bool | None = None

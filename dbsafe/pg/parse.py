@@ -61,3 +61,40 @@ def begins_transaction(sql: str) -> bool:
     statement = sole_statement(sql)
     return isinstance(statement, ast.TransactionStmt) and statement.kind is not None \
         and statement.kind.name in _BLOCK_KINDS[:2]
+
+
+def setting_scope(sql: str) -> str | None:
+    """How long the settings `sql` gives hold, when it only gives settings: "session" for
+    `SET`, `RESET` and `SELECT set_config(name, value, false)`, "transaction" for `SET LOCAL`
+    and a `set_config` whose third argument is not the constant false (its transaction's
+    end undoes it); None for any other statement, or text PostgreSQL's parser refuses.
+
+    >>> [setting_scope(s) for s in ("SET search_path TO phx", "RESET ALL",
+    ...      "SET LOCAL search_path = app", "SELECT set_config('search_path', 'phx', false)",
+    ...      "select pg_catalog.set_config('search_path', 'phx', true)",
+    ...      "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SELECT 1",
+    ...      "SELECT set_config('a.b', 'c', false) FROM t", "UPDATE alembic_version SET v = '1'")]
+    ['session', 'session', 'transaction', 'session', 'transaction', None, None, None, None]
+    """
+    from pglast import ast
+
+    statement = sole_statement(sql)
+    if isinstance(statement, ast.VariableSetStmt):
+        if statement.kind is not None and statement.kind.name == "VAR_SET_MULTI":
+            return None  # (SET TRANSACTION ..., SET SESSION CHARACTERISTICS: no setting)
+        return "transaction" if statement.is_local else "session"
+    if not isinstance(statement, ast.SelectStmt) or statement.fromClause or \
+            statement.whereClause or not statement.targetList:
+        return None
+    scope = "session"
+    for target in statement.targetList:
+        call = target.val
+        name = call.funcname if isinstance(call, ast.FuncCall) else None
+        args = call.args if isinstance(call, ast.FuncCall) else None
+        if not name or name[-1].sval != "set_config" or args is None or len(args) != 3:
+            return None
+        local = args[2]
+        if not (isinstance(local, ast.A_Const) and isinstance(local.val, ast.Boolean)
+                and not local.val.boolval):
+            scope = "transaction"
+    return scope

@@ -51,8 +51,32 @@ def downgrade():
 '''
 
 
-def _project(root: Path, revision: str = NOT_NULL) -> Path:
-    write_project(root, "own_schema", ini_url=DECOY)
+# A table of the database no revision made (as a baseline's `create_all` then `alembic stamp`
+# leave one): only the database's schema tells lint of it. Its CHECK spares SET NOT NULL the
+# scan; no index serves a foreign key on `patient_id`.
+SPANS = ("CREATE TABLE app.spans (id bigint PRIMARY KEY, patient_id bigint, trace_rowid bigint, "
+         "CONSTRAINT spans_trace_nn CHECK (trace_rowid IS NOT NULL))")
+
+ON_SPANS = '''"""NOT NULL and a foreign key on spans"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.alter_column("spans", "trace_rowid", nullable=False)
+    op.create_foreign_key("fk_spans_patient", "spans", "patients", ["patient_id"], ["id"])
+
+
+def downgrade():
+    op.drop_constraint("fk_spans_patient", "spans", type_="foreignkey")
+    op.alter_column("spans", "trace_rowid", nullable=True)
+'''
+
+
+def _project(root: Path, revision: str = NOT_NULL, pattern: str = "own_schema") -> Path:
+    write_project(root, pattern, ini_url=DECOY)
     (root / "migrations" / "versions" / "0005_not_null.py").write_text(revision)
     return root
 
@@ -138,3 +162,45 @@ def test_a_check_of_a_table_the_plan_makes_says_so_on_an_empty_database(
     assert "preflight: rows: 0005: ALTER TABLE orders ALTER COLUMN patient_id SET NOT NULL: " \
            "cannot tell (orders: 0005 runs UPDATE on orders before it, and orders does not " \
            "exist now: the plan makes it)" in steps, steps
+
+
+def _at_0004_with_spans(url: str, root: Path, rows: int = 0) -> None:
+    at_revision(url, root / "alembic.ini", "0004")
+    with psycopg.connect(url) as conn:
+        conn.execute(SPANS)
+        conn.execute("INSERT INTO app.spans SELECT i, NULL, i FROM generate_series(1, %s) i",
+                     (rows,))
+        conn.execute("ANALYZE app.spans")
+
+
+@pytest.mark.parametrize("pattern", ["own_schema", "own_schema_offline_path"],
+                         ids=["captured", "offline"])
+def test_lint_reads_the_database_s_table_on_the_search_path_env_py_set(
+        database_url: str, tmp_path: Path, pattern: str) -> None:
+    # (task 435: lint read `spans` in public, where the database has none: DBS107 of a
+    # column its CHECK proves, and nothing of the foreign key, whose table's indexes it did
+    # not know; offline, env.py's `context.execute("SET search_path TO app")` was dropped)
+    root = _project(tmp_path / "p", ON_SPANS, pattern)
+    _at_0004_with_spans(database_url, root)
+
+    linted = commands.lint(_settings(root, database_url, select=("DBS107", "DBS117")),
+                           offline=pattern != "own_schema")
+
+    assert [(f.code, f.subject) for f in linted.findings] == [("DBS117", "spans.patient_id")]
+
+
+def test_the_plan_sizes_the_table_on_the_search_path_env_py_set_offline(
+        database_url: str, tmp_path: Path) -> None:
+    # (task 435: `dbsafe plan` shows the SQL offline rendering gives, and sized `spans` as
+    # public.spans, which the database has not got: no size)
+    root = _project(tmp_path / "p", ON_SPANS, "own_schema_offline_path")
+    _at_0004_with_spans(database_url, root, rows=2000)
+
+    report = commands.plan(_settings(root, database_url))
+
+    lines = report.summary["lines"]
+    assert isinstance(lines, list)
+    at = lines.index("  ALTER TABLE spans ALTER COLUMN trace_rowid SET NOT NULL")
+    assert lines[at + 1].startswith("    ACCESS EXCLUSIVE on spans, blocks reads and writes; "), \
+        lines
+    assert "~2.0k rows" in lines[at + 1], lines

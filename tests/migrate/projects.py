@@ -210,6 +210,14 @@ def run_migrations_online():
 """ + _TAIL,
 }
 
+# As "own_schema", and its offline branch puts the schema on the rendered script's search
+# path too (`context.execute("SET search_path TO app")`, before the revisions' SQL): their
+# unqualified names are app's in `alembic upgrade --sql`'s output as well.
+ENV_PY["own_schema_offline_path"] = ENV_PY["own_schema"].replace(_OFFLINE, _OFFLINE.replace(
+    "        context.run_migrations()",
+    '        context.execute("SET search_path TO app")\n        context.run_migrations()'), 1)
+assert ENV_PY["own_schema_offline_path"] != ENV_PY["own_schema"]
+
 REVISIONS = {
     "0001_patients.py": '''"""patients"""
 from alembic import op
