@@ -383,7 +383,7 @@ class SqlNames:
             key += ";knex_renames=" + self.knex_renames
         if self.kysely:
             key += ";kysely=" + repr((self.kysely.mode, sorted(self.kysely.types),
-                                      self.kysely.clients))
+                                      self.kysely.clients, sorted(self.kysely.members)))
         if self.d1:
             key += ";d1=" + ",".join(sorted(self.d1))
         if self.worker:
@@ -791,7 +791,7 @@ class _Reader:
 
         return kysely_fragments(root, self.data, self.path, self.position,
                                 typed=clients.mode, client_types=clients.types,
-                                imported=imported)
+                                imported=imported, members=clients.members)
 
     def _other_database(self, node: Node, fragment: SqlFragment, skipped: list[Skipped]) -> bool:
         """Whether `node` sends its statement only where the database is not PostgreSQL (in

@@ -112,6 +112,7 @@ def kysely_fragments(root: Node, data: bytes, path: str,
                      position: Callable[[int], tuple[int, int]], *, typed: str = "",
                      client_types: frozenset[str] = frozenset(),
                      imported: Callable[[str, str], str] = lambda module, name: "",
+                     members: frozenset[tuple[str, str]] = frozenset(),
                      ) -> list[SqlFragment]:
     """The statements of the Kysely chains in a file's tree (`root`), in source order.
 
@@ -121,9 +122,12 @@ def kysely_fragments(root: Node, data: bytes, path: str,
     (line, column) of a byte offset; `typed`: the mode of a client typed `Kysely<...>` or
     `Transaction<...>` (`kysely_clients.KyselyClients.mode`); `client_types`: the project's
     type aliases of those (`type DB = Kysely<Database>`); `imported(module, name)`: the mode
-    of the client `import { name } from module` binds (`KyselyClients.imported`); a client
-    made in the file has its own options' mode."""
-    reader = _Reader(data, path, position, typed, _CLIENT_TYPES | client_types, imported)
+    of the client `import { name } from module` binds (`KyselyClients.imported`; `name()`
+    for a function returning one); `members`: (class, member) of the project's classes'
+    members typed as a client (`KyselyClients.members`); a client made in the file has its
+    own options' mode."""
+    reader = _Reader(data, path, position, typed, _CLIENT_TYPES | client_types, imported,
+                     members)
     fragments = []
     for node in _walk(root):
         if node.type == "call_expression":
@@ -157,13 +161,15 @@ def snake_case(name: str) -> str:
 class _Reader:
     def __init__(self, data: bytes, path: str, position: Callable[[int], tuple[int, int]],
                  typed: str, client_types: frozenset[str],
-                 imported: Callable[[str, str], str]) -> None:
+                 imported: Callable[[str, str], str],
+                 members: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.data = data
         self.path = path
         self.position = position
         self.typed = typed
         self.client_types = client_types
         self.imported = imported
+        self.members = members
         self.constants: dict[str, Node | None] | None = None
 
     def text(self, node: Node) -> str:
@@ -422,25 +428,93 @@ class _Reader:
         """The mode of the Kysely client `node` is, "" for none known: a name bound (in the
         scope that binds it) to `new Kysely(...)` (its options'), imported from a module of
         the project exporting one (`imported`), typed `Kysely<...>`/`Transaction<...>` (or an
-        alias of either: `typed`), or a transaction's callback's parameter
+        alias of either, or a subclass of `Kysely`: `typed`), bound to what a function returns
+        (`const db = createDb()`: `factory_mode`), or a transaction's callback's parameter
         (`db.transaction().execute(async (trx) => ...)`: `db`'s); `this.db` of a class whose
-        field or constructor parameter is so."""
+        field or constructor parameter is so; `x.db` where `x` is typed (or made as) a class of
+        the project whose member `db` is typed so (`members`: bluesky's `db: Database`,
+        `db.db.selectFrom(...)`)."""
         if node.type == "identifier":
             binding = _binding(node, self.text(node), self.text)
             return self.bound_mode(binding) if binding is not None else ""
         if node.type == "member_expression":
             holder = node.child_by_field_name("object")
             name = node.child_by_field_name("property")
-            if holder is None or name is None or holder.type != "this":
+            if holder is None or name is None:
                 return ""
+            if holder.type != "this":
+                return self.typed if (self.holder_class(_unwrap(holder)), self.text(name)) \
+                    in self.members else ""
             member = _field(node, self.text(name), self.text)
             return self.bound_mode(member) if member is not None else ""
         return ""
+
+    def holder_class(self, node: Node) -> str:
+        """The class a name is typed as (`db: Database`, `this.db` of a field so typed) or a
+        `const` is made as (`new Database(...)`), "" for anything else."""
+        from dbsafe.extract.kysely_clients import type_names
+
+        binding: Node | None = None
+        if node.type == "identifier":
+            binding = _binding(node, self.text(node), self.text)
+        elif node.type == "member_expression" and \
+                (node.child_by_field_name("object") or node).type == "this":
+            binding = _field(node, self.text(node.child_by_field_name("property") or node),
+                             self.text)
+        if binding is None or binding.type not in (
+                "required_parameter", "optional_parameter", "variable_declarator",
+                "public_field_definition"):
+            return ""
+        annotation = next((c for c in binding.children if c.type == "type_annotation"), None)
+        if annotation is not None:
+            names = type_names(annotation, self.text)
+            return names[0] if len(names) == 1 else ""
+        value = binding.child_by_field_name("value")
+        value = _unwrap(value) if value is not None else None
+        constructor = value.child_by_field_name("constructor") \
+            if value is not None and value.type == "new_expression" else None
+        return self.text(constructor) if constructor is not None and \
+            constructor.type == "identifier" else ""
+
+    def factory_mode(self, callee: Node) -> str:
+        """The mode of the client the function `callee` names returns: one imported from a
+        module of the project (`imported(module, "createDb()")`), or the file's own whose
+        every return is `new Kysely(...)` (its options') or whose return type is a client
+        type (`typed`)."""
+        from dbsafe.extract.kysely_clients import returned_mode, type_names
+
+        binding = _binding(callee, self.text(callee), self.text)
+        if binding is None:
+            return ""
+        if binding.type == "import_specifier" or (
+                binding.parent is not None and binding.parent.type == "import_clause"):
+            return self.import_mode(binding, "()")
+        function = binding.child_by_field_name("value") \
+            if binding.type == "variable_declarator" else binding
+        function = _unwrap(function) if function is not None else None
+        if function is None or function.type not in ("function_declaration", "arrow_function",
+                                                     "function_expression"):
+            return ""
+        returned = returned_mode(function, self.file_constants(function), self.text)
+        if returned is not None:
+            return returned
+        names = type_names(function.child_by_field_name("return_type"), self.text, True)
+        return self.typed if names and set(names) <= self.client_types else ""
+
+    def file_constants(self, node: Node) -> dict[str, Node | None]:
+        if self.constants is None:
+            self.constants = {
+                self.text(n.child_by_field_name("name") or n):
+                n.child_by_field_name("value") for n in _walk(_root(node))
+                if n.type == "variable_declarator"}
+        return self.constants
 
     def bound_mode(self, binding: Node) -> str:
         if binding.type == "import_specifier" or (
                 binding.parent is not None and binding.parent.type == "import_clause"):
             return self.import_mode(binding)
+        if binding.type == "function_declaration":  # (a function, not its client)
+            return ""
         annotation = next((c for c in binding.children if c.type == "type_annotation"), None)
         value = binding.child_by_field_name("value")
         if value is not None and binding.type in ("variable_declarator",
@@ -451,25 +525,29 @@ class _Reader:
             if constructor is not None and self.text(constructor) == "Kysely":
                 from dbsafe.extract.kysely_clients import client_mode
 
-                if self.constants is None:
-                    self.constants = {
-                        self.text(n.child_by_field_name("name") or n):
-                        n.child_by_field_name("value") for n in _walk(_root(binding))
-                        if n.type == "variable_declarator"}
-                return client_mode(value, self.constants, self.text)
+                return client_mode(value, self.file_constants(binding), self.text)
+            if annotation is None and constructor is not None and \
+                    self.text(constructor) in self.client_types:  # a subclass of Kysely
+                return self.typed
+            callee = value.child_by_field_name("function") \
+                if value.type == "call_expression" else None
+            if annotation is None and callee is not None and callee.type == "identifier":
+                return self.factory_mode(callee)
         if annotation is not None:
             return self.typed if self.client_type(annotation) else ""
         if binding.type in ("required_parameter", "identifier"):
             return self.transaction_parameter(binding)
         return ""
 
-    def import_mode(self, binding: Node) -> str:
+    def import_mode(self, binding: Node, call: str = "") -> str:
         """The mode of the client an import binds: `import { db } from './db'` (also `{ db
-        as client }`), `import db from './db'` (its default export)."""
+        as client }`), `import db from './db'` (its default export); with `call` "()", of
+        the client the function it binds returns."""
         if binding.type == "import_specifier":
             name = self.text(binding.child_by_field_name("name") or binding)
         else:
             name = "default"
+        name += call
         statement = binding.parent
         while statement is not None and statement.type != "import_statement":
             statement = statement.parent
@@ -481,12 +559,12 @@ class _Reader:
         return self.imported(module, name) if module else ""
 
     def client_type(self, annotation: Node) -> bool:
-        kind = next((c for c in annotation.named_children), None)
-        if kind is None:
-            return False
-        if kind.type == "generic_type":
-            kind = kind.child_by_field_name("name") or kind
-        return self.text(kind).rpartition(".")[2] in self.client_types
+        """Whether a type annotation is a client type (`kysely_clients.type_names`: also
+        `Kysely<DB> | Transaction<DB>`, `Omit<KyselyDB, 'transaction'>`)."""
+        from dbsafe.extract.kysely_clients import type_names
+
+        names = type_names(annotation, self.text)
+        return bool(names) and set(names) <= self.client_types
 
     def transaction_parameter(self, parameter: Node) -> str:
         """`trx` of `db.transaction().execute(async (trx) => ...)` (or after
@@ -715,9 +793,9 @@ def _unwrap(node: Node) -> Node:
 
 
 def _binding(identifier: Node, name: str, text: Callable[[Node], str]) -> Node | None:
-    """The declarator or parameter binding `name` where `identifier` is, found by walking
-    out through the scopes around it; None when that is anything else (an import, a
-    destructuring, a `let` assigned again: not known to hold a client)."""
+    """The declarator, parameter, import or function declaration binding `name` where
+    `identifier` is, found by walking out through the scopes around it; None when that is
+    anything else (a destructuring, a `let` assigned again: not known to hold a client)."""
     node: Node | None = identifier
     while node is not None:
         if node.type in _FUNCTIONS:
@@ -740,6 +818,9 @@ def _binding(identifier: Node, name: str, text: Callable[[Node], str]) -> Node |
                     statement = statement.child_by_field_name("declaration") or statement
                 if statement.type == "import_statement" and name in text(statement):
                     return _imported(statement, name, text)
+                if statement.type == "function_declaration" and \
+                        text(statement.child_by_field_name("name") or statement) == name:
+                    return statement
                 if statement.type not in ("lexical_declaration", "variable_declaration"):
                     continue
                 for declarator in statement.named_children:

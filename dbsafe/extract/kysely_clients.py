@@ -23,7 +23,14 @@ time, `memo`):
 - a client made only for Kysely's `Migrator` (`const db = new Kysely({...})` not exported,
   used only in `new Migrator({ db, ... })`, as an argument beside the migrator, `run(db,
   migrator, folder)`, and by `db.destroy()`): it never runs an application's chain;
-- `.withPlugin(...)`: a client given a plugin after it is made;
+- a subclass of `Kysely`: a client made with what its constructor gives `super(...)` (none
+  for an abstract one without a constructor), and a type a client may be typed with;
+- the module's exported functions returning `new Kysely(...)` (or typed to return a client),
+  `KyselyClient`s named `createDb()`, and the `const`s it exports bound to one's call;
+- each class's members and their types (`class Database { db: DatabaseSchema }`): a member
+  typed a client in every class of that name is one (`KyselyClients.members`);
+- `.withPlugin(...)`: a client given a plugin after it is made (but for a plugin class of the
+  file whose `transformQuery(args)` returns `args.node`: its query is the one it is given);
 - a dialect of another engine (`new MysqlDialect(...)`, `SqliteDialect`, `MssqlDialect`, D1's,
   libSQL's, PlanetScale's): its chains are not PostgreSQL's, and a dialect is a value any
   client may be given, so no chain of the project is read;
@@ -61,6 +68,11 @@ _REEXPORT = re.compile(rb"export\s*(?:\*|\{)[^;]*?\bfrom\s*['\"]\.")
 _MAX_REEXPORT_DEPTH = 4
 _WRAPPERS = frozenset({"parenthesized_expression", "as_expression", "satisfies_expression",
                        "non_null_expression"})
+# Types of the same object with fewer of its methods, `Omit<Kysely<DB>, 'transaction'>`.
+_VIEWS = frozenset({"Omit", "Pick", "Readonly"})
+_FUNCTIONS = frozenset({"function_declaration", "function_expression", "arrow_function",
+                        "method_definition", "generator_function_declaration",
+                        "generator_function"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +102,18 @@ class KyselyClients:
     """`mode`: what the clients typed `Kysely<...>` are, "plain", "camel", or "" (no client
     seen, or one whose names are not known: `why` says which, `"WithSchemaPlugin in
     src/db.ts:7"`); `types`: the project's aliases of `Kysely<...>`/`Transaction<...>`;
-    `clients`: the clients its modules export; `engine`: the dialect of another engine the
-    project makes, where no chain is read (`"SqliteDialect in src/local.ts:3"`)."""
+    `clients`: the clients its modules export (a function returning one as its name and
+    `()`, `createDb()`); `engine`: the dialect of another engine the project makes, where no
+    chain is read (`"SqliteDialect in src/local.ts:3"`); `members`: (class, member) of the
+    members its classes type as a client (bluesky's `class Database { db: DatabaseSchema
+    }`), in every class of that name the project declares."""
 
     mode: str = ""
     why: str = ""
     types: frozenset[str] = frozenset()
     clients: tuple[KyselyClient, ...] = ()
     engine: str = ""
+    members: frozenset[tuple[str, str]] = frozenset()
 
     def imported(self, module: str, name: str, importer: str, file: str | None = None) -> str:
         """The mode of the client `import { name } from module` in the file `importer`
@@ -147,6 +163,7 @@ def kysely_clients(files: Sequence[tuple[str, str]],
         if facts:
             read[where] = (display, facts)
     types = frozenset(a for _, facts in read.values() for a in facts.get("a", ()))
+    client_types = _CLIENT_TYPES | types
     modes: set[str] = set()
     why = engine = ""
     for display, facts in read.values():
@@ -162,9 +179,30 @@ def kysely_clients(files: Sequence[tuple[str, str]],
                 why = f"{unknown} in {display}:{line}"
     if not why and len(modes) != 1:
         why = "clients with and without CamelCasePlugin" if modes else "no client made"
-    clients = tuple(_exported_clients(read, names))
-    return KyselyClients("" if why or engine else modes.pop(), engine or why, types,
-                         clients, engine)
+    mode = "" if why or engine else modes.pop()
+    factories: dict[str, list[list]] = {}  # module: [exports, mode] of its functions returning a client
+    for where, (_, facts) in read.items():
+        for exports, returns, returned in facts.get("f", ()):
+            made = returned if returned is not None else \
+                mode if returns and set(returns) <= client_types else None
+            if made is not None and exports:
+                factories.setdefault(where, []).append([exports, made, True, 0, ""])
+    clients = tuple(_exported_clients(read, names, factories))
+    return KyselyClients(mode, engine or why, types, clients, engine,
+                         _client_members(read, client_types))
+
+
+def _client_members(read: dict[str, tuple[str, dict]], client_types: frozenset[str],
+                    ) -> frozenset[tuple[str, str]]:
+    """(class, member) of the members typed as a client in every class of that name."""
+    declared: dict[str, set[str]] = {}
+    for _, facts in read.values():
+        for name, members in facts.get("m", {}).items():
+            typed = {member for member, types in members
+                     if types and set(types) <= client_types}
+            declared[name] = declared[name] & typed if name in declared else typed
+    return frozenset((name, member) for name, members in declared.items()
+                     for member in members)
 
 
 def _module_name(where: str) -> str:
@@ -173,16 +211,17 @@ def _module_name(where: str) -> str:
 
 
 def _exported_clients(read: dict[str, tuple[str, dict]], names: Counter[str],
-                      ) -> list[KyselyClient]:
-    """The clients the modules export, and those the modules re-exporting them do, through
-    up to `_MAX_REEXPORT_DEPTH` files."""
+                      factories: dict[str, list[list]]) -> list[KyselyClient]:
+    """The clients the modules export (and the functions returning one, `factories`), and
+    those the modules re-exporting them do, through up to `_MAX_REEXPORT_DEPTH` files."""
 
     def client(export: str, where: str, mode: str) -> KyselyClient:
         name = _module_name(where)
         return KyselyClient(export, where, (name,) if names[name] == 1 else (), mode)
 
     found = [client(export, where, mode) for where, (_, facts) in read.items()
-             for exports, mode, _, _, _ in facts.get("c", ()) for export in exports]
+             for exports, mode, _, _, _ in [*facts.get("c", ()), *factories.get(where, ())]
+             for export in exports]
     frontier = found
     for _ in range(_MAX_REEXPORT_DEPTH):
         more = []
@@ -194,11 +233,13 @@ def _exported_clients(read: dict[str, tuple[str, dict]], names: Counter[str],
                 for made in frontier:
                     if made.path not in (target, target + "/index"):
                         continue
+                    export, call = made.export.removesuffix("()"), \
+                        "()" if made.export.endswith("()") else ""
                     if renamed is None:  # `export *` re-exports all but the default
-                        exports = [made.export] if made.export != "default" else []
+                        exports = [made.export] if export != "default" else []
                     else:
-                        exports = [alias for alias, name in renamed.items()
-                                   if name == made.export]
+                        exports = [alias + call for alias, name in renamed.items()
+                                   if name == export]
                     more += [client(export, where, made.mode) for export in exports]
         more = [c for c in more if c not in found]
         if not more:
@@ -240,8 +281,11 @@ def _read(data: bytes, path: str, kysely: bool = True, reexports: bool = True) -
     """One file's facts, each only when there is one: "c", its clients, each as (the names
     it is exported as, its mode or "", whether it is the migrator's alone, its line, what
     makes its names not known); "e", a dialect of another engine (what, line); "p", a
-    `withPlugin(...)` (what, line); "a", its aliases of the client types; "r", its
-    re-exports (`drizzle_schema._export_froms`)."""
+    `withPlugin(...)` (what, line); "a", its aliases of the client types (and its subclasses
+    of `Kysely`); "r", its re-exports (`drizzle_schema._export_froms`); "m", each class's
+    typed members (class: [[member, `type_names`], ...]); "f", its exported functions that
+    may return a client, each as (the names it is exported as, with `()`, its return type's
+    `type_names`, `returned_mode`)."""
     from dbsafe.extract.drizzle_schema import _export_froms
     from dbsafe.extract.javascript import _parser, _walk
 
@@ -264,20 +308,35 @@ def _read(data: bytes, path: str, kysely: bool = True, reexports: bool = True) -
     constants = {text(n.child_by_field_name("name") or n): n.child_by_field_name("value")
                  for n in nodes if n.type == "variable_declarator"}
     exported = _exports(tree.root_node, text)
+    plugins = {text(n.child_by_field_name("name") or n) for n in nodes
+               if n.type == "class_declaration" and _passes_names(n, text)}
     migrators = {text(n.child_by_field_name("name") or n) for n in nodes
                  if n.type == "variable_declarator" and _is_new(
                      n.child_by_field_name("value"), "Migrator", text)}
     clients: list[list[object]] = []
     seen: set[int] = set()  # the configs given to a `new Kysely(...)`
     aliases: set[str] = set()
+    members: dict[str, list[list[object]]] = {}
     for node in nodes:
         if node.type == "type_alias_declaration":
             value = node.child_by_field_name("value")
             name = node.child_by_field_name("name")
-            if value is not None and name is not None and value.type == "generic_type" and \
-                    text(value.child_by_field_name("name") or value).rpartition(".")[2] \
-                    in _CLIENT_TYPES:
+            if value is not None and name is not None and value.type in (
+                    "generic_type", "union_type") and \
+                    set(type_names(value, text) or ["?"]) <= _CLIENT_TYPES:
                 aliases.add(text(name))
+        elif node.type in ("class_declaration", "abstract_class_declaration"):
+            name = text(node.child_by_field_name("name") or node)
+            members[name] = _members(node, text)
+            made = _subclass_config(node, constants, text)
+            if made is not None:  # `class Db extends Kysely<DB> { ... super({...}) }`
+                aliases.add(name)
+                config, unknown = made
+                if config is not None:
+                    seen.add(config.id)
+                if unknown:
+                    clients.append([[], (_mode(config, text) if config is not None else None)
+                                    or "", False, line(node), unknown])
         elif node.type == "new_expression":
             name = text(node.child_by_field_name("constructor") or node).rpartition(".")[2]
             if name.endswith("Dialect") and _OTHER_ENGINES.search(name) and "e" not in facts:
@@ -299,7 +358,8 @@ def _read(data: bytes, path: str, kysely: bool = True, reexports: bool = True) -
             function = node.child_by_field_name("function")
             if function is not None and function.type == "member_expression" and \
                     text(function.child_by_field_name("property") or function) == \
-                    "withPlugin" and "p" not in facts:
+                    "withPlugin" and "p" not in facts and \
+                    not _given_passing_plugin(node, plugins, constants, text):
                 facts["p"] = ["withPlugin(...)", line(node)]
     for node in nodes:  # configs given elsewhere (nestjs-kysely's `forRoot({...})`)
         if node.type == "object" and node.id not in seen and _dialect(node, text):
@@ -309,7 +369,240 @@ def _read(data: bytes, path: str, kysely: bool = True, reexports: bool = True) -
         facts["c"] = clients
     if aliases:
         facts["a"] = sorted(aliases)
+    if members:
+        facts["m"] = members
+    functions = _top_functions(tree.root_node, text)
+    factories = [[[e + "()" for e in exported.get(name, [])] if name else ["default()"],
+                  type_names(function.child_by_field_name("return_type"), text, True),
+                  returned_mode(function, constants, text)]
+                 for name, function in functions]
+    called = dict(functions)
+    for name, function in _made_by_call(tree.root_node, text).items():
+        if function in called and exported.get(name):  # `export const db = createDb()`
+            factory = called[function]
+            factories.append([exported[name], type_names(
+                factory.child_by_field_name("return_type"), text, True),
+                returned_mode(factory, constants, text)])
+    factories = [f for f in factories if f[0] and (f[1] or f[2] is not None)]
+    if factories:
+        facts["f"] = factories
     return facts
+
+
+def type_names(node: Node | None, text, promise: bool = False) -> list[str]:
+    """The names of the types a type annotation says a value is one of: `Kysely<DB>`
+    `["Kysely"]`, `A | B` both's, `Omit<T, ...>`/`Pick<T, ...>`/`Readonly<T>` T's (the same
+    object, fewer of its methods), `Promise<T>` T's where `promise`; "?" for anything
+    else; [] for no annotation."""
+    if node is None:
+        return []
+    if node.type == "type_annotation":
+        node = node.named_children[0] if node.named_children else None
+        if node is None:
+            return []
+    if node.type in ("union_type", "parenthesized_type"):
+        return [n for child in node.named_children for n in type_names(child, text, promise)]
+    if node.type == "generic_type":
+        name = text(node.child_by_field_name("name") or node).rpartition(".")[2]
+        arguments = node.child_by_field_name("type_arguments")
+        first = arguments.named_children[0] if arguments is not None and \
+            arguments.named_children else None
+        if first is not None and (name in _VIEWS or (promise and name == "Promise")):
+            return type_names(first, text) or ["?"]
+        return [name]
+    if node.type in ("type_identifier", "nested_type_identifier"):
+        return [text(node).rpartition(".")[2]]
+    return ["?"]
+
+
+def returned_mode(function: Node, constants: dict[str, Node | None], text) -> str | None:
+    """The mode (`client_mode`) of the clients a function returns where each of its returns
+    is `new Kysely(...)` or a `const` of its body bound to one (`createDb()`); None where one
+    is anything else, or it returns nothing."""
+    body = function.child_by_field_name("body")
+    if body is None:
+        return None
+    returned = [body] if body.type != "statement_block" else \
+        [r.named_children[0] if r.named_children else r for r in _returns(body)]
+    modes = set()
+    for value in returned:
+        value = _inner(value)
+        if value.type == "identifier" and body.type == "statement_block":
+            value = _inner(_local_const(body, text(value), text) or value)
+        if not _is_new(value, "Kysely", text):
+            return None
+        modes.add(client_mode(value, constants, text))
+    return (modes.pop() if len(modes) == 1 else "") if modes else None
+
+
+def _returns(node: Node) -> list[Node]:
+    """The return statements of a function's body, not of the functions inside it."""
+    found = []
+    for child in node.named_children:
+        if child.type == "return_statement":
+            found.append(child)
+        elif child.type not in _FUNCTIONS and child.type != "class_body":
+            found += _returns(child)
+    return found
+
+
+def _local_const(body: Node, name: str, text) -> Node | None:
+    """The value of the one `const name = ...` of a function's body (not of a function
+    inside it)."""
+    values = []
+    for statement in body.named_children:
+        if statement.type == "lexical_declaration" and statement.child(0) is not None and \
+                statement.child(0).type == "const":
+            values += [d.child_by_field_name("value") for d in statement.named_children
+                       if d.type == "variable_declarator" and
+                       text(d.child_by_field_name("name") or d) == name]
+    return values[0] if len(values) == 1 else None
+
+
+def _top_functions(root: Node, text) -> list[tuple[str, Node]]:
+    """The module's top-level functions by name ("" for `export default function`):
+    `function f() {}`, `const f = () => ...`/`function () {}`."""
+    found = []
+    for statement in root.named_children:
+        default = statement.type == "export_statement" and \
+            any(c.type == "default" for c in statement.children)
+        if statement.type == "export_statement":
+            statement = statement.child_by_field_name("declaration") or \
+                statement.child_by_field_name("value") or statement
+        if statement.type in ("function_declaration", "function_expression",
+                              "arrow_function"):
+            found.append(("" if default else text(
+                statement.child_by_field_name("name") or statement), statement))
+        elif statement.type == "lexical_declaration":
+            for declarator in statement.named_children:
+                value = declarator.child_by_field_name("value")
+                name = declarator.child_by_field_name("name")
+                if declarator.type == "variable_declarator" and value is not None and \
+                        name is not None and name.type == "identifier" and \
+                        value.type in ("arrow_function", "function_expression"):
+                    found.append((text(name), value))
+    return found
+
+
+def _made_by_call(root: Node, text) -> dict[str, str]:
+    """The module's top-level `const`s bound to a call of a function named alone (`const db
+    = createDb(url)`, also awaited), by the function's name."""
+    found = {}
+    for statement in root.named_children:
+        if statement.type == "export_statement":
+            statement = statement.child_by_field_name("declaration") or statement
+        if statement.type != "lexical_declaration" or statement.child(0) is None or \
+                statement.child(0).type != "const":
+            continue
+        for declarator in statement.named_children:
+            name = declarator.child_by_field_name("name")
+            value = declarator.child_by_field_name("value")
+            value = _inner(value) if value is not None else None
+            if value is not None and value.type == "await_expression" and value.named_children:
+                value = _inner(value.named_children[0])
+            callee = value.child_by_field_name("function") \
+                if value is not None and value.type == "call_expression" else None
+            if name is not None and name.type == "identifier" and callee is not None and \
+                    callee.type == "identifier":
+                found[text(name)] = text(callee)
+    return found
+
+
+def _members(node: Node, text) -> list[list[object]]:
+    """A class's members and their `type_names`: its fields (one given `new Kysely(...)` is
+    a `Kysely`), its getters' return types (`abstract get ctx(): DbContext`), its
+    constructor's parameter properties (`constructor(private db: Kysely<DB>)`)."""
+    found: list[list[object]] = []
+    body = node.child_by_field_name("body")
+    for entry in body.named_children if body is not None else ():
+        name = entry.child_by_field_name("name")
+        if entry.type == "public_field_definition" and name is not None:
+            value = entry.child_by_field_name("value")
+            types = type_names(entry.child_by_field_name("type"), text) or \
+                (["Kysely"] if _is_new(value, "Kysely", text) else [])
+            found.append([text(name), types])
+        elif entry.type in ("method_definition", "abstract_method_signature") and \
+                name is not None and any(c.type == "get" for c in entry.children):
+            found.append([text(name), type_names(entry.child_by_field_name("return_type"),
+                                                  text)])
+        elif entry.type == "method_definition" and name is not None and \
+                text(name) == "constructor":
+            parameters = entry.child_by_field_name("parameters")
+            for parameter in parameters.named_children if parameters is not None else ():
+                pattern = parameter.child_by_field_name("pattern")
+                if pattern is not None and pattern.type == "identifier" and any(
+                        c.type in ("accessibility_modifier", "readonly")
+                        for c in parameter.children):
+                    found.append([text(pattern), type_names(
+                        parameter.child_by_field_name("type"), text)])
+    return found
+
+
+def _subclass_config(node: Node, constants: dict[str, Node | None], text,
+                     ) -> tuple[Node | None, str] | None:
+    """For a class extending `Kysely`, the config its constructor gives `super(...)` (None
+    when it is not seen) and what makes its names not known ("" for an abstract class
+    without a constructor: it makes no client, its instances are made as others); None for
+    another class."""
+    heritage = next((c for c in node.named_children if c.type == "class_heritage"), None)
+    extends = next((c for c in heritage.named_children if c.type == "extends_clause"),
+                   None) if heritage is not None else None
+    value = extends.child_by_field_name("value") if extends is not None else None
+    if value is None or text(value).rpartition(".")[2] != "Kysely":
+        return None
+    body = node.child_by_field_name("body")
+    constructor = next((e for e in body.named_children if e.type == "method_definition" and
+                        text(e.child_by_field_name("name") or e) == "constructor"), None) \
+        if body is not None else None
+    if constructor is None and node.type == "abstract_class_declaration":
+        return None, ""
+    calls = [n for n in _descendants(constructor) if n.type == "call_expression" and
+             (n.child_by_field_name("function") or n).type == "super"] \
+        if constructor is not None else []
+    config = config_of(calls[0], constants, text) if len(calls) == 1 else None
+    return config, ("a Kysely config with plugins" if config is not None else
+                    "a subclass of Kysely given options not seen")
+
+
+def _descendants(node: Node) -> list[Node]:
+    found = [node]
+    for child in node.children:
+        found += _descendants(child)
+    return found
+
+
+def _passes_names(node: Node, text) -> bool:
+    """Whether a class is a Kysely plugin whose `transformQuery(args)` returns the query it
+    is given, `args.node`, wherever it returns (bluesky's `LeakyTxPlugin`, which may only
+    throw): the names it sends are those of the client it is given to."""
+    body = node.child_by_field_name("body")
+    method = next((e for e in body.named_children if e.type == "method_definition" and
+                   text(e.child_by_field_name("name") or e) == "transformQuery"), None) \
+        if body is not None else None
+    parameters = method.child_by_field_name("parameters") if method is not None else None
+    first = parameters.named_children[0] if parameters is not None and \
+        parameters.named_children else None
+    pattern = first.child_by_field_name("pattern") if first is not None else None
+    block = method.child_by_field_name("body") if method is not None else None
+    if pattern is None or pattern.type != "identifier" or block is None:
+        return False
+    returns = _returns(block)
+    return bool(returns) and all(
+        [text(n) for n in r.named_children] == [text(pattern) + ".node"] for r in returns)
+
+
+def _given_passing_plugin(call: Node, plugins: set[str], constants: dict[str, Node | None],
+                          text) -> bool:
+    """Whether `withPlugin(...)` is given `new P()` (or a `const` of the file bound to
+    one) of a class of the file that `_passes_names`."""
+    arguments = call.child_by_field_name("arguments")
+    given = [a for a in arguments.named_children if a.type != "comment"] \
+        if arguments is not None else []
+    value = given[0] if len(given) == 1 else None
+    if value is not None and value.type == "identifier":
+        value = constants.get(text(value))
+    return value is not None and value.type == "new_expression" and \
+        text(value.child_by_field_name("constructor") or value) in plugins
 
 
 def config_of(new: Node, constants: dict[str, Node | None], text) -> Node | None:
@@ -330,9 +623,15 @@ def client_mode(new: Node, constants: dict[str, Node | None], text) -> str:
     return (_mode(config, text) or "") if config is not None else ""
 
 
+def _inner(node: Node) -> Node:
+    """`node` without the parentheses and TypeScript's `as`/`satisfies`/`!` around it."""
+    while node.type in _WRAPPERS and node.named_children:
+        node = node.named_children[0]
+    return node
+
+
 def _is_new(node: Node | None, name: str, text) -> bool:
-    while node is not None and node.type in _WRAPPERS:
-        node = node.named_children[0] if node.named_children else None
+    node = _inner(node) if node is not None else None
     return node is not None and node.type == "new_expression" and text(
         node.child_by_field_name("constructor") or node).rpartition(".")[2] == name
 
@@ -372,7 +671,7 @@ def _exported_default(new: Node) -> bool:
 
 def _exports(root: Node, text) -> dict[str, list[str]]:
     """The names each top-level name of the module is exported as (`export const db`,
-    `export { db, db as client }`, `export default db`)."""
+    `export function createDb`, `export { db, db as client }`, `export default db`)."""
     found: dict[str, list[str]] = {}
     for statement in root.named_children:
         if statement.type != "export_statement" or \
@@ -385,6 +684,10 @@ def _exports(root: Node, text) -> dict[str, list[str]]:
                 if declarator.type == "variable_declarator" and name is not None and \
                         name.type == "identifier":
                     found.setdefault(text(name), []).append(text(name))
+        name = declaration.child_by_field_name("name") if declaration is not None and \
+            declaration.type == "function_declaration" else None
+        if name is not None:
+            found.setdefault(text(name), []).append(text(name))
         value = statement.child_by_field_name("value")
         if value is not None and value.type == "identifier" and \
                 any(c.type == "default" for c in statement.children):

@@ -477,7 +477,12 @@ _CHUNK = 32
 # 296: a Python statement in a branch the code takes only where an extension is installed
 #      (`if is_timescale:` on a row fetched from `pg_extension ... extname = 'timescaledb'`)
 #      is not analysed where the schema lacks that extension (pgai's loader: task 436)
-_CACHE_VERSION = 296
+# 297: a Kysely chain on a subclass of Kysely (what its constructor gives `super(...)`), on
+#      what a function returning `new Kysely(...)` (or typed to return a client) gives, on a
+#      member of a class typed as a client (`db.db` of bluesky's `Database`), or beside a
+#      `withPlugin(...)` of a plugin that passes its query through, is read (quotes,
+#      atproto: task 432)
+_CACHE_VERSION = 297
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file

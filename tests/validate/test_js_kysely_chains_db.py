@@ -227,7 +227,14 @@ _WORKSPACE = '{"private": true, "workspaces": ["packages/*"], ' \
         "packages/db/package.json": '{"name": "@acme/db", "main": "src/index.ts"}\n',
         "packages/db/src/index.ts": "export { db } from './client';\n",
         "packages/db/src/client.ts": _MADE_CAMEL}),
-], ids=["relative", "alias", "renamed", "default", "barrel", "workspace-package"])
+    # (task 432: a `const` the module binds to what its function returning `new Kysely(...)`
+    # gives is that client; before, it was not read)
+    ("{ db }", "./db", {"src/db.ts": _MADE_CAMEL.replace("export const db = new", "export "
+                                                         "const db = makeDb();\nfunction "
+                                                         "makeDb() { return new")
+                        .replace("});", "}); }")}),
+], ids=["relative", "alias", "renamed", "default", "barrel", "workspace-package",
+        "made-by-a-function"])
 def test_an_imported_client_is_read_with_its_own_plugins(
         database_url: str, tmp_path: Path, name: str, module: str,
         files: dict[str, str]) -> None:
@@ -244,12 +251,13 @@ def test_an_imported_client_is_read_with_its_own_plugins(
     ("@/lib/db", {"src/lib/db.ts": _MADE_CAMEL,
                   "tools/db.ts": _MADE_CAMEL.replace("plugins: [new CamelCasePlugin()],", "")}),
     ("@/lib/db", {"src/lib/db.ts": _MADE_CAMEL, "src/db.ts": "export const x = 1;\n"}),
+    # a function that may return another client than the `new Kysely(...)` it makes
     ("./db", {"src/db.ts": _MADE_CAMEL.replace("export const db = new", "export const db = "
-                                               "makeDb();\nfunction makeDb() { return new")
-              .replace("});", "}); }")}),
+                                               "makeDb();\nfunction makeDb() { return cached "
+                                               "?? new").replace("});", "}); }")}),
     ("./db", {"src/db.ts": _MADE_CAMEL.replace("plugins: [new CamelCasePlugin()]",
                                                "plugins: [new WithSchemaPlugin('app')]")}),
-], ids=["two-modules-so-named", "another-module-so-named", "made-by-a-function",
+], ids=["two-modules-so-named", "another-module-so-named", "made-by-a-function-or-cached",
         "other-plugin"])
 def test_an_import_that_may_be_another_client_is_not_read(
         database_url: str, tmp_path: Path, module: str, files: dict[str, str]) -> None:
@@ -424,3 +432,189 @@ def test_a_job_queue_in_another_package_of_a_monorepo_makes_its_schema_too(
 
     assert sorted((f.location.line, f.code) for f in report.findings
                   if f.location is not None) == [(4, "DBS301")]
+
+
+# -- clients made by a subclass, a factory, or held in a class's field (task 432) ---------
+
+# Zhadko-Bazilevych/quotes' shape: nest injects `KyselyService` (an abstract class whose
+# `ctx` is the subclass of Kysely nest makes, or its transaction), the subclass giving
+# CamelCasePlugin to `super(...)`
+_SUBCLASS = """\
+import { CamelCasePlugin, Kysely, Transaction } from 'kysely';
+export type DbContext = Kysely<DB> | Transaction<DB>;
+export class InternalKyselyService extends Kysely<DB> {
+  constructor(dialect: PostgresDialectService) {
+    super(OPTIONS);
+  }
+  get ctx(): DbContext { return this.storage.getStore()?.trx ?? this; }
+}
+export abstract class KyselyService {
+  abstract get ctx(): Omit<DbContext, 'transaction' | 'startTransaction'>;
+}
+"""
+_SERVICE_STORE = """\
+import { InternalKyselyService, KyselyService } from 'src/database/kysely.service';
+export class QuoteRepository {
+  constructor(private readonly db: KyselyService, private readonly own: InternalKyselyService) {}
+  async find() {
+    await this.db.ctx.selectFrom('person').select(['firstName', 'nickName']).execute();
+    await this.own.selectFrom('person').select(['first_name', 'nick_name']).execute();
+  }
+}
+"""
+# What Kysely 0.28.20 sends for lines 5 and 6 through `CamelCasePlugin` is
+# `_IMPORTED_COMPILED`'s: PostgreSQL refuses each at "nick_name"
+_CAMEL_FOUND = [(5, "DBS302", 66), (6, "DBS302", 64)]
+
+
+@pytest.mark.parametrize(("options", "found"), [
+    ("{ dialect, plugins: [new CamelCasePlugin()] }", _CAMEL_FOUND),
+    ("{ dialect, plugins: [new WithSchemaPlugin('app')] }", []),
+    ("options", []),
+], ids=["camel-case", "other-plugin", "options-not-seen"])
+def test_a_subclass_of_kysely_is_a_client_made_with_what_it_gives_super(
+        database_url: str, tmp_path: Path, options: str,
+        found: list[tuple[int, str, int]]) -> None:
+    # Before, neither chain was read: a subclass of Kysely was no client dbsafe knew
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    _project(tmp_path, {"src/database/kysely.service.ts": _SUBCLASS.replace("OPTIONS", options),
+                        "src/quote/store.ts": _SERVICE_STORE})
+    assert _validate_src(database_url, tmp_path) == found
+
+
+def test_a_subclass_without_a_constructor_is_made_with_options_not_seen(
+        database_url: str, tmp_path: Path) -> None:
+    # `new Database(options)` may be given any plugin: no typed chain is read; an abstract
+    # one, never made, leaves the project's other clients to say
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    store = ("export async function find(db: Database) {\n"
+             "  await db.selectFrom('person').select(['firstName', 'nickName']).execute();\n}\n")
+    made = ("export const db = new Kysely<DB>({ dialect, plugins: [new CamelCasePlugin()] });\n"
+            "export class Database extends Kysely<DB> {}\n")
+    _project(tmp_path, {"src/db.ts": made, "src/store.ts": store})
+    assert _validate_src(database_url, tmp_path) == []
+    _project(tmp_path, {"src/db.ts": made.replace("export class", "export abstract class")})
+    assert _validate_src(database_url, tmp_path) == [(2, "DBS302", 55)]
+
+
+_FACTORY = """\
+import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
+export function createDb(url: string): Kysely<DB> {
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
+}
+export const setupDb = async (url: string): Promise<Kysely<DB>> => {
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
+  await sql`SELECT 1`.execute(db);
+  return db;
+};
+export const cachedDb = (url: string) => cache.get(url) ?? new Kysely<DB>({ dialect });
+"""
+_FACTORY_STORE = """\
+import { cachedDb, createDb, setupDb } from './db';
+export async function find(url: string) {
+  const db = createDb(url);
+  await db.selectFrom('person').select(['firstName', 'nickName']).execute();
+  const set = await setupDb(url);
+  await set.selectFrom('person').select(['firstName', 'nickName']).execute();
+  const cached = cachedDb(url);
+  await cached.selectFrom('person').select(['first_name', 'nick']).execute();
+}
+"""
+
+
+@pytest.mark.parametrize("where", ["imported", "in-the-file"])
+def test_a_client_a_function_returns_is_read_with_its_plugins(
+        database_url: str, tmp_path: Path, where: str) -> None:
+    # Before, none was read: a client returned by a function was not one dbsafe knew. One
+    # that may return another client (`cache.get(url) ?? ...`) is still not read
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    if where == "imported":
+        files = {"src/db.ts": _FACTORY, "src/store.ts": _FACTORY_STORE}
+        first = 4
+    else:
+        files = {"src/store.ts": _FACTORY + _FACTORY_STORE.split("\n", 1)[1]}
+        first = 13
+    _project(tmp_path, files)
+    assert _validate_src(database_url, tmp_path) == [(first, "DBS302", 55),
+                                                     (first + 2, "DBS302", 56)]
+
+
+# bluesky's atproto shape: a `Database` class holds the client in its field `db` (typed with
+# the project's alias), and gives it `LeakyTxPlugin` in a transaction, a plugin of the
+# project whose `transformQuery` returns the query it is given; chains run on `db.db`
+_HOLDER = """\
+import { Kysely, PostgresDialect, type KyselyPlugin } from 'kysely';
+export type DatabaseSchema = Kysely<DatabaseSchemaType>;
+export class Database {
+  db: DatabaseSchema;
+  constructor(public opts: PgOptions) {
+    this.db = new Kysely<DatabaseSchemaType>({ dialect: new PostgresDialect({ pool }) });
+  }
+  async transaction<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+    const leakyTxPlugin = new LeakyTxPlugin();
+    return this.db.withPlugin(leakyTxPlugin).transaction()
+      .execute(async (txn) => fn(new Database(this.opts, { db: txn })));
+  }
+}
+class LeakyTxPlugin implements KyselyPlugin {
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    if (this.txOver) { throw new Error('tx already failed'); }
+    return RETURNED;
+  }
+  async transformResult(args: PluginTransformResultArgs) { return args.result; }
+}
+"""
+_HOLDER_STORE = """\
+import type { Database } from '../db/db';
+export default (db: Database) => ({
+  async find() { return db.db.selectFrom('person').select(['first_name', 'nick']).execute(); },
+});
+export class Indexer {
+  constructor(private db: Database) {}
+  async run() { await this.db.db.selectFrom('person').select(['nick', 'age']).execute(); }
+}
+"""
+# Kysely 0.28.20 sends `select "first_name", "nick" from "person"` and `select "nick",
+# "age" from "person"`: PostgreSQL refuses each at "nick"
+_HOLDER_COMPILED = ('select "first_name", "nick" from "person"',
+                    'select "nick", "age" from "person"')
+
+
+def test_postgresql_refuses_what_the_held_client_sends(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+        for number, sql in enumerate(_HOLDER_COMPILED):
+            with pytest.raises(psycopg.errors.UndefinedColumn, match="nick"):
+                conn.execute(f"PREPARE s{number} AS {sql}")
+
+
+@pytest.mark.parametrize(("returned", "found"), [
+    ("args.node", [(3, "DBS302", 75), (7, "DBS302", 64)]),
+    # a plugin that may change the query: what the client sends is not known
+    ("this.rename(args.node)", []),
+], ids=["passes-the-query", "changes-the-query"])
+def test_a_client_a_class_holds_in_a_field_is_read_from_outside(
+        database_url: str, tmp_path: Path, returned: str,
+        found: list[tuple[int, str, int]]) -> None:
+    # Before, neither was read (`withPlugin(...)` left typed chains unread, and `db.db` of a
+    # `Database` was no client)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    _project(tmp_path, {"src/db/db.ts": _HOLDER.replace("RETURNED", returned),
+                        "src/routes/store.ts": _HOLDER_STORE})
+    assert _validate_src(database_url, tmp_path) == found
+
+
+def test_a_member_of_a_class_so_named_that_is_no_client_is_not_read(
+        database_url: str, tmp_path: Path) -> None:
+    # another class named `Database` whose `db` is not typed a client: `db.db` may be it
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    _project(tmp_path, {"src/db/db.ts": _HOLDER.replace("RETURNED", "args.node"),
+                        "src/other/db.ts": "// not Kysely's\nexport class Database {\n"
+                                           "  db: Kysely2Wrapper;\n}\n",
+                        "src/routes/store.ts": _HOLDER_STORE})
+    assert _validate_src(database_url, tmp_path) == []
