@@ -7,16 +7,24 @@ replayed from empty at all).
 
 The database is only read: pg_dump runs in a read-only, repeatable-read transaction and
 takes ACCESS SHARE locks (given up after `LOCK_WAIT` rather than queued behind a migration
-holding ACCESS EXCLUSIVE), and the role names are one SELECT of `pg_roles`. pg_dump is run
+holding ACCESS EXCLUSIVE), and the roles are one SELECT of `pg_roles` and one of
+`pg_auth_members`, which every role may read. pg_dump is run
 as `dbsafe backup` runs it (`dbsafe.pg.tools.client_binary`, the password in its
 environment through `tool_connection`, never in argv or in a message), its session named
 `APPLICATION_NAME`: the caller's lock watch (`dbsafe.guard.blockers.BlockerWatch`) finds it
 waiting and says who held the lock when it gave up. It is tried once: a preflight does not
 queue on production's tables, and the lint goes on from an empty database.
 
-On the throwaway server the roles the database has are created first (NOLOGIN, no
-attributes, no memberships), so owners and privileges restore as they are, and a pending
-revision's `GRANT ... TO app_reader` or `OWNER TO app` runs there as in production. The
+On the throwaway server the roles the database has are created first, so owners and
+privileges restore as they are, and a pending revision's `GRANT ... TO app_reader` or
+`OWNER TO app` runs there as in production. Each has the attributes it has there that decide
+what a session acting as it may do (SUPERUSER, INHERIT, CREATEROLE, CREATEDB, REPLICATION,
+BYPASSRLS; never LOGIN nor a password: nobody logs in as it) and its memberships, with their
+options (ADMIN; INHERIT and SET from PostgreSQL 16 on): a revision that runs `SET ROLE` to
+fill a table with row-level security as a `BYPASSRLS` role, or to alter a table whose owner
+the role is a member of, runs on the copy as in production. (Made bare, both failed there
+alone: DBS005.) Roles belong to the server: one it has already is left as it is, and given
+no membership. The
 restore goes on past an object the throwaway cannot make (an extension its PostgreSQL lacks,
 then what uses it): each is returned, one line, for the report to say.
 """
@@ -36,6 +44,8 @@ from dbsafe.core import DatabaseError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import psycopg
+
     from dbsafe.pg.throwaway import ThrowawayServer
 
 # How long pg_dump waits for a table's ACCESS SHARE lock before giving up (a migration
@@ -51,13 +61,47 @@ _PSQL_ERROR = re.compile(r"^psql:.*?:(\d+): ERROR:\s+(.*)$")
 _HEADER = re.compile(r"^-- Name: (.*); Type: (.*); Schema: (.*?);")
 
 
+# The attributes of a role copied (pg_roles' columns, CREATE ROLE's words): what a session
+# acting as it may do. LOGIN and a password are not: nobody logs in to the copy as it.
+_ATTRIBUTES = (("rolsuper", "SUPERUSER"), ("rolcreaterole", "CREATEROLE"),
+               ("rolcreatedb", "CREATEDB"), ("rolreplication", "REPLICATION"),
+               ("rolbypassrls", "BYPASSRLS"))
+
+
+@dataclass(frozen=True, slots=True)
+class CopiedRole:
+    """A role of the database, with what a session acting as it may do."""
+
+    name: str
+    attributes: tuple[str, ...] = ()  # CREATE ROLE's words: "BYPASSRLS", "NOINHERIT", ...
+
+    def __str__(self) -> str:
+        return " ".join((self.name, *self.attributes))
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """`role` granted to `member`, with the grant's options (PostgreSQL 16 and later keeps
+    INHERIT and SET per grant; before, None: the member's INHERIT decides, SET is allowed)."""
+
+    role: str
+    member: str
+    admin: bool = False
+    inherit: bool | None = None
+    set: bool | None = None
+
+    def __str__(self) -> str:
+        return f"{self.role} TO {self.member} {self.admin} {self.inherit} {self.set}"
+
+
 @dataclass(frozen=True, slots=True)
 class SchemaCopy:
     """What `dump_schema` read: the schema as SQL, and the roles it may name."""
 
     sql: str  # pg_dump --schema-only, plain format
-    roles: tuple[str, ...]  # pg_roles, the predefined pg_* left out
+    roles: tuple[CopiedRole, ...]  # pg_roles, the predefined pg_* left out
     server_version: int
+    memberships: tuple[Membership, ...] = ()  # of those roles (a pg_* role granted to one too)
 
     @property
     def digest(self) -> str:
@@ -67,7 +111,8 @@ class SchemaCopy:
         for line in self.sql.splitlines():
             if not line.startswith(("\\restrict ", "\\unrestrict ")):
                 hashed.update(line.encode() + b"\n")
-        hashed.update("\0".join(self.roles).encode())
+        hashed.update("\0".join(map(str, self.roles)).encode())
+        hashed.update(b"\1" + "\0".join(map(str, self.memberships)).encode())
         return hashed.hexdigest()
 
 
@@ -90,8 +135,8 @@ def dump_schema(url: str, *, holders: Callable[[], str] = lambda: "") -> SchemaC
         conn.read_only = True
         server_version = conn.info.server_version
         reached = (conn.info.host, conn.info.port)
-        roles = tuple(r[0] for r in conn.execute(
-            "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1"))
+        roles = _roles(conn, server_version)
+        memberships = _memberships(conn, server_version)
         conn.rollback()
     pg_dump = client_binary("pg_dump", server_version)
     target, env = tool_connection(url, reached=reached, application_name=APPLICATION_NAME)
@@ -108,7 +153,38 @@ def dump_schema(url: str, *, holders: Callable[[], str] = lambda: "") -> SchemaC
             raise DatabaseError(f"pg_dump --schema-only waited {LOCK_WAIT} for a table's "
                                 f"lock; {held or _first_line(errors)}")
         raise DatabaseError(f"pg_dump --schema-only failed: {_first_line(errors)}")
-    return SchemaCopy(done.stdout.decode("utf-8", "replace"), roles, server_version)
+    return SchemaCopy(done.stdout.decode("utf-8", "replace"), roles, server_version,
+                      memberships)
+
+
+def _roles(conn: psycopg.Connection, server_version: int) -> tuple[CopiedRole, ...]:
+    """The database's roles (not the predefined pg_*), with the attributes copied (BYPASSRLS
+    from PostgreSQL 9.5 on)."""
+    attributes = [(column, word) for column, word in _ATTRIBUTES
+                  if column != "rolbypassrls" or server_version >= 90500]
+    columns = ", ".join(column for column, _ in attributes)
+    found = []
+    for name, inherit, *flags in conn.execute(
+            f"SELECT rolname, rolinherit, {columns} FROM pg_roles "
+            "WHERE rolname !~ '^pg_' ORDER BY 1"):
+        words = [word for (_, word), on in zip(attributes, flags, strict=True) if on]
+        found.append(CopiedRole(name, tuple(words if inherit else ["NOINHERIT", *words])))
+    return tuple(found)
+
+
+def _memberships(conn: psycopg.Connection, server_version: int) -> tuple[Membership, ...]:
+    """The memberships of those roles: one per role and member (PostgreSQL 16 and later may
+    hold several grants of it, by different grantors: an option any of them gives counts)."""
+    options = ("bool_or(a.inherit_option), bool_or(a.set_option)" if server_version >= 160000
+               else "NULL::boolean, NULL::boolean")
+    return tuple(Membership(role, member, admin, inherit, set_) for role, member, admin,
+                 inherit, set_ in conn.execute(
+        f"SELECT r.rolname, m.rolname, bool_or(a.admin_option), {options} "
+        "FROM pg_auth_members AS a "
+        "JOIN pg_roles AS r ON r.oid = a.roleid "
+        "JOIN pg_roles AS m ON m.oid = a.member "
+        "WHERE m.rolname !~ '^pg_' "
+        "GROUP BY r.rolname, m.rolname ORDER BY 1, 2"))
 
 
 def restore_schema(copy: SchemaCopy, server: ThrowawayServer, database: str) -> tuple[str, ...]:
@@ -125,13 +201,39 @@ def restore_schema(copy: SchemaCopy, server: ThrowawayServer, database: str) -> 
     failed: list[str] = []
     with psycopg.connect(server.conninfo(database), autocommit=True) as conn:
         existing = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
+        made: set[str] = set()
         for role in copy.roles:
-            if role in existing:
-                continue
+            if role.name in existing:
+                continue  # the server's: left as it is
+            create = sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role.name))
             try:
-                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+                try:
+                    conn.execute(sql.SQL(" ").join([create, *map(sql.SQL, role.attributes)]))
+                except psycopg.errors.InsufficientPrivilege as exc:
+                    # (the throwaway is dbsafe's, its role a superuser: not expected)
+                    failed.append(f"ROLE {role.name}: made without {' '.join(role.attributes)}"
+                                  f": {_first(exc)}")
+                    conn.execute(create)
+                made.add(role.name)
             except psycopg.Error as exc:
-                failed.append(f"ROLE {role}: {str(exc).strip().splitlines()[0]}")
+                failed.append(f"ROLE {role.name}: {_first(exc)}")
+        per_grant = conn.info.server_version >= 160000
+        for grant in copy.memberships:
+            if grant.member not in made:
+                continue  # a role the server had: not altered
+            # (an option not known, from a server before 16: the member's INHERIT decides)
+            options = ([sql.SQL(f"{word} {value}") for word, value in (
+                           ("ADMIN", grant.admin), ("INHERIT", grant.inherit),
+                           ("SET", grant.set)) if value is not None] if per_grant
+                       else [sql.SQL("ADMIN OPTION")] if grant.admin else [])
+            statement = sql.SQL("GRANT {} TO {}").format(sql.Identifier(grant.role),
+                                                         sql.Identifier(grant.member))
+            if options:
+                statement += sql.SQL(" WITH ") + sql.SQL(", ").join(options)
+            try:
+                conn.execute(statement)
+            except psycopg.Error as exc:
+                failed.append(f"ROLE {grant.member}: not granted {grant.role}: {_first(exc)}")
     with tempfile.TemporaryDirectory(prefix="dbsafe-schema-") as tmp:
         script = Path(tmp) / "schema.sql"
         script.write_text(copy.sql, encoding="utf-8")
@@ -148,6 +250,10 @@ def restore_schema(copy: SchemaCopy, server: ThrowawayServer, database: str) -> 
 
         raise DatabaseError(f"psql could not restore the schema: {_first_line(errors)}")
     return tuple(failed) + tuple(_failed_objects(copy.sql, errors))
+
+
+def _first(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]
 
 
 def _failed_objects(script: str, errors: str) -> list[str]:

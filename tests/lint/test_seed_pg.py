@@ -334,3 +334,123 @@ def test_a_schema_copy_behind_a_lock_holder_names_it_and_lints_from_empty(
     assert note.endswith("holding ACCESS EXCLUSIVE on public.accounts); the history was "
                          "replayed from an empty database."), note
     assert MARKER not in repr(report)
+
+
+# A pending revision that switches role, as a data backfill or a deployer does: what it may
+# do there comes from the role's attributes and memberships in the database.
+_SWITCHING = {
+    "r01": '''
+def upgrade():
+    op.create_table("plans", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("name", sa.Text))
+''',
+    "r02": '''
+def upgrade():
+    op.execute("SET ROLE {role}")
+    op.execute({statement!r})
+    op.execute("RESET ROLE")
+''',
+}
+
+
+@pytest.mark.parametrize(("setup", "role", "statement", "error"), [
+    # a BYPASSRLS role fills a table with row-level security and no policy for it
+    ("CREATE ROLE dbsafe_copy_backfill NOLOGIN BYPASSRLS;\n"
+     "ALTER TABLE plans ENABLE ROW LEVEL SECURITY;\n"
+     "GRANT SELECT, INSERT ON plans TO dbsafe_copy_backfill;",
+     "dbsafe_copy_backfill", "INSERT INTO plans VALUES (1, 'free')",
+     'new row violates row-level security policy for table "plans"'),
+    # a member of the table's owner, inheriting its rights, alters it
+    ("CREATE ROLE dbsafe_copy_owners NOLOGIN;\n"
+     "CREATE ROLE dbsafe_copy_deployer NOLOGIN;\n"
+     "GRANT dbsafe_copy_owners TO dbsafe_copy_deployer;\n"
+     "ALTER TABLE plans OWNER TO dbsafe_copy_owners;",
+     "dbsafe_copy_deployer", "ALTER TABLE plans ADD COLUMN price numeric",
+     "must be owner of table plans"),
+], ids=["bypassrls", "membership"])
+def test_a_revision_acting_as_a_role_runs_on_the_copy_as_in_the_database(
+        tmp_path: Path, postgresql: psycopg.Connection, database_url: str, setup: str,
+        role: str, statement: str, error: str) -> None:
+    """The copy's roles have the attributes (BYPASSRLS, ...) and memberships they have in the
+    database: a revision that runs there ran on the copy too. They were made bare, and the
+    revision failed on the copy alone (DBS005, an error: "Revision r02 fails ...")."""
+    root = tmp_path / "p"
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://u:p@localhost/db"))
+    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])
+    (versions / "r01.py").write_text(_HEAD.format(rev="r01", down=None) + _SWITCHING["r01"])
+    (versions / "r02.py").write_text(_HEAD.format(rev="r02", down=repr("r01"))
+                                     + _SWITCHING["r02"].format(role=role, statement=statement))
+    roles = [line.split()[2] for line in setup.splitlines() if line.startswith("CREATE ROLE")]
+    postgresql.autocommit = True
+    try:
+        postgresql.execute("CREATE TABLE plans (id integer PRIMARY KEY, name text);\n"
+                           "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);\n"
+                           "INSERT INTO alembic_version VALUES ('r01');\n" + setup)
+        # It runs on the database (rolled back), and failed on a copy of bare roles.
+        with postgresql.transaction(force_rollback=True):
+            postgresql.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+            postgresql.execute(statement)
+        with postgresql.transaction(force_rollback=True):
+            for name in roles:
+                postgresql.execute(sql.SQL("ALTER ROLE {} NOBYPASSRLS").format(
+                    sql.Identifier(name)))
+            postgresql.execute("REVOKE dbsafe_copy_owners FROM dbsafe_copy_deployer"
+                               if "owners" in setup else "SELECT")
+            postgresql.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match=error):
+                postgresql.execute(statement)
+
+        report = commands.lint(_settings(root, database_url))
+        assert ("DBS005", "r02") not in _codes(report), [f.message for f in report.findings]
+        assert any("schema at revision r01" in line for line in report.summary["lines"])
+    finally:
+        postgresql.execute("DROP TABLE IF EXISTS plans, alembic_version")
+        for name in reversed(roles):
+            postgresql.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def test_roles_copied_from_postgresql_15_keep_their_attributes_and_memberships(
+        new_pg15_database, pg_server, postgresql: psycopg.Connection) -> None:
+    """Before PostgreSQL 16 a member inherits a role's rights by its own INHERIT, not by the
+    grant's: a NOINHERIT member of a CREATEROLE role stays one, with its ADMIN OPTION, on the
+    throwaway (PostgreSQL 18: a grant without INHERIT takes the member's)."""
+    import dataclasses
+
+    from dbsafe.pg.schema_copy import CopiedRole, Membership, dump_schema, restore_schema
+    from dbsafe.pg.throwaway import ThrowawayServer, bin_dir
+
+    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):
+        pytest.skip("restores on the worker's throwaway server")
+    server = ThrowawayServer(Path(pg_server.host), pg_server.port, pg_server.user, bin_dir())
+    owners, deployer = "dbsafe_copy15_owners", "dbsafe_copy15_deployer"
+    url = new_pg15_database()
+    postgresql.autocommit = True
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {owners} NOLOGIN CREATEROLE; "
+                         f"CREATE ROLE {deployer} NOINHERIT LOGIN PASSWORD 'never-copied'; "
+                         f"GRANT {owners} TO {deployer} WITH ADMIN OPTION")
+        copy = dump_schema(url)
+        assert copy.server_version // 10000 == 15
+        assert CopiedRole(owners, ("CREATEROLE",)) in copy.roles
+        assert CopiedRole(deployer, ("NOINHERIT",)) in copy.roles
+        assert Membership(owners, deployer, admin=True) in copy.memberships
+        ours = dataclasses.replace(
+            copy, sql="", roles=tuple(r for r in copy.roles if r.name in (owners, deployer)),
+            memberships=tuple(m for m in copy.memberships if m.member == deployer))
+        assert restore_schema(ours, server, postgresql.info.dbname) == ()
+        assert postgresql.execute(
+            "SELECT r.rolname, r.rolinherit, r.rolcreaterole, r.rolcanlogin, "
+            "r.rolpassword IS NULL FROM pg_authid AS r WHERE r.rolname IN (%s, %s) ORDER BY 1",
+            (owners, deployer)).fetchall() == [(deployer, False, False, False, True),
+                                               (owners, True, True, False, True)]
+        assert postgresql.execute(
+            "SELECT admin_option, inherit_option, set_option FROM pg_auth_members "
+            "WHERE roleid = to_regrole(%s) AND member = to_regrole(%s)",
+            (owners, deployer)).fetchall() == [(True, False, True)]
+    finally:
+        for conninfo in (url, postgresql.info.dsn):
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(f"DROP ROLE IF EXISTS {deployer}, {owners}")
