@@ -771,6 +771,7 @@ def _statement_at(lines: Sequence[int], line: int) -> int | None:
 
 
 def _diff_inputs(settings: Settings, source: str, target: str, options: DiffOptions | None):
+    import dataclasses
     from concurrent.futures import ThreadPoolExecutor
 
     from dbsafe.schema.diff import diff as diff_schemas
@@ -794,6 +795,9 @@ def _diff_inputs(settings: Settings, source: str, target: str, options: DiffOpti
     before, after = _read_with_one_path(source, target, before, after)
     # dbsafe's own records are no difference, and a `--sql` script must never drop them.
     options = _without_stand_ins(before, after, options).without_own_schema()
+    # What new sessions start with (`ALTER DATABASE ... SET`) is compared too, here only:
+    # `drift` and a guarded run leave it out (a DBA's or the platform's settings).
+    options = dataclasses.replace(options, database_settings=True)
     changes = diff_schemas(before, after, options)
     return before, after, changes, (source_text, target_text)
 

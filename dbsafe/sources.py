@@ -426,8 +426,9 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 # (`DISABLE RULE`); 56: a postgres-migrations folder's files each in their transaction, by id;
 # 57: umzug's (@slonik/migrator's) `down/x.sql` is x.sql's down, not applied; 58: columns
 # only inherited from a table's parents (`attislocal` false); 59: the parent's partitioned
-# index a partition's index is attached to.
-_INTROSPECTED = 59
+# index a partition's index is attached to; 60: the database's settings (`ALTER DATABASE ...
+# SET`, `ALTER ROLE ... IN DATABASE ... SET`).
+_INTROSPECTED = 60
 
 # How dbsafe picks and runs a project's migrations to build its schema, within one
 # `_INTROSPECTED`: a cached schema built before it picked or ran them otherwise is built

@@ -277,13 +277,15 @@ class _Walk:
     def fingerprint(self) -> str:
         return str(self.conn.execute(self.fingerprint_sql.encode()).fetchone()[0])
 
-    def snapshot(self) -> SchemaSnapshot:
+    def snapshot(self, *, like: SchemaSnapshot | None = None) -> SchemaSnapshot:
+        """The database's schema; `like`: read with that snapshot's search path where new
+        sessions now start with another (`KeptSession.snapshot`)."""
         self.snapshots += 1
         # On the walk's own session: a new one per snapshot would start a server process
         # that loads every catalog entry afresh (a quarter of a snapshot's time here). A
         # new one where a revision changed what a new session logs in with (ALTER
         # DATABASE ... SET search_path, which names the types in a snapshot).
-        snapshot: SchemaSnapshot = self.kept.snapshot()
+        snapshot: SchemaSnapshot = self.kept.snapshot(like=like)
         return snapshot
 
     def version_rows(self, result: RunResult) -> list[str]:
@@ -690,7 +692,6 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
             else:
                 # 2. the fingerprints differ: compare the schemas in full
                 counts["compared_in_full"] += 1
-                down = w.snapshot()
                 if before is None:
                     try:
                         before = w.snapshot_of(applied[:-1])
@@ -709,6 +710,9 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                             break
                         before_fp, before = w.fingerprint(), w.snapshot()
                         continue
+                # (read as "before" was: a database setting the downgrade left is then the
+                # difference, not the type names the search path it sets would change)
+                down = w.snapshot(like=before)
                 compared = _compare(revision, before, changed, down, problem, options_here,
                                     root, down_unchanged=down_fp is not None
                                     and down_fp == after_fp, idle=rid in w.idle_upgrades)
@@ -950,7 +954,7 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
     # trip of step 4 on it would report what is left there, or miss its own, against a
     # schema no database built by the migrations has; it runs on a fresh database instead.
     astray = left and w.fingerprint() != base \
-        and not _repair(w, w.snapshot(), start_snapshot, options_here, base)
+        and not _repair(w, w.snapshot(like=start_snapshot), start_snapshot, options_here, base)
 
     # 4. up again; on the way, each revision whose fingerprint differed gets the stairway's
     # round trip (snapshot, upgrade, downgrade, compare, undo) on a database at its parent
@@ -1019,7 +1023,7 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
         if _taken(trip.fingerprints, rid, "down") == before_fp:
             continue  # only re-created objects differed in step 2
         counts["compared_in_full"] += 1
-        down = w.snapshot()
+        down = w.snapshot(like=before)
         down_fp = _taken(trip.fingerprints, rid, "down")
         findings[rid] = _compare(revision, before, changed[i], down, problem, options_here,
                                  root, down_unchanged=down_fp is not None
@@ -1302,7 +1306,7 @@ def _repair(w: _Walk, down: SchemaSnapshot, before: SchemaSnapshot,
         return False
     if before_fp is not None and w.fingerprint() == before_fp:
         return True
-    return not _diff(w.snapshot(), before, options)
+    return not _diff(w.snapshot(like=before), before, options)
 
 
 def _rebuild(w: _Walk, applied: Sequence[str]) -> bool:
@@ -1367,7 +1371,9 @@ def _with_version_table(options: DiffOptions | None, result: RunResult) -> DiffO
 
     options = (options or DiffOptions()).without_own_schema()
     table = f"{result.version_table_schema or '*'}.{result.version_table}"
-    return dataclasses.replace(options, ignore_names=(*options.ignore_names, table))
+    # A setting a downgrade leaves (`ALTER DATABASE ... SET search_path`) is a leftover.
+    return dataclasses.replace(options, ignore_names=(*options.ignore_names, table),
+                               database_settings=True)
 
 
 def _downgrade_problem(revision: Revision) -> str | None:

@@ -69,8 +69,9 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                           "none of its migrations has one (its runner rolls forward only, "
                           "or none was written), so there is no way back to verify")
     # Objects made during the walk carry the moment as their 'now' (`built_since`).
+    # (a setting a down migration leaves, `ALTER DATABASE ... SET`, is a leftover)
     options = dataclasses.replace((options or DiffOptions()).without_own_schema(),
-                                  built_since=datetime.now(UTC))
+                                  built_since=datetime.now(UTC), database_settings=True)
     findings: list[Finding] = []
     walked: list[str] = []
     summary = {"migrations": len(ups), "with_down": sum(map(bool, downs))}
@@ -106,7 +107,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
             if down is None or not down.statements:
                 # An empty down migration (a section or file with no statement) undoes
                 # nothing, like alembic's `pass`.
-                findings += _missing(up, down, before, after_up, options)
+                findings += _missing(up, down, before, _as(reader, after_up, before), options)
                 walked.append(up.path)
                 before = after_up
                 continue
@@ -123,11 +124,12 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
             if not _differences(after_down, after_up, options):
                 # It ran and changed nothing (goose's template, `SELECT 'down SQL query';`):
                 # an empty one, as the alembic walk takes a downgrade() that changes nothing.
-                findings += _missing(up, down, before, after_up, options, ran=True)
+                findings += _missing(up, down, before, _as(reader, after_up, before), options,
+                                     ran=True)
                 walked.append(up.path)
                 before = after_up
                 continue
-            left = _leftovers(up, down, before, after_down, options)
+            left = _leftovers(up, down, before, _as(reader, after_down, before), options)
             findings += left
             if any(f.code == DOWNGRADE_LEFTOVER.code for f in left) \
                     and not _repair(url, reader, after_down, before, options):
@@ -144,6 +146,14 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                 before = reader.snapshot()
             walked.append(up.path)
     return WalkResult(tuple(findings), tuple(walked), summary=summary)
+
+
+def _as(reader: KeptSession, now: SchemaSnapshot, before: SchemaSnapshot) -> SchemaSnapshot:
+    """`now` (the database as it is), read as `before` was where new sessions now start
+    with another search path (`KeptSession.snapshot`): a setting an up migration made and
+    its down left is then the difference, not the type names and defaults its path names
+    otherwise."""
+    return now if now.search_path == before.search_path else reader.snapshot(like=before)
 
 
 def _refused(failures: Sequence[StatementFailure]) -> list[StatementFailure]:
@@ -327,7 +337,8 @@ def _repair(url: str, reader: KeptSession, current: SchemaSnapshot, wanted: Sche
                     conn.execute(statement.sql)
     except psycopg.Error:
         return False
-    return all(c.action == REORDER for c in _differences(reader.snapshot(), wanted, options))
+    return all(c.action == REORDER
+               for c in _differences(reader.snapshot(like=wanted), wanted, options))
 
 
 @dataclass(frozen=True, slots=True)

@@ -792,14 +792,12 @@ SELECT pg_get_userbyid(d.datdba), d.datconnlimit, shobj_description(d.oid, 'pg_d
 FROM pg_database AS d WHERE d.datname = %s
 """
 
-# Settings whose value is a list, each item a literal of its own (pg_dumpall does the same).
-_LIST_SETTINGS = frozenset({"search_path", "temp_tablespaces", "session_preload_libraries",
-                            "local_preload_libraries", "shared_preload_libraries"})
-
 
 def _database_properties(conn: Any, original: str, restored: str) -> list[Any]:
     """The statements that give `restored` what `original` has beyond its contents."""
     from psycopg import sql
+
+    from dbsafe.pg.settings import value_items
 
     row = conn.execute(_DATABASE_PROPERTIES, (original,)).fetchone()
     if row is None:
@@ -820,7 +818,7 @@ def _database_properties(conn: Any, original: str, restored: str) -> list[Any]:
                 sql.SQL(" WITH GRANT OPTION") if grantable == "true" else sql.SQL("")))
     for role, setting in settings or ():
         name, _, value = setting.partition("=")
-        values = _list_items(value) if name.lower() in _LIST_SETTINGS else [value]
+        values = value_items(name, value)
         value_sql = sql.SQL(", ").join(sql.Literal(v) for v in values)
         if role:
             statements.append(sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} TO {}").format(
@@ -829,31 +827,6 @@ def _database_properties(conn: Any, original: str, restored: str) -> list[Any]:
             statements.append(sql.SQL("ALTER DATABASE {} SET {} TO {}").format(
                 target, sql.Identifier(name), value_sql))
     return statements
-
-
-def _list_items(value: str) -> list[str]:
-    """The items of a list setting as pg_db_role_setting stores it (`"$user", public`).
-
-    >>> _list_items('"$user", public, "My Schema"')
-    ['$user', 'public', 'My Schema']
-    """
-    items, current, quoted, i = [], "", False, 0
-    while i < len(value):
-        char = value[i]
-        if char == '"':
-            if quoted and value[i + 1:i + 2] == '"':
-                current += '"'
-                i += 1
-            else:
-                quoted = not quoted
-        elif char == "," and not quoted:
-            items.append(current.strip())
-            current = ""
-        else:
-            current += char
-        i += 1
-    items.append(current.strip())
-    return [item for item in items if item]
 
 
 def verify_restore(database_url: str, backup: Path,

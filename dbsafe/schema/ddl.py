@@ -63,6 +63,7 @@ from dbsafe.schema.model import (
     Relation,
     Rule,
     SchemaSnapshot,
+    Setting,
     Statistics,
     Trigger,
     replace,
@@ -315,6 +316,7 @@ _PHASES = (
     "drop_columns", "renames_after_drops", "drop_row_functions", "drop_tables", "drop_sequences",
     "drop_functions", "drop_types",
     "drop_collations", "drop_servers", "drop_extensions", "drop_schemas", "event_triggers",
+    "settings",
 )
 
 
@@ -382,6 +384,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     _event_triggers(p, by_kind.get("event_trigger", []))
     _index_mark_changes(p, by_kind.get("index", []))
     _casts(p, by_kind.get("cast", []))
+    _settings(p, [*by_kind.get("database_setting", []), *by_kind.get("role_setting", [])])
     for change in changes:
         if change.action == REORDER:
             p.emit("comments", f"-- column order of {_dotted(change.subject)} differs; "
@@ -5710,6 +5713,33 @@ def _create_cast(p: _Plan, identity: tuple[str, ...]) -> None:
            subject=identity[0])
     if cast.comment is not None:
         p.emit("comments", f"COMMENT ON {name} IS {_text(cast.comment)}", subject=identity[0])
+
+
+def _settings(p: _Plan, changes: list[Change]) -> None:
+    """`ALTER DATABASE ... SET/RESET` (and `ALTER ROLE ... IN DATABASE ...`) for the database
+    the script runs on. The statement needs the database's name, and the two sides' names
+    are no guide to it (a throwaway's, a twin's, a snapshot file's): it is read on the spot,
+    `current_database()` in a `DO` block, so the script changes the database it runs on and
+    no other."""
+    for c in changes:
+        setting = c.old if c.action == DROP else c.new
+        if c.action == ALTER:  # its value
+            role, name = c.identity if c.kind == "role_setting" else (None, c.identity[0])
+            setting = Setting(name, c.new, role)
+        name = ".".join(quote(part) for part in setting.name.split("."))
+        if c.action == DROP:
+            what = f"RESET {name}"
+        else:
+            from dbsafe.pg.settings import value_items
+
+            what = f"SET {name} TO " + ", ".join(
+                literal(v) for v in value_items(setting.name, setting.value))
+        who = f"ROLE {quote(setting.role)} IN " if setting.role is not None else ""
+        # (in format()'s string `%` is its own: doubled, but for the database's name)
+        command = f"ALTER {who}DATABASE ".replace("%", "%%") + "%I " + what.replace("%", "%%")
+        tag = "$$" if "$$" not in command else "$dbsafe$"
+        p.emit("settings", f"DO {tag}BEGIN EXECUTE format({literal(command)}, "
+               f"current_database()); END{tag}", subject=c.subject)
 
 
 def _first_remade(changes: list[Change], identity: tuple[str, ...]) -> str | None:

@@ -57,6 +57,7 @@ from dbsafe.schema.model import (
     RangeType,
     Relation,
     SchemaSnapshot,
+    Setting,
     Statistics,
     acl_role,
     field_names,
@@ -133,6 +134,8 @@ KINDS = (
     "default_privileges",
     "event_trigger",
     "cast",
+    "database_setting",
+    "role_setting",
 )
 # Attribute groups that can be ignored like kinds (`--ignore owner`).
 ASPECTS = ("owner", "grant", "comment", "column_order")
@@ -140,7 +143,7 @@ _ASPECT_OF_ATTRIBUTE = {"owner": "owner", "acl": "grant", "comment": "comment"}
 _RULE_OF_ACTION = {ADD: OBJECT_MISSING, DROP: UNEXPECTED_OBJECT, ALTER: OBJECT_DIFFERS,
                    REORDER: COLUMN_ORDER_DIFFERS}
 _GLOBAL_KINDS = ("schema", "extension", "publication", "foreign_server", "event_trigger",
-                 "cast")
+                 "cast", "database_setting", "role_setting")
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 
 
@@ -203,12 +206,19 @@ class DiffOptions:
             comparison in a definition or column default is the moment PostgreSQL stored
             it (`'now'::timestamp` is folded when its statement runs), not a difference
             (`reparse.same_but_moments`).
+        database_settings: compare what new sessions of the database start with (`ALTER
+            DATABASE ... SET`, `ALTER ROLE ... IN DATABASE ... SET`: kinds
+            `database_setting`, `role_setting`). Off unless asked (`dbsafe diff`,
+            verify-reversible): a live database's are often its DBA's or its platform's,
+            which no migration made (drift, a guarded upgrade's check), and a restored copy
+            has none (pg_dump keeps none). Only where both snapshots read them.
     """
 
     ignore_kinds: frozenset[str] = frozenset()
     ignore_schemas: frozenset[str] = frozenset()
     ignore_names: tuple[str, ...] = ()
     built_since: datetime | None = None
+    database_settings: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.ignore_kinds) - set(KINDS) - set(ASPECTS)
@@ -330,6 +340,11 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
                         _event_triggers(target, options), _EVENT_TRIGGER_FIELDS)
     changes += _compare("cast", _casts(source, options), _casts(target, options),
                         _CAST_FIELDS)
+    if options.database_settings and source.database_settings is not None \
+            and target.database_settings is not None:
+        for kind, role in (("database_setting", False), ("role_setting", True)):
+            changes += _compare(kind, _settings(source, role=role),
+                                _settings(target, role=role), ("value",))
     kept = [c for c in changes if not options.ignores(c)
             and not _follows_rename(c, renamed, source, target)]
     kept.sort(key=_sort_key)
@@ -791,6 +806,13 @@ def _casts(snapshot: SchemaSnapshot, options: DiffOptions) -> dict[tuple[str, ..
     return {(f"({c.source} AS {c.target})",): c for c in snapshot.casts
             if c.function is None or not options.ignore_schemas
             or function_schema(c.function) not in options.ignore_schemas}
+
+
+def _settings(snapshot: SchemaSnapshot, *, role: bool) -> dict[tuple[str, ...], Setting]:
+    """The database's settings (`role` False: `(name,)`) or its roles' in it (`(role,
+    name)`)."""
+    return {((s.role, s.name) if s.role is not None else (s.name,)): s
+            for s in snapshot.database_settings or () if (s.role is not None) == role}
 
 
 def function_schema(function: str) -> str:

@@ -2,7 +2,7 @@
 
 Everything comes from a handful of set-based queries over `pg_catalog` (columns, relations,
 constraints, indexes, triggers, rules, functions, types, sequences, policies, extensions, schemas,
-publications, event triggers, collations, extended statistics, plus one for session facts), never one query per
+publications, event triggers, collations, extended statistics, the database's settings, plus one for session facts), never one query per
 table: a 10,000-table database costs the same round trips as a ten-table one.
 `introspect_url` runs them over three sessions sharing one snapshot, each reading its share
 of the tables (see `introspect`). `information_schema` is avoided on purpose — its views
@@ -59,6 +59,7 @@ from dbsafe.schema.model import (
     Relation,
     Rule,
     SchemaSnapshot,
+    Setting,
     Statistics,
     Trigger,
     no_privileges,
@@ -969,6 +970,11 @@ def introspect(
                 (Statistics(*row) for row in found["statistics"]),
                 key=lambda s: (s.schema, s.name),
             )),
+            database_settings=tuple(sorted(
+                (Setting(name, value, role) for name, value, role
+                 in found["database_settings"]),
+                key=lambda s: (s.role is not None, s.role or "", s.name),
+            )),
         )
         # Hand the new objects to the oldest generation without a collection: left young,
         # they would be traversed by the next two collections (a tenth of a second each
@@ -979,6 +985,19 @@ def introspect(
         if gc_was_enabled:
             gc.enable()
     return snapshot
+
+
+# What new sessions of this database start with: `ALTER DATABASE ... SET` (no role) and
+# `ALTER ROLE ... IN DATABASE ... SET`, one row a setting. (A role's settings in every
+# database, `setdatabase` 0, are the server's.)
+_DATABASE_SETTINGS_SQL = """
+SELECT split_part(c.item, '=', 1), substr(c.item, strpos(c.item, '=') + 1), r.rolname::text
+FROM pg_catalog.pg_db_role_setting AS s
+CROSS JOIN unnest(s.setconfig) AS c(item)
+LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = s.setrole
+WHERE s.setdatabase = (SELECT d.oid FROM pg_catalog.pg_database AS d
+                       WHERE d.datname = current_database())
+"""
 
 
 # What `pg_table_is_visible` would say of a foreign key's table (written unqualified by
@@ -1026,6 +1045,7 @@ _GLOBAL = (
     ("view_dependencies", _VIEW_DEPENDENCIES_SQL),
     ("comments", _SUBOBJECT_COMMENTS_SQL),
     ("search_path", _PATH_SQL),
+    ("database_settings", _DATABASE_SETTINGS_SQL),
 )
 # Which session runs which queries (`introspect`: the first group on `conn`, the others on
 # the helpers; with fewer sessions the groups are dealt out in turn). Each query runs once:
@@ -1267,9 +1287,11 @@ def _held_for_views(url: str) -> str:
 
 def introspect_session(
     conn: psycopg.Connection, *, statement_timeout: str = STATEMENT_TIMEOUT,
+    search_path: Sequence[str] | None = None,
 ) -> SchemaSnapshot:
     """`introspect` on an open connection of the caller's, with the settings
-    `introspect_url` gives its sessions, for this transaction only.
+    `introspect_url` gives its sessions, for this transaction only (`search_path`: read
+    with this path instead of the session's, as `introspect_url`'s).
 
     For a small schema read again and again (verify-reversible snapshots a database
     between migration steps): a new session costs more than the snapshot, as a new
@@ -1286,7 +1308,7 @@ def introspect_session(
         with conn.transaction():
             if fresh:  # one consistent view, and nothing written, as `introspect_url` reads
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            _set_up(conn, statement_timeout, local=True)
+            _set_up(conn, statement_timeout, local=True, search_path=search_path)
             return introspect(conn)
     except psycopg.Error as exc:
         raise DatabaseError(f"could not read the schema of {redact_url(conn.info.dsn)}: "
@@ -1314,14 +1336,25 @@ class KeptSession:
         self._conn: psycopg.Connection | None = None
         self._logged_in_with = ""
 
-    def snapshot(self) -> SchemaSnapshot:
+    def snapshot(self, *, like: SchemaSnapshot | None = None) -> SchemaSnapshot:
         """The database's schema, as `introspect_url(url)` reads it.
+
+        `like`: a snapshot this one is compared with. Where new sessions now start with
+        another search path than it was read with (a database setting left behind: `ALTER
+        DATABASE ... SET search_path`), the schema is read again with its path, as `dbsafe
+        diff` reads two databases: the path names the types and qualifies the definitions,
+        so every column of a type on it would differ too, when the setting (which the
+        snapshot holds) is the one difference.
 
         Raises:
             DatabaseError: the server cannot be reached, or a catalog query failed; one
                 line, without the password.
         """
-        return introspect_session(self.connection())
+        snapshot = introspect_session(self.connection())
+        if like is not None and snapshot.search_path != like.search_path:
+            snapshot = introspect_session(self.connection(as_new=False),
+                                          search_path=like.search_path)
+        return snapshot
 
     def connection(self, *, as_new: bool = True) -> psycopg.Connection:
         """The kept session (autocommit, idle), for other reads too (verify-reversible of

@@ -14,6 +14,8 @@ triggers, types, extensions, comments, grants, owners, partitioning, ...) only a
 fields with defaults to format 1, so a format-1 file still loads, with those fields empty.
 Later additions to format 2 (default privileges, event triggers, collations, extended
 statistics, ...) are fields with defaults too: a file written before them loads, with them empty.
+The database's settings (`database_settings`) load as None from such a file: not known,
+rather than none.
 """
 
 from __future__ import annotations
@@ -600,6 +602,26 @@ class Statistics(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     comment: str | None = None
 
 
+class Setting(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """A setting new sessions of the database start with (format 2): `ALTER DATABASE ...
+    SET` (`role` None), or `ALTER ROLE role IN DATABASE ... SET` for that role's sessions
+    in it. A role's own setting in every database (`ALTER ROLE ... SET`) is the server's,
+    not kept."""
+
+    name: str  # as the catalog keeps it, e.g. "search_path"
+    value: str  # as pg_db_role_setting keeps it, e.g. "app, public" or "\"$user\", public"
+    role: str | None = None
+
+    @property
+    def definition(self) -> str:
+        """`name = value`, as a difference shows it.
+
+        >>> Setting("search_path", "app, public").definition
+        'search_path = app, public'
+        """
+        return f"{self.name} = {self.value}"
+
+
 class FailedStatement(msgspec.Struct, frozen=True, gc=False):
     """A migration statement the throwaway server refused while this snapshot was built
     from a folder of SQL migrations (an extension the embedded PostgreSQL lacks, then what
@@ -644,6 +666,10 @@ class SchemaSnapshot:
     extended_statistics: tuple[Statistics, ...] = ()
     # Built from SQL migrations: the statements that failed (see FailedStatement).
     failed_statements: tuple[FailedStatement, ...] = ()
+    # The settings new sessions of the database start with (see Setting), by role (the
+    # database's own first) and name. None where not known: a snapshot written before dbsafe
+    # read them, which is never compared on them (not "no settings").
+    database_settings: tuple[Setting, ...] | None = None
     _index: dict[tuple[str, str], Relation] = field(
         default=None, init=False, repr=False, compare=False, hash=False  # type: ignore[arg-type]
     )
@@ -1003,6 +1029,8 @@ def _field_defaults(cls: type[msgspec.Struct]) -> tuple[tuple[str, Any], ...]:
 
 
 _NESTED: dict[tuple[type, str], type] = {}  # a list of objects
+# Lists of objects that may be null: not known.
+_UNKNOWN_WHEN_NULL = frozenset({(SchemaSnapshot, "database_settings")})
 _SINGLE: dict[tuple[type, str], type] = {}  # one object, or null
 
 
@@ -1030,6 +1058,9 @@ def _from_plain(cls: type, data: Any) -> Any:
         if single is not None:
             kwargs[name] = None if value is None else _from_plain(single, value)
         elif nested is not None:
+            if value is None and (cls, name) in _UNKNOWN_WHEN_NULL:
+                kwargs[name] = None
+                continue
             if not isinstance(value, list):
                 raise TypeError(f"{cls.__name__}.{name} must be a list")
             kwargs[name] = tuple(_from_plain(nested, item) for item in value)
@@ -1069,6 +1100,7 @@ _NESTED.update(
         (SchemaSnapshot, "collations"): Collation,
         (SchemaSnapshot, "extended_statistics"): Statistics,
         (SchemaSnapshot, "failed_statements"): FailedStatement,
+        (SchemaSnapshot, "database_settings"): Setting,
         (Relation, "triggers"): Trigger,
         (Relation, "rules"): Rule,
         (Domain, "constraints"): DomainConstraint,

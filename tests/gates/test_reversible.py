@@ -384,17 +384,17 @@ def test_a_cast_a_downgrade_leaves_is_reported(tmp_path: Path, database_url: str
         ("DBS413", "0002", "Revision `0002`: downgrade leaves cast `(pt AS text)`.")]
 
 
-# Not the fast walk's mode: it downgrades the whole history first, and the setting 0002's
-# downgrade leaves stays on the database it walks up again, where "before" is read with it
-# (the snapshot does not hold the database's settings: a leftover setting is seen only by
-# what it changes; task 428's report).
-@pytest.mark.parametrize("mode", ["stairway", "split"])
-def test_a_search_path_a_revision_sets_for_new_sessions_is_read_as_they_read_it(
+@pytest.mark.parametrize("mode", MODES)
+def test_a_search_path_a_downgrade_leaves_is_reported_as_the_setting_it_is(
         tmp_path: Path, database_url: str, more_databases: Callable[[], str], mode: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # The walk reads its snapshots on one kept session: one that logged in before 0002 set
-    # the database's search_path would print `app.mood` where new sessions print `mood`
-    # (task 428). 0002's downgrade leaves the setting.
+    # 0002 sets the database's search_path for new sessions; its downgrade leaves it.
+    # Before task 430 the snapshot held no setting: the stairway saw only what the path
+    # changes (`app.t.m` of type `mood`, not `app.mood`: a type difference, whose fix
+    # rewrote the table), and the fast walk nothing at all (its computed undo "restored"
+    # the start, the setting stayed, and every snapshot after was read with it).
+    # The walk reads its snapshots on one kept session: it must read what new sessions
+    # read (task 428), which the second run (a new session per snapshot) holds it to.
     setting = ("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I {}', current_database()); "
                "END $$")
     project = write_history(tmp_path, [
@@ -405,6 +405,7 @@ def test_a_search_path_a_revision_sets_for_new_sessions_is_read_as_they_read_it(
         f"    op.execute({setting.format('SET search_path = app, public')!r})\n"
         "    op.execute('CREATE TABLE w (id int)')\n\n\n"
         "def downgrade():\n    op.execute('DROP TABLE w')\n",
+        ("CREATE TABLE later (id int)", "DROP TABLE later"),
     ])
 
     def found() -> list[tuple[str, str | None, str, str | None]]:
@@ -415,19 +416,27 @@ def test_a_search_path_a_revision_sets_for_new_sessions_is_read_as_they_read_it(
         finally:
             with psycopg.connect(fresh, autocommit=True) as conn:
                 conn.execute(setting.format("RESET search_path").encode())
-        return [(f.code, f.subject, f.message, dict(f.context).get("Left behind"))
+        return [(f.code, f.subject, f.message, dict(f.context).get("Fix (SQL)"))
                 for f in result.findings]
 
     kept = found()
-    # What new sessions read: each snapshot on a session of its own.
-    monkeypatch.setattr(reversible._Walk, "snapshot",
-                        lambda w: introspect_url(w.url))
+    assert kept == [(
+        "DBS413", "0002",
+        "Revision `0002`: downgrade leaves database setting `search_path` "
+        "(search_path = app, public).",
+        "DO $$BEGIN EXECUTE format('ALTER DATABASE %I RESET search_path', "
+        "current_database()); END$$;")]
+
+    # What new sessions read: each snapshot on a session of its own (read with the
+    # other side's path where that differs, as the kept session reads it).
+    def new_sessions(w: reversible._Walk, like: object = None) -> object:
+        snapshot = introspect_url(w.url)
+        path = getattr(like, "search_path", None)
+        return snapshot if path is None or path == snapshot.search_path \
+            else introspect_url(w.url, search_path=path)
+
+    monkeypatch.setattr(reversible._Walk, "snapshot", new_sessions)
     assert kept == found()
-    assert [message for _, _, message, _ in kept] == [
-        "Revision `0002`: downgrade leaves column `app.t.m` with default 'ok'::mood "
-        "(before the upgrade: 'ok'::app.mood).",
-        "Revision `0002`: downgrade leaves column `app.t.m` with type mood "
-        "(before the upgrade: app.mood)."]
 
 
 def test_every_catalog_a_snapshot_reads_feeds_the_fingerprint(

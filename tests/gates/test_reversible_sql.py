@@ -4,6 +4,7 @@ real PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -314,7 +315,8 @@ def test_a_search_path_a_migration_sets_for_new_sessions_is_read_as_they_read_it
     # 2_path set the database's (or the role's) search_path would still print `app.mood`
     # where new sessions print `mood`, and 2_path's down, which leaves the setting, would
     # seem to change nothing that matters (no finding). 3_u creates unqualified objects,
-    # which land in `app`.
+    # which land in `app`. What is left behind is the setting (task 430: it was the types
+    # and defaults its path names otherwise).
     _write(tmp_path / "db" / "migrations", {
         "1_app.up.sql": "CREATE SCHEMA app;\nCREATE TYPE app.mood AS ENUM ('ok', 'sad');\n"
                         "CREATE TABLE app.t (m app.mood DEFAULT 'ok');\n",
@@ -329,9 +331,11 @@ def test_a_search_path_a_migration_sets_for_new_sessions_is_read_as_they_read_it
     [finding] = report.findings
     assert (finding.code, finding.location and finding.location.path) == (
         "DBS411", "db/migrations/2_path.down.sql")
-    assert dict(finding.context)["Left behind"] == (
-        "column `app.t.m`: default differs ('ok'::mood -> 'ok'::app.mood)\n"
-        "column `app.t.m`: type differs (mood -> app.mood)")
+    left = dict(finding.context)["Left behind"]
+    if setting.startswith("ALTER DATABASE"):
+        assert left == "database setting `search_path`: only in the source"
+    else:
+        assert re.fullmatch(r"role setting `[^`]+\.search_path`: only in the source", left)
 
 
 def test_a_serial_table_left_behind_is_one_leftover_with_its_sequence(tmp_path: Path) -> None:
@@ -629,3 +633,27 @@ def test_flyway_s_baseline_migrations_are_not_walked(tmp_path: Path) -> None:
     })
     report = commands.verify_reversible(load_settings(tmp_path, environ={}))
     assert (report.findings, report.summary["migrations"]) == ((), 3)
+
+
+def test_a_database_setting_a_down_migration_leaves_is_reported_as_that_setting(
+        tmp_path: Path) -> None:
+    # Task 430: the snapshot held no setting; the down leaving `search_path` was seen only
+    # as the type names it changes (`mood` for `app.mood`), whose fix rewrote the table.
+    setting = ("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I {}', current_database()); "
+               "END $$;\n")
+    _write(tmp_path / "db" / "migrations", {
+        "1_app.up.sql": "CREATE SCHEMA app;\nCREATE TYPE app.mood AS ENUM ('ok');\n"
+                        "CREATE TABLE app.t (m app.mood DEFAULT 'ok');\n",
+        "1_app.down.sql": "DROP SCHEMA app CASCADE;\n",
+        "2_path.up.sql": setting.format("SET search_path = app, public")
+                         + "CREATE TABLE w (id int);\n",
+        "2_path.down.sql": "DROP TABLE w;\n",
+        "3_later.up.sql": "CREATE TABLE later (id int);\n",
+        "3_later.down.sql": "DROP TABLE later;\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    assert [(f.code, f.message, dict(f.context).get("Fix (SQL)")) for f in report.findings] == [
+        ("DBS413", "`db/migrations/2_path.down.sql` leaves database setting `search_path` "
+                   "(search_path = app, public).",
+         "DO $$BEGIN EXECUTE format('ALTER DATABASE %I RESET search_path', "
+         "current_database()); END$$;")]

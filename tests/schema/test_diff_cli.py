@@ -129,20 +129,75 @@ def test_a_database_whose_search_path_differs_from_the_other_sides_is_read_with_
                      "SET search_path = app, public")
     # Read each with its own path, every definition naming `app` differs in text ...
     assert diff(introspect_url(plain), introspect_url(on_path))
-    # ... but they are the same schema: `dbsafe diff` reads both with one path.
-    assert run("diff", _url(plain), _url(on_path)).exit_code == 0
-    assert run("diff", _url(on_path), _url(plain)).exit_code == 0
+    # ... but they are the same schema: `dbsafe diff` reads both with one path. What
+    # differs is the setting (task 430), and it alone.
     snapshot = tmp_path / "plain.json"
     introspect_url(plain).save(snapshot)
-    assert run("diff", str(snapshot), _url(on_path)).exit_code == 0
-    assert run("diff", _url(on_path), str(snapshot)).exit_code == 0
+    for a, b in [(_url(plain), _url(on_path)), (_url(on_path), _url(plain)),
+                 (str(snapshot), _url(on_path)), (_url(on_path), str(snapshot))]:
+        result = run("diff", a, b, "--format", "json")
+        assert result.exit_code == 1
+        assert [f["subject"] for f in json.loads(result.output)["findings"]] == ["search_path"]
+        assert run("diff", a, b, "--ignore", "database_setting").exit_code == 0
     # A real difference still shows, and the script, run as it says, leaves none.
     with psycopg.connect(on_path, autocommit=True) as conn:
         conn.execute("ALTER TABLE app.edit ADD COLUMN note text")
-    result = run("diff", _url(plain), _url(on_path), "--sql")
+    result = run("diff", _url(plain), _url(on_path), "--sql", "--ignore", "database_setting")
     assert result.exit_code == 1
     assert [line for line in result.output.splitlines() if line.startswith("ALTER")] == [
         "ALTER TABLE app.edit ADD COLUMN note text;"]
+
+
+def test_databases_that_differ_only_in_their_settings_differ_in_them_and_the_sql_sets_them(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # Task 430: what new sessions start with (`ALTER DATABASE ... SET`, `ALTER ROLE ... IN
+    # DATABASE ... SET`) was in no snapshot: two such databases were "the same".
+    a = _database(new_database, "CREATE TABLE t (id int)")
+    b = _database(new_database, "CREATE TABLE t (id int)")
+    name = conninfo_to_dict(b)["dbname"]
+    with psycopg.connect(b, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS \"app%I\"; CREATE ROLE \"app%I\"")
+        conn.execute(f'ALTER DATABASE {name} SET search_path = "$user", public, "My %I"')
+        conn.execute(f"ALTER DATABASE {name} SET statement_timeout = '5s'")
+        conn.execute(f"ALTER ROLE \"app%I\" IN DATABASE {name} SET work_mem = '64MB'")
+    try:
+        result = run("diff", _url(a), _url(b), "--format", "json")
+        assert result.exit_code == 1
+        assert sorted((f["code"], f["subject"], f["message"])
+                      for f in json.loads(result.output)["findings"]) == [
+            ("DBS401", "app%I.work_mem", "Role setting `app%I.work_mem` is in the target but "
+                                         "not in the source."),
+            ("DBS401", "search_path", "Database setting `search_path` is in the target but "
+                                      "not in the source."),
+            ("DBS401", "statement_timeout", "Database setting `statement_timeout` is in the "
+                                            "target but not in the source.")]
+        # A snapshot file holds them too; the script sets them on the database it runs on
+        # (the two sides' names differ), and leaves none.
+        snapshot = tmp_path / "b.json"
+        introspect_url(b).save(snapshot)
+        result = run("diff", _url(a), str(snapshot), "--sql")
+        assert result.exit_code == 1
+        with psycopg.connect(a, autocommit=True) as conn:
+            for statement in result.output.split(";\n"):
+                body = "\n".join(x for x in statement.splitlines() if not x.startswith("--"))
+                if body.strip():
+                    conn.execute(body.encode())
+        assert run("diff", _url(a), str(snapshot)).exit_code == 0
+        # A setting only the source has is reset.
+        with psycopg.connect(a, autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {conninfo_to_dict(a)['dbname']} SET work_mem = '1MB'")
+        result = run("diff", _url(a), _url(b), "--sql")
+        assert "DO $$BEGIN EXECUTE format('ALTER DATABASE %I RESET work_mem', " \
+               "current_database()); END$$;" in result.output
+        assert "ALTER DATABASE %I SET search_path TO ''$user'', ''public'', ''My %%I''" \
+            not in result.output  # the same on both sides now
+    finally:  # (a role is the server's: its settings in each database go first)
+        for database in (a, b):
+            with psycopg.connect(database, autocommit=True) as conn:
+                conn.execute(f"ALTER ROLE \"app%I\" IN DATABASE "
+                             f"{conninfo_to_dict(database)['dbname']} RESET ALL")
+        with psycopg.connect(b, autocommit=True) as conn:
+            conn.execute("DROP ROLE \"app%I\"")
 
 
 def test_two_snapshot_files_read_with_different_search_paths_are_compared_with_a_warning(
