@@ -22,8 +22,9 @@ dropped or disabled, schemas and extensions, types, dropping what depends on thi
 that change (triggers, policies, views, foreign keys, constraints, indexes), tables that
 an object of another kind replaces, functions, tables and columns, constraints, indexes
 and foreign keys, partitions attached (then the foreign keys that point at a replaced
-table), views, triggers and policies, comments, grants and owners, then the drops, and
-event triggers created or enabled last.
+table), views, triggers and policies, comments, grants and owners, then the drops,
+event triggers created or enabled, and last the settings new sessions of the database start
+with (`ALTER DATABASE ... SET`).
 """
 
 from __future__ import annotations
