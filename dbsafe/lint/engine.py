@@ -259,6 +259,9 @@ class History:
     # Tables with an EXCLUDE constraint added here: its index is in no `table_indexes`.
     excluding: set[str] = field(default_factory=set)
     default_partitions: dict[str, str | None] = field(default_factory=dict)  # parent -> it
+    # table -> the tables that inherit from it or are its partitions, made here (child ->
+    # "inherits" | "partition"): an ALTER TABLE without ONLY locks them too.
+    children: dict[str, dict[str, str]] = field(default_factory=dict)
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
     domains: dict[str, DomainFacts] = field(default_factory=dict)  # created (unqualified)
     # Enum, composite and range types created here and not dropped since (unqualified): no
@@ -549,6 +552,11 @@ class History:
             parent = partition_parent(s)
             if parent is not None and (s.node.get("partbound") or {}).get("is_default"):
                 self.default_partitions[last(parent)] = last(s.relation)
+            for inherited in s.node.get("inhRelations") or ():
+                name = range_var(inherited)
+                if name:
+                    self.children.setdefault(last(name), {})[last(s.relation)] = \
+                        "partition" if s.node.get("partbound") else "inherits"
             self.storage[last(s.relation)] = {
                 "logged": str((s.node.get("relation") or {}).get("relpersistence") != "u"),
                 # what PostgreSQL's defaults give when the server's settings are left alone
@@ -592,6 +600,9 @@ class History:
         elif kind == "DropStmt" and s.object_kind == "table":
             for dropped in map(last, s.dropped):
                 self._forget_table(dropped)
+                self.children.pop(dropped, None)
+                for kids in self.children.values():
+                    kids.pop(dropped, None)
                 self.foreign_keys[dropped] = {}
                 self.unique_keys[dropped] = {}
                 self.fk_tables.add(dropped)
@@ -685,6 +696,11 @@ class History:
                 self.origins[old] = ""
                 if old in self.moved:
                     self.moved[rename.new] = self.moved.pop(old)
+                if old in self.children:
+                    self.children[rename.new] = self.children.pop(old)
+                for kids in self.children.values():
+                    if old in kids:
+                        kids[rename.new] = kids.pop(old)
                 if old in self.column_names:
                     self.column_names[rename.new] = self.column_names.pop(old)
                 if old in self.columns:
@@ -1003,6 +1019,14 @@ class History:
         storage = self.storage.get(table_name)
         for action in s.actions:
             sub = action.subtype
+            if sub == "AttachPartition" and action.partition:
+                self.children.setdefault(table_name, {})[last(action.partition)] = "partition"
+            elif sub in ("DetachPartition", "DetachPartitionFinalize") and action.partition:
+                self.children.get(table_name, {}).pop(last(action.partition), None)
+            elif sub == "AddInherit" and action.parent:
+                self.children.setdefault(last(action.parent), {})[table_name] = "inherits"
+            elif sub == "DropInherit" and action.parent:
+                self.children.get(last(action.parent), {}).pop(table_name, None)
             if storage is not None and sub in STORAGE_SETTINGS:
                 setting, value = STORAGE_SETTINGS[sub], stored_as(action)
                 if value is None:
@@ -2055,6 +2079,36 @@ class LintContext:
         if self.proven_not_null(table, column):
             self.history.not_null_proofs.setdefault(last(table), set()).add(column)
 
+    def _note_descendants(self, statement: Statement) -> None:
+        """Tell an ALTER TABLE, or a column's or constraint's RENAME, written without ONLY the
+        tables below its table (`Statement.descendants`): the history's, and the database's
+        when linting against one."""
+        rename = statement.rename
+        altered = statement.kind == "AlterTableStmt" and statement.object_kind == "table"
+        renamed = statement.kind == "RenameStmt" and rename is not None and \
+            rename.object in ("column", "constraint")
+        if not (altered or renamed) or not statement.relation or \
+                not (statement.node.get("relation") or {}).get("inh"):
+            return
+        found: dict[str, str] = {}
+        todo = [statement.relation]
+        while todo:
+            table = todo.pop()
+            kids = dict(self.history.children.get(last(table), {}))
+            if self.before is not None:
+                for relation in self.before.relations:
+                    if relation.partition_of and same_relation(relation.partition_of, table):
+                        kids.setdefault(relation.qualified_name, "partition")
+                    elif any(same_relation(p, table) for p in relation.inherits):
+                        kids.setdefault(relation.qualified_name, "inherits")
+            for kid, how in kids.items():
+                if not any(same_relation(kid, seen) for seen in (*found, statement.relation)):
+                    found[kid] = how
+                    todo.append(kid)
+        descendants = tuple(found.items())
+        if descendants != statement.descendants:
+            statement.descendants, statement.locks = descendants, None
+
     def note_foreign_keys(self, statement: Statement) -> None:
         """Tell an ALTER TABLE or DROP TABLE the foreign keys its tables have before it
         (`Statement.foreign_keys`): dropping one locks the table it references; and an
@@ -2062,6 +2116,7 @@ class LintContext:
         (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them;
         and which of its column changes only touch the catalog (`Statement.catalog_only`). Tell an
         `ALTER TABLE|INDEX ... RENAME` what it renames (`resolve_rename`)."""
+        self._note_descendants(statement)
         rename = statement.rename
         if statement.kind == "RenameStmt" and rename is not None and rename.relation and \
                 rename.object in _PERMISSIVE and rename.relation_kind == rename.object:

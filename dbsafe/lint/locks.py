@@ -250,6 +250,11 @@ def _rename(s: Statement) -> Iterator[Lock]:
         # RENAME CONSTRAINT, and a trigger's, policy's or rule's rename, take the table
         # ACCESS EXCLUSIVE: RenameConstraint, renametrig, rename_policy, RenameRewriteRule)
         yield Lock(ACCESS_EXCLUSIVE, rename.relation, False, "")
+        if rename.object in ("column", "constraint"):  # renameatt and RenameConstraint recurse
+            for child, _how in s.descendants:
+                yield Lock(ACCESS_EXCLUSIVE, child, False,
+                           "RENAME without ONLY recurses to the tables that inherit from it "
+                           "or are its partitions")
 
 
 def _alter(s: Statement) -> Iterator[Lock]:
@@ -277,6 +282,7 @@ def _alter(s: Statement) -> Iterator[Lock]:
             taken = [Lock(lock.mode, lock.relation, False, "catalog only (the rows stay)")
                      if lock.relation == name else lock for lock in taken]
         locks.extend(taken)
+        locks.extend(_recursed(s, action, [lock for lock in taken if lock.relation == name]))
         if action.subtype == "DropConstraint":
             locks.extend(_referenced(s, [fk for fk in s.foreign_keys
                                          if fk.name == action.name], [name]))
@@ -317,6 +323,35 @@ def _alter(s: Statement) -> Iterator[Lock]:
                 strength(lock.mode) > strength(by_table[lock.relation].mode):
             by_table[lock.relation] = lock
     yield from by_table.values()
+
+
+# Subcommands PostgreSQL 18 runs on every table below one altered without ONLY (inheritance
+# children and partitions, at any depth), taking on each the lock it takes on the table
+# (pg_locks): ATSimpleRecursion and the commands that recurse themselves. Trigger switches and
+# identities reach partitions only; SET COMPRESSION, options, owner, replica identity, row
+# security, CLUSTER ON, ACCESS METHOD and the like stay on the table named.
+_RECURSING = frozenset({"AddColumn", "ColumnDefault", "DropNotNull", "SetNotNull",
+                        "AlterColumnType", "SetStatistics", "SetStorage", "SetExpression",
+                        "DropExpression", "DropColumn", "AddConstraint", "ValidateConstraint",
+                        "DropConstraint"})
+_TO_PARTITIONS = frozenset({
+    "EnableTrig", "EnableAlwaysTrig", "EnableReplicaTrig", "EnableTrigAll", "EnableTrigUser",
+    "DisableTrig", "DisableTrigAll", "DisableTrigUser", "AddIdentity", "SetIdentity",
+    "DropIdentity"})
+
+
+def _recursed(s: Statement, action: Action, taken: list[Lock]) -> Iterator[Lock]:
+    """The locks `action` takes on the tables below `s`'s table (`Statement.descendants`):
+    each as strong as the table's, rewritten or scanned as it is."""
+    if not taken or not (action.subtype in _RECURSING or action.subtype in _TO_PARTITIONS):
+        return
+    for child, how in s.descendants:
+        if action.subtype in _TO_PARTITIONS and how != "partition":
+            continue
+        for lock in taken:
+            yield Lock(lock.mode, child, lock.rewrites,
+                       "ALTER TABLE without ONLY recurses to the tables that inherit from it "
+                       "or are its partitions")
 
 
 def _referenced(s: Statement, dropped: Iterable[ForeignKey],

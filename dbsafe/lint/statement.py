@@ -105,6 +105,7 @@ class Action:
     column: ColumnDef | None = None  # AddColumn; AlterColumnType (the new type)
     constraint: Constraint | None = None  # AddConstraint
     partition: str | None = None  # Attach/DetachPartition
+    parent: str | None = None  # INHERIT / NO INHERIT: the parent table
     concurrent: bool = False  # DETACH PARTITION ... CONCURRENTLY
     default: bool = False  # ATTACH PARTITION ... DEFAULT
     using: Node | None = None  # ALTER COLUMN ... TYPE ... USING expression
@@ -249,6 +250,11 @@ class Statement:
     # where known) and the table's primary key and unique constraints (name -> (kind,
     # columns)), as they stand before it. Filled by the lint engine too.
     keys_to: tuple[ForeignKey, ...] = ()
+    # For an ALTER TABLE, or a column's or constraint's RENAME, not written with ONLY: the
+    # tables that inherit from its table or are its partitions, at any depth, as they stand
+    # before it (name -> "partition" | "inherits"): most subcommands recurse to them, locking
+    # each as the table itself (`dbsafe.lint.locks`). Filled by the lint engine.
+    descendants: tuple[tuple[str, str], ...] = ()
     unique_keys: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
     # For an ALTER TABLE dropping a column with CASCADE: (the column, a unique index or key
     # of the table holding it among its INCLUDE columns, a foreign key resting on that
@@ -1618,6 +1624,8 @@ def _alter_table(s: Statement, n: Node) -> None:
             action = Action(subtype, None, partition=range_var(part.get("name")),
                             concurrent=bool(part.get("concurrent")),
                             default=bool((part.get("bound") or {}).get("is_default")))
+        elif subtype in ("AddInherit", "DropInherit"):
+            action = Action(subtype, None, parent=range_var(definition))
         elif subtype in ("ColumnDefault", "SetExpression"):
             action = Action(subtype, cmd.get("name"), expression=definition or None)
         elif subtype in ("AddIdentity", "SetIdentity"):

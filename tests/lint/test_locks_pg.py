@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from dbsafe import commands
-from dbsafe.config import load_settings
+from dbsafe.config import Settings, load_settings
 from dbsafe.lint.locks import from_pg_locks, locks_for, strength
 from dbsafe.lint.statement import parse_statement
 
@@ -300,3 +300,81 @@ def test_missing_timeouts_name_every_existing_table_the_statement_locks(
     named = {f.subject for f in report.findings if f.code == "DBS115"
              and f.location is not None and f.location.path.endswith("2_drop.sql")}
     assert named == held
+
+
+BELOW_SETUP = """
+CREATE TABLE asym_key (id int PRIMARY KEY, created_at timestamp, note text,
+                       CONSTRAINT note_short CHECK (length(note) < 100));
+CREATE TABLE key_access_server_keys (kas_id int) INHERITS (asym_key);
+CREATE TABLE rotated_keys () INHERITS (key_access_server_keys);
+CREATE TABLE events (at date, note text) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER events_touched BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE TRIGGER asym_key_touched BEFORE UPDATE ON asym_key FOR EACH ROW EXECUTE FUNCTION touch();
+"""
+
+BELOW = [
+    "ALTER TABLE asym_key ALTER COLUMN created_at TYPE timestamptz",
+    "ALTER TABLE asym_key ADD COLUMN expiration timestamptz",
+    "ALTER TABLE asym_key ALTER COLUMN note SET DEFAULT 'none'",
+    "ALTER TABLE asym_key ALTER COLUMN note SET NOT NULL",
+    "ALTER TABLE asym_key ALTER COLUMN note SET STATISTICS 200",
+    "ALTER TABLE asym_key DROP CONSTRAINT note_short",
+    "ALTER TABLE asym_key ADD CONSTRAINT id_positive CHECK (id > 0) NOT VALID",
+    "ALTER TABLE asym_key RENAME COLUMN note TO remark",
+    "ALTER TABLE asym_key DISABLE TRIGGER asym_key_touched",
+    "ALTER TABLE asym_key SET (fillfactor = 70)",
+    "ALTER TABLE ONLY asym_key ALTER COLUMN note SET DEFAULT 'none'",
+    "ALTER TABLE key_access_server_keys ALTER COLUMN note SET DEFAULT 'none'",
+    "ALTER TABLE events ALTER COLUMN note TYPE varchar(10)",
+    "ALTER TABLE events DISABLE TRIGGER events_touched",
+    "ALTER TABLE events RENAME COLUMN note TO remark",
+]
+
+
+@pytest.mark.parametrize("sql", BELOW)
+def test_an_alter_table_without_only_locks_the_tables_below_as_pg_locks_shows(
+        conninfo: str, tmp_path: Path, sql: str) -> None:
+    """opentdf's `ALTER TABLE asym_key ALTER COLUMN created_at TYPE timestamptz` takes
+    `key_access_server_keys`, which `INHERITS (asym_key)` and holds the keys, ACCESS
+    EXCLUSIVE and rewrites it (TimeZone not UTC): ALTER TABLE without ONLY recurses to the
+    tables that inherit from the one named and to its partitions. `--locks` named
+    `asym_key` alone, and DBS110/DBS115 never said the child's rows waited."""
+    (tmp_path / "1_init.sql").write_text(BELOW_SETUP)
+    (tmp_path / "2_alter.sql").write_text(sql + ";\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(BELOW_SETUP)
+    rows = commands.lock_report(load_settings(tmp_path, environ={}), [tmp_path])
+    predicted: dict[str, str] = {}
+    for row in rows:
+        if row.relation is not None and row.location.path.endswith("2_alter.sql"):
+            name = row.relation.rsplit(".", 1)[-1]
+            if name not in predicted or strength(row.mode) > strength(predicted[name]):
+                predicted[name] = row.mode
+    assert predicted == _granted(conninfo, sql, tables_only=True)
+
+
+def test_a_type_change_names_the_tables_below_it_rewrites(tmp_path: Path) -> None:
+    """DBS110 names the inheriting table the type change rewrites too."""
+    (tmp_path / "1_init.sql").write_text(BELOW_SETUP)
+    (tmp_path / "2_alter.sql").write_text(BELOW[0] + ";\n")
+    report = commands.lint(load_settings(tmp_path, environ={}), [tmp_path])
+    (message,) = [f.message for f in report.findings if f.code == "DBS110"]
+    assert "the same for `key_access_server_keys`, `rotated_keys`" in message
+    locked = {f.subject for f in report.findings if f.code == "DBS115"}
+    assert {"asym_key", "key_access_server_keys", "rotated_keys"} <= locked
+
+
+def test_the_tables_below_are_read_from_the_database_with_database_url(
+        conninfo: str, tmp_path: Path, database_url: str) -> None:
+    """Linting against the database, the inheriting tables and partitions it has are known."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(BELOW_SETUP)
+    for sql in (BELOW[0], BELOW[-3]):  # inheritance, partitions
+        path = tmp_path / "alter.sql"
+        path.write_text(sql + ";\n")
+        settings = Settings(project_root=tmp_path, database_url=database_url)
+        predicted = {row.relation.rsplit(".", 1)[-1]: row.mode
+                     for row in commands.lock_report(settings, [path]) if row.relation}
+        assert predicted == _granted(conninfo, sql, tables_only=True)

@@ -32,6 +32,12 @@ tables keyed to it; verified on PostgreSQL 18 with `pg_stat_get_xact_numscans`):
 finding names them. A key added NOT VALID and not validated since is re-added NOT VALID,
 and a NOT ENFORCED one has nothing to check: neither is named.
 
+`ALTER TABLE` without `ONLY` changes the column in every table that inherits from the one
+named, or is one of its partitions, at any depth: each is locked and rewritten the same way
+(pg_locks and relfilenodes, PostgreSQL 18), and the finding names those the migrations
+made or the database has. With inheritance the rows often live in a child (opentdf's
+`key_access_server_keys INHERITS (asym_key)`, changed through `ALTER TABLE asym_key`).
+
 ## Bad
 ```sql
 ALTER TABLE orders ALTER COLUMN quantity TYPE bigint;
@@ -88,6 +94,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     table = statement.relation
     if ctx.created_before(table) or truncated_first(statement, ctx, table):
         return
+    below = tuple(child for child, _how in statement.descendants)
     for action in statement.actions:
         if action.subtype != "AlterColumnType" or action.column is None:
             continue
@@ -98,13 +105,14 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         referencing = _checked_again(statement, table, column)
         if action.using is not None and not is_plain_column(action.using, column):
             yield _finding(ctx, table, column, f"The USING expression for `{table}.{column}` "
-                           f"rewrites `{table}` under an ACCESS EXCLUSIVE lock", referencing)
+                           f"rewrites `{table}` under an ACCESS EXCLUSIVE lock", referencing,
+                           below)
             continue
         domain = ctx.domain(new)
         if domain is not None and domain.constrained:
             yield _finding(ctx, table, column, f"Changing `{table}.{column}` to the constrained "
                            f"domain type `{new}` (a CHECK or NOT NULL) rewrites `{table}` "
-                           "under an ACCESS EXCLUSIVE lock", referencing)
+                           "under an ACCESS EXCLUSIVE lock", referencing, below)
             continue
         new = ctx.stored_type(new)
         known = ctx.column(table, column)
@@ -113,9 +121,9 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             severity = Severity.WARNING if stored_as(new)[0] in _CHEAP_TARGETS else Severity.ERROR
             yield ctx.finding(
                 RULE,
-                f"Changing `{table}.{column}` to `{new}` may rewrite `{table}` under an "
-                "ACCESS EXCLUSIVE lock; dbsafe could not tell because the column's current "
-                "type is unknown.",
+                f"Changing `{table}.{column}` to `{new}` may rewrite `{table}`"
+                f"{_below(below)} under an ACCESS EXCLUSIVE lock; dbsafe could not tell "
+                "because the column's current type is unknown.",
                 help="Lint with the database (or a schema snapshot) so dbsafe knows the old "
                      "type, or add a new column and backfill it instead.",
                 subject=f"{table}.{column}", severity=severity)
@@ -128,13 +136,13 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                            f"Changing `{table}.{column}` from `{stored_as(old)[0]}` to "
                            f"`{stored_as(new)[0]}` "
                            f"rewrites `{table}` under an ACCESS EXCLUSIVE lock unless the "
-                           "session's TimeZone is UTC")
+                           "session's TimeZone is UTC", below=below)
             continue
         # A serial column is stored as integer: name the type PostgreSQL changes.
         shown = dataclasses.replace(old, name=stored_as(old)[0])
         yield _finding(ctx, table, column, f"Changing `{table}.{column}` from "
                        f"`{shown}` to `{new}` rewrites `{table}` under an ACCESS "
-                       "EXCLUSIVE lock", referencing)
+                       "EXCLUSIVE lock", referencing, below)
 
 
 def _checked_again(statement: Statement, table: str, column: str) -> list[str]:
@@ -148,8 +156,22 @@ def _checked_again(statement: Statement, table: str, column: str) -> list[str]:
         and not same_relation(fk.table, table)))
 
 
+def _below(below: Sequence[str]) -> str:
+    """The words naming the tables below the one altered, which ALTER TABLE changes too."""
+    if not below:
+        return ""
+    listed = ", ".join(f"`{name}`" for name in below)
+    return f" and {listed} (which inherit from it or are its partitions: ALTER TABLE " \
+           "without ONLY changes them too)"
+
+
 def _finding(ctx: LintContext, table: str, column: str, what: str,
-             referencing: Sequence[str] = ()) -> Finding:
+             referencing: Sequence[str] = (), below: Sequence[str] = ()) -> Finding:
+    if below:
+        what = f"{what}, and the same for{_below(below).removeprefix(' and')}"
+        table_words = f"`{table}` and the tables below it"
+    else:
+        table_words = f"`{table}`"
     if referencing:
         listed = ", ".join(f"`{name}`" for name in referencing)
         return ctx.finding(
@@ -162,7 +184,7 @@ def _finding(ctx: LintContext, table: str, column: str, what: str,
             subject=f"{table}.{column}")
     return ctx.finding(
         RULE,
-        f"{what}; reads and writes on `{table}` wait until every row is rewritten.",
+        f"{what}; reads and writes on {table_words} wait until every row is rewritten.",
         help="Add a new column, backfill it in batches and switch over, or run the change "
              "in a maintenance window.",
         subject=f"{table}.{column}")
