@@ -28,7 +28,17 @@ UPDATE, DELETE, TRUNCATE), and the guard follows them on the database.
   it: its type looked up on the database; not found there, a column whose type cannot be told, every later check cannot
   tell); a
   trigger it disables (`DISABLE TRIGGER name`, `USER`; `ALL`: the foreign keys' actions
-  too) fires nothing, and `UPDATE ONLY parent` reaches none of its children.
+  too) fires nothing, and `UPDATE ONLY parent` reaches none of its children. Lint hands each
+  on as it stood when the plan's data statements ran (a default set, a trigger made or
+  disabled, a role SET after the last write counts for none; a domain's default changed
+  after an INSERT still counts for it; writes under different roles: cannot tell). A default
+  the plan gives a table, drops there, or a column of a type it gives it, counts for its
+  inheritance children and partitions too; its row trigger (and key) for a partitioned
+  table's partitions.
+- A table the plan creates `PARTITION OF` or `INHERITS` a table of the database
+  (`created_under`, through the plan's own tables between): its parents' column defaults,
+  generated columns and domains' defaults are its own, and a partition's also their row
+  triggers and the foreign keys referencing them.
 
 Each is followed again from the table reached (a cascade's DELETE fires the child's own
 triggers and actions), through the inheritance children and partitions of each table (a
@@ -54,9 +64,10 @@ if TYPE_CHECKING:
 _ALL = frozenset({"INSERT", "UPDATE", "DELETE", "CHILDREN"})
 _ACTIONS = {"c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
-# The table `%s` names (lint's folded name, unquoted: each part quoted again).
+# The table `%s` names (lint's folded name, unquoted: each part quoted again), and whether
+# it is a partition.
 _NAMED = """
-SELECT c.oid, n.nspname || '.' || c.relname FROM pg_catalog.pg_class c
+SELECT c.oid, n.nspname || '.' || c.relname, c.relispartition FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = pg_catalog.to_regclass(%s)
 """
@@ -105,8 +116,34 @@ WITH RECURSIVE up(oid) AS (
 SELECT n.nspname || '.' || c.relname FROM up JOIN pg_catalog.pg_class c ON c.oid = up.oid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 """
+# pg_trigger.tgtype's bit of a trigger FOR EACH ROW: one of a partitioned table is cloned to
+# each partition (a new one's too); an inheritance parent's is not its children's.
+_ROW = 1
 # The events a rule replaces (and a write is: not CHILDREN, DEFAULTS, CASCADE).
 _WRITE_EVENTS = frozenset(EVENT_BITS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lineage:
+    """A table written, as the plan's facts and the database's catalogs reach it."""
+
+    # the table and those it inherits from (a partition's parents too), at any depth: the
+    # database's, and the plan's it was created under (`created_under`)
+    names: list[str]
+    # the database's tables whose defaults (and, for a partition, row triggers and the keys
+    # referencing it) it has: itself, or, for one the plan creates, the parents it was
+    # created under (`CREATE TABLE ... PARTITION OF parent`: their columns, defaults, row
+    # triggers are its own)
+    sources: list[int]
+    own: bool  # whether `sources` is the table itself
+    partition: bool  # a partition: its parents' row triggers and keys are its own
+
+    def holds(self, name: str, *, inherited: bool = True) -> bool:
+        """Whether what the plan gives the table lint names `name` counts here: given this
+        table, or (`inherited`) a table it inherits from (a default set, dropped or a
+        column added recurse to the children; a partition is made with its parent's)."""
+        return _same(self.names[0], name) or (
+            inherited and any(_same(up, name) for up in self.names[1:]))
 
 
 @dataclass(slots=True)
@@ -136,9 +173,15 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
     undefaulted: Sequence[Sequence[Any]] = check.get("undefaulted") or ()
     enabled: Mapping[str, str] = check.get("enabled_triggers") or {}
     disabled: Mapping[str, Sequence[str]] = check.get("disabled_triggers") or {}
-    role = _role(conn, check)
-    replica = role == "replica"  # (the plan's own triggers, rules and keys: origin's)
+    created_under: Mapping[str, Sequence[Any]] = check.get("created_under") or {}
     reached = Reached()
+    roles = _roles(conn, check)
+    if len(roles) > 1:
+        reached.unknown = (f"the plan's writes before it run under session_replication_role "
+                           f"{' and '.join(sorted(roles))}")
+        return reached
+    role = roles.pop()
+    replica = role == "replica"  # (the plan's own triggers, rules and keys: origin's)
     done: dict[str, set[str]] = {}  # table -> the events followed from it
     # (table name, events, why its rows change, whether lint named it written); `CHILDREN`:
     # the write reaches the table's inheritance children (not `UPDATE ONLY`)
@@ -165,9 +208,14 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
         name, events, why, written = todo.pop(0)
         row = conn.execute(_NAMED, (_quoted(name),)).fetchone()
         table = str(row[1]) if row else name
-        on = any(_same(table, t) for t in enabled)  # (the plan enables some of its own)
+        line = _lineage(conn, name, row, created_under)
+        # (the plan enables some of its own, or of a parent's: ENABLE recurses)
+        on = any(_same(t, e) for t in line.names for e in enabled)
         off = next((list(names) for t, names in disabled.items() if _same(table, t)), [])
-        its = firing(conn, [row[0]]) if row is not None else []
+        its = firing(conn, line.sources) if line.own else [
+            each for each in firing(conn, line.sources)
+            if each.kind in ("default", "generated", "domain", "shadowed")
+            or (each.kind == "trigger" and line.partition and each.bits & _ROW)]
         rules = [(f"rule {each.name} on {table}", str(each.body), each.bits)
                  for each in its if each.kind == "rule" and (each.enabled_as(role) or on)] + [
             (f"the rule {created}", str(sql), int(bits))
@@ -186,10 +234,11 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
             continue
         done.setdefault(table, set()).update(fresh)
         inserts = _fires(EVENT_BITS["INSERT"], fresh) or "DEFAULTS" in fresh
-        if row is not None:
+        # (a partition the plan creates: the keys referencing its parents reference it)
+        for source in line.sources if line.own or line.partition else ():
             for kind, other, label, on_delete, on_update, states in conn.execute(
-                    _LINKED, {"oid": row[0]}):
-                if kind == "child" and "CHILDREN" in fresh:
+                    _LINKED, {"oid": source}):
+                if kind == "child" and "CHILDREN" in fresh and line.own:
                     todo.append((str(other), frozenset(fresh),
                                  f"{why}, which reaches its child {other}", False))
                 elif kind == "key" and "ALL" not in off:
@@ -203,13 +252,11 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
                                      f"foreign key {label} ({action})", False))
         # (the columns whose DEFAULT the plan drops, of the table or a parent of it, whose
         # DROP DEFAULT drops its children's: their domain's default applies)
-        lineage = [table] + ([str(up) for (up,) in conn.execute(_ANCESTORS, (row[0],))]
-                             if row is not None and undefaulted and inserts else [])
         undone = [(str(column), str(why)) for on_table, column, why in undefaulted
-                  if inserts and any(_same(t, str(on_table)) for t in lineage)]
+                  if inserts and line.holds(str(on_table))]
         dropped = {column for column, _ in undone}
-        found = {str(name) for (name,) in conn.execute(_COLUMNS, (sorted(dropped), row[0]))
-                 } if row is not None and dropped else set()
+        found = {str(name) for source in line.sources if dropped
+                 for (name,) in conn.execute(_COLUMNS, (sorted(dropped), source))}
         lost = next((why for column, why in undone if column not in found), None)
         if lost is not None:  # (the plan's own column, or one it renamed: its type untold)
             reached.unknown = f"{why}, where {lost}, a column whose type cannot be told"
@@ -223,12 +270,12 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
         fired += [(f"{why}, which fires trigger {each.name} on {table}", int(each.function or 0))
                   for each in its if each.kind == "trigger" and (each.enabled_as(role) or on)
                   and not {"ALL", "USER", each.name} & set(off) and _fires(each.bits, fresh)]
-        for domain, functions, given in plan_domains if inserts and row is not None else ():
+        for domain, functions, given in plan_domains if inserts else ():
             fired += [(f"{why}, which evaluates the default {given} (of its column {column})",
-                       list(functions))
-                      for (column,) in conn.execute(_OF_DOMAIN, (row[0], _type(str(domain))))]
+                       list(functions)) for source in line.sources
+                      for (column,) in conn.execute(_OF_DOMAIN, (source, _type(str(domain))))]
         for referencing, referenced, on_delete, on_update, added in plan_actions:
-            if _same(table, str(referenced)) and "ALL" not in off:
+            if line.holds(str(referenced), inherited=line.partition) and "ALL" not in off:
                 for action, changed in _acted(fresh, str(on_delete), str(on_update),
                                               acts=not replica):
                     todo.append((str(referencing), changed,
@@ -236,27 +283,62 @@ def reached_tables(conn: Any, check: Mapping[str, Any], calls: CalledWrites) -> 
                                  f"foreign key ({action}) {added}", False))
         fired += [(f"{why}, which fires the trigger {created}", [str(function)])
                   for on_table, bits, function, created, named in plan_triggers
-                  if _same(table, str(on_table)) and _fires(int(bits), fresh)
+                  if line.holds(str(on_table), inherited=line.partition and bool(
+                      int(bits) & _ROW))
+                  and _fires(int(bits), fresh)
                   and (not replica or on) and not {"ALL", "USER", str(named)} & set(off)]
         fired += [(f"{why}, which evaluates the default {given}", list(functions))
                   for on_table, functions, given in plan_defaults
-                  if _same(table, str(on_table)) and inserts]
+                  if line.holds(str(on_table)) and inserts]
         fired += [(f"{why}, which evaluates the default of domain {domain} of its column "
                    f"{column}", expression_writes(default))
                   for on_table, column, type_name, fills in typed
-                  if not fills and _same(table, str(on_table)) and inserts
+                  if not fills and line.holds(str(on_table)) and inserts
                   for domain, default in conn.execute(_DOMAIN_DEFAULT,
                                                       (_type(str(type_name)),))]
 
 
-def _role(conn: Any, check: Mapping[str, Any]) -> str:
-    """The `session_replication_role` the plan's writes before `check` run under: the one
-    its SET gave the session (`settings`), else the session's own."""
-    given = (check.get("settings") or {}).get("session_replication_role")
-    if given is None:
-        given = conn.execute(
-            "SELECT pg_catalog.current_setting('session_replication_role')").fetchone()[0]
-    return str(given).strip().lower()
+def _roles(conn: Any, check: Mapping[str, Any]) -> set[str]:
+    """The `session_replication_role`s the plan's writes before `check` run under: those its
+    SET gave the session as each ran (`write_roles`: None, or left out, the session's own)."""
+    given: Sequence[str | None] = check.get("write_roles") or [None]
+    own = None if all(given) else conn.execute(
+        "SELECT pg_catalog.current_setting('session_replication_role')").fetchone()[0]
+    return {str(each if each is not None else own).strip().lower() for each in given}
+
+
+def _lineage(conn: Any, name: str, row: Sequence[Any] | None,
+             created_under: Mapping[str, Sequence[Any]]) -> _Lineage:
+    """What `name` (lint's; `row`: `_NAMED`'s of it, None where the database holds no such
+    table) inherits: of the database's, its ancestors; of one the plan creates PARTITION OF
+    or INHERITS (`created_under`: table -> [[parent, ...], partition]), the plan's tables
+    it was created under and the database's they were, and their ancestors."""
+    from dbsafe.lint.statement import same_relation
+
+    if row is not None:
+        return _Lineage([str(row[1]), *(str(up) for (up,) in conn.execute(
+            _ANCESTORS, (row[0],)))], [int(row[0])], own=True, partition=bool(row[2]))
+    names, sources, links, todo = [name], [], [], [name]
+    while todo:
+        each = todo.pop(0)
+        under = next((given for table, given in created_under.items()
+                      if same_relation(table, each)), None)
+        if under is None:
+            continue
+        parents, partition = under
+        links.append(bool(partition))
+        for parent in map(str, parents):
+            if any(same_relation(parent, n) for n in names):
+                continue  # (named twice)
+            found = conn.execute(_NAMED, (_quoted(parent),)).fetchone()
+            if found is None:  # (the plan's)
+                names.append(parent)
+                todo.append(parent)
+            else:
+                names += [str(found[1]), *(str(up) for (up,) in conn.execute(
+                    _ANCESTORS, (found[0],)))]
+                sources.append(int(found[0]))
+    return _Lineage(names, sources, own=False, partition=bool(links) and all(links))
 
 
 def _acting(events: frozenset[str], replaced: set[str]) -> frozenset[str]:

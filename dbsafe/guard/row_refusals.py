@@ -260,7 +260,8 @@ def _reached(conn: Any, check: dict[str, Any], reached: dict[str, Reached]) -> R
 
     key = json.dumps([check.get(part) for part in (
         "writes", "triggers", "actions", "enabled_triggers", "disabled_triggers", "rules",
-        "defaults", "domains", "typed", "created_functions", "settings")],
+        "defaults", "domains", "typed", "undefaulted", "created_under", "write_roles",
+        "created_functions", "settings")],
         sort_keys=True)
     if key not in reached:
         reached[key] = reached_tables(conn, check, CalledWrites(

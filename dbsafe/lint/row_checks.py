@@ -42,7 +42,11 @@ referential action the plan adds (`triggers`, `actions`) and the tables it enabl
 of (`enabled_triggers`, rules too), the domains' defaults it gives (`domains`, or as
 `defaults` of its columns) and the columns it gives a type of the database's, whose domain's
 default the guard looks up (`typed`), or of the database's whose DEFAULT it drops (a
-domain's then applies: `undefaulted`), for the guard to follow into the tables they change unnamed
+domain's then applies: `undefaulted`), each as it stood when a data statement of the plan ran
+(`INSERT` then `ALTER DOMAIN d SET DEFAULT`: the INSERT evaluated the default before; a
+trigger made or disabled, a `session_replication_role` SET after the last write: none of
+them, `write_roles`), with the tables the plan creates `PARTITION OF` or `INHERITS` a parent
+(`created_under`: theirs are the parent's columns), for the guard to follow into the tables they change unnamed
 (`guard.reached_rows`: `DELETE FROM parent` nulls a child's key `ON DELETE SET NULL`); after a statement that may change which function
 a name reaches (an extension created or changed, a function renamed or moved, an aggregate
 created) any call makes the later checks cannot tell. A table the plan creates that no
@@ -238,9 +242,9 @@ class RowChecks:
     # the rules the plan creates: [table, events (pg_trigger.tgtype's bits), CREATE RULE, why]
     _rules: list[list[Any]] = field(default_factory=list)
     # the defaults (and generated columns) the plan gives a table that call functions, which
-    # a later INSERT evaluates (a column of a domain whose default the plan gives too):
-    # [table, [function, ...], why]
-    _defaults: list[list[Any]] = field(default_factory=list)
+    # a later INSERT evaluates, by (table, column) while in force (a later SET or DROP
+    # DEFAULT of the column, not ONLY, ends it): [table, [function, ...], why]
+    _defaults: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     # the domains whose default the plan gives (CREATE DOMAIN ... DEFAULT, ALTER DOMAIN ...
     # SET DEFAULT, DROP DEFAULT: none; a domain made over one takes its default), by name as
     # given -> (the functions the default calls, the database's type it is made over whose
@@ -254,11 +258,29 @@ class RowChecks:
     # COLUMN ... TYPE), None for one holding no default (built-in, an array, the plan's enum)
     _column_types: dict[tuple[str, str], str | None] = field(default_factory=dict)
     # the columns of the database whose DEFAULT the plan drops (their type's, a domain's,
-    # then applies; the guard looks it up): [table, column, why]
+    # then applies; the guard looks it up), until it sets one again (not ONLY): [table,
+    # column, why]
     _undefaulted: list[list[Any]] = field(default_factory=list)
     # the domains of the database the plan sets a default of, which a later INSERT into a
-    # table with a column of one evaluates: [domain, [function, ...], why]
-    _domain_defaults: list[list[Any]] = field(default_factory=list)
+    # table with a column of one evaluates, by name while in force: [domain, [function, ...],
+    # why]
+    _domain_defaults: dict[str, list[Any]] = field(default_factory=dict)
+    # what the plan's data statements evaluate, each as it runs (the defaults above in force
+    # then: an INSERT before `ALTER DOMAIN d SET DEFAULT` evaluates the default before it),
+    # by what `_with_calls` hands them on as ("defaults", "domains", "typed", "undefaulted")
+    _evaluated: dict[str, list[list[Any]]] = field(default_factory=dict)
+    # the triggers disabled (`_disabled_triggers`) at every data statement so far (None:
+    # none ran): one disabled after a write fired for it
+    _disabled_at_writes: dict[str, list[str]] | None = None
+    # how many of `_triggers`, `_actions` and `_rules` the plan made before its last data
+    # statement (one made after fired for none)
+    _made_at_write: tuple[int, int, int] = (0, 0, 0)
+    # the `session_replication_role`s the plan's data statements ran under (None: the
+    # session's): the guard reads them, not the one in force at the check
+    _write_roles: set[str | None] = field(default_factory=set)
+    # the tables the plan creates PARTITION OF or INHERITS a parent: table -> [[parent, ...],
+    # whether it is a partition] (the guard reads the database's parent for one not there)
+    _created_under: dict[str, list[Any]] = field(default_factory=dict)
     # what each statement runs over rows (`row_changes.Runs`: the plan's PREPAREs, its
     # materialized views' queries)
     _runs: Runs = field(default_factory=Runs)
@@ -368,28 +390,30 @@ class RowChecks:
         if self._writes:
             check["writes"] = [[name, sorted(events), why]
                                for name, (events, why) in self._writes.items()]
-            if self._triggers:
-                check["triggers"] = [list(trigger) for trigger in self._triggers]
-            if self._actions:
-                check["actions"] = [list(action) for action in self._actions]
+            triggers, actions, rules = self._made_at_write
+            if triggers:
+                check["triggers"] = [list(trigger) for trigger in self._triggers[:triggers]]
+            if actions:
+                check["actions"] = [list(action) for action in self._actions[:actions]]
             if self._enabled_triggers:
                 check["enabled_triggers"] = dict(self._enabled_triggers)
-            if self._disabled_triggers:
+            if self._disabled_at_writes:
                 check["disabled_triggers"] = {table: list(names) for table, names
-                                              in self._disabled_triggers.items()}
-            if self._rules:
-                check["rules"] = [list(rule) for rule in self._rules]
-            if self._defaults:
-                check["defaults"] = [list(default) for default in self._defaults]
-            if self._domain_defaults:
-                check["domains"] = [list(domain) for domain in self._domain_defaults]
-        typed, defaults = self._typed_defaults()
-        if typed and (self._writes or any(fills for *_, fills in typed)):
-            check["typed"] = typed
-        if defaults and self._writes:
-            check["defaults"] = check.get("defaults", []) + defaults
-        if self._undefaulted and self._writes:
-            check["undefaulted"] = [list(column) for column in self._undefaulted]
+                                              in self._disabled_at_writes.items()}
+            if rules:
+                check["rules"] = [list(rule) for rule in self._rules[:rules]]
+            if self._write_roles != {None}:  # (one it SET: the guard reads each)
+                check["write_roles"] = sorted(self._write_roles, key=str)
+            if self._created_under:
+                check["created_under"] = {table: [list(parents), partition] for table, (
+                    parents, partition) in self._created_under.items()}
+        # (a column ADD COLUMN filled: evaluated as it ran, whatever follows)
+        evaluated = {key: [list(entry) for entry in entries]
+                     for key, entries in self._evaluated.items() if entries}
+        filled = [entry for entry in self._typed_defaults()[0] if entry[3]]
+        evaluated["typed"] = evaluated.get("typed", []) + [
+            entry for entry in filled if entry not in evaluated.get("typed", [])]
+        check.update({key: entries for key, entries in evaluated.items() if entries})
         if self.created_functions and (self._calls or self._writes or self._refreshed):
             check["created_functions"] = {name: list(entries) for name, entries
                                           in self.created_functions.items()}
@@ -426,25 +450,29 @@ class RowChecks:
         """What `s` writes (the events it fires on each table), or makes fire: a trigger it
         creates or enables, a foreign key it adds with a referential action."""
         if s.kind in DATA_KINDS:
+            written = False
             for name, events in written_tables(s.kind, s.node):
                 if _application(name):
+                    written = True
                     fired, _ = self._writes.setdefault(
                         name, (set(events), f"{revision} runs {_word(s)} on {name} before it"))
                     if "ONLY" not in events:  # (its children written: by this one at least)
                         fired.discard("ONLY")
                     fired.update(set(events) - {"ONLY"})
+            if written:
+                self._evaluate()
         if s.kind == "RuleStmt" and s.relation and s.node.get("event") in _RULE_EVENTS:
             self._rules.append([s.relation, _RULE_EVENTS[s.node["event"]], s.sql,
                                 f"{revision} creates rule {s.node.get('rulename')} on "
                                 f"{s.relation}"])
-        defaults = sorted(set(_defaults_set(s)))
-        if defaults and s.relation:  # (what later INSERTs into the table evaluate)
-            self._defaults.append([s.relation, defaults,
-                                   f"{revision} gives {s.relation} a default calling "
-                                   f"{defaults[0]}()"])
+        if s.relation:  # (what later INSERTs into the table evaluate)
+            self._note_defaults(revision, s, s.relation)
         self._note_domains(revision, s)
         if s.kind == "CreateTrigStmt" and s.relation:
-            self._triggers.append([s.relation, int(s.node.get("events") or 0),
+            # (FOR EACH ROW: pg_trigger.tgtype's bit 1, cloned to a partitioned table's
+            # partitions)
+            self._triggers.append([s.relation, int(s.node.get("events") or 0)
+                                   | (1 if s.node.get("row") else 0),
                                    ".".join(strings(s.node.get("funcname"))),
                                    f"{revision} creates trigger {s.node.get('trigname')} on "
                                    f"{s.relation}", str(s.node.get("trigname"))])
@@ -490,8 +518,9 @@ class RowChecks:
             functions = sorted(set(called_functions(s.node.get("def"))))
             why = _giving(revision, name, functions)
             self._domains[name] = (functions, None, why)
+            self._domain_defaults.pop(name, None)
             if functions:
-                self._domain_defaults.append([name, functions, why])
+                self._domain_defaults[name] = [name, functions, why]
         if s.kind not in ("CreateStmt", "AlterTableStmt") or not s.relation:
             return
         for action in s.actions:  # (DROP DEFAULT: its type's default applies, a domain's)
@@ -516,6 +545,42 @@ class RowChecks:
                 if of is not None:
                     self._typed.append([s.relation, name, of, f"{revision} adds column "
                                         f"{name} to {s.relation} before it"])
+
+    def _note_defaults(self, revision: str, s: Statement, table: str) -> None:
+        """The defaults `s` gives `table`'s columns (`_defaults`), and those it sets or
+        drops, not ONLY: no longer in force (a DEFAULT of the column's own over a dropped
+        one: `_undefaulted`)."""
+        inherited = bool((s.node.get("relation") or {}).get("inh"))
+        for action in s.actions if inherited else ():
+            if action.subtype == "ColumnDefault" and action.name:
+                self._defaults.pop((table, action.name), None)
+                if action.expression is not None:
+                    self._undefaulted = [entry for entry in self._undefaulted
+                                         if (entry[0], entry[1]) != (table, action.name)]
+        for column, functions in _defaults_set(s):
+            self._defaults[(table, column)] = [
+                table, functions, f"{revision} gives {table} a default calling "
+                                  f"{functions[0]}()"]
+
+    def _evaluate(self) -> None:
+        """A data statement runs: what it may evaluate or fire (the defaults in force, the
+        triggers, rules and keys made, those disabled, the `session_replication_role`) is
+        kept for the checks after it."""
+        typed, defaults = self._typed_defaults()
+        for key, entries in (("defaults", [*self._defaults.values(), *defaults]),
+                             ("domains", list(self._domain_defaults.values())),
+                             ("typed", [entry for entry in typed if not entry[3]]),
+                             ("undefaulted", self._undefaulted)):
+            kept = self._evaluated.setdefault(key, [])
+            kept += [list(entry) for entry in entries if list(entry) not in kept]
+        disabled = self._disabled_triggers
+        self._disabled_at_writes = {table: list(names) for table, names in disabled.items()} \
+            if self._disabled_at_writes is None else {
+                table: still for table, names in self._disabled_at_writes.items()
+                if (still := [name for name in names if name in disabled.get(table, ())])}
+        self._write_roles.add({**self._settings, **self._local_settings}.get(
+            "session_replication_role"))
+        self._made_at_write = (len(self._triggers), len(self._actions), len(self._rules))
 
     def _note_dropped_default(self, revision: str, table: str, column: str) -> None:
         """`ALTER COLUMN column DROP DEFAULT` of `table`: a later INSERT evaluates the
@@ -696,6 +761,10 @@ class RowChecks:
         if s.kind == "CreateStmt":
             # Empty until a data statement fills it: nothing there refuses a check.
             self._created.update(s.creates)
+            parents = [parent for each in s.node.get("inhRelations") or ()
+                       if (parent := range_var(each.get("RangeVar", each)))]
+            for made in s.creates if parents else ():  # (its columns, defaults: theirs)
+                self._created_under[made] = [parents, bool(s.node.get("partbound"))]
         elif s.kind != "IndexStmt":  # an index created changes no row
             for name in s.creates | frozenset(s.dropped):
                 self._tables.setdefault(name, f"{revision} runs {_word(s)} on {name} "
@@ -743,23 +812,29 @@ def _type_name(node: Mapping[str, Any]) -> str:
     return ".".join(names[1:] if names[:1] == ["pg_catalog"] else names)
 
 
-def _defaults_set(s: Statement) -> Iterable[str]:
-    """The functions the defaults and generated columns `CREATE TABLE` or `ALTER TABLE` gives
-    its table call (as named): a later INSERT evaluates them.
+def _defaults_set(s: Statement) -> Iterable[tuple[str, list[str]]]:
+    """The columns whose defaults and generated columns `CREATE TABLE` or `ALTER TABLE`
+    gives call functions, with those (as named): a later INSERT evaluates them.
 
     >>> from dbsafe.lint.statement import parse_statement as p
-    >>> sorted(_defaults_set(p("ALTER TABLE t ALTER COLUMN c SET DEFAULT f(), "
-    ...                        "ADD COLUMN d int DEFAULT g() CHECK (h(d))")))
-    ['f', 'g']
+    >>> list(_defaults_set(p("ALTER TABLE t ALTER COLUMN c SET DEFAULT f(), "
+    ...                      "ADD COLUMN d int DEFAULT g() CHECK (h(d))")))
+    [('c', ['f']), ('d', ['g'])]
     """
     if s.kind not in ("CreateStmt", "AlterTableStmt"):
         return
     for kind, fields in walk(s.node):
-        if kind == "Constraint" and fields.get("contype") in ("CONSTR_DEFAULT",
-                                                             "CONSTR_GENERATED"):
-            yield from called_functions(fields.get("raw_expr"))
+        if kind == "ColumnDef":
+            functions = sorted({name for kind, con in walk(fields.get("constraints"))
+                                if kind == "Constraint" and con.get("contype") in (
+                                    "CONSTR_DEFAULT", "CONSTR_GENERATED")
+                                for name in called_functions(con.get("raw_expr"))})
         elif kind == "AlterTableCmd" and fields.get("subtype") == "AT_ColumnDefault":
-            yield from called_functions(fields.get("def"))
+            functions = sorted(set(called_functions(fields.get("def"))))
+        else:
+            continue
+        if functions:
+            yield str(fields.get("colname") or fields.get("name") or ""), functions
 
 
 # Referential actions changing the referencing rows (pg_constraint's confdeltype and

@@ -227,6 +227,18 @@ CREATE TABLE bins (id int, n tally_int);
 -- hampers.n is of counted_int with a default of its own, which the plan may drop (task 412)
 CREATE TABLE hampers (id int DEFAULT 0, n counted_int DEFAULT 0);
 CREATE TABLE hampers_kept () INHERITS (hampers);
+-- Tables the plan creates under (task 440): parcels' n, of counted_int without a default of
+-- its own; bags' the same; a partition of chests fires noted_new, which inserts a NULL note
+-- into ledger, as chests' own row trigger (a child of drawers does not: not inherited).
+CREATE TABLE parcels (id int, n counted_int) PARTITION BY RANGE (id);
+CREATE TABLE parcels_low PARTITION OF parcels FOR VALUES FROM (0) TO (10);
+CREATE TABLE bags (id int, n counted_int);
+CREATE FUNCTION noted_new() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO ledger VALUES (NEW.id, NULL); RETURN NEW; END$$;
+CREATE TABLE chests (id int) PARTITION BY RANGE (id);
+CREATE TRIGGER noted AFTER INSERT ON chests FOR EACH ROW EXECUTE FUNCTION noted_new();
+CREATE TABLE drawers (id int);
+CREATE TRIGGER noted AFTER INSERT ON drawers FOR EACH ROW EXECUTE FUNCTION noted_new();
 CREATE TABLE kennels (id int PRIMARY KEY);
 INSERT INTO kennels VALUES (1), (2);
 CREATE TABLE leashes (kennel_id int REFERENCES kennels ON DELETE SET NULL);
@@ -1394,6 +1406,56 @@ COUNTERS_NOT_NULL = "ALTER TABLE counters ALTER COLUMN n SET NOT NULL"
       "INSERT INTO hampers_kept (id) VALUES (1)", COUNTERS_NOT_NULL), True,
      "0005 runs INSERT on hampers_kept before it, which evaluates the default of domain "
      "counted_int of its column n, which writes counters"),
+    # (each write sees the defaults in force as it runs, task 440: a domain's default
+    # changed after the INSERT, the plan's domain's or the database's, was evaluated by it)
+    (("CREATE DOMAIN metered AS int DEFAULT counted()",
+      "CREATE TABLE baskets (id int, n metered)", "INSERT INTO baskets (id) VALUES (1)",
+      "ALTER DOMAIN metered DROP DEFAULT", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on baskets before it, which evaluates the default 0005 gives domain "
+     "metered a default calling counted() (of its column n), which writes counters"),
+    (("CREATE TABLE baskets (id int, n counted_int)", "INSERT INTO baskets (id) VALUES (1)",
+      "ALTER DOMAIN counted_int SET DEFAULT 0", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on baskets before it, which evaluates the default of domain "
+     "counted_int of its column n, which writes counters"),
+    # (a trigger disabled after the write, session_replication_role set after it: the
+    # write fired it, its key's action)
+    (("DELETE FROM shops WHERE id = 2", "ALTER TABLE shops DISABLE TRIGGER noted",
+      NOTE_NOT_NULL), True,
+     "0005 runs DELETE on shops before it, which fires trigger noted on public.shops, which "
+     "writes ledger"),
+    (("DELETE FROM owners WHERE id = 2", "SET session_replication_role = replica",
+      PETS_NOT_NULL), True,
+     "0005 runs DELETE on owners before it, which updates public.pets through its foreign key "
+     "pets_owner_id_fkey (ON DELETE SET NULL)"),
+    (("SET session_replication_role = replica", "DELETE FROM kiosks WHERE id = 2",
+      "RESET session_replication_role", "DELETE FROM owners WHERE id = 2", PETS_NOT_NULL),
+     True, "the plan's writes before it run under session_replication_role origin and "
+     "replica"),
+    # (a table the plan creates PARTITION OF or INHERITS the database's, written: its
+    # parent's columns, defaults and, a partition's, row triggers are its own)
+    (("CREATE TABLE parcels_high PARTITION OF parcels FOR VALUES FROM (10) TO (20)",
+      "INSERT INTO parcels_high (id) VALUES (11)", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on parcels_high before it, which evaluates the default of domain "
+     "counted_int of its column n, which writes counters"),
+    (("CREATE TABLE parcels_high PARTITION OF parcels FOR VALUES FROM (10) TO (20) "
+      "PARTITION BY RANGE (id)",
+      "CREATE TABLE parcels_mid PARTITION OF parcels_high FOR VALUES FROM (10) TO (15)",
+      "INSERT INTO parcels_mid (id) VALUES (11)", COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on parcels_mid before it, which evaluates the default of domain "
+     "counted_int of its column n, which writes counters"),
+    (("CREATE TABLE bags_kept () INHERITS (bags)", "INSERT INTO bags_kept (id) VALUES (1)",
+      COUNTERS_NOT_NULL), True,
+     "0005 runs INSERT on bags_kept before it, which evaluates the default of domain "
+     "counted_int of its column n, which writes counters"),
+    (("CREATE TABLE chests_low PARTITION OF chests FOR VALUES FROM (0) TO (10)",
+      "INSERT INTO chests_low VALUES (1)", NOTE_NOT_NULL), True,
+     "0005 runs INSERT on chests_low before it, which fires trigger noted on chests_low, "
+     "which writes ledger"),
+    # (the plan's row trigger on a partitioned table: its partitions' too)
+    (("CREATE TRIGGER noted AFTER INSERT ON parcels FOR EACH ROW EXECUTE FUNCTION noted_new()",
+      "INSERT INTO parcels_low (id, n) VALUES (1, 0)", NOTE_NOT_NULL), True,
+     "0005 runs INSERT on parcels_low before it, which fires the trigger 0005 creates trigger "
+     "noted on parcels, which writes ledger"),
     # (a column whose type lint was not given, of a table the database does not hold)
     (("CREATE TABLE baskets (LIKE hampers INCLUDING DEFAULTS)",
       "ALTER TABLE baskets ALTER COLUMN n DROP DEFAULT", "INSERT INTO baskets (id) VALUES (1)",
@@ -1412,7 +1474,11 @@ COUNTERS_NOT_NULL = "ALTER TABLE counters ALTER COLUMN n SET NOT NULL"
         "the plan enables a rule", "a replica trigger under replica",
         "a domain column's default dropped", "the plan's domain column's default dropped",
         "the plan's domain's column's default dropped", "a parent's column's default dropped",
-        "a copied column's default dropped"])
+        "the plan's domain's default dropped after", "the database's domain's default set after",
+        "a trigger disabled after", "replica set after", "writes under two roles",
+        "a partition the plan creates", "a partition of the plan's partition",
+        "a child the plan creates", "a partition the plan creates, its parent's trigger",
+        "the plan's trigger on a partitioned parent", "a copied column's default dropped"])
 def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
         statements: tuple[str, ...], refused: bool, detail: str,
         database: psycopg.Connection) -> None:
@@ -1479,6 +1545,28 @@ def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
       COUNTERS_NOT_NULL), "passes"),
     (("ALTER TABLE hampers ALTER COLUMN n DROP DEFAULT", "INSERT INTO bins (id) VALUES (1)",
       COUNTERS_NOT_NULL), "passes"),
+    # a default (or a trigger, a role) given after the write, or one given and taken back
+    # before it (task 440: each said cannot tell)
+    (("INSERT INTO hampers (id) VALUES (1)", "ALTER TABLE hampers ALTER COLUMN n DROP DEFAULT",
+      COUNTERS_NOT_NULL), "passes"),
+    (("ALTER TABLE booths ADD COLUMN n int", "INSERT INTO booths (id) VALUES (3)",
+      "ALTER TABLE booths ALTER n SET DEFAULT counted()", COUNTERS_NOT_NULL), "passes"),
+    (("INSERT INTO bins (id) VALUES (1)", "ALTER DOMAIN tally_int SET DEFAULT counted()",
+      COUNTERS_NOT_NULL), "passes"),
+    (("ALTER TABLE hampers ALTER COLUMN n DROP DEFAULT",
+      "ALTER TABLE hampers ALTER COLUMN n SET DEFAULT 0", "INSERT INTO hampers (id) VALUES (1)",
+      COUNTERS_NOT_NULL), "passes"),
+    (("ALTER TABLE booths ADD COLUMN n int", "ALTER TABLE booths ALTER n SET DEFAULT counted()",
+      "ALTER TABLE booths ALTER n SET DEFAULT 0", "INSERT INTO booths (id) VALUES (3)",
+      COUNTERS_NOT_NULL), "passes"),
+    (("DELETE FROM booths WHERE id = 2",
+      "CREATE TRIGGER noted AFTER DELETE ON booths FOR EACH ROW EXECUTE FUNCTION noted()",
+      NOTE_NOT_NULL), "passes"),
+    (("DELETE FROM kiosks WHERE id = 2", "SET session_replication_role = replica",
+      NOTE_NOT_NULL), "passes"),
+    # an inheritance child the plan creates: its parent's triggers are not its own
+    (("CREATE TABLE drawers_kept () INHERITS (drawers)", "INSERT INTO drawers_kept VALUES (1)",
+      NOTE_NOT_NULL), "passes"),
 ], ids=["restrict", "no action", "insert", "its own row", "disabled", "the plan disables",
         "the plan disables the user's", "the plan disables all", "the plan's disabled",
         "update only", "update of a defaulted table", "a disabled rule",
@@ -1486,7 +1574,10 @@ def test_rows_a_data_statement_changes_through_keys_and_triggers_cannot_be_told(
         "a domain's constant default", "a rule instead", "the plan's rule instead",
         "the plan's rule instead of a trigger's event", "keys under replica",
         "origin triggers under replica", "a replica trigger after reset",
-        "a built-in column's default dropped", "a domain column's default dropped, another written"])
+        "a built-in column's default dropped", "a domain column's default dropped, another written",
+        "a default dropped after", "a default set after", "a domain's default set after",
+        "a default dropped then set", "the plan's default replaced", "a trigger made after",
+        "replica set after", "an inheritance child's parent's trigger"])
 def test_what_a_data_statement_does_not_change_elsewhere_is_still_asked(
         statements: tuple[str, ...], outcome: str, database: psycopg.Connection) -> None:
     verdict = _verdicts(database, *statements)[-1]
