@@ -7,7 +7,7 @@ TypeCast; `CURRENT_DATE`: SQLValueFunction; `ROW(...)`, `ARRAY[...]`, `XMLELEMEN
 `JSON_OBJECT`), and the syntax PostgreSQL turns into a call of a pg_catalog function
 (`EXTRACT`, `TRIM`, `SUBSTRING ... FROM`: `COERCE_SQL_SYNTAX`) is left alone.
 
-A call is reported only when nothing of its name exists where it may be found: no
+A call is reported when nothing of its name exists where it may be found: no
 function, aggregate, window function or procedure (any overload: argument types are
 PostgreSQL's to judge), no type (`uuid('...')` is a cast when no function has the name),
 and, for a call of one argument, no column (`name(t)` is `t.name`). An unqualified name is
@@ -15,6 +15,20 @@ looked for in every schema (the application may set another search path) and in
 pg_catalog on every shipped PostgreSQL version; a qualified one in its schema, which the
 schema must hold. What an extension owns counts; a snapshot that does not list an
 extension's functions leaves every call unknown.
+
+A call of a function the schema has is reported when no overload of it where the call can
+reach (any schema, for an unqualified name) takes its arguments by count: PostgreSQL looks
+for one whose count of IN, INOUT and VARIADIC arguments (pg_proc's `proargmodes`: OUT ones
+are its result, not passed) the call's fills, through defaults (`pronargdefaults`), a
+VARIADIC one's elements (one or more, unless the call says `VARIADIC array`), and named
+arguments (`f(a => 1)`, `f(1, b => 2)`) matched by name (`proargnames`), and refuses the
+statement with 42883 when none (`function_refusal`, `_takes` read as for a `CALL`). Types
+are never judged: implicit casts and parameters of unknown type make them PostgreSQL's
+alone. Not judged by count: a name pg_catalog has on a shipped version (an unqualified
+call may be its), an extension's or a stand-in schema's, a type's, a column's for one
+argument, one with an aggregate, window function or procedure among its overloads, a call
+with `*`, DISTINCT, ORDER BY, FILTER, OVER or WITHIN GROUP, and one in a schema the
+snapshot does not describe.
 
 A statement calling, unqualified, a built-in function of SQLite or MySQL/MariaDB that
 nothing here has (`datetime('now')`, `strftime`, `DATE_FORMAT`, `UNIX_TIMESTAMP`) is taken
@@ -46,7 +60,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dbsafe.schema.model import Function, SchemaSnapshot
+    from dbsafe.schema.model import Argument, Function, SchemaSnapshot
     from dbsafe.validate.confirm import Rewrite
 
 UNKNOWN_FUNCTION_CALL_DOC = """A statement calls a function the schema does not have.
@@ -56,6 +70,10 @@ PostgreSQL looks a called function up when it parses the statement: with no func
 aggregate or procedure of that name where the call can reach, every run of the statement
 fails with `42883: function get_stats(integer) does not exist`. A migration that forgot
 the function, or one renamed or dropped since, breaks the application in production.
+A call of a function the schema has with a count of arguments none of its overloads takes
+fails the same way: pgmq's `pgmq.create(queue_name text)` called as `SELECT
+pgmq.create($1, $2::text, $3::text)` is refused on every run with `42883: function
+pgmq.create(unknown, text, text) does not exist`.
 A `CALL` reaches procedures only, with the arguments one of them takes (its OUT arguments
 too): `CALL` of a function fails with `42809: refresh_totals(integer) is not a procedure`,
 and a `CALL` no overload of the procedure takes with `42883: procedure archive(integer,
@@ -68,6 +86,9 @@ SELECT * FROM search_items('lamp');
 -- refresh_totals is a function; archive(a int, b int DEFAULT 0) a procedure
 CALL refresh_totals(1);
 CALL archive(1, 2, 3);
+-- pgmq.create(queue_name text); score(a int, b int DEFAULT 0)
+SELECT pgmq.create($1, $2::text, $3::text);
+SELECT score(b => 1);
 ```
 
 ## Good
@@ -76,6 +97,8 @@ CALL archive(1, 2, 3);
 SELECT public.get_stats($1);
 SELECT refresh_totals(1);
 CALL archive(1);
+SELECT pgmq.create($1);
+SELECT score(1), score(a => 1, b => 2);
 ```
 
 ## Not flagged
@@ -88,9 +111,13 @@ function an extension makes, one the file's own DDL makes, pgTAP's functions in 
 (a file calling `plan`, `no_plan` or `runtests`), and calls in a schema the schema does not
 describe; in a `CALL`, only a procedure counts (pg_catalog has none: `CALL lower('x')` is
 flagged, so is a type's or a column's name). Argument types are never judged: a name with
-any overload is not reported, except by a `CALL` that no procedure of the name takes by the
-count and names of its arguments (defaults, `VARIADIC` and OUT arguments counted as
-PostgreSQL counts them).
+any overload is not reported, except by a call that no overload of the name takes by the
+count and names of its arguments (defaults, `VARIADIC` and, for a `CALL`, OUT arguments
+counted as PostgreSQL counts them). Not judged by count: a name pg_catalog has (`lower('a',
+'b')`), an extension's or a stand-in schema's, a type's, a column's for one argument, a
+name with an aggregate, window function or procedure among its overloads, an aggregate's or
+window function's call (`count(*)`, `string_agg(x, ',' ORDER BY y)`, `percentile_cont(0.5)
+WITHIN GROUP (ORDER BY x)`, `OVER`), and a call in a schema the schema does not describe.
 A `CALL` of a name an extension's function has (its kind unknown) is not reported, nor an
 unqualified one of a procedure in any schema: the application may set a search path
 reaching it. A statement in a branch the code runs on none of the shipped versions (the
@@ -114,14 +141,15 @@ class Call:
     """A call of a function the schema lacks: its name as written, where (0-based,
     inclusive: the function's name in `sql`), and the schema it was qualified with.
 
-    `refusal` is set for a `CALL` of a name that exists when no procedure takes its
-    arguments (`procedure_refusal`)."""
+    `refusal` is set for a call of a name that exists when no overload takes its
+    arguments: a `CALL`'s procedure (`procedure_refusal`), another call's function
+    (`function_refusal`)."""
 
     name: str
     schema: str | None
     start: int
     end: int
-    refusal: ProcedureRefusal | None = None
+    refusal: Refusal | None = None
 
     def described(self) -> tuple[str, str]:
         """The problem's message and help."""
@@ -131,6 +159,10 @@ class Call:
             return (f"no function, aggregate or procedure `{self.name}` {where}",
                     "Create the function in a migration, or call one the schema has "
                     "(PostgreSQL refuses the statement: 42883).")
+        if not refusal.procedure:
+            return (f"no function `{self.name}` {where} takes {refusal.arguments}",
+                    f"Pass the arguments one of its overloads takes: "
+                    f"{'; '.join(refusal.overloads)} (PostgreSQL refuses the statement: 42883).")
         if not refusal.overloads:
             return (f"no procedure `{self.name}` {where}: CALL calls procedures only"
                     + (f", and `{self.name}` is {refusal.kinds}" if refusal.kinds else ""),
@@ -143,15 +175,17 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
-class ProcedureRefusal:
-    """Why PostgreSQL refuses a `CALL` of a name that exists: the procedures of the name
-    where it can reach (their signatures), what else has the name there ('a function', 'an
-    aggregate', ...; '' when not known), and the call's arguments as PostgreSQL counts
-    them."""
+class Refusal:
+    """Why PostgreSQL refuses a call of a name that exists: the overloads of the name where
+    it can reach (their signatures: the procedures a `CALL` may reach, the functions another
+    call may), what else has the name there ('a function', 'an aggregate', ...; '' when not
+    known or not said), the call's arguments as PostgreSQL counts them, and whether the call
+    is a `CALL` (`procedure`: 42809, 42883 or 42725) or one in a query (42883)."""
 
     overloads: tuple[str, ...]
     kinds: str
     arguments: str
+    procedure: bool = True
 
 
 class Callables:
@@ -178,12 +212,18 @@ class Callables:
         # stand-in's).
         self.procedures: dict[str, list[Function]] = {}
         self.kinds: dict[tuple[str, str], set[str]] = {}
+        # What another call may reach, for its count of arguments: every overload by name.
+        self.overloads: dict[str, list[Function]] = {}
         for function in snapshot.functions:
+            self.overloads.setdefault(function.name, []).append(function)
             if function.kind == "procedure":
                 self.procedures.setdefault(function.name, []).append(function)
             else:
                 self.kinds.setdefault((function.schema, function.name), set()).add(
                     function.kind)
+        # A call of a type's name may be a cast (`money_t(x)`, a table's row type too).
+        self.types = frozenset(name for _, name in types) | frozenset(
+            r.name for r in snapshot.relations)
         self.opaque = frozenset(
             [f for e in snapshot.extensions for f in e.functions or ()]
             + [f.name for f in snapshot.functions if f.schema in stand_ins])
@@ -200,7 +240,7 @@ class Callables:
         return schema in self.schemas and (schema, name) not in self.in_schema
 
     def procedure_refusal(self, name: str, schema: str | None, call: dict[str, Any]
-                          ) -> ProcedureRefusal | None:
+                          ) -> Refusal | None:
         """Why PostgreSQL surely refuses `CALL [schema.]name(...)` (`call`: pglast's
         FuncCall) of a name that exists: no procedure of it it can reach takes the call's
         arguments. None when one may, or when that cannot be told."""
@@ -216,23 +256,60 @@ class Callables:
         positional, names, variadic = shape
         reachable = [p for p in self.procedures.get(name, ())
                      if schema is None or p.schema == schema]
-        if any(_takes(p, positional, names, variadic) for p in reachable):
+        if any(_takes(p.arguments, positional, names, variadic) for p in reachable):
             return None
-        overloads = tuple(sorted(_signature(p) for p in reachable))
+        overloads = tuple(sorted(_signature(p, p.arguments) for p in reachable))
         kinds = [f"an {kind}" if kind[0] in "aeiou" else f"a {kind}" for kind in sorted(
             {kind for (s, n), found in self.kinds.items()
              if n == name and (schema is None or s == schema) for kind in found})]
         if schema in (None, "pg_catalog") and name in catalog_callables():
             kinds.append("a built-in function or type")
-        return ProcedureRefusal(overloads, " or ".join(kinds),
-                                _described_arguments(positional, names, variadic))
+        return Refusal(overloads, " or ".join(kinds),
+                       _described_arguments(positional, names, variadic))
+
+    def function_refusal(self, name: str, schema: str | None, call: dict[str, Any]
+                         ) -> Refusal | None:
+        """Why PostgreSQL surely refuses a call `[schema.]name(...)` in a query (`call`:
+        pglast's FuncCall, no `CALL`'s) of a name the schema has: no overload where the call
+        can reach (any schema, for an unqualified name) takes its number of arguments, or
+        the names it passes (42883). Counted as `FuncnameGetCandidates` counts a function's
+        arguments (IN, INOUT and VARIADIC ones: `Function.input_arguments`), through
+        defaults and `VARIADIC`; never their types (implicit casts, parameters of unknown
+        type). None when one may take them, or when that cannot be told: a name pg_catalog,
+        an extension or a stand-in schema has, a type's (a cast), a column's for one
+        argument (`name(t)` is `t.name`), one of an aggregate, window function or procedure,
+        an aggregate's or window's call (`count(*)`, `ORDER BY`, `FILTER`, `OVER`, `WITHIN
+        GROUP`), and a schema the snapshot does not describe."""
+        from dbsafe.validate.syscatalog import catalog_callables
+
+        found = self.overloads.get(name)
+        if not found or self.unknown or name in self.opaque or name in self.types:
+            return None
+        if schema is None:
+            if name in catalog_callables() or (
+                    len(call.get("args", ())) == 1 and name in self.columns):
+                return None
+        elif schema not in self.schemas:
+            return None
+        reachable = [f for f in found if schema is None or f.schema == schema]
+        if not reachable or any(f.kind != "function" for f in reachable):
+            return None
+        shape = _arguments(call)
+        if shape is None:
+            return None
+        positional, names, variadic = shape
+        if any(_takes(f.input_arguments, positional, names, variadic) for f in reachable):
+            return None
+        return Refusal(tuple(sorted(_signature(f, f.input_arguments) for f in reachable)), "",
+                       _described_arguments(positional, names, variadic), procedure=False)
 
 
 def _arguments(call: dict[str, Any]) -> tuple[int, tuple[str, ...], bool] | None:
-    """A CALL's arguments as PostgreSQL matches them to a procedure: how many are
-    positional, the names of the named ones (`b => 2`), and whether the last is marked
+    """A call's arguments as PostgreSQL matches them to a function or procedure: how many
+    are positional, the names of the named ones (`b => 2`), and whether the last is marked
     VARIADIC; None for a call PostgreSQL refuses before looking (a positional argument
-    after a named one, a name given twice, `*`, DISTINCT, ORDER BY, FILTER, OVER).
+    after a named one, a name given twice) or one of an aggregate or window function (`*`,
+    DISTINCT, ORDER BY, FILTER, OVER, WITHIN GROUP), whose count is not judged.
 
     >>> from pglast.parser import parse_sql_json
     >>> def shape(sql):
@@ -261,15 +338,23 @@ def _arguments(call: dict[str, Any]) -> tuple[int, tuple[str, ...], bool] | None
     return positional, tuple(names), bool(call.get("func_variadic"))
 
 
-def _takes(procedure: Function, positional: int, names: tuple[str, ...],
+def _takes(arguments: tuple[Argument, ...], positional: int, names: tuple[str, ...],
            variadic: bool) -> bool:
-    """Whether PostgreSQL counts `procedure` among the candidates of a CALL of `positional`
-    positional arguments then `names` named ones (`variadic`: the last is marked VARIADIC),
-    as FuncnameGetCandidates and MatchNamedCall (namespace.c) do for a CALL: every argument
-    counted, OUT ones too (`include_out_arguments`), defaults filling the last ones, and a
-    VARIADIC procedure taking any number from its own count on when the call does not say
-    VARIADIC (`expand_variadic`), positionally only."""
-    arguments = procedure.arguments
+    """Whether PostgreSQL counts an overload of `arguments` among the candidates of a call
+    of `positional` positional arguments then `names` named ones (`variadic`: the last is
+    marked VARIADIC), as FuncnameGetCandidates and MatchNamedCall (namespace.c) do: the
+    arguments it counts (a CALL's every one, OUT ones too: `include_out_arguments`; another
+    call's IN, INOUT and VARIADIC ones), defaults filling the last ones, and a VARIADIC
+    overload taking any number from its own count on when the call does not say VARIADIC
+    (`expand_variadic`), positionally only.
+
+    >>> from dbsafe.schema.model import Argument
+    >>> joined = (Argument("sep", "text"), Argument("parts", "text[]", "variadic"))
+    >>> [_takes(joined, n, (), False) for n in (1, 2, 3)], _takes(joined, 2, (), True)
+    ([False, True, True], True)
+    >>> _takes(joined, 0, ("sep", "parts"), False), _takes(joined, 1, ("parts",), True)
+    (False, True)
+    """
     count = len(arguments)
     given = positional + len(names)
     defaults = sum(1 for a in arguments if a.has_default)
@@ -292,13 +377,13 @@ def _takes(procedure: Function, positional: int, names: tuple[str, ...],
     return all(filled[i] or i >= count - defaults for i in range(count))
 
 
-def _signature(procedure: Function) -> str:
-    """`schema.name(a integer, b integer DEFAULT ...)`: the arguments a CALL passes."""
-    arguments = ", ".join(
+def _signature(function: Function, arguments: tuple[Argument, ...]) -> str:
+    """`schema.name(a integer, b integer DEFAULT ...)`: the arguments a call passes."""
+    shown = ", ".join(
         " ".join(part for part in ("" if a.mode == "in" else a.mode.upper(), a.name or "",
                                    a.type) if part) + (" DEFAULT ..." if a.has_default else "")
-        for a in procedure.arguments)
-    return f"{procedure.schema}.{procedure.name}({arguments})"
+        for a in arguments)
+    return f"{function.schema}.{function.name}({shown})"
 
 
 def _described_arguments(positional: int, names: tuple[str, ...], variadic: bool) -> str:
@@ -330,17 +415,21 @@ def callables_of(snapshot: SchemaSnapshot) -> Callables:
 
 
 def missing_calls(sql: str, snapshot: SchemaSnapshot) -> list[Call]:
-    """The calls in the queries of `sql` (SELECT, INSERT, UPDATE, DELETE, MERGE) of a
-    function the schema lacks, as PostgreSQL's parser reads them (driver placeholders
-    numbered in place); none when it cannot read them so.
+    """The calls in the queries of `sql` (SELECT, INSERT, UPDATE, DELETE, MERGE, CALL) of a
+    function the schema lacks, or of one no overload of which takes the call's arguments
+    (`Callables.function_refusal`, `Callables.procedure_refusal`), as PostgreSQL's parser
+    reads them (driver placeholders numbered in place); none when it cannot read them so.
 
-    >>> from dbsafe.schema.model import Function, SchemaSnapshot
-    >>> snapshot = SchemaSnapshot(schemas=("public",),
-    ...                           functions=(Function("public", "get_stats"),))
+    >>> from dbsafe.schema.model import Argument, Function, SchemaSnapshot
+    >>> snapshot = SchemaSnapshot(schemas=("public",), functions=(
+    ...     Function("public", "get_stats", (Argument("team", "uuid"),)),))
     >>> [(c.name, c.schema, c.start, c.end) for c in missing_calls(
     ...     "SELECT coalesce(a, 1), get_stats(%s), public.nope(2), extract(day from b), "
     ...     "uuid('x'), lower(c) FROM search_items($1)", snapshot)]
     [('nope', 'public', 45, 48), ('search_items', None, 100, 111)]
+    >>> [(c.name, c.refusal.arguments) for c in missing_calls(
+    ...     "SELECT get_stats(%s, 2), get_stats(team => %s)", snapshot)]
+    [('get_stats', '2 arguments')]
     """
     read = _read(sql)
     if read is None:
@@ -353,9 +442,8 @@ def missing_calls(sql: str, snapshot: SchemaSnapshot) -> list[Call]:
         name, schema = parts[-1], parts[0] if len(parts) == 2 else None
         refusal = None
         if not callables.missing(name, schema, len(call.get("args", ()))):
-            if not call.get(_CALLED):
-                continue
-            refusal = callables.procedure_refusal(name, schema, call)
+            refusal = (callables.procedure_refusal(name, schema, call) if call.get(_CALLED)
+                       else callables.function_refusal(name, schema, call))
             if refusal is None:
                 continue
         at = len(data[:call.get("location", 0)].decode("utf-8", "replace"))

@@ -118,8 +118,12 @@ class QuickCheck:
         from dbsafe.validate.calls import callables_of
 
         parts = [_single(p, "String")["sval"] for p in call["funcname"]]
-        return len(parts) <= 2 and callables_of(self.snapshot).missing(
-            parts[-1], parts[0] if len(parts) == 2 else None, len(call.get("args", ())))
+        if len(parts) > 2:
+            return False
+        callables = callables_of(self.snapshot)
+        name, schema = parts[-1], parts[0] if len(parts) == 2 else None
+        return callables.missing(name, schema, len(call.get("args", ()))) or \
+            callables.function_refusal(name, schema, call) is not None
 
     def clean(self, sql: str) -> bool:
         """Whether `sql` is one plain statement whose every table and column is known."""
@@ -376,7 +380,9 @@ class QuickCheck:
             if _single(body["funcname"][-1], "String")["sval"] in REGCLASS_FUNCTIONS:
                 raise _Unsure
             if self._missing(body):
-                raise _Unsure  # a function the schema lacks: the resolver reports it
+                # a function the schema lacks, or none of whose overloads takes the
+                # call's arguments: the resolver reports it
+                raise _Unsure
             for item in body.get("args", ()):
                 self._expression(item, scopes)
             for item in body.get("agg_order", ()):

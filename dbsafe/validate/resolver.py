@@ -518,7 +518,10 @@ class Resolver:
             return resolution
         if not calls:
             return resolution
-        other_engine = other_engine_call(c for c in calls if c.refusal is None)
+        # (a count no overload takes of a SQLite or MySQL built-in's name, `date_format(d,
+        # '%Y')` beside a one-argument shim, is that engine's call too)
+        other_engine = other_engine_call(
+            c for c in calls if c.refusal is None or not c.refusal.procedure)
         if other_engine is not None:
             # SQLite's `datetime('now')`: sent elsewhere, its names are that engine's (as
             # for a statement reading `sqlite_master`)
@@ -526,7 +529,8 @@ class Resolver:
         problems = tuple(Problem(
             UNKNOWN_FUNCTION_CALL.code, message,
             f"{call.schema}.{call.name}" if call.schema else call.name, call.start, call.end,
-            help=help_text, sqlstates=_CALL_REFUSALS if call.refusal else ())
+            help=help_text,
+            sqlstates=_CALL_REFUSALS if call.refusal and call.refusal.procedure else ())
             for call in calls for message, help_text in [call.described()])
         return replace(resolution, problems=resolution.problems + problems)
 

@@ -482,7 +482,10 @@ _CHUNK = 32
 #      member of a class typed as a client (`db.db` of bluesky's `Database`), or beside a
 #      `withPlugin(...)` of a plugin that passes its query through, is read (quotes,
 #      atproto: task 432)
-_CACHE_VERSION = 297
+# 298: a call in a query of a function the schema has, with a count (or names) of arguments
+#      no overload takes, is DBS314 (pgmq's `pgmq.create($1, $2::text, $3::text)`: task
+#      441)
+_CACHE_VERSION = 298
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
