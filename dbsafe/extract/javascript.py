@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.d1_clients import D1Client
     from dbsafe.extract.drizzle_schema import DrizzleTable
+    from dbsafe.extract.js_wrappers import JsWrapper
     from dbsafe.extract.kysely_clients import KyselyClients
 
 _T = TypeVar("_T")
@@ -79,6 +80,9 @@ SQL_CALLS = frozenset(
      "none", "one", "oneOrNone", "many", "manyOrNone", "any", "result", "multi",
      "multiResult", "queryObject", "queryArray"}
 )
+# The calls a project's own wrapper may send its parameter through as the statement
+# (`js_wrappers`): knex's `raw` aside, whose bindings after the text say what it is.
+WRAPPED_SINKS = SQL_CALLS - {"raw"}
 # knex's (and Objection's) methods naming a common table expression of the builder's query:
 # `.with('ranked', db.raw('select ... from applications'))`. The query given after the name
 # is the CTE's body, a piece of the chain's one statement that may read the chain's other
@@ -283,6 +287,7 @@ _POSTGRES_DRIVERS = frozenset({
     "@db/postgres",  # deno-postgres
     *_PGTYPED_PACKAGES,
 })
+POSTGRES_DRIVERS = _POSTGRES_DRIVERS
 # TypeORM's handles, by the names its documentation and the Nest projects give them
 # (`this.dataSource.query`, `queryRunner.query`, `entityManager.query`, a transaction's
 # `transactionManager.query`): in a module loading TypeORM, SQL sent through one goes to the
@@ -356,6 +361,9 @@ class SqlNames:
     # the drizzle clients on D1 (and functions returning one) its modules export
     # (`d1_clients.d1_clients`): SQL a call on one sends goes to Cloudflare D1
     d1_clients: tuple[D1Client, ...] = ()
+    # the functions and classes the project's modules export that send a parameter as a
+    # statement (`js_wrappers.js_wrappers`): what a call gives it there is read
+    wrappers: tuple[JsWrapper, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (*self.tags, *self.calls):
@@ -371,7 +379,7 @@ class SqlNames:
         if not self.tags and not self.calls and not self.drizzle and not self.drizzle_sql \
                 and not self.knex_renames and not self.d1 and not self.worker \
                 and not self.kysely \
-                and not self.d1_clients:
+                and not self.d1_clients and not self.wrappers:
             return ""
         key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
         if self.drizzle:
@@ -391,6 +399,8 @@ class SqlNames:
         if self.d1_clients:
             key += ";d1_clients=" + repr(sorted(
                 (c.export, c.path, c.modules, c.factory) for c in self.d1_clients))
+        if self.wrappers:
+            key += ";wrappers=" + repr(sorted(self.wrappers, key=repr))
         return key
 
 
@@ -690,6 +700,15 @@ class _Reader:
         # (name, scope's node id): a function another module exports returning a drizzle
         # client on D1 (`names.d1_clients`)
         self.d1_factories: set[tuple[str, int]] = set()
+        # the project's wrappers of a driver (`js_wrappers`) a name binds, by (name, scope's
+        # node id): a function (the position of the parameter it sends), a class (its
+        # wrapping methods: name -> (position, static)), or a module's exports (the
+        # specifier, for `db.q(...)` of `import * as db`, `const db = require(...)`)
+        self.wrapped_functions: dict[tuple[str, int], int] = {}
+        self.wrapped_classes: dict[tuple[str, int], dict[str, tuple[int, bool]]] = {}
+        self.wrapped_modules: dict[tuple[str, int], str] = {}
+        # the wrapping methods of the file's classes, by the class body's node id
+        self.wrapping_methods: dict[int, dict[str, tuple[int, bool]]] = {}
 
     # -- positions ---------------------------------------------------------------------
 
@@ -722,8 +741,8 @@ class _Reader:
 
     # -- the walk ----------------------------------------------------------------------
 
-    def run(self, root: Node) -> JsExtractResult:
-        nodes = list(_walk(root))
+    def _index(self, nodes: list[Node]) -> None:
+        """Record every binding and reference of the file."""
         for node in nodes:
             kind = node.type
             if kind in _BINDING_KINDS:  # (most nodes are none: the walk's hottest test)
@@ -733,7 +752,13 @@ class _Reader:
                 self.references.setdefault(key, []).append(node)
                 self.reference_starts.setdefault(key, []).append(node.start_byte)
         self.families = None  # (any read while binding saw only the classes bound before)
+
+    def run(self, root: Node) -> JsExtractResult:
+        nodes = list(_walk(root))
+        self._index(nodes)
         self._find_factories(nodes)
+        if self.postgres and not self.engines:
+            self._find_wrappers(root)
         fragments: list[SqlFragment] = []
         through_typeorm: set[int] = set()  # indexes in `fragments` of what TypeORM sends
         d1: list[Skipped] = []  # SQL a D1 binding sends (`_on_d1`)
@@ -972,6 +997,8 @@ class _Reader:
             self._imports_engine_type(node, module)
             self._bind_drizzle(node, module)
             self._bind_d1_clients(node, module)
+            if self.names.wrappers and not _package(module):
+                self._bind_wrappers(node, module)
             if _package_name(module) == "postgres":
                 self._bind_postgres_js(node)
             if _package_name(module) in _PGTYPED_PACKAGES:
@@ -1003,6 +1030,8 @@ class _Reader:
                 for _, scope in _binding_patterns(node):
                     self._bind_client_of(name, value, scope)
                 self._bind_loaded(name, value)
+            if self.names.wrappers and name is not None and value is not None:
+                self._bind_required_wrappers(node, name, value)
             if name is None or name.type != "identifier":
                 return
             if value is not None and self._required(value) == "postgres":
@@ -1198,6 +1227,437 @@ class _Reader:
                     if client is not None:
                         (self.d1_factories if client.factory else self.d1_held).add(
                             (self.text(alias), scope))
+
+    # -- the project's wrappers of a driver (`js_wrappers`) ----------------------------
+
+    def _find_wrappers(self, root: Node) -> None:
+        """Note the file's top-level functions and class methods that send a parameter, as
+        is, as a statement (`_sent_parameter`), in a module loading a PostgreSQL driver and
+        no other engine's; a wrapper may call another one of the file (`one(text) { return
+        query(text) }`), so they are looked for until no more are found."""
+        functions: list[tuple[tuple[str, int], Node]] = []
+        methods: list[tuple[Node, str, bool, Node]] = []
+        for child in root.named_children:
+            declaration: Node | None = child
+            if child.type == "export_statement":
+                declaration = child.child_by_field_name("declaration") or \
+                    child.child_by_field_name("value")
+            if declaration is None:
+                continue
+            name = declaration.child_by_field_name("name")
+            if declaration.type in ("function_declaration", "function_expression",
+                                    "function") and name is not None:
+                functions.append(((self.text(name), root.id), declaration))
+            elif declaration.type == "lexical_declaration":
+                for declarator in declaration.named_children:
+                    name = declarator.child_by_field_name("name")
+                    value = declarator.child_by_field_name("value")
+                    value = _unwrap(value) if value is not None else None
+                    if _is_const(declarator) and name is not None and (
+                            name.type == "identifier") and value is not None and value.type in (
+                            "arrow_function", "function_expression", "function"):
+                        functions.append(((self.text(name), root.id), value))
+            elif declaration.type in ("class_declaration", "abstract_class_declaration",
+                                      "class"):
+                body = declaration.child_by_field_name("body")
+                for method in body.named_children if body is not None else ():
+                    name = method.child_by_field_name("name")
+                    if body is None or method.type != "method_definition" or name is None or (
+                            name.type != "property_identifier") or any(
+                            c.type in ("get", "set") for c in method.children) or (
+                            self.text(name) == "constructor"):
+                        continue
+                    static = any(c.type == "static" for c in method.children)
+                    methods.append((body, self.text(name), static, method))
+        for _ in range(4):
+            more = False
+            for key, function in functions:
+                if key not in self.wrapped_functions:
+                    position = self._sent_parameter(function)
+                    if position is not None:
+                        self.wrapped_functions[key] = position
+                        more = True
+            for body, method_name, static, method in methods:
+                found = self.wrapping_methods.setdefault(body.id, {})
+                if method_name not in found:
+                    position = self._sent_parameter(method)
+                    if position is not None:
+                        found[method_name] = (position, static)
+                        more = True
+            for key, body in self.classes.items():
+                if self.wrapping_methods.get(body.id):
+                    self.wrapped_classes[key] = self.wrapping_methods[body.id]
+            if not more:
+                break
+
+    def _sent_parameter(self, function: Node) -> int | None:
+        """The position of the first parameter (a plain name) `function` reads only as the
+        text a driver call (or another wrapper of the file) sends, or inside a logging
+        call's arguments, and sends at least once; None where there is none."""
+        parameters = function.child_by_field_name("parameters")
+        single = function.child_by_field_name("parameter") if parameters is None else None
+        listed = [single] if single is not None else [
+            c for c in (parameters.named_children if parameters is not None else ())
+            if c.type != "comment"]
+        position = 0
+        for parameter in listed:
+            name: Node | None = parameter
+            if parameter.type in ("required_parameter", "optional_parameter"):
+                name = parameter.child_by_field_name("pattern")
+                if name is not None and name.type == "this":  # TypeScript's `this: T`
+                    continue
+            elif parameter.type == "assignment_pattern":
+                name = parameter.child_by_field_name("left")
+            if name is not None and name.type == "identifier" and self._sent_as_is(
+                    function, name):
+                return position
+            position += 1
+        return None
+
+    def _sent_as_is(self, function: Node, name: Node) -> bool:
+        body = function.child_by_field_name("body")
+        if body is None:
+            return False
+        sent = False
+        for use in self.references.get(self.text(name), ()):
+            if not body.start_byte <= use.start_byte < body.end_byte:
+                continue
+            scope = self._binding_scope(use)
+            if scope is None or scope[0] != function.id:
+                return False  # another binding of the name, or a write through a pattern
+            how = self._parameter_use(use)
+            if how is None:
+                return False
+            sent = sent or how
+        return sent
+
+    def _parameter_use(self, use: Node) -> bool | None:
+        """True where a wrapper's parameter is sent as is (the text a driver call or another
+        wrapper of the file is given, the `text` of a query config given so), False where
+        it is only logged, None for any other use."""
+        node = use
+        if use.type == "shorthand_property_identifier":  # `{ text }`
+            if self.text(use) == "text" and use.parent is not None and \
+                    self._config_sent(use.parent):
+                return True
+        elif use.type == "identifier":
+            while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
+                node = node.parent
+            parent = node.parent
+            if parent is not None and parent.type == "pair" and \
+                    parent.child_by_field_name("value") == node:
+                if self._key_name(parent.child_by_field_name("key")) == "text" and (
+                        parent.parent is not None and self._config_sent(parent.parent)):
+                    return True
+            elif parent is not None and parent.type == "arguments" and (
+                    parent.parent is not None and parent.parent.type == "call_expression"):
+                args = [c for c in parent.named_children if c.type != "comment"]
+                index = args.index(node)
+                if index == 0 and self._driver_call(parent.parent):
+                    return True
+                if self._wrapper_position(parent.parent) == index:
+                    return True
+        else:
+            return None
+        return False if self._logged(use) else None
+
+    def _config_sent(self, config: Node) -> bool:
+        """Whether an object literal is the query config a driver call sends (its first
+        argument), with no spread that may replace its `text`."""
+        if config.type != "object" or any(c.type == "spread_element"
+                                          for c in config.named_children):
+            return False
+        node = config
+        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
+            node = node.parent
+        arguments = node.parent
+        if arguments is None or arguments.type != "arguments" or arguments.parent is None:
+            return False
+        args = [c for c in arguments.named_children if c.type != "comment"]
+        return bool(args) and args[0] == node and self._driver_call(arguments.parent)
+
+    def _driver_call(self, call: Node) -> bool:
+        """Whether a call is one a driver sends its first argument by (`WRAPPED_SINKS`, and
+        the configured calls)."""
+        function = _generic_callee(call) or call.child_by_field_name("function")
+        if function is None:
+            return False
+        name = _last_name(self, function)
+        return name in WRAPPED_SINKS or self._named(function, name, self.names.calls)
+
+    def _logged(self, use: Node) -> bool:
+        """Whether a name is read only to be logged: inside the arguments of a logging call
+        (`console.log(sql)`, `logger.debug(`sql is ${sql}`)`, `this.logger.info({ sql })`)."""
+        node = use
+        while node.parent is not None:
+            parent = node.parent
+            if parent.type == "arguments":
+                call = parent.parent
+                function = call.child_by_field_name("function") if call is not None else None
+                return function is not None and _LOGGING.search(
+                    _dotted(self.text(function))) is not None
+            if parent.type not in _LOGGED_IN:
+                return False
+            node = parent
+        return False
+
+    def _bind_wrappers(self, node: Node, module: str) -> None:
+        """Note the project's wrappers an import binds (`import { q } from '@/lib/db'`,
+        `import db from './db'`, `import * as db from './db'`)."""
+        scope = _block(node).id
+        for clause in node.named_children:
+            for named in clause.named_children if clause.type == "import_clause" else ():
+                if named.type == "identifier":
+                    self._bind_wrapper(self.text(named), scope, module, "default", "import")
+                elif named.type == "namespace_import":
+                    for local in named.named_children:
+                        if local.type == "identifier":
+                            self.wrapped_modules[(self.text(local), scope)] = module
+                for specifier in named.named_children if named.type == "named_imports" else ():
+                    name = specifier.child_by_field_name("name")
+                    alias = specifier.child_by_field_name("alias") or name
+                    if specifier.type == "import_specifier" and name is not None and (
+                            alias is not None):
+                        self._bind_wrapper(self.text(alias), scope, module, self.text(name))
+
+    def _bind_required_wrappers(self, declarator: Node, name: Node, value: Node) -> None:
+        """Note the project's wrappers a `require` binds: `const db = require('./db')` (its
+        `module.exports`), `const { q, run: send } = require('./db')`."""
+        value = _unwrap(value)
+        function = value.child_by_field_name("function") if (
+            value.type == "call_expression") else None
+        arguments = value.child_by_field_name("arguments") if function is not None else None
+        if function is None or arguments is None or self.text(function) != "require":
+            return
+        given = [c for c in arguments.named_children if c.type != "comment"]
+        if len(given) != 1 or given[0].type != "string":
+            return
+        module = self.text(given[0]).strip("'\"")
+        if _package(module):
+            return
+        for _, scope in _binding_patterns(declarator):
+            if name.type == "identifier":
+                self._bind_wrapper(self.text(name), scope.id, module, "default", "require")
+                continue
+            for child in name.named_children if name.type == "object_pattern" else ():
+                if child.type == "shorthand_property_identifier_pattern":
+                    self._bind_wrapper(self.text(child), scope.id, module, self.text(child))
+                elif child.type == "pair_pattern":
+                    key, local = child.child_by_field_name("key"), \
+                        child.child_by_field_name("value")
+                    if key is not None and local is not None and local.type == "identifier":
+                        self._bind_wrapper(self.text(local), scope.id, module,
+                                           self._key_name(key) or "")
+
+    def _bind_wrapper(self, local: str, scope: int, module: str, export: str,
+                      whole: str = "") -> None:
+        """Bind `local` to what `module` exports as `export`, when it is a wrapper; a
+        `require` of the module whole (`whole`), or a default import of a CommonJS one, is
+        the object of its exports where it has no default wrapper."""
+        file = self._package_file(module)
+        found = {w for w in self.names.wrappers
+                 if w.export == export and w.imported_by(module, self.path, file)}
+        if len(found) == 1:
+            wrapper = found.pop()
+            if wrapper.position is not None:
+                self.wrapped_functions[(local, scope)] = wrapper.position
+            else:
+                self.wrapped_classes[(local, scope)] = {
+                    method: (position, static) for method, position, static in wrapper.methods}
+        elif whole and not found and any(
+                (whole == "require" or w.common) and w.imported_by(module, self.path, file)
+                for w in self.names.wrappers):
+            self.wrapped_modules[(local, scope)] = module
+
+    def _wrapper_position(self, call: Node) -> int | None:
+        """The position of the argument a call of a wrapper of the project sends as its
+        statement (see `js_wrappers`); None for any other call."""
+        if not (self.wrapped_functions or self.wrapped_classes or self.wrapped_modules
+                or self.wrapping_methods):
+            return None
+        function = _generic_callee(call)
+        if function is not None and function.type == "await_expression":
+            function = next((c for c in function.named_children if c.type != "comment"), None)
+        if function is None:
+            return None
+        function = _unwrap(function)
+        if function.type == "identifier":
+            return self._declared(function, self.wrapped_functions)
+        if function.type != "member_expression":
+            return None
+        prop, receiver = function.child_by_field_name("property"), \
+            function.child_by_field_name("object")
+        if prop is None or receiver is None or prop.type != "property_identifier":
+            return None
+        method = self.text(prop)
+        receiver = _unwrap(receiver)
+        if receiver.type == "identifier":
+            module = self._declared(receiver, self.wrapped_modules)
+            if module is not None:
+                file = self._package_file(module)
+                found = {w.position for w in self.names.wrappers if w.export == method
+                         and w.imported_by(module, self.path, file)}
+                return found.pop() if len(found) == 1 else None
+            statics = self._declared(receiver, self.wrapped_classes)
+            if statics is not None:  # `SqlRunner.run(...)`: a static method
+                entry = statics.get(method)
+                return entry[0] if entry is not None and entry[1] else None
+        methods = self._instance_methods(receiver)
+        entry = methods.get(method) if methods is not None else None
+        return entry[0] if entry is not None and not entry[1] else None
+
+    def _instance_methods(self, receiver: Node) -> dict[str, tuple[int, bool]] | None:
+        """The wrapping methods of the class whose instance `receiver` is, where that is
+        known: `this` in the class, a `const` bound to `new X(...)`, a parameter, `const`
+        or field of the class typed `X` (`sql: PgService`, then `this.sql`)."""
+        annotation: Node | None = None
+        if receiver.type == "this":
+            body = _class_of(receiver)
+            return self.wrapping_methods.get(body.id) if body is not None else None
+        if receiver.type == "member_expression":
+            owner, prop = receiver.child_by_field_name("object"), \
+                receiver.child_by_field_name("property")
+            owner = _unwrap(owner) if owner is not None else None
+            body = _class_of(owner) if owner is not None and owner.type == "this" else None
+            if body is None or prop is None:
+                return None
+            annotation = self._field_type(body, self.text(prop))
+        elif receiver.type == "identifier":
+            scope = self._binding_scope(receiver)
+            if scope is None or len(scope[1]) != 1:
+                return None
+            declarator = scope[1][0]
+            if declarator is None:
+                annotation = self._parameter_type(receiver, scope[0])
+            elif _is_const(declarator):
+                annotation = declarator.child_by_field_name("type")
+                value = declarator.child_by_field_name("value")
+                value = _unwrap(value) if value is not None else None
+                made = value.child_by_field_name("constructor") if annotation is None and (
+                    value is not None and value.type == "new_expression") else None
+                if made is not None and made.type == "identifier":
+                    return self._declared(made, self.wrapped_classes)
+        named = [c for c in annotation.named_children if c.type != "comment"] \
+            if annotation is not None and annotation.type == "type_annotation" else []
+        if len(named) != 1 or named[0].type != "type_identifier":
+            return None
+        return self._declared(named[0], self.wrapped_classes)
+
+    def _field_type(self, body: Node, name: str) -> Node | None:
+        """The type annotation of the class's one field `name` (`sql: PgService`, or a
+        parameter property of its constructor, `constructor(private sql: PgService)`)."""
+        found: list[Node | None] = []
+        for member in body.named_children:
+            if member.type == "public_field_definition":
+                field = member.child_by_field_name("name")
+                if field is not None and self.text(field) == name:
+                    static = any(c.type == "static" for c in member.children)
+                    found.append(None if static else member.child_by_field_name("type"))
+            elif member.type == "method_definition" and (
+                    (n := member.child_by_field_name("name")) is not None
+                    and self.text(n) == "constructor"):
+                parameters = member.child_by_field_name("parameters")
+                for parameter in parameters.named_children if parameters is not None else ():
+                    pattern = parameter.child_by_field_name("pattern") if parameter.type in (
+                        "required_parameter", "optional_parameter") else None
+                    if pattern is not None and self.text(pattern) == name and any(
+                            c.type in ("accessibility_modifier", "readonly")
+                            for c in parameter.children):
+                        found.append(parameter.child_by_field_name("type"))
+        return found[0] if len(found) == 1 else None
+
+    def _parameter_type(self, identifier: Node, scope: int) -> Node | None:
+        """The type annotation of the parameter an identifier reads (its function: `scope`)."""
+        function = identifier.parent
+        while function is not None and function.id != scope:
+            function = function.parent
+        parameters = function.child_by_field_name("parameters") if function is not None \
+            else None
+        for parameter in parameters.named_children if parameters is not None else ():
+            pattern = parameter.child_by_field_name("pattern") if parameter.type in (
+                "required_parameter", "optional_parameter") else None
+            if pattern is not None and self.text(pattern) == self.text(identifier):
+                return parameter.child_by_field_name("type")
+        return None
+
+    def _wrapper_exports(self, root: Node) -> dict:
+        """What the module exports of its wrappers, for `js_wrappers`: `f`, each function's
+        export names and the position it sends; `c`, each class's export names and its
+        wrapping methods; `j`, whether it exports with CommonJS."""
+        exported: dict[str, set[str]] = {}
+        common = False
+        for child in root.named_children:
+            if child.type == "export_statement":
+                default = any(c.type == "default" for c in child.children)
+                declaration = child.child_by_field_name("declaration")
+                value = child.child_by_field_name("value")
+                name = declaration.child_by_field_name("name") if declaration is not None \
+                    else None
+                if declaration is not None and declaration.type == "lexical_declaration":
+                    for declarator in declaration.named_children:
+                        bound = declarator.child_by_field_name("name")
+                        if bound is not None and bound.type == "identifier":
+                            exported.setdefault(self.text(bound), set()).add(self.text(bound))
+                elif name is not None:
+                    exported.setdefault(self.text(name), set()).add(
+                        "default" if default else self.text(name))
+                elif value is not None and default:
+                    value = _unwrap(value)
+                    name = value.child_by_field_name("name") if value.type in (
+                        "function_expression", "function", "class") else value
+                    if name is not None and name.type == "identifier":
+                        exported.setdefault(self.text(name), set()).add("default")
+                elif child.child_by_field_name("source") is None:
+                    for clause in child.named_children:
+                        for specifier in clause.named_children if (
+                                clause.type == "export_clause") else ():
+                            name = specifier.child_by_field_name("name")
+                            alias = specifier.child_by_field_name("alias") or name
+                            if name is not None and alias is not None:
+                                exported.setdefault(self.text(name), set()).add(
+                                    self.text(alias))
+                continue
+            expression = child.named_children[0] if (
+                child.type == "expression_statement" and child.named_children) else None
+            if expression is None or expression.type != "assignment_expression":
+                continue
+            left, right = expression.child_by_field_name("left"), \
+                expression.child_by_field_name("right")
+            if left is None or right is None:
+                continue
+            target, right = _dotted(self.text(left)), _unwrap(right)
+            if target == "module.exports":
+                common = True
+                if right.type == "identifier":
+                    exported.setdefault(self.text(right), set()).add("default")
+                for entry in right.named_children if right.type == "object" else ():
+                    if entry.type == "shorthand_property_identifier":
+                        exported.setdefault(self.text(entry), set()).add(self.text(entry))
+                    elif entry.type == "pair":
+                        key, value = entry.child_by_field_name("key"), \
+                            entry.child_by_field_name("value")
+                        if key is not None and value is not None and value.type == "identifier":
+                            exported.setdefault(self.text(value), set()).add(
+                                self._key_name(key) or "")
+            elif target.startswith(("module.exports.", "exports.")) and (
+                    right.type == "identifier"):
+                common = True
+                exported.setdefault(self.text(right), set()).add(target.rpartition(".")[2])
+        functions = [[sorted(exported[name]), position]
+                     for (name, scope), position in self.wrapped_functions.items()
+                     if scope == root.id and name in exported]
+        classes = [[sorted(exported[name]), [[m, p, s] for m, (p, s) in sorted(
+            self.wrapping_methods[body.id].items())]]
+                   for (name, scope), body in self.classes.items()
+                   if scope == root.id and name in exported and self.wrapping_methods.get(body.id)]
+        facts: dict = {}
+        if functions:
+            facts["f"] = functions
+        if classes:
+            facts["c"] = classes
+        if facts and common:
+            facts["j"] = 1
+        return facts
 
     def _bind_this(self, name: str, value: Node, body: Node) -> None:
         """A class's `this.admin = createSupabaseAdmin(url, key)` (in its constructor, or as
@@ -3001,16 +3461,21 @@ class _Reader:
                 return None
             literal = arguments
         else:
+            position = 0
             if name not in SQL_CALLS and not self._named(function, name, self.names.calls):
-                return None
+                wrapped = self._wrapper_position(call)
+                if wrapped is None:
+                    return None
+                position = wrapped
             args = [c for c in arguments.named_children if c.type != "comment"]
-            if not args:
+            if len(args) <= position or any(
+                    a.type == "spread_element" for a in args[:position + 1]):
                 return None
             # (a knex `raw` only: another call handed to a method of those names, `Array.
             # from(pool.query(...))`, is sent by itself)
             if name == "raw" and (self._cte_body(call) or self._builder_piece(call)):
                 return None
-            text = self._bound_literal(args[0])
+            text = self._bound_literal(args[position])
             if text is not None and text.type == "object" and name != "raw":
                 text = self._query_text(text)
             if text is None or text.type not in ("string", "template_string"):
@@ -3747,6 +4212,28 @@ def _package(module: str) -> bool:
 
 
 # A byte continuing a UTF-8 character (10xxxxxx): it starts none (`_Reader.position`).
+# A call that logs what it is given (`console.log`, `logger.debug`, `this.logger.info`,
+# `debug(...)`), and the expressions a name may sit in there (`_Reader._logged`).
+_LOGGING = re.compile(r"(?:^|\.)(?:console|log|logger|\w*Logger)\.\w+$|^(?:debug|log)$",
+                      re.IGNORECASE)
+_LOGGED_IN = frozenset({"template_substitution", "template_string", "binary_expression",
+                        "pair", "object", "array", "parenthesized_expression"})
+
+
+def wrapper_facts(source: str, path: str) -> dict:
+    """What a module exports of its wrappers of a PostgreSQL driver (`js_wrappers`): {} for
+    none, or in a module loading no PostgreSQL driver, or another engine's driver."""
+    data = source.encode("utf-8")
+    grammar = _grammar(path)
+    tree = _parser(grammar).parse(data)
+    reader = _Reader(data, path, typed=grammar != "javascript")
+    reader._index(list(_walk(tree.root_node)))
+    if not reader.postgres or reader.engines:
+        return {}
+    reader._find_wrappers(tree.root_node)
+    return reader._wrapper_exports(tree.root_node)
+
+
 _CONTINUATION_BYTE = re.compile(rb"[\x80-\xbf]")
 
 

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.drizzle_schema import DrizzleTable
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import PostgrestRequest, SqlNames
+    from dbsafe.extract.js_wrappers import JsWrapper
     from dbsafe.extract.kysely_clients import KyselyClients
     from dbsafe.extract.py_parsers import Parsed
     from dbsafe.schema.model import SchemaSnapshot
@@ -485,7 +486,12 @@ _CHUNK = 32
 # 298: a call in a query of a function the schema has, with a count (or names) of arguments
 #      no overload takes, is DBS314 (pgmq's `pgmq.create($1, $2::text, $3::text)`: task
 #      441)
-_CACHE_VERSION = 298
+# 299: a string given to the project's own function or class method that sends that
+#      parameter unchanged through a PostgreSQL driver call (`pquery(text, params) =>
+#      pool.query(text, params)`, blockchain-explorer's `PgService.getRowsBySQlQuery`) is
+#      read as a statement at the call; the index of those wrappers keys the cache
+#      (`extract.js_wrappers`: task 443)
+_CACHE_VERSION = 299
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
@@ -1029,6 +1035,7 @@ def _js_names(settings: Settings, scripts: bool = False,
     d1_made: tuple[D1Client, ...] = ()
     worker = False
     kysely: KyselyClients | None = None
+    wrappers: tuple[JsWrapper, ...] = ()
     if scripts:
         from dbsafe.extract.d1_bindings import d1_bindings, is_worker
         from dbsafe.extract.d1_clients import d1_clients
@@ -1054,6 +1061,11 @@ def _js_names(settings: Settings, scripts: bool = False,
                 kysely = None
             elif kysely.clients and not files:  # (`import { db } from '@acme/db'`)
                 files = package_files(root, modules)
+        if project is None:
+            project = discover_named([root], root=root, exclude=settings.exclude)
+        wrappers = _js_wrappers(settings, project)
+        if wrappers and not files:  # (`import { q } from '@acme/db'`)
+            files = package_files(root, modules)
         worker = is_worker(root, read)
         if worker:
             if project is None:
@@ -1063,14 +1075,14 @@ def _js_names(settings: Settings, scripts: bool = False,
             if d1_made and not files:  # (`import { db } from '@acme/db'`)
                 files = package_files(root, modules)
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
-            and not renames and not worker and kysely is None:
+            and not renames and not worker and kysely is None and not wrappers:
         return None
     from dbsafe.extract.javascript import SqlNames
 
     return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
                    package_files=files, knex_renames=renames, d1=d1,
                    worker=worker, d1_clients=d1_made,
-                   kysely=kysely)
+                   kysely=kysely, wrappers=wrappers)
 
 
 def _kysely_clients(settings: Settings, project: list[tuple[str, str]]) -> KyselyClients:
@@ -1082,6 +1094,16 @@ def _kysely_clients(settings: Settings, project: list[tuple[str, str]]) -> Kysel
     paths = {path for path, _ in project}  # (the files gone since are forgotten)
     return _kept_by_stat(settings, "kysely-clients", _CACHE_VERSION,
                          lambda memo: kysely_clients(project, memo), lambda _: paths)
+
+
+def _js_wrappers(settings: Settings, project: list[tuple[str, str]]) -> tuple[JsWrapper, ...]:
+    """`js_wrappers.js_wrappers` over the project's files, each file's facts kept in the
+    cache directory by its stat, so that a run with nothing changed reads none of them."""
+    from dbsafe.extract.js_wrappers import js_wrappers
+
+    paths = {path for path, _ in project}  # (the files gone since are forgotten)
+    return _kept_by_stat(settings, "js-wrappers", _CACHE_VERSION,
+                         lambda memo: js_wrappers(project, memo), lambda _: paths)
 
 
 def _knex_renames(settings: Settings, project: list[tuple[str, str]],
