@@ -1331,7 +1331,7 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     global _SCRIPT_DIR
     _SCRIPT_DIR = script.dir  # a revision failing on import is named in it (main())
     if _reads_flask_app(os.path.join(script.dir, "env.py")):
-        _in_flask_app_context(script)
+        _in_flask_app_context(script, request.get("flask_groups") or [])
     listing = _Listing(script)
     revision_files = listing.files  # filled once the revisions are imported
     result: dict[str, Any] = {}
@@ -1548,7 +1548,7 @@ def _reads_flask_app(env_py: str) -> bool:
 _FLASK_CONTEXT: Any = None  # the application context pushed for the process, kept
 
 
-def _in_flask_app_context(script: Any) -> None:
+def _in_flask_app_context(script: Any, groups: list[dict[str, str]]) -> None:
     """Load the project's Flask application as the `flask` command does, and run env.py in
     its context: Flask-Migrate's env.py reads `current_app.extensions['migrate']` at import,
     and fails outside one. Each run of env.py (each alembic command, as each `flask db`
@@ -1560,7 +1560,10 @@ def _in_flask_app_context(script: Any) -> None:
     `FLASK_APP` from the environment, or from `.flaskenv`/`.env` when python-dotenv is
     installed (`flask.cli.load_dotenv`, unless `FLASK_SKIP_DOTENV`); else `wsgi.py` or
     `app.py` in the working directory (the folder holding the migrations folder), their
-    `app` or `create_app()`/`make_app()` factory. The sandbox is installed already: the
+    `app` or `create_app()`/`make_app()` factory. Where neither is there, the `create_app`
+    of the project's own `FlaskGroup` CLI, when dbsafe found one alone (`groups`,
+    `dbsafe.migrate.flask_cli`): redash's `./manage.py`, lemur's `lemur` command load the
+    application so (`ScriptInfo(create_app=...)`). The sandbox is installed already: the
     engines the application creates (Flask-SQLAlchemy's, from `SQLALCHEMY_DATABASE_URI`)
     connect to dbsafe's target, never to the URL the application names.
 
@@ -1587,10 +1590,23 @@ def _in_flask_app_context(script: Any) -> None:
     named = os.environ.get("FLASK_APP") or None
     tried = (f"FLASK_APP={named}" if named
              else f"wsgi.py and app.py in {os.getcwd()} (FLASK_APP is not set)")
+    group, several = None, ""
+    if not named and not any(os.path.isfile(name) for name in ("wsgi.py", "app.py")):
+        if len(groups) == 1:
+            group = groups[0]
+            tried = (f"the create_app of the FlaskGroup CLI in {group['file']} "
+                     f"({group['module']}:{group['name']}; FLASK_APP is not set)")
+        elif groups:  # which one the project runs `db upgrade` with is not dbsafe's guess
+            several = (f", and {len(groups)} FlaskGroup CLIs load different applications: "
+                       + ", ".join(f"{g['file']} ({g['module']}:{g['name']})" for g in groups))
     skipped: list[str] = []
     try:
         with _no_migrations_while_loading(skipped):
-            app = ScriptInfo(app_import_path=named, set_debug_flag=False).load_app()
+            if group is not None:
+                info = ScriptInfo(create_app=_group_factory(group), set_debug_flag=False)
+            else:
+                info = ScriptInfo(app_import_path=named, set_debug_flag=False)
+            app = info.load_app()
     except Exception as exc:  # noqa: BLE001 - whatever the application raised: said in one line
         name = type(exc).__name__
         detail = _one_line(str(exc)) or name
@@ -1602,7 +1618,7 @@ def _in_flask_app_context(script: Any) -> None:
                    "without them (its db and Flask-Migrate on a bare Flask app) with "
                    "FLASK_APP=module:app or FLASK_APP='module:create_app()'")
         elif detail.startswith("Could not locate a Flask application."):
-            detail = "no Flask application there"  # the rest names `flask --app`
+            detail = "no Flask application there" + several  # the rest names `flask --app`
         if skipped:
             # CTFd's create_app() upgrades its database, then reads it
             detail = (f"it ran {', '.join(skipped)} as it loads, which dbsafe skips (it runs "
@@ -1622,6 +1638,19 @@ def _in_flask_app_context(script: Any) -> None:
             run_env()
 
     script.run_env = run_env_in_context
+
+
+def _group_factory(group: dict[str, str]) -> Any:
+    """The `create_app` a FlaskGroup CLI holds, imported from the CLI's module as the CLI
+    itself runs: its folder's top package importable as `flask.cli.prepare_import` makes
+    it (lemur's `lemur/manage.py`, run from `lemur/`, is `lemur.manage`, the folder above
+    on the path)."""
+    import importlib
+
+    path = group["path"]
+    if os.path.abspath(sys.path[0] or ".") != os.path.abspath(path):
+        sys.path.insert(0, path)
+    return getattr(importlib.import_module(group["module"]), group["name"])
 
 
 @contextlib.contextmanager

@@ -411,6 +411,9 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
         request["version_table"] = project.version_table
     if project.autocommit:
         request["autocommit"] = True
+    groups = _flask_groups(ini, project.ini_section)
+    if groups:
+        request["flask_groups"] = groups
     if throwaway and request["mode"] != "capture":  # capture records every statement anyway
         request["trail"] = True
     recorder = _IMPORTS.get()
@@ -485,6 +488,32 @@ class ImportsRecord:
 
 _IMPORTS: contextvars.ContextVar[ImportsRecord | None] = contextvars.ContextVar(
     "dbsafe_imports", default=None)
+
+
+def _flask_groups(ini: Path, section: str) -> list[dict[str, str]]:
+    """The factories of the project's `FlaskGroup` CLIs (`dbsafe.migrate.flask_cli`), which
+    the child loads the application of a Flask-Migrate env.py with when one alone is found
+    and nothing else names an application; looked for only where `flask` finds none by
+    itself: no `FLASK_APP`, no `wsgi.py` or `app.py` where the child runs (redash's
+    `./manage.py`, lemur's `lemur` command). A `.flaskenv` naming one wins in the child."""
+    from dbsafe.config import reads_flask_app
+
+    folder = alembic_directory(ini)
+    if os.environ.get("FLASK_APP") or any((folder / name).is_file()
+                                          for name in ("wsgi.py", "app.py")):
+        return []
+    from dbsafe.core import ConfigError
+    from dbsafe.migrate.fingerprint import script_locations
+
+    try:
+        locations = script_locations(ini, section)
+    except ConfigError:  # the run says why
+        return []
+    if not locations or not reads_flask_app(locations[0] / "env.py"):
+        return []
+    from dbsafe.migrate.flask_cli import flask_group_factories
+
+    return [factory.request() for factory in flask_group_factories(folder)]
 
 
 def _start_child(project: AlembicProject, result_file: Path, env: Mapping[str, str]
@@ -645,7 +674,8 @@ class ApplySession:
         request = {"mode": "session", "alembic_ini": str(ini),
                    "ini_section": self.project.ini_section, "target": target,
                    "session": self.session or None, "result_fd": write_fd,
-                   "trail": self.throwaway, "autocommit": self.project.autocommit}
+                   "trail": self.throwaway, "autocommit": self.project.autocommit,
+                   "flask_groups": _flask_groups(ini, self.project.ini_section)}
         try:
             self._send(request)
         except BaseException:

@@ -200,3 +200,79 @@ def test_an_application_that_fails_as_it_loads_is_said_once_with_what_to_give_it
     assert "it was found but failed as it loads: KeyError: 'SHOP_DATABASE_URL'" in lines[0]
     assert "give it the settings `flask db upgrade` needs" in lines[0]
     assert "name the application as the flask command reads it" not in lines[0]
+
+
+# The project's own CLI, as redash's `redash/cli/__init__.py` (`./manage.py db upgrade`)
+_GROUP_CLI = '''"""The shop's command line: `./manage.py db upgrade`."""
+import click
+from flask.cli import FlaskGroup
+
+from shop_app import create_app
+
+
+@click.group(cls=FlaskGroup, create_app=create_app)
+def manager():
+    """Management script for the shop."""
+
+
+if __name__ == "__main__":
+    manager()
+'''
+
+
+def test_an_application_made_by_the_projects_flask_group_cli_is_loaded_without_flask_app(
+        flask_migrate_python: str, decoy: str, tmp_path: Path) -> None:
+    """redash and lemur start as `./manage.py db upgrade` / `lemur db upgrade`: a
+    `FlaskGroup(create_app=...)` CLI, no wsgi.py or app.py, no FLASK_APP. dbsafe said to set
+    FLASK_APP; it now loads the application as that CLI does, in the sandbox."""
+    root = _project(tmp_path / "shop")
+    (root / "app.py").rename(root / "shop_app.py")
+    (root / "manage.py").write_text(_GROUP_CLI)
+    before = _state(decoy)
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "validate", "--format", "json")
+    assert code == 1, err
+    assert [(f["code"], f["subject"]) for f in json.loads(out)["findings"]] == [
+        ("DBS302", "public.customers.email")]
+
+    # As it fails to load, the error names where it was found (SHOP_DATABASE_URL unset)
+    code, out, err = _run(root, flask_migrate_python, decoy, "lint", "--offline",
+                          SHOP_DATABASE_URL=None)
+    assert code == 2, out + err
+    assert "tried the create_app of the FlaskGroup CLI in manage.py (manage:create_app; " \
+        "FLASK_APP is not set): it was found but failed as it loads: KeyError" in err, err
+
+    # Two CLIs loading different applications: which one is not dbsafe's guess
+    (root / "cli.py").write_text(_GROUP_CLI.replace("create_app=create_app", "create_app=other")
+                                 .replace("from shop_app import create_app",
+                                          "def other():\n    return None"))
+    code, out, err = _run(root, flask_migrate_python, decoy, "lint", "--offline")
+    assert code == 2, out + err
+    assert "no Flask application there, and 2 FlaskGroup CLIs load different applications: " \
+        "cli.py (cli:other), manage.py (manage:create_app); name the application" in err, err
+    assert "Traceback" not in err
+    assert _state(decoy) == before
+
+
+def test_a_flask_group_cli_in_the_package_folder_dbsafe_runs_from_is_imported_as_its_module(
+        flask_migrate_python: str, decoy: str, tmp_path: Path) -> None:
+    """lemur runs from `lemur/` (its `migrations/` there), a package folder whose
+    `manage.py` holds the CLI (`from lemur import create_app`): `lemur.manage`, with the folder
+    above on the path, as `flask.cli.prepare_import` makes it."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "1.0"\n')
+    package = _project(root / "shop")
+    (package / "pyproject.toml").unlink()
+    (package / "__init__.py").write_text("")
+    (package / "app.py").rename(package / "factory.py")
+    (package / "manage.py").write_text(
+        "from flask.cli import FlaskGroup\n\nfrom shop.factory import create_app\n\n"
+        "cli = FlaskGroup(create_app=create_app)\n\n\ndef main():\n    cli()\n")
+    before = _state(decoy)
+
+    code, out, err = _run(package, flask_migrate_python, decoy, "lint", "--offline")
+    assert code == 1, out + err
+    assert "migrations/versions/0003_drop_email.py:16:5: DBS202 [error]" in out, out + err
+    assert _state(decoy) == before
+
