@@ -186,15 +186,34 @@ SETUP_HINT = ("if the project's database gets it before its first migration (fro
               "docker-entrypoint-initdb.d script, say), name that SQL file in `setup-sql`")
 
 
+# A first migration that alters or references a table (or view, sequence) that no migration
+# creates fails with 42P01: the history starts from tables made another way. redash's first
+# revision adds columns to `queries`, lemur's references `certificates`: their applications
+# make the tables with `db.create_all()` and stamp the head (redash's `create_tables`, lemur's
+# `init`), and the history only upgrades databases made before it.
+_TABLES_STATE = "42P01"
+
+TABLES_HINT = ("the history starts from tables no migration creates: if the application makes "
+               "them before it upgrades (`db.create_all()`, then a stamp of the head), give "
+               "SQL creating them as they were before the first migration in `setup-sql`, or "
+               "read a database that has them with --database-url")
+
+
 def setup_hint(sqlstate: str | None, *, first: bool) -> str:
     """`SETUP_HINT` for a failure with `sqlstate` of the first migration (`first`) on an
-    empty database, when the error is an undefined object or schema; else "".
+    empty database, when the error is an undefined object or schema; `TABLES_HINT` when
+    it is an undefined table; else "".
 
-    >>> [bool(setup_hint(state, first=first)) for state, first in
-    ...  (("42704", True), ("3F000", True), ("42704", False), ("42P01", True), (None, True))]
-    [True, True, False, False, False]
+    >>> [{SETUP_HINT: "setup", TABLES_HINT: "tables", "": ""}[setup_hint(state, first=first)]
+    ...  for state, first in (("42704", True), ("3F000", True), ("42704", False),
+    ...                       ("42P01", True), ("42P01", False), (None, True))]
+    ['setup', 'setup', '', 'tables', '', '']
     """
-    return SETUP_HINT if first and sqlstate in _SETUP_STATES else ""
+    if not first:
+        return ""
+    if sqlstate == _TABLES_STATE:
+        return TABLES_HINT
+    return SETUP_HINT if sqlstate in _SETUP_STATES else ""
 
 
 def first_revision(revision_file: str | Path | None) -> bool:

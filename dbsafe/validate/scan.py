@@ -491,10 +491,13 @@ _CHUNK = 32
 #      pool.query(text, params)`, blockchain-explorer's `PgService.getRowsBySQlQuery`) is
 #      read as a statement at the call; the index of those wrappers keys the cache
 #      (`extract.js_wrappers`: task 443)
-_CACHE_VERSION = 299
+# 300: a `setup-sql` file is the schema's source (`schema_files`): its tables are no longer
+#      "made by another SQL script", which left a query reading them not analysed
+_CACHE_VERSION = 300
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
+SETUP_SQL = "setup-sql"  # the kind of a `setup-sql` file
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
 
@@ -601,7 +604,14 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     # Atlas's declared schema (`atlas.hcl`'s `src`): the schema's source, no migration.
     declared = {str(f.resolve()) for f in source.sql_folder.files} \
         if source.sql_folder is not None and source.sql_folder.files else set()
+    # `setup-sql`: what the database gets before its first migration, no application SQL
+    # (the tables it makes were "made by another SQL script", the queries reading them not
+    # analysed: redash's create_all() tables, given so)
+    setup = {str(f.resolve()) for f in settings.setup_sql}
     for path, rel in files:
+        if setup and str(Path(path).resolve()) in setup:
+            outcomes[rel] = _migration_file(rel, SETUP_SQL)
+            continue
         if migration_folders.holds(path):
             # (yoyo's Python migrations of SQL steps the schema's build ran: lint reads them)
             outcomes[rel] = _migration_file(
@@ -1195,6 +1205,10 @@ def _migration_file(rel: str, kind: str, made: frozenset[str] = frozenset()) -> 
         return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), (
             "not validated: the SQL schema the Atlas project declares (atlas.hcl's src), which "
             "validate builds the schema from"))], counts=Counter({"schema_files": 1}), made=made)
+    if kind == SETUP_SQL:
+        return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), (
+            "not validated: `setup-sql`, what the database gets before its first migration, "
+            "which validate builds the schema from"))], counts=Counter({"schema_files": 1}))
     script = rel.endswith(tuple(SCRIPT_SUFFIXES))
     # (alembic's env.py runs its revisions: `dbsafe lint` runs it too.)
     python = rel.endswith(".py") and kind not in ("alembic revision", "yoyo migration") \

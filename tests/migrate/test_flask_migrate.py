@@ -276,3 +276,75 @@ def test_a_flask_group_cli_in_the_package_folder_dbsafe_runs_from_is_imported_as
     assert "migrations/versions/0003_drop_email.py:16:5: DBS202 [error]" in out, out + err
     assert _state(decoy) == before
 
+
+
+# The first revision of a history that starts from the application's `db.create_all()`
+# (redash's adds columns to `queries`, lemur's references `certificates`)
+_ALTERS_CUSTOMERS = '''"""customers get a VIP flag (customers: made by db.create_all())
+
+Revision ID: 0001
+Revises:
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("customers", sa.Column("vip", sa.Boolean))
+
+
+def downgrade():
+    op.drop_column("customers", "vip")
+'''
+
+
+def test_a_history_starting_from_create_all_says_so_and_runs_with_its_tables_in_setup_sql(
+        flask_migrate_python: str, decoy: str, tmp_path: Path) -> None:
+    """redash's and lemur's histories alter tables no revision creates: their applications
+    make them with `db.create_all()` and stamp the head. validate, verify-reversible and
+    lint stopped at the first revision with PostgreSQL's `relation ... does not exist`
+    alone; they say what the history assumes and how to give it (`setup-sql`), and with
+    the tables given so the history runs."""
+    root = _project(tmp_path / "shop")
+    (root / "migrations" / "versions" / "0001_customers.py").write_text(_ALTERS_CUSTOMERS)
+    before = _state(decoy)
+    hint = ("the history starts from tables no migration creates: if the application makes "
+            "them before it upgrades (`db.create_all()`, then a stamp of the head), give SQL "
+            "creating them as they were before the first migration in `setup-sql`, or read a "
+            "database that has them with --database-url")
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "validate")
+    assert code == 2, out + err
+    [line] = [line for line in err.splitlines() if line.startswith("dbsafe: error:")]
+    assert line == ("dbsafe: error: revision 0001 (file migrations/versions/0001_customers.py): "
+                    f'relation "customers" does not exist; {hint}'), err
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "verify-reversible",
+                          "--format", "json")
+    [failed] = json.loads(out)["findings"]
+    assert (failed["code"], failed["subject"]) == ("DBS417", "0001"), out + err
+    assert failed["help"].endswith(f"({hint}).")
+
+    (root / "setup.sql").write_text(
+        "-- what db.create_all() made before the first revision\n"
+        "CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, email text);\n")
+    with (root / "pyproject.toml").open("a") as file:
+        file.write('\n[tool.dbsafe]\nsetup-sql = ["setup.sql"]\n')
+    code, out, err = _run(root, flask_migrate_python, decoy, "verify-reversible",
+                          "--format", "json")
+    assert code == 0, out + err
+    assert [f["code"] for f in json.loads(out)["findings"]] == ["DBS414"]  # vip after email
+    code, out, err = _run(root, flask_migrate_python, decoy, "validate", "--format", "json")
+    assert code == 1, out + err
+    # setup.sql is the schema's source, not another SQL script making `customers`: the
+    # query reading it is validated (it was "not analysed")
+    validated = json.loads(out)
+    assert [(f["code"], f["subject"]) for f in validated["findings"]] == [
+        ("DBS302", "public.customers.email")]
+    assert validated["summary"]["schema_files"] == 1
+    assert _state(decoy) == before
