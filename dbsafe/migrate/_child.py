@@ -185,6 +185,9 @@ class Sandbox:
             pass
         else:
             event.listen(Pool, "checkout", self.check_checkout)
+        event.listen(Engine, "handle_error", _note_error)
+        event.listen(Engine, "commit", _transaction_ended)
+        event.listen(Engine, "rollback", _transaction_ended)
         if session:
             _install_session_settings(Engine, session)
 
@@ -948,6 +951,37 @@ def _psycopg3_connection(connection: Any) -> Any:
     return driver if isinstance(driver, psycopg.Connection) else None
 
 
+# The last error a statement raised in the open transaction, and, for each "current
+# transaction is aborted" (25P02) raised after it, that error: redash's first revision
+# catches the ProgrammingError of its `op.add_column("queries", ...)` (42P01: the table
+# `db.create_all()` makes) and goes on, and what failed was alembic's next statement.
+_LAST_ERROR: list[BaseException] = []
+_ABORTED_BY: dict[int, tuple[BaseException, BaseException]] = {}  # id(25P02) -> (it, cause)
+
+
+def _note_error(context: Any) -> None:
+    exc = context.original_exception
+    state = _sqlstate(exc)
+    if state == "25P02":
+        if _LAST_ERROR:
+            _ABORTED_BY[id(exc)] = (exc, _LAST_ERROR[0])
+    elif state is not None:
+        _LAST_ERROR[:] = [exc]
+
+
+def _transaction_ended(*args: Any) -> None:
+    _LAST_ERROR.clear()
+
+
+def _aborted_by(exc: BaseException) -> BaseException | None:
+    """The error that aborted the transaction a 25P02 `exc` was raised in (`_note_error`)."""
+    for candidate in (getattr(exc, "orig", None), exc, exc.__cause__):
+        held = _ABORTED_BY.get(id(candidate))
+        if held is not None and held[0] is candidate:
+            return held[1]
+    return None
+
+
 def _failure(exc: BaseException, revision_files: dict[str, str],
              script_dir: str | None = None) -> dict[str, Any]:
     """The error as data, naming the revision (file and line) whose code raised it, else
@@ -986,6 +1020,15 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
     # alembic's drop_constraint(None, ...)) has an address that differs each run, and so
     # would the finding's message: the same failure must read the same in every CI log.
     first = _ADDRESS.sub(">", first)
+    sqlstate = _sqlstate(exc)
+    cause = _aborted_by(exc) if sqlstate == "25P02" else None
+    if cause is not None:
+        # what went wrong is the error the code caught and went on from
+        said = _server_error(cause)
+        text = said["M"] if said else str(cause).strip()
+        first = (f"{text.splitlines()[0] if text else type(cause).__name__} (an earlier "
+                 f"statement's error, which the code caught and went on from; then: {first})")
+        sqlstate = _sqlstate(cause)
     if isinstance(exc, EOFError) or (type(exc).__name__ == "Abort"
                                      and type(exc).__module__.startswith("click")):
         first += " (it asked on stdin, which is at end of file under dbsafe, as under CI)"
@@ -995,7 +1038,7 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
         "sandbox": isinstance(exc, SandboxViolation)
         or isinstance(getattr(exc, "orig", None), SandboxViolation)
         or isinstance(exc.__cause__, SandboxViolation),
-        "sqlstate": _sqlstate(exc),
+        "sqlstate": sqlstate,
         "revision": where[0] if where else None,
         "file": where[1] if where else None,
         "line": where[2] if where else None,

@@ -330,6 +330,24 @@ def test_a_history_starting_from_create_all_says_so_and_runs_with_its_tables_in_
     assert (failed["code"], failed["subject"]) == ("DBS417", "0001"), out + err
     assert failed["help"].endswith(f"({hint}).")
 
+    # redash's first revision catches the error and goes on: what fails is alembic's next
+    # statement, "current transaction is aborted" (25P02), which said nothing of the cause
+    (root / "migrations" / "versions" / "0001_customers.py").write_text(
+        _ALTERS_CUSTOMERS.replace(
+            '    op.add_column("customers", sa.Column("vip", sa.Boolean))\n',
+            "    from sqlalchemy.exc import ProgrammingError\n\n    try:\n"
+            '        op.add_column("customers", sa.Column("vip", sa.Boolean))\n'
+            "    except ProgrammingError as e:\n"
+            "        if 'already exists' in str(e):  # as redash's: the old migrations ran\n"
+            "            raise\n"))
+    code, out, err = _run(root, flask_migrate_python, decoy, "validate")
+    assert code == 2, out + err
+    [line] = [line for line in err.splitlines() if line.startswith("dbsafe: error:")]
+    assert line == ("dbsafe: error: revision 0001 (file migrations/versions/0001_customers.py): "
+                    'relation "customers" does not exist (an earlier statement\'s error, which '
+                    "the code caught and went on from; then: current transaction is aborted, "
+                    f"commands ignored until end of transaction block); {hint}"), err
+
     (root / "setup.sql").write_text(
         "-- what db.create_all() made before the first revision\n"
         "CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, email text);\n")
