@@ -401,6 +401,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 or (atlas_folder(file.parent) and not flyway_file(file.name, named.get(file))
                     and _SECTION.search(text) is None and _atlas_transaction(text))
                 or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
+                or (len(statements) > 1 and _postgrator_file(file, "do"))
                 or (file.name == "migration.sql" and len(statements) > 1
                     and prisma_one_query(file.parent.parent, root, prisma_sends))
                 or (flyway is not None and _flyway_transaction(file, statements))
@@ -452,7 +453,8 @@ def runner_unknown(folder: Path) -> bool:
     Atlas's, yoyo's, node-pg-migrate's, graphile-migrate's, pop's, postgres-migrations',
     a runner's listing), nor does any `.sql` file under it (goose's, sql-migrate's,
     dbmate's, node-pg-migrate's annotations, Liquibase's `--liquibase formatted sql`, a
-    Hasura or diesel `up.sql`, golang-migrate's `1_x.up.sql`). `sql_migrations` then runs
+    Hasura or diesel `up.sql`, golang-migrate's `1_x.up.sql`, postgrator's `1.do.x.sql`
+    beside its `1.undo.x.sql`). `sql_migrations` then runs
     each of its statements on its own, as no runner does unless it sends them one by one."""
     from dbsafe.extract.sqitch import sqitch_project
 
@@ -478,7 +480,7 @@ def runner_unknown(folder: Path) -> bool:
                    for f in {p.parent for p in files}):
         return False
     for file in files:
-        if _UP_FILE.fullmatch(file.name) or _hasura_up(file) \
+        if _UP_FILE.fullmatch(file.name) or _hasura_up(file) or _postgrator_file(file, "do") \
                 or (file.name == "up.sql" and diesel_folder(file.parent.parent)):
             return False
         try:
@@ -903,6 +905,36 @@ def unrun_files(folder: Path) -> list[Path]:
 _UP_FILE = re.compile(r"\d+_.*\.up\.sql", re.IGNORECASE)
 
 
+# Postgrator's migrations (npm `postgrator`, its `getMigrations`: the name without its
+# extension split at `.` into a version, `Number(...)`'d, an action and a description):
+# `<version>.do[.<description>].sql` is an up migration, the `undo` of its version its
+# down, which only `migrate(<lower target>)` runs. `migrate()` runs the `do` files by
+# version, each sent as one query (`runSqlScript`), one implicit transaction when it holds
+# several statements.
+_POSTGRATOR_FILE = re.compile(r"(?P<version>[0-9]+)\.(?P<action>do|undo)(?:\..*)?\.sql")
+
+
+def _postgrator_file(path: Path, action: str) -> bool:
+    """Whether `path` is postgrator's `action` file of a version whose other action's file
+    is beside it (`0002.undo.articles.sql` beside `0002.do.articles.sql`, whatever the
+    descriptions).
+
+    >>> _postgrator_file(Path("nowhere/0002.undo.x.sql"), "undo")
+    False
+    """
+    found = _POSTGRATOR_FILE.fullmatch(path.name)
+    if found is None or found["action"] != action:
+        return False
+    other = "undo" if action == "do" else "do"
+    try:
+        return any((sibling := _POSTGRATOR_FILE.fullmatch(p.name)) is not None
+                   and sibling["action"] == other
+                   and int(sibling["version"]) == int(found["version"])
+                   for p in path.parent.glob(f"*.{other}*.sql") if p.is_file())
+    except OSError:
+        return False
+
+
 def sent_as_one_query(file: Path) -> bool:
     """Whether the runner sends the migration `file` to PostgreSQL as one query, so that a
     statement added to it runs in one implicit transaction with the others (`CONCURRENTLY`
@@ -1025,7 +1057,8 @@ def _down_file(path: Path) -> bool:
     `<version>_<name>_down.sql` beside its `<version>_<name>_up.sql`, a
     `<version>_down__<name>.sql` beside a `<version>_up__<other>.sql`, or any `<name>.down.sql`
     beside its `<name>.up.sql` (authelia's `V0001.Initial_Schema.down.sql`), or umzug's
-    (@slonik/migrator's) `down/<name>.sql` beside its `<name>.sql`."""
+    (@slonik/migrator's) `down/<name>.sql` beside its `<name>.sql`, or postgrator's
+    `<version>.undo[.<name>].sql` beside a `<version>.do[.<name>].sql`."""
     if _DOWN_FILE.fullmatch(path.name):
         return True
     if _umzug_down_file(path):
@@ -1043,6 +1076,8 @@ def _down_file(path: Path) -> bool:
                    if (up := _VERSION_DIRECTION_FILE.fullmatch(sibling.name)) is not None)
     if path.name.endswith(YOYO_ROLLBACK):
         return path.with_name(path.name[:-len(YOYO_ROLLBACK)] + ".sql").is_file()
+    if _postgrator_file(path, "undo"):
+        return True
     return path.name.lower() == "down.sql" and (path.parent / "up.sql").is_file()
 
 
@@ -1323,6 +1358,11 @@ def _down_file_of(up: Path) -> Path | None:
             and down["version"] == named["version"] and down["direction"].lower() == "down")
     elif name.endswith(".sql") and yoyo_folder(up.parent):
         candidates = [up.with_name(name[:-len(".sql")] + YOYO_ROLLBACK)]
+    elif _postgrator_file(up, "do"):
+        do = int(_POSTGRATOR_FILE.fullmatch(name)["version"])  # type: ignore[index]
+        candidates = sorted(p for p in up.parent.glob("*.undo*.sql")
+                            if (undo := _POSTGRATOR_FILE.fullmatch(p.name)) is not None
+                            and undo["action"] == "undo" and int(undo["version"]) == do)
     else:
         from dbsafe.extract.sqitch import revert_script
 
@@ -3309,6 +3349,19 @@ def _yoyo_order(folder: Path) -> Callable[[str], tuple]:
 
 # Most tools; Flyway's db/migration; drizzle-kit's default output folder.
 _MIGRATION_DIRS = frozenset({"migrations", "migration", "drizzle"})
+
+
+def _named_for_migrations(folder: str) -> bool:
+    """Whether a folder's name says it holds migrations after a word and `-` or `_`
+    (`data_migrations`, `log-db-migrations`): Omnivore's `packages/db/elastic_migrations/`
+    holds the one-off scripts that copied rows between PostgreSQL and Elasticsearch while
+    `highlight.elastic_page_id` existed, a column its migration 0123 dropped.
+
+    >>> [_named_for_migrations(n) for n in ("elastic_migrations", "db-migration", "migrations_test")]
+    [True, True, False]
+    """
+    words = re.split(r"[-_]", folder.lower())
+    return len(words) > 1 and words[-1] in ("migrations", "migration")
 # The annotations of goose, sql-migrate, dbmate and Liquibase's formatted SQL, wherever
 # the files live.
 _MIGRATION_MARK = re.compile(
@@ -3563,7 +3616,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     migration may `UPDATE` a column a later revision drops. Alembic revisions are known by
     their module-level `revision` and `down_revision`, wherever they live; other files by a
     folder named `migrations` (supabase, Django, knex, most runners), `migration` (Flyway's
-    `db/migration`) or `drizzle` (drizzle-kit's) on their path, a Flyway or golang-migrate
+    `db/migration`) or `drizzle` (drizzle-kit's) on their path, or named so after a word and
+    `-` or `_` (`elastic_migrations`: `_named_for_migrations`), a Flyway or golang-migrate
     file name, a file name starting with the date it was written (`20160616-snapshots.py`,
     `2017-06-05-add-last-login.sql`, `20230313000000-backfill.ts`) or naming the versions
     it upgrades between (`schema-upgrade-1.15-1.16.sql`), a file named by the version it
@@ -3609,7 +3663,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
         return "alembic revision"  # wherever it lives: `dbsafe lint` lints it
     if name.endswith(".py") and _YOYO_IMPORT.search(data) and _yoyo_sql_steps(data, name):
         return "yoyo migration"  # its steps are SQL: `dbsafe lint` lints it
-    if any(part.lower() in _MIGRATION_DIRS for part in parts[:-1]):
+    if any(part.lower() in _MIGRATION_DIRS or _named_for_migrations(part)
+           for part in parts[:-1]):
         return "migration"
     if len(parts) >= 3 and parts[-2].isdigit() and parts[-3].lower() in _DELTA_DIRS:
         return "migration"

@@ -493,7 +493,10 @@ _CHUNK = 32
 #      (`extract.js_wrappers`: task 443)
 # 300: a `setup-sql` file is the schema's source (`schema_files`): its tables are no longer
 #      "made by another SQL script", which left a query reading them not analysed
-_CACHE_VERSION = 300
+# 301: a folder named for migrations after a word and `-` or `_` (Omnivore's
+#      `elastic_migrations`) holds migrations, not validated; postgrator's `.undo.` files
+#      are down migrations, not applied when the schema is built (task 444)
+_CACHE_VERSION = 301
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file

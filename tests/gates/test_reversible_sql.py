@@ -97,6 +97,19 @@ def test_an_umzug_down_folder_holds_the_downs_of_the_files_beside_it(tmp_path: P
         ("DBS413", "db/migrations/down/2022.02.14T00.20.05.posts.sql", 1)]
 
 
+def test_postgrators_undo_file_is_the_down_of_its_versions_do(tmp_path: Path) -> None:
+    # postgrator's `<version>.undo.<name>.sql` goes back from its version's `.do.` file:
+    # walked as an up of its own, it dropped what the do made, and no up had a down.
+    _write(tmp_path / "db" / "migrations", {
+        "0001.do.users.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+        "0001.undo.users.sql": "DROP TABLE users;\n",
+        "2.do.age.sql": "ALTER TABLE users ADD COLUMN age int;\n"
+                        "CREATE INDEX users_age ON users (age);\n",
+        "2.undo.sql": "DROP INDEX users_age;\n",
+    })
+    assert _found(tmp_path) == [("DBS413", "db/migrations/2.undo.sql", 1)]
+
+
 def test_sections_of_one_file_and_a_missing_down(tmp_path: Path) -> None:
     # dbmate files: a down section that drops the index but not the column it added, and a
     # file without a down section.

@@ -14,6 +14,7 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.core import DbsafeError
+from dbsafe.extract.migration import sql_migrations
 from tests.conftest import REPO_ROOT
 from tests.helpers import dbsafe_in_process
 
@@ -908,6 +909,33 @@ def test_an_umzug_down_folder_is_not_applied(tmp_path: Path) -> None:
 
     assert findings(report) == [("DBS302", "app/users.ts", 3)]
     assert dict(report.findings[0].context)["PostgreSQL"].startswith("42703")
+
+
+def test_postgrators_undo_files_are_not_applied(tmp_path: Path) -> None:
+    """postgrator runs `<version>.do.<name>.sql` up and keeps its down in the version's
+    `.undo.` file beside it: applied in name order, each undo ran right after its do and
+    dropped what it made (Omnivore's `0001.undo` dropped its `omnivore` schema, and 902 of
+    its statements failed after it)."""
+    folder = tmp_path / "packages" / "db" / "migrations"
+    folder.mkdir(parents=True)
+    for version, table in (("0001", "users"), ("0002", "posts")):
+        (folder / f"{version}.do.{table}.sql").write_text(
+            f"CREATE TABLE {table} (id int);\nALTER TABLE {table} ADD COLUMN title text;\n")
+        (folder / f"{version}.undo.{table}.sql").write_text(f"DROP TABLE {table};\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "feed.ts").write_text(
+        "export const feed = (db) => db.query('SELECT p.title FROM posts p JOIN users u ON u.id = p.id');\n"
+        "export const bad = (db) => db.query('SELECT nick FROM users');\n")
+    settings = load_settings(tmp_path, {"sql-migrations": folder}, environ={})
+
+    report = commands.validate(settings, [tmp_path / "app"])
+
+    assert findings(report) == [("DBS302", "app/feed.ts", 2)]
+    assert dict(report.findings[0].context)["PostgreSQL"].startswith("42703")
+    read = {m.path.rsplit("/", 1)[-1]: m for m in sql_migrations([folder], root=tmp_path)}
+    assert sorted(read) == ["0001.do.users.sql", "0002.do.posts.sql"]
+    # postgrator sends each file as one query: one implicit transaction
+    assert all(m.starts_in_transaction for m in read.values())
 
 
 def _drizzle_folder(folder: Path, *, journal: bool = True) -> None:
