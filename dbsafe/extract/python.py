@@ -1129,8 +1129,12 @@ class _Extractor:
         """What `call` gives a function of another module of the project in the parameters
         it hands to sqlglot's parser and never sends (`py_parsers`): Arize Phoenix's tests'
         `admit_sql("SELECT latency_ms FROM spans", ...)`, imported from
-        `phoenix.server.mcp.sql.parse`. A function the imports do not show is not one."""
-        dotted = self._dotted(call.func) or self._relative_dotted(call.func)
+        `phoenix.server.mcp.sql.parse`. A function the imports do not show is not one. A
+        dataclass of the project whose field only such functions read (`AdmissionCase(sql=
+        "...")`, its `case.sql` handed to `try_parse_and_admit`) is one too, also where its
+        module defines it."""
+        dotted = self._dotted(call.func) or self._relative_dotted(call.func) or \
+            self._own_class(call.func)
         parameters = self.parsers.get(dotted or "")
         if not parameters:
             return
@@ -1139,6 +1143,19 @@ class _Extractor:
             if positional and isinstance(position, int) and position < len(call.args):
                 yield call.args[position]
             yield from (k.value for k in call.keywords if k.arg == name)
+
+    def _own_class(self, func: ast.expr) -> str | None:
+        """The dotted name of the class the module defines (once, at its top) that `func`
+        names, where nothing else binds that name."""
+        if not isinstance(func, ast.Name) or func.id in self.imported or self._stores_of(func):
+            return None
+        defined = [node for node in self.tree.body if isinstance(
+            node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func.id]
+        if len(defined) != 1 or not isinstance(defined[0], ast.ClassDef):
+            return None
+        from dbsafe.extract.py_parsers import module_name
+
+        return f"{module_name(self.path)}.{func.id}"
 
     def _function_called(self, func: ast.expr,
                          at: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
