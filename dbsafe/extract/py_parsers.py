@@ -252,13 +252,15 @@ def _holding(word: str) -> Callable[[bytes], bool]:
 
 
 def _reads_field(data: bytes, *, field: bytes) -> bool:
-    """Whether a module's text may read a field of that name: `.sql` on a line importing
-    nothing (`from phoenix.server.mcp.sql import ...` does not), `"sql"` where it names
+    """Whether a module's text may read a field of that name: `.sql` on a line that is not
+    an import alone (`from phoenix.server.mcp.sql import ...` is), `"sql"` where it names
     `getattr` or `attrgetter`."""
     if b"." + field in data and re.search(
-            rb"^(?![ \t]*(?:from|import)\b).*?\." + field + rb"\b", data, re.MULTILINE):
+            rb"^(?![ \t]*(?:from|import)\b[^;\n]*$).*?\." + field + rb"\b", data,
+            re.MULTILINE):
         return True
-    return b"getattr" in data and (b'"' + field + b'"' in data or b"'" + field + b"'" in data)
+    return (b"getattr" in data or b"attrgetter" in data) and (
+        b'"' + field + b'"' in data or b"'" + field + b"'" in data)
 
 
 def _names(fulls: Iterable[str]) -> dict[str, str]:
@@ -408,7 +410,8 @@ class _Module:
                                             *((k.arg, k.value) for k in call.keywords))
                              if isinstance(a, ast.Attribute) and key is not None}, key=repr)
             result[name] = {"order": order, "params": {
-                parameter: self._follow({parameter}, assigned, calls)[:2] if parameter in read
+                parameter: self._follow({parameter}, assigned, calls, nodes=nodes)[:2]
+                if parameter in read
                 else [INERT, []] for parameter in order}, "handed": handed}
         return result
 
@@ -475,8 +478,8 @@ class _Module:
         followed through the function reading it as a parameter is; what a module-level
         function returns of it (`return [c.sql for c in CASES]`), through its callers in
         the module (`returning`: those functions, whose name no other module may hold). Read
-        outside a function, returned by a method or a function handed on as a value, or
-        named to `operator.attrgetter`: may be sent."""
+        outside a function, returned by a method, a decorated function (a fixture) or one
+        handed on as a value, or named to `operator.attrgetter`: may be sent."""
         attributes = self._attributes()
         if field in attributes["picked"]:
             return [MAY_SEND, [], []]
@@ -507,7 +510,8 @@ class _Module:
                 edges.extend(out)
                 name = defined.name
                 if returned:
-                    if name not in attributes["values"] and self.functions.get(name) is defined:
+                    if name not in attributes["values"] and not defined.decorator_list and \
+                            self.functions.get(name) is defined:
                         more.add(name)
                     else:  # its callers are not known
                         found = MAY_SEND
@@ -618,6 +622,7 @@ class _Module:
         derived: set[str] = set()
         stored: list[tuple[str, bool]] = []
         containers = _containers(assigned)
+        escaped = False  # stored where the function does not follow it
         for _ in range(8):  # names assigned from it, and from those
             before = (len(direct), len(derived))
             stored = []
@@ -626,9 +631,21 @@ class _Module:
                 if not kind:
                     continue
                 names: set[str] = set()
-                for target in targets:
-                    if isinstance(target, ast.Attribute):  # into a field: followed there
+                pending = list(targets)
+                while pending:
+                    target = pending.pop()
+                    if isinstance(target, (ast.Tuple, ast.List)):
+                        pending.extend(target.elts)
+                    elif isinstance(target, ast.Starred):
+                        pending.append(target.value)
+                    elif isinstance(target, ast.Attribute):  # into a field: followed there
                         stored.append((target.attr, kind == 1))
+                    elif isinstance(target, ast.Subscript):  # `found[key] = sql`
+                        base = target.value
+                        if isinstance(base, ast.Name) and base.id in containers:
+                            names.add(base.id)
+                        else:  # into what another function may hold
+                            escaped = escaped or kind == 2
                     else:
                         names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
                 (direct if kind == 2 else derived).update(names)
@@ -642,7 +659,10 @@ class _Module:
                         (direct if kind == 2 else derived).add(receiver.id)
             if (len(direct), len(derived)) == before:
                 break
-        state = INERT
+        # (a module's global, or an enclosing function's name, holding it: read elsewhere)
+        shared = {name for n in nodes if isinstance(n, (ast.Global, ast.Nonlocal))
+                  for name in n.names}
+        state = MAY_SEND if escaped or shared & direct else INERT
         edges: list[tuple[str, int | str, bool]] = [
             (f".{attr}", 0, derived_) for attr, derived_ in stored]
         for node in calls:

@@ -8,7 +8,8 @@ function whose callers parse it), and 8 `ExecuteParams(sql=...)` given to
 `execute_analytics_sql`, which parses `params.sql`, logs it, keeps it beside the statement
 it runs (`ctx.caller_sql`) and sends only what it rewrote of it. A field some read of which
 may be sent (`cursor.execute(case.query)`), of a dataclass a module handles whole
-(`asdict(case)`), or read through a function another module names keeps its values read.
+(`asdict(case)`), returned by a function another module names or by a fixture, or stored
+in a global or a caller's dict keeps its values read.
 Real PostgreSQL.
 """
 
@@ -119,6 +120,17 @@ LISTED = [ListedCase(stmt="SELECT nmae3 FROM spans")]
 
 def _listed():
     return [case.stmt for case in LISTED]
+
+
+@dataclass
+class OtherCase:
+    fixture_sql: str
+    kept_sql: str
+    stored_sql: str
+
+
+OTHERS = [OtherCase("SELECT nmae4 FROM spans", kept_sql="SELECT nmae5 FROM spans",
+                    stored_sql="SELECT nmae6 FROM spans")]
 '''
 
 _DUMPED = '''\
@@ -142,8 +154,10 @@ import pytest
 import sqlglot
 
 from app.sql.parse import try_parse_and_admit
-from tests.corpus import CASES, LISTED, SENT, AdmissionCase
+from tests.corpus import CASES, LISTED, OTHERS, SENT, AdmissionCase
 from tests.dumped import DUMPED
+
+LAST = None
 
 
 def _corpus_statements():
@@ -176,6 +190,21 @@ def test_others(cursor):
         sqlglot.parse_one(dumped.text_sql)
     for listed in LISTED:
         sqlglot.parse_one(listed.stmt)
+    for other in OTHERS:
+        sqlglot.parse_one(other.fixture_sql)
+        sqlglot.parse_one(other.kept_sql)
+        sqlglot.parse_one(other.stored_sql)
+
+
+@pytest.fixture
+def _fixture_statements():
+    return [other.fixture_sql for other in OTHERS]
+
+
+def _keep(other, out):
+    global LAST
+    LAST = other.kept_sql
+    out["stored"] = other.stored_sql
 '''
 
 _TEST_LISTED = '''\
@@ -234,12 +263,15 @@ def test_sql_in_a_dataclass_field_read_only_into_a_parser_is_not_a_statement(
         database_url: str, tmp_path: Path) -> None:
     _project(tmp_path, database_url)
     report = _validate(tmp_path, database_url, cache=False)
-    # a field also sent, a dataclass handled whole, a field returned by a function another
-    # module calls: read as before
+    # a field also sent, of a dataclass handled whole, returned by a function another module
+    # calls or by a fixture, stored in a global or in a dict the caller gave: read as before
     assert [(f.code, f.location.path, f.location.line, f.subject)
             for f in report.findings if f.location] == [
         ("DBS302", "tests/corpus.py", 22, "public.spans.nmae"),
         ("DBS302", "tests/corpus.py", 30, "public.spans.nmae3"),
+        ("DBS302", "tests/corpus.py", 44, "public.spans.nmae4"),
+        ("DBS302", "tests/corpus.py", 44, "public.spans.nmae5"),
+        ("DBS302", "tests/corpus.py", 45, "public.spans.nmae6"),
         ("DBS302", "tests/dumped.py", 9, "public.spans.nmae2")]
     # the corpus's cases (by keyword and by position), and what the tests give
     # `ExecuteParams`: its `sql` is parsed, logged and kept; only its rewriting is sent
