@@ -366,6 +366,32 @@ def test_a_type_change_names_the_tables_below_it_rewrites(tmp_path: Path) -> Non
     assert {"asym_key", "key_access_server_keys", "rotated_keys"} <= locked
 
 
+def test_a_type_change_on_a_partitioned_table_says_its_partitions_are_rewritten(
+        conninfo: str, tmp_path: Path) -> None:
+    """A partitioned table has no storage (relfilenode 0): `ALTER TABLE events ALTER COLUMN
+    note TYPE varchar(10)` rewrites `events_2024`, not `events`. DBS110 said it rewrote
+    `events` and "the same for" its partition, as for a table with rows of its own."""
+    sql = BELOW[-3]
+    (tmp_path / "1_init.sql").write_text(BELOW_SETUP)
+    (tmp_path / "2_alter.sql").write_text(sql + ";\n")
+    query = ("SELECT relname, relfilenode FROM pg_class "
+             "WHERE relname IN ('events', 'events_2024')")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(BELOW_SETUP)
+        before = dict(conn.execute(query).fetchall())
+        conn.execute(sql)
+        after = dict(conn.execute(query).fetchall())
+    assert before["events"] == after["events"] == 0  # what PostgreSQL does
+    assert before["events_2024"] != after["events_2024"]
+    report = commands.lint(load_settings(tmp_path, environ={}), [tmp_path])
+    (message,) = [f.message for f in report.findings if f.code == "DBS110"]
+    assert message == (
+        "Changing `events.note` from `text` to `varchar(10)` rewrites the partitions of "
+        "`events` (`events_2024`; a partitioned table has no rows of its own) under an "
+        "ACCESS EXCLUSIVE lock; reads and writes on `events` and its partitions wait until "
+        "every row is rewritten.")
+
+
 def test_the_tables_below_are_read_from_the_database_with_database_url(
         conninfo: str, tmp_path: Path, database_url: str) -> None:
     """Linting against the database, the inheriting tables and partitions it has are known."""

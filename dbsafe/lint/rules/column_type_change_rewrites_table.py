@@ -36,7 +36,9 @@ and a NOT ENFORCED one has nothing to check: neither is named.
 named, or is one of its partitions, at any depth: each is locked and rewritten the same way
 (pg_locks and relfilenodes, PostgreSQL 18), and the finding names those the migrations
 made or the database has. With inheritance the rows often live in a child (opentdf's
-`key_access_server_keys INHERITS (asym_key)`, changed through `ALTER TABLE asym_key`).
+`key_access_server_keys INHERITS (asym_key)`, changed through `ALTER TABLE asym_key`). A
+partitioned table has no storage of its own (its relfilenode is 0): the finding says its
+partitions are what is rewritten, while the table named is locked ACCESS EXCLUSIVE with them.
 
 ## Bad
 ```sql
@@ -95,6 +97,15 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if ctx.created_before(table) or truncated_first(statement, ctx, table):
         return
     below = tuple(child for child, _how in statement.descendants)
+    rewritten = f"`{table}`"
+    partitioned = ctx.partitioned(table)
+    if partitioned:
+        # It has no storage: its partitions' rows are what is rewritten, and they are named
+        # there rather than as tables changed too.
+        listed = "".join(f"`{name}`, " for name in below).removesuffix(", ")
+        rewritten = (f"the partitions of `{table}` ({listed}{'; ' if listed else ''}a "
+                     "partitioned table has no rows of its own)")
+        below = ()
     for action in statement.actions:
         if action.subtype != "AlterColumnType" or action.column is None:
             continue
@@ -105,14 +116,15 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         referencing = _checked_again(statement, table, column)
         if action.using is not None and not is_plain_column(action.using, column):
             yield _finding(ctx, table, column, f"The USING expression for `{table}.{column}` "
-                           f"rewrites `{table}` under an ACCESS EXCLUSIVE lock", referencing,
-                           below)
+                           f"rewrites {rewritten} under an ACCESS EXCLUSIVE lock", referencing,
+                           below, partitioned=partitioned)
             continue
         domain = ctx.domain(new)
         if domain is not None and domain.constrained:
             yield _finding(ctx, table, column, f"Changing `{table}.{column}` to the constrained "
-                           f"domain type `{new}` (a CHECK or NOT NULL) rewrites `{table}` "
-                           "under an ACCESS EXCLUSIVE lock", referencing, below)
+                           f"domain type `{new}` (a CHECK or NOT NULL) rewrites {rewritten} "
+                           "under an ACCESS EXCLUSIVE lock", referencing, below,
+                           partitioned=partitioned)
             continue
         new = ctx.stored_type(new)
         known = ctx.column(table, column)
@@ -121,7 +133,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             severity = Severity.WARNING if stored_as(new)[0] in _CHEAP_TARGETS else Severity.ERROR
             yield ctx.finding(
                 RULE,
-                f"Changing `{table}.{column}` to `{new}` may rewrite `{table}`"
+                f"Changing `{table}.{column}` to `{new}` may rewrite {rewritten}"
                 f"{_below(below)} under an ACCESS EXCLUSIVE lock; dbsafe could not tell "
                 "because the column's current type is unknown.",
                 help="Lint with the database (or a schema snapshot) so dbsafe knows the old "
@@ -135,14 +147,16 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             yield _finding(ctx, table, column,
                            f"Changing `{table}.{column}` from `{stored_as(old)[0]}` to "
                            f"`{stored_as(new)[0]}` "
-                           f"rewrites `{table}` under an ACCESS EXCLUSIVE lock unless the "
-                           "session's TimeZone is UTC", below=below)
+                           f"rewrites {rewritten} under an ACCESS EXCLUSIVE lock unless the "
+                           "session's TimeZone is UTC", below=below,
+                           partitioned=partitioned)
             continue
         # A serial column is stored as integer: name the type PostgreSQL changes.
         shown = dataclasses.replace(old, name=stored_as(old)[0])
         yield _finding(ctx, table, column, f"Changing `{table}.{column}` from "
-                       f"`{shown}` to `{new}` rewrites `{table}` under an ACCESS "
-                       "EXCLUSIVE lock", referencing, below)
+                       f"`{shown}` to `{new}` rewrites {rewritten} under an ACCESS "
+                       "EXCLUSIVE lock", referencing, below,
+                       partitioned=partitioned)
 
 
 def _checked_again(statement: Statement, table: str, column: str) -> list[str]:
@@ -166,10 +180,13 @@ def _below(below: Sequence[str]) -> str:
 
 
 def _finding(ctx: LintContext, table: str, column: str, what: str,
-             referencing: Sequence[str] = (), below: Sequence[str] = ()) -> Finding:
+             referencing: Sequence[str] = (), below: Sequence[str] = (), *,
+             partitioned: bool = False) -> Finding:
     if below:
         what = f"{what}, and the same for{_below(below).removeprefix(' and')}"
         table_words = f"`{table}` and the tables below it"
+    elif partitioned:
+        table_words = f"`{table}` and its partitions"
     else:
         table_words = f"`{table}`"
     if referencing:
