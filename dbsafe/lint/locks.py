@@ -702,8 +702,8 @@ def migration_lock_rows(migration: Migration, history: History, *,
             mode, source, note = lock.mode, "predicted", lock.note
             if observed is not None and lock.relation is not None and lock.target != "type":
                 names = pg_locks_names(lock, statement, ctx)
-                found = next((f for name in names if (f := _observed_mode(observed, name))),
-                             None)
+                found = next((f for name in names
+                              if (f := _observed_mode(observed, name, lock.mode))), None)
                 # The index's table is locked with it: no row of its own as unpredicted.
                 seen.update(n for n, _mode, _kind in observed.locks
                             if any(same_relation(n, name) for name in names))
@@ -768,9 +768,16 @@ def _index_table_row(statement: Statement, table: str, observed: Any,
                    "the dropped index's table", source, ctx.lookup_path())
 
 
-def _observed_mode(observed: Any, relation: str) -> tuple[str, str, str | None] | None:
+def _observed_mode(observed: Any, relation: str,
+                   requested: str | None = None) -> tuple[str, str, str | None] | None:
     """(relation, strongest mode, None if the statement took it, else what took it before:
-    an earlier `statement` or `revision` of the transaction) PostgreSQL showed on it."""
+    an earlier `statement` or `revision` of the transaction) PostgreSQL showed on it.
+
+    A mode the transaction already holds is not shown again when a statement requests it:
+    a statement that adds only weaker modes (an ADD FOREIGN KEY's check, ROW SHARE on the
+    referenced table) while the `requested` one is held since earlier is said to be
+    under that older lock, not to take the weaker one alone."""
+    found: list[tuple[str, str, str | None]] = []
     for locks, before in ((observed.locks, False), (observed.held, True)):
         modes = [(name, m, "revision" if (name, pg_mode, kind) in observed.inherited
                   else "statement")
@@ -779,8 +786,11 @@ def _observed_mode(observed: Any, relation: str) -> tuple[str, str, str | None] 
         if modes:
             # The same mode taken in this revision and an earlier one: this revision's.
             name, mode, since = max(modes, key=lambda x: (strength(x[1]), x[2] == "statement"))
-            return name, mode, since if before else None
-    return None
+            found.append((name, mode, since if before else None))
+    if len(found) == 2 and requested is not None and found[0][2] is None and \
+            strength(found[0][1]) < strength(requested) <= strength(found[1][1]):
+        return found[1]
+    return found[0] if found else None
 
 
 def _unpredicted(statement: Statement, observed: Any, seen: set[str],

@@ -668,6 +668,31 @@ def upgrade():
                         "transaction (pg_locks)")
 
 
+def test_a_weaker_lock_a_statement_adds_does_not_hide_the_stronger_one_held_since(
+        tmp_path: Path) -> None:
+    # Superset's 2591d77e9831 adds a foreign key to `ab_user`, which 4e6a06bad7a8's tables
+    # had already locked SHARE ROW EXCLUSIVE in the same transaction: pg_locks showed only
+    # the ROW SHARE the key's check added, and `--locks` said ROW SHARE on `ab_user` (no
+    # write waits), where the revision alone takes SHARE ROW EXCLUSIVE (writes wait).
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    with op.get_context().autocommit_block():  # committed, as Flask-AppBuilder's ab_user is
+        op.execute("CREATE TABLE users (id int PRIMARY KEY)")
+        op.execute("CREATE TABLE tabs (id int PRIMARY KEY, user_id int)")
+    op.create_table("clusters", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.id")))
+''', "r02": '''
+def upgrade():
+    op.create_foreign_key("tabs_user", "tabs", "users", ["user_id"], ["id"])
+'''})
+    rows = {r.relation: r for r in lock_report(load_migrations(Settings(project_root=root)))
+            if r.location.path.endswith("r02.py")}
+    assert (rows["users"].mode, rows["users"].source) == ("SHARE ROW EXCLUSIVE", "predicted")
+    assert rows["users"].note == ("SHARE ROW EXCLUSIVE already held since an earlier "
+                                  "revision of the transaction (pg_locks)")
+
+
 def test_an_env_py_failing_before_any_revision_is_named_with_its_line(tmp_path: Path) -> None:
     # flask-migrate's env.py reads `current_app` at import: outside the application's
     # context it fails before any revision runs, on the throwaway server and offline. The
