@@ -770,7 +770,7 @@ def _parse_overloads_as_calls(parser: sqlglot.parser.Parser, tokens: list[sqlglo
     """
     for _ in range(_MAX_OVERLOADS):
         try:
-            return parser.parse(tokens, sql)
+            return _named_back(parser.parse(tokens, sql), sql)
         except ParseError as exc:
             error = exc.errors[0] if exc.errors else {}
             if _TOO_MANY_ARGUMENTS not in str(error.get("description", "")):
@@ -784,7 +784,7 @@ def _parse_overloads_as_calls(parser: sqlglot.parser.Parser, tokens: list[sqlglo
             tokens = [*tokens[:at], sqlglot.tokens.Token(
                 paren.token_type, paren.text, paren.line, paren.col, paren.start, paren.end,
                 [*paren.comments, exp.SQLGLOT_ANONYMOUS]), *tokens[at + 1:]]
-    return parser.parse(tokens, sql)
+    return _named_back(parser.parse(tokens, sql), sql)
 
 
 def _operand_placeholders_error(parser: sqlglot.parser.Parser, tokens: list[sqlglot.tokens.Token],
@@ -828,8 +828,123 @@ def _operand_placeholders_error(parser: sqlglot.parser.Parser, tokens: list[sqlg
 
 def _as_parsed(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
     """`tokens` as the parser is given them: placeholders named by keywords read as names,
-    rows bound to `VALUES` read as rows."""
-    return _rows_bound_to_values(_keyword_placeholders(_is_calls(tokens)))
+    rows bound to `VALUES` read as rows, and PostgreSQL's grammar where sqlglot's is another
+    database's (`_qualified_keyword_calls`, `_object_identifier_arrays`, `_convert_calls`).
+
+    sqlglot's parsers are compiled (sqlglotc) and take no subclass, so a dialect of our own
+    cannot change them: what PostgreSQL reads otherwise is given to the parser as tokens it
+    reads so, each at its own position."""
+    return _rows_bound_to_values(_keyword_placeholders(_is_calls(_convert_calls(
+        _object_identifier_arrays(_qualified_keyword_calls(tokens))))))
+
+
+def _qualified_keyword_calls(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
+    """`tokens` with a keyword right after a `.` and right before `(` read as a name.
+
+    A function qualified by its schema may be named by any keyword in PostgreSQL's grammar
+    (`func_name: ColId indirection`, whose last part is any keyword): pgmq's `SELECT * FROM
+    pgmq.delete(%s, %s)` and `FROM pgmq.create(NULL)`. sqlglot read `pgmq.delete(1)` in FROM
+    as a table `pgmq.delete` with a list of column aliases, and refused `pgmq.create(...)`:
+    either way nothing in the statement was checked. After a `.`, PostgreSQL reads any word
+    as a name (`ColLabel`), so the word is given the type of a name, at its own position.
+
+    >>> [t.token_type.name for t in _qualified_keyword_calls(tokenize_postgres(
+    ...     "SELECT * FROM q.delete(1)"))][3:7]
+    ['VAR', 'DOT', 'VAR', 'L_PAREN']
+    """
+    Token, kind = sqlglot.tokens.Token, sqlglot.TokenType
+    if not any(t.token_type == kind.DOT for t in tokens):
+        return tokens
+    out = list(tokens)
+    for i in range(1, len(out) - 1):
+        word = out[i]
+        if (out[i - 1].token_type == kind.DOT and out[i + 1].token_type == kind.L_PAREN
+                and word.token_type not in (kind.VAR, kind.IDENTIFIER)
+                and (word.text[:1].isalpha() or word.text[:1] == "_")
+                and all(c.isalnum() or c in "_$" for c in word.text)):
+            out[i] = Token(kind.VAR, word.text, word.line, word.col, word.start, word.end,
+                           word.comments)
+    return out
+
+
+# The type tokens sqlglot builds a type of without reading an array suffix after them.
+_BARE_TYPE_TOKENS = frozenset({sqlglot.TokenType.OBJECT_IDENTIFIER,
+                               sqlglot.TokenType.PSEUDO_TYPE})
+
+
+def _object_identifier_arrays(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
+    """`tokens` with an array of an object identifier type (`oid[]`, `regclass[]`, ...) or
+    of `cstring` read as the array type it is, by its name in `pg_catalog`, where PostgreSQL
+    finds it.
+
+    sqlglot builds `oid` and `regclass` as types of their own before it reads `[]`, and then
+    reads the `[]` as an empty subscript and refuses the statement: pgai's `where p.oid =
+    any(%s::oid[])`, whose columns were never checked. Written `pg_catalog.oid`, the type is
+    one sqlglot reads an array of. The two tokens added sit at the type's own position, so
+    every other token keeps its place; an already qualified name is left as it is.
+
+    >>> [t.text for t in _object_identifier_arrays(tokenize_postgres("x::oid[]"))]
+    ['x', '::', 'pg_catalog', '.', 'oid', '[', ']']
+    """
+    Token, kind = sqlglot.tokens.Token, sqlglot.TokenType
+    if not any(t.token_type in _BARE_TYPE_TOKENS for t in tokens):
+        return tokens
+    out: list[sqlglot.tokens.Token] = []
+    for i, t in enumerate(tokens):
+        if (t.token_type in _BARE_TYPE_TOKENS and i + 2 < len(tokens)
+                and tokens[i + 1].token_type == kind.L_BRACKET
+                and tokens[i + 2].token_type == kind.R_BRACKET
+                and not (i and tokens[i - 1].token_type == kind.DOT)):
+            out.append(Token(kind.VAR, "pg_catalog", t.line, t.col, t.start, t.start - 1))
+            out.append(Token(kind.DOT, ".", t.line, t.col, t.start, t.start - 1))
+        out.append(t)
+    return out
+
+
+# What a call of `convert` is given to sqlglot as, and read back as (`_named_back`).
+_CONVERT_STAND_IN = "dbsafe_convert_call"
+
+
+def _convert_calls(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
+    """`tokens` with a call of `convert` named so that sqlglot reads it as a call.
+
+    PostgreSQL has no CONVERT syntax: `convert(...)` calls a function of that name, its own
+    `convert(bytea, name, name)` or one of the database's (Liberapay's `convert(
+    currency_amount, currency)`). sqlglot reads it as MySQL's `CONVERT(value, type)`, a cast
+    to a type the second argument names, whose columns were never read (`convert(a, b)`: a
+    cast to a type `b`), and refused it where that argument is no type name (`convert(
+    %(amount)s, t.amount::currency)`): 5 of Liberapay's statements. sqlglot picks its syntax
+    by the function's name alone, so the call is parsed under a name it has no syntax for,
+    at its own position, and given back its own name once parsed (`_named_back`).
+
+    >>> [t.text for t in _convert_calls(tokenize_postgres("SELECT convert(a, b)"))][:2]
+    ['SELECT', 'dbsafe_convert_call']
+    """
+    Token, kind = sqlglot.tokens.Token, sqlglot.TokenType
+    out = tokens
+    for i in range(len(tokens) - 1):
+        word = tokens[i]
+        if (word.token_type == kind.VAR and word.text.lower() == "convert"
+                and tokens[i + 1].token_type == kind.L_PAREN
+                and not (i and tokens[i - 1].token_type == kind.DOT)):
+            if out is tokens:
+                out = list(tokens)
+            out[i] = Token(kind.VAR, _CONVERT_STAND_IN, word.line, word.col, word.start,
+                           word.end, word.comments)
+    return out
+
+
+def _named_back(trees: list[exp.Expr | None], sql: str) -> list[exp.Expr | None]:
+    """`trees` with each call `_convert_calls` renamed given its name as written."""
+    if _CONVERT_STAND_IN not in sql:
+        for tree in trees:
+            for call in tree.find_all(exp.Anonymous) if tree is not None else ():
+                if call.this == _CONVERT_STAND_IN:
+                    start = call.meta.get("start")
+                    end = call.meta.get("end")
+                    call.set("this", sql[start:end + 1] if isinstance(start, int)
+                             and isinstance(end, int) else "convert")
+    return trees
 
 
 def _is_calls(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:

@@ -500,7 +500,11 @@ _CHUNK = 32
 #      only hands to sqlglot's parser (`AdmissionCase(sql=...)` read as `case.sql`,
 #      `ExecuteParams(sql=...)` parsed, logged and kept beside the rewritten statement) is
 #      not read (`extract.py_parsers` follows fields: Arize Phoenix, task 431)
-_CACHE_VERSION = 302
+# 303: valid PostgreSQL sqlglot refused is read as PostgreSQL reads it, its columns checked:
+#      a schema-qualified function named by a keyword (`FROM pgmq.delete(...)`), an array of
+#      an object identifier type (`%s::oid[]`), a call of a function named `convert`
+#      (Liberapay's; sqlglot read MySQL's `CONVERT(value, type)`) (task 442)
+_CACHE_VERSION = 303
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
