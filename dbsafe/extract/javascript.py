@@ -762,6 +762,7 @@ class _Reader:
         fragments: list[SqlFragment] = []
         through_typeorm: set[int] = set()  # indexes in `fragments` of what TypeORM sends
         d1: list[Skipped] = []  # SQL a D1 binding sends (`_on_d1`)
+        views: list[Skipped] = []  # drizzle views' definitions (`_drizzle_view_body`)
         other: list[Skipped] = []  # SQL in a branch for another engine (`_other_database`)
         requests: list[PostgrestRequest] = []
         for node in nodes:
@@ -786,13 +787,15 @@ class _Reader:
             fragment = self._sql(node)
             if fragment is not None and (self._on_d1(node) or self._given_to_d1(node)):
                 d1.append(Skipped(fragment.location(0), f"sent to {_D1}, not PostgreSQL"))
+            elif fragment is not None and self._drizzle_view_body(node):
+                views.append(Skipped(fragment.location(0), _DRIZZLE_VIEW))
             elif fragment is not None and not self._other_database(node, fragment, other):
                 if self.typeorm and self._on_typeorm(node):
                     through_typeorm.add(len(fragments))
                 fragments.append(fragment)
         if self.names.kysely:
             fragments.extend(self._kysely(root))
-        skipped: list[Skipped] = [*d1, *other]
+        skipped: list[Skipped] = [*d1, *views, *other]
         if self.engines and not self.postgres:
             engine = " or ".join(sorted(self.engines))
             skipped = [*skipped, *(Skipped(fragment.location(0), f"sent to {engine}, not PostgreSQL")
@@ -895,6 +898,34 @@ class _Reader:
             body = _class_of(owner) if self.names.worker else None
             return body is not None and typed_field(self.data, body, self.text(binding))
         return self.text(binding) in self.names.d1 and is_env(self.data, owner)
+
+    def _drizzle_view_body(self, call: Node) -> bool:
+        """Whether drizzle's ``sql`...` `` is a view's definition: given to `.as()` of
+        `pgView(...)`, `pgMaterializedView(...)` or a `pgSchema`'s `.view(...)`/
+        `.materializedView(...)`, past its `.with({...})` options. drizzle-orm sends the view's
+        name; the body is what drizzle-kit writes into a migration (`CREATE VIEW "v" AS
+        (...)`) or read from the database (`drizzle-kit pull` describes every view it found,
+        an extension's too)."""
+        arguments = call.child_by_field_name("arguments")
+        if arguments is None or not self._drizzle_tag(arguments):
+            return False
+        node = call
+        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
+            node = node.parent
+        given = node.parent.parent if node.parent is not None and \
+            node.parent.type == "arguments" and node.parent.named_child_count == 1 else None
+        function = given.child_by_field_name("function") if given is not None and \
+            given.type == "call_expression" else None
+        view = _member(function, ("as",))
+        while view is not None and view.type == "call_expression":
+            callee = view.child_by_field_name("function")
+            callee = _unwrap(callee) if callee is not None else None
+            if callee is not None and callee.type == "identifier":
+                return self.text(callee) in ("pgView", "pgMaterializedView")
+            if _member(callee, ("view", "materializedView")) is not None:
+                return True
+            view = _member(callee, ("with",))  # `.with({ securityInvoker: true })`
+        return False
 
     def _given_to_d1(self, call: Node) -> bool:
         """Whether a SQL tag's statement (drizzle's ``sql`...` ``, `sql.raw(...)`) is given to
@@ -4374,6 +4405,22 @@ def _pattern_names(pattern: Node) -> Iterator[Node]:
             alias = node.child_by_field_name("alias") or node.child_by_field_name("name")
             if alias is not None:
                 stack.append(alias)
+
+
+def _member(node: Node | None, names: tuple[str, ...]) -> Node | None:
+    """The object of `node` when it is a member expression `object.name` of one of `names`
+    (parentheses and TypeScript's wrappers around the object removed), else None."""
+    if node is None or node.type != "member_expression":
+        return None
+    prop, owner = node.child_by_field_name("property"), node.child_by_field_name("object")
+    if prop is None or owner is None or \
+            prop.text is None or prop.text.decode("utf-8", "replace") not in names:
+        return None
+    return _unwrap(owner)
+
+
+_DRIZZLE_VIEW = ("not validated: a drizzle view's definition (drizzle-orm sends the view's "
+                 "name; drizzle-kit writes the body into a migration, `CREATE VIEW`)")
 
 
 def _unwrap(node: Node) -> Node:
