@@ -961,6 +961,14 @@ class OtherApplications:
         self._names = names if names is not None else FolderNames()
         self._home = os.path.realpath(schema_home)
         self._application = NearestFolder(self._keeps_migrations, (root,))
+        # Migrations named outside the project (`--sql-migrations ../schema`) are no
+        # application's of it: the project's own code is what they were named for, though
+        # its root keeps migrations too (a stale `supabase/migrations`); an application in
+        # a folder below the root is still another's.
+        real_root = os.path.realpath(root)
+        self._home_outside = not (self._home == real_root
+                                    or self._home.startswith(real_root.rstrip(os.sep) + os.sep))
+        self._root = real_root
         self._other: dict[str, bool] = {}  # an application's folder -> not the schema's
 
     def of(self, file: str) -> str | None:
@@ -973,7 +981,8 @@ class OtherApplications:
         if other is None:
             real = os.path.realpath(application or ".")
             other = self._other[application] = not (
-                self._home == real or self._home.startswith(real.rstrip(os.sep) + os.sep))
+                self._home == real or self._home.startswith(real.rstrip(os.sep) + os.sep)
+                or (self._home_outside and real == self._root))
         return application if other else None
 
     def _keeps_migrations(self, folder: str) -> bool:

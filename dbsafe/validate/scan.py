@@ -507,7 +507,10 @@ _CHUNK = 32
 # 304: a drizzle view's definition (`pgView('v', {...}).as(sql`...`)`, a `pgSchema`'s
 #      `.view(...)`, `pgMaterializedView`) is not validated: drizzle-orm sends the view's name,
 #      drizzle-kit the body in a migration (rocket-path-ai's pulled schema, task 451)
-_CACHE_VERSION = 304
+# 305: migrations named outside the project (`--sql-migrations ../schema`) are its root's:
+#      the root's code is validated against them though the root keeps migrations of its own
+#      (it was all "the code of ., which keeps migrations of its own": a silent pass)
+_CACHE_VERSION = 305
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file

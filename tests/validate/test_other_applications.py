@@ -68,3 +68,28 @@ def test_named_from_there_its_code_is_checked_and_the_others_is_not(tmp_path: Pa
     assert sorted((f.code, f.location.path) for f in report.findings
                   if f.code != "DBS006") == []
     assert "packages/backend/src/q.ts" in {s.location.path for s in report.skipped}
+
+
+def test_migrations_named_outside_the_project_are_its_roots_though_the_root_keeps_some(
+        tmp_path: Path) -> None:
+    # `--sql-migrations ../schema` from a project whose root keeps a `supabase/migrations`
+    # of its own: its code was validated against nothing ("the code of ., which keeps
+    # migrations of its own"), a silent pass; an application below the root is still another's.
+    schema = tmp_path / "schema"
+    _write(schema / "001_init.sql", "CREATE TABLE users (id int PRIMARY KEY, name text);\n")
+    root = tmp_path / "app"
+    _write(root / "supabase" / "migrations" / "20240101000000_init.sql",
+           "CREATE TABLE users (id int PRIMARY KEY, nmae text);\n")
+    _write(root / "q.py", 'def f(cur):\n    cur.execute("SELECT nmae FROM users")\n')
+    example = root / "examples" / "other"
+    _write(example / "supabase" / "migrations" / "20240101000000_init.sql",
+           "CREATE TABLE pets (id int PRIMARY KEY);\n")
+    _write(example / "p.py", 'def f(cur):\n    cur.execute("SELECT nosuch FROM pets")\n')
+    _write(root / "pyproject.toml", "[tool.dbsafe]\n")
+
+    report = commands.validate(load_settings(root, {"sql-migrations": str(schema)}, environ={}), [root])
+
+    assert [(f.code, f.location.path) for f in report.findings] == [("DBS302", "q.py")]
+    skipped = {s.location.path: s.reason for s in report.skipped}
+    assert "the code of examples/other, which keeps migrations of its own" in \
+        skipped["examples/other/p.py"]
