@@ -42,6 +42,8 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import os
+import posixpath
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -709,6 +711,32 @@ class _Reader:
         self.wrapped_modules: dict[tuple[str, int], str] = {}
         # the wrapping methods of the file's classes, by the class body's node id
         self.wrapping_methods: dict[int, dict[str, tuple[int, bool]]] = {}
+        # the wrapping methods of the file's top-level `const X = { m: (text) => ... }`, by
+        # the object's node id, and the functions of its `module.exports = { m: ... }` (and
+        # `exports.m = ...`), by export name: what each sends
+        self.wrapping_objects: dict[int, dict[str, tuple[int, bool]]] = {}
+        self.common_wrappers: dict[str, int] = {}
+        # what each name an import (or `require`) of a module of the project binds is:
+        # (specifier, export), `*` for the module's whole exports (`import * as db`)
+        self.imported: dict[tuple[str, int], tuple[str, str]] = {}
+        # names bound to what a module of the project loading a PostgreSQL driver (and no
+        # other engine's) exports (`import { pool } from './pool'`): `pool.query(text)` sends
+        # to PostgreSQL (`JsWrapper.client`)
+        self.pg_clients: set[tuple[str, int]] = set()
+        # `wrapper_facts` reads the module alone: a call of what an import of the project
+        # binds, or of a driver method on it, may send a wrapper's parameter, on the
+        # condition noted (`js_wrappers` checks it against the other modules' facts): in
+        # `deps` while a parameter is followed, by the wrapper's node id once it is one
+        self.pending = False
+        self.deps: set[tuple] | None = None
+        self.wrapper_deps: dict[int, frozenset[tuple]] = {}
+        # each wrapper's function node id, by ("f", name, scope), ("m", the class body's or
+        # object's node id, method) or ("j", CommonJS export); each object literal of
+        # `wrapping_objects`'s name (None: `export default {...}`); each class the file
+        # declares extending another: its name, the last name of what it extends, its body
+        self.wrapper_ids: dict[tuple, int] = {}
+        self.object_owners: dict[int, str | None] = {}
+        self.subclasses: list[tuple[str, str, Node]] = []
 
     # -- positions ---------------------------------------------------------------------
 
@@ -757,7 +785,7 @@ class _Reader:
         nodes = list(_walk(root))
         self._index(nodes)
         self._find_factories(nodes)
-        if self.postgres and not self.engines:
+        if self._may_wrap():
             self._find_wrappers(root)
         fragments: list[SqlFragment] = []
         through_typeorm: set[int] = set()  # indexes in `fragments` of what TypeORM sends
@@ -1028,8 +1056,10 @@ class _Reader:
             self._imports_engine_type(node, module)
             self._bind_drizzle(node, module)
             self._bind_d1_clients(node, module)
-            if self.names.wrappers and not _package(module):
-                self._bind_wrappers(node, module)
+            if not _package(module):
+                self._note_imports(node, module)
+                if self.names.wrappers:
+                    self._bind_wrappers(node, module)
             if _package_name(module) == "postgres":
                 self._bind_postgres_js(node)
             if _package_name(module) in _PGTYPED_PACKAGES:
@@ -1061,7 +1091,7 @@ class _Reader:
                 for _, scope in _binding_patterns(node):
                     self._bind_client_of(name, value, scope)
                 self._bind_loaded(name, value)
-            if self.names.wrappers and name is not None and value is not None:
+            if name is not None and value is not None:
                 self._bind_required_wrappers(node, name, value)
             if name is None or name.type != "identifier":
                 return
@@ -1262,17 +1292,29 @@ class _Reader:
     # -- the project's wrappers of a driver (`js_wrappers`) ----------------------------
 
     def _find_wrappers(self, root: Node) -> None:
-        """Note the file's top-level functions and class methods that send a parameter, as
-        is, as a statement (`_sent_parameter`), in a module loading a PostgreSQL driver and
-        no other engine's; a wrapper may call another one of the file (`one(text) { return
-        query(text) }`), so they are looked for until no more are found."""
+        """Note the file's top-level functions, class methods and methods of a top-level
+        object (`const db = { all: (text, params) => pool.query(text, params) }`,
+        `module.exports = { ... }`, `exports.all = ...`) that send a parameter, as is, as a
+        statement (`_sent_parameter`), in a module whose driver calls go to PostgreSQL
+        (`_may_wrap`); a wrapper may call another one of the file (`one(text) { return
+        query(text) }`), so they are looked for until no more are found. A method a class
+        of the file extending its class declares again is none (`_overridden`)."""
         functions: list[tuple[tuple[str, int], Node]] = []
         methods: list[tuple[Node, str, bool, Node]] = []
+        objects: list[tuple[tuple[str, int] | None, Node]] = []
+        common: list[tuple[str, Node]] = []
         for child in root.named_children:
             declaration: Node | None = child
             if child.type == "export_statement":
                 declaration = child.child_by_field_name("declaration") or \
                     child.child_by_field_name("value")
+                if declaration is not None and _unwrap(declaration).type == "object" and any(
+                        c.type == "default" for c in child.children):
+                    objects.append((None, _unwrap(declaration)))  # `export default { ... }`
+                    continue
+            elif child.type == "expression_statement":
+                common += self._common_functions(child)
+                continue
             if declaration is None:
                 continue
             name = declaration.child_by_field_name("name")
@@ -1284,10 +1326,13 @@ class _Reader:
                     name = declarator.child_by_field_name("name")
                     value = declarator.child_by_field_name("value")
                     value = _unwrap(value) if value is not None else None
-                    if _is_const(declarator) and name is not None and (
-                            name.type == "identifier") and value is not None and value.type in (
-                            "arrow_function", "function_expression", "function"):
+                    if not _is_const(declarator) or name is None or (
+                            name.type != "identifier") or value is None:
+                        continue
+                    if value.type in ("arrow_function", "function_expression", "function"):
                         functions.append(((self.text(name), root.id), value))
+                    elif value.type == "object" and not self._member_assigned(name):
+                        objects.append(((self.text(name), root.id), value))
             elif declaration.type in ("class_declaration", "abstract_class_declaration",
                                       "class"):
                 body = declaration.child_by_field_name("body")
@@ -1300,31 +1345,111 @@ class _Reader:
                         continue
                     static = any(c.type == "static" for c in method.children)
                     methods.append((body, self.text(name), static, method))
+        overridden = self._overridden()
+        if self.names.wrappers:  # (what the project's classes extending them declare again)
+            where = posixpath.splitext(self.path.replace(os.sep, "/"))[0]
+            for (local, scope), body in self.classes.items():
+                kept = [w.methods for w in self.names.wrappers
+                        if w.name == local and w.path == where and scope == root.id]
+                if kept:
+                    overridden.setdefault(body.id, set()).update(
+                        _method_names(self, body) - {m for held in kept for m, _, _ in held})
         for _ in range(4):
             more = False
             for key, function in functions:
                 if key not in self.wrapped_functions:
-                    position = self._sent_parameter(function)
-                    if position is not None:
-                        self.wrapped_functions[key] = position
+                    sent = self._sent_parameter(function)
+                    if sent is not None:
+                        self.wrapped_functions[key] = sent
+                        self.wrapper_ids[("f", *key)] = function.id
                         more = True
             for body, method_name, static, method in methods:
                 found = self.wrapping_methods.setdefault(body.id, {})
-                if method_name not in found:
-                    position = self._sent_parameter(method)
-                    if position is not None:
-                        found[method_name] = (position, static)
+                if method_name not in found and method_name not in overridden.get(body.id, ()):
+                    sent = self._sent_parameter(method)
+                    if sent is not None:
+                        found[method_name] = (sent, static)
+                        self.wrapper_ids[("m", body.id, method_name)] = method.id
                         more = True
             for key, body in self.classes.items():
                 if self.wrapping_methods.get(body.id):
                     self.wrapped_classes[key] = self.wrapping_methods[body.id]
+            for owner, value in objects:
+                found = self.wrapping_objects.setdefault(value.id, {})
+                self.object_owners[value.id] = owner[0] if owner is not None else None
+                for method_name, function in _object_functions(self, value):
+                    if method_name not in found:
+                        sent = self._sent_parameter(function)
+                        if sent is not None:
+                            found[method_name] = (sent, True)  # (`db.all(...)`, as a static)
+                            self.wrapper_ids[("m", value.id, method_name)] = function.id
+                            more = True
+                if owner is not None and found:
+                    self.wrapped_classes[owner] = found
+            for export, function in common:
+                if export not in self.common_wrappers:
+                    sent = self._sent_parameter(function)
+                    if sent is not None:
+                        self.common_wrappers[export] = sent
+                        self.wrapper_ids[("j", export)] = function.id
+                        more = True
             if not more:
                 break
+
+    def _common_functions(self, statement: Node) -> list[tuple[str, Node]]:
+        """The functions a CommonJS module exports by name written there: `module.exports =
+        { all: (text) => ..., one(text) { ... } }`, `exports.all = function (text) { ... }`."""
+        expression = statement.named_children[0] if statement.named_children else None
+        if expression is None or expression.type != "assignment_expression":
+            return []
+        left, right = expression.child_by_field_name("left"), \
+            expression.child_by_field_name("right")
+        if left is None or right is None:
+            return []
+        target, right = _dotted(self.text(left)), _unwrap(right)
+        if target == "module.exports" and right.type == "object":
+            return _object_functions(self, right)
+        if target.startswith(("module.exports.", "exports.")) and target.count(".") == (
+                2 if target.startswith("module.") else 1) and right.type in (
+                "arrow_function", "function_expression", "function"):
+            return [(target.rpartition(".")[2], right)]
+        return []
+
+    def _member_assigned(self, name: Node) -> bool:
+        """Whether the file assigns a member of the object a name binds (`db.all = ...`),
+        which may replace a method of it."""
+        for use in self.references.get(self.text(name), ()):
+            member = use.parent
+            if member is not None and member.type == "member_expression" and (
+                    member.child_by_field_name("object") == use) and (
+                    member.parent is not None and member.parent.type in (
+                        "assignment_expression", "augmented_assignment_expression")) and (
+                    member.parent.child_by_field_name("left") == member):
+                return True
+        return False
+
+    def _overridden(self) -> dict[int, set[str]]:
+        """The methods each class of the file (by its body's node id) has that a class of
+        the file extending it, at any depth, declares again: on an instance of the class,
+        or `this` in it, the call may run that one instead."""
+        parent_of = {body.id: self._declared(base, self.classes)
+                     for body, base in self.extending}
+        found: dict[int, set[str]] = {}
+        for body, _ in self.extending:
+            names = _method_names(self, body)
+            seen: set[int] = set()
+            parent = parent_of.get(body.id)
+            while parent is not None and parent.id not in seen:
+                seen.add(parent.id)
+                found.setdefault(parent.id, set()).update(names)
+                parent = parent_of.get(parent.id)
+        return found
 
     def _sent_parameter(self, function: Node) -> int | None:
         """The position of the first parameter (a plain name) `function` reads only as the
         text a driver call (or another wrapper of the file) sends, or inside a logging
-        call's arguments, and sends at least once; None where there is none."""
+        call's arguments, and sends at least once; None where there is none. In
+        `wrapper_facts`, what that takes of other modules is noted (`wrapper_deps`)."""
         parameters = function.child_by_field_name("parameters")
         single = function.child_by_field_name("parameter") if parameters is None else None
         listed = [single] if single is not None else [
@@ -1339,9 +1464,17 @@ class _Reader:
                     continue
             elif parameter.type == "assignment_pattern":
                 name = parameter.child_by_field_name("left")
-            if name is not None and name.type == "identifier" and self._sent_as_is(
-                    function, name):
-                return position
+            if name is not None and name.type == "identifier":
+                self.deps = set()
+                try:
+                    sent = self._sent_as_is(function, name)
+                    deps = frozenset(self.deps)
+                finally:
+                    self.deps = None
+                if sent:
+                    if deps:
+                        self.wrapper_deps[function.id] = deps
+                    return position
             position += 1
         return None
 
@@ -1384,6 +1517,9 @@ class _Reader:
                     parent.parent is not None and parent.parent.type == "call_expression"):
                 args = [c for c in parent.named_children if c.type != "comment"]
                 index = args.index(node)
+                if self.pending:
+                    return self._pending_sent(parent.parent, index) or (
+                        False if self._logged(use) else None)
                 if index == 0 and self._driver_call(parent.parent):
                     return True
                 if self._wrapper_position(parent.parent) == index:
@@ -1409,21 +1545,130 @@ class _Reader:
 
     def _driver_call(self, call: Node) -> bool:
         """Whether a call is one a driver sends its first argument by (`WRAPPED_SINKS`, and
-        the configured calls)."""
+        the configured calls) to PostgreSQL: in a module loading a PostgreSQL driver, any
+        such call; else one on what a module of the project loading one exports
+        (`_client_receiver`)."""
         function = _generic_callee(call) or call.child_by_field_name("function")
         if function is None:
             return False
         name = _last_name(self, function)
-        return name in WRAPPED_SINKS or self._named(function, name, self.names.calls)
+        if name not in WRAPPED_SINKS and not self._named(function, name, self.names.calls):
+            return False
+        return self.postgres or self._client_receiver(function)
+
+    def _client_receiver(self, function: Node, depth: int = 0) -> bool:
+        """Whether what a driver method is called on is what a module of the project
+        loading a PostgreSQL driver (and no other engine's) exports, or made from it
+        (`pool.query(...)` of `import { pool } from './pool'`, `getPool().query(...)`, a
+        `const client = await pool.connect()`); in `wrapper_facts`, what any import of the
+        project binds, on that condition (`deps`)."""
+        if depth == 0 and _unwrap(function).type != "member_expression":
+            return False  # (a function of that name, not a driver method)
+        node: Node | None = function
+        while node is not None:
+            node = _unwrap(node)
+            if node.type == "member_expression":
+                node = node.child_by_field_name("object")
+            elif node.type == "call_expression":
+                node = node.child_by_field_name("function")
+            else:
+                break
+        if node is None or node.type != "identifier":
+            return False
+        if self._declared_in(node, self.pg_clients):
+            return True
+        imported = self._declared(node, self.imported)
+        if imported is not None:
+            if self.pending and self.deps is not None:
+                self.deps.add(("c", *imported))
+            return self.pending
+        declarator = self._declarator(node)
+        value = declarator.child_by_field_name("value") if declarator is not None and (
+            _is_const(declarator)) else None
+        return depth < 3 and value is not None and self._client_receiver(value, depth + 1)
+
+    def _pending_sent(self, call: Node, index: int) -> bool:
+        """In `wrapper_facts`: whether a call sends its argument at `index` as is, on no
+        condition, or on those of one of its readings (a driver call on an import's export,
+        `pool.query(sql)`, or a call of an import's wrapper, `db.q(sql)`), noted as one
+        condition each holding (`any`)."""
+        readings: list[tuple[tuple, ...]] = []
+        outer = self.deps
+        for reading in (lambda: index == 0 and self._driver_call(call),
+                        lambda: self._wrapper_position(call) == index,
+                        lambda: self._pending_wrapper(call, index)):
+            self.deps = set()
+            try:
+                sent = reading()
+                taken = tuple(sorted(self.deps, key=repr))
+            finally:
+                self.deps = outer
+            if sent and not taken:
+                return True
+            if sent:
+                readings.append(taken)
+        if outer is not None and readings:
+            if len(readings) == 1:
+                outer.update(readings[0])
+            else:
+                outer.add(("any", *readings))
+        return bool(readings)
+
+    def _pending_wrapper(self, call: Node, index: int) -> bool:
+        """In `wrapper_facts`: whether a call is of what an import of the project binds
+        (`q(sql)` of `import { q } from './db'`, `db.q(sql)` of `import * as db`, `db.all(sql)`
+        of `import { db }`), noting that its argument at `index` must be what it sends."""
+        function = _generic_callee(call) or call.child_by_field_name("function")
+        function = _unwrap(function) if function is not None else None
+        if function is None:
+            return False
+        if function.type == "identifier":
+            imported = self._declared(function, self.imported)
+            if imported is None:
+                return False
+            module, export = imported
+            dep: tuple = ("w", module, "default" if export == "*" else export, index)
+        elif function.type == "member_expression":
+            receiver, prop = function.child_by_field_name("object"), \
+                function.child_by_field_name("property")
+            receiver = _unwrap(receiver) if receiver is not None else None
+            imported = self._declared(receiver, self.imported) if receiver is not None and (
+                receiver.type == "identifier") else None
+            if imported is None or prop is None or prop.type != "property_identifier":
+                return False
+            module, export = imported
+            dep = ("w", module, self.text(prop), index) if export == "*" else \
+                ("m", module, export, self.text(prop), index)
+        else:
+            return False
+        if self.deps is not None:
+            self.deps.add(dep)
+        return True
+
+    def _may_wrap(self) -> bool:
+        """Whether the module's functions may send a parameter to PostgreSQL: it loads no
+        other engine's driver, and loads a PostgreSQL driver, or an import binds a wrapper
+        of the project or what a module loading one exports (in `wrapper_facts`: any
+        import of the project, on that condition)."""
+        return not self.engines and (
+            self.postgres or bool(self.pg_clients or self.wrapped_functions
+                                  or self.wrapped_classes or self.wrapped_modules)
+            or (self.pending and bool(self.imported)))
 
     def _logged(self, use: Node) -> bool:
         """Whether a name is read only to be logged: inside the arguments of a logging call
-        (`console.log(sql)`, `logger.debug(`sql is ${sql}`)`, `this.logger.info({ sql })`)."""
+        (`console.log(sql)`, `logger.debug(`sql is ${sql}`)`, `this.logger.info({ sql })`),
+        or of what a `throw` throws (`throw { message, sql }`, `throw new Error(`${sql}`)`):
+        nothing the function sends."""
         node = use
         while node.parent is not None:
             parent = node.parent
+            if parent.type == "throw_statement":
+                return True
             if parent.type == "arguments":
                 call = parent.parent
+                if call is not None and call.type == "new_expression":
+                    return call.parent is not None and call.parent.type == "throw_statement"
                 function = call.child_by_field_name("function") if call is not None else None
                 return function is not None and _LOGGING.search(
                     _dotted(self.text(function))) is not None
@@ -1431,6 +1676,24 @@ class _Reader:
                 return False
             node = parent
         return False
+
+    def _note_imports(self, node: Node, module: str) -> None:
+        """Note what each name an import of a module of the project binds (`imported`)."""
+        scope = _block(node).id
+        for clause in node.named_children:
+            for named in clause.named_children if clause.type == "import_clause" else ():
+                if named.type == "identifier":
+                    self.imported[(self.text(named), scope)] = (module, "default")
+                elif named.type == "namespace_import":
+                    for local in named.named_children:
+                        if local.type == "identifier":
+                            self.imported[(self.text(local), scope)] = (module, "*")
+                for specifier in named.named_children if named.type == "named_imports" else ():
+                    name = specifier.child_by_field_name("name")
+                    alias = specifier.child_by_field_name("alias") or name
+                    if specifier.type == "import_specifier" and name is not None and (
+                            alias is not None):
+                        self.imported[(self.text(alias), scope)] = (module, self.text(name))
 
     def _bind_wrappers(self, node: Node, module: str) -> None:
         """Note the project's wrappers an import binds (`import { q } from '@/lib/db'`,
@@ -1444,6 +1707,7 @@ class _Reader:
                     for local in named.named_children:
                         if local.type == "identifier":
                             self.wrapped_modules[(self.text(local), scope)] = module
+                            self._bind_client(self.text(local), scope, module, "*")
                 for specifier in named.named_children if named.type == "named_imports" else ():
                     name = specifier.child_by_field_name("name")
                     alias = specifier.child_by_field_name("alias") or name
@@ -1452,8 +1716,9 @@ class _Reader:
                         self._bind_wrapper(self.text(alias), scope, module, self.text(name))
 
     def _bind_required_wrappers(self, declarator: Node, name: Node, value: Node) -> None:
-        """Note the project's wrappers a `require` binds: `const db = require('./db')` (its
-        `module.exports`), `const { q, run: send } = require('./db')`."""
+        """Note what a `require` of a module of the project binds, and the project's
+        wrappers among it: `const db = require('./db')` (its `module.exports`), `const { q,
+        run: send } = require('./db')`."""
         value = _unwrap(value)
         function = value.child_by_field_name("function") if (
             value.type == "call_expression") else None
@@ -1466,19 +1731,26 @@ class _Reader:
         module = self.text(given[0]).strip("'\"")
         if _package(module):
             return
+        bind = bool(self.names.wrappers)
         for _, scope in _binding_patterns(declarator):
             if name.type == "identifier":
-                self._bind_wrapper(self.text(name), scope.id, module, "default", "require")
+                self.imported[(self.text(name), scope.id)] = (module, "*")
+                if bind:
+                    self._bind_wrapper(self.text(name), scope.id, module, "default", "require")
                 continue
             for child in name.named_children if name.type == "object_pattern" else ():
+                local, export = None, None
                 if child.type == "shorthand_property_identifier_pattern":
-                    self._bind_wrapper(self.text(child), scope.id, module, self.text(child))
+                    local, export = child, self.text(child)
                 elif child.type == "pair_pattern":
                     key, local = child.child_by_field_name("key"), \
                         child.child_by_field_name("value")
-                    if key is not None and local is not None and local.type == "identifier":
-                        self._bind_wrapper(self.text(local), scope.id, module,
-                                           self._key_name(key) or "")
+                    export = self._key_name(key) if key is not None else None
+                if local is not None and local.type in (
+                        "identifier", "shorthand_property_identifier_pattern") and export:
+                    self.imported[(self.text(local), scope.id)] = (module, export)
+                    if bind:
+                        self._bind_wrapper(self.text(local), scope.id, module, export)
 
     def _bind_wrapper(self, local: str, scope: int, module: str, export: str,
                       whole: str = "") -> None:
@@ -1486,8 +1758,9 @@ class _Reader:
         `require` of the module whole (`whole`), or a default import of a CommonJS one, is
         the object of its exports where it has no default wrapper."""
         file = self._package_file(module)
-        found = {w for w in self.names.wrappers
-                 if w.export == export and w.imported_by(module, self.path, file)}
+        self._bind_client(local, scope, module, export, file)
+        found = {w for w in self.names.wrappers if not w.client
+                 and w.export == export and w.imported_by(module, self.path, file)}
         if len(found) == 1:
             wrapper = found.pop()
             if wrapper.position is not None:
@@ -1496,9 +1769,19 @@ class _Reader:
                 self.wrapped_classes[(local, scope)] = {
                     method: (position, static) for method, position, static in wrapper.methods}
         elif whole and not found and any(
-                (whole == "require" or w.common) and w.imported_by(module, self.path, file)
-                for w in self.names.wrappers):
+                not w.client and (whole == "require" or w.common)
+                and w.imported_by(module, self.path, file) for w in self.names.wrappers):
             self.wrapped_modules[(local, scope)] = module
+
+    def _bind_client(self, local: str, scope: int, module: str, export: str,
+                     file: str | None = None) -> None:
+        """Note `local` as what a module of the project loading a PostgreSQL driver (and
+        no other engine's) exports (`JsWrapper.client`)."""
+        if file is None:
+            file = self._package_file(module)
+        if any(w.client and w.export in ("*", export) and w.imported_by(module, self.path, file)
+               for w in self.names.wrappers):
+            self.pg_clients.add((local, scope))
 
     def _wrapper_position(self, call: Node) -> int | None:
         """The position of the argument a call of a wrapper of the project sends as its
@@ -1506,6 +1789,13 @@ class _Reader:
         if not (self.wrapped_functions or self.wrapped_classes or self.wrapped_modules
                 or self.wrapping_methods):
             return None
+        position = self._wrapper_called(call)
+        if position is not None and self.pending and self.deps is not None:
+            # (a wrapper of the file: what any of them takes of other modules, to be safe)
+            self.deps.update(*self.wrapper_deps.values())
+        return position
+
+    def _wrapper_called(self, call: Node) -> int | None:
         function = _generic_callee(call)
         if function is not None and function.type == "await_expression":
             function = next((c for c in function.named_children if c.type != "comment"), None)
@@ -1613,18 +1903,27 @@ class _Reader:
 
     def _wrapper_exports(self, root: Node) -> dict:
         """What the module exports of its wrappers, for `js_wrappers`: `f`, each function's
-        export names and the position it sends; `c`, each class's export names and its
-        wrapping methods; `j`, whether it exports with CommonJS."""
+        export names and the position it sends; `c`, each class's (or object literal's)
+        export names, its wrapping methods and its name; each with what it takes of other
+        modules where it does (`wrapper_deps`); `j`, whether it exports with CommonJS; `p`,
+        whether it loads a PostgreSQL driver and no other engine's; `r`, what it exports
+        of other modules of the project (`export { q } from './db'`, `export * from
+        './db'`, an imported name exported again); `x`, each class extending another, the
+        name it extends and the methods it declares."""
         exported: dict[str, set[str]] = {}
+        reexports: list[list[str]] = []
         common = False
         for child in root.named_children:
             if child.type == "export_statement":
                 default = any(c.type == "default" for c in child.children)
                 declaration = child.child_by_field_name("declaration")
                 value = child.child_by_field_name("value")
+                source = child.child_by_field_name("source")
                 name = declaration.child_by_field_name("name") if declaration is not None \
                     else None
-                if declaration is not None and declaration.type == "lexical_declaration":
+                if source is not None:
+                    reexports += self._reexports(child, self.text(source).strip("'\"`"))
+                elif declaration is not None and declaration.type == "lexical_declaration":
                     for declarator in declaration.named_children:
                         bound = declarator.child_by_field_name("name")
                         if bound is not None and bound.type == "identifier":
@@ -1638,7 +1937,7 @@ class _Reader:
                         "function_expression", "function", "class") else value
                     if name is not None and name.type == "identifier":
                         exported.setdefault(self.text(name), set()).add("default")
-                elif child.child_by_field_name("source") is None:
+                else:
                     for clause in child.named_children:
                         for specifier in clause.named_children if (
                                 clause.type == "export_clause") else ():
@@ -1670,17 +1969,46 @@ class _Reader:
                         if key is not None and value is not None and value.type == "identifier":
                             exported.setdefault(self.text(value), set()).add(
                                 self._key_name(key) or "")
-            elif target.startswith(("module.exports.", "exports.")) and (
-                    right.type == "identifier"):
+            elif target.startswith(("module.exports.", "exports.")):
                 common = True
-                exported.setdefault(self.text(right), set()).add(target.rpartition(".")[2])
-        functions = [[sorted(exported[name]), position]
-                     for (name, scope), position in self.wrapped_functions.items()
-                     if scope == root.id and name in exported]
-        classes = [[sorted(exported[name]), [[m, p, s] for m, (p, s) in sorted(
-            self.wrapping_methods[body.id].items())]]
-                   for (name, scope), body in self.classes.items()
-                   if scope == root.id and name in exported and self.wrapping_methods.get(body.id)]
+                if right.type == "identifier":
+                    exported.setdefault(self.text(right), set()).add(
+                        target.rpartition(".")[2])
+        for local, aliases in exported.items():  # (`import { q } from './db'; export { q }`)
+            imported = self.imported.get((local, root.id))
+            if imported is not None and imported[1] != "*" and not _package(imported[0]):
+                reexports += [[imported[0], imported[1], alias] for alias in sorted(aliases)]
+
+        def deps(node_id: int) -> list[list]:
+            return sorted(list(d) for d in self.wrapper_deps.get(node_id, ()))
+
+        def method(name: str, position: int, static: bool, node_id: int) -> list:
+            needs = deps(node_id)
+            return [name, position, static, needs] if needs else [name, position, static]
+
+        functions: list[list] = []
+        for (local, scope), position in self.wrapped_functions.items():
+            node_id = self.wrapper_ids.get(("f", local, scope))
+            if scope == root.id and local in exported and node_id is not None:
+                needs = deps(node_id)
+                functions.append([sorted(exported[local]), position,
+                                  *([needs] if needs else [])])
+        for export, position in sorted(self.common_wrappers.items()):
+            needs = deps(self.wrapper_ids[("j", export)])
+            functions.append([[export], position, *([needs] if needs else [])])
+        classes: list[list] = []
+        for (local, scope), body in self.classes.items():
+            found = self.wrapping_methods.get(body.id)
+            if scope == root.id and local in exported and found:
+                classes.append([sorted(exported[local]), [
+                    method(m, p, s, self.wrapper_ids[("m", body.id, m)])
+                    for m, (p, s) in sorted(found.items())], local])
+        for value_id, owner in self.object_owners.items():
+            found = self.wrapping_objects.get(value_id)
+            exports = ["default"] if owner is None else sorted(exported.get(owner, ()))
+            if found and exports:
+                classes.append([exports, [method(m, p, s, self.wrapper_ids[("m", value_id, m)])
+                                          for m, (p, s) in sorted(found.items())], ""])
         facts: dict = {}
         if functions:
             facts["f"] = functions
@@ -1688,7 +2016,33 @@ class _Reader:
             facts["c"] = classes
         if facts and common:
             facts["j"] = 1
+        if self.postgres and not self.engines:
+            facts["p"] = 1
+        if reexports:
+            facts["r"] = reexports
+        subclasses = [[local, base, sorted(_method_names(self, body))]
+                      for local, base, body in self.subclasses]
+        if subclasses:
+            facts["x"] = subclasses
         return facts
+
+    def _reexports(self, statement: Node, module: str) -> list[list[str]]:
+        """What `export { q as query } from './db'` and `export * from './db'` export of a
+        module of the project: (specifier, export, name), `*` for all its named exports."""
+        if _package(module):
+            return []
+        found: list[list[str]] = []
+        for clause in statement.named_children:
+            if clause.type == "namespace_export":  # (`export * as db from`: an object)
+                return []
+            for specifier in clause.named_children if clause.type == "export_clause" else ():
+                name = specifier.child_by_field_name("name")
+                alias = specifier.child_by_field_name("alias") or name
+                if name is not None and alias is not None:
+                    found.append([module, self.text(name), self.text(alias)])
+        if not found and any(c.type == "*" for c in statement.children):
+            found.append([module, "*", "*"])
+        return found
 
     def _bind_this(self, name: str, value: Node, body: Node) -> None:
         """A class's `this.admin = createSupabaseAdmin(url, key)` (in its constructor, or as
@@ -1725,6 +2079,9 @@ class _Reader:
                 heritage.named_children[0] if heritage.named_children else None)
             if base is not None and base.type == "identifier":
                 self.extending.append((body, base))
+            if base is not None and base.type in ("identifier", "member_expression"):
+                self.subclasses.append((self.text(name), self.text(base).rpartition(".")[2],
+                                        body))
 
     def _family(self, body: Node) -> tuple[int, ...]:
         """The bodies of the classes of the file whose `this` may be one object with the one
@@ -4251,17 +4608,53 @@ _LOGGED_IN = frozenset({"template_substitution", "template_string", "binary_expr
                         "pair", "object", "array", "parenthesized_expression"})
 
 
+def _object_functions(reader: _Reader, value: Node) -> list[tuple[str, Node]]:
+    """The functions an object literal holds under a plain key: `all: (text) => ...`,
+    `one: function (text) { ... }`, `many(text) { ... }` (not a getter or a setter)."""
+    found: list[tuple[str, Node]] = []
+    for member in value.named_children:
+        if member.type == "pair":
+            key, function = member.child_by_field_name("key"), member.child_by_field_name("value")
+            function = _unwrap(function) if function is not None else None
+            name = reader._key_name(key) if key is not None and key.type in (
+                "property_identifier", "string") else None
+            if name and function is not None and function.type in (
+                    "arrow_function", "function_expression", "function"):
+                found.append((name, function))
+        elif member.type == "method_definition" and not any(
+                c.type in ("get", "set", "*") for c in member.children):
+            key = member.child_by_field_name("name")
+            if key is not None and key.type == "property_identifier":
+                found.append((reader.text(key), member))
+    return found
+
+
+def _method_names(reader: _Reader, body: Node) -> set[str]:
+    """The names of the methods (and fields, which may hold a function) a class body
+    declares."""
+    names: set[str] = set()
+    for member in body.named_children:
+        if member.type in ("method_definition", "public_field_definition",
+                           "field_definition", "method_signature"):
+            key = member.child_by_field_name("name") or member.child_by_field_name("property")
+            if key is not None:
+                names.add(reader.text(key))
+    return names
+
+
 def wrapper_facts(source: str, path: str) -> dict:
-    """What a module exports of its wrappers of a PostgreSQL driver (`js_wrappers`): {} for
-    none, or in a module loading no PostgreSQL driver, or another engine's driver."""
+    """What a module exports of its wrappers of a PostgreSQL driver, and the module's facts
+    the project's other wrappers may take (`_Reader._wrapper_exports`, `js_wrappers`): {}
+    for none. The module is read alone: what an import of the project binds is taken on
+    the condition noted with each wrapper."""
     data = source.encode("utf-8")
     grammar = _grammar(path)
     tree = _parser(grammar).parse(data)
     reader = _Reader(data, path, typed=grammar != "javascript")
+    reader.pending = True
     reader._index(list(_walk(tree.root_node)))
-    if not reader.postgres or reader.engines:
-        return {}
-    reader._find_wrappers(tree.root_node)
+    if reader._may_wrap():
+        reader._find_wrappers(tree.root_node)
     return reader._wrapper_exports(tree.root_node)
 
 

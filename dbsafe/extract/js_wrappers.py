@@ -40,8 +40,9 @@ import os
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from dbsafe.extract.drizzle_schema import names_file
 
@@ -56,9 +57,13 @@ class JsWrapper:
     from a module that is not relative names (`drizzle_schema.module_names`; none when
     another file of the project has that name), the export (`default` for the default
     export, or CommonJS's `module.exports = X`), the position of the parameter sent for a
-    function (None for a class), and for a class, its wrapping methods: (name, position,
-    static). `common`: the module exports with CommonJS (`module.exports = {...}`), so a
-    `require` of it, or a default import, is the object of its exports."""
+    function (None for a class), and for a class (or an object literal, whose methods are
+    static), its wrapping methods: (name, position, static). `common`: the module exports
+    with CommonJS (`module.exports = {...}`), so a `require` of it, or a default import, is
+    the object of its exports. `client`: the module loads a PostgreSQL driver and no other
+    engine's, so what it exports (`*`; a module re-exporting it: the name it gives) sends
+    to PostgreSQL (`import { pool } from './pool'`, then `pool.query(text)`). `name`: a
+    class's name in its module."""
 
     path: str
     modules: tuple[str, ...]
@@ -66,6 +71,8 @@ class JsWrapper:
     position: int | None
     methods: tuple[tuple[str, int, bool], ...] = ()
     common: bool = False
+    client: bool = False
+    name: str = ""
 
     def imported_by(self, module: str, importer: str, file: str | None = None) -> bool:
         """Whether `import ... from module` in the file `importer` names this module
@@ -76,17 +83,22 @@ class JsWrapper:
 
 
 def sends(data: bytes) -> bool:
-    """Whether a file's bytes may hold a wrapper: it names a PostgreSQL driver's package
-    and calls a driver method with a name or an object as the text."""
-    return _DRIVER.search(data) is not None and _SINK_CALL.search(data) is not None
+    """Whether a file's bytes may hold a wrapper, or a pool one takes: it names a
+    PostgreSQL driver's package."""
+    return _DRIVER.search(data) is not None
 
 
 def js_wrappers(files: Sequence[tuple[str, str]],
                 memo: dict[str, list[object]] | None = None) -> tuple[JsWrapper, ...]:
     """The project's wrappers, read in `files` ((path, path relative to the project's root)
-    pairs). `memo` (kept by the caller between runs): each file's facts by its path, with
-    the size and modification time it was read at; a file whose stat is unchanged is not
-    read again.
+    pairs), and its modules loading a PostgreSQL driver and no other engine's (`client`).
+    `memo` (kept by the caller between runs): each file's facts by its path, with the size
+    and modification time it was read at; a file whose stat is unchanged is not read again.
+
+    The files naming a driver (`sends`) are read first; then, while that finds more, those
+    importing a module found so far (`_importing`): a wrapper of its wrapper or of its
+    pool, a module re-exporting it, a class extending its class. A project with no file
+    naming a PostgreSQL driver has no wrapper, and no more is read.
 
     >>> import tempfile
     >>> from pathlib import Path
@@ -94,32 +106,169 @@ def js_wrappers(files: Sequence[tuple[str, str]],
     ...     _ = Path(d, "db.ts").write_text("import { Pool } from 'pg';\\n"
     ...         "const pool = new Pool();\\n"
     ...         "export const q = (text: string, params?: any[]) => pool.query(text, params);\\n")
-    ...     js_wrappers([(str(Path(d, "db.ts")), "src/db.ts")])
-    (JsWrapper(path='src/db', modules=('db',), export='q', position=0, methods=(), common=False),)
+    ...     [w for w in js_wrappers([(str(Path(d, "db.ts")), "src/db.ts")]) if not w.client]
+    [JsWrapper(path='src/db', modules=('db',), export='q', position=0, methods=(), common=False, client=False, name='')]
     """
     read: dict[str, dict] = {}
     names: Counter[str] = Counter()
+    scripts: list[tuple[str, str, str]] = []
     for path, display in files:
         if not path.endswith(_SCRIPTS):
             continue
         where = posixpath.splitext(display.replace(os.sep, "/"))[0]
         names[_module_name(where)] += 1
+        scripts.append((path, display, where))
         facts = _file_facts(path, display, memo)
-        if facts:
+        if facts is not None:
             read[where] = facts
-    found: list[JsWrapper] = []
-    for where, facts in sorted(read.items()):
+    found = _resolve(read, names)
+    for _ in range(6):
+        stems = sorted({_module_name(w.path) for w in found} - {""})
+        if not stems:
+            break
+        more = False
+        for path, display, where in scripts:
+            if where not in read:
+                facts = _file_facts(path, display, memo, stems)
+                if facts is not None:
+                    read[where] = facts
+                    more = True
+        if not more:
+            break
+        found = _resolve(read, names)
+    return found
+
+
+def _importing(stems: Sequence[str]) -> re.Pattern[bytes]:
+    """A specifier of the project (`./pool`, `../db/index.js`, `@/lib/db`) naming a module
+    of one of `stems` (`_module_name`)."""
+    return re.compile(rb"""['"`](?:\.{1,2}/|~/?|#|@/|/)(?:[^'"`\n]*/)?(?:"""
+                      + b"|".join(re.escape(s.encode()) for s in stems)
+                      + rb""")(?:/index)?(?:\.[cm]?[jt]sx?)?['"`]""")
+
+
+def _resolve(read: dict[str, dict], names: Counter[str]) -> tuple[JsWrapper, ...]:
+    """The wrappers the files' facts make: a wrapper whose conditions on other modules
+    (`javascript._Reader.wrapper_deps`) hold, those the project's modules re-export, and no
+    class method a class extending its class declares again, until no more are found."""
+    def modules(where: str) -> tuple[str, ...]:
         name = _module_name(where)
-        modules = (name,) if names[name] == 1 else ()
-        common = bool(facts.get("j"))
-        for exports, position in facts.get("f", ()):
-            found += [JsWrapper(where, modules, export, position, (), common)
-                      for export in exports]
-        for exports, methods in facts.get("c", ()):
-            found += [JsWrapper(where, modules, export, None,
-                                tuple((m, p, bool(s)) for m, p, s in methods), common)
-                      for export in exports]
-    return tuple(found)
+        return (name,) if names[name] == 1 else ()
+
+    clients = {JsWrapper(where, modules(where), "*", None, client=True)
+               for where, facts in read.items() if facts.get("p")}
+    overridden = _overridden(read)
+    found: set[JsWrapper] = set(clients)
+    previous: set[JsWrapper] = set()
+    for _ in range(8):  # (each round from the last one's wrappers: a chain takes several)
+        made = set(clients)
+        for where, facts in sorted(read.items()):
+            common = bool(facts.get("j"))
+            for entry in facts.get("f", ()):
+                if _hold(entry[2] if len(entry) > 2 else (), where, found):
+                    made.update(JsWrapper(where, modules(where), export, entry[1], (), common)
+                                for export in entry[0])
+            for exports, methods, *rest in facts.get("c", ()):
+                name = rest[0] if rest else ""
+                # a class extending it declaring one of its wrapping methods again: none of
+                # them is followed (one may call that one through `this`), and the class is
+                # kept without them, so that its own module's reader follows none either
+                gone = overridden({name, *exports} - {"", "default"}) & {m for m, *_ in methods}
+                held = () if gone else tuple(
+                    (m, p, bool(s)) for m, p, s, *deps in methods
+                    if _hold(deps[0] if deps else (), where, found))
+                if held or gone:
+                    made.update(JsWrapper(where, modules(where), export, None, held, common,
+                                          name=name) for export in exports)
+            for module, export, alias in facts.get("r", ()):
+                made.update(_reexported(module, export, alias, where, modules(where), found))
+        previous, found = found, made
+        if found == previous:
+            break
+    else:
+        found &= previous  # (never settled: what the last two rounds agree on)
+    return tuple(sorted(found, key=lambda w: (w.path, w.export, w.client)))
+
+
+def _hold(deps: Sequence[Sequence[object]], where: str, found: set[JsWrapper]) -> bool:
+    """Whether a wrapper's conditions on other modules hold among the wrappers `found`:
+    `c`, what it calls a driver method on is a module's export loading a PostgreSQL driver;
+    `w`, the function it hands the parameter to sends it (at that position); `m`, so does
+    the static method (or an object's) of that export; `any`, one of the lists after it
+    holds (a call read two ways, `pool.query(sql)` of an import)."""
+    for dep in deps:
+        kind, module = dep[0], str(dep[1])
+        if kind == "any":  # (one of the readings' conditions)
+            if not any(_hold(cast("Sequence[Sequence[object]]", reading), where, found)
+                       for reading in dep[1:]):
+                return False
+            continue
+        if kind == "c":
+            if not any(w.client and w.export in ("*", dep[2]) and w.imported_by(module, where)
+                       for w in found):
+                return False
+            continue
+        if kind == "w":
+            matches: list[int | None] = [
+                w.position for w in found if not w.client and w.export == dep[2]
+                       and w.position is not None and w.imported_by(module, where)]
+        else:
+            matches = [next((p for m, p, s in w.methods if m == dep[3] and s), None)
+                       for w in found if not w.client and w.export == dep[2]
+                       and w.position is None and w.imported_by(module, where)]
+        if not matches or any(p != dep[-1] for p in matches):
+            return False
+    return True
+
+
+def _reexported(module: str, export: str, alias: str, where: str, modules: tuple[str, ...],
+                found: set[JsWrapper]) -> list[JsWrapper]:
+    """What a module re-exporting another's `export` (`*`: all its named exports; not a
+    `client` module's) as `alias` exports of its wrappers."""
+    made: list[JsWrapper] = []
+    for wrapper in list(found):
+        if wrapper.path == where or not wrapper.imported_by(module, where):
+            continue
+        if export == "*":
+            if wrapper.client or wrapper.export in ("default", "*"):
+                continue
+            name = wrapper.export
+        elif wrapper.export == export or (wrapper.client and wrapper.export == "*"):
+            name = alias
+        else:
+            continue
+        made.append(JsWrapper(where, modules, name, wrapper.position, wrapper.methods,
+                              False, wrapper.client, wrapper.name))
+    return made
+
+
+def _overridden(read: dict[str, dict]) -> Callable[[set[str]], set[str]]:
+    """For a class's names (its own and its exports), the methods any class of the
+    project extending a class of those names, at any depth, declares (`x`), as a class
+    is named wherever it is extended: the name alone tells it, so a class of another
+    module with that name counts too (a call left unread, never a wrong one). The names a
+    module re-exports a class under count as its own."""
+    subclasses = [(str(name), str(base), set(methods)) for facts in read.values()
+                  for name, base, methods in facts.get("x", ())]
+    aliases = [(str(export), str(alias)) for facts in read.values()
+               for _, export, alias in facts.get("r", ()) if export != "*"]
+
+    def methods(names: set[str]) -> set[str]:
+        family, gone = set(names), set[str]()
+        if not subclasses:
+            return gone
+        for _ in range(8):
+            size = len(family)
+            family |= {alias for export, alias in aliases if export in family}
+            for name, base, declared in subclasses:
+                if base in family:
+                    family.add(name)
+                    gone |= declared
+            if len(family) == size:
+                break
+        return gone
+
+    return methods
 
 
 def _module_name(where: str) -> str:
@@ -127,9 +276,13 @@ def _module_name(where: str) -> str:
     return stem if stem != "index" else posixpath.basename(posixpath.dirname(where))
 
 
-def _file_facts(path: str, display: str, memo: dict[str, list[object]] | None) -> dict | None:
-    """What one file exports that wraps a driver (`javascript.wrapper_facts`), None for
-    nothing; from `memo` while its size and modification time are those it was read at."""
+def _file_facts(path: str, display: str, memo: dict[str, list[object]] | None,
+                stems: Sequence[str] = ()) -> dict | None:
+    """What one file exports that wraps a driver, and the facts a wrapper of another file
+    takes (`javascript.wrapper_facts`); None for a file not read: one `sends` does not
+    tell, nor, with `stems`, importing a module of those (`_importing`). From `memo` while
+    its size and modification time are those it was read at (and, for a file not read,
+    the stems it was looked at for cover `stems`)."""
     try:
         status = os.stat(path)
     except OSError:
@@ -137,19 +290,24 @@ def _file_facts(path: str, display: str, memo: dict[str, list[object]] | None) -
     stamp: list[object] = [status.st_size, status.st_mtime_ns]
     known = memo.get(path) if memo is not None else None
     if known is not None and known[:2] == stamp:
-        return known[2] if isinstance(known[2], dict) else None
+        if isinstance(known[2], dict):
+            return known[2]
+        looked = known[3] if len(known) > 3 and isinstance(known[3], list) else []
+        if not set(stems) - set(looked):
+            return None
     facts: dict | None = None
     try:
         with open(path, "rb") as file:
             data = file.read(_MAX_BYTES + 1)
     except OSError:
         data = b""
-    if len(data) <= _MAX_BYTES and sends(data):
+    if len(data) <= _MAX_BYTES and (sends(data) or (
+            stems and _importing(stems).search(data) is not None)):
         from dbsafe.extract.javascript import wrapper_facts
 
-        facts = wrapper_facts(data.decode("utf-8", "replace"), display) or None
+        facts = wrapper_facts(data.decode("utf-8", "replace"), display)
     if memo is not None:
-        memo[path] = [*stamp, facts]
+        memo[path] = [*stamp, facts, sorted(stems)]
     return facts
 
 
@@ -158,14 +316,6 @@ def _driver_pattern() -> re.Pattern[bytes]:
 
     names = "|".join(re.escape(n) for n in sorted(POSTGRES_DRIVERS, key=len, reverse=True))
     return re.compile(rf"""['"`](?:npm:|jsr:)?(?:{names})(?:[@/][^'"`]*)?['"`]""".encode())
-
-
-# the driver methods a wrapper's parameter may be sent by (`WRAPPED_SINKS`), called with a
-# name or an object (`pool.query(text, params)`, `client.query({ text, values })`)
-_SINK_CALL = re.compile(
-    rb"\b(?:query|execute|unsafe|prepare|none|one|oneOrNone|many|manyOrNone|any|result|"
-    rb"multi|multiResult|queryObject|queryArray|\$queryRawUnsafe|\$executeRawUnsafe)"
-    rb"\s*(?:<[^()]*?>)?\s*\(\s*[{A-Za-z_$]")
 
 
 class _LazyDriver:

@@ -510,7 +510,13 @@ _CHUNK = 32
 # 305: migrations named outside the project (`--sql-migrations ../schema`) are its root's:
 #      the root's code is validated against them though the root keeps migrations of its own
 #      (it was all "the code of ., which keeps migrations of its own": a silent pass)
-_CACHE_VERSION = 305
+# 306: the project's wrappers of a PostgreSQL driver call are also followed through a
+#      module re-exporting them (`export * from './db'`), a wrapper of another module's
+#      wrapper, a method of an object literal (`module.exports = { all: (t, p) =>
+#      pool.query(t, p) }`), and a wrapper of a pool another module loading a PostgreSQL
+#      driver makes (`import { pool } from './pool'`); a class's methods are not when a
+#      class of the project extending it declares one again (task 449)
+_CACHE_VERSION = 306
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file

@@ -177,3 +177,157 @@ def test_a_transforming_or_other_engine_wrapper_is_not_followed(database_url: st
     })
     assert _found(report) == [("DBS302", "src/app.ts", 7, "public.album.titel")]
     assert report.summary["statements_analysed"] == 1
+
+
+# -- task 449: a barrel, a wrapper of another module's wrapper or pool, an object's methods,
+# -- a method a subclass declares again
+
+_POOL = "import { Pool } from 'pg';\nexport const pool = new Pool();\n" \
+        "export const getPool = () => pool;\n"
+_QUERY = """\
+import { pool, getPool } from './pool';
+export async function row<T>(sql: string, params: any[] = []) {
+  const { rows: found } = await pool.query(sql, params);
+  return found[0] as T;
+}
+export const rows = async (text: string, params?: any[]) => {
+  const client = await getPool().connect();
+  try {
+    return (await client.query(text, params)).rows;
+  } finally {
+    client.release();
+  }
+};
+"""
+
+
+@pytest.mark.db
+def test_a_wrapper_of_a_pool_another_module_makes_is_followed(database_url: str,
+                                                              tmp_path: Path) -> None:
+    report = _validate(database_url, tmp_path, {
+        "src/db/pool.ts": _POOL,
+        "src/db/query.ts": _QUERY,
+        # a pool of another engine's driver: its wrapper is not PostgreSQL's
+        "src/legacy/pool.ts": "import mysql from 'mysql2/promise';\n"
+                              "export const pool = mysql.createPool({});\n",
+        "src/legacy/run.ts": "import { pool } from './pool';\n"
+                             "export const run = (sql: string) => pool.query(sql);\n",
+        "src/app.ts": "import { row, rows } from './db/query';\n"
+                      "import { run } from './legacy/run';\n"
+                      "row('SELECT titel FROM album WHERE id = $1', [1]);\n"
+                      "rows('SELECT lable FROM album');\n"
+                      "run('SELECT nosuch FROM album');\n",
+        # a CommonJS pool, and a wrapper throwing what it was given (Roster-App's shape)
+        "api/dbConfig.js": "const { Pool } = require('pg');\nconst pool = new Pool();\n"
+                           "module.exports = { pool };\n",
+        "api/db/queries.js": "const { pool } = require('../dbConfig');\n"
+                             "const runSql = async (sql, params) => {\n"
+                             "  try {\n"
+                             "    return await pool.query(sql, params);\n"
+                             "  } catch (error) {\n"
+                             "    throw { message: 'runSql failed', error, sql, params };\n"
+                             "  }\n};\nmodule.exports = { runSql };\n",
+        "api/db/staff.js": "const { runSql } = require('./queries');\n"
+                           "const one = async (id) => {\n"
+                           "  const sql = 'SELECT titel FROM album WHERE id = $1;';\n"
+                           "  return runSql(sql, [id]);\n};\n",
+    })
+    assert _found(report) == [
+        ("DBS302", "api/db/staff.js", 3, "public.album.titel"),
+        ("DBS302", "src/app.ts", 3, "public.album.titel"),
+        ("DBS302", "src/app.ts", 4, "public.album.lable"),
+    ]
+    assert report.summary["statements_analysed"] == 3
+
+
+@pytest.mark.db
+def test_a_barrel_and_a_wrapper_of_another_modules_wrapper_are_followed(
+        database_url: str, tmp_path: Path) -> None:
+    report = _validate(database_url, tmp_path, {
+        "src/db/pool.ts": _POOL,
+        "src/db/query.ts": _QUERY,
+        "src/db/index.ts": "export { row as first } from './query';\nexport * from './query';\n",
+        "src/lib/sql.ts": "import { rows } from '../db/query';\nexport { rows as all };\n",
+        "src/db/helpers.ts": "import { row } from './query';\n"
+                             "export const exists = (sql: string, params: any[]) =>\n"
+                             "  row(sql, params).then((found) => !!found);\n"
+                             # (the text sent is not the one given)
+                             "export const limited = (sql: string) => row(sql + ' LIMIT 1');\n",
+        "src/routes.ts": "import { first, rows } from '@/db';\n"
+                         "import { all } from '../src/lib/sql';\n"
+                         "import { exists, limited } from './db/helpers';\n"
+                         "first('SELECT titel FROM album');\n"
+                         "rows('SELECT lable FROM album');\n"
+                         "all('SELECT nosuch FROM album');\n"
+                         "exists('SELECT 1 FROM album WHERE titel = $1', ['x']);\n"
+                         "limited('SELECT titel FROM album');\n",
+    })
+    assert _found(report) == [
+        ("DBS302", "src/routes.ts", 4, "public.album.titel"),
+        ("DBS302", "src/routes.ts", 5, "public.album.lable"),
+        ("DBS302", "src/routes.ts", 6, "public.album.nosuch"),
+        ("DBS302", "src/routes.ts", 7, "public.album.titel"),
+    ]
+    assert report.summary["statements_analysed"] == 4
+
+
+@pytest.mark.db
+def test_the_methods_of_an_object_literal_are_followed_and_read_once(database_url: str,
+                                                                     tmp_path: Path) -> None:
+    report = _validate(database_url, tmp_path, {
+        "src/db.ts": "import { Pool } from 'pg';\nconst pool = new Pool();\n"
+                     "export const db = {\n"
+                     "  all: (text: string, params?: any[]) => pool.query(text, params),\n"
+                     "  query: (text: string, params?: any[]) => pool.query(text, params),\n"
+                     "  trimmed(text: string) { return pool.query(text.trim()); },\n"
+                     "};\n",
+        "src/app.ts": "import { db } from './db';\n"
+                      "db.all('SELECT titel FROM album');\n"
+                      # (a driver method's name: read as before, and once)
+                      "db.query('SELECT lable FROM album');\n"
+                      "db.trimmed('SELECT nosuch FROM album');\n",
+        "server/db.js": "const { Pool } = require('pg');\nconst pool = new Pool();\n"
+                        "module.exports = {\n"
+                        "  all: (text, params) => pool.query(text, params),\n"
+                        "  async get(text, params) { return (await pool.query(text, params))"
+                        ".rows[0]; },\n"
+                        "};\n",
+        "server/routes.js": "const db = require('./db');\nconst { get } = require('./db');\n"
+                            "db.all('SELECT titel FROM album');\n"
+                            "get('SELECT lable FROM album');\n",
+    })
+    assert _found(report) == [
+        ("DBS302", "server/routes.js", 3, "public.album.titel"),
+        ("DBS302", "server/routes.js", 4, "public.album.lable"),
+        ("DBS302", "src/app.ts", 2, "public.album.titel"),
+        ("DBS302", "src/app.ts", 3, "public.album.lable"),
+    ]
+    assert report.summary["statements_analysed"] == 4
+
+
+_LIMITED = """\
+import { PgService } from '../postgreSQL/PgService';
+
+export class LimitedService extends PgService {
+  getRowsBySQlQuery(sql, values) {
+    return super.getRowsBySQlQuery(`${sql} LIMIT 10`, values);
+  }
+}
+"""
+
+
+@pytest.mark.db
+def test_a_method_a_subclass_declares_again_is_not_followed(database_url: str,
+                                                            tmp_path: Path) -> None:
+    # `sql: PgService` may hold a LimitedService, whose method sends another text: the
+    # class's calls are left unread (the same files without the subclass: see above)
+    report = _validate(database_url, tmp_path, {
+        "app/persistence/postgreSQL/PgService.ts": _PG_SERVICE,
+        "app/persistence/fabric/CRUDService.ts": _CRUD_SERVICE,
+        "app/persistence/fabric/LimitedService.ts": _LIMITED,
+        "app/runner.ts": "import { Pool } from 'pg';\nconst pool = new Pool();\n"
+                         "export class Runner { run(sql: string) { return pool.query(sql); } }\n"
+                         "export const go = (r: Runner) => r.run('SELECT titel FROM album');\n",
+    })
+    assert _found(report) == [("DBS302", "app/runner.ts", 4, "public.album.titel")]
+    assert report.summary["statements_analysed"] == 1
