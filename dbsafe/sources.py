@@ -441,8 +441,9 @@ _INTROSPECTED = 60
 # releases) nor the files' contents (unchanged by dbsafe's fix) tell such a change.
 # 1: as at _INTROSPECTED 59; 2: a `<version>_down__<name>.sql` beside an up file of its
 # version left out (02231cb4), a drizzle folder's subfolders not run (4714087d, validate
-# cache 278), both made while schemas cached before them were still read.
-_RUNS = 2
+# cache 278), both made while schemas cached before them were still read; 3: of a prisma
+# folder only each `<name>/migration.sql` runs, its `down.sql` beside it no more (task 453).
+_RUNS = 3
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -140,7 +140,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     of a file annotated for goose, sql-migrate or dbmate (`upgrade_section`): upgrading
     never runs them. So are the files a runner's listing leaves out (`_folder_listing`:
     drizzle-kit's journal, temporal-sql-tool's manifest), and those it lists run in its
-    order. Of a `supabase/migrations` folder, only the files supabase's CLI applies
+    order. Of a prisma folder (its `migration_lock.toml`), only each `<name>/migration.sql`
+    (`prisma_runs`: not the `down.sql` written beside it). Of a `supabase/migrations` folder, only the files supabase's CLI applies
     (`<timestamp>_name.sql`, not in a subfolder), each in a transaction, as it runs them
     (`supabase_cli_folder`), and those Lovable applied
     (`<timestamp>-<uuid>.sql`). refinery's (`refinery_folder`: its `V1__x.sql` and
@@ -236,6 +237,11 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                                       "only the files named <timestamp>_name.sql directly in it")
             if dbmate_folder(path):
                 found = [p for p in found if _dbmate_runs(p, path)]
+            if (path / PRISMA_LOCK).is_file():
+                found = [p for p in found if prisma_runs(p, path)]
+                if not found:
+                    raise SourceError(f"no SQL migrations under {path}: prisma migrate runs "
+                                      "only each <name>/migration.sql there")
             if diesel_folder(path) and any(_diesel_runs(p, path) for p in found):
                 found = [p for p in found if _diesel_runs(p, path)]
             if found and not (found := _runner_selection(found)):
@@ -718,6 +724,15 @@ def drizzle_1_for_postgresql(folder: Path) -> bool:
     except (OSError, UnicodeDecodeError, ValueError, AttributeError):
         return True
     return dialect in (None, "postgres", "postgresql", "pg")
+
+
+def prisma_runs(path: Path, folder: Path) -> bool:
+    """Whether prisma migrate runs `path`, a `.sql` file under its migrations `folder`: each
+    migration folder's `migration.sql` (schema-engine's `MigrationDirectory`: one migration
+    script per folder), nothing else. The `down.sql` its docs have you write beside it (run by
+    hand with `prisma db execute`, langwatch's `<migration>/down.sql`), a `rollback.sql`, a
+    seed or a script at the folder's top never run when it migrates."""
+    return path.name == "migration.sql" and path.parent.parent == folder
 
 
 def drizzle_1_runs(path: Path, folder: Path) -> bool:
@@ -2353,10 +2368,13 @@ def prisma_one_query(folder: Path, root: Path, known: dict[Path, bool]) -> bool:
     return answer
 
 
+PRISMA_LOCK = "migration_lock.toml"
+
+
 def prisma_folder(folder: Path) -> bool:
     """Whether `folder` is prisma migrate's: a `migration_lock.toml`, or
     `<name>/migration.sql` files without drizzle-kit 1.0's snapshots beside them."""
-    return (folder / "migration_lock.toml").is_file() or (
+    return (folder / PRISMA_LOCK).is_file() or (
         any(folder.glob("*/migration.sql")) and not drizzle_1_folder(folder))
 
 

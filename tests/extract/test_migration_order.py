@@ -42,6 +42,20 @@ def test_prisma_folders_sort_by_name_as_prisma_does(tmp_path: Path) -> None:
         "20240101_a/migration.sql", "20240101000000_b/migration.sql"]
 
 
+def test_a_prisma_folder_runs_only_each_migration_sql(tmp_path: Path) -> None:
+    # schema-engine reads one migration script per folder: the `down.sql` prisma's docs have
+    # you write beside it (langwatch), a `rollback.sql`, a seed at the top never run.
+    assert _order(tmp_path, ["20240101000000_a/migration.sql", "20240101000000_a/down.sql",
+                             "20240201000000_b/rollback.sql", "20240201000000_b/migration.sql",
+                             "seed.sql", "migration_lock.toml"]) == [
+        "20240101000000_a/migration.sql", "20240201000000_b/migration.sql"]
+
+
+def test_a_prisma_folder_without_a_migration_sql_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"only each <name>/migration\.sql"):
+        _order(tmp_path, ["20240101000000_a/down.sql", "migration_lock.toml"])
+
+
 def test_supabase_files_sort_by_name_as_its_cli_does(tmp_path: Path) -> None:
     folder = tmp_path / "supabase" / "migrations"
     assert _order(folder, ["2023101223_add_column.sql", "20230912150657_initialize.sql"]) == [

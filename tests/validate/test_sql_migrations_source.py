@@ -861,6 +861,36 @@ def test_prisma_folders_run_in_prismas_order(tmp_path: Path) -> None:
     assert dict(report.findings[0].context)["PostgreSQL"].startswith("42703")
 
 
+def test_a_prisma_folders_down_and_rollback_scripts_are_not_run(tmp_path: Path) -> None:
+    """prisma migrate runs each folder's `migration.sql` alone. langwatch keeps a `down.sql`
+    beside one (prisma's docs: run by hand with `prisma db execute`): it was run before its
+    `migration.sql` (a needless DBS006, its table not made yet). A `rollback.sql` sorts
+    after it: run, it dropped the column the migration added, a false DBS302."""
+    folder = tmp_path / "prisma" / "migrations"
+    for name, file, sql in [
+        ("20240101000000_init", "migration.sql", 'CREATE TABLE "Cost" ("id" TEXT PRIMARY KEY);'),
+        ("20240201000000_price", "down.sql", 'DROP TABLE "Price";'),
+        ("20240201000000_price", "migration.sql",
+         'CREATE TABLE "Price" ("id" TEXT PRIMARY KEY);\n'
+         'ALTER TABLE "Cost" ADD COLUMN "amount" INTEGER;'),
+        ("20240201000000_price", "rollback.sql",
+         'ALTER TABLE "Cost" DROP COLUMN "amount";\nDROP TABLE "Price";'),
+    ]:
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        (folder / name / file).write_text(sql + "\n")
+    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "costs.ts").write_text(
+        "export const costs = (prisma) => prisma.$queryRaw`SELECT amount FROM \"Cost\"`;\n"
+        "export const prices = (prisma) => prisma.$queryRaw`SELECT id FROM \"Price\"`;\n"
+        "export const typo = (prisma) => prisma.$queryRaw`SELECT amonut FROM \"Cost\"`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert findings(report) == [("DBS302", "src/costs.ts", 3)]
+    assert dict(report.findings[0].context)["PostgreSQL"].startswith("42703")
+
+
 def test_a_function_argument_hole_is_a_value(tmp_path: Path) -> None:
     """`lower(${email})`, `hashtext(${id})`, `AT TIME ZONE ${tz}` send a parameter: the
     statement is validated, with PostgreSQL's agreement (inbox-zero, papermark, AFFiNE and
