@@ -321,6 +321,20 @@ def test_a_prisma_migration_is_one_transaction_before_prisma_7_4(
                   for f in report.findings if f.location is not None) == found
 
 
+def test_a_prisma_migrations_down_sql_is_not_linted(tmp_path: Path) -> None:
+    # prisma migrate runs each folder's migration.sql alone: the down.sql prisma's docs have
+    # you write beside it is run by hand. Linted as a migration, its DROP COLUMN was a DBS202.
+    folder = tmp_path / "prisma" / "migrations"
+    for name, file, text in (("1_a", "migration.sql", "CREATE TABLE a (id int);\n"),
+                             ("2_b", "migration.sql", "ALTER TABLE a ADD COLUMN b int;\n"),
+                             ("2_b", "down.sql", "ALTER TABLE a DROP COLUMN b;\n")):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        (folder / name / file).write_text(text)
+    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS202",)), [folder])
+    assert list(report.findings) == []
+
+
 def test_flyway_s_each_migration_callback_is_linted_as_part_of_each_migration(
         tmp_path: Path) -> None:
     # beforeEachMigrate.sql runs in each migration's transaction, before it: its timeouts
