@@ -353,6 +353,15 @@ class _Walk:
         self.snapshots += 1
         return introspect_url(url)
 
+    def release(self) -> None:
+        """Close every connection to the walk's database (the child's, the application's
+        pooled ones, the lock-wait watch's; the walk's own opens on first use), so that it
+        can be copied; the next request reconnects."""
+        self._db.close()
+        self._db = contextlib.ExitStack()
+        self._kept = None
+        self.session.release(self.url)
+
     def replace(self) -> bool:
         """Continue on a fresh database (after a step left this one in an unknown state).
 
@@ -426,10 +435,23 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
                     conn.execute(f'CREATE DATABASE "{name}"'.encode())
                 return server.url(name)
 
+            def copies_from_now_on() -> None:
+                """The databases `new_database` makes are copies of the walk's first one as
+                it is now (no connection to it is open)."""
+                import psycopg
+
+                nonlocal template
+                try:
+                    template = stack.enter_context(pristine_copy(server, "dbsafe", "loaded"))
+                except psycopg.Error as exc:  # still in use (55006): as before, empty ones
+                    log.warning("the walk's fresh databases start empty, without what the "
+                                "application made as it loaded (copying the first one "
+                                "failed: %s)", first_line(exc))
+
             return walk(project, server.url("dbsafe"), root=root,
                         start=[start] if start else (), target=target, options=options,
                         new_database=new_database, seed=seed, progress=progress,
-                        throwaway=True)
+                        throwaway=True, copies_from_now_on=copies_from_now_on)
     from dbsafe.core import DatabaseError
     from dbsafe.migrate.runner import current_revisions
     from dbsafe.pg.urls import redact_url
@@ -455,7 +477,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
          new_database: Callable[[], str] | None = None, seed: Path | None = None,
          progress: Progress | None = None,
          fast_min: int | None = FAST_WALK_MIN,
-         split_min: int | None = SPLIT_WALK_MIN, throwaway: bool = False) -> WalkResult:
+         split_min: int | None = SPLIT_WALK_MIN, throwaway: bool = False,
+         copies_from_now_on: Callable[[], None] | None = None) -> WalkResult:
     """Walk the history on `url` and report every revision whose downgrade is no undo.
 
     Each revision costs one request to the child: its upgrade (in the same alembic command
@@ -491,6 +514,11 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
             statement waiting for another connection of the migration idle in its
             transaction has that connection ended (reported as DBS132 when the same
             alembic command left it idle) instead of waiting forever.
+        copies_from_now_on: makes `new_database` return copies of `url` as it is when
+            called (`CREATE DATABASE ... TEMPLATE`). Called once env.py's first run is done
+            on `url`, when the application the child loaded connected to it as it loaded:
+            what it made there then (Superset's Flask-AppBuilder `ab_*` tables), it makes
+            once per process, and each fresh database of the walk must start with it too.
 
     Raises:
         MigrationError: the revisions before `start` could not be applied.
@@ -561,6 +589,12 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         except MigrationError as exc:
             upgrade_failed(exc)
             stopped_at, index = 0, len(order)
+        if copies_from_now_on is not None and stopped_at is None \
+                and w.session.app_connected:
+            # Each fresh database the walk moves to (a rebuild, the twin) starts as this one
+            # is now, with what the application made in it as it loaded.
+            w.release()
+            copies_from_now_on()
         if seed is not None and stopped_at is None:
             _seed(w.url, seed)
         # Without a twin, "before" must be read before each upgrade (one snapshot per

@@ -35,6 +35,7 @@ import re
 import sys
 import time
 import traceback
+import weakref
 from collections.abc import Container, Iterator
 from typing import Any
 
@@ -52,6 +53,9 @@ _LOCATION_KEYS = frozenset({
 
 # The target a pooled connection was made for (`ConnectionPoolEntry.info`)
 _POOLED_TARGET = "dbsafe_target"
+# Every pool entry the sandbox connected (weakly): their idle connections to a database
+# dbsafe releases are closed (`_release`)
+_POOLED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 class SandboxViolation(RuntimeError):
@@ -69,6 +73,7 @@ def _mask(text: str) -> str:
 class Sandbox:
     def __init__(self, target: dict[str, Any] | None) -> None:
         self.target = target  # {"host", "port", "user", "password", "dbname"} or None
+        self.connects = 0  # connections let through to the target
 
     # -- the target as each driver wants it --------------------------------------------------
 
@@ -121,6 +126,8 @@ class Sandbox:
             del cparams[key]
         cparams.update(self.params_for(driver))
         conn_rec.info[_POOLED_TARGET] = self._target_key()
+        _POOLED.add(conn_rec)
+        self.connects += 1
 
     def _target_key(self) -> tuple[str, str, str] | None:
         t = self.target
@@ -167,6 +174,7 @@ class Sandbox:
                 f"migrations run only on {_describe([], t)}. Let env.py use "
                 "config.attributes['connection'] or an engine built from sqlalchemy.url"
             )
+        self.connects += 1
 
     def install(self, session: dict[str, str] | None = None) -> None:
         self._install_sqlalchemy(session or {})
@@ -1373,11 +1381,15 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     script = ScriptDirectory.from_config(config)
     global _SCRIPT_DIR
     _SCRIPT_DIR = script.dir  # a revision failing on import is named in it (main())
+    result: dict[str, Any] = {}
     if _reads_flask_app(os.path.join(script.dir, "env.py")):
         _in_flask_app_context(script, request.get("flask_groups") or [])
+        if sandbox.connects and request["mode"] == "session":
+            # It reached the target as it loaded (Flask-AppBuilder's create_db() makes its
+            # `ab_*` tables): what it made there is made once, in this database only.
+            result["app_connected"] = True
     listing = _Listing(script)
     revision_files = listing.files  # filled once the revisions are imported
-    result: dict[str, Any] = {}
     # alembic imports the revisions inside the env.py run of each command (from the `fn`
     # it passes `run_migrations`), so a request's commands list them there, in their own
     # first run of env.py (`listing.hook`): env.py runs once per command, as under alembic,
@@ -1922,12 +1934,35 @@ _AUTOCOMMIT = False  # the request's `autocommit`: env.py gets an autocommit con
 _ENGINES: dict[str, Any] = {}  # kept engines of a session, by URL (`keep_connection`)
 
 
-def _forget_engines(databases: Any) -> None:
-    """Close the kept connections to `databases` (names): no request runs there again."""
+def _release(databases: Any) -> None:
+    """Close the connections this process keeps to `databases` (names): the session's kept
+    engines (`_ENGINES`), and those the project's own engines left idle in their pools (the
+    Flask application's, which it connected as it loaded and Flask-Migrate's env.py
+    migrates through). One checked out stays: its holder is using it. The next request
+    there opens new ones."""
     for url, engine in list(_ENGINES.items()):
         if engine.url.database in databases:
             del _ENGINES[url]
             engine.dispose()
+    for record in list(_POOLED):
+        target = record.info.get(_POOLED_TARGET)
+        if target is not None and target[2] in databases \
+                and getattr(record, "fairy_ref", None) is None:
+            with contextlib.suppress(Exception):  # closed already, or another pool's layout
+                record.invalidate()
+
+
+def _released(line: str, channel: Any) -> bool:
+    """Whether `line` is a request to release databases (`ApplySession.release`): their
+    connections are closed (`_release`) and it is answered, no command run."""
+    with contextlib.suppress(ValueError):
+        request = json.loads(line)
+        if isinstance(request, dict) and "release" in request:
+            _release([*(request.get("forget") or ()), *request["release"]])
+            channel.write(json.dumps({"ok": True}) + "\n")
+            channel.flush()
+            return True
+    return False
 
 
 def _compare_models(config: Any, script: Any, spec: str) -> list[list[str]]:
@@ -2023,7 +2058,7 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
     channel.write(json.dumps({**result, "ok": True, "ready": True}) + "\n")
     channel.flush()
     for line in _REQUESTS:
-        if not line.strip():
+        if not line.strip() or _released(line, channel):
             continue
         step: dict[str, Any] = {}
         seen_contexts.clear()
@@ -2031,7 +2066,7 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
         saved: dict[str, str | None] = {}
         try:
             request = json.loads(line)
-            _forget_engines(request.get("forget") or ())
+            _release(request.get("forget") or ())
             here = target
             if request.get("database"):
                 here = {**target, "dbname": str(request["database"])}

@@ -801,6 +801,34 @@ class ApplySession:
             watch.__exit__(None, None, None)
         self._forgotten.append(str(connection_params(database_url)["dbname"]))
 
+    def release(self, database_url: str) -> None:
+        """Close every connection the session holds to `database_url` now, between two
+        requests: the child's kept one, those the project's own engines left idle in their
+        pools (the Flask application's), and the lock-wait watch's. The next request there
+        opens new ones. `CREATE DATABASE ... TEMPLATE` copies only a database no other
+        session is connected to.
+
+        Raises:
+            MigrationError: the child ended.
+        """
+        watch = self._watches.pop(database_url, None)
+        if watch is not None:
+            watch.__exit__(None, None, None)
+        request: dict[str, Any] = {"release": [str(connection_params(database_url)["dbname"])]}
+        if self._forgotten:
+            request["forget"], self._forgotten = self._forgotten, []
+        self.wait_ready()
+        self._send(request)
+        self._receive()  # {"ok": true} once they are closed
+
+    @property
+    def app_connected(self) -> bool:
+        """Whether the project's application connected to the session's database as it
+        loaded, before any request (Flask-AppBuilder's `create_db()` makes its `ab_*` tables
+        there): what it made there, it makes once per process."""
+        self.wait_ready()
+        return bool(self._ready.get("app_connected"))
+
     def _watch(self, url: str) -> Any:
         """The watcher of the database `url` names, started on first use; None unless the
         session is on a throwaway server."""

@@ -130,13 +130,19 @@ class SetupSql:
 
 
 @contextlib.contextmanager
-def pristine_copy(server: ThrowawayServer, database: str) -> Iterator[str]:
-    """A copy of `database` on `server` as it is now (right after `SetupSql.run`), for the
-    other databases a run needs (`copy_database`), dropped afterwards; yields its name."""
+def pristine_copy(server: ThrowawayServer, database: str,
+                  suffix: str = "setup") -> Iterator[str]:
+    """A copy of `database` on `server` as it is now (right after `SetupSql.run`; with
+    `suffix` "loaded", after the application loaded in it), for the other databases a run
+    needs (`copy_database`), dropped afterwards; yields its name.
+
+    Raises:
+        psycopg.Error: `database` is in use (55006: another connection is open to it).
+    """
     import psycopg
     from psycopg import sql
 
-    name = f"{database}_setup"
+    name = f"{database}_{suffix}"
     copy_database(server, database, name)
     try:
         yield name

@@ -366,3 +366,110 @@ def test_a_history_starting_from_create_all_says_so_and_runs_with_its_tables_in_
         ("DBS302", "public.customers.email")]
     assert validated["summary"]["schema_files"] == 1
     assert _state(decoy) == before
+
+
+# A history whose later revision alters the table the application makes as it loads
+# (`settings`, SHOP_CREATE_ALL), after a revision whose failed downgrade leaves the walk's
+# database changed, so that the walk goes on from a fresh database; and a revision whose
+# leftover is compared with the twin database's schema.
+_DOWNGRADE_FAILS_HALFWAY = '''"""orders
+
+Revision ID: 0002
+Revises: 0001
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "orders",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False),
+    )
+    op.create_index("orders_customer_id", "orders", ["customer_id"])
+
+
+def downgrade():
+    with op.get_context().autocommit_block():  # dropped for good, then it fails
+        op.drop_index("orders_customer_id", table_name="orders")
+    op.execute("SELECT no_such_function()")
+'''
+
+_ALTERS_SETTINGS = '''"""settings get a value
+
+Revision ID: 0004
+Revises: 0003
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("settings", sa.Column("value", sa.Text))
+
+
+def downgrade():
+    op.drop_column("settings", "value")
+'''
+
+_LEAVES_AN_INDEX = '''"""settings are found by value
+
+Revision ID: 0005
+Revises: 0004
+"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index("settings_value", "settings", ["value"])
+
+
+def downgrade():
+    op.execute("COMMENT ON TABLE settings IS NULL")  # and the index stays
+'''
+
+
+def test_the_walks_fresh_databases_have_what_the_application_made_as_it_loaded(
+        flask_migrate_python: str, decoy: str, tmp_path: Path) -> None:
+    """Superset's Flask-AppBuilder makes its `ab_*` tables in `create_app()`, once per
+    process: in the walk's first database only. After a downgrade that failed halfway the
+    walk went on from a fresh database, where a later revision altering `ab_user` failed
+    (DBS417 `relation "ab_user" does not exist`) and the 315 revisions after it were not
+    verified. The fresh databases (the rebuilt one, the twin) are copies of the first one
+    right after env.py's first run now: `settings` is there, and the walk goes to the end.
+    The application's own database (the decoy) is never reached."""
+    root = _project(tmp_path / "shop")
+    versions = root / "migrations" / "versions"
+    (versions / "0002_orders.py").write_text(_DOWNGRADE_FAILS_HALFWAY)
+    (versions / "0004_settings_value.py").write_text(_ALTERS_SETTINGS)
+    (versions / "0005_settings_value_index.py").write_text(_LEAVES_AN_INDEX)
+    before = _state(decoy)
+
+    code, out, err = _run(root, flask_migrate_python, decoy, "verify-reversible",
+                          "--format", "json", SHOP_CREATE_ALL="1")
+    report = json.loads(out)
+    assert [(f["code"], f["subject"]) for f in report["findings"]] == [
+        ("DBS412", "0002"), ("DBS411", "0005")], out + err
+    left = {c["title"]: c["text"] for c in report["findings"][1]["context"]}["Left behind"]
+    assert left == "index `public.settings.settings_value`: only in the source"  # the twin has `settings`
+    assert report["summary"]["revisions_verified"] == 5, out
+    assert code == 1
+    assert _state(decoy) == before
+    with psycopg.connect(decoy) as conn:  # the application made it on dbsafe's database
+        assert conn.execute("SELECT to_regclass('settings')").fetchone() == (None,)
