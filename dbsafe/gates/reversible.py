@@ -679,6 +679,21 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 if exc.revision is None:
                     raise  # env.py itself, or the version table: not a revision's fault
                 if exc.completed < upgrades:  # an upgrade failed
+                    if exc.self_waits and carry is not None and exc.revision != carry \
+                            and carry in _parents(revision):
+                        # dbsafe ended a connection this command left idle in its
+                        # transaction (DBS132), and alembic failed on it. The command held
+                        # the parent's re-upgrade, whose locks were perhaps the ones waited
+                        # for (Superset's 1226819ee0e3 reads `columns` on the application's
+                        # engine, 956a063c52b3's ALTER holding it): this revision again,
+                        # alone in its command, on a rebuilt database.
+                        carry = None
+                        if not rebuilt():
+                            stopped_at = index
+                            break
+                        before_fp = w.fingerprint()
+                        before = w.snapshot() if eager else None
+                        continue
                     if carry is None or exc.revision != carry:
                         report([_upgrade_failed(by_id.get(exc.revision or "", revision),
                                                 exc, root, setup=_has_setup(w))])

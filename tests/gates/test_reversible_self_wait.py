@@ -381,3 +381,55 @@ def test_the_round_trip_after_dbsafe_ended_a_connection_runs_in_a_new_child(
     assert [(f.code, f.subject) for f in result.findings] == [("DBS411", "r02")], result.findings
     assert "ix_events_released" in dict(result.findings[0].context)["Left behind"]
     assert result.walked == ("r01", "r02")
+
+
+# r03 reads roles on a second connection: it waits for r02's ALTER when both run in one
+# alembic command (one transaction: the walk's re-upgrade of r02 travels with r03's upgrade),
+# as Superset's 1226819ee0e3 reads `columns` through the application's engine after
+# 956a063c52b3 altered it.
+BEHIND_THE_PARENT = {"r01": REVISIONS["r01"], "r02": '''
+
+def upgrade():
+    op.add_column("roles", sa.Column("note", sa.Text))
+
+
+def downgrade():
+    op.drop_column("roles", "note")
+''', "r03": '''
+from sqlalchemy.orm import Session
+
+
+def upgrade():
+    with Session(bind=op.get_bind().engine) as session:  # another connection
+        session.execute(sa.text("SELECT count(*) FROM roles")).scalar()
+
+
+def downgrade():
+    pass
+''', "r04": REVISIONS["r03"]}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.usefixtures("short_self_wait_patience")
+def test_a_revision_that_waits_behind_its_parents_reupgrade_is_walked_alone_and_the_walk_goes_on(
+        tmp_path: Path) -> None:
+    """The wait is reported (DBS132: `alembic upgrade` from r01 waits there forever); alembic
+    then failed on the connection dbsafe ended, and the walk stopped at r03 with a DBS417
+    (Superset 5.0.0: 302 revisions not verified). r03 is walked again, alone in its command
+    on a rebuilt database, where it applies: the walk goes to the end."""
+    root = tmp_path / "p"
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/db"))
+    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])  # one transaction
+    previous = None
+    for rev, body in BEHIND_THE_PARENT.items():
+        (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
+        previous = rev
+    report = commands.verify_reversible(Settings(project_root=root))
+
+    assert [(f.code, f.subject, f.location.line if f.location else None)
+            for f in report.findings] == [("DBS416", "r03", 15), ("DBS132", "r03", 12)]
+    assert "`alembic upgrade` waits here forever" in report.findings[1].message
+    assert report.summary["revisions_verified"] == 4
+    assert report.summary["revisions_not_verified"] == []
