@@ -516,7 +516,11 @@ _CHUNK = 32
 #      pool.query(t, p) }`), and a wrapper of a pool another module loading a PostgreSQL
 #      driver makes (`import { pool } from './pool'`); a class's methods are not when a
 #      class of the project extending it declares one again (task 449)
-_CACHE_VERSION = 306
+# 307: the "not analysed" reason of a statement on what the schema cannot describe names
+#      the packages that make their tables at run time (a job queue's schema, a Keyv
+#      store's table) and the migrations dbsafe did not run, not only failed statements
+#      and stand-ins (task 454)
+_CACHE_VERSION = 307
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
@@ -1422,8 +1426,9 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
 
 
 _UNKNOWN_REASON = ("may use what the schema cannot describe (made by a migration statement "
-                   "that failed on the throwaway server, or a platform's schema dbsafe "
-                   "stands in for)")
+                   "that failed on the throwaway server or one dbsafe did not run, a "
+                   "platform's schema dbsafe stands in for, or a package that makes its "
+                   "tables at run time: a job queue's, a Keyv store's)")
 
 
 def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
