@@ -900,6 +900,9 @@ _DATABASE_OPTION = click.option(
 @main.command("status")
 @_DATABASE_OPTION
 @_alembic_config_option()
+@click.option("--sql-migrations", type=_Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Report on this folder of SQL migrations instead (with no alembic.ini, "
+                   "the project's folder is found as validate finds it).")
 @click.option("--fail-on-pending", is_flag=True, default=False,
               help="Exit 1 when revisions are pending (for CI and deploy scripts).")
 @click.option("--history", "history_limit", type=click.IntRange(min=0), default=10,
@@ -908,8 +911,8 @@ _DATABASE_OPTION = click.option(
 @output_options
 @click.pass_obj
 def status_command(state: CliState, database_url: str | None, alembic_config: Path | None,
-                   fail_on_pending: bool, history_limit: int, sqitch_target: str | None,
-                   **output: Any) -> None:
+                   sql_migrations: Path | None, fail_on_pending: bool, history_limit: int,
+                   sqitch_target: str | None, **output: Any) -> None:
     """Show the database's revision, pending revisions, edited revisions and dbsafe's history.
 
     An applied revision whose file changed since dbsafe applied it is an error (DBS605);
@@ -920,7 +923,7 @@ def status_command(state: CliState, database_url: str | None, alembic_config: Pa
     from dbsafe import commands
 
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
-                 "sqitch-target": sqitch_target}
+                 "sql-migrations": sql_migrations, "sqitch-target": sqitch_target}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     _finish(commands.status(settings, fail_on_pending=fail_on_pending,

@@ -2521,3 +2521,19 @@ def test_a_migrations_table_without_postgres_migrations_hash_is_no_history(
                      "INSERT INTO migrations (timestamp, name) VALUES (1, 'Init1')")
     with pytest.raises(DbsafeError, match="no migration history table dbsafe reads"):
         commands.drift(settings)
+
+
+def test_status_reads_the_folder_named_on_its_command_line(
+        tmp_path: Path, database_url: str) -> None:
+    # Its "no migrations found" error told users to give `--sql-migrations DIR`, which
+    # `status` did not take (drift and verify-reversible do).
+    _project(tmp_path / "proj", "dbmate")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "dbsafe", "status", "--database-url", database_url,
+         "--sql-migrations", str(tmp_path / "proj" / "db" / "migrations"), "--format", "json"],
+        cwd=elsewhere, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    pending = [p["migration"] for p in json.loads(result.stdout)["summary"]["pending"]]
+    assert [Path(p).name for p in pending] == [Path(n).name for n in RUNNERS["dbmate"][0]]
