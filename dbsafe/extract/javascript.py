@@ -53,7 +53,12 @@ from dbsafe.core import Location, Skipped
 from dbsafe.extract.d1_bindings import holds_binding, is_env, typed_field
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
 from dbsafe.extract.holes import NAME_HOLE, Hole, Template, adds_a_clause, fill_holes
-from dbsafe.extract.python import first_word, looks_like_statement, names_only
+from dbsafe.extract.python import (
+    first_word,
+    looks_like_statement,
+    names_only,
+    reads_as_sent_statement,
+)
 from dbsafe.extract.sqlfile import statement_bounds
 
 if TYPE_CHECKING:
@@ -290,6 +295,9 @@ _POSTGRES_DRIVERS = frozenset({
     *_PGTYPED_PACKAGES,
 })
 POSTGRES_DRIVERS = _POSTGRES_DRIVERS
+# node-postgres and the drivers sharing its API, whose `new Pool()`/`new Client()` is a
+# PostgreSQL client (`_Reader._made_by_pg`).
+_PG_CLIENT_PACKAGES = frozenset({"pg", "pg-pool", "@neondatabase/serverless"})
 # TypeORM's handles, by the names its documentation and the Nest projects give them
 # (`this.dataSource.query`, `queryRunner.query`, `entityManager.query`, a transaction's
 # `transactionManager.query`): in a module loading TypeORM, SQL sent through one goes to the
@@ -723,6 +731,9 @@ class _Reader:
         # other engine's) exports (`import { pool } from './pool'`): `pool.query(text)` sends
         # to PostgreSQL (`JsWrapper.client`)
         self.pg_clients: set[tuple[str, int]] = set()
+        # names an import (or `require`) of node-postgres binds (`Pool`, `Client`, `pg` of
+        # `import pg from 'pg'`): `new Pool()` is a PostgreSQL client (`_made_by_pg`)
+        self.pg_makers: set[str] = set()
         # `wrapper_facts` reads the module alone: a call of what an import of the project
         # binds, or of a driver method on it, may send a wrapper's parameter, on the
         # condition noted (`js_wrappers` checks it against the other modules' facts): in
@@ -1062,6 +1073,10 @@ class _Reader:
                     self._bind_wrappers(node, module)
             if _package_name(module) == "postgres":
                 self._bind_postgres_js(node)
+            if _package_name(module) in _PG_CLIENT_PACKAGES:
+                self.pg_makers.update(
+                    self.text(n) for child in node.named_children
+                    if child.type == "import_clause" for n in _pattern_names(child))
             if _package_name(module) in _PGTYPED_PACKAGES:
                 self.pgtyped_tags.update(
                     self.text(n) for child in node.named_children
@@ -1093,6 +1108,8 @@ class _Reader:
                 self._bind_loaded(name, value)
             if name is not None and value is not None:
                 self._bind_required_wrappers(node, name, value)
+                if self._required(value) in _PG_CLIENT_PACKAGES:  # `const { Pool } = require('pg')`
+                    self.pg_makers.update(self.text(n) for n in _pattern_names(name))
             if name is None or name.type != "identifier":
                 return
             if value is not None and self._required(value) == "postgres":
@@ -1586,6 +1603,54 @@ class _Reader:
         value = declarator.child_by_field_name("value") if declarator is not None and (
             _is_const(declarator)) else None
         return depth < 3 and value is not None and self._client_receiver(value, depth + 1)
+
+    def _on_postgres_client(self, function: Node) -> bool:
+        """Whether a driver method is called on a client the code shows is a PostgreSQL
+        driver's: what another module of the project loading one (and no other engine's)
+        exports (`_client_receiver`), a postgres.js client (`_postgres_client`: `const db =
+        postgres(url)`, then `db.unsafe(...)`), or node-postgres's `new Pool(...)` or `new
+        Client(...)` (of `pg`, `pg-pool`, `@neondatabase/serverless`), a `const` bound to one,
+        or made from one (`const client = await pool.connect()`)."""
+        if self.pending or _unwrap(function).type != "member_expression":
+            return False
+        if self._client_receiver(function):
+            return True
+        receiver = _unwrap(function).child_by_field_name("object")
+        return receiver is not None and self._made_by_pg(receiver)
+
+    def _made_by_pg(self, node: Node, depth: int = 0) -> bool:
+        """Whether what a method is called on is a client node-postgres or postgres.js
+        makes (`_on_postgres_client`), through `.`, calls and `const`s."""
+        current: Node | None = node
+        while current is not None:
+            current = _unwrap(current)
+            if current.type == "member_expression":
+                current = current.child_by_field_name("object")
+            elif current.type == "call_expression":
+                current = current.child_by_field_name("function")
+            else:
+                break
+        if current is None:
+            return False
+        if current.type == "new_expression":
+            made = current.child_by_field_name("constructor")
+            made = _unwrap(made) if made is not None else None
+            if made is not None and made.type == "member_expression":  # `new pg.Pool()`
+                owner = made.child_by_field_name("object")
+                field = made.child_by_field_name("property")
+                return owner is not None and field is not None and (
+                    owner.type == "identifier" and self.text(owner) in self.pg_makers
+                    and self.text(field) in ("Pool", "Client"))
+            return made is not None and made.type == "identifier" and (
+                self.text(made) in self.pg_makers)
+        if current.type != "identifier":
+            return False
+        if self._postgres_client(current):
+            return True
+        declarator = self._declarator(current)
+        value = declarator.child_by_field_name("value") if declarator is not None and (
+            _is_const(declarator)) else None
+        return depth < 3 and value is not None and self._made_by_pg(value, depth + 1)
 
     def _pending_sent(self, call: Node, index: int) -> bool:
         """In `wrapper_facts`: whether a call sends its argument at `index` as is, on no
@@ -3855,6 +3920,9 @@ class _Reader:
                 if wrapped is None:
                     return None
                 position = wrapped
+                certain = True
+            else:
+                certain = name in SQL_CALLS and self._on_postgres_client(function)
             args = [c for c in arguments.named_children if c.type != "comment"]
             if len(args) <= position or any(
                     a.type == "spread_element" for a in args[:position + 1]):
@@ -3868,7 +3936,7 @@ class _Reader:
                 text = self._query_text(text)
             if text is None or text.type not in ("string", "template_string"):
                 return None
-            return self._statement(text, call, formatted=True,
+            return self._statement(text, call, formatted=True, certain=certain,
                                    bindings=tuple(args[1:2]) if name == "raw" else None)
         return self._statement(literal, call, pgtyped=function.type == "identifier" and (
             self.text(function) in self.pgtyped_tags))
@@ -4191,13 +4259,17 @@ class _Reader:
 
     def _statement(self, literal: Node, site: Node, *, formatted: bool = False,
                    bindings: tuple[Node, ...] | None = None,
-                   tagged: bool = False, pgtyped: bool = False) -> SqlFragment | None:
+                   tagged: bool = False, pgtyped: bool = False,
+                   certain: bool = False) -> SqlFragment | None:
         """The statement a SQL string or template holds, if it reads as one (a template
         a SQL tag marks is SQL: only whether it is a whole statement is asked). `formatted`:
         a call's argument, whose pg-promise variables are holes (`_PGP_VARIABLE`);
         `bindings`: a `raw` call's arguments after its text, whose `??` are identifiers
         (`_knex_identifiers`); `tagged`: a comment marks it SQL (`_marked_sql`); `pgtyped`:
-        a template of pgtyped's tag, whose parameters are values (`_pgtyped_parameters`)."""
+        a template of pgtyped's tag, whose parameters are values (`_pgtyped_parameters`);
+        `certain`: the call certainly sends it to PostgreSQL (`_on_postgres_client`, a
+        wrapper of the project), so a statement is read whatever the case of its keywords
+        when PostgreSQL's parser reads it (`reads_as_sent_statement`)."""
         self.taken.add(literal.start_byte)
         if literal.type == "template_string" and self._in_sql_hole(literal):
             return None
@@ -4213,7 +4285,9 @@ class _Reader:
         tagged = tagged or (literal.type == "template_string" and literal.parent is not None
                             and literal.parent.type == "call_expression")
         if not looks_like_statement(template.text, holes=len(template.holes),
-                                    tagged=tagged) and not _changes_schema(template):
+                                    tagged=tagged) and not _changes_schema(template) and not (
+                certain and reads_as_sent_statement(template.text, fill_holes(
+                    _variables_as_holes(template) if formatted else template)[1])):
             return None
         if self._expected_to_fail(site):
             return None

@@ -4086,6 +4086,40 @@ def looks_like_statement(text: str, *, holes: int = 0, tagged: bool = False) -> 
     return bool(upper or holes or tagged or _STRUCTURE.search(body))
 
 
+def reads_as_sent_statement(text: str, sql: str) -> bool:
+    """Whether a string a call certainly sends to PostgreSQL is a statement, whatever the
+    case of its keywords: its first word opens one (SELECT, WITH, INSERT, UPDATE, DELETE,
+    MERGE, or CALL), and PostgreSQL's parser reads the whole of `sql` (`text` with its holes
+    filled) as statements. For the string a project's wrapper of a driver call sends, or a
+    PostgreSQL driver's client the code shows (`looks_like_statement` asks one case of any
+    call's string, since a method named `query` may be no database's); a sentence that does
+    not parse stays unread (one that does, `Select a file from the list`, is what the call
+    sends PostgreSQL, and fails there as it is checked).
+
+    Example:
+        >>> reads_as_sent_statement("Select * FROM groups WHERE id = $1",
+        ...                         "Select * FROM groups WHERE id = $1")
+        True
+        >>> reads_as_sent_statement("delete from cache", "delete from cache")
+        True
+        >>> reads_as_sent_statement("Select the file you want to delete.",
+        ...                         "Select the file you want to delete.")
+        False
+        >>> reads_as_sent_statement("Update your profile", "Update your profile")
+        False
+    """
+    from pglast.parser import ParseError, parse_sql_json
+
+    start = _LEADING.match(text).end()  # type: ignore[union-attr]
+    if _HEAD.match(text, start) is None and _CALL_HEAD.match(text, start) is None:
+        return False
+    try:
+        parsed = parse_sql_json(sql)
+    except ParseError:
+        return False
+    return '"stmts"' in parsed
+
+
 def _blank(found: re.Match[str]) -> str:
     """A quoted text as `''`, a comment as a blank."""
     return "''" if found.group("quoted") else " "

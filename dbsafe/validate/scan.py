@@ -520,7 +520,11 @@ _CHUNK = 32
 #      the packages that make their tables at run time (a job queue's schema, a Keyv
 #      store's table) and the migrations dbsafe did not run, not only failed statements
 #      and stand-ins (task 454)
-_CACHE_VERSION = 307
+# 308: a string a call certainly sends to PostgreSQL (a wrapper of the project, a client of
+#      node-postgres or postgres.js the code shows) is a statement whatever the case of its
+#      keywords when PostgreSQL's parser reads it (`runSql("Select * FROM groups ...")`:
+#      Roster-App's 19 calls; task 455)
+_CACHE_VERSION = 308
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
