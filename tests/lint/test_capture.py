@@ -155,6 +155,11 @@ def write_history(root: Path, revisions: dict[str, str] = REVISIONS) -> Path:
     return ini
 
 
+# The tests reading `history` run on one worker, one after another: it is built once
+# (a throwaway database and every revision run, 3-4 s), not once per worker.
+_ONE_HISTORY = pytest.mark.xdist_group("capture_history")
+
+
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Report]:
     root = tmp_path_factory.mktemp("history")
@@ -175,11 +180,13 @@ def _findings_text(report: Report) -> str:
     return render_text(Report(report.findings), {})
 
 
+@_ONE_HISTORY
 def test_the_history_lints_as_committed(history: tuple[Path, Report]) -> None:
     _, report = history
     assert_snapshot(_findings_text(report), FIXTURES / "capture_history.expected")
 
 
+@_ONE_HISTORY
 def test_every_revision_is_linted_and_the_failing_one_is_named(
         history: tuple[Path, Report]) -> None:
     _, report = history
@@ -244,6 +251,7 @@ def upgrade():
     assert "from `state_old` to `state` rewrites `users`" in messages["DBS110"]
 
 
+@_ONE_HISTORY
 def test_a_data_migration_is_linted_from_the_sql_it_ran(history: tuple[Path, Report]) -> None:
     root, _ = history
     [r02] = [m for m in load_migrations(Settings(project_root=root)) if m.revision == "r02"]
@@ -257,6 +265,7 @@ def test_a_data_migration_is_linted_from_the_sql_it_ran(history: tuple[Path, Rep
     ]
 
 
+@_ONE_HISTORY
 def test_postgresql_confirms_rewrites_and_drops_what_it_contradicts(
         history: tuple[Path, Report]) -> None:
     _, report = history
@@ -268,6 +277,7 @@ def test_postgresql_confirms_rewrites_and_drops_what_it_contradicts(
     assert all(v and "relfilenode changed" in v for v in rewrites.values())
 
 
+@_ONE_HISTORY
 def test_a_rewrite_postgresql_did_not_do_is_dropped(history: tuple[Path, Report]) -> None:
     import dataclasses
 
@@ -285,6 +295,7 @@ def test_a_rewrite_postgresql_did_not_do_is_dropped(history: tuple[Path, Report]
     assert "orders.memo" not in {f.subject for f in lint_migration(r04, rules)}
 
 
+@_ONE_HISTORY
 def test_lock_findings_postgresql_contradicts_are_dropped_and_the_others_confirmed(
         history: tuple[Path, Report]) -> None:
     _, report = history
@@ -297,6 +308,7 @@ def test_lock_findings_postgresql_contradicts_are_dropped_and_the_others_confirm
         "PostgreSQL took a SHARE lock on `orders` on a throwaway server (pg_locks)")
 
 
+@_ONE_HISTORY
 def test_a_lock_postgresql_did_not_take_is_dropped(history: tuple[Path, Report]) -> None:
     import dataclasses
 
@@ -368,6 +380,7 @@ def upgrade():
     assert "Confirmed" in found[("DBS107", "orders.status")]
 
 
+@_ONE_HISTORY
 def test_history_aware_precision(history: tuple[Path, Report]) -> None:
     _, report = history
     found = _by_revision(report)
@@ -380,6 +393,7 @@ def test_history_aware_precision(history: tuple[Path, Report]) -> None:
     assert "DBS138" not in found["r05"]
 
 
+@_ONE_HISTORY
 def test_locks_show_what_postgresql_took(history: tuple[Path, Report]) -> None:
     root, _ = history
     rows = lock_report(load_migrations(Settings(project_root=root)))
@@ -402,6 +416,7 @@ def test_locks_show_what_postgresql_took(history: tuple[Path, Report]) -> None:
         ("SHARE", "observed")]
 
 
+@_ONE_HISTORY
 def test_a_rerun_with_nothing_changed_uses_the_cache(history: tuple[Path, Report]) -> None:
     root, _ = history
     loaded = load(Settings(project_root=root))
@@ -556,6 +571,7 @@ def test_json_output_is_one_document_though_the_project_prints_and_logs(
     assert {f["code"] for f in document["findings"]} >= {"DBS110"}
 
 
+@_ONE_HISTORY
 def test_since_lints_the_later_revisions_with_what_the_earlier_built(
         history: tuple[Path, Report]) -> None:
     from dbsafe.core import SourceError
@@ -624,6 +640,7 @@ def test_an_env_py_calling_connect_on_the_handed_in_connection_is_captured(
     assert [m.revision for m in loaded.migrations] == ["r01"]
 
 
+@_ONE_HISTORY
 def test_a_cached_run_reads_no_revision_python_for_dbs210(
         history: tuple[Path, Report], monkeypatch: pytest.MonkeyPatch) -> None:
     from dbsafe.lint import history as lint_history
