@@ -11,6 +11,7 @@ import codecs
 import functools
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
     from dbsafe.extract.javascript import SqlNames
     from dbsafe.extract.py_parsers import Parsed
+
+    # a `.gitignore`'s folder, its patterns, and one regex matching where any of them does
+    _GitIgnore = tuple[str, pathspec.PathSpec, "re.Pattern[str] | None"]
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +90,9 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
 
 
 def discover_named(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = (),
-                   unreadable: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+                   unreadable: list[tuple[str, str]] | None = None,
+                   walked: dict[str, list[tuple[str, str]]] | None = None,
+                   ) -> list[tuple[str, str]]:
     """`discover`'s files as strings (`os.fspath` of its paths, in its order), each with
     its `display_path`.
 
@@ -97,6 +103,10 @@ def discover_named(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] 
     Both come from the walk at no extra cost: building a `Path` and resolving it again, a
     system call per directory in it, for each of thousands of files was most of a cached
     run.
+
+    `walked` (given the same `root` and `exclude` each time, as `ProjectFiles` does): each
+    folder walked, by its resolved path, with what was found in it (relative to it, and
+    resolved); a folder found there is not listed again, its files taken as they were found.
     """
     real_root = os.path.realpath(root)
     excluded = None
@@ -107,7 +117,8 @@ def discover_named(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] 
     found: dict[str, str] = {}  # keyed by normalised path, as Path would compare them
     for path in paths:
         if path.is_dir():
-            for given, real in _walk(os.fspath(path), real_root, excluded, unreadable):
+            for given, real in _walk(os.fspath(path), real_root, excluded, unreadable,
+                                     walked):
                 found[given] = _display(real, real_root, given)
         elif path.suffix in SUFFIXES:
             real = os.path.realpath(path)
@@ -116,6 +127,41 @@ def discover_named(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] 
                 found[given] = _display(real, real_root, given)
     # Path's own order: part by part.
     return sorted(found.items(), key=lambda item: item[0].split(os.sep))
+
+
+class ProjectFiles:
+    """The files of a run's paths and, when asked for, the project's: what validate's
+    project-wide indexes read (Python's parsing functions, the JS wrappers, knex and Kysely
+    clients), which a run given a subfolder still reads whole.
+
+    Both are `discover_named`'s, and no folder is walked twice: the project's walk takes a
+    folder the run's walk listed as it was listed (a run of `web/` walks the rest of the
+    project once, not `web/` again), and the project is walked once for every index.
+    """
+
+    def __init__(self, paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = (),
+                 unreadable: list[tuple[str, str]] | None = None) -> None:
+        self.root = root
+        self.exclude = exclude
+        self._walked: dict[str, list[tuple[str, str]]] = {}
+        self.files = discover_named(paths, root=root, exclude=exclude, unreadable=unreadable,
+                                    walked=self._walked)
+        self._project = self.files if any(_is_root(p, root) for p in paths) else None
+
+    def project(self) -> list[tuple[str, str]]:
+        """`discover_named([root])` (the run's own files when it was given the root)."""
+        if self._project is None:
+            self._project = discover_named([self.root], root=self.root, exclude=self.exclude,
+                                           walked=self._walked)
+        return self._project
+
+
+def _is_root(path: Path, root: Path) -> bool:
+    """Whether a path a run was given is the project's root (its files are the project's)."""
+    try:
+        return path.is_dir() and path.resolve() == root.resolve()
+    except OSError:
+        return False
 
 
 def workspace_folders(root: Path, relative: Sequence[str], *, depth: int,
@@ -141,7 +187,7 @@ def workspace_folders(root: Path, relative: Sequence[str], *, depth: int,
         import pathspec
 
         excluded = pathspec.GitIgnoreSpec.from_lines(exclude)
-    root_ignores: list[tuple[str, pathspec.PathSpec]] = []
+    root_ignores: list[_GitIgnore] = []
     _load_gitignore(real_root, root_ignores)
     found: list[str] = []
     # (path relative to root, resolved, the .gitignore specs of it and its ancestors)
@@ -184,7 +230,7 @@ def workspace_folders(root: Path, relative: Sequence[str], *, depth: int,
     return sorted(found, key=lambda path: path.split("/"))
 
 
-def _walked_folder(real_dir: str, relative: str, ignores: list[tuple[str, pathspec.PathSpec]],
+def _walked_folder(real_dir: str, relative: str, ignores: list[_GitIgnore],
                    excluded: pathspec.PathSpec | None, real_root: str) -> bool:
     """Whether the folder `relative` (POSIX) below `real_dir` is one `_walk` would enter."""
     real = real_dir
@@ -196,7 +242,7 @@ def _walked_folder(real_dir: str, relative: str, ignores: list[tuple[str, pathsp
 
 
 def _enters(name: str, real: str, symlink: bool,
-            ignores: list[tuple[str, pathspec.PathSpec]],
+            ignores: list[_GitIgnore],
             excluded: pathspec.PathSpec | None, real_root: str) -> bool:
     """Whether the walk goes into the directory `name` (resolved: `real`): not a symbolic
     link (`os.walk` does not follow them), a VCS, cache or `node_modules` folder, a
@@ -436,17 +482,24 @@ def _skip(where: Location, reason: str) -> ExtractResult:
 
 
 def _walk(top: str, real_root: str, excluded: pathspec.PathSpec | None,
-          unreadable: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+          unreadable: list[tuple[str, str]] | None = None,
+          walked: dict[str, list[tuple[str, str]]] | None = None) -> list[tuple[str, str]]:
     """The source files under `top`: each as `top` joined with its relative path, and
     resolved. Folders that cannot be listed go to `unreadable` (display path, reason).
+    `walked`: see `discover_named` (a folder's files are the same whichever walk reaches
+    it: the `.gitignore` files above it apply to it either way, and `_enters` lets the walk
+    reach it only where it would walk into it).
 
     Strings and `os.scandir` rather than `pathlib` and `os.walk`: each directory is resolved
     once and its entries' types come with the listing, so a walk over thousands of files
     costs a cached run little more than reading them.
     """
     real_top = os.path.realpath(top)
+    top_prefix = "" if top in (os.curdir, "") else (top if top.endswith(os.sep) else top + os.sep)
+    if walked is not None and real_top in walked:
+        return [(top_prefix + below, real) for below, real in walked[real_top]]
     # .gitignore files above `top` (up to root) still apply to what is below it.
-    ignores: list[tuple[str, pathspec.PathSpec]] = []
+    ignores: list[_GitIgnore] = []
     root_prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
     if real_top.startswith(root_prefix):
         ancestor = real_root
@@ -486,7 +539,11 @@ def _walk(top: str, real_root: str, excluded: pathspec.PathSpec | None,
                 is_dir = False  # as os.walk: listed with the files
             if is_dir:
                 if _enters(name, real, entry.is_symlink(), ignores, excluded, real_root):
-                    pending.append((given_prefix + name, real, ignores))
+                    if walked is not None and real in walked:
+                        inside = given_prefix + name + os.sep
+                        out.extend((inside + below, found) for below, found in walked[real])
+                    else:
+                        pending.append((given_prefix + name, real, ignores))
                 continue
             if os.path.splitext(name)[1] not in SUFFIXES:
                 continue
@@ -497,10 +554,12 @@ def _walk(top: str, real_root: str, excluded: pathspec.PathSpec | None,
             if _matches(excluded, real_root, real, False):
                 continue
             out.append((given_prefix + name, real))
+    if walked is not None:
+        walked[real_top] = [(given[len(top_prefix):], real) for given, real in out]
     return out
 
 
-def _load_gitignore(directory: str, ignores: list[tuple[str, pathspec.PathSpec]]) -> None:
+def _load_gitignore(directory: str, ignores: list[_GitIgnore]) -> None:
     gitignore = os.path.join(directory, ".gitignore")
     if not os.path.isfile(gitignore):
         return
@@ -511,13 +570,47 @@ def _load_gitignore(directory: str, ignores: list[tuple[str, pathspec.PathSpec]]
         return
     import pathspec
 
-    ignores.append((directory, pathspec.GitIgnoreSpec.from_lines(lines)))
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    ignores.append((directory, spec, _any_pattern(spec)))
 
 
-def _ignored(ignores: list[tuple[str, pathspec.PathSpec]], real: str, *, is_dir: bool) -> bool:
+# A `.gitignore` pattern's regex marks a directory match with a named group; alternatives of
+# one regex cannot share a name (`(?:` instead loses nothing: the pre-test reads no group).
+_NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
+
+
+def _any_pattern(spec: pathspec.PathSpec) -> re.Pattern[str] | None:
+    """One regex matching a path where any of `spec`'s patterns does, None when it cannot be
+    built: most paths match no pattern at all, and this says so with one search instead of
+    pathspec's one per pattern (langfuse's 42 patterns were most of a cached run's walk).
+
+    >>> import pathspec
+    >>> quick = _any_pattern(pathspec.GitIgnoreSpec.from_lines(["*.log", "/build/", "!keep.log"]))
+    >>> [bool(quick.search(p)) for p in ("a/x.log", "build/", "src/app.py", "keep.log")]
+    [True, True, False, True]
+    """
+    sources = [pattern.regex.pattern for pattern in spec.patterns
+               if pattern.include is not None and getattr(pattern, "regex", None) is not None]
+    if not sources:
+        return re.compile(r"(?!)")  # (comments and blank lines only: nothing matches)
+    if not all(isinstance(source, str) for source in sources):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{_NAMED_GROUP.sub('(?:', source)})"
+                                   for source in sources))
+    except re.error:
+        return None
+
+
+def _ignored(ignores: list[_GitIgnore], real: str, *, is_dir: bool) -> bool:
     """Git's rule: the deepest `.gitignore` with a matching pattern decides."""
-    for directory, spec in reversed(ignores):
+    for directory, spec, quick in reversed(ignores):
         relative = _relative_posix(real, directory) + ("/" if is_dir else "")
+        # (pathspec matches the path as `normalize_file` makes it: a leading `./` or `/` off)
+        if quick is not None and quick.search(
+                relative[1:] if relative.startswith("/")
+                else relative[2:] if relative.startswith("./") else relative) is None:
+            continue
         result = spec.check_file(relative)
         if result.include is not None:
             return result.include

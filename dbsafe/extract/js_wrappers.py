@@ -92,8 +92,10 @@ def js_wrappers(files: Sequence[tuple[str, str]],
                 memo: dict[str, list[object]] | None = None) -> tuple[JsWrapper, ...]:
     """The project's wrappers, read in `files` ((path, path relative to the project's root)
     pairs), and its modules loading a PostgreSQL driver and no other engine's (`client`).
-    `memo` (kept by the caller between runs): each file's facts by its path, with the size
-    and modification time it was read at; a file whose stat is unchanged is not read again.
+    `memo` (kept by the caller between runs): each file's facts by its path relative to
+    the root (the same whichever folder the run was given, or its working directory), with
+    the size and modification time it was read at; a file whose stat is unchanged is not
+    read again.
 
     The files naming a driver (`sends`) are read first; then, while that finds more, those
     importing a module found so far (`_importing`): a wrapper of its wrapper or of its
@@ -288,7 +290,7 @@ def _file_facts(path: str, display: str, memo: dict[str, list[object]] | None,
     except OSError:
         return None
     stamp: list[object] = [status.st_size, status.st_mtime_ns]
-    known = memo.get(path) if memo is not None else None
+    known = memo.get(display) if memo is not None else None
     if known is not None and known[:2] == stamp:
         if isinstance(known[2], dict):
             return known[2]
@@ -307,7 +309,7 @@ def _file_facts(path: str, display: str, memo: dict[str, list[object]] | None,
 
         facts = wrapper_facts(data.decode("utf-8", "replace"), display)
     if memo is not None:
-        memo[path] = [*stamp, facts, sorted(stems)]
+        memo[display] = [*stamp, facts, sorted(stems)]
     return facts
 
 

@@ -48,7 +48,7 @@ def renaming_client(files: Sequence[tuple[str, str]],
     """What makes the project's knex clients rename identifiers, the first of `files`
     (path, display path) saying so: `"wrapIdentifier in knexfile.js:5"`; `""` for none.
     `own_packages`: the specifiers of the project's own packages (read like its files).
-    `memo` (kept by the caller between runs): each file's answer by its path, with the size
+    `memo` (kept by the caller between runs): each file's answer by its display path, with the size
     and modification time it was read at; a file whose stat is unchanged is not read again
     (a cached run of 6,000 files stats them, as it stats its sources, instead of reading them).
 
@@ -64,14 +64,14 @@ def renaming_client(files: Sequence[tuple[str, str]],
     for path, display in files:
         if not path.endswith((".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs", ".mts", ".cts")):
             continue
-        answer = _file_answer(path, own_packages, memo)
+        answer = _file_answer(path, display, own_packages, memo)
         if answer:
             what, _, line = answer.rpartition(":")
             return f"{what} in {display}:{line}"
     return ""
 
 
-def _file_answer(path: str, own_packages: frozenset[str],
+def _file_answer(path: str, display: str, own_packages: frozenset[str],
                  memo: dict[str, list[object]] | None) -> str:
     """What in the file at `path` renames identifiers, as `"what:line"`, `""` for nothing;
     from `memo` while the file's size and modification time are those it was read at."""
@@ -80,7 +80,7 @@ def _file_answer(path: str, own_packages: frozenset[str],
     except OSError:
         return ""
     stamp: list[object] = [status.st_size, status.st_mtime_ns]
-    known = memo.get(path) if memo is not None else None
+    known = memo.get(display) if memo is not None else None
     if known is not None and known[:2] == stamp and isinstance(known[2], str):
         return known[2]
     answer = ""
@@ -96,7 +96,7 @@ def _file_answer(path: str, own_packages: frozenset[str],
         if found is not None:
             answer = f"{found[0]}:{found[1]}"
     if memo is not None:
-        memo[path] = [*stamp, answer]
+        memo[display] = [*stamp, answer]
     return answer
 
 

@@ -136,9 +136,9 @@ def uses_kysely(read: Sequence[tuple[Path, object]]) -> bool:
 def kysely_clients(files: Sequence[tuple[str, str]],
                    memo: dict[str, list[object]] | None = None) -> KyselyClients:
     """The project's clients, read in `files` ((path, path relative to the project's root)
-    pairs). `memo` (kept by the caller between runs): each file's facts by its path, with the
-    size and modification time it was read at; a file whose stat is unchanged is not read
-    again.
+    pairs). `memo` (kept by the caller between runs): each file's facts by its path relative
+    to the root, with the size and modification time it was read at; a file whose stat is
+    unchanged is not read again.
 
     >>> import tempfile
     >>> from pathlib import Path
@@ -159,7 +159,7 @@ def kysely_clients(files: Sequence[tuple[str, str]],
             continue
         where = posixpath.splitext(display.replace(os.sep, "/"))[0]
         names[_module_name(where)] += 1
-        facts = _file_facts(path, memo)
+        facts = _file_facts(path, display, memo)
         if facts:
             read[where] = (display, facts)
     types = frozenset(a for _, facts in read.values() for a in facts.get("a", ()))
@@ -249,7 +249,7 @@ def _exported_clients(read: dict[str, tuple[str, dict]], names: Counter[str],
     return found
 
 
-def _file_facts(path: str, memo: dict[str, list[object]] | None) -> dict | None:
+def _file_facts(path: str, display: str, memo: dict[str, list[object]] | None) -> dict | None:
     """What one file says of the project's clients (`_read`), None for nothing; from `memo`
     while its size and modification time are those it was read at."""
     try:
@@ -257,7 +257,7 @@ def _file_facts(path: str, memo: dict[str, list[object]] | None) -> dict | None:
     except OSError:
         return None
     stamp: list[object] = [status.st_size, status.st_mtime_ns]
-    known = memo.get(path) if memo is not None else None
+    known = memo.get(display) if memo is not None else None
     if known is not None and known[:2] == stamp and (known[2] is None or
                                                       isinstance(known[2], dict)):
         return known[2]
@@ -273,7 +273,7 @@ def _file_facts(path: str, memo: dict[str, list[object]] | None) -> dict | None:
         if len(data) <= _MAX_BYTES and (kysely or reexports):
             facts = _read(data, path, kysely, reexports) or None
     if memo is not None:
-        memo[path] = [*stamp, facts]
+        memo[display] = [*stamp, facts]
     return facts
 
 

@@ -99,8 +99,8 @@ def parsing_functions(files: Sequence[tuple[str, str]],
     `parse.admit_sql` of `src/phoenix/parse.py`) -> its parameters (a dataclass: its
     fields, as its constructor takes them) parsed and never sent, as `[position, name]`
     (position None for a keyword-only one). `files`: (path, path from the root) of the
-    project's files; `memo`: each file's facts by its path, with its size and modification
-    time, kept by the caller between runs (an unchanged file is not read).
+    project's files; `memo`: each file's facts by its path from the root, with its size and
+    modification time, kept by the caller between runs (an unchanged file is not read).
 
     >>> import tempfile
     >>> from pathlib import Path
@@ -300,13 +300,13 @@ class _File:
         except OSError:
             return
         stamp: list[object] = [status.st_size, status.st_mtime_ns]
-        known = memo.get(path) if memo is not None else None
+        known = memo.get(rel) if memo is not None else None
         if known is not None and known[:2] == stamp and isinstance(known[2], dict):
             self.kept = known[2]
         else:
             self.kept = {}
             if memo is not None:
-                memo[path] = [*stamp, self.kept]
+                memo[rel] = [*stamp, self.kept]
 
     def fact(self, key: str, wanted: Callable[[bytes], bool], compute: Callable[[_Module], Any],
              default: Any) -> Any:

@@ -525,6 +525,10 @@ _CHUNK = 32
 #      keywords when PostgreSQL's parser reads it (`runSql("Select * FROM groups ...")`:
 #      Roster-App's 19 calls; task 455)
 _CACHE_VERSION = 308
+# A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
+# project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
+# started in another folder, named otherwise and read the whole project again)
+_MEMO_FORMAT = 2
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
@@ -584,7 +588,7 @@ class FileOutcome:
 def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
          catalog: dict[str, RuleInfo]) -> Report:
     """Validate the SQL in `paths` against `source`; see the module docstring."""
-    from dbsafe.extract.files import FolderNames, discover_named, require_existing, too_large
+    from dbsafe.extract.files import FolderNames, ProjectFiles, require_existing, too_large
     from dbsafe.extract.migration import MigrationFolders, migration_kind, yoyo_python_steps
     from dbsafe.extract.migration_sql_files import run_by, sql_files_named
     from dbsafe.extract.suppressions import apply as apply_suppressions
@@ -592,8 +596,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     root = settings.project_root
     require_existing(paths)
     unreadable: list[tuple[str, str]] = []
-    files = discover_named(list(paths), root=root, exclude=settings.exclude,
-                           unreadable=unreadable)
+    # (the project-wide indexes read the whole project, whatever the run was given: walked
+    # once for all of them, without the folders the run's own walk listed)
+    walk = ProjectFiles(list(paths), root=root, exclude=settings.exclude, unreadable=unreadable)
+    files = walk.files
     if not files and not unreadable:
         log.warning("no source files (.sql, .py, .js, .ts, .vue, .svelte, .astro) found in %s; "
                     "nothing was validated",
@@ -605,9 +611,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     exposed = _exposed(source, root)
     # (str.endswith over the suffixes: a splitext per file cost 5 ms a run of 5,000 files)
     scripts = tuple(SCRIPT_SUFFIXES | COMPONENT_SUFFIXES)
-    js_names = _js_names(settings, any(p.endswith(scripts) for p, _ in files),
-                         files if any(_is_root(p, root) for p in paths) else None)
-    py_parsers = _py_parsers(settings, files, paths) \
+    js_names = _js_names(settings, any(p.endswith(scripts) for p, _ in files), walk.project)
+    py_parsers = _py_parsers(settings, walk.project()) \
         if any(p.endswith(".py") for p, _ in files) else None
     cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog, exposed,
                         js_names, py_parsers)
@@ -1059,14 +1064,14 @@ def _read(path: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
 
 
 def _js_names(settings: Settings, scripts: bool = False,
-              project: list[tuple[str, str]] | None = None) -> SqlNames | None:
+              project: Callable[[], list[tuple[str, str]]] | None = None) -> SqlNames | None:
     """The configured JS/TS SQL tags and calls, and with `scripts` (the run reads JS/TS
     files) the tables of the project's drizzle schema files and its packages re-exporting
     drizzle's `sql` (`drizzle_schema.drizzle_imports`), and what makes its knex clients
     rename identifiers (`knex_clients.renaming_client`), whether it may be a Worker
     (`d1_bindings.is_worker`) and its D1 bindings (`d1_bindings.d1_bindings`) and drizzle
-    clients on D1 (`d1_clients.d1_clients`), read in `project`, the files of the project's root the run
-    discovered, else discovered here; None (the built-in ones) when
+    clients on D1 (`d1_clients.d1_clients`), read in the project's files (`project()`, else
+    discovered here); None (the built-in ones) when
     there are none, so that a run reading no JavaScript never imports its extractor."""
     tables: tuple[DrizzleTable, ...] = ()
     sql: tuple[tuple[str, str], ...] = ()
@@ -1081,38 +1086,32 @@ def _js_names(settings: Settings, scripts: bool = False,
         from dbsafe.extract.d1_bindings import d1_bindings, is_worker
         from dbsafe.extract.d1_clients import d1_clients
         from dbsafe.extract.drizzle_schema import drizzle_imports, package_files
-        from dbsafe.extract.files import discover_named
+        from dbsafe.extract.files import ProjectFiles
         from dbsafe.extract.js_packages import manifests, package_modules
         from dbsafe.extract.knex_clients import uses_knex
         from dbsafe.extract.kysely_clients import uses_kysely
 
         root = settings.project_root
+        if project is None:
+            project = ProjectFiles([root], root=root, exclude=settings.exclude).project
         read = manifests(root)  # (each package.json read once for all)
         modules = package_modules(root, read)
         tables, sql, files = drizzle_imports(root, modules)
         if uses_knex(read):
-            if project is None:
-                project = discover_named([root], root=root, exclude=settings.exclude)
-            renames = _knex_renames(settings, project, frozenset(modules))
+            renames = _knex_renames(settings, project(), frozenset(modules))
         if uses_kysely(read):
-            if project is None:
-                project = discover_named([root], root=root, exclude=settings.exclude)
-            kysely = _kysely_clients(settings, project)
+            kysely = _kysely_clients(settings, project())
             if kysely.engine:  # (no chain of the project is PostgreSQL's for certain)
                 kysely = None
             elif kysely.clients and not files:  # (`import { db } from '@acme/db'`)
                 files = package_files(root, modules)
-        if project is None:
-            project = discover_named([root], root=root, exclude=settings.exclude)
-        wrappers = _js_wrappers(settings, project)
+        wrappers = _js_wrappers(settings, project())
         if wrappers and not files:  # (`import { q } from '@acme/db'`)
             files = package_files(root, modules)
         worker = is_worker(root, read)
         if worker:
-            if project is None:
-                project = discover_named([root], root=root, exclude=settings.exclude)
-            d1 = d1_bindings(project)
-            d1_made = d1_clients(project)
+            d1 = d1_bindings(project())
+            d1_made = d1_clients(project())
             if d1_made and not files:  # (`import { db } from '@acme/db'`)
                 files = package_files(root, modules)
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
@@ -1132,7 +1131,7 @@ def _kysely_clients(settings: Settings, project: list[tuple[str, str]]) -> Kysel
     (atproto's 2,303 files: 0.5 s read, 0.05 s cached)."""
     from dbsafe.extract.kysely_clients import kysely_clients
 
-    paths = {path for path, _ in project}  # (the files gone since are forgotten)
+    paths = {rel for _, rel in project}  # (the files gone since are forgotten)
     return _kept_by_stat(settings, "kysely-clients", _CACHE_VERSION,
                          lambda memo: kysely_clients(project, memo), lambda _: paths)
 
@@ -1142,7 +1141,7 @@ def _js_wrappers(settings: Settings, project: list[tuple[str, str]]) -> tuple[Js
     cache directory by its stat, so that a run with nothing changed reads none of them."""
     from dbsafe.extract.js_wrappers import js_wrappers
 
-    paths = {path for path, _ in project}  # (the files gone since are forgotten)
+    paths = {rel for _, rel in project}  # (the files gone since are forgotten)
     return _kept_by_stat(settings, "js-wrappers", _CACHE_VERSION,
                          lambda memo: js_wrappers(project, memo), lambda _: paths)
 
@@ -1154,7 +1153,7 @@ def _knex_renames(settings: Settings, project: list[tuple[str, str]],
     depends on), so that a run with nothing changed reads none of them."""
     from dbsafe.extract.knex_clients import renaming_client
 
-    paths = {path for path, _ in project}
+    paths = {rel for _, rel in project}
     # (the files gone since are forgotten once every file was read or looked up: a client
     # that renames ends the reading early)
     return _kept_by_stat(settings, "knex-clients", sorted(own_packages),
@@ -1162,19 +1161,12 @@ def _knex_renames(settings: Settings, project: list[tuple[str, str]],
                          lambda renames: None if renames else paths)
 
 
-def _py_parsers(settings: Settings, files: list[tuple[str, str]],
-                paths: Sequence[Path]) -> dict[str, Parsed]:
-    """`py_parsers.parsing_functions` over the project's files (`files` when the run was
-    given its root, else discovered from it), each file's summary kept in the cache
-    directory by its stat, so that a run with nothing changed reads none of them."""
+def _py_parsers(settings: Settings, files: list[tuple[str, str]]) -> dict[str, Parsed]:
+    """`py_parsers.parsing_functions` over the project's files, each file's summary kept in
+    the cache directory by its stat, so that a run with nothing changed reads none of them."""
     from dbsafe.extract.py_parsers import parsing_functions
 
-    root = settings.project_root
-    if not any(_is_root(p, root) for p in paths):
-        from dbsafe.extract.files import discover_named
-
-        files = discover_named([root], root=root, exclude=settings.exclude)
-    paths_now = {path for path, _ in files}  # (the files gone since are forgotten)
+    paths_now = {rel for _, rel in files}  # (the files gone since are forgotten)
     return _kept_by_stat(settings, "py-parsers", _CACHE_VERSION,
                          lambda memo: parsing_functions(files, memo), lambda _: paths_now)
 
@@ -1185,13 +1177,13 @@ def _kept_by_stat(settings: Settings, name: str, key: object,
     """`read(memo)`, a project-wide scan that keeps each file's facts in `memo` by the
     file's stat, with `memo` kept in the cache directory between runs (a file named for
     `name` and `key`, which what the facts depend on goes into besides dbsafe's version;
-    `read(None)` where the cache is off). `kept(result)`: the files whose facts stay (None:
-    all), so that the files gone since are forgotten."""
+    `read(None)` where the cache is off). `kept(result)`: the files whose facts stay, by
+    their paths from the root (None: all), so that the files gone since are forgotten."""
     from dbsafe.cache import write_cache_file
 
     if not settings.use_cache:
         return read(None)
-    digest = hashlib.sha256(json.dumps([__version__, key]).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps([__version__, _MEMO_FORMAT, key]).encode()).hexdigest()
     memo_file = settings.effective_cache_dir / f"{name}-{digest[:16]}.json"
     try:
         memo = json.loads(memo_file.read_text(encoding="utf-8"))
@@ -1207,14 +1199,6 @@ def _kept_by_stat(settings: Settings, name: str, key: object,
     if memo != before:
         write_cache_file(memo_file, json.dumps(memo))
     return result
-
-
-def _is_root(path: Path, root: Path) -> bool:
-    """Whether a path the run was given is the project's root (its files are the project's)."""
-    try:
-        return path.is_dir() and path.resolve() == root.resolve()
-    except OSError:
-        return False
 
 
 def _skipped_file(rel: str, reason: str) -> FileOutcome:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from dbsafe.extract.files import discover, discover_named, display_path, extract_file, not_read
+from dbsafe.extract.files import (
+    ProjectFiles,
+    discover,
+    discover_named,
+    display_path,
+    extract_file,
+    not_read,
+)
 
 
 def _write(root: Path, files: dict[str, str | bytes]) -> None:
@@ -246,3 +253,30 @@ def test_discover_named_gives_display_path_for_every_way_of_naming_files(
         assert [name for _, name in named] == [display_path(Path(p), root) for p, _ in named]
         assert [Path(p) for p, _ in named] == discover(paths, root=root)
         assert [p for p, _ in named] == [os.fspath(p) for p in discover(paths, root=root)]
+
+
+def test_the_project_walked_after_a_subfolder_is_the_project_walked_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What validate's project-wide indexes read on a run given a folder: the project's walk
+    # takes the folders the run's walk listed as they were listed, and finds what a walk of
+    # the project alone finds (a folder it would not enter stays out, even one the run named).
+    _write(tmp_path, {
+        "proj/.gitignore": "build/\n*.gen.ts\n!keep.gen.ts\n",
+        "proj/web/src/a.ts": "", "proj/web/src/x.gen.ts": "", "proj/web/src/keep.gen.ts": "",
+        "proj/web/.gitignore": "/local/\n", "proj/web/local/l.ts": "",
+        "proj/web/src/local/m.ts": "", "proj/web/node_modules/pg/index.js": "",
+        "proj/build/b.py": "", "proj/worker/w.py": "", "outside/o.sql": ""})
+    proj = tmp_path / "proj"
+    (proj / "web" / "linked").symlink_to(tmp_path / "outside", target_is_directory=True)
+    (proj / "alias").symlink_to(proj / "web", target_is_directory=True)
+    monkeypatch.chdir(proj)
+    root = Path(".")
+    alone = discover_named([root], root=root)
+    assert [name for _, name in alone] == [
+        "web/src/a.ts", "web/src/keep.gen.ts", "web/src/local/m.ts", "worker/w.py"]
+    for paths in ([Path("web")], [Path("web/src"), Path("worker/w.py")], [Path("build")],
+                  [Path("alias")], [Path("web/linked")], [proj / "web"], [Path(".")],
+                  [Path("web/node_modules")]):
+        walk = ProjectFiles(paths, root=root)
+        assert walk.files == discover_named(paths, root=root), paths
+        assert walk.project() == alone, paths

@@ -28,7 +28,7 @@ from dbsafe.config import load_settings
 root, snapshot, cache = map(Path, sys.argv[1:4])
 settings = load_settings(root, {"snapshot": str(snapshot), "cache-dir": str(cache)},
                          environ={})
-report = commands.validate(settings, [root / "app"])
+report = commands.validate(settings, [Path(sys.argv[4]) if sys.argv[4:] else root / "app"])
 print(json.dumps({
     "findings": [[f.code, f.location.path, f.location.line] for f in report.findings],
     "loaded": sorted(m for m in sys.modules if m.startswith(__NOT_NEEDED__)),
@@ -36,9 +36,12 @@ print(json.dumps({
 """.replace("__NOT_NEEDED__", repr(NOT_NEEDED))
 
 
-def _run(root: Path, snapshot: Path) -> dict:
+def _run(root: Path, snapshot: Path, target: str | None = None) -> dict:
+    """`target`: the path validate is given, as a user types it in `root` (`.`, `app`);
+    by default `root / "app"`."""
     out = subprocess.run([sys.executable, "-c", _RUN, str(root), str(snapshot),
-                          str(root / "cache")], capture_output=True, text=True, check=True)
+                          str(root / "cache"), *([target] if target else [])],
+                         capture_output=True, text=True, check=True, cwd=root)
     return json.loads(out.stdout.splitlines()[-1])
 
 
@@ -85,3 +88,50 @@ def test_a_broken_snapshot_fails_even_when_no_file_is_read(tmp_path: Path) -> No
                          capture_output=True, text=True)
     assert run.returncode == 2
     assert "malformed snapshot" in run.stderr and "Traceback" not in run.stderr
+
+
+# A wrapper of a PostgreSQL driver call in one folder, the statement given to it in another:
+# what the statement is depends on a file the run of `app` does not validate.
+_WRAPPER = ("import { Pool } from 'pg';\nconst pool = new Pool();\n"
+            "export const q = (text: string, params?: any[]) => pool.query(text, params);\n")
+_NOT_A_WRAPPER = _WRAPPER.replace("pool.query(text, params)", "pool.query(text + ' LIMIT 1')")
+
+
+def _wrapped_project(tmp_path: Path) -> Path:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "db.ts").write_text(_WRAPPER, encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "queries.ts").write_text(
+        "import { q } from '../lib/db';\n"
+        "export const nick = () => q('SELECT nickname FROM patients');\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_an_edited_wrapper_module_changes_a_cached_run_of_another_folder(
+        tmp_path: Path) -> None:
+    root = _wrapped_project(tmp_path)
+    snapshot = FIXTURES / "clinic_schema.json"
+    found = [["DBS302", "app/queries.ts", 2]]
+    assert _run(root, snapshot, "app")["findings"] == found
+    assert _run(root, snapshot, "app")["findings"] == found
+    # `q` now sends something else than its parameter: not followed, nothing to report.
+    (root / "lib" / "db.ts").write_text(_NOT_A_WRAPPER, encoding="utf-8")
+    assert _run(root, snapshot, "app")["findings"] == []
+    (root / "lib" / "db.ts").write_text(_WRAPPER, encoding="utf-8")
+    assert _run(root, snapshot, "app")["findings"] == found
+
+
+def test_a_run_of_a_subfolder_reuses_what_a_run_of_the_root_kept_of_the_project(
+        tmp_path: Path) -> None:
+    root = _wrapped_project(tmp_path)
+    snapshot = FIXTURES / "clinic_schema.json"
+    found = [["DBS302", "app/queries.ts", 2]]
+    assert _run(root, snapshot, ".")["findings"] == found
+    kept = {p.name: p.read_bytes() for p in (root / "cache").glob("js-wrappers-*.json")}
+    assert len(kept) == 1
+    # The same files, named from another folder: the project's wrappers are not read again
+    # (their memo was keyed by the path as the run found it, `lib/db.ts` against
+    # `/tmp/.../lib/db.ts`, and each run rewrote it for the other).
+    assert _run(root, snapshot, "app")["findings"] == found
+    assert {p.name: p.read_bytes() for p in (root / "cache").glob("js-wrappers-*.json")} == kept
+    assert _run(root, snapshot, ".")["findings"] == found
