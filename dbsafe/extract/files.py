@@ -28,9 +28,6 @@ if TYPE_CHECKING:
     from dbsafe.extract.javascript import SqlNames
     from dbsafe.extract.py_parsers import Parsed
 
-    # a `.gitignore`'s folder, its patterns, and one regex matching where any of them does
-    _GitIgnore = tuple[str, pathspec.PathSpec, "re.Pattern[str] | None"]
-
 log = logging.getLogger(__name__)
 
 EXTRACTED_SUFFIXES = frozenset({".sql", ".py"})
@@ -570,8 +567,37 @@ def _load_gitignore(directory: str, ignores: list[_GitIgnore]) -> None:
         return
     import pathspec
 
-    spec = pathspec.GitIgnoreSpec.from_lines(lines)
-    ignores.append((directory, spec, _any_pattern(spec)))
+    ignores.append(_GitIgnore(directory, pathspec.GitIgnoreSpec.from_lines(lines)))
+
+
+class _GitIgnore:
+    """A `.gitignore` file's patterns, matched against paths relative to its folder."""
+
+    __slots__ = ("_quick", "_spec", "_tested", "directory")
+
+    # Paths matched pattern by pattern before `_any_pattern` is built: building costs
+    # about what testing a few dozen paths does, and most nested files govern fewer.
+    _BUILD_AFTER = 32
+
+    def __init__(self, directory: str, spec: pathspec.PathSpec) -> None:
+        self.directory = directory
+        self._spec = spec
+        self._quick: re.Pattern[str] | None = None
+        self._tested = 0
+
+    def include(self, relative: str) -> bool | None:
+        """Whether the last matching pattern ignores `relative` (True) or re-includes it
+        (False); None when no pattern matches."""
+        if self._tested < self._BUILD_AFTER:
+            self._tested += 1
+            if self._tested == self._BUILD_AFTER:
+                self._quick = _any_pattern(self._spec)
+        # (pathspec matches the path as `normalize_file` makes it: a leading `/` or `./` off)
+        elif self._quick is not None and self._quick.search(
+                relative[1:] if relative.startswith("/")
+                else relative[2:] if relative.startswith("./") else relative) is None:
+            return None
+        return self._spec.check_file(relative).include
 
 
 # A `.gitignore` pattern's regex marks a directory match with a named group; alternatives of
@@ -604,16 +630,11 @@ def _any_pattern(spec: pathspec.PathSpec) -> re.Pattern[str] | None:
 
 def _ignored(ignores: list[_GitIgnore], real: str, *, is_dir: bool) -> bool:
     """Git's rule: the deepest `.gitignore` with a matching pattern decides."""
-    for directory, spec, quick in reversed(ignores):
-        relative = _relative_posix(real, directory) + ("/" if is_dir else "")
-        # (pathspec matches the path as `normalize_file` makes it: a leading `./` or `/` off)
-        if quick is not None and quick.search(
-                relative[1:] if relative.startswith("/")
-                else relative[2:] if relative.startswith("./") else relative) is None:
-            continue
-        result = spec.check_file(relative)
-        if result.include is not None:
-            return result.include
+    for ignore in reversed(ignores):
+        include = ignore.include(_relative_posix(real, ignore.directory)
+                                 + ("/" if is_dir else ""))
+        if include is not None:
+            return include
     return False
 
 

@@ -280,3 +280,20 @@ def test_the_project_walked_after_a_subfolder_is_the_project_walked_alone(
         walk = ProjectFiles(paths, root=root)
         assert walk.files == discover_named(paths, root=root), paths
         assert walk.project() == alone, paths
+
+
+def test_a_gitignore_governing_many_paths_decides_each_as_its_last_matching_pattern(
+        tmp_path: Path) -> None:
+    # Past a few dozen paths a `.gitignore`'s patterns are first tested as one regex: a path
+    # it matches is still decided by pathspec, pattern by pattern (negations, folders).
+    files = {".gitignore": "*.gen.ts\n!keep*.gen.ts\nout/\n/top.sql\n# comment\n"}
+    for i in range(40):
+        files |= {f"src/m{i}.ts": "", f"src/m{i}.gen.ts": "", f"src/keep{i}.gen.ts": "",
+                  f"src/out/o{i}.ts": "", f"sub/top.sql{i}.sql": ""}
+    files |= {"top.sql": "", "sub/top.sql": ""}
+    _write(tmp_path, files)
+    found = _names(discover([tmp_path], root=tmp_path), tmp_path)
+    assert found == sorted(
+        [*(f"src/m{i}.ts" for i in range(40)), *(f"src/keep{i}.gen.ts" for i in range(40)),
+         "sub/top.sql", *(f"sub/top.sql{i}.sql" for i in range(40))],
+        key=lambda p: p.split("/"))
