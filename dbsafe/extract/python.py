@@ -535,20 +535,57 @@ class _Extractor:
                 return assigned[0] if len(assigned) == 1 else None
         return None
 
-    def _bound_statement(self, node: ast.expr) -> ast.Constant | ast.JoinedStr | None:
-        """The statement literal a name is bound to once (`sql = "SELECT ..."`), when
-        `node` is such a name. A name bound to a piece of one (`TABLE = "users"`) stays a
-        hole, as it was: what it names may be made at run time."""
+    def _bound_statement(self, node: ast.expr) -> ast.expr | None:
+        """The statement a name holds where it is read (`sql = "SELECT ..."`), when `node`
+        is such a name: bound once in scope, or the literal reaching the read of a name
+        bound several times (`_reaching_literal`). The value is a literal, or literal pieces
+        joined by `+` or `%` formatting (`sql = "SELECT ... " + "WHERE ..."`, `sql = "ALTER
+        SEQUENCE %s RESTART WITH" % (name,)`: its holes stay holes). A name bound to a piece
+        of one (`TABLE = "users"`) stays a hole, as it was: what it names may be made at run
+        time; so does a name bound to several literals none of which surely reaches."""
         if not isinstance(node, ast.Name):
             return None
         value = self._assigned_once(node)
-        if not isinstance(value, ast.JoinedStr) and not (
+        if value is None:
+            value = self._reaching_literal(node)
+        if isinstance(value, ast.JoinedStr) or (
                 isinstance(value, ast.Constant) and isinstance(value.value, str)):
+            template: Template | None = self._literal(value)
+        elif isinstance(value, ast.BinOp) and (
+                (isinstance(value.op, ast.Add) and all(
+                    _is_literal(piece) for piece in _flatten_add(value)))
+                or (isinstance(value.op, ast.Mod) and isinstance(value.left, ast.Constant))):
+            template = self._template(value)
+        else:
             return None
-        template = self._literal(value)
+        if template is None or template.problem:
+            return None
         return value if looks_like_statement(template.text, holes=len(template.holes)) else None
 
-    def _bound_statements(self, node: ast.expr) -> list[ast.Constant | ast.JoinedStr]:
+    def _extended_statement(self, node: ast.expr) -> Template | None:
+        """The statement a name holds where a sink reads it as a piece of a longer string,
+        when it is bound once to a literal in its function and extended there by `+=`
+        literals on one path only (`sql = "SELECT ..."; sql += " WHERE ..."`, then
+        `cur.execute(sql + " ORDER BY id")`: `_appended_paths`): that literal and its
+        additions. None otherwise (additions in branches: one statement per path)."""
+        if not isinstance(node, ast.Name):
+            return None
+        literals = [value for value in self._assignments(self._scope_of(node)).get(node.id, ())
+                    if _is_literal(value) and isinstance(self.parents.get(id(value)), ast.Assign)]
+        if len(literals) != 1 or not isinstance(literals[0], ast.expr):
+            return None
+        literal = literals[0]
+        extensions = self._extensions(literal)
+        paths = self._appended_paths(literal, extensions) if extensions else None
+        start = self._template(literal)
+        if paths is None or len(paths) != 1 or start is None or start.problem or \
+                (literal.lineno, literal.col_offset) > (node.lineno, node.col_offset):
+            return None
+        template = _concat([start, *paths[0]])
+        return template if looks_like_statement(template.text, holes=len(template.holes)) \
+            else None
+
+    def _bound_statements(self, node: ast.expr) -> list[ast.expr]:
         """The statement literals the names of `sql % args` or `sql + clause` are bound
         to: the statement sent is that text with holes where the run-time pieces go, not
         the literal alone (whose `%s` is then no placeholder, and whose end is not the
@@ -2618,9 +2655,13 @@ class _Extractor:
             parts: list[Template] = []
             for operand in _flatten_add(node):
                 literal = (sent and self._bound_statement(operand)) or operand
+                held = self._template(literal) if literal is not operand else \
+                    self._extended_statement(operand) if sent else None
                 if isinstance(literal, (ast.Constant, ast.JoinedStr)) and \
                         _is_string_expr(literal):
                     parts.append(self._literal(literal))
+                elif held is not None:  # `sql = "SELECT ..." + " WHERE ..."`, then `sql + x`
+                    parts.append(held)
                 else:
                     parts.append(self._looped_piece(operand) or
                                  self._mark_clauses(self._hole(operand), [operand]))
@@ -3071,7 +3112,7 @@ class _Extractor:
             # SQLAlchemy's text() reads `\:` as a colon that starts no parameter
             # (`:ts\:\:timestamptz`): the server sees `::`.
             template = _unescape(template, "\\:", keep=1)
-        return self._render(template, sink=sink)
+        return self._render(template, sink=sink, whole=node)
 
     def _copy_statement(self, call: ast.Call) -> list[SqlFragment]:
         """psycopg's `cursor.copy("COPY t (a, b) FROM STDIN")` (psycopg2's `copy_expert`),
@@ -3395,11 +3436,14 @@ class _Extractor:
         out.append(positions[-1] if positions else start)
         return Template('"' + name.replace('"', '""') + '"', _compress(out))
 
-    def _render(self, template: Template, *, sink: ast.Call | None) -> list[SqlFragment]:
+    def _render(self, template: Template, *, sink: ast.Call | None,
+                whole: ast.expr | None = None) -> list[SqlFragment]:
         head = first_word(template.text, template.holes)
         if head is None:
             if sink is not None and template.holes and template.holes[0].offset == 0 and \
                     not _joins_words(template.text) and not _operand_first(template):
+                if whole is not None:
+                    return [self._built_whole(template, whole)]
                 return [self._dynamic(template, "the statement is built at run time")]
             return []
         if head not in _STATEMENT_WORDS or head == "copy":
@@ -3410,6 +3454,17 @@ class _Extractor:
             return [SqlFragment(self.path, sql, spans, origin="python", dynamic=reason)]
         pieces = [fragment.sub(a, b) for a, b in statement_bounds(sql)]
         return pieces
+
+    def _built_whole(self, template: Template, whole: ast.expr) -> SqlFragment:
+        """The note for a statement a sink is given as `whole`, whose start is a run-time
+        piece (`sql + " ORDER BY id"`, `f"{query} LIMIT 1"`, `base + where`): it names
+        that expression and stands where it starts, not at the literal piece after the hole
+        (`" ORDER BY id"` alone is no statement)."""
+        label = " ".join(self._hole(whole).holes[0].label.split())
+        label = label if len(label) <= 60 else label[:57] + "..."
+        line, column = self._position(whole.lineno, whole.col_offset)
+        return SqlFragment(self.path, template.text, ((0, line, column),), origin="python",
+                           dynamic=f"the statement `{label}` is built at run time")
 
     def _dynamic(self, template: Template, reason: str) -> SqlFragment:
         spans = template.spans or (

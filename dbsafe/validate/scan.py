@@ -524,7 +524,11 @@ _CHUNK = 32
 #      node-postgres or postgres.js the code shows) is a statement whatever the case of its
 #      keywords when PostgreSQL's parser reads it (`runSql("Select * FROM groups ...")`:
 #      Roster-App's 19 calls; task 455)
-_CACHE_VERSION = 308
+# 309: a Python statement held in a name and extended at the call (`sql + " ORDER BY id"`,
+#      `sql % (clause,)`) is read whole where the name holds the literal reaching the call,
+#      one completed by `+=` literals, or literal pieces; else its DBS304 note names the
+#      whole expression where it starts, not the literal piece after the hole (task 457)
+_CACHE_VERSION = 309
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

@@ -199,5 +199,5 @@ def test_a_piece_comparing_the_operand_it_starts_with_is_no_statement(
         database_url: str, tmp_path: Path) -> None:
     report = validate_module(database_url, tmp_path, _SCHEMA, "query_helper.py", _FILTER_PIECES)
     assert [(f.code, f.location.line, f.message) for f in report.findings] == [
-        ("DBS304", 20, "SQL built at run time is not validated: the statement is built at "
-                       "run time.")]
+        ("DBS304", 20, "SQL built at run time is not validated: the statement "
+                       '`"{query} WHERE {where}"` is built at run time.')]
