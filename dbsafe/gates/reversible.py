@@ -10,7 +10,9 @@ revision is upgraded again, which proves the downgrade left a state the upgrade 
 Cheap steps: one child process runs every alembic command of the walk (`ApplySession`),
 the re-upgrade of a revision travels in the same request as the upgrade of the next one,
 and the snapshot after one revision is the "before" of the next. A walk that a failing step
-derailed is rebuilt on a fresh database of the same throwaway server and carries on.
+derailed is rebuilt on a fresh database of the same throwaway server and carries on; the
+stairway keeps a copy of each database it rebuilt (a checkpoint), and the next rebuild starts
+from that copy, replaying only the revisions applied since (`_rebuild`).
 
 Downgrades are addressed per revision (`REV@-1`, or `REV@PARENT` for a merge), so on a
 branchy history only that revision is undone, never the other branch.
@@ -130,10 +132,17 @@ class _Walk:
     def __init__(self, project: AlembicProject, url: str,
                  new_database: Callable[[], str] | None, *, start: Sequence[str] = (),
                  seed: Path | None = None, throwaway: bool = False,
-                 waits: list[tuple[CapturedStatement, str]] | None = None) -> None:
+                 waits: list[tuple[CapturedStatement, str]] | None = None,
+                 copy_database: Callable[[str], str] | None = None) -> None:
         self.project = project
         self.url = url
         self.new_database = new_database  # None: the database cannot be replaced
+        # Makes a copy of a database of the same server that no session is connected to
+        # (`CREATE DATABASE ... TEMPLATE`), returns its URL; None: no checkpoints
+        self.copy_database = copy_database
+        # (the revisions it holds, in walk order; its URL): the last database `_rebuild`
+        # built, copied as it was then, which no session uses
+        self.checkpoint: tuple[tuple[str, ...], str] | None = None
         # On a throwaway server: its child's databases are watched for statements waiting
         # for another connection of the migration idle in its transaction (`_note_waits`)
         self.throwaway = throwaway
@@ -362,8 +371,29 @@ class _Walk:
         self._kept = None
         self.session.release(self.url)
 
-    def replace(self) -> bool:
-        """Continue on a fresh database (after a step left this one in an unknown state).
+    def keep_checkpoint(self, applied: Sequence[str]) -> None:
+        """Copy the walk's database, which holds `applied` (built by upgrades alone), as the
+        checkpoint the next rebuild starts from. Its connections are closed first (a copy
+        needs a database no session uses); the next request reconnects. When it cannot be
+        copied (55006: a connection the child does not hold), no checkpoint from now on:
+        each rebuild replays the whole history, as before."""
+        import psycopg
+
+        if self.copy_database is None:
+            return
+        try:
+            self.release()
+            url = self.copy_database(self.url)
+        except psycopg.Error as exc:
+            log.warning("the walk's rebuilds replay the history from its start (copying the "
+                        "rebuilt database failed: %s)", first_line(exc))
+            self.copy_database, self.checkpoint = None, None
+            return
+        self.checkpoint = (tuple(applied), url)
+
+    def replace(self, source: str | None = None) -> bool:
+        """Continue on a fresh database (after a step left this one in an unknown state);
+        `source`: a copy of that database (no session may use it), not an empty one.
 
         The walk's child goes on, on the new database (a request may name another database
         of its server, as the twin's do): a new child would load alembic, SQLAlchemy, the
@@ -378,7 +408,9 @@ class _Walk:
         self._db = contextlib.ExitStack()
         self._kept = None
         self._version_schema.clear()
-        old, self.url = self.url, self.new_database()
+        fresh = self.new_database() if source is None or self.copy_database is None \
+            else self.copy_database(source)
+        old, self.url = self.url, fresh
         if self._session is not None and old != self.url:
             self._session.forget(old)
         return True
@@ -448,10 +480,18 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
                                 "application made as it loaded (copying the first one "
                                 "failed: %s)", first_line(exc))
 
+            def copy_of(url: str) -> str:
+                """A copy of the server's database `url` names (no session uses it)."""
+                from dbsafe.pg.connect import connection_params
+
+                return copy_database(server, str(connection_params(url)["dbname"]),
+                                     f"dbsafe_walk_{next(names)}")
+
             return walk(project, server.url("dbsafe"), root=root,
                         start=[start] if start else (), target=target, options=options,
                         new_database=new_database, seed=seed, progress=progress,
-                        throwaway=True, copies_from_now_on=copies_from_now_on)
+                        throwaway=True, copies_from_now_on=copies_from_now_on,
+                        copy_database=copy_of)
     from dbsafe.core import DatabaseError
     from dbsafe.migrate.runner import current_revisions
     from dbsafe.pg.urls import redact_url
@@ -478,7 +518,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
          progress: Progress | None = None,
          fast_min: int | None = FAST_WALK_MIN,
          split_min: int | None = SPLIT_WALK_MIN, throwaway: bool = False,
-         copies_from_now_on: Callable[[], None] | None = None) -> WalkResult:
+         copies_from_now_on: Callable[[], None] | None = None,
+         copy_database: Callable[[str], str] | None = None) -> WalkResult:
     """Walk the history on `url` and report every revision whose downgrade is no undo.
 
     Each revision costs one request to the child: its upgrade (in the same alembic command
@@ -519,6 +560,11 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
             on `url`, when the application the child loaded connected to it as it loaded:
             what it made there then (Superset's Flask-AppBuilder `ab_*` tables), it makes
             once per process, and each fresh database of the walk must start with it too.
+        copy_database: makes a new database of `new_database`'s server as a copy of the one
+            a URL names, no session connected to it (`CREATE DATABASE ... TEMPLATE`), and
+            returns its URL: the stairway then keeps each database it rebuilt as a
+            checkpoint, and the next rebuild starts from a copy of it (`_rebuild`). None:
+            each rebuild replays every revision applied so far.
 
     Raises:
         MigrationError: the revisions before `start` could not be applied.
@@ -530,7 +576,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
     findings: list[Finding] = []
     reported: set[str] = set()  # revisions with a finding: their re-upgrade failing is no news
     walked: list[str] = []
-    counts = {"rebuilt": 0, "repaired": 0, "compared_in_full": 0}
+    counts = {"rebuilt": 0, "replayed": 0, "repaired": 0, "compared_in_full": 0}
     stopped_at: int | None = None
 
     def report(found: Sequence[Finding]) -> None:
@@ -539,10 +585,13 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
 
     if new_database is not None:
         new_database = _one_at_a_time(new_database)  # two halves may want one at once
+    else:
+        copy_database = None
     # The least length of a walk cut in two here, or None: never cut.
     split_at_least = split_min if (new_database is not None and fast_min is not None
                                    and usable_cores() > 1) else None
-    with _Walk(project, url, new_database, seed=seed, throwaway=throwaway) as w, \
+    with _Walk(project, url, new_database, seed=seed, throwaway=throwaway,
+               copy_database=copy_database) as w, \
             contextlib.ExitStack() as stack:
         w.start_child()
         spare: _Walk | None = None
@@ -636,7 +685,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
             """`_rebuild`, counted, or False: it cannot be (reported when a revision's
             upgrade failed on the fresh database, after it applied on the walk's own)."""
             try:
-                done = _rebuild(w, applied)
+                done = _rebuild(w, applied, counts)
             except MigrationError as exc:
                 upgrade_failed(exc, again=True)
                 return False
@@ -1358,15 +1407,40 @@ def _repair(w: _Walk, down: SchemaSnapshot, before: SchemaSnapshot,
     return not _diff(w.snapshot(like=before), before, options)
 
 
-def _rebuild(w: _Walk, applied: Sequence[str]) -> bool:
-    """Bring a fresh database to the revisions the walk has applied so far."""
-    if not w.replace():
-        return False
+def _rebuild(w: _Walk, applied: Sequence[str], counts: dict[str, int] | None = None) -> bool:
+    """Bring a fresh database to the revisions the walk has applied so far.
+
+    It starts as a copy of the walk's checkpoint when that holds the first of `applied`
+    (the last rebuilt database, kept as it was: `_Walk.keep_checkpoint`), and only the
+    revisions applied since are upgraded; each database rebuilt so is kept as the next
+    checkpoint. The database is the one a replay of every revision from the start would
+    give (the same upgrades in the same order, an earlier part of them on the database
+    copied): a history with many revisions whose downgrade cannot be undone (Superset's 19
+    column orders) no longer replays hundreds of revisions per rebuild. `counts["replayed"]`:
+    the revisions upgraded here."""
+    import psycopg
+
     # Upgrading to each applied revision in walk order lands on the same set of revisions:
     # alembic skips what an earlier target already applied.
     tips = list(dict.fromkeys(applied))
-    if tips:
-        w.apply([("upgrade", _up(t)) for t in tips])
+    held, source = 0, None
+    if w.checkpoint is not None and tips[:len(w.checkpoint[0])] == list(w.checkpoint[0]):
+        held, source = len(w.checkpoint[0]), w.checkpoint[1]
+    try:
+        replaced = w.replace(source)
+    except psycopg.Error as exc:  # the checkpoint could not be copied: from the start
+        log.warning("rebuilding from the start (copying the checkpoint failed: %s)",
+                    first_line(exc))
+        w.copy_database, w.checkpoint, held = None, None, 0
+        replaced = w.replace()
+    if not replaced:
+        return False
+    rest = tips[held:]
+    if rest:
+        w.apply([("upgrade", _up(t)) for t in rest])
+        if counts is not None:
+            counts["replayed"] = counts.get("replayed", 0) + len(rest)
+        w.keep_checkpoint(tips)
     return True
 
 

@@ -13,7 +13,10 @@ The history walked, unless `--project` names a real one: a generated linear hist
 revisions (default 60) where every `--every`th revision (default 6) drops a column its
 downgrade adds back at the end of the table (DBS414, column order: the walk cannot undo it
 in place and goes on on a fresh database, as on fractal-server's 14 DBS414), and one
-revision's downgrade fails (DBS412: the walk rebuilds after it).
+revision's downgrade fails (DBS412: the walk rebuilds after it). With `--stairway`, its
+second revision is a second root that the third merges, so the history is not linear and
+the walk takes the stairway, as on Superset's (whose 19 DBS414 cost 18 rebuilds, each
+replaying the revisions before it, or since the last rebuild's checkpoint: task 456).
 
 A folder of SQL migrations instead (`--sql-migrations DIR`, relative to `--project`, e.g.
 bionic-gpt's dbmate folder `crates/db/migrations`), or a generated golang-migrate folder of
@@ -25,6 +28,7 @@ Usage:
     git archive <start> | tar -x -C /tmp/base
     python scripts/bench/reversible_baseline.py --baseline /tmp/base
     python scripts/bench/reversible_baseline.py --baseline /tmp/base --revisions 90 --pairs 5
+    python scripts/bench/reversible_baseline.py --baseline /tmp/base --stairway --pairs 3
     # a real project (its own Python, environment variables from this shell):
     cd fractal && POSTGRES_DB=fractal POSTGRES_PORT=1 JWT_SECRET_KEY=x python \\
         <checkout>/scripts/bench/reversible_baseline.py --baseline /tmp/base --project . \\
@@ -61,7 +65,7 @@ with context.begin_transaction():
 '''
 
 
-def write_history(root: Path, revisions: int, every: int) -> None:
+def write_history(root: Path, revisions: int, every: int, stairway: bool = False) -> None:
     versions = root / "migrations" / "versions"
     versions.mkdir(parents=True)
     (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
@@ -80,6 +84,10 @@ def write_history(root: Path, revisions: int, every: int) -> None:
         body_up = "\n".join(f"    op.execute({s!r})" for s in up)
         body_down = "\n".join(f"    op.execute({s!r})" for s in down)
         down_revision = repr(f"{i - 1:04d}") if i > 1 else "None"
+        if stairway and i == 2:
+            down_revision = "None"  # a second root ...
+        elif stairway and i == 3:
+            down_revision = repr(("0001", "0002"))  # ... merged: not linear
         (versions / f"{i:04d}_step.py").write_text(
             f'"""step {i}"""\nfrom alembic import op\n\nrevision = "{i:04d}"\n'
             f"down_revision = {down_revision}\n\n\ndef upgrade():\n{body_up}\n\n\n"
@@ -163,6 +171,8 @@ def main() -> None:
     parser.add_argument("--revisions", type=int, default=60)
     parser.add_argument("--every", type=int, default=6,
                         help="every Nth generated revision leaves a column order behind")
+    parser.add_argument("--stairway", action="store_true",
+                        help="the generated history has a merge: the walk takes the stairway")
     parser.add_argument("--project", type=Path, help="walk this project instead")
     parser.add_argument("--alembic-config", help="its alembic.ini (relative to --project)")
     parser.add_argument("--python", help="the Python that runs its env.py")
@@ -183,9 +193,11 @@ def main() -> None:
                   f"left every {args.every}th, a forgotten index every {args.every}th from the "
                   "third, one failing down migration")
         elif args.project is None:
-            write_history(project, args.revisions, args.every)
+            write_history(project, args.revisions, args.every, args.stairway)
             print(f"history: {args.revisions} generated revisions, a column order left every "
-                  f"{args.every}th, one failing downgrade")
+                  f"{args.every}th, one failing downgrade"
+                  + (", a merge of two roots at the third (the stairway)" if args.stairway
+                     else ""))
         elif args.sql_migrations:
             print(f"SQL folder: {project / args.sql_migrations}")
         else:
@@ -218,7 +230,9 @@ def main() -> None:
         summary = runs["this checkout"][-1]["summary"]
         walked = (f"{summary.get('migrations')} migrations" if args.sql_migrations else
                   f"{summary.get('revisions_verified')} revisions, {summary.get('rebuilt')} "
-                  "fresh databases")
+                  f"fresh databases, {summary.get('replayed', '-')} revisions replayed by "
+                  "rebuilds (baseline: "
+                  f"{runs['baseline'][-1]['summary'].get('replayed', 'not counted')})")
         print(f"findings identical in every pair: {len(runs['baseline'][-1]['findings'])} "
               f"({summary.get('findings_by_code')}); {walked}")
         print(f"CPU this / baseline: median {statistics.median(ratios):.2f}x "
