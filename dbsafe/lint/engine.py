@@ -2082,9 +2082,14 @@ class LintContext:
     def _note_descendants(self, statement: Statement) -> None:
         """Tell an ALTER TABLE, or a column's or constraint's RENAME, written without ONLY the
         tables below its table (`Statement.descendants`): the history's, and the database's
-        when linting against one."""
+        when linting against one. Tell an ALTER TABLE whether its table is a partitioned one
+        (`Statement.partitioned`)."""
         rename = statement.rename
         altered = statement.kind == "AlterTableStmt" and statement.object_kind == "table"
+        partitioned = altered and bool(statement.relation) and \
+            self.partitioned(statement.relation or "")
+        if partitioned != statement.partitioned:
+            statement.partitioned, statement.locks = partitioned, None
         renamed = statement.kind == "RenameStmt" and rename is not None and \
             rename.object in ("column", "constraint")
         if not (altered or renamed) or not statement.relation or \

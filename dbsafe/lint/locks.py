@@ -18,7 +18,8 @@ eugene's lock tables, cross-checked against `pg_locks` on a PostgreSQL 18 server
 
 `Lock.rewrites` means the lock is held for time proportional to the table's size: the
 statement rewrites the table (new relfilenode) or scans it in full (validation, index
-build). `note` says which.
+build). `note` says which. A partitioned table has no storage (relfilenode 0): an ALTER TABLE
+on one rewrites or scans its partitions, whose rows say so, never the table itself.
 
 >>> BLOCKS["SHARE"]
 (False, True, True)
@@ -316,6 +317,11 @@ def _alter(s: Statement) -> Iterator[Lock]:
         strongest = max(strength(lock.mode) for lock in main)
         rewrites = any(lock.rewrites for lock in main)
         notes = [lock.note for lock in main if lock.note and strength(lock.mode) == strongest]
+        if s.partitioned and rewrites:
+            # No storage (relfilenode 0, PostgreSQL 18): the partitions' rows say the rewrite
+            # or scan; the table's lock is held while they are rewritten or scanned.
+            rewrites = False
+            notes = [_PARTITIONED_NOTE]
         yield Lock(MODES[strongest], name, rewrites, "; ".join(dict.fromkeys(notes)))
     by_table: dict[str | None, Lock] = {}  # one lock a table: the strongest, first seen
     for lock in others:
@@ -324,6 +330,9 @@ def _alter(s: Statement) -> Iterator[Lock]:
             by_table[lock.relation] = lock
     yield from by_table.values()
 
+
+_PARTITIONED_NOTE = ("a partitioned table has no rows of its own: its partitions are "
+                     "rewritten or scanned, under this lock")
 
 # Subcommands PostgreSQL 18 runs on every table below one altered without ONLY (inheritance
 # children and partitions, at any depth), taking on each the lock it takes on the table

@@ -255,6 +255,10 @@ class Statement:
     # before it (name -> "partition" | "inherits"): most subcommands recurse to them, locking
     # each as the table itself (`dbsafe.lint.locks`). Filled by the lint engine.
     descendants: tuple[tuple[str, str], ...] = ()
+    # For an ALTER TABLE: its table is a partitioned one, which has no storage (relfilenode
+    # 0): what the statement rewrites or scans are its partitions, never the table itself
+    # (`dbsafe.lint.locks`). Filled by the lint engine (`LintContext.partitioned`).
+    partitioned: bool = False
     unique_keys: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
     # For an ALTER TABLE dropping a column with CASCADE: (the column, a unique index or key
     # of the table holding it among its INCLUDE columns, a foreign key resting on that

@@ -392,6 +392,37 @@ def test_a_type_change_on_a_partitioned_table_says_its_partitions_are_rewritten(
         "every row is rewritten.")
 
 
+def test_the_lock_table_says_a_partitioned_tables_partitions_are_rewritten_not_it(
+        conninfo: str, tmp_path: Path, database_url: str) -> None:
+    """`dbsafe lint --locks` said `rewrite yes` on `events` itself for `ALTER TABLE events
+    ALTER COLUMN note TYPE varchar(10)`, while DBS110 says a partitioned table has no rows of
+    its own: PostgreSQL gives `events_2024` a new relfilenode and leaves `events` at 0. Each
+    row's rewrite now says whether PostgreSQL rewrote that relation."""
+    sql = BELOW[-3]
+    (tmp_path / "1_init.sql").write_text(BELOW_SETUP)
+    (tmp_path / "2_alter.sql").write_text(sql + ";\n")
+    query = ("SELECT relname, relfilenode FROM pg_class "
+             "WHERE relname IN ('events', 'events_2024')")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(BELOW_SETUP)
+        # Linting against the database too: it says `events` is partitioned.
+        settings = Settings(project_root=tmp_path, database_url=database_url)
+        against_database = {row.relation.rsplit(".", 1)[-1]: row.rewrites for row in
+                            commands.lock_report(settings, [tmp_path / "2_alter.sql"])}
+        before = dict(conn.execute(query).fetchall())
+        conn.execute(sql)
+        after = dict(conn.execute(query).fetchall())
+    rewritten = {name: before[name] != after[name] for name in before}
+    rows = [row for row in commands.lock_report(load_settings(tmp_path, environ={}), [tmp_path])
+            if row.location.path.endswith("2_alter.sql")]
+    assert {row.relation: row.rewrites for row in rows} == rewritten == against_database == {
+        "events": False, "events_2024": True}
+    (parent,) = [row for row in rows if row.relation == "events"]
+    assert (parent.mode, parent.note) == (
+        "ACCESS EXCLUSIVE", "a partitioned table has no rows of its own: its partitions are "
+                            "rewritten or scanned, under this lock")
+
+
 def test_the_tables_below_are_read_from_the_database_with_database_url(
         conninfo: str, tmp_path: Path, database_url: str) -> None:
     """Linting against the database, the inheriting tables and partitions it has are known."""
