@@ -377,7 +377,7 @@ def _shown(path: Path) -> str:
     try:
         return path.resolve().relative_to(Path.cwd()).as_posix()
     except ValueError:
-        return str(path)
+        return str(path.resolve() if ".." in path.parts else path)
 
 
 def flask_migrate_folder(folder: Path) -> bool:
@@ -469,6 +469,17 @@ def where(settings: Settings, key: str) -> str:
     return f"{origin}: [tool.dbsafe.{key}]" if table else f"{origin}: [tool.dbsafe] {key}"
 
 
+def _joined(base: Path, raw: str | Path) -> Path:
+    """`raw` read from `base`, with a `..` in it resolved: `sql-migrations = "../schema"` in
+    /work/app is /work/schema, which summaries and errors show, not /work/app/../schema.
+
+    >>> _joined(Path("/work/app"), "migrations")
+    PosixPath('/work/app/migrations')
+    """
+    path = base / Path(raw).expanduser()
+    return path.resolve() if ".." in path.parts else path
+
+
 def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
     def fail(expected: str) -> ConfigError:
         return ConfigError(f"{origin}: {key!r} must be {expected}, got {raw!r}")
@@ -480,14 +491,14 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
     if kind == "path":
         if not isinstance(raw, (str, Path)):
             raise fail("a path string")
-        return base / Path(raw).expanduser()
+        return _joined(base, raw)
     if kind == "paths":
         if isinstance(raw, (str, Path)):  # the environment's: comma-separated
             raw = [part.strip() for part in str(raw).split(",") if part.strip()]
         if not isinstance(raw, (list, tuple)) or not all(
                 isinstance(v, (str, Path)) and str(v) for v in raw):
             raise fail("a list of path strings")
-        return tuple(base / Path(v).expanduser() for v in raw)
+        return tuple(_joined(base, v) for v in raw)
     if kind == "bool":
         if isinstance(raw, bool):
             return raw

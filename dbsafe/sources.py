@@ -288,10 +288,12 @@ def _snapshot_file(path: Path, description: str) -> SchemaSource:
 
 
 def _display(path: Path, settings: Settings) -> str:
+    """`path` relative to the working directory when it lies below it, else absolute with
+    no `..` in it (`/work/schema`, not `/work/app/../schema`)."""
     try:
         return path.resolve().relative_to(Path.cwd()).as_posix()
     except ValueError:
-        return str(path)
+        return str(path.resolve() if ".." in path.parts else path)
 
 
 # -- migrations -------------------------------------------------------------------------------

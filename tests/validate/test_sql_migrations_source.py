@@ -240,6 +240,40 @@ def test_sql_migrations_option_and_key(tmp_path: Path) -> None:
     assert [r["name"] for r in json.loads(dumped.stdout)["relations"]] == ["t"]
 
 
+def test_migrations_named_outside_the_project_are_shown_without_dot_dot(
+        tmp_path: Path, database_url: str) -> None:
+    """`--sql-migrations ../schema` run in the project showed `schema: sql migrations
+    /tmp/x/proj/../schema` (status and verify-reversible too): a path outside the working
+    directory is shown absolute and normalised, `/tmp/x/schema`."""
+    project, folder = tmp_path / "proj", tmp_path / "schema"
+    project.mkdir()
+    folder.mkdir()
+    (folder / "20240101000000_init.sql").write_text(
+        "-- migrate:up\ncreate table t (a int);\n-- migrate:down\ndrop table t;\n")
+    (project / "queries.sql").write_text("select a from t;\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:  # dbmate's, all applied
+        conn.execute("create table schema_migrations (version varchar primary key); "
+                     "insert into schema_migrations values ('20240101000000'); "
+                     "create table t (a int)")
+    shown = str(folder.resolve())
+    option = ("--sql-migrations", "../schema")
+    validated = dbsafe("validate", *option, "--no-cache", ".", cwd=project)
+    assert f"schema: sql migrations {shown} (embedded PostgreSQL)" in validated.stdout
+    (project / "pyproject.toml").write_text("[tool.dbsafe]\nsql-migrations = '../schema'\n")
+    keyed = dbsafe("validate", "--no-cache", ".", cwd=project)
+    assert f"schema: sql migrations {shown} (embedded PostgreSQL)" in keyed.stdout, keyed.stderr
+    below = dbsafe("validate", "--no-cache", "proj", cwd=tmp_path)  # below the directory
+    assert "schema: sql migrations schema (embedded PostgreSQL)" in below.stdout, below.stderr
+    status = dbsafe_in_process("status", *option, cwd=project,
+                               env={"DBSAFE_DATABASE_URL": database_url})
+    assert f"(1 of 1 files of {shown}, by dbmate's" in status.stdout, status.stderr
+    reversible = dbsafe("verify-reversible", *option, cwd=project)
+    assert f"[1/1] {shown}/20240101000000_init.sql" in reversible.stderr
+    outputs = [validated, keyed, below, status, reversible]
+    assert [r.returncode for r in outputs] == [0, 0, 0, 0, 0]
+    assert not any("/../" in r.stdout + r.stderr for r in outputs)
+
+
 def test_bad_folders_are_one_line_errors(tmp_path: Path) -> None:
     root = make_project(tmp_path, {"1_init.sql": "create table t (a int);\n"})
 
