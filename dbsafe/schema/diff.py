@@ -302,7 +302,8 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
             `built_since`, the earlier of the snapshots' own (`SchemaSnapshot.built_since`).
 
     Returns:
-        Changes sorted by the object they belong to, then kind, name, action and attribute.
+        Changes sorted by the object they belong to, then kind, name, action and attribute;
+        the database's settings last, its own before its roles'.
     """
     options = options or DiffOptions()
     built = [s.built_since for s in (source, target) if s.built_since is not None]
@@ -1032,9 +1033,17 @@ def _name(obj: Any) -> tuple[str]:
     return (obj.name,)
 
 
+_SETTING_KINDS = ("database_setting", "role_setting")
+
+
 def _sort_key(change: Change) -> tuple[Any, ...]:
+    # The settings belong to the database, named by no schema: last, the database's own
+    # first, then each role's by role and name, as snapshots keep them and `--sql` sets
+    # them (a role named `app` sorted among the schemas, before `search_path`).
+    setting = change.kind in _SETTING_KINDS
     top = change.owner_identity
-    return (top, _KIND_RANK.get(change.kind, len(KINDS)), change.identity, change.action,
+    rank = _KIND_RANK.get(change.kind, len(KINDS))
+    return (setting, rank if setting else 0, top, rank, change.identity, change.action,
             change.attribute or "")
 
 

@@ -399,3 +399,19 @@ def test_every_hazard_the_planner_emits_is_documented() -> None:
         flat = " ".join(text.split())
         prefix = "| `" if where.startswith("docs") else "`"
         assert [k for k in sorted(kinds) if f"{prefix}{k}`" not in flat] == [], where
+
+
+def test_the_database_settings_come_last_its_own_before_each_roles() -> None:
+    """`dbsafe diff` listed a role's setting in the database (`role setting app`) before the
+    database's own (`database setting search_path`), and both among the schemas' objects
+    (by name: `app` < `search_path` < `zz`), where snapshots keep the database's first and
+    `--sql` sets them last, the database's first (task 458)."""
+    from dbsafe.schema.diff import groups
+    from dbsafe.schema.model import Setting
+
+    source = SchemaSnapshot(database_settings=())
+    target = SchemaSnapshot(relations=(Relation("zz", "t", "table"),), database_settings=(
+        Setting("search_path", "zz, public"), Setting("work_mem", "64MB", role="app")))
+    changes = diff(source, target, DiffOptions(database_settings=True))
+    assert groups(changes, source, target) == [
+        "table zz.t", "database setting search_path", "role setting app"]

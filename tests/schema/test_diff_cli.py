@@ -171,6 +171,12 @@ def test_databases_that_differ_only_in_their_settings_differ_in_them_and_the_sql
                                       "not in the source."),
             ("DBS401", "statement_timeout", "Database setting `statement_timeout` is in the "
                                             "target but not in the source.")]
+        # The text report lists the database's own first, as snapshots keep them (task 458).
+        text = run("diff", _url(a), _url(b)).output
+        assert [line for line in text.splitlines() if "setting" in line and
+                not line.startswith(" ")] == ["database setting search_path",
+                                              "database setting statement_timeout",
+                                              "role setting app%I"]
         # A snapshot file holds them too; the script sets them on the database it runs on
         # (the two sides' names differ), and leaves none.
         snapshot = tmp_path / "b.json"
