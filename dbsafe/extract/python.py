@@ -219,6 +219,9 @@ class _Extractor:
         # A loop's name -> the string it holds in the round being read (see `_each_round`),
         # and each `for` loop -> the strings it runs its body with, if it runs it for each.
         self.looped: dict[str, ast.Constant] = {}
+        # A name bound in branches -> the literal it holds on the path being read (see
+        # `_each_path`).
+        self.chosen: dict[str, ast.expr] = {}
         self.rounds: dict[int, list[ast.Constant] | None] = {}
         self.nodes: list[ast.AST] = []  # every node of the tree, once `run` walked it
         # A function -> its parameters it sends to another engine (see `_note_helper`).
@@ -314,8 +317,11 @@ class _Extractor:
                 self._note_model_class(node)
             if isinstance(node, (ast.BinOp, ast.FormattedValue)):
                 self._note_pieces(node)
-            elif self.engines and isinstance(node, ast.Call):
-                others.append(node)
+            elif isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "join"):
+                    self._note_pieces(node)
+                if self.engines:
+                    others.append(node)
         if self.creates_all:
             self.ddl.extend('CREATE TABLE "' + name.replace('"', '""') + '" ()'
                             for name in self.model_tables)
@@ -361,10 +367,14 @@ class _Extractor:
             bound = self._bound_statements(value)
             if any(id(literal) in self.taken for literal in bound):
                 continue
+            branches = self._branch_names(value)
+            if any(id(literal) in self.taken for literals in branches.values()
+                   for literal in literals):
+                continue
             self._take(value)
-            for literal in bound:
+            for literal in [*bound, *(lit for literals in branches.values() for lit in literals)]:
                 self._take(literal)
-            fragments = self._checked(self._each_round(value, call), call, value)
+            fragments = self._checked(self._each_path(value, call, branches), call, value)
             # (a module whose text never names search_path sets none: the walk of each
             # function for its `SET` is skipped)
             path = search_path_before(call, self._scope_of(call), self.parents) \
@@ -444,7 +454,7 @@ class _Extractor:
                         rest = replace(rest, holes=tuple(replace(hole, clause=True)
                                                          for hole in rest.holes))
                     templates = [_concat([template, rest])]
-            elif self._built_into_another(node):
+            if self._built_into_another(node):
                 continue
             if self._embedded_in_a_query(node):
                 templates = [self._parenthesised(t, node) for t in templates]
@@ -467,7 +477,8 @@ class _Extractor:
             held = self._class_constant(arg) or self._own_class_constant(arg)
             return held if held is not None and _is_string_expr(held) else None
         if not isinstance(arg, ast.Name):
-            return arg if _is_string_expr(arg) or self._bound_statements(arg) else None
+            return arg if _is_string_expr(arg) or self._bound_statements(arg) or \
+                self._branch_names(arg) else None
         value = self._assigned_once(arg)
         if value is None:
             value = self._reaching_literal(arg)
@@ -545,7 +556,7 @@ class _Extractor:
         time; so does a name bound to several literals none of which surely reaches."""
         if not isinstance(node, ast.Name):
             return None
-        value = self._assigned_once(node)
+        value = self.chosen.get(node.id) or self._assigned_once(node)
         if value is None:
             value = self._reaching_literal(node)
         if isinstance(value, ast.JoinedStr) or (
@@ -597,6 +608,138 @@ class _Extractor:
             found = (self._bound_statement(operand) for operand in _flatten_add(node))
             return [literal for literal in found if literal is not None]
         return []
+
+    def _branch_names(self, node: ast.expr) -> dict[str, list[ast.expr]]:
+        """The names of `sql + clause` (its operands) or `sql % args` (its format) that hold
+        one of several statement literals where the call reads them, none surely
+        (`_branch_literals`): name -> those literals, each read with the rest of the
+        expression, one statement per path (`_each_path`). Empty when a name's literal is
+        known there (`_bound_statement`) or cannot be told."""
+        if not isinstance(node, ast.BinOp):
+            return {}
+        if isinstance(node.op, ast.Mod):
+            names = [node.left]
+        elif isinstance(node.op, ast.Add):
+            names = list(_flatten_add(node))
+        else:
+            return {}
+        found: dict[str, list[ast.expr]] = {}
+        for name in names:
+            if not isinstance(name, ast.Name) or name.id in found or \
+                    self._bound_statement(name) is not None:
+                continue
+            literals = self._branch_literals(name)
+            if literals and all(self._statement_literal(literal, percent=isinstance(
+                    node.op, ast.Mod)) for literal in literals):
+                found[name.id] = literals
+        return found
+
+    def _statement_literal(self, node: ast.expr, *, percent: bool) -> bool:
+        """Whether `node`, bound to a name a sink reads, is a literal `_bound_statement`
+        would read there (an f-string's fields holes; a plain string for `%`)."""
+        if percent and not isinstance(node, ast.Constant):
+            return False
+        template = self._literal(node) if isinstance(node, (ast.Constant, ast.JoinedStr)) \
+            and _is_literal(node) else None
+        return template is not None and not template.problem and \
+            looks_like_statement(template.text, holes=len(template.holes))
+
+    def _branch_literals(self, name: ast.Name) -> list[ast.expr] | None:
+        """The literals a name bound only to string literals in its function may hold where
+        it is read, when the code shows which (`if a: sql = "SELECT ... FROM users u"` /
+        `else: sql = "SELECT ... FROM admins u"`, then `cur.execute(sql + " JOIN ...")`):
+        walking back from the read, the last store on each path, through the `if`s before
+        it and the blocks around it. None where it cannot tell: a store in a loop, a
+        `try`, a `with` or a `match`, an `if` storing it that may leave its block
+        (`return`, `raise`, `break`, `continue`), a path reaching the function's start
+        with none (a parameter, a global), or more than eight literals."""
+        scope = self._scope_of(name)
+        stored = self._assignments(scope).get(name.id)
+        if not stored or len(stored) > 8 or not all(
+                _is_literal(value) and isinstance(self.parents.get(id(value)), ast.Assign)
+                for value in stored):
+            return None
+        found: list[ast.expr] = []
+        node: ast.AST = name
+        while True:
+            statement = node
+            while not isinstance(statement, ast.stmt) or not self._in_block(statement):
+                parent = self.parents.get(id(statement))
+                if parent is None or parent is scope:
+                    return None
+                statement = parent
+            owner = self.parents.get(id(statement))
+            if owner is None:
+                return None
+            block = next(b for field in ("body", "orelse", "finalbody")
+                         if isinstance(b := getattr(owner, field, None), list)
+                         and statement in b)
+            before = self._stores_before(block, block.index(statement), name.id, stored)
+            if before is None:
+                return None
+            literals, complete = before
+            found.extend(literal for literal in literals if literal not in found)
+            if complete:
+                return found
+            if owner is scope or not (
+                    isinstance(owner, ast.If) or (isinstance(owner, (ast.For, ast.AsyncFor,
+                                                                     ast.While))
+                                                  and not self._stores_in(owner, stored))):
+                return None  # a `try`, `with`, `match` or a loop storing the name
+            node = owner
+
+    def _in_block(self, statement: ast.stmt) -> bool:
+        owner = self.parents.get(id(statement))
+        return any(isinstance(b := getattr(owner, field, None), list) and statement in b
+                   for field in ("body", "orelse", "finalbody"))
+
+    def _stores_in(self, node: ast.AST, stored: Sequence[ast.AST]) -> bool:
+        return any(self._inside(value, node) for value in stored)
+
+    def _stores_before(self, block: list[ast.stmt], end: int, name: str,
+                       stored: Sequence[ast.AST]) -> tuple[list[ast.expr], bool] | None:
+        """The literals stored last to `name` on the paths through `block[:end]`, and
+        whether every path stores one; None where it cannot tell (`_branch_literals`)."""
+        found: list[ast.expr] = []
+        for statement in reversed(block[:end]):
+            if not self._stores_in(statement, stored):
+                continue
+            if isinstance(statement, ast.Assign) and any(
+                    statement.value is value for value in stored):
+                return [*found, statement.value], True
+            if not isinstance(statement, ast.If) or any(
+                    isinstance(inner, (ast.Return, ast.Raise, ast.Break, ast.Continue))
+                    for inner in ast.walk(statement)):
+                return None
+            complete = True
+            for branch in (statement.body, statement.orelse):
+                inner = self._stores_before(branch, len(branch), name, stored)
+                if inner is None:
+                    return None
+                found.extend(literal for literal in inner[0] if literal not in found)
+                complete = complete and inner[1]
+            if complete:
+                return found, True
+        return found, False
+
+    def _each_path(self, value: ast.expr, call: ast.Call,
+                   branches: dict[str, list[ast.expr]]) -> list[SqlFragment]:
+        """The statements `call` sends, `value` its statement, one for each literal its
+        names bound in branches may hold (`_branch_names`), read with the rest of the
+        expression (`sql + " JOIN teams t ..."`: never a branch's literal alone, which may
+        name what the rest joins); the statements alike once."""
+        if not branches or _product_size(list(branches.values())) > _MAX_NAME_CHOICES:
+            return self._each_round(value, call)
+        fragments: dict[tuple[str, object, str | None], SqlFragment] = {}
+        for literals in itertools.product(*branches.values()):
+            self.chosen = dict(zip(branches, literals))
+            try:
+                for fragment in self._each_round(value, call):
+                    fragments.setdefault(
+                        (fragment.sql, fragment.spans, fragment.dynamic), fragment)
+            finally:
+                self.chosen = {}
+        return list(fragments.values())
 
     def _extensions(self, node: ast.expr) -> list[ast.AugAssign | ast.Assign]:
         """Where the name `node` is assigned to is extended in the same scope
@@ -710,16 +853,51 @@ class _Extractor:
             parent.value is node
 
     def _built_into_another(self, node: ast.expr) -> bool:
-        """True when the name `node` is assigned to, and nothing else, is a piece of a
-        longer string (`query_msid + " UNION " + query_mbid`, `f"{base} ..."`, `sql %
-        args`): what is sent is that string, where a CTE its statement reads may be defined
-        before it. A name bound several times may be sent as it is where it holds `node`."""
+        """True when the name `node` is assigned to is a piece of a longer string where it
+        may hold `node` (`query_msid + " UNION " + query_mbid`, `f"{base} ..."`, `sql %
+        args`, `"%s JOIN ..." % (sql,)`, `" ".join([sql, ...])`, `"{} ...".format(sql)`):
+        what is sent is that string, where a JOIN, an alias or a CTE its statement reads
+        may be brought before or after it; the literal alone is no statement. A name bound
+        several times (`sql = "SELECT ... FROM users u"` in one branch, `sql = "SELECT ...
+        FROM admins u"` in the other, then `cur.execute(sql + " JOIN teams t ...")`) may
+        hold it at each such piece read after it (or in a loop around it); what the name's
+        own `sql = sql + "..."` adds is the statement's rest, read with it."""
         name = self._assigned_name(node)
         if name is None:
             return False
         scope = self._scope_of(node)
-        return self._assignments(scope).get(name) == [node] and any(
-            self._inside(use, scope) for use in self.pieces.get(name, ()))
+        stored = self._assignments(scope).get(name)
+        if not stored or not any(value is node for value in stored):
+            return False
+        at = (node.end_lineno or node.lineno, node.end_col_offset or 0)  # not its own pieces
+        loop = next((ancestor for ancestor in self._ancestors(node, scope)
+                     if isinstance(ancestor, (ast.For, ast.AsyncFor, ast.While))), None)
+        for use in self.pieces.get(name, ()):
+            if not self._inside(use, scope) or self._extends_itself(use, name):
+                continue
+            if len(stored) == 1 or (use.lineno, use.col_offset) > at or (
+                    loop is not None and self._inside(use, loop)):
+                return True
+        return False
+
+    def _ancestors(self, node: ast.AST, scope: ast.AST) -> Iterator[ast.AST]:
+        """The nodes around `node`, innermost first, up to `scope` (not included)."""
+        parent = self.parents.get(id(node))
+        while parent is not None and parent is not scope:
+            yield parent
+            parent = self.parents.get(id(parent))
+
+    def _extends_itself(self, use: ast.Name, name: str) -> bool:
+        """Whether `use` is the start of `name = name + ...`: an extension of the text the
+        name holds (`_extensions`), not a longer string built from it."""
+        binop = self.parents.get(id(use))
+        while isinstance(binop, ast.BinOp) and isinstance(binop.op, ast.Add):
+            holder = self.parents.get(id(binop))
+            if isinstance(holder, ast.Assign):
+                return next(_flatten_add(binop)) is use and len(holder.targets) == 1 and \
+                    isinstance(holder.targets[0], ast.Name) and holder.targets[0].id == name
+            binop = holder
+        return False
 
     def _assigned_name(self, node: ast.expr) -> str | None:
         """The name `node` is the whole value of, in a plain `name = node`."""
@@ -729,15 +907,26 @@ class _Extractor:
             return None
         return assign.targets[0].id
 
-    def _note_pieces(self, node: ast.BinOp | ast.FormattedValue) -> None:
-        """Note the names strings are built from: operands of `+`, the format of `%`,
-        f-string fields (found in the one walk of the module, not a walk per scope)."""
+    def _note_pieces(self, node: ast.BinOp | ast.FormattedValue | ast.Call) -> None:
+        """Note the names strings are built from: operands of `+`, both sides of `%` (the
+        format, and what fills it: `"%s JOIN ..." % (sql,)`), f-string fields, what
+        `.format(...)` is given and what `" ".join([...])` joins (found in the one walk of
+        the module, not a walk per scope)."""
+        names: list[ast.expr]
         if isinstance(node, ast.FormattedValue):
             names = [node.value]
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+                names = [*node.args, *(keyword.value for keyword in node.keywords)]
+            elif len(node.args) == 1 and isinstance(node.args[0], (ast.List, ast.Tuple)):
+                names = list(node.args[0].elts)  # `" ".join([sql, "JOIN ..."])`
+            else:
+                return
         elif isinstance(node.op, ast.Add):
             names = [node.left, node.right]
         elif isinstance(node.op, ast.Mod):
-            names = [node.left]
+            right = node.right
+            names = [node.left, *(right.elts if isinstance(right, ast.Tuple) else [right])]
         else:
             return
         for name in names:

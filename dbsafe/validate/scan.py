@@ -528,7 +528,12 @@ _CHUNK = 32
 #      `sql % (clause,)`) is read whole where the name holds the literal reaching the call,
 #      one completed by `+=` literals, or literal pieces; else its DBS304 note names the
 #      whole expression where it starts, not the literal piece after the hole (task 457)
-_CACHE_VERSION = 309
+# 310: a Python statement literal bound in branches and extended at the call (`if a: sql =
+#      "... FROM users u"` / `else: ...`, then `sql + " JOIN teams t ..."`, `sql % (clause,)`)
+#      is read with the rest on each path; a literal whose name is built into a longer string
+#      (`"%s JOIN ..." % (sql,)`, `.format(sql)`, `" ".join([sql, ...])`, an f-string field),
+#      bound once or several times, is never read alone (task 460)
+_CACHE_VERSION = 310
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

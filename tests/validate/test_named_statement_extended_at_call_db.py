@@ -8,8 +8,8 @@ one completed by `+=` literals, or literal pieces joined with `+` were read as h
 are now the statement's text (synapse's `sql = "... WHERE %s"` rebound in each function,
 then `txn.execute(sql % (clause,), args)`: its `%s` is Python's, not the driver's, and the
 literal alone is no longer read with it as a placeholder). Where the start is not known (a
-parameter, a name bound in two branches), the note names the whole expression and stands
-where it starts. Real PostgreSQL.
+parameter), the note names the whole expression and stands where it starts; a name bound in
+two branches is read on each path with the rest (task 460). Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -79,9 +79,9 @@ def test_a_named_statement_extended_at_the_call_is_read_whole(database_url: str,
         # Python's `%`: the clause is a run-time piece where a condition goes
         ("DBS304", 22, 14, "SQL built at run time is not validated: `%s` is not in a value "
                            "position (after WHERE)."),
-        # the whole, where it starts: not `" ORDER BY id"` as if it were the statement
-        ("DBS304", 31, 17, 'SQL built at run time is not validated: the statement '
-                           '`sql + " ORDER BY id"` is built at run time.'),
+        # `branches`: each branch's literal read with " ORDER BY id" (task 460), both
+        # statements PostgreSQL accepts. Where the start is unknown, the whole, where it
+        # starts: not `" LIMIT 1"` as if it were the statement
         ("DBS304", 35, 17, 'SQL built at run time is not validated: the statement '
                            '`query + " LIMIT 1"` is built at run time.'),
     ], "\n".join(map(repr, found))
