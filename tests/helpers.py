@@ -295,13 +295,21 @@ def dbsafe_in_process(*args: str, cwd: Path,
 def validate_module(database_url: str, root: Path, ddl: str, name: str, source: str) -> Report:
     """`dbsafe validate` of one module `name` holding `source`, in a project at `root`, against
     the database at `database_url` after `ddl` ran there (no cache)."""
+    return validate_files(database_url, root, ddl, {name: source})
+
+
+def validate_files(database_url: str, root: Path, ddl: str, files: dict[str, str]) -> Report:
+    """`dbsafe validate` of a project at `root` holding `files` (path -> text, folders made),
+    against the database at `database_url` after `ddl` ran there (no cache)."""
     from dbsafe import commands
     from dbsafe.config import load_settings
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(ddl)
     (root / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
-    (root / name).write_text(source, encoding="utf-8")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
     settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
     return commands.validate(settings, [root])
 

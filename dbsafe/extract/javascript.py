@@ -1581,15 +1581,7 @@ class _Reader:
         project binds, on that condition (`deps`)."""
         if depth == 0 and _unwrap(function).type != "member_expression":
             return False  # (a function of that name, not a driver method)
-        node: Node | None = function
-        while node is not None:
-            node = _unwrap(node)
-            if node.type == "member_expression":
-                node = node.child_by_field_name("object")
-            elif node.type == "call_expression":
-                node = node.child_by_field_name("function")
-            else:
-                break
+        node = _chain_root(function)
         if node is None or node.type != "identifier":
             return False
         if self._declared_in(node, self.pg_clients):
@@ -1621,15 +1613,7 @@ class _Reader:
     def _made_by_pg(self, node: Node, depth: int = 0) -> bool:
         """Whether what a method is called on is a client node-postgres or postgres.js
         makes (`_on_postgres_client`), through `.`, calls and `const`s."""
-        current: Node | None = node
-        while current is not None:
-            current = _unwrap(current)
-            if current.type == "member_expression":
-                current = current.child_by_field_name("object")
-            elif current.type == "call_expression":
-                current = current.child_by_field_name("function")
-            else:
-                break
+        current = _chain_root(node)
         if current is None:
             return False
         if current.type == "new_expression":
@@ -4888,6 +4872,21 @@ def _member(node: Node | None, names: tuple[str, ...]) -> Node | None:
 
 _DRIZZLE_VIEW = ("not validated: a drizzle view's definition (drizzle-orm sends the view's "
                  "name; drizzle-kit writes the body into a migration, `CREATE VIEW`)")
+
+
+def _chain_root(node: Node) -> Node | None:
+    """What a chain of members and calls starts from: `pool` of `pool.query`, of
+    `getPool().query` (through the call's function) and of `(await pool.connect()).query`."""
+    current: Node | None = node
+    while current is not None:
+        current = _unwrap(current)
+        if current.type == "member_expression":
+            current = current.child_by_field_name("object")
+        elif current.type == "call_expression":
+            current = current.child_by_field_name("function")
+        else:
+            break
+    return current
 
 
 def _unwrap(node: Node) -> Node:

@@ -12,27 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from dbsafe.core import Report
-from tests.helpers import assert_prepares
+from tests.helpers import assert_prepares, validate_files
 
 _DDL = "CREATE TABLE IF NOT EXISTS album (id int PRIMARY KEY, title text, label text)"
 
 
 def _validate(database_url: str, root: Path, files: dict[str, str]) -> Report:
-    from dbsafe import commands
-    from dbsafe.config import load_settings
-
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(_DDL)
-    (root / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
-    return commands.validate(settings, [root])
+    return validate_files(database_url, root, _DDL, files)
 
 
 def _found(report: Report) -> list[tuple[str, str, int, str | None]]:
