@@ -1378,12 +1378,15 @@ class _RelativeTarget(click.Command):
 @click.option("--use-computed", is_flag=True, default=False,
               help="Where a revision's downgrade() is missing or empty, apply the downgrade "
                    "computed from the schemas instead.")
+@click.option("--no-cache", is_flag=True, default=False,
+              help="Build TARGET's schema from the migrations again rather than read the "
+                   "cache in .dbsafe_cache/ (nor write it).")
 @output_options
 @click.pass_obj
 def downgrade_command(state: CliState, target: str, database_url: str | None,
                       alembic_config: Path | None, lock_timeout: str, statement_timeout: str,
                       retries: int, no_backup: bool, backup_dir: Path, yes: bool, dry_run: bool,
-                      use_computed: bool, **output: Any) -> None:
+                      use_computed: bool, no_cache: bool, **output: Any) -> None:
     """Downgrade a database to TARGET (a revision, `-N` for N revisions down, or `base`),
     guarded.
 
@@ -1396,7 +1399,8 @@ def downgrade_command(state: CliState, target: str, database_url: str | None,
     from dbsafe import commands
     from dbsafe.guard.downgrade import DowngradeOptions
 
-    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides = {"database-url": database_url, "alembic-config": alembic_config,
+                 "cache": False if no_cache else None}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     options = DowngradeOptions(target=target, lock_timeout=lock_timeout,

@@ -1586,11 +1586,32 @@ def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
 
 def _migrations_snapshot(settings: Settings, revision: str) -> tuple[SchemaSnapshot, str]:
     from dbsafe.migrate.runner import AlembicProject
-    from dbsafe.migrate.throwaway import migrated_database
-    from dbsafe.schema.introspect import introspect_url
 
     project = AlembicProject.from_settings(settings)
     description = f"migrations {_display(project.ini, settings)}@{revision}"
+    snapshot, cached = migrations_snapshot_at(settings, project, revision)
+    return snapshot, description + (" (cached)" if cached else "")
+
+
+def migrations_snapshot_at(settings: Settings, project: AlembicProject, revision: str, *,
+                           building: Callable[[], None] = lambda: None,
+                           ) -> tuple[SchemaSnapshot, bool]:
+    """The schema `project`'s alembic history builds up to `revision` (`heads`, a revision,
+    or several joined by commas) on a throwaway server after its `setup-sql`, and whether
+    it was read from the cache (True) rather than built. Cached as the default schema
+    source's is (`_cache_key`: alembic.ini, every file of the script locations, the
+    `setup-sql` files, the python, dbsafe's version and format; what env.py and the
+    revisions imported from elsewhere, `.imports`), one file per revision, unless
+    `settings.use_cache` is off; `building()` is called before a build starts (`dbsafe diff
+    migrations@REV`, `dbsafe downgrade`'s preflight).
+
+    Raises:
+        MigrationError: the history does not build up to `revision`.
+    """
+    from dbsafe.migrate.runner import recording_imports
+    from dbsafe.migrate.throwaway import migrated_database
+    from dbsafe.schema.introspect import introspect_url
+
     cache_file = None
     if settings.use_cache:
         key = _cache_key(settings, project.ini)
@@ -1599,14 +1620,13 @@ def _migrations_snapshot(settings: Settings, revision: str) -> tuple[SchemaSnaps
         cache_file = settings.effective_cache_dir / name
     cached = _read_cache(cache_file, imports=True)
     if cached is not None:
-        return cached, description + " (cached)"
-    from dbsafe.migrate.runner import recording_imports
-
+        return cached, True
+    building()
     started = datetime.now(UTC)
     with recording_imports() as imported, migrated_database(project, revision) as url:
         snapshot = introspect_url(url).mark_built_since(started)
     _save_built(cache_file, snapshot, _imports_of(imported, project, settings), imports=True)
-    return snapshot, description
+    return snapshot, False
 
 
 def _sql_snapshot(folder: Path, settings: Settings, *,
@@ -1629,4 +1649,15 @@ def warn_failures(source: SchemaSource) -> None:
 
 
 def _safe(revision: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in revision)
+    """`revision` as part of a file name; one that had to be changed also carries a hash of
+    itself, so two revisions never share a name (`a,b`, two revisions, and `a_b`, one).
+
+    >>> _safe("0005"), _safe("a_b")
+    ('0005', 'a_b')
+    >>> _safe("a,b")
+    'a_b-1eb7c54d'
+    """
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in revision)
+    if safe == revision:
+        return safe
+    return f"{safe}-{hashlib.sha256(revision.encode()).hexdigest()[:8]}"

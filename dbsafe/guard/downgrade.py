@@ -42,7 +42,7 @@ from dbsafe.guard.data_loss import (
     still_there,
 )
 from dbsafe.guard.downgrade_rows import ROWS_REFUSE_DOWNGRADE
-from dbsafe.guard.leftovers import user_snapshot
+from dbsafe.guard.leftovers import without_dbsafe
 from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.guard.upgrade import (
     NOTHING_APPLIED,
@@ -617,11 +617,13 @@ def _revisions_now(url: str) -> str | None:
 def _schema_at(down: _Down, revisions: tuple[str, ...], *,
                quiet: bool = False) -> tuple[SchemaSnapshot | None, bool]:
     """The schema at `revisions`: as recorded when the database was last there, else built
-    from the migrations on a throwaway server (True: built; its owners are that server's)."""
+    from the migrations on a throwaway server (True: built; its owners are that server's),
+    or read from the cache of such a build (`sources.migrations_snapshot_at`: keyed by the
+    migration files, alembic.ini, `setup-sql`, ...; `--no-cache` builds it again)."""
     import json
 
-    from dbsafe.migrate.throwaway import migrated_database
     from dbsafe.schema.model import SchemaSnapshot
+    from dbsafe.sources import migrations_snapshot_at
 
     shown = ",".join(revisions) or "base"
     recorded = history.snapshot_at(down.url, revisions)
@@ -632,12 +634,16 @@ def _schema_at(down: _Down, revisions: tuple[str, ...], *,
     if not revisions:
         return None, False
     if revisions not in down.built:
-        down.say("preflight", f"building {shown}'s schema from the migrations")
         try:
-            with migrated_database(down.project, shown) as url:
-                down.built[revisions] = user_snapshot(url)
+            snapshot, cached = migrations_snapshot_at(
+                down.settings, down.project, shown, building=lambda: down.say(
+                    "preflight", f"building {shown}'s schema from the migrations"))
         except MigrationError as exc:
             raise _unbuildable(shown, exc) from None
+        if cached and not quiet:
+            down.say("preflight", "comparing with the schema built from the migrations at "
+                     f"{shown} (cached)")
+        down.built[revisions] = without_dbsafe(snapshot)
     return down.built[revisions], True
 
 

@@ -32,8 +32,13 @@ def user_snapshot(url: str, *, search_path: Sequence[str] | None = None,
     from dbsafe.pg.urls import to_libpq_url
     from dbsafe.schema.introspect import introspect_url
 
-    snapshot = introspect_url(to_libpq_url(url), search_path=search_path,
-                              lock_timeout=lock_timeout)
+    return without_dbsafe(introspect_url(to_libpq_url(url), search_path=search_path,
+                                         lock_timeout=lock_timeout))
+
+
+def without_dbsafe(snapshot: SchemaSnapshot) -> SchemaSnapshot:
+    """`snapshot` without dbsafe's own schema (`dbsafe.history`), still marked as built
+    when it was (`SchemaSnapshot.built_since`)."""
     changes: dict[str, Any] = {}
     for field in dataclasses.fields(snapshot):
         if not field.init:
@@ -44,7 +49,9 @@ def user_snapshot(url: str, *, search_path: Sequence[str] | None = None,
         kept = tuple(item for item in value if not _in_dbsafe_schema(item))
         if len(kept) != len(value):
             changes[field.name] = kept
-    return dataclasses.replace(snapshot, **changes) if changes else snapshot
+    if not changes:
+        return snapshot
+    return dataclasses.replace(snapshot, **changes).mark_built_since(snapshot.built_since)
 
 
 def _in_dbsafe_schema(item: object) -> bool:

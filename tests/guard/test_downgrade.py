@@ -820,6 +820,56 @@ def test_a_schema_built_from_the_migrations_is_built_once(database_url: str,
     assert [f.code for f in report.findings if f.subject == "0006"] == ["DBS608"]
 
 
+def test_a_schema_built_from_the_migrations_is_cached_until_a_revision_changes(
+        database_url: str, tmp_path: Path) -> None:
+    # `downgrade --dry-run` run again and again by a DBA deciding built TARGET's schema (and
+    # the start's) on a throwaway server every time, 2-7 s each; now cached as validate
+    # caches its schema, by the migration files: a revision edited is built again.
+    root = _project_at(tmp_path, database_url, "0005", note=EMPTY_DOWNGRADE)
+    cache = tmp_path / "cache"
+    settings = load_settings(root, {"database-url": database_url, "cache-dir": str(cache)},
+                             environ={})
+    options = DowngradeOptions(target="0004", backup=False, dry_run=True)
+
+    def building(report: Any) -> list[str]:
+        return [line for line in report.summary["what_happened"] if "building" in line]
+
+    first = commands.downgrade(settings, options)
+    second = commands.downgrade(settings, options)
+
+    assert building(first) == ["preflight: building 0004's schema from the migrations",
+                               "preflight: building 0005's schema from the migrations"]
+    story = second.summary["what_happened"]
+    assert building(second) == [], story
+    assert "preflight: comparing with the schema built from the migrations at 0004 (cached)" \
+        in story
+    assert second.findings == first.findings
+    assert "DROP COLUMN note" in second.summary["computed_sql"].replace('"', "")
+
+    # 0005 edited (the database holds the column as it was made): both built again, and
+    # the column's type the database holds is now a change the migrations did not make.
+    (root / "migrations" / "versions" / "0005_note.py").write_text(
+        EMPTY_DOWNGRADE.replace("sa.Text()", "sa.String(10)"))
+    edited = commands.downgrade(settings, options)
+
+    assert building(edited) == building(first), edited.summary["what_happened"]
+    assert "DBS609" not in [f.code for f in first.findings]
+    assert "DBS609" in [f.code for f in edited.findings], edited.findings
+
+    # The command line reads the same cache, and --no-cache builds again.
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("PG", "DBSAFE_"))}
+    env.update({"DBSAFE_DATABASE_URL": database_url, "DBSAFE_CACHE_DIR": str(cache)})
+    args = ("downgrade", "0004", "--dry-run", "--no-backup")
+    cached = dbsafe_in_process(*args, cwd=root, env=env)
+    rebuilt = dbsafe_in_process(*args, "--no-cache", cwd=root, env=env)
+
+    assert "building" not in cached.stderr, cached.stderr
+    assert "comparing with the schema built from the migrations at 0004 (cached)" in \
+        cached.stderr
+    assert "building 0004's schema from the migrations" in rebuilt.stderr, rebuilt.stderr
+    assert cached.returncode == rebuilt.returncode == 1, (cached.stderr, rebuilt.stderr)
+
+
 # 0005 makes the orders' foreign key ON DELETE CASCADE; its downgrade() keeps it (it only
 # comments the table), as zou's d7a3e5b1c9f2 keeps its cascades on purpose.
 KEEPS_CASCADE = '''"""cascade orders"""
