@@ -477,13 +477,14 @@ class _Extractor:
             held = self._class_constant(arg) or self._own_class_constant(arg)
             return held if held is not None and _is_string_expr(held) else None
         if not isinstance(arg, ast.Name):
-            return arg if _is_string_expr(arg) or self._bound_statements(arg) or \
-                self._branch_names(arg) else None
+            return arg if _is_string_expr(arg) or _joins_a_literal(arg) or \
+                self._bound_statements(arg) or self._branch_names(arg) else None
         value = self._assigned_once(arg)
         if value is None:
             value = self._reaching_literal(arg)
         if isinstance(value, ast.expr) and (
-                _is_string_expr(value) or self._bound_statements(value)):
+                _is_string_expr(value) or _joins_a_literal(value)
+                or self._bound_statements(value)):
             return value
         return None
 
@@ -604,8 +605,11 @@ class _Extractor:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
             literal = self._bound_statement(node.left)
             return [literal] if isinstance(literal, ast.Constant) else []
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            found = (self._bound_statement(operand) for operand in _flatten_add(node))
+        operands = _join_operands(node) if isinstance(node, ast.Call) else \
+            list(_flatten_add(node)) if isinstance(node, ast.BinOp) and \
+            isinstance(node.op, ast.Add) else None
+        if operands is not None:  # also `" ".join([sql, "JOIN ..."])`, its pieces as `+`'s
+            found = (self._bound_statement(operand) for operand in operands)
             return [literal for literal in found if literal is not None]
         return []
 
@@ -615,12 +619,13 @@ class _Extractor:
         (`_branch_literals`): name -> those literals, each read with the rest of the
         expression, one statement per path (`_each_path`). Empty when a name's literal is
         known there (`_bound_statement`) or cannot be told."""
-        if not isinstance(node, ast.BinOp):
-            return {}
-        if isinstance(node.op, ast.Mod):
+        percent = isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
             names = [node.left]
-        elif isinstance(node.op, ast.Add):
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             names = list(_flatten_add(node))
+        elif isinstance(node, ast.Call) and (operands := _join_operands(node)) is not None:
+            names = operands
         else:
             return {}
         found: dict[str, list[ast.expr]] = {}
@@ -629,8 +634,8 @@ class _Extractor:
                     self._bound_statement(name) is not None:
                 continue
             literals = self._branch_literals(name)
-            if literals and all(self._statement_literal(literal, percent=isinstance(
-                    node.op, ast.Mod)) for literal in literals):
+            if literals and all(self._statement_literal(literal, percent=percent)
+                                for literal in literals):
                 found[name.id] = literals
         return found
 
@@ -2840,9 +2845,12 @@ class _Extractor:
                 template = _format_fields(template, _PERCENT_FIELD, percent=True)
                 return self._fill_looped(template, self._pieces(node, template, sent=sent))
             return None
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        joined = _join_operands(node) if sent and isinstance(node, ast.Call) else None
+        if joined is not None or (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+            # `" ".join(["SELECT ... FROM users u", join_clause])` at a sink sends what `+`
+            # of its pieces and separators would: the head is never the statement alone
             parts: list[Template] = []
-            for operand in _flatten_add(node):
+            for operand in joined if joined is not None else _flatten_add(node):
                 literal = (sent and self._bound_statement(operand)) or operand
                 held = self._template(literal) if literal is not operand else \
                     self._extended_statement(operand) if sent else None
@@ -2864,8 +2872,30 @@ class _Extractor:
         ):
             template = _format_fields(self._literal(node.func.value), _BRACE_FIELD)
             pieces = _format_arguments(template, node)
+            if sent:
+                template, pieces = self._fill_literals(template, pieces)
             return self._fill_looped(self._mark_clauses(template, pieces), pieces)
         return None
+
+    def _fill_literals(self, template: Template, pieces: list[ast.expr | None]
+                       ) -> tuple[Template, list[ast.expr | None]]:
+        """A sent `.format` template with each plain field (`{}`, `{0}`, `{head}`: no
+        conversion or format spec) given a string literal filled with it, placed where the
+        literal is written: `"{} JOIN teams t ON ...".format("SELECT u.id, t.name FROM users
+        u")` sends one statement, the literal its head, never a statement alone. With the
+        pieces of the holes left."""
+        if template.problem or len(pieces) != len(template.holes):
+            return template, pieces
+        values: list[str | Template | None] = []
+        for hole, piece in zip(template.holes, pieces):
+            literal = self._literal(piece) if isinstance(piece, ast.Constant) and \
+                _plain_string(piece) and not any(c in hole.label for c in "!:") else None
+            values.append(literal if literal is not None and not literal.problem
+                          and not literal.holes else None)
+        if not any(values):
+            return template, pieces
+        return _filled(template, values), [piece for piece, value in zip(pieces, values)
+                                           if value is None]
 
     def _each_round(self, value: ast.expr, call: ast.Call) -> list[SqlFragment]:
         """The statements `call` sends, `value` its statement: one for each string a
@@ -3286,14 +3316,17 @@ class _Extractor:
             return []
         if template.problem:
             return [self._dynamic(template, template.problem)]
-        if _call_name(sink) == "SQL" and isinstance(node, ast.Constant):
+        joined = isinstance(node, ast.Call) and _join_operands(node) is not None
+        if _call_name(sink) == "SQL" and (isinstance(node, ast.Constant) or joined):
             if self._rendered_only_asserted(sink):
                 return []
-            # psycopg's sql.SQL: `{}` fields are filled with Identifier/Literal objects later.
-            template = self._composed(_format_fields(self._literal(node), _BRACE_FIELD), sink)
-        elif isinstance(node, (ast.Constant, ast.JoinedStr)) and _pyformat_with_params(
-            sink, template.text
-        ):
+            # psycopg's sql.SQL: `{}` fields are filled with Identifier/Literal objects later
+            # (also in the pieces of `sql.SQL(" ".join(["SELECT id FROM {}", ...]))`).
+            template = self._composed(_format_fields(
+                self._literal(node) if isinstance(node, ast.Constant) else template,
+                _BRACE_FIELD), sink)
+        elif (isinstance(node, (ast.Constant, ast.JoinedStr)) or joined) and \
+                _pyformat_with_params(sink, template.text):
             # DB-API drivers with the pyformat paramstyle (psycopg) read `%%` as `%` when
             # parameters are passed, so the server sees one `%`.
             template = _unescape(template, "%%", keep=0)
@@ -4698,6 +4731,36 @@ def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
                                  ast.ClassDef)):
             pending.extend(ast.iter_child_nodes(node))
+
+
+def _join_operands(node: ast.Call) -> list[ast.expr] | None:
+    """The pieces `SEP.join([a, b, ...])` (a string literal's `join` of a list or tuple
+    written there) puts together, as `+` would: `a`, `SEP`, `b`, ... (each `+` of an
+    element flattened); None for anything else."""
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "join"
+            and _plain_string(func.value) and len(node.args) == 1 and not node.keywords
+            and isinstance(node.args[0], (ast.List, ast.Tuple)) and node.args[0].elts
+            and not any(isinstance(e, ast.Starred) for e in node.args[0].elts)):
+        return None
+    operands: list[ast.expr] = []
+    for element in node.args[0].elts:
+        if operands:
+            operands.append(func.value)
+        operands.extend(_flatten_add(element))
+    return operands
+
+
+def _joins_a_literal(node: ast.expr) -> bool:
+    """Whether `node` is `SEP.join([...])` of a list or tuple holding a string literal."""
+    operands = _join_operands(node) if isinstance(node, ast.Call) else None
+    separator = getattr(node.func, "value", None) if isinstance(node, ast.Call) else None
+    return operands is not None and any(_is_literal(operand) for operand in operands
+                                        if operand is not separator)
+
+
+def _plain_string(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 
 def _flatten_add(node: ast.expr) -> Iterator[ast.expr]:

@@ -533,7 +533,10 @@ _CHUNK = 32
 #      is read with the rest on each path; a literal whose name is built into a longer string
 #      (`"%s JOIN ..." % (sql,)`, `.format(sql)`, `" ".join([sql, ...])`, an f-string field),
 #      bound once or several times, is never read alone (task 460)
-_CACHE_VERSION = 310
+# 311: a Python statement literal written straight into a longer string at the sink
+#      (`" ".join(["SELECT ... FROM users u", join_clause])`, `"{} JOIN ...".format("SELECT
+#      ...")`) is read with the rest, or the call noted; never the literal alone (task 461)
+_CACHE_VERSION = 311
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
