@@ -84,21 +84,24 @@ def test_an_interrupted_verify_restore_drops_its_scratch_database(database_url: 
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    # The test's own session is opened before the lock: a session starting while it is held
+    # may read pg_parameter_acl too (once another test's CREATE DATABASE on the server has
+    # made the shared relcache be built again) and would wait with dbsafe's until the
+    # connect timeout.
+    watcher = psycopg.connect(database_url, autocommit=True)
 
     def verifying() -> bool:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            return conn.execute(
-                "SELECT EXISTS (SELECT FROM pg_database WHERE datname LIKE 'dbsafe_verify%') "
-                "AND EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND backend_type = 'client backend' AND datname IS DISTINCT FROM "
-                "current_database())").fetchone() == (True,)
+        return watcher.execute(
+            "SELECT EXISTS (SELECT FROM pg_database WHERE datname LIKE 'dbsafe_verify%') "
+            "AND EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND backend_type = 'client backend' AND datname IS DISTINCT FROM "
+            "current_database())").fetchone() == (True,)
 
     def dropping() -> bool:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            return conn.execute("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query "
-                                "LIKE 'DROP DATABASE \"dbsafe_verify%%')").fetchone() == (True,)
+        return watcher.execute("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query "
+                               "LIKE 'DROP DATABASE \"dbsafe_verify%%')").fetchone() == (True,)
 
-    with psycopg.connect(database_url) as holder:
+    with watcher, psycopg.connect(database_url) as holder:
         holder.execute("LOCK TABLE pg_catalog.pg_parameter_acl IN ACCESS EXCLUSIVE MODE")
         dbsafe = subprocess.Popen(
             [sys.executable, "-m", "dbsafe", "backup", "--database-url", database_url,
@@ -123,6 +126,7 @@ def test_an_interrupted_verify_restore_drops_its_scratch_database(database_url: 
         finally:
             if dbsafe.poll() is None:
                 dbsafe.kill()
+                dbsafe.communicate()  # (reaped, its pipe closed: no warning in a later test)
     assert dbsafe.returncode == 130, stderr
     assert "it was dropped" in stderr and "Traceback" not in stderr, stderr
     with psycopg.connect(database_url, autocommit=True) as conn:
