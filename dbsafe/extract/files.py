@@ -126,6 +126,21 @@ def discover_named(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] 
     return sorted(found.items(), key=lambda item: item[0].split(os.sep))
 
 
+def kept_entry(memo: dict[str, list[object]] | None, key: str,
+               path: str) -> tuple[list[int], list[object] | None] | None:
+    """For a project-wide index's memo (`[size, modification time, facts, ...]` by a file's
+    path from the root): the file's stamp, and the entry kept for it while the file's size
+    and modification time are those it was read at (None: read it again); None when the
+    file cannot be looked at."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    stamp = [status.st_size, status.st_mtime_ns]
+    known = memo.get(key) if memo is not None else None
+    return stamp, (known if known is not None and known[:2] == stamp else None)
+
+
 class ProjectFiles:
     """The files of a run's paths and, when asked for, the project's: what validate's
     project-wide indexes read (Python's parsing functions, the JS wrappers, knex and Kysely

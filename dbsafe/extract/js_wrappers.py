@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from dbsafe.extract.drizzle_schema import names_file
+from dbsafe.extract.files import kept_entry
 
 _MAX_BYTES = 4 << 20
 _SCRIPTS = (".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs", ".mts", ".cts")
@@ -285,13 +286,11 @@ def _file_facts(path: str, display: str, memo: dict[str, list[object]] | None,
     tell, nor, with `stems`, importing a module of those (`_importing`). From `memo` while
     its size and modification time are those it was read at (and, for a file not read,
     the stems it was looked at for cover `stems`)."""
-    try:
-        status = os.stat(path)
-    except OSError:
+    seen = kept_entry(memo, display, path)
+    if seen is None:
         return None
-    stamp: list[object] = [status.st_size, status.st_mtime_ns]
-    known = memo.get(display) if memo is not None else None
-    if known is not None and known[:2] == stamp:
+    stamp, known = seen
+    if known is not None:
         if isinstance(known[2], dict):
             return known[2]
         looked = known[3] if len(known) > 3 and isinstance(known[3], list) else []

@@ -24,11 +24,12 @@ every file of Unleash's 6,000 costs a run 0.3 s.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from dbsafe.extract.files import kept_entry
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -75,13 +76,11 @@ def _file_answer(path: str, display: str, own_packages: frozenset[str],
                  memo: dict[str, list[object]] | None) -> str:
     """What in the file at `path` renames identifiers, as `"what:line"`, `""` for nothing;
     from `memo` while the file's size and modification time are those it was read at."""
-    try:
-        status = os.stat(path)
-    except OSError:
+    seen = kept_entry(memo, display, path)
+    if seen is None:
         return ""
-    stamp: list[object] = [status.st_size, status.st_mtime_ns]
-    known = memo.get(display) if memo is not None else None
-    if known is not None and known[:2] == stamp and isinstance(known[2], str):
+    stamp, known = seen
+    if known is not None and isinstance(known[2], str):
         return known[2]
     answer = ""
     try:

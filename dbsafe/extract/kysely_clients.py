@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbsafe.extract.drizzle_schema import names_file
+from dbsafe.extract.files import kept_entry
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -252,17 +253,14 @@ def _exported_clients(read: dict[str, tuple[str, dict]], names: Counter[str],
 def _file_facts(path: str, display: str, memo: dict[str, list[object]] | None) -> dict | None:
     """What one file says of the project's clients (`_read`), None for nothing; from `memo`
     while its size and modification time are those it was read at."""
-    try:
-        status = os.stat(path)
-    except OSError:
+    seen = kept_entry(memo, display, path)
+    if seen is None:
         return None
-    stamp: list[object] = [status.st_size, status.st_mtime_ns]
-    known = memo.get(display) if memo is not None else None
-    if known is not None and known[:2] == stamp and (known[2] is None or
-                                                      isinstance(known[2], dict)):
+    stamp, known = seen
+    if known is not None and (known[2] is None or isinstance(known[2], dict)):
         return known[2]
     facts = None
-    if status.st_size <= _MAX_BYTES:
+    if stamp[0] <= _MAX_BYTES:
         try:
             with open(path, "rb") as handle:
                 data = handle.read(_MAX_BYTES + 1)

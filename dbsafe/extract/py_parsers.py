@@ -49,13 +49,13 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
-import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from dbsafe.extract.engines import SQLGLOT
+from dbsafe.extract.files import kept_entry
 
 _MAX_BYTES = 2 << 20
 _PARSERS = SQLGLOT.functions  # sqlglot's parser, as the extractor knows it
@@ -295,13 +295,11 @@ class _File:
         self.kept: dict[str, object] | None = None
         self._data: bytes | None = None
         self._module: _Module | bool | None = False  # False: not parsed yet
-        try:
-            status = os.stat(path)
-        except OSError:
+        seen = kept_entry(memo, rel, path)
+        if seen is None:
             return
-        stamp: list[object] = [status.st_size, status.st_mtime_ns]
-        known = memo.get(rel) if memo is not None else None
-        if known is not None and known[:2] == stamp and isinstance(known[2], dict):
+        stamp, known = seen
+        if known is not None and isinstance(known[2], dict):
             self.kept = known[2]
         else:
             self.kept = {}
