@@ -643,10 +643,12 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         names=folder_names)
     other_applications = source.other_applications(root, folder_names)
     from dbsafe.extract.d1_scripts import D1ScriptFiles
+    from dbsafe.extract.shell_scripts import ShellScriptFiles
     from dbsafe.extract.sqlc_config import SqlcEngines
 
     sqlc_engines = SqlcEngines(root, folder_names)
     d1_script_files = D1ScriptFiles(root)
+    shell_script_files = ShellScriptFiles(root)
     for unlisted, reason in unreadable:  # its files were never seen: a skip, not a clean run
         outcomes[unlisted + "/"] = _skipped_file(unlisted + "/", f"cannot read folder: {reason}")
     # Atlas's declared schema (`atlas.hcl`'s `src`): the schema's source, no migration.
@@ -670,7 +672,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         # Another application's migrations are still migrations (left to lint).
         application = other_applications.of(path) if other_applications else None
         # So are another engine's. Decided here, not cached: its sqlc.yaml may change alone.
-        other_engine = sqlc_engines.of(path) or d1_script_files.of(path)
+        other_engine = (sqlc_engines.of(path) or d1_script_files.of(path)
+                        or shell_script_files.of(path))
         seen = cache.unchanged(rel, path)
         if seen is not None:
             # Same size, times and inode as when its outcome was stored: not read again.
