@@ -1051,6 +1051,8 @@ class History:
                 facts.default_of = facts.type.name if action.expression is not None and \
                     facts.type is not None else None
                 facts.sequence = nextval_sequence(action.expression)
+                # A serial's values came from its DEFAULT: dropped or replaced, none do.
+                facts.identity = _calls_nextval(action.expression)
             elif sub == "SetNotNull" and action.name:
                 table.setdefault(action.name, ColumnFacts()).not_null = True
             elif sub == "DropNotNull" and action.name:
@@ -1215,6 +1217,12 @@ def nextval_sequence(expression: Any) -> str | None:
     return name.rpartition(".")[2].lower()
 
 
+def _calls_nextval(expression: Any) -> bool:
+    """Is a DEFAULT a `nextval(...)` call (of any sequence, its name quoted or not)?"""
+    call = expression.get("FuncCall") if isinstance(expression, dict) else None
+    return isinstance(call, dict) and strings(call.get("funcname"))[-1:] == ("nextval",)
+
+
 _TYPE_CREATED = frozenset({"CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"})
 
 
@@ -1332,7 +1340,9 @@ def database_name(origins: Mapping[str, str], table: str) -> str | None:
 
 
 # ALTER TABLE actions the history records on a column it may know only from the database
-_COLUMN_CHANGES = frozenset({"AlterColumnType", "SetNotNull", "DropNotNull"})
+# (a DEFAULT too: before task 469, `ALTER COLUMN id DROP DEFAULT` left the history a column
+# of unknown type, so the next `SET DATA TYPE bigint` "may rewrite" bytebase's `task`)
+_COLUMN_CHANGES = frozenset({"AlterColumnType", "SetNotNull", "DropNotNull", "ColumnDefault"})
 
 
 def _snapshot_collation(text: str | None) -> str | None:

@@ -212,6 +212,48 @@ def test_a_column_type_known_before_a_rename_is_known_after_it(
     _assert_rewrite_known(conninfo, tmp_path, change, table, rewrite)
 
 
+@pytest.mark.parametrize("default", ["SET DEFAULT 0", "DROP DEFAULT"])
+def test_a_column_type_known_before_its_default_changes_is_known_after_it(
+        conninfo: str, tmp_path: Path, default: str) -> None:
+    """A DEFAULT set or dropped keeps the column's type: integer to bigint is still a
+    rewrite. With the database's schema lint forgot the type at the DEFAULT and said DBS110
+    "may rewrite ... the column's current type is unknown" (bytebase's 3.17 `ALTER TABLE
+    task ALTER COLUMN id DROP DEFAULT` before its `SET DATA TYPE bigint`; task 469)."""
+    change = (f"ALTER TABLE orders ALTER COLUMN qty {default};\n"
+              "ALTER TABLE orders ALTER COLUMN qty TYPE bigint;\n")
+    _assert_rewrite_known(conninfo, tmp_path, change, "orders", True)
+
+
+RUNS = "CREATE TABLE runs (id serial PRIMARY KEY, project text NOT NULL);\n"
+
+
+@pytest.mark.parametrize(("default", "flagged"), [
+    ("", True),
+    ("ALTER TABLE runs ALTER COLUMN id DROP DEFAULT;\n", False),
+    ("ALTER TABLE runs ALTER COLUMN id SET DEFAULT 0;\n", False),
+], ids=["serial", "default dropped", "default replaced"])
+def test_a_serial_whose_default_is_gone_is_a_plain_integer_in_a_composite_key(
+        conninfo: str, tmp_path: Path, default: str, flagged: bool) -> None:
+    """DBS209 flags a serial inside a new composite primary key, not a plain integer one: a
+    serial whose nextval DEFAULT the migration dropped or replaced takes no more numbers
+    from its sequence (PostgreSQL inserts 0, or fails on NULL). Lint kept it a serial after
+    the DEFAULT was gone (task 469)."""
+    change = (f"{default}ALTER TABLE runs DROP CONSTRAINT runs_pkey;\n"
+              "ALTER TABLE runs ADD PRIMARY KEY (project, id);\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(RUNS)
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(change)
+        fed = conn.execute("SELECT pg_get_serial_sequence('runs', 'id') IS NOT NULL AND "
+                           "pg_get_expr(adbin, adrelid) LIKE 'nextval%' FROM pg_attrdef "
+                           "WHERE adrelid = 'runs'::regclass").fetchall()
+        assert (fed == [(True,)]) is flagged
+        conn.rollback()
+    for url in (None, conninfo):
+        found = {f.code for f in _findings(tmp_path, change, url, schema=RUNS)}
+        assert ("DBS209" in found) is flagged, url
+
+
 @pytest.mark.parametrize("rename", [
     "ALTER TABLE orders RENAME COLUMN note TO memo;\n",
     "ALTER TABLE orders RENAME TO purchases;\n",

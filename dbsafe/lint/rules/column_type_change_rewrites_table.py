@@ -59,7 +59,8 @@ column (expand/contract) — or make the change in a maintenance window.
 ## Not flagged
 * Changes known not to rewrite (the table above), when dbsafe knows the old type — from the
   database snapshot taken before the migration, or from an earlier `ADD COLUMN` / type
-  change in the same migration; a rename of the column or its table since is followed.
+  change in the same migration; a rename of the column or its table since is followed, and
+  a DEFAULT set or dropped since keeps it.
 * Tables created earlier in the same migration, and a table a `TRUNCATE` earlier in the
   same transaction emptied (no row added since: the rewrite reads the new, empty file,
   under the ACCESS EXCLUSIVE lock TRUNCATE already holds).

@@ -26,7 +26,8 @@ CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, total n
 `bigint` / `bigserial` keys. An integer key column that is also a foreign key (a 1:1 table
 keyed by its parent's id: its range is the parent's). Plain integer columns of a composite
 primary key (usually foreign keys of a join table); a `serial` or identity column inside a
-composite key is flagged. `ADD PRIMARY KEY (col)` on a column whose type is not visible in
+composite key is flagged, unless a migration dropped or replaced its `nextval` DEFAULT
+before (`ALTER COLUMN id DROP DEFAULT`: no sequence feeds it any more). `ADD PRIMARY KEY (col)` on a column whose type is not visible in
 the migration (unless the schema before the migration is known). `ADD PRIMARY KEY (col)`
 where the table's primary key on those columns is there already (a `DO` block adding it
 only when it is missing, after the `CREATE TABLE` that made it): PostgreSQL adds no second
@@ -106,8 +107,9 @@ def _keys(statement: Statement, ctx: LintContext) -> Iterator[tuple[str, list[_C
                 if known is not None and known.type is not None:
                     small = _small(ColumnDef(table, name, known.type))
                     if small is not None:
-                        columns[name] = _Column(name, small.dtype,
-                                                small.identity or known.identity, False)
+                        # Its facts say whether a sequence still feeds it: a serial
+                        # whose DEFAULT a migration dropped is a plain integer.
+                        columns[name] = _Column(name, small.dtype, known.identity, False)
     for key in keys:
         flagged = _flagged(key, columns, fks)
         if flagged:
