@@ -2213,6 +2213,12 @@ class LintContext:
                     # The history records the change on what the database's column is
                     # (its NOT NULL, its type), not on a column it knows nothing else of.
                     self._hold_column(statement.relation, action.name)
+                elif action.subtype == "AddConstraint" and action.constraint is not None \
+                        and action.constraint.kind == "primary":
+                    # (a primary key makes its columns NOT NULL: bytebase's `ADD PRIMARY
+                    # KEY (project, id)` left `task.id` of unknown type before task 469)
+                    for name in action.constraint.columns:
+                        self._hold_column(statement.relation, name)
         if statement.kind == "AlterTableStmt" and statement.relation and any(
                 a.subtype == "AlterColumnType" or a.cascade for a in statement.actions):
             primary = next((columns for kind, columns in keys.values() if kind == "primary"),

@@ -212,15 +212,20 @@ def test_a_column_type_known_before_a_rename_is_known_after_it(
     _assert_rewrite_known(conninfo, tmp_path, change, table, rewrite)
 
 
-@pytest.mark.parametrize("default", ["SET DEFAULT 0", "DROP DEFAULT"])
-def test_a_column_type_known_before_its_default_changes_is_known_after_it(
-        conninfo: str, tmp_path: Path, default: str) -> None:
-    """A DEFAULT set or dropped keeps the column's type: integer to bigint is still a
-    rewrite. With the database's schema lint forgot the type at the DEFAULT and said DBS110
-    "may rewrite ... the column's current type is unknown" (bytebase's 3.17 `ALTER TABLE
-    task ALTER COLUMN id DROP DEFAULT` before its `SET DATA TYPE bigint`; task 469)."""
-    change = (f"ALTER TABLE orders ALTER COLUMN qty {default};\n"
-              "ALTER TABLE orders ALTER COLUMN qty TYPE bigint;\n")
+@pytest.mark.parametrize("before", [
+    "ALTER TABLE orders ALTER COLUMN qty SET DEFAULT 0;\n",
+    "ALTER TABLE orders ALTER COLUMN qty DROP DEFAULT;\n",
+    "ALTER TABLE orders DROP CONSTRAINT orders_pkey;\n"
+    "ALTER TABLE orders ADD PRIMARY KEY (id, qty);\n",
+], ids=["default set", "default dropped", "in a new primary key"])
+def test_a_column_type_known_before_its_default_or_key_changes_is_known_after_it(
+        conninfo: str, tmp_path: Path, before: str) -> None:
+    """A DEFAULT set or dropped, or a primary key made of the column, keeps its type:
+    integer to bigint is still a rewrite. With the database's schema lint forgot the type
+    there and said DBS110 "may rewrite ... the column's current type is unknown"
+    (bytebase's 3.17 `ADD PRIMARY KEY (project, id)` and `ALTER COLUMN id DROP DEFAULT`
+    before its `SET DATA TYPE bigint`; task 469)."""
+    change = before + "ALTER TABLE orders ALTER COLUMN qty TYPE bigint;\n"
     _assert_rewrite_known(conninfo, tmp_path, change, "orders", True)
 
 
