@@ -664,6 +664,9 @@ class _Reader:
         self.classes: dict[tuple[str, int], Node] = {}
         # (name, scope's node id) -> the body of the TypeScript enum declared there
         self.enums: dict[tuple[str, int], Node] = {}
+        # (name, scope's node id) -> the function a declaration, or a `const` bound to a
+        # function or arrow function, binds there (`_composed_by_callee`)
+        self.functions: dict[tuple[str, int], Node] = {}
         self.extending: list[tuple[Node, Node]] = []
         self.families: dict[int, tuple[int, ...]] | None = None
         # declarator's node id -> whether the file writes an entry of the `const` object or
@@ -1053,6 +1056,11 @@ class _Reader:
         if node.type in ("class_declaration", "abstract_class_declaration"):
             self._bind_class(node)
             return
+        if node.type in ("function_declaration", "generator_function_declaration"):
+            name = node.child_by_field_name("name")
+            if name is not None:
+                self.functions[(self.text(name), _block(node).id)] = node
+            return
         if node.type == "enum_declaration":
             name, body = node.child_by_field_name("name"), node.child_by_field_name("body")
             if name is not None and body is not None:
@@ -1102,6 +1110,10 @@ class _Reader:
         if node.type == "variable_declarator":
             name = node.child_by_field_name("name")
             value = node.child_by_field_name("value")
+            if name is not None and name.type == "identifier" and value is not None and (
+                    _unwrap(value).type in ("arrow_function", "function_expression")):
+                for _, scope in _binding_patterns(node):
+                    self.functions[(self.text(name), scope.id)] = _unwrap(value)
             if name is not None and name.type == "object_pattern" and value is not None:
                 for _, scope in _binding_patterns(node):
                     self._bind_client_of(name, value, scope)
@@ -4255,7 +4267,8 @@ class _Reader:
         wrapper of the project), so a statement is read whatever the case of its keywords
         when PostgreSQL's parser reads it (`reads_as_sent_statement`)."""
         self.taken.add(literal.start_byte)
-        if literal.type == "template_string" and self._in_sql_hole(literal):
+        if literal.type == "template_string" and (
+                self._in_sql_hole(literal) or self._composed_by_callee(literal)):
             return None
         template = self._template(literal, constants=True)
         if pgtyped:
@@ -4435,6 +4448,47 @@ class _Reader:
                 return True
             node = node.parent
         return False
+
+    def _composed_by_callee(self, template: Node) -> bool:
+        """Whether a SQL tag's template is given to a function of the file that writes the
+        parameter taking it inside a `${...}` of a SQL template of its own: a piece of that
+        function's query, as one written in the hole is (`_in_sql_hole`). Stacker News'
+        `claimExternalTransactions(models, predicate, selection)` ends `WITH candidates AS
+        (...), claimed AS (UPDATE ... RETURNING tx.*) ${selection}`, and its callers give it
+        ``Prisma.sql`SELECT claimed.* FROM claimed ORDER BY claimed."id"` ``: read alone,
+        `claimed` was a missing table (PostgreSQL prepares the whole). A function bound more
+        than once, of another module, or never writing the parameter into a SQL template
+        (`$queryRaw(query)` sends it whole), leaves it read.
+
+        >>> r = sql_in_javascript("const q = (db, tail) => db.$queryRaw`WITH c AS (SELECT 1 "
+        ...     "AS id) ${tail}`\\nq(db, Prisma.sql`SELECT id FROM c`)\\n"
+        ...     "run(Prisma.sql`SELECT id FROM t`)", "a.ts")
+        >>> [f.sql for f in r.fragments]
+        ['WITH c AS (SELECT 1 AS id) NULL', 'SELECT id FROM t']
+        """
+        node = template.parent  # the tag's call
+        if node is None or node.type != "call_expression" or not self.functions:
+            return False
+        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
+            node = node.parent
+        arguments = node.parent
+        if arguments is None or arguments.type != "arguments" or arguments.parent is None:
+            return False
+        callee = arguments.parent.child_by_field_name("function")
+        callee = _unwrap(callee) if callee is not None else None
+        function = self._declared(callee, self.functions) if callee is not None and (
+            callee.type == "identifier") else None
+        if function is None:
+            return False
+        given = [c for c in arguments.named_children if c.type != "comment"]
+        position = next((i for i, c in enumerate(given) if c.id == node.id), None)
+        name = _parameter_name(function, position) if position is not None else None
+        if name is None:
+            return False
+        return any(function.start_byte <= ref.start_byte < function.end_byte
+                   and self._in_sql_hole(ref)
+                   and (scope := self._binding_scope(ref)) is not None and scope[0] == function.id
+                   for ref in self.references.get(name, ()))
 
     def _sql_template(self, template: Node) -> bool:
         """Whether a template literal is a SQL tag's (`sql`...``, `sql<T>`...``)."""
@@ -4787,6 +4841,33 @@ _BINDING_KINDS = frozenset({
     "generator_function_declaration", "class_declaration", "function_expression",
     "generator_function", "import_statement", "call_expression", "public_field_definition",
     "assignment_expression", "abstract_class_declaration", "enum_declaration"})
+
+
+def _parameter_name(function: Node, position: int) -> str | None:
+    """The name of a function's parameter at `position`, when it is a plain name (typed,
+    or with a default, too); None for a pattern, a rest parameter or no such parameter."""
+    parameters = function.child_by_field_name("parameters")
+    if parameters is None:
+        single = function.child_by_field_name("parameter")  # `tail => ...`
+        listed = [single] if single is not None else []
+    else:
+        listed = [c for c in parameters.named_children if c.type != "comment"]
+    if position >= len(listed):
+        return None
+    parameter = listed[position]
+    if parameter.type in ("required_parameter", "optional_parameter"):
+        pattern = parameter.child_by_field_name("pattern")
+        if pattern is None:
+            return None
+        parameter = pattern
+    if parameter.type == "assignment_pattern":
+        left = parameter.child_by_field_name("left")
+        if left is None:
+            return None
+        parameter = left
+    if parameter.type != "identifier":
+        return None
+    return parameter.text.decode("utf-8", "replace") if parameter.text is not None else None
 
 
 def _binding_patterns(node: Node) -> Iterator[tuple[Node, Node]]:
