@@ -538,8 +538,8 @@ _CHUNK = 32
 #      ...")`) is read with the rest, or the call noted; never the literal alone (task 461)
 # 312: a JS/TS SQL template given to a function of the file that writes the parameter into a
 #      `${...}` of its own SQL template (`claim(models, Prisma.sql`SELECT ... FROM claimed`)`
-#      into `WITH claimed AS (...) ${selection}`) is a piece of that query, not read alone
-#      (task 468)
+#      into `WITH claimed AS (...) ${selection}`) is a piece of that query, not read alone;
+#      a failed `REFRESH MATERIALIZED VIEW` is no DBS006 (rows only) (task 468)
 _CACHE_VERSION = 312
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or

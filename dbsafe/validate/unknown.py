@@ -210,6 +210,7 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
 
     * rows (`INSERT`/`UPDATE`/`DELETE`/`MERGE`) refused for the data they met: a foreign key
       to a user production has, a row an earlier failed insert would have made;
+    * a materialized view's rows (`REFRESH MATERIALIZED VIEW`), whatever refused them;
     * rows or privileges (`GRANT`/`REVOKE`) of relations that are missing only because they
       lie in a schema a platform's stand-in describes in part (`auth.identities`,
       `auth.audit_log_entries`, which `supabase db diff` writes grants on): production has them.
@@ -219,8 +220,9 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
     ...     ("insert into t values (1)", "23505: duplicate key value"),
     ...     ("insert into t values (1)", "42P01: relation t does not exist"),
     ...     ("create table t (a int references u)", "23503: insert or update"),
-    ...     ("GRANT CONNECT ON DATABASE d TO r", "3D000: database d does not exist"))]
-    [True, False, False, True]
+    ...     ("GRANT CONNECT ON DATABASE d TO r", "3D000: database d does not exist"),
+    ...     ("REFRESH MATERIALIZED VIEW v", '42P01: relation "users" does not exist'))]
+    [True, False, False, True, True]
     """
     from pglast import ast
     from pglast.enums import ObjectType
@@ -232,6 +234,8 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
         return False
     if isinstance(node, ast.GrantStmt) and node.objtype == ObjectType.OBJECT_DATABASE:
         return True  # CONNECT, TEMP, CREATE on a database: no relation, column or function
+    if isinstance(node, ast.RefreshMatViewStmt):
+        return True  # a materialized view's rows only: its columns are its CREATE's
     rows = isinstance(node, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt | ast.MergeStmt)
     state = message.split(":", 1)[0]
     if rows and state.startswith(_DATA_ERRORS):

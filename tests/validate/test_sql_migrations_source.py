@@ -1903,3 +1903,33 @@ def test_a_cached_schema_is_keyed_by_how_dbsafe_picks_and_runs_the_files(
     after = (sources.SqlFolder.of(folder, settings).cache_key(settings),
              sources._cache_key(settings, tmp_path / "alembic.ini"))
     assert before[0] != after[0] and before[1] != after[1]
+
+
+def test_a_materialized_view_whose_function_reads_unqualified_names_is_made(
+        tmp_path: Path) -> None:
+    """PostgreSQL 17+ fills a new materialized view with `search_path` set to `pg_catalog,
+    pg_temp`: Stacker News' `CREATE MATERIALIZED VIEW reg_growth_hours AS SELECT
+    (reg_growth(...)).* FROM ...`, whose plpgsql function reads `users` unqualified, failed
+    there (42P01), as did its unique index and each `REFRESH`: 82 DBS006 notes, 31 views
+    missing. On the PostgreSQL 16 it runs, the view is made: dbsafe makes it WITH NO DATA
+    (its columns; rows are no schema), and a refresh, rows only, is no note."""
+    folder = tmp_path / "prisma" / "migrations"
+    (folder / "20240101000000_init").mkdir(parents=True)
+    (folder / "20240101000000_init" / "migration.sql").write_text(
+        'CREATE TABLE users (id serial PRIMARY KEY, created_at timestamp);\n'
+        'CREATE FUNCTION reg_growth(ival interval) RETURNS TABLE (t timestamp, n bigint)\n'
+        'LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN QUERY SELECT date_trunc(\'day\', created_at),\n'
+        '    count(*) FROM users GROUP BY 1;\nEND;\n$$;\n'
+        'CREATE MATERIALIZED VIEW reg_growth_days AS SELECT (reg_growth(\'1 day\')).*;\n'
+        'CREATE UNIQUE INDEX reg_growth_days_t ON reg_growth_days (t);\n'
+        'REFRESH MATERIALIZED VIEW reg_growth_days;\n')
+    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "growth.ts").write_text(
+        "export const growth = (prisma) => prisma.$queryRaw`SELECT t, n FROM reg_growth_days`;\n"
+        "export const typo = (prisma) => prisma.$queryRaw`SELECT t, m FROM reg_growth_days`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert findings(report) == [("DBS302", "src/growth.ts", 2)]
+    assert dict(report.findings[0].context)["PostgreSQL"].startswith("42703")
