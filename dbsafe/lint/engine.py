@@ -219,8 +219,11 @@ TABLE_CONTEXT = "Table"
 class History:
     """The schema facts earlier statements of the migration established.
 
-    Tables are keyed by their unqualified name: migrations rarely hold two tables of the
-    same name in different schemas, and a false match costs less than a missed one.
+    Tables are keyed by their unqualified name, for one table of that name at a time: the
+    one of the schema `schemas` names. When a statement works on another schema's table of
+    the name (`app.users`, then `public.users`), what the history held of the first is
+    forgotten (`switch_schema`): the second is read from the database, or unknown, never
+    taken for the first.
     """
 
     columns: dict[str, dict[str, ColumnFacts]] = field(default_factory=dict)
@@ -339,6 +342,9 @@ class History:
     # key could rest on (plain columns, no WHERE) seen here.
     unique_indexes: dict[str, list[tuple[str | None, tuple[str, ...]]]] = field(
         default_factory=dict)
+    # Table (unqualified) -> the schema of the table whose facts the history holds under
+    # that name (`switch_schema`).
+    schemas: dict[str, str] = field(default_factory=dict)
     # The columns marked `added_here` since the last `carry()` (not every column of the
     # history: carrying it across 300 revisions stays linear).
     added: list[ColumnFacts] = field(default_factory=list, repr=False)
@@ -498,10 +504,19 @@ class History:
             if not schema or last(schema) == emptied:
                 made.add(bare)
 
-    def apply(self, s: Statement) -> None:
-        kind = s.kind
+    def follow_search_path(self, s: Statement) -> None:
+        """Follow the search_path statement `s` leaves in force (its SET, set_config; the
+        end of the transaction a SET LOCAL's holds for)."""
         if s.transaction in _ENDS:
             self.local_search_path = None
+        if s.kind in ("VariableSetStmt", "SelectStmt"):
+            for name, value, local in setting_changes(s):
+                if name in ("search_path", "*"):
+                    self._search_path_set(value, local and name != "*", s.in_transaction)
+
+    def apply(self, s: Statement) -> None:
+        kind = s.kind
+        self.follow_search_path(s)
         self.relations.update(last(name) for name in s.creates)
         self._note_kind(s)
         self._note_whole(s)
@@ -691,6 +706,8 @@ class History:
                         self.value_index_columns[index] = reads - {rename.old} | {rename.new}
             elif rename.object in ("table", "foreign table") and rename.relation:
                 old = last(rename.relation)
+                if old in self.schemas:
+                    self.schemas[rename.new] = self.schemas.pop(old)
                 self.origins[rename.new] = self.origins.get(
                     old, "" if old in self.created_kinds else rename.relation)
                 self.origins[old] = ""
@@ -772,12 +789,11 @@ class History:
                 "OBJECT_TABLE", "OBJECT_FOREIGN_TABLE") and s.node.get("newschema"):
             self._foreign_keys_moved(last(range_var(s.node.get("relation")) or ""),
                                      s.node["newschema"])
+            self.schemas[last(range_var(s.node.get("relation")) or "")] = s.node["newschema"]
         elif kind in ("VariableSetStmt", "SelectStmt"):
-            for name, value, local in setting_changes(s):
+            for name, value, _local in setting_changes(s):
                 if name in ("timezone", "*"):
                     self.timezone_utc = value is not None and value.lower() in _UTC_NAMES
-                if name in ("search_path", "*"):
-                    self._search_path_set(value, local and name != "*", s.in_transaction)
 
     def _search_path_set(self, value: str | None, local: bool, in_transaction: bool) -> None:
         """SET [LOCAL] search_path: for the session, or until the transaction ends (a SET
@@ -836,6 +852,28 @@ class History:
             altered.constraints.discard(node["name"])
             if node["name"].endswith("_not_null"):
                 altered.not_null = False
+
+    def switch_schema(self, table_name: str, schema: str, made: bool = False) -> None:
+        """A statement works on table `table_name` of `schema`: when the history holds
+        another schema's table of that name, forget what it knew of that one's columns,
+        constraints, indexes, storage, keys, children, drop, rename or move (the database's
+        facts of this one are read again), and hold this one's from here. A table `made`
+        by the statement is none of the database's."""
+        held = self.schemas.get(table_name)
+        if held is not None and held != schema:
+            self._forget_table(table_name)
+            self.foreign_keys.pop(table_name, None)
+            self.unique_keys.pop(table_name, None)
+            self.fk_tables.discard(table_name)
+            self.children.pop(table_name, None)
+            self.whole.pop(table_name, None)
+            # (which of the database's tables the name is: the drops, renames and moves
+            # followed were the other table's)
+            for names in (self.origins, self.moved, self.column_names, self.renamed):
+                names.pop(table_name, None)
+            if made:
+                self.origins[table_name] = ""
+        self.schemas[table_name] = schema
 
     def _forget_table(self, table_name: str) -> None:
         """Forget what was known of the columns, constraints, indexes and storage of
@@ -1437,36 +1475,100 @@ class LintContext:
     current: Statement | None = None
     history: History = field(default_factory=History)
     cache: dict[str, Any] = field(default_factory=dict)  # per-migration memo for rules
+    # Relations created here -> the statement that created each, keyed by the schema they
+    # lie in (`schema.name`); by the name alone where the schema is not known (an unqualified
+    # CREATE with no search_path known: no database, no SET), which then matches any schema.
     _created_at: dict[str, int] = field(default_factory=dict)
+    # Statement (its index) -> the schemas its unqualified names are looked up in
+    # (`lookup_path` as it stands for it); None where no path is known.
+    _paths: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
     # User functions `never_inlined_function` is judging (their bodies may call each other).
     _judging_inlined: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         created = self._created_at
         gone: dict[str, int] = {}  # relations dropped or renamed away here: where
+        paths = History(search_path=self.history.search_path,
+                        local_search_path=self.history.local_search_path)
         for statement in self.statements:
+            at = statement.index
+            path = self._paths[at] = self._path_of(paths)
+            paths.follow_search_path(statement)
             if statement.if_exists_keeps and any(
-                    self._existed(name) and not _created_in(created, name, statement.index)
-                    and not _created_in(gone, name, statement.index)
+                    self._existed(name) and not self._made(created, name, at, path)
+                    and not self._made(gone, name, at, path)
                     for name in statement.creates):
                 continue  # `CREATE ... IF NOT EXISTS` of what is there: a no-op
-            for name in statement.creates:
-                created.setdefault(name, statement.index)
+            key = self._creation_key(statement, at, path)
+            if key is not None:
+                created.setdefault(key, at)
             for name in _relations_gone(statement):
-                gone.setdefault(name, statement.index)
+                gone.setdefault(self._key(created, name, at, path) or name, at)
             rename = statement.rename
             if rename is not None and rename.relation and rename.object not in (
-                    "column", "constraint") and _created_in(created, rename.relation,
-                                                            statement.index):
-                created.setdefault(rename.new, statement.index)
+                    "column", "constraint") and self._made(created, rename.relation, at, path):
+                old = self._key(created, rename.relation, at, path) or rename.relation
+                schema = old.rpartition(".")[0]
+                created.setdefault(f"{schema}.{rename.new}" if schema else rename.new, at)
+
+    def _path_of(self, history: History) -> tuple[str, ...] | None:
+        """The schemas an unqualified name is looked up in under `history`'s search_path
+        (`lookup_path`); None when no path is known (no SET, no database)."""
+        if history.search_path is None and history.local_search_path is None:
+            return tuple(self.before.search_path) if self.before is not None else None
+        return tuple(name for name in history.search_path_now() if name != "$user")
+
+    def _creation_key(self, statement: Statement, at: int,
+                      path: tuple[str, ...] | None) -> str | None:
+        """The key (`_created_at`) of the relation `statement` creates: `schema.name`, the
+        schema it names or, unqualified, the first of the search_path (an index's is its
+        table's); the name alone where that schema is not known."""
+        if not statement.creates:
+            return None
+        written = max(statement.creates, key=lambda name: name.count("."))
+        if "." in written:
+            return written
+        if statement.index_def is not None:  # (an index lies in its table's schema)
+            table = self._key(self._created_at, statement.index_def.table, at, path)
+            schema = table.rpartition(".")[0] if table is not None else ""
+            return f"{schema}.{written}" if schema else written
+        return f"{path[0]}.{written}" if path else written
+
+    def _key(self, created: Mapping[str, int], name: str, at: int,
+             path: tuple[str, ...] | None) -> str | None:
+        """The relation `name` names at statement `at`, as `schema.name`: a qualified name
+        itself; an unqualified one the first schema of `path` holding one, made here
+        (`created`) before `at` or the database's (`before`); None when none does."""
+        if "." in name:
+            return name
+        for schema in path or ():
+            key = f"{schema}.{name}"
+            if created.get(key, at) < at or (
+                    self.before is not None and self.before.relation(schema, name) is not None):
+                return key
+        return None
+
+    def _made(self, created: Mapping[str, int], name: str, at: int,
+              path: tuple[str, ...] | None) -> bool:
+        """Is relation `name` one of `created` (`_created_at`'s keys) before statement `at`?
+        An unqualified name is the relation of the first schema of `path` holding one; a
+        creation whose schema is unknown matches the name in any schema."""
+        if created.get(last(name), at) < at:
+            return True
+        key = self._key(created, name, at, path)
+        return key is not None and created.get(key, at) < at
 
     # -- facts -----------------------------------------------------------------------
 
     def created_before(self, name: str, statement: Statement | None = None) -> bool:
         """Was relation `name` (folded, optionally schema-qualified) created earlier here?"""
         statement = statement or self.current
-        index = statement.index if statement is not None else len(self.statements)
-        return _created_in(self._created_at, name, index)
+        if statement is None:
+            index, path = len(self.statements), self._path_of(self.history)
+        else:
+            index = statement.index
+            path = self._paths[index] if index in self._paths else self._path_of(self.history)
+        return self._made(self._created_at, name, index, path)
 
     def column(self, table: str, column: str) -> ColumnFacts | None:
         """The column as it stands before the current statement; None when unknown."""
@@ -2089,6 +2191,38 @@ class LintContext:
         if self.proven_not_null(table, column):
             self.history.not_null_proofs.setdefault(last(table), set()).add(column)
 
+    def _one_table_per_name(self, statement: Statement) -> None:
+        """Switch the history to the schema of each table `statement` works on
+        (`History.switch_schema`): the one its name resolves to on the search_path in force
+        (`_key`), or the one it creates a table in; a name found nowhere switches nothing."""
+        at = statement.index
+        path = self._paths[at] if at in self._paths else self._path_of(self.history)
+        named: list[str] = []
+        if statement.kind == "CreateStmt":
+            made = self._creation_key(statement, at, path)
+            if made is not None and "." in made:
+                schema, _, table = made.rpartition(".")
+                self.history.switch_schema(table, last(schema), made=True)
+        elif statement.kind in ("AlterTableStmt", "AlterObjectSchemaStmt") or (
+                statement.kind == "RenameStmt" and statement.rename is not None and
+                statement.rename.object in ("table", "foreign table", "column", "constraint")):
+            named += [range_var(statement.node.get("relation")) or ""]
+        elif statement.kind == "IndexStmt" and statement.index_def is not None:
+            named += [statement.index_def.table]
+        elif statement.kind == "DropStmt" and statement.object_kind == "table":
+            named += statement.dropped
+        for name in named:
+            key = self._key(self._created_at, name, at, path) if name else None
+            if key is not None:
+                schema, _, table = key.rpartition(".")
+                self.history.switch_schema(table, last(schema))
+        rename = statement.rename
+        if statement.kind == "RenameStmt" and rename is not None and rename.relation and \
+                rename.object in ("table", "foreign table"):
+            key = self._key(self._created_at, rename.relation, at, path)
+            if key is not None:  # (the name it takes: of that schema too)
+                self.history.switch_schema(rename.new, last(key.rpartition(".")[0]))
+
     def _note_descendants(self, statement: Statement) -> None:
         """Tell an ALTER TABLE, or a column's or constraint's RENAME, written without ONLY the
         tables below its table (`Statement.descendants`): the history's, and the database's
@@ -2131,6 +2265,7 @@ class LintContext:
         (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them;
         and which of its column changes only touch the catalog (`Statement.catalog_only`). Tell an
         `ALTER TABLE|INDEX ... RENAME` what it renames (`resolve_rename`)."""
+        self._one_table_per_name(statement)
         self._note_descendants(statement)
         rename = statement.rename
         if statement.kind == "RenameStmt" and rename is not None and rename.relation and \
@@ -2553,13 +2688,6 @@ def _relations_gone(statement: Statement) -> tuple[str, ...]:
     if rename is not None and rename.relation and rename.object in RELATION_KINDS:
         return rename.relation, last(rename.relation)
     return ()
-
-
-def _created_in(created: Mapping[str, int], name: str, index: int) -> bool:
-    at = created.get(name)
-    if at is None and "." in name:
-        at = created.get(last(name))
-    return at is not None and at < index
 
 
 # -- parsing -----------------------------------------------------------------------------
