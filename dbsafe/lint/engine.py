@@ -1190,6 +1190,20 @@ _SNAPSHOT_KINDS = {"table": "table", "partitioned_table": "table", "view": "view
                    "materialized_view": "materialized view", "foreign_table": "foreign table"}
 
 
+def rebuilt_table(statement: Statement) -> str | None:
+    """The one table a `VACUUM`, `CLUSTER` or `REINDEX TABLE` names; None for any other
+    statement, or one naming none or several."""
+    if statement.kind == "VacuumStmt":
+        names = [range_var(r.get("VacuumRelation", {}).get("relation"))
+                 for r in statement.node.get("rels") or ()]
+        return names[0] if len(names) == 1 and names[0] else None
+    if statement.kind == "ClusterStmt" or (
+            statement.kind == "ReindexStmt" and
+            statement.node.get("kind") == "REINDEX_OBJECT_TABLE"):
+        return statement.relation or None
+    return None
+
+
 def resolve_rename(statement: Statement, kind: str | None) -> None:
     """Make an `ALTER TABLE` (or `ALTER INDEX`) `... RENAME TO` of a relation known to be of
     `kind` (one of `RELATION_KINDS`; None or "": unknown) say what it renames.
@@ -2230,14 +2244,21 @@ class LintContext:
         (`Statement.partitioned`)."""
         rename = statement.rename
         altered = statement.kind == "AlterTableStmt" and statement.object_kind == "table"
-        partitioned = altered and bool(statement.relation) and \
+        # (CREATE INDEX without ONLY on a partitioned table builds it on each partition, all
+        # locked SHARE to the end of the transaction: pg_locks, PostgreSQL 18)
+        indexed = statement.kind == "IndexStmt" and statement.index_def is not None and \
+            not statement.index_def.concurrent
+        partitioned = (altered or indexed) and bool(statement.relation) and \
             self.partitioned(statement.relation or "")
+        rebuilt = rebuilt_table(statement)  # (VACUUM FULL, CLUSTER, REINDEX TABLE)
+        if rebuilt is not None:
+            partitioned = self.partitioned(rebuilt)
         if partitioned != statement.partitioned:
             statement.partitioned, statement.locks = partitioned, None
         renamed = statement.kind == "RenameStmt" and rename is not None and \
             rename.object in ("column", "constraint")
-        if not (altered or renamed) or not statement.relation or \
-                not (statement.node.get("relation") or {}).get("inh"):
+        if not (altered or renamed or (indexed and partitioned)) or not statement.relation \
+                or not (statement.node.get("relation") or {}).get("inh"):
             return
         found: dict[str, str] = {}
         todo = [statement.relation]
@@ -2251,8 +2272,11 @@ class LintContext:
                     elif any(same_relation(p, table) for p in relation.inherits):
                         kids.setdefault(relation.qualified_name, "inherits")
             for kid, how in kids.items():
+                if indexed and how != "partition":
+                    continue  # (an index is not built on a table that inherits)
                 if not any(same_relation(kid, seen) for seen in (*found, statement.relation)):
-                    found[kid] = how
+                    # (for an index: one with no rows of its own, built on its partitions)
+                    found[kid] = "partitioned" if indexed and self.partitioned(kid) else how
                     todo.append(kid)
         descendants = tuple(found.items())
         if descendants != statement.descendants:

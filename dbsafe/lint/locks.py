@@ -165,8 +165,23 @@ def _index(s: Statement) -> Iterator[Lock]:
     if index.concurrent:
         yield Lock(SHARE_UPDATE_EXCLUSIVE, index.table, True,
                    "builds the index without blocking writes (two table scans)")
+    elif s.partitioned and index.only:
+        yield Lock(SHARE, index.table, False,
+                   "ON ONLY a partitioned table: an invalid index on it alone, nothing built")
+    elif s.partitioned:
+        # No rows of its own: the index is built on each partition, at any depth, each
+        # locked SHARE with the table until the transaction ends (pg_locks, PostgreSQL 18).
+        yield Lock(SHARE, index.table, False, _PARTITIONED_INDEX_NOTE)
+        for partition, how in s.descendants:  # (one partitioned in turn has no rows)
+            yield Lock(SHARE, partition, how != "partitioned",
+                       "CREATE INDEX on a partitioned table builds the index on each of its "
+                       "partitions, each locked until the transaction ends")
     else:
         yield Lock(SHARE, index.table, True, "blocks writes while the index is built")
+
+
+_PARTITIONED_INDEX_NOTE = ("a partitioned table has no rows of its own: the index is built "
+                           "on each of its partitions, under this lock")
 
 
 def _create_table(s: Statement) -> Iterator[Lock]:
@@ -503,7 +518,9 @@ def _vacuum(s: Statement) -> Iterator[Lock]:
         if elem.get("defname") == "full":
             full = option_enabled(elem)
     for name in names or [None]:
-        if full:
+        if full and s.partitioned:
+            yield Lock(ACCESS_EXCLUSIVE, name, False, _PARTITIONS_IN_TURN)
+        elif full:
             yield Lock(ACCESS_EXCLUSIVE, name, True, "rewrites the table")
         else:
             yield Lock(SHARE_UPDATE_EXCLUSIVE, name, False, "")
@@ -520,12 +537,25 @@ def _reindex(s: Statement) -> Iterator[Lock]:
         yield Lock(ACCESS_EXCLUSIVE, name, True,
                    "plus SHARE on its table: writes wait, and so do queries planned "
                    "against the index", target="index")
+    elif s.partitioned:
+        yield Lock(SHARE, name, False, "a partitioned table has no indexes' storage of its "
+                   "own: PostgreSQL rebuilds each partition's indexes in turn, each in a "
+                   "transaction of its own, and refuses this inside a transaction block")
     else:
         yield Lock(SHARE, name, True,
                    "plus ACCESS EXCLUSIVE on each index while it is rebuilt")
 
 
+# VACUUM FULL or CLUSTER of a partitioned table (pg_locks, relfilenodes, PostgreSQL 18).
+_PARTITIONS_IN_TURN = ("a partitioned table has no rows of its own: PostgreSQL rewrites its "
+                       "partitions one at a time, each in a transaction of its own under this "
+                       "lock on it alone, and refuses this inside a transaction block")
+
+
 def _cluster(s: Statement) -> Iterator[Lock]:
+    if s.partitioned:
+        yield Lock(ACCESS_EXCLUSIVE, s.relation, False, _PARTITIONS_IN_TURN)
+        return
     yield Lock(ACCESS_EXCLUSIVE, s.relation, True, "rewrites the table")
 
 

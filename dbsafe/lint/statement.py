@@ -253,11 +253,13 @@ class Statement:
     # For an ALTER TABLE, or a column's or constraint's RENAME, not written with ONLY: the
     # tables that inherit from its table or are its partitions, at any depth, as they stand
     # before it (name -> "partition" | "inherits"): most subcommands recurse to them, locking
-    # each as the table itself (`dbsafe.lint.locks`). Filled by the lint engine.
+    # each as the table itself (`dbsafe.lint.locks`). For a CREATE INDEX (not CONCURRENTLY,
+    # not ONLY) on a partitioned table: its partitions, at any depth, each built and locked
+    # with it ("partitioned" for one that is in turn). Filled by the lint engine.
     descendants: tuple[tuple[str, str], ...] = ()
-    # For an ALTER TABLE: its table is a partitioned one, which has no storage (relfilenode
-    # 0): what the statement rewrites or scans are its partitions, never the table itself
-    # (`dbsafe.lint.locks`). Filled by the lint engine (`LintContext.partitioned`).
+    # For an ALTER TABLE, a CREATE INDEX, VACUUM, CLUSTER or REINDEX TABLE: its table is a
+    # partitioned one, which has no storage (relfilenode 0): what the statement rewrites or
+    # scans are its partitions, never the table itself (`dbsafe.lint.locks`). Filled by the lint engine (`LintContext.partitioned`).
     partitioned: bool = False
     unique_keys: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
     # For an ALTER TABLE dropping a column with CASCADE: (the column, a unique index or key

@@ -33,7 +33,10 @@ of indexing a partitioned table without blocking writes (then `CREATE INDEX CONC
 each partition and `ALTER INDEX ... ATTACH PARTITION`). On a plain table `ON ONLY` builds
 the index, and is flagged. A plain `CREATE INDEX` on a partitioned table (created `PARTITION
 BY` earlier in the history, or so in the database) is flagged with that per-partition way as
-its help, since PostgreSQL refuses `CONCURRENTLY` there (DBS121).
+its help, since PostgreSQL refuses `CONCURRENTLY` there (DBS121). The finding names the
+partitions the migrations made or the database has: the index is built on each of them, at
+any depth, and each is locked SHARE with the table until the transaction ends (pg_locks,
+PostgreSQL 18); `lint --locks` gives each a row of its own.
 """
 
 from __future__ import annotations
@@ -63,10 +66,18 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     else:
         help = ("Use CREATE INDEX CONCURRENTLY, outside a transaction (alembic: "
                 "postgresql_concurrently=True in an autocommit_block()).")
+    built = ""
+    if ctx.partitioned(table):
+        # It has no rows: the index is built on each partition, each locked SHARE with it
+        # until the transaction ends (pg_locks, PostgreSQL 18).
+        listed = ", ".join(f"`{name}`" for name, _how in statement.descendants)
+        built = (f" on each partition of `{table}` ({listed}{'; ' if listed else ''}a "
+                 "partitioned table has no rows of its own), each locked SHARE until the "
+                 "transaction ends")
     yield ctx.finding(
         RULE,
-        f"Index on `{table}` is built without CONCURRENTLY; writes to `{table}` wait until "
-        "it finishes.",
+        f"Index on `{table}` is built without CONCURRENTLY{built}; writes to `{table}` wait "
+        "until it finishes.",
         help=help,
         subject=table,
     )

@@ -25,6 +25,10 @@ with op.get_context().autocommit_block():
 `CONCURRENTLY` cannot run inside a transaction block, hence the `autocommit_block()`.
 A failed concurrent reindex leaves an invalid `*_ccnew` index behind: drop it and retry.
 
+`REINDEX TABLE` of a partitioned table rebuilds its partitions' indexes one partition at a
+time, each in a transaction of its own (the ones done are released before the next), and
+PostgreSQL refuses it inside a transaction block (pg_locks, PostgreSQL 18): the finding says so.
+
 ## Not flagged
 `REINDEX (CONCURRENTLY) ...` in the option list; tables and indexes created earlier in the
 same migration. `REINDEX SYSTEM` is flagged, but it cannot run concurrently at all: the help
@@ -59,6 +63,11 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         help = "Use REINDEX ... CONCURRENTLY, outside a transaction."
     if kind == "index":
         blocked = "writes to its table, and queries that use it, wait until it finishes"
+    elif kind == "table" and ctx.partitioned(name or ""):
+        # (pg_locks, PostgreSQL 18: the partitions done are released before the next)
+        blocked = (f"PostgreSQL rebuilds the indexes of the partitions of `{name}` one at a "
+                   "time, each in a transaction of its own, and writes to each wait while its "
+                   "indexes are rebuilt")
     elif kind == "table":
         blocked = f"writes to `{name}` wait until it finishes"
     else:

@@ -27,6 +27,11 @@ Do not reclaim space in a migration. Run `pg_repack` (or `pg_squeeze`) outside t
 deployment; both rebuild the table while holding an ACCESS EXCLUSIVE lock only for a moment
 at the end. A plain `VACUUM` (SHARE UPDATE EXCLUSIVE) never blocks reads or writes.
 
+On a partitioned table (no rows of its own) `VACUUM FULL` and `CLUSTER` rewrite its
+partitions one at a time, each in a transaction of its own holding ACCESS EXCLUSIVE on that
+partition alone, and PostgreSQL refuses either inside a transaction block (pg_locks and
+relfilenodes, PostgreSQL 18): the finding says so.
+
 ## Not flagged
 * Plain `VACUUM`, `VACUUM (FULL false)`, `ANALYZE`.
 * `ALTER TABLE ... CLUSTER ON` (only records the index to use).
@@ -76,6 +81,18 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             )
             continue
         if ctx.created_before(lock.relation):
+            continue
+        if ctx.partitioned(lock.relation):
+            yield ctx.finding(
+                RULE,
+                f"{command} rewrites the partitions of `{lock.relation}` one at a time, each "
+                "in a transaction of its own under an ACCESS EXCLUSIVE lock (a partitioned "
+                "table has no rows of its own); reads and writes on each partition wait while "
+                "it is rewritten.",
+                help="Use pg_repack on each partition outside the migration instead "
+                     "(PostgreSQL refuses this inside a transaction block).",
+                subject=lock.relation,
+            )
             continue
         yield ctx.finding(
             RULE,
