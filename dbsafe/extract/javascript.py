@@ -451,6 +451,42 @@ class JsOther:
     # The strings it may be, when the code shows each (`cond ? 'a, b' : 'a'`, a `let`
     # assigned only strings, `SELECTS[kind]`: see `_Reader._strings`); each is checked.
     options: tuple[SqlFragment, ...] = ()
+    # For each of `options` (empty when none has one), what a name must hold for it to be
+    # the string: see `Guard`.
+    guards: tuple[Guard, ...] = ()
+
+
+# What the code shows a name must hold for a string to be the one an expression gives:
+# `TABLES[kind]` is its `posts` entry only when `kind` is 'posts'; `kind === 'post' ? 'id,
+# body' : 'id'` is its first string only when `kind` is 'post'. Each term is (the name and
+# the scope binding it, the strings, whether it is one of them or none of them); all hold.
+# A name in one is never written after it is bound (`_Reader._never_written`), so two
+# expressions reading it read the same value, and a request whose table and select are
+# chosen by it is sent with the strings of terms that agree (`guards_agree`), never with
+# `social_posts`' select on `blog_posts`. Empty: any value.
+Guard = tuple[tuple[str, frozenset[str], bool], ...]
+# Strings an expression may be, each with its guard (`_Reader._conditioned`).
+_Conditioned = tuple[tuple[SqlFragment, Guard], ...]
+
+
+def guards_agree(*guards: Guard) -> Guard | None:
+    """The terms of `guards` together, or None when no value of some name meets them all
+    (one says `kind` is 'a', another that it is 'b', or that it is not 'a')."""
+    terms = tuple(dict.fromkeys(term for guard in guards for term in guard))
+    names = {name for name, _, _ in terms}
+    for name in names:
+        allowed: frozenset[str] | None = None
+        excluded: set[str] = set()
+        for other, values, among in terms:
+            if other != name:
+                continue
+            if among:
+                allowed = values if allowed is None else allowed & values
+            else:
+                excluded |= values
+        if allowed is not None and not allowed - excluded:
+            return None
+    return terms
 
 
 JsValue = SqlFragment | JsObject | JsArray | JsOther | None
@@ -2724,13 +2760,14 @@ class _Reader:
             return self._string(node)
         if node.type == "template_string":
             if any(c.type == "template_substitution" for c in node.named_children):
-                return self._choice(node, self._strings(node), template=self._template(node))
+                return self._choice(node, self._conditioned(node),
+                                    template=self._template(node))
             return self._string(node)
         if node.type in _CHOOSING or (node.type == "identifier" and follow and (
                 not _is_const(self._declarator(node) or node))):
             # `cond ? 'a, b' : 'a'`, `SELECTS.full`, `[...].join(',')`, a `let` assigned
             # only strings: the strings it may be
-            strings = self._strings(node)
+            strings = self._conditioned(node)
             if strings is not None:
                 return self._choice(node, strings)
             joined = self._joined_template(node) if node.type == "call_expression" else None
@@ -2742,7 +2779,7 @@ class _Reader:
                 return self.value(bound, follow=False)
             if bound is not None and _unwrap(bound).type in (*_CHOOSING, "identifier"):
                 # `const cols = full ? `${A},${B}` : A`
-                strings = self._strings(node)
+                strings = self._conditioned(node)
                 if strings is not None:
                     return self._choice(node, strings)
             if bound is not None and _unwrap(bound).type == "object":
@@ -2855,15 +2892,18 @@ class _Reader:
                 return True
         return False
 
-    def _choice(self, node: Node, options: tuple[SqlFragment, ...] | None,
+    def _choice(self, node: Node, options: _Conditioned | None,
                 template: Template | None = None) -> JsValue:
-        """The value of an expression that is one of `options` (see `_strings`): the string
-        itself when there is one, else a `JsOther` carrying them; without any, a `JsOther`."""
+        """The value of an expression that is one of `options` (see `_conditioned`): the
+        string itself when there is one, else a `JsOther` carrying them and their guards;
+        without any, a `JsOther`."""
         if options is not None and len(options) == 1:
-            return options[0]
+            return options[0][0]
+        guards = tuple(guard for _, guard in options or ())
         return JsOther(_short(self.text(node)), self.location(node),
                        string_like=template is not None or node.type == "template_string",
-                       template=template, options=options or ())
+                       template=template, options=tuple(o for o, _ in options or ()),
+                       guards=guards if any(guards) else ())
 
     def _strings(self, node: Node, depth: int = 0) -> tuple[SqlFragment, ...] | None:
         """The strings an expression may be, when the code shows each of them: a literal; a
@@ -2878,7 +2918,17 @@ class _Reader:
         that is more than `_CHOICES` strings, or past five levels of names.
 
         An entry read with a key that is not a literal is left out where the code has
-        already left when the key is the entry's (`_keys_left`)."""
+        already left when the key is the entry's (`_keys_left`), or is in the branch of an
+        `if` that the key's being it does not run."""
+        found = self._conditioned(node, depth)
+        return None if found is None else tuple(option for option, _ in found)
+
+    def _conditioned(self, node: Node, depth: int = 0) -> _Conditioned | None:
+        """`_strings`, each with what a name must hold for it to be the one (`Guard`):
+        `TABLES[kind]`'s entry `posts` only when `kind` is 'posts', the first branch of
+        `kind === 'post' ? 'id, body' : 'id'` only when it is 'post'. A string whose parts
+        need what no value gives (`kind === 'a' ? TABLES[kind] : 'x'` is never `TABLES.b`)
+        is none of them."""
         if depth == 0:
             # (where the strings are read: `_entries` looks for the exits before it)
             self.sites.append(node)
@@ -2888,30 +2938,34 @@ class _Reader:
                 self.sites.pop()
         return self._strings_of(node, depth)
 
-    def _strings_of(self, node: Node, depth: int) -> tuple[SqlFragment, ...] | None:
-        """`_strings`, `depth` levels of names in."""
+    def _strings_of(self, node: Node, depth: int) -> _Conditioned | None:
+        """`_conditioned`, `depth` levels of names in."""
         if depth > 4:
             return None
         node = _unwrap(node)
-        found: list[SqlFragment] = []
+        found: list[tuple[SqlFragment, Guard]] = []
         if node.type == "string":
-            return (self._string(node),)
+            return ((self._string(node), ()),)
         if node.type == "template_string":
             return self._filled_template(node, depth)
         if node.type == "ternary_expression":
-            for field in ("consequence", "alternative"):
+            tested = self._tested(node.child_by_field_name("condition"))
+            for field, guard in zip(("consequence", "alternative"), tested):
                 branch = node.child_by_field_name(field)
-                options = self._strings(branch, depth + 1) if branch is not None else None
+                options = self._conditioned(branch, depth + 1) if branch is not None else None
                 if options is None:
                     return None
-                found.extend(options)
+                for option, inner in options:
+                    joined = guards_agree(guard, inner)
+                    if joined is not None:
+                        found.append((option, joined))
         elif node.type == "identifier":
             declarator = self._declarator(node)
             if declarator is None:
                 return None
             if _is_const(declarator):
                 bound = declarator.child_by_field_name("value")
-                return self._strings(bound, depth + 1) if bound is not None else None
+                return self._conditioned(bound, depth + 1) if bound is not None else None
             if declarator.id not in self.assignments:
                 self.assignments[declarator.id] = self._assigned(node, declarator)
             assigned = self.assignments[declarator.id]
@@ -2923,7 +2977,7 @@ class _Reader:
                 # only the value given just before is read there
                 assigned = [reaching]
             for value in assigned:
-                options = self._strings(value, depth + 1)
+                options = self._conditioned(value, depth + 1)
                 if options is None:
                     return None
                 found.extend(options)
@@ -2931,24 +2985,97 @@ class _Reader:
             entries = self._entries(node, depth)
             if entries is None:
                 return None
-            for value in entries:
-                options = self._strings(value, depth + 1)
+            for value, guard in entries:
+                options = self._conditioned(value, depth + 1)
                 if options is None:
                     return None
-                found.extend(options)
+                for option, inner in options:
+                    joined = guards_agree(guard, inner)
+                    if joined is not None:
+                        found.append((option, joined))
         elif node.type == "call_expression":
-            joined = self._array_joined(node, depth)
-            return (joined,) if joined is not None else None
+            joined_array = self._array_joined(node, depth)
+            return ((joined_array, ()),) if joined_array is not None else None
         else:
             return None
-        unique = tuple({(o.sql, o.spans): o for o in found}.values())
-        return unique if len(unique) <= _CHOICES else None
+        unique: dict[tuple[object, ...], tuple[SqlFragment, Guard]] = {}
+        for option, guard in found:
+            key = (option.sql, option.spans)
+            if key in unique and unique[key][1] != guard:
+                guard = ()  # one string reached two ways: either may hold
+            unique[key] = (option, guard)
+        if not unique or len(unique) > _CHOICES:
+            return None
+        return tuple(unique.values())
 
-    def _filled_template(self, template: Node, depth: int) -> tuple[SqlFragment, ...] | None:
+    def _tested(self, condition: Node | None) -> tuple[Guard, Guard]:
+        """What the branches of a `cond ? a : b` show of a name: `kind === 'a' || kind ===
+        'b'` (`==` too, the literal on either side) holds in the first that `kind` is one of
+        them, in the second that it is none; `kind !== 'a' && kind !== 'b'` the other way
+        round. Nothing for another test, or a name that may be written (`_never_written`)."""
+        compared = self._compared(condition) if condition is not None else None
+        if compared is None:
+            return (), ()
+        name, values, equal = compared
+        binding = self._binding_scope(name)
+        if binding is None or len(binding[1]) != 1 or not self._never_written(name):
+            return (), ()
+        key = f"{self.text(name)}@{binding[0]}"
+        return ((key, values, equal),), ((key, values, not equal),)
+
+    def _compared(self, condition: Node) -> tuple[Node, frozenset[str], bool] | None:
+        """Of a test of one name against strings: the name, the strings, and True for
+        `x === 'a' || x === 'b'` (`==`, the literal on either side), False for `x !== 'a' &&
+        x !== 'b'` (`!=`); None for any other test."""
+        tests = [_unwrap(condition)]
+        names: list[Node] = []
+        values: set[str] = set()
+        joiner: str | None = None
+        equal: bool | None = None
+        while tests:
+            test = _unwrap(tests.pop())
+            if test.type != "binary_expression":
+                return None
+            operator = test.child_by_field_name("operator")
+            op = self.text(operator) if operator is not None else ""
+            left, right = test.child_by_field_name("left"), test.child_by_field_name("right")
+            if left is None or right is None:
+                return None
+            if op in ("||", "&&"):
+                if joiner not in (None, op):
+                    return None
+                joiner = op
+                tests += [left, right]
+                continue
+            if op in ("===", "=="):
+                this = True
+            elif op in ("!==", "!="):
+                this = False
+            else:
+                return None
+            if equal not in (None, this):
+                return None
+            equal = this
+            left, right = _unwrap(left), _unwrap(right)
+            if left.type == "string":
+                left, right = right, left
+            if left.type != "identifier" or right.type != "string":
+                return None
+            names.append(left)
+            values.add(self._string(right).sql)
+        if not names or equal is None or joiner == ("&&" if equal else "||"):
+            return None
+        scopes = {(self.text(n), (b[0] if (b := self._binding_scope(n)) else None))
+                  for n in names}
+        if len(scopes) != 1:
+            return None
+        return names[0], frozenset(values), equal
+
+    def _filled_template(self, template: Node, depth: int) -> _Conditioned | None:
         """The strings a template literal makes when each `${...}` is one of `_strings`."""
         decoded = self._template(template)
         whole = SqlFragment(self.path, decoded.text, decoded.spans, origin="js")
-        variants: list[list[SqlFragment]] = [[]]
+        variants: list[tuple[list[SqlFragment], Guard]] = [([], ())]
         start = 0
         holes = iter(decoded.holes)
         for child in template.named_children:
@@ -2958,12 +3085,19 @@ class _Reader:
             piece = whole.sub(start, hole.offset)
             start = hole.offset
             inner = [c for c in child.named_children if c.type != "comment"]
-            options = self._strings(inner[0], depth + 1) if len(inner) == 1 else None
+            options = self._conditioned(inner[0], depth + 1) if len(inner) == 1 else None
             if options is None or len(variants) * len(options) > _CHOICES:
                 return None
-            variants = [[*pieces, piece, option] for pieces in variants for option in options]
+            made: list[tuple[list[SqlFragment], Guard]] = []
+            for pieces, guard in variants:
+                for option, given in options:
+                    joined = guards_agree(guard, given)
+                    if joined is not None:
+                        made.append(([*pieces, piece, option], joined))
+            variants = made
         last = whole.sub(start, len(whole.sql))
-        return tuple(_concat(self.path, [*pieces, last], whole) for pieces in variants)
+        return tuple((_concat(self.path, [*pieces, last], whole), guard)
+                     for pieces, guard in variants) or None
 
     def _assigned(self, identifier: Node, declarator: Node) -> list[Node] | None:
         """What a `let`/`var` is given: its initializer and the value of each `name = value`
@@ -3048,19 +3182,22 @@ class _Reader:
             if self._declarator(ref) == declarator:
                 yield ref
 
-    def _entries(self, node: Node, depth: int) -> list[Node] | None:
+    def _entries(self, node: Node, depth: int) -> list[tuple[Node, Guard]] | None:
         """The values `X.key`, `X['key']` or `X[i]` may read of a `const` object or array
         literal (nested ones too: `QUERIES.posts.list`): the one its key names, or all of
-        them for a key that is not a literal. None when the literal is not certain: a spread
-        or a computed key in it, an entry the file assigns (`X.key = ...`), a key it lacks.
-        Also the members of a TypeScript enum of the file (`enum Tables { Posts = 'posts' }`,
-        `Tables.Posts`), which nothing can assign."""
+        them for a key that is not a literal, each with what that key then is (`Guard`:
+        `X[kind]` is its entry `posts` only when `kind` is 'posts', for a name never
+        written). None when the literal is not certain: a spread or a computed key in it,
+        an entry the file assigns (`X.key = ...`), a key it lacks. Also the members of a
+        TypeScript enum of the file (`enum Tables { Posts = 'posts' }`, `Tables.Posts`),
+        which nothing can assign."""
         members = self._enum_members(node)
         if members is not None:
-            return members
+            return [(member, ()) for member in members]
         literal = self._literal_of(node, depth)
         if literal is None:
             return None
+        index: Node | None = None
         if node.type == "member_expression":
             prop = node.child_by_field_name("property")
             key: str | None = self.text(prop) if prop is not None else None
@@ -3077,21 +3214,37 @@ class _Reader:
         if entries is None:
             return None
         if key is None:
-            left = self._keys_left(index) if index is not None and (
-                index.type == "identifier") else frozenset()
-            return [value for name, value in entries if name not in left] or None
+            named = index is not None and index.type == "identifier"
+            left = self._keys_left(index) if named and index is not None else frozenset()
+            guard = self._entry_guard(index) if named and index is not None and (
+                literal.type == "object") else None
+            return [(value, ((guard, frozenset({name}), True),)
+                     if guard is not None and not name.isdigit() else ())
+                    for name, value in entries if name not in left] or None
         chosen = [value for name, value in entries if name == key]
-        return chosen[-1:] or None
+        return [(value, ()) for value in chosen[-1:]] or None
+
+    def _entry_guard(self, key: Node) -> str | None:
+        """The name (with the scope binding it) an object's entry read as `X[key]` tells
+        the value of (`Guard`), when `key` is never written; None otherwise."""
+        binding = self._binding_scope(key)
+        if binding is None or len(binding[1]) != 1 or not self._never_written(key):
+            return None
+        return f"{self.text(key)}@{binding[0]}"
 
     def _keys_left(self, key: Node) -> frozenset[str]:
-        """The values of the name `key` for which the code has left before the strings
-        being read are read (`sites`): an `if (key === 'contact') { ...; return }` (or
-        `key === 'a' || key === 'b'`, `==`, the literal on either side) with no `else`,
-        whose body ends in a `return` or a `throw`, before the statement holding that read
-        in a statement list around it, in the same function; `key` a `const` or a parameter
-        the code never writes. `X[key]` is then none of those entries there (ANTON.IA's
-        `RESOURCE_TO_COLUMN[resource]`, whose `contact` entry the function returns before
-        selecting). Empty when there is no such exit, or `key` may change."""
+        """The values of the name `key` the code shows it is not where the strings being read
+        are read (`sites`), in the same function, `key` a `const` or a name the code never
+        writes: those an `if (key === 'contact') { ...; return }` (or `key === 'a' || key ===
+        'b'`, `==`, the literal on either side) with no `else`, whose body ends in a `return`
+        or a `throw`, leaves for before the statement holding that read in a statement list
+        around it; those an `if` around the read tests for when the read is in its `else`
+        (`if (type === 'video') {...} else {...}`), or tests against when it is in its body
+        (`if (type !== 'video' && ...)`). `X[key]` is then none of those entries there
+        (ANTON.IA's `RESOURCE_TO_COLUMN[resource]`, whose `contact` entry the function
+        returns before selecting; authority-engine's `tableMap[type]` in the `else` of `type
+        === 'video'`, whose `video` entry is `media_assets`). Empty when there is no such
+        `if`, or `key` may change."""
         if not self.sites:
             return frozenset()
         binding = self._binding_scope(key)
@@ -3106,6 +3259,14 @@ class _Reader:
                     if statement.end_byte > node.start_byte:
                         break
                     left |= self._exits_for(statement, key, binding[0])
+            if parent.type == "if_statement":
+                # in its body a test `!==` holds, in its `else` a test `===` fails
+                alternative = parent.child_by_field_name("alternative")
+                equal = None if node == parent.child_by_field_name("condition") else (
+                    node != alternative)
+                tested = self._tested_key(parent, key, binding[0])
+                if equal is not None and tested is not None and tested[1] != equal:
+                    left |= tested[0]
             if parent.type in _FUNCTIONS:
                 break
             node = parent
@@ -3113,8 +3274,8 @@ class _Reader:
 
     def _never_written(self, key: Node) -> bool:
         """Whether the binding the name `key` reads is a `const`, or one (a parameter, a
-        destructured name) that no `=`, `+=`, `++`, destructuring assignment or `for ... in/of`
-        of its scope writes."""
+        destructured name, a `for (const x of ...)`) that no `=`, `+=`, `++`, destructuring
+        assignment or `for ... in/of` of its scope writes."""
         declarator = self._declarator(key)
         if declarator is not None and _is_const(declarator):
             return True
@@ -3133,11 +3294,28 @@ class _Reader:
             parent = node.parent
             if parent is None:
                 continue
+            if parent.type == "for_in_statement" and parent.id == scope[0] and (
+                    _declared_kind(parent) in ("const", "let")):
+                continue  # (its declaration: each turn binds it anew)
             if (parent.type in ("assignment_expression", "for_in_statement") and (
                     parent.child_by_field_name("left") == node)) or parent.type in (
                     "augmented_assignment_expression", "update_expression"):
                 return False
         return True
+
+    def _tested_key(self, statement: Node, key: Node, scope: int
+                    ) -> tuple[frozenset[str], bool] | None:
+        """Of an `if` testing the name `key` (of the binding `scope`) against strings
+        (`_compared`): the strings, and whether it tests for them (`===`) or against them."""
+        condition = statement.child_by_field_name("condition")
+        compared = self._compared(condition) if condition is not None else None
+        if compared is None:
+            return None
+        name, values, equal = compared
+        found = self._binding_scope(name)
+        if self.text(name) != self.text(key) or found is None or found[0] != scope:
+            return None
+        return values, equal
 
     def _exits_for(self, statement: Node, key: Node, scope: int) -> set[str]:
         """The strings `statement` leaves the function for, when it is `if (key === 's')
@@ -3148,33 +3326,8 @@ class _Reader:
             return set()
         if not _leaves(statement.child_by_field_name("consequence")):
             return set()
-        condition = statement.child_by_field_name("condition")
-        found: set[str] = set()
-        tests = [_unwrap(condition)] if condition is not None else []
-        while tests:
-            test = _unwrap(tests.pop())
-            if test.type != "binary_expression":
-                return set()
-            operator = test.child_by_field_name("operator")
-            op = self.text(operator) if operator is not None else ""
-            left, right = test.child_by_field_name("left"), test.child_by_field_name("right")
-            if left is None or right is None:
-                return set()
-            if op == "||":
-                tests += [left, right]
-                continue
-            if op not in ("===", "=="):
-                return set()
-            left, right = _unwrap(left), _unwrap(right)
-            if left.type == "string":
-                left, right = right, left
-            if left.type != "identifier" or right.type != "string" or (
-                    self.text(left) != self.text(key)) or (
-                    (found_scope := self._binding_scope(left)) is None or (
-                        found_scope[0] != scope)):
-                return set()
-            found.add(self._string(right).sql)
-        return found
+        tested = self._tested_key(statement, key, scope)
+        return set(tested[0]) if tested is not None and tested[1] else set()
 
     def _enum_members(self, node: Node) -> list[Node] | None:
         """The initializers `Enum.Member`, `Enum['Member']` or `Enum[key]` (all of them) may
@@ -3218,7 +3371,7 @@ class _Reader:
             return None
         if obj.type in ("member_expression", "subscript_expression"):
             inner = self._entries(obj, depth + 1)
-            literal = _unwrap(inner[0]) if inner is not None and len(inner) == 1 else None
+            literal = _unwrap(inner[0][0]) if inner is not None and len(inner) == 1 else None
             return literal if literal is not None and literal.type in ("object", "array") \
                 else None
         if obj.type != "identifier":
@@ -4824,6 +4977,12 @@ def _always_sent(annotation: Node) -> bool:
                                            "symbol")):
             return False
     return True
+
+
+def _declared_kind(statement: Node) -> str | None:
+    """`const`, `let` or `var` of a `for (const x of ...)`; None for `for (x of ...)`."""
+    kind = statement.child_by_field_name("kind")
+    return kind.type if kind is not None else None
 
 
 def _is_const(declarator: Node) -> bool:

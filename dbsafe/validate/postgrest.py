@@ -1690,7 +1690,10 @@ def check(request: PostgrestRequest, snapshot: SchemaSnapshot,
 
     An argument that may be one of several strings the code shows (`.select(full ? 'a, b'
     : 'a')`, `JsOther.options`) is checked as each: the request once with each of them
-    (with each combination, `_VARIANTS` at most; past that it stays not a literal). What
+    (with each combination, `_VARIANTS` at most; past that it stays not a literal), but for
+    combinations the code cannot make: strings chosen by one name's value are sent
+    together only when they agree on it (`.from(TABLES[kind])` with `.select(kind ===
+    'post' ? 'id, body' : 'id')` sends `body` only to `TABLES.post`; `Guard`). What
     the call holding it names is reported for each string; what any other call names only
     when it is missing whichever string is sent (`.eq('rel.x', 1)` names an embedded
     resource one of the selects may lack, and the code may filter on it only with that
@@ -1736,24 +1739,30 @@ def _variants(request: PostgrestRequest) -> tuple[set[int], list[PostgrestReques
     such argument, or more than `_VARIANTS` combinations of them."""
     from dataclasses import replace
 
-    from dbsafe.extract.javascript import JsOther
+    from dbsafe.extract.javascript import Guard, JsOther, guards_agree
 
-    choices = [(index, position, argument.options)
+    choices = [(index, position, argument.options,
+                argument.guards or ((),) * len(argument.options))
                for index, call in enumerate(request.calls)
                for position, argument in enumerate(call.arguments)
                if isinstance(argument, JsOther) and argument.options]
     if not choices:
         return None
     count = 1
-    for _, _, options in choices:
+    for _, _, options, _ in choices:
         count *= len(options)
     if count > _VARIANTS:
         return None
-    variants = [request]
-    for index, position, options in choices:
+    variants: list[tuple[PostgrestRequest, Guard]] = [(request, ())]
+    for index, position, options, guards in choices:
         made = []
-        for variant in variants:
-            for option in options:
+        for variant, held in variants:
+            for option, guard in zip(options, guards):
+                # `.from(TABLES[kind]).select(kind === 'post' ? 'id, body' : 'id')` is never
+                # sent with `body` on a table other than `TABLES.post`
+                joined = guards_agree(held, guard)
+                if joined is None:
+                    continue
                 calls = list(variant.calls)
                 arguments = list(calls[index].arguments)
                 arguments[position] = option
@@ -1761,9 +1770,11 @@ def _variants(request: PostgrestRequest) -> tuple[set[int], list[PostgrestReques
                 changed = replace(variant, calls=tuple(calls))
                 if index == 0 and position == 0 and request.kind in ("from", "rpc"):
                     changed = replace(changed, target=option, dynamic=None)
-                made.append(changed)
+                made.append((changed, joined))
         variants = made
-    return {index for index, _, _ in choices}, variants
+    if not variants:
+        return None
+    return {index for index, _, _, _ in choices}, [variant for variant, _ in variants]
 
 
 def _related(graph: _Graph, origin: Relation, name: str, hint: str | None, *,

@@ -540,7 +540,11 @@ _CHUNK = 32
 #      `${...}` of its own SQL template (`claim(models, Prisma.sql`SELECT ... FROM claimed`)`
 #      into `WITH claimed AS (...) ${selection}`) is a piece of that query, not read alone;
 #      a failed `REFRESH MATERIALIZED VIEW` is no DBS006 (rows only) (task 468)
-_CACHE_VERSION = 312
+# 313: supabase-js strings chosen by one name's value are checked together: `.from(
+#      X[kind])` with `.select(kind === 'post' ? 'id, body' : 'id')` sends `body` only to
+#      `X.post`; `X[kind]` is none of the entries an `if` around it rules out (its `else` of
+#      `kind === 'video'`); a `for (const kind of ...)` name is never written (task 467)
+_CACHE_VERSION = 313
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

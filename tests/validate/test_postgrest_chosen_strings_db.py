@@ -148,3 +148,70 @@ def test_an_entry_the_code_returns_before_reading_is_not_checked(
         ("DBS302", 3, 46, "public.usage.late"),
         ("DBS302", 4, 49, "public.usage.written"),
     ]
+
+
+_CONTENT_SCHEMA = """\
+CREATE TABLE service_pages (id int PRIMARY KEY, title text);
+CREATE TABLE social_posts (id int PRIMARY KEY, title text, body text);
+CREATE TABLE media_assets (id int PRIMARY KEY, filename text);
+"""
+
+# authority-engine's calendar and approved-content routes: the table is `tableMap[type]`,
+# the select `type === 'social_post' ? 'id, title, body' : 'id, title'`, so `body` is only
+# ever asked of `social_posts`; and `media_assets` (the `video` entry) only in the branch
+# that does not read the map.
+_CONTENT_MODULE = """\
+const tableMap: Record<string, string> = {
+  service_page: 'service_pages',
+  social_post: 'social_posts',
+  video: 'media_assets',
+}
+
+export async function titles(supabase, entriesByType: Map<string, number[]>) {
+  for (const [type, ids] of entriesByType) {
+    if (type === 'video') {
+      await supabase.from('media_assets').select('id, filename').in('id', ids)
+    } else {
+      const selectFields = type === 'social_post' ? 'id, title, body' : 'id, title'
+      await supabase.from(tableMap[type] as never).select(selectFields).in('id', ids)
+    }
+  }
+}
+
+export async function approved(supabase, contentType: string) {
+  if (contentType !== 'video') {
+    const table = tableMap[contentType]
+    await supabase.from(table).select(contentType !== 'social_post' ? 'id, titel' : 'body')
+  }
+}
+
+export async function unrelated(supabase, kind: string, other: string) {
+  if (kind === 'video') return null
+  await supabase.from(tableMap[kind]).select(other === 'social_post' ? 'id, body' : 'id')
+}
+
+export async function rewritten(supabase, kind: string) {
+  const cols = kind === 'social_post' ? 'id, body' : 'id'
+  kind = kind.trim()
+  await supabase.from(tableMap[kind]).select(cols)
+}
+"""
+
+
+@pytest.mark.db
+def test_a_table_and_a_select_chosen_by_one_name_are_checked_together(
+        database_url: str, tmp_path: Path) -> None:
+    """`.from(X[kind])` with a select chosen by `kind === 'k'` (or `!==`, `||` of them) is
+    checked only with the selects meant for each entry (`X.k` with the first string, the
+    others with the second), and without the entries an `if` around it rules out (its
+    `else` of `kind === 'video'`, its body of `kind !== 'video'`). A select chosen by another
+    name, or by a name written after, is checked with every table."""
+    report = validate_module(database_url, tmp_path, _CONTENT_SCHEMA, "content.ts",
+                             _CONTENT_MODULE)
+    assert sorted((f.code, f.location.line, f.location.column, f.subject)
+                  for f in report.findings) == [
+        ("DBS302", 21, 76, "public.service_pages.titel"),
+        ("DBS302", 27, 77, "public.service_pages.body"),
+        ("DBS302", 31, 46, "public.media_assets.body"),
+        ("DBS302", 31, 46, "public.service_pages.body"),
+    ]
