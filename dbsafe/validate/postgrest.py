@@ -1710,8 +1710,10 @@ def check(request: PostgrestRequest, snapshot: SchemaSnapshot,
         keys: set[tuple[object, ...]] = set()
         for issue in result.issues:
             finding = issue.finding
-            issues.setdefault((finding.code, finding.location, finding.subject,
-                               finding.message), issue)
+            # a note that a string is not a literal is one, whichever table goes with it
+            subject = None if finding.code == _DYNAMIC else finding.subject
+            issues.setdefault((finding.code, finding.location, subject, finding.message),
+                              issue)
             if issue.call not in chosen and finding.code != _DYNAMIC:
                 # missing from `posts` and from `authors` alike is one finding
                 keys.add((finding.code, finding.location))

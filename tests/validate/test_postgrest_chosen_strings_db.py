@@ -195,6 +195,10 @@ export async function rewritten(supabase, kind: string) {
   kind = kind.trim()
   await supabase.from(tableMap[kind]).select(cols)
 }
+
+export async function picked(supabase, kind: string, pick) {
+  await supabase.from(tableMap[kind]).select(pick(kind))
+}
 """
 
 
@@ -205,7 +209,8 @@ def test_a_table_and_a_select_chosen_by_one_name_are_checked_together(
     checked only with the selects meant for each entry (`X.k` with the first string, the
     others with the second), and without the entries an `if` around it rules out (its
     `else` of `kind === 'video'`, its body of `kind !== 'video'`). A select chosen by another
-    name, or by a name written after, is checked with every table."""
+    name, or by a name written after, is checked with every table; one that is not a literal
+    is one note."""
     report = validate_module(database_url, tmp_path, _CONTENT_SCHEMA, "content.ts",
                              _CONTENT_MODULE)
     assert sorted((f.code, f.location.line, f.location.column, f.subject)
@@ -214,4 +219,6 @@ def test_a_table_and_a_select_chosen_by_one_name_are_checked_together(
         ("DBS302", 27, 77, "public.service_pages.body"),
         ("DBS302", 31, 46, "public.media_assets.body"),
         ("DBS302", 31, 46, "public.service_pages.body"),
+        # a select that is not a literal is one note, not one for each table
+        ("DBS304", 37, 18, "service_pages"),
     ]
