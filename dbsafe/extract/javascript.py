@@ -3020,7 +3020,7 @@ class _Reader:
         binding = self._binding_scope(name)
         if binding is None or len(binding[1]) != 1 or not self._never_written(name):
             return (), ()
-        key = f"{self.text(name)}@{binding[0]}"
+        key = f"{self.path}:{self.text(name)}@{binding[0]}"
         return ((key, values, equal),), ((key, values, not equal),)
 
     def _compared(self, condition: Node) -> tuple[Node, frozenset[str], bool] | None:
@@ -3230,7 +3230,7 @@ class _Reader:
         binding = self._binding_scope(key)
         if binding is None or len(binding[1]) != 1 or not self._never_written(key):
             return None
-        return f"{self.text(key)}@{binding[0]}"
+        return f"{self.path}:{self.text(key)}@{binding[0]}"
 
     def _keys_left(self, key: Node) -> frozenset[str]:
         """The values of the name `key` the code shows it is not where the strings being read
