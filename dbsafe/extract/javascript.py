@@ -3364,11 +3364,15 @@ class _Reader:
 
     def _literal_of(self, node: Node, depth: int) -> Node | None:
         """The `const` object or array literal the object of a member or subscript expression
-        reads, when the file assigns none of its entries."""
+        reads, when the file assigns none of its entries; or the literal itself, subscripted
+        where it is written (`{ blog_post: 'blog_posts' }[contentType]`)."""
         obj = node.child_by_field_name("object")
         obj = _unwrap(obj) if obj is not None else None
         if obj is None or depth > 4:
             return None
+        if obj.type in ("object", "array") and node.type == "subscript_expression":
+            # `{ blog_post: 'blog_posts', ... }[contentType]`: nothing else holds it
+            return obj
         if obj.type in ("member_expression", "subscript_expression"):
             inner = self._entries(obj, depth + 1)
             literal = _unwrap(inner[0][0]) if inner is not None and len(inner) == 1 else None

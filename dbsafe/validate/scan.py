@@ -544,7 +544,8 @@ _CHUNK = 32
 #      X[kind])` with `.select(kind === 'post' ? 'id, body' : 'id')` sends `body` only to
 #      `X.post`; `X[kind]` is none of the entries an `if` around it rules out (its `else` of
 #      `kind === 'video'`); a `for (const kind of ...)` name is never written; a DBS304 note
-#      on such a request is one, not one for each table (task 467)
+#      on such a request is one, not one for each table; `{ a: 'x', ... }[kind]`, an object
+#      literal subscripted where it is written, is each of its entries (task 467)
 _CACHE_VERSION = 313
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or

@@ -199,6 +199,11 @@ export async function rewritten(supabase, kind: string) {
 export async function picked(supabase, kind: string, pick) {
   await supabase.from(tableMap[kind]).select(pick(kind))
 }
+
+export async function inline(supabase, kind: 'service_page' | 'social_post') {
+  const table = { service_page: 'service_pages', social_post: 'social_posts' }[kind] as never
+  await supabase.from(table).select('id, title, slug')
+}
 """
 
 
@@ -210,7 +215,8 @@ def test_a_table_and_a_select_chosen_by_one_name_are_checked_together(
     others with the second), and without the entries an `if` around it rules out (its
     `else` of `kind === 'video'`, its body of `kind !== 'video'`). A select chosen by another
     name, or by a name written after, is checked with every table; one that is not a literal
-    is one note."""
+    is one note. An object literal subscripted where it is written (`{...}[kind]`) is each of
+    its entries."""
     report = validate_module(database_url, tmp_path, _CONTENT_SCHEMA, "content.ts",
                              _CONTENT_MODULE)
     assert sorted((f.code, f.location.line, f.location.column, f.subject)
@@ -219,6 +225,9 @@ def test_a_table_and_a_select_chosen_by_one_name_are_checked_together(
         ("DBS302", 27, 77, "public.service_pages.body"),
         ("DBS302", 31, 46, "public.media_assets.body"),
         ("DBS302", 31, 46, "public.service_pages.body"),
+        # an object literal subscripted where it is written is each of its entries (a
+        # column missing from both is one finding)
+        ("DBS302", 42, 49, "public.service_pages.slug"),
         # a select that is not a literal is one note, not one for each table
         ("DBS304", 37, 18, "service_pages"),
     ]
