@@ -320,9 +320,13 @@ class RowChecks:
             elif columns is not None and relation and not new:
                 added = self._added_set_not_null(s)
                 filled = self._filled_set_not_null(s, columns)
+                # (a column this statement adds holds its DEFAULT or NULL in every row,
+                # whatever an earlier column of its name held: only the rows count)
+                adding = frozenset(a.column.name for a in s.actions if a.subtype == "AddColumn"
+                                   and a.column is not None and a.column.name)
                 check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": relation,
                          "unsure": self._unsure(relation, columns, answered=frozenset(added),
-                                                filled=bool(filled))
+                                                filled=bool(filled), adding=adding)
                          or self._references_unsure(s)
                          or next((why for name, why in self._tables.items()
                                   if made and same_relation(name, made)), None)
@@ -671,11 +675,14 @@ class RowChecks:
 
     def _unsure(self, table: str, columns: frozenset[str], *,
                 answered: frozenset[str] = frozenset(), added: bool = True,
-                filled: bool = False) -> str | None:
+                filled: bool = False, adding: frozenset[str] = frozenset()) -> str | None:
         """Why the rows of `table` (its `columns`; none: any) are not today's; `answered`:
         columns the plan added whose NULLs the guard tells from their ADD COLUMN; `added`:
         whether a column added counts (for an empty new table it does not); `filled`: the
-        columns are all an UPDATE filled (`_filled_set_not_null`), told by the guard."""
+        columns are all an UPDATE filled (`_filled_set_not_null`), told by the guard;
+        `adding`: columns the statement itself adds, which no earlier change of a column of
+        their name reaches (Open-Assistant's 160ac010efcc goes back by `DROP COLUMN lang`
+        then `ADD COLUMN lang VARCHAR(200) NOT NULL`: its table's rows refuse it, 23502)."""
         if self._anything:
             return self._anything
         for name, why in self._tables.items():
@@ -685,10 +692,11 @@ class RowChecks:
             if same_relation(name, table):
                 return why
         for (name, column), why in self._columns.items():
-            if same_relation(name, table) and (column in columns or not columns):
+            if same_relation(name, table) and (column in columns or not columns) \
+                    and column not in adding:
                 return why
         for (name, column), (why, _) in self._added.items() if added else ():
-            if same_relation(name, table) and column not in answered \
+            if same_relation(name, table) and column not in answered | adding \
                     and (column in columns or not columns):
                 return why
         return None

@@ -1234,3 +1234,27 @@ def test_a_downgrade_statement_over_a_column_the_schema_questions_named_is_said_
         with pytest.raises(psycopg.errors.NotNullViolation), conn.transaction():
             for statement in filled_after:  # as PostgreSQL says
                 conn.execute(statement)
+
+
+def test_a_column_dropped_then_added_back_not_null_is_refused_over_a_table_with_rows(
+        database_url: str) -> None:
+    # Open-Assistant's 160ac010efcc goes back by dropping message.lang and adding it again
+    # VARCHAR(200) NOT NULL with no default: said "cannot tell" (its own DROP COLUMN made
+    # the column's rows not today's), planned, and it failed (23502) with 15 revisions
+    # undone. The column added holds NULL in every row whatever the dropped one held.
+    from dbsafe.guard.downgrade_rows import own_checks
+    from dbsafe.guard.row_refusals import probe_rows
+
+    back = ("ALTER TABLE message DROP COLUMN lang",
+            "ALTER TABLE message ADD COLUMN lang varchar(200) NOT NULL")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE message (id int, lang varchar(32) NOT NULL DEFAULT 'en')")
+        conn.execute("INSERT INTO message VALUES (1, 'de')")
+        checks = own_checks([(statement, "160ac010efcc") for statement in back])
+        assert [(v.outcome, v.sql, v.detail) for v in probe_rows(conn, checks,
+                                                                 lock_timeout="1s")] == [
+            ("refused", back[1], "holds NULLs (added without a DEFAULT) in 1 row(s)")]
+        with pytest.raises(psycopg.errors.NotNullViolation), conn.transaction():
+            for statement in back:  # as PostgreSQL says
+                conn.execute(statement)
+
