@@ -380,9 +380,12 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
         where = f"; the database is at {now}" if now is not None else ""
         down.findings.append(Finding(REVISION_FAILED.code, f"The downgrade failed: {exc}{where}",
                                      Severity.ERROR,
-                                     help="The backup restores the database: "
-                                          f"{down.restore_command()}" if down.backup_file
-                                     else None,
+                                     # (`--replace`: without it, `restore` makes a copy
+                                     # beside the database and takes nothing back)
+                                     help="The backup puts the database back as it was "
+                                          "before the downgrade: "
+                                          f"{down.restore_command(replace=True)}"
+                                     if down.backup_file else None,
                                      context=(("Blocked by", "\n".join(
                                          h.describe() for h in holders)),) if holders else ()))
         down.say("apply", f"failed: {exc}" + (f"; {blocked_by(holders)}" if holders else "")

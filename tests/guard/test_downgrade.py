@@ -1258,3 +1258,20 @@ def test_a_column_dropped_then_added_back_not_null_is_refused_over_a_table_with_
             for statement in back:  # as PostgreSQL says
                 conn.execute(statement)
 
+
+def test_a_failed_downgrade_names_the_restore_that_puts_the_database_back(
+    database_url: str, tmp_path: Path,
+) -> None:
+    # Its help named `dbsafe restore FILE` without `--replace`, which makes a copy beside
+    # the database (Open-Assistant's, 15 revisions undone, stayed as the failure left it).
+    root = _at_memo(tmp_path, database_url, FAILING_DOWNGRADE)
+
+    report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
+        target="0004", backup_dir=tmp_path / "backups", yes=True))
+
+    assert report.summary["outcome"] == "failed", report.summary["what_happened"]
+    (failed,) = [f for f in report.findings if f.code == "DBS601"]
+    assert failed.help == (
+        "The backup puts the database back as it was before the downgrade: dbsafe restore "
+        f"{report.summary['backup']} --database-url {shlex.quote(database_url)} --replace"
+    ), failed.help
