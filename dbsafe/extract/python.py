@@ -3855,6 +3855,12 @@ class _LiteralScanner:
         if end <= start:
             return
         chunk = self.source[start:end]
+        if chunk.endswith("\r") and self.source.startswith("\n", end):
+            # A run stops at the `\n` of a `\r\n` (`_body` emits that newline): Python reads
+            # the pair as one `\n`, so the `\r` is no character of the literal.
+            chunk = chunk[:-1]
+            if not chunk:
+                return
         if "\r" in chunk:
             # Python reads \r\n inside a literal as \n; map each piece separately.
             for index, piece in enumerate(chunk.split("\r\n")):

@@ -192,6 +192,21 @@ def test_crlf_triple_quoted_string() -> None:
     assert fragment.position(fragment.sql.index("crlf_table")) == (3, 8)
 
 
+def test_a_multi_line_literal_of_a_crlf_file_is_read_as_python_reads_it() -> None:
+    # friday-bot's cogs are CRLF files: each `\r\n` in a triple-quoted literal is one `\n`
+    # to Python, and was read as `\r\n`, so every multi-line statement was "the literal could
+    # not be mapped" (a DBS304 note, never checked).
+    source = ('async def f(conn, name):\r\n  query = """SELECT id\r\n    FROM reminders\r\n'
+              '    WHERE a = $1;"""\r\n  await conn.fetchrow(query, 1)\r\n'
+              '  await conn.fetch(f"""SELECT id\r\n    FROM {name}_log""")\r\n')
+    first, second = sql_in_python(source, "c.py").fragments
+    assert (first.sql, first.dynamic) == ("SELECT id\n    FROM reminders\n    WHERE a = $1", None)
+    assert first.position(first.sql.index("reminders")) == (3, 10)
+    assert (second.sql, second.dynamic) == ("SELECT id\n    FROM NULL_log",
+                                            "`{name}` is part of a name")
+    assert second.position(second.sql.index("_log")) == (7, 16)
+
+
 def test_sink_with_unresolvable_variable_is_skipped() -> None:
     source = "def f(cur, q):\n    cur.execute(q)\n"
     assert sql_in_python(source, "v.py").fragments == ()
