@@ -546,7 +546,12 @@ _CHUNK = 32
 #      `kind === 'video'`); a `for (const kind of ...)` name is never written; a DBS304 note
 #      on such a request is one, not one for each table; `{ a: 'x', ... }[kind]`, an object
 #      literal subscripted where it is written, is each of its entries (task 467)
-_CACHE_VERSION = 313
+# 314: a multi-line Python literal of a CRLF file is read as Python reads it (each `\r\n`
+#      one `\n`; it was "the literal could not be mapped", a DBS304 note); a migration
+#      statement refused for an extension's operator class or type (pg_trgm's `gin_trgm_ops`)
+#      leaves every function unknown, one refused for a missing function leaves that one
+#      unknown: no DBS314 for them (task 473)
+_CACHE_VERSION = 314
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -772,13 +777,19 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         # (one refused only because what it makes exists already made nothing)
         failed: list[str] = []
         existing: list[str] = []
+        refusals: list[str] = []  # the failed ones' messages
         for sql, message in [*((f.sql, f.message) for f in source.failures
                                 if not f.applied_later),
                              *((f.sql, f.message) for f in snapshot.failed_statements)]:
-            (existing if exists_already(sql, message, snapshot) else failed).append(sql)
+            if exists_already(sql, message, snapshot):
+                existing.append(sql)
+            else:
+                failed.append(sql)
+                refusals.append(message)
         unknown = Unknown.of(failed, snapshot,
                              folder.unrun_statements() if folder is not None else (),
-                             folder.absent_files() if folder is not None else (), existing)
+                             folder.absent_files() if folder is not None else (), existing,
+                             refusals)
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
                                     js_names, system_catalog, confirming,

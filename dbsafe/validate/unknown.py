@@ -81,7 +81,7 @@ class Unknown:
     @classmethod
     def of(cls, failed: Iterable[str], snapshot: SchemaSnapshot,
            unrun: Iterable[str] = (), absent: Iterable[str] = (),
-           existing: Iterable[str] = ()) -> Unknown:
+           existing: Iterable[str] = (), refusals: Iterable[str] = ()) -> Unknown:
         """What the `failed` statements would have made, and the schemas of `snapshot` that
         are stand-ins; and what the `unrun` ones would make: the statements of the files
         of the folder its runner does not run (`unrun_files`), which may have been run some
@@ -90,7 +90,9 @@ class Unknown:
         from the folder (`absent_listed_files`) may have made anything. The `existing`
         statements failed only because what they make exists already (`exists_already`):
         they made nothing, and leave unknown only the relations they read that the schema
-        lacks, or lacking a column they name.
+        lacks, or lacking a column they name. `refusals` are the failed statements'
+        messages: one saying an extension's object is missing (`made_outside`) leaves
+        unknown every function production may have, as a failed `CREATE EXTENSION` does.
 
         >>> from dbsafe.schema.model import SchemaSnapshot
         >>> unknown = Unknown.of(["CREATE UNIQUE INDEX u ON t (a)", "CREATE TABLE x (v vec)",
@@ -167,6 +169,12 @@ class Unknown:
                             (o.arg.sval or "*" for o in node.options or ()
                              if o.defname == "schema" and isinstance(o.arg, ast.String)),
                             "*"))
+        for message in refusals:
+            outside = made_outside(message)
+            if outside == "*":
+                function_schemas.add("*")
+            elif outside:
+                functions.add(outside)
         known_extensions = {e for e in ddl.extensions if e in _EXTENSIONS}
         return cls(replace(ddl, relations=ddl.relations | relations,
                            schemas=ddl.schemas | schemas,
@@ -197,6 +205,45 @@ class Unknown:
         if finding.code == "DBS306" and self.function_schemas & {"*", schema}:
             return True  # a function an extension that failed there would have made
         return schema in ddl.schemas or bool(set(names) & (ddl.relations | self.functions))
+
+
+# Types extensions make, by the name a migration writes (pgvector's, citext's, hstore's,
+# ltree's, cube's and earthdistance's, PostGIS's, seg's, isn's).
+_EXTENSION_TYPES = frozenset({
+    "vector", "halfvec", "sparsevec", "citext", "hstore", "ltree", "lquery", "ltxtquery",
+    "cube", "earth", "geometry", "geography", "box2d", "box3d", "seg", "isbn", "isbn13",
+    "ismn", "ismn13", "issn", "issn13", "ean13", "upc"})
+# PostgreSQL's messages for a missing operator class, type or function (42704, 42883).
+_MISSING_OBJECT = re.compile(
+    r'(?P<state>42704|42883): (?P<kind>operator class|type|function) "?(?P<name>[^"(]+)')
+
+
+def made_outside(message: str) -> str | None:
+    """What a migration statement refused with `message` shows production has, made
+    outside the migrations (the statement ran there): "*" for an extension, whose
+    functions are then unknown (an operator class, which only an extension or a hand-made
+    `CREATE OPERATOR CLASS` gives: pg_trgm's `gin_trgm_ops` says `similarity()` and
+    `word_similarity()` are there; a type an extension makes, `vector`, `citext`); a
+    function's name for a function it calls (`DEFAULT uuid_generate_v4()`); None for
+    anything else (a type of a name no extension makes may be an enum an earlier failed
+    statement would have made).
+
+    >>> [made_outside(m) for m in (
+    ...     '42704: operator class "gin_trgm_ops" does not exist for access method "gin"',
+    ...     '42704: type "public.vector" does not exist', '42704: type "mood" does not exist',
+    ...     "42883: function uuid_generate_v4() does not exist",
+    ...     '42P01: relation "t" does not exist')]
+    ['*', '*', None, 'uuid_generate_v4', None]
+    """
+    match = _MISSING_OBJECT.match(message)
+    if match is None:
+        return None
+    kind, name = match["kind"], match["name"].strip().rsplit(".", 1)[-1]
+    if match["state"] == "42883":
+        return name if kind == "function" and name else None
+    if kind == "operator class" or (kind == "type" and name.lower() in _EXTENSION_TYPES):
+        return "*"
+    return None
 
 
 # SQLSTATE classes of an error about the data a statement met: cardinality (21), data
