@@ -711,6 +711,8 @@ class _Reader:
         self.assignments: dict[int, list[Node] | None] = {}
         # where the strings `_strings` is reading are read (innermost last)
         self.sites: list[Node] = []
+        # a `Guard`'s name -> the extent of the scope binding it (`_subject_key`)
+        self.guard_scopes: dict[str, tuple[int, int]] = {}
         # declarator's node id -> each `name = value` and the declaration's own name, in
         # source order, with the value given there (`_assigned`, `_reaching`)
         self.writes: dict[int, list[tuple[Node, Node]]] = {}
@@ -2995,7 +2997,12 @@ class _Reader:
                         found.append((option, joined))
         elif node.type == "call_expression":
             joined_array = self._array_joined(node, depth)
-            return ((joined_array, ()),) if joined_array is not None else None
+            if joined_array is not None:
+                return ((joined_array, ()),)
+            returned = self._returned(node, depth)
+            if returned is None:
+                return None
+            found.extend(returned)
         else:
             return None
         unique: dict[tuple[object, ...], tuple[SqlFragment, Guard]] = {}
@@ -3017,10 +3024,9 @@ class _Reader:
         if compared is None:
             return (), ()
         name, values, equal = compared
-        binding = self._binding_scope(name)
-        if binding is None or len(binding[1]) != 1 or not self._never_written(name):
+        key = self._subject_key(name)
+        if key is None:
             return (), ()
-        key = f"{self.path}:{self.text(name)}@{binding[0]}"
         return ((key, values, equal),), ((key, values, not equal),)
 
     def _compared(self, condition: Node) -> tuple[Node, frozenset[str], bool] | None:
@@ -3059,14 +3065,16 @@ class _Reader:
             left, right = _unwrap(left), _unwrap(right)
             if left.type == "string":
                 left, right = right, left
-            if left.type != "identifier" or right.type != "string":
+            if left.type not in ("identifier", "member_expression") or right.type != "string":
                 return None
             names.append(left)
             values.add(self._string(right).sql)
         if not names or equal is None or joiner == ("&&" if equal else "||"):
             return None
         scopes = {(self.text(n), (b[0] if (b := self._binding_scope(n)) else None))
-                  for n in names}
+                  if n.type == "identifier" else self._subject_key(n) for n in names}
+        if None in scopes:
+            return None  # `result.data === 'a'` of a property that may be written
         if len(scopes) != 1:
             return None
         return names[0], frozenset(values), equal
@@ -3098,6 +3106,254 @@ class _Reader:
         last = whole.sub(start, len(whole.sql))
         return tuple((_concat(self.path, [*pieces, last], whole), guard)
                      for pieces, guard in variants) or None
+
+    def _returned(self, call: Node, depth: int) -> list[tuple[SqlFragment, Guard]] | None:
+        """The strings a call of a function of the file may give, read as if its body were
+        written at the call: what each `return` (an arrow function's expression) may be
+        (`_conditioned`), with what the tests on the way to it hold (`_return_paths`), a
+        parameter's name standing for the expression given to it (`_substituted`).
+        authority-engine's `.from(TABLE_MAP[result.data]).select(selectFieldsFor(
+        result.data))`, `function selectFieldsFor(contentType) { const imageCol =
+        contentType === 'blog_post' ? 'featured_image_url' : 'hero_image_url'; return
+        `${BASE_SELECT}, ${imageCol}` }`: `featured_image_url` goes to `blog_posts` only.
+
+        None (the call stays not a literal) unless the function is one the file binds once
+        (a declaration, or a `const` given an arrow function or a function expression) and
+        not a generator, each of its parameters a plain name it never writes (`_plain_parameters`), and
+        the call passes no spread; and when a test on the way to a `return`, or in a `cond ?
+        a : b`, is of a parameter (or a name given from one) without being one `_compared`
+        reads, a `switch` or a loop holds a `return` or reads a parameter, the function
+        assigns a name (`let cols = ...; if (...) cols = ...`), or what a string needs of a
+        parameter cannot be tied to the caller (`_substituted`)."""
+        callee = call.child_by_field_name("function")
+        callee = _unwrap(callee) if callee is not None else None
+        if callee is None or callee.type != "identifier" or not self.functions:
+            return None
+        function = self._declared(callee, self.functions)
+        if function is None or function.type in ("generator_function_declaration",
+                                                  "generator_function"):
+            return None
+        holder = function.parent
+        while holder is not None and holder.type in _WRAPPERS:
+            holder = holder.parent
+        if holder is not None and holder.type == "variable_declarator" and (
+                not _is_const(holder)):
+            return None  # `let pick = () => ...` may be given another function
+        parameters = self._plain_parameters(function)
+        arguments = call.child_by_field_name("arguments")
+        given = [c for c in arguments.named_children if c.type != "comment"] \
+            if arguments is not None and arguments.type == "arguments" else None
+        if parameters is None or given is None or any(
+                c.type == "spread_element" for c in given):
+            return None
+        if not self._plainly_tested(function, parameters):
+            return None
+        body = function.child_by_field_name("body")
+        if body is None:
+            return None
+        paths = self._return_paths(body, parameters) if body.type == "statement_block" \
+            else [(body, ())]
+        if not paths:
+            return None
+        found: list[tuple[SqlFragment, Guard]] = []
+        for value, path in paths:
+            self.sites.append(value)
+            try:
+                options = self._conditioned(value, depth + 1)
+            finally:
+                self.sites.pop()
+            if options is None:
+                return None
+            for option, inner in options:
+                joined = guards_agree(path, inner)
+                if joined is None:
+                    continue
+                tied = self._substituted(joined, parameters, given, function, depth)
+                if tied is None:
+                    return None
+                if tied[0]:
+                    found.append((option, tied[1]))
+        return found or None
+
+    def _plain_parameters(self, function: Node) -> dict[str, tuple[int, Node]] | None:
+        """A function's parameters by what a `Guard` calls each (`_subject_key`), with its
+        position and its name; None when one is not a plain name (a pattern, a rest
+        parameter, a default, an optional one) or is written in the function."""
+        parameters = function.child_by_field_name("parameters")
+        if parameters is None:
+            single = function.child_by_field_name("parameter")  # `kind => ...`
+            listed = [single] if single is not None else []
+        else:
+            listed = [c for c in parameters.named_children if c.type != "comment"]
+        found: dict[str, tuple[int, Node]] = {}
+        for position, parameter in enumerate(listed):
+            if parameter.type == "required_parameter":
+                if parameter.child_by_field_name("value") is not None:
+                    return None  # `kind = 'post'`
+                pattern = parameter.child_by_field_name("pattern")
+                if pattern is None:
+                    return None
+                parameter = pattern
+            if parameter.type != "identifier":
+                return None
+            key = self._subject_key(parameter)
+            if key is None:
+                return None
+            found[key] = (position, parameter)
+        return found
+
+    def _plainly_tested(self, function: Node,
+                        parameters: dict[str, tuple[int, Node]]) -> bool:
+        """Whether every test in `function` that reads a parameter, or a name given from
+        one (`const isBlog = kind === 'blog'`), is an `if` or a `cond ? a : b` testing the
+        parameter itself as `_compared` reads it; and the function assigns no name (a `let`
+        given in an `if` would carry none of it)."""
+        names = {self.text(node) for _, node in parameters.values()}
+        derived = set(names)
+        stack = [function.child_by_field_name("body")]
+        tests: list[tuple[Node, Node | None]] = []
+        while stack:
+            node = stack.pop()
+            if node is None:
+                continue
+            kind = node.type
+            if kind in ("assignment_expression", "augmented_assignment_expression",
+                        "update_expression") and _unwrap(
+                    node.child_by_field_name("left") or node.child(0) or node
+            ).type in ("identifier", "object_pattern", "array_pattern"):
+                return False
+            if kind == "variable_declarator":
+                value = node.child_by_field_name("value")
+                name = node.child_by_field_name("name")
+                if value is not None and name is not None and self._reads(value, derived):
+                    derived.update(self.text(n) for n in _pattern_names(name))
+            if kind in ("if_statement", "ternary_expression"):
+                tests.append((node, node.child_by_field_name("condition")))
+            elif kind in ("switch_statement", "while_statement", "do_statement",
+                          "for_statement"):
+                tests.append((node, node.child_by_field_name("value")
+                              or node.child_by_field_name("condition")))
+            stack.extend(reversed(node.named_children))
+        for statement, condition in tests:
+            if condition is None or not self._reads(condition, derived):
+                continue
+            compared = self._compared(condition) if statement.type in (
+                "if_statement", "ternary_expression") else None
+            if compared is None or self.text(compared[0]) not in names or (
+                    self._subject_key(compared[0]) not in parameters):
+                return False
+        return True
+
+    def _reads(self, node: Node, names: set[str]) -> bool:
+        """Whether an expression reads one of `names` (a name, or the object of a
+        property)."""
+        stack = [node]
+        while stack:
+            here = stack.pop()
+            if here.type in ("identifier", "shorthand_property_identifier") and (
+                    self.text(here) in names):
+                return True
+            stack.extend(here.named_children)
+        return False
+
+    def _return_paths(self, block: Node, parameters: dict[str, tuple[int, Node]]
+                      ) -> list[tuple[Node, Guard]] | None:
+        """Each value a function body may `return`, with what the `if`s on the way to it
+        hold of the names they test (`_compared`): in its body, the test; in its `else`, or
+        after an `if` whose body always leaves the function, its opposite. None when a
+        `return` is somewhere else (in a loop, a `switch`, a `try`)."""
+        found: list[tuple[Node, Guard]] = []
+
+        def walk(statements: list[Node], guard: Guard) -> bool | None:
+            """Read `statements` in order; True when they always leave the function."""
+            for statement in statements:
+                kind = statement.type
+                if kind == "return_statement":
+                    values = [c for c in statement.named_children if c.type != "comment"]
+                    if values:
+                        found.append((values[0], guard))
+                    return True
+                if kind == "throw_statement":
+                    return True
+                if kind == "statement_block":
+                    left = walk(statement.named_children, guard)
+                    if left is None:
+                        return None
+                    if left:
+                        return True
+                    continue
+                if kind == "if_statement":
+                    condition = statement.child_by_field_name("condition")
+                    yes, no = self._tested(condition)
+                    body = statement.child_by_field_name("consequence")
+                    otherwise = statement.child_by_field_name("alternative")
+                    joined_yes, joined_no = guards_agree(guard, yes), guards_agree(guard, no)
+                    left_yes = walk([body], joined_yes) if body is not None and (
+                        joined_yes is not None) else True
+                    left_no = walk([c for c in otherwise.named_children
+                                    if c.type != "comment"], joined_no) \
+                        if otherwise is not None and joined_no is not None else (
+                            joined_no is None)
+                    if left_yes is None or left_no is None:
+                        return None
+                    if left_yes and left_no:
+                        return True
+                    if left_yes and joined_no is not None:
+                        guard = joined_no
+                    elif left_no and joined_yes is not None:
+                        guard = joined_yes
+                    continue
+                if self._returns_in(statement):
+                    return None
+            return False
+
+        if walk([block], ()) is None:
+            return None
+        return found
+
+    @staticmethod
+    def _returns_in(node: Node) -> bool:
+        """Whether a `return` of the function holding `node` is inside it."""
+        stack = list(node.named_children)
+        while stack:
+            here = stack.pop()
+            if here.type == "return_statement":
+                return True
+            if here.type not in _FUNCTIONS:
+                stack.extend(here.named_children)
+        return False
+
+    def _substituted(self, guard: Guard, parameters: dict[str, tuple[int, Node]],
+                     given: list[Node], function: Node, depth: int
+                     ) -> tuple[bool, Guard] | None:
+        """What `guard`, read in `function`, says at a call passing `given`: a term on a
+        parameter is one on what the call passes (a name or property `_subject_key`
+        names), or holds or fails for a string the call passes; (False, ()) when one fails
+        (the call never gives that string), else (True, the guard). None when a term cannot be said at the call: on a
+        parameter given anything else, or on a name of the function's own."""
+        terms: list[tuple[str, frozenset[str], bool]] = []
+        for key, values, among in guard:
+            if key in parameters:
+                position, _ = parameters[key]
+                if position >= len(given):
+                    return None
+                literal = self._strings_of(given[position], depth + 1)
+                if literal is not None and len(literal) == 1 and not literal[0][1]:
+                    if (literal[0][0].sql in values) != among:
+                        return False, ()
+                    continue
+                passed = self._subject_key(given[position])
+                if passed is None:
+                    return None
+                terms.append((passed, values, among))
+                continue
+            span = self.guard_scopes.get(key)
+            if span is None or (function.start_byte <= span[0]
+                                and span[1] <= function.end_byte):
+                return None
+            terms.append((key, values, among))
+        joined = guards_agree(tuple(terms))
+        return (False, ()) if joined is None else (True, joined)
 
     def _assigned(self, identifier: Node, declarator: Node) -> list[Node] | None:
         """What a `let`/`var` is given: its initializer and the value of each `name = value`
@@ -3216,7 +3472,7 @@ class _Reader:
         if key is None:
             named = index is not None and index.type == "identifier"
             left = self._keys_left(index) if named and index is not None else frozenset()
-            guard = self._entry_guard(index) if named and index is not None and (
+            guard = self._subject_key(index) if index is not None and (
                 literal.type == "object") else None
             return [(value, ((guard, frozenset({name}), True),)
                      if guard is not None and not name.isdigit() else ())
@@ -3224,13 +3480,70 @@ class _Reader:
         chosen = [value for name, value in entries if name == key]
         return [(value, ()) for value in chosen[-1:]] or None
 
-    def _entry_guard(self, key: Node) -> str | None:
-        """The name (with the scope binding it) an object's entry read as `X[key]` tells
-        the value of (`Guard`), when `key` is never written; None otherwise."""
-        binding = self._binding_scope(key)
-        if binding is None or len(binding[1]) != 1 or not self._never_written(key):
+    def _subject_key(self, node: Node) -> str | None:
+        """What a `Guard` calls the value `node` reads, when two reads of it read the same
+        one: a name never written after it is bound (`_never_written`), or a property of
+        such a name that the file never assigns, `++`s nor deletes (`result.data` of `const
+        result = schema.safeParse(type)`: `TABLE_MAP[result.data]`); None otherwise. The
+        extent of the scope binding the name is kept (`guard_scopes`): a function's own
+        names say nothing of its caller's (`_returned`)."""
+        node = _unwrap(node)
+        prop: Node | None = None
+        name = node
+        if node.type == "member_expression":
+            owner, prop = node.child_by_field_name("object"), node.child_by_field_name(
+                "property")
+            if owner is None or prop is None or prop.type != "property_identifier":
+                return None
+            name = _unwrap(owner)
+        if name.type != "identifier":
             return None
-        return f"{self.path}:{self.text(key)}@{binding[0]}"
+        binding = self._binding_scope(name)
+        if binding is None or len(binding[1]) != 1 or not self._never_written(name):
+            return None
+        if prop is not None and self._property_written(name, self.text(prop), binding[0]):
+            return None
+        scope = name
+        while scope.parent is not None and scope.id != binding[0]:
+            scope = scope.parent
+        spelt = self.text(name) if prop is None else f"{self.text(name)}.{self.text(prop)}"
+        key = f"{self.path}:{spelt}@{binding[0]}"
+        self.guard_scopes[key] = (scope.start_byte, scope.end_byte)
+        return key
+
+    def _property_written(self, name: Node, prop: str, scope: int) -> bool:
+        """Whether the file assigns, `++`s or deletes the property `prop` of the binding
+        `name` reads (of the scope `scope`): `result.data = ...`, `result['data'] += 1`,
+        `({ x: result.data } = other)`, `delete result.data`."""
+        for ref in self.references.get(self.text(name), []):
+            member = ref.parent
+            if member is None or member.type not in ("member_expression",
+                                                     "subscript_expression") or (
+                    member.child_by_field_name("object") != ref):
+                continue
+            if member.type == "member_expression":
+                field = member.child_by_field_name("property")
+                named = field is not None and self.text(field) == prop
+            else:
+                index = member.child_by_field_name("index")
+                named = index is None or _unwrap(index).type != "string" or (
+                    self._string(_unwrap(index)).sql == prop)
+            found = self._binding_scope(ref)
+            if not named or found is None or found[0] != scope:
+                continue
+            node = member
+            while node.parent is not None and node.parent.type in _PATTERNS:
+                node = node.parent
+            parent = node.parent
+            if parent is None:
+                continue
+            if parent.type in ("augmented_assignment_expression", "update_expression") or (
+                    parent.type in ("assignment_expression", "for_in_statement")
+                    and parent.child_by_field_name("left") == node) or (
+                    parent.type == "unary_expression" and self.text(parent).startswith(
+                        "delete")):
+                return True
+        return False
 
     def _keys_left(self, key: Node) -> frozenset[str]:
         """The values of the name `key` the code shows it is not where the strings being read

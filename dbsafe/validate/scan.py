@@ -551,7 +551,11 @@ _CHUNK = 32
 #      statement refused for an extension's operator class or type (pg_trgm's `gin_trgm_ops`)
 #      leaves every function unknown, one refused for a missing function leaves that one
 #      unknown: no DBS314 for them (task 473)
-_CACHE_VERSION = 314
+# 315: a supabase-js table or select given by a call of a function of the file returning one
+#      of several strings is each of them, a parameter standing for what the call passes
+#      (`selectFieldsFor(result.data)` goes with `TABLE_MAP[result.data]`); a property never
+#      assigned names a value too (task 474; 314 is task 473's)
+_CACHE_VERSION = 315
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
