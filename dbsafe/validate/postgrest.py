@@ -833,9 +833,17 @@ class _Checker:
                 # a request naming its schema gets here with one elsewhere)
                 elsewhere = sorted(r.schema for r in self.graph.by_name.get(name, ())
                                    if r.schema != shown)
+                # `.from('platform.tenants')`: PostgREST takes the whole as one name
+                owner, _, bare = name.partition(".")
+                qualified = bool(bare) and any(
+                    r.schema == owner for r in self.graph.by_name.get(bare, ()))
                 help = (f"`{name}` is in schema `{elsewhere[0]}`, not `{shown}`; read it "
                         f"with `.schema('{elsewhere[0]}')` (PostgREST must expose that "
                         "schema)." if elsewhere else
+                        f"PostgREST reads `{name}` as one table name, not a schema and a "
+                        f"table; read `{owner}`'s `{bare}` with `.schema('{owner}')"
+                        f".from('{bare}')` (PostgREST must expose that schema)."
+                        if qualified else
                         f"Did you mean `{close[0]}`?" if close else None)
                 self.report(_UNKNOWN_TABLE, f"no relation `{name}` in schema `{shown}`",
                             request.target.location(0, max(len(name) - 1, 0)),

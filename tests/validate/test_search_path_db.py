@@ -263,3 +263,23 @@ def test_a_supabase_request_naming_another_schema_says_where_the_table_is(
     assert found(report) == [("DBS301", 3, "public.users")]
     assert report.findings[0].help == ("`users` is in schema `app`, not `public`; read it with "
                                        "`.schema('app')` (PostgREST must expose that schema).")
+
+
+def test_a_supabase_table_name_written_with_its_schema_says_to_use_schema(
+        tmp_path: Path) -> None:
+    """`.from('app.users')` asks PostgREST for one table named `app.users` in the client's
+    schema (opsly's `.from('platform.tenants')`, PGRST205): the error stays, and its help
+    says to read `app`'s `users` with `.schema('app').from('users')`."""
+    root = make_project(tmp_path)
+    (root / "app" / "queries.sql").unlink()
+    (root / "app" / "users.ts").write_text(
+        "import { createClient } from '@supabase/supabase-js'\n"
+        "const supabase = createClient('u', 'k')\n"
+        "export const load = () => supabase.from('app.users').select('id')\n")
+    report = commands.validate(load_settings(root, {"cache": False}, environ={}),
+                               [root / "app"])
+    assert found(report) == [("DBS301", 3, "public.app.users")]
+    assert report.findings[0].help == (
+        "PostgREST reads `app.users` as one table name, not a schema and a table; read "
+        "`app`'s `users` with `.schema('app').from('users')` (PostgREST must expose that "
+        "schema).")
