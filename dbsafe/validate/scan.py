@@ -554,7 +554,8 @@ _CHUNK = 32
 # 315: a supabase-js table or select given by a call of a function of the file returning one
 #      of several strings is each of them, a parameter standing for what the call passes
 #      (`selectFieldsFor(result.data)` goes with `TABLE_MAP[result.data]`); a property never
-#      assigned names a value too (task 474; 314 is task 473's)
+#      assigned names a value too; a DBS301 on `.from('platform.tenants')` says to use
+#      `.schema('platform')` (task 474; 314 is task 473's)
 _CACHE_VERSION = 315
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
