@@ -3464,7 +3464,7 @@ def _code_migrations_note(folder: Path) -> str:
     for file in folder.rglob("*"):
         if file.suffix in _SCRIPT_SUFFIXES and file.is_file():
             try:
-                count += js_migration(file.read_bytes())
+                count += js_migration(file.read_bytes(), file.name)
             except OSError:
                 continue
     if not count:
@@ -3473,24 +3473,34 @@ def _code_migrations_note(folder: Path) -> str:
             f"{'' if count == 1 else 's'}: {_CODE_MIGRATIONS}")
 
 
-def js_migration(data: bytes) -> bool:
-    """Whether a JavaScript/TypeScript module is a migration: it defines both an `up` and
-    a `down` step (`_JS_STEP`).
+def js_migration(data: bytes, name: str = "migration.ts") -> bool:
+    """Whether a JavaScript/TypeScript module (the file `name`, whose suffix picks the
+    grammar) is a migration: it exports both an `up` and a `down` step bound to a function
+    (`dbsafe.extract.js_steps`), as its runner requires. `_JS_STEP`'s patterns pick the
+    modules worth reading (a module written otherwise is never parsed for this); a module
+    merely using the names is none (Kener's `let up = 0; let down = 0;`, uptime counters:
+    its SQL, were it to send any, would go unchecked).
 
-    >>> js_migration(b"const a: S = {\\n  up: async (pool) => {},\\n  down: async (pool) => {},\\n};")
+    >>> js_migration(b"const a: S = {\\n  up: async (pool) => {},\\n  down: async (pool) => {},\\n};\\nexport default a;")
     True
     >>> js_migration(b"export async function up(db: Kysely<any>) {}\\nexport async function down(db) {}")
     True
-    >>> js_migration(b"exports.up = (pgm) => {};\\nexports.down = false;")
+    >>> js_migration(b"exports.up = (pgm) => {};\\nexports.down = false;", "1_x.js")
     True
-    >>> js_migration(b"class M { public async up(q: QueryRunner): Promise<void> {}\\n async down(q) {} }")
+    >>> js_migration(b"export class M { public async up(q: QueryRunner): Promise<void> {}\\n async down(q) {} }")
     True
     >>> js_migration(b"keys.up(); keys.down(); const o = { up: 1, down: 2 };")
     False
     >>> js_migration(b"export async function up(db) {}")
     False
+    >>> js_migration(b"let up = 0;\\nlet down = 0;\\nexport function count() { up++; }")
+    False
     """
-    return bool(_JS_UP.search(data) and _JS_DOWN.search(data))
+    if not (_JS_UP.search(data) and _JS_DOWN.search(data)):
+        return False
+    from dbsafe.extract.js_steps import STEPS, exported_steps
+
+    return exported_steps(data, name) == STEPS
 
 
 def reports_only(data: bytes) -> bool:
@@ -3700,6 +3710,6 @@ def migration_kind(name: str, data: bytes) -> str | None:
     if _MIGRATION_FILE.fullmatch(parts[-1]) or _MIGRATION_MARK.search(data) \
             or _HISTORY_FILE.fullmatch(parts[-1]):
         return "migration"
-    if name.endswith(_SCRIPT_SUFFIXES) and js_migration(data):
+    if name.endswith(_SCRIPT_SUFFIXES) and js_migration(data, name):
         return "migration"
     return None

@@ -556,7 +556,11 @@ _CHUNK = 32
 #      (`selectFieldsFor(result.data)` goes with `TABLE_MAP[result.data]`); a property never
 #      assigned names a value too; a DBS301 on `.from('platform.tenants')` says to use
 #      `.schema('platform')` (task 474; 314 is task 473's)
-_CACHE_VERSION = 315
+# 316: a JS/TS module is a migration only where it exports an `up` and a `down` bound to a
+#      function, as its runner requires (`dbsafe.extract.js_steps`): Kener's `let up = 0;
+#      let down = 0;` counters, a local `function up()`, a class no export hands out are
+#      application code, validated (task 472)
+_CACHE_VERSION = 316
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

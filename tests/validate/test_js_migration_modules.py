@@ -60,6 +60,24 @@ def test_a_module_with_up_and_down_is_a_migration(source: str) -> None:
 
 
 @pytest.mark.parametrize("source", [
+    # knex's CommonJS: steps declared, then exported by name
+    "async function up(knex) { await knex.raw('update users set x = 1'); }\n"
+    "async function down(knex) {}\nmodule.exports = { up, down };\n",
+    "const up = (knex) => knex.raw('update users set x = 1');\n"
+    "const down = (knex) => knex.raw('update users set x = 0');\nexport { up, down };\n",
+    # TypeORM's JavaScript migrations; migrate-mongo's (and Sequelize's) object
+    "module.exports = class AddX1700000000000 {\n  async up(queryRunner) {}\n"
+    "  async down(queryRunner) {}\n};\n",
+    "module.exports = {\n  async up(db, client) {},\n  async down(db, client) {}\n};\n",
+    # node-pg-migrate's irreversible migration, as an ES module
+    "export const up = (pgm) => { pgm.sql('update users set x = 1'); };\n"
+    "export const down = false;\n",
+])
+def test_each_runners_exported_steps_make_a_migration(source: str) -> None:
+    assert migration_kind("src/db/changes/add_x.js", source.encode()) == "migration"
+
+
+@pytest.mark.parametrize("source", [
     # arrow keys, and a call of methods named so
     "const keys = { up: 'ArrowUp', down: 'ArrowDown' };\nlist.up(); list.down();\n",
     # a migration runner's type of them (AFFiNE's data migrations)
@@ -68,6 +86,14 @@ def test_a_module_with_up_and_down_is_a_migration(source: str) -> None:
     # only one of the two
     "export async function up(db) { await db.query('select 1'); }\n",
     "import { down } from './steps';\nexport const up = () => down();\n",
+    # Kener's uptime counters (`src/lib/server/tool.ts`)
+    "let up = 0;\nlet down = 0;\nexport function count(rows) { for (const r of rows) "
+    "r.ok ? up++ : down++; return { up, down }; }\n",
+    # a keyboard handler's local functions, a class of its own no export hands out
+    "function up() { move(-1); }\nfunction down() { move(1); }\n"
+    "export const keys = { ArrowUp: up, ArrowDown: down };\n",
+    "class Cursor {\n  up(n) { this.i -= n; }\n  down(n) { this.i += n; }\n}\n"
+    "export const cursor = new Cursor();\n",
 ])
 def test_other_modules_are_application_code(source: str) -> None:
     assert migration_kind("src/keys.ts", source.encode()) is None
@@ -102,6 +128,30 @@ def test_an_alteration_module_is_not_validated(tmp_path: Path) -> None:
             if s.location.path.endswith(".ts")] == [
         "not validated: a migration runs against the schema of its own revision, not today's "
         "(JavaScript/TypeScript: `dbsafe lint` reads SQL migrations only)"]
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
+def test_a_module_counting_ups_and_downs_is_validated(tmp_path: Path) -> None:
+    # Kener's `tool.ts` keeps uptime counters named `up` and `down`; taken for a migration's
+    # steps, a module such as this one was left unchecked: its misspelt column never reported.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "1_init.sql").write_text(
+        "create table monitor_checks (id int primary key, status text);\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "tool.ts").write_text(
+        "import { sql } from 'slonik';\n\nlet up = 0;\nlet down = 0;\n\n"
+        "export async function uptime(pool) {\n"
+        "  const rows = await pool.any(sql`select statuss from monitor_checks`);\n"
+        "  for (const row of rows) row.statuss === 'UP' ? up++ : down++;\n"
+        "  return { up, down };\n}\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert [(f.code, f.location.path, f.location.line) for f in report.findings
+            if f.location] == [("DBS302", "src/tool.ts", 7)]
+    assert report.summary["code_migration_files"] == 0
 
 
 @pytest.mark.db
