@@ -119,6 +119,9 @@ _WEIGHING = {
     "size": "With `--database-url` it is weighed by the table's size: a warning on a table "
             "smaller than `large-table`, a note on a table the database does not have yet "
             "([lint.md](../lint.md#knowing-the-database)).\n\n",
+    "rows": "With `--database-url` it is weighed by the table's size: a warning on a table "
+            "of at least `large-table`, a note on a smaller one or on a table the database "
+            "does not have yet ([lint.md](../lint.md#knowing-the-database)).\n\n",
     "use": "With `--database-url` it is a note on a table the database does not have yet: "
            "nothing deployed can be using it "
            "([lint.md](../lint.md#knowing-the-database)).\n\n",

@@ -142,8 +142,10 @@ class Rule:
     # (`dbsafe.lint.run._weigh`): "size" -- a lock or a rewrite that lasts longer the larger
     # the table (an error is a warning on a small table, a note on one the database does not
     # have yet); "use" -- rows, or deployed code, a table the database does not have yet
-    # cannot hold (a note there); None: neither (PostgreSQL refuses the statement whatever
-    # the size, or the cost outlives the migration), never weighed.
+    # cannot hold (a note there); "rows" -- work on every row of the table (DBS140): a
+    # note, a warning on a table of at least `large-table`; None: neither (PostgreSQL
+    # refuses the statement whatever the size, or the cost outlives the migration), never
+    # weighed.
     weighed_by: str | None = None
 
     @property

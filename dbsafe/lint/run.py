@@ -656,7 +656,8 @@ def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
            origins: Mapping[str, str] | None = None,
            search_path: Sequence[str] | None = None) -> Finding:
     """Attach the size of the table the finding is about, and weigh it by what its rule's
-    harm grows with (`Rule.weighed_by`): a lock on a small table is only a warning; a lock,
+    harm grows with (`Rule.weighed_by`): a lock on a small table is only a warning, a data
+    change of every row (DBS140) only a note unless the table is large; a lock,
     or a break, on a table the database does not have yet (`created`: the tables the
     migrations create, each with whether the database lacks it) is a note, since nothing
     deployed can be using it while they run. A subject naming several tables (`a, b`) is
@@ -683,6 +684,8 @@ def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
         severity = Severity.NOTE
     elif weighed_by == "size" and small and severity is Severity.ERROR:
         severity = Severity.WARNING
+    elif weighed_by == "rows" and not small and severity is Severity.NOTE:
+        severity = Severity.WARNING  # every row of a large table changed in one statement
     return dataclasses.replace(finding, context=context, severity=severity)
 
 

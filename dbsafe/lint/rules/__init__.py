@@ -56,6 +56,7 @@ from dbsafe.lint.rules import (
     table_truncated,
     timestamp_without_time_zone,
     truncate_cascade,
+    unbatched_data_change,
     uncommitted_transaction,
     unique_constraint_builds_index,
     unpredicted_lock,
@@ -116,4 +117,5 @@ ALL_RULES = (
     runner_transaction_ended_early.RULE,
     non_unique_index_with_many_columns.RULE,
     schema_renamed.RULE,
+    unbatched_data_change.RULE,
 )

@@ -1,0 +1,281 @@
+"""`UPDATE` or `DELETE` of every row of an existing table (or of an unbounded set of them) in one statement.
+
+## Why
+A data change in a migration is one statement over the whole table: each row it updates or
+deletes stays locked until the statement's transaction commits — the migration's, when the
+runner wraps the migration in one — so every concurrent `UPDATE`, `DELETE` or
+`SELECT ... FOR UPDATE` of those rows waits that long (inserts and reads do not: verified on
+PostgreSQL 18, the waiter shows a `transactionid` ShareLock not granted in `pg_locks`). It
+writes a new version of every row it updates (WAL as large as the table, or larger; the
+replicas replay all of it and lag; the old versions stay as bloat until VACUUM), and,
+stopped half-way (a timeout, a deploy cancelled), it is rolled back whole: there is no
+resuming it. strong_migrations' "Backfilling data" advice: do it in batches, outside the
+migration's transaction.
+
+A `WHERE` that picks rows by their content (`WHERE status IS NULL`, `WHERE payload ? 'key'`,
+`WHERE type <> 'x'`, a join `FROM other WHERE orders.id = other.order_id`) is still a
+backfill of the whole table: every row may match. A `WHERE` bounds the rows when it gives
+values (`=`, `IN`, a range, `BETWEEN`) of every column of the table's primary key or of a
+unique key (`WHERE id BETWEEN 1 AND 10000`: a batch; `WHERE id = 5`: one row), or takes them
+from a `LIMIT`-ed subquery (`WHERE id IN (SELECT id ... LIMIT 1000)`, a join to a `LIMIT`-ed
+CTE); when lint knows no keys of the table (offline, a table no linted migration made), a
+`WHERE` giving values of any column is taken as bounded: lint cannot tell.
+
+Without a database the rows a table holds are unknown, and most data changes in migration
+histories are fixes of a few rows of small tables (settings, roles, enum values): a note,
+which `fail-on`'s default (`warning`) lets pass, so it is seen in review and blocks nothing.
+With `--database-url` a table of at least `large-table` (default `10MB`) makes it a
+warning: on a 50 GB table the statement runs for minutes with its rows locked.
+
+## Bad
+```sql
+UPDATE orders SET status = 'archived' WHERE status IS NULL;
+```
+
+## Good
+```sql
+-- one batch; the next statement (or the next loop of a job) takes the next range,
+-- each committed on its own
+UPDATE orders SET status = 'archived' WHERE id BETWEEN 1 AND 10000 AND status IS NULL;
+```
+
+## In Alembic
+Move the backfill out of the revision's transaction and batch it:
+
+```python
+def upgrade():
+    with op.get_context().autocommit_block():
+        while op.get_bind().execute(sa.text(
+                "UPDATE orders SET status = 'archived' WHERE id IN "
+                "(SELECT id FROM orders WHERE status IS NULL LIMIT 10000)")).rowcount:
+            pass
+```
+
+(each statement commits on its own in the autocommit block), or run it as a background job
+after the deploy. dbsafe reads what the revision executed: `op.execute("UPDATE ...")`,
+`op.execute(sa.update(orders).values(...))` and an ORM session's bulk `update()` alike.
+
+## Not flagged
+* Tables created earlier in the same migration, and, with `--database-url`, tables the
+  database does not have yet: nobody else can hold their rows.
+* `INSERT`, `INSERT ... SELECT` and `op.bulk_insert`: the rows they add are new, seen by no
+  other session until COMMIT, so nobody waits for them (PostgreSQL 18: an `UPDATE` of an
+  existing row of the table the `INSERT ... SELECT` reads runs at once). Their WAL is the size
+  of what they add.
+* A change of a table the same transaction already locked against writes (`ALTER TABLE`,
+  `LOCK TABLE`, `CREATE INDEX`): writers wait for that lock anyway, and DBS114 or DBS125 is
+  the finding about the statement.
+* A `WHERE` bounded as described above, and `WHERE CURRENT OF`.
+* `MERGE`, and an `INSERT ... ON CONFLICT DO UPDATE` (lint does not yet weigh the rows they
+  match), data changes inside a data-modifying `WITH`, and alembic's `alembic_version`.
+* The statements of a function's body: they run when it is called, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement, last, strings
+from dbsafe.lint.transactions import writes_kept_out
+
+_VERBS = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}
+# Comparisons that give a column's values: an equality, a list, a range.
+_GIVES_VALUES = frozenset({"=", "<", "<=", ">", ">="})
+_GIVES_VALUES_KINDS = frozenset({"AEXPR_OP", "AEXPR_IN", "AEXPR_OP_ANY", "AEXPR_BETWEEN",
+                                 "AEXPR_BETWEEN_SYM"})
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    verb = _VERBS.get(statement.kind)
+    table = statement.relation
+    if verb is None or table is None or statement.deferred or \
+            last(table) == "alembic_version" or table.startswith("pg_catalog."):
+        return
+    if ctx.created_before(table) or ctx.new_to_database(table):
+        return
+    node = statement.node
+    where = node.get("whereClause")
+    if where is not None and _bounded(node, where, table, ctx):
+        return
+    if statement.in_transaction and \
+            writes_kept_out(ctx.statements[:statement.index], table) is True:
+        return  # writers wait for the table's lock anyway (DBS114, DBS125)
+    scope = (f"every row of `{table}` its WHERE matches (no key range or LIMIT bounds them)"
+             if where is not None else f"every row of `{table}`")
+    until = ("until the transaction commits" if statement.in_transaction
+             else "until it ends")
+    yield ctx.finding(
+        RULE,
+        f"`{verb}` changes {scope} in one statement, each locked {until}: writes to those "
+        "rows wait, and the change cannot be resumed part-way.",
+        help="Change the rows in batches (a key range or a LIMIT-ed subquery per statement, "
+             "each committed on its own) outside the migration's transaction, or in a "
+             "background job.",
+        subject=table,
+    )
+
+
+def _bounded(node: Any, where: Any, table: str, ctx: LintContext) -> bool:
+    """Does the WHERE of an UPDATE or DELETE bound the rows it changes to a batch (see the
+    module's docs)?"""
+    ctes = _limited_ctes(node.get("withClause"))
+    joined = node.get("fromClause") or node.get("usingClause") or ()
+    if any(_limited_from(item, ctes) for item in joined):
+        return True  # joined to a LIMIT-ed subquery or CTE: the batch
+    rv = node.get("relation") or {}
+    names = {name for name in (rv.get("relname"), (rv.get("alias") or {}).get("aliasname"))
+             if name}
+    keys = _keys(table, ctx)
+    return _condition_bounds(where, names, keys, ctes)
+
+
+def _keys(table: str, ctx: LintContext) -> list[frozenset[str]] | None:
+    """The column sets of the table's primary key, unique constraints and unique indexes;
+    None when lint knows nothing of its keys."""
+    relation = ctx.before_relation(table)
+    if relation is None and last(table) not in ctx.history.unique_keys:
+        return None
+    keys = [frozenset(columns) for _, columns in ctx.unique_keys(table).values()]
+    if relation is not None:
+        keys += [frozenset(ix.columns) for ix in relation.indexes
+                 if ix.unique and ix.columns and ix.predicate is None]
+    return keys
+
+
+def _condition_bounds(expr: Any, names: set[str], keys: list[frozenset[str]] | None,
+                      ctes: set[str]) -> bool:
+    """Does the condition hold only for a bounded set of the table's rows?"""
+    kind, fields = next(iter(expr.items()))
+    if kind == "BoolExpr":
+        args = fields.get("args") or ()
+        if fields.get("boolop") == "AND_EXPR":
+            given: set[str] = set()
+            for arg in args:
+                if _condition_bounds(arg, names, keys, ctes):
+                    return True
+                given |= _columns_given(arg, names, ctes)
+            return _covers(given, keys)
+        if fields.get("boolop") == "OR_EXPR":
+            return all(_condition_bounds(arg, names, keys, ctes) for arg in args)
+        return False  # NOT: everything but some rows
+    if kind == "CurrentOfExpr":
+        return True
+    if kind == "SubLink" and fields.get("subLinkType") == "ANY_SUBLINK":
+        return _limited_select(fields.get("subselect"), ctes)  # `col IN (SELECT ... LIMIT n)`
+    return _covers(_columns_given(expr, names, ctes), keys)
+
+
+def _covers(given: set[str], keys: list[frozenset[str]] | None) -> bool:
+    """Do values given of columns `given` pick a bounded set of rows: of every column of
+    a key, of `ctid` (a row's place), or of any column when no key is known (cannot tell)?"""
+    if not given:
+        return False
+    if keys is None or "ctid" in given:
+        return True
+    return any(key and key <= given for key in keys)
+
+
+def _columns_given(expr: Any, names: set[str], ctes: set[str]) -> set[str]:
+    """The table's plain column an `=`/`IN`/range/`BETWEEN` comparison gives values of
+    (`id = 5`, `id IN (1, 2)`, `id BETWEEN 1 AND 100`, `id = ANY($1)`), or nothing."""
+    if "A_Expr" not in expr:
+        return set()
+    a = expr["A_Expr"]
+    if a.get("kind") not in _GIVES_VALUES_KINDS:
+        return set()
+    op = strings(a.get("name"))
+    if a.get("kind") in ("AEXPR_OP", "AEXPR_OP_ANY", "AEXPR_IN") and \
+            (not op or op[-1] not in _GIVES_VALUES):
+        return set()  # `<>`, `NOT IN`, `?`, `->>`, ...
+    sides = [(a.get("lexpr"), a.get("rexpr"))]
+    if a.get("kind") == "AEXPR_OP":
+        sides.append((a.get("rexpr"), a.get("lexpr")))  # `5 = id`
+    for column, values in sides:
+        name = _column(column, names)
+        if name is not None and _values(values, ctes):
+            return {name}
+    return set()
+
+
+def _column(expr: Any, names: set[str]) -> str | None:
+    """The table's column a plain column reference (through casts) names, or None."""
+    while isinstance(expr, dict) and "TypeCast" in expr:
+        expr = expr["TypeCast"].get("arg")
+    if not isinstance(expr, dict) or "ColumnRef" not in expr:
+        return None
+    parts = strings(expr["ColumnRef"].get("fields"))
+    if not parts or parts[-1] == "*":
+        return None
+    if len(parts) > 1 and parts[-2] not in names:
+        return None  # another table's column (a join's)
+    return parts[-1]
+
+
+def _values(expr: Any, ctes: set[str]) -> bool:
+    """Is the expression given values (constants, parameters, a scalar subquery, a list of
+    them), none of them read from a row?"""
+    if isinstance(expr, list):
+        return all(_values(item, ctes) for item in expr)
+    if not isinstance(expr, dict):
+        return True
+    for kind, fields in expr.items():
+        if kind == "ColumnRef":
+            return False
+        if kind == "SubLink":
+            link = fields.get("subLinkType")
+            return link == "EXPR_SUBLINK" or (
+                link == "ARRAY_SUBLINK" and _limited_select(fields.get("subselect"), ctes))
+        if not _values(fields, ctes):
+            return False
+    return True
+
+
+def _limited_select(node: Any, ctes: set[str]) -> bool:
+    """Does a subquery return a bounded number of rows: a LIMIT (not `LIMIT ALL`), a
+    LIMIT-ed CTE or subquery it reads from, or no table at all (`VALUES`, `unnest(...)`)?"""
+    select = (node or {}).get("SelectStmt")
+    if select is None:
+        return False
+    limit = select.get("limitCount")
+    if limit is not None and not limit.get("A_Const", {}).get("isnull"):
+        return True
+    if select.get("valuesLists"):
+        return True
+    if select.get("op", "SETOP_NONE") != "SETOP_NONE":
+        return _limited_select({"SelectStmt": select.get("larg")}, ctes) and \
+            _limited_select({"SelectStmt": select.get("rarg")}, ctes)
+    items = select.get("fromClause") or ()
+    return all(_limited_from(item, ctes) or "RangeFunction" in item for item in items)
+
+
+def _limited_from(item: Any, ctes: set[str]) -> bool:
+    """Is a FROM item a LIMIT-ed subquery, or a CTE whose query is LIMIT-ed?"""
+    if "RangeSubselect" in item:
+        return _limited_select(item["RangeSubselect"].get("subquery"), ctes)
+    rv = item.get("RangeVar")
+    return rv is not None and not rv.get("schemaname") and rv.get("relname") in ctes
+
+
+def _limited_ctes(with_clause: Any) -> set[str]:
+    """The names of a WITH's CTEs whose query returns a bounded number of rows."""
+    limited: set[str] = set()
+    for cte in (with_clause or {}).get("ctes") or ():
+        fields = cte.get("CommonTableExpr", {})
+        if _limited_select(fields.get("ctequery"), limited):
+            limited.add(fields.get("ctename"))
+    return limited
+
+
+RULE = Rule(
+    code="DBS140",
+    name="unbatched-data-change",
+    severity=Severity.NOTE,
+    since="0.2.0",
+    doc=__doc__,
+    check=check,
+    kinds=frozenset(_VERBS),
+    weighed_by="rows",
+)

@@ -1,0 +1,112 @@
+"""DBS140: an UPDATE or DELETE of every row of an existing table in one statement. Its
+fixture (tests/lint/fixtures/DBS140.sql) covers the shapes of WHERE; here, what needs more
+than one file: the keys an earlier migration or the database gives the table, the
+weighing by the table's size (`--database-url`), and an alembic revision's captured SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import Settings
+from dbsafe.core import Finding, Severity
+from dbsafe.lint import lint_sql
+from dbsafe.lint.engine import History
+from dbsafe.lint.rules import unbatched_data_change
+from tests.lint.test_capture import write_history
+
+RULES = [unbatched_data_change.RULE]
+
+
+def _lines(findings: tuple[Finding, ...] | list[Finding]) -> list[int]:
+    return [f.location.line for f in findings if f.code == "DBS140" and f.location]
+
+
+def test_a_value_of_a_column_that_is_no_key_is_a_backfill_once_the_keys_are_known() -> None:
+    history = History()
+    lint_sql("CREATE TABLE tasks (id int PRIMARY KEY, type text, project text, n int,\n"
+             "                    UNIQUE (project, n));\n", rules=RULES, history=history)
+    found = lint_sql(
+        "UPDATE tasks SET type = 'schema-update' WHERE type = 'schema-update-sdl';\n"  # 1
+        "UPDATE tasks SET type = 'x' WHERE id = 5;\n"
+        "UPDATE tasks SET type = 'x' WHERE project = 'p';\n"  # 3: half of a key
+        "UPDATE tasks SET type = 'x' WHERE project = 'p' AND n = 7;\n"
+        # a table lint knows no key of: a column's values given, it cannot tell
+        "UPDATE jobs SET type = 'x' WHERE type = 'y';\n",
+        rules=RULES, history=history)
+    assert _lines(found) == [1, 3]
+
+
+@pytest.mark.db
+def test_a_large_table_makes_it_a_warning_and_the_database_s_keys_count(
+        tmp_path: Path, database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE events (id int PRIMARY KEY, kind text, payload jsonb);"
+            "INSERT INTO events SELECT g, 'old', '{}' FROM generate_series(1, 100) g;"
+            "CREATE TABLE tags (id int, name text);"
+            "CREATE UNIQUE INDEX tags_name ON tags (name);"
+            "ANALYZE events, tags;")
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_create.sql").write_text("CREATE TABLE fresh (id int PRIMARY KEY, v int);\n")
+    (folder / "002_change.sql").write_text(
+        "UPDATE events SET kind = 'new' WHERE kind = 'old';\n"  # 1: kind is no key of events
+        "UPDATE events SET kind = 'new' WHERE id = 5;\n"
+        "UPDATE tags SET name = 'y' WHERE name = 'x';\n"  # a unique index of the database's
+        "UPDATE fresh SET v = 0;\n"  # the database has no `fresh` yet: it is empty
+        "DELETE FROM events WHERE payload ? 'k';\n")  # 5
+
+    def lint(**options: object) -> list[Finding]:
+        settings = Settings(project_root=tmp_path, database_url=database_url,
+                            select=("DBS140",), **options)  # type: ignore[arg-type]
+        return list(commands.lint(settings, [folder]).findings)
+
+    small = lint()
+    assert _lines(small) == [1, 5]
+    assert {f.severity for f in small} == {Severity.NOTE}
+    assert all("~100 rows" in dict(f.context).get("Table size", "") for f in small)
+    large = lint(large_table=0)
+    assert _lines(large) == [1, 5]
+    assert {f.severity for f in large} == {Severity.WARNING}
+
+
+_MODEL = '''
+orders = sa.table("orders", sa.column("id", sa.Integer), sa.column("status", sa.String))
+'''
+
+_REVISIONS = {
+    "r01": '''
+def upgrade():
+    op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("status", sa.String(20)))
+''',
+    "r02": _MODEL + '''
+
+def upgrade():
+    op.execute(orders.update().values(status="new"))
+    op.execute(orders.update().where(orders.c.id == 5).values(status="paid"))
+    op.bulk_insert(orders, [{"id": 7, "status": "new"}])
+    op.execute(sa.delete(orders).where(orders.c.status.is_(None)))
+    with op.get_context().autocommit_block():
+        op.execute("UPDATE orders SET status = 'done'")
+''',
+}
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
+def test_an_alembic_revision_s_data_changes_are_read_from_the_sql_it_ran(
+        tmp_path: Path) -> None:
+    write_history(tmp_path, _REVISIONS)
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS140",)))
+    found = [(f.location.line, f.message.split(" in one statement, ")[1].split(":")[0])
+             for f in report.findings if f.location is not None]
+    # sa.update() of every row and sa.delete() by content, in the revision's transaction;
+    # the statement in the autocommit block holds its rows until it ends
+    assert found == [(20, "each locked until the transaction commits"),
+                     (23, "each locked until the transaction commits"),
+                     (25, "each locked until it ends")]
