@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dbsafe.core import Location
-from dbsafe.pg.plpgsql import executed_sql, read_do_block
+from dbsafe.pg.plpgsql import executed_sql, read_do_block, variable_names
 from dbsafe.pg.types import TypeName, type_name
 
 Node = Mapping[str, Any]
@@ -225,6 +225,9 @@ class Statement:
     error: ParseFailure | None = None
     origin: str | None = None  # "DO block" for a statement read from a DO block's body
     unread: str | None = None  # a DO block: why some of the SQL it runs cannot be read
+    # Read from a DO block: the names of its PL/pgSQL variables (a column reference naming
+    # one, `WHERE id = r.id`, is the variable's value, not a column of a table)
+    variables: frozenset[str] = frozenset()
     # -- facts (see parse_statement) --
     relation: str | None = None  # the relation the statement works on, folded
     object_kind: str | None = None  # ALTER/DROP/COMMENT object kind, lower-cased
@@ -405,6 +408,7 @@ def do_block_statements(statement: Statement) -> list[Statement]:
     if functions is None:
         return []
     found: list[Statement] = []
+    variables = variable_names(functions)
     for sql in executed_sql(functions):
         if sql is None:
             statement.unread = "runs SQL it builds at run time (EXECUTE of an expression)"
@@ -413,6 +417,7 @@ def do_block_statements(statement: Statement) -> list[Statement]:
                                 in_transaction=statement.in_transaction)
         if inner.error is None and inner.kind:
             inner.origin = "DO block"
+            inner.variables = variables
             found.append(inner)
     return found
 

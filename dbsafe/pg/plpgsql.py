@@ -90,6 +90,25 @@ def executed_sql(tree: Any, *, expressions: bool = False) -> Iterator[str | None
 _STATEMENT_MODE, _EXPRESSION_MODE = 0, 2
 
 
+def variable_names(tree: Any) -> frozenset[str]:
+    """The names of the variables a `parse_plpgsql` tree declares (`DECLARE`, a loop's
+    record or counter, `FOUND`): in its SQL, a column reference naming one is its value.
+
+    >>> import pglast
+    >>> sorted(variable_names(pglast.parse_plpgsql(
+    ...     "DO $$ DECLARE r record; ids int[]; BEGIN FOR r IN SELECT 1 LOOP END LOOP; END $$")))
+    ['found', 'ids', 'r']
+    """
+    names = set()
+    for function in tree if isinstance(tree, list) else [tree]:
+        for datum in (function or {}).get("PLpgSQL_function", {}).get("datums") or ():
+            for kind, fields in datum.items():
+                if kind in ("PLpgSQL_var", "PLpgSQL_rec", "PLpgSQL_row") and \
+                        fields.get("refname"):
+                    names.add(fields["refname"])
+    return frozenset(names)
+
+
 def expression_sql(text: str, mode: int) -> str:
     """A PL/pgSQL expression's text (`PLpgSQL_expr.query`, parsed in `mode`) as a statement
     PostgreSQL's SQL parser reads: an expression as a `SELECT` of it, an assignment as a

@@ -27,17 +27,33 @@ def _lines(findings: tuple[Finding, ...] | list[Finding]) -> list[int]:
 
 def test_a_value_of_a_column_that_is_no_key_is_a_backfill_once_the_keys_are_known() -> None:
     history = History()
-    lint_sql("CREATE TABLE tasks (id int PRIMARY KEY, type text, project text, n int,\n"
-             "                    UNIQUE (project, n));\n", rules=RULES, history=history)
+    lint_sql("CREATE TABLE plans (id int PRIMARY KEY);\n"
+             "CREATE TABLE tasks (id int PRIMARY KEY, type text, project text, n int,\n"
+             "                    plan_id int REFERENCES plans, UNIQUE (project, n));\n",
+             rules=RULES, history=history)
     found = lint_sql(
         "UPDATE tasks SET type = 'schema-update' WHERE type = 'schema-update-sdl';\n"  # 1
         "UPDATE tasks SET type = 'x' WHERE id = 5;\n"
         "UPDATE tasks SET type = 'x' WHERE project = 'p';\n"  # 3: half of a key
         "UPDATE tasks SET type = 'x' WHERE project = 'p' AND n = 7;\n"
+        "DELETE FROM tasks WHERE plan_id IN (3, 4);\n"  # the rows of given parents
         # a table lint knows no key of: a column's values given, it cannot tell
         "UPDATE jobs SET type = 'x' WHERE type = 'y';\n",
         rules=RULES, history=history)
     assert _lines(found) == [1, 3]
+
+
+def test_a_table_earlier_migrations_only_altered_has_keys_lint_does_not_know() -> None:
+    # bytebase: 3.4/0002 drops columns of `setting`, made before the files linted; 3.7/0003
+    # updates one setting by name (its key then). Lint knows only what the migrations did
+    # to its keys (nothing): a column's value given, it cannot tell.
+    history = History()
+    lint_sql("ALTER TABLE setting DROP COLUMN IF EXISTS creator_id;\n", rules=RULES,
+             history=history)
+    found = lint_sql("UPDATE setting SET value = '{}' WHERE name = 'bb.workspace.approval';\n"
+                     "UPDATE setting SET value = '{}' WHERE value IS NULL;\n",
+                     rules=RULES, history=history)
+    assert _lines(found) == [2]
 
 
 @pytest.mark.db

@@ -14,12 +14,15 @@ migration's transaction.
 
 A `WHERE` that picks rows by their content (`WHERE status IS NULL`, `WHERE payload ? 'key'`,
 `WHERE type <> 'x'`, a join `FROM other WHERE orders.id = other.order_id`) is still a
-backfill of the whole table: every row may match. A `WHERE` bounds the rows when it gives
-values (`=`, `IN`, a range, `BETWEEN`) of every column of the table's primary key or of a
-unique key (`WHERE id BETWEEN 1 AND 10000`: a batch; `WHERE id = 5`: one row), or takes them
-from a `LIMIT`-ed subquery (`WHERE id IN (SELECT id ... LIMIT 1000)`, a join to a `LIMIT`-ed
-CTE); when lint knows no keys of the table (offline, a table no linted migration made), a
-`WHERE` giving values of any column is taken as bounded: lint cannot tell.
+backfill of the whole table: every row may match, and so may a value of a column that is no
+key (`WHERE type = 'old'`: every row of that type). A `WHERE` bounds the rows when it gives
+values (`=`, `IN`, a range, `BETWEEN`) of every column of the table's primary key, of a
+unique key (`WHERE id BETWEEN 1 AND 10000`: a batch; `WHERE id = 5`: one row) or of a
+foreign key (`WHERE order_id IN (5, 7)`: the rows of given parents), or takes them from a
+`LIMIT`-ed subquery (`WHERE id IN (SELECT id ... LIMIT 1000)`, a join to a `LIMIT`-ed CTE);
+when lint does not know the table's keys (offline, a table no migration it read made), a
+`WHERE` giving values of any column is taken as bounded: lint cannot tell. In a `DO`
+block, a PL/pgSQL variable is a value given (`WHERE id = r.id` in a loop over the rows).
 
 Without a database the rows a table holds are unknown, and most data changes in migration
 histories are fixes of a few rows of small tables (settings, roles, enum values): a note,
@@ -73,7 +76,9 @@ after the deploy. dbsafe reads what the revision executed: `op.execute("UPDATE .
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from dbsafe.core import Finding, Severity
@@ -98,7 +103,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         return
     node = statement.node
     where = node.get("whereClause")
-    if where is not None and _bounded(node, where, table, ctx):
+    if where is not None and _bounded(statement, table, ctx):
         return
     if statement.in_transaction and \
             writes_kept_out(ctx.statements[:statement.index], table) is True:
@@ -118,35 +123,51 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     )
 
 
-def _bounded(node: Any, where: Any, table: str, ctx: LintContext) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """What the WHERE of one UPDATE or DELETE is read with."""
+
+    names: frozenset[str]  # the table's name and alias: `orders.id` is its column
+    keys: list[frozenset[str]] | None  # its keys' columns; None: not known
+    ctes: frozenset[str] = frozenset()  # the WITH's CTEs returning a bounded number of rows
+    variables: frozenset[str] = frozenset()  # a DO block's PL/pgSQL variables
+
+
+def _bounded(statement: Statement, table: str, ctx: LintContext) -> bool:
     """Does the WHERE of an UPDATE or DELETE bound the rows it changes to a batch (see the
     module's docs)?"""
-    ctes = _limited_ctes(node.get("withClause"))
-    joined = node.get("fromClause") or node.get("usingClause") or ()
-    if any(_limited_from(item, ctes) for item in joined):
-        return True  # joined to a LIMIT-ed subquery or CTE: the batch
+    node = statement.node
     rv = node.get("relation") or {}
-    names = {name for name in (rv.get("relname"), (rv.get("alias") or {}).get("aliasname"))
-             if name}
-    keys = _keys(table, ctx)
-    return _condition_bounds(where, names, keys, ctes)
+    names = frozenset(name for name in (rv.get("relname"),
+                                        (rv.get("alias") or {}).get("aliasname")) if name)
+    scope = _Scope(names, _keys(table, ctx), variables=statement.variables)
+    scope = dataclasses.replace(scope, ctes=_limited_ctes(node.get("withClause"), scope))
+    joined = node.get("fromClause") or node.get("usingClause") or ()
+    if any(_limited_from(item, scope) for item in joined):
+        return True  # joined to a LIMIT-ed subquery or CTE: the batch
+    return _condition_bounds(node["whereClause"], scope)
 
 
 def _keys(table: str, ctx: LintContext) -> list[frozenset[str]] | None:
-    """The column sets of the table's primary key, unique constraints and unique indexes;
-    None when lint knows nothing of its keys."""
+    """The column sets of the table's primary key, unique constraints, unique indexes and
+    foreign keys (given values of one pick the rows of given parents: Superset's
+    `DELETE FROM dashboard_slices WHERE slice_id IN (...)`); None when lint does not know
+    them all: neither the database nor the migrations made it (the history's keys of
+    another table are only what the migrations changed)."""
     relation = ctx.before_relation(table)
-    if relation is None and last(table) not in ctx.history.unique_keys:
+    history = ctx.history
+    if relation is None and history.created_kinds.get(last(table)) != "table":
         return None
     keys = [frozenset(columns) for _, columns in ctx.unique_keys(table).values()]
+    keys += [frozenset(columns) for _, columns in history.unique_indexes.get(last(table), ())]
+    keys += [frozenset(fk.columns) for fk in ctx.foreign_keys(table)]
     if relation is not None:
         keys += [frozenset(ix.columns) for ix in relation.indexes
                  if ix.unique and ix.columns and ix.predicate is None]
     return keys
 
 
-def _condition_bounds(expr: Any, names: set[str], keys: list[frozenset[str]] | None,
-                      ctes: set[str]) -> bool:
+def _condition_bounds(expr: Any, scope: _Scope) -> bool:
     """Does the condition hold only for a bounded set of the table's rows?"""
     kind, fields = next(iter(expr.items()))
     if kind == "BoolExpr":
@@ -154,18 +175,18 @@ def _condition_bounds(expr: Any, names: set[str], keys: list[frozenset[str]] | N
         if fields.get("boolop") == "AND_EXPR":
             given: set[str] = set()
             for arg in args:
-                if _condition_bounds(arg, names, keys, ctes):
+                if _condition_bounds(arg, scope):
                     return True
-                given |= _columns_given(arg, names, ctes)
-            return _covers(given, keys)
+                given |= _columns_given(arg, scope)
+            return _covers(given, scope.keys)
         if fields.get("boolop") == "OR_EXPR":
-            return all(_condition_bounds(arg, names, keys, ctes) for arg in args)
+            return all(_condition_bounds(arg, scope) for arg in args)
         return False  # NOT: everything but some rows
     if kind == "CurrentOfExpr":
         return True
     if kind == "SubLink" and fields.get("subLinkType") == "ANY_SUBLINK":
-        return _limited_select(fields.get("subselect"), ctes)  # `col IN (SELECT ... LIMIT n)`
-    return _covers(_columns_given(expr, names, ctes), keys)
+        return _limited_select(fields.get("subselect"), scope)  # `IN (SELECT ... LIMIT n)`
+    return _covers(_columns_given(expr, scope), scope.keys)
 
 
 def _covers(given: set[str], keys: list[frozenset[str]] | None) -> bool:
@@ -178,7 +199,7 @@ def _covers(given: set[str], keys: list[frozenset[str]] | None) -> bool:
     return any(key and key <= given for key in keys)
 
 
-def _columns_given(expr: Any, names: set[str], ctes: set[str]) -> set[str]:
+def _columns_given(expr: Any, scope: _Scope) -> set[str]:
     """The table's plain column an `=`/`IN`/range/`BETWEEN` comparison gives values of
     (`id = 5`, `id IN (1, 2)`, `id BETWEEN 1 AND 100`, `id = ANY($1)`), or nothing."""
     if "A_Expr" not in expr:
@@ -194,46 +215,52 @@ def _columns_given(expr: Any, names: set[str], ctes: set[str]) -> set[str]:
     if a.get("kind") == "AEXPR_OP":
         sides.append((a.get("rexpr"), a.get("lexpr")))  # `5 = id`
     for column, values in sides:
-        name = _column(column, names)
-        if name is not None and _values(values, ctes):
+        name = _column(column, scope)
+        if name is not None and _values(values, scope):
             return {name}
     return set()
 
 
-def _column(expr: Any, names: set[str]) -> str | None:
+def _column(expr: Any, scope: _Scope) -> str | None:
     """The table's column a plain column reference (through casts) names, or None."""
     while isinstance(expr, dict) and "TypeCast" in expr:
         expr = expr["TypeCast"].get("arg")
     if not isinstance(expr, dict) or "ColumnRef" not in expr:
         return None
     parts = strings(expr["ColumnRef"].get("fields"))
-    if not parts or parts[-1] == "*":
+    if not parts or parts[-1] == "*" or _variable(parts, scope):
         return None
-    if len(parts) > 1 and parts[-2] not in names:
+    if len(parts) > 1 and parts[-2] not in scope.names:
         return None  # another table's column (a join's)
     return parts[-1]
 
 
-def _values(expr: Any, ctes: set[str]) -> bool:
-    """Is the expression given values (constants, parameters, a scalar subquery, a list of
-    them), none of them read from a row?"""
+def _variable(parts: tuple[str, ...], scope: _Scope) -> bool:
+    """Does a column reference name a DO block's variable (`ids`, `r.id`)? PL/pgSQL takes
+    such a name for the variable (or refuses it as ambiguous), never a table's column."""
+    return parts[0] in scope.variables and parts[0] not in scope.names
+
+
+def _values(expr: Any, scope: _Scope) -> bool:
+    """Is the expression given values (constants, parameters, a DO block's variables, a
+    scalar subquery, a list of them), none of them read from a row?"""
     if isinstance(expr, list):
-        return all(_values(item, ctes) for item in expr)
+        return all(_values(item, scope) for item in expr)
     if not isinstance(expr, dict):
         return True
     for kind, fields in expr.items():
         if kind == "ColumnRef":
-            return False
+            return _variable(strings(fields.get("fields")), scope)
         if kind == "SubLink":
             link = fields.get("subLinkType")
             return link == "EXPR_SUBLINK" or (
-                link == "ARRAY_SUBLINK" and _limited_select(fields.get("subselect"), ctes))
-        if not _values(fields, ctes):
+                link == "ARRAY_SUBLINK" and _limited_select(fields.get("subselect"), scope))
+        if not _values(fields, scope):
             return False
     return True
 
 
-def _limited_select(node: Any, ctes: set[str]) -> bool:
+def _limited_select(node: Any, scope: _Scope) -> bool:
     """Does a subquery return a bounded number of rows: a LIMIT (not `LIMIT ALL`), a
     LIMIT-ed CTE or subquery it reads from, or no table at all (`VALUES`, `unnest(...)`)?"""
     select = (node or {}).get("SelectStmt")
@@ -245,28 +272,29 @@ def _limited_select(node: Any, ctes: set[str]) -> bool:
     if select.get("valuesLists"):
         return True
     if select.get("op", "SETOP_NONE") != "SETOP_NONE":
-        return _limited_select({"SelectStmt": select.get("larg")}, ctes) and \
-            _limited_select({"SelectStmt": select.get("rarg")}, ctes)
+        return _limited_select({"SelectStmt": select.get("larg")}, scope) and \
+            _limited_select({"SelectStmt": select.get("rarg")}, scope)
     items = select.get("fromClause") or ()
-    return all(_limited_from(item, ctes) or "RangeFunction" in item for item in items)
+    return all(_limited_from(item, scope) or "RangeFunction" in item for item in items)
 
 
-def _limited_from(item: Any, ctes: set[str]) -> bool:
+def _limited_from(item: Any, scope: _Scope) -> bool:
     """Is a FROM item a LIMIT-ed subquery, or a CTE whose query is LIMIT-ed?"""
     if "RangeSubselect" in item:
-        return _limited_select(item["RangeSubselect"].get("subquery"), ctes)
+        return _limited_select(item["RangeSubselect"].get("subquery"), scope)
     rv = item.get("RangeVar")
-    return rv is not None and not rv.get("schemaname") and rv.get("relname") in ctes
+    return rv is not None and not rv.get("schemaname") and rv.get("relname") in scope.ctes
 
 
-def _limited_ctes(with_clause: Any) -> set[str]:
+def _limited_ctes(with_clause: Any, scope: _Scope) -> frozenset[str]:
     """The names of a WITH's CTEs whose query returns a bounded number of rows."""
     limited: set[str] = set()
     for cte in (with_clause or {}).get("ctes") or ():
         fields = cte.get("CommonTableExpr", {})
-        if _limited_select(fields.get("ctequery"), limited):
+        if _limited_select(fields.get("ctequery"),
+                           dataclasses.replace(scope, ctes=frozenset(limited))):
             limited.add(fields.get("ctename"))
-    return limited
+    return frozenset(limited)
 
 
 RULE = Rule(
