@@ -146,3 +146,9 @@ def test_statement_kinds_a_rule_declares_hide_none_of_its_findings(rule: Rule) -
                             in_transaction=in_transaction, **_target(sql)) == \
                 lint_sql(sql, path=source.name, rules=[unrestricted],
                          in_transaction=in_transaction, **_target(sql)), source.name
+
+
+def test_the_readme_counts_the_rules_there_are() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    counted = re.search(r"flags migrations that lock or break production — (\d+) rules", readme)
+    assert counted is not None and int(counted.group(1)) == len(ALL_RULES)
