@@ -77,9 +77,17 @@ def _runs(root: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def well_behaved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What a well-behaved env.py gives, each command on a throwaway server of its own
+    started and removed as users' runs do (the cases compared with it use a database of
+    the worker's server instead, `one_server_throwaways`)."""
     root = tmp_path_factory.mktemp("well_behaved")
     write_project(root, "well_behaved")
     return _runs(root)
+
+
+# The cases comparing with `well_behaved` run on one worker, one after another: it is built
+# once (three commands, each starting a server: about 6 s), not once per worker.
+_ONE_WELL_BEHAVED = pytest.mark.xdist_group("sandbox_well_behaved")
 
 
 def _project_for(pattern: str, root: Path, victim: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,6 +101,11 @@ def _project_for(pattern: str, root: Path, victim: str, monkeypatch: pytest.Monk
     write_project(root, pattern, victim_url=victim, ini_url=ini_url)
 
 
+# The throwaway each command migrates is a database of the victim's own server here
+# (`one_server_throwaways`): env.py's URL and the target differ by database name alone, the
+# closest a stray connection can come.
+@_ONE_WELL_BEHAVED
+@pytest.mark.usefixtures("one_server_throwaways")
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_checks_never_touch_the_database_env_py_names(
     pattern: str, victim: str, well_behaved: dict[str, Any], tmp_path: Path,
@@ -114,6 +127,7 @@ def test_checks_never_touch_the_database_env_py_names(
     assert any(code == "DBS302" for code, *_ in runs["validate"])
 
 
+@_ONE_WELL_BEHAVED
 def test_the_well_behaved_project_validates_as_expected(well_behaved: dict[str, Any]) -> None:
     assert [(code, path, line) for code, path, line, _ in well_behaved["validate"]] == [
         ("DBS302", "app/queries.sql", 1)]
@@ -136,6 +150,7 @@ def test_upgrade_of_a_named_database_goes_there_and_nowhere_else(
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
 
 
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_a_raw_driver_connection_elsewhere_is_refused_naming_it(
     victim: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -154,6 +169,7 @@ def test_a_raw_driver_connection_elsewhere_is_refused_naming_it(
     assert fingerprint(victim) == before
 
 
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_a_failing_revision_is_named_with_its_file(tmp_path: Path) -> None:
     root = tmp_path / "broken"
     write_project(root, "well_behaved")
@@ -170,6 +186,7 @@ def test_a_failing_revision_is_named_with_its_file(tmp_path: Path) -> None:
     assert "env.py of the test project says hello" in caught.value.output
 
 
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_a_revision_whose_session_the_server_ends_says_what_the_server_said(
         tmp_path: Path) -> None:
     # The ended connection is invalidated, and leaving env.py's `with` blocks raised
@@ -190,6 +207,7 @@ def test_a_revision_whose_session_the_server_ends_says_what_the_server_said(
     assert (caught.value.sqlstate, caught.value.line) == ("57P01", 9)
 
 
+@pytest.mark.usefixtures("one_server_throwaways")
 def test_migrations_that_build_nothing_are_an_error_not_an_empty_schema(tmp_path: Path) -> None:
     root = tmp_path / "nothing"
     write_project(root, "well_behaved")
