@@ -112,7 +112,11 @@ def one_server_throwaways(pg_server: NoopExecutor,
     18 with the same stand-ins, without starting one per test (about 2 s each). Starting
     and removing a server is tested on its own (tests/migrate/test_cleanup.py) and by every
     test running dbsafe in a subprocess. On a server DBSAFE_TEST_DATABASE_URL names, each
-    still starts its own."""
+    still starts its own.
+
+    What the code under test makes while it uses one goes with it, as with a removed
+    server: its databases, and the roles it made there (a project's setup-sql makes one,
+    which a later run on the same server would fail to make again, 42710)."""
     server = _worker_server
     if server is None:
         return
@@ -128,12 +132,23 @@ def one_server_throwaways(pg_server: NoopExecutor,
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                     sql.Identifier(name)))
 
+    def roles() -> set[str]:
+        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+            return {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
+
+    def drop_roles(names: set[str]) -> None:
+        # after their databases: what they owned or were granted there went with those
+        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+            for name in sorted(names):
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
     @contextlib.contextmanager
     def throwaway_database(*, database: str | None = None) -> Iterator[Any]:
         # Every database made while it is in use goes with it, as with a removed server:
         # the code under test makes more than `database` there (lint's `dbsafe_seed`, the
         # walks' twins), and an attempt tried again makes them again.
         before = databases() - {database}
+        before_roles = roles()
         if database is not None:
             drop({database})
             with psycopg.connect(server.conninfo(), autocommit=True) as conn:
@@ -142,6 +157,7 @@ def one_server_throwaways(pg_server: NoopExecutor,
             yield server
         finally:
             drop(databases() - before)
+            drop_roles(roles() - before_roles)
 
     monkeypatch.setattr("dbsafe.pg.throwaway.throwaway_server", throwaway_database)
 

