@@ -339,7 +339,8 @@ def _search_path_option(what: str) -> Callable:
 
 
 def schema_source_options(func: Callable) -> Callable:
-    """--database-url / --snapshot / --from-migrations / --alembic-config."""
+    """--database-url / --snapshot / --from-migrations / --alembic-config / --sql-migrations /
+    --schema-file."""
     options = [
         click.option("--database-url", metavar="URL",
                      help="Read the schema from this live database (or set DBSAFE_DATABASE_URL)."),
@@ -361,6 +362,12 @@ def schema_source_options(func: Callable) -> Callable:
                      help="Build the schema from this folder of SQL migrations (supabase, "
                           "Flyway, goose, dbmate, golang-migrate, prisma), applied in their "
                           "runner's order to a throwaway embedded PostgreSQL."),
+        click.option("--schema-file", type=_Path(file_okay=True, dir_okay=False,
+                                                 path_type=Path),
+                     metavar="FILE",
+                     help="Build the schema from this one SQL file (the schema.sql a new "
+                          "database is made from, beside a folder of upgrades), applied to a "
+                          "throwaway embedded PostgreSQL; the migrations are not applied."),
         click.option("--no-cache", is_flag=True, default=False,
                      help="Do not read or write the cache in .dbsafe_cache/."),
     ]
@@ -451,19 +458,22 @@ def ignore_takes_kinds(setting: str) -> Callable[[Callable], Callable]:
 
 def _source_overrides(database_url: str | None, snapshot: Path | None, from_migrations: bool,
                       alembic_config: Path | None, no_cache: bool,
-                      sql_migrations: Path | None = None) -> dict[str, Any]:
+                      sql_migrations: Path | None = None,
+                      schema_file: Path | None = None) -> dict[str, Any]:
     chosen = [name for name, given in (("--database-url", database_url),
                                        ("--snapshot", snapshot),
+                                       ("--schema-file", schema_file),
                                        ("--from-migrations", from_migrations),
                                        ("--sql-migrations", sql_migrations)) if given]
     if len(chosen) > 1 and set(chosen) != {"--from-migrations", "--sql-migrations"}:
         raise click.UsageError(f"choose one schema source, not {' and '.join(chosen)}")
     source = {"--database-url": "database", "--snapshot": "snapshot",
-              "--from-migrations": "migrations",
+              "--schema-file": "schema-file", "--from-migrations": "migrations",
               "--sql-migrations": "migrations"}.get(chosen[0]) if chosen else None
     return {
         "database-url": database_url,
         "snapshot": snapshot,
+        "schema-file": schema_file,
         "schema-source": source,
         "alembic-config": alembic_config,
         "sql-migrations": sql_migrations,
@@ -611,7 +621,7 @@ def main(ctx: click.Context, config_path: Path | None, python: str | None) -> No
 
     \b
     Schema sources, in default order: --database-url (or DBSAFE_DATABASE_URL), --snapshot,
-    else the migrations (alembic's, or a folder of SQL migrations: --sql-migrations)
+    --schema-file, else the migrations (alembic's, or a folder of SQL migrations: --sql-migrations)
     applied to a throwaway embedded PostgreSQL.
     Exit status: 0 clean, 1 findings at or above --fail-on, 2 dbsafe could not do its job.
     """
@@ -647,7 +657,7 @@ def main(ctx: click.Context, config_path: Path | None, python: str | None) -> No
 @click.pass_obj
 def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str | None,
                      snapshot: Path | None, from_migrations: bool, alembic_config: Path | None,
-                     sql_migrations: Path | None,
+                     sql_migrations: Path | None, schema_file: Path | None,
                      no_cache: bool, exclude: tuple[str, ...], no_confirm: bool,
                      search_path: str | None,
                      jobs: int | None, changed_since: str | None, baseline: Path | None,
@@ -669,7 +679,7 @@ def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str
         raise click.UsageError("choose one: --baseline FILE drops the findings FILE records, "
                                "--write-baseline FILE records this run's")
     overrides = _source_overrides(database_url, snapshot, from_migrations, alembic_config,
-                                  no_cache, sql_migrations)
+                                  no_cache, sql_migrations, schema_file)
     overrides.update(_output_overrides(**output))
     overrides.update({"exclude": exclude, "confirm": False if no_confirm else None, "jobs": jobs,
                       "search-path": search_path})
@@ -693,13 +703,13 @@ def schema_group() -> None:
 @click.pass_obj
 def schema_dump_command(state: CliState, database_url: str | None, snapshot: Path | None,
                         from_migrations: bool, alembic_config: Path | None,
-                        sql_migrations: Path | None, no_cache: bool,
-                        output: Path | None, verbose: bool) -> None:
+                        sql_migrations: Path | None, schema_file: Path | None,
+                        no_cache: bool, output: Path | None, verbose: bool) -> None:
     """Write the schema as deterministic JSON (a snapshot for --snapshot)."""
     from dbsafe import commands
 
     overrides = _source_overrides(database_url, snapshot, from_migrations, alembic_config,
-                                  no_cache, sql_migrations)
+                                  no_cache, sql_migrations, schema_file)
     settings = state.settings({**overrides, "verbose": True if verbose else None})
     result = commands.schema_dump(settings)
     if output is None:

@@ -22,7 +22,7 @@ from dbsafe.core import ConfigError, Severity
 
 FORMATS = ("text", "json", "sarif", "github", "gitlab", "markdown")
 _JS_NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
-SCHEMA_SOURCES = ("auto", "database", "snapshot", "migrations")
+SCHEMA_SOURCES = ("auto", "database", "snapshot", "schema-file", "migrations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,10 @@ class Settings:
     database_url: str | None = None
     schema_source: str = "auto"  # one of SCHEMA_SOURCES
     snapshot: Path | None = None
+    # The one SQL file a new database is made from (`src/db/schema.sql`, beside the folder
+    # of upgrades older databases run): validate's schema, built from it alone; the
+    # migrations stay what lint, status and drift read
+    schema_file: Path | None = None
     alembic_config: Path = Path("alembic.ini")
     # A folder of SQL migrations (supabase/migrations, Flyway's db/migration, ...) the
     # `migrations` schema source applies instead of alembic's; None: found (see sources.py)
@@ -115,13 +119,16 @@ class Settings:
 
     @property
     def resolved_schema_source(self) -> str:
-        """The source the default order picks: database, then snapshot, then migrations."""
+        """The source the default order picks: database, then snapshot, then the schema
+        file, then migrations."""
         if self.schema_source != "auto":
             return self.schema_source
         if self.database_url:
             return "database"
         if self.snapshot is not None:
             return "snapshot"
+        if self.schema_file is not None:
+            return "schema-file"
         return "migrations"
 
 
@@ -130,6 +137,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "database-url": ("database_url", "str"),
     "schema-source": ("schema_source", "source"),
     "snapshot": ("snapshot", "path"),
+    "schema-file": ("schema_file", "path"),
     "alembic-config": ("alembic_config", "path"),
     "sql-migrations": ("sql_migrations", "path"),
     "setup-sql": ("setup_sql", "paths"),
@@ -183,7 +191,7 @@ _KEYS: dict[str, tuple[str, str]] = {
 # Settings that make sense per machine or per run rather than per project are read from
 # the environment too; DBSAFE_DATABASE_URL is the documented way to pass a secret URL.
 _ENV_KEYS = (
-    "database-url", "schema-source", "snapshot", "alembic-config", "sql-migrations", "setup-sql",
+    "database-url", "schema-source", "snapshot", "schema-file", "alembic-config", "sql-migrations", "setup-sql",
     "python",
     "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",

@@ -177,6 +177,8 @@ def _load_schema(settings: Settings, search_path: Sequence[str] | None = None) -
             raise ConfigError("schema source `snapshot` needs --snapshot FILE")
         return _snapshot_file(settings.snapshot,
                               f"snapshot {_display(settings.snapshot, settings)}")
+    if source == "schema-file":
+        return _schema_file_source(settings)
     folder = sql_migrations_folder(settings)
     if folder is not None:
         return _sql_migrations_source(folder, settings)
@@ -505,6 +507,9 @@ MARKED_DEPTH = 5
 # With no folder of migrations at all, supabase's declarative schema (`supabase db diff`
 # makes the migrations from it): a new project's only statement of its schema.
 DECLARED_SCHEMA_FOLDER = "supabase/schemas"
+# The file beside a folder of migrations a new database may be made from instead of them
+# (`SqlFolder.setup_hint` names it; never read unless named: `schema-file`).
+SCHEMA_FILE_BESIDE = "schema.sql"
 # Folders whose migrations are not the application's: examples, templates, test fixtures.
 # Never looked in (besides what discovery never walks: node_modules, git-ignored, ...).
 NOT_THE_APPLICATION = frozenset({"example", "examples", "sample", "samples", "template",
@@ -1053,13 +1058,17 @@ class SqlFolder:
     # Atlas's declared schema (`atlas_declared_schema`): these SQL files, in this order, as
     # one migration each; `path` is the first. No runner's: no history table, no baseline.
     files: tuple[Path, ...] = ()
+    # `files` is the `schema-file` (one file), not Atlas's declared schema
+    schema_file: bool = False
 
     @classmethod
-    def declared(cls, files: tuple[Path, ...], settings: Settings) -> SqlFolder:
-        """Atlas's declared schema: `files` run in their order, statement by statement, as
-        a folder of plain SQL files runs (Atlas runs the schema on its dev database to read
-        it; a statement that fails is a DBS006 note, as a migration's, and leaves the rest of
-        its file applied), after the `setup-sql` files."""
+    def declared(cls, files: tuple[Path, ...], settings: Settings, *,
+                 schema_file: bool = False) -> SqlFolder:
+        """Atlas's declared schema, or the `schema-file` (`schema_file`): `files` run in
+        their order, statement by statement, as a folder of plain SQL files runs (Atlas runs
+        the schema on its dev database to read it; a statement that fails is a DBS006 note,
+        as a migration's, and leaves the rest of its file applied), after the `setup-sql`
+        files."""
         from dbsafe.migrate.setup import SetupSql
 
         resolved, root = files[0].resolve(), settings.project_root.resolve()
@@ -1067,7 +1076,7 @@ class SqlFolder:
             else resolved.parts
         supabase = "supabase" in parts or _uses_supabase(settings)
         return cls(files[0], settings.project_root, "supabase" if supabase else None,
-                   False, None, False, None, None, SetupSql.of(settings), files)
+                   False, None, False, None, None, SetupSql.of(settings), files, schema_file)
 
     @classmethod
     def of(cls, path: Path, settings: Settings) -> SqlFolder:
@@ -1235,8 +1244,14 @@ class SqlFolder:
         """How to give the throwaway what the project's database gets before its first
         migration (`dbsafe.migrate.setup.setup_hint`), for a statement of the folder's first
         migration that failed for want of it, when the project has no `setup-sql`; else "".
-        `first` keeps the first migration's path once read."""
-        from dbsafe.migrate.setup import setup_hint
+        `first` keeps the first migration's path once read.
+
+        A history starting from tables no migration creates, beside a `schema.sql`
+        (snedbot's `src/db/schema.sql` beside `src/db/migrations`), names that file first:
+        a new database may be made from it, the migrations upgrading older ones. Only named:
+        a `schema.sql` beside complete migrations (dbmate's dump) may be stale, and a stale
+        one read as the schema reports what later migrations add as missing."""
+        from dbsafe.migrate.setup import TABLES_HINT, setup_hint
 
         if self.setup is not None or not setup_hint(failure.sqlstate, first=True):
             return ""
@@ -1245,7 +1260,15 @@ class SqlFolder:
 
             migrations = flyway_new_database(self.read())
             first.append(migrations[0].path if migrations else "")
-        return setup_hint(failure.sqlstate, first=failure.location.path == first[0])
+        hint = setup_hint(failure.sqlstate, first=failure.location.path == first[0])
+        schema = self.path.parent / SCHEMA_FILE_BESIDE
+        if hint == TABLES_HINT and not self.files and self.path.is_dir() and schema.is_file():
+            shown = Path(os.path.relpath(schema, self.root)).as_posix()
+            hint = (f"the history starts from tables no migration creates: if a new database "
+                    f"is made from {shown} (the migrations upgrading older ones), validate "
+                    f"against it with --schema-file {shown} (`schema-file` in [tool.dbsafe]); "
+                    + TABLES_HINT.partition(": ")[2])
+        return hint
 
     def unread_files(self) -> list[str]:
         """The files its runner ran that dbsafe cannot read: those it lists that are not in
@@ -1425,15 +1448,20 @@ def _uses_supabase(settings: Settings) -> bool:
 
 
 def _sql_migrations_source(folder: Path, settings: Settings, *,
-                           files: tuple[Path, ...] = ()) -> SchemaSource:
+                           files: tuple[Path, ...] = (),
+                           schema_file: bool = False) -> SchemaSource:
     """The schema a folder of SQL migrations builds on a throwaway server, or, with `files`,
-    Atlas's declared schema (`atlas_declared_schema`: `folder` is its first file)."""
+    Atlas's declared schema (`atlas_declared_schema`: `folder` is its first file) or the
+    `schema-file` (`schema_file`)."""
     from dbsafe.schema.model import SchemaSnapshot
 
-    sql = SqlFolder.declared(files, settings) if files else SqlFolder.of(folder, settings)
+    sql = SqlFolder.declared(files, settings, schema_file=schema_file) if files \
+        else SqlFolder.of(folder, settings)
     from dbsafe.extract.migration import supabase_schemas_folder
 
-    if files:
+    if schema_file:
+        description = f"schema file {_display(folder, settings)}"
+    elif files:
         description = "atlas schema " + ", ".join(_display(f, settings) for f in files)
     else:
         kind = "declarative schema" if supabase_schemas_folder(folder) else "sql migrations"
@@ -1457,6 +1485,31 @@ def _sql_migrations_source(folder: Path, settings: Settings, *,
         _save_built(cache_file, source.snapshot)
 
     return _introspected(source, save)
+
+
+def _schema_file_source(settings: Settings) -> SchemaSource:
+    """The schema the `schema-file` builds on a throwaway server: the one SQL file a new
+    database is made from, run as one migration after the `setup-sql` files (a statement
+    that fails is a DBS006 note and leaves the rest applied), the folder of migrations
+    beside it not run. The code of the folder holding it is the schema's application,
+    though that folder keeps migrations of its own (`OtherApplications`).
+
+    Raises:
+        ConfigError: no `schema-file` is set, or it names a folder.
+        SourceError: the file does not exist.
+    """
+    path = settings.schema_file
+    if path is None:
+        raise ConfigError("schema source `schema-file` needs --schema-file FILE "
+                          "(or `schema-file` in [tool.dbsafe])")
+    shown = _display(path, settings)
+    if path.is_dir():
+        raise ConfigError(f"schema-file: {shown} is a folder: name the one .sql file a new "
+                          "database is made from, or a folder of migrations with "
+                          "--sql-migrations DIR")
+    if not path.is_file():
+        raise SourceError(f"schema-file: no such file: {shown}")
+    return _sql_migrations_source(path, settings, files=(path,), schema_file=True)
 
 
 def _failures_file(cache_file: Path) -> Path:

@@ -287,3 +287,14 @@ def test_usable_cores_are_the_ones_this_process_may_run_on() -> None:
                             check=True)
     assert pinned.stdout.strip() == "1"
     assert usable_cores() == len(os.sched_getaffinity(0))
+
+
+def test_a_schema_file_is_the_default_source_after_a_database_and_a_snapshot(
+        tmp_path: Path) -> None:
+    assert load_settings(tmp_path, {"schema-file": "db/schema.sql"},
+                         environ={}).resolved_schema_source == "schema-file"
+    assert load_settings(tmp_path, {"schema-file": "db/schema.sql", "snapshot": "s.json"},
+                         environ={}).resolved_schema_source == "snapshot"
+    assert load_settings(tmp_path, {"schema-file": "db/schema.sql"},
+                         environ={"DBSAFE_DATABASE_URL": "postgresql:///x"}
+                         ).resolved_schema_source == "database"

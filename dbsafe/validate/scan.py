@@ -568,6 +568,7 @@ _MEMO_FORMAT = 2
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
+SCHEMA_FILE = "schema-file"  # the kind of the `schema-file`
 SETUP_SQL = "setup-sql"  # the kind of a `setup-sql` file
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
@@ -689,7 +690,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         if migration_folders.holds(path):
             # (yoyo's Python migrations of SQL steps the schema's build ran: lint reads them)
             outcomes[rel] = _migration_file(
-                rel, DECLARED_SCHEMA if declared and str(Path(path).resolve()) in declared
+                rel, (SCHEMA_FILE if source.sql_folder and source.sql_folder.schema_file
+                      else DECLARED_SCHEMA) if declared and str(Path(path).resolve()) in declared
                 else "yoyo migration" if rel.endswith(".py") and yoyo_python_steps(Path(path))
                 else "migration")
             continue
@@ -1265,6 +1267,10 @@ def _migration_file(rel: str, kind: str, made: frozenset[str] = frozenset()) -> 
         return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), (
             "not validated: the SQL schema the Atlas project declares (atlas.hcl's src), which "
             "validate builds the schema from"))], counts=Counter({"schema_files": 1}), made=made)
+    if kind == SCHEMA_FILE:
+        return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), (
+            "not validated: the `schema-file`, which validate builds the schema from"))],
+            counts=Counter({"schema_files": 1}), made=made)
     if kind == SETUP_SQL:
         return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), (
             "not validated: `setup-sql`, what the database gets before its first migration, "

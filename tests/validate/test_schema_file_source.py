@@ -1,0 +1,120 @@
+"""The `schema-file`: the one SQL file a new database is made from, as validate's schema
+(task 476).
+
+snedbot's layout: `src/db/schema.sql` is what `update_schema` runs on a new database,
+`src/db/migrations/*.sql` the upgrades of older ones (its first one alters tables it never
+creates). There was no way to say "the schema is this file": named as the schema's folder,
+`src/db` ran the migrations before the schema (31 DBS006 notes); named anywhere else, the
+code of `src`, which keeps migrations, was "another application's", never checked.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from tests.helpers import dbsafe_in_process
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
+
+# `nickname` comes from the upgrade alone: schema.sql was never brought up to it, so a new
+# database lacks it (snedbot's `mod_config.flags`, a true error there).
+_FILES = {
+    "src/db/schema.sql": "CREATE TABLE users (id bigint PRIMARY KEY, name text);\n",
+    "src/db/migrations/1.sql": "ALTER TABLE users ADD COLUMN nickname text;\n",
+    "src/models.py": "import asyncpg\n\n\nasync def names(conn: asyncpg.Connection) -> None:\n"
+                     '    await conn.fetch("SELECT id, name FROM users")\n'
+                     '    await conn.fetch("SELECT id, nmae FROM users")\n'
+                     '    await conn.fetch("SELECT nickname FROM users")\n',
+}
+
+
+def _project(root: Path, pyproject: str = "[tool.dbsafe]\n") -> Path:
+    for name, text in {**_FILES, "pyproject.toml": pyproject}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def dbsafe(*args: str, cwd: Path, env: dict[str, str | None] | None = None
+           ) -> subprocess.CompletedProcess[str]:
+    return dbsafe_in_process(*args, cwd=cwd, env={"DBSAFE_DATABASE_URL": None, **(env or {})})
+
+
+def test_the_schema_file_beside_a_folder_of_upgrades_is_the_schema(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+
+    found = dbsafe("validate", "--format", "json", "--schema-file", "src/db/schema.sql",
+                   cwd=root)
+
+    assert found.returncode == 1, found.stderr
+    output = json.loads(found.stdout)
+    # The code of `src` is checked against the file, though `src` keeps migrations; the
+    # upgrade beside it is not applied (no DBS006, and its column is missing).
+    assert [(f["code"], f["path"], f["line"]) for f in output["findings"]] == [
+        ("DBS302", "src/models.py", 6), ("DBS302", "src/models.py", 7)]
+    summary = output["summary"]
+    assert summary["schema_source"] == "schema file src/db/schema.sql (embedded PostgreSQL)"
+    assert summary["schema_files"] == 1  # the file is the schema's source, not application SQL
+    assert summary["migration_files"] == 1  # the upgrade is left to lint
+
+
+def test_the_schema_file_setting_is_read_from_the_config_files_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path, "[tool.dbsafe]\nschema-file = 'src/db/schema.sql'\n")
+    monkeypatch.chdir(root / "src")  # (relative to pyproject.toml, not to where it runs)
+
+    report = commands.validate(load_settings(root / "src", environ={}), [root / "src"])
+
+    assert sorted((f.code, f.location.path, f.location.line) for f in report.findings) == [
+        ("DBS302", "src/models.py", 6), ("DBS302", "src/models.py", 7)]
+    assert report.summary["schema_source"] == "schema file db/schema.sql (embedded PostgreSQL)"
+    skipped = {s.location.path: s.reason for s in report.skipped}
+    assert skipped["src/db/schema.sql"] == \
+        "not validated: the `schema-file`, which validate builds the schema from"
+
+
+def test_without_it_the_migrations_stay_the_schema_and_their_failure_names_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No guess: a `schema.sql` beside complete migrations (dbmate's dump) may be stale,
+    and read as the schema it would report what later migrations add as missing. The
+    migrations stay the schema; their first one failing for a table none creates names the
+    file as the way out."""
+    root = _project(tmp_path)
+    monkeypatch.chdir(root)
+
+    report = commands.validate(load_settings(root, environ={}), [root])
+
+    assert report.summary["schema_source"].startswith("sql migrations src/db/migrations ")
+    assert [(f.code, f.location.path) for f in report.findings] == [
+        ("DBS006", "src/db/migrations/1.sql")]
+    assert "validate against it with --schema-file src/db/schema.sql" in \
+        (report.findings[0].help or "")
+
+
+@pytest.mark.parametrize(("args", "env", "error"), [
+    (("--schema-file", "src/db/nope.sql"), {},
+     "dbsafe: error: schema-file: no such file: src/db/nope.sql"),
+    ((), {"DBSAFE_SCHEMA_FILE": "src/db"},
+     "dbsafe: error: schema-file: src/db is a folder: name the one .sql file a new database "
+     "is made from, or a folder of migrations with --sql-migrations DIR"),
+    ((), {"DBSAFE_SCHEMA_SOURCE": "schema-file"},
+     "dbsafe: error: schema source `schema-file` needs --schema-file FILE (or `schema-file` "
+     "in [tool.dbsafe])"),
+    (("--schema-file", "src/db/schema.sql", "--sql-migrations", "src/db/migrations"), {},
+     "dbsafe: error: choose one schema source, not --schema-file and --sql-migrations "
+     "(see 'main validate --help')"),  # (`main`: the command's name under CliRunner)
+], ids=["missing", "folder", "no-file", "two-sources"])
+def test_a_schema_file_that_cannot_be_read_is_one_line_and_exit_2(
+        tmp_path: Path, args: tuple[str, ...], env: dict[str, str], error: str) -> None:
+    root = _project(tmp_path)
+
+    found = dbsafe("validate", *args, cwd=root, env=env)
+
+    assert found.returncode == 2
+    assert found.stderr.strip().splitlines() == [error]
