@@ -94,9 +94,11 @@ class SchemaSource:
         if self.sql_folder is not None and (unread := self.sql_folder.unread_files()):
             # What they made is unknown: the same schema without them checks more.
             key += "-unread-" + hashlib.sha256("\0".join(unread).encode()).hexdigest()[:16]
-        if self.sql_folder is not None and (keyv := self.sql_folder.keyv_statements()):
-            # So are the tables the application's Keyv stores make, named in its code.
-            key += "-keyv-" + hashlib.sha256("\0".join(keyv).encode()).hexdigest()[:16]
+        if self.sql_folder is not None and (made := self.sql_folder.run_time_statements()):
+            # So are the tables the application's Keyv stores make, named in its code, and
+            # the schemas of the job queues its packages depend on (whatever the schema's
+            # source: a folder, Atlas's declared schema, the `schema-file`).
+            key += "-made-" + hashlib.sha256("\0".join(made).encode()).hexdigest()[:16]
         if self.failures:
             digest = hashlib.sha256()
             for failure in self.failures:
@@ -1194,18 +1196,20 @@ class SqlFolder:
 
     def unrun_statements(self) -> list[str]:
         """The statements of the folder's files its runner does not run, which may have
-        been run some other way (`unrun_files`): what they make is unknown to validate."""
+        been run some other way (`unrun_files`), and what the application's packages make
+        at run time (`run_time_statements`): what they make is unknown to validate. A
+        declared schema (`files`: Atlas's, the `schema-file`) has no folder of its own, so
+        only the latter."""
         from dbsafe.extract.migration import (
             graphile_baseline,
             graphile_runs_commands,
-            schemas_packages_make,
             sql_migrations,
             unrun_files,
         )
         from dbsafe.validate.unknown import schemas_made_elsewhere
 
         if self.files:
-            return []
+            return self.run_time_statements()
         unrun = [s.sql for m in sql_migrations(files, root=self.root) for s in m.statements] \
             if (files := unrun_files(self.path)) else []
         if graphile_runs_commands(self.path):
@@ -1214,10 +1218,22 @@ class SqlFolder:
             ran = [s.sql for m in (*graphile_baseline(self.path, self.root), *self.read())
                    for s in m.statements]
             unrun += [f'CREATE SCHEMA "{name}"' for name in schemas_made_elsewhere(ran)]
-        # A job queue's schema its package makes when the application starts it.
-        unrun += [f'CREATE SCHEMA "{name}"' for name in schemas_packages_make(self.path,
-                                                                               self.root)]
-        return unrun + self.keyv_statements()
+        return unrun + self.run_time_statements()
+
+    def _application(self) -> Path:
+        """Where the application's packages are looked for from (`_project_packages`): the
+        folder, or the folder holding a declared schema's first file."""
+        return self.path.parent if self.files else self.path
+
+    def run_time_statements(self) -> list[str]:
+        """What the application's packages make when it runs, whatever the schema's source
+        (a folder of migrations, Atlas's declared schema, the `schema-file`): a job queue's
+        schema (`schemas_packages_make`) and a Keyv store's table (`keyv_statements`)."""
+        from dbsafe.extract.migration import schemas_packages_make
+
+        return [*(f'CREATE SCHEMA "{name}"'
+                  for name in schemas_packages_make(self._application(), self.root)),
+                *self.keyv_statements()]
 
     def keyv_statements(self) -> list[str]:
         """What the application's Keyv PostgreSQL stores make when they open
@@ -1225,9 +1241,7 @@ class SqlFolder:
         from dbsafe.extract.keyv_stores import PACKAGE, keyv_tables
         from dbsafe.extract.migration import packages_depending_on
 
-        if self.files:
-            return []
-        packages = packages_depending_on(self.path, self.root, PACKAGE)
+        packages = packages_depending_on(self._application(), self.root, PACKAGE)
         def quoted(name: str) -> str:
             return '"' + name.replace('"', '""') + '"'
 

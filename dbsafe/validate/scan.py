@@ -560,7 +560,10 @@ _CHUNK = 32
 #      function, as its runner requires (`dbsafe.extract.js_steps`): Kener's `let up = 0;
 #      let down = 0;` counters, a local `function up()`, a class no export hands out are
 #      application code, validated (task 472)
-_CACHE_VERSION = 316
+# 317: the schemas job-queue packages and the tables Keyv stores make at run time are
+#      unknown, not missing, also against Atlas's declared schema and the `schema-file`
+#      (they were false DBS301s); the job queues' schemas key the cache too (task 478)
+_CACHE_VERSION = 317
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

@@ -118,3 +118,74 @@ def test_a_schema_file_that_cannot_be_read_is_one_line_and_exit_2(
 
     assert found.returncode == 2
     assert found.stderr.strip().splitlines() == [error]
+
+
+# What the application's packages make when it runs (task 478): a Keyv store's table
+# (`new KeyvPostgres({ schema: 'cache', table: 'cache' })`, Tianji's) and a job queue's
+# schema (pg-boss's `pgboss`). No SQL file of the project makes them, whatever the schema's
+# source: against the schema file they were false DBS301s, as they were not against a folder.
+_RUN_TIME = {
+    "src/db/schema.sql": "CREATE TABLE users (id bigint PRIMARY KEY, name text);\n",
+    "src/cache.ts": "import KeyvPostgres from '@keyv/postgres';\n"
+                    "export const store = new KeyvPostgres({ uri, schema: 'cache', "
+                    "table: 'cache' });\n",
+    "src/cleanup.ts": "import { Pool } from 'pg';\nconst pool = new Pool();\n"
+                      "export const clean = () => pool.query("
+                      "'DELETE FROM cache.cache WHERE key LIKE $1', ['x']);\n"
+                      "export const jobs = () => pool.query('SELECT id FROM pgboss.job');\n"
+                      "export const gone = () => pool.query('SELECT id FROM sessions');\n",
+}
+_ATLAS = 'env "local" {\n  src = "file://src/db/schema.sql"\n}\n'
+
+
+def _run_time_project(root: Path, dependencies: str, atlas: bool) -> Path:
+    files = {**_RUN_TIME, "atlas.hcl": _ATLAS} if atlas else _RUN_TIME
+    pyproject = "[tool.dbsafe]\n" if atlas else \
+        "[tool.dbsafe]\nschema-file = 'src/db/schema.sql'\n"
+    for name, text in {**files, "pyproject.toml": pyproject,
+                       "package.json": '{"dependencies": {"pg": "^8.0.0"' + dependencies
+                                       + "}}\n"}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("atlas", [False, True], ids=["schema-file", "atlas"])
+def test_what_the_applications_packages_make_at_run_time_is_unknown_not_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, atlas: bool) -> None:
+    root = _run_time_project(
+        tmp_path, ', "@keyv/postgres": "^2.1.7", "pg-boss": "^10.0.0"', atlas)
+    monkeypatch.chdir(root)
+
+    report = commands.validate(load_settings(root, {"cache": False}, environ={}),
+                               [root / "src"])
+
+    assert report.summary["schema_source"] == (
+        "atlas schema src/db/schema.sql (embedded PostgreSQL)" if atlas
+        else "schema file src/db/schema.sql (embedded PostgreSQL)")
+    # (the table nothing makes is still missing: the code is checked)
+    assert [(f.code, f.location.path, f.location.line) for f in report.findings] == [
+        ("DBS301", "src/cleanup.ts", 5)]
+    reasons = [s.reason for s in report.skipped if s.location.path == "src/cleanup.ts"]
+    assert len(reasons) == 2, reasons
+    assert all("a package that makes its tables at run time" in r for r in reasons), reasons
+    assert any("a Keyv store's" in r for r in reasons), reasons
+
+
+def test_a_dependency_on_a_package_that_makes_tables_keys_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queries' files are unchanged when package.json gains the store or the queue:
+    what was cached against the schema file without them is not what they get."""
+    root = _run_time_project(tmp_path, "", atlas=False)
+    monkeypatch.chdir(root)
+    settings = load_settings(root, environ={})
+
+    def found() -> list[int]:
+        return [f.location.line for f in commands.validate(settings, [root / "src"]).findings]
+
+    assert found() == [3, 4, 5]
+    _run_time_project(tmp_path, ', "@keyv/postgres": "^2.1.7"', atlas=False)
+    assert found() == [4, 5]
+    _run_time_project(tmp_path, ', "@keyv/postgres": "^2.1.7", "pg-boss": "^10.0.0"',
+                      atlas=False)
+    assert found() == [5]
