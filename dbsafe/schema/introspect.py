@@ -2,8 +2,9 @@
 
 Everything comes from a handful of set-based queries over `pg_catalog` (columns, relations,
 constraints, indexes, triggers, rules, functions, types, sequences, policies, extensions, schemas,
-publications, event triggers, collations, extended statistics, the database's settings, plus one for session facts), never one query per
-table: a 10,000-table database costs the same round trips as a ten-table one.
+publications, event triggers, collations, extended statistics, plus one for session facts and
+the database's settings), never one query per table: a 10,000-table database costs the same
+round trips as a ten-table one.
 `introspect_url` runs them over three sessions sharing one snapshot, each reading its share
 of the tables (see `introspect`). `information_schema` is avoided on purpose — its views
 hide objects the current role does not own and are an order of magnitude slower.
@@ -140,6 +141,19 @@ def _filters(alias: str, catalog: str, oid: str) -> str:
     )
 
 
+# What new sessions of this database start with: `ALTER DATABASE ... SET` (no role) and
+# `ALTER ROLE ... IN DATABASE ... SET`, one row a setting. (A role's settings in every
+# database, `setdatabase` 0, are the server's.) Read by `_SESSION_SQL`, one array of
+# [name, value, role] rows.
+_DATABASE_SETTINGS_SQL = """
+SELECT split_part(c.item, '=', 1), substr(c.item, strpos(c.item, '=') + 1), r.rolname::text
+FROM pg_catalog.pg_db_role_setting AS s
+CROSS JOIN unnest(s.setconfig) AS c(item)
+LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = s.setrole
+WHERE s.setdatabase = (SELECT d.oid FROM pg_catalog.pg_database AS d
+                       WHERE d.datname = current_database())
+"""
+
 _SESSION_SQL = f"""
 SELECT
     current_schemas(false)::text[],
@@ -162,7 +176,11 @@ SELECT
     ARRAY(SELECT o.opcintype FROM pg_opclass AS o
           WHERE o.opcmethod = 403 AND o.opcdefault AND o.oid < 16384 ORDER BY o.oid),
     ARRAY(SELECT o.oid FROM pg_opclass AS o
-          WHERE o.opcmethod = 403 AND o.opcdefault AND o.oid < 16384 ORDER BY o.oid)
+          WHERE o.opcmethod = 403 AND o.opcdefault AND o.oid < 16384 ORDER BY o.oid),
+    -- The database's settings, in this round trip rather than one of their own: a few
+    -- rows at most, and verify-reversible reads a snapshot three times a migration.
+    ARRAY(SELECT ARRAY[s.name, s.value, s.role]
+          FROM ({_DATABASE_SETTINGS_SQL}) AS s(name, value, role))
 """
 
 # One row per column. A default cannot read a column, so it is deparsed without its
@@ -844,7 +862,8 @@ def introspect(
 
             session = rows(_SESSION_SQL)[0]
             (search_path, server_version, schema_names, version_schema, version_table,
-             extension_schemas, quote_all, keywords, default_types, default_classes) = session
+             extension_schemas, quote_all, keywords, default_types, default_classes,
+             settings) = session
             groups = _session_queries(server_version, len(helpers) + 1)
             side = []
             if helpers:
@@ -971,8 +990,7 @@ def introspect(
                 key=lambda s: (s.schema, s.name),
             )),
             database_settings=tuple(sorted(
-                (Setting(name, value, role) for name, value, role
-                 in found["database_settings"]),
+                (Setting(name, value, role) for name, value, role in settings),
                 key=lambda s: (s.role is not None, s.role or "", s.name),
             )),
         )
@@ -985,19 +1003,6 @@ def introspect(
         if gc_was_enabled:
             gc.enable()
     return snapshot
-
-
-# What new sessions of this database start with: `ALTER DATABASE ... SET` (no role) and
-# `ALTER ROLE ... IN DATABASE ... SET`, one row a setting. (A role's settings in every
-# database, `setdatabase` 0, are the server's.)
-_DATABASE_SETTINGS_SQL = """
-SELECT split_part(c.item, '=', 1), substr(c.item, strpos(c.item, '=') + 1), r.rolname::text
-FROM pg_catalog.pg_db_role_setting AS s
-CROSS JOIN unnest(s.setconfig) AS c(item)
-LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = s.setrole
-WHERE s.setdatabase = (SELECT d.oid FROM pg_catalog.pg_database AS d
-                       WHERE d.datname = current_database())
-"""
 
 
 # What `pg_table_is_visible` would say of a foreign key's table (written unqualified by
@@ -1045,7 +1050,6 @@ _GLOBAL = (
     ("view_dependencies", _VIEW_DEPENDENCIES_SQL),
     ("comments", _SUBOBJECT_COMMENTS_SQL),
     ("search_path", _PATH_SQL),
-    ("database_settings", _DATABASE_SETTINGS_SQL),
 )
 # Which session runs which queries (`introspect`: the first group on `conn`, the others on
 # the helpers; with fewer sessions the groups are dealt out in turn). Each query runs once:
