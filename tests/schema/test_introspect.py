@@ -94,6 +94,33 @@ def test_schemas_argument_limits_what_is_read(postgresql: psycopg.Connection) ->
     assert (fk.referenced_table, fk.referenced_columns) == ("shop.customers", ("id",))
 
 
+def test_a_view_depends_on_the_relations_functions_and_columns_it_reads(
+        postgresql: psycopg.Connection) -> None:
+    # (task 464: the three kinds are found from one list of the user's views' dependencies)
+    postgresql.execute(
+        "CREATE SCHEMA other; CREATE TABLE other.t (a int, b int, c text);"
+        "CREATE FUNCTION other.twice(x int) RETURNS int LANGUAGE sql IMMUTABLE"
+        " AS 'SELECT 2 * x';"
+        "CREATE VIEW public.v AS SELECT other.twice(a) AS a2, c FROM other.t;"
+        "CREATE MATERIALIZED VIEW other.m AS SELECT a2 FROM public.v;"
+        "CREATE VIEW public.counted AS SELECT count(*) AS n FROM other.t")
+    snapshot = introspect(postgresql)
+    expected = {
+        ("public", "v"): (("other.t", "other.twice(x integer)"), ("other.t.a", "other.t.c")),
+        ("other", "m"): (("public.v",), ("public.v.a2",)),
+        ("public", "counted"): (("other.t",), ()),
+        ("other", "t"): ((), None),
+    }
+    for (schema, name), (depends_on, columns) in expected.items():
+        relation = snapshot.relation(schema, name)
+        assert relation is not None
+        assert (relation.depends_on, relation.depends_on_columns) == (depends_on, columns)
+    # Only the schemas read: a view there still names what it reads in the others.
+    public = introspect(postgresql, schemas=["public"])
+    assert {r.name for r in public.relations} == {"v", "counted"}
+    assert public.relation("public", "v") == snapshot.relation("public", "v")
+
+
 def test_default_privileges_are_read_for_the_schemas_read_and_every_schema(
         postgresql: psycopg.Connection) -> None:
     postgresql.execute("CREATE SCHEMA other")
