@@ -120,11 +120,22 @@ _VALIDATING_CONSTRAINTS = frozenset({"check", "foreign", "unique", "primary", "n
 # (ADD COLUMN: `_added`, since a SET NOT NULL of it can still be told; ALTER COLUMN ... TYPE:
 # `_retyped`, since the guard tells a change keeping every value.)
 _COLUMN_CHANGES = frozenset({"DropColumn", "SetExpression"})
-# Built-in types, which hold no constraint of their own (a domain's may refuse a DEFAULT).
-_BUILT_IN = frozenset({
-    "int2", "int4", "int8", "numeric", "float4", "float8", "bool", "text", "varchar", "bpchar",
-    "date", "time", "timetz", "timestamp", "timestamptz", "interval", "uuid", "json", "jsonb",
-    "bytea", "inet", "cidr", "macaddr", "money", "bit", "varbit", "xml", "char", "name"})
+# Built-in types, which hold no constraint of their own (a domain's may refuse a DEFAULT, or
+# the NULL a column added without one holds: `ADD COLUMN c d` of `CREATE DOMAIN d AS int NOT
+# NULL` fails over rows, 23502). Every base, range and multirange type of PostgreSQL 18's
+# pg_catalog (which holds no domain), by the name an unqualified one resolves to: a nullable
+# `ADD COLUMN search_vector tsvector` asked the rows as a possible domain, and said "cannot
+# tell" after a data migration of the table (Open-Assistant's 1b6e3ae16e9d, task 475).
+_BUILT_IN = frozenset("""
+    int2 int4 int8 numeric float4 float8 bool text varchar bpchar char name date time timetz
+    timestamp timestamptz interval uuid json jsonb jsonpath bytea inet cidr macaddr macaddr8
+    money bit varbit xml tsvector tsquery gtsvector point line lseg box path polygon circle
+    int4range int8range numrange daterange tsrange tstzrange int4multirange int8multirange
+    nummultirange datemultirange tsmultirange tstzmultirange oid regclass regcollation
+    regconfig regdictionary regnamespace regoper regoperator regproc regprocedure regrole
+    regtype xid xid8 cid tid aclitem refcursor int2vector oidvector pg_lsn pg_snapshot
+    txid_snapshot pg_node_tree pg_ndistinct pg_dependencies pg_mcv_list
+    pg_brin_bloom_summary pg_brin_minmax_multi_summary""".split())
 # Functions a migration's driver or env.py calls that write no table (a session setting).
 _READS_ONLY = frozenset({"set_config", "current_setting", "current_schema", "version"})
 # Relations dbsafe never counts as the application's: alembic's own bookkeeping, catalogs.
@@ -182,6 +193,9 @@ class RowChecks:
     _columns: dict[tuple[str, str], str] = field(default_factory=dict)
     # tables the plan creates (CREATE TABLE, empty until written)
     _created: set[str] = field(default_factory=set)
+    # tables the plan drops (as spelled) -> the search_path its SET gave then: one made again
+    # under that name (and path) is new (`_forget`)
+    _dropped: dict[str, str | None] = field(default_factory=dict)
     # (table, column) -> (why its values are not today's, the ADD COLUMN statement adding it)
     _added: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     # (table, column) -> (why its values may not be today's, the ALTER COLUMN ... TYPE), each
@@ -701,6 +715,25 @@ class RowChecks:
                 return why
         return None
 
+    def _search_path(self) -> str | None:
+        """The search_path the plan's SET gave its session now (None: the session's own)."""
+        return {**self._settings, **self._local_settings}.get("search_path")
+
+    def _forget(self, table: str) -> None:
+        """What the plan did to the rows and columns of `table` (as spelled): a table made
+        again under its name is new."""
+        self._dropped.pop(table, None)
+        for kept in (self._tables, self._filled_tables):
+            kept.pop(table, None)
+        for key in [key for key in self._columns if key[0] == table]:
+            del self._columns[key]
+        for key in [key for key in self._added if key[0] == table]:
+            del self._added[key]
+        for key in [key for key in self._retyped if key[0] == table]:
+            del self._retyped[key]
+        for key in [key for key in self._filled if key[0] == table]:
+            del self._filled[key]
+
     def _note(self, revision: str, s: Statement) -> None:
         if s.error is not None:
             self._anything = self._anything or (
@@ -728,6 +761,8 @@ class RowChecks:
             self._anything = self._anything or f"{revision} runs a DO block before it"
             return
         filled = _filled_columns(s)
+        if filled and s.relation and self._new(s.relation):
+            return  # (a table the plan made, with no row to fill: it stays empty)
         if filled and s.relation and not self._rewrites_updates:
             why = f"{revision} runs UPDATE on {s.relation} before it"
             self._filled_tables.setdefault(s.relation, why)
@@ -744,9 +779,23 @@ class RowChecks:
             self._note_calls(revision, run.word, run.calls)
             for view in run.views:
                 self._refreshed.setdefault(view, f"{revision} runs {run.word} {view}")
+            # (the tables the statement itself writes, with the events it fires there; a
+            # CALL's, an EXECUTE's, ...: not told, so none is left out below)
+            written = written_tables(s.kind, s.node) if s.kind in _NAMING_WRITES else None
             for name in names:
+                events = {event for table, fired in written or () if table == name
+                          for event in fired}
+                if written is not None and "INSERT" not in events and self._new(name):
+                    # A table the plan made, empty: read, updated, deleted from or
+                    # truncated, it stays empty (Open-Assistant's `DELETE FROM journal`
+                    # after the revision creating it made nine checks "cannot tell" on an
+                    # empty database, task 475).
+                    continue
+                writing = next((table for table, _ in written or () if table != name), None)
                 self._tables.setdefault(name, f"{revision} runs {run.word} on {name} "
-                                        "before it")
+                                        "before it" if writing is None or events else
+                                        f"{revision} runs {run.word} on {writing}, reading "
+                                        f"{name}, before it")
             if names and not run.select:
                 self._filled.clear()  # (it may write a child of a filled table)
             return
@@ -769,11 +818,19 @@ class RowChecks:
         if s.kind == "CreateStmt":
             # Empty until a data statement fills it: nothing there refuses a check.
             self._created.update(s.creates)
+            if s.relation in self._dropped and not s.node.get("if_not_exists") \
+                    and self._dropped[s.relation] == self._search_path():
+                # Made again under the name the plan dropped it by (the same search_path):
+                # a new table, whatever the plan did to the one dropped (Open-Assistant's
+                # 7c98102efbca drops `user_stats` and creates it again, task 475).
+                self._forget(s.relation)
             parents = [parent for each in s.node.get("inhRelations") or ()
                        if (parent := range_var(each.get("RangeVar", each)))]
             for made in s.creates if parents else ():  # (its columns, defaults: theirs)
                 self._created_under[made] = [parents, bool(s.node.get("partbound"))]
         elif s.kind != "IndexStmt":  # an index created changes no row
+            if s.kind == "DropStmt" and s.object_kind == "table":
+                self._dropped.update(dict.fromkeys(s.dropped, self._search_path()))
             for name in s.creates | frozenset(s.dropped):
                 self._tables.setdefault(name, f"{revision} runs {_word(s)} on {name} "
                                         "before it")
@@ -875,6 +932,12 @@ def _partition_of(s: Statement) -> str | None:
     if not bound or bound.get("is_default") or len(parents) != 1:
         return None
     return range_var(parents[0].get("RangeVar", parents[0]))
+
+
+# Data statements whose writes `written_tables` reads from the statement itself (a CALL's
+# procedure, an EXECUTE's PREPARE: elsewhere).
+_NAMING_WRITES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
+                            "SelectStmt", "CopyStmt", "TruncateStmt"})
 
 
 # Statements after which an UPDATE may not write what it says (ALTER TABLE ... ENABLE TRIGGER,
@@ -1047,8 +1110,11 @@ def _plain(column: ColumnDef, plain_types: Set[str]) -> bool:
     """Whether `column`'s type holds no constraint of its own: a built-in type, or one of
     `plain_types` (an enum the plan made: `CREATE TYPE mood AS ENUM` then `ADD COLUMN m mood`
     asks nothing of the rows)."""
-    return column.type is not None and (column.type.name in _BUILT_IN
-                                        or column.type.name in plain_types)
+    # (`app.int4` is the schema's type, which may be a domain: only an unqualified name, or
+    # pg_catalog's, is the built-in one)
+    return column.type is not None and (
+        (column.type.schema is None and column.type.name in _BUILT_IN)
+        or column.type.name in plain_types)
 
 
 def _added_types(s: Statement) -> set[str]:

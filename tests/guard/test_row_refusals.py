@@ -979,6 +979,59 @@ def test_a_table_the_plan_makes_is_empty_unless_a_function_called_writes_it(
     assert _postgresql_refuses(database, *statements)
 
 
+def test_a_table_the_plan_makes_stays_empty_when_updated_deleted_from_or_made_again(
+        database: psycopg.Connection) -> None:
+    # (task 475: Open-Assistant's upgrade of an empty database said nine checks "cannot
+    # tell" of tables the plan makes, after an UPDATE, a DELETE or a DROP and CREATE of them)
+    emptied = ("CREATE TABLE fresh (a int)", "UPDATE fresh SET a = 1 WHERE a IS NULL",
+               "UPDATE fresh SET a = 2", "DELETE FROM fresh", "TRUNCATE fresh",
+               "ALTER TABLE fresh ALTER COLUMN a SET NOT NULL")
+    assert _verdicts(database, *emptied) == []
+    assert not _postgresql_refuses(database, *emptied)
+    # volumes_twice holds (1, 'a') twice: made again, it holds none
+    again = ("UPDATE volumes_twice SET code = 'b'", "DROP TABLE volumes_twice",
+             "CREATE TABLE volumes_twice (id int, code text)",
+             "CREATE UNIQUE INDEX ON volumes_twice (id)")
+    assert [v.outcome for v in _verdicts(database, *again[:1], again[3])] == ["cannot tell"]
+    assert _verdicts(database, *again) == []
+    assert not _postgresql_refuses(database, *again)
+    # an INSERT fills it
+    (verdict,) = _verdicts(database, emptied[0], "INSERT INTO fresh VALUES (NULL)", emptied[-1])
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "0005 runs INSERT on fresh before it, and fresh does not exist now: "
+        "the plan makes it")
+    # made again under another search_path: maybe another schema's table
+    (verdict,) = _verdicts(database, "DROP TABLE volumes_twice", "SET search_path TO elsewhere",
+                           *again[2:])
+    assert verdict.outcome == "cannot tell", verdict
+
+
+def test_a_table_a_data_statement_only_reads_is_said_so_and_a_plain_column_asks_nothing(
+        database: psycopg.Connection) -> None:
+    # (task 475: Open-Assistant's `WITH msg AS (SELECT ... FROM message) UPDATE
+    # message_tree_state ...` was said to "run UPDATE on message")
+    reading = "UPDATE clean SET host = v.host FROM volumes AS v WHERE clean.id = v.id"
+    (verdict,) = _verdicts(database, reading, "ALTER TABLE volumes ADD CHECK (size > 0)")
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "0005 runs UPDATE on clean, reading volumes, before it: its rows are "
+        "not today's")
+    # a column added NULL without a DEFAULT: no row refuses it, of a built-in type (it was
+    # asked as a possible domain, and "cannot tell" after the UPDATE)
+    for plain in ("tsvector", "pg_catalog.tsquery", "int4range", "point", "macaddr8"):
+        added = f"ALTER TABLE volumes ADD COLUMN extra {plain}"
+        assert _verdicts(database, reading, added) == [], plain
+        assert not _postgresql_refuses(database, added)
+    # a domain's NOT NULL refuses the NULL each row gets: asked, so "cannot tell" after it
+    database.execute("CREATE DOMAIN required AS int NOT NULL")
+    try:
+        added = "ALTER TABLE volumes ADD COLUMN extra required"
+        assert [v.outcome for v in _verdicts(database, reading, added)] == ["cannot tell"]
+        assert [v.outcome for v in _verdicts(database, added)] == ["refused"]
+        assert _postgresql_refuses(database, added)
+    finally:
+        database.execute("DROP DOMAIN required")
+
+
 def test_a_table_or_constraint_the_plan_makes_cannot_be_told_and_a_new_table_is_empty(
         database: psycopg.Connection) -> None:
     # (the CHECK last: the checks after a call of made_later() for each row cannot be told)
