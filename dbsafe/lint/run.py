@@ -671,16 +671,23 @@ def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
         return finding
     subjects = [table] if table else (finding.subject or "").split(", ")
     new = all(_created_here(subject, created or {}) for subject in subjects)
+    # (made again under the name of one they dropped before the finding's statement: empty,
+    # but deployed code may use the name)
+    again = not new and all(_made_again(subject, created or {}, origins or {})
+                            for subject in subjects)
     stats = _lookup(subjects[0], facts, origins or {}, search_path)
     if stats is not None:
         size, small = stats.describe(), stats.total_bytes < settings.large_table
     elif new:
         size, small = "none yet: a migration linted here creates it", True
+    elif again:
+        size, small = ("none yet: a migration linted here creates it, the database's of "
+                       "that name dropped or renamed away before"), True
     else:
         return finding
     context = finding.context + (("Table size", size),)
     severity = finding.severity
-    if weighed_by is not None and new:
+    if (weighed_by is not None and new) or (weighed_by == "size" and again):
         severity = Severity.NOTE
     elif weighed_by == "size" and small and severity is Severity.ERROR:
         severity = Severity.WARNING
@@ -696,6 +703,20 @@ def _created_here(subject: str, created: Mapping[str, bool]) -> bool:
         table = name.rpartition(".")[2]
         if table in created:
             return created[table]
+    return False
+
+
+def _made_again(subject: str, created: Mapping[str, bool],
+                origins: Mapping[str, str]) -> bool:
+    """Whether `subject` (a table or one of its columns) names a table the migrations
+    create where, at the finding's statement, the database's table of that name is gone
+    (`origins`: dropped, or renamed away, before it): theirs, made in the run. Open-Assistant's
+    7c98102efbca drops `user_stats` and creates it again; 0964ac95170d's CREATE INDEX on it
+    was a DBS101 error with no table size (task 475)."""
+    for name in _subject_names(subject):
+        table = name.rpartition(".")[2]
+        if table in created:
+            return origins.get(table) == ""
     return False
 
 

@@ -91,6 +91,31 @@ def test_a_table_the_database_does_not_have_yet_weighs_as_empty(
     assert findings["invoices.total"].severity.value == "error"
 
 
+def test_a_table_dropped_and_made_again_weighs_as_empty_after_it(
+        tmp_path: Path, database_url: str) -> None:
+    # (task 475: Open-Assistant's 7c98102efbca drops `user_stats` and creates it again, and
+    # 0964ac95170d's CREATE INDEX on it was a DBS101 error with no table size)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_again.sql").write_text(
+        "DROP TABLE accounts;\nCREATE TABLE accounts (id int PRIMARY KEY, plan text);\n")
+    (folder / "002_index.sql").write_text("CREATE INDEX ix_accounts_plan ON accounts (plan);\n")
+    settings = Settings(project_root=tmp_path, database_url=database_url, large_table=0,
+                        select=("DBS101", "DBS201"))
+    findings = {f.code: f for f in commands.lint(settings, [folder]).findings}
+    index = findings["DBS101"]
+    assert index.severity.value == "note", index
+    assert dict(index.context)["Table size"] == (
+        "none yet: a migration linted here creates it, the database's of that name dropped "
+        "or renamed away before")
+    # the DROP itself is weighed by the database's table
+    dropped = findings["DBS201"]
+    assert "~100 rows" in dict(dropped.context)["Table size"], dropped
+    assert dropped.severity.value == "error", dropped
+
+
 def test_a_lock_on_a_table_the_database_does_not_have_yet_keeps_nobody_waiting(
         tmp_path: Path, database_url: str) -> None:
     # A table an earlier linted migration creates is empty, and used by nothing deployed,
@@ -268,7 +293,9 @@ def test_a_table_renamed_in_the_migration_is_weighed_by_the_database_s_size(
             assert (renamed.subject, renamed.severity.value) == (
                 "keeper" if line == 2 else "public.keeper", expected), renamed
             assert dict(renamed.context)["Table size"] == size
-        # (the default severity: its size is not known, and not the old table's)
+        # (not the old table's size: none, a note; task 475: it was an error, no size)
         again = findings["003_again", 1]
-        assert again.subject == "accounts" and again.severity.value == "error"
-        assert "Table size" not in dict(again.context), again
+        assert again.subject == "accounts" and again.severity.value == "note"
+        assert dict(again.context)["Table size"] == (
+            "none yet: a migration linted here creates it, the database's of that name "
+            "dropped or renamed away before"), again
