@@ -120,7 +120,7 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
                                         failed=revision.revision in failed
                                         or migration.cut_short))
         for item in statements:
-            lines.append(f"  {item['sql']}")
+            lines += _statement_lines(item["sql"])
             for lock in item["locks"]:
                 lines.append(f"    {lock['text']}")
     findings = tuple(f for f in linted_report.findings
@@ -130,6 +130,19 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
                              "pending": revisions, "lines": lines,
                              "linted_revisions": linted_report.summary.get(
                                  "linted_revisions", [])})
+
+
+def _statement_lines(sql: str, indent: str = "  ") -> list[str]:
+    """A statement's lines as the plan shows them, each under `indent` (a continuation line
+    keeps its own indentation after it, tabs as four spaces; trailing blanks dropped): a
+    multi-line CREATE TABLE printed its columns and `)` at column 0, under no revision
+    (Open-Assistant's, task 475).
+
+    >>> _statement_lines("CREATE TABLE t (\\n\\tid int, \\n\\tname text\\n)\\n\\n")
+    ['  CREATE TABLE t (', '      id int,', '      name text', '  )']
+    """
+    return [indent + line.expandtabs(4).rstrip()
+            for line in sql.strip("\n").splitlines() if line.strip()]
 
 
 def _captured(loaded: Loaded, wanted: Collection[str]) -> dict[str, Migration]:

@@ -1179,6 +1179,31 @@ def downgrade():
     assert report.summary["linted_revisions"] == ["0005"]
 
 
+def test_plan_indents_a_multi_line_statement_under_its_revision(database_url: str,
+                                                                 tmp_path: Path) -> None:
+    # (task 475: Open-Assistant's CREATE TABLEs showed their columns and `)` at column 0)
+    root = _project(tmp_path / "p")
+    _at(database_url, "0004", root)
+    (root / "migrations" / "versions" / "0005_notes.py").write_text(
+        '''"""notes"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.create_table("notes", sa.Column("id", sa.BigInteger, primary_key=True),
+                    sa.Column("body", sa.Text))
+''')
+    lines = commands.plan(_settings(root, database_url)).summary["lines"]
+    assert isinstance(lines, list)
+    at = lines.index("0005  notes")
+    assert lines[at + 1:at + 6] == ["  CREATE TABLE notes (", "      id BIGSERIAL NOT NULL,",
+                                    "      body TEXT,", "      PRIMARY KEY (id)", "  )"], lines
+
+
 def test_status_accepts_a_sqlalchemy_url(database_url: str, tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
     _at(database_url, "0002", root)
