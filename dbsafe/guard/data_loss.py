@@ -209,12 +209,12 @@ def measured(conn: Any, losses: Sequence[Loss]) -> list[Measured]:
         if loss.column is None:
             rows = _scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(name))
             if rows:
-                found.append(Measured(loss, f"{rows} row(s)"))
+                found.append(Measured(loss, f"{rows:,} row(s)"))
             continue
         filled = _scalar(conn, sql.SQL("SELECT count({}) FROM {}").format(
             sql.Identifier(loss.column), name))
         if filled:
-            found.append(Measured(loss, f"{filled} non-null value(s)"))
+            found.append(Measured(loss, f"{filled:,} non-null value(s)"))
     return found
 
 
@@ -358,13 +358,13 @@ def refused_rows(conn: Any, current: SchemaSnapshot,
                 rows = _scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(name))
                 if rows:
                     found.append((subject, f"it is added back NOT NULL with no default to a "
-                                  f"table holding {rows} row(s)"))
+                                  f"table holding {rows:,} row(s)"))
                 continue
             if before.nullable and not column.nullable and not column.not_null_not_valid:
                 nulls = _scalar(conn, sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL")
                                 .format(name, ident))
                 if nulls:
-                    found.append((subject, f"it is set NOT NULL and holds {nulls} NULL(s)"))
+                    found.append((subject, f"it is set NOT NULL and holds {nulls:,} NULL(s)"))
             limit = _LENGTH.fullmatch(column.type)
             had = _LENGTH.fullmatch(before.type)
             if limit is None or not (had or before.type in ("text", "character varying")) \
@@ -374,7 +374,7 @@ def refused_rows(conn: Any, current: SchemaSnapshot,
                 "SELECT count(*) FROM {} WHERE char_length(rtrim({}::text, ' ')) > {}").format(
                 name, ident, sql.Literal(int(limit.group(2)))))
             if longer:
-                found.append((subject, f"it becomes {column.type} and {longer} of its "
+                found.append((subject, f"it becomes {column.type} and {longer:,} of its "
                               f"values are longer"))
         found += _duplicated_keys(conn, relation, target)
     return found
@@ -413,6 +413,6 @@ def _duplicated_keys(conn: Any, relation: Relation,
             sql.SQL(", ").join(idents)))
         if duplicated:
             found.append((f"{relation.schema}.{relation.name} ({', '.join(columns)})",
-                          f"it is made unique again and {duplicated} of its values are "
+                          f"it is made unique again and {duplicated:,} of its values are "
                           "held by more than one row"))
     return found

@@ -440,7 +440,8 @@ def _rows_kept(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot | 
     def read(conn: Any) -> Rows:
         # Only the kept tables its statements may change (`guard.row_tables`, as the
         # upgrade's), or every kept one when that cannot be told.
-        choice = choose(conn, changes, [r.revision for r in down.undo])
+        choice = choose(conn, changes, [r.revision for r in down.undo],
+                        which="the revisions undone")
         chosen = tables if choice.tables is None else sorted(set(tables) & set(choice.tables))
         # A step of its own: it read `backup:` with `--no-backup` too (task 407)
         down.say("rows", f"rows the downgrade may change: {choice.why}")
@@ -467,6 +468,8 @@ def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot)
                   else [parse_statement(sql) for sql, _revision in down.rendered])
     refused: list[str] = []
     untold: list[str] = []
+    # (the columns there now: one of TARGET's not among them is added back by the downgrade)
+    columns = {f"{r.schema}.{r.name}.{c.name}" for r in current.relations for c in r.columns}
     for subject, why in failing:
         unsure = (f"the downgrade() of {', '.join(online_only)} branches on "
                   "context.is_offline_mode(): what it runs online is not in its offline SQL"
@@ -476,7 +479,7 @@ def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot)
                      f"downgrade fails on them ({unsure})")
             untold.append(subject)
             continue
-        down.findings.append(refusal_finding(subject, why))
+        down.findings.append(refusal_finding(subject, why, added=subject not in columns))
         refused.append(subject)
     if statements is not None:
         return _statements_refused(down, refused, untold) or bool(refused)

@@ -119,13 +119,26 @@ def _shown(sql: str, length: int) -> str:
     return shortened(sql.strip().rstrip(";"), length)
 
 
-def refusal_finding(subject: str, why: str) -> Finding:
+_STOPS = ("until then the downgrade would stop half way (the backup the run takes first is "
+          "the way back).")
+
+
+def refusal_finding(subject: str, why: str, *, added: bool = False) -> Finding:
+    """DBS617 of `subject`; `added`: a column the downgrade adds NOT NULL without a DEFAULT,
+    which holds NULL in every row: no row can be changed first, the downgrade() gives it a
+    value (Open-Assistant's 160ac010efcc adds `message.lang` back, task 475: its help said
+    "Change those rows first").
+
+    >>> print(refusal_finding("public.t.c", "why", added=True).help)
+    Give the column a default in the downgrade() (`op.add_column(..., server_default=...)`), or add it nullable, fill it and then set it NOT NULL; until then the downgrade would stop half way (the backup the run takes first is the way back).
+    """
     return Finding(
         ROWS_REFUSE_DOWNGRADE.code,
         f"The downgrade fails on `{subject}`: {why}.", Severity.ERROR, subject=subject,
-        help="Change those rows first, or write the downgrade() to change them before the "
-             "schema does; until then the downgrade would stop half way (the backup the run "
-             "takes first is the way back).")
+        help=("Give the column a default in the downgrade() (`op.add_column(..., "
+              "server_default=...)`), or add it nullable, fill it and then set it NOT NULL; "
+              if added else "Change those rows first, or write the downgrade() to change them "
+              "before the schema does; ") + _STOPS)
 
 
 def own_checks(rendered: Sequence[tuple[str, str | None]]) -> list[dict[str, Any]]:
@@ -206,5 +219,11 @@ def _last_two(subject: str) -> tuple[str, ...]:
 
 def verdict_finding(verdict: Verdict) -> Finding:
     """DBS617 for a statement of the downgrade the rows refuse."""
+    from dbsafe.lint.statement import parse_statement
+
+    column = verdict.subject.rpartition(".")[2].strip('"')
+    added = any(a.subtype == "AddColumn" and a.column is not None and a.column.name == column
+                and a.column.default is None for a in parse_statement(verdict.sql).actions)
     return refusal_finding(verdict.subject, f"{verdict.revision}'s "
-                           f"`{_shown(verdict.sql, 120)}` refuses it: it {verdict.detail}")
+                           f"`{_shown(verdict.sql, 120)}` refuses it: it {verdict.detail}",
+                           added=added)

@@ -407,7 +407,7 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
         count = int(row[0]) if row else 0
         if not count:
             return Verdict(revision, sql, probe.subject, "passes")
-        amount = f"at least {count}" if count >= COUNT_CAP else str(count)
+        amount = f"at least {count:,}" if count >= COUNT_CAP else f"{count:,}"
         return Verdict(revision, sql, probe.subject, "refused",
                        f"{probe.what} in {amount} row(s)", probe.find)
     if row is None:
@@ -543,7 +543,7 @@ def _value_refused(conn: Any, probe: Probe, revision: str, sql: str, exc: Any) -
             row = None
     if row and row[0]:
         count = int(row[0])
-        amount = f"at least {count}" if count >= COUNT_CAP else str(count)
+        amount = f"at least {count:,}" if count >= COUNT_CAP else f"{count:,}"
         detail += f" in {amount} row(s)" + (f", e.g. key ({shortened(str(row[1]), 40)})"
                                             if row[1] is not None else "")
     # (the query listing the rows, but for a cast's, fails on the same value)

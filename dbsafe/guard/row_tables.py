@@ -91,10 +91,12 @@ class Choice:
     why: str
 
 
-def choose(conn: Any, changes: object, pending: Sequence[str]) -> Choice:
+def choose(conn: Any, changes: object, pending: Sequence[str], *,
+           which: str = "the pending revisions") -> Choice:
     """The tables whose rows the `pending` revisions may change, by `schema.table`, from
     lint's `summary["row_changes"]` (`changes`), taken on the database `conn` is connected
-    to; every table (`tables=None`) when that cannot be told.
+    to; every table (`tables=None`) when that cannot be told. `which`: the revisions, as the
+    line names them (a downgrade's are undone, not pending: task 475).
 
     >>> choose(None, None, ["0005"]).why
     'lint did not say which tables the revisions change'
@@ -129,10 +131,10 @@ def choose(conn: Any, changes: object, pending: Sequence[str]) -> Choice:
     names = list(changes.get("tables") or ()) + sorted(called | fired | defaulted)
     if not names:
         return Choice((), "no revision changes rows")
-    return _reached(conn, calls, names)
+    return _reached(conn, calls, names, which)
 
 
-def _reached(conn: Any, calls: CalledWrites, names: Sequence[str]) -> Choice:
+def _reached(conn: Any, calls: CalledWrites, names: Sequence[str], which: str) -> Choice:
     # Until what the triggers and rules of the relations reached write is reached too; each
     # relation's triggers and rules read once.
     followed = list(dict.fromkeys(names))
@@ -153,7 +155,7 @@ def _reached(conn: Any, calls: CalledWrites, names: Sequence[str]) -> Choice:
     tables = tuple(f"{s}.{t}" for s, t, kind, _ in rows if kind == "r")
     if not tables:
         return Choice((), "the revisions change rows only of tables they create")
-    return Choice(tables, f"the tables the pending revisions may change ({_listed(tables)})")
+    return Choice(tables, f"the tables {which} may change ({_listed(tables)})")
 
 
 def _fired(conn: Any, calls: CalledWrites, oids: Sequence[int]

@@ -953,6 +953,10 @@ def test_a_downgrade_says_which_rows_of_the_tables_it_keeps_it_changed(
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT name FROM patients ORDER BY id").fetchall() == [
             ("a!",), ("b!",)]
+    # (task 475: "the tables the pending revisions may change": a downgrade's are undone)
+    assert [s for s in steps if s.startswith("rows: rows the downgrade may change")] == [
+        "rows: rows the downgrade may change: the tables the revisions undone may change "
+        "(public.orders, public.patients)"], steps
     (changed,) = [s for s in steps if "changed the rows" in s]
     assert changed == ("verify: the downgrade changed the rows of 1 table(s) it keeps: "
                        f"public.patients: 2 rows, changed; as they were: dbsafe restore "
@@ -1257,6 +1261,94 @@ def test_a_column_dropped_then_added_back_not_null_is_refused_over_a_table_with_
         with pytest.raises(psycopg.errors.NotNullViolation), conn.transaction():
             for statement in back:  # as PostgreSQL says
                 conn.execute(statement)
+
+
+def test_counts_are_said_with_separators_and_a_column_added_back_is_told_to_get_a_default(
+        database_url: str) -> None:
+    # (task 475: Open-Assistant's DBS607 said `60000 non-null value(s)` where the rest of the
+    # run says 146,910; and its DBS617 of `ADD COLUMN lang ... NOT NULL` said "Change those
+    # rows first", of a column that holds no value before it is added)
+    from dbsafe.guard.data_loss import Loss, loss_finding, measured
+    from dbsafe.guard.downgrade_rows import own_checks, verdict_finding
+    from dbsafe.guard.row_refusals import probe_rows
+
+    back = ("ALTER TABLE message DROP COLUMN lang",
+            "ALTER TABLE message ADD COLUMN lang varchar(200) NOT NULL",
+            "ALTER TABLE message ALTER COLUMN memo SET NOT NULL")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE message (id int, lang text NOT NULL DEFAULT 'en', memo text)")
+        conn.execute("INSERT INTO message SELECT g, 'de', CASE WHEN g > 1 THEN 'x' END "
+                     "FROM generate_series(1, 1234) g")
+        assert [loss_finding(m).message for loss in (Loss("public", "message", "memo"),
+                                                     Loss("public", "message"))
+                for m in measured(conn, [loss])] == [
+            "The downgrade drops column `public.message.memo`, which holds 1,233 non-null "
+            "value(s).",
+            "The downgrade drops table `public.message`, which holds 1,234 row(s)."]
+        checks = own_checks([(statement, "160ac010efcc") for statement in back])
+        added, filled = [verdict_finding(v) for v in probe_rows(conn, checks,
+                                                                 lock_timeout="1s")]
+    assert added.message.endswith("refuses it: it holds NULLs (added without a DEFAULT) in "
+                                  "at least 1,000 row(s)."), added.message
+    assert (added.help or "").startswith(
+        "Give the column a default in the downgrade() (`op.add_column(..., "
+        "server_default=...)`), or add it nullable, fill it and then set it NOT NULL; "), added
+    # a column the database holds: its rows are the fix
+    assert filled.message.endswith("it holds NULLs in 1 row(s)."), filled.message
+    assert (filled.help or "").startswith("Change those rows first"), filled
+
+
+ADDS_BACK = {"0005_kind.py": '''"""orders.kind, no default"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.add_column("orders", sa.Column("kind", sa.Text(), nullable=False, server_default="k"))
+    op.alter_column("orders", "kind", server_default=None)
+
+
+def downgrade():
+    op.drop_column("orders", "kind")
+''', "0006_no_kind.py": '''"""drop orders.kind"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+
+
+def upgrade():
+    op.drop_column("orders", "kind")
+
+
+def downgrade():
+    op.add_column("orders", sa.Column("kind", sa.Text(), nullable=False))
+'''}
+
+
+def test_a_column_the_downgrade_adds_back_not_null_is_told_to_get_a_default(
+        database_url: str, tmp_path: Path) -> None:
+    # (task 475: "Change those rows first", of a column no row holds yet)
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    for name, text in ADDS_BACK.items():
+        (root / "migrations" / "versions" / name).write_text(text)
+    at_revision(database_url, root / "alembic.ini", "0006")
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO orders (id) VALUES (1)")
+
+    report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
+        target="0005", backup=False, dry_run=True))
+
+    (refused,) = [f for f in report.findings if f.code == "DBS617"]
+    assert refused.message == ("The downgrade fails on `public.orders.kind`: it is added back "
+                               "NOT NULL with no default to a table holding 1 row(s).")
+    assert (refused.help or "").startswith("Give the column a default in the downgrade() "), \
+        refused.help
 
 
 def test_a_failed_downgrade_names_the_restore_that_puts_the_database_back(
