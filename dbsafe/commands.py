@@ -499,16 +499,20 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
     summary: dict[str, object] = dict(restoring.restore(
         url, backup_file, into=into, jobs=jobs, no_owner=no_owner,
         no_privileges=no_privileges, progress=say))
+    run_id = str(summary.pop("history_run_id", ""))
     if replace:
         from dbsafe.guard.backup import take_backup
         from dbsafe.migrate.runner import current_revisions
         from dbsafe.pg.connect import database_name
 
+        was_at = current_revisions(url)
         fresh = take_backup(url, backup_file.parent, label="before-restore",
-                            revisions=current_revisions(url), progress=say)
+                            revisions=was_at, progress=say)
         say("restore", f"backup of what is replaced: {fresh.path}")
         restored_as = str(summary["database"])
         kept = restoring.replace_original(url, restored_as)
+        # (its history row says where the database of this name was before: not base)
+        restoring.record_replaced(url, run_id, was_at, kept, say)
         summary["replaced"] = True
         summary["restored_as"] = restored_as
         summary["database"] = database_name(url)  # the restored copy has its name now

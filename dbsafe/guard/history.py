@@ -258,6 +258,19 @@ def settle_restored(conninfo: str | Any, backup_name: str, revisions: Sequence[s
     return len(rows)
 
 
+def replaced(conninfo: str, run_id: str, from_revisions: Sequence[str], note: str) -> None:
+    """A restore's row (`record`), once its database took the place of the original: it
+    changed the database of that name from `from_revisions` (the original's), said in its
+    message (`note`). Recorded as from none, `status` showed `base -> 8cd0c34d0c3c` of
+    Open-Assistant's restore in place of a database 15 revisions into a downgrade (task
+    475)."""
+    with connect(conninfo) as conn:
+        conn.execute(
+            f"UPDATE {SCHEMA}.{TABLE} SET from_revisions = %s, "
+            "message = concat_ws(E'\\n', message, %s::text) WHERE run_id = %s",
+            (list(from_revisions), note, run_id))
+
+
 def unfinished(conninfo: str, revisions: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
     """Runs that never recorded an end (killed), with their checkpoints; marks them so,
     ending at `revisions` (the database's now: they were all that changed it since). Left

@@ -13,7 +13,7 @@ import logging
 import re
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -344,13 +344,16 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                 sql.Identifier(name),
                 sql.Literal(f"dbsafe: restored from {backup.name} at {stamp}")))
             history.settle_restored(target, backup.name, revisions)
-            history.record(target, "restore", outcome="restored", to_revisions=revisions,
-                           message=f"restored from {backup.name}", backup_file=str(backup))
+            run_id = history.record(target, "restore", outcome="restored",
+                                    to_revisions=revisions,
+                                    message=f"restored from {backup.name}",
+                                    backup_file=str(backup))
         progress("restore", f"{name}: {len(counts)} tables, at {', '.join(revisions) or 'base'} "
                  f"({time.perf_counter() - started:.1f}s)")
     dumped = manifest.get("row_counts")
     return {"database": name, "revisions": list(revisions), "row_counts": counts,
             "backup": str(backup), "manifest_revisions": manifest.get("revisions", []),
+            "history_run_id": run_id,
             **({"manifest_row_counts": dumped} if isinstance(dumped, dict) else {})}
 
 
@@ -764,6 +767,23 @@ def replace_original(database_url: str, restored: str) -> str:
                 f"replaced ({original} is untouched): disconnect them and run again, or "
                 f"rename the databases yourself") from None
     return kept
+
+
+def record_replaced(database_url: str, run_id: str, was_at: Sequence[str], kept: str,
+                    progress: Callable[[str, str], None]) -> None:
+    """The restore's history row, in the database that took the original's place: from
+    `was_at` (the original's revisions), the original kept as `kept`. Not recorded is said,
+    and the restore stands (it is done)."""
+    import psycopg
+
+    from dbsafe.guard import history
+
+    try:
+        history.replaced(database_url, run_id, was_at,
+                         f"in place of the database at {', '.join(was_at) or 'base'}, kept "
+                         f"as {kept}")
+    except (DbsafeError, psycopg.Error) as exc:
+        progress("restore", f"its history row still says it restored a new database: {exc}")
 
 
 def _in_use(conn: Any, original: str, restored: str | None) -> DbsafeError:

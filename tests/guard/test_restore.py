@@ -789,6 +789,16 @@ def test_replace_keeps_the_original_under_another_name(database_url: str,
         before = json.loads(next((tmp_path / "b").glob("*before-restore*.manifest.json"))
                             .read_text())
         assert before["revisions"] == ["0007"]
+        # Its history row says the database of that name was at 0007 (the original's), not
+        # base (task 475: `restore restored base -> 8cd0c34d0c3c` of Open-Assistant's)
+        from dbsafe.guard import history
+
+        restored = history.entries(source, limit=1)[0]
+        assert (restored.operation, restored.from_revisions, restored.to_revisions) == (
+            "restore", ("0007",), ("0007",))
+        assert (restored.message or "").endswith(
+            f"in place of the database at 0007, kept as {kept}"), restored.message
+        assert "history_run_id" not in report.summary
     finally:
         _drop(database_url, kept, "replace_src")
 
