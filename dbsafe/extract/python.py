@@ -199,7 +199,7 @@ class _Extractor:
         self.path = path
         self.tree = tree
         self.names_search_path = "search_path" in source.lower()
-        self.says_downgrade = "downgrade" in source
+        self.says_migration_call = "downgrade" in source or "upgrade" in source
         # Whether an `if` of the module leaves its function (`_branches_around`): None until asked.
         self.leaves_early: bool | None = None
         # (a block, by its parent and field) -> its statements' positions, and the `if`s
@@ -2507,12 +2507,15 @@ class _Extractor:
             said = _shortened(declaration(binding))
             return self._skipped_at(
                 nodes[-1], f"sent to the database of its class (`{cls.name}`: `{said}`)")
-        downgrade = self._downgrade_before(nodes[0])
-        if downgrade is not None:
+        earlier = self._earlier_revision_at(nodes[0])
+        if earlier is not None:
             # mailman's migration tests: `alembic.command.downgrade(cfg, '47294d3a604')`, then
-            # `SELECT id, digestable FROM mailinglist`, a column only that revision has
+            # `SELECT id, digestable FROM mailinglist`, a column only that revision has;
+            # swh-scrubber's: `INSERT INTO corrupt_object(id, datastore, ...)`, then
+            # `swh_db_upgrade(conninfo, module, 7)`, which drops `datastore`
+            call, when = earlier
             return self._skipped_at(
-                nodes[-1], f"runs after `{_shortened(downgrade)}` in its function: on an "
+                nodes[-1], f"runs {when} `{_shortened(call)}` in its function: on an "
                            f"earlier revision's schema, not today's")
         tables, absent = self._tables_around(nodes[0])
         majors = frozenset().union(*(self._not_sent_to(node) for node in nodes))
@@ -2565,30 +2568,41 @@ class _Extractor:
         self.skipped.append(Skipped(Location(self.path, *self._position(line, column)), reason))
         return []
 
-    def _downgrade_before(self, node: ast.AST) -> ast.Call | None:
-        """An `alembic.command.downgrade(...)` call the function around `node` makes before
-        it: what it sends then runs on the schema of an earlier revision, unless an
-        `alembic.command.upgrade(cfg, "head")` between them brings today's back (a
-        migration round trip's test)."""
-        if not self.says_downgrade:  # (a walk of the function per statement otherwise)
+    def _earlier_revision_at(self, node: ast.AST) -> tuple[ast.Call, str] | None:
+        """The call that puts the database of the function around `node` on an earlier
+        revision's schema when `node` runs, and whether `node` runs "after" or "before" it:
+        what a migration test sends then is not about today's schema.
+
+        After an `alembic.command.downgrade(...)`, unless an `alembic.command.upgrade(cfg,
+        "head")` between them brings today's back (a migration round trip's test); before
+        an upgrade to a named revision (`alembic.command.upgrade(cfg, "ae1027a6acf")`,
+        Software Heritage's `swh_db_upgrade(conninfo, module, 7)`) when that is the first
+        migration call after `node` and none before it brought the head: the test fills
+        the old schema, upgrades, and checks (a downgrade in between says nothing about
+        `node`, whose database was still today's)."""
+        if not self.says_migration_call:  # (a walk of the function per statement otherwise)
             return None
         scope = self._scope_of(node)
         if scope is self.tree:
             return None
         position = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
         downgrade = None
-        for call in sorted((call for call in ast.walk(scope) if isinstance(call, ast.Call)
-                            and (call.lineno, call.col_offset) < position),
+        headed = False
+        for call in sorted((call for call in ast.walk(scope) if isinstance(call, ast.Call)),
                            key=lambda call: (call.lineno, call.col_offset)):
             dotted = self._dotted(call.func)
-            if dotted == "alembic.command.downgrade":
+            if dotted not in _MIGRATION_CALLS:
+                continue
+            if (call.lineno, call.col_offset) > position:
+                if downgrade is None and not headed and _MIGRATION_CALLS[dotted] == "upgrade" \
+                        and _upgrade_target(call, dotted) == "named":
+                    return call, "before"
+                break
+            if _MIGRATION_CALLS[dotted] == "downgrade":
                 downgrade = call
-            elif dotted == "alembic.command.upgrade" and any(
-                    isinstance(arg, ast.Constant) and arg.value in ("head", "heads")
-                    for arg in [*call.args[1:2], *(k.value for k in call.keywords
-                                                   if k.arg == "revision")]):
-                downgrade = None
-        return downgrade
+            elif _upgrade_target(call, dotted) == "head":
+                downgrade, headed = None, True
+        return None if downgrade is None else (downgrade, "after")
 
     def _other_database_branch(self, node: ast.AST) -> ast.expr | None:
         """The test of an `if` (or conditional expression, in its function) that puts `node`
@@ -4600,6 +4614,31 @@ def _logged(read: ast.AST, parents: dict[int, ast.AST]) -> bool:
 
 _LOGGER_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception",
                              "critical", "log"})
+
+
+# The calls that move a database between revisions in a migration test, and which way:
+# alembic's commands (`alembic.command.upgrade(cfg, revision)`) and Software Heritage's
+# runner (`swh.core.db.db_utils.swh_db_upgrade(conninfo, modname, to_version)`), by the
+# dotted name their import gives.
+_MIGRATION_CALLS = {"alembic.command.downgrade": "downgrade",
+                    "alembic.command.upgrade": "upgrade",
+                    "swh.core.db.db_utils.swh_db_upgrade": "upgrade"}
+# Where each upgrade takes its target: (position, keyword).
+_UPGRADE_TARGETS = {"alembic.command.upgrade": (1, "revision"),
+                    "swh.core.db.db_utils.swh_db_upgrade": (2, "to_version")}
+
+
+def _upgrade_target(call: ast.Call, dotted: str) -> str | None:
+    """What an upgrade call brings its database to: "head" (alembic's `"head"`/`"heads"`),
+    "named" (a literal revision or version: `"ae1027a6acf"`, `7`), or None (no target
+    given, or one computed at run time)."""
+    at, keyword = _UPGRADE_TARGETS.get(dotted, (-1, ""))
+    target = next((k.value for k in call.keywords if k.arg == keyword),
+                  call.args[at] if 0 <= at < len(call.args) else None)
+    if not isinstance(target, ast.Constant) or isinstance(target.value, bool) \
+            or not isinstance(target.value, (str, int)):
+        return None
+    return "head" if target.value in ("head", "heads") else "named"
 
 
 def _shortened(test: ast.AST | str, limit: int = 60) -> str:

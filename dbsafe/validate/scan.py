@@ -563,7 +563,10 @@ _CHUNK = 32
 # 317: the schemas job-queue packages and the tables Keyv stores make at run time are
 #      unknown, not missing, also against Atlas's declared schema and the `schema-file`
 #      (they were false DBS301s); the job queues' schemas key the cache too (task 478)
-_CACHE_VERSION = 317
+# 318: a Python statement sent before an upgrade to a named revision or version (alembic's
+#      `command.upgrade(cfg, "rev")`, swh's `swh_db_upgrade(conninfo, module, 7)`), the first
+#      migration call after it, is on an earlier schema: not validated (task 481).
+_CACHE_VERSION = 318
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

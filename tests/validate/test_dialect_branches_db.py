@@ -407,3 +407,72 @@ def test_statements_of_a_class_whose_type_names_another_engine_are_not_checked(
         (53, "sent to the database of its class (`Cassandra`: "
              "`def type(cls): return 'Cassandra'`)"),
         (74, "sent to the database of its class (`Plugin`: `def type(self): return 'sqlite'`)")}
+
+
+# Software Heritage's migration tests (swh-scrubber's `tests/test_migration.py`): the test
+# database is made at version 6 (`@pytest.mark.init_version(version=6)`), filled with a row
+# of that version's `corrupt_object.datastore`, then upgraded to 7, which drops the column:
+# three false DBS302. A statement before an upgrade to a named revision or version is on an
+# earlier schema when that upgrade is the first migration call after it and no upgrade to
+# the head came before it; before an upgrade to the head, to no version given, or before a
+# downgrade (Mailman's, above), it is today's.
+_UPGRADE_TESTS = '''\
+import alembic.command
+from alembic import command
+from swh.core.db.db_utils import swh_db_upgrade
+
+
+def test_upgrade_6_to_7(conninfo, module, cur):
+    cur.execute("insert into corrupt_object(id, datastore) values (%s, %s)", ("x", 3))
+    swh_db_upgrade(conninfo, module, 7)
+    cur.execute("SELECT id FROM after_swh_upgrade_missing")
+
+
+def test_upgrade_keyword(conninfo, module, cur):
+    cur.execute("SELECT datastore FROM corrupt_object")
+    swh_db_upgrade(conninfo, module, to_version=7)
+
+
+def test_upgrade_to_latest(conninfo, module, cur):
+    cur.execute("SELECT id FROM before_latest_missing")
+    swh_db_upgrade(conninfo, module)
+
+
+def test_alembic_named(cfg, conn):
+    conn.execute("SELECT old_name FROM corrupt_object")
+    alembic.command.upgrade(cfg, "ae1027a6acf")
+
+
+def test_alembic_head(cfg, conn):
+    conn.execute("SELECT id FROM before_head_missing")
+    command.upgrade(cfg, revision="head")
+    conn.execute("SELECT id FROM between_heads_missing")
+    command.upgrade(cfg, "ae1027a6acf")
+
+
+def reset(conn, rev):
+    conn.execute("SELECT id FROM before_computed_missing")
+    command.upgrade(cfg, rev)
+'''
+
+
+@pytest.mark.db
+def test_statements_before_an_upgrade_to_a_named_revision_are_not_checked(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(
+        database_url, tmp_path, "CREATE TABLE corrupt_object (id text PRIMARY KEY)",
+        "test_migration.py", _UPGRADE_TESTS)
+    assert sorted((f.code, f.location.line, f.subject)
+                  for f in report.findings if f.location) == [
+        ("DBS301", 9, "public.after_swh_upgrade_missing"),
+        ("DBS301", 18, "public.before_latest_missing"),
+        ("DBS301", 28, "public.before_head_missing"),
+        ("DBS301", 30, "public.between_heads_missing"),
+        ("DBS301", 35, "public.before_computed_missing")]
+    assert {(s.location.line, s.reason) for s in report.skipped} == {
+        (7, "runs before `swh_db_upgrade(conninfo, module, 7)` in its function: on an "
+            "earlier revision's schema, not today's"),
+        (13, "runs before `swh_db_upgrade(conninfo, module, to_version=7)` in its function: "
+             "on an earlier revision's schema, not today's"),
+        (23, "runs before `alembic.command.upgrade(cfg, 'ae1027a6acf')` in its function: on "
+             "an earlier revision's schema, not today's")}
