@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -268,7 +268,9 @@ class History:
     # "inherits" | "partition"): an ALTER TABLE without ONLY locks them too.
     children: dict[str, dict[str, str]] = field(default_factory=dict)
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
-    domains: dict[str, DomainFacts] = field(default_factory=dict)  # created (unqualified)
+    # Domains created here, by `schema.name`: the schema written, or the first of the
+    # search_path in force (`domain_key`).
+    domains: dict[str, DomainFacts] = field(default_factory=dict)
     # Enum, composite and range types created here and not dropped since (unqualified): no
     # column outside the history can use one (DBS212 names what CASCADE would drop).
     types: set[str] = field(default_factory=set)
@@ -280,9 +282,10 @@ class History:
     # User function -> the schemas the history created one of that name in.
     function_schemas: dict[str, set[str]] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
-    # User function -> each `CREATE FUNCTION` of that name here, replaced ones too: a call is
-    # never IMMUTABLE when each of them is one (`LintContext.never_immutable_function`).
-    function_definitions: dict[str, list[Statement]] = field(default_factory=dict)
+    # User function -> (its schema, each `CREATE FUNCTION` of that name here), replaced ones
+    # too: a call is never IMMUTABLE when each of them is one of the schemas it may call
+    # (`LintContext.never_immutable_function`).
+    function_definitions: dict[str, list[tuple[str, Statement]]] = field(default_factory=dict)
     # Tables created here: how they are stored ("logged", "access method", "tablespace" ->
     # value), so a SET LOGGED / ACCESS METHOD / TABLESPACE to what they have is no rewrite.
     storage: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -532,9 +535,9 @@ class History:
                 if volatility == "volatile":  # what a call is once PostgreSQL inlines it
                     volatility = inlined_volatility(s, self.functions.get) or volatility
                 self.functions[name] = volatility
-                self.function_definitions.setdefault(name, []).append(s)
-                self.function_schemas.setdefault(name, set()).add(
-                    _function_schema(s) or self._creation_schema())
+                schema = _function_schema(s) or self._creation_schema()
+                self.function_definitions.setdefault(name, []).append((schema, s))
+                self.function_schemas.setdefault(name, set()).add(schema)
             return
         if kind in _TYPE_CREATED:
             name = _type_created(s)
@@ -835,12 +838,17 @@ class History:
             names = strings(node.get("domainname"))
             if not names:
                 return
-            domain = self.domains[names[-1]] = DomainFacts(type_name(node.get("typeName")))
+            key = f"{names[-2] if len(names) > 1 else self._creation_schema()}.{names[-1]}"
+            domain = self.domains[key] = DomainFacts(type_name(node.get("typeName")))
             for item in node.get("constraints") or ():
                 domain.add(constraint(item), names[-1])
             return
         names = strings(node.get("typeName"))
-        altered = self.domains.get(names[-1]) if names else None
+        path = self.search_path_now() if self.search_path is not None or \
+            self.local_search_path is not None else None
+        found = self.domain_key(names[-1], names[-2] if len(names) > 1 else None,
+                                path) if names else None
+        altered = self.domains.get(found) if found is not None else None
         if altered is None:
             return  # a domain of the schema before: the snapshot's facts stay
         subtype = node.get("subtype")
@@ -854,6 +862,26 @@ class History:
             altered.constraints.discard(node["name"])
             if node["name"].endswith("_not_null"):
                 altered.not_null = False
+
+    def domain_key(self, name: str, schema: str | None,
+                   path: Iterable[str] | None) -> str | None:
+        """The key (`domains`) of the domain made here that `name` names: of `schema` when
+        written, else of the first schema of `path` holding one; any schema's (public's
+        first) where no path is known. None when the history made none it names. (A
+        database's domain of a schema earlier on the path is `LintContext.domain`'s to
+        find.)"""
+        if schema is not None:
+            key = f"{schema}.{name}"
+            return key if key in self.domains else None
+        if path is not None:
+            return next((f"{s}.{name}" for s in path if f"{s}.{name}" in self.domains), None)
+        if f"public.{name}" in self.domains:
+            return f"public.{name}"
+        return next((key for key in self.domains if key.rpartition(".")[2] == name), None)
+
+    def has_domain(self, name: str) -> bool:
+        """Did the history make a domain `name` (unqualified) in any schema?"""
+        return any(key.rpartition(".")[2] == name for key in self.domains)
 
     def switch_schema(self, table_name: str, schema: str, made: bool = False) -> None:
         """A statement works on table `table_name` of `schema`: when the history holds
@@ -1576,6 +1604,30 @@ class LintContext:
 
     # -- facts -----------------------------------------------------------------------
 
+    def statement_path(self, statement: Statement | None = None) -> tuple[str, ...] | None:
+        """The schemas an unqualified name of `statement` (the current one) is looked up in,
+        in order (`_path_of` as it stands for it); None where no path is known (no SET, no
+        database)."""
+        statement = statement or self.current
+        if statement is not None and statement.index in self._paths:
+            return self._paths[statement.index]
+        return self._path_of(self.history)
+
+    def same_table(self, name: str, statement: Statement, other: str,
+                   other_statement: Statement) -> bool:
+        """Do `name`, as `statement` writes it, and `other`, as `other_statement` does, name
+        one table? By the schema each resolves to on the search_path in force for its
+        statement (`_key`), where both do; else by `same_relation` (the name alone, a
+        qualified one against an unqualified one)."""
+        if last(name) != last(other):
+            return False
+        key = self._key(self._created_at, name, statement.index, self.statement_path(statement))
+        other_key = self._key(self._created_at, other, other_statement.index,
+                              self.statement_path(other_statement))
+        if key is not None and other_key is not None:
+            return key == other_key
+        return same_relation(name, other)
+
     def created_before(self, name: str, statement: Statement | None = None) -> bool:
         """Was relation `name` (folded, optionally schema-qualified) created earlier here?"""
         statement = statement or self.current
@@ -1626,12 +1678,19 @@ class LintContext:
         for any other type, an array of a domain included."""
         if column_type is None or column_type.array:
             return None
-        known = self.history.domains.get(column_type.name)
-        if known is not None or self.before is None:
-            return known
-        schemas = (column_type.schema,) if column_type.schema else self.lookup_path()
-        for d in self.before.domains:
-            if d.name == column_type.name and d.schema in schemas:
+        name, history = column_type.name, self.history
+        path = (column_type.schema,) if column_type.schema else self.statement_path()
+        if path is None:  # (no path known, no database: the history's of any schema)
+            key = history.domain_key(name, None, None)
+            return history.domains[key] if key is not None else None
+        before = {d.schema: d for d in self.before.domains if d.name == name} \
+            if self.before is not None else {}
+        for schema in path:  # (the first schema holding one: made here, or the database's)
+            known = history.domains.get(f"{schema}.{name}")
+            if known is not None:
+                return known
+            d = before.get(schema)
+            if d is not None:
                 return DomainFacts(type_from_text(d.type), expression_from_text(d.default),
                                    {c.name for c in d.constraints}, not d.nullable)
         return None
@@ -2500,11 +2559,15 @@ class LintContext:
         (an index, a generation expression)? When each function of that name, created earlier
         in the history or in the schema before, is one (`statement.never_immutable`: a
         PL/pgSQL one declared STABLE, a SQL one PostgreSQL never inlines, ...), the
-        functions their bodies call judged alike; False for a name neither knows."""
+        functions their bodies call judged alike; False for a name neither knows. Only the
+        functions the call may reach count: a qualified name's of its schema, an unqualified
+        one's of the schemas of the search_path in force (`statement_path`; any schema's
+        where no path is known, or in a body, which may run under another path)."""
         judging: set[str] = set()
 
-        def judged(called: str) -> bool:
-            definitions = self._function_definitions(called)
+        def judged(called: str, path: tuple[str, ...] | None = None) -> bool:
+            schema, _, bare = called.rpartition(".")
+            definitions = self._function_definitions(bare, (schema,) if schema else path)
             if called in judging or not definitions:
                 return False  # (a function its own body calls: not known while judged)
             judging.add(called)
@@ -2514,7 +2577,7 @@ class LintContext:
             finally:
                 judging.discard(called)
 
-        return judged(last(name))
+        return judged(name, self.statement_path())
 
     def never_inlined_function(self, name: str) -> bool:
         """Does PostgreSQL call user function `name` with its arguments as written, never
@@ -2621,15 +2684,20 @@ class LintContext:
         before = _snapshot_functions(self.before) if self.before is not None and name in names \
             else {}
         found: dict[tuple[tuple[str, ...], ...], Statement] = {}
-        for definition in [*before.get(name, ()), *self.history.function_definitions.get(name, ())]:
+        for definition in [*before.get(name, ()), *(
+                d for _, d in self.history.function_definitions.get(name, ()))]:
             found[_signature(definition)] = definition
         return list(found.values())
 
-    def _function_definitions(self, name: str) -> list[Statement]:
+    def _function_definitions(self, name: str,
+                              schemas: Collection[str] | None = None) -> list[Statement]:
         """Each `CREATE FUNCTION` of user function `name` (unqualified) the history ran or
-        the schema before holds."""
+        the schema before holds: of those `schemas` only, when given."""
         before = _snapshot_functions(self.before) if self.before is not None else {}
-        return [*self.history.function_definitions.get(name, ()), *before.get(name, ())]
+        return [*(d for schema, d in self.history.function_definitions.get(name, ())
+                  if schemas is None or schema in schemas),
+                *(d for d in before.get(name, ())
+                  if schemas is None or _function_schema(d) in schemas)]
 
     def volatile_function(self, name: str) -> bool:
         """Is `name` a user-defined VOLATILE function (created earlier in the history, or in

@@ -675,7 +675,7 @@ def not_immutable_call(expression: Node, user_function: Callable[[str], bool],
             return f"{names[-1]}()"
         # (unqualified, a name pg_catalog has an IMMUTABLE function of may be that one:
         # pg_catalog comes first on the search_path unless put later)
-        if names[0] != "pg_catalog" and user_function(names[-1]) and not (
+        if names[0] != "pg_catalog" and user_function(".".join(names[-2:])) and not (
                 len(names) == 1 and names[-1] in IMMUTABLE_CATALOG_FUNCTIONS
                 and not shadows_catalog(names[-1])):
             return f"{names[-1]}()"

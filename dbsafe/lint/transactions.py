@@ -247,10 +247,11 @@ def emptied_first(statement: Statement, ctx: LintContext,
         if (s.kind in _ADDS_ROWS and same_relation(s.relation, table)) or \
                 _nested_insert(s.node):
             return None
-        if s.kind == "TruncateStmt" and any(same_relation(name, table)
+        if s.kind == "TruncateStmt" and any(ctx.same_table(name, s, table, statement)
                                             for name in _relations(s)):
             return s, True
-        if s.kind == "DeleteStmt" and same_relation(s.relation, table) and \
+        if s.kind == "DeleteStmt" and s.relation and \
+                ctx.same_table(s.relation, s, table, statement) and \
                 s.node.get("relation", {}).get("inh") and \
                 not s.node.get("whereClause") and not s.node.get("usingClause"):
             return s, writes_kept_out(earlier[:i], table) is True

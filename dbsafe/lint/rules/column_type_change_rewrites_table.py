@@ -23,7 +23,10 @@ after):
 
 A `USING` expression other than the column itself (optionally cast) always rewrites. A
 domain type counts as its base type, unless it has a constraint (`CHECK`, `NOT NULL`):
-changing a column to such a domain rewrites the table to check every row.
+changing a column to such a domain rewrites the table to check every row. Which domain a
+name is goes by its schema: the one written, else the first schema of the `search_path` in
+force holding a domain of the name, made earlier in the migrations or the database's
+(`CREATE DOMAIN app.code AS text` says nothing of the database's `public.code`).
 
 When other tables' foreign keys reference the column, PostgreSQL drops and re-adds them,
 and with the table rewritten it checks every row of those tables again, each held ACCESS

@@ -146,7 +146,7 @@ def _uses(ctx: LintContext, name: str) -> tuple[list[str], list[str]] | None:
     history and the database's schema; None when neither can tell: the history did not see
     the type created, and there is no database's schema to show every column."""
     history = ctx.history
-    if name not in history.types and name not in history.domains and ctx.before is None:
+    if name not in history.types and not history.has_domain(name) and ctx.before is None:
         return None
     columns, defaults = [], []
     for table, known in history.columns.items():

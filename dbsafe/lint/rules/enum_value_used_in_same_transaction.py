@@ -36,6 +36,9 @@ or put the data change in the next revision.
 ## Not flagged
 * The value used only after the transaction commits (or in the next migration).
 * Enum types created earlier in the same transaction: their new values are usable at once.
+  The same type by its schema: after `CREATE TYPE app.mood`, `ALTER TYPE public.mood ADD
+  VALUE` (or an unqualified `mood` the `search_path` finds in `public` first) is still
+  flagged.
 * Mentions PostgreSQL accepts: `ADD VALUE 'y' AFTER 'x'` on the same type, `COMMENT ... IS
   'x'`, and the literal cast to some other type (`'x'::text`).
 * The `BEFORE`/`AFTER` position of the new value: PostgreSQL accepts any order.
@@ -87,14 +90,45 @@ def _same_transaction(statement: Statement, ctx: LintContext) -> Iterator[Statem
 
 
 def _type_created_in_transaction(statement: Statement, ctx: LintContext, name: str) -> bool:
+    """Is the enum `name` names at `statement` one this transaction created? The same one
+    by its schema, where both schemas are known (`_enum_schema`): `CREATE TYPE app.mood`
+    says nothing of the database's `public.mood`."""
+    altered = _enum_schema(statement, ctx, name)
     for earlier in reversed(ctx.earlier(statement)):
         if not earlier.in_transaction or earlier.transaction in _ENDS:
             return False
         if earlier.kind == "CreateEnumStmt":
             created = qualified(*strings(earlier.node.get("typeName")))
-            if last(created) == last(name):
+            if last(created) == last(name) and (
+                    altered is None or _created_schema(earlier, ctx, created) in (None, altered)):
                 return True
     return False
+
+
+def _created_schema(statement: Statement, ctx: LintContext, created: str) -> str | None:
+    """The schema `CREATE TYPE created` makes its enum in: the one written, else the first of
+    the search_path in force; None where no path is known."""
+    if "." in created:
+        return created.rpartition(".")[0]
+    path = ctx.statement_path(statement)
+    return path[0] if path else None
+
+
+def _enum_schema(statement: Statement, ctx: LintContext, name: str) -> str | None:
+    """The schema of the enum `name` names at `statement`: the one written, else the first
+    schema of the search_path in force holding an enum of the name, made earlier here or
+    the database's; None where that is not known."""
+    if "." in name:
+        return name.rpartition(".")[0]
+    path = ctx.statement_path(statement)
+    if not path:
+        return None
+    made = {_created_schema(s, ctx, created) for s in ctx.earlier(statement)
+            if s.kind == "CreateEnumStmt"
+            and last(created := qualified(*strings(s.node.get("typeName")))) == name}
+    database = {e.schema for e in ctx.before.enums if e.name == name} \
+        if ctx.before is not None else set()
+    return next((schema for schema in path if schema in made or schema in database), None)
 
 
 def _literals(node: Any, type_name_: str, value: str, cast_elsewhere: bool = False) -> bool:
