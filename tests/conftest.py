@@ -117,6 +117,19 @@ def one_server_throwaways(pg_server: NoopExecutor,
     What the code under test makes while it uses one goes with it, as with a removed
     server: its databases, and the roles it made there (a project's setup-sql makes one,
     which a later run on the same server would fail to make again, 42710)."""
+    _throwaways_as_databases(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_one_server_throwaways(pg_server: NoopExecutor) -> Iterator[None]:
+    """`one_server_throwaways` for a module-scoped fixture's runs in process (a function's
+    fixtures are set up after it)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _throwaways_as_databases(monkeypatch)
+        yield
+
+
+def _throwaways_as_databases(monkeypatch: pytest.MonkeyPatch) -> None:
     server = _worker_server
     if server is None:
         return

@@ -26,6 +26,7 @@ from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.lock import LOCK_KEYS, run_lock
 from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
+from dbsafe.migrate.runner import current_revisions
 from dbsafe.schema.diff import DiffOptions, diff
 from tests.helpers import at_revision
 from tests.migrate.projects import write_project
@@ -187,8 +188,8 @@ def _wait_for_apply(proc: subprocess.Popen[str]) -> float:
 
 
 @pytest.fixture(scope="module")
-def killing(pg_server: NoopExecutor, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[_Killing]:
+def killing(pg_server: NoopExecutor, tmp_path_factory: pytest.TempPathFactory,
+            module_one_server_throwaways: None) -> Iterator[_Killing]:
     root = tmp_path_factory.mktemp("kill") / "p"
     write_project(root, "well_behaved")
     _write_history(root)
@@ -208,13 +209,15 @@ def killing(pg_server: NoopExecutor, tmp_path_factory: pytest.TempPathFactory
         reference[revision] = _schema(url)
 
     killing = _Killing(pg_server, root, root.parent / "cache", reference, apply_seconds=0.0)
-    # Uninterrupted runs (the first also fills lint's cache) say how long apply takes.
-    for _ in range(2):
-        clean = killing.start(killing.fresh("kill_clean"))
-        apply_began = _wait_for_apply(clean)
-        rest = clean.communicate()[1]
-        apply_seconds = time.monotonic() - apply_began
-        assert clean.returncode == 0, rest
+    # An uninterrupted run says how long apply takes; lint's cache, which every run hits
+    # (the databases are copies of one), is filled here in process first (`_linted`).
+    url = killing.fresh("kill_clean")
+    _linted(root, url)
+    clean = killing.start(url)
+    apply_began = _wait_for_apply(clean)
+    rest = clean.communicate()[1]
+    apply_seconds = time.monotonic() - apply_began
+    assert clean.returncode == 0, rest
     assert "postflight" in rest
     yield replace(killing, apply_seconds=apply_seconds)
     with psycopg.connect(_server_url(pg_server, "postgres"), autocommit=True) as conn:
@@ -444,8 +447,8 @@ def _upgrading(root: Path, url: str) -> subprocess.Popen[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def _lint_cache(root: Path) -> Path:
-    return root.parent / "lint-cache"
+def _cache(root: Path) -> Path:
+    return root.parent / "cache"
 
 
 def _linted(root: Path, url: str) -> dict[str, str]:
@@ -454,7 +457,7 @@ def _linted(root: Path, url: str) -> dict[str, str]:
     `dbsafe upgrade` started in a subprocess goes from its connection to its apply step in
     about a second, not after starting a throwaway server to lint them (3-5 s), which is not
     what these tests stop. (Starting one is tested by the tests that do not stop dbsafe.)"""
-    cache = _lint_cache(root)
+    cache = _cache(root)
     settings = load_settings(root, {"database-url": url, "cache-dir": str(cache),
                                     "fail-on": "error"}, environ={})
     report = commands.upgrade(settings, UpgradeOptions(backup=False, dry_run=True))
@@ -583,7 +586,7 @@ def test_stopped_mid_concurrent_build_leaves_no_invalid_index(
         assert conn.execute("SELECT to_regclass('ix_a_n')").fetchone() == (None,)
     # The run again hits the lint cache the stopped run used (the history is at 0001 again).
     settings = load_settings(root, {"database-url": database_url,
-                                    "cache-dir": str(_lint_cache(root))}, environ={})
+                                    "cache-dir": str(_cache(root))}, environ={})
     (last,) = commands.status(settings).summary["history"][:1]
     assert last["outcome"] == "interrupted"
     again = commands.upgrade(settings, UpgradeOptions(backup=False))
@@ -622,12 +625,29 @@ _INDEX_DROPPED = {
         '        op.execute("CREATE INDEX CONCURRENTLY ix_a_n ON a (n)")\n'}
 
 
+def _built(root: Path, url: str, *revisions: str) -> dict[str, str]:
+    """The environment naming a cache that holds the schemas `revisions` of `root`'s
+    history have, which the downgrade compares with (its target's, and its start's for a
+    computed one), built here in process on a database of the worker's server
+    (`one_server_throwaways`): the `dbsafe downgrade` started in a subprocess does not start
+    a throwaway server for each, which is not what these tests stop, as `_linted` spares
+    `dbsafe upgrade` its lint. (Building one there is tested by the tests that do not stop
+    dbsafe.)"""
+    from dbsafe.sources import migrations_snapshot_at
+
+    cache = _cache(root)
+    settings = load_settings(root, {"database-url": url, "cache-dir": str(cache)}, environ={})
+    for revision in revisions:
+        migrations_snapshot_at(settings, AlembicProject(root / "alembic.ini"), revision)
+    return {"DBSAFE_CACHE_DIR": str(cache)}
+
+
 def _downgrading(root: Path, url: str, target: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
     return subprocess.Popen(
         [sys.executable, "-m", "dbsafe", "downgrade", target, "--yes", "--no-backup",
          "--lock-timeout", "10min"],
-        cwd=root, env={**env, "DBSAFE_DATABASE_URL": url},
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": url, **_built(root, url, target)},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         # A background process may start with SIGINT ignored: as at a terminal, it is not.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -651,7 +671,9 @@ def test_downgrade_stopped_mid_concurrent_build_leaves_no_invalid_index(
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
         assert conn.execute("SELECT to_regclass('ix_a_n')").fetchone() == (None,)
-    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
+    # The run again reads the schemas the stopped run read from the cache (`_built`).
+    settings = load_settings(root, {"database-url": database_url,
+                                    "cache-dir": str(_cache(root))}, environ={})
     (last,) = commands.status(settings).summary["history"][:1]
     assert last["outcome"] == "interrupted", last
     again = commands.downgrade(settings, DowngradeOptions(target="0001", backup=False,
@@ -713,7 +735,8 @@ def _computing(root: Path, url: str, target: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "dbsafe", "downgrade", target, "--use-computed", "--yes",
          "--no-backup", "--lock-timeout", "10min"],
-        cwd=root, env={**env, "DBSAFE_DATABASE_URL": url},
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": url,
+                       **_built(root, url, target, *current_revisions(url))},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
@@ -742,7 +765,9 @@ def test_computed_downgrade_stopped_mid_way_rolls_back_as_one_transaction(
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
     assert _same(_schema(database_url), before), errors
     assert "transaction rolled back: nothing of it stays" in errors, errors
-    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
+    # The run again reads the schemas the stopped run read from the cache (`_built`).
+    settings = load_settings(root, {"database-url": database_url,
+                                    "cache-dir": str(_cache(root))}, environ={})
     (last,) = commands.status(settings).summary["history"][:1]
     assert last["outcome"] == "interrupted", last
     again = commands.downgrade(settings, DowngradeOptions(target="0001", backup=False,
