@@ -17,9 +17,9 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.guard.downgrade import DowngradeOptions
-from dbsafe.migrate import AlembicProject, apply
 from tests.guard.test_concurrent_waits import writes_go_through_while_the_build_waits
 from tests.guard.test_kill import _BUILD_WAITING, _INDEX_DROPPED, _project_of, old_snapshot
+from tests.helpers import at_revision
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
@@ -42,10 +42,11 @@ _BUILD_AGAIN = "CREATE {}INDEX CONCURRENTLY ix_a_n ON a (n)"
 
 
 def _at_0002(root: Path, url: str, revisions: dict[str, str], rows: str) -> Any:
-    """The project of `revisions` upgraded to 0002 on `url`, `a` holding `rows`."""
+    """The project of `revisions` upgraded to 0002 on `url`, `a` holding `rows` (a copy of
+    a database the first test on these revisions migrated: `at_revision`)."""
     _project_of(root, revisions)
     (root / "app" / "queries.sql").write_text("SELECT id, n FROM a;\n")
-    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", "0002")])
+    at_revision(url, root / "alembic.ini", "0002")
     with psycopg.connect(url) as conn:
         conn.execute(f"INSERT INTO a SELECT i, {rows} FROM generate_series(1, 100) i")
     return load_settings(root, {"database-url": url, "cache": False}, environ={})
