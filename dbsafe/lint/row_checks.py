@@ -50,7 +50,9 @@ them, `write_roles`), with the tables the plan creates `PARTITION OF` or `INHERI
 (`guard.reached_rows`: `DELETE FROM parent` nulls a child's key `ON DELETE SET NULL`); after a statement that may change which function
 a name reaches (an extension created or changed, a function renamed or moved, an aggregate
 created) any call makes the later checks cannot tell. A table the plan creates that no
-statement writes asks nothing; after such calls it is handed on (`new`): it is empty unless
+statement writes asks nothing (one a `CREATE TABLE IF NOT EXISTS` makes is the database's,
+PostgreSQL skipping the CREATE where one is there: its checks are handed on with that CREATE,
+`unless_there`, for the guard to ask whether it is); after such calls it is handed on (`new`): it is empty unless
 a function called writes it. A column retyped earlier is handed on with its `ALTER COLUMN ...
 TYPE` (`retyped`): the guard asks the rows when it keeps every value (`integer` to `bigint`,
 `guard.kept_types`), says it could not be told otherwise. Each is handed on with the
@@ -193,6 +195,13 @@ class RowChecks:
     _columns: dict[tuple[str, str], str] = field(default_factory=dict)
     # tables the plan creates (CREATE TABLE, empty until written)
     _created: set[str] = field(default_factory=set)
+    # tables a `CREATE TABLE IF NOT EXISTS` of the plan makes only where the database has
+    # none of that name (PostgreSQL skips it with a NOTICE where one is there, and the rows
+    # stay): table (as spelled) -> (that CREATE, the search_path its SET gave then). Taken
+    # as the database's; each check of one hands it on (`unless_there`), for the guard to
+    # ask the database whether it is there (task 485: `CREATE TABLE IF NOT EXISTS ine` then
+    # a SET NOT NULL over ine's NULLs asked nothing)
+    _unless_there: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     # tables the plan drops (as spelled) -> the search_path its SET gave then: one made again
     # under that name (and path) is new (`_forget`)
     _dropped: dict[str, str | None] = field(default_factory=dict)
@@ -321,8 +330,8 @@ class RowChecks:
             attached = [a.partition for a in s.actions
                         if a.subtype == "AttachPartition" and a.partition]
             made = _made_unless_there(s)
-            if made and any(same_relation(name, made)
-                            for name in [*self._created, *self._indexes]):
+            if made and any(same_relation(name, made) for name in [
+                    *self._created, *self._indexes, *self._unless_there]):
                 columns = None  # (made by the plan already: PostgreSQL skips it)
             new = bool(columns is not None and relation and self._new(relation)
                        and all(self._new(name) for name in attached))
@@ -350,6 +359,9 @@ class RowChecks:
                     + ([s.relation] if relation != s.relation and s.relation else [])
                 if empty:  # (the plan creates the partition: it has no rows to ask)
                     check["empty"] = empty
+                unless = self._made_unless_there(relation, attached)
+                if unless:  # (the guard asks the database whether each is there)
+                    check["unless_there"] = unless
                 if added:
                     check["added"] = added
                 if filled:
@@ -647,6 +659,25 @@ class RowChecks:
         return any(same_relation(name, table) for name in self._created) \
             and self._unsure(table, frozenset(), added=False) is None
 
+    def _made_unless_there(self, table: str, attached: Sequence[str]) -> dict[str, str]:
+        """The tables of a check (`table`, the partitions it attaches) a `CREATE TABLE IF NOT
+        EXISTS` of the plan makes where the database has none, under the search_path in force
+        now (`_unless_there`): table -> that CREATE. `table` is among them only when every
+        partition it attaches is new or among them too: then the check asks nothing when
+        none of them is there (`guard.row_refusals`)."""
+        def made(name: str) -> str | None:
+            if any(same_relation(created, name) for created in self._created):
+                return None
+            return next((sql for spelled, (sql, path) in self._unless_there.items()
+                         if same_relation(spelled, name) and path == self._search_path()),
+                        None)
+
+        unless = {name: sql for name in attached if (sql := made(name))}
+        own = made(table)
+        if own and all(self._new(name) or name in unless for name in attached):
+            unless[table] = own
+        return unless
+
     def _added_set_not_null(self, s: Statement) -> dict[str, str]:
         """The columns `s` sets NOT NULL that the plan added (column -> its ADD COLUMN): an
         earlier statement, or `s` itself (`ADD COLUMN z ..., ALTER COLUMN z SET NOT NULL`)."""
@@ -816,8 +847,15 @@ class RowChecks:
         if s.kind == "IndexStmt" and s.index_def is not None and s.index_def.name:
             self._indexes[last(s.index_def.name)] = s.sql.strip().rstrip(";")
         if s.kind == "CreateStmt":
-            # Empty until a data statement fills it: nothing there refuses a check.
-            self._created.update(s.creates)
+            if s.node.get("if_not_exists") and s.relation and not any(
+                    same_relation(name, s.relation)
+                    for name in [*self._created, *self._dropped]):
+                # Made only where the database has no table of its name (PostgreSQL skips
+                # it, NOTICE): the database's until the guard says there is none.
+                self._unless_there.setdefault(s.relation, (s.sql.strip().rstrip(";"),
+                                                           self._search_path()))
+            else:  # Empty until a data statement fills it: nothing there refuses a check.
+                self._created.update(s.creates)
             if s.relation in self._dropped and not s.node.get("if_not_exists") \
                     and self._dropped[s.relation] == self._search_path():
                 # Made again under the name the plan dropped it by (the same search_path):

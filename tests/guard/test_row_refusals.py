@@ -725,6 +725,40 @@ def test_a_statement_if_not_exists_of_a_relation_there_asks_nothing(
 
 
 @pytest.mark.parametrize(("statements", "outcome"), [
+    # volumes is there: PostgreSQL skips the CREATE (NOTICE), and the SET NOT NULL meets its
+    # NULL host (task 485: taken for a new, empty table, nothing was asked)
+    (("CREATE TABLE IF NOT EXISTS volumes (id int)",
+      "ALTER TABLE volumes ALTER COLUMN host SET NOT NULL"),
+     [("refused", "holds NULLs in 1 row(s)")]),
+    # ... a DELETE from it changes rows that are there; an UPDATE fills them
+    (("CREATE TABLE IF NOT EXISTS volumes (id int)", "DELETE FROM volumes WHERE id = 1",
+      "ALTER TABLE volumes ALTER COLUMN host SET NOT NULL"),
+     [("cannot tell", "0005 runs DELETE on volumes before it: its rows are not today's")]),
+    (("CREATE TABLE IF NOT EXISTS volumes (id int)", "UPDATE volumes SET code = 'y'",
+      "ALTER TABLE volumes ADD CONSTRAINT one_code UNIQUE (code)"),
+     [("cannot tell", "0005 runs UPDATE on volumes before it: its rows are not today's")]),
+    # a partition attached that is there, holding a row outside its bound
+    (("CREATE TABLE IF NOT EXISTS volumes_outside (LIKE volumes_ranged)",
+      "ALTER TABLE volumes_ranged ATTACH PARTITION volumes_outside FOR VALUES FROM (0) TO (10)"),
+     [("refused", "holds rows outside its partition's bound in 1 row(s)")]),
+    # none there: the plan makes it, empty (volumes_rest's 15 is outside the bound)
+    (("CREATE TABLE IF NOT EXISTS fresh (a int)", "UPDATE fresh SET a = 1",
+      "ALTER TABLE fresh ALTER COLUMN a SET NOT NULL"), []),
+    (("CREATE TABLE IF NOT EXISTS volumes_new (LIKE volumes_ranged)",
+      "ALTER TABLE volumes_ranged ATTACH PARTITION volumes_new FOR VALUES FROM (0) TO (10)"),
+     []),
+])
+def test_create_table_if_not_exists_of_a_table_there_makes_nothing_new(
+        statements: tuple[str, ...], outcome: list[tuple[str, str]],
+        database: psycopg.Connection) -> None:
+    verdicts = _verdicts(database, *statements)
+    assert [(v.outcome, v.detail) for v in verdicts if v.outcome != "passes"] == outcome
+    told = {v.outcome for v in verdicts} - {"cannot tell"}
+    if told or not verdicts:  # (as PostgreSQL does when it runs them)
+        assert _postgresql_refuses(database, *statements) is ("refused" in told)
+
+
+@pytest.mark.parametrize(("statements", "outcome"), [
     # the plan's NOT VALID constraint, validated later (volumes' size -1): the plan's own
     (("ALTER TABLE volumes ADD CONSTRAINT sized CHECK (size > 0) NOT VALID",
       "ALTER TABLE volumes VALIDATE CONSTRAINT sized"),
