@@ -1528,6 +1528,9 @@ class LintContext:
     _paths: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
     # User functions `never_inlined_function` is judging (their bodies may call each other).
     _judging_inlined: set[str] = field(default_factory=set)
+    # Statements (their index) `CREATE ... IF NOT EXISTS` of what is there: PostgreSQL makes
+    # nothing (NOTICE), so the history keeps the relation as it was (`makes_nothing`)
+    _kept: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         created = self._created_at
@@ -1542,6 +1545,8 @@ class LintContext:
                     self._existed(name) and not self._made(created, name, at, path)
                     and not self._made(gone, name, at, path)
                     for name in statement.creates):
+                if statement.node.get("if_not_exists"):  # (not OR REPLACE: that replaces)
+                    self._kept.add(at)
                 continue  # `CREATE ... IF NOT EXISTS` of what is there: a no-op
             key = self._creation_key(statement, at, path)
             if key is not None:
@@ -1627,6 +1632,13 @@ class LintContext:
         if key is not None and other_key is not None:
             return key == other_key
         return same_relation(name, other)
+
+    def makes_nothing(self, statement: Statement) -> bool:
+        """Is `statement` a `CREATE ... IF NOT EXISTS` of a relation there (before the
+        migration, and not made, dropped or renamed away in it since), which PostgreSQL
+        skips? Its columns and keys are not the table's (task 485: `CREATE TABLE IF NOT
+        EXISTS orders (status text NOT NULL)` hid the scan of a later SET NOT NULL)."""
+        return statement.index in self._kept
 
     def created_before(self, name: str, statement: Statement | None = None) -> bool:
         """Was relation `name` (folded, optionally schema-qualified) created earlier here?"""
@@ -2953,7 +2965,8 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
             paths.update((finding, path) for finding in findings[found_before:])
         if not statement.generated and statement.kind:
             history.note_unread_indexes(ctx.unread_indexes(statement))
-        history.apply(statement)
+        if not ctx.makes_nothing(statement):
+            history.apply(statement)
         if renames is not None and statement.rename is not None and statement.rename.written:
             renames[(statement.location, statement.sql)] = statement.rename.object
     ctx.current = None

@@ -33,6 +33,15 @@ def test_if_not_exists_of_a_table_already_there_leaves_its_changes_checked(
     assert {"DBS101", "DBS110", "DBS202"} <= codes
 
 
+def test_if_not_exists_of_a_table_there_gives_it_none_of_its_columns(tmp_path: Path) -> None:
+    # (task 485: PostgreSQL skips the CREATE; status stays nullable, and SET NOT NULL scans)
+    found = _lint(tmp_path, ORDERS,
+                  "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY, "
+                  "status text NOT NULL);\n"
+                  "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\n")
+    assert ("DBS107", "orders.status") in found
+
+
 def test_if_not_exists_of_a_new_table_is_still_a_new_table(tmp_path: Path) -> None:
     found = _lint(tmp_path, ORDERS,
                   "CREATE TABLE IF NOT EXISTS invoices (id bigint PRIMARY KEY, total int);\n"
