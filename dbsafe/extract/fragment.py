@@ -50,6 +50,9 @@ class SqlFragment:
     # (`f"SELECT setval('{table}_id_seq', 1)"` is read as `'_id_seq'`): a name read from
     # that string is not the one sent.
     built_strings: tuple[int, ...] = ()
+    # Offsets in `sql` of the `NULL`s standing for values known only at run time (`VALUES
+    # ({placeholders})`, a `${value}` hole): each may be any number of values.
+    value_holes: tuple[int, ...] = ()
     # The search path the code certainly set on the cursor it sends this through, just before
     # (`cur.execute("SET search_path TO monitoring")`: `dbsafe.extract.session_path`).
     search_path: tuple[str, ...] | None = None
@@ -79,8 +82,10 @@ class SqlFragment:
         Location(path='a.sql', line=3, column=15, end_line=None, end_column=None)
         """
         built = tuple(o - start for o in self.built_strings if start <= o <= end)
+        values = tuple(o - start for o in self.value_holes if start <= o < end)
         if not self.spans:
-            return replace(self, sql=self.sql[start:end], built_strings=built)
+            return replace(self, sql=self.sql[start:end], built_strings=built,
+                           value_holes=values)
         first = max(bisect.bisect_right(self.spans, (start, float("inf"), float("inf"))) - 1, 0)
         line, column = self.position(start)
         spans = [(0, line, column)]
@@ -88,7 +93,8 @@ class SqlFragment:
             if offset >= end:
                 break
             spans.append((offset - start, line, column))
-        return replace(self, sql=self.sql[start:end], spans=tuple(spans), built_strings=built)
+        return replace(self, sql=self.sql[start:end], spans=tuple(spans), built_strings=built,
+                       value_holes=values)
 
     def location(self, start: int, end: int | None = None) -> Location:
         """The file `Location` of `sql[start:end + 1]` (`end` inclusive, as sqlglot's meta)."""

@@ -337,13 +337,15 @@ def _mark(text: str, offsets: Sequence[int]) -> str:
 
 def fill_holes(
     template: Template,
-) -> tuple[str | None, str, tuple[tuple[int, int, int], ...], tuple[int, ...]]:
+) -> tuple[str | None, str, tuple[tuple[int, int, int], ...], tuple[int, ...], tuple[int, ...]]:
     """Render a template as SQL; the reason it is dynamic, if any hole is not a value.
 
     Returns:
         (reason or None, the SQL with each value hole as `NULL`, the SQL's spans, the
         offsets in the SQL where a hole inside a quoted string was left out: that string's
-        text is only known at run time, `'{table}_id_seq'` rendered as `'_id_seq'`).
+        text is only known at run time, `'{table}_id_seq'` rendered as `'_id_seq'`, and the
+        offsets of the `NULL`s standing for value holes: each may be any number of values,
+        `VALUES ({placeholders})`).
 
     Example:
         >>> t = Template("SELECT a FROM t WHERE id = ", ((0, 1, 1),), (Hole(27, 1, 28, "${id}"),))
@@ -357,14 +359,17 @@ def fill_holes(
         >>> fill_holes(Template("SELECT a FROM t WHERE id IN ", ((0, 1, 1),),
         ...                     (Hole(28, 1, 29, "{ids}"),)))[:2]
         (None, 'SELECT a FROM t WHERE id IN (NULL)')
+        >>> fill_holes(Template("INSERT INTO t (a, b) VALUES ()", ((0, 1, 1),),
+        ...                     (Hole(29, 1, 30, "{marks}"),)))[1::3]
+        ('INSERT INTO t (a, b) VALUES (NULL)', (29,))
         >>> fill_holes(Template("SELECT setval('_id_seq', 1)", ((0, 1, 1),),
         ...                     (Hole(15, 1, 16, "{table}"),)))[1:4:2]
         ("SELECT setval('_id_seq', 1)", (15,))
     """
     if not template.holes:
-        return None, template.text, template.spans, ()
+        return None, template.text, template.spans, (), ()
     if _SENTINEL in template.text:
-        return "the statement is built at run time", template.text, template.spans, ()
+        return "the statement is built at run time", template.text, template.spans, (), ()
     kinds = _classify(template.text, [hole.offset for hole in template.holes],
                       [hole.clause for hole in template.holes])
     reason = None
@@ -382,6 +387,7 @@ def fill_holes(
     texts: list[str] = []
     spans: list[tuple[int, int, int]] = []
     in_strings: list[int] = []
+    values: list[int] = []
     length = 0
     previous = 0
     pieces: list[tuple[Hole | None, str | None]] = [*zip(template.holes, kinds), (None, None)]
@@ -398,10 +404,11 @@ def fill_holes(
         if piece is not None and kind not in ("string", "comment", "tail"):
             # A value hole becomes NULL, mapped to where the hole starts in the source.
             value = f"({_NULL})" if kind == _LIST else _NULL
+            values.append(length)
             spans.append((length, piece.line, piece.column))
             texts.append(value)
             length += len(value)
-    return reason, "".join(texts), tuple(spans), tuple(in_strings)
+    return reason, "".join(texts), tuple(spans), tuple(in_strings), tuple(values)
 
 
 def _slice_spans(

@@ -4332,10 +4332,10 @@ class _Reader:
         spans.append((len(text), *end))
         text += after
         holes = tuple(replace(h, offset=h.offset + shift) for h in body.holes)
-        reason, sql, filled, built = fill_holes(Template(text, tuple(spans), holes,
-                                                         body.problem))
+        reason, sql, filled, built, values = fill_holes(Template(text, tuple(spans), holes,
+                                                                 body.problem))
         return SqlFragment(self.path, sql, filled, origin="js", dynamic=reason,
-                           built_strings=built)
+                           built_strings=built, value_holes=values)
 
     def _static_string(self, node: Node) -> Node | None:
         """A string literal, or the one a `static readonly` field of a class declared in the
@@ -4760,9 +4760,9 @@ class _Reader:
             return None
         if formatted:
             template = _variables_as_holes(template)
-        reason, sql, spans, built = fill_holes(template)
+        reason, sql, spans, built, values = fill_holes(template)
         return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason,
-                           built_strings=built)
+                           built_strings=built, value_holes=values)
 
     def _knex_identifiers(self, template: Template, bindings: Node) -> Template:
         """The template of a `raw` call's text with each knex `??` the identifier knex's pg

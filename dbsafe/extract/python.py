@@ -3684,8 +3684,9 @@ class _Extractor:
             return []
         if head not in _STATEMENT_WORDS or head == "copy":
             return []
-        reason, sql, spans, built = fill_holes(template)
-        fragment = SqlFragment(self.path, sql, spans, origin="python", built_strings=built)
+        reason, sql, spans, built, values = fill_holes(template)
+        fragment = SqlFragment(self.path, sql, spans, origin="python", built_strings=built,
+                               value_holes=values)
         if reason is not None:
             return [SqlFragment(self.path, sql, spans, origin="python", dynamic=reason)]
         pieces = [fragment.sub(a, b) for a, b in statement_bounds(sql)]
