@@ -33,6 +33,14 @@ UNKNOWN_FUNCTION_CALL = RuleInfo(
     default_severity=Severity.ERROR,
     since="0.2.0",
 )
+COLUMN_VALUE_COUNT_MISMATCH = RuleInfo(
+    code="DBS315",
+    name="column-value-count-mismatch",
+    summary="An INSERT or a multi-column SET gives the columns it lists more or fewer values "
+            "than it names, which PostgreSQL refuses on every run (42601).",
+    default_severity=Severity.ERROR,
+    since="0.2.0",
+)
 # Reported by validate, from dbsafe itself (DBS0xx): not one of the resolver's `RULES`.
 MIGRATION_STATEMENT_FAILED = RuleInfo(
     code="DBS006",
@@ -43,7 +51,7 @@ MIGRATION_STATEMENT_FAILED = RuleInfo(
     since="0.2.0",
 )
 RULES: tuple[RuleInfo, ...] = (UNKNOWN_TABLE, UNKNOWN_COLUMN, DYNAMIC_SQL,
-                               UNKNOWN_FUNCTION_CALL)
+                               UNKNOWN_FUNCTION_CALL, COLUMN_VALUE_COUNT_MISMATCH)
 
 
 def identifier_at(sql: str, start: int, end: int) -> str:

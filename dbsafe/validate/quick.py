@@ -37,6 +37,9 @@ _PERCENT = re.compile(r"%(?:\(\w+\))?s")
 _NAMED = re.compile(r":[A-Za-z_]\w*")
 _BEFORE_ROWS = re.compile(r"(?<![\w$])values\s*\Z", re.IGNORECASE)
 _PREFIXES = frozenset("eEbBxXnN")  # E'...', B'...', X'...', N'...': not plain strings
+# The numbers of the parameters standing for the rows a driver writes (`VALUES %s`) start
+# here: a row of one of them has any number of values.
+_DRIVER_ROWS = 100_000
 
 # Shared with the resolver (which imports this module; the converse would load sqlglot).
 # Schemas whose contents are always there but not in snapshots: known, never checked.
@@ -246,16 +249,29 @@ class QuickCheck:
             column = _single(item, "ResTarget")
             if "indirection" in column or column["name"] not in names:
                 raise _Unsure
+        # As many values as the columns it lists, or at most as many as the table has:
+        # any other count is the resolver's to report (DBS315).
+        columns = len(body["cols"]) if body.get("cols") else None
         source = body.get("selectStmt")
         if source is not None:
             select = _single(source, "SelectStmt")
             if "valuesLists" in select:
                 _only(select, _VALUES_KEYS)
+                lengths = set()
                 for row in select["valuesLists"]:
-                    for value in _single(row, "List")["items"]:
+                    items = _single(row, "List")["items"]
+                    for value in items:
                         self._expression(value, [[]])  # a column there is an error
+                    if len(items) != 1 or items[0].get("ParamRef", {}).get(
+                            "number", 0) < _DRIVER_ROWS:
+                        lengths.add(len(items))
             else:
-                self._select(select, [])  # its own scope: the target is not visible in it
+                # its own scope: the target is not visible in it
+                lengths = {len(self._select(select, []))}
+            if len(lengths) > 1 or (lengths and (
+                    lengths != {columns} if columns is not None
+                    else max(lengths) > len(relation.columns))):
+                raise _Unsure
         conflict = body.get("onConflictClause")
         if conflict is not None:
             self._on_conflict(conflict, target)
@@ -493,9 +509,10 @@ def _numbered(sql: str) -> str | None:
             return None  # ?, \, [, --, /*, a dollar quote
         number += 1
         pieces.append(sql[last:at])
-        # `VALUES %s`: psycopg2 sends the tuple, or execute_values the rows, as `(1, 2), …`.
+        # `VALUES %s`: psycopg2 sends the tuple, or execute_values the rows, as `(1, 2), …`
+        # (numbered apart: its count of values is the driver's).
         row = mark == "%" and _BEFORE_ROWS.search(sql, max(last, at - 16), at) is not None
-        pieces.append(f"(${number})" if row else f"${number}")
+        pieces.append(f"(${_DRIVER_ROWS + number})" if row else f"${number}")
         last = pos = placeholder.end()
     if not pieces:
         return sql

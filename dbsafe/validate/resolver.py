@@ -33,6 +33,7 @@ import copy
 import difflib
 import functools
 import itertools
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,16 +44,17 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from dbsafe.core import first_line
-
-# The codes live in `codes` (importable without sqlglot, for the catalog); re-exported here.
-from dbsafe.validate.codes import DYNAMIC_SQL as DYNAMIC_SQL
-from dbsafe.validate.codes import RULES as RULES
 from dbsafe.validate.codes import (
+    COLUMN_VALUE_COUNT_MISMATCH,
     UNKNOWN_COLUMN,
     UNKNOWN_FUNCTION_CALL,
     UNKNOWN_TABLE,
     identifier_at,
 )
+
+# The codes live in `codes` (importable without sqlglot, for the catalog); re-exported here.
+from dbsafe.validate.codes import DYNAMIC_SQL as DYNAMIC_SQL
+from dbsafe.validate.codes import RULES as RULES
 from dbsafe.validate.quick import REGCLASS_FUNCTIONS, SYSTEM_SCHEMAS, checker_for
 from dbsafe.validate.row_callable import ROW_CALLABLE_BUILTINS
 from dbsafe.validate.syscatalog import (
@@ -87,13 +89,18 @@ class Problem:
     catalog_version: int | None = None
     # The relations (`schema.name`, or a CTE's or alias's name) an unknown column was looked
     # for in, when more than the one its subject names, or another (`excluded.notes`: the
-    # INSERT's target, whose columns EXCLUDED has).
+    # INSERT's target, whose columns EXCLUDED has); for a count of values (DBS315), the
+    # relation whose columns it counted (an INSERT without a column list).
     sources: tuple[str, ...] = ()
     # The SQLSTATEs PostgreSQL refuses the statement with when not its code's own (a CALL
-    # no procedure takes: 42809, 42883 or 42725, `_CALL_REFUSALS`).
+    # no procedure takes: 42809, 42883 or 42725, `_CALL_REFUSALS`; a count of values:
+    # 42601, `_COUNT_REFUSAL`).
     sqlstates: tuple[str, ...] = ()
 
 
+# What PostgreSQL refuses a list of columns given another number of values with
+# (syntax_error, raised by parse analysis: pglast's parser accepts the statement).
+_COUNT_REFUSAL = ("42601",)
 # What PostgreSQL refuses a CALL no procedure takes with: the function it picks is no
 # procedure (42809), none fits (42883), several do (42725).
 _CALL_REFUSALS = ("42809", "42883", "42725")
@@ -508,7 +515,9 @@ class Resolver:
         return resolution
 
     def _with_missing_calls(self, sql: str, resolution: Resolution) -> Resolution:
-        """`resolution` and the calls of functions the schema lacks (DBS314, `calls`)."""
+        """`resolution` and the calls of functions the schema lacks (DBS314, `calls`), then
+        the lists of columns given another number of values (DBS315), unless the statement
+        is another engine's."""
         from dbsafe.validate.calls import missing_calls, other_engine_call
 
         try:
@@ -517,7 +526,7 @@ class Resolver:
             log.debug("reading the calls of %r failed", sql, exc_info=True)
             return resolution
         if not calls:
-            return resolution
+            return self._with_count_mismatches(sql, resolution)
         # (a count no overload takes of a SQLite or MySQL built-in's name, `date_format(d,
         # '%Y')` beside a one-argument shim, is that engine's call too)
         other_engine = other_engine_call(
@@ -532,6 +541,30 @@ class Resolver:
             help=help_text,
             sqlstates=_CALL_REFUSALS if call.refusal and call.refusal.procedure else ())
             for call in calls for message, help_text in [call.described()])
+        return self._with_count_mismatches(
+            sql, replace(resolution, problems=resolution.problems + problems))
+
+    def _with_count_mismatches(self, sql: str, resolution: Resolution) -> Resolution:
+        """`resolution` and the lists of columns given another number of values (DBS315,
+        `counts`), read from PostgreSQL's parse of `sql`."""
+        from dbsafe.validate.confirm import parse_as_sent
+        from dbsafe.validate.counts import count_mismatches, has_counts
+
+        try:
+            parsed = parse_as_sent(sql)
+            if parsed.text is None or not has_counts(parsed.text):
+                return resolution
+            statements = [s.get("stmt", {}) for s in json.loads(parsed.text).get("stmts", [])]
+            found = count_mismatches(statements, sql, parsed.sent, self.snapshot, self.made)
+        except Exception:  # a pglast bug: the counts stay unchecked, the run goes on
+            log.debug("counting the values of %r failed", sql, exc_info=True)
+            return resolution
+        if not found:
+            return resolution
+        problems = tuple(Problem(
+            COLUMN_VALUE_COUNT_MISMATCH.code, m.message, m.subject, m.start, m.end,
+            help=m.help, sources=(m.counted,) if m.counted else (), sqlstates=_COUNT_REFUSAL)
+            for m in found)
         return replace(resolution, problems=resolution.problems + problems)
 
     def _relations_by_postgresql(self, sql: str, reason: str | None) -> Resolution | None:

@@ -43,6 +43,7 @@ from dbsafe.extract.files import (
 )
 from dbsafe.extract.holes import NAME_HOLE
 from dbsafe.validate.codes import (
+    COLUMN_VALUE_COUNT_MISMATCH,
     UNKNOWN_COLUMN,
     UNKNOWN_FUNCTION_CALL,
     UNKNOWN_TABLE,
@@ -566,7 +567,11 @@ _CHUNK = 32
 # 318: a Python statement sent before an upgrade to a named revision or version (alembic's
 #      `command.upgrade(cfg, "rev")`, swh's `swh_db_upgrade(conninfo, module, 7)`), the first
 #      migration call after it, is on an earlier schema: not validated (task 481).
-_CACHE_VERSION = 318
+# 319: a list of columns given another number of values (an INSERT's column list and its
+#      VALUES rows or SELECT, an INSERT without one and its table's columns, the rows of a
+#      VALUES, a multi-column SET and its row or sub-SELECT) is DBS315, 42601 (rodhaj's 8
+#      columns from 7 values: task 477)
+_CACHE_VERSION = 319
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -1015,6 +1020,9 @@ def _relations_of(finding: Finding,
     parts = (finding.subject or "").split(".")
     if finding.code in (UNKNOWN_TABLE.code, UNKNOWN_FUNCTION_CALL.code):
         return (parts[-1],)
+    if finding.code == COLUMN_VALUE_COUNT_MISMATCH.code:
+        # an INSERT without a column list: the relation whose columns were counted
+        return looked_in.get(finding.location, ()) if finding.location is not None else ()
     if finding.code != UNKNOWN_COLUMN.code:
         return ()
     named = (parts[-2],) if len(parts) >= 2 else ()
@@ -1517,12 +1525,17 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
     the database lacks once it made one so), or anything
     once the file set `search_path` or ran SQL dbsafe cannot read. A function (DBS314): one
     it created, one of a schema it created or of an extension it created that the schema
-    lacks."""
+    lacks. A count of values (DBS315): the relation an INSERT without a column list was
+    counted against."""
     if problem.code == UNKNOWN_FUNCTION_CALL.code:
         *schema, name = problem.subject.split(".")
         return (earlier.opaque or earlier.search_path or name in earlier.functions
                 or bool(set(schema) & earlier.schemas)
                 or bool(earlier.extensions - {e.name for e in snapshot.extensions} - {"plpgsql"}))
+    if problem.code == COLUMN_VALUE_COUNT_MISMATCH.code:
+        # the columns of a relation an INSERT without a column list was counted against
+        return bool(problem.sources) and (earlier.search_path or earlier.opaque or any(
+            subject.split(".")[-1] in earlier.relations for subject in problem.sources))
     if problem.code not in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code):
         return False
     if earlier.search_path or earlier.opaque:
@@ -1699,7 +1712,8 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     if on_path is not None and problems:
         # Confirmation prepares under the run's path, not this one: said, not reported.
         problems, resolution = _dropping(
-            problems, resolution, lambda p: p.code in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code),
+            problems, resolution, lambda p: p.code in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code)
+            or (p.code == COLUMN_VALUE_COUNT_MISMATCH.code and bool(p.sources)),
             lambda _: f"reads what the search path the code sets before it "
                       f"({', '.join(on_path.search_path)}) does not show; not confirmed")
     if fragment.checked_tables and problems:
@@ -1745,6 +1759,12 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             lambda p: f"calls `{p.subject}`, which PostgreSQL "
                       f"{' and '.join(map(str, sorted(_known_callables())))} lack, in code "
                       f"that sends it only to other versions")
+    if fragment.value_holes and problems:
+        # A value the code puts in at run time (`VALUES ({placeholders})`, read as one NULL)
+        # may be any number of values: the counts of the statement are unknown.
+        problems, resolution = _dropping(
+            problems, resolution, lambda p: p.code == COLUMN_VALUE_COUNT_MISMATCH.code,
+            lambda _: "counts values among which some are put in at run time")
     if fragment.built_strings and problems:
         # A name read from a string the code completes at run time (`'{table}_id_seq'`
         # read as `'_id_seq'`) is not the name PostgreSQL gets.
