@@ -954,10 +954,19 @@ def _holds_yoyo_steps(folder: Path) -> bool:
                                    for p in folder.glob("*.py"))
 
 
+# Folders of SQL an application's own tooling writes for its tables, which say the folder
+# holding them is an application with a database of its own beside the schema's, though
+# dbsafe never takes them for the schema: better-auth's CLI (`npx @better-auth/cli generate`
+# with its built-in Kysely adapter) writes `better-auth_migrations/<timestamp>.sql`
+# (autumn's `apps/sdk-test`, whose pool is `PACKAGES_DB_URL`'s, reads its `session."userId"`).
+_OWN_TABLES_FOLDERS = ("better-auth_migrations",)
+
+
 class OtherApplications:
     """Tells the source files of another application than the one the schema's migrations
     belong to: files in a folder that keeps migrations of its own (one of
-    `SQL_MIGRATION_FOLDERS` holding `.sql` files, an `alembic.ini`), the nearest such folder
+    `SQL_MIGRATION_FOLDERS` or `_OWN_TABLES_FOLDERS` holding `.sql` files, an
+    `alembic.ini`), the nearest such folder
     above them (up to the project root) holding not the schema's. Dittofeed's
     `examples/supabase/` app reads the `profiles` table of its own
     `examples/supabase/supabase/migrations`, which the schema of `packages/backend-lib/
@@ -1002,7 +1011,7 @@ class OtherApplications:
         if "alembic.ini" in names and os.path.isfile(os.path.join(folder, "alembic.ini")):
             return True
         return any(name.partition("/")[0] in names and _holds_sql(Path(folder or ".", name))
-                   for name in SQL_MIGRATION_FOLDERS)
+                   for name in (*SQL_MIGRATION_FOLDERS, *_OWN_TABLES_FOLDERS))
 
 
 def require_migrations(settings: Settings, *, schema_source: bool = True) -> None:

@@ -242,7 +242,9 @@ _OTHER_ENGINES = {
     **dict.fromkeys(("mssql", "tedious"), "SQL Server"),
     **dict.fromkeys(("oracledb",), "Oracle"),
     **dict.fromkeys(("@clickhouse/client", "@clickhouse/client-web"), "ClickHouse"),
-    **dict.fromkeys(("duckdb", "@duckdb/node-api", "@duckdb/duckdb-wasm"), "DuckDB"),
+    **dict.fromkeys(("duckdb", "@duckdb/node-api", "@duckdb/duckdb-wasm", "duckdb-async",
+                     # drizzle on DuckDB (MotherDuck): its `db.execute(sql`...`)`
+                     "@duckdbfan/drizzle-duckdb", "@motherduck/wasm-client"), "DuckDB"),
     **dict.fromkeys(("snowflake-sdk",), "Snowflake"),
     **dict.fromkeys(("@google-cloud/bigquery",), "BigQuery"),
     # No database, but `conn.query('SELECT Name FROM Organization')` reads as SQL: SOQL.
@@ -260,10 +262,15 @@ _OTHER_ENGINES["drizzle-orm/d1"] = _D1
 # (`@/library/powersync/system`, `../powersync.service`) reads the device's SQLite, as its demos'
 # screens and background tasks send `system.powersync.execute('INSERT INTO lists ...')`;
 # ClickHouse's (`../src/clickhouse/client`, `@/lib/clickhouse`) is the warehouse OpenPanel's
-# scripts query beside its Prisma schema (`ch.query({ query: 'SELECT count() FROM events' })`).
+# scripts query beside its Prisma schema (`ch.query({ query: 'SELECT count() FROM events' })`);
+# a word of the path in camelCase counts for DuckDB's (`initMotherDuck`).
 _ENGINE_MODULES = (
     (re.compile(r"(?:^|[/._-])powersync(?:[/._-]|$)", re.IGNORECASE), "SQLite"),
     (re.compile(r"(?:^|[/._-])clickhouse(?:[/._-]|$)", re.IGNORECASE), "ClickHouse"),
+    # DuckDB's or MotherDuck's (`../motherduck/client`, `./initMotherDuck.js`: autumn's cache
+    # refresh sends `SELECT COUNT(*) FROM main.ce_balances` to the MotherDuck client one makes)
+    (re.compile(r"(?:(?:^|[/._-])(?:[Dd]uck[Dd][Bb]|[Mm]other[Dd]uck)"
+                r"|(?<=[a-z0-9])(?:Duck[Dd][Bb]|Mother[Dd]uck))(?=[/._-]|$|[A-Z])"), "DuckDB"),
 )
 # pgtyped's runtime, whose `sql` tag takes parameters of its own (`_PGTYPED_PARAMETER`)
 _PGTYPED_PACKAGES = frozenset({"@pgtyped/runtime", "@pgtyped/query"})
@@ -4738,7 +4745,8 @@ class _Reader:
         when PostgreSQL's parser reads it (`reads_as_sent_statement`)."""
         self.taken.add(literal.start_byte)
         if literal.type == "template_string" and (
-                self._in_sql_hole(literal) or self._composed_by_callee(literal)):
+                self._in_sql_hole(literal) or self._composed_by_callee(literal)
+                or self._returned_into_hole(literal)):
             return None
         template = self._template(literal, constants=True)
         if pgtyped:
@@ -4959,6 +4967,68 @@ class _Reader:
                    and self._in_sql_hole(ref)
                    and (scope := self._binding_scope(ref)) is not None and scope[0] == function.id
                    for ref in self.references.get(name, ()))
+
+    def _returned_into_hole(self, template: Node) -> bool:
+        """Whether a SQL tag's template is what a function of the file returns, and every
+        call of that function is inside a `${...}` of a SQL template: a piece of those
+        queries, as one written in the hole is (`_in_sql_hole`). Autumn's
+        `const pageClause = (cursor) => sql`SELECT t.internal_customer_id, t.total FROM
+        totals t ...`` is written only as `WITH totals AS (...) ${pageClause(cursor)}`:
+        read alone, `totals` was a missing table (PostgreSQL prepares the whole). A function
+        exported, bound more than once, read other than by a call (`module.exports = {
+        pageClause }`, `run(pageClause)`) or called once outside a hole (`db.execute(
+        pageClause())` sends it whole) leaves it read.
+
+        >>> r = sql_in_javascript("import { sql } from 'drizzle-orm'\\n"
+        ...     "const tail = () => sql`SELECT id FROM c`\\n"
+        ...     "db.execute(sql`WITH c AS (SELECT 1 AS id) ${tail()}`)", "a.ts")
+        >>> [f.sql for f in r.fragments]
+        ['WITH c AS (SELECT 1 AS id) NULL']
+        """
+        node = template.parent  # the tag's call
+        if node is None or node.type != "call_expression" or not self.functions:
+            return False
+        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
+            node = node.parent
+        holder = node.parent
+        if holder is not None and holder.type == "return_statement":
+            function = _function_of(holder)
+        elif holder is not None and holder.type == "arrow_function" and (
+                holder.child_by_field_name("body") == node):
+            function = holder
+        else:
+            return False
+        if function is None:
+            return False
+        declaration = function.parent if function.type != "function_declaration" else function
+        if declaration is None or declaration.type not in (
+                "variable_declarator", "function_declaration"):
+            return False
+        name = declaration.child_by_field_name("name")
+        bound = self._declared(name, self.functions) if name is not None and (
+            name.type == "identifier") else None
+        if name is None or bound is None or bound.id != function.id:
+            return False
+        around = declaration.parent
+        while around is not None and around.type in ("lexical_declaration",
+                                                     "variable_declaration"):
+            around = around.parent
+        if around is not None and around.type == "export_statement":
+            return False
+        home = self._binding_scope(name)
+        calls = 0
+        for ref in self.references.get(self.text(name), ()):
+            if ref.id == name.id:
+                continue
+            scope = self._binding_scope(ref)
+            if scope is None or home is None or scope[0] != home[0]:
+                continue  # another binding of the name
+            call = ref.parent
+            if call is None or call.type != "call_expression" or (
+                    call.child_by_field_name("function") != ref) or not self._in_sql_hole(ref):
+                return False
+            calls += 1
+        return calls > 0
 
     def _sql_template(self, template: Node) -> bool:
         """Whether a template literal is a SQL tag's (`sql`...``, `sql<T>`...``)."""

@@ -571,7 +571,12 @@ _CHUNK = 32
 #      VALUES rows or SELECT, an INSERT without one and its table's columns, the rows of a
 #      VALUES, a multi-column SET and its row or sub-SELECT) is DBS315, 42601 (rodhaj's 8
 #      columns from 7 values: task 477)
-_CACHE_VERSION = 319
+# 320: a JS/TS SQL template a function of the file returns, called only inside `${...}` of
+#      SQL templates, is a piece of those queries, not read alone; project files named for
+#      DuckDB or MotherDuck (`./initMotherDuck.js`) and `@duckdbfan/drizzle-duckdb` say a
+#      module's SQL is DuckDB's; a folder keeping better-auth's generated
+#      `better-auth_migrations/` SQL is another application (task 480; 318 is task 481's)
+_CACHE_VERSION = 320
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

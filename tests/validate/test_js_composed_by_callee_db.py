@@ -82,3 +82,50 @@ def test_a_template_the_callee_composes_is_not_a_statement(database_url: str,
         ("DBS301", 28, "public.claimed"),
         ("DBS301", 29, "public.ExternalTransactions"),
     ]
+
+
+# autumn (useautumn/autumn, `server/experiments/explainSortByPrice.ts`): `pageClause` returns
+# the `SELECT ... FROM totals t` that three queries end their `WITH totals AS (...)` with,
+# written only as `${pageClause(cursor)}`: read alone, a false DBS301 `totals`. A function
+# called once outside a hole, exported, or handed on, may send it whole: still read.
+_RETURNED = """\
+import { sql } from "drizzle-orm";
+
+const pageClause = (cursor) => sql`
+  SELECT t.id FROM totals t ${cursor ? sql`WHERE t.id < ${cursor}` : sql``}`;
+
+function tail() {
+  return sql`SELECT t.id FROM totals t`;
+}
+
+export const run = (db, cursor) => Promise.all([
+  db.execute(sql`WITH totals AS (SELECT id FROM "ExternalTransaction") ${pageClause(cursor)}`),
+  db.execute(sql`WITH totals AS (SELECT id FROM "ExternalTransaction") ${tail()}`),
+  db.execute(sent()),
+  db.execute(sql`WITH totals AS (SELECT 1 AS id) ${twice()}`),
+  register(handed),
+]);
+
+const sent = () => sql`SELECT id FROM totals_missing`;
+const twice = () => sql`SELECT id FROM twice_missing`;
+db.execute(twice());
+const handed = () => sql`SELECT id FROM handed_missing`;
+export const exported = () => sql`SELECT id FROM exported_missing`;
+"""
+
+
+def test_a_template_a_function_returns_into_holes_only_is_not_a_statement(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _DDL, "explain.ts", _RETURNED)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # what drizzle sends for the first query: it prepares
+        conn.execute('PREPARE whole AS WITH totals AS (SELECT id FROM "ExternalTransaction") '
+                     'SELECT t.id FROM totals t WHERE t.id < $1')
+    found = sorted((f.code, f.location.line, f.subject) for f in report.findings
+                   if f.location is not None and f.code != "DBS304")
+    assert found == [
+        ("DBS301", 18, "public.totals_missing"),
+        ("DBS301", 19, "public.twice_missing"),
+        ("DBS301", 21, "public.handed_missing"),
+        ("DBS301", 22, "public.exported_missing"),
+    ]

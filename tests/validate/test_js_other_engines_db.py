@@ -244,6 +244,28 @@ export async function databases(db, client: string) {
 }
 """
 
+# autumn (useautumn/autumn) caches balances in MotherDuck: its refresh job sends drizzle's `sql`
+# to the DuckDB client a file of the project makes (`./initMotherDuck.js`, which loads
+# `@duckdbfan/drizzle-duckdb`), reading DuckDB's `main` schema: 4 false DBS301 ("no schema
+# `main`") on the application's PostgreSQL.
+_MOTHERDUCK_JOB = """\
+import { sql } from "drizzle-orm";
+import { withMotherDuckRw } from "./initMotherDuck.js";
+
+export const refresh = () => withMotherDuckRw({
+  run: async (db) => {
+    return db.execute(sql`SELECT COUNT(*) AS n FROM main.ce_balances`);
+  },
+});
+"""
+
+_DRIZZLE_DUCKDB = """\
+import { drizzle } from "@duckdbfan/drizzle-duckdb";
+import { sql } from "drizzle-orm";
+
+export const count = (db) => db.execute(sql`SELECT COUNT(*) FROM main.ce_balance_totals`);
+"""
+
 # The `else` beside a MySQL branch is PostgreSQL's: checked (`nick` is MySQL's, skipped).
 _ELSE_BESIDE_MYSQL = """\
 export async function recent(db, id: string) {
@@ -267,6 +289,8 @@ export async function recent(db, id: string) {
     ("index.ts", _DENO_MYSQL, {5: "sent to MySQL, not PostgreSQL"}),
     ("cache.ts", _DENO_SQLITE, {4: "sent to SQLite, not PostgreSQL"}),
     ("cloudflare.ts", _D1, {4: "sent to Cloudflare D1 (SQLite), not PostgreSQL"}),
+    ("refreshCeBalancesCache.ts", _MOTHERDUCK_JOB, {6: "sent to DuckDB, not PostgreSQL"}),
+    ("balances.ts", _DRIZZLE_DUCKDB, {4: "sent to DuckDB, not PostgreSQL"}),
     ("handleCreateWorkspace.ts", _MYSQL_BRANCH, {
         3: 'sent to MySQL, not PostgreSQL (`process.env.DATABASE_URL?.startsWith("mysql://")`)',
         10: 'sent to SQLite, not PostgreSQL (`dialect === "sqlite"`)',

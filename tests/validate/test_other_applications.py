@@ -93,3 +93,32 @@ def test_migrations_named_outside_the_project_are_its_roots_though_the_root_keep
     skipped = {s.location.path: s.reason for s in report.skipped}
     assert "the code of examples/other, which keeps migrations of its own" in \
         skipped["examples/other/p.py"]
+
+
+def test_an_app_with_better_auths_generated_sql_is_another_application(tmp_path: Path) -> None:
+    # autumn's `apps/sdk-test`: a Next.js app whose Kysely pool is another database's
+    # (`PACKAGES_DB_URL`), its tables made by the SQL better-auth's CLI generated into
+    # `better-auth_migrations/`. Checked against `shared/drizzle`, its
+    # `DELETE FROM session WHERE "userId" = $1` was a false DBS302 (the drizzle `session`
+    # has `user_id`); PostgreSQL prepares it on the app's own tables.
+    drizzle = tmp_path / "shared" / "drizzle"
+    _write(drizzle / "0000_init.sql", "CREATE TABLE session (id text, user_id text);\n")
+    _write(drizzle / "meta" / "_journal.json", "{}\n")
+    app = tmp_path / "apps" / "sdk-test"
+    _write(app / "better-auth_migrations" / "2026-02-18T10-58-59.981Z.sql",
+           'create table "session" ("id" text not null primary key, "userId" text not null);\n')
+    _write(app / "app" / "route.ts",
+           "import { sql } from 'kysely'\n"
+           "export const d = (id, db) => sql`DELETE FROM session WHERE \"userId\" = ${id}`"
+           ".execute(db)\n")
+    _write(tmp_path / "server" / "q.ts",
+           "export const q = sql`SELECT \"userId\" FROM session`;\n")
+    _write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path])
+
+    # The schema's own application is still checked against it.
+    assert [(f.code, f.location.path) for f in report.findings] == [("DBS302", "server/q.ts")]
+    skipped = {s.location.path: s.reason for s in report.skipped}
+    assert "the code of apps/sdk-test, which keeps migrations of its own" in \
+        skipped["apps/sdk-test/app/route.ts"]
