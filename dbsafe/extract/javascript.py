@@ -85,7 +85,10 @@ SQL_TAGS = frozenset({"sql", "SQL", "$queryRaw", "$executeRaw", "queryObject", "
 SQL_CALLS = frozenset(
     {"query", "execute", "raw", "unsafe", "$queryRawUnsafe", "$executeRawUnsafe", "prepare",
      "none", "one", "oneOrNone", "many", "manyOrNone", "any", "result", "multi",
-     "multiResult", "queryObject", "queryArray"}
+     "multiResult", "queryObject", "queryArray",
+     # Sails' (Waterline's) `sails.sendNativeQuery(sql, values)`, `datastore.sendNativeQuery`
+     # (Planka's models send their locking and counting statements so)
+     "sendNativeQuery"}
 )
 # The calls a project's own wrapper may send its parameter through as the statement
 # (`js_wrappers`): knex's `raw` aside, whose bindings after the text say what it is.

@@ -575,7 +575,8 @@ _CHUNK = 32
 #      SQL templates, is a piece of those queries, not read alone; project files named for
 #      DuckDB or MotherDuck (`./initMotherDuck.js`) and `@duckdbfan/drizzle-duckdb` say a
 #      module's SQL is DuckDB's; a folder keeping better-auth's generated
-#      `better-auth_migrations/` SQL is another application (task 480; 318 is task 481's)
+#      `better-auth_migrations/` SQL is another application; Sails' `sendNativeQuery` sends
+#      SQL (task 480, 319 in its clone; 318 is task 481's, 319 task 477's)
 _CACHE_VERSION = 320
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
