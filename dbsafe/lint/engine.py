@@ -2836,6 +2836,7 @@ def parse_migration(migration: Migration) -> list[Statement]:
         previous = raw
         statement.origin = origin
         if statement.transaction == "begin":
+            statement.nested = in_transaction
             in_transaction = True
             statement.in_transaction = True
         elif statement.transaction in _ENDS:

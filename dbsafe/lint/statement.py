@@ -243,6 +243,10 @@ class Statement:
     transaction: str | None = None  # "begin" | "commit" | "rollback" | "savepoint" | ...
     # `COMMIT AND CHAIN`, `ROLLBACK AND CHAIN`: ends its transaction and opens the next one
     chain: bool = False
+    # A BEGIN run while a transaction block is already open (a file's own BEGIN inside the
+    # transaction its runner wraps it in): PostgreSQL's WARNING 25001, and nothing changes:
+    # the locks taken before it stay held. Set by the lint engine, which follows the blocks.
+    nested: bool = False
     locks: tuple[Any, ...] | None = None  # cache for dbsafe.lint.locks.locks_for
     # The foreign keys of the tables an ALTER TABLE or DROP TABLE works on, as they stand
     # before it: dropping one locks the table it references. Filled by the lint engine

@@ -70,7 +70,7 @@ def statements_with_timeouts(ctx: LintContext) -> Iterator[tuple[Statement, dict
     for statement in ctx.statements:
         if statement.deferred:
             continue
-        if statement.transaction == "begin":
+        if statement.transaction == "begin" and not statement.nested:
             at_begin, savepoints = dict(session), []
         if statement.transaction in _ENDS:
             if statement.transaction == "rollback" and statement.in_transaction:

@@ -110,8 +110,9 @@ def _denied(statement: Statement, table: str, modes: Collection[str]) -> bool:
 
 
 def _ends_transaction(statement: Statement) -> bool:
-    return statement.transaction == "begin" or not statement.in_transaction or \
-        statement.transaction in _ENDS
+    # (a BEGIN inside an open block is a no-op: what the block locked stays locked)
+    return (statement.transaction == "begin" and not statement.nested) or \
+        not statement.in_transaction or statement.transaction in _ENDS
 
 
 def _gone_at_commit(statements: list[Statement]) -> dict[int, dict[str, list[str]]]:
@@ -182,7 +183,8 @@ def back_in_transaction(earlier: Sequence[Statement]) -> Iterator[tuple[int, Sta
     end); savepoints stay inside it."""
     for i in range(len(earlier) - 1, -1, -1):
         s = earlier[i]
-        if s.transaction is not None and s.transaction not in ("savepoint", "release"):
+        if s.transaction is not None and s.transaction not in ("savepoint", "release") \
+                and not s.nested:
             return
         yield i, s
 

@@ -435,3 +435,60 @@ def test_the_tables_below_are_read_from_the_database_with_database_url(
         predicted = {row.relation.rsplit(".", 1)[-1]: row.mode
                      for row in commands.lock_report(settings, [path]) if row.relation}
         assert predicted == _granted(conninfo, sql, tables_only=True)
+
+
+NESTED_BEGIN = ("ALTER TABLE orders ADD COLUMN archived boolean;\n"
+                "BEGIN;\n"
+                "UPDATE customers SET id = id + 0;\n"
+                "COMMIT;\n")
+
+
+def test_a_begin_inside_the_runners_transaction_keeps_its_locks_where_lint_says(
+        conninfo: str) -> None:
+    """Kinto's storage migration 017_018 (each file run in one transaction) adds a column,
+    then opens `BEGIN WORK` of its own: a no-op inside the runner's transaction (WARNING
+    25001), so the ACCESS EXCLUSIVE lock the ALTER took is still held by the statements
+    after it. DBS114 and DBS125 started afresh at any BEGIN and let the UPDATE pass."""
+    from dbsafe.extract.sqlfile import split_sql
+    from dbsafe.lint import lint_sql
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(SETUP)
+    with psycopg.connect(conninfo, autocommit=True) as runner, \
+            psycopg.connect(conninfo, autocommit=True) as observer:
+        runner.execute("BEGIN")
+        held = []
+        for fragment in split_sql(NESTED_BEGIN, "017_018.sql")[:3]:
+            runner.execute(fragment.sql)
+            held.append(observer.execute(
+                "SELECT l.mode FROM pg_locks l WHERE l.pid = %s AND l.granted "
+                "AND l.relation = 'orders'::regclass AND l.mode = 'AccessExclusiveLock'",
+                (runner.info.backend_pid,)).fetchall() != [])
+        runner.execute("ROLLBACK")
+    assert held == [True, True, True]  # through the BEGIN and the UPDATE after it
+    flagged = [(f.code, f.location.line) for f in lint_sql(NESTED_BEGIN, in_transaction=True)
+               if f.code == "DBS114" and f.location is not None]
+    assert flagged == [("DBS114", 3)]
+
+
+def test_a_rollback_after_a_nested_begin_undoes_the_runners_timeouts_where_lint_says(
+        conninfo: str) -> None:
+    """A `ROLLBACK` after a BEGIN nested in the runner's transaction rolls the runner's back,
+    and the `SET`s made in it with it: the ALTER after it waits for its lock with no
+    timeout. Lint took the timeouts as they stood at the nested BEGIN."""
+    from dbsafe.extract.sqlfile import split_sql
+    from dbsafe.lint import lint_sql
+
+    change = ("SET lock_timeout = '5s';\nSET statement_timeout = '1min';\nBEGIN;\nROLLBACK;\n"
+              "ALTER TABLE orders ADD COLUMN archived boolean;\n")
+    with psycopg.connect(conninfo, autocommit=True) as runner:
+        runner.execute(SETUP)
+        runner.execute("BEGIN")
+        for fragment in split_sql(change, "x.sql")[:4]:
+            runner.execute(fragment.sql)
+        after = runner.execute("SELECT current_setting('lock_timeout'), "
+                               "current_setting('statement_timeout')").fetchone()
+    assert after == ("0", "0")
+    flagged = [f.location.line for f in lint_sql(change, in_transaction=True)
+               if f.code == "DBS115" and f.location is not None]
+    assert flagged == [5]

@@ -39,7 +39,10 @@ move backfills and index builds to other revisions.
   `alembic_version` bookkeeping.
 * Reads of PostgreSQL's catalogs (`information_schema.columns`, `pg_indexes`): they take
   ACCESS SHARE locks no DDL conflicts with, and are quick.
-* Statements outside a transaction block (each commits on its own).
+* Statements outside a transaction block (each commits on its own). A `BEGIN` inside one
+  (a file's own, in the transaction its runner wraps it in) opens nothing: PostgreSQL's
+  WARNING 25001, and what the transaction locked before it stays locked after it
+  (Kinto's storage migration 017_018, checked with `pg_locks`), so it is no end.
 * A table the transaction drops and makes no table of that name again: whoever waits for
   it gets "relation does not exist" (42P01) at COMMIT, however soon that comes; DBS201 is
   the finding about them. The tables its foreign keys reference stay locked (dropping a key

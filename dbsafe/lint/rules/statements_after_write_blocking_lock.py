@@ -42,7 +42,7 @@ op.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
   of it), `CREATE TABLE` (unless its foreign key references an existing table: it waits
   for that table's writers), transaction control, `SET`, `COMMENT`, `GRANT`, and alembic's
   `alembic_version`, reads of PostgreSQL's catalogs (`information_schema`, `pg_catalog`);
-  statements outside a transaction block.
+  statements outside a transaction block (a `BEGIN` nested in one ends nothing: as DBS114).
 * A statement during which PostgreSQL showed no such lock on the table, when the revisions
   ran on a throwaway server (`pg_locks`).
 * A table the transaction drops and makes no table of that name again (as DBS114).
