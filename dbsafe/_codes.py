@@ -157,6 +157,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'A statement calls a function, aggregate or procedure the schema does not have.'),
     ('DBS315', 'column-value-count-mismatch', 'error', '0.2.0',
      'An INSERT or a multi-column SET gives the columns it lists more or fewer values than it names, which PostgreSQL refuses on every run (42601).'),
+    ('DBS316', 'unknown-type', 'error', '0.2.0',
+     'A statement casts to a type the schema does not have.'),
     ('DBS401', 'object-missing', 'warning', '0.1.0',
      'An object of the target schema is missing from the source.'),
     ('DBS402', 'unexpected-object', 'warning', '0.1.0',

@@ -52,13 +52,19 @@ def documentation() -> dict[str, tuple[RuleInfo, str]]:
     """The validate codes with Markdown docs of their own (the others are documented by
     docs/validate.md), keyed by code, for `--explain` and docs/rules/."""
     from dbsafe.validate.calls import UNKNOWN_FUNCTION_CALL_DOC
-    from dbsafe.validate.codes import COLUMN_VALUE_COUNT_MISMATCH, UNKNOWN_FUNCTION_CALL
+    from dbsafe.validate.casts import UNKNOWN_TYPE_DOC
+    from dbsafe.validate.codes import (
+        COLUMN_VALUE_COUNT_MISMATCH,
+        UNKNOWN_FUNCTION_CALL,
+        UNKNOWN_TYPE,
+    )
     from dbsafe.validate.counts import COUNT_MISMATCH_DOC
     from dbsafe.validate.postgrest import DROPPED_FILTER_CAST, DROPPED_FILTER_CAST_DOC
 
     return {DROPPED_FILTER_CAST.code: (DROPPED_FILTER_CAST, DROPPED_FILTER_CAST_DOC),
             UNKNOWN_FUNCTION_CALL.code: (UNKNOWN_FUNCTION_CALL, UNKNOWN_FUNCTION_CALL_DOC),
-            COLUMN_VALUE_COUNT_MISMATCH.code: (COLUMN_VALUE_COUNT_MISMATCH, COUNT_MISMATCH_DOC)}
+            COLUMN_VALUE_COUNT_MISMATCH.code: (COLUMN_VALUE_COUNT_MISMATCH, COUNT_MISMATCH_DOC),
+            UNKNOWN_TYPE.code: (UNKNOWN_TYPE, UNKNOWN_TYPE_DOC)}
 
 
 __all__ = [

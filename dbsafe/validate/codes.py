@@ -41,6 +41,13 @@ COLUMN_VALUE_COUNT_MISMATCH = RuleInfo(
     default_severity=Severity.ERROR,
     since="0.2.0",
 )
+UNKNOWN_TYPE = RuleInfo(
+    code="DBS316",
+    name="unknown-type",
+    summary="A statement casts to a type the schema does not have.",
+    default_severity=Severity.ERROR,
+    since="0.2.0",
+)
 # Reported by validate, from dbsafe itself (DBS0xx): not one of the resolver's `RULES`.
 MIGRATION_STATEMENT_FAILED = RuleInfo(
     code="DBS006",
@@ -51,7 +58,8 @@ MIGRATION_STATEMENT_FAILED = RuleInfo(
     since="0.2.0",
 )
 RULES: tuple[RuleInfo, ...] = (UNKNOWN_TABLE, UNKNOWN_COLUMN, DYNAMIC_SQL,
-                               UNKNOWN_FUNCTION_CALL, COLUMN_VALUE_COUNT_MISMATCH)
+                               UNKNOWN_FUNCTION_CALL, COLUMN_VALUE_COUNT_MISMATCH,
+                               UNKNOWN_TYPE)
 
 
 def identifier_at(sql: str, start: int, end: int) -> str:

@@ -59,11 +59,14 @@ class FileDdl:
     # at run time), those names, the piece a `NAME_HOLE`: what other modules read of a name
     # that fits one may be it (`dbsafe.validate.scan._made_elsewhere`)
     patterns: frozenset[str] = frozenset()
+    # types and domains created or renamed to (unqualified names; a relation's row type is
+    # its name, in `relations`)
+    types: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.relations or self.schemas or self.search_path or self.extensions
                     or self.roles or self.opaque or self.unnamed or self.unnamed_schema
-                    or self.functions)
+                    or self.functions or self.types)
 
     def after(self, sql: str, *, unreadable_is_opaque: bool = False) -> FileDdl:
         """These changes, and those `sql` makes.
@@ -167,9 +170,10 @@ class FileDdl:
             return self._with(opaque=True, relations=self.relations | made)
         relations, schemas, search_path = set(self.relations), set(self.schemas), self.search_path
         extensions, roles = set(self.extensions), set(self.roles)
-        functions = set(self.functions)
+        functions, types = set(self.functions), set(self.types)
         for raw in statements:
             node = raw.stmt
+            types.update(made_types(node))
             named: list[ast.RangeVar | None] = []
             if isinstance(node, ast.AlterTableStmt) and node.relation is not None and \
                     NAME_HOLE in (node.relation.relname or ""):
@@ -215,7 +219,8 @@ class FileDdl:
             relations.update(_implied_sequences(node))
         return self._with(relations=frozenset(relations), schemas=frozenset(schemas),
                           search_path=search_path, extensions=frozenset(extensions),
-                          roles=frozenset(roles), functions=frozenset(functions))
+                          roles=frozenset(roles), functions=frozenset(functions),
+                          types=frozenset(types))
 
     def _after_do(self, sql: str) -> FileDdl:
         """These changes, and those the statements of a `DO` block make: its SQL as any
@@ -445,6 +450,61 @@ def _set_config(call: dict[str, object]) -> tuple[str, str | None] | None:
         return ("search_path", None)
     value = strings[1]
     return (strings[0].lower(), "" if value is not None and value.lower() == "none" else value)
+
+
+def made_types(node: object) -> set[str]:
+    """The unqualified names of the types (enums, composite, range, base and shell types,
+    domains) the statement `node` (pglast's) creates or renames one to.
+
+    >>> from pglast import parse_sql
+    >>> sorted(n for sql in ("CREATE TYPE e AS ENUM ('a')", "CREATE DOMAIN s.d AS int",
+    ...     "CREATE TYPE c AS (a int)", "CREATE TYPE r AS RANGE (subtype = int4)",
+    ...     "CREATE TYPE sh", "ALTER TYPE e RENAME TO e2", "CREATE TABLE t (a e)")
+    ...     for n in made_types(parse_sql(sql)[0].stmt))
+    ['c', 'd', 'e', 'e2', 'r', 'sh']
+    """
+    from pglast import ast
+    from pglast.enums import ObjectType
+
+    names: list[object] = []
+    if isinstance(node, ast.CreateEnumStmt | ast.CreateRangeStmt):
+        names = list(node.typeName or ())
+    elif isinstance(node, ast.CreateDomainStmt):
+        names = list(node.domainname or ())
+    elif isinstance(node, ast.DefineStmt) and node.kind == ObjectType.OBJECT_TYPE:
+        names = list(node.defnames or ())
+    elif isinstance(node, ast.CompositeTypeStmt) and node.typevar is not None:
+        return {node.typevar.relname} if node.typevar.relname else set()
+    elif isinstance(node, ast.RenameStmt) and node.newname and node.renameType in (
+            ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN):
+        return {node.newname}
+    last = names[-1] if names else None
+    return {last.sval} if isinstance(last, ast.String) and last.sval else set()
+
+
+def named_types(node: object) -> set[str]:
+    """The unqualified names of every type the statement `node` (pglast's) names (a
+    column's, a cast's, a function's argument's) or makes (`made_types`).
+
+    >>> from pglast import parse_sql
+    >>> sorted(named_types(parse_sql("CREATE TABLE x (v vector(3), w s.tag[])")[0].stmt))
+    ['tag', 'vector']
+    """
+    from pglast import ast
+
+    found = made_types(node)
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple | list):
+            stack.extend(item)
+        elif isinstance(item, ast.Node):
+            if isinstance(item, ast.TypeName) and item.names:
+                last = item.names[-1]
+                if isinstance(last, ast.String) and last.sval:
+                    found.add(last.sval)
+            stack.extend(getattr(item, attribute) for attribute in item)
+    return found
 
 
 @functools.cache

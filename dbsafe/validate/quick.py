@@ -128,6 +128,13 @@ class QuickCheck:
         return callables.missing(name, schema, len(call.get("args", ()))) or \
             callables.function_refusal(name, schema, call) is not None
 
+    def _missing_type(self, type_name: dict[str, Any]) -> bool:
+        from dbsafe.validate.casts import type_parts, types_of
+
+        parts = type_parts(type_name)
+        return parts is not None and types_of(self.snapshot).missing(
+            parts[-1], parts[0] if len(parts) == 2 else None)
+
     def clean(self, sql: str) -> bool:
         """Whether `sql` is one plain statement whose every table and column is known."""
         text = _numbered(sql)
@@ -390,6 +397,8 @@ class QuickCheck:
             # `'name'::regclass` looks a relation up by a string: the resolver checks it.
             if _single(body["typeName"]["names"][-1], "String")["sval"].startswith("reg"):
                 raise _Unsure
+            if self._missing_type(body["typeName"]):
+                raise _Unsure  # a type the schema lacks: the resolver reports it
             self._expression(body["arg"], scopes)
         elif kind == "FuncCall":
             _only(body, _FUNC_CALL_KEYS)  # no OVER (window functions)

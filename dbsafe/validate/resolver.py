@@ -49,6 +49,7 @@ from dbsafe.validate.codes import (
     UNKNOWN_COLUMN,
     UNKNOWN_FUNCTION_CALL,
     UNKNOWN_TABLE,
+    UNKNOWN_TYPE,
     identifier_at,
 )
 
@@ -104,6 +105,8 @@ _COUNT_REFUSAL = ("42601",)
 # What PostgreSQL refuses a CALL no procedure takes with: the function it picks is no
 # procedure (42809), none fits (42883), several do (42725).
 _CALL_REFUSALS = ("42809", "42883", "42725")
+# What PostgreSQL refuses a cast to a type it does not find with (undefined_object).
+_TYPE_REFUSALS = ("42704",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,6 +513,8 @@ class Resolver:
             resolution = _named_by_postgresql(sql, resolution)
         if resolution.status in (ANALYSED, NOT_ANALYSED):
             resolution = self._with_missing_calls(sql, resolution)
+        if resolution.status in (ANALYSED, NOT_ANALYSED):
+            resolution = self._with_missing_types(sql, resolution)
         if len(self._resolved) < _RESOLVED_SIZE:
             self._resolved[sql] = resolution
         return resolution
@@ -565,6 +570,24 @@ class Resolver:
             COLUMN_VALUE_COUNT_MISMATCH.code, m.message, m.subject, m.start, m.end,
             help=m.help, sources=(m.counted,) if m.counted else (), sqlstates=_COUNT_REFUSAL)
             for m in found)
+        return replace(resolution, problems=resolution.problems + problems)
+
+    def _with_missing_types(self, sql: str, resolution: Resolution) -> Resolution:
+        """`resolution` and the casts to types the schema lacks (DBS316, `casts`)."""
+        from dbsafe.validate.casts import missing_types
+
+        try:
+            uses = missing_types(sql, self.snapshot)
+        except Exception:  # a pglast bug: the casts stay unchecked
+            log.debug("reading the casts of %r failed", sql, exc_info=True)
+            return resolution
+        if not uses:
+            return resolution
+        problems = tuple(Problem(
+            UNKNOWN_TYPE.code, message,
+            f"{use.schema}.{use.name}" if use.schema else use.name, use.start, use.end,
+            help=help_text, sqlstates=_TYPE_REFUSALS)
+            for use in uses for message, help_text in [use.described()])
         return replace(resolution, problems=resolution.problems + problems)
 
     def _relations_by_postgresql(self, sql: str, reason: str | None) -> Resolution | None:

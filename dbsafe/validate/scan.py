@@ -47,6 +47,7 @@ from dbsafe.validate.codes import (
     UNKNOWN_COLUMN,
     UNKNOWN_FUNCTION_CALL,
     UNKNOWN_TABLE,
+    UNKNOWN_TYPE,
     identifier_at,
 )
 
@@ -577,7 +578,10 @@ _CHUNK = 32
 #      module's SQL is DuckDB's; a folder keeping better-auth's generated
 #      `better-auth_migrations/` SQL is another application; Sails' `sendNativeQuery` sends
 #      SQL (task 480, 319 in its clone; 318 is task 481's, 319 task 477's)
-_CACHE_VERSION = 320
+# 321: a cast to a type the schema lacks (`%s::cook_type`, renamed by a migration) is
+#      DBS316, unless the type may be an extension's, a failed migration statement's or
+#      the file's own DDL's (task 486; 319 in its clone)
+_CACHE_VERSION = 321
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -1532,7 +1536,15 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
     once the file set `search_path` or ran SQL dbsafe cannot read. A function (DBS314): one
     it created, one of a schema it created or of an extension it created that the schema
     lacks. A count of values (DBS315): the relation an INSERT without a column list was
-    counted against."""
+    counted against. A type (DBS316): one it made, of a schema it made, or of an extension
+    it made that the schema lacks."""
+    if problem.code == UNKNOWN_TYPE.code:
+        *schema, name = problem.subject.split(".")
+        names = {name, name[1:]} if name.startswith("_") else {name}
+        return (earlier.opaque or earlier.search_path or earlier.unnamed
+                or bool(names & (earlier.types | earlier.relations))
+                or bool(set(schema) & earlier.schemas)
+                or bool(earlier.extensions - {e.name for e in snapshot.extensions} - {"plpgsql"}))
     if problem.code == UNKNOWN_FUNCTION_CALL.code:
         *schema, name = problem.subject.split(".")
         return (earlier.opaque or earlier.search_path or name in earlier.functions
@@ -1570,6 +1582,18 @@ def _pgtap_call(problem: Problem) -> bool:
 
     return problem.code == UNKNOWN_FUNCTION_CALL.code \
         and problem.subject.rsplit(".", 1)[-1] in pgtap_functions()
+
+
+def _failed_type(problem: Problem, unknown: Unknown) -> bool:
+    """Whether a cast to a type the schema lacks (DBS316) may be to one a migration
+    statement that failed would have made or named (production has it), or an extension's
+    that failed (in its schema, or any for an unqualified name)."""
+    if problem.code != UNKNOWN_TYPE.code:
+        return False
+    *schema, name = problem.subject.split(".")
+    if ({name, name[1:]} if name.startswith("_") else {name}) & unknown.types:
+        return True
+    return bool(unknown.function_schemas & {"*", *schema} if schema else unknown.function_schemas)
 
 
 def _failed_function(problem: Problem, unknown: Unknown) -> bool:
@@ -1703,7 +1727,8 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     if unknown is not None and problems:
         problems, resolution = _dropping(
             problems, resolution,
-            lambda p: _made_earlier(p, unknown.ddl, snapshot) or _failed_function(p, unknown),
+            lambda p: _made_earlier(p, unknown.ddl, snapshot) or _failed_function(p, unknown)
+            or _failed_type(p, unknown),
             lambda _: _UNKNOWN_REASON)
     if pgtap is not None and any(_pgtap_call(p) for p in problems) and pgtap():
         # A pgTAP test runs where pgTAP is installed: its functions exist (a misspelt
@@ -1760,9 +1785,10 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         # (`pg_xlogfile_name`, renamed in 10; `pg_start_backup`, removed in 15).
         problems, resolution = _dropping(
             problems, resolution,
-            lambda p: p.code == UNKNOWN_FUNCTION_CALL.code
+            lambda p: p.code in (UNKNOWN_FUNCTION_CALL.code, UNKNOWN_TYPE.code)
             and ("." not in p.subject or p.subject.startswith("pg_catalog.")),
-            lambda p: f"calls `{p.subject}`, which PostgreSQL "
+            lambda p: f"{'calls' if p.code == UNKNOWN_FUNCTION_CALL.code else 'casts to'} "
+                      f"`{p.subject}`, which PostgreSQL "
                       f"{' and '.join(map(str, sorted(_known_callables())))} lack, in code "
                       f"that sends it only to other versions")
     if fragment.value_holes and problems:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.validate.file_ddl import FileDdl
+from dbsafe.validate.file_ddl import FileDdl, named_types
 
 if TYPE_CHECKING:
     from dbsafe.core import Finding
@@ -74,9 +74,12 @@ class Unknown:
     # schemas a failed `CREATE EXTENSION` of an extension `_EXTENSIONS` lists would have
     # put its functions in ("*": the one it is created in is not written)
     function_schemas: frozenset[str] = frozenset()
+    # names (unqualified) of the types a failed or unrun statement makes or names (a type
+    # one refers to that the throwaway lacked, 42704, production has)
+    types: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
-        return bool(self.ddl or self.functions or self.function_schemas)
+        return bool(self.ddl or self.functions or self.function_schemas or self.types)
 
     @classmethod
     def of(cls, failed: Iterable[str], snapshot: SchemaSnapshot,
@@ -112,6 +115,7 @@ class Unknown:
         ddl = FileDdl(schemas=frozenset(schemas), opaque=bool(list(absent)))
         relations: set[str] = set()
         functions: set[str] = set()
+        types: set[str] = set()
         function_schemas: set[str] = set()
         extensions: set[str] = set()
         failed, unrun, existing = list(failed), list(unrun), list(existing)
@@ -127,6 +131,7 @@ class Unknown:
                 continue
             for raw in statements:
                 _add_made(raw.stmt, relations, functions)
+                types.update(named_types(raw.stmt))
         relations.update(made.relations)
         schemas.update(made.schemas)
         for sql in existing:
@@ -158,6 +163,7 @@ class Unknown:
             for raw in statements:
                 node = raw.stmt
                 _add_made(node, relations, functions)
+                types.update(named_types(node))
                 if isinstance(node, ast.CreateExtensionStmt) and node.extname:
                     extensions.add(node.extname)
                     known = _EXTENSIONS.get(node.extname)
@@ -179,7 +185,7 @@ class Unknown:
         return cls(replace(ddl, relations=ddl.relations | relations,
                            schemas=ddl.schemas | schemas,
                            extensions=ddl.extensions - known_extensions),
-                   frozenset(functions), frozenset(function_schemas))
+                   frozenset(functions), frozenset(function_schemas), frozenset(types))
 
     def hides(self, finding: Finding) -> bool:
         """Whether a supabase-js finding may be about something unknown: its subject
