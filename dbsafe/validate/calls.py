@@ -59,6 +59,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dbsafe.validate.per_snapshot import PerSnapshot
+
 if TYPE_CHECKING:
     from dbsafe.schema.model import Argument, Function, SchemaSnapshot
     from dbsafe.validate.confirm import Rewrite
@@ -400,18 +402,12 @@ def _described_arguments(positional: int, names: tuple[str, ...], variadic: bool
     return f"{text} ({details})" if details else text
 
 
-_CALLABLES: dict[int, tuple[SchemaSnapshot, Callables]] = {}
+_CALLABLES: PerSnapshot[Callables] = PerSnapshot(lambda snapshot: Callables(snapshot))
 
 
 def callables_of(snapshot: SchemaSnapshot) -> Callables:
     """`Callables` of `snapshot`, built once per process."""
-    entry = _CALLABLES.get(id(snapshot))
-    if entry is None or entry[0] is not snapshot:
-        if len(_CALLABLES) >= 8:
-            _CALLABLES.clear()
-        entry = (snapshot, Callables(snapshot))
-        _CALLABLES[id(snapshot)] = entry
-    return entry[1]
+    return _CALLABLES(snapshot)
 
 
 def missing_calls(sql: str, snapshot: SchemaSnapshot) -> list[Call]:

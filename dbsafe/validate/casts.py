@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dbsafe.validate.per_snapshot import PerSnapshot
+
 if TYPE_CHECKING:
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -220,18 +222,12 @@ def _type_name(text: str) -> str | None:
     return text[at + 1:-1].replace('""', '"') or None
 
 
-_TYPES: dict[int, tuple[SchemaSnapshot, Types]] = {}
+_TYPES: PerSnapshot[Types] = PerSnapshot(Types)
 
 
 def types_of(snapshot: SchemaSnapshot) -> Types:
     """`Types` of `snapshot`, built once per process."""
-    entry = _TYPES.get(id(snapshot))
-    if entry is None or entry[0] is not snapshot:
-        if len(_TYPES) >= 8:
-            _TYPES.clear()
-        entry = (snapshot, Types(snapshot))
-        _TYPES[id(snapshot)] = entry
-    return entry[1]
+    return _TYPES(snapshot)
 
 
 def type_parts(type_name: dict[str, Any]) -> list[str] | None:

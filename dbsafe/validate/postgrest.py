@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbsafe.core import Finding, Location, RuleInfo, Severity
+from dbsafe.validate.per_snapshot import PerSnapshot
 from dbsafe.validate.row_callable import ROW_CALLABLE_BUILTINS
 
 if TYPE_CHECKING:
@@ -684,19 +685,15 @@ class _Graph:
             n == name for _, n in self.extension_relations)
 
 
-_GRAPHS: dict[int, tuple[SchemaSnapshot, _Graph]] = {}
+
+
+
+# A few at once: lint's DBS211 checks each request against two snapshots in turn.
+_GRAPHS: PerSnapshot[_Graph] = PerSnapshot(_Graph, keep=4)
 
 
 def _graph(snapshot: SchemaSnapshot) -> _Graph:
-    cached = _GRAPHS.get(id(snapshot))
-    if cached is not None and cached[0] is snapshot:
-        return cached[1]
-    # A few at once: lint's DBS211 checks each request against two snapshots in turn.
-    if len(_GRAPHS) >= 4:
-        del _GRAPHS[next(iter(_GRAPHS))]
-    graph = _Graph(snapshot)
-    _GRAPHS[id(snapshot)] = (snapshot, graph)
-    return graph
+    return _GRAPHS(snapshot)
 
 
 # -- checking a request ----------------------------------------------------------------------

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from pglast.parser import parse_sql_json
 
+from dbsafe.validate.per_snapshot import PerSnapshot
+
 if TYPE_CHECKING:
     from dbsafe.schema.model import Relation, SchemaSnapshot
 
@@ -77,18 +79,13 @@ _EXPRESSION_KINDS = frozenset({
 _decode = msgspec.json.Decoder().decode
 
 
-_CHECKERS: dict[int, tuple[SchemaSnapshot, QuickCheck]] = {}
+_CHECKERS: PerSnapshot[QuickCheck] = PerSnapshot(lambda snapshot: QuickCheck(snapshot))
 
 
 def checker_for(snapshot: SchemaSnapshot) -> QuickCheck:
     """The quick check of `snapshot`, built once per process (validate's workers and the
     resolver share it; a worker whose statements all pass never imports sqlglot)."""
-    entry = _CHECKERS.get(id(snapshot))
-    if entry is None or entry[0] is not snapshot:
-        if len(_CHECKERS) >= 8:
-            _CHECKERS.clear()
-        entry = _CHECKERS[id(snapshot)] = (snapshot, QuickCheck(snapshot))
-    return entry[1]
+    return _CHECKERS(snapshot)
 
 
 class _Unsure(Exception):
