@@ -13,13 +13,16 @@ from __future__ import annotations
 import contextlib
 import random
 import subprocess
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import msgspec
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
+from pytest_postgresql.executors.noop import NoopExecutor
 
 from dbsafe import commands
 from dbsafe.config import load_settings
@@ -36,6 +39,12 @@ PAIRS = Path(__file__).parent / "fixtures" / "pairs"
 CASES = sorted(p.name for p in PAIRS.iterdir() if p.is_dir())
 
 
+def _pair(case: str) -> pytest.MarkDecorator:
+    """The tests of one pair run on one worker (under xdist), one after another: what one
+    built of it, or the round trip it made, serves the next (`_Built`, `_ROUND_TRIPS`)."""
+    return pytest.mark.xdist_group(f"roundtrip-{case}")
+
+
 def _build(conninfo: str, sql: str) -> SchemaSnapshot:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         if sql.strip():
@@ -43,24 +52,101 @@ def _build(conninfo: str, sql: str) -> SchemaSnapshot:
     return introspect_url(conninfo)
 
 
-# The snapshot of a fresh database after each SQL built in this worker (before anything
-# ran on it): a target read only for its snapshot (B in a round trip) is taken from here
-# when the same SQL was built before, as the other direction's A was, instead of being
-# built again in a database of its own (a database, its build and its catalog reads: about
-# a third of a round trip).
-_BUILT: dict[str, SchemaSnapshot] = {}
+class _Built:
+    """What this worker built from each SQL in a fresh database, before anything else ran
+    there: its snapshot, and the database itself while `KEEP` allow.
+
+    A target read only for its snapshot (B in a round trip) is taken from here when the
+    same SQL was built before (as the other direction's A was), and is built, when it was
+    not, in a database kept as built; the next test that needs a fresh database of that SQL
+    to change (the other direction's A) takes that one instead of building it again. Each
+    of those is a database, its build and its catalog reads: about a third of a round trip.
+    A database taken is dropped at the end of the test that took it (`_built_databases`),
+    those still kept at the end of the module."""
+
+    KEEP = 4  # databases kept as built (each a copy of template0 on disk); snapshots all
+
+    def __init__(self, admin: str) -> None:
+        self.admin = admin
+        self.snapshots: dict[str, SchemaSnapshot] = {}
+        # SQL -> a database it built, untouched since, and that database's own snapshot
+        self.kept: dict[str, tuple[str, SchemaSnapshot]] = {}
+        self.taken: list[str] = []
+
+    def _url(self, name: str) -> str:
+        return make_conninfo(self.admin, dbname=name)
+
+    def fresh(self, conninfo: str, sql: str) -> SchemaSnapshot:
+        """`_build` on a database just made, remembered for `target`."""
+        snapshot = _build(conninfo, sql)
+        self.snapshots.setdefault(sql, snapshot)
+        return snapshot
+
+    def target(self, sql: str) -> SchemaSnapshot:
+        """What `_build` of `sql` on a fresh database reads."""
+        if sql not in self.snapshots:
+            self.untouched(sql)
+        return self.snapshots[sql]
+
+    def untouched(self, sql: str) -> str:
+        """The conninfo of a database built from `sql`, to be read only (kept for others)."""
+        if sql not in self.kept:
+            name = f"dbsafe_built_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(self.admin, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+                if len(self.kept) >= self.KEEP:
+                    oldest, _ = self.kept.pop(next(iter(self.kept)))
+                    conn.execute(f'DROP DATABASE "{oldest}" WITH (FORCE)')
+            self.kept[sql] = name, self.fresh(self._url(name), sql)
+        return self._url(self.kept[sql][0])
+
+    def source(self, new_database: Callable[[], str], sql: str) -> tuple[str, SchemaSnapshot]:
+        """A database built from `sql` for this test to change, and its snapshot: one kept
+        as built, else a new one."""
+        if sql in self.kept:
+            name, snapshot = self.kept.pop(sql)
+            self.taken.append(name)
+            return self._url(name), snapshot
+        url = new_database()
+        return url, self.fresh(url, sql)
+
+    def drop(self, names: Sequence[str]) -> None:
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _fresh(conninfo: str, sql: str) -> SchemaSnapshot:
-    """`_build` on a database `new_database` has just made, remembered for `_target`."""
-    snapshot = _build(conninfo, sql)
-    _BUILT.setdefault(sql, snapshot)
-    return snapshot
+_BUILT: _Built
 
 
-def _target(new_database: Callable[[], str], sql: str) -> SchemaSnapshot:
-    """What `_build` of `sql` on a fresh database reads."""
-    return _BUILT[sql] if sql in _BUILT else _fresh(new_database(), sql)
+@pytest.fixture(scope="module", autouse=True)
+def _built_module(pg_server: NoopExecutor) -> Iterator[None]:
+    global _BUILT
+    _BUILT = _Built(make_conninfo(host=pg_server.host, port=pg_server.port,
+                                  user=pg_server.user, password=pg_server.password or None,
+                                  dbname="postgres"))
+    yield
+    _BUILT.drop([name for name, _ in _BUILT.kept.values()] + _BUILT.taken)
+
+
+@pytest.fixture(autouse=True)
+def _built_databases(_built_module: None) -> Iterator[None]:
+    """The databases of `_BUILT` this test took, dropped at its end."""
+    yield
+    taken, _BUILT.taken = _BUILT.taken, []
+    if taken:
+        _BUILT.drop(taken)
+
+
+def _target(sql: str) -> SchemaSnapshot:
+    """What `_build` of `sql` on a fresh database reads (`_Built.target`)."""
+    return _BUILT.target(sql)
+
+
+def _source(new_database: Callable[[], str], sql: str) -> tuple[str, SchemaSnapshot]:
+    """A fresh database built from `sql`, for this test to change, and its snapshot
+    (`_Built.source`)."""
+    return _BUILT.source(new_database, sql)
 
 
 def _apply(conninfo: str, statements: tuple[Statement, ...], target: SchemaSnapshot) -> None:
@@ -88,14 +174,25 @@ def _lint_errors(tmp_path: Path, statements: tuple[Statement, ...],
             for f in report.findings if f.severity == Severity.ERROR]
 
 
+# The round trips that passed in this worker, by (A's SQL, B's SQL, with psql): a test
+# asserting on the plan of a round trip another test already made (a pair's, with what
+# it names of that pair) reads it here instead of making it again. What was asserted of
+# the round trip itself holds for both.
+_ROUND_TRIPS: dict[tuple[str, str, bool],
+                   tuple[tuple[Change, ...], tuple[Statement, ...]]] = {}
+
+
 def _round_trip(new_database: Callable[[], str], tmp_path: Path, a_sql: str, b_sql: str,
                 *, with_psql: bool = False,
                 ) -> tuple[tuple[Change, ...], tuple[Statement, ...]]:
     """Build A and B, apply the plan of diff(A -> B) to A (statement by statement, or with
-    `with_psql` the printed script as users run it, `_psql`); A must then be B."""
-    a_url = new_database()
-    a = _fresh(a_url, a_sql)
-    b = _target(new_database, b_sql)
+    `with_psql` the printed script as users run it, `_psql`); A must then be B. Made once
+    per worker (`_ROUND_TRIPS`)."""
+    key = (a_sql, b_sql, with_psql)
+    if key in _ROUND_TRIPS:
+        return _ROUND_TRIPS[key]
+    a_url, a = _source(new_database, a_sql)
+    b = _target(b_sql)
     changes = diff(a, b)
     statements = plan(a, b, changes)
     sqls = [s.sql for s in statements if not s.sql.startswith("--")]
@@ -111,11 +208,12 @@ def _round_trip(new_database: Callable[[], str], tmp_path: Path, a_sql: str, b_s
     assert {c.identity for c in left} <= announced | {
         c.identity[:2] for c in changes if c.kind == "column"}
     assert _lint_errors(tmp_path, statements, b) == []
+    _ROUND_TRIPS[key] = changes, statements
     return changes, statements
 
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", [pytest.param(case, marks=_pair(case)) for case in CASES])
 def test_pair_round_trips(case: str, direction: str, new_database: Callable[[], str],
                           server_version: int, tmp_path: Path) -> None:
     a_sql = (PAIRS / case / "a.sql").read_text(encoding="utf-8")
@@ -155,8 +253,8 @@ def _run_with_psql(new_database: Callable[[], str], tmp_path: Path, a_sql: str,
                    b_sql: str) -> str:
     """Build A and B, run the script of diff(A -> B) on A with psql; A must become B
     (column order aside). Returns A's conninfo."""
-    a_url = new_database()
-    a, b = _fresh(a_url, a_sql), _target(new_database, b_sql)
+    a_url, a = _source(new_database, a_sql)
+    b = _target(b_sql)
     _psql(a_url, tmp_path, plan(a, b, diff(a, b)), b)
     left = diff(introspect_url(a_url), b)
     assert [c.describe() for c in left if c.action != REORDER] == []
@@ -190,8 +288,9 @@ ORDER BY 1
 
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
-@pytest.mark.parametrize("name", ["rebuilt_rules_index_marks", "disabled_rules",
-                                  "rule_and_cast_functions_replaced"])
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=_pair(name)) for name in
+    ("rebuilt_rules_index_marks", "disabled_rules", "rule_and_cast_functions_replaced")])
 def test_rebuilt_objects_keep_their_rules_index_marks_and_constraint_comments(
         name: str, direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
     """A view made again gets its rules back, an index built again its CLUSTER ON mark
@@ -203,12 +302,12 @@ def test_rebuilt_objects_keep_their_rules_index_marks_and_constraint_comments(
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
     a_url = _run_with_psql(new_database, tmp_path, a_sql, b_sql)
-    b_url = new_database()
-    _build(b_url, b_sql)
+    b_url = _BUILT.untouched(b_sql)
     with psycopg.connect(a_url) as a, psycopg.connect(b_url) as b:
         assert a.execute(_MARKS_SQL).fetchall() == b.execute(_MARKS_SQL).fetchall()
 
 
+@_pair("defaults_calling_new_functions")
 def test_a_column_added_with_a_default_calling_a_new_function_fills_the_rows(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     """The column comes after the function, so its rows get the default as the target's
@@ -221,6 +320,7 @@ def test_a_column_added_with_a_default_calling_a_new_function_fills_the_rows(
             (1, 1, None), (2, 1, None)]
 
 
+@_pair("json_arrays")
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_columns_between_arrays_and_json_keep_their_values(
         direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
@@ -230,13 +330,13 @@ def test_columns_between_arrays_and_json_keep_their_values(
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
     a_url = _run_with_psql(new_database, tmp_path, a_sql, b_sql)
-    b_url = new_database()
-    _build(b_url, b_sql)
+    b_url = _BUILT.untouched(b_sql)
     rows = "SELECT * FROM poker ORDER BY id"
     with psycopg.connect(a_url) as a, psycopg.connect(b_url) as b:
         assert a.execute(rows).fetchall() == b.execute(rows).fetchall()
 
 
+@_pair("replica_identity_rebuilt")
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_a_replica_identity_index_built_again_is_the_replica_identity_again(
         direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
@@ -247,7 +347,7 @@ def test_a_replica_identity_index_built_again_is_the_replica_identity_again(
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
     a_url = _run_with_psql(new_database, tmp_path, a_sql, b_sql)
-    a, b = _build(new_database(), a_sql), _build(new_database(), b_sql)
+    a, b = _target(a_sql), _target(b_sql)
     gaps = [(s.sql, h.message) for s in plan(a, b, diff(a, b)) for h in s.hazards
             if h.kind == "replica-identity-gap"]
     assert gaps == [  # the window between the DROP and the REPLICA IDENTITY after the build
@@ -280,6 +380,7 @@ def test_from_nothing_to_the_shop_and_back(new_database: Callable[[], str],
     _round_trip(new_database, tmp_path, shop, "")
 
 
+@_pair("renames")
 def test_hazards_are_named_where_data_is_lost(new_database: Callable[[], str],
                                               tmp_path: Path) -> None:
     a_sql = (PAIRS / "renames" / "a.sql").read_text(encoding="utf-8")
@@ -319,6 +420,7 @@ def test_an_enum_value_in_the_place_of_another_is_a_possible_rename(
     assert diff(introspect_url(a_url), b) == ()
 
 
+@_pair("rebuilt_domains")
 def test_a_rebuilt_domain_keeps_the_rows_of_its_columns(
         new_database: Callable[[], str]) -> None:
     # Both ways: varchar(10) to text and back, integer to bigint under a domain on it.
@@ -326,8 +428,8 @@ def test_a_rebuilt_domain_keeps_the_rows_of_its_columns(
     a_sql, b_sql = ((pair / f"{x}.sql").read_text(encoding="utf-8") for x in "ab")
     rows = next(line for line in a_sql.splitlines() if line.startswith("INSERT"))
     for source, target in ((a_sql, b_sql), (b_sql + rows, a_sql)):
-        a_url, b_url = new_database(), new_database()
-        a, b = _build(a_url, source), _build(b_url, target)
+        a_url, a = _source(new_database, source)
+        b = _target(target)
         _apply(a_url, plan(a, b, diff(a, b)), b)
         with psycopg.connect(a_url) as conn:
             assert conn.execute("SELECT code, codes::text, qty, raw, tag FROM public.items"
@@ -372,6 +474,7 @@ def test_a_table_with_the_same_column_types_but_other_names_is_no_rename(
     assert [h for s in statements for h in s.hazards if h.kind == "possible-rename"] == []
 
 
+@_pair("partition_index_names")
 def test_partitions_indexes_are_built_concurrently_before_their_parents(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     # The parent's CREATE INDEX then attaches them (names kept) instead of building each
@@ -391,13 +494,14 @@ def test_partitions_indexes_are_built_concurrently_before_their_parents(
            "CHECK ((project_id IS NOT NULL)) NOT VALID" in sql
 
 
+@_pair("partition_index_names")
 def test_an_index_on_a_partitioned_table_is_named_for_the_share_lock_it_takes(
         new_database: Callable[[], str]) -> None:
     # Reads continue, writes to every partition wait: SHARE, not ACCESS EXCLUSIVE.
     a_sql = (PAIRS / "partition_index_names" / "a.sql").read_text(encoding="utf-8")
     b_sql = (PAIRS / "partition_index_names" / "b.sql").read_text(encoding="utf-8")
-    a_url, b_url = new_database(), new_database()
-    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    a_url, a = _source(new_database, a_sql)
+    b = _target(b_sql)
     statements = plan(a, b, diff(a, b))
     parent = next(s for s in statements
                   if s.sql.startswith("CREATE UNIQUE INDEX index_builds_on_project_id "))
@@ -502,12 +606,12 @@ def test_a_narrowed_column_refuses_values_too_long_instead_of_cutting_them(
         assert conn.execute("SELECT a::text FROM public.t").fetchone() == before
 
 
+@_pair("inherited_columns")
 def test_a_column_dropped_from_a_parent_that_a_child_keeps_keeps_the_childs_values(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     pair = PAIRS / "inherited_columns"
-    a_url, b_url = new_database(), new_database()
-    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
-    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    a_url, a = _source(new_database, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _target((pair / "b.sql").read_text(encoding="utf-8"))
     _apply(a_url, plan(a, b, diff(a, b)), b)
     with psycopg.connect(a_url) as conn:
         assert conn.execute("SELECT id, a, e FROM public.child").fetchall() == [(1, 3, 2)]
@@ -515,12 +619,12 @@ def test_a_column_dropped_from_a_parent_that_a_child_keeps_keeps_the_childs_valu
     assert [c for c in diff(introspect_url(a_url), b) if c.action != REORDER] == []
 
 
+@_pair("unlogged_tables")
 def test_logged_and_unlogged_tables_are_told_apart_and_switched(
         new_database: Callable[[], str]) -> None:
     pair = PAIRS / "unlogged_tables"
-    a_url, b_url = new_database(), new_database()
-    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
-    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    a_url, a = _source(new_database, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _target((pair / "b.sql").read_text(encoding="utf-8"))
     assert {(c.subject, c.attribute) for c in diff(a, b) if c.attribute == "unlogged"} == {
         ("public.events", "unlogged"), ("public.cache", "unlogged")}
     _apply(a_url, plan(a, b, diff(a, b)), b)
@@ -544,6 +648,7 @@ def test_a_table_created_with_every_privilege_revoked_has_none_not_the_default(
     assert row == ("{}",)
 
 
+@_pair("not_null_constraints")
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_not_null_constraints_end_as_the_target_has_them_in_the_catalog(
         direction: str, new_database: Callable[[], str], server_version: int) -> None:
@@ -554,8 +659,8 @@ def test_not_null_constraints_end_as_the_target_has_them_in_the_catalog(
     _skip_below(a_sql, server_version)
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
-    a_url, b_url = new_database(), new_database()
-    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    a_url, a = _source(new_database, a_sql)
+    b, b_url = _target(b_sql), _BUILT.untouched(b_sql)
     _apply(a_url, plan(a, b, diff(a, b)), b)
     query = """SELECT c.relname, a.attname,
                       CASE WHEN n.conname ~ '_not_null[0-9]*$' THEN '(made)' ELSE n.conname END,
@@ -569,6 +674,7 @@ def test_not_null_constraints_end_as_the_target_has_them_in_the_catalog(
         assert applied.execute(query).fetchall() == target.execute(query).fetchall()
 
 
+@_pair("statistics")
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_extended_statistics_end_as_the_target_has_them_in_the_catalog(
         direction: str, new_database: Callable[[], str], server_version: int) -> None:
@@ -580,8 +686,8 @@ def test_extended_statistics_end_as_the_target_has_them_in_the_catalog(
     _skip_below(a_sql, server_version)
     if direction == "backward":
         a_sql, b_sql = b_sql, a_sql
-    a_url, b_url = new_database(), new_database()
-    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    a_url, a = _source(new_database, a_sql)
+    b, b_url = _target(b_sql), _BUILT.untouched(b_sql)
     _apply(a_url, plan(a, b, diff(a, b)), b)
     query = """SELECT s.stxnamespace::regnamespace::text, s.stxname,
                       pg_get_statisticsobjdef(s.oid), s.stxstattarget,
@@ -593,6 +699,7 @@ def test_extended_statistics_end_as_the_target_has_them_in_the_catalog(
         assert applied.execute(query).fetchall() == expected
 
 
+@_pair("not_null_constraints")
 def test_validating_a_not_valid_not_null_constraint_is_named_a_scan(
         new_database: Callable[[], str], server_version: int, tmp_path: Path) -> None:
     # not_valid_to_plain: VALIDATE CONSTRAINT reads every row for a NULL (writes continue).
@@ -750,12 +857,12 @@ def test_an_invalid_index_in_the_target_is_said_and_one_in_the_source_rebuilt_on
         "index `public.t.t_c`: valid differs (True -> False)"]
 
 
+@_pair("replaced_relations")
 def test_a_new_partition_key_keeps_the_rows_of_the_partitions_the_target_keeps(
         new_database: Callable[[], str]) -> None:
     pair = PAIRS / "replaced_relations"
-    a_url, b_url = new_database(), new_database()
-    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
-    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    a_url, a = _source(new_database, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _target((pair / "b.sql").read_text(encoding="utf-8"))
     _apply(a_url, plan(a, b, diff(a, b)), b)
     with psycopg.connect(a_url, autocommit=True) as conn:
         assert conn.execute("SELECT id, d FROM public.r").fetchall() == [(1, 1)]
@@ -774,12 +881,12 @@ def test_an_identity_column_becoming_a_plain_one_with_a_default_gets_the_default
     assert any("SET DEFAULT 7" in s.sql for s in statements)
 
 
+@_pair("identity_added")
 def test_a_plain_column_becoming_an_identity_numbers_after_its_rows(
         new_database: Callable[[], str]) -> None:
     pair = PAIRS / "identity_added"
-    a_url, b_url = new_database(), new_database()
-    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
-    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    a_url, a = _source(new_database, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _target((pair / "b.sql").read_text(encoding="utf-8"))
     _apply(a_url, plan(a, b, diff(a, b)), b)
     with psycopg.connect(a_url, autocommit=True) as conn:
         row = conn.execute("INSERT INTO public.t DEFAULT VALUES RETURNING c, n, d, neg"
@@ -1122,6 +1229,7 @@ def test_a_column_in_a_partition_key_keeps_its_type_for_a_human(
     assert left == {"public.keyed.k", "public.status"}
 
 
+@_pair("fk_unique_indexes")
 def test_only_foreign_keys_holding_a_replaced_unique_index_let_go_of_it(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     pair = PAIRS / "fk_unique_indexes"
@@ -1557,16 +1665,16 @@ def test_a_parent_s_index_becoming_its_key_is_not_generated_where_cascade_takes_
         ("public.orders.orders_pkey", ["not-generated"])]
 
 
+@_pair("regenerated_column_users")
 def test_an_index_dropped_with_a_column_dropped_and_added_again_is_named(
-        new_database: Callable[[], str], server_version: int) -> None:
+        server_version: int) -> None:
     # boxes.area goes from STORED to VIRTUAL (dropped and added again) and loses its index:
     # the index is dropped on its own, with its hazard, before the column (DROP COLUMN
     # would take it without a word).
     pair = PAIRS / "regenerated_column_users"
     _skip_below((pair / "a.sql").read_text(encoding="utf-8"), server_version)
-    a_url, b_url = new_database(), new_database()
-    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
-    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    a = _target((pair / "a.sql").read_text(encoding="utf-8"))
+    b = _target((pair / "b.sql").read_text(encoding="utf-8"))
     statements = plan(a, b, diff(a, b))
     sqls = [s.sql for s in statements]
     drop = sqls.index("DROP INDEX CONCURRENTLY public.boxes_area")
