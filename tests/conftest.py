@@ -117,19 +117,23 @@ def one_server_throwaways(pg_server: NoopExecutor,
     What the code under test makes while it uses one goes with it, as with a removed
     server: its databases, and the roles it made there (a project's setup-sql makes one,
     which a later run on the same server would fail to make again, 42710)."""
-    _throwaways_as_databases(monkeypatch)
+    _throwaways_on_worker_server(monkeypatch)
 
 
 @pytest.fixture(scope="module")
 def module_one_server_throwaways(pg_server: NoopExecutor) -> Iterator[None]:
-    """`one_server_throwaways` for a module-scoped fixture's runs in process (a function's
-    fixtures are set up after it)."""
+    """`one_server_throwaways` for a module-scoped fixture's run (a history a module's tests
+    share, captured once): a module fixture is set up before a test's own fixtures, so the
+    test's `one_server_throwaways` came too late for it, and it started throwaway servers
+    of its own (about 2 s each)."""
     with pytest.MonkeyPatch.context() as monkeypatch:
-        _throwaways_as_databases(monkeypatch)
+        _throwaways_on_worker_server(monkeypatch)
         yield
 
 
-def _throwaways_as_databases(monkeypatch: pytest.MonkeyPatch) -> None:
+def _throwaways_on_worker_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dbsafe.pg.throwaway.throwaway_server` made a database of this worker's server
+    (`one_server_throwaways`), until `monkeypatch` is undone."""
     server = _worker_server
     if server is None:
         return

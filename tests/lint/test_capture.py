@@ -161,7 +161,8 @@ _ONE_HISTORY = pytest.mark.xdist_group("capture_history")
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Report]:
+def history(tmp_path_factory: pytest.TempPathFactory,
+            module_one_server_throwaways: None) -> tuple[Path, Report]:
     root = tmp_path_factory.mktemp("history")
     write_history(root)
     settings = Settings(project_root=root, ignore=("DBS115", "DBS210"))
@@ -242,11 +243,12 @@ def upgrade():
                "ALTER COLUMN state TYPE state USING state::text::state")
 ''',
     })
-    settings = Settings(project_root=root, use_cache=False, select=("DBS005", "DBS110"))
+    settings = Settings(project_root=root, select=("DBS005", "DBS110"))
     [r03] = [m for m in load_migrations(settings) if m.revision == "r03"]
     assert [s.sql for s in r03.statements if not s.generated] == [
         "ALTER TABLE users ADD COLUMN state state DEFAULT 'new' NOT NULL"]
-    # ...so r04's type change is known to be from state_old (PostgreSQL rewrote users).
+    # ...so r04's type change is known to be from state_old (PostgreSQL rewrote users):
+    # linted from that capture (the project's cache, new in tmp_path), not a second one.
     messages = {f.code: f.message for f in commands.lint(settings).findings}
     assert "from `state_old` to `state` rewrites `users`" in messages["DBS110"]
 
@@ -1367,7 +1369,7 @@ def test_a_revision_run_after_an_earlier_ones_raw_commit_is_linted_as_run_on_its
     root = tmp_path / "p"
     write_history(root, _RAW_COMMIT).write_text(
         ALEMBIC_INI.format(url="postgresql+psycopg2://user:pass@localhost/dbname"))
-    settings = Settings(project_root=root, use_cache=False)
+    settings = Settings(project_root=root)  # its cache, new in tmp_path: one capture for both
     report = commands.lint(dataclasses.replace(settings, select=("DBS005", "DBS102", "DBS114")))
     assert sorted((f.code, dict(f.context)["Revision"], f.location.line if f.location else 0)
                   for f in report.findings) == [("DBS102", "r02", 18), ("DBS114", "r02", 18)]
