@@ -9,7 +9,7 @@ dump restored by 15's own pg_dump/pg_restore shows no difference.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -21,7 +21,7 @@ from dbsafe.schema.introspect import introspect_url
 from dbsafe.schema.model import SchemaSnapshot
 from tests.helpers import PG15_BIN
 from tests.schema.test_introspect import check_definitions
-from tests.schema.test_roundtrip import PAIRS, _build, _round_trip
+from tests.schema.test_roundtrip import PAIRS, _build, _Built, _round_trip
 
 # One PostgreSQL 15 cluster per worker: its tests share a worker (`--dist loadgroup`).
 pytestmark = [pytest.mark.db, pytest.mark.xdist_group("pg15")]
@@ -32,6 +32,19 @@ SHOP = Path(__file__).parent / "fixtures" / "shop.sql"
 # the most object kinds.
 PAIRS_ON_15 = ("partitioning", "functions_triggers", "security_comments", "generated_columns",
                "types_sequences_schemas", "views", "aggregates", "range_types", "casts")
+
+
+@pytest.fixture(scope="module")
+def _built_on_15(pg15_server: str) -> Iterator[_Built]:
+    with _Built.on(pg15_server) as built:
+        yield built
+
+
+@pytest.fixture
+def built_on_15(_built_on_15: _Built) -> Iterator[_Built]:
+    """What the round trips built on 15 (test_roundtrip.py's `_Built`, of this server)."""
+    yield _built_on_15
+    _built_on_15.end_test()
 
 
 def test_a_schema_reads_the_same_on_15_as_on_18_but_for_deparsed_text(
@@ -126,10 +139,11 @@ def test_a_view_changed_is_a_difference_across_15_and_18(
 
 @pytest.mark.parametrize("case", PAIRS_ON_15)
 def test_pairs_round_trip_on_15(case: str, new_pg15_database: Callable[[], str],
-                                tmp_path: Path) -> None:
+                                built_on_15: _Built, tmp_path: Path) -> None:
     a_sql = (PAIRS / case / "a.sql").read_text(encoding="utf-8")
     b_sql = (PAIRS / case / "b.sql").read_text(encoding="utf-8")
-    changes, _ = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql)
+    changes, _ = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql,
+                             built=built_on_15)
     assert changes, "the pair must differ, or it tests nothing"
 
 
@@ -160,14 +174,16 @@ def test_index_and_constraint_definitions_are_the_servers_on_15(
 
 @pytest.mark.parametrize("direction", ["grant", "revoke"])
 def test_a_table_grant_round_trips_on_15_without_maintain(
-        direction: str, new_pg15_database: Callable[[], str], tmp_path: Path) -> None:
+        direction: str, new_pg15_database: Callable[[], str], built_on_15: _Built,
+        tmp_path: Path) -> None:
     # A table's owner holds MAINTAIN by default from 17 only: on 15 the SQL that takes a
     # table from its default privileges to a grant (or back) must not name it ("unrecognized
     # privilege type"), as verify-reversible's fixes did.
     plain = "CREATE TABLE t (id int PRIMARY KEY);"
     granted = plain + " GRANT SELECT ON t TO PUBLIC;"
     a_sql, b_sql = (plain, granted) if direction == "grant" else (granted, plain)
-    _, statements = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql)
+    _, statements = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql,
+                                built=built_on_15)
     assert statements and not any("MAINTAIN" in s.sql for s in statements)
 
 
@@ -192,9 +208,10 @@ CREATE TABLE u (id int, name text COLLATE ci UNIQUE);
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 def test_icu_collations_round_trip_on_15(direction: str, new_pg15_database: Callable[[], str],
-                                         tmp_path: Path) -> None:
+                                         built_on_15: _Built, tmp_path: Path) -> None:
     a_sql, b_sql = (ICU_A, ICU_B) if direction == "forward" else (ICU_B, ICU_A)
-    changes, statements = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql)
+    changes, statements = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql,
+                                      built=built_on_15)
     assert ("collation", "public.ci", "deterministic") in {
         (c.kind, c.subject, c.attribute) for c in changes}
     assert "CREATE COLLATION public.ci (provider = icu, locale = 'und-u-ks-level2'" + (
@@ -213,7 +230,7 @@ CREATE STATISTICS s_default (mcv) ON a, lower(c) FROM t;
 def test_statistics_targets_round_trip_on_15(direction: str,
                                              new_pg15_database: Callable[[], str],
                                              new_database: Callable[[], str],
-                                             tmp_path: Path) -> None:
+                                             built_on_15: _Built, tmp_path: Path) -> None:
     """Up to 16 a statistics object's default target is -1, from 17 NULL: the same
     schema reads the same on both, and a target set or reset round-trips on 15."""
     other = _STATISTICS.replace("SET STATISTICS 300;", "SET STATISTICS 300;\n"
@@ -222,6 +239,7 @@ def test_statistics_targets_round_trip_on_15(direction: str,
     assert not [c.describe() for c in diff(_build(new_pg15_database(), other),
                                            _build(new_database(), other))]
     a_sql, b_sql = (_STATISTICS, other) if direction == "forward" else (other, _STATISTICS)
-    changes, _ = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql)
+    changes, _ = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql,
+                             built=built_on_15)
     assert {(c.subject, c.attribute) for c in changes} == {
         ("public.s_set", "target"), ("public.s_default", "target")}

@@ -41,7 +41,7 @@ CASES = sorted(p.name for p in PAIRS.iterdir() if p.is_dir())
 
 def _pair(case: str) -> pytest.MarkDecorator:
     """The tests of one pair run on one worker (under xdist), one after another: what one
-    built of it, or the round trip it made, serves the next (`_Built`, `_ROUND_TRIPS`)."""
+    built of it, or the round trip it made, serves the next (`_Built`)."""
     return pytest.mark.xdist_group(f"roundtrip-{case}")
 
 
@@ -53,22 +53,30 @@ def _build(conninfo: str, sql: str) -> SchemaSnapshot:
 
 
 class _Built:
-    """What this worker built from each SQL in a fresh database, before anything else ran
-    there: its snapshot, and the database itself while `KEEP` allow.
+    """What this worker built from each SQL in a fresh database of one server, before
+    anything else ran there: its snapshot, and the database itself while `KEEP` allow; and
+    the round trips that passed there.
 
     A target read only for its snapshot (B in a round trip) is taken from here when the
     same SQL was built before (as the other direction's A was), and is built, when it was
     not, in a database kept as built; the next test that needs a fresh database of that SQL
     to change (the other direction's A) takes that one instead of building it again. Each
     of those is a database, its build and its catalog reads: about a third of a round trip.
-    A database taken is dropped at the end of the test that took it (`_built_databases`),
-    those still kept at the end of the module."""
+    A database taken is dropped at the end of the test that took it (`end_test`), those
+    still kept at the end of the module (`on`).
+
+    The round trips, by (A's SQL, B's SQL, with psql): a test asserting on the plan of a
+    round trip another test already made (a pair's, with what it names of that pair) reads
+    it here instead of making it again. What was asserted of the round trip itself holds
+    for both. One per server: a snapshot or a round trip of 18 says nothing of 15."""
 
     KEEP = 4  # databases kept as built (each a copy of template0 on disk); snapshots all
 
     def __init__(self, admin: str) -> None:
-        self.admin = admin
+        self.admin = admin  # the server's `postgres` database
         self.snapshots: dict[str, SchemaSnapshot] = {}
+        self.round_trips: dict[tuple[str, str, bool],
+                               tuple[tuple[Change, ...], tuple[Statement, ...]]] = {}
         # SQL -> a database it built, untouched since, and that database's own snapshot
         self.kept: dict[str, tuple[str, SchemaSnapshot]] = {}
         self.taken: list[str] = []
@@ -110,32 +118,45 @@ class _Built:
         url = new_database()
         return url, self.fresh(url, sql)
 
-    def drop(self, names: Sequence[str]) -> None:
+    def end_test(self) -> None:
+        """Drop the databases the test ending took."""
+        taken, self.taken = self.taken, []
+        self._drop(taken)
+
+    @classmethod
+    @contextlib.contextmanager
+    def on(cls, admin: str) -> Iterator[_Built]:
+        """One for the server whose `postgres` database `admin` connects to, for a module."""
+        built = cls(admin)
+        try:
+            yield built
+        finally:
+            built._drop([name for name, _ in built.kept.values()] + built.taken)
+
+    def _drop(self, names: Sequence[str]) -> None:
+        if not names:
+            return
         with psycopg.connect(self.admin, autocommit=True) as conn:
             for name in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-_BUILT: _Built
+_BUILT: _Built  # this module's, on the session server (tests/schema/test_pg15.py has its own)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _built_module(pg_server: NoopExecutor) -> Iterator[None]:
     global _BUILT
-    _BUILT = _Built(make_conninfo(host=pg_server.host, port=pg_server.port,
-                                  user=pg_server.user, password=pg_server.password or None,
-                                  dbname="postgres"))
-    yield
-    _BUILT.drop([name for name, _ in _BUILT.kept.values()] + _BUILT.taken)
+    with _Built.on(make_conninfo(host=pg_server.host, port=pg_server.port,
+                                 user=pg_server.user, password=pg_server.password or None,
+                                 dbname="postgres")) as _BUILT:
+        yield
 
 
 @pytest.fixture(autouse=True)
 def _built_databases(_built_module: None) -> Iterator[None]:
-    """The databases of `_BUILT` this test took, dropped at its end."""
     yield
-    taken, _BUILT.taken = _BUILT.taken, []
-    if taken:
-        _BUILT.drop(taken)
+    _BUILT.end_test()
 
 
 def _target(sql: str) -> SchemaSnapshot:
@@ -174,25 +195,19 @@ def _lint_errors(tmp_path: Path, statements: tuple[Statement, ...],
             for f in report.findings if f.severity == Severity.ERROR]
 
 
-# The round trips that passed in this worker, by (A's SQL, B's SQL, with psql): a test
-# asserting on the plan of a round trip another test already made (a pair's, with what
-# it names of that pair) reads it here instead of making it again. What was asserted of
-# the round trip itself holds for both.
-_ROUND_TRIPS: dict[tuple[str, str, bool],
-                   tuple[tuple[Change, ...], tuple[Statement, ...]]] = {}
-
-
 def _round_trip(new_database: Callable[[], str], tmp_path: Path, a_sql: str, b_sql: str,
-                *, with_psql: bool = False,
+                *, with_psql: bool = False, built: _Built | None = None,
                 ) -> tuple[tuple[Change, ...], tuple[Statement, ...]]:
     """Build A and B, apply the plan of diff(A -> B) to A (statement by statement, or with
     `with_psql` the printed script as users run it, `_psql`); A must then be B. Made once
-    per worker (`_ROUND_TRIPS`)."""
+    per server and worker: `built` is the `_Built` of the server `new_database` makes
+    databases on (this module's `_BUILT` by default)."""
+    built = built or _BUILT
     key = (a_sql, b_sql, with_psql)
-    if key in _ROUND_TRIPS:
-        return _ROUND_TRIPS[key]
-    a_url, a = _source(new_database, a_sql)
-    b = _target(b_sql)
+    if key in built.round_trips:
+        return built.round_trips[key]
+    a_url, a = built.source(new_database, a_sql)
+    b = built.target(b_sql)
     changes = diff(a, b)
     statements = plan(a, b, changes)
     sqls = [s.sql for s in statements if not s.sql.startswith("--")]
@@ -208,7 +223,7 @@ def _round_trip(new_database: Callable[[], str], tmp_path: Path, a_sql: str, b_s
     assert {c.identity for c in left} <= announced | {
         c.identity[:2] for c in changes if c.kind == "column"}
     assert _lint_errors(tmp_path, statements, b) == []
-    _ROUND_TRIPS[key] = changes, statements
+    built.round_trips[key] = changes, statements
     return changes, statements
 
 
