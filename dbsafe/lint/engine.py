@@ -1523,6 +1523,8 @@ class LintContext:
     # lie in (`schema.name`); by the name alone where the schema is not known (an unqualified
     # CREATE with no search_path known: no database, no SET), which then matches any schema.
     _created_at: dict[str, int] = field(default_factory=dict)
+    # (relation name, statement index) -> `created_before`'s answer
+    _created_memo: dict[tuple[str, int], bool] = field(default_factory=dict)
     # Statement (its index) -> the schemas its unqualified names are looked up in
     # (`lookup_path` as it stands for it); None where no path is known.
     _paths: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
@@ -1643,12 +1645,15 @@ class LintContext:
     def created_before(self, name: str, statement: Statement | None = None) -> bool:
         """Was relation `name` (folded, optionally schema-qualified) created earlier here?"""
         statement = statement or self.current
-        if statement is None:
-            index, path = len(self.statements), self._path_of(self.history)
-        else:
-            index = statement.index
-            path = self._paths[index] if index in self._paths else self._path_of(self.history)
-        return self._made(self._created_at, name, index, path)
+        if statement is not None and statement.index in self._paths:
+            # (asked ~8 times a statement by the rules: its path and the creations are fixed)
+            known = self._created_memo.get((name, statement.index))
+            if known is None:
+                known = self._created_memo[(name, statement.index)] = self._made(
+                    self._created_at, name, statement.index, self._paths[statement.index])
+            return known
+        index = statement.index if statement is not None else len(self.statements)
+        return self._made(self._created_at, name, index, self._path_of(self.history))
 
     def column(self, table: str, column: str) -> ColumnFacts | None:
         """The column as it stands before the current statement; None when unknown."""

@@ -1194,9 +1194,22 @@ def set_config_expressions(s: Statement) -> Iterator[tuple[str, bool]]:
             yield name, local
 
 
+def _may_name_set_config(sql: str) -> bool:
+    """Whether a statement's text may call `set_config` at all, before its tree is walked
+    (every SELECT is asked, twice: for the search_path and for the timeouts it sets): the
+    name written plainly, or a `U&"..."` identifier that may spell it in escapes.
+
+    >>> [_may_name_set_config(t) for t in ("SELECT 1", "SELECT SET_CONFIG('a', 'b', true)",
+    ...                                     'SELECT U&"d" FROM t')]
+    [False, True, True]
+    """
+    lowered = sql.lower()
+    return "set_config" in lowered or "u&" in lowered
+
+
 def _set_config_arguments(s: Statement) -> Iterator[tuple[str, Node, bool]]:
     """`(setting, value node, is_local)` of each `set_config` call of a literal setting."""
-    if s.kind != "SelectStmt":
+    if s.kind != "SelectStmt" or not _may_name_set_config(s.sql):
         return
     for kind, fields in walk(s.node):
         if kind != "FuncCall" or strings(fields.get("funcname"))[-1:] != ("set_config",):
