@@ -427,14 +427,12 @@ def missing_calls(sql: str, snapshot: SchemaSnapshot) -> list[Call]:
     ...     "SELECT get_stats(%s, 2), get_stats(team => %s)", snapshot)]
     [('get_stats', '2 arguments')]
     """
-    read = _read(sql)
+    read = read_statements(sql)
     if read is None:
         return []
-    statements, sent = read
     callables = callables_of(snapshot)
-    data = (sent.text if sent is not None else sql).encode()
     found: list[Call] = []
-    for call, parts in _function_calls(statements):
+    for call, parts in _function_calls(read.statements):
         name, schema = parts[-1], parts[0] if len(parts) == 2 else None
         refusal = None
         if not callables.missing(name, schema, len(call.get("args", ()))):
@@ -442,8 +440,7 @@ def missing_calls(sql: str, snapshot: SchemaSnapshot) -> list[Call]:
                        else callables.function_refusal(name, schema, call))
             if refusal is None:
                 continue
-        at = len(data[:call.get("location", 0)].decode("utf-8", "replace"))
-        start = sent.original_offset(at) if sent is not None else at
+        start = read.offset(call.get("location", 0))
         if start is not None:
             found.append(replace(_call(sql, start, parts), refusal=refusal))
     return sorted(found, key=lambda c: c.start)
@@ -460,9 +457,9 @@ def pgtap_test(statements: Iterable[str]) -> bool:
     False
     """
     for sql in statements:
-        read = _read(sql)
+        read = read_statements(sql)
         if read is not None and any(
-                parts[-1] in _PGTAP_ENTRIES for _, parts in _function_calls(read[0])):
+                parts[-1] in _PGTAP_ENTRIES for _, parts in _function_calls(read.statements)):
             return True
     return False
 
@@ -510,16 +507,34 @@ def other_engine_call(calls: Iterable[Call]) -> str | None:
     return None
 
 
-def _read(sql: str) -> tuple[list[dict[str, Any]], Rewrite | None] | None:
-    """The statements of `sql` as PostgreSQL's parser reads them (JSON), and the rewrite
-    that numbered its driver placeholders for it (None: none was needed); None when it
-    cannot read them."""
+@dataclass(frozen=True, slots=True)
+class ReadStatements:
+    """The statements of a SQL text as PostgreSQL's parser reads them (JSON), and where in
+    that text, as written, a node of theirs is (`offset`)."""
+
+    statements: list[dict[str, Any]]
+    sent: Rewrite | None  # what numbered its driver placeholders for the parser; None: none
+    read: bytes  # the text the parser read
+
+    def offset(self, location: int) -> int | None:
+        """The offset in the SQL as written of a node's `location` (a byte offset in the
+        text the parser read); None where the rewrite has no place for it."""
+        at = len(self.read[:location].decode("utf-8", "replace"))
+        return self.sent.original_offset(at) if self.sent is not None else at
+
+
+def read_statements(sql: str) -> ReadStatements | None:
+    """`sql` as PostgreSQL's parser reads it (its driver placeholders numbered); None when
+    it cannot read it."""
     from dbsafe.validate.confirm import parse_as_sent
 
     parsed = parse_as_sent(sql)
     if parsed.text is None:
         return None
-    return [s.get("stmt", {}) for s in json.loads(parsed.text).get("stmts", [])], parsed.sent
+    sent = parsed.sent
+    return ReadStatements(
+        [s.get("stmt", {}) for s in json.loads(parsed.text).get("stmts", [])], sent,
+        (sent.text if sent is not None else sql).encode())
 
 
 # Marks the FuncCall a CALL statement makes (pglast's JSON has no such key).

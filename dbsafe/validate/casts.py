@@ -254,21 +254,18 @@ def missing_types(sql: str, snapshot: SchemaSnapshot) -> list[TypeUse]:
     ...     "ARRAY[]::public.tag[], '1'::\\"char\\"", snapshot)]
     [('cook_type', None, 11, 19), ('tag', 'public', 77, 86)]
     """
-    from dbsafe.validate.calls import _read
+    from dbsafe.validate.calls import read_statements
 
-    read = _read(sql)
+    read = read_statements(sql)
     if read is None:
         return []
-    statements, sent = read
     types = types_of(snapshot)
-    data = (sent.text if sent is not None else sql).encode()
     found: list[TypeUse] = []
-    for type_name, parts in _casts(statements):
+    for type_name, parts in _casts(read.statements):
         name, schema = parts[-1], parts[0] if len(parts) == 2 else None
         if not types.missing(name, schema):
             continue
-        at = len(data[:type_name.get("location", 0)].decode("utf-8", "replace"))
-        start = sent.original_offset(at) if sent is not None else at
+        start = read.offset(type_name.get("location", 0))
         if start is not None:
             found.append(_use(sql, start, parts))
     return sorted(found, key=lambda t: t.start)
