@@ -546,23 +546,28 @@ def _function_calls(statements: list[dict[str, Any]]
     """The `FuncCall` nodes of the queries among `statements` that are calls PostgreSQL
     looks up (not SQL syntax it turns into one), with their name's one or two parts; the
     one a `CALL` makes carries `_CALLED`."""
-    stack: list[object] = [
-        {"FuncCall": {**s["CallStmt"].get("funccall", {}), _CALLED: True}}
-        if "CallStmt" in s else s
-        for s in statements if next(iter(s), None) in _DML_NODES]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
+    for node in query_nodes([
+            {"FuncCall": {**s["CallStmt"].get("funccall", {}), _CALLED: True}}
+            if "CallStmt" in s else s
+            for s in statements if next(iter(s), None) in _DML_NODES]):
         call = node.get("FuncCall")
         if isinstance(call, dict) and call.get("funcformat") != "COERCE_SQL_SYNTAX":
             parts = [p.get("String", {}).get("sval") for p in call.get("funcname", ())]
             if 1 <= len(parts) <= 2 and all(parts):
                 yield call, parts
-        stack.extend(node.values())
+
+
+def query_nodes(roots: list[object]) -> Iterator[dict[str, Any]]:
+    """Every JSON object (a node, or a node's fields) under `roots`, parse trees of
+    PostgreSQL's parser (`read_statements`), depth first."""
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            yield node
+            stack.extend(node.values())
 
 
 def _call(sql: str, start: int, parts: list[str]) -> Call:

@@ -274,21 +274,15 @@ def missing_types(sql: str, snapshot: SchemaSnapshot) -> list[TypeUse]:
 def _casts(statements: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], list[str]]]:
     """The `TypeName` of every `TypeCast` in the queries among `statements`, with its
     name's parts."""
-    stack: list[object] = [s for s in statements if next(iter(s), None) in _DML_NODES]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
+    from dbsafe.validate.calls import query_nodes
+
+    for node in query_nodes([s for s in statements if next(iter(s), None) in _DML_NODES]):
         cast = node.get("TypeCast")
         if isinstance(cast, dict):
             type_name = cast.get("typeName")
             parts = type_parts(type_name) if isinstance(type_name, dict) else None
             if parts is not None:
                 yield type_name, parts  # type: ignore[misc]
-        stack.extend(node.values())
 
 
 def _use(sql: str, start: int, parts: list[str]) -> TypeUse:
