@@ -5,37 +5,15 @@ whole history again (Superset 5.0.0: 18 rebuilds of up to 300 revisions). Real P
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from dbsafe.gates import reversible
 from tests.gates.histories import MODES, write_history
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def copies(postgresql: psycopg.Connection, database_url: str) -> Iterator[Callable[[str], str]]:
-    """Copies of the test server's databases (`CREATE DATABASE ... TEMPLATE`), as the
-    throwaway server's `copy_database` makes them."""
-    made: list[str] = []
-    dbname = postgresql.info.dbname
-
-    def copy(url: str) -> str:
-        source = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-        name = f"{dbname}_copy_{len(made)}"
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'.encode())
-        made.append(name)
-        return database_url.replace(f"dbname={dbname}", f"dbname={name}")
-
-    yield copy
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        for name in made:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 def _history(root: Path, log: Path) -> None:
