@@ -2746,10 +2746,14 @@ _UTILITY_NODES = frozenset({
 def _utility_statement(sql: str) -> str | None:
     """The kind (`Deallocate`) of the one statement in `sql` when it is a utility statement
     naming no relation, as PostgreSQL's parser reads it (`pg.parse.sole_statement`); else
-    None."""
+    None. An `ANALYSE t` (the British spelling, which sqlglot does not know) is an `ANALYZE`,
+    which validate never checks either, whatever it names (`exp.Analyze`)."""
     from dbsafe.pg.parse import sole_statement
 
-    kind = type(sole_statement(sql)).__name__
+    statement = sole_statement(sql)
+    kind = type(statement).__name__
+    if kind == "VacuumStmt" and not getattr(statement, "is_vacuumcmd", True):
+        return "Analyze"
     return kind.removesuffix("Stmt") if kind in _UTILITY_NODES else None
 
 

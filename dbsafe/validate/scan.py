@@ -581,7 +581,9 @@ _CHUNK = 32
 # 321: a cast to a type the schema lacks (`%s::cook_type`, renamed by a migration) is
 #      DBS316, unless the type may be an extension's, a failed migration statement's or
 #      the file's own DDL's (task 486; 319 in its clone)
-_CACHE_VERSION = 321
+# 322: `ANALYSE t` (the British spelling) is an ANALYZE, ignored, no longer unparsable
+#      (task 487)
+_CACHE_VERSION = 322
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
