@@ -1060,7 +1060,9 @@ def diff_command(state: CliState, source: str, target: str, sql: bool, alembic: 
     With --alembic, print it as `op.*` lines to paste into a revision's upgrade().
 
     SOURCE and TARGET are each a database URL (postgresql://..., postgresql+psycopg://...),
-    a `dbsafe schema dump` file, a folder of SQL migrations (supabase/migrations, ...), or
+    a `dbsafe schema dump` file, a schema file (a .sql file a new database is made from,
+    such as src/db/schema.sql: applied to a throwaway PostgreSQL), a folder of SQL
+    migrations (supabase/migrations, ...), or
     `migrations[@REV]` (the project's migrations applied to a throwaway PostgreSQL: alembic's
     up to REV, default heads, or its SQL migrations folder). The differences are listed object by
     object (a table, then its columns, constraints, indexes, ...). `--ignore` takes codes
@@ -1194,7 +1196,14 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
 @_alembic_config_option()
 @click.option("--sql-migrations", type=_Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Compare with this folder of SQL migrations instead (with no alembic.ini, "
-                   "the project's folder is found as validate finds it).")
+                   "the project's folder is found as validate finds it; also over a "
+                   "`schema-file` set in [tool.dbsafe]).")
+@click.option("--schema-file", type=_Path(file_okay=True, dir_okay=False, path_type=Path),
+              metavar="FILE",
+              help="Compare with what this one SQL file makes (the schema.sql a new database "
+                   "is made from, beside a folder of upgrades), built on a throwaway "
+                   "embedded PostgreSQL as validate builds it [default: `schema-file` in "
+                   "[tool.dbsafe], which drift compares with when set].")
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable; also `drift-ignore-"
                    "schemas` in [tool.dbsafe]).")
@@ -1213,7 +1222,7 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
 @click.pass_obj
 def drift_command(state: CliState, database_url: str | None, sql: bool,
                   alembic_config: Path | None, sql_migrations: Path | None,
-                  ignore_schema: tuple[str, ...],
+                  schema_file: Path | None, ignore_schema: tuple[str, ...],
                   ignore_name: tuple[str, ...], no_cache: bool, models: str | None,
                   sqitch_target: str | None, **output: Any) -> None:
     """Report where a live database differs from what its migrations build.
@@ -1228,13 +1237,26 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
     (owner, grant, comment, index, ...). With --models MODULE:ATTR, the SQLAlchemy models
     are also compared with the migrations at head (alembic's compare_metadata, through
     your env.py, in the sandboxed child): DBS405. Exit status 1 on drift at or above --fail-on.
+
+    With a schema file (--schema-file FILE, or `schema-file` in [tool.dbsafe]: the one SQL
+    file a new database is made from, beside a folder of upgrades), the expected schema is
+    what that file makes, built as validate builds it: the file has no revisions, so what
+    an upgrade not yet run there makes is drift too. --sql-migrations DIR (or
+    `schema-source = "migrations"`) compares with the migrations instead.
     """
     from dbsafe import commands
 
+    if schema_file is not None and sql_migrations is not None:
+        raise click.UsageError("compare with one schema, not --schema-file and "
+                               "--sql-migrations")
     codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
                  "sql-migrations": sql_migrations, "cache": False if no_cache else None,
                  "sqitch-target": sqitch_target}
+    if schema_file is not None or sql_migrations is not None:
+        # (the one named here, over a `schema-file` or `schema-source` of [tool.dbsafe])
+        overrides.update({"schema-file": schema_file, "schema-source":
+                          "schema-file" if schema_file is not None else "migrations"})
     overrides.update(_output_overrides(**{**output, "ignore": codes}))
     settings = state.settings(overrides)
     options = commands.diff_options(settings, [i for i in output["ignore"] if i not in codes],

@@ -6,14 +6,15 @@ print or exit.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbsafe.core import ConfigError, DbsafeError, Report, RuleInfo, unknown_codes
+from dbsafe.core import ConfigError, DbsafeError, Report, RuleInfo, SourceError, unknown_codes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -375,8 +376,30 @@ def status(settings: Settings, *, fail_on_pending: bool = False,
     revisions, and the recent history of dbsafe runs on it."""
     from dbsafe.guard.status import status as database_status
 
-    return database_status(settings, _require_database(settings), fail_on_pending=fail_on_pending,
-                           history_limit=history_limit)
+    with _schema_file_not_read(settings, "has no revisions and status reads the migrations' "
+                               "history alone: `dbsafe drift` compares the database with "
+                               "the file"):
+        return database_status(settings, _require_database(settings),
+                               fail_on_pending=fail_on_pending, history_limit=history_limit)
+
+
+@contextlib.contextmanager
+def _schema_file_not_read(settings: Settings, what: str) -> Iterator[None]:
+    """Where a `schema-file` is set, an error of a command that reads the migrations alone
+    (`status`, `verify-reversible`) says the file is not read and which command compares a
+    database with it: in its layout (upgrades beside it that build nothing from empty, no
+    history table of a known runner) they fail, and the error alone named only the
+    migrations' runners. A database that cannot be reached is said as it is."""
+    try:
+        yield
+    except DbsafeError as exc:
+        if settings.schema_file is None or type(exc) not in (ConfigError, SourceError,
+                                                                 DbsafeError):
+            raise
+        from dbsafe.extract.files import display_path
+
+        shown = display_path(settings.schema_file, settings.project_root)
+        raise type(exc)(f"{exc}; the schema file {shown} {what.format(shown)}") from None
 
 
 def upgrade(settings: Settings, options: UpgradeOptions,
@@ -645,7 +668,8 @@ def diff(settings: Settings, source: str, target: str, *,
 
     Args:
         settings: Resolved settings (alembic project and cache for `migrations[@REV]`).
-        source: a database URL, a snapshot file, or `migrations[@REV]`.
+        source: a database URL, a snapshot file, a schema file (`.sql`), a folder of SQL
+            migrations, or `migrations[@REV]`.
         target: the same kinds of thing; the schema the source is compared with.
         options: kinds, schemas and names to leave out.
 
@@ -924,12 +948,29 @@ def verify_reversible(settings: Settings, *, start: str | None = None, target: s
         `def downgrade` line with the computed undo in its context.
     """
     from dbsafe.core import select_findings
+
+    started = time.perf_counter()
+    check_settings_codes(settings, catalog())
+    with _schema_file_not_read(settings, "is not walked (verify-reversible walks the "
+                               "migrations alone): whether the upgrades bring an older "
+                               "database to what it makes, `dbsafe diff DATABASE_URL {}` "
+                               "says, run on a database they upgraded"):
+        result = _walk(settings, start=start, target=target, allow_not_empty=allow_not_empty,
+                       options=options, seed=seed, progress=progress)
+    summary = {**result.summary, "elapsed_seconds": round(time.perf_counter() - started, 3)}
+    kept = select_findings(result.findings, select=settings.select, ignore=settings.ignore,
+                           severity=settings.severity)
+    return Report(tuple(kept), summary)
+
+
+def _walk(settings: Settings, *, start: str | None, target: str, allow_not_empty: bool,
+          options: DiffOptions | None, seed: Path | None,
+          progress: Callable[[int, int, str], None] | None):
+    """verify-reversible's walk of the folder of SQL migrations or the alembic history."""
     from dbsafe.gates.reversible import verify
     from dbsafe.migrate.runner import AlembicProject
     from dbsafe.sources import SqlFolder, require_migrations, sql_migrations_folder
 
-    started = time.perf_counter()
-    check_settings_codes(settings, catalog())
     folder = sql_migrations_folder(settings)
     if folder is not None:
         # A folder of SQL migrations with down migrations: walked file by file.
@@ -942,18 +983,12 @@ def verify_reversible(settings: Settings, *, start: str | None = None, target: s
         if given:
             raise ConfigError(f"{', '.join(given)}: for alembic revisions; a folder of SQL "
                               "migrations is walked whole on a throwaway server")
-        result = verify_folder(SqlFolder.of(folder, settings), options=options,
-                               progress=progress)
-    else:
-        require_migrations(settings, schema_source=False)
-        result = verify(AlembicProject.from_settings(settings), root=settings.project_root,
-                        database_url=settings.database_url, allow_not_empty=allow_not_empty,
-                        start=start, target=target, options=options, seed=seed,
-                        progress=progress)
-    summary = {**result.summary, "elapsed_seconds": round(time.perf_counter() - started, 3)}
-    kept = select_findings(result.findings, select=settings.select, ignore=settings.ignore,
-                           severity=settings.severity)
-    return Report(tuple(kept), summary)
+        return verify_folder(SqlFolder.of(folder, settings), options=options,
+                             progress=progress)
+    require_migrations(settings, schema_source=False)
+    return verify(AlembicProject.from_settings(settings), root=settings.project_root,
+                  database_url=settings.database_url, allow_not_empty=allow_not_empty,
+                  start=start, target=target, options=options, seed=seed, progress=progress)
 
 
 def drift(settings: Settings, *, options: DiffOptions | None = None,
@@ -962,7 +997,9 @@ def drift(settings: Settings, *, options: DiffOptions | None = None,
     DBS404), and/or the SQLAlchemy models with the migrations at head (DBS405).
 
     Args:
-        settings: `database-url` (required unless `models`) and the alembic project.
+        settings: `database-url` (required unless `models`) and the alembic project (or
+            the folder of SQL migrations; with a `schema-file`, the file is the reference:
+            `sources.schema_file_is_reference`).
         options: kinds, schemas and names to leave out (dbsafe's own schema always is).
         models: `module:attribute` of the models' MetaData (`alembic check`'s comparison,
             run in the sandboxed child under the project's interpreter).
@@ -979,6 +1016,9 @@ def drift(settings: Settings, *, options: DiffOptions | None = None,
         found += result.findings()
         summary.update({"revision": list(result.revisions), "expected": result.expected_from,
                         "differences": len(result.reported)})
+        if result.schema_file:
+            # (said in the text report's line too: "no findings" against which schema)
+            summary["schema_source"] = result.expected_from
     if models:
         from_models = compare_models(settings, models)
         found += from_models

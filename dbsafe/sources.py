@@ -22,6 +22,7 @@ live one, or (for migrations) a throwaway server that is only started when asked
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -1535,6 +1536,30 @@ def _schema_file_source(settings: Settings) -> SchemaSource:
     return _sql_migrations_source(path, settings, files=(path,), schema_file=True)
 
 
+def schema_file_is_reference(settings: Settings) -> bool:
+    """Whether `drift` compares the database with the `schema-file` rather than with the
+    migrations: where the file is set, the folder beside it is upgrades of older databases
+    that build nothing from empty (snedbot's), and "is this database what the file says?"
+    is the question; `schema-source = "migrations"` (or `drift --sql-migrations DIR`)
+    keeps the migrations at the database's own version."""
+    return settings.schema_source == "schema-file" or (
+        settings.schema_file is not None and settings.schema_source != "migrations")
+
+
+def schema_file_snapshot(settings: Settings) -> tuple[SchemaSnapshot, str]:
+    """The schema the `schema-file` builds (as validate builds it: after the `setup-sql`
+    files, on a throwaway server, cached by the file), and its description; a statement
+    that failed there is a warning on stderr (the schema lacks what it would have made).
+
+    Raises:
+        ConfigError, SourceError: as `_schema_file_source`.
+    """
+    with _schema_file_source(settings) as source:
+        snapshot = source.snapshot
+        warn_failures(source)
+    return snapshot, source.description.removesuffix(" (embedded PostgreSQL)")
+
+
 def _failures_file(cache_file: Path) -> Path:
     return cache_file.with_name(cache_file.stem + ".failures.json")
 
@@ -1568,7 +1593,8 @@ def load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
 
     Args:
         spec: a database URL (libpq `postgresql://`, SQLAlchemy `postgresql+psycopg://`, or
-            a `key=value` conninfo), a snapshot file from `dbsafe schema dump`, or
+            a `key=value` conninfo), a snapshot file from `dbsafe schema dump`, a schema
+            file (a `.sql` file, built as the `schema-file` is), a folder of SQL migrations, or
             `migrations` / `migrations@REV`: the alembic migrations applied to a throwaway
             server up to REV (default: heads), cached like the default schema source.
         settings: where the alembic project and the cache are.
@@ -1601,9 +1627,17 @@ def read_database(spec: str, search_path: Sequence[str]) -> SchemaSnapshot:
 
 def builds_on_throwaway(spec: str) -> bool:
     """Whether the side `spec` of `dbsafe diff` is built on a throwaway server (migrations,
-    a folder of SQL migrations): two of those start one after the other, never at once."""
+    a folder of SQL migrations, a schema file): two of those start one after the other,
+    never at once."""
     return spec == "migrations" or spec.startswith("migrations@") or (
-        bool(spec.strip()) and Path(spec).is_dir())
+        bool(spec.strip()) and (Path(spec).is_dir() or _names_schema_file(spec)))
+
+
+def _names_schema_file(spec: str) -> bool:
+    """Whether the side `spec` of `dbsafe diff` is a schema file: a `.sql` file (snedbot's
+    `src/db/schema.sql`), built as `--schema-file` builds it; a snapshot is JSON."""
+    path = Path(spec)
+    return path.suffix.lower() == ".sql" and path.is_file()
 
 
 def check_named(spec: str) -> None:
@@ -1613,14 +1647,14 @@ def check_named(spec: str) -> None:
 
     >>> check_named("/nonexistent/prod.json")
     Traceback (most recent call last):
-    dbsafe.core.SourceError: /nonexistent/prod.json: no such snapshot file or folder of SQL \
-migrations, and not a database URL or migrations[@REV]
+    dbsafe.core.SourceError: /nonexistent/prod.json: no such snapshot file, schema file or \
+folder of SQL migrations, and not a database URL or migrations[@REV]
     """
     if (spec == "migrations" or spec.startswith("migrations@") or names_database(spec)
             or not spec.strip() or Path(spec).exists()):
         return
-    raise SourceError(f"{spec}: no such snapshot file or folder of SQL migrations, and not a "
-                      "database URL or migrations[@REV]")
+    raise SourceError(f"{spec}: no such snapshot file, schema file or folder of SQL "
+                      "migrations, and not a database URL or migrations[@REV]")
 
 
 def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
@@ -1659,6 +1693,8 @@ def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
     path = Path(spec)
     if path.is_dir():
         return _sql_snapshot(path, settings)
+    if _names_schema_file(spec):
+        return schema_file_snapshot(dataclasses.replace(settings, schema_file=path.absolute()))
     return SchemaSnapshot.load(path), f"snapshot {_display(path, settings)}"
 
 

@@ -1,4 +1,5 @@
-"""`dbsafe drift`: a live database against the schema its migrations build at its revision.
+"""`dbsafe drift`: a live database against the schema its migrations build at its revision,
+or against the one its `schema-file` makes.
 
 The expected side is `migrations@REV`, REV being the revision(s) the database's own version
 table holds: the migrations applied to a throwaway server by the sandboxed runner, cached by
@@ -7,6 +8,11 @@ an index created by hand, a column altered outside a migration or a view edited 
 Differences are reported with the `dbsafe diff` codes (DBS401-DBS404): SOURCE is the
 database, TARGET the migrations. dbsafe's own schema (`dbsafe`, its history) is never
 compared, nor are the objects of extensions.
+
+With a `schema-file` (the one SQL file a new database is made from, beside a folder of
+upgrades that builds nothing from empty: snedbot's `src/db/schema.sql`), the expected side
+is what that file makes, built as validate builds it: "is this database what schema.sql
+says?". The file has no revisions, so what an upgrade not yet run makes is drift too.
 
 `--models module:metadata` is the `alembic check` use case: the SQLAlchemy models against
 the migrations at head (built on a throwaway server), compared by alembic's own
@@ -76,6 +82,8 @@ class Drift:
     # for a folder, "the migrations up to db/2_email.up.sql", not "at" the last file run,
     # which read as if that file made what a finding names.
     reference: str = ""
+    # The reference is the `schema-file`, not migrations: a change goes into the file
+    schema_file: bool = False
 
     @property
     def reported(self) -> tuple[Change, ...]:
@@ -104,6 +112,11 @@ class Drift:
                        f"{'it' if len(self.edited) == 1 else 'them'} as "
                        f"{'it was' if len(self.edited) == 1 else 'they were'} when applied, "
                        "the migrations are compared as they are now"),)
+        if self.schema_file:
+            return tuple(dataclasses.replace(
+                f, help="Put the change in the schema file (and in an upgrade for older "
+                        "databases), or undo it in the database (`dbsafe drift --sql` prints "
+                        "the DDL that does).") for f in out)
         return self.notes + tuple(dataclasses.replace(
             f, help="Put the change in a migration, or undo it in the database "
                     "(`dbsafe drift --sql` prints the DDL that does)"
@@ -122,7 +135,8 @@ def options_with_defaults(options: DiffOptions | None) -> DiffOptions:
 
 
 def compare(settings: Settings, database_url: str, options: DiffOptions | None = None) -> Drift:
-    """Compare the database with the migrations at its own revision.
+    """Compare the database with the migrations at its own revision (with a `schema-file`,
+    with what that file makes: `compare_schema_file`).
 
     Raises:
         DbsafeError: the database has no alembic version table, or holds a revision the
@@ -138,8 +152,15 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
     )
     from dbsafe.schema.diff import diff, with_role_renamed
     from dbsafe.schema.introspect import introspect_url
-    from dbsafe.sources import SqlFolder, require_migrations, sql_migrations_folder
+    from dbsafe.sources import (
+        SqlFolder,
+        require_migrations,
+        schema_file_is_reference,
+        sql_migrations_folder,
+    )
 
+    if schema_file_is_reference(settings):
+        return compare_schema_file(settings, database_url, options)
     folder = sql_migrations_folder(settings)
     if folder is not None:
         from dbsafe.gates.drift_sql import compare_folder
@@ -177,6 +198,47 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
     opts = options_with_defaults(options)
     opts = dataclasses.replace(opts, ignore_names=(*opts.ignore_names, table))
     return Drift(live, expected, diff(live, expected, opts), tuple(revisions), description)
+
+
+def compare_schema_file(settings: Settings, database_url: str,
+                        options: DiffOptions | None = None) -> Drift:
+    """Compare the database with what the `schema-file` makes (built as validate builds it,
+    on a throwaway server): "is this database what schema.sql says?". The file has no
+    revisions, so a database whose upgrades have not all run differs by what they make.
+
+    Raises:
+        ConfigError, SourceError: no schema file, a folder, a missing file.
+    """
+    from dbsafe.core import hold_until_exit
+    from dbsafe.schema.diff import diff, with_role_renamed
+    from dbsafe.schema.introspect import introspect_url
+    from dbsafe.sources import schema_file_snapshot
+
+    expected, description = schema_file_snapshot(settings)
+    live = hold_until_exit(introspect_url(database_url))
+    if live.search_path != expected.search_path:
+        live = hold_until_exit(introspect_url(database_url, search_path=expected.search_path))
+    # The file ran as the throwaway server's superuser; the database was made by the role
+    # that owns most of its tables (no version table says which). What one owns or grants,
+    # the other does, so a database made by its application's role is not drift.
+    built_by, made_by = _main_owner(expected), _main_owner(live)
+    if built_by and made_by and built_by != made_by:
+        expected = with_role_renamed(expected, built_by, made_by)
+    opts = options_with_defaults(options)
+    # (the platform's schemas of dbsafe's Supabase stand-in, where the database has none)
+    one_sided = expected.stand_in_schemas() - live.stand_in_schemas()
+    opts = dataclasses.replace(opts, ignore_schemas=opts.ignore_schemas | one_sided)
+    shown = description.removeprefix("schema file ").removesuffix(" (cached)")
+    return Drift(live, expected, diff(live, expected, opts), (), description,
+                 reference=f"the schema file {shown}", schema_file=True)
+
+
+def _main_owner(snapshot: SchemaSnapshot) -> str | None:
+    """The role most of the snapshot's relations belong to (as `--sql` takes it to run)."""
+    from collections import Counter
+
+    owners = Counter(r.owner for r in snapshot.relations if r.owner)
+    return owners.most_common(1)[0][0] if owners else None
 
 
 def _owner(snapshot: SchemaSnapshot, table: str) -> str | None:

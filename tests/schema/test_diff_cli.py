@@ -288,8 +288,8 @@ def test_a_side_that_is_nothing_known_is_one_line_exit_2(tmp_path: Path) -> None
     result = run("diff", str(tmp_path / "missing.json"), "migrations")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        f"dbsafe: error: {tmp_path / 'missing.json'}: no such snapshot file or folder of SQL "
-        "migrations, and not a database URL or migrations[@REV]"]
+        f"dbsafe: error: {tmp_path / 'missing.json'}: no such snapshot file, schema file or "
+        "folder of SQL migrations, and not a database URL or migrations[@REV]"]
     result = run("diff", "migrations", "migrations", "--ignore", "tables")
     assert result.exit_code == 2
     assert "unknown kind(s) to ignore: tables (did you mean table?); the kinds: " in result.stderr
@@ -303,8 +303,8 @@ def test_a_missing_side_is_said_before_the_other_side_is_read(tmp_path: Path) ->
     result = run("diff", str(missing), str(tmp_path / "staging.json"))
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        f"dbsafe: error: {missing}: no such snapshot file or folder of SQL migrations, and not "
-        "a database URL or migrations[@REV]"]
+        f"dbsafe: error: {missing}: no such snapshot file, schema file or folder of SQL "
+        "migrations, and not a database URL or migrations[@REV]"]
 
 
 def test_an_empty_side_is_refused_not_read_as_the_working_directory(
