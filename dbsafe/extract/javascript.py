@@ -782,6 +782,10 @@ class _Reader:
         # other engine's) exports (`import { pool } from './pool'`): `pool.query(text)` sends
         # to PostgreSQL (`JsWrapper.client`)
         self.pg_clients: set[tuple[str, int]] = set()
+        # names bound to a postgres.js client another module of the project exports
+        # (`const db = require('../config/db')`, its `module.exports = postgres(url)`'s
+        # `const`): a tag (`JsWrapper.tag`, `_postgres_client`)
+        self.imported_tags: set[tuple[str, int]] = set()
         # names an import (or `require`) of node-postgres binds (`Pool`, `Client`, `pg` of
         # `import pg from 'pg'`): `new Pool()` is a PostgreSQL client (`_made_by_pg`)
         self.pg_makers: set[str] = set()
@@ -1297,6 +1301,8 @@ class _Reader:
         >>> [f.sql for f in r.fragments]
         ['SELECT a FROM t', 'SELECT b FROM t']
         """
+        if self.imported_tags and self._declared_in(identifier, self.imported_tags):
+            return True  # (another module's client: `JsWrapper.tag`)
         if not (self.postgres_js_makers or self.postgres_js_types):
             return False
         scope = self._binding_scope(identifier)
@@ -1891,6 +1897,10 @@ class _Reader:
         if any(w.client and w.export in ("*", export) and w.imported_by(module, self.path, file)
                for w in self.names.wrappers):
             self.pg_clients.add((local, scope))
+        if export != "*" and any(w.tag and w.export == export
+                                 and w.imported_by(module, self.path, file)
+                                 for w in self.names.wrappers):
+            self.imported_tags.add((local, scope))
 
     def _wrapper_position(self, call: Node) -> int | None:
         """The position of the argument a call of a wrapper of the project sends as its
@@ -2127,6 +2137,10 @@ class _Reader:
             facts["j"] = 1
         if self.postgres and not self.engines:
             facts["p"] = 1
+        tags = sorted({export for local, exports in exported.items()
+                       if self._exports_postgres_js(local, root) for export in exports})
+        if tags:
+            facts["s"] = tags
         if reexports:
             facts["r"] = reexports
         subclasses = [[local, base, sorted(_method_names(self, body))]
@@ -2134,6 +2148,16 @@ class _Reader:
         if subclasses:
             facts["x"] = subclasses
         return facts
+
+    def _exports_postgres_js(self, local: str, root: Node) -> bool:
+        """Whether a name the module exports is its postgres.js client: the only binding
+        of the name at the module's top level, a `const` `_postgres_client` reads as one
+        (`const db = postgres(url, {...})`, `export const sql: Sql = postgres()`)."""
+        bound = self.bindings.get(local, {}).get(root.id)
+        if not bound or len(bound) != 1 or bound[0] is None:
+            return False
+        name = bound[0].child_by_field_name("name")
+        return name is not None and name.type == "identifier" and self._postgres_client(name)
 
     def _reexports(self, statement: Node, module: str) -> list[list[str]]:
         """What `export { q as query } from './db'` and `export * from './db'` export of a

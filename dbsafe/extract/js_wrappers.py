@@ -64,7 +64,9 @@ class JsWrapper:
     the object of its exports. `client`: the module loads a PostgreSQL driver and no other
     engine's, so what it exports (`*`; a module re-exporting it: the name it gives) sends
     to PostgreSQL (`import { pool } from './pool'`, then `pool.query(text)`). `name`: a
-    class's name in its module."""
+    class's name in its module. `tag`: the export is a postgres.js client (a `const` bound
+    to a call of its default export, `const db = postgres(url); module.exports = db`), a
+    tag whose templates are statements wherever it is imported (a `client` too)."""
 
     path: str
     modules: tuple[str, ...]
@@ -74,6 +76,7 @@ class JsWrapper:
     common: bool = False
     client: bool = False
     name: str = ""
+    tag: bool = False
 
     def imported_by(self, module: str, importer: str, file: str | None = None) -> bool:
         """Whether `import ... from module` in the file `importer` names this module
@@ -110,7 +113,7 @@ def js_wrappers(files: Sequence[tuple[str, str]],
     ...         "const pool = new Pool();\\n"
     ...         "export const q = (text: string, params?: any[]) => pool.query(text, params);\\n")
     ...     [w for w in js_wrappers([(str(Path(d, "db.ts")), "src/db.ts")]) if not w.client]
-    [JsWrapper(path='src/db', modules=('db',), export='q', position=0, methods=(), common=False, client=False, name='')]
+    [JsWrapper(path='src/db', modules=('db',), export='q', position=0, methods=(), common=False, client=False, name='', tag=False)]
     """
     read: dict[str, dict] = {}
     names: Counter[str] = Counter()
@@ -160,6 +163,8 @@ def _resolve(read: dict[str, dict], names: Counter[str]) -> tuple[JsWrapper, ...
 
     clients = {JsWrapper(where, modules(where), "*", None, client=True)
                for where, facts in read.items() if facts.get("p")}
+    clients |= {JsWrapper(where, modules(where), str(export), None, client=True, tag=True)
+                for where, facts in read.items() for export in facts.get("s", ())}
     overridden = _overridden(read)
     found: set[JsWrapper] = set(clients)
     previous: set[JsWrapper] = set()
@@ -190,7 +195,7 @@ def _resolve(read: dict[str, dict], names: Counter[str]) -> tuple[JsWrapper, ...
             break
     else:
         found &= previous  # (never settled: what the last two rounds agree on)
-    return tuple(sorted(found, key=lambda w: (w.path, w.export, w.client)))
+    return tuple(sorted(found, key=lambda w: (w.path, w.export, w.client, w.tag)))
 
 
 def _hold(deps: Sequence[Sequence[object]], where: str, found: set[JsWrapper]) -> bool:
@@ -241,7 +246,7 @@ def _reexported(module: str, export: str, alias: str, where: str, modules: tuple
         else:
             continue
         made.append(JsWrapper(where, modules, name, wrapper.position, wrapper.methods,
-                              False, wrapper.client, wrapper.name))
+                              False, wrapper.client, wrapper.name, wrapper.tag))
     return made
 
 

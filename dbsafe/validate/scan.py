@@ -583,7 +583,11 @@ _CHUNK = 32
 #      the file's own DDL's (task 486; 319 in its clone)
 # 322: `ANALYSE t` (the British spelling) is an ANALYZE, ignored, no longer unparsable
 #      (task 487)
-_CACHE_VERSION = 322
+# 323: a postgres.js client another module of the project exports (`const db =
+#      postgres(url); module.exports = db`, `export const sql = postgres()`, re-exported too) is a
+#      tag where it is imported (`const db = require('../config/db')`, then ``db`SELECT ...` ``):
+#      `JsWrapper.tag`, each module's facts `s` (task 488)
+_CACHE_VERSION = 323
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

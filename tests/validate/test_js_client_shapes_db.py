@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import assert_prepares, validate_module
+from tests.helpers import assert_prepares, validate_files, validate_module
 
 pytestmark = pytest.mark.db
 
@@ -115,3 +115,52 @@ def test_pgtyped_parameters_are_what_it_sends(database_url: str, tmp_path: Path)
                     ("SELECT titel FROM books WHERE id = $1",
                      "SELECT titel FROM books WHERE ($1 = 0 OR id IN ($2, $3))",
                      "INSERT INTO books (id, titel) VALUES ($1, $2), ($3, $4)"))
+
+
+# A postgres.js client made in one module and imported by the others (ecodia-admin-backend's
+# `src/config/db.js`: `const db = postgres(url, {...}); module.exports = db`, then `const db =
+# require('../config/db')` and ``await db`SELECT ...` `` in 160 files): its templates were
+# never read (24 of its statements analysed). A CommonJS module's `module.exports`, an ES
+# module's named and default exports and a re-export of them are the client; a tag another
+# module exports that is no client (a function of its own, which may change the text) is not.
+_CLIENT_FILES = {
+    "src/config/db.js": "const postgres = require('postgres');\n"
+                        "const db = postgres(process.env.DATABASE_URL, { max: 10 });\n"
+                        "module.exports = db;\n",
+    "src/services/books.js": "const db = require('../config/db');\n"
+                             "async function all(id) {\n"
+                             "  await db`SELECT titel FROM books WHERE id = ${id}`;\n"
+                             "  return db`SELECT title FROM books WHERE id = ${id}`;\n"
+                             "}\n"
+                             "module.exports = { all };\n",
+    "lib/sql.ts": "import postgres from 'postgres';\n"
+                  "export const sql = postgres(process.env.URL!);\n"
+                  "const other = postgres();\n"
+                  "export default other;\n",
+    "lib/index.ts": "export { sql as client } from './sql';\n",
+    "lib/books.ts": "import { sql } from './sql';\n"
+                    "import other from './sql';\n"
+                    "import { client } from './index';\n"
+                    "export const a = () => sql`SELECT titel FROM books`;\n"
+                    "export const b = () => other<{ id: number }[]>`SELECT titel FROM books`;\n"
+                    "export const c = () => client`SELECT titel FROM books`;\n"
+                    "export const d = () => sql`SELECT title FROM books`;\n",
+    "own/tag.js": "const postgres = require('postgres');\n"
+                  "const db = postgres();\n"
+                  "const tag = (strings, ...values) => db.unsafe(strings.join('?') + ' LIMIT 1');\n"
+                  "module.exports = tag;\n",
+    "own/use.js": "const tag = require('./tag');\n"
+                  "tag`SELECT titel FROM books`;\n",
+}
+
+
+def test_a_postgres_js_client_another_module_exports_is_a_tag(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_files(database_url, tmp_path, _DDL, _CLIENT_FILES)
+    assert sorted((f.code, f.location.path, f.location.line, f.location.column)
+                  for f in report.findings if f.location) == [
+        ("DBS302", "lib/books.ts", 4, 35), ("DBS302", "lib/books.ts", 5, 55),
+        ("DBS302", "lib/books.ts", 6, 38), ("DBS302", "src/services/books.js", 3, 19)]
+    assert report.summary["statements_analysed"] == 6
+    assert_prepares(database_url, "", ("SELECT title FROM books WHERE id = $1",),
+                    ("SELECT titel FROM books WHERE id = $1",))
