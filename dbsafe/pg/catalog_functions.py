@@ -316,3 +316,16 @@ xid8recv xid8send xideq xideqint4 xidin xidneq xidneqint4 xidout xidrecv xidsend
 xml_is_well_formed_content xml_is_well_formed_document xml_out xmlagg xmlcomment xmlconcat2
 xmlexists xmltext xmlvalidate xpath xpath_exists
 """.split())
+
+# PostgreSQL's own aggregates (pg_proc.prokind = 'a' in pg_catalog) on PostgreSQL 18
+# (tests/lint/test_unbatched_data_change_pg.py holds the list to pg_proc): a SELECT calling
+# one, with no GROUP BY, returns one row (DBS140: an upsert of `SELECT 'k', jsonb_agg(...)`).
+AGGREGATE_CATALOG_FUNCTIONS = frozenset("""
+any_value array_agg avg bit_and bit_or bit_xor bool_and bool_or corr count covar_pop covar_samp
+cume_dist dense_rank every json_agg json_agg_strict json_object_agg json_object_agg_strict
+json_object_agg_unique json_object_agg_unique_strict jsonb_agg jsonb_agg_strict
+jsonb_object_agg jsonb_object_agg_strict jsonb_object_agg_unique jsonb_object_agg_unique_strict
+max min mode percent_rank percentile_cont percentile_disc range_agg range_intersect_agg rank
+regr_avgx regr_avgy regr_count regr_intercept regr_r2 regr_slope regr_sxx regr_sxy regr_syy
+stddev stddev_pop stddev_samp string_agg sum var_pop var_samp variance xmlagg
+""".split())

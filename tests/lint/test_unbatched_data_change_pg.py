@@ -6,6 +6,7 @@ weighing by the table's size (`--database-url`), and an alembic revision's captu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -16,6 +17,7 @@ from dbsafe.core import Finding, Severity
 from dbsafe.lint import lint_sql
 from dbsafe.lint.engine import History
 from dbsafe.lint.rules import unbatched_data_change
+from dbsafe.pg.catalog_functions import AGGREGATE_CATALOG_FUNCTIONS
 from tests.lint.test_capture import write_history
 
 RULES = [unbatched_data_change.RULE]
@@ -56,6 +58,49 @@ def test_a_table_earlier_migrations_only_altered_has_keys_lint_does_not_know() -
     assert _lines(found) == [2]
 
 
+def test_an_upsert_or_a_merge_takes_a_batch_only_from_a_key_of_its_source_s_table() -> None:
+    # PostgreSQL 18: `INSERT ... SELECT ... ON CONFLICT DO UPDATE` locks every existing row
+    # a selected row conflicts with, a MERGE every row its source matches; what the SELECT
+    # returns is bounded as an UPDATE's WHERE is, by the keys of the table it reads
+    history = History()
+    lint_sql("CREATE TABLE staged (id int PRIMARY KEY, kind text);\n"
+             "CREATE TABLE orders (id int PRIMARY KEY, kind text);\n",
+             rules=RULES, history=history)
+    found = lint_sql(
+        "INSERT INTO orders SELECT * FROM staged WHERE kind = 'x'\n"  # 1: kind is no key
+        "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind;\n"
+        "INSERT INTO orders SELECT * FROM staged WHERE id BETWEEN 1 AND 1000\n"
+        "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind;\n"
+        "MERGE INTO orders o USING (SELECT * FROM staged WHERE kind = 'x') s\n"  # 5
+        "ON o.id = s.id WHEN MATCHED THEN DELETE;\n"
+        "MERGE INTO orders o USING (SELECT * FROM staged WHERE id < 1000) s\n"
+        "ON o.id = s.id WHEN MATCHED THEN DELETE;\n"
+        # the ON condition or the WHEN's giving the target's key values: a batch
+        "MERGE INTO orders o USING staged s ON o.id = s.id AND o.id BETWEEN 1 AND 1000\n"
+        "WHEN MATCHED THEN UPDATE SET kind = s.kind;\n"
+        "MERGE INTO orders o USING staged s ON o.id = s.id\n"
+        "WHEN MATCHED AND o.id < 1000 THEN UPDATE SET kind = s.kind;\n"
+        "MERGE INTO orders o USING staged s ON o.id = s.id\n"  # 13: by content
+        "WHEN MATCHED AND o.kind = 'x' THEN UPDATE SET kind = s.kind;\n"
+        # a data-modifying WITH's DELETE, read with the orders' keys
+        "WITH d AS (DELETE FROM orders WHERE kind = 'x' RETURNING id) SELECT 1;\n"  # 15
+        "WITH d AS (DELETE FROM orders WHERE id = 5 RETURNING id) SELECT 1;\n",
+        rules=RULES, history=history)
+    assert _lines(found) == [1, 5, 13, 15]
+
+
+def test_the_aggregates_that_make_one_row_are_pg_catalog_s(
+        postgresql: psycopg.Connection[Any]) -> None:
+    # a name left out: an upsert of `SELECT 'k', that_agg(v) FROM big` (one row) is a false
+    # DBS140; a name too many: an unbounded one passes as a batch
+    server = {name for (name,) in postgresql.execute(
+        "SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace "
+        "AND prokind = 'a'").fetchall()}
+    assert server <= AGGREGATE_CATALOG_FUNCTIONS
+    if postgresql.info.server_version >= 180000:
+        assert server == AGGREGATE_CATALOG_FUNCTIONS
+
+
 @pytest.mark.db
 def test_a_large_table_makes_it_a_warning_and_the_database_s_keys_count(
         tmp_path: Path, database_url: str) -> None:
@@ -74,7 +119,15 @@ def test_a_large_table_makes_it_a_warning_and_the_database_s_keys_count(
         "UPDATE events SET kind = 'new' WHERE id = 5;\n"
         "UPDATE tags SET name = 'y' WHERE name = 'x';\n"  # a unique index of the database's
         "UPDATE fresh SET v = 0;\n"  # the database has no `fresh` yet: it is empty
-        "DELETE FROM events WHERE payload ? 'k';\n")  # 5
+        "DELETE FROM events WHERE payload ? 'k';\n"  # 5
+        "MERGE INTO events USING tags ON events.id = tags.id WHEN MATCHED THEN DELETE;\n"  # 6
+        # an upsert's SELECT bounded by the database's unique index of its table, or not
+        "INSERT INTO events SELECT id, 'x', '{}' FROM tags WHERE name = 'a'\n"
+        "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind;\n"
+        "INSERT INTO events SELECT id, 'x', '{}' FROM tags WHERE id = 3\n"  # 9
+        "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind;\n"
+        "WITH gone AS (DELETE FROM events WHERE kind = 'x' RETURNING id)\n"  # 11
+        "SELECT count(*) FROM gone;\n")
 
     def lint(**options: object) -> list[Finding]:
         settings = Settings(project_root=tmp_path, database_url=database_url,
@@ -82,11 +135,11 @@ def test_a_large_table_makes_it_a_warning_and_the_database_s_keys_count(
         return list(commands.lint(settings, [folder]).findings)
 
     small = lint()
-    assert _lines(small) == [1, 5]
+    assert _lines(small) == [1, 5, 6, 9, 11]
     assert {f.severity for f in small} == {Severity.NOTE}
     assert all("~100 rows" in dict(f.context).get("Table size", "") for f in small)
     large = lint(large_table=0)
-    assert _lines(large) == [1, 5]
+    assert _lines(large) == [1, 5, 6, 9, 11]
     assert {f.severity for f in large} == {Severity.WARNING}
 
 
