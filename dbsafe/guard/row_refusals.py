@@ -55,6 +55,10 @@ that refuses it, run read-only on the live database:
   fails, the CHECK over it is not asked: PostgreSQL fails on the cast, one error); `IF NOT EXISTS` of
   a column the table has: nothing. One no row can refuse (a constant DEFAULT of a built-in
   type, no CHECK) lint hands on not at all (`lint.row_checks.filled_by_adding`);
+- a CHECK, unique key, exclusion or index over a column an earlier `ADD COLUMN` of the plan (or
+  the statement itself) added: asked of the rows with the column as added, its DEFAULT (or
+  generated value, a domain's DEFAULT) cast to its type, or NULL (`_added_values`); a foreign
+  key over one NULL in every row checks no row, over one holding its DEFAULT cannot be told;
 - `SET NOT NULL` of a column an earlier `UPDATE` of every row set to a constant not NULL
   (`lint.row_checks`: no WHERE, FROM, WITH or ONLY): passes with no query, unless the table
   or a child has a trigger, a rule or row security, which may change what it writes.
@@ -583,17 +587,19 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
                                  ast.PartitionCmd(name=stmt.relation, bound=stmt.partbound),
                                  plan)
         return
-    if isinstance(stmt, ast.IndexStmt) and not stmt.unique:
-        yield replace(_index_probe(_table(conn, stmt.relation), stmt, stmt.idxname
-                                   or "(unnamed)"), build=True)
-        return
     if isinstance(stmt, ast.IndexStmt):
-        yield replace(_unique_probe(_table(conn, stmt.relation), stmt.indexParams or (),
-                                    stmt.whereClause, bool(stmt.nulls_not_distinct),
-                                    "unique index"), build=True)
+        table = _table(conn, stmt.relation)
+        # (over a column the plan added before: each row holding its DEFAULT, or NULL)
+        added = _added_values(conn, table, plan, stmt)
+        rows = _rows_as(conn, table, added) if added else table
+        probe = _index_probe(rows, stmt, stmt.idxname or "(unnamed)") if not stmt.unique \
+            else _unique_probe(rows, stmt.indexParams or (), stmt.whereClause,
+                               bool(stmt.nulls_not_distinct), "unique index")
+        yield replace(probe, build=True, casts=_casts(table, added) if added else "")
         return
     assert isinstance(stmt, ast.AlterTableStmt)
     table = _table(conn, stmt.relation)
+    added = _added_values(conn, table, plan, stmt)
     # PostgreSQL retypes columns before any other subcommand (its AT_PASS_ALTER_TYPE), and
     # checks the rows once all are done: every check of the statement meets the new values
     # (a change keeping every value, `integer` to `bigint`: today's values, asked nothing)
@@ -641,12 +647,16 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(
                 cmd.def_, ast.Constraint) and cmd.def_.indexname:
             if cmd.def_.contype == ConstrType.CONSTR_PRIMARY:
+                rewritten = {**added, **retyped}
                 for column in _index_columns(conn, table, cmd.def_.indexname, plan.indexes):
-                    yield _null_probe(_rows_as(conn, table, retyped) if column in retyped
+                    yield _null_probe(_rows_as(conn, table, rewritten) if column in rewritten
                                       else table, column)
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_,
                                                                            ast.Constraint):
-            yield from _retyped_constraint_probes(conn, table, retyped, cmd.def_, plan)
+            if added:
+                yield from _added_constraint_probes(conn, table, added, retyped, cmd.def_, plan)
+            else:
+                yield from _retyped_constraint_probes(conn, table, retyped, cmd.def_, plan)
         elif cmd.subtype == AlterTableType.AT_SetExpression and expressed[str(cmd.name)][1]:
             yield Probe(f"{table.name}.{_ident(str(cmd.name))}",
                         "has rows its new generation expression fails on",
@@ -800,6 +810,79 @@ def _retyped_constraint_probes(conn: Any, table: _Table, retyped: dict[str, str]
     else:
         for probe in _constraint_probes(conn, _rows_as(conn, table, retyped), con, plan):
             yield replace(probe, casts=_casts(table, retyped))
+
+
+def _added_values(conn: Any, table: _Table, plan: PlanFacts, stmt: Any) -> dict[str, str]:
+    """The columns an earlier `ADD COLUMN` of the plan added to `table` (`plan.added`, as
+    lint hands on those a statement validates) or `stmt` itself adds, that the table lacks
+    now, each as the value every row holds then: its DEFAULT (or generated value), a
+    domain's DEFAULT, or NULL, cast to its type. One numbered from a sequence or whose DEFAULT
+    calls a volatile function is left out: a query over it finds no such column, "cannot
+    tell"."""
+    from pglast import ast
+    from pglast.enums import AlterTableType
+
+    definitions = {column: _added_definition(add, column) for column, add in plan.added.items()}
+    if isinstance(stmt, ast.AlterTableStmt):
+        definitions |= {str(cmd.def_.colname): cmd.def_ for cmd in stmt.cmds or ()
+                        if cmd.subtype == AlterTableType.AT_AddColumn
+                        and isinstance(cmd.def_, ast.ColumnDef)}
+    values = {}
+    for column, definition in definitions.items():
+        if definition.typeName is None or _numbered(definition) \
+                or _has_column(conn, table.name, column):
+            continue  # (one the table has: an IF NOT EXISTS PostgreSQL skips, today's rows)
+        try:
+            values[column] = _filled_value(conn, definition)
+        except _CannotTell:
+            continue
+    return values
+
+
+def _filled_value(conn: Any, definition: ast.ColumnDef) -> str:
+    """The value a column added holds in each row: its DEFAULT or generated expression (a
+    domain's DEFAULT), else NULL, cast to its type."""
+    from pglast.stream import RawStream
+
+    assert definition.typeName is not None
+    filled = _filled_by(definition)
+    if filled is None and _is_domain(conn, definition.typeName):
+        filled = _domain_default(conn, definition.typeName)
+    if filled is not None and filled.raw_expr is not None:
+        _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
+    value = "NULL" if filled is None or filled.raw_expr is None \
+        else f"({RawStream()(filled.raw_expr)})"
+    return f"CAST({value} AS {RawStream()(definition.typeName)})"
+
+
+def _added_constraint_probes(conn: Any, table: _Table, added: dict[str, str],
+                             retyped: dict[str, str], con: ast.Constraint, plan: PlanFacts
+                             ) -> Iterator[Probe]:
+    """A constraint added over columns the plan added (`_added_values`): asked of the rows
+    each holding the column's value. A foreign key over one NULL in every row (added without
+    a DEFAULT) checks no row; over one holding its DEFAULT it cannot be told."""
+    from pglast.enums import ConstrType
+
+    if con.contype != ConstrType.CONSTR_FOREIGN:
+        yield from _retyped_constraint_probes(conn, table, {**added, **retyped}, con, plan)
+        return
+    keys = [str(k.sval) for k in con.fk_attrs or ()]
+    filled = [key for key in keys if key in added]
+    if not filled:
+        yield from _retyped_constraint_probes(conn, table, retyped, con, plan)
+        return
+    nulls = [key for key in filled if added[key].startswith("CAST(NULL AS ")]
+    # (MATCH SIMPLE checks no row with a NULL key column; MATCH FULL, none all NULL)
+    if nulls and (con.fk_matchtype != "f" or len(nulls) == len(keys)) \
+            and not con.skip_validation:
+        yield Probe(f"{table.name} ({', '.join(_ident(k) for k in keys)})", "", "",
+                    counts=False, kept=(
+                        f"{nulls[0]}, added without a DEFAULT, is NULL in every row: its "
+                        "foreign key checks no row"))
+    elif not con.skip_validation:
+        yield Probe(table.name, "", "", counts=False, unknown=(
+            f"the foreign key over {filled[0]}, added, is checked over its DEFAULT in each "
+            "row, which the probe does not ask"))
 
 
 def _altered_constraint_probes(conn: Any, table: _Table, retyped: dict[str, str],

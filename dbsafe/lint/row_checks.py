@@ -60,7 +60,9 @@ settings (`search_path`, `TimeZone`, ...: `_PROBED_SETTINGS`) the plan's SET or 
 gave its session before it, or env.py its connection (the capture's generated SET before each
 revision: `SET search_path TO "phx"`) (`settings`), under which the guard asks it. A `SET NOT NULL` of a column an
 earlier `ADD COLUMN` of the plan added (and nothing changed since), or the same statement added, is handed on with that statement
-(`added`): the column holds its DEFAULT, or NULL in every row, which the guard can tell. One
+(`added`): the column holds its DEFAULT, or NULL in every row, which the guard can tell; so is
+any other check over a column an earlier `ADD COLUMN` added (a unique index over it: the
+guard asks the rows with the column as added). One
 of a column an earlier `UPDATE` of the table (not ONLY) set to a constant not NULL in every row
 (no WHERE, FROM or WITH; nothing since changing the table, writing another (a child's NULLs
 count) or giving any a child, no trigger, rule or policy made or enabled before it) is handed on with that `UPDATE` (`filled`): no row is NULL, unless a trigger,
@@ -81,6 +83,10 @@ rule or row security policy changes what the UPDATE writes, which the guard asks
 ...                     p("ALTER TABLE dag ALTER COLUMN max_failed SET NOT NULL")])
 >>> [(c["unsure"], c["filled"]) for c in checks.summary()[-1:]]
 [(None, {'max_failed': "UPDATE dag SET max_failed = '0'"})]
+>>> checks.add("0009", [p("ALTER TABLE links ADD COLUMN owner bool DEFAULT true NOT NULL"),
+...                     p("CREATE UNIQUE INDEX one ON links (project) WHERE owner")])
+>>> [(c["unsure"], c["added"]) for c in checks.summary()[-1:]]
+[(None, {'owner': 'ALTER TABLE links ADD COLUMN owner bool DEFAULT true NOT NULL'})]
 """
 
 from __future__ import annotations
@@ -341,7 +347,7 @@ class RowChecks:
                     {"revision": revision, "sql": s.sql, "table": relation, "unsure": None,
                      "new": True}))
             elif columns is not None and relation and not new:
-                added = self._added_set_not_null(s)
+                added = {**self._added_checked(s, columns), **self._added_set_not_null(s)}
                 filled = self._filled_set_not_null(s, columns)
                 # (a column this statement adds holds its DEFAULT or NULL in every row,
                 # whatever an earlier column of its name held: only the rows count)
@@ -687,6 +693,19 @@ class RowChecks:
         return {**{column: added[1] for (name, column), added in self._added.items()
                    if column in setting and s.relation and same_relation(name, s.relation)},
                 **here}
+
+    def _added_checked(self, s: Statement, columns: frozenset[str]) -> dict[str, str]:
+        """The columns `s` validates that an earlier `ADD COLUMN` of the plan added to its
+        table, nothing having retyped them since (column -> that ADD COLUMN): each row holds
+        the column's DEFAULT (or generated value), or NULL, which the guard asks the rows with
+        (fractal-server's bc0e8b3327a7 adds `is_owner DEFAULT true`, then a unique index on
+        `project_id WHERE is_owner IS true`, which a project with two members refuses: it was
+        "cannot tell", task 492)."""
+        if not s.relation:
+            return {}
+        return {column: sql for (name, column), (_, sql) in self._added.items()
+                if column in columns and same_relation(name, s.relation)
+                and not self._retypes(name, frozenset({column}))}
 
     def _filled_set_not_null(self, s: Statement, columns: frozenset[str]) -> dict[str, str]:
         """When every column `s` validates is one it sets NOT NULL that an earlier `UPDATE`

@@ -1844,3 +1844,63 @@ def test_the_statements_a_failed_attempt_committed_that_changed_rows(
             assert (database.execute(rows).fetchone() != before) is bool(changing)
     finally:
         database.execute("DEALLOCATE ALL")
+
+
+def test_a_check_over_a_column_the_plan_added_before_is_asked_of_the_value_it_holds(
+        database: psycopg.Connection) -> None:
+    # fractal-server's bc0e8b3327a7 (task 492): `ADD COLUMN is_owner boolean DEFAULT true NOT
+    # NULL`, then a unique index on `(project_id) WHERE is_owner IS true`, which a project
+    # with two members refuses (23505): it was "cannot tell", the table's rows "not today's"
+    for first, then, refused in (
+            ("ALTER TABLE {t} ADD COLUMN is_owner boolean DEFAULT true NOT NULL",
+             "CREATE UNIQUE INDEX one_owner ON {t} (code) WHERE is_owner IS true",
+             {"volumes"}),
+            ("ALTER TABLE {t} ADD COLUMN perms varchar DEFAULT 'rwx' NOT NULL",
+             "ALTER TABLE {t} ADD CONSTRAINT valid_perms CHECK (perms IN ('r', 'rw'))",
+             {"volumes", "clean"}),
+            ("ALTER TABLE {t} ADD COLUMN perms varchar DEFAULT 'rwx' NOT NULL",
+             "ALTER TABLE {t} ADD CONSTRAINT owner_perms CHECK (code <> 'x' OR perms = 'r')",
+             {"volumes", "clean"}),
+            ("ALTER TABLE {t} ADD COLUMN n text DEFAULT '12a'",
+             "CREATE INDEX by_n ON {t} ((n::int)) WHERE code IS NULL", {"volumes", "clean"}),
+            # (no DEFAULT: NULL in every row, which a CHECK passes)
+            ("ALTER TABLE {t} ADD COLUMN n int",
+             "ALTER TABLE {t} ADD CONSTRAINT n_positive CHECK (n > 0)", set())):
+        for table in ("volumes", "clean"):
+            statements = (first.format(t=table), then.format(t=table))
+            verdicts = _verdicts(database, *statements)
+            assert [v.outcome for v in verdicts] == [
+                "refused" if table in refused else "passes"], (statements, verdicts)
+            assert _postgresql_refuses(database, *statements) == (table in refused)
+
+
+def test_a_constraint_added_with_the_column_it_checks_is_asked_of_the_value_it_holds(
+        database: psycopg.Connection) -> None:
+    # (it was "cannot tell": the probe asked today's table for a column it does not have)
+    statement = ("ALTER TABLE clean ADD COLUMN perms varchar DEFAULT 'rwx', "
+                 "ADD CONSTRAINT valid_perms CHECK (perms IN ('r', 'rw'))")
+    (verdict,) = _verdicts(database, statement)
+    (rows,) = database.execute("SELECT count(*) FROM clean").fetchone()
+    assert (verdict.outcome, verdict.detail) == (
+        "refused", f"fails CHECK (perms IN ('r', 'rw')) in {rows} row(s)")
+    assert _postgresql_refuses(database, statement)
+
+
+def test_a_foreign_key_over_a_column_added_without_a_default_checks_no_row(
+        database: psycopg.Connection) -> None:
+    # fractal-server's c90a7c76e996 and 83bc2ad3ffcc (task 492): a column added NULL in every
+    # row, then its foreign key (to a table the plan creates: not there to look up)
+    for references in ("hosts", "later_made (id)"):
+        statements = ("ALTER TABLE volumes ADD COLUMN owner_id int",
+                      f"ALTER TABLE volumes ADD CONSTRAINT owned FOREIGN KEY (owner_id) "
+                      f"REFERENCES {references}")
+        (verdict,) = _verdicts(database, *statements)
+        assert (verdict.outcome, verdict.detail) == (
+            "passes", "owner_id, added without a DEFAULT, is NULL in every row: its foreign "
+                      "key checks no row")
+    # one holding its DEFAULT in every row: not asked
+    (verdict,) = _verdicts(database, "ALTER TABLE volumes ADD COLUMN owner_id int DEFAULT 9",
+                           "ALTER TABLE volumes ADD FOREIGN KEY (owner_id) REFERENCES hosts")
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "the foreign key over owner_id, added, is checked over its DEFAULT in "
+                       "each row, which the probe does not ask")
