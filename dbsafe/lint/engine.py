@@ -2119,10 +2119,16 @@ class LintContext:
         """The foreign keys of any known table that reference one of `tables`."""
         candidates = set(self.history.foreign_keys)
         if self.before is not None:
-            candidates.update(r.name for r in self.before.relations
+            # (by the schema's name too: `eso` alone is looked up on the search_path, and
+            # renku's `common.entity_slugs_old` is no table of `public`)
+            candidates.update(r.qualified_name for r in self.before.relations
                               if any(c.kind == "foreign_key" for c in r.constraints))
-        return [fk for table in sorted(candidates) for fk in self.foreign_keys(table)
-                if any(same_relation(fk.references, t) for t in tables)]
+        found: dict[tuple[str, str], ForeignKey] = {}  # (a table named both ways: once)
+        for table in sorted(candidates):
+            for fk in self.foreign_keys(table):
+                if any(same_relation(fk.references, t) for t in tables):
+                    found.setdefault((last(fk.table), fk.name), fk)
+        return list(found.values())
 
     def unique_keys(self, table: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         """The PRIMARY KEY and UNIQUE constraints of `table` before the current statement:

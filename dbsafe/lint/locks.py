@@ -42,6 +42,7 @@ from dbsafe.lint.statement import (
     Node,
     Statement,
     function_names,
+    last,
     option_enabled,
     partition_parent,
     qualified,
@@ -271,6 +272,19 @@ def _rename(s: Statement) -> Iterator[Lock]:
                 yield Lock(ACCESS_EXCLUSIVE, child, False,
                            "RENAME without ONLY recurses to the tables that inherit from it "
                            "or are its partitions")
+
+
+# ALTER TABLE/VIEW/MATERIALIZED VIEW/FOREIGN TABLE/SEQUENCE ... SET SCHEMA: PostgreSQL 18's
+# AlterTableNamespace opens the relation ACCESS EXCLUSIVE (pg_locks shows it, and the sequence
+# a column owns, under the new schema's name: `pg_locks_names`).
+_SET_SCHEMA_KINDS = frozenset({"OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW",
+                               "OBJECT_FOREIGN_TABLE", "OBJECT_SEQUENCE"})
+
+
+def _set_schema(s: Statement) -> Iterator[Lock]:
+    relation = range_var(s.node.get("relation"))
+    if relation and s.node.get("objectType") in _SET_SCHEMA_KINDS:
+        yield Lock(ACCESS_EXCLUSIVE, relation, False, "moves the relation to another schema")
 
 
 def _alter(s: Statement) -> Iterator[Lock]:
@@ -661,6 +675,7 @@ _HANDLERS = {
     "RuleStmt": _on_table(ACCESS_EXCLUSIVE, "catalog change on the table"),
     "DropStmt": _drop,
     "RenameStmt": _rename,
+    "AlterObjectSchemaStmt": _set_schema,
     "AlterTableStmt": _alter,
     "AlterEnumStmt": _enum,
     "VacuumStmt": _vacuum,
@@ -793,6 +808,10 @@ def pg_locks_names(lock: Lock, statement: Statement, ctx: LintContext) -> list[s
                                                                     lock.relation):
         schema = lock.relation.rpartition(".")[0]
         names.append(f"{schema}.{rename.new}" if schema else rename.new)
+    moved_to = statement.node.get("newschema") if statement.kind == "AlterObjectSchemaStmt" \
+        else None
+    if moved_to and same_relation(range_var(statement.node.get("relation")), lock.relation):
+        names.append(f"{moved_to}.{last(lock.relation)}")
     return names
 
 

@@ -492,3 +492,73 @@ def test_a_rollback_after_a_nested_begin_undoes_the_runners_timeouts_where_lint_
     flagged = [f.location.line for f in lint_sql(change, in_transaction=True)
                if f.code == "DBS115" and f.location is not None]
     assert flagged == [5]
+
+
+def test_a_table_moved_to_another_schema_is_locked_where_lint_says(conninfo: str) -> None:
+    """Renku's a11752a5afba (task 489): `ALTER TABLE projects.project_slugs SET SCHEMA
+    common` takes ACCESS EXCLUSIVE, which pg_locks read in its transaction shows under the
+    new schema's name. The lock
+    table predicted nothing: no DBS115, no `--locks` row, and the captured revision's DBS119
+    said PostgreSQL took a lock dbsafe did not predict."""
+    from dbsafe.core import Location
+    from dbsafe.extract.migration import Migration, MigrationStatement, Observed
+    from dbsafe.lint.engine import lint_migration
+    from dbsafe.lint.rules import ALL_RULES, missing_lock_timeout, unpredicted_lock
+
+    sql = "ALTER TABLE public.orders SET SCHEMA archive"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA archive; CREATE TABLE orders (id serial PRIMARY KEY)")
+    with psycopg.connect(conninfo) as session:
+        session.execute(sql)
+        # Read inside the statement's transaction, as the capture reads it: another session
+        # still sees the catalog as it was and names the table `public.orders`.
+        seen = session.execute(
+            "SELECT c.relnamespace::regnamespace::text || '.' || c.relname, l.mode, c.relkind "
+            "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' "
+            "AND c.relnamespace <> 'pg_catalog'::regnamespace").fetchall()
+        session.rollback()
+    assert ("archive.orders", "AccessExclusiveLock", "r") in seen
+    lock, = locks_for(parse_statement(sql))
+    assert (lock.mode, lock.relation) == ("ACCESS EXCLUSIVE", "public.orders")
+
+    observed = Observed(locks=tuple((name, mode, kind) for name, mode, kind in seen))
+    statements = (MigrationStatement("BEGIN", Location("versions/a1.py", 1), generated=True),
+                  MigrationStatement(sql, Location("versions/a1.py", 2), observed=observed),
+                  MigrationStatement("COMMIT", Location("versions/a1.py", 3), generated=True))
+    migration = Migration("versions/a1.py", statements, kind="alembic", revision="a1")
+    assert [f.code for f in lint_migration(migration, [unpredicted_lock.RULE])] == []
+    assert [f.code for f in lint_migration(migration, [missing_lock_timeout.RULE])] == [
+        "DBS115"]
+    assert unpredicted_lock.RULE in ALL_RULES
+
+
+@pytest.mark.parametrize("change", ["SET DATA TYPE integer", "TYPE bigint"])
+def test_the_keys_to_a_table_outside_public_are_read_from_the_database(
+        conninfo: str, tmp_path: Path, database_url: str, change: str) -> None:
+    """Renku's ce54fdbb40fe (task 489): `ALTER TABLE common.entity_slugs ALTER COLUMN id SET
+    DATA TYPE integer` (the type it has) rebuilds `common.entity_slugs_old`'s foreign key to
+    it, ACCESS EXCLUSIVE. With `--database-url` lint looked the referencing table up by its
+    bare name on the search_path and, outside `public`, found no key: the lock was
+    DBS119's "did not predict", and a real type change's DBS110 said nothing of the
+    recheck."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA common; CREATE TABLE common.slugs (id int PRIMARY KEY); "
+                     "CREATE TABLE common.slugs_old (id int PRIMARY KEY, latest int "
+                     "REFERENCES common.slugs (id))")
+    sql = f"ALTER TABLE common.slugs ALTER COLUMN id {change}"
+    with psycopg.connect(conninfo) as session:
+        session.execute(sql)
+        seen = dict(session.execute(
+            "SELECT c.relname, max(l.mode) FILTER (WHERE l.mode = 'AccessExclusiveLock') "
+            "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = pg_backend_pid() AND c.relkind = 'r' "
+            "AND c.relnamespace = 'common'::regnamespace GROUP BY 1").fetchall())
+        session.rollback()
+    assert seen == {"slugs": "AccessExclusiveLock", "slugs_old": "AccessExclusiveLock"}
+    path = tmp_path / "alter.sql"
+    path.write_text(sql + ";\n")
+    settings = Settings(project_root=tmp_path, database_url=database_url)
+    predicted = [(row.relation, row.mode) for row in commands.lock_report(settings, [path])]
+    assert predicted == [("common.slugs", "ACCESS EXCLUSIVE"),
+                         ("common.slugs_old", "ACCESS EXCLUSIVE")]
