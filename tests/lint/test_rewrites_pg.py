@@ -802,6 +802,53 @@ def test_an_identity_added_to_a_populated_column_is_flagged_where_postgresql_bre
     assert ("DBS129" in {f.code for f in found}) == flagged, "from the database"
 
 
+def test_an_identity_started_past_the_max_a_revision_read_is_not_flagged(
+        conninfo: str) -> None:
+    """Renku's ce54fdbb40fe (task 489): the revision's Python locks the table, reads
+    `SELECT MAX(id)` and adds the identity `START WITH` the next value. On PostgreSQL with
+    rows the next default insert gets a fresh id; on the empty database the revisions are
+    captured on the start reads 1. A `.sql` file's SELECT feeds no START: still flagged."""
+    from dbsafe.core import Location
+    from dbsafe.extract.migration import Migration, MigrationStatement
+    from dbsafe.lint.engine import lint_migration
+    from dbsafe.lint.rules import identity_added_to_existing_column
+
+    def revision(conn: psycopg.Connection) -> list[str]:  # what the revision's Python sends
+        ran = ["LOCK TABLE public.orders IN EXCLUSIVE MODE",
+               'SELECT MAX(id) FROM "public"."orders"']
+        row = conn.execute(ran[-1]).fetchone()
+        next_id = row[0] + 1 if row and row[0] is not None else 1
+        ran += ["ALTER TABLE public.orders ALTER COLUMN id SET DATA TYPE bigint, ALTER COLUMN id "
+                f"ADD GENERATED ALWAYS AS IDENTITY (START WITH {next_id})"]
+        for sql in ran[2:]:
+            conn.execute(sql)
+        return ran
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(NUMBERED)
+        with conn.transaction(force_rollback=True):
+            revision(conn)
+            assert conn.execute("INSERT INTO orders (note) VALUES ('new') RETURNING id"
+                                ).fetchone() == (201,)
+        with conn.transaction(force_rollback=True):
+            conn.execute("DELETE FROM orders")  # the empty database of the capture
+            captured = revision(conn)
+    assert captured[-1].endswith("(START WITH 1)")
+    statements = tuple(MigrationStatement(sql, Location("versions/ce54fdbb40fe.py", line))
+                       for line, sql in enumerate(captured, start=1))
+    rule = [identity_added_to_existing_column.RULE]
+    assert list(lint_migration(Migration("versions/ce54fdbb40fe.py", statements,
+                                         kind="alembic", revision="ce54fdbb40fe"), rule)) == []
+    flagged = lint_migration(Migration("migrations/002.sql", statements), rule)
+    assert [f.code for f in flagged] == ["DBS129"]
+    # A MAX of another column or another table tells nothing about this identity's start.
+    for read in ('SELECT MAX(legacy_id) FROM "public"."orders"', "SELECT MAX(id) FROM invoices"):
+        other = (statements[0], MigrationStatement(read, statements[1].location), statements[2])
+        assert [f.code for f in lint_migration(Migration(
+            "versions/ce54fdbb40fe.py", other, kind="alembic", revision="ce54fdbb40fe"),
+            rule)] == ["DBS129"], read
+
+
 STORED = """
 CREATE TABLE orders (id bigint PRIMARY KEY, note text);
 CREATE UNLOGGED TABLE scratch (id bigint PRIMARY KEY);

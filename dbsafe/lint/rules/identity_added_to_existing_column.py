@@ -37,6 +37,12 @@ the existing values: `sa.Identity(start=...)`, `... AS IDENTITY (START WITH 1000
   (`ALTER COLUMN ... RESTART`, `ALTER SEQUENCE ... RESTART`, a `setval` naming the table or
   its sequence, or one whose sequence dbsafe cannot read).
 * Tables created earlier in the same migration (they hold no rows yet).
+* An alembic revision that read `max(column)` of the table earlier on (`SELECT MAX(id) FROM
+  orders`): its Python can write the value it got into `START WITH`, and on the empty
+  database dbsafe runs the revisions on that start is 1 whatever the real table holds
+  (Renku's serial-to-identity revision locks each table, reads `MAX(id)` and adds the
+  identity `START WITH` the next value). In a `.sql` file such a SELECT feeds nothing and
+  the identity is flagged.
 * The NOT NULL failure when the column's nullability is unknown (a table dbsafe has not
   seen created, linted without `--database-url`), or when the same statement or an earlier
   one sets it NOT NULL.
@@ -50,7 +56,16 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Node, Statement, constant, last, strings, walk
+from dbsafe.lint.statement import (
+    Node,
+    Statement,
+    constant,
+    last,
+    range_var,
+    same_relation,
+    strings,
+    walk,
+)
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -72,7 +87,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                      "(... IS NOT NULL) before SET NOT NULL, see DBS107).",
                 subject=f"{table}.{column}")
         elif (_start(statement, column) <= 1 and not ctx.created_before(table)
-              and not _restarted_later(ctx, statement, table, column)):
+              and not _restarted_later(ctx, statement, table, column)
+              and not _start_read_first(ctx, statement, table, column)):
             yield ctx.finding(
                 RULE,
                 f"the identity added to `{table}.{column}` starts at 1, below the values "
@@ -142,6 +158,30 @@ def _restarted_later(ctx: LintContext, statement: Statement, table: str, column:
                 sequence = _named_sequence((fields.get("args") or [None])[0])
                 if sequence is None or name in sequence:
                     return True
+    return False
+
+
+def _start_read_first(ctx: LintContext, statement: Statement, table: str, column: str) -> bool:
+    """Did the revision read `max(column)` of the table earlier on, where its Python can put
+    the value in the identity's START WITH? Renku's ce54fdbb40fe reads `SELECT MAX(id) FROM
+    users.users` and adds `... AS IDENTITY (START WITH {max + 1})`: on the empty database
+    the revisions are captured on, that start is 1, on the real one past every row. A SQL
+    file's SELECT hands its value to nothing, so there the start is what is written."""
+    if ctx.migration.kind != "alembic":
+        return False
+    for earlier in ctx.earlier(statement):
+        if earlier.kind != "SelectStmt":
+            continue
+        reads_table = reads_max = False
+        for kind, fields in walk(earlier.node):
+            if kind == "RangeVar" and same_relation(range_var(fields), table):
+                reads_table = True
+            elif kind == "FuncCall" and strings(fields.get("funcname"))[-1:] == ("max",):
+                reads_max = reads_max or any(
+                    strings(((arg or {}).get("ColumnRef") or {}).get("fields"))[-1:] == (column,)
+                    for arg in fields.get("args") or ())
+        if reads_table and reads_max:
+            return True
     return False
 
 
