@@ -1765,14 +1765,18 @@ class LintContext:
         return any(self.history.checks.get(name, {}).values()) or \
             name in self.history.value_indexed
 
-    def type_change_redoes(self, table: str, column: str) -> list[str]:
+    def type_change_redoes(self, table: str, column: str,
+                           dropped: Collection[str] = ()) -> list[str]:
         """What a type change of `table.column` that keeps the rows still redoes under its
         lock, as the database's schema shows it (`schema.reads.redone_by_type_change`, which
-        diff's hazards read too; DBS127)."""
+        diff's hazards read too; DBS127). `dropped`: constraints the same ALTER TABLE drops,
+        which PostgreSQL drops before it changes the type (boundary's 35/01: `DROP
+        CONSTRAINT controller_id_must_be_at_least_10_characters, ALTER COLUMN controller_id
+        TYPE ...` rechecks nothing of it)."""
         checks, indexes = self.redone_by_type_change(table, column)
         built_checks, built_indexes = self.redone_by_type_change_here(table, column)
-        checks_named = [c.name for c in checks] + \
-            [c for c in built_checks if c not in {c.name for c in checks}]
+        checks_named = [c.name for c in checks if c.name not in dropped] + \
+            [c for c in built_checks if c not in {c.name for c in checks} and c not in dropped]
         indexes_named = [i.name for i in indexes] + \
             [i for i in built_indexes if i not in {i.name for i in indexes}]
         return [f"rechecks constraint `{c}` (a full scan)" if not c.startswith("#") else

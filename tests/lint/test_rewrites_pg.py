@@ -560,6 +560,7 @@ CREATE INDEX ix_lower_d ON orders (lower(d));
 CREATE INDEX ix_some ON orders (id) WHERE e <> '';
 CREATE INDEX ix_f ON orders (f);
 CREATE INDEX ix_not_g ON orders (upper(d)) WHERE d <> 'g';
+CREATE DOMAIN filled AS varchar(50) CHECK (length(VALUE) > 0);
 """
 
 
@@ -571,8 +572,16 @@ CREATE INDEX ix_not_g ON orders (upper(d)) WHERE d <> 'g';
     # `g` only inside strings of a CHECK and an index: no use of the column
     ("ALTER TABLE orders ALTER COLUMN g TYPE varchar(50);", None, None),
     ("ALTER TABLE orders ALTER COLUMN h TYPE varchar(50);", None, None),
+    # boundary's 35/01 (task 489): the CHECKs the same statement drops are not rechecked
+    ("ALTER TABLE orders DROP CONSTRAINT c_filled, DROP CONSTRAINT c_not_g, "
+     "ALTER COLUMN c TYPE varchar(50);", None, None),
+    ("ALTER TABLE orders DROP CONSTRAINT c_filled, ALTER COLUMN c TYPE varchar(50);", "scan",
+     "DBS127"),
+    # boundary's 56/02: to a domain with a CHECK over the same base type, a rewrite (DBS110)
+    ("ALTER TABLE orders ALTER COLUMN c TYPE filled;", "rewrite", "DBS110"),
 ], ids=["check", "expression-index", "partial-index", "plain-index", "name-in-a-string",
-        "not-valid-check"])
+        "not-valid-check", "checks-dropped-with-it", "one-check-dropped-with-it",
+        "constrained-domain"])
 def test_a_type_change_without_rewrite_still_redoes_what_depends_on_the_column(
         conninfo: str, tmp_path: Path, change: str, effect: str | None,
         rule: str | None) -> None:

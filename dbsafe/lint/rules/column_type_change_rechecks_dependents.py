@@ -27,7 +27,11 @@ The same statements through `op.execute(...)`, the index dropped and built again
 
 ## Not flagged
 * Plain indexes on the column (kept as they are), and changes that rewrite the table
-  (DBS110 reports those, indexes and constraints included).
+  (DBS110 reports those, indexes and constraints included): a change to a domain with a
+  CHECK or NOT NULL rewrites even over the same base type (`text` to boundary's
+  `wt_controller_id`, a `text` domain with a CHECK: a new relfilenode on PostgreSQL 18).
+* A CHECK constraint the same ALTER TABLE drops (`DROP CONSTRAINT c, ALTER COLUMN x TYPE
+  ...`): PostgreSQL drops it before it changes the type.
 * A CHECK constraint added NOT VALID and not validated since: PostgreSQL re-adds it NOT
   VALID and checks no row (verified on PostgreSQL 18 with a row it refuses).
 * Tables created earlier in the same migration. The constraints and indexes a table had
@@ -60,16 +64,19 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     table = statement.relation
     if ctx.created_before(table):
         return
+    dropped = {a.name for a in statement.actions if a.subtype == "DropConstraint" and a.name}
     for action in statement.actions:
         if action.subtype != "AlterColumnType" or action.column is None or \
                 action.column.type is None or action.using is not None or not action.name:
             continue
         column = action.name
         known = ctx.column(table, column)
+        domain = ctx.domain(action.column.type)
         if known is None or known.type is None or \
-                ctx.type_change_rewrites(known.type, action.column.type) is not False:
+                ctx.type_change_rewrites(known.type, action.column.type) is not False or \
+                (domain is not None and domain.constrained):  # (a rewrite: DBS110's)
             continue
-        work = ctx.type_change_redoes(table, column)
+        work = ctx.type_change_redoes(table, column, dropped)
         if not work:
             continue
         yield ctx.finding(
