@@ -991,6 +991,10 @@ def test_guarded_commands_in_a_sql_migrations_project_say_they_take_alembic(
     result = run(*command, "--database-url", database_url, cwd=tmp_path)
     assert_clean_error(result, f"dbsafe {command[0]} works on alembic revisions, and this "
                        "project's migrations are the SQL files of supabase/migrations")
+    # What to run instead (task 497): the backup, and lint's checks of the pending files.
+    assert "`dbsafe backup --verify-restore` backs the database up and `dbsafe lint " \
+        "--database-url` checks the pending files (their locks, and the rows that refuse " \
+        "them)" in result.stderr
     assert "preflight" not in result.stderr
 
 

@@ -109,7 +109,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import Finding, RuleInfo, Severity, shortened
+from dbsafe.core import Finding, Location, RuleInfo, Severity, shortened
 
 if TYPE_CHECKING:
     from pglast import ast
@@ -340,8 +340,22 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
     return verdicts
 
 
-def refusal_finding(verdict: Verdict, *, allowed: bool) -> Finding:
-    """DBS615 for a statement the database's rows refuse."""
+def refusal_finding(verdict: Verdict, *, allowed: bool,
+                    location: Location | None = None) -> Finding:
+    """DBS615 for a statement the database's rows refuse: a revision `dbsafe upgrade` would
+    apply, or, with `location`, a pending SQL migration file its own runner applies (`lint
+    --database-url`: no `--allow`, the runner stops there with the files before it applied)."""
+    rows = f"The rows: `{verdict.find}`. " if verdict.find else ""
+    if location is not None:
+        return Finding(
+            ROWS_REFUSE.code,
+            f"Migration `{verdict.revision}` would fail on the database's rows: "
+            f"`{verdict.subject}` {verdict.detail}, which `{shortened(verdict.sql, 120)}` "
+            "refuses; its runner would stop there, the files before it applied.",
+            Severity.ERROR, location=location, subject=verdict.subject,
+            context=(("Migration", verdict.revision), ("Statement", verdict.sql)),
+            help=rows + "Fix the rows first (a migration before it, or by hand) before its "
+            "runner applies the pending files.")
     return Finding(
         ROWS_REFUSE.code,
         f"Revision `{verdict.revision}` would fail on the database's rows: "
@@ -349,8 +363,7 @@ def refusal_finding(verdict: Verdict, *, allowed: bool) -> Finding:
         Severity.NOTE if allowed else Severity.ERROR, subject=verdict.subject,
         context=(("Revision", verdict.revision), ("Statement", verdict.sql)),
         help=None if allowed else
-        (f"The rows: `{verdict.find}`. " if verdict.find else "")
-        + "Fix the rows first (a data migration before it, in the same or an earlier "
+        rows + "Fix the rows first (a data migration before it, in the same or an earlier "
         "revision), or pass --allow DBS615 to apply it anyway.")
 
 

@@ -508,7 +508,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
             server_version=facts.server_version,
             table_sizes=sizes, large_table_bytes=settings.large_table,
             history=history.carry(), renames=renames, schema_kept=schema_kept,
-            row_changes=row_changes if migration.kind == "alembic" else None,
+            row_changes=row_changes if migration.kind == "alembic" or facts.ran else None,
             origins=origins, paths=paths,
         ))
     if loaded is not None:

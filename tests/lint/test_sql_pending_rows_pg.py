@@ -1,0 +1,87 @@
+"""`dbsafe lint FOLDER --database-url`: the pending files' statements that validate rows are
+asked of the database's rows (DBS615), as `dbsafe upgrade`'s preflight asks of revisions.
+
+ente's museum (golang-migrate, 124 files) at its 48th: 49 builds a unique index over
+`subscriptions.original_transaction_id`, which 300 pairs of rows refused; lint said only
+DBS101/DBS115, and `migrate up` stopped at 49, its history dirty (task 497). Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import Settings
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
+
+FILES = {
+    "1_subscriptions": "CREATE TABLE subscriptions (id int PRIMARY KEY, txn text, plan text);",
+    "2_txn_unique": "CREATE UNIQUE INDEX sub_txn ON subscriptions (txn) WHERE txn <> 'none';",
+    "3_plan_not_null": "ALTER TABLE subscriptions ALTER COLUMN plan SET NOT NULL;",
+}
+
+
+def _at_first_file(tmp_path: Path, database_url: str, rows: str) -> Path:
+    """db/migrations holding FILES (golang-migrate's pairs), the database at 1 as golang-migrate
+    leaves it, holding `rows`."""
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    for name, sql in FILES.items():
+        (folder / f"{name}.up.sql").write_text(sql + "\n")
+        (folder / f"{name}.down.sql").write_text("SELECT 1;\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, "
+                     "dirty boolean NOT NULL)")
+        conn.execute(FILES["1_subscriptions"])
+        conn.execute("INSERT INTO schema_migrations VALUES (1, false)")
+        conn.execute(rows)
+    return folder
+
+
+def test_rows_refusing_a_pending_file_are_dbs615_at_its_statement(
+        tmp_path: Path, database_url: str) -> None:
+    folder = _at_first_file(
+        tmp_path, database_url,
+        "INSERT INTO subscriptions SELECT g, CASE WHEN g <= 4 THEN 'dup' WHEN g <= 6 THEN "
+        "'none' ELSE 't' || g END, 'free' FROM generate_series(1, 50) g")
+    settings = Settings(project_root=tmp_path, database_url=database_url)
+    report = commands.lint(settings, [folder])
+    refused = [f for f in report.findings if f.code == "DBS615"]
+    assert [(f.location.path, f.location.line) for f in refused if f.location] == [
+        ("db/migrations/2_txn_unique.up.sql", 1)]
+    assert refused[0].message.startswith(
+        "Migration `db/migrations/2_txn_unique.up.sql` would fail on the database's rows: "
+        "`subscriptions (txn)` has duplicate unique index values, e.g. key (dup)")
+    assert "--allow" not in (refused[0].help or "")
+    assert "GROUP BY txn HAVING count(*) > 1" in (refused[0].help or "")
+    assert report.summary["lines"][-1] == (  # type: ignore[index]
+        "rows: 2 validation(s) of the pending statements asked of the database's rows: "
+        "1 refused, 1 passes")
+
+
+def test_rows_no_pending_file_refuses_pass_with_the_count_said(
+        tmp_path: Path, database_url: str) -> None:
+    folder = _at_first_file(
+        tmp_path, database_url,
+        "INSERT INTO subscriptions SELECT g, 't' || g, 'free' FROM generate_series(1, 50) g")
+    settings = Settings(project_root=tmp_path, database_url=database_url)
+    report = commands.lint(settings, [folder])
+    assert not [f for f in report.findings if f.code.startswith("DBS6")]
+    assert report.summary["lines"][-1] == (  # type: ignore[index]
+        "rows: 2 validation(s) of the pending statements asked of the database's rows: "
+        "0 refused, 2 passes")
+
+
+def test_a_refusal_ignored_by_code_is_not_reported(tmp_path: Path, database_url: str) -> None:
+    folder = _at_first_file(
+        tmp_path, database_url,
+        "INSERT INTO subscriptions SELECT g, 't' || g, NULL FROM generate_series(1, 50) g")
+    settings = Settings(project_root=tmp_path, database_url=database_url)
+    assert [f.subject for f in commands.lint(settings, [folder]).findings
+            if f.code == "DBS615"] == ["subscriptions.plan"]
+    ignored = Settings(project_root=tmp_path, database_url=database_url, ignore=("DBS615",))
+    assert not [f for f in commands.lint(ignored, [folder]).findings if f.code == "DBS615"]
