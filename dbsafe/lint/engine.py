@@ -235,6 +235,9 @@ class History:
     # `pending_checks` (`LintContext._hold_checks`), from the first statement on them.
     checks_held: set[str] = field(default_factory=set)
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
+    # index -> the schema it lies in (its table's), of those in `index_tables` where known:
+    # `index_schema` says whether a name of a statement is that one.
+    index_schemas: dict[str, str] = field(default_factory=dict)
     index_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # plain ones
     # unique index or PRIMARY KEY/UNIQUE constraint -> (its table, its INCLUDE columns), of
     # those built here with INCLUDE: `DROP COLUMN` of one with CASCADE drops it (DBS212)
@@ -271,17 +274,23 @@ class History:
     # Domains created here, by `schema.name`: the schema written, or the first of the
     # search_path in force (`domain_key`).
     domains: dict[str, DomainFacts] = field(default_factory=dict)
-    # Enum, composite and range types created here and not dropped since (unqualified): no
-    # column outside the history can use one (DBS212 names what CASCADE would drop).
+    # Enum, composite and range types created here and not dropped since, by `schema.name`
+    # (`type_key`): no column outside the history can use one (DBS212 names what CASCADE
+    # would drop).
     types: set[str] = field(default_factory=set)
     timezone_utc: bool = False
     # The search_path a migration's SET (or set_config) gave its session, and a SET LOCAL's
     # until its transaction ends: None for the server's (`"$user", public`).
     search_path: tuple[str, ...] | None = None
     local_search_path: tuple[str, ...] | None = None
+    # The search_path of the session the database's schema was read with, where there is
+    # one (`LintContext`): an unqualified name's schemas before any SET (`lookup_path`).
+    default_path: tuple[str, ...] | None = None
     # User function -> the schemas the history created one of that name in.
     function_schemas: dict[str, set[str]] = field(default_factory=dict)
-    functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
+    # User function, by `schema.name` (the schema written, or the first of the search_path
+    # in force) -> its volatility (`function_volatility`).
+    functions: dict[str, str] = field(default_factory=dict)
     # User function -> (its schema, each `CREATE FUNCTION` of that name here), replaced ones
     # too: a call is never IMMUTABLE when each of them is one of the schemas it may call
     # (`LintContext.never_immutable_function`).
@@ -332,13 +341,15 @@ class History:
     # table (its name now) -> column the migrations renamed: its name in the schema before
     # -> its name now.
     column_names: dict[str, dict[str, str]] = field(default_factory=dict)
-    # Relation (unqualified) -> its kind (`RELATION_KINDS`), for those the migrations
-    # created or renamed; "" for a name they dropped or renamed away. `ALTER TABLE ...
-    # RENAME` renames any of them (`resolve_rename`).
-    kinds: dict[str, str] = field(default_factory=dict)
-    # Relation (unqualified) -> its kind, for each the migrations created, kept when they
-    # drop it and passed on when they rename it: what is new, whatever became of it.
-    created_kinds: dict[str, str] = field(default_factory=dict)
+    # Relation (unqualified) -> the schema it lies in -> its kind (`RELATION_KINDS`), for
+    # those the migrations created or renamed; "" for a name they dropped or renamed away.
+    # `ALTER TABLE ... RENAME` renames any of them (`resolve_rename`). An unqualified name
+    # is the one of the first schema of the search_path holding one (`kind_of`).
+    kinds: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Relation (unqualified) -> its schema -> its kind, for each the migrations created,
+    # kept when they drop it and passed on when they rename it: what is new, whatever
+    # became of it.
+    created_kinds: dict[str, dict[str, str]] = field(default_factory=dict)
     # Schemas the migrations dropped with CASCADE -> the relations (unqualified) made since
     # that may lie in them: any other of theirs is gone (graphile/starter's `DROP SCHEMA
     # app_public CASCADE`, then `DROP TABLE IF EXISTS app_public.x`).
@@ -389,51 +400,127 @@ class History:
         if column is not None and con.enforced:
             self.not_null_proofs.setdefault(table, set()).add(column)
 
+    def lookup_path(self) -> tuple[str, ...] | None:
+        """The schemas an unqualified name is looked up in now, in order (`"$user"` left
+        out): the search_path a SET gave, else the database's session's (`default_path`);
+        None where neither is known (then a name means the relation of any schema)."""
+        if self.search_path is None and self.local_search_path is None:
+            return self.default_path
+        return tuple(name for name in self.search_path_now() if name != "$user")
+
+    def schema_of(self, name: str, known: dict[str, Any] | None) -> str | None:
+        """The schema relation `name` lies in among `known` (schema -> a fact of the
+        relations of its last name part): the one written; else the first schema of the
+        search_path (`lookup_path`) that `known` holds; with no path known, public, else
+        the one noted last. None when `known` holds none of them."""
+        schema = name.rpartition(".")[0]
+        if schema:
+            return last(schema)
+        if not known:
+            return None
+        path = self.lookup_path()
+        if path is not None:
+            return next((s for s in path if s in known), None)
+        return "public" if "public" in known else next(reversed(known))
+
+    def _named_schema(self, known: dict[str, Any] | None, name: str) -> str:
+        """The schema of the relation `name` a statement works on, to note a fact of it:
+        as `schema_of`; for one `known` does not hold, the first of the search_path."""
+        found = self.schema_of(name, known)
+        return found if found is not None else self._creation_schema()
+
+    def _table_schema(self, table: str) -> str:
+        """The schema of table `table` as a statement names it: the one written, else the
+        one whose table the history holds under its name (`schemas`), else the first of the
+        search_path."""
+        schema = table.rpartition(".")[0]
+        return last(schema) if schema else self.schemas.get(table, self._creation_schema())
+
+    def _note_kind_of(self, kinds: dict[str, dict[str, str]], name: str, schema: str,
+                      kind: str) -> None:
+        """Note relation `name` (unqualified) of `schema` as of `kind`, last noted."""
+        known = kinds.setdefault(name, {})
+        known.pop(schema, None)
+        known[schema] = kind
+
+    def created_kind(self, name: str) -> str | None:
+        """The kind the migrations created relation `name` as (`created_kinds`), by the
+        schema it resolves to; None for one they did not create."""
+        known = self.created_kinds.get(last(name))
+        schema = self.schema_of(name, known)
+        return known.get(schema) if known and schema is not None else None
+
     def kind_of(self, name: str) -> str | None:
         """What relation `name` is as the migrations left it: one of `RELATION_KINDS`,
-        "" when they dropped it or renamed it away, None when they do not tell."""
+        "" when they dropped it or renamed it away, None when they do not tell. Of the
+        schema `name` resolves to (`schema_of`): `CREATE VIEW app.t` says nothing of
+        `public.t`."""
         schema, _, bare = name.rpartition(".")
         made_since = self.emptied.get(last(schema)) if schema else None
         if made_since is not None and bare not in made_since:
             return ""
-        known = self.kinds.get(last(name))
-        if known is not None:
-            return known
-        if last(name) in self.index_tables or any(
-                keys.get(last(name)) is not None for keys in self.unique_keys.values()):
+        known = self.kinds.get(bare)
+        found = self.schema_of(name, known)
+        kind = known.get(found) if known and found is not None else None
+        if kind is not None:
+            return kind
+        if self.index_schema(name) is not None or any(
+                keys.get(bare) is not None for keys in self.unique_keys.values()):
             return "index"  # (a primary key's or unique constraint's index has its name)
         return None
+
+    def index_schema(self, name: str) -> str | None:
+        """The schema of the index `name` names that the history knows the table of
+        (`index_tables`): the schema written, when the index the history holds under its
+        name lies there, or (unqualified) when that schema is on the search_path; None
+        otherwise."""
+        bare = last(name)
+        if bare not in self.index_tables:
+            return None
+        held = self.index_schemas.get(bare)
+        if held is None:
+            return name.rpartition(".")[0] or "public"  # (where it lies is not known)
+        return held if self.schema_of(name, {held: True}) == held else None
 
     def _note_kind(self, s: Statement) -> None:
         """Follow what kind of relation each name is (`kinds`)."""
         kind = s.kind
         if kind in _CREATED_KINDS:
             created = s.object_kind if kind == "CreateTableAsStmt" else _CREATED_KINDS[kind]
-            for name in s.creates:
+            for name in _as_written(s.creates):
                 if name and created:
-                    self.kinds[last(name)] = created
-                    self.created_kinds[last(name)] = created
+                    # (an index lies in its table's schema)
+                    schema = self._table_schema(s.index_def.table) if s.index_def is not None \
+                        and "." not in name else self._table_schema(name) if "." in name \
+                        else self._creation_schema()
+                    self._note_kind_of(self.kinds, last(name), schema, created)
+                    self._note_kind_of(self.created_kinds, last(name), schema, created)
                     self._made_in_emptied(name)
         elif kind == "DropStmt" and s.object_kind in RELATION_KINDS:
             for name in s.dropped:
-                self.kinds[last(name)] = ""
+                self._note_kind_of(self.kinds, last(name),
+                                   self._named_schema(self.kinds.get(last(name)), name), "")
         elif kind == "DropStmt" and s.object_kind == "schema" and \
                 s.node.get("behavior") == "DROP_CASCADE":
             for schema in s.dropped:
                 self.emptied[last(schema)] = set()
         elif kind == "RenameStmt" and s.rename is not None and s.rename.relation and \
                 s.rename.object in RELATION_KINDS:
-            old = last(s.rename.relation)
-            resolve_rename(s, self.kind_of(old))
+            written = s.rename.relation
+            old = last(written)
+            resolve_rename(s, self.kind_of(written))
             rename = s.rename
             # ALTER TABLE and ALTER INDEX rename other kinds too: only the others say it.
-            known = self.kind_of(old) or (rename.object if rename.written or rename.object
-                                          not in _PERMISSIVE else "")
+            known = self.kind_of(written) or (
+                rename.object if rename.written or rename.object not in _PERMISSIVE else "")
+            schema = self._named_schema(self.kinds.get(old), written)
             if known:
-                self.kinds[rename.new] = known
-            self.kinds[old] = ""
-            if old in self.created_kinds:
-                self.created_kinds[rename.new] = self.created_kinds[old]
+                self._note_kind_of(self.kinds, rename.new, schema, known)
+            self._note_kind_of(self.kinds, old, schema, "")
+            created = self.created_kind(written)
+            if created is not None:
+                self._note_kind_of(self.created_kinds, rename.new, self._named_schema(
+                    self.created_kinds.get(old), written), created)
 
     def _note_whole(self, s: Statement) -> None:
         """Follow which tables the history knows every column of (`whole`)."""
@@ -533,16 +620,16 @@ class History:
             name, volatility = function_volatility(s)
             if name:
                 if volatility == "volatile":  # what a call is once PostgreSQL inlines it
-                    volatility = inlined_volatility(s, self.functions.get) or volatility
-                self.functions[name] = volatility
+                    volatility = inlined_volatility(s, self.function_volatility) or volatility
                 schema = _function_schema(s) or self._creation_schema()
+                self.functions[f"{schema}.{name}"] = volatility
                 self.function_definitions.setdefault(name, []).append((schema, s))
                 self.function_schemas.setdefault(name, set()).add(schema)
             return
         if kind in _TYPE_CREATED:
             name = _type_created(s)
             if name:
-                self.types.add(name)
+                self.types.add(name if "." in name else f"{self._creation_schema()}.{name}")
             return
         if kind == "DropStmt" and s.object_kind in ("type", "domain"):
             self._types_dropped(s)
@@ -558,9 +645,10 @@ class History:
                         facts.type = dataclasses.replace(facts.type, name=new)
                     if facts.default_of == old:
                         facts.default_of = new
-            if old in self.types:
-                self.types.discard(old)
-                self.types.add(new)
+            made = self.type_key(s.rename.old)
+            if made is not None:
+                self.types.discard(made)
+                self.types.add(f"{made.rpartition('.')[0]}.{new}")
             return
         if kind == "CreateStmt" and s.relation:
             if s.node.get("partspec"):
@@ -775,7 +863,9 @@ class History:
         elif kind == "IndexStmt" and s.index_def is not None:
             built, on = s.index_def, last(s.index_def.table)
             # (one built without a name is followed by the name PostgreSQL gives it)
-            name = last(built.name) if built.name else self._index_name(on, built)
+            schema = self._table_schema(built.table)
+            name = last(built.name) if built.name else self._index_name(on, schema, built)
+            self.index_schemas[name] = schema  # (an index lies in its table's schema)
             if built.unique and built.plain and not built.partial:
                 self.unique_indexes.setdefault(on, []).append((name, built.columns))
             if built.lookup.columns:
@@ -815,14 +905,16 @@ class History:
 
     def _creation_schema(self) -> str:
         """The schema an unqualified CREATE makes its object in: the first schema the
-        search_path names (`"$user"` taken as absent, as it usually is)."""
-        return next((name for name in self.search_path_now() if name != "$user"), "public")
+        search_path names (`"$user"` taken as absent, as it usually is; the database's
+        session's before any SET, `lookup_path`)."""
+        path = self.lookup_path()
+        return path[0] if path else "public"
 
     def _types_dropped(self, s: Statement) -> None:
         """DROP TYPE/DOMAIN: with CASCADE, PostgreSQL drops the columns of the type and the
         defaults written for it too."""
         names = {last(name) for name in s.dropped}
-        self.types -= names
+        self.types -= {key for key in map(self.type_key, s.dropped) if key is not None}
         if s.node.get("behavior") != "DROP_CASCADE":
             return
         for table in self.columns.values():
@@ -878,6 +970,38 @@ class History:
         if f"public.{name}" in self.domains:
             return f"public.{name}"
         return next((key for key in self.domains if key.rpartition(".")[2] == name), None)
+
+    def function_volatility(self, name: str,
+                            path: Iterable[str] | None = None) -> str | None:
+        """The volatility of user function `name` (optionally schema-qualified) made here:
+        of the schema written, else of the first schema of `path` the history made one in;
+        with no path (none known, or a body, which may run under another), public's, else
+        another schema's. None when the history made none `name` reaches."""
+        schema, _, bare = name.rpartition(".")
+        if schema:
+            return self.functions.get(f"{last(schema)}.{bare}")
+        schemas = self.function_schemas.get(bare)
+        if not schemas:
+            return None
+        if path is not None:
+            found = next((s for s in path if s in schemas), None)
+            return self.functions.get(f"{found}.{bare}") if found is not None else None
+        return self.functions.get(f"public.{bare}" if "public" in schemas
+                                  else f"{min(schemas)}.{bare}")
+
+    def type_key(self, name: str) -> str | None:
+        """The key (`types`) of the type made here that `name` (optionally qualified) names:
+        of the schema written, else of the first schema of the search_path holding one; any
+        schema's (public's first) where no path is known. None when the history made none
+        it names."""
+        schema, _, bare = name.rpartition(".")
+        if schema:
+            key = f"{last(schema)}.{bare}"
+            return key if key in self.types else None
+        made = {key.rpartition(".")[0]: True for key in self.types
+                if key.rpartition(".")[2] == bare}
+        found = self.schema_of(name, made)
+        return f"{found}.{bare}" if found is not None else None
 
     def has_domain(self, name: str) -> bool:
         """Did the history make a domain `name` (unqualified) in any schema?"""
@@ -985,12 +1109,13 @@ class History:
         if original is not None:
             names[original] = new
 
-    def _index_name(self, table: str, built: IndexDef) -> str:
+    def _index_name(self, table: str, schema: str, built: IndexDef) -> str:
         """The name PostgreSQL gives index `built`, built on `table` without a name
         (`<table>_<columns>_idx`, numbered past the relations the history knows: a clash
         with one of the database's it does not know is missed); noted as an index's."""
-        name = index_name(table, built.column_names, lambda taken: bool(self.kind_of(taken)))
-        self.kinds[name] = "index"
+        name = index_name(table, built.column_names,
+                          lambda taken: bool(self.kind_of(f"{schema}.{taken}")))
+        self._note_kind_of(self.kinds, name, schema, "index")
         return name
 
     def _index_renamed(self, old: str, new: str) -> str | None:
@@ -998,6 +1123,8 @@ class History:
         table = self.index_tables.pop(old, None)
         if table is not None:
             self.index_tables[new] = table
+        if old in self.index_schemas:
+            self.index_schemas[new] = self.index_schemas.pop(old)
         if old in self.index_columns:
             self.index_columns[new] = self.index_columns.pop(old)
         if old in self.index_lookups:
@@ -1169,7 +1296,9 @@ class History:
                     # (PostgreSQL's `index_constraint_create`)
                     old_index, new_index = last(con.using_index), last(con.name)
                     self._index_renamed(old_index, new_index)
-                    self.kinds[old_index], self.kinds[new_index] = "", "index"
+                    schema = self._table_schema(s.relation or table_name)
+                    self._note_kind_of(self.kinds, old_index, schema, "")
+                    self._note_kind_of(self.kinds, new_index, schema, "index")
                 column = not_null_check_column(con)
                 if column is not None and con.enforced:
                     if con.not_valid:
@@ -1187,7 +1316,8 @@ class History:
                 # its index goes with it (a key of the schema before: by its name)
                 self.indexes_dropped.add(action.name)
                 if dropped is not None:
-                    self.kinds[action.name] = ""
+                    self._note_kind_of(self.kinds, action.name,
+                                       self._table_schema(s.relation or table_name), "")
                 if dropped is not None and Lookup(dropped[1]) in indexes:
                     indexes.remove(Lookup(dropped[1]))
                 if action.cascade and dropped is not None:
@@ -1218,6 +1348,16 @@ _PERMISSIVE = ("table", "index")
 _MOVABLE = frozenset({"OBJECT_TABLE", "OBJECT_FOREIGN_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW"})
 _SNAPSHOT_KINDS = {"table": "table", "partitioned_table": "table", "view": "view",
                    "materialized_view": "materialized view", "foreign_table": "foreign table"}
+
+
+def _as_written(names: Iterable[str]) -> list[str]:
+    """Each relation of `Statement.creates` (which holds a qualified name unqualified too)
+    once, as written: its qualified name where it has one."""
+    found: dict[str, str] = {}
+    for name in names:
+        if name.count(".") >= found.get(last(name), "").count("."):
+            found[last(name)] = name
+    return list(found.values())
 
 
 def rebuilt_table(statement: Statement) -> str | None:
@@ -1309,11 +1449,14 @@ _TYPE_CREATED = frozenset({"CreateEnumStmt", "CompositeTypeStmt", "CreateRangeSt
 
 
 def _type_created(s: Statement) -> str | None:
-    """The unqualified name a CREATE TYPE (enum, composite, range) gives."""
+    """The name a CREATE TYPE (enum, composite, range) gives: `schema.name` where it names
+    a schema."""
     names = strings(s.node.get("typeName"))
     if names:
-        return names[-1]
-    return (s.node.get("typevar") or {}).get("relname")
+        return ".".join(names[-2:])
+    typevar = s.node.get("typevar") or {}
+    name = typevar.get("relname")
+    return f"{typevar['schemaname']}.{name}" if name and typevar.get("schemaname") else name
 
 
 def own_collation(name: str | None) -> str | None:
@@ -1437,7 +1580,8 @@ def _snapshot_collation(text: str | None) -> str | None:
 
 @lru_cache(maxsize=1024)
 def _snapshot_volatility(before: SchemaSnapshot) -> Callable[[str], str | None]:
-    """The volatility of a call of a function of `before` by name (its most volatile
+    """The volatility of a call of a function of `before` by name, of any schema, or by
+    `schema.name` (its most volatile
     overload, read from their `pg_get_functiondef`; None for a name it has not): a call of
     an inlined SQL function is as volatile as its body (`inlined_volatility`), the
     functions that body calls looked up the same way. Each name is worked out once."""
@@ -1446,6 +1590,8 @@ def _snapshot_volatility(before: SchemaSnapshot) -> Callable[[str], str | None]:
         # (An aggregate's is dbsafe's CREATE AGGREGATE, with no volatility of its own.)
         if function.definition is not None and function.kind != "aggregate":
             definitions.setdefault(function.name, []).append(function.definition)
+            definitions.setdefault(f"{function.schema}.{function.name}", []).append(
+                function.definition)
     known: dict[str, str | None] = {}
 
     def volatility(name: str) -> str | None:
@@ -1535,6 +1681,8 @@ class LintContext:
     _kept: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        if self.before is not None:  # (an unqualified name's schemas before any SET)
+            self.history.default_path = tuple(self.before.search_path)
         created = self._created_at
         gone: dict[str, int] = {}  # relations dropped or renamed away here: where
         paths = History(search_path=self.history.search_path,
@@ -2016,16 +2164,18 @@ class LintContext:
         if self.before is None:
             return None
         schema, _, name = index.rpartition(".")
-        for relation in self.before.relations:
-            if schema and relation.schema != schema:
-                continue
-            for known in relation.indexes:
-                if known.name == name:
-                    now = self._before_now(relation)
-                    if now is None:
-                        return None
-                    return next(i for i in now.indexes if i.name == name), now
-        return None
+        found = {relation.schema: relation for relation in self.before.relations
+                 if (not schema or relation.schema == last(schema))
+                 and any(known.name == name for known in relation.indexes)}
+        # (unqualified: the first schema of the search_path holding one)
+        on = next((found[s] for s in self.lookup_path() if s in found),
+                  next(iter(found.values()), None))
+        if on is None:
+            return None
+        now = self._before_now(on)
+        if now is None:
+            return None
+        return next(i for i in now.indexes if i.name == name), now
 
     def _before_now(self, relation: Relation) -> Relation | None:
         """Relation `relation` of the schema before as it is before the current statement:
@@ -2085,9 +2235,10 @@ class LintContext:
 
     def index_table(self, index: str) -> str | None:
         """The table index `index` belongs to, from the migration or the schema before it."""
-        found = self.history.index_tables.get(last(index))
-        if found is not None:
-            return found
+        history = self.history
+        found = history.index_tables.get(last(index))
+        if found is not None and history.index_schema(index) is not None:
+            return found  # (the index the history holds under the name: of that schema)
         before = self._before_index(index)  # (none when the migrations dropped its table)
         return before[1].qualified_name if before is not None else None
 
@@ -2240,7 +2391,9 @@ class LintContext:
                        if not same_relation(fk.table, table))
         self._hold_unique_keys(table)
         for index in relation.indexes:
-            history.index_tables.setdefault(index.name, last(table))
+            if index.name not in history.index_tables:
+                history.index_tables[index.name] = last(table)
+                history.index_schemas[index.name] = relation.schema
 
     def _follow_sequences(self, moved: str, schema: str) -> None:
         """Note the database's sequences `SET SCHEMA` of relation `moved` carries to `schema`:
@@ -2401,7 +2554,11 @@ class LintContext:
             # The history follows the index to its table, and the constraint it backs.
             table = self.index_table(rename.relation) or self._key_table(rename.relation)
             if table is not None:
-                self.history.index_tables.setdefault(last(rename.relation), last(table))
+                if last(rename.relation) not in self.history.index_tables:
+                    self.history.index_tables[last(rename.relation)] = last(table)
+                    if "." in table:
+                        self.history.index_schemas[last(rename.relation)] = \
+                            table.rpartition(".")[0]
                 self._hold_unique_keys(table)
             return
         if statement.kind == "RenameStmt" and rename is not None and rename.relation and \
@@ -2729,13 +2886,19 @@ class LintContext:
     def volatile_function(self, name: str) -> bool:
         """Is `name` a user-defined VOLATILE function (created earlier in the history, or in
         the schema before: one of its overloads is)?"""
-        known = self.history.functions.get(last(name))
-        if known is not None or self.before is None:
-            return known == "volatile"
+        schema, _, bare = name.rpartition(".")
+        path = (last(schema),) if schema else self.statement_path()
+        history = self.history
+        if path is None or self.before is None:  # (no database: the history's alone)
+            return history.function_volatility(name, path) == "volatile"
         volatility = self.cache.get("snapshot_volatility")
         if volatility is None:
             volatility = self.cache["snapshot_volatility"] = _snapshot_volatility(self.before)
-        return volatility(last(name)) == "volatile"
+        for on in path:  # (the first schema holding one: made here, or the database's)
+            known = history.function_volatility(f"{on}.{bare}") or volatility(f"{on}.{bare}")
+            if known is not None:
+                return known == "volatile"
+        return False
 
     @property
     def timezone_utc(self) -> bool:
@@ -2953,7 +3116,7 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     # Which table each earlier migration's index is on: DROP INDEX locks the table. And
     # which relations earlier migrations created (`new_to_database`).
     index_tables = dict(history.index_tables)
-    created_kinds = dict(history.created_kinds)
+    created_kinds = {name: dict(kinds) for name, kinds in history.created_kinds.items()}
     for statement in statements:
         ctx.current = statement
         ctx.note_foreign_keys(statement)

@@ -512,8 +512,9 @@ def column_rewrites(column: ColumnDef,
     if any(c.kind == "generated" and c.stored for c in column.constraints):
         return "a stored generated expression"
     default = column.default
-    for name in function_names(default):
-        if name in VOLATILE_FUNCTIONS or (user_volatile is not None and user_volatile(name)):
+    for called in function_names(default, qualified=True):
+        name = called.rpartition(".")[2]  # (a user function is the one of the schema named)
+        if name in VOLATILE_FUNCTIONS or (user_volatile is not None and user_volatile(called)):
             return f"the volatile default `{name}()`"
     return None
 

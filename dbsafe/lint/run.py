@@ -524,8 +524,8 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     # whether the database lacks every relation of its name: then it is empty, and unknown
     # to the application, when the migrations after it run.
     existing = {r.name for r in facts.before.relations} if facts.before else set()
-    created = {name: name not in existing for name, kind in history.created_kinds.items()
-               if kind in ("table", "materialized view")}
+    created = {name: name not in existing for name, kinds in history.created_kinds.items()
+               if any(kind in ("table", "materialized view") for kind in kinds.values())}
     weighed_by = {rule.code: rule.weighed_by for rule in ALL_RULES}
     findings = [_weigh(f, weighed_by.get(f.code), facts, settings, created, origins.get(f, {}),
                        paths.get(f))

@@ -1123,13 +1123,14 @@ def is_null(node: Node | None) -> bool:
     return bool(node.get("A_Const", {}).get("isnull"))
 
 
-def function_names(node: Node | None) -> Iterator[str]:
-    """Names (last part) of every function called in an expression."""
+def function_names(node: Node | None, *, qualified: bool = False) -> Iterator[str]:
+    """Names (last part; with `qualified`, `schema.name` where the call names a schema) of
+    every function called in an expression."""
     for kind, fields in walk(node or _EMPTY):
         if kind == "FuncCall":
             names = strings(fields.get("funcname"))
             if names:
-                yield names[-1]
+                yield ".".join(names[-2:]) if qualified else names[-1]
 
 
 def option_enabled(elem: Node) -> bool:

@@ -677,12 +677,14 @@ def test_an_index_built_without_a_name_is_followed_by_the_name_postgresql_gives_
         conn.execute("CREATE TYPE pair AS (k text, j text);\n"
                      "CREATE TABLE t (a int, b int, c text, d text, x jsonb, y pair);")
         for build in UNNAMED_BUILDS:
-            before, known = {row[0] for row in conn.execute(names)}, dict(history.kinds)
+            # (History.kinds: name -> schema -> kind; these lie in public)
+            before = {row[0] for row in conn.execute(names)}
+            known = {name: kinds.get("public") for name, kinds in history.kinds.items()}
             conn.execute(build)
             lint_sql(build + ";", history=history)
             made = {row[0] for row in conn.execute(names)} - before
-            followed = {name for name, kind in history.kinds.items()
-                        if kind == "index" and known.get(name) != "index"}
+            followed = {name for name, kinds in history.kinds.items()
+                        if kinds.get("public") == "index" and known.get(name) != "index"}
             assert followed == made, build
 
 

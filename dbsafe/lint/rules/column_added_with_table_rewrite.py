@@ -63,7 +63,12 @@ no `SET`) calling no volatile function is replaced by that expression, so ente's
 only when its body is strict too and uses each argument: it calls only STRICT functions and
 operators (`+`, `*`, `=`, ..., not `||`, not `coalesce` or `concat`) and has no CASE,
 `IS NULL`, AND, OR, `IN (...)` or `ARRAY[...]`; dbsafe keeps DBS109 for any other STRICT
-body (and for a call of a user function in it, whose strictness it does not read).
+body (and for a call of a user function in it, whose strictness it does not read). The
+function a default calls is the one of its schema: the schema written, else the first
+schema of the `search_path` in force holding one, made earlier in the migrations or the
+database's (a VOLATILE `audit.now_utc()` made here says nothing of the IMMUTABLE
+`public.now_utc()` an unqualified call on the path `public` reaches; of any schema where no
+path is known: no `--database-url`, no `SET search_path`).
 """
 
 from __future__ import annotations
@@ -124,8 +129,9 @@ def _domain_rewrites(column: ColumnDef, ctx: LintContext) -> str | None:
     if domain.constrained:
         return f"the constrained domain type `{column.type}` (a CHECK or NOT NULL)"
     if column.default is None:
-        for name in function_names(domain.default):
-            if name in VOLATILE_FUNCTIONS or ctx.volatile_function(name):
+        for called in function_names(domain.default, qualified=True):
+            name = called.rpartition(".")[2]
+            if name in VOLATILE_FUNCTIONS or ctx.volatile_function(called):
                 return f"the volatile default `{name}()` of domain `{column.type}`"
     return None
 

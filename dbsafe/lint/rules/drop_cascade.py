@@ -56,7 +56,9 @@ anything still depends on it, instead of dropping it silently.
 
 ## Not flagged
 * `DROP ... RESTRICT` (the default): PostgreSQL refuses while something depends on it.
-* Objects created earlier in the same migration.
+* Objects created earlier in the same migration. A type or domain by its schema: after
+  `CREATE TYPE app.mood`, `DROP TYPE public.mood CASCADE` (or an unqualified `mood` the
+  `search_path` finds in `public` first) is still flagged.
 * A type or domain that no column or DEFAULT of the database's schema or of the migrations
   uses (with `--database-url`).
 * `DROP TABLE ... CASCADE` and `DROP VIEW ... CASCADE`: DBS201 and the view rules report them.
@@ -91,6 +93,20 @@ _CREATES = {"type": ("CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"),
             "domain": ("CreateDomainStmt",), "extension": ("CreateExtensionStmt",),
             "schema": ("CreateSchemaStmt",), "function": ("CreateFunctionStmt",),
             "sequence": ("CreateSeqStmt",)}
+
+
+def _made_here(ctx: LintContext, kind: str, dropped: str) -> bool:
+    """Is the type or domain `dropped` names (by its schema: the one written, else the
+    first of the search_path holding one) one the history made? (`CREATE TYPE app.mood`
+    says nothing of the database's `public.mood`.) True for the other kinds."""
+    history = ctx.history
+    if kind == "type":
+        return history.type_key(dropped) is not None
+    if kind == "domain":
+        schema, _, bare = dropped.rpartition(".")
+        return history.domain_key(bare, last(schema) if schema else None,
+                                  history.lookup_path()) is not None
+    return True
 
 
 def _created(statement: Statement, ctx: LintContext, kind: str, name: str) -> bool:
@@ -141,12 +157,15 @@ def _cast_types(node: object) -> set[str]:
     return out
 
 
-def _uses(ctx: LintContext, name: str) -> tuple[list[str], list[str]] | None:
-    """(columns still of type `name`, columns whose DEFAULT holds a value of it), from the
+def _uses(ctx: LintContext, dropped: str) -> tuple[list[str], list[str]] | None:
+    """(columns still of type `dropped`, columns whose DEFAULT holds a value of it), from the
     history and the database's schema; None when neither can tell: the history did not see
-    the type created, and there is no database's schema to show every column."""
+    the type created (of the schema `dropped` names, `_made_here`), and there is no
+    database's schema to show every column."""
     history = ctx.history
-    if name not in history.types and not history.has_domain(name) and ctx.before is None:
+    name = last(dropped)
+    if ctx.before is None and not _made_here(ctx, "type", dropped) and \
+            not _made_here(ctx, "domain", dropped):
         return None
     columns, defaults = [], []
     for table, known in history.columns.items():
@@ -158,7 +177,7 @@ def _uses(ctx: LintContext, name: str) -> tuple[list[str], list[str]] | None:
     for relation in ctx.before.relations if ctx.before is not None else ():
         known = history.columns.get(relation.name, {})
         for col in relation.columns:
-            if col.name in known or relation.name in history.kinds:
+            if col.name in known or relation.schema in history.kinds.get(relation.name, ()):
                 continue  # (what the migrations changed or dropped: said above)
             if _of_type(col.type, name):
                 columns.append(f"{relation.name}.{col.name}")
@@ -179,7 +198,7 @@ def _taking_numbers(ctx: LintContext, name: str) -> list[str]:
     for relation in ctx.before.relations if ctx.before is not None else ():
         known = history.columns.get(relation.name, {})
         for col in relation.columns:
-            if col.name in known or relation.name in history.kinds or \
+            if col.name in known or relation.schema in history.kinds.get(relation.name, ()) or \
                     not (col.default or "").startswith("nextval("):
                 continue  # (what the migrations changed or dropped: said above)
             select = parse_statement(f"SELECT {col.default}").node
@@ -197,10 +216,11 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if statement.kind != "DropStmt" or statement.node.get("behavior") != "DROP_CASCADE" or \
             kind not in _REACH:
         return
-    for name in map(last, statement.dropped):
-        if _created(statement, ctx, kind, name):
+    for dropped in statement.dropped:
+        name = last(dropped)
+        if _created(statement, ctx, kind, name) and _made_here(ctx, kind, dropped):
             continue
-        uses = _uses(ctx, name) if kind in ("type", "domain") else None
+        uses = _uses(ctx, dropped) if kind in ("type", "domain") else None
         taking = _taking_numbers(ctx, name) if kind == "sequence" else []
         if taking:
             reach = (f"the DEFAULT of {', '.join(f'`{c}`' for c in taking)}, which takes "

@@ -266,7 +266,7 @@ def _keys(table: str, ctx: LintContext) -> list[frozenset[str]] | None:
     another table are only what the migrations changed)."""
     relation = ctx.before_relation(table)
     history = ctx.history
-    if relation is None and history.created_kinds.get(last(table)) != "table":
+    if relation is None and history.created_kind(table) != "table":
         return None
     keys = [frozenset(columns) for _, columns in ctx.unique_keys(table).values()]
     keys += [frozenset(columns) for _, columns in history.unique_indexes.get(last(table), ())]
