@@ -438,10 +438,11 @@ class History:
 
     def _note_kind_of(self, kinds: dict[str, dict[str, str]], name: str, schema: str,
                       kind: str) -> None:
-        """Note relation `name` (unqualified) of `schema` as of `kind`, last noted."""
-        known = kinds.setdefault(name, {})
-        known.pop(schema, None)
+        """Note relation `name` (unqualified) of `schema` as of `kind`, last noted. (Into a
+        new dict: one held by a copy of `kinds`, `lint_migration`'s, stays as it was.)"""
+        known = {s: k for s, k in kinds.get(name, {}).items() if s != schema}
         known[schema] = kind
+        kinds[name] = known
 
     def created_kind(self, name: str) -> str | None:
         """The kind the migrations created relation `name` as (`created_kinds`), by the
@@ -1350,9 +1351,11 @@ _SNAPSHOT_KINDS = {"table": "table", "partitioned_table": "table", "view": "view
                    "materialized_view": "materialized view", "foreign_table": "foreign table"}
 
 
-def _as_written(names: Iterable[str]) -> list[str]:
+def _as_written(names: Collection[str]) -> list[str]:
     """Each relation of `Statement.creates` (which holds a qualified name unqualified too)
     once, as written: its qualified name where it has one."""
+    if len(names) < 2:
+        return list(names)
     found: dict[str, str] = {}
     for name in names:
         if name.count(".") >= found.get(last(name), "").count("."):
@@ -3116,7 +3119,7 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     # Which table each earlier migration's index is on: DROP INDEX locks the table. And
     # which relations earlier migrations created (`new_to_database`).
     index_tables = dict(history.index_tables)
-    created_kinds = {name: dict(kinds) for name, kinds in history.created_kinds.items()}
+    created_kinds = dict(history.created_kinds)  # (`History._note_kind_of` copies on write)
     for statement in statements:
         ctx.current = statement
         ctx.note_foreign_keys(statement)
