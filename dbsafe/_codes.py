@@ -159,6 +159,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'An INSERT or a multi-column SET gives the columns it lists more or fewer values than it names, which PostgreSQL refuses on every run (42601).'),
     ('DBS316', 'unknown-type', 'error', '0.2.0',
      'A statement casts to a type the schema does not have.'),
+    ('DBS317', 'made-outside-migrations', 'warning', '0.2.0',
+     "A statement names a table, view, column or function the SQL migrations do not make but the project's supabase `Database` types list: it was made outside the migrations, which are not the whole history."),
     ('DBS401', 'object-missing', 'warning', '0.1.0',
      'An object of the target schema is missing from the source.'),
     ('DBS402', 'unexpected-object', 'warning', '0.1.0',

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.js_wrappers import JsWrapper
     from dbsafe.extract.kysely_clients import KyselyClients
     from dbsafe.extract.py_parsers import Parsed
+    from dbsafe.extract.supabase_types import DatabaseTypes
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SchemaSource
     from dbsafe.validate.confirm import Rewrite, Verdict
@@ -866,6 +867,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     # selects read, a query string two calls send), is one finding where it is written,
     # not one per statement: ANTON.IA's `LINKEDIN_PROFILE_TABLE_NAME` was four identical lines.
     findings = list(dict.fromkeys(f for o in outcomes.values() for f in o.findings))
+    from dbsafe.validate.made_outside import made_outside
+
+    # Before suppressions and severity overrides: what they name is the code users see.
+    findings = made_outside(findings, source, lambda: _database_types(settings, walk.project()))
     findings.extend(_failure_notes(source))
     findings = list(apply_suppressions(
         findings,
@@ -1236,6 +1241,17 @@ def _knex_renames(settings: Settings, project: list[tuple[str, str]],
     return _kept_by_stat(settings, "knex-clients", sorted(own_packages),
                          lambda memo: renaming_client(project, own_packages, memo),
                          lambda renames: None if renames else paths)
+
+
+def _database_types(settings: Settings, project: list[tuple[str, str]]) -> DatabaseTypes:
+    """`supabase_types.database_types` over the project's files, each file's facts kept in
+    the cache directory by its stat, so that a run with nothing changed reads none of them
+    (justicehub-platform's generated 1.8 MB file takes tree-sitter seconds)."""
+    from dbsafe.extract.supabase_types import database_types
+
+    paths = {rel for _, rel in project}  # (the files gone since are forgotten)
+    return _kept_by_stat(settings, "supabase-types", _CACHE_VERSION,
+                         lambda memo: database_types(project, memo), lambda _: paths)
 
 
 def _py_parsers(settings: Settings, files: list[tuple[str, str]]) -> dict[str, Parsed]:

@@ -1,0 +1,296 @@
+"""DBS317: what the SQL migrations do not make but the project's supabase `Database` types list.
+
+A Supabase project's migrations are often not its whole history: tables made in the
+dashboard, a first migration never committed, a column added by hand. The schema dbsafe
+builds from the folder then lacks them, and the application's requests reading them were
+DBS301/DBS302/DBS306 errors. The `Database` type a project commits
+(`extract.supabase_types`: `supabase gen types typescript` run on its database) is a witness
+of what that database has: a relation, column or function the folder does not make that
+the types list was made outside the migrations. Such a finding becomes this code's warning
+(the history is not whole: add the migration that made it), not an error.
+
+What the migrations drop or rename stays an error whatever the types say: types generated
+before a migration dropped `contributions.amount` (or renamed it `actual_amount`) still
+list it, and the request reading it fails once that migration runs. A drop or rename
+counts wherever it is in the folder, a later migration making the name again or not (the
+types cannot tell which of the two they saw), and inside a `DO` block whose SQL dbsafe can
+read. Applied to the findings of every file, cached or not, on each run (as
+`scan._made_elsewhere`): a change to the types changes other files' findings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import Finding, RuleInfo, Severity
+
+if TYPE_CHECKING:
+    from dbsafe.extract.supabase_types import DatabaseTypes
+    from dbsafe.sources import SchemaSource
+
+log = logging.getLogger(__name__)
+
+MADE_OUTSIDE_MIGRATIONS = RuleInfo(
+    code="DBS317",
+    name="made-outside-migrations",
+    summary="A statement names a table, view, column or function the SQL migrations do not "
+            "make but the project's supabase `Database` types list: it was made outside the "
+            "migrations, which are not the whole history.",
+    default_severity=Severity.WARNING,
+    since="0.2.0",
+)
+MADE_OUTSIDE_MIGRATIONS_DOC = """A statement names a table, view, column or function the SQL migrations do not make but the project's supabase `Database` types list: it was made outside the migrations, which are not the whole history.
+
+## Why
+`dbsafe validate` builds the schema from the folder of SQL migrations. When the folder is
+not the whole history (a table made in Supabase's dashboard, a first migration never
+committed, a column added by hand), a request reading what was made outside it would be
+reported missing (DBS301, DBS302, DBS306), though production has it. The `Database` type
+the project commits, which `supabase gen types typescript` wrote from a live database, says
+it does: the request works there, and breaks on every database built from the migrations
+alone (a preview branch, `supabase db reset`, a new environment).
+
+## Bad
+```sql
+-- supabase/migrations/027_activity_logs.sql: production's table predates it
+CREATE TABLE IF NOT EXISTS activity_logs (id uuid PRIMARY KEY, action text);
+```
+```ts
+// src/lib/database.types.ts (generated from production)
+export type Database = { public: { Tables: { activity_logs: {
+  Row: { id: string; action: string; details: Json | null } } } } }
+// src/lib/api/audit.ts
+await supabase.from('activity_logs').insert({ action, details })
+```
+
+## Good
+```sql
+-- a migration making what production has
+ALTER TABLE activity_logs ADD COLUMN IF NOT EXISTS details jsonb;
+```
+
+## How to fix
+Add the migration that makes it (`supabase db diff` against the database it was made in,
+or `supabase db pull`), so that every database built from the folder has it. If the types
+were edited by hand and the database does not have it, it is the error it would have been
+without them: add the migration, or fix the name.
+
+## Not flagged
+A name the migrations drop or rename (`DROP TABLE`, `DROP COLUMN`, `RENAME`, `DROP
+FUNCTION`) stays the error it was (DBS301, DBS302, DBS306): types generated before that
+migration still list it. So does a name no `Database` type lists, an `.rpc()` whose
+function the migrations make with other arguments, and any finding of a schema read from
+a database or a snapshot (`--database-url`, `--snapshot`): their schema is the database's.
+"""
+
+# The codes of a name the schema lacks that the types may list.
+_TABLE, _COLUMN, _RPC = "DBS301", "DBS302", "DBS306"
+# Only statements holding one of these can remove a name (a filter on the raw text; the
+# parser decides).
+_REMOVING_WORDS = ("DROP", "RENAME")
+
+
+def made_outside(findings: Sequence[Finding], source: SchemaSource,
+                 types: Callable[[], DatabaseTypes]) -> list[Finding]:
+    """`findings`, each naming a relation, column or function the migrations do not make
+    but the project's `Database` types list (`types()`, read only when a finding may be
+    one) recoded DBS317, unless the migrations drop or rename it."""
+    folder = source.sql_folder
+    if folder is None or source.kind != "sql-migrations" or not any(
+            _named(f) is not None for f in findings):
+        return list(findings)
+    listed = types()
+    if not listed:
+        return list(findings)
+    removed: _Removals | None = None
+    where = os.path.relpath(folder.path, folder.root)
+    out = []
+    for finding in findings:
+        named = _named(finding)
+        witness = _witness(named, listed, source) if named is not None else None
+        if named is not None and witness is not None:
+            if removed is None:
+                removed = _removals(m.statements for m in folder.read())
+            if not removed.removes(named):
+                finding = _recoded(finding, named, witness, where)
+        out.append(finding)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """What a finding says the schema lacks: a relation, a relation's column, a function."""
+
+    code: str
+    schema: str
+    name: str
+    column: str | None = None
+
+    @property
+    def shown(self) -> str:
+        return f"{self.name}.{self.column}" if self.column else self.name
+
+
+def _named(finding: Finding) -> _Named | None:
+    """What a DBS301, DBS302 or DBS306 finding says is missing, from its subject
+    (`schema.name`, `schema.relation.column`); None for any other (a missing schema, a
+    column looked for in several relations, a function given an argument it lacks)."""
+    parts = (finding.subject or "").split(".")
+    if finding.code in (_TABLE, _RPC) and len(parts) == 2:
+        return _Named(finding.code, parts[0], parts[1])
+    if finding.code == _COLUMN and len(parts) == 3:
+        return _Named(finding.code, parts[0], parts[1], parts[2])
+    return None
+
+
+def _witness(named: _Named, listed: DatabaseTypes, source: SchemaSource) -> str | None:
+    """The file whose `Database` type lists what `named` names, if one does."""
+    if named.code == _RPC:
+        # A function the schema has, called with arguments none of its overloads takes,
+        # is not a function made elsewhere.
+        if source.snapshot.functions_named(named.name, named.schema):
+            return None
+        return listed.functions.get((named.schema, named.name))
+    found = listed.columns(named.schema, named.name)
+    if found is None:
+        return None
+    columns, path = found
+    if named.column is None:
+        return path
+    return path if columns is not None and named.column in columns else None
+
+
+def _recoded(finding: Finding, named: _Named, witness: str, folder: str) -> Finding:
+    what = {"DBS301": "relation", "DBS302": "column", "DBS306": "function"}[named.code]
+    return dataclasses.replace(
+        finding, code=MADE_OUTSIDE_MIGRATIONS.code,
+        severity=MADE_OUTSIDE_MIGRATIONS.default_severity,
+        message=(f"{what} `{named.shown}` is made by no migration in {folder}, but the "
+                 f"`Database` type in {witness} lists it: it was made outside the migrations"),
+        help=("Add the migration that makes it (`supabase db diff` against the database it "
+              "was made in), so that a database built from the migrations has it."),
+        context=finding.context + (("Reported without the types",
+                                    f"{finding.code}: {finding.message}"),))
+
+
+@dataclass
+class _Removals:
+    """What the migrations drop or rename (names folded as PostgreSQL folds them; a schema
+    None where the statement names none, which may be any)."""
+
+    relations: set[tuple[str | None, str]] = field(default_factory=set)
+    columns: set[tuple[str | None, str, str]] = field(default_factory=set)
+    functions: set[tuple[str | None, str]] = field(default_factory=set)
+    schemas: set[str] = field(default_factory=set)
+
+    def removes(self, named: _Named) -> bool:
+        """Whether `named` is (or lies in) something the migrations drop or rename."""
+        if named.schema in self.schemas:
+            return True
+        if named.code == _RPC:
+            return bool({(None, named.name), (named.schema, named.name)} & self.functions)
+        if {(None, named.name), (named.schema, named.name)} & self.relations:
+            return True
+        return named.column is not None and bool(
+            {(None, named.name, named.column), (named.schema, named.name, named.column)}
+            & self.columns)
+
+
+def _removals(statements: Iterable[Iterable[Any]]) -> _Removals:
+    """What the statements of the migrations (each `MigrationStatement`-like, with `sql`)
+    drop or rename.
+
+    >>> from types import SimpleNamespace as S
+    >>> r = _removals([[S(sql="ALTER TABLE contributions RENAME COLUMN amount TO actual_amount"),
+    ...                 S(sql="DROP FUNCTION IF EXISTS app.f(int)"),
+    ...                 S(sql="DO $$ BEGIN ALTER TABLE t DROP COLUMN x; END $$")]])
+    >>> sorted(r.columns, key=str), sorted(r.functions, key=str)
+    ([(None, 'contributions', 'amount'), (None, 't', 'x')], [('app', 'f')])
+    """
+    removals = _Removals()
+    for migration in statements:
+        for statement in migration:
+            sql = statement.sql
+            if any(word in sql.upper() for word in _REMOVING_WORDS):
+                _read_removals(sql, removals, depth=0)
+    return removals
+
+
+def _read_removals(sql: str, removals: _Removals, *, depth: int) -> None:
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        parsed = json.loads(parse_sql_json(sql))
+    except ParseError:
+        return  # the throwaway server refused it too: it removed nothing (a DBS006 note)
+    for raw in parsed.get("stmts", ()):
+        for kind, node in raw.get("stmt", {}).items():
+            _statement_removals(kind, node, removals, depth)
+
+
+def _statement_removals(kind: str, node: dict, removals: _Removals, depth: int) -> None:
+    if kind == "DropStmt":
+        remove_type = node.get("removeType")
+        for target in node.get("objects", ()):
+            if remove_type in _RELATION_TYPES:
+                names = _strings(target.get("List", {}).get("items", ()))
+                if names:
+                    removals.relations.add((_schema_of(names), names[-1]))
+            elif remove_type in _ROUTINE_TYPES:
+                names = _strings(target.get("ObjectWithArgs", {}).get("objname", ()))
+                if names:
+                    removals.functions.add((_schema_of(names), names[-1]))
+            elif remove_type == "OBJECT_SCHEMA" and "String" in target:
+                removals.schemas.add(target["String"].get("sval", ""))
+    elif kind == "RenameStmt":
+        rename_type = node.get("renameType")
+        relation = node.get("relation") or {}
+        if rename_type == "OBJECT_COLUMN" and relation.get("relname") and node.get("subname"):
+            removals.columns.add((relation.get("schemaname"), relation["relname"],
+                                  node["subname"]))
+        elif rename_type in _RELATION_TYPES and relation.get("relname"):
+            removals.relations.add((relation.get("schemaname"), relation["relname"]))
+        elif rename_type in _ROUTINE_TYPES:
+            names = _strings(node.get("object", {}).get("ObjectWithArgs", {}).get("objname", ()))
+            if names:
+                removals.functions.add((_schema_of(names), names[-1]))
+        elif rename_type == "OBJECT_SCHEMA" and node.get("subname"):
+            removals.schemas.add(node["subname"])
+    elif kind == "AlterTableStmt":
+        relation = node.get("relation") or {}
+        for command in node.get("cmds", ()):
+            command = command.get("AlterTableCmd", {})
+            if command.get("subtype") == "AT_DropColumn" and relation.get("relname") \
+                    and command.get("name"):
+                removals.columns.add((relation.get("schemaname"), relation["relname"],
+                                      command["name"]))
+    elif kind == "DoStmt" and depth < 3:
+        from dbsafe.pg.plpgsql import executed_sql, read_do_block
+
+        tree, _ = read_do_block(node)
+        if tree is None:
+            return
+        for text in executed_sql(tree):
+            if text and any(word in text.upper() for word in _REMOVING_WORDS):
+                _read_removals(text, removals, depth=depth + 1)
+
+
+_RELATION_TYPES = frozenset({"OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW",
+                             "OBJECT_FOREIGN_TABLE"})
+_ROUTINE_TYPES = frozenset({"OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE",
+                            "OBJECT_AGGREGATE"})
+
+
+def _strings(items: Iterable[dict]) -> list[str]:
+    return [item["String"].get("sval", "") for item in items if "String" in item]
+
+
+def _schema_of(names: list[str]) -> str | None:
+    return names[-2] if len(names) >= 2 else None
+

@@ -1,0 +1,111 @@
+"""DBS317: what a Supabase project's migrations do not make but its `Database` types list.
+
+NRE-Infusion-OneHub's migrations are not its whole history: `027_...sql` makes
+`activity_logs` `IF NOT EXISTS` without `details`/`ip_address`, and no migration makes
+`email_accounts`; the `Database` type the project commits lists all three, as production
+has them. Its requests reading them were 11 DBS301/DBS302 errors, false positives that
+block a merge. atrium renamed `contributions.amount` to `actual_amount`: types generated
+before that rename still list `amount`, and reading it stays the error it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from dbsafe.core import Severity
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
+
+_MIGRATIONS = {
+    "20240101000000_logs.sql":
+        "CREATE TABLE IF NOT EXISTS activity_logs (id uuid PRIMARY KEY, action text);\n"
+        "CREATE TABLE contributions (id uuid PRIMARY KEY, amount numeric, note text);\n"
+        "CREATE TABLE old_reports (id uuid PRIMARY KEY);\n",
+    "20240201000000_rename.sql":
+        "ALTER TABLE contributions RENAME COLUMN amount TO actual_amount;\n"
+        "ALTER TABLE contributions DROP COLUMN note;\n"
+        "DROP TABLE old_reports;\n"
+        "DO $$ BEGIN ALTER TABLE activity_logs DROP COLUMN IF EXISTS legacy; END $$;\n",
+}
+# Generated before the second migration: it still lists `amount`, `note`, `old_reports`.
+_TYPES = """\
+export type Database = {
+  public: {
+    Tables: {
+      activity_logs: {
+        Row: { id: string; action: string; details: Json | null; ip_address: unknown
+               legacy: string }
+      }
+      email_accounts: { Row: { id: string; smtp_host: string } }
+      contributions: { Row: { id: string; amount: number; note: string } }
+      old_reports: { Row: { id: string } }
+    }
+    Functions: { get_dashboard_stats: { Args: never; Returns: Json } }
+  }
+}
+"""
+_APP = """\
+await supabase.from('activity_logs').insert({ action: 'login', details: {}, ip_address: ip })
+await supabase.from('email_accounts').select('id, smtp_host')
+await supabase.rpc('get_dashboard_stats')
+await supabase.from('contributions').select('id, amount')
+await supabase.from('contributions').select('note')
+await supabase.from('old_reports').select('id')
+await supabase.from('activity_logs').select('legacy, nosuch')
+await supabase.from('email_acounts').select('id')
+"""
+_SQL = "SELECT details FROM activity_logs WHERE id = $1;\n"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _findings(root: Path) -> list[tuple[str, str, int, str | None]]:
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    return sorted((f.code, f.severity.value, f.location.line, f.subject)
+                  for f in report.findings if f.code.startswith("DBS3")
+                  and f.location is not None)
+
+
+def test_what_the_types_list_and_no_migration_makes_is_a_warning_unless_a_migration_removes_it(
+        tmp_path: Path) -> None:
+    for name, sql in _MIGRATIONS.items():
+        _write(tmp_path / "supabase" / "migrations" / name, sql)
+    _write(tmp_path / "src" / "lib" / "database.types.ts", _TYPES)
+    _write(tmp_path / "src" / "api.ts", _APP)
+    _write(tmp_path / "src" / "queries" / "logs.sql", _SQL)
+
+    warning, error = Severity.WARNING.value, Severity.ERROR.value
+    assert _findings(tmp_path) == [
+        ("DBS301", error, 6, "public.old_reports"),  # dropped: the types are older
+        ("DBS301", error, 8, "public.email_acounts"),  # misspelt: no types list it
+        ("DBS302", error, 4, "public.contributions.amount"),  # renamed to actual_amount
+        ("DBS302", error, 5, "public.contributions.note"),  # dropped
+        ("DBS302", error, 7, "public.activity_logs.legacy"),  # dropped, in a DO block
+        ("DBS302", error, 7, "public.activity_logs.nosuch"),
+        ("DBS317", warning, 1, "public.activity_logs.details"),
+        ("DBS317", warning, 1, "public.activity_logs.details"),  # the SQL file's
+        ("DBS317", warning, 1, "public.activity_logs.ip_address"),
+        ("DBS317", warning, 2, "public.email_accounts"),
+        ("DBS317", warning, 3, "public.get_dashboard_stats"),
+    ]
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src" / "api.ts"])
+    made = next(f for f in report.findings if f.subject == "public.activity_logs.details")
+    assert made.code == "DBS317"
+    assert made.message == (
+        "column `activity_logs.details` is made by no migration in supabase/migrations, but "
+        "the `Database` type in src/lib/database.types.ts lists it: it was made outside the "
+        "migrations")
+    assert ("Reported without the types", "DBS302: `activity_logs` has no column `details`") \
+        in made.context
+
+    # Without the types, each is the error it was.
+    (tmp_path / "src" / "lib" / "database.types.ts").unlink()
+    assert [code for code, *_ in _findings(tmp_path)] == ["DBS301"] * 3 + ["DBS302"] * 7 \
+        + ["DBS306"]
