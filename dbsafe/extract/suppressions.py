@@ -15,7 +15,7 @@ file at `finding.location`, never against rendered SQL.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dbsafe.core import Finding, Location, RuleInfo, Severity
@@ -148,6 +148,7 @@ def apply(
     *,
     scanned_paths: Collection[str] = (),
     checked_codes: Collection[str] | None = None,
+    recoded: Mapping[Finding, str] | None = None,
 ) -> tuple[Finding, ...]:
     """Drop suppressed findings; report unused directives and unknown codes.
 
@@ -160,6 +161,8 @@ def apply(
         checked_codes: Codes this run could have reported (after rule selection). A
             directive for a code outside them is neither used nor unused: `validate`
             cannot tell whether a lint suppression is stale. Defaults to `known_codes`.
+        recoded: A finding's code before the command recoded it (validate's DBS302 made
+            DBS317 by the project's types): a directive naming either suppresses it.
 
     Returns:
         The remaining findings in their original order, then DBS003 and DBS002 findings
@@ -176,7 +179,7 @@ def apply(
             tracked[path] = [_Tracked(d) for d in parse_directives(source, path)]
     kept: list[Finding] = []
     for finding in findings:
-        if not _suppressed(finding, tracked):
+        if not _suppressed(finding, tracked, (recoded or {}).get(finding)):
             kept.append(finding)
     extra: list[Finding] = []
     for entries in tracked.values():
@@ -186,17 +189,19 @@ def apply(
     return (*kept, *extra)
 
 
-def _suppressed(finding: Finding, tracked: dict[str, list[_Tracked]]) -> bool:
+def _suppressed(finding: Finding, tracked: dict[str, list[_Tracked]],
+                recoded_from: str | None = None) -> bool:
     location = finding.location
     if location is None or finding.code in ("DBS002", "DBS003"):
         return False
     hit = False
     for entry in tracked.get(location.path, ()):
         directive = entry.directive
-        if finding.code not in directive.codes:
+        named = [code for code in (finding.code, recoded_from) if code in directive.codes]
+        if not named:
             continue
         if directive.file_wide or location.line - directive.location.line in (0, 1):
-            entry.used.add(finding.code)
+            entry.used.update(named)
             hit = True
     return hit
 

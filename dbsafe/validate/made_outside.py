@@ -97,20 +97,23 @@ _REMOVING_WORDS = ("DROP", "RENAME")
 
 
 def made_outside(findings: Sequence[Finding], source: SchemaSource,
-                 types: Callable[[], DatabaseTypes]) -> list[Finding]:
+                 types: Callable[[], DatabaseTypes]) -> tuple[list[Finding], dict[Finding, str]]:
     """`findings`, each naming a relation, column or function the migrations do not make
     but the project's `Database` types list (`types()`, read only when a finding may be
-    one) recoded DBS317, unless the migrations drop or rename it."""
+    one) recoded DBS317, unless the migrations drop or rename it; and each recoded finding's
+    code before (a `dbsafe: ignore[DBS302]` written before the types were read still
+    suppresses it: `extract.suppressions.apply`'s `recoded`)."""
     folder = source.sql_folder
     if folder is None or source.kind != "sql-migrations" or not any(
             _named(f) is not None for f in findings):
-        return list(findings)
+        return list(findings), {}
     listed = types()
     if not listed:
-        return list(findings)
+        return list(findings), {}
     removed: _Removals | None = None
     where = os.path.relpath(folder.path, folder.root)
     out = []
+    recoded: dict[Finding, str] = {}
     for finding in findings:
         named = _named(finding)
         witness = _witness(named, listed, source) if named is not None else None
@@ -118,9 +121,11 @@ def made_outside(findings: Sequence[Finding], source: SchemaSource,
             if removed is None:
                 removed = _removals(m.statements for m in folder.read())
             if not removed.removes(named):
+                code = finding.code
                 finding = _recoded(finding, named, witness, where)
+                recoded[finding] = code
         out.append(finding)
-    return out
+    return out, recoded
 
 
 @dataclass(frozen=True, slots=True)

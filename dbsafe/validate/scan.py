@@ -870,7 +870,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     from dbsafe.validate.made_outside import made_outside
 
     # Before suppressions and severity overrides: what they name is the code users see.
-    findings = made_outside(findings, source, lambda: _database_types(settings, walk.project()))
+    findings, recoded = made_outside(findings, source,
+                                     lambda: _database_types(settings, walk.project()))
     findings.extend(_failure_notes(source))
     findings = list(apply_suppressions(
         findings,
@@ -878,6 +879,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         known_codes=catalog,
         scanned_paths=scanned,
         checked_codes=[c for c in catalog if c.startswith(("DBS0", "DBS3"))],
+        recoded=recoded,
     ))
     findings = select_findings(findings, select=settings.select, ignore=settings.ignore,
                                severity=settings.severity)

@@ -109,3 +109,23 @@ def test_what_the_types_list_and_no_migration_makes_is_a_warning_unless_a_migrat
     (tmp_path / "src" / "lib" / "database.types.ts").unlink()
     assert [code for code, *_ in _findings(tmp_path)] == ["DBS301"] * 3 + ["DBS302"] * 7 \
         + ["DBS306"]
+
+
+def test_a_suppression_of_the_code_a_finding_had_before_the_types_still_holds(
+        tmp_path: Path) -> None:
+    # A `dbsafe: ignore[DBS302]` written when the column was a DBS302 still suppresses the
+    # DBS317 it becomes (and is not reported unused, DBS002); one naming DBS317 does too.
+    _write(tmp_path / "supabase" / "migrations" / "20240101000000_logs.sql",
+           "CREATE TABLE IF NOT EXISTS activity_logs (id uuid PRIMARY KEY, action text);\n")
+    _write(tmp_path / "src" / "lib" / "database.types.ts",
+           "export type Database = { public: { Tables: { activity_logs: {\n"
+           "  Row: { id: string; action: string; details: Json | null; ip: string } } } } }\n")
+    _write(tmp_path / "src" / "api.ts",
+           "// dbsafe: ignore[DBS302]\n"
+           "await supabase.from('activity_logs').select('details')\n"
+           "// dbsafe: ignore[DBS317]\n"
+           "await supabase.from('activity_logs').select('ip')\n"
+           "await supabase.from('activity_logs').select('details, ip')\n")
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert sorted((f.code, f.location.line) for f in report.findings
+                  if f.location is not None) == [("DBS317", 5), ("DBS317", 5)]
