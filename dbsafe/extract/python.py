@@ -1491,14 +1491,18 @@ class _Extractor:
     def _engine_returned(self, call: ast.Call, *, depth: int) -> Engine | None:
         """The engine a function or method of this module returns a connection of, when
         `call` calls one (`get_client()`, `self._get_client()` in its class): every value
-        it returns is that engine's (`return clickhouse_connect.get_client(...)`)."""
+        it returns is that engine's (`return clickhouse_connect.get_client(...)`). A
+        `return None` (Tendenci's `get_salesforce_access()`, None when the settings lack
+        credentials) sends nothing: a statement goes to what else it returns."""
         function = self._function_called(call.func, call)
         if function is None:
             return None
         returns = [node.value for node in _own_nodes(function) if isinstance(node, ast.Return)]
         if not returns or any(value is None for value in returns):
             return None
-        engines = {self._engine_of(value, depth=depth) for value in returns if value is not None}
+        engines = {self._engine_of(value, depth=depth) for value in returns
+                   if value is not None
+                   and not (isinstance(value, ast.Constant) and value.value is None)}
         return engines.pop() if len(engines) == 1 else None
 
     def _engine_of_module(self) -> Engine | None:

@@ -588,7 +588,9 @@ _CHUNK = 32
 #      postgres(url); module.exports = db`, `export const sql = postgres()`, re-exported too) is a
 #      tag where it is imported (`const db = require('../config/db')`, then ``db`SELECT ...` ``):
 #      `JsWrapper.tag`, each module's facts `s` (task 488)
-_CACHE_VERSION = 323
+# 324: a function of the module returning another engine's client or `None` (Tendenci's
+#      `get_salesforce_access()`) gives that engine's client (task 498)
+_CACHE_VERSION = 324
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

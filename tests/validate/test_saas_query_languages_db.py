@@ -102,3 +102,54 @@ def test_a_query_simple_salesforce_fills_in_is_soql(database_url: str,
         ("DBS302", 19, "public.supporter.nickname")]
     assert {s.location.line: s.reason for s in report.skipped} == {
         7: "sent to Salesforce, not PostgreSQL", 13: "sent to Salesforce, not PostgreSQL"}
+
+
+# Tendenci (tendenci/tendenci, `tendenci/apps/base/utils.py`) makes its client in a
+# function that returns None when the settings lack credentials or the login fails, then
+# sends SOQL through what it returns (`sf = get_salesforce_access()`, `sf.query("SELECT
+# Id FROM Contact WHERE Email='%s'" % ...)`): a `return None` sends nothing, so every
+# client it returns is Salesforce's.
+_MAYBE_CLIENT = '''\
+from django.conf import settings
+from simple_salesforce import Salesforce
+
+
+def get_salesforce_access():
+    if hasattr(settings, "SALESFORCE_USERNAME"):
+        try:
+            sf = Salesforce(username=settings.SALESFORCE_USERNAME, password="p",
+                            security_token="t")
+            return sf
+        except Exception:
+            print("Salesforce authentication failed")
+    return None
+
+
+def contact_id(user, db):
+    sf = get_salesforce_access()
+    result = sf.query("SELECT Id FROM Contact WHERE Email='%s'" % user.email)
+    db.execute("SELECT nickname FROM supporter")
+    return result
+
+
+def maybe_local(flag, db):
+    if flag:
+        return db
+    return None
+
+
+def local(db):
+    return maybe_local(True, db).execute("SELECT id FROM contact")
+'''
+
+
+@pytest.mark.db
+def test_a_client_a_function_returns_or_none_is_salesforces(database_url: str,
+                                                             tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
+                             "utils.py", _MAYBE_CLIENT)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 19, "public.supporter.nickname"),
+        ("DBS301", 30, "public.contact")]
+    assert {s.location.line: s.reason for s in report.skipped} == {
+        18: "sent to Salesforce, not PostgreSQL"}
