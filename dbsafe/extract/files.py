@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import pathspec
 
     from dbsafe.extract.javascript import SqlNames
+    from dbsafe.extract.py_migrations import Moves
     from dbsafe.extract.py_parsers import Parsed
 
 log = logging.getLogger(__name__)
@@ -270,6 +271,7 @@ def extract_file(
     path: Path, *, root: Path, max_bytes: int = DEFAULT_MAX_BYTES,
     js_names: SqlNames | None = None, name: str | None = None, data: bytes | None = None,
     py_parsers: Mapping[str, Parsed] | None = None,
+    py_migrations: Mapping[str, Moves] | None = None,
 ) -> ExtractResult:
     """Read one file and return the SQL fragments in it; unreadable input becomes a skip.
 
@@ -284,6 +286,8 @@ def extract_file(
         data: the file's content, when the caller has read it already (within `max_bytes`).
         py_parsers: The project's Python functions whose parameter sqlglot parses and
             nothing sends (`py_parsers.parsing_functions`).
+        py_migrations: The project's Python functions that upgrade or downgrade the
+            database for their caller (`py_migrations.migration_functions`).
 
     Returns:
         Fragments, or a `Skipped` entry saying why the file was not read.
@@ -341,7 +345,7 @@ def extract_file(
         if path.suffix == ".py":
             from dbsafe.extract.python import sql_in_python
 
-            return sql_in_python(text, name, py_parsers)
+            return sql_in_python(text, name, py_parsers, py_migrations)
         if path.suffix in SCRIPT_SUFFIXES:
             if minified(path.suffix, text):
                 return _skip(where, _MINIFIED)

@@ -56,6 +56,7 @@ from dbsafe.extract.holes import (
     fill_holes,
     in_syntax,
 )
+from dbsafe.extract.py_migrations import BUILT_IN, Moves, target_of
 from dbsafe.extract.session_path import search_path_before
 from dbsafe.extract.sqlfile import line_starts_of, statement_bounds
 
@@ -124,7 +125,8 @@ _STATEMENT_WORDS = frozenset(
 
 
 def sql_in_python(source: str, path: str,
-                  parsers: Mapping[str, Parsed] | None = None) -> ExtractResult:
+                  parsers: Mapping[str, Parsed] | None = None,
+                  migrations: Mapping[str, Moves] | None = None) -> ExtractResult:
     """Find the SQL statements a Python module sends to a database.
 
     Args:
@@ -133,6 +135,8 @@ def sql_in_python(source: str, path: str,
         parsers: The project's functions that hand a parameter to sqlglot's parser and
             never send it (`py_parsers.parsing_functions`): what the module gives them
             there is not a statement sent as written.
+        migrations: The project's functions that upgrade or downgrade the database for
+            their caller (`py_migrations.migration_functions`): a migration test's calls.
 
     Returns:
         The fragments in source order, and the module's supabase-py requests
@@ -155,7 +159,7 @@ end_line=None, end_column=None))]
             skipped=(Skipped(Location(path, line, column),
                              f"Python syntax error ({_READ_AS}): {message}"),)
         )
-    extractor = _Extractor(source, path, tree, parsers)
+    extractor = _Extractor(source, path, tree, parsers, migrations)
     fragments = extractor.run()
     skipped = sorted(extractor.skipped, key=lambda s: (s.location.line, s.location.column))
     requests: tuple = ()
@@ -194,12 +198,18 @@ class _Extractor:
     """State for one module: source text, line index, parents and what was taken."""
 
     def __init__(self, source: str, path: str, tree: ast.Module,
-                 parsers: Mapping[str, Parsed] | None = None) -> None:
+                 parsers: Mapping[str, Parsed] | None = None,
+                 migrations: Mapping[str, Moves] | None = None) -> None:
         self.source = source
         self.path = path
         self.tree = tree
         self.names_search_path = "search_path" in source.lower()
-        self.says_migration_call = "downgrade" in source or "upgrade" in source
+        # The project's functions moving the database between revisions (`py_migrations`)
+        # the module may call, by their last names.
+        self.migrations = {name: moves for name, moves in (migrations or {}).items()
+                           if name.rpartition(".")[2] in source}
+        self.says_migration_call = "downgrade" in source or "upgrade" in source \
+            or bool(self.migrations)
         # Whether an `if` of the module leaves its function (`_branches_around`): None until asked.
         self.leaves_early: bool | None = None
         # (a block, by its parent and field) -> its statements' positions, and the `if`s
@@ -2594,19 +2604,37 @@ class _Extractor:
         headed = False
         for call in sorted((call for call in ast.walk(scope) if isinstance(call, ast.Call)),
                            key=lambda call: (call.lineno, call.col_offset)):
-            dotted = self._dotted(call.func)
-            if dotted not in _MIGRATION_CALLS:
+            moves = self._moves(call)
+            if moves is None:
                 continue
             if (call.lineno, call.col_offset) > position:
-                if downgrade is None and not headed and _MIGRATION_CALLS[dotted] == "upgrade" \
-                        and _upgrade_target(call, dotted) == "named":
+                if downgrade is None and not headed and moves[0] == "upgrade" \
+                        and target_of(call, moves) == "named":
                     return call, "before"
                 break
-            if _MIGRATION_CALLS[dotted] == "downgrade":
+            if moves[0] == "downgrade":
                 downgrade = call
-            elif _upgrade_target(call, dotted) == "head":
+            elif target_of(call, moves) == "head":
                 downgrade, headed = None, True
         return None if downgrade is None else (downgrade, "after")
+
+    def _moves(self, call: ast.Call) -> Moves | None:
+        """How `call` moves the database between revisions: alembic's commands, swh's
+        runner, or a function of the project making one of them (`py_migrations`: Renku's
+        `run_migrations_for_app("common", "1ef98b967767")`, imported, defined in the module,
+        or imported relatively); None for any other call."""
+        dotted = self._dotted(call.func)
+        if dotted in BUILT_IN:
+            return BUILT_IN[dotted]
+        if not self.migrations:
+            return None
+        dotted = dotted or self._relative_dotted(call.func)
+        if dotted is None and isinstance(call.func, ast.Name) and \
+                call.func.id not in self.imported and not self._stores_of(call.func):
+            from dbsafe.extract.py_parsers import module_name
+
+            dotted = f"{module_name(self.path)}.{call.func.id}"
+        return self.migrations.get(dotted or "")
 
     def _other_database_branch(self, node: ast.AST) -> ast.expr | None:
         """The test of an `if` (or conditional expression, in its function) that puts `node`
@@ -4619,31 +4647,6 @@ def _logged(read: ast.AST, parents: dict[int, ast.AST]) -> bool:
 
 _LOGGER_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception",
                              "critical", "log"})
-
-
-# The calls that move a database between revisions in a migration test, and which way:
-# alembic's commands (`alembic.command.upgrade(cfg, revision)`) and Software Heritage's
-# runner (`swh.core.db.db_utils.swh_db_upgrade(conninfo, modname, to_version)`), by the
-# dotted name their import gives.
-_MIGRATION_CALLS = {"alembic.command.downgrade": "downgrade",
-                    "alembic.command.upgrade": "upgrade",
-                    "swh.core.db.db_utils.swh_db_upgrade": "upgrade"}
-# Where each upgrade takes its target: (position, keyword).
-_UPGRADE_TARGETS = {"alembic.command.upgrade": (1, "revision"),
-                    "swh.core.db.db_utils.swh_db_upgrade": (2, "to_version")}
-
-
-def _upgrade_target(call: ast.Call, dotted: str) -> str | None:
-    """What an upgrade call brings its database to: "head" (alembic's `"head"`/`"heads"`),
-    "named" (a literal revision or version: `"ae1027a6acf"`, `7`), or None (no target
-    given, or one computed at run time)."""
-    at, keyword = _UPGRADE_TARGETS.get(dotted, (-1, ""))
-    target = next((k.value for k in call.keywords if k.arg == keyword),
-                  call.args[at] if 0 <= at < len(call.args) else None)
-    if not isinstance(target, ast.Constant) or isinstance(target.value, bool) \
-            or not isinstance(target.value, (str, int)):
-        return None
-    return "head" if target.value in ("head", "heads") else "named"
 
 
 def _shortened(test: ast.AST | str, limit: int = 60) -> str:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbsafe.core import (
@@ -108,7 +109,12 @@ and `op.rename_table`: remove the application's use first (expand/contract).
 Objects created earlier in the same migration, or created again under the same name by a
 later linted migration; queries dbsafe cannot parse or see into (dynamic SQL), and those
 that do not spell the removed name out in their own file (a name split across two string
-literals: only files holding a removed name are read for queries); `ALTER TABLE
+literals: only files holding a removed name are read for queries); statements `dbsafe
+validate` leaves for running on another schema than today's, such as a migration test's
+sent before an upgrade to a named revision (also through a function of the project that
+makes it: Renku's `run_migrations_for_app("common", "1ef98b967767")`) or after a
+downgrade, and those of the `setup-sql` files (an ordinary test's queries are still
+uses: they break too); `ALTER TABLE
 ... RENAME` of an index or a sequence, where the migrations or the database's schema say
 what the name is (PostgreSQL renames what it is; `ALTER INDEX ... RENAME` of a table is a
 table's rename, and flagged). When no schema
@@ -677,8 +683,20 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
     migrations than those linted (a history's revisions for another dialect, an older
     folder): any file `migration_kind` names one is left out. Nor are the revert and
     verify scripts of a Sqitch project whose deploy scripts are linted.
+
+    Python is read with the project-wide indexes `dbsafe validate` reads it with
+    (`validate.scan.python_indexes`), so that DBS211 looks at the statements validate
+    checks, not more: a migration test's statement sent before a project function's
+    upgrade to a named revision (Renku's `run_migrations_for_app("common",
+    "1ef98b967767")`) is on an earlier schema for both; a string handed to a function
+    that parses it with sqlglot and never sends it is no query. The `setup-sql` files are
+    no application code either.
     """
-    from dbsafe.extract.files import DEFAULT_MAX_BYTES, discover, display_path, extract_file
+    from dbsafe.extract.files import (
+        DEFAULT_MAX_BYTES,
+        ProjectFiles,
+        extract_file,
+    )
     from dbsafe.extract.javascript import SqlNames
     from dbsafe.extract.migration import migration_kind
     from dbsafe.extract.sqitch import script_folders
@@ -689,13 +707,19 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
         return []
     files = {m.file.resolve() for m in migrations if m.file is not None}
     folders = {f.parent for f in files} - {root}
+    files |= {Path(f).resolve() for f in settings.setup_sql}  # (their folders are not)
     folders |= script_folders(folders, root) - {root}  # Sqitch's revert and verify scripts
     names = SqlNames.from_settings(settings)
     # Bytes lower-case ASCII only: a name with other letters leaves every file read.
     needles = None if words is None or not all(w.isascii() for w in words) \
         else [w.encode() for w in words]
     fragments: list[SqlFragment | PostgrestRequest] = []
-    for path in discover(paths, root=root, exclude=settings.exclude):
+    from dbsafe.validate.scan import python_indexes
+
+    walk = ProjectFiles(paths, root=root, exclude=settings.exclude)
+    py_parsers, py_migrations = python_indexes(settings, walk.files, walk.project)
+    for name_at, name in walk.files:
+        path = Path(name_at)
         resolved = path.resolve()
         # `folder in resolved.parents` builds every parent for each folder: with prisma's
         # hundreds of migration folders that was most of a lint run (cal.com: 2 min of 2m20).
@@ -705,7 +729,6 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
             data: bytes | None = path.read_bytes()
         except OSError:
             data = None  # extract_file reads it again and says what is wrong with it
-        name = display_path(path, root)
         if migration_kind(name, data or b"") is not None:
             continue
         if data is not None and needles is not None and len(data) <= DEFAULT_MAX_BYTES:
@@ -715,7 +738,7 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
         # What was read serves extract_file too (above its size limit, it skips the file).
         extracted = extract_file(path, root=root, js_names=names, name=name,
                                  data=data if data is not None and len(data) <= DEFAULT_MAX_BYTES
-                                 else None)
+                                 else None, py_parsers=py_parsers, py_migrations=py_migrations)
         fragments.extend(extracted.fragments)
         fragments.extend(getattr(extracted, "requests", ()))  # .js/.ts files
     return fragments

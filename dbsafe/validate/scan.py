@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.javascript import PostgrestRequest, SqlNames
     from dbsafe.extract.js_wrappers import JsWrapper
     from dbsafe.extract.kysely_clients import KyselyClients
+    from dbsafe.extract.py_migrations import Moves
     from dbsafe.extract.py_parsers import Parsed
     from dbsafe.extract.supabase_types import DatabaseTypes
     from dbsafe.schema.model import SchemaSnapshot
@@ -590,7 +591,11 @@ _CHUNK = 32
 #      `JsWrapper.tag`, each module's facts `s` (task 488)
 # 324: a function of the module returning another engine's client or `None` (Tendenci's
 #      `get_salesforce_access()`) gives that engine's client (task 498)
-_CACHE_VERSION = 324
+# 325: a Python statement sent before a project function's upgrade to a named revision
+#      (Renku's `run_migrations_for_app("common", "1ef98b967767")`, which makes alembic's
+#      `command.upgrade(cfg, revision)`), or after its downgrade, is on an earlier schema:
+#      not validated, as alembic's own calls (`extract.py_migrations`; task 501)
+_CACHE_VERSION = 325
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -679,10 +684,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     # (str.endswith over the suffixes: a splitext per file cost 5 ms a run of 5,000 files)
     scripts = tuple(SCRIPT_SUFFIXES | COMPONENT_SUFFIXES)
     js_names = _js_names(settings, any(p.endswith(scripts) for p, _ in files), walk.project)
-    py_parsers = _py_parsers(settings, walk.project()) \
-        if any(p.endswith(".py") for p, _ in files) else None
+    py_parsers, py_migrations = python_indexes(settings, files, walk.project)
     cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog, exposed,
-                        js_names, py_parsers)
+                        js_names, py_parsers, py_migrations)
 
     outcomes: dict[str, FileOutcome] = {}
     keys: dict[str, str] = {}
@@ -834,7 +838,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
                                     js_names, system_catalog, confirming,
-                                    unknown or None, exposed, py_parsers):
+                                    unknown or None, exposed, py_parsers, py_migrations):
             outcomes[outcome.path] = outcome
     elif cache.warnings:
         # Every file answered from the cache, nothing resolved: what resolving said, said
@@ -1258,6 +1262,28 @@ def _database_types(settings: Settings, project: list[tuple[str, str]]) -> Datab
                          lambda memo: database_types(project, memo), lambda _: paths)
 
 
+def python_indexes(settings: Settings, files: Sequence[tuple[str, str]],
+                   project: Callable[[], list[tuple[str, str]]],
+                   ) -> tuple[dict[str, Parsed] | None, dict[str, Moves] | None]:
+    """The project-wide indexes a run reading Python (`files`) extracts its statements
+    with: `_py_parsers` and `_py_migrations` over `project()`; (None, None) when it reads
+    none. DBS211 (`lint.app_references`) reads the application's statements with them too."""
+    if not any(p.endswith(".py") for p, _ in files):
+        return None, None
+    every = project()
+    return _py_parsers(settings, every), _py_migrations(settings, every)
+
+
+def _py_migrations(settings: Settings, files: list[tuple[str, str]]) -> dict[str, Moves]:
+    """`py_migrations.migration_functions` over the project's files, each file's facts kept
+    in the cache directory by its stat."""
+    from dbsafe.extract.py_migrations import migration_functions
+
+    paths_now = {rel for _, rel in files}
+    return _kept_by_stat(settings, "py-migrations", _CACHE_VERSION,
+                         lambda memo: migration_functions(files, memo), lambda _: paths_now)
+
+
 def _py_parsers(settings: Settings, files: list[tuple[str, str]]) -> dict[str, Parsed]:
     """`py_parsers.parsing_functions` over the project's files, each file's summary kept in
     the cache directory by its stat, so that a run with nothing changed reads none of them."""
@@ -1396,6 +1422,7 @@ _worker_unknown: Unknown | None = None
 _worker_exposed: ExposedSchemas | None = None
 _worker_catalog: SystemCatalog | None = None  # inherited like the snapshot: one resolver per worker
 _worker_parsers: Mapping[str, Parsed] | None = None
+_worker_migrations: Mapping[str, Moves] | None = None
 _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 
@@ -1406,8 +1433,10 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
                  confirming: bool = False,
                  unknown: Unknown | None = None,
                  exposed: ExposedSchemas | None = None,
-                 py_parsers: Mapping[str, Parsed] | None = None) -> list[FileOutcome]:
+                 py_parsers: Mapping[str, Parsed] | None = None,
+                 py_migrations: Mapping[str, Moves] | None = None) -> list[FileOutcome]:
     global _worker_snapshot, _worker_catalog, _worker_unknown, _worker_exposed, _worker_parsers
+    global _worker_migrations
     from dbsafe.config import usable_cores
 
     workers = jobs or usable_cores()
@@ -1415,7 +1444,7 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
                              js_names=names, rel=rel, data=data, catalog=catalog,
                              confirming=confirming, unknown=unknown, exposed=exposed,
-                             py_parsers=py_parsers)
+                             py_parsers=py_parsers, py_migrations=py_migrations)
                 for p, rel, data in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     import multiprocessing  # here: a small run never starts workers
@@ -1426,6 +1455,7 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
     _worker_unknown = unknown
     _worker_exposed = exposed
     _worker_parsers = py_parsers
+    _worker_migrations = py_migrations
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
     # a worker more than there are chunks would only be forked to wait (`--jobs 1000`)
@@ -1443,7 +1473,8 @@ def _analyse_chunk(paths: list[tuple[Path, str, bytes]], root: Path, max_bytes: 
     return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version,
                          js_names=names, rel=rel, data=data, catalog=_worker_catalog,
                          confirming=confirming, unknown=_worker_unknown,
-                         exposed=_worker_exposed, py_parsers=_worker_parsers)
+                         exposed=_worker_exposed, py_parsers=_worker_parsers,
+                         py_migrations=_worker_migrations)
             for p, rel, data in paths]
 
 
@@ -1456,7 +1487,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  confirming: bool = False,
                  unknown: Unknown | None = None,
                  exposed: ExposedSchemas | None = None,
-                 py_parsers: Mapping[str, Parsed] | None = None) -> FileOutcome:
+                 py_parsers: Mapping[str, Parsed] | None = None,
+                 py_migrations: Mapping[str, Moves] | None = None) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings.
 
     `rel` (`display_path(path, root)`) and `data` (the content) spare resolving and reading
@@ -1465,14 +1497,16 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
     `unknown`: what the schema cannot describe (`dbsafe.validate.unknown`), never reported.
     `exposed`: the schemas the project's PostgREST serves, when its config.toml lists them.
     `py_parsers`: the project's Python functions parsing a parameter with sqlglot and
-    never sending it (`dbsafe.extract.py_parsers`).
+    never sending it (`dbsafe.extract.py_parsers`). `py_migrations`: its functions moving
+    the database between revisions (`dbsafe.extract.py_migrations`).
     """
     from dbsafe.extract.files import extract_file
 
     if rel is None:
         rel = display_path(path, root)
     extracted = extract_file(path, root=root, max_bytes=max_bytes, js_names=js_names,
-                             name=rel, data=data, py_parsers=py_parsers)
+                             name=rel, data=data, py_parsers=py_parsers,
+                             py_migrations=py_migrations)
     outcome = FileOutcome(rel, skipped=list(extracted.skipped))
     if extracted.skipped and not extracted.fragments:
         outcome.counts["files_skipped"] += 1
@@ -2089,7 +2123,8 @@ class _Cache:
              catalog: SystemCatalog | None = None,
              exposed: ExposedSchemas | None = None,
              js_names: SqlNames | None = None,
-             py_parsers: Mapping[str, Parsed] | None = None) -> _Cache:
+             py_parsers: Mapping[str, Parsed] | None = None,
+             py_migrations: Mapping[str, Moves] | None = None) -> _Cache:
         if not settings.use_cache:
             return cls(None, {})
         mode = "confirmed" if confirming else "static"
@@ -2110,6 +2145,10 @@ class _Cache:
             from dbsafe.extract.py_parsers import key
 
             mode += "-py" + hashlib.sha256(key(py_parsers).encode()).hexdigest()[:12]
+        if py_migrations:  # what the project's tests send around them is not read
+            from dbsafe.extract import py_migrations as moving
+
+            mode += "-mv" + hashlib.sha256(moving.key(py_migrations).encode()).hexdigest()[:12]
         name = f"validate-{__version__}-{schema_key}-{mode}.json"
         path = settings.effective_cache_dir / name
         try:

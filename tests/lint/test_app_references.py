@@ -334,6 +334,68 @@ def test_application_fragments_leave_out_other_migrations_than_those_linted(
     assert [f.path for f in application_fragments(settings, [])] == ["app/q.sql"]
 
 
+# Renku's migration tests (task 501): `test_migrations.py` fills `sessions.launchers` as
+# revision b8cbd62e85b9 has it (`default_url`), then upgrades through its own
+# `run_migrations_for_app("common", "1ef98b967767")` (`command.upgrade(cfg, revision)` in
+# `migrations/core.py`), which moves the column: two false DBS211 at 584598f3b769's drop.
+# validate leaves those statements (on an earlier schema), and so does DBS211; an ordinary
+# test's query, and one after an upgrade to the head (the wrapper's default), still break.
+_RENKU_CORE = """\
+from alembic import command, config
+
+
+def get_alembic_config(name):
+    return config.Config("alembic.ini", ini_section=name)
+
+
+def run_migrations_for_app(name, revision="heads"):
+    cfg = get_alembic_config(name)
+    command.upgrade(cfg, revision)
+
+
+def downgrade_migrations_for_app(name, revision):
+    cfg = get_alembic_config(name)
+    command.downgrade(cfg, revision)
+"""
+_RENKU_MIGRATION_TEST = """\
+from sqlalchemy import text
+
+from clinic.migrations.core import downgrade_migrations_for_app, run_migrations_for_app
+
+
+def test_migration_to_1ef98b967767(session):
+    run_migrations_for_app("common", "b8cbd62e85b9")
+    session.execute(text("INSERT INTO appointments(id, notes) VALUES (1, 'x')"))
+    run_migrations_for_app("common", "1ef98b967767")
+
+
+def test_downgrade(session):
+    downgrade_migrations_for_app("common", "b8cbd62e85b9")
+    session.execute(text("SELECT notes FROM appointments"))
+
+
+def test_round_trip(session):
+    run_migrations_for_app("common")
+    session.execute(text("SELECT id, notes FROM appointments"))
+"""
+
+
+def test_a_migration_tests_statements_on_an_earlier_revision_are_not_application_queries(
+        tmp_path: Path, snapshot: SchemaSnapshot) -> None:
+    (tmp_path / "components" / "clinic" / "migrations").mkdir(parents=True)
+    (tmp_path / "components" / "clinic" / "migrations" / "core.py").write_text(_RENKU_CORE)
+    (tmp_path / "test").mkdir()
+    (tmp_path / "test" / "test_migrations.py").write_text(_RENKU_MIGRATION_TEST)
+    (tmp_path / "test" / "test_notes.py").write_text(
+        'def test_notes(conn):\n    conn.execute("SELECT notes FROM appointments")\n')
+    settings = Settings(project_root=tmp_path, use_cache=False)
+    fragments = application_fragments(settings, [], frozenset({"notes"}))
+    [finding] = lint("ALTER TABLE appointments DROP COLUMN notes;", fragments, snapshot)
+    assert finding.message == (
+        "`appointments.notes` is dropped here but still used by "
+        "`test/test_migrations.py:19:38`, `test/test_notes.py:2:26`.")
+
+
 # -- end to end: the demo alembic environment ------------------------------------------------
 
 DROP_NOTES = '''\

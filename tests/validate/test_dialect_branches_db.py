@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import validate_module
+from tests.helpers import validate_files, validate_module
 
 _MODULE = '''\
 from sqlalchemy import text
@@ -476,3 +476,54 @@ def test_statements_before_an_upgrade_to_a_named_revision_are_not_checked(
              "on an earlier revision's schema, not today's"),
         (23, "runs before `alembic.command.upgrade(cfg, 'ae1027a6acf')` in its function: on "
              "an earlier revision's schema, not today's")}
+
+
+# Renku's migration tests upgrade through a function of the project (`run_migrations_for_app(
+# "common", "1ef98b967767")`, whose `command.upgrade(cfg, revision)` lives in another
+# module): the statements before it are on an earlier schema too (task 501).
+_PROJECT_CORE = '''\
+from alembic import command
+
+
+def run_migrations_for_app(name, revision="heads"):
+    command.upgrade(config(name), revision)
+
+
+def downgrade_migrations_for_app(name, revision):
+    command.downgrade(config(name), revision)
+'''
+_PROJECT_TESTS = '''\
+from app.migrations.core import downgrade_migrations_for_app, run_migrations_for_app
+
+
+def test_named(session):
+    session.execute("SELECT old_name FROM corrupt_object")
+    run_migrations_for_app("common", "1ef98b967767")
+
+
+def test_downgrade(session):
+    downgrade_migrations_for_app("common", "b8cbd62e85b9")
+    session.execute("SELECT older_name FROM corrupt_object")
+
+
+def test_head(session):
+    session.execute("SELECT id FROM before_head_missing")
+    run_migrations_for_app("common")
+'''
+
+
+@pytest.mark.db
+def test_statements_around_a_project_functions_migration_calls_are_not_checked(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_files(
+        database_url, tmp_path, "CREATE TABLE corrupt_object (id text PRIMARY KEY)",
+        {"src/app/migrations/core.py": _PROJECT_CORE, "tests/test_migrations.py": _PROJECT_TESTS})
+    assert sorted((f.code, f.location.line, f.subject)
+                  for f in report.findings if f.location) == [
+        ("DBS301", 15, "public.before_head_missing")]
+    assert {(s.location.line, s.reason) for s in report.skipped
+            if s.location.path == "tests/test_migrations.py"} == {
+        (5, "runs before `run_migrations_for_app('common', '1ef98b967767')` in its function: "
+            "on an earlier revision's schema, not today's"),
+        (11, "runs after `downgrade_migrations_for_app('common', 'b8cbd62e85b9')` in its "
+             "function: on an earlier revision's schema, not today's")}
