@@ -1078,14 +1078,24 @@ def long_identifiers(sql: str) -> dict[str, str]:
 def walk(node: Any) -> Iterator[tuple[str, Node]]:
     """Every `(kind, fields)` node below `node`, depth first, in source order."""
     stack: list[tuple[str, Any]] = [("", node)]
+    pop, push = stack.pop, stack.append
     while stack:
-        key, item = stack.pop()
+        key, item = pop()
+        # (only dicts and lists are stacked: a tree's strings and numbers, most of its
+        # items, are never pushed and popped; the lint rules walk every statement's tree)
         if isinstance(item, dict):
-            if key[:1].isupper():
+            if key and key[0].isupper():
                 yield key, item
-            stack.extend(reversed(item.items()))
+            for pair in reversed(item.items()):
+                if isinstance(pair[1], _BRANCHES):
+                    push(pair)
         elif isinstance(item, list):
-            stack.extend(("", value) for value in reversed(item))
+            for value in reversed(item):
+                if isinstance(value, _BRANCHES):
+                    push(("", value))
+
+
+_BRANCHES = (dict, list)
 
 
 def constant(node: Node | None) -> str | int | float | bool | None:
