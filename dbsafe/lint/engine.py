@@ -602,7 +602,7 @@ class History:
         end of the transaction a SET LOCAL's holds for)."""
         if s.transaction in _ENDS:
             self.local_search_path = None
-        if s.kind in ("VariableSetStmt", "SelectStmt"):
+        if s.kind in _MAY_SET_SEARCH_PATH:
             for name, value, local in setting_changes(s):
                 if name in ("search_path", "*"):
                     self._search_path_set(value, local and name != "*", s.in_transaction)
@@ -1688,12 +1688,20 @@ class LintContext:
             self.history.default_path = tuple(self.before.search_path)
         created = self._created_at
         gone: dict[str, int] = {}  # relations dropped or renamed away here: where
-        paths = History(search_path=self.history.search_path,
-                        local_search_path=self.history.local_search_path)
+        # The search_path each statement is read under: the history's, until a statement
+        # that may move it (a SET, set_config, the end of a SET LOCAL's transaction); only
+        # then is a History made to follow it (one per migration cost more than the rest).
+        paths: History | None = None
+        path = self._path_of(self.history)
         for statement in self.statements:
             at = statement.index
-            path = self._paths[at] = self._path_of(paths)
-            paths.follow_search_path(statement)
+            self._paths[at] = path
+            if statement.transaction in _ENDS or statement.kind in _MAY_SET_SEARCH_PATH:
+                if paths is None:
+                    paths = History(search_path=self.history.search_path,
+                                    local_search_path=self.history.local_search_path)
+                paths.follow_search_path(statement)
+                path = self._path_of(paths)
             if statement.if_exists_keeps and any(
                     self._existed(name) and not self._made(created, name, at, path)
                     and not self._made(gone, name, at, path)
@@ -1795,6 +1803,8 @@ class LintContext:
 
     def created_before(self, name: str, statement: Statement | None = None) -> bool:
         """Was relation `name` (folded, optionally schema-qualified) created earlier here?"""
+        if not self._created_at:
+            return False  # (the migration makes no relation: most of a history's)
         statement = statement or self.current
         if statement is not None and statement.index in self._paths:
             # (asked ~8 times a statement by the rules: its path and the creations are fixed)
@@ -2453,10 +2463,13 @@ class LintContext:
         """Switch the history to the schema of each table `statement` works on
         (`History.switch_schema`): the one its name resolves to on the search_path in force
         (`_key`), or the one it creates a table in; a name found nowhere switches nothing."""
+        kind = statement.kind
+        if kind not in _NAMES_A_TABLE:
+            return  # (most statements: no path to look up)
         at = statement.index
         path = self._paths[at] if at in self._paths else self._path_of(self.history)
         named: list[str] = []
-        if statement.kind == "CreateStmt":
+        if kind == "CreateStmt":
             made = self._creation_key(statement, at, path)
             if made is not None and "." in made:
                 schema, _, table = made.rpartition(".")
@@ -2981,6 +2994,12 @@ def _relations_gone(statement: Statement) -> tuple[str, ...]:
 
 
 _ENDS = frozenset({"commit", "rollback", "prepare"})
+# The statement kinds that may set the search_path (`History.follow_search_path`): SET, and
+# a SELECT of set_config().
+_MAY_SET_SEARCH_PATH = frozenset({"VariableSetStmt", "SelectStmt"})
+# The statement kinds `LintContext._one_table_per_name` may switch a table's schema for.
+_NAMES_A_TABLE = frozenset({"CreateStmt", "AlterTableStmt", "AlterObjectSchemaStmt",
+                            "RenameStmt", "IndexStmt", "DropStmt"})
 
 
 def _pieces(migration: Migration) -> Iterator[tuple[Any, str, str | None]]:
