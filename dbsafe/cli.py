@@ -940,10 +940,20 @@ def status_command(state: CliState, database_url: str | None, alembic_config: Pa
                             history_limit=history_limit), settings)
 
 
+# upgrade, plan and downgrade run alembic revisions: a folder of SQL migrations named here
+# is refused with what to run instead (status, lint and drift take the option: it read as
+# "No such option", as if dbsafe knew nothing of such folders).
+_GUARD_SQL_MIGRATIONS_OPTION = click.option(
+    "--sql-migrations", type=_Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="The project's migrations are this folder of SQL files, which their own runner "
+         "applies: refused, naming what to run instead (status, backup, lint --database-url).")
+
+
 def _upgrade_options(func: Callable) -> Callable:
     options = [
         _DATABASE_OPTION,
         _alembic_config_option(),
+        _GUARD_SQL_MIGRATIONS_OPTION,
         click.option("--lock-timeout", type=_Duration(), default="5s", show_default=True,
                      metavar="DURATION",
                      help="lock_timeout for every statement of the migrations (a "
@@ -988,7 +998,8 @@ def _upgrade_options(func: Callable) -> Callable:
 @output_options
 @click.pass_obj
 def upgrade_command(state: CliState, target: str | None, database_url: str | None,
-                    alembic_config: Path | None, lock_timeout: str, statement_timeout: str,
+                    alembic_config: Path | None, sql_migrations: Path | None,
+                    lock_timeout: str, statement_timeout: str,
                     retries: int, no_backup: bool, backup_dir: Path, backup_jobs: int,
                     allow: tuple[str, ...], allow_irreversible: bool, no_auto_rollback: bool,
                     dry_run: bool, analyze: bool, **output: Any) -> None:
@@ -1017,7 +1028,8 @@ def upgrade_command(state: CliState, target: str | None, database_url: str | Non
     from dbsafe import commands
     from dbsafe.guard.upgrade import UpgradeOptions
 
-    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides = {"database-url": database_url, "alembic-config": alembic_config,
+                 "sql-migrations": sql_migrations}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     options = UpgradeOptions(
@@ -1391,6 +1403,7 @@ class _RelativeTarget(click.Command):
 @click.argument("target")
 @_DATABASE_OPTION
 @_alembic_config_option()
+@_GUARD_SQL_MIGRATIONS_OPTION
 @click.option("--lock-timeout", type=_Duration(), default="5s", show_default=True,
               metavar="DURATION",
               help="lock_timeout for every statement (a CONCURRENTLY one, whose waits "
@@ -1416,7 +1429,8 @@ class _RelativeTarget(click.Command):
 @output_options
 @click.pass_obj
 def downgrade_command(state: CliState, target: str, database_url: str | None,
-                      alembic_config: Path | None, lock_timeout: str, statement_timeout: str,
+                      alembic_config: Path | None, sql_migrations: Path | None,
+                      lock_timeout: str, statement_timeout: str,
                       retries: int, no_backup: bool, backup_dir: Path, yes: bool, dry_run: bool,
                       use_computed: bool, no_cache: bool, **output: Any) -> None:
     """Downgrade a database to TARGET (a revision, `-N` for N revisions down, or `base`),
@@ -1432,7 +1446,7 @@ def downgrade_command(state: CliState, target: str, database_url: str | None,
     from dbsafe.guard.downgrade import DowngradeOptions
 
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
-                 "cache": False if no_cache else None}
+                 "sql-migrations": sql_migrations, "cache": False if no_cache else None}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     options = DowngradeOptions(target=target, lock_timeout=lock_timeout,
@@ -1730,10 +1744,12 @@ def _clean_up(settings: Any, *, yes: bool) -> Any:
 @click.argument("target", default="heads")
 @_DATABASE_OPTION
 @_alembic_config_option()
+@_GUARD_SQL_MIGRATIONS_OPTION
 @output_options
 @click.pass_obj
 def plan_command(state: CliState, target: str, database_url: str | None,
-                 alembic_config: Path | None, **output: Any) -> None:
+                 alembic_config: Path | None, sql_migrations: Path | None,
+                 **output: Any) -> None:
     """Show what `dbsafe upgrade TARGET` would do; execute nothing.
 
     Per pending revision: the SQL it sends (offline rendering), the lock each statement
@@ -1742,7 +1758,8 @@ def plan_command(state: CliState, target: str, database_url: str | None,
     """
     from dbsafe import commands
 
-    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides = {"database-url": database_url, "alembic-config": alembic_config,
+                 "sql-migrations": sql_migrations}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     _finish(commands.plan(settings, target), settings)

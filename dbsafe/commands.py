@@ -595,12 +595,15 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
 
 def _require_alembic(settings: Settings, command: str) -> None:
     """upgrade, plan and downgrade run alembic revisions: a project whose migrations are a
-    folder of SQL files is told so, rather than that no alembic.ini was found."""
+    folder of SQL files is told so, rather than that no alembic.ini was found. A folder named
+    on the command line (`--sql-migrations DIR`) is, even beside an alembic.ini: the
+    option was not to be dropped without a word while alembic's revisions ran."""
     from dbsafe.extract.files import display_path
     from dbsafe.migrate import AlembicProject
     from dbsafe.sources import sql_migrations_folder
 
-    if AlembicProject.from_settings(settings).ini.is_file():
+    named = (settings.origins.get("sql-migrations") or "").startswith("option ")
+    if not named and AlembicProject.from_settings(settings).ini.is_file():
         return
     folder = sql_migrations_folder(settings)
     if folder is not None:

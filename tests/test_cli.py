@@ -998,6 +998,27 @@ def test_guarded_commands_in_a_sql_migrations_project_say_they_take_alembic(
     assert "preflight" not in result.stderr
 
 
+# `upgrade --sql-migrations DIR` (plan, downgrade) was click's "No such option", though
+# status, lint and drift take it: ente's museum keeps its golang-migrate files where dbsafe
+# finds none by itself (task 497). Now the folder named is refused as the one found is.
+@pytest.mark.db
+@pytest.mark.parametrize("command", [("upgrade", "--no-backup"), ("plan",),
+                                     ("downgrade", "base", "--yes", "--no-backup")],
+                         ids=lambda c: c[0])
+def test_guarded_commands_take_sql_migrations_and_refuse_the_folder_it_names(
+        command: tuple[str, ...], database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    folder = tmp_path / "server" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "1_init.up.sql").write_text("CREATE TABLE t (id int);\n")
+    # (named on the command line, it is the project's migrations even beside an alembic.ini)
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    result = run(*command, "--sql-migrations", "server/migrations", "--database-url",
+                 database_url, cwd=tmp_path)
+    assert_clean_error(result, f"dbsafe {command[0]} works on alembic revisions, and this "
+                       "project's migrations are the SQL files of server/migrations")
+
+
 # `-o -` wrote the report, or the snapshot, to a file named `-` and printed nothing.
 def test_output_file_dash_is_standard_output(tmp_path: Path, snapshot_file: Path) -> None:
     (tmp_path / "m.sql").write_text("CREATE INDEX i ON t (a);\n")
