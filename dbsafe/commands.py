@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
     from dbsafe.config import Settings
     from dbsafe.core import Finding
-    from dbsafe.extract.migration import Migration
     from dbsafe.guard.downgrade import DowngradeOptions
     from dbsafe.guard.upgrade import Progress, UpgradeOptions
     from dbsafe.lint.locks import LockRow
@@ -250,45 +249,12 @@ def _lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None =
                       lambda snapshot: for_application(snapshot, settings))
     report = lint_migrations(migrations, settings, codes, facts, app, loaded)
     if facts is not None and facts.ran is not None:
-        report = _pending_files_rows(settings, report, migrations)
+        from dbsafe.guard.row_refusals import pending_files_rows
+
+        report = pending_files_rows(settings, report, migrations)
     summary = dict(report.summary)
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
     return Report(report.findings, summary, report.skipped), loaded
-
-
-def _pending_files_rows(settings: Settings, report: Report,
-                        migrations: Sequence[Migration]) -> Report:
-    """SQL migration files pending on `--database-url`: ask its rows whether they refuse a
-    statement of them that validates rows (DBS615), as `dbsafe upgrade`'s preflight asks of
-    alembic revisions. Their runner applies them file by file, so a refused file stops it
-    half way (golang-migrate then leaves its history dirty): said before it runs."""
-    import psycopg
-
-    from dbsafe.core import Location, select_findings
-    from dbsafe.guard.row_refusals import probe_rows, refusal_finding, verdicts_summary
-    from dbsafe.pg.connect import connect, one_line
-    from dbsafe.pg.urls import to_libpq_url
-
-    checks = report.summary.get("row_checks")
-    if not isinstance(checks, list) or not checks:
-        return report
-    url = to_libpq_url(settings.database_url or "")
-    lines = list(report.summary.get("lines") or [])  # type: ignore[call-overload]
-    try:
-        with connect(url) as conn:
-            verdicts = probe_rows(conn, checks, lock_timeout=settings.lock_timeout)
-    except psycopg.Error as exc:
-        lines.append(f"rows: not checked: {one_line(exc, url)}")
-        return Report(report.findings, {**report.summary, "lines": lines}, report.skipped)
-    at = {(m.path, s.sql): s.location for m in migrations for s in m.statements}
-    found = [refusal_finding(v, allowed=False, location=at.get((v.revision, v.sql))
-                             or Location(v.revision, 1))
-             for v in verdicts if v.outcome == "refused"]
-    lines.extend(v.line() for v in verdicts if v.outcome != "passes")
-    lines.append(verdicts_summary(verdicts, allowed=False))
-    findings = report.findings + tuple(select_findings(
-        found, select=settings.select, ignore=settings.ignore, severity=settings.severity))
-    return Report(findings, {**report.summary, "lines": lines}, report.skipped)
 
 
 def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,

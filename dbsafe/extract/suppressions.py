@@ -196,14 +196,37 @@ def _suppressed(finding: Finding, tracked: dict[str, list[_Tracked]],
         return False
     hit = False
     for entry in tracked.get(location.path, ()):
-        directive = entry.directive
-        named = [code for code in (finding.code, recoded_from) if code in directive.codes]
-        if not named:
-            continue
-        if directive.file_wide or location.line - directive.location.line in (0, 1):
+        named = [code for code in (finding.code, recoded_from)
+                 if code is not None and _reaches(entry.directive, code, location)]
+        if named:
             entry.used.update(named)
             hit = True
     return hit
+
+
+def _reaches(directive: Directive, code: str, location: Location) -> bool:
+    """Whether `directive` suppresses `code` at `location` (a line of its file)."""
+    return code in directive.codes and (
+        directive.file_wide or location.line - directive.location.line in (0, 1))
+
+
+def suppressing(code: str, location: Location, source: str | None) -> Directive | None:
+    """The directive of `source` (the text of the file at `location.path`) that suppresses
+    `code` at `location`, if any. For a finding a command adds after it applied the
+    suppressions (DBS615: the database's rows, asked once lint is done), which it drops
+    when one is found; the directive's own problems (DBS002, DBS003) were said by that pass.
+
+    Example:
+        >>> source = "-- dbsafe: ignore[DBS615] fixed by hand\\nCREATE UNIQUE INDEX i ON t (a);"
+        >>> suppressing("DBS615", Location("49.up.sql", 2), source).location.line
+        1
+        >>> suppressing("DBS101", Location("49.up.sql", 2), source) is None
+        True
+    """
+    if not source:
+        return None
+    return next((d for d in parse_directives(source, location.path)
+                 if _reaches(d, code, location)), None)
 
 
 def _problems(entry: _Tracked, known: set[str], checked: set[str]) -> list[Finding]:

@@ -107,13 +107,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import Finding, Location, RuleInfo, Severity, shortened
+from dbsafe.core import Finding, Location, Report, RuleInfo, Severity, shortened
 
 if TYPE_CHECKING:
     from pglast import ast
 
+    from dbsafe.config import Settings
+    from dbsafe.extract.migration import Migration
     from dbsafe.guard.reached_rows import Reached
     from dbsafe.lint.row_checks import PlanFacts
 
@@ -367,15 +370,103 @@ def refusal_finding(verdict: Verdict, *, allowed: bool,
         "revision), or pass --allow DBS615 to apply it anyway.")
 
 
-def verdicts_summary(verdicts: Sequence[Verdict], *, allowed: bool) -> str:
+def verdicts_summary(verdicts: Sequence[Verdict], *, allowed: bool, suppressed: int = 0) -> str:
     """The preflight's last rows line: every outcome counted, so that a check that could
-    not be told or was not checked is never read as "0 refused" alone."""
+    not be told or was not checked is never read as "0 refused" alone; `suppressed`: the
+    refusals a `dbsafe: ignore[DBS615]` comment at their statement suppressed."""
     refused = sum(1 for v in verdicts if v.outcome == "refused")
     others = [f"{n} {outcome}" for outcome in ("passes", "cannot tell", "not checked")
               if (n := sum(1 for v in verdicts if v.outcome == outcome))]
     return (f"rows: {len(verdicts)} validation(s) of the pending statements asked of the "
             f"database's rows: {refused} refused" + (" (allowed)" if refused and allowed else "")
+            + (f" ({suppressed} suppressed by a `dbsafe: ignore[{ROWS_REFUSE.code}]` comment)"
+               if suppressed else "")
             + "".join(f", {other}" for other in others))
+
+
+def statement_locations(checks: Sequence[dict[str, Any]]) -> dict[tuple[str, str], Location]:
+    """Where each of lint's `row_checks` has its statement (its `at`), by (revision, SQL):
+    what a verdict is matched to (a check lint handed on without one, as an older cache's,
+    has none)."""
+    out: dict[tuple[str, str], Location] = {}
+    for check in checks:
+        at = check.get("at")
+        if isinstance(at, list | tuple) and len(at) == 3 and at[0] != "<sql>":
+            out.setdefault((str(check["revision"]), str(check["sql"])),
+                           Location(str(at[0]), int(at[1]), int(at[2])))
+    return out
+
+
+def suppressed_at(location: Location | None, root: Path) -> str | None:
+    """`path:line` of the `dbsafe: ignore[DBS615]` comment that suppresses a refusal of the
+    statement at `location` (a path shown relative to `root`), or None. The refusal is
+    found after lint applied the suppressions (the rows are asked once lint is done), so
+    the comment is looked for here, as lint looks for it: on the statement's first line or
+    the line above, or `ignore-file` in the file's leading comments. In an alembic revision
+    the statement's line is its `op.*` call's, as lint's findings have it."""
+    from dbsafe.extract.suppressions import suppressing
+
+    if location is None:
+        return None
+    try:
+        source = (root / location.path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    directive = suppressing(ROWS_REFUSE.code, location, source)
+    return None if directive is None else \
+        f"{directive.location.path}:{directive.location.line}"
+
+
+def suppressed_line(verdict: Verdict, where: str) -> str:
+    """The rows line of a refusal a comment suppressed: said, not dropped in silence."""
+    return f"{verdict.line()}: suppressed by `dbsafe: ignore[{ROWS_REFUSE.code}]` at {where}"
+
+
+def pending_files_rows(settings: Settings, report: Report,
+                       migrations: Sequence[Migration]) -> Report:
+    """`report` (lint's, of SQL migration files pending on `--database-url`) with the rows
+    asked whether they refuse a statement of them that validates rows (DBS615), as `dbsafe
+    upgrade`'s preflight asks of alembic revisions. Their runner applies them file by file,
+    so a refused file stops it half way (golang-migrate then leaves its history dirty):
+    said before it runs. A refusal a `dbsafe: ignore[DBS615]` comment at its statement
+    suppresses is said on its rows line, not as a finding."""
+    import psycopg
+
+    from dbsafe.core import select_findings
+    from dbsafe.pg.connect import connect, one_line
+    from dbsafe.pg.urls import to_libpq_url
+
+    checks = report.summary.get("row_checks")
+    if not isinstance(checks, list) or not checks:
+        return report
+    url = to_libpq_url(settings.database_url or "")
+    lines = list(report.summary.get("lines") or [])  # type: ignore[call-overload]
+    try:
+        with connect(url) as conn:
+            verdicts = probe_rows(conn, checks, lock_timeout=settings.lock_timeout)
+    except psycopg.Error as exc:
+        lines.append(f"rows: not checked: {one_line(exc, url)}")
+        return replace(report, summary={**report.summary, "lines": lines})
+    at = {(m.path, s.sql): s.location for m in migrations for s in m.statements}
+    at.update(statement_locations(checks))
+    found: list[Finding] = []
+    suppressed = 0
+    for v in verdicts:
+        where = suppressed_at(at.get((v.revision, v.sql)), settings.project_root) \
+            if v.outcome == "refused" else None
+        if where is not None:
+            suppressed += 1
+            lines.append(suppressed_line(v, where))
+            continue
+        if v.outcome == "refused":
+            found.append(refusal_finding(v, allowed=False, location=at.get((v.revision, v.sql))
+                                         or Location(v.revision, 1)))
+        if v.outcome != "passes":
+            lines.append(v.line())
+    lines.append(verdicts_summary(verdicts, allowed=False, suppressed=suppressed))
+    findings = report.findings + tuple(select_findings(
+        found, select=settings.select, ignore=settings.ignore, severity=settings.severity))
+    return replace(report, findings=findings, summary={**report.summary, "lines": lines})
 
 
 @dataclass(frozen=True, slots=True)

@@ -689,6 +689,9 @@ def _rows_accept(run: _Run) -> bool:
         ROWS_REFUSE,
         probe_rows,
         refusal_finding,
+        statement_locations,
+        suppressed_at,
+        suppressed_line,
         verdicts_summary,
     )
     from dbsafe.pg.connect import connect, one_line
@@ -703,13 +706,25 @@ def _rows_accept(run: _Run) -> bool:
         run.say("preflight", f"rows: not checked: {one_line(exc, run.url)}")
         return True
     allowed = ROWS_REFUSE.code in run.options.allow
+    # A `# dbsafe: ignore[DBS615]` at the statement's op.* call accepts it, as the comment
+    # does lint's findings there: it refused the run all the same.
+    at = statement_locations(checks)
+    refused = False
+    suppressed = 0
     for verdict in verdicts:
+        where = suppressed_at(at.get((verdict.revision, verdict.sql)), run.settings.project_root) \
+            if verdict.outcome == "refused" and not allowed else None
+        if where is not None:
+            suppressed += 1
+            run.say("preflight", suppressed_line(verdict, where))
+            continue
         if verdict.outcome != "passes":
             run.say("preflight", verdict.line())
         if verdict.outcome == "refused":
+            refused = True
             run.findings.append(refusal_finding(verdict, allowed=allowed))
-    run.say("preflight", verdicts_summary(verdicts, allowed=allowed))
-    return allowed or not any(v.outcome == "refused" for v in verdicts)
+    run.say("preflight", verdicts_summary(verdicts, allowed=allowed, suppressed=suppressed))
+    return allowed or not refused
 
 
 def _pending_not_linted(run: _Run, report: Report, not_linted: str) -> list[str]:

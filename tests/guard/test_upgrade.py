@@ -277,6 +277,39 @@ def test_rows_refusing_a_pending_revision_refuse_the_upgrade_before_the_first_re
 
 
 
+# A `# dbsafe: ignore[DBS615]` at the op.* call reached none of it: the rows are asked once
+# lint applied the suppressions, so the comment lint honours for its own findings there was
+# read by nobody, and the run refused all the same (task 500).
+def test_a_suppression_comment_at_the_statement_accepts_the_rows_refusal(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    for name, text in NOT_NULL_AFTER_ANOTHER.items():
+        (root / "migrations" / "versions" / name).write_text(text.replace(
+            '    op.alter_column("orders", "patient_id", nullable=False)',
+            '    # dbsafe: ignore[DBS615] the NULL orders are filled by hand before the deploy\n'
+            '    op.alter_column("orders", "patient_id", nullable=False)'))
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada')")
+        conn.execute("INSERT INTO orders VALUES (10, 1), (11, NULL)")
+    steps: list[str] = []
+
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, allow=("DBS202", "DBS107"), dry_run=True),
+                              lambda step, message: steps.append(f"{step}: {message}"))
+
+    assert report.summary["outcome"] == "planned", report.findings
+    assert "DBS615" not in {f.code for f in report.findings}
+    (said,) = [s for s in steps if ": suppressed by" in s]
+    assert said.startswith("preflight: rows: 0006: ALTER TABLE orders ALTER COLUMN patient_id "
+                           "SET NOT NULL: refused (orders.patient_id: holds NULLs")
+    assert said.endswith(": suppressed by `dbsafe: ignore[DBS615]` at "
+                         "migrations/versions/0006_not_null.py:9")
+    assert "preflight: rows: 1 validation(s) of the pending statements asked of the " \
+           "database's rows: 1 refused (1 suppressed by a `dbsafe: ignore[DBS615]` " \
+           "comment)" in steps
+
+
 def test_a_revision_failing_half_way_leaves_nothing_behind(database_url: str,
                                                            tmp_path: Path) -> None:
     root = _project(tmp_path / "p")

@@ -85,3 +85,27 @@ def test_a_refusal_ignored_by_code_is_not_reported(tmp_path: Path, database_url:
             if f.code == "DBS615"] == ["subscriptions.plan"]
     ignored = Settings(project_root=tmp_path, database_url=database_url, ignore=("DBS615",))
     assert not [f for f in commands.lint(ignored, [folder]).findings if f.code == "DBS615"]
+
+
+# A `-- dbsafe: ignore[DBS615]` above the statement reached nothing: DBS615 was added after
+# lint applied the suppressions (task 500). Now it is suppressed there, said on its rows line,
+# and the comment is no unused suppression (DBS002).
+def test_a_suppression_comment_at_the_statement_reaches_the_rows_refusal(
+        tmp_path: Path, database_url: str) -> None:
+    folder = _at_first_file(
+        tmp_path, database_url,
+        "INSERT INTO subscriptions SELECT g, 't' || g, NULL FROM generate_series(1, 50) g")
+    (folder / "3_plan_not_null.up.sql").write_text(
+        "-- dbsafe: ignore[DBS615] the plans are set by hand before the deploy\n"
+        + FILES["3_plan_not_null"] + "\n")
+    settings = Settings(project_root=tmp_path, database_url=database_url)
+    report = commands.lint(settings, [folder])
+    assert not [f for f in report.findings if f.code in ("DBS615", "DBS002")], report.findings
+    lines = report.summary["lines"]
+    assert "rows: db/migrations/3_plan_not_null.up.sql: ALTER TABLE subscriptions ALTER COLUMN " \
+        "plan SET NOT NULL: refused (subscriptions.plan: holds NULLs in 50 row(s)): suppressed " \
+        "by `dbsafe: ignore[DBS615]` at db/migrations/3_plan_not_null.up.sql:1" in lines
+    assert lines[-1] == (  # type: ignore[index]
+        "rows: 2 validation(s) of the pending statements asked of the database's rows: "
+        "1 refused (1 suppressed by a `dbsafe: ignore[DBS615]` comment), 1 passes")
+
