@@ -1712,7 +1712,7 @@ def _flyway_transaction(file: Path, statements: Sequence[MigrationStatement]) ->
                     return value.strip().lower() != "false"
         except (OSError, UnicodeDecodeError):
             pass
-    return not any(_outside_transaction(s.sql) for s in statements)
+    return not any(outside_transaction(s.sql) for s in statements)
 
 
 def _flyway_search_path(config: FlywayConfig, location: Location
@@ -1748,12 +1748,12 @@ def flyway_schemas(folder: Path) -> str:
                    for name in config.made_schemas)
 
 
-def _outside_transaction(sql: str) -> bool:
+def outside_transaction(sql: str) -> bool:
     """Whether Flyway's PostgreSQL parser takes `sql` for a statement that cannot run in a
     transaction (its `detectCanExecuteInTransaction`, PostgreSQL 12 and later); read by
     PostgreSQL's parser.
 
-    >>> [_outside_transaction(s) for s in ("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
+    >>> [outside_transaction(s) for s in ("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
     ...     "DROP INDEX CONCURRENTLY i", "VACUUM t", "ANALYZE t", "REINDEX SCHEMA s",
     ...     "REINDEX TABLE CONCURRENTLY t", "CREATE INDEX i ON t (a)")]
     [True, True, True, False, True, False, False]

@@ -436,10 +436,12 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
             failed = [str(r[0]) for r in conn.execute(
                 history.select(history.failed_query)).fetchall()] if history.failed_query else []
             if failed:
+                resolve = _golang_migrate_force(failed[0], paths) \
+                    if history.runner == "golang-migrate" and len(failed) == 1 else None
                 raise DbsafeError(
                     f"the database's {history.table} says {', '.join(failed[:5])} failed "
                     "half-way there (or is running), so what it holds is no version of the "
-                    f"folder; {history.resolve}")
+                    f"folder; {resolve or history.resolve}")
             if history.baseline_query is not None:
                 # (a table without Flyway's `type`: no baseline known)
                 baseline = _flyway_baseline(
@@ -470,6 +472,59 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                 history = dataclasses.replace(history, run_order=tuple(str(r[0]) for r in rows))
             return history, {str(r[0]) for r in rows}
     return None
+
+
+def _golang_migrate_force(version: str, paths: Sequence[Path]) -> str | None:
+    """Which version to `migrate force` a golang-migrate history left dirty at `version`, and
+    how that is told; None when no up file of `paths` has that version (then the generic
+    advice stands). golang-migrate's postgres driver sends a file whole as one query, which
+    PostgreSQL runs as one transaction: a file with no statement of its own controlling the
+    transaction (BEGIN, COMMIT, ...) and none that runs outside one (CREATE INDEX
+    CONCURRENTLY, ...) rolled back whole, leaving the database at the file before it (-1,
+    golang-migrate's none, before the first). Else what it left is the DBA's to find."""
+    from dbsafe.extract.migration import outside_transaction
+    from dbsafe.extract.sqlfile import split_sql
+    from dbsafe.pg.parse import sole_statement
+
+    files: dict[int, Path] = {}
+    for path in paths:
+        for file in sorted(path.glob("*.up.sql")) if path.is_dir() else [path]:
+            found = file_version(file, "golang-migrate") if file.name.endswith(".up.sql") \
+                else None
+            if found is not None:
+                files.setdefault(int(found), file)
+    if not version.lstrip("-").isdigit() or int(version) not in files:
+        return None
+    file = files[int(version)]
+    before = max((v for v in files if v < int(version)), default=-1)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return (f"its `dirty` flag says so, and {file.name} cannot be read ({exc}): "
+                f"`migrate force {version}` once you finished it by hand, or `migrate force "
+                f"{before}` once you undid it")
+    why = None
+    for fragment in split_sql(text, file.name):
+        node = sole_statement(fragment.sql)
+        if node is None:
+            why = f"holds a statement at line {fragment.line} dbsafe cannot parse"
+        elif type(node).__name__ == "TransactionStmt":
+            why = (f"controls its own transaction (`{fragment.sql.split()[0].upper()}` at "
+                   f"line {fragment.line})")
+        elif outside_transaction(fragment.sql):
+            why = (f"runs a statement outside any transaction (line {fragment.line}: "
+                   f"`{' '.join(fragment.sql.split()[:4])} ...`)")
+        if why is not None:
+            break
+    if why is not None:
+        return (f"its `dirty` flag says so, and {file.name} {why}, so what of it stayed cannot "
+                f"be told from the file: `migrate force {version}` once you finished it by "
+                f"hand, or `migrate force {before}` once you undid it")
+    return (f"its `dirty` flag says so: {file.name} rolled back whole, so the database is at "
+            f"{before}; `migrate force {before}`, then fix what failed and `migrate up` again "
+            "(told by the file: no statement of it controls the transaction or runs outside "
+            "one, and golang-migrate sends a file as one query, which PostgreSQL runs as one "
+            "transaction, unless the URL sets x-multi-statement)")
 
 
 def _flyway_baseline(rows: Sequence[Any]) -> Any | None:

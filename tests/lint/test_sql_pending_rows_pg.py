@@ -15,6 +15,7 @@ import pytest
 
 from dbsafe import commands
 from dbsafe.config import Settings
+from dbsafe.core import DbsafeError
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
@@ -109,3 +110,46 @@ def test_a_suppression_comment_at_the_statement_reaches_the_rows_refusal(
         "rows: 2 validation(s) of the pending statements asked of the database's rows: "
         "1 refused (1 suppressed by a `dbsafe: ignore[DBS615]` comment), 1 passes")
 
+
+# golang-migrate stopped at a file, its history dirty: status and lint said "fix it and
+# `migrate force` the version first", naming none (task 497: 49 of ente's museum, whose
+# failed unique index rolled back with the whole file, leaving the database at 48). Now the
+# version is named where the file tells it, and how it was told (task 500).
+def test_a_dirty_history_names_the_version_to_force_and_how_it_was_told(
+        tmp_path: Path, database_url: str) -> None:
+    folder = _at_first_file(tmp_path, database_url, "SELECT 1")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET version = 2, dirty = true")
+    settings = Settings(project_root=tmp_path, database_url=database_url, sql_migrations=folder)
+    for command in (commands.status, lambda s: commands.lint(s, [folder])):
+        with pytest.raises(DbsafeError) as raised:
+            command(settings)
+        assert str(raised.value).endswith(
+            "says 2 failed half-way there (or is running), so what it holds is no version of "
+            "the folder; its `dirty` flag says so: 2_txn_unique.up.sql rolled back whole, so "
+            "the database is at 1; `migrate force 1`, then fix what failed and `migrate up` "
+            "again (told by the file: no statement of it controls the transaction or runs "
+            "outside one, and golang-migrate sends a file as one query, which PostgreSQL runs "
+            "as one transaction, unless the URL sets x-multi-statement)"), raised.value
+
+    # A file that commits part of itself, or runs outside a transaction: the DBA's to tell
+    (folder / "3_plan_not_null.up.sql").write_text(
+        "UPDATE subscriptions SET plan = 'free' WHERE plan IS NULL;\nCOMMIT;\n"
+        + FILES["3_plan_not_null"] + "\n")
+    (folder / "1_subscriptions.up.sql").write_text(
+        "CREATE TABLE subscriptions (id int PRIMARY KEY, txn text, plan text);\n"
+        "CREATE INDEX CONCURRENTLY sub_plan ON subscriptions (plan);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET version = 3")
+    with pytest.raises(DbsafeError, match=r"its `dirty` flag says so, and 3_plan_not_null.up.sql "
+                       r"controls its own transaction \(`COMMIT` at line 2\), so what of it "
+                       r"stayed cannot be told from the file: `migrate force 3` once you "
+                       r"finished it by hand, or `migrate force 2` once you undid it$"):
+        commands.status(settings)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET version = 1")
+    with pytest.raises(DbsafeError, match=r"and 1_subscriptions.up.sql runs a statement outside "
+                       r"any transaction \(line 2: `CREATE INDEX CONCURRENTLY sub_plan \.\.\.`\).*"
+                       r"`migrate force 1` once you finished it by hand, or `migrate force -1` "
+                       r"once you undid it$"):
+        commands.status(settings)
