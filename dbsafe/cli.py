@@ -1583,8 +1583,13 @@ def _backup_line(row: dict[str, Any]) -> str:
     """A `list_backups` row as `dbsafe backups` (and `prune`) show it."""
     verified = {True: "restore-verified", False: "RESTORE FAILED", None: "restore not verified"}[
         row["verified_restore"]]
-    revisions = row["revisions"]  # a manifest's, maybe edited by hand: `?` if no list
-    at = (",".join(map(str, revisions)) or "base") if isinstance(revisions, list) else "?"
+    from dbsafe.guard.backup import position_words
+
+    # (a manifest's, maybe edited by hand: `?` if no list; none: its SQL migrations' runner
+    # history, else base)
+    revisions = row["revisions"]
+    at = ",".join(map(str, revisions)) if isinstance(revisions, list) and revisions \
+        else position_words(revisions, row.get("history"))
     return (f"{row['backup']}  {row['database']}  at {at}  {row['size_bytes'] or 0} bytes  "
             f"{row['age'] or '?'} old  {verified}" + ("" if row["exists"] else "  (file missing)"))
 

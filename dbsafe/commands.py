@@ -454,7 +454,7 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
     each table's lock, and is retried `retries` times with backoff, naming who held it."""
     from dataclasses import asdict
 
-    from dbsafe.guard.backup import take_backup
+    from dbsafe.guard.backup import position_words, take_backup
     from dbsafe.guard.restore import restored_copy_differs
     from dbsafe.guard.restore import verify_restore as prove
     from dbsafe.migrate.runner import current_revisions
@@ -463,9 +463,10 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
     say = progress or (lambda step, message: None)
     taken = take_backup(url, directory, revisions=current_revisions(url), jobs=jobs,
                         count_rows=verify_restore, lock_timeout=lock_timeout,
-                        retries=retries, progress=say)
+                        retries=retries, progress=say,
+                        history_table=settings.sql_migrations_history_table)
     say("backup", f"{taken.path} ({taken.size_bytes // 1024} KiB, verified with pg_restore "
-        "--list)")
+        f"--list), at {position_words(list(taken.revisions), taken.history)}")
     summary: dict[str, object] = {k: str(v) if isinstance(v, Path) else v
                                   for k, v in asdict(taken).items()}
     summary["backup"] = str(taken.path)
@@ -511,6 +512,7 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
     which is kept under another name). `clean_up`: drop the databases killed restores left
     half-restored instead (of `confirmed` only, when given: `half_restored` lists them)."""
     from dbsafe.guard import restore as restoring
+    from dbsafe.guard.backup import position_words
 
     say = progress or (lambda step, message: None)
     if clean_up:
@@ -534,12 +536,13 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
 
         was_at = current_revisions(url)
         fresh = take_backup(url, backup_file.parent, label="before-restore",
-                            revisions=was_at, progress=say)
+                            revisions=was_at, progress=say,
+                            history_table=settings.sql_migrations_history_table)
         say("restore", f"backup of what is replaced: {fresh.path}")
         restored_as = str(summary["database"])
         kept = restoring.replace_original(url, restored_as)
         # (its history row says where the database of this name was before: not base)
-        restoring.record_replaced(url, run_id, was_at, kept, say)
+        restoring.record_replaced(url, run_id, was_at, kept, say, was_history=fresh.history)
         summary["replaced"] = True
         summary["restored_as"] = restored_as
         summary["database"] = database_name(url)  # the restored copy has its name now
@@ -553,7 +556,7 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
         where += f" (the original is kept as {summary['original_kept_as']})"
     dumped = summary.get("manifest_row_counts")
     summary["lines"] = [f"{where} at "
-                        f"{', '.join(summary['revisions']) or 'base'}"  # type: ignore[arg-type]
+                        f"{position_words(summary['revisions'], summary.get('history'))}"
                         ] + restoring.count_lines(counts, dumped if isinstance(dumped, dict)
                                                   else None)
     return Report((), summary)

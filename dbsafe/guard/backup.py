@@ -83,13 +83,22 @@ class Backup:
     # Encoding and locale: a dump holds them only for --create, and restore makes the
     # database itself (guard.restore._create_database).
     database_locale: dict[str, str | None] | None = None
+    # Without alembic revisions: where the runner history of a folder of SQL migrations says
+    # the database is (`migrate.histories.Position.as_dict`), else None.
+    history: dict[str, object] | None = None
 
 
 def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...] = (),
                 jobs: int = 1, label: str = "backup", count_rows: bool = False,
                 lock_timeout: str = LOCK_TIMEOUT, retries: int = RETRIES,
-                retry_delay: float = 1.0, progress: Progress | None = None) -> Backup:
+                retry_delay: float = 1.0, progress: Progress | None = None,
+                history_table: str | None = None) -> Backup:
     """Dump the database to `directory`, verify the dump, write its manifest.
+
+    Without `revisions` (no alembic_version), the manifest records where a SQL migration
+    runner's history says the database is (`history_position`; `history_table`: the
+    `sql-migrations-history-table` setting): "at base" read as an empty database of one
+    golang-migrate had taken to 49.
 
     `count_rows`: also count each application table's rows as the dump sees them (pg_dump
     runs in a snapshot this connection exports and counts in, while it dumps), recorded in
@@ -109,6 +118,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         database = conn.info.dbname
         reached = (conn.info.host, conn.info.port)
         locale = _database_locale(conn)
+        position = None if revisions else history_position(conn, history_table)
     # A backup holds every row of the database: only its owner may read it.
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -163,9 +173,12 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
             created_at=datetime.now(UTC).isoformat(timespec="microseconds"), size_bytes=size,
             sha256=digest, format=fmt, pg_dump_version=str(dumped_by),
             dbsafe_version=__version__, seconds=round(seconds, 3), database_locale=locale,
+            history=position,
         )
         data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(backup).items()}
         data["revisions"] = list(backup.revisions)
+        if backup.history is None:
+            del data["history"]
         if row_counts is not None:
             data["row_counts"] = row_counts
         try:
@@ -180,6 +193,49 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         return backup
     finally:
         writing.release()
+
+
+def history_position(conn: Any, table: str | None = None) -> dict[str, object] | None:
+    """Where the runner history of a folder of SQL migrations says the database on `conn`
+    is (`migrate.histories.runner_position`), as a manifest records it; None without one,
+    or when it cannot be read (a backup is not refused for it: said in the log)."""
+    import psycopg
+
+    from dbsafe.migrate.histories import runner_position
+
+    try:
+        found = runner_position(conn, table)
+    except (DbsafeError, psycopg.Error) as exc:
+        log.warning("the migration history was not read: %s", exc)
+        return None
+    return None if found is None else found.as_dict()
+
+
+def position_words(revisions: object, history: object) -> str:
+    """Where a backup (a restored copy, a database replaced) is, as its manifest or the
+    database says: its alembic revisions, else its SQL migrations' runner history, else
+    `base`; `?` for a manifest whose revisions are no list (edited by hand).
+
+    >>> position_words(["3f2a"], None), position_words([], None), position_words(None, None)
+    ('3f2a', 'base', '?')
+    >>> position_words([], {"runner": "golang-migrate", "table": "public.schema_migrations",
+    ...                     "version": "49", "applied": 49, "failed": False})
+    "49 (golang-migrate's public.schema_migrations)"
+    """
+    from dbsafe.migrate.histories import Position
+
+    if not isinstance(revisions, list | tuple):
+        return "?"
+    if revisions:
+        return ", ".join(map(str, revisions))
+    if isinstance(history, dict):
+        try:
+            return Position(str(history["runner"]), str(history["table"]),
+                            str(history["version"]), int(history.get("applied") or 0),
+                            bool(history.get("failed"))).words()
+        except (KeyError, TypeError, ValueError):
+            return "base (a migration history the manifest names unreadably)"
+    return "base"
 
 
 # Read through to_jsonb: the columns differ by version (datlocprovider and daticulocale

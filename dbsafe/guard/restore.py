@@ -28,7 +28,9 @@ from dbsafe.guard.backup import (
     _size_and_digest,
     _user_tables,
     client_binary,
+    history_position,
     load_manifest,
+    position_words,
 )
 from dbsafe.pg import tools
 from dbsafe.pg.connect import connect, tool_connection
@@ -142,6 +144,9 @@ def _listed(directory: Path) -> list[tuple[dict[str, Any], str | None]]:
         rows.append(({
             "backup": str(path), "database": manifest.get("database"),
             "revisions": manifest.get("revisions", []), "size_bytes": manifest.get("size_bytes"),
+            # (where the runner history of a folder of SQL migrations said it was, with no
+            # alembic revisions: `backup.history_position`)
+            **({"history": manifest["history"]} if manifest.get("history") else {}),
             "created_at": created,
             "age": _age((datetime.now(UTC) - when).total_seconds()) if when else "",
             "exists": path.exists(),
@@ -337,6 +342,9 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         # Before any other session of dbsafe's; each refused setting rolled back its own.
         counts = _restored_row_counts(target, rolled_back=refused)
         revisions = _revisions(target)
+        # (no alembic_version: where a SQL migration runner's history says the copy is)
+        position = None if revisions else history_position(target)
+        at = position_words(list(revisions), position)
         # The done marker and the history row are one commit: a restore is marked done
         # only with its record, and the server flushes its log once.
         with target.transaction():
@@ -346,14 +354,15 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
             history.settle_restored(target, backup.name, revisions)
             run_id = history.record(target, "restore", outcome="restored",
                                     to_revisions=revisions,
-                                    message=f"restored from {backup.name}",
+                                    message=f"restored from {backup.name}"
+                                    + (f" at {at}" if position else ""),
                                     backup_file=str(backup))
-        progress("restore", f"{name}: {len(counts)} tables, at {', '.join(revisions) or 'base'} "
+        progress("restore", f"{name}: {len(counts)} tables, at {at} "
                  f"({time.perf_counter() - started:.1f}s)")
     dumped = manifest.get("row_counts")
     return {"database": name, "revisions": list(revisions), "row_counts": counts,
             "backup": str(backup), "manifest_revisions": manifest.get("revisions", []),
-            "history_run_id": run_id,
+            "history_run_id": run_id, **({"history": position} if position else {}),
             **({"manifest_row_counts": dumped} if isinstance(dumped, dict) else {})}
 
 
@@ -770,9 +779,11 @@ def replace_original(database_url: str, restored: str) -> str:
 
 
 def record_replaced(database_url: str, run_id: str, was_at: Sequence[str], kept: str,
-                    progress: Callable[[str, str], None]) -> None:
+                    progress: Callable[[str, str], None], *,
+                    was_history: object = None) -> None:
     """The restore's history row, in the database that took the original's place: from
-    `was_at` (the original's revisions), the original kept as `kept`. Not recorded is said,
+    `was_at` (the original's revisions; none: where `was_history`, its SQL migrations'
+    runner history, said it was), the original kept as `kept`. Not recorded is said,
     and the restore stands (it is done)."""
     import psycopg
 
@@ -780,8 +791,8 @@ def record_replaced(database_url: str, run_id: str, was_at: Sequence[str], kept:
 
     try:
         history.replaced(database_url, run_id, was_at,
-                         f"in place of the database at {', '.join(was_at) or 'base'}, kept "
-                         f"as {kept}")
+                         f"in place of the database at {position_words(list(was_at), was_history)}"
+                         f", kept as {kept}")
     except (DbsafeError, psycopg.Error) as exc:
         progress("restore", f"its history row still says it restored a new database: {exc}")
 

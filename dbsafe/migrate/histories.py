@@ -527,6 +527,77 @@ def _golang_migrate_force(version: str, paths: Sequence[Path]) -> str | None:
             "transaction, unless the URL sets x-multi-statement)")
 
 
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a runner's history says a database is, without its folder: what a backup, a
+    restore and their listings say of a database that has no alembic_version."""
+
+    runner: str
+    table: str  # as shown: `schema.name`
+    version: str  # its latest version ("" for a history that holds none)
+    applied: int  # how many versions it holds
+    failed: bool = False  # the latest failed half-way (golang-migrate's dirty flag, sqlx's)
+
+    def words(self) -> str:
+        """The position as `backup`, `restore` and `backups` say it.
+
+        >>> Position("golang-migrate", "public.schema_migrations", "49", 49, True).words()
+        "49, failed half-way (golang-migrate's public.schema_migrations)"
+        >>> Position("dbmate", "public.schema_migrations", "", 0).words()
+        "none applied (dbmate's public.schema_migrations)"
+        """
+        at = self.version or "none applied"
+        return f"{at}{', failed half-way' if self.failed else ''} ({self.runner}'s {self.table})"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"runner": self.runner, "table": self.table, "version": self.version,
+                "applied": self.applied, "failed": self.failed}
+
+
+def runner_position(conn: psycopg.Connection, table: str | None = None) -> Position | None:
+    """The latest version the database's runner history holds (`applied_versions`' tables,
+    where their runners keep them by default, or `table`), read on `conn`, never refused:
+    a history left dirty is what a DBA backs up before mending it. None without one.
+
+    The latest: the last one run for a runner that keeps their order (Sqitch,
+    node-pg-migrate), the one a failed run left (golang-migrate's dirty row, sqlx's failed
+    one), else the greatest, digits compared as numbers (`_version_key`: Flyway's 1.10 after
+    1.9, golang-migrate's single row, timestamps).
+    """
+    import psycopg
+
+    histories = _histories((), None) if table is None else (_named(conn, table),)
+    for unplaced in histories:
+        history = _placed(conn, unplaced)
+        if history is None or conn.execute(
+                "SELECT to_regclass(%s)", (history.quoted,)).fetchone() in (None, (None,)):
+            continue
+        try:
+            with conn.transaction():
+                rows = [str(r[0]) for r in conn.execute(history.select(history.query))]
+        except psycopg.errors.UndefinedColumn:
+            continue  # the same table name, another runner's columns
+        failed = history.failed_query or history.dirty_query
+        stopped = [str(r[0]) for r in _rows_if_columns(conn, history, failed)] if failed else []
+        ordered = history.runner in ("sqitch", "node-pg-migrate")
+        versioned = [v for v in rows if not v.startswith("R:")] or rows  # (Flyway's repeatables)
+        latest = stopped[0] if stopped else (versioned[-1] if ordered else max(
+            versioned, key=_version_key)) if versioned else ""
+        return Position(history.runner, history.table, latest,
+                        len(set(rows) | set(stopped)), bool(stopped))
+    return None
+
+
+def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Digits compared as numbers, the rest as text.
+
+    >>> sorted(["1.10", "1.9", "2"], key=_version_key)
+    ['1.9', '1.10', '2']
+    """
+    return tuple((0, int(part)) if part.isdigit() else (1, part)
+                 for part in re.findall(r"\d+|\D+", version))
+
+
 def _flyway_baseline(rows: Sequence[Any]) -> Any | None:
     """Of Flyway's baseline rows (version, whether a baseline migration's), in installed
     order, the one it takes for the database's baseline: of the highest version, the first

@@ -803,6 +803,57 @@ def test_replace_keeps_the_original_under_another_name(database_url: str,
         _drop(database_url, kept, "replace_src")
 
 
+# A folder of SQL migrations' database has no alembic_version: backup, restore, the listing,
+# the manifests and the history rows said "at base" of ente's museum at 49 (golang-migrate,
+# its history left dirty there), which reads as an empty database (task 497). Now they read
+# the runner's history as `status` does (task 500).
+GOLANG_MIGRATE_AT_49 = """
+CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+INSERT INTO schema_migrations VALUES (49, true);
+CREATE TABLE subscriptions (id int PRIMARY KEY, txn text);
+INSERT INTO subscriptions SELECT g, 't' || g FROM generate_series(1, 20) g;
+"""
+
+
+def test_a_sql_migrations_database_is_at_its_runner_s_version_not_at_base(
+        database_url: str, tmp_path: Path) -> None:
+    from dbsafe.cli import _backup_line
+
+    _drop(database_url, "ente_src")
+    with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE ente_src")
+    source = _with_db(database_url, "ente_src")
+    with psycopg.connect(source) as conn:
+        conn.execute(GOLANG_MIGRATE_AT_49)
+    settings = _settings(source, tmp_path)
+    at = "49, failed half-way (golang-migrate's public.schema_migrations)"
+    steps: list[str] = []
+    backup = commands.backup(settings, tmp_path / "b",
+                             progress=lambda step, text: steps.append(text)).summary
+    kept = ""
+    try:
+        assert steps[-1].endswith(f"verified with pg_restore --list), at {at}"), steps
+        manifest = json.loads(Path(f"{backup['backup']}.manifest.json").read_text())
+        assert (manifest["revisions"], manifest["history"]) == ([], {
+            "runner": "golang-migrate", "table": "public.schema_migrations", "version": "49",
+            "applied": 1, "failed": True})
+        (row,) = list_backups(tmp_path / "b")
+        assert f"  ente_src  at {at}  " in _backup_line(row)
+
+        report = commands.restore(settings, Path(str(backup["backup"])), into="ente_copy")
+        assert report.summary["lines"][0] == f"restored into ente_copy at {at}"
+        (entry,) = history.entries(_with_db(database_url, "ente_copy"))
+        assert entry.message == f"restored from {Path(str(backup['backup'])).name} at {at}"
+
+        replaced = commands.restore(settings, Path(str(backup["backup"])),
+                                    into="ente_replacement", replace=True)
+        kept = str(replaced.summary["original_kept_as"])
+        assert (history.entries(source, limit=1)[0].message or "").endswith(
+            f"in place of the database at {at}, kept as {kept}")
+    finally:
+        _drop(database_url, "ente_src", "ente_copy", "ente_replacement", *filter(None, [kept]))
+
+
 _PROPERTIES = """
 SELECT pg_get_userbyid(d.datdba), d.datconnlimit, shobj_description(d.oid, 'pg_database'),
        (SELECT array_agg(a.privilege_type || ' to ' || CASE WHEN a.grantee = 0 THEN 'PUBLIC'
