@@ -3010,8 +3010,9 @@ class _Reader:
             reaching = self._reaching(node, declarator)
             if reaching is not None:
                 # `let table = ''; switch (kind) { case 'a': table = 'posts'; ...from(table)`:
-                # only the value given just before is read there
-                assigned = [reaching]
+                # only the value given just before is read there (after a `switch` that
+                # gives one in each case, those)
+                assigned = reaching
             for value in assigned:
                 options = self._conditioned(value, depth + 1)
                 if options is None:
@@ -3420,15 +3421,17 @@ class _Reader:
         self.writes[declarator.id] = writes
         return values
 
-    def _reaching(self, use: Node, declarator: Node) -> Node | None:
-        """The one value a `let`/`var` (`_assigned` read) holds where `use` reads it, when
-        the code shows it: the last write before `use` in the source is a statement of its
+    def _reaching(self, use: Node, declarator: Node) -> list[Node] | None:
+        """The values a `let`/`var` (`_assigned` read) may hold where `use` reads it, when
+        the code shows them: the last write before `use` in the source is a statement of its
         own, `name = value;` (or the declaration, `let name = value`), in a statement list
         that holds `use` or a statement around it, in the same function, and no loop holds
-        `use` below that list (its next turn could bring a later write back). Any write in
-        between would be the last one; a write in another function (a closure may run at any
-        time) or a `switch` case falling through leaves it unknown (None): every value the
-        name is given is then what it may be."""
+        `use` below that list (its next turn could bring a later write back): that one value.
+        Or that write is in a `switch` of such a list, before `use`, that gives the name a
+        value on each way out of it (`_switch_leaves`): those. Any write in between would be
+        the last one; a write in another function (a closure may run at any time) or a
+        `switch` case falling through leaves it unknown (None): every value the name is
+        given is then what it may be."""
         writes = self.writes.get(declarator.id)
         if not writes:
             return None
@@ -3453,11 +3456,70 @@ class _Reader:
                 if statement.parent == parent and statement.end_byte <= use.start_byte and (
                         statement.type in ("expression_statement", "lexical_declaration",
                                            "variable_declaration")):
-                    return value
+                    return [value]
+                around = _child_holding(parent, ref)
+                if around is not None and around.type == "switch_statement" and (
+                        around.end_byte <= use.start_byte):
+                    return self._switch_leaves(around, writes)
                 if parent.type in ("switch_case", "switch_default"):
                     return None  # a case before may fall through into this one
             node = parent
         return None
+
+    def _switch_leaves(self, switch: Node, writes: list[tuple[Node, Node]]) -> list[Node] | None:
+        """The values a name holds after `switch`, which holds the name's last writes (`writes`:
+        its `(name, value)` pairs, `_assigned`), when every way out of it gives one: it has a
+        `default` (a case always runs), each write in it is a statement of a case's own,
+        `name = value;`, and each case reaches its `break` (or the end of the last case)
+        only after such a write, its own or one of a case falling through into it (a case
+        may also be entered by its label, with the value from before the `switch`), or ends
+        in a `throw` or `return`. None otherwise (a `break` or `continue` nested deeper, a
+        labelled one, a path out that writes nothing): the caller reads every value.
+
+        `let table = ''; switch (kind) { case 'sale': table = 'sales'; break; default: throw
+        ... }`: 'sales', never ''."""
+        body = switch.child_by_field_name("body")
+        if body is None:
+            return None
+        cases = [c for c in body.named_children if c.type in ("switch_case", "switch_default")]
+        if not any(case.type == "switch_default" for case in cases):
+            return None
+        given: dict[int, Node] = {}  # each write's statement: the value it gives
+        for ref, value in writes:
+            if not switch.start_byte <= ref.start_byte < switch.end_byte:
+                continue
+            assignment = ref.parent
+            statement = assignment.parent if assignment is not None else None
+            if (assignment is None or assignment.type != "assignment_expression"
+                    or statement is None or statement.type != "expression_statement"
+                    or statement.parent not in cases):
+                return None
+            given[statement.id] = value
+        entry = None  # the value from before the `switch`: unknown here
+        leaves: dict[int, Node] = {}
+        held: list[Node | None] = []  # what a case falling through brings into the next
+        for case in cases:
+            value_field = case.child_by_field_name("value")
+            holds: list[Node | None] | None = [entry, *held]
+            for statement in case.named_children:
+                if statement == value_field or statement.type == "comment" or holds is None:
+                    continue
+                if statement.id in given:
+                    holds = [given[statement.id]]
+                elif statement.type == "break_statement":
+                    if statement.named_child_count or any(v is None for v in holds):
+                        return None  # a labelled `break`, or one the name reaches unwritten
+                    leaves.update((v.id, v) for v in holds if v is not None)
+                    holds = None
+                elif statement.type in ("return_statement", "throw_statement"):
+                    holds = None
+                elif statement.type == "continue_statement" or _holds_jump(statement):
+                    return None
+            held = holds if holds is not None else []
+        if any(v is None for v in held):
+            return None  # the last case falls out of the `switch` with the name unwritten
+        leaves.update((v.id, v) for v in held if v is not None)
+        return list(leaves.values()) or None
 
     def _uses(self, identifier: Node, declarator: Node) -> Iterator[Node]:
         """The names spelling the binding `declarator` makes, in the scope it makes it in."""
@@ -5358,6 +5420,27 @@ def _walk(root: Node):
 _PATTERNS = frozenset({"object_pattern", "array_pattern", "pair_pattern", "assignment_pattern",
                        "rest_pattern", "object_assignment_pattern"})
 # Loops: a statement in one may run again after a later one.
+
+def _child_holding(statements: Node, node: Node) -> Node | None:
+    """The child of `statements` that holds `node` (or is it), if any."""
+    while node.parent is not None and node.parent != statements:
+        node = node.parent
+    return node if node.parent == statements else None
+
+
+def _holds_jump(statement: Node) -> bool:
+    """Whether a `break` or `continue` is somewhere in `statement` (outside the functions it
+    holds): where it goes, `_switch_leaves` does not follow."""
+    pending = [statement]
+    while pending:
+        node = pending.pop()
+        if node.type in ("break_statement", "continue_statement"):
+            return True
+        pending.extend(child for child in node.named_children
+                       if child.type not in _FUNCTIONS and child.type != "class_declaration")
+    return False
+
+
 _LOOPS = frozenset({"for_statement", "for_in_statement", "while_statement", "do_statement"})
 # The nodes whose children are statements run one after the other.
 _STATEMENT_LISTS = frozenset({"statement_block", "program", "switch_case", "switch_default",

@@ -595,7 +595,10 @@ _CHUNK = 32
 #      (Renku's `run_migrations_for_app("common", "1ef98b967767")`, which makes alembic's
 #      `command.upgrade(cfg, revision)`), or after its downgrade, is on an earlier schema:
 #      not validated, as alembic's own calls (`extract.py_migrations`; task 501)
-_CACHE_VERSION = 325
+# 326: a `let` read after a `switch` that assigns it in every case (a `default` too; cases
+#      may `throw`/`return`) holds only those values there, not its initializer
+#      (pos-lia-hair's `let tableName = ''`, a false DBS301 on ``; task 503)
+_CACHE_VERSION = 326
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

@@ -77,3 +77,52 @@ def test_the_value_given_just_before_is_what_a_request_reads(
         ("DBS301", 30, "public.elsewhere"),  # a closure may write it before the read
         ("DBS301", 36, "public.fallen"),  # case 'a' falls through into case 'b'
     ]
+
+
+# pos-lia-hair's `getTransactionDetails` (task 503): `let tableName = ''`, a `switch` whose
+# every case assigns the table and `break`s and whose `default` throws, then one request
+# after the `switch`: the empty initializer never reaches it (it was a false DBS301, no
+# relation ``). A `switch` with no `default`, or a case reaching its `break` unwritten, still
+# lets the value from before the `switch` through.
+_AFTER_SWITCH = """\
+export async function details(supabase, kind: string, id: string) {
+  let tableName = ''
+  switch (kind) {
+    case 'sale':
+      tableName = 'posts'
+      break
+    case 'draft':
+    case 'old-draft':
+      tableName = 'drafts'
+      break
+    default:
+      throw new Error(`unknown ${kind}`)
+  }
+  await supabase.from(tableName as 'posts' | 'drafts').select('*').eq('id', id)
+  let open = 'nowhere'
+  switch (kind) {
+    case 'sale':
+      open = 'posts'
+      break
+  }
+  await supabase.from(open).select('id')
+  let early = 'elsewhere'
+  switch (kind) {
+    case 'sale':
+      break
+    default:
+      early = 'drafts'
+  }
+  await supabase.from(early).select('id')
+}
+"""
+
+
+@pytest.mark.db
+def test_after_a_switch_that_assigns_in_every_case_only_those_values_are_read(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _SCHEMA, "details.ts", _AFTER_SWITCH)
+    assert sorted((f.code, f.location.line, f.subject) for f in report.findings) == [
+        ("DBS301", 15, "public.nowhere"),  # no `default`: the initializer may reach it
+        ("DBS301", 22, "public.elsewhere"),  # case 'sale' breaks unwritten
+    ]
