@@ -133,8 +133,13 @@ class _Down(RunState):
 
     options: DowngradeOptions
     computed_sql: str | None = None
-    # The downgrade's SQL rendered offline, each with its revision (`_downgrade_sql`)
+    # The downgrade's SQL rendered offline, each with its revision (`_downgrade_sql`), or
+    # captured as it ran on a copy of the database's schema where it cannot be rendered
     rendered: list[tuple[str, str | None]] | None = None
+    captured: bool = False  # `rendered` is the capture's: what the downgrade runs online
+    # The capture stopped at a revision that failed on the copy too: what it runs after that
+    # is in no statement read (said, with the revision)
+    cut_short: str | None = None
     computed: tuple[Statement, ...] = ()  # the statements computed_sql prints
     # The version table's revisions once TARGET is reached: TARGET, and another branch's
     # revisions, which alembic leaves where they are
@@ -463,7 +468,7 @@ def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot)
         down, lambda conn: refused_rows(conn, current, expected),
         "could not count the rows the downgrade fails on"),
         step="preflight", stops=NOTHING_APPLIED)
-    online_only = [r.revision for r in down.undo if downgrade_branches_on_offline_mode(r.path)]
+    online_only = _online_only(down)
     statements = (None if down.rendered is None or online_only
                   else [parse_statement(sql) for sql, _revision in down.rendered])
     refused: list[str] = []
@@ -474,6 +479,9 @@ def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot)
         unsure = (f"the downgrade() of {', '.join(online_only)} branches on "
                   "context.is_offline_mode(): what it runs online is not in its offline SQL"
                   if online_only else cannot_tell(subject, statements))
+        if unsure is None and down.cut_short is not None:
+            # (the statements read end where it failed: one after it may change the rows)
+            unsure = down.cut_short
         if unsure is not None:
             down.say("preflight", f"rows: {subject}: {why}: cannot tell whether the "
                      f"downgrade fails on them ({unsure})")
@@ -520,9 +528,10 @@ def _row_changes(down: _Down) -> dict[str, object]:
     if down.computed:  # (dbsafe's own DDL, for every revision undone)
         rendered = [(statement.sql, revision) for statement in down.computed
                     for revision in revisions[:1]]
+    elif down.cut_short is not None:
+        return {"unknown": down.cut_short}
     elif down.rendered is not None:
-        online_only = [r.revision for r in down.undo
-                       if downgrade_branches_on_offline_mode(r.path)]
+        online_only = _online_only(down)
         if online_only:
             # Rendered offline, such a downgrade() shows only its offline branch: an
             # `if not context.is_offline_mode():` block's UPDATE is in no statement read.
@@ -539,6 +548,14 @@ def _row_changes(down: _Down) -> dict[str, object]:
     for revision in revisions:
         changes.add(revision, [parse_statement(sql) for sql, of in rendered if of == revision])
     return changes.summary()
+
+
+def _online_only(down: _Down) -> list[str]:
+    """The revisions undone whose downgrade() branches on `context.is_offline_mode()`, when
+    the SQL read is the offline render's (the capture ran them online)."""
+    if down.captured:
+        return []
+    return [r.revision for r in down.undo if downgrade_branches_on_offline_mode(r.path)]
 
 
 def _rows_changed(down: _Down, before: Rows, added: dict[str, set[str]]) -> None:
@@ -914,6 +931,44 @@ def _data_loss(down: _Down, current: SchemaSnapshot,
     return [loss_finding(found) for found in down.losses]
 
 
+def _captured_sql(down: _Down, why: str) -> list[tuple[str, str | None]] | None:
+    """The downgrade's statements as it runs on a copy of the database's schema on a
+    throwaway server (`guard.downgrade_capture`), where alembic could not render them
+    offline (`why`): an env.py that connects in any mode, a downgrade() that reads the
+    database. None (said) when they cannot be captured either."""
+    from dbsafe.guard.downgrade_capture import capture_downgrade
+
+    down.say("preflight", f"the downgrade's SQL could not be rendered offline ({why}): "
+             "running it on a copy of the database's schema on a throwaway server")
+    try:
+        captured = capture_downgrade(down.project, down.url, down.start,
+                                     down.target[0] if down.target else "base")
+    except DbsafeError as exc:
+        down.say("preflight", "data loss read from the schemas only: the downgrade's SQL "
+                 f"could not be rendered offline, nor captured on a copy of the database's "
+                 f"schema ({first_line(exc)})")
+        return None
+    if captured.not_made:
+        down.say("preflight", f"{len(captured.not_made)} object(s) of the database's schema "
+                 "could not be made on the throwaway server; a revision using one fails "
+                 f"there: {'; '.join(captured.not_made[:5])}"
+                 + (f"; and {len(captured.not_made) - 5} more"
+                    if len(captured.not_made) > 5 else ""))
+    down.captured = True
+    if captured.failed is not None:
+        down.cut_short = (f"the downgrade failed on the copy of the database's schema at "
+                          f"{captured.failed_revision}, so what it runs after that is not known")
+        down.say("preflight", "the downgrade fails on a copy of the database's schema too, "
+                 f"with no rows: {captured.failed}; it would fail there on the database, "
+                 f"the revisions before {captured.failed_revision} undone; the "
+                 f"{len(captured.statements)} statement(s) it ran up to there are read")
+    else:
+        down.say("preflight", f"the downgrade ran on the copy: its {len(captured.statements)} "
+                 "statement(s) are read as the offline SQL would be (the copy holds no rows: "
+                 "a downgrade() branching on them may run otherwise here)")
+    return [(sql, revision) for sql, revision in captured.statements]
+
+
 def _counted(down: _Down, count: Callable[[Any], _T], failure: str) -> _T:
     """`count(conn)` (the rows a downgrade destroys, or those its computed SQL fails on) on a
     session waiting for a lock at most the run's lock timeout (`data_loss.counted`)."""
@@ -944,9 +999,7 @@ def _downgrade_sql(down: _Down) -> list[tuple[str, str | None]] | None:
         result = render_downgrade_offline(down.project, down.start[0],
                                           down.target[0] if down.target else None)
     except DbsafeError as exc:
-        down.say("preflight", "data loss read from the schemas only: the downgrade's SQL "
-                 f"could not be rendered offline ({first_line(exc)})")
-        return None
+        return _captured_sql(down, first_line(exc))
     online_only = [r.revision for r in down.undo if downgrade_branches_on_offline_mode(r.path)]
     if online_only:
         down.say("preflight", f"the downgrade() of {', '.join(online_only)} branches on "

@@ -308,6 +308,19 @@ def _seeded(project: AlembicProject, *, root: Path, cache_dir: Path | None, cach
     return loaded
 
 
+def restore_seed(server: ThrowawayServer, database: str, seed: Seed) -> list[str]:
+    """`_restore_seed` for another capture than lint's (`dbsafe downgrade`'s, of a downgrade
+    alembic cannot render offline).
+
+    Raises:
+        DbsafeError: the schema or the version table could not be made.
+    """
+    try:
+        return _restore_seed(server, database, seed)
+    except _NoCapture as exc:
+        raise DbsafeError(str(exc)) from None
+
+
 def _restore_seed(server: ThrowawayServer, database: str, seed: Seed) -> list[str]:
     """Build the database's schema in `database` and put its revisions in its version table;
     returns the objects that could not be made.

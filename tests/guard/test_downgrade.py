@@ -238,8 +238,11 @@ def test_a_column_dropped_and_added_again_under_its_name_is_data_lost(
     ]
 
 
-def test_a_downgrade_that_reads_the_database_is_judged_from_the_schemas(
+def test_a_downgrade_that_reads_the_database_is_captured_on_a_copy_of_its_schema(
         database_url: str, tmp_path: Path) -> None:
+    """Offline, `sa.inspect(op.get_bind())` has no database to read: the downgrade runs on a
+    copy of the database's schema instead, and its SQL is read from there (task 496; it was
+    judged from the schemas only)."""
     root = tmp_path / "p"
     write_project(root, "well_behaved")
     (root / "migrations" / "versions" / "0005_note.py").write_text(
@@ -256,8 +259,13 @@ def test_a_downgrade_that_reads_the_database_is_judged_from_the_schemas(
                                 DowngradeOptions(target="0004", backup=False, dry_run=True))
 
     assert [f.subject for f in report.findings if f.code == "DBS607"] == ["public.orders.note"]
-    [said] = [line for line in report.summary["what_happened"] if "schemas only" in line]
-    assert "could not be rendered offline" in said
+    lines = report.summary["what_happened"]
+    [said] = [line for line in lines if "could not be rendered offline" in line]
+    assert said.endswith("running it on a copy of the database's schema on a throwaway "
+                         "server"), said
+    assert not [line for line in lines if "schemas only" in line], lines
+    assert [line for line in lines if "the downgrade ran on the copy: its 1 statement(s)"
+            in line], lines
 
 
 def test_an_empty_downgrade_is_caught_and_the_computed_one_restores_the_schema(
@@ -1008,12 +1016,14 @@ def test_a_downgrade_branching_on_offline_mode_compares_every_kept_table(
                               "public.patients: 2 rows, changed"), changed
 
 
-def test_a_downgrade_whose_env_py_renders_nothing_offline_says_so_of_its_rows(
+def test_a_downgrade_whose_env_py_renders_nothing_offline_reads_its_rows_from_the_capture(
     database_url: str, tmp_path: Path,
 ) -> None:
     """With no SQL rendered offline (an env.py with no offline branch, as fractal-server's),
-    the tables whose rows are compared are every kept one, and the line says why: it said
-    `lint did not say which tables the revisions change`, of a downgrade no lint reads."""
+    the SQL is captured on a copy of the database's schema, and the tables whose rows are
+    compared are those it changes: none, for an index dropped (task 496: every kept one was
+    compared, said so; before that, the line said `lint did not say which tables the
+    revisions change`, of a downgrade no lint reads)."""
     root = tmp_path / "p"
     write_project(root, "online_only", ini_url="postgresql+psycopg://app@localhost:1/app")
     at_revision(database_url, root / "alembic.ini", "0004")
@@ -1024,16 +1034,14 @@ def test_a_downgrade_whose_env_py_renders_nothing_offline_says_so_of_its_rows(
                               progress=lambda step, text: steps.append(f"{step}: {text}"))
 
     assert done.summary["outcome"] == "downgraded", done.summary["what_happened"]
-    assert [s for s in steps if s.startswith("preflight: data loss read from the schemas "
-                                             "only: the downgrade's SQL could not be rendered "
-                                             "offline (refused: env.py tried to connect")]
+    assert [s for s in steps if s.startswith("preflight: the downgrade's SQL could not be "
+                                             "rendered offline (refused: env.py tried to "
+                                             "connect")], steps
     rows = [s for s in steps if "rows the downgrade may change" in s]
-    assert rows == ["rows: rows the downgrade may change: its SQL could not be rendered "
-                    "offline (above), so every table it keeps is compared"], rows
+    assert rows == ["rows: rows the downgrade may change: no revision changes rows"], rows
     # (a step of its own: it read `backup:` with no backup taken)
     assert not [s for s in steps if s.startswith("backup:")], steps
-    assert [s for s in steps if s.startswith("verify: the rows of 2 table(s) it keeps are as "
-                                             "before")], steps
+    assert not [s for s in steps if s.startswith("verify: the rows of")], steps
 
 
 def test_the_computed_downgrade_is_shown_once_for_every_revision_without_one(
@@ -1367,3 +1375,141 @@ def test_a_failed_downgrade_names_the_restore_that_puts_the_database_back(
         "The backup puts the database back as it was before the downgrade: dbsafe restore "
         f"{report.summary['backup']} --database-url {shlex.quote(database_url)} --replace"
     ), failed.help
+
+
+# fractal-server's way back (task 496): 0007's downgrade() adds `note` back nullable, then
+# 0006's sets it NOT NULL over the NULLs that leaves (its 7910eed4cf97 after b7477cc98f45).
+NOT_NULL_AGAIN = {"0005_note.py": '''"""orders.note, NOT NULL"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.add_column("orders", sa.Column("note", sa.Text(), nullable=False, server_default="-"))
+    op.alter_column("orders", "note", server_default=None)
+
+
+def downgrade():
+    op.drop_column("orders", "note")
+''', "0006_nullable.py": '''"""orders.note nullable"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+
+
+def upgrade():
+    op.alter_column("orders", "note", existing_type=sa.Text(), nullable=True)
+
+
+def downgrade():
+    op.alter_column("orders", "note", existing_type=sa.Text(), nullable=False)
+''', "0007_drop.py": '''"""drop orders.note"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+
+
+def upgrade():
+    op.drop_column("orders", "note")
+
+
+def downgrade():
+    BEFORE
+    op.add_column("orders", sa.Column("note", sa.Text(), nullable=True))
+'''}
+
+
+def _online_only_at_0007(tmp_path: Path, url: str, before: str = "pass") -> Path:
+    """A project whose env.py connects in any mode (nothing renders offline, as
+    fractal-server's), at 0007 on `url` with two orders."""
+    root = tmp_path / "p"
+    write_project(root, "online_only", ini_url="postgresql+psycopg://app@localhost:1/app")
+    for name, text in NOT_NULL_AGAIN.items():
+        (root / "migrations" / "versions" / name).write_text(text.replace("BEFORE", before))
+    at_revision(url, root / "alembic.ini", "0007")
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a')")
+        conn.execute("INSERT INTO orders VALUES (1, 1), (2, 1)")
+    return root
+
+
+def test_a_downgrade_alembic_cannot_render_is_captured_and_refused_on_the_rows(
+        database_url: str, tmp_path: Path) -> None:
+    """Its SQL is captured as it runs on a copy of the database's schema: the NOT NULL it
+    sets over the NULLs of a column it adds back is refused before anything runs (it said
+    `cannot tell (its SQL could not be read offline)`, and failed with 23502 half way)."""
+    root = _online_only_at_0007(tmp_path, database_url)
+    before = _state(database_url)
+    steps: list[str] = []
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0005", yes=True, backup=False),
+                                progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    assert report.summary["outcome"] == "refused", report.summary["what_happened"]
+    assert [f.message for f in report.findings if f.code == "DBS617"] == [
+        "The downgrade fails on `public.orders.note`: it is added back NOT NULL with no "
+        "default to a table holding 2 row(s)."], report.findings
+    assert _state(database_url) == before  # nothing ran
+    assert [s for s in steps if s.startswith(
+        "preflight: the downgrade's SQL could not be rendered offline (refused: env.py tried "
+        "to connect")] and [s for s in steps if s.endswith(
+            "running it on a copy of the database's schema on a throwaway server")], steps
+    assert [s for s in steps if s.startswith("preflight: the downgrade ran on the copy: its "
+                                             "2 statement(s) are read")], steps
+    assert not [s for s in steps if "cannot tell" in s], steps
+    # (as PostgreSQL says: the same two statements over the two orders)
+    with psycopg.connect(database_url) as conn:
+        with pytest.raises(psycopg.Error) as failed, conn.transaction():
+            conn.execute("ALTER TABLE orders ADD COLUMN note text")
+            conn.execute("ALTER TABLE orders ALTER COLUMN note SET NOT NULL")
+        assert failed.value.sqlstate == "23502"
+
+
+def test_a_captured_downgrade_filling_the_rows_first_is_not_refused(
+        database_url: str, tmp_path: Path) -> None:
+    """The capture's statements are read as the offline SQL is: an UPDATE filling the column
+    before its NOT NULL is seen, and the downgrade runs."""
+    root = _online_only_at_0007(
+        tmp_path, database_url,
+        'op.add_column("orders", sa.Column("note", sa.Text(), nullable=True))\n'
+        '    op.execute("UPDATE orders SET note = \'-\'")\n    return')
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0005", yes=True, backup=False))
+
+    assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
+    assert not [f for f in report.findings if f.code == "DBS617"], report.findings
+    assert _state(database_url)["version"] == ["0005"]
+    lines = report.summary["what_happened"]
+    assert ("preflight: rows: public.orders.note: it is added back NOT NULL with no default to "
+            "a table holding 2 row(s): cannot tell whether the downgrade fails on them (it "
+            "changes rows of orders first: `UPDATE orders SET note = '-'`)") in lines, lines
+
+
+def test_a_downgrade_failing_on_the_copy_too_is_said_so(database_url: str,
+                                                         tmp_path: Path) -> None:
+    root = _online_only_at_0007(tmp_path, database_url,
+                                'op.execute("ALTER TABLE nowhere ADD COLUMN x int")')
+    steps: list[str] = []
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0005", backup=False, dry_run=True),
+                                progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    assert report.summary["outcome"] == "planned"
+    (said,) = [s for s in steps if "fails on a copy of the database's schema too" in s]
+    assert "revision 0007" in said and 'relation "nowhere" does not exist' in said, said
+    assert said.endswith("it would fail there on the database, the revisions before 0007 "
+                         "undone; the 1 statement(s) it ran up to there are read"), said
+    # what 0007 would run after it is unknown: the rows are not judged from the part read
+    assert not [f for f in report.findings if f.code == "DBS617"], report.findings
+    assert [s for s in steps if "public.orders.note" in s and "cannot tell" in s
+            and "failed on the copy of the database's schema at 0007" in s], steps
