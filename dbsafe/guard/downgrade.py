@@ -152,8 +152,9 @@ class _Down(RunState):
     # start's, to judge an empty downgrade and to look for changes made by hand), and each
     # build replays the history on a throwaway server
     built: dict[tuple[str, ...], SchemaSnapshot] = field(default_factory=dict)
-    # The child that describes the history for the preflight, then applies the downgrade
-    # (`_apply`): one Python with alembic, SQLAlchemy and the history loaded, not two.
+    # The child that describes the history for the preflight, renders the downgrade offline
+    # (`_downgrade_sql`), then applies it (`_apply`): one Python with alembic, SQLAlchemy,
+    # the history and the project's models loaded, not three.
     child: ApplySession | None = None
 
 
@@ -996,8 +997,13 @@ def _downgrade_sql(down: _Down) -> list[tuple[str, str | None]] | None:
                  f"{'has' if len(without) == 1 else 'have'} no downgrade()")
         return None
     try:
-        result = render_downgrade_offline(down.project, down.start[0],
-                                          down.target[0] if down.target else None)
+        # In the child that described the history and applies the downgrade (one Python
+        # with alembic and the project's models loaded, not a second one)
+        result = (down.child.render_downgrade(down.start[0],
+                                              down.target[0] if down.target else None)
+                  if down.child is not None else
+                  render_downgrade_offline(down.project, down.start[0],
+                                           down.target[0] if down.target else None))
     except DbsafeError as exc:
         return _captured_sql(down, first_line(exc))
     online_only = [r.revision for r in down.undo if downgrade_branches_on_offline_mode(r.path)]

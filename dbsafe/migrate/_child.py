@@ -1355,7 +1355,6 @@ def _importable(name: str) -> bool:
 def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     """Carry out one request. A session (`mode` "session") answers on `channel`, the
     result channel its caller opened, request after request."""
-    from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -1419,7 +1418,7 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
             # one: its own version table, as `alembic_version` holds the main one's heads.
             kwargs["opts"] = {**(kwargs.get("opts") or {}), "version_table": version_table}
         context = real_configure(cls, *args, **kwargs)
-        if request["mode"] == "render" and context.dialect.name != "postgresql":
+        if (request["mode"] == "render" or _RENDERING) and context.dialect.name != "postgresql":
             # env.py passed a URL (or dialect) of its own, not sqlalchemy.url: what it
             # renders is that database's SQL, which lint would read as PostgreSQL's.
             raise SandboxViolation(
@@ -1448,23 +1447,7 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
 
     try:
         if request["mode"] == "render":
-            # Offline rendering needs only the dialect: a placeholder URL from `alembic init`
-            # (driver://user:pass@localhost/dbname) must not stop it. The project's driver
-            # is kept: an env.py that builds an engine anyway (no offline branch) is then
-            # refused for connecting, not failed on a driver it never installed (bare
-            # `postgresql://` is psycopg2 before SQLAlchemy 2.1, psycopg 3 from it).
-            driver = _project_driver(original_url)
-            config.set_main_option("sqlalchemy.url",
-                                   f"postgresql+{driver}://" if driver else "postgresql://")
-            buffer = _RecordingBuffer(revision_files)
-            config.output_buffer = buffer  # type: ignore[assignment]
-            since = request.get("since")
-            if request.get("downgrade"):
-                command.downgrade(config, f"{since}:{request.get('until') or 'base'}", sql=True)
-            else:
-                until = request.get("until") or "heads"
-                command.upgrade(config, f"{since or 'base'}:{until}", sql=True)
-            result["chunks"] = buffer.chunks
+            result["chunks"] = _render(config, original_url, request, revision_files)
         elif request["mode"] == "describe":
             pass  # the revisions and heads above are the whole answer
         elif request["mode"] == "session":
@@ -1498,6 +1481,60 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
             raise _ListingFailed(True) from listing.failed
         _add_graph(result, listing, revision_files, script)
     return result
+
+
+_RENDERING = False  # a session's request renders offline (`_render_in_session`)
+
+
+def _render(config: Any, original_url: str | None, request: dict[str, Any],
+            revision_files: dict[str, str]) -> list[list[Any]]:
+    """`alembic upgrade|downgrade since:until --sql`, each chunk with the revision line that
+    wrote it (`request`'s `since`, `until`, `downgrade`). `config` is left as it was."""
+    from alembic import command
+
+    # Offline rendering needs only the dialect: a placeholder URL from `alembic init`
+    # (driver://user:pass@localhost/dbname) must not stop it. The project's driver
+    # is kept: an env.py that builds an engine anyway (no offline branch) is then
+    # refused for connecting, not failed on a driver it never installed (bare
+    # `postgresql://` is psycopg2 before SQLAlchemy 2.1, psycopg 3 from it).
+    driver = _project_driver(original_url)
+    saved_buffer = config.output_buffer
+    config.set_main_option("sqlalchemy.url",
+                           f"postgresql+{driver}://" if driver else "postgresql://")
+    buffer = _RecordingBuffer(revision_files)
+    config.output_buffer = buffer
+    try:
+        since = request.get("since")
+        if request.get("downgrade"):
+            command.downgrade(config, f"{since}:{request.get('until') or 'base'}", sql=True)
+        else:
+            until = request.get("until") or "heads"
+            command.upgrade(config, f"{since or 'base'}:{until}", sql=True)
+    finally:
+        config.output_buffer = saved_buffer
+        if original_url is None:
+            config.remove_main_option("sqlalchemy.url")
+        else:
+            config.set_main_option("sqlalchemy.url", original_url.replace("%", "%%"))
+    return buffer.chunks
+
+
+def _render_in_session(config: Any, sandbox: Sandbox, original_url: str | None,
+                       request: dict[str, Any], revision_files: dict[str, str]
+                       ) -> list[list[Any]]:
+    """A session's `render` request (`ApplySession.render_downgrade`): rendered offline as
+    the `render` mode renders, in the process that describes and applies, which has
+    alembic, SQLAlchemy and the project's modules loaded already. The sandbox connects to
+    no database while it renders (not even the session's): an env.py that opens a
+    connection whatever the mode is refused, as in a child of its own."""
+    global _RENDERING
+    target, sandbox.target = sandbox.target, None
+    _RENDERING = True
+    try:
+        return _render(config, original_url, request, revision_files)
+    finally:
+        _RENDERING = False
+        sandbox.target = target
 
 
 def _add_graph(result: dict[str, Any], listing: _Listing, revision_files: dict[str, str],
@@ -2078,11 +2115,16 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
                                 step.setdefault("fingerprints", []), step.setdefault("idle", []))
             _COMMITS.start()
             _DDL_MEMO.start(bool(request.get("continues")))
-            trail = _TRAIL.start(trail_wanted)
-            if trail is not None:
-                step["trail"] = trail
-            _apply(config, here, original_url, request, step, script)
-            _DDL_MEMO.keep()
+            if request.get("render") is not None:
+                # (the memo of named types is an online run's: none is kept from this)
+                step["chunks"] = _render_in_session(config, sandbox, original_url,
+                                                    request["render"], revision_files)
+            else:
+                trail = _TRAIL.start(trail_wanted)
+                if trail is not None:
+                    step["trail"] = trail
+                _apply(config, here, original_url, request, step, script)
+                _DDL_MEMO.keep()
             step["ok"] = True
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):

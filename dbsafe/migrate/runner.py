@@ -792,6 +792,26 @@ class ApplySession:
             verify_applied(url, result)
         return result
 
+    def render_downgrade(self, start: str, target: str | None) -> RunResult:
+        """`render_downgrade_offline` in the session's child, which has alembic, SQLAlchemy
+        and the history loaded already (a child of its own cost fractal-server's preflight
+        3.2-3.5 s, its models imported again). No database is involved: the child's sandbox
+        refuses every connection while it renders, the session's database's too.
+
+        Raises:
+            MigrationError: the downgrade cannot be rendered offline (env.py or a revision
+                tried to connect, a revision failed); the session stays usable.
+        """
+        self.wait_ready()
+        self._send({"render": {"since": start, "until": target, "downgrade": True}})
+        data = self._receive()
+        output = self.output
+        if not data.get("ok"):
+            raise _error(data["error"], self.project.ini.resolve(), output,
+                         self.project.interpreter)
+        return _result({**data, "revisions": self._ready["revisions"],
+                        "heads": self._ready["heads"]}, output)
+
     def forget(self, database_url: str) -> None:
         """No request runs on `database_url` again (verify-reversible moved on to a fresh
         database): its lock-wait watch stops, and the child closes the connection it kept
