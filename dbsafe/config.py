@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dbsafe.core import ConfigError, Severity
 
@@ -83,7 +83,9 @@ class Settings:
     # the most key columns a non-unique B-tree or GiST index may have (DBS139); 0: no limit
     index_column_limit: int = 3
     large_table: int = 10 * 1024 * 1024  # bytes from which a lock is an outage, not a blip
-    sql_migrations_in_transaction: bool = False  # the runner wraps each .sql file in BEGIN/COMMIT
+    # the runner wraps each .sql file in BEGIN/COMMIT (True), or every pending file in one
+    # transaction ("all": Boundary's, node-pg-migrate's, Flyway's `group`)
+    sql_migrations_in_transaction: bool | Literal["all"] = False
     # drift/status: the runner's history table under another name ("convoy.gorp_migrations")
     sql_migrations_history_table: str | None = None
     # drift/status/lint: the Sqitch target whose registry says which changes ran ("prod")
@@ -166,7 +168,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "lock-timeout-limit": ("lock_timeout_limit", "duration"),
     "index-column-limit": ("index_column_limit", "int"),
     "large-table": ("large_table", "size"),
-    "sql-migrations-in-transaction": ("sql_migrations_in_transaction", "bool"),
+    "sql-migrations-in-transaction": ("sql_migrations_in_transaction", "bool-or-all"),
     "sql-migrations-history-table": ("sql_migrations_history_table", "str"),
     "sqitch-target": ("sqitch_target", "str"),
     "atlas-env": ("atlas_env", "str"),
@@ -507,6 +509,13 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
                 isinstance(v, (str, Path)) and str(v) for v in raw):
             raise fail("a list of path strings")
         return tuple(_joined(base, v) for v in raw)
+    if kind == "bool-or-all":
+        if isinstance(raw, str) and raw.strip().lower() == "all":
+            return "all"
+        try:
+            return _convert("bool", raw, key=key, origin=origin, base=base)
+        except ConfigError:
+            raise fail('true, false or "all"') from None
     if kind == "bool":
         if isinstance(raw, bool):
             return raw

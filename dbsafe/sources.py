@@ -1112,7 +1112,7 @@ class SqlFolder:
         supabase = "supabase" in parts or _uses_supabase(settings)
         runner = migration_runner(path) or ("supabase" if supabase_cli else None)
         return cls(path, settings.project_root, "supabase" if supabase else None,
-                   settings.sql_migrations_in_transaction, runner, supabase_cli,
+                   bool(settings.sql_migrations_in_transaction), runner, supabase_cli,
                    settings.sql_migrations_history_table, settings.sqitch_target,
                    SetupSql.of(settings))
 

@@ -123,6 +123,10 @@ class Migration:
     # (`ALWAYS_WRAPPED`): "refinery"; None for any other, or one dbsafe does not know. A
     # statement that cannot run in a transaction must run outside that runner.
     runner: str | None = None
+    # Its transaction is the one the runner opened for every pending file, not its own
+    # (`sql-migrations-in-transaction = "all"`): the locks the files before it took are
+    # still held when it starts, and its own are held until the last one commits.
+    shares_transaction: bool = False
 
 
 # Runners that run every migration in a transaction they open themselves, with no way out
@@ -131,8 +135,13 @@ ALWAYS_WRAPPED = {"refinery": "refinery"}
 
 
 def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction: bool = False,
-                   sqitch_target: str | None = None) -> list[Migration]:
+                   sqitch_target: str | None = None,
+                   one_transaction: bool = False) -> list[Migration]:
     """Every `.sql` file under `paths`, in version order, as a `Migration` each.
+
+    `one_transaction`: the runner applies every pending file in one transaction
+    (`sql-migrations-in-transaction = "all"`): each file that runs in a transaction shares
+    it (`Migration.shares_transaction`), not a Flyway callback (run on its own).
 
     A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, a `1_x_down.sql`
     beside its `1_x_up.sql`, any `x.down.sql` beside its `x.up.sql`, Flyway's
@@ -449,6 +458,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                     ", ".join("$" + n for n in names[:5]) + (", ..." if len(names) > 5 else ""),
                     "they are" if len(names) > 1 else "it is",
                     "them" if len(names) > 1 else "it", "them" if len(names) > 1 else "it")
+    if one_transaction:
+        migrations = [replace(m, shares_transaction=True)
+                      if m.starts_in_transaction and m.callback is None else m
+                      for m in migrations]
     return migrations
 
 

@@ -223,7 +223,13 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
             help="Run the folder's migrations on the database."))
     lines = [f"current: {current.path if current else 'none applied'} ({len(applied)} of "
              f"{len(migrations)} files of {shown}, by {runner})"]
-    lines += [f"pending: {len(todo)}", *(
+    # Its runner applies them all in one transaction: a lock the first takes is held while
+    # the last runs, and a failure in any rolls every one back.
+    together = settings.sql_migrations_in_transaction == "all" and len(todo) > 1
+    lines += [f"pending: {len(todo)}" + (
+        ' (applied in one transaction, `sql-migrations-in-transaction = "all"`: the '
+        "locks of each are held until the last commits, and a failure in any rolls them "
+        "all back)" if together else ""), *(
         f"  {path}" + (" (edited since it ran: Flyway runs it again)" if path in rerun else "")
         for path in todo)] if todo else ["pending: none"]
     lines += [f"never run: {len(never)} ({runs} skips them for good)",
@@ -238,7 +244,8 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     return Report(tuple(findings), {
         "current": [current.path] if current else [], "applied": len(applied),
         "pending": [{"migration": path, **({"again": True} if path in rerun else {})}
-                    for path in todo], "lines": lines})
+                    for path in todo], "lines": lines,
+        **({"one_transaction": True} if together else {})})
 
 
 def _live_runs(database_url: str,

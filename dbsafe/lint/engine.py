@@ -364,6 +364,13 @@ class History:
     # The columns marked `added_here` since the last `carry()` (not every column of the
     # history: carrying it across 300 revisions stays linear).
     added: list[ColumnFacts] = field(default_factory=list, repr=False)
+    # What the transaction still open at the end of the last migration linted holds, when
+    # the next one runs in it too (`Migration.shares_transaction`: a runner applying every
+    # pending file in one transaction): the locks on existing tables, as (the statement
+    # that took it, table, mode), and the relations (unqualified) it created, which nobody
+    # else sees before its COMMIT (`dbsafe.lint.transactions.open_at_end`).
+    open_locks: tuple[tuple[Statement, str, str], ...] = ()
+    open_created: frozenset[str] = frozenset()
 
     def carry(self) -> History:
         """This history as the next migration starts: what earlier migrations built, with no
@@ -3171,11 +3178,21 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
         if renames is not None and statement.rename is not None and statement.rename.written:
             renames[(statement.location, statement.sql)] = statement.rename.object
     ctx.current = None
-    # Migration-level rules walk the statements themselves: only what held before it all.
-    ctx.history = History(index_tables=index_tables, created_kinds=created_kinds)
+    # Migration-level rules walk the statements themselves: only what held before it all
+    # (and, in a transaction it shares with the migrations before it, what that holds).
+    shared = migration.shares_transaction
+    ctx.history = History(index_tables=index_tables, created_kinds=created_kinds,
+                          open_locks=history.open_locks if shared else (),
+                          open_created=history.open_created if shared else frozenset())
     for rule in rules:
         if rule.check_migration is not None:
             findings.extend(rule.check_migration(ctx))
+    if shared:
+        from dbsafe.lint.transactions import open_at_end
+
+        history.open_locks, history.open_created = open_at_end(ctx)
+    else:
+        history.open_locks, history.open_created = (), frozenset()
     # Statements read from one DO block or function body share its location: the same
     # finding on two of them (Thunderdome's trigger function refreshing one view in three
     # branches) is one line of the report, not three identical ones.

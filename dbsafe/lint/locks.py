@@ -30,7 +30,7 @@ on one rewrites or scans its partitions, whose rows say so, never the table itse
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -716,6 +716,9 @@ class LockRow:
     # force for the statement (`LintContext.lookup_path`: env.py's `SET search_path TO phx`
     # too), where it is known.
     schemas: tuple[str, ...] = ()
+    # Its migration runs in the one transaction the runner opens for every pending file
+    # (`sql-migrations-in-transaction = "all"`): the lock is held until the last commits.
+    one_transaction: bool = False
 
 
 def lock_report(migrations: Iterable[Migration], *,
@@ -789,6 +792,8 @@ def migration_lock_rows(migration: Migration, history: History, *,
                                 if any(same_relation(name, lock.relation)
                                        for lock in locks_for(inner)))
             rows.extend(_unpredicted(statement, observed, seen, ctx))
+    if migration.shares_transaction:
+        rows = [replace(row, one_transaction=True) for row in rows]
     return rows
 
 
@@ -897,6 +902,7 @@ def lock_table(rows: Sequence[LockRow]) -> list[dict[str, object]]:
         "rewrites": row.rewrites,
         "note": row.note,
         "source": row.source,
+        "one_transaction": row.one_transaction,
         "message": f"{row.mode} lock on {row.relation or 'every table'}"
                    + (" (created in this migration)" if row.created_here else "")
                    + "; blocks " + (", ".join(
@@ -932,4 +938,9 @@ def render_locks_text(rows: Sequence[LockRow]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip()
              for r in table]
     lines.insert(1, "  ".join("-" * width for width in widths))
+    shared = {row.location.path for row in rows if row.one_transaction}
+    if shared:
+        lines += ["", f"{len(shared)} file(s) above run in one transaction "
+                  '(`sql-migrations-in-transaction = "all"`): each of their locks is held '
+                  "until the last of them commits."]
     return "\n".join(lines) + "\n"

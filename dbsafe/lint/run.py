@@ -119,8 +119,9 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
         revision_paths, sql_paths = _split_paths(project.ini, paths)
         migrations = sql_migrations(
             sql_paths, root=root,
-            wrapped_in_transaction=settings.sql_migrations_in_transaction,
-            sqitch_target=settings.sqitch_target) if sql_paths else []
+            wrapped_in_transaction=bool(settings.sql_migrations_in_transaction),
+            sqitch_target=settings.sqitch_target,
+            one_transaction=settings.sql_migrations_in_transaction == "all") if sql_paths else []
         # Two files of one version: their runner refuses them, or runs only one (DBS424)
         shared = shared_version_findings(migrations)
         if revision_paths:
@@ -496,6 +497,8 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         if not linted:
             for statement in parse_migration(migration):
                 history.apply(statement)
+            # (it ran before: its transaction is no pending one's, and holds nothing now)
+            history.open_locks, history.open_created = (), frozenset()
             continue
         if migration is first:  # those before it ran on the database
             history.database_reached()

@@ -38,6 +38,27 @@ class WhileLocked:
     table: str
     mode: str
     works_on: str | None  # the table `lock` is on (an index's table), None for every table
+    # `first` is an earlier migration's, in the transaction the runner opened for every
+    # pending file (`History.open_locks`)
+    carried: bool = False
+
+    @property
+    def since(self) -> str:
+        """Where the lock was taken, for a message: `line 3`, or the earlier file's line."""
+        at = self.first.location
+        if not self.carried:
+            return f"line {at.line}"
+        return f"`{at.path}:{at.line}`, an earlier file of the same transaction"
+
+    @property
+    def help(self) -> str:
+        """What to do, for a message's help."""
+        if self.carried:
+            return (f"Apply the migrations up to `{self.first.location.path}` in a run of "
+                    "their own (the runner commits once per run), or move this statement "
+                    "to a later one.")
+        return ("Commit right after the statement that took the lock, or move this "
+                "statement to its own migration.")
 
     @property
     def works_on_words(self) -> str:
@@ -89,7 +110,8 @@ def _lengthens(statement: Statement, ctx: LintContext, locked: set[str],
         if statement.kind == "SelectStmt" and _catalog(lock.relation, ctx):
             continue
         table = _table_of(lock, ctx, renamed) or lock.relation
-        if ctx.created_before(table, statement) or ctx.new_to_database(table):
+        if ctx.created_before(table, statement) or ctx.new_to_database(table) or \
+                _new_in_transaction(table, ctx):
             continue
         if table in locked or last(table) in locked:
             if lock.rewrites or statement.kind in _DATA:
@@ -97,6 +119,67 @@ def _lengthens(statement: Statement, ctx: LintContext, locked: set[str],
             continue  # more quick catalog work on the table already locked
         return lock, table
     return None
+
+
+def _new_in_transaction(table: str, ctx: LintContext) -> bool:
+    """Did an earlier migration of the transaction this one shares (a runner applying
+    every pending file in one) create `table`? Nobody else sees it before COMMIT."""
+    return last(table) in ctx.history.open_created
+
+
+def _taken(statement: Statement, ctx: LintContext,
+           renamed: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """(table, mode) of each lock the statement takes on a table others may be using."""
+    for lock in locks_for(statement):
+        taken = _table_of(lock, ctx, renamed)
+        # (A table created here, or one the database does not have yet, keeps nobody
+        # waiting: nothing deployed uses it.)
+        if not taken or ctx.created_before(taken, statement) or \
+                ctx.new_to_database(taken) or last(taken) == "alembic_version" or \
+                _new_in_transaction(taken, ctx):
+            continue
+        yield taken, lock.mode
+
+
+def _follow_rename(statement: Statement, held: list[tuple[Statement, str, str]],
+                   renamed: dict[str, str]) -> tuple[list[tuple[Statement, str, str]],
+                                                     dict[str, str]]:
+    """`held` and `renamed` after the statement, when it renames a table: later statements
+    use its new name."""
+    rename = statement.rename
+    if rename is None or not rename.relation or rename.object != rename.relation_kind:
+        return held, renamed
+    held = [(s, rename.new if last(t) == last(rename.relation) else t, m) for s, t, m in held]
+    old = last(rename.relation)
+    renamed = {before: rename.new if now == old else now for before, now in renamed.items()}
+    renamed.setdefault(old, rename.new)
+    return held, renamed
+
+
+def open_at_end(ctx: LintContext) -> tuple[tuple[tuple[Statement, str, str], ...],
+                                           frozenset[str]]:
+    """What the transaction open at the end of the migration holds, for the next migration
+    that runs in it (`Migration.shares_transaction`): the locks on existing tables, the
+    ones the migrations before it took (`History.open_locks`) first, and the relations
+    created in it (unqualified). Nothing once a statement ends the transaction (a COMMIT
+    of the file's own), or runs outside one. A table dropped since holds nobody: whoever
+    waits for it gets 42P01 at COMMIT (DBS201)."""
+    held = list(ctx.history.open_locks)
+    created = set(ctx.history.open_created)
+    renamed: dict[str, str] = {}
+    for statement in ctx.statements:
+        if statement.deferred:
+            continue
+        if _ends_transaction(statement):
+            held, created = [], set()
+            continue
+        if statement.kind == "DropStmt" and statement.object_kind in _RELATIONS:
+            held = [item for item in held
+                    if not any(same_relation(item[1], name) for name in statement.dropped)]
+        held += [(statement, table, mode) for table, mode in _taken(statement, ctx, renamed)]
+        created.update(last(name) for name in statement.creates)
+        held, renamed = _follow_rename(statement, held, renamed)
+    return tuple(held), frozenset(created)
 
 
 def _denied(statement: Statement, table: str, modes: Collection[str]) -> bool:
@@ -308,9 +391,18 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
     A table the transaction drops for good counts for nothing: whoever waits for it gets
     42P01 at COMMIT however soon that comes (DBS201 says so). One it makes again under the
     name (created, or another renamed to it) counts: its readers wait, then read the new one.
+
+    In a transaction the migration shares with those before it (a runner applying every
+    pending file in one), what they locked is still held when it starts
+    (`History.open_locks`): its first slow statement is found too, one per migration, with
+    `first` the earlier migration's statement that took the lock.
     """
-    held: list[tuple[Statement, str, str]] = []  # (statement, table, mode)
-    stronger: set[str] = set()  # tables locked in one of `unless`
+    carried = ctx.history.open_locks
+    # (statement, table, mode)
+    held: list[tuple[Statement, str, str]] = [item for item in carried if item[2] in modes]
+    # tables locked in one of `unless`
+    stronger: set[str] = {name for _, table, mode in carried if mode in unless
+                          for name in (table, last(table))}
     # Tables the migration renamed so far, by the name they had before it -> the name now
     # (OpenHands 079 renames `user_secrets`, then drops its index: on `custom_secrets`).
     renamed: dict[str, str] = {}
@@ -342,24 +434,11 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
                     # one table, named with its schema once (`public."user"`) and once not:
                     # said the same way twice, the longer
                     table = works_on = max(table, works_on or table, key=len)
-                yield WhileLocked(statement, lock, first, table, mode, works_on)
-        for lock in locks_for(statement):
-            taken = _table_of(lock, ctx, renamed)
-            # (A table created here, or one the database does not have yet, keeps nobody
-            # waiting: nothing deployed uses it.)
-            if not taken or ctx.created_before(taken, statement) or \
-                    ctx.new_to_database(taken) or last(taken) == "alembic_version":
-                continue
-            if lock.mode in unless:
+                yield WhileLocked(statement, lock, first, table, mode, works_on,
+                                  carried=any(first is s for s, _, _ in carried))
+        for taken, mode in _taken(statement, ctx, renamed):
+            if mode in unless:
                 stronger |= {taken, last(taken)}
-            elif lock.mode in modes:
-                held.append((statement, taken, lock.mode))
-        rename = statement.rename
-        if rename is not None and rename.relation and rename.object == rename.relation_kind:
-            # Follow the table under its new name: later statements use that one.
-            held = [(s, rename.new if last(t) == last(rename.relation) else t, m)
-                    for s, t, m in held]
-            old = last(rename.relation)
-            renamed = {before: rename.new if now == old else now
-                       for before, now in renamed.items()}
-            renamed.setdefault(old, rename.new)
+            elif mode in modes:
+                held.append((statement, taken, mode))
+        held, renamed = _follow_rename(statement, held, renamed)

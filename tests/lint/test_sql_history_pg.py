@@ -565,3 +565,56 @@ def test_a_table_a_file_that_ran_renamed_is_weighed_by_its_size_under_the_new_na
     [finding] = commands.lint(settings, [folder]).findings
     assert (finding.subject, finding.severity.value) == ("keeper", "warning")
     assert "~100 rows" in dict(finding.context)["Table size"]
+
+
+def test_a_runner_applying_every_pending_file_in_one_transaction_holds_their_locks_as_lint_says(
+        tmp_path: Path, database_url: str) -> None:
+    # Flyway with `group = true` (Boundary's runner, node-pg-migrate's default) runs V2 and
+    # V3 in one transaction: the ACCESS EXCLUSIVE lock V2's ALTER takes on `orders` is still
+    # held, as a second session's pg_locks shows, while V3's UPDATE of `users` runs. With
+    # `sql-migrations-in-transaction = true` (each file its own) lint saw V3 alone: nothing.
+    from dbsafe.config import load_settings
+
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    tables = ("CREATE TABLE users (id int PRIMARY KEY, name text);\n"
+              "CREATE TABLE orders (id int PRIMARY KEY, user_id int);\n")
+    v2 = "ALTER TABLE orders ADD COLUMN archived boolean;\n"
+    v3 = "UPDATE users SET name = 'x' WHERE name IS NULL;\n"
+    for name, sql in (("V1__tables.sql", tables), ("V2__archived.sql", v2),
+                      ("V3__names.sql", v3)):
+        (folder / name).write_text(sql)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(tables + _FLYWAY_TABLE + "INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1', 'tables', 'SQL', 'V1__tables.sql', NULL, true)")
+    with psycopg.connect(database_url, autocommit=True) as runner, \
+            psycopg.connect(database_url, autocommit=True) as observer:
+        runner.execute("BEGIN")
+        runner.execute(v2)
+        runner.execute(v3)  # the second file, in the same transaction
+        held = observer.execute(
+            "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = %s AND l.granted AND c.relname IN ('orders', 'users') "
+            "ORDER BY 1, 2", (runner.info.backend_pid,)).fetchall()
+        runner.execute("ROLLBACK")
+    assert ("orders", "AccessExclusiveLock") in held and ("users", "RowExclusiveLock") in held
+
+    def lint_and_status(value: str) -> tuple[list[tuple[str, str, int, str]], dict]:
+        (tmp_path / "pyproject.toml").write_text(
+            f"[tool.dbsafe]\nsql-migrations-in-transaction = {value}\nlarge-table = 0\n")
+        settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+        found = [(f.code, f.location.path, f.location.line, f.message)
+                 for f in commands.lint(dataclasses.replace(settings, select=("DBS114",)),
+                                        [folder]).findings if f.location is not None]
+        return found, commands.status(settings).summary
+
+    found, said = lint_and_status('"all"')
+    assert found == [(
+        "DBS114", "db/migrations/V3__names.sql", 1,
+        "This statement works on `users` while `orders` is still ACCESS EXCLUSIVE locked "
+        "from `db/migrations/V2__archived.sql:1`, an earlier file of the same transaction; "
+        "reads and writes on `orders` wait until COMMIT.")]
+    assert said["one_transaction"] is True and said["lines"][1].startswith(
+        'pending: 2 (applied in one transaction, `sql-migrations-in-transaction = "all"`')
+    found, said = lint_and_status("true")
+    assert found == [] and "one_transaction" not in said and said["lines"][1] == "pending: 2"

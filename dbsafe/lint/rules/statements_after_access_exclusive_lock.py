@@ -7,6 +7,12 @@ follows in the same transaction lengthens the outage: a data backfill, an index 
 scan — or a lock on another table that has to wait behind someone else's query while the
 first table stays locked.
 
+A runner that applies every pending file in one transaction (Boundary's, node-pg-migrate's
+`--single-transaction`, Flyway's `group = true`: `sql-migrations-in-transaction = "all"`)
+holds the lock a file took while every later file runs: the first statement of a later file
+that works while it is held is flagged too, one finding per file, naming the file and line
+that took the lock (verified on PostgreSQL 18 with `pg_locks` from a second session).
+
 ## Bad
 ```sql
 -- in transaction
@@ -51,9 +57,13 @@ move backfills and index builds to other revisions.
   read the new one.
 * A statement during which PostgreSQL showed no ACCESS EXCLUSIVE lock on the table, when
   the revisions ran on a throwaway server (`pg_locks`).
-* Anything after the first finding of a transaction: one finding per transaction, at the
-  first statement that lengthens the outage. A table renamed in the transaction is followed
-  under its new name.
+* Anything after the first finding of a transaction: one finding per transaction (per file,
+  in a transaction shared by every pending file), at the first statement that lengthens the
+  outage. A table renamed in the transaction is followed under its new name.
+* With `sql-migrations-in-transaction = "all"`: a table an earlier pending file created
+  (nobody sees it before COMMIT), and locks taken before a file's own `COMMIT` or by a file
+  that ran before (not linted: the database's runner history says it ran, or
+  `--changed-since` leaves it out).
 * The statements of a function's body: `CREATE FUNCTION` does not run them, so they take no
   lock and do no work in the transaction that creates it.
 """
@@ -75,10 +85,10 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
         yield ctx.finding(
             RULE,
             f"This statement works on {found.works_on_words} while `{table}` is still ACCESS "
-            f"EXCLUSIVE locked from line {found.first.location.line}; reads and writes on "
+            f"EXCLUSIVE locked from {found.since}; reads and writes on "
             f"`{table}` wait until COMMIT.",
             help="Commit right after the ACCESS EXCLUSIVE statement, or move this "
-                 "statement to its own migration.",
+                 "statement to its own migration." if not found.carried else found.help,
             subject=found.works_on,
             statement=found.statement,
         )

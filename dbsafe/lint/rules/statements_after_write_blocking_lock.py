@@ -7,7 +7,10 @@ takes SHARE ROW EXCLUSIVE on both tables; `CREATE TRIGGER` takes it on its table
 TABLE ... IN SHARE MODE` takes SHARE. Whatever follows in the same transaction — validating
 that foreign key (a scan of both tables), a backfill, an index build — runs while nobody can
 write those tables (verified on PostgreSQL 18 with `pg_locks`). `NOT VALID` spares the
-long lock only when `VALIDATE CONSTRAINT` runs in a transaction of its own.
+long lock only when `VALIDATE CONSTRAINT` runs in a transaction of its own. A runner that
+applies every pending file in one transaction (`sql-migrations-in-transaction = "all"`) holds
+the lock a file took while the later files run: their first such statement is flagged too,
+one finding per file, naming the file and line that took the lock (as DBS114).
 
 ## Bad
 ```sql
@@ -46,7 +49,8 @@ op.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
 * A statement during which PostgreSQL showed no such lock on the table, when the revisions
   ran on a throwaway server (`pg_locks`).
 * A table the transaction drops and makes no table of that name again (as DBS114).
-* Anything after the first finding of a transaction.
+* Anything after the first finding of a transaction (of a file, in a transaction shared by
+  every pending file), and what DBS114 leaves out of a shared transaction.
 * The statements of a function's body: `CREATE FUNCTION` does not run them, so they take no
   lock and do no work in the transaction that creates it.
 """
@@ -69,10 +73,9 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
         yield ctx.finding(
             RULE,
             f"This statement works on {found.works_on_words} while `{table}` is still "
-            f"{found.mode} locked from line {found.first.location.line}; writes to `{table}` "
+            f"{found.mode} locked from {found.since}; writes to `{table}` "
             f"wait until COMMIT.",
-            help="Commit right after the statement that took the lock, or move this "
-                 "statement to its own migration.",
+            help=found.help,
             subject=found.works_on,
             statement=found.statement,
         )
