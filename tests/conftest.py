@@ -319,6 +319,15 @@ def sqlalchemy13_python(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
+def sqlalchemy20_async_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A virtualenv pinned to SQLAlchemy 2.0, whose `postgresql://` is psycopg2's (2.1's is
+    psycopg 3's), with asyncpg and psycopg 3 beside it, as an async application's is
+    (built once, kept for later sessions)."""
+    return _pinned_python(tmp_path_factory, ">=2.0,<2.1", ">=1.13,<2",
+                          ("asyncpg", "psycopg[binary]>=3.1"))
+
+
+@pytest.fixture(scope="session")
 def flask_migrate_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A virtualenv with Flask, Flask-SQLAlchemy and Flask-Migrate, as a Flask application
     that runs `flask db upgrade` has (built once, kept for later sessions)."""

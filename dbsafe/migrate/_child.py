@@ -157,6 +157,17 @@ class Sandbox:
             raise SandboxViolation(
                 f"{where} tried to connect to {_describe([], params)} while rendering offline"
             )
+        if not self._names_target(params):
+            raise SandboxViolation(
+                f"{where} tried to connect to {_describe([], params)}; under dbsafe, "
+                f"migrations run only on {_describe([], t)}. Let env.py use "
+                "config.attributes['connection'] or an engine built from sqlalchemy.url"
+            )
+        self.connects += 1
+
+    def _names_target(self, params: dict[str, Any]) -> bool:
+        t = self.target
+        assert t is not None
         host = str(params.get("host") or os.environ.get("PGHOST") or "")
         if params.get("unix_sock"):
             sock = str(params["unix_sock"])
@@ -167,14 +178,32 @@ class Sandbox:
                      or os.environ.get("PGDATABASE") or params.get("user") or "")
         forbidden = [k for k in ("service", "hostaddr")
                      if params.get(k) and str(params[k]) != str(t.get(k))]
-        if (host, port, dbname) != (str(t["host"]), str(t["port"]), str(t["dbname"])) \
-                or forbidden:
-            raise SandboxViolation(
-                f"{where} tried to connect to {_describe([], params)}; under dbsafe, "
-                f"migrations run only on {_describe([], t)}. Let env.py use "
-                "config.attributes['connection'] or an engine built from sqlalchemy.url"
-            )
-        self.connects += 1
+        return ((host, port, dbname) == (str(t["host"]), str(t["port"]), str(t["dbname"]))
+                and not forbidden)
+
+    def async_url(self, url: Any) -> Any:
+        """The URL an async engine is made from: one of libpq's form naming the target (what
+        dbsafe puts in DATABASE_URL and its kind while env.py runs, replacing the project's
+        `postgresql+asyncpg://` there) gets an async driver of this Python, as the project's
+        own URL had; SQLAlchemy would take it for psycopg2's and refuse it ("requires an async
+        driver"). Its parameters are left out: the connection is redirected to the target."""
+        if self.target is None:
+            return url
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError, TypeError):  # SQLAlchemy says what is wrong with it
+            return url
+        if parsed.drivername != "postgresql":
+            return url
+        if not self._names_target(_parse_conninfo(parsed.render_as_string(hide_password=False))):
+            return url
+        driver = next((d for d in ("asyncpg", "psycopg") if _importable(d)), None)
+        if driver is None:
+            return url
+        return parsed.set(drivername=f"postgresql+{driver}", query={})
 
     def install(self, session: dict[str, str] | None = None) -> None:
         self._install_sqlalchemy(session or {})
@@ -187,6 +216,7 @@ class Sandbox:
         except ImportError:
             return
         event.listen(Engine, "do_connect", self.redirect_engine)
+        self._install_async_engines()
         try:
             from sqlalchemy.pool import Pool
         except ImportError:
@@ -198,6 +228,22 @@ class Sandbox:
         event.listen(Engine, "rollback", _transaction_ended)
         if session:
             _install_session_settings(Engine, session)
+
+    def _install_async_engines(self) -> None:
+        try:
+            import sqlalchemy.ext.asyncio as sa_asyncio
+            import sqlalchemy.ext.asyncio.engine as sa_async_engine
+        except ImportError:
+            return
+        real = sa_async_engine.create_async_engine
+        sandbox = self
+
+        def create_async_engine(url: Any, **kw: Any) -> Any:
+            return real(sandbox.async_url(url), **kw)
+
+        # async_engine_from_config calls the module's create_async_engine
+        sa_async_engine.create_async_engine = create_async_engine
+        sa_asyncio.create_async_engine = create_async_engine
 
     def _install_drivers(self) -> None:
         sandbox = self

@@ -346,3 +346,34 @@ def test_a_project_pinned_to_sqlalchemy_14_runs_under_its_own_python(
     assert fingerprint(victim) == before
     assert snapshot.to_json() == well_behaved["schema"]
     assert [m.revision for m in migrations] == ["0001", "0002", "0003", "0004"]
+
+
+@pytest.mark.xdist_group("sqlalchemy20_async")  # the worker that built the venv
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_an_async_engine_made_from_database_url_gets_an_async_driver(
+        sqlalchemy20_async_python: str, database_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, driver: str) -> None:
+    """SurfSense's env.py puts `DATABASE_URL` (its `.env`: `postgresql+asyncpg://...`) in
+    sqlalchemy.url for `async_engine_from_config`, and the `app.db` it imports makes
+    `create_async_engine(DATABASE_URL)` at import. dbsafe puts the target in DATABASE_URL in
+    libpq's form, which SQLAlchemy took for psycopg2's: "The asyncio extension requires an
+    async driver" under SQLAlchemy 2.0 (2.1 reads `postgresql://` as psycopg 3's), exit 2
+    before any revision ran. Such a URL gets an async driver of the project's Python
+    (asyncpg, else psycopg 3); its connections still go to the target."""
+    monkeypatch.setenv("DATABASE_URL", sqlalchemy_url(database_url, driver))
+    ini = write_project(tmp_path / "p", "async_engine")
+    env = ini.parent / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        "target_metadata = None\n",
+        "target_metadata = None\n"
+        "from sqlalchemy.ext.asyncio import create_async_engine\n"
+        'app_engine = create_async_engine(os.environ["DATABASE_URL"])\n'
+        'config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"])\n', 1))
+    if driver == "psycopg":  # a Python without asyncpg: psycopg 3's async driver
+        env.write_text("import sys\nsys.modules['asyncpg'] = None\n" + env.read_text())
+
+    apply(AlembicProject(ini, python=sqlalchemy20_async_python), database_url,
+          [("upgrade", "heads")])
+
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
