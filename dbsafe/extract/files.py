@@ -272,6 +272,7 @@ def extract_file(
     js_names: SqlNames | None = None, name: str | None = None, data: bytes | None = None,
     py_parsers: Mapping[str, Parsed] | None = None,
     py_migrations: Mapping[str, Moves] | None = None,
+    py_clients: Mapping[str, str] | None = None,
 ) -> ExtractResult:
     """Read one file and return the SQL fragments in it; unreadable input becomes a skip.
 
@@ -288,6 +289,8 @@ def extract_file(
             nothing sends (`py_parsers.parsing_functions`).
         py_migrations: The project's Python functions that upgrade or downgrade the
             database for their caller (`py_migrations.migration_functions`).
+        py_clients: The project's Python functions that return another engine's client
+            (`py_clients.client_functions`).
 
     Returns:
         Fragments, or a `Skipped` entry saying why the file was not read.
@@ -345,7 +348,7 @@ def extract_file(
         if path.suffix == ".py":
             from dbsafe.extract.python import sql_in_python
 
-            return sql_in_python(text, name, py_parsers, py_migrations)
+            return sql_in_python(text, name, py_parsers, py_migrations, py_clients)
         if path.suffix in SCRIPT_SUFFIXES:
             if minified(path.suffix, text):
                 return _skip(where, _MINIFIED)

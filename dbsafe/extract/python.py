@@ -35,7 +35,7 @@ import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.engines import (
@@ -126,7 +126,8 @@ _STATEMENT_WORDS = frozenset(
 
 def sql_in_python(source: str, path: str,
                   parsers: Mapping[str, Parsed] | None = None,
-                  migrations: Mapping[str, Moves] | None = None) -> ExtractResult:
+                  migrations: Mapping[str, Moves] | None = None,
+                  clients: Mapping[str, str] | None = None) -> ExtractResult:
     """Find the SQL statements a Python module sends to a database.
 
     Args:
@@ -137,6 +138,10 @@ def sql_in_python(source: str, path: str,
             there is not a statement sent as written.
         migrations: The project's functions that upgrade or downgrade the database for
             their caller (`py_migrations.migration_functions`): a migration test's calls.
+        clients: The project's functions that return another engine's client, or None
+            (`py_clients.client_functions`), by each dotted name they may be imported by
+            -> that engine's name: what the module sends through what they return is not
+            PostgreSQL's.
 
     Returns:
         The fragments in source order, and the module's supabase-py requests
@@ -159,7 +164,7 @@ end_line=None, end_column=None))]
             skipped=(Skipped(Location(path, line, column),
                              f"Python syntax error ({_READ_AS}): {message}"),)
         )
-    extractor = _Extractor(source, path, tree, parsers, migrations)
+    extractor = _Extractor(source, path, tree, parsers, migrations, clients)
     fragments = extractor.run()
     skipped = sorted(extractor.skipped, key=lambda s: (s.location.line, s.location.column))
     requests: tuple = ()
@@ -170,6 +175,81 @@ end_line=None, end_column=None))]
     return ExtractResult(fragments=tuple(fragments), skipped=tuple(skipped),
                          ddl=tuple(extractor.ddl), runs_unseen_sql=extractor.runs_unseen_sql,
                          requests=requests)
+
+
+def clients_returned(source: str, path: str) -> dict[str, dict[str, Any]]:
+    """What `py_clients.client_functions` reads of a module (`path` from the project's
+    root): `functions`, its module-level functions whose every value returned, but `None`,
+    is another engine's client as the module shows it (`_Extractor._engine_returned`'s
+    rule: `["engine", "Salesforce"]`) or what a call of a function of another module (or
+    of this one) gives (`["call", "tendenci.apps.base.utils.get_salesforce_access"]`),
+    each -> those; `imports`, what each name its top level imports from a module stands
+    for (a package's re-exports). Nothing for a module Python cannot read.
+
+    >>> clients_returned("from simple_salesforce import Salesforce\\n"
+    ...                  "def access(ok):\\n    if not ok:\\n        return None\\n"
+    ...                  "    return Salesforce()\\n"
+    ...                  "def local(db):\\n    return db or None\\n", "app/utils.py")
+    {'functions': {'access': [['engine', 'Salesforce']]}, \
+'imports': {'Salesforce': 'simple_salesforce.Salesforce'}}
+    """
+    try:
+        tree = ast.parse(source, filename=path)
+    except (SyntaxError, ValueError):
+        return {}
+    extractor = _Extractor(source, path, tree)
+    top: list[ast.stmt] = []  # the module's statements, but those of its defs and classes
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        top.append(statement)
+        if isinstance(statement, (ast.If, ast.Try, ast.With)):
+            pending.extend(statement.body)
+            pending.extend(getattr(statement, "orelse", ()))
+            for handler in getattr(statement, "handlers", ()):
+                pending.extend(handler.body)
+    for node in _walk(tree, extractor.parents, extractor.nodes):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            extractor._note_import(node)
+    extractor.engine_memo = {}
+    from dbsafe.extract.py_parsers import module_name
+
+    own = module_name(path)
+    imports: dict[str, str] = {}
+    for statement in top:
+        if not isinstance(statement, ast.ImportFrom):
+            continue
+        for alias in statement.names:
+            local = alias.asname or alias.name
+            dotted = extractor.imported.get(local) or extractor.relative.get(local)
+            if alias.name != "*" and dotted:
+                imports[local] = dotted
+    functions: dict[str, list[list[str]]] = {}
+    for function in tree.body:
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        nodes = list(_own_nodes(function))
+        if any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in nodes):
+            continue  # a generator: what it returns is no client
+        returns = [node.value for node in nodes if isinstance(node, ast.Return)]
+        if not returns or any(value is None for value in returns):
+            continue
+        values = [value for value in returns if value is not None
+                  and not (isinstance(value, ast.Constant) and value.value is None)]
+        gives: list[list[str]] = []
+        for value in values:
+            engine = extractor._engine_of(value, depth=1)
+            callee = None if engine is not None else extractor._callee_returned(value, own)
+            if engine is not None and engine is not SQLGLOT:
+                gives.append(["engine", engine.name])
+            elif callee is not None:
+                gives.append(["call", callee])
+            else:
+                break
+        else:
+            if gives:
+                functions[function.name] = gives
+    return {"functions": functions, "imports": imports}
 
 
 def _walk(tree: ast.AST, parents: dict[int, ast.AST],
@@ -199,7 +279,8 @@ class _Extractor:
 
     def __init__(self, source: str, path: str, tree: ast.Module,
                  parsers: Mapping[str, Parsed] | None = None,
-                 migrations: Mapping[str, Moves] | None = None) -> None:
+                 migrations: Mapping[str, Moves] | None = None,
+                 clients: Mapping[str, str] | None = None) -> None:
         self.source = source
         self.path = path
         self.tree = tree
@@ -278,6 +359,13 @@ class _Extractor:
             if last in source) if self.parsers else frozenset()
         if self.parser_names and SQLGLOT not in self.engines:
             self.engines += (SQLGLOT,)  # its helpers handing theirs on are followed
+        # The project's functions of other modules returning another engine's client
+        # (`py_clients`) the module may call, by their last names: their engines are
+        # looked for here too (`_engine_imported`).
+        self.clients = {name: engine for name, engine in (clients or {}).items()
+                        if name.rpartition(".")[2] in source}
+        self.engines += tuple(engine for engine in ENGINES if engine not in self.engines
+                              and engine.name in self.clients.values())
         self.imported: dict[str, str | None] = {}
         # Every dotted name each imported name is bound to: two of one engine's libraries
         # under one name (`from pygridgain import Client` or `from pyignite import Client`,
@@ -288,6 +376,9 @@ class _Extractor:
         # `swh.storage.cassandra.cql.CqlRunner`); None: bound to two different things.
         self.relative: dict[str, str | None] = {}
         self.module_engine: tuple[Engine, ...] | None = None  # see `_engine_of_module`
+        # (a name, depth) -> its engine, once the module is read whole (`clients_returned`:
+        # a name built by `+=` forty times is asked about through each store, each time)
+        self.engine_memo: dict[tuple[int, int], Engine | None] | None = None
         # (class, attribute, depth) -> the engine of what `self.attribute` holds in its methods
         self.attribute_engines: dict[tuple[int, str, int], Engine | None] = {}
 
@@ -1150,6 +1241,15 @@ class _Extractor:
         PostgreSQL connection too) or comes from where the module does not show."""
         if depth > 8:  # a name bound to itself through others
             return None
+        if self.engine_memo is not None and isinstance(node, ast.Name):
+            key = (id(node), depth)
+            if key not in self.engine_memo:
+                self.engine_memo[key] = None  # (while it is worked out)
+                self.engine_memo[key] = self._engine_of_uncached(node, depth=depth)
+            return self.engine_memo[key]
+        return self._engine_of_uncached(node, depth=depth)
+
+    def _engine_of_uncached(self, node: ast.AST, *, depth: int) -> Engine | None:
         if isinstance(node, ast.Await):
             node = node.value
         if isinstance(node, ast.Call):
@@ -1179,7 +1279,8 @@ class _Extractor:
             if isinstance(func, ast.Attribute) and func.attr in SAME_ENGINE:
                 # A cursor or connection of one, the next step of a session builder.
                 return self._engine_of(func.value, depth=depth + 1)
-            returned = self._engine_returned(node, depth=depth + 1)
+            returned = self._engine_returned(node, depth=depth + 1) or \
+                self._engine_imported(node)
             if returned is not None:
                 return returned
             # A project's factory that says what it makes: `get_async_clickhouse()`.
@@ -1514,6 +1615,41 @@ class _Extractor:
                    if value is not None
                    and not (isinstance(value, ast.Constant) and value.value is None)}
         return engines.pop() if len(engines) == 1 else None
+
+    def _engine_imported(self, call: ast.Call) -> Engine | None:
+        """The engine a function of another module of the project returns a client of,
+        or None (`py_clients`), when `call` calls it by its import: Tendenci's
+        `get_salesforce_access()`, imported from `tendenci.apps.base.utils` (`from x
+        import f`, `import x` then `x.f()`, a relative import, a package's re-export)."""
+        if not self.clients or not isinstance(call.func, (ast.Name, ast.Attribute)):
+            return None
+        dotted = self._dotted(call.func) or self._relative_dotted(call.func)
+        name = self.clients.get(dotted or "")
+        return next((e for e in self.engines if e.name == name), None) if name else None
+
+    def _callee_returned(self, value: ast.expr, module: str) -> str | None:
+        """The dotted name of the function whose result `value`, returned, is: a call of
+        an imported one, of one defined at the top of the module (`module`), or a name
+        the function binds to such a call once (`sf = get_salesforce_access(); return
+        sf`); None for anything else."""
+        if isinstance(value, ast.Name):
+            stores = [store for store in self._stores_of(value)
+                      if not (isinstance(store, ast.Constant) and store.value is None)]
+            if len(stores) != 1 or not isinstance(stores[0], ast.expr):
+                return None
+            value = stores[0]
+        if isinstance(value, ast.Await):
+            value = value.value
+        if not isinstance(value, ast.Call) or not isinstance(value.func, (ast.Name,
+                                                                          ast.Attribute)):
+            return None
+        dotted = self._dotted(value.func) or self._relative_dotted(value.func)
+        if dotted is None and isinstance(value.func, ast.Name) and \
+                value.func.id not in self.imported and not self._stores_of(value.func) and \
+                any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and node.name == value.func.id for node in self.tree.body):
+            dotted = f"{module}.{value.func.id}"
+        return dotted
 
     def _engine_of_module(self) -> Engine | None:
         """The other engine a module is a layer of: it imports that engine's library or a

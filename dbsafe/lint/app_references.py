@@ -717,7 +717,8 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
     from dbsafe.validate.scan import python_indexes
 
     walk = ProjectFiles(paths, root=root, exclude=settings.exclude)
-    py_parsers, py_migrations = python_indexes(settings, walk.files, walk.project)
+    py_parsers, py_migrations, py_clients = python_indexes(settings, walk.files,
+                                                           walk.project)
     for name_at, name in walk.files:
         path = Path(name_at)
         resolved = path.resolve()
@@ -738,7 +739,8 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
         # What was read serves extract_file too (above its size limit, it skips the file).
         extracted = extract_file(path, root=root, js_names=names, name=name,
                                  data=data if data is not None and len(data) <= DEFAULT_MAX_BYTES
-                                 else None, py_parsers=py_parsers, py_migrations=py_migrations)
+                                 else None, py_parsers=py_parsers, py_migrations=py_migrations,
+                                 py_clients=py_clients)
         fragments.extend(extracted.fragments)
         fragments.extend(getattr(extracted, "requests", ()))  # .js/.ts files
     return fragments

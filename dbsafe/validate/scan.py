@@ -598,7 +598,10 @@ _CHUNK = 32
 # 326: a `let` read after a `switch` that assigns it in every case (a `default` too; cases
 #      may `throw`/`return`) holds only those values there, not its initializer
 #      (pos-lia-hair's `let tableName = ''`, a false DBS301 on ``; task 503)
-_CACHE_VERSION = 326
+# 327: a function of another module of the project returning another engine's client or
+#      `None` (Tendenci's `get_salesforce_access()`, imported from `base/utils.py`) gives
+#      that engine's client where it is imported (`extract.py_clients`; task 505)
+_CACHE_VERSION = 327
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -687,9 +690,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     # (str.endswith over the suffixes: a splitext per file cost 5 ms a run of 5,000 files)
     scripts = tuple(SCRIPT_SUFFIXES | COMPONENT_SUFFIXES)
     js_names = _js_names(settings, any(p.endswith(scripts) for p, _ in files), walk.project)
-    py_parsers, py_migrations = python_indexes(settings, files, walk.project)
+    py_parsers, py_migrations, py_clients = python_indexes(settings, files, walk.project)
     cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog, exposed,
-                        js_names, py_parsers, py_migrations)
+                        js_names, py_parsers, py_migrations, py_clients)
 
     outcomes: dict[str, FileOutcome] = {}
     keys: dict[str, str] = {}
@@ -841,7 +844,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
                                     js_names, system_catalog, confirming,
-                                    unknown or None, exposed, py_parsers, py_migrations):
+                                    unknown or None, exposed, py_parsers, py_migrations,
+                                    py_clients):
             outcomes[outcome.path] = outcome
     elif cache.warnings:
         # Every file answered from the cache, nothing resolved: what resolving said, said
@@ -1267,14 +1271,27 @@ def _database_types(settings: Settings, project: list[tuple[str, str]]) -> Datab
 
 def python_indexes(settings: Settings, files: Sequence[tuple[str, str]],
                    project: Callable[[], list[tuple[str, str]]],
-                   ) -> tuple[dict[str, Parsed] | None, dict[str, Moves] | None]:
+                   ) -> tuple[dict[str, Parsed] | None, dict[str, Moves] | None,
+                              dict[str, str] | None]:
     """The project-wide indexes a run reading Python (`files`) extracts its statements
-    with: `_py_parsers` and `_py_migrations` over `project()`; (None, None) when it reads
-    none. DBS211 (`lint.app_references`) reads the application's statements with them too."""
+    with: `_py_parsers`, `_py_migrations` and `_py_clients` over `project()`; (None, None,
+    None) when it reads none. DBS211 (`lint.app_references`) reads the application's
+    statements with them too."""
     if not any(p.endswith(".py") for p, _ in files):
-        return None, None
+        return None, None, None
     every = project()
-    return _py_parsers(settings, every), _py_migrations(settings, every)
+    return _py_parsers(settings, every), _py_migrations(settings, every), \
+        _py_clients(settings, every)
+
+
+def _py_clients(settings: Settings, files: list[tuple[str, str]]) -> dict[str, str]:
+    """`py_clients.client_functions` over the project's files, each file's facts kept in
+    the cache directory by its stat."""
+    from dbsafe.extract.py_clients import client_functions
+
+    paths_now = {rel for _, rel in files}
+    return _kept_by_stat(settings, "py-clients", _CACHE_VERSION,
+                         lambda memo: client_functions(files, memo), lambda _: paths_now)
 
 
 def _py_migrations(settings: Settings, files: list[tuple[str, str]]) -> dict[str, Moves]:
@@ -1426,6 +1443,7 @@ _worker_exposed: ExposedSchemas | None = None
 _worker_catalog: SystemCatalog | None = None  # inherited like the snapshot: one resolver per worker
 _worker_parsers: Mapping[str, Parsed] | None = None
 _worker_migrations: Mapping[str, Moves] | None = None
+_worker_clients: Mapping[str, str] | None = None
 _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 
@@ -1437,9 +1455,10 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
                  unknown: Unknown | None = None,
                  exposed: ExposedSchemas | None = None,
                  py_parsers: Mapping[str, Parsed] | None = None,
-                 py_migrations: Mapping[str, Moves] | None = None) -> list[FileOutcome]:
+                 py_migrations: Mapping[str, Moves] | None = None,
+                 py_clients: Mapping[str, str] | None = None) -> list[FileOutcome]:
     global _worker_snapshot, _worker_catalog, _worker_unknown, _worker_exposed, _worker_parsers
-    global _worker_migrations
+    global _worker_migrations, _worker_clients
     from dbsafe.config import usable_cores
 
     workers = jobs or usable_cores()
@@ -1447,7 +1466,8 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
                              js_names=names, rel=rel, data=data, catalog=catalog,
                              confirming=confirming, unknown=unknown, exposed=exposed,
-                             py_parsers=py_parsers, py_migrations=py_migrations)
+                             py_parsers=py_parsers, py_migrations=py_migrations,
+                             py_clients=py_clients)
                 for p, rel, data in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     import multiprocessing  # here: a small run never starts workers
@@ -1459,6 +1479,7 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
     _worker_exposed = exposed
     _worker_parsers = py_parsers
     _worker_migrations = py_migrations
+    _worker_clients = py_clients
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
     # a worker more than there are chunks would only be forked to wait (`--jobs 1000`)
@@ -1477,7 +1498,7 @@ def _analyse_chunk(paths: list[tuple[Path, str, bytes]], root: Path, max_bytes: 
                          js_names=names, rel=rel, data=data, catalog=_worker_catalog,
                          confirming=confirming, unknown=_worker_unknown,
                          exposed=_worker_exposed, py_parsers=_worker_parsers,
-                         py_migrations=_worker_migrations)
+                         py_migrations=_worker_migrations, py_clients=_worker_clients)
             for p, rel, data in paths]
 
 
@@ -1491,7 +1512,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  unknown: Unknown | None = None,
                  exposed: ExposedSchemas | None = None,
                  py_parsers: Mapping[str, Parsed] | None = None,
-                 py_migrations: Mapping[str, Moves] | None = None) -> FileOutcome:
+                 py_migrations: Mapping[str, Moves] | None = None,
+                 py_clients: Mapping[str, str] | None = None) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings.
 
     `rel` (`display_path(path, root)`) and `data` (the content) spare resolving and reading
@@ -1501,7 +1523,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
     `exposed`: the schemas the project's PostgREST serves, when its config.toml lists them.
     `py_parsers`: the project's Python functions parsing a parameter with sqlglot and
     never sending it (`dbsafe.extract.py_parsers`). `py_migrations`: its functions moving
-    the database between revisions (`dbsafe.extract.py_migrations`).
+    the database between revisions (`dbsafe.extract.py_migrations`). `py_clients`: its
+    functions returning another engine's client (`dbsafe.extract.py_clients`).
     """
     from dbsafe.extract.files import extract_file
 
@@ -1509,7 +1532,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
         rel = display_path(path, root)
     extracted = extract_file(path, root=root, max_bytes=max_bytes, js_names=js_names,
                              name=rel, data=data, py_parsers=py_parsers,
-                             py_migrations=py_migrations)
+                             py_migrations=py_migrations, py_clients=py_clients)
     outcome = FileOutcome(rel, skipped=list(extracted.skipped))
     if extracted.skipped and not extracted.fragments:
         outcome.counts["files_skipped"] += 1
@@ -2127,7 +2150,8 @@ class _Cache:
              exposed: ExposedSchemas | None = None,
              js_names: SqlNames | None = None,
              py_parsers: Mapping[str, Parsed] | None = None,
-             py_migrations: Mapping[str, Moves] | None = None) -> _Cache:
+             py_migrations: Mapping[str, Moves] | None = None,
+             py_clients: Mapping[str, str] | None = None) -> _Cache:
         if not settings.use_cache:
             return cls(None, {})
         mode = "confirmed" if confirming else "static"
@@ -2152,6 +2176,10 @@ class _Cache:
             from dbsafe.extract import py_migrations as moving
 
             mode += "-mv" + hashlib.sha256(moving.key(py_migrations).encode()).hexdigest()[:12]
+        if py_clients:  # what the project's modules send through them is not PostgreSQL's
+            from dbsafe.extract import py_clients as clients
+
+            mode += "-cl" + hashlib.sha256(clients.key(py_clients).encode()).hexdigest()[:12]
         name = f"validate-{__version__}-{schema_key}-{mode}.json"
         path = settings.effective_cache_dir / name
         try:

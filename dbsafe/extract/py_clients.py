@@ -1,0 +1,168 @@
+"""The project's Python functions that return a client of another engine than PostgreSQL
+(or `None`), for the modules that import them.
+
+Tendenci's `tendenci/apps/base/utils.py` makes its Salesforce client in
+`get_salesforce_access()`, which returns `Salesforce(...)`, or None when the settings lack
+credentials; `events/utils.py` imports it and sends SOQL through what it returns (`sf =
+get_salesforce_access()`, `sf.query("SELECT Id FROM Contact WHERE Email='%s'" % ...)`).
+Within one module the extractor reads such a function itself
+(`python._Extractor._engine_returned`); this index carries what it finds to the modules
+calling the function by its import: `from x import f` then `f()`, `import x` then `x.f()`,
+a relative import, or a package re-exporting it (`from .utils import f` in its
+`__init__.py`).
+
+What a function counts as returning is the same-module rule's: every value it returns but
+`None` is one engine's client as its module shows it (`python.clients_returned`), or what a
+function of another module of the project returns that is (a wrapper, `def sf(): return
+get_salesforce_access()`), followed until nothing changes. One value the module does not
+show is another engine's (a PostgreSQL connection, one engine's client or the other's by a
+setting, a bare `return`) keeps the function out: its statements stay checked.
+
+Read: the modules naming one of the engines (`engines.ENGINES`' words), and then those
+naming a function found (wrappers and re-exports), each file's facts kept by its size and
+modification time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+# (the modules' facts: what each module-level function returns, what the module imports)
+Facts = dict[str, Any]
+
+
+def client_functions(files: Sequence[tuple[str, str]],
+                     memo: dict[str, list[object]] | None = None) -> dict[str, str]:
+    """The index: each dotted name a project function may be imported by (its module's
+    tails of two names or more; a package's re-export of it too) -> the name of the engine
+    whose client it returns (`Engine.name`). `files` and `memo` as
+    `py_parsers.parsing_functions` takes them.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(d, "utils.py").write_text(
+    ...         "import duckdb\\ndef warehouse(path=None):\\n"
+    ...         "    if path is None:\\n        return None\\n"
+    ...         "    return duckdb.connect(path)\\n")
+    ...     client_functions([(str(Path(d, "utils.py")), "app/utils.py")])
+    {'app.utils.warehouse': 'DuckDB', 'utils.warehouse': 'DuckDB'}
+    """
+    from dbsafe.extract.engines import ENGINES, SQLGLOT
+    from dbsafe.extract.py_parsers import _File, module_name
+
+    words = sorted({word.encode() for engine in ENGINES if engine is not SQLGLOT
+                    for word in engine.words})
+    sources = [_File(path, rel, memo) for path, rel in files if rel.endswith(".py")]
+    facts: dict[str, Facts] = {}  # module -> its facts, for the modules read
+
+    def read(source: _File) -> None:
+        module = module_name(source.rel)
+        if module not in facts:
+            facts[module] = _fact(source, "clients", _returned, None) or {}
+
+    for source in sources:
+        if _fact(source, "names-engine", _names_engine, words):
+            read(source)
+    found: dict[str, str] = {}
+    while True:
+        found = _resolve(facts)
+        # The modules naming a function found: its wrappers and re-exports.
+        names = sorted({full.rpartition(".")[2] for full in found})
+        before = len(facts)
+        for name in names:
+            for source in sources:
+                if module_name(source.rel) not in facts and _fact(
+                        source, f"name:{name}", _holds, name.encode()):
+                    read(source)
+        if len(facts) == before:
+            break
+    # A module by each tail of its dotted name, "" for a tail two modules have (`utils` of
+    # Tendenci's many `utils.py`): a function is known by its module's tails that name no
+    # other module.
+    modules: dict[str, str] = {}
+    for source in sources:
+        full = module_name(source.rel)
+        parts = full.split(".")
+        for i in range(len(parts)):
+            tail = ".".join(parts[i:])
+            modules[tail] = full if modules.get(tail, full) == full else ""
+    index: dict[str, str] = {}
+    for full, engine in found.items():
+        module, _, name = full.rpartition(".")
+        parts = module.split(".")
+        for i in range(len(parts)):
+            tail = ".".join(parts[i:])
+            if modules.get(tail) == module:
+                index[f"{tail}.{name}"] = engine
+    return dict(sorted(index.items()))
+
+
+def _fact(source: Any, key: str, compute: Callable[[Any, Any], Any], given: Any) -> Any:
+    """One of a file's facts, `compute(source, given)`, computed once and kept with its
+    stamp (`_File.kept`)."""
+    if source.kept is None:
+        return None
+    if key not in source.kept:
+        source.kept[key] = compute(source, given)
+    return source.kept[key]
+
+
+def _names_engine(source: Any, words: list[bytes]) -> bool:
+    """Whether a module may return an engine's client: it names one of them."""
+    data = source._read().lower()
+    return b"return" in data and any(word in data for word in words)
+
+
+def _holds(source: Any, name: bytes) -> bool:
+    return name in source._read()
+
+
+def _returned(source: Any, _: object) -> Facts | None:
+    from dbsafe.extract.python import clients_returned
+
+    data = source._read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return clients_returned(text, source.rel)
+
+
+def _resolve(facts: Mapping[str, Facts]) -> dict[str, str]:
+    """Each function's full dotted name (a re-export's too) -> the engine it returns a
+    client of, what its calls of other modules' functions return followed."""
+    from dbsafe.extract.py_parsers import _names
+
+    returns = {f"{module}.{name}": values for module, fact in facts.items()
+               for name, values in fact.get("functions", {}).items()}
+    exports = {f"{module}.{local}": dotted for module, fact in facts.items()
+               for local, dotted in fact.get("imports", {}).items()}
+    by_name = _names([*returns, *exports])
+    found: dict[str, str] = {}
+
+    def engine_of(dotted: str) -> str | None:
+        return found.get(by_name.get(dotted) or "")
+
+    changed = True
+    while changed:  # a function found stays found: this ends
+        changed = False
+        for full, values in returns.items():
+            if full in found:
+                continue
+            engines = {value if kind == "engine" else engine_of(value)
+                       for kind, value in values}
+            if len(engines) == 1 and None not in engines:
+                found[full] = engines.pop()  # type: ignore[assignment]
+                changed = True
+        for full, dotted in exports.items():
+            if full not in found and full not in returns and (engine := engine_of(dotted)):
+                found[full] = engine
+                changed = True
+    return found
+
+
+def key(index: Mapping[str, str]) -> str:
+    """A stable text of the index, for cache keys."""
+    return repr(sorted(index.items()))
