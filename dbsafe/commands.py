@@ -192,7 +192,7 @@ def _changed_sources(root: Path, paths: Sequence[Path], ref: str) -> list[Path]:
 
 def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
          changed_since: str | None = None, offline: bool = False,
-         until: Collection[str] | None = None) -> Report:
+         until: Collection[str] | None = None, ask_rows: bool = True) -> Report:
     """Lint migrations for statements that lock or break a production database.
 
     Args:
@@ -205,17 +205,21 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
             server.
         until: only these alembic revisions (those a database holds after an upgrade to a
             target: its own and the applied ones): the others are neither linted nor said.
+        ask_rows: with `settings.database_url`, ask its rows, read-only, whether they refuse
+            a pending statement that validates rows (DBS615); `upgrade`'s preflight asks
+            them itself.
 
     Returns:
         A report with one finding per problem, suppressions applied.
     """
     return _lint(settings, paths, since=since, changed_since=changed_since, offline=offline,
-                 until=until)[0]
+                 until=until, ask_rows=ask_rows)[0]
 
 
 def _lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
           changed_since: str | None = None, offline: bool = False,
-          until: Collection[str] | None = None) -> tuple[Report, Loaded]:
+          until: Collection[str] | None = None, ask_rows: bool = True
+          ) -> tuple[Report, Loaded]:
     """`lint`'s report, with the migrations it read (`plan` shows the SQL a revision ran in
     the capture when it cannot be rendered offline)."""
     from dbsafe.lint.app_references import Application, application_fragments, enabled
@@ -248,13 +252,39 @@ def _lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None =
                       head if head is not None else schema_dump(settings),
                       lambda snapshot: for_application(snapshot, settings))
     report = lint_migrations(migrations, settings, codes, facts, app, loaded)
-    if facts is not None and facts.ran is not None:
-        from dbsafe.guard.row_refusals import pending_files_rows
-
-        report = pending_files_rows(settings, report, migrations)
+    if facts is not None and ask_rows:
+        report = _pending_rows(settings, report, loaded, facts, paths=paths,
+                               changed_since=changed_since)
     summary = dict(report.summary)
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
     return Report(report.findings, summary, report.skipped), loaded
+
+
+def _pending_rows(settings: Settings, report: Report, loaded: Loaded, facts, *,
+                  paths: Sequence[Path], changed_since: str | None) -> Report:
+    """`report` with the database's rows asked whether they refuse a pending statement
+    that validates rows (DBS615): the SQL files its runner's history says are pending, or
+    the alembic revisions after its revision. Where the revisions linted are not exactly
+    the pending ones (`--since`, `--changed-since`, `--offline` or rendered offline, a
+    database at a revision the history lacks), none is asked, and a line says why: what
+    the revisions before a check did is part of its answer, and those the database holds
+    already met its rows."""
+    import dataclasses
+
+    from dbsafe.guard.row_refusals import pending_files_rows, pending_revisions_rows
+
+    if facts.ran is not None:
+        return pending_files_rows(settings, report, loaded.migrations)
+    if paths or not report.summary.get("row_checks"):
+        return report
+    why = "--changed-since lints only some of them" if changed_since is not None \
+        else loaded.not_pending
+    if not why:
+        return pending_revisions_rows(settings, report, loaded.migrations)
+    lines = [*(report.summary.get("lines") or []),  # type: ignore[misc]
+             f"rows: not asked of the database: {why}; lint asks them (DBS615) of the "
+             "pending revisions, captured alone (no --since, --changed-since or --offline)"]
+    return dataclasses.replace(report, summary={**report.summary, "lines": lines})
 
 
 def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
@@ -420,7 +450,9 @@ def upgrade(settings: Settings, options: UpgradeOptions,
     if unknown := [code for code in options.allow if code not in known]:
         raise ConfigError(f"--allow: {unknown_codes(unknown, known)} (it takes whole codes "
                           "such as DBS101, no prefixes)")
-    verbs = Verbs(lint=lambda s, since, until: lint(s, since=since, until=until),
+    # (the preflight asks the rows itself, after lint, with --allow DBS615)
+    verbs = Verbs(lint=lambda s, since, until: lint(s, since=since, until=until,
+                                                    ask_rows=False),
                   validate=validate)
     return guarded_upgrade(settings, _require_database(settings), options, verbs,
                            progress or (lambda step, message: None))
@@ -432,7 +464,8 @@ def plan(settings: Settings, target: str = "heads") -> Report:
 
     _require_alembic(settings, "plan")
     return upgrade_plan(settings, _require_database(settings), target,
-                        lint=lambda s, since, until: _lint(s, since=since, until=until))
+                        lint=lambda s, since, until: _lint(s, since=since, until=until,
+                                                           ask_rows=False))
 
 
 def downgrade(settings: Settings, options: DowngradeOptions,

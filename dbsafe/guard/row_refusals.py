@@ -105,7 +105,7 @@ secrets).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -343,13 +343,14 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
     return verdicts
 
 
-def refusal_finding(verdict: Verdict, *, allowed: bool,
-                    location: Location | None = None) -> Finding:
+def refusal_finding(verdict: Verdict, *, allowed: bool, location: Location | None = None,
+                    file: bool = False) -> Finding:
     """DBS615 for a statement the database's rows refuse: a revision `dbsafe upgrade` would
-    apply, or, with `location`, a pending SQL migration file its own runner applies (`lint
-    --database-url`: no `--allow`, the runner stops there with the files before it applied)."""
+    apply (with `location`, where `lint --database-url` found it: no `--allow` there), or,
+    with `file`, a pending SQL migration file its own runner applies (`lint --database-url`:
+    the runner stops there with the files before it applied)."""
     rows = f"The rows: `{verdict.find}`. " if verdict.find else ""
-    if location is not None:
+    if file:
         return Finding(
             ROWS_REFUSE.code,
             f"Migration `{verdict.revision}` would fail on the database's rows: "
@@ -359,12 +360,20 @@ def refusal_finding(verdict: Verdict, *, allowed: bool,
             context=(("Migration", verdict.revision), ("Statement", verdict.sql)),
             help=rows + "Fix the rows first (a migration before it, or by hand) before its "
             "runner applies the pending files.")
+    message = (f"Revision `{verdict.revision}` would fail on the database's rows: "
+               f"`{verdict.subject}` {verdict.detail}, which `{shortened(verdict.sql, 120)}` "
+               "refuses.")
+    context = (("Revision", verdict.revision), ("Statement", verdict.sql))
+    if location is not None:  # lint's: `dbsafe upgrade` would refuse it before the first one
+        return Finding(
+            ROWS_REFUSE.code, message, Severity.ERROR, location=location,
+            subject=verdict.subject, context=context,
+            help=rows + "Fix the rows first (a data migration before it, in the same or an "
+            "earlier revision): `dbsafe upgrade` refuses it, and `alembic upgrade` would stop "
+            "there with the revisions before it applied.")
     return Finding(
-        ROWS_REFUSE.code,
-        f"Revision `{verdict.revision}` would fail on the database's rows: "
-        f"`{verdict.subject}` {verdict.detail}, which `{shortened(verdict.sql, 120)}` refuses.",
-        Severity.NOTE if allowed else Severity.ERROR, subject=verdict.subject,
-        context=(("Revision", verdict.revision), ("Statement", verdict.sql)),
+        ROWS_REFUSE.code, message, Severity.NOTE if allowed else Severity.ERROR,
+        subject=verdict.subject, context=context,
         help=None if allowed else
         rows + "Fix the rows first (a data migration before it, in the same or an earlier "
         "revision), or pass --allow DBS615 to apply it anyway.")
@@ -430,15 +439,46 @@ def pending_files_rows(settings: Settings, report: Report,
     so a refused file stops it half way (golang-migrate then leaves its history dirty):
     said before it runs. A refusal a `dbsafe: ignore[DBS615]` comment at its statement
     suppresses is said on its rows line, not as a finding."""
+    checks = report.summary.get("row_checks")
+    if not isinstance(checks, list) or not checks:
+        return report
+    at = {(m.path, s.sql): s.location for m in migrations for s in m.statements}
+    return _rows_asked(settings, report, checks, at, lambda v: Location(v.revision, 1),
+                       file=True)
+
+
+def pending_revisions_rows(settings: Settings, report: Report,
+                           migrations: Sequence[Migration]) -> Report:
+    """`report` (lint's, of the alembic revisions pending on `--database-url`: `migrations`,
+    those after its revision, captured on a copy of its schema) with the rows asked whether
+    they refuse a statement of them that validates rows (DBS615), the questions `dbsafe
+    upgrade`'s preflight asks before the first revision, at the statement's `op.*` call (a
+    check handed on without its place: the revision file's first line). A check of any
+    other revision (one the database holds already) is not asked: its rows were met."""
+    checks = report.summary.get("row_checks")
+    if not isinstance(checks, list) or not checks:
+        return report
+    files = {m.revision: m.path for m in migrations if m.kind == "alembic" and m.revision}
+    pending = [c for c in checks if str(c.get("revision")) in files]
+    if not pending:
+        return report
+    return _rows_asked(settings, report, pending, {},
+                       lambda v: Location(files[v.revision], 1), file=False)
+
+
+def _rows_asked(settings: Settings, report: Report, checks: Sequence[dict[str, Any]],
+                at: dict[tuple[str, str], Location],
+                fallback: Callable[[Verdict], Location], *, file: bool) -> Report:
+    """`report` with `checks` asked of `--database-url`'s rows: each refusal a DBS615 at its
+    statement (`at`, else lint's `at` of the check, else `fallback`), unless a `dbsafe:
+    ignore[DBS615]` comment there suppresses it; each outcome but a pass on a rows line,
+    and the count closing the report's lines."""
     import psycopg
 
     from dbsafe.core import select_findings
     from dbsafe.pg.connect import connect, one_line
     from dbsafe.pg.urls import to_libpq_url
 
-    checks = report.summary.get("row_checks")
-    if not isinstance(checks, list) or not checks:
-        return report
     url = to_libpq_url(settings.database_url or "")
     lines = list(report.summary.get("lines") or [])  # type: ignore[call-overload]
     try:
@@ -447,8 +487,7 @@ def pending_files_rows(settings: Settings, report: Report,
     except psycopg.Error as exc:
         lines.append(f"rows: not checked: {one_line(exc, url)}")
         return replace(report, summary={**report.summary, "lines": lines})
-    at = {(m.path, s.sql): s.location for m in migrations for s in m.statements}
-    at.update(statement_locations(checks))
+    at = {**at, **statement_locations(checks)}
     found: list[Finding] = []
     suppressed = 0
     for v in verdicts:
@@ -459,8 +498,8 @@ def pending_files_rows(settings: Settings, report: Report,
             lines.append(suppressed_line(v, where))
             continue
         if v.outcome == "refused":
-            found.append(refusal_finding(v, allowed=False, location=at.get((v.revision, v.sql))
-                                         or Location(v.revision, 1)))
+            found.append(refusal_finding(v, allowed=False, file=file,
+                                         location=at.get((v.revision, v.sql)) or fallback(v)))
         if v.outcome != "passes":
             lines.append(v.line())
     lines.append(verdicts_summary(verdicts, allowed=False, suppressed=suppressed))

@@ -79,6 +79,11 @@ class Loaded:
     # copy of its schema was taken at (`Seed`), "" replayed from an empty database; None
     # when they were rendered offline
     captured_from: str | None = None
+    # Why the alembic revisions linted are not exactly those pending on the database given
+    # (`current`), "" when they are: captured as they ran, after its revision, which the
+    # history has, no `--since`. Only then are its rows asked of their checks (DBS615):
+    # what the revisions before a check did is part of its answer.
+    not_pending: str = "they were not read as pending on the database"
 
 
 def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
@@ -296,6 +301,10 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
         loaded.lines.append(
             f"The database is at revision {', '.join(current)}: linting the "
             f"{len(loaded.migrations)} revision(s) after it (--since base for all).")
+    loaded.not_pending = (
+        "they were rendered offline" if history.how != "captured"
+        else f"--since {since} lints other revisions than the pending ones" if since
+        else "the database's revision is not in this history" if unknown else "")
     return loaded
 
 
