@@ -84,8 +84,10 @@ class Settings:
     index_column_limit: int = 3
     large_table: int = 10 * 1024 * 1024  # bytes from which a lock is an outage, not a blip
     # the runner wraps each .sql file in BEGIN/COMMIT (True), or every pending file in one
-    # transaction ("all": Boundary's, node-pg-migrate's, Flyway's `group`)
-    sql_migrations_in_transaction: bool | Literal["all"] = False
+    # transaction ("all": Boundary's, node-pg-migrate's, Flyway's `group`); None, not given:
+    # as the runner dbsafe knows the folder's does (`shared_transactions`: node-pg-migrate's
+    # `--single-transaction` default, Flyway's configured `group`), else as False
+    sql_migrations_in_transaction: bool | Literal["all"] | None = None
     # drift/status: the runner's history table under another name ("convoy.gorp_migrations")
     sql_migrations_history_table: str | None = None
     # drift/status/lint: the Sqitch target whose registry says which changes ran ("prod")
@@ -198,7 +200,7 @@ _ENV_KEYS = (
     "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",
     "target-version", "managed-timeouts", "check-timeout", "sqitch-target", "search-path",
-    "atlas-env",
+    "atlas-env", "sql-migrations-in-transaction",
 )
 
 

@@ -196,6 +196,8 @@ class FlywayConfig:
     validate_on_migrate: bool = True
     ignore_patterns: tuple[str, ...] = ("*:future",)
     encoding: str = "UTF-8"  # its files' (`encoding`)
+    # `migrate` applies every pending migration in one transaction (`group`; off untold)
+    group: bool = False
 
     @property
     def utf8(self) -> bool:
@@ -476,7 +478,7 @@ _SETTINGS = (
     "sqlMigrationSeparator", "sqlMigrationSuffixes", "outOfOrder", "validateOnMigrate",
     "ignoreMigrationPatterns", "ignoreIgnoredMigrations", "ignoreMissingMigrations",
     "ignorePendingMigrations", "ignoreFutureMigrations",
-    "encoding")
+    "encoding", "group")
 # Flyway 7's and 8's `ignore<State>Migrations` (and their `FLYWAY_IGNORE_*_MIGRATIONS`), which
 # Flyway 9 dropped for `ignoreMigrationPatterns` (a configuration file holding one it refuses:
 # "Unknown configuration property"), each with Flyway 8's default: the pattern Flyway 9 reads
@@ -595,7 +597,7 @@ def _read(files: list[Path]) -> FlywayConfig:
 
 
 # The settings of those dbsafe reads that Flyway takes as true or false (`removeBoolean`).
-_FLAGS = ("placeholderReplacement", "outOfOrder", "validateOnMigrate", *_STATE_FLAGS)
+_FLAGS = ("placeholderReplacement", "outOfOrder", "validateOnMigrate", "group", *_STATE_FLAGS)
 
 
 def _check_flags(settings: Mapping[str, str], files: list[Path]) -> None:
@@ -681,7 +683,8 @@ def _config(settings: Mapping[str, str], placeholders: Mapping[str, str], *,
         out_of_order=settings.get("outOfOrder", "false").strip().lower() == "true",
         validate_on_migrate=settings.get("validateOnMigrate", "true").strip().lower() != "false",
         ignore_patterns=_ignore_patterns(settings),
-        encoding=settings.get("encoding") or "UTF-8")
+        encoding=settings.get("encoding") or "UTF-8",
+        group=settings.get("group", "false").strip().lower() == "true")
 
 
 def _ignore_patterns(settings: Mapping[str, str]) -> tuple[str, ...]:

@@ -124,9 +124,11 @@ class Migration:
     # statement that cannot run in a transaction must run outside that runner.
     runner: str | None = None
     # Its transaction is the one the runner opened for every pending file, not its own
-    # (`sql-migrations-in-transaction = "all"`): the locks the files before it took are
-    # still held when it starts, and its own are held until the last one commits.
-    shares_transaction: bool = False
+    # (`shared_transactions`), said as why, for a sentence: '`sql-migrations-in-transaction
+    # = "all"`', "node-pg-migrate's `--single-transaction`, its default"; "" for none. The
+    # locks the files before it took are still held when it starts, and its own are held
+    # until the last one commits.
+    shares_transaction: str = ""
 
 
 # Runners that run every migration in a transaction they open themselves, with no way out
@@ -135,13 +137,8 @@ ALWAYS_WRAPPED = {"refinery": "refinery"}
 
 
 def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction: bool = False,
-                   sqitch_target: str | None = None,
-                   one_transaction: bool = False) -> list[Migration]:
+                   sqitch_target: str | None = None) -> list[Migration]:
     """Every `.sql` file under `paths`, in version order, as a `Migration` each.
-
-    `one_transaction`: the runner applies every pending file in one transaction
-    (`sql-migrations-in-transaction = "all"`): each file that runs in a transaction shares
-    it (`Migration.shares_transaction`), not a Flyway callback (run on its own).
 
     A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, a `1_x_down.sql`
     beside its `1_x_up.sql`, any `x.down.sql` beside its `x.up.sql`, Flyway's
@@ -458,11 +455,48 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                     ", ".join("$" + n for n in names[:5]) + (", ..." if len(names) > 5 else ""),
                     "they are" if len(names) > 1 else "it is",
                     "them" if len(names) > 1 else "it", "them" if len(names) > 1 else "it")
-    if one_transaction:
-        migrations = [replace(m, shares_transaction=True)
-                      if m.starts_in_transaction and m.callback is None else m
-                      for m in migrations]
     return migrations
+
+
+# `sql-migrations-in-transaction = "all"`, said as why files share one transaction
+ALL_IN_ONE = '`sql-migrations-in-transaction = "all"`'
+# node-pg-migrate's, for its folder when the setting is not given
+NODE_PG_MIGRATE_ONE = "node-pg-migrate's `--single-transaction`, its default"
+
+
+def shared_transactions(migrations: Sequence[Migration],
+                        setting: bool | str | None) -> list[Migration]:
+    """`migrations` with those that run in the one transaction their runner opens for every
+    pending file marked (`Migration.shares_transaction`, with why): with
+    `sql-migrations-in-transaction = "all"` (`setting`), each that runs in a transaction; the
+    setting not given (None), each of a node-pg-migrate folder (`up` runs the pending ones
+    in one transaction, `--single-transaction`, unless told `--no-single-transaction`) and
+    each Flyway migration whose configuration sets `group = true`, and that runs in a
+    transaction. Never a Flyway callback (run on its own). `true` or `false` given: none
+    (the project says how its runner runs them).
+    """
+    folders: dict[Path, str] = {}  # why the folder's runner groups them, "" when it does not
+
+    def why(migration: Migration) -> str:
+        if setting == "all":
+            return ALL_IN_ONE
+        if setting is not None or migration.file is None:
+            return ""
+        folder = migration.file.parent
+        if folder not in folders:
+            folders[folder] = NODE_PG_MIGRATE_ONE if node_pg_migrate_folder(folder) else ""
+        if folders[folder] or not migration.flyway:
+            return folders[folder]
+        config = flyway_config(folder)
+        if not config.group:
+            return ""
+        told = "FLYWAY_GROUP" if dict(config.environ).get("FLYWAY_GROUP") else ", ".join(
+            f.name for f in (*config.files, *config.spring, *config.build))
+        return "Flyway's `group = true`" + (f" ({told})" if told else "")
+
+    return [replace(m, shares_transaction=reason)
+            if m.starts_in_transaction and m.callback is None and (reason := why(m)) else m
+            for m in migrations]
 
 
 def runner_unknown(folder: Path) -> bool:

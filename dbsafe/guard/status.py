@@ -145,7 +145,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     (DBS424, left out by `ignore` as lint, verify-lock and drift leave it out)."""
     from dbsafe.core import select_findings
     from dbsafe.extract.files import display_path
-    from dbsafe.extract.migration import flyway_new_database
+    from dbsafe.extract.migration import flyway_new_database, shared_transactions
     from dbsafe.migrate.histories import (
         applied_migrations,
         applied_versions,
@@ -225,11 +225,13 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
              f"{len(migrations)} files of {shown}, by {runner})"]
     # Its runner applies them all in one transaction: a lock the first takes is held while
     # the last runs, and a failure in any rolls every one back.
-    together = settings.sql_migrations_in_transaction == "all" and len(todo) > 1
+    pending = [m for m in migrations if m.path in todo]
+    why = {m.shares_transaction for m in shared_transactions(
+        pending, settings.sql_migrations_in_transaction)} - {""} if len(todo) > 1 else set()
+    together = next(iter(why)) if len(why) == 1 else ""
     lines += [f"pending: {len(todo)}" + (
-        ' (applied in one transaction, `sql-migrations-in-transaction = "all"`: the '
-        "locks of each are held until the last commits, and a failure in any rolls them "
-        "all back)" if together else ""), *(
+        f" (applied in one transaction, {together}: the locks of each are held until the "
+        "last commits, and a failure in any rolls them all back)" if together else ""), *(
         f"  {path}" + (" (edited since it ran: Flyway runs it again)" if path in rerun else "")
         for path in todo)] if todo else ["pending: none"]
     lines += [f"never run: {len(never)} ({runs} skips them for good)",
@@ -245,7 +247,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         "current": [current.path] if current else [], "applied": len(applied),
         "pending": [{"migration": path, **({"again": True} if path in rerun else {})}
                     for path in todo], "lines": lines,
-        **({"one_transaction": True} if together else {})})
+        **({"one_transaction": True, "one_transaction_by": together} if together else {})})
 
 
 def _live_runs(database_url: str,

@@ -717,8 +717,9 @@ class LockRow:
     # too), where it is known.
     schemas: tuple[str, ...] = ()
     # Its migration runs in the one transaction the runner opens for every pending file
-    # (`sql-migrations-in-transaction = "all"`): the lock is held until the last commits.
-    one_transaction: bool = False
+    # (`Migration.shares_transaction`, why: '`sql-migrations-in-transaction = "all"`',
+    # node-pg-migrate's default, ...): the lock is held until the last commits; "" if not.
+    one_transaction: str = ""
 
 
 def lock_report(migrations: Iterable[Migration], *,
@@ -793,7 +794,7 @@ def migration_lock_rows(migration: Migration, history: History, *,
                                        for lock in locks_for(inner)))
             rows.extend(_unpredicted(statement, observed, seen, ctx))
     if migration.shares_transaction:
-        rows = [replace(row, one_transaction=True) for row in rows]
+        rows = [replace(row, one_transaction=migration.shares_transaction) for row in rows]
     return rows
 
 
@@ -902,7 +903,8 @@ def lock_table(rows: Sequence[LockRow]) -> list[dict[str, object]]:
         "rewrites": row.rewrites,
         "note": row.note,
         "source": row.source,
-        "one_transaction": row.one_transaction,
+        "one_transaction": bool(row.one_transaction),
+        **({"one_transaction_by": row.one_transaction} if row.one_transaction else {}),
         "message": f"{row.mode} lock on {row.relation or 'every table'}"
                    + (" (created in this migration)" if row.created_here else "")
                    + "; blocks " + (", ".join(
@@ -938,9 +940,11 @@ def render_locks_text(rows: Sequence[LockRow]) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip()
              for r in table]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    shared = {row.location.path for row in rows if row.one_transaction}
-    if shared:
-        lines += ["", f"{len(shared)} file(s) above run in one transaction "
-                  '(`sql-migrations-in-transaction = "all"`): each of their locks is held '
-                  "until the last of them commits."]
+    shared: dict[str, set[str]] = {}  # why -> the files
+    for row in rows:
+        if row.one_transaction:
+            shared.setdefault(row.one_transaction, set()).add(row.location.path)
+    for why, files in shared.items():
+        lines += ["", f"{len(files)} file(s) above run in one transaction ({why}): each of "
+                  "their locks is held until the last of them commits."]
     return "\n".join(lines) + "\n"

@@ -114,7 +114,11 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     the others are neither linted nor said. `keep_head`: a capture of the alembic history
     run now keeps the schema it built at heads in `head` (`load_history`'s `keep_head`).
     """
-    from dbsafe.extract.migration import flyway_new_database, sql_migrations
+    from dbsafe.extract.migration import (
+        flyway_new_database,
+        shared_transactions,
+        sql_migrations,
+    )
     from dbsafe.migrate import AlembicProject
     from dbsafe.migrate.histories import shared_version_findings
 
@@ -122,11 +126,13 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     project = AlembicProject.from_settings(settings)
     if paths:
         revision_paths, sql_paths = _split_paths(project.ini, paths)
-        migrations = sql_migrations(
+        # (files its runner applies in one transaction with the others marked: a lock one
+        # takes is held while the next run)
+        migrations = shared_transactions(sql_migrations(
             sql_paths, root=root,
             wrapped_in_transaction=bool(settings.sql_migrations_in_transaction),
-            sqitch_target=settings.sqitch_target,
-            one_transaction=settings.sql_migrations_in_transaction == "all") if sql_paths else []
+            sqitch_target=settings.sqitch_target), settings.sql_migrations_in_transaction) \
+            if sql_paths else []
         # Two files of one version: their runner refuses them, or runs only one (DBS424)
         shared = shared_version_findings(migrations)
         if revision_paths:
@@ -155,6 +161,7 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                 _leave_out_ran(loaded, *ran)
         loaded.findings += shared
         _note_code_migrations(loaded, sql_paths, root)
+        _note_runner_transaction(loaded)
         if not settings.sql_migrations_in_transaction:
             _note_unknown_runners(loaded, sql_paths, root)
     else:
@@ -398,6 +405,24 @@ def _note_code_migrations(loaded: Loaded, paths: Sequence[Path], root: Path) -> 
             loaded.code.append(display_path(file, root))
             loaded.lines.append(f"{display_path(file, root)} is {kind}: code, which dbsafe "
                                 "does not read; it was not linted")
+
+
+def _note_runner_transaction(loaded: Loaded) -> None:
+    """Say, once per reason, that the runner applies the pending files linted in one
+    transaction where the project did not set it (node-pg-migrate's default, Flyway's
+    `group`): lint holds the locks of each while the next run, and the way out is said."""
+    from dbsafe.extract.migration import ALL_IN_ONE
+
+    told: dict[str, list[Migration]] = {}
+    for m in loaded.migrations:
+        if m.shares_transaction and m.shares_transaction != ALL_IN_ONE:
+            told.setdefault(m.shares_transaction, []).append(m)
+    for why, migrations in told.items():
+        if len(migrations) > 1:
+            loaded.lines.append(
+                f"{len(migrations)} pending file(s) linted as applied in one transaction "
+                f"({why}): the locks of each are held while the next run; set "
+                "`sql-migrations-in-transaction = true` if they run one transaction each")
 
 
 def _note_unknown_runners(loaded: Loaded, paths: Sequence[Path], root: Path) -> None:

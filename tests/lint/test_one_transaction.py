@@ -111,3 +111,123 @@ def test_locks_say_the_files_run_in_one_transaction(tmp_path: Path) -> None:
                                          sql_migrations_in_transaction=True), [folder])
     assert "one transaction" not in render_locks_text(each)
     assert {row["one_transaction"] for row in lock_table(each)} == {False}
+
+
+_NODE_PG_LOCK = ("-- Up Migration\nALTER TABLE orders ADD COLUMN archived boolean;\n"
+                 "-- Down Migration\nALTER TABLE orders DROP COLUMN archived;\n")
+_NODE_PG_WORK = "-- Up Migration\nUPDATE users SET name = 'x' WHERE name IS NULL;\n-- Down Migration\n"
+
+
+def _node_pg_migrate_project(tmp_path: Path, *, runner: bool = True) -> Path:
+    if runner:
+        (tmp_path / "package.json").write_text(
+            '{"name": "app", "dependencies": {"node-pg-migrate": "^9.0.0", "pg": "^8"}}')
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1700000000000_lock.sql").write_text(_NODE_PG_LOCK)
+    (folder / "1700000000001_work.sql").write_text(_NODE_PG_WORK)
+    return folder
+
+
+def test_a_node_pg_migrate_folder_is_linted_as_its_up_runs_it_in_one_transaction(
+        tmp_path: Path) -> None:
+    # node-pg-migrate 9.0.0's `up` sends BEGIN, every pending file's up section, COMMIT
+    # (`--single-transaction`, on unless told `--no-single-transaction`): with PostgreSQL 18,
+    # a second session's pg_locks showed `orders` ACCESS EXCLUSIVE locked by its backend
+    # while the second file's UPDATE ran, and not with `--no-single-transaction`. Untold,
+    # lint linted each file alone: nothing.
+    folder = _node_pg_migrate_project(tmp_path)
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS114",)), [folder])
+    [(code, path, line, message)] = [(f.code, f.location.path, f.location.line, f.message)
+                                     for f in report.findings if f.location is not None]
+    assert (code, path, line) == ("DBS114", "migrations/1700000000001_work.sql", 2)
+    assert "from `migrations/1700000000000_lock.sql:2`, an earlier file of the same " \
+           "transaction" in message
+    assert ("2 pending file(s) linted as applied in one transaction (node-pg-migrate's "
+            "`--single-transaction`, its default): the locks of each are held while the next "
+            "run; set `sql-migrations-in-transaction = true` if they run one transaction "
+            "each") in report.summary["lines"]
+    # Told otherwise (`up --no-single-transaction`: true), the project's word wins.
+    for told in (True, False):
+        settings = Settings(project_root=tmp_path, select=("DBS114",),
+                            sql_migrations_in_transaction=told)
+        report = commands.lint(settings, [folder])
+        assert report.findings == () and not any(
+            "one transaction" in line for line in report.summary.get("lines", ()))
+
+
+def test_a_folder_of_no_node_pg_migrate_project_is_not_linted_as_one_transaction(
+        tmp_path: Path) -> None:
+    # The same files with no package.json depending on node-pg-migrate: each its own.
+    folder = _node_pg_migrate_project(tmp_path, runner=False)
+    assert commands.lint(Settings(project_root=tmp_path, select=("DBS114",)),
+                         [folder]).findings == ()
+
+
+@pytest.mark.parametrize(("config", "said"), [
+    ("flyway.conf", "flyway.group=true\n"), ("flyway.toml", "[flyway]\ngroup = true\n")])
+def test_flyway_told_to_group_pending_migrations_is_linted_as_one_transaction(
+        tmp_path: Path, config: str, said: str) -> None:
+    folder = _folder(tmp_path, {"V1__lock.sql": "ALTER TABLE orders ADD COLUMN a int;\n",
+                                "V2__work.sql": "UPDATE users SET name = 'x';\n"})
+    settings = Settings(project_root=tmp_path, select=("DBS114",))
+    assert _flagged(settings, [folder]) == []  # Flyway's default: each its own transaction
+    (tmp_path / config).write_text(said)
+    [(code, path, line, message, _)] = _flagged(settings, [folder])
+    assert (code, path, line) == ("DBS114", "db/V2__work.sql", 1)
+    assert "from `db/V1__lock.sql:1`, an earlier file of the same transaction" in message
+    rows = commands.lock_report(Settings(project_root=tmp_path), [folder])
+    from dbsafe.lint.locks import lock_table, render_locks_text
+
+    assert render_locks_text(rows).endswith(
+        f"\n\n2 file(s) above run in one transaction (Flyway's `group = true` ({config})): "
+        "each of their locks is held until the last of them commits.\n")
+    assert {row.get("one_transaction_by") for row in lock_table(rows)} == {
+        f"Flyway's `group = true` ({config})"}
+    # `true` given: the project says each runs in its own.
+    assert _flagged(Settings(project_root=tmp_path, select=("DBS114",),
+                             sql_migrations_in_transaction=True), [folder]) == []
+
+
+def test_flyway_group_from_its_environment_and_one_flyway_refuses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbsafe.core import SourceError
+
+    folder = _folder(tmp_path, {"V1__lock.sql": "ALTER TABLE orders ADD COLUMN a int;\n",
+                                "V2__work.sql": "UPDATE users SET name = 'x';\n"})
+    settings = Settings(project_root=tmp_path, select=("DBS114",))
+    (tmp_path / "flyway.conf").write_text("flyway.group=true\n")
+    monkeypatch.setenv("FLYWAY_GROUP", "false")  # over the file's, as Flyway reads them
+    assert _flagged(settings, [folder]) == []
+    (tmp_path / "flyway.conf").write_text("flyway.group=yes\n")
+    monkeypatch.delenv("FLYWAY_GROUP")
+    with pytest.raises(SourceError, match=r"Invalid value for group \(should be either true "
+                                          r"or false\): yes"):
+        commands.lint(settings, [folder])
+
+
+def test_the_setting_is_read_from_the_environment(tmp_path: Path) -> None:
+    env = "DBSAFE_SQL_MIGRATIONS_IN_TRANSACTION"
+    assert load_settings(tmp_path, environ={}).sql_migrations_in_transaction is None
+    for given, read in (("all", "all"), ("true", True), ("false", False)):
+        assert load_settings(tmp_path, environ={env: given}
+                             ).sql_migrations_in_transaction == read
+    # the option over the environment, the environment over the file
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\nsql-migrations-in-transaction = true\n")
+    assert load_settings(tmp_path, environ={env: "all"}).sql_migrations_in_transaction == "all"
+    with pytest.raises(ConfigError, match=rf"^environment variable {env}: "
+                                          r"'sql-migrations-in-transaction' must be true, false "
+                                          r"or \"all\", got 'each'$"):
+        load_settings(tmp_path, environ={env: "each"})
+
+
+def test_a_bad_value_in_the_environment_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from tests.helpers import dbsafe_in_process
+
+    folder = _folder(tmp_path, {"1.sql": "SELECT 1;\n"})
+    result = dbsafe_in_process("lint", str(folder), cwd=tmp_path,
+                               env={"DBSAFE_SQL_MIGRATIONS_IN_TRANSACTION": "each"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "dbsafe: error: environment variable DBSAFE_SQL_MIGRATIONS_IN_TRANSACTION: "
+        "'sql-migrations-in-transaction' must be true, false or \"all\", got 'each'"]

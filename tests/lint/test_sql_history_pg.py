@@ -618,3 +618,51 @@ def test_a_runner_applying_every_pending_file_in_one_transaction_holds_their_loc
         'pending: 2 (applied in one transaction, `sql-migrations-in-transaction = "all"`')
     found, said = lint_and_status("true")
     assert found == [] and "one_transaction" not in said and said["lines"][1] == "pending: 2"
+
+
+def test_node_pg_migrate_s_pending_files_are_linted_and_said_as_its_up_runs_them_together(
+        tmp_path: Path, database_url: str) -> None:
+    # node-pg-migrate's `up` (9.0.0, `--single-transaction` on by default) sends BEGIN, the
+    # up section of each pending file, COMMIT: the ACCESS EXCLUSIVE lock the first pending
+    # file's ALTER takes on `orders` is still held, as a second session's pg_locks shows,
+    # while the next file's UPDATE of `users` runs. Untold, lint saw each file alone and
+    # status said nothing; the file that ran (pgmigrations) holds nothing.
+    (tmp_path / "package.json").write_text('{"dependencies": {"node-pg-migrate": "9.0.0"}}')
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    tables = ("CREATE TABLE users (id int PRIMARY KEY, name text);\n"
+              "CREATE TABLE orders (id int PRIMARY KEY, user_id int);\n")
+    lock = "ALTER TABLE orders ADD COLUMN archived boolean;\n"
+    work = "UPDATE users SET name = 'x' WHERE name IS NULL;\n"
+    for name, sql in (("1700000000000_tables", tables), ("1700000000001_archived", lock),
+                      ("1700000000002_names", work)):
+        (folder / f"{name}.sql").write_text(f"-- Up Migration\n{sql}-- Down Migration\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(tables + "CREATE TABLE pgmigrations (id serial PRIMARY KEY, name "
+                     "varchar(255) NOT NULL, run_on timestamp NOT NULL);"
+                     "INSERT INTO pgmigrations (name, run_on) "
+                     "VALUES ('1700000000000_tables', now())")
+    with psycopg.connect(database_url, autocommit=True) as runner, \
+            psycopg.connect(database_url, autocommit=True) as observer:
+        runner.execute("BEGIN")
+        runner.execute(lock)
+        runner.execute(work)  # the next file, in the same transaction
+        held = observer.execute(
+            "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = %s AND l.granted AND c.relname IN ('orders', 'users') "
+            "ORDER BY 1, 2", (runner.info.backend_pid,)).fetchall()
+        runner.execute("ROLLBACK")
+    assert ("orders", "AccessExclusiveLock") in held and ("users", "RowExclusiveLock") in held
+
+    settings = Settings(project_root=tmp_path, database_url=database_url, large_table=0)
+    report = commands.lint(dataclasses.replace(settings, select=("DBS114",)), [folder])
+    assert [(f.code, f.location.path, f.location.line) for f in report.findings
+            if f.location is not None] == [("DBS114", "migrations/1700000000002_names.sql", 2)]
+    assert "from `migrations/1700000000001_archived.sql:2`, an earlier file" in \
+        report.findings[0].message
+    said = commands.status(dataclasses.replace(settings, sql_migrations=folder)).summary
+    assert said["one_transaction_by"] == "node-pg-migrate's `--single-transaction`, its default"
+    assert said["lines"][1] == (
+        "pending: 2 (applied in one transaction, node-pg-migrate's `--single-transaction`, its "
+        "default: the locks of each are held until the last commits, and a failure in any "
+        "rolls them all back)")

@@ -11,7 +11,9 @@ A runner that applies every pending file in one transaction (Boundary's, node-pg
 `--single-transaction`, Flyway's `group = true`: `sql-migrations-in-transaction = "all"`)
 holds the lock a file took while every later file runs: the first statement of a later file
 that works while it is held is flagged too, one finding per file, naming the file and line
-that took the lock (verified on PostgreSQL 18 with `pg_locks` from a second session).
+that took the lock (verified on PostgreSQL 18 with `pg_locks` from a second session). The
+setting not given, a node-pg-migrate folder and Flyway migrations configured `group = true`
+are linted so, as their runner applies them.
 
 ## Bad
 ```sql

@@ -8,7 +8,8 @@ TABLE ... IN SHARE MODE` takes SHARE. Whatever follows in the same transaction â
 that foreign key (a scan of both tables), a backfill, an index build â€” runs while nobody can
 write those tables (verified on PostgreSQL 18 with `pg_locks`). `NOT VALID` spares the
 long lock only when `VALIDATE CONSTRAINT` runs in a transaction of its own. A runner that
-applies every pending file in one transaction (`sql-migrations-in-transaction = "all"`) holds
+applies every pending file in one transaction (`sql-migrations-in-transaction = "all"`; untold,
+node-pg-migrate's default and Flyway's `group = true`) holds
 the lock a file took while the later files run: their first such statement is flagged too,
 one finding per file, naming the file and line that took the lock (as DBS114).
 
