@@ -462,6 +462,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
 ALL_IN_ONE = '`sql-migrations-in-transaction = "all"`'
 # node-pg-migrate's, for its folder when the setting is not given
 NODE_PG_MIGRATE_ONE = "node-pg-migrate's `--single-transaction`, its default"
+# alembic's: `alembic upgrade` runs every pending revision in one transaction unless env.py
+# sets `transaction_per_migration=True`
+ALEMBIC_ONE = "`alembic upgrade`'s, `transaction_per_migration` off as env.py configures it"
 
 
 def shared_transactions(migrations: Sequence[Migration],

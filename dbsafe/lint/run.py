@@ -308,11 +308,52 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
         loaded.lines.append(
             f"The database is at revision {', '.join(current)}: linting the "
             f"{len(loaded.migrations)} revision(s) after it (--since base for all).")
+        # (`dbsafe upgrade`, whose preflight and plan lint with `managed-timeouts`, commits
+        # each revision before the next: nothing held across them)
+        if history.how == "captured" and not settings.managed_timeouts:
+            _share_alembic_transaction(loaded)
     loaded.not_pending = (
         "they were rendered offline" if history.how != "captured"
         else f"--since {since} lints other revisions than the pending ones" if since
         else "the database's revision is not in this history" if unknown else "")
     return loaded
+
+
+def _share_alembic_transaction(loaded: Loaded) -> None:
+    """Mark the pending revisions as sharing one transaction (`Migration.shares_transaction`)
+    where the capture saw them run in one: `alembic upgrade` does unless env.py configures
+    `transaction_per_migration=True`, and PostgreSQL showed it. The first statement
+    PostgreSQL showed of each pending revision after the first was read inside the
+    transaction the revision before it left open (`Observed.inherited`: the locks held
+    when it began, alembic's own on its version table at least), for every one of them.
+    A revision that starts a transaction of its own (transaction_per_migration, a raw
+    COMMIT, `autocommit_block()`), or none shown (another driver, rendered offline): cannot
+    tell, each revision is linted in its own, as before. Said in the report. Not with
+    `managed-timeouts` (the revisions run through `dbsafe upgrade`, which commits each)."""
+    from dbsafe.extract.migration import ALEMBIC_ONE
+
+    pending = [m for m in loaded.migrations if m.kind == "alembic" and not m.cut_short]
+    if len(pending) < 2 or len(pending) != len(loaded.migrations):
+        return
+    shown = False
+    for migration in pending[1:]:
+        first = next((s.observed for s in migration.statements
+                      if s.observed is not None and not s.generated), None)
+        if first is None:
+            continue
+        if not first.inherited or not migration.starts_in_transaction:
+            return
+        shown = True
+    if not shown:
+        return
+    marked = {id(m): dataclasses.replace(m, shares_transaction=ALEMBIC_ONE) for m in pending}
+    loaded.migrations = [marked.get(id(m), m) for m in loaded.migrations]
+    loaded.order = [marked.get(id(m), m) for m in loaded.order]
+    loaded.lines.append(
+        f"The {len(pending)} pending revisions run in one transaction, as the capture showed "
+        "(`alembic upgrade` with `transaction_per_migration` off, its default): the locks "
+        "of each are held while the next run. `dbsafe upgrade` commits each revision "
+        "before the next.")
 
 
 def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from dbsafe.extract.migration import ALEMBIC_ONE
 from dbsafe.lint.engine import LintContext
 from dbsafe.lint.locks import Lock, from_pg_locks, locks_for
 from dbsafe.lint.statement import Statement, last, range_var, same_relation
@@ -41,6 +42,7 @@ class WhileLocked:
     # `first` is an earlier migration's, in the transaction the runner opened for every
     # pending file (`History.open_locks`)
     carried: bool = False
+    by: str = ""  # why they share it (`Migration.shares_transaction`), when `carried`
 
     @property
     def since(self) -> str:
@@ -53,6 +55,12 @@ class WhileLocked:
     @property
     def help(self) -> str:
         """What to do, for a message's help."""
+        if self.carried and self.by == ALEMBIC_ONE:
+            return (f"Upgrade to `{self.first.location.path}`'s revision in a run of its own, "
+                    "or set `transaction_per_migration=True` in env.py's "
+                    "`context.configure()` (alembic then commits each revision), or move "
+                    "this statement to a later revision. `dbsafe upgrade` commits each "
+                    "revision before the next: it holds no lock across revisions.")
         if self.carried:
             return (f"Apply the migrations up to `{self.first.location.path}` in a run of "
                     "their own (the runner commits once per run), or move this statement "
@@ -435,7 +443,8 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
                     # said the same way twice, the longer
                     table = works_on = max(table, works_on or table, key=len)
                 yield WhileLocked(statement, lock, first, table, mode, works_on,
-                                  carried=any(first is s for s, _, _ in carried))
+                                  carried=any(first is s for s, _, _ in carried),
+                                  by=ctx.migration.shares_transaction)
         for taken, mode in _taken(statement, ctx, renamed):
             if mode in unless:
                 stronger |= {taken, last(taken)}

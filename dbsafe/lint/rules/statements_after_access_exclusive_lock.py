@@ -34,7 +34,11 @@ UPDATE customers SET tier = 'basic' WHERE tier IS NULL;
 ## In Alembic
 Put the ACCESS EXCLUSIVE statement in a revision of its own (alembic runs each revision in
 its own transaction with `transaction_per_migration=True`), or last in its revision, and
-move backfills and index builds to other revisions.
+move backfills and index builds to other revisions. Without `transaction_per_migration`,
+`alembic upgrade` runs every pending revision in one transaction: with `--database-url`,
+where the capture shows it, a lock an earlier pending revision took is held while the later
+ones run, and their first slow statement is flagged too. `dbsafe upgrade` commits each
+revision before the next (its preflight carries nothing across revisions).
 
 ## Not flagged
 * Further quick catalog changes on the table that is already locked (another `ADD COLUMN`

@@ -38,6 +38,9 @@ op.create_foreign_key("orders_customer_fk", "orders", "customers", ["customer_id
 # then, in the next revision (its own transaction):
 op.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
 ```
+The next revision has a transaction of its own with `transaction_per_migration=True`, or
+upgraded to in another run (`dbsafe upgrade` commits each revision); one `alembic upgrade`
+running both in its one transaction is flagged (with `--database-url`, as DBS114).
 
 ## Not flagged
 * Tables also ACCESS EXCLUSIVE locked in the transaction: DBS114 reports those.
