@@ -179,6 +179,13 @@ _CLIENT_MODULE = re.compile(r"supabase|postgrest", re.IGNORECASE)
 _CLIENT_GETTER = re.compile(r"get\w*Client|client")
 _CLIENT_TYPE = re.compile(r"\b(?:SupabaseClient|PostgrestClient)\b")
 _CLIENT_CLASSES = frozenset({"SupabaseClient", "PostgrestClient"})
+# What makes a client from a URL and a key: supabase-js's, @supabase/ssr's (`_client_project`)
+_CLIENT_MAKERS = frozenset({"createClient", "createBrowserClient", "createServerClient"})
+# A hosted Supabase project's API URL, and its ref (20 lowercase letters); an environment
+# variable's name
+_HOSTED_URL = re.compile(r"https://([a-z0-9-]+)\.supabase\.co/?")
+_PROJECT_REF = re.compile(r"[a-z]{20}")
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 # A type of many values, whose element `x[key]` is one: `Record<K, V>`, `V[]`, `Array<V>`,
 # `{ [key: string]: V }`.
 _COLLECTION_TYPE = re.compile(r"\bRecord\s*<|\[\s*\]|\bArray\s*<|\[\s*[\w$]+\s*:")
@@ -545,6 +552,10 @@ class PostgrestRequest:
     # Another use of the same query sets its select: the builders one `.from()` makes share
     # their URL, so the select of the inherited calls may not be the one sent.
     select_shared: bool = False
+    # Where the URL of the client it is sent through comes from (`_Reader._client_project`):
+    # the environment variables (`YUHINKAI_SUPABASE_URL`) and hosted projects
+    # (`<ref>.supabase.co`) it may be; empty when that cannot be told.
+    project: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -2596,7 +2607,109 @@ class _Reader:
         if kind == "from" and _bucket(calls):
             return None
         return PostgrestRequest(self.path, kind, target, schema, tuple(calls),
-                                self.location(prop), dynamic, schema_dynamic)
+                                self.location(prop), dynamic, schema_dynamic,
+                                project=self._client_project(receiver))
+
+    def _client_project(self, receiver: Node) -> tuple[str, ...]:
+        """Where the URL of the client `receiver` is comes from: the first argument of
+        supabase-js's `createClient(url, key)` (or @supabase/ssr's `createBrowserClient`/
+        `createServerClient`, `new SupabaseClient(url, key)`) the receiver is, or a `const`
+        bound to, read by `_url_sources`; through `.schema('x')`. Empty when the client is
+        made otherwise (a parameter, `this.db`, a `let`, an import, a factory of the
+        project) or its URL cannot be told: the app's own, checked."""
+        client = _unwrap(receiver)
+        for _ in range(2):  # the receiver, then the `const` it reads
+            while client.type == "call_expression":  # `supabase.schema('x')`
+                function = _unwrap(client.child_by_field_name("function") or client)
+                prop = function.child_by_field_name("property") \
+                    if function.type == "member_expression" else None
+                obj = function.child_by_field_name("object") if prop is not None else None
+                if prop is None or obj is None or self.text(prop) != "schema":
+                    break
+                client = _unwrap(obj)
+            if client.type != "identifier":
+                break
+            value = self._constant(client)
+            if value is None:
+                return ()
+            client = _unwrap(value)
+        if client.type == "call_expression":
+            maker = _unwrap(client.child_by_field_name("function") or client)
+            if maker.type != "identifier" or self.text(maker) not in _CLIENT_MAKERS or (
+                    self.text(maker) not in self.client_modules):
+                return ()
+        elif client.type != "new_expression" or self.text(
+                client.child_by_field_name("constructor") or client) != "SupabaseClient":
+            return ()
+        arguments = client.child_by_field_name("arguments")
+        given = [a for a in arguments.named_children if a.type != "comment"] \
+            if arguments is not None else []
+        found = self._url_sources(given[0], 0) if given else None
+        return tuple(dict.fromkeys(found)) if found else ()
+
+    def _url_sources(self, node: Node, depth: int) -> list[str] | None:
+        """The environment variables and hosted Supabase projects a client's URL is read
+        from: `process.env.X` (any `env.X`: `import.meta.env.X`, `c.env.X`, a parsed
+        dotenv's `env.X`; `process.env['X']`, `Deno.env.get('X')`) gives `X`, a literal
+        `https://<ref>.supabase.co` (a ref is 20 lowercase letters) gives `<ref>.supabase.co`,
+        through `||`, `??`, `?:` and `const` bindings. An empty string or a placeholder host
+        (`https://placeholder.supabase.co`, no ref) gives nothing; anything else (a
+        parameter, a call, `localhost`) makes it unknown: None."""
+        node = _unwrap(node)
+        if depth > 8:
+            return None
+        if node.type == "binary_expression":
+            operator = node.child_by_field_name("operator")
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if operator is None or self.text(operator) not in ("||", "??") or left is None \
+                    or right is None:
+                return None
+            sides = [self._url_sources(side, depth + 1) for side in (left, right)]
+            return None if None in sides else [*(sides[0] or ()), *(sides[1] or ())]
+        if node.type == "ternary_expression":
+            branches = [self._url_sources(b, depth + 1) for b in (
+                node.child_by_field_name("consequence"), node.child_by_field_name(
+                    "alternative")) if b is not None]
+            return None if len(branches) != 2 or None in branches else [
+                *(branches[0] or ()), *(branches[1] or ())]
+        if node.type == "identifier":
+            value = self._constant(node)
+            return self._url_sources(value, depth + 1) if value is not None else None
+        if node.type in ("string", "template_string"):
+            if any(c.type == "template_substitution" for c in node.named_children):
+                return None
+            text = self.text(node)[1:-1]
+            if not text:
+                return []
+            hosted = _HOSTED_URL.fullmatch(text)
+            if hosted is None:
+                return None
+            return [hosted[1] + ".supabase.co"] if _PROJECT_REF.fullmatch(hosted[1]) else []
+        name: Node | None = None
+        if node.type == "member_expression":  # `process.env.X`
+            holder = node.child_by_field_name("object")
+            name = node.child_by_field_name("property")
+        elif node.type == "subscript_expression":  # `process.env['X']`
+            holder = node.child_by_field_name("object")
+            name = node.child_by_field_name("index")
+        elif node.type == "call_expression":  # `Deno.env.get('X')`
+            function = _unwrap(node.child_by_field_name("function") or node)
+            method = function.child_by_field_name("property") \
+                if function.type == "member_expression" else None
+            holder = function.child_by_field_name("object") if method is not None else None
+            given = [a for a in (node.child_by_field_name("arguments") or node).named_children
+                     if a.type != "comment"]
+            if method is None or self.text(method) != "get" or len(given) != 1:
+                return None
+            name = given[0]
+        else:
+            return None
+        said = _last_name(self, holder) if holder is not None else None
+        text = self.text(name).strip("'\"`") if name is not None and name.type in (
+            "property_identifier", "string") else ""
+        if said is None or said.lower() != "env" or not _ENV_NAME.fullmatch(text):
+            return None
+        return [text]
 
     def _chained(self, node: Node) -> tuple[list[PostgrestCall], Node]:
         """The method calls chained on `node` (`node.select(...).eq(...)`), also through
@@ -2715,7 +2828,7 @@ class _Reader:
             requests.append(PostgrestRequest(
                 self.path, origin.kind, origin.target, origin.schema, tuple(whole),
                 calls[0].location, inherited=len(before),
-                select_shared=bool(selecting - {start})))
+                select_shared=bool(selecting - {start}), project=origin.project))
         return requests
 
     def _realtime(self, call: Node) -> PostgrestRequest | None:

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from dbsafe.validate.file_ddl import FileDdl
     from dbsafe.validate.postgrest import ExposedSchemas
     from dbsafe.validate.resolver import Problem, Resolution
+    from dbsafe.validate.supabase_projects import SupabaseProjects
     from dbsafe.validate.syscatalog import SystemCatalog
     from dbsafe.validate.unknown import Unknown
 
@@ -601,7 +602,13 @@ _CHUNK = 32
 # 327: a function of another module of the project returning another engine's client or
 #      `None` (Tendenci's `get_salesforce_access()`, imported from `base/utils.py`) gives
 #      that engine's client where it is imported (`extract.py_clients`; task 505)
-_CACHE_VERSION = 327
+# 328: a supabase-js request through a client of another Supabase project (made from an
+#      environment variable the project's env example gives another hosted project's URL,
+#      `YUHINKAI_SUPABASE_URL`, or from a hard-coded `https://<ref>.supabase.co` not the
+#      project's own ref) is not analysed: "sent to another Supabase project"
+#      (`PostgrestRequest.project`, `validate.supabase_projects`; nihontowatch's 97 false
+#      DBS301/DBS306: task 506)
+_CACHE_VERSION = 328
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -689,10 +696,12 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     exposed = _exposed(source, root)
     # (str.endswith over the suffixes: a splitext per file cost 5 ms a run of 5,000 files)
     scripts = tuple(SCRIPT_SUFFIXES | COMPONENT_SUFFIXES)
-    js_names = _js_names(settings, any(p.endswith(scripts) for p, _ in files), walk.project)
+    reads_scripts = any(p.endswith(scripts) for p, _ in files)
+    js_names = _js_names(settings, reads_scripts, walk.project)
+    supabase = _supabase_projects(settings, source, walk.project) if reads_scripts else None
     py_parsers, py_migrations, py_clients = python_indexes(settings, files, walk.project)
     cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog, exposed,
-                        js_names, py_parsers, py_migrations, py_clients)
+                        js_names, py_parsers, py_migrations, py_clients, supabase)
 
     outcomes: dict[str, FileOutcome] = {}
     keys: dict[str, str] = {}
@@ -845,7 +854,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
                                     settings.max_file_size, settings.target_version,
                                     js_names, system_catalog, confirming,
                                     unknown or None, exposed, py_parsers, py_migrations,
-                                    py_clients):
+                                    py_clients, supabase):
             outcomes[outcome.path] = outcome
     elif cache.warnings:
         # Every file answered from the cache, nothing resolved: what resolving said, said
@@ -954,6 +963,28 @@ def _exposed(source: SchemaSource, root: Path) -> ExposedSchemas | None:
                   root / "supabase" / "config.toml")
     exposed = exposed_schemas(config, display_path(config, root))
     return None if exposed is None or _sets_postgrest_schemas(source) else exposed
+
+
+def _supabase_projects(settings: Settings, source: SchemaSource,
+                       project: Callable[[], list[tuple[str, str]]]) -> SupabaseProjects | None:
+    """What the project's env examples and Supabase folders (its schema's, `supabase/` at
+    the root) and its code (the refs its own URL falls back to, each file's facts kept by
+    its stat: `extract.supabase_urls`) say of the Supabase projects its clients reach: a
+    client of another's sends its requests to a schema these migrations do not describe
+    (`validate.supabase_projects`). Read once a run that reads JS/TS."""
+    from dbsafe.extract.supabase_urls import own_refs_in_code
+    from dbsafe.validate.supabase_projects import supabase_projects
+
+    root = settings.project_root
+    files = project()
+    paths = {rel for _, rel in files}  # (the files gone since are forgotten)
+    code_refs = _kept_by_stat(settings, "supabase-urls", _CACHE_VERSION,
+                              lambda memo: own_refs_in_code(files, memo), lambda _: paths)
+    folders = _supabase_folders(source.sql_folder.path, root) \
+        if source.sql_folder is not None else []
+    if (root / "supabase").is_dir():
+        folders.append((root / "supabase").resolve())
+    return supabase_projects(root, list(dict.fromkeys(folders)), code_refs)
 
 
 def _sets_postgrest_schemas(source: SchemaSource) -> bool:
@@ -1444,6 +1475,7 @@ _worker_catalog: SystemCatalog | None = None  # inherited like the snapshot: one
 _worker_parsers: Mapping[str, Parsed] | None = None
 _worker_migrations: Mapping[str, Moves] | None = None
 _worker_clients: Mapping[str, str] | None = None
+_worker_supabase: SupabaseProjects | None = None
 _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 
@@ -1456,9 +1488,10 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
                  exposed: ExposedSchemas | None = None,
                  py_parsers: Mapping[str, Parsed] | None = None,
                  py_migrations: Mapping[str, Moves] | None = None,
-                 py_clients: Mapping[str, str] | None = None) -> list[FileOutcome]:
+                 py_clients: Mapping[str, str] | None = None,
+                 supabase: SupabaseProjects | None = None) -> list[FileOutcome]:
     global _worker_snapshot, _worker_catalog, _worker_unknown, _worker_exposed, _worker_parsers
-    global _worker_migrations, _worker_clients
+    global _worker_migrations, _worker_clients, _worker_supabase
     from dbsafe.config import usable_cores
 
     workers = jobs or usable_cores()
@@ -1467,7 +1500,7 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
                              js_names=names, rel=rel, data=data, catalog=catalog,
                              confirming=confirming, unknown=unknown, exposed=exposed,
                              py_parsers=py_parsers, py_migrations=py_migrations,
-                             py_clients=py_clients)
+                             py_clients=py_clients, supabase=supabase)
                 for p, rel, data in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     import multiprocessing  # here: a small run never starts workers
@@ -1480,6 +1513,7 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
     _worker_parsers = py_parsers
     _worker_migrations = py_migrations
     _worker_clients = py_clients
+    _worker_supabase = supabase
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
     # a worker more than there are chunks would only be forked to wait (`--jobs 1000`)
@@ -1498,7 +1532,8 @@ def _analyse_chunk(paths: list[tuple[Path, str, bytes]], root: Path, max_bytes: 
                          js_names=names, rel=rel, data=data, catalog=_worker_catalog,
                          confirming=confirming, unknown=_worker_unknown,
                          exposed=_worker_exposed, py_parsers=_worker_parsers,
-                         py_migrations=_worker_migrations, py_clients=_worker_clients)
+                         py_migrations=_worker_migrations, py_clients=_worker_clients,
+                         supabase=_worker_supabase)
             for p, rel, data in paths]
 
 
@@ -1513,7 +1548,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  exposed: ExposedSchemas | None = None,
                  py_parsers: Mapping[str, Parsed] | None = None,
                  py_migrations: Mapping[str, Moves] | None = None,
-                 py_clients: Mapping[str, str] | None = None) -> FileOutcome:
+                 py_clients: Mapping[str, str] | None = None,
+                 supabase: SupabaseProjects | None = None) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings.
 
     `rel` (`display_path(path, root)`) and `data` (the content) spare resolving and reading
@@ -1525,6 +1561,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
     never sending it (`dbsafe.extract.py_parsers`). `py_migrations`: its functions moving
     the database between revisions (`dbsafe.extract.py_migrations`). `py_clients`: its
     functions returning another engine's client (`dbsafe.extract.py_clients`).
+    `supabase`: what the project says of the Supabase projects its clients reach
+    (`validate.supabase_projects`).
     """
     from dbsafe.extract.files import extract_file
 
@@ -1570,7 +1608,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
             [*(f.sql for f in extracted.fragments if f.origin != "sql"), *extracted.ddl],
             snapshot)
     for request in extracted.requests:  # supabase-js (.js/.ts, components), supabase-py (.py)
-        _analyse_request(request, snapshot, outcome, unknown, exposed)
+        _analyse_request(request, snapshot, outcome, unknown, exposed, supabase)
     return outcome
 
 
@@ -1582,11 +1620,18 @@ _UNKNOWN_REASON = ("may use what the schema cannot describe (made by a migration
 
 def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
                      outcome: FileOutcome, unknown: Unknown | None = None,
-                     exposed: ExposedSchemas | None = None) -> None:
-    """A PostgREST request: findings, with the SQL PostgreSQL can confirm them by."""
+                     exposed: ExposedSchemas | None = None,
+                     supabase: SupabaseProjects | None = None) -> None:
+    """A PostgREST request: findings, with the SQL PostgreSQL can confirm them by; none
+    for one sent through a client of another Supabase project (`supabase`), not analysed."""
     from dbsafe.validate import postgrest
 
     outcome.counts["statements"] += 1
+    elsewhere = supabase.other(request.project) if supabase is not None else None
+    if elsewhere is not None:
+        outcome.counts["statements_not_analysed"] += 1
+        outcome.skipped.append(Skipped(request.location, elsewhere))
+        return
     checked = postgrest.check(request, snapshot, exposed)
     if unknown is not None and any(unknown.hides(i.finding) for i in checked.issues):
         checked = postgrest.Checked(
@@ -2151,7 +2196,8 @@ class _Cache:
              js_names: SqlNames | None = None,
              py_parsers: Mapping[str, Parsed] | None = None,
              py_migrations: Mapping[str, Moves] | None = None,
-             py_clients: Mapping[str, str] | None = None) -> _Cache:
+             py_clients: Mapping[str, str] | None = None,
+             supabase: SupabaseProjects | None = None) -> _Cache:
         if not settings.use_cache:
             return cls(None, {})
         mode = "confirmed" if confirming else "static"
@@ -2180,6 +2226,8 @@ class _Cache:
             from dbsafe.extract import py_clients as clients
 
             mode += "-cl" + hashlib.sha256(clients.key(py_clients).encode()).hexdigest()[:12]
+        if supabase is not None:  # other Supabase projects' requests are not analysed
+            mode += "-sb" + hashlib.sha256(supabase.key().encode()).hexdigest()[:12]
         name = f"validate-{__version__}-{schema_key}-{mode}.json"
         path = settings.effective_cache_dir / name
         try:
