@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import chain, repeat
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from dbsafe.core import DatabaseError, Finding, RuleInfo, Severity
 
@@ -328,8 +328,19 @@ def _scalar(conn: Any, query: Any) -> int:
 _LENGTH = re.compile(r"(character varying|character)\((\d+)\)")
 
 
+class Refused(NamedTuple):
+    """Where a downgrade fails on the rows (`refused_rows`): `subject` (`schema.table.column`,
+    or a key's `schema.table (a, b)`), why, as the schemas say it; `rows`: of a column added
+    back NOT NULL with no default, the table's row count (each holds NULL there), which the
+    downgrade's own statements may word otherwise (`downgrade_rows.added_back`)."""
+
+    subject: str
+    why: str
+    rows: int | None = None
+
+
 def refused_rows(conn: Any, current: SchemaSnapshot,
-                 expected: SchemaSnapshot) -> list[tuple[str, str]]:
+                 expected: SchemaSnapshot) -> list[Refused]:
     """Where the computed downgrade (the plan from `current` to `expected`) fails on the rows
     the database holds, as (subject, why): a column made shorter holding longer values
     (PostgreSQL refuses them, 22001: only spaces past the length are cut), SET NOT NULL on
@@ -340,7 +351,7 @@ def refused_rows(conn: Any, current: SchemaSnapshot,
     from psycopg import sql
 
     expected_tables = {(r.schema, r.name): r for r in _tables(expected)}
-    found: list[tuple[str, str]] = []
+    found: list[Refused] = []
     for relation in _tables(current):
         target = expected_tables.get((relation.schema, relation.name))
         if target is None:
@@ -357,14 +368,15 @@ def refused_rows(conn: Any, current: SchemaSnapshot,
                     continue
                 rows = _scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(name))
                 if rows:
-                    found.append((subject, f"it is added back NOT NULL with no default to a "
-                                  f"table holding {rows:,} row(s)"))
+                    found.append(Refused(subject, f"it is added back NOT NULL with no default "
+                                         f"to a table holding {rows:,} row(s)", rows))
                 continue
             if before.nullable and not column.nullable and not column.not_null_not_valid:
                 nulls = _scalar(conn, sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL")
                                 .format(name, ident))
                 if nulls:
-                    found.append((subject, f"it is set NOT NULL and holds {nulls:,} NULL(s)"))
+                    found.append(Refused(subject, f"it is set NOT NULL and holds {nulls:,} "
+                                         "NULL(s)"))
             limit = _LENGTH.fullmatch(column.type)
             had = _LENGTH.fullmatch(before.type)
             if limit is None or not (had or before.type in ("text", "character varying")) \
@@ -374,8 +386,8 @@ def refused_rows(conn: Any, current: SchemaSnapshot,
                 "SELECT count(*) FROM {} WHERE char_length(rtrim({}::text, ' ')) > {}").format(
                 name, ident, sql.Literal(int(limit.group(2)))))
             if longer:
-                found.append((subject, f"it becomes {column.type} and {longer:,} of its "
-                              f"values are longer"))
+                found.append(Refused(subject, f"it becomes {column.type} and {longer:,} of "
+                                     "its values are longer"))
         found += _duplicated_keys(conn, relation, target)
     return found
 
@@ -388,8 +400,7 @@ def _unique_keys(relation: Relation) -> set[frozenset[str]]:
             if i.unique and i.predicate is None and i.columns and set(i.columns) <= names}
 
 
-def _duplicated_keys(conn: Any, relation: Relation,
-                     target: Relation) -> list[tuple[str, str]]:
+def _duplicated_keys(conn: Any, relation: Relation, target: Relation) -> list[Refused]:
     """Unique keys the downgrade makes again that the rows hold twice (23505: mlflow's
     1b5f0d9ad7c1, `experiments.name` unique again once the workspaces are merged). A key
     the table keeps unique already (or a part of it) cannot fail; nor is one over a
@@ -399,7 +410,7 @@ def _duplicated_keys(conn: Any, relation: Relation,
     now = {c.name: c.type for c in relation.columns}
     later = {c.name: c.type for c in target.columns}
     kept = _unique_keys(relation)
-    found: list[tuple[str, str]] = []
+    found: list[Refused] = []
     for key in sorted(_unique_keys(target) - kept, key=sorted):
         if any(k <= key for k in kept) or any(now.get(c) != later[c] for c in key):
             continue
@@ -412,7 +423,7 @@ def _duplicated_keys(conn: Any, relation: Relation,
             sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(i) for i in idents),
             sql.SQL(", ").join(idents)))
         if duplicated:
-            found.append((f"{relation.schema}.{relation.name} ({', '.join(columns)})",
-                          f"it is made unique again and {duplicated:,} of its values are "
-                          "held by more than one row"))
+            found.append(Refused(f"{relation.schema}.{relation.name} ({', '.join(columns)})",
+                                 f"it is made unique again and {duplicated:,} of its values "
+                                 "are held by more than one row"))
     return found

@@ -31,6 +31,7 @@ from dbsafe.guard.blockers import BlockerWatch, blocked_by
 from dbsafe.guard.data_loss import (
     DATA_LOSS,
     Measured,
+    Refused,
     attributed,
     counted,
     loss_after_failure,
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from dbsafe.config import Settings
+    from dbsafe.guard.downgrade_rows import Read
     from dbsafe.guard.rows import Rows
     from dbsafe.schema.ddl import Statement
     from dbsafe.schema.model import SchemaSnapshot
@@ -137,6 +139,9 @@ class _Down(RunState):
     # captured as it ran on a copy of the database's schema where it cannot be rendered
     rendered: list[tuple[str, str | None]] | None = None
     captured: bool = False  # `rendered` is the capture's: what the downgrade runs online
+    # The revisions undone whose downgrade() asks whether it runs offline (read once, by
+    # `_downgrade_sql`): their offline render is not what they run online
+    branching: tuple[str, ...] = ()
     # The capture stopped at a revision that failed on the copy too: what it runs after that
     # is in no statement read (said, with the revision)
     cut_short: str | None = None
@@ -268,7 +273,7 @@ def _locked(down: _Down, described: RunResult, confirm: Confirm | None) -> str:
                 context=(("Computed downgrade", down.computed_sql or "(none)"),)
                 if revision == shown_under else (),
             ))
-    failing: list[tuple[str, str]] = []
+    failing: list[Refused] = []
     if missing and expected is not None:
         failing = waited(down, lambda: _counted(
             down, lambda conn: refused_rows(conn, current, expected),
@@ -279,7 +284,7 @@ def _locked(down: _Down, described: RunResult, confirm: Confirm | None) -> str:
             f"The computed downgrade fails on `{subject}`: {why}.", Severity.ERROR,
             subject=subject,
             help="Change those rows first (the computed downgrade is shown with --dry-run), "
-                 "or write the revisions' downgrade().") for subject, why in failing]
+                 "or write the revisions' downgrade().") for subject, why, _ in failing]
     losses = _data_loss(down, current, expected)
     for finding in losses:
         down.findings.append(finding)
@@ -461,8 +466,9 @@ def _rows_kept(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot | 
 def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot) -> bool:
     """Whether rows the database holds refuse the revisions' own downgrade (DBS617, each
     named): the schema it goes back to (those it may change first are said as "cannot
-    tell"), and its own statements, asked as an upgrade's are (DBS615's probes)."""
-    from dbsafe.guard.downgrade_rows import cannot_tell, refusal_finding
+    tell"), and its own statements, asked as an upgrade's are (DBS615's probes). A column
+    added back is said as its statements add it (`downgrade_rows.added_back`)."""
+    from dbsafe.guard.downgrade_rows import added_back, cannot_tell, first_read, refusal_finding
     from dbsafe.lint.statement import parse_statement
 
     failing = waited(down, lambda: _counted(
@@ -472,38 +478,51 @@ def _rows_refuse(down: _Down, current: SchemaSnapshot, expected: SchemaSnapshot)
     online_only = _online_only(down)
     statements = (None if down.rendered is None or online_only
                   else [parse_statement(sql) for sql, _revision in down.rendered])
+    # Captured on a copy holding no rows: what a downgrade() does with rows it reads there
+    # (a loop filling a column from another table) is in no statement read
+    read = first_read(down.rendered) if down.captured and down.rendered else None
     refused: list[str] = []
     untold: list[str] = []
     # (the columns there now: one of TARGET's not among them is added back by the downgrade)
     columns = {f"{r.schema}.{r.name}.{c.name}" for r in current.relations for c in r.columns}
-    for subject, why in failing:
+    for subject, why, rows in failing:
         unsure = (f"the downgrade() of {', '.join(online_only)} branches on "
                   "context.is_offline_mode(): what it runs online is not in its offline SQL"
                   if online_only else cannot_tell(subject, statements))
         if unsure is None and down.cut_short is not None:
             # (the statements read end where it failed: one after it may change the rows)
             unsure = down.cut_short
+        if unsure is None and read is not None:
+            unsure = read.why
         if unsure is not None:
             down.say("preflight", f"rows: {subject}: {why}: cannot tell whether the "
                      f"downgrade fails on them ({unsure})")
             untold.append(subject)
             continue
+        if rows is not None and down.rendered is not None:
+            why = added_back(subject, rows, down.rendered) or why
         down.findings.append(refusal_finding(subject, why, added=subject not in columns))
         refused.append(subject)
     if statements is not None:
-        return _statements_refused(down, refused, untold) or bool(refused)
+        return _statements_refused(down, refused, untold, read) or bool(refused)
     return bool(refused)
 
 
-def _statements_refused(down: _Down, refused: list[str], untold: list[str]) -> bool:
+def _statements_refused(down: _Down, refused: list[str], untold: list[str],
+                        read: Read | None = None) -> bool:
     """Whether rows refuse a statement of the downgrade's rendered SQL that validates them
     (`downgrade_rows.own_checks`): each refusal a DBS617, what cannot be told said; columns
     the schema's questions `refused` or left `untold` are left to them
-    (`downgrade_rows.not_named`)."""
+    (`downgrade_rows.not_named`). Those after `read` (a captured statement reading rows
+    the copy did not hold) are said, not asked."""
     from dbsafe.guard.downgrade_rows import not_named, own_checks, verdict_finding
     from dbsafe.guard.row_refusals import probe_rows
 
-    checks = own_checks(down.rendered or ())
+    rendered = down.rendered or []
+    if read is not None and (after := own_checks(rendered[read.index:])):
+        down.say("preflight", f"rows: {len(after)} statement(s) of the downgrade that "
+                 f"validate rows are not asked of them (cannot tell): {read.why}")
+    checks = own_checks(rendered[:read.index] if read is not None else rendered)
     if not checks:
         return False
     verdicts = not_named(waited(down, lambda: _counted(
@@ -556,7 +575,7 @@ def _online_only(down: _Down) -> list[str]:
     the SQL read is the offline render's (the capture ran them online)."""
     if down.captured:
         return []
-    return [r.revision for r in down.undo if downgrade_branches_on_offline_mode(r.path)]
+    return list(down.branching)
 
 
 def _rows_changed(down: _Down, before: Rows, added: dict[str, set[str]]) -> None:
@@ -932,22 +951,33 @@ def _data_loss(down: _Down, current: SchemaSnapshot,
     return [loss_finding(found) for found in down.losses]
 
 
-def _captured_sql(down: _Down, why: str) -> list[tuple[str, str | None]] | None:
+def _captured_sql(down: _Down, why: str, *,
+                  offline_next: bool = False) -> list[tuple[str, str | None]] | None:
     """The downgrade's statements as it runs on a copy of the database's schema on a
-    throwaway server (`guard.downgrade_capture`), where alembic could not render them
-    offline (`why`): an env.py that connects in any mode, a downgrade() that reads the
-    database. None (said) when they cannot be captured either."""
-    from dbsafe.guard.downgrade_capture import capture_downgrade
+    throwaway server (`guard.downgrade_capture`), where alembic's offline render cannot be
+    read (`why`): an env.py that connects in any mode, a downgrade() that reads the
+    database, one that branches on `context.is_offline_mode()` (`offline_next`: its
+    offline render is read instead when the capture fails). None (said) when they cannot
+    be captured."""
+    from dbsafe.guard.downgrade_capture import NotCaptured, capture_downgrade
 
-    down.say("preflight", f"the downgrade's SQL could not be rendered offline ({why}): "
-             "running it on a copy of the database's schema on a throwaway server")
+    down.say("preflight", f"{why}: running it on a copy of the database's schema on a "
+             "throwaway server")
     try:
         captured = capture_downgrade(down.project, down.url, down.start,
                                      down.target[0] if down.target else "base")
     except DbsafeError as exc:
-        down.say("preflight", "data loss read from the schemas only: the downgrade's SQL "
-                 f"could not be rendered offline, nor captured on a copy of the database's "
-                 f"schema ({first_line(exc)})")
+        remedy = exc.remedy if isinstance(exc, NotCaptured) else None
+        # Said with what it leaves unasked, and what to do about it: without the capture,
+        # fractal's 23502 half way is not refused.
+        down.say("preflight", (
+            "the downgrade's SQL rendered offline is read instead, which lacks what "
+            f"{', '.join(down.branching)} runs online only: it could not be captured on a "
+            f"copy of the database's schema ({first_line(exc)})" if offline_next else
+            "data loss read from the schemas only: the downgrade's SQL could not be rendered "
+            f"offline, nor captured on a copy of the database's schema ({first_line(exc)}); "
+            "no row is asked about its statements, so one failing on them half way is not "
+            "refused") + (f"; {remedy}, for it to be captured" if remedy else ""))
         return None
     if captured.not_made:
         down.say("preflight", f"{len(captured.not_made)} object(s) of the database's schema "
@@ -978,11 +1008,17 @@ def _counted(down: _Down, count: Callable[[Any], _T], failure: str) -> _T:
 
 def _downgrade_sql(down: _Down) -> list[tuple[str, str | None]] | None:
     """The downgrade's statements, rendered offline, each with the revision it is of (None:
-    alembic's own, the version table's); None (said) when they cannot be."""
+    alembic's own, the version table's); None (said) when they cannot be. Where a
+    downgrade() asks whether it runs offline (`context.is_offline_mode()`,
+    `op.get_context().as_sql`), its offline render is not what it runs: the downgrade is
+    captured as it runs on a copy of the database's schema, as one alembic cannot render
+    is, and rendered offline only where that fails."""
     import os
 
     from dbsafe.migrate.runner import render_downgrade_offline
 
+    down.branching = tuple(r.revision for r in down.undo
+                           if downgrade_branches_on_offline_mode(r.path))
     if len(down.start) != 1 or len(down.target) > 1:
         down.say("preflight", "data loss read from the schemas only: alembic renders a "
                  "downgrade offline from one revision to one revision")
@@ -996,6 +1032,15 @@ def _downgrade_sql(down: _Down) -> list[tuple[str, str | None]] | None:
                  f"the downgrade offline, since {', '.join(without)} "
                  f"{'has' if len(without) == 1 else 'have'} no downgrade()")
         return None
+    if down.branching:
+        # (its online branch, with the schema it reads there: an `if not
+        # context.is_offline_mode():` block's statements, a `_has_column()` answered)
+        captured = _captured_sql(
+            down, f"the downgrade() of {', '.join(down.branching)} branches on "
+            "context.is_offline_mode(), so what it runs online is not what alembic renders "
+            "offline", offline_next=True)
+        if captured is not None:
+            return captured
     try:
         # In the child that described the history and applies the downgrade (one Python
         # with alembic and the project's models loaded, not a second one)
@@ -1005,10 +1050,14 @@ def _downgrade_sql(down: _Down) -> list[tuple[str, str | None]] | None:
                   render_downgrade_offline(down.project, down.start[0],
                                            down.target[0] if down.target else None))
     except DbsafeError as exc:
-        return _captured_sql(down, first_line(exc))
-    online_only = [r.revision for r in down.undo if downgrade_branches_on_offline_mode(r.path)]
-    if online_only:
-        down.say("preflight", f"the downgrade() of {', '.join(online_only)} branches on "
+        if down.branching:  # (the capture was tried, and failed: said)
+            down.say("preflight", "data loss read from the schemas only: the downgrade's SQL "
+                     f"could not be rendered offline either ({first_line(exc)})")
+            return None
+        return _captured_sql(down, "the downgrade's SQL could not be rendered offline "
+                             f"({first_line(exc)})")
+    if down.branching:
+        down.say("preflight", f"the downgrade() of {', '.join(down.branching)} branches on "
                  "context.is_offline_mode(): what it runs online only is not in the SQL "
                  "rendered offline (rows it deletes there are not in the data-loss report); "
                  "the rows of every table the downgrade keeps are compared instead")

@@ -43,14 +43,25 @@ class CapturedDowngrade:
     not_made: tuple[str, ...] = ()
 
 
+class NotCaptured(DbsafeError):
+    """The downgrade could not be captured; `remedy`: what the DBA can do for it to be, where
+    the failure says (the sessions holding the lock pg_dump gave up on)."""
+
+    def __init__(self, message: str, *, remedy: str | None = None) -> None:
+        super().__init__(message)
+        self.remedy = remedy
+
+
 def capture_downgrade(project: AlembicProject, url: str, start: tuple[str, ...],
                       target: str) -> CapturedDowngrade:
     """Run `alembic downgrade target` on a copy of `url`'s schema at `start` and record each
     statement its revisions send.
 
     Raises:
-        DbsafeError: the schema could not be copied (pg_dump gave up on a lock), no
-            throwaway server could be started, or env.py failed outside any revision.
+        NotCaptured: the schema could not be copied (pg_dump gave up on a lock: its
+            `remedy` names the sessions that held it).
+        DbsafeError: no throwaway server could be started, or env.py failed outside any
+            revision.
     """
     from dbsafe.guard.blockers import BlockerWatch, blocked_by
     from dbsafe.lint.history import Seed, restore_seed
@@ -70,7 +81,14 @@ def capture_downgrade(project: AlembicProject, url: str, start: tuple[str, ...],
     # Read-only; a session holding ACCESS EXCLUSIVE makes pg_dump give up after LOCK_WAIT,
     # naming it, rather than queue on production's tables.
     with BlockerWatch(url, APPLICATION_NAME, lock_timeout=LOCK_WAIT) as watch:
-        copy = dump_schema(url, holders=lambda: blocked_by(watch.seen()))
+        try:
+            copy = dump_schema(url, holders=lambda: blocked_by(watch.seen()))
+        except DbsafeError as exc:
+            pids = sorted({b.pid for b in watch.seen() if b.granted})
+            raise NotCaptured(str(exc), remedy=(
+                f"run it again once {_pids(pids)} ended {'its' if len(pids) == 1 else 'their'} "
+                f"transaction (the copy waits {LOCK_WAIT} for a table's lock, once, rather "
+                "than queue on the database's tables)") if pids else None) from None
     seed = Seed(start, version_table, copy)
     try:
         # (the child loads alembic while the server starts and the schema is restored)
@@ -90,3 +108,10 @@ def capture_downgrade(project: AlembicProject, url: str, start: tuple[str, ...],
             error, ini=project.ini, interpreter=project.interpreter),
         failed_revision=None if error is None else str(error["revision"]),
         not_made=tuple(not_made))
+
+
+def _pids(pids: list[int]) -> str:
+    """`pid 7 has`, `pids 7 and 9 have`, as a remedy names the sessions."""
+    if len(pids) == 1:
+        return f"pid {pids[0]} has"
+    return f"pids {', '.join(map(str, pids[:-1]))} and {pids[-1]} have"

@@ -23,6 +23,7 @@ TARGET, over 400 NULLs). A column the schema questions already named is said onc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, RuleInfo, Severity, shortened
@@ -94,6 +95,98 @@ def cannot_tell(subject: str, statements: Sequence[Statement] | None) -> str | N
                 how = (f"drops {action.name}" if action.subtype == "DropColumn"
                        else f"adds {action.name} with a DEFAULT")
                 return f"it {how} first: `{_sql(statement)}`"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A statement of a captured downgrade reading an application table's rows: the copy it
+    ran on holds none, so what the downgrade() does with rows it reads is in no statement
+    after it (`index`, in the captured SQL)."""
+
+    index: int
+    why: str
+
+
+# Tables whose rows are no application's (the catalogs; alembic's version table)
+_NOT_APPLICATION = ("pg_catalog.", "information_schema.", "pg_")
+
+
+def first_read(rendered: Sequence[tuple[str, str | None]]) -> Read | None:
+    """The first statement of a revision in `rendered` (a captured downgrade's SQL, each
+    with its revision) that reads rows of an application table, a `SELECT` (a loop filling
+    a column from another table, a guard counting rows): on the copy it was captured on,
+    which holds no rows, it read none, and what the downgrade() does for each row it reads
+    is not in what it ran there. None: no revision reads rows.
+
+    >>> first_read([("SELECT 1", "0007"), ("SELECT id FROM patients", "0007")]).index
+    1
+    >>> first_read([("SELECT version_num FROM alembic_version", None),
+    ...             ("SELECT relname FROM pg_class", "0007")]) is None
+    True
+    """
+    from dbsafe.lint.row_changes import Runs
+    from dbsafe.lint.statement import parse_statement
+
+    runs = Runs()  # (in order: an EXECUTE runs what its PREPARE holds)
+    for index, (sql, revision) in enumerate(rendered):
+        statement = parse_statement(sql)
+        run = runs.of(statement) if statement.parsed else None
+        if revision is None or run is None or not run.select:
+            continue
+        tables = [t for t in run.tables if not t.startswith(_NOT_APPLICATION)
+                  and last(t) != "alembic_version"]
+        if tables:
+            return Read(index, f"{revision} reads rows of {last(tables[0])} (`{_shown(sql, 60)}`)"
+                        ", and the copy the downgrade was captured on holds none: what it does "
+                        "with the rows it reads is not in the statements read")
+    return None
+
+
+def added_back(subject: str, rows: int, rendered: Sequence[tuple[str, str | None]]
+               ) -> str | None:
+    """Why a column the downgrade adds back fails on a table holding `rows` rows, as the
+    downgrade's statements (`rendered`, each with its revision) do it: added `NOT NULL`
+    with no default (Open-Assistant's 160ac010efcc), or added nullable and set `NOT NULL`
+    later, with nothing filling it between (fractal-server's 7910eed4cf97 after
+    b7477cc98f45). None where they do neither (the schema's words stand).
+
+    >>> print(added_back("public.orders.note", 2, [
+    ...     ("ALTER TABLE orders ADD COLUMN note TEXT", "0007"),
+    ...     ("ALTER TABLE orders ALTER COLUMN note SET NOT NULL", "0006")]))
+    0007's `ALTER TABLE orders ADD COLUMN note TEXT` adds it back nullable with no default, \
+and 0006's `ALTER TABLE orders ALTER COLUMN note SET NOT NULL` sets it NOT NULL over the NULL \
+that leaves in each of the table's 2 row(s)
+    >>> print(added_back("public.orders.kind", 1, [
+    ...     ("ALTER TABLE orders ADD COLUMN kind TEXT NOT NULL", "0006")]))
+    0006's `ALTER TABLE orders ADD COLUMN kind TEXT NOT NULL` adds it back NOT NULL with no \
+default to a table holding 1 row(s)
+    >>> added_back("public.orders.kind", 1, [("ALTER TABLE orders DROP COLUMN id", "0006")])
+    """
+    from dbsafe.lint.statement import parse_statement
+
+    table, (column,) = _columns(subject)
+    added: tuple[str, str] | None = None  # (sql, revision) adding it nullable
+    for sql, revision in rendered:
+        statement = parse_statement(sql)
+        if revision is None or statement.relation is None \
+                or last(statement.relation) != last(table):
+            continue
+        for action in statement.actions:
+            key = action.constraint
+            if action.subtype == "AddColumn" and action.column is not None \
+                    and action.column.name == column:
+                if action.column.not_null:
+                    return (f"{revision}'s `{_shown(sql, 120)}` adds it back NOT NULL with no "
+                            f"default to a table holding {rows:,} row(s)")
+                added = (sql, revision)
+            elif added is not None and (
+                    (action.subtype == "SetNotNull" and action.name == column)
+                    or (key is not None and key.kind in ("not_null", "primary")
+                        and column in key.columns)):
+                return (f"{added[1]}'s `{_shown(added[0], 120)}` adds it back nullable with no "
+                        f"default, and {revision}'s `{_shown(sql, 120)}` sets it NOT NULL over "
+                        f"the NULL that leaves in each of the table's {rows:,} row(s)")
     return None
 
 

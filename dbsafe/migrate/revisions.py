@@ -131,9 +131,11 @@ def find_downgrade(path: Path) -> Downgrade:
 
 
 def downgrade_branches_on_offline_mode(path: Path | None) -> bool:
-    """Does a revision file's `downgrade()` call `is_offline_mode()` (`context.` or
-    `op.get_context().`, imported or not)? Its offline render (`alembic downgrade --sql`)
-    then shows the offline branch only: what it runs online only is in no rendered SQL.
+    """Does a revision file's `downgrade()` ask whether it runs offline: call
+    `is_offline_mode()` (`context.` or `op.get_context().`, imported or not) or read
+    `as_sql` (`op.get_context().as_sql`), itself or in a function of the file it calls (a
+    `_has_column()` answering False offline)? Its offline render (`alembic downgrade --sql`)
+    then shows the offline branch only: what it runs online is in no rendered SQL.
 
     Example:
         >>> import tempfile, pathlib
@@ -146,6 +148,11 @@ def downgrade_branches_on_offline_mode(path: Path | None) -> bool:
         ...                  "def downgrade():\\n    op.execute('UPDATE t SET n = 0')\\n")
         >>> downgrade_branches_on_offline_mode(f)
         False
+        >>> _ = f.write_text("def _has(c):\\n    if op.get_context().as_sql:\\n"
+        ...                  "        return False\\n    return c in cols()\\n\\n"
+        ...                  "def downgrade():\\n    if _has('n'):\\n        op.drop_column('t', 'n')\\n")
+        >>> downgrade_branches_on_offline_mode(f)
+        True
     """
     if path is None:
         return False
@@ -153,13 +160,27 @@ def downgrade_branches_on_offline_mode(path: Path | None) -> bool:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return False
-    return any(
-        isinstance(call, ast.Call) and (
-            (isinstance(call.func, ast.Attribute) and call.func.attr == "is_offline_mode")
-            or (isinstance(call.func, ast.Name) and call.func.id == "is_offline_mode"))
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "downgrade"
-        for call in ast.walk(node))
+    functions = {node.name: node for node in tree.body
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    # downgrade() and the functions of the file it calls, directly or through another
+    to_read, seen = ["downgrade"], set()
+    while to_read:
+        name = to_read.pop()
+        if name in seen or name not in functions:
+            continue
+        seen.add(name)
+        for node in ast.walk(functions[name]):
+            if isinstance(node, ast.Attribute) and node.attr == "as_sql":
+                return True
+            if not isinstance(node, ast.Call):
+                continue
+            called = (node.func.attr if isinstance(node.func, ast.Attribute)
+                      else node.func.id if isinstance(node.func, ast.Name) else None)
+            if called == "is_offline_mode":
+                return True
+            if isinstance(node.func, ast.Name):
+                to_read.append(node.func.id)
+    return False
 
 
 _PROBLEMS = {"empty": "downgrade() does nothing", "raises": "downgrade() only raises",

@@ -991,9 +991,12 @@ ONLINE_ONLY_REWRITE = REWRITES_ROWS.replace(
         op.execute("UPDATE patients SET name = name || '!'")''')
 
 
-def test_a_downgrade_branching_on_offline_mode_compares_every_kept_table(
+def test_a_downgrade_branching_on_offline_mode_is_captured_and_compares_what_it_changes(
     database_url: str, tmp_path: Path,
 ) -> None:
+    """Its offline render lacks the UPDATE it runs online: it is captured on a copy of the
+    database's schema, as one alembic cannot render is, and the UPDATE read there (task
+    510: every kept table was compared, its SQL said to be unknown)."""
     root = _project_at(tmp_path, database_url, "0005", note=ONLINE_ONLY_REWRITE)
     with psycopg.connect(database_url) as conn:
         conn.execute("INSERT INTO patients VALUES (1, 'a'), (2, 'b')")
@@ -1007,10 +1010,12 @@ def test_a_downgrade_branching_on_offline_mode_compares_every_kept_table(
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT name FROM patients ORDER BY id").fetchall() == [
             ("a!",), ("b!",)]
-    assert ("rows: rows the downgrade may change: the downgrade() of 0005 branches on "
-            "context.is_offline_mode(), so what it runs online is not in its offline render"
-            ) in steps, [s for s in steps if "rows" in s]
-    assert [s for s in steps if "is_offline_mode" in s and s.startswith("preflight")]
+    assert ("rows: rows the downgrade may change: the tables the revisions undone may change "
+            "(public.orders, public.patients)") in steps, [s for s in steps if "rows" in s]
+    assert ("preflight: the downgrade() of 0005 branches on context.is_offline_mode(), so "
+            "what it runs online is not what alembic renders offline: running it on a copy of "
+            "the database's schema on a throwaway server") in steps, steps
+    assert [s for s in steps if s.startswith("preflight: the downgrade ran on the copy")], steps
     (changed,) = [s for s in steps if "changed the rows" in s]
     assert changed.startswith("verify: the downgrade changed the rows of 1 table(s) it keeps: "
                               "public.patients: 2 rows, changed"), changed
@@ -1353,8 +1358,11 @@ def test_a_column_the_downgrade_adds_back_not_null_is_told_to_get_a_default(
         target="0005", backup=False, dry_run=True))
 
     (refused,) = [f for f in report.findings if f.code == "DBS617"]
-    assert refused.message == ("The downgrade fails on `public.orders.kind`: it is added back "
-                               "NOT NULL with no default to a table holding 1 row(s).")
+    # (said as the statement does it: task 510)
+    assert refused.message == (
+        "The downgrade fails on `public.orders.kind`: 0006's `ALTER TABLE orders ADD COLUMN "
+        "kind TEXT NOT NULL` adds it back NOT NULL with no default to a table holding 1 "
+        "row(s).")
     assert (refused.help or "").startswith("Give the column a default in the downgrade() "), \
         refused.help
 
@@ -1454,9 +1462,13 @@ def test_a_downgrade_alembic_cannot_render_is_captured_and_refused_on_the_rows(
                                 progress=lambda step, text: steps.append(f"{step}: {text}"))
 
     assert report.summary["outcome"] == "refused", report.summary["what_happened"]
+    # (as its statements do it: "it is added back NOT NULL with no default" read as one
+    # statement adding it so, task 510)
     assert [f.message for f in report.findings if f.code == "DBS617"] == [
-        "The downgrade fails on `public.orders.note`: it is added back NOT NULL with no "
-        "default to a table holding 2 row(s)."], report.findings
+        "The downgrade fails on `public.orders.note`: 0007's `ALTER TABLE orders ADD COLUMN "
+        "note TEXT` adds it back nullable with no default, and 0006's `ALTER TABLE orders "
+        "ALTER COLUMN note SET NOT NULL` sets it NOT NULL over the NULL that leaves in each of "
+        "the table's 2 row(s)."], report.findings
     assert _state(database_url) == before  # nothing ran
     assert [s for s in steps if s.startswith(
         "preflight: the downgrade's SQL could not be rendered offline (refused: env.py tried "
@@ -1513,3 +1525,182 @@ def test_a_downgrade_failing_on_the_copy_too_is_said_so(database_url: str,
     assert not [f for f in report.findings if f.code == "DBS617"], report.findings
     assert [s for s in steps if "public.orders.note" in s and "cannot tell" in s
             and "failed on the copy of the database's schema at 0007" in s], steps
+
+
+
+def _branching_at_0007(tmp_path: Path, url: str, downgrade: str) -> Path:
+    """The well-behaved project (its env.py renders offline) with NOT_NULL_AGAIN's
+    revisions, 0007's downgrade() being `downgrade` (it adds `note` back), at 0007 on `url`
+    with two orders of patient 1 ('a')."""
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    for name, text in NOT_NULL_AGAIN.items():
+        if name == "0007_drop.py":
+            text = text[:text.index("def downgrade():")] + downgrade
+        (root / "migrations" / "versions" / name).write_text(text)
+    at_revision(url, root / "alembic.ini", "0007")
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a')")
+        conn.execute("INSERT INTO orders VALUES (1, 1), (2, 1)")
+    return root
+
+
+# 0007 asks `op.get_context().as_sql` in a function of its own, as idempotent revisions do
+# (`_has_column()` answering False offline): offline, the DBA's script fills the notes it
+# adds back; online nothing does, and 0006's SET NOT NULL fails on them (23502).
+FILLED_OFFLINE_ONLY = '''def _offline():
+    return op.get_context().as_sql
+
+
+def downgrade():
+    op.add_column("orders", sa.Column("note", sa.Text(), nullable=True))
+    if _offline():
+        op.execute("UPDATE orders SET note = '-'")
+'''
+
+
+def test_a_downgrade_whose_offline_render_is_not_what_it_runs_is_refused_on_the_capture(
+        database_url: str, tmp_path: Path) -> None:
+    """Its offline render fills the column before the NOT NULL (it was read as changing the
+    rows first: `cannot tell`, and the downgrade failed half way); what it runs online is
+    captured on a copy of the database's schema, and the rows refuse it before anything
+    runs, said as its statements do it."""
+    root = _branching_at_0007(tmp_path, database_url, FILLED_OFFLINE_ONLY)
+    before = _state(database_url)
+    steps: list[str] = []
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0005", yes=True, backup=False),
+                                progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    assert report.summary["outcome"] == "refused", report.summary["what_happened"]
+    assert [f.message for f in report.findings if f.code == "DBS617"] == [
+        "The downgrade fails on `public.orders.note`: 0007's `ALTER TABLE orders ADD COLUMN "
+        "note TEXT` adds it back nullable with no default, and 0006's `ALTER TABLE orders "
+        "ALTER COLUMN note SET NOT NULL` sets it NOT NULL over the NULL that leaves in each of "
+        "the table's 2 row(s)."], report.findings
+    assert _state(database_url) == before  # nothing ran
+    assert ("preflight: the downgrade() of 0007 branches on context.is_offline_mode(), so "
+            "what it runs online is not what alembic renders offline: running it on a copy of "
+            "the database's schema on a throwaway server") in steps, steps
+    assert not [s for s in steps if "cannot tell" in s], steps
+
+
+# Online, 0007 fills each order's note from its patient's name, reading the patients
+# (the copy the capture runs on has none: it runs no UPDATE there).
+FILLED_FROM_PATIENTS = '''def downgrade():
+    from alembic import context
+
+    op.add_column("orders", sa.Column("note", sa.Text(), nullable=True))
+    if not context.is_offline_mode():
+        bind = op.get_bind()
+        for pid, name in bind.execute(sa.text("SELECT id, name FROM patients")).fetchall():
+            bind.execute(sa.text("UPDATE orders SET note = :n WHERE patient_id = :p"),
+                         {"n": name, "p": pid})
+'''
+
+
+def test_a_captured_downgrade_reading_rows_is_not_refused_on_what_the_copy_ran(
+        database_url: str, tmp_path: Path) -> None:
+    """The capture's copy holds no rows: a downgrade() filling a column for each row it
+    reads ran no UPDATE there, and the SET NOT NULL after it was no refusal: `cannot tell`."""
+    root = _branching_at_0007(tmp_path, database_url, FILLED_FROM_PATIENTS)
+    steps: list[str] = []
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0005", yes=True, backup=False),
+                                progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    assert not [f for f in report.findings if f.code == "DBS617"], report.findings
+    assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT note FROM orders ORDER BY id").fetchall() == [("a",),
+                                                                                ("a",)]
+    assert [s for s in steps if s.startswith("preflight: rows: public.orders.note: ")
+            and s.endswith("cannot tell whether the downgrade fails on them (0007 reads rows "
+                           "of patients (`SELECT id, name FROM patients`), and the copy the "
+                           "downgrade was captured on holds none: what it does with the rows "
+                           "it reads is not in the statements read)")], steps
+
+def test_a_capture_behind_a_lock_holder_says_who_and_what_to_do(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pg_dump --schema-only gives up on a table's lock (LOCK_WAIT, shortened here) while a
+    session holds ACCESS EXCLUSIVE: the capture is not taken, the run says who held the lock
+    and what to do, the rows the schema refuses are `cannot tell` (no statement read), and
+    the holder is never waited out."""
+    from dbsafe.pg import schema_copy
+    from tests.guard.test_backup_lock_wait import MARKER, _holder, _unblocked_if_unbounded
+
+    monkeypatch.setattr(schema_copy, "LOCK_WAIT", "300ms")
+    root = _online_only_at_0007(tmp_path, database_url)
+    holder = _holder(database_url, "patients")  # a table the preflight's questions leave be
+    pid = holder.info.backend_pid
+    steps: list[str] = []
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            report = commands.downgrade(
+                _settings(root, database_url),
+                DowngradeOptions(target="0005", backup=False, dry_run=True),
+                progress=lambda step, text: steps.append(f"{step}: {text}"))
+    finally:
+        holder.close()
+
+    assert not ended, "the capture waited for the lock unbounded"
+    assert report.summary["outcome"] == "planned", report.summary["what_happened"]
+    (said,) = [s for s in steps if "nor captured on a copy" in s]
+    assert said.startswith(
+        "preflight: data loss read from the schemas only: the downgrade's SQL could not be "
+        "rendered offline, nor captured on a copy of the database's schema (pg_dump "
+        f"--schema-only waited 300ms for a table's lock; blocked by pid {pid} "
+        "(application_name 'nightly-report'"), said
+    assert "holding ACCESS EXCLUSIVE on public.patients" in said, said
+    # what it leaves unasked, and what to do (it said only why the copy was not taken)
+    assert said.endswith(
+        "); no row is asked about its statements, so one failing on them half way is not "
+        f"refused; run it again once pid {pid} has ended its transaction (the copy waits "
+        "300ms for a table's lock, once, rather than queue on the database's tables), for it "
+        "to be captured"), said
+    assert MARKER not in "\n".join(steps)
+    assert not [f for f in report.findings if f.code == "DBS617"], report.findings
+    assert [s for s in steps if s.startswith("preflight: rows: public.orders.note: ")
+            and "cannot tell whether the downgrade fails on them" in s], steps
+
+
+def test_a_branching_downgrade_not_captured_reads_its_offline_render_and_says_what_it_lacks(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the capture of a downgrade() branching on offline mode fails (pg_dump behind a
+    lock holder), its offline render is read as before task 510: what it runs online only
+    is not in it, the rows it may refuse are `cannot tell`, and the run says so, with what
+    to do for the capture to be taken."""
+    from dbsafe.pg import schema_copy
+    from tests.guard.test_backup_lock_wait import _holder, _unblocked_if_unbounded
+
+    monkeypatch.setattr(schema_copy, "LOCK_WAIT", "300ms")
+    root = _branching_at_0007(tmp_path, database_url, FILLED_OFFLINE_ONLY)
+    holder = _holder(database_url, "patients")
+    pid = holder.info.backend_pid
+    steps: list[str] = []
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            report = commands.downgrade(
+                _settings(root, database_url),
+                DowngradeOptions(target="0005", backup=False, dry_run=True),
+                progress=lambda step, text: steps.append(f"{step}: {text}"))
+    finally:
+        holder.close()
+
+    assert not ended, "the capture waited for the lock unbounded"
+    assert report.summary["outcome"] == "planned", report.summary["what_happened"]
+    (said,) = [s for s in steps if "could not be captured" in s]
+    assert said.startswith(
+        "preflight: the downgrade's SQL rendered offline is read instead, which lacks what "
+        "0007 runs online only: it could not be captured on a copy of the database's schema "
+        "(pg_dump --schema-only waited 300ms for a table's lock; blocked by pid "
+        f"{pid} "), said
+    assert said.endswith(f"; run it again once pid {pid} has ended its transaction (the copy "
+                         "waits 300ms for a table's lock, once, rather than queue on the "
+                         "database's tables), for it to be captured"), said
+    assert not [f for f in report.findings if f.code == "DBS617"], report.findings
+    assert [s for s in steps if s.startswith("preflight: rows: public.orders.note: ")
+            and s.endswith("(the downgrade() of 0007 branches on context.is_offline_mode(): "
+                           "what it runs online is not in its offline SQL)")], steps
