@@ -2802,6 +2802,25 @@ class LintContext:
         finally:
             self._judging_inlined.discard(name)
 
+    def parameter_types(self, name: str, count: int) -> tuple[TypeName | None, ...] | None:
+        """The declared types of the `count` input parameters a call of user function `name`
+        (as written: qualified or not) passes its positional arguments to, when every
+        function of that name and that many input parameters the history or the schema
+        before holds declares the same ones (overloads that differ, or none known: None).
+        A type whose spelling dbsafe cannot read is None in its place."""
+        schema, _, bare = name.rpartition(".")
+        path = (last(schema),) if schema else self.statement_path()
+        found = {_signature(d) for d in self._function_definitions(bare, path)
+                 if len(_signature(d)) == count}
+        if len(found) != 1:
+            return None
+        definition = next(d for d in self._function_definitions(bare, path)
+                          if len(_signature(d)) == count)
+        return tuple(type_name(item.get("FunctionParameter", {}).get("argType"))
+                     for item in definition.node.get("parameters") or ()
+                     if item.get("FunctionParameter", {}).get("mode") not in (
+                         "FUNC_PARAM_OUT", "FUNC_PARAM_TABLE"))
+
     def strict_function(self, name: str) -> bool:
         """Is each function `name` the history or the schema before has declared STRICT (a
         call with a NULL argument is NULL, never run)? False for a name neither knows."""

@@ -44,6 +44,11 @@ or put the data change in the next revision.
 * The `BEFORE`/`AFTER` position of the new value: PostgreSQL accepts any order.
 * A PL/pgSQL function's body (checked only when the function runs), and a `LANGUAGE sql`
   body created after `SET check_function_bodies = off`.
+* The literal passed to a function of the migrations (or the database's) whose parameter
+  there is declared `text` or another string type: PostgreSQL gives it that type, not the
+  enum's (a policy's `USING (has_permission(ws_id, 'manage_forms'))` with `has_permission(uuid,
+  text)`). Where the function's overloads of that many parameters differ, or it is not
+  known, the literal counts as a use.
 
 ## References
 https://www.postgresql.org/docs/current/sql-altertype.html#SQL-ALTERTYPE-NOTES
@@ -51,7 +56,7 @@ https://www.postgresql.org/docs/current/sql-altertype.html#SQL-ALTERTYPE-NOTES
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from dbsafe.core import Finding, Severity
@@ -131,12 +136,34 @@ def _enum_schema(statement: Statement, ctx: LintContext, name: str) -> str | Non
     return next((schema for schema in path if schema in made or schema in database), None)
 
 
-def _literals(node: Any, type_name_: str, value: str, cast_elsewhere: bool = False) -> bool:
-    """Is `value` used as a string literal that is not cast to some other type?"""
+# (qualified function name, positional argument count) -> its parameters' declared types
+Parameters = Callable[[str, int], "tuple[TypeName | None, ...] | None"]
+
+
+def _literals(node: Any, type_name_: str, value: str, cast_elsewhere: bool = False,
+              parameters: Parameters | None = None) -> bool:
+    """Is `value` used as a string literal that is not cast to some other type?
+
+    A literal passed to a user function's parameter declared `text` (or another string
+    type) stays a string: PostgreSQL resolves it to the parameter's type, not the enum's
+    (a policy's `has_permission(ws_id, 'new_value')`), when `parameters` knows the call's
+    one function."""
     if isinstance(node, list):
-        return any(_literals(item, type_name_, value, cast_elsewhere) for item in node)
+        return any(_literals(item, type_name_, value, cast_elsewhere, parameters)
+                   for item in node)
     if not isinstance(node, dict):
         return False
+    if "FuncCall" in node and parameters is not None:
+        call = node["FuncCall"]
+        args = call.get("args") or []
+        types = parameters(".".join(strings(call.get("funcname"))), len(args)) \
+            if not any(isinstance(a, dict) and "NamedArgExpr" in a for a in args) else None
+        if types is not None:
+            rest = {k: v for k, v in call.items() if k != "args"}
+            return any(_literals(arg, type_name_, value, False, parameters)
+                       for arg, declared in zip(args, types)
+                       if not (_is_string_type(declared) and "A_Const" in arg)) or \
+                _literals(rest, type_name_, value, False, parameters)
     if "TypeCast" in node:
         cast = node["TypeCast"]
         target = type_name(cast.get("typeName"))
@@ -147,12 +174,12 @@ def _literals(node: Any, type_name_: str, value: str, cast_elsewhere: bool = Fal
             while isinstance(arg, dict) and "TypeCast" in arg and _is_string_type(
                     type_name(arg["TypeCast"].get("typeName"))):
                 arg = arg["TypeCast"].get("arg")
-        return _literals(arg, type_name_, value, other)
+        return _literals(arg, type_name_, value, other, parameters)
     if "A_Const" in node:
         constant = node["A_Const"].get("sval")
         return not cast_elsewhere and constant is not None and constant.get("sval") == value
-    return any(_literals(child, type_name_, value, False) for child in node.values()
-               if isinstance(child, (dict, list)))
+    return any(_literals(child, type_name_, value, False, parameters)
+               for child in node.values() if isinstance(child, (dict, list)))
 
 
 def _is_string_type(cast_to: TypeName | None) -> bool:
@@ -162,16 +189,17 @@ def _is_string_type(cast_to: TypeName | None) -> bool:
 _STRING_TYPES = frozenset({"text", "varchar", "bpchar", "name", "unknown"})
 
 
-def _uses(statement: Statement, type_name_: str, value: str, checks_bodies: bool) -> bool:
-    if statement.kind == "CommentStmt":
-        return False
+def _uses(statement: Statement, type_name_: str, value: str, checks_bodies: bool,
+          parameters: Parameters) -> bool:
+    if statement.kind == "CommentStmt" or statement.deferred:
+        return False  # (a PL/pgSQL body's statement runs when the function is called)
     if statement.kind == "AlterEnumStmt" and last(qualified(*strings(
             statement.node.get("typeName")))) == last(type_name_):
         return False
-    if checks_bodies and any(_literals(node, type_name_, value)
+    if checks_bodies and any(_literals(node, type_name_, value, parameters=parameters)
                              for node in sql_function_body(statement)):
         return True
-    return _literals(statement.node, type_name_, value)
+    return _literals(statement.node, type_name_, value, parameters=parameters)
 
 
 def sql_function_body(statement: Statement) -> list[Node]:
@@ -216,7 +244,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         checks_bodies = _checks_bodies(earlier, checks_bodies)
     for later in _same_transaction(statement, ctx):
         checks_bodies = _checks_bodies(later, checks_bodies)
-        if _uses(later, type_name_, value, checks_bodies):
+        if _uses(later, type_name_, value, checks_bodies, ctx.parameter_types):
             yield ctx.finding(
                 RULE,
                 f"New value '{value}' of `{type_name_}` is used on line "
