@@ -271,6 +271,9 @@ class History:
     # "inherits" | "partition"): an ALTER TABLE without ONLY locks them too.
     children: dict[str, dict[str, str]] = field(default_factory=dict)
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
+    # Temporary relations created (unqualified): the migration's session's own, which no
+    # other session sees and which hold only rows that session put there.
+    temporary: set[str] = field(default_factory=set)
     # Domains created here, by `schema.name`: the schema written, or the first of the
     # search_path in force (`domain_key`).
     domains: dict[str, DomainFacts] = field(default_factory=dict)
@@ -617,6 +620,14 @@ class History:
     def apply(self, s: Statement) -> None:
         kind = s.kind
         self.follow_search_path(s)
+        if s.creates and kind in _TEMPORARY_HOLDERS:
+            # (a name a permanent relation has too stays that one's: after the migration,
+            # on another session or past ON COMMIT DROP, it names the permanent one)
+            if temporary_creation(s):
+                self.temporary.update(last(name) for name in s.creates
+                                      if last(name) not in self.relations)
+            else:
+                self.temporary.difference_update(last(name) for name in s.creates)
         self.relations.update(last(name) for name in s.creates)
         self._note_kind(s)
         self._note_whole(s)
@@ -1622,6 +1633,34 @@ def _snapshot_volatility(before: SchemaSnapshot) -> Callable[[str], str | None]:
     return volatility
 
 
+# Statements that may make a temporary relation, and where their node names it.
+_TEMPORARY_HOLDERS = {"CreateStmt": ("relation",), "CreateTableAsStmt": ("into", "rel"),
+                      "ViewStmt": ("view",), "CreateSeqStmt": ("sequence",)}
+
+
+def temporary_creation(statement: Statement) -> bool:
+    """Does `statement` make a temporary relation (`CREATE TEMP TABLE`, `... AS`, a temporary
+    view or sequence, or one named in `pg_temp`)?
+
+    >>> from dbsafe.lint.statement import parse_statement
+    >>> temporary_creation(parse_statement("CREATE TEMP TABLE x (a int)"))
+    True
+    >>> temporary_creation(parse_statement("CREATE TABLE pg_temp.x AS SELECT 1"))
+    True
+    >>> temporary_creation(parse_statement("CREATE TABLE x (a int)"))
+    False
+    """
+    path = _TEMPORARY_HOLDERS.get(statement.kind or "")
+    if path is None:
+        return False
+    node: Any = statement.node
+    for key in path:
+        node = (node or {}).get(key)
+    node = node or {}
+    return node.get("relpersistence") == "t" or (node.get("schemaname") or "").startswith(
+        "pg_temp")
+
+
 def _signature(statement: Statement) -> tuple[tuple[str, ...], ...]:
     """The argument types of a `CREATE FUNCTION` (its input parameters' type names), which
     with its name tell it from its overloads; a `CREATE OR REPLACE` of the same replaces it."""
@@ -1689,6 +1728,8 @@ class LintContext:
     # Statements (their index) `CREATE ... IF NOT EXISTS` of what is there: PostgreSQL makes
     # nothing (NOTICE), so the history keeps the relation as it was (`makes_nothing`)
     _kept: set[int] = field(default_factory=set)
+    # Temporary relations made here (unqualified) -> the statement that made the first.
+    _temporary_at: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.before is not None:  # (an unqualified name's schemas before any SET)
@@ -1703,6 +1744,9 @@ class LintContext:
         for statement in self.statements:
             at = statement.index
             self._paths[at] = path
+            if statement.creates and temporary_creation(statement):
+                for name in statement.creates:
+                    self._temporary_at.setdefault(last(name), at)
             if statement.transaction in _ENDS or statement.kind in _MAY_SET_SEARCH_PATH:
                 if paths is None:
                     paths = History(search_path=self.history.search_path,
@@ -1717,6 +1761,10 @@ class LintContext:
                     self._kept.add(at)
                 continue  # `CREATE ... IF NOT EXISTS` of what is there: a no-op
             key = self._creation_key(statement, at, path)
+            if key is not None and temporary_creation(statement):
+                # (in the session's temporary schema whatever the path: `created_before`
+                # answers for it, and no permanent table of the name is it)
+                key = f"pg_temp.{last(key)}"
             if key is not None:
                 created.setdefault(key, at)
             for name in _relations_gone(statement):
@@ -1809,7 +1857,24 @@ class LintContext:
         return statement.index in self._kept
 
     def created_before(self, name: str, statement: Statement | None = None) -> bool:
-        """Was relation `name` (folded, optionally schema-qualified) created earlier here?"""
+        """Was relation `name` (folded, optionally schema-qualified) created earlier here?
+
+        A temporary relation counts as one, wherever it was made: it is the session's own
+        (no other session sees it, it holds only that session's rows), as `pg_temp.x` or
+        an unqualified name a `CREATE TEMP` made (the session's temporary schema comes
+        first on its search_path)."""
+        schema = name.rpartition(".")[0]
+        if schema:
+            if last(schema).startswith("pg_temp"):
+                return True
+        elif last(name) in self.history.temporary and self.before_relation(name) is None:
+            return True
+        elif self._temporary_at:
+            at = self._temporary_at.get(last(name))
+            current = statement or self.current
+            if at is not None and (current.index if current is not None
+                                   else len(self.statements)) > at:
+                return True
         if not self._created_at:
             return False  # (the migration makes no relation: most of a history's)
         statement = statement or self.current

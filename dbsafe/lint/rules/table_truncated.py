@@ -25,7 +25,9 @@ table really is intended (a cache or a staging table the application refills), k
 
 ## Not flagged
 Tables created earlier in the same migration (a staging table filled and emptied by the
-same revision): they held nothing before it. `TRUNCATE ... CASCADE` is flagged here for the
+same revision): they held nothing before it. Temporary tables (`pg_temp.x`, or a name a
+`CREATE TEMP TABLE` made, in this migration or an earlier one, that no permanent table
+has): the session's own, holding only the rows it put there. `TRUNCATE ... CASCADE` is flagged here for the
 tables it names, and by DBS205 for the tables the cascade reaches without naming them.
 """
 
