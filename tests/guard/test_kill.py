@@ -331,13 +331,13 @@ def test_sigterm_mid_revision_rolls_it_back_and_the_history_says_so(
         last["message"]
 
 
-def test_status_tells_a_live_run_from_a_killed_one(database_url: str, tmp_path: Path) -> None:
+def test_status_tells_a_live_run_from_a_killed_one(
+        database_url: str, shared_project: Callable[..., Path]) -> None:
     """A run's history row says `running` until it ends, also when it never will (SIGKILL):
     `status` tells the two apart by the run lock, held only by a live run, and says of the
     dead one what to do. Both read `running ... -> ?`, with nothing more."""
-    root = tmp_path / "p"
-    _project_of(root, {"0001_slow.py": _slow_revision("0001", None, 120)})
-    (root / "app" / "queries.sql").write_text("SELECT 1;\n")
+    root = shared_project("slow", {"0001_slow.py": _slow_revision("0001", None, 120)},
+                          app_sql="SELECT 1;\n")
     _hold(database_url, "0001")  # slow here, instant on lint's throwaway
     settings = load_settings(root, {"database-url": database_url}, environ={})
     proc = _upgrading(root, database_url)
@@ -373,13 +373,12 @@ def test_status_tells_a_live_run_from_a_killed_one(database_url: str, tmp_path: 
 
 
 def test_a_killed_runs_statement_is_stopped_not_left_running(
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, shared_project: Callable[..., Path]) -> None:
     """SIGKILL while a revision's statement runs: the env.py child dies with dbsafe, and the
     server stops the statement within seconds (`client_connection_check_interval`) instead
     of running it to its end with its locks held, in the way of the next run."""
-    root = tmp_path / "p"
-    _project_of(root, {"0001_slow.py": _slow_revision("0001", None, 120)})
-    (root / "app" / "queries.sql").write_text("SELECT 1;\n")
+    root = shared_project("slow", {"0001_slow.py": _slow_revision("0001", None, 120)},
+                          app_sql="SELECT 1;\n")
     _hold(database_url, "0001")  # slow here, instant on lint's throwaway
     proc = _upgrading(root, database_url)
     sleeping = _SLEEPING.format(seconds=120)
@@ -437,6 +436,31 @@ def _project_of(root: Path, revisions: dict[str, str]) -> None:
         path.unlink()
     for name, text in revisions.items():
         (versions / name).write_text(text)
+
+
+@pytest.fixture(scope="module")
+def shared_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """A maker of projects (`_project_of`, and `app_sql` as the application's queries) that
+    the cases of one test, or tests running the same history, share: written once per
+    module under `name`, with one cache (`_cache`). The lint capture and the schemas at a
+    revision the first case's runs cache (`_linted`, `_built`, its runs' preflights), the
+    next cases read, as a second run of one project does (about 3 s each, 2-3 per case:
+    alembic children on the worker's server), in the state they are taken from: the same
+    files and, seeded from it, the same schema. Each case still has its own database, runs
+    and signal. A test changing its project's files (`_stopped_after_the_revision`) has
+    its own."""
+    made: dict[str, Path] = {}
+
+    def project(name: str, revisions: dict[str, str], app_sql: str | None = None) -> Path:
+        if name not in made:
+            root = tmp_path_factory.mktemp(name) / "p"
+            _project_of(root, revisions)
+            if app_sql is not None:
+                (root / "app" / "queries.sql").write_text(app_sql)
+            made[name] = root
+        return made[name]
+
+    return project
 
 
 def _upgrading(root: Path, url: str) -> subprocess.Popen[str]:
@@ -545,18 +569,16 @@ def old_snapshot(url: str) -> psycopg.Connection:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_stopped_mid_concurrent_build_leaves_no_invalid_index(
-        database_url: str, tmp_path: Path, signum: signal.Signals) -> None:
+        database_url: str, shared_project: Callable[..., Path], signum: signal.Signals) -> None:
     """Ctrl-C (or a CI cancel) while CREATE INDEX CONCURRENTLY waits for an older snapshot:
     the INVALID index the cancelled build leaves is removed before dbsafe exits; it blocked
     the next run (42P07, relation already exists) and cost every write to the table."""
-    root = tmp_path / "p"
-    _project_of(root, {
+    root = shared_project("concurrent_index", {
         "0001_a.py":
             '"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
             'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY, n int)")\n\n\n'
             'def downgrade():\n    op.execute("DROP TABLE a")\n',
-        "0002_index.py": _CONCURRENT_INDEX})
-    (root / "app" / "queries.sql").write_text("SELECT id, n FROM a;\n")
+        "0002_index.py": _CONCURRENT_INDEX}, app_sql="SELECT id, n FROM a;\n")
     at_revision(database_url, root / "alembic.ini", "0001")
     # A report's snapshot (on another table: no lock on `a`): the build waits for it.
     report = old_snapshot(database_url)
@@ -655,13 +677,12 @@ def _downgrading(root: Path, url: str, target: str) -> subprocess.Popen[str]:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_downgrade_stopped_mid_concurrent_build_leaves_no_invalid_index(
-        database_url: str, tmp_path: Path, signum: signal.Signals) -> None:
+        database_url: str, shared_project: Callable[..., Path], signum: signal.Signals) -> None:
     """Ctrl-C (or a CI cancel) while a downgrade's CREATE INDEX CONCURRENTLY waits for an
     older snapshot: as `upgrade` does, the revision's connection is ended, the INVALID index
     the cancelled build leaves is removed before dbsafe exits, and the history says
     `interrupted`; the index no longer blocks the next downgrade (42P07)."""
-    root = tmp_path / "p"
-    _project_of(root, _INDEX_DROPPED)
+    root = shared_project("index_dropped", _INDEX_DROPPED)
     at_revision(database_url, root / "alembic.ini", "0002")
     # A report's snapshot (on another table: no lock on `a`): the build waits for it.
     report = old_snapshot(database_url)
@@ -743,14 +764,13 @@ def _computing(root: Path, url: str, target: str) -> subprocess.Popen[str]:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_computed_downgrade_stopped_mid_way_rolls_back_as_one_transaction(
-        database_url: str, tmp_path: Path, signum: signal.Signals) -> None:
+        database_url: str, shared_project: Callable[..., Path], signum: signal.Signals) -> None:
     """Ctrl-C (or a CI cancel) while the computed downgrade's second statement (DROP TABLE
     b) waits for a report's lock: its statements and the stamp are one transaction, so the
     first one (ALTER TABLE a DROP COLUMN extra) rolls back with it. Run statement by
     statement, the column stayed dropped with the database still stamped 0002 and the
     history saying nothing of it."""
-    root = tmp_path / "p"
-    _project_of(root, _without_downgrade(concurrent_index=False))
+    root = shared_project("without_downgrade", _without_downgrade(concurrent_index=False))
     at_revision(database_url, root / "alembic.ini", "0002")
     before = _schema(database_url)
     holder = psycopg.connect(database_url)  # a report reading b: DROP TABLE waits for it
