@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbsafe.core import DatabaseError
+from dbsafe.core import OWN_SCHEMA, DatabaseError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -140,8 +140,10 @@ def dump_schema(url: str, *, holders: Callable[[], str] = lambda: "") -> SchemaC
         conn.rollback()
     pg_dump = client_binary("pg_dump", server_version)
     target, env = tool_connection(url, reached=reached, application_name=APPLICATION_NAME)
+    # dbsafe's own schema (its run history) is nothing a revision builds on, and a run it
+    # records there would change the copy's digest: the next run's capture missed the cache
     args = [str(pg_dump), "--no-password", *target, "--schema-only", "--format=plain",
-            f"--lock-wait-timeout={LOCK_WAIT}"]
+            f"--lock-wait-timeout={LOCK_WAIT}", f"--exclude-schema={OWN_SCHEMA}"]
     try:
         done = run(args, env=env, text=False)
     except OSError as exc:
