@@ -7,10 +7,11 @@
 -- today, and `auth.mfa_factors`; `auth.uid()`, `auth.role()`, `auth.email()`, `auth.jwt()`
 -- reading the request's JWT claims as Supabase's do; `storage.buckets` and
 -- `storage.objects` with storage-api's columns and its `foldername`/`filename`/`extension`
--- helpers; `supabase_functions.http_request()`
--- for database webhooks; Realtime's `realtime.send` and `realtime.messages`; Vault's
--- `vault.secrets`, `vault.decrypted_secrets` and `vault.create_secret`/`update_secret`. The
--- platform's other tables (auth.identities, auth.sessions, ...) are left out:
+-- helpers; `auth.identities`, `auth.sessions`, `auth.audit_log_entries`;
+-- `supabase_functions.http_request()` for database webhooks; Realtime's `realtime.send`,
+-- `realtime.topic()` and `realtime.messages`; Vault's `vault.secrets`,
+-- `vault.decrypted_secrets` and `vault.create_secret`/`update_secret`. The platform's other
+-- tables (auth.refresh_tokens, auth.flow_state, realtime.subscription, ...) are left out:
 -- dbsafe treats every relation of these schemas it does not describe as unknown, never
 -- as missing.
 --
@@ -148,6 +149,52 @@ ALTER TABLE auth.mfa_factors OWNER TO supabase_auth_admin;
 ALTER TYPE auth.factor_type OWNER TO supabase_auth_admin;
 ALTER TYPE auth.factor_status OWNER TO supabase_auth_admin;
 
+-- A user's sign-in identities, sessions and GoTrue's audit log (supabase/auth's migrations
+-- 00_init_auth_schema to 20251111201300, as a Supabase database has them in 2026): what
+-- projects' SQL functions read (Tuturuuu's sign-ins by provider, active sessions, audit
+-- actions; clstr's account merges moving `auth.identities` rows).
+CREATE TYPE auth.aal_level AS ENUM ('aal1', 'aal2', 'aal3');
+CREATE TABLE auth.identities (
+    provider_id text NOT NULL,
+    user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    identity_data jsonb NOT NULL,
+    provider text NOT NULL,
+    last_sign_in_at timestamp with time zone,
+    created_at timestamp with time zone,
+    updated_at timestamp with time zone,
+    email text GENERATED ALWAYS AS (lower(identity_data ->> 'email')) STORED,
+    id uuid DEFAULT gen_random_uuid() NOT NULL PRIMARY KEY,
+    CONSTRAINT identities_provider_id_provider_unique UNIQUE (provider_id, provider)
+);
+CREATE TABLE auth.sessions (
+    id uuid NOT NULL PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    created_at timestamp with time zone,
+    updated_at timestamp with time zone,
+    factor_id uuid,
+    aal auth.aal_level,
+    not_after timestamp with time zone,
+    refreshed_at timestamp without time zone,
+    user_agent text,
+    ip inet,
+    tag text,
+    oauth_client_id uuid,
+    refresh_token_hmac_key text,
+    refresh_token_counter bigint,
+    scopes text CONSTRAINT sessions_scopes_length CHECK (char_length(scopes) <= 4096)
+);
+CREATE TABLE auth.audit_log_entries (
+    instance_id uuid,
+    id uuid NOT NULL PRIMARY KEY,
+    payload json,
+    created_at timestamp with time zone,
+    ip_address character varying(64) DEFAULT ''::character varying NOT NULL
+);
+ALTER TABLE auth.identities OWNER TO supabase_auth_admin;
+ALTER TABLE auth.sessions OWNER TO supabase_auth_admin;
+ALTER TABLE auth.audit_log_entries OWNER TO supabase_auth_admin;
+ALTER TYPE auth.aal_level OWNER TO supabase_auth_admin;
+
 CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
   SELECT coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''),
                   (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'))::uuid
@@ -243,6 +290,7 @@ CREATE TABLE IF NOT EXISTS realtime.messages (
     updated_at timestamp without time zone NOT NULL DEFAULT now(),
     inserted_at timestamp without time zone NOT NULL DEFAULT now(),
     id uuid NOT NULL DEFAULT gen_random_uuid(),
+    binary_payload bytea,
     PRIMARY KEY (id, inserted_at)
 );
 ALTER TABLE realtime.messages ENABLE ROW LEVEL SECURITY;
@@ -251,6 +299,11 @@ CREATE OR REPLACE FUNCTION realtime.send(payload jsonb, event text, topic text,
 LANGUAGE plpgsql AS $$
 BEGIN
 END $$;
+-- The topic of the channel being joined, which policies on `realtime.messages` authorise by
+-- (`USING (realtime.topic() = 'room:' || ...)`); Realtime sets it for the check.
+CREATE OR REPLACE FUNCTION realtime.topic() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT nullif(current_setting('realtime.topic', true), '')::text
+$$;
 GRANT USAGE ON SCHEMA realtime TO anon, authenticated, service_role;
 
 -- Vault (supabase/vault): secrets kept encrypted, read decrypted through a view. Here the

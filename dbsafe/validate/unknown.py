@@ -265,8 +265,8 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
       to a user production has, a row an earlier failed insert would have made;
     * a materialized view's rows (`REFRESH MATERIALIZED VIEW`), whatever refused them;
     * rows or privileges (`GRANT`/`REVOKE`) of relations that are missing only because they
-      lie in a schema a platform's stand-in describes in part (`auth.identities`,
-      `auth.audit_log_entries`, which `supabase db diff` writes grants on): production has them.
+      lie in a schema a platform's stand-in describes in part (`auth.refresh_tokens`,
+      `auth.flow_state`, which `supabase db diff` writes grants on): production has them.
 
     >>> from dbsafe.schema.model import SchemaSnapshot
     >>> [changes_nothing_read(sql, message, SchemaSnapshot()) for sql, message in (

@@ -776,6 +776,45 @@ def test_a_trigger_on_supabases_mfa_factors_applies(tmp_path: Path, database_url
     assert triggers == [("enforce_otp",)]
 
 
+def test_sql_functions_on_gotrues_sessions_and_identities_and_realtime_policies_apply(
+        tmp_path: Path, database_url: str) -> None:
+    """Tuturuuu's analytics are `LANGUAGE sql` functions reading GoTrue's `auth.sessions`,
+    `auth.identities` and `auth.audit_log_entries`, and its private channels' policies call
+    `realtime.topic()` (task 513): 42P01/42883 on the stand-in without them, the functions,
+    their comments and the policies missing from the schema built."""
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20250101000000_analytics.sql":
+            "CREATE FUNCTION public.active_sessions() RETURNS bigint LANGUAGE sql AS $$\n"
+            "  SELECT count(*) FROM auth.sessions WHERE (not_after IS NULL OR not_after > now())"
+            " AND aal = 'aal1' AND user_agent IS NOT NULL AND ip IS NOT NULL $$;\n"
+            "COMMENT ON FUNCTION public.active_sessions() IS 'sessions not expired';\n"
+            "CREATE FUNCTION public.sign_ins(days int) RETURNS TABLE (provider text, n bigint)\n"
+            "LANGUAGE sql AS $$ SELECT i.provider, count(DISTINCT i.user_id) FROM auth.identities i"
+            " WHERE i.last_sign_in_at >= now() - make_interval(days => days)"
+            " AND i.email LIKE '%@%' GROUP BY i.provider $$;\n"
+            "CREATE FUNCTION public.actions() RETURNS TABLE (action text, ip varchar)\n"
+            "LANGUAGE sql AS $$ SELECT payload->>'action', ip_address"
+            " FROM auth.audit_log_entries WHERE created_at >= now() - interval '7 days' $$;\n",
+        "20250102000000_channels.sql":
+            "CREATE POLICY members_join ON realtime.messages FOR SELECT TO authenticated\n"
+            "USING (realtime.topic() LIKE 'board-' || auth.uid()::text || '%');\n"})
+    migrations = sql_migrations([folder], root=tmp_path, wrapped_in_transaction=True)
+
+    assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
+    with psycopg.connect(database_url) as conn:
+        made = conn.execute(
+            "SELECT count(*) FROM pg_proc WHERE proname IN ('active_sessions', 'sign_ins', "
+            "'actions') AND obj_description(oid, 'pg_proc') IS NOT DISTINCT FROM "
+            "CASE proname WHEN 'active_sessions' THEN 'sessions not expired' END").fetchone()
+        policies = conn.execute("SELECT policyname FROM pg_policies "
+                                "WHERE schemaname = 'realtime'").fetchall()
+        conn.execute("SET realtime.topic = 'board-1'")
+        topic = conn.execute("SELECT realtime.topic()").fetchone()
+    assert made == (3,)
+    assert policies == [("members_join",)]
+    assert topic == ("board-1",)
+
+
 def test_a_graphile_migrate_folder_runs_its_committed_migrations_as_graphile_migrate_does(
         tmp_path: Path, database_url: str) -> None:
     # graphile-migrate runs committed/<number>.sql (after its `--! Previous`/`--! Hash`

@@ -39,7 +39,7 @@ create table public.rooms (id bigint primary key, slug text);
 """,
 }
 APP_SQL = """select id, email, is_anonymous from auth.users;
-select id, user_id from auth.identities;
+select id, session_id from auth.refresh_tokens;
 select id, nosuchcol from auth.users;
 select username, bio, nickname from public.profiles;
 select body from public.documents;
@@ -173,7 +173,7 @@ create table public.audit_log (
 
 
 def test_a_snapshot_of_supabase_migrations_keeps_the_stand_in_unknown(tmp_path: Path) -> None:
-    """`auth.identities` exists in production: a snapshot dumped from the stand-in knows its
+    """`auth.refresh_tokens` exists in production: a snapshot dumped from the stand-in knows its
     `auth` schema holds more than it describes."""
     root = make_project(tmp_path, {"1_init.sql": "create table public.t (a int);\n"})
     (root / "src" / "app.ts").unlink()
@@ -183,10 +183,34 @@ def test_a_snapshot_of_supabase_migrations_keeps_the_stand_in_unknown(tmp_path: 
     report = commands.validate(load_settings(root, {"snapshot": snapshot}, environ={}),
                                [root / "src"])
 
-    # auth.identities (line 2) is not reported; auth.users's columns still are
+    # auth.refresh_tokens (line 2) is not reported; auth.users's columns still are
     assert findings(report) == [("DBS301", "src/queries.sql", 4),
                                 ("DBS301", "src/queries.sql", 5),
                                 ("DBS302", "src/queries.sql", 3)]
+
+
+def test_queries_on_gotrues_sessions_and_identities_are_checked(tmp_path: Path) -> None:
+    """The stand-in describes GoTrue's `auth.sessions`, `auth.identities` and
+    `auth.audit_log_entries` with their columns (task 513): a query on them was not
+    analysed (a relation of `auth` the stand-in left out is unknown); now a column they lack
+    is DBS302, and those they have pass."""
+    root = make_project(tmp_path, {"1_init.sql": "create table public.t (a int);\n"})
+    (root / "src" / "app.ts").unlink()
+    (root / "src" / "queries.sql").write_text(
+        "select id, user_agent, ip, aal, not_after, refreshed_at from auth.sessions;\n"
+        "select provider, provider_id, email, identity_data from auth.identities;\n"
+        "select payload, ip_address from auth.audit_log_entries;\n"
+        "select id, last_seen_at from auth.sessions;\n"
+        "select i.provider from auth.identities i join auth.sessions s using (user_id)"
+        " where s.device = 'x';\n")
+
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+
+    assert findings(report) == [("DBS302", "src/queries.sql", 4),
+                                ("DBS302", "src/queries.sql", 5)]
+    assert {f.subject for f in report.findings} == {"auth.sessions.last_seen_at",
+                                                    "auth.sessions.device"}
+    assert report.summary["statements_not_analysed"] == 0
 
 
 def test_a_snapshot_of_sql_migrations_keeps_what_failed_statements_made_unknown(
@@ -781,14 +805,14 @@ def test_the_functions_of_an_extension_that_failed_are_unknown_where_it_was_crea
 
 
 def test_a_failed_statement_that_changes_no_schema_is_no_note(tmp_path: Path) -> None:
-    # Production has the platform's auth.audit_log_entries and auth.identities (the stand-in
+    # Production has the platform's auth.refresh_tokens and auth.flow_state (the stand-in
     # leaves them out) and the user the insert refers to: these change privileges and rows
     # only, nothing validate reads. A relation missing outside a stand-in is still a note.
     root = make_project(tmp_path, {"1_init.sql": """
 create table public.profiles (id uuid primary key references auth.users (id), name text);
-grant select on table "auth"."audit_log_entries" to "service_role";
-revoke delete on table auth.identities from anon;
-update auth.identities set provider_id = id::text where provider_id is null;
+grant select on table "auth"."refresh_tokens" to "service_role";
+revoke delete on table auth.flow_state from anon;
+update auth.flow_state set provider_type = 'email' where provider_type is null;
 insert into public.profiles (id, name) values ('00000000-0000-0000-0000-000000000001', 'a');
 update public.profiles set name = null where id = 1;
 grant select on table public.nope to anon;
