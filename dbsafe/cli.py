@@ -1759,7 +1759,9 @@ def plan_command(state: CliState, target: str, database_url: str | None,
 
     Per pending revision: the SQL it sends (offline rendering), the lock each statement
     takes and what it blocks, the size and rows of each table touched, and for rewrites and
-    index builds an estimate of how long the lock is held. Lint findings come with it.
+    index builds an estimate of how long the lock is held. Lint findings come with it, and
+    the rows that refuse a statement (DBS615), asked read-only as the upgrade's preflight
+    asks them.
     """
     from dbsafe import commands
 

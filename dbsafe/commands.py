@@ -459,10 +459,12 @@ def upgrade(settings: Settings, options: UpgradeOptions,
 
 
 def plan(settings: Settings, target: str = "heads") -> Report:
-    """What `dbsafe upgrade TARGET` would run, the locks it takes and what they cost."""
+    """What `dbsafe upgrade TARGET` would run, the locks it takes and what they cost, and
+    the rows its preflight would stop on (DBS615)."""
     from dbsafe.guard.plan import plan as upgrade_plan
 
     _require_alembic(settings, "plan")
+    # (the plan asks the rows itself, of the revisions the upgrade applies, as its preflight)
     return upgrade_plan(settings, _require_database(settings), target,
                         lint=lambda s, since, until: _lint(s, since=since, until=until,
                                                            ask_rows=False))

@@ -85,9 +85,10 @@ _REPORTED_BY = {
     "DBS6": ("`dbsafe upgrade` and `dbsafe downgrade`", "guard.md"),
     "DBS605": ("`dbsafe upgrade`, `dbsafe downgrade` and `dbsafe status` (and `dbsafe drift` "
                "for a folder of SQL migrations)", "guard.md"),
-    "DBS615": ("`dbsafe upgrade`, and by `dbsafe lint --database-url` of the pending alembic "
-               "revisions or SQL migration files (where `dbsafe: ignore[DBS615]` at the "
-               "statement suppresses one)", "guard.md"),
+    "DBS615": ("`dbsafe upgrade` (and `dbsafe plan`, of the revisions it would apply), and by "
+               "`dbsafe lint --database-url` of the pending alembic revisions or SQL migration "
+               "files (where `dbsafe: ignore[DBS615]` at the statement suppresses one; where "
+               "`--select`/`--ignore` leaves it out, lint and plan ask no rows)", "guard.md"),
     "DBS611": ("`dbsafe backup --verify-restore`", "guard.md"),
     "DBS612": ("`dbsafe status` for a folder of SQL migrations (and `dbsafe drift`, for an "
                "applied file edited since)", "guard.md"),

@@ -4,7 +4,9 @@ Per pending revision: its SQL (offline rendering: what alembic would send), the 
 statement takes and what that lock blocks, and — on a live database — the size and row
 estimate of each table touched and, for the statements whose duration follows from size
 (a table rewrite, an index build), an estimate of how long the lock is held. The lint
-findings for the pending revisions come with it.
+findings for the pending revisions come with it, and what the database's rows say of their
+statements that validate rows, asked as `upgrade`'s preflight asks them (DBS615: a refusal
+it would stop on, at its revision and its statement's `op.*` call).
 
 A revision offline rendering cannot reach (it reads the database, or env.py connects
 whatever the mode) shows instead the SQL it ran when the plan's lint ran it on a throwaway
@@ -14,18 +16,20 @@ that branches on the data may run otherwise on the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import replace
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import Report, SourceError
+from dbsafe.core import Finding, Report, SourceError
 from dbsafe.migrate.revisions import ancestors, check_target, pending, relative_target
 from dbsafe.migrate.runner import AlembicProject, MigrationError, current_revisions, describe
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.migration import Migration
+    from dbsafe.guard.row_refusals import Told
     from dbsafe.lint.run import Loaded
+    from dbsafe.migrate.runner import Revision
 
 # Rough sequential throughput of the work that holds a lock for as long as it takes. They
 # only turn a table's size into an order of magnitude; the plan says "estimate".
@@ -88,6 +92,9 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
     locks = lock_report([shown[r.revision] for r in todo if r.revision in shown],
                         before=introspect_url(database_url))
     sizes = table_stats(database_url)
+    # The rows `upgrade TARGET`'s preflight asks before the first revision (DBS615), of the
+    # revisions it would apply: a refusal the plan did not show stopped the upgrade.
+    answered = _rows(settings, database_url, linted_report.summary.get("row_checks"), todo)
 
     revisions: list[dict[str, Any]] = []
     lines: list[str] = []
@@ -109,9 +116,11 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
         sql_from = None if migration is None else (
             "offline" if revision.revision not in captured else
             "captured_on_schema_copy" if linted_loaded.captured_from else "captured_from_empty")
+        told = [t for t in answered.told if t.verdict.revision == revision.revision]
         revisions.append({"revision": revision.revision, "message": revision.doc,
                           "statements": statements, "sql_from": sql_from,
-                          "not_rendered": not_rendered.get(revision.revision)})
+                          "not_rendered": not_rendered.get(revision.revision),
+                          "rows": [_verdict(t) for t in told]})
         lines.append(f"{revision.revision}  {revision.doc}")
         if migration is None:
             lines.append(_not_shown(reason, linted=revision.revision in ran))
@@ -123,13 +132,90 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
             lines += _statement_lines(item["sql"])
             for lock in item["locks"]:
                 lines.append(f"    {lock['text']}")
+        lines += [f"  {t.line}" for t in told if t.line is not None]
+    if answered.line:
+        lines.append(answered.line)
     findings = tuple(f for f in linted_report.findings
                      if f.location is None or any(
                          r.path and str(r.path).endswith(f.location.path) for r in todo))
-    return Report(findings, {"outcome": "planned", "from": list(current), "to": wanted,
-                             "pending": revisions, "lines": lines,
-                             "linted_revisions": linted_report.summary.get(
-                                 "linted_revisions", [])})
+    return Report(findings + answered.findings,
+                  {"outcome": "planned", "from": list(current), "to": wanted,
+                   "pending": revisions, "lines": lines, "rows": answered.counts,
+                   "linted_revisions": linted_report.summary.get("linted_revisions", [])})
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """What the database's rows say of the pending revisions' statements that validate
+    them, as `upgrade TARGET`'s preflight would ask."""
+
+    told: tuple[Told, ...] = ()
+    findings: tuple[Finding, ...] = ()  # DBS615 of each refusal, --select/--ignore applied
+    line: str | None = None  # the count, or why none was asked
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+def _rows(settings: Settings, database_url: str, checks: object,
+          todo: Sequence[Revision]) -> _Rows:
+    """The plan's lint's row checks of the revisions in `todo` asked of the database's rows
+    as `upgrade`'s preflight asks them (`guard.row_refusals`: one READ ONLY transaction,
+    each query under its statement timeout and `upgrade`'s default `--lock-timeout`):
+    each refusal DBS615 at its statement's `op.*` call, said as the preflight says it
+    (`--allow DBS615` would accept it), a `dbsafe: ignore[DBS615]` comment there
+    suppressing it. None is asked where `--select`/`--ignore` leaves DBS615 out (`upgrade`
+    asks them all the same, a line says), nor with no check."""
+    import psycopg
+
+    from dbsafe.core import select_findings
+    from dbsafe.guard.row_refusals import (
+        NOT_SELECTED,
+        probe_rows,
+        rows_selected,
+        statement_locations,
+        tell,
+    )
+    from dbsafe.guard.upgrade import UpgradeOptions
+    from dbsafe.pg.connect import connect, one_line
+    from dbsafe.pg.urls import to_libpq_url
+
+    names = {r.revision for r in todo}
+    asked = [c for c in (checks if isinstance(checks, list) else ())
+             if str(c.get("revision")) in names]
+    if not asked:
+        return _Rows(counts={"asked": 0})
+    if not rows_selected(settings):
+        return _Rows(line=f"{NOT_SELECTED} (`dbsafe upgrade` asks them all the same: "
+                     "`--allow DBS615` accepts a refusal)",
+                     counts={"asked": 0, "not_asked": "DBS615 is not selected"})
+    url = to_libpq_url(database_url)
+    try:
+        with connect(url) as conn:
+            verdicts = probe_rows(conn, asked, lock_timeout=UpgradeOptions().lock_timeout)
+    except psycopg.Error as exc:
+        return _Rows(line=f"rows: not checked: {one_line(exc, url)}",
+                     counts={"asked": 0, "not_asked": one_line(exc, url)})
+    told, count = tell(verdicts, statement_locations(asked), settings.project_root,
+                       allowed=False)
+    counts: dict[str, Any] = {"asked": len(verdicts)}
+    for outcome in ("refused", "passes", "cannot tell", "not checked"):
+        counts[outcome.replace(" ", "_")] = sum(1 for v in verdicts if v.outcome == outcome)
+    counts["suppressed"] = sum(1 for t in told if t.suppressed_at is not None)
+    found = select_findings([t.finding for t in told if t.finding is not None],
+                            select=settings.select, ignore=settings.ignore,
+                            severity=settings.severity)
+    return _Rows(tuple(told), tuple(found), count, counts)
+
+
+def _verdict(told: Told) -> dict[str, Any]:
+    """One verdict of a revision's rows, as `--format json` gives it."""
+    v = told.verdict
+    location = told.finding.location if told.finding is not None else None
+    return {"sql": v.sql, "subject": v.subject, "outcome": v.outcome, "detail": v.detail,
+            "find": v.find or None, "suppressed_at": told.suppressed_at,
+            # (a refusal's DBS615 place, as the report's findings give it)
+            "path": location.path if location else None,
+            "line": location.line if location else None,
+            "column": location.column if location else None}
 
 
 def _statement_lines(sql: str, indent: str = "  ") -> list[str]:

@@ -344,13 +344,15 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
 
 
 def refusal_finding(verdict: Verdict, *, allowed: bool, location: Location | None = None,
-                    file: bool = False) -> Finding:
-    """DBS615 for a statement the database's rows refuse: a revision `dbsafe upgrade` would
-    apply (with `location`, where `lint --database-url` found it: no `--allow` there), or,
-    with `file`, a pending SQL migration file its own runner applies (`lint --database-url`:
-    the runner stops there with the files before it applied)."""
+                    by: str = "upgrade") -> Finding:
+    """DBS615 for a statement the database's rows refuse, at `location` (the statement's
+    `op.*` call; none where lint handed its check on without one), as `by` says it:
+    "upgrade" of a revision `dbsafe upgrade` (or `plan`) would apply, a note where `--allow
+    DBS615` accepts it; "lint" of one `lint --database-url` found pending (no `--allow`
+    there); "file" of a pending SQL migration file its own runner applies (the runner stops
+    there with the files before it applied). The message is the same wherever it is said."""
     rows = f"The rows: `{verdict.find}`. " if verdict.find else ""
-    if file:
+    if by == "file":
         return Finding(
             ROWS_REFUSE.code,
             f"Migration `{verdict.revision}` would fail on the database's rows: "
@@ -364,7 +366,7 @@ def refusal_finding(verdict: Verdict, *, allowed: bool, location: Location | Non
                f"`{verdict.subject}` {verdict.detail}, which `{shortened(verdict.sql, 120)}` "
                "refuses.")
     context = (("Revision", verdict.revision), ("Statement", verdict.sql))
-    if location is not None:  # lint's: `dbsafe upgrade` would refuse it before the first one
+    if by == "lint":  # `dbsafe upgrade` would refuse it before the first one
         return Finding(
             ROWS_REFUSE.code, message, Severity.ERROR, location=location,
             subject=verdict.subject, context=context,
@@ -373,10 +375,63 @@ def refusal_finding(verdict: Verdict, *, allowed: bool, location: Location | Non
             "there with the revisions before it applied.")
     return Finding(
         ROWS_REFUSE.code, message, Severity.NOTE if allowed else Severity.ERROR,
-        subject=verdict.subject, context=context,
+        location=location, subject=verdict.subject, context=context,
         help=None if allowed else
         rows + "Fix the rows first (a data migration before it, in the same or an earlier "
         "revision), or pass --allow DBS615 to apply it anyway.")
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """One verdict as a report says it: its rows line (None for a pass, said in the count
+    alone), its DBS615 (a refusal no `dbsafe: ignore[DBS615]` comment suppressed), and
+    the comment's `path:line` where one did."""
+
+    verdict: Verdict
+    line: str | None
+    finding: Finding | None = None
+    suppressed_at: str | None = None
+
+
+def tell(verdicts: Sequence[Verdict], at: Mapping[tuple[str, str], Location], root: Path, *,
+         allowed: bool, by: str = "upgrade",
+         fallback: Callable[[Verdict], Location | None] = lambda v: None
+         ) -> tuple[list[Told], str]:
+    """Each of `verdicts` as the report says it (`Told`), and the count closing its rows
+    lines (`verdicts_summary`). A refusal is DBS615 (`refusal_finding` as `by` says it) at
+    its statement (`at`, by revision and SQL: `statement_locations`; else `fallback`),
+    unless a `dbsafe: ignore[DBS615]` comment there suppresses it (looked for as lint
+    looks: `suppressed_at`; not where `--allow DBS615` accepts it anyway)."""
+    told: list[Told] = []
+    suppressed = 0
+    for v in verdicts:
+        location = at.get((v.revision, v.sql))
+        where = suppressed_at(location, root) if v.outcome == "refused" and not allowed \
+            else None
+        if where is not None:
+            suppressed += 1
+            told.append(Told(v, suppressed_line(v, where), suppressed_at=where))
+            continue
+        finding = refusal_finding(v, allowed=allowed, by=by,
+                                  location=location or fallback(v)) \
+            if v.outcome == "refused" else None
+        told.append(Told(v, None if v.outcome == "passes" else v.line(), finding))
+    return told, verdicts_summary(verdicts, allowed=allowed, suppressed=suppressed)
+
+
+def rows_selected(settings: Settings) -> bool:
+    """Whether DBS615 is kept by `--select`/`--ignore` (`select`, `ignore` in
+    [tool.dbsafe]): where it is not, a report has nothing to say of the rows, and they
+    are not asked (they were, and every refusal dropped)."""
+    from dbsafe.core import select_findings
+
+    return bool(select_findings([Finding(ROWS_REFUSE.code, "", ROWS_REFUSE.default_severity)],
+                                select=settings.select, ignore=settings.ignore))
+
+
+# The rows line of a report whose --select/--ignore leaves DBS615 out.
+NOT_SELECTED = (f"rows: not asked of the database: --select/--ignore leaves "
+                f"{ROWS_REFUSE.code} out")
 
 
 def verdicts_summary(verdicts: Sequence[Verdict], *, allowed: bool, suppressed: int = 0) -> str:
@@ -472,39 +527,32 @@ def _rows_asked(settings: Settings, report: Report, checks: Sequence[dict[str, A
     """`report` with `checks` asked of `--database-url`'s rows: each refusal a DBS615 at its
     statement (`at`, else lint's `at` of the check, else `fallback`), unless a `dbsafe:
     ignore[DBS615]` comment there suppresses it; each outcome but a pass on a rows line,
-    and the count closing the report's lines."""
+    and the count closing the report's lines. Where `--select`/`--ignore` leaves DBS615
+    out, none is asked, and a line says so."""
     import psycopg
 
     from dbsafe.core import select_findings
     from dbsafe.pg.connect import connect, one_line
     from dbsafe.pg.urls import to_libpq_url
 
-    url = to_libpq_url(settings.database_url or "")
     lines = list(report.summary.get("lines") or [])  # type: ignore[call-overload]
+    if not rows_selected(settings):
+        lines.append(NOT_SELECTED)
+        return replace(report, summary={**report.summary, "lines": lines})
+    url = to_libpq_url(settings.database_url or "")
     try:
         with connect(url) as conn:
             verdicts = probe_rows(conn, checks, lock_timeout=settings.lock_timeout)
     except psycopg.Error as exc:
         lines.append(f"rows: not checked: {one_line(exc, url)}")
         return replace(report, summary={**report.summary, "lines": lines})
-    at = {**at, **statement_locations(checks)}
-    found: list[Finding] = []
-    suppressed = 0
-    for v in verdicts:
-        where = suppressed_at(at.get((v.revision, v.sql)), settings.project_root) \
-            if v.outcome == "refused" else None
-        if where is not None:
-            suppressed += 1
-            lines.append(suppressed_line(v, where))
-            continue
-        if v.outcome == "refused":
-            found.append(refusal_finding(v, allowed=False, file=file,
-                                         location=at.get((v.revision, v.sql)) or fallback(v)))
-        if v.outcome != "passes":
-            lines.append(v.line())
-    lines.append(verdicts_summary(verdicts, allowed=False, suppressed=suppressed))
+    told, count = tell(verdicts, {**at, **statement_locations(checks)}, settings.project_root,
+                       allowed=False, by="file" if file else "lint", fallback=fallback)
+    lines += [t.line for t in told if t.line is not None]
+    lines.append(count)
     findings = report.findings + tuple(select_findings(
-        found, select=settings.select, ignore=settings.ignore, severity=settings.severity))
+        [t.finding for t in told if t.finding is not None],
+        select=settings.select, ignore=settings.ignore, severity=settings.severity))
     return replace(report, findings=findings, summary={**report.summary, "lines": lines})
 
 

@@ -685,15 +685,7 @@ def _rows_accept(run: _Run) -> bool:
     `--allow DBS615` makes it a note."""
     import psycopg
 
-    from dbsafe.guard.row_refusals import (
-        ROWS_REFUSE,
-        probe_rows,
-        refusal_finding,
-        statement_locations,
-        suppressed_at,
-        suppressed_line,
-        verdicts_summary,
-    )
+    from dbsafe.guard.row_refusals import ROWS_REFUSE, probe_rows, statement_locations, tell
     from dbsafe.pg.connect import connect, one_line
 
     checks = run.row_checks if isinstance(run.row_checks, list) else []
@@ -706,25 +698,18 @@ def _rows_accept(run: _Run) -> bool:
         run.say("preflight", f"rows: not checked: {one_line(exc, run.url)}")
         return True
     allowed = ROWS_REFUSE.code in run.options.allow
-    # A `# dbsafe: ignore[DBS615]` at the statement's op.* call accepts it, as the comment
-    # does lint's findings there: it refused the run all the same.
-    at = statement_locations(checks)
-    refused = False
-    suppressed = 0
-    for verdict in verdicts:
-        where = suppressed_at(at.get((verdict.revision, verdict.sql)), run.settings.project_root) \
-            if verdict.outcome == "refused" and not allowed else None
-        if where is not None:
-            suppressed += 1
-            run.say("preflight", suppressed_line(verdict, where))
-            continue
-        if verdict.outcome != "passes":
-            run.say("preflight", verdict.line())
-        if verdict.outcome == "refused":
-            refused = True
-            run.findings.append(refusal_finding(verdict, allowed=allowed))
-    run.say("preflight", verdicts_summary(verdicts, allowed=allowed, suppressed=suppressed))
-    return allowed or not refused
+    # Each refusal at its statement's op.* call (lint's `at`), as `lint --database-url` and
+    # `plan` say it (it had no place: task 512); a `# dbsafe: ignore[DBS615]` there accepts
+    # it, as the comment does lint's findings there: it refused the run all the same.
+    told, count = tell(verdicts, statement_locations(checks), run.settings.project_root,
+                       allowed=allowed)
+    for item in told:
+        if item.line is not None:
+            run.say("preflight", item.line)
+        if item.finding is not None:
+            run.findings.append(item.finding)
+    run.say("preflight", count)
+    return allowed or not any(item.finding is not None for item in told)
 
 
 def _pending_not_linted(run: _Run, report: Report, not_linted: str) -> list[str]:

@@ -254,6 +254,30 @@ def test_rows_refusing_a_pending_revision_refuse_the_upgrade_before_the_first_re
     assert "`SELECT * FROM orders WHERE patient_id IS NULL`" in (refused.help or "")
     assert "preflight: rows: 1 validation(s) of the pending statements asked of the " \
            "database's rows: 1 refused" in steps
+    # At its op.* call, as lint's DBS615 is, in every format (it had no place: task 512)
+    assert refused.location is not None
+    assert (refused.location.path, refused.location.line, refused.location.column) == (
+        "migrations/versions/0006_not_null.py", 9, 5)
+    where = "migrations/versions/0006_not_null.py:9:5: DBS615 [error] Revision `0006`"
+    catalog = commands.catalog()
+    assert any(line.startswith(where) for line in render(report, "text", catalog).splitlines())
+    assert "::error file=migrations/versions/0006_not_null.py,line=9,col=5,title=DBS615::" \
+        "Revision `0006`" in render(report, "github", catalog)
+    (result,) = [r for r in json.loads(render(report, "sarif", catalog))["runs"][0]["results"]
+                 if r["ruleId"] == "DBS615"]
+    physical = result["locations"][0]["physicalLocation"]
+    assert (physical["artifactLocation"]["uri"], physical["region"]["startLine"]) == (
+        "migrations/versions/0006_not_null.py", 9)
+    (issue,) = [i for i in json.loads(render(report, "gitlab", catalog))
+                if i["check_name"] == "DBS615"]
+    assert issue["location"] == {"path": "migrations/versions/0006_not_null.py",
+                                 "lines": {"begin": 9}}
+    (data,) = [f for f in json.loads(render(report, "json", catalog))["findings"]
+               if f["code"] == "DBS615"]
+    assert (data["path"], data["line"], data["column"]) == (
+        "migrations/versions/0006_not_null.py", 9, 5)
+    assert "migrations/versions/0006_not_null.py:9" in render(
+        report, "markdown", catalog, command="dbsafe upgrade", status=1)
     assert _state(database_url) == before  # step_5 never made: refused before 0005
     assert not (tmp_path / "backups").exists()
 

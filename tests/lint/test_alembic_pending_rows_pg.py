@@ -191,3 +191,16 @@ def test_no_rows_are_asked_offline_or_of_revisions_the_database_holds(
     assert "DBS615" not in {f.code for f in at_head.findings}
     assert _rows_lines(at_head) == []
 
+
+
+def test_no_rows_are_asked_where_select_or_ignore_leaves_dbs615_out(
+        tmp_path: Path, database_url: str) -> None:
+    # (they were asked, and each refusal dropped: task 512)
+    root = _project(tmp_path / "p")
+    _at_r01(database_url, "INSERT INTO orders VALUES (1, NULL)")
+    for left_out in ({"ignore": ("DBS1", "DBS615")}, {"select": ("DBS1",)}):
+        report = commands.lint(Settings(project_root=root, database_url=database_url,
+                                        use_cache=False, **left_out))  # type: ignore[arg-type]
+        assert "DBS615" not in {f.code for f in report.findings}
+        assert _rows_lines(report) == [
+            "rows: not asked of the database: --select/--ignore leaves DBS615 out"], left_out

@@ -85,7 +85,12 @@ def test_a_refusal_ignored_by_code_is_not_reported(tmp_path: Path, database_url:
     assert [f.subject for f in commands.lint(settings, [folder]).findings
             if f.code == "DBS615"] == ["subscriptions.plan"]
     ignored = Settings(project_root=tmp_path, database_url=database_url, ignore=("DBS615",))
-    assert not [f for f in commands.lint(ignored, [folder]).findings if f.code == "DBS615"]
+    report = commands.lint(ignored, [folder])
+    assert not [f for f in report.findings if f.code == "DBS615"]
+    # ... nor asked: they were, each refusal then dropped (task 512)
+    assert [line for line in report.summary["lines"]  # type: ignore[union-attr]
+            if line.startswith("rows:")] == [
+        "rows: not asked of the database: --select/--ignore leaves DBS615 out"]
 
 
 # A `-- dbsafe: ignore[DBS615]` above the statement reached nothing: DBS615 was added after
