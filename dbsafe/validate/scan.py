@@ -608,7 +608,11 @@ _CHUNK = 32
 #      project's own ref) is not analysed: "sent to another Supabase project"
 #      (`PostgrestRequest.project`, `validate.supabase_projects`; nihontowatch's 97 false
 #      DBS301/DBS306: task 506)
-_CACHE_VERSION = 328
+# 329: a pgTAP test's call of pgTAP's functions is known before what the schema cannot
+#      describe: beside an extension that failed (whose functions may be of any name) its
+#      `select ok(...)` is analysed, not "may use what the schema cannot describe"
+#      (Tuturuuu's 2,363 statements; task 515)
+_CACHE_VERSION = 329
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -1855,16 +1859,18 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         resolution = resolver.resolver_for(snapshot, server_version, catalog).with_made(
             made).resolve(fragment.sql, quick=False)
         problems = resolution.problems
+    if pgtap is not None and any(_pgtap_call(p) for p in problems) and pgtap():
+        # A pgTAP test runs where pgTAP is installed: its functions exist (a misspelt
+        # application function it calls is still reported). Known, so before what the
+        # schema cannot describe: a failed `CREATE EXTENSION` (whose functions may be of
+        # any name) leaves the test's `ok(...)` nothing unknown (task 515).
+        problems = tuple(p for p in problems if not _pgtap_call(p))
     if unknown is not None and problems:
         problems, resolution = _dropping(
             problems, resolution,
             lambda p: _made_earlier(p, unknown.ddl, snapshot) or _failed_function(p, unknown)
             or _failed_type(p, unknown),
             lambda _: _UNKNOWN_REASON)
-    if pgtap is not None and any(_pgtap_call(p) for p in problems) and pgtap():
-        # A pgTAP test runs where pgTAP is installed: its functions exist (a misspelt
-        # application function it calls is still reported).
-        problems = tuple(p for p in problems if not _pgtap_call(p))
     if earlier and problems:
         # What this file's own DDL made or changed earlier exists at run time, as it is
         # then: not a finding, and the statement is not analysed.

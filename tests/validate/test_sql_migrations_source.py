@@ -213,6 +213,44 @@ def test_queries_on_gotrues_sessions_and_identities_are_checked(tmp_path: Path) 
     assert report.summary["statements_not_analysed"] == 0
 
 
+PGTAP_TEST = """begin;
+create extension if not exists pgtap with schema extensions;
+select plan(4);
+select has_column('public', 't', 'a', 't has a');
+select ok((select count(*) from public.t where a > 0) = 0, 'no positive a');
+select is((select count(*) from public.t where b > 0), 0::bigint, 'no b');
+select ok(public.no_such_check(), 'a function of the app');
+select * from finish();
+rollback;
+"""
+
+
+def test_a_pgtap_test_is_analysed_beside_an_extension_that_failed(tmp_path: Path) -> None:
+    """Tuturuuu's `supabase/tests` (task 515): its migrations create extensions the embedded
+    PostgreSQL lacks (`pg_graphql`, `pgjwt`, `wrappers`), whose functions may be of any
+    name, so each pgTAP test statement calling `ok(...)`, `is(...)` or `plan(...)` was "not
+    analysed: may use what the schema cannot describe", 2,363 of its 2,690 statements not
+    analysed. pgTAP's functions exist where its tests run: such a statement is analysed (its
+    columns were checked and still are); a function of another name still is unknown."""
+    root = make_project(tmp_path, {"1_init.sql": "create table public.t (a int);\n"
+                                                 "create extension if not exists "
+                                                 "no_such_extension_here;\n"})
+    (root / "src" / "app.ts").unlink()
+    (root / "src" / "queries.sql").unlink()
+    (root / "supabase" / "tests").mkdir()
+    (root / "supabase" / "tests" / "t.sql").write_text(PGTAP_TEST)
+
+    report = commands.validate(load_settings(root, environ={}), [root / "supabase" / "tests"])
+
+    assert [(f.code, f.location.line, f.subject) for f in report.findings
+            if f.code != "DBS006"] == [("DBS302", 6, "public.t.b")]
+    assert sorted((s.location.line, " ".join(s.reason.split()[:5])) for s in report.skipped) == [
+        (7, "not analysed: may use what"),  # an extension's function, maybe
+        (8, "not analysed: columns of function"),
+    ]
+    assert report.summary["statements_analysed"] == 4  # plan, has_column, ok, is
+
+
 def test_a_snapshot_of_sql_migrations_keeps_what_failed_statements_made_unknown(
         tmp_path: Path) -> None:
     """`documents` (a type the throwaway lacks) and `rooms.slug`'s index failed; production
