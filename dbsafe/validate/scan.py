@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.py_parsers import Parsed
     from dbsafe.extract.supabase_types import DatabaseTypes
     from dbsafe.schema.model import SchemaSnapshot
-    from dbsafe.sources import SchemaSource
+    from dbsafe.sources import SchemaSource, SqlFolder
     from dbsafe.validate.confirm import Rewrite, Verdict
     from dbsafe.validate.file_ddl import FileDdl
     from dbsafe.validate.postgrest import ExposedSchemas
@@ -696,6 +696,12 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     confirming = settings.confirm and source.can_confirm
     from dbsafe.validate.syscatalog import for_run
 
+    target_from = None  # where the target version came from, when not given
+    if not settings.target_version:
+        found = _supabase_target(source, root)
+        if found is not None:
+            settings = replace(settings, target_version=found[0])
+            target_from = found[1]
     system_catalog = for_run(source, settings.target_version)
     exposed = _exposed(source, root)
     # (str.endswith over the suffixes: a splitext per file cost 5 ms a run of 5,000 files)
@@ -940,6 +946,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         summary["schema_files"] = counts["schema_files"]
     summary["skipped_files"] = sorted(skipped_files)
     summary["confirmed_by_postgresql"] = confirming
+    if settings.target_version:
+        summary["target_version"] = _major_text(settings.target_version)
+        summary["target_version_from"] = target_from or "target-version"
     skipped.sort(key=lambda s: (s.location.path, s.location.line, s.location.column))
     return Report(tuple(findings), summary, tuple(skipped))
 
@@ -962,11 +971,54 @@ def _exposed(source: SchemaSource, root: Path) -> ExposedSchemas | None:
         return None
     from dbsafe.validate.postgrest import exposed_schemas
 
-    config = next((p / "config.toml" for p in _supabase_folders(folder.path, root)
-                   if (p / "config.toml").is_file()),
-                  root / "supabase" / "config.toml")
+    config = _supabase_config(folder, root)
     exposed = exposed_schemas(config, display_path(config, root))
     return None if exposed is None or _sets_postgrest_schemas(source) else exposed
+
+
+def _supabase_config(folder: SqlFolder, root: Path) -> Path:
+    """The config.toml of the `supabase` folder the schema's SQL migrations are in, else
+    `supabase/config.toml` at the project's root (which may not exist)."""
+    return next((p / "config.toml" for p in _supabase_folders(folder.path, root)
+                 if (p / "config.toml").is_file()),
+                root / "supabase" / "config.toml")
+
+
+def _supabase_target(source: SchemaSource, root: Path) -> tuple[int, str] | None:
+    """(server_version_num, where it was read) of `[db] major_version` in the config.toml of
+    a Supabase project whose migrations are the schema: the major version Supabase's CLI runs
+    them on, and the hosted project's. Only a version dbsafe ships a system catalog for is
+    taken (the catalog is what it gives: its columns are then checked); another is said
+    once and gives no target, as if none were set. None too without a Supabase folder or
+    without the setting."""
+    folder = source.sql_folder
+    if folder is None or folder.platform != "supabase":
+        return None
+    import tomllib
+
+    from dbsafe.validate.syscatalog import shipped_majors
+
+    config = _supabase_config(folder, root)
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None  # no file, or one Supabase's CLI refuses as well
+    db = data.get("db")
+    major = db.get("major_version") if isinstance(db, dict) else None
+    if major is None:
+        return None
+    shown = f"{display_path(config, root)} [db] major_version"
+    if isinstance(major, bool) or not isinstance(major, int) or major not in shipped_majors():
+        log.warning("%s = %s: dbsafe has no system catalog of that version (it has %s); "
+                    "catalog columns are not checked (set target-version to choose one)",
+                    shown, major, ", ".join(str(m) for m in sorted(shipped_majors())))
+        return None
+    return major * 10000, shown
+
+
+def _major_text(version: int) -> str:
+    """A server_version_num as its major: 150000 -> "15", 90600 -> "9.6"."""
+    return str(version // 10000) if version >= 100000 else f"{version // 10000}.{version // 100 % 100}"
 
 
 def _supabase_projects(settings: Settings, source: SchemaSource,

@@ -216,6 +216,16 @@ def callable_majors() -> frozenset[int]:
                      if data.get("callable"))
 
 
+@functools.cache
+def shipped_majors() -> frozenset[int]:
+    """The majors whose catalog `pg_catalog_columns.json` holds.
+
+    >>> {15, 18} <= shipped_majors()
+    True
+    """
+    return frozenset(int(major) for major in _shipped_versions())
+
+
 def version_specific(name: str) -> bool:
     """Whether the columns of built-in function `name` differ between shipped versions (or
     some lack it): only a server of the catalog's version can confirm a finding on them."""
