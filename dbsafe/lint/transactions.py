@@ -426,12 +426,16 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
             held, stronger, reported = [], set(), False
             gone = gone_by_start.get(statement.index + 1, {})
             continue
-        live = [(s, t, m) for s, t, m in held if t not in stronger and last(t) not in stronger]
+        # (only while there is something to report: with a runner's one transaction for
+        # every file, `held` carries thousands of locks)
+        live = [(s, t, m) for s, t, m in held if t not in stronger and last(t) not in stronger] \
+            if not reported and not statement.generated else []
         # (Held, but what waits for a table dropped for good fails anyway: more work on it
         # is quick, and it is no table whose readers the transaction keeps waiting.)
-        dropped = [item for item in live if _in(item[1], gone)] if gone else []
-        live = [item for item in live if item not in dropped]
-        if live and not reported and not statement.generated:
+        dropped = [item for item in live if _in(item[1], gone)] if gone and live else []
+        if dropped:
+            live = [item for item in live if not _in(item[1], gone)]
+        if live:
             locked = {name for _, table, _ in live + dropped for name in (table, last(table))}
             slow = _lengthens(statement, ctx, locked, renamed)
             if slow is not None and not _denied(statement, live[0][1], modes):
