@@ -304,7 +304,7 @@ def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | 
                   current=facts.revisions if facts else (),
                   seed=_seed(settings, facts, paths, since=since, offline=offline),
                   ran=facts.ran if facts else None)
-    return lock_rows(loaded, facts)
+    return lock_rows(loaded, facts, settings)
 
 
 def _sql_migrations_without_alembic(settings: Settings) -> list[Path]:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.migration import Migration
     from dbsafe.lint.app_references import Application
+    from dbsafe.lint.engine import History
     from dbsafe.lint.history import Seed, Unlinted
     from dbsafe.lint.locks import LockRow
     from dbsafe.lint.row_changes import RowChanges
@@ -567,6 +568,8 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     # looked up on it, not on the path lint's own session reads the database with.
     paths: dict[Finding, tuple[str, ...]] = {}
     sequence = upgrade_sequence(migrations, loaded)
+    setup_lines = setup_facts(settings, history, facts.before,
+                              [m for m, _ in sequence])
     first = _first_linted(sequence)
     for migration, linted in sequence:
         if not linted:
@@ -635,8 +638,9 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     linted_revisions = [m.revision for m in migrations if m.kind == "alembic" and m.revision]
     if linted_revisions:  # which were linted: `upgrade` checks its pending ones are
         summary["linted_revisions"] = linted_revisions
-    if loaded is not None and loaded.lines:
-        summary["lines"] = list(loaded.lines)
+    lines = [*(loaded.lines if loaded is not None else ()), *setup_lines]
+    if lines:
+        summary["lines"] = lines
     if loaded is not None and loaded.seed_lines:
         summary["seed_lines"] = list(loaded.seed_lines)
     if loaded is not None and loaded.code:
@@ -676,7 +680,8 @@ def _not_captured_why(loaded: Loaded | None, not_captured: set[str | None]) -> s
     return None
 
 
-def lock_rows(loaded: Loaded, facts: DatabaseFacts | None = None) -> list[LockRow]:
+def lock_rows(loaded: Loaded, facts: DatabaseFacts | None = None,
+              settings: Settings | None = None) -> list[LockRow]:
     """`dbsafe lint --locks`: the lock each statement of `loaded.migrations` takes, read
     with the facts `lint_migrations` gives the rules -- what the migrations before it built
     (`loaded.earlier` too) over the database's schema (`facts.before`) -- so the locks
@@ -688,6 +693,8 @@ def lock_rows(loaded: Loaded, facts: DatabaseFacts | None = None) -> list[LockRo
     history = History()
     rows: list[LockRow] = []
     sequence = upgrade_sequence(loaded.migrations, loaded)
+    if settings is not None:
+        setup_facts(settings, history, before, [m for m, _ in sequence])
     first = _first_linted(sequence)
     for migration, linted in sequence:
         if linted:
@@ -698,6 +705,62 @@ def lock_rows(loaded: Loaded, facts: DatabaseFacts | None = None) -> list[LockRo
             for statement in parse_migration(migration):
                 history.apply(statement)
     return rows
+
+
+def setup_facts(settings: Settings, history: History, before: SchemaSnapshot | None,
+                migrations: Sequence[Migration] = ()) -> list[str]:
+    """Give `history` what the `setup-sql` files make before the first migration (DHIS2's
+    base schema, Renku's ULID function, roles and extensions), as the facts of migrations
+    that ran before the linted ones: their tables' columns and types, kinds, keys, indexes,
+    functions. The files are not linted (the environment's, no migration's) and none of
+    their statements is reported.
+
+    Only without a schema before (`before` None: no `--database-url`, no snapshot): a
+    database got the files before its first migration, and its schema says what they
+    made as it stands now. A file that is also one of `migrations` (in a folder of no known
+    runner) is read there, not twice. What a file sets for its own session (search_path,
+    time zone, temporary tables) ends with it, as psql's session does.
+
+    Returns what to say: a file that cannot be read, the statements of one PostgreSQL's
+    parser rejects (once a file: the rules do not know what they make).
+    """
+    from dbsafe.extract.files import display_path
+    from dbsafe.extract.migration import Migration, psql_script
+    from dbsafe.lint.engine import parse_migration
+
+    if before is not None or not settings.setup_sql:
+        return []
+    root = settings.project_root
+    linted = {m.file.resolve() for m in migrations if m.file is not None}
+    lines: list[str] = []
+    for file in settings.setup_sql:
+        shown = display_path(file, root)
+        if file.resolve() in linted:
+            continue
+        try:
+            statements, _ = psql_script(file, root)
+        except (SourceError, OSError) as exc:
+            lines.append(f"setup-sql {shown} could not be read ({exc}): lint's rules do not "
+                         "know what it makes before the first migration.")
+            continue
+        rejected: list[tuple[Location, str]] = []
+        for statement in parse_migration(Migration(shown, statements, file=file)):
+            if statement.error is not None:
+                rejected.append((statement.location, statement.error.message))
+            else:
+                history.apply(statement)
+        if rejected:
+            (where, message), more = rejected[0], len(rejected) - 1
+            lines.append(f"setup-sql {where.path}:{where.line}: PostgreSQL's parser rejects "
+                         f"this statement{f' and {more} more' if more else ''} ({message}): "
+                         "lint's rules do not know what they make before the first migration.")
+    # (the files ran in a session of their own, ended before the first migration)
+    history.search_path = history.local_search_path = None
+    history.timezone_utc = False
+    history.temporary.clear()
+    history.open_locks, history.open_created = (), frozenset()
+    history.carry()
+    return lines
 
 
 def upgrade_sequence(migrations: Sequence[Migration],
