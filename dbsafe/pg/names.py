@@ -2,7 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+
+_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
+_KEYWORDS: frozenset[str] | None = None
+
+
+def quote_ident(name: str) -> str:
+    """`name` as `quote_ident` writes it, quoted where any supported server needs it: the
+    keywords are those of PostgreSQL's newest grammar (pglast's), so a name that became a
+    keyword in a later version (`json`, a column-name keyword from PostgreSQL 16, refused
+    as a function's name unquoted) is quoted even where the server that printed it did not
+    (15's `quote_ident('json')` is `json`).
+
+    >>> quote_ident("orders"), quote_ident("CustomerNotes"), quote_ident("user")
+    ('orders', '"CustomerNotes"', '"user"')
+    >>> quote_ident('a"b'), quote_ident("json")
+    ('"a""b"', '"json"')
+    """
+    if _PLAIN.fullmatch(name) and name not in _keywords():
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _keywords() -> frozenset[str]:
+    """The keywords a bare identifier cannot be everywhere (all but the unreserved ones)."""
+    global _KEYWORDS
+    if _KEYWORDS is None:
+        from pglast import keywords
+
+        _KEYWORDS = frozenset(keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
+                              | keywords.COL_NAME_KEYWORDS)
+    return _KEYWORDS
 
 
 def object_name(name1: str, name2: str | None, label: str) -> str:

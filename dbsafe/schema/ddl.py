@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbsafe.pg.names import object_name
+from dbsafe.pg.names import object_name, quote_ident
 from dbsafe.schema.casts import EXPLICIT, PARSE, UNKNOWN, base_type, conversion, is_string_type
 from dbsafe.schema.diff import (
     ADD,
@@ -166,18 +166,14 @@ def render_sql(statements: Sequence[Statement], *, header: bool = True,
 
 # -- identifiers -------------------------------------------------------------------------------
 
-_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
-
-
 def quote(name: str) -> str:
-    """Quote an identifier the way `quote_ident` does.
+    """Quote an identifier the way `quote_ident` does, with the keywords of PostgreSQL's
+    newest grammar (`dbsafe.pg.names.quote_ident`).
 
     >>> quote("orders"), quote("CustomerNotes"), quote("user"), quote('a"b')
     ('orders', '"CustomerNotes"', '"user"', '"a""b"')
     """
-    if _PLAIN.fullmatch(name) and name not in _reserved():
-        return name
-    return '"' + name.replace('"', '""') + '"'
+    return quote_ident(name)
 
 
 def qualify(schema: str, name: str) -> str:
@@ -189,19 +185,6 @@ def literal(text: str) -> str:
     "'it''s'"
     """
     return "'" + text.replace("'", "''") + "'"
-
-
-_RESERVED: frozenset[str] | None = None
-
-
-def _reserved() -> frozenset[str]:
-    global _RESERVED
-    if _RESERVED is None:
-        from pglast import keywords
-
-        _RESERVED = frozenset(keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
-                              | keywords.COL_NAME_KEYWORDS)
-    return _RESERVED
 
 
 def _split(dotted: str) -> tuple[str, str]:
@@ -4391,6 +4374,32 @@ def _validate_partitions_copies(p: _Plan, relation: Relation, constraint: Constr
             _validate_partitions_copies(p, partition, copy, phase)
 
 
+def _add_partitioned_foreign_key(p: _Plan, relation: Relation, constraint: Constraint,
+                                 phase: str) -> None:
+    """A foreign key of a partitioned table on a server before PostgreSQL 18, which refuses
+    to add one NOT VALID (0A000, "not yet supported"): added valid in one statement, which
+    checks every partition's rows while it holds SHARE ROW EXCLUSIVE on the table and on
+    the referenced one. A table this plan creates (not one it replaces, whose partitions
+    stay) has no rows to check."""
+    table = qualify(relation.schema, relation.name)
+    subject = f"{relation.qualified_name}.{constraint.name}"
+    hazards = []
+    key = (relation.schema, relation.name)
+    if key not in p.created_relations or key in p.replaced_relations:
+        hazards.append(Hazard("share-lock", f"Scans every partition of "
+                              f"`{relation.qualified_name}` while writes to it and to "
+                              f"`{constraint.referenced_table}` wait: PostgreSQL before 18 "
+                              "cannot add a partitioned table's foreign key NOT VALID and "
+                              "validate it afterwards. " + _VALIDATION_FAILS["foreign_key"]
+                              + " and nothing is added."))
+    if not constraint.validated:
+        hazards.append(Hazard("may-fail", f"`{subject}` is NOT VALID in the target, which "
+                              "PostgreSQL before 18 cannot make on a partitioned table: it "
+                              "is added validated."))
+    p.emit(phase, f"ALTER TABLE {table} ADD CONSTRAINT {quote(constraint.name)} "
+           f"{_strip_not_valid(constraint.definition)}", *hazards, subject=subject)
+
+
 def _constraint_kind(p: _Plan, c: Change) -> str | None:
     constraint = c.old if c.action == DROP else _constraint(p.source, c.identity)
     return constraint.kind if constraint is not None else None
@@ -4424,6 +4433,10 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
         if constraint.referenced_table and \
                 _split(constraint.referenced_table) in p.replaced_relations:
             phase = "fks_to_replaced"  # after the partitions it keeps are attached again
+        if constraint.kind == "foreign_key" and relation.kind == "partitioned_table" \
+                and not _source_from(p, 180000):
+            _add_partitioned_foreign_key(p, relation, constraint, phase)
+            return
         p.emit(phase, f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition} NOT VALID",
                subject=subject)
         if constraint.validated:

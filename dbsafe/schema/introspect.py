@@ -34,6 +34,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DatabaseError
+from dbsafe.pg.names import quote_ident
 from dbsafe.pg.urls import redact_text, redact_url, to_libpq_url
 from dbsafe.schema import model
 from dbsafe.schema.model import (
@@ -509,7 +510,7 @@ _DEFAULT_PRIVILEGE_OBJECTS = {"r": "tables", "S": "sequences", "f": "functions",
 # Event triggers belong to the database, not to a schema: read whatever schemas are read.
 # Their function takes no arguments (CREATE EVENT TRIGGER requires it).
 _EVENT_TRIGGERS_SQL = f"""
-SELECT e.evtname, e.evtevent, format('%%I.%%I()', n.nspname, p.proname),
+SELECT e.evtname, e.evtevent, n.nspname, p.proname,
     ARRAY(SELECT t FROM unnest(e.evttags) AS t ORDER BY 1), e.evtenabled::text,
     pg_get_userbyid(e.evtowner), d.description
 FROM pg_event_trigger AS e
@@ -524,15 +525,35 @@ WHERE {_NOT_EXTENSION_MEMBER.format(catalog="pg_event_trigger", oid="e.oid")}
 # RANGE` makes (to its multirange type) depend on it internally ('i'): its to make and drop.
 _CASTS_SQL = """
 SELECT format_type(c.castsource, NULL), format_type(c.casttarget, NULL),
-    CASE WHEN c.castfunc <> 0 THEN c.castfunc::regprocedure::text END,
+    CASE WHEN NOT pg_function_is_visible(p.oid) THEN n.nspname END, p.proname,
+    (SELECT string_agg(format_type(a.type, NULL), ',' ORDER BY a.i)
+     FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(type, i)),
     c.castcontext::text, c.castmethod::text, d.description
 FROM pg_cast AS c
+LEFT JOIN pg_proc AS p ON p.oid = c.castfunc
+LEFT JOIN pg_namespace AS n ON n.oid = p.pronamespace
 LEFT JOIN pg_description AS d ON d.objoid = c.oid AND d.classoid = 'pg_cast'::regclass
 WHERE c.oid >= 16384 AND NOT EXISTS (
     SELECT FROM pg_depend AS dep
     WHERE dep.classid = 'pg_cast'::regclass AND dep.objid = c.oid AND dep.deptype IN ('e', 'i')
 )
 """
+
+
+def _cast_function(schema: str | None, name: str | None, arguments: str | None) -> str | None:
+    """A cast's function as `regprocedure` prints it (schema-qualified only where the
+    search path does not find it), its names quoted as the newest grammar needs: 15 prints
+    `json(b64)`, which PostgreSQL 16 and later (and pglast) read as the JSON constructor.
+
+    >>> _cast_function(None, "json", "b64"), _cast_function("Util", "to_b", None)
+    ('"json"(b64)', '"Util".to_b()')
+    """
+    if name is None:
+        return None
+    qualified = quote_ident(name) if schema is None else f"{quote_ident(schema)}.{quote_ident(name)}"
+    return f"{qualified}({arguments or ''})"
+
+
 # Range types (`CREATE TYPE ... AS RANGE`); the multirange type's name from PostgreSQL 14.
 _RANGE_TYPES_SQL = f"""
 SELECT n.nspname, t.typname, format_type(r.rngsubtype, NULL), {{range_multirange}},
@@ -962,9 +983,10 @@ def introspect(
                 key=lambda d: (d.schema or "", d.role, d.object_type),
             )),
             event_triggers=tuple(sorted(
-                (EventTrigger(name, event, function, tuple(tags),
-                              _EVENT_TRIGGER_ENABLED.get(enabled, enabled), owner, comment)
-                 for name, event, function, tags, enabled, owner, comment
+                (EventTrigger(name, event, f"{quote_ident(schema)}.{quote_ident(function)}()",
+                              tuple(tags), _EVENT_TRIGGER_ENABLED.get(enabled, enabled), owner,
+                              comment)
+                 for name, event, schema, function, tags, enabled, owner, comment
                  in found["event_triggers"]),
                 key=_by_name,
             )),
@@ -976,9 +998,11 @@ def introspect(
                 key=lambda t: (t.schema, t.name),
             )),
             casts=tuple(sorted(
-                (Cast(source, target, function, _CAST_CONTEXTS.get(context, context),
-                      _CAST_METHODS.get(method, method), comment)
-                 for source, target, function, context, method, comment in found["casts"]),
+                (Cast(source, target, _cast_function(schema, function, arguments),
+                      _CAST_CONTEXTS.get(context, context), _CAST_METHODS.get(method, method),
+                      comment)
+                 for source, target, schema, function, arguments, context, method, comment
+                 in found["casts"]),
                 key=lambda c: (c.source, c.target),
             )),
             collations=tuple(sorted(

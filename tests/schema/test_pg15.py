@@ -16,9 +16,10 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from dbsafe.schema.ddl import plan
 from dbsafe.schema.diff import diff
 from dbsafe.schema.introspect import introspect_url
-from dbsafe.schema.model import SchemaSnapshot
+from dbsafe.schema.model import SchemaSnapshot, replace
 from tests.helpers import PG15_BIN
 from tests.schema.test_introspect import check_definitions
 from tests.schema.test_roundtrip import PAIRS, _build, _Built, _round_trip
@@ -31,7 +32,12 @@ SHOP = Path(__file__).parent / "fixtures" / "shop.sql"
 # deparsed function and view text, grants, aggregates written from pg_aggregate), or that use
 # the most object kinds.
 PAIRS_ON_15 = ("partitioning", "functions_triggers", "security_comments", "generated_columns",
-               "types_sequences_schemas", "views", "aggregates", "range_types", "casts")
+               "types_sequences_schemas", "views", "aggregates", "range_types", "casts",
+               "partition_fk_copies")
+# ... and backward too, where what the plan writes depends on the server: a foreign key of a
+# partitioned table, which 15 cannot add NOT VALID; a cast whose function's name (`json`)
+# 15 prints bare and later grammars (pglast's) read as a keyword.
+BACKWARD_ON_15 = ("partition_fk_copies", "casts")
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +53,21 @@ def built_on_15(_built_on_15: _Built) -> Iterator[_Built]:
     _built_on_15.end_test()
 
 
+@pytest.fixture
+def new_18_database(new_database: Callable[[], str],
+                    server_version: int) -> Callable[[], str]:
+    """`new_database`, of the suite's server where it is 16 or later (18 by default); where
+    DBSAFE_TEST_DATABASE_URL names an older one there is nothing newer to compare with."""
+    if server_version < 160000:
+        pytest.skip(f"the suite's server is PostgreSQL {server_version // 10000} "
+                    "(DBSAFE_TEST_DATABASE_URL): nothing newer to compare 15 with")
+    return new_database
+
+
 def test_a_schema_reads_the_same_on_15_as_on_18_but_for_deparsed_text(
-        new_pg15_database: Callable[[], str], new_database: Callable[[], str]) -> None:
+        new_pg15_database: Callable[[], str], new_18_database: Callable[[], str]) -> None:
     on_15 = _build(new_pg15_database(), SHOP.read_text(encoding="utf-8"))
-    on_18 = _build(new_database(), SHOP.read_text(encoding="utf-8"))
+    on_18 = _build(new_18_database(), SHOP.read_text(encoding="utf-8"))
     assert on_15.server_version is not None and on_15.server_version // 10000 == 15
     assert on_18.server_version is not None and on_18.server_version // 10000 >= 16
     # Only what the server versions themselves change: the extension's bundled version.
@@ -113,10 +130,8 @@ CREATE MATERIALIZED VIEW mv AS SELECT customer_id, sum(amount) AS total FROM ord
 
 
 def test_views_printed_by_15_and_by_18_are_the_same_definitions(
-        new_pg15_database: Callable[[], str], new_database: Callable[[], str]) -> None:
-    on_15, on_18 = _build(new_pg15_database(), VIEWS), _build(new_database(), VIEWS)
-    if on_18.server_version is None or on_18.server_version < 160000:
-        pytest.skip("the suite's server prints views as 15 does (DBSAFE_TEST_DATABASE_URL)")
+        new_pg15_database: Callable[[], str], new_18_database: Callable[[], str]) -> None:
+    on_15, on_18 = _build(new_pg15_database(), VIEWS), _build(new_18_database(), VIEWS)
     texts_15, texts_18 = _view_texts(on_15), _view_texts(on_18)
     assert texts_15.keys() == texts_18.keys() and len(texts_15) == 15
     assert [name for name in texts_15 if texts_15[name] == texts_18[name]] == ["public.v_lateral"]
@@ -137,14 +152,55 @@ def test_a_view_changed_is_a_difference_across_15_and_18(
         ("public.v_alias", "definition"), ("public.v_function", "definition")}
 
 
-@pytest.mark.parametrize("case", PAIRS_ON_15)
-def test_pairs_round_trip_on_15(case: str, new_pg15_database: Callable[[], str],
+@pytest.mark.parametrize(("case", "direction"), [
+    *((case, "forward") for case in PAIRS_ON_15),
+    *((case, "backward") for case in BACKWARD_ON_15)])
+def test_pairs_round_trip_on_15(case: str, direction: str,
+                                new_pg15_database: Callable[[], str],
                                 built_on_15: _Built, tmp_path: Path) -> None:
     a_sql = (PAIRS / case / "a.sql").read_text(encoding="utf-8")
     b_sql = (PAIRS / case / "b.sql").read_text(encoding="utf-8")
+    if direction == "backward":
+        a_sql, b_sql = b_sql, a_sql
     changes, _ = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql,
                              built=built_on_15)
     assert changes, "the pair must differ, or it tests nothing"
+
+
+def test_a_partitioned_tables_foreign_key_is_added_valid_in_one_step_before_18(
+        new_pg15_database: Callable[[], str], built_on_15: _Built, tmp_path: Path) -> None:
+    # 15 refuses `ADD ... FOREIGN KEY ... NOT VALID` on a partitioned table (0A000, "not
+    # yet supported"): the key is added valid, its scan under SHARE ROW EXCLUSIVE said.
+    a_sql = (PAIRS / "partition_fk_copies" / "a.sql").read_text(encoding="utf-8")
+    b_sql = (PAIRS / "partition_fk_copies" / "b.sql").read_text(encoding="utf-8")
+    _, statements = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql, built=built_on_15)
+    [added] = [s for s in statements if " ADD CONSTRAINT orders_customer_fkey " in s.sql]
+    assert added.sql == ("ALTER TABLE public.orders ADD CONSTRAINT orders_customer_fkey "
+                         "FOREIGN KEY (customer) REFERENCES customers(id)")
+    assert [h.kind for h in added.hazards] == ["share-lock"]
+    assert "PostgreSQL before 18" in added.hazards[0].message
+    assert not any(s.sql.endswith("VALIDATE CONSTRAINT orders_customer_fkey")
+                   for s in statements)
+    # The same snapshots said to be of 18: NOT VALID, then validated, writes continuing.
+    a, b = _build(new_pg15_database(), a_sql), _build(new_pg15_database(), b_sql)
+    on_18 = [s.sql for s in plan(replace(a, server_version=180001), b, diff(a, b))]
+    assert added.sql + " NOT VALID" in on_18
+    assert "ALTER TABLE public.orders VALIDATE CONSTRAINT orders_customer_fkey" in on_18
+
+
+def test_a_function_named_by_a_later_keyword_is_read_quoted_on_15(
+        new_pg15_database: Callable[[], str]) -> None:
+    # 15's quote_ident leaves `json` bare (a keyword from 16), and `WITH FUNCTION json(b64)`
+    # is then the JSON constructor to 16 and later and to pglast: read as 18 prints it.
+    snapshot = _build(new_pg15_database(), """
+        CREATE DOMAIN b64 AS bytea;
+        CREATE FUNCTION "json"(b64) RETURNS json LANGUAGE sql
+            AS $$ SELECT to_json(encode($1, 'base64')) $$;
+        CREATE CAST (b64 AS json) WITH FUNCTION "json"(b64);
+        CREATE FUNCTION "json"() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END';
+        CREATE EVENT TRIGGER j ON ddl_command_end EXECUTE FUNCTION "json"();""")
+    assert [c.function for c in snapshot.casts] == ['"json"(b64)']
+    assert [e.function for e in snapshot.event_triggers] == ['public."json"()']
 
 
 def test_dump_and_restore_on_15_is_no_difference(new_pg15_database: Callable[[], str],

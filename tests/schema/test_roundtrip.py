@@ -1154,7 +1154,7 @@ def test_a_sql_standard_function_reading_no_table_comes_before_the_default_calli
 
 
 def test_a_new_column_does_not_take_the_not_null_name_a_dropped_one_still_holds(
-        new_database: Callable[[], str]) -> None:
+        new_database: Callable[[], str], server_version: int) -> None:
     # PostgreSQL 18 keeps a NOT NULL constraint's name through a column rename: Lemmy's
     # `published` became `published_at`, still under `<table>_published_not_null`, which
     # the script's ADD COLUMN took while the old column held it until the drops (42710,
@@ -1171,6 +1171,8 @@ def test_a_new_column_does_not_take_the_not_null_name_a_dropped_one_still_holds(
     statements = plan(a, b, diff(a, b))
     _apply(a_url, statements, b)
     assert not [c for c in diff(introspect_url(a_url), b) if c.action != REORDER]
+    if server_version < 180000:
+        pytest.skip("needs PostgreSQL 18 (named NOT NULL constraints); the round trip passed")
     with psycopg.connect(a_url) as conn:
         names = conn.execute("SELECT conname FROM pg_constraint WHERE contype = 'n' "
                              "AND conrelid = 'public.t'::regclass ORDER BY 1").fetchall()
