@@ -51,6 +51,7 @@ from dbsafe.schema.diff import (
 )
 from dbsafe.schema.model import (
     Column,
+    ColumnDetails,
     CompositeType,
     Constraint,
     Domain,
@@ -318,6 +319,9 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     Returns:
         Statements in execution order.
     """
+    unmade: dict[tuple[str, ...], set[str]] = {}
+    if source.server_version is not None and source.server_version < 180000:
+        target, changes, unmade = _without_not_null_constraints(target, changes)
     held = _held_collations(source, changes)
     attachments = [c for c in changes if c.attribute == "attached_to"]
     changes = [c for c in changes if c.attribute != "attached_to"]
@@ -339,6 +343,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
                             if (t := target.relation(*key)) and t.kind in _TABLE_KINDS}
 
     _schemas(p, by_kind.get("schema", []))
+    _not_null_constraints_unmade(p, unmade)
     _extensions(p, by_kind.get("extension", []))
     _collations(p, by_kind.get("collation", []))
     _enums(p, by_kind.get("enum", []))
@@ -3396,6 +3401,75 @@ class _Family:
             if x.identity in self.held and self._meets(c, x):
                 return ".".join(x.identity)
         return None
+
+
+def _plain_not_null(column: Column) -> Column:
+    d = column.details
+    if d is None or (d.not_null_name is None and not d.not_null_no_inherit
+                     and not d.not_null_not_valid):
+        return column
+    details = replace(d, not_null_name=None, not_null_no_inherit=False,
+                      not_null_not_valid=False)
+    return replace(column, details=None if details == ColumnDetails() else details)
+
+
+def _plain_not_nulls(relation: Relation) -> Relation:
+    columns = tuple(_plain_not_null(c) for c in relation.columns)
+    return relation if columns == relation.columns else replace(relation, columns=columns)
+
+
+def _without_not_null_constraints(target: SchemaSnapshot, changes: Sequence[Change],
+                                  ) -> tuple[SchemaSnapshot, list[Change],
+                                             dict[tuple[str, ...], set[str]]]:
+    """`target` and `changes` for a server before PostgreSQL 18, which keeps no NOT NULL
+    constraint of its own (`ADD CONSTRAINT ... NOT NULL`, `ALTER CONSTRAINT ... NO INHERIT`
+    and a NOT NULL's NOT VALID are 18's grammar): the target's columns with plain NOT NULLs
+    (a NOT VALID one made validated), the changes of those constraints apart; and, by
+    column, what of them is not made (`_not_null_constraints_unmade` says it)."""
+    original = {(r.schema, r.name): r for r in target.relations}
+    relations = tuple(_plain_not_nulls(r) for r in target.relations)
+    if relations != target.relations:
+        target = replace(target, relations=relations)
+    kept: list[Change] = []
+    unmade: dict[tuple[str, ...], set[str]] = {}
+
+    def note(identity: tuple[str, ...], column: Column) -> None:
+        what = {word for word, there in (
+            (f"name {column.not_null_chosen_name}", column.not_null_chosen_name),
+            ("NO INHERIT", column.not_null_no_inherit),
+            ("NOT VALID", column.not_null_not_valid)) if there}
+        if what:
+            unmade.setdefault(identity, set()).update(what)
+
+    for c in changes:
+        if c.kind == "column" and c.attribute in _NOT_NULL_ATTRIBUTES:
+            relation = original.get((c.identity[0], c.identity[1]))
+            column = relation.column(c.identity[2]) if relation else None
+            if column is not None:
+                note(c.identity, column)
+        elif c.action == ADD and isinstance(c.new, Column):
+            note(c.identity, c.new)
+            kept.append(replace(c, new=_plain_not_null(c.new)))
+        elif c.action == ADD and isinstance(c.new, Relation):
+            for column in c.new.columns:
+                note((*c.identity, column.name), column)
+            kept.append(replace(c, new=_plain_not_nulls(c.new)))
+        else:
+            kept.append(c)
+    return target, kept, unmade
+
+
+def _not_null_constraints_unmade(p: _Plan, unmade: dict[tuple[str, ...], set[str]]) -> None:
+    """Say, a column once, what of the target's NOT NULL constraints (PostgreSQL 18) the
+    source's older server cannot make."""
+    for identity, what in unmade.items():
+        subject = ".".join(identity)
+        said = ", ".join(sorted(what, key=lambda w: (not w.startswith("name "), w)))
+        p.emit("columns", f"-- column {subject}: its NOT NULL constraint ({said}) is not "
+               "generated: the server is older than PostgreSQL 18",
+               Hazard("not-generated", "PostgreSQL before 18 keeps no NOT NULL constraint of "
+                      f"its own (no name, NO INHERIT or NOT VALID): `{subject}` is plainly "
+                      "NOT NULL, validated."), subject=subject)
 
 
 def _relation_named(children: dict[str, list[Relation]], name: str) -> Relation | None:

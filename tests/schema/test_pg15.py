@@ -19,10 +19,10 @@ from psycopg.conninfo import conninfo_to_dict
 from dbsafe.schema.ddl import plan
 from dbsafe.schema.diff import diff
 from dbsafe.schema.introspect import introspect_url
-from dbsafe.schema.model import SchemaSnapshot, replace
+from dbsafe.schema.model import Column, ColumnDetails, SchemaSnapshot, replace
 from tests.helpers import PG15_BIN
 from tests.schema.test_introspect import check_definitions
-from tests.schema.test_roundtrip import PAIRS, _build, _Built, _round_trip
+from tests.schema.test_roundtrip import PAIRS, _apply, _build, _Built, _round_trip
 
 # One PostgreSQL 15 cluster per worker: its tests share a worker (`--dist loadgroup`).
 pytestmark = [pytest.mark.db, pytest.mark.xdist_group("pg15")]
@@ -201,6 +201,39 @@ def test_a_function_named_by_a_later_keyword_is_read_quoted_on_15(
         CREATE EVENT TRIGGER j ON ddl_command_end EXECUTE FUNCTION "json"();""")
     assert [c.function for c in snapshot.casts] == ['"json"(b64)']
     assert [e.function for e in snapshot.event_triggers] == ['public."json"()']
+
+
+def test_not_null_constraints_of_18_are_said_not_made_on_15(
+        new_pg15_database: Callable[[], str]) -> None:
+    # A target read from 18 (drift's migrations at head are built there) with a NOT NULL
+    # constraint's chosen name, NO INHERIT and NOT VALID: 18's grammar, which 15 refuses
+    # (42601), so said once a column; a NOT VALID one is made plainly NOT NULL.
+    url = new_pg15_database()
+    a = _build(url, "CREATE TABLE t (id int, a int NOT NULL, b int, c int);"
+                    "INSERT INTO t VALUES (1, 1, 2, 3);")
+    t = a.relation("public", "t")
+    assert t is not None
+    ident, col_a, col_b, col_c = t.columns
+    b = replace(a, relations=(replace(t, columns=(
+        ident, replace(col_a, details=ColumnDetails(not_null_name="keep_me",
+                                                    not_null_no_inherit=True)),
+        replace(col_b, nullable=False, details=ColumnDetails(not_null_not_valid=True)),
+        col_c, Column("d", "integer", 5, nullable=False, default="0",
+                      details=ColumnDetails(not_null_not_valid=True)))),))
+    statements = plan(a, b, diff(a, b))
+    said = [s for s in statements if s.sql.startswith("--")]
+    assert [s.sql for s in said] == [
+        f"-- column public.t.{name}: its NOT NULL constraint ({what}) is not generated: the "
+        "server is older than PostgreSQL 18" for name, what in (
+            ("a", "name keep_me, NO INHERIT"), ("b", "NOT VALID"), ("d", "NOT VALID"))]
+    assert {h.kind for s in said for h in s.hazards} == {"not-generated"}
+    assert not any("NOT VALID" in s.sql and " NOT NULL " in s.sql for s in statements
+                   if not s.sql.startswith("--"))
+    _apply(url, statements, b)
+    made = introspect_url(url).relation("public", "t")
+    assert made is not None
+    assert [(c.name, c.nullable) for c in made.columns] == [
+        ("id", True), ("a", False), ("b", False), ("c", True), ("d", False)]
 
 
 def test_dump_and_restore_on_15_is_no_difference(new_pg15_database: Callable[[], str],
