@@ -306,6 +306,13 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
         the database's settings last, its own before its roles'.
     """
     options = options or DiffOptions()
+    older = [s for s in (source, target)
+             if s.server_version is not None and s.server_version < 170000]
+    if len(older) == 1:  # one server knows MAINTAIN, the other cannot hold it
+        if older[0] is source:
+            target = without_maintain(target)
+        else:
+            source = without_maintain(source)
     built = [s.built_since for s in (source, target) if s.built_since is not None]
     if options.built_since is None and built:
         options = replace(options, built_since=min(built))
@@ -726,6 +733,38 @@ def with_role_renamed(snapshot: SchemaSnapshot, old: str, new: str) -> SchemaSna
         return replace(obj, **changes) if changes else obj
 
     return rename(snapshot)
+
+
+def without_maintain(snapshot: SchemaSnapshot) -> SchemaSnapshot:
+    """The snapshot with the MAINTAIN privilege (`m`, PostgreSQL 17) taken out of its tables'
+    privileges and its default privileges on tables, to compare with a snapshot of an older
+    server: an owner holds it there from 17 on (`postgres=arwdDxtm/postgres`, where 15 has
+    `arwdDxt`), so a table granted the same way on both is no difference.
+
+    >>> without_maintain(SchemaSnapshot(relations=(Relation("public", "t", "table",
+    ...     acl=("=r/postgres", "postgres=arwdDxtm/postgres", "ops=m*/postgres")),))
+    ...     ).relations[0].acl
+    ('=r/postgres', 'postgres=arwdDxt/postgres')
+    """
+    def strip(acl: tuple[str, ...]) -> tuple[str, ...]:
+        kept = []
+        for item in acl:
+            match = _ACL_ITEM.fullmatch(item)
+            if match is None or "m" not in match[2]:
+                kept.append(item)
+                continue
+            privileges = match[2].replace("m*", "").replace("m", "")
+            if privileges:
+                kept.append(f"{match[1]}={privileges}/{match[3]}")
+        return tuple(kept)
+
+    relations = tuple(replace(r, acl=strip(r.acl)) if any("m" in a for a in r.acl) else r
+                      for r in snapshot.relations)
+    defaults = tuple(replace(d, acl=strip(d.acl)) if d.object_type == "tables" else d
+                     for d in snapshot.default_privileges)
+    if relations == snapshot.relations and defaults == snapshot.default_privileges:
+        return snapshot
+    return replace(snapshot, relations=relations, default_privileges=defaults)
 
 
 # aclitem's text: grantee (empty for PUBLIC) = privileges / grantor; names double-quoted

@@ -15,7 +15,7 @@ import pytest
 
 from dbsafe import commands
 from dbsafe.config import Settings, load_settings
-from dbsafe.core import DbsafeError, Severity
+from dbsafe.core import DbsafeError, Finding, Severity
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
@@ -617,6 +617,18 @@ RUNNER_TABLES = {"node-pg-migrate": "public.pgmigrations",
                  "graphile-migrate": "graphile_migrate.migrations",
                  "drizzle": "drizzle.__drizzle_migrations"}
 
+def _but_bundled_versions(findings: tuple[Finding, ...],
+                          database_url: str) -> tuple[Finding, ...]:
+    """`findings` but for the versions of the extensions bundled with the server, where the
+    suite's server (DBSAFE_TEST_DATABASE_URL) is older than the embedded 18 the migrations
+    are built on: those differ between major versions, and say so (docs/diff.md)."""
+    with psycopg.connect(database_url) as conn:
+        if conn.info.server_version >= 180000:
+            return findings
+    return tuple(f for f in findings if not (f.message.startswith("Extension `")
+                                             and " differs in version: " in f.message))
+
+
 def test_a_supabase_project_is_compared_without_the_platform_s_schemas(
         tmp_path: Path, database_url: str) -> None:
     # A Supabase database (the platform as dbsafe's stand-in makes it, and a schema the
@@ -636,10 +648,11 @@ def test_a_supabase_project_is_compared_without_the_platform_s_schemas(
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA pgbouncer; INSERT INTO supabase_migrations.schema_migrations"
                      " (version) VALUES ('20240101000000')")
-    assert [(f.code, f.subject) for f in commands.drift(settings).findings] == []
+    assert [(f.code, f.subject) for f in _but_bundled_versions(
+        commands.drift(settings).findings, database_url)] == []
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE public.notes (id int)")
-    [finding] = commands.drift(settings).findings
+    [finding] = _but_bundled_versions(commands.drift(settings).findings, database_url)
     assert finding.subject == "public.notes"
 
 
@@ -672,14 +685,15 @@ def test_an_event_trigger_made_by_hand_is_drift_supabase_s_own_are_not(
             conn.execute(f"CREATE EVENT TRIGGER {name} ON {event} "
                          + (f"WHEN TAG IN ('{tag}') " if tag else "")
                          + f"EXECUTE FUNCTION extensions.{name}()")
-    assert commands.drift(settings).findings == ()
+    assert _but_bundled_versions(commands.drift(settings).findings, database_url) == ()
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE FUNCTION public.audit() RETURNS event_trigger LANGUAGE plpgsql "
                       "AS 'BEGIN END'")
         conn.execute("CREATE EVENT TRIGGER audit_ddl ON ddl_command_end "
                      "EXECUTE FUNCTION public.audit()")
-    assert [(f.code, f.subject) for f in commands.drift(settings).findings] == [
+    assert [(f.code, f.subject) for f in _but_bundled_versions(
+        commands.drift(settings).findings, database_url)] == [
         ("DBS402", "audit_ddl"), ("DBS402", "public.audit()")]
 
 

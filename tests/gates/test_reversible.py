@@ -77,6 +77,10 @@ def test_every_leftover_is_reported_on_its_revision_with_the_computed_undo(
     # the role name as a word: "postgres" must not eat into `postgresql_concurrently`
     text = re.sub(rf"\b{re.escape(postgresql.info.user)}\b", "OWNER",
                   render_text(report, commands.catalog()))
+    if postgresql.info.server_version < 170000:
+        # The owner's MAINTAIN (PostgreSQL 17) the snapshot shows: an older server
+        # (DBSAFE_TEST_DATABASE_URL) has none to print.
+        text = text.replace("OWNER=arwdDxt/OWNER", "OWNER=arwdDxtm/OWNER")
     assert_snapshot(text.rsplit("(", 1)[0], env / "expected.txt")
 
 

@@ -415,3 +415,22 @@ def test_the_database_settings_come_last_its_own_before_each_roles() -> None:
     changes = diff(source, target, DiffOptions(database_settings=True))
     assert groups(changes, source, target) == [
         "table zz.t", "database setting search_path", "role setting app"]
+
+
+def test_maintain_is_no_difference_between_a_server_before_17_and_a_later_one() -> None:
+    # An owner holds MAINTAIN from PostgreSQL 17 on: a table granted to PUBLIC on 15 reads
+    # `postgres=arwdDxt/postgres`, on 18 `arwdDxtm` (drift of a 15 database against the
+    # migrations built on the embedded 18 said the table differs in acl, DBS403).
+    on_15 = SchemaSnapshot(server_version=150018, relations=(Relation(
+        "public", "t", "table", acl=("=r/postgres", "postgres=arwdDxt/postgres")),))
+    on_18 = SchemaSnapshot(server_version=180001, relations=(Relation(
+        "public", "t", "table", acl=("=r/postgres", "ops=m/postgres",
+                                     "postgres=arwdDxtm/postgres")),))
+    assert diff(on_15, on_18) == () and diff(on_18, on_15) == ()
+    # Between two servers that know MAINTAIN it is a privilege like any other.
+    assert [(c.subject, c.attribute) for c in diff(
+        replace(on_15, server_version=170000), on_18)] == [("public.t", "acl")]
+    # ... and a difference in another privilege is still one.
+    assert [(c.subject, c.attribute) for c in diff(on_15, replace(on_18, relations=(
+        Relation("public", "t", "table", acl=("postgres=arwdDxtm/postgres",)),)))] == [
+        ("public.t", "acl")]
