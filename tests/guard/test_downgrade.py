@@ -21,6 +21,7 @@ from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
 from dbsafe.migrate.runner import MigrationError
 from dbsafe.migrate.throwaway import migrated_database
+from dbsafe.pg.urls import without_password
 from dbsafe.schema.diff import DiffOptions, diff
 from tests.helpers import at_revision, dbsafe_in_process
 from tests.migrate.projects import write_project
@@ -79,6 +80,15 @@ def _state(url: str) -> dict[str, Any]:
                 "WHERE table_schema = 'public'").fetchall()),
         }
 
+
+
+def _restore(backup: str, database_url: str, *options: str) -> str:
+    """The `dbsafe restore` a downgrade says to run: the URL without its password (the
+    throwaway server's has none; one DBSAFE_TEST_DATABASE_URL names may), said where libpq
+    takes it from."""
+    kept = without_password(database_url)
+    return (" ".join(["dbsafe restore", backup, "--database-url", shlex.quote(kept), *options])
+            + ("" if kept == database_url else " (password from PGPASSWORD or ~/.pgpass)"))
 
 def test_a_downgrade_dropping_data_names_it_and_is_refused_without_yes(
     database_url: str, tmp_path: Path,
@@ -967,8 +977,8 @@ def test_a_downgrade_says_which_rows_of_the_tables_it_keeps_it_changed(
         "(public.orders, public.patients)"], steps
     (changed,) = [s for s in steps if "changed the rows" in s]
     assert changed == ("verify: the downgrade changed the rows of 1 table(s) it keeps: "
-                       f"public.patients: 2 rows, changed; as they were: dbsafe restore "
-                       f"{done.summary['backup']} --database-url {shlex.quote(database_url)}")
+                       "public.patients: 2 rows, changed; as they were: "
+                       + _restore(done.summary["backup"], database_url))
 
     again = commands.downgrade(_settings(root, database_url),
                                DowngradeOptions(target="0003", yes=True, backup=False),
@@ -1380,8 +1390,8 @@ def test_a_failed_downgrade_names_the_restore_that_puts_the_database_back(
     assert report.summary["outcome"] == "failed", report.summary["what_happened"]
     (failed,) = [f for f in report.findings if f.code == "DBS601"]
     assert failed.help == (
-        "The backup puts the database back as it was before the downgrade: dbsafe restore "
-        f"{report.summary['backup']} --database-url {shlex.quote(database_url)} --replace"
+        "The backup puts the database back as it was before the downgrade: "
+        + _restore(report.summary["backup"], database_url, "--replace")
     ), failed.help
 
 
