@@ -56,6 +56,8 @@ def test_cases_are_labelled_as_postgresql_sees_them(postgresql: psycopg.Connecti
     _judge_on(postgresql, SCHEMA)
     wrong = []
     for case in CASES:
+        if case.get("server_version", 0) > postgresql.info.server_version:
+            continue  # grammar of a later server than DBSAFE_TEST_DATABASE_URL's
         outcome = _outcome(postgresql, case.get("prepare_sql", case["sql"]))
         expected = {"ok"} if case["expect"] == "pass" else {case["sqlstate"]} \
             if "sqlstate" in case else {"42703", "42P01"}
@@ -84,6 +86,8 @@ def test_construct_cases_are_labelled_as_postgresql_sees_them(
     _judge_on(postgresql, CONSTRUCTS_SCHEMA)
     wrong = []
     for case in CONSTRUCTS:
+        if case.get("server_version", 0) > postgresql.info.server_version:
+            continue  # grammar of a later server than DBSAFE_TEST_DATABASE_URL's
         outcome = _outcome(postgresql, case.get("prepare_sql", case["sql"]))
         expected = {"ok"} if case["expect"] == "pass" else {case["sqlstate"]} \
             if "sqlstate" in case else {"42703", "42P01"}

@@ -59,10 +59,16 @@ def _items() -> list[str]:
     return [e.strip() for line in EXPRESSIONS.strip().splitlines() for e in line.split(";")]
 
 
+# What only a later server than the oldest supported (15) has.
+_SINCE = {"any_value(a)": 160000}
+
+
 def test_a_name_dbsafe_gives_is_postgresqls(postgresql: psycopg.Connection) -> None:
     postgresql.execute(_TABLE)
     known = {}
     for expression in _items():
+        if expression in _SINCE and postgresql.info.server_version < _SINCE[expression]:
+            continue  # not on the older server DBSAFE_TEST_DATABASE_URL names
         sql = f"SELECT {expression} FROM t"
         cursor = postgresql.execute(sql + " LIMIT 0")
         assert cursor.description, expression
