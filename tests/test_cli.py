@@ -250,7 +250,16 @@ def test_schema_dump_is_the_same_from_a_live_database_and_from_the_migrations(
     result = run("schema", "dump", "--database-url", database_url, "-o", str(live), cwd=REPO_ROOT)
     assert result.exit_code == 0, result.output
     a, b = json.loads(live.read_text()), json.loads(snapshot_file.read_text())
-    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):  # another major version than embedded
+    if a["server_version"] // 10000 != b["server_version"] // 10000:
+        # Another major version than the embedded one (DBSAFE_TEST_DATABASE_URL): a view's
+        # deparsed text differs (16 stopped qualifying a single table's columns), so the
+        # same schema is no difference as dbsafe compares them.
+        from dbsafe.schema.diff import diff
+        from dbsafe.schema.model import SchemaSnapshot
+
+        assert diff(SchemaSnapshot.load(live), SchemaSnapshot.load(snapshot_file)) == ()
+        return
+    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):  # another minor version than embedded
         a.pop("server_version"), b.pop("server_version")
     assert a == b
     assert live.read_text() == snapshot_file.read_text() or "server_version" not in a
