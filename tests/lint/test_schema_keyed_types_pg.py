@@ -120,6 +120,10 @@ def _filenode(connection: psycopg.Connection[Any]) -> int:
 def test_a_type_or_function_made_in_one_schema_says_nothing_of_another_schemas_of_its_name(
         postgresql: psycopg.Connection[Any], case: str) -> None:
     sql, expected, outcome = CASES[case]
+    if case == "enum-value-of-the-type-made-on-the-path" \
+            and postgresql.info.server_version < 180000:
+        pytest.skip("PostgreSQL 15 refuses a new enum value in the transaction that made "
+                    "its type (55P04); 18 takes it")
     postgresql.execute(SCHEMA)
     postgresql.commit()
     before = introspect(postgresql)
