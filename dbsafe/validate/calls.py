@@ -108,7 +108,7 @@ A statement calling a built-in function of SQLite or MySQL/MariaDB that PostgreS
 (`datetime('now')`, `strftime`, `json_extract`, `DATE_FORMAT`): SQL for that engine,
 listed as not analysed. SQL syntax that is no function (`COALESCE`, `NULLIF`, `GREATEST`, `CAST`, `EXTRACT`,
 `CURRENT_DATE`, `ROW(...)`), any name pg_catalog has on a PostgreSQL version dbsafe ships
-(15, 18), a type's name (a cast), a call of one argument naming a column (`name(t)`), a
+(15, 17, 18), a type's name (a cast), a call of one argument naming a column (`name(t)`), a
 function an extension makes, one the file's own DDL makes, pgTAP's functions in a pgTAP test
 (a file calling `plan`, `no_plan` or `runtests`), and calls in a schema the schema does not
 describe; in a `CALL`, only a procedure counts (pg_catalog has none: `CALL lower('x')` is

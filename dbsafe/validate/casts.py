@@ -69,7 +69,7 @@ SELECT ROW(1, 'flat')::vault_bundle;
 ```
 
 ## Not flagged
-Any type pg_catalog has on a PostgreSQL version dbsafe ships (15, 18), in every spelling
+Any type pg_catalog has on a PostgreSQL version dbsafe ships (15, 17, 18), in every spelling
 PostgreSQL accepts; a relation's row type; an array type's `_name`; a type of an extension
 the schema has (while it has an extension whose types dbsafe does not know, no unqualified
 name and none in that extension's schema); a type in a schema the snapshot does not

@@ -612,7 +612,11 @@ _CHUNK = 32
 #      describe: beside an extension that failed (whose functions may be of any name) its
 #      `select ok(...)` is analysed, not "may use what the schema cannot describe"
 #      (Tuturuuu's 2,363 statements; task 515)
-_CACHE_VERSION = 329
+# 330: PostgreSQL 17's system catalog is shipped: `target-version = 17` (or a Supabase
+#      project's `[db] major_version = 17`) checks catalog columns and built-in functions'
+#      columns against 17's, no longer leaving them unchecked; a call gated away from every
+#      known version says "which PostgreSQL 15, 17 and 18 lack" (task 517)
+_CACHE_VERSION = 330
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -1977,9 +1981,8 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             lambda p: p.code in (UNKNOWN_FUNCTION_CALL.code, UNKNOWN_TYPE.code)
             and ("." not in p.subject or p.subject.startswith("pg_catalog.")),
             lambda p: f"{'calls' if p.code == UNKNOWN_FUNCTION_CALL.code else 'casts to'} "
-                      f"`{p.subject}`, which PostgreSQL "
-                      f"{' and '.join(map(str, sorted(_known_callables())))} lack, in code "
-                      f"that sends it only to other versions")
+                      f"`{p.subject}`, which PostgreSQL {_majors_text(_known_callables())} "
+                      f"lack, in code that sends it only to other versions")
     if fragment.value_holes and problems:
         # A value the code puts in at run time (`VALUES ({placeholders})`, read as one NULL)
         # may be any number of values: the counts of the statement are unknown.
@@ -2201,6 +2204,12 @@ def _known_callables() -> frozenset[int]:
     from dbsafe.validate.syscatalog import callable_majors
 
     return callable_majors()
+
+
+def _majors_text(majors: frozenset[int]) -> str:
+    """Majors as a sentence says them: "15, 17 and 18"."""
+    shown = [str(major) for major in sorted(majors)]
+    return f"{', '.join(shown[:-1])} and {shown[-1]}" if len(shown) > 1 else "".join(shown)
 
 
 def _other_catalog(candidate: Candidate, major: int | None) -> Finding:

@@ -46,13 +46,21 @@ def test_config_toml_major_version_is_the_target_version(tmp_path: Path) -> None
     assert summary["target_version_from"] == "supabase/config.toml [db] major_version"
 
 
+def test_config_toml_major_version_17_is_checked_against_17s_catalog(tmp_path: Path) -> None:
+    # Supabase's default: 17 has `datlocale`, not `daticulocale` (task 517).
+    messages, summary = _run(_project(tmp_path, "17"))
+    assert messages == ["`pg_database` has no column `daticulocale` on PostgreSQL 17"]
+    assert (summary["target_version"], summary["target_version_from"]) == (
+        "17", "supabase/config.toml [db] major_version")
+
+
 def test_an_explicit_target_version_wins_over_config_toml(tmp_path: Path) -> None:
     messages, summary = _run(_project(tmp_path, "15"), target_version="18")
     assert messages == ["`pg_database` has no column `daticulocale` on PostgreSQL 18"]
     assert (summary["target_version"], summary["target_version_from"]) == ("18", "target-version")
 
 
-@pytest.mark.parametrize("major", ["17", "13", '"latest"'])
+@pytest.mark.parametrize("major", ["16", "13", '"latest"'])
 def test_a_version_without_a_shipped_catalog_is_said_once_and_gives_no_target(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, major: str,
 ) -> None:

@@ -1,6 +1,6 @@
 """Columns of system catalogs (`pg_catalog`): checked only on the exact major version known.
 
-Each case is verified on real PostgreSQL (18: the session server; 15: the Debian binaries,
+Each case is verified on real PostgreSQL (18: the session server; 15 and 17: server binaries,
 skipped where absent), and the shipped catalog data is held to what those servers have.
 """
 
@@ -22,7 +22,7 @@ from dbsafe.validate.syscatalog import SystemCatalog, live, shipped
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# Valid on both 15 and 18.
+# Valid on 15, 17 and 18.
 PASSING = [
     "SELECT ctid, xmin, tableoid, oid, datname FROM pg_database",
     "SELECT c.oid, c.relname, c.ctid FROM pg_class c",
@@ -48,7 +48,7 @@ FLAGGED = [
     ("SELECT c.relnme FROM pg_catalog.pg_class c", "relnme"),
     ("SELECT ctid FROM pg_settings", "ctid"),  # views have no system columns
 ]
-# pg_database's ICU locale column was renamed in 17.
+# pg_database's ICU locale column was renamed in 17: ON_18_ONLY is 17's too.
 ON_15_ONLY = "SELECT daticulocale FROM pg_database"
 ON_18_ONLY = "SELECT datlocale FROM pg_database"
 
@@ -80,7 +80,7 @@ def _flagged(sql: str, snapshot: SchemaSnapshot, catalog: SystemCatalog | None) 
     return [sql[p.start:p.end + 1] for p in resolve(sql, snapshot, catalog=catalog).problems]
 
 
-@pytest.mark.parametrize("major", [15, 18])
+@pytest.mark.parametrize("major", [15, 17, 18])
 def test_catalog_columns_are_checked_against_the_versions_catalog(
     major: int, clinic: SchemaSnapshot,
 ) -> None:
@@ -90,10 +90,10 @@ def test_catalog_columns_are_checked_against_the_versions_catalog(
     for sql, identifier in FLAGGED:
         assert _flagged(sql, clinic, catalog) == [identifier], sql
     assert _flagged(ON_15_ONLY, clinic, catalog) == ([] if major == 15 else ["daticulocale"])
-    assert _flagged(ON_18_ONLY, clinic, catalog) == ([] if major == 18 else ["datlocale"])
+    assert _flagged(ON_18_ONLY, clinic, catalog) == ([] if major >= 17 else ["datlocale"])
 
 
-@pytest.mark.parametrize("major", [15, 18])
+@pytest.mark.parametrize("major", [15, 17, 18])
 def test_an_unknown_catalog_relation_is_dbs301_on_that_version(
     major: int, clinic: SchemaSnapshot,
 ) -> None:
@@ -187,6 +187,18 @@ def test_cases_and_shipped_catalog_match_postgresql_15(pg15_server: str) -> None
     assert server.relations == _catalog(15).relations, "run scripts/gen_pg_catalog.py"
 
 
+@pytest.mark.db
+@pytest.mark.xdist_group("pg17")  # the worker that has the 17 cluster
+def test_cases_and_shipped_catalog_match_postgresql_17(pg17_server: str) -> None:
+    accepted, rejected = _verdicts(pg17_server)
+    assert accepted == [*PASSING, ON_18_ONLY]
+    assert rejected == [*(s for s, _ in FLAGGED), ON_15_ONLY,
+                        *(s for s, _, _ in UNKNOWN_RELATIONS)]
+    server = live(pg17_server)
+    assert server is not None and server.major == 17
+    assert server.relations == _catalog(17).relations, "run scripts/gen_pg_catalog.py"
+
+
 # -- built-in functions' columns: pg_stat_get_wal() lost its write/sync columns in 18 (to
 # pg_stat_io), pg_get_replication_slots() gained inactive_since in 17.
 FUNCTION_ON_15_ONLY = "SELECT w.wal_write FROM pg_stat_get_wal() AS w"
@@ -219,6 +231,20 @@ def test_without_a_catalog_a_builtin_function_whose_columns_changed_is_unknown(
     assert (problem.code, problem.catalog_version) == ("DBS302", None)
 
 
+def _callables(conninfo: str) -> str:
+    """The names `CALLABLE_QUERY` reads on a server, as the data file ships them."""
+    from dbsafe.validate.syscatalog import CALLABLE_QUERY
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return " ".join(name for (name,) in conn.execute(CALLABLE_QUERY))
+
+
+def _shipped_callables(major: int) -> str:
+    from dbsafe.validate.syscatalog import _shipped_versions
+
+    return str(_shipped_versions()[str(major)]["callable"])
+
+
 def _function_verdicts(conninfo: str) -> dict[str, bool]:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         verdicts = {}
@@ -242,6 +268,7 @@ def test_builtin_function_cases_and_shipped_functions_match_postgresql_18(connin
     shipped_18 = _catalog(18)
     assert (server.functions, server.one_argument) == (
         shipped_18.functions, shipped_18.one_argument), "run scripts/gen_pg_catalog.py"
+    assert _callables(conninfo) == _shipped_callables(18), "run scripts/gen_pg_catalog.py"
 
 
 @pytest.mark.db
@@ -256,6 +283,75 @@ def test_builtin_function_cases_and_shipped_functions_match_postgresql_15(
     shipped_15 = _catalog(15)
     assert (server.functions, server.one_argument) == (
         shipped_15.functions, shipped_15.one_argument), "run scripts/gen_pg_catalog.py"
+    assert _callables(pg15_server) == _shipped_callables(15), "run scripts/gen_pg_catalog.py"
+
+
+@pytest.mark.db
+@pytest.mark.xdist_group("pg17")
+def test_builtin_function_cases_and_shipped_functions_match_postgresql_17(
+    pg17_server: str,
+) -> None:
+    # 17 still has pg_stat_get_wal()'s write columns and already has inactive_since.
+    assert _function_verdicts(pg17_server) == {
+        FUNCTION_ON_15_ONLY: True, FUNCTION_ON_18_ONLY: True, FUNCTION_ON_BOTH: True}
+    server = live(pg17_server)
+    assert server is not None
+    shipped_17 = _catalog(17)
+    assert (server.functions, server.one_argument) == (
+        shipped_17.functions, shipped_17.one_argument), "run scripts/gen_pg_catalog.py"
+    assert _callables(pg17_server) == _shipped_callables(17), "run scripts/gen_pg_catalog.py"
+
+
+# -- PostgreSQL 17 (Supabase's default): its catalog is neither 15's nor 18's. pg_stat_io
+# (16 on) had op_bytes until 18 split it into read_bytes/write_bytes/extend_bytes;
+# pg_stat_get_wal() kept wal_write until 18; pg_database.daticulocale was renamed in 17.
+# (statement, whether 17 runs it, whether 18 does)
+ON_17 = [
+    ("SELECT op_bytes FROM pg_stat_io", True, False),
+    ("SELECT w.wal_write FROM pg_stat_get_wal() AS w", True, False),
+    ("SELECT s.inactive_since FROM pg_get_replication_slots() AS s", True, True),
+    ("SELECT datlocale FROM pg_database", True, True),
+    ("SELECT read_bytes FROM pg_stat_io", False, True),
+    ("SELECT daticulocale FROM pg_database", False, False),
+]
+
+
+def _runs(conninfo: str, sql: str) -> bool:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        try:
+            conn.execute(f"PREPARE p AS {sql}")
+        except psycopg.errors.UndefinedColumn:
+            return False
+        conn.execute("DEALLOCATE p")
+        return True
+
+
+@pytest.mark.db
+def test_the_17_cases_hold_on_postgresql_18(conninfo: str) -> None:
+    assert [_runs(conninfo, sql) for sql, _, _ in ON_17] == [on_18 for _, _, on_18 in ON_17]
+
+
+@pytest.mark.db
+@pytest.mark.xdist_group("pg17")
+def test_the_17_cases_hold_on_postgresql_17(pg17_server: str) -> None:
+    assert [_runs(pg17_server, sql) for sql, _, _ in ON_17] == [on_17 for _, on_17, _ in ON_17]
+
+
+def test_target_version_17_checks_17s_own_catalog(tmp_path: Path) -> None:
+    snapshot = str(FIXTURES / "clinic_schema.json")
+    root = _project(tmp_path, "".join(f"{sql};\n" for sql, _, _ in ON_17))
+    lacking_17 = [sql for sql, on_17, _ in ON_17 if not on_17]
+    findings = _run(root, snapshot=snapshot, cache=False, target_version="17")
+    assert [message for _, message, _ in findings] == [
+        "`pg_stat_io` has no column `read_bytes` on PostgreSQL 17",
+        "`pg_database` has no column `daticulocale` on PostgreSQL 17"]
+    assert len(findings) == len(lacking_17)
+    # 18's catalog is another: what 17 has and 18 lacks is 18's finding only.
+    findings = _run(root, snapshot=snapshot, cache=False, target_version="18")
+    assert [message for _, message, _ in findings] == [
+        "`pg_stat_io` has no column `op_bytes` on PostgreSQL 18",
+        "`w` has no column `wal_write`",
+        "`pg_database` has no column `daticulocale` on PostgreSQL 18"]
 
 
 # -- end to end: which runs know the version ----------------------------------------------------
@@ -365,7 +461,7 @@ GATED_TOWARDS_18 = [
      "    cur.execute('SELECT procpid FROM pg_stat_activity')", "procpid"),
 ]
 # pghoard's calls of built-ins PostgreSQL renamed in 10 or dropped in 15, in branches that run
-# on no version whose pg_catalog dbsafe knows (15, 18): (code, the function named).
+# on no version whose pg_catalog dbsafe knows (15, 17, 18): (code, the function named).
 GATED_CALLS_AWAY = [
     ("if self.pg_version_server >= 100000:\n"
      "    cur.execute('SELECT pg_walfile_name(pg_current_wal_lsn())')\n"
@@ -429,7 +525,7 @@ def test_a_statement_the_code_sends_only_to_other_versions_is_not_checked_on_18(
     assert reasons == ["not analysed: reads PostgreSQL 18's system catalog, a version the "
                        "code does not send it to"] * len(GATED_AWAY_FROM_18)
     assert [s.reason for s in report.skipped if "lack" in s.reason] == [
-        f"not analysed: calls `{function}`, which PostgreSQL 15 and 18 lack, in code that "
+        f"not analysed: calls `{function}`, which PostgreSQL 15, 17 and 18 lack, in code that "
         f"sends it only to other versions" for _, function in GATED_CALLS_AWAY]
 
 
