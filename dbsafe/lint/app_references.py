@@ -40,6 +40,7 @@ deployed code can have used them.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,9 +83,10 @@ DOC = """A migration drops or renames a table, view or column that the applicati
 ## Why
 A drop or rename commits instantly, and from that moment every deployed query that names the
 old object fails. dbsafe finds those queries in your `source-paths` with the same extraction
-and name resolution as `dbsafe validate` (SQL in `.sql`, Python and JS/TS files, and
-supabase-js requests: `.from('t').select('col, rel(col)')`, filters, orders, payload keys):
-a query is reported only when resolving it against the schema without the object fails
+and name resolution as `dbsafe validate` (SQL in `.sql`, Python and JS/TS files, the
+project's own clients and wrappers included, such as a postgres.js client another module
+exports, and supabase-js requests: `.from('t').select('col, rel(col)')`, filters, orders,
+payload keys): a query is reported only when resolving it against the schema without the object fails
 where resolving it with the object succeeds. Its unqualified names are looked up on
 `search-path`, the path the application's connections set (`SELECT email FROM users` under
 `app, public` reads `app.users`), else on the schema source's; the migration's own on the
@@ -114,7 +116,10 @@ validate` leaves for running on another schema than today's, such as a migration
 sent before an upgrade to a named revision (also through a function of the project that
 makes it: Renku's `run_migrations_for_app("common", "1ef98b967767")`) or after a
 downgrade, and those of the `setup-sql` files (an ordinary test's queries are still
-uses: they break too); `ALTER TABLE
+uses: they break too); what validate sends elsewhere than this schema: another
+application's code (a folder keeping migrations of its own), another engine's scripts
+(sqlc's `engine: sqlite`, a `.sql` file a shell script runs with `sqlite3`, a D1 script)
+and requests through a client of another Supabase project; `ALTER TABLE
 ... RENAME` of an index or a sequence, where the migrations or the database's schema say
 what the name is (PostgreSQL renames what it is; `ALTER INDEX ... RENAME` of a table is a
 table's rename, and flagged). When no schema
@@ -684,22 +689,30 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
     folder): any file `migration_kind` names one is left out. Nor are the revert and
     verify scripts of a Sqitch project whose deploy scripts are linted.
 
-    Python is read with the project-wide indexes `dbsafe validate` reads it with
-    (`validate.scan.python_indexes`), so that DBS211 looks at the statements validate
-    checks, not more: a migration test's statement sent before a project function's
-    upgrade to a named revision (Renku's `run_migrations_for_app("common",
+    The files are read as `dbsafe validate` reads them (`validate.scan.application_reader`),
+    so that DBS211 looks at the statements validate checks, no more, no fewer. Python with
+    the project-wide indexes: a migration test's statement sent before a project
+    function's upgrade to a named revision (Renku's `run_migrations_for_app("common",
     "1ef98b967767")`) is on an earlier schema for both; a string handed to a function
-    that parses it with sqlglot and never sends it is no query. The `setup-sql` files are
-    no application code either.
+    that parses it with sqlglot and never sends it is no query. JS/TS with the project's
+    names: drizzle's tables and `sql`, knex and Kysely clients, a postgres.js client
+    another module exports (``db`SELECT ...` `` where it is imported), the project's
+    wrappers of a driver call. Left out as validate leaves them: another application's
+    code (a folder keeping migrations of its own, when those linted are not its), another
+    engine's scripts (sqlc's `engine: sqlite`, a D1 script, a `.sql` file a shell script
+    runs with `sqlite3`), requests through a client of another Supabase project. The
+    `setup-sql` files are no application code either.
     """
     from dbsafe.extract.files import (
         DEFAULT_MAX_BYTES,
+        FolderNames,
         ProjectFiles,
         extract_file,
     )
-    from dbsafe.extract.javascript import SqlNames
     from dbsafe.extract.migration import migration_kind
     from dbsafe.extract.sqitch import script_folders
+    from dbsafe.sources import OtherApplications
+    from dbsafe.validate.scan import application_reader
 
     root = settings.project_root.resolve()
     paths = [p for p in (root / s for s in settings.source_paths) if p.exists()]
@@ -709,16 +722,19 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
     folders = {f.parent for f in files} - {root}
     files |= {Path(f).resolve() for f in settings.setup_sql}  # (their folders are not)
     folders |= script_folders(folders, root) - {root}  # Sqitch's revert and verify scripts
-    names = SqlNames.from_settings(settings)
     # Bytes lower-case ASCII only: a name with other letters leaves every file read.
     needles = None if words is None or not all(w.isascii() for w in words) \
         else [w.encode() for w in words]
     fragments: list[SqlFragment | PostgrestRequest] = []
-    from dbsafe.validate.scan import python_indexes
-
     walk = ProjectFiles(paths, root=root, exclude=settings.exclude)
-    py_parsers, py_migrations, py_clients = python_indexes(settings, walk.files,
-                                                           walk.project)
+    # The application is the linted migrations' (validate's is its schema source's): code
+    # in a folder keeping migrations of its own reads another schema.
+    home = _migrations_home(migrations)
+    folder_names = FolderNames()
+    reader = application_reader(
+        settings, walk, schema_folder=home,
+        other_applications=OtherApplications(home, root, folder_names) if home else None,
+        names=folder_names)
     for name_at, name in walk.files:
         path = Path(name_at)
         resolved = path.resolve()
@@ -736,11 +752,28 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
             lowered = data.lower()  # once per file, not once per removed name
             if not any(needle in lowered for needle in needles):
                 continue
+        if reader.other_engine(name_at) is not None \
+                or reader.other_application(name_at) is not None:
+            continue
         # What was read serves extract_file too (above its size limit, it skips the file).
-        extracted = extract_file(path, root=root, js_names=names, name=name,
+        extracted = extract_file(path, root=root, js_names=reader.js_names, name=name,
                                  data=data if data is not None and len(data) <= DEFAULT_MAX_BYTES
-                                 else None, py_parsers=py_parsers, py_migrations=py_migrations,
-                                 py_clients=py_clients)
+                                 else None, py_parsers=reader.py_parsers,
+                                 py_migrations=reader.py_migrations,
+                                 py_clients=reader.py_clients)
         fragments.extend(extracted.fragments)
-        fragments.extend(getattr(extracted, "requests", ()))  # .js/.ts files
+        fragments.extend(r for r in getattr(extracted, "requests", ())  # .js/.ts files
+                         if reader.other_project(r) is None)
     return fragments
+
+
+def _migrations_home(migrations: Sequence[Migration]) -> Path | None:
+    """The folder holding the linted migrations' files (their common one), None without
+    files."""
+    folders = {str(m.file.resolve().parent) for m in migrations if m.file is not None}
+    if not folders:
+        return None
+    try:
+        return Path(os.path.commonpath(sorted(folders)))
+    except ValueError:  # (different drives)
+        return None

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.d1_clients import D1Client
     from dbsafe.extract.drizzle_schema import DrizzleTable
+    from dbsafe.extract.files import FolderNames, ProjectFiles
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import PostgrestRequest, SqlNames
     from dbsafe.extract.js_wrappers import JsWrapper
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.py_parsers import Parsed
     from dbsafe.extract.supabase_types import DatabaseTypes
     from dbsafe.schema.model import SchemaSnapshot
-    from dbsafe.sources import SchemaSource, SqlFolder
+    from dbsafe.sources import OtherApplications, SchemaSource, SqlFolder
     from dbsafe.validate.confirm import Rewrite, Verdict
     from dbsafe.validate.file_ddl import FileDdl
     from dbsafe.validate.postgrest import ExposedSchemas
@@ -708,12 +709,14 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             target_from = found[1]
     system_catalog = for_run(source, settings.target_version)
     exposed = _exposed(source, root)
-    # (str.endswith over the suffixes: a splitext per file cost 5 ms a run of 5,000 files)
-    scripts = tuple(SCRIPT_SUFFIXES | COMPONENT_SUFFIXES)
-    reads_scripts = any(p.endswith(scripts) for p, _ in files)
-    js_names = _js_names(settings, reads_scripts, walk.project)
-    supabase = _supabase_projects(settings, source, walk.project) if reads_scripts else None
-    py_parsers, py_migrations, py_clients = python_indexes(settings, files, walk.project)
+    # The schema's own folder of migrations is one whatever it is named (`db/migrate`).
+    folder_names = FolderNames()  # each folder listed once, for both
+    reader = application_reader(
+        settings, walk, schema_folder=source.sql_folder.path if source.sql_folder else None,
+        other_applications=source.other_applications(root, folder_names), names=folder_names)
+    js_names, supabase = reader.js_names, reader.supabase
+    py_parsers, py_migrations, py_clients = reader.py_parsers, reader.py_migrations, \
+        reader.py_clients
     cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog, exposed,
                         js_names, py_parsers, py_migrations, py_clients, supabase)
 
@@ -723,20 +726,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     directive_texts: dict[str, bytes] = {}  # only the files that hold `dbsafe:` at all
     misses: list[tuple[Path, str, bytes]] = []  # relative path resolved once, content read once
     run_sql: set[tuple[str, ...]] = set()  # the `.sql` files the migrations read run
-    # The schema's own folder of migrations is one whatever it is named (`db/migrate`).
-    folder_names = FolderNames()  # each folder listed once, for both
     migration_folders = MigrationFolders(
         source.sql_folder.migration_folders() if source.sql_folder is not None else [],
         stop=root,
         names=folder_names)
-    other_applications = source.other_applications(root, folder_names)
-    from dbsafe.extract.d1_scripts import D1ScriptFiles
-    from dbsafe.extract.shell_scripts import ShellScriptFiles
-    from dbsafe.extract.sqlc_config import SqlcEngines
-
-    sqlc_engines = SqlcEngines(root, folder_names)
-    d1_script_files = D1ScriptFiles(root)
-    shell_script_files = ShellScriptFiles(root)
     for unlisted, reason in unreadable:  # its files were never seen: a skip, not a clean run
         outcomes[unlisted + "/"] = _skipped_file(unlisted + "/", f"cannot read folder: {reason}")
     # Atlas's declared schema (`atlas.hcl`'s `src`): the schema's source, no migration.
@@ -759,10 +752,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
                 else "migration")
             continue
         # Another application's migrations are still migrations (left to lint).
-        application = other_applications.of(path) if other_applications else None
+        application = reader.other_application(path)
         # So are another engine's. Decided here, not cached: its sqlc.yaml may change alone.
-        other_engine = (sqlc_engines.of(path) or d1_script_files.of(path)
-                        or shell_script_files.of(path))
+        other_engine = reader.other_engine(path)
         seen = cache.unchanged(rel, path)
         if seen is not None:
             # Same size, times and inode as when its outcome was stored: not read again.
@@ -774,7 +766,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
                 outcomes[rel] = _migration_file(rel, recorded, frozenset(made_names))
                 continue
             if other_engine is not None:
-                outcomes[rel] = _skipped_file(rel, other_engine.reason(root))
+                outcomes[rel] = _skipped_file(rel, other_engine)
                 continue
             if application is not None:
                 outcomes[rel] = _other_application_file(rel, application, root)
@@ -806,7 +798,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
                 "\n" + json.dumps([sorted(made), runs]) if made or runs else ""), False)
             continue
         if other_engine is not None:
-            outcomes[rel] = _skipped_file(rel, other_engine.reason(root))
+            outcomes[rel] = _skipped_file(rel, other_engine)
             continue
         if application is not None:
             outcomes[rel] = _other_application_file(rel, application, root)
@@ -1025,13 +1017,14 @@ def _major_text(version: int) -> str:
     return str(version // 10000) if version >= 100000 else f"{version // 10000}.{version // 100 % 100}"
 
 
-def _supabase_projects(settings: Settings, source: SchemaSource,
+def _supabase_projects(settings: Settings, schema_folder: Path | None,
                        project: Callable[[], list[tuple[str, str]]]) -> SupabaseProjects | None:
     """What the project's env examples and Supabase folders (its schema's, `supabase/` at
     the root) and its code (the refs its own URL falls back to, each file's facts kept by
     its stat: `extract.supabase_urls`) say of the Supabase projects its clients reach: a
     client of another's sends its requests to a schema these migrations do not describe
-    (`validate.supabase_projects`). Read once a run that reads JS/TS."""
+    (`validate.supabase_projects`). `schema_folder`: the schema's folder of SQL migrations.
+    Read once a run that reads JS/TS."""
     from dbsafe.extract.supabase_urls import own_refs_in_code
     from dbsafe.validate.supabase_projects import supabase_projects
 
@@ -1040,8 +1033,7 @@ def _supabase_projects(settings: Settings, source: SchemaSource,
     paths = {rel for _, rel in files}  # (the files gone since are forgotten)
     code_refs = _kept_by_stat(settings, "supabase-urls", _CACHE_VERSION,
                               lambda memo: own_refs_in_code(files, memo), lambda _: paths)
-    folders = _supabase_folders(source.sql_folder.path, root) \
-        if source.sql_folder is not None else []
+    folders = _supabase_folders(schema_folder, root) if schema_folder is not None else []
     if (root / "supabase").is_dir():
         folders.append((root / "supabase").resolve())
     return supabase_projects(root, list(dict.fromkeys(folders)), code_refs)
@@ -1249,6 +1241,75 @@ def _read(path: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
         return b"".join(chunks), status
     finally:
         os.close(fd)
+
+
+@dataclass(slots=True)
+class ApplicationReader:
+    """How `dbsafe validate` reads a project's application files, so that whatever else
+    reads them (DBS211, `lint.app_references`) sees the statements validate checks, no
+    more, no fewer: the project-wide indexes extraction takes (`js_names`: the project's
+    drizzle, knex and Kysely clients, postgres.js tags other modules export and wrappers of
+    a driver call; Python's parsing, migrating and other-engine client functions), and what
+    sends a file or request elsewhere than this schema (another application's code,
+    another engine's scripts, another Supabase project's requests). Made by
+    `application_reader`."""
+
+    root: Path
+    js_names: SqlNames | None
+    py_parsers: dict[str, Parsed] | None
+    py_migrations: dict[str, Moves] | None
+    py_clients: dict[str, str] | None
+    supabase: SupabaseProjects | None
+    other_applications: OtherApplications | None
+    _other_engines: tuple[Callable[[str], Any], ...]
+
+    def other_engine(self, path: str) -> str | None:
+        """Why the file at `path` (as the walk gives it) holds another engine's statements
+        (sqlc's `engine`, a D1 script, a shell script's client), or None."""
+        for of in self._other_engines:
+            found = of(path)
+            if found is not None:
+                return str(found.reason(self.root))
+        return None
+
+    def other_application(self, path: str) -> str | None:
+        """The folder of the other application whose code the file at `path` is, or None."""
+        return self.other_applications.of(path) if self.other_applications else None
+
+    def other_project(self, request: PostgrestRequest) -> str | None:
+        """Why a supabase-js request goes to another Supabase project, or None."""
+        return self.supabase.other(request.project) if self.supabase is not None else None
+
+
+def application_reader(settings: Settings, walk: ProjectFiles, *,
+                       schema_folder: Path | None,
+                       other_applications: OtherApplications | None,
+                       names: FolderNames | None = None) -> ApplicationReader:
+    """The `ApplicationReader` of a run over `walk.files`: its indexes are read only where
+    the run reads such files (JS/TS, Python), from the whole project (`walk.project`).
+
+    Args:
+        schema_folder: the schema's folder of SQL migrations (a Supabase project's tells
+            its own project from others), if any.
+        other_applications: what tells another application's files
+            (`SchemaSource.other_applications`), None when nothing does.
+        names: the run's folder listings, shared.
+    """
+    from dbsafe.extract.d1_scripts import D1ScriptFiles
+    from dbsafe.extract.shell_scripts import ShellScriptFiles
+    from dbsafe.extract.sqlc_config import SqlcEngines
+
+    root = settings.project_root
+    # (str.endswith over the suffixes: a splitext per file cost 5 ms a run of 5,000 files)
+    scripts = tuple(SCRIPT_SUFFIXES | COMPONENT_SUFFIXES)
+    reads_scripts = any(p.endswith(scripts) for p, _ in walk.files)
+    js_names = _js_names(settings, reads_scripts, walk.project)
+    supabase = _supabase_projects(settings, schema_folder, walk.project) \
+        if reads_scripts else None
+    py_parsers, py_migrations, py_clients = python_indexes(settings, walk.files, walk.project)
+    engines = (SqlcEngines(root, names).of, D1ScriptFiles(root).of, ShellScriptFiles(root).of)
+    return ApplicationReader(root, js_names, py_parsers, py_migrations, py_clients, supabase,
+                             other_applications, engines)
 
 
 def _js_names(settings: Settings, scripts: bool = False,

@@ -548,3 +548,70 @@ def test_application_fragments_leave_out_a_sqitch_projects_revert_and_verify_scr
     settings = Settings(project_root=tmp_path)
     migrations = sql_migrations([project], root=tmp_path)
     assert [f.path for f in application_fragments(settings, migrations)] == ["db/queries/q.sql"]
+
+
+# -- JS/TS read as validate reads it (task 518) ----------------------------------------------
+
+# ecodia-admin-backend's shape (validate's task 488): a postgres.js client one module makes
+# and exports, a tag where another module imports it. Read with the configured names only,
+# DBS211 saw no statement there, and a drop its queries still read passed lint.
+_POSTGRES_JS_CLIENT = {
+    "src/config/db.js": "const postgres = require('postgres');\n"
+                        "const db = postgres(process.env.DATABASE_URL, { max: 10 });\n"
+                        "module.exports = db;\n",
+    "src/services/notes.js": "const db = require('../config/db');\n"
+                             "async function notes(id) {\n"
+                             "  return db`SELECT notes FROM appointments WHERE id = ${id}`;\n"
+                             "}\n"
+                             "module.exports = { notes };\n",
+}
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+
+
+def test_a_postgres_js_client_another_module_exports_is_read_for_uses(
+        tmp_path: Path, snapshot: SchemaSnapshot) -> None:
+    _write(tmp_path, _POSTGRES_JS_CLIENT)
+    settings = Settings(project_root=tmp_path, use_cache=False)
+    fragments = application_fragments(settings, [], frozenset({"notes"}))
+    [finding] = lint("ALTER TABLE appointments DROP COLUMN notes;", fragments, snapshot)
+    assert finding.message == ("`appointments.notes` is dropped here but still used by "
+                               "`src/services/notes.js:3:20`.")
+
+
+# What validate leaves as sent elsewhere than this schema is no use of it either (task 506's
+# nihontowatch: requests through a client of another Supabase project; a `.sql` file a shell
+# script runs with `sqlite3`; the code of another application keeping its own migrations).
+_ELSEWHERE = {
+    ".env.example": "NEXT_PUBLIC_SUPABASE_URL=https://YOUR_PROJECT.supabase.co\n"
+                    "ARCHIVE_SUPABASE_URL=https://YOUR_ARCHIVE_PROJECT.supabase.co\n",
+    "src/archive.ts": "import { createClient } from '@supabase/supabase-js';\n"
+                      "const archive = createClient(process.env.ARCHIVE_SUPABASE_URL!, 'k');\n"
+                      "const own = createClient(process.env.NEXT_PUBLIC_SUPABASE_URL!, 'k');\n"
+                      "export const a = () => archive.from('appointments').select('notes');\n"
+                      "export const b = () => own.from('appointments').select('id, notes');\n",
+    "cache/seed.sql": "SELECT notes FROM appointments;\n",
+    "cache/load.sh": "sqlite3 cache.db < seed.sql\n",
+    "tools/admin/supabase/migrations/0001_init.sql": "CREATE TABLE appointments (notes text);\n",
+    "tools/admin/q.ts": "import postgres from 'postgres';\n"
+                        "const sql = postgres();\n"
+                        "export const q = () => sql`SELECT notes FROM appointments`;\n",
+    "supabase/migrations/0006_drop_notes.sql": "ALTER TABLE appointments DROP COLUMN notes;\n",
+}
+
+
+def test_statements_validate_sends_elsewhere_are_not_uses(
+        tmp_path: Path, snapshot: SchemaSnapshot) -> None:
+    from dbsafe.extract.migration import sql_migrations
+
+    _write(tmp_path, _ELSEWHERE)
+    settings = Settings(project_root=tmp_path, use_cache=False)
+    migrations = sql_migrations([tmp_path / "supabase" / "migrations"], root=tmp_path)
+    fragments = application_fragments(settings, migrations, frozenset({"notes"}))
+    [finding] = still_referenced(destructive_changes(migrations), fragments, snapshot)
+    assert finding.message == ("`appointments.notes` is dropped here but still used by "
+                               "`src/archive.ts:5:61`.")
