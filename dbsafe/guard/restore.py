@@ -877,7 +877,7 @@ def verify_restore(database_url: str, backup: Path,
     except RestoreFailed as failed:
         # What --verify-restore is for: a backup that does not restore. Said as such (not
         # as dbsafe failing), recorded, and the scratch copy dbsafe made is dropped.
-        _drop_database(database_url, scratch)
+        _drop_scratch(database_url, scratch, unwinding=False)
         outcome = {"ok": False, "at": datetime.now(UTC).isoformat(timespec="seconds"),
                    "restore_error": failed.error, "schema_differences": [],
                    "row_count_differences": {}}
@@ -905,7 +905,8 @@ def verify_restore(database_url: str, backup: Path,
                              for t in set(source_counts) | set(restored["row_counts"])
                              if source_counts.get(t) != restored["row_counts"].get(t)}
     finally:
-        _drop_database(database_url, scratch)
+        # (restored: marked done, so `restore --clean-up` leaves it; named for DROP DATABASE)
+        _drop_scratch(database_url, scratch, unwinding=False, finished=True)
     ok = not changes and not count_differences
     outcome = {"ok": ok, "at": datetime.now(UTC).isoformat(timespec="seconds"),
                "schema_differences": [c.describe() for c in changes][:50],
@@ -916,29 +917,65 @@ def verify_restore(database_url: str, backup: Path,
     return outcome
 
 
-def _drop_scratch(database_url: str, name: str) -> None:
-    """Drop a verification's scratch database while another error unwinds, which a failure
-    here must not replace: it is named instead."""
+def _drop_scratch(database_url: str, name: str, *, unwinding: bool = True,
+                  finished: bool = False) -> None:
+    """Drop a verification's scratch database, a whole copy of the source that is dbsafe's
+    own. `unwinding`: another error unwinds (an interrupt mid-restore, a failure), which a
+    failure here must not replace, and the copy dropped is said to be unfinished.
+
+    Whatever stops the drop is said with the copy's name and how to drop it: a failure, and
+    an interrupt (Ctrl-C again, SIGTERM), which goes on unwinding. On PostgreSQL 15 the
+    drop of a copy whose restore was cut off waits for the sessions still starting in it
+    (a session's start waits for a lock on a shared catalog, and is not yet in
+    pg_stat_activity for `WITH (FORCE)` to end); interrupted there, the copy was left on
+    the server without a word. A CREATE DATABASE of it that an interrupt cut the client of
+    is ended first, so the copy is not made after it was looked for."""
     from psycopg import sql
 
     try:
         with _maintenance(database_url) as conn:
+            _end_creating(conn, name)
             if not _database_exists(conn, name):  # refused before it was made
                 return
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-    except Exception as exc:  # noqa: BLE001 - the error unwinding is the one to report
-        log.warning("could not drop the scratch database %s: %s; `dbsafe restore "
-                    "--clean-up` drops it", name, str(exc).splitlines()[0] if str(exc) else exc)
-        return
-    log.warning("the restore into the scratch database %s did not finish; it was dropped", name)
+    except BaseException as exc:
+        why = ((str(exc).splitlines() or [type(exc).__name__])[0]
+               if isinstance(exc, Exception) else "interrupted")
+        log.warning("could not drop the scratch database %s: %s; %s", name, why,
+                    f"drop it with DROP DATABASE {_identifier(name)}" if finished
+                    else "`dbsafe restore --clean-up` drops it")
+        if unwinding and isinstance(exc, Exception):
+            return
+        raise
+    if unwinding:
+        log.warning("the restore into the scratch database %s did not finish; it was dropped",
+                    name)
 
 
-def _drop_database(database_url: str, name: str) -> None:
-    from psycopg import sql
+def _end_creating(conn: Any, name: str) -> None:
+    """End the sessions of this role still running `CREATE DATABASE name` (a dbsafe whose
+    client was interrupted mid-statement), and wait for them to be gone: the database is
+    made or not once they are."""
+    rows = conn.execute(
+        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE usename = current_user AND pid <> pg_backend_pid() AND state = 'active' "
+        "AND query LIKE %s", (f"CREATE DATABASE {_quoted(name)} %",)).fetchall()
+    pids = [pid for pid, _ in rows]
+    deadline = time.monotonic() + _SESSIONS_GONE_WITHIN
+    while pids and time.monotonic() < deadline and conn.execute(
+            "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = ANY(%s))",
+            (pids,)).fetchone()[0]:
+        time.sleep(0.05)
 
-    with _maintenance(database_url) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+
+def _identifier(name: str) -> str:
+    """`name` quoted as psycopg's sql.Identifier writes it (which needs a connection)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quoted(name: str) -> str:
+    """`name` as a statement writes it, as a LIKE pattern's literal text."""
+    return _identifier(name).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _record_verification(backup: Path, outcome: dict[str, Any]) -> None:

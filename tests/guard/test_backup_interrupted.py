@@ -74,15 +74,34 @@ def test_an_interrupted_backup_leaves_no_pg_dump_session_and_no_file(
     assert [p.name for p in backups.iterdir()] == [], "a partial backup was left"
 
 
-def test_an_interrupted_verify_restore_drops_its_scratch_database(database_url: str,
-                                                                 tmp_path: Path) -> None:
-    """Interrupted while restoring into its scratch database, `backup --verify-restore`
-    left that whole copy on the server as "half-restored" (for `restore --clean-up`). Here
-    the restore waits on a lock the test holds: a session's start in a database new to
-    the server reads pg_parameter_acl (a shared catalog pg_dump does not read), so the
-    sessions of pg_restore and of dbsafe wait for it in the scratch database."""
+# A session starting in the scratch database holds a lock on the database (taken before its
+# start reads the catalogs) and waits for the test's lock on pg_parameter_acl. Looked for in
+# pg_locks: PostgreSQL 15 lists a session in pg_stat_activity only once it has started (18
+# lists it while it starts), and on 15 the test sent its interrupt only when dbsafe, its
+# connection to the copy timed out after 10 s, was already dropping the copy.
+_RESTORE_WAITING = """
+SELECT EXISTS (SELECT FROM pg_database AS d
+               JOIN pg_locks AS held ON held.locktype = 'object' AND held.granted
+                AND held.classid = 'pg_catalog.pg_database'::regclass AND held.objid = d.oid
+               JOIN pg_locks AS waiting ON waiting.pid = held.pid AND NOT waiting.granted
+               WHERE d.datname LIKE 'dbsafe_verify%%' AND d.datname <> ALL(%s))
+"""
+
+
+def _scratch_databases(conn: psycopg.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT datname FROM pg_database "
+                                       "WHERE datname LIKE 'dbsafe_verify%' ORDER BY 1")]
+
+
+def _interrupt_verify_restore(database_url: str, tmp_path: Path, *, again_while_dropping: bool
+                              ) -> tuple[int, str, list[str]]:
+    """Run `backup --verify-restore` with pg_parameter_acl locked, interrupt it once its
+    restore waits for the lock (and, `again_while_dropping`, a second time while it drops
+    the copy, which waits for the sessions starting in it); dbsafe's stderr and the scratch
+    databases it left (ones there before, a shared server's, are not counted), with its exit status."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+        before = _scratch_databases(conn)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
     # The test's own session is opened before the lock: a session starting while it is held
     # may read pg_parameter_acl too (once another test's CREATE DATABASE on the server has
@@ -91,11 +110,7 @@ def test_an_interrupted_verify_restore_drops_its_scratch_database(database_url: 
     watcher = psycopg.connect(database_url, autocommit=True)
 
     def verifying() -> bool:
-        return watcher.execute(
-            "SELECT EXISTS (SELECT FROM pg_database WHERE datname LIKE 'dbsafe_verify%') "
-            "AND EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND backend_type = 'client backend' AND datname IS DISTINCT FROM "
-            "current_database())").fetchone() == (True,)
+        return watcher.execute(_RESTORE_WAITING, (before,)).fetchone() == (True,)
 
     def dropping() -> bool:
         return watcher.execute("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query "
@@ -121,18 +136,55 @@ def test_an_interrupted_verify_restore_drops_its_scratch_database(database_url: 
             while dbsafe.poll() is None and not dropping():
                 assert time.monotonic() < deadline + 120, "dbsafe neither dropped nor exited"
                 time.sleep(0.05)
+            if again_while_dropping:
+                assert dbsafe.poll() is None, dbsafe.communicate()[1]
+                dbsafe.send_signal(signal.SIGINT)
+                dbsafe.wait(timeout=120)
             holder.rollback()
             _, stderr = dbsafe.communicate(timeout=120)
         finally:
             if dbsafe.poll() is None:
                 dbsafe.kill()
                 dbsafe.communicate()  # (reaped, its pipe closed: no warning in a later test)
-    assert dbsafe.returncode == 130, stderr
-    assert "it was dropped" in stderr and "Traceback" not in stderr, stderr
     with psycopg.connect(database_url, autocommit=True) as conn:
-        left = conn.execute("SELECT datname FROM pg_database "
-                            "WHERE datname LIKE 'dbsafe_verify%'").fetchall()
+        left = [name for name in _scratch_databases(conn) if name not in before]
+    return dbsafe.returncode, stderr, left
+
+
+def test_an_interrupted_verify_restore_drops_its_scratch_database(database_url: str,
+                                                                 tmp_path: Path) -> None:
+    """Interrupted while restoring into its scratch database, `backup --verify-restore`
+    left that whole copy on the server as "half-restored" (for `restore --clean-up`). Here
+    the restore waits on a lock the test holds: a session's start in a database new to
+    the server reads pg_parameter_acl (a shared catalog pg_dump does not read), so the
+    sessions of pg_restore and of dbsafe wait for it in the scratch database."""
+    returncode, stderr, left = _interrupt_verify_restore(database_url, tmp_path,
+                                                         again_while_dropping=False)
+    assert returncode == 130, stderr
+    assert "it was dropped" in stderr and "Traceback" not in stderr, stderr
+    assert "dbsafe: interrupted" in stderr, stderr
     assert left == [], left
     # The backup itself was taken and kept, not verified.
     [manifest] = (tmp_path / "b").glob("*.manifest.json")
     assert "verified_restore" not in manifest.read_text()
+
+
+def test_a_verify_restore_interrupted_while_dropping_its_scratch_database_names_it(
+        database_url: str, tmp_path: Path) -> None:
+    """Interrupted again while it drops the copy (which waits for the sessions starting in
+    it), dbsafe left the copy on the server without a word: it names it, and `restore
+    --clean-up` drops it."""
+    from dbsafe.guard.restore import drop_half_restored
+
+    returncode, stderr, left = _interrupt_verify_restore(database_url, tmp_path,
+                                                         again_while_dropping=True)
+    assert returncode == 130, stderr
+    [name] = left
+    assert (f"could not drop the scratch database {name}: interrupted; `dbsafe restore "
+            "--clean-up` drops it") in stderr, stderr
+    assert "dbsafe: interrupted" in stderr and "Traceback" not in stderr, stderr
+    # (pg_restore's sessions, let start, see their client gone and leave)
+    deadline = time.monotonic() + 30
+    while name not in drop_half_restored(database_url, [name]):
+        assert time.monotonic() < deadline, f"{name} was not one `restore --clean-up` drops"
+        time.sleep(0.1)
