@@ -188,3 +188,46 @@ def test_a_verify_restore_interrupted_while_dropping_its_scratch_database_names_
     while name not in drop_half_restored(database_url, [name]):
         assert time.monotonic() < deadline, f"{name} was not one `restore --clean-up` drops"
         time.sleep(0.1)
+
+
+def test_a_scratch_database_still_being_created_is_not_made_after_it_was_looked_for(
+        database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """dbsafe interrupted while its CREATE DATABASE of the scratch copy runs: looked for
+    while that statement still ran in its session (client gone), the copy was not there
+    yet, nothing was said, and the statement made it afterwards. The session is ended
+    first. Here the CREATE DATABASE waits for the test's lock on pg_database."""
+    import threading
+
+    from dbsafe.guard.restore import _drop_scratch
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        name = f"dbsafe_verify_t519_{conn.info.backend_pid}"
+    created: list[BaseException | None] = []
+
+    def create() -> None:
+        try:
+            with psycopg.connect(database_url, autocommit=True) as creator:
+                creator.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            created.append(None)
+        except psycopg.Error as exc:
+            created.append(exc)
+
+    with psycopg.connect(database_url, autocommit=True) as watcher:
+        try:
+            with psycopg.connect(database_url) as holder:
+                holder.execute("LOCK TABLE pg_catalog.pg_database IN EXCLUSIVE MODE")
+                creating = threading.Thread(target=create)
+                creating.start()
+                deadline = time.monotonic() + 30
+                while watcher.execute(
+                        "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE query LIKE "
+                        "'CREATE DATABASE %%' AND wait_event_type = 'Lock')").fetchone()[0]:
+                    assert time.monotonic() < deadline, "CREATE DATABASE never waited"
+                    time.sleep(0.05)
+                _drop_scratch(database_url, name)
+            creating.join(timeout=60)
+            assert created and isinstance(created[0], psycopg.OperationalError), created
+            assert watcher.execute("SELECT FROM pg_database WHERE datname = %s",
+                                   (name,)).fetchone() is None
+        finally:
+            watcher.execute(f'DROP DATABASE IF EXISTS "{name}"')
