@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -414,23 +414,12 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
             database or is no runner's history.
         ConfigError: no such Sqitch target.
     """
-    import psycopg
-
     from dbsafe.pg.connect import connect
 
     with connect(database_url) as conn:
         histories = _histories(paths, sqitch_target) if table is None \
             else (_named(conn, table),)
-        for unplaced in histories:
-            history = _placed(conn, unplaced)
-            if history is None or conn.execute(
-                    "SELECT to_regclass(%s)", (history.quoted,)).fetchone() in (None, (None,)):
-                continue
-            try:
-                with conn.transaction():
-                    rows = conn.execute(history.select(history.query)).fetchall()
-            except psycopg.errors.UndefinedColumn:
-                continue  # the same table name, another runner's columns
+        for history, rows in _present(conn, histories):
             if history.typed_query is not None:
                 rows = _rows_if_columns(conn, history, history.typed_query, rows)
             failed = [str(r[0]) for r in conn.execute(
@@ -564,19 +553,9 @@ def runner_position(conn: psycopg.Connection, table: str | None = None) -> Posit
     one), else the greatest, digits compared as numbers (`_version_key`: Flyway's 1.10 after
     1.9, golang-migrate's single row, timestamps).
     """
-    import psycopg
-
     histories = _histories((), None) if table is None else (_named(conn, table),)
-    for unplaced in histories:
-        history = _placed(conn, unplaced)
-        if history is None or conn.execute(
-                "SELECT to_regclass(%s)", (history.quoted,)).fetchone() in (None, (None,)):
-            continue
-        try:
-            with conn.transaction():
-                rows = [str(r[0]) for r in conn.execute(history.select(history.query))]
-        except psycopg.errors.UndefinedColumn:
-            continue  # the same table name, another runner's columns
+    for history, found in _present(conn, histories):
+        rows = [str(r[0]) for r in found]
         failed = history.failed_query or history.dirty_query
         stopped = [str(r[0]) for r in _rows_if_columns(conn, history, failed)] if failed else []
         ordered = history.runner in ("sqitch", "node-pg-migrate")
@@ -586,6 +565,26 @@ def runner_position(conn: psycopg.Connection, table: str | None = None) -> Posit
         return Position(history.runner, history.table, latest,
                         len(set(rows) | set(stopped)), bool(stopped))
     return None
+
+
+def _present(conn: psycopg.Connection, histories: Iterable[History]
+             ) -> Iterator[tuple[History, list[tuple[Any, ...]]]]:
+    """Each of `histories` the database holds (placed in the schema its runner keeps it in),
+    with the rows of its versions query; a table of that name with another runner's columns
+    is not it."""
+    import psycopg
+
+    for unplaced in histories:
+        history = _placed(conn, unplaced)
+        if history is None or conn.execute(
+                "SELECT to_regclass(%s)", (history.quoted,)).fetchone() in (None, (None,)):
+            continue
+        try:
+            with conn.transaction():
+                rows = conn.execute(history.select(history.query)).fetchall()
+        except psycopg.errors.UndefinedColumn:
+            continue  # the same table name, another runner's columns
+        yield history, rows
 
 
 def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
