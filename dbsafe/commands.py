@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from dbsafe.config import Settings
     from dbsafe.core import Finding
+    from dbsafe.gates.reversible import WalkResult
     from dbsafe.guard.downgrade import DowngradeOptions
     from dbsafe.guard.upgrade import Progress, UpgradeOptions
     from dbsafe.lint.locks import LockRow
@@ -1012,7 +1013,7 @@ def verify_reversible(settings: Settings, *, start: str | None = None, target: s
 
 def _walk(settings: Settings, *, start: str | None, target: str, allow_not_empty: bool,
           options: DiffOptions | None, seed: Path | None,
-          progress: Callable[[int, int, str], None] | None):
+          progress: Callable[[int, int, str], None] | None) -> WalkResult:
     """verify-reversible's walk of the folder of SQL migrations or the alembic history."""
     from dbsafe.gates.reversible import verify
     from dbsafe.migrate.runner import AlembicProject
