@@ -1015,8 +1015,7 @@ class _Reader:
         if arguments is None or not self._drizzle_tag(arguments):
             return False
         node = call
-        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
-            node = node.parent
+        node = _typed_as(node)
         given = node.parent.parent if node.parent is not None and \
             node.parent.type == "arguments" and node.parent.named_child_count == 1 else None
         function = given.child_by_field_name("function") if given is not None and \
@@ -1037,8 +1036,7 @@ class _Reader:
         a method of a D1 database (``db.all(sql`...`)``), directly or through a `const` each
         read of which is (`const query = sql`...`; db.run(query)`)."""
         node = call
-        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
-            node = node.parent
+        node = _typed_as(node)
         parent = node.parent
         if parent is not None and parent.type == "variable_declarator" and \
                 parent.child_by_field_name("value") == node and _is_const(parent):
@@ -1599,8 +1597,7 @@ class _Reader:
                     self._config_sent(use.parent):
                 return True
         elif use.type == "identifier":
-            while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
-                node = node.parent
+            node = _typed_as(node)
             parent = node.parent
             if parent is not None and parent.type == "pair" and \
                     parent.child_by_field_name("value") == node:
@@ -1629,8 +1626,7 @@ class _Reader:
                                           for c in config.named_children):
             return False
         node = config
-        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
-            node = node.parent
+        node = _typed_as(node)
         arguments = node.parent
         if arguments is None or arguments.type != "arguments" or arguments.parent is None:
             return False
@@ -4666,8 +4662,7 @@ class _Reader:
         ()
         """
         node = call
-        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
-            node = node.parent
+        node = _typed_as(node)
         given = self._method_given(node)
         if given is None or given[0] not in _CTE_METHODS:
             return False
@@ -5149,8 +5144,7 @@ class _Reader:
         node = template.parent  # the tag's call
         if node is None or node.type != "call_expression" or not self.functions:
             return False
-        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
-            node = node.parent
+        node = _typed_as(node)
         arguments = node.parent
         if arguments is None or arguments.type != "arguments" or arguments.parent is None:
             return False
@@ -5190,8 +5184,7 @@ class _Reader:
         node = template.parent  # the tag's call
         if node is None or node.type != "call_expression" or not self.functions:
             return False
-        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
-            node = node.parent
+        node = _typed_as(node)
         holder = node.parent
         if holder is not None and holder.type == "return_statement":
             function = _function_of(holder)
@@ -5737,6 +5730,14 @@ def _chain_root(node: Node) -> Node | None:
         else:
             break
     return current
+
+
+def _typed_as(node: Node) -> Node:
+    """`node` with the type wrappers around it (`x as T`, `x!`, `x satisfies T`, `<T>x`): what
+    its parent holds."""
+    while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
+        node = node.parent
+    return node
 
 
 def _unwrap(node: Node) -> Node:
