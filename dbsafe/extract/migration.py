@@ -2336,12 +2336,12 @@ def _declared_schema_order(folder: Path) -> dict[Path, int] | None:
     `**` matches one folder level, as Go's `fs.Glob`, and Python's without `recursive`); a
     file none matches is not applied. None: no `schema_paths`, every `.sql` file is."""
     import glob
-    import tomllib
+
+    from dbsafe.extract.supabase_config import read_config
 
     try:
-        config = tomllib.loads((folder.parent / "config.toml").read_text(encoding="utf-8"))
-        patterns = config["db"]["migrations"]["schema_paths"]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        patterns = read_config(folder.parent / "config.toml")["db"]["migrations"]["schema_paths"]
+    except (KeyError, TypeError):
         return None
     if not isinstance(patterns, list) or not patterns \
             or not all(isinstance(p, str) for p in patterns):

@@ -247,12 +247,9 @@ def exposed_schemas(config: Path, shown: str) -> ExposedSchemas | None:
     >>> exposed_schemas(folder / "config.toml", "supabase/config.toml") is None
     True
     """
-    import tomllib
+    from dbsafe.extract.supabase_config import read_config
 
-    try:
-        config_data = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
+    config_data = read_config(config)
     api = config_data.get("api")
     listed = _schemas_of(api)
     if listed is None or not isinstance(api, dict) or api.get("enabled") is False:

@@ -990,16 +990,11 @@ def _supabase_target(source: SchemaSource, root: Path) -> tuple[int, str] | None
     folder = source.sql_folder
     if folder is None or folder.platform != "supabase":
         return None
-    import tomllib
-
+    from dbsafe.extract.supabase_config import read_config
     from dbsafe.validate.syscatalog import shipped_majors
 
     config = _supabase_config(folder, root)
-    try:
-        data = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None  # no file, or one Supabase's CLI refuses as well
-    db = data.get("db")
+    db = read_config(config).get("db")  # ({} for no file, or one Supabase's CLI refuses)
     major = db.get("major_version") if isinstance(db, dict) else None
     if major is None:
         return None

@@ -171,12 +171,9 @@ def _shown(path: Path, root: Path) -> str:
 def _config_refs(config: Path) -> list[str]:
     """The ref-shaped `project_id`s of a Supabase config.toml and of its `[remotes.*]` (a
     branch's or a staging project's: the same schema)."""
-    import tomllib
+    from dbsafe.extract.supabase_config import read_config
 
-    try:
-        data = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []
+    data = read_config(config)
     tables = [data, *(r for r in (data.get("remotes") or {}).values() if isinstance(r, dict))] \
         if isinstance(data.get("remotes") or {}, dict) else [data]
     return [t["project_id"] for t in tables
