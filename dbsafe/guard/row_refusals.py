@@ -1164,7 +1164,7 @@ def _added_column_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
                     counts=True)
     else:
         yield from _domain_probes(conn, table, definition, filled, plan)
-    yield from _added_checked_probes(conn, table, definition, filled)
+    yield from _added_checked_probes(conn, table, definition)
     value = ""
     if unique is not None and filled is not None and filled.raw_expr is not None:
         _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
@@ -1226,15 +1226,14 @@ def _checks_values(conn: Any, oid: int) -> bool:
     return element is not None and _checks_values(conn, element[0])
 
 
-def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
-                          filled: ast.Constraint | None) -> Iterator[Probe]:
+def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef
+                          ) -> Iterator[Probe]:
     """A CHECK of a column added (`ADD COLUMN c int DEFAULT 0 CHECK (c > 0)`) over the rows,
     each holding its DEFAULT (or generated value, or NULL) cast to its type: a domain refusing
     that value refuses the statement once (`_domain_probes`), the CHECK is then not asked. A
     FOREIGN KEY of one cannot be told. One NOT VALID or NOT ENFORCED asks nothing."""
     from pglast import ast
     from pglast.enums import ConstrType
-    from pglast.stream import RawStream
 
     from dbsafe.lint.row_checks import PlanFacts, adding_validates
 
@@ -1249,13 +1248,7 @@ def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef,
         return
     if _numbered(definition):
         raise _CannotTell(f"{column} is numbered from a sequence: its CHECK is not asked")
-    if filled is None and _is_domain(conn, type_name):
-        filled = _domain_default(conn, type_name)
-    if filled is not None and filled.raw_expr is not None:
-        _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
-    value = "NULL" if filled is None or filled.raw_expr is None \
-        else f"({RawStream()(filled.raw_expr)})"
-    typed = f"CAST({value} AS {RawStream()(type_name)})"
+    typed = _filled_value(conn, definition)
     rows = _rows_as(conn, table, {column: typed})
     # (PostgreSQL casts the value to the column's type before any CHECK: where a domain
     # refuses it, that is the one error, said by `_domain_probes`, and the CHECK untold)
