@@ -133,8 +133,13 @@ def select_findings(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     severity: Mapping[str, Severity] | None = None,
+    recoded: Mapping[Finding, str] | None = None,
 ) -> list[Finding]:
     """Apply `select`/`ignore` code prefixes (ruff-style) and per-code severity overrides.
+
+    `recoded` maps a finding to its code before the command recoded it (validate's DBS302
+    made DBS317 by the project's types): `select`/`ignore` naming either code reach it, as
+    a suppression comment does; a severity override is the new code's own.
 
     >>> f = Finding("DBS302", "m", Severity.ERROR)
     >>> [x.code for x in select_findings([f], select=["DBS3"], ignore=["DBS30"])]
@@ -144,9 +149,11 @@ def select_findings(
     """
     kept = []
     for finding in findings:
-        if select and not any(finding.code.startswith(c.upper()) for c in select):
+        former = (recoded or {}).get(finding)
+        codes = (finding.code,) if former is None else (finding.code, former)
+        if select and not any(code.startswith(c.upper()) for c in select for code in codes):
             continue
-        if any(finding.code.startswith(c.upper()) for c in ignore):
+        if any(code.startswith(c.upper()) for c in ignore for code in codes):
             continue
         override = (severity or {}).get(finding.code)
         kept.append(dataclasses.replace(finding, severity=override) if override else finding)

@@ -910,7 +910,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         recoded=recoded,
     ))
     findings = select_findings(findings, select=settings.select, ignore=settings.ignore,
-                               severity=settings.severity)
+                               severity=settings.severity, recoded=recoded)
     _say_history_incomplete(source, findings)
     counts: Counter = Counter()
     skipped: list[Skipped] = []

@@ -129,3 +129,30 @@ def test_a_suppression_of_the_code_a_finding_had_before_the_types_still_holds(
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
     assert sorted((f.code, f.location.line) for f in report.findings
                   if f.location is not None) == [("DBS317", 5), ("DBS317", 5)]
+
+
+def test_select_and_ignore_of_the_code_a_finding_had_before_the_types_reach_it(
+        tmp_path: Path) -> None:
+    # `ignore = ["DBS302"]` (or `--ignore DBS302`) set before the project's types were read
+    # silenced this column; the DBS317 it became is that same finding: still silenced, not a
+    # new warning that fails the run. `--select DBS302` keeps it; the severity stays DBS317's.
+    _write(tmp_path / "supabase" / "migrations" / "20240101000000_logs.sql",
+           "CREATE TABLE IF NOT EXISTS activity_logs (id uuid PRIMARY KEY, action text);\n")
+    _write(tmp_path / "src" / "lib" / "database.types.ts",
+           "export type Database = { public: { Tables: { activity_logs: {\n"
+           "  Row: { id: string; action: string; details: Json | null } } } } }\n")
+    _write(tmp_path / "src" / "api.ts",
+           "await supabase.from('activity_logs').select('details')\n"
+           "await supabase.from('activity_logs').select('nosuch')\n")
+
+    def codes(**overrides: object) -> list[tuple[str, str]]:
+        settings = load_settings(tmp_path, overrides, environ={})
+        report = commands.validate(settings, [tmp_path / "src"])
+        return sorted((f.code, f.severity.value) for f in report.findings)
+
+    warning, error = Severity.WARNING.value, Severity.ERROR.value
+    assert codes() == [("DBS302", error), ("DBS317", warning)]
+    assert codes(ignore=["DBS302"]) == []
+    assert codes(ignore=["DBS317"]) == [("DBS302", error)]
+    assert codes(select=["DBS302"]) == [("DBS302", error), ("DBS317", warning)]
+    assert codes(select=["DBS317"]) == [("DBS317", warning)]
