@@ -311,7 +311,9 @@ class Resolver:
         # adds relations a shipped catalog lacks.
         extensions = [e for e in snapshot.extensions if e.name != "plpgsql"]
         self.has_extensions = bool(extensions)
-        self.extended_catalog = any(e.schema == "pg_catalog" for e in extensions)
+        # (or into information_schema, which is an ordinary schema)
+        self.extended_system_schemas = frozenset(
+            e.schema for e in extensions if e.schema in ("pg_catalog", "information_schema"))
         self.extension_relations = frozenset((e.schema, r) for e in extensions
                                              for r in e.relations)
         # The rules of this PostgreSQL version apply (target-version, else the snapshot's).
@@ -443,34 +445,40 @@ class Resolver:
         )
 
     def catalog_source(self, name: str, schema: str | None, alias: str | None) -> _Source | None:
-        """A relation of `pg_catalog` as `FROM [pg_catalog.]name` finds it, if known."""
-        if self.catalog is None or schema not in (None, "pg_catalog"):
+        """A relation of `pg_catalog` as `FROM [pg_catalog.]name` finds it, or of
+        `information_schema` as `FROM information_schema.name` does, if known."""
+        if self.catalog is None or schema not in (None, "pg_catalog", "information_schema"):
             return None
         if schema is None and "pg_catalog" in self.search_path[1:]:
             return None  # searched after other schemas: the name may be someone else's
-        entry = self.catalog.relations.get(name)
+        schema = schema or "pg_catalog"
+        entry = (self.catalog.relations_of(schema) or {}).get(name)
         if entry is None:
             return None
         columns, system = entry
+        # the schema's functions taking its row (`c.f` is `f(c)`)
+        row_types = ([name], [schema, name]) if schema == "pg_catalog" else ([schema, name],)
         extra = frozenset(
             f.name for f in self.snapshot.functions
             if len(f.input_arguments) == 1
-            and [p.strip('"') for p in f.input_arguments[0].type.split(".")][-2:]
-            in ([name], ["pg_catalog", name]))
+            and [p.strip('"') for p in f.input_arguments[0].type.split(".")][-2:] in row_types)
+        # (`columns`, `tables` alone would read as the application's own)
+        label = name if schema == "pg_catalog" else f"{schema}.{name}"
         return _Source(
-            alias=alias or name, columns=columns, label=name, subject=f"pg_catalog.{name}",
+            alias=alias or name, columns=columns, label=label, subject=f"{schema}.{name}",
             extra=extra | _SYSTEM_COLUMN_SET if system else extra,
-            qualified_as=None if alias else ("pg_catalog", name),
+            qualified_as=None if alias else (schema, name),
         )
 
     def catalog_searched_first(self, schema: str | None) -> bool:
-        """Whether `[schema.]name` is looked up in a known `pg_catalog` before anywhere
-        else: qualified with it, or unqualified while the search path leaves it implicit
-        (searched first) or names it first."""
-        if self.catalog is None or self.extended_catalog:
+        """Whether `[schema.]name` is looked up in a system schema whose every relation is
+        known before anywhere else: qualified with `pg_catalog` or `information_schema`, or
+        unqualified while the search path leaves `pg_catalog` implicit (searched first) or
+        names it first."""
+        if self.catalog is None or (schema or "pg_catalog") in self.extended_system_schemas:
             return False
         if schema is not None:
-            return schema == "pg_catalog"
+            return self.catalog.relations_of(schema) is not None
         return "pg_catalog" not in self.search_path[1:]
 
     def with_made(self, relations: frozenset[str]) -> Resolver:
@@ -2553,13 +2561,14 @@ class _Run:
                                  schema: str | None) -> None:
         catalog = self.r.catalog
         assert catalog is not None
-        where = ("schema `pg_catalog`" if schema else
+        where = (f"schema `{schema}`" if schema else
                  f"pg_catalog or the search path ({', '.join(self.r.search_path)})")
         # Only a server of the catalog's version can confirm it (`Problem.catalog_version`).
         self.problem(UNKNOWN_TABLE.code,
                      f"no relation `{name}` in {where} on PostgreSQL {catalog.major}",
                      f"{schema or 'pg_catalog'}.{name}", identifier,
-                     _suggest(name, catalog.relations), catalog_version=catalog.major)
+                     _suggest(name, catalog.relations_of(schema or "pg_catalog") or ()),
+                     catalog_version=catalog.major)
 
     def unknown_schema(self, identifier: exp.Identifier, schema: str) -> None:
         candidates = sorted(self.r.schemas)
@@ -2591,7 +2600,7 @@ class _Run:
         start, end = span or _span(identifier)
         if self.catalog_read and code == UNKNOWN_COLUMN.code and self.r.catalog is not None:
             major = self.r.catalog.major
-            if subject.startswith("pg_catalog."):
+            if subject.startswith(("pg_catalog.", "information_schema.")):
                 message = f"{message} on PostgreSQL {major}"
             return Problem(code, message, subject, start + self.offset,
                            end + self.offset, suggestions, help_text, catalog_version=major)

@@ -1,5 +1,11 @@
-"""The columns of PostgreSQL's system catalogs (`pg_catalog`) and of its built-in functions called
-in FROM, for the one version a run targets.
+"""The columns of PostgreSQL's system catalogs (`pg_catalog`), of `information_schema`'s views
+and of its built-in functions called in FROM, for the one version a run targets.
+
+information_schema's relations are checked as pg_catalog's are, when named with their schema
+(`information_schema.columns`; the search path does not list it). Their columns change
+between major versions too (`element_types.domain_default`, gone in 17). A server's copy is
+initdb's, from its major version's information_schema.sql; a minor release that fixes a view
+asks to re-create it, and dbsafe takes its columns to stay the major version's.
 
 Catalog columns change between major versions (`pg_database.daticulocale` became
 `datlocale` in 17; `pg_stat_io.op_bytes` exists in 16 and 17 only), so an unknown catalog column is reported only when dbsafe knows the exact
@@ -36,17 +42,21 @@ log = logging.getLogger(__name__)
 
 DATA_FILE = "dbsafe/validate/pg_catalog_columns.json"  # relative to the repository root
 
-# Every relation of pg_catalog: its columns in order, and whether it has system columns
-# (tables do, views do not).
-CATALOG_QUERY = """
+# Every relation of a system schema: its columns in order, and whether it has system
+# columns (tables do, views do not).
+_RELATIONS_QUERY = """
 SELECT c.relname::text,
        array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum > 0),
        coalesce(bool_or(a.attnum < 0), false)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND NOT a.attisdropped
-WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+WHERE c.relnamespace = '{schema}'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
 GROUP BY c.relname
 """
+CATALOG_QUERY = _RELATIONS_QUERY.format(schema="pg_catalog")
+# information_schema's views (`columns`, `tables`, `key_column_usage`, ...) and its four
+# `sql_*` tables, as initdb makes them from information_schema.sql.
+INFORMATION_SCHEMA_QUERY = _RELATIONS_QUERY.format(schema="information_schema")
 
 # Every plain function of pg_catalog (aggregates, window functions and procedures cannot be
 # called in FROM) with what decides its columns: argument modes and names, the return type's
@@ -89,6 +99,8 @@ _UNKNOWN_RESULTS = frozenset(
 # function name -> the columns a call in FROM produces; () for a scalar result (one column,
 # named after the function or its alias).
 Functions = dict[str, tuple[str, ...]]
+# relation name -> (its columns in order, whether it has system columns)
+Relations = dict[str, tuple[tuple[str, ...], bool]]
 
 
 @dataclass(frozen=True)
@@ -96,19 +108,29 @@ class SystemCatalog:
     """The relations of `pg_catalog` on one PostgreSQL major version."""
 
     major: int
-    # relation name -> (its columns in order, whether it has system columns)
-    relations: dict[str, tuple[tuple[str, ...], bool]] = field(hash=False)
+    # pg_catalog's relations
+    relations: Relations = field(hash=False)
     origin: str = ""  # "PostgreSQL 18 (live server)", "PostgreSQL 15 (shipped catalog)"
     # pg_catalog's functions whose columns are known (`Functions`)
     functions: Functions = field(default_factory=dict, hash=False)
     # pg_catalog's function names callable with one argument (`ONE_ARGUMENT_QUERY`)
     one_argument: frozenset[str] = frozenset()
+    # information_schema's relations; None when not known (a data file without them)
+    information_schema: Relations | None = field(default=None, hash=False)
 
     def key(self) -> str:
         """A short hash of the content, for cache names."""
         text = json.dumps([self.major, sorted(self.relations.items()),
-                           sorted(self.functions.items())])
+                           sorted(self.functions.items()),
+                           sorted((self.information_schema or {}).items())])
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def relations_of(self, schema: str) -> Relations | None:
+        """The relations of system schema `schema` (`pg_catalog`, `information_schema`) this
+        catalog knows all of, else None."""
+        if schema == "pg_catalog":
+            return self.relations
+        return self.information_schema if schema == "information_schema" else None
 
 
 def function_results(rows: Iterable[tuple[Any, ...]]) -> Functions:
@@ -153,17 +175,23 @@ def _shipped_functions(data: dict[str, Any]) -> Functions:
     return {name: tuple(columns.split()) for name, columns in data.get("functions", {}).items()}
 
 
+def _shipped_relations(data: dict[str, Any]) -> Relations:
+    relations: Relations = {}
+    for kind, system in (("tables", True), ("views", False)):
+        for name, columns in data.get(kind, {}).items():
+            relations[name] = (tuple(columns.split()), system)
+    return relations
+
+
 def shipped(major: int) -> SystemCatalog | None:
     """The catalog of `major` from the data file, or None when none is shipped."""
     data = _shipped_versions().get(str(major))
     if data is None:
         return None
-    relations: dict[str, tuple[tuple[str, ...], bool]] = {}
-    for kind, system in (("tables", True), ("views", False)):
-        for name, columns in data.get(kind, {}).items():
-            relations[name] = (tuple(columns.split()), system)
-    return SystemCatalog(major, relations, f"PostgreSQL {major}'s catalog as shipped",
-                         _shipped_functions(data), frozenset(data.get("one_argument", "").split()))
+    information_schema = data.get("information_schema")
+    return SystemCatalog(major, _shipped_relations(data), f"PostgreSQL {major}'s catalog as shipped",
+                         _shipped_functions(data), frozenset(data.get("one_argument", "").split()),
+                         _shipped_relations(information_schema) if information_schema else None)
 
 
 @functools.cache
@@ -232,6 +260,11 @@ def version_specific(name: str) -> bool:
     return name not in _agreed_functions()
 
 
+def _relations(rows: Iterable[tuple[Any, ...]]) -> Relations:
+    """`Relations` from the rows of `CATALOG_QUERY` or `INFORMATION_SCHEMA_QUERY`."""
+    return {name: (tuple(columns or ()), bool(system)) for name, columns, system in rows}
+
+
 def live(url: str) -> SystemCatalog | None:
     """The catalog of the server at `url` (one read-only query), or None if it cannot be read."""
     import psycopg
@@ -243,8 +276,8 @@ def live(url: str) -> SystemCatalog | None:
                              options="-c statement_timeout=5000") as conn:
             conn.read_only = True
             major = conn.info.server_version // 10000
-            relations = {name: (tuple(columns or ()), bool(system))
-                         for name, columns, system in conn.execute(CATALOG_QUERY)}
+            relations = _relations(conn.execute(CATALOG_QUERY))
+            information_schema = _relations(conn.execute(INFORMATION_SCHEMA_QUERY))
             functions = function_results(conn.execute(FUNCTIONS_QUERY))
             one_argument = frozenset(name for (name,) in conn.execute(ONE_ARGUMENT_QUERY))
             conn.rollback()
@@ -252,7 +285,7 @@ def live(url: str) -> SystemCatalog | None:
         log.debug("cannot read the system catalog: %s", type(exc).__name__)
         return None
     return SystemCatalog(major, relations, f"the live server's catalog (PostgreSQL {major})",
-                         functions, one_argument)
+                         functions, one_argument, information_schema)
 
 
 def for_run(source: SchemaSource, target_version: int | None) -> SystemCatalog | None:

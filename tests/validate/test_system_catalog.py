@@ -16,7 +16,7 @@ from pytest_postgresql.executors.noop import NoopExecutor
 
 from dbsafe import commands
 from dbsafe.config import load_settings
-from dbsafe.schema.model import SchemaSnapshot
+from dbsafe.schema.model import SchemaSnapshot, replace
 from dbsafe.validate import resolve
 from dbsafe.validate.syscatalog import SystemCatalog, live, shipped
 
@@ -117,7 +117,7 @@ def test_an_unknown_catalog_relation_is_dbs301_on_that_version(
 def test_an_extension_in_pg_catalog_leaves_its_relations_unchecked(
     clinic: SchemaSnapshot,
 ) -> None:
-    from dbsafe.schema.model import Extension, replace
+    from dbsafe.schema.model import Extension
 
     extended = replace(clinic, extensions=(
         Extension("pg_stat_statements", "pg_catalog", "1.11"),))
@@ -569,3 +569,171 @@ def test_a_schema_function_shadowing_a_builtin_leaves_its_columns_unknown(
         postgresql.execute(f"PREPARE p{n} AS {sql}")
         resolution = resolve(sql, snapshot)
         assert (resolution.status, resolution.problems) == ("not_analysed", ()), sql
+
+
+# -- information_schema: its views and the sql_* tables, per version, when named with the
+# schema. `element_types.domain_default` is gone in 17 (15 has it).
+INFO_PASSING = [
+    "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+    "WHERE table_schema = 'public' AND table_name = 'patients'",
+    "SELECT t.table_name FROM information_schema.tables t WHERE t.table_type = 'BASE TABLE'",
+    "SELECT kcu.column_name, ccu.table_name FROM information_schema.key_column_usage kcu "
+    "JOIN information_schema.constraint_column_usage ccu USING (constraint_schema, "
+    "constraint_name)",
+    "SELECT ctid, feature_id FROM information_schema.sql_features",  # a table: system columns
+    "SELECT c FROM information_schema.columns AS c",
+]
+# Wrong on 15, 17 and 18: (sql, the identifier reported, its message).
+INFO_FLAGGED = [
+    ("SELECT * FROM information_schema.colums", "colums",
+     "no relation `colums` in schema `information_schema` on PostgreSQL {major}"),
+    ("SELECT colum_name FROM information_schema.columns", "colum_name",
+     "`information_schema.columns` has no column `colum_name` on PostgreSQL {major}"),
+    ("SELECT c.colum_name FROM information_schema.columns c", "colum_name",
+     "`information_schema.columns` has no column `colum_name` on PostgreSQL {major}"),
+    ("SELECT ctid FROM information_schema.tables", "ctid",  # a view: none
+     "`information_schema.tables` has no column `ctid` on PostgreSQL {major}"),
+]
+INFO_ON_15_ONLY = "SELECT domain_default FROM information_schema.element_types"
+
+
+@pytest.mark.parametrize("major", [15, 17, 18])
+def test_information_schema_is_checked_against_the_versions_catalog(
+    major: int, clinic: SchemaSnapshot,
+) -> None:
+    catalog = _catalog(major)
+    for sql in INFO_PASSING:
+        resolution = resolve(sql, clinic, catalog=catalog)
+        assert (resolution.status, resolution.problems) == ("analysed", ()), sql
+    for sql, identifier, message in INFO_FLAGGED:
+        (problem,) = resolve(sql, clinic, catalog=catalog).problems
+        assert (sql[problem.start:problem.end + 1], problem.message, problem.catalog_version) \
+            == (identifier, message.format(major=major), major), sql
+    (problem,) = resolve(INFO_FLAGGED[0][0], clinic, catalog=catalog).problems
+    assert (problem.code, problem.subject, problem.help) == (
+        "DBS301", "information_schema.colums", "Did you mean `columns`?")
+    (problem,) = resolve(INFO_FLAGGED[1][0], clinic, catalog=catalog).problems
+    assert (problem.code, problem.subject, problem.help) == (
+        "DBS302", "information_schema.columns.colum_name", "Did you mean `column_name`?")
+    # judged by the version: a column 15 has and 17, 18 lack
+    assert _flagged(INFO_ON_15_ONLY, clinic, catalog) == (
+        [] if major == 15 else ["domain_default"])
+
+
+def test_without_a_catalog_information_schema_stays_unchecked(clinic: SchemaSnapshot) -> None:
+    for sql in [*INFO_PASSING, *(s for s, _, _ in INFO_FLAGGED), INFO_ON_15_ONLY]:
+        assert resolve(sql, clinic).problems == (), sql
+
+
+def test_information_schema_unqualified_or_extended_is_not_judged(clinic: SchemaSnapshot) -> None:
+    from dbsafe.schema.model import Extension
+
+    catalog = _catalog(17)
+    # Not in the search path: `columns` is the application's own (as before).
+    (problem,) = resolve("SELECT colum_name FROM columns", clinic, catalog=catalog).problems
+    assert (problem.code, problem.catalog_version) == ("DBS301", None)
+    # An extension installed into information_schema may have made any relation there.
+    extended = replace(clinic, extensions=(Extension("probe", "information_schema", "1.0"),))
+    assert _flagged("SELECT * FROM information_schema.colums", extended, catalog) == []
+    # A shipped catalog without information_schema (an older data file) knows none of it.
+    unknown = replace(catalog, information_schema=None)
+    assert _flagged("SELECT * FROM information_schema.colums", clinic, unknown) == []
+    assert resolve(INFO_FLAGGED[1][0], clinic, catalog=unknown).status == "not_analysed"
+
+
+def _info_verdicts(conninfo: str) -> list[str]:
+    """The SQLSTATE each information_schema case gets from the server (None: accepted)."""
+    states: list[str | None] = []
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for sql in [*INFO_PASSING, *(s for s, _, _ in INFO_FLAGGED), INFO_ON_15_ONLY]:
+            try:
+                conn.execute(f"PREPARE p AS {sql}")
+                conn.execute("DEALLOCATE p")
+                states.append(None)
+            except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedTable) as exc:
+                states.append(exc.sqlstate)
+    return [str(s) for s in states]
+
+
+_INFO_REJECTED = ["42P01", "42703", "42703", "42703"]
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("server_is_18")
+def test_information_schema_cases_and_shipped_catalog_match_postgresql_18(conninfo: str) -> None:
+    assert _info_verdicts(conninfo) == ["None"] * len(INFO_PASSING) + _INFO_REJECTED + ["42703"]
+    server = live(conninfo)
+    assert server is not None and server.information_schema
+    assert server.information_schema == _catalog(18).information_schema, \
+        "run scripts/gen_pg_catalog.py"
+
+
+@pytest.mark.db
+@pytest.mark.xdist_group("pg15")
+def test_information_schema_cases_and_shipped_catalog_match_postgresql_15(
+    pg15_server: str,
+) -> None:
+    assert _info_verdicts(pg15_server) == ["None"] * len(INFO_PASSING) + _INFO_REJECTED + ["None"]
+    server = live(pg15_server)
+    assert server is not None and server.information_schema
+    assert server.information_schema == _catalog(15).information_schema, \
+        "run scripts/gen_pg_catalog.py"
+
+
+@pytest.mark.db
+@pytest.mark.xdist_group("pg17")
+def test_information_schema_cases_and_shipped_catalog_match_postgresql_17(
+    pg17_server: str,
+) -> None:
+    assert _info_verdicts(pg17_server) == ["None"] * len(INFO_PASSING) + _INFO_REJECTED + ["42703"]
+    server = live(pg17_server)
+    assert server is not None and server.information_schema
+    assert server.information_schema == _catalog(17).information_schema, \
+        "run scripts/gen_pg_catalog.py"
+
+
+def test_target_version_checks_information_schema_at_file_line_col(tmp_path: Path) -> None:
+    snapshot = str(FIXTURES / "clinic_schema.json")
+    root = _project(tmp_path, "SELECT column_name FROM information_schema.columns;\n"
+                              "SELECT colum_name\n  FROM information_schema.columns;\n"
+                              "SELECT * FROM information_schema.colums;\n"
+                              f"{INFO_ON_15_ONLY};\n"
+                              # a script's own views there: their columns are the script's
+                              "CREATE VIEW information_schema.mine AS SELECT 1 AS a;\n"
+                              "SELECT a FROM information_schema.mine;\n"
+                              "CREATE OR REPLACE VIEW information_schema.views AS SELECT 1 AS b;\n"
+                              "SELECT b FROM information_schema.views;\n")
+    settings = load_settings(root, {"snapshot": snapshot, "cache": False,
+                                    "target-version": "17"}, environ={})
+    report = commands.validate(settings, [root / "q.sql"])
+    assert [(f.code, f.location.line, f.location.column, f.message, dict(f.context).get(
+        "PostgreSQL")) for f in report.findings if f.location] == [
+        ("DBS302", 2, 8, "`information_schema.columns` has no column `colum_name` on "
+                         "PostgreSQL 17", None),
+        ("DBS301", 4, 34, "no relation `colums` in schema `information_schema` on "
+                          "PostgreSQL 17", None),
+        ("DBS302", 5, 8, "`information_schema.element_types` has no column `domain_default` "
+                         "on PostgreSQL 17", None)]
+    # 15 has domain_default
+    report = commands.validate(replace(settings, target_version=150000), [root / "q.sql"])
+    assert [f.location.line for f in report.findings if f.location] == [2, 4]
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("server_is_18")
+def test_a_live_database_checks_information_schema_and_postgresql_confirms(
+    database_url: str, tmp_path: Path,
+) -> None:
+    root = _project(tmp_path, f"{';'.join(INFO_PASSING)};\n"
+                              "SELECT colum_name FROM information_schema.columns;\n"
+                              "SELECT * FROM information_schema.colums;\n")
+    assert _run(root, database_url=database_url, cache=False) == [
+        ("DBS302", "`information_schema.columns` has no column `colum_name` on PostgreSQL 18",
+         '42703: column "colum_name" does not exist'),
+        ("DBS301", "no relation `colums` in schema `information_schema` on PostgreSQL 18",
+         '42P01: relation "information_schema.colums" does not exist')]
+    # Checked against 17's (a Supabase project on 17): this server's verdict would not apply.
+    assert [context for _, _, context in _run(root, database_url=database_url, cache=False,
+                                               target_version="17")] == [
+        "not confirmed: checked against PostgreSQL 17's system catalog; PostgreSQL 18 has "
+        "its own"] * 2
