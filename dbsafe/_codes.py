@@ -160,7 +160,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS316', 'unknown-type', 'error', '0.2.0',
      'A statement casts to a type the schema does not have.'),
     ('DBS317', 'made-outside-migrations', 'warning', '0.2.0',
-     "A statement names a table, view, column or function the SQL migrations do not make but the project's supabase `Database` types list: it was made outside the migrations, which are not the whole history."),
+     "A statement names a table, view, column, function or foreign key the SQL migrations do not make but the project's supabase `Database` types list: it was made outside the migrations, which are not the whole history."),
     ('DBS401', 'object-missing', 'warning', '0.1.0',
      'An object of the target schema is missing from the source.'),
     ('DBS402', 'unexpected-object', 'warning', '0.1.0',

@@ -20,7 +20,8 @@ Projects commit it (`database.types.ts`, `types/supabase.ts`, Lovable's
 project's TypeScript is: a top-level `type Database = {...}` or `interface Database {...}`
 (exported or not), whose members are schemas (`__InternalSupabase`, the generator's
 options, is none), each with `Tables` and `Views` (a relation's columns are its `Row`'s
-members) and `Functions` (their names).
+members, its foreign keys its `Relationships`: `{ foreignKeyName: "fk"; columns: ["a"];
+referencedRelation: "r" }` each) and `Functions` (their names).
 
 What a part tree-sitter could not parse holds is not read, never guessed: tree-sitter-
 typescript 0.23 refuses a member named `in_...` after one not ended by `;` (its automatic
@@ -54,14 +55,27 @@ _RELATION_KEYS = ("Tables", "Views")
 
 
 @dataclass(frozen=True, slots=True)
+class ForeignKey:
+    """A foreign key a relation's `Relationships` list: its constraint's name, its columns
+    and the relation it references (in the same schema)."""
+
+    name: str
+    columns: tuple[str, ...]
+    referenced: str
+
+
+@dataclass(frozen=True, slots=True)
 class DatabaseTypes:
     """What the project's `Database` types list, each with the first file (from the root)
     listing it. `relations`: `(schema, name)` to its columns (None: not read) and file;
-    `functions`: `(schema, name)` to its file."""
+    `functions`: `(schema, name)` to its file; `foreign_keys`: `(schema, name)` to the
+    foreign keys its `Relationships` list and the file listing the relation."""
 
     relations: dict[tuple[str, str], tuple[frozenset[str] | None, str]] = field(
         default_factory=dict)
     functions: dict[tuple[str, str], str] = field(default_factory=dict)
+    foreign_keys: dict[tuple[str, str], tuple[tuple[ForeignKey, ...], str]] = field(
+        default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.relations or self.functions)
@@ -89,6 +103,8 @@ def database_types(files: Sequence[tuple[str, str]],
     (['details', 'id'], 'src/db.ts')
     >>> types.functions
     {('public', 'search'): 'src/db.ts'}
+    >>> types.foreign_keys
+    {('public', 'logs'): ((), 'src/db.ts')}
     """
     found = DatabaseTypes()
     for path, display in files:
@@ -100,6 +116,9 @@ def database_types(files: Sequence[tuple[str, str]],
                 found.relations.setdefault(
                     (schema, name), (frozenset(columns) if columns is not None else None,
                                      display))
+                keys = listed.get("foreign_keys", {}).get(name, ())
+                found.foreign_keys.setdefault((schema, name), (tuple(
+                    ForeignKey(fk, tuple(cols), ref) for fk, cols, ref in keys), display))
             for name in listed.get("functions", ()):
                 found.functions.setdefault((schema, name), display)
     return found
@@ -127,15 +146,20 @@ def _file_facts(path: str, display: str, memo: dict[str, list[object]] | None) -
 
 
 def read_types(source: bytes, *, tsx: bool = False) -> dict | None:
-    """`{schema: {"relations": {name: [column, ...] | None}, "functions": [name, ...]}}`
-    for the `Database` types of one file's text; None when it declares none, `{}` when
-    the parser could not read it but inside relations (see the module docstring).
+    """`{schema: {"relations": {name: [column, ...] | None}, "functions": [name, ...],
+    "foreign_keys": {name: [[constraint, [column, ...], referenced], ...]}}}` for the
+    `Database` types of one file's text; None when it declares none, `{}` when the parser
+    could not read it but inside relations (see the module docstring).
 
     >>> read_types(b"interface Database { app: { Views: { v: { Row: { a: number } } } } }")
-    {'app': {'relations': {'v': ['a']}, 'functions': []}}
+    {'app': {'relations': {'v': ['a']}, 'functions': [], 'foreign_keys': {}}}
     >>> read_types(b"type Database = { public: { Tables: { t: { Row: {\\n"
     ...            b"  a: string[]\\n  in_scope: boolean\\n} } } } }")
-    {'public': {'relations': {'t': None}, 'functions': []}}
+    {'public': {'relations': {'t': None}, 'functions': [], 'foreign_keys': {}}}
+    >>> read_types(b'type Database = { public: { Tables: { g: { Row: { m: string }; '
+    ...            b'Relationships: [{ foreignKeyName: "g_m_fkey"; columns: ["m"]; '
+    ...            b'isOneToOne: false; referencedRelation: "members" }] } } } }')["public"]
+    {'relations': {'g': ['m']}, 'functions': [], 'foreign_keys': {'g': [['g_m_fkey', ['m'], 'members']]}}
     >>> read_types(b"type Other = { public: { Tables: {} } }") is None
     True
 
@@ -153,7 +177,8 @@ def read_types(source: bytes, *, tsx: bool = False) -> dict | None:
         for schema, value in _members(body):
             if schema.startswith("__"):  # `__InternalSupabase`: the generator's options
                 continue
-            listed = facts.setdefault(schema, {"relations": {}, "functions": []})
+            listed = facts.setdefault(schema, {"relations": {}, "functions": [],
+                                               "foreign_keys": {}})
             for key, kind in _members(value):
                 if key in _RELATION_KEYS:
                     for name, relation in _members(kind):
@@ -162,6 +187,10 @@ def read_types(source: bytes, *, tsx: bool = False) -> dict | None:
                         columns = None if row is None or relation.has_error \
                             else sorted(c for c, _ in _members(row))
                         listed["relations"].setdefault(name, columns)
+                        keys = next((v for k, v in _members(relation) if k == "Relationships"),
+                                    None)
+                        if keys is not None and not relation.has_error:
+                            listed["foreign_keys"].setdefault(name, _foreign_keys(keys))
                 elif key == "Functions":
                     listed["functions"].extend(name for name, _ in _members(kind)
                                                if name not in listed["functions"])
@@ -173,6 +202,36 @@ def read_types(source: bytes, *, tsx: bool = False) -> dict | None:
         # nothing the file lists is certain.
         return {}
     return facts
+
+
+def _foreign_keys(keys: Node) -> list[list]:
+    """`[[constraint, [column, ...], referenced], ...]` of a `Relationships` tuple type:
+    each member an object type naming all three as string literals (one naming them
+    otherwise, `referencedSchema` or not, is left out: what it references is not read)."""
+    found = []
+    for entry in keys.named_children if keys.type == "tuple_type" else ():
+        if entry.type != "object_type":
+            continue
+        fields = dict(_members(entry))
+        if "referencedSchema" in fields:
+            continue
+        name, referenced = _literal(fields.get("foreignKeyName")), _literal(
+            fields.get("referencedRelation"))
+        columns_type = fields.get("columns")
+        columns = [_literal(c) for c in columns_type.named_children] \
+            if columns_type is not None and columns_type.type == "tuple_type" else [None]
+        if name is None or referenced is None or None in columns:
+            continue
+        found.append([name, columns, referenced])
+    return found
+
+
+def _literal(node: Node | None) -> str | None:
+    """The string of a string literal type (`"members"`), else None."""
+    if node is None or node.type != "literal_type" or not node.named_children:
+        return None
+    string = node.named_children[0]
+    return _name(string) if string.type == "string" else None
 
 
 def _confined(root: Node, relations: set[int]) -> bool:

@@ -6,10 +6,13 @@ builds from the folder then lacks them, and the application's requests reading t
 DBS301/DBS302/DBS306 errors. The `Database` type a project commits
 (`extract.supabase_types`: `supabase gen types typescript` run on its database) is a witness
 of what that database has: a relation, column or function the folder does not make that
-the types list was made outside the migrations. Such a finding becomes this code's warning
-(the history is not whole: add the migration that made it), not an error.
+the types list was made outside the migrations. So was a foreign key its `Relationships`
+list between two relations, which a request embeds (`games` -> `members`, hint
+`fk_games_members`: a DBS305 error without the types). Such a finding becomes this code's
+warning (the history is not whole: add the migration that made it), not an error.
 
-What the migrations drop or rename stays an error whatever the types say: types generated
+What the migrations drop or rename (a relation, a column, a function, a foreign key's
+constraint) stays an error whatever the types say: types generated
 before a migration dropped `contributions.amount` (or renamed it `actual_amount`) still
 list it, and the request reading it fails once that migration runs. A drop or rename
 counts wherever it is in the folder, a later migration making the name again or not (the
@@ -39,19 +42,20 @@ log = logging.getLogger(__name__)
 MADE_OUTSIDE_MIGRATIONS = RuleInfo(
     code="DBS317",
     name="made-outside-migrations",
-    summary="A statement names a table, view, column or function the SQL migrations do not "
-            "make but the project's supabase `Database` types list: it was made outside the "
-            "migrations, which are not the whole history.",
+    summary="A statement names a table, view, column, function or foreign key the SQL "
+            "migrations do not make but the project's supabase `Database` types list: it was "
+            "made outside the migrations, which are not the whole history.",
     default_severity=Severity.WARNING,
     since="0.2.0",
 )
-MADE_OUTSIDE_MIGRATIONS_DOC = """A statement names a table, view, column or function the SQL migrations do not make but the project's supabase `Database` types list: it was made outside the migrations, which are not the whole history.
+MADE_OUTSIDE_MIGRATIONS_DOC = """A statement names a table, view, column, function or foreign key the SQL migrations do not make but the project's supabase `Database` types list: it was made outside the migrations, which are not the whole history.
 
 ## Why
 `dbsafe validate` builds the schema from the folder of SQL migrations. When the folder is
 not the whole history (a table made in Supabase's dashboard, a first migration never
 committed, a column added by hand), a request reading what was made outside it would be
-reported missing (DBS301, DBS302, DBS306), though production has it. The `Database` type
+reported missing (DBS301, DBS302, DBS306; DBS305 for a foreign key a request embeds
+through), though production has it. The `Database` type
 the project commits, which `supabase gen types typescript` wrote from a live database, says
 it does: the request works there, and breaks on every database built from the migrations
 alone (a preview branch, `supabase db reset`, a new environment).
@@ -83,14 +87,17 @@ without them: add the migration, or fix the name.
 
 ## Not flagged
 A name the migrations drop or rename (`DROP TABLE`, `DROP COLUMN`, `RENAME`, `DROP
-FUNCTION`) stays the error it was (DBS301, DBS302, DBS306): types generated before that
-migration still list it. So does a name no `Database` type lists, an `.rpc()` whose
+FUNCTION`, `DROP CONSTRAINT`) stays the error it was (DBS301, DBS302, DBS305, DBS306):
+types generated before that migration still list it. An embed the types relate only
+through a junction table, or by a hint naming no foreign key or column of one, stays
+DBS305; an embed the migrations make ambiguous (DBS307) stays an error though the types
+list one relationship: types never take away what the migrations make. So does a name no `Database` type lists, an `.rpc()` whose
 function the migrations make with other arguments, and any finding of a schema read from
 a database or a snapshot (`--database-url`, `--snapshot`): their schema is the database's.
 """
 
 # The codes of a name the schema lacks that the types may list.
-_TABLE, _COLUMN, _RPC = "DBS301", "DBS302", "DBS306"
+_TABLE, _COLUMN, _RPC, _RELATIONSHIP = "DBS301", "DBS302", "DBS306", "DBS305"
 # Only statements holding one of these can remove a name (a filter on the raw text; the
 # parser decides).
 _REMOVING_WORDS = ("DROP", "RENAME")
@@ -120,6 +127,8 @@ def made_outside(findings: Sequence[Finding], source: SchemaSource,
         if named is not None and witness is not None:
             if removed is None:
                 removed = _removals(m.statements for m in folder.read())
+            if named.code == _RELATIONSHIP:
+                named = dataclasses.replace(named, keys=_relationship_keys(named, listed))
             if not removed.removes(named):
                 code = finding.code
                 finding = _recoded(finding, named, witness, where)
@@ -136,16 +145,33 @@ class _Named:
     schema: str
     name: str
     column: str | None = None
+    # a relationship's (DBS305): the relation embedded, the hint, the constraints of the
+    # foreign keys the types list for it
+    target: str | None = None
+    hint: str | None = None
+    keys: tuple[str, ...] = ()
 
     @property
     def shown(self) -> str:
-        return f"{self.name}.{self.column}" if self.column else self.name
+        """What it names, in backticks."""
+        if self.target is not None:
+            return f"`{self.name}` -> `{self.target}`" + (
+                f" (hint `{self.hint}`)" if self.hint is not None else "")
+        return f"`{self.name}.{self.column}`" if self.column else f"`{self.name}`"
 
 
 def _named(finding: Finding) -> _Named | None:
-    """What a DBS301, DBS302 or DBS306 finding says is missing, from its subject
-    (`schema.name`, `schema.relation.column`); None for any other (a missing schema, a
-    column looked for in several relations, a function given an argument it lacks)."""
+    """What a DBS301, DBS302, DBS305 or DBS306 finding says is missing, from its subject
+    (`schema.name`, `schema.relation.column`, `schema.relation->embedded[!hint]`); None for
+    any other (a missing schema, a column looked for in several relations, a function
+    given an argument it lacks)."""
+    if finding.code == _RELATIONSHIP:
+        origin, _, embedded = (finding.subject or "").partition("->")
+        target, _, hint = embedded.partition("!")
+        parts = origin.split(".")
+        if len(parts) != 2 or not target:
+            return None
+        return _Named(finding.code, parts[0], parts[1], target=target, hint=hint or None)
     parts = (finding.subject or "").split(".")
     if finding.code in (_TABLE, _RPC) and len(parts) == 2:
         return _Named(finding.code, parts[0], parts[1])
@@ -156,6 +182,8 @@ def _named(finding: Finding) -> _Named | None:
 
 def _witness(named: _Named, listed: DatabaseTypes, source: SchemaSource) -> str | None:
     """The file whose `Database` type lists what `named` names, if one does."""
+    if named.code == _RELATIONSHIP:
+        return next((where for _, where in _relationships(named, listed)), None)
     if named.code == _RPC:
         # A function the schema has, called with arguments none of its overloads takes,
         # is not a function made elsewhere.
@@ -171,12 +199,30 @@ def _witness(named: _Named, listed: DatabaseTypes, source: SchemaSource) -> str 
     return path if columns is not None and named.column in columns else None
 
 
+def _relationships(named: _Named, listed: DatabaseTypes) -> list[tuple[str, str]]:
+    """(constraint, file) of each foreign key the types list between the relation and the
+    one it embeds (`named`, a DBS305's), in either direction, matching its hint (the
+    constraint's name or one of its columns, as PostgREST reads a hint) when it has one."""
+    found = []
+    for holder, referenced in ((named.name, named.target), (named.target, named.name)):
+        keys, where = listed.foreign_keys.get((named.schema, holder or ""), ((), ""))
+        found += [(key.name, where) for key in keys if key.referenced == referenced
+                  and (named.hint is None or named.hint == key.name
+                       or named.hint in key.columns)]
+    return found
+
+
+def _relationship_keys(named: _Named, listed: DatabaseTypes) -> tuple[str, ...]:
+    return tuple(name for name, _ in _relationships(named, listed))
+
+
 def _recoded(finding: Finding, named: _Named, witness: str, folder: str) -> Finding:
-    what = {"DBS301": "relation", "DBS302": "column", "DBS306": "function"}[named.code]
+    what = {"DBS301": "relation", "DBS302": "column", "DBS306": "function",
+            "DBS305": "relationship"}[named.code]
     return dataclasses.replace(
         finding, code=MADE_OUTSIDE_MIGRATIONS.code,
         severity=MADE_OUTSIDE_MIGRATIONS.default_severity,
-        message=(f"{what} `{named.shown}` is made by no migration in {folder}, but the "
+        message=(f"{what} {named.shown} is made by no migration in {folder}, but the "
                  f"`Database` type in {witness} lists it: it was made outside the migrations"),
         help=("Add the migration that makes it (`supabase db diff` against the database it "
               "was made in), so that a database built from the migrations has it."),
@@ -193,6 +239,7 @@ class _Removals:
     columns: set[tuple[str | None, str, str]] = field(default_factory=set)
     functions: set[tuple[str | None, str]] = field(default_factory=set)
     schemas: set[str] = field(default_factory=set)
+    constraints: set[str] = field(default_factory=set)  # dropped or renamed, any table's
 
     def removes(self, named: _Named) -> bool:
         """Whether `named` is (or lies in) something the migrations drop or rename."""
@@ -202,6 +249,9 @@ class _Removals:
             return bool({(None, named.name), (named.schema, named.name)} & self.functions)
         if {(None, named.name), (named.schema, named.name)} & self.relations:
             return True
+        if named.target is not None:
+            return bool({(None, named.target), (named.schema, named.target)} & self.relations
+                        or set(named.keys) & self.constraints)
         return named.column is not None and bool(
             {(None, named.name, named.column), (named.schema, named.name, named.column)}
             & self.columns)
@@ -214,9 +264,10 @@ def _removals(statements: Iterable[Iterable[Any]]) -> _Removals:
     >>> from types import SimpleNamespace as S
     >>> r = _removals([[S(sql="ALTER TABLE contributions RENAME COLUMN amount TO actual_amount"),
     ...                 S(sql="DROP FUNCTION IF EXISTS app.f(int)"),
-    ...                 S(sql="DO $$ BEGIN ALTER TABLE t DROP COLUMN x; END $$")]])
-    >>> sorted(r.columns, key=str), sorted(r.functions, key=str)
-    ([(None, 'contributions', 'amount'), (None, 't', 'x')], [('app', 'f')])
+    ...                 S(sql="DO $$ BEGIN ALTER TABLE t DROP COLUMN x; END $$"),
+    ...                 S(sql="ALTER TABLE g DROP CONSTRAINT g_m_fkey")]])
+    >>> sorted(r.columns, key=str), sorted(r.functions, key=str), r.constraints
+    ([(None, 'contributions', 'amount'), (None, 't', 'x')], [('app', 'f')], {'g_m_fkey'})
     """
     removals = _Removals()
     for migration in statements:
@@ -267,6 +318,8 @@ def _statement_removals(kind: str, node: dict, removals: _Removals, depth: int) 
                 removals.functions.add((_schema_of(names), names[-1]))
         elif rename_type == "OBJECT_SCHEMA" and node.get("subname"):
             removals.schemas.add(node["subname"])
+        elif rename_type == "OBJECT_TABCONSTRAINT" and node.get("subname"):
+            removals.constraints.add(node["subname"])
     elif kind == "AlterTableStmt":
         relation = node.get("relation") or {}
         for command in node.get("cmds", ()):
@@ -275,6 +328,8 @@ def _statement_removals(kind: str, node: dict, removals: _Removals, depth: int) 
                     and command.get("name"):
                 removals.columns.add((relation.get("schemaname"), relation["relname"],
                                       command["name"]))
+            elif command.get("subtype") == "AT_DropConstraint" and command.get("name"):
+                removals.constraints.add(command["name"])
     elif kind == "DoStmt" and depth < 3:
         from dbsafe.pg.plpgsql import executed_sql, read_do_block
 

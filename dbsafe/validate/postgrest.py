@@ -1070,8 +1070,11 @@ class _Checker:
             help = ("Embed a table related by a foreign key (in either direction, or through "
                     "a junction table), by its name, the constraint name or the foreign-key "
                     "column.")
+        # the hint in the subject (`public.games->members!fk_games_members`): DBS317 asks
+        # the project's `Database` types for that foreign key (`made_outside`)
         self.report(UNKNOWN_RELATIONSHIP.code, message, where,
-                    subject=f"{origin[0].qualified_name}->{name}", help=help)
+                    subject=f"{origin[0].qualified_name}->{name}"
+                            + (f"!{hint}" if hint is not None else ""), help=help)
         return ()
 
     def to_many(self, item: Item, origin: tuple[Relation, ...]) -> _Rel | None:

@@ -621,7 +621,11 @@ _CHUNK = 32
 #      server): with a known major version `information_schema.colums` is DBS301 and
 #      `columns.colum_name` DBS302, a correct read is analysed, no longer "columns of
 #      `columns` are unknown" (Tuturuuu's 54 statements; task 525)
-_CACHE_VERSION = 331
+# 332: a supabase-js embed's DBS305 names its hint in its subject
+#      (`public.games->members!fk_games_members`), and the `Database` types' `Relationships`
+#      are read: a foreign key they list and no migration makes is DBS317, not DBS305
+#      (wl-ttrpg-club's 24; task 522)
+_CACHE_VERSION = 332
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

@@ -26,7 +26,11 @@ def test_generated_types_list_tables_views_columns_and_functions_of_each_schema(
         "active_users": ["id", "last_seen"],
     }
     assert public["functions"] == ["search_leads"]
-    assert facts["graphql_public"] == {"relations": {}, "functions": ["graphql"]}
+    # each relation's `Relationships`; `blocks`' not read, as its columns are not
+    assert public["foreign_keys"] == {"activity_logs": [], "email accounts": [],
+                                      "active_users": []}
+    assert facts["graphql_public"] == {"relations": {}, "functions": ["graphql"],
+                                       "foreign_keys": {}}
 
 
 def test_a_handwritten_interface_is_read_too() -> None:
@@ -34,7 +38,7 @@ def test_a_handwritten_interface_is_read_too() -> None:
 
     assert facts == {"public": {"relations": {
         "email_accounts": ["id", "in_use", "role", "smtp_host"]},
-        "functions": ["get_dashboard_stats"]}}
+        "functions": ["get_dashboard_stats"], "foreign_keys": {}}}
 
 
 def test_a_file_the_parser_could_not_read_around_its_relations_lists_nothing() -> None:

@@ -156,3 +156,102 @@ def test_select_and_ignore_of_the_code_a_finding_had_before_the_types_reach_it(
     assert codes(ignore=["DBS317"]) == [("DBS302", error)]
     assert codes(select=["DBS302"]) == [("DBS302", error), ("DBS317", warning)]
     assert codes(select=["DBS317"]) == [("DBS317", warning)]
+
+
+# wl-ttrpg-club's folder (two `remote_schema` migrations of 2024) makes `games` and
+# `members` with no foreign key between them; its generated types list
+# `fk_games_members` (`games.gamemaster_id` -> `members`), made in the dashboard since,
+# and `game_schedule` referencing `games`. Its 24 embeds through them were DBS305 errors.
+_RELATED_MIGRATIONS = {
+    "20240101000000_remote_schema.sql":
+        "CREATE TABLE members (id uuid PRIMARY KEY, name text);\n"
+        "CREATE TABLE games (id uuid PRIMARY KEY, gamemaster_id uuid, title text);\n"
+        "CREATE TABLE scores (id uuid PRIMARY KEY, game_id uuid, member_id uuid,\n"
+        "  CONSTRAINT scores_game_fkey FOREIGN KEY (game_id) REFERENCES games);\n",
+    "20240201000000_drop.sql":
+        "ALTER TABLE scores DROP CONSTRAINT scores_game_fkey;\n",
+}
+_RELATED_TYPES = """\
+export type Database = {
+  public: {
+    Tables: {
+      members: { Row: { id: string; name: string }; Relationships: [] }
+      games: {
+        Row: { id: string; gamemaster_id: string; title: string }
+        Relationships: [
+          {
+            foreignKeyName: "fk_games_members"
+            columns: ["gamemaster_id"]
+            isOneToOne: false
+            referencedRelation: "members"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      game_schedule: {
+        Row: { id: string; game_id: string; day_of_week: number }
+        Relationships: [
+          {
+            foreignKeyName: "fk_game_schedule_games"
+            columns: ["game_id"]
+            isOneToOne: false
+            referencedRelation: "games"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      scores: {
+        Row: { id: string; game_id: string; member_id: string }
+        Relationships: [
+          {
+            foreignKeyName: "scores_game_fkey"
+            columns: ["game_id"]
+            isOneToOne: false
+            referencedRelation: "games"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+    }
+  }
+}
+"""
+_RELATED_APP = """\
+await supabase.from('games').select('id, gm:members!fk_games_members(name)')
+await supabase.from('games').select('id, members!gamemaster_id(name)')
+await supabase.from('games').select('id, members(name)')
+await supabase.from('games').select('id, game_schedule(day_of_week)')
+await supabase.from('games').select('id, members!fk_games_owner(name)')
+await supabase.from('games').select('id, game_schedules(day_of_week)')
+await supabase.from('games').select('id, scores(id)')
+await supabase.from('members').select('id, games(title)')
+"""
+
+
+def test_a_foreign_key_the_types_list_and_no_migration_makes_is_a_warning_when_embedded(
+        tmp_path: Path) -> None:
+    for name, sql in _RELATED_MIGRATIONS.items():
+        _write(tmp_path / "supabase" / "migrations" / name, sql)
+    _write(tmp_path / "src" / "lib" / "database.types.ts", _RELATED_TYPES)
+    _write(tmp_path / "src" / "api.ts", _RELATED_APP)
+
+    warning, error = Severity.WARNING.value, Severity.ERROR.value
+    assert _findings(tmp_path) == [
+        ("DBS305", error, 5, "public.games->members!fk_games_owner"),  # no such key
+        ("DBS305", error, 6, "public.games->game_schedules"),  # no types list it
+        ("DBS305", error, 7, "public.games->scores"),  # its key dropped by a migration
+        ("DBS317", warning, 1, "public.games->members!fk_games_members"),
+        ("DBS317", warning, 2, "public.games->members!gamemaster_id"),  # the key's column
+        ("DBS317", warning, 3, "public.games->members"),
+        ("DBS317", warning, 4, "public.games->game_schedule"),  # the key is the target's
+        ("DBS317", warning, 8, "public.members->games"),
+    ]
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    made = next(f for f in report.findings
+                if f.subject == "public.games->members!fk_games_members")
+    assert made.message == (
+        "relationship `games` -> `members` (hint `fk_games_members`) is made by no migration "
+        "in supabase/migrations, but the `Database` type in src/lib/database.types.ts lists "
+        "it: it was made outside the migrations")
+    assert ("Reported without the types", "DBS305: `games` has no relationship to `members` "
+            "matching hint `fk_games_members`") in made.context
