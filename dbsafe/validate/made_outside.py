@@ -88,12 +88,19 @@ without them: add the migration, or fix the name.
 ## Not flagged
 A name the migrations drop or rename (`DROP TABLE`, `DROP COLUMN`, `RENAME`, `DROP
 FUNCTION`, `DROP CONSTRAINT`) stays the error it was (DBS301, DBS302, DBS305, DBS306):
-types generated before that migration still list it. An embed the types relate only
-through a junction table, or by a hint naming no foreign key or column of one, stays
-DBS305; an embed the migrations make ambiguous (DBS307) stays an error though the types
-list one relationship: types never take away what the migrations make. So does a name no `Database` type lists, an `.rpc()` whose
-function the migrations make with other arguments, and any finding of a schema read from
-a database or a snapshot (`--database-url`, `--snapshot`): their schema is the database's.
+types generated before that migration still list it. So does a name no `Database` type
+lists, an `.rpc()` whose function the migrations make with other arguments, and any finding
+of a schema read from a database or a snapshot (`--database-url`, `--snapshot`): their
+schema is the database's. An embed the types relate only through a junction table, or by a
+hint naming no foreign key or column of one, stays DBS305; an embed the migrations make
+ambiguous (DBS307) stays an error though the types list one relationship: types never take
+away what the migrations make.
+
+## Suppressing
+A `dbsafe: ignore[...]` comment, `--ignore`/`--select` or the `ignore`/`select` settings
+naming the code the finding had without the types (DBS301, DBS302, DBS305, DBS306) reach
+it as they reach DBS317: silencing a false error by hand before the types were read keeps
+it silenced. A severity override of the former code does not: DBS317 has its own.
 """
 
 # The codes of a name the schema lacks that the types may list.
