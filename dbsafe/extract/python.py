@@ -526,6 +526,10 @@ class _Extractor:
                 # `AnalyticsOperator(queries=["SELECT * FROM users_data"])`
                 self._skip_sent(node, given_to, statements_only=True)
                 continue
+            program = self._program_given(node)
+            if program is not None:  # `subprocess.run(["ogr2ogr", "-sql", "SELECT ..."])`
+                self._skip_sent(node, program, statements_only=True)
+                continue
             parsed_by = self._parametrized_for(node)
             if parsed_by is not None:  # `("SELECT ...", ...)`, then `admit_sql(sql)`
                 self._skip_sent(node, parsed_by, statements_only=True)
@@ -2086,6 +2090,45 @@ class _Extractor:
                     return True
             child, parent = parent, self.parents.get(id(parent))
         return False
+
+    def _program_given(self, node: ast.expr) -> Engine | None:
+        """The program a string is a command-line argument of, as an engine: an item of the
+        argument list given to `subprocess.run`, `call`, `check_call`, `check_output` or
+        `Popen` (first, or as `args=`), or an argument of `asyncio.create_subprocess_exec`,
+        whose program is written there. mapswipe's `subprocess.run(["ogr2ogr", ..., "-sql",
+        f'SELECT *, CAST({field} as geometry) FROM "tmp"'])` gives OGR's SQL dialect a CSV
+        file to read, never PostgreSQL. A command any literal argument of which names psql
+        (`["psql", "-c", ...]`, `["docker", "exec", "db", "psql", ...]`, `["sh", "-c",
+        "psql ..."]`) may send it to PostgreSQL: None."""
+        parent = self.parents.get(id(node))
+        if isinstance(parent, (ast.List, ast.Tuple)):
+            argv: list[ast.expr] = list(parent.elts)
+            holder = self.parents.get(id(parent))
+            if isinstance(holder, ast.keyword):
+                if holder.arg != "args":
+                    return None
+                call = self.parents.get(id(holder))
+            else:
+                call = holder
+                if not isinstance(call, ast.Call) or not call.args or call.args[0] is not parent:
+                    return None
+            if not isinstance(call, ast.Call) or \
+                    self._dotted(call.func) not in _SUBPROCESS_RUNNERS:
+                return None
+        elif isinstance(parent, ast.Call) and node in parent.args and \
+                self._dotted(parent.func) == "asyncio.create_subprocess_exec":
+            argv = list(parent.args)
+        else:
+            return None
+        first = argv[0] if argv else None
+        if not isinstance(first, ast.Constant) or not isinstance(first.value, str) or \
+                first is node:
+            return None
+        if any(isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+               and "psql" in arg.value for arg in argv):
+            return None
+        program = first.value.rsplit("/", 1)[-1]
+        return Engine(f"the command `{program}`", (), frozenset(), frozenset())
 
     def _posted_as_data(self, node: ast.expr) -> bool:
         """Whether a string is data in the JSON body of an HTTP request, and no more: a
@@ -4473,6 +4516,9 @@ _EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",
 # body (`json=`), and the last segments of the paths of endpoints that run the SQL sent
 # to them (Neon's `/sql`, Supabase's `/database/query`, pg-meta's and Hasura's `/query`).
 _HTTP_METHODS = frozenset({"post", "put", "patch", "request"})
+# What runs a program with the argument list it is given (see `_program_given`).
+_SUBPROCESS_RUNNERS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_call",
+                                 "subprocess.check_output", "subprocess.Popen"})
 _SQL_ENDPOINTS = frozenset({"sql", "query", "run_sql"})
 _URL_HOLE = "\0"  # a piece of a URL known only at run time
 # Keys and keywords of an API's documented examples (OpenAPI, marshmallow, pydantic).

@@ -674,6 +674,9 @@ class Resolver:
         if run.sqlite_catalog is not None:
             return Resolution(NOT_ANALYSED, reason=f"reads `{run.sqlite_catalog}`, SQLite's "
                               "catalog: SQL for SQLite, not PostgreSQL")
+        if run.s3_select:
+            return Resolution(NOT_ANALYSED, reason=f"reads `{_S3_SELECT_OBJECT}`, the object "
+                              "Amazon S3 Select queries: SQL for S3 Select, not PostgreSQL")
         if run.silenced:
             return Resolution(NOT_ANALYSED, tuple(run.problems), reason=run.silenced[0])
         return Resolution(ANALYSED, tuple(run.problems))
@@ -1250,6 +1253,11 @@ _SQLITE_CATALOG = frozenset(
 )
 _SQLITE_SCHEMAS = (None, "main", "temp")
 
+# The one table Amazon S3 Select's SQL reads: the object queried (`SELECT s.* FROM s3object s
+# WHERE s.id > 1`, given as boto3's `select_object_content(Expression=...)`). A statement
+# reading it unqualified, the schema lacking it, is S3 Select's (RapidPro's archive queries).
+_S3_SELECT_OBJECT = "s3object"
+
 _CHECKED_STATEMENTS = (
     exp.Select,
     exp.SetOperation,
@@ -1484,6 +1492,7 @@ class _Run:
         self.silenced: list[str] = []
         self.catalog_read = False  # a system catalog's columns were checked
         self.sqlite_catalog: str | None = None  # a SQLite catalog table the statement reads
+        self.s3_select = False  # the statement reads S3 Select's `s3object`
 
     def silence(self, reason: str) -> None:
         if reason not in self.silenced:
@@ -1880,6 +1889,9 @@ class _Run:
             return unknown  # pg_catalog is searched first; its relations all start with pg_
         if name in _SQLITE_CATALOG and schema in _SQLITE_SCHEMAS:
             self.sqlite_catalog = name
+            return unknown
+        if name == _S3_SELECT_OBJECT and schema is None:
+            self.s3_select = True
             return unknown
         if schema is not None and (schema in SYSTEM_SCHEMAS or schema.startswith("pg_")):
             return unknown

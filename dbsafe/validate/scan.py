@@ -625,7 +625,10 @@ _CHUNK = 32
 #      (`public.games->members!fk_games_members`), and the `Database` types' `Relationships`
 #      are read: a foreign key they list and no migration makes is DBS317, not DBS305
 #      (wl-ttrpg-club's 24; task 522)
-_CACHE_VERSION = 332
+# 333: a statement reading `s3object` is Amazon S3 Select's, and a string given to another
+#      program on its command line (`subprocess.run(["ogr2ogr", ..., "-sql", ...])`) is
+#      that program's: not analysed (task 521)
+_CACHE_VERSION = 333
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

@@ -153,3 +153,55 @@ def test_a_client_a_function_returns_or_none_is_salesforces(database_url: str,
         ("DBS301", 30, "public.contact")]
     assert {s.location.line: s.reason for s in report.skipped} == {
         18: "sent to Salesforce, not PostgreSQL"}
+
+
+# RapidPro (nyaruka/rapidpro c4e8d4872a, `temba/msgs/tests/test_msg_folder.py`) checks the
+# Amazon S3 Select expressions its archives are queried with: a tuple of expected
+# `SELECT s.* FROM s3object s WHERE ...`, one false DBS301 on `s3object` each (6). S3
+# Select reads one table, the object; a table of that name in the schema is still checked.
+_S3_SELECT = '''\
+from temba.utils import s3
+
+
+def test_get_archive_query(folders):
+    tcs = (
+        ("inbox", "SELECT s.* FROM s3object s WHERE s.direction = 'in' AND s.flow IS NULL"),
+        ("sent", "SELECT s.* FROM S3Object s WHERE s.status IN ('wired', 'sent')"),
+    )
+    for folder, expected_select in tcs:
+        select = s3.compile_select(where=folders[folder])
+        assert select == expected_select
+
+
+def archived(client, db):
+    client.select_object_content(Expression="SELECT s.* FROM s3object s WHERE s.id > 1")
+    db.execute("SELECT nickname FROM supporter")
+    return db.execute("SELECT s.nickname FROM public.s3object s")
+'''
+
+
+@pytest.mark.db
+def test_s3_selects_object_is_not_a_postgresql_table(database_url: str,
+                                                     tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
+                             "test_msg_folder.py", _S3_SELECT)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 16, "public.supporter.nickname"),
+        ("DBS301", 17, "public.s3object")]
+    reason = ("not analysed: reads `s3object`, the object Amazon S3 Select queries: SQL for "
+              "S3 Select, not PostgreSQL")
+    assert {s.location.line: s.reason for s in report.skipped if s.location} == {
+        6: reason, 7: reason, 15: reason}
+
+
+@pytest.mark.db
+def test_a_table_named_s3object_is_checked(database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE s3object (id int)",
+                             "archive.py", _S3_SELECT)
+    assert sorted((f.location.line, f.code, f.subject) for f in report.findings
+                  if f.location) == [
+        (6, "DBS302", "public.s3object.direction"),
+        (6, "DBS302", "public.s3object.flow"),
+        (7, "DBS302", "public.s3object.status"),
+        (16, "DBS301", "public.supporter"),
+        (17, "DBS302", "public.s3object.nickname")]
