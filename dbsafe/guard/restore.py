@@ -870,8 +870,7 @@ def verify_restore(database_url: str, backup: Path,
     from dbsafe.schema.diff import DiffOptions, diff
 
     with _maintenance(database_url) as conn:  # another verification may run this second
-        scratch = _free_name(conn, "dbsafe_verify",
-                             f"_{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}")
+        scratch = _free_name(conn, "dbsafe_verify", _scratch_suffix())
     try:
         restored = restore(database_url, backup, into=scratch, progress=progress, scratch=True)
     except RestoreFailed as failed:
@@ -915,6 +914,24 @@ def verify_restore(database_url: str, backup: Path,
     progress("verify", "restored copy equals the source" if ok
              else "restored copy differs from the source")
     return outcome
+
+
+def _scratch_suffix() -> str:
+    """The suffix of a verification's scratch database: its time, this process's id and a
+    random part. Two verifications started in the same second (two CI jobs on one server,
+    two threads of one process) each looked for a free `dbsafe_verify_<time>` before
+    either created it, found the same, and the second failed (`database ... already
+    exists; choose another with --into`, an option `backup` does not have). `restore
+    --clean-up` finds an interrupted one by its comment (`IN_PROGRESS`), not by its name.
+
+    >>> re.fullmatch(r"_\\d{14}_\\d+_[0-9a-f]{4}", _scratch_suffix()) is not None
+    True
+    """
+    import os
+    import secrets
+
+    return (f"_{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}_{os.getpid()}_"
+            f"{secrets.token_hex(2)}")
 
 
 def _drop_scratch(database_url: str, name: str, *, unwinding: bool = True,

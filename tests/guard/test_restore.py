@@ -370,6 +370,42 @@ def test_two_verifications_in_the_same_second_get_scratch_databases_of_their_own
         _drop(source, *others)
 
 
+def test_two_verifications_naming_their_scratch_databases_together_get_one_each(
+        source: str, tmp_path: Path) -> None:
+    # Two runs that look for a free name in the same second, each before the other created
+    # its database (two CI jobs verifying backups on one server, started together): both
+    # found `dbsafe_verify_<time>` free, and the second failed ("database ... already exists;
+    # choose another with --into"), its clean-up dropping the first's copy mid-restore
+    # (task 526). Each waits here until the other has named its own, past the check.
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dbsafe.guard.restore import verify_restore
+
+    settings = _settings(source, tmp_path)
+    backups = [Path(str(commands.backup(settings, tmp_path / f"b{i}").summary["backup"]))
+               for i in range(2)]
+    both_named = threading.Barrier(2, timeout=60)
+    names: list[str] = []
+
+    def progress(step: str, text: str) -> None:
+        if text.endswith("size and sha256 match its manifest"):
+            both_named.wait()
+        elif text.startswith("pg_restore "):
+            names.append(text.split(" into ", 1)[1].split()[0])
+
+    # Started just past the turn of a second: both name theirs within it.
+    time.sleep(1.05 - datetime.now(UTC).microsecond / 1e6)
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda b: verify_restore(source, b, progress), backups))
+    assert [o["ok"] for o in outcomes] == [True, True], outcomes
+    assert len(set(names)) == 2 and all(
+        re.fullmatch(r"dbsafe_verify_\d{14}_\d+_[0-9a-f]{4}", n) for n in names), names
+    with psycopg.connect(_with_db(source, "postgres")) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = ANY(%s)",
+                            (names,)).fetchone() == (0,)
+
+
 def test_verify_restore_reads_the_copy_with_the_originals_search_path(database_url: str,
                                                                      tmp_path: Path) -> None:
     # The database's own search_path (MusicBrainz's `musicbrainz, public`) is not in the
