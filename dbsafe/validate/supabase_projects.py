@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbsafe.extract.dotenv import env_entries
 from dbsafe.extract.supabase_urls import OWN_URL_NAME
 
 # The names the app's own clients read the project's URL from (a framework's public prefix)
@@ -49,7 +50,6 @@ _SAME_SCHEMA_WORDS = frozenset({
     "APP", "DB", "DATABASE", "DEFAULT"})
 _HOSTED = re.compile(r"https://([A-Za-z0-9_-]+)\.supabase\.co/?")
 _REF = re.compile(r"[a-z]{20}")
-_ENV_LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)")
 _REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 # An env example's names (the files users copy to `.env`, or a committed `.env`)
 _ENV_FILE = re.compile(r"\.env(?:[._-].+)?|.+\.env|env\.(?:example|sample|template)")
@@ -124,7 +124,7 @@ def supabase_projects(root: Path, supabase_folders: list[Path],
         except OSError:
             continue
         for name in names:
-            entries = _env_entries(place / name)
+            entries = env_entries(place / name)
             if entries:
                 examples.append((_shown(place / name, root), entries))
     candidates: dict[str, tuple[str, str, str]] = {}  # name -> (host, file, own name)
@@ -178,26 +178,3 @@ def _config_refs(config: Path) -> list[str]:
         if isinstance(data.get("remotes") or {}, dict) else [data]
     return [t["project_id"] for t in tables
             if isinstance(t.get("project_id"), str) and _REF.fullmatch(t["project_id"])]
-
-
-def _env_entries(path: Path) -> list[tuple[str, str]]:
-    """The `NAME=value` lines of a dotenv file (`export` allowed; quotes and a trailing
-    ` # comment` taken off), in order; [] for a file that cannot be read or is large."""
-    try:
-        if path.stat().st_size > 256_000:
-            return []
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return []
-    entries: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        match = _ENV_LINE.fullmatch(line)
-        if match is None or line.lstrip().startswith("#"):
-            continue
-        value = match[2].strip()
-        if value[:1] in ("'", '"') and value[:1] in value[1:]:
-            value = value[1:value.index(value[0], 1)]
-        else:
-            value = value.split(" #", 1)[0].strip()
-        entries.append((match[1], value))
-    return entries
