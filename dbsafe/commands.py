@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from dbsafe.guard.upgrade import Progress, UpgradeOptions
     from dbsafe.lint.locks import LockRow
     from dbsafe.lint.run import Loaded
+    from dbsafe.migrate.histories import Lookup
     from dbsafe.schema.ddl import Statement
     from dbsafe.schema.diff import DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
@@ -342,7 +343,8 @@ def _database_facts(url: str, settings: Settings, paths: Sequence[Path] = ()):
 
     before = introspect_url(url, lock_timeout=settings.schema_lock_timeout)
     found = applied_versions(url, paths, settings.sql_migrations_history_table,
-                             sqitch_target=settings.sqitch_target) if paths else None
+                             sqitch_target=settings.sqitch_target,
+                             root=settings.project_root) if paths else None
     return DatabaseFacts(before=before, sizes=table_stats(url),
                          server_version=before.server_version,
                          search_path=before.search_path, revisions=current_revisions(url),
@@ -497,10 +499,11 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
 
     url = _require_database(settings)
     say = progress or (lambda step, message: None)
-    taken = take_backup(url, directory, revisions=current_revisions(url), jobs=jobs,
+    revisions = current_revisions(url)
+    taken = take_backup(url, directory, revisions=revisions, jobs=jobs,
                         count_rows=verify_restore, lock_timeout=lock_timeout,
                         retries=retries, progress=say,
-                        history_table=settings.sql_migrations_history_table)
+                        history_lookup=None if revisions else _history_lookup(settings))
     say("backup", f"{taken.path} ({taken.size_bytes // 1024} KiB, verified with pg_restore "
         f"--list), at {position_words(list(taken.revisions), taken.history)}")
     summary: dict[str, object] = {k: str(v) if isinstance(v, Path) else v
@@ -521,6 +524,42 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
         differs = restored_copy_differs(taken.path, outcome)
         return Report((differs,) if differs else (), summary)
     return Report((), summary)
+
+
+def _history_lookup(settings: Settings) -> Lookup:
+    """Where `backup` and `restore` look for the history of a SQL migration runner (a
+    database without alembic_version): the table `sql-migrations-history-table` names, else
+    each runner's where its own settings keep it, as `status` reads them: the Flyway
+    configuration and Sqitch project of the project's folder of SQL migrations, goose's and
+    dbmate's variables in the environment or the project root's `.env`. A folder that cannot
+    be told (two of them) leaves the folder's settings out, said in the log: a backup is
+    not refused for what it says of the database."""
+    from dbsafe.migrate.histories import Lookup
+    from dbsafe.sources import sql_migrations_folder
+
+    if settings.sql_migrations_history_table is not None:
+        return Lookup(table=settings.sql_migrations_history_table)
+    try:
+        folder = sql_migrations_folder(settings)
+    except DbsafeError as exc:
+        why = str(exc) if len(str(exc)) <= 200 else str(exc)[:200] + "…"
+        log.warning("the runner's own settings of the folder of SQL migrations are not read "
+                    "(%s)", why)
+        folder = None
+    return Lookup(paths=(folder,) if folder is not None else (),
+                  sqitch_target=settings.sqitch_target, root=settings.project_root)
+
+
+def _restored_history_lookup(settings: Settings, backup_file: Path) -> Lookup | None:
+    """`_history_lookup`, for a backup whose manifest records no alembic revisions (the copy
+    has none either: its runner's history is read); None for one that does."""
+    from dbsafe.guard.backup import load_manifest
+
+    try:
+        revisions = load_manifest(backup_file).get("revisions")
+    except DbsafeError:
+        revisions = None  # (the restore says why it cannot read it)
+    return None if revisions else _history_lookup(settings)
 
 
 def check_restore(settings: Settings, backup_file: Path) -> tuple[Path, str]:
@@ -561,9 +600,10 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
         restoring.check_replaceable(url, backup_file)
         restoring.check_not_in_use(url)
     # Half-restored databases of earlier runs are named as it goes.
+    lookup = _restored_history_lookup(settings, backup_file)
     summary: dict[str, object] = dict(restoring.restore(
         url, backup_file, into=into, jobs=jobs, no_owner=no_owner,
-        no_privileges=no_privileges, progress=say))
+        no_privileges=no_privileges, progress=say, history_lookup=lookup))
     run_id = str(summary.pop("history_run_id", ""))
     if replace:
         from dbsafe.guard.backup import take_backup
@@ -573,7 +613,7 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
         was_at = current_revisions(url)
         fresh = take_backup(url, backup_file.parent, label="before-restore",
                             revisions=was_at, progress=say,
-                            history_table=settings.sql_migrations_history_table)
+                            history_lookup=None if was_at else lookup or _history_lookup(settings))
         say("restore", f"backup of what is replaced: {fresh.path}")
         restored_as = str(summary["database"])
         kept = restoring.replace_original(url, restored_as)

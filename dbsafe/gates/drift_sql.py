@@ -70,7 +70,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
     # (two files of one version: the runner refuses them or runs one only, DBS424)
     shared = shared_version_findings(migrations)
     found = applied_versions(database_url, [folder.path], folder.history_table,
-                             sqitch_target=folder.sqitch_target)
+                             sqitch_target=folder.sqitch_target, root=folder.root)
     if found is None:
         hint = unread_histories(database_url) or \
             "name a table its runner keeps under another name (or in another schema) in " \

@@ -40,6 +40,7 @@ from dbsafe.pg.tools import _first_line, _major, client_binary, failed_on_lock, 
 
 if TYPE_CHECKING:
     from dbsafe.guard.run import Progress
+    from dbsafe.migrate.histories import Lookup
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,13 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
                 jobs: int = 1, label: str = "backup", count_rows: bool = False,
                 lock_timeout: str = LOCK_TIMEOUT, retries: int = RETRIES,
                 retry_delay: float = 1.0, progress: Progress | None = None,
-                history_table: str | None = None) -> Backup:
+                history_lookup: Lookup | None = None) -> Backup:
     """Dump the database to `directory`, verify the dump, write its manifest.
 
     Without `revisions` (no alembic_version), the manifest records where a SQL migration
-    runner's history says the database is (`history_position`; `history_table`: the
-    `sql-migrations-history-table` setting): "at base" read as an empty database of one
-    golang-migrate had taken to 49.
+    runner's history says the database is (`history_position`; `history_lookup`: where to look
+    for it, `sql-migrations-history-table` or the runners' own settings): "at base" read as
+    an empty database of one golang-migrate had taken to 49.
 
     `count_rows`: also count each application table's rows as the dump sees them (pg_dump
     runs in a snapshot this connection exports and counts in, while it dumps), recorded in
@@ -118,7 +119,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         database = conn.info.dbname
         reached = (conn.info.host, conn.info.port)
         locale = _database_locale(conn)
-        position = None if revisions else history_position(conn, history_table)
+        position = None if revisions else history_position(conn, history_lookup)
     # A backup holds every row of the database: only its owner may read it.
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -195,7 +196,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         writing.release()
 
 
-def history_position(conn: Any, table: str | None = None) -> dict[str, object] | None:
+def history_position(conn: Any, lookup: Lookup | None = None) -> dict[str, object] | None:
     """Where the runner history of a folder of SQL migrations says the database on `conn`
     is (`migrate.histories.runner_position`), as a manifest records it; None without one,
     or when it cannot be read (a backup is not refused for it: said in the log)."""
@@ -204,7 +205,7 @@ def history_position(conn: Any, table: str | None = None) -> dict[str, object] |
     from dbsafe.migrate.histories import runner_position
 
     try:
-        found = runner_position(conn, table)
+        found = runner_position(conn, lookup)
     except (DbsafeError, psycopg.Error) as exc:
         log.warning("the migration history was not read: %s", exc)
         return None
@@ -232,7 +233,8 @@ def position_words(revisions: object, history: object) -> str:
         try:
             return Position(str(history["runner"]), str(history["table"]),
                             str(history["version"]), int(history.get("applied") or 0),
-                            bool(history.get("failed"))).words()
+                            bool(history.get("failed")), str(history.get("told_by") or ""),
+                            str(history.get("mend") or "")).words()
         except (KeyError, TypeError, ValueError):
             return "base (a migration history the manifest names unreadably)"
     return "base"

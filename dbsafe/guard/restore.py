@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DatabaseError, DbsafeError, Finding
 from dbsafe.guard.backup import (
@@ -35,6 +35,9 @@ from dbsafe.guard.backup import (
 from dbsafe.pg import tools
 from dbsafe.pg.connect import connect, tool_connection
 from dbsafe.pg.tools import restore_binary
+
+if TYPE_CHECKING:
+    from dbsafe.migrate.histories import Lookup
 
 log = logging.getLogger(__name__)
 
@@ -223,13 +226,14 @@ def drop_half_restored(database_url: str, names: list[str] | None = None) -> lis
 def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: int = 1,
             no_owner: bool = False, no_privileges: bool = False,
             progress: Progress = lambda step, message: None,
-            scratch: bool = False) -> dict[str, Any]:
+            scratch: bool = False, history_lookup: Lookup | None = None) -> dict[str, Any]:
     """Restore `backup` into a new database on the server of `database_url`.
 
     `no_owner`, `no_privileges`: pg_restore's `--no-owner` (every object owned by the role
     restoring) and `--no-privileges` (no GRANT or REVOKE), for a server that lacks the
     source's roles. `scratch`: `into` is a scratch database the caller drops (interrupted,
-    it is not said to be kept).
+    it is not said to be kept). `history_lookup`: where a SQL migration runner's history is
+    looked for in the copy, which has no alembic_version (`backup.history_position`).
 
     The file is hashed on a thread while this one imports psycopg, finds pg_restore,
     connects, refuses a role that may not create a database (no CREATEDB, not superuser)
@@ -343,7 +347,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         counts = _restored_row_counts(target, rolled_back=refused)
         revisions = _revisions(target)
         # (no alembic_version: where a SQL migration runner's history says the copy is)
-        position = None if revisions else history_position(target)
+        position = None if revisions else history_position(target, history_lookup)
         at = position_words(list(revisions), position)
         # The done marker and the history row are one commit: a restore is marked done
         # only with its record, and the server flushes its log once.

@@ -180,7 +180,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     edited: list[Finding] = []  # applied files edited since, their runner does not refuse
     passed: list[str] = []  # Flyway's applied rows with no file its validation passes
     read = applied_versions(database_url, [folder.path], folder.history_table,
-                            sqitch_target=folder.sqitch_target)
+                            sqitch_target=folder.sqitch_target, root=folder.root)
     if read is not None:
         found, versions = read
         # (of the whole folder: Flyway's latest file may be a baseline migration)
@@ -189,7 +189,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         # all on one that holds a row
         migrations = in_runner_order(flyway_runs(migrations, found, versions), found)
         applied = applied_migrations(migrations, found, versions, shown)
-        runner = f"{found.runner}'s {found.table}"
+        runner = found.shown
         runs = found.runner
         changed = edited_applied(migrations, found)
         refused = refusal(migrations, found, versions, unresolved=unresolved, edited=changed)

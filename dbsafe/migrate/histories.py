@@ -7,9 +7,10 @@ a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, g
 graphile-migrate's `graphile_migrate.migrations`, drizzle's `drizzle.__drizzle_migrations`,
 postgres-migrations' `migrations`, or the table `sql-migrations-history-table` names), each file named by the
 version its runner records for it, looked for where the runner, connected as dbsafe is,
-keeps it (several in the session's current schema: `History.placement`). Read by `dbsafe
-drift`, `dbsafe status` and `dbsafe lint FOLDER --database-url` for a folder of SQL
-migrations, the same way.
+keeps it (several in the session's current schema: `History.placement`; elsewhere where the
+runner's own settings say: `_as_told`). Read by `dbsafe drift`, `dbsafe status` and `dbsafe
+lint FOLDER --database-url` for a folder of SQL migrations, the same way, and by `backup`
+and `restore` for where the database is (`runner_position`).
 """
 
 from __future__ import annotations
@@ -128,6 +129,18 @@ class History:
     # may lack (Flyway's `type`: its DELETE rows and the rows they mark deleted left out),
     # where the table has it.
     typed_query: str | None = None
+    # What named the table, where its runner's own settings (or dbsafe's) put it elsewhere
+    # than its default: `GOOSE_TABLE`, `.env's DBMATE_MIGRATIONS_TABLE`, `flyway.toml`,
+    # `sqitch.conf's [target "prod"] registry`. (None for one dbsafe's
+    # `sql-migrations-history-table` names: the user said it.)
+    told_by: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The runner and its table as dbsafe says them: `goose's public.app_versions (named
+        by GOOSE_TABLE)`."""
+        told = f" (named by {self.told_by})" if self.told_by else ""
+        return f"{self.runner}'s {self.table}{told}"
 
 
 _NUMBER = re.compile(r"(\d+)_")
@@ -318,28 +331,106 @@ _HISTORIES = (
 _SQITCH_COLUMNS = frozenset({"change_id", "project", "change", "committed_at"})
 
 
-def _sqitch_registry(name: str) -> History:
+def _sqitch_registry(name: str, told_by: str | None = None) -> History:
     """Sqitch's registry `name` (the schema `sqitch` makes, `sqitch` unless its settings
     say otherwise): a row per deployed change, a reworked one once per plan line deployed;
     read as `project:change#n` (`_numbered`)."""
     return History("sqitch", (name, "changes"),
                    "SELECT project || ':' || change FROM {table} ORDER BY committed_at",
-                   _SQITCH_COLUMNS, own_schema=name)
+                   _SQITCH_COLUMNS, own_schema=name, told_by=told_by)
 
 
-def _histories(paths: Sequence[Path], sqitch_target: str | None) -> tuple[History, ...]:
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Where to look for a runner's history: what `sql-migrations-history-table` names
+    (`table`, then nothing else is looked for), else each runner's table where its own
+    settings keep it (`_histories`): the Flyway configuration and the Sqitch project the
+    migrations (`paths`) lie in (`sqitch_target`'s registry), goose's and dbmate's variables
+    in the environment or in the `.env` of `root`, the folder they run from."""
+
+    table: str | None = None
+    paths: tuple[Path, ...] = ()
+    sqitch_target: str | None = None
+    root: Path | None = None
+
+
+def _histories(paths: Sequence[Path], sqitch_target: str | None,
+               root: Path | None = None) -> tuple[History, ...]:
     """The history tables to look for, in order: the Sqitch registry the project `paths`
     lie in names for `sqitch_target` (Sqitch's default registry where they lie in none),
-    then the others."""
+    then the others, each where its runner's own settings keep it (`_as_told`)."""
     project = _sqitch_project(paths, sqitch_target)
-    return (_sqitch_registry(project.registry if project is not None else "sqitch"),
-            *(_flyway_history(h, paths) if h.runner == "flyway" else h for h in _HISTORIES))
+    registry = _sqitch_registry(project.registry, _sqitch_registry_told(project)) \
+        if project is not None else _sqitch_registry("sqitch")
+    return (registry, *(_as_told(h, paths, root) for h in _HISTORIES))
+
+
+def _sqitch_registry_told(project: SqitchProject) -> str | None:
+    """Where the registry of `project` is named, as Sqitch's `Target.registry` looks: its
+    target's `registry`, its engine's, core's; None where none is (`sqitch`)."""
+    from dbsafe.extract.sqitch import SQITCH_CONF
+
+    for scope in (f"target.{project.target}", f"engine.{project.engine or 'pg'}", "core"):
+        if project.config.get(f"{scope}.registry"):
+            section, _, sub = scope.partition(".")
+            header = f'[{section} "{sub}"]' if sub else f"[{section}]"
+            return f"{SQITCH_CONF}'s {header} registry"
+    return None
+
+
+# The variable goose's and dbmate's command lines read their table's name from (goose's
+# `-table` flag, dbmate's `--migrations-table`, win over it: dbsafe does not see a command
+# line). Each loads `.env` from the folder it runs in first, without overriding a variable
+# the environment has (godotenv's `Load`: goose's `-env` and dbmate's `--env-file` name
+# another file; not seen either).
+_TABLE_VARIABLES = {"goose": "GOOSE_TABLE", "dbmate": "DBMATE_MIGRATIONS_TABLE"}
+
+
+def _as_told(history: History, paths: Sequence[Path], root: Path | None) -> History:
+    """`history` where its runner's own settings keep it: Flyway's configuration of the
+    first of `paths` (`_flyway_history`), goose's `GOOSE_TABLE` (cmd/goose: a name as goose
+    writes it into its SQL, `schema.table` cut at the first dot, which its `TableExists`
+    looks for as spelled in pg_tables), dbmate's `DBMATE_MIGRATIONS_TABLE` (cut at its
+    first dot too, each part quoted as it is: `quote_ident`; untold, the schema is the
+    session's current one, as for its own name)."""
+    if history.runner == "flyway":
+        return _flyway_history(history, paths)
+    variable = _TABLE_VARIABLES.get(history.runner)
+    if variable is None:
+        return history
+    found = _runner_variable(variable, root)
+    if found is None:
+        return history
+    value, told_by = found
+    schema, dot, name = value.partition(".")
+    relation = (schema, name) if dot and schema and name else (value,)
+    return dataclasses.replace(history, relation=relation, told_by=told_by,
+                               placement=history.placement if len(relation) == 1 else None)
+
+
+def _runner_variable(name: str, root: Path | None) -> tuple[str, str] | None:
+    """The value of a runner's environment variable `name`, and where it was found: the
+    environment, else the `.env` of `root` (the last line setting it, as godotenv reads
+    it); None where neither sets it (an empty value is none: goose's `envOr`, dbmate's
+    flag default)."""
+    import os
+
+    value = os.environ.get(name, "").strip()
+    if value:
+        return value, name
+    if root is None:
+        return None
+    from dbsafe.extract.dotenv import env_entries
+
+    found = [v for k, v in env_entries(root / ".env") if k == name]
+    return (found[-1].strip(), f".env's {name}") if found and found[-1].strip() else None
 
 
 def _flyway_history(history: History, paths: Sequence[Path]) -> History:
     """Flyway's history where the Flyway configuration of the first of `paths` keeps it
     (`dbsafe.extract.flyway`): its `table`, in its `defaultSchema` (else the first of its
-    `schemas`; `public` without)."""
+    `schemas`; `public` without); told by its `FLYWAY_*` variables where they set them (they
+    win over its files), else by its files."""
     from dbsafe.extract.flyway import flyway_config
 
     first = next(iter(paths), None)
@@ -347,8 +438,15 @@ def _flyway_history(history: History, paths: Sequence[Path]) -> History:
         return history
     config = flyway_config(first if first.is_dir() else first.parent)
     relation = (config.schema or history.relation[0], config.table)
-    return history if relation == history.relation else \
-        dataclasses.replace(history, relation=relation)
+    if relation == history.relation:
+        return history
+    variables = [k for k, _ in config.environ
+                 if k.removeprefix("SPRING_") in ("FLYWAY_TABLE", "FLYWAY_DEFAULT_SCHEMA",
+                                                  "FLYWAY_SCHEMAS")]
+    files = [f.name if f.parent.name != "conf" else f"conf/{f.name}"
+             for f in (*config.files, *config.spring, *config.build)]
+    return dataclasses.replace(history, relation=relation,
+                               told_by=", ".join(variables or files) or None)
 
 
 def _sqitch_project(paths: Iterable[Path], target: str | None = None) -> SqitchProject | None:
@@ -391,7 +489,7 @@ def _rows_if_columns(conn: psycopg.Connection, history: History, query: str,
 
 
 def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str | None = None,
-                     *, sqitch_target: str | None = None,
+                     *, sqitch_target: str | None = None, root: Path | None = None,
                      ) -> tuple[History, set[str]] | None:
     """The database's runner history and the versions it holds; None when it has none of
     the history tables dbsafe reads.
@@ -407,6 +505,7 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
             is told by its columns.
         sqitch_target: the Sqitch target whose registry to read (`sqitch-target`), else
             the project's default target's.
+        root: the folder goose and dbmate run from, whose `.env` may name their table.
 
     Raises:
         DbsafeError: the history says a migration failed half-way (golang-migrate's dirty
@@ -417,7 +516,7 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
     from dbsafe.pg.connect import connect
 
     with connect(database_url) as conn:
-        histories = _histories(paths, sqitch_target) if table is None \
+        histories = _histories(paths, sqitch_target, root) if table is None \
             else (_named(conn, table),)
         for history, rows in _present(conn, histories):
             if history.typed_query is not None:
@@ -465,12 +564,37 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
 
 def _golang_migrate_force(version: str, paths: Sequence[Path]) -> str | None:
     """Which version to `migrate force` a golang-migrate history left dirty at `version`, and
-    how that is told; None when no up file of `paths` has that version (then the generic
-    advice stands). golang-migrate's postgres driver sends a file whole as one query, which
-    PostgreSQL runs as one transaction: a file with no statement of its own controlling the
-    transaction (BEGIN, COMMIT, ...) and none that runs outside one (CREATE INDEX
-    CONCURRENTLY, ...) rolled back whole, leaving the database at the file before it (-1,
-    golang-migrate's none, before the first). Else what it left is the DBA's to find."""
+    how that is told (`_golang_migrate_left`); None when no up file of `paths` has that
+    version (then the generic advice stands)."""
+    left = _golang_migrate_left(version, paths)
+    if left is None:
+        return None
+    file, before, why, unreadable = left
+    if unreadable:
+        return (f"its `dirty` flag says so, and {file.name} cannot be read ({why}): "
+                f"`migrate force {version}` once you finished it by hand, or `migrate force "
+                f"{before}` once you undid it")
+    if why is not None:
+        return (f"its `dirty` flag says so, and {file.name} {why}, so what of it stayed cannot "
+                f"be told from the file: `migrate force {version}` once you finished it by "
+                f"hand, or `migrate force {before}` once you undid it")
+    return (f"its `dirty` flag says so: {file.name} rolled back whole, so the database is at "
+            f"{before}; `migrate force {before}`, then fix what failed and `migrate up` again "
+            "(told by the file: no statement of it controls the transaction or runs outside "
+            "one, and golang-migrate sends a file as one query, which PostgreSQL runs as one "
+            "transaction, unless the URL sets x-multi-statement)")
+
+
+def _golang_migrate_left(version: str, paths: Sequence[Path]
+                         ) -> tuple[Path, int, str | None, bool] | None:
+    """What a golang-migrate run left dirty at `version` left: its up file among `paths`, the
+    version before it (-1, golang-migrate's none, before the first), why what of it stayed
+    cannot be told from it (None: it rolled back whole), and whether that is because it
+    cannot be read; None when no up file has that version. golang-migrate's postgres driver
+    sends a file whole as one query, which PostgreSQL runs as one transaction: a file with
+    no statement of its own controlling the transaction (BEGIN, COMMIT, ...) and none that
+    runs outside one (CREATE INDEX CONCURRENTLY, ...) rolled back whole, leaving the
+    database at the file before it. Else what it left is the DBA's to find."""
     from dbsafe.extract.migration import outside_transaction
     from dbsafe.extract.sqlfile import split_sql
     from dbsafe.pg.parse import sole_statement
@@ -489,31 +613,52 @@ def _golang_migrate_force(version: str, paths: Sequence[Path]) -> str | None:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return (f"its `dirty` flag says so, and {file.name} cannot be read ({exc}): "
-                f"`migrate force {version}` once you finished it by hand, or `migrate force "
-                f"{before}` once you undid it")
-    why = None
+        return file, before, str(exc), True
     for fragment in split_sql(text, file.name):
         node = sole_statement(fragment.sql)
         if node is None:
-            why = f"holds a statement at line {fragment.line} dbsafe cannot parse"
-        elif type(node).__name__ == "TransactionStmt":
-            why = (f"controls its own transaction (`{fragment.sql.split()[0].upper()}` at "
-                   f"line {fragment.line})")
-        elif outside_transaction(fragment.sql):
-            why = (f"runs a statement outside any transaction (line {fragment.line}: "
-                   f"`{' '.join(fragment.sql.split()[:4])} ...`)")
-        if why is not None:
-            break
-    if why is not None:
-        return (f"its `dirty` flag says so, and {file.name} {why}, so what of it stayed cannot "
-                f"be told from the file: `migrate force {version}` once you finished it by "
-                f"hand, or `migrate force {before}` once you undid it")
-    return (f"its `dirty` flag says so: {file.name} rolled back whole, so the database is at "
-            f"{before}; `migrate force {before}`, then fix what failed and `migrate up` again "
-            "(told by the file: no statement of it controls the transaction or runs outside "
-            "one, and golang-migrate sends a file as one query, which PostgreSQL runs as one "
-            "transaction, unless the URL sets x-multi-statement)")
+            return file, before, (f"holds a statement at line {fragment.line} dbsafe cannot "
+                                  "parse"), False
+        if type(node).__name__ == "TransactionStmt":
+            return file, before, (f"controls its own transaction "
+                                  f"(`{fragment.sql.split()[0].upper()}` at line "
+                                  f"{fragment.line})"), False
+        if outside_transaction(fragment.sql):
+            return file, before, (f"runs a statement outside any transaction (line "
+                                  f"{fragment.line}: `{' '.join(fragment.sql.split()[:4])} "
+                                  "...`)"), False
+    return file, before, None, False
+
+
+def _mend(history: History, failed: str, paths: Sequence[Path]) -> str:
+    """The command that lets `history`'s runner go on past its run `failed` left half-way
+    (the runners that keep such a state, and refuse to migrate until it is mended), for
+    `backup`, `restore` and `backups` to say beside it. golang-migrate's `migrate force`
+    (the version from the file, `_golang_migrate_left`), Flyway's `flyway repair` (it
+    removes failed rows), sqlx's DELETE of the row (`sqlx migrate` has no command for it),
+    prisma's `migrate resolve`. goose, dbmate and Sqitch record a migration only once it
+    ran (in its transaction, or after it: goose's `runIndividually`, dbmate's
+    `execMigration`; Sqitch's `deploy_change` logs a `fail` event and reverts what that
+    deploy ran): no state to mend."""
+    if history.runner == "golang-migrate":
+        left = _golang_migrate_left(failed, paths)
+        if left is None:
+            return ("`migrate force` the version the database is at (the one before it if "
+                    "its file rolled back whole)")
+        file, before, why, unreadable = left
+        if why is None:
+            return f"`migrate force {before}` mends it: {file.name} rolled back whole"
+        return (f"`migrate force {failed}` once finished by hand, or `migrate force {before}` "
+                f"once undone: {file.name} "
+                + (f"cannot be read ({why})" if unreadable else why))
+    if history.runner == "flyway":
+        return "`flyway repair` removes the failed row once what it did is undone or finished"
+    if history.runner == "sqlx":
+        return (f"`DELETE FROM {history.quoted} WHERE version = {failed}` once what it did is "
+                "undone or finished")
+    if history.runner == "prisma":
+        return f"`prisma migrate resolve --rolled-back {failed}` (or `--applied`)"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +671,8 @@ class Position:
     version: str  # its latest version ("" for a history that holds none)
     applied: int  # how many versions it holds
     failed: bool = False  # the latest failed half-way (golang-migrate's dirty flag, sqlx's)
+    told_by: str = ""  # the runner's own setting that named the table (`History.told_by`)
+    mend: str = ""  # the command that mends a failed run (`_mend`)
 
     def words(self) -> str:
         """The position as `backup`, `restore` and `backups` say it.
@@ -534,36 +681,56 @@ class Position:
         "49, failed half-way (golang-migrate's public.schema_migrations)"
         >>> Position("dbmate", "public.schema_migrations", "", 0).words()
         "none applied (dbmate's public.schema_migrations)"
+        >>> Position("goose", "app.versions", "3", 3, told_by="GOOSE_TABLE").words()
+        "3 (goose's app.versions, named by GOOSE_TABLE)"
+        >>> Position("flyway", "public.flyway_schema_history", "2", 2, True,
+        ...          mend="`flyway repair` removes the failed row").words()
+        "2, failed half-way (flyway's public.flyway_schema_history): `flyway repair` removes the failed row"
         """
         at = self.version or "none applied"
-        return f"{at}{', failed half-way' if self.failed else ''} ({self.runner}'s {self.table})"
+        told = f", named by {self.told_by}" if self.told_by else ""
+        mend = f": {self.mend}" if self.failed and self.mend else ""
+        return (f"{at}{', failed half-way' if self.failed else ''} "
+                f"({self.runner}'s {self.table}{told}){mend}")
 
     def as_dict(self) -> dict[str, object]:
         return {"runner": self.runner, "table": self.table, "version": self.version,
-                "applied": self.applied, "failed": self.failed}
+                "applied": self.applied, "failed": self.failed,
+                **({"told_by": self.told_by} if self.told_by else {}),
+                **({"mend": self.mend} if self.mend else {})}
 
 
-def runner_position(conn: psycopg.Connection, table: str | None = None) -> Position | None:
+def runner_position(conn: psycopg.Connection, lookup: Lookup | None = None
+                    ) -> Position | None:
     """The latest version the database's runner history holds (`applied_versions`' tables,
-    where their runners keep them by default, or `table`), read on `conn`, never refused:
-    a history left dirty is what a DBA backs up before mending it. None without one.
+    where their runners' own settings keep them, or `lookup.table`), read on `conn`, never
+    refused: a history left dirty is what a DBA backs up before mending it (`_mend` names
+    how). None without one.
 
     The latest: the last one run for a runner that keeps their order (Sqitch,
     node-pg-migrate), the one a failed run left (golang-migrate's dirty row, sqlx's failed
-    one), else the greatest, digits compared as numbers (`_version_key`: Flyway's 1.10 after
-    1.9, golang-migrate's single row, timestamps).
+    one, Flyway's first failed row), else the greatest, digits compared as numbers
+    (`_version_key`: Flyway's 1.10 after 1.9, golang-migrate's single row, timestamps).
+
+    Raises:
+        ConfigError: no such Sqitch target, or a runner's configuration cannot be read.
     """
-    histories = _histories((), None) if table is None else (_named(conn, table),)
+    lookup = lookup or Lookup()
+    histories = _histories(lookup.paths, lookup.sqitch_target, lookup.root) \
+        if lookup.table is None else (_named(conn, lookup.table),)
     for history, found in _present(conn, histories):
         rows = [str(r[0]) for r in found]
-        failed = history.failed_query or history.dirty_query
-        stopped = [str(r[0]) for r in _rows_if_columns(conn, history, failed)] if failed else []
+        failed = history.failed_query or history.dirty_query or history.failed_runs_query
+        # (Flyway's failed rows: a repeatable one's version is none, `R:<description>`)
+        stopped = [str(r[0]) if r[0] is not None else f"R:{r[1]}"
+                   for r in _rows_if_columns(conn, history, failed)] if failed else []
         ordered = history.runner in ("sqitch", "node-pg-migrate")
         versioned = [v for v in rows if not v.startswith("R:")] or rows  # (Flyway's repeatables)
         latest = stopped[0] if stopped else (versioned[-1] if ordered else max(
             versioned, key=_version_key)) if versioned else ""
         return Position(history.runner, history.table, latest,
-                        len(set(rows) | set(stopped)), bool(stopped))
+                        len(set(rows) | set(stopped)), bool(stopped), history.told_by or "",
+                        _mend(history, stopped[0], lookup.paths) if stopped else "")
     return None
 
 

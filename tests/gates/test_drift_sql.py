@@ -1252,7 +1252,8 @@ def test_the_sqitch_target_setting_picks_the_registry_sqitch_deploy_target_write
     assert commands.drift(settings).findings == ()  # prod_meta is not compared
     report = commands.status(settings)
     assert report.summary["current"] == ["deploy/users.sql"]
-    assert report.summary["lines"][0].endswith("by sqitch's prod_meta.changes)")
+    assert report.summary["lines"][0].endswith(
+        "by sqitch's prod_meta.changes (named by sqitch.conf's [target \"prod\"] registry))")
     assert commands.lint(settings, [tmp_path]).summary["migrations"] == 1
 
     settings = load_settings(tmp_path, {"database-url": database_url, "sqitch-target": "qa"},
@@ -1276,7 +1277,7 @@ def test_sqitch_s_own_target_variable_picks_the_registry_as_sqitch_deploy_does(
                              environ={"SQITCH_TARGET": "prod"})
     assert commands.drift(settings).findings == ()
     assert commands.status(settings).summary["lines"][0].endswith(
-        "by sqitch's prod_meta.changes)")
+        "by sqitch's prod_meta.changes (named by sqitch.conf's [target \"prod\"] registry))")
     assert commands.lint(settings, [tmp_path]).summary["migrations"] == 1
     settings = load_settings(tmp_path, {"database-url": database_url},
                              environ={"SQITCH_TARGET": "prod", "DBSAFE_SQITCH_TARGET": "dev"})

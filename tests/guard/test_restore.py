@@ -862,7 +862,10 @@ def test_a_sql_migrations_database_is_at_its_runner_s_version_not_at_base(
     with psycopg.connect(source) as conn:
         conn.execute(GOLANG_MIGRATE_AT_49)
     settings = _settings(source, tmp_path)
-    at = "49, failed half-way (golang-migrate's public.schema_migrations)"
+    # (no folder to read 49's file from: the version to force is not named, task 526)
+    mend = ("`migrate force` the version the database is at (the one before it if its file "
+            "rolled back whole)")
+    at = f"49, failed half-way (golang-migrate's public.schema_migrations): {mend}"
     steps: list[str] = []
     backup = commands.backup(settings, tmp_path / "b",
                              progress=lambda step, text: steps.append(text)).summary
@@ -872,7 +875,7 @@ def test_a_sql_migrations_database_is_at_its_runner_s_version_not_at_base(
         manifest = json.loads(Path(f"{backup['backup']}.manifest.json").read_text())
         assert (manifest["revisions"], manifest["history"]) == ([], {
             "runner": "golang-migrate", "table": "public.schema_migrations", "version": "49",
-            "applied": 1, "failed": True})
+            "applied": 1, "failed": True, "mend": mend})
         (row,) = list_backups(tmp_path / "b")
         assert f"  ente_src  at {at}  " in _backup_line(row)
 
