@@ -97,6 +97,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'Non-unique B-tree or GiST index on more key columns than `index-column-limit` (default 3).'),
     ('DBS140', 'unbatched-data-change', 'note', '0.2.0',
      '`UPDATE`, `DELETE`, `MERGE` or upsert of every row of an existing table (or of an unbounded set of them) in one statement.'),
+    ('DBS141', 'named-type-created-again', 'error', '0.2.0',
+     'Alembic revision whose table creates an ENUM or DOMAIN an earlier revision already created.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -61,6 +61,29 @@ class Observed:
 
 
 @dataclass(frozen=True, slots=True)
+class TypeMadeEarlier:
+    """A named type (an ENUM, a DOMAIN) a revision's table creation would create, left
+    uncreated on the throwaway server because an earlier revision of the same `alembic
+    upgrade` had created one of that name (SQLAlchemy's DDL memo): run by a command of its
+    own, the revision sends the `CREATE TYPE`.
+
+    `name` is as the revision gave it (`schema.name` when it names a schema), `location` the
+    revision's `op.*` line, `made_by` the revision that created it and `made_at` its line
+    (None when not known), `exists` whether the database had the type when it was skipped
+    (None: it could not be asked), `parents` the revision's down revisions: a database at
+    one of them, upgraded by a command of its own, fails.
+    """
+
+    name: str
+    kind: str  # SQLAlchemy's: "enum" | "domain"
+    location: Location
+    made_by: str
+    made_at: Location | None = None
+    exists: bool | None = None
+    parents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Waited:
     """A lock a statement waited for on the throwaway server, held by another connection of
     the same migration that sat idle in its transaction: it would have waited forever, and
@@ -129,6 +152,9 @@ class Migration:
     # locks the files before it took are still held when it starts, and its own are held
     # until the last one commits.
     shares_transaction: str = ""
+    # An alembic revision captured on the throwaway: the named types its table creation left
+    # uncreated because an earlier revision of the same upgrade made them (DBS141).
+    types_made_earlier: tuple[TypeMadeEarlier, ...] = ()
 
 
 # Runners that run every migration in a transaction they open themselves, with no way out

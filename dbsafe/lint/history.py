@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 21  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 22  # of the cache file; bump when the captured data changes shape or meaning
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
 # 9: captures started from a copy of the database's schema; 11: pgmq; 12: a revision with
 # SQL at its module's top level is captured when run past an earlier failure; 14: a failed
@@ -467,6 +467,7 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
             parents = {r.revision: (r.down_revision,) if isinstance(r.down_revision, str)
                        else tuple(r.down_revision or ()) for r in revisions}
             captured = list(result.captured)
+            skipped = list(result.skipped_types)
             # A revision that fails: run the history again on a fresh database, stamping
             # past it, so the revisions after it are still captured as they run.
             while error is not None and len(failures) < _MAX_FAILURES:
@@ -482,6 +483,8 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
                 reached = ancestors(revisions, (str(f["revision"]) for f in failures))
                 captured = [c for c in captured if c.revision in reached] + [
                     c for c in result.captured if c.revision not in reached]
+                skipped = [t for t in skipped if t.revision in reached] + [
+                    t for t in result.skipped_types if t.revision not in reached]
                 error = result.capture_error
                 if error is not None and not error.get("revision"):
                     break
@@ -496,7 +499,8 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
     except DbsafeError as exc:  # no embedded server here, or it would not start
         raise _NoCapture(str(exc)) from None
     combined: RunResult = dataclasses.replace(result, captured=tuple(captured),
-                                              capture_error=error)
+                                              capture_error=error,
+                                              skipped_types=tuple(skipped))
     loaded = LoadedHistory(captured_migrations(combined, root=root), parents=parents,
                            dependencies={r.revision: r.dependencies for r in revisions
                                          if r.dependencies},
@@ -806,6 +810,11 @@ def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
                 None if w is None else [w.relation, w.mode, None if w.holder is None else
                                         [w.holder.path, w.holder.line, w.holder.column]]]
 
+    def made(t: Any) -> list[Any]:
+        at = t.made_at
+        return [t.name, t.kind, list(_location_json(t.location)), t.made_by,
+                None if at is None else list(_location_json(at)), t.exists, list(t.parents)]
+
     return {
         "format": FORMAT,
         "how": loaded.how,
@@ -818,14 +827,25 @@ def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
         "downgrades": _downgrades_json(loaded.migrations),
         "migrations": [
             [m.path, m.revision, m.kind, str(m.file) if m.file else None,
-             m.starts_in_transaction, [statement(s) for s in m.statements], m.cut_short]
+             m.starts_in_transaction, [statement(s) for s in m.statements], m.cut_short,
+             [made(t) for t in m.types_made_earlier]]
             for m in loaded.migrations
         ],
     }
 
 
+def _location_json(at: Location) -> tuple[str, int, int]:
+    return at.path, at.line, at.column
+
+
 def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
-    from dbsafe.extract.migration import Migration, MigrationStatement, Observed, Waited
+    from dbsafe.extract.migration import (
+        Migration,
+        MigrationStatement,
+        Observed,
+        TypeMadeEarlier,
+        Waited,
+    )
 
     def observed(o: Any) -> Observed | None:
         if o is None:
@@ -845,8 +865,14 @@ def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
                                                  observed(o), waited(w))
                               for sql, p, line, column, generated, o, w in statements),
                   revision=revision, kind=kind, file=Path(file) if file else None,
-                  starts_in_transaction=starts, cut_short=cut_short)
-        for path, revision, kind, file, starts, statements, cut_short in data["migrations"]
+                  starts_in_transaction=starts, cut_short=cut_short,
+                  types_made_earlier=tuple(
+                      TypeMadeEarlier(name, kind_, Location(*at), by,
+                                      None if by_at is None else Location(*by_at), exists,
+                                      tuple(parents))
+                      for name, kind_, at, by, by_at, exists, parents in made))
+        for path, revision, kind, file, starts, statements, cut_short, made
+        in data["migrations"]
     ]
     _remember_downgrades(data["downgrades"])
     return LoadedHistory(

@@ -473,6 +473,29 @@ def _render_parameters(statement: str, parameters: Any, executemany: bool) -> st
     return statement
 
 
+def _type_exists(conn: Any, schema: str | None, name: str) -> bool | None:
+    """Whether the database has a type of that name (in `schema`, else one the session's
+    search_path finds), asked on the migration's own connection past SQLAlchemy's events;
+    None when it cannot be asked (no driver connection, an aborted transaction)."""
+    dbapi = _dbapi_connection(conn) if conn is not None else None
+    if dbapi is None:
+        return None
+    where = (f"n.nspname = {_literal(schema)}" if schema is not None
+             else "pg_catalog.pg_type_is_visible(t.oid)")
+    try:
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute("SELECT count(*) FROM pg_catalog.pg_type t JOIN "
+                           "pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+                           f"WHERE t.typname = {_literal(name)} AND {where}")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    except Exception:  # noqa: BLE001 - not known is said so, never guessed
+        return None
+    return bool(row and row[0])
+
+
 def _dbapi_connection(conn: Any) -> Any:
     fairy = getattr(conn, "connection", None)
     return getattr(fairy, "dbapi_connection", None) or getattr(fairy, "connection", None)
@@ -601,6 +624,14 @@ class _Capture:
         # (`run_migrations`): it starts in the state env.py and alembic give every first
         # pending revision; a later one may start in what an earlier one left.
         self._run_revision: str | None = None
+        # The named types (PostgreSQL ENUM, DOMAIN) a revision's table creation did not
+        # create because alembic's DDL memo says this process created one of that name in an
+        # earlier revision (`_install_named_types`): run by a command of its own, that
+        # revision sends `CREATE TYPE` for a type its predecessor left in the database.
+        self.skipped_types: list[dict[str, Any]] = []
+        # (id of the DDL runner, kind, schema, name) -> where this process created it:
+        # [runner (kept alive so its id is not reused), revision, file, line]
+        self._made_types: dict[tuple[int, str, str | None, str], list[Any]] = {}
 
     def install(self) -> None:
         from sqlalchemy import event
@@ -610,6 +641,71 @@ class _Capture:
         event.listen(Engine, "after_cursor_execute", self.after)
         self._install_batch()
         self._install_settings()
+        self._install_named_types()
+
+    def _install_named_types(self) -> None:
+        """Record each named type SQLAlchemy leaves uncreated because an earlier revision of
+        this `alembic upgrade` created it.
+
+        A table with an `sa.Enum(name=...)` column creates its type through the type's
+        `_on_table_create`, which asks `_check_for_name_in_memos` first: the name is noted in
+        the DDL runner's memo (alembic's `impl.memo`, one per migration context, so one for
+        every revision of the command), and a name already there is not created again. From
+        empty in one process the second revision's `CREATE TYPE` is never sent; run on a
+        database its predecessor left, by a command of its own, it is, and fails with `type
+        ... already exists`. (SQLAlchemy 1.3 and 1.4 have the method on the PostgreSQL ENUM,
+        2.x on NamedType, ENUM's and DOMAIN's base: the same signature in each.)
+        """
+        try:
+            from sqlalchemy.dialects.postgresql import named_types
+            owner: Any = named_types.NamedType
+        except ImportError:
+            try:
+                from sqlalchemy.dialects.postgresql import base
+                owner = base.ENUM
+            except ImportError:
+                return
+        original = getattr(owner, "_check_for_name_in_memos", None)
+        if original is None:
+            return
+        capture = self
+
+        def _check_for_name_in_memos(named: Any, checkfirst: Any, kw: dict[str, Any]) -> Any:
+            present = original(named, checkfirst, kw)
+            # (recording it never changes the run)
+            with contextlib.suppress(Exception):
+                capture._noted_type(named, checkfirst, kw, present, sys._getframe(1))
+            return present
+
+        owner._check_for_name_in_memos = _check_for_name_in_memos
+
+    def _noted_type(self, named: Any, checkfirst: Any, kw: dict[str, Any], present: Any,
+                    caller: Any) -> None:
+        runner = kw.get("_ddl_runner")
+        if runner is None or not getattr(named, "create_type", True) or not named.name:
+            return  # not memoised (create_type=False answers "present" without a memo)
+        creating = "create" in caller.f_code.co_name  # _on_table_create, _on_metadata_create
+        file, line = _revision_frame(caller, self.revision_files)
+        revision = self.revision_files.get(file) if file else None
+        kind = str(getattr(named, "__visit_name__", "enum"))
+        key = (id(runner), kind, named.schema, str(named.name))
+        if not present:
+            if creating:
+                self._made_types[key] = [runner, revision, file, line]
+            return
+        made = self._made_types.get(key)
+        # Sent on its own, a create asked to check first (`checkfirst`) would find the type
+        # and skip it; one of the same revision would find it in its own memo as here.
+        if (not creating or checkfirst or made is None or revision is None
+                or made[1] == revision):
+            return
+        self.skipped_types.append({
+            "kind": kind, "schema": named.schema, "name": str(named.name),
+            "revision": revision, "file": file, "line": line,
+            "made_by": made[1], "made_file": made[2], "made_line": made[3],
+            "exists": _type_exists(getattr(runner, "connection", None), named.schema,
+                                   str(named.name)),
+        })
 
     def _install_settings(self) -> None:
         """Read the session's settings each time env.py hands alembic the connection."""
@@ -2279,6 +2375,7 @@ def _capture(config: Any, target: dict[str, Any], original_url: str | None,
             raise
         result["capture_error"] = _failure(exc, revision_files, script.dir)
     result["captured"] = capture.statements
+    result["skipped_types"] = capture.skipped_types
 
 
 def _dependencies(script: Any, revision: Any) -> list[str]:

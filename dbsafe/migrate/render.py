@@ -217,7 +217,7 @@ def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
     COMMIT is inserted, as offline rendering has them. Revisions are in upgrade order; a
     revision that ran no statement is still there (empty), and those after a failure are not.
     """
-    from dbsafe.extract.migration import Observed, Waited
+    from dbsafe.extract.migration import Observed, TypeMadeEarlier, Waited
 
     by_revision: dict[str, list[CapturedStatement]] = {}
     for captured in result.captured:
@@ -268,10 +268,18 @@ def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
                                           observed=observed, waited=waited))
         state = current
         file = revision.path
+        made_earlier = tuple(
+            TypeMadeEarlier(t.name if t.schema is None else f"{t.schema}.{t.name}", t.kind,
+                            _location(b, t.file, t.line), t.made_by,
+                            _location(b, t.made_file, t.made_line)
+                            if t.made_file and t.made_line else None, t.exists,
+                            (revision.down_revision,) if isinstance(revision.down_revision, str)
+                            else tuple(revision.down_revision or ()))
+            for t in result.skipped_types if t.revision == revision.revision)
         migrations.append(Migration(
             _display(file, root) if file else revision.revision, tuple(out),
             revision=revision.revision, kind="alembic", file=file,
-            starts_in_transaction=starts,
+            starts_in_transaction=starts, types_made_earlier=made_earlier,
         ))
     return migrations
 

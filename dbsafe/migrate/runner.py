@@ -157,6 +157,9 @@ class RunResult:
     # capture: every statement the revisions executed, in order (see `capture`)
     captured: tuple[CapturedStatement, ...] = ()
     capture_error: dict[str, Any] | None = None  # the revision that failed while capturing
+    # capture: the named types a revision's table creation left uncreated because an
+    # earlier revision of the same alembic command had created them (see `SkippedType`)
+    skipped_types: tuple[SkippedType, ...] = ()
     # ApplySession.apply(fingerprint=...): (revision, "up"|"down", value) right after the step
     fingerprints: tuple[tuple[str, str, str | None], ...] = ()
     # ... and the steps among those whose revision code sent no statement at all
@@ -213,6 +216,24 @@ class CapturedStatement:
     # state env.py and alembic give every first pending revision, not in one an earlier
     # revision of the run left.
     first_in_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedType:
+    """A named type (PostgreSQL ENUM or DOMAIN) SQLAlchemy did not create for a revision's
+    table because its DDL memo says an earlier revision of the same alembic command created
+    one of that name: run by a command of its own, the revision sends `CREATE TYPE`."""
+
+    kind: str  # "enum" | "domain"
+    schema: str | None
+    name: str
+    revision: str
+    file: str  # the revision file, and the innermost line of it on the stack: the op.* call
+    line: int
+    made_by: str  # the revision that created it in this command
+    made_file: str | None = None
+    made_line: int = 0
+    exists: bool | None = None  # the database had the type then (None: could not ask)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1044,6 +1065,11 @@ def _result(data: dict[str, Any], output: str) -> RunResult:
         output=output,
         captured=tuple(_captured(c) for c in data.get("captured", ())),
         capture_error=data.get("capture_error"),
+        skipped_types=tuple(
+            SkippedType(t["kind"], t.get("schema"), t["name"], t["revision"], t["file"],
+                        int(t["line"]), t["made_by"], t.get("made_file"),
+                        int(t.get("made_line") or 0), t.get("exists"))
+            for t in data.get("skipped_types") or ()),
         fingerprints=_fingerprints(data),
         idle=frozenset((r, d) for r, d in data.get("idle") or ()),
         model_differences=tuple((o, n, d) for o, n, d in data.get("model_differences", ())),

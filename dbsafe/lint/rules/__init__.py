@@ -34,6 +34,7 @@ from dbsafe.lint.rules import (
     long_lock_timeout,
     materialized_view_without_unique_index,
     missing_lock_timeout,
+    named_type_created_again,
     non_concurrent_index_creation,
     non_concurrent_index_drop,
     non_concurrent_materialized_view_refresh,
@@ -118,4 +119,5 @@ ALL_RULES = (
     non_unique_index_with_many_columns.RULE,
     schema_renamed.RULE,
     unbatched_data_change.RULE,
+    named_type_created_again.RULE,
 )
