@@ -52,6 +52,7 @@ from dbsafe.lint.statement import (
     inlined_volatility,
     is_plain_column,
     last,
+    later_session_settings,
     lookup_of,
     never_immutable,
     never_inlined,
@@ -289,6 +290,14 @@ class History:
     # The search_path of the session the database's schema was read with, where there is
     # one (`LintContext`): an unqualified name's schemas before any SET (`lookup_path`).
     default_path: tuple[str, ...] | None = None
+    # What the `ALTER DATABASE ... SET search_path` / `ALTER ROLE ... SET search_path` the
+    # history ran store for the sessions that start later, by scope (`later_session_settings`:
+    # "database", "all", "role <name>") -> the path (None: not known, `FROM CURRENT`).
+    stored_paths: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    # The search_path the session of the statements now read started with, where stored
+    # ones decide it (`start_path`): `()` when lint cannot tell which (a role's, of a role
+    # the migrations may not run as).
+    session_path: tuple[str, ...] | None = None
     # User function -> the schemas the history created one of that name in.
     function_schemas: dict[str, set[str]] = field(default_factory=dict)
     # User function, by `schema.name` (the schema written, or the first of the search_path
@@ -382,13 +391,64 @@ class History:
             facts.added_here = False
         self.added.clear()
         self.local_search_path = None  # (the migration's transaction ended)
+        if self.stored_paths:
+            # (the next migration runs in a session of its own wherever it meets rows: on
+            # a database the earlier ones reached in an earlier deploy, a session started
+            # with what they stored; only a fresh database runs them in one)
+            self.session_path = self.stored_path()
         return self
+
+    def new_session(self) -> None:
+        """The statements read from here run in a session of their own (the migrations after
+        `setup-sql`): it starts with the search_path the history stored for later sessions
+        (`ALTER DATABASE ... SET`, `ALTER ROLE ... SET`), not the one a SET gave the last."""
+        self.search_path = self.local_search_path = None
+        if self.stored_paths:
+            self.session_path = self.stored_path()
+
+    def stored_path(self) -> tuple[str, ...]:
+        """The search_path a session started now has, by what the history stored
+        (`stored_paths`), as PostgreSQL applies them (`pg_db_role_setting`: a role's over the
+        database's over `ALTER ROLE ALL`'s over the server's): `()` when the migrations'
+        role decides it (a role's setting, offline no role is known) and the candidates
+        differ, or a value is not known."""
+        stored = self.stored_paths
+        base = stored["database"] if "database" in stored else stored["all"] \
+            if "all" in stored else self.start_path(stored=False)
+        candidates = [base, *(path for scope, path in stored.items()
+                              if scope.startswith("role "))]
+        known = [path for path in candidates if path is not None]
+        if len(known) < len(candidates):
+            return ()
+        return known[0] if all(_same_path(known[0], path) for path in known) else ()
+
+    def start_path(self, stored: bool = True) -> tuple[str, ...]:
+        """The search_path the session started with (`"$user"` left in): the one stored for
+        it (`session_path`), else the database's session's, else the server's default."""
+        if stored and self.session_path is not None:
+            return self.session_path
+        return self.default_path if self.default_path is not None else ("$user", "public")
+
+    def _store_path(self, s: Statement) -> None:
+        """Note what an `ALTER DATABASE/ROLE ... SET search_path` stores for later
+        sessions (`stored_paths`)."""
+        from dbsafe.config import split_search_path
+
+        for scope, name, value, known in later_session_settings(s):
+            if name == "*":
+                self.stored_paths.pop(scope, None)
+            elif name == "search_path":
+                if known and value is None:
+                    self.stored_paths.pop(scope, None)
+                else:
+                    self.stored_paths[scope] = split_search_path(value) \
+                        if value is not None else None
 
     def search_path_now(self) -> tuple[str, ...]:
         """The schemas of the search_path in force (`"$user"` left in)."""
         path = self.local_search_path if self.local_search_path is not None \
             else self.search_path
-        return path if path is not None else ("$user", "public")
+        return path if path is not None else self.start_path()
 
     def database_reached(self) -> None:
         """The database's schema (lint's `before`) holds what the migrations so far did (they
@@ -410,28 +470,27 @@ class History:
         if column is not None and con.enforced:
             self.not_null_proofs.setdefault(table, set()).add(column)
 
-    def lookup_path(self) -> tuple[str, ...] | None:
+    def lookup_path(self) -> tuple[str, ...]:
         """The schemas an unqualified name is looked up in now, in order (`"$user"` left
-        out): the search_path a SET gave, else the database's session's (`default_path`);
-        None where neither is known (then a name means the relation of any schema)."""
-        if self.search_path is None and self.local_search_path is None:
-            return self.default_path
-        return tuple(name for name in self.search_path_now() if name != "$user")
+        out): the search_path a SET gave, else the one the session started with
+        (`start_path`: one `ALTER DATABASE/ROLE ... SET` stored, the database's session's,
+        else PostgreSQL's default `"$user", public`). A name no schema of it holds is
+        not another schema's: lint does not know it."""
+        path = self.search_path_now() if self.search_path is not None or \
+            self.local_search_path is not None else self.start_path()
+        return tuple(name for name in path if name != "$user")
 
     def schema_of(self, name: str, known: dict[str, Any] | None) -> str | None:
         """The schema relation `name` lies in among `known` (schema -> a fact of the
         relations of its last name part): the one written; else the first schema of the
-        search_path (`lookup_path`) that `known` holds; with no path known, public, else
-        the one noted last. None when `known` holds none of them."""
+        search_path (`lookup_path`) that `known` holds. None when `known` holds none of
+        them."""
         schema = name.rpartition(".")[0]
         if schema:
             return last(schema)
         if not known:
             return None
-        path = self.lookup_path()
-        if path is not None:
-            return next((s for s in path if s in known), None)
-        return "public" if "public" in known else next(reversed(known))
+        return next((s for s in self.lookup_path() if s in known), None)
 
     def _named_schema(self, known: dict[str, Any] | None, name: str) -> str:
         """The schema of the relation `name` a statement works on, to note a fact of it:
@@ -609,9 +668,12 @@ class History:
 
     def follow_search_path(self, s: Statement) -> None:
         """Follow the search_path statement `s` leaves in force (its SET, set_config; the
-        end of the transaction a SET LOCAL's holds for)."""
+        end of the transaction a SET LOCAL's holds for), and the one an `ALTER DATABASE/ROLE
+        ... SET` stores for later sessions."""
         if s.transaction in _ENDS:
             self.local_search_path = None
+        if s.kind in _STORES_SETTINGS:
+            self._store_path(s)
         if s.kind in _MAY_SET_SEARCH_PATH:
             for name, value, local in setting_changes(s):
                 if name in ("search_path", "*"):
@@ -639,7 +701,11 @@ class History:
             name, volatility = function_volatility(s)
             if name:
                 if volatility == "volatile":  # what a call is once PostgreSQL inlines it
-                    volatility = inlined_volatility(s, self.function_volatility) or volatility
+                    # (its body's calls looked up on the path in force: the one a call
+                    # made in this session inlines it under)
+                    path = self.lookup_path()
+                    volatility = inlined_volatility(
+                        s, lambda called: self.function_volatility(called, path)) or volatility
                 schema = _function_schema(s) or self._creation_schema()
                 self.functions[f"{schema}.{name}"] = volatility
                 self.function_definitions.setdefault(name, []).append((schema, s))
@@ -955,10 +1021,8 @@ class History:
                 domain.add(constraint(item), names[-1])
             return
         names = strings(node.get("typeName"))
-        path = self.search_path_now() if self.search_path is not None or \
-            self.local_search_path is not None else None
         found = self.domain_key(names[-1], names[-2] if len(names) > 1 else None,
-                                path) if names else None
+                                self.lookup_path()) if names else None
         altered = self.domains.get(found) if found is not None else None
         if altered is None:
             return  # a domain of the schema before: the snapshot's facts stay
@@ -978,7 +1042,7 @@ class History:
                    path: Iterable[str] | None) -> str | None:
         """The key (`domains`) of the domain made here that `name` names: of `schema` when
         written, else of the first schema of `path` holding one; any schema's (public's
-        first) where no path is known. None when the history made none it names. (A
+        first) without a path. None when the history made none it names. (A
         database's domain of a schema earlier on the path is `LintContext.domain`'s to
         find.)"""
         if schema is not None:
@@ -1716,13 +1780,14 @@ class LintContext:
     cache: dict[str, Any] = field(default_factory=dict)  # per-migration memo for rules
     # Relations created here -> the statement that created each, keyed by the schema they
     # lie in (`schema.name`); by the name alone where the schema is not known (an unqualified
-    # CREATE with no search_path known: no database, no SET), which then matches any schema.
+    # CREATE in a session whose search_path lint cannot tell, `History.session_path`),
+    # which then matches any schema.
     _created_at: dict[str, int] = field(default_factory=dict)
     # (relation name, statement index) -> `created_before`'s answer
     _created_memo: dict[tuple[str, int], bool] = field(default_factory=dict)
     # Statement (its index) -> the schemas its unqualified names are looked up in
-    # (`lookup_path` as it stands for it); None where no path is known.
-    _paths: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
+    # (`lookup_path` as it stands for it).
+    _paths: dict[int, tuple[str, ...]] = field(default_factory=dict)
     # User functions `never_inlined_function` is judging (their bodies may call each other).
     _judging_inlined: set[str] = field(default_factory=set)
     # Statements (their index) `CREATE ... IF NOT EXISTS` of what is there: PostgreSQL makes
@@ -1776,12 +1841,14 @@ class LintContext:
                 schema = old.rpartition(".")[0]
                 created.setdefault(f"{schema}.{rename.new}" if schema else rename.new, at)
 
-    def _path_of(self, history: History) -> tuple[str, ...] | None:
+    def _path_of(self, history: History) -> tuple[str, ...]:
         """The schemas an unqualified name is looked up in under `history`'s search_path
-        (`lookup_path`); None when no path is known (no SET, no database)."""
-        if history.search_path is None and history.local_search_path is None:
-            return tuple(self.before.search_path) if self.before is not None else None
-        return tuple(name for name in history.search_path_now() if name != "$user")
+        (`lookup_path`): with no SET in force, the one the migration's session started with
+        (`History.start_path`: stored by `ALTER DATABASE/ROLE ... SET`, the database's
+        session's, else PostgreSQL's default `"$user", public`)."""
+        path = history.search_path_now() if history.search_path is not None or \
+            history.local_search_path is not None else self.history.start_path()
+        return tuple(name for name in path if name != "$user")
 
     def _creation_key(self, statement: Statement, at: int,
                       path: tuple[str, ...] | None) -> str | None:
@@ -1825,10 +1892,9 @@ class LintContext:
 
     # -- facts -----------------------------------------------------------------------
 
-    def statement_path(self, statement: Statement | None = None) -> tuple[str, ...] | None:
+    def statement_path(self, statement: Statement | None = None) -> tuple[str, ...]:
         """The schemas an unqualified name of `statement` (the current one) is looked up in,
-        in order (`_path_of` as it stands for it); None where no path is known (no SET, no
-        database)."""
+        in order (`_path_of` as it stands for it)."""
         statement = statement or self.current
         if statement is not None and statement.index in self._paths:
             return self._paths[statement.index]
@@ -1930,9 +1996,6 @@ class LintContext:
             return None
         name, history = column_type.name, self.history
         path = (column_type.schema,) if column_type.schema else self.statement_path()
-        if path is None:  # (no path known, no database: the history's of any schema)
-            key = history.domain_key(name, None, None)
-            return history.domains[key] if key is not None else None
         before = {d.schema: d for d in self.before.domains if d.name == name} \
             if self.before is not None else {}
         for schema in path:  # (the first schema holding one: made here, or the database's)
@@ -2165,10 +2228,7 @@ class LintContext:
         left out; else the path of the session the schema before was read with. (Arize
         Phoenix's `ALTER TABLE spans ...` under env.py's `SET search_path TO phx` is
         `phx.spans`, not `public.spans`.)"""
-        history = self.history
-        if history.search_path is None and history.local_search_path is None:
-            return tuple(self.before.search_path) if self.before is not None else ("public",)
-        return tuple(name for name in history.search_path_now() if name != "$user")
+        return self.history.lookup_path()
 
     def before_relation(self, table: str) -> Relation | None:
         """The schema before's relation that `table` names before the current statement,
@@ -2834,7 +2894,7 @@ class LintContext:
         functions their bodies call judged alike; False for a name neither knows. Only the
         functions the call may reach count: a qualified name's of its schema, an unqualified
         one's of the schemas of the search_path in force (`statement_path`; any schema's
-        where no path is known, or in a body, which may run under another path)."""
+        in a body, which may run under another path)."""
         judging: set[str] = set()
 
         def judged(called: str, path: tuple[str, ...] | None = None) -> bool:
@@ -2856,9 +2916,9 @@ class LintContext:
         inlining it? When each function of that name, created earlier in the history or in
         the schema before, is one (`statement.never_inlined`: PL/pgSQL, C, a SQL one it
         never inlines); False for a name neither knows (a SQL function it inlines drops an
-        argument its body does not use)."""
-        name = last(name)
-        definitions = self._function_definitions(name)
+        argument its body does not use). Only the functions the call may reach count
+        (`_reached_definitions`)."""
+        definitions = self._reached_definitions(name)
         if name in self._judging_inlined or not definitions:
             return False  # (met again while judged: not known)
         self._judging_inlined.add(name)
@@ -2888,9 +2948,19 @@ class LintContext:
 
     def strict_function(self, name: str) -> bool:
         """Is each function `name` the history or the schema before has declared STRICT (a
-        call with a NULL argument is NULL, never run)? False for a name neither knows."""
-        definitions = self._function_definitions(last(name))
+        call with a NULL argument is NULL, never run)? False for a name neither knows. Only
+        the functions the call may reach count (`_reached_definitions`)."""
+        definitions = self._reached_definitions(name)
         return bool(definitions) and all(declared_strict(d) for d in definitions)
+
+    def _reached_definitions(self, name: str) -> list[Statement]:
+        """The `CREATE FUNCTION`s, the history's or the schema before's, a call of `name`
+        (as written) may reach: a qualified name's of its schema, an unqualified one's of
+        the schemas of the search_path in force (`statement_path`), never another
+        schema's: a STRICT or never-inlined `audit.f()` says nothing of `public.f()`."""
+        schema, _, bare = name.rpartition(".")
+        return self._function_definitions(bare, (last(schema),) if schema
+                                          else self.statement_path())
 
     def shadows_catalog(self, name: str) -> bool:
         """May an unqualified call of `name` be a user function's even where pg_catalog has
@@ -2996,7 +3066,7 @@ class LintContext:
         schema, _, bare = name.rpartition(".")
         path = (last(schema),) if schema else self.statement_path()
         history = self.history
-        if path is None or self.before is None:  # (no database: the history's alone)
+        if self.before is None:  # (no database: the history's alone)
             return history.function_volatility(name, path) == "volatile"
         volatility = self.cache.get("snapshot_volatility")
         if volatility is None:
@@ -3088,6 +3158,16 @@ _ENDS = frozenset({"commit", "rollback", "prepare"})
 # The statement kinds that may set the search_path (`History.follow_search_path`): SET, and
 # a SELECT of set_config().
 _MAY_SET_SEARCH_PATH = frozenset({"VariableSetStmt", "SelectStmt"})
+# The statement kinds that store settings for later sessions (`History._store_path`).
+_STORES_SETTINGS = frozenset({"AlterDatabaseSetStmt", "AlterRoleSetStmt"})
+
+
+def _same_path(one: Sequence[str], other: Sequence[str]) -> bool:
+    """Do two search_paths look names up in the same schemas, in the same order? (`"$user"`
+    left out, and pg_catalog, which the database's session's names and a SET need not.)"""
+    def schemas(path: Sequence[str]) -> list[str]:
+        return [name for name in path if name not in ("$user", "pg_catalog")]
+    return schemas(one) == schemas(other)
 # The statement kinds `LintContext._one_table_per_name` may switch a table's schema for.
 _NAMES_A_TABLE = frozenset({"CreateStmt", "AlterTableStmt", "AlterObjectSchemaStmt",
                             "RenameStmt", "IndexStmt", "DropStmt"})

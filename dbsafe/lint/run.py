@@ -754,8 +754,9 @@ def setup_facts(settings: Settings, history: History, before: SchemaSnapshot | N
             lines.append(f"setup-sql {where.path}:{where.line}: PostgreSQL's parser rejects "
                          f"this statement{f' and {more} more' if more else ''} ({message}): "
                          "lint's rules do not know what they make before the first migration.")
-    # (the files ran in a session of their own, ended before the first migration)
-    history.search_path = history.local_search_path = None
+    # (the files ran in a session of their own, ended before the first migration, which
+    # starts with what an `ALTER DATABASE/ROLE ... SET search_path` of theirs stored)
+    history.new_session()
     history.timezone_utc = False
     history.temporary.clear()
     history.open_locks, history.open_created = (), frozenset()

@@ -498,7 +498,7 @@ def inlined_volatility(statement: Statement,
             name = names[-1] if names else ""
             if name in NOT_VOLATILE_FUNCTIONS and tuple(names[:-1]) in ((), ("pg_catalog",)):
                 continue  # (pg_catalog comes first on the search_path unless put later)
-            if user_function(name) not in ("stable", "immutable"):
+            if user_function(".".join(names[-2:])) not in ("stable", "immutable"):
                 return None
     return "stable"
 
@@ -665,7 +665,7 @@ def not_immutable_call(expression: Node, user_function: Callable[[str], bool],
             return catalog
         if len(names) == 1 and catalog and not shadows_catalog(names[0]):
             return True  # (pg_catalog's, first on the search_path)
-        return strict_function(names[-1])
+        return strict_function(".".join(names[-2:]))
 
     for kind, fields in _kept_nodes(expression, keeps_arguments, strict_call):
         if kind == "SQLValueFunction":
@@ -737,7 +737,7 @@ def _kept_fields(kind: str, fields: Node, keeps_arguments: Callable[[str], bool]
             names[:-1] in ((), ("pg_catalog",))
         # (a user function never inlined keeps its arguments; with a name pg_catalog also
         # has, the call may be pg_catalog's)
-        user = names[-1:] and names[0] != "pg_catalog" and keeps_arguments(names[-1])
+        user = names[-1:] and names[0] != "pg_catalog" and keeps_arguments(".".join(names[-2:]))
         if not (catalog or user) or \
                 any(_folds_to_null(arg, strict_call) for arg in fields.get("args") or ()):
             return None
@@ -1246,26 +1246,68 @@ def setting_changes(s: Statement) -> Iterator[tuple[str, str | None, bool]]:
     ['"public", "pg_catalog"', '"public, pg_catalog"', '"App"', '']
     """
     if s.kind == "VariableSetStmt":
-        node = s.node
-        kind = node.get("kind")
-        name = (node.get("name") or "").lower()
-        local = bool(node.get("is_local"))
-        if kind == "VAR_RESET_ALL":
-            yield "*", None, False
-        elif kind in ("VAR_RESET", "VAR_SET_DEFAULT"):
-            yield name, None, local
-        elif kind == "VAR_SET_VALUE":
-            # (a list setting's items joined as set_config spells them: `public, pg_catalog`;
-            # search_path's one item too: `SET search_path = 'public, pg_catalog'` names one
-            # schema, `"public, pg_catalog"`, as PostgreSQL quotes it, GUC_LIST_QUOTE)
-            values = [constant(arg) for arg in node.get("args") or ()]
-            quoted = len(values) > 1 or (name == "search_path" and bool(values)
-                                         and values[0] not in (None, ""))  # ('': no schema)
-            value = ", ".join(_list_item(v) for v in values) if quoted else (
-                values[0] if values else None)
-            yield name, None if value is None else str(value), local
+        yield from _variable_set(s.node)
     else:
         yield from set_config_calls(s)
+
+
+def later_session_settings(s: Statement) -> Iterator[tuple[str, str, str | None, bool]]:
+    """`(scope, setting, value, known)` for each setting an `ALTER DATABASE ... SET` or
+    `ALTER ROLE ... SET` (`RESET`) stores for the sessions that start later (not the one
+    running it). `scope` is `"database"` (`ALTER DATABASE`, or `ALTER ROLE ALL IN
+    DATABASE`: the same `pg_db_role_setting` row), `"all"` (`ALTER ROLE ALL`), else
+    `"role "` and the role as written (`CURRENT_USER` for one of its keywords); `value` None
+    for a `RESET` (`"*"` the setting of a `RESET ALL`); `known` False for `SET x FROM
+    CURRENT`, whose value is the running session's.
+
+    >>> [list(later_session_settings(parse_statement(t))) for t in (
+    ...     "ALTER DATABASE d SET search_path = app, public",
+    ...     "ALTER ROLE ALL IN DATABASE d RESET ALL",
+    ...     "ALTER ROLE CURRENT_USER SET search_path FROM CURRENT")]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [[('database', 'search_path', '"app", "public"', True)], [('database', '*', None, True)],
+     [('role CURRENT_USER', 'search_path', None, False)]]
+    """
+    node = s.node
+    if s.kind == "AlterDatabaseSetStmt":
+        scope = "database"
+    elif s.kind == "AlterRoleSetStmt":
+        role = node.get("role")
+        if role is None:
+            scope = "database" if node.get("database") else "all"
+        else:
+            written = role.get("rolename") or role.get("roletype", "").removeprefix("ROLESPEC_")
+            scope = f"role {written}"
+    else:
+        return
+    setstmt = node.get("setstmt") or {}
+    if setstmt.get("kind") == "VAR_SET_CURRENT":
+        yield scope, (setstmt.get("name") or "").lower(), None, False
+        return
+    for name, value, _local in _variable_set(setstmt):
+        yield scope, name, value, True
+
+
+def _variable_set(node: Node) -> Iterator[tuple[str, str | None, bool]]:
+    """`setting_changes` of a `VariableSetStmt` node (a `SET`, or what an `ALTER DATABASE`
+    or `ALTER ROLE ... SET` stores)."""
+    kind = node.get("kind")
+    name = (node.get("name") or "").lower()
+    local = bool(node.get("is_local"))
+    if kind == "VAR_RESET_ALL":
+        yield "*", None, False
+    elif kind in ("VAR_RESET", "VAR_SET_DEFAULT"):
+        yield name, None, local
+    elif kind == "VAR_SET_VALUE":
+        # (a list setting's items joined as set_config spells them: `public, pg_catalog`;
+        # search_path's one item too: `SET search_path = 'public, pg_catalog'` names one
+        # schema, `"public, pg_catalog"`, as PostgreSQL quotes it, GUC_LIST_QUOTE)
+        values = [constant(arg) for arg in node.get("args") or ()]
+        quoted = len(values) > 1 or (name == "search_path" and bool(values)
+                                     and values[0] not in (None, ""))  # ('': no schema)
+        value = ", ".join(_list_item(v) for v in values) if quoted else (
+            values[0] if values else None)
+        yield name, None if value is None else str(value), local
 
 
 def _list_item(value: object) -> str:

@@ -67,8 +67,10 @@ body (and for a call of a user function in it, whose strictness it does not read
 function a default calls is the one of its schema: the schema written, else the first
 schema of the `search_path` in force holding one, made earlier in the migrations or the
 database's (a VOLATILE `audit.now_utc()` made here says nothing of the IMMUTABLE
-`public.now_utc()` an unqualified call on the path `public` reaches; of any schema where no
-path is known: no `--database-url`, no `SET search_path`).
+`public.now_utc()` an unqualified call on the path `public` reaches). With no `SET
+search_path` and no `--database-url` the path is the one an `ALTER DATABASE ... SET
+search_path` of the history stored for the migrations' session, else PostgreSQL's default
+`"$user", public`: a function of no schema on it is not known, never another schema's.
 """
 
 from __future__ import annotations

@@ -56,9 +56,11 @@ anything still depends on it, instead of dropping it silently.
 
 ## Not flagged
 * `DROP ... RESTRICT` (the default): PostgreSQL refuses while something depends on it.
-* Objects created earlier in the same migration. A type or domain by its schema: after
-  `CREATE TYPE app.mood`, `DROP TYPE public.mood CASCADE` (or an unqualified `mood` the
-  `search_path` finds in `public` first) is still flagged.
+* Objects created earlier in the same migration. A type, domain, function or sequence by
+  its schema: after `CREATE TYPE app.mood`, `DROP TYPE public.mood CASCADE` (or an
+  unqualified `mood` the `search_path` finds in `public` first) is still flagged, and so is
+  `DROP SEQUENCE s CASCADE` after `CREATE SEQUENCE app.s` on the default path (`"$user",
+  public`: it drops the `public.s` a column's default takes numbers from).
 * A type or domain that no column or DEFAULT of the database's schema or of the migrations
   uses (with `--database-url`).
 * `DROP TABLE ... CASCADE` and `DROP VIEW ... CASCADE`: DBS201 and the view rules report them.
@@ -109,12 +111,42 @@ def _made_here(ctx: LintContext, kind: str, dropped: str) -> bool:
     return True
 
 
-def _created(statement: Statement, ctx: LintContext, kind: str, name: str) -> bool:
-    """Did an earlier statement of the migration create the object (so nothing uses it)?"""
-    for earlier in ctx.earlier(statement):
-        if earlier.kind in _CREATES[kind] and name in _created_names(earlier.node):
-            return True
-    return False
+def _created(statement: Statement, ctx: LintContext, kind: str, dropped: str) -> bool:
+    """Did an earlier statement of the migration create the object `dropped` names (so
+    nothing uses it)? A function or a sequence by its schema: the one written, else the
+    first schema of the search_path in force holding one, made earlier here or the
+    database's (`CREATE SEQUENCE app.s` says nothing of the `public.s` that `DROP SEQUENCE
+    s CASCADE` drops on the path `public`)."""
+    name = last(dropped)
+    made = [earlier for earlier in ctx.earlier(statement)
+            if earlier.kind in _CREATES[kind] and name in _created_names(earlier.node)]
+    if kind not in ("function", "sequence") or not made:
+        return bool(made)
+    schemas = {_made_in(earlier, ctx) for earlier in made} - {None}
+    schema = dropped.rpartition(".")[0]
+    if schema:
+        return last(schema) in schemas
+    before = ctx.before
+    held = {f.schema for f in before.functions if f.name == name} if before is not None \
+        and kind == "function" else set()
+    found = next((on for on in ctx.statement_path(statement) if on in schemas or on in held
+                  or (kind == "sequence" and before is not None
+                      and before.relation(on, name) is not None)), None)
+    return found in schemas
+
+
+def _made_in(statement: Statement, ctx: LintContext) -> str | None:
+    """The schema the `CREATE FUNCTION` or `CREATE SEQUENCE` `statement` makes its object
+    in: the one written, else the first of the search_path in force for it; None when lint
+    cannot tell (`History.session_path`)."""
+    node = statement.node
+    names = strings(node.get("funcname"))
+    written = (node.get("sequence") or {}).get("schemaname") if statement.kind == \
+        "CreateSeqStmt" else names[-2] if len(names) > 1 else None
+    if written:
+        return str(written)
+    path = ctx.statement_path(statement)
+    return path[0] if path else None
 
 
 def _created_names(node: Node) -> tuple[str, ...]:
@@ -218,7 +250,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         return
     for dropped in statement.dropped:
         name = last(dropped)
-        if _created(statement, ctx, kind, name) and _made_here(ctx, kind, dropped):
+        if _created(statement, ctx, kind, dropped) and _made_here(ctx, kind, dropped):
             continue
         uses = _uses(ctx, dropped) if kind in ("type", "domain") else None
         taking = _taking_numbers(ctx, name) if kind == "sequence" else []

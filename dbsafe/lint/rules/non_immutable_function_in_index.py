@@ -67,8 +67,11 @@ also created IMMUTABLE, or that lint is unsure of, in the history or in the data
 schema (an overload for other types may be the one called), and a schema-qualified call
 of a function lint does not know. Only the functions a call can reach count: a qualified
 call's of its schema (`app.f()` made here says nothing of `public.f()`), an unqualified
-one's of the schemas on the `search_path` in force (of any schema where no path is known:
-no `--database-url`, no `SET search_path`). An unqualified call of a name PostgreSQL has an IMMUTABLE
+one's of the schemas on the `search_path` in force (PostgreSQL's default `"$user", public`
+where no `SET search_path`, `ALTER DATABASE ... SET search_path` or `--database-url` says
+another), and so is whether it is inlined or STRICT (an inlinable SQL `app.keep()` made
+here no longer hides that the database's PL/pgSQL `public.keep()` keeps `now()` in the
+index). An unqualified call of a name PostgreSQL has an IMMUTABLE
 function of (`lower`, `md5`, ...) in `pg_catalog`, even where the history or the database
 has a STABLE or VOLATILE function of that name in `public`, unless the migration's
 search_path names pg_catalog after `public` (`SET search_path = public` still searches
