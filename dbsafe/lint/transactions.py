@@ -43,6 +43,23 @@ class WhileLocked:
     # pending file (`History.open_locks`)
     carried: bool = False
     by: str = ""  # why they share it (`Migration.shares_transaction`), when `carried`
+    # The name `table` had when `first` locked it, when the transaction renamed it or moved
+    # it to another schema since: other sessions know it by that name until COMMIT (what
+    # they wait for is `public.users`, not `iam.users`: PostgreSQL 18, then 42P01).
+    taken_as: str | None = None
+
+    @property
+    def locked_words(self) -> str:
+        """The locked table, for a message: "`public.users` (now `iam.users`)" after a move
+        or a rename."""
+        if self.taken_as is None:
+            return f"`{self.table}`"
+        return f"`{self.taken_as}` (now `{self.table}`)"
+
+    @property
+    def waiting_on(self) -> str:
+        """The name others' reads and writes wait on: the one it had when locked."""
+        return self.taken_as or self.table
 
     @property
     def since(self) -> str:
@@ -152,8 +169,16 @@ def _taken(statement: Statement, ctx: LintContext,
 def _follow_rename(statement: Statement, held: list[tuple[Statement, str, str]],
                    renamed: dict[str, str]) -> tuple[list[tuple[Statement, str, str]],
                                                      dict[str, str]]:
-    """`held` and `renamed` after the statement, when it renames a table: later statements
-    use its new name."""
+    """`held` and `renamed` after the statement, when it renames a table, or moves one to
+    another schema (`ALTER TABLE public.users SET SCHEMA iam`: the same table, still
+    locked, is `iam.users` to the transaction from then on): later statements use its new
+    name."""
+    moved_to = statement.node.get("newschema") if statement.kind == "AlterObjectSchemaStmt" \
+        else None
+    moved = range_var(statement.node.get("relation")) if moved_to else None
+    if moved_to and moved:
+        return [(s, f"{moved_to}.{last(t)}" if same_relation(t, moved) else t, m)
+                for s, t, m in held], renamed
     rename = statement.rename
     if rename is None or not rename.relation or rename.object != rename.relation_kind:
         return held, renamed
@@ -414,6 +439,9 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
     # Tables the migration renamed so far, by the name they had before it -> the name now
     # (OpenHands 079 renames `user_secrets`, then drops its index: on `custom_secrets`).
     renamed: dict[str, str] = {}
+    # Locked tables the transaction renamed or moved since, by their name now -> the name
+    # they had when locked (`WhileLocked.taken_as`).
+    taken_as: dict[str, str] = {}
     reported = False
     gone_by_start = ctx.cache.get("gone_at_commit")  # (DBS114's and DBS125's alike)
     if gone_by_start is None:
@@ -423,7 +451,7 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
         if statement.deferred:
             continue  # a function's body runs when it is called, not here
         if _ends_transaction(statement):
-            held, stronger, reported = [], set(), False
+            held, stronger, reported, taken_as = [], set(), False, {}
             gone = gone_by_start.get(statement.index + 1, {})
             continue
         # (only while there is something to report: with a runner's one transaction for
@@ -441,6 +469,7 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
             if slow is not None and not _denied(statement, live[0][1], modes):
                 reported = True
                 first, table, mode = live[0]
+                was = taken_as.get(table)
                 lock, works_on = slow
                 if same_relation(works_on, table):
                     # one table, named with its schema once (`public."user"`) and once not:
@@ -448,10 +477,17 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
                     table = works_on = max(table, works_on or table, key=len)
                 yield WhileLocked(statement, lock, first, table, mode, works_on,
                                   carried=any(first is s for s, _, _ in carried),
-                                  by=ctx.migration.shares_transaction)
+                                  by=ctx.migration.shares_transaction, taken_as=was)
         for taken, mode in _taken(statement, ctx, renamed):
             if mode in unless:
                 stronger |= {taken, last(taken)}
             elif mode in modes:
                 held.append((statement, taken, mode))
+        before = held
         held, renamed = _follow_rename(statement, held, renamed)
+        if held is not before:
+            for (_, old, _), (_, now, _) in zip(before, held):
+                if old != now:
+                    was = taken_as.pop(old, old)
+                    if was != now:
+                        taken_as[now] = was

@@ -446,8 +446,8 @@ def test_work_on_a_renamed_table_s_index_is_work_on_the_new_name(conninfo: str,
                                     sql_migrations_in_transaction=True), [folder])
     found = [(f.location.line, f.message.split(";")[0]) for f in report.findings
              if f.code == "DBS114" and f.location is not None]
-    assert found == [(3, "This statement works on `purchases` while `purchases` is still "
-                         "ACCESS EXCLUSIVE locked from line 1")]
+    assert found == [(3, "This statement works on `purchases` while `orders` (now "
+                         "`purchases`) is still ACCESS EXCLUSIVE locked from line 1")]
 
 
 @pytest.mark.parametrize(("earlier", "change", "query", "used"), [

@@ -65,7 +65,11 @@ revision before the next (its preflight carries nothing across revisions).
   the revisions ran on a throwaway server (`pg_locks`).
 * Anything after the first finding of a transaction: one finding per transaction (per file,
   in a transaction shared by every pending file), at the first statement that lengthens the
-  outage. A table renamed in the transaction is followed under its new name.
+  outage. A table the transaction renamed or moved to another schema since it locked
+  it is followed, and named both ways: "`public.users` (now `iam.users`)" after
+  `ALTER TABLE public.users SET SCHEMA iam`. Other sessions know it by its old name
+  until COMMIT: theirs is what waits (PostgreSQL 18: a query on `public.users` waits,
+  then fails with 42P01; one on `iam.users` fails at once).
 * With `sql-migrations-in-transaction = "all"`: a table an earlier pending file created
   (nobody sees it before COMMIT), and locks taken before a file's own `COMMIT` or by a file
   that ran before (not linted: the database's runner history says it ran, or
@@ -87,12 +91,11 @@ from dbsafe.lint.transactions import work_while_locked
 def check_migration(ctx: LintContext) -> Iterator[Finding]:
     """One finding per transaction: its first statement that lengthens the outage."""
     for found in work_while_locked(ctx, {ACCESS_EXCLUSIVE}):
-        table = found.table
         yield ctx.finding(
             RULE,
-            f"This statement works on {found.works_on_words} while `{table}` is still ACCESS "
-            f"EXCLUSIVE locked from {found.since}; reads and writes on "
-            f"`{table}` wait until COMMIT.",
+            f"This statement works on {found.works_on_words} while {found.locked_words} is "
+            f"still ACCESS EXCLUSIVE locked from {found.since}; reads and writes on "
+            f"`{found.waiting_on}` wait until COMMIT.",
             help="Commit right after the ACCESS EXCLUSIVE statement, or move this "
                  "statement to its own migration." if not found.carried else found.help,
             subject=found.works_on,

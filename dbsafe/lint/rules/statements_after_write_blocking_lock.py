@@ -73,11 +73,10 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
     """One finding per transaction: its first statement that lengthens the wait."""
     for found in work_while_locked(ctx, {SHARE, SHARE_ROW_EXCLUSIVE, EXCLUSIVE},
                                    unless={ACCESS_EXCLUSIVE}):
-        table = found.table
         yield ctx.finding(
             RULE,
-            f"This statement works on {found.works_on_words} while `{table}` is still "
-            f"{found.mode} locked from {found.since}; writes to `{table}` "
+            f"This statement works on {found.works_on_words} while {found.locked_words} is "
+            f"still {found.mode} locked from {found.since}; writes to `{found.waiting_on}` "
             f"wait until COMMIT.",
             help=found.help,
             subject=found.works_on,
