@@ -122,6 +122,8 @@ def _catalog_page(info) -> str:
 _WEIGHING = {
     "size": "With `--database-url` it is weighed by the table's size: a warning on a table "
             "smaller than `large-table`, a note on a table the database does not have yet "
+            "(unless a pending `INSERT ... SELECT`, `COPY ... FROM` or `CREATE TABLE ... AS` "
+            "may have filled it first: then its size cannot be told) "
             "([lint.md](../lint.md#knowing-the-database)).\n\n",
     "rows": "With `--database-url` it is weighed by the table's size: a warning on a table "
             "of at least `large-table`, a note on a smaller one or on a table the database "

@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, Location, RuleInfo, Severity, shortened
+from dbsafe.lint.fills import filled_by
 from dbsafe.lint.statement import (
     FUNCTION_BODY,
     Action,
@@ -362,6 +363,13 @@ class History:
     # kept when they drop it and passed on when they rename it: what is new, whatever
     # became of it.
     created_kinds: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Relations (unqualified) of `created_kinds` a statement since their creation may have
+    # filled with rows it does not count -> what did, "`INSERT ... SELECT` at
+    # `path:line`" (`dbsafe.lint.fills`): `--database-url` cannot tell how large such a
+    # table is when a later statement locks or rewrites it (`dbsafe.lint.run._weigh`).
+    # `filled_changes` counts the changes (`lint_migration` copies it once per change).
+    filled: dict[str, str] = field(default_factory=dict)
+    filled_changes: int = 0
     # Schemas the migrations dropped with CASCADE -> the relations (unqualified) made since
     # that may lie in them: any other of theirs is gone (graphile/starter's `DROP SCHEMA
     # app_public CASCADE`, then `DROP TABLE IF EXISTS app_public.x`).
@@ -592,6 +600,30 @@ class History:
                 self._note_kind_of(self.created_kinds, rename.new, self._named_schema(
                     self.created_kinds.get(old), written), created)
 
+    def _note_filled(self, s: Statement) -> None:
+        """Follow which created relations a statement may have filled (`filled`): a relation
+        made (again) under a name starts empty; one renamed keeps what filled it."""
+        filled = self.filled
+        if not self.created_kinds:
+            return  # (nothing made yet that a statement could fill)
+        if s.creates and filled and s.kind in _CREATED_KINDS:
+            for name in s.creates:
+                if filled.pop(last(name), None) is not None:
+                    self.filled_changes += 1
+        rename = s.rename
+        if filled and rename is not None and rename.relation and \
+                last(rename.relation) in filled and rename.object in RELATION_KINDS:
+            filled[rename.new] = filled.pop(last(rename.relation))
+            self.filled_changes += 1
+        for table, how in filled_by(s):
+            at = f"{how} at `{s.location.path}:{s.location.line}`"
+            names = list(self.created_kinds) if table is None else [last(table)] \
+                if last(table) in self.created_kinds else []
+            for name in names:
+                if name not in filled:
+                    filled[name] = at
+                    self.filled_changes += 1
+
     def _note_whole(self, s: Statement) -> None:
         """Follow which tables the history knows every column of (`whole`)."""
         whole = self.whole
@@ -692,6 +724,7 @@ class History:
                 self.temporary.difference_update(last(name) for name in s.creates)
         self.relations.update(last(name) for name in s.creates)
         self._note_kind(s)
+        self._note_filled(s)
         self._note_whole(s)
         self._note_origin(s)
         if kind in ("CreateDomainStmt", "AlterDomainStmt"):
@@ -3278,6 +3311,7 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                    row_changes: RowChanges | None = None,
                    origins: dict[Finding, Mapping[str, str]] | None = None,
                    paths: dict[Finding, tuple[str, ...]] | None = None,
+                   fills: dict[Finding, Mapping[str, str]] | None = None,
                    **context: Any) -> list[Finding]:
     """Run `rules` over one migration; `context` fills `LintContext` fields.
 
@@ -3293,7 +3327,10 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     the size of the database's table its subject names (`database_name`). `paths`, when
     given, gets each finding of a statement a search_path the migrations set (or env.py, as
     the capture's generated SET says) is in force for, with that path: its unqualified names
-    are the tables of that path's schemas.
+    are the tables of that path's schemas. `fills`, when given, gets each finding made while
+    a statement had filled a relation the migrations created (`History.filled` then; for a
+    finding about the migration as a whole, at its end): `--database-url` cannot tell the
+    size of such a table.
     """
     statements = parse_migration(migration)
     if schema_kept is not None and changes_no_schema(statements):
@@ -3331,6 +3368,8 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
         if origins is not None and history.origins and len(findings) > found_before:
             renamed = dict(history.origins)  # (as it stands now: later renames change it)
             origins.update((finding, renamed) for finding in findings[found_before:])
+        if fills is not None and history.filled and len(findings) > found_before:
+            fills.update((finding, _filled_now(history)) for finding in findings[found_before:])
         if paths is not None and len(findings) > found_before and (
                 history.search_path is not None or history.local_search_path is not None):
             path = history.search_path_now()
@@ -3348,9 +3387,12 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     ctx.history = History(index_tables=index_tables, created_kinds=created_kinds,
                           open_locks=history.open_locks if shared else (),
                           open_created=history.open_created if shared else frozenset())
+    found_before = len(findings)
     for rule in rules:
         if rule.check_migration is not None:
             findings.extend(rule.check_migration(ctx))
+    if fills is not None and history.filled and len(findings) > found_before:
+        fills.update((finding, _filled_now(history)) for finding in findings[found_before:])
     if shared:
         from dbsafe.lint.transactions import open_at_end
 
@@ -3361,6 +3403,21 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     # finding on two of them (Thunderdome's trigger function refreshing one view in three
     # branches) is one line of the report, not three identical ones.
     return list(dict.fromkeys(findings))
+
+
+_last_filled: list[tuple[History, int, Mapping[str, str]]] = []
+
+
+def _filled_now(history: History) -> Mapping[str, str]:
+    """A copy of `history.filled` as it stands, made once per change of it (a history's
+    hundreds of findings share it)."""
+    if _last_filled:
+        held, changes, copy = _last_filled[0]
+        if held is history and changes == history.filled_changes:
+            return copy
+    copy = dict(history.filled)
+    _last_filled[:] = [(history, history.filled_changes, copy)]
+    return copy
 
 
 _Checks = dict[str, list[Callable[..., Iterable[Finding]]]]

@@ -567,6 +567,9 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     # Findings under a search_path a migration (or env.py) set: their unqualified names are
     # looked up on it, not on the path lint's own session reads the database with.
     paths: dict[Finding, tuple[str, ...]] = {}
+    # Findings after a statement that may have filled a table the migrations created
+    # (`History.filled`): its size cannot be told.
+    fills: dict[Finding, Mapping[str, str]] = {}
     sequence = upgrade_sequence(migrations, loaded)
     setup_lines = setup_facts(settings, history, facts.before,
                               [m for m, _ in sequence])
@@ -590,7 +593,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
             table_sizes=sizes, large_table_bytes=settings.large_table,
             history=history.carry(), renames=renames, schema_kept=schema_kept,
             row_changes=row_changes if migration.kind == "alembic" or facts.ran else None,
-            origins=origins, paths=paths,
+            origins=origins, paths=paths, fills=fills,
         ))
     if loaded is not None:
         findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
@@ -609,7 +612,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
                if any(kind in ("table", "materialized view") for kind in kinds.values())}
     weighed_by = {rule.code: rule.weighed_by for rule in ALL_RULES}
     findings = [_weigh(f, weighed_by.get(f.code), facts, settings, created, origins.get(f, {}),
-                       paths.get(f))
+                       paths.get(f), fills.get(f, {}))
                 for f in findings]
     checked = app_references.Outcome()
     if app is not None and app_references.enabled(settings):
@@ -796,7 +799,8 @@ def _read(path: Path | None) -> str | None:
 def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
            settings: Settings, created: Mapping[str, bool] | None = None,
            origins: Mapping[str, str] | None = None,
-           search_path: Sequence[str] | None = None) -> Finding:
+           search_path: Sequence[str] | None = None,
+           filled: Mapping[str, str] | None = None) -> Finding:
     """Attach the size of the table the finding is about, and weigh it by what its rule's
     harm grows with (`Rule.weighed_by`): a lock on a small table is only a warning, a data
     change of every row (DBS140) only a note unless the table is large; a lock,
@@ -805,7 +809,10 @@ def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
     deployed can be using it while they run. A subject naming several tables (`a, b`) is
     new only when each of them is; a finding about an index is weighed by its table. An
     unqualified name is looked up on `search_path`, the one the migrations (or env.py) set
-    for its statement, when they set one."""
+    for its statement, when they set one. A new table a statement before the finding's may
+    have filled with rows (`filled`: an `INSERT ... SELECT`, a `COPY ... FROM`; what
+    `History.filled` held at the finding's statement) has a size lint cannot tell: a lock
+    or a rewrite on it keeps its rule's severity."""
     from dbsafe.lint.engine import TABLE_CONTEXT
 
     table = dict(finding.context).get(TABLE_CONTEXT)  # an index's
@@ -818,7 +825,13 @@ def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
     again = not new and all(_made_again(subject, created or {}, origins or {})
                             for subject in subjects)
     stats = _lookup(subjects[0], facts, origins or {}, search_path)
-    if stats is not None:
+    fill = _filled(subjects, filled or {}) if new or again else None
+    if stats is None and fill is not None:
+        size, small = (f"cannot tell: a migration linted here creates it, and {fill} may "
+                       "have filled it with rows before this statement"), False
+        new = new and weighed_by != "size"  # (for the lock, not empty: as any table unsized)
+        again = False
+    elif stats is not None:
         size, small = stats.describe(), stats.total_bytes < settings.large_table
     elif new:
         size, small = "none yet: a migration linted here creates it", True
@@ -836,6 +849,16 @@ def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
     elif weighed_by == "rows" and not small and severity is Severity.NOTE:
         severity = Severity.WARNING  # every row of a large table changed in one statement
     return dataclasses.replace(finding, context=context, severity=severity)
+
+
+def _filled(subjects: Sequence[str], filled: Mapping[str, str]) -> str | None:
+    """What may have filled the table one of `subjects` names (`History.filled`), if any."""
+    for subject in subjects:
+        for name in _subject_names(subject):
+            fill = filled.get(name.rpartition(".")[2])
+            if fill is not None:
+                return fill
+    return None
 
 
 def _created_here(subject: str, created: Mapping[str, bool]) -> bool:
