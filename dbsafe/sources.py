@@ -41,6 +41,7 @@ from dbsafe.core import ConfigError, DbsafeError, SourceError
 if TYPE_CHECKING:  # the migrations and the snapshot model load when a source needs them
     from dbsafe.extract.atlas import AtlasEnv
     from dbsafe.extract.files import FolderNames
+    from dbsafe.extract.migration import CodeMigrations
     from dbsafe.migrate.runner import AlembicProject, ImportsRecord
     from dbsafe.migrate.setup import SetupSql
     from dbsafe.migrate.sqlfiles import StatementFailure
@@ -1026,6 +1027,16 @@ def require_migrations(settings: Settings, *, schema_source: bool = True) -> Non
     if not settings.alembic_config.is_file():
         from dbsafe.config import alembic_config_not_found
 
+        if schema_source and (code := _code_migration_folders(settings)):
+            from dbsafe.extract.migration import CODE_MIGRATIONS
+
+            raise ConfigError(
+                "no schema source dbsafe can read: "
+                + "; ".join(f"{_display(found.folder, settings)} holds {found}"
+                            for found in code[:3])
+                + (f" (and {len(code) - 3} more folders)" if len(code) > 3 else "")
+                + f", and no SQL migrations: {CODE_MIGRATIONS}, or a `dbsafe schema dump` "
+                "of it (--snapshot FILE)")
         raise ConfigError(
             f"{alembic_config_not_found(settings.alembic_config, settings.project_root, settings.exclude)}, nor a "
             f"folder of SQL migrations ({', '.join(SQL_MIGRATION_FOLDERS)}) in "
@@ -1047,6 +1058,31 @@ def require_migrations(settings: Settings, *, schema_source: bool = True) -> Non
                "as the schema source" if schema_source else
                "`sql-migrations` to the folder ([tool.dbsafe], DBSAFE_SQL_MIGRATIONS or "
                "--sql-migrations DIR)"))
+
+
+# Where the runners of JavaScript/TypeScript migrations keep them: knex's, Kysely's (its
+# documentation's `FileMigrationProvider`), node-pg-migrate's, MikroORM's and Sequelize's
+# `migrations`, TypeORM's `src/migration` (`typeorm init`) or `src/migrations`.
+_CODE_MIGRATION_FOLDERS = ("migrations", "migration")
+
+
+def _code_migration_folders(settings: Settings) -> list[CodeMigrations]:
+    """With no schema source dbsafe can read, the folders of JavaScript/TypeScript
+    migrations (`js_code_migrations`: Kysely's, knex's, TypeORM's, ...) at the project root or
+    up to `MARKED_DEPTH` levels below it, walked as source discovery walks, so that the
+    error names them and what to do (france-chaleur-urbaine's 33 Kysely migrations in
+    `src/server/db/migrations`: "no folder of SQL migrations"). Read from their files,
+    never run; only the files right in the folder, as those runners read them."""
+    from dbsafe.extract.files import workspace_folders
+    from dbsafe.extract.migration import js_code_migrations
+
+    root = settings.project_root
+    names = [name for name in _CODE_MIGRATION_FOLDERS if (root / name).is_dir()] \
+        + workspace_folders(root, _CODE_MIGRATION_FOLDERS, depth=MARKED_DEPTH,
+                            exclude=settings.exclude, skip=NOT_THE_APPLICATION)
+    return [found for name in names
+            if (found := js_code_migrations(root / name, recursive=False, root=root))
+            is not None]
 
 
 @dataclass(frozen=True, slots=True)

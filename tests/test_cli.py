@@ -548,10 +548,10 @@ def test_lint_of_a_kysely_migration_says_it_cannot_read_code(tmp_path: Path) -> 
                        "1744910873969-InitialMigration.ts is JavaScript/TypeScript, not SQL",
                        "dbsafe reads SQL migrations only", "--database-url")
     assert_clean_error(run("lint", "src/schema/migrations", cwd=tmp_path),
-                       "no SQL migrations", "it holds 2 JavaScript/TypeScript migrations")
+                       "no SQL migrations", "it holds 2 TypeScript migrations (Kysely)")
     assert_clean_error(run("validate", "--sql-migrations", "src/schema/migrations", "src",
                            cwd=tmp_path),
-                       "it holds 2 JavaScript/TypeScript migrations", "--database-url")
+                       "it holds 2 TypeScript migrations (Kysely)", "--database-url")
 
 
 _EMPTY_ENV_PY = '''from alembic import context

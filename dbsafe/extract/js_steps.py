@@ -64,6 +64,47 @@ def exported_steps(data: bytes, name: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def imported_packages(data: bytes, name: str) -> frozenset[str]:
+    """The npm packages the module `data` (the file `name`) imports or requires by name
+    (`import { sql } from 'kysely'`, `import type { MigrationInterface } from 'typeorm'`,
+    `const { DataTypes } = require('sequelize')`): each specifier's package (`@scope/name`
+    or its first segment), relative and aliased specifiers (`./db`, `@/server/db`) and
+    Node's own modules (`node:fs`) aside.
+
+    >>> sorted(imported_packages(b"import type { Kysely } from 'kysely';\\n"
+    ...     b"import { x } from '@/db';\\nimport fs from 'node:fs';", "a.ts"))
+    ['kysely']
+    >>> sorted(imported_packages(b"const { DataTypes } = require('sequelize/lib');\\n"
+    ...     b"const m = require('@mikro-orm/migrations');", "a.js"))
+    ['@mikro-orm/migrations', 'sequelize']
+    """
+    from dbsafe.extract.javascript import _grammar, _parser
+
+    root = _parser(_grammar(name)).parse(data).root_node
+    found: set[str] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        source = None
+        if node.type == "import_statement":
+            source = node.child_by_field_name("source")
+        elif node.type == "call_expression":
+            function = node.child_by_field_name("function")
+            arguments = node.child_by_field_name("arguments")
+            if function is not None and _text(function) in ("require", "import") \
+                    and arguments is not None and arguments.named_children:
+                source = arguments.named_children[0]
+        if source is not None and source.type == "string":
+            specifier = _text(source)[1:-1]
+            parts = specifier.split("/")
+            package = "/".join(parts[:2]) if specifier.startswith("@") else parts[0]
+            if package and not package.startswith((".", "@/", "~", "#", "node:")) \
+                    and package != "@":
+                found.add(package)
+        pending.extend(node.named_children)
+    return frozenset(found)
+
+
 def _bindings(node: Node | None) -> list[tuple[str, Node]]:
     """The names a top-level declaration binds, each with what it is bound to (the
     declaration itself for a function or a class)."""

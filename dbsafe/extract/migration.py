@@ -337,7 +337,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             keys[path] = _refinery_key(path)
         elif path.is_file():
             if path.suffix in _SCRIPT_SUFFIXES:
-                raise SourceError(f"{path} is JavaScript/TypeScript, not SQL: {_CODE_MIGRATIONS}")
+                raise SourceError(f"{path} is JavaScript/TypeScript, not SQL: {CODE_MIGRATIONS}")
             if not (flyway_names := flyway_config(path.parent).names).default \
                     and flyway_names.parse(path.name) is not None:
                 named[path] = flyway_names
@@ -3526,27 +3526,91 @@ _SCRIPT_SUFFIXES = (".js", ".ts", ".mjs", ".cjs", ".mts", ".cts")
 
 
 # What dbsafe cannot do with migrations written as code.
-_CODE_MIGRATIONS = (
+CODE_MIGRATIONS = (
     "dbsafe reads SQL migrations only (the statements a Kysely, knex or TypeORM migration "
     "sends exist only when its code runs); apply them with their runner and give dbsafe "
     "that database (--database-url)")
 
+# The runners of JavaScript/TypeScript migrations, by the npm package a migration module
+# imports, or the package.json above its folder depends on: in this order where a module
+# imports several (a MikroORM migration may import knex's types, umzug's the `DataTypes`
+# of sequelize).
+_CODE_RUNNERS = (("@mikro-orm/", "MikroORM"), ("typeorm", "TypeORM"), ("umzug", "umzug"),
+                 ("sequelize", "Sequelize"), ("sequelize-cli", "Sequelize"),
+                 ("node-pg-migrate", "node-pg-migrate"), ("kysely", "Kysely"),
+                 ("knex", "knex"))
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMigrations:
+    """A folder's JavaScript/TypeScript migrations (`js_migration`), which dbsafe cannot
+    run: how many, in which language, and the runner their modules import (None: none
+    known, or the project depends on several)."""
+
+    folder: Path
+    count: int
+    language: str  # "TypeScript", "JavaScript" or "JavaScript/TypeScript"
+    runner: str | None
+
+    def __str__(self) -> str:
+        """`33 TypeScript migrations (Kysely)`."""
+        return (f"{self.count} {self.language} migration{'' if self.count == 1 else 's'}"
+                + (f" ({self.runner})" if self.runner else ""))
+
+
+def js_code_migrations(folder: Path, *, recursive: bool = True,
+                       root: Path | None = None) -> CodeMigrations | None:
+    """The JavaScript/TypeScript migrations in `folder` (and its subfolders, `recursive`),
+    read from their files, never run; None when it holds none. Their runner is the one
+    most of them import (`_CODE_RUNNERS`), else the one the package.json in `folder` or a
+    folder above it (up to `root`) depends on, when it depends on one alone."""
+    from collections import Counter
+
+    from dbsafe.extract.js_steps import imported_packages
+
+    try:
+        files = sorted(folder.rglob("*") if recursive else folder.iterdir())
+    except OSError:
+        return None
+    suffixes: set[str] = set()
+    runners: Counter[str] = Counter()
+    for file in files:
+        if file.suffix not in _SCRIPT_SUFFIXES or not file.is_file():
+            continue
+        try:
+            data = file.read_bytes()
+        except OSError:
+            continue
+        if not js_migration(data, file.name):
+            continue
+        suffixes.add("TypeScript" if file.suffix in (".ts", ".mts", ".cts") else "JavaScript")
+        packages = imported_packages(data, file.name)
+        runner = next((runner for prefix, runner in _CODE_RUNNERS
+                       if any(p == prefix or (prefix.endswith("/") and p.startswith(prefix))
+                              for p in packages)), None)
+        runners[runner or ""] += 1
+    count = sum(runners.values())
+    if not count:
+        return None
+    named = [runner for runner, _ in runners.most_common() if runner]
+    if not named:
+        above = [folder, *folder.parents]
+        if root is not None:
+            above = [p for p in above if p.is_relative_to(root)] or [folder]
+        package = next((p for p in above if (p / "package.json").is_file()), None)
+        depended = {runner for prefix, runner in _CODE_RUNNERS if package is not None
+                    and _depends_on_npm(package, prefix.replace("/", "/migrations"))}
+        named = sorted(depended) if len(depended) == 1 else []
+    return CodeMigrations(folder, count, next(iter(suffixes)) if len(suffixes) == 1
+                          else "JavaScript/TypeScript", named[0] if named else None)
+
 
 def _code_migrations_note(folder: Path) -> str:
     """What a folder with no SQL migrations holds instead, when that is JavaScript or
-    TypeScript migrations (`js_migration`): said, so that it does not read as an empty
-    folder."""
-    count = 0
-    for file in folder.rglob("*"):
-        if file.suffix in _SCRIPT_SUFFIXES and file.is_file():
-            try:
-                count += js_migration(file.read_bytes(), file.name)
-            except OSError:
-                continue
-    if not count:
-        return ""
-    return (f"; it holds {count} JavaScript/TypeScript migration"
-            f"{'' if count == 1 else 's'}: {_CODE_MIGRATIONS}")
+    TypeScript migrations (`js_code_migrations`): said, so that it does not read as an
+    empty folder."""
+    found = js_code_migrations(folder)
+    return f"; it holds {found}: {CODE_MIGRATIONS}" if found is not None else ""
 
 
 def js_migration(data: bytes, name: str = "migration.ts") -> bool:
