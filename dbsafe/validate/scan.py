@@ -1172,23 +1172,67 @@ def _say_history_incomplete(source: SchemaSource, findings: Sequence[Finding]) -
     relation reported missing may then be one of those: the database tells. (PDSv6's one
     migration alters `chemicals` and `app_users`, made in the dashboard: 753 DBS301.) The
     same for functions: a migration calling one none of them makes (42883), a `.rpc()` of
-    one the schema lacks (DBS306; hubfrete's 8 beside its 382 DBS301)."""
+    one the schema lacks (DBS306; hubfrete's 8 beside its 382 DBS301).
+
+    A name a later migration makes is said so, with both files: the folder's order is not
+    the order they ran (screen-easy's `organizations`); one a statement of them makes that
+    failed itself, neutrally (`_history_wording`)."""
     if source.sql_folder is None:
         return
-    used = sorted({match["name"] or match["function"] for failure in source.failures
-                   if not failure.applied_later
-                   if (match := _UNDEFINED_RELATION.match(failure.message))})
+    uses = [(match["name"] or match["function"], failure.location)
+            for failure in source.failures if not failure.applied_later
+            if (match := _UNDEFINED_RELATION.match(failure.message))]
     missing = sum(1 for finding in findings if finding.code in _MISSING_OBJECT_CODES)
-    if not used or not missing:
+    if not uses or not missing:
         return
     folder = os.path.relpath(source.sql_folder.path, source.sql_folder.root)
     log.warning("%d finding%s name%s a relation or function the migrations in %s do not "
-                "make, and they are not the whole history: they use %s, which none of them "
-                "creates (made outside them, in the dashboard or by hand); validate against "
-                "the database (--database-url) to tell a misspelt name from one made there",
+                "make%s; validate against the database (--database-url) to tell a misspelt "
+                "name from one made there",
                 missing, "" if missing == 1 else "s", "s" if missing == 1 else "",
-                folder, ", ".join(used[:5]) + (f" and {len(used) - 5} more"
-                                               if len(used) > 5 else ""))
+                folder, _history_wording(source, uses))
+
+
+def _history_wording(source: SchemaSource, uses: list[tuple[str, Location]]) -> str:
+    """What the migrations' statements that used a relation or function before it existed
+    (`uses`: its name, where) say of the history: the names none of them makes (they are
+    not the whole history), those a later migration makes (`made_later.uses_before_made`:
+    the folder's order is not the order they ran), those a statement of them makes that did
+    not make it in time (neutral). Names are read from the folder again only here; one
+    that cannot be read says nothing it does not know."""
+    from dbsafe.core import DbsafeError
+    from dbsafe.extract.migration import flyway_new_database
+    from dbsafe.validate.made_later import Makers, uses_before_made
+
+    assert source.sql_folder is not None
+    try:
+        makers = uses_before_made(uses, flyway_new_database(source.sql_folder.read()),
+                                  source.snapshot)
+    except (DbsafeError, OSError):
+        makers = Makers({}, frozenset(name for name, _ in uses))
+
+    def listed(names: list[str]) -> str:
+        return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+    used = sorted({name for name, _ in uses})
+    nowhere = [name for name in used if name not in makers.later and name not in makers.made]
+    parts = []
+    if nowhere:
+        parts.append(f", and they are not the whole history: they use {listed(nowhere)}, "
+                     "which none of them creates (made outside them, in the dashboard or by "
+                     "hand)")
+    for name in sorted(makers.later)[:5]:
+        user, maker = (os.path.basename(path) for path in makers.later[name])
+        parts.append(f"; {user} uses {name}, made only by a later migration, {maker}, "
+                     "which sorts after it (the folder's order is not the order they ran)"
+                     if user != maker else
+                     f"; {user} uses {name} before a later statement of it makes it")
+    if len(makers.later) > 5:
+        parts.append(f"; and {len(makers.later) - 5} more a later migration makes")
+    if makers.made:
+        parts.append(f"; they use {listed(sorted(makers.made))}, which a statement of them "
+                     "makes but which was not there when used")
+    return "".join(parts)
 
 
 def _failure_notes(source: SchemaSource) -> list[Finding]:

@@ -460,6 +460,47 @@ def test_a_function_a_migration_calls_that_none_of_them_makes_says_so_too(
         in caplog.text
 
 
+def test_a_relation_a_later_migration_makes_is_said_made_later_not_made_by_none(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """screen-easy's folder does not run in its order: `..._init_stripe.sql` makes
+    `subscriptions` referencing `organizations`, which `..._create_organizations_table.sql`,
+    sorting after it, makes (42P01 on the throwaway; and then 42P01 for `subscriptions`,
+    whose CREATE failed). The warning said "none of them creates" both: it names the later
+    migration for the first, is neutral on the second, and keeps "none of them" for a
+    relation no statement makes (`plans`)."""
+    folder = tmp_path / "supabase" / "migrations"
+    _write(folder / "20241109081701_init_stripe.sql",
+           "CREATE TABLE subscriptions (id text PRIMARY KEY,\n"
+           "  organization_id uuid REFERENCES organizations NOT NULL);\n"
+           "ALTER TABLE subscriptions ENABLE ROW LEVEL SECURITY;\n"
+           "ALTER TABLE plans ADD COLUMN price int;\n")
+    _write(folder / "20241109084105_create_organizations_table.sql",
+           "CREATE TABLE public.organizations (id uuid PRIMARY KEY, name text);\n")
+    _write(tmp_path / "src" / "a.ts",
+           "const a = await supabase.from('organization_plans').select('id')\n")
+    with caplog.at_level("WARNING"):
+        report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert [(f.code, f.location.line) for f in report.findings if f.code != "DBS006"] \
+        == [("DBS301", 1)]
+    warning = next(r.getMessage() for r in caplog.records if "whole history" in r.getMessage()
+                   or "later migration" in r.getMessage())
+    assert "they use plans, which none of them creates" in warning
+    assert "20241109081701_init_stripe.sql uses organizations, made only by a later " \
+        "migration, 20241109084105_create_organizations_table.sql, which sorts after it" \
+        in warning
+    assert "they use subscriptions, which a statement of them makes but which was not " \
+        "there when used" in warning
+    assert "organizations, subscriptions" not in warning
+
+    # With `plans` made first, nothing is made outside: no "whole history" at all.
+    caplog.clear()
+    _write(folder / "20241109080000_plans.sql", "CREATE TABLE plans (id int);\n")
+    with caplog.at_level("WARNING"):
+        commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert "made only by a later migration" in caplog.text
+    assert "whole history" not in caplog.text and "none of them" not in caplog.text
+
+
 @pytest.mark.parametrize(("project", "config", "folder"), [
     # `graphile-migrate init`'s layout: the default `migrations` beside it
     ("", '{\n  // comments and unquoted keys: JSON5\n  placeholders: {},\n}\n',
