@@ -219,6 +219,75 @@ _UTC_NAMES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "univer
 TABLE_CONTEXT = "Table"
 
 
+class ForeignKeys:
+    """The foreign keys the history knows: table (unqualified) -> key name -> the key (None:
+    dropped here), and by the unqualified name of the table they reference, the tables that
+    hold one, so the keys to a table are found without reading every table's (a drop asks;
+    DHIS2's base schema has 473 tables). Every key stored goes through `put`, which notes
+    it there: a table stays noted once its key is dropped or it is renamed (`to` reads the
+    key itself)."""
+
+    __slots__ = ("_holding", "_of")
+
+    def __init__(self) -> None:
+        self._of: dict[str, dict[str, ForeignKey | None]] = {}
+        self._holding: dict[str, set[str]] = {}  # referenced (unqualified) -> tables
+
+    def __contains__(self, table: object) -> bool:
+        return table in self._of
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._of)
+
+    def of(self, table: str) -> Mapping[str, ForeignKey | None]:
+        """The keys the history holds of `table` (unqualified), dropped ones as None."""
+        return self._of.get(table, {})
+
+    def put(self, table: str, name: str, fk: ForeignKey | None) -> None:
+        """Key `name` of `table` is `fk` now (None: dropped)."""
+        self._of.setdefault(table, {})[name] = fk
+        if fk is not None:
+            self._holding.setdefault(last(fk.references), set()).add(table)
+
+    def hold(self, table: str, name: str, fk: ForeignKey) -> None:
+        """Key `name` of `table`, read from the schema before, unless the history has it."""
+        if name not in self._of.get(table, {}):
+            self.put(table, name, fk)
+
+    def none(self, table: str) -> None:
+        """`table` was created or dropped here: it has no key but those put since."""
+        self._of[table] = {}
+
+    def forget(self, table: str) -> None:
+        """Forget what the history knew of the keys of `table` (another schema's)."""
+        self._of.pop(table, None)
+
+    def table_renamed(self, old: str, new: str) -> None:
+        """The keys of table `old` are table `new`'s (those to it: `renamed_to`)."""
+        if old in self._of:
+            keys = self._of.pop(old)
+            self._of[new] = {}
+            for name, fk in keys.items():
+                self.put(new, name, fk and dataclasses.replace(fk, table=new))
+
+    def every(self) -> list[tuple[str, str, ForeignKey]]:
+        """(table, name, key) of each key the history holds."""
+        return [(table, name, fk) for table, keys in self._of.items()
+                for name, fk in keys.items() if fk is not None]
+
+    def holding(self, referenced: str) -> set[str]:
+        """The tables that may hold a key to tables named `referenced` (unqualified): every
+        one that does, and perhaps some whose key was dropped or follows a rename."""
+        return self._holding.get(referenced, set())
+
+    def to(self, referenced: str) -> list[tuple[str, str, ForeignKey]]:
+        """(table, name, key) of each key the history holds to a table named `referenced`
+        (unqualified), whatever its schema."""
+        return [(table, name, fk) for table in self.holding(referenced)
+                for name, fk in self._of.get(table, {}).items()
+                if fk is not None and last(fk.references) == referenced]
+
+
 @dataclass
 class History:
     """The schema facts earlier statements of the migration established.
@@ -329,9 +398,10 @@ class History:
     # CALL, a statement that did not parse): a `DROP COLUMN IF EXISTS` of a column it lacks
     # drops nothing (`LintContext._drop_absent_columns`).
     whole: dict[str, str] = field(default_factory=dict)
-    # table -> foreign key name -> it (None: dropped here), over the schema before;
-    # `fk_tables`: tables created or dropped here, whose every foreign key is known.
-    foreign_keys: dict[str, dict[str, ForeignKey | None]] = field(default_factory=dict)
+    # table -> foreign key name -> it (None: dropped here), over the schema before, and the
+    # tables holding keys to each table; `fk_tables`: tables created or dropped here, whose
+    # every foreign key is known.
+    foreign_keys: ForeignKeys = field(default_factory=ForeignKeys)
     fk_tables: set[str] = field(default_factory=set)
     # table -> its primary key and unique constraints: name -> (kind, columns), None when
     # dropped here; over the schema before's, as `foreign_keys`.
@@ -795,7 +865,7 @@ class History:
                 for con in column.constraints:
                     self._check_added(last(s.relation), con)
                     self._not_null_proved(last(s.relation), con)
-            self.foreign_keys[last(s.relation)] = {}
+            self.foreign_keys.none(last(s.relation))
             self.fk_tables.add(last(s.relation))
             self.unique_keys[last(s.relation)] = {}
             for column in s.columns:
@@ -829,16 +899,14 @@ class History:
                 self.children.pop(dropped, None)
                 for kids in self.children.values():
                     kids.pop(dropped, None)
-                self.foreign_keys[dropped] = {}
+                self.foreign_keys.none(dropped)
                 self.unique_keys[dropped] = {}
                 self.fk_tables.add(dropped)
-                for keys in self.foreign_keys.values():  # CASCADE drops those to it
-                    for name, fk in keys.items():
-                        if fk is not None and last(fk.references) == dropped:
-                            keys[name] = None
+                for holder, name, _ in self.foreign_keys.to(dropped):  # CASCADE drops them
+                    self.foreign_keys.put(holder, name, None)
         elif kind == "DropStmt" and s.object_kind == "index":
             for fk in s.keys_to:  # CASCADE dropped the keys resting on it
-                self.foreign_keys.setdefault(last(fk.table), {})[fk.name] = None
+                self.foreign_keys.put(last(fk.table), fk.name, None)
             names = {last(name) for name in s.dropped}
             for name in names:
                 self._index_dropped(name)
@@ -846,15 +914,15 @@ class History:
                 uniques[:] = [unique for unique in uniques if unique[0] not in names]
         elif kind == "RenameStmt" and s.rename is not None:
             rename = s.rename
-            keys = self.foreign_keys.get(last(rename.relation or ""), {})
+            keys = self.foreign_keys.of(last(rename.relation or ""))
             unique = self.unique_keys.get(last(rename.relation or ""), {})
             if rename.object == "constraint" and rename.relation:
-                keys = self.foreign_keys.setdefault(last(rename.relation), keys)
                 unique = self.unique_keys.setdefault(last(rename.relation), unique)
-                fk = keys.get(rename.old)
-                keys[rename.old] = None
-                if fk is not None:
-                    keys[rename.new] = dataclasses.replace(fk, name=rename.new)
+                renamed_key = keys.get(rename.old)
+                self.foreign_keys.put(last(rename.relation), rename.old, None)
+                if renamed_key is not None:
+                    self.foreign_keys.put(last(rename.relation), rename.new,
+                                          dataclasses.replace(renamed_key, name=rename.new))
                 if unique.get(rename.old) is not None:
                     unique[rename.new], unique[rename.old] = unique[rename.old], None
                     self._index_renamed(rename.old, rename.new)  # its index goes along
@@ -881,17 +949,16 @@ class History:
 
                 self.columns_renamed.add(last(rename.relation))
                 self._column_renamed(last(rename.relation), rename.old, rename.new)
-                for name, fk in keys.items():
-                    if fk is not None and rename.old in fk.columns:
-                        keys[name] = dataclasses.replace(fk, columns=renamed(fk.columns))
+                for name, own in list(keys.items()):
+                    if own is not None and rename.old in own.columns:
+                        self.foreign_keys.put(last(rename.relation), name, dataclasses.replace(
+                            own, columns=renamed(own.columns)))
                 for name, key in unique.items():
                     if key is not None:
                         unique[name] = (key[0], renamed(key[1]))
-                for other in self.foreign_keys.values():  # the keys to the column
-                    for name, fk in other.items():
-                        if fk is not None and last(fk.references) == last(rename.relation):
-                            other[name] = dataclasses.replace(
-                                fk, referenced_columns=renamed(fk.referenced_columns))
+                for holder, name, fk in self.foreign_keys.to(last(rename.relation)):
+                    self.foreign_keys.put(holder, name, dataclasses.replace(  # (to the column)
+                        fk, referenced_columns=renamed(fk.referenced_columns)))
                 columns = self.columns.get(last(rename.relation))
                 if columns is not None and rename.old in columns:
                     columns[rename.new] = columns.pop(rename.old)
@@ -1132,7 +1199,7 @@ class History:
         held = self.schemas.get(table_name)
         if held is not None and held != schema:
             self._forget_table(table_name)
-            self.foreign_keys.pop(table_name, None)
+            self.foreign_keys.forget(table_name)
             self.unique_keys.pop(table_name, None)
             self.fk_tables.discard(table_name)
             self.children.pop(table_name, None)
@@ -1172,14 +1239,14 @@ class History:
         """Record a FOREIGN KEY constraint under the name PostgreSQL gives it."""
         if con.kind != "foreign" or not con.references:
             return
-        keys = self.foreign_keys.setdefault(table_name, {})
         columns = con.columns or columns  # a column's REFERENCES names no column
         name = con.name or self._foreign_key_name(table_name, columns)
         referenced = con.referenced_columns or next(
             (key[1] for key in self.unique_keys.get(last(con.references), {}).values()
              if key is not None and key[0] == "primary"), ())
-        keys[name] = ForeignKey(table_name, name, columns, con.references, referenced,
-                                con.enforced, not con.not_valid)
+        self.foreign_keys.put(table_name, name, ForeignKey(
+            table_name, name, columns, con.references, referenced, con.enforced,
+            not con.not_valid))
 
     def _key_added(self, table_name: str, con: Constraint, columns: tuple[str, ...]) -> None:
         """Record a PRIMARY KEY or UNIQUE constraint under the name PostgreSQL gives it."""
@@ -1207,13 +1274,10 @@ class History:
         """Forget the foreign keys to `table_name` that reference `column`, or rest on
         `key`: a DROP ... CASCADE of it dropped them, the other tables' and the table's own
         to itself."""
-        for keys in self.foreign_keys.values():
-            for name, fk in keys.items():
-                if fk is None or last(fk.references) != table_name:
-                    continue
-                if (column is not None and column in fk.referenced_columns) or (
-                        key is not None and fk.rests_on(*key)):
-                    keys[name] = None
+        for holder, name, fk in self.foreign_keys.to(table_name):
+            if (column is not None and column in fk.referenced_columns) or (
+                    key is not None and fk.rests_on(*key)):
+                self.foreign_keys.put(holder, name, None)
 
     def _column_renamed(self, table_name: str, old: str, new: str) -> None:
         """Follow column `old` of `table_name`, renamed `new`, to the schema before's column
@@ -1256,7 +1320,7 @@ class History:
     def _foreign_key_name(self, table_name: str, columns: tuple[str, ...]) -> str:
         """ChooseConstraintName's `<table>_<columns>_fkey`, numbered past the names taken
         (only the table's own are known: a clash with another table's is missed)."""
-        keys = self.foreign_keys.get(table_name, {})
+        keys = self.foreign_keys.of(table_name)
         number = 0
         while keys.get(name := object_name(table_name, "_".join(columns),
                                            f"fkey{number or ''}")) is not None:
@@ -1269,25 +1333,19 @@ class History:
         if old in self.fk_tables:
             self.fk_tables.discard(old)
             self.fk_tables.add(new)
-        if old in self.foreign_keys:
-            self.foreign_keys[new] = {
-                name: fk and dataclasses.replace(fk, table=new)
-                for name, fk in self.foreign_keys.pop(old).items()}
-        for keys in self.foreign_keys.values():
-            for name, fk in keys.items():
-                if fk is not None and last(fk.references) == old:
-                    keys[name] = dataclasses.replace(fk, references=new)
+        self.foreign_keys.table_renamed(old, new)
+        for holder, name, fk in self.foreign_keys.to(old):
+            self.foreign_keys.put(holder, name, dataclasses.replace(fk, references=new))
 
     def _foreign_keys_moved(self, table_name: str, schema: str) -> None:
         """Follow table `table_name`, moved to `schema` (SET SCHEMA), in the foreign keys
         of it and to it: the history's names are unqualified, a key's tables need not be."""
         moved = f"{schema}.{table_name}"
-        for keys in self.foreign_keys.values():
-            for name, fk in keys.items():
-                if fk is not None and last(fk.references) == table_name:
-                    keys[name] = fk = dataclasses.replace(fk, references=moved)
-                if fk is not None and last(fk.table) == table_name:
-                    keys[name] = dataclasses.replace(fk, table=moved)
+        for holder, name, fk in self.foreign_keys.to(table_name):
+            self.foreign_keys.put(holder, name, dataclasses.replace(fk, references=moved))
+        for holder, name, fk in self.foreign_keys.every():
+            if last(fk.table) == table_name:
+                self.foreign_keys.put(holder, name, dataclasses.replace(fk, table=moved))
 
     def _index_dropped(self, name: str) -> None:
         """Forget index `name` among the indexes of its table (one entry of its columns:
@@ -1371,10 +1429,9 @@ class History:
             elif sub == "DropColumn" and action.name:
                 table.pop(action.name, None)
                 self.columns_dropped.setdefault(table_name, set()).add(action.name)
-                keys = self.foreign_keys.get(table_name, {})
-                for name, fk in keys.items():  # a foreign key goes with its column
-                    if fk is not None and action.name in fk.columns:
-                        keys[name] = None
+                for name, fk in list(self.foreign_keys.of(table_name).items()):
+                    if fk is not None and action.name in fk.columns:  # (goes with it)
+                        self.foreign_keys.put(table_name, name, None)
                 unique = self.unique_keys.get(table_name, {})
                 for name, held in unique.items():  # and so does a key of the table
                     if held is not None and (action.name in held[1] or action.name in
@@ -1387,7 +1444,7 @@ class History:
                     self._keys_dropped_to(table_name, column=action.name)
                     for of, _, fk in s.resting_on_included:
                         if of == action.name:
-                            self.foreign_keys.setdefault(last(fk.table), {})[fk.name] = None
+                            self.foreign_keys.put(last(fk.table), fk.name, None)
                 # its indexes go with it
                 indexes[:] = [index for index in indexes if action.name not in index.columns]
             elif sub == "AttachPartition" and action.default and action.partition:
@@ -1426,7 +1483,7 @@ class History:
                 self.checks.get(table_name, {}).pop(action.name, None)
                 self.check_columns.get(table_name, {}).pop(action.name, None)
                 self.pending_checks.pop((table_name, action.name), None)
-                self.foreign_keys.setdefault(table_name, {})[action.name] = None
+                self.foreign_keys.put(table_name, action.name, None)
                 dropped = self.unique_keys.setdefault(table_name, {}).get(action.name)
                 self.unique_keys[table_name][action.name] = None
                 # its index goes with it (a key of the schema before: by its name)
@@ -1441,10 +1498,10 @@ class History:
             elif sub == "ValidateConstraint" and action.name:
                 if action.name in self.checks.get(table_name, {}):
                     self.checks[table_name][action.name] = True
-                validated = self.foreign_keys.get(table_name, {}).get(action.name)
+                validated = self.foreign_keys.of(table_name).get(action.name)
                 if validated is not None:
-                    self.foreign_keys[table_name][action.name] = dataclasses.replace(
-                        validated, validated=True)
+                    self.foreign_keys.put(table_name, action.name, dataclasses.replace(
+                        validated, validated=True))
                 column = self.pending_checks.pop((table_name, action.name), None)
                 if column is not None:
                     self.not_null_proofs.setdefault(table_name, set()).add(column)
@@ -2435,7 +2492,7 @@ class LintContext:
                         relation.qualified_name, con.name, con.columns,
                         history.renamed.get(referenced) or con.referenced_table or "",
                         con.referenced_columns, _enforced(con.definition), con.validated)
-        known.update(history.foreign_keys.get(last(table), {}))
+        known.update(history.foreign_keys.of(last(table)))
         return [fk for fk in known.values() if fk is not None]
 
     def _before_keys(self, table: str) -> Relation | None:
@@ -2450,18 +2507,50 @@ class LintContext:
 
     def _keys_to(self, tables: Sequence[str]) -> list[ForeignKey]:
         """The foreign keys of any known table that reference one of `tables`."""
-        candidates = set(self.history.foreign_keys)
+        history = self.history
+        names = {last(t) for t in tables}  # (a key to `b.t` or `t` references a `t`)
+        candidates: set[str] = set()
+        for name in names:
+            candidates.update(history.foreign_keys.holding(name))
         if self.before is not None:
-            # (by the schema's name too: `eso` alone is looked up on the search_path, and
-            # renku's `common.entity_slugs_old` is no table of `public`)
-            candidates.update(r.qualified_name for r in self.before.relations
-                              if any(c.kind == "foreign_key" for c in r.constraints))
+            # The database's tables with a key to a table of that name, or to one the
+            # migrations renamed to it (`foreign_keys` follows the rename), by the schema's
+            # name (`eso` alone is looked up on the search_path, and renku's
+            # `common.entity_slugs_old` is no table of `public`) and by the history's, which
+            # adds the database's keys to its own (and the schema's name the history's).
+            holding, by_name = self._before_keys_holding()
+            for name in names | {old for old, new in history.renamed.items()
+                                 if last(new) in names}:
+                for table in holding.get(name, ()):
+                    candidates.add(table)
+                    if last(table) in history.foreign_keys:
+                        candidates.add(last(table))
+            for table in list(candidates):
+                candidates.update(by_name.get(table, ()))
         found: dict[tuple[str, str], ForeignKey] = {}  # (a table named both ways: once)
         for table in sorted(candidates):
             for fk in self.foreign_keys(table):
                 if any(same_relation(fk.references, t) for t in tables):
                     found.setdefault((last(fk.table), fk.name), fk)
         return list(found.values())
+
+    def _before_keys_holding(self) -> tuple[Mapping[str, set[str]], Mapping[str, set[str]]]:
+        """The schema before's tables with a foreign key (qualified names), by the
+        unqualified name of each table they reference, and by their own unqualified name:
+        read once a migration."""
+        before = self.before
+        known = self.cache.get("before_keys_holding")
+        if known is None or known[0] is not before:
+            holding: dict[str, set[str]] = {}
+            by_name: dict[str, set[str]] = {}
+            for relation in before.relations if before is not None else ():
+                for con in relation.constraints:
+                    if con.kind == "foreign_key":
+                        by_name.setdefault(relation.name, set()).add(relation.qualified_name)
+                        holding.setdefault(last(con.referenced_table or ""), set()).add(
+                            relation.qualified_name)
+            known = self.cache["before_keys_holding"] = (before, holding, by_name)
+        return known[1], known[2]
 
     def unique_keys(self, table: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         """The PRIMARY KEY and UNIQUE constraints of `table` before the current statement:
@@ -2481,7 +2570,7 @@ class LintContext:
         """Put foreign keys read from the schema before into the history, so that what
         later statements do to them (a DROP COLUMN that takes one along) is followed."""
         for fk in keys:
-            self.history.foreign_keys.setdefault(last(fk.table), {}).setdefault(fk.name, fk)
+            self.history.foreign_keys.hold(last(fk.table), fk.name, fk)
 
     def _keys_resting_on_index(self, index: str) -> list[ForeignKey]:
         """The other tables' foreign keys that surely rest on unique index `index`, which

@@ -1980,6 +1980,79 @@ def test_the_keys_of_a_table_renamed_lock_where_lint_says(conninfo: str, tmp_pat
         assert predicted == taken, seed
 
 
+# `toys` gets its key in the change; `other.pets` has one to another schema's table
+KEYS_TO = ("CREATE TABLE parents (id int PRIMARY KEY);\n"
+           "CREATE TABLE kids (id int PRIMARY KEY, parent_id int REFERENCES parents);\n"
+           "CREATE TABLE toys (id int PRIMARY KEY, kid int);\n"
+           "CREATE SCHEMA other;\n"
+           "CREATE TABLE other.owners (id int PRIMARY KEY);\n"
+           "CREATE TABLE other.pets (id int PRIMARY KEY, "
+           "owner int REFERENCES other.owners, parent_id int REFERENCES public.parents);\n")
+
+
+@pytest.mark.parametrize("change", [
+    # a key added to a table renamed
+    "ALTER TABLE kids RENAME TO young;\n"
+    "ALTER TABLE toys ADD CONSTRAINT toys_kid FOREIGN KEY (kid) REFERENCES young;\n"
+    "DROP TABLE young CASCADE",
+    # a key to a table then renamed; a key of a table then renamed, or moved
+    "ALTER TABLE toys ADD CONSTRAINT toys_kid FOREIGN KEY (kid) REFERENCES kids;\n"
+    "ALTER TABLE kids RENAME TO young;\nDROP TABLE young CASCADE",
+    "ALTER TABLE toys ADD CONSTRAINT toys_kid FOREIGN KEY (kid) REFERENCES kids;\n"
+    "ALTER TABLE toys RENAME TO games;\nDROP TABLE kids CASCADE",
+    "ALTER TABLE toys ADD CONSTRAINT toys_kid FOREIGN KEY (kid) REFERENCES kids;\n"
+    "CREATE SCHEMA archive;\nALTER TABLE toys SET SCHEMA archive;\nDROP TABLE kids CASCADE",
+    # the keys of a table dropped go with it; the keys to one dropped too
+    "DROP TABLE kids;\nDROP TABLE parents CASCADE",
+    "DROP TABLE kids CASCADE;\nCREATE TABLE kids (id int PRIMARY KEY);\n"
+    "ALTER TABLE toys ADD CONSTRAINT toys_kid FOREIGN KEY (kid) REFERENCES kids;\n"
+    "DROP TABLE parents CASCADE",
+    "DROP TABLE kids CASCADE;\nCREATE TABLE kids (id int PRIMARY KEY);\n"
+    "ALTER TABLE toys ADD CONSTRAINT toys_kid FOREIGN KEY (kid) REFERENCES kids;\n"
+    "DROP TABLE kids CASCADE",
+    # keys to a table of another schema, and from one
+    "DROP TABLE other.owners CASCADE",
+    "DROP TABLE parents CASCADE",
+    "ALTER TABLE toys ADD CONSTRAINT toys_owner FOREIGN KEY (kid) REFERENCES other.owners;\n"
+    "DROP TABLE other.owners CASCADE",
+    "ALTER TABLE other.owners RENAME TO keepers;\n"
+    "ALTER TABLE toys ADD CONSTRAINT toys_owner FOREIGN KEY (kid) REFERENCES other.keepers;\n"
+    "DROP TABLE other.keepers CASCADE",
+])
+def test_the_keys_to_a_table_lint_finds_are_those_postgresql_drops(
+        conninfo: str, tmp_path: Path, change: str) -> None:
+    """`DROP TABLE ... CASCADE` drops the table's foreign keys and the other tables' keys
+    to it, and locks the tables at their other end ACCESS EXCLUSIVE: lint finds the keys
+    to a table by the table they reference (task 527's index, kept as keys are added and
+    dropped and tables created, renamed, moved and dropped), whatever their schema."""
+    *earlier, last_statement = change.split(";\n")
+    keys = ("SELECT conname, conrelid::regclass::text, confrelid::regclass::text "
+            "FROM pg_constraint WHERE contype = 'f'")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(KEYS_TO)
+        with conn.transaction(force_rollback=True):
+            for sql in earlier:
+                conn.execute(sql)
+            had = set(conn.execute(keys).fetchall())
+            tables = {last(t) for t in conn.execute(
+                "SELECT oid::regclass::text FROM pg_class WHERE relkind = 'r' "
+                "AND relnamespace NOT IN ('pg_catalog'::regnamespace, "
+                "'information_schema'::regnamespace)").fetchall() for t in t}
+            conn.execute(last_statement)
+            gone = had - set(conn.execute(keys).fetchall())
+    dropped = last(last_statement.split()[2])
+    # (the tables at either end of each key the statement dropped, but the one it drops)
+    expected = {last(table) for _, of, to in gone for table in (of, to)} - {dropped}
+    assert expected and expected <= tables
+    last_line = change.count("\n") + 1
+    for seed, rows in zip(("history", "database"), _lock_rows(tmp_path, KEYS_TO, change,
+                                                              conninfo)):
+        predicted = {last(row.relation or "") for row in rows
+                     if row.location.path.endswith("002_change.sql")
+                     and row.location.line == last_line and row.mode == "ACCESS EXCLUSIVE"}
+        assert predicted - {dropped} == expected, seed
+
+
 @pytest.mark.parametrize(("schema", "reads_wait", "found"), [
     # parents is ACCESS EXCLUSIVE locked already: adding a column to it waits for nobody
     (FAMILY, True, set()),
