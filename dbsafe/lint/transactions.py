@@ -207,8 +207,9 @@ def open_at_end(ctx: LintContext) -> tuple[tuple[tuple[Statement, str, str], ...
             held, created = [], set()
             continue
         if statement.kind == "DropStmt" and statement.object_kind in _RELATIONS:
-            held = [item for item in held
-                    if not any(same_relation(item[1], name) for name in statement.dropped)]
+            names = {last(name) for name in statement.dropped}  # (`same_relation`'s)
+            held = [item for item in held if last(item[1]) not in names
+                    or not any(same_relation(item[1], name) for name in statement.dropped)]
         held += [(statement, table, mode) for table, mode in _taken(statement, ctx, renamed)]
         created.update(last(name) for name in statement.creates)
         held, renamed = _follow_rename(statement, held, renamed)
@@ -382,7 +383,11 @@ def truncated_first(statement: Statement, ctx: LintContext, table: str) -> bool:
     reads the new, empty file TRUNCATE gave it, under the ACCESS EXCLUSIVE lock TRUNCATE
     holds until COMMIT anyway (verified on PostgreSQL 18: no row read). DBS101, DBS106,
     DBS107, DBS109, DBS110, DBS111 (AppFlowy-Cloud's `af_collab_embeddings`)."""
-    if not statement.in_transaction or not any(
+    truncates = ctx.cache.get("truncates")  # (the positions of the migration's TRUNCATEs)
+    if truncates is None:
+        truncates = ctx.cache["truncates"] = [
+            i for i, s in enumerate(ctx.statements) if s.kind == "TruncateStmt"]
+    if not statement.in_transaction or not truncates or truncates[0] >= statement.index or not any(
             s.kind == "TruncateStmt" and any(same_relation(name, table) for name in _relations(s))
             for _, s in back_in_transaction(ctx.statements[:statement.index])):
         return False  # (no TRUNCATE of it to find: `emptied_first` walks every tree back)
@@ -416,6 +421,31 @@ def dropped_at_commit(ctx: LintContext, statement: Statement, table: str) -> boo
     return start is not None and _in(table, gone_by_start.get(start, {}))
 
 
+def _counted(held: list[tuple[Statement, str, str]], stronger: Collection[str],
+             gone: dict[str, list[str]]) -> tuple[list[tuple[Statement, str, str]], set[str]]:
+    """`_counting` each lock of `held`, in one pass: (live, locked)."""
+    kept = [item for item in held if item[1] not in stronger and last(item[1]) not in stronger] \
+        if stronger else held
+    live = [item for item in kept if not _in(item[1], gone)] if gone else list(kept)
+    return live, {name for _, table, _ in kept for name in (table, last(table))}
+
+
+def _counting(item: tuple[Statement, str, str], stronger: Collection[str],
+              gone: dict[str, list[str]], live: list[tuple[Statement, str, str]],
+              locked: set[str]) -> None:
+    """Count lock `item` of `work_while_locked`'s `held` (`_counted` does it for them
+    all): none on a table locked in one of the `unless` modes (`stronger`) counts. One on a
+    table the transaction drops for good (`gone`) is no table whose readers it keeps
+    waiting: whoever waits for it fails anyway, and more work on it is quick (it goes into
+    `locked`, not `live`)."""
+    _, table, _ = item
+    if table in stronger or last(table) in stronger:
+        return
+    if not _in(table, gone):
+        live.append(item)
+    locked.update((table, last(table)))
+
+
 def work_while_locked(ctx: LintContext, modes: Collection[str], *,
                       unless: Collection[str] = ()) -> Iterator[WhileLocked]:
     """The first statement of each transaction that does slow work while an existing table
@@ -447,24 +477,22 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
     if gone_by_start is None:
         gone_by_start = ctx.cache["gone_at_commit"] = _gone_at_commit(ctx.statements)
     gone = gone_by_start.get(0, {})
+    # What of `held` counts (`_counting`), kept as locks are taken; None: to be read again
+    # (with a runner's one transaction for every file, `held` carries thousands of locks)
+    counted: tuple[list[tuple[Statement, str, str]], set[str]] | None = None
     for statement in ctx.statements:
         if statement.deferred:
             continue  # a function's body runs when it is called, not here
         if _ends_transaction(statement):
-            held, stronger, reported, taken_as = [], set(), False, {}
+            held, stronger, reported, taken_as, counted = [], set(), False, {}, None
             gone = gone_by_start.get(statement.index + 1, {})
             continue
-        # (only while there is something to report: with a runner's one transaction for
-        # every file, `held` carries thousands of locks)
-        live = [(s, t, m) for s, t, m in held if t not in stronger and last(t) not in stronger] \
-            if not reported and not statement.generated else []
-        # (Held, but what waits for a table dropped for good fails anyway: more work on it
-        # is quick, and it is no table whose readers the transaction keeps waiting.)
-        dropped = [item for item in live if _in(item[1], gone)] if gone and live else []
-        if dropped:
-            live = [item for item in live if not _in(item[1], gone)]
+        live: list[tuple[Statement, str, str]] = []
+        if not reported and not statement.generated:  # (only while there is one to report)
+            if counted is None:
+                counted = _counted(held, stronger, gone)
+            live, locked = counted
         if live:
-            locked = {name for _, table, _ in live + dropped for name in (table, last(table))}
             slow = _lengthens(statement, ctx, locked, renamed)
             if slow is not None and not _denied(statement, live[0][1], modes):
                 reported = True
@@ -481,11 +509,15 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
         for taken, mode in _taken(statement, ctx, renamed):
             if mode in unless:
                 stronger |= {taken, last(taken)}
+                counted = None
             elif mode in modes:
                 held.append((statement, taken, mode))
+                if counted is not None:
+                    _counting(held[-1], stronger, gone, *counted)
         before = held
         held, renamed = _follow_rename(statement, held, renamed)
-        if held is not before:
+        if held is not before:  # (a table renamed: its locks are on the new name)
+            counted = None
             for (_, old, _), (_, now, _) in zip(before, held):
                 if old != now:
                     was = taken_as.pop(old, old)
