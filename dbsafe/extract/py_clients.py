@@ -26,13 +26,16 @@ modification time.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dbsafe.extract.py_parsers import PythonFiles
 
 # (the modules' facts: what each module-level function returns, what the module imports)
 Facts = dict[str, Any]
 
 
-def client_functions(files: Sequence[tuple[str, str]],
+def client_functions(files: Sequence[tuple[str, str]] | PythonFiles,
                      memo: dict[str, list[object]] | None = None) -> dict[str, str]:
     """The index: each dotted name a project function may be imported by (its module's
     tails of two names or more; a package's re-export of it too) -> the name of the engine
@@ -50,15 +53,15 @@ def client_functions(files: Sequence[tuple[str, str]],
     {'app.utils.warehouse': 'DuckDB', 'utils.warehouse': 'DuckDB'}
     """
     from dbsafe.extract.engines import ENGINES, SQLGLOT
-    from dbsafe.extract.py_parsers import _File, module_name
+    from dbsafe.extract.py_parsers import PythonFiles, _File
 
     words = sorted({word.encode() for engine in ENGINES if engine is not SQLGLOT
                     for word in engine.words})
-    sources = [_File(path, rel, memo) for path, rel in files if rel.endswith(".py")]
+    sources = PythonFiles.of(files, memo).sources
     facts: dict[str, Facts] = {}  # module -> its facts, for the modules read
 
     def read(source: _File) -> None:
-        module = module_name(source.rel)
+        module = source.module
         if module not in facts:
             facts[module] = _fact(source, "clients", _returned, None) or {}
 
@@ -73,8 +76,10 @@ def client_functions(files: Sequence[tuple[str, str]],
         before = len(facts)
         for name in names:
             for source in sources:
-                if module_name(source.rel) not in facts and _fact(
-                        source, f"name:{name}", _holds, name.encode()):
+                # ("holds:": `py_parsers`' "name:" also asks that the module parse, and the
+                # three indexes keep their facts in one memo)
+                if source.module not in facts and _fact(
+                        source, f"holds:{name}", _holds, name.encode()):
                     read(source)
         if len(facts) == before:
             break
@@ -83,7 +88,7 @@ def client_functions(files: Sequence[tuple[str, str]],
     # other module.
     modules: dict[str, str] = {}
     for source in sources:
-        full = module_name(source.rel)
+        full = source.module
         parts = full.split(".")
         for i in range(len(parts)):
             tail = ".".join(parts[i:])

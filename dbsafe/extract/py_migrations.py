@@ -21,6 +21,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dbsafe.extract.py_parsers import PythonFiles
 
 # (which way: "upgrade" | "downgrade", the target's position in the call or None, its
 # keyword, what the target is when the call gives none: "head" | "named" | None)
@@ -57,12 +61,12 @@ def target_of(call: ast.Call, moves: Moves) -> str | None:
     return target(given)
 
 
-def migration_functions(files: Sequence[tuple[str, str]],
+def migration_functions(files: Sequence[tuple[str, str]] | PythonFiles,
                         memo: dict[str, list[object]] | None = None) -> dict[str, Moves]:
     """The index: each dotted name a project function may be imported by (its module's
     tails of two names or more, `migrations.core.run_migrations_for_app` too) -> how it
-    moves the database. `files`: (path, path from the root) of the project's files; `memo`
-    as `py_parsers.parsing_functions` keeps it.
+    moves the database. `files` (the project's files, or the `PythonFiles` the three indexes
+    share) and `memo` as `py_parsers.parsing_functions` takes them.
 
     >>> import tempfile
     >>> from pathlib import Path
@@ -75,16 +79,13 @@ def migration_functions(files: Sequence[tuple[str, str]],
     {'app.core.run_migrations': ('upgrade', 1, 'revision', 'head'), \
 'core.run_migrations': ('upgrade', 1, 'revision', 'head')}
     """
-    from dbsafe.extract.py_parsers import _File, _names, module_name
+    from dbsafe.extract.py_parsers import PythonFiles, _names
 
     found: dict[str, Moves] = {}
-    for path, rel in files:
-        if not rel.endswith(".py"):
-            continue
-        facts = _File(path, rel, memo).fact("migration-functions", _may_define,
-                                            lambda m: _wrappers(m.tree, m._dotted), {})
-        module = module_name(rel)
-        found.update({f"{module}.{name}": tuple(moves)
+    for source in PythonFiles.of(files, memo).sources:
+        facts = source.fact("migration-functions", _may_define,
+                            lambda m: _wrappers(m.tree, m._dotted), {})
+        found.update({f"{source.module}.{name}": tuple(moves)
                       for name, moves in facts.items()})
     return {name: found[full] for name, full in _names(found).items() if full}
 

@@ -92,15 +92,16 @@ def module_name(rel: str) -> str:
     return ".".join(parts)
 
 
-def parsing_functions(files: Sequence[tuple[str, str]],
+def parsing_functions(files: Sequence[tuple[str, str]] | PythonFiles,
                       memo: dict[str, list[object]] | None = None) -> dict[str, Parsed]:
     """The index: each dotted name a project function or dataclass may be imported by
     (every tail of its module's path with its name: `phoenix.parse.admit_sql`,
     `parse.admit_sql` of `src/phoenix/parse.py`) -> its parameters (a dataclass: its
     fields, as its constructor takes them) parsed and never sent, as `[position, name]`
     (position None for a keyword-only one). `files`: (path, path from the root) of the
-    project's files; `memo`: each file's facts by its path from the root, with its size and
-    modification time, kept by the caller between runs (an unchanged file is not read).
+    project's files, or the `PythonFiles` the three indexes share; `memo`: each file's facts
+    by its path from the root, with its size and modification time, kept by the caller
+    between runs (an unchanged file is not read).
 
     >>> import tempfile
     >>> from pathlib import Path
@@ -111,16 +112,16 @@ def parsing_functions(files: Sequence[tuple[str, str]],
     ...     parsing_functions([(str(Path(d, "parse.py")), "app/parse.py")])
     {'app.parse.parse_sql': ((0, 'sql'),), 'parse.parse_sql': ((0, 'sql'),)}
     """
-    modules = {module_name(rel) for _, rel in files if rel.endswith(".py")}
+    sources = PythonFiles.of(files, memo).sources
+    modules = {source.module for source in sources}
     tails = {".".join(parts[i:]) for parts in (m.split(".") for m in modules)
              for i in range(len(parts))}
-    sources = [_File(path, rel, memo) for path, rel in files if rel.endswith(".py")]
     summaries: dict[str, dict] = {}
     for source in sources:
         summary = source.fact("functions", lambda data: b"sqlglot" in data,
                               lambda m: m.summary(), {})
         if summary:
-            summaries[module_name(source.rel)] = summary
+            summaries[source.module] = summary
     # Each function's dotted names: its module's tails of two names or more.
     by_name = _names(f"{module}.{function}" for module, summary in summaries.items()
                      for function in summary)
@@ -172,7 +173,7 @@ def parsing_functions(files: Sequence[tuple[str, str]],
         if set(parsed_fields) & set(source.found("declared", b"@dataclass", _DECLARED)):
             for name, declaring in source.fact("classes", lambda data: True,
                                                lambda m: m.dataclasses(), {}).items():
-                classes[f"{module_name(source.rel)}.{name}"] = declaring
+                classes[f"{source.module}.{name}"] = declaring
     for name, full in _names(classes).items():
         by_name[name] = full if by_name.get(name, full) == full else ""
     # A dataclass handled whole where it is named (`asdict(case)`, `getattr(case, name)`)
@@ -286,12 +287,32 @@ def _parameter_at(function: dict, key: int | str) -> str | None:
     return next((p for p, position in function["order"].items() if position == key), None)
 
 
+class PythonFiles:
+    """The project's Python files as its three project-wide indexes read them (this
+    module's `parsing_functions`, `py_migrations.migration_functions`,
+    `py_clients.client_functions`): each file looked at once against `memo` (its size and
+    modification time), and read and parsed at most once, by whichever index asks first;
+    its facts for all three kept in one entry, so that a changed file is read again for
+    every index at once. `files`: (path, path from the root) of the project's files."""
+
+    def __init__(self, files: Sequence[tuple[str, str]],
+                 memo: dict[str, list[object]] | None = None) -> None:
+        self.sources = [_File(path, rel, memo) for path, rel in files if rel.endswith(".py")]
+
+    @classmethod
+    def of(cls, files: Sequence[tuple[str, str]] | PythonFiles,
+           memo: dict[str, list[object]] | None) -> PythonFiles:
+        """`files` when they are already looked at, else those `files` with `memo`."""
+        return files if isinstance(files, PythonFiles) else cls(files, memo)
+
+
 class _File:
     """One file of the project: its facts, each read once (and kept in `memo` by the file's
     size and modification time, so that an unchanged file is not read again)."""
 
     def __init__(self, path: str, rel: str, memo: dict[str, list[object]] | None) -> None:
         self.path, self.rel = path, rel
+        self.module = module_name(rel)
         self.kept: dict[str, object] | None = None
         self._data: bytes | None = None
         self._module: _Module | bool | None = False  # False: not parsed yet
