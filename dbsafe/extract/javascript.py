@@ -90,6 +90,9 @@ SQL_CALLS = frozenset(
      # (Planka's models send their locking and counting statements so)
      "sendNativeQuery"}
 )
+# Prisma's methods sending a string as its statement, as its `$queryRaw` tag sends a
+# template: a statement in them is read whatever the case of its keywords.
+_PRISMA_UNSAFE_CALLS = frozenset({"$queryRawUnsafe", "$executeRawUnsafe"})
 # The calls a project's own wrapper may send its parameter through as the statement
 # (`js_wrappers`): knex's `raw` aside, whose bindings after the text say what it is.
 WRAPPED_SINKS = SQL_CALLS - {"raw"}
@@ -4593,7 +4596,10 @@ class _Reader:
                 position = wrapped
                 certain = True
             else:
-                certain = name in SQL_CALLS and self._on_postgres_client(function)
+                # Prisma's `$queryRawUnsafe`/`$executeRawUnsafe` (no other client has a
+                # `$` method of the name) send their text as its `$queryRaw` tag does
+                certain = name in SQL_CALLS and (
+                    name in _PRISMA_UNSAFE_CALLS or self._on_postgres_client(function))
             args = [c for c in arguments.named_children if c.type != "comment"]
             if len(args) <= position or any(
                     a.type == "spread_element" for a in args[:position + 1]):

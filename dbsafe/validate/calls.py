@@ -35,7 +35,10 @@ nothing here has (`datetime('now')`, `strftime`, `DATE_FORMAT`, `UNIX_TIMESTAMP`
 for that engine's, sent where validate cannot tell (`other_engine_call`): none of its calls
 is reported, the statement is "not analysed". The names are generated from SQLite itself
 and MariaDB's documentation (`other_engine_functions.txt`, by
-scripts/gen_other_engine_functions.py).
+scripts/gen_other_engine_functions.py). So is one calling a function Amazon Aurora
+PostgreSQL adds to PostgreSQL's built-ins (`aurora_replica_status()`,
+`aurora_db_instance_identifier()`, `aurora_version()`), sent to an Aurora cluster: no
+server validate runs has them.
 
 A `CALL` reaches procedures only: PostgreSQL looks its name up among every function of the
 name (functions, aggregates and procedures alike, `FuncnameGetCandidates` with the call's
@@ -106,7 +109,8 @@ SELECT score(1), score(a => 1, b => 2);
 ## Not flagged
 A statement calling a built-in function of SQLite or MySQL/MariaDB that PostgreSQL lacks
 (`datetime('now')`, `strftime`, `json_extract`, `DATE_FORMAT`): SQL for that engine,
-listed as not analysed. SQL syntax that is no function (`COALESCE`, `NULLIF`, `GREATEST`, `CAST`, `EXTRACT`,
+listed as not analysed; so is one calling a built-in function Amazon Aurora PostgreSQL adds
+(`aurora_replica_status()`, `aurora_db_instance_identifier()`), sent to an Aurora cluster. SQL syntax that is no function (`COALESCE`, `NULLIF`, `GREATEST`, `CAST`, `EXTRACT`,
 `CURRENT_DATE`, `ROW(...)`), any name pg_catalog has on a PostgreSQL version dbsafe ships
 (15, 17, 18), a type's name (a cast), a call of one argument naming a column (`name(t)`), a
 function an extension makes, one the file's own DDL makes, pgTAP's functions in a pgTAP test
@@ -488,22 +492,46 @@ def other_engine_functions() -> dict[str, str]:
     return {name: " and ".join(sorted(found)) for name, found in engines.items()}
 
 
+# The built-in functions Amazon Aurora PostgreSQL adds to PostgreSQL's, in every database
+# of an Aurora cluster (AWS's "Aurora PostgreSQL functions reference"; `aurora_list_builtins()`
+# lists them on a cluster). Stack Auth reads `aurora_replica_status()` when its replication
+# strategy is "aurora".
+_AURORA_FUNCTIONS = frozenset({
+    "aurora_ccm_status", "aurora_db_instance_identifier", "aurora_global_db_instance_status",
+    "aurora_global_db_status", "aurora_list_builtins", "aurora_replica_status",
+    "aurora_stat_activity", "aurora_stat_backend_waits", "aurora_stat_bgwriter",
+    "aurora_stat_database", "aurora_stat_dml_activity", "aurora_stat_file",
+    "aurora_stat_get_db_commit_latency", "aurora_stat_logical_wal_cache",
+    "aurora_stat_memctx_usage", "aurora_stat_optimized_reads_cache", "aurora_stat_plans",
+    "aurora_stat_reset_wal_cache", "aurora_stat_statements", "aurora_stat_system_waits",
+    "aurora_stat_wait_event", "aurora_stat_wait_type", "aurora_version",
+    "aurora_volume_logical_start_lsn", "aurora_wait_report",
+})
+
+
 def other_engine_call(calls: Iterable[Call]) -> str | None:
     """Why the statement making `calls` (functions the schema lacks) is another engine's:
-    one is an unqualified call of a built-in function of SQLite or MySQL/MariaDB; None when
-    none is.
+    one is an unqualified call of a built-in function of SQLite or MySQL/MariaDB, or of
+    one Amazon Aurora PostgreSQL adds to PostgreSQL's (`_AURORA_FUNCTIONS`: a server
+    validate cannot stand in for); None when none is.
 
     >>> other_engine_call([Call("get_stats", None, 7, 15), Call("datetime", None, 20, 27)])
     "calls `datetime`, a built-in function of SQLite, not PostgreSQL's: SQL for SQLite"
+    >>> other_engine_call([Call("aurora_version", None, 7, 21)])[-16:]
+    ': SQL for Aurora'
     >>> other_engine_call([Call("datetime", "public", 7, 21)]) is None
     True
     """
     functions = other_engine_functions()
     for call in calls:
-        engines = functions.get(call.name.lower()) if call.schema is None else None
+        name = call.name.lower() if call.schema is None else None
+        engines = functions.get(name) if name is not None else None
         if engines is not None:
             return (f"calls `{call.name}`, a built-in function of {engines}, not "
                     f"PostgreSQL's: SQL for {engines.replace(' and ', ' or ')}")
+        if name in _AURORA_FUNCTIONS:
+            return (f"calls `{call.name}`, a built-in function of Amazon Aurora PostgreSQL "
+                    "that PostgreSQL lacks: SQL for Aurora")
     return None
 
 

@@ -628,7 +628,11 @@ _CHUNK = 32
 # 333: a statement reading `s3object` is Amazon S3 Select's, and a string given to another
 #      program on its command line (`subprocess.run(["ogr2ogr", ..., "-sql", ...])`) is
 #      that program's: not analysed (task 521)
-_CACHE_VERSION = 333
+# 334: a string given to Prisma's `$queryRawUnsafe`/`$executeRawUnsafe` is read whatever the
+#      case of its keywords (check24challenge's 5), and a statement calling a built-in
+#      function of Amazon Aurora PostgreSQL (`aurora_replica_status()`) is not analysed,
+#      not DBS314 (Stack Auth's 3; task 533)
+_CACHE_VERSION = 334
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

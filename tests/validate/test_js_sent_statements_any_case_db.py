@@ -111,3 +111,36 @@ def test_a_mixed_case_statement_at_a_known_client_is_checked_not_at_an_unknown_o
         ("DBS302", "src/clients.ts", 9, "public.team.lable"),
     ]
     assert report.summary["statements_analysed"] == 4
+
+
+# Prisma's `$queryRawUnsafe`/`$executeRawUnsafe` send their string as its `$queryRaw` tag sends
+# a template (check24challenge's `prisma.$queryRawUnsafe(`Select ... from "User_Ranking_${c}"
+# r where r. "name" = $1`, u)`): no other client has a method of those names. A sentence stays
+# unread: PostgreSQL's parser does not read it.
+_PRISMA = """\
+import { prisma } from "../utils/prisma";
+export const reset = () => prisma.$executeRawUnsafe(`Update team set titel = null`);
+export const find = (t: string) => prisma.$queryRawUnsafe("select id from team where lable = $1", t);
+export const ok = () => prisma.$queryRawUnsafe(`Select t. "title" from team t where t.id = 1`);
+export const ask = () => prisma.$queryRawUnsafe("Select the team you want to delete.");
+export const tagged = () => prisma.$queryRaw`select nickname from team`;
+"""
+
+
+@pytest.mark.db
+def test_a_mixed_case_statement_given_to_prismas_unsafe_calls_is_checked(
+        database_url: str, tmp_path: Path) -> None:
+    report = _validate(database_url, tmp_path, {
+        "src/utils/prisma.ts": "import { PrismaClient } from '@prisma/client';\n"
+                               "export const prisma = new PrismaClient();\n",
+        "src/queries.ts": _PRISMA,
+    })
+    assert _found(report) == [
+        ("DBS302", "src/queries.ts", 2, "public.team.titel"),
+        ("DBS302", "src/queries.ts", 3, "public.team.lable"),
+        ("DBS302", "src/queries.ts", 6, "public.team.nickname"),
+    ]
+    assert report.summary["statements_analysed"] == 4
+    assert_prepares(database_url, _DDL, ('Select t. "title" from team t where t.id = 1',),
+                    ("Update team set titel = null",
+                     "select id from team where lable = $1"))

@@ -53,3 +53,31 @@ def test_calls_of_sqlite_and_mysql_builtins_are_another_engines(database_url: st
                     "SELECT run_count(id) FROM runs"):
             with pytest.raises(psycopg.errors.UndefinedFunction):
                 conn.execute(f"PREPARE p AS {sql}")
+
+
+# Amazon Aurora PostgreSQL's own built-ins, in every database of an Aurora cluster (Stack
+# Auth's replication wait reads `aurora_replica_status()` when its strategy is "aurora"): no
+# server validate runs has them. A name Aurora does not list, and a qualified call, stay DBS314.
+_AURORA_MODULE = """\
+def caught_up(db):
+    db.execute("SELECT current_read_lsn FROM aurora_replica_status() WHERE server_id = aurora_db_instance_identifier()")
+    db.execute("SELECT aurora_version()")
+    db.execute("SELECT aurora_lag(id) FROM runs")
+    db.execute("SELECT public.aurora_version()")
+"""
+
+
+@pytest.mark.db
+def test_calls_of_auroras_builtins_are_auroras(database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _DDL, "replicas.py", _AURORA_MODULE)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
+        ("DBS314", 4, "aurora_lag"), ("DBS314", 5, "public.aurora_version")]
+    assert sorted((s.location.line, s.reason) for s in report.skipped) == [
+        (2, "not analysed: calls `aurora_replica_status`, a built-in function of Amazon "
+            "Aurora PostgreSQL that PostgreSQL lacks: SQL for Aurora"),
+        (3, "not analysed: calls `aurora_version`, a built-in function of Amazon Aurora "
+            "PostgreSQL that PostgreSQL lacks: SQL for Aurora"),
+    ]
+    with psycopg.connect(database_url, autocommit=True) as conn, \
+            pytest.raises(psycopg.errors.UndefinedFunction):
+        conn.execute("PREPARE p AS SELECT aurora_version()")
