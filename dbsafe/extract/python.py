@@ -57,6 +57,7 @@ from dbsafe.extract.holes import (
     in_syntax,
 )
 from dbsafe.extract.py_migrations import BUILT_IN, Moves, target_of
+from dbsafe.extract.regclass_guard import tables_where
 from dbsafe.extract.session_path import search_path_before
 from dbsafe.extract.sqlfile import line_starts_of, statement_bounds
 
@@ -344,6 +345,8 @@ class _Extractor:
         # a module that may check a table exists (see `_tables_checked_before`)
         self.checks_tables = "table_names" in lowered or "table_exists" in lowered or \
             "has_table" in lowered
+        # a module that may look a table up with `to_regclass` first (see `_tables_around`)
+        self.reads_regclass = "to_regclass" in lowered
         # a module that may read `pg_extension` first (see `_extensions_installed_at`)
         self.reads_extensions = "pg_extension" in lowered
         # (also its folders: a module of the project's layer for the engine, `storage/
@@ -2931,15 +2934,23 @@ class _Extractor:
         names bound once to the test or the list (`names = connection.introspection.
         table_names()`, `has_x = "x" in names`, `if has_x:`), or an `if 'x' not in tables:
         return` before it; the `else` of such a test, or `if not has_x:`, runs only where
-        `x` does not exist (`_table_facts`). In a module's function that the module only
-        calls, the tables every one of those calls is checked for exist too (pulpcore's
-        `_get_user_object_permissions()`, called only under `if guardian_uop_available:`)."""
+        `x` does not exist (`_table_facts`); a test of what the code read with
+        `to_regclass('x')` just before says the same (`dbsafe.extract.regclass_guard`: MAAS's
+        `if not cursor.fetchone()[0]: ... else: UPDATE temporal.schema_version ...`). In a
+        module's function that the module only calls, the tables every one of those calls
+        is checked for exist too (pulpcore's `_get_user_object_permissions()`, called only
+        under `if guardian_uop_available:`)."""
         exist: set[str] = set()
         missing: set[str] = set()
         for test, holds in self._branches_around(node):
             there, gone = _table_facts(test, holds, self._assigned_once)
             exist |= there
             missing |= gone
+            if self.reads_regclass:
+                looked_up, gone_by_lookup = tables_where(
+                    test, holds=holds, bound=self._assigned_once, sent_before=self._sent_before)
+                exist |= looked_up
+                missing |= gone_by_lookup
         parent = self.parents.get(id(node))
         while parent is not None and not isinstance(
             parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module, ast.ClassDef)

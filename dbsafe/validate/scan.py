@@ -2046,7 +2046,7 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         problems, resolution = _dropping(
             problems, resolution,
             lambda p: p.code == UNKNOWN_TABLE.code
-            and p.subject.rsplit(".", 1)[-1] in fragment.checked_tables,
+            and _among_checked(p.subject, fragment.checked_tables),
             lambda _: "reads a table the code checks exists before sending it")
     if fragment.absent_tables and problems:
         # The code sends it only where a table does not exist (the `else` of `if
@@ -2292,6 +2292,21 @@ def _dropping(problems: tuple[Problem, ...], resolution: Resolution,
         return problems, resolution
     first = next(p for p in problems if dropped(p))
     return kept, resolver.Resolution(resolver.NOT_ANALYSED, kept, reason=reason(first))
+
+
+def _among_checked(subject: str, checked: frozenset[str]) -> bool:
+    """Whether a missing relation `subject` (`schema.name`, or a missing schema alone) is
+    one the code checks exists: named alone (`has_table("x")`) or with its schema
+    (`to_regclass('temporal.schema_version')`), or the schema of one so named (it exists
+    where that table does).
+
+    >>> checked = frozenset({"jobs", "temporal.schema_version"})
+    >>> [_among_checked(s, checked) for s in ("public.jobs", "temporal.schema_version",
+    ...                                       "temporal", "other.schema_version", "x.y")]
+    [True, True, True, False, False]
+    """
+    return subject.rsplit(".", 1)[-1] in checked or subject in checked or \
+        any(table.startswith(subject + ".") for table in checked)
 
 
 def _has_table(snapshot: SchemaSnapshot, table: str) -> bool:
