@@ -442,16 +442,20 @@ def output_options(func: Callable) -> Callable:
     return func
 
 
-def ignore_takes_kinds(setting: str) -> Callable[[Callable], Callable]:
-    """diff's and drift's `--ignore` takes object kinds too (`owner`, `grant`, ...): say so
-    in its help, which `output_options` words for codes alone. Applied above it."""
+def ignore_takes_kinds(setting: str | None) -> Callable[[Callable], Callable]:
+    """diff's, drift's and verify-reversible's `--ignore` takes object kinds too (`owner`,
+    `grant`, ...): say so in its help, which `output_options` words for codes alone. Applied
+    above it. `setting`: the [tool.dbsafe] key that also holds them (verify-reversible has
+    none; its help said codes alone though docs/gates.md shows `--ignore KIND`)."""
+    also = f"; also `{setting}`" if setting else ""
+
     def decorate(func: Callable) -> Callable:
         for param in getattr(func, "__click_params__", []):
             if param.name == "ignore":
                 param.metavar = "CODE|KIND"
                 param.help = ("Do not report these codes or code prefixes, nor these object "
                               "kinds or aspects: owner, grant, comment, column_order, index, "
-                              f"... (repeatable, or comma-separated; also `{setting}`).")
+                              f"... (repeatable, or comma-separated{also}).")
         return func
     return decorate
 
@@ -1149,8 +1153,10 @@ def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable).")
 @click.option("--ignore-name", multiple=True, type=_NamePattern(), metavar="PATTERN",
-              help="Leave out objects whose dotted name matches this shell pattern.")
+              help="Leave out objects whose dotted name matches this shell pattern, e.g. "
+                   "'public.tmp_*' (repeatable).")
 @_sqitch_target_option
+@ignore_takes_kinds(None)
 @output_options
 @click.pass_obj
 def verify_reversible_command(state: CliState, start: str | None, target: str,

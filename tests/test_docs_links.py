@@ -133,3 +133,109 @@ def test_the_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
     assert first == "python3 -m pip install -e . && python3 -m dbsafe validate examples/clinic"
     ci = (check_docs.REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()[-1]
     assert ci.replace("pip install -q ", "pip install ") == second
+
+
+def _all_options():
+    """(`dbsafe CMD`, option) for every visible option of every command and subcommand."""
+    import click
+
+    from dbsafe.cli import main
+
+    def walk(group: click.Group, path: str):
+        yield path, group
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from walk(command, f"{path} {name}")
+            else:
+                yield f"{path} {name}", command
+
+    for path, command in walk(main, "dbsafe"):
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                yield path, param
+
+
+def test_every_repeatable_option_says_so_in_its_help() -> None:
+    """`verify-reversible --ignore-name` took several patterns but its help did not say so
+    (diff's and drift's did); --help is where a user learns that a second one is kept
+    (task 536)."""
+    silent = [f"{path} {param.opts[-1]}" for path, param in _all_options()
+              if param.multiple and "repeatable" not in (param.help or "")]
+    assert silent == []
+
+
+def test_an_ignore_that_takes_object_kinds_says_so_in_its_help() -> None:
+    """docs/gates.md: verify-reversible's `--ignore KIND` (owner, grant, index, ...) leaves
+    differences out, as diff's and drift's do; its --help said codes alone (task 536)."""
+    from dbsafe.cli import main
+
+    for name in ("diff", "drift", "verify-reversible"):
+        ignore = next(p for p in main.commands[name].params if p.name == "ignore")
+        assert ignore.metavar == "CODE|KIND", name
+        assert "object kinds" in ignore.help, name
+
+
+def test_readme_schema_sources_name_every_source_option() -> None:
+    """README's "Schema sources, in default order" named --database-url, --snapshot and the
+    migrations, not --schema-file, which `auto` picks before the migrations (task 536)."""
+    from dbsafe.cli import main
+
+    readme = (check_docs.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    paragraph = readme.split("Schema sources, in default order:", 1)[1].split("\n\n", 1)[0]
+    sources = ("--database-url", "--snapshot", "--schema-file", "--from-migrations",
+               "--sql-migrations")
+    options = {o for p in main.commands["validate"].params for o in p.opts}
+    assert set(sources) <= options
+    order = [paragraph.find(f"`{source}") for source in sources]
+    assert -1 not in order, dict(zip(sources, order))
+    assert order[:4] == sorted(order[:4])  # database, snapshot, schema file, migrations
+
+
+def _default_problems(doc: str) -> list[str]:
+    """Rows of docs/configuration.md whose default is one literal (`2s`, `[]`, `0.75`) that,
+    written as the key in [tool.dbsafe], loads other settings than writing nothing."""
+    import dataclasses
+    import tempfile
+    import tomllib
+
+    from dbsafe.config import load_settings
+
+    def settings(text: str):
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder)
+            (root / "pyproject.toml").write_text(f"[tool.dbsafe]\n{text}\n", encoding="utf-8")
+            loaded = load_settings(root, environ={})
+            # Paths under the temporary folder differ from run to run, and `origins` says
+            # which keys the file set: neither is a value.
+            return {f.name: getattr(loaded, f.name) for f in dataclasses.fields(loaded)
+                    if f.name != "origins" and folder not in str(getattr(loaded, f.name))}
+
+    problems = []
+    default = settings("")
+    for match in re.finditer(r"^\| `([a-z-]+)` \|(.*)$", doc, re.MULTILINE):
+        key, cells = match.group(1), re.split(r"(?<!\\)\|", match.group(2))
+        literal = re.fullmatch(r"\s*`([^`<]+)`(?: \([^)]*\))?\s*", cells[2])
+        if literal is None:
+            continue  # prose: "the nearest alembic.ini ...", "all", "—"
+        value = literal.group(1)
+        try:
+            tomllib.loads(f"x = {value}")
+        except tomllib.TOMLDecodeError:
+            value = f'"{value}"'  # `2s`, `warning`, `10MB`: strings in the file
+        if settings(f"{key} = {value}") != default:
+            problems.append(f"{key}: the default is not {literal.group(1)}")
+    return problems
+
+
+def test_configuration_md_defaults_are_what_dbsafe_uses() -> None:
+    """Each default docs/configuration.md gives as a literal is the one dbsafe applies: the
+    value written in [tool.dbsafe] changes nothing (task 536)."""
+    doc = (check_docs.REPO_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert _default_problems(doc) == []
+
+
+def test_the_default_check_sees_a_stale_default() -> None:
+    assert _default_problems(
+        "| `lock-timeout` | — | — | `3s` | x |\n| `jobs` | — | — | `0` (one per core) | x |\n"
+        "| `exclude` | — | — | `[\"a\"]` | x |\n| `fail-on` | — | — | `warning` | x |\n") == [
+        "lock-timeout: the default is not 3s", "exclude: the default is not [\"a\"]"]
