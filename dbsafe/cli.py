@@ -273,7 +273,7 @@ def _scrub(message: str, state: CliState | None) -> str:
     """Remove any password of a URL the user gave us from a message (defence in depth)."""
     from dbsafe.pg.urls import redact_text
 
-    urls = [os.environ.get("DBSAFE_DATABASE_URL")]
+    urls = [os.environ.get("DBSAFE_DATABASE_URL"), os.environ.get("DBSAFE_DEV_URL")]
     if state is not None:
         urls.extend(state.urls)
     for url in filter(None, urls):
@@ -302,8 +302,12 @@ class CliState:
     def settings(self, options: dict[str, Any], paths: Sequence[Path] = ()):
         from dbsafe.config import load_settings
 
-        if options.get("database-url"):
-            self.urls.append(options["database-url"])
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None and ctx.meta.get("dbsafe.dev_url"):
+            options = {**options, "dev-url": ctx.meta["dbsafe.dev_url"]}
+        for key in ("database-url", "dev-url"):
+            if options.get(key):
+                self.urls.append(options[key])
         if self.python:
             options = {**options, "python": self.python}
         settings = load_settings(overrides=options, config_file=self.config_path, paths=paths)
@@ -314,6 +318,20 @@ class CliState:
 
 
 # -- shared options -----------------------------------------------------------------------------
+
+
+def _remember_dev_url(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta["dbsafe.dev_url"] = value  # (read by `CliState.settings`)
+
+
+# On every command that builds a schema from the migrations; `CliState.settings` reads it.
+_dev_url_option = click.option(
+    "--dev-url", metavar="URL", expose_value=False, callback=_remember_dev_url,
+    help="Build the schemas from the migrations on this PostgreSQL server (the project's "
+         "major version, with its extensions: PostGIS, ...) in scratch databases dbsafe "
+         "makes and drops, instead of a throwaway embedded PostgreSQL 18; its role must be "
+         "allowed to create databases (or set DBSAFE_DEV_URL, `dev-url`).")
 
 
 def _alembic_config_option(what: str = "of the migrations") -> Callable:
@@ -370,6 +388,7 @@ def schema_source_options(func: Callable) -> Callable:
                           "throwaway embedded PostgreSQL; the migrations are not applied."),
         click.option("--no-cache", is_flag=True, default=False,
                      help="Do not read or write the cache in .dbsafe_cache/."),
+        _dev_url_option,
     ]
     for option in reversed(options):
         func = option(func)
@@ -727,6 +746,7 @@ def schema_dump_command(state: CliState, database_url: str | None, snapshot: Pat
 
 
 @main.command("lint")
+@_dev_url_option
 @click.argument("paths", nargs=-1, type=_Path(exists=True, path_type=Path))
 @click.option("--database-url", metavar="URL",
               help="Weigh findings by table size and use the server's version and schema "
@@ -997,6 +1017,7 @@ def _upgrade_options(func: Callable) -> Callable:
 
 
 @main.command("upgrade")
+@_dev_url_option
 @click.argument("target", required=False)
 @_upgrade_options
 @output_options
@@ -1048,6 +1069,7 @@ def upgrade_command(state: CliState, target: str | None, database_url: str | Non
 
 
 @main.command("diff")
+@_dev_url_option
 @click.argument("source")
 @click.argument("target")
 @click.option("--sql", is_flag=True, default=False,
@@ -1132,6 +1154,7 @@ def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
 
 
 @main.command("verify-reversible")
+@_dev_url_option
 @click.option("--from", "start", metavar="REV",
               help="Verify only the revisions after REV [default: from base].")
 @click.option("--to", "target", metavar="REV", default="heads", show_default=True,
@@ -1207,6 +1230,7 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
 
 
 @main.command("drift")
+@_dev_url_option
 @_DATABASE_OPTION
 @click.option("--sql", is_flag=True, default=False,
               help="Print the DDL that brings the database back in line with its migrations "
@@ -1406,6 +1430,7 @@ class _RelativeTarget(click.Command):
 
 
 @main.command("downgrade", cls=_RelativeTarget)
+@_dev_url_option
 @click.argument("target")
 @_DATABASE_OPTION
 @_alembic_config_option()
@@ -1752,6 +1777,7 @@ def _clean_up(settings: Any, *, yes: bool) -> Any:
 
 
 @main.command("plan")
+@_dev_url_option
 @click.argument("target", default="heads")
 @_DATABASE_OPTION
 @_alembic_config_option()

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from dbsafe.core import ConfigError, DbsafeError, Report, RuleInfo, SourceError, unknown_codes
 
@@ -34,6 +34,25 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger(__name__)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _on_dev_server(command: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run `command` (whose first argument is the settings) with the schemas it builds made
+    on the `dev-url` server, when one is set, instead of a throwaway embedded PostgreSQL
+    (`dbsafe.pg.throwaway.on_dev_server`)."""
+    @functools.wraps(command)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        settings = args[0] if args else kwargs["settings"]
+        url = getattr(settings, "dev_url", None)
+        if url is None:
+            return command(*args, **kwargs)
+        from dbsafe.pg.throwaway import on_dev_server
+
+        with on_dev_server(url):
+            return command(*args, **kwargs)
+    return run
 
 
 def catalog() -> dict[str, RuleInfo]:
@@ -101,6 +120,7 @@ def explain(code: str) -> str:
            f"{info.summary}\n"
 
 
+@_on_dev_server
 def schema_dump(settings: Settings) -> SchemaSnapshot:
     """The schema from the configured source (database, snapshot or migrations). SQL
     migration statements that failed are logged as warnings and recorded in the snapshot
@@ -121,6 +141,7 @@ def schema_dump(settings: Settings) -> SchemaSnapshot:
         return dataclasses.replace(source.snapshot, failed_statements=failed)
 
 
+@_on_dev_server
 def validate(settings: Settings, paths: Sequence[Path] = (), *,
              changed_since: str | None = None, baseline: Path | None = None,
              write_baseline: Path | None = None) -> Report:
@@ -192,6 +213,7 @@ def _changed_sources(root: Path, paths: Sequence[Path], ref: str) -> list[Path]:
     return changed
 
 
+@_on_dev_server
 def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
          changed_since: str | None = None, offline: bool = False,
          until: Collection[str] | None = None, ask_rows: bool = True) -> Report:
@@ -289,6 +311,7 @@ def _pending_rows(settings: Settings, report: Report, loaded: Loaded, facts, *,
     return dataclasses.replace(report, summary={**report.summary, "lines": lines})
 
 
+@_on_dev_server
 def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
                 changed_since: str | None = None, offline: bool = False) -> list[LockRow]:
     """The lock each migration statement takes and what it blocks, one row per lock
@@ -407,6 +430,7 @@ def check_codes(codes: Sequence[str], known: dict[str, RuleInfo], key: str) -> N
         raise ConfigError(f"{key}: {unknown_codes(unknown, known)}")
 
 
+@_on_dev_server
 def status(settings: Settings, *, fail_on_pending: bool = False,
            history_limit: int = 10) -> Report:
     """Where the database stands: current revision, heads, pending revisions, edited
@@ -439,6 +463,7 @@ def _schema_file_not_read(settings: Settings, what: str) -> Iterator[None]:
         raise type(exc)(f"{exc}; the schema file {shown} {what.format(shown)}") from None
 
 
+@_on_dev_server
 def upgrade(settings: Settings, options: UpgradeOptions,
             progress: Progress | None = None) -> Report:
     """Upgrade the configured database, guarded (see `dbsafe.guard.upgrade`)."""
@@ -461,6 +486,7 @@ def upgrade(settings: Settings, options: UpgradeOptions,
                            progress or (lambda step, message: None))
 
 
+@_on_dev_server
 def plan(settings: Settings, target: str = "heads") -> Report:
     """What `dbsafe upgrade TARGET` would run, the locks it takes and what they cost, and
     the rows its preflight would stop on (DBS615)."""
@@ -473,6 +499,7 @@ def plan(settings: Settings, target: str = "heads") -> Report:
                                                            ask_rows=False))
 
 
+@_on_dev_server
 def downgrade(settings: Settings, options: DowngradeOptions,
               progress: Progress | None = None,
               confirm: Callable[[str], bool] | None = None) -> Report:
@@ -674,6 +701,7 @@ _NO_EXPECTATIONS = ("there are no schema expectations ([tool.dbsafe.expect], or 
                     "expect-file: dbsafe-expect.toml by default)")
 
 
+@_on_dev_server
 def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:
     """Run the database checks and the schema expectations.
 
@@ -750,6 +778,7 @@ def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:
 # -- diff ---------------------------------------------------------------------------------------
 
 
+@_on_dev_server
 def diff(settings: Settings, source: str, target: str, *,
          options: DiffOptions | None = None) -> Report:
     """Report every difference between two schemas (DBS401-DBS404).
@@ -813,6 +842,7 @@ def diff_options(settings: Settings, kinds: Sequence[str] = (), schemas: Sequenc
         [*getattr(settings, f"{command}_ignore_names"), *names])
 
 
+@_on_dev_server
 def diff_sql(settings: Settings, source: str, target: str, *,
              options: DiffOptions | None = None) -> tuple[str, int]:
     """The DDL that turns `source` into `target`, and the number of differences.
@@ -829,6 +859,7 @@ def diff_sql(settings: Settings, source: str, target: str, *,
     return accept_hazards(settings, statements, after.search_path), len(changes)
 
 
+@_on_dev_server
 def diff_alembic(settings: Settings, source: str, target: str, *,
                  options: DiffOptions | None = None) -> tuple[str, int]:
     """`diff_sql` as alembic operations for the body of `upgrade()`, and the number of
@@ -1012,6 +1043,7 @@ def refresh_history(settings: Settings, limit: int = 50) -> list[dict[str, objec
 # -- CI gates: verify-reversible, drift, lock, verify-lock ------------------------------------
 
 
+@_on_dev_server
 def verify_reversible(settings: Settings, *, start: str | None = None, target: str = "heads",
                       allow_not_empty: bool = False, options: DiffOptions | None = None,
                       seed: Path | None = None,
@@ -1079,6 +1111,7 @@ def _walk(settings: Settings, *, start: str | None, target: str, allow_not_empty
                   start=start, target=target, options=options, seed=seed, progress=progress)
 
 
+@_on_dev_server
 def drift(settings: Settings, *, options: DiffOptions | None = None,
           models: str | None = None) -> Report:
     """Compare the database with the schema its migrations build at its revision (DBS401-
@@ -1117,6 +1150,7 @@ def drift(settings: Settings, *, options: DiffOptions | None = None,
     return Report(tuple(kept), summary)
 
 
+@_on_dev_server
 def drift_sql(settings: Settings, *, options: DiffOptions | None = None) -> tuple[str, int]:
     """The DDL that brings the database back in line with its migrations, and the number of
     differences (safe statements, hazards as comments, as `diff --sql`)."""

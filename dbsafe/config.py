@@ -32,6 +32,11 @@ class Settings:
     project_root: Path
     config_file: Path | None = None
     database_url: str | None = None
+    # a PostgreSQL server (its URL, a role that may CREATE DATABASE) where the schemas dbsafe
+    # builds from the migrations are built, in scratch databases of each run's own, instead
+    # of a throwaway embedded PostgreSQL 18 (`dbsafe.pg.dev_server`): the project's major
+    # version, with its extensions (PostGIS, ...)
+    dev_url: str | None = None
     schema_source: str = "auto"  # one of SCHEMA_SOURCES
     snapshot: Path | None = None
     # The one SQL file a new database is made from (`src/db/schema.sql`, beside the folder
@@ -139,6 +144,7 @@ class Settings:
 # key in [tool.dbsafe] / CLI option name -> (Settings field, kind)
 _KEYS: dict[str, tuple[str, str]] = {
     "database-url": ("database_url", "str"),
+    "dev-url": ("dev_url", "str"),
     "schema-source": ("schema_source", "source"),
     "snapshot": ("snapshot", "path"),
     "schema-file": ("schema_file", "path"),
@@ -195,7 +201,7 @@ _KEYS: dict[str, tuple[str, str]] = {
 # Settings that make sense per machine or per run rather than per project are read from
 # the environment too; DBSAFE_DATABASE_URL is the documented way to pass a secret URL.
 _ENV_KEYS = (
-    "database-url", "schema-source", "snapshot", "schema-file", "alembic-config", "sql-migrations", "setup-sql",
+    "database-url", "dev-url", "schema-source", "snapshot", "schema-file", "alembic-config", "sql-migrations", "setup-sql",
     "python",
     "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",

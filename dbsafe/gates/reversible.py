@@ -464,7 +464,7 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
                 if template is not None:
                     return copy_database(server, template, name)
                 with psycopg.connect(server.conninfo("postgres"), autocommit=True) as conn:
-                    conn.execute(f'CREATE DATABASE "{name}"'.encode())
+                    conn.execute(f'CREATE DATABASE "{server.name(name)}"'.encode())
                 return server.url(name)
 
             def copies_from_now_on() -> None:

@@ -36,7 +36,7 @@ from dbsafe.gates.reversible import (
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
     from dbsafe.migrate.sqlfiles import StatementFailure
-    from dbsafe.pg.throwaway import ThrowawayServer
+    from dbsafe.pg.throwaway import ScratchServer
     from dbsafe.schema.diff import Change, DiffOptions
     from dbsafe.schema.introspect import KeptSession
     from dbsafe.schema.model import SchemaSnapshot
@@ -346,7 +346,7 @@ class Rebuild:
     """How the walked database `database` on `server` is rebuilt: dropped, and made again
     as a copy of `template`, which holds it as it was prepared."""
 
-    server: ThrowawayServer
+    server: ScratchServer
     database: str
     template: str
 
@@ -366,7 +366,7 @@ def _rebuild(url: str, folder: SqlFolder, ups: Sequence[Migration], reader: Kept
         reader.close()  # FORCE would end it
         with psycopg.connect(rebuild.server.conninfo(), autocommit=True) as conn:
             conn.execute(psycopg.sql.SQL("DROP DATABASE {} WITH (FORCE)").format(
-                psycopg.sql.Identifier(rebuild.database)))
+                psycopg.sql.Identifier(rebuild.server.name(rebuild.database))))
         copy_database(rebuild.server, rebuild.template, rebuild.database)
         apply_sql_migrations(ups, url)
         return reader.snapshot()

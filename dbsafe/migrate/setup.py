@@ -39,7 +39,7 @@ from dbsafe.core import SourceError
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.migration import MigrationStatement
-    from dbsafe.pg.throwaway import ThrowawayServer
+    from dbsafe.pg.throwaway import ScratchServer
 
 
 class SetupSqlError(SourceError):
@@ -130,7 +130,7 @@ class SetupSql:
 
 
 @contextlib.contextmanager
-def pristine_copy(server: ThrowawayServer, database: str,
+def pristine_copy(server: ScratchServer, database: str,
                   suffix: str = "setup") -> Iterator[str]:
     """A copy of `database` on `server` as it is now (right after `SetupSql.run`; with
     `suffix` "loaded", after the application loaded in it), for the other databases a run
@@ -150,28 +150,29 @@ def pristine_copy(server: ThrowawayServer, database: str,
         with contextlib.suppress(psycopg.Error), \
                 psycopg.connect(server.conninfo(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+                sql.Identifier(server.name(name))))
 
 
-def copy_database(server: ThrowawayServer, source: str, name: str) -> str:
+def copy_database(server: ScratchServer, source: str, name: str) -> str:
     """Create database `name` on `server` as a copy of `source` (`CREATE DATABASE ...
     TEMPLATE`), with the settings `ALTER DATABASE source SET` and `ALTER ROLE ... IN DATABASE
     source SET` gave it, which a copy does not take; returns its URL."""
     import psycopg
     from psycopg import sql
 
+    source, made = server.name(source), server.name(name)  # (a dev server's names)
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(source)))
+            sql.Identifier(made), sql.Identifier(source)))
         rows = conn.execute(
             "SELECT r.rolname, s.setconfig FROM pg_db_role_setting s "
             "JOIN pg_database d ON d.oid = s.setdatabase "
             "LEFT JOIN pg_roles r ON r.oid = s.setrole WHERE d.datname = %s",
             (source,)).fetchall()
-        target = sql.SQL("ALTER DATABASE {}").format(sql.Identifier(name))
+        target = sql.SQL("ALTER DATABASE {}").format(sql.Identifier(made))
         for role, settings in rows:
             alter = target if role is None else sql.SQL("ALTER ROLE {} IN DATABASE {}").format(
-                sql.Identifier(role), sql.Identifier(name))
+                sql.Identifier(role), sql.Identifier(made))
             for setting in settings or ():
                 key, _, value = setting.partition("=")
                 # The value as the catalog keeps it, set for this transaction and stored

