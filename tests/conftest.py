@@ -133,48 +133,20 @@ def module_one_server_throwaways(pg_server: NoopExecutor) -> Iterator[None]:
 
 def _throwaways_on_worker_server(monkeypatch: pytest.MonkeyPatch) -> None:
     """`dbsafe.pg.throwaway.throwaway_server` made a database of this worker's server
-    (`one_server_throwaways`), until `monkeypatch` is undone."""
+    (`one_server_throwaways`), until `monkeypatch` is undone: the worker's server as a dev
+    server (`dbsafe.pg.dev_server`, what `dev-url` does), whose run drops every database it
+    made there (lint's seed, the walks' twins: named after its own) and the roles that
+    appeared meanwhile. Not through `dev-url` itself: what a schema was built on (cache
+    keys, descriptions) stays the embedded server's."""
     server = _worker_server
     if server is None:
         return
-    from psycopg import sql
-
-    def databases() -> set[str]:
-        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            return {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
-
-    def drop(names: set[str]) -> None:
-        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            for name in sorted(names):
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)))
-
-    def roles() -> set[str]:
-        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            return {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
-
-    def drop_roles(names: set[str]) -> None:
-        # after their databases: what they owned or were granted there went with those
-        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            for name in sorted(names):
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+    from dbsafe.pg.dev_server import dev_server
 
     @contextlib.contextmanager
     def throwaway_database(*, database: str | None = None) -> Iterator[Any]:
-        # Every database made while it is in use goes with it, as with a removed server:
-        # the code under test makes more than `database` there (lint's `dbsafe_seed`, the
-        # walks' twins), and an attempt tried again makes them again.
-        before = databases() - {database}
-        before_roles = roles()
-        if database is not None:
-            drop({database})
-            with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        try:
-            yield server
-        finally:
-            drop(databases() - before)
-            drop_roles(roles() - before_roles)
+        with dev_server(server.url(), database) as dev:
+            yield dev
 
     monkeypatch.setattr("dbsafe.pg.throwaway.throwaway_server", throwaway_database)
 
