@@ -851,6 +851,24 @@ def upgrade():
     assert "SHARE ROW EXCLUSIVE lock on `audit_log`" in report.findings[0].message
 
 
+def test_the_tables_an_extension_makes_are_no_unpredicted_lock(tmp_path: Path) -> None:
+    # `CREATE EXTENSION postgis` makes `spatial_ref_sys`, pgmq (dbsafe's stand-in on the
+    # embedded server) `pgmq.meta`: the script's CREATE TABLE takes ACCESS EXCLUSIVE on a
+    # table nobody else can see yet. DBS119 warned of it (task 535, on a dev server with
+    # PostGIS). A lock a later revision's trigger takes stays reported: the test above.
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True))
+    op.execute("CREATE EXTENSION pgmq")
+'''})
+    report = commands.lint(Settings(project_root=root, select=("DBS119",)))
+    assert report.findings == ()
+    rows = {(r.relation, r.mode) for r in lock_report(load_migrations(Settings(project_root=root)))
+            if r.source == "observed"}
+    assert ("pgmq.meta", "ACCESS EXCLUSIVE") in rows  # (PostgreSQL took it: seen, not warned)
+
+
 def test_timeouts_env_py_sets_on_its_connection_hold_for_every_revision(tmp_path: Path) -> None:
     # pypi/warehouse's env.py runs `SET statement_timeout` and `SET lock_timeout` on its
     # connection before alembic runs the revisions: 92 DBS115 said they were missing. A

@@ -26,7 +26,10 @@ project; not with `--offline`, nor for `.sql` files, which dbsafe does not run).
 finding names the table and the lock PostgreSQL showed.
 
 ## Not flagged
-Tables created earlier in the same migration, locks that do not block writes, statements
+Tables created earlier in the same migration, the tables a `CREATE EXTENSION` makes (its
+script creates them, taking an ACCESS EXCLUSIVE lock nobody else can wait for: PostGIS's
+`spatial_ref_sys`, pgmq's `pgmq.meta`; one the history knows existed before is still
+reported), locks that do not block writes, statements
 run outside a transaction block (their locks are gone before dbsafe can read `pg_locks`),
 and locks no stronger than one predicted for the same table — including the table of an
 index the statement drops (DROP INDEX locks both) and a table it renames (pg_locks shows it
@@ -70,11 +73,14 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             continue
         if relation not in strongest or strength(mode) > strength(strongest[relation]):
             strongest[relation] = mode
+    extension = statement.kind == "CreateExtensionStmt"
     for relation, mode in strongest.items():
         bare = relation.rpartition(".")[2]
         if relation in statement.creates or bare in statement.creates or \
                 ctx.created_before(relation) or ctx.created_before(bare):
             continue
+        if extension and not ctx.history.kind_of(relation):
+            continue  # (a table the extension's script makes: PostGIS's spatial_ref_sys)
         if any(lock.relation is None or (
                 any(same_relation(name, relation) for name in pg_locks_names(lock, statement, ctx))
                 and strength(lock.mode) >= strength(mode))
