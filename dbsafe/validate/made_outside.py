@@ -8,7 +8,9 @@ DBS301/DBS302/DBS306 errors. The `Database` type a project commits
 of what that database has: a relation, column or function the folder does not make that
 the types list was made outside the migrations. So was a foreign key its `Relationships`
 list between two relations, which a request embeds (`games` -> `members`, hint
-`fk_games_members`: a DBS305 error without the types). Such a finding becomes this code's
+`fk_games_members`: a DBS305 error without the types), also by what PostgREST takes as the
+target with no hint: the constraint's name, or the origin's one foreign-key column
+(Coursify's `parent (...)` on `announcements`, `announcements_parent_fkey`). Such a finding becomes this code's
 warning (the history is not whole: add the migration that made it), not an error.
 
 What the migrations drop or rename (a relation, a column, a function, a foreign key's
@@ -92,7 +94,8 @@ types generated before that migration still list it. So does a name no `Database
 lists, an `.rpc()` whose function the migrations make with other arguments, and any finding
 of a schema read from a database or a snapshot (`--database-url`, `--snapshot`): their
 schema is the database's. An embed the types relate only through a junction table, or by a
-hint naming no foreign key or column of one, stays DBS305; an embed the migrations make
+hint naming no foreign key or column of one, or by the constraint's name of a key of the
+origin to itself (PostgREST takes its column, never its name), stays DBS305; an embed the migrations make
 ambiguous (DBS307) stays an error though the types list one relationship: types never take
 away what the migrations make.
 
@@ -216,6 +219,19 @@ def _relationships(named: _Named, listed: DatabaseTypes) -> list[tuple[str, str]
         found += [(key.name, where) for key in keys if key.referenced == referenced
                   and (named.hint is None or named.hint == key.name
                        or named.hint in key.columns)]
+    if named.hint is None and not found:
+        # PostgREST's `findRel` (`Plan.hs`) also takes, with no hint, the target as the
+        # name of a foreign key's constraint (`projects_client_id_fkey(*)`, either
+        # direction; not a key of the origin to itself) or as the origin's one foreign-key
+        # column (`client_id(*)`; Coursify's self-referencing `announcements.parent`,
+        # embedded as `parent(...)`).
+        for (schema, holder), (keys, where) in listed.foreign_keys.items():
+            if schema != named.schema:
+                continue
+            found += [(key.name, where) for key in keys if (
+                key.name == named.target and named.name in (holder, key.referenced)
+                and holder != key.referenced) or (
+                holder == named.name and key.columns == (named.target,))]
     return found
 
 

@@ -255,3 +255,80 @@ def test_a_foreign_key_the_types_list_and_no_migration_makes_is_a_warning_when_e
         "it: it was made outside the migrations")
     assert ("Reported without the types", "DBS305: `games` has no relationship to `members` "
             "matching hint `fk_games_members`") in made.context
+
+
+# Coursify's folder (one `remote_commit` of 2023-04) makes `announcements` with no `parent`;
+# its types list `announcements_parent_fkey` (`announcements.parent` -> `announcements`),
+# and five requests embed `parent (...)`: PostgREST takes, with no hint, the origin's
+# foreign-key column (or the constraint's name) as the target. They were DBS305 errors.
+_TARGETS_MIGRATIONS = {
+    "20230412225629_remote_commit.sql":
+        "CREATE TABLE authors (id uuid PRIMARY KEY, name text);\n"
+        "CREATE TABLE announcements (id uuid PRIMARY KEY, title text);\n"
+        "CREATE TABLE posts (id uuid PRIMARY KEY, author uuid, body text);\n",
+}
+_TARGETS_TYPES = """\
+export type Database = {
+  public: {
+    Tables: {
+      authors: { Row: { id: string; name: string }; Relationships: [] }
+      announcements: {
+        Row: { id: string; title: string; parent: string | null }
+        Relationships: [
+          {
+            foreignKeyName: "announcements_parent_fkey"
+            columns: ["parent"]
+            isOneToOne: false
+            referencedRelation: "announcements"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      posts: {
+        Row: { id: string; author: string; body: string }
+        Relationships: [
+          {
+            foreignKeyName: "posts_author_fkey"
+            columns: ["author"]
+            isOneToOne: false
+            referencedRelation: "authors"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+    }
+  }
+}
+"""
+_TARGETS_APP = """\
+await supabase.from('announcements').select('id, parent (id, title)')
+await supabase.from('posts').select('id, author (name)')
+await supabase.from('posts').select('id, posts_author_fkey (name)')
+await supabase.from('authors').select('id, posts_author_fkey (body)')
+await supabase.from('announcements').select('id, origin (title)')
+await supabase.from('posts').select('id, body (name)')
+await supabase.from('authors').select('id, announcements_parent_fkey (title)')
+await supabase.from('announcements').select('id, announcements_parent_fkey (title)')
+"""
+
+
+def test_an_embed_naming_a_foreign_key_column_or_constraint_the_types_list_is_a_warning(
+        tmp_path: Path) -> None:
+    for name, sql in _TARGETS_MIGRATIONS.items():
+        _write(tmp_path / "supabase" / "migrations" / name, sql)
+    _write(tmp_path / "src" / "lib" / "database.types.ts", _TARGETS_TYPES)
+    _write(tmp_path / "src" / "api.ts", _TARGETS_APP)
+
+    warning, error = Severity.WARNING.value, Severity.ERROR.value
+    assert _findings(tmp_path) == [
+        ("DBS305", error, 5, "public.announcements->origin"),  # no key has that column
+        ("DBS305", error, 6, "public.posts->body"),  # a column no key of the types holds
+        # a key the types list, but between two other relations
+        ("DBS305", error, 7, "public.authors->announcements_parent_fkey"),
+        # a key of the origin to itself: PostgREST takes its column, never its name
+        ("DBS305", error, 8, "public.announcements->announcements_parent_fkey"),
+        ("DBS317", warning, 1, "public.announcements->parent"),  # the origin's key column
+        ("DBS317", warning, 2, "public.posts->author"),
+        ("DBS317", warning, 3, "public.posts->posts_author_fkey"),  # the constraint
+        ("DBS317", warning, 4, "public.authors->posts_author_fkey"),  # the one-to-many side
+    ]
