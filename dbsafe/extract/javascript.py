@@ -2490,6 +2490,11 @@ class _Reader:
                 # `context.postgrest.client`: the client of a holder named after it.
                 holder = obj.child_by_field_name("property")
                 return holder is not None and bool(_CLIENT_HOLDER.search(self.text(holder)))
+            if name == "client" and obj is not None and obj.type == "identifier":
+                # `$supabase.client`: a Nuxt plugin's `provide('supabase', { client, user })`,
+                # from `useNuxtApp()` (TarkovTracker). supabase-js's client has no `client`.
+                return bool(_CLIENT_HOLDER.search(self.text(obj))) and not (
+                    _STORAGE_WORD.search(self.text(obj)) or self._holds_other(obj))
             if obj is None or obj.type != "this":
                 return False
             if name in self.clients:

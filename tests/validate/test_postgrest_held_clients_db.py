@@ -76,3 +76,29 @@ def test_a_client_a_thing_named_after_supabase_hands_out_is_read(
         ("DBS302", 6, "public.profiles.nickname"),
         ("DBS302", 8, "public.User.emial"),
     ]
+
+
+_NUXT_STORE = """\
+import { useNuxtApp } from '#app'
+import Redis from 'ioredis'
+
+export async function reset(userId: string) {
+  const { $supabase } = useNuxtApp()
+  await $supabase.client.from('profiles').upsert({ id: userId, nickname: 'x' })
+  const supabaseCache = new Redis()
+  await supabaseCache.client.from('keys').select('nope')
+  return $supabaseStorage.client.from('avatars').upload('a.png', file)
+}
+"""
+
+
+@pytest.mark.db
+def test_the_client_of_a_holder_named_after_supabase_is_read(
+        database_url: str, tmp_path: Path) -> None:
+    # TarkovTracker's Nuxt plugin provides `$supabase` as `{ client, user }`, and its stores
+    # send `$supabase.client.from('user_progress')...` (9 requests): none was read. What
+    # another library made, and a storage holder's `from()` (a bucket), are still none.
+    report = validate_module(database_url, tmp_path, _SCHEMA, "store.ts", _NUXT_STORE)
+    assert sorted((f.code, f.location.line, f.subject) for f in report.findings) == [
+        ("DBS302", 6, "public.profiles.nickname"),
+    ]
