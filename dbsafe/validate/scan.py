@@ -635,7 +635,12 @@ _CHUNK = 32
 # 335: a statement the code sends only where `SELECT to_regclass('x')`, fetched just before,
 #      found `x` (or only where it did not) is guarded as under `has_table("x")`: not
 #      reported for `x` (MAAS's `dbupgrade`, 2; task 534)
-_CACHE_VERSION = 335
+# 336: a supabase-js client held as `$supabase.client` (a Nuxt plugin's `provide`) is read
+#      (TarkovTracker's 22 requests), and an `ALTER PUBLICATION ... ADD TABLE` of one table
+#      refused as "already member" leaves the table known (its 3 selects of dropped columns,
+#      no longer "not analysed"); an embed naming a foreign-key column or constraint the
+#      `Database` types list is DBS317, not DBS305 (Coursify's 5 `parent (...)`; task 540)
+_CACHE_VERSION = 336
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

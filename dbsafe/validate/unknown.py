@@ -317,11 +317,12 @@ def exists_already(sql: str, message: str, snapshot: SchemaSnapshot) -> bool:
       production made the table with it, its columns would be these; one declaring a
       column the schema's relation lacks leaves it unknown);
     * an index, sequence, type, domain, trigger, policy or extension, or an `ALTER TABLE`
-      that only adds constraints: none gives a relation columns.
+      that only adds constraints: none gives a relation columns;
+    * an `ALTER PUBLICATION ... ADD TABLE` of one table, already in the publication.
 
     Parsec's `datamodel.sql`, its whole schema kept beside its numbered migrations, is all
-    such statements once they ran. A view (its columns are its query's) or a publication (the
-    tables it names) is not.
+    such statements once they ran. A view (its columns are its query's) or a publication made
+    (the tables it names) is not.
 
     >>> from dbsafe.schema.model import Column, Relation, SchemaSnapshot
     >>> snapshot = SchemaSnapshot(relations=(Relation("public", "t", "table",
@@ -334,13 +335,16 @@ def exists_already(sql: str, message: str, snapshot: SchemaSnapshot) -> bool:
     ...     ("ALTER TABLE t ADD CONSTRAINT k UNIQUE (a)", '42P07: relation "k" already exists'),
     ...     ("ALTER TABLE t ADD COLUMN c int, ADD CONSTRAINT k CHECK (a > 0)", "42710: ..."),
     ...     ("CREATE VIEW t AS SELECT 1 AS a", '42P07: relation "t" already exists'),
-    ...     ("CREATE TABLE t (a int)", '42P01: relation "x" does not exist'))]
-    [True, False, False, True, True, False, False, False]
+    ...     ("CREATE TABLE t (a int)", '42P01: relation "x" does not exist'),
+    ...     ("ALTER PUBLICATION p ADD TABLE t", '42710: relation "t" is already member of '
+    ...      'publication "p"'),
+    ...     ("ALTER PUBLICATION p ADD TABLE t, u", '42710: relation "t" is already member'))]
+    [True, False, False, True, True, False, False, False, True, False]
     """
     if message.partition(":")[0] not in _EXISTS_ALREADY:
         return False
     from pglast import ast
-    from pglast.enums import AlterTableType
+    from pglast.enums import AlterPublicationAction, AlterTableType, PublicationObjSpecType
 
     from dbsafe.pg.parse import sole_statement
 
@@ -355,6 +359,13 @@ def exists_already(sql: str, message: str, snapshot: SchemaSnapshot) -> bool:
         return all(isinstance(cmd, ast.AlterTableCmd)
                    and cmd.subtype == AlterTableType.AT_AddConstraint
                    for cmd in node.cmds or ())
+    if isinstance(node, ast.AlterPublicationStmt):
+        # `ADD TABLE t` of one table refused as "already member of publication": t is in
+        # it (TarkovTracker's `enable_realtime_user_progress_dup_1`); of several, the
+        # others may not be.
+        objects = node.pubobjects or ()
+        return node.action == AlterPublicationAction.AP_AddObjects and len(objects) == 1 and (
+            objects[0].pubobjtype == PublicationObjSpecType.PUBLICATIONOBJ_TABLE)
     return isinstance(node, ast.IndexStmt | ast.CreateSeqStmt | ast.CreateEnumStmt
                       | ast.CompositeTypeStmt | ast.CreateDomainStmt | ast.CreateRangeStmt
                       | ast.CreateTrigStmt | ast.CreatePolicyStmt | ast.CreateExtensionStmt)

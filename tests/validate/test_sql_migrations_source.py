@@ -737,6 +737,42 @@ def test_a_statement_refused_because_its_object_exists_leaves_it_known(
     assert said[4].startswith("what it would have created")
 
 
+def test_a_table_added_again_to_a_publication_it_is_in_stays_known(tmp_path: Path) -> None:
+    """TarkovTracker's `enable_realtime_user_progress_dup_1` adds `user_progress` to
+    `supabase_realtime` again: refused with 42710 ("already member of publication"), it left
+    the table's columns unknown, and three selects of columns it lacks went "not analysed".
+    Adding one table to a publication it is in changes nothing; of two, the other may not
+    be in it, and its table stays unknown."""
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20250101000000_init.sql").write_text(
+        "create table user_progress (user_id uuid primary key, pvp_data jsonb);\n"
+        "create table teams (id uuid primary key, name text);\n"
+        "create table scores (id uuid primary key);\n"
+        "alter publication supabase_realtime add table user_progress, scores;\n")
+    (folder / "20250102000000_dup.sql").write_text(
+        "alter publication supabase_realtime add table public.user_progress;\n")
+    (folder / "20250103000000_dup_two.sql").write_text(
+        "alter publication supabase_realtime add table scores, teams;\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.ts").write_text(
+        "import { createClient } from '@supabase/supabase-js'\n"
+        "const supabase = createClient(url, key)\n"
+        "await supabase.from('user_progress').select('level, pvp_data').single()\n"
+        "await supabase.from('teams').select('max_members')\n")
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert sorted((f.code, f.location.path.rsplit("/", 1)[-1], f.location.line)
+                  for f in report.findings) == [
+        ("DBS006", "20250102000000_dup.sql", 1),
+        ("DBS006", "20250103000000_dup_two.sql", 1),
+        ("DBS302", "app.ts", 3),
+    ]
+    said = {f.location.path.rsplit("/", 1)[-1]: f.message.partition(": ")[2]
+            for f in report.findings if f.code == "DBS006"}
+    assert said["20250102000000_dup.sql"].startswith("what it makes exists already")
+    assert said["20250103000000_dup_two.sql"].startswith("what it would have created")
+
+
 STRIPE_SCHEMA_MIGRATION = 'create table if not exists "stripe"."invoices" (id text primary key, customer text);\n'
 STRIPE_QUERIES = ("select customer from stripe.invoices where id = 'in_1';\n"
                   "delete from stripe.active_entitlements where customer = 'c';\n"
