@@ -35,7 +35,7 @@ import functools
 import itertools
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -116,6 +116,14 @@ class Resolution:
     status: str
     problems: tuple[Problem, ...] = ()
     reason: str | None = None
+    # Not analysed as another engine's: the unqualified calls (folded) of functions the
+    # schema lacks (`st_astext`), which a failed `CREATE EXTENSION` may make instead
+    # (`Resolver.with_callable`).
+    other_engine_calls: tuple[str, ...] = ()
+    # Relations (unqualified names) a string names (`setval('s', 1)`) that the schema lacks,
+    # left unjudged (an extension's, or of a schema the snapshot lacks): the script's own
+    # DDL may have made them (`Resolver.made`).
+    unjudged_names: frozenset[str] = frozenset()
 
 
 ANALYSED = "analysed"
@@ -331,6 +339,9 @@ class Resolver:
         # Relations (unqualified, folded names) a script created or altered before the
         # statement: their columns are what the script made them, not the snapshot's.
         self.made: frozenset[str] = frozenset()
+        # Whether an unqualified function of this (folded) name the schema lacks may exist
+        # (`with_callable`): its call is PostgreSQL's, not another engine's built-in.
+        self.callable: Callable[[str], bool] | None = None
         self._other_classes: frozenset[tuple[str, str]] | None = None
         self.row_callable = ROW_CALLABLE_BUILTINS | {
             f.name
@@ -498,6 +509,25 @@ class Resolver:
         made.made, made.quick, made._resolved = relations, None, {}
         return made
 
+    def with_callable(self, theirs: Callable[[str], bool]) -> Resolver:
+        """This resolver where functions the schema lacks may exist: an unqualified call
+        of a name `theirs` holds for (a function an extension that failed to install makes,
+        PostGIS's `st_astext`, a name MySQL's built-ins share; one a failed statement or the
+        script's own DDL makes) is checked as PostgreSQL's (a DBS314 the caller knows to be
+        unknown), not taken for another engine's built-in. Shares the lookup tables.
+
+        >>> from dbsafe.schema.model import SchemaSnapshot
+        >>> plain = Resolver(SchemaSnapshot())
+        >>> plain.resolve("SELECT ST_AsText(g) FROM (SELECT 1 AS g) s").reason[:36]
+        'calls `st_astext`, a built-in functi'
+        >>> postgis = plain.with_callable(lambda name: name.startswith("st_"))
+        >>> [p.subject for p in postgis.resolve("SELECT ST_AsText(g) FROM (SELECT 1 AS g) s").problems]
+        ['st_astext']
+        """
+        variant = copy.copy(self)
+        variant.callable, variant._resolved = theirs, {}
+        return variant
+
     # -- entry point -------------------------------------------------------------------
 
     def resolve(self, sql: str, *, quick: bool = True) -> Resolution:
@@ -542,12 +572,16 @@ class Resolver:
             return self._with_count_mismatches(sql, resolution)
         # (a count no overload takes of a SQLite or MySQL built-in's name, `date_format(d,
         # '%Y')` beside a one-argument shim, is that engine's call too)
-        other_engine = other_engine_call(
-            c for c in calls if c.refusal is None or not c.refusal.procedure)
+        theirs = self.callable
+        engine_calls = [c for c in calls if (c.refusal is None or not c.refusal.procedure)
+                        and not (theirs is not None and c.schema is None
+                                 and theirs(c.name.lower()))]
+        other_engine = other_engine_call(engine_calls)
         if other_engine is not None:
             # SQLite's `datetime('now')`: sent elsewhere, its names are that engine's (as
             # for a statement reading `sqlite_master`)
-            return Resolution(NOT_ANALYSED, reason=other_engine)
+            return Resolution(NOT_ANALYSED, reason=other_engine, other_engine_calls=tuple(
+                c.name.lower() for c in engine_calls if c.schema is None))
         problems = tuple(Problem(
             UNKNOWN_FUNCTION_CALL.code, message,
             f"{call.schema}.{call.name}" if call.schema else call.name, call.start, call.end,
@@ -678,7 +712,8 @@ class Resolver:
             return Resolution(NOT_ANALYSED, reason=f"reads `{_S3_SELECT_OBJECT}`, the object "
                               "Amazon S3 Select queries: SQL for S3 Select, not PostgreSQL")
         if run.silenced:
-            return Resolution(NOT_ANALYSED, tuple(run.problems), reason=run.silenced[0])
+            return Resolution(NOT_ANALYSED, tuple(run.problems), reason=run.silenced[0],
+                              unjudged_names=frozenset(run.unjudged_names))
         return Resolution(ANALYSED, tuple(run.problems))
 
     def _resolve_command(self, sql: str, command: exp.Command) -> Resolution:
@@ -1493,6 +1528,7 @@ class _Run:
         self.catalog_read = False  # a system catalog's columns were checked
         self.sqlite_catalog: str | None = None  # a SQLite catalog table the statement reads
         self.s3_select = False  # the statement reads S3 Select's `s3object`
+        self.unjudged_names: set[str] = set()  # `Resolution.unjudged_names`
 
     def silence(self, reason: str) -> None:
         if reason not in self.silenced:
@@ -1608,12 +1644,16 @@ class _Run:
             return
         if self.r.relation_named(name, schema):
             return
-        if self.r.has_extensions:
-            self.silence(f"`{literal.this}` may be an extension's relation")
-            return
-        if schema is not None and schema not in self.r.schemas and not self.r.snapshot.covers_all_schemas:
-            self.silence(f"schema `{schema}` is not in the snapshot")
-            return
+        if name not in self.r.made:  # (one the script made is reported: the caller says so)
+            if self.r.has_extensions:
+                self.unjudged_names.add(name)
+                self.silence(f"`{literal.this}` may be an extension's relation")
+                return
+            if schema is not None and schema not in self.r.schemas and \
+                    not self.r.snapshot.covers_all_schemas:
+                self.unjudged_names.add(name)
+                self.silence(f"schema `{schema}` is not in the snapshot")
+                return
         start, end = literal.meta.get("start"), literal.meta.get("end")
         if start is None or end is None or end - start < 2:
             return
@@ -1900,10 +1940,12 @@ class _Run:
                 self.unknown_schema(schema_node, schema)
                 unknown.reported = True
                 return unknown
-            # Introspection may read only some schemas (`schemas=[...]`): a schema missing
-            # from the snapshot may well exist, so its tables are unknown, not wrong.
-            self.silence(f"schema `{schema}` is not in the snapshot")
-            return unknown
+            if name not in self.r.made:  # (one the script made: the caller says so)
+                # Introspection may read only some schemas (`schemas=[...]`): a schema
+                # missing from the snapshot may well exist, so its tables are unknown.
+                self.unjudged_names.add(name)
+                self.silence(f"schema `{schema}` is not in the snapshot")
+                return unknown
         self.unknown_table(item.this, name, schema)
         unknown.reported = True
         return unknown

@@ -640,7 +640,12 @@ _CHUNK = 32
 #      refused as "already member" leaves the table known (its 3 selects of dropped columns,
 #      no longer "not analysed"); an embed naming a foreign-key column or constraint the
 #      `Database` types list is DBS317, not DBS305 (Coursify's 5 `parent (...)`; task 540)
-_CACHE_VERSION = 336
+# 337: a statement calling a name another engine's built-ins share that the project makes
+#      (PostGIS's `ST_AsText` beside its failed `CREATE EXTENSION postgis`, a function the
+#      file's DDL makes) says so, not "SQL for MySQL/MariaDB"; a `setval('s', ...)` of a
+#      sequence the file made says "uses what DDL earlier ...", not "may be an extension's
+#      relation" (MapSwipe's 6, MAAS's 10; task 542)
+_CACHE_VERSION = 337
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -1876,6 +1881,17 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
     return any(name in earlier.relations for name in relations)
 
 
+def _callable(earlier: FileDdl | None, unknown: Unknown | None) -> Callable[[str], bool]:
+    """Whether an unqualified function of a (folded) name the schema lacks may exist where
+    the statement runs: the file's DDL made it, a migration statement that failed would
+    have made it, or an extension whose `CREATE EXTENSION` failed makes it
+    (`Unknown.extension_making`)."""
+    made = (earlier.functions if earlier is not None else frozenset()) | (
+        unknown.functions if unknown is not None else frozenset())
+    return lambda name: name in made or (
+        unknown is not None and unknown.extension_making(name) is not None)
+
+
 def _pgtap_call(problem: Problem) -> bool:
     """Whether `problem` is a call (DBS314) of a function of pgTAP's name."""
     from dbsafe.validate.calls import pgtap_functions
@@ -2014,15 +2030,23 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         log.debug("resolving %r failed", fragment.sql, exc_info=True)
         resolution = resolver.Resolution(
             resolver.NOT_ANALYSED, reason=f"dbsafe failed on it: internal {type(exc).__name__}")
+    base = resolver.resolver_for(snapshot, server_version, catalog)
+    callable_ = _callable(earlier, unknown)
+    if any(callable_(name) for name in resolution.other_engine_calls):
+        # PostGIS's `ST_AsText`, which MySQL has too, beside PostGIS's failed `CREATE
+        # EXTENSION`; SQLite's `datetime` that the file's DDL makes: checked as PostgreSQL's
+        # (and then unknown, or made earlier), not another engine's.
+        base = base.with_callable(callable_)
+        resolution = base.resolve(fragment.sql, quick=False)
     problems = resolution.problems
     made = (earlier.relations if earlier is not None else frozenset()) | (
         unknown.ddl.relations if unknown is not None else frozenset())
-    if made and problems:
+    if made and (problems or resolution.unjudged_names & made):
         # The columns of what this file created or altered earlier are those it made, and
         # so are those a subquery or CTE takes from it (`SELECT * FROM altered`); so are
-        # those of what a failed migration statement would have made or changed.
-        resolution = resolver.resolver_for(snapshot, server_version, catalog).with_made(
-            made).resolve(fragment.sql, quick=False)
+        # those of what a failed migration statement would have made or changed. A name in
+        # a string left unjudged (`setval('s', 1)`: an extension's?) may be one of them.
+        resolution = base.with_made(made).resolve(fragment.sql, quick=False)
         problems = resolution.problems
     if pgtap is not None and any(_pgtap_call(p) for p in problems) and pgtap():
         # A pgTAP test runs where pgTAP is installed: its functions exist (a misspelt
@@ -2030,18 +2054,24 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         # schema cannot describe: a failed `CREATE EXTENSION` (whose functions may be of
         # any name) leaves the test's `ok(...)` nothing unknown (task 515).
         problems = tuple(p for p in problems if not _pgtap_call(p))
+    called = None  # why, when it calls a function an extension that failed makes
     if unknown is not None and problems:
+        # (a call of a function an extension that failed makes says so, whatever else the
+        # statement uses that the schema cannot describe or the file made)
+        called = next((reason for p in problems if _failed_function(p, unknown)
+                       and (reason := unknown.call_reason(p.subject.rsplit(".", 1)[-1]))),
+                      None)
         problems, resolution = _dropping(
             problems, resolution,
             lambda p: _made_earlier(p, unknown.ddl, snapshot) or _failed_function(p, unknown)
             or _failed_type(p, unknown),
-            lambda _: _UNKNOWN_REASON)
+            lambda _: called or _UNKNOWN_REASON)
     if earlier and problems:
         # What this file's own DDL made or changed earlier exists at run time, as it is
         # then: not a finding, and the statement is not analysed.
         problems, resolution = _dropping(
             problems, resolution, lambda p: _made_earlier(p, earlier, snapshot),
-            lambda _: "uses what DDL earlier in this file created or changed")
+            lambda _: called or "uses what DDL earlier in this file created or changed")
     if on_path is not None and problems:
         # Confirmation prepares under the run's path, not this one: said, not reported.
         problems, resolution = _dropping(

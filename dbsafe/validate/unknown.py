@@ -56,6 +56,23 @@ _EXTENSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "postgis": ((), ("spatial_ref_sys", "geometry_columns", "geography_columns")),
 }
 
+# Functions an extension makes, by the name a call writes (folded): prefixes, then names; those
+# where other engines' built-ins share names (MySQL's `ST_AsText`, SQLite's and MySQL's
+# `soundex`, MySQL's `ENCRYPT`), so that a call of one beside that extension's failed `CREATE
+# EXTENSION` is said to be the extension's, not another engine's. With the extension's name
+# as its documentation writes it.
+_EXTENSION_FUNCTIONS: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
+    "postgis": ("PostGIS", ("st_", "_st_", "postgis_"), frozenset({
+        "geometrytype", "addgeometrycolumn", "dropgeometrycolumn", "dropgeometrytable",
+        "updategeometrysrid", "find_srid", "populate_geometry_columns"})),
+    "fuzzystrmatch": ("fuzzystrmatch", (), frozenset({
+        "soundex", "difference", "levenshtein", "levenshtein_less_equal", "metaphone",
+        "dmetaphone", "dmetaphone_alt", "daitch_mokotoff"})),
+    "pgcrypto": ("pgcrypto", ("pgp_",), frozenset({
+        "digest", "hmac", "crypt", "gen_salt", "gen_random_bytes", "encrypt", "decrypt",
+        "encrypt_iv", "decrypt_iv", "armor", "dearmor"})),
+}
+
 # supabase-js findings a failed statement can cause: a table, column, relationship,
 # function, unique index or publication entry it would have made.
 _REQUEST_CODES = frozenset({"DBS301", "DBS302", "DBS305", "DBS306", "DBS307", "DBS308",
@@ -77,6 +94,8 @@ class Unknown:
     # names (unqualified) of the types a failed or unrun statement makes or names (a type
     # one refers to that the throwaway lacked, 42704, production has)
     types: frozenset[str] = frozenset()
+    # the extensions whose `CREATE EXTENSION` failed
+    failed_extensions: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.ddl or self.functions or self.function_schemas or self.types)
@@ -185,7 +204,37 @@ class Unknown:
         return cls(replace(ddl, relations=ddl.relations | relations,
                            schemas=ddl.schemas | schemas,
                            extensions=ddl.extensions - known_extensions),
-                   frozenset(functions), frozenset(function_schemas), frozenset(types))
+                   frozenset(functions), frozenset(function_schemas), frozenset(types),
+                   frozenset(extensions))
+
+    def extension_making(self, name: str) -> str | None:
+        """The extension whose `CREATE EXTENSION` failed that makes a function of this
+        (folded) name, as `_EXTENSION_FUNCTIONS` knows its functions; None when none does.
+
+        >>> from dbsafe.schema.model import SchemaSnapshot
+        >>> unknown = Unknown.of(["CREATE EXTENSION postgis"], SchemaSnapshot())
+        >>> unknown.extension_making("st_astext"), unknown.extension_making("soundex")
+        ('postgis', None)
+        """
+        for extension in sorted(self.failed_extensions & _EXTENSION_FUNCTIONS.keys()):
+            _, prefixes, names = _EXTENSION_FUNCTIONS[extension]
+            if name in names or name.startswith(prefixes):
+                return extension
+        return None
+
+    def call_reason(self, name: str) -> str | None:
+        """Why a statement calling `name` (folded, unqualified or not) is not analysed when
+        an extension that failed makes it: what dbsafe found; None when none makes it.
+
+        >>> from dbsafe.schema.model import SchemaSnapshot
+        >>> Unknown.of(["CREATE EXTENSION postgis"], SchemaSnapshot()).call_reason("st_astext")
+        'calls `st_astext`, which PostGIS makes, and `CREATE EXTENSION postgis` failed where the schema was built'
+        """
+        extension = self.extension_making(name)
+        if extension is None:
+            return None
+        return (f"calls `{name}`, which {_EXTENSION_FUNCTIONS[extension][0]} makes, and "
+                f"`CREATE EXTENSION {extension}` failed where the schema was built")
 
     def hides(self, finding: Finding) -> bool:
         """Whether a supabase-js finding may be about something unknown: its subject
