@@ -135,7 +135,9 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
         lines += [f"  {t.line}" for t in told if t.line is not None]
     if answered.line:
         lines.append(answered.line)
-    findings = tuple(f for f in linted_report.findings
+    from dbsafe.guard.one_run import said_of_this_run
+
+    findings = tuple(f for f in said_of_this_run(linted_report.findings, names)
                      if f.location is None or any(
                          r.path and str(r.path).endswith(f.location.path) for r in todo))
     return Report(findings + answered.findings,

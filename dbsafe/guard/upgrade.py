@@ -644,7 +644,9 @@ def _lint_pending(run: _Run) -> bool:
     threshold = run.settings.fail_on
     ok = True
     refusing: list[str] = []
-    for finding in report.findings:
+    from dbsafe.guard.one_run import said_of_this_run
+
+    for finding in said_of_this_run(report.findings, {r.revision for r in run.todo}):
         path = finding.location.path if finding.location else None
         # A revision before the pending ones that stopped the capture or offline rendering
         # (Prefect's env.py runs only under its CLI; rendered offline, a 2022 revision reads

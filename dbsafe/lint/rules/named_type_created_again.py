@@ -56,6 +56,11 @@ SQLAlchemy's, seen only while revisions run on the throwaway server. With `--dat
 revisions the database already ran are not run: a pending revision that creates the type
 again fails on the copy of its schema (DBS005).
 
+In `dbsafe upgrade` and `dbsafe plan` (pending revisions only), where both revisions are
+pending, DBS141 is a note saying so: the guarded run applies its revisions in one alembic
+session that carries the memo from revision to revision, as one `alembic upgrade` does, and
+passes (tacker's `upgrade +3` over `a23ebee909a8` .. `3ff50553e9d3`).
+
 How it was judged: on PostgreSQL 18, OpenStack tacker's history (72 revisions) applies in
 one `alembic upgrade` and stops at `3ff50553e9d3` with `type "operation" already exists` when
 each revision runs in a command of its own; so does the two-revision history above.
@@ -75,6 +80,8 @@ from dbsafe.lint.engine import LintContext, Rule
 ALEMBIC_ONLY = True
 
 _KINDS = {"enum": "ENUM", "domain": "DOMAIN"}
+# The finding's context title naming the revision that created the type first.
+MADE_BY_CONTEXT = "Created first by"
 
 
 def check_migration(ctx: LintContext) -> Iterator[Finding]:
@@ -103,6 +110,9 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
             subject=made.name,
             statement=sql,
         )
+        # (the revision that made it first, for the guard: a run applying both passes)
+        finding = dataclasses.replace(
+            finding, context=finding.context + ((MADE_BY_CONTEXT, made.made_by),))
         if sql is None:
             finding = dataclasses.replace(finding, location=made.location)
         yield finding
