@@ -115,7 +115,7 @@ from dbsafe.lint.statement import (
 from dbsafe.pg.types import SERIAL_TYPES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence, Set
+    from collections.abc import Collection, Iterable, Mapping, Sequence, Set
 
     from dbsafe.lint.statement import ColumnDef, Statement
 
@@ -735,11 +735,15 @@ class RowChecks:
                 if same_relation(name, table) and (column in columns or not columns)
                 for why, sql in changes]
 
-    def summary(self, *, unsure: str | None = None) -> list[dict[str, Any]]:
+    def summary(self, *, unsure: str | None = None,
+                unsure_of: Collection[str] | None = None) -> list[dict[str, Any]]:
         """As lint's report hands it to the guard (`summary["row_checks"]`); `unsure`: why
         no check can be told (the revisions were not captured as they ran, so their data
-        statements may be missing)."""
-        return [{**c, "unsure": c["unsure"] or unsure} for c in self.checks]
+        statements may be missing), of the checks of `unsure_of`'s revisions (None: of
+        every check)."""
+        return [{**c, "unsure": c["unsure"] or (
+                    unsure if unsure_of is None or c["revision"] in unsure_of else None)}
+                for c in self.checks]
 
     def _unsure(self, table: str, columns: frozenset[str], *,
                 answered: frozenset[str] = frozenset(), added: bool = True,

@@ -656,7 +656,8 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         summary["row_changes"] = _row_changes(row_changes, loaded, not_captured)
     if row_changes.checks.checks:
         summary["row_checks"] = row_changes.checks.summary(
-            unsure=_not_captured_why(loaded, not_captured))
+            unsure=_not_captured_why(loaded, not_captured),
+            unsure_of=_from_first_not_captured(sequence, loaded, not_captured))
     if checked.skipped:
         # Said in the normal output, not only with -v: a missing DBS211 is not a pass.
         summary["not_checked"] = [f"{RULE_INFO_CODE}: {s.reason}" for s in checked.skipped]
@@ -681,6 +682,20 @@ def _not_captured_why(loaded: Loaded | None, not_captured: set[str | None]) -> s
         return (f"{_some_of(named) if named else 'some revisions'} could not be captured as "
                 "they ran (DBS005)")
     return None
+
+
+def _from_first_not_captured(sequence: Sequence[tuple[Migration, bool]], loaded: Loaded | None,
+                             not_captured: set[str | None]) -> frozenset[str] | None:
+    """The revisions a revision not captured as it ran may have left rows for: itself and
+    those after it in upgrade order (`sequence`); the ones before it ran as captured, and
+    ran first. None: every one (the revisions were not captured at all, or one unknown).
+    tacker's `3ff50553e9d3` failed on the copy of the database's schema, and the rows of
+    `70df18f71ba2`, before it, were "cannot tell" (task 544)."""
+    if (loaded is not None and loaded.not_captured) or None in not_captured:
+        return None
+    order = [m.revision for m, _ in sequence]
+    first = next((i for i, revision in enumerate(order) if revision in not_captured), None)
+    return None if first is None else frozenset(r for r in order[first:] if r)
 
 
 def lock_rows(loaded: Loaded, facts: DatabaseFacts | None = None,

@@ -87,3 +87,60 @@ def test_plan_asks_no_rows_where_select_or_ignore_leaves_dbs615_out(
         "rows: not asked of the database: --select/--ignore leaves DBS615 out (`dbsafe "
         "upgrade` asks them all the same: `--allow DBS615` accepts a refusal)"]
     assert report.summary["rows"] == {"asked": 0, "not_asked": "DBS615 is not selected"}
+
+
+# r03 fails wherever it runs (on lint's copy of the database's schema too: DBS005), r04
+# adds a CHECK over the rows after it.
+_R03_FAILS = '''"""fails on any schema"""
+from alembic import op
+
+revision = "r03"
+down_revision = "r02"
+
+
+def upgrade():
+    op.execute("ALTER TABLE no_such_table ADD COLUMN x int")
+
+
+def downgrade():
+    pass
+'''
+
+_R04_CHECK = '''"""positive ids"""
+from alembic import op
+
+revision = "r04"
+down_revision = "r03"
+
+
+def upgrade():
+    op.create_check_constraint("orders_positive_id", "orders", "id > 0")
+
+
+def downgrade():
+    op.drop_constraint("orders_positive_id", "orders")
+'''
+
+
+def test_a_revision_not_captured_leaves_the_rows_of_the_revisions_before_it_asked(
+        tmp_path: Path, database_url: str) -> None:
+    # tacker's 3ff50553e9d3 failed on the copy of the schema (DBS005), and the generated
+    # columns 70df18f71ba2 adds before it were "cannot tell (... 3ff50553e9d3 could not be
+    # captured as they ran ...: its rows are not today's)" (task 544): the revisions before
+    # it were captured and run first. After it, its data statements may be missing.
+    root = _project(tmp_path / "p")
+    versions = root / "migrations" / "versions"
+    (versions / "r03_fails.py").write_text(_R03_FAILS)
+    (versions / "r04_positive.py").write_text(_R04_CHECK)
+    _at_r01(database_url, "INSERT INTO orders VALUES (1, 10), (2, NULL)")
+
+    report = commands.plan(_settings(root, database_url))
+
+    assert "DBS005" in {f.code for f in report.findings}
+    rows = {r["revision"]: [(v["outcome"], v["subject"]) for v in r["rows"]]
+            for r in report.summary["pending"]}  # type: ignore[union-attr]
+    assert rows["r02"] == [("passes", "orders"), ("refused", "orders.patient_id")]
+    assert rows["r04"] == [("cannot tell", "orders")]
+    assert [f.message for f in report.findings if f.code == "DBS615"] == [
+        "Revision `r02` would fail on the database's rows: `orders.patient_id` holds NULLs "
+        f"in 1 row(s), which `{NOT_NULL}` refuses."]
