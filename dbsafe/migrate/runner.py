@@ -1053,7 +1053,7 @@ def _result(data: dict[str, Any], output: str) -> RunResult:
         revisions=tuple(
             Revision(r["revision"], Path(r["path"]) if r.get("path") else None,
                      tuple(r["down_revision"]) if isinstance(r["down_revision"], list)
-                     else r["down_revision"], r.get("doc") or "",
+                     else r["down_revision"], _one_line(r.get("doc") or ""),
                      tuple(r.get("dependencies") or ()), tuple(r.get("branch_labels") or ()))
             for r in data["revisions"]
         ),
@@ -1075,6 +1075,14 @@ def _result(data: dict[str, Any], output: str) -> RunResult:
         model_differences=tuple((o, n, d) for o, n, d in data.get("model_differences", ())),
         imported=data.get("imported"),
     )
+
+
+def _one_line(doc: str) -> str:
+    """A revision's message on one line: alembic's `Script.doc` is its docstring's first
+    paragraph, line breaks kept (tacker's 70df18f71ba2 "alter vnfd_ids, vnf_instance_ids,
+    vnf_instance_names\ncolumns of vnf_lcm_filters"), which broke the `apply:` progress
+    line, `status` and `plan` in two, the second without its `dbsafe:` prefix (task 544)."""
+    return " ".join(doc.split())
 
 
 def _fingerprints(data: dict[str, Any]) -> tuple[tuple[str, str, str | None], ...]:

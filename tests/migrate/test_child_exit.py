@@ -52,3 +52,18 @@ def test_the_child_runs_the_projects_atexit_handlers_without_the_teardown(
     assert (versions / "atexit_ran").read_text() == "yes"
     assert "never flushed by the project" in result.output
     assert (versions / "torn_down").read_text() == ""
+
+
+def test_a_revision_message_of_two_lines_is_described_on_one(tmp_path: Path) -> None:
+    # alembic's Script.doc keeps the line breaks of the docstring's first paragraph (tacker's
+    # 70df18f71ba2): the `apply:` progress line, `status` and `plan` broke in two (task 544)
+    ini = write_project(tmp_path / "p", "well_behaved")
+    first = ini.parent / "migrations" / "versions" / "0001_patients.py"
+    first.write_text(first.read_text().replace(
+        '"""patients"""', '"""alter vnfd_ids, vnf_instance_ids\ncolumns of vnf_lcm_filters\n\n'
+        'More words."""', 1))
+
+    result = describe(AlembicProject(ini))
+
+    [doc] = [r.doc for r in result.revisions if r.revision == "0001"]
+    assert doc == "alter vnfd_ids, vnf_instance_ids columns of vnf_lcm_filters"
