@@ -391,3 +391,16 @@ def read_terminal(fd: int, *, until: bytes | None = None) -> bytes:
             break
         shown += chunk
     return shown
+
+
+def restore_hint(backup: str, database_url: str, *options: str) -> str:
+    """The `dbsafe restore` the guard says to run: the URL without its password (the
+    throwaway server's has none; one DBSAFE_TEST_DATABASE_URL names may), said where libpq
+    takes it from."""
+    import shlex
+
+    from dbsafe.pg.urls import without_password
+
+    kept = without_password(database_url)
+    return (" ".join(["dbsafe restore", backup, "--database-url", shlex.quote(kept), *options])
+            + ("" if kept == database_url else " (password from PGPASSWORD or ~/.pgpass)"))

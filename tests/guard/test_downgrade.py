@@ -4,7 +4,6 @@ downgrade replaced by the computed one, the schema verified afterwards."""
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +20,8 @@ from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
 from dbsafe.migrate.runner import MigrationError
 from dbsafe.migrate.throwaway import migrated_database
-from dbsafe.pg.urls import without_password
 from dbsafe.schema.diff import DiffOptions, diff
-from tests.helpers import at_revision, dbsafe_in_process
+from tests.helpers import at_revision, dbsafe_in_process, restore_hint
 from tests.migrate.projects import write_project
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
@@ -81,14 +79,6 @@ def _state(url: str) -> dict[str, Any]:
         }
 
 
-
-def _restore(backup: str, database_url: str, *options: str) -> str:
-    """The `dbsafe restore` a downgrade says to run: the URL without its password (the
-    throwaway server's has none; one DBSAFE_TEST_DATABASE_URL names may), said where libpq
-    takes it from."""
-    kept = without_password(database_url)
-    return (" ".join(["dbsafe restore", backup, "--database-url", shlex.quote(kept), *options])
-            + ("" if kept == database_url else " (password from PGPASSWORD or ~/.pgpass)"))
 
 def test_a_downgrade_dropping_data_names_it_and_is_refused_without_yes(
     database_url: str, tmp_path: Path,
@@ -306,11 +296,13 @@ def test_an_empty_downgrade_is_caught_and_the_computed_one_restores_the_schema(
                         DiffOptions(ignore_schemas=frozenset({"dbsafe"})))
 
 
-def _as_role(database_url: str, role: str) -> str:
-    """The same database, logged in as `role` (the throwaway server trusts local logins)."""
-    import re
+def _as_role(database_url: str, role: str, password: str) -> str:
+    """The same database, logged in as `role` with `password` (the throwaway server trusts
+    local logins; a server DBSAFE_TEST_DATABASE_URL names may ask for the password)."""
+    from psycopg.conninfo import conninfo_to_dict
 
-    return re.sub(r"user=[^&]*", f"user={role}", database_url)
+    params = {**conninfo_to_dict(database_url), "user": role, "password": password}
+    return "postgresql:///?" + "&".join(f"{k}={v}" for k, v in params.items() if v)
 
 
 def test_the_computed_downgrade_will_not_undo_changes_made_by_hand(
@@ -335,26 +327,28 @@ def test_the_computed_downgrade_will_not_undo_changes_made_by_hand(
 def test_a_deploy_role_that_is_not_the_servers_superuser_is_not_a_difference(
     database_url: str, tmp_path: Path, postgresql: psycopg.Connection,
 ) -> None:
-    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):
-        pytest.skip("logs in as a new role without a password: the throwaway server's trust")
-    role = "dbsafe_deployer"
+    role, password = "dbsafe_deployer", "deployer-pw"
     postgresql.execute(f"DROP ROLE IF EXISTS {role}")
-    postgresql.execute(f"CREATE ROLE {role} LOGIN")
+    postgresql.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
     postgresql.execute(f"GRANT ALL ON SCHEMA public TO {role}")
     postgresql.execute(f'GRANT CREATE ON DATABASE "{postgresql.info.dbname}" TO {role}')
     postgresql.commit()
-    deployer = _as_role(database_url, role)
-    root = _project_at(tmp_path, deployer, "0002")
+    deployer = _as_role(database_url, role, password)
+    try:
+        root = _project_at(tmp_path, deployer, "0002")
 
-    # 0001's schema was never recorded here: it is built on a throwaway server, where
-    # everything belongs to its superuser; the owners are not what is compared.
-    report = commands.downgrade(_settings(root, deployer),
-                                DowngradeOptions(target="0001", backup=False, yes=True))
+        # 0001's schema was never recorded here: it is built on a throwaway server, where
+        # everything belongs to its superuser; the owners are not what is compared.
+        report = commands.downgrade(_settings(root, deployer),
+                                    DowngradeOptions(target="0001", backup=False, yes=True))
 
-    assert not [f for f in report.findings if f.code == "DBS603"], [
-        dict(f.context) for f in report.findings]
-    assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
-    assert _state(database_url)["version"] == ["0001"]
+        assert not [f for f in report.findings if f.code == "DBS603"], [
+            dict(f.context) for f in report.findings]
+        assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
+        assert _state(database_url)["version"] == ["0001"]
+    finally:  # a server DBSAFE_TEST_DATABASE_URL names keeps its roles
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
 def test_a_downgrade_to_a_revision_ahead_is_an_error_not_up_to_date(
@@ -978,7 +972,7 @@ def test_a_downgrade_says_which_rows_of_the_tables_it_keeps_it_changed(
     (changed,) = [s for s in steps if "changed the rows" in s]
     assert changed == ("verify: the downgrade changed the rows of 1 table(s) it keeps: "
                        "public.patients: 2 rows, changed; as they were: "
-                       + _restore(done.summary["backup"], database_url))
+                       + restore_hint(done.summary["backup"], database_url))
 
     again = commands.downgrade(_settings(root, database_url),
                                DowngradeOptions(target="0003", yes=True, backup=False),
@@ -1391,7 +1385,7 @@ def test_a_failed_downgrade_names_the_restore_that_puts_the_database_back(
     (failed,) = [f for f in report.findings if f.code == "DBS601"]
     assert failed.help == (
         "The backup puts the database back as it was before the downgrade: "
-        + _restore(report.summary["backup"], database_url, "--replace")
+        + restore_hint(report.summary["backup"], database_url, "--replace")
     ), failed.help
 
 
