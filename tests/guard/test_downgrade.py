@@ -79,7 +79,6 @@ def _state(url: str) -> dict[str, Any]:
         }
 
 
-
 def test_a_downgrade_dropping_data_names_it_and_is_refused_without_yes(
     database_url: str, tmp_path: Path,
 ) -> None:
