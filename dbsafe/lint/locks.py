@@ -752,6 +752,8 @@ def migration_lock_rows(migration: Migration, history: History, *,
     ctx = LintContext(migration, statements, before=before, history=history)
     for statement in statements:
         ctx.note_foreign_keys(statement)
+        if ctx.skips_table(statement):
+            continue  # (as `lint_migration`: PostgreSQL skips it, and it locks nothing)
         history.apply(statement)
         if statement.generated or statement.deferred:
             continue  # a function's body locks where the function is called, not created

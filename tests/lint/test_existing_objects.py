@@ -103,3 +103,33 @@ def test_index_advice_on_a_table_an_earlier_migration_partitioned(tmp_path: Path
     assert "ON ONLY the parent" in helps["DBS101"]
     assert "cannot be dropped concurrently" in helps["DBS103"]
     assert "Use " not in helps["DBS101"] + helps["DBS103"]
+
+
+def test_create_table_if_not_exists_of_a_table_there_locks_and_adds_nothing(
+        tmp_path: Path) -> None:
+    # (task 545, justicehub's 20260106000003: PostgreSQL 18 skips the CREATE before its
+    # keys, so `orders` is not locked and no key is added; pg_locks shows no lock at all)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    nodes = ("CREATE TABLE IF NOT EXISTS nodes (id bigint PRIMARY KEY, "
+             "order_id bigint REFERENCES orders (id));\n")
+    (folder / "001.sql").write_text(ORDERS + nodes.replace(" IF NOT EXISTS", ""),
+                                    encoding="utf-8")
+    (folder / "002.sql").write_text(nodes + "CREATE TABLE IF NOT EXISTS events ("
+                                    "id bigint PRIMARY KEY, node_id bigint REFERENCES "
+                                    "nodes (id));\n", encoding="utf-8")
+    report = commands.lint(Settings(project_root=tmp_path), [folder])
+    later = [(f.code, f.location.line) for f in report.findings
+             if f.location is not None and f.location.path.endswith("002.sql")]
+    # Only the new table's key: its SHARE ROW EXCLUSIVE lock on `nodes` (DBS115) and no
+    # index on `events.node_id` (DBS117); nothing on line 1, no DBS125 for line 2.
+    assert sorted(later) == [("DBS115", 2), ("DBS117", 2)]
+    # The table a first migration made is still checked as before.
+    earlier = {f.code for f in report.findings
+               if f.location is not None and f.location.path.endswith("001.sql")}
+    assert "DBS117" in earlier
+    # `lint --locks` lists no lock for the skipped CREATE, the new table's on `nodes`
+    rows = commands.lock_report(Settings(project_root=tmp_path), [folder])
+    assert sorted((row.location.line, row.mode, row.relation) for row in rows
+                  if row.location.path.endswith("002.sql")) == [
+        (2, "SHARE ROW EXCLUSIVE", "nodes")]
