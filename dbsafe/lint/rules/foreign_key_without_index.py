@@ -5,8 +5,10 @@ PostgreSQL indexes the referenced side of a foreign key (it must be unique) but 
 referencing side. Every `DELETE` of a referenced row, and every update of its key, then
 looks for referencing rows with a sequential scan of the referencing table — slow deletes,
 and long-held row locks on both tables. Joins along the key suffer too. Dropping the last
-index that starts with a key's columns (`DROP INDEX`, or `DROP CONSTRAINT` of a unique
-constraint or primary key) does the same to a key that had one.
+index that starts with a key's columns (`DROP INDEX`, `DROP CONSTRAINT` of a unique
+constraint or primary key, or `DROP COLUMN` of another column of that index: PostgreSQL
+drops every index holding the column, `UNIQUE (rule_id, repo_id)` with `repo_id`) does the
+same to a key that had one.
 
 Only an index the key's lookup (`WHERE order_id = $1`) can use counts: not a partial index
 (`WHERE deleted_at IS NULL`: the lookup does not imply it, so the planner cannot use it),
@@ -178,18 +180,41 @@ def _indexes_dropped(statement: Statement,
                     yield action.name, statement.relation, Lookup(keys[action.name][1])
 
 
+def _indexes_dropped_with_columns(statement: Statement,
+                                  ctx: LintContext) -> Iterator[tuple[str, str, Lookup]]:
+    """(column, table, what a key's lookup can use the index for) of each index an ALTER
+    TABLE ... DROP COLUMN drops with its column: PostgreSQL drops every index that has the
+    column, a multi-column one included (minder's 000113 drops `repository_id`, and with it
+    `UNIQUE (rule_id, repository_id)`, the last index a key of `rule_id` used: PostgreSQL
+    18's `pg_index` has none left). Only the columns a lookup reads are known of an index
+    here: one that holds the column after an expression is not counted as dropped."""
+    if statement.kind != "AlterTableStmt" or not statement.relation:
+        return
+    dropped = {a.name for a in statement.actions if a.subtype == "DropColumn" and a.name}
+    if not dropped:
+        return
+    for lookup in ctx.index_lookups_of(statement.relation) or ():
+        gone = [column for column in lookup.columns if column in dropped]
+        if gone:
+            yield gone[0], statement.relation, lookup
+
+
 def _check_dropped_indexes(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     """Indexes dropped that were the last ones a foreign key of their table rested on (and
     the key stays: the migration drops neither it, its columns nor its table)."""
-    by_table: dict[str, list[tuple[str, Lookup]]] = {}
+    # table -> (the index's name, or None for one dropped with its column: that column,
+    # what a key's lookup can use it for)
+    by_table: dict[str, list[tuple[str | None, str | None, Lookup]]] = {}
     for index, table, lookup in _indexes_dropped(statement, ctx):
-        by_table.setdefault(table, []).append((index, lookup))
+        by_table.setdefault(table, []).append((index, None, lookup))
+    for column, table, lookup in _indexes_dropped_with_columns(statement, ctx):
+        by_table.setdefault(table, []).append((None, column, lookup))
     for table, dropped in by_table.items():
         existing = ctx.index_lookups_of(table)
         if existing is None:
             continue
         remaining = list(existing)
-        for _, lookup in dropped:
+        for _, _, lookup in dropped:
             if lookup in remaining:
                 remaining.remove(lookup)  # this one; another on the same columns stays
         # (earlier ones are in `existing`; the statement's own too: `DROP CONSTRAINT x_key,
@@ -197,15 +222,14 @@ def _check_dropped_indexes(statement: Statement, ctx: LintContext) -> Iterator[F
         remaining += [lookup for later in [statement, *ctx.later(statement)]
                       for t, lookup in indexes(later) if same_relation(t, table)]
         for fk in ctx.foreign_keys(table):
-            covering = [index for index, lookup in dropped if lookup.serves(fk.columns)]
+            covering = [(index, column, lookup) for index, column, lookup in dropped
+                        if lookup.serves(fk.columns)]
             if not fk.enforced or not covering or \
                     any(lookup.serves(fk.columns) for lookup in remaining) or \
                     _key_dropped(fk, statement, ctx):
                 continue
             shown, referenced = ", ".join(fk.columns), last(fk.references)
-            names = ", ".join(f"`{index}`" for index in covering)
-            what = f"Index {names} is the last one" if len(covering) == 1 else \
-                f"Indexes {names} are the last ones"
+            what = _dropped_indexes_named(covering)
             yield ctx.finding(
                 RULE,
                 f"{what} starting with the columns of foreign key `{last(table)}` ({shown}) "
@@ -217,6 +241,23 @@ def _check_dropped_indexes(statement: Statement, ctx: LintContext) -> Iterator[F
                 subject=f"{last(table)}.{fk.columns[0]}" if len(fk.columns) == 1
                 else last(table),
             )
+
+
+def _dropped_indexes_named(covering: list[tuple[str | None, str | None, Lookup]]) -> str:
+    """"Index `ix` is the last one", "Index on (a, b), dropped with column `b`, is the last
+    one", "Indexes ... are the last ones"."""
+    named = [f"`{index}`" for index, _, _ in covering if index is not None]
+    with_columns = [(column, lookup) for index, column, lookup in covering if index is None]
+    parts = [", ".join(named)] if named else []
+    if with_columns:
+        columns = list(dict.fromkeys(column for column, _ in with_columns))
+        parts.append("on " + ", ".join(f"({', '.join(lookup.columns)})"
+                                       for _, lookup in with_columns)
+                     + f", dropped with column{'s' if len(columns) > 1 else ''} "
+                     + ", ".join(f"`{column}`" for column in columns) + ",")
+    if len(covering) == 1:
+        return f"Index {parts[0]} is the last one"
+    return f"Indexes {' and '.join(parts)} are the last ones"
 
 
 def _key_dropped(fk: ForeignKeyFacts, at: Statement, ctx: LintContext) -> bool:
