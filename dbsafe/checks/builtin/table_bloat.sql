@@ -26,7 +26,9 @@
 -- report says how many more were not).
 --
 -- ## Not flagged
--- Tables below `bloat-min-size`. Tables without statistics (never analysed), and tables
+-- Tables below `bloat-min-size`. Tables without statistics (never analysed; one analysed
+-- while empty has no column statistics either, and needs no page: all of it is reported as
+-- waste), and tables
 -- whose statistics dbsafe's role may not see (`pg_stats` shows it only the columns it may
 -- `SELECT`, and nothing of a table whose row-level security applies to it): not estimated,
 -- and the report lists them as not checked. A table an extension owns is reported, unlike
@@ -265,12 +267,17 @@ wasted AS (
     SELECT
         estimate.*,
         relpages * block_size AS actual_bytes,
-        -- whole rows to a page: what is left below a row's width stays empty
-        ceil(reltuples::numeric
-             / greatest(1, floor((block_size - 24) * fillfactor / 100.0 / row_bytes)))
-            * block_size AS expected_bytes
+        -- whole rows to a page: what is left below a row's width stays empty. A table
+        -- counted empty (reltuples 0: measured by the VACUUM or ANALYZE that measured its
+        -- relpages; never measured is -1 since PostgreSQL 14, and relpages 0 before) needs
+        -- no page, whatever its rows' width: emptied between two ANALYZEs, pg_stats keeps
+        -- nothing of it, and another ANALYZE changes nothing
+        CASE WHEN reltuples = 0 THEN 0
+             ELSE ceil(reltuples::numeric
+                       / greatest(1, floor((block_size - 24) * fillfactor / 100.0 / row_bytes)))
+                  * block_size END AS expected_bytes
     FROM estimate
-    WHERE row_bytes IS NOT NULL AND reltuples >= 0
+    WHERE (row_bytes IS NOT NULL AND reltuples >= 0) OR reltuples = 0
 )
 (SELECT
      format('%s.%s', nspname, relname) AS subject,
@@ -300,7 +307,7 @@ FROM (
     UNION ALL
     SELECT nspname, relname, 'without statistics to estimate bloat from (run ANALYZE)'
     FROM estimate
-    WHERE row_bytes IS NULL OR reltuples < 0
+    WHERE (row_bytes IS NULL OR reltuples < 0) AND reltuples <> 0
 ) AS unseen
 GROUP BY why
 UNION ALL
