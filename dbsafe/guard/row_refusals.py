@@ -17,7 +17,8 @@ that refuses it, run read-only on the live database:
 - EXCLUDE: two rows every operator holds for (a self-join of the rows its WHERE keeps);
 - UNIQUE, PRIMARY KEY, `CREATE UNIQUE INDEX`: `GROUP BY` the keys `HAVING count(*) > 1`,
   rows with a NULL key left out unless `NULLS NOT DISTINCT` (a partial index: its WHERE,
-  evaluated before the keys, as the index build does);
+  evaluated before the keys, as the index build does; a constant key, `((true))`, left out
+  of the GROUP BY, which refuses it);
 - `CREATE INDEX` with expressions or a WHERE: each evaluated over the table's own rows (lint
   hands on none that no value fails: `WHERE deleted_at IS NULL`, `lint.row_checks`); a
   query calling a function outside pg_catalog asked again with the search_path PostgreSQL
@@ -1704,6 +1705,7 @@ def _has_column(conn: Any, table: str, column: str) -> bool:
 
 def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_distinct: bool,
                   kind: str) -> Probe:
+    from pglast import ast
     from pglast.stream import RawStream
 
     keys = [_ident(p.name) if p.name else f"({RawStream()(p.expr)})" for p in params]
@@ -1713,11 +1715,17 @@ def _unique_probe(table: _Table, params: Sequence[Any], where: Any, nulls_not_di
         # the planner would run a cheaper key's IS NOT NULL before a costly WHERE)
         where_clause = f" WHERE CASE WHEN ({RawStream()(where)}) THEN {conditions or 'true'} END"
     listed = ", ".join(keys)
+    # A constant key (Renku's `CREATE UNIQUE INDEX ... ((true))`, one row at most) is the
+    # same in every row: it groups nothing, and PostgreSQL refuses it in GROUP BY ("non-integer
+    # constant"; an integer one is read as a position), so it is left out there
+    grouped = [k for k, p in zip(keys, params, strict=True)
+               if p.name or not isinstance(p.expr, ast.A_Const)]
+    group_by = f" GROUP BY {', '.join(grouped)}" if grouped else ""
     return Probe(f"{table.name} ({listed})", f"has duplicate {kind} values",
                  f"SELECT {', '.join(f'{k}::text' for k in keys)} FROM {table.own}"
-                 f"{where_clause} GROUP BY {listed} HAVING count(*) > 1 LIMIT 1", counts=False,
-                 find=f"SELECT {listed}, count(*) FROM {table.own}{where_clause} "
-                      f"GROUP BY {listed} HAVING count(*) > 1")
+                 f"{where_clause}{group_by} HAVING count(*) > 1 LIMIT 1", counts=False,
+                 find=f"SELECT {listed}, count(*) FROM {table.own}{where_clause}"
+                      f"{group_by} HAVING count(*) > 1")
 
 
 def _exclusion_probe(table: _Table, con: ast.Constraint) -> Probe:
