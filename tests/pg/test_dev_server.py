@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -230,3 +230,25 @@ def test_lint_captures_a_postgis_history_on_a_postgresql_15_dev_server(
     assert ("r02", "DBS101") in codes, codes
     assert not [f for f in report.findings if f.code == "DBS005"], report.findings
     assert _run_databases(postgis_server) == []
+
+
+def test_a_postgresql_15_database_copied_onto_a_15_dev_server_lacks_no_object(
+        tmp_path: Path, pg15_server: str, new_pg15_database: Callable[[], str]) -> None:
+    """The embedded pg_dump (18) writes `SET transaction_timeout = 0` first, which a dev
+    server before 17 refuses: that is no object the copy lacks (task 549, Renku on 15: "1
+    object(s) of the database's schema could not be made ...: line 13")."""
+    from dbsafe.config import Settings
+    from dbsafe.pg.tools import _major, client_binary
+    from tests.lint.test_seed_pg import CREATE_ALL, write_project
+
+    assert (_major(client_binary("pg_dump", 150000)) or 0) >= 17  # the case at hand
+    url = new_pg15_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(CREATE_ALL)
+    root = write_project(tmp_path / "p")
+    report = commands.lint(Settings(project_root=root, database_url=url, dev_url=pg15_server,
+                                    ignore=("DBS115", "DBS210"), use_cache=False))
+    assert not [line for line in report.summary["lines"] if "could not be made" in line]
+    assert {(f.code, dict(f.context).get("Revision")) for f in report.findings} == {
+        ("DBS101", "r02"), ("DBS108", "r02")}
+    assert _run_databases(pg15_server) == []
