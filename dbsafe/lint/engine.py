@@ -220,12 +220,13 @@ TABLE_CONTEXT = "Table"
 
 
 class ForeignKeys:
-    """The foreign keys the history knows: table (unqualified) -> key name -> the key (None:
-    dropped here), and by the unqualified name of the table they reference, the tables that
-    hold one, so the keys to a table are found without reading every table's (a drop asks;
-    DHIS2's base schema has 473 tables). Every key stored goes through `put`, which notes
-    it there: a table stays noted once its key is dropped or it is renamed (`to` reads the
-    key itself)."""
+    """The foreign keys the history knows: table (`schema.name`, `History.table_key`) -> key
+    name -> the key (None: dropped here), and by the unqualified name of the table they
+    reference, the tables that hold one, so the keys to a table are found without reading
+    every table's (a drop asks; DHIS2's base schema has 473 tables). Every key stored goes
+    through `put`, which notes it there: a table stays noted once its key is dropped or it
+    is renamed (`to` reads the key itself). Keyed by schema: `public.kids` and `other.kids`
+    hold keys of their own, to `public.parents` and `other.parents` (task 537)."""
 
     __slots__ = ("_holding", "_of")
 
@@ -240,14 +241,14 @@ class ForeignKeys:
         return iter(self._of)
 
     def of(self, table: str) -> Mapping[str, ForeignKey | None]:
-        """The keys the history holds of `table` (unqualified), dropped ones as None."""
+        """The keys the history holds of `table` (`schema.name`), dropped ones as None."""
         return self._of.get(table, {})
 
     def put(self, table: str, name: str, fk: ForeignKey | None) -> None:
-        """Key `name` of `table` is `fk` now (None: dropped)."""
+        """Key `name` of `table` (`schema.name`) is `fk` now (None: dropped)."""
         self._of.setdefault(table, {})[name] = fk
         if fk is not None:
-            self._holding.setdefault(last(fk.references), set()).add(table)
+            self._holding.setdefault(last(fk.referenced), set()).add(table)
 
     def hold(self, table: str, name: str, fk: ForeignKey) -> None:
         """Key `name` of `table`, read from the schema before, unless the history has it."""
@@ -258,17 +259,15 @@ class ForeignKeys:
         """`table` was created or dropped here: it has no key but those put since."""
         self._of[table] = {}
 
-    def forget(self, table: str) -> None:
-        """Forget what the history knew of the keys of `table` (another schema's)."""
-        self._of.pop(table, None)
-
     def table_renamed(self, old: str, new: str) -> None:
-        """The keys of table `old` are table `new`'s (those to it: `renamed_to`)."""
+        """The keys of table `old` are table `new`'s (`schema.name` both; those to it:
+        `History._foreign_keys_renamed`), its schema written where it was."""
         if old in self._of:
             keys = self._of.pop(old)
             self._of[new] = {}
             for name, fk in keys.items():
-                self.put(new, name, fk and dataclasses.replace(fk, table=new))
+                self.put(new, name, fk and dataclasses.replace(
+                    fk, table=new if "." in fk.table else last(new), table_key=new))
 
     def every(self) -> list[tuple[str, str, ForeignKey]]:
         """(table, name, key) of each key the history holds."""
@@ -281,11 +280,11 @@ class ForeignKeys:
         return self._holding.get(referenced, set())
 
     def to(self, referenced: str) -> list[tuple[str, str, ForeignKey]]:
-        """(table, name, key) of each key the history holds to a table named `referenced`
-        (unqualified), whatever its schema."""
-        return [(table, name, fk) for table in self.holding(referenced)
+        """(table, name, key) of each key the history holds to table `referenced`
+        (`schema.name`; a key whose table's schema is not known, to any of the name)."""
+        return [(table, name, fk) for table in self.holding(last(referenced))
                 for name, fk in self._of.get(table, {}).items()
-                if fk is not None and last(fk.references) == referenced]
+                if fk is not None and same_relation(fk.referenced, referenced)]
 
 
 @dataclass
@@ -360,6 +359,9 @@ class History:
     # The search_path of the session the database's schema was read with, where there is
     # one (`LintContext`): an unqualified name's schemas before any SET (`lookup_path`).
     default_path: tuple[str, ...] | None = None
+    # The database's schema before the migrations linted (`LintContext.before`), where there
+    # is one: the relations an unqualified name finds on the search_path (`table_key`).
+    database: SchemaSnapshot | None = field(default=None, repr=False)
     # What the `ALTER DATABASE ... SET search_path` / `ALTER ROLE ... SET search_path` the
     # history ran store for the sessions that start later, by scope (`later_session_settings`:
     # "database", "all", "role <name>") -> the path (None: not known, `FROM CURRENT`).
@@ -400,18 +402,23 @@ class History:
     whole: dict[str, str] = field(default_factory=dict)
     # table -> foreign key name -> it (None: dropped here), over the schema before, and the
     # tables holding keys to each table; `fk_tables`: tables created or dropped here, whose
-    # every foreign key is known.
+    # every foreign key is known. Both by `schema.name` (`table_key`).
     foreign_keys: ForeignKeys = field(default_factory=ForeignKeys)
     fk_tables: set[str] = field(default_factory=set)
     # table -> its primary key and unique constraints: name -> (kind, columns), None when
     # dropped here; over the schema before's, as `foreign_keys`.
     unique_keys: dict[str, dict[str, tuple[str, tuple[str, ...]] | None]] = field(
         default_factory=dict)
-    renamed: dict[str, str] = field(default_factory=dict)  # tables renamed: old -> new
+    # tables renamed: old -> new, by `schema.name` (`table_key`)
+    renamed: dict[str, str] = field(default_factory=dict)
     # Tables the migrations renamed, by the name they have now -> the name (as the first
     # rename wrote it) the schema before gives them, "" for one renamed away or made here:
     # the schema before's relation of that name is not it (`LintContext.before_relation`).
     origins: dict[str, str] = field(default_factory=dict)
+    # Name of `origins` -> the schema of the table it speaks of, where known: another
+    # schema's table of the name, written with its schema, is the database's own (the
+    # migrations renamed `public.kids` away, not `other.kids`; task 537).
+    origin_schemas: dict[str, str] = field(default_factory=dict)
     # Relations the migrations dropped (or dropped the schema of, with CASCADE) are "" there
     # too: a relation made again under the name is theirs.
     # Tables the migrations moved to another schema (SET SCHEMA), by their name now -> the
@@ -533,6 +540,7 @@ class History:
         ran there: its runner's history, its alembic revision says so): the tables they
         renamed have their new names there, so no rename so far leads back to another."""
         self.origins.clear()
+        self.origin_schemas.clear()
         self.column_names.clear()
         self.moved_sequences.clear()
 
@@ -582,6 +590,32 @@ class History:
         search_path."""
         schema = table.rpartition(".")[0]
         return last(schema) if schema else self.schemas.get(table, self._creation_schema())
+
+    def table_key(self, name: str, *, known: bool = False) -> str:
+        """Table `name`, as a statement now names it, as `schema.name` (the key of
+        `foreign_keys`, `fk_tables`, `renamed`): the schema written; else the first schema
+        of the search_path (`lookup_path`) holding a relation of the name, one the
+        migrations made, renamed or moved there and did not drop or move away since
+        (`kinds`) or the database's (`database`); else the schema the history holds the
+        name's facts of (`schemas`), else the first of the search_path. With `known`, a name
+        found nowhere stays unqualified (a table of any schema)."""
+        schema, _, bare = name.rpartition(".")
+        if schema:
+            return f"{last(schema)}.{bare}"
+        kinds = self.kinds.get(bare)
+        database = self.database
+        for lies_in in self.lookup_path():
+            kind = kinds.get(lies_in) if kinds else None
+            if kind or (kind is None and database is not None and
+                        database.relation(lies_in, bare) is not None):
+                return f"{lies_in}.{bare}"
+        if known:
+            return bare
+        return f"{self.schemas.get(bare) or self._creation_schema()}.{bare}"
+
+    def holder_key(self, fk: ForeignKey) -> str:
+        """The key (`table_key`) of the table holding `fk`."""
+        return fk.table_key or self.table_key(fk.table)
 
     def _note_kind_of(self, kinds: dict[str, dict[str, str]], name: str, schema: str,
                       kind: str) -> None:
@@ -652,6 +686,16 @@ class History:
                 s.node.get("behavior") == "DROP_CASCADE":
             for schema in s.dropped:
                 self.emptied[last(schema)] = set()
+        elif kind == "AlterObjectSchemaStmt" and s.node.get("newschema") and \
+                s.node.get("objectType") in _MOVED_KINDS:
+            # (a relation moved lies in the schema it went to, none in the one it left)
+            moved = range_var(s.node.get("relation"))
+            if moved:
+                bare = last(moved)
+                left = self._named_schema(self.kinds.get(bare), moved)
+                known = self.kind_of(moved) or _MOVED_KINDS[s.node["objectType"]]
+                self._note_kind_of(self.kinds, bare, left, "")
+                self._note_kind_of(self.kinds, bare, s.node["newschema"], known)
         elif kind == "RenameStmt" and s.rename is not None and s.rename.relation and \
                 s.rename.object in RELATION_KINDS:
             written = s.rename.relation
@@ -728,9 +772,10 @@ class History:
                 elif action.subtype == "AttachPartition" and action.partition:
                     whole.pop(last(action.partition), None)
 
-    def _note_origin(self, s: Statement) -> None:
+    def _note_origin(self, s: Statement, keys: Mapping[str, str]) -> None:
         """Follow which of the schema before's relations each name is (`origins`, `moved`)
-        through drops and SET SCHEMA; renames are followed with the rest of a table."""
+        through drops and SET SCHEMA; renames are followed with the rest of a table.
+        `keys`: the tables `s` names, as `schema.name` (`_named_tables`)."""
         kind = s.kind
         if kind == "DropStmt" and s.object_kind in RELATION_KINDS:
             for name in s.dropped:
@@ -738,6 +783,7 @@ class History:
                 if schema and self.moved.get(last(name), last(schema)) != last(schema):
                     continue  # (another schema's: the one moved is not dropped)
                 self.origins[last(name)] = ""
+                self._origin_in(last(name), keys.get(name) or name)
                 self.moved.pop(last(name), None)
                 self.column_names.pop(last(name), None)
         elif kind == "DropStmt" and s.object_kind == "schema" and \
@@ -754,11 +800,20 @@ class History:
                 self.origins[last(moved)] = self.origins.get(
                     last(moved), "" if last(moved) in self.created_kinds else moved)
                 self.moved[last(moved)] = s.node["newschema"]
+                self.origin_schemas[last(moved)] = s.node["newschema"]
         elif kind in _CREATED_KINDS and not s.node.get("if_not_exists"):
             for name in s.creates:  # (in the schema it left: no longer the moved one)
                 if last(name) in self.moved:
                     self.origins[last(name)] = ""
                     del self.moved[last(name)]
+
+    def _origin_in(self, name: str, table: str) -> None:
+        """`origins[name]` speaks of `table` (`schema.name`; unqualified: of any schema)."""
+        schema = table.rpartition(".")[0]
+        if schema:
+            self.origin_schemas[name] = last(schema)
+        else:
+            self.origin_schemas.pop(name, None)
 
     def _made_in_emptied(self, name: str) -> None:
         """Note relation `name`, just made, in the emptied schema it names; a name without
@@ -784,6 +839,9 @@ class History:
     def apply(self, s: Statement) -> None:
         kind = s.kind
         self.follow_search_path(s)
+        # The tables the statement names, as `schema.name` (`table_key`), read before what
+        # it does to them is noted (a drop, a rename, a move).
+        keys = self._named_tables(s)
         if s.creates and kind in _TEMPORARY_HOLDERS:
             # (a name a permanent relation has too stays that one's: after the migration,
             # on another session or past ON COMMIT DROP, it names the permanent one)
@@ -796,7 +854,7 @@ class History:
         self._note_kind(s)
         self._note_filled(s)
         self._note_whole(s)
-        self._note_origin(s)
+        self._note_origin(s, keys)
         if kind in ("CreateDomainStmt", "AlterDomainStmt"):
             self._domain(s)
             return
@@ -865,16 +923,17 @@ class History:
                 for con in column.constraints:
                     self._check_added(last(s.relation), con)
                     self._not_null_proved(last(s.relation), con)
-            self.foreign_keys.none(last(s.relation))
-            self.fk_tables.add(last(s.relation))
+            made = keys[s.relation]
+            self.foreign_keys.none(made)
+            self.fk_tables.add(made)
             self.unique_keys[last(s.relation)] = {}
             for column in s.columns:
                 for con in column.constraints:
                     self._key_added(last(s.relation), con, (column.name,))
-                    self._foreign_key_added(last(s.relation), con, (column.name,))
+                    self._foreign_key_added(s.relation, made, con, (column.name,))
             for con in s.constraints:
                 self._key_added(last(s.relation), con, con.columns)
-                self._foreign_key_added(last(s.relation), con, con.columns)
+                self._foreign_key_added(s.relation, made, con, con.columns)
                 self._check_added(last(s.relation), con)
                 self._not_null_proved(last(s.relation), con)
                 if con.kind in ("primary", "not_null"):
@@ -892,21 +951,22 @@ class History:
                 self.table_indexes.pop(last(s.relation), None)
             self.indexes_added.pop(last(s.relation), None)  # a new table of that name
         elif kind == "AlterTableStmt" and s.relation:
-            self._alter(last(s.relation), s)
+            self._alter(last(s.relation), s, keys[s.relation])
         elif kind == "DropStmt" and s.object_kind == "table":
-            for dropped in map(last, s.dropped):
+            for written in s.dropped:
+                dropped = last(written)
                 self._forget_table(dropped)
                 self.children.pop(dropped, None)
                 for kids in self.children.values():
                     kids.pop(dropped, None)
-                self.foreign_keys.none(dropped)
+                self.foreign_keys.none(keys[written])
                 self.unique_keys[dropped] = {}
-                self.fk_tables.add(dropped)
-                for holder, name, _ in self.foreign_keys.to(dropped):  # CASCADE drops them
-                    self.foreign_keys.put(holder, name, None)
+                self.fk_tables.add(keys[written])
+                for holder, name, _ in self.foreign_keys.to(keys[written]):  # CASCADE
+                    self.foreign_keys.put(holder, name, None)  # (drops them)
         elif kind == "DropStmt" and s.object_kind == "index":
             for fk in s.keys_to:  # CASCADE dropped the keys resting on it
-                self.foreign_keys.put(last(fk.table), fk.name, None)
+                self.foreign_keys.put(self.holder_key(fk), fk.name, None)
             names = {last(name) for name in s.dropped}
             for name in names:
                 self._index_dropped(name)
@@ -914,14 +974,15 @@ class History:
                 uniques[:] = [unique for unique in uniques if unique[0] not in names]
         elif kind == "RenameStmt" and s.rename is not None:
             rename = s.rename
-            keys = self.foreign_keys.of(last(rename.relation or ""))
+            table_key = keys.get(rename.relation or "", "")
+            own = self.foreign_keys.of(table_key)
             unique = self.unique_keys.get(last(rename.relation or ""), {})
             if rename.object == "constraint" and rename.relation:
                 unique = self.unique_keys.setdefault(last(rename.relation), unique)
-                renamed_key = keys.get(rename.old)
-                self.foreign_keys.put(last(rename.relation), rename.old, None)
+                renamed_key = own.get(rename.old)
+                self.foreign_keys.put(table_key, rename.old, None)
                 if renamed_key is not None:
-                    self.foreign_keys.put(last(rename.relation), rename.new,
+                    self.foreign_keys.put(table_key, rename.new,
                                           dataclasses.replace(renamed_key, name=rename.new))
                 if unique.get(rename.old) is not None:
                     unique[rename.new], unique[rename.old] = unique[rename.old], None
@@ -949,14 +1010,14 @@ class History:
 
                 self.columns_renamed.add(last(rename.relation))
                 self._column_renamed(last(rename.relation), rename.old, rename.new)
-                for name, own in list(keys.items()):
-                    if own is not None and rename.old in own.columns:
-                        self.foreign_keys.put(last(rename.relation), name, dataclasses.replace(
-                            own, columns=renamed(own.columns)))
+                for name, held in list(own.items()):
+                    if held is not None and rename.old in held.columns:
+                        self.foreign_keys.put(table_key, name, dataclasses.replace(
+                            held, columns=renamed(held.columns)))
                 for name, key in unique.items():
                     if key is not None:
                         unique[name] = (key[0], renamed(key[1]))
-                for holder, name, fk in self.foreign_keys.to(last(rename.relation)):
+                for holder, name, fk in self.foreign_keys.to(table_key):
                     self.foreign_keys.put(holder, name, dataclasses.replace(  # (to the column)
                         fk, referenced_columns=renamed(fk.referenced_columns)))
                 columns = self.columns.get(last(rename.relation))
@@ -989,6 +1050,8 @@ class History:
                 self.origins[rename.new] = self.origins.get(
                     old, "" if old in self.created_kinds else rename.relation)
                 self.origins[old] = ""
+                self._origin_in(old, table_key)
+                self._origin_in(rename.new, table_key)
                 if old in self.moved:
                     self.moved[rename.new] = self.moved.pop(old)
                 if old in self.children:
@@ -1030,7 +1093,7 @@ class History:
                         self.pending_checks.pop(waiting)
                 if old in self.checks_held:
                     self.checks_held.add(rename.new)
-                self._foreign_keys_renamed(old, rename.new)
+                self._foreign_keys_renamed(table_key, rename.new)
                 if old in self.unique_keys:
                     self.unique_keys[rename.new] = self.unique_keys.pop(old)
                 if old in self.unique_indexes:
@@ -1067,13 +1130,32 @@ class History:
                 self.index_columns[name] = built.columns
         elif kind == "AlterObjectSchemaStmt" and s.node.get("objectType") in (
                 "OBJECT_TABLE", "OBJECT_FOREIGN_TABLE") and s.node.get("newschema"):
-            self._foreign_keys_moved(last(range_var(s.node.get("relation")) or ""),
+            self._foreign_keys_moved(keys.get(range_var(s.node.get("relation")) or "", ""),
                                      s.node["newschema"])
             self.schemas[last(range_var(s.node.get("relation")) or "")] = s.node["newschema"]
         elif kind in ("VariableSetStmt", "SelectStmt"):
             for name, value, _local in setting_changes(s):
                 if name in ("timezone", "*"):
                     self.timezone_utc = value is not None and value.lower() in _UTC_NAMES
+
+    def _named_tables(self, s: Statement) -> dict[str, str]:
+        """The tables statement `s` creates, alters, drops, renames or moves, as it writes
+        them -> as `schema.name` (`table_key`; one created: in the first schema of the
+        search_path)."""
+        kind = s.kind
+        if kind == "CreateStmt" and s.relation:
+            return {s.relation: s.relation if "." in s.relation
+                    else f"{self._creation_schema()}.{s.relation}"}
+        if kind == "AlterTableStmt" and s.relation:
+            return {s.relation: self.table_key(s.relation)}
+        if kind == "DropStmt" and s.object_kind == "table":
+            return {name: self.table_key(name) for name in s.dropped}
+        if kind == "RenameStmt" and s.rename is not None and s.rename.relation:
+            return {s.rename.relation: self.table_key(s.rename.relation)}
+        if kind == "AlterObjectSchemaStmt":
+            moved = range_var(s.node.get("relation"))
+            return {moved: self.table_key(moved)} if moved else {}
+        return {}
 
     def _search_path_set(self, value: str | None, local: bool, in_transaction: bool) -> None:
         """SET [LOCAL] search_path: for the session, or until the transaction ends (a SET
@@ -1199,17 +1281,17 @@ class History:
         held = self.schemas.get(table_name)
         if held is not None and held != schema:
             self._forget_table(table_name)
-            self.foreign_keys.forget(table_name)
             self.unique_keys.pop(table_name, None)
-            self.fk_tables.discard(table_name)
             self.children.pop(table_name, None)
             self.whole.pop(table_name, None)
             # (which of the database's tables the name is: the drops, renames and moves
             # followed were the other table's)
-            for names in (self.origins, self.moved, self.column_names, self.renamed):
+            # (foreign keys, `fk_tables` and `renamed` are by schema: they stay)
+            for names in (self.origins, self.origin_schemas, self.moved, self.column_names):
                 names.pop(table_name, None)
             if made:
                 self.origins[table_name] = ""
+                self.origin_schemas[table_name] = schema
         self.schemas[table_name] = schema
 
     def _forget_table(self, table_name: str) -> None:
@@ -1234,19 +1316,22 @@ class History:
             if default == table_name:  # dropping a partition detaches it
                 self.default_partitions[parent] = None
 
-    def _foreign_key_added(self, table_name: str, con: Constraint,
+    def _foreign_key_added(self, table: str, holder: str, con: Constraint,
                            columns: tuple[str, ...]) -> None:
-        """Record a FOREIGN KEY constraint under the name PostgreSQL gives it."""
+        """Record a FOREIGN KEY constraint of `table` (as written; `holder`: `schema.name`)
+        under the name PostgreSQL gives it, with the table it references as `schema.name`
+        where the history or the database holds one of the name on the search_path."""
         if con.kind != "foreign" or not con.references:
             return
         columns = con.columns or columns  # a column's REFERENCES names no column
-        name = con.name or self._foreign_key_name(table_name, columns)
+        name = con.name or self._foreign_key_name(last(table), holder, columns)
         referenced = con.referenced_columns or next(
             (key[1] for key in self.unique_keys.get(last(con.references), {}).values()
              if key is not None and key[0] == "primary"), ())
-        self.foreign_keys.put(table_name, name, ForeignKey(
-            table_name, name, columns, con.references, referenced, con.enforced,
-            not con.not_valid))
+        self.foreign_keys.put(holder, name, ForeignKey(
+            table, name, columns, con.references, referenced, con.enforced,
+            not con.not_valid, table_key=holder,
+            references_key=self.table_key(con.references, known=True)))
 
     def _key_added(self, table_name: str, con: Constraint, columns: tuple[str, ...]) -> None:
         """Record a PRIMARY KEY or UNIQUE constraint under the name PostgreSQL gives it."""
@@ -1269,12 +1354,12 @@ class History:
         if included is not None:  # (USING INDEX renames the index the constraint's)
             self.included[last(name)] = included
 
-    def _keys_dropped_to(self, table_name: str, *, column: str | None = None,
+    def _keys_dropped_to(self, table: str, *, column: str | None = None,
                          key: tuple[str, tuple[str, ...]] | None = None) -> None:
-        """Forget the foreign keys to `table_name` that reference `column`, or rest on
-        `key`: a DROP ... CASCADE of it dropped them, the other tables' and the table's own
-        to itself."""
-        for holder, name, fk in self.foreign_keys.to(table_name):
+        """Forget the foreign keys to `table` (`schema.name`) that reference `column`, or
+        rest on `key`: a DROP ... CASCADE of it dropped them, the other tables' and the
+        table's own to itself."""
+        for holder, name, fk in self.foreign_keys.to(table):
             if (column is not None and column in fk.referenced_columns) or (
                     key is not None and fk.rests_on(*key)):
                 self.foreign_keys.put(holder, name, None)
@@ -1317,10 +1402,11 @@ class History:
             uniques[:] = [(new if name == old else name, columns) for name, columns in uniques]
         return table
 
-    def _foreign_key_name(self, table_name: str, columns: tuple[str, ...]) -> str:
+    def _foreign_key_name(self, table_name: str, key: str, columns: tuple[str, ...]) -> str:
         """ChooseConstraintName's `<table>_<columns>_fkey`, numbered past the names taken
-        (only the table's own are known: a clash with another table's is missed)."""
-        keys = self.foreign_keys.of(table_name)
+        (only the table's own are known, `key`'s: a clash with another table's is
+        missed)."""
+        keys = self.foreign_keys.of(key)
         number = 0
         while keys.get(name := object_name(table_name, "_".join(columns),
                                            f"fkey{number or ''}")) is not None:
@@ -1328,24 +1414,33 @@ class History:
         return name
 
     def _foreign_keys_renamed(self, old: str, new: str) -> None:
-        """Follow table `old`, renamed `new`, in the foreign keys of it and to it."""
-        self.renamed[old] = new
+        """Follow table `old` (`schema.name`), renamed `new` (unqualified), in the foreign
+        keys of it and to it."""
+        renamed = f"{old.rpartition('.')[0]}.{new}" if "." in old else new
+        self.renamed[old] = renamed
         if old in self.fk_tables:
             self.fk_tables.discard(old)
-            self.fk_tables.add(new)
-        self.foreign_keys.table_renamed(old, new)
+            self.fk_tables.add(renamed)
+        self.foreign_keys.table_renamed(old, renamed)
         for holder, name, fk in self.foreign_keys.to(old):
-            self.foreign_keys.put(holder, name, dataclasses.replace(fk, references=new))
+            self.foreign_keys.put(holder, name, dataclasses.replace(
+                fk, references=renamed if "." in fk.references else new,
+                references_key=renamed if fk.references_key else ""))
 
-    def _foreign_keys_moved(self, table_name: str, schema: str) -> None:
-        """Follow table `table_name`, moved to `schema` (SET SCHEMA), in the foreign keys
-        of it and to it: the history's names are unqualified, a key's tables need not be."""
-        moved = f"{schema}.{table_name}"
-        for holder, name, fk in self.foreign_keys.to(table_name):
-            self.foreign_keys.put(holder, name, dataclasses.replace(fk, references=moved))
+    def _foreign_keys_moved(self, table: str, schema: str) -> None:
+        """Follow table `table` (`schema.name`), moved to `schema` (SET SCHEMA), in the
+        foreign keys of it and to it."""
+        moved = f"{schema}.{last(table)}"
+        for holder, name, fk in self.foreign_keys.to(table):
+            self.foreign_keys.put(holder, name, dataclasses.replace(
+                fk, references=moved, references_key=moved))
+        if table in self.fk_tables:
+            self.fk_tables.discard(table)
+            self.fk_tables.add(moved)
         for holder, name, fk in self.foreign_keys.every():
-            if last(fk.table) == table_name:
+            if holder == table:  # (shown in the schema it went to)
                 self.foreign_keys.put(holder, name, dataclasses.replace(fk, table=moved))
+        self.foreign_keys.table_renamed(table, moved)
 
     def _index_dropped(self, name: str) -> None:
         """Forget index `name` among the indexes of its table (one entry of its columns:
@@ -1383,7 +1478,7 @@ class History:
             self.check_columns.setdefault(table_name, {})[name] = \
                 expression_columns(con.expression)
 
-    def _alter(self, table_name: str, s: Statement) -> None:
+    def _alter(self, table_name: str, s: Statement, holder: str) -> None:
         table = self.columns.setdefault(table_name, {})
         storage = self.storage.get(table_name)
         for action in s.actions:
@@ -1408,7 +1503,8 @@ class History:
                 self.columns_dropped.get(table_name, set()).discard(action.column.name)
                 for con in action.column.constraints:
                     self._key_added(table_name, con, (action.column.name,))
-                    self._foreign_key_added(table_name, con, (action.column.name,))
+                    self._foreign_key_added(s.relation or table_name, holder, con,
+                                            (action.column.name,))
                 if action.column.has("primary") or action.column.has("unique"):
                     indexes.append(Lookup((action.column.name,)))
             elif sub == "AlterColumnType" and action.column is not None and action.name:
@@ -1429,9 +1525,9 @@ class History:
             elif sub == "DropColumn" and action.name:
                 table.pop(action.name, None)
                 self.columns_dropped.setdefault(table_name, set()).add(action.name)
-                for name, fk in list(self.foreign_keys.of(table_name).items()):
+                for name, fk in list(self.foreign_keys.of(holder).items()):
                     if fk is not None and action.name in fk.columns:  # (goes with it)
-                        self.foreign_keys.put(table_name, name, None)
+                        self.foreign_keys.put(holder, name, None)
                 unique = self.unique_keys.get(table_name, {})
                 for name, held in unique.items():  # and so does a key of the table
                     if held is not None and (action.name in held[1] or action.name in
@@ -1441,10 +1537,10 @@ class History:
                     if owner == table_name and action.name in include:
                         self._index_dropped(index)  # (an index INCLUDE-ing it too)
                 if action.cascade:
-                    self._keys_dropped_to(table_name, column=action.name)
+                    self._keys_dropped_to(holder, column=action.name)
                     for of, _, fk in s.resting_on_included:
                         if of == action.name:
-                            self.foreign_keys.put(last(fk.table), fk.name, None)
+                            self.foreign_keys.put(self.holder_key(fk), fk.name, None)
                 # its indexes go with it
                 indexes[:] = [index for index in indexes if action.name not in index.columns]
             elif sub == "AttachPartition" and action.default and action.partition:
@@ -1456,7 +1552,7 @@ class History:
                 con = action.constraint
                 self._check_added(table_name, con)
                 self._key_added(table_name, con, ())
-                self._foreign_key_added(table_name, con, ())
+                self._foreign_key_added(s.relation or table_name, holder, con, ())
                 if con.kind == "primary":
                     key = con.columns if con.using_index is None else \
                         self.index_columns.get(last(con.using_index), ())
@@ -1483,7 +1579,7 @@ class History:
                 self.checks.get(table_name, {}).pop(action.name, None)
                 self.check_columns.get(table_name, {}).pop(action.name, None)
                 self.pending_checks.pop((table_name, action.name), None)
-                self.foreign_keys.put(table_name, action.name, None)
+                self.foreign_keys.put(holder, action.name, None)
                 dropped = self.unique_keys.setdefault(table_name, {}).get(action.name)
                 self.unique_keys[table_name][action.name] = None
                 # its index goes with it (a key of the schema before: by its name)
@@ -1494,13 +1590,13 @@ class History:
                 if dropped is not None and Lookup(dropped[1]) in indexes:
                     indexes.remove(Lookup(dropped[1]))
                 if action.cascade and dropped is not None:
-                    self._keys_dropped_to(table_name, key=dropped)
+                    self._keys_dropped_to(holder, key=dropped)
             elif sub == "ValidateConstraint" and action.name:
                 if action.name in self.checks.get(table_name, {}):
                     self.checks[table_name][action.name] = True
-                validated = self.foreign_keys.of(table_name).get(action.name)
+                validated = self.foreign_keys.of(holder).get(action.name)
                 if validated is not None:
-                    self.foreign_keys.put(table_name, action.name, dataclasses.replace(
+                    self.foreign_keys.put(holder, action.name, dataclasses.replace(
                         validated, validated=True))
                 column = self.pending_checks.pop((table_name, action.name), None)
                 if column is not None:
@@ -1519,6 +1615,10 @@ _CREATED_KINDS = {"CreateStmt": "table", "CreateForeignTableStmt": "foreign tabl
 _PERMISSIVE = ("table", "index")
 # The relations `ALTER ... SET SCHEMA` moves that the schema before holds as relations.
 _MOVABLE = frozenset({"OBJECT_TABLE", "OBJECT_FOREIGN_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW"})
+# What `ALTER ... SET SCHEMA` moves, by the kind of relation it names (`History.kinds`).
+_MOVED_KINDS = {"OBJECT_TABLE": "table", "OBJECT_FOREIGN_TABLE": "foreign table",
+                "OBJECT_VIEW": "view", "OBJECT_MATVIEW": "materialized view",
+                "OBJECT_SEQUENCE": "sequence"}
 _SNAPSHOT_KINDS = {"table": "table", "partitioned_table": "table", "view": "view",
                    "materialized_view": "materialized view", "foreign_table": "foreign table"}
 
@@ -1889,6 +1989,7 @@ class LintContext:
     def __post_init__(self) -> None:
         if self.before is not None:  # (an unqualified name's schemas before any SET)
             self.history.default_path = tuple(self.before.search_path)
+            self.history.database = self.before
         created = self._created_at
         gone: dict[str, int] = {}  # relations dropped or renamed away here: where
         # The search_path each statement is read under: the history's, until a statement
@@ -2359,11 +2460,15 @@ class LintContext:
         if self.before is None:
             return None
         history = self.history
+        written = table.rpartition(".")[0]
+        if written and history.origin_schemas.get(last(table), last(written)) != last(written):
+            # (another schema's table of the name: the database's own, task 537)
+            relation = self.before.relation(last(written), last(table))
+            return (relation, {}) if relation is not None else None
         origin = database_name(history.origins, table)
         if origin is None:
             return None
         lies_in = history.moved.get(last(table))
-        written = table.rpartition(".")[0]
         if lies_in is not None and written and last(written) != lies_in:
             return None  # (moved out of the schema named)
         schema, _, name = origin.rpartition(".")
@@ -2497,72 +2602,69 @@ class LintContext:
         relation = self._before_keys(table)
         if relation is not None:
             for con in relation.constraints:
-                referenced = last(con.referenced_table or "")
-                if con.kind == "foreign_key" and referenced and \
-                        referenced not in history.fk_tables:  # (not dropped since)
+                if con.kind != "foreign_key" or not con.referenced_table:
+                    continue
+                referenced = history.table_key(con.referenced_table)
+                now = history.renamed.get(referenced, referenced)
+                if now not in history.fk_tables:  # (not dropped since)
                     known[con.name] = ForeignKey(
                         relation.qualified_name, con.name, con.columns,
-                        history.renamed.get(referenced) or con.referenced_table or "",
-                        con.referenced_columns, _enforced(con.definition), con.validated)
-        known.update(history.foreign_keys.of(last(table)))
+                        last(now) if now != referenced else con.referenced_table,
+                        con.referenced_columns, _enforced(con.definition), con.validated,
+                        table_key=relation.qualified_name, references_key=now)
+        known.update(history.foreign_keys.of(history.table_key(table)))
         return [fk for fk in known.values() if fk is not None]
 
     def _before_keys(self, table: str) -> Relation | None:
         """The schema before's `table`, when its keys are still its own: not when the
         migrations created or dropped a table of that name, or renamed it away (the
         history holds its keys under the new name from the rename on)."""
-        name = last(table)
         history = self.history
-        if name in history.fk_tables or name in history.renamed or name in history.origins:
+        key = history.table_key(table)
+        if key in history.fk_tables or key in history.renamed or (
+                last(table) in history.origins and history.origin_schemas.get(
+                    last(table), key.rpartition(".")[0]) == key.rpartition(".")[0]):
             return None
         return self.before_relation(table)
 
     def _keys_to(self, tables: Sequence[str]) -> list[ForeignKey]:
-        """The foreign keys of any known table that reference one of `tables`."""
+        """The foreign keys of any known table that reference one of `tables`: of that
+        schema (`History.table_key`; `other.parents` is not `public.parents`, task 537)."""
         history = self.history
+        keys = [history.table_key(t) for t in tables]
         names = {last(t) for t in tables}  # (a key to `b.t` or `t` references a `t`)
         candidates: set[str] = set()
         for name in names:
             candidates.update(history.foreign_keys.holding(name))
         if self.before is not None:
             # The database's tables with a key to a table of that name, or to one the
-            # migrations renamed to it (`foreign_keys` follows the rename), by the schema's
-            # name (`eso` alone is looked up on the search_path, and renku's
-            # `common.entity_slugs_old` is no table of `public`) and by the history's, which
-            # adds the database's keys to its own (and the schema's name the history's).
-            holding, by_name = self._before_keys_holding()
-            for name in names | {old for old, new in history.renamed.items()
+            # migrations renamed to it (`foreign_keys` follows the rename): `foreign_keys`
+            # adds the history's keys of each to the database's.
+            holding = self._before_keys_holding()
+            for name in names | {last(old) for old, new in history.renamed.items()
                                  if last(new) in names}:
-                for table in holding.get(name, ()):
-                    candidates.add(table)
-                    if last(table) in history.foreign_keys:
-                        candidates.add(last(table))
-            for table in list(candidates):
-                candidates.update(by_name.get(table, ()))
-        found: dict[tuple[str, str], ForeignKey] = {}  # (a table named both ways: once)
+                candidates.update(holding.get(name, ()))
+        found: dict[tuple[str, str], ForeignKey] = {}
         for table in sorted(candidates):
             for fk in self.foreign_keys(table):
-                if any(same_relation(fk.references, t) for t in tables):
-                    found.setdefault((last(fk.table), fk.name), fk)
+                if any(same_relation(fk.referenced, key) for key in keys):
+                    found.setdefault((fk.holder, fk.name), fk)
         return list(found.values())
 
-    def _before_keys_holding(self) -> tuple[Mapping[str, set[str]], Mapping[str, set[str]]]:
+    def _before_keys_holding(self) -> Mapping[str, set[str]]:
         """The schema before's tables with a foreign key (qualified names), by the
-        unqualified name of each table they reference, and by their own unqualified name:
-        read once a migration."""
+        unqualified name of each table they reference: read once a migration."""
         before = self.before
         known = self.cache.get("before_keys_holding")
         if known is None or known[0] is not before:
             holding: dict[str, set[str]] = {}
-            by_name: dict[str, set[str]] = {}
             for relation in before.relations if before is not None else ():
                 for con in relation.constraints:
                     if con.kind == "foreign_key":
-                        by_name.setdefault(relation.name, set()).add(relation.qualified_name)
                         holding.setdefault(last(con.referenced_table or ""), set()).add(
                             relation.qualified_name)
-            known = self.cache["before_keys_holding"] = (before, holding, by_name)
-        return known[1], known[2]
+            known = self.cache["before_keys_holding"] = (before, holding)
+        return known[1]
 
     def unique_keys(self, table: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         """The PRIMARY KEY and UNIQUE constraints of `table` before the current statement:
@@ -2582,7 +2684,7 @@ class LintContext:
         """Put foreign keys read from the schema before into the history, so that what
         later statements do to them (a DROP COLUMN that takes one along) is followed."""
         for fk in keys:
-            self.history.foreign_keys.hold(last(fk.table), fk.name, fk)
+            self.history.foreign_keys.hold(self.history.holder_key(fk), fk.name, fk)
 
     def _keys_resting_on_index(self, index: str) -> list[ForeignKey]:
         """The other tables' foreign keys that surely rest on unique index `index`, which
@@ -2605,7 +2707,8 @@ class LintContext:
                        in self.unique_keys(table).items()]
         if last(table) not in self.history.table_indexes:
             relation = self.before_relation(table)
-            if relation is None or last(table) in self.history.renamed.values():
+            if relation is None or \
+                    self.history.table_key(table) in self.history.renamed.values():
                 return []  # not every index of it is known
             candidates += [(i.name, i.columns) for i in relation.indexes
                            if i.unique and i.predicate is None]
@@ -2619,7 +2722,7 @@ class LintContext:
             return []
         return [fk for fk in self._keys_to([table]) if fk.referenced_columns
                 and set(fk.referenced_columns) == set(columns)
-                and not same_relation(fk.table, table)]
+                and fk.holder != self.history.table_key(table)]
 
     def _key_table(self, index: str) -> str | None:
         """The table of the PRIMARY KEY or UNIQUE constraint whose index is `index` (it
@@ -2667,7 +2770,7 @@ class LintContext:
             history.partitioned.add(last(table))
         self._remember(self.foreign_keys(table))
         self._remember(fk for fk in self._keys_to([table])
-                       if not same_relation(fk.table, table))
+                       if fk.holder != self.history.table_key(table))
         self._hold_unique_keys(table)
         for index in relation.indexes:
             if index.name not in history.index_tables:
@@ -2702,7 +2805,7 @@ class LintContext:
             return
         history.checks_held.add(last(table))
         relation = self.before_relation(table)
-        if relation is None or last(table) in history.fk_tables:
+        if relation is None or history.table_key(table) in history.fk_tables:
             return  # (the migrations created it, or dropped the database's)
         for con in relation.constraints:
             if con.kind == "check" and not con.validated:
@@ -2862,7 +2965,7 @@ class LintContext:
             # other tables' keys to it and its primary key and unique constraints.
             self._remember(self.foreign_keys(statement.relation))
             self._remember(fk for fk in self._keys_to([statement.relation])
-                           if not same_relation(fk.table, statement.relation))
+                           if fk.holder != self.history.table_key(statement.relation))
             self._hold_unique_keys(statement.relation)
             return
         if statement.kind == "DropStmt" and statement.object_kind in RELATION_KINDS:
@@ -2913,11 +3016,13 @@ class LintContext:
             keys_to = tuple(
                 fk if fk.referenced_columns else dataclasses.replace(
                     fk, referenced_columns=primary)
-                for fk in self._keys_to(tables) if not same_relation(fk.table, tables[0]))
+                for fk in self._keys_to(tables)
+                if fk.holder != self.history.table_key(tables[0]))
             self._remember(keys_to)
             own = [fk if fk.referenced_columns else dataclasses.replace(
                        fk, referenced_columns=primary)
-                   for fk in found if same_relation(fk.references, tables[0])]
+                   for fk in found
+                   if same_relation(fk.referenced, self.history.table_key(tables[0]))]
             included = tuple(
                 (action.name, index, fk)
                 for action in statement.actions

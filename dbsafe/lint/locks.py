@@ -234,10 +234,11 @@ def _drop(s: Statement) -> Iterator[Lock]:
         if kind == "table":
             yield from _referenced(s, s.foreign_keys, s.dropped)
             # DROP TABLE ... CASCADE drops the other tables' keys to it, and their triggers.
-            seen = list(s.dropped)
+            # (one lock a table, by its schema: `public.kids` and `other.kids` are two)
+            seen: set[str] = set()
             for fk in s.foreign_keys:
-                if not any(same_relation(fk.table, t) for t in seen):
-                    seen.append(fk.table)
+                if fk.holder not in seen and not any(_holds(fk, t) for t in s.dropped):
+                    seen.add(fk.holder)
                     yield Lock(ACCESS_EXCLUSIVE, fk.table, False,
                                "CASCADE drops its foreign key to a dropped table")
     elif kind in ("trigger", "policy", "rule"):
@@ -403,6 +404,14 @@ def _referenced(s: Statement, dropped: Iterable[ForeignKey],
             own.append(fk.references)
             yield Lock(ACCESS_EXCLUSIVE, fk.references, False,
                        "drops a foreign key's triggers on the table it references")
+
+
+def _holds(fk: ForeignKey, table: str) -> bool:
+    """Is `table` (as a statement writes it) the table holding `fk`? By its schema where
+    both say one (`public.kids` does not hold `other.kids`'s key), else by the name."""
+    if "." in table and "." in fk.holder:
+        return fk.holder == table
+    return same_relation(fk.table, table)
 
 
 def _referencing(keys: Iterable[ForeignKey], note: str) -> Iterator[Lock]:

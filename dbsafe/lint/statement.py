@@ -192,6 +192,22 @@ class ForeignKey:
     referenced_columns: tuple[str, ...] = ()  # () = the referenced table's primary key
     enforced: bool = True  # False for NOT ENFORCED (PostgreSQL 18): it has no triggers
     validated: bool = True  # False for NOT VALID and not validated since
+    # `table` and `references` as `schema.name`, where known: `table` and `references` are
+    # written as the statements wrote them (for reports); these say which of two schemas'
+    # tables of the name the key joins (the history's: the schema written, else the one
+    # the name resolved to on the search_path in force when the key was made, task 537).
+    table_key: str = ""
+    references_key: str = ""
+
+    @property
+    def holder(self) -> str:
+        """The table holding the key: `schema.name` where known, else as written."""
+        return self.table_key or self.table
+
+    @property
+    def referenced(self) -> str:
+        """The table the key references: `schema.name` where known, else as written."""
+        return self.references_key or self.references
 
     def rests_on(self, kind: str, columns: tuple[str, ...]) -> bool:
         """Does the key rest on its referenced table's PRIMARY KEY or UNIQUE constraint

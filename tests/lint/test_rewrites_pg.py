@@ -1988,9 +1988,24 @@ KEYS_TO = ("CREATE TABLE parents (id int PRIMARY KEY);\n"
            "CREATE TABLE other.owners (id int PRIMARY KEY);\n"
            "CREATE TABLE other.pets (id int PRIMARY KEY, "
            "owner int REFERENCES other.owners, parent_id int REFERENCES public.parents);\n")
+# Two schemas with a `parents` and a `kids` each, keyed within their schema (task 537)
+TWO_SCHEMAS = ("CREATE TABLE parents (id int PRIMARY KEY);\n"
+               "CREATE TABLE kids (id int PRIMARY KEY, parent_id int REFERENCES parents);\n"
+               "CREATE TABLE toys (id int PRIMARY KEY, kid int);\n"
+               "CREATE SCHEMA other;\n"
+               "CREATE TABLE other.parents (id int PRIMARY KEY);\n"
+               "CREATE TABLE other.kids (id int PRIMARY KEY, "
+               "parent_id int REFERENCES other.parents);\n"
+               "CREATE TABLE other.pets (id int PRIMARY KEY, "
+               "parent_id int REFERENCES other.parents);\n"
+               "ALTER TABLE kids ADD CONSTRAINT kids_other FOREIGN KEY (id) "
+               "REFERENCES other.parents;\n")
+_UNDER_OTHER = ("SET search_path TO other, public;\n"
+                "ALTER TABLE toys ADD CONSTRAINT toys_parent FOREIGN KEY (kid) REFERENCES parents;\n"
+                "RESET search_path;\n")
 
 
-@pytest.mark.parametrize("change", [
+@pytest.mark.parametrize(("schema", "change"), [(KEYS_TO, change) for change in [
     # a key added to a table renamed
     "ALTER TABLE kids RENAME TO young;\n"
     "ALTER TABLE toys ADD CONSTRAINT toys_kid FOREIGN KEY (kid) REFERENCES young;\n"
@@ -2018,39 +2033,62 @@ KEYS_TO = ("CREATE TABLE parents (id int PRIMARY KEY);\n"
     "ALTER TABLE other.owners RENAME TO keepers;\n"
     "ALTER TABLE toys ADD CONSTRAINT toys_owner FOREIGN KEY (kid) REFERENCES other.keepers;\n"
     "DROP TABLE other.keepers CASCADE",
-])
+]] + [(TWO_SCHEMAS, change) for change in [
+    # keys to `other.parents` are not keys to `public.parents`, nor the reverse
+    "DROP TABLE other.parents CASCADE",
+    "DROP TABLE parents CASCADE",
+    "DROP TABLE other.parents CASCADE;\nDROP TABLE parents CASCADE",
+    "DROP TABLE parents CASCADE;\nDROP TABLE other.parents CASCADE",
+    # `public.kids` holds a key to `other.parents`, `other.kids` dropped with it does not
+    "DROP TABLE other.kids, other.parents CASCADE",
+    # an unqualified name of a key is the table the search_path found when it was made
+    _UNDER_OTHER + "DROP TABLE parents CASCADE",
+    _UNDER_OTHER + "DROP TABLE other.parents CASCADE",
+    # another schema's table of the name renamed, or moved
+    "ALTER TABLE other.kids RENAME TO young;\nDROP TABLE other.parents CASCADE",
+    "ALTER TABLE kids RENAME TO young;\nDROP TABLE other.parents CASCADE",
+    "ALTER TABLE other.parents RENAME TO elders;\nDROP TABLE parents CASCADE",
+    "CREATE SCHEMA archive;\nALTER TABLE other.parents SET SCHEMA archive;\n"
+    "DROP TABLE parents CASCADE",
+    "CREATE SCHEMA archive;\nALTER TABLE other.parents SET SCHEMA archive;\n"
+    "DROP TABLE archive.parents CASCADE",
+]])
 def test_the_keys_to_a_table_lint_finds_are_those_postgresql_drops(
-        conninfo: str, tmp_path: Path, change: str) -> None:
+        conninfo: str, tmp_path: Path, schema: str, change: str) -> None:
     """`DROP TABLE ... CASCADE` drops the table's foreign keys and the other tables' keys
     to it, and locks the tables at their other end ACCESS EXCLUSIVE: lint finds the keys
     to a table by the table they reference (task 527's index, kept as keys are added and
-    dropped and tables created, renamed, moved and dropped), whatever their schema."""
+    dropped and tables created, renamed, moved and dropped), whatever their schema, and
+    only those to the table of that schema (task 537: `other.parents` and
+    `public.parents`, their keys each stored by schema)."""
     *earlier, last_statement = change.split(";\n")
     keys = ("SELECT conname, conrelid::regclass::text, confrelid::regclass::text "
             "FROM pg_constraint WHERE contype = 'f'")
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(KEYS_TO)
+        conn.execute(schema)
         with conn.transaction(force_rollback=True):
             for sql in earlier:
                 conn.execute(sql)
             had = set(conn.execute(keys).fetchall())
-            tables = {last(t) for t in conn.execute(
+            tables = {t for t, in conn.execute(
                 "SELECT oid::regclass::text FROM pg_class WHERE relkind = 'r' "
                 "AND relnamespace NOT IN ('pg_catalog'::regnamespace, "
-                "'information_schema'::regnamespace)").fetchall() for t in t}
+                "'information_schema'::regnamespace)").fetchall()}
             conn.execute(last_statement)
             gone = had - set(conn.execute(keys).fetchall())
-    dropped = last(last_statement.split()[2])
-    # (the tables at either end of each key the statement dropped, but the one it drops)
-    expected = {last(table) for _, of, to in gone for table in (of, to)} - {dropped}
+    dropped = {name.strip() for name in last_statement.partition(" TABLE ")[2].rpartition(
+        " CASCADE")[0].split(",")}
+    # (the tables at either end of each key the statement dropped, but the one it drops;
+    # by the names the session gives them, `public`'s unqualified)
+    expected = {table for _, of, to in gone for table in (of, to)} - dropped
     assert expected and expected <= tables
     last_line = change.count("\n") + 1
-    for seed, rows in zip(("history", "database"), _lock_rows(tmp_path, KEYS_TO, change,
+    for seed, rows in zip(("history", "database"), _lock_rows(tmp_path, schema, change,
                                                               conninfo)):
-        predicted = {last(row.relation or "") for row in rows
+        predicted = {_unqualified(row.relation) for row in rows
                      if row.location.path.endswith("002_change.sql")
                      and row.location.line == last_line and row.mode == "ACCESS EXCLUSIVE"}
-        assert predicted - {dropped} == expected, seed
+        assert predicted - dropped == expected, seed
 
 
 @pytest.mark.parametrize(("schema", "reads_wait", "found"), [
