@@ -16,7 +16,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS005', 'revision-not-linted', 'error', '0.1.0',
      'A revision could not be run or rendered, so it was not linted.'),
     ('DBS006', 'migration-statement-failed', 'note', '0.2.0',
-     'A SQL migration statement failed on the throwaway server, so what it would have made is not checked.'),
+     'A SQL migration statement failed where dbsafe built the schema (its throwaway server, or the dev server), so what it would have made is not checked.'),
     ('DBS101', 'non-concurrent-index-creation', 'error', '0.1.0',
      'Index built without `CONCURRENTLY`.'),
     ('DBS102', 'concurrent-index-in-transaction', 'error', '0.1.0',

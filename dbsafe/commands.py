@@ -1101,8 +1101,10 @@ def _walk(settings: Settings, *, start: str | None, target: str, allow_not_empty
                                           ("--to", None if target == "heads" else target),
                                           ("--database-url", settings.database_url)) if value]
         if given:
+            from dbsafe.pg.throwaway import scratch
+
             raise ConfigError(f"{', '.join(given)}: for alembic revisions; a folder of SQL "
-                              "migrations is walked whole on a throwaway server")
+                              f"migrations is walked whole on {scratch(article='a')}")
         return verify_folder(SqlFolder.of(folder, settings), options=options,
                              progress=progress)
     require_migrations(settings, schema_source=False)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.config import usable_cores
 from dbsafe.core import OWN_SCHEMA, DbsafeError, Finding, Location, RuleInfo, Severity, first_line
+from dbsafe.pg.throwaway import scratch
 
 if TYPE_CHECKING:
     from dbsafe.migrate.runner import AlembicProject, CapturedStatement, Revision, RunResult
@@ -505,7 +506,8 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
         raise DatabaseError(
             f"{redact_url(database_url)} is not empty ({len(objects)} objects); the walk "
             "upgrades and downgrades every revision on it. Give an empty scratch database, "
-            "leave out --database-url to use a throwaway server, or pass --allow-not-empty")
+            f"leave out --database-url to use {scratch(article='a')}, or pass "
+            "--allow-not-empty")
     current = list(current_revisions(database_url))
     return walk(project, database_url, root=root,
                 start=[start] if start else current, target=target, options=options,

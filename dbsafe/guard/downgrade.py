@@ -85,6 +85,7 @@ from dbsafe.migrate.runner import (
     current_revisions,
 )
 from dbsafe.pg.connect import connect, database_name
+from dbsafe.pg.throwaway import scratch
 
 if TYPE_CHECKING:
     import psycopg
@@ -961,8 +962,8 @@ def _captured_sql(down: _Down, why: str, *,
     be captured."""
     from dbsafe.guard.downgrade_capture import NotCaptured, capture_downgrade
 
-    down.say("preflight", f"{why}: running it on a copy of the database's schema on a "
-             "throwaway server")
+    down.say("preflight", f"{why}: running it on a copy of the database's schema on "
+             f"{scratch(article='a')}")
     try:
         captured = capture_downgrade(down.project, down.url, down.start,
                                      down.target[0] if down.target else "base")
@@ -981,7 +982,7 @@ def _captured_sql(down: _Down, why: str, *,
         return None
     if captured.not_made:
         down.say("preflight", f"{len(captured.not_made)} object(s) of the database's schema "
-                 "could not be made on the throwaway server; a revision using one fails "
+                 f"could not be made on {scratch()}; a revision using one fails "
                  f"there: {'; '.join(captured.not_made[:5])}"
                  + (f"; and {len(captured.not_made) - 5} more"
                     if len(captured.not_made) > 5 else ""))

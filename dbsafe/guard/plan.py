@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from dbsafe.core import Finding, Report, SourceError
 from dbsafe.migrate.revisions import ancestors, check_target, pending, relative_target
 from dbsafe.migrate.runner import AlembicProject, MigrationError, current_revisions, describe
+from dbsafe.pg.throwaway import scratch
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -259,15 +260,16 @@ def _not_shown(reason: str | None, *, linted: bool) -> str:
     """Why a pending revision has no SQL in the plan, and whether its findings are there."""
     why = _why_offline(reason, linted=linted)
     if linted:
-        why += "; it was linted by running it on a throwaway server: its findings are above"
+        why += (f"; it was linted by running it on {scratch(article='a')}: its findings are "
+                "above")
     return f"  (no SQL shown: {why})"
 
 
 def _captured_line(reason: str | None, *, seeded: bool, failed: bool) -> str:
     """What a revision's SQL captured as it ran on lint's throwaway server is, and is not:
     what it ran there, which a revision branching on the data may not run on the database."""
-    where = ("a throwaway copy of the database's schema" if seeded else
-             "a throwaway server, the history replayed from an empty database")
+    where = (scratch("copy of the database's schema", "a") if seeded else
+             f"{scratch(article='a')}, the history replayed from an empty database")
     text = (f"  (SQL captured as it ran on {where}, not rendered offline: "
             f"{_why_offline(reason, linted=True)}")
     if failed:

@@ -69,6 +69,7 @@ from dbsafe.lint.statement import (
     unread_function,
 )
 from dbsafe.pg.names import index_name, object_name
+from dbsafe.pg.throwaway import scratch
 from dbsafe.pg.types import changes_index_order, rewrites, type_from_text
 
 if TYPE_CHECKING:
@@ -3681,7 +3682,7 @@ def _confirm(found: list[Finding], statement: Statement,
             table = finding.subject.rpartition(".")[0]
             if any(same_relation(table, name) for name in observed.rewritten):
                 finding = dataclasses.replace(finding, context=finding.context + (
-                    ("Confirmed", "PostgreSQL rewrote the table on a throwaway server "
+                    ("Confirmed", f"PostgreSQL rewrote the table on {scratch(article='a')} "
                                   "(its relfilenode changed)"),))
             elif not branch and {kind for name, _mode, kind in observed.held
                                  if same_relation(table, name)} & {"r", "m"}:
@@ -3728,15 +3729,15 @@ def _confirm_lock(finding: Finding, statement: Statement) -> Finding | None:
         how = "took" if own else "held"
         since = "" if own else ", taken by an earlier statement of the transaction"
         return dataclasses.replace(finding, context=finding.context + (
-            ("Confirmed", f"PostgreSQL {how} {article} {mode} lock on `{name}` on a throwaway "
-                          f"server (pg_locks{since})"),))
+            ("Confirmed", f"PostgreSQL {how} {article} {mode} lock on `{name}` on "
+                          f"{scratch(article='a')} (pg_locks{since})"),))
     if not BLOCKS[mode][1]:
         return None  # the lock PostgreSQL took blocks no writes: nothing waits
     return dataclasses.replace(
         finding, message=finding.message.replace(lock.mode, mode),
         context=finding.context + (
-            ("Corrected", f"PostgreSQL took {article} {mode} lock on `{name}` on a throwaway "
-                          f"server (pg_locks), not {lock.mode} as predicted"),))
+            ("Corrected", f"PostgreSQL took {article} {mode} lock on `{name}` on "
+                          f"{scratch(article='a')} (pg_locks), not {lock.mode} as predicted"),))
 
 
 def _rejected(statement: Statement, ctx: LintContext) -> Finding:

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DbsafeError, Finding, Location, RuleInfo, Severity, SourceError
+from dbsafe.pg.throwaway import scratch
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
@@ -53,7 +54,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 23  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 24  # of the cache file; bump when the captured data changes shape or meaning
+# (24: a capture on a dev server says so in its notes and unlinted reasons, task 552)
 # (23: `seed_failures` no longer counts a newer pg_dump's `SET transaction_timeout`, task 549)
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
 # 9: captures started from a copy of the database's schema; 11: pgmq; 12: a revision with
@@ -173,10 +175,10 @@ class LoadedHistory:
 
     def description(self) -> str:
         if self.how == "captured" and self.seeded:
-            text = ("the SQL each pending revision ran on a throwaway server holding a copy "
-                    "of the database's schema")
+            text = (f"the SQL each pending revision ran on {scratch(article='a')} holding a "
+                    "copy of the database's schema")
         elif self.how == "captured":
-            text = "the SQL each revision ran on a throwaway server"
+            text = f"the SQL each revision ran on {scratch(article='a')}"
         else:
             text = "revisions rendered offline (alembic upgrade --sql)"
         if self.note:
@@ -243,9 +245,9 @@ def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
     try:
         loaded = _capture_cached(project, root, cache_file, cache_dir, keep_head=keep_head)
     except _NoCapture as exc:
-        log.info("capturing on a throwaway server failed, rendering offline: %s", exc)
-        return _offline(project, root, since, note=f"could not run on a throwaway server: "
-                                                    f"{exc}")
+        where = scratch(article="a")
+        log.info("capturing on %s failed, rendering offline: %s", where, exc)
+        return _offline(project, root, since, note=f"could not run on {where}: {exc}")
     return loaded
 
 
@@ -350,8 +352,8 @@ def _restore_seed(server: ScratchServer, database: str, seed: Seed) -> list[str]
                 conn.execute(sql.SQL("INSERT INTO {}.{} (version_num) VALUES (%s)").format(
                     sql.Identifier(schema), sql.Identifier(table)), (revision,))
     except psycopg.Error as exc:
-        raise _NoCapture(f"its version table {schema}.{table} could not be filled on the "
-                         f"throwaway server: {str(exc).strip().splitlines()[0]}") from None
+        raise _NoCapture(f"its version table {schema}.{table} could not be filled on "
+                         f"{scratch()}: {str(exc).strip().splitlines()[0]}") from None
     return failures
 
 
@@ -434,7 +436,7 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
     failures: list[dict[str, Any]] = []
     seed_failures: list[str] = []
     template = None
-    where = "a throwaway server"
+    where = scratch(article="a")
     head = None
     started = datetime.now(UTC)  # objects made on the throwaway carry it as their 'now'
     if project.setup is not None and seed is None:
@@ -731,7 +733,7 @@ def _offline(project: AlembicProject, root: Path, since: str | None, *,
             # Rendered offline because running them failed first: say why (`upgrade`'s
             # preflight shows only the findings), not to lint without an --offline never
             # passed.
-            instead = ("lint without --offline to run them on a throwaway server"
+            instead = (f"lint without --offline to run them on {scratch(article='a')}"
                        if note == "--offline" else f"the history was rendered offline as it {note}")
             return LoadedHistory(before, [Unlinted(
                 cause.revision, cause.file, cause.line,

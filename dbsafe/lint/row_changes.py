@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.lint.statement import function_source, range_var, same_relation, strings, walk
+from dbsafe.pg.throwaway import scratch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -109,7 +110,7 @@ class RowChanges:
         self.revisions.append(revision)
         self.checks.add(revision, statements)
         if cut_short:
-            self._unknown(f"{revision} failed on the throwaway copy, and what it runs after "
+            self._unknown(f"{revision} failed on {scratch('copy')}, and what it runs after "
                           "that was not captured")
         for s in statements:
             if s.generated or s.deferred:

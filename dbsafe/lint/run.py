@@ -22,6 +22,7 @@ from dbsafe.core import (
     SourceError,
     select_findings,
 )
+from dbsafe.pg.throwaway import scratch
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -283,11 +284,11 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
     if history.seeded:
         loaded.lines.append(f"The capture started from the database's schema at revision "
                             f"{history.seeded} (pg_dump --schema-only, restored without its "
-                            "rows on a throwaway server).")
+                            f"rows on {scratch(article='a')}).")
     if history.seed_failures:
         loaded.seed_lines.append(
             f"{len(history.seed_failures)} object(s) of the database's schema could not be "
-            "made on the throwaway server; a revision that uses one fails there (DBS005): "
+            f"made on {scratch()}; a revision that uses one fails there (DBS005): "
             f"{_some_of(history.seed_failures)}.")
     if history.seed_note:
         loaded.seed_lines.append(history.seed_note)

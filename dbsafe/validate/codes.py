@@ -52,8 +52,8 @@ UNKNOWN_TYPE = RuleInfo(
 MIGRATION_STATEMENT_FAILED = RuleInfo(
     code="DBS006",
     name="migration-statement-failed",
-    summary="A SQL migration statement failed on the throwaway server, so what it would have "
-            "made is not checked.",
+    summary="A SQL migration statement failed where dbsafe built the schema (its throwaway "
+            "server, or the dev server), so what it would have made is not checked.",
     default_severity=Severity.NOTE,
     since="0.2.0",
 )

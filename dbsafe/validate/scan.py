@@ -42,6 +42,7 @@ from dbsafe.extract.files import (
     not_read,
 )
 from dbsafe.extract.holes import NAME_HOLE
+from dbsafe.pg.throwaway import dev_url, scratch
 from dbsafe.validate.codes import (
     COLUMN_VALUE_COUNT_MISMATCH,
     UNKNOWN_COLUMN,
@@ -1283,7 +1284,7 @@ def _failure_notes(source: SchemaSource) -> list[Finding]:
                 help = help.removesuffix(".") + f"; {hint}."
         notes.append(Finding(
             code=info.code, severity=info.default_severity, location=failure.location,
-            message=f"Migration statement failed on the throwaway server: {consequence}.",
+            message=f"Migration statement failed on {scratch()}: {consequence}.",
             help=help, context=(("PostgreSQL", failure.message),)))
     return notes
 
@@ -1786,10 +1787,11 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
     return outcome
 
 
-_UNKNOWN_REASON = ("may use what the schema cannot describe (made by a migration statement "
-                   "that failed on the throwaway server or one dbsafe did not run, a "
-                   "platform's schema dbsafe stands in for, or a package that makes its "
-                   "tables at run time: a job queue's, a Keyv store's)")
+def _unknown_reason() -> str:
+    return ("may use what the schema cannot describe (made by a migration statement that "
+            f"failed on {scratch()} or one dbsafe did not run, a platform's schema dbsafe "
+            "stands in for, or a package that makes its tables at run time: a job queue's, "
+            "a Keyv store's)")
 
 
 def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
@@ -1810,7 +1812,7 @@ def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
     if unknown is not None and any(unknown.hides(i.finding) for i in checked.issues):
         checked = postgrest.Checked(
             "not_analysed", tuple(i for i in checked.issues if not unknown.hides(i.finding)),
-            _UNKNOWN_REASON)
+            _unknown_reason())
     outcome.counts[f"statements_{checked.status}"] += 1
     if checked.status == "not_analysed":
         outcome.skipped.append(Skipped(request.location, f"not analysed: {checked.reason}"))
@@ -2065,7 +2067,7 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             problems, resolution,
             lambda p: _made_earlier(p, unknown.ddl, snapshot) or _failed_function(p, unknown)
             or _failed_type(p, unknown),
-            lambda _: called or _UNKNOWN_REASON)
+            lambda _: called or _unknown_reason())
     if earlier and problems:
         # What this file's own DDL made or changed earlier exists at run time, as it is
         # then: not a finding, and the statement is not analysed.
@@ -2422,6 +2424,8 @@ class _Cache:
         if not settings.use_cache:
             return cls(None, {})
         mode = "confirmed" if confirming else "static"
+        if dev_url() is not None:  # its reasons name the dev server, not the throwaway
+            mode += "-dev"
         if settings.target_version:
             mode += f"-pg{settings.target_version}"
         if catalog is not None:

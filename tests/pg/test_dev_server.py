@@ -252,3 +252,67 @@ def test_a_postgresql_15_database_copied_onto_a_15_dev_server_lacks_no_object(
     assert {(f.code, dict(f.context).get("Revision")) for f in report.findings} == {
         ("DBS101", "r02"), ("DBS108", "r02")}
     assert _run_databases(pg15_server) == []
+
+
+def test_messages_name_the_dev_server_or_the_throwaway_one() -> None:
+    from dbsafe.pg.throwaway import scratch
+
+    copy = "copy of the database's schema"
+    assert (scratch(), scratch(article="a"), scratch(copy, "a")) == (
+        "the throwaway server", "a throwaway server", f"a throwaway {copy}")
+    with on_dev_server("postgresql:///postgres"):  # (nothing connects: only the wording)
+        assert (scratch(), scratch(article="a"), scratch(copy, "a")) == (
+            "the dev server", "the dev server", f"a {copy} on the dev server")
+
+
+def _says_the_dev_server(done: subprocess.CompletedProcess[str], *said: str) -> None:
+    """What a run through a PostgreSQL 15 dev server printed: `said`, and neither the
+    throwaway server it did not use nor the embedded PostgreSQL 18 (task 552)."""
+    out = done.stdout + done.stderr
+    for text in said:
+        assert text in out, out
+    assert "throwaway" not in out.lower(), out
+    assert "PostgreSQL 18" not in out and "embedded" not in out, out
+
+
+def test_validate_through_a_15_dev_server_says_so(tmp_path: Path, pg15_server: str) -> None:
+    root = _sql_project(tmp_path, "CREATE EXTENSION dbsafe_nowhere;\n"
+                        "CREATE TABLE places (id int PRIMARY KEY, name text);\n",
+                        "SELECT id, nope FROM places;\n")
+    done = dbsafe_in_process("validate", "--no-cache", "src", cwd=root,
+                             env={"DBSAFE_DEV_URL": pg15_server})
+    assert done.returncode == 1, done.stdout + done.stderr
+    _says_the_dev_server(done, "DBS302", "DBS006 [note] Migration statement failed on the dev "
+                         "server: ", "schema: sql migrations supabase/migrations (dev server)")
+
+
+_WORDS_REVISIONS = {
+    "r01": '''
+def upgrade():
+    op.execute("CREATE TABLE places (id int PRIMARY KEY, name text)")
+    op.execute("INSERT INTO places VALUES (1, 'a')")
+''',
+    "r02": '''
+def upgrade():
+    with op.get_context().autocommit_block():  # r01's locks end with its transaction
+        pass
+    op.execute("CREATE INDEX places_name ON places (name)")
+''',
+    "r03": '''
+def upgrade():
+    op.execute("CREATE EXTENSION dbsafe_nowhere")
+''',
+}
+
+
+def test_lint_through_a_15_dev_server_says_so(tmp_path: Path, pg15_server: str) -> None:
+    write_history(tmp_path, _WORDS_REVISIONS)
+    done = dbsafe_in_process("lint", "--ignore", "DBS115,DBS210", cwd=tmp_path,
+                             env={"DBSAFE_DEV_URL": pg15_server, "DBSAFE_CACHE": "false"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    _says_the_dev_server(
+        done, "PostgreSQL took a SHARE lock on `places` on the dev server (pg_locks)",
+        "DBS005 [error] Revision r03 fails on the dev server (NotSupportedError: extension "
+        '"dbsafe_nowhere" is not available)', "Linted the SQL each revision ran on the dev "
+        "server.")
+    assert _run_databases(pg15_server) == []

@@ -70,6 +70,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement, range_var, same_relation, strings
+from dbsafe.pg.throwaway import scratch
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -104,8 +105,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             else Severity.ERROR)
         if scanned:
             finding = dataclasses.replace(finding, context=finding.context + (
-                ("Confirmed", f"PostgreSQL read `{partition}` while attaching it on a "
-                              "throwaway server (pg_stat_get_xact_numscans)"),))
+                ("Confirmed", f"PostgreSQL read `{partition}` while attaching it on "
+                              f"{scratch(article='a')} (pg_stat_get_xact_numscans)"),))
         yield finding
 
 
@@ -169,7 +170,7 @@ def _message(partition: str, parent: str, *, known: str | None, unrelated: bool,
         return (f"{reads} to check its rows fit the bounds: no CHECK constraint of it names "
                 f"the partition key ({shown}), so none implies them{wait}")
     if scanned:
-        return (f"{reads}, as PostgreSQL did on a throwaway server: its CHECK constraints do "
+        return (f"{reads}, as PostgreSQL did on {scratch(article='a')}: its CHECK constraints do "
                 f"not imply the bounds, or the attach builds an index or checks a foreign "
                 f"key of `{parent}` on it{wait}")
     return f"{reads} to check its rows fit the bounds, unless its CHECK constraint implies them{wait}"
