@@ -16,7 +16,7 @@ that branches on the data may run otherwise on the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from dbsafe.pg.throwaway import scratch
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.migration import Migration
-    from dbsafe.guard.row_refusals import Told
+    from dbsafe.guard.row_refusals import Counted, Told
     from dbsafe.lint.run import Loaded
     from dbsafe.migrate.runner import Revision
 
@@ -96,6 +96,12 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
     # The rows `upgrade TARGET`'s preflight asks before the first revision (DBS615), of the
     # revisions it would apply: a refusal the plan did not show stopped the upgrade.
     answered = _rows(settings, database_url, linted_report.summary.get("row_checks"), todo)
+    # A table whose rows they counted is said with that count, in its lock lines as in the
+    # findings (`guard.counted_rows`): `~3.6k rows` of a table the count found empty
+    from dbsafe.guard.counted_rows import counted_tables, weighed_by_counts
+
+    verdicts = [t.verdict for t in answered.told]
+    counted = {c.relation: c for c in counted_tables(verdicts).values()}
 
     revisions: list[dict[str, Any]] = []
     lines: list[str] = []
@@ -109,7 +115,7 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
             rows = _lock_rows(statement, locks, taken)
             statements.append({
                 "sql": statement.sql, "line": statement.location.line,
-                "locks": [_lock(row, sizes) for row in rows],
+                "locks": [_lock(row, sizes, counted) for row in rows],
             })
         reason = not_rendered.get(revision.revision)
         if whole is not None and revision is not todo[0]:
@@ -138,9 +144,11 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
         lines.append(answered.line)
     from dbsafe.guard.one_run import said_of_this_run
 
-    findings = tuple(f for f in said_of_this_run(linted_report.findings, names)
-                     if f.location is None or any(
-                         r.path and str(r.path).endswith(f.location.path) for r in todo))
+    findings = tuple(weighed_by_counts(
+        [f for f in said_of_this_run(linted_report.findings, names)
+         if f.location is None or any(
+             r.path and str(r.path).endswith(f.location.path) for r in todo)], verdicts,
+        settings.severity))
     return Report(findings + answered.findings,
                   {"outcome": "planned", "from": list(current), "to": wanted,
                    "pending": revisions, "lines": lines, "rows": answered.counts,
@@ -298,7 +306,10 @@ def _lock_rows(statement: Any, locks: list[Any], taken: set[int]) -> list[Any]:
     return [locks[i] for i in chosen]
 
 
-def _lock(row: Any, sizes: Any) -> dict[str, Any]:
+def _lock(row: Any, sizes: Any, counted: Mapping[str, Counted] | None = None
+          ) -> dict[str, Any]:
+    """One lock line of a statement, with its table's size (`sizes`: `table_stats`), its
+    rows as the preflight counted them where it did (`counted`, by `schema.name`)."""
     blocked = [what for what, flag in (("reads", row.blocks_reads), ("writes", row.blocks_writes))
                if flag]
     stats = sizes.get(row.relation) if row.relation else None
@@ -308,12 +319,14 @@ def _lock(row: Any, sizes: Any) -> dict[str, Any]:
         stats = next((found for schema in row.schemas or ("public",)
                       if (found := sizes.get(f"{schema}.{row.relation}")) is not None), None)
     estimate = None
+    found = None
     text = f"{row.mode} on {row.relation or '(none)'}"
     text += f", blocks {' and '.join(blocked)}" if blocked else ", blocks no reads or writes"
     if row.created_here:
         text += " (created in this revision)"
     elif stats is not None:
-        text += f"; {stats.describe()}"
+        found = (counted or {}).get(stats.relation)
+        text += f"; {stats.describe() if found is None else stats.describe(found.said)}"
         sql = row.statement.upper()
         if row.rewrites:
             estimate = stats.total_bytes / REWRITE_BYTES_PER_SECOND
@@ -325,6 +338,7 @@ def _lock(row: Any, sizes: Any) -> dict[str, Any]:
             "blocks_writes": row.blocks_writes, "rewrites": row.rewrites,
             "table_bytes": stats.total_bytes if stats else None,
             "table_rows": stats.rows if stats else None,
+            "table_rows_counted": None if found is None else found.rows,
             "estimated_seconds": round(estimate, 3) if estimate is not None else None,
             "source": row.source, "text": text}
 

@@ -155,6 +155,32 @@ class Probe:
     # an index build's, over the table's rows as they are: PostgreSQL 17+ calls its functions
     # with search_path `pg_catalog, pg_temp` (`_restricted_failure`)
     build: bool = False
+    # the table (as to_regclass reads it) every row of which the query counts (a column
+    # added NOT NULL without a DEFAULT): its count is the table's rows (`Counted`)
+    every_row: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """The rows of a table a probe counted, every one (`Probe.every_row`), up to `cap`;
+    with the statistics' estimate of them: what the report says of the table's rows
+    (`rows_said`) and weighs its findings by (`guard.counted_rows`)."""
+
+    table: str  # as the statement names it (to_regclass's reading)
+    relation: str  # schema.name, as the table sizes are keyed
+    rows: int  # counted, up to `cap`
+    estimate: float  # reltuples (-1: never analysed)
+    cap: int = 1000
+
+    @property
+    def exact(self) -> bool:
+        return self.rows < self.cap
+
+    @property
+    def said(self) -> str:
+        from dbsafe.schema.stats import rows_said
+
+        return rows_said(self.rows, self.cap, self.estimate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +193,7 @@ class Verdict:
     outcome: str  # "refused" | "passes" | "cannot tell" | "not checked"
     detail: str = ""
     find: str = ""  # (refused) a query listing the rows that refuse it
+    counted: Counted | None = None  # the rows of its table, where its probe counted them all
 
     def line(self) -> str:
         return (f"rows: {self.revision}: {shortened(self.sql, 80)}: {self.outcome}"
@@ -551,7 +578,11 @@ def _rows_asked(settings: Settings, report: Report, checks: Sequence[dict[str, A
                        allowed=False, by="file" if file else "lint", fallback=fallback)
     lines += [t.line for t in told if t.line is not None]
     lines.append(count)
-    findings = report.findings + tuple(select_findings(
+    from dbsafe.guard.counted_rows import weighed_by_counts
+
+    # (a table the rows were counted of: its findings say that count, `guard.counted_rows`)
+    findings = tuple(weighed_by_counts(report.findings, verdicts,
+                                                settings.severity)) + tuple(select_findings(
         [t.finding for t in told if t.finding is not None],
         select=settings.select, ignore=settings.ignore, severity=settings.severity))
     return replace(report, findings=findings, summary={**report.summary, "lines": lines})
@@ -607,16 +638,37 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
                        f"(PostgreSQL 17+), under which one fails ({restricted})")
     if probe.counts:
         count = int(row[0]) if row else 0
+        counted = _counted(conn, probe.every_row, count, psycopg) if probe.every_row else None
         if not count:
-            return Verdict(revision, sql, probe.subject, "passes")
+            return Verdict(revision, sql, probe.subject, "passes", counted=counted)
         amount = f"at least {count:,}" if count >= COUNT_CAP else f"{count:,}"
-        return Verdict(revision, sql, probe.subject, "refused",
-                       f"{probe.what} in {amount} row(s)", probe.find)
+        detail = f"{probe.what} in {amount} row(s)"
+        if counted is not None and not counted.exact and counted.estimate >= COUNT_CAP:
+            # (the table's rows, as the plan's lock lines and lint's `Table size` say them:
+            # `at least 1,000` stood beside `~3.6k rows` of the same table, task 546)
+            detail = f"{probe.what} in every row, {counted.said}"
+        return Verdict(revision, sql, probe.subject, "refused", detail, probe.find,
+                       counted=counted)
     if row is None:
         return Verdict(revision, sql, probe.subject, "passes")
     key = ", ".join("NULL" if v is None else shortened(str(v), 40) for v in row)
     return Verdict(revision, sql, probe.subject, "refused", f"{probe.what}, e.g. key ({key})",
                    probe.find)
+
+
+def _counted(conn: Any, table: str, count: int, psycopg: Any) -> Counted:
+    """`count`, the rows of `table` a probe counted (up to `COUNT_CAP`), with the
+    statistics' estimate of them (`schema.stats.row_estimate`; -1 where it cannot be
+    read)."""
+    from dbsafe.schema.stats import row_estimate
+
+    try:
+        with conn.transaction():
+            found = row_estimate(conn, table)
+    except psycopg.Error:
+        found = None
+    relation, estimate = found if found is not None else (table, -1.0)
+    return Counted(table, relation, count, estimate, COUNT_CAP)
 
 
 # PostgreSQL quotes a value as "%s", a quote within it not doubled: a value runs from its
@@ -1341,7 +1393,8 @@ def _added_null_probe(conn: Any, table: _Table, definition: ast.ColumnDef) -> Pr
         filled = filled or domain_default  # the domain's DEFAULT fills the rows
     if filled is None or filled.raw_expr is None:
         return Probe(name, "holds NULLs (added without a DEFAULT)",
-                     _count(f"SELECT FROM {rows}"), counts=True, find=f"SELECT * FROM {rows}")
+                     _count(f"SELECT FROM {rows}"), counts=True, find=f"SELECT * FROM {rows}",
+                     every_row=table.name)
     _refuse_volatile(conn, filled.raw_expr, "its DEFAULT")
     value = str(RawStream()(filled.raw_expr))
     return Probe(name, f"holds NULLs (added with {shortened(value, 60)})",

@@ -31,7 +31,7 @@ from dbsafe.guard.backup import BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS, backu
 from dbsafe.guard.blockers import BlockerWatch, backoff, blocked_by
 from dbsafe.guard.called_writes import RUNS_QUERIES
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
-from dbsafe.guard.row_refusals import ROWS_REFUSE
+from dbsafe.guard.row_refusals import ROWS_REFUSE, Verdict
 from dbsafe.guard.rows import ROWS_LEFT_CHANGED
 from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.guard.statistics import (
@@ -506,8 +506,12 @@ def _preflight_checks(run: _Run) -> bool:
     if beyond is not None:
         run.say("preflight", beyond)
     run.show_applied()
-    ok = _lint_pending(run)
-    ok = _rows_accept(run) and ok
+    report = _lint_pending(run)
+    # The rows asked before lint's findings are judged: a table the preflight counts empty
+    # is no reason to refuse the run on its statistics (`guard.counted_rows`, task 546).
+    asked = _ask_rows(run)
+    ok = _lint_accept(run, report, asked if isinstance(asked, list) else [])
+    ok = _rows_accept(run, asked) and ok
     for revision in run.todo:
         problem = downgrade_problem(revision.path,
                                     schema_kept=revision.revision in run.schema_kept)
@@ -607,7 +611,10 @@ def _held_after(run: _Run) -> set[str]:
     return ancestors(run.revisions, (*run.start, *(r.revision for r in run.todo)))
 
 
-def _lint_pending(run: _Run) -> bool:
+def _lint_pending(run: _Run) -> Report:
+    """Lint's report of the pending revisions (captured on a copy of the database's schema),
+    and what the run keeps of it: the revisions changing no schema, the rows they change,
+    the statements the row preflight asks of the rows."""
     from dataclasses import replace
 
     # The timeouts DBS115 asks for are the ones this command sets; its reads of the
@@ -632,6 +639,16 @@ def _lint_pending(run: _Run) -> bool:
     run.schema_kept = frozenset(schema_kept) if isinstance(schema_kept, list) else frozenset()
     run.row_changes = report.summary.get("row_changes")
     run.row_checks = report.summary.get("row_checks")
+    return report
+
+
+def _lint_accept(run: _Run, report: Report, verdicts: Sequence[Verdict]) -> bool:
+    """Whether lint's findings of the pending revisions let the run go on (none at or above
+    `--fail-on` but those `--allow` accepts), weighed by the rows the preflight counted
+    (`verdicts`, `guard.counted_rows`)."""
+    from dataclasses import replace
+
+    from dbsafe.guard.counted_rows import weighed_by_counts
     from dbsafe.lint.history import NOT_LINTED
     from dbsafe.lint.rules.empty_downgrade import RULE as EMPTY_DOWNGRADE
 
@@ -646,7 +663,9 @@ def _lint_pending(run: _Run) -> bool:
     refusing: list[str] = []
     from dbsafe.guard.one_run import said_of_this_run
 
-    for finding in said_of_this_run(report.findings, {r.revision for r in run.todo}):
+    for finding in weighed_by_counts(
+            said_of_this_run(report.findings, {r.revision for r in run.todo}), verdicts,
+            run.settings.severity):
         path = finding.location.path if finding.location else None
         # A revision before the pending ones that stopped the capture or offline rendering
         # (Prefect's env.py runs only under its CLI; rendered offline, a 2022 revision reads
@@ -680,24 +699,37 @@ def _lint_pending(run: _Run) -> bool:
     return ok
 
 
-def _rows_accept(run: _Run) -> bool:
-    """No row the database holds refuses a pending statement validating rows (SET NOT NULL,
-    a CHECK, a foreign key, a unique key): lint's copy had no rows to refuse it, and the
-    upgrade would fail half way, the revisions before it applied. DBS615 otherwise;
-    `--allow DBS615` makes it a note."""
+def _ask_rows(run: _Run) -> list[Verdict] | str:
+    """What the database's rows say of each pending statement that validates them (lint's
+    row checks, asked read-only: `guard.row_refusals`); the line saying why none was
+    asked where the database could not be asked."""
     import psycopg
 
-    from dbsafe.guard.row_refusals import ROWS_REFUSE, probe_rows, statement_locations, tell
+    from dbsafe.guard.row_refusals import probe_rows
     from dbsafe.pg.connect import connect, one_line
 
     checks = run.row_checks if isinstance(run.row_checks, list) else []
     if not checks:
-        return True
+        return []
     try:
         with connect(run.url) as conn:
-            verdicts = probe_rows(conn, checks, lock_timeout=run.options.lock_timeout)
+            return probe_rows(conn, checks, lock_timeout=run.options.lock_timeout)
     except psycopg.Error as exc:
-        run.say("preflight", f"rows: not checked: {one_line(exc, run.url)}")
+        return f"rows: not checked: {one_line(exc, run.url)}"
+
+
+def _rows_accept(run: _Run, verdicts: list[Verdict] | str) -> bool:
+    """No row the database holds refuses a pending statement validating rows (SET NOT NULL,
+    a CHECK, a foreign key, a unique key): lint's copy had no rows to refuse it, and the
+    upgrade would fail half way, the revisions before it applied. DBS615 otherwise;
+    `--allow DBS615` makes it a note. `verdicts`: `_ask_rows`'."""
+    from dbsafe.guard.row_refusals import ROWS_REFUSE, statement_locations, tell
+
+    checks = run.row_checks if isinstance(run.row_checks, list) else []
+    if isinstance(verdicts, str):
+        run.say("preflight", verdicts)
+        return True
+    if not checks:
         return True
     allowed = ROWS_REFUSE.code in run.options.allow
     # Each refusal at its statement's op.* call (lint's `at`), as `lint --database-url` and
