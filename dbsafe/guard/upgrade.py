@@ -692,8 +692,10 @@ def _lint_accept(run: _Run, report: Report, verdicts: Sequence[Verdict]) -> bool
         if not any(f.code == NOT_LINTED.code for f in run.findings):
             ok = False
             run.findings.append(Finding(
-                NOT_LINTED.code, f"Revisions {', '.join(unlinted)} were not linted: the lint run "
-                "did not reach them.", NOT_LINTED.default_severity))
+                NOT_LINTED.code, (f"Revisions {', '.join(unlinted)} were" if len(unlinted) > 1
+                                  else f"Revision {unlinted[0]} was")
+                + " not linted: the lint run did not reach "
+                + ("them." if len(unlinted) > 1 else "it."), NOT_LINTED.default_severity))
     if ok:
         run.say("preflight", "lint: the pending revisions pass")
     return ok
@@ -1549,12 +1551,16 @@ def _way_back(run: _Run) -> str:
         # The rows compared are as before (Prefect's c8d5f2a71b3e only rebuilds an index):
         # "the rows it changed stay" contradicted the line above. A table the capture of a
         # copy without rows saw no write to may still hold its changes.
-        run.say("way back", f"{', '.join(kept)}: downgrade() empty; rows it changed in "
-                f"tables not compared above would stay as it left them; as they were "
-                f"before: {restore_hint}")
+        one = len(kept) == 1
+        run.say("way back", f"{', '.join(kept)}: downgrade() empty; rows "
+                f"{'it' if one else 'they'} changed in tables not compared above would stay "
+                f"as {'it' if one else 'they'} left them; as they were before: "
+                f"{restore_hint}")
     elif kept:
-        run.say("way back", f"the rows {', '.join(kept)} changed stay as they left them "
-                f"(their downgrade() is empty); as they were before: {restore_hint}")
+        one = len(kept) == 1
+        run.say("way back", f"the rows {', '.join(kept)} changed stay as "
+                f"{'it' if one else 'they'} left them ({'its' if one else 'their'} "
+                f"downgrade() is empty); as they were before: {restore_hint}")
     run.applied = []
     return "rolled back"
 

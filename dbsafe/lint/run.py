@@ -680,6 +680,8 @@ def _not_captured_why(loaded: Loaded | None, not_captured: set[str | None]) -> s
         return f"the revisions were not captured as they ran ({loaded.not_captured})"
     if not_captured:
         named = sorted(str(r) for r in not_captured if r)
+        if len(named) == 1:  # ("3ff50553e9d3 could not be captured as they ran", task 546)
+            return f"{named[0]} could not be captured as it ran (DBS005)"
         return (f"{_some_of(named) if named else 'some revisions'} could not be captured as "
                 "they ran (DBS005)")
     return None

@@ -141,6 +141,10 @@ def test_a_revision_not_captured_leaves_the_rows_of_the_revisions_before_it_aske
             for r in report.summary["pending"]}  # type: ignore[union-attr]
     assert rows["r02"] == [("passes", "orders"), ("refused", "orders.patient_id")]
     assert rows["r04"] == [("cannot tell", "orders")]
+    # one revision: "it ran" (it said "r03 could not be captured as they ran", task 546)
+    (unsure,) = [v["detail"] for r in report.summary["pending"]  # type: ignore[union-attr]
+                 if r["revision"] == "r04" for v in r["rows"]]
+    assert unsure == "r03 could not be captured as it ran (DBS005): its rows are not today's"
     assert [f.message for f in report.findings if f.code == "DBS615"] == [
         "Revision `r02` would fail on the database's rows: `orders.patient_id` holds NULLs "
         f"in 1 row(s), which `{NOT_NULL}` refuses."]
