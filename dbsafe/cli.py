@@ -1048,7 +1048,11 @@ def upgrade_command(state: CliState, target: str | None, database_url: str | Non
     time, the revisions applied), one plain line per message otherwise; none with --quiet.
 
     Exit status: 0 applied (or nothing to do), 1 refused or rolled back (see findings),
-    2 could not run or failed without a way back.
+    2 could not run, or a revision failed with no rollback verified: the first one
+    (nothing applied, so none needed: the way back checks the database is as before, and
+    the outcome then reads `failed, as before`), or a later one not rolled back
+    (--no-auto-rollback, no downgrade()) or whose rollback failed or left the schema
+    otherwise (the way back says where the database is and how to restore it).
     """
     from dbsafe import commands
     from dbsafe.guard.upgrade import UpgradeOptions

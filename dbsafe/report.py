@@ -244,7 +244,12 @@ def summary_line(report: Report, *, not_checked_apart: bool = False) -> str:
     else:
         details.extend(f"warning: {item}" for item in not_checked)
     if report.summary.get("outcome"):
-        details.insert(0, f"outcome: {report.summary['outcome']}")
+        # (an upgrade whose first revision failed, the database verified as before: the
+        # history's outcome, as `status` shows it; "failed" alone read as a run that left
+        # the database half way, task 546)
+        as_before = report.summary["outcome"] == "failed" and report.summary.get("as_before")
+        details.insert(0, f"outcome: {report.summary['outcome']}"
+                       + (", as before" if as_before is True else ""))
     if report.summary.get("backup"):
         details.append(f"backup: {report.summary['backup']}")
     if report.summary.get("schema_source"):

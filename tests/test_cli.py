@@ -64,6 +64,18 @@ def test_help_and_version_do_not_import_heavy_modules() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_upgrade_help_says_exit_2_of_a_first_revision_failing_needs_no_way_back() -> None:
+    # It said "2 could not run or failed without a way back" of an upgrade whose first
+    # revision failed, nothing applied, the database verified as before (task 546).
+    result = run("upgrade", "--help")
+    assert result.exit_code == 0
+    said = " ".join(result.output.split())
+    assert "without a way back" not in said
+    assert ("2 could not run, or a revision failed with no rollback verified: the first one "
+            "(nothing applied, so none needed: the way back checks the database is as "
+            "before, and the outcome then reads `failed, as before`)") in said, said
+
+
 def test_version() -> None:
     result = run("--version")
     assert result.exit_code == 0

@@ -2346,6 +2346,10 @@ def test_a_failed_first_revision_says_whether_the_database_is_as_before(
     assert names == (["Ada", "Ada"] if as_before else ["ADA", "ADA"])
     (entry,) = commands.status(_settings(root, database_url)).summary["history"]
     assert entry["outcome"] == ("failed, as before" if as_before else "failed")
+    # the report's last line says it as `status` does (it said `outcome: failed` alone, and
+    # `upgrade --help` "2 ... failed without a way back", of a run that needed none: task 546)
+    ends = render(report, "text", commands.catalog()).splitlines()[-1]
+    assert ("(outcome: failed, as before;" if as_before else "(outcome: failed;") in ends, ends
     last = story[-1]
     if as_before:
         assert last == ("way back: no revision was applied: the database is as before the "
