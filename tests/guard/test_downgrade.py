@@ -1292,7 +1292,10 @@ def test_counts_are_said_with_separators_and_a_column_added_back_is_told_to_get_
             "ALTER TABLE message ADD COLUMN lang varchar(200) NOT NULL",
             "ALTER TABLE message ALTER COLUMN memo SET NOT NULL")
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE message (id int, lang text NOT NULL DEFAULT 'en', memo text)")
+        # (never analysed: autovacuum analysing it mid-test would make the statistics the
+        # figure, `~1.2k rows (estimated ...)`, task 546's wording for an analysed table)
+        conn.execute("CREATE TABLE message (id int, lang text NOT NULL DEFAULT 'en', memo text) "
+                     "WITH (autovacuum_enabled = false)")
         conn.execute("INSERT INTO message SELECT g, 'de', CASE WHEN g > 1 THEN 'x' END "
                      "FROM generate_series(1, 1234) g")
         assert [loss_finding(m).message for loss in (Loss("public", "message", "memo"),
