@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,18 +56,38 @@ def _project_at(tmp_path: Path, url: str, revision: str, *, note: str | None = N
     return root
 
 
-def _settings(root: Path, url: str):
-    return load_settings(root, {"database-url": url, "cache": False}, environ={})
+# The schemas built from the migrations (a downgrade's target's, its start's) that this
+# module's tests share, one folder per worker (`shared_builds`): keyed by the project's files
+# and the revision, as a user's cache is, so a test running the same unchanged history as
+# an earlier one reads the build it made (about 0.6 s each, 12 of 38 builds) and a test
+# whose files differ builds its own. The tests of building and of the cache have their own.
+_SHARED_BUILDS: list[Path] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("downgrade-builds")
+    _SHARED_BUILDS.append(folder)
+    yield folder
+    _SHARED_BUILDS.remove(folder)
+
+
+def _settings(root: Path, url: str, **overrides: Any):
+    """Settings for `root` against `url`, with the module's cache of builds
+    (`shared_builds`); `cache=False` builds every schema afresh."""
+    return load_settings(root, {"database-url": url, "cache-dir": str(_SHARED_BUILDS[-1]),
+                                **overrides}, environ={})
 
 
 def _dbsafe(root: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """The command line `dbsafe ARGS` in `root` against `url` without a cache, in process
-    (`dbsafe_in_process`: its throwaway server a database of the worker's, not one started
-    per run), with no other PG* or DBSAFE_* variable; stdin is no terminal, as in CI."""
+    """The command line `dbsafe ARGS` in `root` against `url` with the module's cache of
+    builds (`shared_builds`), in process (`dbsafe_in_process`: its throwaway server a
+    database of the worker's, not one started per run), with no other PG* or DBSAFE_*
+    variable; stdin is no terminal, as in CI."""
     unset: dict[str, str | None] = {
         k: None for k in os.environ if k.startswith(("PG", "DBSAFE_"))}
     return dbsafe_in_process(*args, cwd=root, env={
-        **unset, "DBSAFE_DATABASE_URL": url, "DBSAFE_CACHE": "false"})
+        **unset, "DBSAFE_DATABASE_URL": url, "DBSAFE_CACHE_DIR": str(_SHARED_BUILDS[-1])})
 
 
 def _state(url: str) -> dict[str, Any]:
@@ -822,7 +843,8 @@ def test_a_schema_built_from_the_migrations_is_built_once(database_url: str,
         (root / "migrations" / "versions" / name).write_text(text)
     at_revision(database_url, root / "alembic.ini", "0006")
 
-    report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
+    # (no cache: another test's build of these files would be read, and none built here)
+    report = commands.downgrade(_settings(root, database_url, cache=False), DowngradeOptions(
         target="0005", backup=False, dry_run=True))
 
     story = report.summary["what_happened"]

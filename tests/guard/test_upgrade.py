@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,27 @@ def _project(root: Path, *, app_sql: str = "SELECT id, name FROM patients;\n") -
     return root
 
 
-def _settings(root: Path, url: str, **overrides: Any):
-    return load_settings(root, {"database-url": url, "cache": False, **overrides}, environ={})
+# The lint captures the tests running the well-behaved project unchanged from 0002 share
+# (`shared=True`), one folder per worker: the upgrade's preflight lints 0003-0004 on a copy
+# of the database's schema, the same files from the same schema in each, and the capture
+# cache keys an entry by both, as it does for a user (about 1 s each, 11 of 71 captures).
+# A test whose files or schema differ captures its own; the others run with no cache.
+_SHARED_LINT: list[Path] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_lint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("upgrade-lint")
+    _SHARED_LINT.append(folder)
+    yield folder
+    _SHARED_LINT.remove(folder)
+
+
+def _settings(root: Path, url: str, *, shared: bool = False, **overrides: Any):
+    """Settings for `root` against `url` without a cache, or (`shared`) with the module's
+    (`shared_lint`)."""
+    cache = {"cache-dir": str(_SHARED_LINT[-1])} if shared else {"cache": False}
+    return load_settings(root, {"database-url": url, **cache, **overrides}, environ={})
 
 
 def _options(tmp_path: Path, **overrides: Any) -> UpgradeOptions:
@@ -197,7 +217,7 @@ def test_lint_errors_refuse_the_upgrade_and_change_nothing(database_url: str,
     before = _state(database_url)
     steps: list[str] = []
 
-    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, allow=()),
+    report = commands.upgrade(_settings(root, database_url, shared=True), _options(tmp_path, allow=()),
                               lambda step, message: steps.append(f"{step}: {message}"))
 
     assert report.summary["outcome"] == "refused"
@@ -887,7 +907,7 @@ def test_lock_contention_waits_at_most_lock_timeout_then_gives_up(database_url: 
     thread.start()
     try:
         started = time.perf_counter()
-        report = commands.upgrade(_settings(root, database_url),
+        report = commands.upgrade(_settings(root, database_url, shared=True),
                                   _options(tmp_path, lock_timeout="500ms", retries=2,
                                            backup=False))
         elapsed = time.perf_counter() - started
@@ -918,7 +938,7 @@ def test_a_lock_timeout_names_the_session_holding_the_lock(database_url: str,
     pid, user = report.info.backend_pid, report.info.user
     steps: list[str] = []
     try:
-        result = commands.upgrade(_settings(root, database_url),
+        result = commands.upgrade(_settings(root, database_url, shared=True),
                                   _options(tmp_path, lock_timeout="300ms", retries=1,
                                            backup=False),
                                   progress=lambda step, text: steps.append(f"{step}: {text}"))
@@ -934,7 +954,7 @@ def test_a_lock_timeout_names_the_session_holding_the_lock(database_url: str,
     assert named in gave_up and "ACCESS SHARE on public.patients" in gave_up, gave_up
     (failed,) = [f for f in result.findings if f.code == "DBS601"]
     assert dict(failed.context)["Blocked by"].startswith(f"pid {pid} ("), failed.context
-    (last,) = commands.status(_settings(root, database_url)).summary["history"][:1]
+    (last,) = commands.status(_settings(root, database_url, shared=True)).summary["history"][:1]
     assert named in last["message"], last["message"]
     assert "s3cret-literal" not in json.dumps(result.summary) + last["message"]
     assert _state(database_url)["version"] == ["0002"]
@@ -1166,7 +1186,7 @@ def test_plan_shows_sql_locks_and_sizes_and_changes_nothing(database_url: str,
         conn.execute("ANALYZE orders")
     before = _state(database_url)
 
-    report = commands.plan(_settings(root, database_url))
+    report = commands.plan(_settings(root, database_url, shared=True))
 
     assert _state(database_url) == before
     assert [r["revision"] for r in report.summary["pending"]] == ["0003", "0004"]
@@ -1294,12 +1314,12 @@ def test_status_names_an_applied_revision_edited_afterwards(database_url: str,
                                                             tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
     _at(database_url, "0002", root)
-    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
+    report = commands.upgrade(_settings(root, database_url, shared=True), _options(tmp_path, backup=False))
     assert report.summary["outcome"] == "applied"
     revision = root / "migrations" / "versions" / "0004_index.py"
     revision.write_text(revision.read_text().replace('"ix_orders_patient"', '"ix_renamed"'))
 
-    status = commands.status(_settings(root, database_url))
+    status = commands.status(_settings(root, database_url, shared=True))
 
     (edited,) = status.findings
     assert (edited.code, edited.subject) == ("DBS605", "0004")
@@ -1313,9 +1333,9 @@ def test_an_applied_revision_reformatted_is_not_an_edit(database_url: str,
     it" of argilla-server's revision whose `Create Date:` alone changed."""
     root = _project(tmp_path / "p")
     _at(database_url, "0002", root)
-    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
+    report = commands.upgrade(_settings(root, database_url, shared=True), _options(tmp_path, backup=False))
     assert report.summary["outcome"] == "applied"
-    settings = _settings(root, database_url)
+    settings = _settings(root, database_url, shared=True)
     commands.lock(settings)
     revision = root / "migrations" / "versions" / "0004_index.py"
     text = revision.read_text()
@@ -1342,7 +1362,7 @@ def test_a_revision_edited_after_a_downgrade_undid_it_is_pending_not_edited(
     applied revision below it edited is still DBS605."""
     root = _project(tmp_path / "p")
     _at(database_url, "0002", root)
-    settings = _settings(root, database_url)
+    settings = _settings(root, database_url, shared=True)
     report = commands.upgrade(settings, _options(tmp_path, backup=False))
     assert report.summary["outcome"] == "applied"
     commands.lock(settings)
@@ -1543,7 +1563,7 @@ def test_a_relative_target_upgrades_that_many_revisions(database_url: str,
                                                         tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
     _at(database_url, "0002", root)
-    report = commands.upgrade(_settings(root, database_url),
+    report = commands.upgrade(_settings(root, database_url, shared=True),
                               _options(tmp_path, target="+1", backup=False))
     assert report.summary["outcome"] == "applied", report.summary["what_happened"]
     assert report.summary["applied"] == ["0003"]
@@ -1651,7 +1671,8 @@ def test_too_little_room_for_the_backup_is_a_finding_and_changes_nothing(
     proc = subprocess.run(
         [sys.executable, "-m", "dbsafe", "upgrade", "--allow", "DBS202", "--format", "json",
          "--backup-dir", str(small_filesystem / "backups")],
-        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url, "DBSAFE_CACHE": "false"},
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url,
+                       "DBSAFE_CACHE_DIR": str(_SHARED_LINT[-1])},
         stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
 
     assert proc.returncode == 1, proc.stderr
@@ -1666,7 +1687,7 @@ def test_too_little_room_for_the_backup_is_a_finding_and_changes_nothing(
     assert not any(small_filesystem.iterdir())
 
     # Without a backup there is nothing to make room for.
-    applied = commands.upgrade(_settings(root, database_url), _options(
+    applied = commands.upgrade(_settings(root, database_url, shared=True), _options(
         tmp_path, backup=False, backup_dir=small_filesystem / "backups"))
     assert applied.summary["outcome"] == "applied"
     assert "DBS610" not in [f.code for f in applied.findings]
@@ -1678,7 +1699,7 @@ def test_a_backup_dir_that_cannot_be_made_is_said_before_anything_runs(
     _at(database_url, "0002", root)
     (tmp_path / "a_file").write_text("")
     before = _state(database_url)
-    settings = _settings(root, database_url)
+    settings = _settings(root, database_url, shared=True)
 
     with pytest.raises(DbsafeError, match=r"backup directory .*a_file is not a directory"):
         commands.upgrade(settings, _options(tmp_path, backup_dir=tmp_path / "a_file" / "b"))
@@ -1776,7 +1797,7 @@ def test_an_app_query_failing_the_same_way_before_the_upgrade_does_not_fail_it(
     root = _project(tmp_path / "p", app_sql="SELECT size FROM disk;\n")
     _at(database_url, "0002", root)
 
-    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
+    report = commands.upgrade(_settings(root, database_url, shared=True), _options(tmp_path, backup=False))
 
     assert report.summary["outcome"] == "applied", report.findings
     assert [f.code for f in report.findings] == ["DBS202"]
@@ -1784,7 +1805,7 @@ def test_an_app_query_failing_the_same_way_before_the_upgrade_does_not_fail_it(
     (root / "app" / "queries.sql").write_text("SELECT size FROM disk;\n"
                                               "SELECT email FROM patients;\n")
 
-    report = commands.upgrade(_settings(root, database_url),
+    report = commands.upgrade(_settings(root, database_url, shared=True),
                               _options(tmp_path, allow=("DBS117", "DBS202", "DBS211")))
 
     assert report.summary["outcome"] == "rolled back"
