@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.d1_clients import D1Client
     from dbsafe.extract.drizzle_schema import DrizzleTable
+    from dbsafe.extract.js_constants import JsConstants
     from dbsafe.extract.js_wrappers import JsWrapper
     from dbsafe.extract.kysely_clients import KyselyClients
 
@@ -394,6 +395,9 @@ class SqlNames:
     # the functions and classes the project's modules export that send a parameter as a
     # statement (`js_wrappers.js_wrappers`): what a call gives it there is read
     wrappers: tuple[JsWrapper, ...] = ()
+    # the string constants the project's modules export (`js_constants.js_constants`): what
+    # an import of one binds is that string (`_Reader._imported_constant`)
+    constants: JsConstants | None = None
 
     def __post_init__(self) -> None:
         for name in (*self.tags, *self.calls):
@@ -409,7 +413,7 @@ class SqlNames:
         if not self.tags and not self.calls and not self.drizzle and not self.drizzle_sql \
                 and not self.knex_renames and not self.d1 and not self.worker \
                 and not self.kysely \
-                and not self.d1_clients and not self.wrappers:
+                and not self.d1_clients and not self.wrappers and not self.constants:
             return ""
         key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
         if self.drizzle:
@@ -431,6 +435,8 @@ class SqlNames:
                 (c.export, c.path, c.modules, c.factory) for c in self.d1_clients))
         if self.wrappers:
             key += ";wrappers=" + repr(sorted(self.wrappers, key=repr))
+        if self.constants:
+            key += ";constants=" + self.constants.key()
         return key
 
 
@@ -800,6 +806,9 @@ class _Reader:
         # (`const db = require('../config/db')`, its `module.exports = postgres(url)`'s
         # `const`): a tag (`JsWrapper.tag`, `_postgres_client`)
         self.imported_tags: set[tuple[str, int]] = set()
+        # what each name an import binds is, for `_imported_constant`: (specifier, export),
+        # `*` for a namespace import, by (name, scope's node id)
+        self.constant_imports: dict[tuple[str, int], tuple[str, str]] = {}
         # names an import (or `require`) of node-postgres binds (`Pool`, `Client`, `pg` of
         # `import pg from 'pg'`): `new Pool()` is a PostgreSQL client (`_made_by_pg`)
         self.pg_makers: set[str] = set()
@@ -1139,6 +1148,8 @@ class _Reader:
             self._imports_engine_type(node, module)
             self._bind_drizzle(node, module)
             self._bind_d1_clients(node, module)
+            if self.names.constants:
+                self._note_constant_imports(node, module)
             if not _package(module):
                 self._note_imports(node, module)
                 if self.names.wrappers:
@@ -1819,6 +1830,77 @@ class _Reader:
                     if specifier.type == "import_specifier" and name is not None and (
                             alias is not None):
                         self.imported[(self.text(alias), scope)] = (module, self.text(name))
+
+    def _note_constant_imports(self, node: Node, module: str) -> None:
+        """Note what each name an import binds, of any module (`constant_imports`): a
+        package's specifier may be one of the project's (`@acme/db`, an alias of its
+        `tsconfig.json`), which `names.constants` tells."""
+        scope = _block(node).id
+        for clause in node.named_children:
+            for named in clause.named_children if clause.type == "import_clause" else ():
+                if named.type == "namespace_import":
+                    for local in named.named_children:
+                        if local.type == "identifier":
+                            self.constant_imports[(self.text(local), scope)] = (module, "*")
+                for specifier in named.named_children if named.type == "named_imports" else ():
+                    name = specifier.child_by_field_name("name")
+                    alias = specifier.child_by_field_name("alias") or name
+                    if specifier.type == "import_specifier" and name is not None and (
+                            alias is not None):
+                        self.constant_imports[(self.text(alias), scope)] = (
+                            module, self.text(name))
+
+    def _imported_constant(self, node: Node) -> str | None:
+        """The string another module of the project exports that `node` reads: `USERS_TABLE`
+        of `import { USERS_TABLE } from '~/lib/db-tables'`, `TABLES.USERS` of an imported
+        enum or `as const` object (`TABLES['USERS']` too), `t.USERS_TABLE` of `import * as
+        t`, when the name is the import's, the only binding of it in its scope
+        (`js_constants`); None for anything else."""
+        constants = self.names.constants
+        if not constants or not self.constant_imports:
+            return None
+        node = _unwrap(node)
+        members: list[str] = []
+        while node.type in ("member_expression", "subscript_expression"):
+            if node.type == "member_expression":
+                prop = node.child_by_field_name("property")
+                if prop is None or prop.type != "property_identifier" or any(
+                        c.type == "?." for c in node.children):
+                    return None
+                members.insert(0, self.text(prop))
+            else:
+                index = node.child_by_field_name("index")
+                index = _unwrap(index) if index is not None else None
+                if index is None or index.type != "string" or any(
+                        c.type != "string_fragment" for c in index.named_children):
+                    return None
+                members.insert(0, self._string(index).sql)
+            inner = node.child_by_field_name("object")
+            if inner is None:
+                return None
+            node = _unwrap(inner)
+        if node.type != "identifier":
+            return None
+        scope = self._binding_scope(node)
+        if scope is None or len(scope[1]) != 1:
+            return None
+        found = self.constant_imports.get((self.text(node), scope[0]))
+        if found is None:
+            return None
+        module, name = found
+        if name == "*":
+            if not members:
+                return None
+            name = members.pop(0)
+        return constants.value(self.path, module, ".".join([name, *members]))
+
+    def _imported_fragment(self, node: Node) -> SqlFragment | None:
+        """`_imported_constant` as a string read where `node` is (the name standing for it)."""
+        text = self._imported_constant(node)
+        if text is None:
+            return None
+        line, column = self.position(node.start_byte)
+        return SqlFragment(self.path, text, ((0, line, column),), origin="js")
 
     def _bind_wrappers(self, node: Node, module: str) -> None:
         """Note the project's wrappers an import binds (`import { q } from '@/lib/db'`,
@@ -3115,7 +3197,8 @@ class _Reader:
         elif node.type == "identifier":
             declarator = self._declarator(node)
             if declarator is None:
-                return None
+                imported = self._imported_fragment(node)
+                return ((imported, ()),) if imported is not None else None
             if _is_const(declarator):
                 bound = declarator.child_by_field_name("value")
                 return self._conditioned(bound, depth + 1) if bound is not None else None
@@ -3138,7 +3221,8 @@ class _Reader:
         elif node.type in ("member_expression", "subscript_expression"):
             entries = self._entries(node, depth)
             if entries is None:
-                return None
+                imported = self._imported_fragment(node)
+                return ((imported, ()),) if imported is not None else None
             for value, guard in entries:
                 options = self._conditioned(value, depth + 1)
                 if options is None:
@@ -4195,7 +4279,10 @@ class _Reader:
             value = self._constant(identifier)
         else:
             return None
-        if value is None or _unwrap(value).type != "string":
+        if value is None:  # (`${USERS_TABLE}` another module exports)
+            imported = self._imported_constant(identifier)
+            return imported if imported is not None and names_only(imported) else None
+        if _unwrap(value).type != "string":
             return None
         text = self._template(_unwrap(value)).text
         return text if names_only(text) else None
@@ -4264,6 +4351,10 @@ class _Reader:
             return None
         args = [c for c in arguments.named_children if c.type != "comment"]
         literal = self._static_string(args[0]) if len(args) == 1 else None
+        if literal is None and len(args) == 1:
+            # `${sql(TABLES.USERS)}` of an enum another module exports
+            name = self._imported_constant(args[0])
+            return f'"{name}"' if name is not None and _TRANSFORM_FREE.fullmatch(name) else None
         if literal is None or literal.type != "string":
             return None
         name = "".join(self.text(c) for c in literal.named_children)

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.files import FolderNames, ProjectFiles
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import PostgrestRequest, SqlNames
+    from dbsafe.extract.js_constants import JsConstants
     from dbsafe.extract.js_wrappers import JsWrapper
     from dbsafe.extract.kysely_clients import KyselyClients
     from dbsafe.extract.py_migrations import Moves
@@ -646,7 +647,13 @@ _CHUNK = 32
 #      file's DDL makes) says so, not "SQL for MySQL/MariaDB"; a `setval('s', ...)` of a
 #      sequence the file made says "uses what DDL earlier ...", not "may be an extension's
 #      relation" (MapSwipe's 6, MAAS's 10; task 542)
-_CACHE_VERSION = 337
+# 338: a string constant another module of the project exports (`export const USERS_TABLE =
+#      `users``, an `as const` object's or a TypeScript enum's member, re-exported too),
+#      imported through a relative path, a tsconfig `paths`/`baseUrl` alias or a workspace
+#      package, is that string where it is read: `.from(USERS_TABLE)`, `${sql(TABLES.USERS)}`
+#      are checked, no longer DBS304 (makerkit's 15, dash's 9; `extract.js_constants`,
+#      `SqlNames.constants`; task 547)
+_CACHE_VERSION = 338
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -1399,6 +1406,7 @@ def _js_names(settings: Settings, scripts: bool = False,
     worker = False
     kysely: KyselyClients | None = None
     wrappers: tuple[JsWrapper, ...] = ()
+    constants: JsConstants | None = None
     if scripts:
         from dbsafe.extract.d1_bindings import d1_bindings, is_worker
         from dbsafe.extract.d1_clients import d1_clients
@@ -1425,6 +1433,7 @@ def _js_names(settings: Settings, scripts: bool = False,
         wrappers = _js_wrappers(settings, project())
         if wrappers and not files:  # (`import { q } from '@acme/db'`)
             files = package_files(root, modules)
+        constants = _js_constants(settings, project(), files or package_files(root, modules))
         worker = is_worker(root, read)
         if worker:
             d1 = d1_bindings(project())
@@ -1432,14 +1441,15 @@ def _js_names(settings: Settings, scripts: bool = False,
             if d1_made and not files:  # (`import { db } from '@acme/db'`)
                 files = package_files(root, modules)
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
-            and not renames and not worker and kysely is None and not wrappers:
+            and not renames and not worker and kysely is None and not wrappers \
+            and not constants:
         return None
     from dbsafe.extract.javascript import SqlNames
 
     return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
                    package_files=files, knex_renames=renames, d1=d1,
                    worker=worker, d1_clients=d1_made,
-                   kysely=kysely, wrappers=wrappers)
+                   kysely=kysely, wrappers=wrappers, constants=constants or None)
 
 
 def _kysely_clients(settings: Settings, project: list[tuple[str, str]]) -> KyselyClients:
@@ -1461,6 +1471,20 @@ def _js_wrappers(settings: Settings, project: list[tuple[str, str]]) -> tuple[Js
     paths = {rel for _, rel in project}  # (the files gone since are forgotten)
     return _kept_by_stat(settings, "js-wrappers", _CACHE_VERSION,
                          lambda memo: js_wrappers(project, memo), lambda _: paths)
+
+
+def _js_constants(settings: Settings, project: list[tuple[str, str]],
+                  packages: tuple[tuple[str, str], ...]) -> JsConstants:
+    """`js_constants.js_constants` over the project's files (`packages`: its own packages'
+    specifiers and files), each file's facts (and each `tsconfig.json`'s options) kept in
+    the cache directory by its stat, so that a run with nothing changed reads none of them."""
+    from dbsafe.extract.js_constants import js_constants
+
+    paths = {rel for _, rel in project}  # (the files gone since are forgotten)
+    return _kept_by_stat(settings, "js-constants", _CACHE_VERSION,
+                         lambda memo: js_constants(project, settings.project_root, packages,
+                                                   memo),
+                         lambda found: paths | set(found.config_files))
 
 
 def _knex_renames(settings: Settings, project: list[tuple[str, str]],
