@@ -45,7 +45,7 @@ import itertools
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
@@ -319,6 +319,13 @@ POSTGRES_DRIVERS = _POSTGRES_DRIVERS
 # node-postgres and the drivers sharing its API, whose `new Pool()`/`new Client()` is a
 # PostgreSQL client (`_Reader._made_by_pg`).
 _PG_CLIENT_PACKAGES = frozenset({"pg", "pg-pool", "@neondatabase/serverless"})
+# Packages whose `sql` tag may be called as a function with other meanings than postgres.js's
+# identifier helper (Neon's `sql('SELECT ...')` before 1.0 is a whole query), or whose tag
+# is commonly named `sql` (`project_postgres_js`). (drizzle's and Kysely's `sql` are
+# imported where used: a name an import of a package binds is never taken for
+# postgres.js's.)
+_OTHER_SQL_TAGS = frozenset({"@neondatabase/serverless", "@vercel/postgres", "slonik",
+                             "@databases/pg", "sql-template-strings", "sql-template-tag"})
 # TypeORM's handles, by the names its documentation and the Nest projects give them
 # (`this.dataSource.query`, `queryRunner.query`, `entityManager.query`, a transaction's
 # `transactionManager.query`): in a module loading TypeORM, SQL sent through one goes to the
@@ -398,6 +405,10 @@ class SqlNames:
     # the string constants the project's modules export (`js_constants.js_constants`): what
     # an import of one binds is that string (`_Reader._imported_constant`)
     constants: JsConstants | None = None
+    # the project's packages depend on postgres.js and on no other client of a `sql` tag
+    # (`sql_tag_clients`): `${sql('name')}` in a template a parameter `sql` tags, in a
+    # module not loading postgres.js itself, is its identifier helper (`_quoted_name`)
+    postgres_js: bool = False
 
     def __post_init__(self) -> None:
         for name in (*self.tags, *self.calls):
@@ -413,7 +424,8 @@ class SqlNames:
         if not self.tags and not self.calls and not self.drizzle and not self.drizzle_sql \
                 and not self.knex_renames and not self.d1 and not self.worker \
                 and not self.kysely \
-                and not self.d1_clients and not self.wrappers and not self.constants:
+                and not self.d1_clients and not self.wrappers and not self.constants \
+                and not self.postgres_js:
             return ""
         key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
         if self.drizzle:
@@ -437,6 +449,8 @@ class SqlNames:
             key += ";wrappers=" + repr(sorted(self.wrappers, key=repr))
         if self.constants:
             key += ";constants=" + self.constants.key()
+        if self.postgres_js:
+            key += ";postgres_js"
         return key
 
 
@@ -4323,6 +4337,19 @@ class _Reader:
                 return None
         return found
 
+    def _postgres_js_tag(self, tag: str) -> bool:
+        """Whether a template the tag `tag` (its text) takes is postgres.js's: the module
+        loads postgres.js, or the project's packages depend on it and on no other client
+        of a `sql` tag (`SqlNames.postgres_js`), and the tag is no name an import of a
+        package binds, nor drizzle's or pgTyped's (dash's `query(async (sql, { id }) =>
+        sql`DELETE FROM ${sql(TABLES.USERS)} ...`)`, its module importing only the
+        project's `query`)."""
+        if self.postgres_js:
+            return True
+        root = _dotted(tag).split(".")[0]
+        return self.names.postgres_js and not self.engines and root not in (
+            self.other_modules | self.drizzle_tags | self.pgtyped_tags)
+
     def _quoted_name(self, substitution: Node, template: Node) -> str | None:
         """The identifier postgres.js writes for `${sql('name')}` or `${sql(Class.NAME)}` in
         a template the same `sql` tags, `NAME` a `static readonly` string of a class of the
@@ -4330,8 +4357,10 @@ class _Reader:
         .MIGRATIONS_TABLE)} (...)` ``): `"name"`. postgres.js passes a name through the
         client's `transform.column.to` first (`postgres.camel` writes `migrationsTable` as
         `"migrations_table"`), so only a name each of its transforms leaves as it is (lower
-        case letters, digits and `_`) is read; any other stays a hole."""
-        if not self.postgres_js or substitution.named_child_count != 1:
+        case letters, digits and `_`) is read; any other stays a hole. The template is
+        postgres.js's (`_postgres_js_tag`)."""
+        if not (self.postgres_js or self.names.postgres_js) or \
+                substitution.named_child_count != 1:
             return None
         call = substitution.named_children[0]
         if call.type != "call_expression":
@@ -4347,7 +4376,8 @@ class _Reader:
             tag = self.text(tag_function) if tag_function is not None and self._is_tag(
                 tag_function, _last_name(self, tag_function)) else None
         if function is None or tag is None or arguments is None or \
-                arguments.type != "arguments" or _dotted(self.text(function)) != _dotted(tag):
+                arguments.type != "arguments" or _dotted(self.text(function)) != _dotted(tag) \
+                or not self._postgres_js_tag(tag):
             return None
         args = [c for c in arguments.named_children if c.type != "comment"]
         literal = self._static_string(args[0]) if len(args) == 1 else None
@@ -5540,6 +5570,28 @@ def _function_of(node: Node) -> Node | None:
     while scope is not None and scope.type not in _FUNCTIONS:
         scope = scope.parent
     return scope
+
+
+def project_postgres_js(read: Sequence[tuple[object, object]]) -> bool:
+    """Whether the project's packages (`read`, `js_packages.manifests`) depend on postgres.js
+    and on no other client of a `sql` tag (`_OTHER_SQL_TAGS`).
+
+    >>> project_postgres_js([(".", {"dependencies": {"postgres": "3.4.7"}})])
+    True
+    >>> project_postgres_js([(".", {"dependencies": {"postgres": "3"}}),
+    ...                      ("web", {"devDependencies": {"@vercel/postgres": "0.10"}})])
+    False
+    """
+    found: set[str] = set()
+    for _, manifest in read:
+        if not isinstance(manifest, dict):
+            continue
+        for kind in ("dependencies", "devDependencies", "peerDependencies",
+                     "optionalDependencies"):
+            deps = manifest.get(kind)
+            if isinstance(deps, dict):
+                found.update(name for name in deps if isinstance(name, str))
+    return "postgres" in found and not found & _OTHER_SQL_TAGS
 
 
 def _package(module: str) -> bool:

@@ -652,7 +652,9 @@ _CHUNK = 32
 #      imported through a relative path, a tsconfig `paths`/`baseUrl` alias or a workspace
 #      package, is that string where it is read: `.from(USERS_TABLE)`, `${sql(TABLES.USERS)}`
 #      are checked, no longer DBS304 (makerkit's 15, dash's 9; `extract.js_constants`,
-#      `SqlNames.constants`; task 547)
+#      `SqlNames.constants`); `${sql('name')}` is postgres.js's identifier helper also in a
+#      module not loading postgres.js where the project depends on it and on no other `sql`
+#      tag's client (`SqlNames.postgres_js`: dash's `query(async (sql) => ...)`; task 547)
 _CACHE_VERSION = 338
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
@@ -1407,11 +1409,13 @@ def _js_names(settings: Settings, scripts: bool = False,
     kysely: KyselyClients | None = None
     wrappers: tuple[JsWrapper, ...] = ()
     constants: JsConstants | None = None
+    postgres_js = False
     if scripts:
         from dbsafe.extract.d1_bindings import d1_bindings, is_worker
         from dbsafe.extract.d1_clients import d1_clients
         from dbsafe.extract.drizzle_schema import drizzle_imports, package_files
         from dbsafe.extract.files import ProjectFiles
+        from dbsafe.extract.javascript import project_postgres_js
         from dbsafe.extract.js_packages import manifests, package_modules
         from dbsafe.extract.knex_clients import uses_knex
         from dbsafe.extract.kysely_clients import uses_kysely
@@ -1434,6 +1438,7 @@ def _js_names(settings: Settings, scripts: bool = False,
         if wrappers and not files:  # (`import { q } from '@acme/db'`)
             files = package_files(root, modules)
         constants = _js_constants(settings, project(), files or package_files(root, modules))
+        postgres_js = project_postgres_js(read)
         worker = is_worker(root, read)
         if worker:
             d1 = d1_bindings(project())
@@ -1442,14 +1447,15 @@ def _js_names(settings: Settings, scripts: bool = False,
                 files = package_files(root, modules)
     if not settings.js_sql_tags and not settings.js_sql_calls and not tables and not sql \
             and not renames and not worker and kysely is None and not wrappers \
-            and not constants:
+            and not constants and not postgres_js:
         return None
     from dbsafe.extract.javascript import SqlNames
 
     return replace(SqlNames.from_settings(settings), drizzle=tables, drizzle_sql=sql,
                    package_files=files, knex_renames=renames, d1=d1,
                    worker=worker, d1_clients=d1_made,
-                   kysely=kysely, wrappers=wrappers, constants=constants or None)
+                   kysely=kysely, wrappers=wrappers, constants=constants or None,
+                   postgres_js=postgres_js)
 
 
 def _kysely_clients(settings: Settings, project: list[tuple[str, str]]) -> KyselyClients:

@@ -154,3 +154,81 @@ def test_an_enum_and_an_as_const_object_of_a_workspace_package_name_the_tables(
     ]
     # an object literal without `as const` may have its members assigned: a hole
     assert [f[2] for f in found if f[0] == "DBS304"] == [12]
+
+
+# dash's shape: the enum in `shared/src/types/table.types.ts`, read through the `@shared/*`
+# alias of `server/tsconfig.json` (`baseUrl: "../"`), by a query function whose `sql` is a
+# parameter (`query(async (sql, input) => ...)`), in a module loading no driver: the
+# server's package depends on postgres.js, whose `${sql(name)}` writes the identifier
+_DASH_TSCONFIG = """\
+{
+  "compilerOptions": {
+    "baseUrl": "../",
+    "paths": { "@/*": ["server/src/*"], "@shared/*": ["shared/src/*"] }
+  }
+}
+"""
+_DASH_TABLES = """\
+export enum TABLES {
+\tEMAILS = "emails",
+\tUSERS = "users",
+\tVERIFICATION_EMAILS = "verification_emailz",
+}
+"""
+_DASH_QUERY = """\
+import type { TransactionSql } from "postgres";
+import { sqlConnection } from "@/db/init";
+
+export type Connection = typeof sqlConnection | TransactionSql;
+
+export const query = (queryFunction: any) => (input: any) =>
+\tqueryFunction(sqlConnection, input);
+"""
+_DASH_DELETE = """\
+import { query } from "@/lib/query-function";
+import { TABLES } from "@shared/types/table.types";
+
+export const deleteUser = query(async (sql, { user_id }: { user_id: number }) => {
+\tconst [user] = await sql`
+      DELETE FROM ${sql(TABLES.USERS)}
+      WHERE id = ${user_id}
+      RETURNING *;
+   `;
+\tawait sql`SELECT id FROM ${sql(TABLES.VERIFICATION_EMAILS)} WHERE user_id = ${user_id}`;
+\treturn user;
+});
+"""
+
+
+def test_an_enum_of_another_folder_names_the_table_of_a_parameters_identifier_helper(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_files(database_url, tmp_path, _SCHEMA, {
+        "server/package.json": '{"name": "server", "dependencies": {"postgres": "3.4.7"}}',
+        "server/tsconfig.json": _DASH_TSCONFIG,
+        "server/src/db/init.ts": "import postgres from 'postgres';\n"
+                                 "export const sqlConnection = postgres();\n",
+        "server/src/lib/query-function.ts": _DASH_QUERY,
+        "server/src/models/delete-user.ts": _DASH_DELETE,
+        "shared/package.json": '{"name": "shared", "main": "index.js"}',
+        "shared/src/types/table.types.ts": _DASH_TABLES,
+    })
+    assert _found(report) == [
+        ("DBS301", "server/src/models/delete-user.ts", 10, "public.verification_emailz")]
+
+
+def test_a_parameters_helper_stays_a_hole_beside_another_clients_sql_tag(
+        database_url: str, tmp_path: Path) -> None:
+    # Neon's `sql` before 1.0 called with a string is a whole query, not a name
+    report = validate_files(database_url, tmp_path, _SCHEMA, {
+        "server/package.json": '{"name": "server", "dependencies": {"postgres": "3.4.7", '
+                               '"@neondatabase/serverless": "0.9.0"}}',
+        "server/tsconfig.json": _DASH_TSCONFIG,
+        "server/src/db/init.ts": "import postgres from 'postgres';\n"
+                                 "export const sqlConnection = postgres();\n",
+        "server/src/lib/query-function.ts": _DASH_QUERY,
+        "server/src/models/delete-user.ts": _DASH_DELETE,
+        "shared/src/types/table.types.ts": _DASH_TABLES,
+    })
+    assert [f[:3] for f in _found(report)] == [
+        ("DBS304", "server/src/models/delete-user.ts", 5),
+        ("DBS304", "server/src/models/delete-user.ts", 10)]
