@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from dbsafe.core import DatabaseError
+from dbsafe.pg.throwaway import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ def abandoned(conn: Any) -> list[str]:
             continue
         pid, host, since = int(found.group(1)), found.group(2), found.group(3)
         if host == here:
-            if pid != os.getpid() and not _alive(pid):
+            if pid != os.getpid() and not process_alive(pid):
                 left.append(name)
         elif not connected and _age(since) > ABANDONED_AFTER:
             left.append(name)
@@ -232,16 +233,6 @@ def remove_abandoned(conn: Any) -> list[str]:
 
 def _roles(conn: Any) -> set[str]:
     return {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _age(since: str) -> float:

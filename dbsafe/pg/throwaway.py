@@ -406,7 +406,7 @@ def remove_stale_servers(parent: Path | None = None) -> list[Path]:
             except OSError:
                 continue
             owner = 0
-        if owner and _alive(owner):
+        if owner and process_alive(owner):
             continue
         log.info("removing a stale throwaway server in %s", workdir)
         _stop_postmaster(workdir / "data")
@@ -415,7 +415,8 @@ def remove_stale_servers(parent: Path | None = None) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (one of another user's counts: it cannot be signalled)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -431,17 +432,17 @@ def _stop_postmaster(datadir: Path) -> None:
         pid = int((datadir / "postmaster.pid").read_text().split("\n", 1)[0])
     except (OSError, ValueError):
         return
-    if not _alive(pid):
+    if not process_alive(pid):
         return
     try:
         os.kill(pid, signal.SIGQUIT)  # immediate shutdown: children exit with it
     except ProcessLookupError:
         return
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         _reap(pid)
         time.sleep(0.05)
-    if _alive(pid):
+    if process_alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
