@@ -24,7 +24,7 @@ table's bytes, which a scan reads, dead rows too, and which no count changes.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from dbsafe.core import Finding, Severity
@@ -87,9 +87,10 @@ def _table_of(finding: Finding, tables: dict[str, Counted]) -> Counted | None:
     """The counted table a finding is about (its `Table` context, an index's; else its
     subject: `table`, `schema.table`, or a column of one)."""
     from dbsafe.lint.engine import TABLE_CONTEXT
+    from dbsafe.lint.run import subject_names
 
     subject = dict(finding.context).get(TABLE_CONTEXT) or finding.subject or ""
-    for name in _names(subject.split(", ")[0]):
+    for name in subject_names(subject.split(", ")[0]):
         found = tables.get(name) or tables.get(f'"{name}"')
         if found is None and "." not in name:
             found = next((c for c in tables.values()
@@ -97,15 +98,3 @@ def _table_of(finding: Finding, tables: dict[str, Counted]) -> Counted | None:
         if found is not None:
             return found
     return None
-
-
-def _names(subject: str) -> Iterator[str]:
-    """The dotted name `subject` starts with, then each shorter prefix of it.
-
-    >>> list(_names("public.item.owner_id"))
-    ['public.item.owner_id', 'public.item', 'public']
-    """
-    name = subject.split(" ")[0].strip("`")
-    while name:
-        yield name
-        name = name.rpartition(".")[0]

@@ -872,7 +872,7 @@ def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
 def _filled(subjects: Sequence[str], filled: Mapping[str, str]) -> str | None:
     """What may have filled the table one of `subjects` names (`History.filled`), if any."""
     for subject in subjects:
-        for name in _subject_names(subject):
+        for name in subject_names(subject):
             fill = filled.get(name.rpartition(".")[2])
             if fill is not None:
                 return fill
@@ -882,7 +882,7 @@ def _filled(subjects: Sequence[str], filled: Mapping[str, str]) -> str | None:
 def _created_here(subject: str, created: Mapping[str, bool]) -> bool:
     """Whether `subject` (a table or one of its columns) names a table of `created` that the
     database has no relation of that name for, in any schema."""
-    for name in _subject_names(subject):
+    for name in subject_names(subject):
         table = name.rpartition(".")[2]
         if table in created:
             return created[table]
@@ -896,7 +896,7 @@ def _made_again(subject: str, created: Mapping[str, bool],
     (`origins`: dropped, or renamed away, before it): theirs, made in the run. Open-Assistant's
     7c98102efbca drops `user_stats` and creates it again; 0964ac95170d's CREATE INDEX on it
     was a DBS101 error with no table size (task 475)."""
-    for name in _subject_names(subject):
+    for name in subject_names(subject):
         table = name.rpartition(".")[2]
         if table in created:
             return origins.get(table) == ""
@@ -914,7 +914,7 @@ def _lookup(subject: str, facts: DatabaseFacts, origins: Mapping[str, str],
     where they set none, of the path lint's session reads the database with."""
     schemas = facts.search_path if search_path is None \
         else tuple(s for s in search_path if s != "$user")
-    for written in _subject_names(subject):
+    for written in subject_names(subject):
         name = _database_name(written, origins)
         if name is None:
             continue
@@ -948,11 +948,11 @@ def _database_name(name: str, origins: Mapping[str, str]) -> str | None:
     return f"{given}.{bare}" if given else origin
 
 
-def _subject_names(subject: str) -> Iterator[str]:
+def subject_names(subject: str) -> Iterator[str]:
     """The dotted name a finding's subject starts with, then each shorter prefix of it: a
     column's subject (`schema.table.column`) names its table too.
 
-    >>> list(_subject_names("public.item.owner_id"))
+    >>> list(subject_names("public.item.owner_id"))
     ['public.item.owner_id', 'public.item', 'public']
     """
     name = subject.split(" ")[0].strip("`")
