@@ -70,6 +70,8 @@ that refuses it, run read-only on the live database:
 - `ATTACH PARTITION`, `CREATE TABLE ... PARTITION OF`: the partition's rows against its
   bound, the parent's indexes and foreign keys, the DEFAULT partition's rows against the new
   bound (`guard.attached_rows`).
+- `INSERT ... SELECT` (or `VALUES`): the rows its SELECT gives against the table's NOT
+  NULL, CHECK, unique and foreign keys and its columns' types (`guard.inserted_rows`).
 
 A query failing on a value (`_VALUE_ERRORS`: a cast, a CHECK, an index expression) is a
 refusal: PostgreSQL evaluates the same expressions over the same rows. It is said as its
@@ -333,11 +335,26 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
     from dbsafe.lint.row_checks import PlanFacts
 
     revision, sql, table = str(check["revision"]), str(check["sql"]), str(check["table"])
+    if check.get("inserts") and not check.get("reshaped"):
+        from dbsafe.guard.inserted_rows import refusable
+
+        if not refusable(conn, table):
+            return []  # (no constraint, as the database holds the table: no row refuses it)
     unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or ())
     unsure = unsure or _calls_write(conn, check, followed)
     if not unsure and (check.get("writes") or check.get("typed")):
         found = _reached(conn, check, reached)
-        unsure = found.unknown or checked_among(conn, sql, found.tables)
+        tables = found.tables
+        if check.get("inserts"):  # (its table written before: the keys it holds, alone)
+            from dbsafe.lint.statement import same_relation
+
+            written = next((why for name, why in tables.items() if same_relation(name, table)),
+                           None)
+            tables = {name: why for name, why in tables.items()
+                      if not same_relation(name, table)}
+            if written:
+                check = {**check, "keys_unsure": check.get("keys_unsure") or written}
+        unsure = found.unknown or checked_among(conn, sql, tables)
         # (a foreign key's referenced table, a DEFAULT partition, a domain's tables: as
         # those an earlier statement writes, which lint names first)
         changed = dict(check.get("changed") or {})
@@ -816,6 +833,11 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
     from dbsafe.guard.kept_types import kept_values
 
     stmt = parse_sql(sql)[0].stmt
+    if isinstance(stmt, ast.InsertStmt):  # the rows it inserts, as its SELECT gives them
+        from dbsafe.guard.inserted_rows import insert_probes
+
+        yield from insert_probes(conn, stmt, plan)
+        return
     existing = _existing(conn, stmt)
     if existing:
         yield Probe(existing, "", "", counts=False, kept=(

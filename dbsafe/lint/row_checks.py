@@ -20,7 +20,10 @@ a parent (its DEFAULT partition's rows), handed on with the partitions the plan 
 (`empty`: no rows) and, for any column, the tables changed so far (`changed`); `ALTER DOMAIN`
 adding a CHECK or NOT NULL, setting NOT NULL or validating a constraint (every column of the
 domain, in any table: handed on with the tables whose rows or columns the plan changed so
-far, `changed`).
+far, `changed`); an `INSERT` (the rows it inserts, against its table's NOT NULL, CHECK, unique
+and foreign keys: `inserts`, `guard.inserted_rows`; cannot tell where the plan changed the
+table's shape before it, `reshaped`, or the rows its SELECT reads; its keys alone where it
+wrote the table before, `keys_unsure`; none into a table the plan made without a constraint).
 The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
@@ -101,6 +104,7 @@ from dbsafe.lint.row_changes import (
     called_functions,
     created_function,
     evaluated_over_rows,
+    relations,
     written_tables,
 )
 from dbsafe.lint.statement import (
@@ -176,6 +180,9 @@ class PlanFacts:
     # constraints an earlier statement adds or drops before VALIDATE CONSTRAINT validates
     # them: name -> its ADD CONSTRAINT ... NOT VALID ("": added validated; None: dropped)
     defined: Mapping[str, str | None] = field(default_factory=dict)
+    # (an INSERT) why the rows of its table are not today's, where those it reads are: the
+    # keys it inserts cannot be held against them
+    keys_unsure: str | None = None
 
     @classmethod
     def of(cls, check: Mapping[str, Any]) -> PlanFacts:
@@ -185,7 +192,8 @@ class PlanFacts:
                    plain_types=frozenset(check.get("plain_types") or ()),
                    empty=tuple(check.get("empty") or ()), filled=dict(check.get("filled") or {}),
                    indexes=dict(check.get("indexes") or {}),
-                   defined=dict(check.get("defined") or {}))
+                   defined=dict(check.get("defined") or {}),
+                   keys_unsure=check.get("keys_unsure"))
 
 
 @dataclass(slots=True)
@@ -316,6 +324,14 @@ class RowChecks:
     # materialized views of the database a statement refreshes -> where: the guard follows
     # the functions their query calls as `_calls`
     _refreshed: dict[str, str] = field(default_factory=dict)
+    # tables (as named) whose columns, constraints, indexes, triggers or rules a statement
+    # of the plan changed -> why: an INSERT into one meets what the database does not hold
+    # (`_note_shape`); `_shaped_all`: any table's (a type altered, a DROP ... CASCADE)
+    _shaped: dict[str, str] = field(default_factory=dict)
+    _shaped_all: str | None = None
+    # tables the plan created with no constraint, of built-in types, unchanged since: an
+    # INSERT into one refuses no row
+    _plain_created: set[str] = field(default_factory=set)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -414,7 +430,75 @@ class RowChecks:
                     # against these
                     check["changed"] = changed
                 self.checks.append(self._with_calls(check))
+            if s.kind == "InsertStmt" and s.relation and _application(s.relation):
+                self._add_insert(revision, s, at)
+            self._note_shape(revision, s)
             self._note(revision, s)
+
+    def _add_insert(self, revision: str, s: Statement, at: list[Any]) -> None:
+        """An `INSERT` (`... SELECT`, `VALUES`): its rows may refuse the table's NOT NULL,
+        CHECK, unique or foreign keys, as its SELECT reads them (the copy had none: Renku's
+        584598f3b769 inserts NULLs from `sessions.launchers` into a NOT NULL column, task
+        551). Handed on (`inserts`) for the guard to ask the rows it would insert; cannot
+        tell where the plan changed the table's columns or constraints before it
+        (`reshaped`: the database's are not the ones it meets), or the rows it reads or
+        meets (`unsure`). A table the plan made with no constraint refuses no row: none."""
+        target = str(s.relation)
+        if any(same_relation(name, target) for name in self._plain_created):
+            return
+        shaped = self._shaped_all or next((why for name, why in self._shaped.items()
+                                           if same_relation(name, target)), None)
+        named = [name for name in relations(s.node) if _application(name)]
+        # (the tables its SELECT reads: the target too where it names it twice)
+        read = [name for name in named if not same_relation(name, target)] \
+            + ([target] if sum(same_relation(name, target) for name in named) > 1 else [])
+        rows = next(filter(None, (self._unsure(name, frozenset()) for name in read)), None)
+        if shaped:
+            shaped = f"{shaped}: the columns and constraints of {target} it meets are not today's"
+        check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": target, "at": at,
+                                 "unsure": shaped or rows, "inserts": True}
+        if shaped:
+            check["reshaped"] = True
+        keys = None if shaped or rows else self._unsure(target, frozenset())
+        if keys:  # (a seed INSERT after another: its NOT NULL and CHECKs asked, not its keys)
+            check["keys_unsure"] = keys
+        changed = {**self._filled_tables, **self._tables}
+        if changed:  # (a foreign key's referenced table: the database's to say)
+            check["changed"] = changed
+        settings = {**self._settings, **self._local_settings}
+        if settings:
+            check["settings"] = settings
+        if self._functions:
+            check["functions"] = sorted(self._functions)
+        self.checks.append(self._with_calls(check))
+
+    def _note_shape(self, revision: str, s: Statement) -> None:
+        """The tables whose columns, constraints, indexes, triggers or rules `s` may change
+        (`_shaped`), or of any table (`_shaped_all`: a type or domain altered, a DROP ...
+        CASCADE): a later INSERT into one meets what the database does not hold now. A
+        `CREATE TABLE` with no constraint and built-in types only (`_plain_created`) refuses
+        no row an INSERT gives it, until a statement changes it."""
+        if s.kind in _NOT_RESHAPING or s.error is not None:
+            return
+        drop = s.node.get("removeType") if s.kind == "DropStmt" else None
+        if s.kind in _RESHAPING_ANY or (s.kind == "RenameStmt" and (
+                s.rename is None or not s.rename.relation)) or (
+                s.kind == "DropStmt" and (s.node.get("behavior") == "DROP_CASCADE"
+                                          or drop not in _DROPS_ITSELF)):
+            self._shaped_all = self._shaped_all or f"{revision} runs {_word(s)} before it"
+            return
+        names = {*relations(s.node), *([s.relation] if s.relation else []),
+                 *(s.dropped if s.kind == "DropStmt" else ())}
+        # (IF NOT EXISTS: the database's table, where there is one, with its constraints)
+        plain = _plain_table(s, self._plain_types) and not s.node.get("if_not_exists")
+        for name in names:
+            self._plain_created = {made for made in self._plain_created
+                                   if not same_relation(made, name)}
+            if plain and name == s.relation:
+                self._plain_created.add(name)
+                self._shaped.pop(name, None)
+            else:
+                self._shaped.setdefault(name, f"{revision} runs {_word(s)} on {name} before it")
 
     def _with_calls(self, check: dict[str, Any]) -> dict[str, Any]:
         """`check` with the functions called before it (and the materialized views refreshed),
@@ -1003,6 +1087,56 @@ def _partition_of(s: Statement) -> str | None:
 # procedure, an EXECUTE's PREPARE: elsewhere).
 _NAMING_WRITES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
                             "SelectStmt", "CopyStmt", "TruncateStmt"})
+
+
+# Statements changing no table's columns, constraints, indexes, triggers or rules
+# (`RowChecks._note_shape`): data statements, settings, grants, comments, maintenance.
+_NOT_RESHAPING = DATA_KINDS | frozenset({
+    "VariableSetStmt", "VariableShowStmt", "TransactionStmt", "GrantStmt", "GrantRoleStmt",
+    "CommentStmt", "AlterOwnerStmt", "VacuumStmt", "LockStmt", "ClusterStmt", "ReindexStmt",
+    "CreateStatsStmt", "AlterStatsStmt", "CreateSeqStmt", "AlterSeqStmt", "ExplainStmt",
+    "NotifyStmt", "ListenStmt", "CreateFunctionStmt", "DoStmt", "CreateSchemaStmt",
+    "CreateRoleStmt", "AlterRoleStmt", "DropRoleStmt", "CreateEnumStmt", "CompositeTypeStmt",
+    "CreateDomainStmt", "CreateRangeStmt", "PrepareStmt", "ExecuteStmt", "DeallocateStmt",
+    "RefreshMatViewStmt", "CheckPointStmt", "DiscardStmt"})
+# Statements that may change the columns or constraints of a table they do not name: a type's
+# values or a domain's constraints (an enum value added lets in a value the probe's cast of it
+# refuses), a function or type moved between schemas.
+_RESHAPING_ANY = frozenset({"AlterEnumStmt", "AlterDomainStmt", "AlterObjectSchemaStmt",
+                            "AlterTypeStmt", "CreateExtensionStmt", "AlterExtensionStmt",
+                            "AlterExtensionContentsStmt", "DefineStmt", "CreateCastStmt"})
+# What a DROP (not CASCADE) drops without changing another table: its own name, or nothing
+# another table depends on (PostgreSQL refuses one a column or constraint depends on). A
+# DROP INDEX or DROP TRIGGER names no table it changes: any table's.
+_DROPS_ITSELF = frozenset({"OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE",
+                           "OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_TYPE",
+                           "OBJECT_DOMAIN", "OBJECT_SCHEMA", "OBJECT_EXTENSION"})
+
+
+def _plain_table(s: Statement, plain_types: Set[str]) -> bool:
+    """Whether `CREATE TABLE` makes a table no row inserted can refuse: no constraint but
+    DEFAULT and NULL, columns of built-in types (not a serial: NOT NULL), no LIKE, parent or
+    partitioning.
+
+    >>> from dbsafe.lint.statement import parse_statement as p
+    >>> _plain_table(p("CREATE TABLE step_5 (id int, at timestamptz DEFAULT now())"), set())
+    True
+    >>> [_plain_table(p(sql), set()) for sql in ("CREATE TABLE t (id int NOT NULL)",
+    ...     "CREATE TABLE t (id serial)", "CREATE TABLE t (d mydomain)")]
+    [False, False, False]
+    """
+    node = s.node
+    if s.kind != "CreateStmt" or any(node.get(part) for part in (
+            "inhRelations", "partbound", "partspec", "ofTypename")):
+        return False
+    for kind, fields in walk(node):
+        if kind == "TableLikeClause" or (kind == "Constraint" and fields.get("contype") not in (
+                "CONSTR_DEFAULT", "CONSTR_NULL")):
+            return False
+    return bool(s.columns) and all(
+        column.type is not None and (column.type.schema == "pg_catalog"
+                                     or column.type.name in _BUILT_IN | set(plain_types))
+        for column in s.columns)
 
 
 # Statements after which an UPDATE may not write what it says (ALTER TABLE ... ENABLE TRIGGER,

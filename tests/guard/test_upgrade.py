@@ -323,6 +323,53 @@ def test_rows_refusing_a_pending_revision_refuse_the_upgrade_before_the_first_re
 
 
 
+
+# Renku's 584598f3b769 (task 549): an INSERT ... SELECT giving a NOT NULL column NULLs, which
+# the copy (no rows) accepted; the preflight asked nothing of it (task 551).
+INSERT_SELECT = ('"""a patient per order"""\nfrom alembic import op\n\nrevision = "0005"\n'
+                 'down_revision = "0004"\n\n\ndef upgrade():\n'
+                 '    op.execute("INSERT INTO patients (id, name) SELECT o.id + 100, p.name "\n'
+                 '               "FROM orders o LEFT JOIN patients p ON p.id = o.patient_id")\n'
+                 '\n\ndef downgrade():\n'
+                 '    op.execute("DELETE FROM patients WHERE id > 100")\n')
+
+
+@pytest.mark.parametrize("clean", [False, True], ids=["nulls", "clean"])
+def test_an_insert_select_giving_a_not_null_column_nulls_is_refused_before_it_runs(
+        database_url: str, tmp_path: Path, clean: bool) -> None:
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_insert_select.py").write_text(INSERT_SELECT)
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada')")
+        conn.execute("INSERT INTO orders VALUES (10, 1)" if clean
+                     else "INSERT INTO orders VALUES (10, 1), (11, NULL)")
+    before = _state(database_url)
+    steps: list[str] = []
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, allow=()),
+                              lambda step, message: steps.append(f"{step}: {message}"))
+
+    said = [s for s in steps if s.startswith("preflight: rows: ")]
+    if clean:  # (its rows asked, none refused: applied)
+        assert report.summary["outcome"] == "applied", report.findings
+        assert "DBS615" not in {f.code for f in report.findings}
+        assert said[-1].endswith(": 0 refused, 4 passes"), said
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("SELECT id, name FROM patients WHERE id > 100").fetchall() \
+                == [(110, "Ada")]
+        return
+    assert report.summary["outcome"] == "refused", report.findings
+    (refused,) = [f for f in report.findings if f.code == "DBS615"]
+    assert refused.severity is Severity.ERROR and refused.subject == "patients.name"
+    assert "Revision `0005` would fail on the database's rows: `patients.name` is given " \
+           "NULLs (NOT NULL) in 1 row(s)" in refused.message
+    assert refused.location is not None and refused.location.path == \
+        "migrations/versions/0005_insert_select.py"
+    assert any("1 refused" in s for s in said), said
+    assert _state(database_url) == before  # nothing ran
+    assert not (tmp_path / "backups").exists()
+
 # A `# dbsafe: ignore[DBS615]` at the op.* call reached none of it: the rows are asked once
 # lint applied the suppressions, so the comment lint honours for its own findings there was
 # read by nobody, and the run refused all the same (task 500).

@@ -1,0 +1,325 @@
+"""The rows an `INSERT` of a pending revision would insert, asked of the table's constraints
+(DBS615, `guard.row_refusals`): read-only, the INSERT's own SELECT (or VALUES) run as a
+subquery, each value cast to its column's type as the INSERT assigns it.
+
+The copy lint captures on has no rows, so `INSERT INTO environments (..., container_image)
+SELECT ..., container_image FROM launchers` into a NOT NULL column passed there and failed on
+the database (23502, Renku's 584598f3b769, task 551). What PostgreSQL checks of each row it
+inserts is asked of the rows the SELECT gives:
+
+- a NOT NULL column: its value `IS NULL` (a column the INSERT leaves out gets its DEFAULT,
+  NULL without one; one left to a sequence, an identity or a volatile DEFAULT, `nextval()`,
+  `gen_random_uuid()`, is taken as filled);
+- a CHECK (NOT VALID too: PostgreSQL checks every new row): `(check) IS FALSE`;
+- a unique index or key (not partial, over columns): a key of the rows inserted found in the
+  table's rows, or twice among them (`NULLS NOT DISTINCT`: NULLs too); one over a column left
+  to a sequence or identity takes new values, and is taken as passing;
+- a foreign key: a complete key of the rows inserted found nowhere in the referenced table;
+- a column of a domain: each value cast to it (its CHECK, its NOT NULL).
+
+It cannot be told, and is said so, where the SELECT calls a volatile function (its values
+at the upgrade are not the probe's, and it may write), writes (a data-modifying WITH: the
+READ ONLY transaction refuses it), or the table is partitioned (each row's partition checks it
+too), has a BEFORE INSERT trigger or an INSERT rule (they change the rows), or a key the
+probe does not follow (an expression or partial unique index, an exclusion constraint, a
+foreign key referencing the table itself, a column left to a generated value or a domain's
+DEFAULT), or for `ON CONFLICT` other than `DO NOTHING` with no conflict target (its keys).
+A table with none of these constraints refuses no row inserted: nothing is asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import shortened
+from dbsafe.guard.row_refusals import (
+    Probe,
+    _CannotTell,
+    _count,
+    _foreign_probe,
+    _ident,
+    _nodes,
+    _parsed_constraint,
+    _refuse_volatile,
+    _Table,
+    _table,
+)
+
+if TYPE_CHECKING:
+    from pglast import ast
+
+    from dbsafe.lint.row_checks import PlanFacts
+
+# What a column the INSERT leaves out holds, where it is no expression the probe evaluates.
+_FILLED = "filled"  # a sequence, an identity, a volatile DEFAULT: a new value, not NULL
+_UNKNOWN = "unknown"  # a generated value, a domain's DEFAULT: not evaluated
+
+
+def refusable(conn: Any, table: str) -> bool:
+    """Whether a row inserted into `table` may be refused: it has a NOT NULL column, a column
+    of a domain, a CHECK, a unique, foreign or exclusion key, or is partitioned; or is not
+    there now (the plan makes it: the probe says so)."""
+    row = conn.execute(
+        "SELECT c.oid IS NULL OR c.relkind = 'p' "
+        "OR EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t "
+        "ON t.oid = a.atttypid WHERE a.attrelid = c.oid AND a.attnum > 0 "
+        "AND NOT a.attisdropped AND (a.attnotnull OR t.typtype = 'd')) "
+        "OR EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid "
+        "AND k.contype IN ('c', 'f', 'u', 'p', 'x')) "
+        "OR EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid "
+        "AND i.indisunique) "
+        "FROM (SELECT pg_catalog.to_regclass(%s) AS oid) r "
+        "LEFT JOIN pg_catalog.pg_class c ON c.oid = r.oid", (table,)).fetchone()
+    return bool(row and row[0])
+
+
+def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[Probe]:
+    """What the rows `stmt` inserts ask of its table's constraints (the module's list);
+    `plan.changed`: tables an earlier statement changes the rows of (a foreign key's
+    referenced one among them cannot be told)."""
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    from dbsafe.guard.kept_types import domain_chain
+
+    assert stmt.relation is not None
+    table = _table(conn, stmt.relation)
+    name = table.name
+    row = conn.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)",
+                       (name,)).fetchone()
+    if row is None:
+        raise _CannotTell(f"{name} does not exist now, so the plan makes it")
+    if row[0] == "p":
+        raise _CannotTell(f"{name} is partitioned: the partition each row goes to checks it "
+                          "too, which the probe does not follow")
+    fires = conn.execute(
+        "SELECT (SELECT min(tgname) FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
+        "AND NOT tgisinternal AND tgenabled <> 'D' AND tgtype & 7 = 7), "
+        "(SELECT min(rulename) FROM pg_rewrite WHERE ev_class = to_regclass(%s) "
+        "AND ev_type = '3' AND ev_enabled <> 'D')", (name, name)).fetchone()
+    if fires[0] is not None:
+        raise _CannotTell(f"trigger {fires[0]} of {name} runs BEFORE INSERT FOR EACH ROW: it "
+                          "may change the rows inserted")
+    if fires[1] is not None:
+        raise _CannotTell(f"rule {fires[1]} of {name} rewrites the INSERT")
+    source: Any = stmt.selectStmt
+    if source is not None and any(isinstance(n, ast.SetToDefault) for n in _nodes(source)):
+        raise _CannotTell("its VALUES give DEFAULT, which the probe does not evaluate")
+    if stmt.withClause is not None:
+        if source is None or source.withClause is not None:
+            raise _CannotTell("its WITH is not read by the probe")
+        source.withClause = stmt.withClause
+    _refuse_volatile(conn, stmt, "its SELECT")
+    query = str(RawStream()(source)) if source is not None else "SELECT"
+    columns = conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+        "a.attidentity <> '', a.attgenerated <> '', pg_get_expr(d.adbin, d.adrelid), "
+        "CASE WHEN t.typtype = 'd' THEN t.oid END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum", (name,)).fetchall()
+    types = {str(c[0]): str(c[1]) for c in columns}
+    if stmt.cols:
+        if any(target.indirection for target in stmt.cols):
+            raise _CannotTell("it inserts into a field or element of a column")
+        given = [str(target.name) for target in stmt.cols]
+    else:  # (the table's first columns, as many as its SELECT gives)
+        width = len(conn.execute(f"SELECT * FROM ({query}) AS given LIMIT 0").description
+                    or ())
+        given = [str(c[0]) for c in columns[:width]]
+    missing = [column for column in given if column not in types]
+    if missing:
+        raise _CannotTell(f"column {missing[0]} of {name} does not exist now, so the plan "
+                          "makes it")
+    values: dict[str, str] = {}
+    for i, column in enumerate(given, 1):
+        values[column] = _assigned_value(conn, f"given.c{i}", types[column])
+    for column, type_name, _, numbered, generated, default, domain in columns:
+        column = str(column)
+        if column in values:
+            continue
+        if generated:
+            values[column] = _UNKNOWN
+        elif numbered:
+            values[column] = _FILLED
+        elif default is not None:
+            values[column] = _default_value(conn, str(default), str(type_name))
+        elif domain is not None and domain_chain(conn, domain).default is not None:
+            values[column] = _UNKNOWN  # (a domain's DEFAULT: not evaluated)
+        else:  # (NULL: of a domain, cast to it, which its NOT NULL refuses)
+            values[column] = f"CAST(NULL AS {type_name})"
+    aliases = f"({', '.join(f'c{i}' for i in range(1, len(given) + 1))})" if given else ""
+    listed = ", ".join(f"{value} AS {_ident(column)}" for column, value in values.items()
+                       if value not in (_FILLED, _UNKNOWN))
+    derived = f"(SELECT {listed} FROM ({query}) AS given{aliases})"
+    rows = f"{derived} AS inserted"
+    # Each value given cast to its column's type (a domain's: its CHECK and NOT NULL): one
+    # failing is the INSERT's failure; the probes over the rows cast are then not asked.
+    cast = [*given, *(str(c[0]) for c in columns if c[6] is not None and str(c[0]) not in given
+                      and values[str(c[0])] not in (_FILLED, _UNKNOWN))]
+    casts = f"SELECT least(0, count(*), {', '.join(f'count({values[c]})' for c in cast)}) " \
+            f"FROM ({query}) AS given{aliases}" if cast else ""
+    if casts:
+        yield Probe(name, "is given values its columns' types refuse", casts, counts=True)
+    for probe in _row_probes(conn, name, columns, values, rows, derived, stmt, plan):
+        yield replace(probe, casts=casts) if probe.query else probe
+
+
+def _row_probes(conn: Any, name: str, columns: Sequence[Any], values: dict[str, str],
+                rows: str, derived: str, stmt: ast.InsertStmt, plan: PlanFacts
+                ) -> Iterator[Probe]:
+    """The NOT NULL, CHECK, foreign and unique keys of `name` over the rows inserted
+    (`rows`: `derived` as `inserted`; `values`: each column's value there)."""
+    from pglast.enums import OnConflictAction
+    from pglast.stream import RawStream
+
+    from dbsafe.lint.statement import same_relation
+
+    for column, _, not_null, *_ in columns:
+        column = str(column)
+        subject = f"{name}.{_ident(column)}"
+        value = values[column]
+        if not not_null or value == _FILLED:
+            continue
+        if value == _UNKNOWN:
+            yield Probe(subject, "", "", counts=False, unknown=(
+                f"NOT NULL {column} is left to a value the probe does not evaluate"))
+            continue
+        yield Probe(subject, "is given NULLs (NOT NULL)",
+                    _count(f"SELECT FROM {rows} WHERE {_ident(column)} IS NULL"), counts=True,
+                    find=f"SELECT * FROM {rows} WHERE {_ident(column)} IS NULL")
+    constraints = conn.execute(
+        "SELECT conname, contype, pg_get_constraintdef(oid), confrelid = conrelid "
+        "FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype IN ('c', 'f', 'x') "
+        "ORDER BY contype, conname", (name,)).fetchall()
+    for conname, contype, definition, own in constraints:
+        subject = f"{name} ({_ident(str(conname))})"
+        if contype == "x":
+            yield Probe(subject, "", "", counts=False,
+                        unknown="an exclusion constraint over rows inserted is not asked")
+            continue
+        con = _parsed_constraint(name, str(definition))
+        used = _columns_of(con)
+        unknown = sorted(c for c in used if values.get(c) in (_FILLED, _UNKNOWN))
+        if unknown:
+            yield Probe(subject, "", "", counts=False, unknown=(
+                f"its column {unknown[0]} is left to a value the probe does not evaluate"))
+        elif contype == "c" and con.raw_expr is not None:
+            check = str(RawStream()(con.raw_expr))
+            yield Probe(subject, f"is given rows failing CHECK ({shortened(check, 60)})",
+                        _count(f"SELECT FROM {rows} WHERE ({check}) IS FALSE"), counts=True,
+                        find=f"SELECT * FROM {rows} WHERE ({check}) IS FALSE")
+        elif contype == "f" and own:
+            yield Probe(subject, "", "", counts=False, unknown=(
+                "it references its own table, whose rows the INSERT adds to"))
+        elif contype == "f":
+            pktable: Any = con.pktable
+            referenced = ".".join(str(part) for part in (
+                pktable.schemaname, pktable.relname) if part)
+            why = next((why for changed, why in plan.changed.items()
+                        if same_relation(changed, referenced)), None)
+            if why is not None:
+                yield Probe(subject, "", "", counts=False,
+                            unknown=f"{why}: the rows it references are not today's")
+            else:
+                yield _foreign_probe(conn, _Table(name, rows, derived), con)
+    conflict = stmt.onConflictClause
+    if conflict is not None and (conflict.action != OnConflictAction.ONCONFLICT_NOTHING
+                                 or conflict.infer is not None):
+        yield Probe(name, "", "", counts=False, unknown=(
+            "ON CONFLICT: which rows it inserts, and updates, is not asked"))
+        return
+    if conflict is not None:  # DO NOTHING: a row whose key is there is skipped
+        return
+    if plan.keys_unsure:  # (an earlier statement writes the table: its keys are not today's)
+        yield Probe(name, "", "", counts=False, unknown=(
+            f"{plan.keys_unsure}: the keys its rows hold are not today's"))
+        return
+    yield from _unique_probes(conn, _table(conn, stmt.relation), values, derived)
+
+
+def _unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: str
+                   ) -> Iterator[Probe]:
+    """A key of the rows inserted that the table's rows hold, or two of them share, for
+    each unique index of the table (a key or constraint's too)."""
+    indexes = conn.execute(
+        # (indnullsnotdistinct: PostgreSQL 15+'s, read where there is one)
+        "SELECT c.relname, i.indpred IS NOT NULL OR i.indexprs IS NOT NULL, "
+        "coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::bool, false), "
+        "(SELECT array_agg(a.attname::text ORDER BY k.n) "
+        "FROM unnest(i.indkey[:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, n) "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique ORDER BY 1",
+        (table.name,)).fetchall()
+    for index, partial, nulls_not_distinct, keys in indexes:
+        keys = [str(k) for k in keys or ()]
+        subject = f"{table.name} ({', '.join(_ident(k) for k in keys) or index})"
+        if partial:
+            yield Probe(subject, "", "", counts=False, unknown=(
+                f"unique index {index} has an expression or a WHERE, not asked of rows "
+                "inserted"))
+            continue
+        if any(values.get(k) == _FILLED for k in keys):
+            yield Probe(subject, "", "", counts=False, kept=(
+                "its key takes new values (a sequence, an identity, a volatile DEFAULT)"))
+            continue
+        unknown = [k for k in keys if values.get(k) == _UNKNOWN]
+        if unknown:
+            yield Probe(subject, "", "", counts=False, unknown=(
+                f"its column {unknown[0]} is left to a value the probe does not evaluate"))
+            continue
+        idents = [_ident(k) for k in keys]
+        same = " AND ".join(f"t.{k} IS NOT DISTINCT FROM i.{k}" if nulls_not_distinct
+                            else f"t.{k} = i.{k}" for k in idents)
+        complete = "" if nulls_not_distinct else \
+            " WHERE " + " AND ".join(f"i.{k} IS NOT NULL" for k in idents)
+        shown = ", ".join(f"i.{k}::text" for k in idents)
+        grouped = ", ".join(f"i.{k}" for k in idents)
+        there = f"SELECT {shown} FROM {derived} AS i{complete or ' WHERE true'} AND EXISTS " \
+                f"(SELECT FROM {table.own} t WHERE {same})"
+        twice = f"SELECT {shown} FROM {derived} AS i{complete} GROUP BY {grouped} " \
+                "HAVING count(*) > 1"
+        yield Probe(subject, f"is given keys unique index {index} holds already, or twice",
+                    f"({there} LIMIT 1) UNION ALL ({twice} LIMIT 1) LIMIT 1", counts=False,
+                    find=f"{there} UNION ALL {twice}")
+
+
+def _assigned_value(conn: Any, value: str, type_name: str) -> str:
+    """`value` as the INSERT assigns it to a column of `type_name` (`format_type`'s): a string
+    too long for `varchar(n)` refuses, as an assignment does, where a CAST would cut it."""
+    from pglast import ast, parse_sql
+
+    from dbsafe.guard.row_refusals import _assigned
+
+    select = parse_sql(f"SELECT NULL::{type_name}")[0].stmt
+    assert isinstance(select, ast.SelectStmt) and select.targetList
+    cast: Any = select.targetList[0].val
+    return _assigned(conn, value, cast.typeName, type_name)
+
+
+def _default_value(conn: Any, default: str, type_name: str) -> str:
+    """A column's DEFAULT (`pg_get_expr`'s), as a column the INSERT leaves out gets it: a
+    volatile one (`nextval()`, `gen_random_uuid()`) is a new value each row (`_FILLED`)."""
+    from pglast import parse_sql
+
+    select: Any = parse_sql(f"SELECT {default}")[0].stmt
+    try:
+        _refuse_volatile(conn, select, "its DEFAULT")
+    except _CannotTell:
+        return _FILLED
+    return f"CAST(({default}) AS {type_name})"
+
+
+def _columns_of(con: ast.Constraint) -> set[str]:
+    """The columns a constraint (as `pg_get_constraintdef` gives it) reads."""
+    from pglast import ast
+
+    names = {str(k.sval) for k in (*(con.keys or ()), *(con.fk_attrs or ()))}
+    for node in _nodes(con.raw_expr):
+        if isinstance(node, ast.ColumnRef) and node.fields \
+                and isinstance(node.fields[-1], ast.String):
+            names.add(str(node.fields[-1].sval))
+    return names
