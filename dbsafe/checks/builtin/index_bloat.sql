@@ -38,6 +38,9 @@
 -- silence). Indexes whose key columns have no statistics, or whose statistics dbsafe's
 -- role may not see (as DBS515; an expression's are shown only to the index's owner and
 -- `pg_read_all_data`): not estimated, and the report lists them as not checked. An index
+-- counted empty (`reltuples` 0, its table emptied and analysed: ANALYZE keeps no
+-- statistics of an empty table) needs none, and all of it but the metapage is reported as
+-- waste. An index
 -- of a table an extension owns is reported, unlike DBS514's unused ones (a drop does not
 -- stick): REINDEX rebuilds it in place.
 WITH big AS (
@@ -209,8 +212,12 @@ estimate AS (
         -- REINDEX build them): taking an entry a row put an index on a column of 1,000
         -- distinct values in 200,000 rows at three times its size, and its bloat went
         -- unreported. Rows to a key: the rows over the key columns' distinct values (their
-        -- product, at most the rows)
-        CASE WHEN key.analysed AND big.deduplicated
+        -- product, at most the rows). An index counted empty (reltuples 0: measured by the
+        -- VACUUM or ANALYZE that measured its relpages) needs its metapage alone, whatever
+        -- its keys' width: its table emptied between two ANALYZEs, pg_stats keeps nothing
+        -- of it, and another ANALYZE changes nothing
+        CASE WHEN big.reltuples = 0 THEN 0
+             WHEN key.analysed AND big.deduplicated
              THEN (1 - key.null_frac)
                   * least(12 + key.padded,
                           (4 + 8 * ceil((8 + key.padded + 6 * dup.value_rows) / 8.0))
@@ -312,7 +319,7 @@ FROM (
            'whose key columns have no statistics to estimate bloat from (run ANALYZE on the '
            'table)'
     FROM estimate
-    WHERE NOT analysed
+    WHERE NOT analysed AND reltuples <> 0
     UNION ALL
     SELECT nspname, relname,
            'whose WHERE selects rows the table''s statistics cannot size (partial, on a '

@@ -17,6 +17,13 @@
 -- so, and `ALTER SEQUENCE ... NO MAXVALUE` moves the bound without rewriting anything. A
 -- `CYCLE` sequence reaching its own bound starts again at the other one instead: the message
 -- says so, since inserts then fail only where an id handed out again is still taken (23505).
+-- A column already wider than its sequence's type (a `bigint` one fed by an `integer`
+-- sequence) needs the sequence widened alone, which rewrites nothing: the help says so. A
+-- `bigint` sequence at its type's limit has nothing wider to go to, and could not get there
+-- one value at a time (a million a second take 290,000 years): the help says what moves one
+-- that far (`setval()`, a large `INCREMENT`, `START` or `CACHE`, ids written by hand) and
+-- what is left, the other half of the range (`ALTER SEQUENCE ... INCREMENT BY -1 NO
+-- MINVALUE MAXVALUE -1 START -1 RESTART`, where no id is negative), `CYCLE` or a new key.
 --
 -- The subject is the column when the sequence feeds one (an identity column, or one whose
 -- default calls nextval() on it, as serial's does, or on its name as text, as serial's did
@@ -215,11 +222,39 @@ usage AS (
           ELSE format('Sequence `%s` has used %s%% of its range: nextval() fails when it '
                       'reaches %s.', subject, round(used * 100, 1), limit_value)
      END AS message,
-     -- the header's help widens the type, which moves no bound of the sequence's own
+     -- the header's help widens the type, which moves no bound of the sequence's own, and
+     -- nothing is wider than bigint
      CASE WHEN own_limit
           THEN format('Raise the sequence''s own %1$s (ALTER SEQUENCE ... NO %1$s, or a '
                       'further one), which rewrites nothing, before it is reached.',
                       CASE WHEN seqincrement > 0 THEN 'MAXVALUE' ELSE 'MINVALUE' END)
+          WHEN limit_value IN (9223372036854775807, -9223372036854775808)
+          THEN format('No sequence is wider than bigint: its range cannot grow. A million '
+                      'values a second take 290,000 years to use it up, so find what moved '
+                      'it this far (setval() or RESTART, a large INCREMENT, START or CACHE: '
+                      'a session''s unused cached values are lost; ids written by hand and '
+                      'the sequence set past them; failed inserts and upserts use values '
+                      'too). Then, if no id is %1$s and nothing needs ids %2$s, run it '
+                      'through the other half of the range (ALTER SEQUENCE ... %3$s START '
+                      '%4$s RESTART, which rewrites nothing), CYCLE it if the ids from its '
+                      'start are no longer in use, or re-key the table.',
+                      CASE WHEN seqincrement > 0 THEN 'negative' ELSE 'positive' END,
+                      CASE WHEN seqincrement > 0 THEN 'positive or increasing'
+                           ELSE 'negative or decreasing' END,
+                      CASE WHEN seqincrement > 0
+                           THEN 'INCREMENT BY -1 NO MINVALUE MAXVALUE -1'
+                           ELSE 'INCREMENT BY 1 MINVALUE 1 NO MAXVALUE' END,
+                      CASE WHEN seqincrement > 0 THEN -1 ELSE 1 END)
+          -- the sequence's type is the limit, its column's is wider already
+          WHEN is_column
+               AND CASE WHEN seqincrement > 0
+                        THEN coalesce(type_max, 9223372036854775807) > limit_value
+                        ELSE coalesce(type_min, -9223372036854775808) < limit_value END
+          THEN format('Widen the sequence to %1$s, its column''s type (ALTER SEQUENCE ... AS '
+                      '%1$s), which rewrites nothing, with the integer columns whose foreign keys '
+                      'reference the column when the message names some (each change '
+                      'rewrites its table), before the range runs out.',
+                      CASE column_type WHEN 'integer' THEN 'integer' ELSE 'bigint' END)
      END AS help,
      last_value,
      limit_value,
