@@ -3042,8 +3042,10 @@ def _mautrix_upgrade_steps(data: bytes, name: str) -> bool:
     reads `alembic_version`, its legacy database's, only when that table exists."""
     import ast
 
+    from dbsafe.extract.newer_python import parse
+
     try:
-        tree = ast.parse(data, filename=name)
+        tree = parse(data, filename=name)
     except (SyntaxError, ValueError):
         return False
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
@@ -3375,6 +3377,8 @@ def _yoyo_depends(file: Path) -> set[str]:
     them)."""
     import ast
 
+    from dbsafe.extract.newer_python import parse
+
     try:
         text = file.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -3382,7 +3386,7 @@ def _yoyo_depends(file: Path) -> set[str]:
     if file.suffix == ".sql":
         return set(_yoyo_directives(text).get("depends", "").split())
     try:
-        module = ast.parse(text)
+        module = parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return set()
     for node in module.body:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
+from dbsafe.extract.newer_python import parse
+
 
 def sql_files_named(data: bytes) -> tuple[tuple[str, ...], ...]:
     """The `.sql` files a Python module's source names, each as the path parts it gives
@@ -29,7 +31,7 @@ def sql_files_named(data: bytes) -> tuple[tuple[str, ...], ...]:
     if b".sql" not in data.lower():
         return ()
     try:
-        tree = ast.parse(data)
+        tree = parse(data)
     except (SyntaxError, ValueError):
         return ()
     parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}

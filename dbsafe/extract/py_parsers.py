@@ -56,6 +56,7 @@ from typing import Any
 
 from dbsafe.extract.engines import SQLGLOT
 from dbsafe.extract.files import kept_entry
+from dbsafe.extract.newer_python import parse
 
 _MAX_BYTES = 2 << 20
 _PARSERS = SQLGLOT.functions  # sqlglot's parser, as the extractor knows it
@@ -339,7 +340,7 @@ class _File:
         if data and wanted(data):
             if self._module is False:
                 try:
-                    self._module = _Module(ast.parse(data, filename=self.path), self.rel)
+                    self._module = _Module(parse(data, filename=self.path), self.rel)
                 except (SyntaxError, ValueError):
                     self._module = None
             if isinstance(self._module, _Module):

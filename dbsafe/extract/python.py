@@ -38,6 +38,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Location, Skipped
+from dbsafe.extract import newer_python
 from dbsafe.extract.engines import (
     ENGINE_SINKS,
     ENGINES,
@@ -156,7 +157,7 @@ def sql_in_python(source: str, path: str,
 end_line=None, end_column=None))]
     """
     try:
-        tree = ast.parse(source, filename=path)
+        module = newer_python.read(source, path)
     except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes in source
         line = getattr(exc, "lineno", None) or 1
         column = getattr(exc, "offset", None) or 1
@@ -165,7 +166,10 @@ end_line=None, end_column=None))]
             skipped=(Skipped(Location(path, line, column),
                              f"Python syntax error ({_READ_AS}): {message}"),)
         )
-    extractor = _Extractor(source, path, tree, parsers, migrations, clients)
+    # A module of a newer Python is read in its rewrite (`newer_python`): the same lines,
+    # its strings at the same columns.
+    extractor = _Extractor(module.text, path, module.tree, parsers, migrations, clients,
+                           templates=module.templates)
     fragments = extractor.run()
     skipped = sorted(extractor.skipped, key=lambda s: (s.location.line, s.location.column))
     requests: tuple = ()
@@ -195,10 +199,11 @@ def clients_returned(source: str, path: str) -> dict[str, dict[str, Any]]:
 'imports': {'Salesforce': 'simple_salesforce.Salesforce'}}
     """
     try:
-        tree = ast.parse(source, filename=path)
+        module = newer_python.read(source, path)
     except (SyntaxError, ValueError):
         return {}
-    extractor = _Extractor(source, path, tree)
+    tree = module.tree
+    extractor = _Extractor(module.text, path, tree)
     top: list[ast.stmt] = []  # the module's statements, but those of its defs and classes
     pending: list[ast.stmt] = list(tree.body)
     while pending:
@@ -281,8 +286,11 @@ class _Extractor:
     def __init__(self, source: str, path: str, tree: ast.Module,
                  parsers: Mapping[str, Parsed] | None = None,
                  migrations: Mapping[str, Moves] | None = None,
-                 clients: Mapping[str, str] | None = None) -> None:
+                 clients: Mapping[str, str] | None = None, *,
+                 templates: frozenset[tuple[int, int]] = frozenset()) -> None:
         self.source = source
+        # The (lineno, col_offset) of the f-strings that are a newer Python's t-strings.
+        self.templates = templates
         self.path = path
         self.tree = tree
         self.names_search_path = "search_path" in source.lower()
@@ -3547,6 +3555,14 @@ class _Extractor:
         return template
 
     def _fragments(self, node: ast.expr, *, sink: ast.Call) -> list[SqlFragment]:
+        if self.templates and _call_name(sink) == "execute" and self._imports_psycopg():
+            literal = node if isinstance(node, ast.JoinedStr) else self._bound_statement(node)
+            if isinstance(literal, ast.JoinedStr) and \
+                    (literal.lineno, literal.col_offset) in self.templates:
+                sent = self._psycopg_template(literal)
+                if sent.problem:
+                    return [self._dynamic(sent, sent.problem)]
+                return self._render(sent, sink=sink, whole=node)
         template = self._template(node, sent=True)
         if template is None:
             return []
@@ -3571,6 +3587,44 @@ class _Extractor:
             # (`:ts\:\:timestamptz`): the server sees `::`.
             template = _unescape(template, "\\:", keep=1)
         return self._render(template, sink=sink, whole=node)
+
+    def _imports_psycopg(self) -> bool:
+        """Whether the module imports psycopg (3) or its pool: the one driver whose
+        `execute` runs a t-string (psycopg 3.3), a module without it may hand one to
+        anything."""
+        return any(dotted.split(".")[0] in ("psycopg", "psycopg_pool")
+                   for bound in self.imported_as.values() for dotted in bound)
+
+    def _psycopg_template(self, node: ast.JoinedStr) -> Template:
+        """A t-string (PEP 750) as psycopg's `execute` sends it: a field with no format
+        spec (or `s`, `b`, `t`) a parameter `$n` in place, whatever its place (psycopg
+        never writes its value in the text, and refuses a `sql` composable or template
+        there); `{x:l}` a literal psycopg writes, a value hole as an f-string's; `{x:i}`,
+        `{x:q}` an identifier or a snippet psycopg writes, no parameter. A conversion or
+        any other spec psycopg refuses: not validated."""
+        template = self._literal(node)
+        fields = [v for v in node.values if isinstance(v, ast.FormattedValue)]
+        if template.problem or len(fields) != len(template.holes):
+            return template
+        values: list[str | Template | None] = []
+        written: list[bool] = []
+        for field, hole in zip(fields, template.holes):
+            spec = field.format_spec
+            text = "" if spec is None else spec.values[0].value if \
+                isinstance(spec, ast.JoinedStr) and len(spec.values) == 1 and \
+                isinstance(spec.values[0], ast.Constant) else None
+            if field.conversion != -1 or text not in ("", "s", "b", "t", "l", "i", "q"):
+                label = hole.label
+                return replace(template, problem=f"`{label}` is a t-string field psycopg "
+                                                 "refuses (a conversion or another spec)")
+            if text in ("", "s", "b", "t"):
+                values.append(f"${len(values) - len(written) + 1}")
+            else:
+                values.append(None)
+                written.append(text != "l")
+        filled = _filled(template, values)
+        return replace(filled, holes=tuple(replace(hole, written=mark) for hole, mark
+                                           in zip(filled.holes, written)))
 
     def _copy_statement(self, call: ast.Call) -> list[SqlFragment]:
         """psycopg's `cursor.copy("COPY t (a, b) FROM STDIN")` (psycopg2's `copy_expert`),

@@ -22,6 +22,7 @@ import ast
 from dataclasses import dataclass
 
 from dbsafe.extract.fragment import SqlFragment
+from dbsafe.extract.newer_python import read
 from dbsafe.extract.python import string_literal
 from dbsafe.extract.sqlfile import line_starts_of, statement_bounds
 
@@ -56,10 +57,10 @@ def read_steps(source: str, path: str) -> YoyoSteps | None:
     True
     """
     try:
-        tree = ast.parse(source)
+        module = read(source)
     except (SyntaxError, ValueError, RecursionError):
         return None
-    reader = _StepReader(source, path, tree)
+    reader = _StepReader(module.text, path, module.tree)
     return reader.read()
 
 

@@ -39,7 +39,11 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.config import usable_cores
 from dbsafe.core import OWN_SCHEMA, DbsafeError, Finding, Location, RuleInfo, Severity, first_line
+<<<<<<< HEAD
 from dbsafe.pg.throwaway import scratch
+=======
+from dbsafe.extract.newer_python import parse
+>>>>>>> e12123d2 (validate: read Python of a newer interpreter through libcst's rewrite, where it was skipped whole (task 550))
 
 if TYPE_CHECKING:
     from dbsafe.migrate.runner import AlembicProject, CapturedStatement, Revision, RunResult
@@ -1721,7 +1725,7 @@ def _location(revision: Revision, root: Path) -> Location | None:
 def _downgrade_line(path: Path) -> int:
     """The line of `def downgrade` (else `def upgrade`, else 1)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return 1
     lines = {node.name: node.lineno for node in tree.body

@@ -18,6 +18,8 @@ import keyword
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbsafe.extract.newer_python import parse
+
 # Folders whose CLIs are not the application's (a test's own FlaskGroup)
 _NOT_THE_APPLICATION = frozenset({"test", "tests", "testing", "example", "examples", "sample",
                                   "samples", "fixtures", "docs"})
@@ -76,7 +78,7 @@ def flask_group_factories(folder: Path) -> list[FlaskGroupFactory]:
 
 def _factories(file: Path, shown: str, source: bytes) -> list[FlaskGroupFactory]:
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError):
         return []
     located = _module_of(file)

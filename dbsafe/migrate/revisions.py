@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dbsafe.core import DbsafeError
+from dbsafe.extract.newer_python import parse
 from dbsafe.migrate.runner import Revision
 
 
@@ -117,7 +118,7 @@ def find_downgrade(path: Path) -> Downgrade:
     Raises:
         OSError, UnicodeDecodeError, SyntaxError, ValueError: the file cannot be read or parsed.
     """
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse(path.read_text(encoding="utf-8"), filename=str(path))
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "downgrade":
             effective = [s for s in node.body if not _does_nothing(s)]
@@ -157,7 +158,7 @@ def downgrade_branches_on_offline_mode(path: Path | None) -> bool:
     if path is None:
         return False
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = parse(path.read_text(encoding="utf-8"), filename=str(path))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return False
     functions = {node.name: node for node in tree.body
@@ -257,7 +258,7 @@ def way_back(path: Path | None, *, schema_kept: bool | None, told_by: str = "") 
 
 
 def _upgrade_does_nothing(path: Path) -> bool:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse(path.read_text(encoding="utf-8"), filename=str(path))
     return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                and node.name == "upgrade" and all(_does_nothing(s) for s in node.body)
                for node in tree.body)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbsafe.core import SourceError
+from dbsafe.extract.newer_python import parse
 from dbsafe.pg.throwaway import scratch
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ def first_revision(revision_file: str | Path | None) -> bool:
     if not revision_file:
         return False
     try:
-        tree = ast.parse(Path(revision_file).read_bytes())
+        tree = parse(Path(revision_file).read_bytes())
     except (OSError, SyntaxError, ValueError):
         return False
     for node in tree.body:

@@ -655,7 +655,10 @@ _CHUNK = 32
 #      `SqlNames.constants`); `${sql('name')}` is postgres.js's identifier helper also in a
 #      module not loading postgres.js where the project depends on it and on no other `sql`
 #      tag's client (`SqlNames.postgres_js`: dash's `query(async (sql) => ...)`; task 547)
-_CACHE_VERSION = 338
+# 339: a Python module of a newer Python (PEP 695, 696, 701, 750, 758, `lazy import`) is read
+#      through libcst's rewrite into 3.11 syntax, its statements at their lines and columns,
+#      no longer skipped; a t-string psycopg's `execute` sends has parameters `$n` (task 550)
+_CACHE_VERSION = 339
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
