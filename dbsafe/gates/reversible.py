@@ -39,11 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.config import usable_cores
 from dbsafe.core import OWN_SCHEMA, DbsafeError, Finding, Location, RuleInfo, Severity, first_line
-<<<<<<< HEAD
-from dbsafe.pg.throwaway import scratch
-=======
 from dbsafe.extract.newer_python import parse
->>>>>>> e12123d2 (validate: read Python of a newer interpreter through libcst's rewrite, where it was skipped whole (task 550))
+from dbsafe.pg.throwaway import scratch
 
 if TYPE_CHECKING:
     from dbsafe.migrate.runner import AlembicProject, CapturedStatement, Revision, RunResult
