@@ -113,13 +113,7 @@ def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[
         source.withClause = stmt.withClause
     _refuse_volatile(conn, stmt, "its SELECT")
     query = str(RawStream()(source)) if source is not None else "SELECT"
-    columns = conn.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
-        "a.attidentity <> '', a.attgenerated <> '', pg_get_expr(d.adbin, d.adrelid), "
-        "CASE WHEN t.typtype = 'd' THEN t.oid END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-        "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
-        "ORDER BY a.attnum", (name,)).fetchall()
+    columns = _columns(conn, name)
     types = {str(c[0]): str(c[1]) for c in columns}
     if stmt.cols:
         if any(target.indirection for target in stmt.cols):
@@ -163,68 +157,18 @@ def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[
             f"FROM ({query}) AS given{aliases}" if cast else ""
     if casts:
         yield Probe(name, "is given values its columns' types refuse", casts, counts=True)
-    for probe in _row_probes(conn, name, columns, values, rows, derived, stmt, plan):
+    for probe in _insert_row_probes(conn, name, columns, values, rows, derived, stmt, plan):
         yield replace(probe, casts=casts) if probe.query else probe
 
 
-def _row_probes(conn: Any, name: str, columns: Sequence[Any], values: dict[str, str],
-                rows: str, derived: str, stmt: ast.InsertStmt, plan: PlanFacts
-                ) -> Iterator[Probe]:
+def _insert_row_probes(conn: Any, name: str, columns: Sequence[Any], values: dict[str, str],
+                       rows: str, derived: str, stmt: ast.InsertStmt, plan: PlanFacts
+                       ) -> Iterator[Probe]:
     """The NOT NULL, CHECK, foreign and unique keys of `name` over the rows inserted
     (`rows`: `derived` as `inserted`; `values`: each column's value there)."""
     from pglast.enums import OnConflictAction
-    from pglast.stream import RawStream
 
-    from dbsafe.lint.statement import same_relation
-
-    for column, _, not_null, *_ in columns:
-        column = str(column)
-        subject = f"{name}.{_ident(column)}"
-        value = values[column]
-        if not not_null or value == _FILLED:
-            continue
-        if value == _UNKNOWN:
-            yield Probe(subject, "", "", counts=False, unknown=(
-                f"NOT NULL {column} is left to a value the probe does not evaluate"))
-            continue
-        yield Probe(subject, "is given NULLs (NOT NULL)",
-                    _count(f"SELECT FROM {rows} WHERE {_ident(column)} IS NULL"), counts=True,
-                    find=f"SELECT * FROM {rows} WHERE {_ident(column)} IS NULL")
-    constraints = conn.execute(
-        "SELECT conname, contype, pg_get_constraintdef(oid), confrelid = conrelid "
-        "FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype IN ('c', 'f', 'x') "
-        "ORDER BY contype, conname", (name,)).fetchall()
-    for conname, contype, definition, own in constraints:
-        subject = f"{name} ({_ident(str(conname))})"
-        if contype == "x":
-            yield Probe(subject, "", "", counts=False,
-                        unknown="an exclusion constraint over rows inserted is not asked")
-            continue
-        con = _parsed_constraint(name, str(definition))
-        used = _columns_of(con)
-        unknown = sorted(c for c in used if values.get(c) in (_FILLED, _UNKNOWN))
-        if unknown:
-            yield Probe(subject, "", "", counts=False, unknown=(
-                f"its column {unknown[0]} is left to a value the probe does not evaluate"))
-        elif contype == "c" and con.raw_expr is not None:
-            check = str(RawStream()(con.raw_expr))
-            yield Probe(subject, f"is given rows failing CHECK ({shortened(check, 60)})",
-                        _count(f"SELECT FROM {rows} WHERE ({check}) IS FALSE"), counts=True,
-                        find=f"SELECT * FROM {rows} WHERE ({check}) IS FALSE")
-        elif contype == "f" and own:
-            yield Probe(subject, "", "", counts=False, unknown=(
-                "it references its own table, whose rows the INSERT adds to"))
-        elif contype == "f":
-            pktable: Any = con.pktable
-            referenced = ".".join(str(part) for part in (
-                pktable.schemaname, pktable.relname) if part)
-            why = next((why for changed, why in plan.changed.items()
-                        if same_relation(changed, referenced)), None)
-            if why is not None:
-                yield Probe(subject, "", "", counts=False,
-                            unknown=f"{why}: the rows it references are not today's")
-            else:
-                yield _foreign_probe(conn, _Table(name, rows, derived), con)
+    yield from row_probes(conn, name, columns, values, rows, derived, plan)
     conflict = stmt.onConflictClause
     if conflict is not None and (conflict.action != OnConflictAction.ONCONFLICT_NOTHING
                                  or conflict.infer is not None):
@@ -237,26 +181,111 @@ def _row_probes(conn: Any, name: str, columns: Sequence[Any], values: dict[str, 
         yield Probe(name, "", "", counts=False, unknown=(
             f"{plan.keys_unsure}: the keys its rows hold are not today's"))
         return
-    yield from _unique_probes(conn, _table(conn, stmt.relation), values, derived)
+    yield from unique_probes(conn, _table(conn, stmt.relation), values, derived)
 
 
-def _unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: str
-                   ) -> Iterator[Probe]:
+def row_probes(conn: Any, name: str, columns: Sequence[Any], values: dict[str, str],
+               rows: str, derived: str, plan: PlanFacts,
+               changed: frozenset[str] | None = None) -> Iterator[Probe]:
+    """The NOT NULL, CHECK and foreign keys of `name` over the rows written (`rows`:
+    `derived` as `inserted`; `values`: each column's value there). `changed`: the columns an
+    UPDATE sets (`guard.updated_rows`), where a NOT NULL or a validated CHECK or foreign key
+    over the others is not asked (each row held it already); None: an INSERT's, all."""
+    from pglast.stream import RawStream
+
+    from dbsafe.lint.statement import same_relation
+
+    for column, _, not_null, *_ in columns:
+        column = str(column)
+        subject = f"{name}.{_ident(column)}"
+        value = values[column]
+        if not not_null or value == _FILLED or (changed is not None and column not in changed):
+            continue
+        if value == _UNKNOWN:
+            yield Probe(subject, "", "", counts=False, unknown=(
+                f"NOT NULL {column} is left to a value the probe does not evaluate"))
+            continue
+        yield Probe(subject, "is given NULLs (NOT NULL)",
+                    _count(f"SELECT FROM {rows} WHERE {_ident(column)} IS NULL"), counts=True,
+                    find=f"SELECT * FROM {rows} WHERE {_ident(column)} IS NULL")
+    constraints = conn.execute(
+        "SELECT conname, contype, pg_get_constraintdef(oid), confrelid = conrelid, "
+        "convalidated FROM pg_constraint WHERE conrelid = to_regclass(%s) "
+        "AND contype IN ('c', 'f', 'x') ORDER BY contype, conname", (name,)).fetchall()
+    for conname, contype, definition, own, validated in constraints:
+        subject = f"{name} ({_ident(str(conname))})"
+        con = _parsed_constraint(name, str(definition)) if contype != "x" else None
+        if changed is not None and (validated or contype == "f") and con is not None \
+                and not _columns_of(con) & changed:
+            # (an UPDATE leaving its columns: each row held it, and holds it; a foreign
+            # key's, NOT VALID too, is checked only where its key changes)
+            continue
+        if contype == "x":
+            yield Probe(subject, "", "", counts=False,
+                        unknown="an exclusion constraint over rows inserted is not asked")
+            continue
+        assert con is not None
+        used = _columns_of(con)
+        unknown = sorted(c for c in used if values.get(c) in (_FILLED, _UNKNOWN))
+        if unknown:
+            yield Probe(subject, "", "", counts=False, unknown=(
+                f"its column {unknown[0]} is left to a value the probe does not evaluate"))
+        elif contype == "c" and con.raw_expr is not None:
+            check = str(RawStream()(con.raw_expr))
+            yield Probe(subject, f"is given rows failing CHECK ({shortened(check, 60)})",
+                        _count(f"SELECT FROM {rows} WHERE ({check}) IS FALSE"), counts=True,
+                        find=f"SELECT * FROM {rows} WHERE ({check}) IS FALSE")
+        elif contype == "f" and changed is not None and not validated:
+            yield Probe(subject, "", "", counts=False, unknown=(
+                "a foreign key NOT VALID is checked only in the rows whose key the UPDATE "
+                "changes, which the probe does not follow"))
+        elif contype == "f" and own:
+            yield Probe(subject, "", "", counts=False, unknown=(
+                "it references its own table, whose rows the INSERT adds to"
+                if changed is None else "it references its own table, whose rows the "
+                "UPDATE changes"))
+        elif contype == "f":
+            pktable: Any = con.pktable
+            referenced = ".".join(str(part) for part in (
+                pktable.schemaname, pktable.relname) if part)
+            why = next((why for changed, why in plan.changed.items()
+                        if same_relation(changed, referenced)), None)
+            if why is not None:
+                yield Probe(subject, "", "", counts=False,
+                            unknown=f"{why}: the rows it references are not today's")
+            else:
+                yield _foreign_probe(conn, _Table(name, rows, derived), con)
+
+
+def unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: str,
+                  changed: frozenset[str] | None = None, kept: str = "",
+                  moved: str = "") -> Iterator[Probe]:
     """A key of the rows inserted that the table's rows hold, or two of them share, for
-    each unique index of the table (a key or constraint's too)."""
+    each unique index of the table (a key or constraint's too). For an UPDATE
+    (`guard.updated_rows`): only the indexes over a column it sets (`changed`, by the
+    columns the index reads, its expressions and WHERE too), the table's rows it keeps
+    (`kept`: a condition on `t`) holding the key; `moved` (a query over `i`, the updated rows
+    as `derived`, and `u`, them as they are) finds a row given another updated row's old key,
+    which an index checked row by row (not deferrable) may refuse or not, as the rows come."""
     indexes = conn.execute(
         # (indnullsnotdistinct: PostgreSQL 15+'s, read where there is one)
         "SELECT c.relname, i.indpred IS NOT NULL OR i.indexprs IS NOT NULL, "
         "coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::bool, false), "
         "(SELECT array_agg(a.attname::text ORDER BY k.n) "
         "FROM unnest(i.indkey[:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, n) "
-        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum), "
+        "(SELECT array_agg(a.attname::text) FROM pg_depend d JOIN pg_attribute a "
+        "ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+        "WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid "
+        "AND d.refobjid = i.indrelid AND d.refobjsubid > 0), i.indimmediate "
         "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = to_regclass(%s) AND i.indisunique ORDER BY 1",
         (table.name,)).fetchall()
-    for index, partial, nulls_not_distinct, keys in indexes:
+    for index, partial, nulls_not_distinct, keys, reads, immediate in indexes:
         keys = [str(k) for k in keys or ()]
         subject = f"{table.name} ({', '.join(_ident(k) for k in keys) or index})"
+        if changed is not None and not {*keys, *(str(r) for r in reads or ())} & changed:
+            continue  # (an UPDATE leaving the columns it reads: its keys stay as they are)
         if partial:
             yield Probe(subject, "", "", counts=False, unknown=(
                 f"unique index {index} has an expression or a WHERE, not asked of rows "
@@ -279,12 +308,32 @@ def _unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: st
         shown = ", ".join(f"i.{k}::text" for k in idents)
         grouped = ", ".join(f"i.{k}" for k in idents)
         there = f"SELECT {shown} FROM {derived} AS i{complete or ' WHERE true'} AND EXISTS " \
-                f"(SELECT FROM {table.own} t WHERE {same})"
+                f"(SELECT FROM {table.own} t WHERE {same}{f' AND {kept}' if kept else ''})"
         twice = f"SELECT {shown} FROM {derived} AS i{complete} GROUP BY {grouped} " \
                 "HAVING count(*) > 1"
+        doubt = ""
+        if moved and immediate:  # (a deferrable one is checked at the statement's end)
+            doubt = f"{moved} WHERE " + " AND ".join(
+                f"u.{k} IS NOT DISTINCT FROM i.{k}" if nulls_not_distinct else f"u.{k} = i.{k}"
+                for k in idents) + " LIMIT 1"
         yield Probe(subject, f"is given keys unique index {index} holds already, or twice",
                     f"({there} LIMIT 1) UNION ALL ({twice} LIMIT 1) LIMIT 1", counts=False,
-                    find=f"{there} UNION ALL {twice}")
+                    find=f"{there} UNION ALL {twice}", doubt=doubt, doubted=(
+                        f"a row is given the key another row it updates holds: unique index "
+                        f"{index} checks each row as it comes, which the probe does not "
+                        "follow") if doubt else "")
+
+
+def _columns(conn: Any, name: str) -> list[Any]:
+    """The columns of `name`, in order: name, type (`format_type`'s), NOT NULL, identity,
+    generated, DEFAULT (`pg_get_expr`'s), its domain's oid (None: not of a domain)."""
+    return list(conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+        "a.attidentity <> '', a.attgenerated <> '', pg_get_expr(d.adbin, d.adrelid), "
+        "CASE WHEN t.typtype = 'd' THEN t.oid END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
+        "ORDER BY a.attnum", (name,)).fetchall())
 
 
 def _assigned_value(conn: Any, value: str, type_name: str) -> str:

@@ -72,6 +72,8 @@ that refuses it, run read-only on the live database:
   bound (`guard.attached_rows`).
 - `INSERT ... SELECT` (or `VALUES`): the rows its SELECT gives against the table's NOT
   NULL, CHECK, unique and foreign keys and its columns' types (`guard.inserted_rows`).
+- `UPDATE ... SET`: the rows it writes against the constraints over the columns it sets
+  (and the CHECKs `NOT VALID`), with the same probes (`guard.updated_rows`).
 
 A query failing on a value (`_VALUE_ERRORS`: a cast, a CHECK, an index expression) is a
 refusal: PostgreSQL evaluates the same expressions over the same rows. It is said as its
@@ -160,6 +162,10 @@ class Probe:
     # the table (as to_regclass reads it) every row of which the query counts (a column
     # added NOT NULL without a DEFAULT): its count is the table's rows (`Counted`)
     every_row: str = ""
+    # a query which, returning a row, makes it cannot tell (`doubted` says why), asked
+    # before `query`: an UPDATE ... FROM joining a row to two, a key moving between rows
+    doubt: str = ""
+    doubted: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +346,11 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
 
         if not refusable(conn, table):
             return []  # (no constraint, as the database holds the table: no row refuses it)
+    if check.get("updates") and not check.get("reshaped"):
+        from dbsafe.guard import updated_rows
+
+        if not updated_rows.refusable(conn, table, sql):
+            return []  # (nothing it sets is constrained: no row it writes refuses it)
     unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or ())
     unsure = unsure or _calls_write(conn, check, followed)
     if not unsure and (check.get("writes") or check.get("typed")):
@@ -626,6 +637,8 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
         return Verdict(revision, sql, probe.subject, "passes", probe.kept)
     try:
         with conn.transaction():  # a savepoint: a cut query leaves the others to run
+            if probe.doubt and conn.execute(probe.doubt).fetchone() is not None:
+                return Verdict(revision, sql, probe.subject, "cannot tell", probe.doubted)
             row = conn.execute(probe.query).fetchone()
     except psycopg.errors.QueryCanceled:
         return Verdict(revision, sql, probe.subject, "not checked",
@@ -837,6 +850,11 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
         from dbsafe.guard.inserted_rows import insert_probes
 
         yield from insert_probes(conn, stmt, plan)
+        return
+    if isinstance(stmt, ast.UpdateStmt):  # the rows it writes, as its SET gives them
+        from dbsafe.guard.updated_rows import update_probes
+
+        yield from update_probes(conn, stmt, plan)
         return
     existing = _existing(conn, stmt)
     if existing:

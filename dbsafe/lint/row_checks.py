@@ -23,7 +23,9 @@ domain, in any table: handed on with the tables whose rows or columns the plan c
 far, `changed`); an `INSERT` (the rows it inserts, against its table's NOT NULL, CHECK, unique
 and foreign keys: `inserts`, `guard.inserted_rows`; cannot tell where the plan changed the
 table's shape before it, `reshaped`, or the rows its SELECT reads; its keys alone where it
-wrote the table before, `keys_unsure`; none into a table the plan made without a constraint).
+wrote the table before, `keys_unsure`; none into a table the plan made without a constraint);
+an `UPDATE` likewise (`updates`, `guard.updated_rows`: the table written before, the rows it
+updates, makes it cannot tell; none of a table the plan made and nothing wrote).
 The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
@@ -76,8 +78,10 @@ rule or row security policy changes what the UPDATE writes, which the guard asks
 >>> checks.add("0005", [p("ALTER TABLE volumes ALTER COLUMN host SET NOT NULL")])
 >>> checks.add("0006", [p("UPDATE volumes SET host = 'x' WHERE host IS NULL"),
 ...                     p("ALTER TABLE volumes ADD CONSTRAINT h CHECK (host <> '')")])
->>> [(c["revision"], c["table"], c["unsure"]) for c in checks.summary()]
+>>> [(c["revision"], c["table"], c["unsure"]) for c in checks.summary() if "updates" not in c]
 [('0005', 'volumes', None), ('0006', 'volumes', '0006 runs UPDATE on volumes before it')]
+>>> [c["unsure"] for c in checks.summary() if "updates" in c]  # (the UPDATE's own rows)
+["0005 runs ALTER TABLE on volumes before it: the columns and constraints of volumes it meets are not today's"]
 >>> checks.add("0007", [p("ALTER TABLE hosts ADD COLUMN zone text"),
 ...                     p("ALTER TABLE hosts ALTER COLUMN zone SET NOT NULL")])
 >>> checks.summary()[-1]["added"]
@@ -430,7 +434,8 @@ class RowChecks:
                     # against these
                     check["changed"] = changed
                 self.checks.append(self._with_calls(check))
-            if s.kind == "InsertStmt" and s.relation and _application(s.relation):
+            if s.kind in ("InsertStmt", "UpdateStmt") and s.relation \
+                    and _application(s.relation):
                 self._add_insert(revision, s, at)
             self._note_shape(revision, s)
             self._note(revision, s)
@@ -442,21 +447,29 @@ class RowChecks:
         551). Handed on (`inserts`) for the guard to ask the rows it would insert; cannot
         tell where the plan changed the table's columns or constraints before it
         (`reshaped`: the database's are not the ones it meets), or the rows it reads or
-        meets (`unsure`). A table the plan made with no constraint refuses no row: none."""
+        meets (`unsure`). A table the plan made with no constraint refuses no row: none.
+        An `UPDATE ... SET` likewise (`updates`, `guard.updated_rows`, task 555): the rows
+        it updates are its table's, so the table written before makes it cannot tell."""
+        updates = s.kind == "UpdateStmt"
         target = str(s.relation)
         if any(same_relation(name, target) for name in self._plain_created):
             return
+        if updates and self._new(target) and not (self._calls or self._writes
+                                                  or self._refreshed):
+            return  # (a table the plan made, empty: it updates no row)
         shaped = self._shaped_all or next((why for name, why in self._shaped.items()
                                            if same_relation(name, target)), None)
         named = [name for name in relations(s.node) if _application(name)]
         # (the tables its SELECT reads: the target too where it names it twice)
         read = [name for name in named if not same_relation(name, target)] \
-            + ([target] if sum(same_relation(name, target) for name in named) > 1 else [])
+            + ([target] if updates or sum(same_relation(name, target) for name in named) > 1
+               else [])
         rows = next(filter(None, (self._unsure(name, frozenset()) for name in read)), None)
         if shaped:
             shaped = f"{shaped}: the columns and constraints of {target} it meets are not today's"
         check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": target, "at": at,
-                                 "unsure": shaped or rows, "inserts": True}
+                                 "unsure": shaped or rows,
+                                 "updates" if updates else "inserts": True}
         if shaped:
             check["reshaped"] = True
         keys = None if shaped or rows else self._unsure(target, frozenset())

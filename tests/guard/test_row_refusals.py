@@ -280,7 +280,16 @@ def _verdicts(conn: psycopg.Connection, *statements: str, timeout: str = "10s"
               ) -> list[Verdict]:
     changes = RowChanges()
     changes.add("0005", [parse_statement(s) for s in statements])
-    return probe_rows(conn, changes.checks.summary(), lock_timeout="1s", timeout=timeout)
+    verdicts = probe_rows(conn, changes.checks.summary(), lock_timeout="1s", timeout=timeout)
+    # (an UPDATE before the statement asked is asked its own rows too, task 555: refused
+    # only where PostgreSQL refuses it, a row failing volumes' CHECK positive NOT VALID,
+    # passing only where it does not; left out of what each test holds)
+    before = [v for v in verdicts if v.sql.startswith("UPDATE") and v.sql != statements[-1]]
+    for update in {v.sql for v in before}:
+        said = {v.outcome for v in before if v.sql == update}
+        if "refused" in said or said == {"passes"}:
+            assert ("refused" in said) is _postgresql_refuses(conn, update), (update, before)
+    return [v for v in verdicts if v not in before]
 
 
 def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
