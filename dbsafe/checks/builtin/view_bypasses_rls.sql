@@ -41,6 +41,25 @@
 -- nor may `SET ROLE` to one that does). A reader granted SELECT on one column of the view
 -- reads every row of it.
 --
+-- A view whose own WHERE keeps each reader to rows a policy shows it (PostgreSQL 16 and
+-- later): `security_barrier`, reading the table alone (no join, subquery, CTE or second
+-- read of it), and its WHERE holding, for each role it is granted to, each condition ANDed
+-- in the USING of one permissive `FOR SELECT` or `FOR ALL` policy applying to that role
+-- (PUBLIC's, or one of a role whose rights it has by membership) and in that of every
+-- restrictive one: the same expression, or the same operator (its commutator, the operands
+-- swapped) over the same operands, `(SELECT x)` read as `x`, no volatile function in it.
+-- HOCKIA's `profiles_self` (`security_barrier`, `WHERE id = (SELECT auth.uid())`, granted
+-- to `authenticated`, whose policy is `USING ((SELECT auth.uid()) = id)`): on PostgreSQL 18,
+-- as `authenticated` with either of two users' `request.jwt.claims`, it showed that user's
+-- row, which the table showed too (other permissive policies only show more there). Still
+-- flagged: a view not `security_barrier` (a function in the reader's own WHERE with a
+-- lower cost saw another user's row before the view's WHERE dropped it), one ORing the
+-- condition with another, joining or reading the table twice (not followed), one a
+-- restrictive policy is not implied by, and one granted to a role the policy does not apply
+-- to (Supabase grants new views to `anon` too: `anon` sets the claims itself and reads a
+-- user's row the table hides from it; a superuser owner's member inherits its grant, not
+-- its superuser).
+--
 -- A view whose owner may not read what it reads as the view reads it: no SELECT on the
 -- table, nor on each column the view reads of it (every column for a whole row, as in
 -- `SELECT t FROM t` or `row_to_json(t)`; the table's for a system column such as `ctid`),
@@ -169,12 +188,170 @@ WITH RECURSIVE reads AS (
                         WHERE o.option_name = 'security_invoker'), false)
       AND (owner.rolsuper OR owner.rolbypassrls
            OR (pg_has_role(v.relowner, tab.relowner, 'USAGE') AND NOT tab.relforcerowsecurity))
+), filtering(view, tab, tree) AS (
+    -- the views that may keep each reader to the rows the policies show it, by their own
+    -- WHERE: `security_barrier` (else a cheap function in the reader's own WHERE runs on
+    -- rows before the view's WHERE drops them: on PostgreSQL 18 a `RAISE NOTICE` showed
+    -- another user's row through such a view without it), whose stored query (PostgreSQL 16
+    -- and later: before, OLD and NEW had entries of their own) has one range table entry,
+    -- the table's (no join, subquery, CTE or second read of the table shows other rows),
+    -- and no brace escaped in a name (the node tree is cut at its braces); the tree from its
+    -- WHERE (`:quals`) on
+    SELECT b.view, b.tab,
+           substr(r.ev_action::text, strpos(r.ev_action::text, q.quals) + length(q.quals) - 1)
+    FROM bypassed AS b
+    JOIN pg_class AS v ON v.oid = b.view
+    JOIN pg_rewrite AS r ON r.ev_class = b.view AND r.rulename = '_RETURN',
+    (VALUES (':jointree {FROMEXPR :fromlist ({RANGETBLREF :rtindex 1}) :quals {')) AS q(quals)
+    WHERE current_setting('server_version_num')::int >= 160000
+      AND coalesce((SELECT o.option_value::boolean
+                    FROM pg_options_to_table(v.reloptions) AS o
+                    WHERE o.option_name = 'security_barrier'), false)
+      AND strpos(r.ev_action::text, q.quals) > 0
+      AND (SELECT count(*) FROM regexp_matches(r.ev_action::text, '\{RANGETBLENTRY ', 'g')) = 1
+      AND substring(r.ev_action::text FROM ':rtekind 0 :relid (\d+) ')::oid = b.tab
+      AND r.ev_action::text !~ '\\[{}]'
+), trees(kind, id, tab, tree, volatile) AS (
+    -- those WHEREs, and the USING of their tables' FOR SELECT and FOR ALL policies: node
+    -- trees (`pg_node_tree`), in which Var 1 is the table; whether a policy calls a volatile
+    -- function (each call may differ, the view's from the policy's)
+    SELECT 'v', view, tab, tree, false FROM filtering
+    UNION ALL
+    SELECT 'p', p.oid, p.polrelid, p.polqual::text,
+           EXISTS (SELECT FROM regexp_matches(p.polqual::text, ':(?:op)?funcid (\d+) ', 'g') AS f
+                   JOIN pg_proc AS fn ON fn.oid = f[1]::oid AND fn.provolatile = 'v')
+    FROM pg_policy AS p
+    WHERE p.polrelid IN (SELECT tab FROM filtering) AND p.polcmd IN ('r', '*')
+      AND p.polqual IS NOT NULL AND p.polqual::text !~ '\\[{}]'
+), terms(kind, id, tab, volatile, node, conjuncts, opno, commutator, collid, left_operand,
+        right_operand) AS MATERIALIZED (
+    -- each conjunct of those WHEREs and USINGs (what their AND holds, or the whole when it is
+    -- no AND), and a binary operator's operator, its commutator, its collation and its two
+    -- operands, `(SELECT x)` read as `x`: the same value, once per statement, when no
+    -- function in it is volatile (checked below), for a subquery of one column and nothing
+    -- else (no FROM, WHERE, GROUP BY, HAVING, ORDER BY, LIMIT). Each tree is cut into its
+    -- nodes apart, from a brace to the next one closing at its depth, each in the last node
+    -- a level up before it.
+    SELECT t.kind, t.id, t.tab, t.volatile, c.node, c.conjuncts, o.oid, o.oprcom,
+           substring(c.node FROM '^\{OPEXPR [^{]* :inputcollid (\d+) :args '),
+           c.left_operand, c.right_operand
+    FROM trees AS t
+    CROSS JOIN LATERAL (
+        WITH braces(pos, open, depth) AS (
+            SELECT sum(length(p.piece)) OVER w - length(p.piece) + 1, left(p.piece, 1) = '{',
+                   sum(CASE left(p.piece, 1) WHEN '{' THEN 1 WHEN '}' THEN -1 ELSE 0 END) OVER w
+            FROM regexp_split_to_table(t.tree, '(?=[{}])') WITH ORDINALITY AS p(piece, n)
+            WINDOW w AS (ORDER BY p.n)
+        ), spans(pos, stop, depth) AS (
+            -- the first node is the WHERE or the USING: what follows a view's is left out
+            SELECT s.pos, s.stop, s.depth
+            FROM (SELECT s.pos, s.stop, s.depth,
+                         first_value(s.stop) OVER (ORDER BY s.pos) AS root_stop
+                  FROM (SELECT b.pos, b.open, b.depth,
+                               lead(b.pos) OVER (PARTITION BY b.depth + (NOT b.open)::int
+                                                 ORDER BY b.pos) AS stop
+                        FROM braces AS b) AS s
+                  WHERE s.open) AS s
+            WHERE s.pos <= s.root_stop
+        ), nodes(pos, node, parent, siblings) AS MATERIALIZED (
+            SELECT n.pos, substr(t.tree, n.pos::int, (n.stop - n.pos + 1)::int), n.parent,
+                   count(*) OVER (PARTITION BY n.parent)
+            FROM (SELECT s.pos, s.stop, s.outer_copy,
+                         max(s.pos) FILTER (WHERE s.outer_copy)
+                             OVER (PARTITION BY s.level ORDER BY s.pos) AS parent
+                  FROM (SELECT pos, stop, depth AS level, false AS outer_copy FROM spans
+                        UNION ALL
+                        SELECT pos, stop, depth + 1, true FROM spans) AS s) AS n
+            WHERE NOT n.outer_copy
+        ), conjuncts(pos, node) AS (
+            SELECT c.pos, c.node
+            FROM nodes AS r
+            JOIN nodes AS c ON c.parent = r.pos
+            WHERE r.pos = 1 AND r.node LIKE '{BOOLEXPR :boolop and %'
+            UNION ALL
+            SELECT r.pos, r.node
+            FROM nodes AS r
+            WHERE r.pos = 1 AND r.node NOT LIKE '{BOOLEXPR :boolop and %'
+        ), bare(pos, node) AS (
+            SELECT s.pos, x.node
+            FROM nodes AS s
+            JOIN nodes AS q ON q.parent = s.pos
+            JOIN nodes AS f ON f.parent = q.pos AND f.siblings = 2
+             AND f.node = '{FROMEXPR :fromlist <> :quals <>}'
+            JOIN nodes AS e ON e.parent = q.pos AND e.siblings = 2
+             AND e.node LIKE '{TARGETENTRY %:resjunk false}'
+            JOIN nodes AS x ON x.parent = e.pos AND x.siblings = 1
+            WHERE s.node LIKE '{SUBLINK :subLinkType 4 :subLinkId 0 :testexpr <> :operName <> '
+                              ':subselect {QUERY %'
+        )
+        SELECT c.node, count(*) OVER () AS conjuncts,
+               max(coalesce(b.node, a.node)) FILTER (WHERE a.pos = min_pos) AS left_operand,
+               max(coalesce(b.node, a.node)) FILTER (WHERE a.pos <> min_pos) AS right_operand
+        FROM conjuncts AS c
+        LEFT JOIN LATERAL (SELECT a.pos, a.node, min(a.pos) OVER () AS min_pos
+                           FROM nodes AS a
+                           WHERE a.parent = c.pos AND a.siblings = 2
+                             AND c.node LIKE '{OPEXPR %') AS a ON true
+        LEFT JOIN bare AS b ON b.pos = a.pos
+        GROUP BY c.node
+    ) AS c
+    LEFT JOIN pg_operator AS o
+      ON o.oid = substring(c.node FROM '^\{OPEXPR :opno (\d+) ')::oid
+), implied(view, policy) AS (
+    -- the policies each view's WHERE implies: each conjunct of the policy's USING is one of
+    -- the view's, the same node, or the same operator (or its commutator, the operands
+    -- swapped) over the same operands in the same collation; no volatile function in it.
+    -- Each conjunct is written as each form it matches in, and a policy's conjunct goes
+    -- with the views of its table that have one of its forms.
+    SELECT v.view, m.id
+    FROM (SELECT f.kind, f.id, f.node, f.conjuncts,
+                 array_agg(f.id) FILTER (WHERE f.kind = 'v') OVER (PARTITION BY f.tab, f.form)
+                     AS views
+          FROM (SELECT kind, id, tab, node, conjuncts, node AS form
+                FROM terms WHERE NOT volatile
+                UNION ALL
+                SELECT kind, id, tab, node, conjuncts,
+                       format('%s %s %s %s', opno, collid, left_operand, right_operand)
+                FROM terms WHERE NOT volatile AND left_operand IS NOT NULL
+                 AND right_operand IS NOT NULL
+                UNION ALL
+                SELECT kind, id, tab, node, conjuncts,
+                       format('%s %s %s %s', commutator, collid, right_operand, left_operand)
+                FROM terms WHERE kind = 'v' AND commutator <> 0 AND left_operand IS NOT NULL
+                 AND right_operand IS NOT NULL) AS f) AS m,
+         unnest(m.views) AS v(view)
+    WHERE m.kind = 'p'
+    GROUP BY v.view, m.id, m.conjuncts
+    HAVING count(DISTINCT m.node) = m.conjuncts
+), kept(view, tab, grantee) AS (
+    -- the grants through which a view shows only rows the policies show its reader: one
+    -- permissive policy applying to the grantee and to each role with its rights (PUBLIC's,
+    -- or a role's whose rights it has by membership: a superuser's members do not have the
+    -- rights it has by being one) and every restrictive one are implied by the view's WHERE
+    SELECT f.view, f.tab, g.grantee
+    FROM filtering AS f
+    JOIN readers AS g ON g.view = f.view
+    WHERE EXISTS (SELECT FROM pg_policy AS p
+                  JOIN implied AS i ON i.view = f.view AND i.policy = p.oid
+                  WHERE p.polrelid = f.tab AND p.polpermissive
+                    AND (0 = ANY (p.polroles)
+                         OR g.grantee = ANY (p.polroles)
+                         OR EXISTS (SELECT FROM unnest(p.polroles) AS r(role), pg_roles AS grantee
+                                    WHERE grantee.oid = g.grantee AND NOT grantee.rolsuper
+                                      AND pg_has_role(g.grantee, r.role, 'USAGE'))))
+      AND NOT EXISTS (SELECT FROM pg_policy AS p
+                      WHERE p.polrelid = f.tab AND NOT p.polpermissive
+                        AND p.polcmd IN ('r', '*')
+                        AND NOT EXISTS (SELECT FROM implied AS i
+                                        WHERE i.view = f.view AND i.policy = p.oid))
 ), granted(relation, tab, grantee) AS (
     -- who may read those tables' rows through each such view: the roles granted SELECT
     -- on it, or on a view that reads it on their behalf (0 is PUBLIC)
     SELECT DISTINCT b.view, b.tab, g.grantee
     FROM bypassed AS b
     JOIN readers AS g ON g.view = b.view
+    WHERE NOT EXISTS (SELECT FROM kept AS k
+                      WHERE k.view = b.view AND k.tab = b.tab AND k.grantee = g.grantee)
 ), policy_roles(tab, permissive, role) AS (
     -- the roles each FOR SELECT or FOR ALL policy of those tables applies to (0 is PUBLIC):
     -- the permissive ones that show every row (USING (true)), and the restrictive ones
