@@ -74,9 +74,10 @@ def shared_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def _settings(root: Path, url: str, **overrides: Any):
     """Settings for `root` against `url`, with the module's cache of builds
-    (`shared_builds`); `cache=False` builds every schema afresh."""
-    return load_settings(root, {"database-url": url, "cache-dir": str(_SHARED_BUILDS[-1]),
-                                **overrides}, environ={})
+    (`shared_builds`); `cache=False` builds every schema afresh, as another module's tests
+    importing this helper do (this module's fixture is not theirs)."""
+    shared = {"cache-dir": str(_SHARED_BUILDS[-1])} if _SHARED_BUILDS else {"cache": False}
+    return load_settings(root, {"database-url": url, **shared, **overrides}, environ={})
 
 
 def _dbsafe(root: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
