@@ -17,7 +17,7 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.schema.model import Column, Relation, SchemaSnapshot
-from dbsafe.validate.scan import _UNKNOWN_REASON
+from dbsafe.validate.scan import _unknown_reason
 from tests.helpers import validate_files
 
 _POSTGIS = "CREATE EXTENSION IF NOT EXISTS postgis;\n"
@@ -78,9 +78,9 @@ def test_a_call_of_a_function_an_extension_that_failed_makes_names_it(tmp_path: 
         ("app.py", 4, _MYSQL.format("date_format")),
         ("app.py", 5, _MYSQL_SQLITE),
         ("app.py", 7, _POSTGIS_FAILED.format("st_astext")),
-        ("app.py", 8, "not analysed: " + _UNKNOWN_REASON),
+        ("app.py", 8, "not analysed: " + _unknown_reason()),
         # (the failed extension's functions may be of any name, the file's `datetime` too)
-        ("report.sql", 2, "not analysed: " + _UNKNOWN_REASON),
+        ("report.sql", 2, "not analysed: " + _unknown_reason()),
     ]
 
 
@@ -93,7 +93,7 @@ def test_a_call_of_a_mysql_name_where_no_extension_failed_is_mysqls(tmp_path: Pa
                        + _STRFTIME)
     assert skipped[:2] == [("app.py", 2, _MYSQL.format("st_astext")),
                            ("app.py", 3, _MYSQL.format("st_geomfromtext"))]
-    assert skipped[-2:] == [("app.py", 8, "not analysed: " + _UNKNOWN_REASON),
+    assert skipped[-2:] == [("app.py", 8, "not analysed: " + _unknown_reason()),
                             ("report.sql", 2, _EARLIER)]
 
 
