@@ -283,6 +283,11 @@ def _validated(sql: str) -> tuple[str, frozenset[str]]:
     from dbsafe.lint.statement import parse_statement
 
     statement = parse_statement(sql)
+    if statement.kind == "UpdateStmt" and statement.relation is not None:
+        # (its rows asked of what constrains the columns it sets: `guard.updated_rows`)
+        targets = [t.get("ResTarget", t) for t in statement.node.get("targetList") or ()]
+        names = frozenset(str(t.get("name") or "") for t in targets)
+        return last(statement.relation).strip('"'), names - {""}
     columns = validated_columns(statement)
     if statement.relation is None or columns is None:
         return "", frozenset()
