@@ -75,6 +75,29 @@ def refusable(conn: Any, table: str) -> bool:
     return bool(row and row[0])
 
 
+# What a BEFORE ... FOR EACH ROW trigger's `tgtype` has (ROW 1, BEFORE 2, and the event),
+# and a rule's `ev_type`, for each data statement the probes ask.
+_FIRED_BY = {"INSERT": (1 | 2 | 4, "3"), "UPDATE": (1 | 2 | 16, "2")}
+
+
+def refuse_rewritten(conn: Any, name: str, event: str) -> None:
+    """Raise `_CannotTell` where a BEFORE `event` FOR EACH ROW trigger or an `event` rule of
+    table `name` may change the rows the statement writes (what the probe asks is not what
+    PostgreSQL checks)."""
+    mask, ev_type = _FIRED_BY[event]
+    fires = conn.execute(
+        "SELECT (SELECT min(tgname) FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
+        "AND NOT tgisinternal AND tgenabled <> 'D' AND tgtype & %s = %s), "
+        "(SELECT min(rulename) FROM pg_rewrite WHERE ev_class = to_regclass(%s) "
+        "AND ev_type = %s AND ev_enabled <> 'D')", (name, mask, mask, name, ev_type)).fetchone()
+    rows = "inserted" if event == "INSERT" else "updated"
+    if fires[0] is not None:
+        raise _CannotTell(f"trigger {fires[0]} of {name} runs BEFORE {event} FOR EACH ROW: it "
+                          f"may change the rows {rows}")
+    if fires[1] is not None:
+        raise _CannotTell(f"rule {fires[1]} of {name} rewrites the {event}")
+
+
 def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[Probe]:
     """What the rows `stmt` inserts ask of its table's constraints (the module's list);
     `plan.changed`: tables an earlier statement changes the rows of (a foreign key's
@@ -94,16 +117,7 @@ def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[
     if row[0] == "p":
         raise _CannotTell(f"{name} is partitioned: the partition each row goes to checks it "
                           "too, which the probe does not follow")
-    fires = conn.execute(
-        "SELECT (SELECT min(tgname) FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
-        "AND NOT tgisinternal AND tgenabled <> 'D' AND tgtype & 7 = 7), "
-        "(SELECT min(rulename) FROM pg_rewrite WHERE ev_class = to_regclass(%s) "
-        "AND ev_type = '3' AND ev_enabled <> 'D')", (name, name)).fetchone()
-    if fires[0] is not None:
-        raise _CannotTell(f"trigger {fires[0]} of {name} runs BEFORE INSERT FOR EACH ROW: it "
-                          "may change the rows inserted")
-    if fires[1] is not None:
-        raise _CannotTell(f"rule {fires[1]} of {name} rewrites the INSERT")
+    refuse_rewritten(conn, name, "INSERT")
     source: Any = stmt.selectStmt
     if source is not None and any(isinstance(n, ast.SetToDefault) for n in _nodes(source)):
         raise _CannotTell("its VALUES give DEFAULT, which the probe does not evaluate")

@@ -38,6 +38,7 @@ from dbsafe.guard.inserted_rows import (
     _UNKNOWN,
     _assigned_value,
     _columns,
+    refuse_rewritten,
     row_probes,
     unique_probes,
 )
@@ -101,16 +102,7 @@ def update_probes(conn: Any, stmt: ast.UpdateStmt, plan: PlanFacts) -> Iterator[
     if row[1] and stmt.relation.inh:
         raise _CannotTell(f"{name} has child tables: the UPDATE changes their rows too, "
                           "which the probe does not follow")
-    fires = conn.execute(
-        "SELECT (SELECT min(tgname) FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
-        "AND NOT tgisinternal AND tgenabled <> 'D' AND tgtype & 19 = 19), "
-        "(SELECT min(rulename) FROM pg_rewrite WHERE ev_class = to_regclass(%s) "
-        "AND ev_type = '2' AND ev_enabled <> 'D')", (name, name)).fetchone()
-    if fires[0] is not None:
-        raise _CannotTell(f"trigger {fires[0]} of {name} runs BEFORE UPDATE FOR EACH ROW: it "
-                          "may change the rows updated")
-    if fires[1] is not None:
-        raise _CannotTell(f"rule {fires[1]} of {name} rewrites the UPDATE")
+    refuse_rewritten(conn, name, "UPDATE")
     targets = list(stmt.targetList or ())
     for target in targets:
         if target.indirection:
