@@ -332,7 +332,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
             # (the refused line's errors, let through, are not why: a pg_restore killed
             # into an older server was said to have failed on them)
             line = tools.failure(running.returncode, failed or ("" if refused else errors))
-            if _session_ended(target, name):
+            if not _statement_failed(failed or errors) and _session_ended(target, name):
                 raise DatabaseError(
                     f"pg_restore into {name} was cut off: the server ended its session, the "
                     f"backup is not why ({line}); "
@@ -408,6 +408,26 @@ def count_lines(counts: Mapping[str, int], dumped: Mapping[str, int] | None = No
             named += f" and {len(empty) - EMPTY_NAMED} more (--format json lists each)"
         lines.append(f"  {len(empty)} empty table{'s' if len(empty) > 1 else ''}: {named}")
     return lines
+
+
+def _statement_failed(stderr: str) -> bool:
+    """Whether pg_restore stopped on the server's ERROR of one of its statements: then the
+    backup is why, whatever the counters of `_session_ended` say. pg_restore closing its
+    connection on that error can leave its own session counted as ended by a FATAL
+    ("connection to client lost", the server writing to the socket pg_restore had just
+    closed), at random under load. A session the server ends says FATAL, never ERROR. The
+    severity is the server's word in its `lc_messages`: in another language it is not
+    found, and the counters alone decide, as before.
+
+    >>> _statement_failed('pg_restore: error: COPY failed for table "t": ERROR:  boom')
+    True
+    >>> _statement_failed("pg_restore: error: could not execute query: FATAL:  terminating "
+    ...                   "connection due to administrator command")
+    False
+    >>> _statement_failed("pg_restore: error: server closed the connection unexpectedly")
+    False
+    """
+    return re.search(r"(?m)(?:^|: )ERROR:  ?\S", stderr) is not None
 
 
 def _session_ended(conn: Any, database: str) -> bool:

@@ -471,6 +471,37 @@ def test_a_backup_pg_restore_fails_on_is_a_finding_recorded_in_its_manifest(
                                 "'dbsafe_verify_%'").fetchall()
 
 
+def test_a_statement_pg_restore_fails_on_is_the_backup_even_when_a_session_ended_fatal(
+        source: str, tmp_path: Path) -> None:
+    # pg_restore exiting on its statement's ERROR can leave its own session counted as
+    # ended by a FATAL ("connection to client lost": the server wrote to the socket
+    # pg_restore had just closed), at random under load: the backup's DBS611 was then said
+    # as "cut off, run it again" (exit 2). A session of the scratch copy ended by its own
+    # idle_session_timeout stands in for it here, deterministically.
+    with psycopg.connect(source) as conn:
+        conn.execute("CREATE FUNCTION known(id bigint) RETURNS boolean LANGUAGE sql STABLE "
+                     "AS 'SELECT EXISTS (SELECT FROM customers AS c WHERE c.id = known.id)'; "
+                     "ALTER TABLE orders ADD CHECK (known(customer_id))")
+
+    def end_a_session_fatally(step: str, message: str) -> None:
+        if step == "restore" and message.startswith("pg_restore "):
+            scratch = message.split(" into ", 1)[1].split()[0]
+            with psycopg.connect(_with_db(source, scratch), autocommit=True,
+                                 options="-c idle_session_timeout=1") as conn:
+                time.sleep(0.3)
+                with pytest.raises(psycopg.OperationalError):
+                    conn.execute("SELECT 1")
+            with psycopg.connect(_with_db(source, "postgres")) as conn:
+                assert conn.execute("SELECT sessions_fatal FROM pg_stat_database "
+                                    "WHERE datname = %s", (scratch,)).fetchone() == (1,)
+
+    report = commands.backup(_settings(source, tmp_path), tmp_path / "b", verify_restore=True,
+                             progress=end_a_session_fatally)
+    (finding,) = report.findings
+    assert finding.code == "DBS611"
+    assert 'relation "customers" does not exist' in dict(finding.context)["pg_restore"]
+
+
 def test_a_copy_that_differs_from_its_source_is_a_finding_that_says_what_differs(
         source: str, tmp_path: Path) -> None:
     # A column added after the dump: the copy lacks it. A DBS611 says so (the run exited 1
