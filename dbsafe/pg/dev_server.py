@@ -12,6 +12,12 @@ the run drops them, and the roles that appeared on the server while it ran (a pr
 `setup-sql` or migrations create some); never a database or role that was there before.
 A database a killed run left is dropped by the next run: its process is gone (same
 machine), or it is a day old and no one is connected to it (another machine).
+
+One run at a time uses a dev server: a run holds an advisory lock on a session of the
+dev-url's database from before it lists the server's roles until it has dropped those that
+appeared, which would otherwise be another run's too (dropped under it while its migrations
+used them). A second run waits, saying so, up to `RUN_LOCK_WAIT`. The threads and nested
+builds of one process share its lock.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import os
 import re
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +51,13 @@ _COMMENT = re.compile(re.escape(MARK) + r" of pid (\d+) on (\S+) since (\S+)")
 # A database another machine's run left is taken as abandoned after this long unused.
 ABANDONED_AFTER = 24 * 3600
 _MAX_NAME = 63  # NAMEDATALEN - 1: a longer name is cut by the server
+# The advisory lock one run at a time holds (`_one_run_at_a_time`): b"dbsafedv" as a bigint.
+RUN_LOCK = 0x6462736166656476
+RUN_LOCK_WAIT = "10min"  # how long a run waits for another (lock_timeout)
+# Per dev server (its libpq parameters and database): the session holding RUN_LOCK for this
+# process, and how many of its runs use it now.
+_runs: dict[tuple[tuple[str, str], ...], tuple[Any, int]] = {}
+_runs_guard = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +106,24 @@ def dev_server(url: str, database: str | None = None) -> Iterator[DevServer]:
     run made there dropped on exit (its databases, then the roles that appeared meanwhile).
 
     Raises:
-        DatabaseError: the server cannot be reached, or its role may not create databases
-            (one line, no password).
+        DatabaseError: the server cannot be reached, or its role may not create databases,
+            or another run held it longer than `RUN_LOCK_WAIT` (one line, no password).
     """
-    from psycopg import sql
-
     from dbsafe.pg.connect import url_params
     from dbsafe.pg.urls import redact_url
 
     given = {k: str(v) for k, v in _said(url_params, url).items() if v is not None}
     shown = f"dev-url {redact_url(url)}"
+    with _one_run_at_a_time(url, given, shown):
+        yield from _run(url, given, shown, database)
+
+
+def _run(url: str, given: dict[str, str], shown: str,
+         database: str | None) -> Iterator[DevServer]:
+    from psycopg import sql
+
+    from dbsafe.pg.urls import redact_url
+
     with _connect(url, url) as conn:
         maintenance = str(conn.info.dbname)
         user, may_create = conn.execute(
@@ -129,6 +151,50 @@ def dev_server(url: str, database: str | None = None) -> Iterator[DevServer]:
         yield server
     finally:
         _drop_run(server, roles_before, url)
+
+
+@contextlib.contextmanager
+def _one_run_at_a_time(url: str, given: dict[str, str], shown: str) -> Iterator[None]:
+    """`RUN_LOCK` held on a session of the dev-url's database while in it: taken, waiting
+    for another run (up to `RUN_LOCK_WAIT`, said once), by this process's first run on the
+    server; shared by the runs it starts meanwhile (threads, nested builds), released when
+    the last ends.
+
+    Raises:
+        DatabaseError: another run held the server longer than `RUN_LOCK_WAIT`.
+    """
+    import psycopg
+
+    key = tuple(sorted(given.items()))
+    with _runs_guard:  # (a second thread waits here while the first waits for the lock)
+        held, depth = _runs.get(key, (None, 0))
+        if held is None:
+            held = _connect(url, url)
+            try:
+                if not held.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK,)).fetchone()[0]:
+                    log.warning("%s: waiting for another dbsafe run on the dev server to end "
+                                "(up to %s): one run at a time uses it", shown, RUN_LOCK_WAIT)
+                    held.execute(f"SET lock_timeout = '{RUN_LOCK_WAIT}'")
+                    held.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
+            except psycopg.errors.LockNotAvailable:
+                held.close()
+                raise DatabaseError(
+                    f"{shown}: another dbsafe run has used the dev server for more than "
+                    f"{RUN_LOCK_WAIT} (one run at a time uses it: the roles a run drops at its "
+                    "end would be the other's too); run again when it has ended") from None
+            except BaseException:
+                held.close()
+                raise
+        _runs[key] = (held, depth + 1)
+    try:
+        yield
+    finally:
+        with _runs_guard:
+            held, depth = _runs.pop(key)
+            if depth > 1:
+                _runs[key] = (held, depth - 1)
+            else:
+                held.close()  # (the session's end releases the lock)
 
 
 def _said(call: Any, *args: Any, **kwargs: Any) -> Any:

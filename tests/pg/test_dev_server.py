@@ -18,6 +18,7 @@ from psycopg import sql
 
 from dbsafe import commands
 from dbsafe.config import load_settings
+from dbsafe.core import DatabaseError
 from dbsafe.pg.dev_server import MARK, PREFIX
 from dbsafe.pg.throwaway import on_dev_server, server_key, throwaway_server
 from tests.helpers import dbsafe_in_process
@@ -131,6 +132,59 @@ def test_a_killed_runs_databases_are_dropped_by_the_next_run(database_url: str) 
     finally:
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(stranger)))
+
+
+@pytest.fixture
+def other_run(database_url: str) -> Iterator[str]:
+    """Another dbsafe process in the middle of a run on the dev server `database_url` (its
+    database's name), killed at the end."""
+    held = subprocess.Popen([sys.executable, "-c", _HOLD, database_url], stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    try:
+        assert held.stdout is not None
+        yield held.stdout.readline().strip()
+    finally:
+        held.send_signal(signal.SIGKILL)
+        held.wait()
+        if held.stdout is not None:
+            held.stdout.close()
+
+
+def test_a_second_run_waits_for_the_first_and_says_so(
+        database_url: str, other_run: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Two runs at once: the roles one drops at its end are those that appeared while it ran,
+    # the other's too (a migration's GRANT to a role dropped under it failed). One waits.
+    monkeypatch.setattr("dbsafe.pg.dev_server.RUN_LOCK_WAIT", "1s")
+    with pytest.raises(DatabaseError) as raised, on_dev_server(database_url), \
+            throwaway_server(database="dbsafe"):
+        pass
+    said = str(raised.value)
+    assert said.startswith("dev-url postgresql://") and "\n" not in said
+    assert "another dbsafe run has used the dev server for more than 1s" in said, said
+    assert "waiting for another dbsafe run on the dev server to end (up to 1s)" in caplog.text
+    assert other_run in _run_databases(database_url)  # the other run's is left alone
+
+
+def test_one_process_s_nested_and_threaded_runs_share_its_turn(
+        database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (guards the lock against over-reach: a diff builds its two sides on two threads, a
+    # build may nest another; waiting for its own process, a run would wait forever)
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr("dbsafe.pg.dev_server.RUN_LOCK_WAIT", "1s")
+
+    def build() -> str:
+        with throwaway_server(database="dbsafe") as inner:
+            return inner.name("dbsafe")
+
+    with on_dev_server(database_url), throwaway_server(database="dbsafe") as outer:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            names = list(pool.map(lambda _: build(), range(2)))
+        assert len({outer.name("dbsafe"), *names}) == 3
+    assert _run_databases(database_url) == []
+    with on_dev_server(database_url), throwaway_server(database="dbsafe"):
+        pass  # the turn was given back
 
 
 def test_a_role_that_may_not_create_databases_is_one_line(tmp_path: Path,
