@@ -3035,12 +3035,15 @@ class LintContext:
         self._remember(found)
         quick = tuple((a.subtype, a.name) for a in statement.actions
                      if a.name and statement.relation and self._quick(statement.relation, a))
-        if (found, keys_to, unique, quick, included) != (
+        table_keys = tuple(self.history.table_key(t) for t in tables)
+        if (found, keys_to, unique, quick, included, table_keys) != (
                 statement.foreign_keys, statement.keys_to, statement.unique_keys,
-                statement.catalog_only, statement.resting_on_included):
+                statement.catalog_only, statement.resting_on_included,
+                statement.table_keys):
             statement.foreign_keys, statement.keys_to = found, keys_to
             statement.unique_keys, statement.catalog_only = unique, quick
             statement.resting_on_included = included
+            statement.table_keys = table_keys
             statement.locks = None  # predicted before the history's facts were known
 
     def _drop_absent_relations(self, statement: Statement) -> None:

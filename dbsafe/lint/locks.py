@@ -232,12 +232,15 @@ def _drop(s: Statement) -> Iterator[Lock]:
         for name in s.dropped:
             yield Lock(ACCESS_EXCLUSIVE, name, False, "drops the relation")
         if kind == "table":
-            yield from _referenced(s, s.foreign_keys, s.dropped)
+            # (each table dropped by its schema where the engine resolved it on the
+            # search_path: `DROP TABLE kids` drops `public.kids`, not `other.kids`)
+            dropped = s.table_keys or s.dropped
+            yield from _referenced(s, s.foreign_keys, dropped)
             # DROP TABLE ... CASCADE drops the other tables' keys to it, and their triggers.
             # (one lock a table, by its schema: `public.kids` and `other.kids` are two)
             seen: set[str] = set()
             for fk in s.foreign_keys:
-                if fk.holder not in seen and not any(_holds(fk, t) for t in s.dropped):
+                if fk.holder not in seen and not any(_holds(fk, t) for t in dropped):
                     seen.add(fk.holder)
                     yield Lock(ACCESS_EXCLUSIVE, fk.table, False,
                                "CASCADE drops its foreign key to a dropped table")
@@ -307,6 +310,9 @@ def _alter(s: Statement) -> Iterator[Lock]:
     if kind not in ("table", "foreign table"):
         return
     locks: list[Lock] = []
+    # (its table by its schema, where the engine resolved it: a key of `public.kids` to
+    # `other.kids` is no key to itself)
+    own = s.table_keys[0] if s.table_keys else name
     for action in s.actions:
         taken = _alter_table_action(name, action)
         if (action.subtype, action.name) in s.catalog_only:
@@ -316,14 +322,14 @@ def _alter(s: Statement) -> Iterator[Lock]:
         locks.extend(_recursed(s, action, [lock for lock in taken if lock.relation == name]))
         if action.subtype == "DropConstraint":
             locks.extend(_referenced(s, [fk for fk in s.foreign_keys
-                                         if fk.name == action.name], [name]))
+                                         if fk.name == action.name], [own]))
             key = dict(s.unique_keys).get(action.name or "")
             if action.cascade and key is not None:
                 locks.extend(_referencing([fk for fk in s.keys_to if fk.rests_on(*key)],
                                           "CASCADE drops its foreign key to the key dropped"))
         elif action.subtype == "DropColumn":
             locks.extend(_referenced(s, [fk for fk in s.foreign_keys
-                                         if action.name in fk.columns], [name]))
+                                         if action.name in fk.columns], [own]))
             if action.cascade:
                 locks.extend(_referencing([fk for fk in s.keys_to
                                            if action.name in fk.referenced_columns],
@@ -334,7 +340,7 @@ def _alter(s: Statement) -> Iterator[Lock]:
                     "column dropped"))
         elif action.subtype == "AlterColumnType":
             locks.extend(_rebuilt(s, [fk for fk in s.foreign_keys
-                                      if action.name in fk.columns], name))
+                                      if action.name in fk.columns], own))
             locks.extend(_referencing([fk for fk in s.keys_to
                                        if action.name in fk.referenced_columns],
                                       "rebuilds its foreign key to the column whose type "
@@ -400,8 +406,10 @@ def _referenced(s: Statement, dropped: Iterable[ForeignKey],
     itself or to a table the statement drops anyway."""
     own = [t for t in tables if t]
     for fk in dropped:
-        if not any(same_relation(fk.references, t) for t in own):
-            own.append(fk.references)
+        # (by the referenced table's schema where both say one: dropping `public.kids`
+        # drops its key to `other.kids`, and locks that one)
+        if not any(same_relation(fk.referenced, t) for t in own):
+            own.append(fk.referenced)
             yield Lock(ACCESS_EXCLUSIVE, fk.references, False,
                        "drops a foreign key's triggers on the table it references")
 
@@ -428,7 +436,7 @@ def _rebuilt(s: Statement, keys: Iterable[ForeignKey], table: str | None) -> Ite
     EXCLUSIVE) and creating them anew (SHARE ROW EXCLUSIVE, all a NOT ENFORCED key, which
     has no triggers, takes; pg_locks, PostgreSQL 18). Even a change to the same type does."""
     for fk in keys:
-        if not same_relation(fk.references, table):
+        if not same_relation(fk.referenced, table):
             yield Lock(ACCESS_EXCLUSIVE if fk.enforced else SHARE_ROW_EXCLUSIVE,
                        fk.references, False, "rebuilds a foreign key to it (its column's "
                        "type changes)")

@@ -268,6 +268,12 @@ class Statement:
     # before it: dropping one locks the table it references. Filled by the lint engine
     # (`LintContext.note_foreign_keys`), which knows the history; empty when unknown.
     foreign_keys: tuple[ForeignKey, ...] = ()
+    # For an ALTER TABLE or DROP TABLE: its tables as `schema.name`, each the one its name
+    # finds on the search_path in force (`History.table_key`): `DROP TABLE kids` under
+    # `"$user", public` drops `public.kids`, and neither the keys of `other.kids` nor a key
+    # to it are its own (task 561). Filled by the lint engine too; empty when unknown
+    # (then `relation` and `dropped`, matched by the name).
+    table_keys: tuple[str, ...] = ()
     # For an ALTER TABLE that changes a column's type or drops with CASCADE: the other
     # tables' foreign keys to its table (`referenced_columns` filled in from its primary key
     # where known) and the table's primary key and unique constraints (name -> (kind,
