@@ -98,6 +98,7 @@ rule or row security policy changes what the UPDATE writes, which the guard asks
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -1387,16 +1388,53 @@ def _an(word: str) -> str:
 
 
 def _word(s: Statement) -> str:
-    """The statement's command, as PostgreSQL's tag says it (`UPDATE`, `ALTER TABLE`)."""
-    words = {"InsertStmt": "INSERT", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE",
-             "MergeStmt": "MERGE", "SelectStmt": "SELECT", "CopyStmt": "COPY",
-             "TruncateStmt": "TRUNCATE", "CallStmt": "CALL", "AlterTableStmt": "ALTER TABLE",
-             "RenameStmt": "a rename", "DropStmt": "DROP", "CreateStmt": "CREATE TABLE",
-             "CreateExtensionStmt": "CREATE EXTENSION", "AlterExtensionStmt": "ALTER EXTENSION",
-             "AlterExtensionContentsStmt": "ALTER EXTENSION",
-             "AlterObjectSchemaStmt": "SET SCHEMA", "IndexStmt": "CREATE INDEX",
-             "AlterDomainStmt": "ALTER DOMAIN", "CreateTableAsStmt": "CREATE TABLE AS",
-             "RefreshMatViewStmt": "REFRESH MATERIALIZED VIEW"}
+    """The statement's command, as PostgreSQL's tag says it (`UPDATE`, `ALTER TABLE`,
+    `ALTER TYPE` for `ALTER TYPE ... ADD VALUE`): never the parse node's name."""
     if s.kind == "DefineStmt":  # CREATE AGGREGATE, CREATE OPERATOR, ...
-        return "CREATE " + str(s.node.get("kind", "")).removeprefix("OBJECT_")
-    return words.get(s.kind, s.kind.removesuffix("Stmt"))
+        return "CREATE " + _object_word(s.node.get("kind"))
+    if s.kind == "AlterTableStmt":  # ALTER VIEW, ALTER TYPE ... ADD ATTRIBUTE, ...
+        return "ALTER " + _object_word(s.node.get("objtype") or "OBJECT_TABLE")
+    if s.kind == "DropStmt":
+        return "DROP " + _object_word(s.node.get("removeType"))
+    if s.kind in _WORDS:
+        return _WORDS[s.kind]
+    # (any other: its node's name in words, `CreateConversionStmt` -> CREATE CONVERSION)
+    return " ".join(re.findall(r"[A-Z][a-z]*", s.kind.removesuffix("Stmt"))).upper()
+
+
+def _object_word(kind: object) -> str:
+    """`OBJECT_MATVIEW` -> `MATERIALIZED VIEW`, `OBJECT_FOREIGN_TABLE` -> `FOREIGN TABLE`."""
+    word = str(kind or "").removeprefix("OBJECT_")
+    return {"MATVIEW": "MATERIALIZED VIEW", "TSCONFIGURATION": "TEXT SEARCH CONFIGURATION",
+            "TSDICTIONARY": "TEXT SEARCH DICTIONARY", "TSPARSER": "TEXT SEARCH PARSER",
+            "TSTEMPLATE": "TEXT SEARCH TEMPLATE", "FDW": "FOREIGN DATA WRAPPER",
+            "OPCLASS": "OPERATOR CLASS", "OPFAMILY": "OPERATOR FAMILY",
+            "EVENT_TRIGGER": "EVENT TRIGGER", "ACCESS_METHOD": "ACCESS METHOD",
+            }.get(word, word.replace("_", " "))
+
+
+# PostgreSQL's command tags of the statements lint reads (src/include/tcop/cmdtaglist.h)
+_WORDS = {"InsertStmt": "INSERT", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE",
+          "MergeStmt": "MERGE", "SelectStmt": "SELECT", "CopyStmt": "COPY",
+          "TruncateStmt": "TRUNCATE", "CallStmt": "CALL", "RenameStmt": "a rename",
+          "CreateStmt": "CREATE TABLE", "CreateExtensionStmt": "CREATE EXTENSION",
+          "AlterExtensionStmt": "ALTER EXTENSION", "AlterExtensionContentsStmt": "ALTER EXTENSION",
+          "AlterObjectSchemaStmt": "SET SCHEMA", "IndexStmt": "CREATE INDEX",
+          "AlterDomainStmt": "ALTER DOMAIN", "CreateTableAsStmt": "CREATE TABLE AS",
+          "RefreshMatViewStmt": "REFRESH MATERIALIZED VIEW",
+          "AlterEnumStmt": "ALTER TYPE", "AlterTypeStmt": "ALTER TYPE",
+          "CreateCastStmt": "CREATE CAST", "CreateTrigStmt": "CREATE TRIGGER",
+          "CreateEventTrigStmt": "CREATE EVENT TRIGGER", "AlterEventTrigStmt": "ALTER EVENT TRIGGER",
+          "CreatePolicyStmt": "CREATE POLICY", "AlterPolicyStmt": "ALTER POLICY",
+          "RuleStmt": "CREATE RULE", "ViewStmt": "CREATE VIEW",
+          "CreateForeignTableStmt": "CREATE FOREIGN TABLE", "AlterFunctionStmt": "ALTER FUNCTION",
+          "CreateFunctionStmt": "CREATE FUNCTION", "DoStmt": "DO",
+          "AlterDefaultPrivilegesStmt": "ALTER DEFAULT PRIVILEGES",
+          "ImportForeignSchemaStmt": "IMPORT FOREIGN SCHEMA", "SecLabelStmt": "SECURITY LABEL",
+          "CreateOpClassStmt": "CREATE OPERATOR CLASS", "CreateOpFamilyStmt": "CREATE OPERATOR FAMILY",
+          "AlterOpFamilyStmt": "ALTER OPERATOR FAMILY", "AlterOperatorStmt": "ALTER OPERATOR",
+          "CreatePLangStmt": "CREATE LANGUAGE", "CreateAmStmt": "CREATE ACCESS METHOD",
+          "CreateFdwStmt": "CREATE FOREIGN DATA WRAPPER", "CreateForeignServerStmt": "CREATE SERVER",
+          "AlterTSConfigurationStmt": "ALTER TEXT SEARCH CONFIGURATION",
+          "AlterTSDictionaryStmt": "ALTER TEXT SEARCH DICTIONARY",
+          "AlterObjectDependsStmt": "ALTER ... DEPENDS ON EXTENSION"}

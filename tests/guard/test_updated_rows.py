@@ -141,6 +141,14 @@ def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Conne
     (["ALTER TABLE jobs ADD COLUMN extra text", "UPDATE jobs SET name = extra"],
      "0005 runs ALTER TABLE on jobs before it: the columns and constraints of jobs it meets "
      "are not today's"),
+    # said by PostgreSQL's command tag, never the parse node's name (irrd's 0548f1aa4f10 said
+    # "runs AlterEnum", task 558)
+    (["ALTER TYPE mood ADD VALUE 'calm'", "UPDATE jobs SET name = note"],
+     "0005 runs ALTER TYPE before it: the columns and constraints of jobs it meets"),
+    (["CREATE TRIGGER t BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION keep()",
+      "UPDATE jobs SET name = note"], "0005 runs CREATE TRIGGER on jobs before it"),
+    (["DROP INDEX jobs_name_key", "UPDATE jobs SET name = note"],
+     "0005 runs DROP INDEX before it"),
     # job 3 joins two renames: PostgreSQL takes either
     (["UPDATE jobs j SET name = r.name FROM renames r WHERE r.job = j.id AND j.id = 3"],
      "UPDATE ... FROM joins a row to more than one"),
