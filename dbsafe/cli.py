@@ -331,7 +331,8 @@ _dev_url_option = click.option(
     help="Build the schemas from the migrations on this PostgreSQL server (the project's "
          "major version, with its extensions: PostGIS, ...) in scratch databases dbsafe "
          "makes and drops, instead of a throwaway embedded PostgreSQL 18; its role must be "
-         "allowed to create databases (or set DBSAFE_DEV_URL, `dev-url`).")
+         "allowed to create databases; one dbsafe run at a time uses it, a second waits "
+         "(or set DBSAFE_DEV_URL, `dev-url`).")
 
 
 def _alembic_config_option(what: str = "of the migrations") -> Callable:
