@@ -35,6 +35,7 @@ around them were read as written. Any other error leaves the whole file unread (
 
 from __future__ import annotations
 
+import codecs
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -138,11 +139,34 @@ def _file_facts(path: str, display: str, memo: dict[str, list[object]] | None) -
             data = file.read(_MAX_BYTES + 1)
     except OSError:
         data = b""
+    if len(data) <= _MAX_BYTES:
+        data = _as_utf8(data)
     facts = read_types(data, tsx=path.endswith(".tsx")) \
         if len(data) <= _MAX_BYTES and all(word in data for word in _WORDS) else None
     if memo is not None:
         memo[display] = [*stamp, facts]
     return facts
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """`data` in UTF-8: a file opening with a UTF-16 byte order mark is decoded as it says.
+
+    Windows PowerShell 5's `>` writes `supabase gen types typescript > types.ts` as UTF-16
+    with a byte order mark (blunari's two `integrations/supabase/types.ts`), which TypeScript
+    reads as its mark says, so the types are the project's; text that is not such UTF-16
+    is left as it is (and a file of no valid UTF-16 is not read).
+
+    >>> _as_utf8("type Database = {}".encode("utf-16"))
+    b'type Database = {}'
+    >>> _as_utf8(b"type Database = {}")
+    b'type Database = {}'
+    """
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data
+    try:
+        return data.decode("utf-16").encode("utf-8")
+    except UnicodeError:
+        return b""
 
 
 def read_types(source: bytes, *, tsx: bool = False) -> dict | None:

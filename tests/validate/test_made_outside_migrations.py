@@ -111,6 +111,32 @@ def test_what_the_types_list_and_no_migration_makes_is_a_warning_unless_a_migrat
         + ["DBS306"]
 
 
+def test_types_written_as_utf16_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    # Windows PowerShell 5's `supabase gen types typescript > types.ts` writes UTF-16 with a
+    # byte order mark, which TypeScript reads (blunari's two `integrations/supabase/types.ts`:
+    # 113 and 14 false DBS301/DBS306 errors, the tables and functions they list unread).
+    _write(tmp_path / "supabase" / "migrations" / "20240101000000_logs.sql",
+           "CREATE TABLE activity_logs (id uuid PRIMARY KEY, action text);\n")
+    types = ("export type Database = { public: { Tables: {\r\n"
+             "  tenant_settings: { Row: { id: string; theme: string } } }\r\n"
+             "  Functions: { get_stats: { Args: never; Returns: Json } } } }\r\n")
+    for name, encoding in (("le.ts", "utf-16"), ("be.ts", "utf-16-be")):
+        path = tmp_path / "src" / "integrations" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes((b"\xfe\xff" if encoding == "utf-16-be" else b"")
+                         + types.encode(encoding))
+        _write(tmp_path / "src" / "api.ts",
+               "await supabase.from('tenant_settings').select('id, theme')\n"
+               "await supabase.rpc('get_stats')\n"
+               "await supabase.from('tenant_setings').select('id')\n")
+        assert _findings(tmp_path) == [
+            ("DBS301", Severity.ERROR.value, 3, "public.tenant_setings"),
+            ("DBS317", Severity.WARNING.value, 1, "public.tenant_settings"),
+            ("DBS317", Severity.WARNING.value, 2, "public.get_stats"),
+        ], name
+        path.unlink()
+
+
 def test_a_suppression_of_the_code_a_finding_had_before_the_types_still_holds(
         tmp_path: Path) -> None:
     # A `dbsafe: ignore[DBS302]` written when the column was a DBS302 still suppresses the
