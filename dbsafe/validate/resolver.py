@@ -2804,20 +2804,37 @@ def _named_by_postgresql(sql: str, resolution: Resolution) -> Resolution:
 _UTILITY_NODES = frozenset({
     "TransactionStmt", "DeallocateStmt", "DiscardStmt", "ClosePortalStmt", "FetchStmt",
     "CheckPointStmt", "ListenStmt", "UnlistenStmt", "NotifyStmt"})
+# DDL, which validate never checks whatever it names (sqlglot's `exp.Create`, `exp.Alter`,
+# `exp.Drop`, `exp.Grant`, `exp.Comment`, ...), beside the kinds starting `Create`, `Alter`
+# and `Drop` (`CreateFunctionStmt`, `AlterTableStmt`, `DropStmt`): sqlglot refuses some of it
+# (`LANGUAGE sql SECURITY DEFINER`, which it reads as MySQL's `SQL SECURITY DEFINER`).
+_DDL_NODES = frozenset({
+    "IndexStmt", "ViewStmt", "RuleStmt", "DefineStmt", "CompositeTypeStmt", "RenameStmt",
+    "GrantStmt", "GrantRoleStmt", "CommentStmt", "SecLabelStmt"})
 
 
 def _utility_statement(sql: str) -> str | None:
-    """The kind (`Deallocate`) of the one statement in `sql` when it is a utility statement
-    naming no relation, as PostgreSQL's parser reads it (`pg.parse.sole_statement`); else
-    None. An `ANALYSE t` (the British spelling, which sqlglot does not know) is an `ANALYZE`,
-    which validate never checks either, whatever it names (`exp.Analyze`)."""
+    """The kind (`Deallocate`, `CreateFunction`) of the one statement in `sql` when it is a
+    utility statement naming no relation or DDL, as PostgreSQL's parser reads it
+    (`pg.parse.sole_statement`); else None. An `ANALYSE t` (the British spelling, which
+    sqlglot does not know) is an `ANALYZE`, which validate never checks either, whatever it
+    names (`exp.Analyze`).
+
+    >>> _utility_statement("CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER "
+    ...                    "AS $$ SELECT 1 $$")
+    'CreateFunction'
+    >>> _utility_statement("SELECT 1"), _utility_statement("DEALLOCATE q")
+    (None, 'Deallocate')
+    """
     from dbsafe.pg.parse import sole_statement
 
     statement = sole_statement(sql)
     kind = type(statement).__name__
     if kind == "VacuumStmt" and not getattr(statement, "is_vacuumcmd", True):
         return "Analyze"
-    return kind.removesuffix("Stmt") if kind in _UTILITY_NODES else None
+    ddl = kind in _DDL_NODES or (kind.startswith(("Create", "Alter", "Drop"))
+                                 and kind.endswith("Stmt"))
+    return kind.removesuffix("Stmt") if kind in _UTILITY_NODES or ddl else None
 
 
 def _named_relations(sql: str) -> list[exp.Table] | None:

@@ -658,7 +658,11 @@ _CHUNK = 32
 # 339: a Python module of a newer Python (PEP 695, 696, 701, 750, 758, `lazy import`) is read
 #      through libcst's rewrite into 3.11 syntax, its statements at their lines and columns,
 #      no longer skipped; a t-string psycopg's `execute` sends has parameters `$n` (task 550)
-_CACHE_VERSION = 339
+# 340: a `Database` types file opening with a UTF-16 byte order mark (Windows PowerShell's
+#      `supabase gen types ... > types.ts`) is read as DBS317's witness (blunari's), and DDL
+#      sqlglot refuses (`LANGUAGE sql SECURITY DEFINER`) is ignored as DDL, no longer
+#      unparsed (pain-point-studio's seed; task 557)
+_CACHE_VERSION = 340
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
