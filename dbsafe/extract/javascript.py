@@ -1209,6 +1209,8 @@ class _Reader:
                 self._bind_loaded(name, value)
             if name is not None and value is not None:
                 self._bind_required_wrappers(node, name, value)
+                if self.names.constants:
+                    self._note_required_constants(node, name, value)
                 if self._required(value) in _PG_CLIENT_PACKAGES:  # `const { Pool } = require('pg')`
                     self.pg_makers.update(self.text(n) for n in _pattern_names(name))
             if name is None or name.type != "identifier":
@@ -1852,6 +1854,8 @@ class _Reader:
         scope = _block(node).id
         for clause in node.named_children:
             for named in clause.named_children if clause.type == "import_clause" else ():
+                if named.type == "identifier":  # `import T from`: its default export
+                    self.constant_imports[(self.text(named), scope)] = (module, "default")
                 if named.type == "namespace_import":
                     for local in named.named_children:
                         if local.type == "identifier":
@@ -1864,12 +1868,56 @@ class _Reader:
                         self.constant_imports[(self.text(alias), scope)] = (
                             module, self.text(name))
 
+    def _note_required_constants(self, declarator: Node, name: Node, value: Node) -> None:
+        """Note what a `const` bound to a `require` binds, for `_imported_constant`: `const
+        T = require('./tables')` the module's exports (`T.USERS`), `const { USERS, TABLES:
+        T } = require(...)` and `const T = require(...).TABLES` one of them. (A `let` or
+        `var` may be assigned again.)"""
+        declaration = declarator.parent
+        if declaration is None or declaration.type != "lexical_declaration" or not any(
+                c.type == "const" for c in declaration.children):
+            return
+        value = _unwrap(value)
+        export = "*"
+        if value.type == "member_expression":
+            prop = value.child_by_field_name("property")
+            inner = value.child_by_field_name("object")
+            if prop is None or prop.type != "property_identifier" or inner is None:
+                return
+            export, value = self.text(prop), _unwrap(inner)
+        function = value.child_by_field_name("function") if (
+            value.type == "call_expression") else None
+        arguments = value.child_by_field_name("arguments") if function is not None else None
+        if function is None or arguments is None or self.text(function) != "require":
+            return
+        given = [c for c in arguments.named_children if c.type != "comment"]
+        if len(given) != 1 or given[0].type != "string" or any(
+                c.type != "string_fragment" for c in given[0].named_children):
+            return
+        module = self.text(given[0])[1:-1]
+        for _, scope in _binding_patterns(declarator):
+            if name.type == "identifier":
+                self.constant_imports[(self.text(name), scope.id)] = (module, export)
+                continue
+            for child in name.named_children if name.type == "object_pattern" else ():
+                local, key = None, None
+                if child.type == "shorthand_property_identifier_pattern":
+                    local, key = child, self.text(child)
+                elif child.type == "pair_pattern":
+                    local = child.child_by_field_name("value")
+                    key = self._key_name(child.child_by_field_name("key"))
+                if local is not None and key and local.type in (
+                        "identifier", "shorthand_property_identifier_pattern"):
+                    self.constant_imports[(self.text(local), scope.id)] = (
+                        module, key if export == "*" else f"{export}.{key}")
+
     def _imported_constant(self, node: Node) -> str | None:
         """The string another module of the project exports that `node` reads: `USERS_TABLE`
         of `import { USERS_TABLE } from '~/lib/db-tables'`, `TABLES.USERS` of an imported
         enum or `as const` object (`TABLES['USERS']` too), `t.USERS_TABLE` of `import * as
-        t`, when the name is the import's, the only binding of it in its scope
-        (`js_constants`); None for anything else."""
+        t`, `T.USERS` of a default import `import T from` (`default.USERS`) or of `const T =
+        require('./tables')` (`_note_required_constants`), when the name is the import's,
+        the only binding of it in its scope (`js_constants`); None for anything else."""
         constants = self.names.constants
         if not constants or not self.constant_imports:
             return None

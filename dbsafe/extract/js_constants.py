@@ -24,11 +24,33 @@ A module's exports read (tree-sitter, `_file_facts`), each a string of names onl
   own exports win), and a name it imports and exports again (`import { X } from ...;
   export { X }`).
 
-Not read: CommonJS (`module.exports = { X: 'users' }`, `exports.X = ...`), a default
-export, `export * as ns from ...`, `declare` statements and `.d.ts` files (no values), a
-value built from anything but literals (`'a' + 'b'`, another module's constant in an object
-literal), an object literal without `as const` or `Object.freeze` (any module may assign
-its members), and a string with an escape sequence.
+- a default export (`export default { USERS: 'users' }`, `export default TABLES`), as
+  `default` (`default.USERS`: `import T from './tables'`, then `T.USERS`), and `export * as
+  ns from ...` (`ns.USERS`);
+- CommonJS (in a module with no ESM export): what `module.exports = {...}` (or a `const`
+  object, or `require('./other')`), `module.exports.X = ...` and `exports.X = ...` leave in
+  the exports, in the order Node runs them at the module's top level (`exports.X` after
+  `module.exports` is replaced exports nothing), each member also under `default.` (what an
+  `import T from` binds of a CommonJS module); a key assigned anywhere else (in a function,
+  a branch: `if (test) exports.T = 'test_users'`, through a computed key, `delete`,
+  `Object.assign(module.exports, ...)`) is not read, nor any when `module.exports` or
+  `exports` itself is (`exports = module.exports = ...`).
+
+An object literal's members are read where it is `as const` or `Object.freeze`d, and, in
+JavaScript (which has no `as const`) and for CommonJS exports, a plain object literal's
+too, since such a module's constants are written so (`module.exports = { TABLES: {...}
+}`): any module may assign them, so a member whose key some module of the project writes
+through what an import or `require` binds (`T.USERS = ...`, `delete T.USERS`, `T[k] = ...`
+and `Object.assign(T, ...)` any key: `_written_keys`, each module's bytes) is left out, and
+so is every member of an object the module itself writes (`TABLES.USERS = ...`). A member
+after a spread, a method or a computed key of the literal is read, one before them not
+(they may give its key again).
+
+Not read: `declare` statements and `.d.ts` files (no values), a value built from anything
+but literals (`'a' + 'b'`, another module's constant in an object literal), a TypeScript
+object literal without `as const` or `Object.freeze` (any module may assign its members),
+a string with an escape sequence, and a `let`/`var` bound to a `require` (which may be
+assigned again).
 
 An import specifier names a file as TypeScript resolves it (`JsConstants.resolve`): a
 relative one (`./tables`, `../lib/tables.js`: a script suffix is the source's, TypeScript's
@@ -51,7 +73,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbsafe.extract.files import kept_entry
 
@@ -85,6 +107,44 @@ _LOCAL_EXPORT = re.compile(rb"""export\s*\{""")
 _TOP_LEVEL = re.compile(
     rb"""^(?:const\s+[\w$]+\s*(?::[^=;\n]*)?=\s*(?:['"`{]|Object\.)|(?:const\s+)?enum\s"""
     rb"""|import\s+\{)""", re.MULTILINE)
+# CommonJS exports (`module.exports = {...}`, `exports.USERS = ...`), read where the module
+# holds a string of names a key or a `const` is given, or a relative `require` (what it
+# exports whole: `module.exports = { tables: require('./tables') }`)
+# exports a literal, a frozen object, a module whole, or names a top-level `const` holds (a
+# string or an object literal; a `require` of a module of the project that it exports)
+_COMMON = re.compile(rb"""exports(?:\s*\.\s*[\w$]+)?\s*=(?![=>])""")
+_COMMON_LITERAL = re.compile(
+    rb"""module\.exports\s*=\s*(?:\{[^}]*?[\w$'"]\s*:\s*['"`]|require\s*\(|Object\.freeze\b)"""
+    rb"""|exports\.[\w$]+\s*=\s*(?:['"`]|require\s*\(|\{|Object\.freeze\b)""")
+_TOP_LEVEL_CONST = re.compile(
+    rb"""^const\s+([\w$]+)\s*=\s*(?:(['`])[\w$.,\s"]+\2|"[\w$.,\s]+"|\{|Object\.freeze\b"""
+    rb"""|require\s*\(\s*['"`]\.)""", re.MULTILINE)
+_COMMON_NAMES = re.compile(
+    rb"""module\.exports\s*=\s*(?:\{([^}]*)\}|([\w$]+))|exports\.[\w$]+\s*=\s*([\w$]+)""")
+# a default export of a literal, of a name (with a top-level `const` of a string or object),
+# and `export * as ns from ...`
+_DEFAULT_EXPORT = re.compile(
+    rb"""export\s+default\s+(?:\{|['"`]|Object\.freeze\b)|export\s*\*\s*as\s""")
+_DEFAULT_NAME = re.compile(rb"""export\s+default\s+[\w$]+\s*(?:;|$)""", re.MULTILINE)
+# What an import or `require` binds (`const T = require('./tables')`, `import T, { U } from`,
+# `import * as T from`), whose members a module may write (`_written_keys`)
+_BINDS = re.compile(
+    rb"""\b(?:const|let|var)\s+(?:([\w$]+)|\{([^}]*)\})\s*=\s*(?:await\s+)?require\s*\("""
+    rb"""|\bimport\s+(?:type\s+)?(?:([\w$]+)\s*,?\s*)?(?:\{([^}]*)\}|\*\s*as\s+([\w$]+))?"""
+    rb"""\s*from\s*['"]""")
+_WORD = re.compile(rb"""[A-Za-z_$][\w$]*""")
+_MEMBER = rb"""(?:\s*(?:\.\s*[\w$]+|\[[^\]\n]*\]))+"""
+_ASSIGN = rb"""\s*(?:\+\+|--|(?:[-+*/%&|^]|\*\*|<<|>>>?|&&|\|\||\?\?)?=(?![=>]))"""
+_WRITE_TAIL = re.compile(rb"(?![\w$])(" + _MEMBER + rb")(" + _ASSIGN + rb")?")
+_NAME_BYTE = re.compile(rb"[\w$.]")
+# what writes `module.exports`, `exports` or a member of them, anywhere
+_EXPORTS_WRITE = re.compile(
+    rb"(?<![\w$.])(?:(?:delete|\+\+|--)\s*)?(module\s*\.\s*exports|exports)(?![\w$])((?:\s*(?:"
+    rb"\.\s*[\w$]+|\[[^\]\n]*\]))*)(" + _ASSIGN + rb")?")
+_WRITER_CALL = re.compile(rb"\b(?:Object|Reflect)\.(?:assign|define\w*|setPrototypeOf|set|"
+                          rb"deleteProperty)\s*\(\s*((?:module\s*\.\s*)?[A-Za-z_$][\w$]*)")
+_DELETED = re.compile(rb"""(?:\bdelete|\+\+|--)\s*$""")
+_KEY = re.compile(rb"""\.\s*([\w$]+)|\[\s*(?:'([^'\n]*)'|"([^"\n]*)"|[^\]]*)\]""")
 _WRAPPERS = ("as_expression", "satisfies_expression", "parenthesized_expression",
              "non_null_expression")
 
@@ -236,6 +296,11 @@ def js_constants(files: Sequence[tuple[str, str]], root: Path,
     resolver = JsConstants((), configs, tuple(packages))
     exists = scripts.__contains__
     done: dict[str, dict[str, str]] = {}
+    # the keys some module writes through what an import or `require` binds (`T.USERS =
+    # ...`; "*": any key): a member of an object any module may assign, of those, is no
+    # constant
+    written = {key for facts in (f for fs in scripts.values() for f in fs)
+               for key in facts.get("w", ())}
 
     def exports(module: str, seen: frozenset[str]) -> dict[str, str]:
         if module in done:
@@ -246,7 +311,9 @@ def js_constants(files: Sequence[tuple[str, str]], root: Path,
         own: dict[str, str | None] = {}
         starred: dict[str, str | None] = {}
         for facts in scripts.get(module, ()):
-            for name, value in facts.get("c", ()):
+            for name, value, *writable in facts.get("c", ()):
+                if writable and ("*" in written or not written.isdisjoint(name.split("."))):
+                    continue
                 own[name] = value if own.get(name, value) == value else None
             for specifier, name, alias in facts.get("r", ()):
                 target = resolver.resolve(module, specifier, exists, folders=True)
@@ -255,8 +322,12 @@ def js_constants(files: Sequence[tuple[str, str]], root: Path,
                 given = exports(target, seen)
                 into = starred if name == "*" else own
                 for key, value in given.items():
-                    if name == "*":
+                    if name == "*":  # (`export *` gives no default export)
+                        if key == "default" or key.startswith("default."):
+                            continue
                         renamed = key
+                    elif not name:  # the module whole, as `alias` (`export * as ns`)
+                        renamed = f"{alias}.{key}" if alias else key
                     elif key == name or key.startswith(name + "."):
                         renamed = alias + key[len(name):]
                     else:
@@ -295,8 +366,12 @@ def _file_facts(path: str, rel: str, memo: dict[str, list[object]] | None) -> _F
             data = file.read(_MAX_BYTES + 1)
     except OSError:
         data = b""
-    if len(data) <= _MAX_BYTES and _may_export(data):
-        facts = constant_facts(data, rel) or None
+    if len(data) <= _MAX_BYTES:
+        facts = constant_facts(data, rel) if _may_export(data) else {}
+        writes = _written_keys(data)
+        if writes:
+            facts["w"] = writes
+        facts = facts or None
     if memo is not None:
         memo[rel] = [*stamp, facts]
     return facts
@@ -309,7 +384,64 @@ def _may_export(data: bytes) -> bool:
         return True
     if _FROZEN.search(data) is not None and _OBJECT_EXPORT.search(data) is not None:
         return True
-    return _LOCAL_EXPORT.search(data) is not None and _TOP_LEVEL.search(data) is not None
+    if _DEFAULT_EXPORT.search(data) is not None:
+        return True
+    if _COMMON.search(data) is not None:
+        if _COMMON_LITERAL.search(data) is not None:
+            return True
+        # `module.exports = { USERS_TABLE, pool, tables }` of a top-level `const
+        # USERS_TABLE = 'users'`, `const tables = require('./tables')`
+        named = {m.group(1) for m in _TOP_LEVEL_CONST.finditer(data)}
+        if named and any(named.intersection(_WORD.findall(b"".join(m.groups(b""))))
+                         for m in _COMMON_NAMES.finditer(data)):
+            return True
+    return (_LOCAL_EXPORT.search(data) is not None or _DEFAULT_NAME.search(data)
+            is not None) and _TOP_LEVEL.search(data) is not None
+
+
+def _written_keys(data: bytes) -> list[str]:
+    """The keys a module writes of what its imports and `require`s bind: `USERS` of
+    `T.USERS = 'x'`, `delete T.USERS`, `T.USERS++` after `const T = require('./tables')`
+    (each key of `T.a.b = ...`); "*" for `T[key] = ...` and `Object.assign(T, ...)`.
+
+    >>> _written_keys(b"const T = require('./t');\\nconst { U } = require('./u');\\n"
+    ...     b"T.USERS = 'x'; U['a'].b += 1; if (T.X == 1) {}")
+    ['USERS', 'a', 'b']
+    >>> _written_keys(b"import T from './t';\\nObject.assign(T, o);")
+    ['*']
+    """
+    names: set[bytes] = set()
+    for match in _BINDS.finditer(data):
+        for group in match.groups():
+            if group:
+                names.update(w for w in _WORD.findall(group) if w not in (b"as", b"type"))
+    if not names:
+        return []
+    return sorted(_member_writes(data, names))
+
+
+def _member_writes(data: bytes, names: Iterable[bytes]) -> set[str]:
+    """The keys `data` writes of what each of `names` holds (`_written_keys`), read in
+    the text (a string or a comment that looks so counts too: it only leaves a value
+    unread)."""
+    found: set[str] = set()
+    for name in names:
+        start = 0
+        while (at := data.find(name, start)) >= 0:
+            start = at + len(name)
+            if at and _NAME_BYTE.match(data, at - 1) is not None:
+                continue
+            match = _WRITE_TAIL.match(data, start)
+            if match is None or (match.group(2) is None and _DELETED.search(
+                    data, max(at - 8, 0), at) is None):
+                continue  # (read, not written)
+            for key in _KEY.findall(match.group(1)):
+                found.add(next((k.decode("utf-8", "replace") for k in key[:3] if k), "*"))
+    if b"Object." in data or b"Reflect." in data:
+        wanted = set(names)
+        if any(m.group(1) in wanted for m in _WRITER_CALL.finditer(data)):
+            found.add("*")
+    return found
 
 
 def constant_facts(data: bytes, path: str) -> _Facts:
@@ -320,31 +452,65 @@ def constant_facts(data: bytes, path: str) -> _Facts:
     ...     b"export const O = { X: 'x', n: { Y: 'y' } } as const;\\n"
     ...     b"const L = 'l'; export { L as M }; export * from './t';", "a.ts")
     {'c': [['A', 'users'], ['O.X', 'x'], ['O.n.Y', 'y'], ['M', 'l']], 'r': [['./t', '*', '*']]}
+
+    A computed key may be any key before it; CommonJS members (also as `default.`, and
+    writable: `1`) are left out where a branch assigns them again:
+
+    >>> constant_facts(b"export const O = { A: 'a', [k]: 'x', B: 'b' } as const;", "a.ts")
+    {'c': [['O.B', 'b']]}
+    >>> constant_facts(b"exports.U = 'users';\\nexports.T = 'users';\\n"
+    ...     b"if (process.env.TEST) exports.T = 'test_users';", "t.js")
+    {'c': [['U', 'users', 1], ['default.U', 'users', 1]]}
     """
     from dbsafe.extract.javascript import _grammar, _parser
 
     root = _parser(_grammar(path)).parse(data).root_node
-    reader = _Module(data)
+    reader = _Module(data, script=path.endswith((".js", ".jsx", ".mjs", ".cjs")))
     return reader.read(root)
+
+
+# A value one of a module's names holds: (path, string, writable), the path "" for a string,
+# `.K` for the member K of an object; `writable` for a member of an object literal nothing
+# makes read-only (a JavaScript module's object, any CommonJS export), which any module
+# importing it may assign (`js_constants` leaves out those the project assigns).
+_Value = tuple[str, str, bool]
+# (`Object.assign(T, ...)`: the calls that write the members of their first argument)
+_WRITERS = ("Object.assign", "Object.defineProperty", "Object.defineProperties",
+            "Object.setPrototypeOf", "Reflect.set", "Reflect.defineProperty",
+            "Reflect.deleteProperty")
 
 
 class _Module:
     """One module's top level, read for its exported constants."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, script: bool = False) -> None:
         self.data = data
+        # JavaScript, where no object literal can be `as const`
+        self.script = script
         # top-level names: each `const` string or object's values (name -> [(path,
-        # value)]), each enum's members, what an import binds ((specifier, name)); a name
-        # bound twice is None
-        self.locals: dict[str, list[tuple[str, str]] | None] = {}
+        # value, writable)]), each enum's members, what an import binds ((specifier,
+        # name)); a name bound twice is None
+        self.locals: dict[str, list[_Value] | None] = {}
         self.imports: dict[str, tuple[str, str] | None] = {}
+        # a top-level `const X = require('./tables')`: X's specifier
+        self.required: dict[str, str] = {}
+        # whether the module writes the members of a top-level name (`_mutated`)
+        self.mutated_memo: dict[str, bool] = {}
+        # CommonJS: each top-level `module.exports = V` (key ""), `module.exports.K = V`
+        # and `exports.K = V` (key K, and whether through `exports`), in order; the keys
+        # assigned otherwise (in a function, a branch, a computed key; None: any key)
+        self.common: list[tuple[str, bool, Node]] = []
+        self.common_unread: set[str | None] = set()
 
     def text(self, node: Node) -> str:
         return self.data[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
     def read(self, root: Node) -> _Facts:
+        self._writes(root)
         exported: list[tuple[str, str]] = []  # (local name, exported as)
         reexports: list[list[str]] = []
+        constants: list[_Value] = []
+        esm = False
         for statement in root.named_children:
             if statement.type == "import_statement":
                 self._import(statement)
@@ -352,12 +518,22 @@ class _Module:
             if statement.type != "export_statement":
                 self._declare(statement, None)
                 continue
+            esm = True
             source = statement.child_by_field_name("source")
             declaration = statement.child_by_field_name("declaration")
+            if any(c.type == "default" for c in statement.children):
+                # `export default {...}`, `export default TABLES`; a function or class
+                # declared so binds its name in the module, and exports no string
+                value = statement.child_by_field_name("value")
+                if declaration is not None:
+                    self._declare(declaration, None)
+                elif value is not None:
+                    found, spaces = self._exported("default", value, common=False)
+                    constants += found
+                    reexports += spaces
+                continue
             if declaration is not None:
                 exported += [(n, n) for n in self._declare(declaration, declaration)]
-                continue
-            if any(c.type == "default" for c in statement.children):
                 continue
             clause = next((c for c in statement.named_children if c.type == "export_clause"),
                           None)
@@ -366,28 +542,208 @@ class _Module:
                 if specifier is None:
                     continue
                 if clause is None:
-                    if any(c.type == "*" for c in statement.children) and not any(
-                            c.type == "namespace_export" for c in statement.named_children):
+                    namespace = next((c for c in statement.named_children
+                                      if c.type == "namespace_export"), None)
+                    if namespace is not None:  # `export * as ns from ...`
+                        name = next((self.text(c) for c in namespace.named_children
+                                     if c.type in ("identifier", "string")), None)
+                        if name is not None:
+                            reexports.append([specifier, "", name.strip("'\"")])
+                    elif any(c.type == "*" for c in statement.children):
                         reexports.append([specifier, "*", "*"])
                     continue
                 for name, alias in self._specifiers(clause):
                     reexports.append([specifier, name, alias])
             elif clause is not None:
                 exported += self._specifiers(clause)
-        constants: list[list[str]] = []
         for name, alias in exported:
             values = self.locals.get(name)
             imported = self.imports.get(name)
             if values:
-                constants += [[alias + path, value] for path, value in values]
+                constants += [(alias + path, value, writable) for path, value, writable
+                              in values]
+            elif name in self.required and not self._mutated(name):
+                reexports.append([self.required[name], "", alias])
             elif imported is not None and name not in self.locals:
                 reexports.append([imported[0], imported[1], alias])
+        if not esm and (self.common or self.common_unread):
+            found, spaces = self._common()
+            constants += found
+            reexports += spaces
         facts: _Facts = {}
         if constants:
-            facts["c"] = constants
+            facts["c"] = [[name, value, 1] if writable else [name, value]
+                          for name, value, writable in constants]
         if reexports:
             facts["r"] = reexports
         return facts
+
+    def _common(self) -> tuple[list[_Value], list[list[str]]]:
+        """What the module's CommonJS assignments leave in `module.exports`, as Node
+        runs them in order: each member K also as `default.K`, what an `import T from`
+        binds (Node's and the bundlers' interop)."""
+        found: dict[str, str] = {}
+        spaces: dict[str, str] = {}
+        aliased = True  # (`exports` is `module.exports` until this is assigned)
+        for key, through_exports, value in sorted(self.common, key=lambda c: c[2].start_byte):
+            if through_exports and not aliased:
+                continue  # (the object `exports` holds is no longer what is exported)
+            if not key:
+                found.clear()
+                spaces.clear()
+                aliased = False
+            else:
+                _forget(found, key)
+                _forget(spaces, key)
+            members, namespaces = self._exported(key, value, common=True)
+            found.update((name, string) for name, string, _ in members)
+            spaces.update((alias, specifier) for specifier, _, alias in namespaces)
+        if None in self.common_unread:
+            return [], []
+        for unread in self.common_unread:
+            if unread is not None:
+                _forget(found, unread)
+                _forget(spaces, unread)
+        constants: list[_Value] = []
+        for name, string in found.items():
+            constants += [(name, string, True), ("default." + name, string, True)]
+        reexports: list[list[str]] = []
+        for alias, specifier in spaces.items():
+            reexports += [[specifier, "", alias],
+                          [specifier, "", f"default.{alias}" if alias else "default"]]
+        return constants, reexports
+
+    def _exported(self, name: str, value: Node, *, common: bool
+                  ) -> tuple[list[_Value], list[list[str]]]:
+        """What exporting `value` as `name` gives (`export default value`, `module.exports
+        = value` for the name "", `exports.name = value`): the strings, and the modules
+        it exports whole ([specifier, "", name]: `require('./tables')`)."""
+        frozen = False
+        while value.type in _WRAPPERS:
+            if value.type == "as_expression" and value.named_child_count == 1 and any(
+                    c.type == "const" for c in value.children):
+                frozen = True
+            value = value.named_children[0]
+        specifier = self._require(value)
+        if specifier is not None:
+            return [], [[specifier, "", name]]
+        string = _plain_string(self, value)
+        if string is not None:
+            return ([(name, string, common)] if name and _names(string) else []), []
+        members: list[_Value] = []
+        spaces: list[list[str]] = []
+        if value.type == "identifier":
+            key = self.text(value)
+            if key in self.required and not self._mutated(key):
+                return [], [[self.required[key], "", name]]
+            members = list(self.locals.get(key) or ())
+        elif (literal := self._freeze(value)) is not None:
+            members = self._object(literal, deep=False, writable=False)[0]
+        elif value.type == "object" and (frozen or self.script):
+            found, namespaces = self._object(value, deep=True, writable=not frozen)
+            members = found
+            spaces = [[s, "", _joined(name, path)] for path, s in namespaces]
+        return [(_joined(name, path), string, writable or common)
+                for path, string, writable in members if _joined(name, path)], spaces
+
+    def _freeze(self, value: Node) -> Node | None:
+        """The object literal of `Object.freeze({...})`."""
+        if value.type != "call_expression":
+            return None
+        function, arguments = value.child_by_field_name("function"), \
+            value.child_by_field_name("arguments")
+        if function is None or arguments is None or self.text(function) != \
+                "Object.freeze" or arguments.named_child_count != 1:
+            return None
+        literal = arguments.named_children[0]
+        return literal if literal.type == "object" else None
+
+    def _require(self, value: Node) -> str | None:
+        """The specifier of `require('./tables')`."""
+        if value.type != "call_expression":
+            return None
+        function, arguments = value.child_by_field_name("function"), \
+            value.child_by_field_name("arguments")
+        if function is None or arguments is None or self.text(function) != "require":
+            return None
+        given = [c for c in arguments.named_children if c.type != "comment"]
+        return _plain_string(self, given[0]) if len(given) == 1 else None
+
+    def _writes(self, root: Node) -> None:
+        """Note the module's CommonJS exports: its top-level `module.exports = V`,
+        `module.exports.K = V` and `exports.K = V` (`common`), and the keys anything else
+        writes (`common_unread`: in a function, a branch, `delete exports.K`, `exports[k]
+        = ...`, `Object.assign(module.exports, ...)`), found in the text."""
+        if b"exports" not in self.data:
+            return
+        tops: set[int] = set()
+        for statement in root.named_children:
+            expression = statement.named_children[0] if (
+                statement.type == "expression_statement" and statement.named_child_count
+            ) else None
+            if expression is None or expression.type != "assignment_expression":
+                continue
+            left, right = expression.child_by_field_name("left"), \
+                expression.child_by_field_name("right")
+            if left is None or right is None:
+                continue
+            name, path = self._chain(left)
+            keys = path[1:] if name == "module" and path[:1] == ["exports"] else (
+                path if name == "exports" else None)
+            if keys is None or len(keys) > 1 or (name == "exports" and not keys):
+                continue
+            key = keys[0] if keys else ""
+            if key is not None:
+                self.common.append((key, name == "exports", right))
+                tops.add(left.start_byte)
+        for match in _EXPORTS_WRITE.finditer(self.data):
+            if match.start() in tops:
+                continue
+            prefixed = match.group(0)[:1] in (b"d", b"+", b"-")
+            if match.group(3) is None and not (prefixed and match.group(2)):
+                continue  # (read, not written)
+            keys = [next((k.decode("utf-8", "replace") for k in key[:3] if k), None)
+                    for key in _KEY.findall(match.group(2))]
+            if match.group(1).startswith(b"module"):
+                if not keys or keys[0] != "exports":
+                    self.common_unread.add(None)
+                    continue
+                keys = keys[1:]
+            self.common_unread.add(keys[0] if keys else None)
+        if b"Object." in self.data or b"Reflect." in self.data:
+            for match in _WRITER_CALL.finditer(self.data):
+                if match.group(1) in (b"exports", b"module.exports") or re.fullmatch(
+                        rb"module\s*\.\s*exports", match.group(1)):
+                    self.common_unread.add(None)
+
+    def _mutated(self, name: str) -> bool:
+        """Whether the module writes a member of what its top-level `name` holds
+        (`TABLES.USERS = ...`, `delete TABLES.USERS`, `Object.assign(TABLES, ...)`)."""
+        if name not in self.mutated_memo:
+            self.mutated_memo[name] = bool(_member_writes(self.data, [name.encode()]))
+        return self.mutated_memo[name]
+
+    def _chain(self, node: Node) -> tuple[str | None, list[str | None]]:
+        """The name a member chain starts from and its keys (None for a computed one):
+        `module.exports.USERS` is ("module", ["exports", "USERS"])."""
+        path: list[str | None] = []
+        while True:
+            while node.type in _WRAPPERS:
+                node = node.named_children[0]
+            if node.type == "member_expression":
+                prop = node.child_by_field_name("property")
+                path.insert(0, self.text(prop) if prop is not None and prop.type in (
+                    "property_identifier", "private_property_identifier") else None)
+            elif node.type == "subscript_expression":
+                index = node.child_by_field_name("index")
+                path.insert(0, _plain_string(self, index) if index is not None else None)
+            else:
+                break
+            inner = node.child_by_field_name("object")
+            if inner is None:
+                return None, path
+            node = inner
+        return (self.text(node) if node.type == "identifier" else None), path
 
     def _specifiers(self, clause: Node) -> list[tuple[str, str]]:
         found = []
@@ -405,8 +761,9 @@ class _Module:
             if clause.type != "import_clause":
                 continue
             for named in clause.named_children:
-                if named.type == "identifier":
-                    self._bind_import(self.text(named), None)
+                if named.type == "identifier":  # (the module's default export)
+                    self._bind_import(self.text(named), (specifier, "default")
+                                      if specifier is not None else None)
                 elif named.type == "namespace_import":
                     for local in named.named_children:
                         self._bind_import(self.text(local), None)
@@ -438,6 +795,14 @@ class _Module:
                 key = self.text(name)
                 value = declarator.child_by_field_name("value")
                 found = self._values(value) if const and value is not None else None
+                if found and any(p for p, _, _ in found) and self._mutated(key):
+                    found = None  # (an object whose members the module writes)
+                if const and value is not None and key not in self.locals:
+                    specifier = self._require(_unwrapped(value))
+                    if specifier is not None:
+                        self.required[key] = specifier
+                else:
+                    self.required.pop(key, None)
                 self.locals[key] = None if key in self.locals else (found or [])
                 names.append(key)
         elif declaration.type == "enum_declaration":
@@ -452,15 +817,18 @@ class _Module:
             name = declaration.child_by_field_name("name")
             if name is not None and name.type in ("identifier", "type_identifier"):
                 self.locals[self.text(name)] = None
+                self.required.pop(self.text(name), None)
             if declaration.type in ("variable_declaration", "ambient_declaration"):
                 for inner in _identifiers(declaration):
                     if inner.parent is not None and inner.parent.type == "variable_declarator":
                         self.locals[self.text(inner)] = None
+                        self.required.pop(self.text(inner), None)
         return names if exported is not None else []
 
-    def _values(self, value: Node) -> list[tuple[str, str]] | None:
-        """The strings a `const`'s value holds: ("", the string), or each member of a
-        read-only object literal ("." + its path, the string)."""
+    def _values(self, value: Node) -> list[_Value] | None:
+        """The strings a `const`'s value holds: ("", the string, False), or each member of
+        an object literal read-only or of JavaScript ("." + its path, the string, whether
+        any module may assign it)."""
         frozen = False
         while value.type in _WRAPPERS:
             if value.type == "as_expression" and value.named_child_count == 1 and any(
@@ -469,54 +837,75 @@ class _Module:
             value = value.named_children[0]
         string = _plain_string(self, value)
         if string is not None:
-            return [("", string)] if _names(string) else None
+            return [("", string, False)] if _names(string) else None
         if value.type == "identifier":
             local = self.locals.get(self.text(value))
             return [p for p in local if p[0] == ""] or None if local else None
-        if value.type == "call_expression":
-            function, arguments = value.child_by_field_name("function"), \
-                value.child_by_field_name("arguments")
-            if function is None or arguments is None or self.text(function) != \
-                    "Object.freeze" or arguments.named_child_count != 1:
-                return None
-            literal = arguments.named_children[0]
-            return self._object(literal, deep=False) if literal.type == "object" else None
-        if value.type == "object" and frozen:
-            return self._object(value, deep=True)
+        literal = self._freeze(value)
+        if literal is not None:
+            return self._object(literal, deep=False, writable=False)[0]
+        if value.type == "object" and (frozen or self.script):
+            return self._object(value, deep=True, writable=not frozen)[0]
         return None
 
-    def _object(self, literal: Node, *, deep: bool) -> list[tuple[str, str]]:
-        found: dict[str, str] = {}
+    def _object(self, literal: Node, *, deep: bool, writable: bool
+                ) -> tuple[list[_Value], list[tuple[str, str]]]:
+        """The strings of an object literal's members ("." + path, string, writable), and
+        the modules it holds whole (`{ tables: require('./tables') }`: (".tables",
+        "./tables")); a member a spread, a method or a computed key may give again after
+        it is left out."""
+        found: dict[str, tuple[str, bool]] = {}
+        spaces: dict[str, str] = {}
         for entry in literal.named_children:
             if entry.type in ("spread_element", "method_definition"):
                 found.clear()  # (a spread may give any key before it again)
+                spaces.clear()
                 continue
-            if entry.type != "pair":
-                continue
-            key, value = entry.child_by_field_name("key"), entry.child_by_field_name("value")
-            if key is None or value is None:
-                continue
-            if key.type == "property_identifier":
-                name = self.text(key)
-            elif key.type == "string":
-                name = _plain_string(self, key) or ""
+            if entry.type == "shorthand_property_identifier":
+                name, value = self.text(entry), entry
+            elif entry.type == "pair":
+                key, given = entry.child_by_field_name("key"), entry.child_by_field_name(
+                    "value")
+                if key is None or given is None:
+                    continue
+                value = given
+                if key.type == "property_identifier":
+                    name = self.text(key)
+                elif key.type in ("string", "number"):
+                    name = (_plain_string(self, key) if key.type == "string"
+                            else self.text(key)) or ""
+                elif key.type == "computed_property_name" and key.named_child_count == 1 \
+                        and _plain_string(self, key.named_children[0]) is not None:
+                    name = _plain_string(self, key.named_children[0]) or ""
+                else:  # a computed key, which may be any before it
+                    found.clear()
+                    spaces.clear()
+                    continue
             else:
-                continue  # a computed key
-            for path in [p for p in found if p == name or p.startswith(name + ".")]:
-                del found[path]
-            while value.type in _WRAPPERS:
-                value = value.named_children[0]
+                continue
+            _forget(found, name)
+            _forget(spaces, name)
+            value = _unwrapped(value)
             string = _plain_string(self, value)
+            specifier = self._require(value)
             if string is not None and _names(string):
-                found[name] = string
-            elif value.type == "identifier":
-                local = self.locals.get(self.text(value)) or []
-                found.update((name + p, v) for p, v in local if p == "")
+                found[name] = (string, writable)
+            elif specifier is not None:
+                spaces[name] = specifier
+            elif value.type in ("identifier", "shorthand_property_identifier"):
+                local = self.text(value)
+                if local in self.required and not self._mutated(local):
+                    spaces[name] = self.required[local]
+                found.update((name + p, (v, writable or w))
+                             for p, v, w in self.locals.get(local) or ())
             elif value.type == "object" and deep:
-                found.update((name + p, v) for p, v in self._object(value, deep=True))
-        return [("." + path, value) for path, value in found.items()]
+                members, inner = self._object(value, deep=True, writable=writable)
+                found.update((name + p, (v, w)) for p, v, w in members)
+                spaces.update((name + p, s) for p, s in inner)
+        return [("." + path, value, w) for path, (value, w) in found.items()], [
+            ("." + path, specifier) for path, specifier in spaces.items()]
 
-    def _members(self, body: Node) -> list[tuple[str, str]]:
+    def _members(self, body: Node) -> list[_Value]:
         found = []
         for member in body.named_children:
             if member.type != "enum_assignment":
@@ -528,8 +917,25 @@ class _Module:
                 key = self.text(name) if name.type == "property_identifier" else (
                     _plain_string(self, name) or "")
                 if key:
-                    found.append(("." + key, string))
+                    found.append(("." + key, string, False))
         return found
+
+
+def _unwrapped(value: Node) -> Node:
+    while value.type in _WRAPPERS:
+        value = value.named_children[0]
+    return value
+
+
+def _joined(name: str, path: str) -> str:
+    """The export `name` (`default`, "" for `module.exports`) and a member's path in it."""
+    return name + path if name else path[1:]
+
+
+def _forget(found: dict[str, Any], key: str) -> None:
+    """Drop `key` and its members."""
+    for path in [p for p in found if p == key or p.startswith(key + ".")]:
+        del found[path]
 
 
 def _plain_string(module: _Module, node: Node) -> str | None:

@@ -662,7 +662,10 @@ _CHUNK = 32
 #      `supabase gen types ... > types.ts`) is read as DBS317's witness (blunari's), and DDL
 #      sqlglot refuses (`LANGUAGE sql SECURITY DEFINER`) is ignored as DDL, no longer
 #      unparsed (pain-point-studio's seed; task 557)
-_CACHE_VERSION = 340
+# 341: a CommonJS module's exports (`module.exports = { USERS_TABLE, TABLES: {...} }`,
+#      `exports.X = ...`, read as `require`d), a default export and `export * as ns` name
+#      tables as exported string constants do (task 560)
+_CACHE_VERSION = 341
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
