@@ -532,7 +532,8 @@ class _Extractor:
             if self.mocks and (self._given_to_mock(node) or self._stored_on_mock(node)):
                 self._take(node)
                 continue
-            given_to = self._engine_given(node) if self.engines else None
+            given_to = (self._engine_given(node) or self._requested_of(node)) \
+                if self.engines else None
             if given_to is not None:
                 # `AnalyticsOperator(queries=["SELECT * FROM users_data"])`
                 self._skip_sent(node, given_to, statements_only=True)
@@ -1714,6 +1715,36 @@ class _Extractor:
                 if engine:
                     return engine
         return None
+
+    def _requested_of(self, node: ast.expr) -> Engine | None:
+        """The other engine an HTTP request hands a string to: a value (in dicts, lists or
+        tuples) of the query string, form or body (`params=`, `data=`, `json=`,
+        `content=`) of a client's `.get`/`.post`/`.put`/`.patch`/`.request` to a URL the
+        module writes whose host names the engine. Rucio's Hermes test reads InfluxDB's
+        measurements so: `requests.get("http://influxdb:8086/query?db=rucio",
+        params={"q": "SELECT * FROM deletion"})`, InfluxQL, never PostgreSQL's."""
+        child, parent = node, self.parents.get(id(node))
+        while isinstance(parent, (ast.Dict, ast.List, ast.Tuple)):
+            if isinstance(parent, ast.Dict) and not any(v is child for v in parent.values):
+                return None  # a key
+            child, parent = parent, self.parents.get(id(parent))
+        if not isinstance(parent, ast.keyword) or parent.arg not in _REQUEST_PAYLOADS:
+            return None
+        call = self.parents.get(id(parent))
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute) or \
+                call.func.attr not in _HTTP_METHODS | {"get"}:
+            return None
+        at = 1 if call.func.attr == "request" else 0
+        url = next((k.value for k in call.keywords if k.arg == "url"),
+                   call.args[at] if len(call.args) > at else None)
+        text = self._url_text(url, depth=3) if url is not None else None
+        if text is None or "://" not in text:
+            return None
+        host = text.partition("://")[2].partition("/")[0].partition("?")[0]
+        host = host.rpartition("@")[2].partition(":")[0]
+        if not host or _URL_HOLE in host:
+            return None  # a host known only at run time names nothing
+        return self._engine_named(host)
 
     def _exported_only(self, node: ast.expr) -> bool:
         """Whether a string is a module constant the module only exports: bound once at
@@ -4581,6 +4612,9 @@ _EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",
 # body (`json=`), and the last segments of the paths of endpoints that run the SQL sent
 # to them (Neon's `/sql`, Supabase's `/database/query`, pg-meta's and Hasura's `/query`).
 _HTTP_METHODS = frozenset({"post", "put", "patch", "request"})
+# The keywords of an HTTP request (requests, httpx, aiohttp) carrying what it sends: its
+# query string, form, JSON body or raw body.
+_REQUEST_PAYLOADS = frozenset({"params", "data", "json", "content"})
 # What runs a program with the argument list it is given (see `_program_given`).
 _SUBPROCESS_RUNNERS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_call",
                                  "subprocess.check_output", "subprocess.Popen"})

@@ -711,6 +711,9 @@ class Resolver:
         if run.s3_select:
             return Resolution(NOT_ANALYSED, reason=f"reads `{_S3_SELECT_OBJECT}`, the object "
                               "Amazon S3 Select queries: SQL for S3 Select, not PostgreSQL")
+        if run.oracle_dictionary is not None:
+            return Resolution(NOT_ANALYSED, reason=f"reads `{run.oracle_dictionary}`, "
+                              "Oracle's data dictionary: SQL for Oracle, not PostgreSQL")
         if run.silenced:
             return Resolution(NOT_ANALYSED, tuple(run.problems), reason=run.silenced[0],
                               unjudged_names=frozenset(run.unjudged_names))
@@ -1293,6 +1296,22 @@ _SQLITE_SCHEMAS = (None, "main", "temp")
 # reading it unqualified, the schema lacking it, is S3 Select's (RapidPro's archive queries).
 _S3_SELECT_OBJECT = "s3object"
 
+# Oracle's data dictionary views (`all_tables`, `user_constraints`, `dba_indexes`, also as
+# `sys.all_tables`): a statement reading one the schema lacks is Oracle's, sent where the
+# database is Oracle (Rucio's `list_oracle_global_temp_tables` reads `all_tables`, its one
+# caller behind `dialect.name == 'oracle'`). The suffixes are the dictionary's names for
+# schema objects; `user_` with them reads as Oracle's as much as `all_` does.
+_ORACLE_DICTIONARY_OBJECTS = frozenset(
+    """tables tab_columns tab_cols constraints cons_columns indexes ind_columns sequences
+    views synonyms triggers objects tab_comments col_comments mviews tab_privs
+    tab_partitions part_tables""".split()
+)
+_ORACLE_DICTIONARY = frozenset(
+    f"{prefix}_{name}" for prefix in ("all", "user", "dba")
+    for name in _ORACLE_DICTIONARY_OBJECTS
+)
+_ORACLE_SCHEMAS = (None, "sys")
+
 _CHECKED_STATEMENTS = (
     exp.Select,
     exp.SetOperation,
@@ -1528,6 +1547,7 @@ class _Run:
         self.catalog_read = False  # a system catalog's columns were checked
         self.sqlite_catalog: str | None = None  # a SQLite catalog table the statement reads
         self.s3_select = False  # the statement reads S3 Select's `s3object`
+        self.oracle_dictionary: str | None = None  # an Oracle dictionary view it reads
         self.unjudged_names: set[str] = set()  # `Resolution.unjudged_names`
 
     def silence(self, reason: str) -> None:
@@ -1932,6 +1952,9 @@ class _Run:
             return unknown
         if name == _S3_SELECT_OBJECT and schema is None:
             self.s3_select = True
+            return unknown
+        if name in _ORACLE_DICTIONARY and schema in _ORACLE_SCHEMAS:
+            self.oracle_dictionary = name
             return unknown
         if schema is not None and (schema in SYSTEM_SCHEMAS or schema.startswith("pg_")):
             return unknown

@@ -665,7 +665,10 @@ _CHUNK = 32
 # 341: a CommonJS module's exports (`module.exports = { USERS_TABLE, TABLES: {...} }`,
 #      `exports.X = ...`, read as `require`d), a default export and `export * as ns` name
 #      tables as exported string constants do (task 560)
-_CACHE_VERSION = 341
+# 342: a statement reading Oracle's data dictionary (`all_tables`, `user_constraints`) the
+#      schema lacks is Oracle's, not analysed; a string in the payload of an HTTP request to
+#      a host naming another engine (`http://influxdb:8086/query`) is sent to it (task 556)
+_CACHE_VERSION = 342
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
