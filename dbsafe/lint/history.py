@@ -54,7 +54,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 24  # of the cache file; bump when the captured data changes shape or meaning
+# SQLSTATE foreign_key_violation: on a copy of the schema without rows, a revision's INSERT
+# referencing a lookup row the database holds fails with it.
+_FOREIGN_KEY_VIOLATION = "23503"
+
+FORMAT = 25  # of the cache file; bump when the captured data changes shape or meaning
+# (25: a foreign key violation on a copy of the database's schema is marked rows_missing,
+# its reason says the copy holds no rows, task 562)
 # (24: a capture on a dev server says so in its notes and unlinted reasons, task 552)
 # (23: `seed_failures` no longer counts a newer pg_dump's `SET transaction_timeout`, task 549)
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
@@ -79,6 +85,11 @@ never passed silently: the finding names the revision, its file and line, and th
 Revisions before it are linted, and what it ran before failing; the statements it did not
 reach are rendered offline and linted where they can be; the revisions after it run with it
 stamped as applied.
+
+A revision that fails on a copy of a database's schema (`--database-url`, `upgrade`'s
+preflight) on a foreign key is a warning: the copy holds none of the database's rows, and
+the row the revision's INSERT references (a lookup table an earlier revision filled) may
+be one the database holds.
 
 ## Bad
 ```python
@@ -121,6 +132,10 @@ class Unlinted:
     line: int | None
     reason: str
     seeded: bool = False  # it failed on a copy of the database's schema, not an empty one
+    # It failed there on a foreign key (23503): the copy holds none of the database's rows,
+    # so the row it references (a lookup table's, filled by an earlier revision) may be one
+    # the database holds (notifications-api's 0547, task 562).
+    rows_missing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +224,15 @@ def not_linted_finding(item: Unlinted, root: Path) -> Finding:
     fix = ("Make the revision run on the database's schema (copied without its rows), then "
            "lint again." if item.seeded else
            "Make the revision run on an empty database, then lint again.")
+    severity = NOT_LINTED.default_severity
+    if item.rows_missing:
+        # (PostgreSQL may well apply it: a warning, not a refusal at --fail-on error)
+        severity = Severity.WARNING
+        fix = ("Check that the database holds the rows the revision's foreign key references "
+               "(an upgrade runs each revision in a transaction of its own: a violation rolls "
+               "it back), then `--allow DBS005` for this run.")
     return Finding(NOT_LINTED.code, f"{what} {item.reason}.",
-                   NOT_LINTED.default_severity, location, item.revision, fix, context)
+                   severity, location, item.revision, fix, context)
 
 
 def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
@@ -528,20 +550,33 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None,
         hint = build_hint(failure.get("sqlstate"), str(failure.get("message"))) or hint
         return f"{failure.get('type')}: {failure.get('message')}" + (f"; {hint}" if hint else "")
 
+    def rows_missing(failure: Mapping[str, Any]) -> bool:
+        """Whether the copy's lack of rows may explain the failure: a foreign key violation
+        where every table started empty but for what the revisions inserted."""
+        return seeded and failure.get("sqlstate") == _FOREIGN_KEY_VIOLATION
+
+    def failed_there(failure: Mapping[str, Any]) -> str:
+        said = f"fails on {where} ({why(failure)})"
+        if rows_missing(failure):
+            said += (", which holds none of the database's rows: the row its foreign key "
+                     "references may be one the database holds")
+        return said
+
     for failure in failures:
         loaded.unlinted.append(Unlinted(
             str(failure["revision"]), failure.get("file"), failure.get("line"),
-            f"fails on {where} ({why(failure)}), "
+            f"{failed_there(failure)}, "
             f"so {_after_failure(completed, str(failure['revision']))}; "
             "what it ran before failing is linted, and the revisions after it ran with it "
-            "stamped as applied", seeded))
+            "stamped as applied", seeded, rows_missing(failure)))
     if error is None:
         return loaded
     if not any(f["revision"] == error["revision"] for f in failures):
         loaded.unlinted.append(Unlinted(
             str(error["revision"]), error.get("file"), error.get("line"),
-            f"fails on {where} ({why(error)}), "
-            f"so {_after_failure(completed, str(error['revision']))}", seeded))
+            f"{failed_there(error)}, "
+            f"so {_after_failure(completed, str(error['revision']))}", seeded,
+            rows_missing(error)))
     failed = str(error["revision"])
     ran = {m.revision for m in loaded.migrations}
     rest = [r for r in reversed(result.revisions) if r.revision not in ran]
@@ -822,7 +857,8 @@ def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
         "note": loaded.note,
         "parents": {k: list(v) for k, v in loaded.parents.items()},
         "dependencies": {k: list(v) for k, v in loaded.dependencies.items()},
-        "unlinted": [[u.revision, u.file, u.line, u.reason, u.seeded] for u in loaded.unlinted],
+        "unlinted": [[u.revision, u.file, u.line, u.reason, u.seeded, u.rows_missing]
+                     for u in loaded.unlinted],
         "seeded": loaded.seeded,
         "seed_failures": loaded.seed_failures,
         "downgrades": _downgrades_json(loaded.migrations),

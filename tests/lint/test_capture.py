@@ -21,7 +21,7 @@ import pytest
 
 from dbsafe import commands
 from dbsafe.config import Settings
-from dbsafe.core import DbsafeError, Report
+from dbsafe.core import DbsafeError, Report, Severity
 from dbsafe.lint.locks import lock_report
 from dbsafe.lint.run import load, load_migrations
 from dbsafe.report import render_text
@@ -536,6 +536,49 @@ def test_a_database_at_a_revision_without_its_tables_fails_the_next_revision_the
         'relation "orders" does not exist')
     assert failed.help == ("Make the revision run on the database's schema (copied without "
                            "its rows), then lint again.")
+
+
+def test_a_revision_referencing_a_lookup_row_only_the_database_holds_is_not_refused(
+        tmp_path: Path, database_url: str) -> None:
+    """notifications-api's 0547 inserts `default_annual_allowance` rows whose
+    `organisation_type` references `organisation_types`, a lookup table earlier revisions
+    filled: on the copy of the schema (no rows) it failed on the foreign key, and DBS005 as
+    an error refused `upgrade` of a revision PostgreSQL applies (task 562). A foreign key
+    violation there is what the missing rows give: a warning saying so. Any other failure
+    on the copy keeps its error."""
+    import psycopg
+
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.execute("INSERT INTO allowances (id, kind) VALUES (1, 'central')")
+''', "r02": '''
+def upgrade():
+    op.execute("INSERT INTO nowhere VALUES (1)")
+'''})
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE kinds (name text PRIMARY KEY)")
+        conn.execute("INSERT INTO kinds VALUES ('central'), ('local')")
+        conn.execute("CREATE TABLE allowances (id int PRIMARY KEY, kind text REFERENCES kinds)")
+    report = commands.lint(Settings(project_root=root, database_url=database_url,
+                                    select=("DBS005",), use_cache=False))
+    by_revision = {f.subject: f for f in report.findings}
+    lookup, other = by_revision["r01"], by_revision["r02"]
+    assert lookup.severity is Severity.WARNING
+    assert lookup.message.startswith(
+        "Revision r01 fails on a copy of the database's schema (IntegrityError: insert or "
+        'update on table "allowances" violates foreign key constraint "allowances_kind_fkey"), '
+        "which holds none of the database's rows: the row its foreign key references may be "
+        "one the database holds")
+    assert lookup.help == (
+        "Check that the database holds the rows the revision's foreign key references (an "
+        "upgrade runs each revision in a transaction of its own: a violation rolls it back), "
+        "then `--allow DBS005` for this run.")
+    assert other.severity is Severity.ERROR
+    assert 'relation "nowhere" does not exist' in other.message
+    # PostgreSQL applies r01 on the database, whose `kinds` holds the row.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO allowances (id, kind) VALUES (1, 'central')")
 
 
 def test_a_database_with_the_applications_tables_and_no_revision_runs_every_revision_there(
