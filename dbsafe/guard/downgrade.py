@@ -11,7 +11,7 @@ snapshots (`dbsafe diff --sql` from now to TARGET) is shown with `--dry-run` and
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -952,14 +952,15 @@ def _data_loss(down: _Down, current: SchemaSnapshot,
     return [loss_finding(found) for found in down.losses]
 
 
-def _captured_sql(down: _Down, why: str, *,
-                  offline_next: bool = False) -> list[tuple[str, str | None]] | None:
+def _captured_sql(down: _Down, why: str, *, offline_next: bool = False,
+                  lacks: str | None = None) -> list[tuple[str, str | None]] | None:
     """The downgrade's statements as it runs on a copy of the database's schema on a
     throwaway server (`guard.downgrade_capture`), where alembic's offline render cannot be
     read (`why`): an env.py that connects in any mode, a downgrade() that reads the
     database, one that branches on `context.is_offline_mode()` (`offline_next`: its
-    offline render is read instead when the capture fails). None (said) when they cannot
-    be captured."""
+    offline render is read instead when the capture fails), one rendered with a statement
+    PostgreSQL's parser refuses (`lacks`: what the offline render read instead lacks).
+    None (said) when they cannot be captured."""
     from dbsafe.guard.downgrade_capture import NotCaptured, capture_downgrade
 
     down.say("preflight", f"{why}: running it on a copy of the database's schema on "
@@ -972,9 +973,10 @@ def _captured_sql(down: _Down, why: str, *,
         # Said with what it leaves unasked, and what to do about it: without the capture,
         # fractal's 23502 half way is not refused.
         down.say("preflight", (
-            "the downgrade's SQL rendered offline is read instead, which lacks what "
-            f"{', '.join(down.branching)} runs online only: it could not be captured on a "
-            f"copy of the database's schema ({first_line(exc)})" if offline_next else
+            "the downgrade's SQL rendered offline is read instead, which lacks "
+            + (lacks or f"what {', '.join(down.branching)} runs online only")
+            + f": it could not be captured on a copy of the database's schema "
+            f"({first_line(exc)})" if offline_next else
             "data loss read from the schemas only: the downgrade's SQL could not be rendered "
             f"offline, nor captured on a copy of the database's schema ({first_line(exc)}); "
             "no row is asked about its statements, so one failing on them half way is not "
@@ -999,6 +1001,39 @@ def _captured_sql(down: _Down, why: str, *,
                  "statement(s) are read as the offline SQL would be (the copy holds no rows: "
                  "a downgrade() branching on them may run otherwise here)")
     return [(sql, revision) for sql, revision in captured.statements]
+
+
+def _refused_by_parser(chunks: Iterable[tuple[str, Any, Any]]) -> str | None:
+    """The first statement of an offline render PostgreSQL's parser refuses (a bound
+    parameter rendered as `%(name)s` or `:name` where env.py sets no `literal_binds`);
+    None when every one parses."""
+    from pglast import parse_sql, split
+    from pglast.parser import ParseError
+
+    for text, _file, _ in chunks:
+        try:
+            parse_sql(text)
+        except ParseError:
+            # (the scanner's split: it needs no statement to parse)
+            return next((part for part in split(text, with_parser=False)
+                         if not _parses(part)), text).strip()
+    return None
+
+
+def _parses(sql: str) -> bool:
+    from pglast import parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        parse_sql(sql)
+    except ParseError:
+        return False
+    return True
+
+
+def _shortened(sql: str, limit: int = 80) -> str:
+    flat = " ".join(sql.split()).rstrip(";")
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
 def _counted(down: _Down, count: Callable[[Any], _T], failure: str) -> _T:
@@ -1057,6 +1092,16 @@ def _downgrade_sql(down: _Down) -> list[tuple[str, str | None]] | None:
             return None
         return _captured_sql(down, "the downgrade's SQL could not be rendered offline "
                              f"({first_line(exc)})")
+    refused = None if down.branching else _refused_by_parser(result.chunks)
+    if refused is not None:
+        # (notifications-api's 0560 renders `%(organisation_id)s` without literal binds:
+        # every row question after it said `cannot tell`, task 562)
+        captured = _captured_sql(
+            down, "the downgrade's SQL rendered offline holds a statement PostgreSQL's parser "
+            f"refuses (`{_shortened(refused)}`), so what it changes is not read there",
+            offline_next=True, lacks="what that statement changes")
+        if captured is not None:
+            return captured
     if down.branching:
         down.say("preflight", f"the downgrade() of {', '.join(down.branching)} branches on "
                  "context.is_offline_mode(): what it runs online only is not in the SQL "

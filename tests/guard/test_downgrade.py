@@ -1615,6 +1615,46 @@ def test_a_downgrade_whose_offline_render_is_not_what_it_runs_is_refused_on_the_
     assert not [s for s in steps if "cannot tell" in s], steps
 
 
+# 0007 writes its patients through a bound parameter, as notifications-api's 0560 does
+# (`conn.execute(sa.text("... WHERE organisation_id = :organisation_id"), {...})`): offline,
+# alembic renders the `:p` as written, which PostgreSQL's parser refuses.
+BOUND_PARAMETER = '''def downgrade():
+    op.add_column("orders", sa.Column("note", sa.Text(), nullable=True))
+    op.get_bind().execute(sa.text("UPDATE patients SET name = upper(name) WHERE id = :p"),
+                          {"p": 1})
+'''
+
+
+def test_a_downgrade_rendered_with_a_statement_that_does_not_parse_is_captured(
+        database_url: str, tmp_path: Path) -> None:
+    """notifications-api's `downgrade -22` (task 562): its 0560's UPDATE rendered offline with
+    `:organisation_id` made every row question after it `cannot tell (... did not parse)`,
+    0539's SET NOT NULL over 1,715 NULLs among them, and the downgrade would have failed
+    half way. Such a render is captured on a copy of the database's schema, and the rows
+    refuse it before anything runs."""
+    root = _branching_at_0007(tmp_path, database_url, BOUND_PARAMETER)
+    env = root / "migrations" / "env.py"  # (notifications-api's renders no literal binds)
+    env.write_text(env.read_text().replace("literal_binds=True", "literal_binds=False"))
+    before = _state(database_url)
+    steps: list[str] = []
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0005", yes=True, backup=False),
+                                progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    assert report.summary["outcome"] == "refused", report.summary["what_happened"]
+    assert [f.message for f in report.findings if f.code == "DBS617"] == [
+        "The downgrade fails on `public.orders.note`: 0007's `ALTER TABLE orders ADD COLUMN "
+        "note TEXT` adds it back nullable with no default, and 0006's `ALTER TABLE orders "
+        "ALTER COLUMN note SET NOT NULL` sets it NOT NULL over the NULL that leaves in each of "
+        "the table's 2 row(s)."], report.findings
+    assert _state(database_url) == before  # nothing ran
+    assert [s for s in steps if s.startswith(
+        "preflight: the downgrade's SQL rendered offline holds a statement PostgreSQL's "
+        "parser refuses (`UPDATE patients SET name = upper(name) WHERE id = :p`")], steps
+    assert not [s for s in steps if "cannot tell" in s], steps
+
+
 # Online, 0007 fills each order's note from its patient's name, reading the patients
 # (the copy the capture runs on has none: it runs no UPDATE there).
 FILLED_FROM_PATIENTS = '''def downgrade():
