@@ -18,7 +18,8 @@
 -- `CYCLE` sequence reaching its own bound starts again at the other one instead: the message
 -- says so, since inserts then fail only where an id handed out again is still taken (23505).
 -- A column already wider than its sequence's type (a `bigint` one fed by an `integer`
--- sequence) needs the sequence widened alone, which rewrites nothing: the help says so. A
+-- sequence, or a `text` or `numeric` one: bitcart's ids moved to `text` with their serial
+-- default left) needs the sequence widened alone, which rewrites nothing: the help says so. A
 -- `bigint` sequence at its type's limit has nothing wider to go to, and could not get there
 -- one value at a time (a million a second take 290,000 years): the help says what moves one
 -- that far (`setval()`, a large `INCREMENT`, `START` or `CACHE`, ids written by hand) and
@@ -250,11 +251,18 @@ usage AS (
                AND CASE WHEN seqincrement > 0
                         THEN coalesce(type_max, 9223372036854775807) > limit_value
                         ELSE coalesce(type_min, -9223372036854775808) < limit_value END
-          THEN format('Widen the sequence to %1$s, its column''s type (ALTER SEQUENCE ... AS '
-                      '%1$s), which rewrites nothing, with the integer columns whose foreign keys '
-                      'reference the column when the message names some (each change '
-                      'rewrites its table), before the range runs out.',
-                      CASE column_type WHEN 'integer' THEN 'integer' ELSE 'bigint' END)
+          -- (a text or numeric column, as bitcart's ids moved to text with their serial
+          -- default left, has no integer type to name: the sequence goes to bigint)
+          THEN format('Widen the sequence to %1$s%2$s, which rewrites nothing, with the '
+                      'integer columns whose foreign keys reference the column when the '
+                      'message names some (each change rewrites its table), before the range '
+                      'runs out.',
+                      CASE column_type WHEN 'integer' THEN 'integer' ELSE 'bigint' END,
+                      CASE WHEN column_type IN ('integer', 'bigint')
+                           THEN format(', its column''s type (ALTER SEQUENCE ... AS %s)',
+                                       column_type)
+                           ELSE format(' (ALTER SEQUENCE ... AS bigint; its %s column takes '
+                                       'bigint''s values as they are)', column_type) END)
      END AS help,
      last_value,
      limit_value,
