@@ -751,10 +751,19 @@ def _convert_columns(p: _Plan, schema: str, name: str, via: str | None) -> None:
     cast directly), with their defaults taken off and put back."""
     qname = qualify(schema, name)
     for relation in p.source.relations:
+        if (relation.schema, relation.name) in p.dropped_relations \
+                or relation.kind not in _TABLE_KINDS:
+            continue
+        # The triggers and policies reading a column converted (a partition's and an
+        # inheriting table's own too, which its parent's ALTER converts) go and come back
+        # around it, as for a column whose type changes: they need not name the type
+        # (`AFTER UPDATE OF status`, HOCKIA's; 0A000 on the ALTER before, task 563).
+        _mark_readers_of_columns(p, relation, {
+            column.name for column in relation.columns
+            if _type_is(column.type, schema, name, p.source.search_path)})
         # Views are created again from their definitions; a partition's or an inheriting
         # table's column is converted by its parent's ALTER (PostgreSQL refuses it alone).
-        if (relation.schema, relation.name) in p.dropped_relations \
-                or relation.kind not in _TABLE_KINDS or relation.partition_of:
+        if relation.partition_of:
             continue
         inherited: set[str] = set()
         for parent_name in relation.inherits:
@@ -5380,18 +5389,25 @@ def _mark_readers_of_retyped_columns(p: _Plan) -> None:
             retyped.setdefault((c.identity[0], c.identity[1]), set()).add(c.identity[2])
     for (schema, table), columns in sorted(retyped.items()):
         relation = p.source.relation(schema, table)
-        if relation is None:
-            continue
-        for trigger in relation.triggers:
-            if columns_read(trigger.definition, "trigger") & columns:
-                p.recreate_triggers.add((schema, table, trigger.name))
-        for policy in relation.policies:
-            read: set[str] = set()
-            for expression in (policy.using, policy.with_check):
-                if expression is not None:
-                    read |= columns_read(expression, "expression")
-            if read & columns:
-                p.recreate_policies.add((schema, table, policy.name))
+        if relation is not None:
+            _mark_readers_of_columns(p, relation, columns)
+
+
+def _mark_readers_of_columns(p: _Plan, relation: Relation, columns: set[str]) -> None:
+    """The triggers of `relation` whose WHEN clause reads or `UPDATE OF` list names one of
+    `columns`, and its policies that read one, are dropped before the columns' ALTER COLUMN
+    ... TYPE and created again after (PostgreSQL refuses it while they stand, 0A000)."""
+    key = (relation.schema, relation.name)
+    for trigger in relation.triggers:
+        if columns_read(trigger.definition, "trigger") & columns:
+            p.recreate_triggers.add((*key, trigger.name))
+    for policy in relation.policies:
+        read: set[str] = set()
+        for expression in (policy.using, policy.with_check):
+            if expression is not None:
+                read |= columns_read(expression, "expression")
+        if read & columns:
+            p.recreate_policies.add((*key, policy.name))
 
 
 def _mark_users_of_dropped_column(p: _Plan, schema: str, table: str, column: str) -> None:
