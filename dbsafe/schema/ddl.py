@@ -5279,14 +5279,16 @@ def _triggers(p: _Plan, changes: list[Change]) -> None:
         table = qualify(*table_key)
         name = quote(c.identity[2])
         gone = table_key in p.dropped_relations and p.target.relation(*table_key) is None
-        if c.action in (DROP, ALTER) and c.attribute not in ("enabled", "comment") and not gone:
+        replaced = _replaced_in_place(p, c)
+        if c.action in (DROP, ALTER) and c.attribute not in ("enabled", "comment") \
+                and not gone and not replaced:
             p.emit("drop_triggers", f"DROP TRIGGER {name} ON {table}", subject=c.subject)
         if c.action == ADD or (c.action == ALTER and c.attribute == "definition"):
             relation = p.target.relation(*table_key)
             trigger = next(t for t in relation.triggers if t.name == c.identity[2]) \
                 if relation else None
             if relation is not None and trigger is not None:
-                _create_trigger(p, relation, trigger)
+                _create_trigger(p, relation, trigger, or_replace=replaced)
         elif c.action == ALTER and c.attribute == "enabled":
             p.emit("triggers", f"ALTER TABLE {table} {_trigger_enable(c.new)} TRIGGER {name}",
                    subject=c.subject)
@@ -5458,13 +5460,32 @@ def _trigger_enable(state: str) -> str:
             "always": "ENABLE ALWAYS"}[state]
 
 
-def _create_trigger(p: _Plan, relation: Relation, trigger: Trigger) -> None:
+def _replaced_in_place(p: _Plan, c: Change) -> bool:
+    """Whether the trigger of a changed definition is made by `CREATE OR REPLACE TRIGGER`
+    (PostgreSQL 14 and later) where it stands, with no DROP before the script's other steps:
+    between a DROP and a CREATE the table's writes ran without it (MapSwipe's
+    `insert_mapping_sessions_results`, the check that a result's task exists, was gone while
+    indexes were built concurrently; task 563). Not for a constraint trigger (PostgreSQL
+    refuses to replace one), nor for one that must go before the other steps (a column it
+    reads changes type, its function is dropped and created again: `recreate_triggers`)."""
+    if c.action != ALTER or c.attribute != "definition" or not _source_from(p, 140000) \
+            or c.identity in p.recreate_triggers:
+        return False
+    return not any(str(text).startswith("CREATE CONSTRAINT TRIGGER") for text in (c.old, c.new))
+
+
+def _create_trigger(p: _Plan, relation: Relation, trigger: Trigger, *,
+                    or_replace: bool = False) -> None:
     subject = f"{relation.qualified_name}.{trigger.name}"
     if relation.partition_of:
         parent = p.target.relation(*_split(relation.partition_of))
         if parent is not None and any(t.name == trigger.name for t in parent.triggers):
             return  # cloned from the parent's trigger
-    p.emit("triggers", trigger.definition, subject=subject)
+    definition = trigger.definition
+    if or_replace and definition.startswith("CREATE TRIGGER "):
+        # (it sets the trigger enabled, as a new one is: the state the target has is set below)
+        definition = "CREATE OR REPLACE TRIGGER " + definition[len("CREATE TRIGGER "):]
+    p.emit("triggers", definition, subject=subject)
     table = qualify(relation.schema, relation.name)
     if trigger.enabled != "origin":
         p.emit("triggers", f"ALTER TABLE {table} {_trigger_enable(trigger.enabled)} TRIGGER "

@@ -602,6 +602,41 @@ def test_a_policy_whose_roles_or_expressions_change_is_altered_where_it_stands(
         [] if altered else ["policy-gap"])
 
 
+@pytest.mark.parametrize(("old", "new", "replaced"), [
+    # MapSwipe's insert_mapping_sessions_results, given an UPDATE OF: replaced where it
+    # stands, so no insert runs without the check while the script's other steps do
+    ("CREATE TRIGGER checked BEFORE INSERT ON public.results",
+     "CREATE TRIGGER checked BEFORE INSERT OR UPDATE OF task_id ON public.results", True),
+    ("CREATE TRIGGER checked BEFORE INSERT ON public.results",
+     "CREATE TRIGGER checked AFTER INSERT ON public.results", True),
+    # a disabled one is replaced enabled, then disabled again as the target has it
+    ("CREATE TRIGGER checked BEFORE INSERT ON public.results",
+     "CREATE TRIGGER checked BEFORE UPDATE ON public.results", True),
+    # PostgreSQL refuses to replace a constraint trigger (0A000)
+    ("CREATE CONSTRAINT TRIGGER checked AFTER INSERT ON public.results",
+     "CREATE CONSTRAINT TRIGGER checked AFTER INSERT ON public.results DEFERRABLE", False),
+    ("CREATE TRIGGER checked AFTER INSERT ON public.results",
+     "CREATE CONSTRAINT TRIGGER checked AFTER INSERT ON public.results", False),
+], ids=["update-of", "timing", "disabled", "constraint", "to-constraint"])
+def test_a_redefined_trigger_is_replaced_where_it_stands(
+        old: str, new: str, replaced: bool, new_database: Callable[[], str],
+        tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    # A DROP before the script's other steps and a CREATE after them left the table's
+    # writes unchecked in between (task 563); CREATE OR REPLACE TRIGGER leaves no gap.
+    table = ("CREATE TABLE public.results (id integer, task_id text);"
+             "CREATE FUNCTION public.check_result() RETURNS trigger LANGUAGE plpgsql AS "
+             "'BEGIN RETURN NEW; END';")
+    body = " FOR EACH ROW EXECUTE FUNCTION public.check_result();"
+    disable = ("ALTER TABLE public.results DISABLE TRIGGER checked;"
+               if request.node.callspec.id == "disabled" else "")
+    _, statements = _round_trip(new_database, tmp_path, table + old + body + disable,
+                                table + new + body + disable)
+    assert [s.sql.split(" ")[0] + (" OR REPLACE" if " OR REPLACE " in s.sql else "")
+            for s in statements if " TRIGGER checked" in s.sql] == (
+        ["CREATE OR REPLACE"] + (["ALTER"] if disable else []) if replaced
+        else ["DROP", "CREATE"])
+
+
 @pytest.mark.parametrize(("old", "new", "value"), [
     ("character varying(10)", "character varying(5)", "'abcdefghij'"),
     ("text", "character(3)", "'abcdef'"),
