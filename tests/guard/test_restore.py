@@ -444,16 +444,20 @@ def test_rows_written_after_the_dump_are_no_difference_of_the_copy(
     assert manifest["row_counts"]["public.orders"] == 2000
 
 
-def test_a_backup_pg_restore_fails_on_is_a_finding_recorded_in_its_manifest(
-        source: str, tmp_path: Path) -> None:
-    # A CHECK calling a function that reads a table without its schema: pg_dump dumps it,
-    # and pg_restore, running with an empty search_path, fails on the COPY it checks
-    # (42P01). What --verify-restore is for was an error (exit 2) leaving the backup
-    # "restore not verified" and the scratch copy on the server.
+def _a_check_pg_restore_fails_on(source: str) -> None:
+    """A CHECK calling a function that reads a table without its schema: pg_dump dumps it,
+    and pg_restore, running with an empty search_path, fails on the COPY it checks (42P01)."""
     with psycopg.connect(source) as conn:
         conn.execute("CREATE FUNCTION known(id bigint) RETURNS boolean LANGUAGE sql STABLE "
                      "AS 'SELECT EXISTS (SELECT FROM customers AS c WHERE c.id = known.id)'; "
                      "ALTER TABLE orders ADD CHECK (known(customer_id))")
+
+
+def test_a_backup_pg_restore_fails_on_is_a_finding_recorded_in_its_manifest(
+        source: str, tmp_path: Path) -> None:
+    # What --verify-restore is for was an error (exit 2) leaving the backup "restore not
+    # verified" and the scratch copy on the server.
+    _a_check_pg_restore_fails_on(source)
     report = commands.backup(_settings(source, tmp_path), tmp_path / "b", verify_restore=True)
 
     (finding,) = report.findings
@@ -478,10 +482,7 @@ def test_a_statement_pg_restore_fails_on_is_the_backup_even_when_a_session_ended
     # pg_restore had just closed), at random under load: the backup's DBS611 was then said
     # as "cut off, run it again" (exit 2). A session of the scratch copy ended by its own
     # idle_session_timeout stands in for it here, deterministically.
-    with psycopg.connect(source) as conn:
-        conn.execute("CREATE FUNCTION known(id bigint) RETURNS boolean LANGUAGE sql STABLE "
-                     "AS 'SELECT EXISTS (SELECT FROM customers AS c WHERE c.id = known.id)'; "
-                     "ALTER TABLE orders ADD CHECK (known(customer_id))")
+    _a_check_pg_restore_fails_on(source)
 
     def end_a_session_fatally(step: str, message: str) -> None:
         if step == "restore" and message.startswith("pg_restore "):
