@@ -1,7 +1,8 @@
 """Render a `Report` as text, JSON, SARIF 2.1.0, GitHub workflow annotations, a GitLab
 Code Quality report or a Markdown pull-request comment.
 
-Renderers return strings and never decide exit codes or filter findings. The JSON form is
+Renderers return strings and never decide exit codes or filter findings; the line formats
+(text, GitHub annotations, Markdown) show findings alike at one line once (`folded`). The JSON form is
 the machine contract documented in docs/json-output.md: `{"version": 1, "findings": [...],
 "summary": {...}}` with stable key order.
 """
@@ -104,6 +105,45 @@ def sort_findings(findings: tuple[Finding, ...]) -> list[Finding]:
     return sorted(findings, key=key)
 
 
+FOLDED = "... and {more} more like it at this line (--format json lists each)"
+"""What the line formats say in place of the findings folded into the one shown."""
+
+
+def folded(findings: Sequence[Finding]) -> list[tuple[Finding, int]]:
+    """`findings` in their order, each with how many later ones are like it and left out.
+
+    Alike: the same code, severity, message, help and subject at the same file and line,
+    and the same context but for the statement's own SQL (`Statement`: a revision running
+    one `op.execute()` in a loop gives one finding per statement it ran, each true, all at
+    one line). The first stands for them; a finding whose message differs in anything
+    (another table, column or value) is its own. Findings without a file are never folded.
+    Only the line formats fold (text, GitHub annotations, the Markdown comment); JSON,
+    SARIF and GitLab keep every finding, and every count counts each.
+    """
+    shown: list[Finding] = []
+    more: list[int] = []
+    first: dict[tuple, int] = {}  # a fold's key: where its first finding is in `shown`
+    for finding in findings:
+        key = _alike(finding)
+        if key is not None and key in first:
+            more[first[key]] += 1
+            continue
+        if key is not None:
+            first[key] = len(shown)
+        shown.append(finding)
+        more.append(0)
+    return list(zip(shown, more, strict=True))
+
+
+def _alike(finding: Finding) -> tuple | None:
+    loc = finding.location
+    if loc is None:
+        return None
+    return (finding.code, finding.severity, loc.path, loc.line, finding.message, finding.help,
+            finding.subject, tuple(block for block in finding.context
+                                   if block[0] != "Statement"))
+
+
 def _with_help(finding: Finding) -> str:
     """The message and its help, as one line for the formats that have one text field."""
     return finding.message + (f" {finding.help}" if finding.help else "")
@@ -120,11 +160,11 @@ def render_text(report: Report, catalog: Catalog, verbose: bool = False, *,
         findings = iter(report.findings)
         for heading, count in report.groups:
             lines.append(paint(heading, "location"))
-            for _ in range(count):
-                _finding_lines(lines, next(findings), paint, "  ")
+            for finding, more in folded([next(findings) for _ in range(count)]):
+                _finding_lines(lines, finding, paint, "  ", more)
     else:
-        for finding in sort_findings(report.findings):
-            _finding_lines(lines, finding, paint, "")
+        for finding, more in folded(sort_findings(report.findings)):
+            _finding_lines(lines, finding, paint, "", more)
     if verbose and report.skipped:
         lines.append("")
         lines.append(paint("Not analysed:", "title"))
@@ -163,7 +203,8 @@ def _not_checked(report: Report) -> list[str]:
     return [str(item) for item in items] if isinstance(items, list) else []
 
 
-def _finding_lines(lines: list[str], finding: Finding, paint: Paint, indent: str) -> None:
+def _finding_lines(lines: list[str], finding: Finding, paint: Paint, indent: str,
+                   more: int = 0) -> None:
     severity = finding.severity.value
     lines.append(f"{indent}{paint(_where(finding), 'location')}: {paint(finding.code, 'code')} "
                  f"{paint(f'[{severity}]', severity)} {finding.message}")
@@ -172,6 +213,8 @@ def _finding_lines(lines: list[str], finding: Finding, paint: Paint, indent: str
     for title, body in finding.context:
         lines.append(f"{indent}  {paint(f'{title}:', 'title')}")
         lines.extend(f"{indent}    {line}" for line in body.splitlines())
+    if more:
+        lines.append(f"{indent}  {FOLDED.format(more=more)}")
 
 
 def _worst(report: Report) -> str:
@@ -435,7 +478,7 @@ _GITHUB_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity
 
 def render_github(report: Report, catalog: Catalog, verbose: bool = False) -> str:
     lines = []
-    for finding in sort_findings(report.findings):
+    for finding, more in folded(sort_findings(report.findings)):
         props = []
         loc = finding.location
         if loc is not None:
@@ -447,7 +490,7 @@ def render_github(report: Report, catalog: Catalog, verbose: bool = False) -> st
             if loc.end_column is not None:
                 props.append(f"endColumn={loc.end_column}")
         props.append(f"title={_escape_property(finding.code)}")
-        text = _with_help(finding)
+        text = _with_help(finding) + (f" {FOLDED.format(more=more)}" if more else "")
         level = _GITHUB_LEVELS[finding.severity]
         lines.append(f"::{level} {','.join(props)}::{_escape_data(text)}")
     # What was not checked is an annotation of its own, seen with the findings in the run
@@ -555,17 +598,21 @@ def render_markdown(report: Report, catalog: Catalog, verbose: bool = False, *,
                                   findings, 0)
     if _comment_length(document) <= limit:
         return document
+
+    def left_out(kept: int) -> int:  # the findings, folded ones counted, after the kept
+        return sum(1 + more for _, _, more in findings[kept:])
+
     kept_at_most, kept_at_least = len(findings) - 1, 0
     while kept_at_least < kept_at_most:  # the most findings that still fit
         middle = (kept_at_least + kept_at_most + 1) // 2
         trial = _markdown_document(report, catalog, verbose, marker, command, status,
-                                   findings[:middle], len(findings) - middle)
+                                   findings[:middle], left_out(middle))
         if _comment_length(trial) <= limit:
             kept_at_least = middle
         else:
             kept_at_most = middle - 1
     document = _markdown_document(report, catalog, verbose, marker, command, status,
-                                  findings[:kept_at_least], len(findings) - kept_at_least)
+                                  findings[:kept_at_least], left_out(kept_at_least))
     if _comment_length(document) <= limit:
         return document
     # Even without findings too long (a very long story or list of what was not checked):
@@ -598,15 +645,16 @@ def _comment_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _markdown_order(report: Report) -> list[tuple[str, Finding]]:
-    """The findings in the order the comment shows them, each with its section heading:
-    the command's groups when it gave them (`diff`: object by object), else by file, then
-    the findings about the database (no file)."""
+def _markdown_order(report: Report) -> list[tuple[str, Finding, int]]:
+    """The findings in the order the comment shows them, each with its section heading and
+    how many alike it stands for (`folded`): the command's groups when it gave them (`diff`:
+    object by object), else by file, then the findings about the database (no file)."""
     if _grouped(report):
         ordered = iter(report.findings)
-        return [(heading, next(ordered)) for heading, count in report.groups
-                for _ in range(count)]
-    return [(f.location.path if f.location else "", f) for f in sort_findings(report.findings)]
+        return [(heading, finding, more) for heading, count in report.groups
+                for finding, more in folded([next(ordered) for _ in range(count)])]
+    return [(f.location.path if f.location else "", f, more)
+            for f, more in folded(sort_findings(report.findings))]
 
 
 def _marker(name: str, report_id: str | None) -> str:
@@ -619,8 +667,8 @@ def _marker(name: str, report_id: str | None) -> str:
 
 
 def _markdown_document(report: Report, catalog: Catalog, verbose: bool, marker: str,
-                       command: str, status: int | None, findings: list[tuple[str, Finding]],
-                       left_out: int) -> str:
+                       command: str, status: int | None,
+                       findings: list[tuple[str, Finding, int]], left_out: int) -> str:
     parts = [marker,
              f"### {_verdict(report, command, status)}", "",
              _inline(summary_line(report, not_checked_apart=True))]
@@ -631,18 +679,19 @@ def _markdown_document(report: Report, catalog: Catalog, verbose: bool, marker: 
         parts += ["", "#### :warning: Not checked", "",
                   "dbsafe could not look at these; they are not known to be safe:", ""]
         parts += [f"- {_inline(_shortened(item, _MESSAGE_LIMIT))}" for item in unseen]
-    sections: dict[str, list[Finding]] = {}
-    for heading, finding in findings:
-        sections.setdefault(heading, []).append(finding)
+    sections: dict[str, list[tuple[Finding, int]]] = {}
+    for heading, finding, more in findings:
+        sections.setdefault(heading, []).append((finding, more))
     for heading, items in sections.items():
         parts += ["", f"#### {_code_span(heading) if heading else 'The database'}", ""]
-        for finding in items[:_SHOWN_PER_SECTION]:
-            parts += _finding_markdown(finding, catalog)
+        for finding, more in items[:_SHOWN_PER_SECTION]:
+            parts += _finding_markdown(finding, catalog, more)
         if len(items) > _SHOWN_PER_SECTION:
-            folded = len(items) - _SHOWN_PER_SECTION
-            parts += ["", f"<details><summary>{folded} more</summary>", ""]
-            for finding in items[_SHOWN_PER_SECTION:]:
-                parts += _finding_markdown(finding, catalog)
+            rest = items[_SHOWN_PER_SECTION:]
+            parts += ["", f"<details><summary>{sum(1 + more for _, more in rest)} more"
+                          "</summary>", ""]
+            for finding, more in rest:
+                parts += _finding_markdown(finding, catalog, more)
             parts += ["", "</details>"]
     if left_out:
         parts += ["", "> [!WARNING]",
@@ -703,12 +752,15 @@ def _code_link(code: str, catalog: Catalog) -> str:
     return f"[{code}]({help_uri(code)})" if code in catalog else _code_span(code)
 
 
-def _finding_markdown(finding: Finding, catalog: Catalog) -> list[str]:
+def _finding_markdown(finding: Finding, catalog: Catalog, more: int = 0) -> list[str]:
     where = _code_span(_where(finding))
     lines = [f"- **{finding.severity.value}** {_code_link(finding.code, catalog)} {where}: "
              f"{_inline(_shortened(finding.message, _MESSAGE_LIMIT))}"]
     if finding.help:
         lines.append(f"  - help: {_inline(_shortened(finding.help, _MESSAGE_LIMIT))}")
+    if more:
+        lines.append(f"  - {_inline(FOLDED.format(more=more))}".replace(
+            "--format json", "`--format json`"))
     for title, body in finding.context:
         lines += ["", f"  <details><summary>{_html(title)}</summary>", "",
                   *("  " + line if line else "" for line in

@@ -327,3 +327,79 @@ def test_markdown_rows_are_the_text_table_in_a_code_block() -> None:
     document = render_rows([{"path": "m.sql", "line": 1, "message": "m"}], "markdown",
                            text="m.sql:1 | SHARE\n", kind="lock")
     assert document == "<!-- dbsafe:locks -->\n### `dbsafe`: 1 lock\n\n```text\nm.sql:1 | SHARE\n```\n"
+
+
+def _loop(*statements: str, line: int = 37, revision: str = "a8609af97aa3",
+          message: str = "`UPDATE` changes every row of `rpsl_objects` in one statement.",
+          more_context: tuple[tuple[str, str], ...] = ()) -> tuple[Finding, ...]:
+    """DBS140 notes of one `op.execute()` run in a loop: one per statement it ran."""
+    return tuple(Finding("DBS140", message, Severity.NOTE,
+                         Location("versions/a8609af97aa3.py", line, 9), help="Batch it.",
+                         context=(("Revision", revision), *more_context, ("Statement", sql)))
+                 for sql in statements)
+
+
+# irrd's a8609af97aa3 (task 558), shortened: 3 statements of one loop at line 37, alike but
+# for their values; at that line too, one of another table and one whose context differs
+# (each its own); one alike at another line; an error after them
+LOOPED = Report(findings=(
+    *_loop("UPDATE rpsl_objects SET prefix_length=0 WHERE ip_size = 4294967296",
+           "UPDATE rpsl_objects SET prefix_length=1 WHERE ip_size = 2147483648",
+           "UPDATE rpsl_objects SET prefix_length=2 WHERE ip_size = 1073741824"),
+    *_loop("UPDATE rpsl_history SET prefix_length=0",
+           message="`UPDATE` changes every row of `rpsl_history` in one statement."),
+    *_loop("UPDATE rpsl_objects SET prefix_length=3 WHERE ip_size = 536870912",
+           more_context=(("Confirmed", "held on a throwaway server"),)),
+    *_loop("UPDATE rpsl_objects SET prefix_length=0 WHERE ip_size = 1", line=47),
+    Finding("DBS101", "Index on `rpsl_objects` is built without CONCURRENTLY.", Severity.ERROR,
+            Location("versions/a8609af97aa3.py", 50, 5)),
+))
+FOLD = "... and 2 more like it at this line (--format json lists each)"
+
+
+def test_findings_alike_at_one_line_are_one_in_the_text_report() -> None:
+    text = render(LOOPED, "text", CATALOG)
+    shown = [line for line in text.splitlines() if ": DBS1" in line]
+    assert [line.split(": ")[0] for line in shown] == [
+        "versions/a8609af97aa3.py:37:9", "versions/a8609af97aa3.py:37:9",
+        "versions/a8609af97aa3.py:37:9", "versions/a8609af97aa3.py:47:9",
+        "versions/a8609af97aa3.py:50:5"]
+    assert text.count(FOLD) == 1 and text.count("more like it") == 1
+    # the first statement of the loop shown, the fold said right under it
+    first = text.split("prefix_length=0 WHERE ip_size = 4294967296\n")[1]
+    assert first.startswith(f"  {FOLD}\n")
+    assert "prefix_length=1" not in text and "prefix_length=3" in text
+    assert "`rpsl_history`" in text
+    assert text.splitlines()[-1] == "1 error, 6 notes"  # every finding counted
+
+
+def test_findings_alike_at_one_line_are_one_github_annotation_and_one_markdown_item() -> None:
+    github = render(LOOPED, "github", CATALOG).splitlines()
+    assert [line.split(" ")[0] for line in github[:-1]] == ["::notice"] * 4 + ["::error"]
+    assert [line.endswith(f"Batch it. {FOLD}") for line in github[:3]].count(True) == 1
+    assert github[-1] == "1 error, 6 notes"
+    markdown = render(LOOPED, "markdown", CATALOG, command="dbsafe lint", status=1)
+    assert markdown.count("- **note**") == 4 and markdown.count("- **error**") == 1
+    assert markdown.count("  - ... and 2 more like it at this line (`--format json` lists "
+                          "each)") == 1
+    assert "| note | 6 |" in markdown and "| DBS140 |" in markdown.replace("`", "")
+
+
+def test_every_finding_alike_is_kept_in_json_sarif_and_gitlab() -> None:
+    assert len(json.loads(render(LOOPED, "json", CATALOG))["findings"]) == 7
+    assert len(json.loads(render(LOOPED, "sarif", CATALOG))["runs"][0]["results"]) == 7
+    assert len(json.loads(render(LOOPED, "gitlab", CATALOG))) == 7
+
+
+def test_a_markdown_comment_cut_counts_the_folded_findings_it_leaves_out() -> None:
+    from dbsafe.report import render_markdown
+
+    def cut(limit: int) -> tuple[int, int, int]:  # (items shown, folds shown, left out)
+        document = render_markdown(LOOPED, CATALOG, command="dbsafe lint", status=1,
+                                   limit=limit)
+        left_out = int(re.search(r"(\d+) more findings? left out", document).group(1))
+        return document.count("- **"), document.count("and 2 more like it"), left_out
+
+    # the fold kept (its 2 are not left out), then left out (counted as the 3 it stands for)
+    assert cut(1700) == (3, 1, 2)
+    assert cut(1000) == (1, 0, 6)

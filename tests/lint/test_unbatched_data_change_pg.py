@@ -5,6 +5,7 @@ weighing by the table's size (`--database-url`), and an alembic revision's captu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from dbsafe.lint import lint_sql
 from dbsafe.lint.engine import History
 from dbsafe.lint.rules import unbatched_data_change
 from dbsafe.pg.catalog_functions import AGGREGATE_CATALOG_FUNCTIONS
+from dbsafe.report import render
 from tests.lint.test_capture import write_history
 
 RULES = [unbatched_data_change.RULE]
@@ -179,3 +181,48 @@ def test_an_alembic_revision_s_data_changes_are_read_from_the_sql_it_ran(
     assert found == [(20, "each locked until the transaction commits"),
                      (23, "each locked until the transaction commits"),
                      (25, "each locked until it ends")]
+
+
+_LOOPS = {
+    "r01": '''
+def upgrade():
+    op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("size", sa.Integer), sa.Column("status", sa.String(20)))
+    op.create_table("invoices", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("status", sa.String(20)))
+''',
+    "r02": '''
+orders = sa.table("orders", sa.column("size", sa.Integer), sa.column("status", sa.String))
+
+
+def upgrade():
+    for size in range(4):
+        op.execute(orders.update().where(orders.c.size == size).values(status=f"s{size}"))
+    for name in ("orders", "invoices"):
+        op.execute(f"UPDATE {name} SET status = 'x'")
+''',
+}
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("one_server_throwaways")
+def test_a_loop_s_findings_at_one_line_are_one_in_the_text_report_and_each_in_json(
+        tmp_path: Path) -> None:
+    # irrd's a8609af97aa3 (task 558): one UPDATE run in a Python loop is a DBS140 per
+    # statement it ran, all at one line, alike but for the statement's own values: the
+    # text report shows the first and says how many more; a loop over tables names each
+    write_history(tmp_path, _LOOPS)
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS140",)))
+    assert _lines(report.findings) == [21] * 4 + [23] * 2
+    text = render(report, "text", commands.catalog())
+    shown = [line for line in text.splitlines() if " DBS140 " in line]
+    assert [line.split(": DBS140")[0].rsplit(":", 2)[1] for line in shown] == \
+        ["21", "23", "23"]
+    assert {line.split("every row of ")[1].split(" ")[0] for line in shown[1:]} == \
+        {"`orders`", "`invoices`"}
+    assert text.count("... and 3 more like it at this line (--format json lists each)") == 1
+    assert "SET status='s0'" in text and "SET status='s1'" not in text
+    assert text.rstrip().endswith(")") and "6 notes" in text.splitlines()[-1]
+    github = render(report, "github", commands.catalog())
+    assert github.count("title=DBS140") == 3
+    assert len(json.loads(render(report, "json", commands.catalog()))["findings"]) == 6
