@@ -1139,6 +1139,12 @@ def _filled_value(conn: Any, definition: ast.ColumnDef) -> str:
     return f"CAST({value} AS {RawStream()(definition.typeName)})"
 
 
+def _null_filled(value: str) -> bool:
+    """Whether a column added holds NULL in every row, by its `_filled_value`: no DEFAULT,
+    or `DEFAULT NULL`."""
+    return value.startswith(("CAST(NULL AS ", "CAST((NULL) AS "))
+
+
 def _added_constraint_probes(conn: Any, table: _Table, added: dict[str, str],
                              retyped: dict[str, str], con: ast.Constraint, plan: PlanFacts
                              ) -> Iterator[Probe]:
@@ -1155,7 +1161,7 @@ def _added_constraint_probes(conn: Any, table: _Table, added: dict[str, str],
     if not filled:
         yield from _retyped_constraint_probes(conn, table, retyped, con, plan)
         return
-    nulls = [key for key in filled if added[key].startswith("CAST(NULL AS ")]
+    nulls = [key for key in filled if _null_filled(added[key])]
     # (MATCH SIMPLE checks no row with a NULL key column; MATCH FULL, none all NULL)
     if nulls and (con.fk_matchtype != "f" or len(nulls) == len(keys)) \
             and not con.skip_validation:
@@ -1324,7 +1330,8 @@ def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef
     """A CHECK of a column added (`ADD COLUMN c int DEFAULT 0 CHECK (c > 0)`) over the rows,
     each holding its DEFAULT (or generated value, or NULL) cast to its type: a domain refusing
     that value refuses the statement once (`_domain_probes`), the CHECK is then not asked. A
-    FOREIGN KEY of one cannot be told. One NOT VALID or NOT ENFORCED asks nothing."""
+    FOREIGN KEY of one NULL in every row (no DEFAULT) checks no row; of one holding its
+    DEFAULT, it cannot be told. One NOT VALID or NOT ENFORCED asks nothing."""
     from pglast import ast
     from pglast.enums import ConstrType
 
@@ -1351,6 +1358,11 @@ def _added_checked_probes(conn: Any, table: _Table, definition: ast.ColumnDef
             # (a CHECK reads its row alone: nothing the plan did before matters to it)
             for probe in _constraint_probes(conn, rows, con, PlanFacts()):
                 yield replace(probe, casts=casts)
+        elif _null_filled(typed):
+            # (a column's own REFERENCES is over it alone: NULL in every row, no row checked)
+            yield Probe(table.name, "", "", counts=False, kept=(
+                f"{column}, added without a DEFAULT, is NULL in every row: its foreign key "
+                "checks no row"))
         else:
             yield Probe(table.name, "", "", counts=False, unknown=(
                 f"the foreign key of {column}, added, is checked over its DEFAULT in each row, "

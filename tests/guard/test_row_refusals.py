@@ -1972,3 +1972,31 @@ def test_a_foreign_key_over_a_column_added_without_a_default_checks_no_row(
     assert (verdict.outcome, verdict.detail) == (
         "cannot tell", "the foreign key over owner_id, added, is checked over its DEFAULT in "
                        "each row, which the probe does not ask")
+
+
+def test_a_column_added_with_its_own_references_and_no_default_checks_no_row(
+        database: psycopg.Connection) -> None:
+    # bionic-gpt's 20250618084050_create_automations.sql (task 571): `ALTER TABLE chats ADD
+    # COLUMN automation_run_id INT REFERENCES automation_runs(id)`, the table made just before,
+    # was "cannot tell (... checked over its DEFAULT in each row ...)" of a column with none
+    for references in ("hosts", "hosts (id)", "later_made (id)"):
+        statement = f"ALTER TABLE volumes ADD COLUMN owner_id int REFERENCES {references}"
+        (verdict,) = _verdicts(database, statement)
+        assert (verdict.outcome, verdict.detail) == (
+            "passes", "owner_id, added without a DEFAULT, is NULL in every row: its foreign "
+                      "key checks no row")
+    assert not _postgresql_refuses(
+        database, "ALTER TABLE volumes ADD COLUMN owner_id int REFERENCES hosts")
+    assert database.execute("SELECT count(*) > 0 FROM volumes").fetchone() == (True,)
+    # a DEFAULT NULL is none; one holding a value in every row is still not asked
+    (verdict,) = _verdicts(database,
+                           "ALTER TABLE volumes ADD COLUMN owner_id int DEFAULT NULL "
+                           "REFERENCES hosts")
+    assert verdict.outcome == "passes"
+    (verdict,) = _verdicts(database,
+                           "ALTER TABLE volumes ADD COLUMN owner_id int DEFAULT 9 REFERENCES hosts")
+    assert (verdict.outcome, verdict.detail) == (
+        "cannot tell", "the foreign key of owner_id, added, is checked over its DEFAULT in "
+                       "each row, which the probe does not ask")
+    assert _postgresql_refuses(
+        database, "ALTER TABLE volumes ADD COLUMN owner_id int DEFAULT 9 REFERENCES hosts")
