@@ -551,19 +551,36 @@ def _described(locale: dict[str, Any]) -> str:
 
 
 def _missing_role_help(line: str) -> str:
-    """What to do when the server lacks a role the backup's objects belong to or are
-    granted to: pg_dump's archive holds no roles (pg_dumpall --roles-only does).
+    """What to do when pg_restore failed for want of what the server or the role restoring
+    has, not for the archive: a role the backup's objects belong to or are granted to
+    (pg_dump's archive holds no roles: pg_dumpall --roles-only does), an extension the
+    role may not create (not trusted: bionic-gpt's `vector`, made by a superuser in the
+    source and restored by the application's role, task 571), or one the server does not
+    have installed. "" for any other failure: the archive's.
 
     >>> _missing_role_help('ERROR:  role "app_owner" does not exist')
     '; create role app_owner on this server first, or restore with --no-owner --no-privileges'
+    >>> _missing_role_help('ERROR:  permission denied to create extension "vector"')[:60]
+    '; the role restoring may not create extension vector (only a'
+    >>> _missing_role_help('ERROR:  extension "pgcrypto" is not available')[:52]
+    '; this server does not have extension pgcrypto insta'
     >>> _missing_role_help('ERROR:  relation "t" does not exist')
     ''
     """
     missing = re.search(r'role "(.+?)" does not exist', line)
-    if not missing:
-        return ""
-    return (f"; create role {missing.group(1)} on this server first, or restore with "
-            "--no-owner --no-privileges")
+    if missing:
+        return (f"; create role {missing.group(1)} on this server first, or restore with "
+                "--no-owner --no-privileges")
+    denied = re.search(r'permission denied to create extension "(.+?)"', line)
+    if denied:
+        return (f"; the role restoring may not create extension {denied.group(1)} (only a "
+                "superuser may create one not marked trusted, as the source's was): restore "
+                "as a superuser")
+    absent = re.search(r'extension "(.+?)" is not available', line)
+    if absent:
+        return (f"; this server does not have extension {absent.group(1)} installed: install "
+                "it on this server first")
+    return ""
 
 
 def _stop(running: subprocess.Popen[str], name: str, *, scratch: bool = False) -> None:
@@ -902,7 +919,8 @@ def verify_restore(database_url: str, backup: Path,
                    "restore_error": failed.error, "schema_differences": [],
                    "row_count_differences": {}}
         _record_verification(backup, outcome)
-        progress("verify", "the backup does not restore")
+        progress("verify", "this role cannot restore the backup on this server"
+                 if _missing_role_help(failed.error) else "the backup does not restore")
         return outcome
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM) mid-restore, or failed otherwise: the scratch copy
@@ -1031,6 +1049,19 @@ def restored_copy_differs(backup: Path, outcome: dict[str, Any]) -> Finding | No
     differs (the schema's first 50 differences, the tables whose row counts do), or None."""
     if outcome["ok"]:
         return None
+    server_side = _missing_role_help(str(outcome.get("restore_error") or ""))
+    if server_side:
+        # (the server or the role verifying lacks what the backup needs of it: the backup
+        # was said not to restore, "fix the cause, then take another", which takes the same)
+        return Finding(
+            RESTORED_COPY_DIFFERS.code,
+            f"The backup could not be verified: pg_restore, as this role on this server, "
+            f"fails on what the backup needs of them, not on the backup: {backup}.",
+            RESTORED_COPY_DIFFERS.default_severity, subject=str(backup),
+            help=f"Until it is verified, do not rely on this backup; nothing showed it is "
+                 f"at fault, and another would fail the same{server_side}, then verify it "
+                 "again. Its manifest records the error.",
+            context=(("pg_restore", str(outcome["restore_error"])),))
     if outcome.get("restore_error"):
         return Finding(
             RESTORED_COPY_DIFFERS.code,

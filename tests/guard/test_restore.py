@@ -475,6 +475,61 @@ def test_a_backup_pg_restore_fails_on_is_a_finding_recorded_in_its_manifest(
                                 "'dbsafe_verify_%'").fetchall()
 
 
+def test_a_verification_failing_on_an_extension_the_role_may_not_create_blames_no_backup(
+        source: str, tmp_path: Path) -> None:
+    # bionic-gpt (task 571): `vector`, not trusted, made by a superuser in the database its
+    # application role (CREATEDB, owner of its tables) migrates and backs up. The role's
+    # verification failed on `CREATE EXTENSION`, and DBS611 said the backup does not restore
+    # ("fix the cause, then take another"), of a backup a superuser restores whole.
+    role, password = "verify_no_extension", "verify-pw"
+    admin = _with_db(source, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(
+            sql.Identifier(role), sql.Literal(password)))
+    try:
+        with psycopg.connect(source, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pageinspect")  # (not trusted, as vector is)
+            assert conn.execute("SELECT trusted FROM pg_available_extension_versions WHERE "
+                                "name = 'pageinspect' LIMIT 1").fetchone() == (False,)
+            for table in ("customers", "orders", "alembic_version"):
+                conn.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(
+                    sql.Identifier(table), sql.Identifier(role)))
+            conn.execute(sql.SQL("ALTER VIEW big_orders OWNER TO {}").format(
+                sql.Identifier(role)))
+        url = re.sub(r"user=[^&]*", f"user={role}", source)
+        url = re.sub(r"&password=[^&]*", "", url) + f"&password={password}"
+        report = commands.backup(_settings(url, tmp_path), tmp_path / "b", verify_restore=True)
+        (finding,) = report.findings
+        assert (finding.code, finding.severity) == ("DBS611", Severity.ERROR)
+        assert finding.message.startswith(
+            "The backup could not be verified: pg_restore, as this role on this server, fails "
+            "on what the backup needs of them, not on the backup: ")
+        assert finding.help == (
+            "Until it is verified, do not rely on this backup; nothing showed it is at fault, "
+            "and another would fail the same; the role restoring may not create extension "
+            "pageinspect (only a superuser may create one not marked trusted, as the source's "
+            "was): restore as a superuser, then verify it again. Its manifest records the "
+            "error.")
+        (title, error), = finding.context
+        assert title == "pg_restore"
+        assert 'permission denied to create extension "pageinspect"' in error
+        # what PostgreSQL does with the same archive: the superuser restores it whole
+        backup = Path(report.summary["backup"])
+        restored = commands.restore(_settings(source, tmp_path), backup, into="verify_ext_su")
+        assert restored.findings == ()
+        with psycopg.connect(_with_db(source, "verify_ext_su")) as conn:
+            assert conn.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
+    finally:
+        _drop(source, "verify_ext_su")
+        with psycopg.connect(source, autocommit=True) as conn:
+            conn.execute("DROP EXTENSION IF EXISTS pageinspect")
+            conn.execute(sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(
+                sql.Identifier(role)))
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
 def test_a_statement_pg_restore_fails_on_is_the_backup_even_when_a_session_ended_fatal(
         source: str, tmp_path: Path) -> None:
     # pg_restore exiting on its statement's ERROR can leave its own session counted as
