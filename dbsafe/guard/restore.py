@@ -915,12 +915,17 @@ def verify_restore(database_url: str, backup: Path,
         # What --verify-restore is for: a backup that does not restore. Said as such (not
         # as dbsafe failing), recorded, and the scratch copy dbsafe made is dropped.
         _drop_scratch(database_url, scratch, unwinding=False)
-        outcome = {"ok": False, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        # Failed for want of what this role or server has (an extension only a superuser
+        # may create, one not installed, a role): nothing showed the backup at fault. It
+        # stays unverified (`ok` null), not RESTORE FAILED, which `prune` deletes first.
+        server_side = bool(_missing_role_help(failed.error))
+        outcome = {"ok": None if server_side else False,
+                   "at": datetime.now(UTC).isoformat(timespec="seconds"),
                    "restore_error": failed.error, "schema_differences": [],
                    "row_count_differences": {}}
         _record_verification(backup, outcome)
         progress("verify", "this role cannot restore the backup on this server"
-                 if _missing_role_help(failed.error) else "the backup does not restore")
+                 if server_side else "the backup does not restore")
         return outcome
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM) mid-restore, or failed otherwise: the scratch copy

@@ -514,6 +514,13 @@ def test_a_verification_failing_on_an_extension_the_role_may_not_create_blames_n
         (title, error), = finding.context
         assert title == "pg_restore"
         assert 'permission denied to create extension "pageinspect"' in error
+        # Unverified, not RESTORE FAILED: `prune` deletes a backup known not to restore
+        # before any other, and this one is the newest good one.
+        (row,) = list_backups(tmp_path / "b")
+        assert row["verified_restore"] is None
+        manifest = json.loads(Path(f"{report.summary['backup']}.manifest.json").read_text())
+        assert manifest["verified_restore"]["ok"] is None
+        assert manifest["verified_restore"]["restore_error"] == error
         # what PostgreSQL does with the same archive: the superuser restores it whole
         backup = Path(report.summary["backup"])
         restored = commands.restore(_settings(source, tmp_path), backup, into="verify_ext_su")
