@@ -919,10 +919,10 @@ def verify_restore(database_url: str, backup: Path,
         # may create, one not installed, a role): nothing showed the backup at fault. It
         # stays unverified (`ok` null), not RESTORE FAILED, which `prune` deletes first.
         server_side = bool(_missing_role_help(failed.error))
-        outcome = {"ok": None if server_side else False,
-                   "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                   "restore_error": failed.error, "schema_differences": [],
-                   "row_count_differences": {}}
+        outcome: dict[str, Any] = {
+            "ok": None if server_side else False,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "restore_error": failed.error, "schema_differences": [], "row_count_differences": {}}
         _record_verification(backup, outcome)
         progress("verify", "this role cannot restore the backup on this server"
                  if server_side else "the backup does not restore")
