@@ -76,24 +76,26 @@ def refusable(conn: Any, table: str) -> bool:
 
 
 # What a BEFORE ... FOR EACH ROW trigger's `tgtype` has (ROW 1, BEFORE 2, and the event),
-# and a rule's `ev_type`, for each data statement the probes ask.
-_FIRED_BY = {"INSERT": (1 | 2 | 4, "3"), "UPDATE": (1 | 2 | 16, "2")}
+# and a rule's `ev_type`, for each data statement the probes ask. (DELETE: a BEFORE
+# trigger FOR EACH STATEMENT too, which may delete the rows referencing those it deletes)
+_FIRED_BY = {"INSERT": (1 | 2 | 4, "3"), "UPDATE": (1 | 2 | 16, "2"), "DELETE": (2 | 8, "4")}
+_ROWS = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted"}
 
 
 def refuse_rewritten(conn: Any, name: str, event: str) -> None:
-    """Raise `_CannotTell` where a BEFORE `event` FOR EACH ROW trigger or an `event` rule of
-    table `name` may change the rows the statement writes (what the probe asks is not what
-    PostgreSQL checks)."""
+    """Raise `_CannotTell` where a BEFORE `event` FOR EACH ROW trigger (a DELETE's: any
+    BEFORE DELETE trigger) or an `event` rule of table `name` may change the rows the
+    statement writes (what the probe asks is not what PostgreSQL checks)."""
     mask, ev_type = _FIRED_BY[event]
     fires = conn.execute(
         "SELECT (SELECT min(tgname) FROM pg_trigger WHERE tgrelid = to_regclass(%s) "
         "AND NOT tgisinternal AND tgenabled <> 'D' AND tgtype & %s = %s), "
         "(SELECT min(rulename) FROM pg_rewrite WHERE ev_class = to_regclass(%s) "
         "AND ev_type = %s AND ev_enabled <> 'D')", (name, mask, mask, name, ev_type)).fetchone()
-    rows = "inserted" if event == "INSERT" else "updated"
     if fires[0] is not None:
-        raise _CannotTell(f"trigger {fires[0]} of {name} runs BEFORE {event} FOR EACH ROW: it "
-                          f"may change the rows {rows}")
+        each = " FOR EACH ROW" if mask & 1 else ""
+        raise _CannotTell(f"trigger {fires[0]} of {name} runs BEFORE {event}{each}: it "
+                          f"may change the rows {_ROWS[event]}")
     if fires[1] is not None:
         raise _CannotTell(f"rule {fires[1]} of {name} rewrites the {event}")
 

@@ -74,6 +74,8 @@ that refuses it, run read-only on the live database:
   NULL, CHECK, unique and foreign keys and its columns' types (`guard.inserted_rows`).
 - `UPDATE ... SET`: the rows it writes against the constraints over the columns it sets
   (and the CHECKs `NOT VALID`), with the same probes (`guard.updated_rows`).
+- `DELETE`: the rows it deletes against the foreign keys referencing them, by their `ON
+  DELETE` (`guard.deleted_rows`; a CASCADE's rows said in a line, `Probe.noted`).
 
 A query failing on a value (`_VALUE_ERRORS`: a cast, a CHECK, an index expression) is a
 refusal: PostgreSQL evaluates the same expressions over the same rows. It is said as its
@@ -166,6 +168,9 @@ class Probe:
     # before `query`: an UPDATE ... FROM joining a row to two, a key moving between rows
     doubt: str = ""
     doubted: str = ""
+    # a count the report says where it is not 0, a pass (`what` with `{rows}` for it): the
+    # rows a DELETE's `ON DELETE CASCADE` deletes in another table (`guard.deleted_rows`)
+    noted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +207,7 @@ class Verdict:
     detail: str = ""
     find: str = ""  # (refused) a query listing the rows that refuse it
     counted: Counted | None = None  # the rows of its table, where its probe counted them all
+    noted: bool = False  # (passes) said in a line of its own: what it does to other rows
 
     def line(self) -> str:
         return (f"rows: {self.revision}: {shortened(self.sql, 80)}: {self.outcome}"
@@ -351,6 +357,11 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
 
         if not updated_rows.refusable(conn, table, sql):
             return []  # (nothing it sets is constrained: no row it writes refuses it)
+    if check.get("deletes") and not check.get("reshaped"):
+        from dbsafe.guard import deleted_rows
+
+        if not deleted_rows.refusable(conn, table):
+            return []  # (no foreign key references its rows: no row it deletes refuses it)
     unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or ())
     unsure = unsure or _calls_write(conn, check, followed)
     if not unsure and (check.get("writes") or check.get("typed")):
@@ -471,7 +482,8 @@ def tell(verdicts: Sequence[Verdict], at: Mapping[tuple[str, str], Location], ro
         finding = refusal_finding(v, allowed=allowed, by=by,
                                   location=location or fallback(v)) \
             if v.outcome == "refused" else None
-        told.append(Told(v, None if v.outcome == "passes" else v.line(), finding))
+        told.append(Told(v, None if v.outcome == "passes" and not v.noted else v.line(),
+                         finding))
     return told, verdicts_summary(verdicts, allowed=allowed, suppressed=suppressed)
 
 
@@ -672,6 +684,9 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
         if not count:
             return Verdict(revision, sql, probe.subject, "passes", counted=counted)
         amount = f"at least {count:,}" if count >= COUNT_CAP else f"{count:,}"
+        if probe.noted:  # (what it does to other rows: a pass, said)
+            return Verdict(revision, sql, probe.subject, "passes",
+                           probe.what.replace("{rows}", amount), probe.find, noted=True)
         detail = f"{probe.what} in {amount} row(s)"
         if counted is not None and not counted.exact and counted.estimate >= COUNT_CAP:
             # (the table's rows, as the plan's lock lines and lint's `Table size` say them:
@@ -855,6 +870,11 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
         from dbsafe.guard.updated_rows import update_probes
 
         yield from update_probes(conn, stmt, plan)
+        return
+    if isinstance(stmt, ast.DeleteStmt):  # the rows it deletes, other tables reference
+        from dbsafe.guard.deleted_rows import delete_probes
+
+        yield from delete_probes(conn, stmt, plan)
         return
     existing = _existing(conn, stmt)
     if existing:

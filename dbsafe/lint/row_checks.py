@@ -25,7 +25,9 @@ and foreign keys: `inserts`, `guard.inserted_rows`; cannot tell where the plan c
 table's shape before it, `reshaped`, or the rows its SELECT reads; its keys alone where it
 wrote the table before, `keys_unsure`; none into a table the plan made without a constraint);
 an `UPDATE` likewise (`updates`, `guard.updated_rows`: the table written before, the rows it
-updates, makes it cannot tell; none of a table the plan made and nothing wrote).
+updates, makes it cannot tell; none of a table the plan made and nothing wrote); a `DELETE`
+(`deletes`, `guard.deleted_rows`: the rows it deletes, against the foreign keys referencing
+them; with the tables the plan reshaped before it, `shaped`).
 The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
@@ -188,6 +190,9 @@ class PlanFacts:
     # (an INSERT) why the rows of its table are not today's, where those it reads are: the
     # keys it inserts cannot be held against them
     keys_unsure: str | None = None
+    # (a DELETE) tables whose columns, constraints, indexes, triggers or rules an earlier
+    # statement changes (table -> why): a foreign key of one referencing it is not today's
+    shaped: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, check: Mapping[str, Any]) -> PlanFacts:
@@ -198,7 +203,7 @@ class PlanFacts:
                    empty=tuple(check.get("empty") or ()), filled=dict(check.get("filled") or {}),
                    indexes=dict(check.get("indexes") or {}),
                    defined=dict(check.get("defined") or {}),
-                   keys_unsure=check.get("keys_unsure"))
+                   keys_unsure=check.get("keys_unsure"), shaped=dict(check.get("shaped") or {}))
 
 
 @dataclass(slots=True)
@@ -337,6 +342,9 @@ class RowChecks:
     # tables the plan created with no constraint, of built-in types, unchanged since: an
     # INSERT into one refuses no row
     _plain_created: set[str] = field(default_factory=set)
+    # tables a foreign key the plan adds references -> why: a later DELETE from one meets a
+    # key the database does not hold (`deleted_rows`)
+    _referenced: dict[str, str] = field(default_factory=dict)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -435,7 +443,7 @@ class RowChecks:
                     # against these
                     check["changed"] = changed
                 self.checks.append(self._with_calls(check))
-            if s.kind in ("InsertStmt", "UpdateStmt") and s.relation \
+            if s.kind in ("InsertStmt", "UpdateStmt", "DeleteStmt") and s.relation \
                     and _application(s.relation):
                 self._add_insert(revision, s, at)
             self._note_shape(revision, s)
@@ -450,36 +458,57 @@ class RowChecks:
         (`reshaped`: the database's are not the ones it meets), or the rows it reads or
         meets (`unsure`). A table the plan made with no constraint refuses no row: none.
         An `UPDATE ... SET` likewise (`updates`, `guard.updated_rows`, task 555): the rows
-        it updates are its table's, so the table written before makes it cannot tell."""
+        it updates are its table's, so the table written before makes it cannot tell.
+        A `DELETE` too (`deletes`, `guard.deleted_rows`, task 559): the rows it deletes
+        that other tables' foreign keys reference, handed on with the tables whose columns
+        or constraints the plan changed before it (`shaped`: a referencing table's foreign
+        key dropped or made first is not the database's)."""
+        deletes = s.kind == "DeleteStmt"
         updates = s.kind == "UpdateStmt"
+        own_rows = updates or deletes  # (the rows it meets are its table's)
         target = str(s.relation)
-        if any(same_relation(name, target) for name in self._plain_created):
+        if any(same_relation(name, target) for name in self._plain_created) and not deletes:
             return
-        if updates and self._new(target) and not (self._calls or self._writes
-                                                  or self._refreshed):
+        if own_rows and self._new(target) and not (self._calls or self._writes
+                                                   or self._refreshed):
             return  # (a table the plan made, empty: it updates no row)
         shaped = self._shaped_all or next((why for name, why in self._shaped.items()
                                            if same_relation(name, target)), None)
+        # (a DELETE: the keys referencing it the database holds are asked first, unless the
+        # plan adds one: none refuses a row it deletes where none references it)
+        keyed = next((why for name, why in self._referenced.items()
+                      if same_relation(name, target)), None) if deletes else None
         named = [name for name in relations(s.node) if _application(name)]
         # (the tables its SELECT reads: the target too where it names it twice)
         read = [name for name in named if not same_relation(name, target)] \
-            + ([target] if updates or sum(same_relation(name, target) for name in named) > 1
+            + ([target] if own_rows or sum(same_relation(name, target) for name in named) > 1
                else [])
         rows = next(filter(None, (self._unsure(name, frozenset()) for name in read)), None)
         if shaped:
-            shaped = f"{shaped}: the columns and constraints of {target} it meets are not today's"
+            shaped = f"{shaped}: the foreign keys referencing {target} are not today's" \
+                if deletes else \
+                f"{shaped}: the columns and constraints of {target} it meets are not today's"
+        settings = {**self._settings, **self._local_settings}
+        role = settings.get("session_replication_role") if deletes else None
+        if role is not None and role.strip("'\"").lower() != "origin" and not shaped \
+                and not rows:
+            # (replica: the foreign keys' triggers do not fire; the guard does not set it)
+            rows = f"the plan sets session_replication_role to {role} before it: which " \
+                   "foreign keys it fires is not told"
         check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": target, "at": at,
-                                 "unsure": shaped or rows,
-                                 "updates" if updates else "inserts": True}
-        if shaped:
+                                 "unsure": keyed or shaped or rows,
+                                 "deletes" if deletes else "updates" if updates
+                                 else "inserts": True}
+        if keyed or (shaped and not deletes):
             check["reshaped"] = True
+        if deletes and self._shaped and not shaped:  # (a referencing table's foreign keys)
+            check["shaped"] = dict(self._shaped)
         keys = None if shaped or rows else self._unsure(target, frozenset())
         if keys:  # (a seed INSERT after another: its NOT NULL and CHECKs asked, not its keys)
             check["keys_unsure"] = keys
         changed = {**self._filled_tables, **self._tables}
         if changed:  # (a foreign key's referenced table: the database's to say)
             check["changed"] = changed
-        settings = {**self._settings, **self._local_settings}
         if settings:
             check["settings"] = settings
         if self._functions:
@@ -620,6 +649,10 @@ class RowChecks:
                     continue
                 on_delete, on_update = con.get("fk_del_action"), con.get("fk_upd_action")
                 referenced = range_var(con.get("pktable"))
+                if referenced:  # (a later DELETE from it meets a key the database lacks)
+                    self._referenced.setdefault(referenced, (
+                        f"{revision} adds a foreign key of {s.relation} referencing "
+                        f"{referenced} before it"))
                 if referenced and {on_delete, on_update} & set(_ACTING):
                     self._actions.append([s.relation, referenced, on_delete, on_update,
                                           f"{revision} adds a foreign key of {s.relation}"])
