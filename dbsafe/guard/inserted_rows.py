@@ -107,8 +107,6 @@ def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[
     from pglast import ast
     from pglast.stream import RawStream
 
-    from dbsafe.guard.kept_types import domain_chain
-
     assert stmt.relation is not None
     table = _table(conn, stmt.relation)
     name = table.name
@@ -146,20 +144,9 @@ def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[
     values: dict[str, str] = {}
     for i, column in enumerate(given, 1):
         values[column] = _assigned_value(conn, f"given.c{i}", types[column])
-    for column, type_name, _, numbered, generated, default, domain in columns:
-        column = str(column)
-        if column in values:
-            continue
-        if generated:
-            values[column] = _UNKNOWN
-        elif numbered:
-            values[column] = _FILLED
-        elif default is not None:
-            values[column] = _default_value(conn, str(default), str(type_name))
-        elif domain is not None and domain_chain(conn, domain).default is not None:
-            values[column] = _UNKNOWN  # (a domain's DEFAULT: not evaluated)
-        else:  # (NULL: of a domain, cast to it, which its NOT NULL refuses)
-            values[column] = f"CAST(NULL AS {type_name})"
+    for column in columns:
+        if str(column[0]) not in values:
+            values[str(column[0])] = defaulted(conn, column)
     aliases = f"({', '.join(f'c{i}' for i in range(1, len(given) + 1))})" if given else ""
     listed = ", ".join(f"{value} AS {_ident(column)}" for column, value in values.items()
                        if value not in (_FILLED, _UNKNOWN))
@@ -363,6 +350,24 @@ def _assigned_value(conn: Any, value: str, type_name: str) -> str:
     assert isinstance(select, ast.SelectStmt) and select.targetList
     cast: Any = select.targetList[0].val
     return _assigned(conn, value, cast.typeName, type_name)
+
+
+def defaulted(conn: Any, column: Sequence[Any]) -> str:
+    """What `column` (a row of `_columns`) gets where an INSERT leaves it out, or an UPDATE
+    sets it `= DEFAULT` (`guard.updated_rows`): its DEFAULT, NULL without one, cast to its
+    type; `_FILLED` or `_UNKNOWN` where it is no expression the probe evaluates."""
+    from dbsafe.guard.kept_types import domain_chain
+
+    _, type_name, _, numbered, generated, default, domain = column
+    if generated:
+        return _UNKNOWN
+    if numbered:
+        return _FILLED
+    if default is not None:
+        return _default_value(conn, str(default), str(type_name))
+    if domain is not None and domain_chain(conn, domain).default is not None:
+        return _UNKNOWN  # (a domain's DEFAULT: not evaluated)
+    return f"CAST(NULL AS {type_name})"  # (of a domain: cast to it, its NOT NULL refuses)
 
 
 def _default_value(conn: Any, default: str, type_name: str) -> str:

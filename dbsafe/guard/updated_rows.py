@@ -35,9 +35,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.guard.inserted_rows import (
+    _FILLED,
     _UNKNOWN,
     _assigned_value,
     _columns,
+    defaulted,
     refuse_rewritten,
     row_probes,
     unique_probes,
@@ -107,17 +109,19 @@ def update_probes(conn: Any, stmt: ast.UpdateStmt, plan: PlanFacts) -> Iterator[
     for target in targets:
         if target.indirection:
             raise _CannotTell("it sets a field or element of a column")
-        if isinstance(target.val, ast.MultiAssignRef):
-            raise _CannotTell("it sets a row of columns at once, which the probe does not "
-                              "evaluate")
-    if any(isinstance(n, ast.SetToDefault) for n in _nodes(stmt)):
-        raise _CannotTell("it sets DEFAULT, which the probe does not evaluate")
+    # (`SET (a, b) = (x, y)`, `= (SELECT ...)`: each column as `SET a = x`; `= DEFAULT`: the
+    # column's default, below)
+    given = {str(target.name): _one_column(target.val) for target in targets}
+    defaults = {column for column, value in given.items() if isinstance(value, ast.SetToDefault)}
+    if any(isinstance(n, ast.SetToDefault) for value in given.values()
+           if not isinstance(value, ast.SetToDefault) for n in _nodes(value)):
+        raise _CannotTell("it sets DEFAULT within an expression, which the probe does not "
+                          "evaluate")
     if isinstance(stmt.whereClause, ast.CurrentOfExpr):
         raise _CannotTell("it updates WHERE CURRENT OF a cursor")
     _refuse_volatile(conn, stmt, "its SET or WHERE")
     columns = _columns(conn, name)
     types = {str(c[0]): str(c[1]) for c in columns}
-    given = {str(target.name): target.val for target in targets}
     missing = [column for column in given if column not in types]
     if missing:
         raise _CannotTell(f"column {missing[0]} of {name} does not exist now, so the plan "
@@ -129,29 +133,33 @@ def update_probes(conn: Any, stmt: ast.UpdateStmt, plan: PlanFacts) -> Iterator[
 
     select = ast.SelectStmt(
         targetList=(ast.ResTarget(val=own("ctid")), *(
-            ast.ResTarget(val=given.get(str(c[0])) or own(str(c[0]))) for c in columns)),
+            ast.ResTarget(val=own(str(c[0])) if str(c[0]) in defaults or str(c[0]) not in given
+                          else given[str(c[0])]) for c in columns)),
         fromClause=(stmt.relation, *(stmt.fromClause or ())),
         whereClause=stmt.whereClause, withClause=stmt.withClause)
     query = str(RawStream()(select))
     aliases = f"({', '.join(f'c{i}' for i in range(len(columns) + 1))})"
     source = f"({query}) AS given{aliases}"
     values: dict[str, str] = {}
-    for i, (column, type_name, *_, generated, _, _) in enumerate(columns, 1):
-        column = str(column)
+    for i, row in enumerate(columns, 1):
+        column, type_name, generated = str(row[0]), row[1], row[4]
         if generated:  # (a stored one is computed again from the new values)
             values[column] = _UNKNOWN
+        elif column in defaults:  # (as an INSERT leaving it out gets it)
+            values[column] = defaulted(conn, row)
         elif column in given:
             values[column] = _assigned_value(conn, f"given.c{i}", str(type_name))
         else:
             values[column] = f"given.c{i}"
     listed = ", ".join(f"{value} AS {_ident(column)}" for column, value in values.items()
-                       if value != _UNKNOWN)
+                       if value not in (_FILLED, _UNKNOWN))
     derived = f"(SELECT {listed}{', ' if listed else ''}given.c0 AS {_ROW} FROM {source})"
     changed = frozenset(given)
     # Each value set cast to its column's type (a domain's: its CHECK and NOT NULL): one
     # failing is the UPDATE's failure; the probes over the rows cast are then not asked.
-    casts = f"SELECT least(0, count(*), {', '.join(f'count({values[c]})' for c in given)}) " \
-            f"FROM {source}" if given else ""
+    cast = [c for c in given if values[c] not in (_FILLED, _UNKNOWN)]
+    casts = f"SELECT least(0, count(*), {', '.join(f'count({values[c]})' for c in cast)}) " \
+            f"FROM {source}" if cast else ""
     doubt = doubted = ""
     if stmt.fromClause:  # PostgreSQL updates a row joined twice with any one of the two
         doubt = f"SELECT FROM {source} GROUP BY given.c0 HAVING count(*) > 1"
@@ -179,6 +187,30 @@ def update_probes(conn: Any, stmt: ast.UpdateStmt, plan: PlanFacts) -> Iterator[
                             doubted=f"{doubted}; or {probe.doubted}" if probe.doubt
                             else doubted)
         yield probe
+
+
+def _one_column(value: Any) -> Any:
+    """What `SET (a, b) = (x, y)` (a `MultiAssignRef`) sets one column to, as `SET a = x`
+    would: its element of the row; of `= (SELECT ...)`, a scalar subquery giving its column
+    of the SELECT's row (none: NULL; more than one: 21000, as PostgreSQL's). Any other value
+    as it is."""
+    from pglast import ast
+    from pglast.enums import SubLinkType
+
+    if not isinstance(value, ast.MultiAssignRef):
+        return value
+    source: Any = value.source
+    colno, count = int(value.colno or 0), int(value.ncolumns or 0)
+    if isinstance(source, ast.RowExpr) and len(source.args or ()) == count:
+        return (source.args or ())[colno - 1]
+    if isinstance(source, ast.SubLink) and source.subLinkType == SubLinkType.EXPR_SUBLINK:
+        names = tuple(ast.String(sval=f"c{i}") for i in range(1, count + 1))
+        return ast.SubLink(subLinkType=SubLinkType.EXPR_SUBLINK, subselect=ast.SelectStmt(
+            targetList=(ast.ResTarget(val=ast.ColumnRef(fields=(
+                ast.String(sval="dbsafe row"), ast.String(sval=f"c{colno}")))),),
+            fromClause=(ast.RangeSubselect(subquery=source.subselect, alias=ast.Alias(
+                aliasname="dbsafe row", colnames=names)),)))
+    raise _CannotTell("it sets a row of columns from an expression the probe does not read")
 
 
 def _referenced_probes(conn: Any, name: str, changed: frozenset[str]) -> list[Probe]:
