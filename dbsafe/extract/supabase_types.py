@@ -21,7 +21,11 @@ project's TypeScript is: a top-level `type Database = {...}` or `interface Datab
 (exported or not), whose members are schemas (`__InternalSupabase`, the generator's
 options, is none), each with `Tables` and `Views` (a relation's columns are its `Row`'s
 members, its foreign keys its `Relationships`: `{ foreignKeyName: "fk"; columns: ["a"];
-referencedRelation: "r" }` each) and `Functions` (their names).
+referencedRelation: "r" }` each) and `Functions` (their names, and the overloads their
+`Args` list: `Args: { a: string; b?: number } | { "": Json }`, or each overload a member
+of a union, `f: { Args: {...}; Returns: ... } | { Args: {...}; ... }`, as older generators
+wrote them; `b?` has a default, `""` is an unnamed parameter; `Args: never` and `Args:
+Record<PropertyKey, never>` take none).
 
 What a part tree-sitter could not parse holds is not read, never guessed: tree-sitter-
 typescript 0.23 refuses a member named `in_...` after one not ended by `;` (its automatic
@@ -66,16 +70,31 @@ class ForeignKey:
 
 
 @dataclass(frozen=True, slots=True)
+class Overload:
+    """The parameters one overload of a function takes, as its `Args` list them: the names
+    without a default (`required`) and with one (`optional`, `name?: ...`); an unnamed
+    parameter is named `""`. `body`: its one parameter is an unnamed `Json` (json or jsonb),
+    which PostgREST gives a call's whole JSON body when no overload takes its names."""
+
+    required: frozenset[str]
+    optional: frozenset[str] = frozenset()
+    body: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class DatabaseTypes:
     """What the project's `Database` types list, each with the first file (from the root)
     listing it. `relations`: `(schema, name)` to its columns (None: not read) and file;
-    `functions`: `(schema, name)` to its file; `foreign_keys`: `(schema, name)` to the
-    foreign keys its `Relationships` list and the file listing the relation."""
+    `functions`: `(schema, name)` to its file; `overloads`: `(schema, name)` to the
+    overloads that file's `Args` list (None: not read); `foreign_keys`: `(schema, name)` to
+    the foreign keys its `Relationships` list and the file listing the relation."""
 
     relations: dict[tuple[str, str], tuple[frozenset[str] | None, str]] = field(
         default_factory=dict)
     functions: dict[tuple[str, str], str] = field(default_factory=dict)
     foreign_keys: dict[tuple[str, str], tuple[tuple[ForeignKey, ...], str]] = field(
+        default_factory=dict)
+    overloads: dict[tuple[str, str], tuple[Overload, ...] | None] = field(
         default_factory=dict)
 
     def __bool__(self) -> bool:
@@ -102,8 +121,8 @@ def database_types(files: Sequence[tuple[str, str]],
     >>> columns, where = types.columns("public", "logs")
     >>> sorted(columns), where
     (['details', 'id'], 'src/db.ts')
-    >>> types.functions
-    {('public', 'search'): 'src/db.ts'}
+    >>> types.functions, types.overloads
+    ({('public', 'search'): 'src/db.ts'}, {('public', 'search'): (Overload(required=frozenset(), optional=frozenset(), body=False),)})
     >>> types.foreign_keys
     {('public', 'logs'): ((), 'src/db.ts')}
     """
@@ -120,8 +139,16 @@ def database_types(files: Sequence[tuple[str, str]],
                 keys = listed.get("foreign_keys", {}).get(name, ())
                 found.foreign_keys.setdefault((schema, name), (tuple(
                     ForeignKey(fk, tuple(cols), ref) for fk, cols, ref in keys), display))
+            arguments = listed.get("arguments", {})
             for name in listed.get("functions", ()):
-                found.functions.setdefault((schema, name), display)
+                if (schema, name) in found.functions:
+                    continue
+                found.functions[(schema, name)] = display
+                # (facts a memo kept from before `Args` were read have none: not read)
+                overloads = arguments.get(name)
+                found.overloads[(schema, name)] = None if overloads is None else tuple(
+                    Overload(frozenset(required), frozenset(optional), body)
+                    for required, optional, body in overloads)
     return found
 
 
@@ -171,19 +198,26 @@ def _as_utf8(data: bytes) -> bytes:
 
 def read_types(source: bytes, *, tsx: bool = False) -> dict | None:
     """`{schema: {"relations": {name: [column, ...] | None}, "functions": [name, ...],
-    "foreign_keys": {name: [[constraint, [column, ...], referenced], ...]}}}` for the
-    `Database` types of one file's text; None when it declares none, `{}` when the parser
-    could not read it but inside relations (see the module docstring).
+    "foreign_keys": {name: [[constraint, [column, ...], referenced], ...]}, "arguments":
+    {function: [[[required, ...], [optional, ...], body], ...] | None}}}` for the `Database`
+    types of one file's text (a function's overloads as `Overload` holds them); None when it
+    declares none, `{}` when the parser could not read it but inside relations (see the
+    module docstring).
 
     >>> read_types(b"interface Database { app: { Views: { v: { Row: { a: number } } } } }")
-    {'app': {'relations': {'v': ['a']}, 'functions': [], 'foreign_keys': {}}}
+    {'app': {'relations': {'v': ['a']}, 'functions': [], 'foreign_keys': {}, 'arguments': {}}}
     >>> read_types(b"type Database = { public: { Tables: { t: { Row: {\\n"
-    ...            b"  a: string[]\\n  in_scope: boolean\\n} } } } }")
-    {'public': {'relations': {'t': None}, 'functions': [], 'foreign_keys': {}}}
+    ...            b"  a: string[]\\n  in_scope: boolean\\n} } } } }")["public"]["relations"]
+    {'t': None}
     >>> read_types(b'type Database = { public: { Tables: { g: { Row: { m: string }; '
     ...            b'Relationships: [{ foreignKeyName: "g_m_fkey"; columns: ["m"]; '
-    ...            b'isOneToOne: false; referencedRelation: "members" }] } } } }')["public"]
-    {'relations': {'g': ['m']}, 'functions': [], 'foreign_keys': {'g': [['g_m_fkey', ['m'], 'members']]}}
+    ...            b'isOneToOne: false; referencedRelation: "members" }] } } } }')["public"]["foreign_keys"]
+    {'g': [['g_m_fkey', ['m'], 'members']]}
+    >>> read_types(b'type Database = { public: { Functions: {\\n'
+    ...            b'  f: { Args: { b?: number; a: string } | { "": Json }; Returns: Json }\\n'
+    ...            b'  g: | { Args: never; Returns: unknown } | { Args: { x: string }; Returns: unknown }\\n'
+    ...            b'  h: { Args: Partial<Other>; Returns: unknown } } } }')["public"]["arguments"]
+    {'f': [[['a'], ['b'], False], [[''], [], True]], 'g': [[[], [], False], [['x'], [], False]], 'h': None}
     >>> read_types(b"type Other = { public: { Tables: {} } }") is None
     True
 
@@ -202,7 +236,7 @@ def read_types(source: bytes, *, tsx: bool = False) -> dict | None:
             if schema.startswith("__"):  # `__InternalSupabase`: the generator's options
                 continue
             listed = facts.setdefault(schema, {"relations": {}, "functions": [],
-                                               "foreign_keys": {}})
+                                               "foreign_keys": {}, "arguments": {}})
             for key, kind in _members(value):
                 if key in _RELATION_KEYS:
                     for name, relation in _members(kind):
@@ -216,8 +250,10 @@ def read_types(source: bytes, *, tsx: bool = False) -> dict | None:
                         if keys is not None and not relation.has_error:
                             listed["foreign_keys"].setdefault(name, _foreign_keys(keys))
                 elif key == "Functions":
-                    listed["functions"].extend(name for name, _ in _members(kind)
-                                               if name not in listed["functions"])
+                    for name, function in _members(kind):
+                        if name not in listed["functions"]:
+                            listed["functions"].append(name)
+                            listed["arguments"][name] = _overloads(function)
     if not declared:
         return None
     if tree.root_node.has_error and not _confined(tree.root_node, relations):
@@ -226,6 +262,66 @@ def read_types(source: bytes, *, tsx: bool = False) -> dict | None:
         # nothing the file lists is certain.
         return {}
     return facts
+
+
+def _overloads(function: Node) -> list[list] | None:
+    """`[[[required, ...], [optional, ...], body], ...]`: the overloads a function's type
+    lists, from its `Args` (a union of them, or a union of `{ Args: ...; Returns: ... }`);
+    None when one of them is not read (a type dbsafe does not know, a hand-written
+    `Args: Partial<...>`): which names it takes is unknown."""
+    found = []
+    for variant in _alternatives(function):
+        args = next((v for k, v in _members(variant) if k == "Args"), None) \
+            if variant.type == "object_type" else None
+        if args is None:
+            return None
+        for each in _alternatives(args):
+            overload = _parameters(each)
+            if overload is None:
+                return None
+            found.append(overload)
+    return found
+
+
+def _alternatives(node: Node) -> list[Node]:
+    """The members of a union type (`A | B | C`, also led by `|`), else the type itself."""
+    if node.type != "union_type":
+        return [node]
+    return [leaf for child in node.named_children for leaf in _alternatives(child)]
+
+
+def _parameters(args: Node) -> list | None:
+    """`[[required, ...], [optional, ...], body]` of one overload's `Args` (see
+    `_overloads`): an object type's members, a parameter with a default written `name?:`;
+    `never`, `Record<..., never>` and `{}` take none. None for any other type."""
+    text = args.text.decode("utf-8", "replace") if args.text is not None else ""
+    if args.type == "predefined_type" and text == "never":
+        return [[], [], False]
+    if args.type == "generic_type":
+        generic = args.child_by_field_name("name")
+        arguments = args.child_by_field_name("type_arguments")
+        taken = arguments.named_children if arguments is not None else []
+        if (generic is not None and generic.text == b"Record" and len(taken) == 2
+                and taken[1].text == b"never"):
+            return [[], [], False]
+        return None
+    if args.type != "object_type" or args.has_error:
+        return None
+    required: list[str] = []
+    optional: list[str] = []
+    types: list[bytes | None] = []
+    for member in args.named_children:
+        if member.type == "comment":
+            continue
+        name = _name(member.child_by_field_name("name")) \
+            if member.type == "property_signature" else None
+        annotation = member.child_by_field_name("type") if name is not None else None
+        if name is None or annotation is None:
+            return None  # an index signature, a method, a computed name: not read
+        (optional if any(c.type == "?" for c in member.children) else required).append(name)
+        types.append(annotation.named_children[0].text if annotation.named_children else None)
+    body = len(types) == 1 and required + optional == [""] and types[0] == b"Json"
+    return [sorted(required), sorted(optional), body]
 
 
 def _foreign_keys(keys: Node) -> list[list]:

@@ -13,6 +13,15 @@ target with no hint: the constraint's name, or the origin's one foreign-key colu
 (Coursify's `parent (...)` on `announcements`, `announcements_parent_fkey`). Such a finding becomes this code's
 warning (the history is not whole: add the migration that made it), not an error.
 
+An `.rpc()` call is matched as PostgREST's `findProc` (`Plan.hs`) matches it, against the
+overloads the types' `Args` list, by the names of the arguments it sends (the finding's
+`postgrest.ARGUMENTS_SENT`): it is made outside the migrations when one listed overload
+takes them (also where the migrations make the function with other arguments: blunari's
+`provision_tenant(p_tenant_data, p_owner_email, p_owner_user_id)`, an overload made by hand
+in `scripts/fixes`), and stays the error it was when none does (production refuses the
+call too, PGRST202) or several do (PGRST203). Where the names sent or the `Args` are not
+known, a function made by no migration the types list is made outside them, as before.
+
 What the migrations drop or rename (a relation, a column, a function, a foreign key's
 constraint) stays an error whatever the types say: types generated
 before a migration dropped `contributions.amount` (or renamed it `actual_amount`) still
@@ -34,9 +43,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, RuleInfo, Severity
+from dbsafe.validate.postgrest import arguments_sent
 
 if TYPE_CHECKING:
-    from dbsafe.extract.supabase_types import DatabaseTypes
+    from dbsafe.extract.supabase_types import DatabaseTypes, Overload
     from dbsafe.sources import SchemaSource
 
 log = logging.getLogger(__name__)
@@ -91,9 +101,14 @@ without them: add the migration, or fix the name.
 A name the migrations drop or rename (`DROP TABLE`, `DROP COLUMN`, `RENAME`, `DROP
 FUNCTION`, `DROP CONSTRAINT`) stays the error it was (DBS301, DBS302, DBS305, DBS306):
 types generated before that migration still list it. So does a name no `Database` type
-lists, an `.rpc()` whose function the migrations make with other arguments, and any finding
-of a schema read from a database or a snapshot (`--database-url`, `--snapshot`): their
-schema is the database's. An embed the types relate only through a junction table, or by a
+lists, an `.rpc()` sending arguments no overload the types' `Args` list takes (or more than
+one: PostgREST cannot choose, PGRST203), and any finding of a schema read from a database or
+a snapshot (`--database-url`, `--snapshot`): their schema is the database's. An `.rpc()`
+whose function the migrations make with other arguments is this warning only when the call
+sends literal keys (no spread, no object built elsewhere, not `{ get: true }`) that one
+listed overload takes, as PostgREST matches them: every argument without a default (`a:`),
+any of those with one (`b?:`), or any keys for a single unnamed `Json` parameter (`"":
+Json`) when no overload takes their names. An embed the types relate only through a junction table, or by a
 hint naming no foreign key or column of one, or by the constraint's name of a key of the
 origin to itself (PostgREST takes its column, never its name), stays DBS305; an embed the migrations make
 ambiguous (DBS307) stays an error though the types list one relationship: types never take
@@ -139,12 +154,36 @@ def made_outside(findings: Sequence[Finding], source: SchemaSource,
                 removed = _removals(m.statements for m in folder.read())
             if named.code == _RELATIONSHIP:
                 named = dataclasses.replace(named, keys=_relationship_keys(named, listed))
+            if named.code == _RPC:
+                named = dataclasses.replace(named, made=bool(
+                    source.snapshot.functions_named(named.name, named.schema)))
             if not removed.removes(named):
                 code = finding.code
                 finding = _recoded(finding, named, witness, where)
                 recoded[finding] = code
+        elif named is not None and named.code == _RPC:
+            finding = _listed_otherwise(finding, named, listed)
         out.append(finding)
     return out, recoded
+
+
+def _listed_otherwise(finding: Finding, named: _Named, listed: DatabaseTypes) -> Finding:
+    """A DBS306 of a call sending arguments none of the overloads the types list takes
+    (the error stays): with the overloads they list, which production has."""
+    where = listed.functions.get((named.schema, named.name))
+    overloads = listed.overloads.get((named.schema, named.name))
+    if where is None or not overloads or named.arguments is None \
+            or _called(overloads, named.arguments):
+        return finding
+    several = sum(1 for o in overloads if named.arguments - o.optional == o.required) > 1
+    shown = " | ".join(sorted("(" + ", ".join(
+        [f"`{a or '(unnamed)'}`" for a in sorted(o.required)]
+        + [f"`{a}` (has a default)" for a in sorted(o.optional)]) + ")" for o in overloads))
+    return dataclasses.replace(finding, context=finding.context + ((
+        "Listed by the `Database` type",
+        f"{where} lists `{named.name}` taking {shown}: "
+        + ("more than one takes the arguments sent (PostgREST cannot choose: PGRST203)"
+           if several else "none takes the arguments sent")),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +199,17 @@ class _Named:
     target: str | None = None
     hint: str | None = None
     keys: tuple[str, ...] = ()
+    # a function's (DBS306): the names of the arguments the call sends, when known
+    arguments: frozenset[str] | None = None
+    # ... and whether the migrations make the function (with other arguments)
+    made: bool = False
 
     @property
     def shown(self) -> str:
         """What it names, in backticks."""
+        if self.made and self.arguments is not None:
+            return f"`{self.name}` taking " + (", ".join(
+                f"`{a}`" for a in sorted(self.arguments)) or "no arguments")
         if self.target is not None:
             return f"`{self.name}` -> `{self.target}`" + (
                 f" (hint `{self.hint}`)" if self.hint is not None else "")
@@ -174,7 +220,7 @@ def _named(finding: Finding) -> _Named | None:
     """What a DBS301, DBS302, DBS305 or DBS306 finding says is missing, from its subject
     (`schema.name`, `schema.relation.column`, `schema.relation->embedded[!hint]`); None for
     any other (a missing schema, a column looked for in several relations, a function
-    given an argument it lacks)."""
+    given an argument it lacks unless the names the call sends are known)."""
     if finding.code == _RELATIONSHIP:
         origin, _, embedded = (finding.subject or "").partition("->")
         target, _, hint = embedded.partition("!")
@@ -183,7 +229,13 @@ def _named(finding: Finding) -> _Named | None:
             return None
         return _Named(finding.code, parts[0], parts[1], target=target, hint=hint or None)
     parts = (finding.subject or "").split(".")
-    if finding.code in (_TABLE, _RPC) and len(parts) == 2:
+    if finding.code == _RPC:
+        sent = arguments_sent(finding)
+        # (`schema.function.argument`: the function has no argument so named)
+        if len(parts) == 2 or (len(parts) == 3 and sent is not None):
+            return _Named(finding.code, parts[0], parts[1], arguments=sent)
+        return None
+    if finding.code == _TABLE and len(parts) == 2:
         return _Named(finding.code, parts[0], parts[1])
     if finding.code == _COLUMN and len(parts) == 3:
         return _Named(finding.code, parts[0], parts[1], parts[2])
@@ -195,11 +247,16 @@ def _witness(named: _Named, listed: DatabaseTypes, source: SchemaSource) -> str 
     if named.code == _RELATIONSHIP:
         return next((where for _, where in _relationships(named, listed)), None)
     if named.code == _RPC:
-        # A function the schema has, called with arguments none of its overloads takes,
-        # is not a function made elsewhere.
-        if source.snapshot.functions_named(named.name, named.schema):
+        where = listed.functions.get((named.schema, named.name))
+        if where is None:
             return None
-        return listed.functions.get((named.schema, named.name))
+        overloads = listed.overloads.get((named.schema, named.name))
+        if named.arguments is None or overloads is None:
+            # Which overload the call reaches is not known: one the migrations make with
+            # other arguments is not made elsewhere; one they do not make is.
+            made = source.snapshot.functions_named(named.name, named.schema)
+            return None if made else where
+        return where if _called(overloads, named.arguments) else None
     found = listed.columns(named.schema, named.name)
     if found is None:
         return None
@@ -207,6 +264,27 @@ def _witness(named: _Named, listed: DatabaseTypes, source: SchemaSource) -> str 
     if named.column is None:
         return path
     return path if columns is not None and named.column in columns else None
+
+
+def _called(overloads: Sequence[Overload], keys: frozenset[str]) -> bool:
+    """Whether PostgREST calls one of `overloads` (those of one function) with arguments
+    named `keys`: as `findProc` (`Plan.hs`) does, exactly one whose parameters the names
+    match (all without a default, any of those with one; none for none), else exactly one
+    taking its JSON body as a single unnamed json parameter.
+
+    >>> from dbsafe.extract.supabase_types import Overload as O
+    >>> f = [O(frozenset({"a"}), frozenset({"b"})), O(frozenset())]
+    >>> [_called(f, frozenset(k)) for k in ({"a"}, {"a", "b"}, {"b"}, set(), {"c"})]
+    [True, True, False, True, False]
+    >>> _called([O(frozenset({""}), body=True)], frozenset({"c"}))
+    True
+    >>> _called([O(frozenset({"a"})), O(frozenset({"a"}), frozenset({"x"}))], frozenset({"a"}))
+    False
+    """
+    named = [o for o in overloads if keys - o.optional == o.required]
+    if named:
+        return len(named) == 1
+    return sum(1 for o in overloads if o.body) == 1
 
 
 def _relationships(named: _Named, listed: DatabaseTypes) -> list[tuple[str, str]]:
@@ -242,6 +320,8 @@ def _relationship_keys(named: _Named, listed: DatabaseTypes) -> tuple[str, ...]:
 def _recoded(finding: Finding, named: _Named, witness: str, folder: str) -> Finding:
     what = {"DBS301": "relation", "DBS302": "column", "DBS306": "function",
             "DBS305": "relationship"}[named.code]
+    if named.made and named.arguments is not None:
+        what = "an overload of function"
     return dataclasses.replace(
         finding, code=MADE_OUTSIDE_MIGRATIONS.code,
         severity=MADE_OUTSIDE_MIGRATIONS.default_severity,

@@ -1416,6 +1416,10 @@ class _Checker:
         schema = request.schema.sql if request.schema is not None else DEFAULT_SCHEMA
         functions = [f for f in self.graph.functions.get(name, ()) if f.schema == schema]
         where = request.target.location(0, max(len(name) - 1, 0))
+        arguments = request.calls[0].arguments
+        # supabase-js sends `{}` when `.rpc('fn')` has no arguments.
+        args = arguments[1] if len(arguments) > 1 else JsObject((), (), True)
+        sent = _arguments_sent(args, arguments[2] if len(arguments) > 2 else None)
         if not functions:
             elsewhere = self.graph.functions.get(name)
             if elsewhere or schema not in self.graph.schemas:
@@ -1432,7 +1436,7 @@ class _Checker:
             self.report(UNKNOWN_FUNCTION.code, f"no function `{name}` in schema `{schema}`",
                         where, subject=f"{schema}.{name}",
                         help="Call a function the schema defines (PostgREST looks it up by "
-                             "name and argument names).")
+                             "name and argument names).", context=sent)
             return
         # PostgREST's schema cache holds functions only (`prokind = 'f'`): a procedure or an
         # aggregate is not found (PGRST202).
@@ -1446,9 +1450,6 @@ class _Checker:
                              "(PGRST202).")
             return
         functions = callable_
-        arguments = request.calls[0].arguments
-        # supabase-js sends `{}` when `.rpc('fn')` has no arguments.
-        args = arguments[1] if len(arguments) > 1 else JsObject((), (), True)
         if not isinstance(args, JsObject):
             self.not_literal("the `.rpc()` arguments", args)
             return
@@ -1466,7 +1467,8 @@ class _Checker:
                         key.location(0, max(len(key.sql) - 1, 0)),
                         subject=f"{schema}.{name}.{key.sql}",
                         help="Pass the function's argument names: "
-                             + ", ".join(f"`{n}`" for n in sorted(names)) + ".")
+                             + ", ".join(f"`{n}`" for n in sorted(names)) + ".",
+                        context=sent)
         if not args.complete:
             # Its literal keys were checked; which arguments are sent is not known.
             self.built_at_run_time("the `.rpc()` arguments have spread or computed keys")
@@ -1511,7 +1513,7 @@ class _Checker:
                     + (f" (missing {shown})" if missing else ""),
                     where, subject=f"{schema}.{name}",
                     help="Pass every argument without a default (PostgREST matches a function "
-                         "by the names of the arguments sent).")
+                         "by the names of the arguments sent).", context=sent)
 
 
 # The kind of the relation `_result_relation` makes of a function's result.
@@ -1677,6 +1679,51 @@ def _null_test(call: PostgrestCall) -> bool:
     if any(part is None for part in parts):
         return False
     return ".".join(p for p in parts if p is not None).lower() in ("is.null", "not.is.null")
+
+
+# The title of the context a DBS306 of an `.rpc()` call holds when the names of all the
+# arguments it sends are known: `made_outside` matches them against the overloads the
+# project's `Database` types list (what production has).
+ARGUMENTS_SENT = "Arguments sent"
+_NO_ARGUMENTS = "none"
+
+
+def _arguments_sent(args: JsValue, options: JsValue) -> tuple[tuple[str, str], ...]:
+    """The `ARGUMENTS_SENT` context of an `.rpc(name, args, options)` call: none where the
+    names it sends may be others than its literal keys (a spread, a computed key, an object
+    bound to a name code may add keys to, not a literal) or it is sent as a GET or HEAD
+    (`{ get: true }`: no JSON body, which an unnamed json parameter would take)."""
+    from dbsafe.extract.javascript import JsObject
+
+    if not isinstance(args, JsObject) or not args.complete or args.bound:
+        return ()
+    if options is not None and (not isinstance(options, JsObject) or not options.complete
+                                or {k.sql for k in options.keys} & {"get", "head"}):
+        return ()
+    names = sorted({key.sql for key in args.keys})
+    if any("`" in name for name in names):
+        return ()
+    return ((ARGUMENTS_SENT, ", ".join(f"`{n}`" for n in names) or _NO_ARGUMENTS),)
+
+
+def arguments_sent(finding: Finding) -> frozenset[str] | None:
+    """The names of the arguments an `.rpc()` call a DBS306 is about sends, when known.
+
+    >>> context = ((ARGUMENTS_SENT, "`a`, `b`"),)
+    >>> sorted(arguments_sent(Finding("DBS306", "m", Severity.ERROR, context=context)))
+    ['a', 'b']
+    >>> arguments_sent(Finding("DBS306", "m", Severity.ERROR,
+    ...                        context=((ARGUMENTS_SENT, _NO_ARGUMENTS),)))
+    frozenset()
+    >>> arguments_sent(Finding("DBS306", "m", Severity.ERROR)) is None
+    True
+    """
+    body = next((text for title, text in finding.context if title == ARGUMENTS_SENT), None)
+    if body is None:
+        return None
+    if body == _NO_ARGUMENTS:
+        return frozenset()
+    return frozenset(name.strip("`") for name in body.split("`, `"))
 
 
 def _takes(function: Function, keys: set[str]) -> bool:

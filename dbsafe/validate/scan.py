@@ -668,7 +668,11 @@ _CHUNK = 32
 # 342: a statement reading Oracle's data dictionary (`all_tables`, `user_constraints`) the
 #      schema lacks is Oracle's, not analysed; a string in the payload of an HTTP request to
 #      a host naming another engine (`http://influxdb:8086/query`) is sent to it (task 556)
-_CACHE_VERSION = 342
+# 343: the `Database` types' `Args` are read (each overload's parameters); a DBS306 of an
+#      `.rpc()` holds the names of the arguments it sends ("Arguments sent"), and is DBS317
+#      when one overload the types list takes them, also of a function the migrations make
+#      with other arguments (blunari's `provision_tenant`), the error when none does (task 567)
+_CACHE_VERSION = 343
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

@@ -26,11 +26,14 @@ def test_generated_types_list_tables_views_columns_and_functions_of_each_schema(
         "active_users": ["id", "last_seen"],
     }
     assert public["functions"] == ["search_leads"]
+    # its overloads, `[[required], [with a default], one unnamed json]` each
+    assert public["arguments"] == {"search_leads": [[[], [], False], [["q"], [], False]]}
     # each relation's `Relationships`; `blocks`' not read, as its columns are not
     assert public["foreign_keys"] == {"activity_logs": [], "email accounts": [],
                                       "active_users": []}
-    assert facts["graphql_public"] == {"relations": {}, "functions": ["graphql"],
-                                       "foreign_keys": {}}
+    assert facts["graphql_public"] == {
+        "relations": {}, "functions": ["graphql"], "foreign_keys": {},
+        "arguments": {"graphql": [[[], ["extensions", "operationName"], False]]}}
 
 
 def test_a_handwritten_interface_is_read_too() -> None:
@@ -38,7 +41,8 @@ def test_a_handwritten_interface_is_read_too() -> None:
 
     assert facts == {"public": {"relations": {
         "email_accounts": ["id", "in_use", "role", "smtp_host"]},
-        "functions": ["get_dashboard_stats"], "foreign_keys": {}}}
+        "functions": ["get_dashboard_stats"], "foreign_keys": {},
+        "arguments": {"get_dashboard_stats": [[[], [], False]]}}}
 
 
 def test_a_file_the_parser_could_not_read_around_its_relations_lists_nothing() -> None:

@@ -358,3 +358,91 @@ def test_an_embed_naming_a_foreign_key_column_or_constraint_the_types_list_is_a_
         ("DBS317", warning, 3, "public.posts->posts_author_fkey"),  # the constraint
         ("DBS317", warning, 4, "public.authors->posts_author_fkey"),  # the one-to-many side
     ]
+
+
+_RPC_MIGRATION = """\
+CREATE FUNCTION provision_tenant(p_user_id uuid, p_restaurant_name text) RETURNS uuid
+    LANGUAGE sql AS $$ SELECT p_user_id $$;
+CREATE FUNCTION get_stats(p_from date) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE FUNCTION reset_all(p_id uuid) RETURNS void LANGUAGE sql AS $$ SELECT $$;
+"""
+# Production's overloads (`supabase gen types typescript` writes both union shapes).
+_RPC_TYPES = """\
+export type Database = { public: {
+  Tables: { tenants: { Row: { id: string } } }
+  Functions: {
+  provision_tenant: {
+    Args:
+      | { p_owner_email: string; p_owner_user_id: string; p_tenant_data: Json }
+      | { p_restaurant_name: string; p_user_id: string }
+    Returns: Json
+  }
+  get_stats: { Args: { p_from: string }; Returns: number }
+  reset_all: { Args: Record<PropertyKey, never> | { p_id: string }; Returns: undefined }
+  search_leads:
+    | { Args: { lim?: number; q: string }; Returns: unknown }
+    | { Args: { tag: string }; Returns: unknown }
+  ingest: { Args: { "": Json }; Returns: unknown }
+  twice: { Args: { a: string } | { a: string; b?: number }; Returns: unknown }
+} } }
+"""
+_RPC_APP = """\
+await supabase.rpc('provision_tenant', { p_tenant_data: {}, p_owner_email: e, p_owner_user_id: u })
+await supabase.rpc('provision_tenant', { p_tenant_data: {}, p_owner_email: e })
+await supabase.rpc('get_stats', { p_to: day })
+const args = { p_tenant_data: {}, p_owner_email: e, p_owner_user_id: u }
+await supabase.rpc('provision_tenant', args)
+await supabase.rpc('reset_all')
+await supabase.rpc('search_leads', { q: 'x' })
+await supabase.rpc('search_leads', { q: 'x', tag: 't' })
+await supabase.rpc('search_leads', { q: 'x', tag: 't' }, { get: true })
+await supabase.rpc('ingest', { anything: 1 })
+await supabase.rpc('twice', { a: 'x' })
+"""
+
+
+def test_an_rpc_is_made_outside_the_migrations_only_when_an_overload_the_types_list_takes_its_arguments(
+        tmp_path: Path) -> None:
+    # blunari's `rpc('provision_tenant', { p_tenant_data, p_owner_email, p_owner_user_id })`:
+    # its migrations make `provision_tenant(p_user_id, p_restaurant_name, ...)`, an overload
+    # made by hand has the arguments the call sends, and its types' `Args` list them.
+    _write(tmp_path / "supabase" / "migrations" / "20240101000000_rpc.sql", _RPC_MIGRATION)
+    _write(tmp_path / "src" / "lib" / "database.types.ts", _RPC_TYPES)
+    _write(tmp_path / "src" / "api.ts", _RPC_APP)
+
+    warning, error = Severity.WARNING.value, Severity.ERROR.value
+    assert _findings(tmp_path) == [
+        # no listed overload takes `p_tenant_data`, `p_owner_email` without `p_owner_user_id`
+        ("DBS306", error, 2, "public.provision_tenant.p_owner_email"),
+        ("DBS306", error, 2, "public.provision_tenant.p_tenant_data"),
+        ("DBS306", error, 3, "public.get_stats.p_to"),  # production's has `p_from` too
+        # an object bound to a name (its keys, line 4): code in between may add keys to it
+        ("DBS306", error, 4, "public.provision_tenant.p_owner_email"),
+        ("DBS306", error, 4, "public.provision_tenant.p_owner_user_id"),
+        ("DBS306", error, 4, "public.provision_tenant.p_tenant_data"),
+        ("DBS306", error, 8, "public.search_leads"),  # no overload takes both
+        ("DBS306", error, 11, "public.twice"),  # two take `a`: PGRST203
+        ("DBS317", warning, 1, "public.provision_tenant.p_owner_email"),
+        ("DBS317", warning, 1, "public.provision_tenant.p_owner_user_id"),
+        ("DBS317", warning, 1, "public.provision_tenant.p_tenant_data"),
+        ("DBS317", warning, 6, "public.reset_all"),  # production's takes none
+        ("DBS317", warning, 7, "public.search_leads"),  # `lim` has a default
+        # sent in the query string: which overload it reaches is not read, the name is listed
+        ("DBS317", warning, 9, "public.search_leads"),
+        ("DBS317", warning, 10, "public.ingest"),  # one unnamed json takes the whole body
+    ]
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    made = next(f for f in report.findings if f.code == "DBS317" and f.location is not None
+                and f.location.line == 1 and f.subject == "public.provision_tenant.p_tenant_data")
+    assert made.message == (
+        "an overload of function `provision_tenant` taking `p_owner_email`, `p_owner_user_id`, "
+        "`p_tenant_data` is made by no migration in supabase/migrations, but the `Database` "
+        "type in src/lib/database.types.ts lists it: it was made outside the migrations")
+    assert ("Reported without the types",
+            "DBS306: function `public.provision_tenant` has no argument `p_tenant_data`") \
+        in made.context
+    refused = next(f for f in report.findings if f.subject == "public.search_leads"
+                   and f.code == "DBS306")
+    assert ("Listed by the `Database` type",
+            "src/lib/database.types.ts lists `search_leads` taking (`q`, `lim` (has a default)) "
+            "| (`tag`): none takes the arguments sent") in refused.context
