@@ -540,6 +540,11 @@ class RowChecks:
             if plain and name == s.relation:
                 self._plain_created.add(name)
                 self._shaped.pop(name, None)
+            elif s.relation and not same_relation(name, s.relation):
+                # (a table the statement names besides its own: the one a foreign key it
+                # adds references, whose triggers it adds; said as another's statement)
+                self._shaped.setdefault(name, f"{revision} runs {_word(s)} on {s.relation}, "
+                                              f"naming {name}, before it")
             else:
                 self._shaped.setdefault(name, f"{revision} runs {_word(s)} on {name} before it")
 

@@ -149,6 +149,11 @@ def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Conne
       "INSERT INTO environments (name, image) SELECT id, image FROM launchers"],
      "0005 runs ALTER TABLE on environments before it: the columns and constraints of "
      "environments it meets are not today's"),
+    # another table's foreign key to it, added before it: said as that table's statement
+    # (hypothesis/h's `mention` was said as "runs ALTER TABLE on annotation", task 566)
+    (["ALTER TABLE logged ADD COLUMN env text REFERENCES environments (name)",
+      "INSERT INTO environments (name, image) SELECT id, image FROM launchers"],
+     "0005 runs ALTER TABLE on logged, naming environments, before it"),
     (["INSERT INTO environments (name, image) SELECT id, 'i' FROM launchers "
       "ON CONFLICT (name) DO UPDATE SET image = excluded.image"],
      "ON CONFLICT: which rows it inserts, and updates, is not asked"),
