@@ -16,8 +16,8 @@ Safe by construction, the way the runbooks say it:
 What cannot be done safely is still emitted, never hidden, with its hazards named after
 their consequence (as Stripe's pg-schema-diff does): `data-loss`, `table-rewrite`,
 `access-exclusive-lock`, `share-lock`, `long-scan`, `index-unavailable`, `policy-gap`,
-`replica-identity-gap`, `possible-rename`, `requires-superuser`, `login-blocked`, `may-fail`,
-`not-generated`. Order: event triggers
+`replica-identity-gap`, `privilege-gap`, `possible-rename`, `requires-superuser`,
+`login-blocked`, `may-fail`, `not-generated`. Order: event triggers
 dropped or disabled, schemas and extensions, types, dropping what depends on things
 that change (triggers, policies, views, foreign keys, constraints, indexes), tables that
 an object of another kind replaces, functions, tables and columns, constraints, indexes
@@ -33,7 +33,7 @@ import functools
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,7 +89,8 @@ class Hazard:
 
     `kind` names the consequence: `data-loss`, `table-rewrite`, `access-exclusive-lock`,
     `share-lock`, `long-scan`, `index-unavailable`, `policy-gap`, `replica-identity-gap`,
-    `possible-rename`, `requires-superuser`, `login-blocked`, `may-fail`, `not-generated`.
+    `privilege-gap`, `possible-rename`, `requires-superuser`, `login-blocked`, `may-fail`,
+    `not-generated`.
     """
 
     kind: str
@@ -257,6 +258,9 @@ class _Plan:
     # The target's partitions of each partitioned table, "schema.name" -> partitions (built
     # once: a schema of a thousand tables asks for them per index of a partitioned table).
     target_partitions: dict[str, list[Relation]] | None = None
+    # What each table's REVOKEs took from each grantee, ("schema", "name") -> grantee ->
+    # (privileges, grant options): the same roles' column privileges went with them.
+    table_revokes: dict[tuple[str, str], _Revoked] = field(default_factory=dict)
     # Partitions' indexes built before their parent's (schema, table, index).
     built_partition_indexes: set[tuple[str, str, str]] = field(default_factory=set)
     # A partitioned table's plain index that becomes a key of its name: the keys of its
@@ -4011,7 +4015,11 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         p.emit("comments", f"COMMENT ON COLUMN {table}.{col} IS {_text(c.new)}",
                subject=subject)
     elif a == "acl":
-        _grants(p, f"TABLE {table}", c.old, c.new, "c", None, subject, column=col)
+        # From what the table's REVOKEs (in the same phase, before) left of the column's.
+        before = _without_revoked(_parse_acl(c.old or ()),
+                                  p.table_revokes.get((c.identity[0], c.identity[1]), {}))
+        _grant_statements(p, f"TABLE {table}", before, _parse_acl(c.new or ()), subject,
+                          column=col)
 
 
 # What `_column_extras` gives a column added.
@@ -5962,27 +5970,68 @@ def _alter_common(p: _Plan, c: Change, word: str, ref: str, acl_type: str) -> No
             before = _new_owner(before, old_owner, owner)
         revoked = _grant_statements(
             p, f"{_grant_word(word, acl_type)} {ref}", before,
-            _effective_acl(c.new, acl_type, owner, maintain=maintain), c.subject, phase=grants)
+            _effective_acl(c.new, acl_type, owner, maintain=maintain), c.subject, phase=grants,
+            revoke_hazards=(_columns_revoked_along(p, target_obj)
+                            if isinstance(target_obj, Relation) else None))
         if revoked and isinstance(target_obj, Relation):
+            p.table_revokes[(target_obj.schema, target_obj.name)] = revoked
             _grant_columns_again(p, target_obj, ref, revoked)
 
 
-def _grant_columns_again(p: _Plan, relation: Relation, table: str, roles: set[str]) -> None:
-    """REVOKE on a table takes the same roles' column privileges with it: grant those the
-    target keeps again (a column whose ACL changes gets its own statements)."""
+def _grant_columns_again(p: _Plan, relation: Relation, table: str, revoked: _Revoked,
+                         ) -> None:
+    """A REVOKE on a table takes the same privileges (or grant options) on its columns from
+    the same roles: grant again those the target keeps (a column whose ACL changes gets its
+    own statements, from what the table's left it: `_column_acl_after_table_revokes`)."""
     for column in relation.columns:
         identity = (relation.schema, relation.name, column.name)
         if not column.acl or any(x.kind == "column" and x.identity == identity
                                  and x.attribute == "acl" for x in p.changes):
             continue
-        kept = [item for item in column.acl if _acl_grantee(item) in roles]
-        if kept:
-            _grants(p, f"TABLE {table}", (), kept, "c", None,
-                    f"{relation.qualified_name}.{column.name}", column=quote(column.name))
+        kept = _parse_acl(column.acl)
+        _grant_statements(p, f"TABLE {table}", _without_revoked(kept, revoked), kept,
+                          f"{relation.qualified_name}.{column.name}", column=quote(column.name))
 
 
-def _acl_grantee(item: str) -> str:
-    return item.partition("=")[0].strip('"').replace('""', '"')
+def _columns_revoked_along(p: _Plan, relation: Relation,
+                           ) -> Callable[[str, frozenset[str]], tuple[Hazard, ...]]:
+    """The hazard of a REVOKE on `relation` that takes from a grantee privileges on columns
+    it keeps them on (PostgreSQL's REVOKE on a table reaches its columns): granted again
+    after it, they are missing in between. No statement avoids that window."""
+    source = p.source.relation(relation.schema, relation.name)
+    old_columns = {column.name: column for column in (source.columns if source else ())}
+
+    def hazards(grantee: str, gone: frozenset[str]) -> tuple[Hazard, ...]:
+        taken: dict[str, list[str]] = {}
+        for column in relation.columns:
+            old = old_columns.get(column.name)
+            if old is None or not old.acl or not column.acl:
+                continue
+            kept = (_held(_parse_acl(old.acl).get(grantee))[0]
+                    & _held(_parse_acl(column.acl).get(grantee))[0])
+            for letter in gone & kept:
+                taken.setdefault(letter, []).append(column.name)
+        if not taken:
+            return ()
+        role = "PUBLIC" if grantee == "" else f"`{grantee}`"
+        what = "; ".join(f"{_PRIVILEGES[letter]} on {', '.join(f'`{c}`' for c in columns)}"
+                         for letter, columns in sorted(taken.items(),
+                                                       key=lambda x: _ORDER.index(x[0])))
+        return (Hazard("privilege-gap",
+                       f"Takes from {role} its {what} of `{relation.qualified_name}` too (a "
+                       "REVOKE on a table reaches the same privilege on its columns); granted "
+                       f"again after it: in between, {role} cannot use them."),)
+    return hazards
+
+
+def _without_revoked(acl: _Acl, revoked: _Revoked) -> _Acl:
+    """A column's ACL `acl` once its table's REVOKEs `revoked` ran."""
+    result = dict(acl)
+    for grantee, (gone, options_gone) in revoked.items():
+        if grantee in result:
+            held, options = _held(result[grantee])
+            result[grantee] = (held - gone, options - gone - options_gone)
+    return result
 
 
 def _target_object(p: _Plan, c: Change, snapshot: SchemaSnapshot | None = None) -> Any:
@@ -6143,6 +6192,8 @@ _DEFAULT_PUBLIC_PRIVILEGES = {"f": "X", "T": "U"}
 
 # grantee ("" for PUBLIC) -> (privileges, privileges with grant option), as letters.
 _Acl = dict[str, tuple[frozenset[str], frozenset[str]]]
+# grantee -> (privileges revoked, grant options revoked of privileges kept), as letters.
+_Revoked = dict[str, tuple[frozenset[str], frozenset[str]]]
 
 
 def _parse_acl(items: Iterable[str]) -> _Acl:
@@ -6178,9 +6229,9 @@ def _effective_acl(acl: Sequence[str], acl_type: str, owner: str | None, *, main
 
 
 def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type: str,
-            owner: str | None, subject: str, *, column: str | None = None) -> set[str]:
+            owner: str | None, subject: str, *, column: str | None = None) -> _Revoked:
     """REVOKE and GRANT statements that turn ACL `old` into `new` (grantors are not kept);
-    the grantees revoked from ("" is PUBLIC).
+    what was revoked from each grantee ("" is PUBLIC).
 
     With `column`, the privileges are that column's (`GRANT UPDATE (col) ON TABLE t`).
     """
@@ -6192,32 +6243,62 @@ def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type:
 
 def _grant_statements(p: _Plan, on: str, before: _Acl, after: _Acl, subject: str, *,
                       column: str | None = None, phase: str = "grants", prefix: str = "",
-                      ) -> set[str]:
+                      revoke_hazards: Callable[[str, frozenset[str]], tuple[Hazard, ...]]
+                      | None = None) -> _Revoked:
     """The statements `_grants` writes, from parsed ACLs; `prefix` goes before each (`ALTER
-    DEFAULT PRIVILEGES ...`)."""
+    DEFAULT PRIVILEGES ...`). Returns what was revoked from each grantee (privileges, grant
+    options), for the column privileges a table's REVOKE takes along.
+
+    Only what differs is granted or revoked, the grants first: a grantee keeps every
+    privilege both ACLs give it throughout (a `REVOKE ALL` then `GRANT SELECT`, narrowing
+    SELECT, INSERT to SELECT, left Supabase's `anon` unable to read in between). A grant
+    option added is `GRANT ... WITH GRANT OPTION`, one taken away from a privilege kept
+    `REVOKE GRANT OPTION FOR`. Never `REVOKE ALL`, even of a grantee left with nothing on
+    a table: it would take the grantee's privileges on the table's columns too.
+    `revoke_hazards(grantee, privileges)` gives the hazards of revoking those.
+    """
     suffix = f" ({column})" if column else ""
-    revoked: set[str] = set()
+    revoked: _Revoked = {}
     for grantee in sorted(before.keys() | after.keys()):
-        if before.get(grantee) == after.get(grantee):
+        held_before, options_before = _held(before.get(grantee))
+        held_after, options_after = _held(after.get(grantee))
+        if (held_before, options_before) == (held_after, options_after):
             continue
         role = "PUBLIC" if grantee == "" else quote(grantee)
-        if grantee in before:
-            revoked.add(grantee)
-            p.emit(phase, f"{prefix}REVOKE ALL{suffix} ON {on} FROM {role}", subject=subject)
-        plain, with_option = after.get(grantee, (frozenset(), frozenset()))
-        if plain - with_option:
-            p.emit(phase, f"{prefix}GRANT {_privilege_list(plain - with_option, suffix)} ON "
-                   f"{on} TO {role}", subject=subject)
-        if with_option:
-            p.emit(phase, f"{prefix}GRANT {_privilege_list(with_option, suffix)} ON {on} TO "
-                   f"{role} WITH GRANT OPTION", subject=subject)
+        plain = held_after - held_before - options_after
+        if plain:
+            p.emit(phase, f"{prefix}GRANT {_privilege_list(plain, suffix)} ON {on} TO "
+                   f"{role}", subject=subject)
+        if options_after - options_before:
+            p.emit(phase, f"{prefix}GRANT {_privilege_list(options_after - options_before, suffix)}"
+                   f" ON {on} TO {role} WITH GRANT OPTION", subject=subject)
+        gone = held_before - held_after
+        options_gone = (options_before - options_after) & held_after
+        if options_gone:
+            p.emit(phase, f"{prefix}REVOKE GRANT OPTION FOR "
+                   f"{_privilege_list(options_gone, suffix)} ON {on} FROM {role}",
+                   subject=subject)
+        if gone:
+            p.emit(phase, f"{prefix}REVOKE {_privilege_list(gone, suffix)} ON {on} FROM {role}",
+                   *(revoke_hazards(grantee, gone) if revoke_hazards else ()), subject=subject)
+        if gone or options_gone:
+            revoked[grantee] = (frozenset(gone), frozenset(options_gone))
     return revoked
 
 
+def _held(entry: tuple[frozenset[str], frozenset[str]] | None,
+          ) -> tuple[frozenset[str], frozenset[str]]:
+    """(privileges held, those with grant option) of an ACL entry, whoever granted them."""
+    plain, with_option = entry or (frozenset(), frozenset())
+    return plain | with_option, with_option
+
+
+_ORDER = "rwadDxtmXUCcT"  # the order privileges are listed in
+
+
 def _privilege_list(letters: Iterable[str], suffix: str = "") -> str:
-    order = "rwadDxtmXUCcT"
     return ", ".join(_PRIVILEGES[letter] + suffix
-                     for letter in sorted(letters, key=order.index))
+                     for letter in sorted(letters, key=_ORDER.index))
 
 
 def _find(objects: Iterable[Any], schema: str, name: str) -> Any:

@@ -2064,3 +2064,76 @@ def test_a_parents_column_merging_with_a_childs_type_left_for_a_human_is_left_to
         "-- ALTER TABLE public.c ALTER COLUMN e TYPE integer USING <expression of e>",
         "-- ALTER TABLE public.p ADD COLUMN e"]
     _apply(a_url, statements, b)
+
+
+
+# What the script of the `narrowed_grants` pair grants and revokes, each way (the roles'
+# names shortened): only the privileges and grant options that differ, grants first.
+_NARROWED_GRANTS = {
+    "forward": [
+        "REVOKE CREATE ON SCHEMA app FROM anon",
+        "REVOKE UPDATE ON SEQUENCE public.counter FROM anon",
+        "REVOKE EXECUTE ON FUNCTION public.visible() FROM PUBLIC",
+        "GRANT INSERT ON TABLE public.opportunities TO PUBLIC",
+        "REVOKE INSERT ON TABLE public.opportunities FROM anon",
+        "GRANT SELECT ON TABLE public.opportunities TO reader WITH GRANT OPTION",
+        "REVOKE GRANT OPTION FOR SELECT ON TABLE public.orders FROM reader",
+        "REVOKE UPDATE ON TABLE public.orders FROM reader",
+        # the REVOKE GRANT OPTION FOR on the table took the column's
+        "GRANT SELECT (id) ON TABLE public.orders TO reader WITH GRANT OPTION",
+        "REVOKE SELECT ON TABLE public.profiles FROM anon",  # took SELECT (id, email)
+        "GRANT SELECT (email) ON TABLE public.profiles TO anon",
+        "GRANT UPDATE (title) ON TABLE public.opportunities TO anon",
+        "GRANT UPDATE (total) ON TABLE public.orders TO reader",
+        "GRANT SELECT (id), UPDATE (id) ON TABLE public.profiles TO anon",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE <me> IN SCHEMA app REVOKE INSERT ON TABLES FROM anon",
+    ],
+    "backward": [
+        "GRANT CREATE ON SCHEMA app TO anon",
+        "GRANT UPDATE ON SEQUENCE public.counter TO anon",
+        "GRANT EXECUTE ON FUNCTION public.visible() TO PUBLIC",
+        "REVOKE INSERT ON TABLE public.opportunities FROM PUBLIC",
+        "GRANT INSERT ON TABLE public.opportunities TO anon",
+        "REVOKE GRANT OPTION FOR SELECT ON TABLE public.opportunities FROM reader",
+        "GRANT SELECT, UPDATE ON TABLE public.orders TO reader WITH GRANT OPTION",
+        "GRANT SELECT ON TABLE public.profiles TO anon",
+        "REVOKE UPDATE (title) ON TABLE public.opportunities FROM anon",
+        "REVOKE UPDATE (total) ON TABLE public.orders FROM reader",
+        "REVOKE UPDATE (id) ON TABLE public.profiles FROM anon",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE <me> IN SCHEMA app GRANT INSERT ON TABLES TO anon",
+    ],
+}
+
+
+@_pair("narrowed_grants")
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_grants_change_by_the_privileges_that_differ_never_all_of_them(
+        direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+    # `REVOKE ALL ... FROM anon` then `GRANT SELECT` narrowed SELECT, INSERT to SELECT and
+    # left Supabase's anonymous reads failing in between (task 563, 568).
+    a_sql = (PAIRS / "narrowed_grants" / "a.sql").read_text(encoding="utf-8")
+    b_sql = (PAIRS / "narrowed_grants" / "b.sql").read_text(encoding="utf-8")
+    if direction == "backward":
+        a_sql, b_sql = b_sql, a_sql
+    _, statements = _round_trip(new_database, tmp_path, a_sql, b_sql)
+    with psycopg.connect(new_database()) as conn:
+        me = conn.execute("SELECT current_user").fetchone()
+    assert me is not None
+    grants = [s for s in statements if s.sql.startswith(("GRANT", "REVOKE", "ALTER DEFAULT"))]
+    assert not [s.sql for s in grants if "REVOKE ALL" in s.sql]
+    assert [s.sql.replace("dbsafe_pair_", "").replace(f"ROLE {me[0]} ", "ROLE <me> ")
+            for s in grants if "dbsafe_pair_" in s.sql or "PUBLIC" in s.sql
+            ] == _NARROWED_GRANTS[direction]
+    # The owner's own privileges change as others' do (SELECT, INSERT, ... it keeps).
+    assert [s.sql.partition(" FROM ")[0] for s in grants
+            if s.sql.endswith((f"FROM {me[0]}", f"TO {me[0]}"))] == [
+        "REVOKE TRUNCATE ON TABLE public.opportunities" if direction == "forward"
+        else "GRANT TRUNCATE ON TABLE public.opportunities TO " + me[0]]
+    # A REVOKE on a table reaches the same privilege on its columns: what is granted again
+    # after it is missing in between, and said so.
+    assert [(s.sql, h.message) for s in grants for h in s.hazards] == ([(
+        "REVOKE SELECT ON TABLE public.profiles FROM dbsafe_pair_anon",
+        "Takes from `dbsafe_pair_anon` its SELECT on `id`, `email` of `public.profiles` "
+        "too (a REVOKE on a table reaches the same privilege on its columns); granted again "
+        "after it: in between, `dbsafe_pair_anon` cannot use them.")]
+        if direction == "forward" else [])
