@@ -16,8 +16,8 @@ Safe by construction, the way the runbooks say it:
 What cannot be done safely is still emitted, never hidden, with its hazards named after
 their consequence (as Stripe's pg-schema-diff does): `data-loss`, `table-rewrite`,
 `access-exclusive-lock`, `share-lock`, `long-scan`, `index-unavailable`, `policy-gap`,
-`replica-identity-gap`, `privilege-gap`, `possible-rename`, `requires-superuser`,
-`login-blocked`, `may-fail`, `not-generated`. Order: event triggers
+`replica-identity-gap`, `privilege-gap`, `view-gap`, `possible-rename`,
+`requires-superuser`, `login-blocked`, `may-fail`, `not-generated`. Order: event triggers
 dropped or disabled, schemas and extensions, types, dropping what depends on things
 that change (triggers, policies, views, foreign keys, constraints, indexes), tables that
 an object of another kind replaces, functions, tables and columns, constraints, indexes
@@ -89,8 +89,8 @@ class Hazard:
 
     `kind` names the consequence: `data-loss`, `table-rewrite`, `access-exclusive-lock`,
     `share-lock`, `long-scan`, `index-unavailable`, `policy-gap`, `replica-identity-gap`,
-    `privilege-gap`, `possible-rename`, `requires-superuser`, `login-blocked`, `may-fail`,
-    `not-generated`.
+    `privilege-gap`, `view-gap`, `possible-rename`, `requires-superuser`, `login-blocked`,
+    `may-fail`, `not-generated`.
     """
 
     kind: str
@@ -220,6 +220,9 @@ class _Plan:
     changes: Sequence[Change]
     phases: dict[str, list[Statement]] = field(default_factory=dict)
     recreate_views: set[tuple[str, ...]] = field(default_factory=set)
+    # Views whose definition changes that `CREATE OR REPLACE VIEW` changes where they stand
+    # (`_replaceable_view`): not dropped, their readers neither.
+    replace_views: set[tuple[str, ...]] = field(default_factory=set)
     recreate_triggers: set[tuple[str, str, str]] = field(default_factory=set)
     recreate_policies: set[tuple[str, str, str]] = field(default_factory=set)
     # Kept rules and casts calling a function dropped and created again: taken off before
@@ -3001,8 +3004,12 @@ def _mark_views_to_recreate(p: _Plan) -> None:
     """Views to drop before their inputs change and create again afterwards."""
     changed_inputs: set[str] = set()
     changed_columns: set[str] = set()  # "schema.table.column": dropped or retyped
+    replaceable: set[tuple[str, ...]] = set()
     for c in p.changes:
-        if c.kind in ("view", "materialized_view") and (
+        if c.kind == "view" and c.action == ALTER and c.attribute == "definition" \
+                and _replaceable_view(p, c.identity) and c.identity not in p.recreate_views:
+            replaceable.add((c.identity[0], c.identity[1]))
+        elif c.kind in ("view", "materialized_view") and (
                 c.action == DROP or (c.action == ALTER and c.attribute == "definition")):
             p.recreate_views.add((c.identity[0], c.identity[1]))
         if c.kind in _TABLE_KINDS and c.action == DROP:
@@ -3037,6 +3044,20 @@ def _mark_views_to_recreate(p: _Plan) -> None:
             if any(_split(d) in p.recreate_views for d in relation.depends_on):
                 p.recreate_views.add(key)
                 grew = True
+    # What is not dropped for another reason (its inputs change) is replaced where it stands.
+    p.replace_views = replaceable - p.recreate_views
+
+
+def _replaceable_view(p: _Plan, identity: tuple[str, ...]) -> bool:
+    """Whether `CREATE OR REPLACE VIEW` turns the source's view into the target's:
+    PostgreSQL lets it keep every column's name, type and collation in its place and append
+    new ones, nothing else (42P16 otherwise); a materialized view it cannot replace."""
+    old, new = p.source.relation(*identity[:2]), p.target.relation(*identity[:2])
+    if old is None or new is None or old.kind != "view" or new.kind != "view" \
+            or len(new.columns) < len(old.columns) or not old.columns:
+        return False
+    return all((a.name, a.type, a.collation) == (b.name, b.type, b.collation)
+               for a, b in zip(old.columns, new.columns))
 
 
 def _views(p: _Plan) -> None:
@@ -3046,20 +3067,29 @@ def _views(p: _Plan) -> None:
         word = _OBJECT_WORD[relation.kind]
         p.dropped_relations.add((relation.schema, relation.name))
         hazards: tuple[Hazard, ...] = ()
-        if p.target.relation(relation.schema, relation.name) is None:
+        again = p.target.relation(relation.schema, relation.name)
+        if again is None:
             hazards = (Hazard("data-loss", f"Drops {word.lower()} `{relation.qualified_name}`; "
                               "queries that use it fail."),)
+        elif again.kind in ("view", "materialized_view"):
+            hazards = (Hazard("view-gap", f"`{relation.qualified_name}` is dropped here and "
+                              "created again after the script's table, column and index "
+                              f"steps: in between, queries that use it fail (42P01). "
+                              f"{_why_dropped(p, relation, again)}"),)
         p.emit("drop_views", f"DROP {word} {qualify(relation.schema, relation.name)}",
                *hazards, subject=relation.qualified_name)
     # Create: what is new or recreated, inputs first, by the target's dependencies.
     keys = set(p.recreate_views)
     keys |= {c.identity for c in p.changes
              if c.kind in ("view", "materialized_view") and c.action == ADD}
-    to_create = [p.target.relation(*key) for key in keys]
+    to_create = [p.target.relation(*key) for key in keys | p.replace_views]
     for relation in _dependency_order([r for r in to_create if r is not None]):
         if relation.kind not in ("view", "materialized_view"):
             continue
-        _create_view(p, relation)
+        if (relation.schema, relation.name) in p.replace_views:
+            _replace_view(p, relation)
+        else:
+            _create_view(p, relation)
     # Refresh: a materialized view kept that the target has populated (or emptied), inputs
     # first (REFRESH reads the views it depends on, which must be populated by then).
     refreshed = [p.target.relation(*c.identity) for c in p.changes
@@ -3095,6 +3125,38 @@ def _dependency_order(relations: list[Relation], *, reverse: bool = False) -> li
     for relation in sorted(relations, key=lambda r: r.qualified_name):
         visit(relation)
     return ordered[::-1] if reverse else ordered
+
+
+def _why_dropped(p: _Plan, old: Relation, new: Relation) -> str:
+    """Why a view the target keeps is dropped rather than replaced where it stands."""
+    key = (old.schema, old.name)
+    redefined = any(c.identity == key and c.attribute == "definition" for c in p.changes)
+    if redefined and old.kind != "view":
+        return "(A materialized view cannot be replaced.)"
+    if redefined and not _replaceable_view(p, key):
+        return ("(Its columns change other than by new ones at the end, which CREATE OR "
+                "REPLACE VIEW refuses, 42P16.)")
+    return "(It reads what changes, which PostgreSQL refuses to change while it stands.)"
+
+
+def _replace_view(p: _Plan, relation: Relation) -> None:
+    """`CREATE OR REPLACE VIEW` where it stands, once its inputs are made: it keeps its
+    grants, owner, comment and the views reading it (their own changes are ALTERs); the
+    columns it appends get their comments and grants."""
+    qname = qualify(relation.schema, relation.name)
+    definition = (relation.definition or "").rstrip().rstrip(";")
+    options = f" WITH ({', '.join(relation.options)})" if relation.options else ""
+    p.emit("views", f"CREATE OR REPLACE VIEW {qname}{options} AS\n{definition}",
+           subject=relation.qualified_name)
+    old = p.source.relation(relation.schema, relation.name)
+    for column in relation.columns[len(old.columns) if old else 0:]:
+        col = quote(column.name)
+        if column.comment is not None:
+            p.emit("comments", f"COMMENT ON COLUMN {qname}.{col} IS {_text(column.comment)}",
+                   subject=relation.qualified_name)
+        if column.acl:
+            _grants(p, f"TABLE {qname}", (), column.acl, "c", None,
+                    f"{relation.qualified_name}.{column.name}", column=col)
 
 
 def _create_view(p: _Plan, relation: Relation) -> None:

@@ -453,8 +453,9 @@ def test_a_rebuilt_domain_keeps_the_rows_of_its_columns(
 
 def test_a_view_dropped_for_good_is_data_loss_and_one_recreated_is_not(
         new_database: Callable[[], str], tmp_path: Path) -> None:
-    # `recent` goes; `totals` changes its query (dropped and created again): only the
-    # first leaves the queries that read it failing.
+    # `recent` goes; `totals` changes its query and its columns' order (dropped and created
+    # again): only the first leaves the queries that read it failing for good, the second
+    # until it is created again (`view-gap`, task 568).
     a_sql = ("CREATE TABLE t (id int, n int);"
              "CREATE VIEW recent AS SELECT id FROM t WHERE id > 10;"
              "CREATE VIEW totals AS SELECT id, n FROM t;")
@@ -463,7 +464,7 @@ def test_a_view_dropped_for_good_is_data_loss_and_one_recreated_is_not(
     _, statements = _round_trip(new_database, tmp_path, a_sql, b_sql)
     dropped = {s.subject: [h.kind for h in s.hazards] for s in statements
                if s.sql.startswith("DROP VIEW")}
-    assert dropped == {"public.recent": ["data-loss"], "public.totals": []}
+    assert dropped == {"public.recent": ["data-loss"], "public.totals": ["view-gap"]}
 
 
 def test_dropping_a_schema_or_an_extension_is_data_loss(new_database: Callable[[], str],
@@ -2137,3 +2138,56 @@ def test_grants_change_by_the_privileges_that_differ_never_all_of_them(
         "too (a REVOKE on a table reaches the same privilege on its columns); granted again "
         "after it: in between, `dbsafe_pair_anon` cannot use them.")]
         if direction == "forward" else [])
+
+
+@_pair("replaced_views")
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_a_redefined_view_keeping_its_columns_is_replaced_where_it_stands(
+        direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+    # HOCKIA's public_opportunities, given a column, was dropped before the script's table
+    # and index steps and created after them: missing (42P01) all that time, unsaid.
+    a_sql = (PAIRS / "replaced_views" / "a.sql").read_text(encoding="utf-8")
+    b_sql = (PAIRS / "replaced_views" / "b.sql").read_text(encoding="utf-8")
+    if direction == "backward":
+        a_sql, b_sql = b_sql, a_sql
+    _, statements = _round_trip(new_database, tmp_path, a_sql, b_sql)
+    views = [(s.sql.split(" AS")[0], [h.kind for h in s.hazards]) for s in statements
+             if " VIEW " in s.sql and not s.sql.startswith(("COMMENT", "GRANT"))]
+    gap = ["view-gap"]
+    if direction == "forward":  # the view reading it stays; a new one comes after it
+        assert views == [
+            ("DROP VIEW public.titles", gap),
+            ("DROP MATERIALIZED VIEW public.statuses", gap),
+            ("DROP VIEW public.ids", gap),
+            ("CREATE VIEW public.ids", []),
+            ("CREATE OR REPLACE VIEW public.public_opportunities WITH (security_invoker=true)",
+             []),
+            ("CREATE VIEW public.recent", []),
+            ("CREATE MATERIALIZED VIEW public.statuses", ["long-scan"]),
+            ("CREATE VIEW public.titles", []),
+        ]
+        assert [s.sql for s in statements].index("ALTER TABLE public.opportunities ADD "
+                                                 "COLUMN featured boolean") < [
+            s.sql.split(" AS")[0] for s in statements].index(views[4][0])
+    else:  # a column goes: dropped and created again, the view reading it too
+        assert views == [
+            ("DROP VIEW public.titles", gap),
+            ("DROP MATERIALIZED VIEW public.statuses", gap),
+            ("DROP VIEW public.recent", ["data-loss"]),
+            ("DROP VIEW public.open_count", gap),
+            ("DROP VIEW public.public_opportunities", gap),
+            ("DROP VIEW public.ids", gap),
+            ("CREATE VIEW public.ids", []),
+            ("CREATE VIEW public.public_opportunities WITH (security_invoker=true)", []),
+            ("CREATE VIEW public.open_count", []),
+            ("CREATE MATERIALIZED VIEW public.statuses", ["long-scan"]),
+            ("CREATE VIEW public.titles", []),
+        ]
+        gaps = {s.subject: h.message.rpartition("(42P01). ")[2] for s in statements
+                for h in s.hazards if h.kind == "view-gap"}
+        assert gaps["public.public_opportunities"] == (
+            "(Its columns change other than by new ones at the end, which CREATE OR REPLACE "
+            "VIEW refuses, 42P16.)")
+        assert gaps["public.open_count"] == (
+            "(It reads what changes, which PostgreSQL refuses to change while it stands.)")
+        assert gaps["public.statuses"] == "(A materialized view cannot be replaced.)"
