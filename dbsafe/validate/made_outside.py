@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, RuleInfo, Severity
-from dbsafe.validate.postgrest import arguments_sent
 
 if TYPE_CHECKING:
     from dbsafe.extract.supabase_types import DatabaseTypes, Overload
@@ -230,6 +229,9 @@ def _named(finding: Finding) -> _Named | None:
         return _Named(finding.code, parts[0], parts[1], target=target, hint=hint or None)
     parts = (finding.subject or "").split(".")
     if finding.code == _RPC:
+        # (here, not at the module's top: a fully cached run loads no PostgREST reader)
+        from dbsafe.validate.postgrest import arguments_sent
+
         sent = arguments_sent(finding)
         # (`schema.function.argument`: the function has no argument so named)
         if len(parts) == 2 or (len(parts) == 3 and sent is not None):
