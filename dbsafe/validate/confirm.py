@@ -446,6 +446,21 @@ class Session:
         if batch:
             yield from _prepare_batch(self._pg(), batch, self.timeouts)
 
+    def judged_after(self, groups: Iterable[tuple[Sequence[str], Rewrite]]
+                     ) -> Iterator[Verdict | None]:
+        """PostgreSQL's verdict on each group's statement, prepared after the group's
+        `CREATE TEMP TABLE`s ran (`validate.temp_tables`: nothing else may be given here),
+        each group in a savepoint rolled back; None where one of them failed (or the
+        statement waited for a lock: no verdict)."""
+        batch: list[tuple[Sequence[str], Rewrite]] = []
+        for group in groups:
+            batch.append(group)
+            if len(batch) == _BATCH:
+                yield from _judge_batch(self._pg(), batch, self.timeouts)
+                batch = []
+        if batch:
+            yield from _judge_batch(self._pg(), batch, self.timeouts)
+
 
 _SET_TIMEOUTS = (b"SELECT set_config('lock_timeout', $1, true),"
                  b" set_config('statement_timeout', $2, true)")
@@ -496,6 +511,63 @@ def _prepare_batch(pg, batch: list[Rewrite], timeouts: list[bytes]) -> list[Verd
     _check_transaction(begin, settings, [(b"SAVEPOINT", savepoint), (b"ROLLBACK", rollback)]
                        + [(b"ROLLBACK TO SAVEPOINT", result) for result in back])
     return [_verdict(result, statement) for statement, result in zip(batch, parsed)]
+
+
+def _judge_batch(pg, batch: list[tuple[Sequence[str], Rewrite]],
+                 timeouts: list[bytes]) -> list[Verdict | None]:
+    """`_prepare_batch` for statements reading temporary tables: per statement, in the
+    savepoint, the `CREATE TEMP TABLE`s making them run first (the only statements ever run:
+    a temporary table goes with the savepoint, and nothing else is written; a `CREATE TABLE
+    ... AS` comes `WITH NO DATA`, its query not run), then `SET TRANSACTION READ ONLY`, then
+    the statement's Parse; ROLLBACK TO the savepoint. Not `BEGIN READ ONLY`, in which
+    PostgreSQL makes no table, temporary or not: a session whose transactions are read-only
+    by default (a standby, `default_transaction_read_only`) makes none either, and its
+    statements have no verdict."""
+    from psycopg import pq
+
+    pg.enter_pipeline_mode()
+    try:
+        pg.send_query_params(b"BEGIN", None)
+        pg.send_query_params(_SET_TIMEOUTS if len(timeouts) == 2 else _SET_TIMEOUTS_AND_PATH,
+                             timeouts)
+        pg.send_query_params(_SAVEPOINT, None)
+        pg.pipeline_sync()
+        for creates, statement in batch:
+            for create in creates:
+                pg.send_query_params(create.encode(), None)
+            pg.send_query_params(b"SET TRANSACTION READ ONLY", None)
+            pg.send_prepare(b"", statement.text.encode())
+            pg.pipeline_sync()
+            pg.send_query_params(_BACK_TO_SAVEPOINT, None)
+        pg.send_query_params(b"ROLLBACK", None)
+        pg.pipeline_sync()
+        _sent(pg)
+        begin, settings, savepoint = (_next_result(pg) for _ in range(3))
+        _expect_sync(pg)
+        made, parsed, back = [], [], []
+        for creates, _ in batch:
+            made.append([_next_result(pg) for _ in range(len(creates) + 1)])
+            parsed.append(_next_result(pg))
+            _expect_sync(pg)
+            back.append(_next_result(pg))
+        rollback = _next_result(pg)
+        _expect_sync(pg)
+    finally:
+        pg.exit_pipeline_mode()
+    _check_transaction(begin, settings, [(b"SAVEPOINT", savepoint), (b"ROLLBACK", rollback)]
+                       + [(b"ROLLBACK TO SAVEPOINT", result) for result in back])
+    verdicts: list[Verdict | None] = []
+    for (_, statement), results, result in zip(batch, made, parsed):
+        if any(r.status != pq.ExecStatus.COMMAND_OK for r in results):
+            log.debug("PostgreSQL did not make the temporary tables of %r: %s",
+                      statement.original[:200],
+                      next((_field(r, pq.DiagnosticField.MESSAGE_PRIMARY) for r in results
+                            if r.status != pq.ExecStatus.COMMAND_OK), None))
+            verdicts.append(None)
+            continue
+        verdict = _verdict(result, statement)
+        verdicts.append(None if verdict.sqlstate in LOCK_WAITS else verdict)
+    return verdicts
 
 
 def _check_transaction(begin, settings, others) -> None:
@@ -607,6 +679,36 @@ def points_at(verdict: Verdict, sql: str, start: int, end: int) -> bool:
         return True  # no position to contradict the identifier
     between = sql[verdict.position:start]
     return verdict.position <= end and all(ch.isalnum() or ch in '_$".\'()' for ch in between)
+
+
+def reference_end(sql: str, position: int) -> int | None:
+    """Where the name reference PostgreSQL's error points at (`position`, 0-based) ends in
+    `sql` (inclusive): its identifiers joined by dots, read by PostgreSQL's own lexer; None
+    when no name starts there (`(c).nosuch`'s parenthesis).
+
+    >>> sql = 'SELECT s.nosuch, "Ab" FROM t'
+    >>> sql[7:reference_end(sql, 7) + 1], sql[17:reference_end(sql, 17) + 1], reference_end(sql, 15)
+    ('s.nosuch', '"Ab"', None)
+    """
+    from pglast.parser import scan
+
+    try:
+        tokens = [t for t in scan(sql) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
+    except Exception:  # noqa: BLE001 -- any lexer failure: no reference known
+        return None
+    start = next((i for i, token in enumerate(tokens) if token.start == position), None)
+    if start is None or not _name_token(tokens[start]):
+        return None
+    end = start
+    while end + 2 < len(tokens) and tokens[end + 1].name == "ASCII_46" and \
+            _name_token(tokens[end + 2]):
+        end += 2
+    return tokens[end].end
+
+
+def _name_token(token) -> bool:
+    return token.name == "IDENT" or token.kind in ("UNRESERVED_KEYWORD", "COL_NAME_KEYWORD",
+                                                   "TYPE_FUNC_NAME_KEYWORD")
 
 
 def repaired(sql: str, verdict: Verdict, end: int) -> str | None:

@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.supabase_types import DatabaseTypes
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import OtherApplications, SchemaSource, SqlFolder
-    from dbsafe.validate.confirm import Rewrite, Verdict
+    from dbsafe.validate.confirm import Rewrite, Session, Verdict
     from dbsafe.validate.file_ddl import FileDdl
     from dbsafe.validate.postgrest import ExposedSchemas
     from dbsafe.validate.resolver import Problem, Resolution
@@ -672,7 +672,11 @@ _CHUNK = 32
 #      `.rpc()` holds the names of the arguments it sends ("Arguments sent"), and is DBS317
 #      when one overload the types list takes them, also of a function the migrations make
 #      with other arguments (blunari's `provision_tenant`), the error when none does (task 567)
-_CACHE_VERSION = 343
+# 344: a statement reading only temporary tables its file makes one way (`CREATE TEMP TABLE
+#      scratch AS SELECT ...`, no other DDL of that name) is prepared by PostgreSQL after it
+#      makes them: analysed, or DBS302 where it refuses a column, no longer "uses what DDL
+#      earlier in this file created or changed" (osmose-backend's analysers; task 569)
+_CACHE_VERSION = 344
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -732,6 +736,26 @@ class FileOutcome:
     # (`excluded.category`: the INSERT's target's; an unqualified column's: each relation in
     # scope), at its location, those relations (unqualified, as `made` holds them).
     looked_in: dict[Location, tuple[str, ...]] = field(default_factory=dict)
+    # Statements reading temporary tables the file makes one way, for PostgreSQL to judge
+    # after making them (`_judge_after_temp_tables`): counted once it has. Never cached:
+    # judged before the outcome is stored.
+    deferred: list[Deferred] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A statement reading temporary tables its file makes one way
+    (`validate.temp_tables`), to be prepared after its `creates` run."""
+
+    fragment: SqlFragment
+    creates: tuple[str, ...]  # the CREATE TEMP TABLEs, as sent, in order
+    sent: Rewrite  # the statement as PostgreSQL gets it
+    tables: tuple[str, ...]  # the temporary tables it reads (folded)
+    reason: str  # why it is not analysed when PostgreSQL gives no verdict
+    # what the schema cannot describe (`validate.unknown`) is not nothing: a temporary table
+    # made from a relation a failed migration statement changed may lack a column
+    # production gives it, so a refusal is no finding
+    schema_incomplete: bool = False
 
 
 def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
@@ -1814,9 +1838,12 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
     # Read only once a statement calls a function the schema lacks (DBS314).
     pgtap = functools.cache(lambda: pgtap_test(
         f.sql for f in extracted.fragments if f.origin == "sql" and not f.dynamic))
+    # Read only once a statement reads a table the file's DDL made (and PostgreSQL is there
+    # to judge it).
+    temp_tables = functools.cache(lambda: _temp_tables(extracted.fragments, extracted.ddl))
     for fragment in extracted.fragments:
         _analyse_fragment(fragment, snapshot, outcome, earlier, server_version, catalog,
-                          confirming, unknown, pgtap)
+                          confirming, unknown, pgtap, temp_tables)
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql, unreadable_is_opaque=True)
     outcome.made = earlier.relations | earlier.schemas | earlier.functions | earlier.patterns
@@ -1832,6 +1859,20 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
     for request in extracted.requests:  # supabase-js (.js/.ts, components), supabase-py (.py)
         _analyse_request(request, snapshot, outcome, unknown, exposed, supabase)
     return outcome
+
+
+def _temp_tables(fragments: Sequence[SqlFragment], ddl: Sequence[str]
+                 ) -> Mapping[str, tuple[str, ...]]:
+    """The temporary tables the file makes one way (`temp_tables.made_one_way`), from all
+    its statements: those built at run time, and those with values or pieces of strings
+    known only then, count as unknown ways."""
+    from dbsafe.validate.temp_tables import made_one_way
+
+    exact = [f.sql for f in fragments
+             if not f.dynamic and not f.built_strings and not f.value_holes]
+    return made_one_way([*exact, *ddl], built=[f.sql for f in fragments if f.dynamic],
+                        inexact=[f.sql for f in fragments if not f.dynamic
+                                 and (f.built_strings or f.value_holes)])
 
 
 def _unknown_reason() -> str:
@@ -1928,6 +1969,63 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
         return parts[-1] in earlier.relations or parts[0] in earlier.schemas
     relations = [subject.split(".")[-1] for subject in problem.sources] or parts[-2:-1]
     return any(name in earlier.relations for name in relations)
+
+
+def _deferred(fragment: SqlFragment, made_here: Sequence[Problem], earlier: FileDdl,
+              snapshot: SchemaSnapshot,
+              temp_tables: Callable[[], Mapping[str, tuple[str, ...]]],
+              reason: str | None, unknown: Unknown | None) -> Deferred | None:
+    """The statement `fragment`, for PostgreSQL to judge after making the temporary tables
+    it reads, when what its file's DDL made that it uses (`made_here`, every problem the
+    resolver had) is only such tables, made one way (`temp_tables`); else None (it stays
+    not analysed). Not where the file did anything that changes what any name means (a
+    search path, a role, an extension, SQL dbsafe cannot read, a name known at run time),
+    nor where the code sends it only under conditions PostgreSQL's verdict here cannot
+    weigh (a path, tables or extensions it checks for, versions), nor where pieces of it
+    are known only at run time, nor for a statement whose Parse PostgreSQL does not
+    analyse (only a query, INSERT, UPDATE, DELETE or MERGE is sent)."""
+    if (earlier.search_path or earlier.opaque or earlier.unnamed or earlier.unnamed_schema
+            or earlier.roles
+            or earlier.extensions - {e.name for e in snapshot.extensions} - {"plpgsql"}):
+        return None
+    if (fragment.search_path is not None or fragment.checked_tables or fragment.absent_tables
+            or fragment.installed_extensions or fragment.not_sent_to or fragment.built_strings
+            or fragment.value_holes):
+        return None
+    tables: set[str] = set()
+    for problem in made_here:
+        if problem.code == UNKNOWN_TABLE.code:
+            tables.add(problem.subject.split(".")[-1])
+        elif problem.code in (UNKNOWN_COLUMN.code, COLUMN_VALUE_COUNT_MISMATCH.code) and \
+                problem.sources:
+            tables.update(subject.split(".")[-1] for subject in problem.sources)
+        elif problem.code == UNKNOWN_COLUMN.code and len(problem.subject.split(".")) >= 2:
+            tables.add(problem.subject.split(".")[-2])
+        else:
+            return None
+    made = temp_tables()
+    if not tables or not tables <= made.keys():
+        return None
+    from dbsafe.validate.confirm import parse_as_sent, rewrite
+
+    parsed = parse_as_sent(fragment.sql)
+    if parsed.text is None:
+        return None
+    statements = json.loads(parsed.text).get("stmts") or []
+    if len(statements) != 1 or not set(statements[0].get("stmt", {})) <= _JUDGED_STATEMENTS:
+        return None
+    sent = parsed.sent or rewrite(fragment.sql)
+    if sent.generated is not None:
+        return None  # (offsets into it would say nothing of the statement)
+    creates = tuple(dict.fromkeys(create for name in sorted(tables) for create in made[name]))
+    return Deferred(fragment, creates, sent, tuple(sorted(tables)),
+                    reason or "uses what DDL earlier in this file created or changed",
+                    bool(unknown))
+
+
+# The statements whose Parse PostgreSQL analyses in full (names, types): pglast's node names.
+_JUDGED_STATEMENTS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt",
+                                "MergeStmt"})
 
 
 def _callable(earlier: FileDdl | None, unknown: Unknown | None) -> Callable[[str], bool]:
@@ -2039,9 +2137,13 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
                       catalog: SystemCatalog | None = None,
                       confirming: bool = False,
                       unknown: Unknown | None = None,
-                      pgtap: Callable[[], bool] | None = None) -> None:
+                      pgtap: Callable[[], bool] | None = None,
+                      temp_tables: Callable[[], Mapping[str, tuple[str, ...]]] | None = None,
+                      ) -> None:
     """`pgtap`: whether the file is a pgTAP test (`calls.pgtap_test`), asked only when a
-    statement calls a function the schema lacks."""
+    statement calls a function the schema lacks. `temp_tables`: the temporary tables the
+    file makes one way (`_temp_tables`), asked only when a statement, `confirming`, reads
+    what the file's DDL made."""
     from dbsafe.validate.codes import DYNAMIC_SQL
     from dbsafe.validate.quick import checker_for
 
@@ -2118,9 +2220,19 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     if earlier and problems:
         # What this file's own DDL made or changed earlier exists at run time, as it is
         # then: not a finding, and the statement is not analysed.
+        judged = resolution.status == resolver.ANALYSED
+        made_here = [p for p in problems if _made_earlier(p, earlier, snapshot)]
         problems, resolution = _dropping(
             problems, resolution, lambda p: _made_earlier(p, earlier, snapshot),
             lambda _: called or "uses what DDL earlier in this file created or changed")
+        deferred = _deferred(fragment, made_here, earlier, snapshot, temp_tables,
+                             resolution.reason, unknown) \
+            if judged and made_here and not problems and confirming and temp_tables else None
+        if deferred is not None:
+            # Only temporary tables the file makes one way: PostgreSQL makes them and judges
+            # it (`_judge_after_temp_tables`), which counts it.
+            outcome.deferred.append(deferred)
+            return
     if on_path is not None and problems:
         # Confirmation prepares under the run's path, not this one: said, not reported.
         problems, resolution = _dropping(
@@ -2249,6 +2361,12 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     """
     from dbsafe.validate.confirm import LOCK_WAITS, Session, points_at, repaired, rewrite
 
+    deferred = [(o, d) for o in outcomes for d in o.deferred]
+    if deferred:
+        with Session(source.database(), lock_timeout=settings.lock_timeout,
+                     statement_timeout=settings.statement_timeout,
+                     search_path=settings.search_path) as session:
+            _judge_after_temp_tables(deferred, session)
     pending = [(o, c) for o in outcomes for c in o.candidates]
     for outcome in outcomes:
         outcome.candidates = []
@@ -2321,6 +2439,63 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
             o for entries in open_.values() for o, _ in entries]
         entries, verdict = cut[0]
         raise _ConfirmationCut(_lock_wait(entries[0][1].finding, verdict), waiting)
+
+
+def _judge_after_temp_tables(deferred: list[tuple[FileOutcome, Deferred]],
+                             session: Session) -> None:
+    """Each statement reading temporary tables its file makes one way, prepared after
+    PostgreSQL made them (`Session.judged_after`): accepted, it is analysed; refused for an
+    undefined column, that is a finding (DBS302) where PostgreSQL points, unless the schema
+    is incomplete; anything else (a `CREATE` that failed, another error, no position) leaves
+    it not analysed, for the reason it had."""
+    verdicts = session.judged_after((d.creates, d.sent) for _, d in deferred)
+    for (outcome, item), verdict in zip(deferred, verdicts):
+        outcome.deferred = []
+        finding = None
+        if verdict is not None and not verdict.accepted:
+            finding = _temp_table_finding(item, verdict)
+            if finding is None:
+                verdict = None
+        if verdict is None:
+            outcome.counts["statements_not_analysed"] += 1
+            outcome.skipped.append(Skipped(item.fragment.location(0),
+                                           f"not analysed: {item.reason}"))
+            continue
+        outcome.counts["statements_analysed"] += 1
+        if finding is not None:
+            outcome.findings.append(finding)
+            outcome.analysed_with_findings.append((finding.location,))
+            if finding.location is not None:
+                outcome.looked_in[finding.location] = item.tables
+
+
+def _temp_table_finding(item: Deferred, verdict: Verdict) -> Finding | None:
+    """DBS302 for PostgreSQL's 42703 (undefined column) on a statement reading temporary
+    tables, at the reference its error position starts (`confirm.reference_end`); None for
+    any other error, one without a position, or where the schema is incomplete."""
+    from dbsafe.validate.confirm import reference_end
+
+    if verdict.sqlstate != "42703" or verdict.position is None or item.schema_incomplete:
+        return None
+    sql = item.fragment.sql
+    end = reference_end(sql, verdict.position)
+    if end is None:
+        return None
+    reference = sql[verdict.position:end + 1]
+    tables = ", ".join(f"`{t}`" for t in item.tables)
+    return Finding(
+        code=UNKNOWN_COLUMN.code,
+        message=f"no column `{reference}` in scope: PostgreSQL refuses it after making "
+                f"the temporary table{'s' if len(item.tables) > 1 else ''} {tables} as "
+                f"this file does",
+        severity=UNKNOWN_COLUMN.default_severity,
+        location=item.fragment.location(verdict.position, end),
+        subject=".".join(identifier_at(part, 0, len(part) - 1)
+                         for part in reference.split(".")),
+        help=verdict.hint,
+        context=(("PostgreSQL", f"{verdict.sqlstate}: {verdict.message}"),
+                 ("Made first", "; ".join(item.creates))),
+    )
 
 
 def _refuses(verdict: Verdict, candidate: Candidate) -> bool:
