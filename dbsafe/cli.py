@@ -1620,6 +1620,11 @@ def _backup_line(row: dict[str, Any]) -> str:
     verified = {True: "restore-verified", False: "RESTORE FAILED", None: "restore not verified"}[
         row["verified_restore"]]
     from dbsafe.guard.backup import position_words
+    from dbsafe.guard.restore import restore_cause
+
+    if row["verified_restore"] is None and row.get("restore_error"):
+        # (its verification failed for want of what the role or server has: `ok` null)
+        verified += f" (this role could not: {restore_cause(row['restore_error']).short})"
 
     # (a manifest's, maybe edited by hand: `?` if no list; none: its SQL migrations' runner
     # history, else base)

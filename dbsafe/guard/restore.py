@@ -14,6 +14,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -155,6 +156,10 @@ def _listed(directory: Path) -> list[tuple[dict[str, Any], str | None]]:
             "exists": path.exists(),
             # (a hand-written `"ok": "yes"` is no verification: an internal error once)
             "verified_restore": ok if isinstance(ok, bool) else None,
+            # (as the manifest gives it: `backups` says an unverified one's cause in a few
+            # words, `restore_cause(...).short`)
+            **({"restore_error": verified["restore_error"]} if isinstance(verified, dict)
+               and isinstance(verified.get("restore_error"), str) else {}),
         }, _missing_keys(manifest)))
     rows.sort(key=lambda r: order[r[0]["backup"]], reverse=True)
     return rows
@@ -341,7 +346,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                        "--clean-up` drops it") + "; run it again")
             raise RestoreFailed(f"pg_restore into {name} failed: {line} "
                                 f"(the half-restored database {name} is kept; `dbsafe restore "
-                                f"--clean-up` drops it){_missing_role_help(line)}",
+                                f"--clean-up` drops it){restore_cause(line).help}",
                                 error=line)
         # Before any other session of dbsafe's; each refused setting rolled back its own.
         counts = _restored_row_counts(target, rolled_back=refused)
@@ -550,37 +555,221 @@ def _described(locale: dict[str, Any]) -> str:
     return f"{locale.get('encoding')}, {where}"
 
 
-def _missing_role_help(line: str) -> str:
-    """What to do when pg_restore failed for want of what the server or the role restoring
-    has, not for the archive: a role the backup's objects belong to or are granted to
-    (pg_dump's archive holds no roles: pg_dumpall --roles-only does), an extension the
-    role may not create (not trusted: bionic-gpt's `vector`, made by a superuser in the
-    source and restored by the application's role, task 571), or one the server does not
-    have installed. "" for any other failure: the archive's.
+@dataclass(frozen=True, slots=True)
+class RestoreCause:
+    """Why pg_restore failed, as its error line shows it (`restore_cause`)."""
 
-    >>> _missing_role_help('ERROR:  role "app_owner" does not exist')
+    sqlstate: str | None  # printed in the line, else the one its English words are; None
+    server_side: bool  # what the role or the server lacks: nothing shows the backup at fault
+    short: str  # a few words, for `dbsafe backups`
+    help: str  # "; what to do", appended to the sentence that names the failure
+    rows: tuple[str, str | None] | None = None  # 23xxx: the constraint or index, its table
+    what: str = ""  # 23xxx: what it is ("foreign key child_p_fkey of child")
+
+
+# The server's English words for the classes of error a restore meets, with the names they
+# give (PostgreSQL 12 to 18). Read where the line prints no SQLSTATE, as pg_restore's
+# does not by default; in another `lc_messages` none is found and the generic help is said.
+_ENGLISH: tuple[tuple[str, str], ...] = (
+    ("23503", r'on table "(?P<table>.+?)" violates foreign key constraint "(?P<name>.+?)"'),
+    ("23505", r'could not create unique index "(?P<name>.+?)"'),
+    ("23505", r'duplicate key value violates unique constraint "(?P<name>.+?)"'),
+    ("23514", r'new row for relation "(?P<table>.+?)" violates check constraint '
+              r'"(?P<name>.+?)"'),
+    ("23514", r'check constraint "(?P<name>.+?)" of relation "(?P<table>.+?)" is violated'),
+    ("23502", r'null value in column "(?P<name>.+?)" of relation "(?P<table>.+?)" violates '
+              r'not-null constraint'),
+    ("23502", r'column "(?P<name>.+?)" of relation "(?P<table>.+?)" contains null values'),
+    ("42P01", r'relation ".+?" does not exist'),
+    ("42883", r'(?:function|operator) .+ does not exist'),
+    ("53100", r'No space left on device|could not extend file'),
+    ("53200", r'out of memory'),
+    ("42501", r'permission denied|must be owner of|must be able to SET ROLE|must be member '
+              r'of role|must be superuser'),
+)
+
+# What each constraint class's rows are, and how a source comes to hold rows that break it:
+# none of them a constraint added NOT VALID (pg_dump dumps it NOT VALID, restored unchecked).
+_ROWS: dict[str, tuple[str, str]] = {
+    "23503": ("foreign key", "rows written with its triggers off (`session_replication_role "
+                             "= replica`, `ALTER TABLE ... DISABLE TRIGGER ALL`)"),
+    "23505": ("unique index", "duplicates the index let in (its collation's order changed "
+                              "under it, or a function it calls was replaced)"),
+    "23514": ("CHECK constraint", "rows written before a function it calls was replaced, or "
+                                  "that a function not truly IMMUTABLE let pass"),
+    "23502": ("NOT NULL constraint", "NULLs written around it"),
+}
+
+
+def restore_cause(line: str) -> RestoreCause:
+    """What pg_restore's error `line` shows of why it failed: the SQLSTATE the line prints,
+    else the class the server's English words belong to. A role or server lacking what the
+    archive needs (a role, an extension it may not create or that is not installed, a
+    privilege, disk space, memory) is no fault of the backup (`server_side`); rows breaking
+    their own constraint are the source's, which every backup of it carries; a table or
+    function not found is the empty search_path pg_dump restores with; anything else is
+    said in pg_restore's words alone (`help` "").
+
+    >>> restore_cause('ERROR:  role "app_owner" does not exist').help
     '; create role app_owner on this server first, or restore with --no-owner --no-privileges'
-    >>> _missing_role_help('ERROR:  permission denied to create extension "vector"')[:60]
+    >>> restore_cause('ERROR:  permission denied to create extension "vector"').help[:60]
     '; the role restoring may not create extension vector (only a'
-    >>> _missing_role_help('ERROR:  extension "pgcrypto" is not available')[:52]
-    '; this server does not have extension pgcrypto insta'
-    >>> _missing_role_help('ERROR:  relation "t" does not exist')
+    >>> restore_cause('ERROR:  extension "pgcrypto" is not available').short
+    'extension pgcrypto is not installed on this server'
+    >>> c = restore_cause('pg_restore: error: could not execute query: ERROR:  insert or '
+    ...                   'update on table "child" violates foreign key constraint "child_p"')
+    >>> c.sqlstate, c.server_side, c.rows, c.what
+    ('23503', False, ('child_p', 'child'), 'foreign key child_p of child')
+    >>> restore_cause('ERROR:  23505: could not create unique index "u_k"').rows
+    ('u_k', None)
+    >>> c = restore_cause('COPY failed for table "t": ERROR:  relation "customers" does not '
+    ...                   'exist')
+    >>> c.sqlstate, c.server_side, c.help[:46]
+    ('42P01', False, '; a function that names a table without its sc')
+    >>> c = restore_cause('ERROR:  could not extend file "base/1/2": No space left on device')
+    >>> c.sqlstate, c.server_side, c.short
+    ('53100', True, 'the server ran out of disk space')
+    >>> c = restore_cause('pg_restore: error: could not execute query: ERROR:  permission '
+    ...                   'denied for schema app')
+    >>> c.sqlstate, c.server_side, c.short
+    ('42501', True, 'permission denied for schema app')
+    >>> restore_cause('ERROR:  XX000: cache lookup failed for type 1').help
     ''
+    >>> restore_cause('FEHLER:  Relation "t" existiert nicht').sqlstate is None
+    True
     """
+    said = re.search(r"(?:ERROR|FATAL):  (?:(?P<state>[0-9A-Z]{5}): )?(?P<text>.*)", line)
+    text = said.group("text").strip() if said else line.strip()
     missing = re.search(r'role "(.+?)" does not exist', line)
     if missing:
-        return (f"; create role {missing.group(1)} on this server first, or restore with "
-                "--no-owner --no-privileges")
+        return RestoreCause("42704", True, f"role {missing.group(1)} does not exist on this "
+                            "server", f"; create role {missing.group(1)} on this server first, "
+                            "or restore with --no-owner --no-privileges")
     denied = re.search(r'permission denied to create extension "(.+?)"', line)
     if denied:
-        return (f"; the role restoring may not create extension {denied.group(1)} (only a "
-                "superuser may create one not marked trusted, as the source's was): restore "
-                "as a superuser")
+        return RestoreCause("42501", True, f"create extension {denied.group(1)}, not marked trusted",
+                            f"; the role restoring may not create extension {denied.group(1)} "
+                            "(only a superuser may create one not marked trusted, as the "
+                            "source's was): restore as a superuser")
     absent = re.search(r'extension "(.+?)" is not available', line)
     if absent:
-        return (f"; this server does not have extension {absent.group(1)} installed: install "
-                "it on this server first")
-    return ""
+        return RestoreCause(None, True, f"extension {absent.group(1)} is not installed on "
+                            "this server", f"; this server does not have extension "
+                            f"{absent.group(1)} installed: install it on this server first")
+    state = said.group("state") if said else None
+    names = None
+    for known, words in _ENGLISH:
+        found = re.search(words, text)
+        if found and (state is None or state == known):
+            state = known
+            names = found.groupdict()
+            break
+    if state in _ROWS:
+        kind, how = _ROWS[state]
+        name, table = (names or {}).get("name"), (names or {}).get("table")
+        what = kind + (f" {name}" if name and state != "23502" else "") + (
+            f" on column {name}" if name and state == "23502" else "") + (
+            f" of {table}" if table else "")
+        return RestoreCause(
+            state, False, text,
+            f"; the source database holds rows that break its own {what} ({how}), which "
+            "every backup of it holds: find them in the source and mend them, then take "
+            "another backup",
+            rows=(name, table) if name else None, what=what)
+    if state in ("42P01", "42883"):
+        return RestoreCause(state, False, text,
+                            "; a function that names a table without its schema fails under "
+                            "the empty search_path pg_dump restores with: qualify the names "
+                            "in the source (or give the function its own SET search_path), "
+                            "then take another backup")
+    if state == "53100":
+        return RestoreCause(state, True, "the server ran out of disk space",
+                            "; the server restoring ran out of disk space, not the backup: "
+                            "free space there (a restore needs about the source's size)")
+    if state == "53200":
+        return RestoreCause(state, True, "the server ran out of memory",
+                            "; the server restoring ran out of memory, not the backup: "
+                            "restore where it has more (or lower maintenance_work_mem)")
+    if state == "42501":
+        return RestoreCause(state, True, text,
+                            "; the role restoring lacks a privilege the archive's objects "
+                            "need of it (42501): restore as their owner or a superuser, or "
+                            "with --no-owner --no-privileges")
+    return RestoreCause(state, False, text, "")
+
+
+def source_rows_query(database_url: str, cause: RestoreCause) -> str | None:
+    """The query that finds, in the source database of `database_url`, the rows that break
+    the constraint or unique index `cause` names (23503, 23514, 23502, 23505), written from
+    its definition in the source's catalog; None when it is not one, or is not found there
+    under that name alone (several schemas hold one), or the source cannot be read."""
+    import psycopg
+
+    if cause.rows is None or cause.sqlstate not in _ROWS:
+        return None
+    name, table = cause.rows
+    try:
+        with connect(database_url) as conn:
+            return _rows_query(conn, cause.sqlstate, name, table)
+    except (DbsafeError, psycopg.Error) as exc:
+        log.info("the rows query not written: %s", exc)
+        return None
+
+
+def _rows_query(conn: Any, state: str, name: str, table: str | None) -> str | None:
+    def one(query: str, *params: object) -> Any:
+        rows = conn.execute(query, params).fetchall()
+        return rows[0] if len(rows) == 1 else None
+
+    if state == "23502":
+        found = one("SELECT format('%%I.%%I', n.nspname, c.relname), quote_ident(%s) "
+                    "FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+                    "WHERE c.relname = %s AND c.relkind IN ('r', 'p')", name, table)
+        return f"SELECT * FROM {found[0]} WHERE {found[1]} IS NULL" if found else None
+    if state == "23505":
+        found = one(
+            "SELECT format('%%I.%%I', n.nspname, t.relname), i.indnkeyatts, "
+            "pg_get_expr(i.indpred, i.indrelid, true), "
+            "coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false), "
+            "array(SELECT pg_get_indexdef(i.indexrelid, k, true) "
+            "      FROM generate_series(1, i.indnkeyatts) AS k) "
+            "FROM pg_index AS i JOIN pg_class AS x ON x.oid = i.indexrelid "
+            "JOIN pg_class AS t ON t.oid = i.indrelid "
+            "JOIN pg_namespace AS n ON n.oid = t.relnamespace "
+            "WHERE x.relname = %s AND i.indisunique", name)
+        if found is None:
+            return None
+        rel, _, predicate, nulls_equal, keys = found
+        where = ([] if nulls_equal else [f"{key} IS NOT NULL" for key in keys]) + (
+            [f"({predicate})"] if predicate else [])
+        return (f"SELECT {', '.join(keys)}, count(*) FROM {rel}"
+                + (f" WHERE {' AND '.join(where)}" if where else "")
+                + f" GROUP BY {', '.join(keys)} HAVING count(*) > 1")
+    found = one(
+        "SELECT format('%%I.%%I', n.nspname, c.relname), pg_get_expr(k.conbin, k.conrelid), "
+        "array(SELECT quote_ident(attname) FROM unnest(k.conkey) WITH ORDINALITY AS u(a, o) "
+        "      JOIN pg_attribute ON attrelid = k.conrelid AND attnum = u.a ORDER BY o), "
+        "array(SELECT quote_ident(attname) FROM unnest(k.confkey) WITH ORDINALITY AS u(a, o) "
+        "      JOIN pg_attribute ON attrelid = k.confrelid AND attnum = u.a ORDER BY o), "
+        "(SELECT format('%%I.%%I', fn.nspname, f.relname) FROM pg_class AS f "
+        " JOIN pg_namespace AS fn ON fn.oid = f.relnamespace WHERE f.oid = k.confrelid), "
+        "k.confmatchtype "
+        "FROM pg_constraint AS k JOIN pg_class AS c ON c.oid = k.conrelid "
+        "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+        "WHERE k.conname = %s AND (%s::text IS NULL OR c.relname = %s) AND k.contype = %s",
+        name, table, table, "f" if state == "23503" else "c")
+    if found is None:
+        return None
+    rel, check, columns, referenced, parent, match = found
+    if state == "23514":
+        return f"SELECT * FROM {rel} WHERE NOT ({check})"
+    joined = " AND ".join(f"p.{b} = r.{a}" for a, b in zip(columns, referenced, strict=True))
+    # MATCH SIMPLE checks a row only when none of its columns is NULL; MATCH FULL any row
+    # not NULL in all of them (a NULL among values matches no parent row).
+    checked = (f"NOT ({' AND '.join(f'r.{a} IS NULL' for a in columns)})" if match == "f"
+               else " AND ".join(f"r.{a} IS NOT NULL" for a in columns))
+    return (f"SELECT r.* FROM {rel} AS r WHERE {checked} AND NOT EXISTS "
+            f"(SELECT FROM {parent} AS p WHERE {joined})")
 
 
 def _stop(running: subprocess.Popen[str], name: str, *, scratch: bool = False) -> None:
@@ -916,13 +1105,19 @@ def verify_restore(database_url: str, backup: Path,
         # as dbsafe failing), recorded, and the scratch copy dbsafe made is dropped.
         _drop_scratch(database_url, scratch, unwinding=False)
         # Failed for want of what this role or server has (an extension only a superuser
-        # may create, one not installed, a role): nothing showed the backup at fault. It
-        # stays unverified (`ok` null), not RESTORE FAILED, which `prune` deletes first.
-        server_side = bool(_missing_role_help(failed.error))
+        # may create, one not installed, a role, a privilege, disk space, memory): nothing
+        # showed the backup at fault. It stays unverified (`ok` null), not RESTORE FAILED,
+        # which `prune` deletes first.
+        cause = restore_cause(failed.error)
+        server_side = cause.server_side
         outcome: dict[str, Any] = {
             "ok": None if server_side else False,
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "restore_error": failed.error, "schema_differences": [], "row_count_differences": {}}
+        # Rows of the source that break its own constraint: the query that finds them there.
+        found = source_rows_query(database_url, cause)
+        if found:
+            outcome["source_rows_query"] = found
         _record_verification(backup, outcome)
         progress("verify", "this role cannot restore the backup on this server"
                  if server_side else "the backup does not restore")
@@ -1054,29 +1249,9 @@ def restored_copy_differs(backup: Path, outcome: dict[str, Any]) -> Finding | No
     differs (the schema's first 50 differences, the tables whose row counts do), or None."""
     if outcome["ok"]:
         return None
-    server_side = _missing_role_help(str(outcome.get("restore_error") or ""))
-    if server_side:
-        # (the server or the role verifying lacks what the backup needs of it: the backup
-        # was said not to restore, "fix the cause, then take another", which takes the same)
-        return Finding(
-            RESTORED_COPY_DIFFERS.code,
-            f"The backup could not be verified: pg_restore, as this role on this server, "
-            f"fails on what the backup needs of them, not on the backup: {backup}.",
-            RESTORED_COPY_DIFFERS.default_severity, subject=str(backup),
-            help=f"Until it is verified, do not rely on this backup; nothing showed it is "
-                 f"at fault, and another would fail the same{server_side}, then verify it "
-                 "again. Its manifest records the error.",
-            context=(("pg_restore", str(outcome["restore_error"])),))
-    if outcome.get("restore_error"):
-        return Finding(
-            RESTORED_COPY_DIFFERS.code,
-            f"The backup does not restore into a scratch database: {backup}.",
-            RESTORED_COPY_DIFFERS.default_severity, subject=str(backup),
-            help="Do not rely on this backup: pg_restore fails on it (as below; a function "
-                 "that names a table without its schema fails under the empty search_path "
-                 "pg_dump restores with); fix the cause, then take another. Its manifest "
-                 "records the error.",
-            context=(("pg_restore", str(outcome["restore_error"])),))
+    error = outcome.get("restore_error")
+    if error:
+        return _restore_failed(backup, outcome, str(error))
     lines = list(outcome["schema_differences"])
     lines += [f"{table}: {before} rows in the source, {after} in the copy"
               for table, (before, after) in sorted(outcome["row_count_differences"].items())]
@@ -1088,6 +1263,46 @@ def restored_copy_differs(backup: Path, outcome: dict[str, Any]) -> Finding | No
              "does not restore what was dumped; take another. Its manifest records the "
              "differences.",
         context=(("Differences", "\n".join(lines)),))
+
+
+def _restore_failed(backup: Path, outcome: dict[str, Any], error: str) -> Finding:
+    """DBS611 for a verification pg_restore failed on (`error`), said by its cause."""
+    cause = restore_cause(error)
+    if outcome["ok"] is None or cause.server_side:
+        # (the server or the role verifying lacks what the backup needs of it: the backup
+        # was said not to restore, "fix the cause, then take another", which takes the same)
+        return Finding(
+            RESTORED_COPY_DIFFERS.code,
+            f"The backup could not be verified: pg_restore, as this role on this server, "
+            f"fails on what the backup needs of them, not on the backup: {backup}.",
+            RESTORED_COPY_DIFFERS.default_severity, subject=str(backup),
+            help=f"Until it is verified, do not rely on this backup; nothing showed it is "
+                 f"at fault, and another would fail the same{cause.help}, then verify it "
+                 "again. Its manifest records the error.",
+            context=(("pg_restore", error),))
+    if cause.sqlstate in _ROWS:
+        query = outcome.get("source_rows_query")
+        kind, how = _ROWS[str(cause.sqlstate)]
+        return Finding(
+            RESTORED_COPY_DIFFERS.code,
+            f"The backup does not restore into a scratch database: the source holds rows "
+            f"that break its own {cause.what or kind}: {backup}.",
+            RESTORED_COPY_DIFFERS.default_severity, subject=str(backup),
+            help=f"Do not rely on this backup, nor on another of this database until the "
+                 f"rows are mended: pg_restore fails on them ({how}); "
+                 + (f"find them in the source with `{query}`" if query else
+                    "find them in the source") + ", mend them, then take another. Its "
+                 "manifest records the error.",
+            context=(("pg_restore", error),
+                     *((("Rows in the source", str(query)),) if query else ())))
+    return Finding(
+        RESTORED_COPY_DIFFERS.code,
+        f"The backup does not restore into a scratch database: {backup}.",
+        RESTORED_COPY_DIFFERS.default_severity, subject=str(backup),
+        help="Do not rely on this backup: pg_restore fails on it (as below)"
+             + (cause.help or "; fix the cause, then take another")
+             + ". Its manifest records the error.",
+        context=(("pg_restore", error),))
 
 
 def table_checksums(url: str) -> dict[str, str]:
