@@ -805,8 +805,8 @@ def diff(settings: Settings, source: str, target: str, *,
                "elapsed_seconds": round(time.perf_counter() - started, 3)}
     kept: list[Finding] = []
     groups: list[tuple[str, int]] = []
-    for heading, finding in zip(diff_groups(changes, before, after), findings(changes),
-                                strict=True):
+    for heading, finding in zip(diff_groups(changes, before, after),
+                                findings(changes, before=before, after=after), strict=True):
         selected = select_findings([finding], select=settings.select, ignore=settings.ignore,
                                    severity=settings.severity)
         if not selected:

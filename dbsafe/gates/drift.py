@@ -99,7 +99,8 @@ class Drift:
         from dbsafe.schema.diff import findings
 
         target = self.reference or f"the migrations at {', '.join(self.revisions)}"
-        out = findings(self.reported, source="the database", target=target)
+        out = findings(self.reported, source="the database", target=target,
+                       before=self.live, after=self.expected)
         again: tuple[tuple[str, str], ...] = ()
         if self.rerun:
             again = (("Edited since it ran", f"{', '.join(self.rerun)}: Flyway runs "

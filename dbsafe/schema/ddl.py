@@ -47,6 +47,7 @@ from dbsafe.schema.diff import (
     Change,
     diff,
     function_identity,
+    object_of,
     renamed_sequences,
 )
 from dbsafe.schema.model import (
@@ -71,6 +72,10 @@ from dbsafe.schema.model import (
     replace,
 )
 from dbsafe.schema.model import Sequence as SequenceObject
+from dbsafe.schema.privileges import PRIVILEGES as _PRIVILEGES
+from dbsafe.schema.privileges import Acl as _Acl
+from dbsafe.schema.privileges import effective_acl as _effective_acl
+from dbsafe.schema.privileges import parse_acl as _parse_acl
 from dbsafe.schema.reads import (
     column_names,
     columns_read,
@@ -6098,22 +6103,7 @@ def _without_revoked(acl: _Acl, revoked: _Revoked) -> _Acl:
 
 def _target_object(p: _Plan, c: Change, snapshot: SchemaSnapshot | None = None) -> Any:
     """The object `c` is about, in the target (or in `snapshot`)."""
-    snapshot = snapshot or p.target
-    if c.kind in _RELATION_KINDS:
-        return snapshot.relation(*c.identity)
-    if c.kind == "schema":
-        return next((n for n in snapshot.namespaces if n.name == c.identity[0]), None)
-    if c.kind == "function":
-        return next((f for f in snapshot.functions if function_identity(f) == c.identity),
-                    None)
-    if c.kind == "foreign_server":
-        return next((x for x in snapshot.foreign_servers if x.name == c.identity[0]), None)
-    pool: Iterable[Any] = {"enum": snapshot.enums, "domain": snapshot.domains,
-                           "composite_type": snapshot.composite_types,
-                           "sequence": snapshot.sequences,
-                           "collation": snapshot.collations,
-                           "statistics": snapshot.extended_statistics}.get(c.kind, ())
-    return next((x for x in pool if (x.schema, x.name) == c.identity), None)
+    return object_of(c, snapshot or p.target)
 
 
 def _owner_phases(acl_type: str) -> tuple[str, str]:
@@ -6240,54 +6230,8 @@ def _default_privileges(p: _Plan, changes: list[Change]) -> None:
                           phase="default_privileges", prefix=prefix + " ")
 
 
-_PRIVILEGES = {
-    "r": "SELECT", "w": "UPDATE", "a": "INSERT", "d": "DELETE", "D": "TRUNCATE",
-    "x": "REFERENCES", "t": "TRIGGER", "m": "MAINTAIN", "X": "EXECUTE", "U": "USAGE",
-    "C": "CREATE", "c": "CONNECT", "T": "TEMPORARY",
-}
-# What an object's owner (and PUBLIC) hold when its ACL is the default (NULL); a table's
-# owner holds MAINTAIN (m) too from PostgreSQL 17, where it came.
-_DEFAULT_OWNER_PRIVILEGES = {"r": "arwdDxt", "s": "rwU", "f": "X", "T": "U", "n": "UC",
-                             "c": "", "L": "rw"}
-_DEFAULT_PUBLIC_PRIVILEGES = {"f": "X", "T": "U"}
-
-
-# grantee ("" for PUBLIC) -> (privileges, privileges with grant option), as letters.
-_Acl = dict[str, tuple[frozenset[str], frozenset[str]]]
 # grantee -> (privileges revoked, grant options revoked of privileges kept), as letters.
 _Revoked = dict[str, tuple[frozenset[str], frozenset[str]]]
-
-
-def _parse_acl(items: Iterable[str]) -> _Acl:
-    """grantee -> (privileges, privileges with grant option); "" is PUBLIC."""
-    parsed: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-    for item in items:
-        grantee, _, rest = item.partition("=")
-        privileges, _, _grantor = rest.partition("/")
-        grantee = grantee.strip('"').replace('""', '"')
-        plain: set[str] = set()
-        with_option: set[str] = set()
-        for i, letter in enumerate(privileges):
-            if letter == "*":
-                continue
-            (with_option if privileges[i + 1: i + 2] == "*" else plain).add(letter)
-        old_plain, old_option = parsed.get(grantee, (frozenset(), frozenset()))
-        parsed[grantee] = (old_plain | plain, old_option | with_option)
-    return parsed
-
-
-def _effective_acl(acl: Sequence[str], acl_type: str, owner: str | None, *, maintain: bool,
-                   ) -> _Acl:
-    if acl:
-        return _parse_acl(acl)
-    result: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-    owned = _DEFAULT_OWNER_PRIVILEGES.get(acl_type, "") + ("m" if maintain and acl_type == "r"
-                                                          else "")
-    if owner and owned:
-        result[owner] = (frozenset(owned), frozenset())
-    if acl_type in _DEFAULT_PUBLIC_PRIVILEGES:
-        result[""] = (frozenset(_DEFAULT_PUBLIC_PRIVILEGES[acl_type]), frozenset())
-    return result
 
 
 def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type: str,

@@ -44,6 +44,7 @@ from dbsafe.core import (
     shortened,
 )
 from dbsafe.schema.model import (
+    RELATION_KINDS,
     Cast,
     Collation,
     CompositeType,
@@ -502,14 +503,19 @@ def with_owned_sequences(changes: Sequence[Change]) -> list[tuple[Change, tuple[
 
 
 def findings(changes: Sequence[Change], *, source: str = "the source",
-             target: str = "the target") -> tuple[Finding, ...]:
+             target: str = "the target", before: SchemaSnapshot | None = None,
+             after: SchemaSnapshot | None = None) -> tuple[Finding, ...]:
     """One finding per change (DBS401-DBS404), in the changes' order.
 
     Args:
         changes: from `diff`.
         source: how messages name the source side ("the database" for drift).
         target: how messages name the target side ("the migrations").
+        before, after: the snapshots compared, where their objects' owners say what grants
+            an ACL of the defaults holds (a grant difference said by role and privilege).
     """
+    from dbsafe.schema.privileges import said_grants
+
     out: list[Finding] = []
     for change in changes:
         rule = _RULE_OF_ACTION[change.action]
@@ -533,6 +539,14 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
             message = (f"{label} `{change.subject}` is {shown(change.old)} in {source}, "
                        f"{shown(change.new)} in {target}.")
             context = (("Source", shown(change.old)), ("Target", shown(change.new)))
+        elif change.attribute == "acl" and isinstance(change.old, tuple) \
+                and isinstance(change.new, tuple) and (grants := said_grants(
+                    change.old, change.new, change.kind, _owner_in(change, after, before),
+                    source=source, target=target)) is not None:
+            # aclitems (`=r/app`, `app=X/app`) say neither PUBLIC nor a default undone:
+            # a REVOKE of EXECUTE from PUBLIC read as `(app=X/app) ... ()`
+            message = f"{label} `{change.subject}` differs in grants: {grants}."
+            context = (("Source", _said_acl(change.old)), ("Target", _said_acl(change.new)))
         elif (body := body_difference(change)) is not None:
             message = f"{label} `{change.subject}` {said_body(body, source, target)}."
             context = (("Source", _full(change.old)),
@@ -554,6 +568,44 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
             context=context,
         ))
     return tuple(out)
+
+
+def _owner_in(change: Change, *snapshots: SchemaSnapshot | None) -> str | None:
+    """The owner of the object `change` is about (a column's: its table's), in the first
+    snapshot that has it."""
+    for snapshot in snapshots:
+        if snapshot is None:
+            continue
+        found = (snapshot.relation(*change.identity[:2]) if change.kind == "column"
+                 else object_of(change, snapshot))
+        if found is not None and getattr(found, "owner", None):
+            return str(found.owner)
+    return None
+
+
+def _said_acl(acl: tuple[str, ...]) -> str:
+    return ", ".join(acl) if acl else "the default privileges"
+
+
+def object_of(change: Change, snapshot: SchemaSnapshot) -> Any:
+    """The object `change` is about, in `snapshot` (None where it has none, or for a kind
+    not looked up)."""
+    if change.kind in RELATION_KINDS:
+        return snapshot.relation(*change.identity)
+    if change.kind == "schema":
+        return next((n for n in snapshot.namespaces if n.name == change.identity[0]), None)
+    if change.kind == "function":
+        return next((f for f in snapshot.functions if function_identity(f) == change.identity),
+                    None)
+    if change.kind == "foreign_server":
+        return next((x for x in snapshot.foreign_servers if x.name == change.identity[0]),
+                    None)
+    pool: Iterable[Any] = {"enum": snapshot.enums, "domain": snapshot.domains,
+                           "composite_type": snapshot.composite_types,
+                           "sequence": snapshot.sequences,
+                           "collation": snapshot.collations,
+                           "statistics": snapshot.extended_statistics}.get(change.kind, ())
+    return next((x for x in pool if (x.schema, x.name) == change.identity), None)
 
 
 def body_difference(change: Change) -> FirstDifference | None:

@@ -266,3 +266,30 @@ def test_the_moment_postgresql_folded_into_a_default_or_view_is_not_drift(
     postgresql.commit()
     assert [(f.code, f.subject) for f in commands.drift(settings).findings] == [
         ("DBS403", "public.visits.at")]
+
+
+def test_a_grant_or_revoke_by_hand_is_said_by_role_and_privilege(
+        database_url: str, cache: Path) -> None:
+    """irrd's `GRANT SELECT ON auth_user TO PUBLIC` read `differs in acl: (=r/irrd,
+    irrd=arwdDxtm/irrd) in the database, () in the migrations`, and bitcart's `REVOKE
+    EXECUTE ON FUNCTION get_methods_inds FROM PUBLIC` as `(bitcart=X/bitcart) ... ()`: as
+    if its owner had been granted something. The defaults an empty ACL holds are spelled
+    out, and the difference said by role and privilege (task 575)."""
+    at_revision(database_url, ENV / "alembic.ini", "0004")
+    with psycopg.connect(database_url) as conn:
+        conn.execute("GRANT SELECT ON patients TO PUBLIC")
+        conn.execute("REVOKE EXECUTE ON FUNCTION one() FROM PUBLIC")
+        conn.execute("REVOKE SELECT ON visits FROM PUBLIC")  # 0003 grants it
+
+    report = commands.drift(_settings(database_url, cache))
+
+    assert sorted(f.message for f in report.findings) == [
+        "Function `public.one()` differs in grants: PUBLIC has EXECUTE in the migrations "
+        "at 0004, not in the database.",
+        "Table `public.patients` differs in grants: PUBLIC has SELECT in the database, not "
+        "in the migrations at 0004.",
+        "Table `public.visits` differs in grants: PUBLIC has SELECT in the migrations at "
+        "0004, not in the database.",
+    ]
+    patients = next(f for f in report.findings if f.subject == "public.patients")
+    assert dict(patients.context)["Target"] == "the default privileges"
