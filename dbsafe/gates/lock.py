@@ -316,6 +316,23 @@ def _runner_of(runner: str | None, file: Path) -> str | None:
     return "goose" if goose_folder(file.parent) else None
 
 
+# Runners that keep no checksum of what they ran, or never compare it (each read in its
+# source, docs/gates.md): an applied file's comment edited changes nothing they do.
+_NO_CHECKSUM_RUNNERS = ("golang-migrate", "dbmate", "goose", "supabase")
+
+
+def _cosmetic_edit(runner: str | None, file: Path) -> str:
+    """How to accept an edit that changes nothing the file runs (a comment), where its runner
+    keeps no checksum that would refuse it: minder's golang-migrate file given a comment was
+    told only to undo it, or lock it if it never ran (task 575). Flyway's, sqlx's, refinery's
+    and postgres-migrations' checksums do refuse it: nothing said there."""
+    name = _runner_of(runner, file)
+    if name not in _NO_CHECKSUM_RUNNERS:
+        return ""
+    return (f"; an edit that changes nothing it runs (a comment) is safe to keep, {name} "
+            "keeping no checksum of what ran: `dbsafe lock` records it")
+
+
 def _inserted_before(runner: str | None, file: Path, migration: Migration | None) -> str:
     """What the folder's runner does with a migration that sorts before one a database has
     already run (each from its own documentation or source): golang-migrate applies only
@@ -550,7 +567,8 @@ def verify_sql(path: Path, migrations: Sequence[Migration], *, root: Path,
                 REVISION_CHANGED.default_severity,
                 Location(_relative(it.file, root), it.line), _relative(it.file, root),
                 help="Undo the edit and put the change in a new migration: its runner never "
-                     "runs an applied file again. If it never ran anywhere, run `dbsafe lock`.",
+                     "runs an applied file again. If it never ran anywhere, run `dbsafe lock`"
+                     + _cosmetic_edit(runner, it.file) + ".",
                 context=(("Locked", entry.checksum), ("Now", it.entry.checksum)),
             ))
     twins = {id(t) for t in renamed.values()}

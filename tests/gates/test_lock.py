@@ -546,3 +546,28 @@ def test_a_migration_inserted_before_a_locked_one_is_said_as_its_runner_treats_i
     (folder / inserted).write_text(body)
     assert _sql_verify(runner, *args) == (1, [("DBS422", "error", f"db/migrations/{inserted}")])
     assert said in runner.invoke(main, ["verify-lock", *args]).stdout
+
+
+def test_a_comment_added_to_a_locked_file_says_lock_accepts_it_where_no_runner_checksum_refuses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # minder's golang-migrate folder: a comment added to an applied file was DBS421 told only
+    # to undo it, or to lock it "if it never ran anywhere"; golang-migrate keeps no checksum,
+    # so the comment is safe to keep and `dbsafe lock` is how (task 575). Flyway's checksum
+    # refuses it: nothing said there.
+    runner = CliRunner()
+    helps = {}
+    for name, file in (("gm", "1_users.up.sql"), ("fw", "V1__users.sql")):
+        folder = tmp_path / name / "migrations"
+        folder.mkdir(parents=True)
+        path = folder / file
+        path.write_text("CREATE TABLE users (id int);\n")
+        monkeypatch.chdir(tmp_path / name)
+        written = runner.invoke(main, ["lock", "--sql-migrations", "migrations"])
+        assert written.exit_code == 0, written.output
+        path.write_text("-- who made it\nCREATE TABLE users (id int);\n")
+        result = runner.invoke(main, ["verify-lock", "--sql-migrations", "migrations"])
+        assert result.exit_code == 1 and "DBS421" in result.stdout, result.output
+        helps[name] = result.stdout
+    assert ("an edit that changes nothing it runs (a comment) is safe to keep, golang-migrate "
+            "keeping no checksum of what ran: `dbsafe lock` records it.") in helps["gm"]
+    assert "safe to keep" not in helps["fw"]
