@@ -1288,6 +1288,17 @@ class SqlFolder:
                   for name in schemas_packages_make(self._application(), self.root)),
                 *self.keyv_statements()]
 
+    def history_tables(self) -> frozenset[str]:
+        """The history tables the folder's runner makes in a schema the application's code
+        names when it runs, which may be another than the one the schema has them in:
+        drizzle-orm's `migrate(db, { migrationsFolder, migrationsSchema })` keeps
+        `__drizzle_migrations` there (PageSpace's trust-plane database reads
+        `drizzle_admin.__drizzle_migrations`), so read elsewhere it is unknown, never missing
+        (`Unknown.anywhere`). A `migrationsTable` of another name is not known."""
+        if self.files or self.runner not in ("drizzle", "drizzle-1"):
+            return frozenset()
+        return frozenset({"__drizzle_migrations"})
+
     def keyv_statements(self) -> list[str]:
         """What the application's Keyv PostgreSQL stores make when they open
         (`extract.keyv_stores`): their schema, unless `public`, and their table."""

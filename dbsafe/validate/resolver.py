@@ -97,6 +97,10 @@ class Problem:
     # no procedure takes: 42809, 42883 or 42725, `_CALL_REFUSALS`; a count of values:
     # 42601, `_COUNT_REFUSAL`).
     sqlstates: tuple[str, ...] = ()
+    # For a schema the database lacks (its subject), the relation the statement names in it
+    # (`drizzle_admin.__drizzle_migrations`): one known to be made in any schema at run time
+    # is unknown, not missing (`Unknown.anywhere`).
+    relation: str | None = None
 
 
 # What PostgreSQL refuses a list of columns given another number of values with
@@ -1960,7 +1964,7 @@ class _Run:
             return unknown
         if schema is not None and schema not in self.r.schemas:
             if self.r.snapshot.covers_all_schemas and isinstance(schema_node, exp.Identifier):
-                self.unknown_schema(schema_node, schema)
+                self.unknown_schema(schema_node, schema, name)
                 unknown.reported = True
                 return unknown
             if name not in self.r.made:  # (one the script made: the caller says so)
@@ -2647,10 +2651,13 @@ class _Run:
                      _suggest(name, catalog.relations_of(schema or "pg_catalog") or ()),
                      catalog_version=catalog.major)
 
-    def unknown_schema(self, identifier: exp.Identifier, schema: str) -> None:
+    def unknown_schema(self, identifier: exp.Identifier, schema: str,
+                       relation: str | None = None) -> None:
         candidates = sorted(self.r.schemas)
         self.problem(UNKNOWN_TABLE.code, f"no schema `{schema}` in the database", schema,
                      identifier, _suggest(schema, candidates))
+        if relation is not None:
+            self.problems[-1] = replace(self.problems[-1], relation=relation)
 
     def problem(
         self, code: str, message: str, subject: str, identifier: exp.Expression,

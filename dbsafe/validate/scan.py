@@ -676,7 +676,10 @@ _CHUNK = 32
 #      scratch AS SELECT ...`, no other DDL of that name) is prepared by PostgreSQL after it
 #      makes them: analysed, or DBS302 where it refuses a column, no longer "uses what DDL
 #      earlier in this file created or changed" (osmose-backend's analysers; task 569)
-_CACHE_VERSION = 344
+# 345: drizzle-orm's history table read outside the schema the folder's database has it in
+#      (`drizzle_admin.__drizzle_migrations`, a `migrationsSchema` the code names) is
+#      unknown, not missing (PageSpace's trust-plane database: task 570)
+_CACHE_VERSION = 345
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -935,6 +938,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
                              folder.unrun_statements() if folder is not None else (),
                              folder.absent_files() if folder is not None else (), existing,
                              refusals)
+        if folder is not None and (anywhere := folder.history_tables()):
+            unknown = replace(unknown, anywhere=anywhere)
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
                                     js_names, system_catalog, confirming,
@@ -1875,6 +1880,11 @@ def _temp_tables(fragments: Sequence[SqlFragment], ddl: Sequence[str]
                                  and (f.built_strings or f.value_holes)])
 
 
+# Why a read of drizzle-orm's history table outside the schema it has is not analysed.
+_HISTORY_ELSEWHERE = ("reads `{}`, the history table drizzle-orm's `migrate()` makes in the "
+                      "schema its `migrationsSchema` names, which the code may set")
+
+
 def _unknown_reason() -> str:
     return ("may use what the schema cannot describe (made by a migration statement that "
             f"failed on {scratch()} or one dbsafe did not run, a platform's schema dbsafe "
@@ -2217,6 +2227,9 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             lambda p: _made_earlier(p, unknown.ddl, snapshot) or _failed_function(p, unknown)
             or _failed_type(p, unknown),
             lambda _: called or _unknown_reason())
+        problems, resolution = _dropping(
+            problems, resolution, unknown.made_anywhere, lambda p: _HISTORY_ELSEWHERE.format(
+                p.relation or p.subject.rsplit(".", 1)[-1]))
     if earlier and problems:
         # What this file's own DDL made or changed earlier exists at run time, as it is
         # then: not a finding, and the statement is not analysed.

@@ -28,6 +28,7 @@ from dbsafe.validate.file_ddl import FileDdl, named_types
 if TYPE_CHECKING:
     from dbsafe.core import Finding
     from dbsafe.schema.model import SchemaSnapshot
+    from dbsafe.validate.resolver import Problem
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,33 @@ class Unknown:
     types: frozenset[str] = frozenset()
     # the extensions whose `CREATE EXTENSION` failed
     failed_extensions: frozenset[str] = frozenset()
+    # relations (unqualified names) the application's runner makes at run time in a schema
+    # its code names, which may be one the database lacks: drizzle-orm's history table,
+    # which `migrate()` makes in the schema its `migrationsSchema` names
+    # (`SqlFolder.history_tables`)
+    anywhere: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
-        return bool(self.ddl or self.functions or self.function_schemas or self.types)
+        return bool(self.ddl or self.functions or self.function_schemas or self.types
+                    or self.anywhere)
+
+    def made_anywhere(self, problem: Problem) -> bool:
+        """Whether `problem` is a relation missing (or the schema named for it) that is one
+        of the relations the runner makes in a schema the code names (`anywhere`).
+
+        >>> from dbsafe.validate.resolver import Problem
+        >>> unknown = Unknown(anywhere=frozenset({"__drizzle_migrations"}))
+        >>> [unknown.made_anywhere(Problem("DBS301", "", subject, 0, 1, relation=relation))
+        ...  for subject, relation in (("drizzle_admin", "__drizzle_migrations"),
+        ...                            ("public.__drizzle_migrations", None),
+        ...                            ("drizzle_admin", "users"), ("public.users", None))]
+        [True, True, False, False]
+        """
+        if problem.code != "DBS301" or not self.anywhere:
+            return False
+        name = problem.relation if problem.relation is not None \
+            else problem.subject.rsplit(".", 1)[-1]
+        return name in self.anywhere
 
     @classmethod
     def of(cls, failed: Iterable[str], snapshot: SchemaSnapshot,

@@ -966,6 +966,42 @@ def test_raw_sql_in_typescript_against_prisma_and_drizzle_folders(tmp_path: Path
                         "`User` has no column `nick`"}
 
 
+HISTORY_ELSEWHERE_TS = """import { sql } from 'drizzle-orm';
+export async function journal(db, pool) {
+  await pool.query(`SELECT count(*)::int AS applied FROM drizzle_admin.__drizzle_migrations`);
+  await db.execute(sql`SELECT hash FROM public.__drizzle_migrations`);
+  await db.execute(sql`SELECT hahs FROM drizzle.__drizzle_migrations`);
+  await pool.query(`SELECT id FROM drizzle_admin.users`);
+}
+"""
+
+
+def test_drizzles_history_table_in_a_schema_the_code_names_is_unknown(tmp_path: Path) -> None:
+    """PageSpace's trust-plane database is migrated with `migrationsSchema: 'drizzle_admin'`,
+    and its test reads `drizzle_admin.__drizzle_migrations`: drizzle-orm's `migrate()` makes
+    its history table in the schema the code names, so read outside `drizzle` it is unknown
+    (a false DBS301 "no schema `drizzle_admin`" before, on the folder that database is
+    built from). Where the schema has it, its columns are checked; another relation of a
+    schema the database lacks is still missing."""
+    folder = tmp_path / "drizzle-admin"
+    (folder / "meta").mkdir(parents=True)
+    (folder / "0000_init.sql").write_text('CREATE TABLE "audit" ("id" text PRIMARY KEY);\n')
+    (folder / "meta" / "_journal.json").write_text(
+        '{"dialect": "postgresql", "entries": [{"idx": 0, "when": 1700000000000, '
+        '"tag": "0000_init", "breakpoints": true}]}\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "journal.ts").write_text(HISTORY_ELSEWHERE_TS)
+    settings = load_settings(tmp_path, {"sql-migrations": folder}, environ={})
+
+    report = commands.validate(settings, [tmp_path / "src"])
+
+    assert findings(report) == [("DBS301", "src/journal.ts", 6), ("DBS302", "src/journal.ts", 5)]
+    assert [(s.location.line, s.reason) for s in report.skipped] == [
+        (line, "not analysed: reads `__drizzle_migrations`, the history table drizzle-orm's "
+               "`migrate()` makes in the schema its `migrationsSchema` names, which the code "
+               "may set")
+        for line in (3, 4)]
+
 
 def test_prisma_folders_run_in_prismas_order(tmp_path: Path) -> None:
     """prisma migrate runs `202310122339_x` (a hand-named twelve-digit folder, as in
