@@ -477,6 +477,32 @@ class NearestFolder:
         return nearest
 
 
+# Where projects keep test code, by their runners' conventions: folders (pytest's and
+# Go's `tests`/`test`, Jest's `__tests__`, Playwright's and Cypress's own, `e2e`, pgTAP's
+# `supabase/tests`) and file names (Jest/Vitest's `*.test.ts`/`*.spec.ts`, pytest's
+# `test_*.py`/`*_test.py` and `conftest.py`).
+_TEST_FOLDERS = frozenset({"test", "tests", "__tests__", "e2e", "cypress", "playwright"})
+_TEST_NAME = re.compile(r"[^/]+\.(?:test|spec)\.(?:[cm]?[jt]sx?)|test_[^/]*\.py|[^/]*_test\.py"
+                        r"|conftest\.py")
+
+
+def in_tests(rel: str) -> bool:
+    """Whether the file at `rel` (relative to the project's root, POSIX separators) is test
+    code by the conventions of the test runners: run against a test or local database,
+    never by the application in production.
+
+    >>> [in_tests(p) for p in ("tests/test-utils.ts", "e2e/helpers/identity.ts",
+    ...                        "src/app/__tests__/page.tsx", "src/lib/db.test.ts",
+    ...                        "api/test_orders.py", "conftest.py", "supabase/tests/rls.sql")]
+    [True, True, True, True, True, True, True]
+    >>> [in_tests(p) for p in ("src/lib/db.ts", "src/testing.ts", "src/latest/x.ts",
+    ...                        "scripts/seed.ts", "src/contest_test.sql")]
+    [False, False, False, False, False]
+    """
+    *folders, name = rel.split("/")
+    return bool(_TEST_FOLDERS.intersection(folders)) or _TEST_NAME.fullmatch(name) is not None
+
+
 def display_path(path: Path, root: Path) -> str:
     """`path` relative to `root` with POSIX separators, or as given when outside it."""
     try:

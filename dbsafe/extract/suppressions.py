@@ -149,6 +149,7 @@ def apply(
     scanned_paths: Collection[str] = (),
     checked_codes: Collection[str] | None = None,
     recoded: Mapping[Finding, str] | None = None,
+    withheld: Sequence[Finding] = (),
 ) -> tuple[Finding, ...]:
     """Drop suppressed findings; report unused directives and unknown codes.
 
@@ -163,6 +164,9 @@ def apply(
             cannot tell whether a lint suppression is stale. Defaults to `known_codes`.
         recoded: A finding's code before the command recoded it (validate's DBS302 made
             DBS317 by the project's types): a directive naming either suppresses it.
+        withheld: Findings the command left out, as not analysed (validate's of a test
+            calling what only a Supabase seed file makes): a directive naming one is used,
+            not stale (it silenced the finding before the command could tell).
 
     Returns:
         The remaining findings in their original order, then DBS003 and DBS002 findings
@@ -170,7 +174,7 @@ def apply(
     """
     checked = set(known_codes if checked_codes is None else checked_codes)
     known = set(known_codes)
-    paths = {f.location.path for f in findings if f.location is not None}
+    paths = {f.location.path for f in (*findings, *withheld) if f.location is not None}
     paths.update(scanned_paths)
     tracked: dict[str, list[_Tracked]] = {}
     for path in sorted(paths):
@@ -181,6 +185,8 @@ def apply(
     for finding in findings:
         if not _suppressed(finding, tracked, (recoded or {}).get(finding)):
             kept.append(finding)
+    for finding in withheld:
+        _suppressed(finding, tracked)
     extra: list[Finding] = []
     for entries in tracked.values():
         for entry in entries:

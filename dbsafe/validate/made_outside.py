@@ -38,7 +38,7 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -111,7 +111,10 @@ Json`) when no overload takes their names. An embed the types relate only throug
 hint naming no foreign key or column of one, or by the constraint's name of a key of the
 origin to itself (PostgREST takes its column, never its name), stays DBS305; an embed the migrations make
 ambiguous (DBS307) stays an error though the types list one relationship: types never take
-away what the migrations make.
+away what the migrations make. Nor is what only a Supabase project's seed files make
+(`supabase/seed.sql`, `[db.seed] sql_paths`): types generated from the seeded local database
+list it, production never runs the seed. The application's code reading it stays the error,
+saying the seed makes it; a test's is not reported (it runs on the seeded database).
 
 ## Suppressing
 A `dbsafe: ignore[...]` comment, `--ignore`/`--select` or the `ignore`/`select` settings
@@ -128,15 +131,18 @@ _REMOVING_WORDS = ("DROP", "RENAME")
 
 
 def made_outside(findings: Sequence[Finding], source: SchemaSource,
-                 types: Callable[[], DatabaseTypes]) -> tuple[list[Finding], dict[Finding, str]]:
+                 types: Callable[[], DatabaseTypes], *,
+                 kept: Collection[Finding] = ()) -> tuple[list[Finding], dict[Finding, str]]:
     """`findings`, each naming a relation, column or function the migrations do not make
     but the project's `Database` types list (`types()`, read only when a finding may be
     one) recoded DBS317, unless the migrations drop or rename it; and each recoded finding's
     code before (a `dbsafe: ignore[DBS302]` written before the types were read still
-    suppresses it: `extract.suppressions.apply`'s `recoded`)."""
+    suppresses it: `extract.suppressions.apply`'s `recoded`). Those in `kept` are left as
+    they are (what only the seed files make: types generated from the seeded local
+    database list it, production has none, `validate.seeded`)."""
     folder = source.sql_folder
     if folder is None or source.kind != "sql-migrations" or not any(
-            _named(f) is not None for f in findings):
+            _named(f) is not None for f in findings if f not in kept):
         return list(findings), {}
     listed = types()
     if not listed:
@@ -146,7 +152,7 @@ def made_outside(findings: Sequence[Finding], source: SchemaSource,
     out = []
     recoded: dict[Finding, str] = {}
     for finding in findings:
-        named = _named(finding)
+        named = _named(finding) if finding not in kept else None
         witness = _witness(named, listed, source) if named is not None else None
         if named is not None and witness is not None:
             if removed is None:

@@ -679,7 +679,10 @@ _CHUNK = 32
 # 345: drizzle-orm's history table read outside the schema the folder's database has it in
 #      (`drizzle_admin.__drizzle_migrations`, a `migrationsSchema` the code names) is
 #      unknown, not missing (PageSpace's trust-plane database: task 570)
-_CACHE_VERSION = 345
+# 346: in a Supabase project, a test's finding of what only its seed files (`[db.seed]
+#      sql_paths`) make is not analysed, the application's says the seed makes it and is
+#      not DBS317 (capgo's `tests/test-utils.ts`, pain-point-studio's e2e; task 576)
+_CACHE_VERSION = 346
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -975,6 +978,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     cache.save()
 
     _made_elsewhere(outcomes.values())
+    seeded, withheld = _made_by_seed(outcomes.values(), source, root)
     # A name several statements share, written once (a `const` of columns two supabase-js
     # selects read, a query string two calls send), is one finding where it is written,
     # not one per statement: ANTON.IA's `LINKEDIN_PROFILE_TABLE_NAME` was four identical lines.
@@ -983,7 +987,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
 
     # Before suppressions and severity overrides: what they name is the code users see.
     findings, recoded = made_outside(findings, source,
-                                     lambda: _database_types(settings, walk.project()))
+                                     lambda: _database_types(settings, walk.project()),
+                                     kept=seeded)
     findings.extend(_failure_notes(source))
     findings = list(apply_suppressions(
         findings,
@@ -992,6 +997,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         scanned_paths=scanned,
         checked_codes=[c for c in catalog if c.startswith(("DBS0", "DBS3"))],
         recoded=recoded,
+        withheld=withheld,
     ))
     findings = select_findings(findings, select=settings.select, ignore=settings.ignore,
                                severity=settings.severity, recoded=recoded)
@@ -1195,6 +1201,56 @@ def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
             if moved:
                 outcome.counts["statements_analysed"] -= moved
                 outcome.counts["statements_not_analysed"] += moved
+
+
+def _made_by_seed(outcomes: Iterable[FileOutcome], source: SchemaSource,
+                  root: Path) -> tuple[set[Finding], list[Finding]]:
+    """Of the findings of what the schema lacks, those of what only a Supabase project's
+    seed files make (`validate.seeded`): a test's are left unchecked (it runs on the seeded
+    local database; returned second: a directive silencing one is not stale), the
+    application's code's say the seed makes it (returned first: the `Database` types,
+    generated from a seeded database, are no witness for them). Applied to
+    every file's outcome, cached or not, on each run, as `_made_elsewhere`; the seed files
+    are read only when some finding may be of what they make."""
+    folder = source.sql_folder
+    outcomes = [o for o in outcomes if o.findings]
+    if folder is None or folder.platform != "supabase" or not any(
+            f.code in _MISSING_OBJECT_CODES or f.code == UNKNOWN_COLUMN.code
+            for o in outcomes for f in o.findings):
+        return set(), []
+    from dbsafe.extract.files import in_tests
+    from dbsafe.validate.seeded import in_application, in_tests_reason, read_seeds, seed_files
+
+    files = seed_files(_supabase_config(folder, root))
+    made = read_seeds(files, root) if files else None
+    if not made:
+        return set(), []
+    seeds = {display_path(path, root) for path in files}
+    rewritten: set[Finding] = set()
+    withheld: list[Finding] = []
+    for outcome in outcomes:
+        test = in_tests(outcome.path)
+        kept, unchecked = [], set()
+        for finding in outcome.findings:
+            maker = made.maker(finding) if outcome.path not in seeds else None
+            if maker is None:
+                kept.append(finding)
+            elif test:
+                outcome.skipped.append(Skipped(finding.location or Location(outcome.path, 1),
+                                               in_tests_reason(*maker)))
+                unchecked.add(finding.location)
+                withheld.append(finding)
+            else:
+                kept.append(in_application(finding, maker[1]))
+                rewritten.add(kept[-1])
+        outcome.findings = kept
+        # (as `_made_elsewhere`: a statement with a reference left unchecked is not analysed)
+        moved = sum(1 for where in outcome.analysed_with_findings
+                    if unchecked.intersection(where))
+        if moved:
+            outcome.counts["statements_analysed"] -= moved
+            outcome.counts["statements_not_analysed"] += moved
+    return rewritten, withheld
 
 
 def _name_pattern(name: str) -> re.Pattern[str]:
