@@ -3029,15 +3029,27 @@ def _mark_views_to_recreate(p: _Plan) -> None:
         if c.kind == "function" and c.action == DROP:
             changed_inputs.add(c.subject)
     changed_tables = {column.rpartition(".")[0] for column in changed_columns}
+    dropped_last: set[str] | None = None
     for relation in p.source.relations:
         # PostgreSQL refuses to drop or retype only a column a view reads (a whole-row
         # reference or count(*) reads none): views reading others of the table stay, with
         # their grants and dependents. Without the columns known, any view of the table.
-        reads = relation.depends_on_columns
+        key, reads = (relation.schema, relation.name), relation.depends_on_columns
         if any(d in changed_inputs for d in relation.depends_on) or (
-                any(c in changed_columns for c in reads) if reads is not None
-                else any(d in changed_tables for d in relation.depends_on)):
-            p.recreate_views.add((relation.schema, relation.name))
+                reads is None and any(d in changed_tables for d in relation.depends_on)):
+            p.recreate_views.add(key)
+            continue
+        read = {c for c in reads or () if c in changed_columns}
+        if not read:
+            continue
+        if key in replaceable:
+            # A column dropped in the script's last steps is still there when the view is
+            # replaced among the views, by a query that no longer reads it: no gap.
+            if dropped_last is None:
+                dropped_last = _columns_dropped_last(p)  # once: it reads every table
+            if read <= dropped_last:
+                continue
+        p.recreate_views.add(key)
     # Views reading a view that is recreated are recreated too.
     grew = True
     while grew:
@@ -3051,6 +3063,39 @@ def _mark_views_to_recreate(p: _Plan) -> None:
                 grew = True
     # What is not dropped for another reason (its inputs change) is replaced where it stands.
     p.replace_views = replaceable - p.recreate_views
+
+
+def _columns_dropped_last(p: _Plan) -> set[str]:
+    """The columns ("schema.table.column") whose `DROP COLUMN` comes in the script's last
+    steps (`drop_columns`), after the views: a view that reads one can be replaced before it
+    goes. Not a column dropped with its table, added again under its name, dropped by a
+    parent's drop or before a table joins a parent (`_column_drop_phase`)."""
+    changes = [c for c in p.changes if c.kind == "column"]
+    family, joining = _Family(p, changes), _joining(p)
+    found: set[str] = set()
+    for c in changes:
+        key = (c.identity[0], c.identity[1])
+        old, new = p.source.relation(*key), p.target.relation(*key)
+        if c.action != DROP or old is None or new is None or old.kind not in _TABLE_KINDS \
+                or new.kind != old.kind or key in p.created_relations \
+                or key in p.dropped_relations or new.column(c.identity[2]) is not None \
+                or _propagated(p, c):
+            continue
+        if _column_drop_phase(c, new, family, joining) == "drop_columns":
+            found.add(".".join(c.identity[:3]))
+    return found
+
+
+def _column_drop_phase(c: Change, relation: Relation, family: _Family,
+                       joining: dict[str, set[str]]) -> str:
+    """The phase of a column's `DROP COLUMN`: before a descendant's change of it
+    (`columns`), before a table joins its parent (ATTACH PARTITION wants the same columns
+    on both sides, INHERIT the parent's on the child: `drop_attach_columns`), else with
+    what loses data, last."""
+    parent = f"{c.identity[0]}.{c.identity[1]}"
+    early = parent in joining or parent in joining.get(relation.partition_of or "", ())
+    return "columns" if family.drops_early(c) else \
+        "drop_attach_columns" if early else "drop_columns"
 
 
 def _replaceable_view(p: _Plan, identity: tuple[str, ...]) -> bool:
@@ -3344,14 +3389,9 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
                 hazards = [Hazard("data-loss", f"Drops column `{subject}` and its data; "
                                   f"{', '.join(f'`{k}`' for k in kept)} "
                                   f"{'keeps its' if len(kept) == 1 else 'keep their'} own.")]
-            # ATTACH PARTITION wants the same columns on both sides, INHERIT the parent's
-            # on the child: a column that a parent or a partition joining it loses goes
-            # before.
             if joining is None:
                 joining = _joining(p)  # once: it reads every table of the target
-            early = parent in joining or parent in joining.get(relation.partition_of or "", ())
-            phase = "columns" if family.drops_early(c) else \
-                "drop_attach_columns" if early else "drop_columns"
+            phase = _column_drop_phase(c, relation, family, joining)
             if kept and not column.nullable:
                 # Dropped with ONLY, the column leaves its inheritors their copies of its
                 # NOT NULL constraint still inherited (PostgreSQL 18), which none can drop

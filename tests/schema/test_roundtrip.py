@@ -2191,3 +2191,39 @@ def test_a_redefined_view_keeping_its_columns_is_replaced_where_it_stands(
         assert gaps["public.open_count"] == (
             "(It reads what changes, which PostgreSQL refuses to change while it stands.)")
         assert gaps["public.statuses"] == "(A materialized view cannot be replaced.)"
+
+
+@_pair("views_reading_dropped_columns")
+def test_a_view_reading_a_column_dropped_last_is_replaced_before_it_goes(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # A view whose old query read a column the script drops was dropped before the table
+    # steps and created after them (view-gap), with the views reading it; the column goes
+    # only in the script's last steps, so the view is replaced by its new query before.
+    pair = PAIRS / "views_reading_dropped_columns"
+    _, statements = _round_trip(new_database, tmp_path,
+                                (pair / "a.sql").read_text(encoding="utf-8"),
+                                (pair / "b.sql").read_text(encoding="utf-8"))
+    sqls = [s.sql.split(" AS\n")[0] for s in statements]
+    views = [(sql, [h.kind for h in s.hazards]) for sql, s in zip(sqls, statements)
+             if " VIEW " in sql and not sql.startswith(("COMMENT", "GRANT"))]
+    gap = ["view-gap"]
+    assert views == [
+        ("DROP MATERIALIZED VIEW public.m", gap),
+        ("DROP VIEW public.gone", gap),
+        ("DROP VIEW public.ev_notes", gap),  # its column goes before ev_2 attaches
+        ("CREATE OR REPLACE VIEW public.v", []),
+        ("CREATE OR REPLACE VIEW public.both_", []),
+        ("CREATE VIEW public.ev_notes", []),
+        ("CREATE VIEW public.gone", []),
+        ("CREATE OR REPLACE VIEW public.log_notes", []),
+        ("CREATE MATERIALIZED VIEW public.m", ["long-scan"]),
+    ]
+    assert sqls.index("ALTER TABLE public.ev DROP COLUMN note") \
+        < sqls.index("CREATE VIEW public.ev_notes")
+    for view, column in (("v", "public.t DROP COLUMN old"), ("both_", "public.t DROP COLUMN old"),
+                         ("log_notes", "public.logs DROP COLUMN note")):
+        assert sqls.index(f"CREATE OR REPLACE VIEW public.{view}") \
+            < sqls.index(f"ALTER TABLE {column}")
+    # public.v keeps its grant, public.w (reading it only) is left alone
+    assert not [s for s in sqls if "public.w" in s or s.startswith("GRANT")]
+
