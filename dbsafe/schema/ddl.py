@@ -1298,6 +1298,8 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
             new = _find(p.target.sequences, schema, name)
             if _identity_sequence(p.target, new) and _identity_column(p.target, new) is None:
                 continue
+            if _made_again_by_identity_change(p, _find(p.source.sequences, schema, name), new):
+                continue
             options.setdefault((qname, c.subject, schema, name), []).append(
                 _sequence_option(c.attribute, new))
         elif c.attribute == "owner" and _owning_table(_find(p.target.sequences, schema, name)):
@@ -1513,6 +1515,23 @@ def _identity_options(p: _Plan, relation: Relation, column: Column) -> str:
     if sequence.data_type == column.type:  # the column's type is the sequence's by default
         options = options.removeprefix(f" AS {sequence.data_type}")
     return f" (SEQUENCE NAME {qualify(sequence.schema, sequence.name)}{options})"
+
+
+def _made_again_by_identity_change(p: _Plan, old: SequenceObject | None,
+                                   new: SequenceObject | None) -> bool:
+    """Whether the sequence is dropped and made again under its name, with the target's
+    options, by its column's change between serial and identity (`_alter_column`: `DROP
+    SEQUENCE` then `ADD GENERATED`, or `DROP IDENTITY` then `CREATE SEQUENCE`): an `ALTER
+    SEQUENCE` of its options before that is undone by it (a serial made an identity `START
+    WITH 1000` got `ALTER SEQUENCE ... START WITH 1000` of the old sequence, task 563)."""
+    if old is None or new is None or not new.owned_by or old.owned_by != new.owned_by \
+            or _identity_sequence(p.source, old) == _identity_sequence(p.target, new):
+        return False
+    identity = tuple(new.owned_by.split(".", 2))
+    if identity[:2] in p.created_relations or identity[:2] in p.dropped_relations:
+        return False
+    return any(c.attribute == "identity" and bool(c.old) != bool(c.new)
+               for c in p.changes_of(identity))
 
 
 def _identity_sequence(snapshot: SchemaSnapshot, sequence: SequenceObject | None) -> bool:

@@ -2227,3 +2227,37 @@ def test_a_view_reading_a_column_dropped_last_is_replaced_before_it_goes(
     # public.v keeps its grant, public.w (reading it only) is left alone
     assert not [s for s in sqls if "public.w" in s or s.startswith("GRANT")]
 
+
+@_pair("serials_made_identities")
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_a_serial_made_an_identity_alters_no_sequence_it_drops(
+        direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+    # A serial made an identity `START WITH 1000` got `ALTER SEQUENCE ... START WITH 1000`
+    # of the serial's sequence before its DROP SEQUENCE (task 563): useless. The new
+    # sequence goes on after the rows, or from the target's START where they lie below it.
+    pair = PAIRS / "serials_made_identities"
+    a_sql, b_sql = ((pair / name).read_text(encoding="utf-8") for name in ("a.sql", "b.sql"))
+    if direction == "backward":
+        a_sql, b_sql = b_sql + "INSERT INTO public.c (n) VALUES (1), (2);", a_sql
+    a_url, a = _source(new_database, a_sql)
+    b = _target(b_sql)
+    statements = plan(a, b, diff(a, b))
+    made = [s.sql for s in statements if "SEQUENCE" in s.sql.split("(")[0]]
+    if direction == "forward":
+        assert made == [f"DROP SEQUENCE public.{t}_id_seq" for t in "abc"]
+    else:  # DROP IDENTITY took them
+        assert made == [sql for t, kind, top in (
+            ("a", "integer", 2147483647), ("b", "bigint", 9223372036854775807),
+            ("c", "integer", 2147483647)) for sql in (
+            f"CREATE SEQUENCE public.{t}_id_seq AS {kind} INCREMENT BY 1 MINVALUE 1 "
+            f"MAXVALUE {top} START WITH 1 CACHE 1 NO CYCLE",
+            f"ALTER SEQUENCE public.{t}_id_seq OWNED BY public.{t}.id")]
+    _apply(a_url, statements, b)
+    assert [c.describe() for c in diff(introspect_url(a_url), b)] == []
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        ids = [conn.execute(f"INSERT INTO public.{t} (n) VALUES (0) RETURNING id").fetchone()
+               for t in "abc"]
+    # forward: after the 3 rows; after 1500 (past START 1000); START 1000 (rows below it);
+    # backward: the identities' rows are gone but c's two, numbered from its START
+    assert ids == ([(4,), (1501,), (1000,)] if direction == "forward"
+                   else [(1,), (1,), (1006,)])
