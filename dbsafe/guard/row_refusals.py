@@ -247,10 +247,13 @@ def probe_rows(conn: Any, checks: Sequence[dict[str, Any]], *, lock_timeout: str
     return verdicts
 
 
-def _not_today(conn: Any, table: str, psycopg: Any) -> str:
+def _not_today(conn: Any, table: str, psycopg: Any, *, said: bool = False) -> str:
     """How a check's rows are not today's: the plan makes `table` (a table, or a domain
     `ALTER DOMAIN` validates) when there is none of that name now, as on an empty database;
-    else its rows are not today's (an earlier statement of the plan changes them)."""
+    else its rows are not today's (an earlier statement of the plan changes them), unless
+    the reason `said` what is not today's already (lint's "the columns and constraints of
+    databases it meets are not today's" was followed by ": its rows are not today's", a
+    second reason no statement gave: postgresus, task 578)."""
     try:
         with conn.transaction():  # (a savepoint: a name it cannot read leaves the rest)
             missing = conn.execute("SELECT pg_catalog.to_regclass(%s) IS NULL "
@@ -259,7 +262,7 @@ def _not_today(conn: Any, table: str, psycopg: Any) -> str:
     except psycopg.Error:
         missing = False
     return f", and {table} does not exist now: the plan makes it" if missing \
-        else ": its rows are not today's"
+        else "" if said else ": its rows are not today's"
 
 
 def _calls_write(conn: Any, check: dict[str, Any], followed: dict[str, str | None]
@@ -384,8 +387,9 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
             changed.setdefault(name, why)
         check = {**check, "changed": changed}
     if unsure:
+        said = bool(check.get("said")) and unsure == check.get("unsure")
         return [Verdict(revision, sql, table, "cannot tell",
-                        f"{unsure}{_not_today(conn, table, psycopg)}")]
+                        f"{unsure}{_not_today(conn, table, psycopg, said=said)}")]
     # (the tables a CREATE TABLE IF NOT EXISTS of the plan makes, there being none now: new,
     # empty; one there is the database's, its rows asked, PostgreSQL skipping the CREATE)
     unless = check.get("unless_there") or {}

@@ -476,7 +476,8 @@ class RowChecks:
                                            if same_relation(name, target)), None)
         # (a DELETE: the keys referencing it the database holds are asked first, unless the
         # plan adds one: none refuses a row it deletes where none references it)
-        keyed = next((why for name, why in self._referenced.items()
+        keyed = next((f"{why}: the foreign keys referencing {target} are not today's"
+                      for name, why in self._referenced.items()
                       if same_relation(name, target)), None) if deletes else None
         named = [name for name in relations(s.node) if _application(name)]
         # (the tables its SELECT reads: the target too where it names it twice)
@@ -501,6 +502,8 @@ class RowChecks:
                                  else "inserts": True}
         if keyed or (shaped and not deletes):
             check["reshaped"] = True
+        if keyed or shaped:  # (the reason says what is not today's: the guard adds nothing)
+            check["said"] = True
         if deletes and self._shaped and not shaped:  # (a referencing table's foreign keys)
             check["shaped"] = dict(self._shaped)
         keys = None if shaped or rows else self._unsure(target, frozenset())

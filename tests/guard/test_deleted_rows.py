@@ -198,3 +198,20 @@ def test_an_after_trigger_firing_before_the_key_s_check_is_said_so(
 
     assert (verdict.outcome, verdict.subject) == ("cannot tell", "brands")
     assert not _postgresql_refuses(database, "DELETE FROM brands")
+
+
+@pytest.mark.parametrize(("statements", "why"), [
+    # a key added to it: said what is not today's (its foreign keys), once (it said ": its
+    # rows are not today's" after both, task 578)
+    (["CREATE TABLE refunds (id int, customer int REFERENCES customers)",
+      "INSERT INTO refunds VALUES (1, 3)", "DELETE FROM customers WHERE id = 3"],
+     "0005 adds a foreign key of refunds referencing customers before it: the foreign keys "
+     "referencing customers are not today's"),
+    (["ALTER TABLE customers ADD COLUMN note text", "DELETE FROM customers WHERE id = 3"],
+     "0005 runs ALTER TABLE on customers before it: the foreign keys referencing customers "
+     "are not today's"),
+])
+def test_a_delete_s_cannot_tell_says_what_is_not_today_s_once(
+        database: psycopg.Connection, statements: list[str], why: str) -> None:
+    assert [v.detail for v in _verdicts(database, *statements)
+            if v.sql == statements[-1]] == [why]

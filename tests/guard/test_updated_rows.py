@@ -211,3 +211,29 @@ def test_an_update_of_unconstrained_columns_asks_nothing(database: psycopg.Conne
                                                          statements: list[str]) -> None:
     assert [v for v in _verdicts(database, *statements)
             if v.sql == statements[-1]] == []
+
+
+@pytest.mark.parametrize(("statements", "why"), [
+    # postgresus's 20251031155005 `UPDATE databases SET workspace_id = ...` after
+    # 20250710122028 added a foreign key of backup_configs referencing databases: said
+    # "...: the columns and constraints of databases it meets are not today's: its rows are
+    # not today's", a second reason lint never gave (task 578)
+    (["ALTER TABLE steps ADD CONSTRAINT steps_owner FOREIGN KEY (id) REFERENCES owners",
+      "UPDATE owners SET id = id"],
+     "0005 runs ALTER TABLE on steps, naming owners, before it: the columns and constraints "
+     "of owners it meets are not today's"),
+    (["ALTER TABLE jobs ADD COLUMN extra text", "UPDATE jobs SET name = extra"],
+     "0005 runs ALTER TABLE on jobs before it: the columns and constraints of jobs it meets "
+     "are not today's"),
+    (["ALTER TABLE jobs ADD COLUMN extra text",
+      "INSERT INTO jobs (id, name) SELECT 9, extra FROM jobs"],
+     "0005 runs ALTER TABLE on jobs before it: the columns and constraints of jobs it meets "
+     "are not today's"),
+    # (the rows an earlier UPDATE changed: said so, once)
+    (["UPDATE jobs SET note = NULL", "UPDATE jobs SET name = note"],
+     "0005 runs UPDATE on jobs before it: its rows are not today's"),
+])
+def test_a_cannot_tell_says_what_is_not_today_s_once(database: psycopg.Connection,
+                                                      statements: list[str], why: str) -> None:
+    assert [v.detail for v in _verdicts(database, *statements)
+            if v.sql == statements[-1]] == [why]
