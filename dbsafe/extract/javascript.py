@@ -212,6 +212,9 @@ _WRAPPERS = _TYPE_WRAPPERS | {"await_expression"}
 _CHOOSING = frozenset({"ternary_expression", "member_expression", "subscript_expression",
                        "call_expression"})
 _CHOICES = 8
+# How many local aliases of an import `_Reader._imported_constant` follows (`const t =
+# constants.tables; const u = t.user;`): a cycle of them stops here.
+_ALIAS_DEPTH = 8
 # The methods of an array that change its items.
 _ARRAY_WRITES = frozenset({b"push", b"pop", b"shift", b"unshift", b"splice", b"sort",
                            b"reverse", b"fill", b"copyWithin"})
@@ -823,6 +826,10 @@ class _Reader:
         # what each name an import binds is, for `_imported_constant`: (specifier, export),
         # `*` for a namespace import, by (name, scope's node id)
         self.constant_imports: dict[tuple[str, int], tuple[str, str]] = {}
+        # each name a `const` destructures of another expression (`const { user } =
+        # constants.tables`): that expression and the keys the name reads of it, by (name,
+        # scope's node id), for `_imported_constant`
+        self.constant_aliases: dict[tuple[str, int], tuple[Node, tuple[str, ...]]] = {}
         # names an import (or `require`) of node-postgres binds (`Pool`, `Client`, `pg` of
         # `import pg from 'pg'`): `new Pool()` is a PostgreSQL client (`_made_by_pg`)
         self.pg_makers: set[str] = set()
@@ -1869,26 +1876,36 @@ class _Reader:
                             module, self.text(name))
 
     def _note_required_constants(self, declarator: Node, name: Node, value: Node) -> None:
-        """Note what a `const` bound to a `require` binds, for `_imported_constant`: `const
-        T = require('./tables')` the module's exports (`T.USERS`), `const { USERS, TABLES:
-        T } = require(...)` and `const T = require(...).TABLES` one of them. (A `let` or
-        `var` may be assigned again.)"""
+        """Note what a declaration bound to a `require`, or destructuring another name,
+        binds, for `_imported_constant`: `const T = require('./tables')` the module's exports
+        (`T.USERS`), `const { USERS, TABLES: T } = require(...)` and `const T =
+        require(...).TABLES` one of them; `const { user, admin: a } = constants.tables`
+        (`constant_aliases`: what `constants.tables` reads, when it is an import's). A `let`
+        or `var` of one name is noted too, and read only where nothing assigns it again
+        (`_fixed_value`); a `let` or `var` destructuring is not (it may be assigned again)."""
         declaration = declarator.parent
-        if declaration is None or declaration.type != "lexical_declaration" or not any(
-                c.type == "const" for c in declaration.children):
+        const = _is_const(declarator)
+        if declaration is None or (not const and (name.type != "identifier" or (
+                declaration.type not in ("lexical_declaration", "variable_declaration")))):
             return
         value = _unwrap(value)
         export = "*"
         if value.type == "member_expression":
             prop = value.child_by_field_name("property")
             inner = value.child_by_field_name("object")
-            if prop is None or prop.type != "property_identifier" or inner is None:
-                return
-            export, value = self.text(prop), _unwrap(inner)
+            if prop is not None and prop.type == "property_identifier" and inner is not None:
+                export, value = self.text(prop), _unwrap(inner)
         function = value.child_by_field_name("function") if (
             value.type == "call_expression") else None
         arguments = value.child_by_field_name("arguments") if function is not None else None
         if function is None or arguments is None or self.text(function) != "require":
+            if const and name.type == "object_pattern" and _unwrap(
+                    declarator.child_by_field_name("value") or name).type in (
+                    "identifier", "member_expression", "subscript_expression"):
+                source = _unwrap(declarator.child_by_field_name("value") or name)
+                for _, scope in _binding_patterns(declarator):
+                    for local, path in self._pattern_keys(name, ()):
+                        self.constant_aliases[(self.text(local), scope.id)] = (source, path)
             return
         given = [c for c in arguments.named_children if c.type != "comment"]
         if len(given) != 1 or given[0].type != "string" or any(
@@ -1899,17 +1916,27 @@ class _Reader:
             if name.type == "identifier":
                 self.constant_imports[(self.text(name), scope.id)] = (module, export)
                 continue
-            for child in name.named_children if name.type == "object_pattern" else ():
-                local, key = None, None
-                if child.type == "shorthand_property_identifier_pattern":
-                    local, key = child, self.text(child)
-                elif child.type == "pair_pattern":
-                    local = child.child_by_field_name("value")
-                    key = self._key_name(child.child_by_field_name("key"))
-                if local is not None and key and local.type in (
-                        "identifier", "shorthand_property_identifier_pattern"):
-                    self.constant_imports[(self.text(local), scope.id)] = (
-                        module, key if export == "*" else f"{export}.{key}")
+            for local, path in self._pattern_keys(name, ()):
+                self.constant_imports[(self.text(local), scope.id)] = (
+                    module, ".".join(path) if export == "*" else ".".join((export, *path)))
+
+    def _pattern_keys(self, pattern: Node, path: tuple[str, ...]
+                      ) -> Iterator[tuple[Node, tuple[str, ...]]]:
+        """The names an object pattern binds, each with the keys it reads (`{ USERS, TABLES:
+        { ORDERS: o } }`: `USERS` of ("USERS",), `o` of ("TABLES", "ORDERS")); a default
+        value (`{ USERS = 'x' }`), a rest element or a computed key binds none read so."""
+        for child in pattern.named_children if pattern.type == "object_pattern" else ():
+            if child.type == "shorthand_property_identifier_pattern":
+                yield child, (*path, self.text(child))
+            elif child.type == "pair_pattern":
+                local = child.child_by_field_name("value")
+                key = self._key_name(child.child_by_field_name("key"))
+                if local is None or not key:
+                    continue
+                if local.type in ("identifier", "shorthand_property_identifier_pattern"):
+                    yield local, (*path, key)
+                elif local.type == "object_pattern":
+                    yield from self._pattern_keys(local, (*path, key))
 
     def _imported_constant(self, node: Node) -> str | None:
         """The string another module of the project exports that `node` reads: `USERS_TABLE`
@@ -1917,10 +1944,26 @@ class _Reader:
         enum or `as const` object (`TABLES['USERS']` too), `t.USERS_TABLE` of `import * as
         t`, `T.USERS` of a default import `import T from` (`default.USERS`) or of `const T =
         require('./tables')` (`_note_required_constants`), when the name is the import's,
-        the only binding of it in its scope (`js_constants`); None for anything else."""
+        the only binding of it in its scope (`js_constants`); through a local alias of one
+        too (`const t = constants.tables.user;` then `t.main`, `const { user } =
+        constants.tables`); None for anything else."""
         constants = self.names.constants
         if not constants or not self.constant_imports:
             return None
+        found = self._constant_origin(node, 0)
+        if found is None:
+            return None
+        module, path = found
+        if path[0] == "*":
+            if len(path) < 2:
+                return None
+            path = path[1:]
+        return constants.value(self.path, module, ".".join(path))
+
+    def _constant_origin(self, node: Node, depth: int) -> tuple[str, list[str]] | None:
+        """The module an import of which `node` reads, and the path of what it reads there
+        (`["default", "tables", "user", "main"]` of `t.main` after `import constants from
+        ...; const t = constants.tables.user`; "*" first for the module's whole exports)."""
         node = _unwrap(node)
         members: list[str] = []
         while node.type in ("member_expression", "subscript_expression"):
@@ -1946,15 +1989,42 @@ class _Reader:
         scope = self._binding_scope(node)
         if scope is None or len(scope[1]) != 1:
             return None
-        found = self.constant_imports.get((self.text(node), scope[0]))
-        if found is None:
+        key = (self.text(node), scope[0])
+        declarator = scope[1][0]
+        found = self.constant_imports.get(key)
+        if found is not None:
+            if declarator is not None and self._fixed_value(node, declarator) is None:
+                return None  # (a `let` or `var` bound to a `require`, assigned again)
+            module, name = found
+            return module, [*name.split("."), *members]
+        if depth >= _ALIAS_DEPTH:
             return None
-        module, name = found
-        if name == "*":
-            if not members:
+        # a local alias of what an import binds: `const t = constants.tables.user`
+        if declarator is not None:
+            value = self._fixed_value(node, declarator)
+            if value is None or _unwrap(value).type not in (
+                    "identifier", "member_expression", "subscript_expression"):
                 return None
-            name = members.pop(0)
-        return constants.value(self.path, module, ".".join([name, *members]))
+            origin = self._constant_origin(value, depth + 1)
+            return (origin[0], [*origin[1], *members]) if origin is not None else None
+        alias = self.constant_aliases.get(key)
+        if alias is None:
+            return None
+        origin = self._constant_origin(alias[0], depth + 1)
+        return (origin[0], [*origin[1], *alias[1], *members]) if origin is not None else None
+
+    def _fixed_value(self, identifier: Node, declarator: Node) -> Node | None:
+        """The initializer of the `const`, `let` or `var` declarator an identifier reads,
+        when nothing gives the name another value: a `const`, or a `let`/`var` the file
+        never assigns again (`_assigned`: no `name = ...`, `+=`, `++`, destructuring, `for
+        (name of ...)`); None otherwise."""
+        value = declarator.child_by_field_name("value")
+        if value is None or _is_const(declarator):
+            return value
+        if declarator.id not in self.assignments:
+            self.assignments[declarator.id] = self._assigned(identifier, declarator)
+        assigned = self.assignments[declarator.id]
+        return value if assigned is not None and len(assigned) == 1 else None
 
     def _imported_fragment(self, node: Node) -> SqlFragment | None:
         """`_imported_constant` as a string read where `node` is (the name standing for it)."""

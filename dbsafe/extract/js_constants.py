@@ -34,14 +34,19 @@ A module's exports read (tree-sitter, `_file_facts`), each a string of names onl
   `import T from` binds of a CommonJS module); a key assigned anywhere else (in a function,
   a branch: `if (test) exports.T = 'test_users'`, through a computed key, `delete`,
   `Object.assign(module.exports, ...)`) is not read, nor any when `module.exports` or
-  `exports` itself is (`exports = module.exports = ...`).
+  `exports` itself is (`exports = module.exports = ...`);
+- a module writing both (`export const X = ...` and `module.exports.Y = ...`), as Babel or
+  tsc compile it to CommonJS, the only way it loads (`_Module._mixed`): the CommonJS keys
+  join the ESM exports, or a top-level `module.exports = V` leaves V's alone; never under
+  `default.`, which the compiler's options decide.
 
 An object literal's members are read where it is `as const` or `Object.freeze`d, and, in
 JavaScript (which has no `as const`) and for CommonJS exports, a plain object literal's
 too, since such a module's constants are written so (`module.exports = { TABLES: {...}
 }`): any module may assign them, so a member whose key some module of the project writes
 through what an import or `require` binds (`T.USERS = ...`, `delete T.USERS`, `T[k] = ...`
-and `Object.assign(T, ...)` any key: `_written_keys`, each module's bytes) is left out, and
+and `Object.assign(T, ...)` any key: `_written_keys`, each module's bytes), or through a
+name given it or a member of it (`const t = T.tables; t.USERS = ...`), is left out, and
 so is every member of an object the module itself writes (`TABLES.USERS = ...`). A member
 after a spread, a method or a computed key of the literal is read, one before them not
 (they may give its key again).
@@ -128,11 +133,16 @@ _DEFAULT_EXPORT = re.compile(
 _DEFAULT_NAME = re.compile(rb"""export\s+default\s+[\w$]+\s*(?:;|$)""", re.MULTILINE)
 # What an import or `require` binds (`const T = require('./tables')`, `import T, { U } from`,
 # `import * as T from`), whose members a module may write (`_written_keys`)
+_PATTERN = rb"""(?:([\w$]+)|\{((?:[^{}]|\{[^{}]*\})*)\})"""
 _BINDS = re.compile(
-    rb"""\b(?:const|let|var)\s+(?:([\w$]+)|\{([^}]*)\})\s*=\s*(?:await\s+)?require\s*\("""
+    rb"""\b(?:const|let|var)\s+""" + _PATTERN + rb"""\s*=\s*(?:await\s+)?require\s*\("""
     rb"""|\bimport\s+(?:type\s+)?(?:([\w$]+)\s*,?\s*)?(?:\{([^}]*)\}|\*\s*as\s+([\w$]+))?"""
     rb"""\s*from\s*['"]""")
 _WORD = re.compile(rb"""[A-Za-z_$][\w$]*""")
+# a name given what another holds, or a member of it (`const t = constants.tables;`, `const
+# { user } = t`, `x = t.user`), read backwards from that other name (`_aliases`): writes
+# through it are writes of what the other holds
+_LOOKBACK = 400
 _MEMBER = rb"""(?:\s*(?:\.\s*[\w$]+|\[[^\]\n]*\]))+"""
 _ASSIGN = rb"""\s*(?:\+\+|--|(?:[-+*/%&|^]|\*\*|<<|>>>?|&&|\|\||\?\?)?=(?![=>]))"""
 _WRITE_TAIL = re.compile(rb"(?![\w$])(" + _MEMBER + rb")(" + _ASSIGN + rb")?")
@@ -417,30 +427,75 @@ def _written_keys(data: bytes) -> list[str]:
                 names.update(w for w in _WORD.findall(group) if w not in (b"as", b"type"))
     if not names:
         return []
-    return sorted(_member_writes(data, names))
+    # (and through the local aliases of them, `const userTables = constants.tables.user`)
+    return sorted(_member_writes(data, names, follow=True))
 
 
-def _member_writes(data: bytes, names: Iterable[bytes]) -> set[str]:
+def _alias_at(data: bytes, at: int) -> list[bytes]:
+    """The names given what the name at `at` holds, or a member of it, where it is
+    assigned: `t` of `const t = T.tables`, `u`, `v`, `w` of `let { u, v: { w } } = T`, `x`
+    of `x = T` (read in the text backwards from `at`); [] for none.
+
+    >>> text = b"const t = T.a; let { u, v: { w } } = T; x = T; y == T; z.k = T; f(T)"
+    >>> [_alias_at(text, m.start()) for m in re.finditer(rb"T", text)]
+    [[b't'], [b'u', b'v', b'w'], [b'x'], [], [], []]
+    """
+    end = at - 1
+    while end >= 0 and data[end] in b" \t\r\n":
+        end -= 1
+    if end < 1 or data[end] != 61 or data[end - 1] in b"=!<>+-*/%&|^?":  # (`=`)
+        return []
+    end -= 1
+    while end >= 0 and data[end] in b" \t\r\n":
+        end -= 1
+    if end >= 0 and data[end] == 125:  # `{ user, admin: a } =` (`}`)
+        depth, first = 0, end
+        while first >= max(end - _LOOKBACK, 0):
+            depth += {123: -1, 125: 1}.get(data[first], 0)
+            if depth == 0:
+                break
+            first -= 1
+        if depth != 0 or first < 0:
+            return []
+        return [w for w in _WORD.findall(data[first:end]) if w not in (b"as", b"type")]
+    first = end
+    while first >= 0 and data[first] != 46 and _NAME_BYTE.match(data, first) is not None:
+        first -= 1
+    if first == end or (first >= 0 and data[first] == 46):  # (`z.k = T`: no name)
+        return []
+    return [data[first + 1:end + 1]]
+
+
+def _member_writes(data: bytes, names: Iterable[bytes], follow: bool = False) -> set[str]:
     """The keys `data` writes of what each of `names` holds (`_written_keys`), read in
     the text (a string or a comment that looks so counts too: it only leaves a value
-    unread)."""
+    unread); with `follow`, through the names given what they hold too (`_alias_at`: `const
+    t = T.tables; t.users = ...`), at any depth."""
     found: set[str] = set()
-    for name in names:
+    pending = list(names)
+    seen = set(pending)
+    while pending:
+        name = pending.pop()
         start = 0
         while (at := data.find(name, start)) >= 0:
             start = at + len(name)
             if at and _NAME_BYTE.match(data, at - 1) is not None:
                 continue
+            if follow and (data[start:start + 1] == b"." or _NAME_BYTE.match(
+                    data, start) is None):
+                for alias in _alias_at(data, at):
+                    if alias not in seen:
+                        seen.add(alias)
+                        pending.append(alias)
             match = _WRITE_TAIL.match(data, start)
             if match is None or (match.group(2) is None and _DELETED.search(
                     data, max(at - 8, 0), at) is None):
                 continue  # (read, not written)
             for key in _KEY.findall(match.group(1)):
                 found.add(next((k.decode("utf-8", "replace") for k in key[:3] if k), "*"))
-    if b"Object." in data or b"Reflect." in data:
-        wanted = set(names)
-        if any(m.group(1) in wanted for m in _WRITER_CALL.finditer(data)):
-            found.add("*")
+    if (b"Object." in data or b"Reflect." in data) and any(
+            m.group(1) in seen for m in _WRITER_CALL.finditer(data)):
+        found.add("*")
     return found
 
 
@@ -570,6 +625,8 @@ class _Module:
             found, spaces = self._common()
             constants += found
             reexports += spaces
+        elif self.common or self.common_unread:
+            constants, reexports = self._mixed(constants, reexports)
         facts: _Facts = {}
         if constants:
             facts["c"] = [[name, value, 1] if writable else [name, value]
@@ -577,6 +634,36 @@ class _Module:
         if reexports:
             facts["r"] = reexports
         return facts
+
+    def _mixed(self, constants: list[_Value], reexports: list[list[str]]
+               ) -> tuple[list[_Value], list[list[str]]]:
+        """What a module writing both ESM exports and CommonJS ones exports (`constants`,
+        `reexports`: its ESM half). Such a module loads only compiled to CommonJS (tsc's
+        `module: commonjs`, Babel): natively, or as webpack's ESM, `module.exports = ...`
+        throws. Compiled, each `export` is an `exports.K = ...` on the object Node made, so
+        a top-level `module.exports = V` leaves V alone (the ESM exports go with the object
+        it replaces), else the CommonJS keys join the ESM ones (a key both give differently
+        is neither's, `js_constants`). The CommonJS keys come without `default.`: what a
+        default import gives then depends on the compiler's options (`esModuleInterop`).
+        Nothing where a CommonJS write is not known (`exports = ...`, `Object.assign(module.
+        exports, ...)`), nor where V replaces the exports of a module re-exporting another
+        (which keys that gives is known only once resolved)."""
+        if None in self.common_unread:
+            return [], []
+        found, spaces = self._common()
+        found = [c for c in found if c[0] != "default" and not c[0].startswith("default.")]
+        spaces = [r for r in spaces if r[2] != "default" and not r[2].startswith("default.")]
+        if any(not key for key, _, _ in self.common):  # (`module.exports = V`)
+            if reexports:
+                return [], []
+            given = {name: value for name, value, _ in constants}
+            return [c for c in found if given.get(c[0], c[1]) == c[1]], spaces
+        unread = [key for key in self.common_unread if key is not None]
+        kept = [c for c in constants if not any(
+            c[0] == key or c[0].startswith(key + ".") for key in unread)]
+        kept_spaces = [r for r in reexports if not (unread and r[2] == "*") and not any(
+            r[2] == key or r[2].startswith(key + ".") for key in unread)]
+        return kept + found, kept_spaces + spaces
 
     def _common(self) -> tuple[list[_Value], list[list[str]]]:
         """What the module's CommonJS assignments leave in `module.exports`, as Node
@@ -720,7 +807,8 @@ class _Module:
         """Whether the module writes a member of what its top-level `name` holds
         (`TABLES.USERS = ...`, `delete TABLES.USERS`, `Object.assign(TABLES, ...)`)."""
         if name not in self.mutated_memo:
-            self.mutated_memo[name] = bool(_member_writes(self.data, [name.encode()]))
+            self.mutated_memo[name] = bool(_member_writes(self.data, [name.encode()],
+                                                             follow=True))
         return self.mutated_memo[name]
 
     def _chain(self, node: Node) -> tuple[str | None, list[str | None]]:

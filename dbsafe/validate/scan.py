@@ -682,7 +682,12 @@ _CHUNK = 32
 # 346: in a Supabase project, a test's finding of what only its seed files (`[db.seed]
 #      sql_paths`) make is not analysed, the application's says the seed makes it and is
 #      not DBS317 (capgo's `tests/test-utils.ts`, pain-point-studio's e2e; task 576)
-_CACHE_VERSION = 346
+# 347: a local alias of what an import binds (`const userTables = constants.tables.user`,
+#      `const { user } = constants.tables`), a `let`/`var` bound to a `require` the module
+#      never assigns again, and the CommonJS half of a module mixing ESM and CommonJS
+#      exports name tables as exported string constants do; a member written through an
+#      alias (`const t = constants.tables; t.old = ...`) is no constant (task 577)
+_CACHE_VERSION = 347
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
