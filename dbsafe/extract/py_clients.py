@@ -25,7 +25,7 @@ modification time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -171,3 +171,111 @@ def _resolve(facts: Mapping[str, Facts]) -> dict[str, str]:
 def key(index: Mapping[str, str]) -> str:
     """A stable text of the index, for cache keys."""
     return repr(sorted(index.items()))
+
+
+def constants_sent_elsewhere(files: Sequence[tuple[str, str]] | PythonFiles,
+                             memo: dict[str, list[object]] | None = None) -> dict[str, str]:
+    """The project's module-level names that other modules import only to send to one
+    other engine, by each dotted name they may be known by (as `client_functions` keys
+    its functions) -> that engine's name.
+
+    course-discovery keeps its Snowflake queries in `course_metadata/constants.py`
+    (`SNOWFLAKE_POPULATE_COURSE_LENGTH_QUERY = '''WITH completions as (... FROM
+    business_intelligence.bi_course_completion ...'''`), a module naming no database;
+    `populate_course_length.py` imports it and runs it on a `snowflake.connector`
+    cursor (`cs.execute(SNOWFLAKE_POPULATE_COURSE_LENGTH_QUERY)`). Read alone, the
+    constant is clearly SQL and was checked as PostgreSQL's: its schemas are the
+    warehouse's. A name is in the index when
+
+    - a module naming an engine (`engines.ENGINES`' words) imports it by `from x import
+      NAME` and sends it, at every read, to that engine (`python.names_sent_elsewhere`);
+    - every other module of the project holding the name's text, but the module binding
+      it, is such a module, sending it to the same engine (one passing it on, importing
+      its module whole, `x.NAME`, or re-exporting it may send it to PostgreSQL: the
+      name stays out, its statement checked).
+
+    The module binding it reads the index for its own constants (`python._Extractor`):
+    one bound once at its top level and read nowhere in the module is that engine's.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(d, "queries.py").write_text("Q = 'SELECT a FROM w.t'\\n")
+    ...     _ = Path(d, "job.py").write_text(
+    ...         "import snowflake.connector\\nfrom app.queries import Q\\n"
+    ...         "snowflake.connector.connect().cursor().execute(Q)\\n")
+    ...     files = [(str(Path(d, n)), f"app/{n}") for n in ("queries.py", "job.py")]
+    ...     constants_sent_elsewhere(files)
+    {'app.queries.Q': 'Snowflake', 'queries.Q': 'Snowflake'}
+    """
+    from dbsafe.extract.engines import ENGINES, SQLGLOT
+    from dbsafe.extract.py_parsers import PythonFiles
+
+    words = sorted({word.encode() for engine in ENGINES if engine is not SQLGLOT
+                    for word in engine.words})
+    sources = PythonFiles.of(files, memo).sources
+    modules = _tails(source.module for source in sources)
+    sent: dict[str, dict[str, str]] = {}  # module -> the names it sends elsewhere -> engine
+    for source in sources:
+        if _fact(source, "names-engine-at-all", _names_engine_at_all, words):
+            names = _fact(source, "sent-names", _sent_names, None)
+            if names:
+                sent[source.module] = names
+    # Each name sent (its module's full dotted name) -> the engine, and the modules sending it.
+    engines: dict[str, set[str]] = {}
+    senders: dict[str, set[str]] = {}
+    for module, names in sent.items():
+        for dotted, engine in names.items():
+            where, _, name = dotted.rpartition(".")
+            full = modules.get(where)
+            if full and full != module:
+                engines.setdefault(f"{full}.{name}", set()).add(engine)
+                senders.setdefault(f"{full}.{name}", set()).add(module)
+    found: dict[str, str] = {}
+    for full, named in sorted(engines.items()):
+        module, _, name = full.rpartition(".")
+        if len(named) != 1:
+            continue
+        engine = named.pop()
+        holders = {source.module for source in sources
+                   if _fact(source, f"holds:{name}", _holds, name.encode())}
+        if holders - senders[full] - {module}:
+            continue  # another module names it: it may send it to PostgreSQL
+        found[full] = engine
+    index: dict[str, str] = {}
+    for full, engine in found.items():
+        module, _, name = full.rpartition(".")
+        for tail in _tails_of(module):
+            if modules.get(tail) == module:
+                index[f"{tail}.{name}"] = engine
+    return dict(sorted(index.items()))
+
+
+def _tails_of(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+def _tails(modules: Iterable[str]) -> dict[str, str]:
+    """Each tail of each module's dotted name -> that module, "" for a tail two have."""
+    found: dict[str, str] = {}
+    for full in modules:
+        for tail in _tails_of(full):
+            found[tail] = full if found.get(tail, full) == full else ""
+    return found
+
+
+def _names_engine_at_all(source: Any, words: list[bytes]) -> bool:
+    data = source._read().lower()
+    return any(word in data for word in words)
+
+
+def _sent_names(source: Any, _: object) -> dict[str, str] | None:
+    from dbsafe.extract.python import names_sent_elsewhere
+
+    data = source._read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return names_sent_elsewhere(text, source.rel) or None

@@ -143,7 +143,9 @@ def sql_in_python(source: str, path: str,
         clients: The project's functions that return another engine's client, or None
             (`py_clients.client_functions`), by each dotted name they may be imported by
             -> that engine's name: what the module sends through what they return is not
-            PostgreSQL's.
+            PostgreSQL's; and its module-level names other modules import only to send to
+            another engine (`py_clients.constants_sent_elsewhere`): the module's own
+            constant so named holds that engine's statement.
 
     Returns:
         The fragments in source order, and the module's supabase-py requests
@@ -258,6 +260,48 @@ def clients_returned(source: str, path: str) -> dict[str, dict[str, Any]]:
     return {"functions": functions, "imports": imports}
 
 
+def names_sent_elsewhere(source: str, path: str) -> dict[str, str]:
+    """What `py_clients.constants_sent_elsewhere` reads of a module (`path` from the
+    project's root): each name its top level imports from a module (`from
+    app.constants import REVIEWS_QUERY`: `app.constants.REVIEWS_QUERY`; a relative import
+    by its dotted path) whose every read in the module is a statement a sink sends to one
+    other engine, as the module shows it -> that engine's name. A name also read, bound or
+    deleted anywhere else in the module is not there.
+
+    >>> names_sent_elsewhere("import snowflake.connector\\n"
+    ...                      "from app.constants import Q, P\\n"
+    ...                      "cs = snowflake.connector.connect().cursor()\\n"
+    ...                      "cs.execute(Q)\\nlog(P)\\ncs.execute(P)\\n", "app/job.py")
+    {'app.constants.Q': 'Snowflake'}
+    """
+    try:
+        module = newer_python.read(source, path)
+    except (SyntaxError, ValueError):
+        return {}
+    extractor = _Extractor(module.text, path, module.tree, templates=module.templates)
+    extractor.run()
+    if not extractor.sent_names:
+        return {}
+    imports: dict[str, str] = {}
+    for statement in module.tree.body:
+        if isinstance(statement, ast.ImportFrom):
+            for alias in statement.names:
+                local = alias.asname or alias.name
+                dotted = extractor.imported.get(local) or extractor.relative.get(local)
+                if alias.name != "*" and dotted:
+                    imports[local] = dotted
+    engines: dict[str, set[str]] = {}
+    for node in extractor.nodes:
+        if isinstance(node, ast.Name) and node.id in imports:
+            engine = extractor.sent_names.get(id(node))
+            engines.setdefault(node.id, set()).add(engine.name if engine else "")
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for name in node.names:
+                engines.setdefault(name, set()).add("")
+    return {imports[local]: names.pop() for local, names in sorted(engines.items())
+            if local in imports and len(names) == 1 and "" not in names}
+
+
 def _walk(tree: ast.AST, parents: dict[int, ast.AST],
           todo: list[ast.AST] | None = None) -> Iterator[ast.AST]:
     """`ast.walk(tree)` (breadth-first, same order), noting each node's parent on the way:
@@ -309,6 +353,9 @@ class _Extractor:
         self.line_starts = line_starts_of(source)
         self.parents: dict[int, ast.AST] = {}
         self.taken: set[int] = set()  # ids of nodes already turned into fragments
+        # ids of the names a sink sends to another engine (`cs.execute(QUERY)` on a Snowflake
+        # cursor) -> that engine (`names_sent_elsewhere`)
+        self.sent_names: dict[int, Engine] = {}
         self.scopes: dict[int, dict[str, list[ast.AST]]] = {}
         self._declared_global: frozenset[str] | None = None  # see `_globals`
         self._attribute_facts: tuple[frozenset[str], dict[str, int]] | None = None
@@ -545,6 +592,10 @@ class _Extractor:
             parsed_by = self._parametrized_for(node)
             if parsed_by is not None:  # `("SELECT ...", ...)`, then `admit_sql(sql)`
                 self._skip_sent(node, parsed_by, statements_only=True)
+                continue
+            sent_from = self._sent_where_imported(node)
+            if sent_from is not None:  # `QUERY = '''...'''`, run on Snowflake where imported
+                self._skip_sent(node, sent_from, statements_only=True)
                 continue
             held_for = self._engine_of_module()
             if held_for is not None and (self._exported_only(node)
@@ -1667,6 +1718,33 @@ class _Extractor:
             dotted = f"{module}.{value.func.id}"
         return dotted
 
+    def _sent_where_imported(self, node: ast.expr) -> Engine | None:
+        """The other engine the modules importing the constant `node` is bound to send it
+        to (`py_clients.constants_sent_elsewhere`): course-discovery's
+        `SNOWFLAKE_POPULATE_COURSE_LENGTH_QUERY = '''...'''` of `constants.py`, which
+        `populate_course_length.py` imports and runs on a Snowflake cursor. Only for the
+        value of a plain assignment to one name at the module's top level, which binds
+        it once and reads it nowhere: the module may send a name it reads itself."""
+        if not self.clients:
+            return None
+        parent = self.parents.get(id(node))
+        if not isinstance(parent, ast.Assign) or parent.value is not node or \
+                len(parent.targets) != 1 or not isinstance(parent.targets[0], ast.Name) or \
+                self.parents.get(id(parent)) is not self.tree:
+            return None
+        name = parent.targets[0].id
+        from dbsafe.extract.py_parsers import module_name
+
+        engine_name = self.clients.get(f"{module_name(self.path)}.{name}")
+        if engine_name is None:
+            return None
+        if any((isinstance(other, ast.Name) and other.id == name
+                and other is not parent.targets[0])
+               or (isinstance(other, (ast.Global, ast.Nonlocal)) and name in other.names)
+               for other in self.nodes):
+            return None
+        return next((e for e in self.engines if e.name == engine_name), None)
+
     def _engine_of_module(self) -> Engine | None:
         """The other engine a module is a layer of: it imports that engine's library or a
         package named for it (PostHog's `posthog/models/person/sql.py` imports
@@ -1912,6 +1990,8 @@ class _Extractor:
             self.skipped.append(Skipped(
                 Location(self.path, *self._position(statement.lineno, statement.col_offset)),
                 f"sent to {engine.name}, not PostgreSQL"))
+            if isinstance(statement, ast.Name):
+                self.sent_names[id(statement)] = engine
             if template is None:
                 template = self._template(statement)
             if template is not None and not template.problem:

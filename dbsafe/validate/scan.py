@@ -687,7 +687,10 @@ _CHUNK = 32
 #      never assigns again, and the CommonJS half of a module mixing ESM and CommonJS
 #      exports name tables as exported string constants do; a member written through an
 #      alias (`const t = constants.tables; t.old = ...`) is no constant (task 577)
-_CACHE_VERSION = 347
+# 348: a module's SQL constant that the modules importing it send only to another engine is
+#      that engine's, not checked (course-discovery's Snowflake queries in `constants.py`,
+#      `py_clients.constants_sent_elsewhere`: task 574)
+_CACHE_VERSION = 348
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -1632,7 +1635,8 @@ def python_indexes(settings: Settings, files: Sequence[tuple[str, str]],
                               dict[str, str] | None]:
     """The project-wide indexes a run reading Python (`files`) extracts its statements
     with: `py_parsers.parsing_functions`, `py_migrations.migration_functions` and
-    `py_clients.client_functions` over `project()`; (None, None, None) when it reads none.
+    `py_clients.client_functions` (with `py_clients.constants_sent_elsewhere`: both name
+    what stands for another engine) over `project()`; (None, None, None) when it reads none.
     DBS211 (`lint.app_references`) reads the application's statements with them too.
 
     One pass for the three (`py_parsers.PythonFiles`): each file looked at once, read and
@@ -1641,7 +1645,7 @@ def python_indexes(settings: Settings, files: Sequence[tuple[str, str]],
     looking at every file again, took 76 ms of a cached run of 5,000 files; task 520)."""
     if not any(p.endswith(".py") for p, _ in files):
         return None, None, None
-    from dbsafe.extract.py_clients import client_functions
+    from dbsafe.extract.py_clients import client_functions, constants_sent_elsewhere
     from dbsafe.extract.py_migrations import migration_functions
     from dbsafe.extract.py_parsers import PythonFiles, parsing_functions
 
@@ -1652,7 +1656,7 @@ def python_indexes(settings: Settings, files: Sequence[tuple[str, str]],
                                                    dict[str, str]]:
         python = PythonFiles(every, memo)
         return parsing_functions(python), migration_functions(python), \
-            client_functions(python)
+            {**client_functions(python), **constants_sent_elsewhere(python)}
 
     return _kept_by_stat(settings, "py-indexes", _CACHE_VERSION, read, lambda _: paths_now)
 
