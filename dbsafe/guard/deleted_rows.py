@@ -25,11 +25,20 @@ ACTION` and `DEFERRABLE` (checked at COMMIT, after the statements that follow it
 referencing table the plan wrote or changed the columns or constraints of before, a key of
 the table's own with another action, or a cascade reaching a table twice or too deep. A
 table no foreign key references refuses no row deleted: nothing is asked.
+
+A referencing table the plan wrote before only by DELETEs whose rows today's rows tell
+(lint's `deleted`: no other write, no change of its columns or constraints, no table they
+read written before; `DELETE FROM child WHERE ...; DELETE FROM parent WHERE ...`, the usual
+shape, task 572) is asked over the rows they leave: today's, less each row their own FROM,
+USING and WHERE select (a WHERE NULL of a row keeps it, as PostgreSQL does). Unless one
+calls a volatile function, or the table (a child or partition of it) has a BEFORE DELETE
+trigger or a DELETE rule, which may keep a row; a table a trigger or referential action
+reaches besides (`guard.reached_rows`) cannot be told.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.guard.inserted_rows import refuse_rewritten
@@ -133,9 +142,19 @@ def _referencing_probes(conn: Any, name: str, deleted: str, plan: PlanFacts,
 
         why = next((why for table, why in plan.changed.items()
                     if same_relation(table, referencing)), None)
-        if why is not None:
+        deleting = next((sqls for table, sqls in plan.deleted.items()
+                         if same_relation(table, referencing)), None)
+        left = ""
+        if why is not None and deleting is None:
             yield unknown(f"{why}: the rows referencing {name} are not today's")
             continue
+        if why is not None and deleting is not None:
+            try:  # (only DELETEs wrote it: its rows are today's they leave)
+                left = _left_by(conn, referencing, deleting)
+            except _CannotTell as not_told:
+                yield unknown(f"{why}, and {not_told}: the rows referencing {name} are not "
+                              "today's")
+                continue
         why = next((why for table, why in plan.shaped.items()
                     if same_relation(table, referencing)), None)
         if why is not None:
@@ -154,7 +173,7 @@ def _referencing_probes(conn: Any, name: str, deleted: str, plan: PlanFacts,
                              for c, t in zip(columns, targets, strict=True))
         rows = referencing if relkind == "p" else f"ONLY {referencing}"
         kept = f" AND r.ctid <> ALL (SELECT d.{_ROW} FROM ({deleted}) AS d)" if own else ""
-        where = f"WHERE EXISTS (SELECT FROM ({deleted}) AS d WHERE {match}){kept}"
+        where = f"WHERE EXISTS (SELECT FROM ({deleted}) AS d WHERE {match}){kept}{left}"
         find = f"SELECT r.* FROM {rows} r {where}"
         if action in ("a", "r"):
             yield Probe(subject, f"references rows it deletes (ON DELETE {said})",
@@ -170,6 +189,40 @@ def _referencing_probes(conn: Any, name: str, deleted: str, plan: PlanFacts,
                             "ON DELETE SET DEFAULT: the defaults it gives the rows "
                             "referencing those it deletes, which the key then checks, are "
                             "not asked"))
+
+
+def _left_by(conn: Any, table: str, deletes: Sequence[str]) -> str:
+    """The rows of `table` the plan's earlier `deletes` (of it, and nothing else writing it,
+    lint says) leave, as a condition on the probe's `r`: `AND (r.tableoid, r.ctid) NOT IN
+    (SELECT ... the DELETE's own FROM, USING and WHERE)`, each, as PostgreSQL deletes a row
+    its WHERE is true of and keeps one it is false or NULL of. Raises `_CannotTell` where
+    today's rows do not answer it: a volatile call, a BEFORE DELETE trigger or a DELETE rule
+    of the table (or of a child or partition of it) changing which rows go."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+
+    for (child,) in conn.execute(
+            "WITH RECURSIVE t(oid) AS (SELECT pg_catalog.to_regclass(%s) UNION "
+            "SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN t ON i.inhparent = t.oid) "
+            "SELECT oid::regclass::text FROM t WHERE oid IS NOT NULL", (table,)):
+        refuse_rewritten(conn, str(child), "DELETE")
+    conditions = []
+    for sql in deletes:
+        stmt = parse_sql(sql)[0].stmt
+        assert isinstance(stmt, ast.DeleteStmt) and stmt.relation is not None
+        for part in (stmt.whereClause, *(stmt.usingClause or ()), stmt.withClause):
+            if part is not None:
+                _refuse_volatile(conn, part, f"the WHERE of `{sql}`")
+        alias = stmt.relation.alias.aliasname if stmt.relation.alias \
+            else stmt.relation.relname
+        select = ast.SelectStmt(
+            targetList=tuple(ast.ResTarget(val=ast.ColumnRef(fields=(
+                ast.String(sval=alias), ast.String(sval=column))))
+                for column in ("tableoid", "ctid")),
+            fromClause=(stmt.relation, *(stmt.usingClause or ())),
+            whereClause=stmt.whereClause, withClause=stmt.withClause)
+        conditions.append(f" AND (r.tableoid, r.ctid) NOT IN ({RawStream()(select)})")
+    return "".join(conditions)
 
 
 def _cascade(conn: Any, referencing: str, relkind: str, rows: str, where: str, subject: str,

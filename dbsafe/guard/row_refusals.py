@@ -348,6 +348,7 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
     answers so far; `reached`: `_reached`'s)."""
     from dbsafe.guard.reached_rows import checked_among
     from dbsafe.lint.row_checks import PlanFacts
+    from dbsafe.lint.statement import same_relation
 
     revision, sql, table = str(check["revision"]), str(check["sql"]), str(check["table"])
     if check.get("inserts") and not check.get("reshaped"):
@@ -371,8 +372,6 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
         found = _reached(conn, check, reached)
         tables = found.tables
         if check.get("inserts"):  # (its table written before: the keys it holds, alone)
-            from dbsafe.lint.statement import same_relation
-
             written = next((why for name, why in tables.items() if same_relation(name, table)),
                            None)
             tables = {name: why for name, why in tables.items()
@@ -385,7 +384,14 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
         changed = dict(check.get("changed") or {})
         for name, why in found.tables.items():
             changed.setdefault(name, why)
-        check = {**check, "changed": changed}
+        # (a table only DELETEs wrote, lint says, that a trigger or action reaches too: its
+        # rows are not those the DELETEs leave)
+        deleted = dict(check.get("deleted") or {})
+        for name, why in found.tables.items():
+            for only in [each for each in deleted if same_relation(each, name)]:
+                del deleted[only]
+                changed[only] = why
+        check = {**check, "changed": changed, "deleted": deleted}
     if unsure:
         said = bool(check.get("said")) and unsure == check.get("unsure")
         return [Verdict(revision, sql, table, "cannot tell",

@@ -193,6 +193,9 @@ class PlanFacts:
     # (a DELETE) tables whose columns, constraints, indexes, triggers or rules an earlier
     # statement changes (table -> why): a foreign key of one referencing it is not today's
     shaped: Mapping[str, str] = field(default_factory=dict)
+    # (a DELETE) tables of `changed` the plan wrote only by DELETEs whose rows today's rows
+    # tell (table -> those DELETEs): the rows they leave are today's their WHEREs do not keep
+    deleted: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, check: Mapping[str, Any]) -> PlanFacts:
@@ -203,7 +206,8 @@ class PlanFacts:
                    empty=tuple(check.get("empty") or ()), filled=dict(check.get("filled") or {}),
                    indexes=dict(check.get("indexes") or {}),
                    defined=dict(check.get("defined") or {}),
-                   keys_unsure=check.get("keys_unsure"), shaped=dict(check.get("shaped") or {}))
+                   keys_unsure=check.get("keys_unsure"), shaped=dict(check.get("shaped") or {}),
+                   deleted=dict(check.get("deleted") or {}))
 
 
 @dataclass(slots=True)
@@ -345,6 +349,12 @@ class RowChecks:
     # tables a foreign key the plan adds references -> why: a later DELETE from one meets a
     # key the database does not hold (`deleted_rows`)
     _referenced: dict[str, str] = field(default_factory=dict)
+    # tables (as named) the plan wrote only by DELETEs whose rows today's rows tell
+    # (`_stable_delete`) -> [each DELETE, the settings it ran under]; None: written
+    # otherwise. A later DELETE of a table they reference hands them on (`deleted`): the
+    # rows they leave are today's its WHERE does not keep (task 572)
+    _deleted: dict[str, list[tuple[str, dict[str, str | None]]] | None] = field(
+        default_factory=dict)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -512,11 +522,67 @@ class RowChecks:
         changed = {**self._filled_tables, **self._tables}
         if changed:  # (a foreign key's referenced table: the database's to say)
             check["changed"] = changed
+        deleted = self._deleted_only(changed) if deletes else {}
+        if deleted:  # (a referencing table only those DELETEs wrote: the rows they leave)
+            check["deleted"] = deleted
         if settings:
             check["settings"] = settings
         if self._functions:
             check["functions"] = sorted(self._functions)
         self.checks.append(self._with_calls(check))
+
+    def _stable_delete(self, s: Statement, written: Sequence[tuple[str, Any]] | None
+                       ) -> bool:
+        """Whether the rows `DELETE` `s` deletes are the rows of today's its WHERE keeps
+        (and USING joins): it writes its table alone (no data-modifying CTE), nothing before
+        it changed the table otherwise (columns, constraints, triggers, rules: the plan's
+        trigger or rule made or enabled before it, any) nor the tables its USING and
+        subqueries read, and it reads its own table only where nothing wrote it before.
+        The guard asks the rest on the database: no volatile call, no BEFORE DELETE trigger
+        or rule (`deleted_rows`)."""
+        table = s.relation
+        if s.kind != "DeleteStmt" or not table or written is None \
+                or [name for name, _ in written] != [table] \
+                or "CurrentOfExpr" in (s.node.get("whereClause") or {}) \
+                or self._anything or self._shaped_all or self._rewrites_updates \
+                or self._calls_moved:
+            return False
+        if any(same_relation(name, table) for name in self._shaped) or any(
+                entry is None for name, entry in self._deleted.items()
+                if same_relation(name, table)):
+            return False
+        named = [name for name in relations(s.node) if _application(name)]
+        others = [name for name in named if not same_relation(name, table)]
+        if len(named) - len(others) > 1 and self._unsure(table, frozenset()):
+            return False  # (a subquery reads the rows an earlier DELETE left)
+        return not any(self._unsure(name, frozenset()) for name in others)
+
+    def _note_deleted(self, name: str, s: Statement, stable: bool) -> None:
+        """`name` written by `s`: one more DELETE of `_deleted`'s, where `stable` and `s`
+        deletes from it; else written otherwise."""
+        entry = self._deleted.get(name, [])
+        if stable and entry is not None and same_relation(name, s.relation):
+            ran = (s.sql.strip().rstrip(";"), {**self._settings, **self._local_settings})
+            if ran not in entry:  # (a subquery naming it again, the same DELETE again)
+                entry.append(ran)
+            self._deleted[name] = entry
+        else:
+            self._deleted[name] = None
+
+    def _deleted_only(self, changed: Mapping[str, str]) -> dict[str, list[str]]:
+        """The tables of `changed` the plan wrote only by DELETEs `_stable_delete` tells,
+        under the settings in force now (a search_path, a TimeZone the WHERE reads), their
+        columns and constraints unchanged: table -> those DELETEs."""
+        settings = {**self._settings, **self._local_settings}
+        found: dict[str, list[str]] = {}
+        for table in changed:
+            entries = [entry for name, entry in self._deleted.items()
+                       if same_relation(name, table)]
+            if entries and all(entry is not None and all(
+                    ran == settings for _, ran in entry) for entry in entries) \
+                    and not any(same_relation(name, table) for name in self._shaped):
+                found[table] = [sql for entry in entries for sql, _ in entry or ()]
+        return found
 
     def _note_shape(self, revision: str, s: Statement) -> None:
         """The tables whose columns, constraints, indexes, triggers or rules `s` may change
@@ -920,6 +986,7 @@ class RowChecks:
         """What the plan did to the rows and columns of `table` (as spelled): a table made
         again under its name is new."""
         self._dropped.pop(table, None)
+        self._deleted.pop(table, None)
         for kept in (self._tables, self._filled_tables):
             kept.pop(table, None)
         for key in [key for key in self._columns if key[0] == table]:
@@ -962,6 +1029,7 @@ class RowChecks:
             return  # (a table the plan made, with no row to fill: it stays empty)
         if filled and s.relation and not self._rewrites_updates:
             why = f"{revision} runs UPDATE on {s.relation} before it"
+            self._deleted[s.relation] = None
             self._filled_tables.setdefault(s.relation, why)
             for column in filled:
                 self._filled.setdefault((s.relation, column), (why, s.sql.strip().rstrip(";")))
@@ -979,6 +1047,7 @@ class RowChecks:
             # (the tables the statement itself writes, with the events it fires there; a
             # CALL's, an EXECUTE's, ...: not told, so none is left out below)
             written = written_tables(s.kind, s.node) if s.kind in _NAMING_WRITES else None
+            stable = self._stable_delete(s, written)  # (as the plan stood before it)
             for name in names:
                 events = {event for table, fired in written or () if table == name
                           for event in fired}
@@ -988,6 +1057,11 @@ class RowChecks:
                     # after the revision creating it made nine checks "cannot tell" on an
                     # empty database, task 475).
                     continue
+                if stable and not same_relation(name, s.relation):
+                    # (read by a DELETE writing its own table alone: unchanged, its
+                    # triggers' and keys' writes `guard.reached_rows`' to follow; task 572)
+                    continue
+                self._note_deleted(name, s, stable)
                 writing = next((table for table, _ in written or () if table != name), None)
                 self._tables.setdefault(name, f"{revision} runs {run.word} on {name} "
                                         "before it" if writing is None or events else
@@ -1007,6 +1081,7 @@ class RowChecks:
             else:
                 self._tables.setdefault(s.rename.relation, why)
                 self._tables.setdefault(s.rename.new, why)
+                self._deleted.update(dict.fromkeys((s.rename.relation, s.rename.new)))
         if s.node.get("inhRelations") or any(
                 a.subtype in ("AddInherit", "AttachPartition") for a in s.actions):
             self._filled.clear()  # a filled table may get a child whose rows it did not fill
@@ -1038,6 +1113,7 @@ class RowChecks:
             for name in s.creates | frozenset(s.dropped):
                 self._tables.setdefault(name, f"{revision} runs {_word(s)} on {name} "
                                         "before it")
+                self._deleted[name] = None
         if s.kind == "AlterTableStmt" and s.relation:
             for action in s.actions:
                 if action.subtype == "AlterColumnType" and action.name:

@@ -63,6 +63,26 @@ INSERT INTO products VALUES (95, 1);
 CREATE FUNCTION orphan() RETURNS trigger LANGUAGE plpgsql AS
   $$BEGIN DELETE FROM products WHERE brand = OLD.id; RETURN NULL; END$$;
 CREATE TRIGGER "Orphan" AFTER DELETE ON brands FOR EACH ROW EXECUTE FUNCTION orphan();
+-- task 572: the referencing rows earlier DELETEs of the plan leave (a NULL genre stays)
+CREATE TABLE authors (id int PRIMARY KEY);
+INSERT INTO authors VALUES (1), (2);
+CREATE TABLE books (id int, author int REFERENCES authors, genre text);
+INSERT INTO books VALUES (1, 1, 'poem'), (2, 1, NULL), (3, 2, 'novel');
+-- a BEFORE DELETE trigger keeping the referencing rows the plan deletes
+CREATE TABLE stalls (id int PRIMARY KEY);
+INSERT INTO stalls VALUES (1);
+CREATE TABLE rents (id int, stall int REFERENCES stalls);
+INSERT INTO rents VALUES (1, 1);
+CREATE FUNCTION kept() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TRIGGER kept BEFORE DELETE ON rents FOR EACH ROW EXECUTE FUNCTION kept();
+-- a cascade deleting referencing rows besides the plan's DELETE of them
+CREATE TABLE depots (id int PRIMARY KEY);
+INSERT INTO depots VALUES (1);
+CREATE TABLE pallets (id int PRIMARY KEY);
+INSERT INTO pallets VALUES (9);
+CREATE TABLE crates (id int, depot int REFERENCES depots,
+                     pallet int REFERENCES pallets ON DELETE CASCADE);
+INSERT INTO crates VALUES (1, 1, NULL), (2, 1, 9);
 """
 
 
@@ -78,10 +98,11 @@ def _verdicts(conn: psycopg.Connection, *statements: str) -> list[Verdict]:
     return probe_rows(conn, changes.checks.summary(), lock_timeout="1s")
 
 
-def _postgresql_refuses(conn: psycopg.Connection, statement: str) -> bool:
+def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     try:
         with conn.transaction(force_rollback=True):
-            conn.execute(statement)
+            for statement in statements:
+                conn.execute(statement)
     except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
         return True
     return False
@@ -155,8 +176,8 @@ def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Conne
      "the foreign keys' checks"),
     (["DELETE FROM shops WHERE id = 4"], "ON DELETE SET DEFAULT"),
     # the rows referencing it, or its keys, are not today's
-    (["DELETE FROM orders WHERE customer = 1", "DELETE FROM customers WHERE id = 1"],
-     "0005 runs DELETE on orders before it: the rows referencing customers are not today's"),
+    (["UPDATE orders SET customer = 2 WHERE customer = 1", "DELETE FROM customers WHERE id = 1"],
+     "0005 runs UPDATE on orders before it: the rows referencing customers are not today's"),
     (["ALTER TABLE orders DROP CONSTRAINT orders_customer_fkey",
       "DELETE FROM customers WHERE id = 1"],
      "0005 runs ALTER TABLE on orders before it: its foreign keys referencing customers"),
@@ -215,3 +236,60 @@ def test_a_delete_s_cannot_tell_says_what_is_not_today_s_once(
         database: psycopg.Connection, statements: list[str], why: str) -> None:
     assert [v.detail for v in _verdicts(database, *statements)
             if v.sql == statements[-1]] == [why]
+
+
+# Task 572: `DELETE FROM child WHERE ...; DELETE FROM parent WHERE ...`, the usual shape, was
+# `cannot tell` (the plan wrote to the referencing table): where only DELETEs whose WHERE
+# today's rows answer wrote it, the rows left are today's rows their WHEREs are not true of.
+@pytest.mark.parametrize(("statements", "refused"), [
+    (["DELETE FROM orders WHERE customer = 1", "DELETE FROM customers WHERE id = 1"], None),
+    (["DELETE FROM orders WHERE id = 10", "DELETE FROM orders o WHERE o.id = 11",
+      "DELETE FROM customers WHERE id = 1"], None),
+    (["DELETE FROM orders WHERE id = 10", "DELETE FROM customers WHERE id = 1"],
+     ("orders (orders_customer_fkey)", "references rows it deletes (ON DELETE NO ACTION) in 1 "
+      "row(s)")),
+    # (NULL-safe: a row whose genre is NULL is not deleted, and still references author 1)
+    (["DELETE FROM books WHERE genre = 'poem'", "DELETE FROM authors WHERE id = 1"],
+     ("books (books_author_fkey)", "references rows it deletes (ON DELETE NO ACTION) in 1 "
+      "row(s)")),
+    (["DELETE FROM books WHERE genre = 'poem' OR genre IS NULL",
+      "DELETE FROM authors WHERE id = 1"], None),
+    (["DELETE FROM books b USING authors a WHERE b.author = a.id AND a.id = 2",
+      "DELETE FROM authors WHERE id = 2"], None),
+    (["DELETE FROM books WHERE author IN (SELECT id FROM authors WHERE id > 1)",
+      "DELETE FROM authors WHERE id = 2"], None),
+    # (the cascade's rows: the items of cart 31 deleted first)
+    (["DELETE FROM cart_items WHERE cart = 31", "DELETE FROM shops WHERE id = 1"], None),
+])
+def test_the_referencing_rows_earlier_deletes_leave_are_asked(
+        database: psycopg.Connection, statements: list[str],
+        refused: tuple[str, str] | None) -> None:
+    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+
+    said = [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"]
+    assert said == ([refused] if refused else []), verdicts
+    assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")] == []
+    assert verdicts
+    assert _postgresql_refuses(database, *statements) is bool(refused)
+
+
+@pytest.mark.parametrize(("statements", "why"), [
+    (["DELETE FROM orders WHERE id = (random() * 12)::int", "DELETE FROM customers WHERE id = 1"],
+     "calls random(), a volatile function"),
+    # (a subquery reading the rows an earlier DELETE left)
+    (["DELETE FROM orders WHERE id = 10",
+      "DELETE FROM orders WHERE id IN (SELECT max(id) FROM orders)",
+      "DELETE FROM customers WHERE id = 1"],
+     "0005 runs DELETE on orders before it: the rows referencing customers are not today's"),
+    (["DELETE FROM orders WHERE id = 10", "INSERT INTO orders VALUES (13, 1)",
+      "DELETE FROM customers WHERE id = 1"], "0005 runs DELETE on orders before it"),
+    (["DELETE FROM rents", "DELETE FROM stalls"], "trigger kept of rents runs BEFORE DELETE"),
+    (["DELETE FROM crates WHERE depot = 1 AND pallet IS NULL", "DELETE FROM pallets",
+      "DELETE FROM depots"], "through its foreign key crates_pallet_fkey (ON DELETE CASCADE)"),
+])
+def test_referencing_rows_earlier_deletes_leave_untold_are_said_so(
+        database: psycopg.Connection, statements: list[str], why: str) -> None:
+    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+
+    assert any(v.outcome == "cannot tell" and why in v.detail for v in verdicts), verdicts
+    assert not [v for v in verdicts if v.outcome == "refused"]
