@@ -366,7 +366,7 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
 
         if not deleted_rows.refusable(conn, table):
             return []  # (no foreign key references its rows: no row it deletes refuses it)
-    unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or ())
+    unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or (), sql)
     unsure = unsure or _calls_write(conn, check, followed)
     if not unsure and (check.get("writes") or check.get("typed")):
         found = _reached(conn, check, reached)
@@ -934,6 +934,7 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
                  for cmd in stmt.cmds or () if cmd.subtype == AlterTableType.AT_SetExpression}
     retyped |= {column: value for column, (value, _) in expressed.items()}
     adding = _adding_asks_rows(sql, plan.plain_types)
+    cast_before = _retyped_nulls(conn, plan.retyped, sql)
     for cmd in stmt.cmds or ():
         if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
                 and cmd.def_.colname in adding:
@@ -945,6 +946,12 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
         elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in retyped:
             yield replace(_null_probe(_rows_as(conn, table, retyped), str(cmd.name)),
                           casts=_casts(table, retyped))
+        elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in cast_before:
+            # (an earlier retype cast it as it is: its NULLs and values, as cast)
+            value = {str(cmd.name): _new_value(conn, str(cmd.name),
+                                               cast_before[str(cmd.name)])}
+            yield replace(_null_probe(_rows_as(conn, table, value), str(cmd.name)),
+                          casts=_casts(table, value))
         elif cmd.subtype == AlterTableType.AT_SetNotNull and str(cmd.name) in plan.added \
                 and not _has_column(conn, table.name, str(cmd.name)):
             yield _added_null_probe(
@@ -1236,16 +1243,20 @@ def _altered_constraint_probes(conn: Any, table: _Table, retyped: dict[str, str]
                         find=f"SELECT * FROM {table.name} WHERE {where}")
 
 
-def _retyped_otherwise(conn: Any, retyped: Sequence[Sequence[str]]) -> str:
+def _retyped_otherwise(conn: Any, retyped: Sequence[Sequence[str]], checking: str) -> str:
     """Why the values an earlier `ALTER COLUMN ... TYPE` of the plan leaves are not today's
     (`retyped`: [why, statement, column] each, lint's): the first not keeping every value;
-    "" when each keeps them (`integer` to `bigint`: the rows are asked as they are)."""
+    "" when each keeps them (`integer` to `bigint`: the rows are asked as they are), or
+    where `checking` only sets it NOT NULL after one cast as it is (`_retyped_nulls`)."""
     from pglast import ast, parse_sql
     from pglast.enums import AlterTableType
 
     from dbsafe.guard.kept_types import kept_values
 
+    nulls = _retyped_nulls(conn, retyped, checking)
     for why, sql, column in retyped:
+        if column in nulls:
+            continue
         stmt = parse_sql(sql)[0].stmt
         assert isinstance(stmt, ast.AlterTableStmt)
         table = _table(conn, stmt.relation).name
@@ -1254,6 +1265,45 @@ def _retyped_otherwise(conn: Any, retyped: Sequence[Sequence[str]]) -> str:
                    and isinstance(cmd.def_, ast.ColumnDef)):
             return why
     return ""
+
+
+def _retyped_nulls(conn: Any, retyped: Sequence[Sequence[str]], checking: str
+                   ) -> dict[str, ast.ColumnDef]:
+    """The columns `checking` (an `ALTER TABLE` of nothing but `SET NOT NULL`s) sets NOT NULL
+    that one earlier `ALTER COLUMN c TYPE t` of the plan cast as they are (no `USING`, `USING
+    c`, `USING c::t`), and not keeping every value (those are asked as they are): column ->
+    that retype's definition. A cast gives NULL of NULL and a value of a value (where it
+    fails, the retype's own check says so), so the NOT NULL is asked of the rows as cast
+    (bitcart's `users.fido2_devices` `json[]` to `jsonb[]`, then `SET NOT NULL`: cannot
+    tell, where its NULLs refused it, 23502; task 572)."""
+    from pglast import ast, parse_sql
+    from pglast.enums import AlterTableType
+    from pglast.stream import RawStream
+
+    from dbsafe.guard.kept_types import casts_column_as_is, kept_values
+
+    stmt = parse_sql(checking)[0].stmt
+    if not isinstance(stmt, ast.AlterTableStmt) or not stmt.cmds or any(
+            cmd.subtype != AlterTableType.AT_SetNotNull for cmd in stmt.cmds):
+        return {}
+    setting = {str(cmd.name) for cmd in stmt.cmds}
+    found: dict[str, ast.ColumnDef] = {}
+    for _, sql, column in retyped:
+        if column not in setting or [c for _, _, c in retyped].count(column) != 1:
+            continue
+        retyping = parse_sql(sql)[0].stmt
+        assert isinstance(retyping, ast.AlterTableStmt)
+        table = _table(conn, retyping.relation).name
+        definition = next((cmd.def_ for cmd in retyping.cmds or ()
+                           if cmd.subtype == AlterTableType.AT_AlterColumnType
+                           and cmd.name == column and isinstance(cmd.def_, ast.ColumnDef)),
+                          None)
+        if definition is not None and definition.typeName is not None \
+                and casts_column_as_is(definition.raw_default, column,
+                                       str(RawStream()(definition.typeName))) \
+                and not kept_values(conn, table, column, definition):
+            found[column] = definition
+    return found
 
 
 def _adding_asks_rows(sql: str, plain_types: frozenset[str]) -> set[str]:

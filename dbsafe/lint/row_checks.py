@@ -196,6 +196,9 @@ class PlanFacts:
     # (a DELETE) tables of `changed` the plan wrote only by DELETEs whose rows today's rows
     # tell (table -> those DELETEs): the rows they leave are today's their WHEREs do not keep
     deleted: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # the plan's earlier `ALTER COLUMN ... TYPE` of the columns checked: [why, statement,
+    # column] each (a `SET NOT NULL` after one cast as it is asks the rows as cast)
+    retyped: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
     def of(cls, check: Mapping[str, Any]) -> PlanFacts:
@@ -207,7 +210,9 @@ class PlanFacts:
                    indexes=dict(check.get("indexes") or {}),
                    defined=dict(check.get("defined") or {}),
                    keys_unsure=check.get("keys_unsure"), shaped=dict(check.get("shaped") or {}),
-                   deleted=dict(check.get("deleted") or {}))
+                   deleted=dict(check.get("deleted") or {}),
+                   retyped=tuple((str(why), str(sql), str(column))
+                                 for why, sql, column in check.get("retyped") or ()))
 
 
 @dataclass(slots=True)

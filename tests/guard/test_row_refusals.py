@@ -255,6 +255,9 @@ CREATE TRIGGER noted AFTER DELETE ON shops FOR EACH ROW EXECUTE FUNCTION noted()
 CREATE TRIGGER stamped BEFORE UPDATE ON shops FOR EACH ROW EXECUTE FUNCTION stamped();
 CREATE TRIGGER noted AFTER DELETE ON stalls FOR EACH ROW EXECUTE FUNCTION noted();
 ALTER TABLE stalls DISABLE TRIGGER noted;
+-- task 572: retyped as they are, then set NOT NULL (bitcart's users.fido2_devices)
+CREATE TABLE devices (id int, fido json[], kept json[], code text);
+INSERT INTO devices VALUES (1, NULL, '{}', '1'), (2, ARRAY['{"a": 1}'::json], '{}', 'x');
 """
 
 
@@ -1382,6 +1385,44 @@ def test_a_type_change_not_known_to_keep_every_value_is_asked(
         change: str, database: psycopg.Connection) -> None:
     verdicts = _verdicts(database, f"ALTER TABLE volumes ALTER COLUMN {change}")
     assert verdicts and not any("keeps every value" in v.detail for v in verdicts), verdicts
+
+
+# Task 572: a column retyped as it is (no USING) keeps its NULLs NULL and its values values,
+# so a later SET NOT NULL of it is asked of the rows as cast (bitcart's `fido2_devices`,
+# `json[]` to `jsonb[]`, then `SET NOT NULL`: it was `cannot tell`, PostgreSQL refused it).
+@pytest.mark.parametrize(("statements", "said"), [
+    (("ALTER TABLE devices ALTER COLUMN fido TYPE jsonb[]",
+      "ALTER TABLE devices ALTER COLUMN fido SET NOT NULL"),
+     ("refused", "holds NULLs in 1 row(s)")),
+    (("ALTER TABLE devices ALTER COLUMN kept TYPE jsonb[] USING kept::jsonb[]",
+      "ALTER TABLE devices ALTER COLUMN kept SET NOT NULL"), ("passes", "")),
+    (("ALTER TABLE devices ALTER COLUMN fido TYPE jsonb[], ALTER COLUMN kept TYPE jsonb[]",
+      "ALTER TABLE devices ALTER COLUMN kept SET NOT NULL"), ("passes", "")),
+    # (the values do not cast: the retype's own refusal, 22P02)
+    (("ALTER TABLE devices ALTER COLUMN code TYPE int",
+      "ALTER TABLE devices ALTER COLUMN code SET NOT NULL"),
+     ("cannot tell", "the values do not cast (22P02), so it is not asked")),
+    # what a cast as it is does not tell: a USING's values, another check over them
+    (("ALTER TABLE devices ALTER COLUMN kept TYPE jsonb[] USING NULL",
+      "ALTER TABLE devices ALTER COLUMN kept SET NOT NULL"),
+     ("cannot tell", "0005 runs ALTER TABLE on devices before it: its rows are not today's")),
+    (("ALTER TABLE devices ALTER COLUMN kept TYPE jsonb[]",
+      "ALTER TABLE devices ALTER COLUMN kept SET NOT NULL, "
+      "ADD CONSTRAINT filled CHECK (cardinality(kept) >= 0)"),
+     ("cannot tell", "0005 runs ALTER TABLE on devices before it: its rows are not today's")),
+    (("ALTER TABLE devices ALTER COLUMN kept TYPE jsonb[]",
+      "ALTER TABLE devices ALTER COLUMN kept TYPE json[]",
+      "ALTER TABLE devices ALTER COLUMN kept SET NOT NULL"),
+     ("cannot tell", "0005 runs ALTER TABLE on devices before it: its rows are not today's")),
+])
+def test_set_not_null_after_a_type_change_cast_as_is_asks_the_nulls(
+        statements: tuple[str, ...], said: tuple[str, str],
+        database: psycopg.Connection) -> None:
+    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+
+    assert [(v.outcome, v.detail) for v in verdicts][:1] == [said], verdicts
+    if said[0] != "cannot tell":
+        assert _postgresql_refuses(database, *statements) is (said[0] == "refused")
 
 
 @pytest.mark.parametrize(("statement", "said", "constraint"), [
