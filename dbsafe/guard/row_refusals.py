@@ -416,7 +416,8 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
             Verdict(revision, sql, probe.subject, "cannot tell",
                     f"the plan (re)defines {called}() before it: what it returns now is not "
                     "what the statement gets") if called
-            else _ask(conn, probe, revision, sql, psycopg, timeout))
+            else _ask(conn, probe, revision, sql, psycopg, timeout,
+                      labels=check.get("labels") or ()))
     return verdicts
 
 
@@ -652,7 +653,10 @@ class _CannotTell(Exception):
 
 
 def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
-         timeout: str) -> Verdict:
+         timeout: str, *, labels: Sequence[Sequence[str]] = ()) -> Verdict:
+    """What the database answers `probe`; `labels`: the enum labels the plan adds before
+    it (lint's [type, label, why] each), which a value failing to cast to its enum
+    (22P02) may be: the database's type lacks it now, the upgrade's holds it."""
     if probe.unknown:
         return Verdict(revision, sql, probe.subject, "cannot tell", probe.unknown)
     if probe.kept:
@@ -682,6 +686,10 @@ def _ask(conn: Any, probe: Probe, revision: str, sql: str, psycopg: Any,
         if probe.casts and not _runs(conn, probe.casts, psycopg):
             return Verdict(revision, sql, probe.subject, "cannot tell",
                            f"the values do not cast ({exc.sqlstate}), so it is not asked")
+        if labels and exc.sqlstate == "22P02":
+            return Verdict(revision, sql, probe.subject, "cannot tell", (
+                f"{labels[0][2]}: a value fails to cast (22P02), which may be that label, "
+                "one the type lacks now"))
         return _value_refused(conn, probe, revision, sql, exc)
     restricted = _restricted_failure(conn, probe.query, psycopg) if probe.build else ""
     if restricted:

@@ -354,6 +354,11 @@ class RowChecks:
     # tables a foreign key the plan adds references -> why: a later DELETE from one meets a
     # key the database does not hold (`deleted_rows`)
     _referenced: dict[str, str] = field(default_factory=dict)
+    # the labels the plan adds to an enum (`ALTER TYPE t ADD VALUE 'x'`): [type, label, why].
+    # No row changes, nor any constraint: a statement meets something new only where it
+    # names one, which the database's type lacks now (the guard: `labels`), or reads the
+    # type's labels in order (`enum_range()`: `_labels_read`; task 572)
+    _labels: list[list[str]] = field(default_factory=list)
     # tables (as named) the plan wrote only by DELETEs whose rows today's rows tell
     # (`_stable_delete`) -> [each DELETE, the settings it ran under]; None: written
     # otherwise. A later DELETE of a table they reference hands them on (`deleted`): the
@@ -408,7 +413,8 @@ class RowChecks:
                          or next((why for name, why in self._tables.items()
                                   if made and same_relation(name, made)), None)
                          or next(filter(None, (self._unsure(name, frozenset())
-                                               for name in attached)), None)}
+                                               for name in attached)), None)
+                         or self._labels_read(s)}
                 empty = [name for name in attached if self._new(name)] \
                     + ([s.relation] if relation != s.relation and s.relation else [])
                 if empty:  # (the plan creates the partition: it has no rows to ask)
@@ -512,7 +518,7 @@ class RowChecks:
             rows = f"the plan sets session_replication_role to {role} before it: which " \
                    "foreign keys it fires is not told"
         check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": target, "at": at,
-                                 "unsure": keyed or shaped or rows,
+                                 "unsure": keyed or shaped or rows or self._labels_read(s),
                                  "deletes" if deletes else "updates" if updates
                                  else "inserts": True}
         if keyed or (shaped and not deletes):
@@ -562,6 +568,18 @@ class RowChecks:
             return False  # (a subquery reads the rows an earlier DELETE left)
         return not any(self._unsure(name, frozenset()) for name in others)
 
+    def _labels_read(self, s: Statement) -> str | None:
+        """Why `s` meets the labels an earlier `ADD VALUE` of the plan adds where it names
+        none: it reads the type's labels in order (`enum_range()`, `enum_first()`,
+        `enum_last()`: the new one among them), or None."""
+        if not self._labels:
+            return None
+        called = next((name for name in called_functions(s.node)
+                       if last(name) in _ENUM_ORDER), None)
+        return None if called is None else (
+            f"{self._labels[0][2]}, and it calls {called}(), which reads the labels of an "
+            "enum in order")
+
     def _note_deleted(self, name: str, s: Statement, stable: bool) -> None:
         """`name` written by `s`: one more DELETE of `_deleted`'s, where `stable` and `s`
         deletes from it; else written otherwise."""
@@ -597,6 +615,14 @@ class RowChecks:
         no row an INSERT gives it, until a statement changes it."""
         if s.kind in _NOT_RESHAPING or s.error is not None:
             return
+        if s.kind == "AlterEnumStmt" and s.node.get("newVal") and not s.node.get("oldVal"):
+            # (ADD VALUE: the rows and every constraint stay; RENAME VALUE changes what a
+            # row's value reads as)
+            name = ".".join(strings(s.node.get("typeName")))
+            label = str(s.node["newVal"])
+            self._labels.append([name, label, f"{revision} adds the label '{label}' to "
+                                              f"{name} before it"])
+            return
         drop = s.node.get("removeType") if s.kind == "DropStmt" else None
         if s.kind in _RESHAPING_ANY or (s.kind == "RenameStmt" and (
                 s.rename is None or not s.rename.relation)) or (
@@ -629,6 +655,8 @@ class RowChecks:
         makes it cannot tell."""
         if check["unsure"] is not None:
             return check
+        if self._labels:  # (a value failing to cast may be one the database lacks now)
+            check["labels"] = [list(each) for each in self._labels]
         if self._calls:
             check["calls"] = [[name, where] for name, where in self._calls.items()]
         if self._refreshed:
@@ -1460,6 +1488,8 @@ def _added_types(s: Statement) -> set[str]:
 
 # Statements creating a type that holds no constraint of its own (a domain's is CreateDomainStmt)
 _PLAIN_TYPE_KINDS = frozenset({"CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"})
+# Functions reading an enum's labels in order: a label the plan adds is among them.
+_ENUM_ORDER = frozenset({"enum_range", "enum_first", "enum_last"})
 
 
 def _made_type(s: Statement) -> str:

@@ -48,6 +48,10 @@ INSERT INTO touched VALUES (1, 'i');
 CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS
   $$BEGIN NEW.image := coalesce(NEW.image, OLD.image); RETURN NEW; END$$;
 CREATE TRIGGER keep BEFORE UPDATE ON touched FOR EACH ROW EXECUTE FUNCTION keep();
+-- an enum the plan adds a label to (task 572)
+CREATE TYPE mood AS ENUM ('ok', 'sad');
+CREATE TABLE feelings (id int, mood mood NOT NULL, CHECK (mood <> 'sad' OR id > 1));
+INSERT INTO feelings VALUES (1, 'ok'), (2, 'sad');
 """
 
 
@@ -63,10 +67,11 @@ def _verdicts(conn: psycopg.Connection, *statements: str) -> list[Verdict]:
     return probe_rows(conn, changes.checks.summary(), lock_timeout="1s")
 
 
-def _postgresql_refuses(conn: psycopg.Connection, statement: str) -> bool:
+def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
     try:
         with conn.transaction(force_rollback=True):
-            conn.execute(statement)
+            for statement in statements:
+                conn.execute(statement)
     except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
         return True
     return False
@@ -176,8 +181,14 @@ def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Conne
      "are not today's"),
     # said by PostgreSQL's command tag, never the parse node's name (irrd's 0548f1aa4f10 said
     # "runs AlterEnum", task 558)
-    (["ALTER TYPE mood ADD VALUE 'calm'", "UPDATE jobs SET name = note"],
+    (["ALTER TYPE mood RENAME VALUE 'sad' TO 'low'", "UPDATE jobs SET name = note"],
      "0005 runs ALTER TYPE before it: the columns and constraints of jobs it meets"),
+    # a label the plan adds, which the database's type lacks now (task 572)
+    (["ALTER TYPE mood ADD VALUE 'calm'", "UPDATE feelings SET mood = 'calm'"],
+     "0005 adds the label 'calm' to mood before it: a value fails to cast (22P02)"),
+    (["ALTER TYPE mood ADD VALUE 'calm'",
+      "UPDATE feelings SET mood = enum_last(NULL::mood) WHERE id = 1"],
+     "0005 adds the label 'calm' to mood before it, and it calls enum_last()"),
     (["CREATE TRIGGER t BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION keep()",
       "UPDATE jobs SET name = note"], "0005 runs CREATE TRIGGER on jobs before it"),
     (["DROP INDEX jobs_name_key", "UPDATE jobs SET name = note"],
@@ -237,3 +248,43 @@ def test_a_cannot_tell_says_what_is_not_today_s_once(database: psycopg.Connectio
                                                       statements: list[str], why: str) -> None:
     assert [v.detail for v in _verdicts(database, *statements)
             if v.sql == statements[-1]] == [why]
+
+
+# Task 572: `ALTER TYPE ... ADD VALUE` (bionic-gpt's file 69) made every later data statement
+# `cannot tell`, though it changes no row and no constraint: they are asked.
+@pytest.mark.parametrize(("statements", "refused"), [
+    (["ALTER TYPE mood ADD VALUE 'calm'", "UPDATE jobs SET name = note WHERE id > 1"],
+     ("jobs.name", "is given NULLs (NOT NULL) in 1 row(s)")),
+    (["ALTER TYPE mood ADD VALUE 'calm' BEFORE 'sad'", "UPDATE feelings SET id = 0"],
+     ("feelings (feelings_check)", "is given rows failing CHECK (mood <> CAST('sad' AS mood) OR "
+      "id > 1) in 1 row(s)")),
+    (["ALTER TYPE mood ADD VALUE 'calm'", "UPDATE feelings SET id = id + 1"], None),
+    (["ALTER TYPE mood ADD VALUE 'calm'", "DELETE FROM owners WHERE id = 2"],
+     ("jobs (jobs_owner_fkey)", "references rows it deletes (ON DELETE NO ACTION) in 1 "
+      "row(s)")),
+    (["ALTER TYPE mood ADD VALUE 'calm'", "INSERT INTO feelings VALUES (0, 'sad')"],
+     ("feelings (feelings_check)", "is given rows failing CHECK (mood <> CAST('sad' AS mood) OR "
+      "id > 1) in 1 row(s)")),
+])
+def test_the_rows_after_an_enum_label_added_are_asked(
+        database: psycopg.Connection, statements: list[str],
+        refused: tuple[str, str] | None) -> None:
+    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+
+    assert [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"] == (
+        [refused] if refused else []), verdicts
+    assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")] == []
+    assert verdicts
+    assert _postgresql_refuses(database, *statements) is bool(refused)
+
+
+def test_a_check_naming_a_label_the_plan_adds_is_not_refused(
+        database: psycopg.Connection) -> None:
+    # today's type lacks 'calm' (22P02 over any row): it was refused, `has values ... 22P02`
+    statements = ["ALTER TYPE mood ADD VALUE 'calm'",
+                  "ALTER TABLE feelings ADD CONSTRAINT not_calm CHECK (mood <> 'calm')"]
+    (verdict,) = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+
+    assert (verdict.outcome, verdict.detail) == ("cannot tell", (
+        "0005 adds the label 'calm' to mood before it: a value fails to cast (22P02), which "
+        "may be that label, one the type lacks now"))
