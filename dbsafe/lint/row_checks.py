@@ -27,7 +27,11 @@ wrote the table before, `keys_unsure`; none into a table the plan made without a
 an `UPDATE` likewise (`updates`, `guard.updated_rows`: the table written before, the rows it
 updates, makes it cannot tell; none of a table the plan made and nothing wrote); a `DELETE`
 (`deletes`, `guard.deleted_rows`: the rows it deletes, against the foreign keys referencing
-them; with the tables the plan reshaped before it, `shaped`).
+them; with the tables the plan reshaped before it, `shaped`, and those it wrote only by
+DELETEs whose rows today's rows tell, `deleted`: the rows they leave are asked).
+An enum label the plan adds (`ADD VALUE`) changes no row: the checks after it are handed on
+with it (`labels`), a value failing to cast there may be it; one calling `enum_range()`
+cannot be told.
 The copy has no rows, so none of them failed there. Each is handed on with
 why the rows it will meet cannot be told from today's, where an earlier statement of the
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
