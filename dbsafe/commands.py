@@ -1139,6 +1139,8 @@ def drift(settings: Settings, *, options: DiffOptions | None = None,
         found += result.findings()
         summary.update({"revision": list(result.revisions), "expected": result.expected_from,
                         "differences": len(result.reported)})
+        if result.pending:
+            summary["pending"] = list(result.pending)
         if result.schema_file:
             # (said in the text report's line too: "no findings" against which schema)
             summary["schema_source"] = result.expected_from
@@ -1159,7 +1161,8 @@ def drift_sql(settings: Settings, *, options: DiffOptions | None = None) -> tupl
     from dbsafe.gates.drift import compare
     from dbsafe.schema.ddl import plan
 
-    result = compare(settings, _require_database(settings), options)
+    # (what a pending migration makes or drops is the findings' to say, not the DDL's)
+    result = compare(settings, _require_database(settings), options, with_pending=False)
     statements = plan(result.live, result.expected, result.changes)
     return accept_hazards(settings, statements, result.expected.search_path), \
         len(result.changes)

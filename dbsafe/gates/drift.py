@@ -32,7 +32,11 @@ from typing import TYPE_CHECKING
 from dbsafe.core import DbsafeError, Finding, RuleInfo, Severity
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dbsafe.config import Settings
+    from dbsafe.gates.drift_pending import Clash
+    from dbsafe.migrate.runner import Revision
     from dbsafe.schema.diff import Change, DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -84,6 +88,12 @@ class Drift:
     reference: str = ""
     # The reference is the `schema-file`, not migrations: a change goes into the file
     schema_file: bool = False
+    # The migrations not yet applied (alembic's revisions, a folder's files), in the order
+    # an upgrade runs them
+    pending: tuple[str, ...] = ()
+    # The objects drift found on one side only that one of them makes or drops: the next
+    # upgrade fails on each (`drift_pending`), said in the finding, with how to mend it
+    clashes: tuple[Clash, ...] = ()
 
     @property
     def reported(self) -> tuple[Change, ...]:
@@ -118,14 +128,33 @@ class Drift:
                 f, help="Put the change in the schema file (and in an upgrade for older "
                         "databases), or undo it in the database (`dbsafe drift --sql` prints "
                         "the DDL that does).") for f in out)
-        return self.notes + tuple(dataclasses.replace(
+        return self.notes + self._with_clashes(tuple(dataclasses.replace(
             f, help="Put the change in a migration, or undo it in the database "
                     "(`dbsafe drift --sql` prints the DDL that does)"
                     + ("; or run Flyway's migrate, which runs the edited repeatable "
                        "migration again" if self.rerun else "")
                     + ("; or undo the edit of the applied migration" if self.edited else "")
                     + ".",
-            context=f.context + again) for f in out)
+            context=f.context + again) for f in out))
+
+    def _with_clashes(self, out: tuple[Finding, ...]) -> tuple[Finding, ...]:
+        """`out` (one finding per reported change) with what a pending migration does to
+        each object it names: the message says which migration and what the upgrade fails
+        on, the help how to mend it."""
+        if not self.clashes:
+            return out
+        by_object = {(c.kind, c.identity): c for c in self.clashes}
+        told: list[Finding] = []
+        for change, finding in zip(self.reported, out, strict=True):
+            clash = by_object.get((change.kind, change.identity))
+            if clash is None or change.attribute is not None:
+                told.append(finding)
+                continue
+            told.append(dataclasses.replace(
+                finding, message=f"{finding.message.removesuffix('.')}; {clash.said}.",
+                help=clash.mend, context=(*finding.context,
+                                          ("Pending migration", clash.migration))))
+        return tuple(told)
 
 
 def options_with_defaults(options: DiffOptions | None) -> DiffOptions:
@@ -135,9 +164,12 @@ def options_with_defaults(options: DiffOptions | None) -> DiffOptions:
     return (options or DiffOptions()).without_own_schema()
 
 
-def compare(settings: Settings, database_url: str, options: DiffOptions | None = None) -> Drift:
+def compare(settings: Settings, database_url: str, options: DiffOptions | None = None, *,
+            with_pending: bool = True) -> Drift:
     """Compare the database with the migrations at its own revision (with a `schema-file`,
-    with what that file makes: `compare_schema_file`).
+    with what that file makes: `compare_schema_file`). With `with_pending`, what a pending
+    migration makes that the database has already, or drops that it has no longer, is said
+    (`Drift.clashes`: the schema at head built for it, only when something is pending).
 
     Raises:
         DbsafeError: the database has no alembic version table, or holds a revision the
@@ -145,6 +177,7 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
         MigrationError: the migrations could not be applied to the throwaway server.
     """
     from dbsafe.core import hold_until_exit
+    from dbsafe.migrate.revisions import pending
     from dbsafe.migrate.runner import (
         AlembicProject,
         current_revisions,
@@ -166,7 +199,8 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
     if folder is not None:
         from dbsafe.gates.drift_sql import compare_folder
 
-        return compare_folder(SqlFolder.of(folder, settings), database_url, options)
+        return compare_folder(SqlFolder.of(folder, settings), database_url, options,
+                              with_pending=with_pending)
     require_migrations(settings, schema_source=False)
     project = AlembicProject.from_settings(settings)
     live = hold_until_exit(introspect_url(database_url))
@@ -198,7 +232,45 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
     table = f"*.{version_table}"
     opts = options_with_defaults(options)
     opts = dataclasses.replace(opts, ignore_names=(*opts.ignore_names, table))
-    return Drift(live, expected, diff(live, expected, opts), tuple(revisions), description)
+    changes = diff(live, expected, opts)
+    todo = [r.revision for r in pending(described.revisions, revisions, described.heads)]
+    clashes = _alembic_clashes(settings, project, described.revisions, tuple(revisions), todo,
+                               changes, expected, opts) if with_pending else ()
+    return Drift(live, expected, changes, tuple(revisions), description,
+                 pending=tuple(todo), clashes=clashes)
+
+
+def _alembic_clashes(settings: Settings, project: object, history: Sequence[Revision],
+                     current: tuple[str, ...], todo: list[str], changes: Sequence[Change],
+                     expected: SchemaSnapshot, options: DiffOptions) -> tuple[Clash, ...]:
+    """What the pending revisions `todo` make that the database has already, or drop that it
+    has no longer (`drift_pending`): each schema after some of them built as the reference
+    is, cached (at head, the one `validate` and `diff migrations` build)."""
+    from dbsafe.core import hold_until_exit
+    from dbsafe.gates.drift_pending import clashes, sentence
+    from dbsafe.migrate.revisions import ancestors, tips
+
+    done = ancestors(history, current)
+
+    def schema_after(i: int) -> SchemaSnapshot:
+        heads = ("heads",) if i == len(todo) - 1 else tips(history, done | set(todo[:i + 1]))
+        return hold_until_exit(_expected(settings, project, heads)[0])
+
+    out = []
+    for clash in clashes(changes, expected, todo, schema_after, options):
+        # (a revision on another branch than the database's: stamped beside it)
+        stamp = " ".join(tips(history, done | ancestors(history, [clash.migration])))
+        subject = ".".join(clash.identity)
+        out.append(dataclasses.replace(
+            clash, said=sentence(clash, upgrade="`alembic upgrade`",
+                                 pending_word=f"revision {clash.migration}, not yet applied,"),
+            mend=f"Revision {clash.migration} ran here by hand, its alembic_version row never "
+                 f"written: once the rest of it (and of any pending revision before it) is in "
+                 f"the database too, `alembic stamp {stamp}` records it, then run `dbsafe "
+                 "drift` again; else "
+                 + (f"drop `{subject}` so the upgrade makes it." if clash.creates else
+                    f"make `{subject}` again (`dbsafe drift --sql`) so the upgrade drops it.")))
+    return tuple(out)
 
 
 def compare_schema_file(settings: Settings, database_url: str,
@@ -250,7 +322,7 @@ def _owner(snapshot: SchemaSnapshot, table: str) -> str | None:
 
 
 def _expected(settings: Settings, project: object,
-              revisions: tuple[str, ...]) -> tuple[SchemaSnapshot, str]:
+              revisions: Sequence[str]) -> tuple[SchemaSnapshot, str]:
     if len(revisions) == 1:
         from dbsafe.sources import load_snapshot
 

@@ -33,6 +33,8 @@ from dbsafe.migrate.histories import (
     last_recorded,
     never_run,
     never_run_findings,
+    pending_among,
+    recorded_as_run,
     refusal,
     refusal_finding,
     shared_version_findings,
@@ -40,9 +42,13 @@ from dbsafe.migrate.histories import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dbsafe.extract.migration import Migration
     from dbsafe.gates.drift import Drift
-    from dbsafe.schema.diff import DiffOptions
+    from dbsafe.gates.drift_pending import Clash
+    from dbsafe.migrate.histories import History
+    from dbsafe.schema.diff import Change, DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SqlFolder
 
@@ -54,8 +60,10 @@ SUPABASE_MANAGED = frozenset({"_analytics", "_realtime", "cron", "net", "pgbounc
 
 
 def compare_folder(folder: SqlFolder, database_url: str,
-                   options: DiffOptions | None = None) -> Drift:
+                   options: DiffOptions | None = None, *, with_pending: bool = True) -> Drift:
     """The database at `database_url` against the files of `folder` its history says ran.
+    With `with_pending`, what a file not yet run makes that the database has already, or
+    drops that it has no longer, is said (`drift_pending`).
 
     Raises:
         DbsafeError: no history table, or one naming a version no file of the folder has.
@@ -134,6 +142,10 @@ def compare_folder(folder: SqlFolder, database_url: str,
     passed = [str(u) for u in unresolved if u.passed]
     told = [refusal_finding(refused, history.runner, at)] if refused is not None and \
         refused.check in (*REFUSES_EDITED, "DbMigrate") else []
+    never = never_run(migrations, history, applied)
+    todo = pending_among(migrations, selected, history.runner, never)
+    clashes = _clashes(folder, migrations, selected, todo, history, changes, expected, opts,
+                       first) if with_pending else ()
     return Drift(live, expected, changes, (at,),
                  f"sql migrations {shown} ({history.runner}: {len(selected)} of "
                  f"{len(migrations)} files applied"
@@ -141,12 +153,47 @@ def compare_folder(folder: SqlFolder, database_url: str,
                     else "") + ")",
                  # (not in the reference: what ran is; the finding says what did not)
                  (*shared,
-                  *never_run_findings(never_run(migrations, history, applied), history.runner),
+                  *never_run_findings(never, history.runner),
                   *told, *edited_findings(migrations, history, refused, edited)),
                  tuple(m.path for m in edited_again(migrations, history)),
                  tuple(e.migration.path for e in edited),
                  reference=f"the migrations up to {at}" if last else
-                 "the migrations (none applied)")
+                 "the migrations (none applied)",
+                 pending=tuple(m.path for m in todo), clashes=clashes)
+
+
+def _clashes(folder: SqlFolder, migrations: list[Migration], selected: list[Migration],
+             todo: list[Migration], history: History, changes: Sequence[Change],
+             expected: SchemaSnapshot, options: DiffOptions, first_schema: str | None
+             ) -> tuple[Clash, ...]:
+    """What the files `todo` (not yet run) make that the database has already, or drop that
+    it has no longer (`drift_pending`): each schema after some of them built as the
+    reference is (`_built`)."""
+    from dbsafe.gates.drift_pending import clashes, sentence
+
+    ran = {m.path for m in selected}
+
+    def schema_after(i: int) -> SchemaSnapshot:
+        upto = ran | {m.path for m in todo[:i + 1]}
+        return _built(folder, [m for m in migrations if m.path in upto],
+                      first_schema=first_schema)[0]
+
+    by_path = {m.path: m for m in todo}
+    out = []
+    for clash in clashes(changes, expected, [m.path for m in todo], schema_after, options):
+        subject = ".".join(clash.identity)
+        out.append(dataclasses.replace(
+            clash, said=sentence(clash, upgrade=f"{history.runner}'s next migrate",
+                                 pending_word=f"{clash.migration}, not yet run,"),
+            mend=f"{clash.migration} ran here by hand, {history.runner}'s {history.table} "
+                 "never told: once the rest of it (and of any file pending before it) is in "
+                 "the database too, "
+                 f"{recorded_as_run(history, by_path[clash.migration])} records it, then run "
+                 "`dbsafe drift` again; else "
+                 + (f"drop `{subject}` so the migration makes it." if clash.creates else
+                    f"make `{subject}` again (`dbsafe drift --sql`) so the migration drops "
+                    "it.")))
+    return tuple(out)
 
 
 def _built(folder: SqlFolder, migrations: list[Migration], *, first_schema: str | None = None

@@ -661,6 +661,45 @@ def _mend(history: History, failed: str, paths: Sequence[Path]) -> str:
     return ""
 
 
+def recorded_as_run(history: History, migration: Migration) -> str:
+    """How `history`'s runner is told `migration` ran without running it (what alembic's
+    `stamp` does), for a file a DBA ran by hand whose history row was never written: the
+    runner's own command where it has one (golang-migrate's `migrate force`, prisma's
+    `migrate resolve --applied`, supabase's `migration repair`, Sqitch's `deploy
+    --log-only`), else the row it would have written, where that row holds nothing dbsafe
+    would have to compute (dbmate's, goose's, sql-migrate's); else said in words.
+
+    >>> from dbsafe.extract.migration import Migration
+    >>> h = History("goose", ("public", "goose_db_version"), "")
+    >>> recorded_as_run(h, Migration("db/3_x.sql", (), file=Path("db/00003_x.sql")))
+    '`INSERT INTO public.goose_db_version (version_id, is_applied) VALUES (3, true)`'
+    >>> recorded_as_run(History("golang-migrate", ("schema_migrations",), ""),
+    ...                 Migration("db/3_x.up.sql", (), file=Path("db/3_x.up.sql")))
+    '`migrate force 3` (every file up to it counts as run)'
+    """
+    version = file_version(migration.file, history.runner) \
+        if migration.file is not None else None
+    name = migration.file.name if migration.file is not None else migration.path
+    table = _sql_name(*history.relation)
+    if version is not None:
+        if history.runner == "golang-migrate":
+            return f"`migrate force {version}` (every file up to it counts as run)"
+        if history.runner == "supabase":
+            return f"`supabase migration repair --status applied {version}`"
+        if history.runner == "dbmate":
+            return f"`INSERT INTO {table} (version) VALUES ('{version}')`"
+        if history.runner == "goose":
+            return (f"`INSERT INTO {table} (version_id, is_applied) "
+                    f"VALUES ({version}, true)`")
+    if history.runner == "prisma" and migration.file is not None:
+        return f"`prisma migrate resolve --applied {migration.file.parent.name}`"
+    if history.runner == "sql-migrate":
+        return f"`INSERT INTO {table} (id, applied_at) VALUES ('{name}', now())`"
+    if history.runner == "sqitch" and migration.file is not None:
+        return f"`sqitch deploy --log-only --to {migration.file.stem}`"
+    return f"a row in {history.table} recording {name} as {history.runner} records a run"
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     """Where a runner's history says a database is, without its folder: what a backup, a
