@@ -29,7 +29,7 @@ A table with none of these constraints refuses no row inserted: nothing is asked
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -184,7 +184,8 @@ def _insert_row_probes(conn: Any, name: str, columns: Sequence[Any], values: dic
         yield Probe(name, "", "", counts=False, unknown=(
             f"{plan.keys_unsure}: the keys its rows hold are not today's"))
         return
-    yield from unique_probes(conn, _table(conn, stmt.relation), values, derived)
+    yield from unique_probes(conn, _table(conn, stmt.relation), values, derived,
+                             dropped=plan.dropped_indexes)
 
 
 def row_probes(conn: Any, name: str, columns: Sequence[Any], values: dict[str, str],
@@ -262,14 +263,22 @@ def row_probes(conn: Any, name: str, columns: Sequence[Any], values: dict[str, s
 
 def unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: str,
                   changed: frozenset[str] | None = None, kept: str = "",
-                  moved: str = "") -> Iterator[Probe]:
+                  moved: str = "", *, dropped: Mapping[str, str] | None = None
+                  ) -> Iterator[Probe]:
     """A key of the rows inserted that the table's rows hold, or two of them share, for
     each unique index of the table (a key or constraint's too). For an UPDATE
     (`guard.updated_rows`): only the indexes over a column it sets (`changed`, by the
     columns the index reads, its expressions and WHERE too), the table's rows it keeps
     (`kept`: a condition on `t`) holding the key; `moved` (a query over `i`, the updated rows
     as `derived`, and `u`, them as they are) finds a row given another updated row's old key,
-    which an index checked row by row (not deferrable) may refuse or not, as the rows come."""
+    which an index checked row by row (not deferrable) may refuse or not, as the rows come.
+    `dropped`: the indexes an earlier DROP INDEX of the plan drops (name -> why): one of
+    them refuses no row, and passes unasked (the statement meets fewer keys than today's
+    table holds, never more: a refusal it would find is no refusal then); not a key's or
+    constraint's, which PostgreSQL refuses to drop so (asked as there)."""
+    from dbsafe.guard.reached_rows import _quoted
+
+    gone = {name: why for name, why in (dropped or {}).items()}
     indexes = conn.execute(
         # (indnullsnotdistinct: PostgreSQL 15+'s, read where there is one)
         "SELECT c.relname, i.indpred IS NOT NULL OR i.indexprs IS NOT NULL, "
@@ -280,13 +289,20 @@ def unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: str
         "(SELECT array_agg(a.attname::text) FROM pg_depend d JOIN pg_attribute a "
         "ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
         "WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid "
-        "AND d.refobjid = i.indrelid AND d.refobjsubid > 0), i.indimmediate "
+        "AND d.refobjid = i.indrelid AND d.refobjsubid > 0), i.indimmediate, "
+        "(SELECT min(n.name) FROM unnest(%s::text[], %s::text[]) AS n(name, regclass) "
+        "WHERE to_regclass(n.regclass) = i.indexrelid AND NOT EXISTS (SELECT FROM "
+        "pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)) "
         "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = to_regclass(%s) AND i.indisunique ORDER BY 1",
-        (table.name,)).fetchall()
-    for index, partial, nulls_not_distinct, keys, reads, immediate in indexes:
+        (list(gone), [_quoted(name) for name in gone], table.name)).fetchall()
+    for index, partial, nulls_not_distinct, keys, reads, immediate, gone_as in indexes:
         keys = [str(k) for k in keys or ()]
         subject = f"{table.name} ({', '.join(_ident(k) for k in keys) or index})"
+        if gone_as is not None:
+            yield Probe(subject, "", "", counts=False, kept=(
+                f"{gone[gone_as]}: unique index {index} holds no key then"))
+            continue
         if changed is not None and not {*keys, *(str(r) for r in reads or ())} & changed:
             continue  # (an UPDATE leaving the columns it reads: its keys stay as they are)
         if partial:

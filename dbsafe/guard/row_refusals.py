@@ -366,7 +366,8 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
 
         if not deleted_rows.refusable(conn, table):
             return []  # (no foreign key references its rows: no row it deletes refuses it)
-    unsure = check.get("unsure") or _retyped_otherwise(conn, check.get("retyped") or (), sql)
+    unsure = check.get("unsure") or _dropped_unknown(conn, check.get("dropped_indexes") or {})
+    unsure = unsure or _retyped_otherwise(conn, check.get("retyped") or (), sql)
     unsure = unsure or _calls_write(conn, check, followed)
     if not unsure and (check.get("writes") or check.get("typed")):
         found = _reached(conn, check, reached)
@@ -419,6 +420,22 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
             else _ask(conn, probe, revision, sql, psycopg, timeout,
                       labels=check.get("labels") or ()))
     return verdicts
+
+
+def _dropped_unknown(conn: Any, dropped: Mapping[str, Sequence[Any]]) -> str | None:
+    """Why a check cannot be told where an earlier DROP INDEX of the plan (lint's
+    `dropped_indexes`: name -> [why, IF EXISTS]) drops an index the database does not hold
+    now (nor the plan made before it): which table it is of is not told, any table's
+    unique keys may be fewer. None where each is found (its table is then pg_index's to
+    say, `inserted_rows.unique_probes`), or IF EXISTS drops nothing."""
+    from dbsafe.guard.reached_rows import _quoted
+
+    for name, (why, missing_ok) in dropped.items():
+        found = conn.execute("SELECT pg_catalog.to_regclass(%s) IS NOT NULL",
+                             (_quoted(name),)).fetchone()[0]
+        if not found and not missing_ok:
+            return f"{why}: no index {name} is there now, so which table it is of is not told"
+    return None
 
 
 def refusal_finding(verdict: Verdict, *, allowed: bool, location: Location | None = None,

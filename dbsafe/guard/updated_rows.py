@@ -175,7 +175,8 @@ def update_probes(conn: Any, stmt: ast.UpdateStmt, plan: PlanFacts) -> Iterator[
     kept = f"t.ctid <> ALL (SELECT given.c0 FROM {source})"
     moved = f"SELECT FROM {derived} AS i JOIN (SELECT t.ctid AS {_ROW}, t.* FROM " \
             f"{table.own} t WHERE NOT ({kept})) AS u ON u.{_ROW} <> i.{_ROW}"
-    probes += unique_probes(conn, table, values, derived, changed, kept, moved)
+    probes += unique_probes(conn, table, values, derived, changed, kept, moved,
+                            dropped=plan.dropped_indexes)
     for probe in probes:
         if not probe.query:
             yield probe

@@ -22,7 +22,8 @@ adding a CHECK or NOT NULL, setting NOT NULL or validating a constraint (every c
 domain, in any table: handed on with the tables whose rows or columns the plan changed so
 far, `changed`); an `INSERT` (the rows it inserts, against its table's NOT NULL, CHECK, unique
 and foreign keys: `inserts`, `guard.inserted_rows`; cannot tell where the plan changed the
-table's shape before it, `reshaped`, or the rows its SELECT reads; its keys alone where it
+table's shape before it, `reshaped`, or the rows its SELECT reads (a `DROP INDEX` of the
+database's index: handed on, `dropped_indexes`, for the guard to find its table); its keys alone where it
 wrote the table before, `keys_unsure`; none into a table the plan made without a constraint);
 an `UPDATE` likewise (`updates`, `guard.updated_rows`: the table written before, the rows it
 updates, makes it cannot tell; none of a table the plan made and nothing wrote); a `DELETE`
@@ -203,6 +204,9 @@ class PlanFacts:
     # the plan's earlier `ALTER COLUMN ... TYPE` of the columns checked: [why, statement,
     # column] each (a `SET NOT NULL` after one cast as it is asks the rows as cast)
     retyped: tuple[tuple[str, str, str], ...] = ()
+    # (an INSERT, an UPDATE) the database's indexes an earlier DROP INDEX drops: name ->
+    # why; a unique one of its table refuses no row (`guard.inserted_rows.unique_probes`)
+    dropped_indexes: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, check: Mapping[str, Any]) -> PlanFacts:
@@ -216,7 +220,9 @@ class PlanFacts:
                    keys_unsure=check.get("keys_unsure"), shaped=dict(check.get("shaped") or {}),
                    deleted=dict(check.get("deleted") or {}),
                    retyped=tuple((str(why), str(sql), str(column))
-                                 for why, sql, column in check.get("retyped") or ()))
+                                 for why, sql, column in check.get("retyped") or ()),
+                   dropped_indexes={name: str(given[0]) for name, given in (
+                       check.get("dropped_indexes") or {}).items()})
 
 
 @dataclass(slots=True)
@@ -352,6 +358,14 @@ class RowChecks:
     # (`_note_shape`); `_shaped_all`: any table's (a type altered, a DROP ... CASCADE)
     _shaped: dict[str, str] = field(default_factory=dict)
     _shaped_all: str | None = None
+    # indexes the plan creates (`schema.name` where its table is written with a schema) ->
+    # their table: a DROP INDEX of one reshapes that table alone
+    _index_tables: dict[str, str] = field(default_factory=dict)
+    # indexes of the database a DROP INDEX of the plan drops (as written) -> [why, IF EXISTS,
+    # the search_path its SET gave then]: an INSERT's or UPDATE's check hands them on
+    # (`dropped_indexes`), for the guard to find their table (pg_index) and leave a unique
+    # one's keys unasked; no other question changes (task 583)
+    _dropped_indexes: dict[str, list[Any]] = field(default_factory=dict)
     # tables the plan created with no constraint, of built-in types, unchanged since: an
     # INSERT into one refuses no row
     _plain_created: set[str] = field(default_factory=set)
@@ -499,6 +513,9 @@ class RowChecks:
             return  # (a table the plan made, empty: it updates no row)
         shaped = self._shaped_all or next((why for name, why in self._shaped.items()
                                            if same_relation(name, target)), None)
+        # (a DELETE meets no index: a foreign key's, PostgreSQL does not drop without CASCADE)
+        dropped, elsewhere = ({}, None) if deletes or shaped else self._dropped_index_facts()
+        shaped = shaped or elsewhere
         # (a DELETE: the keys referencing it the database holds are asked first, unless the
         # plan adds one: none refuses a row it deletes where none references it)
         keyed = next((f"{why}: the foreign keys referencing {target} are not today's"
@@ -529,6 +546,8 @@ class RowChecks:
             check["reshaped"] = True
         if keyed or shaped:  # (the reason says what is not today's: the guard adds nothing)
             check["said"] = True
+        if dropped:  # (the guard finds their table; a unique one's keys refuse no row)
+            check["dropped_indexes"] = dropped
         if deletes and self._shaped and not shaped:  # (a referencing table's foreign keys)
             check["shaped"] = dict(self._shaped)
         keys = None if shaped or rows else self._unsure(target, frozenset())
@@ -628,6 +647,9 @@ class RowChecks:
                                               f"{name} before it"])
             return
         drop = s.node.get("removeType") if s.kind == "DropStmt" else None
+        if drop == "OBJECT_INDEX" and s.node.get("behavior") != "DROP_CASCADE":
+            self._note_dropped_indexes(revision, s)
+            return
         if s.kind in _RESHAPING_ANY or (s.kind == "RenameStmt" and (
                 s.rename is None or not s.rename.relation)) or (
                 s.kind == "DropStmt" and (s.node.get("behavior") == "DROP_CASCADE"
@@ -651,6 +673,37 @@ class RowChecks:
                                               f"naming {name}, before it")
             else:
                 self._shaped.setdefault(name, f"{revision} runs {_word(s)} on {name} before it")
+
+    def _note_dropped_indexes(self, revision: str, s: Statement) -> None:
+        """`DROP INDEX` (not CASCADE), which names no table: one the plan created reshapes
+        that table (`_index_tables`); one of the database's is kept by name
+        (`_dropped_indexes`), its table the database's to say. Nothing else depends on an
+        index (PostgreSQL refuses to drop one a constraint or a foreign key needs, without
+        CASCADE), so no other table's columns or constraints change: notifications-api's
+        0551 dropping an index of `notifications` made every later INSERT and UPDATE of the
+        plan, of any table, "cannot tell" (task 583)."""
+        for name in s.dropped:
+            made = next((table for index, table in reversed(self._index_tables.items())
+                         if same_relation(index, name)), None)
+            if made is not None:
+                self._shaped.setdefault(made, f"{revision} runs DROP INDEX on {made} before it")
+            else:
+                self._dropped_indexes.setdefault(name, [
+                    f"{revision} runs DROP INDEX {name} before it",
+                    bool(s.node.get("missing_ok")), self._search_path()])
+
+    def _dropped_index_facts(self) -> tuple[dict[str, list[Any]], str | None]:
+        """The database's indexes the plan dropped so far (name -> [why, IF EXISTS]), for the
+        guard to read under the search_path in force now; and why a check cannot tell,
+        where one was dropped under another search_path (which index it was is not told
+        here: of any table, as before)."""
+        path = self._search_path()
+        handed: dict[str, list[Any]] = {}
+        for name, (why, missing_ok, then) in self._dropped_indexes.items():
+            if "." not in name and then != path:
+                return {}, why
+            handed[name] = [why, missing_ok]
+        return handed, None
 
     def _with_calls(self, check: dict[str, Any]) -> dict[str, Any]:
         """`check` with the functions called before it (and the materialized views refreshed),
@@ -1124,6 +1177,10 @@ class RowChecks:
             self._filled.clear()  # a filled table may get a child whose rows it did not fill
         if s.kind == "IndexStmt" and s.index_def is not None and s.index_def.name:
             self._indexes[last(s.index_def.name)] = s.sql.strip().rstrip(";")
+            if s.relation:  # (an index lies in its table's schema)
+                schema = s.relation.rpartition(".")[0]
+                self._index_tables[f"{schema}.{last(s.index_def.name)}" if schema
+                                   else last(s.index_def.name)] = s.relation
         if s.kind == "CreateStmt":
             if s.node.get("if_not_exists") and s.relation and not any(
                     same_relation(name, s.relation)
@@ -1275,7 +1332,8 @@ _RESHAPING_ANY = frozenset({"AlterEnumStmt", "AlterDomainStmt", "AlterObjectSche
                             "AlterExtensionContentsStmt", "DefineStmt", "CreateCastStmt"})
 # What a DROP (not CASCADE) drops without changing another table: its own name, or nothing
 # another table depends on (PostgreSQL refuses one a column or constraint depends on). A
-# DROP INDEX or DROP TRIGGER names no table it changes: any table's.
+# DROP TRIGGER names no table it changes: any table's. (DROP INDEX: its table, found by
+# `RowChecks._note_dropped_indexes`.)
 _DROPS_ITSELF = frozenset({"OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE",
                            "OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_TYPE",
                            "OBJECT_DOMAIN", "OBJECT_SCHEMA", "OBJECT_EXTENSION"})

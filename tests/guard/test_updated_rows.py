@@ -191,8 +191,10 @@ def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Conne
      "0005 adds the label 'calm' to mood before it, and it calls enum_last()"),
     (["CREATE TRIGGER t BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION keep()",
       "UPDATE jobs SET name = note"], "0005 runs CREATE TRIGGER on jobs before it"),
-    (["DROP INDEX jobs_name_key", "UPDATE jobs SET name = note"],
-     "0005 runs DROP INDEX before it"),
+    # (an index of the database's: its table's unique keys the guard reads, task 583; one
+    # there is none of now: any table's)
+    (["DROP INDEX no_such_index", "UPDATE jobs SET name = note"],
+     "0005 runs DROP INDEX no_such_index before it"),
     # job 3 joins two renames: PostgreSQL takes either
     (["UPDATE jobs j SET name = r.name FROM renames r WHERE r.job = j.id AND j.id = 3"],
      "UPDATE ... FROM joins a row to more than one"),
