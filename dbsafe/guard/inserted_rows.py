@@ -13,7 +13,10 @@ inserts is asked of the rows the SELECT gives:
 - a CHECK (NOT VALID too: PostgreSQL checks every new row): `(check) IS FALSE`;
 - a unique index or key (not partial, over columns): a key of the rows inserted found in the
   table's rows, or twice among them (`NULLS NOT DISTINCT`: NULLs too); one over a column left
-  to a sequence or identity takes new values, and is taken as passing;
+  to a sequence or identity takes new values, and is taken as passing; where the plan wrote
+  the table before it, also a key the rows of its INSERTs before it give (`written_keys`:
+  lint hands them on where they are all seed INSERTs and UPDATEs, `keys_written`), one an
+  UPDATE before it may have set cannot be told; one the plan dropped (DROP INDEX) passes;
 - a foreign key: a complete key of the rows inserted found nowhere in the referenced table;
 - a column of a domain: each value cast to it (its CHECK, its NOT NULL).
 
@@ -30,7 +33,7 @@ A table with none of these constraints refuses no row inserted: nothing is asked
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import shortened
@@ -104,8 +107,6 @@ def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[
     """What the rows `stmt` inserts ask of its table's constraints (the module's list);
     `plan.changed`: tables an earlier statement changes the rows of (a foreign key's
     referenced one among them cannot be told)."""
-    from pglast import ast
-    from pglast.stream import RawStream
 
     assert stmt.relation is not None
     table = _table(conn, stmt.relation)
@@ -118,6 +119,30 @@ def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[
         raise _CannotTell(f"{name} is partitioned: the partition each row goes to checks it "
                           "too, which the probe does not follow")
     refuse_rewritten(conn, name, "INSERT")
+    columns = _columns(conn, name)
+    given, values, query, aliases = _given(conn, stmt, name, columns)
+    derived = _derived(values, query, aliases)
+    rows = f"{derived} AS inserted"
+    # Each value given cast to its column's type (a domain's: its CHECK and NOT NULL): one
+    # failing is the INSERT's failure; the probes over the rows cast are then not asked.
+    cast = [*given, *(str(c[0]) for c in columns if c[6] is not None and str(c[0]) not in given
+                      and values[str(c[0])] not in (_FILLED, _UNKNOWN))]
+    casts = f"SELECT least(0, count(*), {', '.join(f'count({values[c]})' for c in cast)}) " \
+            f"FROM ({query}) AS given{aliases}" if cast else ""
+    if casts:
+        yield Probe(name, "is given values its columns' types refuse", casts, counts=True)
+    for probe in _insert_row_probes(conn, name, columns, values, rows, derived, stmt, plan):
+        yield replace(probe, casts=casts) if probe.query else probe
+
+
+def _given(conn: Any, stmt: ast.InsertStmt, name: str, columns: Sequence[Any]
+           ) -> tuple[list[str], dict[str, str], str, str]:
+    """The columns `stmt` gives (in order), each column's value in the rows it inserts (as
+    assigned, a column left out: its DEFAULT), its SELECT (or VALUES) as SQL and the aliases
+    of its columns there (`c1`, ...)."""
+    from pglast import ast
+    from pglast.stream import RawStream
+
     source: Any = stmt.selectStmt
     if source is not None and any(isinstance(n, ast.SetToDefault) for n in _nodes(source)):
         raise _CannotTell("its VALUES give DEFAULT, which the probe does not evaluate")
@@ -127,7 +152,6 @@ def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[
         source.withClause = stmt.withClause
     _refuse_volatile(conn, stmt, "its SELECT")
     query = str(RawStream()(source)) if source is not None else "SELECT"
-    columns = _columns(conn, name)
     types = {str(c[0]): str(c[1]) for c in columns}
     if stmt.cols:
         if any(target.indirection for target in stmt.cols):
@@ -148,20 +172,51 @@ def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[
         if str(column[0]) not in values:
             values[str(column[0])] = defaulted(conn, column)
     aliases = f"({', '.join(f'c{i}' for i in range(1, len(given) + 1))})" if given else ""
+    return given, values, query, aliases
+
+
+def _derived(values: dict[str, str], query: str, aliases: str) -> str:
+    """The rows an INSERT gives (`_given`), each column as it inserts it."""
     listed = ", ".join(f"{value} AS {_ident(column)}" for column, value in values.items()
                        if value not in (_FILLED, _UNKNOWN))
-    derived = f"(SELECT {listed} FROM ({query}) AS given{aliases})"
-    rows = f"{derived} AS inserted"
-    # Each value given cast to its column's type (a domain's: its CHECK and NOT NULL): one
-    # failing is the INSERT's failure; the probes over the rows cast are then not asked.
-    cast = [*given, *(str(c[0]) for c in columns if c[6] is not None and str(c[0]) not in given
-                      and values[str(c[0])] not in (_FILLED, _UNKNOWN))]
-    casts = f"SELECT least(0, count(*), {', '.join(f'count({values[c]})' for c in cast)}) " \
-            f"FROM ({query}) AS given{aliases}" if cast else ""
-    if casts:
-        yield Probe(name, "is given values its columns' types refuse", casts, counts=True)
-    for probe in _insert_row_probes(conn, name, columns, values, rows, derived, stmt, plan):
-        yield replace(probe, casts=casts) if probe.query else probe
+    return f"(SELECT {listed} FROM ({query}) AS given{aliases})"
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What the plan's writes of a table before an INSERT (lint's `keys_written`) do to the
+    keys its rows hold: the rows its INSERTs add (each column's value, `_given`, and the
+    rows as a query), the columns its UPDATEs set; `unknown`: why they cannot be told."""
+
+    inserted: tuple[tuple[dict[str, str], str], ...] = ()
+    updated: frozenset[str] = frozenset()
+    unknown: str = ""
+
+
+def written_keys(conn: Any, name: str, statements: Sequence[str]) -> Written:
+    """The plan's INSERTs and UPDATEs of table `name` before an INSERT into it (`Written`),
+    each read against the table as the database holds it now (lint hands on only
+    statements whose own rows read no table, run under the same settings)."""
+    from pglast import ast, parse_sql
+
+    inserted: list[tuple[dict[str, str], str]] = []
+    updated: set[str] = set()
+    columns = _columns(conn, name)
+    try:
+        for sql in statements:
+            stmt: Any = parse_sql(sql)[0].stmt
+            if isinstance(stmt, ast.InsertStmt):
+                _, values, query, aliases = _given(conn, stmt, name, columns)
+                inserted.append((values, _derived(values, query, aliases)))
+            elif isinstance(stmt, ast.UpdateStmt):
+                # (a BEFORE UPDATE trigger may set any column of the row)
+                refuse_rewritten(conn, name, "UPDATE")
+                updated.update(str(target.name) for target in stmt.targetList or ())
+            else:
+                raise _CannotTell(f"{shortened(sql, 40)} is not read")
+    except _CannotTell as why:
+        return Written(unknown=str(why))
+    return Written(tuple(inserted), frozenset(updated))
 
 
 def _insert_row_probes(conn: Any, name: str, columns: Sequence[Any], values: dict[str, str],
@@ -180,12 +235,13 @@ def _insert_row_probes(conn: Any, name: str, columns: Sequence[Any], values: dic
         return
     if conflict is not None:  # DO NOTHING: a row whose key is there is skipped
         return
-    if plan.keys_unsure:  # (an earlier statement writes the table: its keys are not today's)
-        yield Probe(name, "", "", counts=False, unknown=(
-            f"{plan.keys_unsure}: the keys its rows hold are not today's"))
-        return
+    # (an earlier statement writes the table: its keys are not today's, but for those the
+    # plan's own INSERTs and UPDATEs before it write, which the probe reads, task 583)
+    written = written_keys(conn, name, plan.keys_written) \
+        if plan.keys_unsure and plan.keys_written else None
     yield from unique_probes(conn, _table(conn, stmt.relation), values, derived,
-                             dropped=plan.dropped_indexes)
+                             dropped=plan.dropped_indexes, unsure=plan.keys_unsure,
+                             written=written)
 
 
 def row_probes(conn: Any, name: str, columns: Sequence[Any], values: dict[str, str],
@@ -263,7 +319,8 @@ def row_probes(conn: Any, name: str, columns: Sequence[Any], values: dict[str, s
 
 def unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: str,
                   changed: frozenset[str] | None = None, kept: str = "",
-                  moved: str = "", *, dropped: Mapping[str, str] | None = None
+                  moved: str = "", *, dropped: Mapping[str, str] | None = None,
+                  unsure: str | None = None, written: Written | None = None
                   ) -> Iterator[Probe]:
     """A key of the rows inserted that the table's rows hold, or two of them share, for
     each unique index of the table (a key or constraint's too). For an UPDATE
@@ -275,7 +332,12 @@ def unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: str
     `dropped`: the indexes an earlier DROP INDEX of the plan drops (name -> why): one of
     them refuses no row, and passes unasked (the statement meets fewer keys than today's
     table holds, never more: a refusal it would find is no refusal then); not a key's or
-    constraint's, which PostgreSQL refuses to drop so (asked as there)."""
+    constraint's, which PostgreSQL refuses to drop so (asked as there). `unsure`: why the
+    table's rows are not today's (an INSERT's table written before it, `keys_unsure`), and
+    what those writes do to its keys (`written`, `written_keys`): an index over a column an
+    UPDATE sets, or a key an INSERT leaves to a value not read, cannot be told; else a key
+    the table holds, one of the rows the INSERTs before it give, or two of its own rows,
+    refuse it. A table with no unique index asks nothing."""
     from dbsafe.guard.reached_rows import _quoted
 
     gone = {name: why for name, why in (dropped or {}).items()}
@@ -310,14 +372,22 @@ def unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: str
                 f"unique index {index} has an expression or a WHERE, not asked of rows "
                 "inserted"))
             continue
-        if any(values.get(k) == _FILLED for k in keys):
+        before = _written_before(unsure, written, keys, [str(r) for r in reads or ()])
+        if isinstance(before, str):
+            yield Probe(subject, "", "", counts=False, unknown=before)
+            continue
+        if any(values.get(k) == _FILLED for k in keys) and all(
+                any(given.get(k) == _FILLED for k in keys) for given, _ in before):
             yield Probe(subject, "", "", counts=False, kept=(
                 "its key takes new values (a sequence, an identity, a volatile DEFAULT)"))
             continue
-        unknown = [k for k in keys if values.get(k) == _UNKNOWN]
+        unknown = [k for k in keys if values.get(k) in (_UNKNOWN, _FILLED)]
         if unknown:
             yield Probe(subject, "", "", counts=False, unknown=(
-                f"its column {unknown[0]} is left to a value the probe does not evaluate"))
+                f"its column {unknown[0]} is left to a value the probe does not evaluate"
+                if values.get(unknown[0]) == _UNKNOWN else
+                f"{unsure}: its column {unknown[0]} takes new values, and an INSERT before "
+                "it gives the column its own"))
             continue
         idents = [_ident(k) for k in keys]
         same = " AND ".join(f"t.{k} IS NOT DISTINCT FROM i.{k}" if nulls_not_distinct
@@ -326,8 +396,10 @@ def unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: str
             " WHERE " + " AND ".join(f"i.{k} IS NOT NULL" for k in idents)
         shown = ", ".join(f"i.{k}::text" for k in idents)
         grouped = ", ".join(f"i.{k}" for k in idents)
-        there = f"SELECT {shown} FROM {derived} AS i{complete or ' WHERE true'} AND EXISTS " \
-                f"(SELECT FROM {table.own} t WHERE {same}{f' AND {kept}' if kept else ''})"
+        held = "".join(f" OR EXISTS (SELECT FROM {rows} t WHERE {same})" for _, rows in before)
+        there = f"SELECT {shown} FROM {derived} AS i{complete or ' WHERE true'} AND (EXISTS " \
+                f"(SELECT FROM {table.own} t WHERE {same}{f' AND {kept}' if kept else ''})" \
+                f"{held})"
         twice = f"SELECT {shown} FROM {derived} AS i{complete} GROUP BY {grouped} " \
                 "HAVING count(*) > 1"
         doubt = ""
@@ -341,6 +413,29 @@ def unique_probes(conn: Any, table: _Table, values: dict[str, str], derived: str
                         f"a row is given the key another row it updates holds: unique index "
                         f"{index} checks each row as it comes, which the probe does not "
                         "follow") if doubt else "")
+
+
+def _written_before(unsure: str | None, written: Written | None, keys: Sequence[str],
+                    reads: Sequence[str]) -> list[tuple[dict[str, str], str]] | str:
+    """The rows the plan's INSERTs before it add to the table whose keys a unique index
+    over `keys` (reading `reads`) holds against an INSERT's (each: its columns' values, the
+    rows as a query); why they cannot be told, where `unsure` says the table was written
+    before (`written`: what those writes do to its keys)."""
+    if not unsure:
+        return []
+    said = f"{unsure}: the keys its rows hold are not today's"
+    if written is None:
+        return said
+    if written.unknown:
+        return f"{said} ({written.unknown})"
+    updated = sorted(written.updated & {*keys, *reads})
+    if updated:
+        return f"{said} (an UPDATE before it sets {updated[0]})"
+    for given, _ in written.inserted:
+        left = [k for k in keys if given.get(k) == _UNKNOWN]
+        if left:
+            return f"{said} (an INSERT before it leaves {left[0]} to a value not read)"
+    return [(given, rows) for given, rows in written.inserted]
 
 
 def _columns(conn: Any, name: str) -> list[Any]:

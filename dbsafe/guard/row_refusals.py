@@ -377,8 +377,9 @@ def _check_verdicts(conn: Any, check: dict[str, Any], psycopg: Any, timeout: str
                            None)
             tables = {name: why for name, why in tables.items()
                       if not same_relation(name, table)}
-            if written:
-                check = {**check, "keys_unsure": check.get("keys_unsure") or written}
+            if written:  # (then the plan's own writes of it are not all its keys')
+                check = {**check, "keys_unsure": check.get("keys_unsure") or written,
+                         "keys_written": None}
         unsure = found.unknown or checked_among(conn, sql, tables)
         # (a foreign key's referenced table, a DEFAULT partition, a domain's tables: as
         # those an earlier statement writes, which lint names first)

@@ -207,6 +207,9 @@ class PlanFacts:
     # (an INSERT, an UPDATE) the database's indexes an earlier DROP INDEX drops: name ->
     # why; a unique one of its table refuses no row (`guard.inserted_rows.unique_probes`)
     dropped_indexes: Mapping[str, str] = field(default_factory=dict)
+    # (an INSERT, its keys unsure) the plan's writes of its table before it, when they are
+    # all: INSERTs of told rows, UPDATEs (their keys the guard holds against its own)
+    keys_written: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, check: Mapping[str, Any]) -> PlanFacts:
@@ -222,7 +225,8 @@ class PlanFacts:
                    retyped=tuple((str(why), str(sql), str(column))
                                  for why, sql, column in check.get("retyped") or ()),
                    dropped_indexes={name: str(given[0]) for name, given in (
-                       check.get("dropped_indexes") or {}).items()})
+                       check.get("dropped_indexes") or {}).items()},
+                   keys_written=tuple(check.get("keys_written") or ()))
 
 
 @dataclass(slots=True)
@@ -366,6 +370,14 @@ class RowChecks:
     # (`dropped_indexes`), for the guard to find their table (pg_index) and leave a unique
     # one's keys unasked; no other question changes (task 583)
     _dropped_indexes: dict[str, list[Any]] = field(default_factory=dict)
+    # table (as named) -> the plan's writes of its rows so far, while each is one whose keys
+    # the guard can tell (an INSERT whose own rows are told and read no table, an UPDATE,
+    # whose columns set the guard holds against the unique keys), [statement, the settings
+    # it ran under] each; None after any other (`_rows_changed`): a later INSERT's keys are
+    # held against today's rows and these (`keys_written`), not "cannot tell" (task 583)
+    _key_writes: dict[str, list[list[Any]] | None] = field(default_factory=dict)
+    # the INSERT `_add_insert` found its rows told of, reading no table (a seed's VALUES)
+    _told_insert: Statement | None = None
     # tables the plan created with no constraint, of built-in types, unchanged since: an
     # INSERT into one refuses no row
     _plain_created: set[str] = field(default_factory=set)
@@ -553,6 +565,14 @@ class RowChecks:
         keys = None if shaped or rows else self._unsure(target, frozenset())
         if keys:  # (a seed INSERT after another: its NOT NULL and CHECKs asked, not its keys)
             check["keys_unsure"] = keys
+            written = self._keys_written(target)
+            if written:  # (the keys they write, held against its own by the guard)
+                check["keys_written"] = written
+        if not own_rows and not check["unsure"] and sum(
+                1 for name in named if same_relation(name, target)) == 1 \
+                and len(named) == 1 and not s.node.get("onConflictClause") \
+                and not s.node.get("withClause"):
+            self._told_insert = s  # (its rows: its VALUES, whatever runs before it)
         changed = {**self._filled_tables, **self._tables}
         if changed:  # (a foreign key's referenced table: the database's to say)
             check["changed"] = changed
@@ -629,6 +649,40 @@ class RowChecks:
                     and not any(same_relation(name, table) for name in self._shaped):
                 found[table] = [sql for entry in entries for sql, _ in entry or ()]
         return found
+
+    def _rows_changed(self, name: str, why: str, s: Statement | None = None) -> None:
+        """`name`'s rows are not today's (`_tables`); `s`: the INSERT or UPDATE changing
+        them whose keys the guard can tell (`_key_writes`), None for any other statement."""
+        self._tables.setdefault(name, why)
+        self._note_key_write(name, s)
+
+    def _note_key_write(self, name: str, s: Statement | None) -> None:
+        writes = self._key_writes.setdefault(name, [])
+        if writes is None:
+            return
+        if s is None:
+            self._key_writes[name] = None
+        else:
+            writes.append([s.sql.strip().rstrip(";"),
+                           {**self._settings, **self._local_settings}])
+
+    def _keys_written(self, target: str) -> list[str]:
+        """The plan's writes of `target`'s rows so far (`_key_writes`), where they are all
+        that changed them and ran under the settings in force now (a timestamptz literal
+        read under another TimeZone is another key); [] otherwise."""
+        if self._anything or any(same_relation(name, target) for name, _ in
+                                 [*self._columns, *self._added]):
+            return []
+        settings = {**self._settings, **self._local_settings}
+        written: list[str] = []
+        for name in {*self._tables, *self._filled_tables}:
+            if not same_relation(name, target):
+                continue
+            writes = self._key_writes.get(name)
+            if not writes or any(given != settings for _, given in writes):
+                return []
+            written += [sql for sql, _ in writes if sql not in written]
+        return written
 
     def _note_shape(self, revision: str, s: Statement) -> None:
         """The tables whose columns, constraints, indexes, triggers or rules `s` may change
@@ -1077,7 +1131,7 @@ class RowChecks:
         again under its name is new."""
         self._dropped.pop(table, None)
         self._deleted.pop(table, None)
-        for kept in (self._tables, self._filled_tables):
+        for kept in (self._tables, self._filled_tables, self._key_writes):
             kept.pop(table, None)
         for key in [key for key in self._columns if key[0] == table]:
             del self._columns[key]
@@ -1121,6 +1175,7 @@ class RowChecks:
             why = f"{revision} runs UPDATE on {s.relation} before it"
             self._deleted[s.relation] = None
             self._filled_tables.setdefault(s.relation, why)
+            self._note_key_write(s.relation, s)
             for column in filled:
                 self._filled.setdefault((s.relation, column), (why, s.sql.strip().rstrip(";")))
             return
@@ -1153,10 +1208,14 @@ class RowChecks:
                     continue
                 self._note_deleted(name, s, stable)
                 writing = next((table for table, _ in written or () if table != name), None)
-                self._tables.setdefault(name, f"{revision} runs {run.word} on {name} "
-                                        "before it" if writing is None or events else
-                                        f"{revision} runs {run.word} on {writing}, reading "
-                                        f"{name}, before it")
+                # (its keys the guard can tell: an UPDATE's of the columns it sets, an
+                # INSERT's of its VALUES)
+                keyed = s.relation is not None and same_relation(name, s.relation) and (
+                    s.kind == "UpdateStmt" or self._told_insert is s)
+                self._rows_changed(name, f"{revision} runs {run.word} on {name} "
+                                   "before it" if writing is None or events else
+                                   f"{revision} runs {run.word} on {writing}, reading "
+                                   f"{name}, before it", s if keyed else None)
             if names and not run.select:
                 self._filled.clear()  # (it may write a child of a filled table)
             return
@@ -1169,8 +1228,8 @@ class RowChecks:
                 self._columns.setdefault((s.rename.relation, s.rename.old), why)
                 self._columns.setdefault((s.rename.relation, s.rename.new), why)
             else:
-                self._tables.setdefault(s.rename.relation, why)
-                self._tables.setdefault(s.rename.new, why)
+                self._rows_changed(s.rename.relation, why)
+                self._rows_changed(s.rename.new, why)
                 self._deleted.update(dict.fromkeys((s.rename.relation, s.rename.new)))
         if s.node.get("inhRelations") or any(
                 a.subtype in ("AddInherit", "AttachPartition") for a in s.actions):
@@ -1205,8 +1264,7 @@ class RowChecks:
             if s.kind == "DropStmt" and s.object_kind == "table":
                 self._dropped.update(dict.fromkeys(s.dropped, self._search_path()))
             for name in s.creates | frozenset(s.dropped):
-                self._tables.setdefault(name, f"{revision} runs {_word(s)} on {name} "
-                                        "before it")
+                self._rows_changed(name, f"{revision} runs {_word(s)} on {name} before it")
                 self._deleted[name] = None
         if s.kind == "AlterTableStmt" and s.relation:
             for action in s.actions:

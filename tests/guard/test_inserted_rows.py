@@ -157,10 +157,20 @@ def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Conne
     (["INSERT INTO environments (name, image) SELECT id, 'i' FROM launchers "
       "ON CONFLICT (name) DO UPDATE SET image = excluded.image"],
      "ON CONFLICT: which rows it inserts, and updates, is not asked"),
-    # a seed INSERT after another into the same table: its keys alone cannot be told
-    (["INSERT INTO environments (name, image) VALUES ('one', 'i')",
+    # an INSERT after another into the same table, reading a table: its keys alone cannot
+    # be told (a seed's VALUES after another's are, task 583: below)
+    (["INSERT INTO environments (name, image) SELECT id, 'i' FROM launchers",
       "INSERT INTO environments (name, image) VALUES ('two', 'i')"],
      "0005 runs INSERT on environments before it: the keys its rows hold are not today's"),
+    # an UPDATE of the key before it
+    (["UPDATE environments SET name = 'one' WHERE name = 'taken'",
+      "INSERT INTO environments (name, image) VALUES ('taken', 'i')"],
+     "the keys its rows hold are not today's (an UPDATE before it sets name)"),
+    # a seed giving the serial's column its own value, then one leaving it to the sequence,
+    # whose next value it is: PostgreSQL refuses it (23505), the guard cannot tell
+    (["INSERT INTO environments (id, name, image) VALUES (2, 'one', 'i')",
+      "INSERT INTO environments (name, image) VALUES ('two', 'i')"],
+     "its column id takes new values, and an INSERT before it gives the column its own"),
 ])
 def test_an_insert_whose_rows_cannot_be_told_is_said_so(
         database: psycopg.Connection, statements: list[str], why: str) -> None:
@@ -172,14 +182,81 @@ def test_an_insert_whose_rows_cannot_be_told_is_said_so(
 
 def test_a_seed_insert_after_another_is_asked_all_but_its_keys(database: psycopg.Connection
                                                                ) -> None:
-    first, second = ("INSERT INTO environments (name, image) VALUES ('one', 'i')",
+    first, second = ("INSERT INTO environments (name, image) SELECT id, 'i' FROM launchers",
                      "INSERT INTO environments (name, image) VALUES ('two', NULL)")
     verdicts = [(v.subject, v.outcome) for v in _verdicts(database, first, second)
                 if v.sql == second]
 
     assert ("environments.image", "refused") in verdicts
-    assert ("environments", "cannot tell") in verdicts  # (its key, name)
+    assert ("environments (name)", "cannot tell") in verdicts  # (its key)
     assert _postgresql_refuses(database, second)
+
+
+def _postgresql_refuses_last(conn: psycopg.Connection, statements: list[str]) -> bool:
+    """Whether PostgreSQL refuses the last of `statements`, run in order, rolled back."""
+    try:
+        with conn.transaction(force_rollback=True):
+            for statement in statements[:-1]:
+                conn.execute(statement)
+            conn.execute(statements[-1])
+    except psycopg.errors.IntegrityError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize(("statements", "refused"), [
+    # seeds' VALUES: each held against today's keys and those the INSERTs before it give
+    (["INSERT INTO environments (name, image) VALUES ('one', 'i')",
+      "INSERT INTO environments (name, image) VALUES ('two', 'i')"], None),
+    (["INSERT INTO environments (name, image) VALUES ('one', 'i')",
+      "INSERT INTO environments (name, image) VALUES ('two', 'i')",
+      "INSERT INTO environments (name, image) VALUES ('one', 'j')"],
+     ("environments (name)", "is given keys unique index environments_name_key holds "
+      "already, or twice, e.g. key (one)")),
+    (["INSERT INTO environments (name, image) VALUES ('one', 'i')",
+      "INSERT INTO environments (name, image) VALUES ('taken', 'j')"],
+     ("environments (name)", "is given keys unique index environments_name_key holds "
+      "already, or twice, e.g. key (taken)")),
+    # notifications-api's 0543: an UPDATE of columns no unique key holds, then the rates
+    (["UPDATE environments SET label = 'old' WHERE label IS NULL",
+      "INSERT INTO environments (name, image) VALUES ('new', 'i')",
+      "INSERT INTO environments (name, image) VALUES ('newer', 'i')"], None),
+    (["UPDATE environments SET label = 'old' WHERE label IS NULL",
+      "INSERT INTO environments (name, image) VALUES ('new', 'i')",
+      "INSERT INTO environments (name, image) VALUES ('new', 'i')"],
+     ("environments (name)", "is given keys unique index environments_name_key holds "
+      "already, or twice, e.g. key (new)")),
+    # (every row's label set to a constant: as any UPDATE of it)
+    (["UPDATE environments SET label = 'old'",
+      "INSERT INTO environments (name, image) VALUES ('taken', 'i')"],
+     ("environments (name)", "is given keys unique index environments_name_key holds "
+      "already, or twice, e.g. key (taken)")),
+    # a table with no unique key: a seed after another has no key to tell
+    (["INSERT INTO labelled VALUES ('a', 'x')", "INSERT INTO labelled VALUES ('a', 'y')"],
+     None),
+    (["INSERT INTO labelled VALUES ('a', 'x')", "INSERT INTO labelled (id) VALUES ('b')"],
+     ("labelled.label", "is given NULLs (NOT NULL) in 1 row(s)")),
+])
+def test_a_seed_insert_after_the_plan_s_writes_is_held_against_their_keys(
+        database: psycopg.Connection, statements: list[str],
+        refused: tuple[str, str] | None) -> None:
+    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+
+    assert [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"] == (
+        [refused] if refused else []), verdicts
+    assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")] == []
+    assert _postgresql_refuses_last(database, statements) is bool(refused)
+
+
+def test_a_seed_insert_after_another_under_other_settings_is_not_held_against_it(
+        database: psycopg.Connection) -> None:
+    # (a literal read under another TimeZone is another value: the keys are not compared)
+    verdicts = _verdicts(database, "INSERT INTO environments (name, image) VALUES ('a', 'i')",
+                         "SET TimeZone TO 'UTC'",
+                         "INSERT INTO environments (name, image) VALUES ('b', 'i')")
+
+    assert sorted(v.subject for v in verdicts if v.outcome == "cannot tell") == [
+        "environments (id)", "environments (name)"], verdicts
 
 
 @pytest.mark.parametrize("statements", [
