@@ -711,20 +711,25 @@ def _name_token(token) -> bool:
                                                    "TYPE_FUNC_NAME_KEYWORD")
 
 
-def repaired(sql: str, verdict: Verdict, end: int) -> str | None:
-    """`sql` with the column reference PostgreSQL objected to replaced by NULL, if possible.
+def repaired(statement: Rewrite, verdict: Verdict, end: int) -> Rewrite | None:
+    """`statement` to send again with the column reference PostgreSQL objected to (from its
+    error position to `end`, offsets into `statement.original`) replaced by NULL, so that
+    its next error shows; None where it cannot be: not an undefined column, no position, a
+    target column of INSERT/UPDATE (only a reference in an expression is replaced), or an
+    edit already made there. Both PostgreSQL's confirmations of the resolver's candidates
+    (`scan._confirm`) and its judging of statements after temporary tables were made
+    (`scan._judge_after_temp_tables`) go round after round so.
 
-    Only a reference in an expression is replaced (not a target column of INSERT/UPDATE).
-
-    >>> repaired("SELECT c.nosuch, b FROM c", Verdict(True, "42703", "column c.nosuch does not exist", position=7), 14)
+    >>> repaired(Rewrite("SELECT c.nosuch, b FROM c"), Verdict(True, "42703", "column c.nosuch does not exist", position=7), 14).text
     'SELECT NULL, b FROM c'
+    >>> repaired(Rewrite("INSERT INTO t (nosuch) VALUES (1)"), Verdict(True, "42703", 'column "nosuch" of relation "t" does not exist', position=15), 20)
     """
     message = verdict.message or ""
     if verdict.sqlstate != "42703" or verdict.position is None or not message.startswith("column "):
         return None
     if " of relation " in message or end < verdict.position:
         return None
-    return sql[:verdict.position] + "NULL" + sql[end + 1:]
+    return statement.with_edit(verdict.position, end, "NULL")
 
 
 def _field(result, field, default: str | None = None) -> str | None:

@@ -690,7 +690,11 @@ _CHUNK = 32
 # 348: a module's SQL constant that the modules importing it send only to another engine is
 #      that engine's, not checked (course-discovery's Snowflake queries in `constants.py`,
 #      `py_clients.constants_sent_elsewhere`: task 574)
-_CACHE_VERSION = 348
+# 349: a table `SELECT ... INTO TEMP x` makes is made for its readers as `CREATE TEMP TABLE x
+#      AS` (sent `CREATE TEMPORARY TABLE x AS ... WITH NO DATA`), and every column
+#      PostgreSQL refuses in a statement reading temporary tables is DBS302, not only the
+#      first (the confirm step's repair rounds, `confirm.repaired`: task 598)
+_CACHE_VERSION = 349
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -2500,14 +2504,12 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
                 rest = [(o, c) for o, c in entries if all(c is not h for _, h in hits)]
                 if not rest:
                     continue
-                if hits and verdict.position is not None:
-                    end = hits[0][1].end
-                    if repaired(original, verdict, end) is not None:
-                        again = statements[original].with_edit(verdict.position, end, "NULL")
-                        if again is not None:
-                            statements[original] = again
-                            open_[original] = rest
-                            continue
+                if hits:
+                    again = repaired(statements[original], verdict, hits[0][1].end)
+                    if again is not None:
+                        statements[original] = again
+                        open_[original] = rest
+                        continue
                 for outcome, candidate in rest:
                     outcome.counts["findings_unconfirmed"] += 1
                     outcome.findings.append(_unconfirmed(candidate.finding, verdict))
@@ -2525,32 +2527,58 @@ def _judge_after_temp_tables(deferred: list[tuple[FileOutcome, Deferred]],
     PostgreSQL made them (`Session.judged_after`): accepted, it is analysed; refused for an
     undefined column, that is a finding (DBS302) where PostgreSQL points, unless the schema
     is incomplete; anything else (a `CREATE` that failed, another error, no position) leaves
-    it not analysed, for the reason it had."""
-    verdicts = session.judged_after((d.creates, d.sent) for _, d in deferred)
-    for (outcome, item), verdict in zip(deferred, verdicts):
+    it not analysed, for the reason it had.
+
+    PostgreSQL stops at the first error: as `_confirm` does, a statement refused for a
+    column goes again in the next round with that reference replaced by NULL
+    (`confirm.repaired`), until PostgreSQL accepts it, refuses something else or the
+    reference cannot be replaced (an INSERT's target column): each column it refused on
+    the way is a finding, the statement analysed."""
+    from dbsafe.validate.confirm import repaired
+
+    # Per statement: what it is sent as next, the columns PostgreSQL refused so far, and
+    # whether it has been analysed (None: still open).
+    sent = [item.sent for _, item in deferred]
+    found: list[list[Finding]] = [[] for _ in deferred]
+    analysed: list[bool | None] = [None for _ in deferred]
+    while open_ := [i for i, judged in enumerate(analysed) if judged is None]:
+        verdicts = session.judged_after((deferred[i][1].creates, sent[i]) for i in open_)
+        for i, verdict in zip(open_, verdicts):
+            refused = _temp_table_finding(deferred[i][1], verdict) if verdict is not None \
+                and not verdict.accepted else None
+            if refused is None:
+                # accepted: analysed; no verdict, another error: analysed only for
+                # the columns refused before it
+                analysed[i] = bool(found[i]) or (verdict is not None and verdict.accepted)
+                continue
+            finding, end = refused
+            found[i].append(finding)
+            again = repaired(sent[i], verdict, end) if verdict is not None else None
+            if again is None:
+                analysed[i] = True
+            else:
+                sent[i] = again
+    for (outcome, item), findings, judged in zip(deferred, found, analysed):
         outcome.deferred = []
-        finding = None
-        if verdict is not None and not verdict.accepted:
-            finding = _temp_table_finding(item, verdict)
-            if finding is None:
-                verdict = None
-        if verdict is None:
+        if not judged:
             outcome.counts["statements_not_analysed"] += 1
             outcome.skipped.append(Skipped(item.fragment.location(0),
                                            f"not analysed: {item.reason}"))
             continue
         outcome.counts["statements_analysed"] += 1
-        if finding is not None:
-            outcome.findings.append(finding)
-            outcome.analysed_with_findings.append((finding.location,))
+        if findings:
+            outcome.findings.extend(findings)
+            outcome.analysed_with_findings.append(tuple(f.location for f in findings))
+        for finding in findings:
             if finding.location is not None:
                 outcome.looked_in[finding.location] = item.tables
 
 
-def _temp_table_finding(item: Deferred, verdict: Verdict) -> Finding | None:
+def _temp_table_finding(item: Deferred, verdict: Verdict) -> tuple[Finding, int] | None:
     """DBS302 for PostgreSQL's 42703 (undefined column) on a statement reading temporary
-    tables, at the reference its error position starts (`confirm.reference_end`); None for
-    any other error, one without a position, or where the schema is incomplete."""
+    tables, at the reference its error position starts (`confirm.reference_end`), with
+    where that reference ends; None for any other error, one without a position, or where
+    the schema is incomplete."""
     from dbsafe.validate.confirm import reference_end
 
     if verdict.sqlstate != "42703" or verdict.position is None or item.schema_incomplete:
@@ -2573,7 +2601,7 @@ def _temp_table_finding(item: Deferred, verdict: Verdict) -> Finding | None:
         help=verdict.hint,
         context=(("PostgreSQL", f"{verdict.sqlstate}: {verdict.message}"),
                  ("Made first", "; ".join(item.creates))),
-    )
+    ), end
 
 
 def _refuses(verdict: Verdict, candidate: Candidate) -> bool:

@@ -12,8 +12,11 @@ text), no statement built at run time names it, and what that `CREATE` reads is 
 schema's or another such table (made first). Anything else stays not analysed.
 
 A `CREATE TEMP TABLE ... AS` is sent `WITH NO DATA`: PostgreSQL makes the table from its
-query's columns without running the query (no function of it is called, no row read).
-Parsed with PostgreSQL's own parser (pglast).
+query's columns without running the query (no function of it is called, no row read). A
+`SELECT ... INTO TEMP [TABLE] x` makes `x` too: it is sent as the `CREATE TEMPORARY TABLE x
+AS SELECT ... WITH NO DATA` PostgreSQL turns it into (`transformOptionalSelectInto`: the
+`INTO` of the leftmost SELECT of a set operation). Parsed with PostgreSQL's own parser
+(pglast), deparsed from its tree.
 """
 
 from __future__ import annotations
@@ -36,21 +39,27 @@ class TempCreate:
 
 def temp_create(sql: str) -> TempCreate | None:
     """The temporary table `sql` makes when it is a single plain `CREATE TEMP TABLE`
-    (columns, or `AS` a query); None for anything else: a permanent table, one inheriting
-    from or a partition of another (which changes that one's catalog rows), `SELECT ...
-    INTO`, several statements.
+    (columns, or `AS` a query) or `SELECT ... INTO TEMP`; None for anything else: a
+    permanent table (`INTO UNLOGGED` too), one inheriting from or a partition of another
+    (which changes that one's catalog rows), several statements.
 
     >>> made = temp_create("CREATE TEMP TABLE Scratch AS SELECT id FROM users WHERE a > 1")
     >>> made.name, made.sent, sorted(made.reads)
     ('scratch', 'CREATE TEMPORARY TABLE scratch AS SELECT id FROM users WHERE a > 1 WITH NO DATA', ['users'])
     >>> temp_create("CREATE TEMPORARY TABLE x (a int) ON COMMIT DROP").sent
     'CREATE TEMPORARY TABLE x (a integer) ON COMMIT DROP'
+    >>> made = temp_create("SELECT u.id INTO TEMP TABLE Picked FROM users u UNION SELECT 2")
+    >>> made.name, made.sent, sorted(made.reads)
+    ('picked', 'CREATE TEMPORARY TABLE picked AS SELECT u.id FROM users AS u UNION SELECT 2 WITH NO DATA', ['users'])
     >>> [temp_create(s) for s in ("CREATE TABLE t (a int)", "CREATE TEMP TABLE c () INHERITS (p)",
-    ...  "SELECT 1 INTO TEMP t", "CREATE TEMP TABLE a (x int); CREATE TEMP TABLE b (y int)")]
-    [None, None, None, None]
+    ...  "SELECT 1 INTO UNLOGGED t", "SELECT 1 INTO t", "SELECT 1 AS temp",
+    ...  "CREATE TEMP TABLE a (x int); CREATE TEMP TABLE b (y int)")]
+    [None, None, None, None, None, None]
     """
-    head = sql.lstrip()[:6].upper()
-    if head != "CREATE" or "temp" not in sql.lower():
+    head = sql.lstrip().lstrip("(").lstrip()[:6].upper()
+    lowered = sql.lower()
+    if head not in ("CREATE", "SELECT", "WITH") or "temp" not in lowered or (
+            head != "CREATE" and "into" not in lowered):
         return None
     from pglast import ast, parse_sql
     from pglast.enums import ObjectType
@@ -64,12 +73,14 @@ def temp_create(sql: str) -> TempCreate | None:
     if len(statements) != 1:
         return None
     node = statements[0].stmt
+    if isinstance(node, ast.SelectStmt):
+        node = _select_into(node)
     if isinstance(node, ast.CreateStmt):
         target = node.relation
         if node.inhRelations or node.partbound is not None:
             return None
     elif isinstance(node, ast.CreateTableAsStmt) and node.objtype == ObjectType.OBJECT_TABLE \
-            and node.into is not None and not node.is_select_into:
+            and node.into is not None:
         target = node.into.rel
         node.into.skipData = True
     else:
@@ -84,6 +95,24 @@ def temp_create(sql: str) -> TempCreate | None:
     reads = frozenset(r.relname for r in _range_vars(node) if r is not target and r.relname
                       and r.schemaname in (None, "pg_temp"))
     return TempCreate(target.relname, sent, reads)
+
+
+def _select_into(select: Any) -> Any:
+    """`SELECT ... INTO x ...` as the `CREATE TABLE x AS SELECT ...` PostgreSQL makes of it
+    (`transformOptionalSelectInto`: the `INTO` of the leftmost SELECT of a set operation,
+    taken off it); the statement unchanged when it has no `INTO`."""
+    from pglast import ast
+    from pglast.enums import ObjectType, SetOperation
+
+    leftmost = select
+    while leftmost is not None and leftmost.op != SetOperation.SETOP_NONE:
+        leftmost = leftmost.larg
+    if leftmost is None or leftmost.intoClause is None:
+        return select
+    into = leftmost.intoClause
+    leftmost.intoClause = None
+    return ast.CreateTableAsStmt(query=select, into=into, objtype=ObjectType.OBJECT_TABLE,
+                                 is_select_into=False, if_not_exists=False)
 
 
 def _range_vars(node: object) -> Iterable[Any]:
