@@ -215,6 +215,9 @@ _CHOICES = 8
 # How many local aliases of an import `_Reader._imported_constant` follows (`const t =
 # constants.tables; const u = t.user;`): a cycle of them stops here.
 _ALIAS_DEPTH = 8
+# How many bindings and getters deep a client is followed (`_Reader._held_by`): `pgClient =
+# await getPgClient()` of `const getPgClient = async () => Promise.resolve(new pg.Client())`.
+_HELD_DEPTH = 6
 # The methods of an array that change its items.
 _ARRAY_WRITES = frozenset({b"push", b"pop", b"shift", b"unshift", b"splice", b"sort",
                            b"reverse", b"fill", b"copyWithin"})
@@ -1337,8 +1340,10 @@ class _Reader:
     def _postgres_client(self, identifier: Node) -> bool:
         """Whether an identifier reads a postgres.js client, a tag whatever its name: a
         `const` bound to a call of postgres.js's default export (`const db = postgres(url)`)
-        or typed as a client, or a parameter typed so (`(tx: TransactionSql) => tx`...``,
-        `db: postgres.Sql`), the only binding of its name in its scope.
+        or typed as a client, a `let`/`var` given only such calls (`_given`: `let db;
+        function getDb() { db ??= postgres(url); return db; }`), or a parameter typed so
+        (`(tx: TransactionSql) => tx`...``, `db: postgres.Sql`), the only binding of its
+        name in its scope.
 
         >>> r = sql_in_javascript("import postgres, { type Sql } from 'postgres';\\n"
         ...     "const db = postgres(url); db`SELECT a FROM t`;\\n"
@@ -1370,7 +1375,10 @@ class _Reader:
             if declarator is None:
                 return False
         elif not _is_const(declarator):
-            return False
+            # a `let`/`var` every value of which is a client (`let db; db ??= postgres(url)`)
+            given = self._given(identifier, declarator) if (
+                declarator.type == "variable_declarator") else None
+            return given is not None and all(self._postgres_js_made(v) for v in given)
         annotation = declarator.child_by_field_name("type")
         if annotation is not None:
             match = _POSTGRES_JS_TYPE.fullmatch(self.text(annotation))
@@ -1379,8 +1387,12 @@ class _Reader:
             return match["module"] in {name for name, _ in self.postgres_js_makers} and (
                 match["type"] in _POSTGRES_JS_TYPES)
         value = declarator.child_by_field_name("value")
-        value = _unwrap(value) if value is not None else None
-        maker = value.child_by_field_name("function") if value is not None and (
+        return value is not None and self._postgres_js_made(value)
+
+    def _postgres_js_made(self, value: Node) -> bool:
+        """Whether a value is a call of postgres.js's default export (`postgres(url)`)."""
+        value = _unwrap(value)
+        maker = value.child_by_field_name("function") if (
             value.type == "call_expression") else None
         # the maker as JavaScript resolves its name: a parameter `postgres` is another
         return maker is not None and maker.type == "identifier" and self._declared_in(
@@ -1627,7 +1639,8 @@ class _Reader:
     def _parameter_use(self, use: Node) -> bool | None:
         """True where a wrapper's parameter is sent as is (the text a driver call or another
         wrapper of the file is given, the `text` of a query config given so), False where
-        it is only logged, None for any other use."""
+        it is only logged or tested (`if (!sql) throw ...`: `_tested_alone`), None for any
+        other use."""
         node = use
         if use.type == "shorthand_property_identifier":  # `{ text }`
             if self.text(use) == "text" and use.parent is not None and \
@@ -1646,15 +1659,17 @@ class _Reader:
                 args = [c for c in parent.named_children if c.type != "comment"]
                 index = args.index(node)
                 if self.pending:
-                    return self._pending_sent(parent.parent, index) or (
-                        False if self._logged(use) else None)
+                    # (a logging call is no condition: `logDebug(sql)` of `import { logDebug }
+                    # from './log'` is only logged whatever that module does)
+                    return False if self._logged(use) else (
+                        self._pending_sent(parent.parent, index) or None)
                 if index == 0 and self._driver_call(parent.parent):
                     return True
                 if self._wrapper_position(parent.parent) == index:
                     return True
         else:
             return None
-        return False if self._logged(use) else None
+        return False if self._logged(use) or _tested_alone(use) else None
 
     def _config_sent(self, config: Node) -> bool:
         """Whether an object literal is the query config a driver call sends (its first
@@ -1701,10 +1716,8 @@ class _Reader:
             if self.pending and self.deps is not None:
                 self.deps.add(("c", *imported))
             return self.pending
-        declarator = self._declarator(node)
-        value = declarator.child_by_field_name("value") if declarator is not None and (
-            _is_const(declarator)) else None
-        return depth < 3 and value is not None and self._client_receiver(value, depth + 1)
+        held = self._held_by(node) if depth < _HELD_DEPTH else None
+        return held is not None and all(self._client_receiver(v, depth + 1) for v in held)
 
     def _on_postgres_client(self, function: Node) -> bool:
         """Whether a driver method is called on a client the code shows is a PostgreSQL
@@ -1741,10 +1754,124 @@ class _Reader:
             return False
         if self._postgres_client(current):
             return True
-        declarator = self._declarator(current)
-        value = declarator.child_by_field_name("value") if declarator is not None and (
-            _is_const(declarator)) else None
-        return depth < 3 and value is not None and self._made_by_pg(value, depth + 1)
+        held = self._held_by(current) if depth < _HELD_DEPTH else None
+        return held is not None and all(self._made_by_pg(v, depth + 1) for v in held)
+
+    def _held_by(self, identifier: Node) -> list[Node] | None:
+        """What an identifier (the start of a chain, `_chain_root`) may hold, where the code
+        shows every value of it: a `const`'s initializer; each value a `let`/`var` is given
+        anywhere in its scope (`_given`); what a function it calls returns (`getPool()` of
+        `function getPool() { if (!pool) pool = new Pool(); return pool; }`: each `return`
+        of its own, but those of `null`, `undefined` or nothing; `Promise.resolve(c)` as
+        `c`), a `function` or a `const` one, the only binding of its name in its scope. None
+        otherwise: the caller asks the same of each value, so one of another kind leaves
+        the name unfollowed.
+
+        >>> r = sql_in_javascript("import pg from 'pg';\\nlet pool = null;\\n"
+        ...     "const db = () => { pool ??= new pg.Pool(); return pool; };\\n"
+        ...     "let other; other = new pg.Pool(); other = makeCache();\\n"
+        ...     "db().query('select a from t'); other.query('select b from t');\\n"
+        ...     "function p() { return pool; } p = makeCache; p().query('select c from t')",
+        ...     "a.js")
+        >>> [f.sql for f in r.fragments]
+        ['select a from t']
+        """
+        scope = self._binding_scope(identifier)
+        if scope is None or len(scope[1]) != 1:
+            return None
+        declarator = scope[1][0]
+        call = identifier.parent
+        if call is not None and call.type == "call_expression" and (
+                call.child_by_field_name("function") == identifier):
+            function = self.functions.get((self.text(identifier), scope[0]))
+            if function is None or (declarator is not None and not _is_const(declarator)) or (
+                    declarator is None and self._reassigned(identifier, scope[0])):
+                return None
+            returned: list[Node] = []
+            for value in _returns(function):
+                value = _unwrap(value) if value is not None else None
+                if value is None or value.type in ("null", "undefined"):
+                    continue
+                callee = value.child_by_field_name("function") if (
+                    value.type == "call_expression") else None
+                given = value.child_by_field_name("arguments") if callee is not None else None
+                if callee is not None and given is not None and _dotted(
+                        self.text(callee)) == "Promise.resolve":
+                    args = [c for c in given.named_children if c.type != "comment"]
+                    if len(args) != 1:
+                        return None
+                    value = args[0]
+                target = value.child_by_field_name("left") if value.type in (
+                    "assignment_expression", "augmented_assignment_expression") else None
+                if target is not None and target.type == "identifier":
+                    value = target  # `return (pool ??= new Pool())`: what `pool` holds then
+                returned.append(value)
+            return returned or None
+        if declarator is None or declarator.type != "variable_declarator":
+            return None
+        if _is_const(declarator):
+            value = declarator.child_by_field_name("value")
+            return [value] if value is not None else None
+        return self._given(identifier, declarator)
+
+    def _reassigned(self, identifier: Node, scope: int) -> bool:
+        """Whether the file writes the name a declaration binds in `scope` (`getPool =
+        other` after `function getPool() {...}`)."""
+        for ref in self.references.get(self.text(identifier), ()):
+            parent = ref.parent
+            if parent is None:
+                continue
+            if parent.type in ("assignment_expression", "augmented_assignment_expression"):
+                written = parent.child_by_field_name("left") == ref
+            else:
+                written = ref.type == "shorthand_property_identifier_pattern" or (
+                    parent.type in _WRITES)
+            if written and (held := self._binding_scope(ref)) is not None and held[0] == scope:
+                return True
+        return False
+
+    def _given(self, identifier: Node, declarator: Node) -> list[Node] | None:
+        """Every value a `let`/`var` is given, where it is written only so: its initializer,
+        each `name = value`, `name ??= value` and `name ||= value` in its scope, a closure's
+        included (`name = name || value` and `?? value` give `value`), but `null`,
+        `undefined` and none (a `.query` on them throws: nothing is sent elsewhere). None
+        where it is also written otherwise (`+=`, `&&=`, `++`, destructuring, `for (name of
+        ...)`) or given nothing else."""
+        values: list[Node] = []
+        initial = declarator.child_by_field_name("value")
+        if initial is not None and _unwrap(initial).type not in ("null", "undefined"):
+            values.append(initial)
+        name = declarator.child_by_field_name("name")
+        for ref in self._uses(identifier, declarator):
+            if ref == name or ref.type == "shorthand_property_identifier":  # (`{ pool }`)
+                continue
+            parent = ref.parent
+            if ref.type != "identifier" or parent is None:
+                return None  # `({ pool } = other)`
+            if parent.type in ("assignment_expression", "augmented_assignment_expression") and (
+                    parent.child_by_field_name("left") == ref):
+                operator = parent.child_by_field_name("operator")
+                right = parent.child_by_field_name("right")
+                if right is None or (parent.type == "augmented_assignment_expression" and (
+                        operator is None or self.text(operator) not in ("??=", "||="))):
+                    return None
+                right = _unwrap(right)
+                if right.type in ("null", "undefined"):
+                    continue  # (`pool = undefined` after `pool.end()`)
+                left = right.child_by_field_name("left") if (
+                    right.type == "binary_expression") else None
+                operator = right.child_by_field_name("operator") if left is not None else None
+                if left is not None and operator is not None and self.text(operator) in (
+                        "||", "??") and _unwrap(left).type == "identifier" and (
+                        self._declarator(_unwrap(left)) == declarator):
+                    right = right.child_by_field_name("right")  # `pool = pool || new Pool()`
+                    if right is None:
+                        return None
+                values.append(right)
+            elif parent.type in _WRITES or (parent.type == "for_in_statement" and (
+                    parent.child_by_field_name("left") == ref)):
+                return None
+        return values or None
 
     def _pending_sent(self, call: Node, index: int) -> bool:
         """In `wrapper_facts`: whether a call sends its argument at `index` as is, on no
@@ -5623,6 +5750,26 @@ def _mapped_rows(node: Node) -> list[Node] | None:
     return [v for v in returned if v is not None]
 
 
+def _tested_alone(use: Node) -> bool:
+    """Whether a name is the whole condition of an `if`, or its negation (`if (!sql) { throw
+    ... }`, `if (text)`): read for its truth, which changes nothing a call sends.
+
+    >>> from dbsafe.extract.javascript import _parser
+    >>> root = _parser("javascript").parse(b"if (!sql) f(); if (sql.x) g(); if (!!(q)) h()"
+    ...                                    ).root_node
+    >>> [_tested_alone(n) for n in _walk(root) if n.text in (b"sql", b"q")]
+    [True, False, True]
+    """
+    node = use
+    while node.parent is not None and (node.parent.type == "parenthesized_expression" or (
+            node.parent.type == "unary_expression" and node.parent.child(0) is not None
+            and node.parent.child(0).type == "!")):
+        node = node.parent
+    return node.type == "parenthesized_expression" and node.parent is not None and (
+        node.parent.type == "if_statement") and (
+        node.parent.child_by_field_name("condition") == node)
+
+
 def _returns(function: Node) -> list[Node | None]:
     """What a function returns, in source order: its expression body, or the value of each
     `return` of its own (not of a function inside it); None for a bare `return;`."""
@@ -5721,7 +5868,8 @@ def _package(module: str) -> bool:
 # A byte continuing a UTF-8 character (10xxxxxx): it starts none (`_Reader.position`).
 # A call that logs what it is given (`console.log`, `logger.debug`, `this.logger.info`,
 # `debug(...)`), and the expressions a name may sit in there (`_Reader._logged`).
-_LOGGING = re.compile(r"(?:^|\.)(?:console|log|logger|\w*Logger)\.\w+$|^(?:debug|log)$",
+_LOGGING = re.compile(r"(?:^|\.)(?:console|log|logger|\w*Logger)\.\w+$|^(?:debug|log)$"
+                      r"|(?:^|\.)log_?(?:debug|info|warn|warning|error|trace|verbose)$",
                       re.IGNORECASE)
 _LOGGED_IN = frozenset({"template_substitution", "template_string", "binary_expression",
                         "pair", "object", "array", "parenthesized_expression"})

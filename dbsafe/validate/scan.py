@@ -694,6 +694,10 @@ _CHUNK = 32
 #      AS` (sent `CREATE TEMPORARY TABLE x AS ... WITH NO DATA`), and every column
 #      PostgreSQL refuses in a statement reading temporary tables is DBS302, not only the
 #      first (the confirm step's repair rounds, `confirm.repaired`: task 598)
+# 350: a JavaScript client a `let`/`var` holds (every value it is given one, `null`,
+#      `undefined` or none first) or a function returns is followed (`_Reader._held_by`); a
+#      wrapper testing its text (`if (!sql)`) or logging it (`logDebug(sql)`) is one (task 585)
+_CACHE_VERSION = 350
 _CACHE_VERSION = 349
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
