@@ -698,7 +698,6 @@ _CHUNK = 32
 #      `undefined` or none first) or a function returns is followed (`_Reader._held_by`); a
 #      wrapper testing its text (`if (!sql)`) or logging it (`logDebug(sql)`) is one (task 585)
 _CACHE_VERSION = 350
-_CACHE_VERSION = 349
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
