@@ -235,6 +235,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'View that other roles may read reads a table with row-level security as an owner the policies do not apply to, so it shows every row.'),
     ('DBS519', 'matview-bypasses-rls', 'error', '0.2.0',
      'Materialized view that other roles may read is filled from a table with row-level security by a role the policies do not hold back, so it shows every row.'),
+    ('DBS520', 'expression-function-without-search-path', 'error', '0.2.0',
+     'Index, materialized view, stored generated column or CHECK constraint calls a function with no `SET search_path` whose body names objects unqualified, so REINDEX, ANALYZE, REFRESH, restores and upgrades fail on PostgreSQL 17 and later.'),
     ('DBS550', 'expectation-not-met', 'error', '0.1.0',
      'A committed schema expectation (`[tool.dbsafe.expect]`, `dbsafe-expect.toml`) does not hold.'),
     ('DBS551', 'matview-refresh-failed', 'error', '0.1.0',

@@ -45,6 +45,11 @@ NOT_CHECKED_COLUMN = "not_checked"
 # Text in this column is the finding's help instead of the header's (DBS511: a sequence's own
 # MAXVALUE is raised, not its type widened).
 HELP_COLUMN = "help"
+# Built-in checks whose rows Python reads further, in the same read-only transaction, before
+# they are findings: what SQL cannot read (DBS520: a function's string body, which only
+# PostgreSQL's parser reads). The module's `refine(cursor, columns, rows)` returns the
+# columns and rows the format asks for.
+_REFINED = {"DBS520": "dbsafe.checks.search_path"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +220,11 @@ def _run_one(conn: psycopg.Connection[Any], check: Check, settings: Settings,
             cur.execute(check.sql, prepare=True)
             columns = [c.name for c in cur.description or ()]
             rows = cur.fetchall()
+            if check.builtin and check.code in _REFINED:
+                import importlib
+
+                columns, rows = importlib.import_module(_REFINED[check.code]).refine(
+                    cur, columns, rows)
     finally:
         conn.rollback()
     if "subject" not in columns or "message" not in columns:

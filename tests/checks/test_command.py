@@ -79,7 +79,7 @@ def test_check_runs_every_check_and_applies_ignore_and_severity(database_url: st
     report = commands.check(settings)
     assert [(f.code, f.subject, f.severity) for f in report.findings] == [
         ("DBS507", "public.audit_log", Severity.ERROR)]
-    assert report.summary["checks_run"] == 19
+    assert report.summary["checks_run"] == 20
     assert report.summary["checks_failed"] == 0
 
 
@@ -91,7 +91,7 @@ def test_cli_exit_codes(database_url: str, conninfo: str, tmp_path: Path,
     runner = CliRunner()
     clean = runner.invoke(main, ["check", "--database-url", database_url])
     assert clean.exit_code == 0, clean.output
-    assert clean.output.startswith("no findings (19 checks run")
+    assert clean.output.startswith("no findings (20 checks run")
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("CREATE TABLE audit_log (at timestamptz)")
     dirty = runner.invoke(main, ["check", "--database-url", database_url, "--only", "DBS507",
