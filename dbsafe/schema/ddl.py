@@ -1255,24 +1255,7 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
                 # Created by its identity column, owned by the column's table.
                 _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=False)
                 continue
-            p.emit("sequences", f"CREATE SEQUENCE {qname}{_sequence_options(sequence)}",
-                   subject=c.subject)
-            owning = _owning_table(sequence)
-            if owning is not None and owning in p.created_relations:
-                # PostgreSQL refuses ALTER SEQUENCE ... OWNER TO of a sequence linked to a
-                # table of another owner; the table's OWNER TO takes its sequences along.
-                _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=False)
-            elif owning is not None:
-                # OWNED BY an existing table wants the sequence to have the table's owner.
-                if sequence.owner and p.default_owner and sequence.owner != p.default_owner:
-                    p.emit("sequence_owners", f"ALTER SEQUENCE {qname} OWNER TO "
-                           f"{quote(sequence.owner)}", subject=c.subject)
-                _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=False)
-            else:
-                _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=True)
-            if sequence.owned_by:
-                p.emit("sequence_owners", f"ALTER SEQUENCE {qname} OWNED BY "
-                       f"{_column_ref(sequence.owned_by)}", subject=c.subject)
+            _create_sequence(p, sequence, c.subject)
         elif c.action == DROP:
             sequence = c.old
             if sequence.owned_by:
@@ -1285,9 +1268,30 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
             p.emit("drop_sequences", f"DROP SEQUENCE {qname}",
                    *_possible_sequence_rename(p, sequence), subject=c.subject)
         elif c.attribute == "name":  # renamed or moved (`diff.renamed_sequences`)
+            if _made_again_by_identity_change(p, _source_sequence(p, schema, name),
+                                              _find(p.target.sequences, schema, name)):
+                continue  # its column's change drops it and makes the new one
             _rename_sequence(p, c)
         elif c.attribute == "owned_by":
-            if _identity_sequence(p.source, _find(p.source.sequences, schema, name)):
+            old = _find(p.source.sequences, schema, name)
+            new = _find(p.target.sequences, schema, name)
+            if _moved_across_identity(p, old, new):
+                # Its name moves to another column, between an identity's sequence and
+                # another (OWNED BY of an identity's is refused): the old one goes out of
+                # the way first. The identity taking the name makes it (ADD GENERATED, ADD
+                # COLUMN; 42P07 while the old one stands), a serial's is created here; the
+                # old one is dropped at the end if nothing took it along (its column, DROP
+                # IDENTITY). Its counter stays with it: the values are another column's.
+                kept = f"{name}__dbsafe_old"[:63]
+                p.emit("sequences", f"ALTER SEQUENCE {qname} RENAME TO {quote(kept)}",
+                       subject=c.subject)
+                if new is not None and not _identity_sequence(p.target, new):
+                    _create_sequence(p, new, c.subject)
+                if old is not None and not _identity_sequence(p.source, old):
+                    p.emit("drop_sequences", f"DROP SEQUENCE IF EXISTS "
+                           f"{qualify(schema, kept)}", subject=c.subject)
+                continue
+            if _identity_sequence(p.source, old):
                 continue
             if not c.new and _moved_owned_sequence(p, c.identity):
                 continue  # let go of before its move
@@ -1298,12 +1302,16 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
             new = _find(p.target.sequences, schema, name)
             if _identity_sequence(p.target, new) and _identity_column(p.target, new) is None:
                 continue
-            if _made_again_by_identity_change(p, _find(p.source.sequences, schema, name), new):
+            if _made_again_by_identity_change(p, _source_sequence(p, schema, name), new) \
+                    or _moved_across_identity(p, _find(p.source.sequences, schema, name), new):
                 continue
             options.setdefault((qname, c.subject, schema, name), []).append(
                 _sequence_option(c.attribute, new))
         elif c.attribute == "owner" and _owning_table(_find(p.target.sequences, schema, name)):
             continue  # the owning table's OWNER TO takes it along (alone, PostgreSQL refuses)
+        elif c.attribute in ("acl", "comment") and _made_again_by_identity_change(
+                p, _source_sequence(p, schema, name), _find(p.target.sequences, schema, name)):
+            continue  # made again by its column's change, with the target's (`_alter_column`)
         else:
             _alter_common(p, c, "SEQUENCE", qname, "s")
     for (qname, subject, schema, name), changed in options.items():
@@ -1312,6 +1320,29 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
             p, qname, _find(p.source.sequences, schema, name), new, subject)
         p.emit("sequences", f"ALTER SEQUENCE {qname}{''.join(changed)}"
                + (" RESTART" if restart else ""), *hazards, subject=subject)
+
+
+def _create_sequence(p: _Plan, sequence: SequenceObject, subject: str) -> None:
+    """CREATE SEQUENCE with the target's options, owner, grants, comment and OWNED BY."""
+    qname = qualify(sequence.schema, sequence.name)
+    p.emit("sequences", f"CREATE SEQUENCE {qname}{_sequence_options(sequence)}",
+           subject=subject)
+    owning = _owning_table(sequence)
+    if owning is not None and owning in p.created_relations:
+        # PostgreSQL refuses ALTER SEQUENCE ... OWNER TO of a sequence linked to a
+        # table of another owner; the table's OWNER TO takes its sequences along.
+        _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=False)
+    elif owning is not None:
+        # OWNED BY an existing table wants the sequence to have the table's owner.
+        if sequence.owner and p.default_owner and sequence.owner != p.default_owner:
+            p.emit("sequence_owners", f"ALTER SEQUENCE {qname} OWNER TO "
+                   f"{quote(sequence.owner)}", subject=subject)
+        _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=False)
+    else:
+        _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=True)
+    if sequence.owned_by:
+        p.emit("sequence_owners", f"ALTER SEQUENCE {qname} OWNED BY "
+               f"{_column_ref(sequence.owned_by)}", subject=subject)
 
 
 def _counter_outside_bounds(p: _Plan, qname: str, old: SequenceObject | None,
@@ -1520,8 +1551,9 @@ def _identity_options(p: _Plan, relation: Relation, column: Column) -> str:
 def _made_again_by_identity_change(p: _Plan, old: SequenceObject | None,
                                    new: SequenceObject | None) -> bool:
     """Whether the sequence is dropped and made again under its name, with the target's
-    options, by its column's change between serial and identity (`_alter_column`: `DROP
-    SEQUENCE` then `ADD GENERATED`, or `DROP IDENTITY` then `CREATE SEQUENCE`): an `ALTER
+    options, by its column's change between serial and identity (`_alter_column`: the old
+    one renamed or dropped, `ADD GENERATED` or `CREATE SEQUENCE`, the old one's counter
+    read, then `DROP SEQUENCE` or `DROP IDENTITY`): an `ALTER
     SEQUENCE` of its options before that is undone by it (a serial made an identity `START
     WITH 1000` got `ALTER SEQUENCE ... START WITH 1000` of the old sequence, task 563)."""
     if old is None or new is None or not new.owned_by or old.owned_by != new.owned_by \
@@ -1532,6 +1564,25 @@ def _made_again_by_identity_change(p: _Plan, old: SequenceObject | None,
         return False
     return any(c.attribute == "identity" and bool(c.old) != bool(c.new)
                for c in p.changes_of(identity))
+
+
+def _source_sequence(p: _Plan, schema: str, name: str) -> SequenceObject | None:
+    """The source's sequence that the target's `schema.name` is: of that name, or renamed
+    or moved to it (`diff.renamed_sequences`)."""
+    found = _find(p.source.sequences, schema, name)
+    if found is not None or _find(p.target.sequences, schema, name) is None:
+        return found
+    return next((_find(p.source.sequences, *a) for a, b in
+                 renamed_sequences(p.source, p.target).items() if b == (schema, name)), None)
+
+
+def _moved_across_identity(p: _Plan, old: SequenceObject | None,
+                           new: SequenceObject | None) -> bool:
+    """Whether a sequence's name moves to another column, from an identity's sequence to
+    one no identity has (a serial's, or owned by no column) or back: what the name stands
+    for is made again, with the target's options, once the old one is out of its way."""
+    return old is not None and new is not None and old.owned_by != new.owned_by \
+        and _identity_sequence(p.source, old) != _identity_sequence(p.target, new)
 
 
 def _identity_sequence(snapshot: SchemaSnapshot, sequence: SequenceObject | None) -> bool:
@@ -4055,38 +4106,71 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
             source_relation = p.source.relation(relation.schema, relation.name)
             old = source_relation.column(column.name) if source_relation else None
             serial = _owned_sequence(p.source, relation, old) if old is not None else None
+            new = _target_sequence(p, relation, column)
+            # A serial's counter is carried over (ids of rows deleted since are not given
+            # again): its sequence is renamed out of the identity's way, read after it is
+            # made, then dropped; unless the target numbers from a START of its own.
+            kept = None
             if old is not None and old.default is not None:
                 p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT",
                        subject=subject)
-            if serial is not None:
+            if serial is not None and new is not None and _counter_carried(new):
+                kept = _kept_counter(p, serial, new)
+            elif serial is not None:
                 p.emit("columns", f"DROP SEQUENCE {qualify(serial.schema, serial.name)}",
-                       subject=subject)
+                       *_counter_restarted(serial, new, subject), subject=subject)
             if old is not None and old.nullable:
                 _set_not_null(p, relation, table, column)
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} ADD GENERATED "
                    f"{c.new.upper()} AS IDENTITY{_identity_options(p, relation, column)}",
                    subject=subject)
-            # The rows keep their values: numbering goes on after the highest.
-            _continue_numbering(p, relation, column)
+            if new is not None and kept is not None:
+                _carry_counter(p, relation, column, new, kept)
+                p.emit("columns", f"DROP SEQUENCE {kept}", subject=subject)
+            else:
+                # The rows keep their values: numbering goes on after the highest.
+                _continue_numbering(p, relation, column)
+            if serial is not None and new is not None:
+                # Made again: the old one's grants and comment went with it.
+                _comment_acl_owner(p, "SEQUENCE", qualify(new.schema, new.name), new, "s",
+                                   created=False)
         else:
-            p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP IDENTITY",
-                   subject=subject)
-            # An identity becoming a serial column: DROP IDENTITY took the sequence the
-            # target's default reads under the same name; it is created again.
+            # An identity becoming a serial column: DROP IDENTITY takes the sequence the
+            # target's default reads under the same name; it is created again. Its counter
+            # is carried over (unless the target numbers from a START of its own): the
+            # identity's sequence is renamed out of the way and read by the new one before
+            # DROP IDENTITY takes it.
             serial = _owned_sequence(p.target, relation, column)
-            if serial is not None and _find(p.source.sequences, serial.schema, serial.name):
+            identity = _source_sequence(p, serial.schema, serial.name) \
+                if serial is not None else None
+            if serial is not None and identity is not None:
                 sequence = qualify(serial.schema, serial.name)
+                renamed = _kept_counter(p, identity, serial) \
+                    if _counter_carried(serial) else None
+                if renamed is None:
+                    p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP IDENTITY",
+                           *_counter_restarted(identity, serial, subject), subject=subject)
                 p.emit("columns", f"CREATE SEQUENCE {sequence}{_sequence_options(serial)}",
                        subject=subject)
+                if renamed is not None:
+                    _carry_counter(p, relation, column, serial, renamed)
+                    p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP IDENTITY",
+                           subject=subject)
                 p.emit("columns", f"ALTER SEQUENCE {sequence} OWNED BY {table}.{col}",
                        subject=subject)
                 p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{column.default}", subject=subject)
-                _continue_numbering(p, relation, column)
-            elif column.default is not None and not column.generated:
-                # The default change waits for the identity's; here it is.
-                p.emit(_default_phase(p, column.default), f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
-                       f"{column.default}", subject=subject)
+                if renamed is None:
+                    _continue_numbering(p, relation, column)
+                # Made again: DROP IDENTITY took the old one's grants and comment.
+                _comment_acl_owner(p, "SEQUENCE", sequence, serial, "s", created=False)
+            else:
+                p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP IDENTITY",
+                       subject=subject)
+                if column.default is not None and not column.generated:
+                    # The default change waits for the identity's; here it is.
+                    p.emit(_default_phase(p, column.default), f"ALTER TABLE {table} ALTER "
+                           f"COLUMN {col} SET DEFAULT {column.default}", subject=subject)
     elif a == "generated":
         source_relation = p.source.relation(c.identity[0], c.identity[1])
         old = source_relation.column(column.name) if source_relation else None
@@ -4281,6 +4365,72 @@ def _continue_numbering(p: _Plan, relation: Relation, column: Column, *,
     p.emit(phase, f"SELECT setval(pg_get_serial_sequence({literal(table)}, "
            f"{literal(column.name)}), max({col})) FROM {table} HAVING max({col}){floor}",
            subject=owner)
+
+
+def _target_sequence(p: _Plan, relation: Relation, column: Column) -> SequenceObject | None:
+    """The target's sequence behind `column` (its identity's, or the serial's it owns)."""
+    owner = f"{relation.qualified_name}.{column.name}"
+    return next((s for s in p.target.sequences if s.owned_by == owner), None)
+
+
+def _counter_carried(new: SequenceObject) -> bool:
+    """Whether a column changing between serial and identity gives its new sequence
+    `new` the old one's counter: yes, unless the target numbers from a START of its own,
+    or counts down (left as it is)."""
+    return not (new.increment is not None and new.increment < 0) and not _own_start(new)
+
+
+def _own_start(sequence: SequenceObject) -> bool:
+    """Whether an ascending `sequence` has a START WITH other than its MINVALUE (the
+    default): one its definition says."""
+    if sequence.start is None or (sequence.increment is not None and sequence.increment < 0):
+        return False
+    return sequence.start != (sequence.min_value if sequence.min_value is not None else 1)
+
+
+def _kept_counter(p: _Plan, old: SequenceObject, new: SequenceObject) -> str:
+    """The old sequence of a column changing between serial and identity, kept until the
+    new one has read its counter (`_carry_counter`): renamed out of the way where the new
+    one takes its name. Its qualified name."""
+    if (old.schema, old.name) != (new.schema, new.name):
+        return qualify(old.schema, old.name)
+    kept = f"{old.name}__dbsafe_old"[:63]
+    p.emit("columns", f"ALTER SEQUENCE {qualify(old.schema, old.name)} RENAME TO "
+           f"{quote(kept)}", subject=f"{old.schema}.{old.name}")
+    return qualify(old.schema, kept)
+
+
+def _carry_counter(p: _Plan, relation: Relation, column: Column, new: SequenceObject,
+                   old: str) -> None:
+    """The new sequence `new` of a column changing between serial and identity goes on
+    where the old one (`old`, still there) was, or after the highest value where that is
+    further: ids the old one gave, of rows deleted since, are not given again. Its
+    `is_called` says whether its `last_value` was given (not after a `setval(..., false)`
+    or before any `nextval`); a value below the new MINVALUE is left to the new START."""
+    table = qualify(relation.schema, relation.name)
+    first = new.start if new.start is not None else new.min_value
+    p.emit("columns", f"SELECT setval({literal(qualify(new.schema, new.name))}, "
+           "greatest(highest, last_value), is_called OR (highest >= last_value) IS TRUE) "
+           f"FROM {old}, (SELECT max({quote(column.name)}) AS highest FROM {table}) AS dbsafe_rows"
+           + (f" WHERE greatest(highest, last_value) >= {first}" if first is not None else ""),
+           subject=f"{relation.qualified_name}.{column.name}")
+
+
+def _counter_restarted(old: SequenceObject, new: SequenceObject | None,
+                       subject: str) -> tuple[Hazard, ...]:
+    """The hazard of a column changing between serial and identity whose new sequence
+    numbers from the target's own START, not from the old counter: ids given above it may
+    be given again."""
+    if new is None or not _own_start(new):
+        return ()
+    qname = qualify(old.schema, old.name)
+    return (Hazard("data-loss", f"Drops `{old.schema}.{old.name}`, the sequence of "
+                   f"`{subject}`, and its counter: the new one numbers from the target's "
+                   f"START WITH {new.start} (after the highest value where that is higher), "
+                   "so ids the old one gave above that, of rows deleted since, are given "
+                   "again (caches, URLs, other systems that kept them). `SELECT last_value "
+                   f"FROM {qname}` tells beforehand; to go on after it, drop START WITH "
+                   "from the target or setval after the script."),)
 
 
 def _target_column(p: _Plan, schema: str, table: str, name: str) -> Column | None:

@@ -249,7 +249,7 @@ PSQL_CASES = ("defaults_calling_new_functions", "json_arrays", "readded_column_h
               "replaced_table_publications", "casts",
               "subpartition_key_change", "range_types", "disabled_rules",
               "rule_and_cast_functions_replaced",
-              "partition_checks_calling_new_functions")
+              "partition_checks_calling_new_functions", "serial_counters_carried")
 
 
 def _psql(a_url: str, tmp_path: Path, statements: tuple[Statement, ...],
@@ -2243,12 +2243,15 @@ def test_a_serial_made_an_identity_alters_no_sequence_it_drops(
     b = _target(b_sql)
     statements = plan(a, b, diff(a, b))
     made = [s.sql for s in statements if "SEQUENCE" in s.sql.split("(")[0]]
-    if direction == "forward":
-        assert made == [f"DROP SEQUENCE public.{t}_id_seq" for t in "abc"]
-    else:  # DROP IDENTITY took them
+    if direction == "forward":  # a's counter carried over (task 584), b and c from START
+        assert made == ["ALTER SEQUENCE public.a_id_seq RENAME TO a_id_seq__dbsafe_old",
+                        "DROP SEQUENCE public.a_id_seq__dbsafe_old",
+                        "DROP SEQUENCE public.b_id_seq", "DROP SEQUENCE public.c_id_seq"]
+    else:  # DROP IDENTITY took them, renamed to be read by the new ones (task 584)
         assert made == [sql for t, kind, top in (
             ("a", "integer", 2147483647), ("b", "bigint", 9223372036854775807),
             ("c", "integer", 2147483647)) for sql in (
+            f"ALTER SEQUENCE public.{t}_id_seq RENAME TO {t}_id_seq__dbsafe_old",
             f"CREATE SEQUENCE public.{t}_id_seq AS {kind} INCREMENT BY 1 MINVALUE 1 "
             f"MAXVALUE {top} START WITH 1 CACHE 1 NO CYCLE",
             f"ALTER SEQUENCE public.{t}_id_seq OWNED BY public.{t}.id")]
@@ -2258,6 +2261,49 @@ def test_a_serial_made_an_identity_alters_no_sequence_it_drops(
         ids = [conn.execute(f"INSERT INTO public.{t} (n) VALUES (0) RETURNING id").fetchone()
                for t in "abc"]
     # forward: after the 3 rows; after 1500 (past START 1000); START 1000 (rows below it);
-    # backward: the identities' rows are gone but c's two, numbered from its START
+    # backward: the identities' rows are gone but c's two, numbered from its START; each
+    # serial goes on where its identity's counter was (b's never used: at its START 1000,
+    # task 584, where it went back to 1 before)
     assert ids == ([(4,), (1501,), (1000,)] if direction == "forward"
-                   else [(1,), (1,), (1006,)])
+                   else [(1,), (1000,), (1006,)])
+
+
+@_pair("serial_counters_carried")
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_a_column_between_serial_and_identity_goes_on_after_the_old_counter(
+        direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+    # The old sequence was dropped before the new one was made, which numbered after the
+    # highest row: a serial whose counter was at 10 with rows up to 3 gave 4..10 again
+    # (task 584). The new one goes on where the old one was (is_called read), or after
+    # the highest row; from the target's own START (h, forward) under a data-loss hazard.
+    # A sequence whose name moves to another column's identity collided (42P07).
+    pair = PAIRS / "serial_counters_carried"
+    a_sql, b_sql = ((pair / name).read_text(encoding="utf-8") for name in ("a.sql", "b.sql"))
+    if direction == "backward":
+        a_sql, b_sql = b_sql, a_sql
+    a_url, a = _source(new_database, a_sql)
+    b = _target(b_sql)
+    statements = plan(a, b, diff(a, b))
+    _psql(a_url, tmp_path, statements, b)
+    assert [c.describe() for c in diff(introspect_url(a_url), b)
+            if c.action != REORDER] == []
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        ids = {t: conn.execute(f"INSERT INTO public.{t} (n) VALUES (0) RETURNING id"
+                               ).fetchone()[0] for t in "aesxhr"}
+        left = conn.execute("SELECT relname FROM pg_class WHERE relname LIKE "
+                            "'%dbsafe_old'").fetchall()
+    # a: counter 10 (12 backward), rows to 3 (5); e: never used; s: setval(50 (60), false);
+    # x: a row at 20 (30) past the counter; h: START 5 forward, counter 14 backward;
+    # r: as a, its sequence renamed
+    assert ids == ({"a": 11, "e": 1, "s": 50, "x": 21, "h": 5, "r": 11}
+                   if direction == "forward"
+                   else {"a": 13, "e": 1, "s": 60, "x": 31, "h": 15, "r": 13})
+    assert left == []
+    hazards = [(s.sql, h.kind) for s in statements for h in s.hazards
+               if h.kind == "data-loss" and "COLUMN" not in s.sql]
+    assert hazards == ([("DROP SEQUENCE public.h_id_seq", "data-loss")]
+                       if direction == "forward" else [])
+    if direction == "forward":
+        with psycopg.connect(a_url, autocommit=True) as conn:
+            assert conn.execute("INSERT INTO public.u (a) VALUES (0) RETURNING b"
+                                ).fetchone() == (3,)
