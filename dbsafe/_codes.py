@@ -99,6 +99,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      '`UPDATE`, `DELETE`, `MERGE` or upsert of every row of an existing table (or of an unbounded set of them) in one statement.'),
     ('DBS141', 'named-type-created-again', 'error', '0.2.0',
      'Alembic revision whose table creates an ENUM or DOMAIN an earlier revision already created.'),
+    ('DBS142', 'maintenance-function-without-search-path', 'error', '0.2.0',
+     'An index or materialized view calling a function whose body PostgreSQL 17+ cannot resolve while building it.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

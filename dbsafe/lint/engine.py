@@ -380,6 +380,11 @@ class History:
     # too: a call is never IMMUTABLE when each of them is one of the schemas it may call
     # (`LintContext.never_immutable_function`).
     function_definitions: dict[str, list[tuple[str, Statement]]] = field(default_factory=dict)
+    # User functions, by `schema.name`, an `ALTER FUNCTION` gave a search_path of their own
+    # (True: `SET search_path`) or took it away (False: a qualified `RESET search_path` or
+    # `RESET ALL`) since their last `CREATE FUNCTION`, whose own SET clause counts
+    # otherwise (DBS142). Any overload: which one, lint does not tell.
+    function_search_paths: dict[str, bool] = field(default_factory=dict)
     # Tables created here: how they are stored ("logged", "access method", "tablespace" ->
     # value), so a SET LOGGED / ACCESS METHOD / TABLESPACE to what they have is no rewrite.
     storage: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -872,7 +877,11 @@ class History:
                 self.functions[f"{schema}.{name}"] = volatility
                 self.function_definitions.setdefault(name, []).append((schema, s))
                 self.function_schemas.setdefault(name, set()).add(schema)
+                # (CREATE OR REPLACE sets the function's settings to its own SET clauses)
+                self.function_search_paths.pop(f"{schema}.{name}", None)
             return
+        if kind == "AlterFunctionStmt":
+            self._function_settings(s)
         if kind in _TYPE_CREATED:
             name = _type_created(s)
             if name:
@@ -1170,6 +1179,26 @@ class History:
             return
         self.search_path = path
         self.local_search_path = None
+
+    def _function_settings(self, s: Statement) -> None:
+        """ALTER FUNCTION ... SET search_path / RESET search_path / RESET ALL."""
+        names = strings((s.node.get("func") or {}).get("objname"))
+        if not names:
+            return
+        # (unqualified: each schema it may lie in, so that a SET is never missed)
+        schemas = {names[-2]} if len(names) > 1 else {
+            self._creation_schema(), *self.function_schemas.get(names[-1], ())}
+        for item in s.node.get("actions") or ():
+            elem = item.get("DefElem", {})
+            setting = (elem.get("arg") or {}).get("VariableSetStmt", {})
+            if elem.get("defname") != "set" or not setting:
+                continue
+            keys = [f"{schema}.{names[-1]}" for schema in schemas]
+            if setting.get("name") == "search_path" and setting.get("kind") != "VAR_RESET":
+                self.function_search_paths.update(dict.fromkeys(keys, True))
+            elif len(names) > 1 and (setting.get("kind") == "VAR_RESET_ALL" or
+                                     setting.get("name") == "search_path"):
+                self.function_search_paths.update(dict.fromkeys(keys, False))
 
     def _creation_schema(self) -> str:
         """The schema an unqualified CREATE makes its object in: the first schema the
@@ -3292,6 +3321,21 @@ class LintContext:
                 d for _, d in self.history.function_definitions.get(name, ()))]:
             found[_signature(definition)] = definition
         return list(found.values())
+
+    def function_definitions(self, name: str) -> list[tuple[str, Statement]]:
+        """(schema, `CREATE FUNCTION`) of each user function a call of `name` (as written:
+        qualified or not) may reach as it stands now: of each schema it may lie in (a
+        qualified name's, else those of the search_path in force) and each signature, the
+        history's last definition, else the schema before's."""
+        schema, _, bare = name.rpartition(".")
+        schemas = (last(schema),) if schema else self.statement_path()
+        found: dict[tuple[str, tuple[tuple[str, ...], ...]], Statement] = {}
+        before = _snapshot_functions(self.before) if self.before is not None else {}
+        for definition in before.get(bare, ()):
+            found[(_function_schema(definition) or "", _signature(definition))] = definition
+        for on, definition in self.history.function_definitions.get(bare, ()):
+            found[(on, _signature(definition))] = definition
+        return [(on, definition) for (on, _), definition in found.items() if on in schemas]
 
     def _function_definitions(self, name: str,
                               schemas: Collection[str] | None = None) -> list[Statement]:

@@ -233,6 +233,18 @@ def catalog_callables() -> frozenset[str]:
 
 
 @functools.cache
+def catalog_relations() -> frozenset[str]:
+    """The names of pg_catalog's tables and views on any shipped version: an unqualified name
+    of one is found with the search_path reduced to `pg_catalog, pg_temp` (lint's DBS142).
+
+    >>> {"pg_class", "pg_stat_activity"} <= catalog_relations()
+    True
+    """
+    return frozenset(name for data in _shipped_versions().values()
+                     for kind in ("tables", "views") for name in data.get(kind, {}))
+
+
+@functools.cache
 def callable_majors() -> frozenset[int]:
     """The majors whose pg_catalog `catalog_callables` knows: a call none of them has may
     still be a built-in of another (`pg_xlogfile_name`, before 10).

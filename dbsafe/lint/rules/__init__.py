@@ -32,6 +32,7 @@ from dbsafe.lint.rules import (
     int_primary_key,
     json_column,
     long_lock_timeout,
+    maintenance_function_without_search_path,
     materialized_view_without_unique_index,
     missing_lock_timeout,
     named_type_created_again,
@@ -120,4 +121,5 @@ ALL_RULES = (
     schema_renamed.RULE,
     unbatched_data_change.RULE,
     named_type_created_again.RULE,
+    maintenance_function_without_search_path.RULE,
 )
