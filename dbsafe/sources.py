@@ -453,7 +453,9 @@ _INTROSPECTED = 60
 # folder only each `<name>/migration.sql` runs, its `down.sql` beside it no more (task 453);
 # 4: a `CREATE MATERIALIZED VIEW` refused inside a function it calls (PostgreSQL 17+'s
 # maintenance search_path) is made WITH NO DATA (task 468).
-_RUNS = 4
+# 5: a `schema-file` including other files (`\i`, `\ir`) runs them in place, as psql does
+# (task 591).
+_RUNS = 5
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -1167,7 +1169,8 @@ class SqlFolder:
 
         if self.files:  # Atlas's declared schema: in the order Atlas runs the files
             order = {f.resolve(): rank for rank, f in enumerate(self.files)}
-            return sorted(sql_migrations(list(self.files), root=self.root),
+            return sorted(sql_migrations(list(self.files), root=self.root,
+                                         psql=self.schema_file),
                           key=lambda m: order.get(m.file.resolve(), len(order))
                           if m.file is not None else len(order))
         # (drizzle-kit's journal and supabase's CLI folder, which files run and in a
@@ -1474,7 +1477,9 @@ class SqlFolder:
         # (of a Sqitch project, its sqitch.conf, plan, scripts and the files they include:
         # one at the root of a repository is not keyed by every file of it; of Atlas's
         # declared schema, its files in their order)
-        files = list(self.files) if self.files else sorted(self.path.rglob("*")) \
+        # (of the `schema-file`, the files it includes too: psql's `\i` runs them)
+        files = [*self.files, *(p for m in self.read() for p in m.includes)] if self.schema_file \
+            else list(self.files) if self.files else sorted(self.path.rglob("*")) \
             if sqitch is None else sorted(
             {*(p for d in sqitch.script_dirs for p in d.rglob("*")), sqitch.plan,
              self.path / SQITCH_CONF, *(p for m in self.read() for p in m.includes)})

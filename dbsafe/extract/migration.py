@@ -163,8 +163,14 @@ ALWAYS_WRAPPED = {"refinery": "refinery"}
 
 
 def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction: bool = False,
-                   sqitch_target: str | None = None) -> list[Migration]:
+                   sqitch_target: str | None = None, psql: bool = False) -> list[Migration]:
     """Every `.sql` file under `paths`, in version order, as a `Migration` each.
+
+    With `psql` (the `schema-file`, which psql runs: only psql reads its meta-commands), a
+    file that includes another (`\\i`, `\\ir`) runs as `psql -f FILE` does from the file's
+    folder (`psql_script`): the files it includes read in place, as its `Migration`'s
+    `includes` (Field-TM's `migrations/init/0-main.sql` makes its tables by `\\i
+    './2-tables.sql'`: read as a plain file, its schema had none of them).
 
     A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, a `1_x_down.sql`
     beside its `1_x_up.sql`, any `x.down.sql` beside its `x.up.sql`, Flyway's
@@ -204,6 +210,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     component by component, so `2_` comes before `10_`.
     """
     from dbsafe.extract.files import display_path
+    from dbsafe.extract.psql import includes_a_file
     from dbsafe.extract.sqlfile import split_sql
 
     keys: dict[Path, tuple] = {}
@@ -404,6 +411,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         includes: tuple[Path, ...] = ()
         if file in sqitch_files:
             statements, includes = psql_statements(file, sqitch_files[file], "deploy", root)
+        elif psql and includes_a_file(text):
+            statements, includes = psql_script(file, root)
         else:
             statements = tuple(_statement(f.sql, f.location(0))
                                for f in split_sql(upgrade_section(text), shown))

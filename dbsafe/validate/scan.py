@@ -697,7 +697,9 @@ _CHUNK = 32
 # 350: a JavaScript client a `let`/`var` holds (every value it is given one, `null`,
 #      `undefined` or none first) or a function returns is followed (`_Reader._held_by`); a
 #      wrapper testing its text (`if (!sql)`) or logging it (`logDebug(sql)`) is one (task 585)
-_CACHE_VERSION = 350
+# 351: the files a `schema-file` includes (`\i`, `\ir`) run where it includes them, and are
+#      "the `schema-file`", not migrations left to lint (Field-TM's `init/0-main.sql`: task 591)
+_CACHE_VERSION = 351
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -706,6 +708,7 @@ _SETTLED = 2  # seconds a file must have been left alone before its status is tr
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 DECLARED_SCHEMA = "declared schema"  # the kind of an Atlas project's schema file
 SCHEMA_FILE = "schema-file"  # the kind of the `schema-file`
+SCHEMA_FILE_INCLUDE = "schema-file include"  # a file it includes (`\i`, `\ir`)
 SETUP_SQL = "setup-sql"  # the kind of a `setup-sql` file
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
@@ -835,6 +838,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     # Atlas's declared schema (`atlas.hcl`'s `src`): the schema's source, no migration.
     declared = {str(f.resolve()) for f in source.sql_folder.files} \
         if source.sql_folder is not None and source.sql_folder.files else set()
+    # The files the `schema-file` includes (`\i`): they make the schema as it does.
+    included = {str(p.resolve()) for m in source.sql_folder.read() for p in m.includes} \
+        if source.sql_folder is not None and source.sql_folder.schema_file else set()
     # `setup-sql`: what the database gets before its first migration, no application SQL
     # (the tables it makes were "made by another SQL script", the queries reading them not
     # analysed: redash's create_all() tables, given so)
@@ -842,6 +848,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     for path, rel in files:
         if setup and str(Path(path).resolve()) in setup:
             outcomes[rel] = _migration_file(rel, SETUP_SQL)
+            continue
+        if included and str(Path(path).resolve()) in included:
+            outcomes[rel] = _migration_file(rel, SCHEMA_FILE_INCLUDE)
             continue
         if migration_folders.holds(path):
             # (yoyo's Python migrations of SQL steps the schema's build ran: lint reads them)
@@ -1721,6 +1730,10 @@ def _migration_file(rel: str, kind: str, made: frozenset[str] = frozenset()) -> 
         return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), (
             "not validated: the `schema-file`, which validate builds the schema from"))],
             counts=Counter({"schema_files": 1}), made=made)
+    if kind == SCHEMA_FILE_INCLUDE:
+        return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), (
+            "not validated: included by the `schema-file` (psql's \\i), which validate builds "
+            "the schema from"))], counts=Counter({"schema_files": 1}), made=made)
     if kind == SETUP_SQL:
         return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), (
             "not validated: `setup-sql`, what the database gets before its first migration, "

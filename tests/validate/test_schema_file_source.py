@@ -189,3 +189,45 @@ def test_a_dependency_on_a_package_that_makes_tables_keys_the_cache(
     _run_time_project(tmp_path, ', "@keyv/postgres": "^2.1.7", "pg-boss": "^10.0.0"',
                       atlas=False)
     assert found() == [5]
+
+
+# Field-TM's layout (task 591): `migrations/init/0-main.sql`, which its entrypoint runs with
+# `psql -f` from that folder, makes its tables by including the files beside it.
+_INCLUDING = {
+    "db/init/0-main.sql": "SET client_min_messages = warning;\n\\i './1-tables.sql'\n"
+                          "\\ir views/2-views.sql\n",
+    "db/init/1-tables.sql": "CREATE TABLE users (id bigint PRIMARY KEY, name text);\n",
+    "db/init/views/2-views.sql": "CREATE VIEW user_names AS SELECT name FROM users;\n",
+    "app/models.py": "import asyncpg\n\n\nasync def names(conn: asyncpg.Connection) -> None:\n"
+                     '    await conn.fetch("SELECT id, name FROM users")\n'
+                     '    await conn.fetch("SELECT name FROM user_names")\n'
+                     '    await conn.fetch("SELECT id, nmae FROM users")\n',
+}
+
+
+def test_the_files_a_schema_file_includes_make_the_schema(tmp_path: Path) -> None:
+    """Read as a plain file, the includes were psql meta-commands to skip: the schema had
+    no table, and every statement reading one was a false DBS301 (Field-TM: 36)."""
+    for name, text in {**_INCLUDING, "pyproject.toml": "[tool.dbsafe]\n"}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+
+    def run() -> dict:
+        found = dbsafe("validate", "--format", "json", "-v", "--schema-file",
+                       "db/init/0-main.sql", cwd=tmp_path)
+        assert found.returncode in (0, 1), found.stderr
+        return json.loads(found.stdout)
+
+    output = run()
+
+    assert [(f["code"], f["path"], f["line"]) for f in output["findings"]] == [
+        ("DBS302", "app/models.py", 7)]
+    assert output["summary"]["schema_files"] == 3
+    skipped = {s["path"]: s["reason"] for s in output["not_analysed"]}
+    assert skipped["db/init/1-tables.sql"] == skipped["db/init/views/2-views.sql"] == (
+        "not validated: included by the `schema-file` (psql's \\i), which validate builds "
+        "the schema from")
+    # The schema built is cached by the included files too: editing one builds it again.
+    (tmp_path / "db/init/1-tables.sql").write_text(
+        "CREATE TABLE users (id bigint PRIMARY KEY, name text, nmae text);\n", encoding="utf-8")
+    assert run()["findings"] == []
