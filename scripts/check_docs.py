@@ -89,8 +89,41 @@ def code_problems(root: Path = REPO_ROOT) -> list[str]:
     return problems
 
 
+_DELIMITER_ROW = re.compile(r"\|(?:\s*:?-+:?\s*\|)+\s*")
+
+
+def table_problems(root: Path = REPO_ROOT) -> list[str]:
+    """Rows a table does not show as written: a `| ... |` line no header and `| --- |` row
+    start, and a row's text wrapped onto a line of its own (GitHub makes it a row of one
+    cell). docs/guard.md had both: a merge left four rows of the row preflight's table and
+    a second copy of upgrade's `preflight` step after blank lines, shown as a paragraph of
+    pipes (task 599)."""
+    problems = []
+    for page in doc_files(root):
+        lines = page.read_text(encoding="utf-8").split("\n")
+        fenced = in_table = False
+        for number, line in enumerate(lines, 1):
+            if line.lstrip().startswith("```"):
+                fenced, in_table = not fenced, False
+            elif fenced:
+                continue
+            elif line.startswith("|"):
+                if _DELIMITER_ROW.fullmatch(line):
+                    in_table = True
+                elif not in_table and not (number < len(lines)
+                                           and _DELIMITER_ROW.fullmatch(lines[number])):
+                    problems.append(f"{page.relative_to(root)}:{number}: a table row outside "
+                                    "any table (no header and `| --- |` row above it)")
+            elif line.strip() and in_table:
+                problems.append(f"{page.relative_to(root)}:{number}: a table row's text "
+                                "wrapped onto a line of its own (join it to its row)")
+            else:
+                in_table = False
+    return problems
+
+
 def main() -> int:
-    problems = link_problems() + code_problems()
+    problems = link_problems() + code_problems() + table_problems()
     for problem in problems:
         print(problem)
     return 1 if problems else 0

@@ -18,6 +18,24 @@ def test_every_code_the_docs_name_exists_and_every_code_is_indexed() -> None:
     assert check_docs.code_problems() == []
 
 
+def test_every_table_row_in_the_docs_is_in_its_table() -> None:
+    assert check_docs.table_problems() == []
+
+
+def test_the_table_check_sees_a_row_left_outside_and_a_wrapped_row(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "guard.md").write_text(
+        "| step | what |\n| --- | --- |\n| a | b |\n\n\n| a | b, merged twice |\n\n"
+        "| kind | DDL |\n| :-- | --: |\n| column | long\ntext |\n\n```\n| x |\n```\n")
+    (tmp_path / "README.md").write_text("a `cat f\n| sqlite3` paragraph\n")
+    assert check_docs.table_problems(tmp_path) == [
+        "README.md:2: a table row outside any table (no header and `| --- |` row above it)",
+        "docs/guard.md:6: a table row outside any table (no header and `| --- |` row above it)",
+        "docs/guard.md:11: a table row's text wrapped onto a line of its own (join it to its "
+        "row)",
+    ]
+
+
 def test_the_check_sees_a_missing_file_and_a_missing_anchor(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "gates.md").write_text("# Gates\n\n## `dbsafe drift`\n\n```\n# x\n```\n")
