@@ -426,7 +426,10 @@ def output_options(func: Callable) -> Callable:
         click.option("--format", "fmt", type=click.Choice(list(FORMATS)),
                      help="Output format [default: text]. markdown: one document to post "
                           "as a pull-request comment (`gh pr comment --body-file`), "
-                          "marked `<!-- dbsafe:COMMAND -->` so a CI step can update it."),
+                          "marked `<!-- dbsafe:COMMAND -->` so a CI step can update it. "
+                          "text, github and markdown show findings alike at one line (a "
+                          "loop's statements) once, `... and N more like it`; json, sarif "
+                          "and gitlab list each."),
         click.option("--fail-on", type=click.Choice(["error", "warning", "note"]),
                      help="Exit 1 when a finding has this severity or worse [default: warning]."),
         click.option("--select", multiple=True, metavar="CODE", callback=_codes,
@@ -1281,7 +1284,10 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
     object missing, DBS402 unexpected object, DBS403 object differs (column, index,
     constraint, view, function, grant, invalid index, ...), DBS404 column order (a note). dbsafe's
     own schema and objects of extensions are never compared; `--ignore` also takes kinds
-    (owner, grant, comment, index, ...). With --models MODULE:ATTR, the SQLAlchemy models
+    (owner, grant, comment, index, ...). An object a pending migration makes that the
+    database has already (its SQL run by hand, no history row), or drops that is gone, names
+    that migration, the error the next upgrade will fail with and how to mend it (`alembic
+    stamp REV`, the runner's equivalent). With --models MODULE:ATTR, the SQLAlchemy models
     are also compared with the migrations at head (alembic's compare_metadata, through
     your env.py, in the sandboxed child): DBS405. Exit status 1 on drift at or above --fail-on.
 
@@ -1506,7 +1512,11 @@ def downgrade_command(state: CliState, target: str, database_url: str | None,
               help="pg_dump -Fd -j N (directory format) for large databases.")
 @click.option("--verify-restore", is_flag=True, default=False,
               help="Also restore it into a scratch database, compare schema and row counts "
-                   "with the source, and drop the scratch database.")
+                   "with the source, and drop the scratch database. A copy that differs, "
+                   "or a backup pg_restore fails on, is DBS611 with the cause (RESTORE "
+                   "FAILED in `dbsafe backups`); one failing for want of what this role or "
+                   "server has (a role, an extension, a privilege, disk) is DBS611 too, but "
+                   "stays unverified, never RESTORE FAILED.")
 @click.option("--lock-timeout", type=_Duration(), default="5s", show_default=True,
               metavar="DURATION",
               help="How long pg_dump waits for each table's lock (another session holding "
@@ -1547,7 +1557,9 @@ def _finish_plain(report: Any, settings: Any, *, failed: bool = False) -> None:
 @click.pass_context
 def backups_group(ctx: click.Context, backup_dir: Path, fmt: str | None,
                   database_url: str | None) -> None:
-    """List backups with their manifests: revision, size, age, restore-verified or not.
+    """List backups with their manifests: revision, size, age, and restore-verified, RESTORE
+    FAILED (`backup --verify-restore` showed it does not restore) or restore not verified
+    (with why, where this role or server could not verify it).
 
     With a database (--database-url or DBSAFE_DATABASE_URL), databases a killed restore
     left half-restored on its server are named too (on stderr; `dbsafe restore --clean-up`

@@ -1277,8 +1277,10 @@ def _restore_failed(backup: Path, outcome: dict[str, Any], error: str) -> Findin
             f"fails on what the backup needs of them, not on the backup: {backup}.",
             RESTORED_COPY_DIFFERS.default_severity, subject=str(backup),
             help=f"Until it is verified, do not rely on this backup; nothing showed it is "
-                 f"at fault, and another would fail the same{cause.help}, then verify it "
-                 "again. Its manifest records the error.",
+                 f"at fault, and another would fail the same{cause.help}; then `dbsafe "
+                 "backup --verify-restore` takes another and verifies it (no command verifies "
+                 "this one again; `dbsafe restore` of it into a copy shows whether it "
+                 "restores). Its manifest records the error.",
             context=(("pg_restore", error),))
     if cause.sqlstate in _ROWS:
         query = outcome.get("source_rows_query")

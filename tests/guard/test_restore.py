@@ -509,8 +509,9 @@ def test_a_verification_failing_on_an_extension_the_role_may_not_create_blames_n
             "Until it is verified, do not rely on this backup; nothing showed it is at fault, "
             "and another would fail the same; the role restoring may not create extension "
             "pageinspect (only a superuser may create one not marked trusted, as the source's "
-            "was): restore as a superuser, then verify it again. Its manifest records the "
-            "error.")
+            "was): restore as a superuser; then `dbsafe backup --verify-restore` takes another "
+            "and verifies it (no command verifies this one again; `dbsafe restore` of it into "
+            "a copy shows whether it restores). Its manifest records the error.")
         (title, error), = finding.context
         assert title == "pg_restore"
         assert 'permission denied to create extension "pageinspect"' in error
@@ -668,8 +669,9 @@ def test_a_verification_failing_for_a_privilege_the_role_lacks_stays_unverified(
             "Until it is verified, do not rely on this backup; nothing showed it is at fault, "
             "and another would fail the same; the role restoring lacks a privilege the "
             "archive's objects need of it (42501): restore as their owner or a superuser, or "
-            "with --no-owner --no-privileges, then verify it again. Its manifest records the "
-            "error.")
+            "with --no-owner --no-privileges; then `dbsafe backup --verify-restore` takes "
+            "another and verifies it (no command verifies this one again; `dbsafe restore` of "
+            "it into a copy shows whether it restores). Its manifest records the error.")
         assert f'must be able to SET ROLE "{owner}"' in dict(finding.context)["pg_restore"]
         assert report.summary["verified_restore"]["ok"] is None
         assert (f'restore not verified (this role could not: must be able to SET ROLE '
