@@ -227,49 +227,57 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
     # The migrations ran as the throwaway server's superuser; in the database, as the role
     # that owns its version table. What one owns or grants, the other does.
     built_by, migrated_by = _owner(expected, version_table), _owner(live, version_table)
-    if built_by and migrated_by and built_by != migrated_by:
-        expected = with_role_renamed(expected, built_by, migrated_by)
+    renamed = (built_by, migrated_by) if built_by and migrated_by and built_by != migrated_by \
+        else None
+    if renamed:
+        expected = with_role_renamed(expected, *renamed)
     table = f"*.{version_table}"
     opts = options_with_defaults(options)
     opts = dataclasses.replace(opts, ignore_names=(*opts.ignore_names, table))
     changes = diff(live, expected, opts)
     todo = [r.revision for r in pending(described.revisions, revisions, described.heads)]
     clashes = _alembic_clashes(settings, project, described.revisions, tuple(revisions), todo,
-                               changes, expected, opts) if with_pending else ()
+                               changes, expected, live, opts, renamed) if with_pending else ()
     return Drift(live, expected, changes, tuple(revisions), description,
                  pending=tuple(todo), clashes=clashes)
 
 
 def _alembic_clashes(settings: Settings, project: object, history: Sequence[Revision],
                      current: tuple[str, ...], todo: list[str], changes: Sequence[Change],
-                     expected: SchemaSnapshot, options: DiffOptions) -> tuple[Clash, ...]:
+                     expected: SchemaSnapshot, live: SchemaSnapshot, options: DiffOptions,
+                     renamed: tuple[str, str] | None) -> tuple[Clash, ...]:
     """What the pending revisions `todo` make that the database has already, or drop that it
-    has no longer (`drift_pending`): each schema after some of them built as the reference
-    is, cached (at head, the one `validate` and `diff migrations` build)."""
+    has no longer (`drift_pending`), and whether the revision that does is all in the
+    database (safe to stamp): each schema after some of them built as the reference is,
+    cached (at head, the one `validate` and `diff migrations` build), its roles `renamed`
+    as the reference's are."""
     from dbsafe.core import hold_until_exit
-    from dbsafe.gates.drift_pending import clashes, sentence
+    from dbsafe.gates.drift_pending import clashes, mend, sentence
     from dbsafe.migrate.revisions import ancestors, tips
+    from dbsafe.schema.diff import with_role_renamed
 
     done = ancestors(history, current)
 
     def schema_after(i: int) -> SchemaSnapshot:
         heads = ("heads",) if i == len(todo) - 1 else tips(history, done | set(todo[:i + 1]))
-        return hold_until_exit(_expected(settings, project, heads)[0])
+        built = hold_until_exit(_expected(settings, project, heads)[0])
+        return with_role_renamed(built, *renamed) if renamed else built
+
+    def stamp(revision: str) -> str:
+        # (a revision on another branch than the database's: stamped beside it)
+        return f"`alembic stamp {' '.join(tips(history, done | ancestors(history, [revision])))}`"
 
     out = []
-    for clash in clashes(changes, expected, todo, schema_after, options):
-        # (a revision on another branch than the database's: stamped beside it)
-        stamp = " ".join(tips(history, done | ancestors(history, [clash.migration])))
+    for clash in clashes(changes, expected, todo, schema_after, options, live=live):
         subject = ".".join(clash.identity)
         out.append(dataclasses.replace(
             clash, said=sentence(clash, upgrade="`alembic upgrade`",
                                  pending_word=f"revision {clash.migration}, not yet applied,"),
-            mend=f"Revision {clash.migration} ran here by hand, its alembic_version row never "
-                 f"written: once the rest of it (and of any pending revision before it) is in "
-                 f"the database too, `alembic stamp {stamp}` records it, then run `dbsafe "
-                 "drift` again; else "
-                 + (f"drop `{subject}` so the upgrade makes it." if clash.creates else
-                    f"make `{subject}` again (`dbsafe drift --sql`) so the upgrade drops it.")))
+            mend=mend(clash, ran=f"Revision {clash.migration} ran here by hand, its "
+                                 "alembic_version row never written",
+                      record=stamp, before=todo.index(clash.migration) > 0,
+                      undo=f"drop `{subject}` so the upgrade makes it" if clash.creates else
+                      f"make `{subject}` again (`dbsafe drift --sql`) so the upgrade drops it")))
     return tuple(out)
 
 

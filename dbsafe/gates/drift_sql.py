@@ -144,8 +144,8 @@ def compare_folder(folder: SqlFolder, database_url: str,
         refused.check in (*REFUSES_EDITED, "DbMigrate") else []
     never = never_run(migrations, history, applied)
     todo = pending_among(migrations, selected, history.runner, never)
-    clashes = _clashes(folder, migrations, selected, todo, history, changes, expected, opts,
-                       first) if with_pending else ()
+    clashes = _clashes(folder, migrations, selected, todo, history, changes, expected, live,
+                       opts, first) if with_pending else ()
     return Drift(live, expected, changes, (at,),
                  f"sql migrations {shown} ({history.runner}: {len(selected)} of "
                  f"{len(migrations)} files applied"
@@ -164,35 +164,38 @@ def compare_folder(folder: SqlFolder, database_url: str,
 
 def _clashes(folder: SqlFolder, migrations: list[Migration], selected: list[Migration],
              todo: list[Migration], history: History, changes: Sequence[Change],
-             expected: SchemaSnapshot, options: DiffOptions, first_schema: str | None
-             ) -> tuple[Clash, ...]:
+             expected: SchemaSnapshot, live: SchemaSnapshot, options: DiffOptions,
+             first_schema: str | None) -> tuple[Clash, ...]:
     """What the files `todo` (not yet run) make that the database has already, or drop that
-    it has no longer (`drift_pending`): each schema after some of them built as the
+    it has no longer (`drift_pending`), and whether the file that does is all in the
+    database (safe to record as run): each schema after some of them built as the
     reference is (`_built`)."""
-    from dbsafe.gates.drift_pending import clashes, sentence
+    from dbsafe.gates.drift_pending import clashes, mend, sentence
 
     ran = {m.path for m in selected}
+    paths = [m.path for m in todo]
 
     def schema_after(i: int) -> SchemaSnapshot:
         upto = ran | {m.path for m in todo[:i + 1]}
         return _built(folder, [m for m in migrations if m.path in upto],
                       first_schema=first_schema)[0]
 
-    by_path = {m.path: m for m in todo}
+    def record(path: str) -> str:
+        at = paths.index(path)
+        return recorded_as_run(history, todo[at], todo[:at])
+
     out = []
-    for clash in clashes(changes, expected, [m.path for m in todo], schema_after, options):
+    for clash in clashes(changes, expected, paths, schema_after, options, live=live):
         subject = ".".join(clash.identity)
         out.append(dataclasses.replace(
             clash, said=sentence(clash, upgrade=f"{history.runner}'s next migrate",
                                  pending_word=f"{clash.migration}, not yet run,"),
-            mend=f"{clash.migration} ran here by hand, {history.runner}'s {history.table} "
-                 "never told: once the rest of it (and of any file pending before it) is in "
-                 "the database too, "
-                 f"{recorded_as_run(history, by_path[clash.migration])} records it, then run "
-                 "`dbsafe drift` again; else "
-                 + (f"drop `{subject}` so the migration makes it." if clash.creates else
-                    f"make `{subject}` again (`dbsafe drift --sql`) so the migration drops "
-                    "it.")))
+            mend=mend(clash, ran=f"{clash.migration} ran here by hand, {history.runner}'s "
+                                 f"{history.table} never told",
+                      record=record, before=paths.index(clash.migration) > 0, word="file",
+                      undo=f"drop `{subject}` so the migration makes it" if clash.creates
+                      else f"make `{subject}` again (`dbsafe drift --sql`) so the migration "
+                           "drops it")))
     return tuple(out)
 
 

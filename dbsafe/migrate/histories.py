@@ -661,43 +661,60 @@ def _mend(history: History, failed: str, paths: Sequence[Path]) -> str:
     return ""
 
 
-def recorded_as_run(history: History, migration: Migration) -> str:
+def recorded_as_run(history: History, migration: Migration,
+                    before: Sequence[Migration] = ()) -> str:
     """How `history`'s runner is told `migration` ran without running it (what alembic's
-    `stamp` does), for a file a DBA ran by hand whose history row was never written: the
-    runner's own command where it has one (golang-migrate's `migrate force`, prisma's
-    `migrate resolve --applied`, supabase's `migration repair`, Sqitch's `deploy
-    --log-only`), else the row it would have written, where that row holds nothing dbsafe
-    would have to compute (dbmate's, goose's, sql-migrate's); else said in words.
+    `stamp` does), for a file a DBA ran by hand whose history row was never written, with
+    the pending files `before` it (run by hand too): the runner's own command where it has
+    one (golang-migrate's `migrate force`, prisma's `migrate resolve --applied`, supabase's
+    `migration repair`, Sqitch's `deploy --log-only`), else the rows it would have written,
+    where a row holds nothing dbsafe would have to compute (dbmate's, goose's,
+    sql-migrate's); else said in words.
+
+    golang-migrate keeps one row, its version (`force` truncates the table and writes
+    `(N, false)`: every file up to N counts as run) and Sqitch deploys up to a change: the
+    last one says all. A runner keeping a row per migration gets one for each: dbmate runs
+    any file with no row at its next migrate, goose refuses one missing below its latest
+    row, prisma and supabase take each name or version.
 
     >>> from dbsafe.extract.migration import Migration
     >>> h = History("goose", ("public", "goose_db_version"), "")
     >>> recorded_as_run(h, Migration("db/3_x.sql", (), file=Path("db/00003_x.sql")))
     '`INSERT INTO public.goose_db_version (version_id, is_applied) VALUES (3, true)`'
+    >>> recorded_as_run(h, Migration("db/3_x.sql", (), file=Path("db/00003_x.sql")),
+    ...                 [Migration("db/2_x.sql", (), file=Path("db/00002_x.sql"))])
+    '`INSERT INTO public.goose_db_version (version_id, is_applied) VALUES (2, true), (3, true)`'
     >>> recorded_as_run(History("golang-migrate", ("schema_migrations",), ""),
     ...                 Migration("db/3_x.up.sql", (), file=Path("db/3_x.up.sql")))
     '`migrate force 3` (every file up to it counts as run)'
     """
-    version = file_version(migration.file, history.runner) \
-        if migration.file is not None else None
-    name = migration.file.name if migration.file is not None else migration.path
+    runs = [*before, migration]
+    versions = [file_version(m.file, history.runner) if m.file is not None else None
+                for m in runs]
+    names = [m.file.name if m.file is not None else m.path for m in runs]
     table = _sql_name(*history.relation)
-    if version is not None:
+    version = versions[-1]
+    if all(v is not None for v in versions):
         if history.runner == "golang-migrate":
             return f"`migrate force {version}` (every file up to it counts as run)"
         if history.runner == "supabase":
-            return f"`supabase migration repair --status applied {version}`"
+            return f"`supabase migration repair --status applied {' '.join(map(str, versions))}`"
         if history.runner == "dbmate":
-            return f"`INSERT INTO {table} (version) VALUES ('{version}')`"
+            rows = ", ".join(f"('{v}')" for v in versions)
+            return f"`INSERT INTO {table} (version) VALUES {rows}`"
         if history.runner == "goose":
-            return (f"`INSERT INTO {table} (version_id, is_applied) "
-                    f"VALUES ({version}, true)`")
-    if history.runner == "prisma" and migration.file is not None:
-        return f"`prisma migrate resolve --applied {migration.file.parent.name}`"
+            rows = ", ".join(f"({v}, true)" for v in versions)
+            return f"`INSERT INTO {table} (version_id, is_applied) VALUES {rows}`"
+    if history.runner == "prisma" and all(m.file is not None for m in runs):
+        return " then ".join(f"`prisma migrate resolve --applied {m.file.parent.name}`"
+                             for m in runs if m.file is not None)
     if history.runner == "sql-migrate":
-        return f"`INSERT INTO {table} (id, applied_at) VALUES ('{name}', now())`"
+        rows = ", ".join(f"('{n}', now())" for n in names)
+        return f"`INSERT INTO {table} (id, applied_at) VALUES {rows}`"
     if history.runner == "sqitch" and migration.file is not None:
         return f"`sqitch deploy --log-only --to {migration.file.stem}`"
-    return f"a row in {history.table} recording {name} as {history.runner} records a run"
+    return (f"a row in {history.table} recording {', '.join(names)} as {history.runner} "
+            "records a run")
 
 
 @dataclass(frozen=True, slots=True)
