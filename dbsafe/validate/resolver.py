@@ -60,6 +60,7 @@ from dbsafe.validate.quick import REGCLASS_FUNCTIONS, SYSTEM_SCHEMAS, checker_fo
 from dbsafe.validate.row_callable import ROW_CALLABLE_BUILTINS
 from dbsafe.validate.syscatalog import (
     builtin_functions,
+    majors_text,
     one_argument_functions,
     version_specific,
 )
@@ -490,8 +491,9 @@ class Resolver:
         known before anywhere else: qualified with `pg_catalog` or `information_schema`, or
         unqualified while the search path leaves `pg_catalog` implicit (searched first) or
         names it first."""
-        if self.catalog is None or (schema or "pg_catalog") in self.extended_system_schemas:
-            return False
+        if (self.catalog is None or not self.catalog.exact
+                or (schema or "pg_catalog") in self.extended_system_schemas):
+            return False  # (every shipped version's at once: a name none has is not judged)
         if schema is not None:
             return self.catalog.relations_of(schema) is not None
         return "pg_catalog" not in self.search_path[1:]
@@ -1937,7 +1939,11 @@ class _Run:
         if catalog is not None:
             self.catalog_read = True
             if alias_node is not None and alias_node.columns:
-                catalog.columns = _rename(catalog.columns, _alias_columns(alias_node))
+                # Every shipped version's columns at once are in no version's order: past
+                # the names given, any may follow.
+                columns = (catalog.columns if self.r.catalog is None or self.r.catalog.exact
+                           else catalog.columns + (None,))
+                catalog.columns = _rename(columns, _alias_columns(alias_node))
             return catalog
         if self.r.extension_relation(name, schema):
             self.silence(f"`{name}` is an extension's relation, whose columns are unknown")
@@ -2036,7 +2042,8 @@ class _Run:
             own = _function_result(user, scalar_name)
             # Which of the two PostgreSQL calls depends on the arguments' types.
             return own if known is None or own == columns else _UNKNOWN
-        if known is not None and self.r.catalog is not None and version_specific(name):
+        if (known is not None and self.r.catalog is not None and self.r.catalog.exact
+                and version_specific(name)):
             self.catalog_read = True  # only a server of this version can confirm it
         return columns
 
@@ -2646,7 +2653,7 @@ class _Run:
                  f"pg_catalog or the search path ({', '.join(self.r.search_path)})")
         # Only a server of the catalog's version can confirm it (`Problem.catalog_version`).
         self.problem(UNKNOWN_TABLE.code,
-                     f"no relation `{name}` in {where} on PostgreSQL {catalog.major}",
+                     f"no relation `{name}` in {where} on {majors_text(catalog)}",
                      f"{schema or 'pg_catalog'}.{name}", identifier,
                      _suggest(name, catalog.relations_of(schema or "pg_catalog") or ()),
                      catalog_version=catalog.major)
@@ -2683,9 +2690,10 @@ class _Run:
     ) -> Problem:
         start, end = span or _span(identifier)
         if self.catalog_read and code == UNKNOWN_COLUMN.code and self.r.catalog is not None:
+            # (every shipped version's at once, `major` None: a server of any confirms it)
             major = self.r.catalog.major
             if subject.startswith(("pg_catalog.", "information_schema.")):
-                message = f"{message} on PostgreSQL {major}"
+                message = f"{message} on {majors_text(self.r.catalog)}"
             return Problem(code, message, subject, start + self.offset,
                            end + self.offset, suggestions, help_text, catalog_version=major)
         return Problem(code, message, subject, start + self.offset, end + self.offset, suggestions, help_text)

@@ -699,7 +699,10 @@ _CHUNK = 32
 #      wrapper testing its text (`if (!sql)`) or logging it (`logDebug(sql)`) is one (task 585)
 # 351: the files a `schema-file` includes (`\i`, `\ir`) run where it includes them, and are
 #      "the `schema-file`", not migrations left to lint (Field-TM's `init/0-main.sql`: task 591)
-_CACHE_VERSION = 351
+# 352: without `target-version`, where PostgreSQL confirms (the schema the migrations build),
+#      catalog columns are checked against every shipped version's catalog at once
+#      (`syscatalog.any_version`): `pg_stat_activity.aplication_name` is DBS302 (task 608)
+_CACHE_VERSION = 352
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
@@ -810,7 +813,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         if found is not None:
             settings = replace(settings, target_version=found[0])
             target_from = found[1]
-    system_catalog = for_run(source, settings.target_version)
+    system_catalog = for_run(source, settings.target_version, confirming)
     exposed = _exposed(source, root)
     # The schema's own folder of migrations is one whatever it is named (`db/migrate`).
     folder_names = FolderNames()  # each folder listed once, for both
@@ -2370,6 +2373,17 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             problems, resolution, lambda p: p.catalog_version in fragment.not_sent_to,
             lambda p: f"reads PostgreSQL {p.catalog_version}'s system catalog, a version the "
                       f"code does not send it to")
+    if (fragment.not_sent_to and problems and catalog is not None and not catalog.exact
+            and _shipped() <= fragment.not_sent_to):
+        # Checked against every shipped version's catalog at once (`syscatalog.any_version`),
+        # in code that sends it to none of them (`if server_version < 150000:`): an older
+        # version's column (`pg_database.datlastsysoid`, gone in 15) may be there.
+        problems, resolution = _dropping(
+            problems, resolution,
+            lambda p: p.code == UNKNOWN_COLUMN.code
+            and p.subject.startswith(("pg_catalog.", "information_schema.")),
+            lambda p: f"reads the system catalog in code that sends it only to other versions "
+                      f"than PostgreSQL {_majors_text(_shipped())}")
     if fragment.not_sent_to and problems and _known_callables() <= fragment.not_sent_to:
         # The code sends it only to versions whose pg_catalog dbsafe does not know (the `else`
         # of `if server_version >= 100000:`): a built-in it calls may be theirs
@@ -2704,6 +2718,13 @@ def _known_callables() -> frozenset[int]:
     from dbsafe.validate.syscatalog import callable_majors
 
     return callable_majors()
+
+
+def _shipped() -> frozenset[int]:
+    """The majors whose system catalog dbsafe ships (`syscatalog.shipped_majors`)."""
+    from dbsafe.validate.syscatalog import shipped_majors
+
+    return shipped_majors()
 
 
 def _majors_text(majors: frozenset[int]) -> str:
