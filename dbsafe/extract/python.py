@@ -1658,7 +1658,104 @@ class _Extractor:
         if not values:
             return None
         engines = {self._engine_of(value, depth=depth) for value in values}
+        if len(engines) > 1 and None in engines:
+            # `self._db = db` of `__init__(self, db=None)`, which no call shown gives, beside
+            # `self._db = await aiosqlite.connect(...)`: the None it defaults to is what the
+            # other store replaces (tiled's `AccessTagsParser`), not another engine's client;
+            # what the module's calls of the class give it counts as stored.
+            known: list[ast.expr] = []
+            for value in values:
+                given = self._parameter_given(holder, attribute, value)
+                known.extend([value] if given is None else given)
+            engines = {self._engine_of(value, depth=depth) for value in known}
+            if not known or None in engines:
+                return None
         return engines.pop() if len(engines) == 1 else None
+
+    def _parameter_given(self, holder: ast.ClassDef, attribute: str,
+                         value: ast.expr) -> list[ast.expr] | None:
+        """The values the module's calls of the class give `value`, stored to
+        `self.<attribute>`, where it is a parameter of the class's `__init__` that says
+        nothing of what it holds: it defaults to None, its annotation (and the class's
+        declaration of the attribute) names nothing but `typing`'s words (`Any`,
+        `Optional`), the method binds it nowhere else, no class of the module extends the
+        class and every call of it shows what it gives (by keyword or position, no `*args`
+        or `**kwargs`). None for anything else: an annotation naming a PostgreSQL driver
+        (`asyncpg.Connection`) or the project's own class keeps it unknown. (A module of the
+        project not shown here may give it another engine's client: not known here.)"""
+        if not isinstance(value, ast.Name):
+            return None
+        init = self.parents.get(id(value))
+        while init is not None and not isinstance(init, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                         ast.Lambda, ast.ClassDef)):
+            init = self.parents.get(id(init))
+        if not isinstance(init, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                init.name != "__init__" or self.parents.get(id(init)) is not holder:
+            return None
+        stores = self._stores_of(value)
+        if len(stores) != 1 or not isinstance(stores[0], ast.arg):
+            return None
+        parameter = stores[0]
+        arguments = init.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        defaults = {id(a): d for a, d in (
+            *zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults),
+            *zip(arguments.kwonlyargs, arguments.kw_defaults))}
+        default = defaults.get(id(parameter))
+        if not (isinstance(default, ast.Constant) and default.value is None):
+            return None
+        if not self._annotation_says_nothing(parameter.annotation) or \
+                not self._annotation_says_nothing(_declared_annotation(holder, attribute)):
+            return None
+        index = next((i for i, a in enumerate(positional) if a is parameter), None)
+        given: list[ast.expr] = []
+        for node in self.nodes or ast.walk(self.tree):
+            if isinstance(node, ast.ClassDef) and any(
+                    isinstance(base, ast.Name) and base.id == holder.name for base in node.bases):
+                return None  # a subclass may give it (`super().__init__(conn)`)
+            if not isinstance(node, ast.Call) or not self._constructs(node, holder):
+                continue
+            if any(k.arg is None for k in node.keywords) or \
+                    any(isinstance(a, ast.Starred) for a in node.args):
+                return None
+            given.extend(k.value for k in node.keywords if k.arg == parameter.arg)
+            if index is not None and 0 < index <= len(node.args):
+                given.append(node.args[index - 1])  # (`index` counts `self`)
+        return [value for value in given
+                if not (isinstance(value, ast.Constant) and value.value is None)]
+
+    def _constructs(self, call: ast.Call, holder: ast.ClassDef) -> bool:
+        """Whether `call` makes an instance of `holder`: by its name, or `cls(...)` in one of
+        its methods."""
+        func = call.func
+        if isinstance(func, ast.Name) and func.id == holder.name:
+            return True
+        return isinstance(func, ast.Name) and func.id == "cls" and \
+            self._class_of(call) is holder
+
+    def _annotation_says_nothing(self, annotation: ast.expr | None) -> bool:
+        """Whether an annotation is absent or made only of `None`, `object` and `typing`'s
+        words (`Any`, `Optional[Any]`, `"Any | None"`): it names no client's class."""
+        if annotation is None:
+            return True
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return False
+        for node in ast.walk(annotation):
+            if isinstance(node, ast.Name):
+                dotted = self.imported.get(node.id)
+                if not (node.id == "object" and node.id not in self.imported) and \
+                        (dotted is None or dotted.split(".")[0] not in _TYPING_MODULES):
+                    return False
+            elif isinstance(node, ast.Constant):
+                if node.value is not None:
+                    return False
+            elif not isinstance(node, (ast.Attribute, ast.Subscript, ast.Tuple, ast.BinOp,
+                                       ast.BitOr, ast.Load)):
+                return False
+        return True
 
     def _class_of(self, node: ast.AST) -> ast.ClassDef | None:
         holder = self.parents.get(id(node))
@@ -4679,6 +4776,8 @@ _POSTGRESQL_CLIENTS = frozenset({
     "psycopg", "psycopg2", "psycopg2cffi", "asyncpg", "pg8000", "aiopg", "sqlalchemy",
     "sqlmodel", "databases", "django.db", "peewee", "playhouse", "tortoise", "pony", "gino",
     "ormar", "piccolo", "records", "dataset", "supabase", "postgrest", "pandas"})
+# The modules whose names in an annotation say nothing of the class a value is of.
+_TYPING_MODULES = frozenset({"typing", "typing_extensions"})
 # contextlib's context managers whose `with ... as x` is the object they were given.
 _PASS_THROUGH = frozenset({"closing", "aclosing", "nullcontext"})
 _READ_SQL = frozenset({"read_sql", "read_sql_query"})

@@ -702,7 +702,11 @@ _CHUNK = 32
 # 352: without `target-version`, where PostgreSQL confirms (the schema the migrations build),
 #      catalog columns are checked against every shipped version's catalog at once
 #      (`syscatalog.any_version`): `pg_stat_activity.aplication_name` is DBS302 (task 608)
-_CACHE_VERSION = 352
+# 353: `self.x = param` of an `__init__(self, param=None)` whose annotation names no client
+#      and which no call of the class in the module gives another value no longer cancels
+#      the class's other stores to `self.x` (`await aiosqlite.connect(...)`): tiled's
+#      `AccessTagsParser` statements are SQLite's (task 610)
+_CACHE_VERSION = 353
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)

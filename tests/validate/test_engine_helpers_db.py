@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import validate_module
+from tests.helpers import validate_files, validate_module
 
 _READERS = '''\
 import asyncio
@@ -1102,3 +1102,140 @@ def test_a_connection_a_dataclass_field_annotates_as_sqlites_sends_there(
     assert findings == [("DBS302", 41, "public.users.nickname"),
                         ("DBS302", 48, "public.users.nickname")], findings
     assert skipped == [17, 21, 31], report.skipped
+
+
+# tiled's access tags (bluesky/tiled 898f524c, `tiled/access_control/access_tags.py`): the
+# class keeps a connection it may be given (`__init__(self, db=None, uri=None)`, `self._db =
+# db`) or makes with aiosqlite when it was not (`cls(uri=uri)` is the only call); its
+# statements on `self._db` are SQLite's. Six false DBS301 while the parameter cancelled
+# what `connect()` stores (task 610).
+_SQLITE_OR_GIVEN = '''\
+import sqlite3
+from typing import Any, Optional
+
+import aiosqlite
+
+
+class AccessTagsParser:
+    @classmethod
+    def from_uri(cls, uri):
+        return cls(uri=uri)
+
+    def __init__(self, db=None, uri=None):
+        self._uri = uri
+        self._db = db
+
+    async def connect(self):
+        if self._db is None:
+            self._db = await aiosqlite.connect(self._uri, uri=True, check_same_thread=False)
+
+    async def is_tag_defined(self, name):
+        async with self._db.cursor() as cursor:
+            await cursor.execute("SELECT 1 FROM tags WHERE name = ?;", (name,))
+            return bool(await cursor.fetchone())
+
+
+class Scopes:
+    def __init__(self, *, db: "Optional[Any]" = None):
+        self._db = db
+
+    async def connect(self):
+        self._db = await aiosqlite.connect("file:scopes.db?mode=ro", uri=True)
+
+    async def scopes(self, user):
+        return await self._db.execute_fetchall(
+            "SELECT scope_name FROM user_tag_scopes WHERE user_name = ?", (user,))
+
+
+class Owners:
+    def __init__(self, db=None):
+        self._db = db
+
+    async def connect(self):
+        if self._db is None:
+            self._db = await aiosqlite.connect("owners.db")
+
+    async def owner(self, tag):
+        return await self._db.execute("SELECT user_name FROM user_tag_owners WHERE tag = ?", (tag,))
+
+
+async def owners():
+    return Owners(db=await aiosqlite.connect("owners.db"))
+'''
+
+# The same shape where PostgreSQL may hold it: an annotation naming its driver, a call
+# giving a connection the module does not show as SQLite's, a subclass; each stays checked.
+_POSTGRESQL_OR_SQLITE = '''\
+import aiosqlite
+import asyncpg
+
+
+class Annotated:
+    def __init__(self, db: "asyncpg.Connection | None" = None):
+        self._db = db
+
+    async def connect(self):
+        if self._db is None:
+            self._db = await aiosqlite.connect("tags.db")
+
+    async def nickname(self):
+        return await self._db.execute("SELECT nickname FROM users")
+
+
+class Given:
+    def __init__(self, db=None):
+        self._db = db
+
+    async def connect(self):
+        if self._db is None:
+            self._db = await aiosqlite.connect("tags.db")
+
+    async def nickname(self):
+        return await self._db.execute("SELECT nickname FROM users WHERE id = 1")
+
+
+class Extended:
+    def __init__(self, db=None):
+        self._db = db
+
+    async def connect(self):
+        self._db = await aiosqlite.connect("tags.db")
+
+    async def nickname(self):
+        return await self._db.execute("SELECT nickname FROM users WHERE id = 2")
+
+
+class FromPostgres(Extended):
+    pass
+
+
+class Passed:
+    def __init__(self, db=None):
+        self._db = db
+
+    async def connect(self):
+        self._db = await aiosqlite.connect("tags.db")
+
+    async def nickname(self):
+        return await self._db.execute("SELECT nickname FROM users WHERE id = 3")
+
+
+async def main(url, **options):
+    return Given(await asyncpg.connect(url)), Passed(**options)
+'''
+
+
+def test_a_connection_an_init_parameter_may_give_and_sqlite_makes_otherwise_is_sqlites(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_files(database_url, tmp_path, "CREATE TABLE users (id int, name text)",
+                            {"tiled/access_tags.py": _SQLITE_OR_GIVEN,
+                             "app/stores.py": _POSTGRESQL_OR_SQLITE})
+    findings = sorted((f.code, f.location.path, f.location.line, f.subject)
+                      for f in report.findings if f.location)
+    skipped = sorted((s.location.path, s.location.line)
+                     for s in report.skipped if "sent to SQLite" in s.reason)
+    assert skipped == [("tiled/access_tags.py", 22), ("tiled/access_tags.py", 35),
+                       ("tiled/access_tags.py", 47)], \
+        report.skipped
+    assert findings == [("DBS302", "app/stores.py", line, "public.users.nickname")
+                        for line in (14, 26, 37, 52)], findings
