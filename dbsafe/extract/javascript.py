@@ -218,6 +218,9 @@ _ALIAS_DEPTH = 8
 # How many bindings and getters deep a client is followed (`_Reader._held_by`): `pgClient =
 # await getPgClient()` of `const getPgClient = async () => Promise.resolve(new pg.Client())`.
 _HELD_DEPTH = 6
+# The names of the process's global object, whose members a module may keep a client in
+# (`_Reader._member_key`).
+_GLOBAL_OBJECTS = frozenset({"globalThis", "global"})
 # The methods of an array that change its items.
 _ARRAY_WRITES = frozenset({b"push", b"pop", b"shift", b"unshift", b"splice", b"sort",
                            b"reverse", b"fill", b"copyWithin"})
@@ -773,6 +776,13 @@ class _Reader:
         # order, and where each starts
         self.references: dict[str, list[Node]] = {}
         self.reference_starts: dict[str, list[int]] = {}
+        # every node of the file (`_index`); the members of each property name, and the
+        # `this` and global objects under "" (`_member_values`), by need; what a member a
+        # chain starts from holds, by its `_member_key` and whether it is called
+        self.all_nodes: list[Node] = []
+        self.member_index: dict[str, list[Node]] | None = None
+        self.class_bodies: list[Node] | None = None
+        self.member_values: dict[tuple, list[Node] | None] = {}
         # names imported from another package (`knex`, `drizzle`): what they make is not a
         # supabase client, whatever the variable holding it is called
         self.other_modules: set[str] = set()
@@ -884,6 +894,7 @@ class _Reader:
 
     def _index(self, nodes: list[Node]) -> None:
         """Record every binding and reference of the file."""
+        self.all_nodes = nodes
         for node in nodes:
             kind = node.type
             if kind in _BINDING_KINDS:  # (most nodes are none: the walk's hottest test)
@@ -1337,7 +1348,7 @@ class _Reader:
                             self.text(name) in _POSTGRES_JS_TYPES):
                         self.postgres_js_types.add(self.text(alias))
 
-    def _postgres_client(self, identifier: Node) -> bool:
+    def _postgres_client(self, identifier: Node, seen: frozenset[tuple] = frozenset()) -> bool:
         """Whether an identifier reads a postgres.js client, a tag whatever its name: a
         `const` bound to a call of postgres.js's default export (`const db = postgres(url)`)
         or typed as a client, a `let`/`var` given only such calls (`_given`: `let db;
@@ -1378,7 +1389,8 @@ class _Reader:
             # a `let`/`var` every value of which is a client (`let db; db ??= postgres(url)`)
             given = self._given(identifier, declarator) if (
                 declarator.type == "variable_declarator") else None
-            return given is not None and all(self._postgres_js_made(v) for v in given)
+            inner = seen | {("n", self.text(identifier), scope[0])}
+            return given is not None and all(self._postgres_js_value(v, inner) for v in given)
         annotation = declarator.child_by_field_name("type")
         if annotation is not None:
             match = _POSTGRES_JS_TYPE.fullmatch(self.text(annotation))
@@ -1387,7 +1399,34 @@ class _Reader:
             return match["module"] in {name for name, _ in self.postgres_js_makers} and (
                 match["type"] in _POSTGRES_JS_TYPES)
         value = declarator.child_by_field_name("value")
-        return value is not None and self._postgres_js_made(value)
+        return value is not None and self._postgres_js_value(
+            value, seen | {("n", self.text(identifier), scope[0])})
+
+    def _postgres_js_value(self, value: Node, seen: frozenset[tuple]) -> bool:
+        """Whether a value a binding or member is given is a postgres.js client: a call of
+        its default export (`_postgres_js_made`), each side of `a ?? b`, `a || b` and `c ?
+        a : b` one, a member a chain may start from whose every value is one
+        (`_member_values`: `globalForDb.sql ??= postgres(url)`), or a name that reads one
+        (`_postgres_client`). `seen`: the bindings and members being asked about; a value
+        reading one again adds nothing (`const sql = globalForDb.sql ?? postgres(url);
+        globalForDb.sql = sql`)."""
+        value = _unwrap(value)
+        choices = _alternatives(value)
+        if choices is not None:
+            return all(self._postgres_js_value(c, seen) for c in choices)
+        if self._postgres_js_made(value):
+            return True
+        if value.type not in ("identifier", "member_expression") or len(seen) > _HELD_DEPTH:
+            return False
+        key = self._held_key(value)
+        if key is None:
+            return False
+        if key in seen:
+            return True
+        if value.type == "identifier":
+            return self._postgres_client(value, seen)
+        held = self._member_values(value)
+        return held is not None and all(self._postgres_js_value(v, seen | {key}) for v in held)
 
     def _postgres_js_made(self, value: Node) -> bool:
         """Whether a value is a call of postgres.js's default export (`postgres(url)`)."""
@@ -1698,7 +1737,8 @@ class _Reader:
             return False
         return self.postgres or self._client_receiver(function)
 
-    def _client_receiver(self, function: Node, depth: int = 0) -> bool:
+    def _client_receiver(self, function: Node, depth: int = 0,
+                         seen: frozenset[tuple] = frozenset()) -> bool:
         """Whether what a driver method is called on is what a module of the project
         loading a PostgreSQL driver (and no other engine's) exports, or made from it
         (`pool.query(...)` of `import { pool } from './pool'`, `getPool().query(...)`, a
@@ -1706,18 +1746,27 @@ class _Reader:
         project binds, on that condition (`deps`)."""
         if depth == 0 and _unwrap(function).type != "member_expression":
             return False  # (a function of that name, not a driver method)
-        node = _chain_root(function)
-        if node is None or node.type != "identifier":
+        node = self._chain_start(function)
+        choices = _alternatives(node) if node is not None else None
+        if choices is not None:  # `(globalForDb.pool ?? makePool())`
+            return all(self._client_receiver(c, depth, seen) for c in choices)
+        if node is None or node.type not in ("identifier", "member_expression"):
             return False
-        if self._declared_in(node, self.pg_clients):
+        if node.type == "identifier" and self._declared_in(node, self.pg_clients):
             return True
-        imported = self._declared(node, self.imported)
+        imported = self._declared(node, self.imported) if node.type == "identifier" else None
         if imported is not None:
             if self.pending and self.deps is not None:
                 self.deps.add(("c", *imported))
             return self.pending
+        key = self._held_key(node)
+        if key is None:
+            return False
+        if key in seen:
+            return True  # (a cycle: `globalForDb.pool = pool` of `const pool = ... ?? ...`)
         held = self._held_by(node) if depth < _HELD_DEPTH else None
-        return held is not None and all(self._client_receiver(v, depth + 1) for v in held)
+        return held is not None and all(
+            self._client_receiver(v, depth + 1, seen | {key}) for v in held)
 
     def _on_postgres_client(self, function: Node) -> bool:
         """Whether a driver method is called on a client the code shows is a PostgreSQL
@@ -1733,10 +1782,20 @@ class _Reader:
         receiver = _unwrap(function).child_by_field_name("object")
         return receiver is not None and self._made_by_pg(receiver)
 
-    def _made_by_pg(self, node: Node, depth: int = 0) -> bool:
+    def _made_by_pg(self, node: Node, depth: int = 0,
+                    seen: frozenset[tuple] = frozenset()) -> bool:
         """Whether what a method is called on is a client node-postgres or postgres.js
-        makes (`_on_postgres_client`), through `.`, calls and `const`s."""
-        current = _chain_root(node)
+        makes (`_on_postgres_client`), through `.`, calls, the bindings and members whose
+        values the code shows (`_held_by`), and `a ?? b`, `a || b`, `c ? a : b` each of
+        which is one. `seen`: the bindings and members being asked about (`_held_key`); a
+        value reading one again adds nothing (`const pool = globalForDb.pool ?? new Pool();
+        globalForDb.pool = pool`: the member holds what `pool` does)."""
+        if self._postgres_js_made(node):  # (`this.db = postgres(url)`)
+            return True
+        current = self._chain_start(node)
+        choices = _alternatives(current) if current is not None else None
+        if choices is not None:  # `globalForDb.pool ?? new Pool()`
+            return all(self._made_by_pg(c, depth, seen) for c in choices)
         if current is None:
             return False
         if current.type == "new_expression":
@@ -1750,12 +1809,18 @@ class _Reader:
                     and self.text(field) in ("Pool", "Client"))
             return made is not None and made.type == "identifier" and (
                 self.text(made) in self.pg_makers)
-        if current.type != "identifier":
+        if current.type not in ("identifier", "member_expression"):
             return False
-        if self._postgres_client(current):
+        if current.type == "identifier" and self._postgres_client(current, seen):
             return True
+        key = self._held_key(current)
+        if key is None:
+            return False
+        if key in seen:
+            return True  # (a cycle: what it holds is what the others of it hold)
         held = self._held_by(current) if depth < _HELD_DEPTH else None
-        return held is not None and all(self._made_by_pg(v, depth + 1) for v in held)
+        return held is not None and all(
+            self._made_by_pg(v, depth + 1, seen | {key}) for v in held)
 
     def _held_by(self, identifier: Node) -> list[Node] | None:
         """What an identifier (the start of a chain, `_chain_root`) may hold, where the code
@@ -1776,6 +1841,8 @@ class _Reader:
         >>> [f.sql for f in r.fragments]
         ['select a from t']
         """
+        if identifier.type == "member_expression":
+            return self._member_values(identifier)
         scope = self._binding_scope(identifier)
         if scope is None or len(scope[1]) != 1:
             return None
@@ -1787,32 +1854,272 @@ class _Reader:
             if function is None or (declarator is not None and not _is_const(declarator)) or (
                     declarator is None and self._reassigned(identifier, scope[0])):
                 return None
-            returned: list[Node] = []
-            for value in _returns(function):
-                value = _unwrap(value) if value is not None else None
-                if value is None or value.type in ("null", "undefined"):
-                    continue
-                callee = value.child_by_field_name("function") if (
-                    value.type == "call_expression") else None
-                given = value.child_by_field_name("arguments") if callee is not None else None
-                if callee is not None and given is not None and _dotted(
-                        self.text(callee)) == "Promise.resolve":
-                    args = [c for c in given.named_children if c.type != "comment"]
-                    if len(args) != 1:
-                        return None
-                    value = args[0]
-                target = value.child_by_field_name("left") if value.type in (
-                    "assignment_expression", "augmented_assignment_expression") else None
-                if target is not None and target.type == "identifier":
-                    value = target  # `return (pool ??= new Pool())`: what `pool` holds then
-                returned.append(value)
-            return returned or None
+            return self._returned_values(function)
         if declarator is None or declarator.type != "variable_declarator":
             return None
         if _is_const(declarator):
             value = declarator.child_by_field_name("value")
             return [value] if value is not None else None
         return self._given(identifier, declarator)
+
+    def _returned_values(self, function: Node) -> list[Node] | None:
+        """Each value a function (or a getter) returns, for `_held_by`: but `null`,
+        `undefined` and a bare `return`; `Promise.resolve(c)` as `c`; `return (pool ??= new
+        Pool())` as `pool` (what it holds then). None where it returns nothing else."""
+        returned: list[Node] = []
+        for value in _returns(function):
+            value = _unwrap(value) if value is not None else None
+            if value is None or value.type in ("null", "undefined"):
+                continue
+            callee = value.child_by_field_name("function") if (
+                value.type == "call_expression") else None
+            given = value.child_by_field_name("arguments") if callee is not None else None
+            if callee is not None and given is not None and _dotted(
+                    self.text(callee)) == "Promise.resolve":
+                args = [c for c in given.named_children if c.type != "comment"]
+                if len(args) != 1:
+                    return None
+                value = args[0]
+            target = value.child_by_field_name("left") if value.type in (
+                "assignment_expression", "augmented_assignment_expression") else None
+            if target is not None and target.type in ("identifier", "member_expression"):
+                value = target  # `return (pool ??= new Pool())`: what `pool` holds then
+            returned.append(value)
+        return returned or None
+
+    def _chain_start(self, node: Node) -> Node | None:
+        """What a chain of members and calls starts from (`_chain_root`), stopping at a
+        member whose values the module shows (`_member_key`): `this.pool` of
+        `this.pool.query`, `globalForDb.pool` of `globalForDb.pool.connect()`."""
+        current: Node | None = node
+        while current is not None:
+            current = _unwrap(current)
+            if current.type == "member_expression":
+                if self._member_key(current) is not None:
+                    return current
+                current = current.child_by_field_name("object")
+            elif current.type == "call_expression":
+                current = current.child_by_field_name("function")
+            else:
+                break
+        return current
+
+    def _held_key(self, node: Node) -> tuple | None:
+        """What names the binding or member a chain starts from (`_chain_start`), for the
+        `seen` of `_made_by_pg`: the name and its scope, or `_member_key`."""
+        if node.type == "member_expression":
+            return self._member_key(node)
+        scope = self._binding_scope(node)
+        return ("n", self.text(node), scope[0]) if scope is not None else None
+
+    def _member_key(self, member: Node) -> tuple | None:
+        """A member whose every value the module shows (`_member_values`), by what names
+        it: `this.x` in a class's method or field (the name and the class's family,
+        `_family`: a class of another module extending it is not seen), or `G.x` of the
+        process's global object, `globalThis` or `global`, or a `const` bound to it
+        (`const globalForDb = globalThis as unknown as { pool?: Pool }`: Next.js's hot
+        reload keeps a client there). None for any other."""
+        owner = member.child_by_field_name("object")
+        field = member.child_by_field_name("property")
+        if owner is None or field is None or field.type != "property_identifier":
+            return None
+        owner = _unwrap(owner)
+        if owner.type == "this":
+            body = _class_of(owner)
+            return ("this", self.text(field), self._family(body)) if body is not None else None
+        if owner.type == "identifier" and self._global_object(owner):
+            return ("global", self.text(field))
+        return None
+
+    def _global_object(self, identifier: Node) -> bool:
+        """Whether an identifier reads the process's global object: `globalThis` or
+        `global` the file does not bind, or a `const` bound to one (through `as`)."""
+        if self.text(identifier) in _GLOBAL_OBJECTS:
+            return self._binding_scope(identifier) is None
+        declarator = self._declarator(identifier)
+        value = declarator.child_by_field_name("value") if declarator is not None and (
+            _is_const(declarator)) else None
+        value = _unwrap(value) if value is not None else None
+        return value is not None and value.type == "identifier" and (
+            self.text(value) in _GLOBAL_OBJECTS) and self._binding_scope(value) is None
+
+    def _member_values(self, member: Node) -> list[Node] | None:
+        """What a member a chain starts from may hold (`_member_key`), where the module
+        shows every value of it, for `_held_by`: each value `G.x = value`, `??=`, `||=`
+        gives it in the module (`G.x = G.x ?? value` gives `value`); for `this.x`, also its
+        field's initializer in the class (or the classes of its family), and what a getter
+        `get x()` of theirs returns, or what a method `x()` returns where it is called
+        (`this.getPool().query(...)`); `null` and `undefined` left out. None where it is
+        written otherwise (`+=`, a destructuring, a parameter property `constructor(private
+        pool: Pool)`, a setter, a subscript of the object written, the object handed on
+        whole: `Object.assign(this, ...)`, `const self = this`, `init(globalForDb)`) or
+        given nothing else.
+
+        >>> r = sql_in_javascript("import { Pool } from 'pg';\\n"
+        ...     "const g = globalThis as unknown as { pool?: Pool; other?: Pool };\\n"
+        ...     "export const pool = g.pool ?? new Pool();\\n"
+        ...     "if (process.env.NODE_ENV !== 'production') g.pool = pool;\\n"
+        ...     "g.other ??= makeCache();\\n"
+        ...     "pool.query('select a from t'); g.other.query('select b from t');\\n"
+        ...     "class Repo { private db: Pool | null = null;\\n"
+        ...     "  get pool() { return (this.db ??= new Pool()); }\\n"
+        ...     "  find() { return this.pool.query('select c from t'); } }", "a.ts")
+        >>> [f.sql for f in r.fragments]
+        ['select a from t', 'select c from t']
+        """
+        key = self._member_key(member)
+        if key is None:
+            return None
+        field = member.child_by_field_name("property")
+        call = member.parent
+        arguments = call.child_by_field_name("arguments") if call is not None and (
+            call.type == "call_expression") and call.child_by_field_name(
+                "function") == member else None
+        # (a tag, `g.db`...``, is the member's value called: not a method's returns)
+        called = arguments is not None and arguments.type != "template_string"
+        memo = (key, called)
+        if memo not in self.member_values:
+            self.member_values[memo] = None  # (asked again while it is read: nothing more)
+            self.member_values[memo] = self._member_values_of(
+                key, self.text(field) if field is not None else "", called)
+        return self.member_values[memo]
+
+    def _member_values_of(self, key: tuple, name: str,
+                          called: bool) -> list[Node] | None:
+        """`_member_values`, once for each member and whether it is called."""
+        if self.member_index is None:
+            self.member_index = {}
+            for node in self.all_nodes:
+                if node.type == "member_expression":
+                    prop = node.child_by_field_name("property")
+                    if prop is not None:
+                        self.member_index.setdefault(self.text(prop), []).append(node)
+                elif node.type == "this" or (node.type == "identifier" and (
+                        self.text(node) in _GLOBAL_OBJECTS)):
+                    self.member_index.setdefault("", []).append(node)
+        # the object handed on whole, or a subscript of it written: unseen writes
+        for owner in self.member_index.get("", ()):
+            if key[0] == "this" and (owner.type != "this" or _class_of(owner) is None or (
+                    _class_of(owner).id not in key[2])):  # type: ignore[union-attr]
+                continue
+            if key[0] == "global" and (owner.type != "identifier"
+                                       or self._binding_scope(owner) is not None):
+                continue
+            if not self._owner_stays(owner, key[0] == "global"):
+                return None
+        values: list[Node] = []
+        bodies = [b for b in self._class_bodies() if b.id in key[2]] if (
+            key[0] == "this") else []
+        for body in bodies:
+            for item in body.named_children:
+                item_name = item.child_by_field_name("name") or item.child_by_field_name(
+                    "property")
+                if item.type == "method_definition" and item_name is not None and (
+                        self.text(item_name) == "constructor"):
+                    parameters = item.child_by_field_name("parameters")
+                    if parameters is not None and any(
+                            (p := c.child_by_field_name("pattern")) is not None
+                            and self.text(p) == name and any(
+                                m.type in ("accessibility_modifier", "readonly")
+                                for m in c.children)
+                            for c in parameters.named_children):
+                        return None  # `constructor(private pool: Pool)`: whatever it is given
+                if item_name is None or self.text(item_name) != name or any(
+                        c.type == "static" for c in item.children):
+                    continue
+                if item.type in ("public_field_definition", "field_definition"):
+                    value = item.child_by_field_name("value")
+                    if value is not None and _unwrap(value).type not in ("null", "undefined"):
+                        values.append(value)
+                    continue
+                if item.type != "method_definition":
+                    return None
+                kind = {c.type for c in item.children} & {"get", "set", "*", "async"}
+                if "set" in kind or "*" in kind or (("get" in kind) == called):
+                    return None  # a setter, or a method read as a value (a getter called)
+                returned = self._returned_values(item)
+                if returned is None:
+                    return None
+                values.extend(returned)
+        for written in self.member_index.get(name, ()):
+            if self._member_key(written) != key:
+                continue
+            given = self._given_at(written, lambda n: n.type == "member_expression" and (
+                self._member_key(n) == key))
+            if given is False:
+                return None
+            if given is not True:
+                if called:
+                    return None  # a method written over
+                values.append(given)
+        return values or None
+
+    def _class_bodies(self) -> list[Node]:
+        """The bodies of the file's classes (declarations and expressions)."""
+        if self.class_bodies is None:
+            self.class_bodies = [n for n in self.all_nodes if n.type == "class_body"]
+        return self.class_bodies
+
+    def _owner_stays(self, owner: Node, global_object: bool) -> bool:
+        """Whether the object a `_member_key` member is read from (`this`, the global
+        object or a `const` naming it) is only read for its members here: not handed on
+        whole (`Object.assign(this, opts)`, `const self = this`, `init(globalForDb)`),
+        nor a subscript of it written (`this[key] = value`). `typeof globalThis` and a
+        `const` naming it (whose own uses are asked the same) read nothing of it."""
+        node = _typed_as(owner)
+        parent = node.parent
+        if parent is None:
+            return True
+        if parent.type == "member_expression" and parent.child_by_field_name("object") == node:
+            return True
+        if parent.type == "subscript_expression" and (
+                parent.child_by_field_name("object") == node):
+            above = _typed_as(parent).parent
+            written = above is not None and (above.type in _WRITES or (
+                above.type in ("assignment_expression", "augmented_assignment_expression")
+                and above.child_by_field_name("left") == _typed_as(parent)))
+            return not written
+        if parent.type in ("type_query", "unary_expression") or parent.type.endswith("_type"):
+            return True  # `typeof globalThis`
+        if global_object and parent.type == "variable_declarator" and _is_const(parent) and (
+                parent.child_by_field_name("value") == node):
+            name = parent.child_by_field_name("name")
+            if name is None or name.type != "identifier":
+                return False
+            return all(self._owner_stays(ref, False) for ref in self._uses(name, parent)
+                       if ref != name)
+        return False
+
+    def _given_at(self, ref: Node, same: Callable[[Node], bool]) -> Node | bool:
+        """What a write where `ref` spells a name or a member gives it: the value of `ref =
+        value`, `ref ??= value` or `ref ||= value` (`ref = ref || value` and `?? value`
+        give `value`, `same` telling whether a node spells it too); True where `ref` is
+        read, or given `null` or `undefined`; False where it is written otherwise (`+=`,
+        `&&=`, `++`, a destructuring, `for (ref of ...)`)."""
+        parent = ref.parent
+        if parent is None:
+            return True
+        if parent.type in ("assignment_expression", "augmented_assignment_expression") and (
+                parent.child_by_field_name("left") == ref):
+            operator = parent.child_by_field_name("operator")
+            right = parent.child_by_field_name("right")
+            if right is None or (parent.type == "augmented_assignment_expression" and (
+                    operator is None or self.text(operator) not in ("??=", "||="))):
+                return False
+            right = _unwrap(right)
+            if right.type in ("null", "undefined"):
+                return True  # (`pool = undefined` after `pool.end()`)
+            left = right.child_by_field_name("left") if (
+                right.type == "binary_expression") else None
+            operator = right.child_by_field_name("operator") if left is not None else None
+            if left is not None and operator is not None and self.text(operator) in (
+                    "||", "??") and same(_unwrap(left)):
+                right = right.child_by_field_name("right")  # `pool = pool || new Pool()`
+                if right is None:
+                    return False
+            return right
+        return not (parent.type in _WRITES or (parent.type == "for_in_statement" and (
+            parent.child_by_field_name("left") == ref)))
 
     def _reassigned(self, identifier: Node, scope: int) -> bool:
         """Whether the file writes the name a declaration binds in `scope` (`getPool =
@@ -1845,32 +2152,14 @@ class _Reader:
         for ref in self._uses(identifier, declarator):
             if ref == name or ref.type == "shorthand_property_identifier":  # (`{ pool }`)
                 continue
-            parent = ref.parent
-            if ref.type != "identifier" or parent is None:
+            if ref.type != "identifier" or ref.parent is None:
                 return None  # `({ pool } = other)`
-            if parent.type in ("assignment_expression", "augmented_assignment_expression") and (
-                    parent.child_by_field_name("left") == ref):
-                operator = parent.child_by_field_name("operator")
-                right = parent.child_by_field_name("right")
-                if right is None or (parent.type == "augmented_assignment_expression" and (
-                        operator is None or self.text(operator) not in ("??=", "||="))):
-                    return None
-                right = _unwrap(right)
-                if right.type in ("null", "undefined"):
-                    continue  # (`pool = undefined` after `pool.end()`)
-                left = right.child_by_field_name("left") if (
-                    right.type == "binary_expression") else None
-                operator = right.child_by_field_name("operator") if left is not None else None
-                if left is not None and operator is not None and self.text(operator) in (
-                        "||", "??") and _unwrap(left).type == "identifier" and (
-                        self._declarator(_unwrap(left)) == declarator):
-                    right = right.child_by_field_name("right")  # `pool = pool || new Pool()`
-                    if right is None:
-                        return None
-                values.append(right)
-            elif parent.type in _WRITES or (parent.type == "for_in_statement" and (
-                    parent.child_by_field_name("left") == ref)):
+            value = self._given_at(ref, lambda n: n.type == "identifier" and (
+                self._declarator(n) == declarator))
+            if value is False:
                 return None
+            if value is not True:
+                values.append(value)
         return values or None
 
     def _pending_sent(self, call: Node, index: int) -> bool:
@@ -5147,6 +5436,10 @@ class _Reader:
             function = factory
         elif function.type == "identifier":
             return self._transaction_client(function) or self._postgres_client(function)
+        elif function.type == "member_expression" and self.postgres_js_makers and (
+                self._member_key(function) is not None):
+            # `globalForDb.db`...`` of `globalForDb.db ??= postgres(url)`, `this.db`...``
+            return self._postgres_js_value(function, frozenset())
         elif name not in _TAG_MEMBERS or function.type != "member_expression":
             return False
         tag = function.child_by_field_name("object")
@@ -6150,6 +6443,23 @@ def _chain_root(node: Node) -> Node | None:
         else:
             break
     return current
+
+
+def _alternatives(node: Node) -> list[Node] | None:
+    """The expressions one of which an expression is: `a` and `b` of `a ?? b`, `a || b`
+    and `c ? a : b`; None for any other."""
+    node = _unwrap(node)
+    if node.type == "binary_expression":
+        operator = node.child_by_field_name("operator")
+        if operator is None or operator.type not in ("??", "||"):
+            return None
+        sides = [node.child_by_field_name("left"), node.child_by_field_name("right")]
+    elif node.type == "ternary_expression":
+        sides = [node.child_by_field_name("consequence"),
+                 node.child_by_field_name("alternative")]
+    else:
+        return None
+    return [side for side in sides if side is not None] if all(sides) else None
 
 
 def _typed_as(node: Node) -> Node:

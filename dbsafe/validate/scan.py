@@ -706,7 +706,11 @@ _CHUNK = 32
 #      and which no call of the class in the module gives another value no longer cancels
 #      the class's other stores to `self.x` (`await aiosqlite.connect(...)`): tiled's
 #      `AccessTagsParser` statements are SQLite's (task 610)
-_CACHE_VERSION = 353
+# 354: a JavaScript client held on a member is followed where the module shows every value of
+#      it: `globalForDb.pool` / `globalThis.pgPool` / `global.__db` (the global object or a
+#      `const` naming it), a class's `this.pool` (its field, writes and getter), and `a ?? b`,
+#      `a || b` of clients (`_Reader._member_values`: task 604)
+_CACHE_VERSION = 354
 # A project-wide scan's memo (`_kept_by_stat`) keeps each file's facts by its path from the
 # project's root (2; 1 was the path as the run found it, which a run given a subfolder, or
 # started in another folder, named otherwise and read the whole project again)
