@@ -45,11 +45,11 @@ NOT_CHECKED_COLUMN = "not_checked"
 # Text in this column is the finding's help instead of the header's (DBS511: a sequence's own
 # MAXVALUE is raised, not its type widened).
 HELP_COLUMN = "help"
-# Built-in checks whose rows Python reads further, in the same read-only transaction, before
-# they are findings: what SQL cannot read (DBS520: a function's string body, which only
-# PostgreSQL's parser reads). The module's `refine(cursor, columns, rows)` returns the
-# columns and rows the format asks for.
-_REFINED = {"DBS520": "dbsafe.checks.search_path"}
+# Built-in checks whose rows a domain module reads further, in the same read-only
+# transaction, before they are findings: what SQL cannot read (DBS520: a function's string
+# body, which only PostgreSQL's parser reads). The module's `refine(cursor, columns, rows)`
+# returns the columns and rows the format asks for; the check itself is its SQL file.
+_REFINED = {"DBS520": "dbsafe.schema.maintenance_path"}
 
 
 @dataclass(frozen=True, slots=True)

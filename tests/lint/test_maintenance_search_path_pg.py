@@ -17,6 +17,7 @@ from pglast import parser
 from dbsafe.core import Severity
 from dbsafe.lint import lint_sql
 from dbsafe.lint.rules.maintenance_function_without_search_path import RULE
+from dbsafe.pg.function_body import CATALOG_OPERATORS
 from dbsafe.schema.introspect import introspect
 
 pytestmark = pytest.mark.db
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.db
 FIXTURE = Path(__file__).parent / "fixtures" / "DBS142.sql"
 # What PostgreSQL 17+ says when the restricted search_path finds no function, relation, type.
 NOT_FOUND = frozenset({"42883", "42P01", "42704"})
+CATALOG_OPERATORS_QUERY = ("SELECT DISTINCT oprname::text FROM pg_catalog.pg_operator "
+                           "WHERE oprnamespace = 'pg_catalog'::regnamespace")
 ON_18 = {"target_version": 180000, "target_version_given": True}
 
 
@@ -110,8 +113,20 @@ def test_postgresql_15_builds_them_all_and_the_findings_are_warnings(
     with psycopg.connect(new_pg15_database()) as connection:
         assert connection.info.server_version // 10000 == 15
         assert _refused(connection, sql) == set()
+        assert {name for (name,) in connection.execute(CATALOG_OPERATORS_QUERY)} <= \
+            CATALOG_OPERATORS
     for target in ({"target_version": 150000, "target_version_given": True}, {}):
         findings = lint_sql(sql, path=FIXTURE.name, rules=[RULE], in_transaction=True,
                             **target)
         assert len(findings) >= 10
         assert {f.severity for f in findings} == {Severity.WARNING}
+
+
+def test_the_operators_lint_takes_for_pg_catalog_s_are_the_server_s(
+        postgresql: psycopg.Connection[Any]) -> None:
+    # An operator pg_catalog has that `CATALOG_OPERATORS` lacks would be a false DBS142 on a
+    # body using it (the 15 test holds 15's the same way).
+    server = {name for (name,) in postgresql.execute(CATALOG_OPERATORS_QUERY)}
+    assert server <= CATALOG_OPERATORS
+    if postgresql.info.server_version >= 180000:
+        assert server == CATALOG_OPERATORS

@@ -29,7 +29,10 @@
 -- The catalog gives the functions each expression calls (`pg_depend`). dbsafe reads each
 -- SQL and PL/pgSQL body with PostgreSQL's own parsers (pglast), in the read-only
 -- transaction of the check, and follows the functions it calls schema-qualified, and those
--- a `BEGIN ATOMIC` body calls (`pg_depend`), to a depth of 5. A name is unqualified when it
+-- a `BEGIN ATOMIC` body calls (`pg_depend`), to a depth of 5; a qualified call reaches the
+-- overloads taking its number of arguments (defaults and `VARIADIC` counted). The reader is
+-- the one lint's DBS142 uses (`dbsafe.pg.function_body`, run by
+-- `dbsafe.schema.maintenance_path`). A name is unqualified when it
 -- has no schema and `pg_catalog` has no relation, function, type or operator of that name
 -- (what the restricted `search_path` would find). A function with a `search_path` in its
 -- `SET` clauses (`proconfig`) stops the walk: it and what it calls run under its own path.
@@ -42,7 +45,8 @@
 -- string (`nextval('seq')`, `'t'::regclass`), a custom operator class's support functions
 -- and extended statistics' expressions are not read. A body dbsafe cannot read (another
 -- language, `EXECUTE` of a built string, a body the parser rejects) is listed as not
--- checked, not flagged.
+-- checked, not flagged; one running SQL it builds that names such a name besides is
+-- flagged.
 SELECT
     format('%s.%s', ns.nspname, obj.name) AS subject,
     NULL::text AS message,

@@ -58,11 +58,15 @@ later `ALTER FUNCTION ... SET search_path` of any of its overloads, until a `CRE
 REPLACE` or a qualified `RESET`), whichever path it names; one with a SQL-standard body
 whose calls are fine; a body naming only what pg_catalog has (`upper`, `text`, `pg_class`:
 its functions, types, tables and views on PostgreSQL 15, 17 or 18) or what it qualifies.
-What lint cannot tell: a function neither the history nor the database has (an
+The body is read by the reader check DBS520 uses too (`dbsafe.pg.function_body`): the
+tables, functions, types and operators it names, a PL/pgSQL variable's `lookup%ROWTYPE`;
+a call reaches only the overloads taking its number of arguments (defaults and `VARIADIC`
+counted). What lint cannot tell: a function neither the history nor the database has (an
 extension's), a name of which some function reachable by the call is fine (an overload),
 a body PostgreSQL's grammar (or PL/pgSQL's) rejects, one in another language, the SQL an
-`EXECUTE` builds, the types of PL/pgSQL variables, operators, and names given as strings
-(`nextval('seq')`, `'t'::regclass`). An unqualified call of a name pg_catalog has too
+`EXECUTE` builds, a PL/pgSQL variable of a type the PL/pgSQL parser does not know (`DECLARE
+m mood`: it keeps no name for it), an operator an index expression uses directly, and names
+given as strings (`nextval('seq')`, `'t'::regclass`). An unqualified call of a name pg_catalog has too
 (`lower(x)` may be pg_catalog's whatever the arguments). Other statements that rebuild an
 existing index (`REINDEX`, `ALTER COLUMN ... TYPE`, `VACUUM FULL`) or refresh a view made
 earlier.
@@ -77,27 +81,24 @@ earlier.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import (
-    Node,
-    ParseFailure,
-    Statement,
-    function_source,
-    parse_statements,
-    strings,
-    walk,
-)
+from dbsafe.lint.statement import Node, Statement, strings, walk
+
+if TYPE_CHECKING:
+    from dbsafe.pg.function_body import FunctionBody
 
 _SEVENTEEN = 170000
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     for what, expression in _maintained_expressions(statement):
-        for name in _calls(expression):
-            found = _unresolved(name, ctx, set())
+        for name, arity in _calls(expression):
+            found = _unresolved(name, arity, ctx, set())
             if found is None:
                 continue
             chain, unresolved = found
@@ -150,9 +151,10 @@ def _maintained_expressions(statement: Statement) -> Iterator[tuple[str, Node]]:
                 yield f"The WHERE of {name}", fields["where_clause"]
 
 
-def _calls(expression: Node) -> Iterator[str]:
-    """The user functions an expression may call, as written (`schema.name` or `name`):
-    not pg_catalog's, nor an unqualified name pg_catalog has a function of."""
+def _calls(expression: Node) -> Iterator[tuple[str, int | None]]:
+    """The user functions an expression may call, as written (`schema.name` or `name`), with
+    the number of arguments where it is plain: not pg_catalog's, nor an unqualified name
+    pg_catalog has a function of."""
     from dbsafe.validate.syscatalog import catalog_callables
 
     for kind, fields in walk(expression):
@@ -162,16 +164,19 @@ def _calls(expression: Node) -> Iterator[str]:
         if not names or names[0] == "pg_catalog" or (
                 len(names) == 1 and names[0] in catalog_callables()):
             continue
-        yield ".".join(names[-2:])
+        arity = None if fields.get("func_variadic") or fields.get("agg_star") else \
+            len(fields.get("args") or ())
+        yield ".".join(names[-2:]), arity
 
 
-def _unresolved(name: str, ctx: LintContext,
+def _unresolved(name: str, arity: int | None, ctx: LintContext,
                 seen: set[str]) -> tuple[tuple[str, ...], str] | None:
     """(the functions called, from `name` to the one whose body names it; the name) when
-    every function a call of `name` may reach runs a body naming, without a schema,
-    something pg_catalog has not, and sets no search_path of its own; None when one does
-    not, or lint cannot tell (no function known, a body it cannot read)."""
-    definitions = ctx.function_definitions(name)
+    every function a call of `name` with `arity` arguments may reach runs a body naming,
+    without a schema, something pg_catalog has not, and sets no search_path of its own;
+    None when one does not, or lint cannot tell (no function known, a body it cannot read)."""
+    definitions = [(schema, definition) for schema, definition in ctx.function_definitions(name)
+                   if _read(definition.sql).accepts(arity)]
     if not definitions:
         return None
     found = None
@@ -181,7 +186,7 @@ def _unresolved(name: str, ctx: LintContext,
             return None  # (recursion: judged where it started)
         seen.add(key)
         try:
-            inner = _unresolved_body(definition, key, ctx, seen)
+            inner = _unresolved_body(_read(definition.sql), key, ctx, seen)
         finally:
             seen.discard(key)
         if inner is None:
@@ -191,102 +196,35 @@ def _unresolved(name: str, ctx: LintContext,
     return found
 
 
-def _unresolved_body(definition: Statement, key: str, ctx: LintContext,
+def _unresolved_body(body: FunctionBody, key: str, ctx: LintContext,
                      seen: set[str]) -> tuple[tuple[str, ...], str] | None:
-    """`_unresolved` for one `CREATE FUNCTION` (`key`: its `schema.name`)."""
-    from dbsafe.validate.syscatalog import catalog_callables
-
-    if ctx.history.function_search_paths.get(key, _sets_search_path(definition)):
+    """`_unresolved` for one function (`key`: its `schema.name`), read by the reader DBS520
+    shares (`dbsafe.pg.function_body`): a name its string body gives that pg_catalog lacks,
+    else one the functions it calls (qualified, or from a SQL-standard body) lead to."""
+    if ctx.history.function_search_paths.get(key, body.sets_search_path) or body.unreadable:
         return None
-    language, body = function_source(definition)
-    bound = False  # names resolved when the function is created (a SQL-standard body)
-    trees: list[Node] = []
-    if language == "sql" and body is not None:
-        texts: list[str | None] = [body]
-    elif language == "sql" and definition.node.get("sql_body"):
-        texts, bound = [], True
-        trees.append(definition.node["sql_body"])
-    elif language == "plpgsql":
-        read = _plpgsql_sql(definition.sql)
-        if read is None:
-            return None  # PL/pgSQL's grammar rejects it: cannot tell
-        texts = read
-    else:
-        return None
-    for text in texts:
-        if text is None:
-            continue  # (built at run time: its names are unknown, the rest still count)
-        for parsed in parse_statements(text):
-            if isinstance(parsed, ParseFailure):
-                return None
-            trees.append(parsed[1])
-    for tree in trees:
-        if not bound:
-            unresolved = _unqualified_object(tree)
-            if unresolved is not None:
-                return (key,), unresolved
-        for kind, fields in walk(tree):
-            names = strings(fields.get("funcname")) if kind == "FuncCall" else ()
-            # (an unqualified call in a string body is judged above, by its name; one in a
-            # SQL-standard body was bound when it was created, maybe to pg_catalog's)
-            if names and names[0] != "pg_catalog" and (len(names) > 1 or (
-                    bound and names[0] not in catalog_callables())):
-                inner = _unresolved(".".join(names[-2:]), ctx, seen)
-                if inner is not None:
-                    return (key, *inner[0]), inner[1]
+    if body.unqualified:
+        return (key,), str(body.unqualified[0])
+    for call in body.calls:
+        inner = _unresolved(call.name if call.schema is None else f"{call.schema}.{call.name}",
+                            call.arity, ctx, seen)
+        if inner is not None:
+            return (key, *inner[0]), inner[1]
     return None
 
 
-def _plpgsql_sql(sql: str) -> list[str | None] | None:
-    """The SQL and expressions a PL/pgSQL function's body runs (None for an EXECUTE of SQL
-    built at run time); None when PL/pgSQL's grammar rejects it."""
-    import pglast
-
-    from dbsafe.pg.plpgsql import executed_sql
-
-    try:
-        tree = pglast.parse_plpgsql(sql)
-    except Exception:  # noqa: BLE001 - any PL/pgSQL parser failure: cannot tell
-        return None
-    return list(executed_sql(tree, expressions=True))
-
-
-def _unqualified_object(tree: Node) -> str | None:
-    """The first name in `tree` written without a schema that pg_catalog has no object of:
-    a table (not a CTE's name), a function (`name()`), a type."""
+@functools.lru_cache(maxsize=1024)
+def _read(definition: str) -> FunctionBody:
+    """A `CREATE FUNCTION` read once for the names its body gives (the history's
+    definitions are read again for each index calling them)."""
+    from dbsafe.pg.function_body import CatalogNames, read_function
     from dbsafe.validate.syscatalog import catalog_callables, catalog_relations
 
-    nodes = list(walk(tree))
-    ctes = {fields.get("ctename") for kind, fields in nodes if kind == "CommonTableExpr"}
-    for kind, fields in nodes:
-        if kind == "RangeVar" and not fields.get("schemaname"):
-            name = fields.get("relname")
-            if name and name not in ctes and name not in catalog_relations():
-                return str(name)
-        elif kind == "FuncCall":
-            names = strings(fields.get("funcname"))
-            if len(names) == 1 and names[0] not in catalog_callables():
-                return f"{names[0]}()"
-        # (a type is a TypeName under a `typeName` field: a cast's, a column's)
-        type_name = fields.get("typeName")
-        if not isinstance(type_name, dict):
-            continue
-        names = strings(type_name.get("names"))
-        if len(names) == 1 and not type_name.get("pct_type") and \
-                names[0] not in catalog_callables():
-            return names[0]
-    return None
-
-
-def _sets_search_path(definition: Statement) -> bool:
-    """Does a `CREATE FUNCTION` give the function a search_path of its own (`SET
-    search_path = ...`, `SET search_path FROM CURRENT`)?"""
-    for item in definition.node.get("options") or ():
-        elem = item.get("DefElem", {})
-        setting = (elem.get("arg") or {}).get("VariableSetStmt", {})
-        if elem.get("defname") == "set" and setting.get("name") == "search_path":
-            return True
-    return False
+    # (a type's name is the name of its input and cast functions: pg_catalog's callables
+    # hold the names of its types, on every shipped version)
+    return read_function(definition, CatalogNames(relations=catalog_relations(),
+                                                  functions=catalog_callables(),
+                                                  types=catalog_callables()))
 
 
 RULE = Rule(
