@@ -63,6 +63,10 @@ that refuses it, run read-only on the live database:
 - `SET NOT NULL` of a column an earlier `UPDATE` of every row set to a constant not NULL
   (`lint.row_checks`: no WHERE, FROM, WITH or ONLY): passes with no query, unless the table
   or a child has a trigger, a rule or row security, which may change what it writes.
+- any of these of a table the plan wrote before only by one UPDATE (its first write, of it
+  alone, no FROM: lint's `updated`) or by DELETEs (`deleted`) whose rows today's rows tell:
+  asked over the rows they leave (`updated_rows.rows_after`, `deleted_rows._left_by`;
+  `_written_rows`, task 596).
 
 - `ALTER DOMAIN d ADD CONSTRAINT ... CHECK`/`NOT NULL`, `SET NOT NULL`, `VALIDATE
   CONSTRAINT`: every column of `d` (and of the domains over it) in every table
@@ -891,10 +895,8 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
     tables it changes the rows of, the columns it adds or fills, the types and partitions
     it makes)."""
     from pglast import ast, parse_sql
-    from pglast.enums import AlterTableType, ConstrType
 
     from dbsafe.guard.attached_rows import attach_probes
-    from dbsafe.guard.kept_types import kept_values
 
     stmt = parse_sql(sql)[0].stmt
     if isinstance(stmt, ast.InsertStmt):  # the rows it inserts, as its SELECT gives them
@@ -927,18 +929,69 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
                                  ast.PartitionCmd(name=stmt.relation, bound=stmt.partbound),
                                  plan)
         return
+    # (its table written before by an UPDATE, or DELETEs, whose rows today's rows tell: the
+    # rows they leave, task 596)
+    assert isinstance(stmt, (ast.IndexStmt, ast.AlterTableStmt))
+    table = _table(conn, stmt.relation)
+    rows, casts = _written_rows(conn, table, stmt, plan)
+    for probe in _table_probes(conn, sql, stmt, plan, rows, written=rows is not table):
+        if casts and probe.query:
+            probe = replace(probe, casts=f"({casts}) UNION ALL ({probe.casts})"
+                            if probe.casts else casts)
+        yield probe
+
+
+def _written_rows(conn: Any, table: _Table, stmt: Any, plan: PlanFacts) -> tuple[_Table, str]:
+    """`table` as the plan's earlier writes lint hands on with the check leave it: one
+    UPDATE of it (`plan.updated`: `updated_rows.rows_after`, with a query casting the
+    values it sets, `Probe.casts`), DELETEs of it alone (`plan.deleted`:
+    `deleted_rows._left_by`, today's rows less those each deletes, no value cast: ""); else
+    `table` itself, with ""."""
+    from dbsafe.lint.statement import qualified, same_relation
+
+    relation = stmt.relation
+    named = qualified(relation.catalogname, relation.schemaname, relation.relname)
+    update = next((sql for name, sql in plan.updated.items() if same_relation(name, named)),
+                  None)
+    if update is not None:
+        from dbsafe.guard.updated_rows import rows_after
+
+        rows, casts = rows_after(conn, table.name, update)
+        return _Table(table.name, rows, rows), casts
+    deletes = next((sqls for name, sqls in plan.deleted.items()
+                    if same_relation(name, named)), None)
+    if deletes:
+        from dbsafe.guard.deleted_rows import _left_by
+
+        left = _left_by(conn, table.name, deletes)
+        return _Table(table.name, f"(SELECT r.* FROM {table.recursing} r WHERE true{left}) "
+                      "AS rewritten",
+                      f"(SELECT r.* FROM {table.own} r WHERE true{left}) AS rewritten"), ""
+    return table, ""
+
+
+def _table_probes(conn: Any, sql: str, stmt: Any, plan: PlanFacts, table: _Table, *,
+                  written: bool) -> Iterator[Probe]:
+    """The questions `CREATE INDEX` or `ALTER TABLE` `stmt` asks of `table`'s rows (as
+    the plan's earlier writes leave them, `written`: `_written_rows`)."""
+    from pglast import ast
+    from pglast.enums import AlterTableType, ConstrType
+
+    from dbsafe.guard.attached_rows import attach_probes
+    from dbsafe.guard.kept_types import kept_values
+
     if isinstance(stmt, ast.IndexStmt):
-        table = _table(conn, stmt.relation)
         # (over a column the plan added before: each row holding its DEFAULT, or NULL)
         added = _added_values(conn, table, plan, stmt)
         rows = _rows_as(conn, table, added) if added else table
         probe = _index_probe(rows, stmt, stmt.idxname or "(unnamed)") if not stmt.unique \
             else _unique_probe(rows, stmt.indexParams or (), stmt.whereClause,
                                bool(stmt.nulls_not_distinct), "unique index")
-        yield replace(probe, build=True, casts=_casts(table, added) if added else "")
+        if written:  # (PostgreSQL 17+'s search_path of a build: asked of its own calls)
+            _refuse_built_calls(conn, stmt)
+        yield replace(probe, build=not written, casts=_casts(table, added) if added else "")
         return
     assert isinstance(stmt, ast.AlterTableStmt)
-    table = _table(conn, stmt.relation)
     added = _added_values(conn, table, plan, stmt)
     # PostgreSQL retypes columns before any other subcommand (its AT_PASS_ALTER_TYPE), and
     # checks the rows once all are done: every check of the statement meets the new values
@@ -1037,6 +1090,28 @@ def _probes(conn: Any, sql: str, plan: PlanFacts) -> Iterator[Probe]:
                    if cmd.subtype == AlterTableType.AT_SetNotNull}
         yield from _rechecked_probes(conn, table, retyped,
                                      frozenset((using | set(expressed)) - setting))
+
+
+def _refuse_built_calls(conn: Any, index: ast.IndexStmt) -> None:
+    """`_CannotTell` where PostgreSQL 17+ would build `index` calling a function outside
+    pg_catalog (with search_path `pg_catalog, pg_temp`: `_restricted_failure`), over rows an
+    earlier write of the plan leaves, whose query (the write's own calls) that search_path
+    does not answer for."""
+    from pglast import ast
+
+    if conn.info.server_version < 170000:
+        return
+    for node in _nodes((index.indexParams, index.whereClause)):
+        if not isinstance(node, ast.FuncCall):
+            continue
+        names = [str(getattr(n, "sval", "")) for n in node.funcname or ()]
+        row = conn.execute("SELECT EXISTS (SELECT FROM pg_proc WHERE proname = %s "
+                           "AND pronamespace = 'pg_catalog'::regnamespace)",
+                           (names[-1],)).fetchone()
+        if names[:-1] not in ([], ["pg_catalog"]) or not (row and row[0]):
+            raise _CannotTell(f"the index calls {'.'.join(names)}(), which PostgreSQL 17+ "
+                              "builds with search_path pg_catalog, pg_temp: not asked over "
+                              "the rows an earlier write of the plan leaves")
 
 
 def _index_columns(conn: Any, table: _Table, index: str, indexes: Mapping[str, str]

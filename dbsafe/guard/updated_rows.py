@@ -226,3 +226,74 @@ def _referenced_probes(conn: Any, name: str, changed: frozenset[str]) -> list[Pr
     return [Probe(f"{name} ({_ident(str(conname))})", "", "", counts=False, unknown=(
         f"foreign key {conname} of {referencing} references a key it sets: the rows "
         "referencing the old values are not asked")) for conname, referencing in rows]
+
+
+def rows_after(conn: Any, name: str, sql: str) -> tuple[str, str]:
+    """The rows of `name` once `sql`, the one UPDATE of it before a check (lint's `updated`:
+    the table's first write, its own table alone, no FROM or WITH), ran: a derived table of
+    today's rows, each column it sets `CASE WHEN (its WHERE) THEN (its value) ELSE column
+    END` (a row its WHERE is NULL of keeps its values, as PostgreSQL keeps it), the value
+    coerced to the column's type as the UPDATE assigns it, read from the row as it was
+    (task 596: neosync's `SET source_id = CASE source WHEN ... END` with no ELSE, then `SET
+    NOT NULL`), a generated column computed again over them (its expression, as the
+    database holds it); and a query casting the values it sets alone (`Probe.casts`: one
+    failing is the UPDATE's own refusal). Raises `_CannotTell` where today's rows do not
+    tell them: the table not there, partitioned or with children (their rows too), a BEFORE
+    UPDATE trigger or an UPDATE rule (`refuse_rewritten`), row security, a volatile call, a
+    field or element of a column set, DEFAULT."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+
+    from dbsafe.core import shortened
+
+    stmt = parse_sql(sql)[0].stmt
+    assert isinstance(stmt, ast.UpdateStmt) and stmt.relation is not None
+    said = f"`{shortened(sql, 60)}`"
+    row = conn.execute("SELECT relkind, relhassubclass, relrowsecurity FROM pg_class "
+                       "WHERE oid = to_regclass(%s)", (name,)).fetchone()
+    if row is None:
+        raise _CannotTell(f"{name} does not exist now, so the plan makes it")
+    if row[0] == "p" or row[1]:
+        raise _CannotTell(f"{name} has child tables or partitions, whose rows {said} updates "
+                          "too: not followed by the probe")
+    if row[2]:
+        raise _CannotTell(f"{name} has row security, which may hide rows from {said}")
+    refuse_rewritten(conn, name, "UPDATE")
+    if stmt.fromClause or stmt.withClause or isinstance(stmt.whereClause, ast.CurrentOfExpr):
+        raise _CannotTell(f"{said} reads other rows than its table's")
+    targets = list(stmt.targetList or ())
+    if any(target.indirection for target in targets):
+        raise _CannotTell(f"{said} sets a field or element of a column")
+    given = {str(target.name): _one_column(target.val) for target in targets}
+    if any(isinstance(n, ast.SetToDefault) for value in given.values() for n in _nodes(value)):
+        raise _CannotTell(f"{said} sets DEFAULT, which the probe does not evaluate")
+    _refuse_volatile(conn, stmt, f"the SET or WHERE of {said}")
+    columns = _columns(conn, name)
+    types = {str(c[0]): str(c[1]) for c in columns}
+    # (a generated column's expression, over the row as updated: PostgreSQL computes it again)
+    generated = {str(c[0]): str(c[5]) for c in columns if c[4]}
+    missing = [column for column in given if column not in types or column in generated]
+    if missing:
+        raise _CannotTell(f"column {missing[0]} of {name} does not exist now, so the plan "
+                          "makes it")
+    alias = _ident(str(stmt.relation.alias.aliasname if stmt.relation.alias
+                       else stmt.relation.relname))
+    where = f"({RawStream()(stmt.whereClause)})" if stmt.whereClause is not None else ""
+    values = {column: _assigned_value(conn, f"({RawStream()(value)})", types[column])
+              for column, value in given.items()}
+    listed = ", ".join(
+        f"{alias}.{_ident(column)}" if column not in values
+        else f"CASE WHEN {where} THEN {values[column]} ELSE {alias}.{_ident(column)} END "
+             f"AS {_ident(column)}" if where else f"{values[column]} AS {_ident(column)}"
+        for column in types if column not in generated)
+    source = f"{name} AS {alias}"
+    casts = f"SELECT least(0, {', '.join(f'count({v})' for v in values.values())}) FROM " \
+            f"{source}" + (f" WHERE {where}" if where else "")
+    rows = f"(SELECT {listed} FROM {source}) AS rewritten"
+    if generated:
+        computed = ", ".join(
+            _ident(column) if column not in generated else
+            f"{_assigned_value(conn, f'({generated[column]})', types[column])} AS "
+            f"{_ident(column)}" for column in types)
+        rows = f"(SELECT {computed} FROM {rows}) AS rewritten"
+    return rows, casts

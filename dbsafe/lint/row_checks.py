@@ -29,7 +29,10 @@ an `UPDATE` likewise (`updates`, `guard.updated_rows`: the table written before,
 updates, makes it cannot tell; none of a table the plan made and nothing wrote); a `DELETE`
 (`deletes`, `guard.deleted_rows`: the rows it deletes, against the foreign keys referencing
 them; with the tables the plan reshaped before it, `shaped`, and those it wrote only by
-DELETEs whose rows today's rows tell, `deleted`: the rows they leave are asked).
+DELETEs whose rows today's rows tell, `deleted`: the rows they leave are asked). A check of
+a table the plan wrote only by such DELETEs (`deleted`), or by one UPDATE of it alone, its
+first write (`updated`, `_stable_update`), is handed on with them: the guard asks the rows
+they leave (task 596).
 An enum label the plan adds (`ADD VALUE`) changes no row: the checks after it are handed on
 with it (`labels`), a value failing to cast there may be it; one calling `enum_range()`
 cannot be told.
@@ -38,7 +41,9 @@ why the rows it will meet cannot be told from today's, where an earlier statemen
 plan changes them: any data statement naming a table (`UPDATE`, `DELETE`, `INSERT`, and a
 `SELECT`: an ORM data migration only SELECTs on the empty copy, and updates what it finds on
 the real rows), or running one (`row_changes.Runs`: `EXPLAIN ANALYZE`, `EXECUTE` of a
-`PREPARE`, a table made `AS` a query: its rows are the query's), a DO block, a statement PostgreSQL's parser refused; DDL renaming, dropping
+`PREPARE`, a table made `AS` a query: its rows are the query's), a DO block, a statement PostgreSQL's parser refused (not of a table a plain CREATE TABLE
+makes after it, until a statement writes another table or calls a function: `_made_after`);
+DDL renaming, dropping
 or creating the table, or adding, dropping or retyping the columns checked; for a foreign
 key, any of these on the table it references (for `VALIDATE CONSTRAINT`, whose referenced table the database knows,
 the tables changed so far are handed on). The guard then says it could not be
@@ -199,8 +204,13 @@ class PlanFacts:
     # statement changes (table -> why): a foreign key of one referencing it is not today's
     shaped: Mapping[str, str] = field(default_factory=dict)
     # (a DELETE) tables of `changed` the plan wrote only by DELETEs whose rows today's rows
-    # tell (table -> those DELETEs): the rows they leave are today's their WHEREs do not keep
+    # tell (table -> those DELETEs): the rows they leave are today's their WHEREs do not keep;
+    # (an ALTER TABLE, a CREATE INDEX) its own table, so written
     deleted: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # (an ALTER TABLE, a CREATE INDEX) its table, which one UPDATE alone wrote before, whose
+    # rows today's rows tell (table -> that UPDATE): today's, each its WHERE keeps with its
+    # SET evaluated over it
+    updated: Mapping[str, str] = field(default_factory=dict)
     # the plan's earlier `ALTER COLUMN ... TYPE` of the columns checked: [why, statement,
     # column] each (a `SET NOT NULL` after one cast as it is asks the rows as cast)
     retyped: tuple[tuple[str, str, str], ...] = ()
@@ -222,6 +232,7 @@ class PlanFacts:
                    defined=dict(check.get("defined") or {}),
                    keys_unsure=check.get("keys_unsure"), shaped=dict(check.get("shaped") or {}),
                    deleted=dict(check.get("deleted") or {}),
+                   updated=dict(check.get("updated") or {}),
                    retyped=tuple((str(why), str(sql), str(column))
                                  for why, sql, column in check.get("retyped") or ()),
                    dropped_indexes={name: str(given[0]) for name, given in (
@@ -395,6 +406,15 @@ class RowChecks:
     # rows they leave are today's its WHERE does not keep (task 572)
     _deleted: dict[str, list[tuple[str, dict[str, str | None]]] | None] = field(
         default_factory=dict)
+    # tables (as named) the plan wrote only by one UPDATE whose rows today's rows tell
+    # (`_stable_update`) -> (that UPDATE, the settings it ran under); None: written
+    # otherwise. A later check of the table hands it on (`updated`): its rows are today's,
+    # each its WHERE keeps with its SET evaluated over it (task 596)
+    _updated: dict[str, tuple[str, dict[str, str | None]] | None] = field(default_factory=dict)
+    # tables a plain `CREATE TABLE` of the plan made after a statement whose effects cannot
+    # be told (`_anything`: a DO block), nothing having run since that may write them: new
+    # and empty all the same, which no DO block before could write (task 596)
+    _made_after: set[str] = field(default_factory=set)
 
     def add(self, revision: str, statements: Sequence[Statement]) -> None:
         """Add one revision's statements (as it ran on the throwaway copy), in order."""
@@ -435,10 +455,16 @@ class RowChecks:
                 # whatever an earlier column of its name held: only the rows count)
                 adding = frozenset(a.column.name for a in s.actions if a.subtype == "AddColumn"
                                    and a.column is not None and a.column.name)
+                # (only one UPDATE, or DELETEs, wrote the table before it, whose rows
+                # today's rows tell: the guard asks the rows they leave)
+                told = self._told_writes(relation) if s.kind in (
+                    "AlterTableStmt", "IndexStmt") and relation == s.relation \
+                    and not attached and not filled else {}
                 check: dict[str, Any] = {"revision": revision, "sql": s.sql, "table": relation,
                          "at": at,
                          "unsure": self._unsure(relation, columns, answered=frozenset(added),
-                                                filled=bool(filled), adding=adding)
+                                                filled=bool(filled), adding=adding,
+                                                told=bool(told))
                          or self._references_unsure(s)
                          or next((why for name, why in self._tables.items()
                                   if made and same_relation(name, made)), None)
@@ -454,6 +480,7 @@ class RowChecks:
                     check["unless_there"] = unless
                 if added:
                     check["added"] = added
+                check.update(told)
                 if filled:
                     check["filled"] = filled
                 indexes = {a.constraint.using_index: self._indexes[a.constraint.using_index]
@@ -610,6 +637,58 @@ class RowChecks:
         if len(named) - len(others) > 1 and self._unsure(table, frozenset()):
             return False  # (a subquery reads the rows an earlier DELETE left)
         return not any(self._unsure(name, frozenset()) for name in others)
+
+    def _stable_update(self, s: Statement, written: Sequence[tuple[str, Any]] | None
+                       ) -> bool:
+        """Whether the rows `UPDATE` `s` leaves are today's, its SET evaluated over each
+        row its WHERE keeps (task 596: `UPDATE t SET c = CASE ... END WHERE ...`, then `SET
+        NOT NULL`): it writes its table alone, with no FROM (a row joined twice takes either
+        value), WITH or WHERE CURRENT OF; it is the first statement of the plan writing the
+        table, nothing before it changed the table otherwise (columns, constraints, triggers,
+        rules: the plan's trigger, rule or policy made or enabled before it, any) nor wrote
+        a table its subqueries read. The guard asks the rest on the database: no volatile
+        call, no BEFORE UPDATE trigger, UPDATE rule or row security, no child
+        (`updated_rows.rows_after`)."""
+        table = s.relation
+        node = s.node
+        if s.kind != "UpdateStmt" or not table or written is None \
+                or [name for name, _ in written] != [table] \
+                or node.get("fromClause") or node.get("withClause") \
+                or "CurrentOfExpr" in (node.get("whereClause") or {}) \
+                or self._anything or self._shaped_all or self._rewrites_updates \
+                or self._calls_moved:
+            return False
+        if any(same_relation(name, table) for name in [
+                *self._shaped, *self._tables, *self._filled_tables, *self._deleted,
+                *self._updated]):
+            return False  # (not the first write, or its columns or constraints changed)
+        others = [name for name in relations(s.node)
+                  if _application(name) and not same_relation(name, table)]
+        return not any(self._unsure(name, frozenset()) for name in others)
+
+    def _note_updated(self, name: str, s: Statement, stable: bool) -> None:
+        """`name` written by `s`: the one UPDATE of `_updated`'s, where `stable` (the first
+        write of it: `_stable_update`) and `s` updates it; else written otherwise."""
+        self._updated[name] = (s.sql.strip().rstrip(";"),
+                               {**self._settings, **self._local_settings}) \
+            if stable and same_relation(name, s.relation) else None
+
+    def _told_writes(self, table: str) -> dict[str, Any]:
+        """What wrote `table` before a check of it, where the guard tells the rows it leaves
+        under the settings in force now (the same as they ran under): `{"updated": {table:
+        the UPDATE}}`, the one UPDATE writing it (`_stable_update`); `{"deleted": {table:
+        [DELETE, ...]}}`, DELETEs alone (`_stable_delete`); else {} (none wrote it, or
+        another statement did)."""
+        settings = {**self._settings, **self._local_settings}
+        updates = [entry for name, entry in self._updated.items() if same_relation(name, table)]
+        if updates and all(entry is not None and entry[1] == settings for entry in updates) \
+                and len({entry[0] for entry in updates if entry is not None}) == 1:
+            return {"updated": {table: next(e[0] for e in updates if e is not None)}}
+        deletes = [entry for name, entry in self._deleted.items() if same_relation(name, table)]
+        if deletes and all(entry is not None and all(ran == settings for _, ran in entry)
+                           for entry in deletes):
+            return {"deleted": {table: [sql for entry in deletes for sql, _ in entry or ()]}}
+        return {}
 
     def _labels_read(self, s: Statement) -> str | None:
         """Why `s` meets the labels an earlier `ADD VALUE` of the plan adds where it names
@@ -810,8 +889,10 @@ class RowChecks:
         makes every later check cannot tell."""
         calls = sorted(name for name in set(called)
                        if name.removeprefix("pg_catalog.") not in _READS_ONLY)
+        if calls:  # (a function a DO block made may write a table made since)
+            self._made_after.clear()
         if calls and self._calls_moved:
-            self._anything = self._anything or (
+            self._opaque(
                 f"{revision} calls {calls[0]}() in {_an(word)} before it, after "
                 f"{self._calls_moved}, which may change the function it reaches")
         for name in calls:
@@ -1096,20 +1177,24 @@ class RowChecks:
 
     def _unsure(self, table: str, columns: frozenset[str], *,
                 answered: frozenset[str] = frozenset(), added: bool = True,
-                filled: bool = False, adding: frozenset[str] = frozenset()) -> str | None:
+                filled: bool = False, adding: frozenset[str] = frozenset(),
+                told: bool = False) -> str | None:
         """Why the rows of `table` (its `columns`; none: any) are not today's; `answered`:
         columns the plan added whose NULLs the guard tells from their ADD COLUMN; `added`:
         whether a column added counts (for an empty new table it does not); `filled`: the
         columns are all an UPDATE filled (`_filled_set_not_null`), told by the guard;
         `adding`: columns the statement itself adds, which no earlier change of a column of
         their name reaches (Open-Assistant's 160ac010efcc goes back by `DROP COLUMN lang`
-        then `ADD COLUMN lang VARCHAR(200) NOT NULL`: its table's rows refuse it, 23502)."""
-        if self._anything:
+        then `ADD COLUMN lang VARCHAR(200) NOT NULL`: its table's rows refuse it, 23502);
+        `told`: only writes whose rows the guard tells wrote the table (`_told_writes`). A
+        table made after `_anything` and written by nothing since (`_made_after`) is not
+        reached by it."""
+        if self._anything and not any(same_relation(name, table) for name in self._made_after):
             return self._anything
-        for name, why in self._tables.items():
+        for name, why in () if told else self._tables.items():
             if same_relation(name, table):
                 return why
-        for name, why in () if filled else self._filled_tables.items():
+        for name, why in () if filled or told else self._filled_tables.items():
             if same_relation(name, table):
                 return why
         for (name, column), why in self._columns.items():
@@ -1131,6 +1216,7 @@ class RowChecks:
         again under its name is new."""
         self._dropped.pop(table, None)
         self._deleted.pop(table, None)
+        self._updated.pop(table, None)
         for kept in (self._tables, self._filled_tables, self._key_writes):
             kept.pop(table, None)
         for key in [key for key in self._columns if key[0] == table]:
@@ -1142,10 +1228,15 @@ class RowChecks:
         for key in [key for key in self._filled if key[0] == table]:
             del self._filled[key]
 
+    def _opaque(self, why: str) -> None:
+        """A statement whose effects cannot be told (a DO block): every later check cannot
+        tell (`_anything`, the first reason kept), of a table made before it too."""
+        self._anything = self._anything or why
+        self._made_after.clear()
+
     def _note(self, revision: str, s: Statement) -> None:
         if s.error is not None:
-            self._anything = self._anything or (
-                f"{revision} runs a statement PostgreSQL's parser refused before it")
+            self._opaque(f"{revision} runs a statement PostgreSQL's parser refused before it")
             return
         run = self._runs.of(s)
         if s.kind in ("VariableSetStmt", "SelectStmt"):
@@ -1166,14 +1257,18 @@ class RowChecks:
         if _moves_functions(s):
             self._calls_moved = self._calls_moved or f"{revision} runs {_word(s)}"
         if s.kind == "DoStmt":
-            self._anything = self._anything or f"{revision} runs a DO block before it"
+            self._opaque(f"{revision} runs a DO block before it")
             return
         filled = _filled_columns(s)
         if filled and s.relation and self._new(s.relation):
             return  # (a table the plan made, with no row to fill: it stays empty)
         if filled and s.relation and not self._rewrites_updates:
             why = f"{revision} runs UPDATE on {s.relation} before it"
+            # (the first write of its table: a later CHECK is asked over its rows too)
+            self._note_updated(s.relation, s, self._stable_update(
+                s, written_tables(s.kind, s.node)))
             self._deleted[s.relation] = None
+            self._made_after.clear()  # (a trigger a DO block made may write one)
             self._filled_tables.setdefault(s.relation, why)
             self._note_key_write(s.relation, s)
             for column in filled:
@@ -1181,18 +1276,22 @@ class RowChecks:
             return
         if run is not None:
             if run.unknown is not None:
-                self._anything = self._anything or f"{revision} {run.unknown} before it"
+                self._opaque(f"{revision} {run.unknown} before it")
                 return
             names = [n for n in run.tables
                      if not n.startswith(_NOT_APPLICATION) and n != "alembic_version"
                      and not n.endswith(".alembic_version")]
             self._note_calls(revision, run.word, run.calls)
+            if any(not any(same_relation(made, name) for made in self._made_after)
+                   for name in names):  # (a trigger a DO block made may write one)
+                self._made_after.clear()
             for view in run.views:
                 self._refreshed.setdefault(view, f"{revision} runs {run.word} {view}")
             # (the tables the statement itself writes, with the events it fires there; a
             # CALL's, an EXECUTE's, ...: not told, so none is left out below)
             written = written_tables(s.kind, s.node) if s.kind in _NAMING_WRITES else None
             stable = self._stable_delete(s, written)  # (as the plan stood before it)
+            updates = self._stable_update(s, written)
             for name in names:
                 events = {event for table, fired in written or () if table == name
                           for event in fired}
@@ -1202,11 +1301,12 @@ class RowChecks:
                     # after the revision creating it made nine checks "cannot tell" on an
                     # empty database, task 475).
                     continue
-                if stable and not same_relation(name, s.relation):
+                if (stable or updates) and not same_relation(name, s.relation):
                     # (read by a DELETE writing its own table alone: unchanged, its
                     # triggers' and keys' writes `guard.reached_rows`' to follow; task 572)
                     continue
                 self._note_deleted(name, s, stable)
+                self._note_updated(name, s, updates)
                 writing = next((table for table, _ in written or () if table != name), None)
                 # (its keys the guard can tell: an UPDATE's of the columns it sets, an
                 # INSERT's of its VALUES)
@@ -1231,6 +1331,7 @@ class RowChecks:
                 self._rows_changed(s.rename.relation, why)
                 self._rows_changed(s.rename.new, why)
                 self._deleted.update(dict.fromkeys((s.rename.relation, s.rename.new)))
+                self._updated.update(dict.fromkeys((s.rename.relation, s.rename.new)))
         if s.node.get("inhRelations") or any(
                 a.subtype in ("AddInherit", "AttachPartition") for a in s.actions):
             self._filled.clear()  # a filled table may get a child whose rows it did not fill
@@ -1250,6 +1351,10 @@ class RowChecks:
                                                            self._search_path()))
             else:  # Empty until a data statement fills it: nothing there refuses a check.
                 self._created.update(s.creates)
+                if self._anything and not s.node.get("if_not_exists"):
+                    # (made after a DO block: PostgreSQL refuses the CREATE where one made
+                    # the table, so none wrote its rows; IF NOT EXISTS: it may have, task 596)
+                    self._made_after.update(s.creates)
             if s.relation in self._dropped and not s.node.get("if_not_exists") \
                     and self._dropped[s.relation] == self._search_path():
                 # Made again under the name the plan dropped it by (the same search_path):
@@ -1266,6 +1371,7 @@ class RowChecks:
             for name in s.creates | frozenset(s.dropped):
                 self._rows_changed(name, f"{revision} runs {_word(s)} on {name} before it")
                 self._deleted[name] = None
+                self._updated[name] = None
         if s.kind == "AlterTableStmt" and s.relation:
             for action in s.actions:
                 if action.subtype == "AlterColumnType" and action.name:

@@ -1173,7 +1173,23 @@ def test_rows_refusing_a_revisions_own_downgrade_refuse_it_before_anything_runs(
                 conn.execute("ALTER TABLE orders ALTER COLUMN patient_id SET NOT NULL")
             assert failed.value.sqlstate == "23502"
     elif first.endswith(SETS_NOT_NULL):  # every row filled first: it cannot fail
-        assert refusals == [] and "patient_id SET NOT NULL" not in lines, lines
+        assert "patient_id SET NOT NULL" not in lines, lines
+        # (the UPDATE, the first write of orders, leaves code as it is and every patient_id
+        # 1: the retype and the unique index after it are asked over its rows, task 596)
+        assert refusals == [
+            "The downgrade fails on `orders.code`: 0006's `ALTER TABLE orders ALTER COLUMN "
+            "code TYPE varchar(5)` refuses it: it holds values that do not cast to varchar(5) "
+            "(22001 string_data_right_truncation) in 1 row(s), e.g. key (1).",
+            "The downgrade fails on `orders (patient_id)`: 0006's `CREATE UNIQUE INDEX "
+            "ux_orders_patient ON orders (patient_id)` refuses it: it has duplicate unique "
+            "index values, e.g. key (1)."], refusals
+        with psycopg.connect(database_url) as conn:  # as PostgreSQL says
+            with pytest.raises(psycopg.Error) as failed, conn.transaction():
+                for statement in ("UPDATE orders SET patient_id = 1",
+                                  "ALTER TABLE orders ALTER COLUMN patient_id SET NOT NULL",
+                                  "ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)"):
+                    conn.execute(statement)
+            assert failed.value.sqlstate == "22001"
     elif first == "pass":
         assert refusals == ["The downgrade fails on `public.orders.code`: it becomes character "
                             "varying(5) and 1 of its values are longer.",
@@ -1185,8 +1201,20 @@ def test_rows_refusing_a_revisions_own_downgrade_refuse_it_before_anything_runs(
                 conn.execute("ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)")
             assert failed.value.sqlstate == "22001"
     else:  # the downgrade cuts them first: not a refusal, and said (once: its own ALTER
-        # ... TYPE of code, after the UPDATE, cannot be told for the same reason)
-        assert refusals == []
+        # ... TYPE of code, after the UPDATE, asked over the rows it leaves, passes; the
+        # unique index after it refuses the patient_id it leaves twice, task 596)
+        assert refusals == [
+            "The downgrade fails on `orders (patient_id)`: 0006's `CREATE UNIQUE INDEX "
+            "ux_orders_patient ON orders (patient_id)` refuses it: it has duplicate unique "
+            "index values, e.g. key (1)."], refusals
+        with psycopg.connect(database_url) as conn:  # as PostgreSQL says
+            with pytest.raises(psycopg.Error) as failed, conn.transaction():
+                for statement in ("UPDATE orders SET code = left(code, 5)",
+                                  "ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)",
+                                  "CREATE UNIQUE INDEX ux_orders_patient ON orders "
+                                  "(patient_id)"):
+                    conn.execute(statement)
+            assert failed.value.sqlstate == "23505"
         assert "rows: 0006: ALTER TABLE orders ALTER COLUMN code TYPE" not in lines, lines
         assert ("rows: public.orders.code: it becomes character varying(5) and 1 of its values "
                 "are longer: cannot tell whether the downgrade fails on them (it changes rows "
@@ -1265,7 +1293,13 @@ def test_a_downgrade_statement_over_a_column_the_schema_questions_named_is_said_
         # ALTER ... TYPE, after the UPDATE, cannot be told for the same reason, not said again
         cut = ("UPDATE orders SET code = 'short' WHERE id = 1",
                "ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)")
-        assert said(*cut) == [("cannot tell", cut[1])]
+        # (the UPDATE alone, the first write of orders: asked over its rows, task 596)
+        assert said(*cut) == [("passes", cut[1])]
+        with conn.transaction(force_rollback=True):  # as PostgreSQL says
+            for statement in cut:
+                conn.execute(statement)
+        cut = (cut[0], "UPDATE orders SET code = code WHERE id = 2", cut[1])
+        assert said(*cut) == [("cannot tell", cut[2])]
         assert said(*cut, untold=("public.orders.code",)) == []
         # SET NOT NULL before the UPDATE filling the NULLs fails, whatever the question could
         # not tell of code: a refusal, said; one the question refused already is not

@@ -909,8 +909,16 @@ def test_alter_table_only_names_the_table(database: psycopg.Connection) -> None:
 
 def test_a_data_migration_before_the_statement_makes_it_cannot_tell(
         database: psycopg.Connection) -> None:
-    (verdict,) = _verdicts(database, "UPDATE volumes SET host = 'h2' WHERE host IS NULL",
-                           "ALTER TABLE volumes ALTER COLUMN host SET NOT NULL")
+    statements = ("UPDATE volumes SET host = 'h2' WHERE host IS NULL",
+                  "ALTER TABLE volumes ALTER COLUMN host SET NOT NULL")
+    # (the UPDATE alone, the table's first write: asked over the rows it leaves, task 596;
+    # size = 1, or the row it updates fails the CHECK positive NOT VALID)
+    told = (statements[0].replace("'h2'", "'h2', size = 1"), statements[1])
+    (verdict,) = _verdicts(database, *told)
+    assert verdict.outcome == "passes"
+    assert not _postgresql_refuses(database, *told)
+    # after another write of the table: not today's rows
+    (verdict,) = _verdicts(database, "UPDATE volumes SET host = 'h1' WHERE id = 1", *statements)
     assert verdict.outcome == "cannot tell"
     assert verdict.detail == "0005 runs UPDATE on volumes before it: its rows are not today's"
     # (the last line counts it: "0 refused" alone reads as all clear)
@@ -942,10 +950,13 @@ def test_a_data_migration_before_the_statement_makes_it_cannot_tell(
 @pytest.mark.parametrize(("update", "outcome"), [
     ("UPDATE volumes SET host = 'h2', size = 1", "passes"),  # (size: CHECK positive)
     ("UPDATE volumes SET size = 1, host = 'h2'::text", "passes"),
-    ("UPDATE volumes SET host = 'h2' WHERE host IS NOT NULL", "cannot tell"),
-    ("UPDATE volumes SET host = NULL::text", "cannot tell"),
-    ("UPDATE volumes SET host = code", "cannot tell"),
-    ("UPDATE ONLY volumes SET host = 'h2'", "cannot tell")])
+    # (not a constant in every row: asked over the rows the UPDATE leaves, task 596; volumes
+    # has no child, so ONLY changes nothing; size = 1, or a row it updates fails the CHECK
+    # positive NOT VALID first; a NULL host fails host_known NOT VALID at the UPDATE too)
+    ("UPDATE volumes SET host = 'h2', size = 1 WHERE host IS NOT NULL", "refused"),
+    ("UPDATE volumes SET host = NULL::text, size = 1", "refused"),
+    ("UPDATE volumes SET host = code, size = 1", "refused"),
+    ("UPDATE ONLY volumes SET host = 'h2', size = 1", "passes")])
 def test_set_not_null_after_an_update_of_every_row_to_a_constant_passes(
         update: str, outcome: str, database: psycopg.Connection) -> None:
     # Airflow's 686269002441: `UPDATE dag SET max_consecutive_failed_dag_runs='0'`, then
@@ -953,9 +964,10 @@ def test_set_not_null_after_an_update_of_every_row_to_a_constant_passes(
     statements = (update, "ALTER TABLE volumes ALTER COLUMN host SET NOT NULL")
     (verdict,) = _verdicts(database, *statements)
     assert verdict.outcome == outcome, verdict
-    if outcome == "passes":  # over a NULL host, as PostgreSQL says
-        assert _postgresql_refuses(database, statements[1])
-        assert not _postgresql_refuses(database, *statements)
+    # (over a NULL host), as PostgreSQL says
+    assert _postgresql_refuses(database, statements[1])
+    assert _postgresql_refuses(database, *statements) is (outcome == "refused")
+    if outcome == "passes" and not update.startswith("UPDATE ONLY"):
         assert verdict.detail == f"`{update}` set every row to a value first"
 
 
@@ -1094,7 +1106,9 @@ def test_a_table_the_plan_makes_stays_empty_when_updated_deleted_from_or_made_ag
     again = ("UPDATE volumes_twice SET code = 'b'", "DROP TABLE volumes_twice",
              "CREATE TABLE volumes_twice (id int, code text)",
              "CREATE UNIQUE INDEX ON volumes_twice (id)")
-    assert [v.outcome for v in _verdicts(database, *again[:1], again[3])] == ["cannot tell"]
+    # (not made again: the UPDATE leaves the duplicate ids, task 596)
+    assert [v.outcome for v in _verdicts(database, *again[:1], again[3])] == ["refused"]
+    assert _postgresql_refuses(database, *again[:1], again[3])
     assert _verdicts(database, *again) == []
     assert not _postgresql_refuses(database, *again)
     # an INSERT fills it
