@@ -1481,6 +1481,30 @@ def _sqlalchemy_url(target: dict[str, Any], driver: str) -> str:
     return url
 
 
+def _accept_encoded_socket(config: Any, sandbox: Sandbox) -> None:
+    """`config.set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"])` keeps working
+    with the socket directory percent-encoded in that URL's host part (`%2Ftmp%2F...`, as
+    the parent puts it there for typed settings): alembic's ConfigParser reads `%` as
+    interpolation and refused the value ("invalid interpolation syntax"). A value it
+    refuses gets the `%` of the target's encoded host doubled, nothing else; a value the
+    project escaped itself is taken as it is."""
+    from urllib.parse import quote
+
+    real = config.set_section_option
+
+    def set_section_option(section: str, name: str, value: str) -> None:
+        try:
+            real(section, name, value)
+        except ValueError:
+            t = sandbox.target
+            encoded = quote(str(t["host"]), safe="") if t else ""
+            if "%" not in encoded or not isinstance(value, str) or encoded not in value:
+                raise
+            real(section, name, value.replace(encoded, encoded.replace("%", "%%")))
+
+    config.set_section_option = set_section_option
+
+
 def _project_driver(raw_url: str | None) -> str | None:
     if not raw_url:
         return None
@@ -1518,6 +1542,7 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
         # Flask-Migrate's alembic.ini names none: `flask db` passes the folder itself
         config.set_main_option("script_location", os.path.dirname(ini))
     original_url = config.get_main_option("sqlalchemy.url")
+    _accept_encoded_socket(config, sandbox)
 
     script = ScriptDirectory.from_config(config)
     global _SCRIPT_DIR

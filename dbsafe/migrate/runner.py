@@ -36,7 +36,7 @@ from dbsafe.pg.connect import (
     names_a_service,
     target_url,
 )
-from dbsafe.pg.urls import to_libpq_url
+from dbsafe.pg.urls import host_in_authority, to_libpq_url
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -1001,6 +1001,9 @@ def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[s
         if names_a_service(url):
             # The child has no service: the URL env.py reads names the target itself.
             libpq_url = target_url(target)
+        # A socket directory as the host part, not a `?host=` parameter: settings typed as
+        # pydantic's PostgresDsn (FastAPI services') refuse a URL without one.
+        libpq_url = host_in_authority(libpq_url, str(target["host"]), str(target["port"]))
         for name in URL_VARIABLES:
             env[name] = libpq_url
     else:

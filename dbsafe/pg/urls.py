@@ -200,6 +200,58 @@ def to_libpq_url(url: str) -> str:
     return ("postgresql://" if sqlalchemy else scheme + "://") + base + question + query
 
 
+# A query value that reads the same as a URL's user or path (no `@`, `:`, `/`, `?`, `#`).
+_PLAIN = re.compile(r"[A-Za-z0-9._~%!$'()*+,;-]+")
+
+
+def host_in_authority(url: str, host: str, port: str) -> str:
+    """A libpq URL naming no host in its authority (`postgresql://app@/shop?host=/tmp/s`:
+    a Unix socket directory given as a query parameter) with `host` and `port` there
+    instead, percent-encoded as libpq reads a socket directory in the host part.
+
+    Typed settings refuse a URL without a host: pydantic 2's `PostgresDsn` and `AnyUrl`
+    ("empty host"), which FastAPI services read their database URL with. libpq (psycopg 2
+    and 3) and asyncpg read both forms alike; SQLAlchemy keeps the encoded host as it is,
+    which only matters where nothing redirects its engine. A URL with a host, several
+    hosts, or a key/value conninfo is returned unchanged.
+
+    Example:
+        >>> host_in_authority("postgresql://app@/shop?host=/tmp/s&port=5433&sslmode=disable",
+        ...                   "/tmp/s", "5433")
+        'postgresql://app@%2Ftmp%2Fs:5433/shop?sslmode=disable'
+        >>> host_in_authority("postgresql:///?host=::1&user=app&dbname=shop", "::1", "5432")
+        'postgresql://app@[::1]:5432/shop'
+        >>> host_in_authority("postgresql://app@db/shop", "db", "5432")
+        'postgresql://app@db/shop'
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("postgresql", "postgres") or not host or "," in host:
+        return url
+    authority, separator, tail = _split_authority(rest)
+    userinfo, at, hosts = authority.rpartition("@")
+    if hosts and not hosts.startswith(":"):  # (`app@:5433`: a port, no host)
+        return url
+    path, _, query = (tail.partition("?") if separator == "/"
+                      else ("", separator, tail))
+    kept = [pair for pair in query.split("&")
+            if pair and pair.partition("=")[0] not in ("host", "port")]
+    # The role and database where a parsed URL has them (pydantic's `.hosts()`, `.path`)
+    # when the query alone gave them, spelled as either place reads them alike.
+    moved = {key: value for key, _, value in (pair.partition("=") for pair in kept)
+             if key in ("user", "dbname") and _PLAIN.fullmatch(value)}
+    if not at and "user" in moved:
+        userinfo, at = moved["user"], "@"
+    else:
+        moved.pop("user", None)
+    if path or "dbname" not in moved:
+        moved.pop("dbname", None)
+    path = path or moved.get("dbname", "")
+    kept = [pair for pair in kept if pair.partition("=")[0] not in moved]
+    shown = f"[{host}]" if ":" in host else quote(host, safe="")
+    return (f"{scheme}://{userinfo}{at}{shown}:{port}/{path}"
+            + ("?" + "&".join(kept) if kept else ""))
+
+
 def _keys(query: str) -> set[str]:
     return {pair.partition("=")[0] for pair in query.split("&")}
 

@@ -210,6 +210,48 @@ def run_migrations_online():
 """ + _TAIL,
 }
 
+# A FastAPI service's settings (pydantic-settings): the database URL typed as pydantic's
+# `PostgresDsn`, read from SQLALCHEMY_DATABASE_URI (Tasking Manager's), put in
+# sqlalchemy.url unescaped, and reached through each driver straight from that URL too;
+# APP_OTHER_DATABASE names a database the raw connections go to instead (the sandbox's).
+ENV_PY["typed_settings"] = _ENV_HEAD.replace("target_metadata = None", """\
+target_metadata = None
+from pydantic import PostgresDsn
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    SQLALCHEMY_DATABASE_URI: PostgresDsn
+
+
+settings = Settings()
+config.set_main_option("sqlalchemy.url", str(settings.SQLALCHEMY_DATABASE_URI))""") + _OFFLINE + """
+def run_migrations_online():
+    import asyncio
+    import asyncpg
+    import psycopg
+    import psycopg2
+
+    url = str(settings.SQLALCHEMY_DATABASE_URI)
+    if os.environ.get("APP_OTHER_DATABASE"):
+        url = url.rpartition("/")[0] + "/" + os.environ["APP_OTHER_DATABASE"]
+    with psycopg.connect(url) as raw:
+        raw.execute("SELECT 1")
+    psycopg2.connect(url).close()
+
+    async def reach():
+        await (await asyncpg.connect(url)).close()
+
+    asyncio.run(reach())
+    connectable = engine_from_config(config.get_section(config.config_ini_section, {}),
+                                     prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with connectable.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+
+""" + _TAIL
+
 # As "own_schema", and its offline branch puts the schema on the rendered script's search
 # path too (`context.execute("SET search_path TO app")`, before the revisions' SQL): their
 # unqualified names are app's in `alembic upgrade --sql`'s output as well.
