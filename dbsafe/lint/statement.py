@@ -1425,6 +1425,18 @@ _OBJECT_KINDS = {"OBJECT_TABLE": "table", "OBJECT_VIEW": "view",
                  "OBJECT_FUNCTION": "function", "OBJECT_EXTENSION": "extension"}
 
 
+def index_expressions(node: Node) -> Iterator[tuple[str, Node]]:
+    """(what it is, expression) of each expression of a `CREATE INDEX` (`node`: its
+    IndexStmt): its keys' expressions, then its WHERE, said as a finding names them."""
+    name = node.get("idxname") or "the index"
+    for param in node.get("indexParams") or ():
+        expression = param.get("IndexElem", {}).get("expr")
+        if expression:
+            yield f"An expression of index `{name}`", expression
+    if node.get("whereClause"):
+        yield f"The WHERE of index `{name}`", node["whereClause"]
+
+
 def index_column(elem: Node) -> str | None:
     """The column an index key is, None for an expression. PostgreSQL makes a key written
     as a parenthesised column (`((customer_id))`) a plain column too (ComputeIndexAttrs)."""

@@ -87,7 +87,7 @@ from typing import TYPE_CHECKING
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Node, Statement, strings, walk
+from dbsafe.lint.statement import Node, Statement, index_expressions, strings, walk
 
 if TYPE_CHECKING:
     from dbsafe.pg.function_body import FunctionBody
@@ -126,13 +126,7 @@ def _maintained_expressions(statement: Statement) -> Iterator[tuple[str, Node]]:
     or an EXCLUDE constraint), a materialized view's query."""
     node = statement.node
     if statement.kind == "IndexStmt":
-        name = node.get("idxname") or "the index"
-        for param in node.get("indexParams") or ():
-            expression = param.get("IndexElem", {}).get("expr")
-            if expression:
-                yield f"An expression of index `{name}`", expression
-        if node.get("whereClause"):
-            yield f"The WHERE of index `{name}`", node["whereClause"]
+        yield from index_expressions(node)
         return
     if statement.kind == "CreateTableAsStmt":
         if node.get("objtype") == "OBJECT_MATVIEW":

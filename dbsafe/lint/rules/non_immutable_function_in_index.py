@@ -98,7 +98,13 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Node, Statement, not_immutable_call, walk
+from dbsafe.lint.statement import (
+    Node,
+    Statement,
+    index_expressions,
+    not_immutable_call,
+    walk,
+)
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -124,13 +130,7 @@ def _immutable_expressions(statement: Statement) -> Iterator[tuple[str, Node]]:
     expression."""
     node = statement.node
     if statement.kind == "IndexStmt":
-        name = node.get("idxname") or "the index"
-        for param in node.get("indexParams") or ():
-            expression = param.get("IndexElem", {}).get("expr")
-            if expression:
-                yield f"An expression of index `{name}`", expression
-        if node.get("whereClause"):
-            yield f"The WHERE of index `{name}`", node["whereClause"]
+        yield from index_expressions(node)
         return
     if statement.kind not in ("CreateStmt", "AlterTableStmt"):
         return
