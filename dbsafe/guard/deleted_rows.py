@@ -41,8 +41,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.guard.inserted_rows import refuse_rewritten
-from dbsafe.guard.row_refusals import Probe, _CannotTell, _count, _ident, _refuse_volatile, _table
+from dbsafe.guard.inserted_rows import refuse_rewritten, written_table
+from dbsafe.guard.row_refusals import Probe, _CannotTell, _count, _ident, _refuse_volatile
 
 if TYPE_CHECKING:
     from pglast import ast
@@ -73,18 +73,9 @@ def delete_probes(conn: Any, stmt: ast.DeleteStmt, plan: PlanFacts) -> Iterator[
     from pglast.stream import RawStream
 
     assert stmt.relation is not None
-    name = _table(conn, stmt.relation).name
-    row = conn.execute("SELECT relkind, relhassubclass FROM pg_class "
-                       "WHERE oid = to_regclass(%s)", (name,)).fetchone()
-    if row is None:
-        raise _CannotTell(f"{name} does not exist now, so the plan makes it")
-    if row[0] == "p":
-        raise _CannotTell(f"{name} is partitioned: the foreign keys referencing each "
-                          "partition's rows are not followed by the probe")
-    if row[1] and stmt.relation.inh:
-        raise _CannotTell(f"{name} has child tables: the DELETE deletes their rows too, "
-                          "which the probe does not follow")
-    refuse_rewritten(conn, name, "DELETE")
+    name = written_table(conn, stmt.relation, "DELETE", "deletes",
+                         "the foreign keys referencing each partition's rows are not followed "
+                         "by the probe").name
     _refuse_after_first(conn, name)
     if isinstance(stmt.whereClause, ast.CurrentOfExpr):
         raise _CannotTell("it deletes WHERE CURRENT OF a cursor")

@@ -103,6 +103,27 @@ def refuse_rewritten(conn: Any, name: str, event: str) -> None:
         raise _CannotTell(f"rule {fires[1]} of {name} rewrites the {event}")
 
 
+def written_table(conn: Any, relation: Any, event: str, does: str, partitioned: str) -> Any:
+    """The table an UPDATE or a DELETE (`event`) of the plan writes, as the database has it
+    now (`row_refusals._table`), where its rows can be asked: it exists, is not partitioned
+    (`partitioned`: why that is not followed), has no child tables the statement reaches
+    (`does`: what it does to their rows) and no trigger or rule rewriting it
+    (`refuse_rewritten`); else `_CannotTell` says which."""
+    table = _table(conn, relation)
+    name = table.name
+    row = conn.execute("SELECT relkind, relhassubclass FROM pg_class "
+                       "WHERE oid = to_regclass(%s)", (name,)).fetchone()
+    if row is None:
+        raise _CannotTell(f"{name} does not exist now, so the plan makes it")
+    if row[0] == "p":
+        raise _CannotTell(f"{name} is partitioned: {partitioned}")
+    if row[1] and relation.inh:
+        raise _CannotTell(f"{name} has child tables: the {event} {does} their rows too, "
+                          "which the probe does not follow")
+    refuse_rewritten(conn, name, event)
+    return table
+
+
 def insert_probes(conn: Any, stmt: ast.InsertStmt, plan: PlanFacts) -> Iterator[Probe]:
     """What the rows `stmt` inserts ask of its table's constraints (the module's list);
     `plan.changed`: tables an earlier statement changes the rows of (a foreign key's

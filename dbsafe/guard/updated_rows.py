@@ -43,8 +43,9 @@ from dbsafe.guard.inserted_rows import (
     refuse_rewritten,
     row_probes,
     unique_probes,
+    written_table,
 )
-from dbsafe.guard.row_refusals import Probe, _CannotTell, _ident, _nodes, _refuse_volatile, _table
+from dbsafe.guard.row_refusals import Probe, _CannotTell, _ident, _nodes, _refuse_volatile
 
 if TYPE_CHECKING:
     from pglast import ast
@@ -92,19 +93,10 @@ def update_probes(conn: Any, stmt: ast.UpdateStmt, plan: PlanFacts) -> Iterator[
     from pglast.stream import RawStream
 
     assert stmt.relation is not None
-    table = _table(conn, stmt.relation)
+    table = written_table(conn, stmt.relation, "UPDATE", "changes",
+                          "the partition each row is in (or moves to) checks it too, which "
+                          "the probe does not follow")
     name = table.name
-    row = conn.execute("SELECT relkind, relhassubclass FROM pg_class "
-                       "WHERE oid = to_regclass(%s)", (name,)).fetchone()
-    if row is None:
-        raise _CannotTell(f"{name} does not exist now, so the plan makes it")
-    if row[0] == "p":
-        raise _CannotTell(f"{name} is partitioned: the partition each row is in (or moves "
-                          "to) checks it too, which the probe does not follow")
-    if row[1] and stmt.relation.inh:
-        raise _CannotTell(f"{name} has child tables: the UPDATE changes their rows too, "
-                          "which the probe does not follow")
-    refuse_rewritten(conn, name, "UPDATE")
     targets = list(stmt.targetList or ())
     for target in targets:
         if target.indirection:
