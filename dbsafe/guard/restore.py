@@ -283,13 +283,22 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                 raise DbsafeError(f"database {name} already exists; choose another with --into")
         else:
             name = _free_name(conn, str(manifest["database"]), f"_restored_{stamp}")
-        try:
-            lost = _create_database(conn, name, manifest.get("database_locale"))
-        except psycopg.errors.InsufficientPrivilege as exc:
-            lacking = _may_not_create(conn)
-            if lacking is None:
-                raise
-            raise lacking from exc
+        for attempt in range(_NAME_ATTEMPTS):
+            try:
+                lost = _create_database(conn, name, manifest.get("database_locale"))
+                break
+            except psycopg.errors.InsufficientPrivilege as exc:
+                lacking = _may_not_create(conn)
+                if lacking is None:
+                    raise
+                raise lacking from exc
+            except psycopg.errors.DuplicateDatabase:
+                # Another restore of the same second took the name between `_free_name`'s
+                # look and this CREATE: the next free one (a name given by --into is the
+                # user's, and its clash is said as PostgreSQL says it).
+                if into is not None or attempt == _NAME_ATTEMPTS - 1:
+                    raise
+                name = _free_name(conn, str(manifest["database"]), f"_restored_{stamp}")
         conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name), sql.Literal(f"{IN_PROGRESS} from {backup.name}")))
         if lost:
@@ -790,6 +799,9 @@ def _database_exists(conn: Any, name: str) -> bool:
     # `datname = name`, not `= text`: a text parameter becomes a name, cut to 63 bytes.
     return conn.execute("SELECT FROM pg_database WHERE datname::text = %s",
                         (name,)).fetchone() is not None
+
+
+_NAME_ATTEMPTS = 5  # restores racing for the names of one second
 
 
 def _free_name(conn: Any, database: str, suffix: str) -> str:

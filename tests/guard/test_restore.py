@@ -953,6 +953,39 @@ def test_a_long_database_names_restores_and_replacements_get_names_of_their_own(
         _drop(database_url, name, *made)
 
 
+def test_a_restore_racing_another_for_its_name_takes_the_next_free_one(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two restores of one backup started in the same second: the second's CREATE DATABASE
+    # met the name the first had just taken (its look for a free name came before), and
+    # failed with 42P04 where it could have taken `_2`. The first restore's CREATE lands
+    # here between this one's look and its own CREATE.
+    from dbsafe.guard import restore as restoring
+
+    name = "race_source"
+    _, settings, backup = _backed_up_database(database_url, name, tmp_path)
+    looked: list[str] = []
+    real_free_name = restoring._free_name
+
+    def free_name_then_taken(conn: Any, database: str, suffix: str) -> str:
+        found = real_free_name(conn, database, suffix)
+        if not looked:  # (the other restore takes it now)
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(found)))
+        looked.append(found)
+        return found
+
+    monkeypatch.setattr(restoring, "_free_name", free_name_then_taken)
+    made: list[str] = []
+    try:
+        made.append(str(commands.restore(settings, backup).summary["database"]))
+        assert len(looked) == 2 and made[0] == looked[1] != looked[0], (looked, made)
+        assert made[0].endswith("_2"), made
+        with psycopg.connect(_with_db(database_url, made[0])) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_class WHERE relname = 'orders'"
+                                ).fetchone() == (1,)
+    finally:
+        _drop(database_url, name, *looked)
+
+
 def test_a_server_without_the_sources_roles_takes_the_backup_with_no_owner_no_privileges(
         source: str, tmp_path: Path) -> None:
     # A backup names the roles that own its objects and are granted them, and pg_dump's
