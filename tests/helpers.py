@@ -16,6 +16,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -23,6 +24,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.sql import SQL, Identifier
 
 from dbsafe.core import Report
+
+if TYPE_CHECKING:
+    from dbsafe.guard.row_refusals import Verdict
 
 UPDATE = os.environ.get("DBSAFE_UPDATE_SNAPSHOTS") == "1"
 
@@ -86,6 +90,33 @@ def module_database(server, name: str, sql: str) -> Iterator[psycopg.Connection]
     finally:
         with psycopg.connect(info("postgres"), autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def row_verdicts(conn: psycopg.Connection, *statements: str,
+                 revision: str = "0005") -> list[Verdict]:
+    """What the guard says of the rows `statements` (a pending revision `revision`, in
+    order) would write, asked on `conn` (`guard.row_refusals.probe_rows`)."""
+    from dbsafe.guard.row_refusals import probe_rows
+    from dbsafe.lint.row_changes import RowChanges
+    from dbsafe.lint.statement import parse_statement
+
+    changes = RowChanges()
+    changes.add(revision, [parse_statement(s) for s in statements])
+    return probe_rows(conn, changes.checks.summary(), lock_timeout="1s")
+
+
+def postgresql_refuses(conn: psycopg.Connection, *statements: str,
+                       refusals: type[Exception] | tuple[type[Exception], ...] = (
+                           psycopg.errors.IntegrityError, psycopg.errors.DataError)) -> bool:
+    """Whether PostgreSQL refuses `statements`, run in order on `conn` in a transaction
+    rolled back, with one of `refusals` (any other error is raised)."""
+    try:
+        with conn.transaction(force_rollback=True):
+            for statement in statements:
+                conn.execute(statement)
+    except refusals:
+        return True
+    return False
 
 
 # The databases `at_revision` copies, one per project and revision, on each server a test's
@@ -328,10 +359,35 @@ def drizzle_project(root: Path, schema: str) -> None:
     (root / "src" / "db" / "schema.ts").write_text(schema)
 
 
+def located_findings(report: Report) -> list[tuple[str, str, int, str | None]]:
+    """(code, path, line, subject) of each finding of `report` that has a location, in the
+    report's order."""
+    return [(f.code, f.location.path, f.location.line, f.subject)
+            for f in report.findings if f.location is not None]
+
+
+def findings_and_holes(report: Report
+                       ) -> tuple[list[tuple[str, str, int, str | None]], list[int]]:
+    """The located findings of `report` but its holes (DBS304), sorted, and the lines of
+    its holes, in that order."""
+    found = sorted(located_findings(report))
+    return [f for f in found if f[0] != "DBS304"], [f[2] for f in found if f[0] == "DBS304"]
+
+
+# The table the tests of JavaScript clients and wrappers send their statements to.
+ALBUM_DDL = "CREATE TABLE IF NOT EXISTS album (id int PRIMARY KEY, title text, label text)"
+
+
+def validate_album_project(database_url: str, root: Path, files: dict[str, str]) -> Report:
+    """`validate_files` of a project holding `files` against ALBUM_DDL's table."""
+    return validate_files(database_url, root, ALBUM_DDL, files)
+
+
 def assert_prepares(database_url: str, ddl: str, sent: tuple[str, ...],
-                    refused: tuple[str, ...]) -> None:
-    """After `ddl`, PostgreSQL prepares each statement of `sent` and refuses each of
-    `refused` with 42703 (undefined column)."""
+                    refused: tuple[str, ...], *, missing_tables: tuple[str, ...] = ()) -> None:
+    """After `ddl`, PostgreSQL prepares each statement of `sent`, refuses each of
+    `refused` with 42703 (undefined column) and each of `missing_tables` with 42P01
+    (undefined table)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(ddl)
         for number, statement in enumerate(sent):
@@ -339,6 +395,9 @@ def assert_prepares(database_url: str, ddl: str, sent: tuple[str, ...],
         for number, statement in enumerate(refused):
             with pytest.raises(psycopg.errors.UndefinedColumn):
                 conn.execute(f"PREPARE refused_{number} AS {statement}")
+        for number, statement in enumerate(missing_tables):
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute(f"PREPARE missing_{number} AS {statement}")
 
 
 def assert_knex_sent(database_url: str, ddl: str, sent: dict[int, str], prepares: set[int],

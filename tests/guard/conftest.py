@@ -6,7 +6,20 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+
+from tests.helpers import module_database
+
+
+@pytest.fixture(scope="module")
+def database(request: pytest.FixtureRequest, pg_server) -> Iterator[psycopg.Connection]:
+    """A database holding the test module's `SCHEMA`, shared by its tests (`module_database`),
+    named after the module: `dbsafe_deleted_rows` for test_deleted_rows.py."""
+    module = request.module
+    name = "dbsafe_" + module.__name__.rpartition(".")[2].removeprefix("test_")
+    with module_database(pg_server, name, module.SCHEMA) as conn:
+        yield conn
 
 
 @pytest.fixture

@@ -6,16 +6,13 @@ failed on the rows, 23503)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from dbsafe.guard.row_refusals import Verdict, probe_rows, tell
-from dbsafe.lint.row_changes import RowChanges
-from dbsafe.lint.statement import parse_statement
-from tests.helpers import module_database
+from dbsafe.guard.row_refusals import tell
+from tests.helpers import postgresql_refuses, row_verdicts
 
 pytestmark = pytest.mark.db
 
@@ -86,28 +83,6 @@ INSERT INTO crates VALUES (1, 1, NULL), (2, 1, 9);
 """
 
 
-@pytest.fixture(scope="module")
-def database(pg_server) -> Iterator[psycopg.Connection]:
-    with module_database(pg_server, "dbsafe_deleted_rows", SCHEMA) as conn:
-        yield conn
-
-
-def _verdicts(conn: psycopg.Connection, *statements: str) -> list[Verdict]:
-    changes = RowChanges()
-    changes.add("0005", [parse_statement(s) for s in statements])
-    return probe_rows(conn, changes.checks.summary(), lock_timeout="1s")
-
-
-def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
-    try:
-        with conn.transaction(force_rollback=True):
-            for statement in statements:
-                conn.execute(statement)
-    except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
-        return True
-    return False
-
-
 @pytest.mark.parametrize(("statement", "refused"), [
     ("DELETE FROM customers WHERE id = 1",
      ("orders (orders_customer_fkey)", "references rows it deletes (ON DELETE NO ACTION) in 2 "
@@ -137,18 +112,18 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
 def test_rows_a_delete_deletes_are_asked_of_the_keys_referencing_them(
         database: psycopg.Connection, statement: str, refused: tuple[str, str] | None
         ) -> None:
-    verdicts = _verdicts(database, statement)
+    verdicts = row_verdicts(database, statement)
 
     said = [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"]
     assert said[:1] == ([refused] if refused else []), verdicts
     assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")] == []
     assert verdicts  # (asked: no silent pass)
-    assert _postgresql_refuses(database, statement) is bool(refused)
+    assert postgresql_refuses(database, statement) is bool(refused)
 
 
 def test_what_a_cascade_and_set_null_do_is_said_in_a_line(database: psycopg.Connection
                                                           ) -> None:
-    verdicts = _verdicts(database, "DELETE FROM shops WHERE id = 2")
+    verdicts = row_verdicts(database, "DELETE FROM shops WHERE id = 2")
 
     told, _ = tell(verdicts, {}, Path("."), allowed=False)
     assert [t.line for t in told if t.line] == [
@@ -160,7 +135,7 @@ def test_what_a_cascade_and_set_null_do_is_said_in_a_line(database: psycopg.Conn
 
 def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Connection
                                                          ) -> None:
-    (verdict,) = [v for v in _verdicts(database, "DELETE FROM customers WHERE id = 1")
+    (verdict,) = [v for v in row_verdicts(database, "DELETE FROM customers WHERE id = 1")
                   if v.outcome == "refused"]
 
     assert database.execute(verdict.find).fetchall() == [(10, 1), (11, 1)]
@@ -192,7 +167,7 @@ def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Conne
 ])
 def test_a_delete_whose_rows_cannot_be_told_is_said_so(
         database: psycopg.Connection, statements: list[str], why: str) -> None:
-    verdicts = _verdicts(database, *statements)
+    verdicts = row_verdicts(database, *statements)
 
     assert any(v.outcome == "cannot tell" and why in v.detail
                for v in verdicts if v.sql == statements[-1]), verdicts
@@ -208,17 +183,17 @@ def test_a_delete_whose_rows_cannot_be_told_is_said_so(
 ])
 def test_a_delete_from_a_table_no_key_references_asks_nothing(
         database: psycopg.Connection, statements: list[str]) -> None:
-    assert [v for v in _verdicts(database, *statements) if v.sql == statements[-1]] == []
+    assert [v for v in row_verdicts(database, *statements) if v.sql == statements[-1]] == []
 
 
 def test_an_after_trigger_firing_before_the_key_s_check_is_said_so(
         database: psycopg.Connection) -> None:
     # "Orphan" sorts before RI_ConstraintTrigger_...: it deletes the products first, and
     # PostgreSQL deletes the brand
-    (verdict,) = _verdicts(database, "DELETE FROM brands")
+    (verdict,) = row_verdicts(database, "DELETE FROM brands")
 
     assert (verdict.outcome, verdict.subject) == ("cannot tell", "brands")
-    assert not _postgresql_refuses(database, "DELETE FROM brands")
+    assert not postgresql_refuses(database, "DELETE FROM brands")
 
 
 @pytest.mark.parametrize(("statements", "why"), [
@@ -234,7 +209,7 @@ def test_an_after_trigger_firing_before_the_key_s_check_is_said_so(
 ])
 def test_a_delete_s_cannot_tell_says_what_is_not_today_s_once(
         database: psycopg.Connection, statements: list[str], why: str) -> None:
-    assert [v.detail for v in _verdicts(database, *statements)
+    assert [v.detail for v in row_verdicts(database, *statements)
             if v.sql == statements[-1]] == [why]
 
 
@@ -264,13 +239,13 @@ def test_a_delete_s_cannot_tell_says_what_is_not_today_s_once(
 def test_the_referencing_rows_earlier_deletes_leave_are_asked(
         database: psycopg.Connection, statements: list[str],
         refused: tuple[str, str] | None) -> None:
-    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+    verdicts = [v for v in row_verdicts(database, *statements) if v.sql == statements[-1]]
 
     said = [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"]
     assert said == ([refused] if refused else []), verdicts
     assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")] == []
     assert verdicts
-    assert _postgresql_refuses(database, *statements) is bool(refused)
+    assert postgresql_refuses(database, *statements) is bool(refused)
 
 
 @pytest.mark.parametrize(("statements", "why"), [
@@ -289,7 +264,7 @@ def test_the_referencing_rows_earlier_deletes_leave_are_asked(
 ])
 def test_referencing_rows_earlier_deletes_leave_untold_are_said_so(
         database: psycopg.Connection, statements: list[str], why: str) -> None:
-    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+    verdicts = [v for v in row_verdicts(database, *statements) if v.sql == statements[-1]]
 
     assert any(v.outcome == "cannot tell" and why in v.detail for v in verdicts), verdicts
     assert not [v for v in verdicts if v.outcome == "refused"]

@@ -8,15 +8,10 @@ tell")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
-from dbsafe.guard.row_refusals import Verdict, probe_rows
-from dbsafe.lint.row_changes import RowChanges
-from dbsafe.lint.statement import parse_statement
-from tests.helpers import module_database
+from tests.helpers import postgresql_refuses, row_verdicts
 
 pytestmark = pytest.mark.db
 
@@ -31,29 +26,6 @@ CREATE INDEX ix_notifications_failed ON notifications (status) WHERE status = 'f
 CREATE SCHEMA other;
 CREATE TABLE other.rates (id int PRIMARY KEY, post_class text NOT NULL UNIQUE);
 """
-
-
-@pytest.fixture(scope="module")
-def database(pg_server) -> Iterator[psycopg.Connection]:
-    with module_database(pg_server, "dbsafe_dropped_index_rows", SCHEMA) as conn:
-        yield conn
-
-
-def _verdicts(conn: psycopg.Connection, *statements: str) -> list[Verdict]:
-    changes = RowChanges()
-    changes.add("0551", [parse_statement(s) for s in statements])
-    return probe_rows(conn, changes.checks.summary(), lock_timeout="1s")
-
-
-def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
-    """Whether PostgreSQL refuses the last of `statements`, run in order and rolled back."""
-    try:
-        with conn.transaction(force_rollback=True):
-            for statement in statements:
-                conn.execute(statement)
-    except psycopg.errors.IntegrityError:
-        return True
-    return False
 
 
 @pytest.mark.parametrize(("statements", "refused"), [
@@ -104,13 +76,15 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
 def test_an_index_dropped_before_a_write_changes_only_its_own_table_s_keys(
         database: psycopg.Connection, statements: list[str],
         refused: tuple[str, str] | None) -> None:
-    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+    verdicts = [v for v in row_verdicts(database, *statements, revision="0551")
+                if v.sql == statements[-1]]
 
     assert [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"] == (
         [refused] if refused else []), verdicts
     assert [v for v in verdicts if v.outcome != "passes"
             and v.outcome != "refused"] == [], verdicts
-    assert _postgresql_refuses(database, *statements) is bool(refused)
+    assert postgresql_refuses(database, *statements,
+                              refusals=psycopg.errors.IntegrityError) is bool(refused)
 
 
 @pytest.mark.parametrize(("statements", "why"), [
@@ -128,7 +102,8 @@ def test_an_index_dropped_before_a_write_changes_only_its_own_table_s_keys(
 ])
 def test_an_index_dropped_whose_table_is_not_told_leaves_the_write_untold(
         database: psycopg.Connection, statements: list[str], why: str) -> None:
-    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+    verdicts = [v for v in row_verdicts(database, *statements, revision="0551")
+                if v.sql == statements[-1]]
 
     assert any(v.outcome == "cannot tell" and why in v.detail for v in verdicts), verdicts
     assert not [v for v in verdicts if v.outcome == "refused"]

@@ -5,15 +5,10 @@ Renku's 584598f3b769 inserted NULLs into a NOT NULL column, and the preflight sa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
-from dbsafe.guard.row_refusals import Verdict, probe_rows
-from dbsafe.lint.row_changes import RowChanges
-from dbsafe.lint.statement import parse_statement
-from tests.helpers import module_database
+from tests.helpers import postgresql_refuses, row_verdicts
 
 pytestmark = pytest.mark.db
 
@@ -40,27 +35,6 @@ CREATE FUNCTION fill() RETURNS trigger LANGUAGE plpgsql AS
   $$BEGIN NEW.image := coalesce(NEW.image, 'default'); RETURN NEW; END$$;
 CREATE TRIGGER fill BEFORE INSERT ON filled FOR EACH ROW EXECUTE FUNCTION fill();
 """
-
-
-@pytest.fixture(scope="module")
-def database(pg_server) -> Iterator[psycopg.Connection]:
-    with module_database(pg_server, "dbsafe_inserted_rows", SCHEMA) as conn:
-        yield conn
-
-
-def _verdicts(conn: psycopg.Connection, *statements: str) -> list[Verdict]:
-    changes = RowChanges()
-    changes.add("0005", [parse_statement(s) for s in statements])
-    return probe_rows(conn, changes.checks.summary(), lock_timeout="1s")
-
-
-def _postgresql_refuses(conn: psycopg.Connection, statement: str) -> bool:
-    try:
-        with conn.transaction(force_rollback=True):
-            conn.execute(statement)
-    except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
-        return True
-    return False
 
 
 @pytest.mark.parametrize(("statement", "refused"), [
@@ -112,19 +86,19 @@ def _postgresql_refuses(conn: psycopg.Connection, statement: str) -> bool:
 def test_rows_an_insert_gives_are_asked_of_the_table_s_constraints(
         database: psycopg.Connection, statement: str, refused: tuple[str, str] | None
         ) -> None:
-    verdicts = _verdicts(database, statement)
+    verdicts = row_verdicts(database, statement)
 
     said = [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"]
     assert said[:1] == ([refused] if refused else []), verdicts
     # (past a value its column refuses, the rest is not asked: the INSERT fails there)
     assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")
             and not v.detail.startswith("the values do not cast")] == []
-    assert _postgresql_refuses(database, statement) is bool(refused)
+    assert postgresql_refuses(database, statement) is bool(refused)
 
 
 def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Connection
                                                          ) -> None:
-    (verdict,) = [v for v in _verdicts(
+    (verdict,) = [v for v in row_verdicts(
         database, "INSERT INTO environments (name, image) SELECT id, image FROM launchers "
         "WHERE env_id IS NULL") if v.outcome == "refused"]
 
@@ -174,7 +148,7 @@ def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Conne
 ])
 def test_an_insert_whose_rows_cannot_be_told_is_said_so(
         database: psycopg.Connection, statements: list[str], why: str) -> None:
-    verdicts = _verdicts(database, *statements)
+    verdicts = row_verdicts(database, *statements)
 
     assert any(v.outcome == "cannot tell" and why in v.detail for v in verdicts), verdicts
     assert not [v for v in verdicts if v.outcome == "refused"]
@@ -184,24 +158,12 @@ def test_a_seed_insert_after_another_is_asked_all_but_its_keys(database: psycopg
                                                                ) -> None:
     first, second = ("INSERT INTO environments (name, image) SELECT id, 'i' FROM launchers",
                      "INSERT INTO environments (name, image) VALUES ('two', NULL)")
-    verdicts = [(v.subject, v.outcome) for v in _verdicts(database, first, second)
+    verdicts = [(v.subject, v.outcome) for v in row_verdicts(database, first, second)
                 if v.sql == second]
 
     assert ("environments.image", "refused") in verdicts
     assert ("environments (name)", "cannot tell") in verdicts  # (its key)
-    assert _postgresql_refuses(database, second)
-
-
-def _postgresql_refuses_last(conn: psycopg.Connection, statements: list[str]) -> bool:
-    """Whether PostgreSQL refuses the last of `statements`, run in order, rolled back."""
-    try:
-        with conn.transaction(force_rollback=True):
-            for statement in statements[:-1]:
-                conn.execute(statement)
-            conn.execute(statements[-1])
-    except psycopg.errors.IntegrityError:
-        return True
-    return False
+    assert postgresql_refuses(database, second)
 
 
 @pytest.mark.parametrize(("statements", "refused"), [
@@ -240,20 +202,22 @@ def _postgresql_refuses_last(conn: psycopg.Connection, statements: list[str]) ->
 def test_a_seed_insert_after_the_plan_s_writes_is_held_against_their_keys(
         database: psycopg.Connection, statements: list[str],
         refused: tuple[str, str] | None) -> None:
-    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+    verdicts = [v for v in row_verdicts(database, *statements) if v.sql == statements[-1]]
 
     assert [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"] == (
         [refused] if refused else []), verdicts
     assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")] == []
-    assert _postgresql_refuses_last(database, statements) is bool(refused)
+    assert postgresql_refuses(database, *statements,
+                              refusals=psycopg.errors.IntegrityError) is bool(refused)
 
 
 def test_a_seed_insert_after_another_under_other_settings_is_not_held_against_it(
         database: psycopg.Connection) -> None:
     # (a literal read under another TimeZone is another value: the keys are not compared)
-    verdicts = _verdicts(database, "INSERT INTO environments (name, image) VALUES ('a', 'i')",
-                         "SET TimeZone TO 'UTC'",
-                         "INSERT INTO environments (name, image) VALUES ('b', 'i')")
+    verdicts = row_verdicts(database,
+                            "INSERT INTO environments (name, image) VALUES ('a', 'i')",
+                            "SET TimeZone TO 'UTC'",
+                            "INSERT INTO environments (name, image) VALUES ('b', 'i')")
 
     assert sorted(v.subject for v in verdicts if v.outcome == "cannot tell") == [
         "environments (id)", "environments (name)"], verdicts
@@ -269,4 +233,4 @@ def test_a_seed_insert_after_another_under_other_settings_is_not_held_against_it
 ])
 def test_an_insert_no_row_can_refuse_asks_nothing(database: psycopg.Connection,
                                                   statements: list[str]) -> None:
-    assert _verdicts(database, *statements) == []
+    assert row_verdicts(database, *statements) == []

@@ -5,15 +5,10 @@ setting a NOT NULL or CHECKed column was a silent pass, and the upgrade failed o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
-from dbsafe.guard.row_refusals import Verdict, probe_rows
-from dbsafe.lint.row_changes import RowChanges
-from dbsafe.lint.statement import parse_statement
-from tests.helpers import module_database
+from tests.helpers import postgresql_refuses, row_verdicts
 
 pytestmark = pytest.mark.db
 
@@ -53,28 +48,6 @@ CREATE TYPE mood AS ENUM ('ok', 'sad');
 CREATE TABLE feelings (id int, mood mood NOT NULL, CHECK (mood <> 'sad' OR id > 1));
 INSERT INTO feelings VALUES (1, 'ok'), (2, 'sad');
 """
-
-
-@pytest.fixture(scope="module")
-def database(pg_server) -> Iterator[psycopg.Connection]:
-    with module_database(pg_server, "dbsafe_updated_rows", SCHEMA) as conn:
-        yield conn
-
-
-def _verdicts(conn: psycopg.Connection, *statements: str) -> list[Verdict]:
-    changes = RowChanges()
-    changes.add("0005", [parse_statement(s) for s in statements])
-    return probe_rows(conn, changes.checks.summary(), lock_timeout="1s")
-
-
-def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
-    try:
-        with conn.transaction(force_rollback=True):
-            for statement in statements:
-                conn.execute(statement)
-    except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
-        return True
-    return False
 
 
 @pytest.mark.parametrize(("statement", "refused"), [
@@ -144,19 +117,19 @@ def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
 def test_rows_an_update_writes_are_asked_of_the_table_s_constraints(
         database: psycopg.Connection, statement: str, refused: tuple[str, str] | None
         ) -> None:
-    verdicts = _verdicts(database, statement)
+    verdicts = row_verdicts(database, statement)
 
     said = [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"]
     assert said[:1] == ([refused] if refused else []), verdicts
     assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")
             and not v.detail.startswith("the values do not cast")] == []
     assert verdicts  # (asked: no silent pass)
-    assert _postgresql_refuses(database, statement) is bool(refused)
+    assert postgresql_refuses(database, statement) is bool(refused)
 
 
 def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Connection
                                                          ) -> None:
-    (verdict,) = [v for v in _verdicts(database, "UPDATE jobs SET name = note WHERE id > 1")
+    (verdict,) = [v for v in row_verdicts(database, "UPDATE jobs SET name = note WHERE id > 1")
                   if v.outcome == "refused"]
 
     # (the row as the UPDATE writes it, and which one it is)
@@ -208,7 +181,7 @@ def test_the_rows_a_refusal_names_are_found_by_its_query(database: psycopg.Conne
 ])
 def test_an_update_whose_rows_cannot_be_told_is_said_so(
         database: psycopg.Connection, statements: list[str], why: str) -> None:
-    verdicts = _verdicts(database, *statements)
+    verdicts = row_verdicts(database, *statements)
 
     assert any(v.outcome == "cannot tell" and why in v.detail for v in verdicts), verdicts
     assert not [v for v in verdicts if v.outcome == "refused"]
@@ -222,7 +195,7 @@ def test_an_update_whose_rows_cannot_be_told_is_said_so(
 ])
 def test_an_update_of_unconstrained_columns_asks_nothing(database: psycopg.Connection,
                                                          statements: list[str]) -> None:
-    assert [v for v in _verdicts(database, *statements)
+    assert [v for v in row_verdicts(database, *statements)
             if v.sql == statements[-1]] == []
 
 
@@ -248,7 +221,7 @@ def test_an_update_of_unconstrained_columns_asks_nothing(database: psycopg.Conne
 ])
 def test_a_cannot_tell_says_what_is_not_today_s_once(database: psycopg.Connection,
                                                       statements: list[str], why: str) -> None:
-    assert [v.detail for v in _verdicts(database, *statements)
+    assert [v.detail for v in row_verdicts(database, *statements)
             if v.sql == statements[-1]] == [why]
 
 
@@ -271,13 +244,13 @@ def test_a_cannot_tell_says_what_is_not_today_s_once(database: psycopg.Connectio
 def test_the_rows_after_an_enum_label_added_are_asked(
         database: psycopg.Connection, statements: list[str],
         refused: tuple[str, str] | None) -> None:
-    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+    verdicts = [v for v in row_verdicts(database, *statements) if v.sql == statements[-1]]
 
     assert [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"] == (
         [refused] if refused else []), verdicts
     assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")] == []
     assert verdicts
-    assert _postgresql_refuses(database, *statements) is bool(refused)
+    assert postgresql_refuses(database, *statements) is bool(refused)
 
 
 def test_a_check_naming_a_label_the_plan_adds_is_not_refused(
@@ -285,7 +258,7 @@ def test_a_check_naming_a_label_the_plan_adds_is_not_refused(
     # today's type lacks 'calm' (22P02 over any row): it was refused, `has values ... 22P02`
     statements = ["ALTER TYPE mood ADD VALUE 'calm'",
                   "ALTER TABLE feelings ADD CONSTRAINT not_calm CHECK (mood <> 'calm')"]
-    (verdict,) = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+    (verdict,) = [v for v in row_verdicts(database, *statements) if v.sql == statements[-1]]
 
     assert (verdict.outcome, verdict.detail) == ("cannot tell", (
         "0005 adds the label 'calm' to mood before it: a value fails to cast (22P02), which "

@@ -7,15 +7,10 @@ statements, in a transaction rolled back, as tests/guard/test_deleted_rows.py do
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
-from dbsafe.guard.row_refusals import Verdict, probe_rows
-from dbsafe.lint.row_changes import RowChanges
-from dbsafe.lint.statement import parse_statement
-from tests.helpers import module_database
+from tests.helpers import postgresql_refuses, row_verdicts
 
 pytestmark = pytest.mark.db
 
@@ -40,28 +35,6 @@ CREATE TABLE events (id int, kind text);
 CREATE TABLE events_old () INHERITS (events);
 INSERT INTO events_old VALUES (1, NULL);
 """
-
-
-@pytest.fixture(scope="module")
-def database(pg_server) -> Iterator[psycopg.Connection]:
-    with module_database(pg_server, "dbsafe_written_then_checked", SCHEMA) as conn:
-        yield conn
-
-
-def _verdicts(conn: psycopg.Connection, *statements: str) -> list[Verdict]:
-    changes = RowChanges()
-    changes.add("0005", [parse_statement(s) for s in statements])
-    return probe_rows(conn, changes.checks.summary(), lock_timeout="1s")
-
-
-def _postgresql_refuses(conn: psycopg.Connection, *statements: str) -> bool:
-    try:
-        with conn.transaction(force_rollback=True):
-            for statement in statements:
-                conn.execute(statement)
-    except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
-        return True
-    return False
 
 
 NEOSYNC = ("UPDATE transformers SET source_id = CASE source WHEN 'a' THEN 1 WHEN 'b' THEN 2 "
@@ -111,13 +84,13 @@ NEOSYNC = ("UPDATE transformers SET source_id = CASE source WHEN 'a' THEN 1 WHEN
 def test_the_rows_an_update_leaves_are_asked(
         database: psycopg.Connection, statements: list[str],
         refused: tuple[str, str] | None) -> None:
-    verdicts = [v for v in _verdicts(database, *statements) if v.sql in statements[1:]]
+    verdicts = [v for v in row_verdicts(database, *statements) if v.sql in statements[1:]]
 
     said = [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"]
     assert said == ([refused] if refused else []), verdicts
     assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")] == []
     assert verdicts
-    assert _postgresql_refuses(database, *statements) is bool(refused)
+    assert postgresql_refuses(database, *statements) is bool(refused)
 
 
 @pytest.mark.parametrize(("statements", "refused"), [
@@ -144,13 +117,13 @@ def test_the_rows_deletes_leave_are_asked_of_the_table_s_own_constraints(
         database: psycopg.Connection, statements: list[str],
         refused: tuple[str, str] | None) -> None:
     checks = [s for s in statements if not s.startswith("DELETE")]
-    verdicts = [v for v in _verdicts(database, *statements) if v.sql in checks]
+    verdicts = [v for v in row_verdicts(database, *statements) if v.sql in checks]
 
     said = [(v.subject, v.detail) for v in verdicts if v.outcome == "refused"]
     assert said == ([refused] if refused else []), verdicts
     assert [v for v in verdicts if v.outcome in ("cannot tell", "not checked")] == []
     assert verdicts
-    assert _postgresql_refuses(database, *statements) is bool(refused)
+    assert postgresql_refuses(database, *statements) is bool(refused)
 
 
 @pytest.mark.parametrize(("statements", "why"), [
@@ -176,7 +149,7 @@ def test_the_rows_deletes_leave_are_asked_of_the_table_s_own_constraints(
 ])
 def test_writes_whose_rows_cannot_be_told_are_said_so(
         database: psycopg.Connection, statements: list[str], why: str) -> None:
-    verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+    verdicts = [v for v in row_verdicts(database, *statements) if v.sql == statements[-1]]
 
     assert verdicts and all(v.outcome == "cannot tell" for v in verdicts), verdicts
     assert any(why in v.detail for v in verdicts), verdicts
@@ -187,8 +160,8 @@ def test_a_table_created_after_a_do_block_is_new(database: psycopg.Connection) -
     plain = ["CREATE TABLE hooks (id int, job int, name text)",
              "ALTER TABLE hooks ALTER COLUMN name SET NOT NULL",
              "ALTER TABLE hooks ADD CONSTRAINT hooks_job FOREIGN KEY (job) REFERENCES jobs"]
-    assert _verdicts(database, do, *plain) == []  # (empty: nothing refuses it)
-    assert not _postgresql_refuses(database, do, *plain)
+    assert row_verdicts(database, do, *plain) == []  # (empty: nothing refuses it)
+    assert not postgresql_refuses(database, do, *plain)
     # IF NOT EXISTS: the DO block may have made it, with rows; a DO block after the CREATE may
     # write it; an existing table's check after one stays `cannot tell`
     for statements in (
@@ -201,6 +174,6 @@ def test_a_table_created_after_a_do_block_is_new(database: psycopg.Connection) -
              "ALTER TABLE hooks ALTER COLUMN name SET NOT NULL"],
             [do, "CREATE TABLE hooks (id int, name text)",
              "ALTER TABLE jobs ALTER COLUMN owner SET NOT NULL"]):
-        verdicts = [v for v in _verdicts(database, *statements) if v.sql == statements[-1]]
+        verdicts = [v for v in row_verdicts(database, *statements) if v.sql == statements[-1]]
         assert [v.outcome for v in verdicts] == ["cannot tell"], statements
         assert "runs a DO block before it" in verdicts[0].detail

@@ -14,20 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from dbsafe.core import Report
-from tests.helpers import assert_prepares, validate_files
-
-_DDL = "CREATE TABLE IF NOT EXISTS album (id int PRIMARY KEY, title text, label text)"
-
-
-def _validate(database_url: str, root: Path, files: dict[str, str]) -> Report:
-    return validate_files(database_url, root, _DDL, files)
-
-
-def _found(report: Report) -> list[tuple[str, str, int, str | None]]:
-    return [(f.code, f.location.path, f.location.line, f.subject)
-            for f in report.findings if f.location is not None]
-
+from tests.helpers import (
+    ALBUM_DDL,
+    assert_prepares,
+    located_findings,
+    validate_album_project,
+)
 
 _SAME_MODULE = """\
 import { Pool } from 'pg';
@@ -50,14 +42,14 @@ export async function main(id: number) {
 
 @pytest.mark.db
 def test_a_wrapper_of_the_same_module_is_followed(database_url: str, tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {"src/db.ts": _SAME_MODULE})
-    assert _found(report) == [
+    report = validate_album_project(database_url, tmp_path, {"src/db.ts": _SAME_MODULE})
+    assert located_findings(report) == [
         ("DBS302", "src/db.ts", 12, "public.album.titel"),
         ("DBS302", "src/db.ts", 13, "public.album.lable"),
         ("DBS302", "src/db.ts", 14, "public.album.nosuch"),
     ]
     assert report.summary["statements_analysed"] == 4
-    assert_prepares(database_url, _DDL, ("SELECT title FROM album WHERE id = $1",),
+    assert_prepares(database_url, ALBUM_DDL, ("SELECT title FROM album WHERE id = $1",),
                     ("SELECT titel FROM album WHERE id = $1",
                      "SELECT lable FROM album WHERE id = $1",
                      "SELECT nosuch FROM album WHERE id = $1"))
@@ -65,7 +57,7 @@ def test_a_wrapper_of_the_same_module_is_followed(database_url: str, tmp_path: P
 
 @pytest.mark.db
 def test_an_imported_wrapper_is_followed(database_url: str, tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {
+    report = validate_album_project(database_url, tmp_path, {
         "src/lib/db.ts": "import { Pool } from 'pg';\n"
                          "export const pool = new Pool();\n"
                          "export const pquery = (text: string, params: any[] = []) =>"
@@ -83,7 +75,7 @@ def test_an_imported_wrapper_is_followed(database_url: str, tmp_path: Path) -> N
                             "run('SELECT lable FROM album');\n"
                             "runner.run('SELECT id FROM album');\n",
     })
-    assert _found(report) == [
+    assert located_findings(report) == [
         ("DBS302", "server/routes.js", 3, "public.album.lable"),
         ("DBS302", "src/routes/albums.ts", 3, "public.album.titel"),
     ]
@@ -129,11 +121,11 @@ export class CRUDService {
 
 @pytest.mark.db
 def test_a_class_method_wrapper_is_followed(database_url: str, tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {
+    report = validate_album_project(database_url, tmp_path, {
         "app/persistence/postgreSQL/PgService.ts": _PG_SERVICE,
         "app/persistence/fabric/CRUDService.ts": _CRUD_SERVICE,
     })
-    assert _found(report) == [
+    assert located_findings(report) == [
         ("DBS302", "app/persistence/fabric/CRUDService.ts", 9, "public.album.lable"),
         ("DBS301", "app/persistence/fabric/CRUDService.ts", 15, "public.albums"),
     ]
@@ -143,7 +135,7 @@ def test_a_class_method_wrapper_is_followed(database_url: str, tmp_path: Path) -
 @pytest.mark.db
 def test_a_transforming_or_other_engine_wrapper_is_not_followed(database_url: str,
                                                                 tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {
+    report = validate_album_project(database_url, tmp_path, {
         "src/db.ts": "import { Pool } from 'pg';\nconst pool = new Pool();\n"
                      # the text sent is not the one given
                      "export const limited = (sql: string) => pool.query(sql + ' LIMIT 1');\n"
@@ -164,7 +156,7 @@ def test_a_transforming_or_other_engine_wrapper_is_not_followed(database_url: st
                       "run('SELECT titel FROM album');\n"
                       "sent('SELECT titel FROM album');\n",
     })
-    assert _found(report) == [("DBS302", "src/app.ts", 7, "public.album.titel")]
+    assert located_findings(report) == [("DBS302", "src/app.ts", 7, "public.album.titel")]
     assert report.summary["statements_analysed"] == 1
 
 
@@ -193,7 +185,7 @@ export const rows = async (text: string, params?: any[]) => {
 @pytest.mark.db
 def test_a_wrapper_of_a_pool_another_module_makes_is_followed(database_url: str,
                                                               tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {
+    report = validate_album_project(database_url, tmp_path, {
         "src/db/pool.ts": _POOL,
         "src/db/query.ts": _QUERY,
         # a pool of another engine's driver: its wrapper is not PostgreSQL's
@@ -221,7 +213,7 @@ def test_a_wrapper_of_a_pool_another_module_makes_is_followed(database_url: str,
                            "  const sql = 'SELECT titel FROM album WHERE id = $1;';\n"
                            "  return runSql(sql, [id]);\n};\n",
     })
-    assert _found(report) == [
+    assert located_findings(report) == [
         ("DBS302", "api/db/staff.js", 3, "public.album.titel"),
         ("DBS302", "src/app.ts", 3, "public.album.titel"),
         ("DBS302", "src/app.ts", 4, "public.album.lable"),
@@ -232,7 +224,7 @@ def test_a_wrapper_of_a_pool_another_module_makes_is_followed(database_url: str,
 @pytest.mark.db
 def test_a_barrel_and_a_wrapper_of_another_modules_wrapper_are_followed(
         database_url: str, tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {
+    report = validate_album_project(database_url, tmp_path, {
         "src/db/pool.ts": _POOL,
         "src/db/query.ts": _QUERY,
         "src/db/index.ts": "export { row as first } from './query';\nexport * from './query';\n",
@@ -251,7 +243,7 @@ def test_a_barrel_and_a_wrapper_of_another_modules_wrapper_are_followed(
                          "exists('SELECT 1 FROM album WHERE titel = $1', ['x']);\n"
                          "limited('SELECT titel FROM album');\n",
     })
-    assert _found(report) == [
+    assert located_findings(report) == [
         ("DBS302", "src/routes.ts", 4, "public.album.titel"),
         ("DBS302", "src/routes.ts", 5, "public.album.lable"),
         ("DBS302", "src/routes.ts", 6, "public.album.nosuch"),
@@ -263,7 +255,7 @@ def test_a_barrel_and_a_wrapper_of_another_modules_wrapper_are_followed(
 @pytest.mark.db
 def test_the_methods_of_an_object_literal_are_followed_and_read_once(database_url: str,
                                                                      tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {
+    report = validate_album_project(database_url, tmp_path, {
         "src/db.ts": "import { Pool } from 'pg';\nconst pool = new Pool();\n"
                      "export const db = {\n"
                      "  all: (text: string, params?: any[]) => pool.query(text, params),\n"
@@ -285,7 +277,7 @@ def test_the_methods_of_an_object_literal_are_followed_and_read_once(database_ur
                             "db.all('SELECT titel FROM album');\n"
                             "get('SELECT lable FROM album');\n",
     })
-    assert _found(report) == [
+    assert located_findings(report) == [
         ("DBS302", "server/routes.js", 3, "public.album.titel"),
         ("DBS302", "server/routes.js", 4, "public.album.lable"),
         ("DBS302", "src/app.ts", 2, "public.album.titel"),
@@ -310,7 +302,7 @@ def test_a_method_a_subclass_declares_again_is_not_followed(database_url: str,
                                                             tmp_path: Path) -> None:
     # `sql: PgService` may hold a LimitedService, whose method sends another text: the
     # class's calls are left unread (the same files without the subclass: see above)
-    report = _validate(database_url, tmp_path, {
+    report = validate_album_project(database_url, tmp_path, {
         "app/persistence/postgreSQL/PgService.ts": _PG_SERVICE,
         "app/persistence/fabric/CRUDService.ts": _CRUD_SERVICE,
         "app/persistence/fabric/LimitedService.ts": _LIMITED,
@@ -318,5 +310,5 @@ def test_a_method_a_subclass_declares_again_is_not_followed(database_url: str,
                          "export class Runner { run(sql: string) { return pool.query(sql); } }\n"
                          "export const go = (r: Runner) => r.run('SELECT titel FROM album');\n",
     })
-    assert _found(report) == [("DBS302", "app/runner.ts", 4, "public.album.titel")]
+    assert located_findings(report) == [("DBS302", "app/runner.ts", 4, "public.album.titel")]
     assert report.summary["statements_analysed"] == 1

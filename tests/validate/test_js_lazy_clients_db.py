@@ -17,20 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from dbsafe.core import Report
-from tests.helpers import assert_prepares, validate_files
-
-_DDL = "CREATE TABLE IF NOT EXISTS album (id int PRIMARY KEY, title text, label text)"
-
-
-def _validate(database_url: str, root: Path, files: dict[str, str]) -> Report:
-    return validate_files(database_url, root, _DDL, files)
-
-
-def _found(report: Report) -> list[tuple[str, str, int, str | None]]:
-    return [(f.code, f.location.path, f.location.line, f.subject)
-            for f in report.findings if f.location is not None]
-
+from tests.helpers import (
+    ALBUM_DDL,
+    assert_prepares,
+    located_findings,
+    validate_album_project,
+)
 
 _POOL = """\
 import pg from 'pg';
@@ -85,18 +77,18 @@ export const d = () => mixed('SELECT other FROM album');
 @pytest.mark.db
 def test_a_wrapper_sending_through_a_lazily_made_client_is_followed(
         database_url: str, tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {
+    report = validate_album_project(database_url, tmp_path, {
         "src/db/pool.js": _POOL, "src/db/queries.js": _QUERIES, "src/db/search.js": _SEARCH,
         "src/routes.js": _ROUTES,
     })
     # `mixed` may send to what `makeSearch` makes: not read
-    assert _found(report) == [
+    assert located_findings(report) == [
         ("DBS302", "src/routes.js", 2, "public.album.titel"),
         ("DBS302", "src/routes.js", 3, "public.album.lable"),
         ("DBS302", "src/routes.js", 4, "public.album.nosuch"),
     ]
     assert report.summary["statements_analysed"] == 3
-    assert_prepares(database_url, _DDL, ("SELECT title FROM album WHERE id = $1",),
+    assert_prepares(database_url, ALBUM_DDL, ("SELECT title FROM album WHERE id = $1",),
                     ("SELECT titel FROM album WHERE id = $1", "SELECT lable FROM album",
                      "SELECT nosuch FROM album"))
 
@@ -140,9 +132,9 @@ export async function main() {
 @pytest.mark.db
 def test_a_lazily_made_client_of_the_same_module_is_followed(
         database_url: str, tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {"src/db.ts": _SAME_MODULE})
+    report = validate_album_project(database_url, tmp_path, {"src/db.ts": _SAME_MODULE})
     # lower-case keywords are read on a PostgreSQL client only; `other` is not only one
-    assert _found(report) == [
+    assert located_findings(report) == [
         ("DBS302", "src/db.ts", 27, "public.album.titel"),
         ("DBS302", "src/db.ts", 28, "public.album.lable"),
         ("DBS302", "src/db.ts", 29, "public.album.nosuch"),
@@ -188,12 +180,12 @@ export function logDebug() {
 @pytest.mark.db
 def test_a_wrapper_testing_and_logging_its_text_is_followed(
         database_url: str, tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {
+    report = validate_album_project(database_url, tmp_path, {
         "lib/postgres-lib.js": _LIB, "lib/logging-lib.js": _LOGGING,
         "lib/error-lib.js": "export const reject = (e) => Promise.reject(e);\n",
         "queries/getAlbum.js": "import { pgQuery } from '../lib/postgres-lib';\n"
                                "export default (id) => pgQuery(\n"
                                "  `SELECT titel FROM album WHERE id = $1`, [id], 'album');\n",
     })
-    assert _found(report) == [("DBS302", "queries/getAlbum.js", 3, "public.album.titel")]
+    assert located_findings(report) == [("DBS302", "queries/getAlbum.js", 3, "public.album.titel")]
     assert report.summary["statements_analysed"] == 1

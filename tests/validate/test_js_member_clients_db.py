@@ -19,20 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from dbsafe.core import Report
-from tests.helpers import assert_prepares, validate_files
-
-_DDL = "CREATE TABLE IF NOT EXISTS album (id int PRIMARY KEY, title text, label text)"
-
-
-def _validate(database_url: str, root: Path, files: dict[str, str]) -> Report:
-    return validate_files(database_url, root, _DDL, files)
-
-
-def _found(report: Report) -> list[tuple[str, str, int, str | None]]:
-    return [(f.code, f.location.path, f.location.line, f.subject)
-            for f in report.findings if f.location is not None]
-
+from tests.helpers import (
+    ALBUM_DDL,
+    assert_prepares,
+    located_findings,
+    validate_album_project,
+)
 
 _NEXT = """\
 import { Pool } from 'pg';
@@ -61,15 +53,15 @@ export async function main() {
 @pytest.mark.db
 def test_a_client_kept_on_the_global_object_is_followed(
         database_url: str, tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {"src/lib/db.ts": _NEXT})
+    report = validate_album_project(database_url, tmp_path, {"src/lib/db.ts": _NEXT})
     # lower-case keywords are read on a PostgreSQL client only; `cache` is not only one
-    assert _found(report) == [
+    assert located_findings(report) == [
         ("DBS302", "src/lib/db.ts", 16, "public.album.titel"),
         ("DBS302", "src/lib/db.ts", 17, "public.album.lable"),
         ("DBS302", "src/lib/db.ts", 18, "public.album.nosuch"),
     ]
     assert report.summary["statements_analysed"] == 3
-    assert_prepares(database_url, _DDL, ("select title from album",),
+    assert_prepares(database_url, ALBUM_DDL, ("select title from album",),
                     ("select titel from album", "select lable from album",
                      "SELECT nosuch FROM album"))
 
@@ -112,10 +104,10 @@ export class Configured {
 @pytest.mark.db
 def test_a_client_a_class_keeps_on_this_is_followed(
         database_url: str, tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {"src/album.service.ts": _SERVICE})
+    report = validate_album_project(database_url, tmp_path, {"src/album.service.ts": _SERVICE})
     # `Injected` is given its pool (whatever the caller has), `Configured` may be given
     # another by `Object.assign`: neither is followed
-    assert _found(report) == [
+    assert located_findings(report) == [
         ("DBS302", "src/album.service.ts", 15, "public.album.titel"),
         ("DBS302", "src/album.service.ts", 16, "public.album.lable"),
     ]
@@ -182,12 +174,12 @@ export const c = () => run('SELECT nosuch FROM album');
 @pytest.mark.db
 def test_a_wrapper_sending_through_a_member_client_is_followed(
         database_url: str, tmp_path: Path) -> None:
-    report = _validate(database_url, tmp_path, {
+    report = validate_album_project(database_url, tmp_path, {
         "src/db/pool.js": _POOL, "src/db/shared.ts": _SHARED, "src/repo.js": _REPO,
         "src/search.js": _SEARCH, "src/routes.js": _ROUTES,
     })
     # `Mixed` may send to what `makeSearch` makes: not read
-    assert _found(report) == [
+    assert located_findings(report) == [
         ("DBS302", "src/routes.js", 5, "public.album.titel"),
         ("DBS302", "src/routes.js", 7, "public.album.nosuch"),
     ]
