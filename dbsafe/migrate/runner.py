@@ -52,8 +52,12 @@ _CHILD = Path(__file__).with_name("_child.py")
 URL_VARIABLES = ("DATABASE_URL", "DBSAFE_DATABASE_URL", "SQLALCHEMY_DATABASE_URI",
                  "SQLALCHEMY_DATABASE_URL", "SQLALCHEMY_URL", "POSTGRES_URL", "DB_URL")
 
-# What those variables hold while env.py renders offline: PostgreSQL's dialect, no database.
-OFFLINE_URL = "postgresql://"
+# What those variables hold while env.py renders offline: PostgreSQL's dialect, and a host
+# and database that name nothing. Settings typed as pydantic 2's `PostgresDsn` (FastAPI
+# services') refuse a URL without a host ("empty host"); `.invalid` is reserved (RFC 6761):
+# it resolves nowhere, so a driver the sandbox does not know cannot reach a server either.
+# The sandbox refuses any connection while rendering offline, naming this host.
+OFFLINE_URL = "postgresql://dbsafe-offline.invalid/dbsafe"
 
 # A session setting for the connections that change a production database: a statement whose
 # client is gone (dbsafe killed, its env.py child with it) is stopped within seconds instead
@@ -1009,7 +1013,8 @@ def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[s
     else:
         # Rendering offline: no database, but an env.py that reads its URL from one of
         # these (hypothesis/lms: `url=os.environ["DATABASE_URL"]`) still needs one naming
-        # the dialect, as alembic init's placeholder in sqlalchemy.url does.
+        # the dialect, as alembic init's placeholder in sqlalchemy.url does, and settings
+        # typed as a URL one with a host (`OFFLINE_URL`).
         for name in URL_VARIABLES:
             env[name] = OFFLINE_URL
     return env

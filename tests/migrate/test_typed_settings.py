@@ -17,7 +17,8 @@ import pytest
 
 from dbsafe import commands
 from dbsafe.config import load_settings
-from dbsafe.migrate import AlembicProject, MigrationError, apply
+from dbsafe.core import DbsafeError
+from dbsafe.migrate import AlembicProject, MigrationError, apply, render_revisions
 from tests.migrate.projects import write_project
 
 pytestmark = [
@@ -78,3 +79,30 @@ def test_upgrade_of_a_named_database_reached_by_its_socket(
 
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
+
+
+def test_settings_typed_as_postgres_dsn_lint_offline(project: Path) -> None:
+    """`lint --offline` (and lint's offline fallback) gives the URL variables a placeholder:
+    it was `postgresql://`, no host, and the settings stopped at "empty host" (exit 2)."""
+    lint = commands.lint(_settings(project), offline=True)
+
+    codes = {f.code for f in lint.findings}
+    assert "DBS211" in codes  # 0004's CREATE INDEX CONCURRENTLY, rendered offline
+    assert not {c for c in codes if c.startswith("DBS0")}, lint.findings
+
+
+def test_settings_typed_as_postgres_dsn_connecting_offline_is_refused(project: Path) -> None:
+    """An env.py without an offline branch reaches the database from its typed URL (psycopg,
+    straight from the settings): the placeholder it was given is accepted by the settings,
+    and the connection is refused by the sandbox, naming the placeholder's host."""
+    env = project / "migrations" / "env.py"
+    env.write_text(env.read_text().replace("if context.is_offline_mode():",
+                                           "if False:  # no offline branch"))
+
+    with pytest.raises(DbsafeError) as raised:
+        render_revisions(project / "alembic.ini", root=project)
+
+    message = str(raised.value)
+    assert "refused: psycopg.Connection.connect() tried to connect to " in message
+    assert "host=dbsafe-offline.invalid" in message and "while rendering offline" in message
+    assert "ValidationError" not in message
