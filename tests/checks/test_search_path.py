@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -19,8 +20,11 @@ pytestmark = pytest.mark.db
 READER = "dbsafe_check_dbs520_reader"
 
 
-def _as_reader(conninfo: str) -> str:
-    """`conninfo` as a role with pg_read_all_data's rights and no others (made once)."""
+@pytest.fixture
+def as_reader(conninfo: str) -> Iterator[str]:
+    """`conninfo` as a role with pg_read_all_data's rights and no others, dropped after the
+    test: roles are the server's, and one left reading everything was listed by other
+    tests' checks (DBS518 names the roles a view lets read a table's rows)."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("DO $$ BEGIN CREATE ROLE {} LOGIN PASSWORD 'reader-pw'; "
                              "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
@@ -28,7 +32,11 @@ def _as_reader(conninfo: str) -> str:
         conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(sql.Identifier(READER)))
     params = conninfo_to_dict(conninfo)
     params.update(user=READER, password="reader-pw")
-    return make_conninfo(**params)
+    try:
+        yield make_conninfo(**params)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(READER)))
 
 
 def _fails(conn: psycopg.Connection, statement: sql.Composable) -> bool:
@@ -47,11 +55,11 @@ class _RolledBack(Exception):
     pass
 
 
-def test_flagged_exactly_where_maintenance_or_a_restore_fails(conninfo: str,
+def test_flagged_exactly_where_maintenance_or_a_restore_fails(conninfo: str, as_reader: str,
                                                              tmp_path: Path) -> None:
     for name in ("DBS520.bad.sql", "DBS520.good.sql", "DBS520.dynamic.good.sql"):
         apply_fixture(conninfo, read_fixture(FIXTURES / name))
-    findings = run_checks(_as_reader(conninfo), only=["DBS520"],
+    findings = run_checks(as_reader, only=["DBS520"],
                           settings=load_settings(tmp_path, environ={}))
     assert {f.code for f in findings} == {"DBS520"}, findings
     flagged = {f.subject for f in findings}
