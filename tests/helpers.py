@@ -349,6 +349,24 @@ def validate_files(database_url: str, root: Path, ddl: str, files: dict[str, str
     return commands.validate(settings, [root])
 
 
+def validate_built(root: Path, ddl: str, files: dict[str, str]) -> Report:
+    """`dbsafe validate` of a project at `root` holding `files`, against the schema dbsafe
+    builds from its `schema-file` holding `ddl` (no cache): a database of dbsafe's own,
+    where what only a built one may do (make a file's temporary tables to judge what reads
+    them) is done."""
+    from dbsafe import commands
+    from dbsafe.config import load_settings
+
+    (root / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    schema = root.parent / f"{root.name}-schema.sql"  # (beside the project: not its SQL)
+    schema.write_text(ddl + ";\n", encoding="utf-8")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    settings = load_settings(root, {"schema-file": str(schema), "cache": False}, environ={})
+    return commands.validate(settings, [root])
+
+
 def drizzle_project(root: Path, schema: str) -> None:
     """A drizzle project at `root`: its `drizzle.config.ts` naming `src/db/schema.ts`, which
     holds `schema` (imported as `@/db/schema`)."""

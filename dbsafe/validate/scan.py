@@ -2482,7 +2482,12 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     from dbsafe.validate.confirm import LOCK_WAITS, Session, points_at, repaired, rewrite
 
     deferred = [(o, d) for o in outcomes for d in o.deferred]
-    if deferred:
+    if deferred and source.kind == "database":
+        # A database the user named (production's, a replica): dbsafe makes nothing there,
+        # not even a temporary table in a savepoint rolled back (catalog rows, WAL, a
+        # transaction id). Only a database dbsafe built judges them.
+        _leave_unjudged(deferred)
+    elif deferred:
         with Session(source.database(), lock_timeout=settings.lock_timeout,
                      statement_timeout=settings.statement_timeout,
                      search_path=settings.search_path) as session:
@@ -2597,12 +2602,10 @@ def _judge_after_temp_tables(deferred: list[tuple[FileOutcome, Deferred]],
             else:
                 sent[i] = again
     for (outcome, item), findings, judged in zip(deferred, found, analysed):
-        outcome.deferred = []
         if not judged:
-            outcome.counts["statements_not_analysed"] += 1
-            outcome.skipped.append(Skipped(item.fragment.location(0),
-                                           f"not analysed: {item.reason}"))
+            _leave_unjudged([(outcome, item)])
             continue
+        outcome.deferred = []
         outcome.counts["statements_analysed"] += 1
         if findings:
             outcome.findings.extend(findings)
@@ -2610,6 +2613,15 @@ def _judge_after_temp_tables(deferred: list[tuple[FileOutcome, Deferred]],
         for finding in findings:
             if finding.location is not None:
                 outcome.looked_in[finding.location] = item.tables
+
+
+def _leave_unjudged(deferred: list[tuple[FileOutcome, Deferred]]) -> None:
+    """Each statement reading temporary tables its file makes, not analysed for the reason it
+    had (no database dbsafe may make them in)."""
+    for outcome, item in deferred:
+        outcome.deferred = []
+        outcome.counts["statements_not_analysed"] += 1
+        outcome.skipped.append(Skipped(item.fragment.location(0), f"not analysed: {item.reason}"))
 
 
 def _temp_table_finding(item: Deferred, verdict: Verdict) -> tuple[Finding, int] | None:
