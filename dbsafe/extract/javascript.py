@@ -2254,42 +2254,34 @@ class _Reader:
 
     def _note_imports(self, node: Node, module: str) -> None:
         """Note what each name an import of a module of the project binds (`imported`)."""
-        scope = _block(node).id
-        for clause in node.named_children:
-            for named in clause.named_children if clause.type == "import_clause" else ():
-                if named.type == "identifier":
-                    self.imported[(self.text(named), scope)] = (module, "default")
-                elif named.type == "namespace_import":
-                    for local in named.named_children:
-                        if local.type == "identifier":
-                            self.imported[(self.text(local), scope)] = (module, "*")
-                for specifier in named.named_children if named.type == "named_imports" else ():
-                    name = specifier.child_by_field_name("name")
-                    alias = specifier.child_by_field_name("alias") or name
-                    if specifier.type == "import_specifier" and name is not None and (
-                            alias is not None):
-                        self.imported[(self.text(alias), scope)] = (module, self.text(name))
+        self.imported.update(self._import_bindings(node, module))
 
     def _note_constant_imports(self, node: Node, module: str) -> None:
         """Note what each name an import binds, of any module (`constant_imports`): a
         package's specifier may be one of the project's (`@acme/db`, an alias of its
         `tsconfig.json`), which `names.constants` tells."""
+        self.constant_imports.update(self._import_bindings(node, module))
+
+    def _import_bindings(self, node: Node, module: str
+                         ) -> Iterator[tuple[tuple[str, int], tuple[str, str]]]:
+        """((local name, scope), (module, name exported)) of each name an `import` binds:
+        `import T from` its default export, `import * as ns` all (`*`), `import { a as b }`
+        the one named."""
         scope = _block(node).id
         for clause in node.named_children:
             for named in clause.named_children if clause.type == "import_clause" else ():
-                if named.type == "identifier":  # `import T from`: its default export
-                    self.constant_imports[(self.text(named), scope)] = (module, "default")
-                if named.type == "namespace_import":
+                if named.type == "identifier":
+                    yield (self.text(named), scope), (module, "default")
+                elif named.type == "namespace_import":
                     for local in named.named_children:
                         if local.type == "identifier":
-                            self.constant_imports[(self.text(local), scope)] = (module, "*")
+                            yield (self.text(local), scope), (module, "*")
                 for specifier in named.named_children if named.type == "named_imports" else ():
                     name = specifier.child_by_field_name("name")
                     alias = specifier.child_by_field_name("alias") or name
                     if specifier.type == "import_specifier" and name is not None and (
                             alias is not None):
-                        self.constant_imports[(self.text(alias), scope)] = (
-                            module, self.text(name))
+                        yield (self.text(alias), scope), (module, self.text(name))
 
     def _note_required_constants(self, declarator: Node, name: Node, value: Node) -> None:
         """Note what a declaration bound to a `require`, or destructuring another name,
