@@ -23,6 +23,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dbsafe.core import DatabaseError, first_line
 
@@ -482,25 +483,38 @@ def _prepare_batch(pg, batch: list[Rewrite], timeouts: list[bytes]) -> list[Verd
     releases the locks parse analysis took and leaves the transaction usable again); finally
     ROLLBACK, Sync. Three messages per statement instead of the six of a transaction each;
     no transaction is open once the verdicts are returned."""
+    _, parsed = _parsed_in_savepoints(pg, b"BEGIN READ ONLY", [((), s) for s in batch],
+                                      timeouts)
+    return [_verdict(result, statement) for statement, result in zip(batch, parsed)]
 
+
+def _parsed_in_savepoints(pg, begin: bytes, batch: Sequence[tuple[Sequence[bytes], Rewrite]],
+                          timeouts: list[bytes]) -> tuple[list[list[Any]], list[Any]]:
+    """The pipeline `_prepare_batch` says, opened by `begin`, with each statement's own
+    commands (`batch`: (commands, statement)) run in its savepoint before its Parse: their
+    results and the Parse's, per statement. Raises `DatabaseError` where the transaction,
+    its settings or a savepoint failed."""
     pg.enter_pipeline_mode()
     try:
-        pg.send_query_params(b"BEGIN READ ONLY", None)
+        pg.send_query_params(begin, None)
         pg.send_query_params(_SET_TIMEOUTS if len(timeouts) == 2 else _SET_TIMEOUTS_AND_PATH,
                              timeouts)
         pg.send_query_params(_SAVEPOINT, None)
         pg.pipeline_sync()
-        for statement in batch:
+        for commands, statement in batch:
+            for command in commands:
+                pg.send_query_params(command, None)
             pg.send_prepare(b"", statement.text.encode())
             pg.pipeline_sync()
             pg.send_query_params(_BACK_TO_SAVEPOINT, None)
         pg.send_query_params(b"ROLLBACK", None)
         pg.pipeline_sync()
         _sent(pg)
-        begin, settings, savepoint = (_next_result(pg) for _ in range(3))
+        began, settings, savepoint = (_next_result(pg) for _ in range(3))
         _expect_sync(pg)
-        parsed, back = [], []
-        for _ in batch:
+        ran, parsed, back = [], [], []
+        for commands, _ in batch:
+            ran.append([_next_result(pg) for _ in commands])
             parsed.append(_next_result(pg))
             _expect_sync(pg)
             back.append(_next_result(pg))
@@ -508,9 +522,10 @@ def _prepare_batch(pg, batch: list[Rewrite], timeouts: list[bytes]) -> list[Verd
         _expect_sync(pg)
     finally:
         pg.exit_pipeline_mode()
-    _check_transaction(begin, settings, [(b"SAVEPOINT", savepoint), (b"ROLLBACK", rollback)]
+    _check_transaction(begin, began, settings,
+                       [(b"SAVEPOINT", savepoint), (b"ROLLBACK", rollback)]
                        + [(b"ROLLBACK TO SAVEPOINT", result) for result in back])
-    return [_verdict(result, statement) for statement, result in zip(batch, parsed)]
+    return ran, parsed
 
 
 def _judge_batch(pg, batch: list[tuple[Sequence[str], Rewrite]],
@@ -525,37 +540,9 @@ def _judge_batch(pg, batch: list[tuple[Sequence[str], Rewrite]],
     statements have no verdict."""
     from psycopg import pq
 
-    pg.enter_pipeline_mode()
-    try:
-        pg.send_query_params(b"BEGIN", None)
-        pg.send_query_params(_SET_TIMEOUTS if len(timeouts) == 2 else _SET_TIMEOUTS_AND_PATH,
-                             timeouts)
-        pg.send_query_params(_SAVEPOINT, None)
-        pg.pipeline_sync()
-        for creates, statement in batch:
-            for create in creates:
-                pg.send_query_params(create.encode(), None)
-            pg.send_query_params(b"SET TRANSACTION READ ONLY", None)
-            pg.send_prepare(b"", statement.text.encode())
-            pg.pipeline_sync()
-            pg.send_query_params(_BACK_TO_SAVEPOINT, None)
-        pg.send_query_params(b"ROLLBACK", None)
-        pg.pipeline_sync()
-        _sent(pg)
-        begin, settings, savepoint = (_next_result(pg) for _ in range(3))
-        _expect_sync(pg)
-        made, parsed, back = [], [], []
-        for creates, _ in batch:
-            made.append([_next_result(pg) for _ in range(len(creates) + 1)])
-            parsed.append(_next_result(pg))
-            _expect_sync(pg)
-            back.append(_next_result(pg))
-        rollback = _next_result(pg)
-        _expect_sync(pg)
-    finally:
-        pg.exit_pipeline_mode()
-    _check_transaction(begin, settings, [(b"SAVEPOINT", savepoint), (b"ROLLBACK", rollback)]
-                       + [(b"ROLLBACK TO SAVEPOINT", result) for result in back])
+    made, parsed = _parsed_in_savepoints(
+        pg, b"BEGIN", [([create.encode() for create in creates] + [b"SET TRANSACTION READ ONLY"],
+                        statement) for creates, statement in batch], timeouts)
     verdicts: list[Verdict | None] = []
     for (_, statement), results, result in zip(batch, made, parsed):
         if any(r.status != pq.ExecStatus.COMMAND_OK for r in results):
@@ -570,7 +557,7 @@ def _judge_batch(pg, batch: list[tuple[Sequence[str], Rewrite]],
     return verdicts
 
 
-def _check_transaction(begin, settings, others) -> None:
+def _check_transaction(opened_by: bytes, begin, settings, others) -> None:
     from psycopg import pq
 
     ok = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
@@ -578,7 +565,7 @@ def _check_transaction(begin, settings, others) -> None:
         raise DatabaseError(
             "invalid lock-timeout or statement-timeout: "
             + (_field(settings, pq.DiagnosticField.MESSAGE_PRIMARY) or "unknown error"))
-    for command, result in ((b"BEGIN READ ONLY", begin), *others):
+    for command, result in ((opened_by, begin), *others):
         if result.status not in ok:
             raise DatabaseError(f"{command.decode()} failed: "
                                 f"{_field(result, pq.DiagnosticField.MESSAGE_PRIMARY)}")
